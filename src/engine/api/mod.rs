@@ -1,0 +1,307 @@
+//! The API's object model: every kind a 1.33 API server stores, as a typed
+//! `k8s-openapi` value inside one `Object` enum, plus the resource table that
+//! discovery (`kubectl api-resources`), REST mapping and the store keys use.
+
+mod error;
+pub mod meta;
+
+pub use error::{ApiError, Cause, Reason};
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::Resource as _;
+use serde_json::Value;
+
+/// Index of a resource in [`RESOURCES`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ResourceId(pub u16);
+
+/// One served resource, as discovery describes it.
+#[derive(Debug)]
+pub struct ResourceType {
+    pub group: &'static str,
+    pub version: &'static str,
+    pub kind: &'static str,
+    /// The URL segment, e.g. `deployments`.
+    pub plural: &'static str,
+    pub singular: &'static str,
+    pub short_names: &'static [&'static str],
+    pub namespaced: bool,
+    /// `kubectl get all` includes it.
+    pub in_all: bool,
+}
+
+impl ResourceType {
+    /// `apps/v1`, or `v1` for the core group.
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.to_string()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+    /// `deployments.apps`, or `pods` for the core group: what kubectl prints
+    /// before an object's name (`deployment.apps/x`) uses the singular form.
+    pub fn qualified_singular(&self) -> String {
+        if self.group.is_empty() {
+            self.singular.to_string()
+        } else {
+            format!("{}.{}", self.singular, self.group)
+        }
+    }
+    pub fn qualified_plural(&self) -> String {
+        if self.group.is_empty() {
+            self.plural.to_string()
+        } else {
+            format!("{}.{}", self.plural, self.group)
+        }
+    }
+}
+
+macro_rules! kinds {
+    ($( $variant:ident => $ty:ty, $singular:literal, $namespaced:literal, $in_all:literal, [$($short:literal),*] ;)*) => {
+        /// A stored object of any served kind.
+        #[derive(Clone, Debug, PartialEq)]
+        pub enum Object { $( $variant($ty) ),* }
+
+        /// Every stored resource, ordered by group then plural as discovery lists them.
+        pub static RESOURCES: &[ResourceType] = &[ $(
+            ResourceType {
+                group: <$ty>::GROUP,
+                version: <$ty>::VERSION,
+                kind: <$ty>::KIND,
+                plural: <$ty>::URL_PATH_SEGMENT,
+                singular: $singular,
+                short_names: &[$($short),*],
+                namespaced: $namespaced,
+                in_all: $in_all,
+            }
+        ),* ];
+
+        #[allow(non_camel_case_types, clippy::upper_case_acronyms)]
+        #[derive(Clone, Copy)]
+        enum Variant { $( $variant ),* }
+        const VARIANTS: &[Variant] = &[ $( Variant::$variant ),* ];
+
+        impl Object {
+            pub fn resource_id(&self) -> ResourceId {
+                match self { $( Object::$variant(_) => ResourceId(Variant::$variant as u16) ),* }
+            }
+            pub fn meta(&self) -> &ObjectMeta {
+                match self { $( Object::$variant(o) => &o.metadata ),* }
+            }
+            pub fn meta_mut(&mut self) -> &mut ObjectMeta {
+                match self { $( Object::$variant(o) => &mut o.metadata ),* }
+            }
+            /// The object as JSON with `apiVersion` and `kind`, keys sorted as
+            /// kubectl prints them.
+            pub fn to_json(&self) -> Value {
+                let value = match self { $( Object::$variant(o) => serde_json::to_value(o) ),* };
+                value.unwrap_or(Value::Null)
+            }
+            /// Decode JSON of the given resource. Unknown fields are ignored
+            /// here; strict decoding is [`crate::engine::apiserver::decode`]'s job.
+            pub fn from_json(resource: ResourceId, value: Value) -> Result<Object, serde_json::Error> {
+                let variant = VARIANTS.get(resource.0 as usize).copied()
+                    .ok_or_else(|| <serde_json::Error as serde::de::Error>::custom("unknown resource"))?;
+                Ok(match variant { $( Variant::$variant => Object::$variant(serde_json::from_value(value)?) ),* })
+            }
+        }
+    };
+}
+
+use k8s_openapi::api;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiextensions;
+use k8s_openapi::kube_aggregator::pkg::apis::apiregistration::v1 as apiregistration;
+
+kinds! {
+    ComponentStatus => api::core::v1::ComponentStatus, "componentstatus", false, false, ["cs"];
+    ConfigMap => api::core::v1::ConfigMap, "configmap", true, false, ["cm"];
+    Endpoints => api::core::v1::Endpoints, "endpoints", true, false, ["ep"];
+    Event => api::core::v1::Event, "event", true, false, ["ev"];
+    LimitRange => api::core::v1::LimitRange, "limitrange", true, false, ["limits"];
+    Namespace => api::core::v1::Namespace, "namespace", false, false, ["ns"];
+    Node => api::core::v1::Node, "node", false, false, ["no"];
+    PersistentVolumeClaim => api::core::v1::PersistentVolumeClaim, "persistentvolumeclaim", true, false, ["pvc"];
+    PersistentVolume => api::core::v1::PersistentVolume, "persistentvolume", false, false, ["pv"];
+    Pod => api::core::v1::Pod, "pod", true, true, ["po"];
+    PodTemplate => api::core::v1::PodTemplate, "podtemplate", true, false, [];
+    ReplicationController => api::core::v1::ReplicationController, "replicationcontroller", true, true, ["rc"];
+    ResourceQuota => api::core::v1::ResourceQuota, "resourcequota", true, false, ["quota"];
+    Secret => api::core::v1::Secret, "secret", true, false, [];
+    ServiceAccount => api::core::v1::ServiceAccount, "serviceaccount", true, false, ["sa"];
+    Service => api::core::v1::Service, "service", true, true, ["svc"];
+    MutatingWebhookConfiguration => api::admissionregistration::v1::MutatingWebhookConfiguration, "mutatingwebhookconfiguration", false, false, [];
+    ValidatingAdmissionPolicy => api::admissionregistration::v1::ValidatingAdmissionPolicy, "validatingadmissionpolicy", false, false, [];
+    ValidatingAdmissionPolicyBinding => api::admissionregistration::v1::ValidatingAdmissionPolicyBinding, "validatingadmissionpolicybinding", false, false, [];
+    ValidatingWebhookConfiguration => api::admissionregistration::v1::ValidatingWebhookConfiguration, "validatingwebhookconfiguration", false, false, [];
+    CustomResourceDefinition => apiextensions::CustomResourceDefinition, "customresourcedefinition", false, false, ["crd", "crds"];
+    APIService => apiregistration::APIService, "apiservice", false, false, [];
+    ControllerRevision => api::apps::v1::ControllerRevision, "controllerrevision", true, false, [];
+    DaemonSet => api::apps::v1::DaemonSet, "daemonset", true, true, ["ds"];
+    Deployment => api::apps::v1::Deployment, "deployment", true, true, ["deploy"];
+    ReplicaSet => api::apps::v1::ReplicaSet, "replicaset", true, true, ["rs"];
+    StatefulSet => api::apps::v1::StatefulSet, "statefulset", true, true, ["sts"];
+    HorizontalPodAutoscaler => api::autoscaling::v2::HorizontalPodAutoscaler, "horizontalpodautoscaler", true, true, ["hpa"];
+    CronJob => api::batch::v1::CronJob, "cronjob", true, true, ["cj"];
+    Job => api::batch::v1::Job, "job", true, true, [];
+    CertificateSigningRequest => api::certificates::v1::CertificateSigningRequest, "certificatesigningrequest", false, false, ["csr"];
+    Lease => api::coordination::v1::Lease, "lease", true, false, [];
+    EndpointSlice => api::discovery::v1::EndpointSlice, "endpointslice", true, false, [];
+    EventsV1 => api::events::v1::Event, "event", true, false, ["ev"];
+    FlowSchema => api::flowcontrol::v1::FlowSchema, "flowschema", false, false, [];
+    PriorityLevelConfiguration => api::flowcontrol::v1::PriorityLevelConfiguration, "prioritylevelconfiguration", false, false, [];
+    IngressClass => api::networking::v1::IngressClass, "ingressclass", false, false, [];
+    Ingress => api::networking::v1::Ingress, "ingress", true, false, ["ing"];
+    IPAddress => api::networking::v1::IPAddress, "ipaddress", false, false, ["ip"];
+    NetworkPolicy => api::networking::v1::NetworkPolicy, "networkpolicy", true, false, ["netpol"];
+    ServiceCIDR => api::networking::v1::ServiceCIDR, "servicecidr", false, false, [];
+    RuntimeClass => api::node::v1::RuntimeClass, "runtimeclass", false, false, [];
+    PodDisruptionBudget => api::policy::v1::PodDisruptionBudget, "poddisruptionbudget", true, false, ["pdb"];
+    ClusterRoleBinding => api::rbac::v1::ClusterRoleBinding, "clusterrolebinding", false, false, [];
+    ClusterRole => api::rbac::v1::ClusterRole, "clusterrole", false, false, [];
+    RoleBinding => api::rbac::v1::RoleBinding, "rolebinding", true, false, [];
+    Role => api::rbac::v1::Role, "role", true, false, [];
+    PriorityClass => api::scheduling::v1::PriorityClass, "priorityclass", false, false, ["pc"];
+    CSIDriver => api::storage::v1::CSIDriver, "csidriver", false, false, [];
+    CSINode => api::storage::v1::CSINode, "csinode", false, false, [];
+    CSIStorageCapacity => api::storage::v1::CSIStorageCapacity, "csistoragecapacity", true, false, [];
+    StorageClass => api::storage::v1::StorageClass, "storageclass", false, false, ["sc"];
+    VolumeAttachment => api::storage::v1::VolumeAttachment, "volumeattachment", false, false, [];
+}
+
+/// Resource ids of the kinds the engine's own components touch, looked up once.
+pub mod ids {
+    use super::ResourceId;
+    macro_rules! id { ($name:ident, $group:literal, $plural:literal) => {
+        pub fn $name() -> ResourceId { super::find_resource($group, $plural).expect(concat!("resource table lists ", $plural)) }
+    } }
+    id!(pods, "", "pods");
+    id!(nodes, "", "nodes");
+    id!(namespaces, "", "namespaces");
+    id!(events, "", "events");
+    id!(services, "", "services");
+    id!(endpoints, "", "endpoints");
+    id!(config_maps, "", "configmaps");
+    id!(secrets, "", "secrets");
+    id!(service_accounts, "", "serviceaccounts");
+    id!(replication_controllers, "", "replicationcontrollers");
+    id!(deployments, "apps", "deployments");
+    id!(replica_sets, "apps", "replicasets");
+    id!(daemon_sets, "apps", "daemonsets");
+    id!(stateful_sets, "apps", "statefulsets");
+    id!(controller_revisions, "apps", "controllerrevisions");
+    id!(jobs, "batch", "jobs");
+    id!(cron_jobs, "batch", "cronjobs");
+    id!(leases, "coordination.k8s.io", "leases");
+    id!(endpoint_slices, "discovery.k8s.io", "endpointslices");
+    id!(priority_classes, "scheduling.k8s.io", "priorityclasses");
+}
+
+pub fn resource(id: ResourceId) -> &'static ResourceType {
+    &RESOURCES[id.0 as usize]
+}
+
+pub fn find_resource(group: &str, plural: &str) -> Option<ResourceId> {
+    RESOURCES
+        .iter()
+        .position(|r| r.group == group && r.plural == plural)
+        .map(|i| ResourceId(i as u16))
+}
+
+/// The resource a manifest's `apiVersion` + `kind` names, if 1.33 serves it.
+pub fn resource_for_kind(api_version: &str, kind: &str) -> Option<ResourceId> {
+    let (group, version) = match api_version.split_once('/') {
+        Some((g, v)) => (g, v),
+        None => ("", api_version),
+    };
+    RESOURCES
+        .iter()
+        .position(|r| r.group == group && r.version == version && r.kind == kind)
+        .map(|i| ResourceId(i as u16))
+}
+
+/// What kubectl resolves a resource argument (`po`, `pods`, `deploy`,
+/// `deployments.apps`, `Deployment`) to. The core group wins ties, as in
+/// kubectl's priority RESTMapper (so `events` is core/v1).
+pub fn resolve_resource_arg(arg: &str) -> Option<ResourceId> {
+    let lower = arg.to_ascii_lowercase();
+    let (name, group) = match lower.split_once('.') {
+        Some((n, g)) => (n.to_string(), Some(g.to_string())),
+        None => (lower.clone(), None),
+    };
+    let name = name.as_str();
+    RESOURCES
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| group.as_deref().is_none_or(|g| r.group == g || r.group.starts_with(&format!("{g}."))))
+        .find(|(_, r)| r.plural == name || r.singular == name || r.kind.eq_ignore_ascii_case(name) || r.short_names.contains(&name))
+        .map(|(i, _)| ResourceId(i as u16))
+}
+
+/// A namespaced name, the key components and caches use.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ObjectKey {
+    pub namespace: String,
+    pub name: String,
+}
+
+impl ObjectKey {
+    pub fn new(namespace: impl Into<String>, name: impl Into<String>) -> Self {
+        ObjectKey { namespace: namespace.into(), name: name.into() }
+    }
+    pub fn of(obj: &Object) -> Self {
+        let m = obj.meta();
+        ObjectKey::new(m.namespace.clone().unwrap_or_default(), m.name.clone().unwrap_or_default())
+    }
+}
+
+impl std::fmt::Display for ObjectKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.namespace.is_empty() {
+            write!(f, "{}", self.name)
+        } else {
+            write!(f, "{}/{}", self.namespace, self.name)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_kubectl_resource_arguments() {
+        let check = |arg: &str, plural: &str| {
+            let id = resolve_resource_arg(arg).unwrap_or_else(|| panic!("{arg} resolves"));
+            assert_eq!(resource(id).plural, plural, "{arg}");
+        };
+        check("po", "pods");
+        check("pods", "pods");
+        check("Pod", "pods");
+        check("deploy", "deployments");
+        check("deployments.apps", "deployments");
+        check("ev", "events");
+        check("rs", "replicasets");
+        check("no", "nodes");
+        assert!(resolve_resource_arg("widgets").is_none());
+        assert_eq!(resource(ids::events()).group, "");
+    }
+
+    #[test]
+    fn refuses_versions_1_33_no_longer_serves() {
+        assert!(resource_for_kind("apps/v1", "Deployment").is_some());
+        assert!(resource_for_kind("extensions/v1beta1", "Deployment").is_none());
+        assert!(resource_for_kind("batch/v2alpha1", "CronJob").is_none());
+    }
+
+    #[test]
+    fn json_round_trip_keeps_kind_and_version() {
+        let id = ids::pods();
+        let v = serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a"}});
+        let obj = Object::from_json(id, v).unwrap();
+        assert_eq!(obj.resource_id(), id);
+        let back = obj.to_json();
+        assert_eq!(back["kind"], "Pod");
+        assert_eq!(back["apiVersion"], "v1");
+    }
+}

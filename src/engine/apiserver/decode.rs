@@ -1,0 +1,1 @@
+//! Decoding manifests: YAML or JSON documents into typed objects.

@@ -1,0 +1,105 @@
+//! The event recorder every component uses, as client-go's: an Event object
+//! per (object, reason, message), whose `count` and `lastTimestamp` grow when
+//! the same thing happens again.
+
+use std::collections::HashMap;
+
+use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use crate::engine::api::{ids, meta, resource, Object};
+
+use super::ApiServer;
+
+pub const NORMAL: &str = "Normal";
+pub const WARNING: &str = "Warning";
+
+/// client-go keeps this many aggregation keys before forgetting old ones.
+const CACHE_LIMIT: usize = 4096;
+
+#[derive(Debug)]
+pub struct EventRecorder {
+    component: String,
+    host: Option<String>,
+    cache: HashMap<(String, String, String), (String, String)>,
+    sequence: u64,
+}
+
+/// A reference to `obj` as events name it.
+pub fn object_reference(obj: &Object) -> ObjectReference {
+    let rt = resource(obj.resource_id());
+    let m = obj.meta();
+    ObjectReference {
+        api_version: Some(rt.api_version()),
+        kind: Some(rt.kind.to_string()),
+        name: m.name.clone(),
+        namespace: m.namespace.clone(),
+        uid: m.uid.clone(),
+        resource_version: m.resource_version.clone(),
+        field_path: None,
+    }
+}
+
+impl EventRecorder {
+    /// `component` is the event source (`kubelet`, `default-scheduler`,
+    /// `deployment-controller`); `host` is set for node agents.
+    pub fn new(component: &str, host: Option<&str>) -> Self {
+        EventRecorder { component: component.to_string(), host: host.map(str::to_string), cache: HashMap::new(), sequence: 0 }
+    }
+
+    pub fn record(&mut self, api: &mut ApiServer, involved: &Object, type_: &str, reason: &str, message: impl Into<String>) {
+        self.record_ref(api, object_reference(involved), type_, reason, message.into());
+    }
+
+    /// Records against a reference; `field_path` names a container
+    /// (`spec.containers{nginx}`) for kubelet events.
+    pub fn record_ref(&mut self, api: &mut ApiServer, involved: ObjectReference, type_: &str, reason: &str, message: String) {
+        let uid = involved.uid.clone().unwrap_or_default() + involved.field_path.as_deref().unwrap_or("");
+        let key = (uid, reason.to_string(), message.clone());
+        let now = api.now();
+        let stamp = meta::api_time(now);
+        if let Some((namespace, name)) = self.cache.get(&key).cloned() {
+            let updated = api.modify(ids::events(), &namespace, &name, false, |obj| {
+                if let Object::Event(ev) = obj {
+                    ev.count = Some(ev.count.unwrap_or(1) + 1);
+                    ev.last_timestamp = Some(stamp.clone());
+                }
+                true
+            });
+            if updated.is_ok() {
+                return;
+            }
+            self.cache.remove(&key);
+        }
+        // Events about cluster-scoped objects live in "default", as in Kubernetes.
+        let namespace = involved.namespace.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| "default".to_string());
+        self.sequence += 1;
+        let nanos = (meta::EPOCH_SECONDS as u128 * 1_000_000_000) + now.as_millis() as u128 * 1_000_000 + (self.sequence % 1_000_000) as u128;
+        let name = format!("{}.{:x}", involved.name.clone().unwrap_or_default(), nanos);
+        let event = Event {
+            metadata: ObjectMeta { name: Some(name.clone()), namespace: Some(namespace.clone()), ..Default::default() },
+            involved_object: involved,
+            reason: Some(reason.to_string()),
+            message: Some(message),
+            source: Some(EventSource { component: Some(self.component.clone()), host: self.host.clone() }),
+            first_timestamp: Some(stamp.clone()),
+            last_timestamp: Some(stamp),
+            count: Some(1),
+            type_: Some(type_.to_string()),
+            reporting_component: Some(self.component.clone()),
+            reporting_instance: Some(self.host.clone().unwrap_or_default()),
+            ..Default::default()
+        };
+        if api.create(Object::Event(event)).is_ok() {
+            if self.cache.len() >= CACHE_LIMIT {
+                self.cache.clear();
+            }
+            self.cache.insert(key, (namespace, name));
+        }
+    }
+
+    /// Forget aggregation state (a restarted process starts empty).
+    pub fn reset(&mut self) {
+        self.cache.clear();
+    }
+}

@@ -1,0 +1,738 @@
+//! The API server: the only writer of the store.
+//!
+//! Every request goes through the same path: availability (the API server and
+//! etcd must be running), then for writes admission → defaulting → validation
+//! → compare-and-swap in the store → watch fan-out. Components and kubectl use
+//! the same methods; nothing reaches the store any other way.
+
+pub mod admission;
+pub mod decode;
+pub mod defaults;
+pub mod events;
+pub mod validation;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::rc::Rc;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use crate::engine::api::{self, ids, resource, ApiError, Object, Reason, ResourceId};
+use crate::engine::selector::{FieldSelector, Selector};
+use crate::engine::sim::clock::VirtualTime;
+use crate::engine::store::{Store, StoreError};
+
+/// Which component owns a watch (an index into the cluster's component list).
+pub type ComponentId = usize;
+pub type WatchId = u64;
+
+/// The most events a watch may hold before the API server closes it, as a
+/// real server drops a watcher that does not keep up.
+const WATCH_QUEUE_LIMIT: usize = 1_000_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WatchEventType {
+    Added,
+    Modified,
+    Deleted,
+}
+
+#[derive(Clone, Debug)]
+pub struct WatchEvent {
+    pub kind: WatchEventType,
+    pub object: Rc<Object>,
+}
+
+/// What to list or watch.
+#[derive(Clone, Debug)]
+pub struct Query {
+    pub resource: ResourceId,
+    /// `None`: all namespaces (or a cluster-scoped resource).
+    pub namespace: Option<String>,
+    pub labels: Selector,
+    pub fields: FieldSelector,
+}
+
+impl Query {
+    pub fn all(resource: ResourceId) -> Self {
+        Query { resource, namespace: None, labels: Selector::everything(), fields: FieldSelector::default() }
+    }
+    pub fn in_namespace(resource: ResourceId, namespace: &str) -> Self {
+        Query { namespace: Some(namespace.to_string()), ..Query::all(resource) }
+    }
+    pub fn with_fields(mut self, fields: FieldSelector) -> Self {
+        self.fields = fields;
+        self
+    }
+    pub fn with_labels(mut self, labels: Selector) -> Self {
+        self.labels = labels;
+        self
+    }
+    fn matches(&self, obj: &Object) -> bool {
+        if let Some(ns) = &self.namespace {
+            if resource(self.resource).namespaced && obj.meta().namespace.as_deref() != Some(ns.as_str()) {
+                return false;
+            }
+        }
+        self.labels.matches(obj.meta().labels.as_ref()) && self.fields.matches(obj)
+    }
+}
+
+struct Watch {
+    owner: ComponentId,
+    query: Query,
+    queue: VecDeque<WatchEvent>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Propagation {
+    Background,
+    Foreground,
+    Orphan,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct DeleteOptions {
+    pub grace_period_seconds: Option<i64>,
+    pub propagation: Option<Propagation>,
+    pub precondition_uid: Option<String>,
+    pub precondition_resource_version: Option<String>,
+    pub dry_run: bool,
+}
+
+#[derive(Clone, Debug)]
+pub enum Deleted {
+    /// Gone from the store.
+    Now(Rc<Object>),
+    /// Marked with a deletionTimestamp; finalizers or a grace period remain.
+    Pending(Rc<Object>),
+}
+
+impl Deleted {
+    pub fn object(&self) -> &Rc<Object> {
+        match self {
+            Deleted::Now(o) | Deleted::Pending(o) => o,
+        }
+    }
+}
+
+pub struct ApiServer {
+    store: Store,
+    running: bool,
+    etcd_running: bool,
+    watches: BTreeMap<WatchId, Watch>,
+    by_resource: BTreeMap<ResourceId, BTreeSet<WatchId>>,
+    pods_by_node: HashMap<String, BTreeSet<WatchId>>,
+    next_watch: WatchId,
+    ready: BTreeSet<ComponentId>,
+    rng: fastrand::Rng,
+    now: VirtualTime,
+    /// `192.168.49.2:8443`, as kubectl's connection errors name it.
+    pub host: String,
+    /// Number of writes accepted, for benchmarks.
+    pub writes: u64,
+}
+
+impl ApiServer {
+    pub fn new(seed: u64, host: &str) -> Self {
+        ApiServer {
+            store: Store::default(),
+            running: true,
+            etcd_running: true,
+            watches: BTreeMap::new(),
+            by_resource: BTreeMap::new(),
+            pods_by_node: HashMap::new(),
+            next_watch: 1,
+            ready: BTreeSet::new(),
+            rng: fastrand::Rng::with_seed(seed ^ 0x6170_6973_6572_7665),
+            now: VirtualTime::ZERO,
+            host: host.to_string(),
+            writes: 0,
+        }
+    }
+
+    pub fn set_now(&mut self, now: VirtualTime) {
+        self.now = now;
+    }
+    pub fn now(&self) -> VirtualTime {
+        self.now
+    }
+    pub fn is_running(&self) -> bool {
+        self.running
+    }
+    pub fn is_etcd_running(&self) -> bool {
+        self.etcd_running
+    }
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Stopping the API server breaks every watch; clients must re-list.
+    pub fn set_running(&mut self, running: bool) {
+        self.running = running;
+        if !running {
+            self.watches.clear();
+            self.by_resource.clear();
+            self.pods_by_node.clear();
+        }
+    }
+    pub fn set_etcd_running(&mut self, running: bool) {
+        self.etcd_running = running;
+    }
+
+    /// Components with undelivered watch events since the last call.
+    pub fn take_ready(&mut self) -> BTreeSet<ComponentId> {
+        std::mem::take(&mut self.ready)
+    }
+
+    /// Random lowercase alphanumerics from Kubernetes' name-suffix alphabet.
+    pub fn random_suffix(&mut self, len: usize) -> String {
+        const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+        (0..len).map(|_| ALPHABET[self.rng.usize(..ALPHABET.len())] as char).collect()
+    }
+
+    fn new_uid(&mut self) -> String {
+        let a = self.rng.u64(..);
+        let b = self.rng.u64(..);
+        let b = (b & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000;
+        let a = (a & 0xffff_ffff_ffff_0fff) | 0x4000;
+        format!(
+            "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+            a >> 32,
+            (a >> 16) & 0xffff,
+            a & 0xffff,
+            b >> 48,
+            b & 0xffff_ffff_ffff
+        )
+    }
+
+    fn check_reachable(&self) -> Result<(), ApiError> {
+        if !self.running {
+            return Err(ApiError::connection_refused());
+        }
+        if !self.etcd_running {
+            return Err(ApiError::new(Reason::InternalError, "etcdserver: request timed out"));
+        }
+        Ok(())
+    }
+
+    /// Reads only need the API server; with etcd gone they time out too.
+    fn check_readable(&self) -> Result<(), ApiError> {
+        self.check_reachable()
+    }
+
+    pub fn key(resource_id: ResourceId, namespace: &str, name: &str) -> String {
+        let rt = resource(resource_id);
+        if rt.namespaced {
+            format!("/registry/{}/{}/{}", rt.qualified_plural(), namespace, name)
+        } else {
+            format!("/registry/{}/{}", rt.qualified_plural(), name)
+        }
+    }
+
+    fn prefix(resource_id: ResourceId, namespace: Option<&str>) -> String {
+        let rt = resource(resource_id);
+        match namespace {
+            Some(ns) if rt.namespaced => format!("/registry/{}/{}/", rt.qualified_plural(), ns),
+            _ => format!("/registry/{}/", rt.qualified_plural()),
+        }
+    }
+
+    pub fn get(&self, resource_id: ResourceId, namespace: &str, name: &str) -> Result<Rc<Object>, ApiError> {
+        self.check_readable()?;
+        self.store
+            .get(&Self::key(resource_id, namespace, name))
+            .map(|e| e.value.clone())
+            .ok_or_else(|| ApiError::not_found(&resource(resource_id).qualified_plural(), name))
+    }
+
+    /// The objects matching `query`, in key order, and the revision they were read at.
+    pub fn list(&self, query: &Query) -> Result<(Vec<Rc<Object>>, i64), ApiError> {
+        self.check_readable()?;
+        let kind = resource(query.resource).kind;
+        query.fields.check_supported(kind).map_err(ApiError::bad_request)?;
+        let prefix = Self::prefix(query.resource, query.namespace.as_deref());
+        let items = self
+            .store
+            .range(&prefix)
+            .filter(|(_, e)| query.matches(&e.value))
+            .map(|(_, e)| e.value.clone())
+            .collect();
+        Ok((items, self.store.revision()))
+    }
+
+    /// Opens a watch for `owner` that sees every change after now.
+    pub fn watch(&mut self, owner: ComponentId, query: Query) -> Result<WatchId, ApiError> {
+        self.check_readable()?;
+        let id = self.next_watch;
+        self.next_watch += 1;
+        if query.resource == ids::pods() {
+            if let Some(node) = query.fields.node_name_term() {
+                self.pods_by_node.entry(node.to_string()).or_default().insert(id);
+            } else {
+                self.by_resource.entry(query.resource).or_default().insert(id);
+            }
+        } else {
+            self.by_resource.entry(query.resource).or_default().insert(id);
+        }
+        self.watches.insert(id, Watch { owner, query, queue: VecDeque::new() });
+        Ok(id)
+    }
+
+    /// List, then watch from the list's revision: what a reflector does.
+    pub fn list_and_watch(&mut self, owner: ComponentId, query: Query) -> Result<(Vec<Rc<Object>>, WatchId), ApiError> {
+        let (items, _) = self.list(&query)?;
+        let id = self.watch(owner, query)?;
+        Ok((items, id))
+    }
+
+    /// Takes the events a watch has queued. `Gone` once the watch was closed
+    /// (the API server stopped, or the watcher fell too far behind).
+    pub fn poll(&mut self, id: WatchId) -> Result<Vec<WatchEvent>, ApiError> {
+        if !self.running {
+            return Err(ApiError::connection_refused());
+        }
+        match self.watches.get_mut(&id) {
+            Some(w) => Ok(w.queue.drain(..).collect()),
+            None => Err(ApiError::new(Reason::Gone, "watch closed")),
+        }
+    }
+
+    pub fn close_watch(&mut self, id: WatchId) {
+        if let Some(w) = self.watches.remove(&id) {
+            if let Some(node) = w.query.fields.node_name_term() {
+                if let Some(set) = self.pods_by_node.get_mut(node) {
+                    set.remove(&id);
+                }
+            }
+            if let Some(set) = self.by_resource.get_mut(&w.query.resource) {
+                set.remove(&id);
+            }
+        }
+    }
+
+    /// Closes every watch a component holds (its process ended).
+    pub fn close_watches_of(&mut self, owner: ComponentId) {
+        let ids: Vec<WatchId> = self.watches.iter().filter(|(_, w)| w.owner == owner).map(|(id, _)| *id).collect();
+        for id in ids {
+            self.close_watch(id);
+        }
+        self.ready.remove(&owner);
+    }
+
+    pub fn create(&mut self, obj: Object) -> Result<Rc<Object>, ApiError> {
+        self.create_with(obj, false)
+    }
+
+    /// Create; with `dry_run` everything but the store write happens.
+    pub fn create_with(&mut self, mut obj: Object, dry_run: bool) -> Result<Rc<Object>, ApiError> {
+        self.check_reachable()?;
+        let rid = obj.resource_id();
+        let rt = resource(rid);
+        {
+            let meta = obj.meta_mut();
+            if rt.namespaced {
+                if meta.namespace.as_deref().is_none_or(str::is_empty) {
+                    meta.namespace = Some("default".to_string());
+                }
+            } else {
+                meta.namespace = None;
+            }
+            if meta.resource_version.as_deref().is_some_and(|rv| !rv.is_empty()) {
+                return Err(ApiError::bad_request("resourceVersion should not be set on objects to be created"));
+            }
+        }
+        if obj.meta().name.as_deref().is_none_or(str::is_empty) {
+            if let Some(prefix) = obj.meta().generate_name.clone().filter(|p| !p.is_empty()) {
+                let suffix = self.random_suffix(5);
+                obj.meta_mut().name = Some(format!("{prefix}{suffix}"));
+            }
+        }
+        let namespace = obj.meta().namespace.clone().unwrap_or_default();
+        if rt.namespaced && rid != ids::namespaces() {
+            match self.store.get(&Self::key(ids::namespaces(), "", &namespace)) {
+                None => return Err(ApiError::not_found("namespaces", &namespace)),
+                Some(e) if e.value.meta().deletion_timestamp.is_some() => {
+                    return Err(ApiError::new(
+                        Reason::Forbidden,
+                        format!(
+                            "{} \"{}\" is forbidden: unable to create new content in namespace {namespace} because it is being terminated",
+                            rt.qualified_plural(),
+                            obj.meta().name.clone().unwrap_or_default()
+                        ),
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+        admission::admit_create(self, &mut obj)?;
+        defaults::apply(&mut obj);
+        let causes = validation::validate_create(&obj);
+        if !causes.is_empty() {
+            return Err(invalid_error(&obj, causes));
+        }
+        let name = obj.meta().name.clone().unwrap_or_default();
+        let key = Self::key(rid, &namespace, &name);
+        if self.store.get(&key).is_some() {
+            return Err(ApiError::already_exists(&rt.qualified_plural(), &name));
+        }
+        let uid = self.new_uid();
+        let now = self.now;
+        {
+            let meta = obj.meta_mut();
+            meta.uid = Some(uid);
+            meta.creation_timestamp = Some(api::meta::api_time(now));
+            meta.deletion_timestamp = None;
+            meta.deletion_grace_period_seconds = None;
+            meta.generation = if tracks_generation(rid) { Some(1) } else { None };
+            meta.self_link = None;
+        }
+        if dry_run {
+            return Ok(Rc::new(obj));
+        }
+        let (stored, _) = self
+            .store
+            .put_if(&key, Some(0), |rev| with_resource_version(obj, rev))
+            .map_err(|_| ApiError::already_exists(&rt.qualified_plural(), &name))?;
+        self.writes += 1;
+        self.fan_out(None, &stored, WatchEventType::Added);
+        Ok(stored)
+    }
+
+    /// Replaces an object (PUT). The status of kinds with a status
+    /// subresource is kept from the stored object; a `resourceVersion` in
+    /// `obj` is a precondition.
+    pub fn update(&mut self, obj: Object) -> Result<Rc<Object>, ApiError> {
+        self.update_with(obj, false, false)
+    }
+
+    /// Writes only the status (the `/status` subresource).
+    pub fn update_status(&mut self, obj: Object) -> Result<Rc<Object>, ApiError> {
+        self.update_with(obj, true, false)
+    }
+
+    pub fn update_with(&mut self, mut obj: Object, status_only: bool, dry_run: bool) -> Result<Rc<Object>, ApiError> {
+        self.check_reachable()?;
+        let rid = obj.resource_id();
+        let rt = resource(rid);
+        if rt.namespaced {
+            if obj.meta().namespace.as_deref().is_none_or(str::is_empty) {
+                obj.meta_mut().namespace = Some("default".to_string());
+            }
+        } else {
+            obj.meta_mut().namespace = None;
+        }
+        let namespace = obj.meta().namespace.clone().unwrap_or_default();
+        let name = obj.meta().name.clone().unwrap_or_default();
+        let key = Self::key(rid, &namespace, &name);
+        let Some(entry) = self.store.get(&key) else {
+            return Err(ApiError::not_found(&rt.qualified_plural(), &name));
+        };
+        let old = entry.value.clone();
+        let current = entry.mod_revision;
+        if let Some(rv) = obj.meta().resource_version.as_deref().filter(|rv| !rv.is_empty()) {
+            if rv.parse::<i64>().ok() != Some(current) {
+                return Err(ApiError::conflict(&rt.qualified_plural(), &name));
+            }
+        }
+        if let Some(uid) = obj.meta().uid.as_deref().filter(|u| !u.is_empty()) {
+            if Some(uid) != old.meta().uid.as_deref() {
+                return Err(ApiError::conflict(&rt.qualified_plural(), &name));
+            }
+        }
+        let mut obj = if status_only {
+            let mut merged = (*old).clone();
+            copy_status(&mut merged, &obj);
+            merged
+        } else {
+            copy_status(&mut obj, &old);
+            obj
+        };
+        preserve_system_meta(obj.meta_mut(), old.meta());
+        if !status_only {
+            admission::admit_update(self, &mut obj, &old)?;
+            defaults::apply(&mut obj);
+            if tracks_generation(rid) {
+                let generation = old.meta().generation.unwrap_or(1);
+                obj.meta_mut().generation = Some(if spec_changed(&obj, &old) { generation + 1 } else { generation });
+            }
+        }
+        let causes = validation::validate_update(&obj, &old);
+        if !causes.is_empty() {
+            return Err(invalid_error(&obj, causes));
+        }
+        if dry_run {
+            return Ok(Rc::new(obj));
+        }
+        let finalized = obj.meta().deletion_timestamp.is_some()
+            && obj.meta().finalizers.as_ref().is_none_or(Vec::is_empty)
+            && !is_graceful_pending(&obj);
+        if finalized {
+            let (gone, _) = self.store.delete_if(&key, Some(current)).map_err(|_| ApiError::conflict(&rt.qualified_plural(), &name))?;
+            self.writes += 1;
+            let gone = Rc::new(with_resource_version((*gone).clone(), self.store.revision()));
+            self.fan_out(Some(&old), &gone, WatchEventType::Deleted);
+            return Ok(gone);
+        }
+        let (stored, _) = self
+            .store
+            .put_if(&key, Some(current), |rev| with_resource_version(obj, rev))
+            .map_err(|_| ApiError::conflict(&rt.qualified_plural(), &name))?;
+        self.writes += 1;
+        self.fan_out(Some(&old), &stored, WatchEventType::Modified);
+        Ok(stored)
+    }
+
+    /// Reads, changes and writes an object, retrying on conflicts as
+    /// client-go's `RetryOnConflict` does. `change` returns `false` to skip the write.
+    pub fn modify(
+        &mut self,
+        resource_id: ResourceId,
+        namespace: &str,
+        name: &str,
+        status_only: bool,
+        mut change: impl FnMut(&mut Object) -> bool,
+    ) -> Result<Rc<Object>, ApiError> {
+        for _ in 0..5 {
+            let current = self.get(resource_id, namespace, name)?;
+            let mut next = (*current).clone();
+            if !change(&mut next) {
+                return Ok(current);
+            }
+            match self.update_with(next, status_only, false) {
+                Err(e) if e.reason == Reason::Conflict => continue,
+                other => return other,
+            }
+        }
+        Err(ApiError::conflict(&resource(resource_id).qualified_plural(), name))
+    }
+
+    pub fn delete(&mut self, resource_id: ResourceId, namespace: &str, name: &str, opts: &DeleteOptions) -> Result<Deleted, ApiError> {
+        self.check_reachable()?;
+        let rt = resource(resource_id);
+        let namespace = if rt.namespaced { namespace } else { "" };
+        let key = Self::key(resource_id, namespace, name);
+        let Some(entry) = self.store.get(&key) else {
+            return Err(ApiError::not_found(&rt.qualified_plural(), name));
+        };
+        let old = entry.value.clone();
+        let current = entry.mod_revision;
+        if let Some(uid) = &opts.precondition_uid {
+            if old.meta().uid.as_ref() != Some(uid) {
+                return Err(ApiError::conflict(&rt.qualified_plural(), name));
+            }
+        }
+        if let Some(rv) = &opts.precondition_resource_version {
+            if rv.parse::<i64>().ok() != Some(current) {
+                return Err(ApiError::conflict(&rt.qualified_plural(), name));
+            }
+        }
+        let mut next = (*old).clone();
+        let mut changed = false;
+        let meta = next.meta_mut();
+        let finalizer = match opts.propagation {
+            Some(Propagation::Orphan) => Some("orphan"),
+            Some(Propagation::Foreground) => Some("foregroundDeletion"),
+            _ => None,
+        };
+        if let Some(f) = finalizer {
+            let finalizers = meta.finalizers.get_or_insert_with(Vec::new);
+            if !finalizers.iter().any(|x| x == f) && meta.deletion_timestamp.is_none() {
+                finalizers.push(f.to_string());
+                changed = true;
+            }
+        }
+        let grace = graceful_period(&next, opts.grace_period_seconds);
+        let meta = next.meta_mut();
+        let has_finalizers = meta.finalizers.as_ref().is_some_and(|f| !f.is_empty());
+        if grace > 0 || has_finalizers {
+            let deadline = self.now.plus_secs(grace as u64);
+            let shorter = match (&meta.deletion_timestamp, meta.deletion_grace_period_seconds) {
+                (None, _) => true,
+                (Some(_), Some(existing)) => grace < existing,
+                (Some(_), None) => false,
+            };
+            if shorter {
+                meta.deletion_timestamp = Some(api::meta::api_time(deadline));
+                meta.deletion_grace_period_seconds = Some(grace);
+                changed = true;
+            }
+            if resource_id == ids::namespaces() {
+                if let Object::Namespace(ns) = &mut next {
+                    let status = ns.status.get_or_insert_with(Default::default);
+                    if status.phase.as_deref() != Some("Terminating") {
+                        status.phase = Some("Terminating".to_string());
+                        changed = true;
+                    }
+                }
+            }
+            if !changed || opts.dry_run {
+                return Ok(Deleted::Pending(if opts.dry_run { Rc::new(next) } else { old }));
+            }
+            let (stored, _) = self
+                .store
+                .put_if(&key, Some(current), |rev| with_resource_version(next, rev))
+                .map_err(|_| ApiError::conflict(&rt.qualified_plural(), name))?;
+            self.writes += 1;
+            self.fan_out(Some(&old), &stored, WatchEventType::Modified);
+            return Ok(Deleted::Pending(stored));
+        }
+        if opts.dry_run {
+            return Ok(Deleted::Now(old));
+        }
+        let (gone, revision) = self.store.delete_if(&key, Some(current)).map_err(|e| match e {
+            StoreError::KeyNotFound => ApiError::not_found(&rt.qualified_plural(), name),
+            _ => ApiError::conflict(&rt.qualified_plural(), name),
+        })?;
+        self.writes += 1;
+        let gone = Rc::new(with_resource_version((*gone).clone(), revision));
+        self.fan_out(Some(&old), &gone, WatchEventType::Deleted);
+        Ok(Deleted::Now(gone))
+    }
+
+    fn fan_out(&mut self, old: Option<&Rc<Object>>, new: &Rc<Object>, kind: WatchEventType) {
+        let rid = new.resource_id();
+        let mut targets: Vec<WatchId> = self.by_resource.get(&rid).map(|s| s.iter().copied().collect()).unwrap_or_default();
+        if rid == ids::pods() {
+            let mut nodes: Vec<&str> = Vec::with_capacity(2);
+            for obj in [Some(new), old].into_iter().flatten() {
+                if let Object::Pod(p) = &**obj {
+                    if let Some(n) = p.spec.as_ref().and_then(|s| s.node_name.as_deref()) {
+                        if !nodes.contains(&n) {
+                            nodes.push(n);
+                        }
+                    }
+                }
+            }
+            for n in nodes {
+                if let Some(set) = self.pods_by_node.get(n) {
+                    targets.extend(set.iter().copied());
+                }
+            }
+        }
+        let mut overflowed = Vec::new();
+        for id in targets {
+            let Some(w) = self.watches.get_mut(&id) else { continue };
+            let now_matches = w.query.matches(new);
+            let was_matching = old.is_some_and(|o| w.query.matches(o));
+            let event_kind = match kind {
+                WatchEventType::Deleted if was_matching || now_matches => WatchEventType::Deleted,
+                WatchEventType::Deleted => continue,
+                WatchEventType::Added if now_matches => WatchEventType::Added,
+                WatchEventType::Added => continue,
+                WatchEventType::Modified => match (was_matching, now_matches) {
+                    (true, true) => WatchEventType::Modified,
+                    (false, true) => WatchEventType::Added,
+                    (true, false) => WatchEventType::Deleted,
+                    (false, false) => continue,
+                },
+            };
+            w.queue.push_back(WatchEvent { kind: event_kind, object: new.clone() });
+            self.ready.insert(w.owner);
+            if w.queue.len() > WATCH_QUEUE_LIMIT {
+                overflowed.push(id);
+            }
+        }
+        for id in overflowed {
+            self.close_watch(id);
+        }
+    }
+}
+
+fn with_resource_version(mut obj: Object, revision: i64) -> Object {
+    obj.meta_mut().resource_version = Some(revision.to_string());
+    obj
+}
+
+/// Fields of metadata that only the server sets, carried over on update.
+fn preserve_system_meta(meta: &mut ObjectMeta, old: &ObjectMeta) {
+    meta.uid = old.uid.clone();
+    meta.creation_timestamp = old.creation_timestamp.clone();
+    meta.generation = old.generation;
+    meta.generate_name = meta.generate_name.take().or_else(|| old.generate_name.clone());
+    if old.deletion_timestamp.is_some() {
+        meta.deletion_timestamp = old.deletion_timestamp.clone();
+        meta.deletion_grace_period_seconds = old.deletion_grace_period_seconds;
+    } else {
+        meta.deletion_timestamp = None;
+        meta.deletion_grace_period_seconds = None;
+    }
+}
+
+/// A pod waiting out its grace period is removed by its kubelet, not by
+/// dropping its last finalizer.
+fn is_graceful_pending(obj: &Object) -> bool {
+    matches!(obj, Object::Pod(_)) && obj.meta().deletion_grace_period_seconds.is_some_and(|g| g > 0)
+}
+
+/// The grace period a delete gets: pods use the request's, else their
+/// `terminationGracePeriodSeconds`; an unscheduled or finished pod and every
+/// other kind go at once.
+fn graceful_period(obj: &Object, requested: Option<i64>) -> i64 {
+    let Object::Pod(pod) = obj else { return 0 };
+    let spec = pod.spec.as_ref();
+    let scheduled = spec.and_then(|s| s.node_name.as_deref()).is_some_and(|n| !n.is_empty());
+    let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
+    if !scheduled || matches!(phase, Some("Succeeded") | Some("Failed")) {
+        return 0;
+    }
+    let grace = requested.unwrap_or_else(|| spec.and_then(|s| s.termination_grace_period_seconds).unwrap_or(30));
+    // A negative request means "the object's default"; 0 means "as soon as possible" (1 s).
+    if grace < 0 {
+        spec.and_then(|s| s.termination_grace_period_seconds).unwrap_or(30).max(0)
+    } else if requested == Some(0) {
+        0
+    } else {
+        grace
+    }
+}
+
+/// Kinds whose strategy sets `metadata.generation` and bumps it on spec changes.
+pub fn tracks_generation(rid: ResourceId) -> bool {
+    matches!(
+        api::resource(rid).kind,
+        "Deployment"
+            | "ReplicaSet"
+            | "StatefulSet"
+            | "DaemonSet"
+            | "Job"
+            | "CronJob"
+            | "ReplicationController"
+            | "HorizontalPodAutoscaler"
+            | "PodDisruptionBudget"
+            | "NetworkPolicy"
+            | "Ingress"
+            | "CustomResourceDefinition"
+            | "ValidatingAdmissionPolicy"
+            | "ValidatingAdmissionPolicyBinding"
+    )
+}
+
+macro_rules! status_kinds {
+    ($($variant:ident),*) => {
+        /// Copies `from`'s status into `to` (both the same kind).
+        fn copy_status(to: &mut Object, from: &Object) {
+            match (to, from) {
+                $( (Object::$variant(t), Object::$variant(f)) => t.status = f.status.clone(), )*
+                _ => {}
+            }
+        }
+        fn spec_changed(a: &Object, b: &Object) -> bool {
+            match (a, b) {
+                $( (Object::$variant(x), Object::$variant(y)) => x.spec != y.spec, )*
+                _ => a.to_json().get("spec") != b.to_json().get("spec"),
+            }
+        }
+    };
+}
+
+status_kinds!(
+    Pod, Node, Namespace, Service, PersistentVolumeClaim, PersistentVolume, ReplicationController, Deployment, ReplicaSet,
+    StatefulSet, DaemonSet, Job, CronJob, HorizontalPodAutoscaler, PodDisruptionBudget, Ingress, CertificateSigningRequest
+);
+
+/// An `Invalid` error naming the object as kubectl prints it.
+pub fn invalid_error(obj: &Object, causes: Vec<api::Cause>) -> ApiError {
+    let rt = resource(obj.resource_id());
+    let qualified = if rt.group.is_empty() { rt.kind.to_string() } else { format!("{}.{}", rt.kind, rt.group) };
+    ApiError::invalid(rt.kind, &qualified, obj.meta().name.as_deref().unwrap_or(""), causes)
+}

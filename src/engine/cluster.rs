@@ -1,0 +1,217 @@
+//! Cluster profiles and assembly: the API server with its built-in objects,
+//! the control-plane components and one kubelet and kube-proxy per node.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{Namespace, NamespaceSpec, Service, ServicePort, ServiceSpec};
+use k8s_openapi::api::scheduling::v1::PriorityClass;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use crate::engine::api::Object;
+use crate::engine::apiserver::ApiServer;
+use crate::engine::sim::clock::VirtualTime;
+use crate::engine::sim::Sim;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProfileKind {
+    /// `control-plane` (tainted NoSchedule) and `worker-1..3`.
+    Default,
+    /// One node, `minikube`, control-plane role and untainted.
+    Minikube,
+}
+
+impl ProfileKind {
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "default" => Some(ProfileKind::Default),
+            "minikube" => Some(ProfileKind::Minikube),
+            _ => None,
+        }
+    }
+}
+
+/// One node's shape.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeSpec {
+    pub name: String,
+    pub cpu_millis: i64,
+    pub memory_bytes: i64,
+    pub max_pods: i64,
+    pub control_plane: bool,
+    /// `node-role.kubernetes.io/control-plane:NoSchedule`.
+    pub tainted: bool,
+    /// The node's pod CIDR, e.g. `10.244.1.0/24`.
+    pub pod_cidr: String,
+    /// The node's InternalIP.
+    pub address: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Profile {
+    pub kind: ProfileKind,
+    /// What kubectl's connection errors name.
+    pub server: String,
+    pub nodes: Vec<NodeSpec>,
+}
+
+const GIB: i64 = 1024 * 1024 * 1024;
+
+impl Profile {
+    pub fn new(kind: ProfileKind) -> Self {
+        match kind {
+            ProfileKind::Minikube => Profile {
+                kind,
+                server: "192.168.49.2:8443".to_string(),
+                nodes: vec![NodeSpec {
+                    name: "minikube".into(),
+                    cpu_millis: 2000,
+                    memory_bytes: 4 * GIB,
+                    max_pods: 110,
+                    control_plane: true,
+                    tainted: false,
+                    pod_cidr: "10.244.0.0/24".into(),
+                    address: "192.168.49.2".into(),
+                }],
+            },
+            ProfileKind::Default => {
+                let mut nodes = vec![NodeSpec {
+                    name: "control-plane".into(),
+                    cpu_millis: 2000,
+                    memory_bytes: 4 * GIB,
+                    max_pods: 110,
+                    control_plane: true,
+                    tainted: true,
+                    pod_cidr: "10.244.0.0/24".into(),
+                    address: "172.18.0.2".into(),
+                }];
+                for i in 1..=3 {
+                    nodes.push(NodeSpec {
+                        name: format!("worker-{i}"),
+                        cpu_millis: 4000,
+                        memory_bytes: 8 * GIB,
+                        max_pods: 110,
+                        control_plane: false,
+                        tainted: false,
+                        pod_cidr: format!("10.244.{i}.0/24"),
+                        address: format!("172.18.0.{}", i + 2),
+                    });
+                }
+                Profile { kind, server: "172.18.0.2:6443".to_string(), nodes }
+            }
+        }
+    }
+
+    /// `count` identical worker nodes behind one tainted control plane, for benchmarks.
+    pub fn scaled(count: usize) -> Self {
+        let mut profile = Profile::new(ProfileKind::Default);
+        profile.nodes.truncate(1);
+        for i in 1..=count {
+            profile.nodes.push(NodeSpec {
+                name: format!("worker-{i}"),
+                cpu_millis: 32_000,
+                memory_bytes: 128 * GIB,
+                max_pods: 110,
+                control_plane: false,
+                tainted: false,
+                pod_cidr: format!("10.{}.{}.0/24", 64 + i / 256, i % 256),
+                address: format!("172.{}.{}.{}", 19 + i / 65536, (i / 256) % 256, i % 256),
+            });
+        }
+        profile
+    }
+}
+
+pub struct Cluster {
+    pub sim: Sim,
+    pub profile: Profile,
+    pub seed: u64,
+}
+
+/// How long a fresh cluster runs before it is handed over: every node has
+/// registered and reported Ready.
+pub const BOOT_MS: u64 = 60_000;
+
+impl Cluster {
+    /// A cluster of `profile` booted and settled, ready for commands.
+    pub fn new(profile: Profile, seed: u64) -> Self {
+        let mut cluster = Self::unbooted(profile, seed);
+        cluster.sim.run_until(VirtualTime::from_millis(BOOT_MS));
+        cluster
+    }
+
+    /// The cluster at virtual time zero, components registered but not yet run.
+    pub fn unbooted(profile: Profile, seed: u64) -> Self {
+        let mut api = ApiServer::new(seed, &profile.server);
+        bootstrap_objects(&mut api);
+        let mut sim = Sim::new(seed, api);
+        register_components(&mut sim, &profile);
+        Cluster { sim, profile, seed }
+    }
+
+    pub fn now(&self) -> VirtualTime {
+        self.sim.now()
+    }
+}
+
+/// The control plane and the node agents, in a fixed order.
+fn register_components(sim: &mut Sim, profile: &Profile) {
+    for node in &profile.nodes {
+        sim.add_node_name(&node.name);
+    }
+}
+
+/// What a new API server creates itself: the four system namespaces, the
+/// `kubernetes` Service and the two system priority classes.
+fn bootstrap_objects(api: &mut ApiServer) {
+    for name in ["default", "kube-node-lease", "kube-public", "kube-system"] {
+        let ns = Namespace {
+            metadata: ObjectMeta {
+                name: Some(name.to_string()),
+                labels: Some(BTreeMap::from([("kubernetes.io/metadata.name".to_string(), name.to_string())])),
+                ..Default::default()
+            },
+            spec: Some(NamespaceSpec { finalizers: Some(vec!["kubernetes".to_string()]) }),
+            status: None,
+        };
+        let _ = api.create(Object::Namespace(ns));
+    }
+    let port = if api.host.ends_with(":8443") { 8443 } else { 6443 };
+    let service = Service {
+        metadata: ObjectMeta {
+            name: Some("kubernetes".into()),
+            namespace: Some("default".into()),
+            labels: Some(BTreeMap::from([
+                ("component".to_string(), "apiserver".to_string()),
+                ("provider".to_string(), "kubernetes".to_string()),
+            ])),
+            ..Default::default()
+        },
+        spec: Some(ServiceSpec {
+            cluster_ip: Some("10.96.0.1".into()),
+            cluster_ips: Some(vec!["10.96.0.1".into()]),
+            ports: Some(vec![ServicePort {
+                name: Some("https".into()),
+                port: 443,
+                protocol: Some("TCP".into()),
+                target_port: Some(IntOrString::Int(port)),
+                ..Default::default()
+            }]),
+            type_: Some("ClusterIP".into()),
+            session_affinity: Some("None".into()),
+            ..Default::default()
+        }),
+        status: None,
+    };
+    let _ = api.create(Object::Service(service));
+    for (name, value) in [("system-cluster-critical", 2_000_000_000), ("system-node-critical", 2_000_001_000)] {
+        let pc = PriorityClass {
+            metadata: ObjectMeta { name: Some(name.to_string()), ..Default::default() },
+            value,
+            description: Some(format!("Used for {} critical pods that must not be moved from their current node.", if name.contains("node") { "system" } else { "system" })),
+            preemption_policy: Some("PreemptLowerPriority".into()),
+            global_default: None,
+        };
+        let _ = api.create(Object::PriorityClass(pc));
+    }
+}

@@ -1,0 +1,111 @@
+//! A reflector with its cache, as client-go's informers: list, then watch;
+//! on a broken watch (API server stopped, watch closed) forget the watch and
+//! list again later, reporting the differences as events so handlers see a
+//! consistent stream.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use crate::engine::api::{Object, ObjectKey};
+use crate::engine::apiserver::{Query, WatchEvent, WatchEventType, WatchId};
+use crate::engine::sim::Ctx;
+
+/// How long a reflector waits before listing again after a failure.
+pub const RELIST_BACKOFF_MS: u64 = 1_000;
+
+pub struct Informer {
+    query: Query,
+    watch: Option<WatchId>,
+    items: BTreeMap<ObjectKey, Rc<Object>>,
+    synced: bool,
+}
+
+impl Informer {
+    pub fn new(query: Query) -> Self {
+        Informer { query, watch: None, items: BTreeMap::new(), synced: false }
+    }
+
+    /// Whether the cache has been filled from a list at least once since the
+    /// last restart (`HasSynced`).
+    pub fn has_synced(&self) -> bool {
+        self.synced
+    }
+
+    pub fn get(&self, key: &ObjectKey) -> Option<&Rc<Object>> {
+        self.items.get(key)
+    }
+
+    pub fn items(&self) -> impl Iterator<Item = &Rc<Object>> {
+        self.items.values()
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The process restarted: the cache and the watch are gone.
+    pub fn reset(&mut self) {
+        self.watch = None;
+        self.items.clear();
+        self.synced = false;
+    }
+
+    /// Brings the cache up to date and returns what changed, in order.
+    /// On failure asks the component to run again after a back-off.
+    pub fn sync(&mut self, ctx: &mut Ctx) -> Vec<WatchEvent> {
+        if let Some(id) = self.watch {
+            match ctx.api.poll(id) {
+                Ok(events) => {
+                    for ev in &events {
+                        let key = ObjectKey::of(&ev.object);
+                        match ev.kind {
+                            WatchEventType::Deleted => {
+                                self.items.remove(&key);
+                            }
+                            _ => {
+                                self.items.insert(key, ev.object.clone());
+                            }
+                        }
+                    }
+                    return events;
+                }
+                Err(_) => self.watch = None,
+            }
+        }
+        match ctx.api.list_and_watch(ctx.me, self.query.clone()) {
+            Ok((list, watch)) => {
+                self.watch = Some(watch);
+                let mut fresh: BTreeMap<ObjectKey, Rc<Object>> = BTreeMap::new();
+                for obj in list {
+                    fresh.insert(ObjectKey::of(&obj), obj);
+                }
+                let mut events = Vec::new();
+                for (key, old) in &self.items {
+                    if !fresh.contains_key(key) {
+                        events.push(WatchEvent { kind: WatchEventType::Deleted, object: old.clone() });
+                    }
+                }
+                for (key, obj) in &fresh {
+                    match self.items.get(key) {
+                        None => events.push(WatchEvent { kind: WatchEventType::Added, object: obj.clone() }),
+                        Some(old) if old.meta().resource_version != obj.meta().resource_version => {
+                            events.push(WatchEvent { kind: WatchEventType::Modified, object: obj.clone() })
+                        }
+                        Some(_) => {}
+                    }
+                }
+                self.items = fresh;
+                self.synced = true;
+                events
+            }
+            Err(_) => {
+                ctx.wake_after_ms(RELIST_BACKOFF_MS);
+                Vec::new()
+            }
+        }
+    }
+}

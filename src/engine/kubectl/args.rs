@@ -1,0 +1,487 @@
+//! Command-line parsing with pflag's rules and kubectl's flag tables.
+
+use std::collections::BTreeMap;
+
+/// One flag a command accepts.
+#[derive(Clone, Copy, Debug)]
+pub struct Flag {
+    pub long: &'static str,
+    pub short: Option<char>,
+    pub kind: FlagKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlagKind {
+    /// `--all`, or `--all=false`.
+    Bool,
+    /// `--namespace x`, `--namespace=x`, `-n x`, `-nx`.
+    Value,
+    /// A value only with `=`; alone it means the given default (`--cascade`, `--dry-run`).
+    OptionalValue(&'static str),
+}
+
+const fn b(long: &'static str, short: Option<char>) -> Flag {
+    Flag { long, short, kind: FlagKind::Bool }
+}
+const fn v(long: &'static str, short: Option<char>) -> Flag {
+    Flag { long, short, kind: FlagKind::Value }
+}
+const fn o(long: &'static str, default: &'static str) -> Flag {
+    Flag { long, short: None, kind: FlagKind::OptionalValue(default) }
+}
+
+/// Flags every command takes.
+const GLOBAL: &[Flag] = &[
+    v("namespace", Some('n')),
+    v("kubeconfig", None),
+    v("context", None),
+    v("cluster", None),
+    v("user", None),
+    v("server", Some('s')),
+    v("request-timeout", None),
+    v("v", Some('v')),
+    b("insecure-skip-tls-verify", None),
+    b("help", Some('h')),
+];
+
+/// A command (or sub-command) and its own flags.
+pub struct Command {
+    pub path: &'static str,
+    pub flags: &'static [Flag],
+    /// Sub-commands, named by their last word.
+    pub subcommands: &'static [&'static str],
+}
+
+const OUTPUT: Flag = v("output", Some('o'));
+const SELECTOR: Flag = v("selector", Some('l'));
+const ALL_NS: Flag = b("all-namespaces", Some('A'));
+const FILENAME: Flag = v("filename", Some('f'));
+const DRY_RUN: Flag = o("dry-run", "unchanged");
+const RECURSIVE: Flag = b("recursive", Some('R'));
+
+pub static COMMANDS: &[Command] = &[
+    Command {
+        path: "get",
+        flags: &[
+            OUTPUT, SELECTOR, ALL_NS, FILENAME, RECURSIVE,
+            b("show-labels", None), b("watch", Some('w')), b("watch-only", None), v("field-selector", None),
+            b("no-headers", None), v("label-columns", Some('L')), v("sort-by", None), b("ignore-not-found", None),
+            b("show-kind", None), v("chunk-size", None), b("show-managed-fields", None), v("template", None),
+            v("subresource", None), b("output-watch-events", None), v("raw", None),
+        ],
+        subcommands: &[],
+    },
+    Command {
+        path: "describe",
+        flags: &[SELECTOR, ALL_NS, FILENAME, RECURSIVE, b("show-events", None), v("chunk-size", None)],
+        subcommands: &[],
+    },
+    Command {
+        path: "logs",
+        flags: &[
+            v("container", Some('c')), b("follow", Some('f')), b("previous", Some('p')), v("tail", None), b("timestamps", None),
+            b("all-containers", None), SELECTOR, v("since", None), v("since-time", None), b("prefix", None),
+            v("limit-bytes", None), v("max-log-requests", None), b("ignore-errors", None), v("pod-running-timeout", None),
+            b("all-pods", None),
+        ],
+        subcommands: &[],
+    },
+    Command {
+        path: "apply",
+        flags: &[
+            FILENAME, RECURSIVE, DRY_RUN, OUTPUT, SELECTOR, b("server-side", None), b("force-conflicts", None),
+            v("field-manager", None), o("validate", "strict"), b("prune", None), b("overwrite", None), b("force", None),
+            v("grace-period", None), b("wait", None), v("timeout", None), b("all", None), b("show-managed-fields", None),
+            v("template", None), o("cascade", "background"), v("kustomize", Some('k')), v("prune-allowlist", None),
+        ],
+        subcommands: &["view-last-applied", "set-last-applied", "edit-last-applied"],
+    },
+    Command {
+        path: "create",
+        flags: &[
+            FILENAME, RECURSIVE, DRY_RUN, OUTPUT, b("save-config", None), o("validate", "strict"), v("field-manager", None),
+            b("edit", None), v("raw", None), SELECTOR, b("windows-line-endings", None), v("template", None),
+            b("show-managed-fields", None),
+        ],
+        subcommands: &[
+            "deployment", "deploy", "namespace", "ns", "service", "svc", "configmap", "cm", "secret", "job", "cronjob", "cj",
+            "serviceaccount", "sa", "role", "rolebinding", "clusterrole", "clusterrolebinding", "quota", "resourcequota",
+            "priorityclass", "pc", "poddisruptionbudget", "pdb", "ingress", "ing", "token",
+        ],
+    },
+    Command {
+        path: "create deployment",
+        flags: &[v("image", None), v("replicas", Some('r')), v("port", None), DRY_RUN, OUTPUT, b("save-config", None), o("validate", "strict"), v("field-manager", None), v("template", None), b("show-managed-fields", None)],
+        subcommands: &[],
+    },
+    Command {
+        path: "create namespace",
+        flags: &[DRY_RUN, OUTPUT, b("save-config", None), o("validate", "strict"), v("field-manager", None), v("template", None), b("show-managed-fields", None)],
+        subcommands: &[],
+    },
+    Command {
+        path: "create service",
+        flags: &[],
+        subcommands: &["clusterip", "nodeport", "loadbalancer", "externalname"],
+    },
+    Command {
+        path: "create service clusterip",
+        flags: &[v("tcp", None), v("clusterip", None), DRY_RUN, OUTPUT, b("save-config", None), o("validate", "strict"), v("field-manager", None), v("template", None)],
+        subcommands: &[],
+    },
+    Command {
+        path: "create service nodeport",
+        flags: &[v("tcp", None), v("node-port", None), DRY_RUN, OUTPUT, b("save-config", None), o("validate", "strict"), v("field-manager", None), v("template", None)],
+        subcommands: &[],
+    },
+    Command {
+        path: "create service loadbalancer",
+        flags: &[v("tcp", None), DRY_RUN, OUTPUT, b("save-config", None), o("validate", "strict"), v("field-manager", None), v("template", None)],
+        subcommands: &[],
+    },
+    Command {
+        path: "create service externalname",
+        flags: &[v("tcp", None), v("external-name", None), DRY_RUN, OUTPUT, b("save-config", None), o("validate", "strict"), v("field-manager", None), v("template", None)],
+        subcommands: &[],
+    },
+    Command {
+        path: "create configmap",
+        flags: &[v("from-literal", None), v("from-file", None), v("from-env-file", None), b("append-hash", None), DRY_RUN, OUTPUT, b("save-config", None), o("validate", "strict"), v("field-manager", None), v("template", None)],
+        subcommands: &[],
+    },
+    Command {
+        path: "create secret",
+        flags: &[],
+        subcommands: &["generic", "docker-registry", "tls"],
+    },
+    Command {
+        path: "create secret generic",
+        flags: &[v("from-literal", None), v("from-file", None), v("from-env-file", None), v("type", None), b("append-hash", None), DRY_RUN, OUTPUT, b("save-config", None), o("validate", "strict"), v("field-manager", None), v("template", None)],
+        subcommands: &[],
+    },
+    Command {
+        path: "create job",
+        flags: &[v("image", None), v("from", None), DRY_RUN, OUTPUT, b("save-config", None), o("validate", "strict"), v("field-manager", None), v("template", None)],
+        subcommands: &[],
+    },
+    Command {
+        path: "create cronjob",
+        flags: &[v("image", None), v("schedule", None), v("restart", None), DRY_RUN, OUTPUT, b("save-config", None), o("validate", "strict"), v("field-manager", None), v("template", None)],
+        subcommands: &[],
+    },
+    Command {
+        path: "create serviceaccount",
+        flags: &[DRY_RUN, OUTPUT, b("save-config", None), o("validate", "strict"), v("field-manager", None), v("template", None)],
+        subcommands: &[],
+    },
+    Command {
+        path: "run",
+        flags: &[
+            v("image", None), v("port", None), v("restart", None), v("labels", Some('l')), v("env", None), b("command", None),
+            DRY_RUN, OUTPUT, b("rm", None), b("stdin", Some('i')), b("tty", Some('t')), b("attach", None), v("overrides", None),
+            b("expose", None), v("image-pull-policy", None), v("annotations", None), b("privileged", None), v("timeout", None),
+            v("pod-running-timeout", None), b("quiet", Some('q')), b("save-config", None), v("field-manager", None), v("template", None),
+            v("cascade", None), v("grace-period", None), b("force", None), v("filename", Some('f')), b("wait", None),
+            b("leave-stdin-open", None),
+        ],
+        subcommands: &[],
+    },
+    Command {
+        path: "delete",
+        flags: &[
+            FILENAME, RECURSIVE, SELECTOR, b("all", None), ALL_NS, o("cascade", "background"), v("grace-period", None),
+            b("force", None), b("now", None), o("wait", "true"), b("ignore-not-found", None), v("timeout", None), OUTPUT,
+            DRY_RUN, v("field-selector", None), b("interactive", Some('i')), v("raw", None), v("kustomize", Some('k')),
+        ],
+        subcommands: &[],
+    },
+    Command {
+        path: "scale",
+        flags: &[v("replicas", None), v("current-replicas", None), v("resource-version", None), SELECTOR, FILENAME, RECURSIVE, b("all", None), OUTPUT, DRY_RUN, v("timeout", None), v("template", None)],
+        subcommands: &[],
+    },
+    Command { path: "rollout", flags: &[], subcommands: &["status", "history", "undo", "restart", "pause", "resume"] },
+    Command { path: "rollout status", flags: &[v("revision", None), o("watch", "true"), v("timeout", None), SELECTOR, FILENAME, RECURSIVE], subcommands: &[] },
+    Command { path: "rollout history", flags: &[v("revision", None), OUTPUT, SELECTOR, FILENAME, RECURSIVE, v("template", None)], subcommands: &[] },
+    Command { path: "rollout undo", flags: &[v("to-revision", None), DRY_RUN, OUTPUT, SELECTOR, FILENAME, RECURSIVE, v("template", None)], subcommands: &[] },
+    Command { path: "rollout restart", flags: &[OUTPUT, SELECTOR, FILENAME, RECURSIVE, v("field-manager", None), v("template", None)], subcommands: &[] },
+    Command { path: "rollout pause", flags: &[OUTPUT, SELECTOR, FILENAME, RECURSIVE, v("field-manager", None), v("template", None)], subcommands: &[] },
+    Command { path: "rollout resume", flags: &[OUTPUT, SELECTOR, FILENAME, RECURSIVE, v("field-manager", None), v("template", None)], subcommands: &[] },
+    Command { path: "set", flags: &[], subcommands: &["image", "env", "resources", "selector", "serviceaccount", "subject"] },
+    Command { path: "set image", flags: &[SELECTOR, b("all", None), FILENAME, RECURSIVE, OUTPUT, DRY_RUN, b("local", None), v("field-manager", None), v("template", None)], subcommands: &[] },
+    Command {
+        path: "label",
+        flags: &[b("overwrite", None), SELECTOR, b("all", None), ALL_NS, b("list", None), v("resource-version", None), FILENAME, RECURSIVE, OUTPUT, DRY_RUN, b("local", None), v("field-selector", None), v("field-manager", None), v("template", None)],
+        subcommands: &[],
+    },
+    Command {
+        path: "annotate",
+        flags: &[b("overwrite", None), SELECTOR, b("all", None), ALL_NS, b("list", None), v("resource-version", None), FILENAME, RECURSIVE, OUTPUT, DRY_RUN, b("local", None), v("field-selector", None), v("field-manager", None), v("template", None)],
+        subcommands: &[],
+    },
+    Command { path: "cordon", flags: &[SELECTOR, DRY_RUN], subcommands: &[] },
+    Command { path: "uncordon", flags: &[SELECTOR, DRY_RUN], subcommands: &[] },
+    Command {
+        path: "drain",
+        flags: &[SELECTOR, DRY_RUN, b("ignore-daemonsets", None), b("delete-emptydir-data", None), b("delete-local-data", None), b("force", None), v("grace-period", None), v("timeout", None), b("disable-eviction", None), v("pod-selector", None), v("chunk-size", None), v("skip-wait-for-delete-timeout", None)],
+        subcommands: &[],
+    },
+    Command { path: "taint", flags: &[b("overwrite", None), SELECTOR, b("all", None), DRY_RUN, OUTPUT, v("field-manager", None), v("template", None), b("validate", None)], subcommands: &[] },
+    Command { path: "wait", flags: &[v("for", None), v("timeout", None), SELECTOR, b("all", None), ALL_NS, FILENAME, RECURSIVE, v("field-selector", None), OUTPUT, b("local", None), v("template", None)], subcommands: &[] },
+    Command { path: "patch", flags: &[v("patch", Some('p')), v("type", None), FILENAME, RECURSIVE, OUTPUT, DRY_RUN, b("local", None), v("patch-file", None), v("subresource", None), v("field-manager", None), v("template", None)], subcommands: &[] },
+    Command { path: "replace", flags: &[FILENAME, RECURSIVE, OUTPUT, DRY_RUN, b("force", None), o("cascade", "background"), v("grace-period", None), b("save-config", None), o("validate", "strict"), v("field-manager", None), v("template", None)], subcommands: &[] },
+    Command { path: "expose", flags: &[v("port", None), v("target-port", None), v("type", None), v("name", None), v("protocol", None), SELECTOR, v("labels", Some('l')), v("external-ip", None), v("cluster-ip", None), FILENAME, OUTPUT, DRY_RUN, v("session-affinity", None), v("load-balancer-ip", None), b("save-config", None), v("field-manager", None), v("template", None), v("override-type", None), v("overrides", None)], subcommands: &[] },
+    Command { path: "edit", flags: &[OUTPUT, FILENAME, b("save-config", None), v("field-manager", None), b("windows-line-endings", None), v("subresource", None), o("validate", "strict")], subcommands: &[] },
+    Command { path: "exec", flags: &[v("container", Some('c')), b("stdin", Some('i')), b("tty", Some('t')), b("quiet", Some('q')), FILENAME, v("pod-running-timeout", None)], subcommands: &[] },
+    Command { path: "port-forward", flags: &[v("address", None), v("pod-running-timeout", None)], subcommands: &[] },
+    Command { path: "top", flags: &[], subcommands: &["node", "pod", "nodes", "pods", "no", "po"] },
+    Command { path: "events", flags: &[ALL_NS, v("for", None), v("types", None), b("watch", Some('w')), OUTPUT, b("no-headers", None), v("chunk-size", None), v("template", None)], subcommands: &[] },
+    Command { path: "version", flags: &[b("client", None), OUTPUT, b("short", None)], subcommands: &[] },
+    Command { path: "cluster-info", flags: &[], subcommands: &["dump"] },
+    Command { path: "cluster-info dump", flags: &[OUTPUT, ALL_NS, v("namespaces", None), v("output-directory", None), v("pod-running-timeout", None)], subcommands: &[] },
+    Command { path: "api-resources", flags: &[o("namespaced", "true"), OUTPUT, v("api-group", None), v("verbs", None), b("no-headers", None), v("sort-by", None), b("cached", None), v("categories", None)], subcommands: &[] },
+    Command { path: "api-versions", flags: &[], subcommands: &[] },
+    Command { path: "explain", flags: &[b("recursive", None), v("api-version", None), v("output", None)], subcommands: &[] },
+    Command { path: "config", flags: &[], subcommands: &["view", "current-context", "get-contexts", "use-context", "set-context"] },
+    Command { path: "config view", flags: &[OUTPUT, b("minify", None), b("raw", None), b("flatten", None)], subcommands: &[] },
+    Command { path: "config current-context", flags: &[], subcommands: &[] },
+    Command { path: "config get-contexts", flags: &[OUTPUT, b("no-headers", None)], subcommands: &[] },
+    Command { path: "config use-context", flags: &[], subcommands: &[] },
+    Command { path: "config set-context", flags: &[b("current", None), v("namespace", None), v("cluster", None), v("user", None)], subcommands: &[] },
+];
+
+/// A parsed command line.
+#[derive(Clone, Debug, Default)]
+pub struct Args {
+    /// `get`, `rollout status`, `create deployment`.
+    pub command: String,
+    pub positionals: Vec<String>,
+    /// Flag values by long name, in the order given.
+    values: BTreeMap<&'static str, Vec<String>>,
+    /// Words after `--`.
+    pub after_dash: Vec<String>,
+}
+
+impl Args {
+    /// The last value given for a flag (`-o yaml -o json` → `json`).
+    pub fn value(&self, long: &str) -> Option<&str> {
+        self.values.get(long).and_then(|v| v.last()).map(String::as_str)
+    }
+    /// Every value given for a repeatable flag (`-f a.yaml -f b.yaml`).
+    pub fn values(&self, long: &str) -> &[String] {
+        self.values.get(long).map(Vec::as_slice).unwrap_or(&[])
+    }
+    pub fn has(&self, long: &str) -> bool {
+        self.values.contains_key(long)
+    }
+    /// A boolean flag: given without a value, or with `=true`.
+    pub fn flag(&self, long: &str) -> bool {
+        self.value(long).is_some_and(|v| v == "true")
+    }
+    /// `rollout status` → `rollout status`; used in `See 'kubectl … --help'`.
+    pub fn verb_path(&self) -> &str {
+        &self.command
+    }
+    /// The first word of the command: `rollout` for `rollout status`.
+    pub fn verb(&self) -> &str {
+        self.command.split(' ').next().unwrap_or("")
+    }
+}
+
+fn find_command(path: &str) -> Option<&'static Command> {
+    COMMANDS.iter().find(|c| c.path == path)
+}
+
+fn canonical_subcommand(word: &str) -> &str {
+    match word {
+        "deploy" => "deployment",
+        "ns" => "namespace",
+        "svc" => "service",
+        "cm" => "configmap",
+        "cj" => "cronjob",
+        "sa" => "serviceaccount",
+        "pc" => "priorityclass",
+        "pdb" => "poddisruptionbudget",
+        "ing" => "ingress",
+        "resourcequota" => "quota",
+        "nodes" | "no" => "node",
+        "pods" | "po" => "pod",
+        other => other,
+    }
+}
+
+/// Parses words (without the leading `kubectl`). Errors are kubectl's lines.
+pub fn parse(words: &[String]) -> Result<Args, String> {
+    let mut args = Args::default();
+    // Global flags may come before the verb: `kubectl -n kube-system get pods`.
+    let mut i = 0;
+    let mut command: Option<&'static Command> = None;
+    let mut pending: Vec<String> = Vec::new();
+    while i < words.len() {
+        let w = &words[i];
+        if command.is_none() && !w.starts_with('-') {
+            command = find_command(w);
+            if command.is_none() {
+                return Err(format!("error: unknown command \"{w}\" for \"kubectl\"\nRun 'kubectl --help' for usage."));
+            }
+            i += 1;
+            break;
+        }
+        pending.push(w.clone());
+        i += 1;
+        // A global flag's separate value (`-n kube-system get`) is not the verb.
+        let takes_value = |f: &Flag| f.kind == FlagKind::Value;
+        let separate_value = match w.strip_prefix("--") {
+            Some(long) => !long.contains('=') && GLOBAL.iter().any(|f| f.long == long && takes_value(f)),
+            None => w.len() == 2 && GLOBAL.iter().any(|f| w.chars().nth(1) == f.short && takes_value(f)),
+        };
+        if separate_value && i < words.len() {
+            pending.push(words[i].clone());
+            i += 1;
+        }
+    }
+    let Some(mut command) = command else {
+        if pending.iter().any(|w| w == "-h" || w == "--help") || pending.is_empty() {
+            return Ok(Args { command: String::new(), ..Default::default() });
+        }
+        return Err("error: You must specify the type of resource to get. Use \"kubectl api-resources\" for a complete list of supported resources.".to_string());
+    };
+    let mut rest: Vec<String> = pending;
+    rest.extend(words[i..].iter().cloned());
+    // Descend into sub-commands while the first positional names one.
+    let mut positionals_started = false;
+    let mut remaining = rest.into_iter().peekable();
+    let mut collected: Vec<String> = Vec::new();
+    while let Some(w) = remaining.next() {
+        if !positionals_started && !w.starts_with('-') && !command.subcommands.is_empty() {
+            let sub = canonical_subcommand(&w);
+            if command.subcommands.contains(&w.as_str()) || command.subcommands.contains(&sub) {
+                let path = format!("{} {}", command.path, sub);
+                if let Some(c) = find_command(&path) {
+                    command = c;
+                    continue;
+                }
+                // A known sub-command without its own table keeps the parent's flags.
+                collected.push(w);
+                positionals_started = true;
+                continue;
+            }
+        }
+        if !w.starts_with('-') {
+            positionals_started = true;
+        }
+        collected.push(w);
+    }
+    args.command = command.path.to_string();
+    let table: Vec<Flag> = GLOBAL.iter().chain(command.flags.iter()).copied().collect();
+    let mut it = collected.into_iter();
+    while let Some(w) = it.next() {
+        if w == "--" {
+            args.after_dash.extend(it.by_ref());
+            break;
+        }
+        if let Some(body) = w.strip_prefix("--") {
+            let (name, inline) = match body.split_once('=') {
+                Some((n, v)) => (n, Some(v.to_string())),
+                None => (body, None),
+            };
+            let Some(flag) = table.iter().find(|f| f.long == name) else {
+                return Err(format!("error: unknown flag: --{name}\nSee 'kubectl {} --help' for usage.", command.path));
+            };
+            let value = match (flag.kind, inline) {
+                (_, Some(v)) => v,
+                (FlagKind::Bool, None) => "true".to_string(),
+                (FlagKind::OptionalValue(d), None) => d.to_string(),
+                (FlagKind::Value, None) => match it.next() {
+                    Some(v) => v,
+                    None => return Err(format!("error: flag needs an argument: --{name}\nSee 'kubectl {} --help' for usage.", command.path)),
+                },
+            };
+            args.values.entry(flag.long).or_default().push(value);
+        } else if let Some(body) = w.strip_prefix('-').filter(|b| !b.is_empty()) {
+            let chars: Vec<char> = body.chars().collect();
+            let mut k = 0;
+            while k < chars.len() {
+                let c = chars[k];
+                let Some(flag) = table.iter().find(|f| f.short == Some(c)) else {
+                    return Err(format!("error: unknown shorthand flag: '{c}' in -{body}\nSee 'kubectl {} --help' for usage.", command.path));
+                };
+                match flag.kind {
+                    FlagKind::Bool | FlagKind::OptionalValue(_) => {
+                        let rest: String = chars[k + 1..].iter().collect();
+                        if let Some(v) = rest.strip_prefix('=') {
+                            args.values.entry(flag.long).or_default().push(v.to_string());
+                            break;
+                        }
+                        let default = if let FlagKind::OptionalValue(d) = flag.kind { d } else { "true" };
+                        args.values.entry(flag.long).or_default().push(default.to_string());
+                        k += 1;
+                    }
+                    FlagKind::Value => {
+                        let rest: String = chars[k + 1..].iter().collect();
+                        let value = if !rest.is_empty() {
+                            rest.strip_prefix('=').unwrap_or(&rest).to_string()
+                        } else {
+                            match it.next() {
+                                Some(v) => v,
+                                None => return Err(format!("error: flag needs an argument: '{c}' in -{c}\nSee 'kubectl {} --help' for usage.", command.path)),
+                            }
+                        };
+                        args.values.entry(flag.long).or_default().push(value);
+                        break;
+                    }
+                }
+            }
+        } else {
+            args.positionals.push(w);
+        }
+    }
+    Ok(args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(line: &str) -> Result<Args, String> {
+        parse(&shell_words::split(line).unwrap())
+    }
+
+    #[test]
+    fn parses_flags_like_pflag() {
+        let a = p("get pods -n kube-system -o wide --show-labels").unwrap();
+        assert_eq!(a.command, "get");
+        assert_eq!(a.positionals, vec!["pods"]);
+        assert_eq!(a.value("namespace"), Some("kube-system"));
+        assert_eq!(a.value("output"), Some("wide"));
+        assert!(a.flag("show-labels"));
+        let a = p("-n kube-system get po -oyaml").unwrap();
+        assert_eq!(a.value("namespace"), Some("kube-system"));
+        assert_eq!(a.value("output"), Some("yaml"));
+        let a = p("get pods -A -l app=web,tier=fe").unwrap();
+        assert!(a.flag("all-namespaces"));
+        assert_eq!(a.value("selector"), Some("app=web,tier=fe"));
+    }
+
+    #[test]
+    fn descends_into_subcommands() {
+        let a = p("rollout status deploy/web --timeout=30s").unwrap();
+        assert_eq!(a.command, "rollout status");
+        assert_eq!(a.positionals, vec!["deploy/web"]);
+        let a = p("create deploy web --image=nginx --replicas 3").unwrap();
+        assert_eq!(a.command, "create deployment");
+        assert_eq!(a.value("replicas"), Some("3"));
+        let a = p("delete deploy web --cascade=orphan").unwrap();
+        assert_eq!(a.value("cascade"), Some("orphan"));
+        let a = p("delete deploy web --cascade").unwrap();
+        assert_eq!(a.value("cascade"), Some("background"));
+    }
+
+    #[test]
+    fn reports_unknown_flags_and_commands() {
+        assert_eq!(p("get pods --bogus").unwrap_err(), "error: unknown flag: --bogus\nSee 'kubectl get --help' for usage.");
+        assert_eq!(p("get pods -z").unwrap_err(), "error: unknown shorthand flag: 'z' in -z\nSee 'kubectl get --help' for usage.");
+        assert!(p("frobnicate").unwrap_err().starts_with("error: unknown command \"frobnicate\" for \"kubectl\""));
+        assert!(p("get pods -n").unwrap_err().starts_with("error: flag needs an argument: 'n' in -n"));
+    }
+}

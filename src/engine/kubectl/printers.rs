@@ -1,0 +1,1 @@
+//! Output formats: tables, `-o yaml|json|name|jsonpath`, ages.

@@ -1,0 +1,9 @@
+use crate::engine::kubectl::{Error, Result, Session};
+
+pub fn run(s: &mut Session) -> Result {
+    Err(Error::Message(format!("error: \"{}\" is not implemented yet", s.args.command)))
+}
+
+pub fn expose(s: &mut Session) -> Result {
+    run(s)
+}

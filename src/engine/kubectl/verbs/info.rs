@@ -1,0 +1,13 @@
+use crate::engine::kubectl::{Error, Result, Session};
+
+pub fn run(s: &mut Session) -> Result {
+    Err(Error::Message(format!("error: \"{}\" is not implemented yet", s.args.command)))
+}
+
+pub fn help(s: &mut Session) -> Result {
+    run(s)
+}
+
+pub fn simulated_only(s: &mut Session) -> Result {
+    run(s)
+}

@@ -1,0 +1,47 @@
+//! One module per verb; `dispatch` picks it by the parsed command.
+
+mod apply;
+mod create;
+mod delete;
+mod describe;
+mod get;
+mod info;
+mod label;
+mod logs;
+mod nodes;
+mod patch;
+mod rollout;
+mod run;
+mod scale;
+mod set;
+mod wait;
+
+use super::{Error, Result, Session};
+
+pub fn dispatch(s: &mut Session) -> Result {
+    let command = s.args.command.clone();
+    let verb = command.split(' ').next().unwrap_or("");
+    match verb {
+        "" => info::help(s),
+        "get" => get::run(s),
+        "describe" => describe::run(s),
+        "logs" => logs::run(s),
+        "events" => get::events(s),
+        "version" | "cluster-info" | "api-resources" | "api-versions" | "config" | "explain" => info::run(s),
+        "apply" => apply::run(s),
+        "create" => create::run(s),
+        "replace" => apply::replace(s),
+        "run" => run::run(s),
+        "expose" => create::expose(s),
+        "delete" => delete::run(s),
+        "scale" => scale::run(s),
+        "rollout" => rollout::run(s),
+        "set" => set::run(s),
+        "label" | "annotate" => label::run(s),
+        "cordon" | "uncordon" | "drain" | "taint" => nodes::run(s),
+        "wait" => wait::run(s),
+        "patch" => patch::run(s),
+        "exec" | "port-forward" | "attach" | "cp" | "edit" | "top" => info::simulated_only(s),
+        _ => Err(Error::Message(format!("error: unknown command \"{verb}\" for \"kubectl\""))),
+    }
+}

@@ -1,0 +1,24 @@
+//! The cluster engine: pure Rust, no browser, no wall clock.
+//!
+//! Layout:
+//! - `api`: the object model (every kind 1.33 serves) and API errors.
+//! - `store`: the etcd model, revisioned and watchable.
+//! - `apiserver`: the only writer of the store (admission, defaulting,
+//!   validation, graceful deletion, watch fan-out, events).
+//! - `informer`: list+watch caches the components read through.
+//! - `scheduler`, `controllers`, `node`: the components.
+//! - `sim`: virtual clock, timers, seeded RNG, start/stop of components.
+//! - `cluster`: profiles that put it all together.
+//! - `kubectl`: the command line, printing what kubectl 1.33 prints.
+
+pub mod api;
+pub mod apiserver;
+pub mod cluster;
+pub mod controllers;
+pub mod informer;
+pub mod kubectl;
+pub mod node;
+pub mod scheduler;
+pub mod selector;
+pub mod sim;
+pub mod store;

@@ -1,0 +1,1 @@
+//! Node agents: kubelet, kube-proxy and the simulated container runtime.

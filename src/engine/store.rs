@@ -1,0 +1,215 @@
+//! The etcd model: a revisioned key-value store.
+//!
+//! One global revision counts every write; each key remembers the revision
+//! that created it and the one that last modified it. Watches read the change
+//! log from a revision; compaction drops old log entries, after which a watch
+//! from before the compacted revision fails with `Compacted`, as etcd's does.
+//! `put_if` is the compare-and-swap that `resourceVersion` preconditions use.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::rc::Rc;
+
+use crate::engine::api::Object;
+
+/// How many change-log entries are kept before the oldest are compacted.
+pub const DEFAULT_LOG_LIMIT: usize = 200_000;
+
+#[derive(Clone, Debug)]
+pub struct Entry {
+    pub value: Rc<Object>,
+    pub create_revision: i64,
+    pub mod_revision: i64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChangeKind {
+    Put,
+    Delete,
+}
+
+#[derive(Clone, Debug)]
+pub struct Change {
+    pub revision: i64,
+    pub key: Rc<str>,
+    pub kind: ChangeKind,
+    /// The new value for a put; the last value for a delete.
+    pub value: Rc<Object>,
+    /// Whether the put created the key.
+    pub created: bool,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum StoreError {
+    /// The compare-and-swap saw another mod revision.
+    RevisionMismatch { current: i64 },
+    KeyNotFound,
+    /// The requested revision was compacted away.
+    Compacted { compacted: i64 },
+}
+
+#[derive(Debug)]
+pub struct Store {
+    revision: i64,
+    entries: BTreeMap<Rc<str>, Entry>,
+    log: VecDeque<Change>,
+    log_limit: usize,
+    compacted: i64,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Self::new(DEFAULT_LOG_LIMIT)
+    }
+}
+
+impl Store {
+    pub fn new(log_limit: usize) -> Self {
+        Store { revision: 1, entries: BTreeMap::new(), log: VecDeque::new(), log_limit: log_limit.max(1), compacted: 0 }
+    }
+
+    /// The revision of the last write.
+    pub fn revision(&self) -> i64 {
+        self.revision
+    }
+
+    pub fn compacted_revision(&self) -> i64 {
+        self.compacted
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Entry> {
+        self.entries.get(key)
+    }
+
+    /// Every entry whose key starts with `prefix`, in key order.
+    pub fn range<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a Rc<str>, &'a Entry)> + 'a {
+        self.entries
+            .range::<str, _>((std::ops::Bound::Included(prefix), std::ops::Bound::Unbounded))
+            .take_while(move |(k, _)| k.starts_with(prefix))
+    }
+
+    /// Writes `value` under `key` if the key's mod revision is `expected`
+    /// (`Some(0)` means "must not exist"; `None` writes unconditionally).
+    /// `make` receives the new revision so the stored object can carry it.
+    pub fn put_if(
+        &mut self,
+        key: &str,
+        expected: Option<i64>,
+        make: impl FnOnce(i64) -> Object,
+    ) -> Result<(Rc<Object>, i64), StoreError> {
+        let current = self.entries.get(key).map(|e| e.mod_revision).unwrap_or(0);
+        if let Some(expected) = expected {
+            if expected != current {
+                return Err(StoreError::RevisionMismatch { current });
+            }
+        }
+        let revision = self.revision + 1;
+        let value = Rc::new(make(revision));
+        self.revision = revision;
+        let key: Rc<str> = match self.entries.get_key_value(key) {
+            Some((k, _)) => k.clone(),
+            None => Rc::from(key),
+        };
+        let created = current == 0;
+        let create_revision = self.entries.get(&key).map(|e| e.create_revision).unwrap_or(revision);
+        self.entries.insert(key.clone(), Entry { value: value.clone(), create_revision, mod_revision: revision });
+        self.append(Change { revision, key, kind: ChangeKind::Put, value: value.clone(), created });
+        Ok((value, revision))
+    }
+
+    /// Deletes `key` if its mod revision is `expected` (or unconditionally).
+    pub fn delete_if(&mut self, key: &str, expected: Option<i64>) -> Result<(Rc<Object>, i64), StoreError> {
+        let Some(entry) = self.entries.get(key) else {
+            return Err(StoreError::KeyNotFound);
+        };
+        if let Some(expected) = expected {
+            if expected != entry.mod_revision {
+                return Err(StoreError::RevisionMismatch { current: entry.mod_revision });
+            }
+        }
+        let (key, entry) = self.entries.remove_entry(key).ok_or(StoreError::KeyNotFound)?;
+        self.revision += 1;
+        let revision = self.revision;
+        self.append(Change { revision, key, kind: ChangeKind::Delete, value: entry.value.clone(), created: false });
+        Ok((entry.value, revision))
+    }
+
+    /// The changes after `revision` whose keys start with `prefix`.
+    pub fn changes_since(&self, revision: i64, prefix: &str) -> Result<Vec<Change>, StoreError> {
+        if revision < self.compacted {
+            return Err(StoreError::Compacted { compacted: self.compacted });
+        }
+        let start = self.log.partition_point(|c| c.revision <= revision);
+        Ok(self.log.range(start..).filter(|c| c.key.starts_with(prefix)).cloned().collect())
+    }
+
+    /// Drops log entries up to and including `revision`.
+    pub fn compact(&mut self, revision: i64) {
+        while self.log.front().is_some_and(|c| c.revision <= revision) {
+            self.log.pop_front();
+        }
+        self.compacted = self.compacted.max(revision.min(self.revision));
+    }
+
+    fn append(&mut self, change: Change) {
+        self.log.push_back(change);
+        if self.log.len() > self.log_limit {
+            let drop_to = self.log.len() - self.log_limit;
+            let revision = self.log[drop_to - 1].revision;
+            self.compact(revision);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::api::{ids, Object};
+
+    fn pod(name: &str) -> Object {
+        Object::from_json(ids::pods(), serde_json::json!({"metadata": {"name": name}})).unwrap()
+    }
+
+    #[test]
+    fn revisions_increase_and_cas_checks_mod_revision() {
+        let mut s = Store::default();
+        let (_, r1) = s.put_if("/pods/default/a", Some(0), |_| pod("a")).unwrap();
+        assert_eq!(s.put_if("/pods/default/a", Some(0), |_| pod("a")).unwrap_err(), StoreError::RevisionMismatch { current: r1 });
+        let (_, r2) = s.put_if("/pods/default/a", Some(r1), |_| pod("a")).unwrap();
+        assert!(r2 > r1);
+        assert_eq!(s.get("/pods/default/a").unwrap().create_revision, r1);
+        assert_eq!(s.delete_if("/pods/default/a", Some(r1)).unwrap_err(), StoreError::RevisionMismatch { current: r2 });
+        assert!(s.delete_if("/pods/default/a", Some(r2)).is_ok());
+        assert_eq!(s.delete_if("/pods/default/a", None).unwrap_err(), StoreError::KeyNotFound);
+    }
+
+    #[test]
+    fn range_and_watch_by_prefix() {
+        let mut s = Store::default();
+        let start = s.revision();
+        s.put_if("/pods/a/x", None, |_| pod("x")).unwrap();
+        s.put_if("/pods/b/y", None, |_| pod("y")).unwrap();
+        s.put_if("/podsx/a/z", None, |_| pod("z")).unwrap();
+        assert_eq!(s.range("/pods/").count(), 2);
+        let changes = s.changes_since(start, "/pods/a/").unwrap();
+        assert_eq!(changes.len(), 1);
+        assert!(changes[0].created);
+    }
+
+    #[test]
+    fn compaction_fails_old_watches() {
+        let mut s = Store::new(2);
+        for i in 0..5 {
+            s.put_if(&format!("/k/{i}"), None, |_| pod("p")).unwrap();
+        }
+        assert!(matches!(s.changes_since(1, "/k/"), Err(StoreError::Compacted { .. })));
+        assert_eq!(s.changes_since(s.revision() - 1, "/k/").unwrap().len(), 1);
+    }
+}
