@@ -9,6 +9,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use crate::engine::api::Object;
+use crate::engine::controllers::ControllerManager;
+use crate::engine::node::{KubeProxy, Kubelet};
+use crate::engine::scheduler::Scheduler;
 use crate::engine::apiserver::ApiServer;
 use crate::engine::sim::clock::VirtualTime;
 use crate::engine::sim::Sim;
@@ -156,8 +159,12 @@ impl Cluster {
 
 /// The control plane and the node agents, in a fixed order.
 fn register_components(sim: &mut Sim, profile: &Profile) {
+    sim.add(Box::new(Scheduler::new()));
+    sim.add(Box::new(ControllerManager::standard()));
     for node in &profile.nodes {
         sim.add_node_name(&node.name);
+        sim.add(Box::new(Kubelet::new(node.clone())));
+        sim.add(Box::new(KubeProxy::new(&node.name)));
     }
 }
 

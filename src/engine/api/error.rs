@@ -92,6 +92,9 @@ impl ApiError {
             format!("Operation cannot be fulfilled on {qualified} \"{name}\": the object has been modified; please apply your changes to the latest version and try again"),
         )
     }
+    pub fn conflict_message(message: impl Into<String>) -> Self {
+        Self::new(Reason::Conflict, message)
+    }
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(Reason::BadRequest, message)
     }

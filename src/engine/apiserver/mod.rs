@@ -506,6 +506,49 @@ impl ApiServer {
         Err(ApiError::conflict(&resource(resource_id).qualified_plural(), name))
     }
 
+    /// `POST pods/<name>/binding`: assigns a pod to a node and marks it
+    /// PodScheduled, as the binding subresource does.
+    pub fn bind(&mut self, namespace: &str, name: &str, node: &str) -> Result<Rc<Object>, ApiError> {
+        self.check_reachable()?;
+        let key = Self::key(ids::pods(), namespace, name);
+        let Some(entry) = self.store.get(&key) else {
+            return Err(ApiError::not_found("pods", name));
+        };
+        let old = entry.value.clone();
+        let current = entry.mod_revision;
+        let Object::Pod(pod) = &*old else {
+            return Err(ApiError::not_found("pods", name));
+        };
+        if pod.metadata.deletion_timestamp.is_some() {
+            return Err(ApiError::conflict_message(format!(
+                "Operation cannot be fulfilled on pods/binding \"{name}\": pod {name} is being deleted, cannot be assigned to a host"
+            )));
+        }
+        if let Some(existing) = pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).filter(|n| !n.is_empty()) {
+            return Err(ApiError::conflict_message(format!(
+                "Operation cannot be fulfilled on pods/binding \"{name}\": pod {name} is already assigned to node \"{existing}\""
+            )));
+        }
+        let mut pod = pod.clone();
+        pod.spec.get_or_insert_with(Default::default).node_name = Some(node.to_string());
+        let status = pod.status.get_or_insert_with(Default::default);
+        let conditions = status.conditions.get_or_insert_with(Vec::new);
+        conditions.retain(|c| c.type_ != "PodScheduled");
+        conditions.push(k8s_openapi::api::core::v1::PodCondition {
+            type_: "PodScheduled".to_string(),
+            status: "True".to_string(),
+            last_transition_time: Some(api::meta::api_time(self.now)),
+            ..Default::default()
+        });
+        let (stored, _) = self
+            .store
+            .put_if(&key, Some(current), |rev| with_resource_version(Object::Pod(pod), rev))
+            .map_err(|_| ApiError::conflict("pods", name))?;
+        self.writes += 1;
+        self.fan_out(Some(&old), &stored, WatchEventType::Modified);
+        Ok(stored)
+    }
+
     pub fn delete(&mut self, resource_id: ResourceId, namespace: &str, name: &str, opts: &DeleteOptions) -> Result<Deleted, ApiError> {
         self.check_reachable()?;
         let rt = resource(resource_id);
