@@ -170,6 +170,10 @@ impl ApiServer {
     pub fn set_running(&mut self, running: bool) {
         self.running = running;
         if !running {
+            // Watchers see their connection close at once, as a real client
+            // does, so their reflectors start retrying the list.
+            let owners: Vec<ComponentId> = self.watches.values().map(|w| w.owner).collect();
+            self.ready.extend(owners);
             self.watches.clear();
             self.by_resource.clear();
             self.pods_by_node.clear();
