@@ -5,6 +5,7 @@
 //! time, idempotently, recomputing status from what it sees.
 
 pub mod cache;
+pub mod deployment;
 pub mod queue;
 pub mod replicaset;
 #[cfg(test)]
@@ -61,6 +62,7 @@ impl ControllerManager {
         Self::new(vec![
             Box::new(replicaset::ReplicaSetController::new(replicaset::Kind::ReplicaSet)),
             Box::new(replicaset::ReplicaSetController::new(replicaset::Kind::ReplicationController)),
+            Box::new(deployment::DeploymentController::new()),
             // The node lifecycle controller registers here.
         ])
     }

@@ -152,9 +152,9 @@ fn write_status(obj: &mut Object, s: &Status) {
             let old = rs.status.take().unwrap_or_default();
             rs.status = Some(ReplicaSetStatus {
                 replicas: s.replicas,
-                fully_labeled_replicas: Some(s.fully_labeled),
-                ready_replicas: Some(s.ready),
-                available_replicas: Some(s.available),
+                fully_labeled_replicas: util::nonzero(s.fully_labeled),
+                ready_replicas: util::nonzero(s.ready),
+                available_replicas: util::nonzero(s.available),
                 observed_generation: s.observed_generation,
                 conditions: if conditions.is_empty() { None } else { Some(conditions) },
                 ..old
@@ -174,9 +174,9 @@ fn write_status(obj: &mut Object, s: &Status) {
                 .collect();
             rc.status = Some(ReplicationControllerStatus {
                 replicas: s.replicas,
-                fully_labeled_replicas: Some(s.fully_labeled),
-                ready_replicas: Some(s.ready),
-                available_replicas: Some(s.available),
+                fully_labeled_replicas: util::nonzero(s.fully_labeled),
+                ready_replicas: util::nonzero(s.ready),
+                available_replicas: util::nonzero(s.available),
                 observed_generation: s.observed_generation,
                 conditions: if conditions.is_empty() { None } else { Some(conditions) },
             });

@@ -21,19 +21,20 @@ pub const START_MS: u64 = 2_000;
 /// Terminating pods are gone this long after their deletion was requested.
 pub const STOP_MS: u64 = 1_000;
 
+/// Pods of this image never start.
+pub const BROKEN_IMAGE: &str = "broken";
+
 pub struct FakeKubelet {
     pods: Informer,
     started: BTreeMap<ObjectKey, VirtualTime>,
     stopping: BTreeMap<ObjectKey, VirtualTime>,
-    /// Pods that should never become ready.
-    pub stuck: BTreeSet<String>,
     /// Whether pods are bound to `node-1` (else they stay unscheduled).
     pub bind: bool,
 }
 
 impl FakeKubelet {
     pub fn new() -> Self {
-        FakeKubelet { pods: Informer::new(Query::all(ids::pods())), started: BTreeMap::new(), stopping: BTreeMap::new(), stuck: BTreeSet::new(), bind: true }
+        FakeKubelet { pods: Informer::new(Query::all(ids::pods())), started: BTreeMap::new(), stopping: BTreeMap::new(), bind: true }
     }
 }
 
@@ -60,7 +61,8 @@ impl Component for FakeKubelet {
                 continue;
             }
             let running = pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running");
-            if running || self.stuck.iter().any(|p| key.name.starts_with(p.as_str())) {
+            let broken = pod.spec.iter().flat_map(|s| &s.containers).any(|c| c.image.as_deref() == Some(BROKEN_IMAGE));
+            if running || broken {
                 continue;
             }
             let due = first_seen.plus_millis(START_MS);

@@ -191,6 +191,11 @@ pub fn deletion_order(a: (&Pod, usize), b: (&Pod, usize), now: VirtualTime) -> s
     by_uid()
 }
 
+/// Go's `omitempty` on an int32 status field: zero is left out.
+pub fn nonzero(n: i32) -> Option<i32> {
+    (n != 0).then_some(n)
+}
+
 /// The object's name, empty if unset.
 pub fn name_of(obj: &Object) -> &str {
     obj.meta().name.as_deref().unwrap_or("")
