@@ -198,6 +198,16 @@ impl Cache {
         }
     }
 
+    /// The cached object with this uid, among every informer.
+    pub fn find_uid(&self, uid: &str) -> Option<(ResourceId, &Rc<Object>)> {
+        self.informers.iter().find_map(|(rid, i)| i.get_by_uid(uid).map(|o| (*rid, o)))
+    }
+
+    /// Cached objects with an ownerReference to `uid`, of every kind.
+    pub fn dependents_of(&self, uid: &str) -> Vec<(ResourceId, Rc<Object>)> {
+        self.informers.iter().flat_map(|(rid, i)| i.owned_by(uid).into_iter().map(move |o| (*rid, o))).collect()
+    }
+
     pub fn synced(&self, resources: &[ResourceId]) -> bool {
         resources.iter().all(|r| self.informers.get(r).is_some_and(Indexed::has_synced))
     }

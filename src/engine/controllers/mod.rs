@@ -6,6 +6,7 @@
 
 pub mod cache;
 pub mod deployment;
+pub mod garbage_collector;
 pub mod queue;
 pub mod replicaset;
 #[cfg(test)]
@@ -63,6 +64,7 @@ impl ControllerManager {
             Box::new(replicaset::ReplicaSetController::new(replicaset::Kind::ReplicaSet)),
             Box::new(replicaset::ReplicaSetController::new(replicaset::Kind::ReplicationController)),
             Box::new(deployment::DeploymentController::new()),
+            Box::new(garbage_collector::GarbageCollector::new()),
             // The node lifecycle controller registers here.
         ])
     }

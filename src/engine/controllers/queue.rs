@@ -15,25 +15,30 @@ const BACKOFF_MAX_MS: u64 = 1_000_000;
 /// same instant), so one run stays short in a browser frame.
 pub const SYNCS_PER_RUN: usize = 256;
 
-#[derive(Default)]
-pub struct WorkQueue {
-    ready: VecDeque<ObjectKey>,
-    queued: BTreeSet<ObjectKey>,
-    delayed: BTreeMap<(VirtualTime, u64), ObjectKey>,
-    delayed_at: HashMap<ObjectKey, VirtualTime>,
+pub struct WorkQueue<K = ObjectKey> {
+    ready: VecDeque<K>,
+    queued: BTreeSet<K>,
+    delayed: BTreeMap<(VirtualTime, u64), K>,
+    delayed_at: HashMap<K, VirtualTime>,
     seq: u64,
-    failures: HashMap<ObjectKey, u32>,
+    failures: HashMap<K, u32>,
 }
 
-impl WorkQueue {
-    pub fn add(&mut self, key: ObjectKey) {
+impl<K> Default for WorkQueue<K> {
+    fn default() -> Self {
+        WorkQueue { ready: VecDeque::new(), queued: BTreeSet::new(), delayed: BTreeMap::new(), delayed_at: HashMap::new(), seq: 0, failures: HashMap::new() }
+    }
+}
+
+impl<K: Clone + Ord + std::hash::Hash> WorkQueue<K> {
+    pub fn add(&mut self, key: K) {
         if self.queued.insert(key.clone()) {
             self.ready.push_back(key);
         }
     }
 
     /// Queue `key` at `at` (the earliest request wins).
-    pub fn add_at(&mut self, key: ObjectKey, at: VirtualTime) {
+    pub fn add_at(&mut self, key: K, at: VirtualTime) {
         if self.queued.contains(&key) {
             return;
         }
@@ -48,7 +53,7 @@ impl WorkQueue {
     }
 
     /// The sync of `key` failed: try again after the key's back-off.
-    pub fn retry(&mut self, key: ObjectKey, now: VirtualTime) {
+    pub fn retry(&mut self, key: K, now: VirtualTime) {
         let n = self.failures.entry(key.clone()).or_insert(0);
         let delay = BACKOFF_BASE_MS.saturating_mul(1u64 << (*n).min(30)).min(BACKOFF_MAX_MS);
         *n += 1;
@@ -56,12 +61,12 @@ impl WorkQueue {
     }
 
     /// The sync of `key` succeeded: its back-off starts over.
-    pub fn forget(&mut self, key: &ObjectKey) {
+    pub fn forget(&mut self, key: &K) {
         self.failures.remove(key);
     }
 
     /// The next key to sync, moving due delayed keys in first.
-    pub fn pop(&mut self, now: VirtualTime) -> Option<ObjectKey> {
+    pub fn pop(&mut self, now: VirtualTime) -> Option<K> {
         while let Some(((t, seq), _)) = self.delayed.first_key_value() {
             if *t > now {
                 break;
@@ -96,15 +101,19 @@ impl WorkQueue {
     pub fn clear(&mut self) {
         *self = WorkQueue::default();
     }
+
+    pub fn len(&self) -> usize {
+        self.ready.len() + self.delayed.len()
+    }
 }
 
 /// Drains up to [`SYNCS_PER_RUN`] keys through `sync`, which may ask for
 /// the key again at an instant (a deadline to check); a failed sync is
 /// retried with back-off. Returns after asking for the next wake-up.
-pub fn drain<E>(
-    queue: &mut WorkQueue,
+pub fn drain<K: Clone + Ord + std::hash::Hash, E>(
+    queue: &mut WorkQueue<K>,
     ctx: &mut Ctx,
-    mut sync: impl FnMut(&mut Ctx, &ObjectKey) -> Result<Option<VirtualTime>, E>,
+    mut sync: impl FnMut(&mut Ctx, &K) -> Result<Option<VirtualTime>, E>,
 ) {
     for _ in 0..SYNCS_PER_RUN {
         let Some(key) = queue.pop(ctx.now) else { break };
