@@ -7,8 +7,10 @@
 pub mod cache;
 pub mod deployment;
 pub mod garbage_collector;
+pub mod namespace;
 pub mod queue;
 pub mod replicaset;
+pub mod serviceaccount;
 #[cfg(test)]
 mod testkit;
 pub mod util;
@@ -65,6 +67,9 @@ impl ControllerManager {
             Box::new(replicaset::ReplicaSetController::new(replicaset::Kind::ReplicationController)),
             Box::new(deployment::DeploymentController::new()),
             Box::new(garbage_collector::GarbageCollector::new()),
+            Box::new(namespace::NamespaceController::new()),
+            Box::new(serviceaccount::NamespaceDefaults::new(serviceaccount::Publishes::DefaultServiceAccount)),
+            Box::new(serviceaccount::NamespaceDefaults::new(serviceaccount::Publishes::RootCa)),
             // The node lifecycle controller registers here.
         ])
     }

@@ -719,7 +719,9 @@ mod tests {
 
     #[test]
     fn reports_failed_creates() {
-        let mut sim = testkit::sim();
+        // Alone, so no namespace controller empties the terminating namespace.
+        let manager = crate::engine::controllers::ControllerManager::new(vec![Box::new(ReplicaSetController::new(Kind::ReplicaSet))]);
+        let mut sim = testkit::sim_with(manager);
         let mut rs = replica_set("web", 2);
         if let Object::ReplicaSet(r) = &mut rs {
             r.metadata.namespace = Some("kube-system".into());
