@@ -8,6 +8,7 @@
 pub mod admission;
 pub mod decode;
 pub mod defaults;
+pub mod patch;
 pub mod events;
 pub mod quantity;
 pub mod validation;
