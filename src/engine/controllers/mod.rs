@@ -8,6 +8,7 @@ pub mod cache;
 pub mod deployment;
 pub mod garbage_collector;
 pub mod namespace;
+pub mod node_lifecycle;
 pub mod queue;
 pub mod replicaset;
 pub mod serviceaccount;
@@ -70,7 +71,7 @@ impl ControllerManager {
             Box::new(namespace::NamespaceController::new()),
             Box::new(serviceaccount::NamespaceDefaults::new(serviceaccount::Publishes::DefaultServiceAccount)),
             Box::new(serviceaccount::NamespaceDefaults::new(serviceaccount::Publishes::RootCa)),
-            // The node lifecycle controller registers here.
+            Box::new(node_lifecycle::NodeLifecycleController::new()),
         ])
     }
 

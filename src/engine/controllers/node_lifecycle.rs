@@ -423,7 +423,9 @@ mod tests {
             {"key": TAINT_UNREACHABLE, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}
         ]);
         run_pod(&mut c, json!({"metadata": {"name": "web"}, "spec": {"containers": [{"name": "nginx", "image": "nginx"}], "tolerations": tolerations}}), "worker-1");
-        run_pod(&mut c, json!({"metadata": {"name": "bare"}, "spec": {"containers": [{"name": "nginx", "image": "nginx"}]}}), "worker-1");
+        // Admission gives every pod 300 s; this one asks to leave at once.
+        let at_once = json!([{"key": TAINT_UNREACHABLE, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 0}]);
+        run_pod(&mut c, json!({"metadata": {"name": "bare"}, "spec": {"containers": [{"name": "nginx", "image": "nginx"}], "tolerations": at_once}}), "worker-1");
         c.sim.run_for_ms(20_000);
         assert_eq!(phase(&get_pod(&c, "web").unwrap()), "Running");
         let t0 = c.now();
@@ -450,15 +452,23 @@ mod tests {
         let pod_ready = web.status.unwrap().conditions.unwrap().into_iter().find(|c| c.type_ == "Ready").unwrap();
         assert_eq!(pod_ready.status, "False");
         assert!(events(&c, "web", t0).iter().any(|e| e.1 == "NodeNotReady" && e.2 == "Node is not ready"));
-        // The pod without tolerations is marked for deletion at once; it stays
+        // The pod tolerating 0 s is marked for deletion at once; it stays
         // Terminating because no kubelet is there to finish it.
         let bare = get_pod(&c, "bare").unwrap();
         assert!(bare.metadata.deletion_timestamp.is_some());
         assert!(events(&c, "bare", t0).iter().any(|e| e.1 == "TaintManagerEviction" && e.2 == "Marking for deletion Pod default/bare"));
         // 300 s after the taint, the tolerating pod goes too.
-        c.sim.run_for_ms(290_000);
+        let tainted_at = node
+            .spec
+            .as_ref()
+            .and_then(|s| s.taints.as_ref())
+            .and_then(|ts| ts.iter().find(|t| t.effect == "NoExecute"))
+            .and_then(|t| t.time_added.as_ref())
+            .map(meta::virtual_of)
+            .unwrap();
+        c.sim.run_until(tainted_at.plus_secs(295));
         assert!(get_pod(&c, "web").unwrap().metadata.deletion_timestamp.is_none());
-        c.sim.run_for_ms(15_000);
+        c.sim.run_until(tainted_at.plus_secs(302));
         let web = get_pod(&c, "web").unwrap();
         assert!(web.metadata.deletion_timestamp.is_some());
         let disruption = web.status.unwrap().conditions.unwrap().into_iter().find(|c| c.type_ == "DisruptionTarget").unwrap();

@@ -17,7 +17,7 @@ pub mod runtime;
 pub mod shell;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use kube_proxy::KubeProxy;
 pub use kubelet::Kubelet;
