@@ -8,6 +8,7 @@ pub mod cache;
 pub mod deployment;
 pub mod garbage_collector;
 pub mod namespace;
+pub mod node_lifecycle;
 pub mod queue;
 pub mod replicaset;
 pub mod serviceaccount;
@@ -72,7 +73,7 @@ impl ControllerManager {
             Box::new(deployment::DeploymentController::new()),
             Box::new(garbage_collector::GarbageCollector::new()),
             Box::new(namespace::NamespaceController::new()),
-            // The node lifecycle controller registers here.
+            Box::new(node_lifecycle::NodeLifecycleController::new()),
         ])
     }
 
