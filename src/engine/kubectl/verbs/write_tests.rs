@@ -152,3 +152,42 @@ fn verbs_report_a_stopped_api_server() {
     let out = k(&mut c, "kubectl create namespace x");
     assert_eq!(out.stderr, "The connection to the server 192.168.49.2:8443 was refused - did you specify the right host or port?\n");
 }
+
+#[test]
+fn delete_scale_label_patch_and_set_image() {
+    let mut c = cluster();
+    k(&mut c, "kubectl create deployment web --image=nginx:1.25");
+    let out = k(&mut c, "kubectl scale deploy/web --replicas=3");
+    assert_eq!(out.stdout, "deployment.apps/web scaled\n");
+    let out = k(&mut c, "kubectl scale deployment web --replicas=1 --current-replicas=2");
+    assert_eq!(out.stderr, "error: Expected replicas to be 2, was 3\n");
+    let out = k(&mut c, "kubectl label deploy web tier=fe");
+    assert_eq!(out.stdout, "deployment.apps/web labeled\n");
+    let out = k(&mut c, "kubectl label deploy web tier=be");
+    assert_eq!(out.stderr, "error: 'tier' already has a value (fe), and --overwrite is false\n");
+    let out = k(&mut c, "kubectl label deploy web tier-");
+    assert_eq!(out.stdout, "deployment.apps/web unlabeled\n");
+    let out = k(&mut c, "kubectl annotate deploy web note=hi");
+    assert_eq!(out.stdout, "deployment.apps/web annotated\n");
+    let out = k(&mut c, r#"kubectl patch deployment web -p '{"spec":{"replicas":5}}'"#);
+    assert_eq!(out.stdout, "deployment.apps/web patched\n");
+    let out = k(&mut c, r#"kubectl patch deployment web --type=merge -p '{"spec":{"replicas":5}}'"#);
+    assert_eq!(out.stdout, "deployment.apps/web patched (no change)\n");
+    let out = k(&mut c, "kubectl set image deployment/web nginx=nginx:1.26");
+    assert_eq!(out.stdout, "deployment.apps/web image updated\n");
+    let out = k(&mut c, "kubectl set image deployment/web nope=nginx:1.26");
+    assert_eq!(out.stderr, "error: unable to find container named \"nope\"\n");
+    let Object::Deployment(d) = &*c.sim.api.get(ids::deployments(), "default", "web").unwrap() else { panic!() };
+    assert_eq!(d.spec.as_ref().unwrap().replicas, Some(5));
+    let out = k(&mut c, "kubectl delete deployment web nope");
+    assert_eq!(out.stdout, "deployment.apps \"web\" deleted\n");
+    assert_eq!(out.stderr, "Error from server (NotFound): deployments.apps \"nope\" not found\n");
+    let out = k(&mut c, "kubectl delete pods --all");
+    assert_eq!(out.stdout, "No resources found\n");
+    let out = k(&mut c, "kubectl delete pods");
+    assert_eq!(out.stderr, "error: resource(s) were provided, but no name was specified\n");
+    k(&mut c, "kubectl create configmap a");
+    let out = k(&mut c, "kubectl delete cm/a --force");
+    assert_eq!(out.stderr, "Warning: Immediate deletion does not wait for confirmation that the running resource has been terminated. The resource may continue to run on the cluster indefinitely.\n");
+    assert_eq!(out.stdout, "configmap \"a\" force deleted\n");
+}
