@@ -191,3 +191,37 @@ fn delete_scale_label_patch_and_set_image() {
     assert_eq!(out.stderr, "Warning: Immediate deletion does not wait for confirmation that the running resource has been terminated. The resource may continue to run on the cluster indefinitely.\n");
     assert_eq!(out.stdout, "configmap \"a\" force deleted\n");
 }
+
+#[test]
+fn rollout_nodes_and_wait() {
+    let mut c = cluster();
+    k(&mut c, "kubectl create deployment web --image=nginx");
+    assert_eq!(k(&mut c, "kubectl rollout pause deployment/web").stdout, "deployment.apps/web paused\n");
+    assert_eq!(k(&mut c, "kubectl rollout pause deployment/web").stderr, "error: deployments.apps \"web\" is already paused\n");
+    assert_eq!(k(&mut c, "kubectl rollout restart deployment/web").stderr, "error: deployments.apps \"web\" can't restart paused deployment (run rollout resume first)\n");
+    assert_eq!(k(&mut c, "kubectl rollout resume deployment/web").stdout, "deployment.apps/web resumed\n");
+    assert_eq!(k(&mut c, "kubectl rollout restart deployment/web").stdout, "deployment.apps/web restarted\n");
+    let Object::Deployment(d) = &*c.sim.api.get(ids::deployments(), "default", "web").unwrap() else { panic!() };
+    let annotations = d.spec.as_ref().unwrap().template.metadata.as_ref().unwrap().annotations.clone().unwrap();
+    assert!(annotations["kubectl.kubernetes.io/restartedAt"].starts_with("2026-01-01T00:01:"), "{annotations:?}");
+
+    assert_eq!(k(&mut c, "kubectl cordon minikube").stdout, "node/minikube cordoned\n");
+    assert_eq!(k(&mut c, "kubectl cordon minikube").stdout, "node/minikube already cordoned\n");
+    assert_eq!(k(&mut c, "kubectl uncordon minikube").stdout, "node/minikube uncordoned\n");
+    assert_eq!(k(&mut c, "kubectl taint nodes minikube dedicated=gpu:NoSchedule").stdout, "node/minikube tainted\n");
+    assert_eq!(
+        k(&mut c, "kubectl taint nodes minikube dedicated=cpu:NoSchedule").stderr,
+        "error: node minikube already has dedicated taint(s) with same effect(s) and --overwrite is false\n"
+    );
+    assert_eq!(k(&mut c, "kubectl taint nodes minikube dedicated:NoSchedule-").stdout, "node/minikube untainted\n");
+    assert_eq!(k(&mut c, "kubectl taint nodes minikube dedicated:NoSchedule-").stderr, "error: taint \"dedicated:NoSchedule\" not found\n");
+
+    k(&mut c, "kubectl create configmap cm --from-literal=a=1");
+    assert_eq!(k(&mut c, "kubectl wait --for=jsonpath={.data.a}=1 configmap/cm").stdout, "configmap/cm condition met\n");
+    let before = c.now();
+    let out = k(&mut c, "kubectl wait --for=jsonpath={.data.a}=2 configmap/cm --timeout=5s");
+    assert_eq!(out.stderr, "error: timed out waiting for the condition on configmaps/cm\n");
+    assert!(c.now().as_millis() - before.as_millis() >= 5000);
+    assert_eq!(k(&mut c, "kubectl delete configmap cm").stdout, "configmap \"cm\" deleted\n");
+    assert_eq!(k(&mut c, "kubectl wait --for=delete configmap/cm").stdout, "");
+}
