@@ -205,7 +205,13 @@ fn rollout_nodes_and_wait() {
     let annotations = d.spec.as_ref().unwrap().template.metadata.as_ref().unwrap().annotations.clone().unwrap();
     assert!(annotations["kubectl.kubernetes.io/restartedAt"].starts_with("2026-01-01T00:01:"), "{annotations:?}");
 
-    assert_eq!(k(&mut c, "kubectl cordon minikube").stdout, "node/minikube cordoned\n");
+    // Kubelets register their nodes; make sure one exists even without them.
+    if c.sim.api.get(ids::nodes(), "", "minikube").is_err() {
+        let node = k8s_openapi::api::core::v1::Node { metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta { name: Some("minikube".into()), ..Default::default() }, ..Default::default() };
+        c.sim.api.create(Object::Node(node)).unwrap();
+    }
+    let out = k(&mut c, "kubectl cordon minikube");
+    assert_eq!(out.stdout, "node/minikube cordoned\n", "{}", out.stderr);
     assert_eq!(k(&mut c, "kubectl cordon minikube").stdout, "node/minikube already cordoned\n");
     assert_eq!(k(&mut c, "kubectl uncordon minikube").stdout, "node/minikube uncordoned\n");
     assert_eq!(k(&mut c, "kubectl taint nodes minikube dedicated=gpu:NoSchedule").stdout, "node/minikube tainted\n");
