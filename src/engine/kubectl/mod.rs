@@ -7,6 +7,7 @@
 
 pub mod args;
 pub mod manifest;
+pub mod targets;
 pub mod printers;
 
 mod verbs;

@@ -47,4 +47,4 @@ pub fn dispatch(s: &mut Session) -> Result {
 }
 
 #[cfg(test)]
-mod write_tests;
+pub mod write_tests;

@@ -152,3 +152,82 @@ fn verbs_report_a_stopped_api_server() {
     let out = k(&mut c, "kubectl create namespace x");
     assert_eq!(out.stderr, "The connection to the server 192.168.49.2:8443 was refused - did you specify the right host or port?\n");
 }
+
+#[test]
+fn delete_scale_label_patch_and_set_image() {
+    let mut c = cluster();
+    k(&mut c, "kubectl create deployment web --image=nginx:1.25");
+    let out = k(&mut c, "kubectl scale deploy/web --replicas=3");
+    assert_eq!(out.stdout, "deployment.apps/web scaled\n");
+    let out = k(&mut c, "kubectl scale deployment web --replicas=1 --current-replicas=2");
+    assert_eq!(out.stderr, "error: Expected replicas to be 2, was 3\n");
+    let out = k(&mut c, "kubectl label deploy web tier=fe");
+    assert_eq!(out.stdout, "deployment.apps/web labeled\n");
+    let out = k(&mut c, "kubectl label deploy web tier=be");
+    assert_eq!(out.stderr, "error: 'tier' already has a value (fe), and --overwrite is false\n");
+    let out = k(&mut c, "kubectl label deploy web tier-");
+    assert_eq!(out.stdout, "deployment.apps/web unlabeled\n");
+    let out = k(&mut c, "kubectl annotate deploy web note=hi");
+    assert_eq!(out.stdout, "deployment.apps/web annotated\n");
+    let out = k(&mut c, r#"kubectl patch deployment web -p '{"spec":{"replicas":5}}'"#);
+    assert_eq!(out.stdout, "deployment.apps/web patched\n");
+    let out = k(&mut c, r#"kubectl patch deployment web --type=merge -p '{"spec":{"replicas":5}}'"#);
+    assert_eq!(out.stdout, "deployment.apps/web patched (no change)\n");
+    let out = k(&mut c, "kubectl set image deployment/web nginx=nginx:1.26");
+    assert_eq!(out.stdout, "deployment.apps/web image updated\n");
+    let out = k(&mut c, "kubectl set image deployment/web nope=nginx:1.26");
+    assert_eq!(out.stderr, "error: unable to find container named \"nope\"\n");
+    let Object::Deployment(d) = &*c.sim.api.get(ids::deployments(), "default", "web").unwrap() else { panic!() };
+    assert_eq!(d.spec.as_ref().unwrap().replicas, Some(5));
+    let out = k(&mut c, "kubectl delete deployment web nope");
+    assert_eq!(out.stdout, "deployment.apps \"web\" deleted\n");
+    assert_eq!(out.stderr, "Error from server (NotFound): deployments.apps \"nope\" not found\n");
+    let out = k(&mut c, "kubectl delete pods --all");
+    assert_eq!(out.stdout, "No resources found\n");
+    let out = k(&mut c, "kubectl delete pods");
+    assert_eq!(out.stderr, "error: resource(s) were provided, but no name was specified\n");
+    k(&mut c, "kubectl create configmap a");
+    let out = k(&mut c, "kubectl delete cm/a --force");
+    assert_eq!(out.stderr, "Warning: Immediate deletion does not wait for confirmation that the running resource has been terminated. The resource may continue to run on the cluster indefinitely.\n");
+    assert_eq!(out.stdout, "configmap \"a\" force deleted\n");
+}
+
+#[test]
+fn rollout_nodes_and_wait() {
+    let mut c = cluster();
+    k(&mut c, "kubectl create deployment web --image=nginx");
+    assert_eq!(k(&mut c, "kubectl rollout pause deployment/web").stdout, "deployment.apps/web paused\n");
+    assert_eq!(k(&mut c, "kubectl rollout pause deployment/web").stderr, "error: deployments.apps \"web\" is already paused\n");
+    assert_eq!(k(&mut c, "kubectl rollout restart deployment/web").stderr, "error: deployments.apps \"web\" can't restart paused deployment (run rollout resume first)\n");
+    assert_eq!(k(&mut c, "kubectl rollout resume deployment/web").stdout, "deployment.apps/web resumed\n");
+    assert_eq!(k(&mut c, "kubectl rollout restart deployment/web").stdout, "deployment.apps/web restarted\n");
+    let Object::Deployment(d) = &*c.sim.api.get(ids::deployments(), "default", "web").unwrap() else { panic!() };
+    let annotations = d.spec.as_ref().unwrap().template.metadata.as_ref().unwrap().annotations.clone().unwrap();
+    assert!(annotations["kubectl.kubernetes.io/restartedAt"].starts_with("2026-01-01T00:01:"), "{annotations:?}");
+
+    // Kubelets register their nodes; make sure one exists even without them.
+    if c.sim.api.get(ids::nodes(), "", "minikube").is_err() {
+        let node = k8s_openapi::api::core::v1::Node { metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta { name: Some("minikube".into()), ..Default::default() }, ..Default::default() };
+        c.sim.api.create(Object::Node(node)).unwrap();
+    }
+    let out = k(&mut c, "kubectl cordon minikube");
+    assert_eq!(out.stdout, "node/minikube cordoned\n", "{}", out.stderr);
+    assert_eq!(k(&mut c, "kubectl cordon minikube").stdout, "node/minikube already cordoned\n");
+    assert_eq!(k(&mut c, "kubectl uncordon minikube").stdout, "node/minikube uncordoned\n");
+    assert_eq!(k(&mut c, "kubectl taint nodes minikube dedicated=gpu:NoSchedule").stdout, "node/minikube tainted\n");
+    assert_eq!(
+        k(&mut c, "kubectl taint nodes minikube dedicated=cpu:NoSchedule").stderr,
+        "error: node minikube already has dedicated taint(s) with same effect(s) and --overwrite is false\n"
+    );
+    assert_eq!(k(&mut c, "kubectl taint nodes minikube dedicated:NoSchedule-").stdout, "node/minikube untainted\n");
+    assert_eq!(k(&mut c, "kubectl taint nodes minikube dedicated:NoSchedule-").stderr, "error: taint \"dedicated:NoSchedule\" not found\n");
+
+    k(&mut c, "kubectl create configmap cm --from-literal=a=1");
+    assert_eq!(k(&mut c, "kubectl wait --for=jsonpath={.data.a}=1 configmap/cm").stdout, "configmap/cm condition met\n");
+    let before = c.now();
+    let out = k(&mut c, "kubectl wait --for=jsonpath={.data.a}=2 configmap/cm --timeout=5s");
+    assert_eq!(out.stderr, "error: timed out waiting for the condition on configmaps/cm\n");
+    assert!(c.now().as_millis() - before.as_millis() >= 5000);
+    assert_eq!(k(&mut c, "kubectl delete configmap cm").stdout, "configmap \"cm\" deleted\n");
+    assert_eq!(k(&mut c, "kubectl wait --for=delete configmap/cm").stdout, "");
+}
