@@ -7,6 +7,7 @@
 pub mod cache;
 pub mod deployment;
 pub mod garbage_collector;
+pub mod job;
 pub mod namespace;
 pub mod queue;
 pub mod replicaset;
@@ -66,6 +67,7 @@ impl ControllerManager {
             Box::new(replicaset::ReplicaSetController::new(replicaset::Kind::ReplicaSet)),
             Box::new(replicaset::ReplicaSetController::new(replicaset::Kind::ReplicationController)),
             Box::new(deployment::DeploymentController::new()),
+            Box::new(job::JobController::new()),
             Box::new(garbage_collector::GarbageCollector::new()),
             Box::new(namespace::NamespaceController::new()),
             Box::new(serviceaccount::NamespaceDefaults::new(serviceaccount::Publishes::DefaultServiceAccount)),
