@@ -6,6 +6,7 @@
 
 pub mod cache;
 pub mod deployment;
+pub mod endpoints;
 pub mod garbage_collector;
 pub mod job;
 pub mod namespace;
@@ -68,6 +69,8 @@ impl ControllerManager {
             Box::new(replicaset::ReplicaSetController::new(replicaset::Kind::ReplicationController)),
             Box::new(deployment::DeploymentController::new()),
             Box::new(job::JobController::new()),
+            Box::new(endpoints::EndpointsController::new(endpoints::Publishes::Endpoints)),
+            Box::new(endpoints::EndpointsController::new(endpoints::Publishes::EndpointSlices)),
             Box::new(garbage_collector::GarbageCollector::new()),
             Box::new(namespace::NamespaceController::new()),
             Box::new(serviceaccount::NamespaceDefaults::new(serviceaccount::Publishes::DefaultServiceAccount)),

@@ -28,13 +28,14 @@ pub struct FakeKubelet {
     pods: Informer,
     started: BTreeMap<ObjectKey, VirtualTime>,
     stopping: BTreeMap<ObjectKey, VirtualTime>,
+    ips: u64,
     /// Whether pods are bound to `node-1` (else they stay unscheduled).
     pub bind: bool,
 }
 
 impl FakeKubelet {
     pub fn new() -> Self {
-        FakeKubelet { pods: Informer::new(Query::all(ids::pods())), started: BTreeMap::new(), stopping: BTreeMap::new(), bind: true }
+        FakeKubelet { pods: Informer::new(Query::all(ids::pods())), started: BTreeMap::new(), stopping: BTreeMap::new(), ips: 0, bind: true }
     }
 }
 
@@ -74,10 +75,13 @@ impl Component for FakeKubelet {
                 let _ = ctx.api.bind(&key.namespace, &key.name, "node-1");
             }
             let now = meta::api_time(ctx.now);
+            self.ips += 1;
+            let ip_seq = self.ips;
             let _ = ctx.api.modify(ids::pods(), &key.namespace, &key.name, true, |o| {
                 let Object::Pod(p) = o else { return false };
                 let status = p.status.get_or_insert_with(PodStatus::default);
                 status.phase = Some("Running".into());
+                status.pod_ip = Some(format!("10.244.1.{}", 2 + (ip_seq % 250)));
                 let conditions = status.conditions.get_or_insert_with(Vec::new);
                 conditions.retain(|c| c.type_ != "Ready");
                 conditions.push(PodCondition { type_: "Ready".into(), status: "True".into(), last_transition_time: Some(now.clone()), ..Default::default() });
