@@ -119,6 +119,8 @@ pub fn sim_with(manager: ControllerManager) -> Sim {
     let mut sim = Sim::new(7, api);
     sim.add(Box::new(manager));
     sim.add(Box::new(FakeKubelet::new()));
+    // Admission wants each namespace's `default` ServiceAccount before pods.
+    sim.settle();
     sim
 }
 
