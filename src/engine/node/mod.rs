@@ -1,5 +1,9 @@
 //! Node agents: kubelet, kube-proxy and the simulated container runtime.
 
+pub mod images;
+pub mod runtime;
+pub mod shell;
+
 use std::any::Any;
 
 use crate::engine::cluster::NodeSpec;
