@@ -15,7 +15,7 @@ use k8s_openapi::api::core::v1::{
     PodSpec, ProjectedVolumeSource, ServiceAccountTokenProjection, Toleration, Volume, VolumeMount, VolumeProjection,
 };
 
-use crate::engine::api::{find_resource, ids, resource, ApiError, Object, Reason};
+use crate::engine::api::{find_resource, ids, ApiError, Object, Reason};
 
 use super::quantity::Quantity;
 use super::{defaults, ApiServer};
@@ -552,11 +552,6 @@ fn generate_job_selector(
         .get_or_insert_with(BTreeMap::new)
         .entry("batch.kubernetes.io/controller-uid".to_string())
         .or_insert(uid);
-}
-
-/// The resource name a Forbidden error for `obj` names (`pods`, `deployments.apps`).
-pub fn qualified_plural(obj: &Object) -> String {
-    resource(obj.resource_id()).qualified_plural()
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ pub mod cache;
 pub mod deployment;
 pub mod garbage_collector;
 pub mod namespace;
+pub mod node_lifecycle;
 pub mod queue;
 pub mod replicaset;
 pub mod serviceaccount;
@@ -63,14 +64,16 @@ impl ControllerManager {
     /// The controllers a 1.33 kube-controller-manager runs that this engine models.
     pub fn standard() -> Self {
         Self::new(vec![
+            // First, so a namespace's `default` ServiceAccount exists before
+            // any controller of this same instant creates pods in it.
+            Box::new(serviceaccount::NamespaceDefaults::new(serviceaccount::Publishes::DefaultServiceAccount)),
+            Box::new(serviceaccount::NamespaceDefaults::new(serviceaccount::Publishes::RootCa)),
             Box::new(replicaset::ReplicaSetController::new(replicaset::Kind::ReplicaSet)),
             Box::new(replicaset::ReplicaSetController::new(replicaset::Kind::ReplicationController)),
             Box::new(deployment::DeploymentController::new()),
             Box::new(garbage_collector::GarbageCollector::new()),
             Box::new(namespace::NamespaceController::new()),
-            Box::new(serviceaccount::NamespaceDefaults::new(serviceaccount::Publishes::DefaultServiceAccount)),
-            Box::new(serviceaccount::NamespaceDefaults::new(serviceaccount::Publishes::RootCa)),
-            // The node lifecycle controller registers here.
+            Box::new(node_lifecycle::NodeLifecycleController::new()),
         ])
     }
 
