@@ -60,29 +60,14 @@ pub fn run(s: &mut Session) -> Result {
     };
     let prefix = s.args.flag("prefix");
     for container in &containers {
-        if !previous {
-            let status = pod
-                .status
-                .as_ref()
-                .and_then(|st| st.container_statuses.iter().flatten().chain(st.init_container_statuses.iter().flatten()).find(|c| &c.name == container).cloned());
-            let waiting = match &status {
-                None => Some("ContainerCreating".to_string()),
-                Some(st) => st
-                    .state
-                    .as_ref()
-                    .and_then(|state| state.waiting.as_ref())
-                    .filter(|_| st.last_state.as_ref().and_then(|l| l.terminated.as_ref()).is_none())
-                    .map(|w| w.reason.clone().unwrap_or_default()),
-            };
-            if let Some(reason) = waiting {
-                return Err(Error::Api(ApiError::new(
-                    Reason::BadRequest,
-                    format!("container \"{container}\" in pod \"{pod_name}\" is waiting to start: {reason}"),
-                )));
+        let text = kubelet_logs(s, &node, &namespace, &pod_name, container, previous).map_err(|msg| {
+            // An unreachable kubelet is a plain server error; the rest are BadRequest.
+            if msg.starts_with("Get \"https://") {
+                Error::Message(format!("Error from server: {msg}"))
+            } else {
+                Error::Api(ApiError::new(Reason::BadRequest, msg))
             }
-        }
-        let text = kubelet_logs(s, &node, &namespace, &pod_name, container, previous)
-            .map_err(|msg| Error::Api(ApiError::new(Reason::BadRequest, msg)))?;
+        })?;
         let text = tail(&text, s.args.value("tail"));
         for line in text.lines() {
             if prefix {
@@ -151,11 +136,8 @@ fn kubelet_logs(s: &Session, node: &str, namespace: &str, pod: &str, container: 
     let Some(component) = s.cluster.sim.component(&format!("kubelet/{node}")) else {
         return Err(format!("Get \"https://{node}:10250/containerLogs/{namespace}/{pod}/{container}\": dial tcp: lookup {node}: no such host"));
     };
-    let Some(_kubelet) = component.as_any().downcast_ref::<crate::engine::node::Kubelet>() else {
-        return Ok(String::new());
-    };
-    // Switch to `_kubelet.logs(namespace, pod, Some(container), previous)` once
-    // the kubelet serves container logs.
-    let _ = previous;
-    Ok(String::new())
+    match component.as_any().downcast_ref::<crate::engine::node::Kubelet>() {
+        Some(kubelet) => kubelet.logs(namespace, pod, Some(container), previous),
+        None => Ok(String::new()),
+    }
 }
