@@ -54,22 +54,14 @@ impl NamespaceController {
         if !remaining.is_empty() {
             return Ok(Some(ctx.now.plus_millis(CONTENT_REMAINING_RETRY_MS)));
         }
-        // Empty: drop our finalizer, then delete for good. This wants the
-        // `namespaces/finalize` subresource; until the API server offers one,
-        // a plain update stands in (and admission may keep spec unchanged).
-        let uid = ns.meta().uid.clone();
-        ctx.api.modify(ids::namespaces(), "", &ns_name, false, |o| {
-            let Object::Namespace(n) = o else { return false };
-            if n.metadata.uid != uid {
-                return false;
-            }
-            let Some(f) = n.spec.as_mut().and_then(|s| s.finalizers.as_mut()) else { return false };
-            let before = f.len();
-            f.retain(|x| x != "kubernetes");
-            before != f.len()
-        })?;
-        match ctx.api.delete(ids::namespaces(), "", &ns_name, &DeleteOptions { precondition_uid: ns.meta().uid.clone(), ..Default::default() }) {
-            Ok(_) => ctx.log(format!("namespace {ns_name} deleted")),
+        // Empty: drop our finalizer through `namespaces/finalize`; the API
+        // server removes the namespace once no finalizer is left.
+        let remaining_finalizers: Vec<String> = match &*ns {
+            Object::Namespace(n) => n.spec.as_ref().and_then(|s| s.finalizers.clone()).unwrap_or_default().into_iter().filter(|f| f != "kubernetes").collect(),
+            _ => Vec::new(),
+        };
+        match ctx.api.finalize_namespace(&ns_name, ns.meta().uid.as_deref(), remaining_finalizers) {
+            Ok(_) => ctx.log(format!("namespace {ns_name} finalized")),
             Err(e) if matches!(e.reason, Reason::NotFound | Reason::Conflict) => {}
             Err(e) => return Err(e),
         }
