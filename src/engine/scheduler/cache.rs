@@ -4,6 +4,7 @@
 //! the watch confirms it).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+
 use std::rc::Rc;
 
 use k8s_openapi::api::core::v1::Pod;
@@ -68,7 +69,8 @@ pub struct Cache {
     order_dirty: bool,
     pods: HashMap<ObjectKey, AssignedPod>,
     /// Assigned pods by node name, including nodes not (or no longer) cached.
-    pods_by_node: BTreeMap<Rc<str>, BTreeSet<ObjectKey>>,
+    /// (Looked up by name only; each node's set iterates in key order.)
+    pods_by_node: HashMap<Rc<str>, BTreeSet<ObjectKey>>,
     owners: HashMap<Rc<str>, OwnerCounts>,
 }
 
@@ -196,6 +198,12 @@ impl Cache {
 
     pub fn pod(&self, key: &ObjectKey) -> Option<&AssignedPod> {
         self.pods.get(key)
+    }
+
+    /// Whether the pod is recorded on `node` in the same terminating state
+    /// (the watch confirming what the scheduler assumed).
+    pub fn has_pod_on(&self, key: &ObjectKey, node: &str, terminating: bool) -> bool {
+        self.pods.get(key).is_some_and(|p| &*p.node == node && p.terminating == terminating)
     }
 
     /// Records a pod on its node (bound, or assumed while binding).

@@ -242,7 +242,9 @@ impl Scheduler {
                     if self.cache.remove_pod(&key).is_some() {
                         self.move_for_freed_pod(ctx.now);
                     }
-                } else {
+                } else if !self.cache.has_pod_on(&key, node, pod.metadata.deletion_timestamp.is_some()) {
+                    // (A confirmation of what was assumed needs no work; an
+                    // in-place resize of a running pod is not tracked yet.)
                     self.cache.add_pod(key, AssignedPod::from_pod(pod, node));
                 }
                 continue;
