@@ -29,6 +29,12 @@ pub struct AssignedPod {
 
 impl AssignedPod {
     pub fn from_pod(pod: &Pod, node: &str) -> Self {
+        Self::with_requests(pod, Rc::from(node), pod_requests(pod))
+    }
+
+    /// As [`AssignedPod::from_pod`], reusing requests already computed and
+    /// the cache's copy of the node name.
+    pub fn with_requests(pod: &Pod, node: Rc<str>, requests: PodRequests) -> Self {
         let terminating = pod.metadata.deletion_timestamp.is_some();
         let owner = if terminating {
             None
@@ -39,15 +45,7 @@ impl AssignedPod {
                 .and_then(|o| o.iter().find(|r| r.controller == Some(true)))
                 .map(|r| Rc::from(r.uid.as_str()))
         };
-        AssignedPod {
-            node: Rc::from(node),
-            slot: None,
-            requests: pod_requests(pod),
-            ports: pod_host_ports(pod),
-            priority: pod_priority(pod),
-            owner,
-            terminating,
-        }
+        AssignedPod { node, slot: None, requests, ports: pod_host_ports(pod), priority: pod_priority(pod), owner, terminating }
     }
 }
 
@@ -210,6 +208,11 @@ impl Cache {
     /// Replaces an earlier record of the same pod.
     pub fn add_pod(&mut self, key: ObjectKey, mut pod: AssignedPod) {
         self.remove_pod(&key);
+        if let Some(owner) = &pod.owner {
+            if let Some((interned, _)) = self.owners.get_key_value(owner) {
+                pod.owner = Some(interned.clone());
+            }
+        }
         pod.slot = self.by_name.get(&pod.node).copied();
         self.account(&pod, 1);
         self.pods_by_node.entry(pod.node.clone()).or_default().insert(key.clone());

@@ -143,7 +143,7 @@ impl Evaluation {
 }
 
 enum Outcome {
-    Bind(Rc<str>),
+    Bind { node: Rc<str>, message: String, requests: resources::PodRequests },
     Fail { message: String, rejectors: u32, error: bool },
 }
 
@@ -394,7 +394,7 @@ impl Scheduler {
         self.eval = eval;
         drop(info);
         match outcome {
-            Outcome::Bind(node) => self.bind(ctx, key, &object, pod, node),
+            Outcome::Bind { node, message, requests } => self.bind(ctx, key, &object, pod, node, message, requests),
             Outcome::Fail { message, rejectors, error } => self.fail(ctx, &key, &object, &message, rejectors, error),
         }
     }
@@ -417,20 +417,29 @@ impl Scheduler {
         };
         let decision = self.build_decision(key, now, attempt, eval, chosen.clone(), message.clone());
         match chosen {
-            Some(node) => (Outcome::Bind(node), decision),
+            Some(node) => (Outcome::Bind { node, message, requests: info.requests.clone() }, decision),
             None => (Outcome::Fail { message, rejectors: 0, error: true }, decision),
         }
     }
 
     /// Assumes the pod on the node, then binds it through the API.
-    fn bind(&mut self, ctx: &mut Ctx, key: ObjectKey, object: &Object, pod: &Pod, node_name: Rc<str>) {
+    #[allow(clippy::too_many_arguments)]
+    fn bind(
+        &mut self,
+        ctx: &mut Ctx,
+        key: ObjectKey,
+        object: &Object,
+        pod: &Pod,
+        node_name: Rc<str>,
+        message: String,
+        requests: resources::PodRequests,
+    ) {
         // Assume: the pod counts on the node before the API confirms it.
-        self.cache.add_pod(key.clone(), AssignedPod::from_pod(pod, &node_name));
+        self.cache.add_pod(key.clone(), AssignedPod::with_requests(pod, node_name.clone(), requests));
         match ctx.api.bind(&key.namespace, &key.name, &node_name) {
             Ok(_) => {
                 self.queue.done(&key);
                 self.stats.bound += 1;
-                let message = format!("Successfully assigned {} to {}", key, node_name);
                 if ctx.logging() {
                     ctx.log(message.clone());
                 }
