@@ -144,7 +144,7 @@ impl Cache {
         let Object::Node(node) = &*obj else { return None };
         let name = node.metadata.name.as_deref().unwrap_or("");
         if let Some(&slot) = self.by_name.get(name) {
-            let Some(info) = self.slots.get_mut(slot).and_then(Option::as_mut) else { return None };
+            let info = self.slots.get_mut(slot).and_then(Option::as_mut)?;
             let old = info.clone();
             let zone_before = (old.labels().get("topology.kubernetes.io/region").cloned(), old.zone.clone());
             info.set_node(obj);
@@ -155,7 +155,7 @@ impl Cache {
             return Some(old);
         }
         let slot = self.free_slots.pop().unwrap_or(self.slots.len());
-        let Some(info) = NodeInfo::new(slot, obj) else { return None };
+        let info = NodeInfo::new(slot, obj)?;
         let name = info.name.clone();
         if slot == self.slots.len() {
             self.slots.push(Some(info));

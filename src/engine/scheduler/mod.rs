@@ -547,15 +547,21 @@ impl Scheduler {
         // In small clusters every evaluated node is recorded; in large ones
         // the best scored few, then the ones filters rejected.
         let feasible_limit = if eval.feasible.len() + eval.failures.len() <= limit { limit } else { decision::SCORED_NODES_PER_LARGE_DECISION };
-        let mut ranked: Vec<usize> = (0..eval.feasible.len()).collect();
+        // The best `feasible_limit` by total (ties by evaluation order),
+        // kept sorted without ranking every feasible node.
+        let mut ranked: Vec<usize> = Vec::with_capacity(feasible_limit.min(eval.feasible.len()) + 1);
         if eval.scored {
-            if ranked.len() > feasible_limit {
-                ranked.select_nth_unstable_by_key(feasible_limit - 1, |&i| (std::cmp::Reverse(eval.totals[i]), i));
+            let better = |a: usize, b: usize| (std::cmp::Reverse(eval.totals[a]), a) < (std::cmp::Reverse(eval.totals[b]), b);
+            for i in 0..eval.feasible.len().min(eval.totals.len()) {
+                if ranked.len() == feasible_limit && ranked.last().is_some_and(|&last| !better(i, last)) {
+                    continue;
+                }
+                let at = ranked.partition_point(|&r| better(r, i));
+                ranked.insert(at, i);
                 ranked.truncate(feasible_limit);
             }
-            ranked.sort_by_key(|&i| (std::cmp::Reverse(eval.totals[i]), i));
         } else {
-            ranked.truncate(feasible_limit);
+            ranked.extend(0..eval.feasible.len().min(feasible_limit));
         }
         // The chosen node is always recorded first.
         if let Some(c) = eval.chosen {
