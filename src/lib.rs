@@ -7,3 +7,8 @@ pub mod engine;
 
 #[cfg(target_arch = "wasm32")]
 pub mod ui;
+
+/// View models for the browser app, natively testable.
+pub mod view;
+/// Scenes: record, share and replay what the user did.
+pub mod scene;

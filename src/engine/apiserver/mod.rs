@@ -8,7 +8,9 @@
 pub mod admission;
 pub mod decode;
 pub mod defaults;
+pub mod patch;
 pub mod events;
+pub mod quantity;
 pub mod validation;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
@@ -368,6 +370,10 @@ impl ApiServer {
                 Some(_) => {}
             }
         }
+        // The uid exists before the create strategy runs: a Job's generated
+        // selector is built from it.
+        let uid = self.new_uid();
+        obj.meta_mut().uid = Some(uid.clone());
         admission::admit_create(self, &mut obj)?;
         defaults::apply(&mut obj);
         let causes = validation::validate_create(&obj);
@@ -379,7 +385,6 @@ impl ApiServer {
         if self.store.get(&key).is_some() {
             return Err(ApiError::already_exists(&rt.qualified_plural(), &name));
         }
-        let uid = self.new_uid();
         let now = self.now;
         {
             let meta = obj.meta_mut();

@@ -57,6 +57,9 @@ impl World {
         let mut api = ApiServer::new(7, "172.18.0.2:6443");
         let ns = json!({"metadata": {"name": "default"}});
         api.create(Object::from_json(ids::namespaces(), ns).unwrap()).unwrap();
+        // The controller manager would create it; pods are refused without it.
+        let sa = json!({"metadata": {"name": "default", "namespace": "default"}});
+        api.create(Object::from_json(ids::service_accounts(), sa).unwrap()).unwrap();
         let mut sim = Sim::new(7, api);
         sim.add(Box::new(Scheduler::new()));
         World { sim }

@@ -1,0 +1,484 @@
+//! Scenes: a seed and the timed list of what the user did, enough to rebuild
+//! the same cluster (events included) because the engine is deterministic.
+//! A scene travels in a link's fragment (`#scene=…`, deflated and written in
+//! URL-safe base64) and is autosaved in the browser the same way.
+//!
+//! Everything the user does goes through [`perform`], live and on replay
+//! alike, so a replay takes the same path through the API server.
+
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+
+use crate::engine::api::{ids, Object};
+use crate::engine::cluster::{Cluster, Profile, ProfileKind, BOOT_MS};
+use crate::engine::kubectl::{self, NoFiles, Output};
+use crate::engine::sim::clock::VirtualTime;
+use crate::view::yaml::{self, Marker, Severity};
+
+pub const SCENE_VERSION: u32 = 1;
+/// The seed a fresh page boots with.
+pub const DEFAULT_SEED: u64 = 1;
+/// What the fragment starts with.
+pub const FRAGMENT_PREFIX: &str = "scene=";
+/// Longer links are refused: chat tools and browsers cut them anyway.
+pub const MAX_LINK_CHARS: usize = 120_000;
+/// A deflated scene may not inflate beyond this (a zip bomb stays small).
+pub const MAX_SCENE_BYTES: usize = 4 * 1024 * 1024;
+pub const MAX_ACTIONS: usize = 5_000;
+/// One applied text or command line at most.
+pub const MAX_TEXT_BYTES: usize = 256 * 1024;
+/// A week of virtual time: replaying more would keep a tab busy too long.
+pub const MAX_SCENE_MS: u64 = 7 * 24 * 3600 * 1000;
+/// The most worker nodes a scene may ask for.
+pub const MAX_NODES: usize = 500;
+
+/// One thing the user did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "a", rename_all = "snake_case")]
+pub enum Action {
+    /// The editor's Apply: every document of `text`, as `kubectl apply -f -`.
+    Apply { text: String },
+    /// The editor's Delete, as `kubectl delete -f -`.
+    Delete { text: String },
+    /// A terminal line.
+    Kubectl { line: String },
+    /// A component switch: `scheduler`, `kubelet/worker-1`, `node/worker-2`.
+    Stop { component: String },
+    Start { component: String },
+    /// The clock's play/pause and speed, so a replay resumes as it was.
+    Clock { playing: bool, speed: u32 },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timed {
+    /// Virtual milliseconds when it happened.
+    pub t: u64,
+    #[serde(flatten)]
+    pub action: Action,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scene {
+    pub v: u32,
+    pub seed: u64,
+    /// Worker count of a scaled cluster; absent for the default profile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workers: Option<usize>,
+    pub actions: Vec<Timed>,
+    /// Virtual milliseconds the scene was saved at; a replay runs to here.
+    pub until_ms: u64,
+}
+
+impl Scene {
+    pub fn new(seed: u64) -> Self {
+        Scene { v: SCENE_VERSION, seed, workers: None, actions: Vec::new(), until_ms: BOOT_MS }
+    }
+
+    pub fn profile(&self) -> Profile {
+        match self.workers {
+            Some(n) => Profile::scaled(n),
+            None => Profile::new(ProfileKind::Default),
+        }
+    }
+
+    /// A booted cluster for this scene, before any action.
+    pub fn boot(&self) -> Cluster {
+        Cluster::new(self.profile(), self.seed)
+    }
+
+    /// Records an action at `now`; refuses once the scene is full.
+    pub fn record(&mut self, now: VirtualTime, action: Action) -> Result<(), SceneError> {
+        if self.actions.len() >= MAX_ACTIONS {
+            return Err(SceneError::TooManyActions(self.actions.len()));
+        }
+        let t = now.as_millis().max(self.actions.last().map_or(0, |a| a.t));
+        self.actions.push(Timed { t, action });
+        self.until_ms = self.until_ms.max(t);
+        Ok(())
+    }
+
+    /// The clock state the last recorded Clock action left.
+    pub fn last_clock(&self) -> Option<(bool, u32)> {
+        self.actions.iter().rev().find_map(|a| match a.action {
+            Action::Clock { playing, speed } => Some((playing, speed)),
+            _ => None,
+        })
+    }
+
+    /// The fragment text (without `#`) that carries this scene.
+    pub fn to_fragment(&self) -> String {
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        let deflated = miniz_oxide::deflate::compress_to_vec(&json, 9);
+        format!("{FRAGMENT_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(deflated))
+    }
+
+    /// Reads a fragment (with or without `#`). Every failure is a message
+    /// the page can show; nothing here panics on any input.
+    pub fn from_fragment(fragment: &str) -> Result<Scene, SceneError> {
+        let fragment = fragment.strip_prefix('#').unwrap_or(fragment);
+        if fragment.len() > MAX_LINK_CHARS {
+            return Err(SceneError::TooLong(fragment.len()));
+        }
+        let Some(data) = fragment.strip_prefix(FRAGMENT_PREFIX) else {
+            return Err(SceneError::NotAScene);
+        };
+        let deflated = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(data.trim_end_matches('=').as_bytes())
+            .map_err(|e| SceneError::Mangled(format!("not base64 ({e})")))?;
+        let json = miniz_oxide::inflate::decompress_to_vec_with_limit(&deflated, MAX_SCENE_BYTES).map_err(|e| match e.status {
+            miniz_oxide::inflate::TINFLStatus::HasMoreOutput => SceneError::TooBig,
+            _ => SceneError::Mangled("not compressed data".into()),
+        })?;
+        let scene: Scene = serde_json::from_slice(&json).map_err(|e| SceneError::Mangled(format!("unreadable scene ({e})")))?;
+        scene.validate()?;
+        Ok(scene)
+    }
+
+    fn validate(&self) -> Result<(), SceneError> {
+        if self.v != SCENE_VERSION {
+            return Err(SceneError::Version(self.v));
+        }
+        if self.actions.len() > MAX_ACTIONS {
+            return Err(SceneError::TooManyActions(self.actions.len()));
+        }
+        if self.until_ms > MAX_SCENE_MS {
+            return Err(SceneError::TooLongInTime(self.until_ms));
+        }
+        if self.workers.is_some_and(|n| n == 0 || n > MAX_NODES) {
+            return Err(SceneError::Mangled(format!("a cluster of {} workers is not offered", self.workers.unwrap_or(0))));
+        }
+        let mut last = 0;
+        for a in &self.actions {
+            if a.t < last || a.t > self.until_ms {
+                return Err(SceneError::Mangled("actions are out of order".into()));
+            }
+            last = a.t;
+            let text_len = match &a.action {
+                Action::Apply { text } | Action::Delete { text } => text.len(),
+                Action::Kubectl { line } => line.len(),
+                Action::Stop { component } | Action::Start { component } => component.len(),
+                Action::Clock { .. } => 0,
+            };
+            if text_len > MAX_TEXT_BYTES {
+                return Err(SceneError::TooBig);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why a link or saved scene could not be used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SceneError {
+    NotAScene,
+    TooLong(usize),
+    TooBig,
+    Mangled(String),
+    Version(u32),
+    TooManyActions(usize),
+    TooLongInTime(u64),
+}
+
+impl std::fmt::Display for SceneError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SceneError::NotAScene => write!(f, "the link does not hold a Miniplane scene"),
+            SceneError::TooLong(n) => write!(f, "the link is too long ({n} characters; at most {MAX_LINK_CHARS})"),
+            SceneError::TooBig => write!(f, "the scene in the link is too big"),
+            SceneError::Mangled(why) => write!(f, "the link is damaged: {why}"),
+            SceneError::Version(v) => write!(f, "the link was made by another version of Miniplane (scene format {v})"),
+            SceneError::TooManyActions(n) => write!(f, "the scene has too many steps ({n}; at most {MAX_ACTIONS})"),
+            SceneError::TooLongInTime(ms) => {
+                write!(f, "the scene runs {} of virtual time; at most {} can be rebuilt", VirtualTime::from_millis(*ms), VirtualTime::from_millis(MAX_SCENE_MS))
+            }
+        }
+    }
+}
+
+/// What an action printed or found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Kubectl(Output),
+    Editor(EditorReport),
+    Component(Result<(), String>),
+    Clock,
+}
+
+/// The editor's Apply or Delete: one line per document and markers at the
+/// lines the errors are about.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EditorReport {
+    pub markers: Vec<Marker>,
+    /// What kubectl printed for each document, in order.
+    pub output: String,
+    pub ok: bool,
+}
+
+/// Carries out one action on the cluster. The only way user actions reach
+/// the engine, so live sessions and replays are the same.
+pub fn perform(cluster: &mut Cluster, action: &Action) -> Outcome {
+    match action {
+        Action::Apply { text } => Outcome::Editor(apply_text(cluster, text, false)),
+        Action::Delete { text } => Outcome::Editor(apply_text(cluster, text, true)),
+        Action::Kubectl { line } => Outcome::Kubectl(kubectl::run(cluster, line, None, &NoFiles)),
+        Action::Stop { component } => Outcome::Component(cluster.sim.stop(component)),
+        Action::Start { component } => Outcome::Component(cluster.sim.start(component)),
+        Action::Clock { .. } => Outcome::Clock,
+    }
+}
+
+/// Whether a terminal line only reads: it changes nothing, so a scene need
+/// not keep it (links stay short).
+pub fn is_read_only(line: &str) -> bool {
+    let mut words = line.split_whitespace();
+    let mut verb = words.next().unwrap_or("");
+    if verb == "kubectl" {
+        verb = words.next().unwrap_or("");
+    }
+    matches!(
+        verb,
+        "" | "get" | "describe" | "logs" | "events" | "version" | "cluster-info" | "api-resources" | "api-versions" | "explain" | "help" | "top"
+    )
+}
+
+/// Applies or deletes each document of `text` through `kubectl apply|delete -f -`,
+/// marking YAML errors where they are and API field errors at their field.
+pub fn apply_text(cluster: &mut Cluster, text: &str, delete: bool) -> EditorReport {
+    let mut report = EditorReport { ok: true, ..Default::default() };
+    let verb = if delete { "delete" } else { "apply" };
+    let docs: Vec<yaml::Document> = yaml::split_documents(text).into_iter().filter(|d| !d.is_blank()).collect();
+    if docs.is_empty() {
+        report.ok = false;
+        report.output = "error: no objects passed to apply\n".into();
+        report.markers.push(Marker { line: 0, column: None, message: "Nothing to apply: write a manifest or pick a template".into(), severity: Severity::Error });
+        return report;
+    }
+    for doc in docs {
+        let head = doc.text.lines().position(|l| {
+            let t = l.trim();
+            !t.is_empty() && !t.starts_with('#')
+        });
+        let head_line = doc.first_line + head.unwrap_or(0);
+        if let Some((line, column, message)) = yaml::syntax_error(&doc.text) {
+            report.ok = false;
+            report.output.push_str(&format!("error: line {}: {message}\n", doc.first_line + line + 1));
+            report.markers.push(Marker { line: doc.first_line + line, column, message, severity: Severity::Error });
+            continue;
+        }
+        let out = kubectl::run(cluster, &format!("{verb} -f -"), Some(&doc.text), &NoFiles);
+        report.output.push_str(&out.combined());
+        if out.exit_code == 0 {
+            let summary = out.stdout.lines().next().unwrap_or("").to_string();
+            report.markers.push(Marker { line: head_line, column: None, message: summary, severity: Severity::Ok });
+            continue;
+        }
+        report.ok = false;
+        let stderr = out.stderr.trim_end().to_string();
+        let causes = yaml::invalid_causes(&stderr);
+        if !causes.is_empty() {
+            for (path, message) in causes {
+                let line = yaml::locate_field(&doc.text, &path).map(|l| doc.first_line + l).unwrap_or(head_line);
+                report.markers.push(Marker { line, column: None, message: format!("{path}: {message}"), severity: Severity::Error });
+            }
+        } else if let Some((line, column)) = yaml::line_in_message(&stderr) {
+            let line = doc.first_line + line.saturating_sub(1);
+            report.markers.push(Marker { line, column: column.map(|c| c.saturating_sub(1)), message: stderr, severity: Severity::Error });
+        } else {
+            report.markers.push(Marker { line: head_line, column: None, message: stderr, severity: Severity::Error });
+        }
+    }
+    report
+}
+
+/// Rebuilds a scene a few steps at a time, so the page stays responsive.
+pub struct Replay {
+    scene: Scene,
+    next: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ReplayProgress {
+    /// Fraction of the scene's virtual time rebuilt.
+    Working(f64),
+    Done,
+}
+
+impl Replay {
+    pub fn new(scene: Scene) -> Self {
+        Replay { scene, next: 0 }
+    }
+
+    pub fn scene(&self) -> &Scene {
+        &self.scene
+    }
+
+    /// Runs at most about `max_runs` component runs toward the scene's end.
+    pub fn step(&mut self, cluster: &mut Cluster, max_runs: usize) -> ReplayProgress {
+        loop {
+            let target = self.scene.actions.get(self.next).map_or(self.scene.until_ms, |a| a.t);
+            let target = VirtualTime::from_millis(target);
+            if cluster.now() < target && !cluster.sim.run_until_bounded(target, max_runs) {
+                let done = cluster.now().as_millis() as f64 / self.scene.until_ms.max(1) as f64;
+                return ReplayProgress::Working(done.min(1.0));
+            }
+            match self.scene.actions.get(self.next) {
+                Some(timed) => {
+                    let action = timed.action.clone();
+                    perform(cluster, &action);
+                    self.next += 1;
+                }
+                None => return ReplayProgress::Done,
+            }
+        }
+    }
+
+    /// Replays the whole scene at once (scripts and tests).
+    pub fn run_to_end(mut self, cluster: &mut Cluster) {
+        while self.step(cluster, usize::MAX) != ReplayProgress::Done {}
+    }
+}
+
+/// A big cluster for measuring the page: `workers` nodes and `pods` pods
+/// spread over them, created through the API server already bound (as a
+/// DaemonSet's would be), so the measure does not wait for the scheduler.
+pub fn bench_cluster(workers: usize, pods: usize, seed: u64) -> Cluster {
+    let mut cluster = Cluster::new(Profile::scaled(workers.clamp(1, MAX_NODES)), seed);
+    for i in 0..pods {
+        let node = format!("worker-{}", i % workers.max(1) + 1);
+        let pod = serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": format!("load-{i:05}"), "namespace": "default", "labels": {"app": "load"}},
+            "spec": {"nodeName": node, "containers": [{"name": "app", "image": "nginx:1.27",
+                "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}}}]},
+        });
+        if let Ok(obj) = Object::from_json(ids::pods(), pod) {
+            let _ = cluster.sim.api.create(obj);
+        }
+    }
+    cluster.sim.settle();
+    cluster
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn transcript(cluster: &Cluster) -> String {
+        // Every stored object, in key order, with its revision: equal
+        // transcripts mean byte-identical clusters.
+        let mut out = String::new();
+        for (key, entry) in cluster.sim.api.store().range("/") {
+            out.push_str(&format!("{key} {} {}\n", entry.mod_revision, serde_json::to_string(&entry.value.to_json()).unwrap_or_default()));
+        }
+        for line in cluster.sim.activity.lines() {
+            out.push_str(&format!("{} {} {}\n", line.time, line.component, line.message));
+        }
+        out
+    }
+
+    fn sample_scene() -> (Scene, Cluster) {
+        let mut scene = Scene::new(7);
+        let mut cluster = scene.boot();
+        let act = |scene: &mut Scene, cluster: &mut Cluster, action: Action| {
+            scene.record(cluster.now(), action.clone()).unwrap();
+            perform(cluster, &action);
+        };
+        act(&mut scene, &mut cluster, Action::Stop { component: "scheduler".into() });
+        cluster.sim.run_for_ms(1500);
+        act(&mut scene, &mut cluster, Action::Apply { text: crate::view::templates::DEPLOYMENT.into() });
+        cluster.sim.run_for_ms(20_000);
+        act(&mut scene, &mut cluster, Action::Start { component: "scheduler".into() });
+        act(&mut scene, &mut cluster, Action::Kubectl { line: "kubectl scale deployment web --replicas=2".into() });
+        cluster.sim.run_for_ms(30_000);
+        scene.until_ms = cluster.now().as_millis();
+        (scene, cluster)
+    }
+
+    #[test]
+    fn a_link_rebuilds_the_same_cluster() {
+        let (scene, cluster) = sample_scene();
+        let fragment = scene.to_fragment();
+        let decoded = Scene::from_fragment(&format!("#{fragment}")).expect("decodes");
+        assert_eq!(decoded, scene);
+        let mut rebuilt = decoded.boot();
+        Replay::new(decoded).run_to_end(&mut rebuilt);
+        assert_eq!(rebuilt.now(), cluster.now());
+        assert_eq!(transcript(&rebuilt), transcript(&cluster));
+    }
+
+    #[test]
+    fn bounded_replay_matches_a_whole_one() {
+        let (scene, cluster) = sample_scene();
+        let mut rebuilt = scene.boot();
+        let mut replay = Replay::new(scene);
+        let mut steps = 0;
+        while replay.step(&mut rebuilt, 3) != ReplayProgress::Done {
+            steps += 1;
+            assert!(steps < 1_000_000);
+        }
+        assert_eq!(transcript(&rebuilt), transcript(&cluster));
+    }
+
+    #[test]
+    fn bad_links_become_messages() {
+        assert_eq!(Scene::from_fragment("#nothing"), Err(SceneError::NotAScene));
+        assert!(matches!(Scene::from_fragment("#scene=%%%"), Err(SceneError::Mangled(_))));
+        assert!(matches!(Scene::from_fragment("#scene=AAAA"), Err(SceneError::Mangled(_))));
+        let long = format!("scene={}", "A".repeat(MAX_LINK_CHARS));
+        assert!(matches!(Scene::from_fragment(&long), Err(SceneError::TooLong(_))));
+        // Valid deflate of something that is not a scene.
+        let junk = miniz_oxide::deflate::compress_to_vec(b"{\"hello\":1}", 6);
+        let frag = format!("scene={}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(junk));
+        assert!(matches!(Scene::from_fragment(&frag), Err(SceneError::Mangled(_))));
+        // A zip bomb stays a message.
+        let bomb = miniz_oxide::deflate::compress_to_vec(&vec![b' '; MAX_SCENE_BYTES + 10], 9);
+        let frag = format!("scene={}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bomb));
+        assert_eq!(Scene::from_fragment(&frag), Err(SceneError::TooBig));
+        // Out of order, too long in time, wrong version.
+        let mut s = Scene::new(1);
+        s.actions.push(Timed { t: 90_000, action: Action::Kubectl { line: "get pods".into() } });
+        s.actions.push(Timed { t: 80_000, action: Action::Kubectl { line: "get pods".into() } });
+        s.until_ms = 100_000;
+        assert!(matches!(Scene::from_fragment(&s.to_fragment()), Err(SceneError::Mangled(_))));
+        let mut s = Scene::new(1);
+        s.until_ms = MAX_SCENE_MS + 1;
+        assert!(matches!(Scene::from_fragment(&s.to_fragment()), Err(SceneError::TooLongInTime(_))));
+        let mut s = Scene::new(1);
+        s.v = 99;
+        assert_eq!(Scene::from_fragment(&s.to_fragment()), Err(SceneError::Version(99)));
+        for e in [SceneError::NotAScene, SceneError::TooBig, SceneError::TooLongInTime(1)] {
+            assert!(!e.to_string().is_empty());
+        }
+    }
+
+    #[test]
+    fn editor_marks_yaml_errors_without_touching_the_cluster() {
+        let mut cluster = Scene::new(1).boot();
+        let before = cluster.sim.api.store().revision();
+        let report = apply_text(&mut cluster, "apiVersion: v1\nkind: Pod\nmetadata:\n  name: [x\n", false);
+        assert!(!report.ok);
+        assert_eq!(report.markers.len(), 1);
+        assert!(report.markers[0].line >= 3, "{:?}", report.markers);
+        assert_eq!(cluster.sim.api.store().revision(), before);
+        let empty = apply_text(&mut cluster, "# nothing\n", false);
+        assert!(!empty.ok);
+    }
+
+    #[test]
+    fn reads_are_not_recorded() {
+        assert!(is_read_only("kubectl get pods -A"));
+        assert!(is_read_only("describe pod x"));
+        assert!(!is_read_only("kubectl scale deploy web --replicas=3"));
+        assert!(!is_read_only("delete pod x"));
+        assert!(!is_read_only("wait --for=condition=Ready pod/x"));
+    }
+
+    #[test]
+    fn bench_cluster_spreads_pods_over_nodes() {
+        let cluster = bench_cluster(10, 50, 1);
+        let view = crate::view::topology::build(&cluster);
+        assert_eq!(view.pod_count, 50);
+        assert_eq!(view.nodes.len(), 11);
+        assert_eq!(view.nodes[1].pods.len(), 5);
+    }
+}

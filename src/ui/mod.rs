@@ -1,0 +1,3 @@
+//! The browser app (wasm only).
+
+pub fn start() {}

@@ -1,0 +1,10 @@
+//! View models for the browser app, built from the engine and tested
+//! natively: what the topology draws, the event log's rows, the editor's
+//! highlighting and markers, terminal completion and editor templates.
+//! The Yew components in `ui` only lay these out.
+
+pub mod complete;
+pub mod log;
+pub mod templates;
+pub mod topology;
+pub mod yaml;

@@ -1,0 +1,433 @@
+//! What the topology panel draws: the control plane, every node with its
+//! pods, and the lane of pods no node has taken. Read straight from the
+//! store (an observer's view that still works while the API server is down).
+
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+
+use k8s_openapi::api::core::v1::{Node, Pod};
+
+use crate::engine::api::{ids, meta, resource, Object, ResourceId};
+use crate::engine::cluster::Cluster;
+use crate::engine::kubectl::printers;
+use crate::engine::sim::ComponentState;
+
+/// A control-plane or node component with its switch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ComponentView {
+    /// The simulator's name: `scheduler`, `kubelet/worker-1`, `node/worker-1`.
+    pub name: String,
+    pub running: bool,
+}
+
+impl ComponentView {
+    /// The name with `/` written as `-`, as test ids spell it.
+    pub fn test_name(&self) -> String {
+        test_name(&self.name)
+    }
+    /// What the panel calls it.
+    pub fn label(&self) -> &str {
+        match self.name.split_once('/') {
+            Some(("node", _)) => "power",
+            Some((kind, _)) => kind,
+            None => &self.name,
+        }
+    }
+}
+
+/// A component name as test ids spell it: `/` becomes `-`.
+pub fn test_name(component: &str) -> String {
+    component.replace('/', "-")
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Readiness {
+    Ready,
+    NotReady,
+    Unknown,
+    /// No Node object yet: the kubelet has not registered.
+    NotRegistered,
+}
+
+impl Readiness {
+    pub fn label(self) -> &'static str {
+        match self {
+            Readiness::Ready => "Ready",
+            Readiness::NotReady => "NotReady",
+            Readiness::Unknown => "Unknown",
+            Readiness::NotRegistered => "Not registered",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PodView {
+    pub namespace: String,
+    pub name: String,
+    /// kubectl's STATUS column.
+    pub status: String,
+    /// `Deployment/web › ReplicaSet/web-5d4f8` (empty for a bare pod).
+    pub owner: String,
+    pub node: Option<String>,
+    /// `1/2`
+    pub ready: String,
+    pub restarts: i32,
+}
+
+impl PodView {
+    pub fn test_id(&self) -> String {
+        format!("pod-{}-{}", self.namespace, self.name)
+    }
+    /// A broad colour class for the tile.
+    pub fn tone(&self) -> &'static str {
+        status_tone(&self.status)
+    }
+}
+
+/// Colour family for a kubectl STATUS.
+pub fn status_tone(status: &str) -> &'static str {
+    match status {
+        "Running" | "Completed" | "Succeeded" => "ok",
+        "Pending" | "ContainerCreating" | "PodInitializing" | "Terminating" => "wait",
+        s if s.starts_with("Init:") => "wait",
+        "Unknown" => "unknown",
+        _ => "bad",
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeView {
+    pub name: String,
+    pub readiness: Readiness,
+    pub control_plane: bool,
+    pub cordoned: bool,
+    /// `node-role.kubernetes.io/control-plane:NoSchedule`
+    pub taints: Vec<String>,
+    pub cpu_requested_millis: i64,
+    pub cpu_allocatable_millis: i64,
+    pub memory_requested_bytes: i64,
+    pub memory_allocatable_bytes: i64,
+    /// Power, kubelet, kube-proxy.
+    pub components: Vec<ComponentView>,
+    pub pods: Vec<PodView>,
+}
+
+impl NodeView {
+    pub fn powered(&self) -> bool {
+        self.components.iter().find(|c| c.name.starts_with("node/")).is_none_or(|c| c.running)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct TopologyView {
+    pub control_plane: Vec<ComponentView>,
+    pub nodes: Vec<Rc<NodeView>>,
+    /// Pods with no node: Pending and unscheduled.
+    pub unscheduled: Rc<Vec<PodView>>,
+    pub pod_count: usize,
+}
+
+fn prefix(rid: ResourceId) -> String {
+    format!("/registry/{}/", resource(rid).qualified_plural())
+}
+
+/// Objects of one resource straight from the store, in key order.
+pub fn stored(cluster: &Cluster, rid: ResourceId) -> Vec<Rc<Object>> {
+    let prefix = prefix(rid);
+    cluster.sim.api.store().range(&prefix).map(|(_, e)| e.value.clone()).collect()
+}
+
+fn stored_one(cluster: &Cluster, rid: ResourceId, namespace: &str, name: &str) -> Option<Rc<Object>> {
+    let key = crate::engine::apiserver::ApiServer::key(rid, namespace, name);
+    cluster.sim.api.store().get(&key).map(|e| e.value.clone())
+}
+
+/// Builds the whole view. Linear in pods; ReplicaSet owners looked up once each.
+pub fn build(cluster: &Cluster) -> TopologyView {
+    let states = cluster.sim.component_states();
+    let control_plane: Vec<ComponentView> = states
+        .iter()
+        .filter(|s| !s.name.contains('/'))
+        .map(|s| ComponentView { name: s.name.clone(), running: s.running })
+        .collect();
+
+    let mut node_objects: HashMap<String, Rc<Object>> = HashMap::new();
+    for obj in stored(cluster, ids::nodes()) {
+        if let Some(name) = obj.meta().name.clone() {
+            node_objects.insert(name, obj);
+        }
+    }
+
+    let mut rs_owner_cache: HashMap<(String, String), String> = HashMap::new();
+    let mut by_node: BTreeMap<String, Vec<PodView>> = BTreeMap::new();
+    let mut unscheduled = Vec::new();
+    let mut requests: HashMap<String, (i64, i64)> = HashMap::new();
+    let mut pod_count = 0;
+    for obj in stored(cluster, ids::pods()) {
+        let Object::Pod(pod) = &*obj else { continue };
+        pod_count += 1;
+        let view = pod_view(cluster, pod, &mut rs_owner_cache);
+        match &view.node {
+            Some(node) => {
+                let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref()).unwrap_or("Pending");
+                if phase != "Succeeded" && phase != "Failed" {
+                    let (cpu, mem) = pod_requests(pod);
+                    let entry = requests.entry(node.clone()).or_default();
+                    entry.0 += cpu;
+                    entry.1 += mem;
+                }
+                by_node.entry(node.clone()).or_default().push(view);
+            }
+            None => unscheduled.push(view),
+        }
+    }
+
+    let mut nodes = Vec::new();
+    let mut names: Vec<String> = cluster.sim.node_names().to_vec();
+    // Nodes registered that no profile declared still show.
+    for name in node_objects.keys() {
+        if !names.contains(name) {
+            names.push(name.clone());
+        }
+    }
+    for name in names {
+        let spec = cluster.profile.nodes.iter().find(|n| n.name == name);
+        let node = node_objects.get(&name).and_then(|o| match &**o {
+            Object::Node(n) => Some(n),
+            _ => None,
+        });
+        let components = states
+            .iter()
+            .filter(|s| s.name.split_once('/').is_some_and(|(_, n)| n == name))
+            .map(|s: &ComponentState| ComponentView { name: s.name.clone(), running: s.running })
+            .collect();
+        let (cpu_alloc, mem_alloc) = node.map(node_allocatable).unwrap_or((0, 0));
+        let (cpu_alloc, mem_alloc) = if cpu_alloc == 0 && mem_alloc == 0 {
+            spec.map(|s| (s.cpu_millis, s.memory_bytes)).unwrap_or((0, 0))
+        } else {
+            (cpu_alloc, mem_alloc)
+        };
+        let (cpu_req, mem_req) = requests.get(&name).copied().unwrap_or((0, 0));
+        let labels = node.and_then(|n| n.metadata.labels.as_ref());
+        let control_plane = labels.is_some_and(|l| l.contains_key("node-role.kubernetes.io/control-plane"))
+            || spec.is_some_and(|s| s.control_plane);
+        nodes.push(Rc::new(NodeView {
+            readiness: node.map(node_readiness).unwrap_or(Readiness::NotRegistered),
+            control_plane,
+            cordoned: node.and_then(|n| n.spec.as_ref()).and_then(|s| s.unschedulable).unwrap_or(false),
+            taints: node.map(node_taints).unwrap_or_default(),
+            cpu_requested_millis: cpu_req,
+            cpu_allocatable_millis: cpu_alloc,
+            memory_requested_bytes: mem_req,
+            memory_allocatable_bytes: mem_alloc,
+            components,
+            pods: by_node.remove(&name).unwrap_or_default(),
+            name,
+        }));
+    }
+    // Pods bound to nodes that do not exist still show, as unscheduled would hide them.
+    for (_, pods) in by_node {
+        unscheduled.extend(pods);
+    }
+    TopologyView { control_plane, nodes, unscheduled: Rc::new(unscheduled), pod_count }
+}
+
+fn pod_view(cluster: &Cluster, pod: &Pod, rs_owner_cache: &mut HashMap<(String, String), String>) -> PodView {
+    let namespace = pod.metadata.namespace.clone().unwrap_or_default();
+    let name = pod.metadata.name.clone().unwrap_or_default();
+    let node = pod.spec.as_ref().and_then(|s| s.node_name.clone()).filter(|n| !n.is_empty());
+    let owner = match meta::controller_of(pod.metadata.owner_references.as_ref()) {
+        Some(o) if o.kind == "ReplicaSet" => {
+            let key = (namespace.clone(), o.name.clone());
+            rs_owner_cache
+                .entry(key)
+                .or_insert_with(|| {
+                    let rs = stored_one(cluster, ids::replica_sets(), &namespace, &o.name);
+                    let parent = rs.as_ref().and_then(|rs| meta::controller_of(rs.meta().owner_references.as_ref()).cloned());
+                    match parent {
+                        Some(p) => format!("{}/{} › ReplicaSet/{}", p.kind, p.name, o.name),
+                        None => format!("ReplicaSet/{}", o.name),
+                    }
+                })
+                .clone()
+        }
+        Some(o) => format!("{}/{}", o.kind, o.name),
+        None => String::new(),
+    };
+    let containers = pod.spec.as_ref().map(|s| s.containers.len()).unwrap_or(0);
+    let statuses = pod.status.as_ref().and_then(|s| s.container_statuses.as_ref());
+    let ready_count = statuses.map(|v| v.iter().filter(|c| c.ready).count()).unwrap_or(0);
+    let restarts = statuses.map(|v| v.iter().map(|c| c.restart_count).sum()).unwrap_or(0);
+    PodView { status: printers::pod_status(pod), namespace, name, owner, node, ready: format!("{ready_count}/{containers}"), restarts }
+}
+
+fn node_readiness(node: &Node) -> Readiness {
+    let ready = node.status.as_ref().and_then(|s| s.conditions.as_ref()).and_then(|c| c.iter().find(|c| c.type_ == "Ready"));
+    match ready.map(|c| c.status.as_str()) {
+        Some("True") => Readiness::Ready,
+        Some("False") => Readiness::NotReady,
+        _ => Readiness::Unknown,
+    }
+}
+
+fn node_taints(node: &Node) -> Vec<String> {
+    node.spec
+        .as_ref()
+        .and_then(|s| s.taints.as_ref())
+        .map(|taints| {
+            taints
+                .iter()
+                .map(|t| match &t.value {
+                    Some(v) if !v.is_empty() => format!("{}={}:{}", t.key, v, t.effect),
+                    _ => format!("{}:{}", t.key, t.effect),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn node_allocatable(node: &Node) -> (i64, i64) {
+    let alloc = node.status.as_ref().and_then(|s| s.allocatable.as_ref().or(s.capacity.as_ref()));
+    let Some(alloc) = alloc else { return (0, 0) };
+    let cpu = alloc.get("cpu").and_then(|q| cpu_millis(&q.0)).unwrap_or(0);
+    let mem = alloc.get("memory").and_then(|q| bytes(&q.0)).unwrap_or(0);
+    (cpu, mem)
+}
+
+/// What a pod asks of its node: the sum of its containers' requests, or the
+/// largest init container's if that is more (as the scheduler counts).
+pub fn pod_requests(pod: &Pod) -> (i64, i64) {
+    let Some(spec) = &pod.spec else { return (0, 0) };
+    let of = |c: &k8s_openapi::api::core::v1::Container| {
+        let req = c.resources.as_ref().and_then(|r| r.requests.as_ref());
+        let cpu = req.and_then(|r| r.get("cpu")).and_then(|q| cpu_millis(&q.0)).unwrap_or(0);
+        let mem = req.and_then(|r| r.get("memory")).and_then(|q| bytes(&q.0)).unwrap_or(0);
+        (cpu, mem)
+    };
+    let (mut cpu, mut mem) = spec.containers.iter().map(of).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    for init in spec.init_containers.iter().flatten() {
+        let (c, m) = of(init);
+        cpu = cpu.max(c);
+        mem = mem.max(m);
+    }
+    (cpu, mem)
+}
+
+/// `250m` → 250, `1.5` → 1500, `2` → 2000.
+pub fn cpu_millis(q: &str) -> Option<i64> {
+    let q = q.trim();
+    if let Some(m) = q.strip_suffix('m') {
+        return m.parse::<f64>().ok().filter(|v| v.is_finite()).map(|v| v.ceil() as i64);
+    }
+    q.parse::<f64>().ok().filter(|v| v.is_finite()).map(|v| (v * 1000.0).ceil() as i64)
+}
+
+/// `128Mi`, `1G`, `1e3`, `500` → bytes.
+pub fn bytes(q: &str) -> Option<i64> {
+    let q = q.trim();
+    const SUFFIXES: &[(&str, f64)] = &[
+        ("Ki", 1024.0),
+        ("Mi", 1048576.0),
+        ("Gi", 1073741824.0),
+        ("Ti", 1099511627776.0),
+        ("Pi", 1125899906842624.0),
+        ("k", 1e3),
+        ("M", 1e6),
+        ("G", 1e9),
+        ("T", 1e12),
+        ("P", 1e15),
+        ("m", 1e-3),
+    ];
+    for (suffix, factor) in SUFFIXES {
+        if let Some(n) = q.strip_suffix(suffix) {
+            return n.parse::<f64>().ok().filter(|v| v.is_finite()).map(|v| (v * factor).ceil() as i64);
+        }
+    }
+    q.parse::<f64>().ok().filter(|v| v.is_finite() && v.abs() < 9e18).map(|v| v.ceil() as i64)
+}
+
+/// `1.5Gi`, `512Mi`: how the node panel prints memory.
+pub fn format_bytes(b: i64) -> String {
+    const GI: f64 = 1073741824.0;
+    const MI: f64 = 1048576.0;
+    let b = b as f64;
+    if b >= GI {
+        let v = b / GI;
+        if v.fract() == 0.0 {
+            format!("{v:.0}Gi")
+        } else {
+            format!("{v:.1}Gi")
+        }
+    } else if b >= MI || b == 0.0 {
+        format!("{:.0}Mi", b / MI)
+    } else {
+        format!("{:.0}Ki", b / 1024.0)
+    }
+}
+
+/// `1500m` or `2` cores.
+pub fn format_cpu(millis: i64) -> String {
+    if millis % 1000 == 0 {
+        format!("{}", millis / 1000)
+    } else {
+        format!("{millis}m")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::cluster::{Profile, ProfileKind};
+
+    #[test]
+    fn parses_quantities() {
+        assert_eq!(cpu_millis("250m"), Some(250));
+        assert_eq!(cpu_millis("1.5"), Some(1500));
+        assert_eq!(cpu_millis("x"), None);
+        assert_eq!(bytes("128Mi"), Some(128 * 1048576));
+        assert_eq!(bytes("1G"), Some(1_000_000_000));
+        assert_eq!(bytes("1e3"), Some(1000));
+        assert_eq!(format_bytes(8 * 1073741824), "8Gi");
+        assert_eq!(format_cpu(1500), "1500m");
+        assert_eq!(format_cpu(4000), "4");
+    }
+
+    #[test]
+    fn draws_every_node_and_the_control_plane() {
+        let cluster = Cluster::new(Profile::new(ProfileKind::Default), 1);
+        let view = build(&cluster);
+        let names: Vec<&str> = view.nodes.iter().map(|n| n.name.as_str()).collect();
+        assert_eq!(names, ["control-plane", "worker-1", "worker-2", "worker-3"]);
+        let cp: Vec<&str> = view.control_plane.iter().map(|c| c.name.as_str()).collect();
+        for c in ["apiserver", "etcd", "scheduler", "controller-manager"] {
+            assert!(cp.contains(&c), "{c} in {cp:?}");
+        }
+        let worker = &view.nodes[1];
+        let comps: Vec<String> = worker.components.iter().map(|c| c.test_name()).collect();
+        assert_eq!(comps, ["node-worker-1", "kubelet-worker-1", "kube-proxy-worker-1"]);
+        assert!(worker.cpu_allocatable_millis > 0);
+    }
+
+    #[test]
+    fn a_pod_without_a_node_is_unscheduled_and_a_bound_one_sits_on_its_node() {
+        let mut cluster = Cluster::new(Profile::new(ProfileKind::Default), 1);
+        let pod = |name: &str, node: Option<&str>| {
+            let mut v = serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "default"},
+                "spec": {"containers": [{"name": "c", "image": "nginx", "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}}}]}});
+            if let Some(n) = node {
+                v["spec"]["nodeName"] = serde_json::json!(n);
+            }
+            Object::from_json(ids::pods(), v).unwrap()
+        };
+        cluster.sim.api.create(pod("lonely", None)).unwrap();
+        cluster.sim.api.create(pod("placed", Some("worker-2"))).unwrap();
+        let view = build(&cluster);
+        assert_eq!(view.unscheduled.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["lonely"]);
+        assert_eq!(view.unscheduled[0].test_id(), "pod-default-lonely");
+        let worker2 = view.nodes.iter().find(|n| n.name == "worker-2").unwrap();
+        assert_eq!(worker2.pods.len(), 1);
+        assert_eq!(worker2.cpu_requested_millis, 100);
+        assert_eq!(worker2.memory_requested_bytes, 64 * 1048576);
+        assert_eq!(view.pod_count, 2);
+    }
+}
