@@ -83,6 +83,12 @@ impl World {
         self.sim.api.create(Object::from_json(ids::nodes(), n).unwrap()).unwrap();
     }
 
+    fn priority_class(&mut self, name: &str, value: i32, policy: &str) {
+        let pc = json!({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+            "metadata": {"name": name}, "value": value, "preemptionPolicy": policy});
+        self.sim.api.create(Object::from_json(ids::priority_classes(), pc).unwrap()).unwrap();
+    }
+
     fn pod(&mut self, p: Value) {
         self.sim.api.create(Object::from_json(ids::pods(), p).unwrap()).unwrap();
     }
@@ -225,18 +231,22 @@ fn failed_scheduling_messages_match_1_33() {
         },
         Case {
             name: "preemptionPolicy Never",
-            setup: one_node,
-            pod: pod_json("never", "5", json!({"spec": {"preemptionPolicy": "Never"}})),
+            setup: |w| {
+                one_node(w);
+                w.priority_class("polite", 1000, "Never");
+            },
+            pod: pod_json("never", "5", json!({"spec": {"priorityClassName": "polite"}})),
             message: "0/1 nodes are available: 1 Insufficient cpu. preemption: not eligible due to preemptionPolicy=Never..",
         },
         Case {
             name: "lower-priority pods that would not free enough",
             setup: |w| {
                 one_node(w);
-                w.pod(pod_json("low", "1", json!({"spec": {"nodeName": "node-1", "priority": 0}})));
-                w.pod(pod_json("same", "2500m", json!({"spec": {"nodeName": "node-1", "priority": 100}})));
+                w.priority_class("high", 100, "PreemptLowerPriority");
+                w.pod(pod_json("low", "1", json!({"spec": {"nodeName": "node-1"}})));
+                w.pod(pod_json("same", "2500m", json!({"spec": {"nodeName": "node-1", "priorityClassName": "high"}})));
             },
-            pod: pod_json("important", "2", json!({"spec": {"priority": 100}})),
+            pod: pod_json("important", "2", json!({"spec": {"priorityClassName": "high"}})),
             message: "0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 Insufficient cpu.",
         },
     ];
