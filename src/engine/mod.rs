@@ -19,6 +19,7 @@ pub mod informer;
 pub mod kubectl;
 pub mod node;
 pub mod scheduler;
+pub mod script;
 pub mod selector;
 pub mod sim;
 pub mod store;

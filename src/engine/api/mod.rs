@@ -105,6 +105,13 @@ macro_rules! kinds {
                     .ok_or_else(|| <serde_json::Error as serde::de::Error>::custom("unknown resource"))?;
                 Ok(match variant { $( Variant::$variant => Object::$variant(serde_json::from_value(value)?) ),* })
             }
+            /// Decode from any deserializer (the API server's decoder tracks
+            /// field paths for Go-style error messages this way).
+            pub fn deserialize_as<'de, D: serde::Deserializer<'de>>(resource: ResourceId, deserializer: D) -> Result<Object, D::Error> {
+                let variant = VARIANTS.get(resource.0 as usize).copied()
+                    .ok_or_else(|| <D::Error as serde::de::Error>::custom("unknown resource"))?;
+                Ok(match variant { $( Variant::$variant => Object::$variant(serde::Deserialize::deserialize(deserializer)?) ),* })
+            }
         }
     };
 }

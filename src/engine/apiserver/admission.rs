@@ -1,14 +1,558 @@
 //! Admission plugins a 1.33 API server enables by default, where a learner
-//! can see their effect.
+//! can see their effect, followed by each kind's create/update strategy (the
+//! registry's `PrepareForCreate` and the Service REST allocations).
+//!
+//! The real request path decodes and defaults an object before admission, so
+//! `admit_create` defaults first; the API server defaults again afterwards,
+//! which is harmless because defaulting is idempotent.
 
-use crate::engine::api::{ApiError, Object};
+mod allocation;
 
-use super::ApiServer;
+use std::collections::BTreeMap;
 
-pub fn admit_create(_api: &mut ApiServer, _obj: &mut Object) -> Result<(), ApiError> {
+use k8s_openapi::api::core::v1::{
+    ConfigMapProjection, DownwardAPIProjection, DownwardAPIVolumeFile, KeyToPath, ObjectFieldSelector, Pod, PodCondition,
+    PodSpec, ProjectedVolumeSource, ServiceAccountTokenProjection, Toleration, Volume, VolumeMount, VolumeProjection,
+};
+
+use crate::engine::api::{find_resource, ids, ApiError, Object, Reason};
+
+use super::quantity::Quantity;
+use super::{defaults, ApiServer};
+
+/// Where the ServiceAccount plugin mounts the API credentials.
+pub const SERVICE_ACCOUNT_MOUNT_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+/// The annotation the kubelet puts on mirror pods of static pods.
+pub const MIRROR_POD_ANNOTATION: &str = "kubernetes.io/config.mirror";
+
+pub fn admit_create(api: &mut ApiServer, obj: &mut Object) -> Result<(), ApiError> {
+    defaults::apply(obj);
+    match obj {
+        Object::Pod(pod) => {
+            limit_ranger(api, pod)?;
+            service_account(api, pod)?;
+            priority(api, pod)?;
+            default_toleration_seconds(pod.spec.get_or_insert_with(Default::default));
+            prepare_pod_for_create(pod);
+        }
+        Object::Job(job) => {
+            let spec = job.spec.get_or_insert_with(Default::default);
+            if spec.manual_selector != Some(true) {
+                generate_job_selector(&mut job.metadata, spec);
+            }
+            job.status = Some(Default::default());
+        }
+        Object::Service(svc) => {
+            allocation::allocate_for_create(api, svc).map_err(|causes| super::invalid_error(&Object::Service(svc.clone()), causes))?;
+            svc.status = Some(k8s_openapi::api::core::v1::ServiceStatus {
+                load_balancer: Some(Default::default()),
+                conditions: None,
+            });
+        }
+        Object::Namespace(ns) => {
+            let finalizers = ns.spec.get_or_insert_with(Default::default).finalizers.get_or_insert_with(Vec::new);
+            if !finalizers.iter().any(|f| f == "kubernetes") {
+                finalizers.push("kubernetes".to_string());
+            }
+            ns.status = Some(k8s_openapi::api::core::v1::NamespaceStatus { phase: Some("Active".to_string()), conditions: None });
+        }
+        Object::PersistentVolumeClaim(pvc) => {
+            default_storage_class(api, pvc);
+            add_finalizer(&mut pvc.metadata, "kubernetes.io/pvc-protection");
+            pvc.status = None;
+        }
+        Object::PersistentVolume(pv) => {
+            add_finalizer(&mut pv.metadata, "kubernetes.io/pv-protection");
+            pv.status = None;
+        }
+        // Users cannot create status: each strategy resets it.
+        Object::Deployment(d) => d.status = Some(Default::default()),
+        Object::ReplicaSet(rs) => rs.status = Some(Default::default()),
+        Object::StatefulSet(sts) => {
+            sts.status = Some(k8s_openapi::api::apps::v1::StatefulSetStatus { available_replicas: Some(0), ..Default::default() })
+        }
+        Object::DaemonSet(ds) => ds.status = Some(Default::default()),
+        Object::ReplicationController(rc) => rc.status = Some(Default::default()),
+        Object::CronJob(cj) => cj.status = Some(Default::default()),
+        _ => {}
+    }
     Ok(())
 }
 
-pub fn admit_update(_api: &mut ApiServer, _obj: &mut Object, _old: &Object) -> Result<(), ApiError> {
+pub fn admit_update(api: &mut ApiServer, obj: &mut Object, old: &Object) -> Result<(), ApiError> {
+    defaults::apply(obj);
+    match (obj, old) {
+        (Object::Pod(pod), Object::Pod(old_pod)) => {
+            let spec = pod.spec.get_or_insert_with(Default::default);
+            let old_spec = old_pod.spec.clone().unwrap_or_default();
+            // The Priority plugin set these on create; an update that drops them keeps them.
+            if spec.priority.is_none() {
+                spec.priority = old_spec.priority;
+            }
+            if spec.preemption_policy.is_none() {
+                spec.preemption_policy = old_spec.preemption_policy.clone();
+            }
+            default_toleration_seconds(spec);
+        }
+        (Object::Service(svc), Object::Service(old_svc)) => {
+            allocation::allocate_for_update(api, svc, old_svc)
+                .map_err(|causes| super::invalid_error(&Object::Service(svc.clone()), causes))?;
+        }
+        (Object::Namespace(ns), Object::Namespace(old_ns)) => {
+            // Finalizers change only through the finalize subresource.
+            ns.spec = old_ns.spec.clone();
+        }
+        _ => {}
+    }
     Ok(())
 }
+
+fn forbidden(qualified_plural: &str, name: &str, message: impl std::fmt::Display) -> ApiError {
+    ApiError::new(Reason::Forbidden, format!("{qualified_plural} \"{name}\" is forbidden: {message}"))
+}
+
+fn pod_name(pod: &Pod) -> String {
+    pod.metadata.name.clone().unwrap_or_default()
+}
+
+fn add_finalizer(meta: &mut k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta, finalizer: &str) {
+    let finalizers = meta.finalizers.get_or_insert_with(Vec::new);
+    if !finalizers.iter().any(|f| f == finalizer) {
+        finalizers.push(finalizer.to_string());
+    }
+}
+
+fn is_mirror_pod(pod: &Pod) -> bool {
+    pod.metadata.annotations.as_ref().is_some_and(|a| a.contains_key(MIRROR_POD_ANNOTATION))
+}
+
+/// The objects of one resource in one namespace (or cluster-wide), in key order.
+fn list_in(api: &ApiServer, resource_id: crate::engine::api::ResourceId, namespace: Option<&str>) -> Vec<std::rc::Rc<Object>> {
+    let prefix = ApiServer::prefix(resource_id, namespace);
+    api.store.range(&prefix).map(|(_, e)| e.value.clone()).collect()
+}
+
+/// ServiceAccount: defaults the account to `default`, requires it to exist,
+/// mounts the projected API credentials into every container.
+fn service_account(api: &mut ApiServer, pod: &mut Pod) -> Result<(), ApiError> {
+    let namespace = pod.metadata.namespace.clone().unwrap_or_default();
+    let name = pod_name(pod);
+    let mirror = is_mirror_pod(pod);
+    let spec = pod.spec.get_or_insert_with(Default::default);
+    if mirror {
+        if spec.service_account_name.as_deref().is_some_and(|s| !s.is_empty()) {
+            return Err(forbidden("pods", &name, "a mirror pod may not reference service accounts"));
+        }
+        return Ok(());
+    }
+    let account_name = match spec.service_account_name.clone().filter(|s| !s.is_empty()) {
+        Some(n) => n,
+        None => {
+            spec.service_account_name = Some("default".to_string());
+            spec.service_account = Some("default".to_string());
+            "default".to_string()
+        }
+    };
+    let key = ApiServer::key(ids::service_accounts(), &namespace, &account_name);
+    let account = match api.store.get(&key).map(|e| e.value.clone()) {
+        Some(obj) => match &*obj {
+            Object::ServiceAccount(sa) => sa.clone(),
+            _ => return Err(ApiError::new(Reason::InternalError, "unexpected object in service account storage")),
+        },
+        None => {
+            return Err(forbidden(
+                "pods",
+                &name,
+                format!("error looking up service account {namespace}/{account_name}: serviceaccount \"{account_name}\" not found"),
+            ))
+        }
+    };
+    let automount = spec.automount_service_account_token.or(account.automount_service_account_token).unwrap_or(true);
+    if automount {
+        let suffix = api.random_suffix(5);
+        mount_service_account_token(spec, &format!("kube-api-access-{suffix}"));
+    }
+    if spec.image_pull_secrets.as_ref().is_none_or(Vec::is_empty) {
+        if let Some(secrets) = account.image_pull_secrets.filter(|s| !s.is_empty()) {
+            spec.image_pull_secrets = Some(secrets);
+        }
+    }
+    Ok(())
+}
+
+/// The projected volume the ServiceAccount plugin adds: a bound token, the
+/// cluster CA and the pod's namespace.
+pub fn token_volume_source() -> ProjectedVolumeSource {
+    ProjectedVolumeSource {
+        default_mode: Some(defaults::DEFAULT_VOLUME_MODE),
+        sources: Some(vec![
+            VolumeProjection {
+                service_account_token: Some(ServiceAccountTokenProjection {
+                    // One hour and seven seconds: the marker of a token the kubelet refreshes.
+                    expiration_seconds: Some(3607),
+                    path: "token".to_string(),
+                    audience: None,
+                }),
+                ..Default::default()
+            },
+            VolumeProjection {
+                config_map: Some(ConfigMapProjection {
+                    name: "kube-root-ca.crt".to_string(),
+                    items: Some(vec![KeyToPath { key: "ca.crt".to_string(), path: "ca.crt".to_string(), mode: None }]),
+                    optional: None,
+                }),
+                ..Default::default()
+            },
+            VolumeProjection {
+                downward_api: Some(DownwardAPIProjection {
+                    items: Some(vec![DownwardAPIVolumeFile {
+                        path: "namespace".to_string(),
+                        field_ref: Some(ObjectFieldSelector {
+                            api_version: Some("v1".to_string()),
+                            field_path: "metadata.namespace".to_string(),
+                        }),
+                        ..Default::default()
+                    }]),
+                }),
+                ..Default::default()
+            },
+        ]),
+    }
+}
+
+fn mount_service_account_token(spec: &mut PodSpec, generated_name: &str) {
+    let existing = spec.volumes.iter().flatten().find(|v| v.name.starts_with("kube-api-access-")).map(|v| v.name.clone());
+    let has_volume = existing.is_some();
+    let volume_name = existing.unwrap_or_else(|| generated_name.to_string());
+    let mount = VolumeMount {
+        name: volume_name.clone(),
+        read_only: Some(true),
+        mount_path: SERVICE_ACCOUNT_MOUNT_PATH.to_string(),
+        ..Default::default()
+    };
+    let mut needs_volume = false;
+    let containers = spec.init_containers.iter_mut().flatten().chain(spec.containers.iter_mut());
+    for container in containers {
+        let mounts = container.volume_mounts.get_or_insert_with(Vec::new);
+        // A mount of its own at the credentials path opts a container out.
+        if !mounts.iter().any(|m| m.mount_path == SERVICE_ACCOUNT_MOUNT_PATH) {
+            mounts.push(mount.clone());
+            needs_volume = true;
+        }
+    }
+    if !has_volume && needs_volume {
+        spec.volumes.get_or_insert_with(Vec::new).push(Volume {
+            name: volume_name,
+            projected: Some(token_volume_source()),
+            ..Default::default()
+        });
+    }
+}
+
+/// Priority: resolves `priorityClassName` (or the global default class)
+/// into `priority` and `preemptionPolicy`.
+fn priority(api: &ApiServer, pod: &mut Pod) -> Result<(), ApiError> {
+    let name = pod_name(pod);
+    let spec = pod.spec.get_or_insert_with(Default::default);
+    let classes = list_in(api, ids::priority_classes(), None);
+    let (value, policy) = match spec.priority_class_name.clone().filter(|s| !s.is_empty()) {
+        Some(class_name) => {
+            let found = classes.iter().find_map(|o| match &**o {
+                Object::PriorityClass(pc) if pc.metadata.name.as_deref() == Some(class_name.as_str()) => Some(pc.clone()),
+                _ => None,
+            });
+            let Some(pc) = found else {
+                return Err(forbidden("pods", &name, format!("no PriorityClass with name {class_name} was found")));
+            };
+            (pc.value, pc.preemption_policy.clone())
+        }
+        None => {
+            // The oldest global default wins when several claim it, as the plugin sorts them.
+            let default_class = classes
+                .iter()
+                .filter_map(|o| match &**o {
+                    Object::PriorityClass(pc) if pc.global_default == Some(true) => Some(pc.clone()),
+                    _ => None,
+                })
+                .min_by_key(|pc| (pc.value, pc.metadata.creation_timestamp.as_ref().map(|t| t.0.as_second())));
+            match default_class {
+                Some(pc) => {
+                    spec.priority_class_name = pc.metadata.name.clone();
+                    (pc.value, pc.preemption_policy.clone())
+                }
+                None => (0, Some("PreemptLowerPriority".to_string())),
+            }
+        }
+    };
+    if let Some(given) = spec.priority {
+        if given != value {
+            return Err(forbidden(
+                "pods",
+                &name,
+                format!("the integer value of priority ({given}) must not be provided in pod spec; priority admission controller computed {value} from the given PriorityClass name"),
+            ));
+        }
+    }
+    spec.priority = Some(value);
+    if let Some(policy) = policy {
+        if let Some(given) = spec.preemption_policy.as_deref().filter(|p| *p != policy) {
+            return Err(forbidden(
+                "pods",
+                &name,
+                format!("the string value of PreemptionPolicy ({given}) must not be provided in pod spec; priority admission controller computed {policy} from the given PriorityClass name"),
+            ));
+        }
+        spec.preemption_policy = Some(policy);
+    }
+    Ok(())
+}
+
+/// DefaultTolerationSeconds: pods tolerate a not-ready or unreachable node
+/// for five minutes before they are evicted.
+fn default_toleration_seconds(spec: &mut PodSpec) {
+    const NOT_READY: &str = "node.kubernetes.io/not-ready";
+    const UNREACHABLE: &str = "node.kubernetes.io/unreachable";
+    let tolerates = |key: &str, t: &Toleration| {
+        let key_matches = t.key.as_deref().is_none_or(|k| k.is_empty() || k == key);
+        let effect_matches = t.effect.as_deref().is_none_or(|e| e.is_empty() || e == "NoExecute");
+        key_matches && effect_matches
+    };
+    let tolerations = spec.tolerations.get_or_insert_with(Vec::new);
+    for key in [NOT_READY, UNREACHABLE] {
+        if !tolerations.iter().any(|t| tolerates(key, t)) {
+            tolerations.push(Toleration {
+                key: Some(key.to_string()),
+                operator: Some("Exists".to_string()),
+                effect: Some("NoExecute".to_string()),
+                toleration_seconds: Some(300),
+                value: None,
+            });
+        }
+    }
+}
+
+/// LimitRanger: fills container requests and limits from the namespace's
+/// LimitRanges, then enforces their minimums and maximums.
+fn limit_ranger(api: &ApiServer, pod: &mut Pod) -> Result<(), ApiError> {
+    let Some(limit_ranges) = find_resource("", "limitranges") else { return Ok(()) };
+    let namespace = pod.metadata.namespace.clone().unwrap_or_default();
+    let ranges: Vec<_> = list_in(api, limit_ranges, Some(&namespace))
+        .iter()
+        .filter_map(|o| match &**o {
+            Object::LimitRange(lr) => Some(lr.clone()),
+            _ => None,
+        })
+        .collect();
+    if ranges.is_empty() {
+        return Ok(());
+    }
+    let name = pod_name(pod);
+    let mut errors = Vec::new();
+    for range in &ranges {
+        let items: Vec<_> = range.spec.iter().flat_map(|s| s.limits.iter()).filter(|i| i.type_ == "Container").cloned().collect();
+        let mut default_limits = BTreeMap::new();
+        let mut default_requests = BTreeMap::new();
+        for item in &items {
+            default_limits.extend(item.default.clone().unwrap_or_default());
+            default_requests.extend(item.default_request.clone().unwrap_or_default());
+        }
+        let spec = pod.spec.get_or_insert_with(Default::default);
+        let mut notes = Vec::new();
+        let groups = [("init container", spec.init_containers.iter_mut().flatten().collect::<Vec<_>>()), ("container", spec.containers.iter_mut().collect())];
+        for (prefix, containers) in groups {
+            for container in containers {
+                let resources = container.resources.get_or_insert_with(Default::default);
+                let limits = resources.limits.get_or_insert_with(BTreeMap::new);
+                let mut set_limits: Vec<String> = Vec::new();
+                for (k, v) in &default_limits {
+                    if !limits.contains_key(k) {
+                        limits.insert(k.clone(), v.clone());
+                        set_limits.push(k.clone());
+                    }
+                }
+                let requests = resources.requests.get_or_insert_with(BTreeMap::new);
+                let mut set_requests: Vec<String> = Vec::new();
+                for (k, v) in &default_requests {
+                    if !requests.contains_key(k) {
+                        requests.insert(k.clone(), v.clone());
+                        set_requests.push(k.clone());
+                    }
+                }
+                if resources.limits.as_ref().is_some_and(BTreeMap::is_empty) {
+                    resources.limits = None;
+                }
+                if resources.requests.as_ref().is_some_and(BTreeMap::is_empty) {
+                    resources.requests = None;
+                }
+                if !set_requests.is_empty() {
+                    notes.push(format!("{} request for {prefix} {}", set_requests.join(", "), container.name));
+                }
+                if !set_limits.is_empty() {
+                    notes.push(format!("{} limit for {prefix} {}", set_limits.join(", "), container.name));
+                }
+            }
+        }
+        if !notes.is_empty() {
+            pod.metadata
+                .annotations
+                .get_or_insert_with(BTreeMap::new)
+                .insert("kubernetes.io/limit-ranger".to_string(), format!("LimitRanger plugin set: {}", notes.join("; ")));
+        }
+        let spec = pod.spec.get_or_insert_with(Default::default);
+        for item in &items {
+            for container in spec.containers.iter().chain(spec.init_containers.iter().flatten()) {
+                let requests = container.resources.as_ref().and_then(|r| r.requests.clone()).unwrap_or_default();
+                let limits = container.resources.as_ref().and_then(|r| r.limits.clone()).unwrap_or_default();
+                for (resource_name, min) in item.min.iter().flatten() {
+                    let Some(min_q) = Quantity::parse(&min.0) else { continue };
+                    match requests.get(resource_name).and_then(|q| Quantity::parse(&q.0)) {
+                        None => errors.push(format!("minimum {resource_name} usage per Container is {}.  No request is specified", min_q.canonical())),
+                        Some(request) if request < min_q => errors.push(format!(
+                            "minimum {resource_name} usage per Container is {}, but request is {}",
+                            min_q.canonical(),
+                            request.canonical()
+                        )),
+                        Some(_) => {}
+                    }
+                }
+                for (resource_name, max) in item.max.iter().flatten() {
+                    let Some(max_q) = Quantity::parse(&max.0) else { continue };
+                    match limits.get(resource_name).and_then(|q| Quantity::parse(&q.0)) {
+                        None => errors.push(format!("maximum {resource_name} usage per Container is {}.  No limit is specified", max_q.canonical())),
+                        Some(limit) if limit > max_q => errors.push(format!(
+                            "maximum {resource_name} usage per Container is {}, but limit is {}",
+                            max_q.canonical(),
+                            limit.canonical()
+                        )),
+                        Some(_) => {}
+                    }
+                }
+            }
+        }
+    }
+    match errors.len() {
+        0 => Ok(()),
+        1 => Err(forbidden("pods", &name, &errors[0])),
+        _ => Err(forbidden("pods", &name, format!("[{}]", errors.join(", ")))),
+    }
+}
+
+/// DefaultStorageClass: a claim that names no class gets the default one.
+fn default_storage_class(api: &ApiServer, pvc: &mut k8s_openapi::api::core::v1::PersistentVolumeClaim) {
+    let spec = pvc.spec.get_or_insert_with(Default::default);
+    if spec.storage_class_name.is_some() {
+        return;
+    }
+    let Some(classes) = find_resource("storage.k8s.io", "storageclasses") else { return };
+    let default_class = list_in(api, classes, None).iter().rev().find_map(|o| match &**o {
+        Object::StorageClass(sc)
+            if sc.metadata.annotations.as_ref().is_some_and(|a| {
+                a.get("storageclass.kubernetes.io/is-default-class").map(String::as_str) == Some("true")
+            }) =>
+        {
+            sc.metadata.name.clone()
+        }
+        _ => None,
+    });
+    if let Some(name) = default_class {
+        spec.storage_class_name = Some(name);
+    }
+}
+
+/// The pod strategy's `PrepareForCreate`: status starts Pending with its QoS class.
+fn prepare_pod_for_create(pod: &mut Pod) {
+    let spec = pod.spec.clone().unwrap_or_default();
+    let mut status = k8s_openapi::api::core::v1::PodStatus {
+        phase: Some("Pending".to_string()),
+        qos_class: Some(pod_qos_class(&spec).to_string()),
+        ..Default::default()
+    };
+    if spec.scheduling_gates.as_ref().is_some_and(|g| !g.is_empty()) {
+        status.conditions = Some(vec![PodCondition {
+            type_: "PodScheduled".to_string(),
+            status: "False".to_string(),
+            reason: Some("SchedulingGated".to_string()),
+            message: Some("Scheduling is blocked due to non-empty scheduling gates".to_string()),
+            ..Default::default()
+        }]);
+    }
+    pod.status = Some(status);
+}
+
+/// The pod's QoS class from its containers' CPU and memory requests and limits.
+pub fn pod_qos_class(spec: &PodSpec) -> &'static str {
+    let mut requests: BTreeMap<&str, Quantity> = BTreeMap::new();
+    let mut limits: BTreeMap<&str, Quantity> = BTreeMap::new();
+    let mut guaranteed = true;
+    for container in spec.containers.iter().chain(spec.init_containers.iter().flatten()) {
+        let resources = container.resources.as_ref();
+        for (name, q) in resources.and_then(|r| r.requests.as_ref()).into_iter().flatten() {
+            let name = match name.as_str() {
+                "cpu" => "cpu",
+                "memory" => "memory",
+                _ => continue,
+            };
+            if let Some(q) = Quantity::parse(&q.0).filter(|q| q.nanos > 0) {
+                let sum = requests.get(name).map_or(q, |prev| prev.add(&q));
+                requests.insert(name, sum);
+            }
+        }
+        let mut found = (false, false);
+        for (name, q) in resources.and_then(|r| r.limits.as_ref()).into_iter().flatten() {
+            let name = match name.as_str() {
+                "cpu" => "cpu",
+                "memory" => "memory",
+                _ => continue,
+            };
+            if let Some(q) = Quantity::parse(&q.0).filter(|q| q.nanos > 0) {
+                if name == "cpu" {
+                    found.0 = true;
+                } else {
+                    found.1 = true;
+                }
+                let sum = limits.get(name).map_or(q, |prev| prev.add(&q));
+                limits.insert(name, sum);
+            }
+        }
+        if !(found.0 && found.1) {
+            guaranteed = false;
+        }
+    }
+    if requests.is_empty() && limits.is_empty() {
+        return "BestEffort";
+    }
+    if guaranteed {
+        guaranteed = requests.iter().all(|(name, req)| limits.get(name).is_some_and(|lim| lim.nanos == req.nanos));
+    }
+    if guaranteed && requests.len() == limits.len() {
+        "Guaranteed"
+    } else {
+        "Burstable"
+    }
+}
+
+/// The Job strategy's generated selector: the Job's uid, and the labels
+/// that carry it on the pod template.
+fn generate_job_selector(
+    meta: &mut k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    spec: &mut k8s_openapi::api::batch::v1::JobSpec,
+) {
+    let name = meta.name.clone().unwrap_or_default();
+    let uid = meta.uid.clone().unwrap_or_default();
+    let labels = spec.template.metadata.get_or_insert_with(Default::default).labels.get_or_insert_with(BTreeMap::new);
+    for key in ["job-name", "batch.kubernetes.io/job-name"] {
+        labels.entry(key.to_string()).or_insert_with(|| name.clone());
+    }
+    for key in ["controller-uid", "batch.kubernetes.io/controller-uid"] {
+        labels.entry(key.to_string()).or_insert_with(|| uid.clone());
+    }
+    let selector = spec.selector.get_or_insert_with(Default::default);
+    selector
+        .match_labels
+        .get_or_insert_with(BTreeMap::new)
+        .entry("batch.kubernetes.io/controller-uid".to_string())
+        .or_insert(uid);
+}
+
+#[cfg(test)]
+mod tests;

@@ -8,7 +8,9 @@
 pub mod admission;
 pub mod decode;
 pub mod defaults;
+pub mod patch;
 pub mod events;
+pub mod quantity;
 pub mod validation;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
@@ -170,6 +172,10 @@ impl ApiServer {
     pub fn set_running(&mut self, running: bool) {
         self.running = running;
         if !running {
+            // Watchers see their connection close at once, as a real client
+            // does, so their reflectors start retrying the list.
+            let owners: Vec<ComponentId> = self.watches.values().map(|w| w.owner).collect();
+            self.ready.extend(owners);
             self.watches.clear();
             self.by_resource.clear();
             self.pods_by_node.clear();
@@ -364,6 +370,10 @@ impl ApiServer {
                 Some(_) => {}
             }
         }
+        // The uid exists before the create strategy runs: a Job's generated
+        // selector is built from it.
+        let uid = self.new_uid();
+        obj.meta_mut().uid = Some(uid.clone());
         admission::admit_create(self, &mut obj)?;
         defaults::apply(&mut obj);
         let causes = validation::validate_create(&obj);
@@ -375,7 +385,6 @@ impl ApiServer {
         if self.store.get(&key).is_some() {
             return Err(ApiError::already_exists(&rt.qualified_plural(), &name));
         }
-        let uid = self.new_uid();
         let now = self.now;
         {
             let meta = obj.meta_mut();

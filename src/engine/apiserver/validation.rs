@@ -1,11 +1,491 @@
-//! Validation with Kubernetes' field paths and messages.
+//! Validation with Kubernetes' field paths and messages. Each kind's checks
+//! run in the order the real validators run them, so several causes come
+//! back in the order a 1.33 server lists them.
+
+mod names;
+mod pod;
+mod service;
+mod workloads;
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
 use crate::engine::api::{Cause, Object};
 
-pub fn validate_create(_obj: &Object) -> Vec<Cause> {
-    Vec::new()
+pub use names::{dns1035_label, dns1123_label, dns1123_subdomain, qualified_name};
+
+/// Collected field errors, formatted as `field.Error.ErrorBody()` does.
+#[derive(Default, Debug)]
+pub struct Errors(pub Vec<Cause>);
+
+impl Errors {
+    fn push(&mut self, field: &str, message: String) {
+        self.0.push(Cause { field: field.to_string(), message });
+    }
+    pub fn required(&mut self, field: &str, detail: &str) {
+        self.push(field, with_detail("Required value".to_string(), detail));
+    }
+    /// `value` is already formatted (see [`quote`], [`go_map`]).
+    pub fn invalid(&mut self, field: &str, value: &str, detail: &str) {
+        self.push(field, with_detail(format!("Invalid value: {value}"), detail));
+    }
+    pub fn invalid_str(&mut self, field: &str, value: &str, detail: &str) {
+        self.invalid(field, &quote(value), detail);
+    }
+    pub fn invalid_int(&mut self, field: &str, value: i64, detail: &str) {
+        self.invalid(field, &value.to_string(), detail);
+    }
+    pub fn duplicate(&mut self, field: &str, value: &str) {
+        self.push(field, format!("Duplicate value: {value}"));
+    }
+    pub fn not_found(&mut self, field: &str, value: &str) {
+        self.push(field, format!("Not found: {value}"));
+    }
+    pub fn unsupported(&mut self, field: &str, value: &str, supported: &[&str]) {
+        let supported: Vec<String> = supported.iter().map(|s| quote(s)).collect();
+        self.push(field, with_detail(format!("Unsupported value: {}", quote(value)), &format!("supported values: {}", supported.join(", "))));
+    }
+    pub fn forbidden(&mut self, field: &str, detail: &str) {
+        self.push(field, with_detail("Forbidden".to_string(), detail));
+    }
+    pub fn too_long(&mut self, field: &str, max_bytes: usize) {
+        self.push(field, format!("Too long: may not be more than {max_bytes} bytes"));
+    }
+    pub fn extend(&mut self, other: Errors) {
+        self.0.extend(other.0);
+    }
+    /// An enum field: empty is `Required value`, anything else outside `supported` is `Unsupported value`.
+    pub fn one_of(&mut self, field: &str, value: Option<&str>, supported: &[&str]) {
+        match value.unwrap_or("") {
+            "" => self.required(field, ""),
+            v if supported.contains(&v) => {}
+            v => self.unsupported(field, v, supported),
+        }
+    }
+    pub fn non_negative(&mut self, field: &str, value: i64) {
+        if value < 0 {
+            self.invalid_int(field, value, "must be greater than or equal to 0");
+        }
+    }
 }
 
-pub fn validate_update(_obj: &Object, _old: &Object) -> Vec<Cause> {
-    Vec::new()
+fn with_detail(head: String, detail: &str) -> String {
+    if detail.is_empty() {
+        head
+    } else {
+        format!("{head}: {detail}")
+    }
 }
+
+/// A string as Go's `%q` prints it.
+pub fn quote(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A `map[string]string` as Go's `%#v` prints it.
+pub fn go_map(map: Option<&BTreeMap<String, String>>) -> String {
+    match map {
+        None => "map[string]string(nil)".to_string(),
+        Some(m) => {
+            let items: Vec<String> = m.iter().map(|(k, v)| format!("{}:{}", quote(k), quote(v))).collect();
+            format!("map[string]string{{{}}}", items.join(", "))
+        }
+    }
+}
+
+/// A `metav1.LabelSelector` as Go's `%#v` prints it.
+pub fn go_label_selector(selector: &LabelSelector) -> String {
+    let expressions = match &selector.match_expressions {
+        None => "[]v1.LabelSelectorRequirement(nil)".to_string(),
+        Some(list) => {
+            let items: Vec<String> = list
+                .iter()
+                .map(|r| {
+                    let values = match &r.values {
+                        None => "[]string(nil)".to_string(),
+                        Some(v) => format!("[]string{{{}}}", v.iter().map(|s| quote(s)).collect::<Vec<_>>().join(", ")),
+                    };
+                    format!("v1.LabelSelectorRequirement{{Key:{}, Operator:{}, Values:{values}}}", quote(&r.key), quote(&r.operator))
+                })
+                .collect();
+            format!("[]v1.LabelSelectorRequirement{{{}}}", items.join(", "))
+        }
+    };
+    format!("v1.LabelSelector{{MatchLabels:{}, MatchExpressions:{expressions}}}", go_map(selector.match_labels.as_ref()))
+}
+
+/// Which name format a kind's `metadata.name` follows.
+#[derive(Clone, Copy)]
+pub enum NameRule {
+    Subdomain,
+    Label,
+    Dns1035,
+    /// RBAC objects: anything usable as a URL path segment.
+    PathSegment,
+}
+
+fn name_rule(obj: &Object) -> NameRule {
+    match obj {
+        Object::Namespace(_) | Object::StatefulSet(_) => NameRule::Label,
+        Object::Service(_) => NameRule::Dns1035,
+        Object::Role(_) | Object::ClusterRole(_) | Object::RoleBinding(_) | Object::ClusterRoleBinding(_) => NameRule::PathSegment,
+        _ => NameRule::Subdomain,
+    }
+}
+
+fn name_messages(rule: NameRule, name: &str, prefix: bool) -> Vec<String> {
+    // A generateName may end in a dash; the generated suffix completes it.
+    let masked;
+    let name = if prefix && name.len() > 1 && name.ends_with('-') {
+        masked = format!("{}a", &name[..name.len() - 1]);
+        masked.as_str()
+    } else {
+        name
+    };
+    match rule {
+        NameRule::Subdomain => dns1123_subdomain(name),
+        NameRule::Label => dns1123_label(name),
+        NameRule::Dns1035 => dns1035_label(name),
+        NameRule::PathSegment => names::path_segment_name(name, prefix),
+    }
+}
+
+pub fn validate_labels(labels: Option<&BTreeMap<String, String>>, field: &str, errs: &mut Errors) {
+    for (key, value) in labels.into_iter().flatten() {
+        for msg in qualified_name(key) {
+            errs.invalid_str(field, key, &msg);
+        }
+        for msg in names::label_value(value) {
+            errs.invalid_str(field, value, &msg);
+        }
+    }
+}
+
+const TOTAL_ANNOTATION_SIZE_LIMIT: usize = 256 * 1024;
+
+pub fn validate_annotations(annotations: Option<&BTreeMap<String, String>>, field: &str, errs: &mut Errors) {
+    let Some(annotations) = annotations else { return };
+    for key in annotations.keys() {
+        for msg in qualified_name(&key.to_lowercase()) {
+            errs.invalid_str(field, key, &msg);
+        }
+    }
+    let size: usize = annotations.iter().map(|(k, v)| k.len() + v.len()).sum();
+    if size > TOTAL_ANNOTATION_SIZE_LIMIT {
+        errs.too_long(field, TOTAL_ANNOTATION_SIZE_LIMIT);
+    }
+}
+
+fn validate_object_meta(meta: &ObjectMeta, namespaced: bool, rule: NameRule, errs: &mut Errors) {
+    if let Some(generate_name) = meta.generate_name.as_deref().filter(|g| !g.is_empty()) {
+        for msg in name_messages(rule, generate_name, true) {
+            errs.invalid_str("metadata.generateName", generate_name, &msg);
+        }
+    }
+    match meta.name.as_deref().filter(|n| !n.is_empty()) {
+        None => errs.required("metadata.name", "name or generateName is required"),
+        Some(name) => {
+            for msg in name_messages(rule, name, false) {
+                errs.invalid_str("metadata.name", name, &msg);
+            }
+        }
+    }
+    if namespaced {
+        match meta.namespace.as_deref().filter(|n| !n.is_empty()) {
+            None => errs.required("metadata.namespace", ""),
+            Some(ns) => {
+                for msg in dns1123_label(ns) {
+                    errs.invalid_str("metadata.namespace", ns, &msg);
+                }
+            }
+        }
+    } else if meta.namespace.as_deref().is_some_and(|n| !n.is_empty()) {
+        errs.forbidden("metadata.namespace", "not allowed on this type");
+    }
+    errs.non_negative("metadata.generation", meta.generation.unwrap_or(0));
+    validate_labels(meta.labels.as_ref(), "metadata.labels", errs);
+    validate_annotations(meta.annotations.as_ref(), "metadata.annotations", errs);
+    validate_owner_references(meta, errs);
+    for finalizer in meta.finalizers.iter().flatten() {
+        for msg in qualified_name(finalizer) {
+            errs.invalid_str("metadata.finalizers", finalizer, &msg);
+        }
+    }
+}
+
+fn validate_owner_references(meta: &ObjectMeta, errs: &mut Errors) {
+    let mut first_controller: Option<String> = None;
+    for reference in meta.owner_references.iter().flatten() {
+        let field = "metadata.ownerReferences";
+        let version = reference.api_version.rsplit('/').next().unwrap_or("");
+        if version.is_empty() {
+            errs.invalid_str(&format!("{field}.apiVersion"), &reference.api_version, "version must not be empty");
+        }
+        if reference.kind.is_empty() {
+            errs.invalid_str(&format!("{field}.kind"), &reference.kind, "kind must not be empty");
+        }
+        if reference.name.is_empty() {
+            errs.invalid_str(&format!("{field}.name"), &reference.name, "name must not be empty");
+        }
+        if reference.uid.is_empty() {
+            errs.invalid_str(&format!("{field}.uid"), &reference.uid, "uid must not be empty");
+        }
+        if reference.controller == Some(true) {
+            let current = format!("{}/{}", reference.kind, reference.name);
+            match &first_controller {
+                Some(first) => errs.invalid(
+                    field,
+                    "[]v1.OwnerReference{...}",
+                    &format!("Only one reference can have Controller set to true. Found \"true\" in references for {first} and {current}"),
+                ),
+                None => first_controller = Some(current),
+            }
+        }
+    }
+}
+
+fn validate_object_meta_update(meta: &ObjectMeta, old: &ObjectMeta, errs: &mut Errors) {
+    if old.deletion_timestamp.is_some() {
+        let old_finalizers: Vec<&String> = old.finalizers.iter().flatten().collect();
+        let mut extra: Vec<&String> = meta.finalizers.iter().flatten().filter(|f| !old_finalizers.contains(f)).collect();
+        extra.sort();
+        extra.dedup();
+        if !extra.is_empty() {
+            let list: Vec<String> = extra.iter().map(|f| quote(f)).collect();
+            errs.forbidden(
+                "metadata.finalizers",
+                &format!("no new finalizers can be added if the object is being deleted, found new finalizers []string{{{}}}", list.join(", ")),
+            );
+        }
+    }
+    if meta.generation.unwrap_or(0) < old.generation.unwrap_or(0) {
+        errs.invalid_int("metadata.generation", meta.generation.unwrap_or(0), "must not be decremented");
+    }
+    if meta.name != old.name {
+        errs.invalid_str("metadata.name", meta.name.as_deref().unwrap_or(""), "field is immutable");
+    }
+    if meta.namespace != old.namespace {
+        errs.invalid_str("metadata.namespace", meta.namespace.as_deref().unwrap_or(""), "field is immutable");
+    }
+    validate_labels(meta.labels.as_ref(), "metadata.labels", errs);
+    validate_annotations(meta.annotations.as_ref(), "metadata.annotations", errs);
+    validate_owner_references(meta, errs);
+}
+
+fn namespaced(obj: &Object) -> bool {
+    crate::engine::api::resource(obj.resource_id()).namespaced
+}
+
+pub fn validate_create(obj: &Object) -> Vec<Cause> {
+    let mut errs = Errors::default();
+    validate_object_meta(obj.meta(), namespaced(obj), name_rule(obj), &mut errs);
+    validate_kind(obj, &mut errs);
+    if let Object::Pod(p) = obj {
+        pod::validate_pod_create_extras(p, &mut errs);
+    }
+    errs.0
+}
+
+/// The checks on an object's own content, shared by create and update.
+fn validate_kind(obj: &Object, errs: &mut Errors) {
+    match obj {
+        Object::Pod(p) => pod::validate_pod_spec(p.spec.as_ref(), "spec", errs),
+        Object::PodTemplate(t) => {
+            if let Some(template) = &t.template {
+                pod::validate_pod_template(template, "template", errs);
+            }
+        }
+        Object::Deployment(d) => workloads::validate_deployment(d, errs),
+        Object::ReplicaSet(rs) => workloads::validate_replica_set(rs, errs),
+        Object::ReplicationController(rc) => workloads::validate_replication_controller(rc, errs),
+        Object::DaemonSet(ds) => workloads::validate_daemon_set(ds, errs),
+        Object::StatefulSet(sts) => workloads::validate_stateful_set(sts, errs),
+        Object::Job(job) => workloads::validate_job(job, errs),
+        Object::CronJob(cj) => workloads::validate_cron_job(cj, errs),
+        Object::Service(svc) => service::validate_service(svc, errs),
+        Object::ConfigMap(cm) => validate_config_map(cm, errs),
+        Object::Secret(secret) => validate_secret(secret, errs),
+        _ => {}
+    }
+}
+
+pub fn validate_update(obj: &Object, old: &Object) -> Vec<Cause> {
+    let mut errs = Errors::default();
+    validate_object_meta_update(obj.meta(), old.meta(), &mut errs);
+    match (obj, old) {
+        (Object::Pod(p), Object::Pod(old_pod)) => {
+            // Pods validate their spec again, then what may change.
+            pod::validate_pod_spec(p.spec.as_ref(), "spec", &mut errs);
+            pod::validate_pod_update(p, old_pod, &mut errs);
+        }
+        _ => {
+            validate_kind(obj, &mut errs);
+            validate_immutable_fields(obj, old, &mut errs);
+        }
+    }
+    dedup(errs.0)
+}
+
+/// The aggregate error a Status carries lists each message once.
+fn dedup(causes: Vec<Cause>) -> Vec<Cause> {
+    let mut seen = std::collections::BTreeSet::new();
+    causes.into_iter().filter(|c| seen.insert((c.field.clone(), c.message.clone()))).collect()
+}
+
+fn validate_immutable_fields(obj: &Object, old: &Object, errs: &mut Errors) {
+    match (obj, old) {
+        (Object::Deployment(d), Object::Deployment(o)) => {
+            workloads::immutable_selector(d.spec.as_ref().map(|s| &s.selector), o.spec.as_ref().map(|s| &s.selector), errs)
+        }
+        (Object::ReplicaSet(d), Object::ReplicaSet(o)) => {
+            workloads::immutable_selector(d.spec.as_ref().map(|s| &s.selector), o.spec.as_ref().map(|s| &s.selector), errs)
+        }
+        (Object::DaemonSet(d), Object::DaemonSet(o)) => {
+            workloads::immutable_selector(d.spec.as_ref().map(|s| &s.selector), o.spec.as_ref().map(|s| &s.selector), errs)
+        }
+        (Object::StatefulSet(d), Object::StatefulSet(o)) => workloads::validate_stateful_set_update(d, o, errs),
+        (Object::Job(d), Object::Job(o)) => workloads::validate_job_update(d, o, errs),
+        (Object::Service(d), Object::Service(o)) => service::validate_service_update(d, o, errs),
+        (Object::ConfigMap(d), Object::ConfigMap(o)) => {
+            if o.immutable == Some(true) {
+                if d.immutable != Some(true) {
+                    errs.forbidden("immutable", "field is immutable when `immutable` is set");
+                }
+                if d.data != o.data {
+                    errs.forbidden("data", "field is immutable when `immutable` is set");
+                }
+                if d.binary_data != o.binary_data {
+                    errs.forbidden("binaryData", "field is immutable when `immutable` is set");
+                }
+            }
+        }
+        (Object::Secret(d), Object::Secret(o)) => {
+            if d.type_ != o.type_ {
+                errs.invalid_str("type", d.type_.as_deref().unwrap_or(""), "field is immutable");
+            }
+            if o.immutable == Some(true) {
+                if d.immutable != Some(true) {
+                    errs.forbidden("immutable", "field is immutable when `immutable` is set");
+                }
+                if d.data != o.data {
+                    errs.forbidden("data", "field is immutable when `immutable` is set");
+                }
+            }
+        }
+        (Object::PersistentVolumeClaim(d), Object::PersistentVolumeClaim(o)) => {
+            let mut new_spec = d.spec.clone().unwrap_or_default();
+            let old_spec = o.spec.clone().unwrap_or_default();
+            // Requests may grow (expansion) and volumeName may be bound once.
+            new_spec.resources = old_spec.resources.clone();
+            if old_spec.volume_name.as_deref().is_none_or(str::is_empty) {
+                new_spec.volume_name = old_spec.volume_name.clone();
+            }
+            new_spec.volume_attributes_class_name = old_spec.volume_attributes_class_name.clone();
+            if new_spec != old_spec {
+                errs.forbidden(
+                    "spec",
+                    "spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims",
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
+const MAX_DATA_SIZE: usize = 1024 * 1024;
+
+fn validate_data_key(key: &str, field: &str, errs: &mut Errors) {
+    for msg in names::config_map_key(key) {
+        errs.invalid_str(field, key, &msg);
+    }
+}
+
+fn validate_config_map(cm: &k8s_openapi::api::core::v1::ConfigMap, errs: &mut Errors) {
+    let mut total = 0usize;
+    for (key, value) in cm.data.iter().flatten() {
+        validate_data_key(key, &format!("data[{key}]"), errs);
+        total += value.len();
+    }
+    for (key, value) in cm.binary_data.iter().flatten() {
+        validate_data_key(key, &format!("binaryData[{key}]"), errs);
+        if cm.data.as_ref().is_some_and(|d| d.contains_key(key)) {
+            errs.invalid_str(&format!("data[{key}]"), key, "duplicate of key present in binaryData");
+        }
+        total += value.0.len();
+    }
+    if total > MAX_DATA_SIZE {
+        errs.too_long("", MAX_DATA_SIZE);
+    }
+}
+
+fn validate_secret(secret: &k8s_openapi::api::core::v1::Secret, errs: &mut Errors) {
+    let mut total = 0usize;
+    for (key, value) in secret.data.iter().flatten() {
+        validate_data_key(key, &format!("data[{key}]"), errs);
+        total += value.0.len();
+    }
+    for (key, value) in secret.string_data.iter().flatten() {
+        validate_data_key(key, &format!("stringData[{key}]"), errs);
+        total += value.len();
+    }
+    if total > MAX_DATA_SIZE {
+        errs.too_long("data", MAX_DATA_SIZE);
+    }
+    let data = secret.data.clone().unwrap_or_default();
+    match secret.type_.as_deref().unwrap_or("") {
+        "kubernetes.io/service-account-token" => {
+            let annotations = secret.metadata.annotations.clone().unwrap_or_default();
+            if annotations.get("kubernetes.io/service-account.name").is_none_or(String::is_empty) {
+                errs.required("metadata.annotations[kubernetes.io/service-account.name]", "");
+            }
+        }
+        "kubernetes.io/dockercfg" => {
+            if !data.contains_key(".dockercfg") {
+                errs.required("data[.dockercfg]", "");
+            }
+        }
+        "kubernetes.io/dockerconfigjson" => {
+            if !data.contains_key(".dockerconfigjson") {
+                errs.required("data[.dockerconfigjson]", "");
+            }
+        }
+        "kubernetes.io/basic-auth" => {
+            if !data.contains_key("username") && !data.contains_key("password") {
+                errs.required("data[username]", "");
+                errs.required("data[password]", "");
+            }
+        }
+        "kubernetes.io/ssh-auth" => {
+            if !data.contains_key("ssh-privatekey") {
+                errs.required("data[ssh-privatekey]", "");
+            }
+        }
+        "kubernetes.io/tls" => {
+            if !data.contains_key("tls.key") {
+                errs.required("data[tls.key]", "");
+            }
+            if !data.contains_key("tls.crt") {
+                errs.required("data[tls.crt]", "");
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -6,6 +6,8 @@
 //! so a stopped API server refuses every verb as a real one does.
 
 pub mod args;
+pub mod manifest;
+pub mod targets;
 pub mod printers;
 
 mod verbs;

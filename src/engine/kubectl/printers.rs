@@ -1,11 +1,20 @@
-//! Output formats: tables, `-o yaml|json|name|jsonpath`, ages, pod status.
+//! Output formats: tables, `-o yaml|json|name|jsonpath|custom-columns`,
+//! ages, pod status. The shared entry points for every verb and the UI.
+
+pub mod json;
+pub mod jsonpath;
+pub mod tables;
+pub mod tabwriter;
+pub mod yaml;
 
 use std::rc::Rc;
 
 use k8s_openapi::api::core::v1::Pod;
+use serde_json::Value;
 
 use crate::engine::api::{resource, Object};
 use crate::engine::kubectl::{Error, Result, Session};
+use crate::engine::sim::clock::VirtualTime;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OutputFormat {
@@ -15,7 +24,12 @@ pub enum OutputFormat {
     Json,
     Name,
     JsonPath(String),
+    /// `custom-columns=HEADER:.path,…`
+    CustomColumns(String),
 }
+
+const ALLOWED_FORMATS: &str =
+    "custom-columns,custom-columns-file,go-template,go-template-file,json,jsonpath,jsonpath-as-json,jsonpath-file,name,template,templatefile,wide,yaml";
 
 /// Parses `-o`; kubectl's error for an unknown format otherwise.
 pub fn parse_output_format(value: Option<&str>) -> std::result::Result<OutputFormat, String> {
@@ -25,12 +39,22 @@ pub fn parse_output_format(value: Option<&str>) -> std::result::Result<OutputFor
         Some("yaml") => Ok(OutputFormat::Yaml),
         Some("json") => Ok(OutputFormat::Json),
         Some("name") => Ok(OutputFormat::Name),
-        Some(other) => match other.strip_prefix("jsonpath=") {
-            Some(expr) => Ok(OutputFormat::JsonPath(expr.to_string())),
-            None => Err(format!(
-                "error: unable to match a printer suitable for the output format \"{other}\", allowed formats are: custom-columns,custom-columns-file,go-template,go-template-file,json,jsonpath,jsonpath-as-json,jsonpath-file,name,template,templatefile,wide,yaml"
-            )),
-        },
+        Some("jsonpath") | Some("jsonpath-as-json") | Some("go-template") | Some("template") => {
+            Err("error: template format specified but no template given".to_string())
+        }
+        Some("custom-columns") => Err("error: custom-columns format specified but no custom columns given".to_string()),
+        Some(other) => {
+            if let Some(expr) = other.strip_prefix("jsonpath=") {
+                return Ok(OutputFormat::JsonPath(expr.to_string()));
+            }
+            if let Some(spec) = other.strip_prefix("custom-columns=") {
+                return Ok(OutputFormat::CustomColumns(spec.to_string()));
+            }
+            if other.starts_with("go-template=") || other.starts_with("template=") {
+                return Err("error: go-template output is not available in this simulator; use -o jsonpath=… instead".to_string());
+            }
+            Err(format!("error: unable to match a printer suitable for the output format \"{other}\", allowed formats are: {ALLOWED_FORMATS}"))
+        }
     }
 }
 
@@ -41,32 +65,23 @@ pub fn qualified_name(obj: &Object) -> String {
     format!("{}/{}", rt.qualified_singular(), obj.meta().name.as_deref().unwrap_or(""))
 }
 
-/// Prints objects in a structured format (`yaml`, `json`, `name`, `jsonpath`).
+/// Prints objects in any format: one object as itself, several as a `List`
+/// (tables print one row each).
 pub fn print_objects(s: &mut Session, objects: &[Rc<Object>], format: &OutputFormat) -> Result {
-    match format {
-        OutputFormat::Name => {
-            for o in objects {
-                s.out.push_str(&qualified_name(o));
-                s.out.push('\n');
-            }
-            Ok(())
+    let now = s.cluster.now();
+    let text = match format {
+        OutputFormat::Table | OutputFormat::Wide => {
+            let opts = TableOptions { wide: *format == OutputFormat::Wide, ..Default::default() };
+            render_table(objects, &opts, now)
         }
-        OutputFormat::Json => {
-            let value = if objects.len() == 1 { objects[0].to_json() } else { list_json(objects) };
-            s.out.push_str(&serde_json::to_string_pretty(&value).unwrap_or_default());
-            s.out.push('\n');
-            Ok(())
-        }
-        OutputFormat::Yaml => {
-            let value = if objects.len() == 1 { objects[0].to_json() } else { list_json(objects) };
-            s.out.push_str(&to_yaml(&value));
-            Ok(())
-        }
-        _ => Err(Error::Message(format!("error: output format {format:?} is not available here"))),
-    }
+        other => render_structured(objects, other, objects.len() == 1).map_err(Error::Message)?,
+    };
+    s.out.push_str(&text);
+    Ok(())
 }
 
-fn list_json(objects: &[Rc<Object>]) -> serde_json::Value {
+/// The JSON kubectl prints for several objects.
+pub fn list_json(objects: &[Rc<Object>]) -> Value {
     serde_json::json!({
         "apiVersion": "v1",
         "items": objects.iter().map(|o| o.to_json()).collect::<Vec<_>>(),
@@ -75,20 +90,172 @@ fn list_json(objects: &[Rc<Object>]) -> serde_json::Value {
     })
 }
 
+/// `yaml`, `json`, `name`, `jsonpath` and `custom-columns` output.
+/// `single`: the command named exactly one object, so it prints bare rather
+/// than inside a `List`.
+pub fn render_structured(objects: &[Rc<Object>], format: &OutputFormat, single: bool) -> std::result::Result<String, String> {
+    let value = || match (single, objects.first()) {
+        (true, Some(o)) if objects.len() == 1 => o.to_json(),
+        _ => list_json(objects),
+    };
+    Ok(match format {
+        OutputFormat::Name => objects.iter().map(|o| format!("{}\n", qualified_name(o))).collect(),
+        OutputFormat::Json => format!("{}\n", json::to_json_indented(&value())),
+        OutputFormat::Yaml => yaml::to_yaml(&value()),
+        OutputFormat::JsonPath(expr) => {
+            let template = jsonpath::Template::parse(expr).map_err(|e| format!("error: error parsing jsonpath {expr}, {e}"))?;
+            template.execute(&value())
+        }
+        OutputFormat::CustomColumns(spec) => custom_columns(objects, spec, false)?,
+        OutputFormat::Table | OutputFormat::Wide => return Err("error: a table is not a structured format".to_string()),
+    })
+}
+
+/// `-o custom-columns=NAME:.metadata.name,…`.
+pub fn custom_columns(objects: &[Rc<Object>], spec: &str, no_headers: bool) -> std::result::Result<String, String> {
+    let mut columns = Vec::new();
+    for part in spec.split(',') {
+        let Some((header, expr)) = part.split_once(':') else {
+            return Err(format!("error: unexpected custom-columns spec: {part}, expected <header>:<json-path-expr>"));
+        };
+        let relaxed = jsonpath::relaxed(expr);
+        let template = jsonpath::Template::parse(&relaxed).map_err(|e| format!("error: error parsing jsonpath {relaxed}, {e}"))?;
+        columns.push((header.to_string(), template));
+    }
+    let mut text = String::new();
+    if !no_headers {
+        text.push_str(&columns.iter().map(|(h, _)| h.as_str()).collect::<Vec<_>>().join("\t"));
+        text.push('\n');
+    }
+    for obj in objects {
+        let value = obj.to_json();
+        let cells: Vec<String> = columns
+            .iter()
+            .map(|(_, t)| {
+                let found = t.find(&value);
+                if found.is_empty() {
+                    "<none>".to_string()
+                } else {
+                    found.iter().map(jsonpath::go_sprint).collect::<Vec<_>>().join(",")
+                }
+            })
+            .collect();
+        text.push_str(&cells.join("\t"));
+        text.push('\n');
+    }
+    Ok(tabwriter::TABLE.format(&text))
+}
+
+/// How a table is decorated.
+#[derive(Clone, Debug, Default)]
+pub struct TableOptions {
+    pub wide: bool,
+    /// `-A`: a NAMESPACE column first.
+    pub with_namespace: bool,
+    /// Several kinds requested: names print as `deployment.apps/web`.
+    pub with_kind: bool,
+    pub no_headers: bool,
+    /// `-L key`: one column per label key.
+    pub label_columns: Vec<String>,
+    /// `--show-labels`.
+    pub show_labels: bool,
+}
+
+/// A table of objects of one kind, aligned as kubectl aligns it.
+pub fn render_table(objects: &[Rc<Object>], opts: &TableOptions, now: VirtualTime) -> String {
+    let mut text = String::new();
+    for (i, obj) in objects.iter().enumerate() {
+        let row = tables::row(obj, opts.wide, now);
+        let mut cells = row.cells;
+        if opts.with_kind {
+            if let Some(c) = row.name_column.and_then(|n| cells.get_mut(n)) {
+                *c = format!("{}/{}", resource(obj.resource_id()).qualified_singular(), c);
+            }
+        }
+        let labels = obj.meta().labels.as_ref();
+        for key in &opts.label_columns {
+            cells.push(labels.and_then(|l| l.get(key)).cloned().unwrap_or_default());
+        }
+        if opts.show_labels {
+            cells.push(tables::format_labels(labels));
+        }
+        if opts.with_namespace {
+            cells.insert(0, obj.meta().namespace.clone().unwrap_or_default());
+        }
+        if i == 0 && !opts.no_headers {
+            let mut headers: Vec<String> = row.headers.iter().map(|h| h.to_string()).collect();
+            for key in &opts.label_columns {
+                headers.push(key.rsplit('/').next().unwrap_or(key).to_uppercase());
+            }
+            if opts.show_labels {
+                headers.push("LABELS".into());
+            }
+            if opts.with_namespace {
+                headers.insert(0, "NAMESPACE".into());
+            }
+            text.push_str(&headers.join("\t"));
+            text.push('\n');
+        }
+        let cells: Vec<String> = cells.iter().map(|c| sanitize_cell(c)).collect();
+        text.push_str(&cells.join("\t"));
+        text.push('\n');
+    }
+    tabwriter::TABLE.format(&text)
+}
+
+/// kubectl cuts a cell at its first line break and marks the cut with `...`.
+fn sanitize_cell(cell: &str) -> String {
+    match cell.find(['\n', '\r', '\u{c}']) {
+        Some(i) => format!("{}...", &cell[..i]),
+        None => cell.replace('\t', " "),
+    }
+}
+
 /// YAML as kubectl prints it.
-pub fn to_yaml(value: &serde_json::Value) -> String {
-    serde_yaml::to_string(value).unwrap_or_default()
+pub fn to_yaml(value: &Value) -> String {
+    yaml::to_yaml(value)
 }
 
 /// What `kubectl get pods` shows in STATUS.
 pub fn pod_status(pod: &Pod) -> String {
-    if pod.metadata.deletion_timestamp.is_some() {
-        return "Terminating".to_string();
-    }
-    pod.status.as_ref().and_then(|s| s.phase.clone()).unwrap_or_else(|| "Pending".to_string())
+    tables::pod_summary(pod, VirtualTime::ZERO).status
 }
 
-/// kubectl's `HumanDuration` for an age in milliseconds.
+/// kubectl's `HumanDuration` for an age in milliseconds (`45s`, `3m10s`, `5h`, `2d3h`, `1y20d`).
 pub fn human_duration(ms: u64) -> String {
-    format!("{}s", ms / 1000)
+    let seconds = ms / 1000;
+    if seconds < 120 {
+        return format!("{seconds}s");
+    }
+    let minutes = seconds / 60;
+    if minutes < 10 {
+        let s = seconds % 60;
+        return if s == 0 { format!("{minutes}m") } else { format!("{minutes}m{s}s") };
+    }
+    if minutes < 180 {
+        return format!("{minutes}m");
+    }
+    let hours = minutes / 60;
+    if hours < 8 {
+        let m = minutes % 60;
+        return if m == 0 { format!("{hours}h") } else { format!("{hours}h{m}m") };
+    }
+    if hours < 48 {
+        return format!("{hours}h");
+    }
+    if hours < 24 * 8 {
+        let h = hours % 24;
+        return if h == 0 { format!("{}d", hours / 24) } else { format!("{}d{}h", hours / 24, h) };
+    }
+    if hours < 24 * 365 * 2 {
+        return format!("{}d", hours / 24);
+    }
+    if hours < 24 * 365 * 8 {
+        let days = (hours / 24) % 365;
+        return if days == 0 { format!("{}y", hours / 24 / 365) } else { format!("{}y{}d", hours / 24 / 365, days) };
+    }
+    format!("{}y", hours / 24 / 365)
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,47 +1,23 @@
-//! Node agents: kubelet, kube-proxy and the simulated container runtime.
+//! Node agents: the kubelet, kube-proxy and the simulated container runtime
+//! they drive.
+//!
+//! - [`kubelet`]: registration, Lease, node status, pod workers, probes, logs.
+//! - [`runtime`]: the node's containerd/Docker: images, sandboxes, processes.
+//! - [`images`]: the registry's catalogue and the pull-failure naming rule.
+//! - [`shell`]: how container commands (`sleep`, `echo`, `sh -c …`) behave.
+//! - [`node_status`] and [`pod_status`]: the objects the kubelet writes.
+//! - [`kube_proxy`]: kube-proxy (inert for now).
 
-use std::any::Any;
+pub mod images;
+pub mod kube_proxy;
+pub mod kubelet;
+pub mod node_status;
+pub mod pod_status;
+pub mod runtime;
+pub mod shell;
 
-use crate::engine::cluster::NodeSpec;
-use crate::engine::sim::{Component, Ctx};
+#[cfg(test)]
+pub(crate) mod tests;
 
-pub struct Kubelet {
-    name: String,
-    pub spec: NodeSpec,
-}
-
-impl Kubelet {
-    pub fn new(spec: NodeSpec) -> Self {
-        Kubelet { name: format!("kubelet/{}", spec.name), spec }
-    }
-}
-
-impl Component for Kubelet {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn run(&mut self, _ctx: &mut Ctx) {}
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-}
-
-pub struct KubeProxy {
-    name: String,
-}
-
-impl KubeProxy {
-    pub fn new(node: &str) -> Self {
-        KubeProxy { name: format!("kube-proxy/{node}") }
-    }
-}
-
-impl Component for KubeProxy {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn run(&mut self, _ctx: &mut Ctx) {}
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-}
+pub use kube_proxy::KubeProxy;
+pub use kubelet::Kubelet;

@@ -1,9 +1,504 @@
+//! `kubectl create -f`, the `create <kind>` generators and `kubectl expose`.
+//! Generated objects match kubectl 1.33's generators field for field.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStatus, DeploymentStrategy};
+use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, CronJobStatus, Job, JobSpec, JobStatus, JobTemplateSpec};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, Container, ContainerPort, Namespace, NamespaceSpec, NamespaceStatus, PodSpec, PodTemplateSpec, ResourceRequirements,
+    Secret, Service, ServiceAccount, ServicePort, ServiceSpec, ServiceStatus, LoadBalancerStatus,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use k8s_openapi::ByteString;
+use serde_json::Value;
+
+use crate::engine::api::{resolve_resource_arg, resource, ApiError, Object, Reason};
+use crate::engine::apiserver::decode;
+use crate::engine::kubectl::manifest::{self, DryRun};
+use crate::engine::kubectl::printers::{self, OutputFormat};
+use crate::engine::kubectl::verbs::apply::{last_applied_json, print_collected, report, with_annotation, write_output_format, LAST_APPLIED};
 use crate::engine::kubectl::{Error, Result, Session};
 
 pub fn run(s: &mut Session) -> Result {
-    Err(Error::Message(format!("error: \"{}\" is not implemented yet", s.args.command)))
+    let command = s.args.command.clone();
+    match command.as_str() {
+        "create" => from_files(s),
+        "create deployment" => deployment(s),
+        "create namespace" => namespace(s),
+        "create service clusterip" => service(s, "ClusterIP"),
+        "create service nodeport" => service(s, "NodePort"),
+        "create service loadbalancer" => service(s, "LoadBalancer"),
+        "create service externalname" => service(s, "ExternalName"),
+        "create configmap" => configmap(s),
+        "create secret generic" => secret(s),
+        "create job" => job(s),
+        "create cronjob" => cronjob(s),
+        "create serviceaccount" => serviceaccount(s),
+        other => Err(Error::Message(format!("error: \"kubectl {other}\" is not available in this simulation"))),
+    }
 }
 
+/// `kubectl create -f`.
+fn from_files(s: &mut Session) -> Result {
+    if s.args.values("filename").is_empty() {
+        if let Some(arg) = s.args.positionals.first() {
+            return Err(Error::Message(format!("error: unknown command \"{arg}\" for \"kubectl create\"")));
+        }
+        return Err(Error::Message(
+            "error: must specify one of -f and -k\n\nSee 'kubectl create -h' for help and examples".to_string(),
+        ));
+    }
+    let dry = DryRun::from_session(s)?;
+    let format = write_output_format(s)?;
+    let save_config = s.args.flag("save-config");
+    let mut failures = Vec::new();
+    let mut printed = Vec::new();
+    let mut count = 0;
+    for item in manifest::load(s) {
+        let info = match item {
+            Ok(info) => info,
+            Err(f) => {
+                failures.push(f);
+                continue;
+            }
+        };
+        count += 1;
+        let value = if save_config { with_annotation(&info.value, LAST_APPLIED, &last_applied_json(&info.value)) } else { info.value.clone() };
+        let result = decode::decode_object(info.rid, &value).and_then(|obj| {
+            if dry == DryRun::Client {
+                return Ok(Rc::new(obj));
+            }
+            s.cluster.sim.api.create_with(obj, dry == DryRun::Server)
+        });
+        match result {
+            Ok(obj) => report(s, &format, &mut printed, obj, "created", dry),
+            Err(e) => failures.push(manifest::with_source("creating", &info.source, e)),
+        }
+    }
+    if count == 0 && failures.is_empty() {
+        return Err(Error::Message("error: no objects passed to create".to_string()));
+    }
+    print_collected(s, &format, &printed)?;
+    manifest::finish(s, failures)
+}
+
+/// The one NAME a generator takes.
+fn one_name(s: &Session) -> std::result::Result<String, Error> {
+    match s.args.positionals.as_slice() {
+        [name] => Ok(name.clone()),
+        other => Err(Error::Message(format!(
+            "error: exactly one NAME is required, got {}\nSee 'kubectl {} -h' for help and examples",
+            other.len(),
+            s.args.command
+        ))),
+    }
+}
+
+fn labels(pairs: &[(&str, &str)]) -> Option<BTreeMap<String, String>> {
+    Some(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+}
+
+/// `creationTimestamp: null` wherever an ObjectMeta is, as Go prints a
+/// generated object's zero timestamps.
+fn with_null_timestamps(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                if k == "metadata" {
+                    if let Value::Object(meta) = v {
+                        meta.entry("creationTimestamp").or_insert(Value::Null);
+                    }
+                }
+                with_null_timestamps(v);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(with_null_timestamps),
+        _ => {}
+    }
+}
+
+/// Sends a generated object (or prints it, for `--dry-run=client`), as
+/// every `create <kind>` does. `wrap` is the command's own error prefix.
+pub fn submit_generated(s: &mut Session, mut obj: Object, wrap: Option<&str>, operation: &str) -> Result {
+    let dry = DryRun::from_session(s)?;
+    let format = write_output_format(s)?;
+    let rt = resource(obj.resource_id());
+    if rt.namespaced {
+        obj.meta_mut().namespace = Some(s.namespace());
+    }
+    if s.args.flag("save-config") {
+        let v = with_null_timestamps_json(&obj);
+        let text = last_applied_json(&v);
+        obj.meta_mut().annotations.get_or_insert_with(BTreeMap::new).insert(LAST_APPLIED.to_string(), text);
+    }
+    if dry == DryRun::Client {
+        let mut v = obj.to_json();
+        if rt.namespaced && !s.args.has("namespace") {
+            if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+                meta.remove("namespace");
+            }
+        }
+        with_null_timestamps(&mut v);
+        match format {
+            None => s.out.push_str(&format!("{} {operation}{}\n", printers::qualified_name(&obj), dry.suffix())),
+            Some(OutputFormat::Name) => s.out.push_str(&format!("{}\n", printers::qualified_name(&obj))),
+            Some(OutputFormat::Json) => {
+                s.out.push_str(&serde_json::to_string_pretty(&v).unwrap_or_default());
+                s.out.push('\n');
+            }
+            Some(_) => s.out.push_str(&printers::to_yaml(&v)),
+        }
+        return Ok(());
+    }
+    match s.cluster.sim.api.create_with(obj, dry == DryRun::Server) {
+        Ok(created) => {
+            let mut printed = Vec::new();
+            report(s, &format, &mut printed, created, operation, dry);
+            print_collected(s, &format, &printed)
+        }
+        Err(e) => Err(wrap_create_error(s, e, wrap, rt.plural, rt.group, rt.version)),
+    }
+}
+
+fn with_null_timestamps_json(obj: &Object) -> Value {
+    let mut v = obj.to_json();
+    with_null_timestamps(&mut v);
+    v
+}
+
+/// `error: failed to create deployment: deployments.apps "x" already exists`.
+fn wrap_create_error(s: &Session, e: ApiError, wrap: Option<&str>, plural: &str, group: &str, version: &str) -> Error {
+    let Some(prefix) = wrap else { return Error::Api(e) };
+    let detail = if e.reason == Reason::ConnectionRefused {
+        let host = s.server();
+        let base = if group.is_empty() { format!("api/{version}") } else { format!("apis/{group}/{version}") };
+        format!(
+            "Post \"https://{host}/{base}/namespaces/{}/{plural}?fieldManager=kubectl-create&fieldValidation=Strict\": dial tcp {host}: connect: connection refused",
+            s.namespace()
+        )
+    } else {
+        e.message
+    };
+    Error::Message(format!("error: {prefix}{detail}"))
+}
+
+fn required(s: &Session, flag: &str) -> std::result::Result<String, Error> {
+    s.args.value(flag).map(str::to_string).ok_or_else(|| Error::Message(format!("error: required flag(s) \"{flag}\" not set")))
+}
+
+fn int_flag(s: &Session, flag: &str, default: i32) -> std::result::Result<i32, Error> {
+    match s.args.value(flag) {
+        None => Ok(default),
+        Some(v) => v.parse().map_err(|_| Error::Message(format!("error: invalid argument \"{v}\" for \"--{flag}\" flag: strconv.ParseInt: parsing \"{v}\": invalid syntax\nSee 'kubectl {} --help' for usage.", s.args.command))),
+    }
+}
+
+/// The container name `create deployment` derives from an image reference.
+fn container_name_for(image: &str) -> String {
+    let base = image.rsplit('/').next().unwrap_or(image);
+    let base = base.split(':').next().unwrap_or(base);
+    let base = base.split('@').next().unwrap_or(base);
+    base.replace('_', "-")
+}
+
+fn deployment(s: &mut Session) -> Result {
+    let name = one_name(s)?;
+    let images = s.args.values("image").to_vec();
+    if images.is_empty() {
+        return Err(Error::Message("error: required flag(s) \"image\" not set".to_string()));
+    }
+    let replicas = int_flag(s, "replicas", 1)?;
+    let port = int_flag(s, "port", -1)?;
+    let mut containers: Vec<Container> = Vec::new();
+    for image in &images {
+        let mut cname = container_name_for(image);
+        if containers.iter().any(|c| c.name == cname) {
+            cname = format!("{cname}-{}", s.cluster.sim.api.random_suffix(5));
+        }
+        containers.push(Container { name: cname, image: Some(image.clone()), resources: Some(ResourceRequirements::default()), ..Default::default() });
+    }
+    if port >= 0 {
+        if let Some(c) = containers.first_mut() {
+            c.ports = Some(vec![ContainerPort { container_port: port, ..Default::default() }]);
+        }
+    }
+    let app = labels(&[("app", &name)]);
+    let d = Deployment {
+        metadata: ObjectMeta { name: Some(name.clone()), labels: app.clone(), ..Default::default() },
+        spec: Some(DeploymentSpec {
+            replicas: Some(replicas),
+            selector: LabelSelector { match_labels: app.clone(), ..Default::default() },
+            strategy: Some(DeploymentStrategy::default()),
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta { labels: app, ..Default::default() }),
+                spec: Some(PodSpec { containers, ..Default::default() }),
+            },
+            ..Default::default()
+        }),
+        status: Some(DeploymentStatus::default()),
+    };
+    submit_generated(s, Object::Deployment(d), Some("failed to create deployment: "), "created")
+}
+
+fn namespace(s: &mut Session) -> Result {
+    let name = one_name(s)?;
+    let ns = Namespace {
+        metadata: ObjectMeta { name: Some(name), ..Default::default() },
+        spec: Some(NamespaceSpec::default()),
+        status: Some(NamespaceStatus::default()),
+    };
+    submit_generated(s, Object::Namespace(ns), None, "created")
+}
+
+fn service(s: &mut Session, kind: &str) -> Result {
+    let name = one_name(s)?;
+    let cluster_ip = s.args.value("clusterip").map(str::to_string);
+    if cluster_ip.as_deref() == Some("None") && kind != "ClusterIP" {
+        return Err(Error::Message("error: ClusterIP=None can only be used with ClusterIP service type".to_string()));
+    }
+    let tcp = s.args.values("tcp").iter().flat_map(|v| v.split(',').map(str::to_string).collect::<Vec<_>>()).collect::<Vec<_>>();
+    if tcp.is_empty() && cluster_ip.as_deref() != Some("None") && kind != "ExternalName" {
+        return Err(Error::Message("error: at least one tcp port specifier must be provided".to_string()));
+    }
+    let external_name = s.args.value("external-name").map(str::to_string);
+    if kind == "ExternalName" && external_name.as_deref().is_none_or(str::is_empty) {
+        return Err(Error::Message("error: required flag(s) \"external-name\" not set".to_string()));
+    }
+    let node_port = int_flag(s, "node-port", 0)?;
+    let mut ports = Vec::new();
+    for spec in &tcp {
+        let (port, target) = spec.split_once(':').unwrap_or((spec.as_str(), spec.as_str()));
+        let port_num: i32 = port.parse().map_err(|_| Error::Message(format!("error: strconv.Atoi: parsing {port:?}: invalid syntax")))?;
+        let target = match target.parse::<i32>() {
+            Ok(n) => IntOrString::Int(n),
+            Err(_) => IntOrString::String(target.to_string()),
+        };
+        let port_name = if spec.contains(':') { spec.replace(':', "-") } else { port.to_string() };
+        ports.push(ServicePort {
+            name: Some(port_name),
+            port: port_num,
+            target_port: Some(target),
+            protocol: Some("TCP".to_string()),
+            node_port: (kind == "NodePort" && node_port > 0).then_some(node_port),
+            ..Default::default()
+        });
+    }
+    let app = labels(&[("app", &name)]);
+    let svc = Service {
+        metadata: ObjectMeta { name: Some(name.clone()), labels: app.clone(), ..Default::default() },
+        spec: Some(ServiceSpec {
+            ports: (!ports.is_empty()).then_some(ports),
+            selector: app,
+            type_: Some(kind.to_string()),
+            cluster_ip,
+            external_name,
+            ..Default::default()
+        }),
+        status: Some(ServiceStatus { load_balancer: Some(LoadBalancerStatus::default()), ..Default::default() }),
+    };
+    let wrap = format!("failed to create {kind} service: ");
+    submit_generated(s, Object::Service(svc), Some(&wrap), "created")
+}
+
+/// `--from-literal` and `--from-file` sources as key → bytes.
+fn data_sources(s: &Session) -> std::result::Result<BTreeMap<String, String>, Error> {
+    let mut data = BTreeMap::new();
+    for literal in s.args.values("from-literal") {
+        let Some((k, v)) = literal.split_once('=') else {
+            return Err(Error::Message(format!("error: invalid literal source {literal}, expected key=value")));
+        };
+        if data.insert(k.to_string(), v.to_string()).is_some() {
+            return Err(Error::Message(format!("error: cannot add key {k}, another key by that name already exists in Data for ConfigMap \"{}\"", s.args.positionals.first().cloned().unwrap_or_default())));
+        }
+    }
+    for source in s.args.values("from-file") {
+        let (key, path) = match source.split_once('=') {
+            Some((k, p)) => (k.to_string(), p.to_string()),
+            None => (source.rsplit('/').next().unwrap_or(source).to_string(), source.clone()),
+        };
+        let text = s.files.read(&path).map_err(|e| Error::Message(format!("error: error reading {path}: {}", e.trim_start_matches("error: "))))?;
+        data.insert(key, text);
+    }
+    Ok(data)
+}
+
+fn configmap(s: &mut Session) -> Result {
+    let name = one_name(s)?;
+    let data = data_sources(s)?;
+    let cm = ConfigMap { metadata: ObjectMeta { name: Some(name), ..Default::default() }, data: (!data.is_empty()).then_some(data), ..Default::default() };
+    submit_generated(s, Object::ConfigMap(cm), Some("failed to create configmap: "), "created")
+}
+
+fn secret(s: &mut Session) -> Result {
+    let name = one_name(s)?;
+    let data: BTreeMap<String, ByteString> = data_sources(s)?.into_iter().map(|(k, v)| (k, ByteString(v.into_bytes()))).collect();
+    let secret = Secret {
+        metadata: ObjectMeta { name: Some(name), ..Default::default() },
+        data: (!data.is_empty()).then_some(data),
+        type_: s.args.value("type").map(str::to_string),
+        ..Default::default()
+    };
+    submit_generated(s, Object::Secret(secret), Some("failed to create secret "), "created")
+}
+
+fn job_pod_spec(name: &str, image: &str, command: &[String], restart: &str) -> PodTemplateSpec {
+    PodTemplateSpec {
+        metadata: Some(ObjectMeta::default()),
+        spec: Some(PodSpec {
+            containers: vec![Container {
+                name: name.to_string(),
+                image: Some(image.to_string()),
+                command: (!command.is_empty()).then(|| command.to_vec()),
+                resources: Some(ResourceRequirements::default()),
+                ..Default::default()
+            }],
+            restart_policy: Some(restart.to_string()),
+            ..Default::default()
+        }),
+    }
+}
+
+fn job(s: &mut Session) -> Result {
+    let name = one_name(s)?;
+    if s.args.has("from") {
+        return Err(Error::Message("error: --from is not available in this simulation".to_string()));
+    }
+    let image = required(s, "image")?;
+    let command = s.args.after_dash.clone();
+    let job = Job {
+        metadata: ObjectMeta { name: Some(name.clone()), ..Default::default() },
+        spec: Some(JobSpec { template: job_pod_spec(&name, &image, &command, "Never"), ..Default::default() }),
+        status: Some(JobStatus::default()),
+    };
+    submit_generated(s, Object::Job(job), Some("failed to create job: "), "created")
+}
+
+fn cronjob(s: &mut Session) -> Result {
+    let name = one_name(s)?;
+    let image = required(s, "image")?;
+    let schedule = required(s, "schedule")?;
+    let restart = s.args.value("restart").unwrap_or("OnFailure").to_string();
+    let command = s.args.after_dash.clone();
+    let cj = CronJob {
+        metadata: ObjectMeta { name: Some(name.clone()), ..Default::default() },
+        spec: Some(CronJobSpec {
+            schedule,
+            job_template: JobTemplateSpec {
+                metadata: Some(ObjectMeta { name: Some(name.clone()), ..Default::default() }),
+                spec: Some(JobSpec { template: job_pod_spec(&name, &image, &command, &restart), ..Default::default() }),
+            },
+            ..Default::default()
+        }),
+        status: Some(CronJobStatus::default()),
+    };
+    submit_generated(s, Object::CronJob(cj), Some("failed to create cronjob: "), "created")
+}
+
+fn serviceaccount(s: &mut Session) -> Result {
+    let name = one_name(s)?;
+    let sa = ServiceAccount { metadata: ObjectMeta { name: Some(name), ..Default::default() }, ..Default::default() };
+    submit_generated(s, Object::ServiceAccount(sa), Some("failed to create serviceaccount: "), "created")
+}
+
+/// `kubectl expose deployment|rs|rc|pod|service NAME`.
 pub fn expose(s: &mut Session) -> Result {
-    run(s)
+    let (kind_arg, name) = match s.args.positionals.as_slice() {
+        [one] if one.contains('/') => {
+            let (k, n) = one.split_once('/').unwrap_or((one, ""));
+            (k.to_string(), n.to_string())
+        }
+        [k, n] => (k.clone(), n.clone()),
+        _ => {
+            return Err(Error::Message(
+                "error: You must provide one or more resources by argument or filename.\nExample resource specifications include:\n   '-f rsrc.yaml'\n   '--filename=rsrc.json'\n   '<resource> <name>'\n   '<resource>'".to_string(),
+            ))
+        }
+    };
+    let Some(rid) = resolve_resource_arg(&kind_arg) else {
+        return Err(Error::Message(format!("error: the server doesn't have a resource type \"{kind_arg}\"")));
+    };
+    let namespace = s.namespace();
+    let obj = s.cluster.sim.api.get(rid, &namespace, &name)?;
+    let (selector, container_ports): (Option<BTreeMap<String, String>>, Vec<(i32, String)>) = match &*obj {
+        Object::Deployment(d) => {
+            let spec = d.spec.as_ref();
+            (spec.and_then(|s| s.selector.match_labels.clone()), template_ports(spec.map(|s| &s.template)))
+        }
+        Object::ReplicaSet(r) => {
+            let spec = r.spec.as_ref();
+            (spec.and_then(|s| s.selector.match_labels.clone()), template_ports(spec.and_then(|s| s.template.as_ref())))
+        }
+        Object::ReplicationController(r) => {
+            let spec = r.spec.as_ref();
+            (spec.and_then(|s| s.selector.clone()), template_ports(spec.and_then(|s| s.template.as_ref())))
+        }
+        Object::Pod(p) => (p.metadata.labels.clone(), pod_ports(p.spec.as_ref())),
+        Object::Service(svc) => {
+            let spec = svc.spec.as_ref();
+            let ports = spec.and_then(|s| s.ports.clone()).unwrap_or_default();
+            (spec.and_then(|s| s.selector.clone()), ports.iter().map(|p| (p.port, p.protocol.clone().unwrap_or_else(|| "TCP".into()))).collect())
+        }
+        _ => {
+            let rt = resource(rid);
+            return Err(Error::Message(format!("error: cannot expose a {}", rt.kind)));
+        }
+    };
+    let Some(selector) = selector.filter(|m| !m.is_empty()) else {
+        let rt = resource(rid);
+        return Err(Error::Message(format!("error: couldn't retrieve selectors via --selector flag or introspection: the {} has no selector", rt.kind)));
+    };
+    let ports: Vec<(i32, String)> = match s.args.value("port") {
+        Some(p) => vec![(p.parse().map_err(|_| Error::Message(format!("error: invalid port {p}")))?, s.args.value("protocol").unwrap_or("TCP").to_string())],
+        None => container_ports,
+    };
+    if ports.is_empty() {
+        return Err(Error::Message("error: couldn't find port via --port flag or introspection".to_string()));
+    }
+    let target = s.args.value("target-port").map(|t| match t.parse::<i32>() {
+        Ok(n) => IntOrString::Int(n),
+        Err(_) => IntOrString::String(t.to_string()),
+    });
+    let multiple = ports.len() > 1;
+    let service_ports = ports
+        .iter()
+        .enumerate()
+        .map(|(i, (port, protocol))| ServicePort {
+            name: multiple.then(|| format!("port-{}", i + 1)),
+            port: *port,
+            protocol: Some(protocol.clone()),
+            target_port: target.clone().or_else(|| (!multiple).then_some(IntOrString::Int(*port))),
+            ..Default::default()
+        })
+        .collect();
+    let service_name = s.args.value("name").map(str::to_string).unwrap_or_else(|| name.clone());
+    let svc = Service {
+        metadata: ObjectMeta { name: Some(service_name), labels: obj.meta().labels.clone(), ..Default::default() },
+        spec: Some(ServiceSpec {
+            ports: Some(service_ports),
+            selector: Some(selector),
+            type_: s.args.value("type").map(str::to_string),
+            ..Default::default()
+        }),
+        status: Some(ServiceStatus { load_balancer: Some(LoadBalancerStatus::default()), ..Default::default() }),
+    };
+    submit_generated(s, Object::Service(svc), None, "exposed")
+}
+
+fn template_ports(template: Option<&PodTemplateSpec>) -> Vec<(i32, String)> {
+    pod_ports(template.and_then(|t| t.spec.as_ref()))
+}
+
+fn pod_ports(spec: Option<&PodSpec>) -> Vec<(i32, String)> {
+    let mut out: Vec<(i32, String)> = Vec::new();
+    for c in spec.map(|s| s.containers.as_slice()).unwrap_or(&[]) {
+        for p in c.ports.as_deref().unwrap_or(&[]) {
+            if !out.iter().any(|(n, _)| *n == p.container_port) {
+                out.push((p.container_port, p.protocol.clone().unwrap_or_else(|| "TCP".into())));
+            }
+        }
+    }
+    out
 }

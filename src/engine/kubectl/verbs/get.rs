@@ -1,9 +1,379 @@
-use crate::engine::kubectl::{Error, Result, Session};
+//! `kubectl get` and `kubectl events`.
 
-pub fn run(s: &mut Session) -> Result {
-    Err(Error::Message(format!("error: \"{}\" is not implemented yet", s.args.command)))
+use std::rc::Rc;
+
+use crate::engine::api::{resolve_resource_arg, resource, ApiError, Object, Reason, ResourceId, RESOURCES};
+use crate::engine::apiserver::Query;
+use crate::engine::kubectl::printers::{self, jsonpath, tables, OutputFormat, TableOptions};
+use crate::engine::kubectl::{Error, Result, Session};
+use crate::engine::selector::{FieldSelector, Selector};
+
+/// What one argument asked for: every object of a resource, or named ones.
+struct Request {
+    resource: ResourceId,
+    names: Vec<String>,
 }
 
+const NO_RESOURCE: &str = "You must specify the type of resource to get. Use \"kubectl api-resources\" for a complete list of supported resources.\n\nerror: Required resource not specified.\nUse \"kubectl explain <resource>\" for a detailed description of that resource (e.g. kubectl explain pods).\nSee 'kubectl get -h' for help and examples";
+
+/// Resolves a resource word as kubectl's discovery-backed mapper does.
+pub fn resolve(word: &str) -> Result<ResourceId> {
+    resolve_resource_arg(word).ok_or_else(|| Error::Message(format!("error: the server doesn't have a resource type \"{word}\"")))
+}
+
+/// The resources `all` stands for, in discovery order.
+fn all_category() -> Vec<ResourceId> {
+    RESOURCES.iter().enumerate().filter(|(_, r)| r.in_all).map(|(i, _)| ResourceId(i as u16)).collect()
+}
+
+/// Splits `get` arguments into requests: `TYPE[,TYPE…] [NAME…]` or `TYPE/NAME…`.
+/// The second value says whether several kinds were asked for.
+fn requests_from_args(args: &[String]) -> Result<(Vec<Request>, bool)> {
+    if args.iter().any(|a| a.contains('/')) {
+        let mut requests: Vec<Request> = Vec::new();
+        for arg in args {
+            let Some((kind, name)) = arg.split_once('/') else {
+                return Err(Error::Message(format!("error: there is no need to specify a resource type as a separate argument when passing arguments in resource/name form (e.g. 'kubectl get resource/<resource_name>' instead of 'kubectl get resource resource/<resource_name>'")));
+            };
+            if name.is_empty() {
+                return Err(Error::Message(format!("error: arguments in resource/name form must have a single resource and name")));
+            }
+            requests.push(Request { resource: resolve(kind)?, names: vec![name.to_string()] });
+        }
+        let first = requests.first().map(|r| r.resource);
+        let several = requests.iter().any(|r| Some(r.resource) != first);
+        return Ok((requests, several));
+    }
+    let Some(types) = args.first() else {
+        return Err(Error::Message(NO_RESOURCE.to_string()));
+    };
+    let names: Vec<String> = args[1..].to_vec();
+    let mut ids = Vec::new();
+    let mut several = types.contains(',');
+    for word in types.split(',').filter(|w| !w.is_empty()) {
+        if word == "all" {
+            several = true;
+            for id in all_category() {
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+        } else {
+            let id = resolve(word)?;
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+    }
+    Ok((ids.into_iter().map(|resource| Request { resource, names: names.clone() }).collect(), several))
+}
+
+/// Requests for the objects manifests in `-f` files name.
+fn requests_from_files(s: &Session) -> Result<Vec<Request>> {
+    let mut requests = Vec::new();
+    for path in s.args.values("filename") {
+        let text = s.files.read(path).map_err(|e| Error::Message(format!("error: {e}")))?;
+        for doc in text.split("\n---") {
+            let Ok(value) = serde_yaml::from_str::<serde_json::Value>(doc) else { continue };
+            if value.is_null() {
+                continue;
+            }
+            let api_version = value["apiVersion"].as_str().unwrap_or("");
+            let kind = value["kind"].as_str().unwrap_or("");
+            let name = value["metadata"]["name"].as_str().unwrap_or("");
+            let resource = crate::engine::api::resource_for_kind(api_version, kind).ok_or_else(|| {
+                Error::Message(format!("error: resource mapping not found for name: \"{name}\" namespace: \"\" from \"{path}\": no matches for kind \"{kind}\" in version \"{api_version}\""))
+            })?;
+            requests.push(Request { resource, names: vec![name.to_string()] });
+        }
+    }
+    Ok(requests)
+}
+
+/// A `--sort-by` key: numbers compare as numbers, everything else as text.
+fn sort_objects(objects: &mut [Rc<Object>], expr: &str) -> Result {
+    let relaxed = jsonpath::relaxed(expr);
+    let template = jsonpath::Template::parse(&relaxed).map_err(|e| Error::Message(format!("error: error parsing jsonpath {relaxed}, {e}")))?;
+    let mut keyed: Vec<(Option<serde_json::Value>, Rc<Object>)> =
+        objects.iter().map(|o| (template.find(&o.to_json()).into_iter().next(), o.clone())).collect();
+    keyed.sort_by(|(a, _), (b, _)| match (a, b) {
+        (None, None) => std::cmp::Ordering::Equal,
+        (None, Some(_)) => std::cmp::Ordering::Less,
+        (Some(_), None) => std::cmp::Ordering::Greater,
+        (Some(x), Some(y)) => match (x.as_f64(), y.as_f64()) {
+            (Some(p), Some(q)) => p.partial_cmp(&q).unwrap_or(std::cmp::Ordering::Equal),
+            _ => jsonpath::go_sprint(x).cmp(&jsonpath::go_sprint(y)),
+        },
+    });
+    for (slot, (_, obj)) in objects.iter_mut().zip(keyed) {
+        *slot = obj;
+    }
+    Ok(())
+}
+
+pub fn run(s: &mut Session) -> Result {
+    let format = printers::parse_output_format(s.args.value("output")).map_err(Error::Message)?;
+    let all_namespaces = s.args.flag("all-namespaces");
+    let namespace = s.namespace();
+    let labels = match s.args.value("selector") {
+        Some(text) => Selector::parse(text).map_err(|e| Error::Message(format!("error: {e}")))?,
+        None => Selector::everything(),
+    };
+    let fields = match s.args.value("field-selector") {
+        Some(text) => FieldSelector::parse(text).map_err(|e| Error::Message(format!("error: {e}")))?,
+        None => FieldSelector::default(),
+    };
+    let (requests, several_kinds) = if s.args.has("filename") {
+        (requests_from_files(s)?, false)
+    } else {
+        requests_from_args(&s.args.positionals)?
+    };
+    let single_item = requests.len() == 1 && requests.iter().all(|r| r.names.len() == 1);
+    if all_namespaces && requests.iter().any(|r| !r.names.is_empty()) && !s.args.has("filename") {
+        return Err(Error::Message("error: a resource cannot be retrieved by name across all namespaces".to_string()));
+    }
+    let ignore_not_found = s.args.flag("ignore-not-found");
+
+    // Fetch everything first: kubectl prints what it found, then the errors.
+    let mut groups: Vec<(ResourceId, Vec<Rc<Object>>)> = Vec::new();
+    let mut errors: Vec<ApiError> = Vec::new();
+    for request in &requests {
+        let rt = resource(request.resource);
+        let mut found = Vec::new();
+        if request.names.is_empty() {
+            let mut query = if all_namespaces || !rt.namespaced {
+                Query::all(request.resource)
+            } else {
+                Query::in_namespace(request.resource, &namespace)
+            };
+            query = query.with_labels(labels.clone()).with_fields(fields.clone());
+            let (items, _) = s.cluster.sim.api.list(&query)?;
+            found.extend(items);
+        } else {
+            for name in &request.names {
+                match s.cluster.sim.api.get(request.resource, &namespace, name) {
+                    Ok(obj) => found.push(obj),
+                    Err(e) if e.reason == Reason::NotFound => {
+                        if !ignore_not_found {
+                            errors.push(e);
+                        }
+                    }
+                    Err(e) => return Err(Error::Api(e)),
+                }
+            }
+        }
+        if let Some(expr) = s.args.value("sort-by") {
+            sort_objects(&mut found, expr)?;
+        }
+        match groups.last_mut() {
+            Some((rid, objs)) if *rid == request.resource => objs.extend(found),
+            _ => groups.push((request.resource, found)),
+        }
+    }
+    groups.retain(|(_, objs)| !objs.is_empty());
+    let objects: Vec<Rc<Object>> = groups.iter().flat_map(|(_, o)| o.iter().cloned()).collect();
+
+    if s.args.flag("watch-only") {
+        // Only changes would print, and no virtual time passes within one command line.
+        return finish(s, errors);
+    }
+    match &format {
+        OutputFormat::Table | OutputFormat::Wide => {
+            let opts = TableOptions {
+                wide: format == OutputFormat::Wide,
+                with_namespace: all_namespaces,
+                with_kind: several_kinds || s.args.flag("show-kind"),
+                no_headers: s.args.flag("no-headers"),
+                label_columns: s.args.values("label-columns").iter().flat_map(|v| v.split(',')).filter(|k| !k.is_empty()).map(str::to_string).collect(),
+                show_labels: s.args.flag("show-labels"),
+            };
+            let now = s.cluster.now();
+            for (i, (_, objs)) in groups.iter().enumerate() {
+                if i > 0 && !opts.no_headers {
+                    s.out.push('\n');
+                }
+                // Namespace columns only make sense for namespaced kinds.
+                let mut group_opts = opts.clone();
+                group_opts.with_namespace = opts.with_namespace && objs.first().is_some_and(|o| resource(o.resource_id()).namespaced);
+                s.out.push_str(&printers::render_table(objs, &group_opts, now));
+            }
+            if objects.is_empty() && errors.is_empty() && !ignore_not_found {
+                let all_namespaced = requests.iter().all(|r| resource(r.resource).namespaced);
+                if all_namespaced && !all_namespaces {
+                    s.err.push_str(&format!("No resources found in {namespace} namespace.\n"));
+                } else {
+                    s.err.push_str("No resources found\n");
+                }
+            }
+            // `-w` would go on printing changes; within one command line no
+            // virtual time passes, so the current table is all there is.
+        }
+        OutputFormat::CustomColumns(spec) => {
+            let text = printers::custom_columns(&objects, spec, s.args.flag("no-headers")).map_err(Error::Message)?;
+            s.out.push_str(&text);
+        }
+        other => {
+            if !(objects.is_empty() && !errors.is_empty() && single_item) {
+                let text = printers::render_structured(&objects, other, single_item).map_err(Error::Message)?;
+                s.out.push_str(&text);
+            }
+        }
+    }
+    finish(s, errors)
+}
+
+fn finish(s: &mut Session, errors: Vec<ApiError>) -> Result {
+    if errors.is_empty() {
+        return Ok(());
+    }
+    for e in &errors {
+        let line = s.format_api_error(e);
+        s.err.push_str(&line);
+        s.err.push('\n');
+    }
+    Err(Error::Silent)
+}
+
+/// `kubectl events`: the namespace's events, oldest first, with repeat counts.
 pub fn events(s: &mut Session) -> Result {
-    run(s)
+    let all_namespaces = s.args.flag("all-namespaces");
+    let namespace = s.namespace();
+    let query = if all_namespaces {
+        Query::all(crate::engine::api::ids::events())
+    } else {
+        Query::in_namespace(crate::engine::api::ids::events(), &namespace)
+    };
+    let (items, _) = s.cluster.sim.api.list(&query)?;
+    let types: Vec<String> = s.args.values("types").iter().flat_map(|v| v.split(',')).map(|t| t.trim().to_string()).collect();
+    for t in &types {
+        if t != "Normal" && t != "Warning" {
+            return Err(Error::Message(format!("error: valid --types are Normal or Warning, got {t}")));
+        }
+    }
+    let target = match s.args.value("for") {
+        Some(spec) => {
+            let (kind, name) = spec.split_once('/').ok_or_else(|| Error::Message(format!("error: --for must be in resource/name form")))?;
+            let rid = resolve(kind)?;
+            Some((resource(rid).kind.to_string(), name.to_string()))
+        }
+        None => None,
+    };
+    let mut events: Vec<k8s_openapi::api::core::v1::Event> = items
+        .iter()
+        .filter_map(|o| match &**o {
+            Object::Event(e) => Some(e.clone()),
+            _ => None,
+        })
+        .filter(|e| types.is_empty() || types.iter().any(|t| Some(t) == e.type_.as_ref()))
+        .filter(|e| {
+            target.as_ref().is_none_or(|(kind, name)| {
+                e.involved_object.kind.as_deref() == Some(kind.as_str()) && e.involved_object.name.as_deref() == Some(name.as_str())
+            })
+        })
+        .collect();
+    if events.is_empty() {
+        if all_namespaces {
+            s.err.push_str("No events found.\n");
+        } else {
+            s.err.push_str(&format!("No events found in {namespace} namespace.\n"));
+        }
+        return Ok(());
+    }
+    sort_events(&mut events);
+    let now = s.cluster.now();
+    let mut text = String::new();
+    if !s.args.flag("no-headers") {
+        if all_namespaces {
+            text.push_str("NAMESPACE\t");
+        }
+        text.push_str("LAST SEEN\tTYPE\tREASON\tOBJECT\tMESSAGE\n");
+    }
+    for e in &events {
+        if all_namespaces {
+            text.push_str(e.metadata.namespace.as_deref().unwrap_or(""));
+            text.push('\t');
+        }
+        let io = &e.involved_object;
+        text.push_str(&format!(
+            "{}\t{}\t{}\t{}/{}\t{}\n",
+            event_interval(e, now),
+            e.type_.as_deref().unwrap_or(""),
+            e.reason.as_deref().unwrap_or(""),
+            io.kind.as_deref().unwrap_or(""),
+            io.name.as_deref().unwrap_or(""),
+            e.message.as_deref().unwrap_or("").trim()
+        ));
+    }
+    s.out.push_str(&printers::tabwriter::TABLE.format(&text));
+    Ok(())
+}
+
+/// Events oldest first by when they last happened (kubectl's `SortableEvents`).
+pub fn sort_events(events: &mut [k8s_openapi::api::core::v1::Event]) {
+    events.sort_by_key(event_time_ms);
+}
+
+fn event_time_ms(e: &k8s_openapi::api::core::v1::Event) -> u64 {
+    use crate::engine::api::meta::virtual_of;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+    if let Some(t) = e.series.as_ref().and_then(|s| s.last_observed_time.as_ref()) {
+        return virtual_of(&Time(t.0)).as_millis();
+    }
+    if let Some(t) = &e.last_timestamp {
+        return virtual_of(t).as_millis();
+    }
+    e.event_time.as_ref().map(|t| virtual_of(&Time(t.0)).as_millis()).unwrap_or(0)
+}
+
+/// `3m (x4 over 10m)`: when an event last happened and how often since first.
+pub fn event_interval(e: &k8s_openapi::api::core::v1::Event, now: crate::engine::sim::clock::VirtualTime) -> String {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+    let micro = |t: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime>| tables::age(t.map(|m| Time(m.0)).as_ref(), now);
+    let first = if e.event_time.is_none() { tables::age(e.first_timestamp.as_ref(), now) } else { micro(e.event_time.as_ref()) };
+    if let Some(series) = &e.series {
+        format!("{} (x{} over {})", micro(series.last_observed_time.as_ref()), series.count.unwrap_or(0), first)
+    } else if e.count.unwrap_or(0) > 1 {
+        format!("{} (x{} over {})", tables::age(e.last_timestamp.as_ref(), now), e.count.unwrap_or(0), first)
+    } else {
+        first
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::cluster::{Cluster, Profile, ProfileKind};
+    use crate::engine::kubectl::{run, NoFiles};
+
+    fn cluster() -> Cluster {
+        Cluster::new(Profile::new(ProfileKind::Minikube), 1)
+    }
+
+    fn out(c: &mut Cluster, line: &str) -> (String, String, i32) {
+        let o = run(c, line, None, &NoFiles);
+        (o.stdout, o.stderr, o.exit_code)
+    }
+
+    #[test]
+    fn lists_builtin_namespaces_and_service() {
+        let mut c = cluster();
+        let (o, e, code) = out(&mut c, "kubectl get ns");
+        assert_eq!(code, 0, "{e}");
+        eprintln!("{o}");
+        let (o, _, _) = out(&mut c, "kubectl get svc -o wide --show-labels");
+        eprintln!("{o}");
+        let (o, e, _) = out(&mut c, "kubectl get all");
+        eprintln!("{o}{e}");
+        let (o, e, _) = out(&mut c, "kubectl get pods");
+        eprintln!("{o}{e}");
+        let (o, e, _) = out(&mut c, "kubectl get pc,svc");
+        eprintln!("{o}{e}");
+        let (o, e, _) = out(&mut c, "kubectl get svc kubernetes nope -o yaml");
+        eprintln!("{o}{e}");
+        let (o, e, _) = out(&mut c, "kubectl get widgets");
+        eprintln!("{o}{e}");
+        let (o, e, _) = out(&mut c, "kubectl get ns -o jsonpath={.items[*].metadata.name}");
+        eprintln!("{o}{e}");
+        let (o, e, _) = out(&mut c, "kubectl get ns -o custom-columns=NAME:.metadata.name,PH:.status.phase");
+        eprintln!("{o}{e}");
+    }
 }

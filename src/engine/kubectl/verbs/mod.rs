@@ -1,7 +1,7 @@
 //! One module per verb; `dispatch` picks it by the parsed command.
 
-mod apply;
-mod create;
+pub mod apply;
+pub mod create;
 mod delete;
 mod describe;
 mod get;
@@ -45,3 +45,6 @@ pub fn dispatch(s: &mut Session) -> Result {
         _ => Err(Error::Message(format!("error: unknown command \"{verb}\" for \"kubectl\""))),
     }
 }
+
+#[cfg(test)]
+pub mod write_tests;

@@ -1,5 +1,281 @@
+//! `kubectl cordon|uncordon|drain|taint`.
+
+use k8s_openapi::api::core::v1::{Pod, Taint};
+
+use crate::engine::api::{ids, meta, Object};
+use crate::engine::apiserver::{DeleteOptions, Query};
+use crate::engine::kubectl::manifest::{self, DryRun, Failure};
+use crate::engine::kubectl::targets::{self, Target};
+use crate::engine::kubectl::verbs::delete::{timeout_ms, wait_until_gone};
 use crate::engine::kubectl::{Error, Result, Session};
+use crate::engine::selector::FieldSelector;
 
 pub fn run(s: &mut Session) -> Result {
-    Err(Error::Message(format!("error: \"{}\" is not implemented yet", s.args.command)))
+    match s.args.verb() {
+        "cordon" => cordon_all(s, true),
+        "uncordon" => cordon_all(s, false),
+        "drain" => drain(s),
+        _ => taint(s),
+    }
+}
+
+/// Node targets from `NAME…` or `-l`.
+fn node_targets(s: &Session, names: &[String]) -> std::result::Result<(Vec<Target>, Vec<Failure>), Error> {
+    let mut words = vec!["nodes".to_string()];
+    words.extend(names.iter().cloned());
+    if names.is_empty() && !s.args.has("selector") && !s.args.flag("all") {
+        return Err(Error::Message(format!("error: USAGE: {} NODE [flags]\nSee 'kubectl {} -h' for help and examples", s.args.verb(), s.args.verb())));
+    }
+    targets::resolve(s, &words, true)
+}
+
+/// Sets `spec.unschedulable`; `Ok(false)` when it already had that value.
+fn set_cordon(s: &mut Session, name: &str, on: bool, dry: DryRun) -> std::result::Result<bool, Failure> {
+    let obj = s.cluster.sim.api.get(ids::nodes(), "", name).map_err(Failure::Api)?;
+    let Object::Node(node) = &*obj else { return Err(Failure::Text(format!("node {name:?} not found"))) };
+    let current = node.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false);
+    if current == on {
+        return Ok(false);
+    }
+    if dry != DryRun::Client {
+        let mut next = node.clone();
+        next.spec.get_or_insert_with(Default::default).unschedulable = on.then_some(true);
+        s.cluster.sim.api.update_with(Object::Node(next), false, dry == DryRun::Server).map_err(Failure::Api)?;
+    }
+    Ok(true)
+}
+
+fn cordon_all(s: &mut Session, on: bool) -> Result {
+    let dry = DryRun::from_session(s)?;
+    let names = s.args.positionals.clone();
+    let (targets, mut failures) = node_targets(s, &names)?;
+    for t in &targets {
+        match set_cordon(s, &t.name, on, dry) {
+            Ok(true) => s.out.push_str(&format!("node/{} {}{}\n", t.name, if on { "cordoned" } else { "uncordoned" }, dry.suffix())),
+            Ok(false) => s.out.push_str(&format!("node/{} already {}{}\n", t.name, if on { "cordoned" } else { "uncordoned" }, dry.suffix())),
+            Err(f) => failures.push(f),
+        }
+    }
+    manifest::finish(s, failures)
+}
+
+fn pod_key(p: &Pod) -> String {
+    format!("{}/{}", p.metadata.namespace.clone().unwrap_or_default(), p.metadata.name.clone().unwrap_or_default())
+}
+
+fn drain(s: &mut Session) -> Result {
+    let dry = DryRun::from_session(s)?;
+    let names = s.args.positionals.clone();
+    let (targets, mut failures) = node_targets(s, &names)?;
+    let ignore_daemonsets = s.args.flag("ignore-daemonsets");
+    let force = s.args.flag("force");
+    let delete_emptydir = s.args.flag("delete-emptydir-data") || s.args.flag("delete-local-data");
+    let grace: Option<i64> = s.args.value("grace-period").and_then(|g| g.parse().ok()).filter(|g: &i64| *g >= 0);
+    let timeout = timeout_ms(s, 0)?;
+    for t in &targets {
+        match set_cordon(s, &t.name, true, dry) {
+            Ok(true) => s.out.push_str(&format!("node/{} cordoned{}\n", t.name, dry.suffix())),
+            Ok(false) => s.out.push_str(&format!("node/{} already cordoned{}\n", t.name, dry.suffix())),
+            Err(f) => {
+                failures.push(f);
+                continue;
+            }
+        }
+        let fields = FieldSelector::parse(&format!("spec.nodeName={}", t.name)).map_err(|e| Error::Message(format!("error: {e}")))?;
+        let (pods, _) = s.cluster.sim.api.list(&Query::all(ids::pods()).with_fields(fields))?;
+        let mut daemon = Vec::new();
+        let mut unmanaged = Vec::new();
+        let mut local = Vec::new();
+        let mut evict: Vec<Pod> = Vec::new();
+        for obj in &pods {
+            let Object::Pod(p) = &**obj else { continue };
+            let phase = p.status.as_ref().and_then(|s| s.phase.as_deref());
+            let finished = matches!(phase, Some("Succeeded") | Some("Failed"));
+            let is_mirror = p.metadata.annotations.as_ref().is_some_and(|a| a.contains_key("kubernetes.io/config.mirror"));
+            if is_mirror {
+                continue;
+            }
+            let controller = meta::controller_of(p.metadata.owner_references.as_ref());
+            if controller.is_some_and(|c| c.kind == "DaemonSet") && !finished {
+                daemon.push(pod_key(p));
+                continue;
+            }
+            if controller.is_none() && !finished {
+                unmanaged.push(pod_key(p));
+            }
+            let has_empty_dir = p.spec.as_ref().and_then(|s| s.volumes.as_ref()).is_some_and(|v| v.iter().any(|v| v.empty_dir.is_some()));
+            if has_empty_dir && !finished {
+                local.push(pod_key(p));
+            }
+            evict.push(p.clone());
+        }
+        let mut problems = Vec::new();
+        if !daemon.is_empty() && !ignore_daemonsets {
+            problems.push(format!("cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): {}", daemon.join(", ")));
+        }
+        if !unmanaged.is_empty() && !force {
+            problems.push(format!("cannot delete Pods that declare no controller (use --force to override): {}", unmanaged.join(", ")));
+        }
+        if !local.is_empty() && !delete_emptydir {
+            problems.push(format!("cannot delete Pods with local storage (use --delete-emptydir-data to override): {}", local.join(", ")));
+        }
+        if !problems.is_empty() {
+            let joined = if problems.len() == 1 { problems[0].clone() } else { format!("[{}]", problems.join(", ")) };
+            s.err.push_str(&format!("error: unable to drain node {:?} due to error: {joined}, continuing command...\n", t.name));
+            s.err.push_str(&format!("There are pending nodes to be drained:\n {}\n", t.name));
+            failures.push(Failure::Text(joined));
+            continue;
+        }
+        let mut warnings = Vec::new();
+        if !daemon.is_empty() {
+            warnings.push(format!("ignoring DaemonSet-managed Pods: {}", daemon.join(", ")));
+        }
+        if !unmanaged.is_empty() {
+            warnings.push(format!("deleting Pods that declare no controller: {}", unmanaged.join(", ")));
+        }
+        if !warnings.is_empty() {
+            s.err.push_str(&format!("Warning: {}\n", warnings.join("; ")));
+        }
+        let mut gone = Vec::new();
+        for p in &evict {
+            let ns = p.metadata.namespace.clone().unwrap_or_default();
+            let name = p.metadata.name.clone().unwrap_or_default();
+            s.err.push_str(&format!("evicting pod {ns}/{name}\n"));
+            if dry == DryRun::Client {
+                continue;
+            }
+            let opts = DeleteOptions { grace_period_seconds: grace, dry_run: dry == DryRun::Server, ..Default::default() };
+            match s.cluster.sim.api.delete(ids::pods(), &ns, &name, &opts) {
+                Ok(d) => gone.push((Target { rid: ids::pods(), namespace: ns, name, source: String::new() }, d.object().meta().uid.clone())),
+                Err(e) => failures.push(Failure::Api(e)),
+            }
+        }
+        if dry == DryRun::None {
+            let budget = if timeout == 0 { 3600 * 1000 } else { timeout };
+            if let Some(stuck) = wait_until_gone(s, &gone, budget) {
+                failures.push(Failure::Text(format!("unable to drain node {:?} due to error: error when waiting for pod {:?} in namespace {:?} to terminate: context deadline exceeded, continuing command...", t.name, stuck.name, stuck.namespace)));
+                continue;
+            }
+        }
+        for (p, _) in &gone {
+            s.out.push_str(&format!("pod/{} evicted\n", p.name));
+        }
+        s.out.push_str(&format!("node/{} drained{}\n", t.name, dry.suffix()));
+    }
+    manifest::finish(s, failures)
+}
+
+/// One `key=value:Effect`, `key:Effect` or removal (`key-`, `key:Effect-`).
+enum TaintSpec {
+    Add(Taint),
+    Remove { key: String, effect: Option<String> },
+}
+
+fn parse_taint(spec: &str) -> std::result::Result<TaintSpec, String> {
+    const EFFECTS: [&str; 3] = ["NoSchedule", "PreferNoSchedule", "NoExecute"];
+    if let Some(body) = spec.strip_suffix('-') {
+        let (key, effect) = match body.split_once(':') {
+            Some((k, e)) => (k.to_string(), Some(e.to_string())),
+            None => (body.to_string(), None),
+        };
+        if let Some(e) = &effect {
+            if !EFFECTS.contains(&e.as_str()) {
+                return Err(format!("invalid taint effect: {e}, unsupported taint effect"));
+            }
+        }
+        return Ok(TaintSpec::Remove { key, effect });
+    }
+    let Some((kv, effect)) = spec.rsplit_once(':') else {
+        return Err(format!("invalid taint spec: {spec}, at least one taint update is required"));
+    };
+    if !EFFECTS.contains(&effect) {
+        return Err(format!("invalid taint effect: {effect}, unsupported taint effect"));
+    }
+    let (key, value) = match kv.split_once('=') {
+        Some((k, v)) => (k.to_string(), Some(v.to_string()).filter(|v| !v.is_empty())),
+        None => (kv.to_string(), None),
+    };
+    if key.is_empty() {
+        return Err(format!("invalid taint spec: {spec}, at least one taint update is required"));
+    }
+    Ok(TaintSpec::Add(Taint { key, value, effect: effect.to_string(), time_added: None }))
+}
+
+fn taint(s: &mut Session) -> Result {
+    let words = s.args.positionals.clone();
+    let mut resources = Vec::new();
+    let mut specs = Vec::new();
+    for (i, w) in words.iter().enumerate() {
+        if i >= 1 && (w.contains(':') || w.contains('=') || w.ends_with('-')) {
+            specs.push(parse_taint(w).map_err(|e| Error::Message(format!("error: {e}")))?);
+        } else {
+            resources.push(w.clone());
+        }
+    }
+    if specs.is_empty() {
+        return Err(Error::Message("error: at least one taint update is required".to_string()));
+    }
+    let overwrite = s.args.flag("overwrite");
+    let dry = DryRun::from_session(s)?;
+    let (targets, mut failures) = targets::resolve(s, &resources, true)?;
+    for t in &targets {
+        let obj = match targets::fetch(s, t) {
+            Ok(o) => o,
+            Err(f) => {
+                failures.push(f);
+                continue;
+            }
+        };
+        let Object::Node(node) = &*obj else {
+            failures.push(Failure::Text(format!("taint is only supported on nodes, not {}", crate::engine::api::resource(t.rid).plural)));
+            continue;
+        };
+        let mut taints = node.spec.as_ref().and_then(|s| s.taints.clone()).unwrap_or_default();
+        let mut removed = false;
+        let mut error = None;
+        for spec in &specs {
+            match spec {
+                TaintSpec::Add(new) => {
+                    if let Some(existing) = taints.iter_mut().find(|x| x.key == new.key && x.effect == new.effect) {
+                        if !overwrite {
+                            error = Some(format!("node {} already has {} taint(s) with same effect(s) and --overwrite is false", t.name, new.key));
+                            break;
+                        }
+                        *existing = new.clone();
+                    } else {
+                        taints.push(new.clone());
+                    }
+                }
+                TaintSpec::Remove { key, effect } => {
+                    let before = taints.len();
+                    taints.retain(|x| !(x.key == *key && effect.as_ref().is_none_or(|e| *e == x.effect)));
+                    if taints.len() == before {
+                        let shown = match effect {
+                            Some(e) => format!("{key}:{e}"),
+                            None => key.clone(),
+                        };
+                        error = Some(format!("taint {shown:?} not found"));
+                        break;
+                    }
+                    removed = true;
+                }
+            }
+        }
+        if let Some(e) = error {
+            failures.push(Failure::Text(e));
+            continue;
+        }
+        if dry != DryRun::Client {
+            let mut next = node.clone();
+            next.spec.get_or_insert_with(Default::default).taints = (!taints.is_empty()).then_some(taints);
+            if let Err(e) = s.cluster.sim.api.update_with(Object::Node(next), false, dry == DryRun::Server) {
+                failures.push(Failure::Api(e));
+                continue;
+            }
+        }
+        let adds = specs.iter().any(|x| matches!(x, TaintSpec::Add(_)));
+        let word = if removed && !adds { "untainted" } else if overwrite && adds && !removed { "modified" } else { "tainted" };
+        s.out.push_str(&format!("node/{} {word}{}\n", t.name, dry.suffix()));
+    }
+    manifest::finish(s, failures)
 }

@@ -1,5 +1,75 @@
+//! `kubectl scale`: sets `spec.replicas` of deployments, replica sets,
+//! replication controllers and stateful sets.
+
+use crate::engine::api::{resource, ApiError, Object, Reason};
+use crate::engine::kubectl::manifest::{self, DryRun, Failure};
+use crate::engine::kubectl::targets::{self, qualified};
 use crate::engine::kubectl::{Error, Result, Session};
 
+fn replicas_of(obj: &Object) -> Option<i32> {
+    match obj {
+        Object::Deployment(d) => Some(d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)),
+        Object::ReplicaSet(r) => Some(r.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)),
+        Object::StatefulSet(r) => Some(r.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)),
+        Object::ReplicationController(r) => Some(r.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)),
+        _ => None,
+    }
+}
+
+fn set_replicas(obj: &mut Object, n: i32) {
+    match obj {
+        Object::Deployment(d) => d.spec.get_or_insert_with(Default::default).replicas = Some(n),
+        Object::ReplicaSet(r) => r.spec.get_or_insert_with(Default::default).replicas = Some(n),
+        Object::StatefulSet(r) => r.spec.get_or_insert_with(Default::default).replicas = Some(n),
+        Object::ReplicationController(r) => r.spec.get_or_insert_with(Default::default).replicas = Some(n),
+        _ => {}
+    }
+}
+
 pub fn run(s: &mut Session) -> Result {
-    Err(Error::Message(format!("error: \"{}\" is not implemented yet", s.args.command)))
+    let Some(replicas) = s.args.value("replicas") else {
+        return Err(Error::Message("error: required flag(s) \"replicas\" not set".to_string()));
+    };
+    let replicas: i32 = match replicas.parse() {
+        Ok(n) if n >= 0 => n,
+        Ok(_) => return Err(Error::Message("error: The --replicas=COUNT flag is required, and COUNT must be greater than or equal to 0".to_string())),
+        Err(_) => return Err(Error::Message(format!("error: invalid argument \"{replicas}\" for \"--replicas\" flag: strconv.ParseInt: parsing \"{replicas}\": invalid syntax\nSee 'kubectl scale --help' for usage."))),
+    };
+    let current: Option<i32> = match s.args.value("current-replicas") {
+        Some(c) => c.parse().ok().filter(|n: &i32| *n >= 0),
+        None => None,
+    };
+    let dry = DryRun::from_session(s)?;
+    let words = s.args.positionals.clone();
+    let (targets, mut failures) = targets::resolve(s, &words, true)?;
+    for t in &targets {
+        let obj = match targets::fetch(s, t) {
+            Ok(o) => o,
+            Err(f) => {
+                failures.push(f);
+                continue;
+            }
+        };
+        let Some(have) = replicas_of(&obj) else {
+            failures.push(Failure::Api(ApiError::new(Reason::NotFound, "the server could not find the requested resource")));
+            continue;
+        };
+        if let Some(want) = current {
+            if want != have {
+                failures.push(Failure::Text(format!("Expected replicas to be {want}, was {have}")));
+                continue;
+            }
+        }
+        if dry != DryRun::Client {
+            let mut next = (*obj).clone();
+            set_replicas(&mut next, replicas);
+            if let Err(e) = s.cluster.sim.api.update_with(next, false, dry == DryRun::Server) {
+                failures.push(manifest::with_source("scaling", &t.source, e));
+                continue;
+            }
+        }
+        let _ = resource(t.rid);
+        s.out.push_str(&format!("{} scaled{}\n", qualified(t), dry.suffix()));
+    }
+    manifest::finish(s, failures)
 }

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs every test: the engine natively (unit, transcript and property tests),
+# the UI components in headless Chromium, and the end-to-end run of the
+# built page. Installs what is missing first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh --browser
+export PATH="$HOME/.cargo/bin:$PATH"
+
+echo "== engine and CLI (native)"
+cargo test --locked
+
+echo "== app build"
+trunk build --release --offline
+
+if [ -f tests/web.rs ]; then
+  echo "== UI components (wasm-bindgen-test, headless Chromium)"
+  CHROMEDRIVER=/usr/bin/chromedriver cargo test --locked --target wasm32-unknown-unknown --test web
+fi
+
+if [ -x tests/e2e/run.sh ]; then
+  echo "== end to end (built page in headless Chromium)"
+  tests/e2e/run.sh
+fi

@@ -1,0 +1,279 @@
+//! The Service REST storage's allocations: IP families, cluster IPs from the
+//! service CIDR and node ports from the node-port range. What is in use is
+//! read from the stored Services, so nothing leaks when a request fails.
+
+use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
+
+use k8s_openapi::api::core::v1::{Service, ServiceSpec};
+
+use crate::engine::api::{ids, Cause, Object};
+
+use super::super::ApiServer;
+
+/// `--service-cluster-ip-range`.
+pub const SERVICE_CIDR: &str = "10.96.0.0/12";
+const SERVICE_BASE: u32 = 0x0a60_0000; // 10.96.0.0
+const SERVICE_PREFIX_LEN: u32 = 12;
+/// `--service-node-port-range`.
+pub const NODE_PORT_MIN: i32 = 30000;
+pub const NODE_PORT_MAX: i32 = 32767;
+
+fn service_size() -> u32 {
+    1u32 << (32 - SERVICE_PREFIX_LEN)
+}
+
+/// The first addresses of the range are kept for static assignment
+/// (`kubernetes` is .1, `kube-dns` is .10); dynamic ones come from above.
+fn dynamic_ip_offset() -> u32 {
+    (service_size() / 16).clamp(16, 256)
+}
+
+/// Likewise, the lowest node ports are kept for static assignment.
+fn dynamic_port_offset() -> i32 {
+    ((NODE_PORT_MAX - NODE_PORT_MIN + 1) / 32).clamp(16, 128)
+}
+
+fn in_use(api: &ApiServer, except: Option<(&str, &str)>) -> (BTreeSet<u32>, BTreeSet<i32>) {
+    let mut ips = BTreeSet::new();
+    let mut ports = BTreeSet::new();
+    let prefix = ApiServer::prefix(ids::services(), None);
+    for (_, entry) in api.store.range(&prefix) {
+        let Object::Service(svc) = &*entry.value else { continue };
+        let key = (svc.metadata.namespace.as_deref().unwrap_or(""), svc.metadata.name.as_deref().unwrap_or(""));
+        if except == Some(key) {
+            continue;
+        }
+        let Some(spec) = &svc.spec else { continue };
+        for ip in spec.cluster_ips.iter().flatten().chain(spec.cluster_ip.iter()) {
+            if let Ok(addr) = ip.parse::<Ipv4Addr>() {
+                ips.insert(u32::from(addr));
+            }
+        }
+        for port in spec.ports.iter().flatten() {
+            if let Some(p) = port.node_port.filter(|p| *p > 0) {
+                ports.insert(p);
+            }
+        }
+        if let Some(p) = spec.health_check_node_port.filter(|p| *p > 0) {
+            ports.insert(p);
+        }
+    }
+    (ips, ports)
+}
+
+fn needs_cluster_ip(spec: &ServiceSpec) -> bool {
+    spec.type_.as_deref() != Some("ExternalName")
+}
+
+fn is_headless(spec: &ServiceSpec) -> bool {
+    spec.cluster_ip.as_deref() == Some("None") || spec.cluster_ips.as_ref().and_then(|c| c.first()).map(String::as_str) == Some("None")
+}
+
+fn needs_node_ports(spec: &ServiceSpec) -> bool {
+    match spec.type_.as_deref() {
+        Some("NodePort") => true,
+        Some("LoadBalancer") => spec.allocate_load_balancer_node_ports != Some(false),
+        _ => false,
+    }
+}
+
+/// IP families and policy on a single-stack IPv4 cluster.
+fn default_families(spec: &mut ServiceSpec) {
+    if !needs_cluster_ip(spec) {
+        return;
+    }
+    let headless_without_selector = is_headless(spec) && spec.selector.as_ref().is_none_or(|s| s.is_empty());
+    if headless_without_selector {
+        // Such a service only mirrors endpoints, so it may span every family.
+        if spec.ip_family_policy.is_none() {
+            spec.ip_family_policy = Some("RequireDualStack".to_string());
+        }
+        let families = spec.ip_families.get_or_insert_with(Vec::new);
+        if families.is_empty() {
+            families.push("IPv4".to_string());
+        }
+        if families.len() < 2 && spec.ip_family_policy.as_deref() != Some("SingleStack") {
+            let other = if families[0] == "IPv6" { "IPv4" } else { "IPv6" };
+            families.push(other.to_string());
+        }
+        return;
+    }
+    if spec.ip_family_policy.is_none() {
+        spec.ip_family_policy = Some("SingleStack".to_string());
+    }
+    if spec.ip_families.as_ref().is_none_or(Vec::is_empty) {
+        spec.ip_families = Some(vec!["IPv4".to_string()]);
+    }
+}
+
+fn sync_cluster_ips(spec: &mut ServiceSpec) {
+    let first = spec.cluster_ips.as_ref().and_then(|c| c.first()).cloned();
+    match (spec.cluster_ip.clone().filter(|s| !s.is_empty()), first) {
+        (Some(ip), None) => spec.cluster_ips = Some(vec![ip]),
+        (None, Some(ip)) => spec.cluster_ip = Some(ip),
+        _ => {}
+    }
+}
+
+fn ip_list_value(ips: &[String]) -> String {
+    let quoted: Vec<String> = ips.iter().map(|ip| format!("\"{ip}\"")).collect();
+    format!("[]string{{{}}}", quoted.join(", "))
+}
+
+fn allocate_cluster_ip(api: &mut ApiServer, spec: &mut ServiceSpec, used: &BTreeSet<u32>) -> Result<(), Vec<Cause>> {
+    if !needs_cluster_ip(spec) {
+        return Ok(());
+    }
+    sync_cluster_ips(spec);
+    if is_headless(spec) {
+        return Ok(());
+    }
+    let requested = spec.cluster_ip.clone().filter(|s| !s.is_empty());
+    let size = service_size();
+    if let Some(ip) = requested {
+        // An address that does not parse is validation's to report.
+        let Ok(addr) = ip.parse::<Ipv4Addr>() else { return Ok(()) };
+        let value = u32::from(addr);
+        let field = "spec.clusterIPs".to_string();
+        let list = ip_list_value(spec.cluster_ips.as_deref().unwrap_or_default());
+        if value < SERVICE_BASE + 1 || value >= SERVICE_BASE + size - 1 {
+            return Err(vec![Cause {
+                field,
+                message: format!(
+                    "Invalid value: {list}: failed to allocate IP {ip}: the provided IP ({ip}) is not in the valid range. The range of valid IPs is {SERVICE_CIDR}"
+                ),
+            }]);
+        }
+        if used.contains(&value) {
+            return Err(vec![Cause {
+                field,
+                message: format!("Invalid value: {list}: failed to allocate IP {ip}: provided IP is already allocated"),
+            }]);
+        }
+        return Ok(());
+    }
+    // A random start in the dynamic band, then the next free address; the
+    // static band only when the dynamic one is full.
+    let offset = dynamic_ip_offset();
+    let usable = size - 2;
+    let dynamic = usable - offset;
+    let start = api.rng.u32(0..dynamic);
+    let candidates = (0..dynamic).map(|i| offset + 1 + (start + i) % dynamic).chain(1..=offset);
+    for candidate in candidates {
+        let value = SERVICE_BASE + candidate;
+        if !used.contains(&value) {
+            let ip = Ipv4Addr::from(value).to_string();
+            spec.cluster_ip = Some(ip.clone());
+            spec.cluster_ips = Some(vec![ip]);
+            return Ok(());
+        }
+    }
+    Err(vec![Cause {
+        field: "spec.clusterIPs".to_string(),
+        message: "Internal error: failed to allocate a serviceIP: range is full".to_string(),
+    }])
+}
+
+fn next_free_port(api: &mut ApiServer, used: &BTreeSet<i32>) -> Option<i32> {
+    let size = NODE_PORT_MAX - NODE_PORT_MIN + 1;
+    let offset = dynamic_port_offset();
+    let dynamic = size - offset;
+    let start = api.rng.i32(0..dynamic);
+    let candidates = (0..dynamic).map(|i| NODE_PORT_MIN + offset + (start + i) % dynamic).chain(NODE_PORT_MIN..NODE_PORT_MIN + offset);
+    candidates.into_iter().find(|p| !used.contains(p))
+}
+
+fn allocate_node_ports(api: &mut ApiServer, spec: &mut ServiceSpec, used: &mut BTreeSet<i32>, mine: &BTreeSet<i32>) -> Result<(), Vec<Cause>> {
+    if !needs_node_ports(spec) {
+        return Ok(());
+    }
+    let mut causes = Vec::new();
+    let ports = spec.ports.get_or_insert_with(Vec::new);
+    // Ports the request names are claimed first, so a generated one never takes them.
+    for (i, port) in ports.iter().enumerate() {
+        let Some(p) = port.node_port.filter(|p| *p != 0) else { continue };
+        let field = format!("spec.ports[{i}].nodePort");
+        if !(NODE_PORT_MIN..=NODE_PORT_MAX).contains(&p) {
+            causes.push(Cause {
+                field,
+                message: format!(
+                    "Invalid value: {p}: provided port is not in the valid range. The range of valid ports is {NODE_PORT_MIN}-{NODE_PORT_MAX}"
+                ),
+            });
+        } else if used.contains(&p) && !mine.contains(&p) {
+            causes.push(Cause { field, message: format!("Invalid value: {p}: provided port is already allocated") });
+        } else {
+            used.insert(p);
+        }
+    }
+    if !causes.is_empty() {
+        return Err(causes);
+    }
+    for port in ports.iter_mut() {
+        if port.node_port.is_none_or(|p| p == 0) {
+            let Some(p) = next_free_port(api, used) else {
+                return Err(vec![Cause {
+                    field: "spec.ports".to_string(),
+                    message: "Internal error: failed to allocate a nodePort: range is full".to_string(),
+                }]);
+            };
+            used.insert(p);
+            port.node_port = Some(p);
+        }
+    }
+    let needs_health_check = spec.type_.as_deref() == Some("LoadBalancer") && spec.external_traffic_policy.as_deref() == Some("Local");
+    if needs_health_check && spec.health_check_node_port.is_none_or(|p| p == 0) {
+        if let Some(p) = next_free_port(api, used) {
+            used.insert(p);
+            spec.health_check_node_port = Some(p);
+        }
+    }
+    Ok(())
+}
+
+pub fn allocate_for_create(api: &mut ApiServer, svc: &mut Service) -> Result<(), Vec<Cause>> {
+    let spec = svc.spec.get_or_insert_with(Default::default);
+    default_families(spec);
+    let (ips, mut ports) = in_use(api, None);
+    allocate_cluster_ip(api, spec, &ips)?;
+    allocate_node_ports(api, spec, &mut ports, &BTreeSet::new())
+}
+
+pub fn allocate_for_update(api: &mut ApiServer, svc: &mut Service, old: &Service) -> Result<(), Vec<Cause>> {
+    let namespace = svc.metadata.namespace.clone().unwrap_or_default();
+    let name = svc.metadata.name.clone().unwrap_or_default();
+    let spec = svc.spec.get_or_insert_with(Default::default);
+    let old_spec = old.spec.clone().unwrap_or_default();
+    // Values the server allocated stay when an update leaves them out.
+    if needs_cluster_ip(spec) && needs_cluster_ip(&old_spec) {
+        if spec.cluster_ip.as_deref().is_none_or(str::is_empty) && spec.cluster_ips.as_ref().is_none_or(Vec::is_empty) {
+            spec.cluster_ip = old_spec.cluster_ip.clone();
+            spec.cluster_ips = old_spec.cluster_ips.clone();
+        }
+        if spec.ip_families.as_ref().is_none_or(Vec::is_empty) {
+            spec.ip_families = old_spec.ip_families.clone();
+        }
+        if spec.ip_family_policy.is_none() {
+            spec.ip_family_policy = old_spec.ip_family_policy.clone();
+        }
+    }
+    if needs_node_ports(spec) && needs_node_ports(&old_spec) {
+        for port in spec.ports.iter_mut().flatten() {
+            if port.node_port.is_none_or(|p| p == 0) {
+                let previous = old_spec.ports.iter().flatten().find(|o| o.port == port.port && o.protocol == port.protocol);
+                port.node_port = previous.and_then(|o| o.node_port);
+            }
+        }
+        if spec.health_check_node_port.is_none() {
+            spec.health_check_node_port = old_spec.health_check_node_port;
+        }
+    }
+    default_families(spec);
+    let (ips, mut ports) = in_use(api, Some((namespace.as_str(), name.as_str())));
+    if spec.cluster_ip != old_spec.cluster_ip || !needs_cluster_ip(&old_spec) {
+        allocate_cluster_ip(api, spec, &ips)?;
+    }
+    let mine: BTreeSet<i32> = old_spec.ports.iter().flatten().filter_map(|p| p.node_port).collect();
+    allocate_node_ports(api, spec, &mut ports, &mine)
+}

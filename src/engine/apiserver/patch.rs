@@ -1,0 +1,355 @@
+//! Patches as a 1.33 API server applies them: JSON merge patch (RFC 7386),
+//! JSON patch (RFC 6902) and strategic merge patch, plus the three-way merge
+//! `kubectl apply` computes from the last-applied configuration.
+//!
+//! Written here rather than taken from a crate: strategic merge needs the
+//! Kubernetes patch merge keys (containers by `name`, container ports by
+//! `containerPort`, volume mounts by `mountPath`…), which no general JSON
+//! patch crate knows, and the error texts must be the API server's.
+
+use serde_json::{Map, Value};
+
+/// The key list items are merged by, for the list at `field` whose
+/// enclosing fields are `parents` (JSON names, innermost last). `None`: the
+/// list is replaced as a whole, as for lists without a patch strategy.
+fn merge_key(field: &str, parents: &[String]) -> Option<&'static str> {
+    let parent = parents.last().map(String::as_str).unwrap_or("");
+    match field {
+        "containers" | "initContainers" | "ephemeralContainers" | "volumes" | "env" | "imagePullSecrets" => Some("name"),
+        "volumeMounts" => Some("mountPath"),
+        "volumeDevices" => Some("devicePath"),
+        "ports" if matches!(parent, "containers" | "initContainers" | "ephemeralContainers") => Some("containerPort"),
+        "ports" if parent == "spec" => Some("port"),
+        "hostAliases" => Some("ip"),
+        "ownerReferences" => Some("uid"),
+        "conditions" => Some("type"),
+        "topologySpreadConstraints" => Some("topologyKey"),
+        _ => None,
+    }
+}
+
+/// RFC 7386: objects merge, `null` deletes, everything else replaces.
+pub fn merge_patch(target: &Value, patch: &Value) -> Value {
+    match patch {
+        Value::Object(p) => {
+            let mut out = match target {
+                Value::Object(t) => t.clone(),
+                _ => Map::new(),
+            };
+            for (k, v) in p {
+                if v.is_null() {
+                    out.remove(k);
+                } else {
+                    let merged = merge_patch(out.get(k).unwrap_or(&Value::Null), v);
+                    out.insert(k.clone(), merged);
+                }
+            }
+            Value::Object(out)
+        }
+        other => other.clone(),
+    }
+}
+
+/// A strategic merge patch: as a merge patch, but lists with a merge key
+/// merge item by item, and `$patch: delete|replace` directives apply.
+pub fn strategic_merge_patch(target: &Value, patch: &Value) -> Result<Value, String> {
+    strategic(target, patch, &mut Vec::new())
+}
+
+fn strategic(target: &Value, patch: &Value, parents: &mut Vec<String>) -> Result<Value, String> {
+    let Value::Object(p) = patch else { return Ok(patch.clone()) };
+    match p.get("$patch").and_then(Value::as_str) {
+        Some("replace") => {
+            let mut replaced = p.clone();
+            replaced.remove("$patch");
+            return Ok(Value::Object(replaced));
+        }
+        Some("delete") => return Ok(Value::Null),
+        Some(other) => return Err(format!("Unknown patch type: {other}")),
+        None => {}
+    }
+    let mut out = match target {
+        Value::Object(t) => t.clone(),
+        _ => Map::new(),
+    };
+    for (k, v) in p {
+        if k.starts_with("$setElementOrder/") || k == "$retainKeys" {
+            continue;
+        }
+        if v.is_null() {
+            out.remove(k);
+            continue;
+        }
+        let current = out.get(k).cloned().unwrap_or(Value::Null);
+        let merged = match (&current, v) {
+            (Value::Array(cur), Value::Array(items)) => match merge_key(k, parents) {
+                Some(key) => {
+                    parents.push(k.clone());
+                    let merged = merge_list(cur, items, key, parents);
+                    parents.pop();
+                    Value::Array(merged?)
+                }
+                None => Value::Array(items.iter().filter(|i| !is_directive(i)).cloned().collect()),
+            },
+            (_, Value::Object(_)) => {
+                parents.push(k.clone());
+                let merged = strategic(&current, v, parents);
+                parents.pop();
+                merged?
+            }
+            _ => v.clone(),
+        };
+        if merged.is_null() {
+            out.remove(k);
+        } else {
+            out.insert(k.clone(), merged);
+        }
+    }
+    Ok(Value::Object(out))
+}
+
+fn is_directive(item: &Value) -> bool {
+    item.get("$patch").is_some()
+}
+
+fn merge_list(current: &[Value], patch: &[Value], key: &str, parents: &mut Vec<String>) -> Result<Vec<Value>, String> {
+    let mut out: Vec<Value> = current.to_vec();
+    for item in patch {
+        let Some(id) = item.get(key) else {
+            return Err(format!("map: {item} does not contain declared merge key: {key}"));
+        };
+        let position = out.iter().position(|c| c.get(key) == Some(id));
+        if item.get("$patch").and_then(Value::as_str) == Some("delete") {
+            if let Some(i) = position {
+                out.remove(i);
+            }
+            continue;
+        }
+        match position {
+            Some(i) => {
+                let merged = strategic(&out[i], item, parents)?;
+                out[i] = merged;
+            }
+            None => out.push(strategic(&Value::Null, item, parents)?),
+        }
+    }
+    Ok(out)
+}
+
+/// What `kubectl apply` makes of an object: fields set in `modified` win,
+/// fields in `original` (the last applied configuration) but no longer in
+/// `modified` are removed, anything else `current` holds (defaults, status,
+/// other writers' fields) is kept. Lists with a merge key merge per item.
+pub fn three_way_merge(original: &Value, modified: &Value, current: &Value) -> Value {
+    three_way(original, modified, current, &mut Vec::new())
+}
+
+fn three_way(original: &Value, modified: &Value, current: &Value, parents: &mut Vec<String>) -> Value {
+    let (Value::Object(m), Value::Object(c)) = (modified, current) else { return modified.clone() };
+    let empty = Map::new();
+    let o = original.as_object().unwrap_or(&empty);
+    let mut out = c.clone();
+    for (k, mv) in m {
+        if mv.is_null() {
+            out.remove(k);
+            continue;
+        }
+        let ov = o.get(k).unwrap_or(&Value::Null);
+        let merged = match (c.get(k), mv) {
+            (Some(cv @ Value::Object(_)), Value::Object(_)) => {
+                parents.push(k.clone());
+                let v = three_way(ov, mv, cv, parents);
+                parents.pop();
+                v
+            }
+            (Some(Value::Array(cl)), Value::Array(ml)) => match merge_key(k, parents) {
+                Some(key) => {
+                    parents.push(k.clone());
+                    let v = three_way_list(ov.as_array().map(Vec::as_slice).unwrap_or(&[]), ml, cl, key, parents);
+                    parents.pop();
+                    Value::Array(v)
+                }
+                None => mv.clone(),
+            },
+            _ => mv.clone(),
+        };
+        out.insert(k.clone(), merged);
+    }
+    for k in o.keys() {
+        if !m.contains_key(k) {
+            out.remove(k);
+        }
+    }
+    Value::Object(out)
+}
+
+fn three_way_list(original: &[Value], modified: &[Value], current: &[Value], key: &str, parents: &mut Vec<String>) -> Vec<Value> {
+    let id_of = |v: &Value| v.get(key).cloned();
+    let removed: Vec<Value> = original
+        .iter()
+        .filter_map(id_of)
+        .filter(|id| !modified.iter().any(|m| m.get(key) == Some(id)))
+        .collect();
+    let mut out: Vec<Value> = Vec::new();
+    for m in modified {
+        let id = m.get(key);
+        let cur = current.iter().find(|c| id.is_some() && c.get(key) == id);
+        let orig = original.iter().find(|o| id.is_some() && o.get(key) == id).unwrap_or(&Value::Null);
+        out.push(match cur {
+            Some(c) => three_way(orig, m, c, parents),
+            None => m.clone(),
+        });
+    }
+    for c in current {
+        let id = c.get(key);
+        let in_modified = modified.iter().any(|m| id.is_some() && m.get(key) == id);
+        let was_removed = id.is_some_and(|id| removed.contains(id));
+        if !in_modified && !was_removed {
+            out.push(c.clone());
+        }
+    }
+    out
+}
+
+/// RFC 6902 JSON patch, with the error texts of the library the API server uses.
+pub fn json_patch(target: &Value, ops: &Value) -> Result<Value, String> {
+    let Some(ops) = ops.as_array() else {
+        return Err("json: cannot unmarshal object into Go value of type jsonpatch.Patch".to_string());
+    };
+    let mut doc = target.clone();
+    for op in ops {
+        let kind = op.get("op").and_then(Value::as_str).unwrap_or("");
+        let path = op.get("path").and_then(Value::as_str).unwrap_or("");
+        match kind {
+            "add" => {
+                let value = op.get("value").cloned().ok_or_else(|| "missing value".to_string())?;
+                add(&mut doc, path, value)?;
+            }
+            "remove" => {
+                remove(&mut doc, path)?;
+            }
+            "replace" => {
+                let value = op.get("value").cloned().ok_or_else(|| "missing value".to_string())?;
+                if doc.pointer(path).is_none() {
+                    return Err(format!("replace operation does not apply: doc is missing key: {path}: missing value"));
+                }
+                if let Some(slot) = doc.pointer_mut(path) {
+                    *slot = value;
+                }
+            }
+            "test" => {
+                let value = op.get("value").unwrap_or(&Value::Null);
+                if doc.pointer(path) != Some(value) {
+                    return Err(format!("testing value {path} failed: test failed"));
+                }
+            }
+            "move" | "copy" => {
+                let from = op.get("from").and_then(Value::as_str).unwrap_or("");
+                let value = doc.pointer(from).cloned().ok_or_else(|| format!("{kind} operation does not apply: doc is missing from path: {from}: missing value"))?;
+                if kind == "move" {
+                    remove(&mut doc, from)?;
+                }
+                add(&mut doc, path, value)?;
+            }
+            other => return Err(format!("Unexpected kind: {other}")),
+        }
+    }
+    Ok(doc)
+}
+
+fn split_pointer(path: &str) -> Result<(String, String), String> {
+    let Some(i) = path.rfind('/') else {
+        return Err(format!("add operation does not apply: doc is missing path: \"{path}\": missing value"));
+    };
+    let key = path[i + 1..].replace("~1", "/").replace("~0", "~");
+    Ok((path[..i].to_string(), key))
+}
+
+fn add(doc: &mut Value, path: &str, value: Value) -> Result<(), String> {
+    if path.is_empty() {
+        *doc = value;
+        return Ok(());
+    }
+    let (parent, key) = split_pointer(path)?;
+    let missing = || format!("add operation does not apply: doc is missing path: \"{path}\": missing value");
+    match doc.pointer_mut(&parent) {
+        Some(Value::Object(map)) => {
+            map.insert(key, value);
+            Ok(())
+        }
+        Some(Value::Array(items)) => {
+            if key == "-" {
+                items.push(value);
+                return Ok(());
+            }
+            match key.parse::<usize>() {
+                Ok(i) if i <= items.len() => {
+                    items.insert(i, value);
+                    Ok(())
+                }
+                _ => Err(format!("add operation does not apply: doc is missing path: \"{path}\": missing value")),
+            }
+        }
+        _ => Err(missing()),
+    }
+}
+
+fn remove(doc: &mut Value, path: &str) -> Result<(), String> {
+    let (parent, key) = split_pointer(path)?;
+    let missing = || format!("remove operation does not apply: doc is missing path: \"{path}\": missing value");
+    match doc.pointer_mut(&parent) {
+        Some(Value::Object(map)) => map.remove(&key).map(|_| ()).ok_or_else(missing),
+        Some(Value::Array(items)) => match key.parse::<usize>() {
+            Ok(i) if i < items.len() => {
+                items.remove(i);
+                Ok(())
+            }
+            _ => Err(missing()),
+        },
+        _ => Err(missing()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn strategic_merge_merges_containers_by_name() {
+        let target = json!({"spec": {"containers": [{"name": "a", "image": "x"}, {"name": "b", "image": "y"}], "tolerations": [{"key": "k"}]}});
+        let patch = json!({"spec": {"containers": [{"name": "b", "image": "z"}, {"name": "c", "image": "w"}], "tolerations": []}});
+        let out = strategic_merge_patch(&target, &patch).unwrap();
+        assert_eq!(out["spec"]["containers"], json!([{"name": "a", "image": "x"}, {"name": "b", "image": "z"}, {"name": "c", "image": "w"}]));
+        assert_eq!(out["spec"]["tolerations"], json!([]));
+        let del = json!({"spec": {"containers": [{"name": "a", "$patch": "delete"}]}});
+        let out = strategic_merge_patch(&target, &del).unwrap();
+        assert_eq!(out["spec"]["containers"].as_array().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn merge_patch_replaces_lists_and_deletes_nulls() {
+        let out = merge_patch(&json!({"a": {"b": 1, "c": 2}, "l": [1, 2]}), &json!({"a": {"b": null}, "l": [3]}));
+        assert_eq!(out, json!({"a": {"c": 2}, "l": [3]}));
+    }
+
+    #[test]
+    fn json_patch_applies_operations_and_reports_missing_paths() {
+        let doc = json!({"spec": {"replicas": 1, "list": [1, 2]}});
+        let ops = json!([{"op": "replace", "path": "/spec/replicas", "value": 3}, {"op": "add", "path": "/spec/list/-", "value": 9}, {"op": "remove", "path": "/spec/list/0"}]);
+        assert_eq!(json_patch(&doc, &ops).unwrap(), json!({"spec": {"replicas": 3, "list": [2, 9]}}));
+        let err = json_patch(&doc, &json!([{"op": "remove", "path": "/spec/nope"}])).unwrap_err();
+        assert_eq!(err, "remove operation does not apply: doc is missing path: \"/spec/nope\": missing value");
+    }
+
+    #[test]
+    fn three_way_merge_keeps_other_writers_and_drops_removed_fields() {
+        let original = json!({"metadata": {"labels": {"a": "1", "gone": "x"}}, "spec": {"containers": [{"name": "c", "image": "v1", "args": ["x"]}]}});
+        let modified = json!({"metadata": {"labels": {"a": "2"}}, "spec": {"containers": [{"name": "c", "image": "v2"}]}});
+        let current = json!({"metadata": {"labels": {"a": "1", "gone": "x", "other": "y"}}, "spec": {"containers": [{"name": "c", "image": "v1", "args": ["x"], "imagePullPolicy": "Always"}, {"name": "sidecar"}]}, "status": {}});
+        let out = three_way_merge(&original, &modified, &current);
+        assert_eq!(out["metadata"]["labels"], json!({"a": "2", "other": "y"}));
+        assert_eq!(out["spec"]["containers"], json!([{"name": "c", "image": "v2", "imagePullPolicy": "Always"}, {"name": "sidecar"}]));
+        assert_eq!(out["status"], json!({}));
+    }
+}

@@ -1,0 +1,507 @@
+//! Pod and pod template validation (`ValidatePodSpec`, `ValidatePodUpdate`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use k8s_openapi::api::core::v1::{Container, Pod, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, Volume};
+
+use super::names::{dns1123_label, dns1123_subdomain, port_name, port_number};
+use super::{quote, validate_annotations, validate_labels, Errors};
+use crate::engine::apiserver::quantity::Quantity;
+
+pub fn validate_pod_template(template: &PodTemplateSpec, path: &str, errs: &mut Errors) {
+    let meta = template.metadata.clone().unwrap_or_default();
+    validate_labels(meta.labels.as_ref(), &format!("{path}.labels"), errs);
+    validate_annotations(meta.annotations.as_ref(), &format!("{path}.annotations"), errs);
+    validate_pod_spec(template.spec.as_ref(), &format!("{path}.spec"), errs);
+    if template.spec.as_ref().is_some_and(|s| s.ephemeral_containers.as_ref().is_some_and(|e| !e.is_empty())) {
+        errs.forbidden(&format!("{path}.spec.ephemeralContainers"), "ephemeral containers not allowed in pod template");
+    }
+}
+
+pub fn validate_pod_spec(spec: Option<&PodSpec>, path: &str, errs: &mut Errors) {
+    let default_spec = PodSpec::default();
+    let spec = spec.unwrap_or(&default_spec);
+    if spec.termination_grace_period_seconds.is_none() {
+        errs.required(&format!("{path}.terminationGracePeriodSeconds"), "");
+    }
+    let volumes = validate_volumes(spec.volumes.as_deref().unwrap_or_default(), &format!("{path}.volumes"), errs);
+    let restart_policy = spec.restart_policy.as_deref().unwrap_or("");
+    validate_init_containers(spec, &volumes, &format!("{path}.initContainers"), errs);
+    validate_containers(&spec.containers, &volumes, &format!("{path}.containers"), errs);
+    errs.one_of(&format!("{path}.restartPolicy"), Some(restart_policy), &["Always", "OnFailure", "Never"]);
+    errs.one_of(&format!("{path}.dnsPolicy"), spec.dns_policy.as_deref(), &["ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"]);
+    validate_labels(spec.node_selector.as_ref(), &format!("{path}.nodeSelector"), errs);
+    if let Some(name) = spec.service_account_name.as_deref().filter(|s| !s.is_empty()) {
+        for msg in dns1123_subdomain(name) {
+            errs.invalid_str(&format!("{path}.serviceAccountName"), name, &msg);
+        }
+    }
+    if let Some(node) = spec.node_name.as_deref().filter(|s| !s.is_empty()) {
+        for msg in dns1123_subdomain(node) {
+            errs.invalid_str(&format!("{path}.nodeName"), node, &msg);
+        }
+    }
+    if let Some(deadline) = spec.active_deadline_seconds {
+        if !(1..=i32::MAX as i64).contains(&deadline) {
+            errs.invalid_int(&format!("{path}.activeDeadlineSeconds"), deadline, "must be between 1 and 2147483647, inclusive");
+        }
+    }
+    for (field, value) in [("hostname", &spec.hostname), ("subdomain", &spec.subdomain)] {
+        if let Some(v) = value.as_deref().filter(|s| !s.is_empty()) {
+            for msg in dns1123_label(v) {
+                errs.invalid_str(&format!("{path}.{field}"), v, &msg);
+            }
+        }
+    }
+    validate_tolerations(spec, &format!("{path}.tolerations"), errs);
+    if let Some(class) = spec.priority_class_name.as_deref().filter(|s| !s.is_empty()) {
+        for msg in dns1123_subdomain(class) {
+            errs.invalid_str(&format!("{path}.priorityClassName"), class, &msg);
+        }
+    }
+    if let Some(policy) = spec.preemption_policy.as_deref() {
+        errs.one_of(&format!("{path}.preemptionPolicy"), Some(policy), &["PreemptLowerPriority", "Never"]);
+    }
+}
+
+/// Pod-only create checks (`ValidatePodCreate`).
+pub fn validate_pod_create_extras(pod: &Pod, errs: &mut Errors) {
+    let Some(spec) = &pod.spec else { return };
+    if spec.ephemeral_containers.as_ref().is_some_and(|e| !e.is_empty()) {
+        errs.forbidden("spec.ephemeralContainers", "cannot be set on create");
+    }
+    let gated = spec.scheduling_gates.as_ref().is_some_and(|g| !g.is_empty());
+    if gated && spec.node_name.as_deref().is_some_and(|n| !n.is_empty()) {
+        errs.forbidden("spec.nodeName", "cannot be set until all schedulingGates have been cleared");
+    }
+}
+
+/// The names of the volumes that validated, for mounts to refer to.
+fn validate_volumes(volumes: &[Volume], path: &str, errs: &mut Errors) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for (i, volume) in volumes.iter().enumerate() {
+        let item = format!("{path}[{i}]");
+        let mut local = Errors::default();
+        let sources = volume_sources(volume);
+        match sources.len() {
+            0 => local.required(&item, "must specify a volume type"),
+            1 => {}
+            _ => {
+                for source in &sources[1..] {
+                    local.forbidden(&format!("{item}.{source}"), "may not specify more than 1 volume type");
+                }
+            }
+        }
+        if let Some(cm) = &volume.config_map {
+            if cm.name.is_empty() {
+                local.required(&format!("{item}.configMap.name"), "");
+            }
+        }
+        if let Some(secret) = &volume.secret {
+            if secret.secret_name.as_deref().is_none_or(str::is_empty) {
+                local.required(&format!("{item}.secret.secretName"), "");
+            }
+        }
+        if let Some(claim) = &volume.persistent_volume_claim {
+            if claim.claim_name.is_empty() {
+                local.required(&format!("{item}.persistentVolumeClaim.claimName"), "");
+            }
+        }
+        if let Some(host) = &volume.host_path {
+            if host.path.is_empty() {
+                local.required(&format!("{item}.hostPath.path"), "");
+            }
+        }
+        let name_path = format!("{item}.name");
+        if volume.name.is_empty() {
+            local.required(&name_path, "");
+        } else {
+            for msg in dns1123_label(&volume.name) {
+                local.invalid_str(&name_path, &volume.name, &msg);
+            }
+        }
+        if names.contains(&volume.name) {
+            local.duplicate(&name_path, &quote(&volume.name));
+        }
+        if local.0.is_empty() {
+            names.insert(volume.name.clone());
+        } else {
+            errs.extend(local);
+        }
+    }
+    names
+}
+
+fn volume_sources(volume: &Volume) -> Vec<String> {
+    let json = serde_json::to_value(volume).unwrap_or_default();
+    json.as_object().map(|o| o.keys().filter(|k| *k != "name").cloned().collect()).unwrap_or_default()
+}
+
+fn validate_init_containers(spec: &PodSpec, volumes: &BTreeSet<String>, path: &str, errs: &mut Errors) {
+    let mut names: BTreeSet<&str> = spec.containers.iter().map(|c| c.name.as_str()).collect();
+    for (i, container) in spec.init_containers.iter().flatten().enumerate() {
+        let item = format!("{path}[{i}]");
+        validate_container_common(container, volumes, &item, errs);
+        let restartable = container.restart_policy.as_deref() == Some("Always");
+        if let Some(policy) = container.restart_policy.as_deref() {
+            errs.one_of(&format!("{item}.restartPolicy"), Some(policy), &["Always"]);
+        }
+        if names.contains(container.name.as_str()) {
+            errs.duplicate(&format!("{item}.name"), &quote(&container.name));
+        } else if !container.name.is_empty() {
+            names.insert(container.name.as_str());
+        }
+        if !restartable {
+            let forbidden = "may not be set for init containers without restartPolicy=Always";
+            if container.lifecycle.is_some() {
+                errs.forbidden(&format!("{item}.lifecycle"), forbidden);
+            }
+            for (field, probe) in
+                [("livenessProbe", &container.liveness_probe), ("readinessProbe", &container.readiness_probe), ("startupProbe", &container.startup_probe)]
+            {
+                if probe.is_some() {
+                    errs.forbidden(&format!("{item}.{field}"), forbidden);
+                }
+            }
+        } else {
+            validate_probes(container, &item, errs);
+        }
+    }
+}
+
+fn validate_containers(containers: &[Container], volumes: &BTreeSet<String>, path: &str, errs: &mut Errors) {
+    if containers.is_empty() {
+        errs.required(path, "");
+        return;
+    }
+    let mut names = BTreeSet::new();
+    for (i, container) in containers.iter().enumerate() {
+        let item = format!("{path}[{i}]");
+        validate_container_common(container, volumes, &item, errs);
+        if !names.insert(container.name.as_str()) {
+            errs.duplicate(&format!("{item}.name"), &quote(&container.name));
+        }
+        validate_probes(container, &item, errs);
+        if container.restart_policy.is_some() {
+            errs.forbidden(&format!("{item}.restartPolicy"), "may not be set for non-init containers");
+        }
+    }
+    // Host ports must not collide across containers.
+    let mut host_ports = BTreeSet::new();
+    for (i, container) in containers.iter().enumerate() {
+        for (j, port) in container.ports.iter().flatten().enumerate() {
+            let Some(host_port) = port.host_port.filter(|p| *p != 0) else { continue };
+            let key = format!("{}/{}/{}", port.host_ip.as_deref().unwrap_or(""), port.protocol.as_deref().unwrap_or("TCP"), host_port);
+            if !host_ports.insert(key.clone()) {
+                errs.duplicate(&format!("{path}[{i}].ports[{j}].hostPort"), &quote(&key));
+            }
+        }
+    }
+}
+
+fn validate_container_common(container: &Container, volumes: &BTreeSet<String>, path: &str, errs: &mut Errors) {
+    let name_path = format!("{path}.name");
+    if container.name.is_empty() {
+        errs.required(&name_path, "");
+    } else {
+        for msg in dns1123_label(&container.name) {
+            errs.invalid_str(&name_path, &container.name, &msg);
+        }
+    }
+    if container.image.as_deref().is_none_or(str::is_empty) {
+        errs.required(&format!("{path}.image"), "");
+    }
+    errs.one_of(&format!("{path}.terminationMessagePolicy"), container.termination_message_policy.as_deref(), &["File", "FallbackToLogsOnError"]);
+    validate_container_ports(container, &format!("{path}.ports"), errs);
+    for (i, env) in container.env.iter().flatten().enumerate() {
+        if env.name.is_empty() {
+            errs.required(&format!("{path}.env[{i}].name"), "");
+        }
+    }
+    let mut mount_paths = BTreeSet::new();
+    for (i, mount) in container.volume_mounts.iter().flatten().enumerate() {
+        let item = format!("{path}.volumeMounts[{i}]");
+        if mount.name.is_empty() {
+            errs.required(&format!("{item}.name"), "");
+        }
+        if !volumes.contains(&mount.name) {
+            errs.not_found(&format!("{item}.name"), &quote(&mount.name));
+        }
+        if mount.mount_path.is_empty() {
+            errs.required(&format!("{item}.mountPath"), "");
+        }
+        if !mount_paths.insert(mount.mount_path.clone()) {
+            errs.invalid_str(&format!("{item}.mountPath"), &mount.mount_path, "must be unique");
+        }
+    }
+    errs.one_of(&format!("{path}.imagePullPolicy"), container.image_pull_policy.as_deref(), &["Always", "IfNotPresent", "Never"]);
+    if let Some(resources) = &container.resources {
+        validate_resources(resources, &format!("{path}.resources"), errs);
+    }
+}
+
+fn validate_container_ports(container: &Container, path: &str, errs: &mut Errors) {
+    let mut names = BTreeSet::new();
+    for (i, port) in container.ports.iter().flatten().enumerate() {
+        let item = format!("{path}[{i}]");
+        if let Some(name) = port.name.as_deref().filter(|n| !n.is_empty()) {
+            let msgs = port_name(name);
+            if !msgs.is_empty() {
+                for msg in msgs {
+                    errs.invalid_str(&format!("{item}.name"), name, &msg);
+                }
+            } else if !names.insert(name) {
+                errs.duplicate(&format!("{item}.name"), &quote(name));
+            }
+        }
+        if port.container_port == 0 {
+            errs.required(&format!("{item}.containerPort"), "");
+        } else {
+            for msg in port_number(port.container_port as i64) {
+                errs.invalid_int(&format!("{item}.containerPort"), port.container_port as i64, &msg);
+            }
+        }
+        if let Some(host_port) = port.host_port.filter(|p| *p != 0) {
+            for msg in port_number(host_port as i64) {
+                errs.invalid_int(&format!("{item}.hostPort"), host_port as i64, &msg);
+            }
+        }
+        errs.one_of(&format!("{item}.protocol"), port.protocol.as_deref(), &["SCTP", "TCP", "UDP"]);
+    }
+}
+
+fn is_standard_container_resource(name: &str) -> bool {
+    matches!(name, "cpu" | "memory" | "ephemeral-storage") || name.starts_with("hugepages-")
+}
+
+/// Extended resources (`vendor.com/gpu`) and hugepages cannot be overcommitted.
+fn overcommit_allowed(name: &str) -> bool {
+    !name.starts_with("hugepages-") && !(name.contains('/') && !name.starts_with("kubernetes.io/") && !name.starts_with("requests."))
+}
+
+fn validate_resource_name(name: &str, path: &str, errs: &mut Errors) {
+    if !name.contains('/') && !is_standard_container_resource(name) {
+        errs.invalid_str(path, name, "must be a standard resource for containers");
+    }
+}
+
+fn validate_quantity(name: &str, value: &str, path: &str, errs: &mut Errors) -> Option<Quantity> {
+    let q = Quantity::parse(value)?;
+    if q.nanos < 0 {
+        errs.invalid_str(path, value, "must be greater than or equal to 0");
+    }
+    if name.contains('/') && q.nanos % 1_000_000_000 != 0 {
+        errs.invalid_str(path, value, "must be an integer");
+    }
+    Some(q)
+}
+
+fn validate_resources(resources: &ResourceRequirements, path: &str, errs: &mut Errors) {
+    let empty = BTreeMap::new();
+    let limits = resources.limits.as_ref().unwrap_or(&empty);
+    let requests = resources.requests.as_ref().unwrap_or(&empty);
+    let mut limit_values = BTreeMap::new();
+    for (name, value) in limits {
+        let field = format!("{path}.limits[{name}]");
+        validate_resource_name(name, &field, errs);
+        if let Some(q) = validate_quantity(name, &value.0, &field, errs) {
+            limit_values.insert(name.clone(), q);
+        }
+    }
+    for (name, value) in requests {
+        let field = format!("{path}.requests[{name}]");
+        validate_resource_name(name, &field, errs);
+        let Some(request) = validate_quantity(name, &value.0, &field, errs) else { continue };
+        match limit_values.get(name) {
+            Some(limit) if request.nanos != limit.nanos && !overcommit_allowed(name) => errs.invalid_str(
+                &format!("{path}.requests"),
+                &request.canonical(),
+                &format!("must be equal to {name} limit of {}", limit.canonical()),
+            ),
+            Some(limit) if request > *limit => errs.invalid_str(
+                &format!("{path}.requests"),
+                &request.canonical(),
+                &format!("must be less than or equal to {name} limit of {}", limit.canonical()),
+            ),
+            None if !overcommit_allowed(name) && !limits.contains_key(name) => {
+                errs.required(&format!("{path}.limits"), "Limit must be set for non overcommitable resources")
+            }
+            _ => {}
+        }
+    }
+}
+
+fn validate_probes(container: &Container, path: &str, errs: &mut Errors) {
+    for (field, probe, success_must_be_one) in [
+        ("livenessProbe", &container.liveness_probe, true),
+        ("readinessProbe", &container.readiness_probe, false),
+        ("startupProbe", &container.startup_probe, true),
+    ] {
+        if let Some(probe) = probe {
+            validate_probe(probe, &format!("{path}.{field}"), success_must_be_one, errs);
+        }
+    }
+}
+
+fn validate_probe(probe: &Probe, path: &str, success_must_be_one: bool, errs: &mut Errors) {
+    let handlers = [probe.exec.is_some(), probe.http_get.is_some(), probe.tcp_socket.is_some(), probe.grpc.is_some()];
+    match handlers.iter().filter(|h| **h).count() {
+        0 => errs.required(path, "must specify a handler type"),
+        1 => {}
+        _ => errs.forbidden(path, "may not specify more than 1 handler type"),
+    }
+    for (field, value) in [
+        ("initialDelaySeconds", probe.initial_delay_seconds),
+        ("timeoutSeconds", probe.timeout_seconds),
+        ("periodSeconds", probe.period_seconds),
+        ("successThreshold", probe.success_threshold),
+        ("failureThreshold", probe.failure_threshold),
+    ] {
+        errs.non_negative(&format!("{path}.{field}"), value.unwrap_or(0) as i64);
+    }
+    if success_must_be_one {
+        if let Some(threshold) = probe.success_threshold.filter(|t| *t != 1) {
+            errs.invalid_int(&format!("{path}.successThreshold"), threshold as i64, "must be 1");
+        }
+    }
+    if let Some(http) = &probe.http_get {
+        if let k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(port) = http.port {
+            for msg in port_number(port as i64) {
+                errs.invalid_int(&format!("{path}.httpGet.port"), port as i64, &msg);
+            }
+        }
+    }
+}
+
+fn validate_tolerations(spec: &PodSpec, path: &str, errs: &mut Errors) {
+    for (i, t) in spec.tolerations.iter().flatten().enumerate() {
+        let item = format!("{path}[{i}]");
+        let key = t.key.as_deref().unwrap_or("");
+        let operator = t.operator.as_deref().unwrap_or("");
+        if !key.is_empty() {
+            for msg in super::qualified_name(key) {
+                errs.invalid_str(&format!("{item}.key"), key, &msg);
+            }
+        }
+        if key.is_empty() && operator != "Exists" {
+            errs.invalid_str(&format!("{item}.operator"), operator, "operator must be Exists when `key` is empty, which means \"match all values and all keys\"");
+        }
+        if t.toleration_seconds.is_some() && t.effect.as_deref() != Some("NoExecute") {
+            errs.invalid_str(&format!("{item}.effect"), t.effect.as_deref().unwrap_or(""), "effect must be 'NoExecute' when `tolerationSeconds` is set");
+        }
+        match operator {
+            "" | "Equal" => {
+                let msgs = super::names::label_value(t.value.as_deref().unwrap_or(""));
+                if !msgs.is_empty() {
+                    errs.invalid_str(&format!("{item}.operator"), t.value.as_deref().unwrap_or(""), &msgs.join(";"));
+                }
+            }
+            "Exists" => {
+                if t.value.as_deref().is_some_and(|v| !v.is_empty()) {
+                    errs.invalid(&format!("{item}.operator"), "core.Toleration{...}", "value must be empty when `operator` is 'Exists'");
+                }
+            }
+            other => errs.unsupported(&format!("{item}.operator"), other, &["Equal", "Exists"]),
+        }
+        if let Some(effect) = t.effect.as_deref().filter(|e| !e.is_empty()) {
+            errs.one_of(&format!("{item}.effect"), Some(effect), &["NoSchedule", "PreferNoSchedule", "NoExecute"]);
+        }
+    }
+}
+
+const UPDATABLE_POD_FIELDS: &str = "`spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)";
+
+pub fn validate_pod_update(pod: &Pod, old: &Pod, errs: &mut Errors) {
+    let spec = pod.spec.clone().unwrap_or_default();
+    let old_spec = old.spec.clone().unwrap_or_default();
+    for (field, new, previous) in [
+        ("spec.containers", spec.containers.clone(), old_spec.containers.clone()),
+        ("spec.initContainers", spec.init_containers.clone().unwrap_or_default(), old_spec.init_containers.clone().unwrap_or_default()),
+    ] {
+        if new.len() != previous.len() {
+            errs.forbidden(field, "pod updates may not add or remove containers");
+            return;
+        }
+        for (i, c) in new.iter().enumerate() {
+            let image = c.image.as_deref().unwrap_or("");
+            if image.is_empty() {
+                errs.required(&format!("{field}[{i}].image"), "");
+            }
+            if image.trim() != image {
+                errs.invalid_str(&format!("{field}[{i}].image"), image, "must not have leading or trailing whitespace");
+            }
+        }
+    }
+    match (spec.active_deadline_seconds, old_spec.active_deadline_seconds) {
+        (Some(new), previous) => {
+            if !(0..=i32::MAX as i64).contains(&new) {
+                errs.invalid_int("spec.activeDeadlineSeconds", new, "must be between 0 and 2147483647, inclusive");
+                return;
+            }
+            if previous.is_some_and(|p| p < new) {
+                errs.invalid_int("spec.activeDeadlineSeconds", new, "must be less than or equal to previous value");
+                return;
+            }
+        }
+        (None, Some(_)) => errs.invalid("spec.activeDeadlineSeconds", "null", "must not update from a positive integer to nil value"),
+        (None, None) => {}
+    }
+    let old_tolerations = old_spec.tolerations.clone().unwrap_or_default();
+    let new_tolerations = spec.tolerations.clone().unwrap_or_default();
+    for (i, t) in old_tolerations.iter().enumerate() {
+        let kept = new_tolerations.iter().any(|n| {
+            n.key == t.key && n.operator == t.operator && n.value == t.value && n.effect == t.effect
+                && (t.toleration_seconds.is_none() || n.toleration_seconds.is_some_and(|s| t.toleration_seconds.is_some_and(|o| s <= o)))
+        });
+        if !kept {
+            errs.forbidden(&format!("spec.tolerations[{i}]"), "existing toleration can not be modified except its tolerationSeconds");
+        }
+    }
+    if spec == old_spec {
+        return;
+    }
+    let mut munged = spec.clone();
+    for (c, previous) in munged.containers.iter_mut().zip(old_spec.containers.iter()) {
+        c.image = previous.image.clone();
+    }
+    for (c, previous) in munged.init_containers.iter_mut().flatten().zip(old_spec.init_containers.iter().flatten()) {
+        c.image = previous.image.clone();
+    }
+    munged.active_deadline_seconds = old_spec.active_deadline_seconds;
+    munged.scheduling_gates = old_spec.scheduling_gates.clone();
+    munged.tolerations = old_spec.tolerations.clone();
+    if old_spec.termination_grace_period_seconds.is_some_and(|g| g < 0) && munged.termination_grace_period_seconds == Some(1) {
+        munged.termination_grace_period_seconds = old_spec.termination_grace_period_seconds;
+    }
+    if munged != old_spec {
+        errs.forbidden("spec", &format!("pod updates may not change fields other than {UPDATABLE_POD_FIELDS}\n{}", spec_diff(&old_spec, &munged)));
+    }
+}
+
+/// A short account of what changed, in the spirit of the `cmp.Diff` the real
+/// message carries: one `-`/`+` pair per changed top-level field.
+fn spec_diff(old: &PodSpec, new: &PodSpec) -> String {
+    let old_json = serde_json::to_value(old).unwrap_or_default();
+    let new_json = serde_json::to_value(new).unwrap_or_default();
+    let empty = serde_json::Map::new();
+    let old_fields = old_json.as_object().unwrap_or(&empty);
+    let new_fields = new_json.as_object().unwrap_or(&empty);
+    let keys: BTreeSet<&String> = old_fields.keys().chain(new_fields.keys()).collect();
+    let mut lines = vec!["  core.PodSpec{".to_string()];
+    for key in keys {
+        let (a, b) = (old_fields.get(key), new_fields.get(key));
+        if a == b {
+            continue;
+        }
+        let mut go_name: Vec<char> = key.chars().collect();
+        if let Some(first) = go_name.first_mut() {
+            *first = first.to_ascii_uppercase();
+        }
+        let go_name: String = go_name.into_iter().collect();
+        let show = |v: Option<&serde_json::Value>| v.map_or("nil".to_string(), |v| v.to_string());
+        lines.push(format!("- \t{go_name}: {},", show(a)));
+        lines.push(format!("+ \t{go_name}: {},", show(b)));
+    }
+    lines.push("  }".to_string());
+    lines.join("\n")
+}

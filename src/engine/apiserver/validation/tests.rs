@@ -1,0 +1,213 @@
+//! Table tests: manifests after defaulting, and the causes a 1.33 server
+//! answers with, in its order.
+
+use serde_json::{json, Value};
+
+use super::*;
+use crate::engine::api::resource_for_kind;
+use crate::engine::apiserver::defaults;
+
+fn object(manifest: Value) -> Object {
+    let api_version = manifest["apiVersion"].as_str().unwrap_or_default().to_string();
+    let kind = manifest["kind"].as_str().unwrap_or_default().to_string();
+    let rid = resource_for_kind(&api_version, &kind).unwrap_or_else(|| panic!("{kind} is served"));
+    let mut obj = Object::from_json(rid, manifest).unwrap_or_else(|e| panic!("{kind} decodes: {e}"));
+    if obj.meta().namespace.is_none() && crate::engine::api::resource(rid).namespaced {
+        obj.meta_mut().namespace = Some("default".to_string());
+    }
+    defaults::apply(&mut obj);
+    obj
+}
+
+fn causes(manifest: Value) -> Vec<String> {
+    validate_create(&object(manifest)).into_iter().map(|c| format!("{}: {}", c.field, c.message)).collect()
+}
+
+fn pod_with(spec: Value) -> Value {
+    json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": spec})
+}
+
+const SUBDOMAIN_MSG: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+const LABEL_MSG: &str = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
+
+#[test]
+fn object_names() {
+    assert_eq!(
+        causes(pod_with(json!({"containers": [{"name": "a", "image": "nginx"}]}))).len(),
+        0,
+        "a valid pod has no causes"
+    );
+    let mut bad = pod_with(json!({"containers": [{"name": "a", "image": "nginx"}]}));
+    bad["metadata"]["name"] = json!("My_Pod");
+    assert_eq!(causes(bad), vec![format!("metadata.name: Invalid value: \"My_Pod\": {SUBDOMAIN_MSG}")]);
+
+    let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a.b"}});
+    assert_eq!(causes(ns), vec![format!("metadata.name: Invalid value: \"a.b\": {LABEL_MSG}")]);
+
+    let svc = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "1web"}, "spec": {"ports": [{"port": 80}]}});
+    assert_eq!(
+        causes(svc),
+        vec!["metadata.name: Invalid value: \"1web\": a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')".to_string()]
+    );
+
+    let nameless = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {}});
+    assert_eq!(causes(nameless), vec!["metadata.name: Required value: name or generateName is required".to_string()]);
+
+    let generated = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "web-abcde", "generateName": "web-"}});
+    assert!(causes(generated).is_empty(), "a generateName may end in a dash");
+}
+
+#[test]
+fn labels_and_annotations() {
+    let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "labels": {"app": "-bad", "a/b/c": "x"}}});
+    assert_eq!(
+        causes(cm),
+        vec![
+            "metadata.labels: Invalid value: \"a/b/c\": a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]') with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')".to_string(),
+            "metadata.labels: Invalid value: \"-bad\": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')".to_string(),
+        ]
+    );
+    let big = "x".repeat(300 * 1024);
+    let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "annotations": {"big": big}}});
+    assert_eq!(causes(cm), vec!["metadata.annotations: Too long: may not be more than 262144 bytes".to_string()]);
+}
+
+#[test]
+fn pod_spec_messages() {
+    assert_eq!(causes(pod_with(json!({"containers": []}))), vec!["spec.containers: Required value".to_string()]);
+    assert_eq!(
+        causes(pod_with(json!({"containers": [{"name": "a", "image": "nginx"}, {"name": "a"}]}))),
+        vec!["spec.containers[1].image: Required value".to_string(), "spec.containers[1].name: Duplicate value: \"a\"".to_string()]
+    );
+    assert_eq!(
+        causes(pod_with(json!({"containers": [{"name": "a", "image": "nginx", "ports": [{"containerPort": 70000}]}]}))),
+        vec!["spec.containers[0].ports[0].containerPort: Invalid value: 70000: must be between 1 and 65535, inclusive".to_string()]
+    );
+    assert_eq!(
+        causes(pod_with(json!({"containers": [{"name": "a", "image": "nginx"}], "restartPolicy": "Sometimes"}))),
+        vec!["spec.restartPolicy: Unsupported value: \"Sometimes\": supported values: \"Always\", \"OnFailure\", \"Never\"".to_string()]
+    );
+    assert_eq!(
+        causes(pod_with(json!({"containers": [{"name": "a", "image": "nginx", "resources": {"requests": {"cpu": "2"}, "limits": {"cpu": "1"}}}]}))),
+        vec!["spec.containers[0].resources.requests: Invalid value: \"2\": must be less than or equal to cpu limit of 1".to_string()]
+    );
+    assert_eq!(
+        causes(pod_with(json!({"containers": [{"name": "Web", "image": "nginx", "volumeMounts": [{"name": "data", "mountPath": "/data"}]}]}))),
+        vec![
+            format!("spec.containers[0].name: Invalid value: \"Web\": {LABEL_MSG}"),
+            "spec.containers[0].volumeMounts[0].name: Not found: \"data\"".to_string(),
+        ]
+    );
+    assert_eq!(
+        causes(pod_with(json!({"containers": [{"name": "a", "image": "nginx", "livenessProbe": {"successThreshold": 2, "httpGet": {"port": 80}}}]}))),
+        vec!["spec.containers[0].livenessProbe.successThreshold: Invalid value: 2: must be 1".to_string()]
+    );
+}
+
+fn deployment(selector: Value, labels: Value) -> Value {
+    json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+           "spec": {"selector": selector, "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "a", "image": "nginx"}]}}}})
+}
+
+#[test]
+fn deployment_messages() {
+    assert!(causes(deployment(json!({"matchLabels": {"app": "x"}}), json!({"app": "x"}))).is_empty());
+    assert_eq!(
+        causes(deployment(json!({}), json!({"app": "x"}))),
+        vec![
+            "spec.selector: Required value".to_string(),
+            "spec.template.metadata.labels: Invalid value: map[string]string{\"app\":\"x\"}: `selector` does not match template `labels`".to_string(),
+        ]
+    );
+    assert_eq!(
+        causes(deployment(json!({"matchLabels": {"app": "y"}}), json!({"app": "x"}))),
+        vec!["spec.template.metadata.labels: Invalid value: map[string]string{\"app\":\"x\"}: `selector` does not match template `labels`".to_string()]
+    );
+    let mut negative = deployment(json!({"matchLabels": {"app": "x"}}), json!({"app": "x"}));
+    negative["spec"]["replicas"] = json!(-1);
+    negative["spec"]["template"]["spec"]["restartPolicy"] = json!("OnFailure");
+    assert_eq!(
+        causes(negative),
+        vec![
+            "spec.replicas: Invalid value: -1: must be greater than or equal to 0".to_string(),
+            "spec.template.spec.restartPolicy: Unsupported value: \"OnFailure\": supported values: \"Always\"".to_string(),
+        ]
+    );
+}
+
+#[test]
+fn selector_is_immutable() {
+    let old = object(deployment(json!({"matchLabels": {"app": "x"}}), json!({"app": "x"})));
+    let new = object(deployment(json!({"matchLabels": {"app": "y"}}), json!({"app": "y"})));
+    let found: Vec<String> = validate_update(&new, &old).into_iter().map(|c| format!("{}: {}", c.field, c.message)).collect();
+    assert_eq!(
+        found,
+        vec!["spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string{\"app\":\"y\"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable".to_string()]
+    );
+}
+
+#[test]
+fn job_restart_policy_must_end() {
+    let job = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "pi", "uid": "u-1"},
+                     "spec": {"manualSelector": true, "selector": {"matchLabels": {"a": "b"}},
+                              "template": {"metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "pi", "image": "perl"}]}}}});
+    assert_eq!(causes(job), vec!["spec.template.spec.restartPolicy: Required value: valid values: \"OnFailure\", \"Never\"".to_string()]);
+}
+
+#[test]
+fn service_messages() {
+    let svc = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"}, "spec": {"selector": {"app": "web"}}});
+    assert_eq!(causes(svc), vec!["spec.ports: Required value".to_string()]);
+    let svc = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+                     "spec": {"ports": [{"name": "http", "port": 80}, {"port": 80}, {"name": "big", "port": 70000}]}});
+    assert_eq!(
+        causes(svc),
+        vec![
+            "spec.ports[1].name: Required value".to_string(),
+            "spec.ports[2].port: Invalid value: 70000: must be between 1 and 65535, inclusive".to_string(),
+            "spec.ports[2].targetPort: Invalid value: 70000: must be between 1 and 65535, inclusive".to_string(),
+            "spec.ports[1]: Duplicate value: core.ServicePort{Name:\"\", Protocol:\"TCP\", AppProtocol:(*string)(nil), Port:80, TargetPort:intstr.IntOrString{Type:0, IntVal:0, StrVal:\"\"}, NodePort:0}".to_string(),
+        ]
+    );
+}
+
+#[test]
+fn config_map_keys() {
+    let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"bad key": "v", "..x": "v"}});
+    assert_eq!(
+        causes(cm),
+        vec![
+            "data[..x]: Invalid value: \"..x\": must not start with '..'".to_string(),
+            "data[bad key]: Invalid value: \"bad key\": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')".to_string(),
+        ]
+    );
+}
+
+#[test]
+fn pod_updates_may_change_only_some_fields() {
+    let old = object(pod_with(json!({"containers": [{"name": "a", "image": "nginx"}]})));
+    let mut image_only = old.clone();
+    if let Object::Pod(p) = &mut image_only {
+        if let Some(c) = p.spec.as_mut().and_then(|s| s.containers.first_mut()) {
+            c.image = Some("nginx:1.27".to_string());
+        }
+    }
+    assert!(validate_update(&image_only, &old).is_empty());
+    let mut restart = old.clone();
+    if let Object::Pod(p) = &mut restart {
+        if let Some(s) = p.spec.as_mut() {
+            s.restart_policy = Some("Never".to_string());
+        }
+    }
+    let found = validate_update(&restart, &old);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].field, "spec");
+    assert!(found[0].message.starts_with("Forbidden: pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)\n"));
+    assert!(found[0].message.contains("RestartPolicy"));
+}
+
+#[test]
+fn go_quoting() {
+    assert_eq!(quote("a\"b\\c\n"), "\"a\\\"b\\\\c\\n\"");
+    assert_eq!(go_map(None), "map[string]string(nil)");
+}

@@ -1,0 +1,233 @@
+//! The controller manager's shared informers, as client-go's
+//! `SharedInformerFactory`: one list+watch per resource however many
+//! controllers read it, with the indexes the controllers look things up by
+//! (owner uid, controller uid, orphans per namespace, object uid), so a
+//! sync never scans every pod in the cluster.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::rc::Rc;
+
+use crate::engine::api::{meta, Object, ObjectKey, ResourceId};
+use crate::engine::apiserver::{Query, WatchEvent, WatchEventType};
+use crate::engine::informer::Informer;
+use crate::engine::sim::Ctx;
+
+/// One resource's informer and its indexes.
+pub struct Indexed {
+    informer: Informer,
+    /// Owner uid (any ownerReference) → dependents.
+    by_owner: HashMap<String, BTreeSet<ObjectKey>>,
+    /// Controller uid → objects it controls.
+    by_controller: HashMap<String, BTreeSet<ObjectKey>>,
+    /// Namespace → objects without a controller (candidates for adoption).
+    orphans: HashMap<String, BTreeSet<ObjectKey>>,
+    /// Object uid → key.
+    by_uid: HashMap<String, ObjectKey>,
+    /// What each cached object was indexed under, to unindex it on change.
+    indexed_as: HashMap<ObjectKey, IndexEntry>,
+}
+
+#[derive(Default)]
+struct IndexEntry {
+    uid: String,
+    owners: Vec<String>,
+    controller: Option<String>,
+}
+
+impl Indexed {
+    fn new(resource: ResourceId) -> Self {
+        Indexed {
+            informer: Informer::new(Query::all(resource)),
+            by_owner: HashMap::new(),
+            by_controller: HashMap::new(),
+            orphans: HashMap::new(),
+            by_uid: HashMap::new(),
+            indexed_as: HashMap::new(),
+        }
+    }
+
+    fn reset(&mut self) {
+        self.informer.reset();
+        self.by_owner.clear();
+        self.by_controller.clear();
+        self.orphans.clear();
+        self.by_uid.clear();
+        self.indexed_as.clear();
+    }
+
+    fn unindex(&mut self, key: &ObjectKey) {
+        let Some(entry) = self.indexed_as.remove(key) else { return };
+        if self.by_uid.get(&entry.uid) == Some(key) {
+            self.by_uid.remove(&entry.uid);
+        }
+        for owner in &entry.owners {
+            remove_from(&mut self.by_owner, owner, key);
+        }
+        match &entry.controller {
+            Some(c) => remove_from(&mut self.by_controller, c, key),
+            None => remove_from(&mut self.orphans, &key.namespace, key),
+        }
+    }
+
+    fn index(&mut self, key: &ObjectKey, obj: &Object) {
+        let m = obj.meta();
+        let uid = m.uid.clone().unwrap_or_default();
+        let owners: Vec<String> = m.owner_references.iter().flatten().map(|o| o.uid.clone()).collect();
+        let controller = meta::controller_of(m.owner_references.as_ref()).map(|o| o.uid.clone());
+        if !uid.is_empty() {
+            self.by_uid.insert(uid.clone(), key.clone());
+        }
+        for owner in &owners {
+            self.by_owner.entry(owner.clone()).or_default().insert(key.clone());
+        }
+        match &controller {
+            Some(c) => self.by_controller.entry(c.clone()).or_default().insert(key.clone()),
+            None => self.orphans.entry(key.namespace.clone()).or_default().insert(key.clone()),
+        };
+        self.indexed_as.insert(key.clone(), IndexEntry { uid, owners, controller });
+    }
+
+    fn apply(&mut self, events: &[WatchEvent]) {
+        for ev in events {
+            let key = ObjectKey::of(&ev.object);
+            self.unindex(&key);
+            if ev.kind != WatchEventType::Deleted {
+                self.index(&key, &ev.object);
+            }
+        }
+    }
+
+    pub fn has_synced(&self) -> bool {
+        self.informer.has_synced()
+    }
+
+    pub fn get(&self, key: &ObjectKey) -> Option<&Rc<Object>> {
+        self.informer.get(key)
+    }
+
+    pub fn get_by_uid(&self, uid: &str) -> Option<&Rc<Object>> {
+        self.by_uid.get(uid).and_then(|k| self.informer.get(k))
+    }
+
+    /// Every cached object, in key order.
+    pub fn items(&self) -> impl Iterator<Item = &Rc<Object>> {
+        self.informer.items()
+    }
+
+    pub fn len(&self) -> usize {
+        self.informer.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.informer.is_empty()
+    }
+
+    /// Objects in one namespace, in name order.
+    pub fn in_namespace<'a>(&'a self, namespace: &'a str) -> impl Iterator<Item = &'a Rc<Object>> + 'a {
+        self.informer.items().filter(move |o| o.meta().namespace.as_deref() == Some(namespace))
+    }
+
+    /// Objects whose controller is `uid`, in key order.
+    pub fn controlled_by(&self, uid: &str) -> Vec<Rc<Object>> {
+        self.lookup(self.by_controller.get(uid))
+    }
+
+    /// Objects with any ownerReference to `uid`, in key order.
+    pub fn owned_by(&self, uid: &str) -> Vec<Rc<Object>> {
+        self.lookup(self.by_owner.get(uid))
+    }
+
+    pub fn owned_by_count(&self, uid: &str) -> usize {
+        self.by_owner.get(uid).map_or(0, BTreeSet::len)
+    }
+
+    /// Objects without a controller in a namespace, in name order.
+    pub fn orphans_in(&self, namespace: &str) -> Vec<Rc<Object>> {
+        self.lookup(self.orphans.get(namespace))
+    }
+
+    fn lookup(&self, keys: Option<&BTreeSet<ObjectKey>>) -> Vec<Rc<Object>> {
+        keys.into_iter().flatten().filter_map(|k| self.informer.get(k).cloned()).collect()
+    }
+}
+
+fn remove_from(index: &mut HashMap<String, BTreeSet<ObjectKey>>, at: &str, key: &ObjectKey) {
+    if let Some(set) = index.get_mut(at) {
+        set.remove(key);
+        if set.is_empty() {
+            index.remove(at);
+        }
+    }
+}
+
+/// Every shared informer the controllers asked for.
+#[derive(Default)]
+pub struct Cache {
+    informers: BTreeMap<ResourceId, Indexed>,
+}
+
+/// What the shared informers delivered in one round, per resource.
+#[derive(Default)]
+pub struct Changes {
+    events: BTreeMap<ResourceId, Vec<WatchEvent>>,
+}
+
+impl Changes {
+    pub fn of(&self, resource: ResourceId) -> &[WatchEvent] {
+        self.events.get(&resource).map_or(&[], Vec::as_slice)
+    }
+    pub fn is_empty(&self) -> bool {
+        self.events.values().all(Vec::is_empty)
+    }
+}
+
+impl Cache {
+    pub fn ensure(&mut self, resource: ResourceId) {
+        self.informers.entry(resource).or_insert_with(|| Indexed::new(resource));
+    }
+
+    /// The informer of `resource`. Controllers only ask for what they
+    /// declared in `watches`, so a missing one is an empty stand-in.
+    pub fn of(&self, resource: ResourceId) -> &Indexed {
+        thread_local! {
+            static EMPTY: &'static Indexed = Box::leak(Box::new(Indexed::new(ResourceId(0))));
+        }
+        match self.informers.get(&resource) {
+            Some(i) => i,
+            None => EMPTY.with(|e| *e),
+        }
+    }
+
+    /// The cached object with this uid, among every informer.
+    pub fn find_uid(&self, uid: &str) -> Option<(ResourceId, &Rc<Object>)> {
+        self.informers.iter().find_map(|(rid, i)| i.get_by_uid(uid).map(|o| (*rid, o)))
+    }
+
+    /// Cached objects with an ownerReference to `uid`, of every kind.
+    pub fn dependents_of(&self, uid: &str) -> Vec<(ResourceId, Rc<Object>)> {
+        self.informers.iter().flat_map(|(rid, i)| i.owned_by(uid).into_iter().map(move |o| (*rid, o))).collect()
+    }
+
+    pub fn synced(&self, resources: &[ResourceId]) -> bool {
+        resources.iter().all(|r| self.informers.get(r).is_some_and(Indexed::has_synced))
+    }
+
+    /// Brings every informer up to date.
+    pub fn sync(&mut self, ctx: &mut Ctx) -> Changes {
+        let mut changes = Changes::default();
+        for (rid, indexed) in &mut self.informers {
+            let events = indexed.informer.sync(ctx);
+            indexed.apply(&events);
+            if !events.is_empty() {
+                changes.events.insert(*rid, events);
+            }
+        }
+        changes
+    }
+
+    pub fn reset(&mut self) {
+        for indexed in self.informers.values_mut() {
+            indexed.reset();
+        }
+    }
+}

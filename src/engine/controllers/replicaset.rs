@@ -1,0 +1,744 @@
+//! The ReplicaSet controller (`pkg/controller/replicaset`), which also runs
+//! ReplicationControllers as Kubernetes does: keep `spec.replicas` active
+//! pods matching the selector, adopting orphans and releasing pods that no
+//! longer match, and report what it sees in status.
+
+use std::any::Any;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::rc::Rc;
+
+use k8s_openapi::api::apps::v1::{ReplicaSetCondition, ReplicaSetStatus};
+use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec, ReplicationControllerCondition, ReplicationControllerStatus};
+
+use crate::engine::api::{ids, meta, ApiError, Object, ObjectKey, Reason, ResourceId};
+use crate::engine::apiserver::events::{EventRecorder, NORMAL, WARNING};
+use crate::engine::apiserver::{DeleteOptions, WatchEventType};
+use crate::engine::selector::Selector;
+use crate::engine::sim::clock::VirtualTime;
+use crate::engine::sim::Ctx;
+
+use super::queue::{drain, WorkQueue};
+use super::util;
+use super::{Cache, Changes, Controller};
+
+/// Most pods created or deleted in one sync (`BurstReplicas`).
+const BURST_REPLICAS: usize = 500;
+/// Expectations not met by then are forgotten (`ExpectationsTimeout`).
+const EXPECTATIONS_TIMEOUT_MS: u64 = 5 * 60 * 1000;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    ReplicaSet,
+    ReplicationController,
+}
+
+impl Kind {
+    fn resource(self) -> ResourceId {
+        match self {
+            Kind::ReplicaSet => ids::replica_sets(),
+            Kind::ReplicationController => ids::replication_controllers(),
+        }
+    }
+    fn kind_name(self) -> &'static str {
+        match self {
+            Kind::ReplicaSet => "ReplicaSet",
+            Kind::ReplicationController => "ReplicationController",
+        }
+    }
+}
+
+/// What the controller needs of a ReplicaSet or ReplicationController.
+struct View {
+    uid: String,
+    replicas: i32,
+    min_ready_seconds: i32,
+    selector: Selector,
+    template: Option<PodTemplateSpec>,
+    generation: Option<i64>,
+    deleting: bool,
+    status: Status,
+}
+
+/// The status fields both kinds share.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Status {
+    replicas: i32,
+    fully_labeled: i32,
+    ready: i32,
+    available: i32,
+    observed_generation: Option<i64>,
+    /// `ReplicaFailure`: (status, reason, message, lastTransitionTime)
+    failure: Option<(String, String, String, Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>)>,
+}
+
+fn view(obj: &Object) -> Option<View> {
+    match obj {
+        Object::ReplicaSet(rs) => {
+            let spec = rs.spec.as_ref()?;
+            let st = rs.status.clone().unwrap_or_default();
+            let failure = st.conditions.iter().flatten().find(|c| c.type_ == "ReplicaFailure").map(|c| {
+                (c.status.clone(), c.reason.clone().unwrap_or_default(), c.message.clone().unwrap_or_default(), c.last_transition_time.clone())
+            });
+            Some(View {
+                uid: rs.metadata.uid.clone().unwrap_or_default(),
+                replicas: spec.replicas.unwrap_or(1),
+                min_ready_seconds: spec.min_ready_seconds.unwrap_or(0),
+                selector: Selector::from_api(&spec.selector),
+                template: spec.template.clone(),
+                generation: rs.metadata.generation,
+                deleting: rs.metadata.deletion_timestamp.is_some(),
+                status: Status {
+                    replicas: st.replicas,
+                    fully_labeled: st.fully_labeled_replicas.unwrap_or(0),
+                    ready: st.ready_replicas.unwrap_or(0),
+                    available: st.available_replicas.unwrap_or(0),
+                    observed_generation: st.observed_generation,
+                    failure,
+                },
+            })
+        }
+        Object::ReplicationController(rc) => {
+            let spec = rc.spec.as_ref()?;
+            let st = rc.status.clone().unwrap_or_default();
+            let failure = st.conditions.iter().flatten().find(|c| c.type_ == "ReplicaFailure").map(|c| {
+                (c.status.clone(), c.reason.clone().unwrap_or_default(), c.message.clone().unwrap_or_default(), c.last_transition_time.clone())
+            });
+            // An RC without a selector selects its template's labels (API defaulting).
+            let selector_map = spec
+                .selector
+                .clone()
+                .or_else(|| spec.template.as_ref().and_then(|t| t.metadata.as_ref()).and_then(|m| m.labels.clone()))
+                .unwrap_or_default();
+            let mut selector = Selector::from_map(&selector_map);
+            if selector_map.is_empty() {
+                selector.selects_nothing = true;
+            }
+            Some(View {
+                uid: rc.metadata.uid.clone().unwrap_or_default(),
+                replicas: spec.replicas.unwrap_or(1),
+                min_ready_seconds: spec.min_ready_seconds.unwrap_or(0),
+                selector,
+                template: spec.template.clone(),
+                generation: rc.metadata.generation,
+                deleting: rc.metadata.deletion_timestamp.is_some(),
+                status: Status {
+                    replicas: st.replicas,
+                    fully_labeled: st.fully_labeled_replicas.unwrap_or(0),
+                    ready: st.ready_replicas.unwrap_or(0),
+                    available: st.available_replicas.unwrap_or(0),
+                    observed_generation: st.observed_generation,
+                    failure,
+                },
+            })
+        }
+        _ => None,
+    }
+}
+
+fn write_status(obj: &mut Object, s: &Status) {
+    match obj {
+        Object::ReplicaSet(rs) => {
+            let conditions: Vec<ReplicaSetCondition> = s
+                .failure
+                .iter()
+                .map(|(status, reason, message, t)| ReplicaSetCondition {
+                    type_: "ReplicaFailure".into(),
+                    status: status.clone(),
+                    reason: Some(reason.clone()),
+                    message: Some(message.clone()),
+                    last_transition_time: t.clone(),
+                })
+                .collect();
+            let old = rs.status.take().unwrap_or_default();
+            rs.status = Some(ReplicaSetStatus {
+                replicas: s.replicas,
+                fully_labeled_replicas: util::nonzero(s.fully_labeled),
+                ready_replicas: util::nonzero(s.ready),
+                available_replicas: util::nonzero(s.available),
+                observed_generation: s.observed_generation,
+                conditions: if conditions.is_empty() { None } else { Some(conditions) },
+                ..old
+            });
+        }
+        Object::ReplicationController(rc) => {
+            let conditions: Vec<ReplicationControllerCondition> = s
+                .failure
+                .iter()
+                .map(|(status, reason, message, t)| ReplicationControllerCondition {
+                    type_: "ReplicaFailure".into(),
+                    status: status.clone(),
+                    reason: Some(reason.clone()),
+                    message: Some(message.clone()),
+                    last_transition_time: t.clone(),
+                })
+                .collect();
+            rc.status = Some(ReplicationControllerStatus {
+                replicas: s.replicas,
+                fully_labeled_replicas: util::nonzero(s.fully_labeled),
+                ready_replicas: util::nonzero(s.ready),
+                available_replicas: util::nonzero(s.available),
+                observed_generation: s.observed_generation,
+                conditions: if conditions.is_empty() { None } else { Some(conditions) },
+            });
+        }
+        _ => {}
+    }
+}
+
+/// Creations and deletions this controller made but has not yet seen in
+/// its informer, so it does not act twice (`ControllerExpectations`).
+#[derive(Default)]
+struct Expectations {
+    adds: i64,
+    deletes: BTreeSet<String>,
+    since: VirtualTime,
+}
+
+pub struct ReplicaSetController {
+    kind: Kind,
+    name: String,
+    queue: WorkQueue,
+    expectations: HashMap<ObjectKey, Expectations>,
+    recorder: EventRecorder,
+    /// Every object was queued once since the caches synced.
+    primed: bool,
+}
+
+impl ReplicaSetController {
+    pub fn new(kind: Kind) -> Self {
+        let name = match kind {
+            Kind::ReplicaSet => "replicaset-controller",
+            Kind::ReplicationController => "replication-controller",
+        };
+        ReplicaSetController {
+            kind,
+            name: name.to_string(),
+            queue: WorkQueue::default(),
+            expectations: HashMap::new(),
+            recorder: EventRecorder::new(name, None),
+            primed: false,
+        }
+    }
+
+    /// The owner of `pod` of this controller's kind, by controllerRef.
+    fn owner_key(&self, pod: &Pod) -> Option<(ObjectKey, String)> {
+        let owner = meta::controller_of(pod.metadata.owner_references.as_ref())?;
+        if owner.kind != self.kind.kind_name() {
+            return None;
+        }
+        Some((ObjectKey::new(pod.metadata.namespace.clone().unwrap_or_default(), owner.name.clone()), owner.uid.clone()))
+    }
+
+    fn handle_events(&mut self, cache: &Cache, changes: &Changes) {
+        let rid = self.kind.resource();
+        for ev in changes.of(rid) {
+            let key = ObjectKey::of(&ev.object);
+            if ev.kind == WatchEventType::Deleted {
+                self.expectations.remove(&key);
+            } else {
+                self.queue.add(key);
+            }
+        }
+        let owners = cache.of(rid);
+        for ev in changes.of(ids::pods()) {
+            let Object::Pod(pod) = &*ev.object else { continue };
+            match self.owner_key(pod) {
+                Some((key, uid)) => {
+                    if owners.get(&key).is_some_and(|o| o.meta().uid.as_deref() == Some(uid.as_str())) {
+                        if let Some(exp) = self.expectations.get_mut(&key) {
+                            let pod_uid = pod.metadata.uid.clone().unwrap_or_default();
+                            match ev.kind {
+                                WatchEventType::Added if pod.metadata.deletion_timestamp.is_none() => exp.adds -= 1,
+                                _ if ev.kind == WatchEventType::Deleted || util::is_terminating(pod) => {
+                                    exp.deletes.remove(&pod_uid);
+                                }
+                                _ => {}
+                            }
+                        }
+                        self.queue.add(key);
+                    }
+                }
+                None if meta::controller_of(pod.metadata.owner_references.as_ref()).is_none() && ev.kind != WatchEventType::Deleted => {
+                    // An orphan: every ReplicaSet whose selector matches may adopt it.
+                    let ns = pod.metadata.namespace.clone().unwrap_or_default();
+                    for owner in owners.in_namespace(&ns) {
+                        if view(owner).is_some_and(|v| v.selector.matches(pod.metadata.labels.as_ref())) {
+                            self.queue.add(ObjectKey::of(owner));
+                        }
+                    }
+                }
+                None => {}
+            }
+        }
+    }
+
+    fn expectations_satisfied(&mut self, key: &ObjectKey, now: VirtualTime) -> bool {
+        match self.expectations.get(key) {
+            None => true,
+            Some(e) if (e.adds <= 0 && e.deletes.is_empty()) || now.millis_since(e.since) > EXPECTATIONS_TIMEOUT_MS => {
+                self.expectations.remove(key);
+                true
+            }
+            Some(_) => false,
+        }
+    }
+
+    fn sync_one(&mut self, ctx: &mut Ctx, cache: &Cache, key: &ObjectKey) -> Result<Option<VirtualTime>, ApiError> {
+        let rid = self.kind.resource();
+        let Some(obj) = cache.of(rid).get(key).cloned() else {
+            self.expectations.remove(key);
+            return Ok(None);
+        };
+        let Some(v) = view(&obj) else { return Ok(None) };
+        let needs_sync = self.expectations_satisfied(key, ctx.now) && !v.deleting;
+        let pods = cache.of(ids::pods());
+        let mut candidates: Vec<Rc<Object>> = pods.controlled_by(&v.uid);
+        candidates.extend(pods.orphans_in(&key.namespace));
+        let mut active: Vec<Pod> = Vec::new();
+        let mut adoptable: Vec<Pod> = Vec::new();
+        for o in &candidates {
+            let Object::Pod(p) = &**o else { continue };
+            if !util::is_active(p) {
+                continue;
+            }
+            let controlled = meta::controller_of(p.metadata.owner_references.as_ref()).is_some();
+            let matches = v.selector.matches(p.metadata.labels.as_ref());
+            match (controlled, matches) {
+                (true, true) => active.push(p.clone()),
+                (true, false) => self.release(ctx, p, &v.uid),
+                (false, true) if !v.deleting => adoptable.push(p.clone()),
+                (false, _) => {}
+            }
+        }
+        if !adoptable.is_empty() && self.can_adopt(ctx, key, &v.uid) {
+            for p in adoptable {
+                if let Some(adopted) = self.adopt(ctx, &obj, &p) {
+                    active.push(adopted);
+                }
+            }
+        }
+        let mut failure: Option<ApiError> = None;
+        if needs_sync {
+            if let Err(e) = self.manage_replicas(ctx, cache, key, &obj, &v, &active) {
+                failure = Some(e);
+            }
+        }
+        // Status is recomputed from what the informer sees.
+        let template_labels = v.template.as_ref().and_then(|t| t.metadata.as_ref()).and_then(|m| m.labels.as_ref());
+        let mut next = Status {
+            replicas: active.len() as i32,
+            fully_labeled: active.iter().filter(|p| util::has_all_labels(p, template_labels)).count() as i32,
+            ready: active.iter().filter(|p| util::is_ready(p)).count() as i32,
+            available: active.iter().filter(|p| util::is_available(p, v.min_ready_seconds, ctx.now)).count() as i32,
+            observed_generation: v.generation,
+            failure: v.status.failure.clone(),
+        };
+        match &failure {
+            Some(e) if e.reason != Reason::ConnectionRefused => {
+                let message = e.message.clone();
+                if next.failure.as_ref().is_none_or(|f| f.2 != message) {
+                    next.failure = Some(("True".into(), "FailedCreate".into(), message, Some(meta::api_time(ctx.now))));
+                }
+            }
+            Some(_) => {}
+            None => {
+                if needs_sync {
+                    next.failure = None;
+                }
+            }
+        }
+        if next != v.status {
+            let written = ctx.api.modify(rid, &key.namespace, &key.name, true, |o| {
+                if o.meta().uid.as_deref() != Some(v.uid.as_str()) {
+                    return false;
+                }
+                write_status(o, &next);
+                true
+            });
+            match written {
+                Err(e) if e.reason == Reason::NotFound => return Ok(None),
+                Err(e) => return Err(e),
+                Ok(_) => {}
+            }
+        }
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        // Ready pods not yet available become so after minReadySeconds.
+        let next_available = active
+            .iter()
+            .filter(|p| util::is_ready(p) && !util::is_available(p, v.min_ready_seconds, ctx.now))
+            .filter_map(|p| util::available_at(p, v.min_ready_seconds))
+            .min();
+        Ok(next_available)
+    }
+
+    /// A fresh read of the owner, so nothing is adopted by a controller that
+    /// is being deleted or was replaced (`RecheckDeletionTimestamp`).
+    fn can_adopt(&self, ctx: &mut Ctx, key: &ObjectKey, uid: &str) -> bool {
+        match ctx.api.get(self.kind.resource(), &key.namespace, &key.name) {
+            Ok(fresh) => fresh.meta().uid.as_deref() == Some(uid) && fresh.meta().deletion_timestamp.is_none(),
+            Err(_) => false,
+        }
+    }
+
+    fn adopt(&self, ctx: &mut Ctx, owner: &Object, pod: &Pod) -> Option<Pod> {
+        let ns = pod.metadata.namespace.clone().unwrap_or_default();
+        let name = pod.metadata.name.clone().unwrap_or_default();
+        let owner_ref = util::controller_ref(owner);
+        let pod_uid = pod.metadata.uid.clone();
+        let adopted = ctx.api.modify(ids::pods(), &ns, &name, false, |o| {
+            let m = o.meta_mut();
+            if m.uid != pod_uid || m.deletion_timestamp.is_some() || meta::controller_of(m.owner_references.as_ref()).is_some() {
+                return false;
+            }
+            let refs = m.owner_references.get_or_insert_with(Vec::new);
+            refs.retain(|r| r.uid != owner_ref.uid);
+            refs.push(owner_ref.clone());
+            true
+        });
+        match adopted.ok().as_deref() {
+            Some(Object::Pod(p)) if meta::controller_of(p.metadata.owner_references.as_ref()).is_some_and(|r| r.uid == owner_ref.uid) => Some(p.clone()),
+            _ => None,
+        }
+    }
+
+    fn release(&self, ctx: &mut Ctx, pod: &Pod, owner_uid: &str) {
+        let ns = pod.metadata.namespace.clone().unwrap_or_default();
+        let name = pod.metadata.name.clone().unwrap_or_default();
+        let pod_uid = pod.metadata.uid.clone();
+        let _ = ctx.api.modify(ids::pods(), &ns, &name, false, |o| {
+            let m = o.meta_mut();
+            if m.uid != pod_uid {
+                return false;
+            }
+            let Some(refs) = m.owner_references.as_mut() else { return false };
+            let before = refs.len();
+            refs.retain(|r| r.uid != owner_uid);
+            let changed = refs.len() != before;
+            if refs.is_empty() {
+                m.owner_references = None;
+            }
+            changed
+        });
+    }
+
+    fn manage_replicas(&mut self, ctx: &mut Ctx, cache: &Cache, key: &ObjectKey, obj: &Object, v: &View, active: &[Pod]) -> Result<(), ApiError> {
+        let diff = active.len() as i64 - v.replicas.max(0) as i64;
+        if diff < 0 {
+            let want = ((-diff) as usize).min(BURST_REPLICAS);
+            let Some(template) = v.template.as_ref() else { return Ok(()) };
+            let owner_ref = util::controller_ref(obj);
+            self.expectations.insert(key.clone(), Expectations { adds: want as i64, deletes: BTreeSet::new(), since: ctx.now });
+            // Slow start: batches of 1, 2, 4, ... stop at the first error, so a
+            // quota or admission failure costs one request, not hundreds.
+            let mut created = 0usize;
+            let mut batch = 1usize;
+            let mut error = None;
+            while created < want && error.is_none() {
+                let size = batch.min(want - created);
+                for _ in 0..size {
+                    let pod = util::pod_from_template(template, &key.namespace, &format!("{}-", key.name), owner_ref.clone());
+                    match ctx.api.create(Object::Pod(pod)) {
+                        Ok(stored) => {
+                            created += 1;
+                            let pod_name = util::name_of(&stored).to_string();
+                            ctx.log(format!("created pod {}/{pod_name} for {} {}", key.namespace, self.kind.kind_name(), key.name));
+                            self.recorder.record(ctx.api, obj, NORMAL, "SuccessfulCreate", format!("Created pod: {pod_name}"));
+                        }
+                        Err(e) => {
+                            if e.reason != Reason::ConnectionRefused {
+                                self.recorder.record(ctx.api, obj, WARNING, "FailedCreate", format!("Error creating: {}", e.message));
+                            }
+                            error = Some(e);
+                            break;
+                        }
+                    }
+                }
+                batch *= 2;
+            }
+            if let Some(exp) = self.expectations.get_mut(key) {
+                exp.adds -= (want - created) as i64;
+            }
+            if let Some(e) = error {
+                return Err(e);
+            }
+        } else if diff > 0 {
+            let n = (diff as usize).min(BURST_REPLICAS);
+            let victims = self.pods_to_delete(cache, v, active, n, ctx.now);
+            let uids: BTreeSet<String> = victims.iter().filter_map(|p| p.metadata.uid.clone()).collect();
+            self.expectations.insert(key.clone(), Expectations { adds: 0, deletes: uids, since: ctx.now });
+            let mut error = None;
+            for p in victims {
+                let name = p.metadata.name.clone().unwrap_or_default();
+                let opts = DeleteOptions { precondition_uid: p.metadata.uid.clone(), ..Default::default() };
+                match ctx.api.delete(ids::pods(), &key.namespace, &name, &opts) {
+                    Ok(_) => {
+                        ctx.log(format!("deleted pod {}/{name} of {} {}", key.namespace, self.kind.kind_name(), key.name));
+                        self.recorder.record(ctx.api, obj, NORMAL, "SuccessfulDelete", format!("Deleted pod: {name}"));
+                    }
+                    Err(e) => {
+                        if let Some(exp) = self.expectations.get_mut(key) {
+                            exp.deletes.remove(p.metadata.uid.as_deref().unwrap_or(""));
+                        }
+                        if e.reason != Reason::NotFound {
+                            if e.reason != Reason::ConnectionRefused {
+                                self.recorder.record(ctx.api, obj, WARNING, "FailedDelete", format!("Error deleting: {}", e.message));
+                            }
+                            error = Some(e);
+                        }
+                    }
+                }
+            }
+            if let Some(e) = error {
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// The `n` pods to delete first, ranked as Kubernetes ranks them; pods
+    /// sharing a node with more of their siblings go first.
+    fn pods_to_delete(&self, cache: &Cache, v: &View, active: &[Pod], n: usize, now: VirtualTime) -> Vec<Pod> {
+        if n >= active.len() {
+            return active.to_vec();
+        }
+        // Related pods: this set's and its siblings' under the same controller.
+        let mut per_node: BTreeMap<String, usize> = BTreeMap::new();
+        let owners = cache.of(self.kind.resource());
+        let pods = cache.of(ids::pods());
+        let owner_uid = owners
+            .get_by_uid(&v.uid)
+            .and_then(|o| meta::controller_of(o.meta().owner_references.as_ref()).map(|r| r.uid.clone()));
+        let related_sets: Vec<String> = match owner_uid {
+            Some(u) => owners.controlled_by(&u).iter().filter_map(|o| o.meta().uid.clone()).collect(),
+            None => vec![v.uid.clone()],
+        };
+        for set in &related_sets {
+            for o in pods.controlled_by(set) {
+                if let Object::Pod(p) = &*o {
+                    if util::is_active(p) {
+                        *per_node.entry(util::node_name(p).to_string()).or_default() += 1;
+                    }
+                }
+            }
+        }
+        let rank = |p: &Pod| {
+            let node = util::node_name(p);
+            if node.is_empty() {
+                0
+            } else {
+                per_node.get(node).copied().unwrap_or(0)
+            }
+        };
+        let mut ranked: Vec<(&Pod, usize)> = active.iter().map(|p| (p, rank(p))).collect();
+        ranked.sort_by(|a, b| util::deletion_order(*a, *b, now));
+        ranked.into_iter().take(n).map(|(p, _)| p.clone()).collect()
+    }
+}
+
+impl Controller for ReplicaSetController {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn watches(&self) -> Vec<ResourceId> {
+        vec![self.kind.resource(), ids::pods()]
+    }
+    fn sync(&mut self, ctx: &mut Ctx, cache: &Cache, changes: &Changes) {
+        if !cache.synced(&self.watches()) {
+            self.primed = false;
+            return;
+        }
+        if !self.primed {
+            self.primed = true;
+            for o in cache.of(self.kind.resource()).items() {
+                self.queue.add(ObjectKey::of(o));
+            }
+        }
+        self.handle_events(cache, changes);
+        let mut queue = std::mem::take(&mut self.queue);
+        drain(&mut queue, ctx, |ctx, key| self.sync_one(ctx, cache, key));
+        self.queue = queue;
+    }
+    fn reset(&mut self) {
+        self.queue.clear();
+        self.expectations.clear();
+        self.recorder.reset();
+        self.primed = false;
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::controllers::testkit::{self, events_for, live_pods, template};
+    use k8s_openapi::api::apps::v1::{ReplicaSet, ReplicaSetSpec};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+
+    fn replica_set(name: &str, replicas: i32) -> Object {
+        Object::ReplicaSet(ReplicaSet {
+            metadata: ObjectMeta { name: Some(name.into()), namespace: Some("default".into()), ..Default::default() },
+            spec: Some(ReplicaSetSpec {
+                replicas: Some(replicas),
+                selector: LabelSelector { match_labels: Some(BTreeMap::from([("app".into(), name.into())])), ..Default::default() },
+                template: Some(template(name, "nginx")),
+                min_ready_seconds: None,
+            }),
+            status: None,
+        })
+    }
+
+    fn rs_status(sim: &crate::engine::sim::Sim, name: &str) -> ReplicaSetStatus {
+        match &*sim.api.get(ids::replica_sets(), "default", name).expect("rs") {
+            Object::ReplicaSet(rs) => rs.status.clone().unwrap_or_default(),
+            _ => unreachable!(),
+        }
+    }
+
+    fn scale(sim: &mut crate::engine::sim::Sim, name: &str, replicas: i32) {
+        sim.api
+            .modify(ids::replica_sets(), "default", name, false, |o| {
+                if let Object::ReplicaSet(rs) = o {
+                    rs.spec.as_mut().map(|s| s.replicas = Some(replicas));
+                }
+                true
+            })
+            .expect("scale");
+    }
+
+    #[test]
+    fn creates_owned_pods_and_reports_status() {
+        let mut sim = testkit::sim();
+        sim.api.create(replica_set("web", 3)).expect("create");
+        sim.run_for_ms(10_000);
+        let pods = live_pods(&sim, "default");
+        assert_eq!(pods.len(), 3);
+        for p in &pods {
+            let name = p.metadata.name.clone().unwrap();
+            assert!(name.starts_with("web-") && name.len() == 9, "{name}");
+            let owner = &p.metadata.owner_references.as_ref().unwrap()[0];
+            assert_eq!((owner.kind.as_str(), owner.name.as_str(), owner.controller, owner.block_owner_deletion), ("ReplicaSet", "web", Some(true), Some(true)));
+            assert_eq!(p.metadata.labels.as_ref().unwrap()["app"], "web");
+        }
+        let st = rs_status(&sim, "web");
+        assert_eq!((st.replicas, st.fully_labeled_replicas, st.ready_replicas, st.available_replicas, st.observed_generation), (3, Some(3), Some(3), Some(3), Some(1)));
+        let events = events_for(&sim, "web");
+        assert_eq!(events.iter().filter(|(r, m)| r == "SuccessfulCreate" && m.starts_with("Created pod: web-")).count(), 3);
+    }
+
+    #[test]
+    fn heals_a_deleted_pod_and_scales() {
+        let mut sim = testkit::sim();
+        sim.api.create(replica_set("web", 3)).expect("create");
+        sim.run_for_ms(10_000);
+        let victim = live_pods(&sim, "default")[0].metadata.name.clone().unwrap();
+        sim.api.delete(ids::pods(), "default", &victim, &DeleteOptions::default()).expect("delete");
+        sim.run_for_ms(10_000);
+        let pods = live_pods(&sim, "default");
+        assert_eq!(pods.len(), 3);
+        assert!(pods.iter().all(|p| p.metadata.name.as_deref() != Some(victim.as_str())));
+
+        scale(&mut sim, "web", 5);
+        sim.run_for_ms(10_000);
+        assert_eq!(live_pods(&sim, "default").len(), 5);
+        assert_eq!(rs_status(&sim, "web").ready_replicas, Some(5));
+
+        scale(&mut sim, "web", 1);
+        sim.run_for_ms(10_000);
+        assert_eq!(testkit::pods(&sim, "default").len(), 1);
+        let st = rs_status(&sim, "web");
+        assert_eq!((st.replicas, st.observed_generation), (1, Some(3)));
+        assert_eq!(events_for(&sim, "web").iter().filter(|(r, _)| r == "SuccessfulDelete").count(), 4);
+    }
+
+    #[test]
+    fn scale_down_removes_unready_pods_first() {
+        let mut sim = testkit::sim();
+        sim.api.create(replica_set("web", 2)).expect("create");
+        sim.run_for_ms(10_000);
+        // A third pod that never gets ready is the one to go.
+        scale(&mut sim, "web", 3);
+        sim.run_for_ms(100);
+        let newest = live_pods(&sim, "default")
+            .into_iter()
+            .find(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) != Some("Running"))
+            .and_then(|p| p.metadata.name)
+            .expect("pending pod");
+        scale(&mut sim, "web", 2);
+        sim.run_for_ms(100);
+        let names: Vec<_> = live_pods(&sim, "default").into_iter().filter_map(|p| p.metadata.name).collect();
+        assert_eq!(names.len(), 2);
+        assert!(!names.contains(&newest));
+    }
+
+    #[test]
+    fn adopts_matching_orphans_and_releases_relabelled_pods() {
+        let mut sim = testkit::sim();
+        let orphan = util::pod_from_template(&template("web", "nginx"), "default", "", util::controller_ref(&replica_set("x", 1)));
+        let mut orphan = orphan;
+        orphan.metadata.owner_references = None;
+        orphan.metadata.name = Some("stray".into());
+        sim.api.create(Object::Pod(orphan)).expect("pod");
+        sim.api.create(replica_set("web", 2)).expect("create");
+        sim.run_for_ms(10_000);
+        let pods = live_pods(&sim, "default");
+        assert_eq!(pods.len(), 2);
+        let stray = pods.iter().find(|p| p.metadata.name.as_deref() == Some("stray")).expect("adopted");
+        assert_eq!(meta::controller_of(stray.metadata.owner_references.as_ref()).map(|r| r.name.as_str()), Some("web"));
+
+        sim.api
+            .modify(ids::pods(), "default", "stray", false, |o| {
+                o.meta_mut().labels = Some(BTreeMap::from([("app".into(), "debug".into())]));
+                true
+            })
+            .expect("relabel");
+        sim.run_for_ms(10_000);
+        let pods = live_pods(&sim, "default");
+        assert_eq!(pods.len(), 3);
+        let stray = pods.iter().find(|p| p.metadata.name.as_deref() == Some("stray")).expect("kept");
+        assert!(stray.metadata.owner_references.as_ref().is_none_or(|r| r.is_empty()));
+    }
+
+    #[test]
+    fn resumes_after_controller_manager_restart() {
+        let mut sim = testkit::sim();
+        sim.api.create(replica_set("web", 2)).expect("create");
+        sim.run_for_ms(10_000);
+        sim.stop("controller-manager").expect("stop");
+        scale(&mut sim, "web", 4);
+        sim.run_for_ms(10_000);
+        assert_eq!(live_pods(&sim, "default").len(), 2);
+        sim.start("controller-manager").expect("start");
+        sim.run_for_ms(10_000);
+        assert_eq!(live_pods(&sim, "default").len(), 4);
+        assert_eq!(rs_status(&sim, "web").available_replicas, Some(4));
+    }
+
+    #[test]
+    fn reports_failed_creates() {
+        // Alone, so no namespace controller empties the terminating namespace.
+        let manager = crate::engine::controllers::ControllerManager::new(vec![Box::new(ReplicaSetController::new(Kind::ReplicaSet))]);
+        let mut sim = testkit::sim_with(manager);
+        let mut rs = replica_set("web", 2);
+        if let Object::ReplicaSet(r) = &mut rs {
+            r.metadata.namespace = Some("kube-system".into());
+        }
+        sim.api.create(rs).expect("create");
+        sim.api
+            .delete(ids::namespaces(), "", "kube-system", &DeleteOptions { propagation: Some(crate::engine::apiserver::Propagation::Orphan), ..Default::default() })
+            .expect("terminate namespace");
+        sim.run_for_ms(1_000);
+        // The event itself cannot be written in a terminating namespace; the condition can.
+        let rs = match &*sim.api.get(ids::replica_sets(), "kube-system", "web").expect("rs") {
+            Object::ReplicaSet(rs) => rs.clone(),
+            _ => unreachable!(),
+        };
+        let conditions = rs.status.and_then(|s| s.conditions).unwrap_or_default();
+        let failure = conditions.iter().find(|c| c.type_ == "ReplicaFailure").expect("ReplicaFailure");
+        assert_eq!((failure.status.as_str(), failure.reason.as_deref()), ("True", Some("FailedCreate")));
+        assert!(failure.message.as_deref().is_some_and(|m| m.contains("because it is being terminated")), "{failure:?}");
+    }
+}

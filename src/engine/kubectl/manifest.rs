@@ -1,0 +1,183 @@
+//! Reading `-f` sources as kubectl's resource builder does, and reporting
+//! errors as its `checkErr` does: one error alone in its own form, several as
+//! one line each.
+
+use serde_json::Value;
+
+use crate::engine::api::{resource, ApiError, Reason, ResourceId};
+use crate::engine::apiserver::decode;
+use crate::engine::kubectl::{format_api_error, Error, Result, Session};
+
+/// One object read from a manifest, mapped to a served resource.
+#[derive(Clone, Debug)]
+pub struct Info {
+    /// The file as given (`f.yaml`), or `STDIN`.
+    pub source: String,
+    pub rid: ResourceId,
+    pub name: String,
+    /// Empty for cluster-scoped resources.
+    pub namespace: String,
+    /// The document, with the namespace filled in as kubectl's builder does.
+    pub value: Value,
+}
+
+impl Info {
+    /// `Resource: "apps/v1, Resource=deployments", GroupVersionKind: …` as
+    /// kubectl's `Info.String()` writes it in some error messages.
+    pub fn describe(&self) -> String {
+        let rt = resource(self.rid);
+        format!(
+            "Resource: \"{}/{}, Resource={}\", GroupVersionKind: \"{}/{}, Kind={}\"\nName: {:?}, Namespace: {:?}",
+            rt.group, rt.version, rt.plural, rt.group, rt.version, rt.kind, self.name, self.namespace
+        )
+    }
+}
+
+/// A failure of one object or source; the command goes on with the rest.
+#[derive(Clone, Debug)]
+pub enum Failure {
+    Api(ApiError),
+    Text(String),
+}
+
+/// kubectl's `AddSourceToErr`: `error when creating "f.yaml": …`.
+pub fn with_source(verb: &str, source: &str, mut e: ApiError) -> Failure {
+    if e.reason != Reason::ConnectionRefused && !source.is_empty() {
+        e.message = format!("error when {verb} {source:?}: {}", e.message);
+    }
+    Failure::Api(e)
+}
+
+/// Reads every `-f` source into objects (or failures), in order. A syntax
+/// or validation error ends its source, as in kubectl; a kind the server
+/// does not serve fails only its own document.
+pub fn load(s: &Session) -> Vec<std::result::Result<Info, Failure>> {
+    let mut out = Vec::new();
+    let explicit_namespace = s.args.value("namespace").map(str::to_string);
+    let namespace = s.namespace();
+    let validate = s.args.value("validate").is_none_or(|v| v != "false" && v != "ignore");
+    for path in s.args.values("filename") {
+        let (source, text) = if path == "-" {
+            ("STDIN".to_string(), s.stdin.unwrap_or("").to_string())
+        } else {
+            match s.files.read(path) {
+                Ok(t) => (path.clone(), t),
+                Err(e) => {
+                    out.push(Err(Failure::Text(e)));
+                    continue;
+                }
+            }
+        };
+        let parsed = decode::parse_manifests(&text);
+        for doc in parsed.documents {
+            if validate {
+                if !s.cluster.sim.api.is_running() {
+                    let host = s.server();
+                    out.push(Err(Failure::Text(format!(
+                        "error validating {source:?}: {}",
+                        decode::validation_message(&[format!(
+                            "failed to download openapi: Get \"https://{host}/openapi/v2?timeout=32s\": dial tcp {host}: connect: connection refused"
+                        )])
+                    ))));
+                    break;
+                }
+                let problems = decode::check_type_meta(&doc.value);
+                if !problems.is_empty() {
+                    out.push(Err(Failure::Text(format!("error validating {source:?}: {}", decode::validation_message(&problems)))));
+                    break;
+                }
+            }
+            let rid = match decode::resolve_kind(&doc.value, &source) {
+                Ok(rid) => rid,
+                Err(e) => {
+                    out.push(Err(Failure::Text(e)));
+                    continue;
+                }
+            };
+            let (name, doc_namespace, _, _) = decode::document_identity(&doc.value);
+            let mut value = doc.value;
+            let rt = resource(rid);
+            let namespace = if !rt.namespaced {
+                String::new()
+            } else if doc_namespace.is_empty() {
+                if let Some(meta) = value.as_object_mut().map(|o| o.entry("metadata").or_insert_with(|| Value::Object(Default::default()))) {
+                    if let Some(meta) = meta.as_object_mut() {
+                        meta.insert("namespace".to_string(), Value::String(namespace.clone()));
+                    }
+                }
+                namespace.clone()
+            } else {
+                if let Some(flag) = &explicit_namespace {
+                    if flag != &doc_namespace {
+                        out.push(Err(Failure::Text(format!(
+                            "the namespace from the provided object {doc_namespace:?} does not match the namespace {flag:?}. You must pass '--namespace={doc_namespace}' to perform this operation."
+                        ))));
+                        continue;
+                    }
+                }
+                doc_namespace
+            };
+            out.push(Ok(Info { source: source.clone(), rid, name, namespace, value }));
+        }
+        if let Some(e) = parsed.error {
+            out.push(Err(Failure::Text(format!("error parsing {source}: {}", e.message))));
+        }
+    }
+    out
+}
+
+/// Ends a command that may have failed for some objects, printing as
+/// kubectl's `checkErr` prints an aggregate.
+pub fn finish(s: &mut Session, failures: Vec<Failure>) -> Result {
+    match failures.len() {
+        0 => Ok(()),
+        1 => Err(match failures.into_iter().next() {
+            Some(Failure::Api(e)) => Error::Api(e),
+            Some(Failure::Text(t)) if t.starts_with("error: ") => Error::Message(t),
+            Some(Failure::Text(t)) => Error::Message(format!("error: {t}")),
+            None => Error::Silent,
+        }),
+        _ => {
+            let server = s.server();
+            for f in failures {
+                let line = match f {
+                    Failure::Api(e) if e.reason == Reason::Invalid => format!("Error from server (Invalid): {}", e.message),
+                    Failure::Api(e) => format_api_error(&e, &server),
+                    Failure::Text(t) => t,
+                };
+                s.err.push_str(&line);
+                s.err.push('\n');
+            }
+            Err(Error::Silent)
+        }
+    }
+}
+
+/// ` (dry run)` / ` (server dry run)` after an operation, from `--dry-run`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DryRun {
+    None,
+    Client,
+    Server,
+}
+
+impl DryRun {
+    pub fn from_session(s: &Session) -> std::result::Result<DryRun, Error> {
+        match s.args.value("dry-run") {
+            None | Some("none") | Some("false") => Ok(DryRun::None),
+            Some("client") | Some("true") => Ok(DryRun::Client),
+            Some("server") => Ok(DryRun::Server),
+            Some("unchanged") => Ok(DryRun::Client),
+            Some(other) => Err(Error::Message(format!(
+                "error: Invalid dry-run value ({other}). Must be \"none\", \"server\", or \"client\"."
+            ))),
+        }
+    }
+    pub fn suffix(self) -> &'static str {
+        match self {
+            DryRun::None => "",
+            DryRun::Client => " (dry run)",
+            DryRun::Server => " (server dry run)",
+        }
+    }
+}

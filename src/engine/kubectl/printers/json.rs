@@ -1,0 +1,121 @@
+//! JSON as Go's `encoding/json` writes it, which kubectl's `-o json` and
+//! jsonpath use: `json.MarshalIndent(obj, "", "    ")`, keys sorted (the
+//! objects are maps), and Go's escaping of `<`, `>`, `&`, U+2028 and U+2029,
+//! which serde_json does not do.
+
+use serde_json::Value;
+
+/// `json.MarshalIndent(v, "", "    ")`, without a trailing newline.
+pub fn to_json_indented(value: &Value) -> String {
+    let mut out = String::new();
+    write(value, Some(0), &mut out);
+    out
+}
+
+/// `json.Marshal(v)`.
+pub fn to_json_compact(value: &Value) -> String {
+    let mut out = String::new();
+    write(value, None, &mut out);
+    out
+}
+
+fn newline(indent: Option<usize>, out: &mut String) {
+    if let Some(level) = indent {
+        out.push('\n');
+        for _ in 0..level {
+            out.push_str("    ");
+        }
+    }
+}
+
+fn write(value: &Value, indent: Option<usize>, out: &mut String) {
+    let deeper = indent.map(|l| l + 1);
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(&go_number(n)),
+        Value::String(s) => write_string(s, out),
+        Value::Array(items) if items.is_empty() => out.push_str("[]"),
+        Value::Object(map) if map.is_empty() => out.push_str("{}"),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                newline(deeper, out);
+                write(item, deeper, out);
+            }
+            newline(indent, out);
+            out.push(']');
+        }
+        Value::Object(map) => {
+            out.push('{');
+            for (i, (key, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                newline(deeper, out);
+                write_string(key, out);
+                out.push(':');
+                if indent.is_some() {
+                    out.push(' ');
+                }
+                write(item, deeper, out);
+            }
+            newline(indent, out);
+            out.push('}');
+        }
+    }
+}
+
+/// Go writes float64 in `%f` form for exponents -6..21 and `%e` otherwise.
+fn go_number(n: &serde_json::Number) -> String {
+    if n.is_i64() || n.is_u64() {
+        return n.to_string();
+    }
+    let f = n.as_f64().unwrap_or(0.0);
+    let abs = f.abs();
+    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
+        let s = format!("{f:e}");
+        let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
+        let exp: i32 = exp.parse().unwrap_or(0);
+        return format!("{mantissa}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
+    }
+    format!("{f}")
+}
+
+fn write_string(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn indents_four_spaces_and_escapes_as_go() {
+        let v = json!({"b": [], "a": {"x": "<a&b>"}, "c": [1, {}]});
+        assert_eq!(
+            to_json_indented(&v),
+            "{\n    \"a\": {\n        \"x\": \"\\u003ca\\u0026b\\u003e\"\n    },\n    \"b\": [],\n    \"c\": [\n        1,\n        {}\n    ]\n}"
+        );
+        assert_eq!(to_json_compact(&json!({"a": [1, "x"]})), "{\"a\":[1,\"x\"]}");
+    }
+}

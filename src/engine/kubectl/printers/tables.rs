@@ -1,0 +1,891 @@
+//! The columns a 1.33 API server's table printers give each kind (what
+//! `kubectl get` shows), from pkg/printers/internalversion/printers.go.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{Container, Pod};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, MicroTime, Time};
+
+use crate::engine::api::{meta::virtual_of, Object};
+use crate::engine::selector::Selector;
+use crate::engine::sim::clock::VirtualTime;
+
+use super::human_duration;
+
+/// One object's row and the headers of its kind's table.
+pub struct Row {
+    pub headers: Vec<&'static str>,
+    pub cells: Vec<String>,
+    /// Which cell is the object's name (kind prefixes go there); events have none.
+    pub name_column: Option<usize>,
+}
+
+/// `translateTimestampSince`: the age of an API time at `now`.
+pub fn age(t: Option<&Time>, now: VirtualTime) -> String {
+    match t {
+        None => "<unknown>".to_string(),
+        Some(t) => human_duration(now.millis_since(virtual_of(t))),
+    }
+}
+
+fn micro_age(t: Option<&MicroTime>, now: VirtualTime) -> String {
+    match t {
+        None => "<unknown>".to_string(),
+        Some(t) => age(Some(&Time(t.0)), now),
+    }
+}
+
+fn none_if_empty(s: impl Into<String>) -> String {
+    let s = s.into();
+    if s.is_empty() {
+        "<none>".to_string()
+    } else {
+        s
+    }
+}
+
+/// `labels.FormatLabels`: `a=b,c=d`, or `<none>`.
+pub fn format_labels(labels: Option<&BTreeMap<String, String>>) -> String {
+    let text = labels.map(|l| l.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")).unwrap_or_default();
+    none_if_empty(text)
+}
+
+/// `metav1.FormatLabelSelector`: requirements sorted by key, `<none>` when empty.
+pub fn format_label_selector(selector: Option<&LabelSelector>) -> String {
+    let Some(selector) = selector else { return "<none>".to_string() };
+    let text = selector_string(selector);
+    if text.is_empty() {
+        "<none>".to_string()
+    } else {
+        text
+    }
+}
+
+/// `LabelSelectorAsSelector(...).String()`: empty for an empty selector.
+pub fn selector_string(selector: &LabelSelector) -> String {
+    let mut parsed = Selector::from_api(selector);
+    parsed.requirements.sort_by(|a, b| a.key.cmp(&b.key));
+    for r in &mut parsed.requirements {
+        r.values.sort();
+    }
+    parsed.to_string()
+}
+
+fn containers_cells(containers: &[Container]) -> (String, String) {
+    let names: Vec<&str> = containers.iter().map(|c| c.name.as_str()).collect();
+    let images: Vec<&str> = containers.iter().map(|c| c.image.as_deref().unwrap_or("")).collect();
+    (names.join(","), images.join(","))
+}
+
+fn bool_word(b: bool) -> String {
+    if b { "True" } else { "False" }.to_string()
+}
+
+/// The row `kubectl get` prints for `obj`.
+pub fn row(obj: &Object, wide: bool, now: VirtualTime) -> Row {
+    let name = obj.meta().name.clone().unwrap_or_default();
+    let created = obj.meta().creation_timestamp.as_ref();
+    let age_cell = age(created, now);
+    let named = |headers: Vec<&'static str>, cells: Vec<String>| Row { headers, cells, name_column: Some(0) };
+    match obj {
+        Object::Pod(pod) => pod_row(pod, wide, now),
+        Object::Node(node) => {
+            let status = node.status.clone().unwrap_or_default();
+            let mut states: Vec<String> = Vec::new();
+            if let Some(ready) = status.conditions.iter().flatten().find(|c| c.type_ == "Ready") {
+                states.push(if ready.status == "True" { "Ready".into() } else { "NotReady".into() });
+            }
+            if states.is_empty() {
+                states.push("Unknown".into());
+            }
+            if node.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false) {
+                states.push("SchedulingDisabled".into());
+            }
+            let mut roles: Vec<String> = Vec::new();
+            for (k, v) in node.metadata.labels.iter().flatten() {
+                if let Some(role) = k.strip_prefix("node-role.kubernetes.io/") {
+                    if !role.is_empty() {
+                        roles.push(role.to_string());
+                    }
+                } else if k == "kubernetes.io/role" && !v.is_empty() {
+                    roles.push(v.clone());
+                }
+            }
+            roles.sort();
+            roles.dedup();
+            let info = status.node_info.clone().unwrap_or_default();
+            let mut cells = vec![name, states.join(","), none_if_empty(roles.join(",")), age_cell, info.kubelet_version.clone()];
+            let mut headers = vec!["NAME", "STATUS", "ROLES", "AGE", "VERSION"];
+            if wide {
+                let address = |t: &str| {
+                    status.addresses.iter().flatten().find(|a| a.type_ == t).map(|a| a.address.clone()).unwrap_or_else(|| "<none>".into())
+                };
+                let unknown = |s: &str| if s.is_empty() { "<unknown>".to_string() } else { s.to_string() };
+                headers.extend(["INTERNAL-IP", "EXTERNAL-IP", "OS-IMAGE", "KERNEL-VERSION", "CONTAINER-RUNTIME"]);
+                cells.extend([
+                    address("InternalIP"),
+                    address("ExternalIP"),
+                    unknown(&info.os_image),
+                    unknown(&info.kernel_version),
+                    unknown(&info.container_runtime_version),
+                ]);
+            }
+            named(headers, cells)
+        }
+        Object::Namespace(ns) => {
+            let phase = ns.status.as_ref().and_then(|s| s.phase.clone()).unwrap_or_default();
+            named(vec!["NAME", "STATUS", "AGE"], vec![name, phase, age_cell])
+        }
+        Object::Deployment(d) => {
+            let spec = d.spec.clone().unwrap_or_default();
+            let st = d.status.clone().unwrap_or_default();
+            let mut headers = vec!["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"];
+            let mut cells = vec![
+                name,
+                format!("{}/{}", st.ready_replicas.unwrap_or(0), spec.replicas.unwrap_or(0)),
+                st.updated_replicas.unwrap_or(0).to_string(),
+                st.available_replicas.unwrap_or(0).to_string(),
+                age_cell,
+            ];
+            if wide {
+                let (names, images) = containers_cells(spec.template.spec.as_ref().map(|s| s.containers.as_slice()).unwrap_or(&[]));
+                headers.extend(["CONTAINERS", "IMAGES", "SELECTOR"]);
+                cells.extend([names, images, selector_string(&spec.selector)]);
+            }
+            named(headers, cells)
+        }
+        Object::ReplicaSet(rs) => {
+            let spec = rs.spec.clone().unwrap_or_default();
+            let st = rs.status.clone().unwrap_or_default();
+            let mut headers = vec!["NAME", "DESIRED", "CURRENT", "READY", "AGE"];
+            let mut cells = vec![
+                name,
+                spec.replicas.unwrap_or(0).to_string(),
+                st.replicas.to_string(),
+                st.ready_replicas.unwrap_or(0).to_string(),
+                age_cell,
+            ];
+            if wide {
+                let containers = spec.template.as_ref().and_then(|t| t.spec.as_ref()).map(|s| s.containers.as_slice()).unwrap_or(&[]);
+                let (names, images) = containers_cells(containers);
+                headers.extend(["CONTAINERS", "IMAGES", "SELECTOR"]);
+                cells.extend([names, images, format_label_selector(Some(&spec.selector))]);
+            }
+            named(headers, cells)
+        }
+        Object::ReplicationController(rc) => {
+            let spec = rc.spec.clone().unwrap_or_default();
+            let st = rc.status.clone().unwrap_or_default();
+            let mut headers = vec!["NAME", "DESIRED", "CURRENT", "READY", "AGE"];
+            let mut cells = vec![
+                name,
+                spec.replicas.unwrap_or(0).to_string(),
+                st.replicas.to_string(),
+                st.ready_replicas.unwrap_or(0).to_string(),
+                age_cell,
+            ];
+            if wide {
+                let containers = spec.template.as_ref().and_then(|t| t.spec.as_ref()).map(|s| s.containers.as_slice()).unwrap_or(&[]);
+                let (names, images) = containers_cells(containers);
+                headers.extend(["CONTAINERS", "IMAGES", "SELECTOR"]);
+                cells.extend([names, images, format_labels(spec.selector.as_ref())]);
+            }
+            named(headers, cells)
+        }
+        Object::StatefulSet(sts) => {
+            let spec = sts.spec.clone().unwrap_or_default();
+            let st = sts.status.clone().unwrap_or_default();
+            let mut headers = vec!["NAME", "READY", "AGE"];
+            let mut cells = vec![name, format!("{}/{}", st.ready_replicas.unwrap_or(0), spec.replicas.unwrap_or(1)), age_cell];
+            if wide {
+                let (names, images) = containers_cells(spec.template.spec.as_ref().map(|s| s.containers.as_slice()).unwrap_or(&[]));
+                headers.extend(["CONTAINERS", "IMAGES"]);
+                cells.extend([names, images]);
+            }
+            named(headers, cells)
+        }
+        Object::DaemonSet(ds) => {
+            let spec = ds.spec.clone().unwrap_or_default();
+            let st = ds.status.clone().unwrap_or_default();
+            let pod_spec = spec.template.spec.clone().unwrap_or_default();
+            let mut headers = vec!["NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "NODE SELECTOR", "AGE"];
+            let mut cells = vec![
+                name,
+                st.desired_number_scheduled.to_string(),
+                st.current_number_scheduled.to_string(),
+                st.number_ready.to_string(),
+                st.updated_number_scheduled.unwrap_or(0).to_string(),
+                st.number_available.unwrap_or(0).to_string(),
+                format_labels(pod_spec.node_selector.as_ref()),
+                age_cell,
+            ];
+            if wide {
+                let (names, images) = containers_cells(&pod_spec.containers);
+                headers.extend(["CONTAINERS", "IMAGES", "SELECTOR"]);
+                cells.extend([names, images, format_label_selector(Some(&spec.selector))]);
+            }
+            named(headers, cells)
+        }
+        Object::Job(job) => {
+            let spec = job.spec.clone().unwrap_or_default();
+            let st = job.status.clone().unwrap_or_default();
+            let succeeded = st.succeeded.unwrap_or(0);
+            let completions = match spec.completions {
+                Some(c) => format!("{succeeded}/{c}"),
+                None => match spec.parallelism.unwrap_or(0) {
+                    p if p > 1 => format!("{succeeded}/1 of {p}"),
+                    _ => format!("{succeeded}/1"),
+                },
+            };
+            let duration = match (&st.start_time, &st.completion_time) {
+                (None, _) => String::new(),
+                (Some(start), None) => human_duration(now.millis_since(virtual_of(start))),
+                (Some(start), Some(end)) => human_duration(virtual_of(end).millis_since(virtual_of(start))),
+            };
+            let has = |t: &str| st.conditions.iter().flatten().any(|c| c.type_ == t && c.status == "True");
+            let status = if has("Complete") {
+                "Complete"
+            } else if has("Failed") {
+                "Failed"
+            } else if job.metadata.deletion_timestamp.is_some() {
+                "Terminating"
+            } else if has("Suspended") {
+                "Suspended"
+            } else if has("FailureTarget") {
+                "FailureTarget"
+            } else if has("SuccessCriteriaMet") {
+                "SuccessCriteriaMet"
+            } else {
+                "Running"
+            };
+            let mut headers = vec!["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"];
+            let mut cells = vec![name, status.to_string(), completions, duration, age_cell];
+            if wide {
+                let (names, images) = containers_cells(spec.template.spec.as_ref().map(|s| s.containers.as_slice()).unwrap_or(&[]));
+                headers.extend(["CONTAINERS", "IMAGES", "SELECTOR"]);
+                cells.extend([names, images, format_label_selector(spec.selector.as_ref())]);
+            }
+            named(headers, cells)
+        }
+        Object::CronJob(cj) => {
+            let spec = cj.spec.clone().unwrap_or_default();
+            let st = cj.status.clone().unwrap_or_default();
+            let last = st.last_schedule_time.as_ref().map(|t| age(Some(t), now)).unwrap_or_else(|| "<none>".into());
+            let suspend = spec.suspend.map(bool_word).unwrap_or_else(|| "<unset>".into());
+            let mut headers = vec!["NAME", "SCHEDULE", "TIMEZONE", "SUSPEND", "ACTIVE", "LAST SCHEDULE", "AGE"];
+            let mut cells = vec![
+                name,
+                spec.schedule.clone(),
+                spec.time_zone.clone().unwrap_or_else(|| "<none>".into()),
+                suspend,
+                st.active.as_ref().map(Vec::len).unwrap_or(0).to_string(),
+                last,
+                age_cell,
+            ];
+            if wide {
+                let job_spec = spec.job_template.spec.clone().unwrap_or_default();
+                let (names, images) = containers_cells(job_spec.template.spec.as_ref().map(|s| s.containers.as_slice()).unwrap_or(&[]));
+                headers.extend(["CONTAINERS", "IMAGES", "SELECTOR"]);
+                cells.extend([names, images, format_label_selector(job_spec.selector.as_ref())]);
+            }
+            named(headers, cells)
+        }
+        Object::Service(svc) => {
+            let spec = svc.spec.clone().unwrap_or_default();
+            let svc_type = spec.type_.clone().unwrap_or_else(|| "ClusterIP".into());
+            let external_ips = spec.external_ips.clone().unwrap_or_default();
+            let external = match svc_type.as_str() {
+                "ClusterIP" | "NodePort" => none_if_empty(external_ips.join(",")),
+                "LoadBalancer" => {
+                    let mut ips: Vec<String> = svc
+                        .status
+                        .as_ref()
+                        .and_then(|s| s.load_balancer.as_ref())
+                        .and_then(|lb| lb.ingress.clone())
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter_map(|i| i.ip.filter(|x| !x.is_empty()).or(i.hostname))
+                        .collect();
+                    ips.sort();
+                    ips.dedup();
+                    let mut lb = ips.join(",");
+                    if !wide && lb.len() > 16 {
+                        lb = format!("{}...", &lb[..13]);
+                    }
+                    if !external_ips.is_empty() {
+                        let mut all: Vec<String> = if lb.is_empty() { vec![] } else { lb.split(',').map(str::to_string).collect() };
+                        all.extend(external_ips);
+                        all.join(",")
+                    } else if lb.is_empty() {
+                        "<pending>".into()
+                    } else {
+                        lb
+                    }
+                }
+                "ExternalName" => spec.external_name.clone().unwrap_or_default(),
+                _ => "<unknown>".into(),
+            };
+            let ports: Vec<String> = spec
+                .ports
+                .iter()
+                .flatten()
+                .map(|p| {
+                    let proto = p.protocol.clone().unwrap_or_else(|| "TCP".into());
+                    match p.node_port {
+                        Some(np) if np > 0 => format!("{}:{}/{}", p.port, np, proto),
+                        _ => format!("{}/{}", p.port, proto),
+                    }
+                })
+                .collect();
+            let mut headers = vec!["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"];
+            let mut cells = vec![
+                name,
+                svc_type,
+                none_if_empty(spec.cluster_ip.clone().unwrap_or_default()),
+                external,
+                none_if_empty(ports.join(",")),
+                age_cell,
+            ];
+            if wide {
+                headers.push("SELECTOR");
+                cells.push(format_labels(spec.selector.as_ref()));
+            }
+            named(headers, cells)
+        }
+        Object::Endpoints(ep) => {
+            let mut list: Vec<String> = Vec::new();
+            let mut total = 0;
+            for subset in ep.subsets.iter().flatten() {
+                let ports = subset.ports.clone().unwrap_or_default();
+                for addr in subset.addresses.iter().flatten() {
+                    if ports.is_empty() {
+                        total += 1;
+                        if list.len() < 3 {
+                            list.push(addr.ip.clone());
+                        }
+                    }
+                    for port in &ports {
+                        total += 1;
+                        if list.len() < 3 {
+                            list.push(format!("{}:{}", addr.ip, port.port));
+                        }
+                    }
+                }
+            }
+            let mut text = list.join(",");
+            if total > list.len() {
+                text = format!("{text} + {} more...", total - list.len());
+            }
+            named(vec!["NAME", "ENDPOINTS", "AGE"], vec![name, none_if_empty(text), age_cell])
+        }
+        Object::EndpointSlice(es) => {
+            let ports: Vec<String> = es.ports.iter().flatten().filter_map(|p| p.port.map(|x| x.to_string())).collect();
+            let ports = if ports.is_empty() { "<unset>".to_string() } else { ports.join(",") };
+            let addresses: Vec<&String> = es.endpoints.iter().flat_map(|e| e.addresses.iter()).collect();
+            let shown: Vec<&str> = addresses.iter().take(3).map(|s| s.as_str()).collect();
+            let mut eps = shown.join(",");
+            if addresses.len() > 3 {
+                eps = format!("{eps} + {} more...", addresses.len() - 3);
+            }
+            if addresses.is_empty() {
+                eps = "<unset>".into();
+            }
+            named(vec!["NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"], vec![name, es.address_type.clone(), ports, eps, age_cell])
+        }
+        Object::ConfigMap(cm) => {
+            let count = cm.data.as_ref().map(BTreeMap::len).unwrap_or(0) + cm.binary_data.as_ref().map(BTreeMap::len).unwrap_or(0);
+            named(vec!["NAME", "DATA", "AGE"], vec![name, count.to_string(), age_cell])
+        }
+        Object::Secret(secret) => {
+            let count = secret.data.as_ref().map(BTreeMap::len).unwrap_or(0);
+            named(vec!["NAME", "TYPE", "DATA", "AGE"], vec![name, secret.type_.clone().unwrap_or_default(), count.to_string(), age_cell])
+        }
+        Object::ServiceAccount(sa) => {
+            let count = sa.secrets.as_ref().map(Vec::len).unwrap_or(0);
+            named(vec!["NAME", "SECRETS", "AGE"], vec![name, count.to_string(), age_cell])
+        }
+        Object::Event(ev) => {
+            let first = if ev.first_timestamp.is_some() { age(ev.first_timestamp.as_ref(), now) } else { micro_age(ev.event_time.as_ref(), now) };
+            let mut last = if ev.last_timestamp.is_some() { age(ev.last_timestamp.as_ref(), now) } else { first.clone() };
+            let mut count = ev.count.unwrap_or(0);
+            if let Some(series) = &ev.series {
+                last = micro_age(series.last_observed_time.as_ref(), now);
+                count = series.count.unwrap_or(0);
+            } else if count == 0 {
+                count = 1;
+            }
+            let io = &ev.involved_object;
+            let kind = io.kind.clone().unwrap_or_default().to_lowercase();
+            let target = match io.name.as_deref() {
+                Some(n) if !n.is_empty() => format!("{kind}/{n}"),
+                _ => kind,
+            };
+            let message = ev.message.clone().unwrap_or_default().trim().to_string();
+            let type_ = ev.type_.clone().unwrap_or_default();
+            let reason = ev.reason.clone().unwrap_or_default();
+            if wide {
+                let source = ev.source.clone().unwrap_or_default();
+                let component = source.component.filter(|c| !c.is_empty()).or(ev.reporting_component.clone()).unwrap_or_default();
+                let host = source.host.filter(|c| !c.is_empty()).or(ev.reporting_instance.clone()).unwrap_or_default();
+                let source = if host.is_empty() { component } else { format!("{component}, {host}") };
+                Row {
+                    headers: vec!["LAST SEEN", "TYPE", "REASON", "OBJECT", "SUBOBJECT", "SOURCE", "MESSAGE", "FIRST SEEN", "COUNT", "NAME"],
+                    cells: vec![last, type_, reason, target, io.field_path.clone().unwrap_or_default(), source, message, first, count.to_string(), name],
+                    name_column: Some(9),
+                }
+            } else {
+                Row { headers: vec!["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"], cells: vec![last, type_, reason, target, message], name_column: None }
+            }
+        }
+        Object::Lease(lease) => {
+            let holder = lease.spec.as_ref().and_then(|s| s.holder_identity.clone()).unwrap_or_default();
+            named(vec!["NAME", "HOLDER", "AGE"], vec![name, holder, age_cell])
+        }
+        Object::Ingress(ing) => {
+            let spec = ing.spec.clone().unwrap_or_default();
+            let rules = spec.rules.clone().unwrap_or_default();
+            let hosts: Vec<String> = rules.iter().filter_map(|r| r.host.clone()).filter(|h| !h.is_empty()).collect();
+            let mut host_text = hosts.iter().take(3).cloned().collect::<Vec<_>>().join(",");
+            if host_text.is_empty() {
+                host_text = "*".into();
+            } else if rules.len() > 3 && hosts.len() > 3 {
+                host_text = format!("{host_text} + {} more...", rules.len() - 3);
+            }
+            let mut addrs: Vec<String> = ing
+                .status
+                .as_ref()
+                .and_then(|s| s.load_balancer.as_ref())
+                .and_then(|lb| lb.ingress.clone())
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|i| i.ip.filter(|x| !x.is_empty()).or(i.hostname))
+                .collect();
+            addrs.sort();
+            addrs.dedup();
+            let mut address = addrs.join(",");
+            if !wide && address.len() > 16 {
+                address = format!("{}...", &address[..13]);
+            }
+            let ports = if spec.tls.as_ref().is_some_and(|t| !t.is_empty()) { "80, 443" } else { "80" };
+            named(
+                vec!["NAME", "CLASS", "HOSTS", "ADDRESS", "PORTS", "AGE"],
+                vec![name, spec.ingress_class_name.clone().unwrap_or_else(|| "<none>".into()), host_text, address, ports.into(), age_cell],
+            )
+        }
+        Object::IngressClass(ic) => {
+            let spec = ic.spec.clone().unwrap_or_default();
+            let params = spec
+                .parameters
+                .as_ref()
+                .map(|p| {
+                    let group = p.api_group.clone().unwrap_or_else(|| "k8s.io".into());
+                    format!("{}.{}/{}", p.kind, group, p.name)
+                })
+                .unwrap_or_else(|| "<none>".into());
+            named(vec!["NAME", "CONTROLLER", "PARAMETERS", "AGE"], vec![name, spec.controller.clone().unwrap_or_default(), params, age_cell])
+        }
+        Object::NetworkPolicy(np) => {
+            let sel = np.spec.as_ref().and_then(|s| s.pod_selector.as_ref()).map(selector_string).unwrap_or_default();
+            named(vec!["NAME", "POD-SELECTOR", "AGE"], vec![name, none_if_empty(sel), age_cell])
+        }
+        Object::PersistentVolumeClaim(pvc) => {
+            let spec = pvc.spec.clone().unwrap_or_default();
+            let st = pvc.status.clone().unwrap_or_default();
+            let volume = spec.volume_name.clone().unwrap_or_default();
+            let (capacity, modes) = if volume.is_empty() {
+                (String::new(), String::new())
+            } else {
+                let cap = st.capacity.as_ref().and_then(|c| c.get("storage")).map(|q| q.0.clone()).unwrap_or_default();
+                (cap, access_modes(st.access_modes.as_deref().unwrap_or(&[])))
+            };
+            let mut headers = vec!["NAME", "STATUS", "VOLUME", "CAPACITY", "ACCESS MODES", "STORAGECLASS", "VOLUMEATTRIBUTESCLASS", "AGE"];
+            let mut cells = vec![
+                name,
+                st.phase.clone().unwrap_or_default(),
+                volume,
+                capacity,
+                modes,
+                spec.storage_class_name.clone().unwrap_or_default(),
+                spec.volume_attributes_class_name.clone().unwrap_or_else(|| "<unset>".into()),
+                age_cell,
+            ];
+            if wide {
+                headers.push("VOLUMEMODE");
+                cells.push(spec.volume_mode.clone().unwrap_or_else(|| "<unset>".into()));
+            }
+            named(headers, cells)
+        }
+        Object::PersistentVolume(pv) => {
+            let spec = pv.spec.clone().unwrap_or_default();
+            let st = pv.status.clone().unwrap_or_default();
+            let claim = spec
+                .claim_ref
+                .as_ref()
+                .map(|c| format!("{}/{}", c.namespace.clone().unwrap_or_default(), c.name.clone().unwrap_or_default()))
+                .unwrap_or_default();
+            let size = spec.capacity.as_ref().and_then(|c| c.get("storage")).map(|q| q.0.clone()).unwrap_or_else(|| "0".into());
+            let mut headers =
+                vec!["NAME", "CAPACITY", "ACCESS MODES", "RECLAIM POLICY", "STATUS", "CLAIM", "STORAGECLASS", "VOLUMEATTRIBUTESCLASS", "REASON", "AGE"];
+            let mut cells = vec![
+                name,
+                size,
+                access_modes(spec.access_modes.as_deref().unwrap_or(&[])),
+                spec.persistent_volume_reclaim_policy.clone().unwrap_or_default(),
+                st.phase.clone().unwrap_or_default(),
+                claim,
+                spec.storage_class_name.clone().unwrap_or_default(),
+                spec.volume_attributes_class_name.clone().unwrap_or_else(|| "<unset>".into()),
+                st.reason.clone().unwrap_or_default(),
+                age_cell,
+            ];
+            if wide {
+                headers.push("VOLUMEMODE");
+                cells.push(spec.volume_mode.clone().unwrap_or_else(|| "<unset>".into()));
+            }
+            named(headers, cells)
+        }
+        Object::StorageClass(sc) => {
+            let is_default = sc.metadata.annotations.as_ref().is_some_and(|a| {
+                a.get("storageclass.kubernetes.io/is-default-class").map(String::as_str) == Some("true")
+                    || a.get("storageclass.beta.kubernetes.io/is-default-class").map(String::as_str) == Some("true")
+            });
+            let shown = if is_default { format!("{name} (default)") } else { name };
+            named(
+                vec!["NAME", "PROVISIONER", "RECLAIMPOLICY", "VOLUMEBINDINGMODE", "ALLOWVOLUMEEXPANSION", "AGE"],
+                vec![
+                    shown,
+                    sc.provisioner.clone(),
+                    sc.reclaim_policy.clone().unwrap_or_else(|| "Delete".into()),
+                    sc.volume_binding_mode.clone().unwrap_or_else(|| "Immediate".into()),
+                    sc.allow_volume_expansion.unwrap_or(false).to_string(),
+                    age_cell,
+                ],
+            )
+        }
+        Object::HorizontalPodAutoscaler(hpa) => {
+            let spec = hpa.spec.clone().unwrap_or_default();
+            let st = hpa.status.clone().unwrap_or_default();
+            let target = &spec.scale_target_ref;
+            let reference = format!("{}/{}", target.kind, target.name);
+            let targets = hpa_targets(hpa);
+            named(
+                vec!["NAME", "REFERENCE", "TARGETS", "MINPODS", "MAXPODS", "REPLICAS", "AGE"],
+                vec![
+                    name,
+                    reference,
+                    targets,
+                    spec.min_replicas.unwrap_or(1).to_string(),
+                    spec.max_replicas.to_string(),
+                    st.current_replicas.unwrap_or(0).to_string(),
+                    age_cell,
+                ],
+            )
+        }
+        Object::PriorityClass(pc) => named(
+            vec!["NAME", "VALUE", "GLOBAL-DEFAULT", "AGE", "PREEMPTIONPOLICY"],
+            vec![
+                name,
+                pc.value.to_string(),
+                pc.global_default.unwrap_or(false).to_string(),
+                age_cell,
+                pc.preemption_policy.clone().unwrap_or_else(|| "PreemptLowerPriority".into()),
+            ],
+        ),
+        Object::ControllerRevision(cr) => {
+            let controller = crate::engine::api::meta::controller_of(cr.metadata.owner_references.as_ref())
+                .map(|o| {
+                    let group = o.api_version.split_once('/').map(|(g, _)| g).unwrap_or("");
+                    let kind = if group.is_empty() { o.kind.to_lowercase() } else { format!("{}.{}", o.kind, group).to_lowercase() };
+                    format!("{kind}/{}", o.name)
+                })
+                .unwrap_or_else(|| "<none>".into());
+            named(vec!["NAME", "CONTROLLER", "REVISION", "AGE"], vec![name, controller, cr.revision.to_string(), age_cell])
+        }
+        Object::PodDisruptionBudget(pdb) => {
+            let spec = pdb.spec.clone().unwrap_or_default();
+            let int_or = |v: &Option<k8s_openapi::apimachinery::pkg::util::intstr::IntOrString>| match v {
+                Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(i)) => i.to_string(),
+                Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String(s)) => s.clone(),
+                None => "N/A".to_string(),
+            };
+            let allowed = pdb.status.as_ref().map(|s| s.disruptions_allowed).unwrap_or(0);
+            named(
+                vec!["NAME", "MIN AVAILABLE", "MAX UNAVAILABLE", "ALLOWED DISRUPTIONS", "AGE"],
+                vec![name, int_or(&spec.min_available), int_or(&spec.max_unavailable), allowed.to_string(), age_cell],
+            )
+        }
+        Object::RoleBinding(rb) => binding_row(name, &rb.role_ref, rb.subjects.as_deref(), age_cell, wide),
+        Object::ClusterRoleBinding(rb) => binding_row(name, &rb.role_ref, rb.subjects.as_deref(), age_cell, wide),
+        Object::Role(_) | Object::ClusterRole(_) | Object::LimitRange(_) | Object::CustomResourceDefinition(_) => {
+            named(vec!["NAME", "CREATED AT"], vec![name, created.map(rfc3339).unwrap_or_default()])
+        }
+        Object::ResourceQuota(q) => {
+            let spec = q.spec.clone().unwrap_or_default();
+            let used = q.status.as_ref().and_then(|s| s.used.clone()).unwrap_or_default();
+            let mut requests = Vec::new();
+            let mut limits = Vec::new();
+            for (res, hard) in spec.hard.iter().flatten() {
+                let u = used.get(res).map(|q| q.0.clone()).unwrap_or_else(|| "0".into());
+                let text = format!("{res}: {u}/{}", hard.0);
+                if res.starts_with("limits") {
+                    limits.push(text);
+                } else {
+                    requests.push(text);
+                }
+            }
+            named(vec!["NAME", "AGE", "REQUEST", "LIMIT"], vec![name, age_cell, requests.join(", "), limits.join(", ")])
+        }
+        Object::MutatingWebhookConfiguration(m) => {
+            named(vec!["NAME", "WEBHOOKS", "AGE"], vec![name, m.webhooks.as_ref().map(Vec::len).unwrap_or(0).to_string(), age_cell])
+        }
+        Object::ValidatingWebhookConfiguration(v) => {
+            named(vec!["NAME", "WEBHOOKS", "AGE"], vec![name, v.webhooks.as_ref().map(Vec::len).unwrap_or(0).to_string(), age_cell])
+        }
+        Object::RuntimeClass(rc) => named(vec!["NAME", "HANDLER", "AGE"], vec![name, rc.handler.clone(), age_cell]),
+        Object::CSIDriver(d) => {
+            let spec = d.spec.clone();
+            let modes = spec.volume_lifecycle_modes.clone().unwrap_or_default().join(",");
+            named(
+                vec!["NAME", "ATTACHREQUIRED", "PODINFOONMOUNT", "STORAGECAPACITY", "TOKENREQUESTS", "REQUIRESREPUBLISH", "MODES", "AGE"],
+                vec![
+                    name,
+                    spec.attach_required.unwrap_or(true).to_string(),
+                    spec.pod_info_on_mount.unwrap_or(false).to_string(),
+                    spec.storage_capacity.unwrap_or(false).to_string(),
+                    none_if_empty(spec.token_requests.iter().flatten().map(|t| t.audience.clone()).collect::<Vec<_>>().join(",")),
+                    spec.requires_republish.unwrap_or(false).to_string(),
+                    modes,
+                    age_cell,
+                ],
+            )
+        }
+        Object::CSINode(n) => named(vec!["NAME", "DRIVERS", "AGE"], vec![name, n.spec.drivers.len().to_string(), age_cell]),
+        Object::ComponentStatus(cs) => {
+            let (status, message, error) = cs
+                .conditions
+                .iter()
+                .flatten()
+                .find(|c| c.type_ == "Healthy")
+                .map(|c| {
+                    let healthy = if c.status == "True" { "Healthy" } else { "Unhealthy" };
+                    (healthy.to_string(), c.message.clone().unwrap_or_default(), c.error.clone().unwrap_or_default())
+                })
+                .unwrap_or_else(|| ("Unknown".into(), String::new(), String::new()));
+            named(vec!["NAME", "STATUS", "MESSAGE", "ERROR"], vec![name, status, message, error])
+        }
+        _ => named(vec!["NAME", "AGE"], vec![name, age_cell]),
+    }
+}
+
+/// RFC 3339 at second precision, as `CREATED AT` columns print.
+pub fn rfc3339(t: &Time) -> String {
+    t.0.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+fn binding_row(
+    name: String,
+    role_ref: &k8s_openapi::api::rbac::v1::RoleRef,
+    subjects: Option<&[k8s_openapi::api::rbac::v1::Subject]>,
+    age_cell: String,
+    wide: bool,
+) -> Row {
+    let mut headers = vec!["NAME", "ROLE", "AGE"];
+    let mut cells = vec![name, format!("{}/{}", role_ref.kind, role_ref.name), age_cell];
+    if wide {
+        let mut users = Vec::new();
+        let mut groups = Vec::new();
+        let mut sas = Vec::new();
+        for s in subjects.unwrap_or(&[]) {
+            match s.kind.as_str() {
+                "User" => users.push(s.name.clone()),
+                "Group" => groups.push(s.name.clone()),
+                "ServiceAccount" => sas.push(format!("{}/{}", s.namespace.clone().unwrap_or_default(), s.name)),
+                _ => {}
+            }
+        }
+        headers.extend(["USERS", "GROUPS", "SERVICEACCOUNTS"]);
+        cells.extend([users.join(", "), groups.join(", "), sas.join(", ")]);
+    }
+    Row { headers, cells, name_column: Some(0) }
+}
+
+/// `helper.GetAccessModesAsString`: `RWO,ROX,RWX,RWOP` in that order.
+fn access_modes(modes: &[String]) -> String {
+    let mut out = Vec::new();
+    for (mode, short) in [("ReadWriteOnce", "RWO"), ("ReadOnlyMany", "ROX"), ("ReadWriteMany", "RWX"), ("ReadWriteOncePod", "RWOP")] {
+        if modes.iter().any(|m| m == mode) {
+            out.push(short);
+        }
+    }
+    out.join(",")
+}
+
+fn hpa_targets(hpa: &k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler) -> String {
+    let metrics = hpa.spec.as_ref().and_then(|s| s.metrics.clone()).unwrap_or_default();
+    let current = hpa.status.as_ref().and_then(|s| s.current_metrics.clone()).unwrap_or_default();
+    if metrics.is_empty() {
+        return "<none>".into();
+    }
+    let mut parts = Vec::new();
+    for (i, m) in metrics.iter().enumerate() {
+        if let Some(r) = &m.resource {
+            let cur = current.get(i).and_then(|c| c.resource.as_ref());
+            if let Some(target) = r.target.average_utilization {
+                let now = cur.and_then(|c| c.current.average_utilization).map(|u| format!("{u}%")).unwrap_or_else(|| "<unknown>".into());
+                parts.push(format!("{}: {now}/{target}%", r.name));
+            } else {
+                let target = r.target.average_value.as_ref().map(|q| q.0.clone()).unwrap_or_default();
+                let now = cur.and_then(|c| c.current.average_value.as_ref()).map(|q| q.0.clone()).unwrap_or_else(|| "<unknown>".into());
+                parts.push(format!("{}: {now}/{target}", r.name));
+            }
+        } else {
+            parts.push("<unknown>/<unknown>".into());
+        }
+    }
+    parts.join(", ")
+}
+
+/// The READY, STATUS and RESTARTS cells of a pod, as `printPod` computes them.
+pub struct PodSummary {
+    pub ready: String,
+    pub status: String,
+    pub restarts: String,
+}
+
+/// `printPod`'s reasoning over init containers, containers and deletion.
+pub fn pod_summary(pod: &Pod, now: VirtualTime) -> PodSummary {
+    let spec = pod.spec.clone().unwrap_or_default();
+    let status = pod.status.clone().unwrap_or_default();
+    let mut restarts: i64 = 0;
+    let mut sidecar_restarts: i64 = 0;
+    let mut total = spec.containers.len();
+    let mut ready = 0;
+    let mut last_restart: Option<VirtualTime> = None;
+    let mut last_sidecar_restart: Option<VirtualTime> = None;
+    let phase = status.phase.clone().unwrap_or_default();
+    let mut reason = status.reason.clone().filter(|r| !r.is_empty()).unwrap_or_else(|| phase.clone());
+    if status.conditions.iter().flatten().any(|c| c.type_ == "PodScheduled" && c.reason.as_deref() == Some("SchedulingGated")) {
+        reason = "SchedulingGated".into();
+    }
+    let init_specs = spec.init_containers.clone().unwrap_or_default();
+    let is_sidecar = |name: &str| init_specs.iter().any(|c| c.name == name && c.restart_policy.as_deref() == Some("Always"));
+    total += init_specs.iter().filter(|c| c.restart_policy.as_deref() == Some("Always")).count();
+    let later = |a: Option<VirtualTime>, b: Option<VirtualTime>| match (a, b) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        (x, None) => x,
+        (None, y) => y,
+    };
+    let finished_at = |cs: &k8s_openapi::api::core::v1::ContainerStatus| {
+        cs.last_state.as_ref().and_then(|s| s.terminated.as_ref()).and_then(|t| t.finished_at.as_ref()).map(virtual_of)
+    };
+    let mut initializing = false;
+    let init_statuses = status.init_container_statuses.clone().unwrap_or_default();
+    for (i, cs) in init_statuses.iter().enumerate() {
+        restarts += cs.restart_count as i64;
+        last_restart = later(last_restart, finished_at(cs));
+        let sidecar = is_sidecar(&cs.name);
+        if sidecar {
+            sidecar_restarts += cs.restart_count as i64;
+            last_sidecar_restart = later(last_sidecar_restart, finished_at(cs));
+        }
+        let state = cs.state.clone().unwrap_or_default();
+        if state.terminated.as_ref().is_some_and(|t| t.exit_code == 0) {
+            continue;
+        }
+        if sidecar && cs.started == Some(true) {
+            if cs.ready {
+                ready += 1;
+            }
+            continue;
+        }
+        if let Some(t) = &state.terminated {
+            reason = match t.reason.as_deref() {
+                Some(r) if !r.is_empty() => format!("Init:{r}"),
+                _ => match t.signal {
+                    Some(sig) if sig != 0 => format!("Init:Signal:{sig}"),
+                    _ => format!("Init:ExitCode:{}", t.exit_code),
+                },
+            };
+        } else if let Some(r) = state.waiting.as_ref().and_then(|w| w.reason.clone()).filter(|r| !r.is_empty() && r != "PodInitializing") {
+            reason = format!("Init:{r}");
+        } else {
+            reason = format!("Init:{}/{}", i, init_specs.len());
+        }
+        initializing = true;
+        break;
+    }
+    let initialized = status.conditions.iter().flatten().any(|c| c.type_ == "Initialized" && c.status == "True");
+    if !initializing || initialized {
+        restarts = sidecar_restarts;
+        last_restart = last_sidecar_restart;
+        let mut has_running = false;
+        for cs in status.container_statuses.iter().flatten().rev() {
+            restarts += cs.restart_count as i64;
+            last_restart = later(last_restart, finished_at(cs));
+            let state = cs.state.clone().unwrap_or_default();
+            if let Some(r) = state.waiting.as_ref().and_then(|w| w.reason.clone()).filter(|r| !r.is_empty()) {
+                reason = r;
+            } else if let Some(t) = &state.terminated {
+                reason = match t.reason.as_deref() {
+                    Some(r) if !r.is_empty() => r.to_string(),
+                    _ => match t.signal {
+                        Some(sig) if sig != 0 => format!("Signal:{sig}"),
+                        _ => format!("ExitCode:{}", t.exit_code),
+                    },
+                };
+            } else if cs.ready && state.running.is_some() {
+                has_running = true;
+                ready += 1;
+            }
+        }
+        if reason == "Completed" && has_running {
+            let pod_ready = status.conditions.iter().flatten().any(|c| c.type_ == "Ready" && c.status == "True");
+            reason = if pod_ready { "Running".into() } else { "NotReady".into() };
+        }
+    }
+    if pod.metadata.deletion_timestamp.is_some() && status.reason.as_deref() == Some("NodeLost") {
+        reason = "Unknown".into();
+    } else if pod.metadata.deletion_timestamp.is_some() && phase != "Succeeded" && phase != "Failed" {
+        reason = "Terminating".into();
+    }
+    let restarts_text = match last_restart {
+        Some(t) if restarts != 0 => format!("{restarts} ({} ago)", human_duration(now.millis_since(t))),
+        _ => restarts.to_string(),
+    };
+    PodSummary { ready: format!("{ready}/{total}"), status: reason, restarts: restarts_text }
+}
+
+fn pod_row(pod: &Pod, wide: bool, now: VirtualTime) -> Row {
+    let summary = pod_summary(pod, now);
+    let mut headers = vec!["NAME", "READY", "STATUS", "RESTARTS", "AGE"];
+    let mut cells = vec![
+        pod.metadata.name.clone().unwrap_or_default(),
+        summary.ready,
+        summary.status,
+        summary.restarts,
+        age(pod.metadata.creation_timestamp.as_ref(), now),
+    ];
+    if wide {
+        let spec = pod.spec.clone().unwrap_or_default();
+        let status = pod.status.clone().unwrap_or_default();
+        let ip = status.pod_ips.as_ref().and_then(|ips| ips.first()).map(|i| i.ip.clone()).unwrap_or_default();
+        let gates = spec.readiness_gates.clone().unwrap_or_default();
+        let gates_text = if gates.is_empty() {
+            "<none>".to_string()
+        } else {
+            let ok = gates
+                .iter()
+                .filter(|g| status.conditions.iter().flatten().find(|c| c.type_ == g.condition_type).is_some_and(|c| c.status == "True"))
+                .count();
+            format!("{ok}/{}", gates.len())
+        };
+        headers.extend(["IP", "NODE", "NOMINATED NODE", "READINESS GATES"]);
+        cells.extend([
+            none_if_empty(ip),
+            none_if_empty(spec.node_name.clone().unwrap_or_default()),
+            none_if_empty(status.nominated_node_name.clone().unwrap_or_default()),
+            gates_text,
+        ]);
+    }
+    Row { headers, cells, name_column: Some(0) }
+}

@@ -1,0 +1,119 @@
+//! Which objects a command names: `TYPE NAME…`, `TYPE/NAME…`, `-l`,
+//! `--all`, or `-f`, resolved as kubectl's resource builder resolves them.
+
+use std::rc::Rc;
+
+use crate::engine::api::{resolve_resource_arg, resource, Object, ResourceId};
+use crate::engine::apiserver::Query;
+use crate::engine::kubectl::manifest::{self, Failure};
+use crate::engine::kubectl::{Error, Session};
+use crate::engine::selector::Selector;
+
+/// One named object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    pub rid: ResourceId,
+    pub namespace: String,
+    pub name: String,
+    /// The file it came from, for `error when … "f.yaml"` messages.
+    pub source: String,
+}
+
+impl Target {
+    /// `pods/x`, as wait's timeout message names an object.
+    pub fn plural_name(&self) -> String {
+        format!("{}/{}", resource(self.rid).plural, self.name)
+    }
+}
+
+pub const NO_RESOURCES: &str = "error: You must provide one or more resources by argument or filename.\nExample resource specifications include:\n   '-f rsrc.yaml'\n   '--filename=rsrc.json'\n   '<resource> <name>'\n   '<resource>'";
+
+fn resolve_type(arg: &str) -> Result<ResourceId, Error> {
+    resolve_resource_arg(arg).ok_or_else(|| Error::Message(format!("error: the server doesn't have a resource type \"{arg}\"")))
+}
+
+/// Targets named by the command line, plus failures for objects that could
+/// not be read (their own documents). `words` are the positionals that name
+/// objects (after any that the verb consumed).
+pub fn resolve(s: &Session, words: &[String], allow_all: bool) -> Result<(Vec<Target>, Vec<Failure>), Error> {
+    let mut failures = Vec::new();
+    let namespace = s.namespace();
+    let namespace_of = |rid: ResourceId| if resource(rid).namespaced { namespace.clone() } else { String::new() };
+    if !s.args.values("filename").is_empty() {
+        if !words.is_empty() {
+            return Err(Error::Message("error: Unexpected args: ".to_string() + &format!("{words:?}").replace('"', "")));
+        }
+        let mut targets = Vec::new();
+        for item in manifest::load(s) {
+            match item {
+                Ok(info) => targets.push(Target { rid: info.rid, namespace: info.namespace, name: info.name, source: info.source }),
+                Err(f) => failures.push(f),
+            }
+        }
+        return Ok((targets, failures));
+    }
+    let Some(first) = words.first() else {
+        return Err(Error::Message(NO_RESOURCES.to_string()));
+    };
+    if first.contains('/') {
+        let mut targets = Vec::new();
+        for w in words {
+            let Some((kind, name)) = w.split_once('/') else {
+                return Err(Error::Message("error: there is no need to specify a resource type as a separate argument when passing arguments in resource/name form (e.g. 'kubectl get resource/<resource_name>' instead of 'kubectl get resource resource/<resource_name>'".to_string()));
+            };
+            let rid = resolve_type(kind)?;
+            targets.push(Target { rid, namespace: namespace_of(rid), name: name.to_string(), source: String::new() });
+        }
+        return Ok((targets, failures));
+    }
+    let types: Vec<ResourceId> = first.split(',').map(resolve_type).collect::<Result<_, _>>()?;
+    let names = &words[1..];
+    let selector = s.args.value("selector");
+    let all = allow_all && s.args.flag("all");
+    if names.is_empty() {
+        if selector.is_none() && !all {
+            return Err(Error::Message("error: resource(s) were provided, but no name was specified".to_string()));
+        }
+        let labels = match selector {
+            Some(sel) => Selector::parse(sel).map_err(|e| Error::Message(format!("error: {e}")))?,
+            None => Selector::everything(),
+        };
+        let mut targets = Vec::new();
+        for rid in types {
+            let query = if resource(rid).namespaced && !s.args.flag("all-namespaces") {
+                Query::in_namespace(rid, &namespace)
+            } else {
+                Query::all(rid)
+            }
+            .with_labels(labels.clone());
+            let (items, _) = s.cluster.sim.api.list(&query)?;
+            targets.extend(items.iter().map(|o| Target {
+                rid,
+                namespace: o.meta().namespace.clone().unwrap_or_default(),
+                name: o.meta().name.clone().unwrap_or_default(),
+                source: String::new(),
+            }));
+        }
+        return Ok((targets, failures));
+    }
+    if selector.is_some() {
+        return Err(Error::Message("error: name cannot be provided when a selector is specified".to_string()));
+    }
+    let mut targets = Vec::new();
+    for rid in types {
+        for name in names {
+            targets.push(Target { rid, namespace: namespace_of(rid), name: name.clone(), source: String::new() });
+        }
+    }
+    Ok((targets, failures))
+}
+
+/// Reads a target's object; a NotFound becomes that object's failure.
+pub fn fetch(s: &Session, t: &Target) -> Result<Rc<Object>, Failure> {
+    s.cluster.sim.api.get(t.rid, &t.namespace, &t.name).map_err(Failure::Api)
+}
+
+/// `deployment.apps/web`, for a target.
+pub fn qualified(t: &Target) -> String {
+    format!("{}/{}", resource(t.rid).qualified_singular(), t.name)
+}

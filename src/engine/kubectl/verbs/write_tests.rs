@@ -1,0 +1,233 @@
+//! Transcript tests for the writing verbs: the lines kubectl 1.33 prints and
+//! the API state they leave, independent of controllers and kubelets.
+
+use std::collections::BTreeMap;
+
+use crate::engine::api::{ids, Object};
+use crate::engine::cluster::{Cluster, Profile, ProfileKind};
+use crate::engine::kubectl::{self, FileSource, Output};
+
+pub struct Files(pub BTreeMap<String, String>);
+
+impl FileSource for Files {
+    fn read(&self, path: &str) -> Result<String, String> {
+        self.0.get(path).cloned().ok_or_else(|| format!("the path \"{path}\" does not exist"))
+    }
+}
+
+pub fn cluster() -> Cluster {
+    Cluster::new(Profile::new(ProfileKind::Minikube), 7)
+}
+
+pub fn k(c: &mut Cluster, line: &str) -> Output {
+    kubectl::run(c, line, None, &Files(BTreeMap::new()))
+}
+
+pub fn kf(c: &mut Cluster, line: &str, files: &[(&str, &str)]) -> Output {
+    let files = Files(files.iter().map(|(p, t)| (p.to_string(), t.to_string())).collect());
+    kubectl::run(c, line, None, &files)
+}
+
+const DEPLOY: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.25
+";
+
+#[test]
+fn apply_creates_configures_and_reports_unchanged() {
+    let mut c = cluster();
+    let out = kf(&mut c, "kubectl apply -f d.yaml", &[("d.yaml", DEPLOY)]);
+    assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("deployment.apps/web created\n", ""));
+    let stored = c.sim.api.get(ids::deployments(), "default", "web").unwrap();
+    let annotation = stored.meta().annotations.as_ref().unwrap()["kubectl.kubernetes.io/last-applied-configuration"].clone();
+    assert!(annotation.starts_with("{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"annotations\":{},\"name\":\"web\",\"namespace\":\"default\"}"), "{annotation}");
+    assert!(annotation.ends_with("}\n"));
+    let out = kf(&mut c, "kubectl apply -f d.yaml", &[("d.yaml", DEPLOY)]);
+    assert_eq!(out.stdout, "deployment.apps/web unchanged\n");
+    let changed = DEPLOY.replace("replicas: 2", "replicas: 3").replace("nginx:1.25", "nginx:1.26");
+    let out = kf(&mut c, "kubectl apply -f d.yaml", &[("d.yaml", &changed)]);
+    assert_eq!(out.stdout, "deployment.apps/web configured\n");
+    let Object::Deployment(d) = &*c.sim.api.get(ids::deployments(), "default", "web").unwrap() else { panic!() };
+    let spec = d.spec.as_ref().unwrap();
+    assert_eq!(spec.replicas, Some(3));
+    assert_eq!(spec.template.spec.as_ref().unwrap().containers[0].image.as_deref(), Some("nginx:1.26"));
+    let out = kf(&mut c, "kubectl apply -f d.yaml --dry-run=server", &[("d.yaml", DEPLOY)]);
+    assert_eq!(out.stdout, "deployment.apps/web configured (server dry run)\n");
+}
+
+#[test]
+fn apply_reports_each_document_error_as_kubectl_does() {
+    let mut c = cluster();
+    let old = "apiVersion: extensions/v1beta1\nkind: Deployment\nmetadata:\n  name: kubia\n";
+    let out = kf(&mut c, "kubectl apply -f old.yaml", &[("old.yaml", old)]);
+    assert_eq!(out.stderr, "error: resource mapping not found for name: \"kubia\" namespace: \"\" from \"old.yaml\": no matches for kind \"Deployment\" in version \"extensions/v1beta1\"\nensure CRDs are installed first\n");
+    assert_eq!(out.exit_code, 1);
+
+    let out = kf(&mut c, "kubectl apply -f f.yaml", &[("f.yaml", "metadata:\n  name: x\n")]);
+    assert_eq!(out.stderr, "error: error validating \"f.yaml\": error validating data: [apiVersion not set, kind not set]; if you choose to ignore these errors, turn validation off with --validate=false\n");
+
+    let out = kf(&mut c, "kubectl apply -f f.yaml", &[("f.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n   labels: a\n")]);
+    assert_eq!(out.stderr, "error: error parsing f.yaml: error converting YAML to JSON: yaml: line 4: mapping values are not allowed in this context\n".replace("line 4", "line 5"));
+
+    let typo = DEPLOY.replace("image: nginx:1.25", "image: nginx:1.25\n        imagePullPolicyy: Always");
+    let out = kf(&mut c, "kubectl apply -f d.yaml", &[("d.yaml", &typo)]);
+    assert_eq!(out.stderr, "Error from server (BadRequest): error when creating \"d.yaml\": Deployment in version \"v1\" cannot be handled as a Deployment: strict decoding error: unknown field \"spec.template.spec.containers[0].imagePullPolicyy\"\n");
+
+    let two = format!("{old}---\n{}", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n");
+    let out = kf(&mut c, "kubectl apply -f two.yaml", &[("two.yaml", &two)]);
+    assert_eq!(out.stdout, "configmap/cm created\n");
+    assert!(out.stderr.starts_with("error: resource mapping not found for name: \"kubia\""), "{}", out.stderr);
+}
+
+#[test]
+fn apply_enforces_an_explicit_namespace() {
+    let mut c = cluster();
+    let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n  namespace: a\n";
+    let out = kf(&mut c, "kubectl apply -f cm.yaml -n b", &[("cm.yaml", cm)]);
+    assert_eq!(out.stderr, "error: the namespace from the provided object \"a\" does not match the namespace \"b\". You must pass '--namespace=a' to perform this operation.\n");
+    let out = kf(&mut c, "kubectl apply -f cm.yaml", &[("cm.yaml", cm)]);
+    assert_eq!(out.stderr, "Error from server (NotFound): error when creating \"cm.yaml\": namespaces \"a\" not found\n");
+}
+
+#[test]
+fn create_from_files_and_generators() {
+    let mut c = cluster();
+    let out = kf(&mut c, "kubectl create -f d.yaml", &[("d.yaml", DEPLOY)]);
+    assert_eq!(out.stdout, "deployment.apps/web created\n");
+    let out = kf(&mut c, "kubectl create -f d.yaml", &[("d.yaml", DEPLOY)]);
+    assert_eq!(out.stderr, "Error from server (AlreadyExists): error when creating \"d.yaml\": deployments.apps \"web\" already exists\n");
+    let out = k(&mut c, "kubectl create deployment web --image=nginx");
+    assert_eq!(out.stderr, "error: failed to create deployment: deployments.apps \"web\" already exists\n");
+    let out = k(&mut c, "kubectl create deployment api --image=nginx:1.25 --replicas=3 --port=80");
+    assert_eq!(out.stdout, "deployment.apps/api created\n");
+    let out = k(&mut c, "kubectl create namespace dev");
+    assert_eq!(out.stdout, "namespace/dev created\n");
+    let out = k(&mut c, "kubectl create namespace dev");
+    assert_eq!(out.stderr, "Error from server (AlreadyExists): namespaces \"dev\" already exists\n");
+    let out = k(&mut c, "kubectl create configmap cm --from-literal=a=1 -n dev");
+    assert_eq!(out.stdout, "configmap/cm created\n");
+    let out = k(&mut c, "kubectl create service clusterip svc --tcp=80:8080");
+    assert_eq!(out.stdout, "service/svc created\n");
+    let out = k(&mut c, "kubectl expose deployment api --port=80 --name=api-svc");
+    assert_eq!(out.stdout, "service/api-svc exposed\n");
+    let Object::Service(svc) = &*c.sim.api.get(ids::services(), "default", "api-svc").unwrap() else { panic!() };
+    assert_eq!(svc.spec.as_ref().unwrap().selector.as_ref().unwrap()["app"], "api");
+}
+
+#[test]
+fn generators_print_what_kubectl_1_33_prints() {
+    let mut c = cluster();
+    let out = k(&mut c, "kubectl create deployment web --image=nginx:1.25 --replicas=3 --port=80 --dry-run=client -o yaml");
+    let value: serde_json::Value = serde_yaml::from_str(&out.stdout).unwrap();
+    let want: serde_json::Value = serde_yaml::from_str("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  creationTimestamp: null\n  labels:\n    app: web\n  name: web\nspec:\n  replicas: 3\n  selector:\n    matchLabels:\n      app: web\n  strategy: {}\n  template:\n    metadata:\n      creationTimestamp: null\n      labels:\n        app: web\n    spec:\n      containers:\n      - image: nginx:1.25\n        name: nginx\n        ports:\n        - containerPort: 80\n        resources: {}\nstatus: {}\n").unwrap();
+    assert_eq!(value, want);
+    let out = k(&mut c, "kubectl run p --image=nginx --port=80 --dry-run=client -o yaml");
+    let value: serde_json::Value = serde_yaml::from_str(&out.stdout).unwrap();
+    let want: serde_json::Value = serde_yaml::from_str("apiVersion: v1\nkind: Pod\nmetadata:\n  creationTimestamp: null\n  labels:\n    run: p\n  name: p\nspec:\n  containers:\n  - image: nginx\n    name: p\n    ports:\n    - containerPort: 80\n    resources: {}\n  dnsPolicy: ClusterFirst\n  restartPolicy: Always\nstatus: {}\n").unwrap();
+    assert_eq!(value, want);
+    let out = k(&mut c, "kubectl run p --image=nginx");
+    assert_eq!(out.stdout, "pod/p created\n");
+    let out = k(&mut c, "kubectl create deployment x --image=nginx --dry-run=client");
+    assert_eq!(out.stdout, "deployment.apps/x created (dry run)\n");
+}
+
+#[test]
+fn verbs_report_a_stopped_api_server() {
+    let mut c = cluster();
+    c.sim.stop("apiserver").unwrap();
+    let out = kf(&mut c, "kubectl apply -f d.yaml", &[("d.yaml", DEPLOY)]);
+    assert!(out.stderr.starts_with("error: error validating \"d.yaml\": error validating data: failed to download openapi:"), "{}", out.stderr);
+    let out = k(&mut c, "kubectl create namespace x");
+    assert_eq!(out.stderr, "The connection to the server 192.168.49.2:8443 was refused - did you specify the right host or port?\n");
+}
+
+#[test]
+fn delete_scale_label_patch_and_set_image() {
+    let mut c = cluster();
+    k(&mut c, "kubectl create deployment web --image=nginx:1.25");
+    let out = k(&mut c, "kubectl scale deploy/web --replicas=3");
+    assert_eq!(out.stdout, "deployment.apps/web scaled\n");
+    let out = k(&mut c, "kubectl scale deployment web --replicas=1 --current-replicas=2");
+    assert_eq!(out.stderr, "error: Expected replicas to be 2, was 3\n");
+    let out = k(&mut c, "kubectl label deploy web tier=fe");
+    assert_eq!(out.stdout, "deployment.apps/web labeled\n");
+    let out = k(&mut c, "kubectl label deploy web tier=be");
+    assert_eq!(out.stderr, "error: 'tier' already has a value (fe), and --overwrite is false\n");
+    let out = k(&mut c, "kubectl label deploy web tier-");
+    assert_eq!(out.stdout, "deployment.apps/web unlabeled\n");
+    let out = k(&mut c, "kubectl annotate deploy web note=hi");
+    assert_eq!(out.stdout, "deployment.apps/web annotated\n");
+    let out = k(&mut c, r#"kubectl patch deployment web -p '{"spec":{"replicas":5}}'"#);
+    assert_eq!(out.stdout, "deployment.apps/web patched\n");
+    let out = k(&mut c, r#"kubectl patch deployment web --type=merge -p '{"spec":{"replicas":5}}'"#);
+    assert_eq!(out.stdout, "deployment.apps/web patched (no change)\n");
+    let out = k(&mut c, "kubectl set image deployment/web nginx=nginx:1.26");
+    assert_eq!(out.stdout, "deployment.apps/web image updated\n");
+    let out = k(&mut c, "kubectl set image deployment/web nope=nginx:1.26");
+    assert_eq!(out.stderr, "error: unable to find container named \"nope\"\n");
+    let Object::Deployment(d) = &*c.sim.api.get(ids::deployments(), "default", "web").unwrap() else { panic!() };
+    assert_eq!(d.spec.as_ref().unwrap().replicas, Some(5));
+    let out = k(&mut c, "kubectl delete deployment web nope");
+    assert_eq!(out.stdout, "deployment.apps \"web\" deleted\n");
+    assert_eq!(out.stderr, "Error from server (NotFound): deployments.apps \"nope\" not found\n");
+    let out = k(&mut c, "kubectl delete pods --all");
+    assert_eq!(out.stdout, "No resources found\n");
+    let out = k(&mut c, "kubectl delete pods");
+    assert_eq!(out.stderr, "error: resource(s) were provided, but no name was specified\n");
+    k(&mut c, "kubectl create configmap a");
+    let out = k(&mut c, "kubectl delete cm/a --force");
+    assert_eq!(out.stderr, "Warning: Immediate deletion does not wait for confirmation that the running resource has been terminated. The resource may continue to run on the cluster indefinitely.\n");
+    assert_eq!(out.stdout, "configmap \"a\" force deleted\n");
+}
+
+#[test]
+fn rollout_nodes_and_wait() {
+    let mut c = cluster();
+    k(&mut c, "kubectl create deployment web --image=nginx");
+    assert_eq!(k(&mut c, "kubectl rollout pause deployment/web").stdout, "deployment.apps/web paused\n");
+    assert_eq!(k(&mut c, "kubectl rollout pause deployment/web").stderr, "error: deployments.apps \"web\" is already paused\n");
+    assert_eq!(k(&mut c, "kubectl rollout restart deployment/web").stderr, "error: deployments.apps \"web\" can't restart paused deployment (run rollout resume first)\n");
+    assert_eq!(k(&mut c, "kubectl rollout resume deployment/web").stdout, "deployment.apps/web resumed\n");
+    assert_eq!(k(&mut c, "kubectl rollout restart deployment/web").stdout, "deployment.apps/web restarted\n");
+    let Object::Deployment(d) = &*c.sim.api.get(ids::deployments(), "default", "web").unwrap() else { panic!() };
+    let annotations = d.spec.as_ref().unwrap().template.metadata.as_ref().unwrap().annotations.clone().unwrap();
+    assert!(annotations["kubectl.kubernetes.io/restartedAt"].starts_with("2026-01-01T00:01:"), "{annotations:?}");
+
+    // Kubelets register their nodes; make sure one exists even without them.
+    if c.sim.api.get(ids::nodes(), "", "minikube").is_err() {
+        let node = k8s_openapi::api::core::v1::Node { metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta { name: Some("minikube".into()), ..Default::default() }, ..Default::default() };
+        c.sim.api.create(Object::Node(node)).unwrap();
+    }
+    let out = k(&mut c, "kubectl cordon minikube");
+    assert_eq!(out.stdout, "node/minikube cordoned\n", "{}", out.stderr);
+    assert_eq!(k(&mut c, "kubectl cordon minikube").stdout, "node/minikube already cordoned\n");
+    assert_eq!(k(&mut c, "kubectl uncordon minikube").stdout, "node/minikube uncordoned\n");
+    assert_eq!(k(&mut c, "kubectl taint nodes minikube dedicated=gpu:NoSchedule").stdout, "node/minikube tainted\n");
+    assert_eq!(
+        k(&mut c, "kubectl taint nodes minikube dedicated=cpu:NoSchedule").stderr,
+        "error: node minikube already has dedicated taint(s) with same effect(s) and --overwrite is false\n"
+    );
+    assert_eq!(k(&mut c, "kubectl taint nodes minikube dedicated:NoSchedule-").stdout, "node/minikube untainted\n");
+    assert_eq!(k(&mut c, "kubectl taint nodes minikube dedicated:NoSchedule-").stderr, "error: taint \"dedicated:NoSchedule\" not found\n");
+
+    k(&mut c, "kubectl create configmap cm --from-literal=a=1");
+    assert_eq!(k(&mut c, "kubectl wait --for=jsonpath={.data.a}=1 configmap/cm").stdout, "configmap/cm condition met\n");
+    let before = c.now();
+    let out = k(&mut c, "kubectl wait --for=jsonpath={.data.a}=2 configmap/cm --timeout=5s");
+    assert_eq!(out.stderr, "error: timed out waiting for the condition on configmaps/cm\n");
+    assert!(c.now().as_millis() - before.as_millis() >= 5000);
+    assert_eq!(k(&mut c, "kubectl delete configmap cm").stdout, "configmap \"cm\" deleted\n");
+    assert_eq!(k(&mut c, "kubectl wait --for=delete configmap/cm").stdout, "");
+}

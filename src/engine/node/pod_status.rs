@@ -1,0 +1,265 @@
+//! The pod status a 1.33 kubelet generates (`generateAPIPodStatus`): phase,
+//! the kubelet-owned conditions, container statuses and addresses.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{
+    Container, ContainerState, ContainerStateRunning, ContainerStateTerminated, ContainerStateWaiting, ContainerStatus, HostIP, Pod,
+    PodCondition, PodIP, PodStatus, VolumeMountStatus,
+};
+
+use super::runtime::{Flavor, RuntimeContainer, Sandbox};
+use crate::engine::api::meta::api_time;
+use crate::engine::sim::clock::VirtualTime;
+
+/// Conditions the kubelet writes; others (PodScheduled, DisruptionTarget) are kept as found.
+pub const KUBELET_CONDITIONS: &[&str] = &["PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady"];
+
+/// Why a container is not running, as the kubelet's reason cache remembers it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Waiting {
+    pub reason: String,
+    pub message: Option<String>,
+}
+
+/// What the kubelet knows about a pod beyond the runtime.
+pub struct Inputs<'a> {
+    pub pod: &'a Pod,
+    pub sandbox: Option<&'a Sandbox>,
+    pub flavor: Flavor,
+    pub host_ip: &'a str,
+    pub start_time: VirtualTime,
+    pub waiting: &'a BTreeMap<String, Waiting>,
+    /// Container name → readiness (probe result, or true without a probe).
+    pub ready: &'a BTreeMap<String, bool>,
+    /// Container name → started (startup probe passed, or true without one).
+    pub started: &'a BTreeMap<String, bool>,
+    /// The pod is being deleted and all its containers have stopped.
+    pub terminated_for_deletion: bool,
+    pub now: VirtualTime,
+}
+
+pub fn restart_policy(pod: &Pod) -> &str {
+    pod.spec.as_ref().and_then(|s| s.restart_policy.as_deref()).unwrap_or("Always")
+}
+
+/// Init containers with `restartPolicy: Always` are sidecars: they keep running.
+pub fn is_sidecar(c: &Container) -> bool {
+    c.restart_policy.as_deref() == Some("Always")
+}
+
+/// Whether the kubelet restarts a container that exited with `code`.
+pub fn should_restart(policy: &str, code: i32) -> bool {
+    match policy {
+        "Never" => false,
+        "OnFailure" => code != 0,
+        _ => true,
+    }
+}
+
+fn terminated(c: &RuntimeContainer, flavor: Flavor) -> Option<ContainerStateTerminated> {
+    let exit = c.exit.as_ref()?;
+    Some(ContainerStateTerminated {
+        container_id: Some(format!("{}://{}", flavor.id_scheme(), c.id)),
+        exit_code: exit.code,
+        finished_at: Some(api_time(exit.at)),
+        message: exit.message.clone(),
+        reason: Some(exit.reason.clone()),
+        signal: None,
+        // A container that never started reports the zero time, as the runtime does.
+        started_at: Some(c.started_at.map_or_else(
+            || k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH),
+            api_time,
+        )),
+    })
+}
+
+fn container_status(spec: &Container, inputs: &Inputs, default_waiting: &str) -> ContainerStatus {
+    let latest = inputs.sandbox.and_then(|s| s.latest(&spec.name));
+    let previous = inputs.sandbox.and_then(|s| s.previous(&spec.name));
+    let flavor = inputs.flavor;
+    let waiting = inputs.waiting.get(&spec.name);
+    let running = latest.is_some_and(RuntimeContainer::is_running);
+    let (state, last_state) = match (latest, waiting) {
+        (Some(c), _) if running => (
+            ContainerState { running: Some(ContainerStateRunning { started_at: c.started_at.map(api_time) }), ..Default::default() },
+            previous.and_then(|p| terminated(p, flavor)),
+        ),
+        (latest, Some(w)) => (
+            ContainerState { waiting: Some(ContainerStateWaiting { reason: Some(w.reason.clone()), message: w.message.clone() }), ..Default::default() },
+            latest.and_then(|c| terminated(c, flavor)),
+        ),
+        (Some(c), None) => (
+            ContainerState { terminated: terminated(c, flavor), ..Default::default() },
+            previous.and_then(|p| terminated(p, flavor)),
+        ),
+        (None, None) => (
+            ContainerState { waiting: Some(ContainerStateWaiting { reason: Some(default_waiting.to_string()), message: None }), ..Default::default() },
+            None,
+        ),
+    };
+    let image = match latest {
+        Some(c) => flavor.status_image(&c.image),
+        None => spec.image.clone().unwrap_or_default(),
+    };
+    let volume_mounts = spec.volume_mounts.as_ref().filter(|m| !m.is_empty()).map(|mounts| {
+        mounts
+            .iter()
+            .map(|m| VolumeMountStatus {
+                name: m.name.clone(),
+                mount_path: m.mount_path.clone(),
+                read_only: m.read_only.filter(|r| *r),
+                recursive_read_only: m.read_only.filter(|r| *r).map(|_| "Disabled".to_string()),
+            })
+            .collect()
+    });
+    ContainerStatus {
+        name: spec.name.clone(),
+        image,
+        image_id: latest.map(|c| flavor.status_image_id(&c.image)).unwrap_or_default(),
+        container_id: latest.map(|c| format!("{}://{}", flavor.id_scheme(), c.id)),
+        ready: running && inputs.ready.get(&spec.name).copied().unwrap_or(true),
+        restart_count: latest.map_or(0, |c| c.attempt),
+        started: Some(running && inputs.started.get(&spec.name).copied().unwrap_or(true)),
+        state: Some(state),
+        last_state: Some(last_state.map_or_else(ContainerState::default, |t| ContainerState { terminated: Some(t), ..Default::default() })),
+        volume_mounts,
+        ..Default::default()
+    }
+}
+
+fn exit_code(s: &ContainerStatus) -> Option<i32> {
+    s.state.as_ref()?.terminated.as_ref().map(|t| t.exit_code)
+}
+
+/// The status the kubelet would write now, merged over the pod's current one.
+pub fn generate(inputs: &Inputs) -> PodStatus {
+    let pod = inputs.pod;
+    let spec = pod.spec.clone().unwrap_or_default();
+    let current = pod.status.clone().unwrap_or_default();
+    let policy = restart_policy(pod);
+    let init_specs = spec.init_containers.clone().unwrap_or_default();
+    let default_waiting = if init_specs.is_empty() { "ContainerCreating" } else { "PodInitializing" };
+    let init_statuses: Vec<ContainerStatus> = init_specs.iter().map(|c| container_status(c, inputs, default_waiting)).collect();
+    let statuses: Vec<ContainerStatus> = spec.containers.iter().map(|c| container_status(c, inputs, default_waiting)).collect();
+
+    // Init containers: which are not done yet, and did one fail for good?
+    let mut incomplete: Vec<String> = Vec::new();
+    let mut init_failed = false;
+    for (c, s) in init_specs.iter().zip(&init_statuses) {
+        let done = if is_sidecar(c) { s.started == Some(true) } else { exit_code(s) == Some(0) };
+        if !done {
+            incomplete.push(c.name.clone());
+            if !is_sidecar(c) && exit_code(s).is_some_and(|code| code != 0) && policy == "Never" {
+                init_failed = true;
+            }
+        }
+    }
+
+    // getPhase.
+    let (mut running, mut waiting, mut stopped, mut succeeded) = (0, 0, 0, 0);
+    for s in &statuses {
+        let state = s.state.clone().unwrap_or_default();
+        if state.running.is_some() {
+            running += 1;
+        } else if let Some(t) = &state.terminated {
+            stopped += 1;
+            if t.exit_code == 0 {
+                succeeded += 1;
+            }
+        } else if s.last_state.as_ref().and_then(|l| l.terminated.as_ref()).is_some() {
+            stopped += 1;
+        } else {
+            waiting += 1;
+        }
+    }
+    let total = statuses.len();
+    let phase = if inputs.terminated_for_deletion {
+        if stopped == succeeded && stopped == total { "Succeeded" } else { "Failed" }
+    } else if init_failed {
+        "Failed"
+    } else if !incomplete.is_empty() || waiting > 0 {
+        "Pending"
+    } else if running > 0 {
+        "Running"
+    } else if stopped > 0 {
+        match policy {
+            "Always" => "Running",
+            _ if stopped == succeeded => "Succeeded",
+            "Never" => "Failed",
+            _ => "Running",
+        }
+    } else {
+        "Pending"
+    };
+    let terminal = phase == "Succeeded" || phase == "Failed";
+
+    let transition = |type_: &str, status: &str| {
+        current
+            .conditions
+            .iter()
+            .flatten()
+            .find(|c| c.type_ == type_ && c.status == status)
+            .and_then(|c| c.last_transition_time.clone())
+            .or_else(|| Some(api_time(inputs.now)))
+    };
+    let cond = |type_: &str, ok: bool, reason: Option<&str>, message: Option<String>| {
+        let status = if ok { "True" } else { "False" };
+        PodCondition {
+            type_: type_.to_string(),
+            status: status.to_string(),
+            reason: reason.map(str::to_string),
+            message,
+            last_probe_time: None,
+            last_transition_time: transition(type_, status),
+            observed_generation: None,
+        }
+    };
+    let sandbox_ready = inputs.sandbox.is_some_and(|s| s.ready) && !terminal;
+    let mut unready: Vec<String> = Vec::new();
+    for s in init_statuses.iter().zip(&init_specs).filter(|(_, c)| is_sidecar(c)).map(|(s, _)| s).chain(&statuses) {
+        if !s.ready {
+            unready.push(s.name.clone());
+        }
+    }
+    let (ready_reason, ready_message) = if phase == "Succeeded" {
+        (Some("PodCompleted"), None)
+    } else if !unready.is_empty() {
+        (Some("ContainersNotReady"), Some(format!("containers with unready status: [{}]", unready.join(" "))))
+    } else {
+        (None, None)
+    };
+    let all_ready = unready.is_empty() && phase != "Succeeded";
+    let initialized = if !incomplete.is_empty() {
+        cond("Initialized", false, Some("ContainersNotInitialized"), Some(format!("containers with incomplete status: [{}]", incomplete.join(" "))))
+    } else if phase == "Succeeded" && init_specs.is_empty() {
+        cond("Initialized", true, Some("PodCompleted"), None)
+    } else {
+        cond("Initialized", true, None, None)
+    };
+    let mut conditions = vec![
+        cond("PodReadyToStartContainers", sandbox_ready, None, None),
+        initialized,
+        cond("Ready", all_ready, ready_reason, ready_message.clone()),
+        cond("ContainersReady", all_ready, ready_reason, ready_message),
+    ];
+    for c in current.conditions.iter().flatten() {
+        if !KUBELET_CONDITIONS.contains(&c.type_.as_str()) {
+            conditions.push(c.clone());
+        }
+    }
+
+    let pod_ip = inputs.sandbox.map(|s| s.ip.clone()).or(current.pod_ip.clone());
+    PodStatus {
+        phase: Some(phase.to_string()),
+        conditions: Some(conditions),
+        host_ip: Some(inputs.host_ip.to_string()),
+        host_ips: Some(vec![HostIP { ip: inputs.host_ip.to_string() }]),
+        pod_ip: pod_ip.clone(),
+        pod_ips: pod_ip.map(|ip| vec![PodIP { ip }]),
+        start_time: current.start_time.clone().or_else(|| Some(api_time(inputs.start_time))),
+        init_container_statuses: if init_statuses.is_empty() { None } else { Some(init_statuses) },
+        container_statuses: Some(statuses),
+        ..current
+    }
+}

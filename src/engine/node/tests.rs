@@ -1,0 +1,392 @@
+//! Kubelet scenarios on a booted default cluster (no scheduler involved: pods
+//! are bound with the binding subresource as the scheduler would).
+
+use k8s_openapi::api::core::v1::{Event, Node, Pod};
+use serde_json::{json, Value};
+
+use crate::engine::api::{ids, meta, Object};
+use crate::engine::apiserver::{DeleteOptions, Query};
+use crate::engine::cluster::{Cluster, Profile, ProfileKind};
+use crate::engine::node::Kubelet;
+use crate::engine::sim::clock::VirtualTime;
+
+pub(crate) fn cluster() -> Cluster {
+    Cluster::new(Profile::new(ProfileKind::Default), 7)
+}
+
+pub(crate) fn run_pod(c: &mut Cluster, spec: Value, node: &str) -> String {
+    let name = spec["metadata"]["name"].as_str().unwrap_or("p").to_string();
+    let mut v = spec;
+    v["apiVersion"] = json!("v1");
+    v["kind"] = json!("Pod");
+    let pod: Pod = serde_json::from_value(v).expect("pod json");
+    c.sim.api.create(Object::Pod(pod)).expect("create");
+    c.sim.api.bind("default", &name, node).expect("bind");
+    name
+}
+
+pub(crate) fn get_pod(c: &Cluster, name: &str) -> Option<Pod> {
+    match c.sim.api.get(ids::pods(), "default", name).ok().as_deref() {
+        Some(Object::Pod(p)) => Some(p.clone()),
+        _ => None,
+    }
+}
+
+pub(crate) fn get_node(c: &Cluster, name: &str) -> Node {
+    match c.sim.api.get(ids::nodes(), "", name).ok().as_deref() {
+        Some(Object::Node(n)) => n.clone(),
+        _ => panic!("node {name} missing"),
+    }
+}
+
+/// (seconds since `since`, reason, message) of events about `name`, oldest first.
+pub(crate) fn events(c: &Cluster, name: &str, since: VirtualTime) -> Vec<(u64, String, String)> {
+    let (items, _) = c.sim.api.list(&Query::all(ids::events())).expect("list events");
+    let mut out: Vec<(VirtualTime, String, String, String)> = items
+        .iter()
+        .filter_map(|o| match &**o {
+            Object::Event(e) if e.involved_object.name.as_deref() == Some(name) => Some(e.clone()),
+            _ => None,
+        })
+        .map(|e: Event| {
+            let t = e.first_timestamp.as_ref().map(meta::virtual_of).unwrap_or_default();
+            (t, e.metadata.name.clone().unwrap_or_default(), e.reason.unwrap_or_default(), e.message.unwrap_or_default())
+        })
+        .collect();
+    out.sort();
+    out.into_iter().map(|(t, _, r, m)| (t.millis_since(since) / 1000, r, m)).collect()
+}
+
+fn reasons(evs: &[(u64, String, String)]) -> Vec<&str> {
+    evs.iter().map(|(_, r, _)| r.as_str()).collect()
+}
+
+pub(crate) fn phase(p: &Pod) -> String {
+    p.status.as_ref().and_then(|s| s.phase.clone()).unwrap_or_default()
+}
+
+fn state(p: &Pod, i: usize) -> Value {
+    let s = p.status.as_ref().and_then(|s| s.container_statuses.as_ref()).and_then(|v| v.get(i)).cloned();
+    serde_json::to_value(s).unwrap_or(Value::Null)
+}
+
+fn condition(p: &Pod, type_: &str) -> String {
+    p.status.as_ref().and_then(|s| s.conditions.as_ref()).and_then(|cs| cs.iter().find(|c| c.type_ == type_)).map(|c| c.status.clone()).unwrap_or_default()
+}
+
+fn kubelet<'a>(c: &'a Cluster, node: &str) -> &'a Kubelet {
+    c.sim.component(&format!("kubelet/{node}")).and_then(|k| k.as_any().downcast_ref::<Kubelet>()).expect("kubelet")
+}
+
+#[test]
+fn nodes_register_ready_with_lease() {
+    let c = cluster();
+    for name in ["control-plane", "worker-1", "worker-2", "worker-3"] {
+        let node = get_node(&c, name);
+        let status = node.status.clone().unwrap();
+        let ready = status.conditions.as_ref().unwrap().iter().find(|c| c.type_ == "Ready").unwrap();
+        assert_eq!((ready.status.as_str(), ready.reason.as_deref()), ("True", Some("KubeletReady")), "{name}");
+        assert_eq!(status.node_info.as_ref().unwrap().kubelet_version, "v1.33.1");
+        assert_eq!(status.node_info.as_ref().unwrap().container_runtime_version, "containerd://2.1.1");
+        assert_eq!(status.capacity.as_ref().unwrap()["pods"].0, "110");
+        let labels = node.metadata.labels.clone().unwrap();
+        assert_eq!(labels["kubernetes.io/hostname"], name);
+        let lease = c.sim.api.get(ids::leases(), "kube-node-lease", name).expect("lease");
+        let Object::Lease(l) = &*lease else { panic!() };
+        assert_eq!(l.spec.as_ref().unwrap().lease_duration_seconds, Some(40));
+    }
+    let cp = get_node(&c, "control-plane");
+    assert_eq!(cp.spec.unwrap().taints.unwrap()[0].key, "node-role.kubernetes.io/control-plane");
+    assert!(cp.metadata.labels.unwrap().contains_key("node-role.kubernetes.io/control-plane"));
+    let evs = events(&c, "worker-1", VirtualTime::ZERO);
+    let rs = reasons(&evs);
+    assert!(rs.starts_with(&["Starting", "NodeAllocatableEnforced", "NodeHasSufficientMemory", "NodeHasNoDiskPressure", "NodeHasSufficientPID"]), "{rs:?}");
+    assert!(rs.contains(&"NodeReady"), "{rs:?}");
+}
+
+#[test]
+fn minikube_node_runs_docker() {
+    let c = Cluster::new(Profile::new(ProfileKind::Minikube), 3);
+    let node = get_node(&c, "minikube");
+    assert_eq!(node.status.unwrap().node_info.unwrap().container_runtime_version, "docker://28.1.1");
+    assert_eq!(node.metadata.labels.unwrap()["minikube.k8s.io/name"], "minikube");
+}
+
+#[test]
+fn pod_goes_from_container_creating_to_running_with_events_in_order() {
+    let mut c = cluster();
+    let t0 = c.now();
+    run_pod(&mut c, json!({"metadata": {"name": "web"}, "spec": {"containers": [{"name": "nginx", "image": "nginx"}]}}), "worker-1");
+    c.sim.run_for_ms(500);
+    let p = get_pod(&c, "web").unwrap();
+    assert_eq!(phase(&p), "Pending");
+    assert_eq!(state(&p, 0)["state"]["waiting"]["reason"], "ContainerCreating");
+    assert_eq!(p.status.as_ref().unwrap().host_ip.as_deref(), Some("172.18.0.3"));
+    c.sim.run_for_ms(15_000);
+    let p = get_pod(&c, "web").unwrap();
+    assert_eq!(phase(&p), "Running");
+    assert_eq!(condition(&p, "Ready"), "True");
+    assert_eq!(condition(&p, "PodReadyToStartContainers"), "True");
+    let s = state(&p, 0);
+    assert!(s["state"]["running"]["startedAt"].is_string());
+    assert_eq!(s["image"], "docker.io/library/nginx:latest");
+    assert!(s["containerID"].as_str().unwrap().starts_with("containerd://"));
+    assert_eq!(p.status.as_ref().unwrap().pod_ip.as_deref(), Some("10.244.1.2"));
+    let evs = events(&c, "web", t0);
+    assert_eq!(reasons(&evs), vec!["Pulling", "Pulled", "Created", "Started"]);
+    assert_eq!(evs[0].2, "Pulling image \"nginx\"");
+    let pulled_in = evs[1].2.strip_prefix("Successfully pulled image \"nginx\" in ").and_then(|r| r.split('s').next()).and_then(|n| n.parse::<f64>().ok());
+    assert!(pulled_in.is_some_and(|s| (6.0..8.0).contains(&s)), "{}", evs[1].2);
+    assert!(evs[1].2.ends_with("including waiting). Image size: 72188133 bytes."), "{}", evs[1].2);
+    assert_eq!(evs[2].2, "Created container: nginx");
+    assert_eq!(evs[3].2, "Started container nginx");
+    // A 72 MB pull at 12 MB/s after a ~1 s sandbox: Started 7–10 s after binding.
+    assert!((7..=10).contains(&evs[3].0), "{evs:?}");
+    let logs = kubelet(&c, "worker-1").logs("default", "web", None, false).unwrap();
+    assert!(logs.starts_with("/docker-entrypoint.sh: /docker-entrypoint.d/ is not empty"), "{logs}");
+
+    // A second pod with a tagged image already present skips the pull.
+    let t1 = c.now();
+    run_pod(&mut c, json!({"metadata": {"name": "web2"}, "spec": {"containers": [{"name": "nginx", "image": "nginx:latest", "imagePullPolicy": "IfNotPresent"}]}}), "worker-1");
+    c.sim.run_for_ms(5_000);
+    let evs = events(&c, "web2", t1);
+    assert_eq!(evs[0].2, "Container image \"nginx:latest\" already present on machine");
+    assert_eq!(phase(&get_pod(&c, "web2").unwrap()), "Running");
+}
+
+#[test]
+fn crash_loop_backs_off_10_20_40_seconds() {
+    let mut c = cluster();
+    run_pod(&mut c, json!({"metadata": {"name": "crash"}, "spec": {"containers": [{"name": "app", "image": "busybox", "command": ["sh", "-c", "echo boom; exit 1"]}]}}), "worker-2");
+    let mut starts: Vec<u64> = Vec::new();
+    let mut last_id = String::new();
+    let t0 = c.now();
+    for _ in 0..200 {
+        c.sim.run_for_ms(500);
+        let p = get_pod(&c, "crash").unwrap();
+        let s = state(&p, 0);
+        let id = s["containerID"].as_str().unwrap_or("").to_string();
+        if !id.is_empty() && id != last_id {
+            last_id = id;
+            starts.push(c.now().millis_since(t0));
+        }
+    }
+    let gaps: Vec<u64> = starts.windows(2).map(|w| w[1] - w[0]).collect();
+    // First restart at once, then after 10 s, 20 s, 40 s of back-off; each
+    // restart also re-pulls busybox (policy Always) and creates the container.
+    assert!(gaps.len() >= 4, "{starts:?}");
+    for (gap, backoff) in gaps.iter().zip([0u64, 10_000, 20_000, 40_000]) {
+        assert!((backoff..backoff + 2_500).contains(gap), "{starts:?}");
+    }
+    let p = get_pod(&c, "crash").unwrap();
+    let s = state(&p, 0);
+    assert_eq!(phase(&p), "Running");
+    assert_eq!(s["lastState"]["terminated"]["reason"], "Error");
+    assert_eq!(s["lastState"]["terminated"]["exitCode"], 1);
+    let evs = events(&c, "crash", t0);
+    let backoff = evs.iter().find(|e| e.1 == "BackOff").expect("BackOff event");
+    let uid = p.metadata.uid.clone().unwrap();
+    assert_eq!(backoff.2, format!("Back-off restarting failed container app in pod crash_default({uid})"));
+    let logs = kubelet(&c, "worker-2").logs("default", "crash", Some("app"), true).unwrap();
+    assert_eq!(logs, "boom\n");
+}
+
+#[test]
+fn crash_loop_shows_waiting_reason_and_message() {
+    let mut c = cluster();
+    run_pod(&mut c, json!({"metadata": {"name": "crash"}, "spec": {"containers": [{"name": "app", "image": "busybox"}]}}), "worker-2");
+    c.sim.run_for_ms(12_000);
+    let p = get_pod(&c, "crash").unwrap();
+    let s = state(&p, 0);
+    assert_eq!(s["state"]["waiting"]["reason"], "CrashLoopBackOff");
+    let msg = s["state"]["waiting"]["message"].as_str().unwrap();
+    assert!(msg.starts_with("back-off 10s restarting failed container=app pod=crash_default("), "{msg}");
+    assert_eq!(s["lastState"]["terminated"]["reason"], "Completed");
+    assert_eq!(s["restartCount"], 1);
+}
+
+#[test]
+fn init_containers_run_first_in_order() {
+    let mut c = cluster();
+    let t0 = c.now();
+    run_pod(
+        &mut c,
+        json!({"metadata": {"name": "init"}, "spec": {
+            "initContainers": [{"name": "wait", "image": "busybox", "command": ["sh", "-c", "echo waiting; sleep 5"]}],
+            "containers": [{"name": "web", "image": "nginx"}]}}),
+        "worker-1",
+    );
+    c.sim.run_for_ms(3_000);
+    let p = get_pod(&c, "init").unwrap();
+    assert_eq!(phase(&p), "Pending");
+    assert_eq!(condition(&p, "Initialized"), "False");
+    assert_eq!(state(&p, 0)["state"]["waiting"]["reason"], "PodInitializing");
+    c.sim.run_for_ms(20_000);
+    let p = get_pod(&c, "init").unwrap();
+    assert_eq!(phase(&p), "Running");
+    assert_eq!(condition(&p, "Initialized"), "True");
+    let init = serde_json::to_value(&p.status.as_ref().unwrap().init_container_statuses).unwrap();
+    assert_eq!(init[0]["state"]["terminated"]["reason"], "Completed");
+    let evs = events(&c, "init", t0);
+    let started: Vec<&str> = evs.iter().filter(|e| e.1 == "Started").map(|e| e.2.as_str()).collect();
+    assert_eq!(started, vec!["Started container wait", "Started container web"]);
+}
+
+#[test]
+fn restart_policy_never_with_exit_1_fails_the_pod() {
+    let mut c = cluster();
+    run_pod(&mut c, json!({"metadata": {"name": "once"}, "spec": {"restartPolicy": "Never", "containers": [{"name": "job", "image": "busybox", "command": ["sh", "-c", "sleep 2; exit 1"]}]}}), "worker-3");
+    c.sim.run_for_ms(10_000);
+    let p = get_pod(&c, "once").unwrap();
+    assert_eq!(phase(&p), "Failed");
+    let s = state(&p, 0);
+    assert_eq!(s["state"]["terminated"]["reason"], "Error");
+    assert_eq!(s["state"]["terminated"]["exitCode"], 1);
+    assert_eq!(s["restartCount"], 0);
+    c.sim.run_for_ms(30_000);
+    assert_eq!(state(&get_pod(&c, "once").unwrap(), 0)["restartCount"], 0);
+    assert_eq!(condition(&get_pod(&c, "once").unwrap(), "PodReadyToStartContainers"), "False");
+}
+
+#[test]
+fn completed_pod_succeeds() {
+    let mut c = cluster();
+    run_pod(&mut c, json!({"metadata": {"name": "hello"}, "spec": {"restartPolicy": "OnFailure", "containers": [{"name": "c", "image": "busybox", "command": ["echo", "hello world"]}]}}), "worker-3");
+    c.sim.run_for_ms(10_000);
+    let p = get_pod(&c, "hello").unwrap();
+    assert_eq!(phase(&p), "Succeeded");
+    assert_eq!(kubelet(&c, "worker-3").logs("default", "hello", None, false).unwrap(), "hello world\n");
+    let ready = p.status.unwrap().conditions.unwrap().into_iter().find(|c| c.type_ == "Ready").unwrap();
+    assert_eq!(ready.reason.as_deref(), Some("PodCompleted"));
+}
+
+#[test]
+fn deletion_waits_for_the_grace_period_of_a_process_ignoring_sigterm() {
+    let mut c = cluster();
+    run_pod(&mut c, json!({"metadata": {"name": "sleeper"}, "spec": {"containers": [{"name": "c", "image": "busybox", "command": ["sleep", "3600"]}]}}), "worker-1");
+    run_pod(&mut c, json!({"metadata": {"name": "web"}, "spec": {"containers": [{"name": "nginx", "image": "nginx"}]}}), "worker-1");
+    c.sim.run_for_ms(20_000);
+    assert_eq!(phase(&get_pod(&c, "sleeper").unwrap()), "Running");
+    let t0 = c.now();
+    c.sim.api.delete(ids::pods(), "default", "sleeper", &DeleteOptions::default()).unwrap();
+    c.sim.api.delete(ids::pods(), "default", "web", &DeleteOptions::default()).unwrap();
+    c.sim.run_for_ms(1_000);
+    assert!(get_pod(&c, "web").is_none(), "nginx stops on SIGTERM");
+    let p = get_pod(&c, "sleeper").expect("still terminating");
+    assert!(p.metadata.deletion_timestamp.is_some());
+    let evs = events(&c, "sleeper", t0);
+    assert_eq!(evs.last().map(|e| e.2.as_str()), Some("Stopping container c"));
+    c.sim.run_for_ms(28_000);
+    assert!(get_pod(&c, "sleeper").is_some());
+    c.sim.run_for_ms(2_000);
+    assert!(get_pod(&c, "sleeper").is_none(), "killed after 30 s");
+}
+
+#[test]
+fn image_pull_failure_backs_off() {
+    let mut c = cluster();
+    let t0 = c.now();
+    run_pod(&mut c, json!({"metadata": {"name": "bad"}, "spec": {"containers": [{"name": "c", "image": "nginx:doesnotexist"}]}}), "worker-1");
+    c.sim.run_for_ms(3_000);
+    let p = get_pod(&c, "bad").unwrap();
+    let s = state(&p, 0);
+    assert_eq!(s["state"]["waiting"]["reason"], "ImagePullBackOff");
+    assert_eq!(s["state"]["waiting"]["message"], "Back-off pulling image \"nginx:doesnotexist\"");
+    let evs = events(&c, "bad", t0);
+    assert_eq!(reasons(&evs), vec!["Pulling", "Failed", "Failed", "BackOff", "Failed"]);
+    assert!(evs[1].2.starts_with("Failed to pull image \"nginx:doesnotexist\": rpc error: code = NotFound"), "{}", evs[1].2);
+    assert_eq!(evs[2].2, "Error: ErrImagePull");
+    assert_eq!(evs[4].2, "Error: ImagePullBackOff");
+    let err = kubelet(&c, "worker-1").logs("default", "bad", None, false).unwrap_err();
+    assert_eq!(err, "container \"c\" in pod \"bad\" is waiting to start: trying and failing to pull image");
+}
+
+#[test]
+fn waiting_container_logs_error() {
+    let mut c = cluster();
+    run_pod(&mut c, json!({"metadata": {"name": "web"}, "spec": {"containers": [{"name": "nginx", "image": "nginx"}]}}), "worker-1");
+    c.sim.run_for_ms(200);
+    let k = kubelet(&c, "worker-1");
+    assert_eq!(k.logs("default", "web", None, false).unwrap_err(), "container \"nginx\" in pod \"web\" is waiting to start: ContainerCreating");
+    assert_eq!(k.logs("default", "web", Some("x"), false).unwrap_err(), "container x is not valid for pod web");
+}
+
+#[test]
+fn liveness_probe_restarts_kubia_unhealthy() {
+    let mut c = cluster();
+    let t0 = c.now();
+    run_pod(
+        &mut c,
+        json!({"metadata": {"name": "kubia-liveness"}, "spec": {"containers": [{"name": "kubia", "image": "luksa/kubia-unhealthy",
+            "livenessProbe": {"httpGet": {"path": "/", "port": 8080}}}]}}),
+        "worker-2",
+    );
+    c.sim.run_for_ms(150_000);
+    let p = get_pod(&c, "kubia-liveness").unwrap();
+    let s = state(&p, 0);
+    assert_eq!(s["restartCount"], 1, "{s}");
+    assert_eq!(s["lastState"]["terminated"]["exitCode"], 137);
+    let evs = events(&c, "kubia-liveness", t0);
+    let unhealthy = evs.iter().find(|e| e.1 == "Unhealthy").unwrap();
+    assert_eq!(unhealthy.2, "Liveness probe failed: HTTP probe failed with statuscode: 500");
+    assert!(evs.iter().any(|e| e.2 == "Container kubia failed liveness probe, will be restarted"));
+}
+
+#[test]
+fn readiness_exec_probe_follows_files() {
+    let mut c = cluster();
+    run_pod(
+        &mut c,
+        json!({"metadata": {"name": "ready"}, "spec": {"containers": [{"name": "c", "image": "busybox",
+            "command": ["sh", "-c", "touch /tmp/healthy; sleep 30; rm -f /tmp/healthy; sleep 600"],
+            "readinessProbe": {"exec": {"command": ["cat", "/tmp/healthy"]}, "periodSeconds": 5}}]}}),
+        "worker-2",
+    );
+    c.sim.run_for_ms(10_000);
+    assert_eq!(condition(&get_pod(&c, "ready").unwrap(), "Ready"), "True");
+    c.sim.run_for_ms(40_000);
+    let p = get_pod(&c, "ready").unwrap();
+    assert_eq!(condition(&p, "Ready"), "False");
+    let evs = events(&c, "ready", VirtualTime::ZERO);
+    assert!(evs.iter().any(|e| e.2 == "Readiness probe failed: cat: can't open '/tmp/healthy': No such file or directory"), "{evs:?}");
+}
+
+#[test]
+fn kubelet_stop_keeps_containers_running_and_restart_reconciles() {
+    let mut c = cluster();
+    run_pod(&mut c, json!({"metadata": {"name": "web"}, "spec": {"containers": [{"name": "nginx", "image": "nginx"}]}}), "worker-1");
+    c.sim.run_for_ms(15_000);
+    c.sim.stop("kubelet/worker-1").unwrap();
+    c.sim.run_for_ms(30_000);
+    assert!(kubelet(&c, "worker-1").runtime().sandboxes().any(|(_, s)| s.containers.iter().any(|c| c.is_running())));
+    assert!(kubelet(&c, "worker-1").logs("default", "web", None, false).unwrap_err().contains("connect: connection refused"));
+    c.sim.start("kubelet/worker-1").unwrap();
+    c.sim.run_for_ms(2_000);
+    let p = get_pod(&c, "web").unwrap();
+    assert_eq!(phase(&p), "Running");
+    assert_eq!(state(&p, 0)["restartCount"], 0);
+}
+
+#[test]
+fn power_cycle_restarts_pods_with_a_new_sandbox() {
+    let mut c = cluster();
+    let t0 = c.now();
+    run_pod(&mut c, json!({"metadata": {"name": "web"}, "spec": {"containers": [{"name": "nginx", "image": "nginx"}]}}), "worker-1");
+    c.sim.run_for_ms(15_000);
+    let ip_before = get_pod(&c, "web").unwrap().status.unwrap().pod_ip;
+    c.sim.stop("node/worker-1").unwrap();
+    c.sim.run_for_ms(20_000);
+    c.sim.start("node/worker-1").unwrap();
+    c.sim.run_for_ms(30_000);
+    let p = get_pod(&c, "web").unwrap();
+    assert_eq!(phase(&p), "Running");
+    let s = state(&p, 0);
+    assert_eq!(s["restartCount"], 1, "{s}");
+    assert_eq!(s["lastState"]["terminated"]["exitCode"], 255);
+    assert_eq!(s["lastState"]["terminated"]["reason"], "Unknown");
+    assert_ne!(p.status.unwrap().pod_ip, ip_before);
+    let evs = events(&c, "web", t0);
+    assert!(evs.iter().any(|e| e.1 == "SandboxChanged"), "{evs:?}");
+    let node_events = events(&c, "worker-1", t0);
+    assert!(node_events.iter().any(|e| e.1 == "Rebooted"), "{node_events:?}");
+}

@@ -1,0 +1,106 @@
+//! Explanations of scheduling decisions for the UI: per pod, the last
+//! attempt's verdict for each node evaluated (which filter rejected it and
+//! why, or its score per plugin), kept for a bounded number of pods.
+
+use std::collections::{HashMap, VecDeque};
+use std::rc::Rc;
+
+use super::framework::Code;
+use crate::engine::api::ObjectKey;
+use crate::engine::sim::clock::VirtualTime;
+
+/// Most pods whose last decision is remembered.
+pub const DECISIONS_KEPT: usize = 10_000;
+/// Most node verdicts kept across all remembered decisions (memory bound).
+pub const VERDICTS_KEPT: usize = 300_000;
+/// Most node verdicts recorded per decision: in large clusters the best
+/// scored nodes first (the chosen one leading), then rejected ones.
+pub const NODES_PER_DECISION: usize = 100;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FilterVerdict {
+    Passed,
+    Failed { plugin: &'static str, code: Code, reasons: Vec<String> },
+}
+
+/// One score plugin's view of a node: its raw score, the score after the
+/// plugin's normalisation (0..=100) and after the profile's weight.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PluginScore {
+    pub plugin: &'static str,
+    pub raw: i64,
+    pub normalized: i64,
+    pub weighted: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeVerdict {
+    pub node: Rc<str>,
+    pub filter: FilterVerdict,
+    /// Empty when the node was filtered out or was the only feasible node.
+    pub scores: Vec<PluginScore>,
+    /// Sum of the weighted scores, if the node was scored.
+    pub total: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decision {
+    pub pod: ObjectKey,
+    pub time: VirtualTime,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    /// Nodes in the cluster when the pod was tried.
+    pub nodes_total: usize,
+    /// Nodes filtered before enough feasible ones were found.
+    pub evaluated: usize,
+    pub feasible: usize,
+    /// Score plugins that had nothing to say about this pod (PreScore Skip).
+    pub skipped_plugins: Vec<&'static str>,
+    pub nodes: Vec<NodeVerdict>,
+    /// Evaluated nodes left out of `nodes` to bound memory.
+    pub omitted: usize,
+    pub chosen: Option<Rc<str>>,
+    /// The Scheduled or FailedScheduling event message.
+    pub message: String,
+}
+
+/// The most recent decision per pod, oldest forgotten first.
+#[derive(Default)]
+pub struct DecisionLog {
+    by_pod: HashMap<ObjectKey, (u64, Decision)>,
+    order: VecDeque<(u64, ObjectKey)>,
+    verdicts: usize,
+    seq: u64,
+}
+
+impl DecisionLog {
+    pub fn get(&self, pod: &ObjectKey) -> Option<&Decision> {
+        self.by_pod.get(pod).map(|(_, d)| d)
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_pod.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_pod.is_empty()
+    }
+
+    pub fn insert(&mut self, decision: Decision) {
+        self.seq += 1;
+        let key = decision.pod.clone();
+        self.verdicts += decision.nodes.len();
+        if let Some((_, old)) = self.by_pod.insert(key.clone(), (self.seq, decision)) {
+            self.verdicts -= old.nodes.len();
+        }
+        self.order.push_back((self.seq, key));
+        while self.by_pod.len() > DECISIONS_KEPT || self.verdicts > VERDICTS_KEPT || self.order.len() > 2 * DECISIONS_KEPT {
+            let Some((seq, key)) = self.order.pop_front() else { break };
+            if self.by_pod.get(&key).is_some_and(|(s, _)| *s == seq) {
+                if let Some((_, d)) = self.by_pod.remove(&key) {
+                    self.verdicts -= d.nodes.len();
+                }
+            }
+        }
+    }
+}

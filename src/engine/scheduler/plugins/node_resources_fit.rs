@@ -1,0 +1,177 @@
+//! NodeResourcesFit: the pod's requests must fit in what the node has left
+//! (cpu, memory, ephemeral storage, extended resources, pod count); the
+//! LeastAllocated strategy scores emptier nodes higher.
+
+use super::ScorePlugin;
+use crate::engine::scheduler::framework::{Code, NodeInfo, PodInfo, Reason, Status, MAX_NODE_SCORE};
+use crate::engine::scheduler::resources::PodRequests;
+
+pub const NAME: &str = "NodeResourcesFit";
+/// Weight in the default profile (LeastAllocated, cpu and memory weighted 1 each).
+pub const WEIGHT: i64 = 1;
+
+/// One resource the node lacks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Insufficient {
+    pub reason: Reason,
+    /// The request exceeds the node's whole allocatable: no eviction helps.
+    pub unresolvable: bool,
+}
+
+pub fn filter(pod: &PodInfo, node: &NodeInfo) -> Status {
+    let missing = insufficient_resources(&pod.requests, node);
+    if missing.is_empty() {
+        return Status::SUCCESS;
+    }
+    let code = if missing.iter().any(|m| m.unresolvable) { Code::UnschedulableAndUnresolvable } else { Code::Unschedulable };
+    Status { code, reasons: missing.into_iter().map(|m| m.reason).collect() }
+}
+
+/// What `fitsRequest` reports, in its order: pods, cpu, memory,
+/// ephemeral-storage, then extended resources by name.
+pub fn insufficient_resources(pod: &PodRequests, node: &NodeInfo) -> Vec<Insufficient> {
+    insufficient_against(pod, node, node.pod_count, &node.requested)
+}
+
+/// As [`insufficient_resources`], with the node's usage given explicitly
+/// (preemption asks "what if these pods were gone?").
+pub fn insufficient_against(
+    pod: &PodRequests,
+    node: &NodeInfo,
+    pod_count: i64,
+    used: &crate::engine::scheduler::resources::Resources,
+) -> Vec<Insufficient> {
+    let mut out = Vec::new();
+    let alloc = &node.allocatable;
+    if pod_count + 1 > alloc.pods {
+        out.push(Insufficient { reason: Reason::Borrowed("Too many pods"), unresolvable: false });
+    }
+    let r = &pod.requests;
+    if r.milli_cpu == 0 && r.memory == 0 && r.ephemeral_storage == 0 && r.scalar.is_empty() {
+        return out;
+    }
+    if r.milli_cpu > 0 && r.milli_cpu > alloc.milli_cpu - used.milli_cpu {
+        out.push(Insufficient { reason: Reason::Borrowed("Insufficient cpu"), unresolvable: r.milli_cpu > alloc.milli_cpu });
+    }
+    if r.memory > 0 && r.memory > alloc.memory - used.memory {
+        out.push(Insufficient { reason: Reason::Borrowed("Insufficient memory"), unresolvable: r.memory > alloc.memory });
+    }
+    if r.ephemeral_storage > 0 && r.ephemeral_storage > alloc.ephemeral_storage - used.ephemeral_storage {
+        out.push(Insufficient {
+            reason: Reason::Borrowed("Insufficient ephemeral-storage"),
+            unresolvable: r.ephemeral_storage > alloc.ephemeral_storage,
+        });
+    }
+    for (name, &amount) in &r.scalar {
+        if amount == 0 {
+            continue;
+        }
+        let allocatable = alloc.scalar(name);
+        if amount > allocatable - used.scalar(name) {
+            out.push(Insufficient { reason: Reason::Owned(format!("Insufficient {name}")), unresolvable: amount > allocatable });
+        }
+    }
+    out
+}
+
+/// `leastRequestedScore`: the share of the resource left after placing the pod.
+pub fn least_requested(requested: i64, capacity: i64) -> i64 {
+    if capacity <= 0 || requested > capacity {
+        return 0;
+    }
+    (capacity - requested) * MAX_NODE_SCORE / capacity
+}
+
+/// LeastAllocated over cpu and memory (weight 1 each), with non-zero requests.
+pub fn least_allocated_score(pod: &PodRequests, node: &NodeInfo) -> i64 {
+    let mut total = 0;
+    let mut weights = 0;
+    let resources = [
+        (node.allocatable.milli_cpu, node.non_zero_milli_cpu + pod.non_zero_milli_cpu),
+        (node.allocatable.memory, node.non_zero_memory + pod.non_zero_memory),
+    ];
+    for (capacity, requested) in resources {
+        if capacity == 0 {
+            continue;
+        }
+        total += least_requested(requested, capacity);
+        weights += 1;
+    }
+    if weights == 0 {
+        0
+    } else {
+        total / weights
+    }
+}
+
+pub struct LeastAllocated;
+
+impl ScorePlugin for LeastAllocated {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+    fn weight(&self) -> i64 {
+        WEIGHT
+    }
+    fn score(&self, pod: &PodInfo, node: &NodeInfo) -> i64 {
+        least_allocated_score(&pod.requests, node)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::scheduler::plugins::testing::{info, node, pod};
+    use serde_json::json;
+
+    fn worker(cpu: &str, memory: &str, pods: &str) -> NodeInfo {
+        node(json!({"status": {"allocatable": {"cpu": cpu, "memory": memory, "pods": pods, "example.com/foo": "2"}}}))
+    }
+
+    fn requesting(requests: serde_json::Value) -> k8s_openapi::api::core::v1::Pod {
+        pod(json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "resources": {"requests": requests}}]}}))
+    }
+
+    #[test]
+    fn filter_table() {
+        let mut busy = worker("2", "4Gi", "3");
+        busy.requested.milli_cpu = 1500;
+        busy.requested.memory = 1 << 30;
+        busy.pod_count = 2;
+        let mut full = worker("2", "4Gi", "2");
+        full.pod_count = 2;
+        let cases: Vec<(serde_json::Value, &NodeInfo, Code, Vec<&str>)> = vec![
+            (json!({"cpu": "500m"}), &busy, Code::Success, vec![]),
+            (json!({"cpu": "600m"}), &busy, Code::Unschedulable, vec!["Insufficient cpu"]),
+            (json!({"cpu": "3"}), &busy, Code::UnschedulableAndUnresolvable, vec!["Insufficient cpu"]),
+            (json!({"cpu": "1", "memory": "4Gi"}), &busy, Code::Unschedulable, vec!["Insufficient cpu", "Insufficient memory"]),
+            (json!({"cpu": "100m"}), &full, Code::Unschedulable, vec!["Too many pods"]),
+            (json!({"example.com/foo": "3"}), &busy, Code::UnschedulableAndUnresolvable, vec!["Insufficient example.com/foo"]),
+            (json!({"nvidia.com/gpu": "1"}), &busy, Code::UnschedulableAndUnresolvable, vec!["Insufficient nvidia.com/gpu"]),
+            (json!({"ephemeral-storage": "1Gi"}), &busy, Code::UnschedulableAndUnresolvable, vec!["Insufficient ephemeral-storage"]),
+        ];
+        for (i, (requests, n, code, reasons)) in cases.into_iter().enumerate() {
+            let p = requesting(requests);
+            let status = filter(&info(&p), n);
+            assert_eq!(status.code, code, "case {i}");
+            assert_eq!(status.reasons, reasons, "case {i}");
+        }
+    }
+
+    #[test]
+    fn least_allocated_table() {
+        // 4 cpu / 8Gi node with 1 cpu and 2Gi requested; the pod asks 1 cpu and 2Gi:
+        // cpu (4-2)/4 = 50, memory (8-4)/8 = 50.
+        let mut n = worker("4", "8Gi", "110");
+        n.non_zero_milli_cpu = 1000;
+        n.non_zero_memory = 2 << 30;
+        let p = requesting(json!({"cpu": "1", "memory": "2Gi"}));
+        assert_eq!(LeastAllocated.score(&info(&p), &n), 50);
+        // A best-effort pod counts as 100m and 200Mi.
+        let empty = worker("1", "1000Mi", "110");
+        let be = pod(json!({}));
+        assert_eq!(LeastAllocated.score(&info(&be), &empty), (90 + 80) / 2);
+        assert_eq!(least_requested(5, 4), 0);
+        assert_eq!(least_requested(0, 0), 0);
+    }
+}

@@ -1,0 +1,228 @@
+//! Transcript scripts: kubectl lines, component stops and starts, and sleeps
+//! in virtual time, run against one cluster; out comes the transcript a
+//! learner would see in a terminal.
+//!
+//! ```text
+//! # comment
+//! stop kubelet/minikube
+//! sleep 30s
+//! kubectl get nodes
+//! kubectl apply -f - <<EOF
+//! apiVersion: v1
+//! ...
+//! EOF
+//! ```
+//!
+//! Each command is echoed as `$ <line as written>` (a heredoc by its first
+//! line), followed by what it printed. `a && b` runs `b` only if `a` succeeded.
+
+use crate::engine::cluster::Cluster;
+use crate::engine::kubectl::{self, FileSource};
+use crate::engine::sim::clock::parse_duration_ms;
+
+/// The most lines a script may have, and the longest virtual sleep (a day):
+/// limits so a hostile script cannot run forever.
+const MAX_LINES: usize = 100_000;
+const MAX_SLEEP_MS: u64 = 24 * 3_600_000;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// One or more kubectl invocations joined by `&&`, each as words.
+    Kubectl { chain: Vec<Vec<String>>, stdin: Option<String> },
+    Stop(String),
+    Start(String),
+    Sleep(u64),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Command {
+    /// 1-based line number in the script.
+    pub line: usize,
+    /// The line as written, echoed after `$ `.
+    pub text: String,
+    pub step: Step,
+}
+
+/// A malformed script: which line and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScriptError {
+    pub line: usize,
+    pub message: String,
+}
+
+impl std::fmt::Display for ScriptError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+/// Parses a whole script before anything runs, so a malformed one changes nothing.
+pub fn parse(text: &str) -> Result<Vec<Command>, ScriptError> {
+    let lines: Vec<&str> = text.lines().collect();
+    if lines.len() > MAX_LINES {
+        return Err(ScriptError { line: MAX_LINES + 1, message: format!("script longer than {MAX_LINES} lines") });
+    }
+    let mut commands = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let number = i + 1;
+        let raw = lines[i];
+        let line = raw.trim();
+        i += 1;
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let err = |message: String| ScriptError { line: number, message };
+        let (command_part, heredoc) = split_heredoc(line);
+        let words = shell_words::split(command_part).map_err(|_| err("unterminated quote".into()))?;
+        let Some(first) = words.first() else { continue };
+        let step = match first.as_str() {
+            "kubectl" => {
+                let mut stdin = None;
+                if let Some(marker) = heredoc {
+                    let mut body = String::new();
+                    let mut closed = false;
+                    while i < lines.len() {
+                        let l = lines[i];
+                        i += 1;
+                        if l.trim() == marker {
+                            closed = true;
+                            break;
+                        }
+                        body.push_str(l);
+                        body.push('\n');
+                    }
+                    if !closed {
+                        return Err(err(format!("here-document not terminated by \"{marker}\"")));
+                    }
+                    stdin = Some(body);
+                }
+                let mut chain = Vec::new();
+                for part in words.split(|w| w == "&&") {
+                    match part.first().map(String::as_str) {
+                        Some("kubectl") => chain.push(part[1..].to_vec()),
+                        Some(other) => return Err(err(format!("only kubectl commands can be chained with &&, found \"{other}\""))),
+                        None => return Err(err("empty command around &&".into())),
+                    }
+                }
+                Step::Kubectl { chain, stdin }
+            }
+            "stop" | "start" => {
+                let [_, name] = words.as_slice() else {
+                    return Err(err(format!("usage: {first} COMPONENT")));
+                };
+                if first == "stop" {
+                    Step::Stop(name.clone())
+                } else {
+                    Step::Start(name.clone())
+                }
+            }
+            "sleep" => {
+                let [_, duration] = words.as_slice() else {
+                    return Err(err("usage: sleep DURATION (500ms, 30s, 5m, 1h)".into()));
+                };
+                let ms = parse_duration_ms(duration)
+                    .or_else(|| duration.parse::<u64>().ok().map(|s| s.saturating_mul(1000)))
+                    .ok_or_else(|| err(format!("invalid duration \"{duration}\"")))?;
+                if ms > MAX_SLEEP_MS {
+                    return Err(err(format!("sleep longer than 24h: \"{duration}\"")));
+                }
+                Step::Sleep(ms)
+            }
+            other => return Err(err(format!("unknown command \"{other}\" (expected kubectl, stop, start or sleep)"))),
+        };
+        commands.push(Command { line: number, text: line.to_string(), step });
+    }
+    Ok(commands)
+}
+
+/// `kubectl apply -f - <<EOF` → (`kubectl apply -f -`, Some("EOF")).
+fn split_heredoc(line: &str) -> (&str, Option<String>) {
+    match line.find("<<") {
+        Some(at) => {
+            let marker = line[at + 2..].trim().trim_start_matches('-').trim().trim_matches(|c| c == '\'' || c == '"');
+            if marker.is_empty() {
+                (line, None)
+            } else {
+                (line[..at].trim_end(), Some(marker.to_string()))
+            }
+        }
+        None => (line, None),
+    }
+}
+
+/// Runs parsed commands and returns the transcript. Unknown components are
+/// reported in the transcript, as a shell would report a failed command.
+pub fn run(cluster: &mut Cluster, commands: &[Command], files: &dyn FileSource) -> String {
+    let mut transcript = String::new();
+    for command in commands {
+        transcript.push_str("$ ");
+        transcript.push_str(&command.text);
+        transcript.push('\n');
+        transcript.push_str(&run_step(cluster, &command.step, files));
+    }
+    transcript
+}
+
+/// Runs one step and returns what it printed.
+pub fn run_step(cluster: &mut Cluster, step: &Step, files: &dyn FileSource) -> String {
+    match step {
+        Step::Kubectl { chain, stdin } => {
+            let mut printed = String::new();
+            for words in chain {
+                let output = kubectl::run_words(cluster, words.clone(), stdin.as_deref(), files);
+                printed.push_str(&output.combined());
+                if output.exit_code != 0 {
+                    break;
+                }
+            }
+            printed
+        }
+        Step::Stop(name) => component_result(cluster.sim.stop(name)),
+        Step::Start(name) => component_result(cluster.sim.start(name)),
+        Step::Sleep(ms) => {
+            cluster.sim.run_for_ms(*ms);
+            String::new()
+        }
+    }
+}
+
+fn component_result(result: Result<(), String>) -> String {
+    match result {
+        Ok(()) => String::new(),
+        Err(e) => format!("error: {e}\n"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_commands_heredocs_and_chains() {
+        let script = "# c\n\nstop kubelet/minikube\nsleep 30s\nkubectl apply -f - <<EOF\nkind: X\nEOF\nkubectl delete deploy a && kubectl delete svc a\n";
+        let cmds = parse(script).unwrap();
+        assert_eq!(cmds.len(), 4);
+        assert_eq!(cmds[0].step, Step::Stop("kubelet/minikube".into()));
+        assert_eq!(cmds[1].step, Step::Sleep(30_000));
+        assert_eq!(cmds[2].text, "kubectl apply -f - <<EOF");
+        assert_eq!(cmds[2].step, Step::Kubectl { chain: vec![vec!["apply".into(), "-f".into(), "-".into()]], stdin: Some("kind: X\n".into()) });
+        assert_eq!(cmds[2].line, 5);
+        match &cmds[3].step {
+            Step::Kubectl { chain, .. } => assert_eq!(chain.len(), 2),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn reports_malformed_lines() {
+        assert_eq!(parse("kubectl get pods\nfrobnicate\n").unwrap_err().line, 2);
+        assert_eq!(parse("sleep soon").unwrap_err().line, 1);
+        assert_eq!(parse("sleep 48h").unwrap_err().line, 1);
+        assert_eq!(parse("stop").unwrap_err().line, 1);
+        assert_eq!(parse("kubectl get 'pods").unwrap_err().line, 1);
+        assert_eq!(parse("x\nkubectl apply -f - <<EOF\nkind: X\n").unwrap_err().line, 1);
+        assert_eq!(parse("kubectl apply -f - <<EOF\nkind: X\n").unwrap_err().line, 1);
+        assert_eq!(parse("kubectl get pods && ls").unwrap_err().line, 1);
+    }
+}
