@@ -404,6 +404,12 @@ mod tests {
         Replay::new(decoded).run_to_end(&mut rebuilt);
         assert_eq!(rebuilt.now(), cluster.now());
         assert_eq!(transcript(&rebuilt), transcript(&cluster));
+        // The scene did what it says: two web pods, scheduled and running.
+        let view = crate::view::topology::build(&rebuilt);
+        let web: Vec<&crate::view::topology::PodView> = view.nodes.iter().flat_map(|n| n.pods.iter()).filter(|p| p.name.starts_with("web-")).collect();
+        assert_eq!(web.len(), 2, "{view:?}");
+        assert!(web.iter().all(|p| p.status == "Running" && p.owner.starts_with("Deployment/web › ReplicaSet/web-")), "{web:?}");
+        assert!(view.unscheduled.is_empty());
     }
 
     #[test]
@@ -480,5 +486,24 @@ mod tests {
         assert_eq!(view.pod_count, 50);
         assert_eq!(view.nodes.len(), 11);
         assert_eq!(view.nodes[1].pods.len(), 5);
+    }
+}
+
+#[cfg(test)]
+mod editor_tests {
+    use super::*;
+
+    #[test]
+    fn api_validation_errors_are_marked_at_their_field() {
+        let mut cluster = Scene::new(1).boot();
+        let text = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: broken\nspec:\n  replicas: 1\n  template:\n    metadata:\n      labels:\n        app: x\n    spec:\n      containers:\n      - name: c\n        image: nginx\n";
+        let report = apply_text(&mut cluster, text, false);
+        assert!(!report.ok, "{report:?}");
+        assert_eq!(report.markers[0].severity, Severity::Ok, "{report:?}");
+        assert_eq!(report.markers[0].line, 0);
+        let error = report.markers.iter().find(|m| m.severity == Severity::Error).expect("an error marker");
+        assert!(error.message.contains("spec.selector"), "{report:?}");
+        // `spec.selector` is missing: the marker sits at `spec:` (line 10 of the text, from 1).
+        assert_eq!(error.line, 9, "{report:?}");
     }
 }

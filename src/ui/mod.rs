@@ -1,3 +1,629 @@
-//! The browser app (wasm only).
+//! The browser app (wasm only): the engine runs in the page and these Yew
+//! components lay out the view models of `crate::view`. All user actions go
+//! through `crate::scene::perform`, recorded for links and autosave.
+//!
+//! One component per file: `topology`, `details`, `editor`, `event_log`,
+//! `terminal`, `clock`, `share`. `App` owns the cluster and the frame loop.
 
-pub fn start() {}
+mod browser;
+mod clock;
+mod details;
+mod editor;
+mod event_log;
+mod share;
+mod terminal;
+mod topology;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use gloo::render::{request_animation_frame, AnimationFrame};
+use yew::prelude::*;
+
+use crate::engine::cluster::Cluster;
+use crate::engine::sim::clock::VirtualTime;
+use crate::engine::sim::ComponentState;
+use crate::scene::{self, Action, EditorReport, Outcome, Replay, ReplayProgress, Scene};
+use crate::view::log::{self as log_view, Filter, Row};
+use crate::view::topology::{self as topology_view, TopologyView};
+
+pub use details::Selection;
+use terminal::TermEntry;
+
+/// Component runs per animation frame while playing: bounds the work so a
+/// frame stays short whatever the speed (the clock falls behind instead).
+const MAX_RUNS_PER_FRAME: usize = 400;
+/// Wall milliseconds a frame may spend rebuilding a scene.
+const REPLAY_BUDGET_MS: f64 = 10.0;
+/// Wall milliseconds of one frame counted at most (a background tab resumes
+/// without a jump of hours).
+const MAX_FRAME_GAP_MS: f64 = 100.0;
+/// Big clusters redraw at most this often.
+const BIG_REDRAW_INTERVAL_MS: f64 = 250.0;
+const BIG_CLUSTER_PODS: usize = 300;
+/// How often the scene is autosaved while time runs.
+const AUTOSAVE_INTERVAL_MS: f64 = 2_000.0;
+const TERMINAL_KEEP: usize = 200;
+pub const SPEEDS: &[u32] = &[1, 2, 5, 10, 60];
+
+/// Mounts the app on the page's body.
+pub fn start() {
+    yew::Renderer::<App>::new().render();
+}
+
+/// The cluster shared with components that read it on demand (completion).
+#[derive(Clone)]
+pub struct ClusterHandle(pub Rc<RefCell<Cluster>>);
+
+impl PartialEq for ClusterHandle {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+pub enum Msg {
+    Frame(f64),
+    TogglePlay,
+    SetSpeed(u32),
+    Step,
+    Switch { component: String, run: bool },
+    Apply(String),
+    Delete(String),
+    RunLine(String),
+    Select(Selection),
+    CloseDetails,
+    EditSelected,
+    Share,
+    Reset,
+    ToggleTheme,
+    SetFilter(Filter),
+    ToggleLogPause,
+    DismissBanner,
+    GlobalKey(KeyboardEvent),
+}
+
+/// Measuring frames with `?bench`: a big cluster at 10×.
+struct Bench {
+    frame_ms: Vec<f64>,
+    warmup_frames: usize,
+    wanted_frames: usize,
+    reported: bool,
+    label: String,
+}
+
+pub struct App {
+    cluster: ClusterHandle,
+    scene: Scene,
+    replay: Option<Replay>,
+    replay_progress: f64,
+    playing: bool,
+    speed: u32,
+    last_frame_ts: Option<f64>,
+    frame: Option<AnimationFrame>,
+    frame_started: Option<f64>,
+    topology: Rc<TopologyView>,
+    log_rows: Rc<Vec<Row>>,
+    log_hidden: usize,
+    filter: Filter,
+    log_paused: bool,
+    seen: (i64, u64, Vec<ComponentState>),
+    views_built_at: f64,
+    dirty: bool,
+    selected: Option<Selection>,
+    details: Option<Rc<details::DetailsView>>,
+    editor_load: (u64, Rc<String>),
+    editor_report: (u64, Rc<EditorReport>),
+    terminal: Rc<Vec<TermEntry>>,
+    banner: Option<String>,
+    share_link: String,
+    dark: bool,
+    bench: Option<Bench>,
+    autosaved_at: f64,
+    autosave: bool,
+}
+
+impl App {
+    fn now(&self) -> VirtualTime {
+        self.cluster.0.borrow().now()
+    }
+
+    /// Records and performs a user action; refused while a scene is rebuilt.
+    fn act(&mut self, action: Action) -> Option<Outcome> {
+        if self.replay.is_some() {
+            self.banner = Some("The scene is still being rebuilt; try again in a moment.".into());
+            return None;
+        }
+        let now = self.now();
+        if let Err(e) = self.scene.record(now, action.clone()) {
+            self.banner = Some(format!("This step is not kept in the scene's link: {e}."));
+        }
+        let outcome = scene::perform(&mut self.cluster.0.borrow_mut(), &action);
+        self.dirty = true;
+        self.save();
+        Some(outcome)
+    }
+
+    fn save(&mut self) {
+        if !self.autosave || self.replay.is_some() {
+            return;
+        }
+        self.scene.until_ms = self.scene.until_ms.max(self.now().as_millis());
+        browser::store_scene(&self.scene.to_fragment());
+        self.autosaved_at = browser::now_ms();
+    }
+
+    fn rebuild_views(&mut self) {
+        let cluster = self.cluster.0.borrow();
+        let topology = topology_view::build(&cluster);
+        if *self.topology != topology {
+            self.topology = Rc::new(topology);
+        }
+        if !self.log_paused {
+            let (rows, hidden) = log_view::build(&cluster, &self.filter);
+            if *self.log_rows != rows {
+                self.log_rows = Rc::new(rows);
+            }
+            self.log_hidden = hidden;
+        }
+        drop(cluster);
+        self.refresh_details();
+        self.views_built_at = browser::now_ms();
+        self.dirty = false;
+    }
+
+    fn refresh_details(&mut self) {
+        if let Some(sel) = &self.selected {
+            let view = details::DetailsView::build(&mut self.cluster.0.borrow_mut(), sel, &self.filter);
+            if self.details.as_deref() != Some(&view) {
+                self.details = Some(Rc::new(view));
+            }
+        }
+    }
+
+    /// Whether the cluster changed since the views were built.
+    fn changed(&mut self) -> bool {
+        let cluster = self.cluster.0.borrow();
+        let seen = (cluster.sim.api.store().revision(), cluster.sim.activity.total(), cluster.sim.component_states());
+        drop(cluster);
+        if seen != self.seen {
+            self.seen = seen;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn schedule_frame(&mut self, ctx: &Context<Self>) {
+        let link = ctx.link().clone();
+        self.frame = Some(request_animation_frame(move |ts| link.send_message(Msg::Frame(ts))));
+    }
+
+    fn on_frame(&mut self, ctx: &Context<Self>, ts: f64) -> bool {
+        self.schedule_frame(ctx);
+        self.frame_started = Some(browser::now_ms());
+        let gap = self.last_frame_ts.map_or(0.0, |last| (ts - last).clamp(0.0, MAX_FRAME_GAP_MS));
+        self.last_frame_ts = Some(ts);
+        let mut redraw = false;
+        if let Some(replay) = &mut self.replay {
+            let started = browser::now_ms();
+            let mut cluster = self.cluster.0.borrow_mut();
+            loop {
+                match replay.step(&mut cluster, 200) {
+                    ReplayProgress::Done => {
+                        self.replay_progress = 1.0;
+                        break;
+                    }
+                    ReplayProgress::Working(f) => self.replay_progress = f,
+                }
+                if browser::now_ms() - started > REPLAY_BUDGET_MS {
+                    break;
+                }
+            }
+            drop(cluster);
+            if self.replay_progress >= 1.0 {
+                let (playing, speed) = self.scene.last_clock().unwrap_or((true, 1));
+                self.playing = playing;
+                self.speed = speed;
+                self.replay = None;
+                self.dirty = true;
+            }
+            redraw = true;
+        } else if self.playing && gap > 0.0 {
+            let mut cluster = self.cluster.0.borrow_mut();
+            let target = cluster.now().plus_millis((gap * self.speed as f64) as u64);
+            cluster.sim.run_until_bounded(target, MAX_RUNS_PER_FRAME);
+            redraw = true; // the clock moved
+        }
+        if self.changed() {
+            self.dirty = true;
+        }
+        let interval = if self.topology.pod_count > BIG_CLUSTER_PODS { BIG_REDRAW_INTERVAL_MS } else { 0.0 };
+        if self.dirty && browser::now_ms() - self.views_built_at >= interval {
+            self.rebuild_views();
+            redraw = true;
+        }
+        if self.playing && browser::now_ms() - self.autosaved_at > AUTOSAVE_INTERVAL_MS {
+            self.save();
+        }
+        if !redraw {
+            self.end_frame();
+        }
+        redraw
+    }
+
+    /// Counts a frame's cost (engine work and drawing) for `?bench`.
+    fn end_frame(&mut self) {
+        let Some(started) = self.frame_started.take() else { return };
+        let (virtual_s, pods) = (self.now().as_secs(), self.topology.pod_count);
+        let Some(bench) = &mut self.bench else { return };
+        if self.replay.is_some() || bench.reported {
+            return;
+        }
+        if bench.warmup_frames > 0 {
+            bench.warmup_frames -= 1;
+            return;
+        }
+        bench.frame_ms.push(browser::now_ms() - started);
+        if bench.frame_ms.len() >= bench.wanted_frames {
+            bench.reported = true;
+            let mut sorted = bench.frame_ms.clone();
+            sorted.sort_by(|a, b| a.total_cmp(b));
+            let pick = |q: f64| sorted[((sorted.len() as f64 - 1.0) * q).round() as usize];
+            let report = format!(
+                "{{\"cluster\":\"{}\",\"pods\":{},\"frames\":{},\"p50_ms\":{:.2},\"p95_ms\":{:.2},\"max_ms\":{:.2},\"virtual_s\":{}}}",
+                bench.label,
+                pods,
+                sorted.len(),
+                pick(0.5),
+                pick(0.95),
+                sorted[sorted.len() - 1],
+                virtual_s
+            );
+            browser::report_bench(&report);
+        }
+    }
+
+    fn boot_from(&mut self, scene: Scene) {
+        *self.cluster.0.borrow_mut() = scene.boot();
+        self.replay = if scene.actions.is_empty() && scene.until_ms <= crate::engine::cluster::BOOT_MS {
+            None
+        } else {
+            self.playing = false;
+            Some(Replay::new(scene.clone()))
+        };
+        self.replay_progress = 0.0;
+        self.scene = scene;
+        self.selected = None;
+        self.details = None;
+        self.terminal = Rc::new(Vec::new());
+        self.seen = Default::default();
+        self.dirty = true;
+        self.rebuild_views();
+    }
+}
+
+impl Component for App {
+    type Message = Msg;
+    type Properties = ();
+
+    fn create(ctx: &Context<Self>) -> Self {
+        let dark = browser::initial_dark_theme();
+        browser::apply_theme(dark);
+        let mut banner = None;
+        let mut bench = None;
+        let mut autosave = true;
+        // Where the scene comes from: ?bench, the link's fragment, the autosave, or nothing.
+        let (scene, cluster) = if let Some((workers, pods)) = browser::bench_request() {
+            autosave = false;
+            bench = Some(Bench { frame_ms: Vec::new(), warmup_frames: 30, wanted_frames: 300, reported: false, label: format!("{workers} workers") });
+            let mut scene = Scene::new(scene::DEFAULT_SEED);
+            scene.workers = Some(workers);
+            (scene, scene::bench_cluster(workers, pods, scene::DEFAULT_SEED))
+        } else {
+            let from_link = browser::take_fragment().map(|f| (Scene::from_fragment(&f), "link"));
+            let from_save = || browser::load_scene().map(|s| (Scene::from_fragment(&s), "saved scene"));
+            let chosen = match from_link.or_else(from_save) {
+                Some((Ok(scene), _)) => scene,
+                Some((Err(e), source)) => {
+                    banner = Some(format!("The {source} could not be opened: {e}. Started a fresh cluster instead."));
+                    if source == "saved scene" {
+                        browser::clear_scene();
+                    }
+                    Scene::new(scene::DEFAULT_SEED)
+                }
+                None => Scene::new(scene::DEFAULT_SEED),
+            };
+            let cluster = chosen.boot();
+            (chosen, cluster)
+        };
+        let replay = if scene.actions.is_empty() && scene.until_ms <= crate::engine::cluster::BOOT_MS { None } else { Some(Replay::new(scene.clone())) };
+        let mut app = App {
+            cluster: ClusterHandle(Rc::new(RefCell::new(cluster))),
+            replay,
+            replay_progress: 0.0,
+            playing: true,
+            speed: if bench.is_some() { 10 } else { 1 },
+            scene,
+            last_frame_ts: None,
+            frame: None,
+            frame_started: None,
+            topology: Rc::new(TopologyView::default()),
+            log_rows: Rc::new(Vec::new()),
+            log_hidden: 0,
+            filter: Filter::everything(),
+            log_paused: false,
+            seen: Default::default(),
+            views_built_at: 0.0,
+            dirty: true,
+            selected: None,
+            details: None,
+            editor_load: (1, Rc::new(crate::view::templates::DEPLOYMENT.to_string())),
+            editor_report: (0, Rc::new(EditorReport::default())),
+            terminal: Rc::new(Vec::new()),
+            banner,
+            share_link: String::new(),
+            dark,
+            bench,
+            autosaved_at: 0.0,
+            autosave,
+        };
+        if app.replay.is_some() {
+            app.playing = false;
+        }
+        app.rebuild_views();
+        app.schedule_frame(ctx);
+        browser::listen_global_keys(ctx.link().callback(Msg::GlobalKey));
+        app
+    }
+
+    fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
+        match msg {
+            Msg::Frame(ts) => return self.on_frame(ctx, ts),
+            Msg::TogglePlay => {
+                self.playing = !self.playing;
+                let (playing, speed) = (self.playing, self.speed);
+                self.act(Action::Clock { playing, speed });
+            }
+            Msg::SetSpeed(speed) => {
+                self.speed = speed;
+                let (playing, speed) = (self.playing, self.speed);
+                self.act(Action::Clock { playing, speed });
+            }
+            Msg::Step => {
+                if self.replay.is_none() {
+                    let mut cluster = self.cluster.0.borrow_mut();
+                    // One step: to the next instant anything is due, or a second on.
+                    let target = cluster.sim.next_timer().unwrap_or(cluster.now().plus_secs(1)).max(cluster.now().plus_millis(1));
+                    cluster.sim.run_until_bounded(target, MAX_RUNS_PER_FRAME);
+                    drop(cluster);
+                    self.playing = false;
+                    self.dirty = true;
+                    self.rebuild_views();
+                }
+            }
+            Msg::Switch { component, run } => {
+                let action = if run { Action::Start { component } } else { Action::Stop { component } };
+                if let Some(Outcome::Component(Err(e))) = self.act(action) {
+                    self.banner = Some(e);
+                }
+                self.rebuild_views();
+            }
+            Msg::Apply(text) | Msg::Delete(text) if text.len() > scene::MAX_TEXT_BYTES => {
+                self.banner = Some(format!("The editor holds {} KB; at most {} KB can be applied at once.", text.len() / 1024, scene::MAX_TEXT_BYTES / 1024));
+            }
+            Msg::Apply(text) => {
+                if let Some(Outcome::Editor(report)) = self.act(Action::Apply { text }) {
+                    self.editor_report = (self.editor_report.0 + 1, Rc::new(report));
+                }
+                self.rebuild_views();
+            }
+            Msg::Delete(text) => {
+                if let Some(Outcome::Editor(report)) = self.act(Action::Delete { text }) {
+                    self.editor_report = (self.editor_report.0 + 1, Rc::new(report));
+                }
+                self.rebuild_views();
+            }
+            Msg::RunLine(line) => {
+                let trimmed = line.trim().to_string();
+                if trimmed == "clear" {
+                    self.terminal = Rc::new(Vec::new());
+                    return true;
+                }
+                if trimmed.is_empty() {
+                    return false;
+                }
+                let output = if trimmed.len() > scene::MAX_TEXT_BYTES {
+                    crate::engine::kubectl::Output { stderr: "error: command line too long\n".into(), exit_code: 1, ..Default::default() }
+                } else if scene::is_read_only(&trimmed) && self.replay.is_none() {
+                    // Reads change nothing: run them without recording.
+                    crate::engine::kubectl::run(&mut self.cluster.0.borrow_mut(), &trimmed, None, &crate::engine::kubectl::NoFiles)
+                } else {
+                    match self.act(Action::Kubectl { line: trimmed.clone() }) {
+                        Some(Outcome::Kubectl(out)) => out,
+                        _ => return true,
+                    }
+                };
+                let mut entries: Vec<TermEntry> = (*self.terminal).clone();
+                entries.push(TermEntry { line: trimmed, output: output.combined(), ok: output.exit_code == 0 });
+                let excess = entries.len().saturating_sub(TERMINAL_KEEP);
+                entries.drain(..excess);
+                self.terminal = Rc::new(entries);
+                self.dirty = true;
+                self.rebuild_views();
+            }
+            Msg::Select(sel) => {
+                self.selected = Some(sel);
+                self.details = None;
+                self.refresh_details();
+            }
+            Msg::CloseDetails => {
+                self.selected = None;
+                self.details = None;
+            }
+            Msg::EditSelected => {
+                if let Some(d) = &self.details {
+                    self.editor_load = (self.editor_load.0 + 1, Rc::new(d.editable_yaml()));
+                    browser::focus_test_id("yaml-editor");
+                }
+            }
+            Msg::Share => {
+                self.scene.until_ms = self.scene.until_ms.max(self.now().as_millis());
+                let fragment = self.scene.to_fragment();
+                self.share_link = format!("{}#{}", browser::page_address(), fragment);
+                if self.share_link.len() > scene::MAX_LINK_CHARS {
+                    self.banner = Some(format!("This scene makes a link of {} characters, more than the {} a link may hold; Reset and build a shorter scene to share it.", self.share_link.len(), scene::MAX_LINK_CHARS));
+                }
+                browser::copy_to_clipboard(&self.share_link);
+                self.save();
+            }
+            Msg::Reset => {
+                browser::clear_scene();
+                self.boot_from(Scene::new(scene::DEFAULT_SEED));
+                self.playing = true;
+                self.speed = 1;
+                self.share_link.clear();
+                self.banner = None;
+                self.editor_report = (self.editor_report.0 + 1, Rc::new(EditorReport::default()));
+            }
+            Msg::ToggleTheme => {
+                self.dark = !self.dark;
+                browser::apply_theme(self.dark);
+                browser::store_theme(self.dark);
+            }
+            Msg::SetFilter(filter) => {
+                self.filter = filter;
+                self.dirty = true;
+                self.views_built_at = 0.0;
+                let paused = std::mem::replace(&mut self.log_paused, false);
+                self.rebuild_views();
+                self.log_paused = paused;
+            }
+            Msg::ToggleLogPause => {
+                self.log_paused = !self.log_paused;
+                if !self.log_paused {
+                    self.rebuild_views();
+                }
+            }
+            Msg::DismissBanner => self.banner = None,
+            Msg::GlobalKey(e) => match e.key().as_str() {
+                " " | "k" => ctx.link().send_message(Msg::TogglePlay),
+                "." => ctx.link().send_message(Msg::Step),
+                "Escape" => ctx.link().send_message(Msg::CloseDetails),
+                _ => return false,
+            },
+        }
+        true
+    }
+
+    fn rendered(&mut self, _ctx: &Context<Self>, first_render: bool) {
+        if first_render {
+            browser::report_first_render();
+        }
+        self.end_frame();
+    }
+
+    fn view(&self, ctx: &Context<Self>) -> Html {
+        let link = ctx.link();
+        let now = self.now();
+        let on_switch = link.callback(|(component, run): (String, bool)| Msg::Switch { component, run });
+        let on_select = link.callback(Msg::Select);
+        html! {
+            <div class="app">
+                <header class="topbar">
+                    <div class="brand">
+                        <span class="logo" aria-hidden="true">{"⎈"}</span>
+                        <span class="brand-name">{"Miniplane"}</span>
+                        <span class="brand-sub">{"Kubernetes 1.33 in your browser tab"}</span>
+                    </div>
+                    <clock::Clock
+                        now_ms={now.as_millis()}
+                        playing={self.playing}
+                        speed={self.speed}
+                        on_toggle={link.callback(|_| Msg::TogglePlay)}
+                        on_speed={link.callback(Msg::SetSpeed)}
+                        on_step={link.callback(|_| Msg::Step)}
+                    />
+                    <share::ShareBar
+                        link={self.share_link.clone()}
+                        on_share={link.callback(|_| Msg::Share)}
+                        on_reset={link.callback(|_| Msg::Reset)}
+                    />
+                    <button class="ghost theme-toggle" title="Switch between light and dark themes" onclick={link.callback(|_| Msg::ToggleTheme)}>
+                        { if self.dark { "☀ Light" } else { "☾ Dark" } }
+                    </button>
+                </header>
+                <p class="honest-note">
+                    {"Containers are simulated: no image is pulled and no process runs. The API server, scheduler, controllers and kubelets are a Kubernetes 1.33 model running in this tab on virtual time."}
+                </p>
+                { self.view_banner(ctx) }
+                { self.view_replay() }
+                <main class="workspace">
+                    <section class="pane topology-pane" aria-label="Cluster topology">
+                        <topology::Topology view={self.topology.clone()} on_switch={on_switch} on_select={on_select} selected={self.selected.clone()} />
+                    </section>
+                    <section class="pane side-pane">
+                        <editor::Editor
+                            load={self.editor_load.clone()}
+                            report={self.editor_report.clone()}
+                            on_apply={link.callback(Msg::Apply)}
+                            on_delete={link.callback(Msg::Delete)}
+                        />
+                        <terminal::Terminal entries={self.terminal.clone()} cluster={self.cluster.clone()} on_run={link.callback(Msg::RunLine)} />
+                    </section>
+                    <section class="pane log-pane">
+                        <event_log::EventLog
+                            rows={self.log_rows.clone()}
+                            hidden={self.log_hidden}
+                            now_ms={now.as_millis() / 1000 * 1000}
+                            filter={self.filter.clone()}
+                            paused={self.log_paused}
+                            namespaces={Rc::new(self.namespaces())}
+                            on_filter={link.callback(Msg::SetFilter)}
+                            on_toggle_pause={link.callback(|_| Msg::ToggleLogPause)}
+                        />
+                    </section>
+                </main>
+                if let Some(d) = &self.details {
+                    <details::Details
+                        view={d.clone()}
+                        now_ms={now.as_millis() / 1000 * 1000}
+                        on_close={link.callback(|_| Msg::CloseDetails)}
+                        on_edit={link.callback(|_| Msg::EditSelected)}
+                    />
+                }
+            </div>
+        }
+    }
+}
+
+impl App {
+    fn namespaces(&self) -> Vec<String> {
+        let cluster = self.cluster.0.borrow();
+        topology_view::stored(&cluster, crate::engine::api::ids::namespaces()).iter().filter_map(|o| o.meta().name.clone()).collect()
+    }
+
+    fn view_banner(&self, ctx: &Context<Self>) -> Html {
+        match &self.banner {
+            Some(text) => html! {
+                <div class="banner" role="alert" data-testid="banner">
+                    <span>{ text }</span>
+                    <button class="ghost" onclick={ctx.link().callback(|_| Msg::DismissBanner)} aria-label="Dismiss">{"✕"}</button>
+                </div>
+            },
+            None => html! {},
+        }
+    }
+
+    fn view_replay(&self) -> Html {
+        if self.replay.is_none() {
+            return html! {};
+        }
+        let percent = (self.replay_progress * 100.0).round();
+        html! {
+            <div class="replay" role="status" data-testid="replay-progress">
+                <span>{ format!("Rebuilding the scene: {percent}% of its virtual time replayed…") }</span>
+                <div class="meter"><div class="meter-fill" style={format!("width: {percent}%")}></div></div>
+            </div>
+        }
+    }
+}

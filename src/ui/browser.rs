@@ -1,0 +1,193 @@
+//! The few things the app asks of the browser: storage, the address, the
+//! clipboard, the theme, timing. Every call tolerates a missing API
+//! (private windows, blocked storage) by doing nothing.
+
+use wasm_bindgen::{JsCast, JsValue};
+use yew::Callback;
+
+const SCENE_KEY: &str = "miniplane.scene";
+const THEME_KEY: &str = "miniplane.theme";
+
+fn window() -> Option<web_sys::Window> {
+    web_sys::window()
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    window()?.local_storage().ok().flatten()
+}
+
+pub fn now_ms() -> f64 {
+    window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0)
+}
+
+pub fn store_scene(fragment: &str) {
+    if let Some(s) = storage() {
+        let _ = s.set_item(SCENE_KEY, fragment);
+    }
+}
+
+pub fn load_scene() -> Option<String> {
+    storage()?.get_item(SCENE_KEY).ok().flatten()
+}
+
+pub fn clear_scene() {
+    if let Some(s) = storage() {
+        let _ = s.remove_item(SCENE_KEY);
+    }
+}
+
+/// The fragment the page was opened with, if it is meant for us; the
+/// address bar is then cleared of it, so a reload restores the autosave
+/// (which goes on from the link) rather than the link again.
+pub fn take_fragment() -> Option<String> {
+    let w = window()?;
+    let hash = w.location().hash().ok()?;
+    let hash = hash.strip_prefix('#').unwrap_or(&hash).to_string();
+    if hash.is_empty() {
+        return None;
+    }
+    if let Ok(history) = w.history() {
+        let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&page_address()));
+    }
+    Some(hash)
+}
+
+/// The page's address without fragment (query kept).
+pub fn page_address() -> String {
+    let Some(w) = window() else { return String::new() };
+    let loc = w.location();
+    format!("{}{}{}", loc.origin().unwrap_or_default(), loc.pathname().unwrap_or_default(), loc.search().unwrap_or_default())
+}
+
+/// `?bench` or `?bench=WORKERSxPODS` (default 100×2000).
+pub fn bench_request() -> Option<(usize, usize)> {
+    let search = window()?.location().search().ok()?;
+    let query = search.strip_prefix('?')?;
+    let value = query.split('&').find_map(|kv| match kv.split_once('=') {
+        Some(("bench", v)) => Some(v.to_string()),
+        None if kv == "bench" => Some(String::new()),
+        _ => None,
+    })?;
+    let (workers, pods) = value.split_once('x').and_then(|(w, p)| Some((w.parse().ok()?, p.parse().ok()?))).unwrap_or((100, 2000));
+    Some((usize::clamp(workers, 1, crate::scene::MAX_NODES), usize::min(pods, 20_000)))
+}
+
+/// Writes the bench figures where scripts read them: the console, a
+/// `data-bench` attribute on `<html>` and a `bench-report` element.
+pub fn report_bench(json: &str) {
+    web_sys::console::log_1(&JsValue::from_str(&format!("miniplane-bench {json}")));
+    if let Some(doc) = window().and_then(|w| w.document()) {
+        if let Some(root) = doc.document_element() {
+            let _ = root.set_attribute("data-bench", json);
+        }
+        if let (Ok(el), Some(body)) = (doc.create_element("pre"), doc.body()) {
+            let _ = el.set_attribute("data-testid", "bench-report");
+            let _ = el.set_attribute("class", "bench-report");
+            el.set_text_content(Some(json));
+            let _ = body.append_child(&el);
+        }
+    }
+}
+
+/// Milliseconds from navigation start to the app's first render, on `<html data-first-render-ms>`.
+pub fn report_first_render() {
+    let ms = now_ms();
+    web_sys::console::log_1(&JsValue::from_str(&format!("miniplane-first-render-ms {ms:.1}")));
+    if let Some(root) = window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
+        let _ = root.set_attribute("data-first-render-ms", &format!("{ms:.1}"));
+    }
+}
+
+pub fn initial_dark_theme() -> bool {
+    if let Some(saved) = storage().and_then(|s| s.get_item(THEME_KEY).ok().flatten()) {
+        return saved == "dark";
+    }
+    window()
+        .and_then(|w| w.match_media("(prefers-color-scheme: dark)").ok().flatten())
+        .map(|m| m.matches())
+        .unwrap_or(false)
+}
+
+pub fn apply_theme(dark: bool) {
+    if let Some(root) = window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
+        let _ = root.set_attribute("data-theme", if dark { "dark" } else { "light" });
+    }
+}
+
+pub fn store_theme(dark: bool) {
+    if let Some(s) = storage() {
+        let _ = s.set_item(THEME_KEY, if dark { "dark" } else { "light" });
+    }
+}
+
+/// Copies through the async Clipboard API where the page may; the link
+/// field shows the link either way.
+pub fn copy_to_clipboard(text: &str) {
+    let Some(w) = window() else { return };
+    let clipboard = js_sys::Reflect::get(&w.navigator(), &JsValue::from_str("clipboard")).ok();
+    let Some(clipboard) = clipboard.filter(|c| !c.is_undefined() && !c.is_null()) else { return };
+    if let Ok(write) = js_sys::Reflect::get(&clipboard, &JsValue::from_str("writeText")) {
+        if let Some(f) = write.dyn_ref::<js_sys::Function>() {
+            if let Ok(promise) = f.call1(&clipboard, &JsValue::from_str(text)) {
+                // A refusal (no focus, no permission) is not an error for us.
+                if let Ok(p) = promise.dyn_into::<js_sys::Promise>() {
+                    let noop = wasm_bindgen::closure::Closure::<dyn FnMut(JsValue)>::new(|_| {});
+                    let _ = p.catch(&noop);
+                    noop.forget();
+                }
+            }
+        }
+    }
+}
+
+pub fn focus_test_id(test_id: &str) {
+    let Some(doc) = window().and_then(|w| w.document()) else { return };
+    if let Ok(Some(el)) = doc.query_selector(&format!("[data-testid=\"{test_id}\"]")) {
+        if let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() {
+            let _ = el.focus();
+        }
+    }
+}
+
+/// Inserts text at the caret of the focused field keeping the browser's
+/// undo history (execCommand), or by `setRangeText` where that is refused.
+pub fn insert_text(field: &web_sys::HtmlTextAreaElement, text: &str) {
+    let done = window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.dyn_into::<web_sys::HtmlDocument>().ok())
+        .and_then(|d| d.exec_command_with_show_ui_and_value("insertText", false, text).ok())
+        .unwrap_or(false);
+    if !done {
+        let start = field.selection_start().ok().flatten().unwrap_or(0);
+        let end = field.selection_end().ok().flatten().unwrap_or(start);
+        let _ = field.set_range_text_with_start_and_end_and_mode(text, start, end, "end");
+        if let Ok(event) = web_sys::Event::new("input") {
+            let _ = field.dispatch_event(&event);
+        }
+    }
+}
+
+/// Keys typed outside any field (Space: play/pause, `.`: step, Esc: close).
+pub fn listen_global_keys(callback: Callback<web_sys::KeyboardEvent>) {
+    let Some(doc) = window().and_then(|w| w.document()) else { return };
+    let listener = gloo::events::EventListener::new(&doc, "keydown", move |event| {
+        let Some(event) = event.dyn_ref::<web_sys::KeyboardEvent>() else { return };
+        if event.ctrl_key() || event.meta_key() || event.alt_key() {
+            return;
+        }
+        let in_field = event
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .map(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT" | "BUTTON"))
+            .unwrap_or(false);
+        if in_field && event.key() != "Escape" {
+            return;
+        }
+        if matches!(event.key().as_str(), " " | ".") {
+            event.prevent_default();
+        }
+        callback.emit(event.clone());
+    });
+    // The app lives as long as the page.
+    listener.forget();
+}

@@ -1,0 +1,151 @@
+//! The kubectl terminal: a line in (with or without `kubectl`), its output
+//! below; ↑/↓ walk the history, Tab completes verbs, kinds, flags and names.
+
+use std::rc::Rc;
+
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+use super::ClusterHandle;
+use crate::view::complete;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TermEntry {
+    pub line: String,
+    pub output: String,
+    pub ok: bool,
+}
+
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    pub entries: Rc<Vec<TermEntry>>,
+    pub cluster: ClusterHandle,
+    pub on_run: Callback<String>,
+}
+
+#[function_component]
+pub fn Terminal(props: &Props) -> Html {
+    let input = use_state(String::new);
+    // Lines run, oldest first, and the position while walking them.
+    let history = use_mut_ref(Vec::<String>::new);
+    let cursor = use_mut_ref(|| None::<usize>);
+    let choices = use_state(Vec::<String>::new);
+    let output_ref = use_node_ref();
+    let input_ref = use_node_ref();
+    {
+        let output_ref = output_ref.clone();
+        use_effect_with(props.entries.clone(), move |_| {
+            if let Some(el) = output_ref.cast::<web_sys::Element>() {
+                el.set_scroll_top(el.scroll_height());
+            }
+        });
+    }
+    let on_input = {
+        let input = input.clone();
+        Callback::from(move |e: InputEvent| {
+            let field: HtmlInputElement = e.target_unchecked_into();
+            input.set(field.value());
+        })
+    };
+    let on_keydown = {
+        let (input, history, cursor, choices) = (input.clone(), history.clone(), cursor.clone(), choices.clone());
+        let (on_run, cluster) = (props.on_run.clone(), props.cluster.clone());
+        Callback::from(move |e: KeyboardEvent| {
+            let field: HtmlInputElement = e.target_unchecked_into();
+            let value = field.value();
+            match e.key().as_str() {
+                "Enter" => {
+                    e.prevent_default();
+                    if !value.trim().is_empty() {
+                        let mut h = history.borrow_mut();
+                        if h.last() != Some(&value) {
+                            h.push(value.clone());
+                        }
+                    }
+                    *cursor.borrow_mut() = None;
+                    choices.set(Vec::new());
+                    input.set(String::new());
+                    field.set_value("");
+                    on_run.emit(value);
+                }
+                "ArrowUp" | "ArrowDown" => {
+                    e.prevent_default();
+                    let h = history.borrow();
+                    if h.is_empty() {
+                        return;
+                    }
+                    let mut c = cursor.borrow_mut();
+                    let next = match (e.key().as_str(), *c) {
+                        ("ArrowUp", None) => Some(h.len() - 1),
+                        ("ArrowUp", Some(i)) => Some(i.saturating_sub(1)),
+                        ("ArrowDown", Some(i)) if i + 1 < h.len() => Some(i + 1),
+                        _ => None,
+                    };
+                    *c = next;
+                    let line = next.map(|i| h[i].clone()).unwrap_or_default();
+                    field.set_value(&line);
+                    input.set(line);
+                }
+                "Tab" => {
+                    e.prevent_default();
+                    let completion = complete::complete(&cluster.0.borrow(), &value);
+                    field.set_value(&completion.line);
+                    input.set(completion.line);
+                    choices.set(completion.choices);
+                }
+                "l" if e.ctrl_key() => {
+                    e.prevent_default();
+                    on_run.emit("clear".into());
+                }
+                _ => {
+                    if !choices.is_empty() {
+                        choices.set(Vec::new());
+                    }
+                }
+            }
+        })
+    };
+    let focus_input = {
+        let input_ref = input_ref.clone();
+        Callback::from(move |_: MouseEvent| {
+            // Clicking the pane types into the prompt, unless text is being selected.
+            let selecting = web_sys::window()
+                .and_then(|w| w.get_selection().ok().flatten())
+                .map(|s| !s.is_collapsed())
+                .unwrap_or(false);
+            if !selecting {
+                if let Some(el) = input_ref.cast::<HtmlInputElement>() {
+                    let _ = el.focus();
+                }
+            }
+        })
+    };
+    html! {
+        <div class="terminal" onclick={focus_input}>
+            <div class="pane-title">
+                <h2>{"Terminal"}</h2>
+                <span class="muted">{"kubectl 1.33 · Tab completes · ↑↓ history · clear"}</span>
+            </div>
+            <div class="terminal-output mono" data-testid="terminal-output" ref={output_ref} aria-live="polite">
+                if props.entries.is_empty() {
+                    <div class="muted">{"Try: kubectl get nodes   ·   get pods -A   ·   create deployment web --image=nginx --replicas=3"}</div>
+                }
+                { for props.entries.iter().map(|e| html! {
+                    <div class={classes!("term-entry", (!e.ok).then_some("failed"))}>
+                        <div class="term-line"><span class="prompt">{"$ "}</span>{ e.line.clone() }</div>
+                        <pre class="term-out">{ e.output.clone() }</pre>
+                    </div>
+                }) }
+            </div>
+            if !choices.is_empty() {
+                <div class="completions mono" aria-live="polite">{ choices.iter().take(60).cloned().collect::<Vec<_>>().join("  ") }</div>
+            }
+            <div class="terminal-input-row mono">
+                <span class="prompt">{"$"}</span>
+                <input data-testid="terminal-input" ref={input_ref} class="terminal-input mono" type="text" value={(*input).clone()}
+                    autocomplete="off" autocapitalize="off" spellcheck="false" aria-label="kubectl command"
+                    placeholder="kubectl get pods" oninput={on_input} onkeydown={on_keydown} />
+            </div>
+        </div>
+    }
+}

@@ -1,0 +1,288 @@
+//! The cluster as panels: the control plane with its switches, the lane of
+//! pods no node has taken, and every node with its pods as tiles.
+//! Node panels are memoised on their view data, so a frame only redraws
+//! the nodes that changed; big nodes show their first tiles until opened.
+
+use std::rc::Rc;
+
+use yew::prelude::*;
+
+use super::details::Selection;
+use crate::view::topology::{format_bytes, format_cpu, ComponentView, NodeView, PodView, Readiness, TopologyView};
+
+/// Tiles a node shows before "+N more".
+const TILES_SHOWN: usize = 40;
+/// Past this many pods in the cluster, tiles become compact squares.
+const COMPACT_ABOVE: usize = 150;
+
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    pub view: Rc<TopologyView>,
+    /// (component, run)
+    pub on_switch: Callback<(String, bool)>,
+    pub on_select: Callback<Selection>,
+    pub selected: Option<Selection>,
+}
+
+#[function_component]
+pub fn Topology(props: &Props) -> Html {
+    let view = &props.view;
+    let compact = view.pod_count > COMPACT_ABOVE;
+    let ready = view.nodes.iter().filter(|n| n.readiness == Readiness::Ready).count();
+    html! {
+        <div class="topology" data-testid="topology" data-compact={compact.to_string()}>
+            <div class="pane-title">
+                <h2>{"Cluster"}</h2>
+                <span class="muted">{ format!("{} nodes ({} Ready) · {} pods", view.nodes.len(), ready, view.pod_count) }</span>
+            </div>
+            <div class="control-plane" aria-label="Control plane">
+                <h3>{"Control plane"}</h3>
+                <div class="cp-components">
+                    { for view.control_plane.iter().map(|c| html! {
+                        <ComponentCard key={c.name.clone()} component={c.clone()} on_switch={props.on_switch.clone()} />
+                    }) }
+                </div>
+            </div>
+            <PendingLane pods={view.unscheduled.clone()} compact={compact} on_select={props.on_select.clone()} />
+            <div class="nodes">
+                { for view.nodes.iter().map(|n| html! {
+                    <NodePanel key={n.name.clone()} node={n.clone()} compact={compact}
+                        on_switch={props.on_switch.clone()} on_select={props.on_select.clone()} />
+                }) }
+            </div>
+        </div>
+    }
+}
+
+fn component_blurb(name: &str) -> &'static str {
+    match name {
+        "apiserver" => "kube-apiserver: every read and write goes through it",
+        "etcd" => "etcd: the store behind the API server",
+        "scheduler" => "kube-scheduler: picks a node for each new pod",
+        "controller-manager" => "kube-controller-manager: Deployments, ReplicaSets, node lifecycle…",
+        _ => "",
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct ComponentProps {
+    component: ComponentView,
+    on_switch: Callback<(String, bool)>,
+}
+
+#[function_component]
+fn ComponentCard(props: &ComponentProps) -> Html {
+    let c = &props.component;
+    let state = if c.running { "running" } else { "stopped" };
+    html! {
+        <div class={classes!("component", state)} data-testid={format!("component-{}", c.test_name())} data-state={state}
+            title={component_blurb(&c.name)}>
+            <span class="dot" aria-hidden="true"></span>
+            <span class="component-name">{ c.name.clone() }</span>
+            <span class="component-state">{ state }</span>
+            <Switch component={c.clone()} on_switch={props.on_switch.clone()} />
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct SwitchProps {
+    component: ComponentView,
+    on_switch: Callback<(String, bool)>,
+}
+
+/// Stop and Start for one component; the one that would change nothing is disabled.
+#[function_component]
+fn Switch(props: &SwitchProps) -> Html {
+    let c = &props.component;
+    let test = c.test_name();
+    let (stop_label, start_label) = if c.name.starts_with("node/") { ("Power off", "Power on") } else { ("Stop", "Start") };
+    let stop = {
+        let (cb, name) = (props.on_switch.clone(), c.name.clone());
+        Callback::from(move |e: MouseEvent| {
+            e.stop_propagation();
+            cb.emit((name.clone(), false))
+        })
+    };
+    let start = {
+        let (cb, name) = (props.on_switch.clone(), c.name.clone());
+        Callback::from(move |e: MouseEvent| {
+            e.stop_propagation();
+            cb.emit((name.clone(), true))
+        })
+    };
+    html! {
+        <span class="switch" role="group" aria-label={format!("{} switch", c.name)}>
+            <button class="stop" data-testid={format!("stop-{test}")} disabled={!c.running} onclick={stop}
+                title={format!("{stop_label} {}", c.name)}>{"■"}<span class="visually-hidden">{ stop_label }</span></button>
+            <button class="start" data-testid={format!("start-{test}")} disabled={c.running} onclick={start}
+                title={format!("{start_label} {}", c.name)}>{"▶"}<span class="visually-hidden">{ start_label }</span></button>
+        </span>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct LaneProps {
+    pods: Rc<Vec<PodView>>,
+    compact: bool,
+    on_select: Callback<Selection>,
+}
+
+#[function_component]
+fn PendingLane(props: &LaneProps) -> Html {
+    let expanded = use_state(|| false);
+    let shown = if *expanded { props.pods.len() } else { TILES_SHOWN.min(props.pods.len()) };
+    html! {
+        <div class={classes!("pending-lane", (!props.pods.is_empty()).then_some("has-pods"))} data-testid="pending-lane">
+            <h3>{"Pending / unscheduled"} <span class="count">{ props.pods.len() }</span></h3>
+            <div class="tiles">
+                if props.pods.is_empty() {
+                    <span class="muted">{"No pod is waiting for a node."}</span>
+                }
+                { for props.pods.iter().take(shown).map(|p| html! {
+                    <PodTile key={format!("{}/{}", p.namespace, p.name)} pod={p.clone()} compact={props.compact} on_select={props.on_select.clone()} />
+                }) }
+                { more_button(props.pods.len(), shown, expanded) }
+            </div>
+        </div>
+    }
+}
+
+fn more_button(total: usize, shown: usize, expanded: UseStateHandle<bool>) -> Html {
+    if total <= TILES_SHOWN {
+        return html! {};
+    }
+    let open = *expanded;
+    let label = if open { "Show fewer".to_string() } else { format!("+{} more", total - shown) };
+    html! {
+        <button class="more" onclick={move |_| expanded.set(!open)} aria-expanded={open.to_string()}>{ label }</button>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct NodeProps {
+    node: Rc<NodeView>,
+    compact: bool,
+    on_switch: Callback<(String, bool)>,
+    on_select: Callback<Selection>,
+}
+
+#[function_component]
+fn NodePanel(props: &NodeProps) -> Html {
+    let n = &props.node;
+    let expanded = use_state(|| false);
+    let shown = if *expanded { n.pods.len() } else { TILES_SHOWN.min(n.pods.len()) };
+    let readiness = match n.readiness {
+        Readiness::Ready => "ready",
+        Readiness::NotReady => "notready",
+        Readiness::Unknown => "unknown",
+        Readiness::NotRegistered => "unregistered",
+    };
+    let select = {
+        let (cb, name) = (props.on_select.clone(), n.name.clone());
+        Callback::from(move |_: MouseEvent| cb.emit(Selection::node(&name)))
+    };
+    let cpu_pct = percent(n.cpu_requested_millis, n.cpu_allocatable_millis);
+    let mem_pct = percent(n.memory_requested_bytes, n.memory_allocatable_bytes);
+    html! {
+        <article class={classes!("node", readiness, (!n.powered()).then_some("off"), n.cordoned.then_some("cordoned"))}
+            data-testid={format!("node-{}", n.name)} data-ready={n.readiness.label()} aria-label={format!("Node {}", n.name)}>
+            <header class="node-head">
+                <button class="node-name linklike" onclick={select} title="Describe this node">{ n.name.clone() }</button>
+                <span class={classes!("badge", readiness)}>{ n.readiness.label() }</span>
+                if n.control_plane { <span class="badge role">{"control-plane"}</span> }
+                if n.cordoned { <span class="badge warn">{"SchedulingDisabled"}</span> }
+                if !n.powered() { <span class="badge off">{"powered off"}</span> }
+            </header>
+            if !n.taints.is_empty() {
+                <div class="taints">{ for n.taints.iter().map(|t| html! { <span class="taint" title="Taint">{ t.clone() }</span> }) }</div>
+            }
+            <div class="resources">
+                <Meter label="cpu" pct={cpu_pct}
+                    text={format!("{} / {}", format_cpu(n.cpu_requested_millis), format_cpu(n.cpu_allocatable_millis))} />
+                <Meter label="mem" pct={mem_pct}
+                    text={format!("{} / {}", format_bytes(n.memory_requested_bytes), format_bytes(n.memory_allocatable_bytes))} />
+            </div>
+            <div class="node-components">
+                { for n.components.iter().map(|c| {
+                    let state = if c.running { "running" } else { "stopped" };
+                    html! {
+                        <span key={c.name.clone()} class={classes!("component", "small", state)}
+                            data-testid={format!("component-{}", c.test_name())} data-state={state}>
+                            <span class="dot" aria-hidden="true"></span>
+                            <span class="component-name">{ c.label() }</span>
+                            <Switch component={c.clone()} on_switch={props.on_switch.clone()} />
+                        </span>
+                    }
+                }) }
+            </div>
+            <div class="tiles">
+                { for n.pods.iter().take(shown).map(|p| html! {
+                    <PodTile key={format!("{}/{}", p.namespace, p.name)} pod={p.clone()} compact={props.compact} on_select={props.on_select.clone()} />
+                }) }
+                { more_button(n.pods.len(), shown, expanded) }
+            </div>
+        </article>
+    }
+}
+
+fn percent(used: i64, total: i64) -> u32 {
+    if total <= 0 {
+        0
+    } else {
+        ((used as f64 / total as f64) * 100.0).round().clamp(0.0, 999.0) as u32
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct MeterProps {
+    label: &'static str,
+    pct: u32,
+    text: String,
+}
+
+#[function_component]
+fn Meter(props: &MeterProps) -> Html {
+    let level = if props.pct >= 100 { "full" } else if props.pct >= 80 { "high" } else { "" };
+    html! {
+        <div class="meter-row" title={format!("{} requested {} ({}% of allocatable)", props.label, props.text, props.pct)}>
+            <span class="meter-label">{ props.label }</span>
+            <div class={classes!("meter", level)}><div class="meter-fill" style={format!("width: {}%", props.pct.min(100))}></div></div>
+            <span class="meter-text">{ props.text.clone() }</span>
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct TileProps {
+    pod: PodView,
+    compact: bool,
+    on_select: Callback<Selection>,
+}
+
+#[function_component]
+fn PodTile(props: &TileProps) -> Html {
+    let p = &props.pod;
+    let select = {
+        let (cb, ns, name) = (props.on_select.clone(), p.namespace.clone(), p.name.clone());
+        Callback::from(move |_: MouseEvent| cb.emit(Selection::pod(&ns, &name)))
+    };
+    let title = format!(
+        "{}/{} — {}{}{}",
+        p.namespace,
+        p.name,
+        p.status,
+        if p.owner.is_empty() { String::new() } else { format!(" — owned by {}", p.owner) },
+        if p.restarts > 0 { format!(" — {} restarts", p.restarts) } else { String::new() }
+    );
+    html! {
+        <button class={classes!("pod", p.tone(), props.compact.then_some("compact"))} data-testid={p.test_id()} data-status={p.status.clone()}
+            onclick={select} title={title}>
+            if !props.compact {
+                <span class="pod-name">{ p.name.clone() }</span>
+                <span class="pod-status">{ p.status.clone() }<span class="pod-ready">{ format!(" {}", p.ready) }</span></span>
+                if !p.owner.is_empty() { <span class="pod-owner">{ p.owner.clone() }</span> }
+            }
+        </button>
+    }
+}
