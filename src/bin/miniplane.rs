@@ -256,7 +256,7 @@ fn bench(nodes: usize, pods: usize, seed: u64) -> Result<(), String> {
     Ok(())
 }
 
-/// Deployments of at most 1,000 replicas each in namespace `bench`, with
+/// Deployments of at most 100 replicas each (a typical size) in namespace `bench`, with
 /// small requests so capacity never limits the run.
 fn create_bench_deployments(cluster: &mut Cluster, pods: usize) -> Result<(), String> {
     let api = &mut cluster.sim.api;
@@ -266,7 +266,7 @@ fn create_bench_deployments(cluster: &mut Cluster, pods: usize) -> Result<(), St
     let mut remaining = pods;
     let mut index = 0;
     while remaining > 0 {
-        let replicas = remaining.min(1000);
+        let replicas = remaining.min(100);
         remaining -= replicas;
         index += 1;
         let name = format!("app-{index}");

@@ -8,7 +8,7 @@
 //! crashed containers restart after a back-off of 10 s doubling to 5 min,
 //! forgotten after 10 min of running; image pulls back off the same way.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 use k8s_openapi::api::core::v1::{Container, Node, ObjectReference, Pod, Probe};
@@ -170,6 +170,9 @@ struct State {
     crash_backoff: BTreeMap<String, Backoff>,
     pull_backoff: BTreeMap<String, Backoff>,
     probes: BTreeMap<(String, String, ProbeKind), ProbeState>,
+    /// When timed work (a pull, a start, a probe, a back-off, the lease)
+    /// is next due; before then only pods that changed are synced.
+    next_full_sync: VirtualTime,
 }
 
 impl State {
@@ -188,6 +191,7 @@ impl State {
             crash_backoff: BTreeMap::new(),
             pull_backoff: BTreeMap::new(),
             probes: BTreeMap::new(),
+            next_full_sync: VirtualTime::ZERO,
         }
     }
 }
@@ -1156,8 +1160,16 @@ impl crate::engine::sim::Component for Kubelet {
             }
         }
         // Pods wait for the node's network before their sandboxes can be set up.
+        let full_sync = now >= self.state.next_full_sync;
         if self.readiness(now) == Readiness::Ready {
-            let pods: Vec<Rc<Object>> = self.state.pods.items().cloned().collect();
+            // A pod whose own object changed is synced at once, as its pod
+            // worker would be; every pod is synced when timed work is due.
+            let pods: Vec<Rc<Object>> = if full_sync {
+                self.state.pods.items().cloned().collect()
+            } else {
+                let changed: BTreeSet<ObjectKey> = events.iter().map(|ev| ObjectKey::of(&ev.object)).collect();
+                changed.iter().filter_map(|k| self.state.pods.get(k).cloned()).collect()
+            };
             for pod in pods {
                 self.sync_pod(ctx, &pod);
             }
@@ -1168,6 +1180,8 @@ impl crate::engine::sim::Component for Kubelet {
         if let Some(t) = self.machine.runtime.next_change() {
             ctx.wake_at(t);
         }
+        let asked = ctx.pending_wake().unwrap_or(VirtualTime::from_millis(u64::MAX));
+        self.state.next_full_sync = if full_sync { asked } else { self.state.next_full_sync.min(asked) };
     }
 
     fn on_stop(&mut self) {
