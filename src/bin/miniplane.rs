@@ -234,6 +234,9 @@ fn bench(nodes: usize, pods: usize, seed: u64) -> Result<(), String> {
     loop {
         cluster.sim.run_for_ms(1000);
         (_, _, running) = count_pods(&cluster);
+        if cluster.now().as_millis() % 10_000 < 1_000 {
+            eprintln!("  virtual {}: {running} running, {:.1} s wall", cluster.now(), phase_c.elapsed().as_secs_f64());
+        }
         if running >= pods || cluster.now() >= deadline {
             break;
         }

@@ -173,6 +173,9 @@ struct State {
     /// When timed work (a pull, a start, a probe, a back-off, the lease)
     /// is next due; before then only pods that changed are synced.
     next_full_sync: VirtualTime,
+    /// Images with a successful pull already queued: a pull behind it finds
+    /// the layers present and only fetches the manifest.
+    pulls_queued: BTreeSet<String>,
 }
 
 impl State {
@@ -192,6 +195,7 @@ impl State {
             pull_backoff: BTreeMap::new(),
             probes: BTreeMap::new(),
             next_full_sync: VirtualTime::ZERO,
+            pulls_queued: BTreeSet::new(),
         }
     }
 }
@@ -606,6 +610,10 @@ impl Kubelet {
         self.record_container(ctx, pod, &c.name, init, NORMAL, "Pulling", format!("Pulling image {spec_image:?}"));
         let has_secrets = pod.spec.as_ref().and_then(|s| s.image_pull_secrets.as_ref()).is_some_and(|v| !v.is_empty());
         let failure = images::pull_failure(&image, self.machine.runtime.flavor == Flavor::Docker, has_secrets);
+        let present = present || self.state.pulls_queued.contains(&image.canonical());
+        if failure.is_none() {
+            self.state.pulls_queued.insert(image.canonical());
+        }
         let pull_ms = match (&failure, present) {
             (Some(_), _) => 400 + ctx.rng.u64(..600),
             // Layers already here: only the manifest is fetched.
@@ -777,7 +785,14 @@ impl Kubelet {
     /// `computePodActions`: what to do next for a pod with nothing in flight.
     fn decide(&mut self, ctx: &mut Ctx, pod: &Pod, uid: &str) {
         let now = ctx.now;
-        let spec = pod.spec.clone().unwrap_or_default();
+        let default_spec;
+        let spec = match pod.spec.as_ref() {
+            Some(s) => s,
+            None => {
+                default_spec = k8s_openapi::api::core::v1::PodSpec::default();
+                &default_spec
+            }
+        };
         let policy = restart_policy(pod).to_string();
         let phase = pod.status.as_ref().and_then(|s| s.phase.clone());
         let sandbox_ready = self.machine.runtime.sandbox(uid).is_some_and(|s| s.ready);
