@@ -48,7 +48,7 @@ pub fn Clock(props: &Props) -> Html {
                     }) }
                 </select>
             </label>
-            <button class="ghost" data-testid="step" onclick={on_step} title="Pause and run to the next moment anything is due (.)">{"⏭ Step"}</button>
+            <button class="ghost" data-testid="step" onclick={on_step} title="Pause and run to the next moment anything is due (.)">{"Step ›"}</button>
         </div>
     }
 }

@@ -3,9 +3,8 @@
 //! numbers and markers at the lines errors are about.
 //!
 //! Tab inserts two spaces; Enter keeps the indentation (and indents after a
-//! `key:`); indentation typed right after Enter replaces the automatic one,
-//! so pasted or typed-in manifests keep exactly their own indentation.
-//! Ctrl+Enter applies.
+//! `key:`), except within a burst of keys, so typed-in manifests keep exactly
+//! their own indentation. Ctrl+Enter applies.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -28,8 +27,11 @@ pub struct Props {
     pub on_delete: Callback<String>,
 }
 
-/// Where an automatic indent was just inserted: (line start, indent end).
-type AutoIndent = Rc<RefCell<Option<(u32, u32)>>>;
+/// The indent Enter adds, inserted a moment later unless another key comes
+/// first: a person sees it at once, while text typed in one burst (pasted by
+/// a tool, typed by a test driver) keeps exactly its own indentation.
+type PendingIndent = Rc<RefCell<Option<gloo::timers::callback::Timeout>>>;
+const INDENT_DELAY_MS: u32 = 40;
 
 #[function_component]
 pub fn Editor(props: &Props) -> Html {
@@ -38,7 +40,7 @@ pub fn Editor(props: &Props) -> Html {
     let textarea = use_node_ref();
     let overlay = use_node_ref();
     let gutter = use_node_ref();
-    let auto_indent: AutoIndent = use_mut_ref(|| None);
+    let pending_indent: PendingIndent = use_mut_ref(|| None);
     // Markers belong to the text they were made for; editing fades them.
     let report_text = use_mut_ref(String::new);
     let report_seen = use_mut_ref(|| 0u64);
@@ -73,13 +75,13 @@ pub fn Editor(props: &Props) -> Html {
         })
     };
     let on_keydown = {
-        let (on_apply, auto_indent) = (props.on_apply.clone(), auto_indent.clone());
+        let (on_apply, pending_indent) = (props.on_apply.clone(), pending_indent.clone());
         Callback::from(move |e: KeyboardEvent| {
+            // Any key cancels an indent not yet inserted (see `PendingIndent`).
+            pending_indent.borrow_mut().take();
             let field: HtmlTextAreaElement = e.target_unchecked_into();
             let value = field.value();
             let start = field.selection_start().ok().flatten().unwrap_or(0);
-            let end = field.selection_end().ok().flatten().unwrap_or(start);
-            let pending = auto_indent.borrow_mut().take();
             match e.key().as_str() {
                 "Enter" if e.ctrl_key() || e.meta_key() => {
                     e.prevent_default();
@@ -90,27 +92,22 @@ pub fn Editor(props: &Props) -> Html {
                     let before = utf16_prefix(&value, start);
                     let line = before.rsplit('\n').next().unwrap_or("");
                     let insertion = yaml::newline_insertion(line);
-                    browser::insert_text(&field, &insertion);
-                    let line_start = start + 1;
-                    let indent_end = line_start + (insertion.len() as u32 - 1);
-                    if indent_end > line_start {
-                        *auto_indent.borrow_mut() = Some((line_start, indent_end));
+                    browser::insert_text(&field, "\n");
+                    let indent = insertion[1..].to_string();
+                    if !indent.is_empty() {
+                        let caret = start + 1;
+                        let timeout = gloo::timers::callback::Timeout::new(INDENT_DELAY_MS, move || {
+                            if field.selection_start().ok().flatten() == Some(caret) && field.selection_end().ok().flatten() == Some(caret) {
+                                browser::insert_text(&field, &indent);
+                            }
+                        });
+                        *pending_indent.borrow_mut() = Some(timeout);
                     }
                 }
                 "Tab" if !e.ctrl_key() && !e.alt_key() && !e.meta_key() => {
                     e.prevent_default();
                     if !e.shift_key() {
                         browser::insert_text(&field, "  ");
-                    }
-                }
-                " " if start == end => {
-                    // Typing indentation right after Enter: the typed indent wins.
-                    if let Some((line_start, indent_end)) = pending {
-                        if start == indent_end {
-                            e.prevent_default();
-                            field.set_selection_range(line_start, indent_end).ok();
-                            browser::insert_text(&field, " ");
-                        }
                     }
                 }
                 _ => {}
@@ -175,7 +172,7 @@ pub fn Editor(props: &Props) -> Html {
                     <pre class="highlight mono" ref={overlay} aria-hidden="true">
                         { for lines.iter().enumerate().map(|(i, spans)| view_line(i, spans, marker_at(i).collect())) }
                     </pre>
-                    <textarea data-testid="yaml-editor" ref={textarea} class="source mono" wrap="off" spellcheck="false"
+                    <textarea data-testid="yaml-editor" ref={textarea} class="editor-source mono" wrap="off" spellcheck="false"
                         autocapitalize="off" autocomplete="off" aria-label="YAML manifests; Ctrl+Enter applies"
                         value={(*text).clone()} oninput={on_input} onkeydown={on_keydown} onscroll={on_scroll} />
                 </div>

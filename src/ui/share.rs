@@ -20,7 +20,7 @@ pub fn ShareBar(props: &Props) -> Html {
         <div class="share-bar">
             <button class="primary" data-testid="share-button" onclick={props.on_share.reform(|_| ())}
                 title="Put this scene (seed and every step you took) into a link and copy it">
-                {"🔗 Copy link"}
+                {"Copy link"}
             </button>
             <input class="share-link" data-testid="share-link" readonly=true value={props.link.clone()}
                 placeholder="Copy link puts the scene's link here" aria-label="Link to this scene" onfocus={on_focus} />

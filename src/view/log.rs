@@ -59,11 +59,25 @@ impl Filter {
         Filter { show_events: true, show_activity: true, ..Default::default() }
     }
 
+    fn accepts_activity(&self, component: &str, message: &str) -> bool {
+        if !self.show_activity {
+            return false;
+        }
+        if self.object.is_empty() && self.component.is_empty() && self.namespace.is_empty() {
+            return true;
+        }
+        let row = Row { time_ms: 0, kind: RowKind::Activity { component: component.to_string() }, message: message.to_string() };
+        self.accepts(&row)
+    }
+
     fn accepts(&self, row: &Row) -> bool {
         let object = self.object.to_ascii_lowercase();
         let component = self.component.to_ascii_lowercase();
         match &row.kind {
             RowKind::Event { namespace, object: obj, source, .. } => {
+                if self.object.is_empty() && self.component.is_empty() && self.namespace.is_empty() {
+                    return self.show_events;
+                }
                 self.show_events
                     && (self.namespace.is_empty() || *namespace == self.namespace)
                     && (object.is_empty() || obj.to_ascii_lowercase().contains(&object))
@@ -81,46 +95,73 @@ impl Filter {
 }
 
 /// The log as shown: the newest `MAX_ROWS` rows passing `filter`, oldest
-/// first, and how many more matched.
+/// first, and how many more matched. Filters on borrowed data and builds
+/// rows only for what is shown, so thousands of events stay cheap.
 pub fn build(cluster: &Cluster, filter: &Filter) -> (Vec<Row>, usize) {
-    let mut rows: Vec<Row> = Vec::new();
-    if filter.show_events {
-        for obj in stored(cluster, ids::events()) {
-            let Object::Event(ev) = &*obj else { continue };
-            let involved = &ev.involved_object;
-            let kind = involved.kind.clone().unwrap_or_default().to_ascii_lowercase();
-            let time = ev
-                .last_timestamp
-                .as_ref()
-                .or(ev.first_timestamp.as_ref())
-                .map(|t| meta::virtual_of(t).as_millis())
-                .or_else(|| ev.event_time.as_ref().map(|t| (t.0.as_second() - meta::EPOCH_SECONDS).max(0) as u64 * 1000))
-                .unwrap_or(0);
-            rows.push(Row {
-                time_ms: time,
-                kind: RowKind::Event {
-                    type_: ev.type_.clone().unwrap_or_else(|| "Normal".into()),
-                    reason: ev.reason.clone().unwrap_or_default(),
-                    namespace: ev.metadata.namespace.clone().unwrap_or_default(),
-                    object: format!("{kind}/{}", involved.name.clone().unwrap_or_default()),
-                    count: ev.count.unwrap_or(1),
-                    source: ev.source.as_ref().and_then(|s| s.component.clone()).or_else(|| ev.reporting_component.clone()).unwrap_or_default(),
-                },
-                message: ev.message.clone().unwrap_or_default(),
-            });
+    enum Source<'a> {
+        Event(&'a k8s_openapi::api::core::v1::Event),
+        Activity(&'a crate::engine::sim::Activity),
+    }
+    let events = if filter.show_events { stored(cluster, ids::events()) } else { Vec::new() };
+    // (time, order, source): events in name order before activity at one instant.
+    let mut matched: Vec<(u64, usize, Source)> = Vec::new();
+    for obj in &events {
+        let Object::Event(ev) = &**obj else { continue };
+        let row = event_row(ev, false);
+        if filter.accepts(&row) {
+            matched.push((row.time_ms, matched.len(), Source::Event(ev)));
         }
     }
     if filter.show_activity {
         for line in cluster.sim.activity.lines() {
-            rows.push(Row { time_ms: line.time.as_millis(), kind: RowKind::Activity { component: line.component.clone() }, message: line.message.clone() });
+            let row = Row { time_ms: line.time.as_millis(), kind: RowKind::Activity { component: String::new() }, message: String::new() };
+            if filter.accepts_activity(&line.component, &line.message) {
+                matched.push((row.time_ms, matched.len(), Source::Activity(line)));
+            }
         }
     }
-    // Stable: events (in name order) before activity at the same instant.
-    rows.sort_by_key(|r| r.time_ms);
-    rows.retain(|r| filter.accepts(r));
-    let hidden = rows.len().saturating_sub(MAX_ROWS);
-    rows.drain(..hidden);
+    matched.sort_by_key(|(t, order, _)| (*t, *order));
+    let hidden = matched.len().saturating_sub(MAX_ROWS);
+    let rows = matched[hidden..]
+        .iter()
+        .map(|(_, _, source)| match source {
+            Source::Event(ev) => event_row(ev, true),
+            Source::Activity(line) => {
+                Row { time_ms: line.time.as_millis(), kind: RowKind::Activity { component: line.component.clone() }, message: line.message.clone() }
+            }
+        })
+        .collect();
     (rows, hidden)
+}
+
+/// An Event as a row; without `full`, only what filtering reads.
+fn event_row(ev: &k8s_openapi::api::core::v1::Event, full: bool) -> Row {
+    let involved = &ev.involved_object;
+    let kind = involved.kind.as_deref().unwrap_or_default().to_ascii_lowercase();
+    let time = ev
+        .last_timestamp
+        .as_ref()
+        .or(ev.first_timestamp.as_ref())
+        .map(|t| meta::virtual_of(t).as_millis())
+        .or_else(|| ev.event_time.as_ref().map(|t| (t.0.as_second() - meta::EPOCH_SECONDS).max(0) as u64 * 1000))
+        .unwrap_or(0);
+    Row {
+        time_ms: time,
+        kind: RowKind::Event {
+            type_: if full { ev.type_.clone().unwrap_or_else(|| "Normal".into()) } else { String::new() },
+            reason: if full { ev.reason.clone().unwrap_or_default() } else { String::new() },
+            namespace: ev.metadata.namespace.clone().unwrap_or_default(),
+            object: format!("{kind}/{}", involved.name.as_deref().unwrap_or_default()),
+            count: ev.count.unwrap_or(1),
+            source: ev.source.as_ref().and_then(|s| s.component.clone()).or_else(|| ev.reporting_component.clone()).unwrap_or_default(),
+        },
+        message: if full { ev.message.clone().unwrap_or_default() } else { String::new() },
+    }
+}
+
+/// A cheap summary that changes whenever the log's input changes.
+pub fn fingerprint(cluster: &Cluster) -> (u64, (usize, i64)) {
+    (cluster.sim.activity.total(), super::topology::prefix_fingerprint(cluster, ids::events()))
 }
 
 /// Namespaces and components seen in the log, for the filter pickers.

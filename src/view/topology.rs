@@ -142,6 +142,21 @@ fn stored_one(cluster: &Cluster, rid: ResourceId, namespace: &str, name: &str) -
     cluster.sim.api.store().get(&key).map(|e| e.value.clone())
 }
 
+/// (count, newest mod revision) of one resource's objects: changes whenever
+/// any of them is written, created or deleted, without building anything.
+pub fn prefix_fingerprint(cluster: &Cluster, rid: ResourceId) -> (usize, i64) {
+    let prefix = prefix(rid);
+    cluster.sim.api.store().range(&prefix).fold((0, 0), |(n, rev), (_, e)| (n + 1, rev.max(e.mod_revision)))
+}
+
+/// A cheap summary that changes whenever what the topology draws changes
+/// (node leases renewing every few seconds do not count).
+pub fn fingerprint(cluster: &Cluster) -> Vec<(usize, i64)> {
+    let mut out: Vec<(usize, i64)> = [ids::pods(), ids::nodes(), ids::replica_sets()].into_iter().map(|rid| prefix_fingerprint(cluster, rid)).collect();
+    out.extend(cluster.sim.component_states().iter().enumerate().map(|(i, c)| (i, c.running as i64)));
+    out
+}
+
 /// Builds the whole view. Linear in pods; ReplicaSet owners looked up once each.
 pub fn build(cluster: &Cluster) -> TopologyView {
     let states = cluster.sim.component_states();
