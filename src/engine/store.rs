@@ -12,7 +12,9 @@ use std::rc::Rc;
 use crate::engine::api::Object;
 
 /// How many change-log entries are kept before the oldest are compacted.
-pub const DEFAULT_LOG_LIMIT: usize = 200_000;
+/// Each entry holds an old version of an object, so this bounds memory;
+/// components watch through the API server's fan-out, not this log.
+pub const DEFAULT_LOG_LIMIT: usize = 10_000;
 
 #[derive(Clone, Debug)]
 pub struct Entry {

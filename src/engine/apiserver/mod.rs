@@ -474,6 +474,7 @@ impl ApiServer {
         }
         let finalized = obj.meta().deletion_timestamp.is_some()
             && obj.meta().finalizers.as_ref().is_none_or(Vec::is_empty)
+            && !has_spec_finalizers(&obj)
             && !is_graceful_pending(&obj);
         if finalized {
             let (gone, _) = self.store.delete_if(&key, Some(current)).map_err(|_| ApiError::conflict(&rt.qualified_plural(), &name))?;
@@ -558,6 +559,43 @@ impl ApiServer {
         Ok(stored)
     }
 
+    /// `PUT namespaces/<name>/finalize`: the only way to change a
+    /// namespace's `spec.finalizers`. A terminating namespace whose
+    /// finalizers are all gone is removed.
+    pub fn finalize_namespace(&mut self, name: &str, uid: Option<&str>, finalizers: Vec<String>) -> Result<Rc<Object>, ApiError> {
+        self.check_reachable()?;
+        let key = Self::key(ids::namespaces(), "", name);
+        let Some(entry) = self.store.get(&key) else {
+            return Err(ApiError::not_found("namespaces", name));
+        };
+        let old = entry.value.clone();
+        let current = entry.mod_revision;
+        if uid.is_some() && old.meta().uid.as_deref() != uid {
+            return Err(ApiError::conflict("namespaces", name));
+        }
+        let mut next = (*old).clone();
+        if let Object::Namespace(ns) = &mut next {
+            ns.spec.get_or_insert_with(Default::default).finalizers = Some(finalizers);
+        }
+        let gone = next.meta().deletion_timestamp.is_some()
+            && next.meta().finalizers.as_ref().is_none_or(Vec::is_empty)
+            && !has_spec_finalizers(&next);
+        if gone {
+            let (_, revision) = self.store.delete_if(&key, Some(current)).map_err(|_| ApiError::conflict("namespaces", name))?;
+            self.writes += 1;
+            let gone = Rc::new(with_resource_version(next, revision));
+            self.fan_out(Some(&old), &gone, WatchEventType::Deleted);
+            return Ok(gone);
+        }
+        let (stored, _) = self
+            .store
+            .put_if(&key, Some(current), |rev| with_resource_version(next, rev))
+            .map_err(|_| ApiError::conflict("namespaces", name))?;
+        self.writes += 1;
+        self.fan_out(Some(&old), &stored, WatchEventType::Modified);
+        Ok(stored)
+    }
+
     pub fn delete(&mut self, resource_id: ResourceId, namespace: &str, name: &str, opts: &DeleteOptions) -> Result<Deleted, ApiError> {
         self.check_reachable()?;
         let rt = resource(resource_id);
@@ -594,8 +632,8 @@ impl ApiServer {
             }
         }
         let grace = graceful_period(&next, opts.grace_period_seconds);
+        let has_finalizers = next.meta().finalizers.as_ref().is_some_and(|f| !f.is_empty()) || has_spec_finalizers(&next);
         let meta = next.meta_mut();
-        let has_finalizers = meta.finalizers.as_ref().is_some_and(|f| !f.is_empty());
         if grace > 0 || has_finalizers {
             let deadline = self.now.plus_secs(grace as u64);
             let shorter = match (&meta.deletion_timestamp, meta.deletion_grace_period_seconds) {
@@ -707,6 +745,15 @@ fn preserve_system_meta(meta: &mut ObjectMeta, old: &ObjectMeta) {
     } else {
         meta.deletion_timestamp = None;
         meta.deletion_grace_period_seconds = None;
+    }
+}
+
+/// A namespace's `spec.finalizers` hold it in Terminating until the
+/// namespace controller has emptied it and calls finalize.
+fn has_spec_finalizers(obj: &Object) -> bool {
+    match obj {
+        Object::Namespace(ns) => ns.spec.as_ref().and_then(|s| s.finalizers.as_ref()).is_some_and(|f| !f.is_empty()),
+        _ => false,
     }
 }
 

@@ -23,6 +23,8 @@ pub struct Indexed {
     orphans: HashMap<String, BTreeSet<ObjectKey>>,
     /// Object uid → key.
     by_uid: HashMap<String, ObjectKey>,
+    /// Namespace → keys, so per-namespace reads skip other namespaces.
+    by_namespace: HashMap<String, BTreeSet<ObjectKey>>,
     /// What each cached object was indexed under, to unindex it on change.
     indexed_as: HashMap<ObjectKey, IndexEntry>,
 }
@@ -42,6 +44,7 @@ impl Indexed {
             by_controller: HashMap::new(),
             orphans: HashMap::new(),
             by_uid: HashMap::new(),
+            by_namespace: HashMap::new(),
             indexed_as: HashMap::new(),
         }
     }
@@ -52,11 +55,13 @@ impl Indexed {
         self.by_controller.clear();
         self.orphans.clear();
         self.by_uid.clear();
+        self.by_namespace.clear();
         self.indexed_as.clear();
     }
 
     fn unindex(&mut self, key: &ObjectKey) {
         let Some(entry) = self.indexed_as.remove(key) else { return };
+        remove_from(&mut self.by_namespace, &key.namespace, key);
         if self.by_uid.get(&entry.uid) == Some(key) {
             self.by_uid.remove(&entry.uid);
         }
@@ -77,6 +82,7 @@ impl Indexed {
         if !uid.is_empty() {
             self.by_uid.insert(uid.clone(), key.clone());
         }
+        self.by_namespace.entry(key.namespace.clone()).or_default().insert(key.clone());
         for owner in &owners {
             self.by_owner.entry(owner.clone()).or_default().insert(key.clone());
         }
@@ -124,7 +130,7 @@ impl Indexed {
 
     /// Objects in one namespace, in name order.
     pub fn in_namespace<'a>(&'a self, namespace: &'a str) -> impl Iterator<Item = &'a Rc<Object>> + 'a {
-        self.informer.items().filter(move |o| o.meta().namespace.as_deref() == Some(namespace))
+        self.by_namespace.get(namespace).into_iter().flatten().filter_map(|k| self.informer.get(k))
     }
 
     /// Objects whose controller is `uid`, in key order.

@@ -1129,6 +1129,11 @@ mod tests {
         });
     }
 
+    /// The hash of the deployment's template as stored (defaulted by the API server).
+    fn stored_hash(sim: &Sim, name: &str) -> String {
+        template_hash(&get(sim, name).spec.unwrap().template, None)
+    }
+
     fn cond(d: &Deployment, type_: &str) -> (String, String, String) {
         let c = d.status.as_ref().and_then(|s| condition(s, type_)).cloned().unwrap_or_default();
         (c.status, c.reason.unwrap_or_default(), c.message.unwrap_or_default())
@@ -1151,7 +1156,7 @@ mod tests {
         let sets = replica_sets(&sim);
         assert_eq!(sets.len(), 1);
         let rs = &sets[0];
-        let hash = template_hash(&template("web", "nginx:1.27"), None);
+        let hash = stored_hash(&sim, "web");
         assert_eq!(rs_name(rs), format!("web-{hash}"));
         let ann = rs.metadata.annotations.clone().unwrap_or_default();
         assert_eq!((ann[REVISION].as_str(), ann[DESIRED_REPLICAS].as_str(), ann[MAX_REPLICAS].as_str()), ("1", "3", "4"));
@@ -1183,6 +1188,7 @@ mod tests {
         sim.api.create(Object::Deployment(d)).expect("create");
         sim.run_for_ms(10_000);
         set_image(&mut sim, "web", "nginx:1.28");
+        let new_hash = stored_hash(&sim, "web");
         for _ in 0..300 {
             sim.run_for_ms(100);
             let sets = replica_sets(&sim);
@@ -1193,7 +1199,6 @@ mod tests {
         }
         let sets = replica_sets(&sim);
         assert_eq!(sets.len(), 2);
-        let new_hash = template_hash(&template("web", "nginx:1.28"), None);
         let new = sets.iter().find(|r| rs_name(r).ends_with(&new_hash)).expect("new rs");
         let old = sets.iter().find(|r| !rs_name(r).ends_with(&new_hash)).expect("old rs");
         assert_eq!((rs_replicas(new), rs_replicas(old)), (4, 0));
@@ -1216,15 +1221,15 @@ mod tests {
         d.spec.as_mut().unwrap().strategy = Some(DeploymentStrategy { type_: Some("Recreate".into()), rolling_update: None });
         sim.api.create(Object::Deployment(d)).expect("create");
         sim.run_for_ms(10_000);
-        let old_hash = template_hash(&template("web", "nginx:1.27"), None);
+        let old_hash = stored_hash(&sim, "web");
         set_image(&mut sim, "web", "nginx:1.28");
+        let new_hash = stored_hash(&sim, "web");
         for _ in 0..200 {
             sim.run_for_ms(100);
             let pods = testkit::pods(&sim, "default");
             let old = pods.iter().filter(|p| p.metadata.labels.as_ref().unwrap()[POD_TEMPLATE_HASH] == old_hash).count();
             assert!(old == 0 || old == pods.len(), "old and new pods together");
         }
-        let new_hash = template_hash(&template("web", "nginx:1.28"), None);
         let pods = live_pods(&sim, "default");
         assert_eq!(pods.len(), 3);
         assert!(pods.iter().all(|p| p.metadata.labels.as_ref().unwrap()[POD_TEMPLATE_HASH] == new_hash));
@@ -1236,13 +1241,13 @@ mod tests {
         let mut sim = testkit::sim();
         sim.api.create(Object::Deployment(deployment("web", 2, "nginx:1.27"))).expect("create");
         sim.run_for_ms(10_000);
+        let first = format!("web-{}", stored_hash(&sim, "web"));
         set_image(&mut sim, "web", "nginx:1.28");
         sim.run_for_ms(30_000);
         set_image(&mut sim, "web", "nginx:1.27");
         sim.run_for_ms(30_000);
         let sets = replica_sets(&sim);
         assert_eq!(sets.len(), 2);
-        let first = format!("web-{}", template_hash(&template("web", "nginx:1.27"), None));
         let rs = sets.iter().find(|r| rs_name(r) == first).expect("first rs");
         assert_eq!(rs_replicas(rs), 2);
         assert_eq!(annotation(&rs.metadata, REVISION), Some("3"));
@@ -1259,7 +1264,7 @@ mod tests {
         sim.run_for_ms(10_000);
         edit(&mut sim, "web", |d| d.spec.as_mut().unwrap().replicas = Some(5));
         sim.run_for_ms(10_000);
-        let hash = template_hash(&template("web", "v1"), None);
+        let hash = stored_hash(&sim, "web");
         assert!(events_for(&sim, "web").contains(&("ScalingReplicaSet".into(), format!("Scaled up replica set web-{hash} from 2 to 5"))));
         assert_eq!(live_pods(&sim, "default").len(), 5);
         for image in ["v2", "v3", "v4"] {
@@ -1296,7 +1301,7 @@ mod tests {
         sim.api.create(Object::Deployment(d)).expect("create");
         sim.run_for_ms(10_000);
         set_image(sim, "web", "broken");
-        let hash = template_hash(&template("web", "broken"), None);
+        let hash = stored_hash(sim, "web");
         // The fake kubelet never starts pods of a `broken` image.
         sim.run_for_ms(30_000);
         let d = get(sim, "web");

@@ -6,7 +6,9 @@
 
 pub mod cache;
 pub mod deployment;
+pub mod endpoints;
 pub mod garbage_collector;
+pub mod job;
 pub mod namespace;
 pub mod node_lifecycle;
 pub mod queue;
@@ -71,6 +73,9 @@ impl ControllerManager {
             Box::new(replicaset::ReplicaSetController::new(replicaset::Kind::ReplicaSet)),
             Box::new(replicaset::ReplicaSetController::new(replicaset::Kind::ReplicationController)),
             Box::new(deployment::DeploymentController::new()),
+            Box::new(job::JobController::new()),
+            Box::new(endpoints::EndpointsController::new(endpoints::Publishes::Endpoints)),
+            Box::new(endpoints::EndpointsController::new(endpoints::Publishes::EndpointSlices)),
             Box::new(garbage_collector::GarbageCollector::new()),
             Box::new(namespace::NamespaceController::new()),
             Box::new(node_lifecycle::NodeLifecycleController::new()),

@@ -250,9 +250,13 @@ impl NodeLifecycleController {
                 }
             }
         }
+        // Nearly always: no NoExecute taint anywhere and nothing pending.
+        if no_execute.is_empty() && self.evictions.is_empty() {
+            return;
+        }
         let mut still_wanted: BTreeSet<ObjectKey> = BTreeSet::new();
-        let pods: Vec<Pod> = self.pods.items().filter_map(|o| if let Object::Pod(p) = &**o { Some(p.clone()) } else { None }).collect();
-        for pod in &pods {
+        for o in self.pods.items() {
+            let Object::Pod(pod) = &**o else { continue };
             let Some(node) = pod.spec.as_ref().and_then(|s| s.node_name.clone()) else { continue };
             let Some(taints) = no_execute.get(&node) else { continue };
             if pod.metadata.deletion_timestamp.is_some() {

@@ -3,6 +3,7 @@
 //! pods matching the selector, adopting orphans and releasing pods that no
 //! longer match, and report what it sees in status.
 
+use std::borrow::Cow;
 use std::any::Any;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
@@ -294,7 +295,8 @@ impl ReplicaSetController {
         let pods = cache.of(ids::pods());
         let mut candidates: Vec<Rc<Object>> = pods.controlled_by(&v.uid);
         candidates.extend(pods.orphans_in(&key.namespace));
-        let mut active: Vec<Pod> = Vec::new();
+        // Borrowed from the informer: a sync must not copy every pod.
+        let mut active: Vec<Cow<Pod>> = Vec::new();
         let mut adoptable: Vec<Pod> = Vec::new();
         for o in &candidates {
             let Object::Pod(p) = &**o else { continue };
@@ -304,7 +306,7 @@ impl ReplicaSetController {
             let controlled = meta::controller_of(p.metadata.owner_references.as_ref()).is_some();
             let matches = v.selector.matches(p.metadata.labels.as_ref());
             match (controlled, matches) {
-                (true, true) => active.push(p.clone()),
+                (true, true) => active.push(Cow::Borrowed(p)),
                 (true, false) => self.release(ctx, p, &v.uid),
                 (false, true) if !v.deleting => adoptable.push(p.clone()),
                 (false, _) => {}
@@ -313,7 +315,7 @@ impl ReplicaSetController {
         if !adoptable.is_empty() && self.can_adopt(ctx, key, &v.uid) {
             for p in adoptable {
                 if let Some(adopted) = self.adopt(ctx, &obj, &p) {
-                    active.push(adopted);
+                    active.push(Cow::Owned(adopted));
                 }
             }
         }
@@ -423,7 +425,7 @@ impl ReplicaSetController {
         });
     }
 
-    fn manage_replicas(&mut self, ctx: &mut Ctx, cache: &Cache, key: &ObjectKey, obj: &Object, v: &View, active: &[Pod]) -> Result<(), ApiError> {
+    fn manage_replicas(&mut self, ctx: &mut Ctx, cache: &Cache, key: &ObjectKey, obj: &Object, v: &View, active: &[Cow<Pod>]) -> Result<(), ApiError> {
         let diff = active.len() as i64 - v.replicas.max(0) as i64;
         if diff < 0 {
             let want = ((-diff) as usize).min(BURST_REPLICAS);
@@ -499,9 +501,9 @@ impl ReplicaSetController {
 
     /// The `n` pods to delete first, ranked as Kubernetes ranks them; pods
     /// sharing a node with more of their siblings go first.
-    fn pods_to_delete(&self, cache: &Cache, v: &View, active: &[Pod], n: usize, now: VirtualTime) -> Vec<Pod> {
+    fn pods_to_delete(&self, cache: &Cache, v: &View, active: &[Cow<Pod>], n: usize, now: VirtualTime) -> Vec<Pod> {
         if n >= active.len() {
-            return active.to_vec();
+            return active.iter().map(|p| p.clone().into_owned()).collect();
         }
         // Related pods: this set's and its siblings' under the same controller.
         let mut per_node: BTreeMap<String, usize> = BTreeMap::new();
@@ -531,7 +533,7 @@ impl ReplicaSetController {
                 per_node.get(node).copied().unwrap_or(0)
             }
         };
-        let mut ranked: Vec<(&Pod, usize)> = active.iter().map(|p| (p, rank(p))).collect();
+        let mut ranked: Vec<(&Pod, usize)> = active.iter().map(|p| (&**p, rank(p))).collect();
         ranked.sort_by(|a, b| util::deletion_order(*a, *b, now));
         ranked.into_iter().take(n).map(|(p, _)| p.clone()).collect()
     }

@@ -28,13 +28,14 @@ pub struct FakeKubelet {
     pods: Informer,
     started: BTreeMap<ObjectKey, VirtualTime>,
     stopping: BTreeMap<ObjectKey, VirtualTime>,
+    ips: u64,
     /// Whether pods are bound to `node-1` (else they stay unscheduled).
     pub bind: bool,
 }
 
 impl FakeKubelet {
     pub fn new() -> Self {
-        FakeKubelet { pods: Informer::new(Query::all(ids::pods())), started: BTreeMap::new(), stopping: BTreeMap::new(), bind: true }
+        FakeKubelet { pods: Informer::new(Query::all(ids::pods())), started: BTreeMap::new(), stopping: BTreeMap::new(), ips: 0, bind: true }
     }
 }
 
@@ -60,7 +61,7 @@ impl Component for FakeKubelet {
                 }
                 continue;
             }
-            let running = pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running");
+            let running = pod.status.as_ref().and_then(|s| s.phase.as_deref()).is_some_and(|p| p != "Pending");
             let broken = pod.spec.iter().flat_map(|s| &s.containers).any(|c| c.image.as_deref() == Some(BROKEN_IMAGE));
             if running || broken {
                 continue;
@@ -74,10 +75,13 @@ impl Component for FakeKubelet {
                 let _ = ctx.api.bind(&key.namespace, &key.name, "node-1");
             }
             let now = meta::api_time(ctx.now);
+            self.ips += 1;
+            let ip_seq = self.ips;
             let _ = ctx.api.modify(ids::pods(), &key.namespace, &key.name, true, |o| {
                 let Object::Pod(p) = o else { return false };
                 let status = p.status.get_or_insert_with(PodStatus::default);
                 status.phase = Some("Running".into());
+                status.pod_ip = Some(format!("10.244.1.{}", 2 + (ip_seq % 250)));
                 let conditions = status.conditions.get_or_insert_with(Vec::new);
                 conditions.retain(|c| c.type_ != "Ready");
                 conditions.push(PodCondition { type_: "Ready".into(), status: "True".into(), last_transition_time: Some(now.clone()), ..Default::default() });
@@ -115,6 +119,8 @@ pub fn sim_with(manager: ControllerManager) -> Sim {
     let mut sim = Sim::new(7, api);
     sim.add(Box::new(manager));
     sim.add(Box::new(FakeKubelet::new()));
+    // Admission wants each namespace's `default` ServiceAccount before pods.
+    sim.settle();
     sim
 }
 

@@ -8,7 +8,7 @@
 //! crashed containers restart after a back-off of 10 s doubling to 5 min,
 //! forgotten after 10 min of running; image pulls back off the same way.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 use k8s_openapi::api::core::v1::{Container, Node, ObjectReference, Pod, Probe};
@@ -170,6 +170,12 @@ struct State {
     crash_backoff: BTreeMap<String, Backoff>,
     pull_backoff: BTreeMap<String, Backoff>,
     probes: BTreeMap<(String, String, ProbeKind), ProbeState>,
+    /// When timed work (a pull, a start, a probe, a back-off, the lease)
+    /// is next due; before then only pods that changed are synced.
+    next_full_sync: VirtualTime,
+    /// Images with a successful pull already queued: a pull behind it finds
+    /// the layers present and only fetches the manifest.
+    pulls_queued: BTreeSet<String>,
 }
 
 impl State {
@@ -188,6 +194,8 @@ impl State {
             crash_backoff: BTreeMap::new(),
             pull_backoff: BTreeMap::new(),
             probes: BTreeMap::new(),
+            next_full_sync: VirtualTime::ZERO,
+            pulls_queued: BTreeSet::new(),
         }
     }
 }
@@ -602,6 +610,10 @@ impl Kubelet {
         self.record_container(ctx, pod, &c.name, init, NORMAL, "Pulling", format!("Pulling image {spec_image:?}"));
         let has_secrets = pod.spec.as_ref().and_then(|s| s.image_pull_secrets.as_ref()).is_some_and(|v| !v.is_empty());
         let failure = images::pull_failure(&image, self.machine.runtime.flavor == Flavor::Docker, has_secrets);
+        let present = present || self.state.pulls_queued.contains(&image.canonical());
+        if failure.is_none() {
+            self.state.pulls_queued.insert(image.canonical());
+        }
         let pull_ms = match (&failure, present) {
             (Some(_), _) => 400 + ctx.rng.u64(..600),
             // Layers already here: only the manifest is fetched.
@@ -773,7 +785,14 @@ impl Kubelet {
     /// `computePodActions`: what to do next for a pod with nothing in flight.
     fn decide(&mut self, ctx: &mut Ctx, pod: &Pod, uid: &str) {
         let now = ctx.now;
-        let spec = pod.spec.clone().unwrap_or_default();
+        let default_spec;
+        let spec = match pod.spec.as_ref() {
+            Some(s) => s,
+            None => {
+                default_spec = k8s_openapi::api::core::v1::PodSpec::default();
+                &default_spec
+            }
+        };
         let policy = restart_policy(pod).to_string();
         let phase = pod.status.as_ref().and_then(|s| s.phase.clone());
         let sandbox_ready = self.machine.runtime.sandbox(uid).is_some_and(|s| s.ready);
@@ -1156,8 +1175,16 @@ impl crate::engine::sim::Component for Kubelet {
             }
         }
         // Pods wait for the node's network before their sandboxes can be set up.
+        let full_sync = now >= self.state.next_full_sync;
         if self.readiness(now) == Readiness::Ready {
-            let pods: Vec<Rc<Object>> = self.state.pods.items().cloned().collect();
+            // A pod whose own object changed is synced at once, as its pod
+            // worker would be; every pod is synced when timed work is due.
+            let pods: Vec<Rc<Object>> = if full_sync {
+                self.state.pods.items().cloned().collect()
+            } else {
+                let changed: BTreeSet<ObjectKey> = events.iter().map(|ev| ObjectKey::of(&ev.object)).collect();
+                changed.iter().filter_map(|k| self.state.pods.get(k).cloned()).collect()
+            };
             for pod in pods {
                 self.sync_pod(ctx, &pod);
             }
@@ -1168,6 +1195,8 @@ impl crate::engine::sim::Component for Kubelet {
         if let Some(t) = self.machine.runtime.next_change() {
             ctx.wake_at(t);
         }
+        let asked = ctx.pending_wake().unwrap_or(VirtualTime::from_millis(u64::MAX));
+        self.state.next_full_sync = if full_sync { asked } else { self.state.next_full_sync.min(asked) };
     }
 
     fn on_stop(&mut self) {

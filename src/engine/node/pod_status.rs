@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
+    PodSpec,
     Container, ContainerState, ContainerStateRunning, ContainerStateTerminated, ContainerStateWaiting, ContainerStatus, HostIP, Pod,
     PodCondition, PodIP, PodStatus, VolumeMountStatus,
 };
@@ -135,10 +136,24 @@ fn exit_code(s: &ContainerStatus) -> Option<i32> {
 /// The status the kubelet would write now, merged over the pod's current one.
 pub fn generate(inputs: &Inputs) -> PodStatus {
     let pod = inputs.pod;
-    let spec = pod.spec.clone().unwrap_or_default();
-    let current = pod.status.clone().unwrap_or_default();
+    // Borrowed: this runs for every pod sync, and pods are large.
+    let (default_spec, default_status);
+    let spec = match pod.spec.as_ref() {
+        Some(s) => s,
+        None => {
+            default_spec = PodSpec::default();
+            &default_spec
+        }
+    };
+    let current = match pod.status.as_ref() {
+        Some(s) => s,
+        None => {
+            default_status = PodStatus::default();
+            &default_status
+        }
+    };
     let policy = restart_policy(pod);
-    let init_specs = spec.init_containers.clone().unwrap_or_default();
+    let init_specs: &[Container] = spec.init_containers.as_deref().unwrap_or(&[]);
     let default_waiting = if init_specs.is_empty() { "ContainerCreating" } else { "PodInitializing" };
     let init_statuses: Vec<ContainerStatus> = init_specs.iter().map(|c| container_status(c, inputs, default_waiting)).collect();
     let statuses: Vec<ContainerStatus> = spec.containers.iter().map(|c| container_status(c, inputs, default_waiting)).collect();
@@ -159,10 +174,10 @@ pub fn generate(inputs: &Inputs) -> PodStatus {
     // getPhase.
     let (mut running, mut waiting, mut stopped, mut succeeded) = (0, 0, 0, 0);
     for s in &statuses {
-        let state = s.state.clone().unwrap_or_default();
-        if state.running.is_some() {
+        let state = s.state.as_ref();
+        if state.is_some_and(|st| st.running.is_some()) {
             running += 1;
-        } else if let Some(t) = &state.terminated {
+        } else if let Some(t) = state.and_then(|st| st.terminated.as_ref()) {
             stopped += 1;
             if t.exit_code == 0 {
                 succeeded += 1;
@@ -217,7 +232,7 @@ pub fn generate(inputs: &Inputs) -> PodStatus {
     };
     let sandbox_ready = inputs.sandbox.is_some_and(|s| s.ready) && !terminal;
     let mut unready: Vec<String> = Vec::new();
-    for s in init_statuses.iter().zip(&init_specs).filter(|(_, c)| is_sidecar(c)).map(|(s, _)| s).chain(&statuses) {
+    for s in init_statuses.iter().zip(init_specs).filter(|(_, c)| is_sidecar(c)).map(|(s, _)| s).chain(&statuses) {
         if !s.ready {
             unready.push(s.name.clone());
         }
@@ -260,6 +275,13 @@ pub fn generate(inputs: &Inputs) -> PodStatus {
         start_time: current.start_time.clone().or_else(|| Some(api_time(inputs.start_time))),
         init_container_statuses: if init_statuses.is_empty() { None } else { Some(init_statuses) },
         container_statuses: Some(statuses),
-        ..current
+        ephemeral_container_statuses: current.ephemeral_container_statuses.clone(),
+        message: current.message.clone(),
+        nominated_node_name: current.nominated_node_name.clone(),
+        observed_generation: current.observed_generation,
+        qos_class: current.qos_class.clone(),
+        reason: current.reason.clone(),
+        resize: current.resize.clone(),
+        resource_claim_statuses: current.resource_claim_statuses.clone(),
     }
 }

@@ -4,6 +4,7 @@
 //! the watch confirms it).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+
 use std::rc::Rc;
 
 use k8s_openapi::api::core::v1::Pod;
@@ -28,6 +29,12 @@ pub struct AssignedPod {
 
 impl AssignedPod {
     pub fn from_pod(pod: &Pod, node: &str) -> Self {
+        Self::with_requests(pod, Rc::from(node), pod_requests(pod))
+    }
+
+    /// As [`AssignedPod::from_pod`], reusing requests already computed and
+    /// the cache's copy of the node name.
+    pub fn with_requests(pod: &Pod, node: Rc<str>, requests: PodRequests) -> Self {
         let terminating = pod.metadata.deletion_timestamp.is_some();
         let owner = if terminating {
             None
@@ -38,15 +45,7 @@ impl AssignedPod {
                 .and_then(|o| o.iter().find(|r| r.controller == Some(true)))
                 .map(|r| Rc::from(r.uid.as_str()))
         };
-        AssignedPod {
-            node: Rc::from(node),
-            slot: None,
-            requests: pod_requests(pod),
-            ports: pod_host_ports(pod),
-            priority: pod_priority(pod),
-            owner,
-            terminating,
-        }
+        AssignedPod { node, slot: None, requests, ports: pod_host_ports(pod), priority: pod_priority(pod), owner, terminating }
     }
 }
 
@@ -68,7 +67,8 @@ pub struct Cache {
     order_dirty: bool,
     pods: HashMap<ObjectKey, AssignedPod>,
     /// Assigned pods by node name, including nodes not (or no longer) cached.
-    pods_by_node: BTreeMap<Rc<str>, BTreeSet<ObjectKey>>,
+    /// (Looked up by name only; each node's set iterates in key order.)
+    pods_by_node: HashMap<Rc<str>, BTreeSet<ObjectKey>>,
     owners: HashMap<Rc<str>, OwnerCounts>,
 }
 
@@ -144,7 +144,7 @@ impl Cache {
         let Object::Node(node) = &*obj else { return None };
         let name = node.metadata.name.as_deref().unwrap_or("");
         if let Some(&slot) = self.by_name.get(name) {
-            let Some(info) = self.slots.get_mut(slot).and_then(Option::as_mut) else { return None };
+            let info = self.slots.get_mut(slot).and_then(Option::as_mut)?;
             let old = info.clone();
             let zone_before = (old.labels().get("topology.kubernetes.io/region").cloned(), old.zone.clone());
             info.set_node(obj);
@@ -155,7 +155,7 @@ impl Cache {
             return Some(old);
         }
         let slot = self.free_slots.pop().unwrap_or(self.slots.len());
-        let Some(info) = NodeInfo::new(slot, obj) else { return None };
+        let info = NodeInfo::new(slot, obj)?;
         let name = info.name.clone();
         if slot == self.slots.len() {
             self.slots.push(Some(info));
@@ -198,10 +198,21 @@ impl Cache {
         self.pods.get(key)
     }
 
+    /// Whether the pod is recorded on `node` in the same terminating state
+    /// (the watch confirming what the scheduler assumed).
+    pub fn has_pod_on(&self, key: &ObjectKey, node: &str, terminating: bool) -> bool {
+        self.pods.get(key).is_some_and(|p| &*p.node == node && p.terminating == terminating)
+    }
+
     /// Records a pod on its node (bound, or assumed while binding).
     /// Replaces an earlier record of the same pod.
     pub fn add_pod(&mut self, key: ObjectKey, mut pod: AssignedPod) {
         self.remove_pod(&key);
+        if let Some(owner) = &pod.owner {
+            if let Some((interned, _)) = self.owners.get_key_value(owner) {
+                pod.owner = Some(interned.clone());
+            }
+        }
         pod.slot = self.by_name.get(&pod.node).copied();
         self.account(&pod, 1);
         self.pods_by_node.entry(pod.node.clone()).or_default().insert(key.clone());

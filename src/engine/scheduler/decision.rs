@@ -16,6 +16,9 @@ pub const VERDICTS_KEPT: usize = 300_000;
 /// Most node verdicts recorded per decision: in large clusters the best
 /// scored nodes first (the chosen one leading), then rejected ones.
 pub const NODES_PER_DECISION: usize = 100;
+/// Scored nodes recorded when more nodes were evaluated than fit in
+/// [`NODES_PER_DECISION`].
+pub const SCORED_NODES_PER_LARGE_DECISION: usize = 20;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FilterVerdict {

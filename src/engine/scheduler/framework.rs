@@ -174,6 +174,11 @@ pub struct NodeInfo {
     pub unschedulable: bool,
     pub has_hostname_label: bool,
     pub zone: Option<String>,
+    /// NoSchedule and NoExecute taints, in the node's order (kept here so
+    /// filtering an untainted node never touches the node object).
+    pub hard_taints: Vec<Taint>,
+    /// PreferNoSchedule taints.
+    pub soft_taints: Vec<Taint>,
 }
 
 static NO_LABELS: BTreeMap<String, String> = BTreeMap::new();
@@ -195,6 +200,8 @@ impl NodeInfo {
             unschedulable: false,
             has_hostname_label: false,
             zone: None,
+            hard_taints: Vec::new(),
+            soft_taints: Vec::new(),
             node: obj.clone(),
         };
         info.set_node(obj);
@@ -209,6 +216,9 @@ impl NodeInfo {
             let labels = node.metadata.labels.as_ref();
             self.has_hostname_label = labels.is_some_and(|l| l.contains_key(LABEL_HOSTNAME));
             self.zone = labels.and_then(|l| l.get(LABEL_ZONE)).cloned();
+            let taints = node.spec.as_ref().and_then(|s| s.taints.as_deref()).unwrap_or(&[]);
+            self.hard_taints = taints.iter().filter(|t| t.effect == "NoSchedule" || t.effect == "NoExecute").cloned().collect();
+            self.soft_taints = taints.iter().filter(|t| t.effect == "PreferNoSchedule").cloned().collect();
             self.node = obj;
         }
     }

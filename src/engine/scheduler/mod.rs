@@ -83,6 +83,7 @@ pub struct Scheduler {
     started_at: Option<VirtualTime>,
     decisions: DecisionLog,
     stats: SchedulerStats,
+    eval: Evaluation,
 }
 
 impl Default for Scheduler {
@@ -98,22 +99,52 @@ impl Default for Scheduler {
             started_at: None,
             decisions: DecisionLog::default(),
             stats: SchedulerStats::default(),
+            eval: Evaluation::default(),
         }
     }
 }
 
-/// What filtering and scoring concluded for one pod.
+/// One score plugin's results for the current pod, in `feasible` order.
+#[derive(Default)]
+struct PluginScores {
+    name: &'static str,
+    weight: i64,
+    /// False when the plugin skipped this pod (PreScore `Skip`).
+    active: bool,
+    raw: Vec<i64>,
+    normalized: Vec<i64>,
+}
+
+/// What filtering and scoring concluded for one pod. Kept between pods so
+/// its buffers are reused.
+#[derive(Default)]
 struct Evaluation {
     nodes_total: usize,
     feasible: Vec<usize>,
     /// (node slot, filter index, status) for each node that failed.
     failures: Vec<(usize, usize, Status)>,
-    /// Per score plugin: name, weight, and raw/normalised scores in `feasible`
-    /// order; `None` when the plugin skipped this pod.
-    scores: Vec<(&'static str, i64, Option<(Vec<i64>, Vec<i64>)>)>,
+    scores: Vec<PluginScores>,
+    /// Whether `scores` and `totals` were computed (two or more feasible nodes).
+    scored: bool,
     totals: Vec<i64>,
     /// Index into `feasible`.
     chosen: Option<usize>,
+}
+
+impl Evaluation {
+    fn reset(&mut self, nodes_total: usize) {
+        self.nodes_total = nodes_total;
+        self.feasible.clear();
+        self.failures.clear();
+        self.scored = false;
+        self.totals.clear();
+        self.chosen = None;
+    }
+}
+
+enum Outcome {
+    Bind { node: Rc<str>, message: String, requests: resources::PodRequests },
+    Fail { message: String, rejectors: u32, error: bool },
 }
 
 impl Scheduler {
@@ -211,7 +242,9 @@ impl Scheduler {
                     if self.cache.remove_pod(&key).is_some() {
                         self.move_for_freed_pod(ctx.now);
                     }
-                } else {
+                } else if !self.cache.has_pod_on(&key, node, pod.metadata.deletion_timestamp.is_some()) {
+                    // (A confirmation of what was assumed needs no work; an
+                    // in-place resize of a running pod is not tracked yet.)
                     self.cache.add_pod(key, AssignedPod::from_pod(pod, node));
                 }
                 continue;
@@ -239,30 +272,31 @@ impl Scheduler {
         }
     }
 
-    /// Filters and scores for one pod, without touching the API (the
-    /// cache's node order must be fresh).
+    /// Filters and scores for one pod into `eval`, without touching the API
+    /// (the cache's node order must be fresh).
     fn evaluate(
         cache: &Cache,
         score_plugins: &mut [Box<dyn ScorePlugin>],
         next_start_node_index: &mut usize,
         info: &PodInfo,
         rng: &mut fastrand::Rng,
-    ) -> Evaluation {
+        eval: &mut Evaluation,
+    ) {
         let order = cache.order();
         let total = order.len();
-        let mut eval = Evaluation {
-            nodes_total: total,
-            feasible: Vec::new(),
-            failures: Vec::new(),
-            scores: Vec::new(),
-            totals: Vec::new(),
-            chosen: None,
-        };
+        eval.reset(total);
         if total == 0 {
-            return eval;
+            return;
         }
         let wanted = num_feasible_nodes_to_find(total);
         let start = *next_start_node_index % total;
+        // A pod that names no node, selects no labels and binds no host
+        // ports passes every filter but NodeResourcesFit on an untainted,
+        // schedulable node: check only that there.
+        let plain_pod = info.node_name.is_none()
+            && info.node_selector.is_none()
+            && info.required_affinity.is_none()
+            && info.host_ports.is_empty();
         let mut processed = 0;
         for i in 0..total {
             if eval.feasible.len() >= wanted {
@@ -271,6 +305,10 @@ impl Scheduler {
             let slot = order[(start + i) % total];
             let Some(node) = cache.node_at(slot) else { continue };
             processed += 1;
+            if plain_pod && !node.unschedulable && node.hard_taints.is_empty() && plugins::node_resources_fit::fits(&info.requests, node) {
+                eval.feasible.push(slot);
+                continue;
+            }
             let mut verdict = None;
             for (index, f) in FILTERS.iter().enumerate() {
                 let status = (f.filter)(info, node);
@@ -286,32 +324,37 @@ impl Scheduler {
         }
         *next_start_node_index = (start + processed) % total;
         match eval.feasible.len() {
-            0 => return eval,
+            0 => return,
             1 => {
                 // A single feasible node is taken without scoring, as 1.33 does.
                 eval.chosen = Some(0);
-                return eval;
+                return;
             }
             _ => {}
         }
         let feasible: Vec<&NodeInfo> = eval.feasible.iter().filter_map(|&s| cache.node_at(s)).collect();
         let ctx = ScoreContext { feasible: &feasible, cache };
-        let mut totals = vec![0i64; feasible.len()];
-        for plugin in score_plugins.iter_mut() {
-            if !plugin.pre_score(info, &ctx) {
-                eval.scores.push((plugin.name(), plugin.weight(), None));
+        eval.totals.resize(feasible.len(), 0);
+        eval.scores.resize_with(score_plugins.len(), PluginScores::default);
+        for (plugin, out) in score_plugins.iter_mut().zip(eval.scores.iter_mut()) {
+            out.name = plugin.name();
+            out.weight = plugin.weight();
+            out.raw.clear();
+            out.normalized.clear();
+            out.active = plugin.pre_score(info, &ctx);
+            if !out.active {
                 continue;
             }
-            let raw: Vec<i64> = feasible.iter().map(|n| plugin.score(info, n)).collect();
-            let mut normalized = raw.clone();
-            plugin.normalize(&mut normalized);
-            let weight = plugin.weight();
-            for (t, s) in totals.iter_mut().zip(&normalized) {
-                *t += s * weight;
+            plugin.score_all(info, &feasible, &mut out.raw);
+            out.normalized.extend_from_slice(&out.raw);
+            plugin.normalize(&mut out.normalized);
+            for (t, s) in eval.totals.iter_mut().zip(&out.normalized) {
+                *t += s * out.weight;
             }
-            eval.scores.push((plugin.name(), weight, Some((raw, normalized))));
         }
+        eval.scored = true;
         // selectHost: the highest total, ties broken by reservoir sampling.
+        let totals = &eval.totals;
         let mut best = 0;
         let mut ties = 1u64;
         for i in 1..totals.len() {
@@ -326,8 +369,6 @@ impl Scheduler {
             }
         }
         eval.chosen = Some(best);
-        eval.totals = totals;
-        eval
     }
 
     fn schedule_one(&mut self, ctx: &mut Ctx, key: ObjectKey) {
@@ -346,35 +387,63 @@ impl Scheduler {
         self.cache.refresh_order();
         let mut info = PodInfo::new(pod);
         info.owner_counts = info.owner_uid.and_then(|u| self.cache.owner_counts(u));
-        let eval = Self::evaluate(&self.cache, &mut self.score_plugins, &mut self.next_start_node_index, &info, ctx.rng);
+        let mut eval = std::mem::take(&mut self.eval);
+        Self::evaluate(&self.cache, &mut self.score_plugins, &mut self.next_start_node_index, &info, ctx.rng, &mut eval);
+        let (outcome, decision) = self.conclude(ctx.now, &key, &info, attempt, &eval);
+        self.decisions.insert(decision);
+        self.eval = eval;
+        drop(info);
+        match outcome {
+            Outcome::Bind { node, message, requests } => self.bind(ctx, key, &object, pod, node, message, requests),
+            Outcome::Fail { message, rejectors, error } => self.fail(ctx, &key, &object, &message, rejectors, error),
+        }
+    }
+
+    /// What to do with the pod, and the decision to remember.
+    fn conclude(&self, now: VirtualTime, key: &ObjectKey, info: &PodInfo, attempt: u32, eval: &Evaluation) -> (Outcome, Decision) {
         let Some(chosen) = eval.chosen else {
             let (message, rejectors) = if eval.nodes_total == 0 {
                 ("no nodes available to schedule pods".to_string(), 0)
             } else {
-                (self.fit_error_message(&info, &eval), eval.failures.iter().fold(0u32, |m, (_, i, _)| m | (1 << i)))
+                (self.fit_error_message(info, eval), eval.failures.iter().fold(0u32, |m, (_, i, _)| m | (1 << i)))
             };
-            let decision = self.build_decision(&key, ctx.now, attempt, &eval, None, message.clone());
-            self.decisions.insert(decision);
-            drop(info);
-            self.fail(ctx, &key, &object, &message, rejectors, eval.nodes_total == 0);
-            return;
+            let decision = self.build_decision(key, now, attempt, eval, None, message.clone());
+            return (Outcome::Fail { message, rejectors, error: eval.nodes_total == 0 }, decision);
         };
-        let Some(slot) = eval.feasible.get(chosen).copied() else { return };
-        let Some(node_name) = self.cache.node_at(slot).map(|n| n.name.clone()) else { return };
-        let message = format!("Successfully assigned {} to {}", key, node_name);
-        let decision = self.build_decision(&key, ctx.now, attempt, &eval, Some(node_name.clone()), message.clone());
-        self.decisions.insert(decision);
-        drop(info);
+        let chosen = eval.feasible.get(chosen).and_then(|&slot| self.cache.node_at(slot)).map(|n| n.name.clone());
+        let message = match &chosen {
+            Some(node) => format!("Successfully assigned {key} to {node}"),
+            None => "internal error: the chosen node left the cache".to_string(),
+        };
+        let decision = self.build_decision(key, now, attempt, eval, chosen.clone(), message.clone());
+        match chosen {
+            Some(node) => (Outcome::Bind { node, message, requests: info.requests.clone() }, decision),
+            None => (Outcome::Fail { message, rejectors: 0, error: true }, decision),
+        }
+    }
+
+    /// Assumes the pod on the node, then binds it through the API.
+    #[allow(clippy::too_many_arguments)]
+    fn bind(
+        &mut self,
+        ctx: &mut Ctx,
+        key: ObjectKey,
+        object: &Object,
+        pod: &Pod,
+        node_name: Rc<str>,
+        message: String,
+        requests: resources::PodRequests,
+    ) {
         // Assume: the pod counts on the node before the API confirms it.
-        self.cache.add_pod(key.clone(), AssignedPod::from_pod(pod, &node_name));
+        self.cache.add_pod(key.clone(), AssignedPod::with_requests(pod, node_name.clone(), requests));
         match ctx.api.bind(&key.namespace, &key.name, &node_name) {
             Ok(_) => {
                 self.queue.done(&key);
                 self.stats.bound += 1;
-                self.recorder.record(ctx.api, &object, NORMAL, "Scheduled", message.clone());
                 if ctx.logging() {
-                    ctx.log(message);
+                    ctx.log(message.clone());
                 }
+                self.recorder.record(ctx.api, object, NORMAL, "Scheduled", message);
             }
             Err(err) => {
                 self.cache.remove_pod(&key);
@@ -384,7 +453,7 @@ impl Scheduler {
                 }
                 self.stats.errors += 1;
                 let message = format!("binding rejected: running Bind plugin \"DefaultBinder\": {}", err.message);
-                self.recorder.record(ctx.api, &object, WARNING, "FailedScheduling", truncate_message(&message));
+                self.recorder.record(ctx.api, object, WARNING, "FailedScheduling", truncate_message(&message));
                 if ctx.logging() {
                     ctx.log(format!("{key}: {message}"));
                 }
@@ -475,43 +544,51 @@ impl Scheduler {
         message: String,
     ) -> Decision {
         let limit = decision::NODES_PER_DECISION;
-        // Feasible nodes best first, then the ones filters rejected.
-        let mut ranked: Vec<usize> = (0..eval.feasible.len()).collect();
-        if !eval.totals.is_empty() {
-            if ranked.len() > limit {
-                ranked.select_nth_unstable_by_key(limit - 1, |&i| (std::cmp::Reverse(eval.totals[i]), i));
-                ranked.truncate(limit);
+        // In small clusters every evaluated node is recorded; in large ones
+        // the best scored few, then the ones filters rejected.
+        let feasible_limit = if eval.feasible.len() + eval.failures.len() <= limit { limit } else { decision::SCORED_NODES_PER_LARGE_DECISION };
+        // The best `feasible_limit` by total (ties by evaluation order),
+        // kept sorted without ranking every feasible node.
+        let mut ranked: Vec<usize> = Vec::with_capacity(feasible_limit.min(eval.feasible.len()) + 1);
+        if eval.scored {
+            let better = |a: usize, b: usize| (std::cmp::Reverse(eval.totals[a]), a) < (std::cmp::Reverse(eval.totals[b]), b);
+            for i in 0..eval.feasible.len().min(eval.totals.len()) {
+                if ranked.len() == feasible_limit && ranked.last().is_some_and(|&last| !better(i, last)) {
+                    continue;
+                }
+                let at = ranked.partition_point(|&r| better(r, i));
+                ranked.insert(at, i);
+                ranked.truncate(feasible_limit);
             }
-            ranked.sort_by_key(|&i| (std::cmp::Reverse(eval.totals[i]), i));
         } else {
-            ranked.truncate(limit);
+            ranked.extend(0..eval.feasible.len().min(feasible_limit));
         }
         // The chosen node is always recorded first.
         if let Some(c) = eval.chosen {
             ranked.retain(|&i| i != c);
             ranked.insert(0, c);
-            ranked.truncate(limit);
+            ranked.truncate(feasible_limit);
         }
         let mut nodes = Vec::with_capacity(ranked.len().min(limit));
         for &i in &ranked {
             let Some(node) = eval.feasible.get(i).and_then(|&s| self.cache.node_at(s)) else { continue };
-            let scores = eval
-                .scores
-                .iter()
-                .filter_map(|(plugin, weight, s)| {
-                    s.as_ref().map(|(raw, norm)| PluginScore {
-                        plugin,
-                        raw: raw.get(i).copied().unwrap_or(0),
-                        normalized: norm.get(i).copied().unwrap_or(0),
-                        weighted: norm.get(i).copied().unwrap_or(0) * weight,
+            let scores = if eval.scored {
+                eval.scores
+                    .iter()
+                    .filter(|p| p.active)
+                    .map(|p| {
+                        let normalized = p.normalized.get(i).copied().unwrap_or(0);
+                        PluginScore { plugin: p.name, raw: p.raw.get(i).copied().unwrap_or(0), normalized, weighted: normalized * p.weight }
                     })
-                })
-                .collect();
+                    .collect()
+            } else {
+                Vec::new()
+            };
             nodes.push(NodeVerdict {
                 node: node.name.clone(),
                 filter: FilterVerdict::Passed,
                 scores,
-                total: eval.totals.get(i).copied(),
+                total: if eval.scored { eval.totals.get(i).copied() } else { None },
             });
         }
         for (slot, index, status) in &eval.failures {
@@ -538,7 +615,7 @@ impl Scheduler {
             nodes_total: eval.nodes_total,
             evaluated: eval.feasible.len() + eval.failures.len(),
             feasible: eval.feasible.len(),
-            skipped_plugins: eval.scores.iter().filter(|(_, _, s)| s.is_none()).map(|(p, _, _)| *p).collect(),
+            skipped_plugins: if eval.scored { eval.scores.iter().filter(|p| !p.active).map(|p| p.name).collect() } else { Vec::new() },
             nodes,
             omitted: (eval.feasible.len() + eval.failures.len()).saturating_sub(recorded),
             chosen,
@@ -561,7 +638,8 @@ fn scheduling_relevant_change(old: &NodeInfo, new: &NodeInfo) -> bool {
     old.allocatable != new.allocatable
         || old.unschedulable != new.unschedulable
         || old.labels() != new.labels()
-        || old.taints() != new.taints()
+        || old.hard_taints != new.hard_taints
+        || old.soft_taints != new.soft_taints
 }
 
 fn plugin_bit(name: &str) -> u32 {

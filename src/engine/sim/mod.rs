@@ -73,6 +73,10 @@ impl<'a> Ctx<'a> {
         let t = t.max(self.now);
         self.wake = Some(self.wake.map_or(t, |w| w.min(t)));
     }
+    /// The earliest wake-up asked for so far in this run.
+    pub fn pending_wake(&self) -> Option<VirtualTime> {
+        self.wake
+    }
     pub fn wake_after_ms(&mut self, ms: u64) {
         self.wake_at(self.now.plus_millis(ms.max(1)));
     }

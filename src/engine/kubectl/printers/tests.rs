@@ -24,3 +24,96 @@ fn human_duration_matches_apimachinery() {
         assert_eq!(human_duration(ms), want, "{ms}");
     }
 }
+
+fn pod(status: serde_json::Value) -> Pod {
+    serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "p", "creationTimestamp": "2026-01-01T00:00:00Z"},
+        "spec": {"containers": [{"name": "app", "image": "busybox"}], "initContainers": [{"name": "init", "image": "busybox"}]},
+        "status": status,
+    }))
+    .unwrap()
+}
+
+/// STATUS and RESTARTS as printPod (pkg/printers/internalversion) derives them.
+#[test]
+fn pod_status_follows_print_pod() {
+    let now = VirtualTime::from_secs(600);
+    let waiting_init = pod(serde_json::json!({"phase": "Pending", "initContainerStatuses": [
+        {"name": "init", "image": "busybox", "imageID": "", "ready": false, "restartCount": 0, "state": {"running": {}}}]}));
+    assert_eq!(tables::pod_summary(&waiting_init, now).status, "Init:0/1");
+    let crash = pod(serde_json::json!({"phase": "Running",
+        "conditions": [{"type": "Initialized", "status": "True"}],
+        "initContainerStatuses": [{"name": "init", "image": "busybox", "imageID": "", "ready": true, "restartCount": 0,
+            "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}}],
+        "containerStatuses": [{"name": "app", "image": "busybox", "imageID": "", "ready": false, "restartCount": 3,
+            "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+            "lastState": {"terminated": {"exitCode": 1, "reason": "Error", "finishedAt": "2026-01-01T00:09:15Z"}}}]}));
+    let s = tables::pod_summary(&crash, now);
+    assert_eq!((s.ready.as_str(), s.status.as_str(), s.restarts.as_str()), ("0/1", "CrashLoopBackOff", "3 (45s ago)"));
+    let done = pod(serde_json::json!({"phase": "Succeeded",
+        "conditions": [{"type": "Initialized", "status": "True"}],
+        "containerStatuses": [{"name": "app", "image": "busybox", "imageID": "", "ready": false, "restartCount": 0,
+            "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}}]}));
+    assert_eq!(tables::pod_summary(&done, now).status, "Completed");
+    let mut terminating = done.clone();
+    terminating.status.as_mut().unwrap().phase = Some("Running".into());
+    terminating.status.as_mut().unwrap().container_statuses = None;
+    terminating.metadata.deletion_timestamp = terminating.metadata.creation_timestamp.clone();
+    assert_eq!(tables::pod_summary(&terminating, now).status, "Terminating");
+}
+
+/// `kubectl get pods -o wide --show-labels -A` layout: NAMESPACE first, LABELS last.
+#[test]
+fn table_decorations_match_kubectl() {
+    let mut p = pod(serde_json::json!({"phase": "Running", "podIPs": [{"ip": "10.244.1.4"}],
+        "containerStatuses": [{"name": "app", "image": "busybox", "imageID": "", "ready": true, "restartCount": 0, "state": {"running": {}}}],
+        "conditions": [{"type": "Initialized", "status": "True"}]}));
+    p.metadata.namespace = Some("default".into());
+    p.metadata.labels = Some([("app".to_string(), "web".to_string())].into());
+    p.spec.as_mut().unwrap().init_containers = None;
+    p.spec.as_mut().unwrap().node_name = Some("worker-1".into());
+    let objects = vec![Rc::new(Object::Pod(p))];
+    let opts = TableOptions { wide: true, with_namespace: true, show_labels: true, label_columns: vec!["app".into()], ..Default::default() };
+    assert_eq!(
+        render_table(&objects, &opts, VirtualTime::from_secs(190)),
+        "NAMESPACE   NAME   READY   STATUS    RESTARTS   AGE     IP           NODE       NOMINATED NODE   READINESS GATES   APP   LABELS\n\
+         default     p      1/1     Running   0          3m10s   10.244.1.4   worker-1   <none>           <none>            web   app=web\n"
+    );
+    let opts = TableOptions { with_kind: true, no_headers: true, ..Default::default() };
+    assert_eq!(render_table(&objects, &opts, VirtualTime::from_secs(5)), "pod/p   1/1   Running   0     5s\n");
+}
+
+#[test]
+fn nodes_show_readiness_roles_and_cordon() {
+    let node: k8s_openapi::api::core::v1::Node = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "minikube", "creationTimestamp": "2026-01-01T00:00:00Z",
+            "labels": {"node-role.kubernetes.io/control-plane": ""}},
+        "spec": {"unschedulable": true},
+        "status": {"conditions": [{"type": "Ready", "status": "True"}], "nodeInfo": {
+            "kubeletVersion": "v1.33.1", "machineID": "", "systemUUID": "", "bootID": "", "kernelVersion": "", "osImage": "",
+            "containerRuntimeVersion": "", "kubeProxyVersion": "", "operatingSystem": "linux", "architecture": "amd64"}}
+    }))
+    .unwrap();
+    let objects = vec![Rc::new(Object::Node(node))];
+    assert_eq!(
+        render_table(&objects, &TableOptions::default(), VirtualTime::from_secs(3600)),
+        "NAME       STATUS                     ROLES           AGE   VERSION\nminikube   Ready,SchedulingDisabled   control-plane   60m   v1.33.1\n"
+    );
+}
+
+#[test]
+fn structured_output_wraps_several_objects_in_a_list() {
+    let ns: k8s_openapi::api::core::v1::Namespace = serde_json::from_value(serde_json::json!({"metadata": {"name": "a"}})).unwrap();
+    let objects = vec![Rc::new(Object::Namespace(ns))];
+    assert_eq!(render_structured(&objects, &OutputFormat::Name, false).unwrap(), "namespace/a\n");
+    assert_eq!(
+        render_structured(&objects, &OutputFormat::Yaml, false).unwrap(),
+        "apiVersion: v1\nitems:\n- apiVersion: v1\n  kind: Namespace\n  metadata:\n    name: a\nkind: List\nmetadata:\n  resourceVersion: \"\"\n"
+    );
+    assert_eq!(render_structured(&objects, &OutputFormat::JsonPath("{.metadata.name}".into()), true).unwrap(), "a");
+    assert_eq!(
+        custom_columns(&objects, "NAME:.metadata.name,LABELS:.metadata.labels", false).unwrap(),
+        "NAME   LABELS\na      <none>\n"
+    );
+    assert!(parse_output_format(Some("bogus")).is_err());
+}

@@ -1,5 +1,1384 @@
+//! `kubectl describe`: kubectl 1.33's describers (staging/src/k8s.io/kubectl/
+//! pkg/describe/describe.go) for pods, deployments, replica sets, nodes,
+//! services, namespaces, config maps and secrets, and its generic describer
+//! for every other kind. Text is written with tabs and aligned by Go's
+//! tabwriter, as kubectl does, so column blocks line up the same way.
+
+mod quantity;
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use k8s_openapi::api::core::v1::{Container, ContainerState, ContainerStatus, Event, Pod, PodTemplateSpec, Toleration, Volume};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use serde_json::Value;
+
+use crate::engine::api::{ids, meta, resource, Object, Reason};
+use crate::engine::apiserver::Query;
+use crate::engine::kubectl::printers::tables::{age, format_label_selector, format_labels, selector_string};
+use crate::engine::kubectl::printers::tabwriter::DESCRIBE;
 use crate::engine::kubectl::{Error, Result, Session};
+use crate::engine::selector::{FieldSelector, Selector};
+use crate::engine::sim::clock::VirtualTime;
+
+use super::get::{event_interval, resolve, sort_events};
+use quantity::Quantity;
+
+/// kubectl shortens annotation values longer than this.
+const MAX_ANNOTATION_LEN: usize = 140;
 
 pub fn run(s: &mut Session) -> Result {
-    Err(Error::Message(format!("error: \"{}\" is not implemented yet", s.args.command)))
+    let args = s.args.positionals.clone();
+    let all_namespaces = s.args.flag("all-namespaces");
+    let namespace = s.namespace();
+    let Some(first) = args.first() else {
+        return Err(Error::Message("You must specify the type of resource to describe. Use \"kubectl api-resources\" for a complete list of supported resources.\n\nerror: Required resource not specified.\nSee 'kubectl describe -h' for help and examples".to_string()));
+    };
+    let mut targets: Vec<(crate::engine::api::ResourceId, Option<String>)> = Vec::new();
+    if first.contains('/') {
+        for arg in &args {
+            let (kind, name) = arg.split_once('/').ok_or_else(|| {
+                Error::Message("error: there is no need to specify a resource type as a separate argument when passing arguments in resource/name form (e.g. 'kubectl get resource/<resource_name>' instead of 'kubectl get resource resource/<resource_name>'".to_string())
+            })?;
+            targets.push((resolve(kind)?, Some(name.to_string())));
+        }
+    } else {
+        let mut ids = Vec::new();
+        for word in first.split(',').filter(|w| !w.is_empty()) {
+            ids.push(resolve(word)?);
+        }
+        for id in ids {
+            if args.len() > 1 {
+                targets.extend(args[1..].iter().map(|n| (id, Some(n.clone()))));
+            } else {
+                targets.push((id, None));
+            }
+        }
+    }
+    let labels = match s.args.value("selector") {
+        Some(text) => Selector::parse(text).map_err(|e| Error::Message(format!("error: {e}")))?,
+        None => Selector::everything(),
+    };
+    let show_events = s.args.value("show-events").is_none_or(|v| v == "true");
+    let mut objects: Vec<Rc<Object>> = Vec::new();
+    let mut errors = Vec::new();
+    let mut listed_namespaced = true;
+    for (id, name) in &targets {
+        match name {
+            Some(name) => match s.cluster.sim.api.get(*id, &namespace, name) {
+                Ok(o) => objects.push(o),
+                Err(e) if e.reason == Reason::NotFound => errors.push(e),
+                Err(e) => return Err(Error::Api(e)),
+            },
+            None => {
+                let rt = resource(*id);
+                listed_namespaced &= rt.namespaced;
+                let query = if all_namespaces || !rt.namespaced { Query::all(*id) } else { Query::in_namespace(*id, &namespace) };
+                let (items, _) = s.cluster.sim.api.list(&query.with_labels(labels.clone()))?;
+                objects.extend(items);
+            }
+        }
+    }
+    let now = s.cluster.now();
+    for (i, obj) in objects.iter().enumerate() {
+        let text = describe_object(s, obj, show_events, now);
+        if i > 0 {
+            s.out.push_str("\n\n");
+        }
+        s.out.push_str(&text);
+    }
+    if objects.is_empty() && errors.is_empty() {
+        if listed_namespaced && !all_namespaces {
+            s.err.push_str(&format!("No resources found in {namespace} namespace.\n"));
+        } else {
+            s.err.push_str("No resources found\n");
+        }
+    }
+    if errors.is_empty() {
+        return Ok(());
+    }
+    for e in &errors {
+        let line = s.format_api_error(e);
+        s.err.push_str(&line);
+        s.err.push('\n');
+    }
+    Err(Error::Silent)
+}
+
+/// The describe text for one object, aligned.
+pub fn describe_object(s: &Session, obj: &Object, show_events: bool, now: VirtualTime) -> String {
+    let events = if show_events && has_events(obj) { Some(events_for(s, obj)) } else { None };
+    let mut w = Writer::default();
+    match obj {
+        Object::Pod(pod) => describe_pod(&mut w, pod, now),
+        Object::Deployment(_) => describe_deployment(&mut w, s, obj),
+        Object::ReplicaSet(_) => describe_replica_set(&mut w, s, obj),
+        Object::Node(_) => describe_node(&mut w, s, obj, now),
+        Object::Service(_) => describe_service(&mut w, s, obj),
+        Object::Namespace(_) => describe_namespace(&mut w, s, obj),
+        Object::ConfigMap(cm) => {
+            header(&mut w, obj);
+            w.line(0, "\nData\n====");
+            for (k, v) in cm.data.iter().flatten() {
+                w.line(0, &format!("{k}:\n----"));
+                w.line(0, v);
+            }
+            w.line(0, "\nBinaryData\n====");
+            for (k, v) in cm.binary_data.iter().flatten() {
+                w.line(0, &format!("{k}: {} bytes", v.0.len()));
+            }
+            w.line(0, "");
+        }
+        Object::Secret(secret) => {
+            header(&mut w, obj);
+            w.line(0, &format!("\nType:\t{}", secret.type_.as_deref().unwrap_or("")));
+            w.line(0, "\nData\n====");
+            for (k, v) in secret.data.iter().flatten() {
+                if k == "token" && secret.type_.as_deref() == Some("kubernetes.io/service-account-token") {
+                    w.line(0, &format!("{k}:\t{}", String::from_utf8_lossy(&v.0)));
+                } else {
+                    w.line(0, &format!("{k}:\t{} bytes", v.0.len()));
+                }
+            }
+        }
+        _ => describe_generic(&mut w, obj),
+    }
+    if let Some(events) = events {
+        describe_events(&mut w, &events, now);
+    }
+    DESCRIBE.format(&w.text)
+}
+
+/// Kinds whose describers show no events.
+fn has_events(obj: &Object) -> bool {
+    !matches!(obj, Object::Namespace(_) | Object::Secret(_))
+}
+
+/// kubectl's `PrefixWriter`: lines indented two spaces per level.
+#[derive(Default)]
+struct Writer {
+    text: String,
+}
+
+impl Writer {
+    fn line(&mut self, level: usize, text: &str) {
+        for _ in 0..level {
+            self.text.push_str("  ");
+        }
+        self.text.push_str(text);
+        self.text.push('\n');
+    }
+    fn raw(&mut self, text: &str) {
+        self.text.push_str(text);
+    }
+}
+
+fn rfc1123z(t: &Time) -> String {
+    t.0.strftime("%a, %d %b %Y %H:%M:%S +0000").to_string()
+}
+
+fn header(w: &mut Writer, obj: &Object) {
+    let m = obj.meta();
+    w.line(0, &format!("Name:\t{}", m.name.as_deref().unwrap_or("")));
+    w.line(0, &format!("Namespace:\t{}", m.namespace.as_deref().unwrap_or("")));
+    labels_multiline(w, "", "Labels", m.labels.as_ref());
+    annotations_multiline(w, "Annotations", m.annotations.as_ref());
+}
+
+/// `printLabelsMultilineWithIndent`: one `key=value` a line, `<none>` when empty.
+fn labels_multiline(w: &mut Writer, indent: &str, title: &str, labels: Option<&BTreeMap<String, String>>) {
+    w.raw(&format!("{indent}{title}:\t"));
+    match labels {
+        Some(l) if !l.is_empty() => {
+            for (i, (k, v)) in l.iter().enumerate() {
+                if i > 0 {
+                    w.raw(&format!("{indent}\t"));
+                }
+                w.raw(&format!("{k}={v}\n"));
+            }
+        }
+        _ => w.raw("<none>\n"),
+    }
+}
+
+/// `printAnnotationsMultiline`: long or multi-line values go below their key, shortened.
+fn annotations_multiline(w: &mut Writer, title: &str, annotations: Option<&BTreeMap<String, String>>) {
+    w.raw(&format!("{title}:\t"));
+    let entries: Vec<(&String, &String)> =
+        annotations.into_iter().flatten().filter(|(k, _)| k.as_str() != "kubectl.kubernetes.io/last-applied-configuration").collect();
+    if entries.is_empty() {
+        w.raw("<none>\n");
+        return;
+    }
+    for (i, (key, value)) in entries.into_iter().enumerate() {
+        if i > 0 {
+            w.raw("\t");
+        }
+        let value = value.strip_suffix('\n').unwrap_or(value);
+        if value.len() + key.len() + 2 > MAX_ANNOTATION_LEN || value.contains('\n') {
+            w.raw(&format!("{key}:\n"));
+            for line in value.split('\n') {
+                w.raw(&format!("\t  {}\n", shorten(line, MAX_ANNOTATION_LEN - 2)));
+            }
+        } else {
+            w.raw(&format!("{key}: {value}\n"));
+        }
+    }
+}
+
+fn shorten(s: &str, max: usize) -> String {
+    if s.len() > max {
+        let cut = (0..=max).rev().find(|&i| s.is_char_boundary(i)).unwrap_or(0);
+        format!("{}...", &s[..cut])
+    } else {
+        s.to_string()
+    }
+}
+
+fn tolerations_multiline(w: &mut Writer, indent: &str, title: &str, tolerations: &[Toleration]) {
+    w.raw(&format!("{indent}{title}:\t"));
+    if tolerations.is_empty() {
+        w.raw("<none>\n");
+        return;
+    }
+    let mut sorted = tolerations.to_vec();
+    sorted.sort_by(|a, b| a.key.cmp(&b.key));
+    for (i, t) in sorted.iter().enumerate() {
+        if i > 0 {
+            w.raw(&format!("{indent}\t"));
+        }
+        let key = t.key.clone().unwrap_or_default();
+        let value = t.value.clone().unwrap_or_default();
+        let effect = t.effect.clone().unwrap_or_default();
+        let mut text = key.clone();
+        if !value.is_empty() {
+            text.push_str(&format!("={value}"));
+        }
+        if !effect.is_empty() {
+            text.push_str(&format!(":{effect}"));
+        }
+        if t.operator.as_deref() == Some("Exists") && value.is_empty() {
+            text.push_str(if key.is_empty() && effect.is_empty() { "op=Exists" } else { " op=Exists" });
+        }
+        if let Some(secs) = t.toleration_seconds {
+            text.push_str(&format!(" for {secs}s"));
+        }
+        w.raw(&format!("{text}\n"));
+    }
+}
+
+fn controlled_by(obj: &Object) -> Option<String> {
+    meta::controller_of(obj.meta().owner_references.as_ref()).map(|o| format!("{}/{}", o.kind, o.name))
+}
+
+fn describe_pod(w: &mut Writer, pod: &Pod, now: VirtualTime) {
+    let spec = pod.spec.clone().unwrap_or_default();
+    let status = pod.status.clone().unwrap_or_default();
+    let m = &pod.metadata;
+    w.line(0, &format!("Name:\t{}", m.name.as_deref().unwrap_or("")));
+    w.line(0, &format!("Namespace:\t{}", m.namespace.as_deref().unwrap_or("")));
+    if let Some(p) = spec.priority {
+        w.line(0, &format!("Priority:\t{p}"));
+    }
+    if let Some(pc) = spec.priority_class_name.as_deref().filter(|p| !p.is_empty()) {
+        w.line(0, &format!("Priority Class Name:\t{pc}"));
+    }
+    if let Some(rc) = spec.runtime_class_name.as_deref().filter(|p| !p.is_empty()) {
+        w.line(0, &format!("Runtime Class Name:\t{rc}"));
+    }
+    if let Some(sa) = spec.service_account_name.as_deref().filter(|p| !p.is_empty()) {
+        w.line(0, &format!("Service Account:\t{sa}"));
+    }
+    match spec.node_name.as_deref().filter(|n| !n.is_empty()) {
+        Some(node) => w.line(0, &format!("Node:\t{node}/{}", status.host_ip.as_deref().unwrap_or(""))),
+        None => w.line(0, "Node:\t<none>"),
+    }
+    if let Some(start) = &status.start_time {
+        w.line(0, &format!("Start Time:\t{}", rfc1123z(start)));
+    }
+    labels_multiline(w, "", "Labels", m.labels.as_ref());
+    annotations_multiline(w, "Annotations", m.annotations.as_ref());
+    let phase = status.phase.clone().unwrap_or_default();
+    match &m.deletion_timestamp {
+        Some(ts) if phase != "Failed" && phase != "Succeeded" => {
+            w.line(0, &format!("Status:\tTerminating (lasts {})", age(Some(ts), now)));
+            w.line(0, &format!("Termination Grace Period:\t{}s", m.deletion_grace_period_seconds.unwrap_or(0)));
+        }
+        _ => w.line(0, &format!("Status:\t{phase}")),
+    }
+    if let Some(r) = status.reason.as_deref().filter(|r| !r.is_empty()) {
+        w.line(0, &format!("Reason:\t{r}"));
+    }
+    if let Some(msg) = status.message.as_deref().filter(|r| !r.is_empty()) {
+        w.line(0, &format!("Message:\t{msg}"));
+    }
+    w.line(0, &format!("IP:\t{}", status.pod_ip.as_deref().unwrap_or("")));
+    match status.pod_ips.as_ref().filter(|ips| !ips.is_empty()) {
+        None => w.line(0, "IPs:\t<none>"),
+        Some(ips) => {
+            w.line(0, "IPs:");
+            for ip in ips {
+                w.line(1, &format!("IP:\t{}", ip.ip));
+            }
+        }
+    }
+    if let Some(c) = controlled_by(&Object::Pod(pod.clone())) {
+        w.line(0, &format!("Controlled By:\t{c}"));
+    }
+    if let Some(n) = status.nominated_node_name.as_deref().filter(|n| !n.is_empty()) {
+        w.line(0, &format!("NominatedNodeName:\t{n}"));
+    }
+    if let Some(init) = spec.init_containers.as_ref().filter(|c| !c.is_empty()) {
+        describe_containers(w, "Init Containers", init, status.init_container_statuses.as_deref(), "", Some(pod));
+    }
+    describe_containers(w, "Containers", &spec.containers, Some(status.container_statuses.as_deref().unwrap_or(&[])), "", Some(pod));
+    if let Some(gates) = spec.readiness_gates.as_ref().filter(|g| !g.is_empty()) {
+        w.line(0, "Readiness Gates:\n  Type\tStatus");
+        for g in gates {
+            let st = status.conditions.iter().flatten().find(|c| c.type_ == g.condition_type).map(|c| c.status.clone()).unwrap_or_else(|| "<none>".into());
+            w.line(1, &format!("{} \t{} ", g.condition_type, st));
+        }
+    }
+    if let Some(conds) = status.conditions.as_ref().filter(|c| !c.is_empty()) {
+        w.line(0, "Conditions:\n  Type\tStatus");
+        for c in conds {
+            w.line(1, &format!("{} \t{} ", c.type_, c.status));
+        }
+    }
+    describe_volumes(w, spec.volumes.as_deref().unwrap_or(&[]), "");
+    let qos = status.qos_class.clone().unwrap_or_else(|| qos_class(pod));
+    w.line(0, &format!("QoS Class:\t{qos}"));
+    labels_multiline(w, "", "Node-Selectors", spec.node_selector.as_ref());
+    tolerations_multiline(w, "", "Tolerations", spec.tolerations.as_deref().unwrap_or(&[]));
+}
+
+/// The QoS class the API server would have set.
+fn qos_class(pod: &Pod) -> String {
+    let containers = pod.spec.as_ref().map(|s| s.containers.clone()).unwrap_or_default();
+    let mut any = false;
+    let mut guaranteed = true;
+    for c in &containers {
+        let r = c.resources.clone().unwrap_or_default();
+        let requests = r.requests.unwrap_or_default();
+        let limits = r.limits.unwrap_or_default();
+        if !requests.is_empty() || !limits.is_empty() {
+            any = true;
+        }
+        for res in ["cpu", "memory"] {
+            let l = limits.get(res);
+            let q = requests.get(res).or(l);
+            if l.is_none() || q.map(|x| &x.0) != l.map(|x| &x.0) {
+                guaranteed = false;
+            }
+        }
+    }
+    if !any {
+        "BestEffort".into()
+    } else if guaranteed {
+        "Guaranteed".into()
+    } else {
+        "Burstable".into()
+    }
+}
+
+fn describe_containers(w: &mut Writer, label: &str, containers: &[Container], statuses: Option<&[ContainerStatus]>, space: &str, pod: Option<&Pod>) {
+    w.line(0, &format!("{space}{label}:"));
+    let name_indent = if space.is_empty() { "" } else { " " };
+    for c in containers {
+        let status = statuses.and_then(|st| st.iter().find(|x| x.name == c.name));
+        w.line(1, &format!("{name_indent}{}:", c.name));
+        if let Some(st) = status {
+            w.line(2, &format!("Container ID:\t{}", st.container_id.as_deref().unwrap_or("")));
+        }
+        w.line(2, &format!("Image:\t{}", c.image.as_deref().unwrap_or("")));
+        if let Some(st) = status {
+            w.line(2, &format!("Image ID:\t{}", st.image_id));
+        }
+        let ports = c.ports.clone().unwrap_or_default();
+        let port_text: Vec<String> = ports.iter().map(|p| format!("{}/{}", p.container_port, p.protocol.as_deref().unwrap_or("TCP"))).collect();
+        let host_text: Vec<String> = ports.iter().map(|p| format!("{}/{}", p.host_port.unwrap_or(0), p.protocol.as_deref().unwrap_or("TCP"))).collect();
+        if port_text.len() > 1 {
+            w.line(2, &format!("Ports:\t{}", port_text.join(", ")));
+        } else {
+            w.line(2, &format!("Port:\t{}", port_text.first().cloned().unwrap_or_else(|| "<none>".into())));
+        }
+        if host_text.len() > 1 {
+            w.line(2, &format!("Host Ports:\t{}", host_text.join(", ")));
+        } else {
+            w.line(2, &format!("Host Port:\t{}", host_text.first().cloned().unwrap_or_else(|| "<none>".into())));
+        }
+        for (title, words) in [("Command", &c.command), ("Args", &c.args)] {
+            if let Some(words) = words.as_ref().filter(|w| !w.is_empty()) {
+                w.line(2, &format!("{title}:"));
+                for word in words {
+                    for part in word.split('\n') {
+                        w.line(3, part);
+                    }
+                }
+            }
+        }
+        if let Some(st) = status {
+            describe_state(w, "State", st.state.as_ref());
+            if let Some(last) = st.last_state.as_ref().filter(|l| l.terminated.is_some()) {
+                describe_state(w, "Last State", Some(last));
+            }
+            w.line(2, &format!("Ready:\t{}", if st.ready { "True" } else { "False" }));
+            w.line(2, &format!("Restart Count:\t{}", st.restart_count));
+        }
+        let resources = c.resources.clone().unwrap_or_default();
+        for (title, list) in [("Limits", resources.limits), ("Requests", resources.requests)] {
+            if let Some(list) = list.filter(|l| !l.is_empty()) {
+                w.line(2, &format!("{title}:"));
+                for (name, q) in &list {
+                    w.line(3, &format!("{name}:\t{}", q.0));
+                }
+            }
+        }
+        for (title, probe) in [("Liveness", &c.liveness_probe), ("Readiness", &c.readiness_probe), ("Startup", &c.startup_probe)] {
+            if let Some(p) = probe {
+                w.line(2, &format!("{title}:\t{}", describe_probe(p)));
+            }
+        }
+        if let Some(from) = c.env_from.as_ref().filter(|e| !e.is_empty()) {
+            w.line(2, "Environment Variables from:");
+            for e in from {
+                let (name, kind, optional) = if let Some(cm) = &e.config_map_ref {
+                    (cm.name.clone(), "ConfigMap", cm.optional.unwrap_or(false))
+                } else if let Some(sec) = &e.secret_ref {
+                    (sec.name.clone(), "Secret", sec.optional.unwrap_or(false))
+                } else {
+                    (String::new(), "", false)
+                };
+                match e.prefix.as_deref().filter(|p| !p.is_empty()) {
+                    None => w.line(3, &format!("{name}\t{kind}\tOptional: {optional}")),
+                    Some(p) => w.line(3, &format!("{name}\t{kind} with prefix '{p}'\tOptional: {optional}")),
+                }
+            }
+        }
+        let env = c.env.clone().unwrap_or_default();
+        w.line(2, &format!("Environment:{}", if env.is_empty() { "\t<none>" } else { "" }));
+        for e in &env {
+            match &e.value_from {
+                None => {
+                    for (i, part) in e.value.clone().unwrap_or_default().split('\n').enumerate() {
+                        if i == 0 {
+                            w.line(3, &format!("{}:\t{part}", e.name));
+                        } else {
+                            w.line(3, &format!("\t{part}"));
+                        }
+                    }
+                }
+                Some(from) => {
+                    if let Some(f) = &from.field_ref {
+                        let value = pod.map(|p| field_ref_value(p, &f.field_path)).unwrap_or_default();
+                        w.line(3, &format!("{}:\t{value} ({}:{})", e.name, f.api_version.as_deref().unwrap_or("v1"), f.field_path));
+                    } else if let Some(r) = &from.resource_field_ref {
+                        w.line(3, &format!("{}:\t{} ({})", e.name, "node allocatable", r.resource));
+                    } else if let Some(k) = &from.secret_key_ref {
+                        w.line(3, &format!("{}:\t<set to the key '{}' in secret '{}'>\tOptional: {}", e.name, k.key, k.name, k.optional.unwrap_or(false)));
+                    } else if let Some(k) = &from.config_map_key_ref {
+                        w.line(3, &format!("{}:\t<set to the key '{}' of config map '{}'>\tOptional: {}", e.name, k.key, k.name, k.optional.unwrap_or(false)));
+                    }
+                }
+            }
+        }
+        let mut mounts = c.volume_mounts.clone().unwrap_or_default();
+        w.line(2, &format!("Mounts:{}", if mounts.is_empty() { "\t<none>" } else { "" }));
+        mounts.sort_by(|a, b| a.mount_path.cmp(&b.mount_path));
+        for mnt in &mounts {
+            let mut flags = vec![if mnt.read_only.unwrap_or(false) { "ro".to_string() } else { "rw".to_string() }];
+            if let Some(sub) = mnt.sub_path.as_deref().filter(|s| !s.is_empty()) {
+                flags.push(format!("path={sub:?}"));
+            }
+            w.line(3, &format!("{} from {} ({})", mnt.mount_path, mnt.name, flags.join(",")));
+        }
+    }
+}
+
+fn field_ref_value(pod: &Pod, path: &str) -> String {
+    let status = pod.status.clone().unwrap_or_default();
+    let spec = pod.spec.clone().unwrap_or_default();
+    match path {
+        "metadata.name" => pod.metadata.name.clone().unwrap_or_default(),
+        "metadata.namespace" => pod.metadata.namespace.clone().unwrap_or_default(),
+        "metadata.uid" => pod.metadata.uid.clone().unwrap_or_default(),
+        "spec.nodeName" => spec.node_name.unwrap_or_default(),
+        "spec.serviceAccountName" => spec.service_account_name.unwrap_or_default(),
+        "status.podIP" => status.pod_ip.unwrap_or_default(),
+        "status.hostIP" => status.host_ip.unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
+fn describe_state(w: &mut Writer, title: &str, state: Option<&ContainerState>) {
+    let state = state.cloned().unwrap_or_default();
+    if let Some(r) = &state.running {
+        w.line(2, &format!("{title}:\tRunning"));
+        w.line(3, &format!("Started:\t{}", r.started_at.as_ref().map(rfc1123z).unwrap_or_default()));
+    } else if let Some(wt) = &state.waiting {
+        w.line(2, &format!("{title}:\tWaiting"));
+        if let Some(r) = wt.reason.as_deref().filter(|r| !r.is_empty()) {
+            w.line(3, &format!("Reason:\t{r}"));
+        }
+    } else if let Some(t) = &state.terminated {
+        w.line(2, &format!("{title}:\tTerminated"));
+        if let Some(r) = t.reason.as_deref().filter(|r| !r.is_empty()) {
+            w.line(3, &format!("Reason:\t{r}"));
+        }
+        if let Some(m) = t.message.as_deref().filter(|r| !r.is_empty()) {
+            w.line(3, &format!("Message:\t{m}"));
+        }
+        w.line(3, &format!("Exit Code:\t{}", t.exit_code));
+        if let Some(sig) = t.signal.filter(|s| *s > 0) {
+            w.line(3, &format!("Signal:\t{sig}"));
+        }
+        w.line(3, &format!("Started:\t{}", t.started_at.as_ref().map(rfc1123z).unwrap_or_default()));
+        w.line(3, &format!("Finished:\t{}", t.finished_at.as_ref().map(rfc1123z).unwrap_or_default()));
+    } else {
+        w.line(2, &format!("{title}:\tWaiting"));
+    }
+}
+
+fn int_or_string(v: &IntOrString) -> String {
+    match v {
+        IntOrString::Int(i) => i.to_string(),
+        IntOrString::String(s) => s.clone(),
+    }
+}
+
+fn describe_probe(p: &k8s_openapi::api::core::v1::Probe) -> String {
+    let attrs = format!(
+        "delay={}s timeout={}s period={}s #success={} #failure={}",
+        p.initial_delay_seconds.unwrap_or(0),
+        p.timeout_seconds.unwrap_or(1),
+        p.period_seconds.unwrap_or(10),
+        p.success_threshold.unwrap_or(1),
+        p.failure_threshold.unwrap_or(3)
+    );
+    if let Some(exec) = &p.exec {
+        return format!("exec [{}] {attrs}", exec.command.clone().unwrap_or_default().join(" "));
+    }
+    if let Some(h) = &p.http_get {
+        let scheme = h.scheme.clone().unwrap_or_else(|| "HTTP".into()).to_lowercase();
+        let host = h.host.clone().unwrap_or_default();
+        let port = int_or_string(&h.port);
+        return format!("http-get {scheme}://{host}:{port}{} {attrs}", h.path.clone().unwrap_or_default());
+    }
+    if let Some(t) = &p.tcp_socket {
+        return format!("tcp-socket {}:{} {attrs}", t.host.clone().unwrap_or_default(), int_or_string(&t.port));
+    }
+    if let Some(g) = &p.grpc {
+        return format!("grpc <pod>:{} {} {attrs}", g.port, g.service.clone().unwrap_or_default());
+    }
+    format!("unknown {attrs}")
+}
+
+fn opt_bool(b: Option<bool>) -> String {
+    b.map(|x| x.to_string()).unwrap_or_else(|| "<nil>".into())
+}
+
+fn describe_volumes(w: &mut Writer, volumes: &[Volume], space: &str) {
+    if volumes.is_empty() {
+        w.line(0, &format!("{space}Volumes:\t<none>"));
+        return;
+    }
+    w.line(0, &format!("{space}Volumes:"));
+    let name_indent = if space.is_empty() { "" } else { " " };
+    for v in volumes {
+        w.line(1, &format!("{name_indent}{}:", v.name));
+        if let Some(h) = &v.host_path {
+            w.line(2, "Type:\tHostPath (bare host directory volume)");
+            w.line(2, &format!("Path:\t{}", h.path));
+            w.line(2, &format!("HostPathType:\t{}", h.type_.clone().unwrap_or_else(|| "<none>".into())));
+        } else if let Some(e) = &v.empty_dir {
+            w.line(2, "Type:\tEmptyDir (a temporary directory that shares a pod's lifetime)");
+            w.line(2, &format!("Medium:\t{}", e.medium.clone().unwrap_or_default()));
+            let limit = e.size_limit.as_ref().map(|q| q.0.clone()).filter(|q| q != "0").unwrap_or_else(|| "<unset>".into());
+            w.line(2, &format!("SizeLimit:\t{limit}"));
+        } else if let Some(sec) = &v.secret {
+            w.line(2, "Type:\tSecret (a volume populated by a Secret)");
+            w.line(2, &format!("SecretName:\t{}", sec.secret_name.clone().unwrap_or_default()));
+            w.line(2, &format!("Optional:\t{}", sec.optional.unwrap_or(false)));
+        } else if let Some(cm) = &v.config_map {
+            w.line(2, "Type:\tConfigMap (a volume populated by a ConfigMap)");
+            w.line(2, &format!("Name:\t{}", cm.name));
+            w.line(2, &format!("Optional:\t{}", cm.optional.unwrap_or(false)));
+        } else if let Some(pvc) = &v.persistent_volume_claim {
+            w.line(2, "Type:\tPersistentVolumeClaim (a reference to a PersistentVolumeClaim in the same namespace)");
+            w.line(2, &format!("ClaimName:\t{}", pvc.claim_name));
+            w.line(2, &format!("ReadOnly:\t{}", pvc.read_only.unwrap_or(false)));
+        } else if let Some(p) = &v.projected {
+            w.line(2, "Type:\tProjected (a volume that contains injected data from multiple sources)");
+            for src in p.sources.iter().flatten() {
+                if let Some(sec) = &src.secret {
+                    w.line(2, &format!("SecretName:\t{}", sec.name));
+                    w.line(2, &format!("SecretOptionalName:\t{}", opt_bool(sec.optional)));
+                } else if src.downward_api.is_some() {
+                    w.line(2, "DownwardAPI:\ttrue");
+                } else if let Some(cm) = &src.config_map {
+                    w.line(2, &format!("ConfigMapName:\t{}", cm.name));
+                    w.line(2, &format!("ConfigMapOptional:\t{}", opt_bool(cm.optional)));
+                } else if let Some(t) = &src.service_account_token {
+                    w.line(2, &format!("TokenExpirationSeconds:\t{}", t.expiration_seconds.unwrap_or(3600)));
+                }
+            }
+        } else if let Some(d) = &v.downward_api {
+            w.line(2, "Type:\tDownwardAPI (a volume populated by information about the pod)");
+            w.line(2, "Items:");
+            for item in d.items.iter().flatten() {
+                if let Some(f) = &item.field_ref {
+                    w.line(3, &format!("{} -> {}", f.field_path, item.path));
+                }
+            }
+        } else {
+            w.line(2, "<unknown>");
+        }
+    }
+}
+
+fn describe_pod_template(w: &mut Writer, template: &PodTemplateSpec) {
+    w.line(0, "Pod Template:");
+    let meta = template.metadata.clone().unwrap_or_default();
+    let spec = template.spec.clone().unwrap_or_default();
+    labels_multiline(w, "  ", "Labels", meta.labels.as_ref());
+    if meta.annotations.as_ref().is_some_and(|a| !a.is_empty()) {
+        annotations_multiline(w, "  Annotations", meta.annotations.as_ref());
+    }
+    if let Some(sa) = spec.service_account_name.as_deref().filter(|s| !s.is_empty()) {
+        w.line(1, &format!("Service Account:\t{sa}"));
+    }
+    if let Some(init) = spec.init_containers.as_ref().filter(|c| !c.is_empty()) {
+        describe_containers(w, "Init Containers", init, None, "  ", None);
+    }
+    describe_containers(w, "Containers", &spec.containers, None, "  ", None);
+    describe_volumes(w, spec.volumes.as_deref().unwrap_or(&[]), "  ");
+    if let Some(pc) = spec.priority_class_name.as_deref().filter(|s| !s.is_empty()) {
+        w.line(1, &format!("Priority Class Name:\t{pc}"));
+    }
+    labels_multiline(w, "  ", "Node-Selectors", spec.node_selector.as_ref());
+    tolerations_multiline(w, "  ", "Tolerations", spec.tolerations.as_deref().unwrap_or(&[]));
+}
+
+fn conditions_with_reason<'a>(w: &mut Writer, conds: impl Iterator<Item = (&'a str, &'a str, &'a str)>) {
+    let conds: Vec<_> = conds.collect();
+    if conds.is_empty() {
+        return;
+    }
+    w.line(0, "Conditions:\n  Type\tStatus\tReason");
+    w.line(1, "----\t------\t------");
+    for (t, s, r) in conds {
+        w.line(1, &format!("{t} \t{s}\t{r}"));
+    }
+}
+
+/// Replica sets in the namespace that `owner_uid` controls.
+fn owned_replica_sets(s: &Session, namespace: &str, owner_uid: &str) -> Vec<k8s_openapi::api::apps::v1::ReplicaSet> {
+    let Ok((items, _)) = s.cluster.sim.api.list(&Query::in_namespace(ids::replica_sets(), namespace)) else { return Vec::new() };
+    items
+        .iter()
+        .filter_map(|o| match &**o {
+            Object::ReplicaSet(rs) if meta::controller_of(rs.metadata.owner_references.as_ref()).is_some_and(|r| r.uid == owner_uid) => Some(rs.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn describe_deployment(w: &mut Writer, s: &Session, obj: &Object) {
+    let Object::Deployment(d) = obj else { return };
+    let spec = d.spec.clone().unwrap_or_default();
+    let st = d.status.clone().unwrap_or_default();
+    let m = &d.metadata;
+    w.line(0, &format!("Name:\t{}", m.name.as_deref().unwrap_or("")));
+    w.line(0, &format!("Namespace:\t{}", m.namespace.as_deref().unwrap_or("")));
+    w.line(0, &format!("CreationTimestamp:\t{}", m.creation_timestamp.as_ref().map(rfc1123z).unwrap_or_default()));
+    labels_multiline(w, "", "Labels", m.labels.as_ref());
+    annotations_multiline(w, "Annotations", m.annotations.as_ref());
+    w.line(0, &format!("Selector:\t{}", selector_string(&spec.selector)));
+    w.line(
+        0,
+        &format!(
+            "Replicas:\t{} desired | {} updated | {} total | {} available | {} unavailable",
+            spec.replicas.unwrap_or(1),
+            st.updated_replicas.unwrap_or(0),
+            st.replicas.unwrap_or(0),
+            st.available_replicas.unwrap_or(0),
+            st.unavailable_replicas.unwrap_or(0)
+        ),
+    );
+    let strategy = spec.strategy.clone().unwrap_or_default();
+    w.line(0, &format!("StrategyType:\t{}", strategy.type_.clone().unwrap_or_default()));
+    w.line(0, &format!("MinReadySeconds:\t{}", spec.min_ready_seconds.unwrap_or(0)));
+    if let Some(ru) = &strategy.rolling_update {
+        let unavailable = ru.max_unavailable.as_ref().map(int_or_string).unwrap_or_else(|| "25%".into());
+        let surge = ru.max_surge.as_ref().map(int_or_string).unwrap_or_else(|| "25%".into());
+        w.line(0, &format!("RollingUpdateStrategy:\t{unavailable} max unavailable, {surge} max surge"));
+    }
+    describe_pod_template(w, &spec.template);
+    conditions_with_reason(w, st.conditions.iter().flatten().map(|c| (c.type_.as_str(), c.status.as_str(), c.reason.as_deref().unwrap_or(""))));
+    let namespace = m.namespace.clone().unwrap_or_default();
+    let mut rss = owned_replica_sets(s, &namespace, m.uid.as_deref().unwrap_or(""));
+    rss.sort_by(|a, b| a.metadata.creation_timestamp.as_ref().map(|t| t.0).cmp(&b.metadata.creation_timestamp.as_ref().map(|t| t.0)));
+    // The new replica set is the one whose template matches the deployment's (ignoring the hash label).
+    let strip_hash = |t: &PodTemplateSpec| {
+        let mut t = t.clone();
+        if let Some(l) = t.metadata.as_mut().and_then(|m| m.labels.as_mut()) {
+            l.remove("pod-template-hash");
+        }
+        t
+    };
+    let wanted = strip_hash(&spec.template);
+    let new_index = rss.iter().position(|rs| rs.spec.as_ref().and_then(|s| s.template.as_ref()).map(strip_hash).as_ref() == Some(&wanted));
+    let describe_rs = |rs: &k8s_openapi::api::apps::v1::ReplicaSet| {
+        format!(
+            "{} ({}/{} replicas created)",
+            rs.metadata.name.as_deref().unwrap_or(""),
+            rs.status.as_ref().map(|s| s.replicas).unwrap_or(0),
+            rs.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)
+        )
+    };
+    let old: Vec<String> = rss
+        .iter()
+        .enumerate()
+        .filter(|(i, rs)| Some(*i) != new_index && rs.spec.as_ref().and_then(|s| s.replicas).unwrap_or(0) > 0)
+        .map(|(_, rs)| describe_rs(rs))
+        .collect();
+    let new = new_index.and_then(|i| rss.get(i)).map(describe_rs);
+    if !old.is_empty() || new.is_some() {
+        w.line(0, &format!("OldReplicaSets:\t{}", if old.is_empty() { "<none>".to_string() } else { old.join(", ") }));
+        w.line(0, &format!("NewReplicaSet:\t{}", new.unwrap_or_else(|| "<none>".into())));
+    }
+}
+
+fn describe_replica_set(w: &mut Writer, s: &Session, obj: &Object) {
+    let Object::ReplicaSet(rs) = obj else { return };
+    let spec = rs.spec.clone().unwrap_or_default();
+    let st = rs.status.clone().unwrap_or_default();
+    let m = &rs.metadata;
+    w.line(0, &format!("Name:\t{}", m.name.as_deref().unwrap_or("")));
+    w.line(0, &format!("Namespace:\t{}", m.namespace.as_deref().unwrap_or("")));
+    w.line(0, &format!("Selector:\t{}", format_label_selector(Some(&spec.selector))));
+    labels_multiline(w, "", "Labels", m.labels.as_ref());
+    annotations_multiline(w, "Annotations", m.annotations.as_ref());
+    if let Some(c) = controlled_by(obj) {
+        w.line(0, &format!("Controlled By:\t{c}"));
+    }
+    w.line(0, &format!("Replicas:\t{} current / {} desired", st.replicas, spec.replicas.unwrap_or(1)));
+    let (running, waiting, succeeded, failed) = pod_phases(s, m.namespace.as_deref().unwrap_or(""), m.uid.as_deref().unwrap_or(""));
+    w.line(0, &format!("Pods Status:\t{running} Running / {waiting} Waiting / {succeeded} Succeeded / {failed} Failed"));
+    describe_pod_template(w, &spec.template.clone().unwrap_or_default());
+    conditions_with_reason(w, st.conditions.iter().flatten().map(|c| (c.type_.as_str(), c.status.as_str(), c.reason.as_deref().unwrap_or(""))));
+}
+
+/// Counts the phases of the pods `owner_uid` controls.
+fn pod_phases(s: &Session, namespace: &str, owner_uid: &str) -> (usize, usize, usize, usize) {
+    let Ok((pods, _)) = s.cluster.sim.api.list(&Query::in_namespace(ids::pods(), namespace)) else { return (0, 0, 0, 0) };
+    let mut counts = (0, 0, 0, 0);
+    for p in pods.iter() {
+        let Object::Pod(pod) = &**p else { continue };
+        if !meta::controller_of(pod.metadata.owner_references.as_ref()).is_some_and(|r| r.uid == owner_uid) {
+            continue;
+        }
+        match pod.status.as_ref().and_then(|s| s.phase.as_deref()) {
+            Some("Running") => counts.0 += 1,
+            Some("Succeeded") => counts.2 += 1,
+            Some("Failed") => counts.3 += 1,
+            _ => counts.1 += 1,
+        }
+    }
+    counts
+}
+
+fn describe_service(w: &mut Writer, s: &Session, obj: &Object) {
+    let Object::Service(svc) = obj else { return };
+    let spec = svc.spec.clone().unwrap_or_default();
+    header(w, obj);
+    w.line(0, &format!("Selector:\t{}", format_labels(spec.selector.as_ref())));
+    w.line(0, &format!("Type:\t{}", spec.type_.clone().unwrap_or_default()));
+    if let Some(p) = &spec.ip_family_policy {
+        w.line(0, &format!("IP Family Policy:\t{p}"));
+    }
+    match spec.ip_families.as_ref().filter(|f| !f.is_empty()) {
+        Some(f) => w.line(0, &format!("IP Families:\t{}", f.join(","))),
+        None => w.line(0, "IP Families:\t<none>"),
+    }
+    w.line(0, &format!("IP:\t{}", spec.cluster_ip.clone().unwrap_or_default()));
+    match spec.cluster_ips.as_ref().filter(|f| !f.is_empty()) {
+        Some(ips) => w.line(0, &format!("IPs:\t{}", ips.join(","))),
+        None => w.line(0, "IPs:\t<none>"),
+    }
+    if let Some(ext) = spec.external_ips.as_ref().filter(|e| !e.is_empty()) {
+        w.line(0, &format!("External IPs:\t{}", ext.join(",")));
+    }
+    if let Some(ip) = spec.load_balancer_ip.as_deref().filter(|s| !s.is_empty()) {
+        w.line(0, &format!("IP:\t{ip}"));
+    }
+    if let Some(name) = spec.external_name.as_deref().filter(|s| !s.is_empty()) {
+        w.line(0, &format!("External Name:\t{name}"));
+    }
+    let ingress: Vec<String> = svc
+        .status
+        .as_ref()
+        .and_then(|s| s.load_balancer.as_ref())
+        .and_then(|l| l.ingress.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|i| i.ip.or(i.hostname))
+        .collect();
+    if !ingress.is_empty() {
+        w.line(0, &format!("LoadBalancer Ingress:\t{}", ingress.join(", ")));
+    }
+    let namespace = svc.metadata.namespace.clone().unwrap_or_default();
+    let slices: Vec<k8s_openapi::api::discovery::v1::EndpointSlice> = s
+        .cluster
+        .sim
+        .api
+        .list(&Query::in_namespace(ids::endpoint_slices(), &namespace))
+        .map(|(items, _)| items)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|o| match &**o {
+            Object::EndpointSlice(es)
+                if es.metadata.labels.as_ref().and_then(|l| l.get("kubernetes.io/service-name")).map(String::as_str) == svc.metadata.name.as_deref() =>
+            {
+                Some(es.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    for port in spec.ports.iter().flatten() {
+        let name = port.name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| "<unset>".into());
+        let proto = port.protocol.clone().unwrap_or_else(|| "TCP".into());
+        w.line(0, &format!("Port:\t{name}\t{}/{proto}", port.port));
+        let target = port.target_port.as_ref().map(int_or_string).unwrap_or_else(|| port.port.to_string());
+        w.line(0, &format!("TargetPort:\t{target}/{proto}"));
+        if let Some(np) = port.node_port.filter(|n| *n != 0) {
+            w.line(0, &format!("NodePort:\t{name}\t{np}/{proto}"));
+        }
+        w.line(0, &format!("Endpoints:\t{}", format_slice_endpoints(&slices, port.name.as_deref().unwrap_or(""))));
+    }
+    w.line(0, &format!("Session Affinity:\t{}", spec.session_affinity.clone().unwrap_or_default()));
+    if let Some(p) = spec.external_traffic_policy.as_deref().filter(|s| !s.is_empty()) {
+        w.line(0, &format!("External Traffic Policy:\t{p}"));
+    }
+    if let Some(p) = &spec.internal_traffic_policy {
+        w.line(0, &format!("Internal Traffic Policy:\t{p}"));
+    }
+    if let Some(hc) = spec.health_check_node_port.filter(|p| *p != 0) {
+        w.line(0, &format!("HealthCheck NodePort:\t{hc}"));
+    }
+    if let Some(r) = spec.load_balancer_source_ranges.as_ref().filter(|r| !r.is_empty()) {
+        w.line(0, &format!("LoadBalancer Source Ranges:\t{}", r.join(",")));
+    }
+}
+
+/// The ready `ip:port` pairs of a service port, as `describe service` lists them.
+fn format_slice_endpoints(slices: &[k8s_openapi::api::discovery::v1::EndpointSlice], port_name: &str) -> String {
+    let mut list = Vec::new();
+    for slice in slices {
+        for port in slice.ports.iter().flatten().filter(|p| p.name.as_deref().unwrap_or("") == port_name) {
+            for ep in &slice.endpoints {
+                if ep.conditions.as_ref().and_then(|c| c.ready) == Some(false) {
+                    continue;
+                }
+                for addr in &ep.addresses {
+                    list.push(format!("{addr}:{}", port.port.unwrap_or(0)));
+                }
+            }
+        }
+    }
+    if list.is_empty() {
+        return "<none>".into();
+    }
+    let shown: Vec<String> = list.iter().take(3).cloned().collect();
+    if list.len() > 3 {
+        format!("{} + {} more...", shown.join(","), list.len() - 3)
+    } else {
+        shown.join(",")
+    }
+}
+
+fn describe_namespace(w: &mut Writer, s: &Session, obj: &Object) {
+    let Object::Namespace(ns) = obj else { return };
+    let m = &ns.metadata;
+    let name = m.name.clone().unwrap_or_default();
+    w.line(0, &format!("Name:\t{name}"));
+    labels_multiline(w, "", "Labels", m.labels.as_ref());
+    annotations_multiline(w, "Annotations", m.annotations.as_ref());
+    w.line(0, &format!("Status:\t{}", ns.status.as_ref().and_then(|s| s.phase.clone()).unwrap_or_default()));
+    let count = |plural: &str| {
+        crate::engine::api::find_resource("", plural)
+            .and_then(|id| s.cluster.sim.api.list(&Query::in_namespace(id, &name)).ok())
+            .map(|(items, _)| items)
+            .unwrap_or_default()
+    };
+    w.line(0, "");
+    let quotas = count("resourcequotas");
+    if quotas.is_empty() {
+        w.line(0, "No resource quota.");
+    } else {
+        for q in &quotas {
+            let Object::ResourceQuota(q) = &**q else { continue };
+            w.line(0, "Resource Quotas");
+            w.line(1, &format!("Name:\t{}", q.metadata.name.as_deref().unwrap_or("")));
+            w.line(1, "Resource\tUsed\tHard");
+            w.line(1, "--------\t---\t---");
+            let used = q.status.as_ref().and_then(|s| s.used.clone()).unwrap_or_default();
+            for (res, hard) in q.spec.as_ref().and_then(|s| s.hard.clone()).unwrap_or_default() {
+                let u = used.get(&res).map(|x| x.0.clone()).unwrap_or_else(|| "0".into());
+                w.line(1, &format!("{res}\t{u}\t{}", hard.0));
+            }
+        }
+    }
+    w.line(0, "");
+    if count("limitranges").is_empty() {
+        w.line(0, "No LimitRange resource.");
+    } else {
+        w.line(0, "Resource Limits");
+    }
+}
+
+fn describe_node(w: &mut Writer, s: &Session, obj: &Object, now: VirtualTime) {
+    let Object::Node(node) = obj else { return };
+    let m = &node.metadata;
+    let name = m.name.clone().unwrap_or_default();
+    let spec = node.spec.clone().unwrap_or_default();
+    let status = node.status.clone().unwrap_or_default();
+    w.line(0, &format!("Name:\t{name}"));
+    let mut roles: Vec<String> = m
+        .labels
+        .iter()
+        .flatten()
+        .filter_map(|(k, v)| match k.strip_prefix("node-role.kubernetes.io/") {
+            Some(r) if !r.is_empty() => Some(r.to_string()),
+            _ if k == "kubernetes.io/role" && !v.is_empty() => Some(v.clone()),
+            _ => None,
+        })
+        .collect();
+    roles.sort();
+    roles.dedup();
+    w.line(0, &format!("Roles:\t{}", if roles.is_empty() { "<none>".to_string() } else { roles.join(",") }));
+    labels_multiline(w, "", "Labels", m.labels.as_ref());
+    annotations_multiline(w, "Annotations", m.annotations.as_ref());
+    w.line(0, &format!("CreationTimestamp:\t{}", m.creation_timestamp.as_ref().map(rfc1123z).unwrap_or_default()));
+    let mut taints = spec.taints.clone().unwrap_or_default();
+    w.raw("Taints:\t");
+    if taints.is_empty() {
+        w.raw("<none>\n");
+    }
+    taints.sort_by(|a, b| format!("{},{}", a.effect, a.key).cmp(&format!("{},{}", b.effect, b.key)));
+    for (i, t) in taints.iter().enumerate() {
+        if i > 0 {
+            w.raw("\t");
+        }
+        match t.value.as_deref().filter(|v| !v.is_empty()) {
+            Some(v) => w.raw(&format!("{}={v}:{}\n", t.key, t.effect)),
+            None => w.raw(&format!("{}:{}\n", t.key, t.effect)),
+        }
+    }
+    w.line(0, &format!("Unschedulable:\t{}", spec.unschedulable.unwrap_or(false)));
+    let lease = s.cluster.sim.api.get(ids::leases(), "kube-node-lease", &name).ok();
+    let lease_spec = lease.as_deref().and_then(|l| match l {
+        Object::Lease(l) => l.spec.clone(),
+        _ => None,
+    });
+    let micro = |t: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime>| {
+        t.map(|t| rfc1123z(&Time(t.0))).unwrap_or_else(|| "<unset>".into())
+    };
+    w.line(0, "Lease:");
+    w.line(1, &format!("HolderIdentity:\t{}", lease_spec.as_ref().and_then(|l| l.holder_identity.clone()).unwrap_or_else(|| "<unset>".into())));
+    w.line(1, &format!("AcquireTime:\t{}", micro(lease_spec.as_ref().and_then(|l| l.acquire_time.as_ref()))));
+    w.line(1, &format!("RenewTime:\t{}", micro(lease_spec.as_ref().and_then(|l| l.renew_time.as_ref()))));
+    if let Some(conds) = status.conditions.as_ref().filter(|c| !c.is_empty()) {
+        w.line(0, "Conditions:\n  Type\tStatus\tLastHeartbeatTime\tLastTransitionTime\tReason\tMessage");
+        w.line(1, "----\t------\t-----------------\t------------------\t------\t-------");
+        for c in conds {
+            w.line(
+                1,
+                &format!(
+                    "{} \t{} \t{} \t{} \t{} \t{}",
+                    c.type_,
+                    c.status,
+                    c.last_heartbeat_time.as_ref().map(rfc1123z).unwrap_or_else(zero_time),
+                    c.last_transition_time.as_ref().map(rfc1123z).unwrap_or_else(zero_time),
+                    c.reason.as_deref().unwrap_or(""),
+                    c.message.as_deref().unwrap_or("")
+                ),
+            );
+        }
+    }
+    w.line(0, "Addresses:");
+    for a in status.addresses.iter().flatten() {
+        w.line(1, &format!("{}:\t{}", a.type_, a.address));
+    }
+    for (title, list) in [("Capacity", &status.capacity), ("Allocatable", &status.allocatable)] {
+        if let Some(list) = list.as_ref().filter(|l| !l.is_empty()) {
+            w.line(0, &format!("{title}:"));
+            for (res, q) in list {
+                w.line(0, &format!("  {res}:\t{}", q.0));
+            }
+        }
+    }
+    let info = status.node_info.clone().unwrap_or_default();
+    w.line(0, "System Info:");
+    for (label, value) in [
+        ("Machine ID", &info.machine_id),
+        ("System UUID", &info.system_uuid),
+        ("Boot ID", &info.boot_id),
+        ("Kernel Version", &info.kernel_version),
+        ("OS Image", &info.os_image),
+        ("Operating System", &info.operating_system),
+        ("Architecture", &info.architecture),
+        ("Container Runtime Version", &info.container_runtime_version),
+        ("Kubelet Version", &info.kubelet_version),
+        ("Kube-Proxy Version", &info.kube_proxy_version),
+    ] {
+        w.line(0, &format!("  {label}:\t{value}"));
+    }
+    if let Some(cidr) = spec.pod_cidr.as_deref().filter(|c| !c.is_empty()) {
+        w.line(0, &format!("PodCIDR:\t{cidr}"));
+    }
+    if let Some(cidrs) = spec.pod_cidrs.as_ref().filter(|c| !c.is_empty()) {
+        w.line(0, &format!("PodCIDRs:\t{}", cidrs.join(",")));
+    }
+    if let Some(p) = spec.provider_id.as_deref().filter(|c| !c.is_empty()) {
+        w.line(0, &format!("ProviderID:\t{p}"));
+    }
+    let pods: Vec<Pod> = s
+        .cluster
+        .sim
+        .api
+        .list(&Query::all(ids::pods()).with_fields(FieldSelector::node_name(&name)))
+        .map(|(items, _)| items)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|o| match &**o {
+            Object::Pod(p) => Some(p.clone()),
+            _ => None,
+        })
+        .filter(|p| !matches!(p.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded") | Some("Failed")))
+        .collect();
+    let allocatable = status.allocatable.clone().filter(|a| !a.is_empty()).or(status.capacity.clone()).unwrap_or_default();
+    let alloc = |res: &str| allocatable.get(res).and_then(|q| Quantity::parse(&q.0)).unwrap_or_default();
+    let (alloc_cpu, alloc_mem, alloc_eph) = (alloc("cpu").milli_value(), alloc("memory").value(), alloc("ephemeral-storage").value());
+    let percent = |part: i128, whole: i128| if whole == 0 { 0 } else { part * 100 / whole };
+    w.line(0, &format!("Non-terminated Pods:\t({} in total)", pods.len()));
+    w.line(1, "Namespace\tName\t\tCPU Requests\tCPU Limits\tMemory Requests\tMemory Limits\tAge");
+    w.line(1, "---------\t----\t\t------------\t----------\t---------------\t-------------\t---");
+    let mut totals: BTreeMap<(&str, &str), Quantity> = BTreeMap::new();
+    for pod in &pods {
+        let (req, lim) = pod_requests_and_limits(pod);
+        let get = |l: &BTreeMap<String, Quantity>, r: &str| l.get(r).copied().unwrap_or_default();
+        let (cr, cl, mr, ml) = (get(&req, "cpu"), get(&lim, "cpu"), get(&req, "memory"), get(&lim, "memory"));
+        w.line(
+            1,
+            &format!(
+                "{}\t{}\t\t{} ({}%)\t{} ({}%)\t{} ({}%)\t{} ({}%)\t{}",
+                pod.metadata.namespace.as_deref().unwrap_or(""),
+                pod.metadata.name.as_deref().unwrap_or(""),
+                cr.to_canonical(),
+                percent(cr.milli_value(), alloc_cpu),
+                cl.to_canonical(),
+                percent(cl.milli_value(), alloc_cpu),
+                mr.to_canonical(),
+                percent(mr.value(), alloc_mem),
+                ml.to_canonical(),
+                percent(ml.value(), alloc_mem),
+                age(pod.metadata.creation_timestamp.as_ref(), now)
+            ),
+        );
+        for (kind, list) in [("req", &req), ("lim", &lim)] {
+            for res in ["cpu", "memory", "ephemeral-storage"] {
+                if let Some(q) = list.get(res) {
+                    let entry = totals.entry((kind, res)).or_insert(Quantity { nanos: 0, binary: q.binary });
+                    *entry = entry.add(*q);
+                }
+            }
+        }
+    }
+    w.line(0, "Allocated resources:\n  (Total limits may be over 100 percent, i.e., overcommitted.)");
+    w.line(1, "Resource\tRequests\tLimits");
+    w.line(1, "--------\t--------\t------");
+    for (res, whole, milli) in [("cpu", alloc_cpu, true), ("memory", alloc_mem, false), ("ephemeral-storage", alloc_eph, false)] {
+        let r = totals.get(&("req", res)).copied().unwrap_or_default();
+        let l = totals.get(&("lim", res)).copied().unwrap_or_default();
+        let amount = |q: Quantity| if milli { q.milli_value() } else { q.value() };
+        w.line(1, &format!("{res}\t{} ({}%)\t{} ({}%)", r.to_canonical(), percent(amount(r), whole), l.to_canonical(), percent(amount(l), whole)));
+    }
+    let mut huge: Vec<&String> = allocatable.keys().filter(|k| k.starts_with("hugepages-")).collect();
+    huge.sort();
+    for res in huge {
+        w.line(1, &format!("{res}\t0 (0%)\t0 (0%)"));
+    }
+}
+
+fn zero_time() -> String {
+    "Mon, 01 Jan 0001 00:00:00 +0000".to_string()
+}
+
+/// A pod's effective requests and limits: the sum over containers, or the
+/// largest init container where that is more.
+fn pod_requests_and_limits(pod: &Pod) -> (BTreeMap<String, Quantity>, BTreeMap<String, Quantity>) {
+    let spec = pod.spec.clone().unwrap_or_default();
+    let mut req: BTreeMap<String, Quantity> = BTreeMap::new();
+    let mut lim: BTreeMap<String, Quantity> = BTreeMap::new();
+    let add = |into: &mut BTreeMap<String, Quantity>, from: Option<&BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>>| {
+        for (k, v) in from.into_iter().flatten() {
+            if let Some(q) = Quantity::parse(&v.0) {
+                let e = into.entry(k.clone()).or_insert(Quantity { nanos: 0, binary: q.binary });
+                *e = e.add(q);
+            }
+        }
+    };
+    for c in &spec.containers {
+        let r = c.resources.clone().unwrap_or_default();
+        add(&mut req, r.requests.as_ref());
+        add(&mut lim, r.limits.as_ref());
+    }
+    for c in spec.init_containers.iter().flatten() {
+        let r = c.resources.clone().unwrap_or_default();
+        for (into, from) in [(&mut req, r.requests), (&mut lim, r.limits)] {
+            for (k, v) in from.into_iter().flatten() {
+                if let Some(q) = Quantity::parse(&v.0) {
+                    let e = into.entry(k).or_insert(Quantity { nanos: 0, binary: q.binary });
+                    if q.nanos > e.nanos {
+                        *e = q;
+                    }
+                }
+            }
+        }
+    }
+    (req, lim)
+}
+
+/// kubectl's generic describer: every field of the object, nested by level.
+fn describe_generic(w: &mut Writer, obj: &Object) {
+    header(w, obj);
+    let value = obj.to_json();
+    if let Value::Object(map) = value {
+        unstructured(w, 0, &map, "");
+    }
+}
+
+fn unstructured(w: &mut Writer, level: usize, content: &serde_json::Map<String, Value>, prefix: &str) {
+    const SKIP: &[&str] = &[".metadata.managedFields", ".metadata.name", ".metadata.namespace", ".metadata.labels", ".metadata.annotations"];
+    for (field, value) in content {
+        let path = format!("{prefix}.{field}");
+        if SKIP.contains(&path.as_str()) {
+            continue;
+        }
+        match value {
+            Value::Object(m) => {
+                w.line(level, &format!("{}:", smart_label(field)));
+                unstructured(w, level + 1, m, &path);
+            }
+            Value::Array(items) => {
+                w.line(level, &format!("{}:", smart_label(field)));
+                for item in items {
+                    match item {
+                        Value::Object(m) => unstructured(w, level + 1, m, &path),
+                        other => w.line(level + 1, &crate::engine::kubectl::printers::jsonpath::go_sprint(other)),
+                    }
+                }
+            }
+            other => w.line(level, &format!("{}:\t{}", smart_label(field), crate::engine::kubectl::printers::jsonpath::go_sprint(other))),
+        }
+    }
+}
+
+/// `smartLabelFor`: `apiVersion` → `API Version`, `creationTimestamp` → `Creation Timestamp`.
+fn smart_label(field: &str) -> String {
+    if field.chars().any(|c| !c.is_alphabetic() && c != '-') {
+        return field.to_string();
+    }
+    let mut parts: Vec<String> = Vec::new();
+    let chars: Vec<char> = field.chars().collect();
+    let mut current = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        let boundary = i > 0
+            && ((c.is_uppercase() && chars[i - 1].is_lowercase())
+                || (c.is_uppercase() && chars.get(i + 1).is_some_and(|n| n.is_lowercase()) && chars[i - 1].is_uppercase()));
+        if boundary && !current.is_empty() {
+            parts.push(std::mem::take(&mut current));
+        }
+        current.push(c);
+    }
+    if !current.is_empty() {
+        parts.push(current);
+    }
+    parts
+        .into_iter()
+        .map(|p| {
+            let upper = p.to_uppercase();
+            if ["API", "URL", "UID", "OSB", "GUID"].contains(&upper.as_str()) {
+                upper
+            } else {
+                let mut cs = p.chars();
+                cs.next().map(|f| f.to_uppercase().collect::<String>() + cs.as_str()).unwrap_or_default()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The object's events: matched by kind, name and namespace, and by uid
+/// (kubelets name nodes by name where controllers use the uid).
+fn events_for(s: &Session, obj: &Object) -> Vec<Event> {
+    let m = obj.meta();
+    let kind = resource(obj.resource_id()).kind;
+    let name = m.name.clone().unwrap_or_default();
+    let uid = m.uid.clone().unwrap_or_default();
+    let fields = FieldSelector { terms: vec![("involvedObject.name".into(), true, name.clone()), ("involvedObject.kind".into(), true, kind.into())] };
+    let Ok((items, _)) = s.cluster.sim.api.list(&Query::all(ids::events()).with_fields(fields)) else { return Vec::new() };
+    let mut events: Vec<Event> = items
+        .iter()
+        .filter_map(|o| match &**o {
+            Object::Event(e) => Some(e.clone()),
+            _ => None,
+        })
+        .filter(|e| {
+            let io = &e.involved_object;
+            io.namespace.clone().unwrap_or_default() == m.namespace.clone().unwrap_or_default()
+                && io.uid.as_deref().is_none_or(|u| u.is_empty() || u == uid || u == name)
+        })
+        .collect();
+    sort_events(&mut events);
+    events
+}
+
+fn describe_events(w: &mut Writer, events: &[Event], now: VirtualTime) {
+    if events.is_empty() {
+        w.line(0, "Events:\t<none>");
+        return;
+    }
+    // kubectl flushes its tabwriter here, so the table aligns on its own.
+    let aligned = DESCRIBE.format(&std::mem::take(&mut w.text));
+    w.text = aligned;
+    w.line(0, "Events:\n  Type\tReason\tAge\tFrom\tMessage");
+    w.line(1, "----\t------\t----\t----\t-------");
+    for e in events {
+        let source = e.source.as_ref().and_then(|s| s.component.clone()).filter(|c| !c.is_empty()).or(e.reporting_component.clone()).unwrap_or_default();
+        w.line(
+            1,
+            &format!(
+                "{}\t{}\t{}\t{}\t{}",
+                e.type_.as_deref().unwrap_or(""),
+                e.reason.as_deref().unwrap_or(""),
+                event_interval(e, now),
+                source,
+                e.message.as_deref().unwrap_or("").trim()
+            ),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod() -> Pod {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "web-7d4b9c8f6d-x2x9k", "namespace": "default", "creationTimestamp": "2026-01-01T00:01:00Z",
+                "labels": {"app": "web", "pod-template-hash": "7d4b9c8f6d"},
+                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-7d4b9c8f6d", "uid": "u1", "controller": true}]},
+            "spec": {
+                "containers": [{"name": "nginx", "image": "nginx:1.25", "ports": [{"containerPort": 80, "protocol": "TCP"}],
+                    "volumeMounts": [{"name": "kube-api-access-abcde", "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount", "readOnly": true}]}],
+                "nodeName": "minikube", "priority": 0, "serviceAccountName": "default",
+                "tolerations": [
+                    {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
+                    {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}],
+                "volumes": [{"name": "kube-api-access-abcde", "projected": {"sources": [
+                    {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+                    {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+                    {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}}]}}]
+            },
+            "status": {
+                "phase": "Running", "hostIP": "192.168.49.2", "podIP": "10.244.0.5", "podIPs": [{"ip": "10.244.0.5"}],
+                "startTime": "2026-01-01T00:01:00Z", "qosClass": "BestEffort",
+                "conditions": [
+                    {"type": "PodReadyToStartContainers", "status": "True"}, {"type": "Initialized", "status": "True"},
+                    {"type": "Ready", "status": "True"}, {"type": "ContainersReady", "status": "True"}, {"type": "PodScheduled", "status": "True"}],
+                "containerStatuses": [{"name": "nginx", "image": "nginx:1.25", "imageID": "docker-pullable://nginx@sha256:abc", "containerID": "docker://123",
+                    "ready": true, "restartCount": 0, "started": true, "state": {"running": {"startedAt": "2026-01-01T00:01:05Z"}}}]
+            }
+        }))
+        .unwrap()
+    }
+
+    /// Layout of `kubectl describe pod` from kubectl 1.33 on minikube.
+    #[test]
+    fn describes_a_running_pod_as_kubectl_1_33() {
+        let mut w = Writer::default();
+        describe_pod(&mut w, &pod(), VirtualTime::from_secs(120));
+        let event: Event = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "e1", "namespace": "default"},
+            "involvedObject": {"kind": "Pod", "name": "web-7d4b9c8f6d-x2x9k"},
+            "type": "Normal", "reason": "Scheduled", "source": {"component": "default-scheduler"},
+            "message": "Successfully assigned default/web-7d4b9c8f6d-x2x9k to minikube",
+            "firstTimestamp": "2026-01-01T00:01:00Z", "lastTimestamp": "2026-01-01T00:01:00Z", "count": 1
+        }))
+        .unwrap();
+        describe_events(&mut w, &[event], VirtualTime::from_secs(120));
+        let expected = "Name:             web-7d4b9c8f6d-x2x9k
+Namespace:        default
+Priority:         0
+Service Account:  default
+Node:             minikube/192.168.49.2
+Start Time:       Thu, 01 Jan 2026 00:01:00 +0000
+Labels:           app=web
+                  pod-template-hash=7d4b9c8f6d
+Annotations:      <none>
+Status:           Running
+IP:               10.244.0.5
+IPs:
+  IP:           10.244.0.5
+Controlled By:  ReplicaSet/web-7d4b9c8f6d
+Containers:
+  nginx:
+    Container ID:   docker://123
+    Image:          nginx:1.25
+    Image ID:       docker-pullable://nginx@sha256:abc
+    Port:           80/TCP
+    Host Port:      0/TCP
+    State:          Running
+      Started:      Thu, 01 Jan 2026 00:01:05 +0000
+    Ready:          True
+    Restart Count:  0
+    Environment:    <none>
+    Mounts:
+      /var/run/secrets/kubernetes.io/serviceaccount from kube-api-access-abcde (ro)
+Conditions:
+  Type                        Status
+  PodReadyToStartContainers   True 
+  Initialized                 True 
+  Ready                       True 
+  ContainersReady             True 
+  PodScheduled                True 
+Volumes:
+  kube-api-access-abcde:
+    Type:                    Projected (a volume that contains injected data from multiple sources)
+    TokenExpirationSeconds:  3607
+    ConfigMapName:           kube-root-ca.crt
+    ConfigMapOptional:       <nil>
+    DownwardAPI:             true
+QoS Class:                   BestEffort
+Node-Selectors:              <none>
+Tolerations:                 node.kubernetes.io/not-ready:NoExecute op=Exists for 300s
+                             node.kubernetes.io/unreachable:NoExecute op=Exists for 300s
+Events:
+  Type    Reason     Age   From               Message
+  ----    ------     ----  ----               -------
+  Normal  Scheduled  60s   default-scheduler  Successfully assigned default/web-7d4b9c8f6d-x2x9k to minikube
+";
+        assert_eq!(DESCRIBE.format(&w.text), expected);
+    }
+
+    #[test]
+    fn smart_labels_split_camel_case() {
+        assert_eq!(smart_label("apiVersion"), "API Version");
+        assert_eq!(smart_label("creationTimestamp"), "Creation Timestamp");
+        assert_eq!(smart_label("uid"), "UID");
+        assert_eq!(smart_label("holderIdentity"), "Holder Identity");
+    }
 }

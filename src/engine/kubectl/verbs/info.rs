@@ -1,13 +1,355 @@
+//! Informational verbs: `version`, `cluster-info`, `api-resources`,
+//! `api-versions`, `config`, `explain`, bare `kubectl`, and the verbs that
+//! would need a real container (`exec`, `attach`, `cp`, `port-forward`,
+//! `edit`, `top`).
+
+use crate::engine::api::{resource, RESOURCES};
+use crate::engine::kubectl::printers::{self, tabwriter::TABLE, OutputFormat};
 use crate::engine::kubectl::{Error, Result, Session};
 
+use super::get::resolve;
+
+/// `kubectl` with no arguments: kubectl 1.33.1's own help text.
+const HELP: &str = r#"kubectl controls the Kubernetes cluster manager.
+
+ Find more information at: https://kubernetes.io/docs/reference/kubectl/
+
+Basic Commands (Beginner):
+  create          Create a resource from a file or from stdin
+  expose          Take a replication controller, service, deployment or pod and expose it as a new Kubernetes service
+  run             Run a particular image on the cluster
+  set             Set specific features on objects
+
+Basic Commands (Intermediate):
+  explain         Get documentation for a resource
+  get             Display one or many resources
+  edit            Edit a resource on the server
+  delete          Delete resources by file names, stdin, resources and names, or by resources and label selector
+
+Deploy Commands:
+  rollout         Manage the rollout of a resource
+  scale           Set a new size for a deployment, replica set, or replication controller
+  autoscale       Auto-scale a deployment, replica set, stateful set, or replication controller
+
+Cluster Management Commands:
+  certificate     Modify certificate resources
+  cluster-info    Display cluster information
+  top             Display resource (CPU/memory) usage
+  cordon          Mark node as unschedulable
+  uncordon        Mark node as schedulable
+  drain           Drain node in preparation for maintenance
+  taint           Update the taints on one or more nodes
+
+Troubleshooting and Debugging Commands:
+  describe        Show details of a specific resource or group of resources
+  logs            Print the logs for a container in a pod
+  attach          Attach to a running container
+  exec            Execute a command in a container
+  port-forward    Forward one or more local ports to a pod
+  proxy           Run a proxy to the Kubernetes API server
+  cp              Copy files and directories to and from containers
+  auth            Inspect authorization
+  debug           Create debugging sessions for troubleshooting workloads and nodes
+  events          List events
+
+Advanced Commands:
+  diff            Diff the live version against a would-be applied version
+  apply           Apply a configuration to a resource by file name or stdin
+  patch           Update fields of a resource
+  replace         Replace a resource by file name or stdin
+  wait            Experimental: Wait for a specific condition on one or many resources
+  kustomize       Build a kustomization target from a directory or URL
+
+Settings Commands:
+  label           Update the labels on a resource
+  annotate        Update the annotations on a resource
+  completion      Output shell completion code for the specified shell (bash, zsh, fish, or powershell)
+
+Subcommands provided by plugins:
+
+Other Commands:
+  api-resources   Print the supported API resources on the server
+  api-versions    Print the supported API versions on the server, in the form of "group/version"
+  config          Modify kubeconfig files
+  plugin          Provides utilities for interacting with plugins
+  version         Print the client and server version information
+
+Usage:
+  kubectl [flags] [options]
+
+Use "kubectl <command> --help" for more information about a given command.
+Use "kubectl options" for a list of global command-line options (applies to all commands).
+"#;
+
+const CLIENT_VERSION_JSON: &str = r#""clientVersion": {
+    "major": "1",
+    "minor": "33",
+    "gitVersion": "v1.33.1",
+    "gitCommit": "8adc0f041b8e7ad1d30e29cc59c6ae7a15e19828",
+    "gitTreeState": "clean",
+    "buildDate": "2025-05-15T08:27:33Z",
+    "goVersion": "go1.24.2",
+    "compiler": "gc",
+    "platform": "linux/amd64"
+  },
+  "kustomizeVersion": "v5.6.0""#;
+
+const SERVER_VERSION_JSON: &str = r#""serverVersion": {
+    "major": "1",
+    "minor": "33",
+    "emulationMajor": "1",
+    "emulationMinor": "33",
+    "minCompatibilityMajor": "1",
+    "minCompatibilityMinor": "32",
+    "gitVersion": "v1.33.1",
+    "gitCommit": "8adc0f041b8e7ad1d30e29cc59c6ae7a15e19828",
+    "gitTreeState": "clean",
+    "buildDate": "2025-05-15T08:19:41Z",
+    "goVersion": "go1.24.2",
+    "compiler": "gc",
+    "platform": "linux/amd64"
+  }"#;
+
 pub fn run(s: &mut Session) -> Result {
-    Err(Error::Message(format!("error: \"{}\" is not implemented yet", s.args.command)))
+    match s.args.command.as_str() {
+        "version" => version(s),
+        "cluster-info" => cluster_info(s),
+        "cluster-info dump" => Err(Error::Message("error: cluster-info dump is not available in this simulator; use kubectl get and kubectl describe".to_string())),
+        "api-resources" => api_resources(s),
+        "api-versions" => api_versions(s),
+        "explain" => explain(s),
+        "config" => Err(Error::Message(config_help())),
+        "config view" => config_view(s),
+        "config current-context" => {
+            let (context, _, _) = kubeconfig_names(s);
+            s.out.push_str(&format!("{context}\n"));
+            Ok(())
+        }
+        "config get-contexts" => {
+            let (context, cluster, user) = kubeconfig_names(s);
+            let mut text = String::new();
+            if !s.args.flag("no-headers") {
+                text.push_str("CURRENT\tNAME\tCLUSTER\tAUTHINFO\tNAMESPACE\n");
+            }
+            text.push_str(&format!("*\t{context}\t{cluster}\t{user}\tdefault\n"));
+            s.out.push_str(&TABLE.format(&text));
+            Ok(())
+        }
+        other => Err(Error::Message(format!("error: \"kubectl {other}\" is not available in this simulator"))),
+    }
 }
 
 pub fn help(s: &mut Session) -> Result {
-    run(s)
+    s.out.push_str(HELP);
+    Ok(())
 }
 
+/// Verbs that need a container process or a terminal, which simulated
+/// containers do not have.
 pub fn simulated_only(s: &mut Session) -> Result {
-    run(s)
+    let verb = s.args.verb().to_string();
+    if verb == "top" {
+        return Err(Error::Message("error: Metrics API not available".to_string()));
+    }
+    let what = match verb.as_str() {
+        "exec" => "run commands inside containers",
+        "attach" => "attach to container processes",
+        "cp" => "copy files to or from containers",
+        "port-forward" => "forward ports to pods",
+        "edit" => "open an editor; use kubectl apply, patch, set or scale instead",
+        _ => "do this",
+    };
+    Err(Error::Message(format!("error: containers in this cluster are simulated, so kubectl {verb} cannot {what}")))
+}
+
+fn version(s: &mut Session) -> Result {
+    let client_only = s.args.flag("client");
+    let reachable: Result = if client_only {
+        Ok(())
+    } else {
+        s.cluster.sim.api.list(&crate::engine::apiserver::Query::all(crate::engine::api::ids::namespaces())).map(|_| ()).map_err(Error::Api)
+    };
+    match s.args.value("output") {
+        None | Some("") => {
+            s.out.push_str("Client Version: v1.33.1\nKustomize Version: v5.6.0\n");
+            if !client_only {
+                reachable?;
+                s.out.push_str("Server Version: v1.33.1\n");
+            }
+            Ok(())
+        }
+        Some(format @ ("json" | "yaml")) => {
+            let server_ok = !client_only && reachable.is_ok();
+            let mut json = format!("{{\n  {CLIENT_VERSION_JSON}");
+            if server_ok {
+                json.push_str(&format!(",\n  {SERVER_VERSION_JSON}"));
+            }
+            json.push_str("\n}\n");
+            if format == "json" {
+                s.out.push_str(&json);
+            } else {
+                let value: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+                s.out.push_str(&printers::to_yaml(&value));
+            }
+            if !client_only {
+                reachable?;
+            }
+            Ok(())
+        }
+        Some(other) => Err(Error::Message(format!("error: --output must be 'yaml' or 'json', got {other}"))),
+    }
+}
+
+fn cluster_info(s: &mut Session) -> Result {
+    let server = format!("https://{}", s.server());
+    let dns = s.cluster.sim.api.get(crate::engine::api::ids::services(), "kube-system", "kube-dns");
+    if let Err(e) = &dns {
+        if e.reason != crate::engine::api::Reason::NotFound {
+            // kubectl says the same in its own words when the API server cannot be reached.
+            s.err.push_str("\nTo further debug and diagnose cluster problems, use 'kubectl cluster-info dump'.\n");
+            return Err(Error::Api(e.clone()));
+        }
+    }
+    s.out.push_str(&format!("Kubernetes control plane is running at {server}\n"));
+    if dns.is_ok() {
+        s.out.push_str(&format!("CoreDNS is running at {server}/api/v1/namespaces/kube-system/services/kube-dns:dns/proxy\n"));
+    }
+    s.out.push_str("\nTo further debug and diagnose cluster problems, use 'kubectl cluster-info dump'.\n");
+    Ok(())
+}
+
+/// One discovery entry: (group, version, plural, short names, namespaced, kind).
+type Discovered = (String, String, String, String, bool, String);
+
+/// What a 1.33 API server's discovery lists: the stored resources plus the
+/// create-only review and binding resources.
+fn discovered() -> Vec<Discovered> {
+    let mut list: Vec<Discovered> = RESOURCES
+        .iter()
+        .map(|r| (r.group.to_string(), r.version.to_string(), r.plural.to_string(), r.short_names.join(","), r.namespaced, r.kind.to_string()))
+        .collect();
+    let extra: &[(&str, &str, &str, bool, &str)] = &[
+        ("", "v1", "bindings", true, "Binding"),
+        ("authentication.k8s.io", "v1", "selfsubjectreviews", false, "SelfSubjectReview"),
+        ("authentication.k8s.io", "v1", "tokenreviews", false, "TokenReview"),
+        ("authorization.k8s.io", "v1", "localsubjectaccessreviews", true, "LocalSubjectAccessReview"),
+        ("authorization.k8s.io", "v1", "selfsubjectaccessreviews", false, "SelfSubjectAccessReview"),
+        ("authorization.k8s.io", "v1", "selfsubjectrulesreviews", false, "SelfSubjectRulesReview"),
+        ("authorization.k8s.io", "v1", "subjectaccessreviews", false, "SubjectAccessReview"),
+    ];
+    for (g, v, p, n, k) in extra {
+        list.push((g.to_string(), v.to_string(), p.to_string(), String::new(), *n, k.to_string()));
+    }
+    // Discovery lists groups ("" first) and, within one, resources by name;
+    // kubectl then sorts stably by group.
+    list.sort_by(|a, b| a.0.cmp(&b.0).then(a.2.cmp(&b.2)));
+    list
+}
+
+fn api_resources(s: &mut Session) -> Result {
+    let namespaced = s.args.value("namespaced").map(|v| v == "true");
+    let group = s.args.value("api-group").map(str::to_string);
+    let mut list: Vec<Discovered> = discovered()
+        .into_iter()
+        .filter(|d| namespaced.is_none_or(|n| d.4 == n))
+        .filter(|d| group.as_ref().is_none_or(|g| &d.0 == g))
+        .collect();
+    match s.args.value("sort-by") {
+        Some("name") => list.sort_by(|a, b| a.2.cmp(&b.2)),
+        Some("kind") => list.sort_by(|a, b| a.5.cmp(&b.5)),
+        _ => {}
+    }
+    if s.args.value("output") == Some("name") {
+        for d in &list {
+            if d.0.is_empty() {
+                s.out.push_str(&format!("{}\n", d.2));
+            } else {
+                s.out.push_str(&format!("{}.{}\n", d.2, d.0));
+            }
+        }
+        return Ok(());
+    }
+    let mut text = String::new();
+    if !s.args.flag("no-headers") {
+        text.push_str("NAME\tSHORTNAMES\tAPIVERSION\tNAMESPACED\tKIND\n");
+    }
+    for (g, v, plural, short, ns, kind) in &list {
+        let api_version = if g.is_empty() { v.clone() } else { format!("{g}/{v}") };
+        text.push_str(&format!("{plural}\t{short}\t{api_version}\t{ns}\t{kind}\n"));
+    }
+    s.out.push_str(&TABLE.format(&text));
+    Ok(())
+}
+
+fn api_versions(s: &mut Session) -> Result {
+    s.cluster.sim.api.list(&crate::engine::apiserver::Query::all(crate::engine::api::ids::namespaces()))?;
+    let mut versions: Vec<String> = RESOURCES.iter().map(|r| r.api_version()).collect();
+    versions.extend(["authentication.k8s.io/v1", "authorization.k8s.io/v1", "autoscaling/v1"].map(String::from));
+    versions.sort();
+    versions.dedup();
+    for v in versions {
+        s.out.push_str(&v);
+        s.out.push('\n');
+    }
+    Ok(())
+}
+
+fn explain(s: &mut Session) -> Result {
+    let Some(target) = s.args.positionals.first().cloned() else {
+        return Err(Error::Message("You must specify the type of resource to explain. Use \"kubectl api-resources\" for a complete list of supported resources.\n\nerror: Required resource not specified.\nSee 'kubectl explain -h' for help and examples".to_string()));
+    };
+    let kind_word = target.split('.').next().unwrap_or("");
+    let rid = resolve(kind_word)?;
+    let rt = resource(rid);
+    s.out.push_str(&format!(
+        "GROUP:      {}\nKIND:       {}\nVERSION:    {}\n\nField documentation is not bundled with this simulator.\nSee https://kubernetes.io/docs/reference/kubernetes-api/ for the {} schema.\n",
+        rt.group, rt.kind, rt.version, rt.kind
+    ));
+    Ok(())
+}
+
+/// (context, cluster, user) names of the profile's kubeconfig.
+fn kubeconfig_names(s: &Session) -> (String, String, String) {
+    match s.cluster.profile.kind {
+        crate::engine::cluster::ProfileKind::Minikube => ("minikube".into(), "minikube".into(), "minikube".into()),
+        crate::engine::cluster::ProfileKind::Default => ("kubernetes-admin@kubernetes".into(), "kubernetes".into(), "kubernetes-admin".into()),
+    }
+}
+
+fn config_view(s: &mut Session) -> Result {
+    let (context, cluster_name, user) = kubeconfig_names(s);
+    let server = format!("https://{}", s.server());
+    let minikube = s.cluster.profile.kind == crate::engine::cluster::ProfileKind::Minikube;
+    let cluster = if minikube {
+        serde_json::json!({"certificate-authority": "/root/.minikube/ca.crt", "server": server})
+    } else {
+        serde_json::json!({"certificate-authority-data": "DATA+OMITTED", "server": server})
+    };
+    let user_entry = if minikube {
+        serde_json::json!({"client-certificate": "/root/.minikube/profiles/minikube/client.crt", "client-key": "/root/.minikube/profiles/minikube/client.key"})
+    } else {
+        serde_json::json!({"client-certificate-data": "DATA+OMITTED", "client-key-data": "DATA+OMITTED"})
+    };
+    let config = serde_json::json!({
+        "apiVersion": "v1",
+        "clusters": [{"cluster": cluster, "name": cluster_name}],
+        "contexts": [{"context": {"cluster": cluster_name, "namespace": "default", "user": user}, "name": context}],
+        "current-context": context,
+        "kind": "Config",
+        "preferences": {},
+        "users": [{"name": user, "user": user_entry}],
+    });
+    let format = match s.args.value("output") {
+        Some("json") => OutputFormat::Json,
+        _ => OutputFormat::Yaml,
+    };
+    match format {
+        OutputFormat::Json => s.out.push_str(&format!("{}\n", printers::json::to_json_indented(&config))),
+        _ => s.out.push_str(&printers::to_yaml(&config)),
+    }
+    Ok(())
+}
+
+fn config_help() -> String {
+    "error: a subcommand is required: current-context, get-contexts, view\nSee 'kubectl config -h' for help and examples".to_string()
 }

@@ -63,6 +63,10 @@ pub trait ScorePlugin {
         true
     }
     fn score(&self, pod: &PodInfo, node: &NodeInfo) -> i64;
+    /// Scores every node into `out` (one dynamic call per pod, not per node).
+    fn score_all(&self, pod: &PodInfo, nodes: &[&NodeInfo], out: &mut Vec<i64>) {
+        out.extend(nodes.iter().map(|n| self.score(pod, n)));
+    }
     /// Brings raw scores (in `feasible` order) to 0..=100.
     fn normalize(&self, _scores: &mut [i64]) {}
 }

@@ -14,6 +14,9 @@ pub const REASON: &str = "node(s) didn't match Pod's node affinity/selector";
 pub const WEIGHT: i64 = 2;
 
 pub fn filter(pod: &PodInfo, node: &NodeInfo) -> Status {
+    if pod.node_selector.is_none() && pod.required_affinity.is_none() {
+        return Status::SUCCESS;
+    }
     if fits(pod.node_selector, pod.required_affinity, node.labels(), &node.name) {
         Status::SUCCESS
     } else {

@@ -27,6 +27,19 @@ pub fn filter(pod: &PodInfo, node: &NodeInfo) -> Status {
     Status { code, reasons: missing.into_iter().map(|m| m.reason).collect() }
 }
 
+/// Whether the pod fits, without building reasons (the common case).
+#[inline]
+pub fn fits(pod: &PodRequests, node: &NodeInfo) -> bool {
+    let alloc = &node.allocatable;
+    let used = &node.requested;
+    let r = &pod.requests;
+    node.pod_count < alloc.pods
+        && r.milli_cpu <= alloc.milli_cpu - used.milli_cpu
+        && r.memory <= alloc.memory - used.memory
+        && r.ephemeral_storage <= alloc.ephemeral_storage - used.ephemeral_storage
+        && r.scalar.iter().all(|(name, &amount)| amount <= alloc.scalar(name) - used.scalar(name))
+}
+
 /// What `fitsRequest` reports, in its order: pods, cpu, memory,
 /// ephemeral-storage, then extended resources by name.
 pub fn insufficient_resources(pod: &PodRequests, node: &NodeInfo) -> Vec<Insufficient> {

@@ -96,7 +96,9 @@ impl ScorePlugin for DefaultSpreading {
         if let Some(count) = node.zone.as_ref().and_then(|z| self.zone_counts.get(z)) {
             score += score_for_count(*count, ZONE_MAX_SKEW, self.zone_weight);
         }
-        score.round() as i64
+        // Scores are never negative: adding one half and truncating is Go's
+        // math.Round here, without a libm call per node.
+        (score + 0.5) as i64
     }
     fn normalize(&self, scores: &mut [i64]) {
         normalize_spread(scores);

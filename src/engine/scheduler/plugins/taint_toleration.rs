@@ -10,7 +10,10 @@ pub const NAME: &str = "TaintToleration";
 pub const WEIGHT: i64 = 3;
 
 pub fn filter(pod: &PodInfo, node: &NodeInfo) -> Status {
-    match first_untolerated(node.taints(), pod.tolerations) {
+    if node.hard_taints.is_empty() {
+        return Status::SUCCESS;
+    }
+    match first_untolerated(&node.hard_taints, pod.tolerations) {
         None => Status::SUCCESS,
         Some(taint) => Status::unresolvable(reason(taint)),
     }
@@ -55,11 +58,10 @@ impl ScorePlugin for TaintTolerationScore {
         WEIGHT
     }
     fn score(&self, pod: &PodInfo, node: &NodeInfo) -> i64 {
-        let taints = node.taints();
-        if taints.is_empty() {
+        if node.soft_taints.is_empty() {
             return 0;
         }
-        intolerable_prefer_no_schedule(taints, pod.tolerations)
+        intolerable_prefer_no_schedule(&node.soft_taints, pod.tolerations)
     }
     fn normalize(&self, scores: &mut [i64]) {
         default_normalize(MAX_NODE_SCORE, true, scores);
