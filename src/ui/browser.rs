@@ -89,6 +89,12 @@ pub fn report_bench(json: &str) {
     }
 }
 
+pub fn report_bench_progress(text: &str) {
+    if let Some(root) = window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
+        let _ = root.set_attribute("data-bench-progress", text);
+    }
+}
+
 /// Milliseconds from navigation start to the app's first render, on `<html data-first-render-ms>`.
 pub fn report_first_render() {
     let ms = now_ms();

@@ -128,6 +128,8 @@ pub struct App {
     autosave: bool,
     /// Wall milliseconds the engine took in this frame (for `?bench`).
     engine_ms: f64,
+    /// Wall milliseconds building view data in this frame (for `?bench`).
+    views_ms: f64,
 }
 
 impl App {
@@ -162,6 +164,7 @@ impl App {
 
     /// Rebuilds the view data whose input changed since the last build.
     fn rebuild_views(&mut self) {
+        let started = browser::now_ms();
         let cluster = self.cluster.0.borrow();
         let topology_print = topology_view::fingerprint(&cluster);
         if topology_print != self.seen_topology {
@@ -183,6 +186,7 @@ impl App {
         drop(cluster);
         self.refresh_details();
         self.views_built_at = browser::now_ms();
+        self.views_ms = self.views_built_at - started;
         self.dirty = false;
     }
 
@@ -282,8 +286,19 @@ impl App {
             bench.warmup_frames -= 1;
             return;
         }
-        bench.frame_ms.push(browser::now_ms() - started);
-        bench.engine_ms.push(std::mem::take(&mut self.engine_ms));
+        let total = browser::now_ms() - started;
+        bench.frame_ms.push(total);
+        let engine = std::mem::take(&mut self.engine_ms);
+        let views = std::mem::take(&mut self.views_ms);
+        bench.engine_ms.push(engine);
+        if bench.frame_ms.len() % 30 == 0 || total > 100.0 {
+            // Progress for whoever waits on the report: frames so far and the last frame's parts.
+            browser::report_bench_progress(&format!(
+                "frames={} last: total={total:.1}ms engine={engine:.1}ms views={views:.1}ms render={:.1}ms",
+                bench.frame_ms.len(),
+                total - engine - views
+            ));
+        }
         if bench.frame_ms.len() >= bench.wanted_frames {
             bench.reported = true;
             let mut sorted = bench.frame_ms.clone();
@@ -394,6 +409,7 @@ impl Component for App {
             autosaved_at: 0.0,
             autosave,
             engine_ms: 0.0,
+            views_ms: 0.0,
         };
         if app.replay.is_some() {
             app.playing = false;
