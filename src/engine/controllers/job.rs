@@ -17,7 +17,7 @@ use crate::engine::apiserver::{DeleteOptions, WatchEventType};
 use crate::engine::sim::clock::VirtualTime;
 use crate::engine::sim::Ctx;
 
-use super::queue::{drain, WorkQueue};
+use super::queue::{drain, primed, WorkQueue};
 use super::util;
 use super::{Cache, Changes, Controller};
 
@@ -363,15 +363,9 @@ impl Controller for JobController {
         vec![ids::jobs(), ids::pods()]
     }
     fn sync(&mut self, ctx: &mut Ctx, cache: &Cache, changes: &Changes) {
-        if !cache.synced(&self.watches()) {
-            self.primed = false;
+        let watches = self.watches();
+        if !primed(&mut self.primed, &mut self.queue, cache, &watches, ids::jobs()) {
             return;
-        }
-        if !self.primed {
-            self.primed = true;
-            for o in cache.of(ids::jobs()).items() {
-                self.queue.add(ObjectKey::of(o));
-            }
         }
         self.handle_events(cache, changes);
         let mut queue = std::mem::take(&mut self.queue);

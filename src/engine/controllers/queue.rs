@@ -4,7 +4,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
-use crate::engine::api::ObjectKey;
+use crate::engine::api::{ObjectKey, ResourceId};
+use crate::engine::controllers::cache::Cache;
 use crate::engine::sim::clock::VirtualTime;
 use crate::engine::sim::Ctx;
 
@@ -105,6 +106,23 @@ impl<K: Clone + Ord + std::hash::Hash> WorkQueue<K> {
     pub fn len(&self) -> usize {
         self.ready.len() + self.delayed.len()
     }
+}
+
+/// Whether the caches `watches` names are filled. The first time they are
+/// after a (re)start, every object of `kind` is queued once, as a
+/// controller's initial resync does; until then the controller waits.
+pub fn primed(primed: &mut bool, queue: &mut WorkQueue<ObjectKey>, cache: &Cache, watches: &[ResourceId], kind: ResourceId) -> bool {
+    if !cache.synced(watches) {
+        *primed = false;
+        return false;
+    }
+    if !*primed {
+        *primed = true;
+        for o in cache.of(kind).items() {
+            queue.add(ObjectKey::of(o));
+        }
+    }
+    true
 }
 
 /// Drains up to [`SYNCS_PER_RUN`] keys through `sync`, which may ask for

@@ -18,7 +18,7 @@ use crate::engine::selector::Selector;
 use crate::engine::sim::clock::VirtualTime;
 use crate::engine::sim::Ctx;
 
-use super::queue::{drain, WorkQueue};
+use super::queue::{drain, primed, WorkQueue};
 use super::util;
 use super::{Cache, Changes, Controller};
 
@@ -547,15 +547,9 @@ impl Controller for ReplicaSetController {
         vec![self.kind.resource(), ids::pods()]
     }
     fn sync(&mut self, ctx: &mut Ctx, cache: &Cache, changes: &Changes) {
-        if !cache.synced(&self.watches()) {
-            self.primed = false;
+        let watches = self.watches();
+        if !primed(&mut self.primed, &mut self.queue, cache, &watches, self.kind.resource()) {
             return;
-        }
-        if !self.primed {
-            self.primed = true;
-            for o in cache.of(self.kind.resource()).items() {
-                self.queue.add(ObjectKey::of(o));
-            }
         }
         self.handle_events(cache, changes);
         let mut queue = std::mem::take(&mut self.queue);
