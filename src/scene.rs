@@ -47,6 +47,10 @@ pub enum Action {
     Start { component: String },
     /// The clock's play/pause and speed, so a replay resumes as it was.
     Clock { playing: bool, speed: u32 },
+    /// A script line that is not kubectl: `partition node/worker-1`,
+    /// `heal node/worker-1`, `slow etcd 2s`, `restart kubelet/worker-2`,
+    /// `etcdctl snapshot save snap.db`.
+    Script { line: String },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -155,7 +159,7 @@ impl Scene {
             last = a.t;
             let text_len = match &a.action {
                 Action::Apply { text } | Action::Delete { text } => text.len(),
-                Action::Kubectl { line } => line.len(),
+                Action::Kubectl { line } | Action::Script { line } => line.len(),
                 Action::Stop { component } | Action::Start { component } => component.len(),
                 Action::Clock { .. } => 0,
             };
@@ -202,6 +206,8 @@ pub enum Outcome {
     Editor(EditorReport),
     Component(Result<(), String>),
     Clock,
+    /// What a script line printed (empty when a fault took effect quietly).
+    Script(Output),
 }
 
 /// The editor's Apply or Delete: one line per document and markers at the
@@ -224,7 +230,34 @@ pub fn perform(cluster: &mut Cluster, action: &Action) -> Outcome {
         Action::Stop { component } => Outcome::Component(cluster.sim.stop(component)),
         Action::Start { component } => Outcome::Component(cluster.sim.start(component)),
         Action::Clock { .. } => Outcome::Clock,
+        Action::Script { line } => Outcome::Script(run_script_line(cluster, line)),
     }
+}
+
+/// Runs one script line that is not kubectl, as a terminal would.
+pub fn run_script_line(cluster: &mut Cluster, line: &str) -> Output {
+    match crate::engine::script::parse_line(line) {
+        Ok(crate::engine::script::Step::Kubectl { .. }) | Ok(crate::engine::script::Step::Sleep(_)) => {
+            Output { stderr: "error: only faults and etcdctl run here\n".into(), exit_code: 1, ..Default::default() }
+        }
+        Ok(crate::engine::script::Step::Etcd(command)) => crate::engine::etcdctl::run(cluster, &command),
+        Ok(step) => {
+            // The other commands print only their errors.
+            let text = crate::engine::script::run_step(cluster, &step, &NoFiles);
+            if text.is_empty() {
+                Output::default()
+            } else {
+                Output { stderr: text, exit_code: 1, ..Default::default() }
+            }
+        }
+        Err(e) => Output { stderr: format!("error: {e}\n"), exit_code: 1, ..Default::default() },
+    }
+}
+
+/// Whether a terminal line is a script command rather than kubectl.
+pub fn is_script_line(line: &str) -> bool {
+    let first = line.split_whitespace().find(|w| !w.contains('=') || w.starts_with("etcd")).unwrap_or("");
+    crate::engine::script::COMMANDS.contains(&first) && first != "sleep"
 }
 
 /// Whether a terminal line only reads: it changes nothing, so a scene need

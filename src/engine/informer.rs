@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use crate::engine::api::{Object, ObjectKey};
-use crate::engine::apiserver::{Query, WatchEvent, WatchEventType, WatchId};
+use crate::engine::apiserver::{ApiServer, Query, WatchEvent, WatchEventType, WatchId};
 use crate::engine::sim::Ctx;
 
 /// How long a reflector waits before listing again after a failure.
@@ -45,6 +45,16 @@ impl Informer {
 
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
+    }
+
+    pub fn query(&self) -> &Query {
+        &self.query
+    }
+
+    /// Whether the cache has seen every change the API server sent it: the
+    /// watch is open and drained. Only then must it equal the store.
+    pub fn caught_up(&self, api: &ApiServer) -> bool {
+        self.synced && self.watch.is_some_and(|id| api.watch_drained(id))
     }
 
     /// The process restarted: the cache and the watch are gone.

@@ -15,6 +15,7 @@ pub mod api;
 pub mod apiserver;
 pub mod cluster;
 pub mod controllers;
+pub mod etcdctl;
 pub mod informer;
 pub mod kubectl;
 pub mod node;

@@ -1,6 +1,6 @@
-//! Transcript scripts: kubectl lines, component stops and starts, and sleeps
-//! in virtual time, run against one cluster; out comes the transcript a
-//! learner would see in a terminal.
+//! Transcript scripts: kubectl lines, component stops and starts, faults,
+//! etcd snapshots and sleeps in virtual time, run against one cluster; out
+//! comes the transcript a learner would see in a terminal.
 //!
 //! ```text
 //! # comment
@@ -11,12 +11,19 @@
 //! apiVersion: v1
 //! ...
 //! EOF
+//! partition node/worker-1
+//! heal node/worker-1
+//! slow apiserver 2s
+//! restart kubelet/worker-2
+//! etcdctl snapshot save snap.db
+//! etcdctl snapshot restore snap.db
 //! ```
 //!
 //! Each command is echoed as `$ <line as written>` (a heredoc by its first
 //! line), followed by what it printed. `a && b` runs `b` only if `a` succeeded.
 
 use crate::engine::cluster::Cluster;
+use crate::engine::etcdctl::{self, Etcdctl};
 use crate::engine::kubectl::{self, FileSource};
 use crate::engine::sim::clock::parse_duration_ms;
 
@@ -24,6 +31,8 @@ use crate::engine::sim::clock::parse_duration_ms;
 /// limits so a hostile script cannot run forever.
 const MAX_LINES: usize = 100_000;
 const MAX_SLEEP_MS: u64 = 24 * 3_600_000;
+/// The most latency `slow` adds: the API server's own request timeout.
+pub const MAX_SLOW_MS: u64 = 60_000;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Step {
@@ -31,8 +40,21 @@ pub enum Step {
     Kubectl { chain: Vec<Vec<String>>, stdin: Option<String> },
     Stop(String),
     Start(String),
+    /// Stop and start at one instant (`restart kubelet/worker-1`).
+    Restart(String),
     Sleep(u64),
+    /// `partition node/<n>`: the node cannot reach the API server.
+    Partition(String),
+    /// `heal node/<n>`.
+    Heal(String),
+    /// `slow apiserver|etcd DURATION` (`0s` for normal speed).
+    Slow { target: String, ms: u64 },
+    /// `etcdctl snapshot save|restore|status …` (or `etcdutl …`).
+    Etcd(Etcdctl),
 }
+
+/// The first words of the commands that are not kubectl.
+pub const COMMANDS: &[&str] = &["stop", "start", "restart", "sleep", "partition", "heal", "slow", "etcdctl", "etcdutl"];
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Command {
@@ -107,33 +129,79 @@ pub fn parse(text: &str) -> Result<Vec<Command>, ScriptError> {
                 }
                 Step::Kubectl { chain, stdin }
             }
-            "stop" | "start" => {
-                let [_, name] = words.as_slice() else {
-                    return Err(err(format!("usage: {first} COMPONENT")));
-                };
-                if first == "stop" {
-                    Step::Stop(name.clone())
-                } else {
-                    Step::Start(name.clone())
-                }
-            }
-            "sleep" => {
-                let [_, duration] = words.as_slice() else {
-                    return Err(err("usage: sleep DURATION (500ms, 30s, 5m, 1h)".into()));
-                };
-                let ms = parse_duration_ms(duration)
-                    .or_else(|| duration.parse::<u64>().ok().map(|s| s.saturating_mul(1000)))
-                    .ok_or_else(|| err(format!("invalid duration \"{duration}\"")))?;
-                if ms > MAX_SLEEP_MS {
-                    return Err(err(format!("sleep longer than 24h: \"{duration}\"")));
-                }
-                Step::Sleep(ms)
-            }
-            other => return Err(err(format!("unknown command \"{other}\" (expected kubectl, stop, start or sleep)"))),
+            _ => parse_words(&words).map_err(err)?,
         };
         commands.push(Command { line: number, text: line.to_string(), step });
     }
     Ok(commands)
+}
+
+/// Parses one command that is not kubectl, already split into words.
+pub fn parse_words(words: &[String]) -> Result<Step, String> {
+    // `ETCDCTL_API=3 etcdctl …`: environment assignments before the command.
+    let first = words
+        .iter()
+        .map(String::as_str)
+        .find(|w| !w.contains('=') || matches!(*w, "etcdctl" | "etcdutl"))
+        .filter(|w| matches!(*w, "etcdctl" | "etcdutl"))
+        .or(words.first().map(String::as_str))
+        .unwrap_or("");
+    let node_of = |usage: &str| -> Result<String, String> {
+        match words {
+            [_, target] => target.strip_prefix("node/").filter(|n| !n.is_empty()).map(str::to_string).ok_or_else(|| format!("usage: {usage}")),
+            _ => Err(format!("usage: {usage}")),
+        }
+    };
+    Ok(match first {
+        "stop" | "start" | "restart" => {
+            let [_, name] = words else {
+                return Err(format!("usage: {first} COMPONENT"));
+            };
+            match first {
+                "stop" => Step::Stop(name.clone()),
+                "start" => Step::Start(name.clone()),
+                _ => Step::Restart(name.clone()),
+            }
+        }
+        "sleep" => {
+            let [_, duration] = words else {
+                return Err("usage: sleep DURATION (500ms, 30s, 5m, 1h)".into());
+            };
+            let ms = parse_duration_ms(duration)
+                .or_else(|| duration.parse::<u64>().ok().map(|s| s.saturating_mul(1000)))
+                .ok_or_else(|| format!("invalid duration \"{duration}\""))?;
+            if ms > MAX_SLEEP_MS {
+                return Err(format!("sleep longer than 24h: \"{duration}\""));
+            }
+            Step::Sleep(ms)
+        }
+        "partition" => Step::Partition(node_of("partition node/NAME")?),
+        "heal" => Step::Heal(node_of("heal node/NAME")?),
+        "slow" => {
+            let [_, target, duration] = words else {
+                return Err("usage: slow apiserver|etcd DURATION (0s for normal speed)".into());
+            };
+            if !matches!(target.as_str(), "apiserver" | "kube-apiserver" | "etcd") {
+                return Err(format!("cannot slow \"{target}\" (apiserver or etcd)"));
+            }
+            let ms = match duration.as_str() {
+                "off" | "normal" => 0,
+                d => parse_duration_ms(d).ok_or_else(|| format!("invalid duration \"{d}\""))?,
+            };
+            if ms > MAX_SLOW_MS {
+                return Err(format!("slow by at most 1m (the API server's request timeout): \"{duration}\""));
+            }
+            Step::Slow { target: target.clone(), ms }
+        }
+        "etcdctl" | "etcdutl" => Step::Etcd(etcdctl::parse(words)?),
+        other => return Err(format!("unknown command \"{other}\" (expected kubectl, {})", COMMANDS.join(", "))),
+    })
+}
+
+/// Parses one line that is not kubectl (the page's terminal takes these too).
+pub fn parse_line(line: &str) -> Result<Step, String> {
+    let words = shell_words::split(line).map_err(|_| "unterminated quote".to_string())?;
+    parse_words(&words)
 }
 
 /// `kubectl apply -f - <<EOF` → (`kubectl apply -f -`, Some("EOF")).
@@ -180,11 +248,21 @@ pub fn run_step(cluster: &mut Cluster, step: &Step, files: &dyn FileSource) -> S
         }
         Step::Stop(name) => component_result(cluster.sim.stop(name)),
         Step::Start(name) => component_result(cluster.sim.start(name)),
+        Step::Restart(name) => component_result(cluster.sim.restart(name)),
         Step::Sleep(ms) => {
             cluster.sim.run_for_ms(*ms);
             String::new()
         }
+        Step::Partition(node) => component_result(cluster.sim.partition(node)),
+        Step::Heal(node) => component_result(cluster.sim.heal(node)),
+        Step::Slow { target, ms } => component_result(cluster.sim.set_latency(target, *ms)),
+        Step::Etcd(command) => etcdctl::run(cluster, command).combined(),
     }
+}
+
+/// Whether a step is a fault, or the end of one (for the sweep's counts).
+pub fn is_fault(step: &Step) -> bool {
+    !matches!(step, Step::Kubectl { .. } | Step::Sleep(_))
 }
 
 fn component_result(result: Result<(), String>) -> String {
@@ -224,5 +302,28 @@ mod tests {
         assert_eq!(parse("x\nkubectl apply -f - <<EOF\nkind: X\n").unwrap_err().line, 1);
         assert_eq!(parse("kubectl apply -f - <<EOF\nkind: X\n").unwrap_err().line, 1);
         assert_eq!(parse("kubectl get pods && ls").unwrap_err().line, 1);
+        assert_eq!(parse("partition worker-1").unwrap_err().message, "usage: partition node/NAME");
+        assert_eq!(parse("heal").unwrap_err().line, 1);
+        assert!(parse("slow scheduler 1s").is_err());
+        assert!(parse("slow etcd 2m").is_err());
+        assert!(parse("slow etcd").is_err());
+        assert!(parse("restart").is_err());
+        assert!(parse("etcdctl snapshot").is_err());
+    }
+
+    #[test]
+    fn parses_faults() {
+        let cmds = parse("partition node/worker-1\nheal node/worker-1\nslow apiserver 2s\nslow etcd off\nrestart kubelet/worker-2\n").unwrap();
+        let steps: Vec<Step> = cmds.into_iter().map(|c| c.step).collect();
+        assert_eq!(
+            steps,
+            vec![
+                Step::Partition("worker-1".into()),
+                Step::Heal("worker-1".into()),
+                Step::Slow { target: "apiserver".into(), ms: 2000 },
+                Step::Slow { target: "etcd".into(), ms: 0 },
+                Step::Restart("kubelet/worker-2".into()),
+            ]
+        );
     }
 }

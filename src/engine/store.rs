@@ -56,6 +56,53 @@ pub struct Store {
     log: VecDeque<Change>,
     log_limit: usize,
     compacted: i64,
+    /// Every restore from a snapshot, oldest first: the one event after
+    /// which the revision may go down.
+    restores: Vec<Restore>,
+}
+
+/// The keyspace at one revision, as `etcdctl snapshot save` writes it.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    entries: BTreeMap<Rc<str>, Entry>,
+    log: VecDeque<Change>,
+    revision: i64,
+    compacted: i64,
+}
+
+impl Snapshot {
+    pub fn revision(&self) -> i64 {
+        self.revision
+    }
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+    /// (FNV-1a hash, bytes) of the keys and values, as a status line shows them.
+    pub fn digest(&self) -> (u32, u64) {
+        let mut hash: u32 = 0x811c_9dc5;
+        let mut size: u64 = 0;
+        for (key, entry) in &self.entries {
+            let value = serde_json::to_vec(&entry.value.to_json()).unwrap_or_default();
+            for byte in key.as_bytes().iter().chain(&value) {
+                hash ^= u32::from(*byte);
+                hash = hash.wrapping_mul(0x0100_0193);
+            }
+            size += (key.len() + value.len()) as u64;
+        }
+        (hash, size)
+    }
+}
+
+/// One restore: the revision before it, the snapshot's, and the bump.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Restore {
+    pub revision_before: i64,
+    pub snapshot_revision: i64,
+    /// `--bump-revision`: the restored store continues from `snapshot_revision + bump`.
+    pub bump: i64,
 }
 
 impl Default for Store {
@@ -66,7 +113,34 @@ impl Default for Store {
 
 impl Store {
     pub fn new(log_limit: usize) -> Self {
-        Store { revision: 1, entries: BTreeMap::new(), log: VecDeque::new(), log_limit: log_limit.max(1), compacted: 0 }
+        Store { revision: 1, entries: BTreeMap::new(), log: VecDeque::new(), log_limit: log_limit.max(1), compacted: 0, restores: Vec::new() }
+    }
+
+    /// The whole keyspace with its history, at the current revision.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot { entries: self.entries.clone(), log: self.log.clone(), revision: self.revision, compacted: self.compacted }
+    }
+
+    /// Replaces the keyspace with `snapshot`, as a restored data directory
+    /// does: the revision goes back to the snapshot's, or, with `bump`
+    /// (`--bump-revision`, which etcdutl only accepts with
+    /// `--mark-compacted`), on to the snapshot's plus `bump`, compacted
+    /// there so no one can read a revision the snapshot never had.
+    pub fn restore(&mut self, snapshot: &Snapshot, bump: i64) {
+        let bump = bump.max(0);
+        self.restores.push(Restore { revision_before: self.revision, snapshot_revision: snapshot.revision, bump });
+        self.entries = snapshot.entries.clone();
+        self.log = snapshot.log.clone();
+        self.revision = snapshot.revision.saturating_add(bump);
+        self.compacted = if bump > 0 { self.revision } else { snapshot.compacted };
+        if bump > 0 {
+            self.log.clear();
+        }
+    }
+
+    /// Every restore so far, oldest first.
+    pub fn restores(&self) -> &[Restore] {
+        &self.restores
     }
 
     /// The revision of the last write.
@@ -203,6 +277,27 @@ mod tests {
         let changes = s.changes_since(start, "/pods/a/").unwrap();
         assert_eq!(changes.len(), 1);
         assert!(changes[0].created);
+    }
+
+    #[test]
+    fn restore_rewinds_to_the_snapshot_or_bumps_past_it() {
+        let mut s = Store::default();
+        s.put_if("/k/a", None, |_| pod("a")).unwrap();
+        let snap = s.snapshot();
+        let at = s.revision();
+        s.put_if("/k/b", None, |_| pod("b")).unwrap();
+        s.delete_if("/k/a", None).unwrap();
+        let before = s.revision();
+        s.restore(&snap, 0);
+        assert_eq!(s.revision(), at, "etcdutl's default: the revision goes back");
+        assert!(s.get("/k/a").is_some() && s.get("/k/b").is_none());
+        assert_eq!(s.restores(), &[Restore { revision_before: before, snapshot_revision: at, bump: 0 }]);
+        // Writes continue from the snapshot's revision.
+        let (_, r) = s.put_if("/k/c", None, |_| pod("c")).unwrap();
+        assert_eq!(r, at + 1);
+        s.restore(&snap, 1000);
+        assert_eq!(s.revision(), at + 1000);
+        assert!(matches!(s.changes_since(at, "/k/"), Err(StoreError::Compacted { .. })));
     }
 
     #[test]

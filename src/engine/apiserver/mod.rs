@@ -21,7 +21,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use crate::engine::api::{self, ids, resource, ApiError, Object, Reason, ResourceId};
 use crate::engine::selector::{FieldSelector, Selector};
 use crate::engine::sim::clock::VirtualTime;
-use crate::engine::store::{Store, StoreError};
+use crate::engine::store::{Snapshot, Store, StoreError};
 
 /// Which component owns a watch (an index into the cluster's component list).
 pub type ComponentId = usize;
@@ -82,8 +82,28 @@ impl Query {
 struct Watch {
     owner: ComponentId,
     query: Query,
-    queue: VecDeque<WatchEvent>,
+    /// Events with the instant they reach the watcher, in commit order.
+    queue: VecDeque<(VirtualTime, WatchEvent)>,
 }
+
+/// Added latency of the API server and of etcd, in virtual milliseconds
+/// (`slow apiserver 2s`, `slow etcd 500ms`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Latency {
+    pub apiserver_ms: u64,
+    pub etcd_ms: u64,
+}
+
+impl Latency {
+    /// What one request costs: every request here reaches etcd (writes,
+    /// and reads, which the model serves from etcd rather than a watch cache).
+    pub fn request_ms(&self) -> u64 {
+        self.apiserver_ms.saturating_add(self.etcd_ms)
+    }
+}
+
+/// At most this many snapshot files are kept on the etcd host.
+pub const MAX_SNAPSHOT_FILES: usize = 32;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Propagation {
@@ -132,6 +152,17 @@ pub struct ApiServer {
     pub host: String,
     /// Number of writes accepted, for benchmarks.
     pub writes: u64,
+    /// The component whose request is being served (`None`: kubectl, the user).
+    caller: Option<ComponentId>,
+    /// Components that cannot reach the API server (their node is partitioned).
+    cut_off: BTreeSet<ComponentId>,
+    latency: Latency,
+    /// Watchers with events that become visible later: (when, watcher).
+    delayed: BTreeSet<(VirtualTime, ComponentId)>,
+    /// Requests from outside the components (kubectl) that reached the server.
+    client_requests: std::cell::Cell<u64>,
+    /// `etcdctl snapshot save` files, by path, on the etcd host.
+    snapshots: BTreeMap<String, Rc<Snapshot>>,
 }
 
 impl ApiServer {
@@ -149,7 +180,99 @@ impl ApiServer {
             now: VirtualTime::ZERO,
             host: host.to_string(),
             writes: 0,
+            caller: None,
+            cut_off: BTreeSet::new(),
+            latency: Latency::default(),
+            delayed: BTreeSet::new(),
+            client_requests: std::cell::Cell::new(0),
+            snapshots: BTreeMap::new(),
         }
+    }
+
+    /// Whose requests follow (the simulator sets it around each component run).
+    pub fn set_caller(&mut self, caller: Option<ComponentId>) {
+        self.caller = caller;
+    }
+
+    /// Cuts a component off the API server (a network partition) or lets
+    /// it through again. Its watches break at once; its requests time out.
+    pub fn set_cut_off(&mut self, id: ComponentId, cut: bool) {
+        if cut {
+            if self.cut_off.insert(id) {
+                self.close_watches_of(id);
+            }
+        } else {
+            self.cut_off.remove(&id);
+        }
+    }
+
+    pub fn is_cut_off(&self, id: ComponentId) -> bool {
+        self.cut_off.contains(&id)
+    }
+
+    pub fn latency(&self) -> Latency {
+        self.latency
+    }
+
+    pub fn set_latency(&mut self, latency: Latency) {
+        self.latency = latency;
+    }
+
+    /// Requests kubectl (not a component) made that reached the server.
+    pub fn client_requests(&self) -> u64 {
+        self.client_requests.get()
+    }
+
+    /// When the next delayed watch event becomes visible.
+    pub fn next_delivery(&self) -> Option<VirtualTime> {
+        self.delayed.first().map(|(t, _)| *t)
+    }
+
+    /// Whether watch `id` is open and every event it was sent has been read:
+    /// its owner's cache is caught up with the store.
+    pub fn watch_drained(&self, id: WatchId) -> bool {
+        self.running && self.watches.get(&id).is_some_and(|w| w.queue.is_empty())
+    }
+
+    /// `etcdctl snapshot save FILE`: the keyspace at this revision.
+    pub fn save_snapshot(&mut self, file: &str) -> Result<i64, String> {
+        if !self.etcd_running {
+            return Err("context deadline exceeded".into());
+        }
+        if !self.snapshots.contains_key(file) && self.snapshots.len() >= MAX_SNAPSHOT_FILES {
+            return Err(format!("open {file}.part: no space left on device"));
+        }
+        let snapshot = self.store.snapshot();
+        let revision = snapshot.revision();
+        self.snapshots.insert(file.to_string(), Rc::new(snapshot));
+        Ok(revision)
+    }
+
+    pub fn snapshot_file(&self, file: &str) -> Option<&Snapshot> {
+        self.snapshots.get(file).map(|s| &**s)
+    }
+
+    /// Restores etcd's data from a snapshot file and restarts etcd on it:
+    /// the store goes back to the snapshot's revision (plus `bump`). The
+    /// API server's watch cache starts again from the restored data, so
+    /// every watch ends and every client lists again.
+    pub fn restore_snapshot(&mut self, file: &str, bump: i64) -> Result<i64, String> {
+        let Some(snapshot) = self.snapshots.get(file).cloned() else {
+            return Err(format!("open {file}: no such file or directory"));
+        };
+        self.store.restore(&snapshot, bump);
+        self.end_every_watch();
+        Ok(self.store.revision())
+    }
+
+    /// Every watcher sees its connection end, so its reflector lists again.
+    fn end_every_watch(&mut self) {
+        let owners: Vec<ComponentId> = self.watches.values().map(|w| w.owner).collect();
+        self.ready.extend(owners);
+        self.watches.clear();
+        self.by_resource.clear();
+        self.pods_by_node.clear();
+        self.delayed.clear();
     }
 
     pub fn set_now(&mut self, now: VirtualTime) {
@@ -174,19 +297,22 @@ impl ApiServer {
         if !running {
             // Watchers see their connection close at once, as a real client
             // does, so their reflectors start retrying the list.
-            let owners: Vec<ComponentId> = self.watches.values().map(|w| w.owner).collect();
-            self.ready.extend(owners);
-            self.watches.clear();
-            self.by_resource.clear();
-            self.pods_by_node.clear();
+            self.end_every_watch();
         }
     }
     pub fn set_etcd_running(&mut self, running: bool) {
         self.etcd_running = running;
     }
 
-    /// Components with undelivered watch events since the last call.
+    /// Components with watch events visible by now that they have not been woken for.
     pub fn take_ready(&mut self) -> BTreeSet<ComponentId> {
+        while let Some(&(t, id)) = self.delayed.first() {
+            if t > self.now {
+                break;
+            }
+            self.delayed.pop_first();
+            self.ready.insert(id);
+        }
         std::mem::take(&mut self.ready)
     }
 
@@ -211,17 +337,29 @@ impl ApiServer {
         )
     }
 
+    /// A partitioned caller's requests never arrive.
+    fn check_caller(&self) -> Result<(), ApiError> {
+        match self.caller {
+            Some(c) if self.cut_off.contains(&c) => Err(ApiError::new(Reason::Timeout, format!("dial tcp {}: i/o timeout", self.host))),
+            _ => Ok(()),
+        }
+    }
+
     fn check_reachable(&self) -> Result<(), ApiError> {
+        self.check_caller()?;
         if !self.running {
             return Err(ApiError::connection_refused());
         }
         if !self.etcd_running {
             return Err(ApiError::new(Reason::InternalError, "etcdserver: request timed out"));
         }
+        if self.caller.is_none() {
+            self.client_requests.set(self.client_requests.get() + 1);
+        }
         Ok(())
     }
 
-    /// Reads only need the API server; with etcd gone they time out too.
+    /// Reads need the API server; with etcd gone they time out too.
     fn check_readable(&self) -> Result<(), ApiError> {
         self.check_reachable()
     }
@@ -294,11 +432,16 @@ impl ApiServer {
     /// Takes the events a watch has queued. `Gone` once the watch was closed
     /// (the API server stopped, or the watcher fell too far behind).
     pub fn poll(&mut self, id: WatchId) -> Result<Vec<WatchEvent>, ApiError> {
+        self.check_caller()?;
         if !self.running {
             return Err(ApiError::connection_refused());
         }
+        let now = self.now;
         match self.watches.get_mut(&id) {
-            Some(w) => Ok(w.queue.drain(..).collect()),
+            Some(w) => {
+                let visible = w.queue.iter().take_while(|(t, _)| *t <= now).count();
+                Ok(w.queue.drain(..visible).map(|(_, ev)| ev).collect())
+            }
             None => Err(ApiError::new(Reason::Gone, "watch closed")),
         }
     }
@@ -700,6 +843,8 @@ impl ApiServer {
             }
         }
         let mut overflowed = Vec::new();
+        let delay = self.latency.request_ms();
+        let visible_at = self.now.plus_millis(delay);
         for id in targets {
             let Some(w) = self.watches.get_mut(&id) else { continue };
             let now_matches = w.query.matches(new);
@@ -716,8 +861,12 @@ impl ApiServer {
                     (false, false) => continue,
                 },
             };
-            w.queue.push_back(WatchEvent { kind: event_kind, object: new.clone() });
-            self.ready.insert(w.owner);
+            w.queue.push_back((visible_at, WatchEvent { kind: event_kind, object: new.clone() }));
+            if delay == 0 {
+                self.ready.insert(w.owner);
+            } else {
+                self.delayed.insert((visible_at, w.owner));
+            }
             if w.queue.len() > WATCH_QUEUE_LIMIT {
                 overflowed.push(id);
             }

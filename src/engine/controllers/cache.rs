@@ -231,6 +231,11 @@ impl Cache {
         changes
     }
 
+    /// Every shared informer, in resource order.
+    pub fn informers(&self) -> Vec<&Informer> {
+        self.informers.values().map(|i| &i.informer).collect()
+    }
+
     pub fn reset(&mut self) {
         for indexed in self.informers.values_mut() {
             indexed.reset();

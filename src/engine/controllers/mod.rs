@@ -22,6 +22,7 @@ use std::any::Any;
 use std::collections::BTreeSet;
 
 use crate::engine::api::ResourceId;
+use crate::engine::informer::Informer;
 use crate::engine::sim::{Component, Ctx};
 
 pub use cache::{Cache, Changes};
@@ -45,6 +46,10 @@ pub trait Controller {
     fn run(&mut self, _ctx: &mut Ctx) {}
     /// The process restarted: forget caches and queues.
     fn reset(&mut self);
+    /// Caches of its own, beside the shared informers.
+    fn informers(&self) -> Vec<&Informer> {
+        Vec::new()
+    }
     fn as_any(&self) -> &dyn Any;
 }
 
@@ -106,6 +111,13 @@ impl Component for ControllerManager {
         for c in &mut self.controllers {
             c.reset();
         }
+    }
+    fn informers(&self) -> Vec<&Informer> {
+        let mut out = self.cache.informers();
+        for c in &self.controllers {
+            out.extend(c.informers());
+        }
+        out
     }
     fn as_any(&self) -> &dyn Any {
         self

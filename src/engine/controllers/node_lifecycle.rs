@@ -393,6 +393,10 @@ impl Controller for NodeLifecycleController {
         self.evictions.clear();
     }
 
+    fn informers(&self) -> Vec<&Informer> {
+        vec![&self.nodes, &self.leases, &self.pods]
+    }
+
     fn as_any(&self) -> &dyn Any {
         self
     }

@@ -137,9 +137,17 @@ pub fn run_words(cluster: &mut Cluster, mut words: Vec<String>, stdin: Option<&s
         Err(e) => return Output { stdout: String::new(), stderr: ensure_newline(e), exit_code: 1 },
     };
     let mut session = Session { cluster, args, out: String::new(), err: String::new(), stdin, files };
+    let requests_before = session.cluster.sim.api.client_requests();
     let result = verbs::dispatch(&mut session);
     // Let the cluster react to what the command did, at this same instant.
     session.cluster.sim.settle();
+    // A slow API server or etcd keeps kubectl waiting for its answers, one
+    // request after another, while the cluster goes on.
+    let requests = session.cluster.sim.api.client_requests().saturating_sub(requests_before);
+    let waited_ms = requests.saturating_mul(session.cluster.sim.api.latency().request_ms());
+    if waited_ms > 0 {
+        session.cluster.sim.run_for_ms(waited_ms);
+    }
     let mut output = Output { stdout: session.out, stderr: session.err, exit_code: 0 };
     match result {
         Ok(()) => {}

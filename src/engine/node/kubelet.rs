@@ -498,12 +498,15 @@ impl Kubelet {
         let Some(ids) = self.machine.ids.clone() else { return };
         let now = ctx.now;
         let node_name = self.spec.name.clone();
-        let Ok(current) = ctx.api.get(ids::nodes(), "", &node_name) else {
-            if ctx.api.is_running() && ctx.api.is_etcd_running() {
-                // Our Node was deleted: register again.
-                self.state.registered = false;
+        let current = match ctx.api.get(ids::nodes(), "", &node_name) {
+            Ok(current) => current,
+            Err(e) => {
+                if e.reason == Reason::NotFound {
+                    // Our Node was deleted: register again.
+                    self.state.registered = false;
+                }
+                return;
             }
-            return;
         };
         let Object::Node(current) = &*current else { return };
         let readiness = self.readiness(now);
@@ -1222,6 +1225,10 @@ impl crate::engine::sim::Component for Kubelet {
         if !on {
             self.machine.power_lost = true;
         }
+    }
+
+    fn informers(&self) -> Vec<&Informer> {
+        vec![&self.state.pods]
     }
 
     fn as_any(&self) -> &dyn std::any::Any {

@@ -741,6 +741,9 @@ impl Component for Scheduler {
         *self = Scheduler::default();
     }
 
+    fn informers(&self) -> Vec<&Informer> {
+        vec![&self.nodes, &self.pods]
+    }
     fn as_any(&self) -> &dyn Any {
         self
     }

@@ -103,6 +103,11 @@ pub trait Component {
     fn on_start(&mut self, _ctx: &mut Ctx) {}
     /// Node power for node agents: off loses everything the node ran.
     fn on_power(&mut self, _on: bool) {}
+    /// The list+watch caches this process reads, for checkers that compare
+    /// them with the store.
+    fn informers(&self) -> Vec<&crate::engine::informer::Informer> {
+        Vec::new()
+    }
     fn as_any(&self) -> &dyn Any;
 }
 
@@ -128,6 +133,8 @@ pub struct Sim {
     timer_seq: u64,
     pub activity: ActivityLog,
     powered_off: BTreeSet<String>,
+    /// Nodes cut off from the control plane (`partition node/<n>`).
+    partitioned: BTreeSet<String>,
     node_names: Vec<String>,
 }
 
@@ -142,6 +149,7 @@ impl Sim {
             timer_seq: 0,
             activity: ActivityLog { enabled: true, ..Default::default() },
             powered_off: BTreeSet::new(),
+            partitioned: BTreeSet::new(),
             node_names: Vec::new(),
         }
     }
@@ -201,6 +209,93 @@ impl Sim {
             }
         }
         out
+    }
+
+    /// Cuts a node off from the API server: its kubelet and kube-proxy
+    /// keep running, with their containers and rules, but their requests
+    /// time out and their watches break until [`Sim::heal`].
+    pub fn partition(&mut self, node: &str) -> Result<(), String> {
+        self.known_node(node)?;
+        if !self.partitioned.insert(node.to_string()) {
+            return Ok(());
+        }
+        self.activity.push(self.now, &format!("node/{node}"), format!("node {node} partitioned: it cannot reach the API server"));
+        for id in self.slots_on(node) {
+            self.api.set_cut_off(id, true);
+        }
+        Ok(())
+    }
+
+    /// Ends a partition: the node's agents reach the API server again and
+    /// catch up at once.
+    pub fn heal(&mut self, node: &str) -> Result<(), String> {
+        self.known_node(node)?;
+        if !self.partitioned.remove(node) {
+            return Ok(());
+        }
+        self.activity.push(self.now, &format!("node/{node}"), format!("node {node} healed: it reaches the API server again"));
+        for id in self.slots_on(node) {
+            self.api.set_cut_off(id, false);
+            if self.slots[id].running {
+                self.schedule(id, self.now);
+            }
+        }
+        Ok(())
+    }
+
+    pub fn is_partitioned(&self, node: &str) -> bool {
+        self.partitioned.contains(node)
+    }
+
+    pub fn partitioned_nodes(&self) -> &BTreeSet<String> {
+        &self.partitioned
+    }
+
+    pub fn is_powered(&self, node: &str) -> bool {
+        !self.powered_off.contains(node)
+    }
+
+    /// Adds latency to every request to the API server or etcd, and to
+    /// every watch event (`slow apiserver 2s`, `slow etcd 0s`).
+    pub fn set_latency(&mut self, target: &str, ms: u64) -> Result<(), String> {
+        let mut latency = self.api.latency();
+        let (name, field) = match target {
+            "apiserver" | "kube-apiserver" => ("kube-apiserver", &mut latency.apiserver_ms),
+            "etcd" => ("etcd", &mut latency.etcd_ms),
+            other => return Err(format!("cannot slow \"{other}\" (apiserver or etcd)")),
+        };
+        if *field == ms {
+            return Ok(());
+        }
+        *field = ms;
+        self.api.set_latency(latency);
+        let message = if ms == 0 { format!("{name} answers at its normal speed") } else { format!("{name} answers {} slower", crate::engine::node::kubelet::go_duration(ms)) };
+        self.activity.push(self.now, if name == "etcd" { "etcd" } else { "apiserver" }, message);
+        Ok(())
+    }
+
+    /// Stops and starts a component at the same instant: a kubelet restart
+    /// keeps the node's containers, a node restart is a reboot.
+    pub fn restart(&mut self, name: &str) -> Result<(), String> {
+        if self.is_running(name).is_none() {
+            return Err(format!("unknown component \"{name}\""));
+        }
+        self.stop(name)?;
+        self.start(name)
+    }
+
+    fn known_node(&self, node: &str) -> Result<(), String> {
+        if self.node_names.iter().any(|n| n == node) {
+            Ok(())
+        } else {
+            Err(format!("unknown node \"{node}\""))
+        }
+    }
+
+    /// The components that run on `node` (`kubelet/<node>`, `kube-proxy/<node>`).
+    fn slots_on(&self, node: &str) -> Vec<usize> {
+        let suffix = format!("/{node}");
+        self.slots.iter().enumerate().filter(|(_, s)| s.component.name().ends_with(&suffix)).map(|(id, _)| id).collect()
     }
 
     pub fn is_running(&self, name: &str) -> Option<bool> {
@@ -305,14 +400,18 @@ impl Sim {
         self.api.set_now(now);
         let slot = &mut self.slots[id];
         let name = slot.component.name().to_string();
+        self.api.set_caller(Some(id));
         let mut ctx = Ctx { api: &mut self.api, now, rng: &mut self.rng, activity: &mut self.activity, me: id, name: &name, wake: None };
         f(&mut *slot.component, &mut ctx);
-        ctx.wake
+        let wake = ctx.wake;
+        self.api.set_caller(None);
+        wake
     }
 
     /// Runs every component ready at the current instant until the cluster
     /// is quiet here. Returns the number of component runs.
     pub fn settle(&mut self) -> usize {
+        self.api.set_now(self.now);
         let mut runs = 0;
         for _ in 0..MAX_ROUNDS_PER_INSTANT {
             let mut ready: BTreeSet<usize> = self.api.take_ready();
@@ -344,13 +443,18 @@ impl Sim {
 
     /// The next instant some component asked to run at, if any.
     pub fn next_timer(&mut self) -> Option<VirtualTime> {
+        let mut timer = None;
         while let Some(Reverse((t, _, id))) = self.timers.peek().copied() {
             if self.slots[id].wake == Some(t) && self.slots[id].running {
-                return Some(t);
+                timer = Some(t);
+                break;
             }
             self.timers.pop();
         }
-        None
+        match (timer, self.api.next_delivery()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Advances virtual time to `target`, running everything due on the way.
@@ -368,7 +472,7 @@ impl Sim {
             }
             match self.next_timer() {
                 Some(t) if t <= target => {
-                    self.now = t;
+                    self.now = t.max(self.now);
                     runs += self.settle();
                 }
                 _ => {
