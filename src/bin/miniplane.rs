@@ -13,14 +13,23 @@ use miniplane::engine::apiserver::Query;
 use miniplane::engine::cluster::{Cluster, Profile, ProfileKind};
 use miniplane::engine::kubectl::FileSource;
 use miniplane::engine::script;
+use miniplane::engine::sweep;
 
 const USAGE: &str = "\
 Miniplane: a Kubernetes 1.33 cluster simulated in one process.
 
 Usage:
-  miniplane script [--seed N] [--profile default|minikube] [FILE|-]
-      Run a transcript script (kubectl lines, stop/start COMPONENT, sleep DURATION)
-      and print the transcript. Exit 2 if the script is malformed.
+  miniplane script [--seed N] [--profile default|minikube] [--check] [FILE|-]
+      Run a transcript script (kubectl lines, stop/start/restart COMPONENT,
+      partition/heal node/NAME, slow apiserver|etcd DURATION, etcdctl snapshot …,
+      sleep DURATION) and print the transcript. Exit 2 if the script is malformed.
+      --check runs the sweep's invariant checkers after every command (and the
+      convergence check at the end if every fault is over); exit 1 on a violation.
+  miniplane sweep --seeds N [--steps M] [--profile default|minikube] [--from S] [--jobs J]
+      Run seeds S..S+N-1 (S defaults to 1): random workloads under random faults,
+      invariants checked all along, then convergence once the faults end. Prints
+      each failure with a shrunk script; the last line is JSON. Exit 1 on any failure.
+      --print prints each seed's script instead of running it.
   miniplane bench --nodes N --pods M [--seed N]
       Build an N-node cluster, create Deployments totalling M replicas, run until
       every pod is Running, and print the figures; the last line is JSON.
@@ -31,6 +40,7 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("script") => script_command(&args[1..]),
         Some("bench") => bench_command(&args[1..]),
+        Some("sweep") => sweep_command(&args[1..]),
         Some("-h") | Some("--help") | Some("help") => {
             print!("{USAGE}");
             ExitCode::SUCCESS
@@ -62,11 +72,17 @@ struct Options {
     profile: ProfileKind,
     nodes: usize,
     pods: usize,
+    check: bool,
+    print: bool,
+    seeds: u64,
+    steps: usize,
+    from: u64,
+    jobs: usize,
     positional: Vec<String>,
 }
 
 fn parse_options(args: &[String]) -> Result<Options, String> {
-    let mut opts = Options { seed: 1, profile: ProfileKind::Default, nodes: 0, pods: 0, positional: Vec::new() };
+    let mut opts = Options { seed: 1, profile: ProfileKind::Default, nodes: 0, pods: 0, check: false, print: false, seeds: 0, steps: 40, from: 1, jobs: 1, positional: Vec::new() };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let (name, inline) = match arg.split_once('=') {
@@ -84,6 +100,12 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
             }
             "--nodes" => opts.nodes = value("--nodes")?.parse().map_err(|_| "--nodes takes a whole number".to_string())?,
             "--pods" => opts.pods = value("--pods")?.parse().map_err(|_| "--pods takes a whole number".to_string())?,
+            "--check" => opts.check = true,
+            "--print" => opts.print = true,
+            "--seeds" => opts.seeds = value("--seeds")?.parse().map_err(|_| "--seeds takes a whole number".to_string())?,
+            "--steps" => opts.steps = value("--steps")?.parse().map_err(|_| "--steps takes a whole number".to_string())?,
+            "--from" => opts.from = value("--from")?.parse().map_err(|_| "--from takes a whole number".to_string())?,
+            "--jobs" => opts.jobs = value("--jobs")?.parse().map_err(|_| "--jobs takes a whole number".to_string())?,
             "-" => opts.positional.push(arg.clone()),
             other if other.starts_with('-') => return Err(format!("unknown flag {other}")),
             _ => opts.positional.push(arg.clone()),
@@ -124,10 +146,99 @@ fn script_command(args: &[String]) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if opts.check {
+        return checked_script(&opts, &text, &commands, LocalFiles { base });
+    }
     let mut cluster = Cluster::new(Profile::new(opts.profile), opts.seed);
     let files = LocalFiles { base };
     print!("{}", script::run(&mut cluster, &commands, &files));
     ExitCode::SUCCESS
+}
+
+/// `script --check`: the transcript, then the first violation if any.
+fn checked_script(opts: &Options, text: &str, commands: &[script::Command], files: LocalFiles) -> ExitCode {
+    let _ = commands;
+    sweep::quiet_panics();
+    let (transcript, failure) = sweep::run_checked(opts.profile, opts.seed, text, &files, false);
+    print!("{transcript}");
+    match failure {
+        None => {
+            println!("# check: every invariant held");
+            ExitCode::SUCCESS
+        }
+        Some(f) => {
+            println!("# check failed at {f}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn sweep_command(args: &[String]) -> ExitCode {
+    let opts = match parse_options(args) {
+        Ok(o) if o.seeds > 0 && o.steps > 0 => o,
+        Ok(_) => {
+            eprintln!("miniplane: sweep needs --seeds N (and --steps M above 0)");
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!("miniplane: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if opts.print {
+        for seed in opts.from..opts.from.saturating_add(opts.seeds) {
+            println!("# seed {seed}\n{}", sweep::script_for(seed, opts.steps, opts.profile));
+        }
+        return ExitCode::SUCCESS;
+    }
+    sweep::quiet_panics();
+    let sweep_opts = sweep::Options { seeds: opts.seeds, first_seed: opts.from, steps: opts.steps, profile: opts.profile };
+    let seeds: Vec<u64> = (opts.from..opts.from.saturating_add(opts.seeds)).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let (sender, receiver) = std::sync::mpsc::channel::<(u64, usize, usize, Option<String>, bool, f64)>();
+    let started = Instant::now();
+    let mut totals = sweep::Totals::default();
+    std::thread::scope(|scope| {
+        for _ in 0..opts.jobs.clamp(1, 64) {
+            let (sender, seeds, next, sweep_opts) = (sender.clone(), &seeds, &next, &sweep_opts);
+            scope.spawn(move || loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Some(&seed) = seeds.get(i) else { break };
+                let t = Instant::now();
+                let report = sweep::run_seed(seed, sweep_opts);
+                let panicked = matches!(report.failure, Some(sweep::Failure::Panic { .. }));
+                let text = report.failure.as_ref().map(|_| sweep::describe(&report));
+                if sender.send((seed, report.steps, report.faults, text, panicked, t.elapsed().as_secs_f64())).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(sender);
+        for (seed, steps, faults, failure, panicked, secs) in receiver {
+            totals.seeds += 1;
+            totals.steps += steps as u64;
+            totals.faults += faults as u64;
+            match &failure {
+                Some(text) => {
+                    if panicked {
+                        totals.panics += 1;
+                    } else {
+                        totals.violations += 1;
+                    }
+                    print!("{text}");
+                    eprintln!("seed {seed}: FAILED ({steps} steps, {faults} faults, {secs:.1} s)");
+                }
+                None => eprintln!("seed {seed}: ok ({steps} steps, {faults} faults, {secs:.1} s)"),
+            }
+        }
+    });
+    eprintln!("{} seeds in {:.1} s wall", totals.seeds, started.elapsed().as_secs_f64());
+    println!("{}", totals.json());
+    if totals.violations + totals.panics > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 /// Peak resident memory of this process, from the kernel's accounting.

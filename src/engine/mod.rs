@@ -24,3 +24,6 @@ pub mod script;
 pub mod selector;
 pub mod sim;
 pub mod store;
+/// The fault sweep and its invariant checkers (native only: the page does not carry it).
+#[cfg(not(target_arch = "wasm32"))]
+pub mod sweep;

@@ -10,7 +10,7 @@ pub mod clock;
 
 use std::any::Any;
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
 
 use crate::engine::apiserver::{ApiServer, ComponentId};
 use clock::VirtualTime;
@@ -136,6 +136,10 @@ pub struct Sim {
     /// Nodes cut off from the control plane (`partition node/<n>`).
     partitioned: BTreeSet<String>,
     node_names: Vec<String>,
+    /// How many times each component was stopped, each node powered off
+    /// (`node/<n>`) or partitioned (`partition/<n>`): faults leave a trace
+    /// even when they end within one command (`restart`).
+    disruptions: BTreeMap<String, u64>,
 }
 
 impl Sim {
@@ -151,6 +155,7 @@ impl Sim {
             powered_off: BTreeSet::new(),
             partitioned: BTreeSet::new(),
             node_names: Vec::new(),
+            disruptions: BTreeMap::new(),
         }
     }
 
@@ -220,6 +225,7 @@ impl Sim {
             return Ok(());
         }
         self.activity.push(self.now, &format!("node/{node}"), format!("node {node} partitioned: it cannot reach the API server"));
+        *self.disruptions.entry(format!("partition/{node}")).or_default() += 1;
         for id in self.slots_on(node) {
             self.api.set_cut_off(id, true);
         }
@@ -249,6 +255,11 @@ impl Sim {
 
     pub fn partitioned_nodes(&self) -> &BTreeSet<String> {
         &self.partitioned
+    }
+
+    /// Times each component was stopped, each node powered off or partitioned.
+    pub fn disruptions(&self) -> &BTreeMap<String, u64> {
+        &self.disruptions
     }
 
     pub fn is_powered(&self, node: &str) -> bool {
@@ -326,11 +337,17 @@ impl Sim {
         let verb = if running { "started" } else { "stopped" };
         match name {
             "apiserver" | "kube-apiserver" => {
+                if !running && self.api.is_running() {
+                    *self.disruptions.entry("apiserver".into()).or_default() += 1;
+                }
                 self.api.set_running(running);
                 self.activity.push(self.now, "apiserver", format!("kube-apiserver {verb}"));
                 return Ok(());
             }
             "etcd" => {
+                if !running && self.api.is_etcd_running() {
+                    *self.disruptions.entry("etcd".into()).or_default() += 1;
+                }
                 self.api.set_etcd_running(running);
                 self.activity.push(self.now, "etcd", format!("etcd {verb}"));
                 return Ok(());
@@ -350,6 +367,7 @@ impl Sim {
                 if !self.powered_off.insert(node.to_string()) {
                     return Ok(());
                 }
+                *self.disruptions.entry(name.to_string()).or_default() += 1;
                 self.activity.push(self.now, name, format!("node {node} powered off"));
             }
             for agent in [format!("kubelet/{node}"), format!("kube-proxy/{node}")] {
@@ -380,6 +398,9 @@ impl Sim {
         }
         self.slots[id].running = running;
         let name = self.slots[id].component.name().to_string();
+        if !running {
+            *self.disruptions.entry(name.clone()).or_default() += 1;
+        }
         self.activity.push(self.now, &name, format!("{name} {}", if running { "started" } else { "stopped" }));
         if running {
             let wake = self.with_ctx(id, |component, ctx| component.on_start(ctx));
