@@ -6,7 +6,7 @@
 //! none is counted twice or lost. Non-indexed completion mode only.
 
 use std::any::Any;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use k8s_openapi::api::batch::v1::{Job, JobCondition, JobStatus, UncountedTerminatedPods};
 use k8s_openapi::api::core::v1::Pod;
@@ -38,6 +38,10 @@ pub struct JobController {
     queue: WorkQueue,
     recorder: EventRecorder,
     backoff: HashMap<ObjectKey, Backoff>,
+    /// Pods counted in a job's status whose tracking finalizer this
+    /// controller removed, until its cache shows the removal
+    /// (`finalizerExpectations`): a cache that lags must not count them twice.
+    counted: HashMap<ObjectKey, BTreeSet<String>>,
     primed: bool,
 }
 
@@ -87,7 +91,7 @@ fn has_tracking(p: &Pod) -> bool {
 
 impl JobController {
     pub fn new() -> Self {
-        JobController { queue: WorkQueue::default(), recorder: EventRecorder::new("job-controller", None), backoff: HashMap::new(), primed: false }
+        JobController { queue: WorkQueue::default(), recorder: EventRecorder::new("job-controller", None), backoff: HashMap::new(), counted: HashMap::new(), primed: false }
     }
 
     fn handle_events(&mut self, cache: &Cache, changes: &Changes) {
@@ -95,6 +99,7 @@ impl JobController {
             let key = ObjectKey::of(&ev.object);
             if ev.kind == WatchEventType::Deleted {
                 self.backoff.remove(&key);
+                self.counted.remove(&key);
             } else {
                 self.queue.add(key);
             }
@@ -161,8 +166,13 @@ impl JobController {
             .collect();
         let old = job.status.clone().unwrap_or_default();
         let finished = condition_true(&old, "Complete") || condition_true(&old, "Failed");
-        // Finished pods are counted once, then let go.
-        let newly: Vec<&Pod> = pods.iter().filter(|p| has_tracking(p) && pod_finished(p)).collect();
+        // Finished pods are counted once, then let go. A pod already counted
+        // may still show its finalizer in a cache that lags behind.
+        let counted = self.counted.entry(key.clone()).or_default();
+        counted.retain(|uid| pods.iter().any(|p| p.metadata.uid.as_deref() == Some(uid.as_str()) && has_tracking(p)));
+        let already = counted.clone();
+        let is_counted = |p: &Pod| p.metadata.uid.as_ref().is_some_and(|u| already.contains(u));
+        let newly: Vec<&Pod> = pods.iter().filter(|p| has_tracking(p) && pod_finished(p) && !is_counted(p)).collect();
         let new_succeeded = newly.iter().filter(|p| util::pod_phase(p) == "Succeeded").count() as i32;
         let new_failed = newly.len() as i32 - new_succeeded;
         if finished {
@@ -297,7 +307,10 @@ impl JobController {
             ctx.api.update_status(Object::Job(next))?;
         }
         // Counted in status now: the pods can go.
-        for p in newly {
+        let counted = self.counted.entry(key.clone()).or_default();
+        counted.extend(newly.iter().filter_map(|p| p.metadata.uid.clone()));
+        let release: Vec<&Pod> = pods.iter().filter(|p| has_tracking(p) && p.metadata.uid.as_ref().is_some_and(|u| counted.contains(u))).collect();
+        for p in release {
             self.remove_tracking(ctx, p)?;
         }
         Ok(requeue)
@@ -378,6 +391,7 @@ impl Controller for JobController {
     fn reset(&mut self) {
         self.queue.clear();
         self.backoff.clear();
+        self.counted.clear();
         self.recorder.reset();
         self.primed = false;
     }
