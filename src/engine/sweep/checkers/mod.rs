@@ -13,6 +13,7 @@ pub mod capacity;
 pub mod converged;
 pub mod deployment;
 pub mod informers;
+pub mod jobs;
 pub mod pods;
 pub mod revision;
 pub mod statefulset;
@@ -35,6 +36,7 @@ pub fn always() -> Vec<Box<dyn Checker>> {
         Box::new(capacity::RequestsFitAllocatable),
         Box::new(statefulset::AtMostOnePerOrdinal),
         Box::new(deployment::MaxUnavailablePromise::default()),
+        Box::new(jobs::JobCountsEachPodOnce::default()),
         Box::new(informers::CachesMatchStore),
     ]
 }
