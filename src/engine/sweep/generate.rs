@@ -3,8 +3,9 @@
 //!
 //! Workloads come from [`WORKLOADS`], one entry per kind: how to create
 //! one, and which of scale, rollout and delete it takes. Faults are every
-//! stop and start the page offers, power, partitions, slowness and
-//! restarts; each one started is ended in the run's tail, after which the
+//! stop and start the page offers, power, partitions, slowness, restarts,
+//! and now and then an etcd restore from a snapshot saved earlier in the
+//! run; each one started is ended in the run's tail, after which the
 //! cluster has [`CONVERGE_MS`] to reach its desired state.
 //!
 //! Sizes stay within what the cluster can hold with two nodes down, so
@@ -120,6 +121,8 @@ pub struct Generator {
     workloads: Vec<Workload>,
     faults: Faults,
     next_id: u32,
+    /// Snapshots saved so far, with the workloads they hold.
+    snapshots: Vec<Vec<Workload>>,
 }
 
 impl Generator {
@@ -135,6 +138,7 @@ impl Generator {
             workloads: Vec::new(),
             faults: Faults::default(),
             next_id: 0,
+            snapshots: Vec::new(),
         }
     }
 
@@ -278,18 +282,39 @@ impl Generator {
                 let ms = [100, 500, 1000, 2000, 5000][self.rng.usize(..5)];
                 format!("slow {target} {ms}ms")
             }
-            r if r < 92 => {
+            r if r < 88 => {
                 if self.faults.powered_off.contains(&node) || self.faults.stopped.contains(&format!("kubelet/{node}")) {
                     return None;
                 }
                 format!("restart kubelet/{node}")
             }
-            _ => {
+            r if r < 92 => {
                 let c = ["scheduler", "controller-manager"][self.rng.usize(..2)];
                 if self.faults.stopped.contains(c) {
                     return None;
                 }
                 format!("restart {c}")
+            }
+            r if r < 97 => {
+                // Not a fault by itself: what a later restore goes back to.
+                if self.faults.stopped.contains("etcd") {
+                    return None;
+                }
+                self.snapshots.push(self.workloads.clone());
+                return Some(Chunk { text: format!("etcdctl snapshot save snap-{}.db", self.snapshots.len()), fault: false });
+            }
+            _ => {
+                if self.snapshots.is_empty() {
+                    return None;
+                }
+                let k = self.rng.usize(..self.snapshots.len());
+                // The workloads go back to what the snapshot holds.
+                self.workloads = self.snapshots[k].clone();
+                if self.rng.bool() {
+                    format!("etcdutl snapshot restore snap-{}.db --bump-revision 1000000 --mark-compacted", k + 1)
+                } else {
+                    format!("etcdctl snapshot restore snap-{}.db", k + 1)
+                }
             }
         };
         Some(Chunk { text, fault: true })

@@ -5,9 +5,12 @@
 //! A drop is what the promise governs (a scale-up or a new Deployment
 //! starts below it and climbs). A fault touches a Deployment's pods when
 //! one of the nodes they run on is powered off, partitioned, or has its
-//! kubelet stopped (or restarted), or etcd was restored; its effects last
-//! a while after it ends (the node controller's monitor, graceful
-//! terminations), so a Deployment stays touched for [`TOUCH_LINGERS_MS`].
+//! kubelet stopped (or restarted), or when the node controller holds the
+//! node not Ready (a control-plane outage longer than the grace period
+//! does that to every node: no kubelet could report), or etcd was
+//! restored. Its effects last a while after it ends (the node
+//! controller's monitor, graceful terminations), so a Deployment stays
+//! touched for [`TOUCH_LINGERS_MS`].
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -87,6 +90,13 @@ impl Checker for MaxUnavailablePromise {
             }
         }
         self.disruptions = disruptions;
+        for obj in obs.stored(ids::nodes()) {
+            let Object::Node(node) = &*obj else { continue };
+            let ready = node.status.as_ref().and_then(|s| s.conditions.as_ref()).and_then(|cs| cs.iter().find(|c| c.type_ == "Ready")).is_some_and(|c| c.status == "True");
+            if let (false, Some(name)) = (ready, node.metadata.name.clone()) {
+                self.faulted_at.insert(name, now);
+            }
+        }
         let restores = obs.api().store().restores().len();
         if restores != self.restores_seen {
             self.restores_seen = restores;
