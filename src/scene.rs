@@ -116,6 +116,17 @@ impl Scene {
         format!("{FRAGMENT_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(deflated))
     }
 
+    /// The fragment for a share link, refused with a clear message when the
+    /// link would be longer than a link may be (the page then offers none).
+    pub fn share_fragment(&self, address_len: usize) -> Result<String, SceneError> {
+        let fragment = self.to_fragment();
+        let total = address_len + 1 + fragment.len();
+        if fragment.len() > MAX_LINK_CHARS || total > MAX_LINK_CHARS {
+            return Err(SceneError::TooBigToShare(total));
+        }
+        Ok(fragment)
+    }
+
     /// Reads a fragment (with or without `#`). Every failure is a message
     /// the page can show; nothing here panics on any input.
     pub fn from_fragment(fragment: &str) -> Result<Scene, SceneError> {
@@ -181,6 +192,8 @@ pub enum SceneError {
     Version(u32),
     TooManyActions(usize),
     TooLongInTime(u64),
+    /// A link of this many characters would be needed.
+    TooBigToShare(usize),
 }
 
 impl std::fmt::Display for SceneError {
@@ -192,6 +205,10 @@ impl std::fmt::Display for SceneError {
             SceneError::Mangled(why) => write!(f, "the link is damaged: {why}"),
             SceneError::Version(v) => write!(f, "the link was made by another version of Miniplane (scene format {v})"),
             SceneError::TooManyActions(n) => write!(f, "the scene has too many steps ({n}; at most {MAX_ACTIONS})"),
+            SceneError::TooBigToShare(n) => write!(
+                f,
+                "this scene is too big to share as a link: it needs {n} characters, and a link holds at most {MAX_LINK_CHARS}. Large manifests and many steps make it long; Reset and rebuild a shorter scene to share it"
+            ),
             SceneError::TooLongInTime(ms) => {
                 write!(f, "the scene runs {} of virtual time; at most {} can be rebuilt", VirtualTime::from_millis(*ms), VirtualTime::from_millis(MAX_SCENE_MS))
             }
@@ -487,6 +504,27 @@ mod tests {
         assert_eq!(Scene::from_fragment(&s.to_fragment()), Err(SceneError::Version(99)));
         for e in [SceneError::NotAScene, SceneError::TooBig, SceneError::TooLongInTime(1)] {
             assert!(!e.to_string().is_empty());
+        }
+    }
+
+    #[test]
+    fn a_scene_too_big_for_a_link_is_refused_with_its_size() {
+        let mut scene = Scene::new(1);
+        assert!(scene.share_fragment(40).is_ok());
+        // Text that does not compress: every action a different random line.
+        let mut rng = fastrand::Rng::with_seed(5);
+        for i in 0..400 {
+            let line: String = (0..400).map(|_| rng.alphanumeric()).collect();
+            scene.actions.push(Timed { t: 60_000 + i, action: Action::Kubectl { line } });
+        }
+        scene.until_ms = 70_000;
+        match scene.share_fragment(40) {
+            Err(SceneError::TooBigToShare(n)) => {
+                assert!(n > MAX_LINK_CHARS);
+                let message = SceneError::TooBigToShare(n).to_string();
+                assert!(message.contains("too big to share") && message.contains(&n.to_string()), "{message}");
+            }
+            other => panic!("{other:?}"),
         }
     }
 

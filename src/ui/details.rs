@@ -38,6 +38,8 @@ pub struct DetailsView {
     pub selection: Selection,
     pub describe: String,
     pub yaml: String,
+    /// The YAML with Secret values hidden, shown until revealed.
+    pub yaml_masked: Option<String>,
     pub events: Vec<Row>,
 }
 
@@ -54,7 +56,8 @@ impl DetailsView {
             .filter(|r| matches!(&r.kind, RowKind::Event { object: o, namespace, .. }
                 if *o == object && (sel.namespace.is_none() || sel.namespace.as_deref() == Some(namespace.as_str()))))
             .collect();
-        DetailsView { selection: sel.clone(), describe, yaml, events }
+        let yaml_masked = crate::view::secrets::mask(&yaml);
+        DetailsView { selection: sel.clone(), describe, yaml, yaml_masked, events }
     }
 
     /// The YAML without the fields the server owns, ready to edit and apply.
@@ -93,6 +96,7 @@ enum Tab {
 #[function_component]
 pub fn Details(props: &Props) -> Html {
     let tab = use_state(|| Tab::Describe);
+    let revealed = use_state(|| false);
     let v = &props.view;
     let tab_button = |t: Tab, label: String| {
         let tab = tab.clone();
@@ -104,7 +108,26 @@ pub fn Details(props: &Props) -> Html {
     };
     let body = match *tab {
         Tab::Describe => html! { <pre class="mono details-text" data-testid="details-describe">{ v.describe.clone() }</pre> },
-        Tab::Yaml => html! { <pre class="mono details-text" data-testid="details-yaml">{ v.yaml.clone() }</pre> },
+        Tab::Yaml => {
+            let toggle = {
+                let revealed = revealed.clone();
+                Callback::from(move |_: MouseEvent| revealed.set(!*revealed))
+            };
+            let shown = match (&v.yaml_masked, *revealed) {
+                (Some(masked), false) => masked.clone(),
+                _ => v.yaml.clone(),
+            };
+            html! {
+                <>
+                    if v.yaml_masked.is_some() {
+                        <button class="ghost reveal" data-testid="reveal-secret" onclick={toggle}>
+                            { if *revealed { "Hide secret values" } else { "Reveal secret values" } }
+                        </button>
+                    }
+                    <pre class="mono details-text" data-testid="details-yaml">{ shown }</pre>
+                </>
+            }
+        }
         Tab::Events => html! {
             <div class="details-events" data-testid="details-events">
                 if v.events.is_empty() { <p class="muted">{"No events for this object."}</p> }

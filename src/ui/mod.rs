@@ -3,13 +3,15 @@
 //! through `crate::scene::perform`, recorded for links and autosave.
 //!
 //! One component per file: `topology`, `details`, `editor`, `event_log`,
-//! `terminal`, `clock`, `share`. `App` owns the cluster and the frame loop.
+//! `terminal`, `clock`, `share`, `faults`. `App` owns the cluster and the
+//! frame loop.
 
 mod browser;
 mod clock;
 mod details;
 mod editor;
 mod event_log;
+mod faults;
 mod share;
 mod terminal;
 mod topology;
@@ -69,6 +71,8 @@ pub enum Msg {
     SetSpeed(u32),
     Step,
     Switch { component: String, run: bool },
+    /// A fault from the page, as a script line (`partition node/worker-1`).
+    Fault(String),
     Apply(String),
     Delete(String),
     RunLine(String),
@@ -452,6 +456,14 @@ impl Component for App {
                 }
                 self.rebuild_views();
             }
+            Msg::Fault(line) => {
+                if let Some(Outcome::Script(out)) = self.act(Action::Script { line }) {
+                    if out.exit_code != 0 {
+                        self.banner = Some(out.combined().trim().to_string());
+                    }
+                }
+                self.rebuild_views();
+            }
             Msg::Apply(text) | Msg::Delete(text) if text.len() > scene::MAX_TEXT_BYTES => {
                 self.banner = Some(format!("The editor holds {} KB; at most {} KB can be applied at once.", text.len() / 1024, scene::MAX_TEXT_BYTES / 1024));
             }
@@ -478,6 +490,12 @@ impl Component for App {
                 }
                 let output = if trimmed.len() > scene::MAX_TEXT_BYTES {
                     crate::engine::kubectl::Output { stderr: "error: command line too long\n".into(), exit_code: 1, ..Default::default() }
+                } else if scene::is_script_line(&trimmed) {
+                    // Faults and etcdctl typed into the terminal are recorded like kubectl lines.
+                    match self.act(Action::Script { line: trimmed.clone() }) {
+                        Some(Outcome::Script(out)) => out,
+                        _ => return true,
+                    }
                 } else if scene::is_read_only(&trimmed) && self.replay.is_none() {
                     // Reads change nothing: run them without recording.
                     crate::engine::kubectl::run(&mut self.cluster.0.borrow_mut(), &trimmed, None, &crate::engine::kubectl::NoFiles)
@@ -488,7 +506,9 @@ impl Component for App {
                     }
                 };
                 let mut entries: Vec<TermEntry> = (*self.terminal).clone();
-                entries.push(TermEntry { line: trimmed, output: output.combined(), ok: output.exit_code == 0 });
+                let text = output.combined();
+                let masked = crate::view::secrets::mask_output(&trimmed, &text);
+                entries.push(TermEntry { line: trimmed, output: text, masked, ok: output.exit_code == 0 });
                 let excess = entries.len().saturating_sub(TERMINAL_KEEP);
                 entries.drain(..excess);
                 self.terminal = Rc::new(entries);
@@ -512,12 +532,22 @@ impl Component for App {
             }
             Msg::Share => {
                 self.scene.until_ms = self.scene.until_ms.max(self.now().as_millis());
-                let fragment = self.scene.to_fragment();
-                self.share_link = format!("{}#{}", browser::page_address(), fragment);
-                if self.share_link.len() > scene::MAX_LINK_CHARS {
-                    self.banner = Some(format!("This scene makes a link of {} characters, more than the {} a link may hold; Reset and build a shorter scene to share it.", self.share_link.len(), scene::MAX_LINK_CHARS));
+                let address = browser::page_address();
+                match self.scene.share_fragment(address.len()) {
+                    Ok(fragment) => {
+                        self.share_link = format!("{address}#{fragment}");
+                        browser::copy_to_clipboard(&self.share_link);
+                    }
+                    Err(e) => {
+                        // No link at all rather than one that would arrive cut.
+                        self.share_link.clear();
+                        let mut message = e.to_string();
+                        if let Some(first) = message.get_mut(0..1) {
+                            first.make_ascii_uppercase();
+                        }
+                        self.banner = Some(format!("{message}."));
+                    }
                 }
-                browser::copy_to_clipboard(&self.share_link);
                 self.save();
             }
             Msg::Reset => {
@@ -603,7 +633,8 @@ impl Component for App {
                 { self.view_replay() }
                 <main class="workspace">
                     <section class="pane topology-pane" aria-label="Cluster topology">
-                        <topology::Topology view={self.topology.clone()} on_switch={on_switch} on_select={on_select} selected={self.selected.clone()} />
+                        <topology::Topology view={self.topology.clone()} on_switch={on_switch} on_select={on_select} selected={self.selected.clone()}
+                            on_fault={link.callback(Msg::Fault)} />
                     </section>
                     <section class="pane side-pane">
                         <editor::Editor

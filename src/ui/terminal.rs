@@ -13,7 +13,45 @@ use crate::view::complete;
 pub struct TermEntry {
     pub line: String,
     pub output: String,
+    /// The output with Secret values hidden, shown until revealed.
+    pub masked: Option<String>,
     pub ok: bool,
+}
+
+#[derive(Properties, PartialEq)]
+struct EntryProps {
+    entry: TermEntry,
+}
+
+/// One command and its output; Secret values stay hidden until Reveal.
+#[function_component]
+fn Entry(props: &EntryProps) -> Html {
+    let revealed = use_state(|| false);
+    let e = &props.entry;
+    let shown = match (&e.masked, *revealed) {
+        (Some(masked), false) => masked.clone(),
+        _ => e.output.clone(),
+    };
+    let toggle = {
+        let revealed = revealed.clone();
+        Callback::from(move |ev: MouseEvent| {
+            ev.stop_propagation();
+            revealed.set(!*revealed)
+        })
+    };
+    html! {
+        <div class={classes!("term-entry", (!e.ok).then_some("failed"))}>
+            <div class="term-line"><span class="prompt">{"$ "}</span>{ e.line.clone() }
+                if e.masked.is_some() {
+                    <button class="ghost reveal" data-testid="reveal-secret" onclick={toggle}
+                        title="Secret values are hidden so a shared screen does not show them">
+                        { if *revealed { "Hide secrets" } else { "Reveal secrets" } }
+                    </button>
+                }
+            </div>
+            <pre class="term-out">{ shown }</pre>
+        </div>
+    }
 }
 
 #[derive(Properties, PartialEq)]
@@ -124,17 +162,14 @@ pub fn Terminal(props: &Props) -> Html {
         <div class="terminal" onclick={focus_input}>
             <div class="pane-title">
                 <h2>{"Terminal"}</h2>
-                <span class="muted">{"kubectl 1.33 · Tab completes · ↑↓ history · clear"}</span>
+                <span class="muted">{"kubectl 1.33 · partition, heal, slow, restart, etcdctl · Tab completes · ↑↓ history · clear"}</span>
             </div>
             <div class="terminal-output mono" data-testid="terminal-output" ref={output_ref} aria-live="polite">
                 if props.entries.is_empty() {
                     <div class="muted">{"Try: kubectl get nodes   ·   get pods -A   ·   create deployment web --image=nginx --replicas=3"}</div>
                 }
-                { for props.entries.iter().map(|e| html! {
-                    <div class={classes!("term-entry", (!e.ok).then_some("failed"))}>
-                        <div class="term-line"><span class="prompt">{"$ "}</span>{ e.line.clone() }</div>
-                        <pre class="term-out">{ e.output.clone() }</pre>
-                    </div>
+                { for props.entries.iter().enumerate().map(|(i, e)| html! {
+                    <Entry key={format!("{}-{i}", props.entries.len())} entry={e.clone()} />
                 }) }
             </div>
             if !choices.is_empty() {

@@ -22,6 +22,8 @@ pub struct Props {
     pub on_switch: Callback<(String, bool)>,
     pub on_select: Callback<Selection>,
     pub selected: Option<Selection>,
+    /// A fault as a script line (`partition node/worker-1`).
+    pub on_fault: Callback<String>,
 }
 
 #[function_component]
@@ -42,12 +44,13 @@ pub fn Topology(props: &Props) -> Html {
                         <ComponentCard key={c.name.clone()} component={c.clone()} on_switch={props.on_switch.clone()} />
                     }) }
                 </div>
+                <super::faults::Slowness apiserver_ms={view.apiserver_slow_ms} etcd_ms={view.etcd_slow_ms} on_fault={props.on_fault.clone()} />
             </div>
             <PendingLane pods={view.unscheduled.clone()} compact={compact} on_select={props.on_select.clone()} />
             <div class="nodes">
                 { for view.nodes.iter().map(|n| html! {
                     <NodePanel key={n.name.clone()} node={n.clone()} compact={compact}
-                        on_switch={props.on_switch.clone()} on_select={props.on_select.clone()} />
+                        on_switch={props.on_switch.clone()} on_select={props.on_select.clone()} on_fault={props.on_fault.clone()} />
                 }) }
             </div>
         </div>
@@ -165,6 +168,7 @@ struct NodeProps {
     compact: bool,
     on_switch: Callback<(String, bool)>,
     on_select: Callback<Selection>,
+    on_fault: Callback<String>,
 }
 
 #[function_component]
@@ -185,7 +189,7 @@ fn NodePanel(props: &NodeProps) -> Html {
     let cpu_pct = percent(n.cpu_requested_millis, n.cpu_allocatable_millis);
     let mem_pct = percent(n.memory_requested_bytes, n.memory_allocatable_bytes);
     html! {
-        <article class={classes!("node", readiness, (!n.powered()).then_some("off"), n.cordoned.then_some("cordoned"))}
+        <article class={classes!("node", readiness, (!n.powered()).then_some("off"), n.cordoned.then_some("cordoned"), n.partitioned.then_some("partitioned"))}
             data-testid={format!("node-{}", n.name)} data-ready={n.readiness.label()} aria-label={format!("Node {}", n.name)}>
             <header class="node-head">
                 <button class="node-name linklike" onclick={select} title="Describe this node">{ n.name.clone() }</button>
@@ -193,6 +197,7 @@ fn NodePanel(props: &NodeProps) -> Html {
                 if n.control_plane { <span class="badge role">{"control-plane"}</span> }
                 if n.cordoned { <span class="badge warn">{"SchedulingDisabled"}</span> }
                 if !n.powered() { <span class="badge off">{"powered off"}</span> }
+                if n.partitioned { <span class="badge partitioned" data-testid={format!("partitioned-{}", n.name)}>{"partitioned"}</span> }
             </header>
             if !n.taints.is_empty() {
                 <div class="taints">{ for n.taints.iter().map(|t| html! { <span class="taint" title="Taint">{ t.clone() }</span> }) }</div>
@@ -215,6 +220,8 @@ fn NodePanel(props: &NodeProps) -> Html {
                         </span>
                     }
                 }) }
+                <super::faults::NodeFaults node={n.name.clone()} partitioned={n.partitioned} kubelet_running={n.kubelet_running()}
+                    powered={n.powered()} on_fault={props.on_fault.clone()} />
             </div>
             <div class="tiles">
                 { for n.pods.iter().take(shown).map(|p| html! {

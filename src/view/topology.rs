@@ -109,12 +109,18 @@ pub struct NodeView {
     pub memory_allocatable_bytes: i64,
     /// Power, kubelet, kube-proxy.
     pub components: Vec<ComponentView>,
+    /// Cut off from the API server (`partition node/<name>`).
+    pub partitioned: bool,
     pub pods: Vec<PodView>,
 }
 
 impl NodeView {
     pub fn powered(&self) -> bool {
         self.components.iter().find(|c| c.name.starts_with("node/")).is_none_or(|c| c.running)
+    }
+    /// Whether the node's kubelet process runs (a restart needs one).
+    pub fn kubelet_running(&self) -> bool {
+        self.components.iter().any(|c| c.name.starts_with("kubelet/") && c.running)
     }
 }
 
@@ -125,6 +131,9 @@ pub struct TopologyView {
     /// Pods with no node: Pending and unscheduled.
     pub unscheduled: Rc<Vec<PodView>>,
     pub pod_count: usize,
+    /// Latency added to the API server's and etcd's answers, in milliseconds.
+    pub apiserver_slow_ms: u64,
+    pub etcd_slow_ms: u64,
 }
 
 fn prefix(rid: ResourceId) -> String {
@@ -154,6 +163,9 @@ pub fn prefix_fingerprint(cluster: &Cluster, rid: ResourceId) -> (usize, i64) {
 pub fn fingerprint(cluster: &Cluster) -> Vec<(usize, i64)> {
     let mut out: Vec<(usize, i64)> = [ids::pods(), ids::nodes(), ids::replica_sets()].into_iter().map(|rid| prefix_fingerprint(cluster, rid)).collect();
     out.extend(cluster.sim.component_states().iter().enumerate().map(|(i, c)| (i, c.running as i64)));
+    let latency = cluster.sim.api.latency();
+    out.push((cluster.sim.partitioned_nodes().len(), (latency.apiserver_ms as i64) << 20 | latency.etcd_ms as i64));
+    out.extend(cluster.sim.partitioned_nodes().iter().map(|n| (n.len(), n.bytes().map(i64::from).sum())));
     out
 }
 
@@ -236,6 +248,7 @@ pub fn build(cluster: &Cluster) -> TopologyView {
             memory_requested_bytes: mem_req,
             memory_allocatable_bytes: mem_alloc,
             components,
+            partitioned: cluster.sim.is_partitioned(&name),
             pods: by_node.remove(&name).unwrap_or_default(),
             name,
         }));
@@ -244,7 +257,15 @@ pub fn build(cluster: &Cluster) -> TopologyView {
     for (_, pods) in by_node {
         unscheduled.extend(pods);
     }
-    TopologyView { control_plane, nodes, unscheduled: Rc::new(unscheduled), pod_count }
+    let latency = cluster.sim.api.latency();
+    TopologyView {
+        control_plane,
+        nodes,
+        unscheduled: Rc::new(unscheduled),
+        pod_count,
+        apiserver_slow_ms: latency.apiserver_ms,
+        etcd_slow_ms: latency.etcd_ms,
+    }
 }
 
 fn pod_view(cluster: &Cluster, pod: &Pod, rs_owner_cache: &mut HashMap<(String, String), String>) -> PodView {
@@ -421,6 +442,19 @@ mod tests {
         let comps: Vec<String> = worker.components.iter().map(|c| c.test_name()).collect();
         assert_eq!(comps, ["node-worker-1", "kubelet-worker-1", "kube-proxy-worker-1"]);
         assert!(worker.cpu_allocatable_millis > 0);
+    }
+
+    #[test]
+    fn partitions_and_slowness_show_and_change_the_fingerprint() {
+        let mut cluster = Cluster::new(Profile::new(ProfileKind::Default), 1);
+        let before = fingerprint(&cluster);
+        cluster.sim.partition("worker-2").unwrap();
+        cluster.sim.set_latency("etcd", 2000).unwrap();
+        assert_ne!(fingerprint(&cluster), before);
+        let view = build(&cluster);
+        assert!(view.nodes.iter().find(|n| n.name == "worker-2").is_some_and(|n| n.partitioned && n.kubelet_running()));
+        assert!(view.nodes.iter().filter(|n| n.name != "worker-2").all(|n| !n.partitioned));
+        assert_eq!((view.apiserver_slow_ms, view.etcd_slow_ms), (0, 2000));
     }
 
     #[test]

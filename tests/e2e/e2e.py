@@ -3,14 +3,20 @@
 chromedriver's W3C WebDriver API with nothing but the standard library.
 
 Scenario: stop the scheduler, create a Deployment in the editor, see its pods
-Pending, start the scheduler, see them Running, copy the link, open it in a
-fresh browser profile, see the same pods. Also measures time to first render
-and, with --bench, p95 frame time on a 100-node, 2,000-pod cluster at 10x.
+Pending, start the scheduler, see them Running, partition a node and heal it
+from its panel, see a Secret's values hidden in the terminal until revealed,
+copy the link, open it in a fresh browser profile, see the same pods. All the
+while the page must make no request beyond its own files after loading and
+break none of its Content-Security-Policy (the server's log counts the
+requests). Also measures time to first render and, with --bench, p95 frame
+time on a 100-node, 2,000-pod cluster at 10x.
 
-Usage: e2e.py --page http://127.0.0.1:PORT/ --driver http://127.0.0.1:PORT2 [--bench]
+Usage: e2e.py --page http://127.0.0.1:PORT/ --driver http://127.0.0.1:PORT2 [--http-log FILE] [--bench]
 """
 import argparse
 import json
+import os
+import re
 import sys
 import tempfile
 import time
@@ -103,13 +109,43 @@ class Browser:
             pass
 
 
-def scenario(page, driver):
+PAGE_FILES = {"/", "/index.html", "/boot.js", "/miniplane-web.js", "/miniplane-web_bg.wasm", "/style.css"}
+
+
+def requests_logged(http_log):
+    """The paths python's http.server has served, in order."""
+    if not http_log or not os.path.exists(http_log):
+        return None
+    with open(http_log, encoding="utf-8", errors="replace") as f:
+        return [m.group(1).split("#")[0] for m in re.finditer(r'"GET ([^ ]+) HTTP', f.read())]
+
+
+def check_page_safety(browser, http_log, since, phase):
+    """No request after loading but the page's own files; no CSP violation."""
+    violations = browser.js("return document.documentElement.dataset.cspViolations || null")
+    assert violations is None, f"{phase}: {violations} Content-Security-Policy violations, last: " + str(browser.js("return document.documentElement.dataset.cspLast"))
+    origin = browser.js("return location.origin")
+    resources = browser.js("return performance.getEntriesByType('resource').map(e => e.name)")
+    foreign = [r for r in resources if not r.startswith(origin) and not r.startswith("data:")]
+    assert not foreign, f"{phase}: requests beyond the page's own origin: {foreign}"
+    served = requests_logged(http_log)
+    if served is not None:
+        new = served[since:]
+        strangers = [p for p in new if p.split("?")[0] not in PAGE_FILES]
+        assert not strangers, f"{phase}: requests for files the page does not have: {strangers}"
+        return len(served), new
+    return since, []
+
+
+def scenario(page, driver, http_log=None):
     first = Browser(driver)
     try:
         first.open(page)
         first.wait("the topology", lambda: first.js('return !!document.querySelector(\'[data-testid="topology"]\')'))
         first_render = first.js("return document.documentElement.dataset.firstRenderMs")
         print(f"first render: {first_render} ms after navigation start")
+        loaded, load_requests = check_page_safety(first, http_log, 0, "load")
+        print(f"requests while loading: {len(load_requests)} ({', '.join(load_requests)})")
 
         first.click("stop-scheduler")
         first.wait("scheduler stopped", lambda: first.js(
@@ -133,9 +169,26 @@ def scenario(page, driver):
             first.pods("pod-default-web-")), timeout=90)
         print("running:", running)
 
+        first.click("partition-worker-1")
+        first.wait("worker-1 partitioned", lambda: first.js("return !!document.querySelector('[data-testid=\"partitioned-worker-1\"]')"))
+        first.click("heal-worker-1")
+        first.wait("worker-1 healed", lambda: first.js("return !document.querySelector('[data-testid=\"partitioned-worker-1\"]')"))
+
+        first.click("terminal-input")
+        first.type("terminal-input", "kubectl create secret generic db --from-literal=password=s3cr3t\ue007")
+        first.type("terminal-input", "kubectl get secret db -o yaml\ue007")
+        output = lambda: first.js("return document.querySelector('[data-testid=\"terminal-output\"]').innerText")
+        first.wait("the secret listed, its value hidden", lambda: "password: ••••" in output())
+        assert "czNjcjN0" not in output(), "the secret's value shows before Reveal"
+        first.click("reveal-secret")
+        first.wait("the secret's value revealed", lambda: "czNjcjN0" in output())
+
         first.click("share-button")
         link = first.wait("the share link", lambda: first.js("return document.querySelector('[data-testid=\"share-link\"]').value"))
         print(f"link: {len(link)} characters")
+        _, after_load = check_page_safety(first, http_log, loaded, "after load")
+        assert not after_load, f"the page made requests after loading: {after_load}"
+        print("requests after loading: 0")
     finally:
         first.quit()
 
@@ -146,6 +199,7 @@ def scenario(page, driver):
                                                                                       and all(s == "Running" for _, s in p) else None)(
             second.pods("pod-default-web-")), timeout=90)
         print("rebuilt:", again)
+        check_page_safety(second, None, 0, "linked page")
     finally:
         second.quit()
 
@@ -166,11 +220,12 @@ def main():
     ap.add_argument("--page", required=True)
     ap.add_argument("--driver", required=True)
     ap.add_argument("--bench", action="store_true", help="only measure frame times on a big cluster")
+    ap.add_argument("--http-log", help="the page server's log, to count the requests it served")
     args = ap.parse_args()
     if args.bench:
         bench(args.page, args.driver)
         return 0
-    scenario(args.page, args.driver)
+    scenario(args.page, args.driver, args.http_log)
     print("e2e: 1 passed, 0 failed")
     return 0
 

@@ -35,4 +35,4 @@ for _ in $(seq 50); do
   sleep 0.2
 done
 
-python3 tests/e2e/e2e.py --page "http://127.0.0.1:$PAGE_PORT/" --driver "http://127.0.0.1:$DRIVER_PORT" "$@"
+python3 tests/e2e/e2e.py --page "http://127.0.0.1:$PAGE_PORT/" --driver "http://127.0.0.1:$DRIVER_PORT" --http-log /tmp/miniplane-e2e-http.log "$@"
