@@ -258,6 +258,7 @@ pub fn run_script_line(cluster: &mut Cluster, line: &str) -> Output {
             Output { stderr: "error: only faults and etcdctl run here\n".into(), exit_code: 1, ..Default::default() }
         }
         Ok(crate::engine::script::Step::Etcd(command)) => crate::engine::etcdctl::run(cluster, &command),
+        Ok(crate::engine::script::Step::EtcdRefused(message)) => Output { stderr: format!("{message}\n"), exit_code: 1, ..Default::default() },
         Ok(step) => {
             // The other commands print only their errors.
             let text = crate::engine::script::run_step(cluster, &step, &NoFiles);

@@ -51,6 +51,8 @@ pub enum Step {
     Slow { target: String, ms: u64 },
     /// `etcdctl snapshot save|restore|status …` (or `etcdutl …`).
     Etcd(Etcdctl),
+    /// An etcdctl line etcdctl itself refuses: it prints this and fails.
+    EtcdRefused(String),
 }
 
 /// The first words of the commands that are not kubectl.
@@ -193,7 +195,12 @@ pub fn parse_words(words: &[String]) -> Result<Step, String> {
             }
             Step::Slow { target: target.clone(), ms }
         }
-        "etcdctl" | "etcdutl" => Step::Etcd(etcdctl::parse(words)?),
+        "etcdctl" | "etcdutl" => match etcdctl::parse(words) {
+            Ok(command) => Step::Etcd(command),
+            // etcdctl's own errors print when the line runs, as in a shell.
+            Err(message) if message.starts_with("Error:") => Step::EtcdRefused(message),
+            Err(usage) => return Err(usage),
+        },
         other => return Err(format!("unknown command \"{other}\" (expected kubectl, {})", COMMANDS.join(", "))),
     })
 }
@@ -257,6 +264,7 @@ pub fn run_step(cluster: &mut Cluster, step: &Step, files: &dyn FileSource) -> S
         Step::Heal(node) => component_result(cluster.sim.heal(node)),
         Step::Slow { target, ms } => component_result(cluster.sim.set_latency(target, *ms)),
         Step::Etcd(command) => etcdctl::run(cluster, command).combined(),
+        Step::EtcdRefused(message) => format!("{message}\n"),
     }
 }
 
@@ -309,6 +317,7 @@ mod tests {
         assert!(parse("slow etcd").is_err());
         assert!(parse("restart").is_err());
         assert!(parse("etcdctl snapshot").is_err());
+        assert_eq!(parse("etcdctl snapshot save").unwrap()[0].step, Step::EtcdRefused("Error: snapshot save expects one argument".into()));
     }
 
     #[test]
