@@ -10,6 +10,9 @@ export PATH="$HOME/.cargo/bin:$PATH"
 echo "== engine and CLI (native)"
 cargo test --locked
 
+echo "== fault sweep (short; the README reports a long one)"
+cargo run --locked -q -- sweep --seeds 20 --steps 40 --from 5000 --jobs 2
+
 echo "== app build"
 trunk build --release --offline
 
