@@ -8,6 +8,7 @@
 //! - `informer`: list+watch caches the components read through.
 //! - `scheduler`, `controllers`, `node`: the components.
 //! - `sim`: virtual clock, timers, seeded RNG, start/stop of components.
+//! - `world`: each node's machine (container runtime), which outlives its processes.
 //! - `cluster`: profiles that put it all together.
 //! - `kubectl`: the command line, printing what kubectl 1.33 prints.
 
@@ -24,6 +25,7 @@ pub mod script;
 pub mod selector;
 pub mod sim;
 pub mod store;
+pub mod world;
 /// The fault sweep and its invariant checkers (native only: the page does not carry it).
 #[cfg(not(target_arch = "wasm32"))]
 pub mod sweep;

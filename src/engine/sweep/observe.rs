@@ -8,7 +8,6 @@ use std::rc::Rc;
 use crate::engine::api::{ids, Object, ResourceId};
 use crate::engine::apiserver::ApiServer;
 use crate::engine::cluster::Cluster;
-use crate::engine::node::Kubelet;
 use crate::engine::sim::clock::VirtualTime;
 
 /// A pod's containers running on a machine, as its runtime has them.
@@ -65,7 +64,8 @@ impl<'a> Observation<'a> {
         self.powered(node) && !self.partitioned(node)
     }
 
-    /// Pods with a container running right now, on every powered machine.
+    /// Pods with a container running right now, on every powered machine
+    /// (the Sim's world holds them, whatever the kubelet processes do).
     /// A machine that is off runs nothing, whatever its runtime remembers.
     pub fn running_pods(&self) -> Vec<RunningPod> {
         let now = self.now();
@@ -74,10 +74,8 @@ impl<'a> Observation<'a> {
             if !self.powered(node) {
                 continue;
             }
-            let Some(kubelet) = self.cluster.sim.component(&format!("kubelet/{node}")).and_then(|c| c.as_any().downcast_ref::<Kubelet>()) else {
-                continue;
-            };
-            for (uid, sandbox) in kubelet.runtime().sandboxes() {
+            let Some(machine) = self.cluster.sim.world.machine(node) else { continue };
+            for (uid, sandbox) in machine.runtime.sandboxes() {
                 let running = sandbox.containers.iter().any(|c| c.is_running() && c.next_change().is_none_or(|t| t > now));
                 if running {
                     out.insert(RunningPod { node: node.clone(), namespace: sandbox.namespace.clone(), name: sandbox.pod.clone(), uid: uid.clone() });

@@ -136,13 +136,13 @@ fn kubelet_logs(s: &Session, node: &str, namespace: &str, pod: &str, container: 
     let Some(component) = s.cluster.sim.component(&format!("kubelet/{node}")) else {
         return Err(format!("Get \"https://{node}:10250/containerLogs/{namespace}/{pod}/{container}\": dial tcp: lookup {node}: no such host"));
     };
-    match component.as_any().downcast_ref::<crate::engine::node::Kubelet>() {
+    match (component.as_any().downcast_ref::<crate::engine::node::Kubelet>(), s.cluster.sim.world.machine(node)) {
         // A partitioned node drops the API server's connection attempts.
-        Some(kubelet) if s.cluster.sim.is_partitioned(node) => {
+        (Some(kubelet), Some(_)) if s.cluster.sim.is_partitioned(node) => {
             let address = &kubelet.spec.address;
             Err(format!("Get \"https://{address}:10250/containerLogs/{namespace}/{pod}/{container}\": dial tcp {address}:10250: i/o timeout"))
         }
-        Some(kubelet) => kubelet.logs(namespace, pod, Some(container), previous),
-        None => Ok(String::new()),
+        (Some(kubelet), Some(machine)) => kubelet.logs(machine, namespace, pod, Some(container), previous),
+        _ => Ok(String::new()),
     }
 }
