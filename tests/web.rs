@@ -80,3 +80,21 @@ async fn the_app_draws_the_cluster_and_its_switches_work() {
     let output = by_test_id("terminal-output").expect("output").text_content().unwrap_or_default();
     assert!(output.contains("$ kubectl version"), "{output}");
 }
+
+#[wasm_bindgen_test]
+async fn node_panels_partition_heal_and_restart_their_kubelet() {
+    mount().await;
+    assert!(by_test_id("slow-apiserver").is_some() && by_test_id("slow-etcd").is_some(), "latency choices");
+    assert!(by_test_id("partitioned-worker-2").is_none());
+    by_test_id("partition-worker-2").expect("partition button").click();
+    settle(100).await;
+    assert!(by_test_id("partitioned-worker-2").is_some(), "the badge shows the partition");
+    assert!(by_test_id("partition-worker-2").is_none(), "Partition becomes Heal");
+    by_test_id("heal-worker-2").expect("heal button").click();
+    settle(100).await;
+    assert!(by_test_id("partitioned-worker-2").is_none(), "healed");
+    by_test_id("restart-kubelet-worker-2").expect("restart button").click();
+    settle(100).await;
+    let kubelet = by_test_id("component-kubelet-worker-2").expect("kubelet switch");
+    assert_eq!(kubelet.get_attribute("data-state").as_deref(), Some("running"), "a restart leaves it running");
+}
