@@ -29,6 +29,8 @@ async fn mount() {
     if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
         let _ = storage.clear();
     }
+    // One app at a time: an earlier test's app is taken off the page.
+    document().body().expect("body").set_inner_html("");
     let root = document().create_element("div").expect("div");
     document().body().expect("body").append_child(&root).expect("append");
     yew::Renderer::<miniplane::ui::App>::with_root(root).render();
