@@ -288,14 +288,14 @@ impl Generator {
                 }
                 format!("restart kubelet/{node}")
             }
-            r if r < 92 => {
+            r if r < 91 => {
                 let c = ["scheduler", "controller-manager"][self.rng.usize(..2)];
                 if self.faults.stopped.contains(c) {
                     return None;
                 }
                 format!("restart {c}")
             }
-            r if r < 97 => {
+            r if r < 95 => {
                 // Not a fault by itself: what a later restore goes back to.
                 if self.faults.stopped.contains("etcd") {
                     return None;
