@@ -1,10 +1,12 @@
 //! `kubectl describe`: kubectl 1.33's describers (staging/src/k8s.io/kubectl/
 //! pkg/describe/describe.go) for pods, deployments, replica sets, nodes,
-//! services, namespaces, config maps and secrets, and its generic describer
+//! services, namespaces, config maps and secrets (storage kinds in
+//! `storage.rs`), and its generic describer
 //! for every other kind. Text is written with tabs and aligned by Go's
 //! tabwriter, as kubectl does, so column blocks line up the same way.
 
 mod quantity;
+mod storage;
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -142,6 +144,9 @@ pub fn describe_object(s: &Session, obj: &Object, show_events: bool, now: Virtua
                 }
             }
         }
+        Object::PersistentVolume(pv) => storage::describe_persistent_volume(&mut w, pv, now),
+        Object::PersistentVolumeClaim(pvc) => storage::describe_persistent_volume_claim(&mut w, s, pvc, now),
+        Object::StorageClass(sc) => storage::describe_storage_class(&mut w, sc),
         _ => describe_generic(&mut w, obj),
     }
     if let Some(events) = events {
