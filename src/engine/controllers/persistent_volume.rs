@@ -234,6 +234,24 @@ impl PersistentVolumeController {
     }
 
     fn handle_events(&mut self, cache: &Cache, changes: &Changes) {
+        // Volumes first: a volume and a claim created together should meet
+        // with the volume already Available.
+        for ev in changes.of(ids::persistent_volumes()) {
+            let Some(volume) = as_volume(&ev.object) else { continue };
+            let name = name_of_volume(volume).to_string();
+            if self.volumes_written.get(&name).is_some_and(|w| resource_version(w) <= resource_version(&ev.object)) {
+                self.volumes_written.remove(&name);
+            }
+            if ev.kind == WatchEventType::Deleted {
+                self.volumes_written.remove(&name);
+                // Its claim, if bound, is now Lost.
+                if let Some(r) = claim_ref(volume) {
+                    self.queue.add(Key::Claim(ObjectKey::new(r.namespace.clone().unwrap_or_default(), r.name.clone().unwrap_or_default())));
+                }
+            } else {
+                self.queue.add(Key::Volume(name));
+            }
+        }
         for ev in changes.of(ids::persistent_volume_claims()) {
             let Some(claim) = as_claim(&ev.object) else { continue };
             let key = claim_key(claim);
@@ -251,32 +269,16 @@ impl PersistentVolumeController {
                 self.queue.add(Key::Claim(key));
             }
         }
-        for ev in changes.of(ids::persistent_volumes()) {
-            let Some(volume) = as_volume(&ev.object) else { continue };
-            let name = name_of_volume(volume).to_string();
-            if self.volumes_written.get(&name).is_some_and(|w| resource_version(w) <= resource_version(&ev.object)) {
-                self.volumes_written.remove(&name);
-            }
-            if ev.kind == WatchEventType::Deleted {
-                self.volumes_written.remove(&name);
-                // Its claim, if bound, is now Lost.
-                if let Some(r) = claim_ref(volume) {
-                    self.queue.add(Key::Claim(ObjectKey::new(r.namespace.clone().unwrap_or_default(), r.name.clone().unwrap_or_default())));
-                }
-            } else {
-                self.queue.add(Key::Volume(name));
-            }
-        }
         self.pods.apply(changes.of(ids::pods()));
         let _ = cache;
     }
 
     fn resync(&mut self, cache: &Cache) {
-        for c in cache.of(ids::persistent_volume_claims()).items() {
-            self.queue.add(Key::Claim(ObjectKey::of(c)));
-        }
         for v in cache.of(ids::persistent_volumes()).items() {
             self.queue.add(Key::Volume(v.meta().name.clone().unwrap_or_default()));
+        }
+        for c in cache.of(ids::persistent_volume_claims()).items() {
+            self.queue.add(Key::Claim(ObjectKey::of(c)));
         }
     }
 
