@@ -155,3 +155,32 @@ impl Controller for PvcProtectionController {
         self
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::apiserver::DeleteOptions;
+    use crate::engine::controllers::testkit;
+
+    #[test]
+    fn a_claim_in_use_stays_until_its_last_pod_is_gone() {
+        let mut sim = testkit::sim();
+        let claim = serde_json::json!({"metadata": {"name": "data", "namespace": "default"},
+            "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "", "resources": {"requests": {"storage": "1Gi"}}}});
+        let claim = Object::PersistentVolumeClaim(serde_json::from_value(claim).expect("claim"));
+        sim.api.create(claim).expect("created");
+        let pod = serde_json::json!({"metadata": {"name": "user", "namespace": "default"},
+            "spec": {"containers": [{"name": "c", "image": "nginx"}],
+                "volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": "data"}}]}});
+        sim.api.create(Object::Pod(serde_json::from_value(pod).expect("pod"))).expect("created");
+        sim.run_for_ms(3_000);
+        let get = |sim: &crate::engine::sim::Sim| sim.api.get(ids::persistent_volume_claims(), "default", "data");
+        assert_eq!(get(&sim).expect("claim").meta().finalizers, Some(vec![PVC_PROTECTION_FINALIZER.to_string()]));
+        sim.api.delete(ids::persistent_volume_claims(), "default", "data", &DeleteOptions::default()).expect("delete accepted");
+        sim.run_for_ms(1_000);
+        assert!(get(&sim).expect("still there").meta().deletion_timestamp.is_some(), "held while the pod runs");
+        sim.api.delete(ids::pods(), "default", "user", &DeleteOptions::default()).expect("pod deleted");
+        sim.run_for_ms(testkit::STOP_MS + 100);
+        assert!(get(&sim).is_err(), "released once the pod is gone");
+    }
+}
