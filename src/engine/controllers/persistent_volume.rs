@@ -39,7 +39,7 @@ use crate::engine::storage::{
     ANN_SELECTED_NODE, ANN_STORAGE_PROVISIONER,
 };
 
-use super::pods_by_claim::PodsByClaim;
+use super::pods_by_claim::{uses_claim, PodsByClaim};
 use super::queue::{drain, WorkQueue};
 use super::{util, Cache, Changes, Controller};
 
@@ -643,7 +643,7 @@ impl PersistentVolumeController {
             .pods_of(&key)
             .filter(|name| {
                 matches!(pods.get(&ObjectKey::new(key.namespace.clone(), (*name).clone())).map(|o| &**o), Some(Object::Pod(p))
-                    if util::node_name(p).is_empty() && !matches!(util::pod_phase(p), "Succeeded" | "Failed"))
+                    if util::node_name(p).is_empty() && !matches!(util::pod_phase(p), "Succeeded" | "Failed") && uses_claim(p, &key.name))
             })
             .cloned()
             .collect();

@@ -15,7 +15,7 @@ use crate::engine::sim::clock::VirtualTime;
 use crate::engine::sim::Ctx;
 use crate::engine::storage::PVC_PROTECTION_FINALIZER;
 
-use super::pods_by_claim::PodsByClaim;
+use super::pods_by_claim::{uses_claim, PodsByClaim};
 use super::queue::{drain, primed, WorkQueue};
 use super::{util, Cache, Changes, Controller};
 
@@ -56,7 +56,8 @@ impl PvcProtectionController {
     fn in_use(&self, cache: &Cache, key: &ObjectKey) -> bool {
         let pods = cache.of(ids::pods());
         self.pods.pods_of(key).any(|name| {
-            matches!(pods.get(&ObjectKey::new(key.namespace.clone(), name.clone())).map(|o| &**o), Some(Object::Pod(p)) if !util::node_name(p).is_empty())
+            matches!(pods.get(&ObjectKey::new(key.namespace.clone(), name.clone())).map(|o| &**o),
+                Some(Object::Pod(p)) if !util::node_name(p).is_empty() && uses_claim(p, &key.name))
         })
     }
 
@@ -127,12 +128,11 @@ impl Controller for PvcProtectionController {
             // have been the last user of a claim being deleted.
             let pod_events = changes.of(ids::pods());
             for ev in pod_events {
-                let key = ObjectKey::of(&ev.object);
                 let Object::Pod(pod) = &*ev.object else { continue };
                 if ev.kind != WatchEventType::Deleted && util::node_name(pod).is_empty() {
                     continue;
                 }
-                for claim in self.pods.claims_of(&key) {
+                for claim in self.pods.claims_of(pod) {
                     if Self::claim(cache, claim).is_some_and(|c| is_deletion_candidate(&c)) {
                         self.queue.add(claim.clone());
                     }

@@ -65,7 +65,6 @@ pub fn run(s: &mut Session) -> Result {
     let show_events = s.args.value("show-events").is_none_or(|v| v == "true");
     let mut objects: Vec<Rc<Object>> = Vec::new();
     let mut errors = Vec::new();
-    let mut listed_namespaced = true;
     for (id, name) in &targets {
         match name {
             Some(name) => match s.cluster.sim.api.get(*id, &namespace, name) {
@@ -75,7 +74,6 @@ pub fn run(s: &mut Session) -> Result {
             },
             None => {
                 let rt = resource(*id);
-                listed_namespaced &= rt.namespaced;
                 let query = if all_namespaces || !rt.namespaced { Query::all(*id) } else { Query::in_namespace(*id, &namespace) };
                 let (items, _) = s.cluster.sim.api.list(&query.with_labels(labels.clone()))?;
                 objects.extend(items);
@@ -91,7 +89,8 @@ pub fn run(s: &mut Session) -> Result {
         s.out.push_str(&text);
     }
     if objects.is_empty() && errors.is_empty() {
-        if listed_namespaced && !all_namespaces {
+        // kubectl names the namespace even when only cluster-scoped kinds were asked for.
+        if !all_namespaces {
             s.err.push_str(&format!("No resources found in {namespace} namespace.\n"));
         } else {
             s.err.push_str("No resources found\n");

@@ -111,7 +111,6 @@ pub struct ExternalProvisioner {
     claims: Informer,
     volumes: Informer,
     classes: Informer,
-    nodes: Informer,
     queue: WorkQueue<Key>,
     failures: HashMap<Key, u32>,
     running: BTreeMap<(VirtualTime, u64), (Key, Operation)>,
@@ -154,7 +153,6 @@ impl ExternalProvisioner {
             claims: Informer::new(Query::all(ids::persistent_volume_claims())),
             volumes: Informer::new(Query::all(ids::persistent_volumes())),
             classes: Informer::new(Query::all(ids::storage_classes())),
-            nodes: Informer::new(Query::all(ids::nodes())),
             queue: WorkQueue::default(),
             failures: HashMap::new(),
             running: BTreeMap::new(),
@@ -185,8 +183,14 @@ impl ExternalProvisioner {
         typed(self.classes.get(&ObjectKey::new("", name)), |o| if let Object::StorageClass(c) = o { Some(c) } else { None })
     }
 
-    fn node(&self, name: &str) -> Option<Node> {
-        typed(self.nodes.get(&ObjectKey::new("", name)), |o| if let Object::Node(n) = o { Some(n) } else { None })
+    /// The selected node, read from the API server when needed (the
+    /// library keeps no node informer unless given one).
+    fn node(ctx: &mut Ctx, name: &str) -> Result<Option<Node>, String> {
+        match ctx.api.get(ids::nodes(), "", name) {
+            Ok(obj) => Ok(typed(Some(&obj), |o| if let Object::Node(n) = o { Some(n) } else { None })),
+            Err(e) if e.reason == Reason::NotFound => Ok(None),
+            Err(e) => Err(e.message),
+        }
     }
 
     fn claim_event(&mut self, ctx: &mut Ctx, claim: &PersistentVolumeClaim, type_: &str, reason: &str, message: String) {
@@ -256,15 +260,20 @@ impl ExternalProvisioner {
         let selected = claim.metadata.annotations.as_ref().and_then(|a| a.get(ANN_SELECTED_NODE)).cloned();
         let node = match &selected {
             None => None,
-            Some(n) => match self.node(n) {
-                Some(node) => Some(node),
-                None if self.backend.reschedules_on_missing_node() => {
-                    self.claim_event(ctx, &claim, WARNING, "ProvisioningFailed", format!("node \"{n}\" not found"));
+            Some(n) => match Self::node(ctx, n) {
+                Ok(Some(node)) => Some(node),
+                Ok(None) if self.backend.reschedules_on_missing_node() => {
+                    self.claim_event(ctx, &claim, WARNING, "ProvisioningFailed", format!("nodes \"{n}\" not found"));
                     self.send_back_to_scheduler(ctx, &claim);
                     return;
                 }
-                None => {
+                Ok(None) => {
                     let message = format!("failed to get target node: nodes \"{n}\" not found");
+                    self.claim_event(ctx, &claim, WARNING, "ProvisioningFailed", message);
+                    return self.retry(k, ctx.now);
+                }
+                Err(why) => {
+                    let message = format!("failed to get target node: {why}");
                     self.claim_event(ctx, &claim, WARNING, "ProvisioningFailed", message);
                     return self.retry(k, ctx.now);
                 }
@@ -389,8 +398,7 @@ impl Component for ExternalProvisioner {
         let claim_events = self.claims.sync(ctx);
         let volume_events = self.volumes.sync(ctx);
         self.classes.sync(ctx);
-        self.nodes.sync(ctx);
-        if !(self.claims.has_synced() && self.volumes.has_synced() && self.classes.has_synced() && self.nodes.has_synced()) {
+        if !(self.claims.has_synced() && self.volumes.has_synced() && self.classes.has_synced()) {
             self.primed = false;
             return;
         }
@@ -439,7 +447,6 @@ impl Component for ExternalProvisioner {
         self.claims.reset();
         self.volumes.reset();
         self.classes.reset();
-        self.nodes.reset();
         self.queue.clear();
         self.failures.clear();
         self.running.clear();
