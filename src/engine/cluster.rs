@@ -166,6 +166,7 @@ fn register_components(sim: &mut Sim, profile: &Profile, seed: u64) {
     sim.add(Box::new(provisioner::for_profile(profile, seed)));
     for node in &profile.nodes {
         sim.add_node_name(&node.name);
+        sim.world.add_machine(&node.name, Kubelet::machine_for(node));
         sim.add(Box::new(Kubelet::new(node.clone())));
         sim.add(Box::new(KubeProxy::new(&node.name)));
     }

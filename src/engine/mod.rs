@@ -10,6 +10,7 @@
 //! - `storage`: claim/volume matching, where volume data lives, and the
 //!   external provisioners (components too).
 //! - `sim`: virtual clock, timers, seeded RNG, start/stop of components.
+//! - `world`: each node's machine (container runtime), which outlives its processes.
 //! - `cluster`: profiles that put it all together.
 //! - `kubectl`: the command line, printing what kubectl 1.33 prints.
 
@@ -26,3 +27,4 @@ pub mod selector;
 pub mod sim;
 pub mod storage;
 pub mod store;
+pub mod world;
