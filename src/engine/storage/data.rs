@@ -9,11 +9,12 @@
 //! that mounts the volume and goes only when the volume is reclaimed with
 //! the Delete policy.
 //!
-//! The nodes have no simulated disks yet, so there are no files to create or
-//! remove: provisioning and reclaiming record what they would touch in the
-//! activity log and nothing more. When containers get a filesystem with
-//! mounts, [`remove_backing_data`] is the one place that must delete the
-//! directory from the node's disk.
+//! The nodes' machines (`engine::world`) have no simulated disks yet, so
+//! there are no files to create or remove: provisioning and reclaiming
+//! record what they would touch in the activity log and nothing more. When
+//! a machine gets a filesystem that containers mount, [`create_backing_dir`]
+//! and [`remove_backing_data`] are the one place to make and delete the
+//! directory on `ctx.world`'s machine for `location.node`.
 
 use k8s_openapi::api::core::v1::PersistentVolume;
 
