@@ -233,7 +233,7 @@ impl PersistentVolumeController {
         self.recorder.record(ctx.api, &Object::PersistentVolume(volume.clone()), type_, reason, message);
     }
 
-    fn handle_events(&mut self, cache: &Cache, changes: &Changes) {
+    fn handle_events(&mut self, changes: &Changes) {
         // Volumes first: a volume and a claim created together should meet
         // with the volume already Available.
         for ev in changes.of(ids::persistent_volumes()) {
@@ -270,7 +270,6 @@ impl PersistentVolumeController {
             }
         }
         self.pods.apply(changes.of(ids::pods()));
-        let _ = cache;
     }
 
     fn resync(&mut self, cache: &Cache) {
@@ -802,7 +801,7 @@ impl Controller for PersistentVolumeController {
             self.resync(cache);
             self.next_resync = Some(ctx.now.plus_millis(RESYNC_MS));
         } else {
-            self.handle_events(cache, changes);
+            self.handle_events(changes);
         }
         if let Some(at) = self.next_resync {
             if at <= ctx.now {
