@@ -7,6 +7,8 @@
 //!   validation, graceful deletion, watch fan-out, events).
 //! - `informer`: list+watch caches the components read through.
 //! - `scheduler`, `controllers`, `node`: the components.
+//! - `storage`: claim/volume matching, where volume data lives, and the
+//!   external provisioners (components too).
 //! - `sim`: virtual clock, timers, seeded RNG, start/stop of components.
 //! - `world`: each node's machine (container runtime), which outlives its processes.
 //! - `cluster`: profiles that put it all together.
@@ -24,6 +26,7 @@ pub mod scheduler;
 pub mod script;
 pub mod selector;
 pub mod sim;
+pub mod storage;
 pub mod store;
 pub mod world;
 /// The fault sweep and its invariant checkers (native only: the page does not carry it).

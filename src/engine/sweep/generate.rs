@@ -116,6 +116,9 @@ pub struct Chunk {
 pub struct Generator {
     rng: fastrand::Rng,
     nodes: Vec<String>,
+    /// The control plane's stoppable components (`apiserver`, `etcd`,
+    /// `scheduler`, `controller-manager`, the volume provisioner…).
+    control_plane: Vec<String>,
     /// CPU millis the workloads may request in all.
     cpu_budget: u32,
     workloads: Vec<Workload>,
@@ -127,6 +130,14 @@ pub struct Generator {
 
 impl Generator {
     pub fn new(seed: u64, profile: &Profile) -> Self {
+        // Whatever the profile's control plane runs, every piece can be stopped.
+        let control_plane = crate::engine::cluster::Cluster::unbooted(profile.clone(), seed)
+            .sim
+            .component_states()
+            .into_iter()
+            .map(|c| c.name)
+            .filter(|n| !n.contains('/'))
+            .collect();
         let schedulable: Vec<_> = profile.nodes.iter().filter(|n| !n.tainted).collect();
         let smallest = schedulable.iter().map(|n| n.cpu_millis).min().unwrap_or(1000).max(0) as u32;
         // What one node can hold, with room for surges and fragments.
@@ -134,6 +145,7 @@ impl Generator {
         Generator {
             rng: fastrand::Rng::with_seed(seed ^ 0x7377_6565_7000),
             nodes: profile.nodes.iter().map(|n| n.name.clone()).collect(),
+            control_plane,
             cpu_budget,
             workloads: Vec::new(),
             faults: Faults::default(),
@@ -244,8 +256,8 @@ impl Generator {
         let node_free = down.contains(&node) || down.len() < 2;
         let text = match self.rng.u32(..100) {
             r if r < 14 => {
-                let c = ["scheduler", "controller-manager", "apiserver", "etcd"][self.rng.usize(..4)];
-                if !self.faults.stopped.insert(c.to_string()) {
+                let c = self.control_plane.get(self.rng.usize(..self.control_plane.len().max(1)))?.clone();
+                if !self.faults.stopped.insert(c.clone()) {
                     return None;
                 }
                 format!("stop {c}")
@@ -289,8 +301,8 @@ impl Generator {
                 format!("restart kubelet/{node}")
             }
             r if r < 91 => {
-                let c = ["scheduler", "controller-manager"][self.rng.usize(..2)];
-                if self.faults.stopped.contains(c) {
+                let c = self.control_plane.get(self.rng.usize(..self.control_plane.len().max(1)))?.clone();
+                if self.faults.stopped.contains(&c) {
                     return None;
                 }
                 format!("restart {c}")
@@ -362,8 +374,8 @@ impl Generator {
         for t in std::mem::take(&mut self.faults.slow) {
             ends.push(format!("slow {t} 0s"));
         }
-        for c in ["etcd", "apiserver", "scheduler", "controller-manager"] {
-            if self.faults.stopped.remove(c) {
+        for c in ["etcd", "apiserver"].into_iter().map(str::to_string).chain(self.control_plane.clone()) {
+            if self.faults.stopped.remove(&c) {
                 ends.push(format!("start {c}"));
             }
         }
