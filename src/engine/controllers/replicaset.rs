@@ -372,7 +372,12 @@ impl ReplicaSetController {
             .filter(|p| util::is_ready(p) && !util::is_available(p, v.min_ready_seconds, ctx.now))
             .filter_map(|p| util::available_at(p, v.min_ready_seconds))
             .min();
-        Ok(next_available)
+        // Waiting for creations or deletions that may never be seen (a watch
+        // that lost them, a restored etcd that never had them): wake when the
+        // expectations expire, as ExpectationsTimeout means a dormant
+        // controller to, rather than sleep until something else happens.
+        let expiry = self.expectations.get(key).map(|e| e.since.plus_millis(EXPECTATIONS_TIMEOUT_MS + 1));
+        Ok([next_available, expiry].into_iter().flatten().min())
     }
 
     /// A fresh read of the owner, so nothing is adopted by a controller that
