@@ -24,7 +24,8 @@ Usage:
       partition/heal node/NAME, slow apiserver|etcd DURATION, etcdctl snapshot …,
       sleep DURATION) and print the transcript. Exit 2 if the script is malformed.
       --check runs the sweep's invariant checkers after every command (and the
-      convergence check at the end if every fault is over); exit 1 on a violation.
+      convergence check at the end if every fault is over and it ends with a sleep);
+      exit 1 on a violation.
   miniplane sweep --seeds N [--steps M] [--profile default|minikube] [--from S] [--jobs J]
       Run seeds S..S+N-1 (S defaults to 1): random workloads under random faults,
       invariants checked all along, then convergence once the faults end. Prints

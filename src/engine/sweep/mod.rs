@@ -87,7 +87,7 @@ pub fn script_text(chunks: &[Chunk]) -> String {
 
 /// Runs a script with the checkers, as `miniplane script --check` does:
 /// the invariants after every command, and convergence at the end if the
-/// script ends with every fault over. Returns the transcript so far and
+/// script ends with every fault over and a sleep. Returns the transcript so far and
 /// the first failure.
 pub fn run_checked(profile: ProfileKind, seed: u64, text: &str, files: &dyn FileSource, poll_convergence: bool) -> (String, Option<Failure>) {
     let commands = match script::parse(text) {
@@ -115,7 +115,10 @@ pub fn run_checked(profile: ProfileKind, seed: u64, text: &str, files: &dyn File
                 return Some(Failure::Violation(v));
             }
         }
-        if run.all_clear() {
+        // Convergence is owed once every fault is over and the script has
+        // given the cluster time (it ends with a sleep).
+        let waited = commands.last().is_some_and(|c| matches!(c.step, script::Step::Sleep(_)));
+        if waited && run.all_clear() {
             if let Err(v) = run.check_converged() {
                 return Some(Failure::Violation(v));
             }

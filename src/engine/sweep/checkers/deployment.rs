@@ -10,7 +10,10 @@
 //! does that to every node: no kubelet could report), or etcd was
 //! restored. Its effects last a while after it ends (the node
 //! controller's monitor, graceful terminations), so a Deployment stays
-//! touched for [`TOUCH_LINGERS_MS`].
+//! touched for [`TOUCH_LINGERS_MS`]; and while the API server or etcd is
+//! down no effect can reach the store, so that time stands still until
+//! they are back (a node rebooted during an etcd outage shows its pods
+//! restarting only once the kubelet can write again).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -90,6 +93,14 @@ impl Checker for MaxUnavailablePromise {
             }
         }
         self.disruptions = disruptions;
+        let recording = obs.api().is_running() && obs.api().is_etcd_running();
+        if !recording {
+            for at in self.faulted_at.values_mut() {
+                if now.millis_since(*at) <= TOUCH_LINGERS_MS {
+                    *at = now;
+                }
+            }
+        }
         for obj in obs.stored(ids::nodes()) {
             let Object::Node(node) = &*obj else { continue };
             let ready = node.status.as_ref().and_then(|s| s.conditions.as_ref()).and_then(|cs| cs.iter().find(|c| c.type_ == "Ready")).is_some_and(|c| c.status == "True");
