@@ -26,6 +26,19 @@ pub const TRACKING_FINALIZER: &str = "batch.kubernetes.io/job-tracking";
 const POD_FAILURE_BACKOFF_MS: u64 = 10_000;
 const MAX_POD_FAILURE_BACKOFF_MS: u64 = 600_000;
 const BURST: usize = 500;
+/// `ExpectationsTimeout`: pods the controller made or removed but never saw
+/// stop being waited for after this long.
+const EXPECTATIONS_TIMEOUT_MS: u64 = 5 * 60 * 1000;
+
+/// Creations and deletions sent but not yet seen in the pod cache
+/// (`ControllerExpectations`): until they are, the cache undercounts or
+/// overcounts the job's pods, and acting on it would make or remove too many.
+#[derive(Clone, Debug)]
+struct PodExpectations {
+    adds: i64,
+    deletes: BTreeSet<String>,
+    since: VirtualTime,
+}
 
 /// Failures since the last success, for the replacement back-off.
 #[derive(Clone, Copy, Default)]
@@ -42,6 +55,7 @@ pub struct JobController {
     /// controller removed, until its cache shows the removal
     /// (`finalizerExpectations`): a cache that lags must not count them twice.
     counted: HashMap<ObjectKey, BTreeSet<String>>,
+    expectations: HashMap<ObjectKey, PodExpectations>,
     primed: bool,
 }
 
@@ -91,7 +105,7 @@ fn has_tracking(p: &Pod) -> bool {
 
 impl JobController {
     pub fn new() -> Self {
-        JobController { queue: WorkQueue::default(), recorder: EventRecorder::new("job-controller", None), backoff: HashMap::new(), counted: HashMap::new(), primed: false }
+        JobController { queue: WorkQueue::default(), recorder: EventRecorder::new("job-controller", None), backoff: HashMap::new(), counted: HashMap::new(), expectations: HashMap::new(), primed: false }
     }
 
     fn handle_events(&mut self, cache: &Cache, changes: &Changes) {
@@ -100,6 +114,7 @@ impl JobController {
             if ev.kind == WatchEventType::Deleted {
                 self.backoff.remove(&key);
                 self.counted.remove(&key);
+                self.expectations.remove(&key);
             } else {
                 self.queue.add(key);
             }
@@ -110,6 +125,19 @@ impl JobController {
             if let Some(owner) = meta::controller_of(m.owner_references.as_ref()).filter(|r| r.kind == "Job") {
                 let key = ObjectKey::new(m.namespace.clone().unwrap_or_default(), owner.name.clone());
                 if jobs.get(&key).is_some_and(|j| j.meta().uid.as_deref() == Some(owner.uid.as_str())) {
+                    if let Some(exp) = self.expectations.get_mut(&key) {
+                        let terminating = m.deletion_timestamp.is_some();
+                        match ev.kind {
+                            WatchEventType::Added if !terminating => exp.adds -= 1,
+                            WatchEventType::Deleted => {
+                                exp.deletes.remove(m.uid.as_deref().unwrap_or(""));
+                            }
+                            _ if terminating => {
+                                exp.deletes.remove(m.uid.as_deref().unwrap_or(""));
+                            }
+                            _ => {}
+                        }
+                    }
                     self.queue.add(key);
                 } else if let Object::Pod(p) = &*ev.object {
                     // The job is gone: its pods must not keep the finalizer.
@@ -118,6 +146,18 @@ impl JobController {
                     }
                 }
             }
+        }
+    }
+
+    /// Whether every creation and deletion sent has been seen (or given up on).
+    fn expectations_satisfied(&mut self, key: &ObjectKey, now: VirtualTime) -> bool {
+        match self.expectations.get(key) {
+            None => true,
+            Some(e) if (e.adds <= 0 && e.deletes.is_empty()) || now.millis_since(e.since) > EXPECTATIONS_TIMEOUT_MS => {
+                self.expectations.remove(key);
+                true
+            }
+            Some(_) => false,
         }
     }
 
@@ -260,11 +300,18 @@ impl JobController {
                 }
             };
             let have = active.len() as i32;
-            if have > want {
+            // Only with every earlier creation and deletion seen is `have` true.
+            let settled = self.expectations_satisfied(key, now);
+            if !settled {
+                let expiry = self.expectations.get(key).map(|e| e.since.plus_millis(EXPECTATIONS_TIMEOUT_MS + 1));
+                requeue = [requeue, expiry].into_iter().flatten().min();
+            } else if have > want {
                 // Newest first, as the pods least far along.
                 let mut victims = active.clone();
                 victims.sort_by(|a, b| util::deletion_order((a, 0), (b, 0), now));
                 victims.truncate((have - want) as usize);
+                let uids = victims.iter().filter_map(|p| p.metadata.uid.clone()).collect();
+                self.expectations.insert(key.clone(), PodExpectations { adds: 0, deletes: uids, since: now });
                 self.delete_pods(ctx, &job_obj, &victims)?;
                 active.retain(|p| !victims.iter().any(|v| v.metadata.uid == p.metadata.uid));
             } else if have < want {
@@ -277,7 +324,14 @@ impl JobController {
                 if backoff.failures > 0 && ready_at > now {
                     requeue = Some(requeue.map_or(ready_at, |r| r.min(ready_at)));
                 } else {
-                    self.create_pods(ctx, &job, &job_obj, ((want - have) as usize).min(BURST))?;
+                    let n = ((want - have) as usize).min(BURST);
+                    self.expectations.insert(key.clone(), PodExpectations { adds: n as i64, deletes: BTreeSet::new(), since: now });
+                    let made = self.create_pods(ctx, &job, &job_obj, n);
+                    if let (Some(exp), Err((_, created))) = (self.expectations.get_mut(key), &made) {
+                        // What was never created will never be seen.
+                        exp.adds -= (n - created) as i64;
+                    }
+                    made.map_err(|(e, _)| e)?;
                 }
             }
             if suspended && !condition_true(&old, "Suspended") {
@@ -316,7 +370,8 @@ impl JobController {
         Ok(requeue)
     }
 
-    fn create_pods(&mut self, ctx: &mut Ctx, job: &Job, job_obj: &Object, n: usize) -> Result<(), ApiError> {
+    /// Creates up to `n` pods; on failure, the error and how many were made.
+    fn create_pods(&mut self, ctx: &mut Ctx, job: &Job, job_obj: &Object, n: usize) -> Result<(), (ApiError, usize)> {
         let ns = job.metadata.namespace.clone().unwrap_or_default();
         let name = job.metadata.name.clone().unwrap_or_default();
         let uid = job.metadata.uid.clone().unwrap_or_default();
@@ -341,7 +396,7 @@ impl JobController {
                         if e.reason != Reason::ConnectionRefused {
                             self.recorder.record(ctx.api, job_obj, WARNING, "FailedCreate", format!("Error creating: {}", e.message));
                         }
-                        return Err(e);
+                        return Err((e, created));
                     }
                 }
             }
@@ -392,6 +447,7 @@ impl Controller for JobController {
         self.queue.clear();
         self.backoff.clear();
         self.counted.clear();
+        self.expectations.clear();
         self.recorder.reset();
         self.primed = false;
     }
