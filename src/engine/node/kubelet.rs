@@ -1059,7 +1059,13 @@ impl Kubelet {
         };
         let status = pod_status::generate(&inputs);
         let finished_deleting = deleting && stopped && worker.killing && !worker.delete_sent;
-        if pod.status.as_ref() != Some(&status) {
+        // A pod the API already holds Succeeded or Failed stays so: the
+        // kubelet never moves a pod out of a terminal phase (it takes the
+        // API's phase over its own), even if its runtime no longer knows the
+        // containers (a restored etcd brought the pod back).
+        let api_terminal = matches!(pod.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded") | Some("Failed"));
+        let regresses = api_terminal && !matches!(status.phase.as_deref(), Some("Succeeded") | Some("Failed"));
+        if pod.status.as_ref() != Some(&status) && !regresses {
             let (ns, name) = (pod.metadata.namespace.clone().unwrap_or_default(), pod.metadata.name.clone().unwrap_or_default());
             let expected_uid = pod.metadata.uid.clone();
             let _ = ctx.api.modify(ids::pods(), &ns, &name, true, |obj| match obj {
