@@ -25,8 +25,8 @@ impl Checker for JobCountsEachPodOnce {
                 self.seen.entry(owner.to_string()).or_default().insert(uid.clone());
             }
         }
+        // Kept for jobs that are gone too: a restore can bring one back.
         let jobs = obs.stored(ids::jobs());
-        let live: BTreeSet<String> = jobs.iter().filter_map(|o| o.meta().uid.clone()).collect();
         for obj in &jobs {
             let Object::Job(job) = &**obj else { continue };
             let Some(uid) = job.metadata.uid.as_ref() else { continue };
@@ -43,7 +43,6 @@ impl Checker for JobCountsEachPodOnce {
                 ));
             }
         }
-        self.seen.retain(|uid, _| live.contains(uid) || uid.is_empty());
         Ok(())
     }
 }

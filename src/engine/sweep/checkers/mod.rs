@@ -13,6 +13,7 @@ pub mod capacity;
 pub mod converged;
 pub mod deployment;
 pub mod informers;
+pub mod job_parallelism;
 pub mod jobs;
 pub mod pods;
 pub mod revision;
@@ -37,6 +38,7 @@ pub fn always() -> Vec<Box<dyn Checker>> {
         Box::new(statefulset::AtMostOnePerOrdinal),
         Box::new(deployment::MaxUnavailablePromise::default()),
         Box::new(jobs::JobCountsEachPodOnce::default()),
+        Box::new(job_parallelism::JobStaysWithinParallelism),
         Box::new(informers::CachesMatchStore),
     ]
 }
