@@ -6,8 +6,9 @@
 //! starts below it and climbs). A fault touches a Deployment's pods when
 //! one of the nodes they run on is powered off, partitioned, or has its
 //! kubelet stopped (or restarted), or when the node controller holds the
-//! node not Ready (a control-plane outage longer than the grace period
-//! does that to every node: no kubelet could report), or etcd was
+//! node not Ready or it has just become Ready again (a control-plane
+//! outage longer than the grace period does that to every node: no
+//! kubelet could report), or etcd was
 //! restored. Its effects last a while after it ends (the node
 //! controller's monitor, graceful terminations), so a Deployment stays
 //! touched for [`TOUCH_LINGERS_MS`]; and while the API server or etcd is
@@ -38,6 +39,8 @@ pub struct MaxUnavailablePromise {
     disruptions: BTreeMap<String, u64>,
     restores_seen: usize,
     restored_at: Option<VirtualTime>,
+    /// The first check: what happened before (nodes booting) is no fault.
+    watching_since: Option<VirtualTime>,
 }
 
 /// `intstr.GetScaledValueFromIntOrPercent`, rounding as the deployment
@@ -81,6 +84,7 @@ impl Checker for MaxUnavailablePromise {
 
     fn check(&mut self, obs: &Observation) -> Result<(), String> {
         let now = obs.now();
+        let watching_since = *self.watching_since.get_or_insert(now);
         // Which nodes had a fault in force, or one that came and went.
         let disruptions = obs.cluster.sim.disruptions().clone();
         for (node, faults) in obs.node_faults() {
@@ -103,9 +107,20 @@ impl Checker for MaxUnavailablePromise {
         }
         for obj in obs.stored(ids::nodes()) {
             let Object::Node(node) = &*obj else { continue };
-            let ready = node.status.as_ref().and_then(|s| s.conditions.as_ref()).and_then(|cs| cs.iter().find(|c| c.type_ == "Ready")).is_some_and(|c| c.status == "True");
-            if let (false, Some(name)) = (ready, node.metadata.name.clone()) {
-                self.faulted_at.insert(name, now);
+            let Some(name) = node.metadata.name.clone() else { continue };
+            let ready = node.status.as_ref().and_then(|s| s.conditions.as_ref()).and_then(|cs| cs.iter().find(|c| c.type_ == "Ready"));
+            match ready {
+                Some(c) if c.status == "True" => {
+                    // Ready again, maybe only just: Unknown and back within one
+                    // instant leaves pods marked not Ready, and its trace here.
+                    if let Some(since) = c.last_transition_time.as_ref().map(crate::engine::api::meta::virtual_of).filter(|t| *t > watching_since) {
+                        let at = self.faulted_at.entry(name).or_insert(since);
+                        *at = (*at).max(since);
+                    }
+                }
+                _ => {
+                    self.faulted_at.insert(name, now);
+                }
             }
         }
         let restores = obs.api().store().restores().len();
