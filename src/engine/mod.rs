@@ -9,6 +9,7 @@
 //! - `scheduler`, `controllers`, `node`: the components.
 //! - `sim`: virtual clock, timers, seeded RNG, start/stop of components.
 //! - `cluster`: profiles that put it all together.
+//! - `quantity`: resource quantities, parsed and printed as apimachinery does.
 //! - `kubectl`: the command line, printing what kubectl 1.33 prints.
 
 pub mod api;
@@ -18,6 +19,7 @@ pub mod controllers;
 pub mod informer;
 pub mod kubectl;
 pub mod node;
+pub mod quantity;
 pub mod scheduler;
 pub mod script;
 pub mod selector;

@@ -17,7 +17,7 @@ use k8s_openapi::api::core::v1::{
 
 use crate::engine::api::{find_resource, ids, ApiError, Object, Reason};
 
-use super::quantity::Quantity;
+use crate::engine::quantity::{parse_stored, Quantity};
 use super::{defaults, ApiServer};
 
 /// Where the ServiceAccount plugin mounts the API credentials.
@@ -404,8 +404,8 @@ fn limit_ranger(api: &ApiServer, pod: &mut Pod) -> Result<(), ApiError> {
                 let requests = container.resources.as_ref().and_then(|r| r.requests.clone()).unwrap_or_default();
                 let limits = container.resources.as_ref().and_then(|r| r.limits.clone()).unwrap_or_default();
                 for (resource_name, min) in item.min.iter().flatten() {
-                    let Some(min_q) = Quantity::parse(&min.0) else { continue };
-                    match requests.get(resource_name).and_then(|q| Quantity::parse(&q.0)) {
+                    let Some(min_q) = parse_stored(min) else { continue };
+                    match requests.get(resource_name).and_then(parse_stored) {
                         None => errors.push(format!("minimum {resource_name} usage per Container is {}.  No request is specified", min_q.canonical())),
                         Some(request) if request < min_q => errors.push(format!(
                             "minimum {resource_name} usage per Container is {}, but request is {}",
@@ -416,8 +416,8 @@ fn limit_ranger(api: &ApiServer, pod: &mut Pod) -> Result<(), ApiError> {
                     }
                 }
                 for (resource_name, max) in item.max.iter().flatten() {
-                    let Some(max_q) = Quantity::parse(&max.0) else { continue };
-                    match limits.get(resource_name).and_then(|q| Quantity::parse(&q.0)) {
+                    let Some(max_q) = parse_stored(max) else { continue };
+                    match limits.get(resource_name).and_then(parse_stored) {
                         None => errors.push(format!("maximum {resource_name} usage per Container is {}.  No limit is specified", max_q.canonical())),
                         Some(limit) if limit > max_q => errors.push(format!(
                             "maximum {resource_name} usage per Container is {}, but limit is {}",
@@ -492,7 +492,7 @@ pub fn pod_qos_class(spec: &PodSpec) -> &'static str {
                 "memory" => "memory",
                 _ => continue,
             };
-            if let Some(q) = Quantity::parse(&q.0).filter(|q| q.nanos > 0) {
+            if let Some(q) = parse_stored(q).filter(|q| q.nanos() > 0) {
                 let sum = requests.get(name).map_or(q, |prev| prev.add(&q));
                 requests.insert(name, sum);
             }
@@ -504,7 +504,7 @@ pub fn pod_qos_class(spec: &PodSpec) -> &'static str {
                 "memory" => "memory",
                 _ => continue,
             };
-            if let Some(q) = Quantity::parse(&q.0).filter(|q| q.nanos > 0) {
+            if let Some(q) = parse_stored(q).filter(|q| q.nanos() > 0) {
                 if name == "cpu" {
                     found.0 = true;
                 } else {
@@ -522,7 +522,7 @@ pub fn pod_qos_class(spec: &PodSpec) -> &'static str {
         return "BestEffort";
     }
     if guaranteed {
-        guaranteed = requests.iter().all(|(name, req)| limits.get(name).is_some_and(|lim| lim.nanos == req.nanos));
+        guaranteed = requests.iter().all(|(name, req)| limits.get(name).is_some_and(|lim| lim.nanos() == req.nanos()));
     }
     if guaranteed && requests.len() == limits.len() {
         "Guaranteed"
