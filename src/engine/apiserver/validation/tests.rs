@@ -211,3 +211,29 @@ fn go_quoting() {
     assert_eq!(quote("a\"b\\c\n"), "\"a\\\"b\\\\c\\n\"");
     assert_eq!(go_map(None), "map[string]string(nil)");
 }
+
+#[test]
+fn stateful_set_claim_templates_provide_volumes() {
+    let sts = json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "web"}, "spec": {
+        "selector": {"matchLabels": {"app": "nginx"}}, "serviceName": "nginx", "replicas": 3, "minReadySeconds": 10,
+        "template": {"metadata": {"labels": {"app": "nginx"}}, "spec": {"terminationGracePeriodSeconds": 10, "containers": [{
+            "name": "nginx", "image": "registry.k8s.io/nginx-slim:0.8", "ports": [{"containerPort": 80, "name": "web"}],
+            "volumeMounts": [{"name": "www", "mountPath": "/usr/share/nginx/html"}]}]}},
+        "volumeClaimTemplates": [{"metadata": {"name": "www"}, "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "my-storage-class",
+            "resources": {"requests": {"storage": "1Gi"}}}}]}});
+    assert_eq!(causes(sts.clone()), Vec::<String>::new());
+    // As in 1.33, the pod spec itself is left to pod creation.
+    let mut no_image = sts.clone();
+    no_image["spec"]["template"]["spec"]["containers"][0]["image"] = json!(null);
+    assert_eq!(causes(no_image), Vec::<String>::new());
+    let mut bad = sts;
+    bad["spec"]["template"]["metadata"]["labels"] = json!({"app": "other"});
+    bad["spec"]["ordinals"] = json!({"start": -1});
+    assert_eq!(
+        causes(bad),
+        vec![
+            "spec.ordinals.start: Invalid value: -1: must be greater than or equal to 0".to_string(),
+            "spec.template.metadata.labels: Invalid value: map[string]string{\"app\":\"other\"}: `selector` does not match template `labels`".to_string(),
+        ]
+    );
+}

@@ -267,13 +267,21 @@ pub fn validate_stateful_set(sts: &StatefulSet, errs: &mut Errors) {
     }
     errs.non_negative("spec.replicas", spec.replicas.unwrap_or(1) as i64);
     errs.non_negative("spec.minReadySeconds", spec.min_ready_seconds.unwrap_or(0) as i64);
+    if let Some(ordinals) = &spec.ordinals {
+        errs.non_negative("spec.ordinals.start", ordinals.start.unwrap_or(0) as i64);
+    }
     if selector_is_empty(&spec.selector) {
         errs.required("spec.selector", "");
     } else {
         validate_label_selector(&spec.selector, "spec.selector", errs);
     }
     check_selector_matches_template(&spec.selector, &spec.template, "spec", errs);
-    validate_pod_template(&spec.template, "spec.template", errs);
+    // 1.33 checks only the template's labels and annotations here, not its
+    // pod spec: the volumes a claim template provides would not be found. A
+    // pod the template cannot make fails when the controller creates it.
+    let template_meta = spec.template.metadata.clone().unwrap_or_default();
+    validate_labels(template_meta.labels.as_ref(), "spec.template.labels", errs);
+    super::validate_annotations(template_meta.annotations.as_ref(), "spec.template.annotations", errs);
     restart_always_only(&spec.template, "spec", errs);
     if spec.template.spec.as_ref().is_some_and(|s| s.active_deadline_seconds.is_some()) {
         errs.forbidden("spec.template.spec.activeDeadlineSeconds", "activeDeadlineSeconds in StatefulSet is not Supported");
