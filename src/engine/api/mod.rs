@@ -190,6 +190,7 @@ pub mod ids {
     id!(endpoints, "", "endpoints");
     id!(config_maps, "", "configmaps");
     id!(secrets, "", "secrets");
+    id!(persistent_volume_claims, "", "persistentvolumeclaims");
     id!(service_accounts, "", "serviceaccounts");
     id!(replication_controllers, "", "replicationcontrollers");
     id!(deployments, "apps", "deployments");

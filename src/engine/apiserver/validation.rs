@@ -2,6 +2,7 @@
 //! run in the order the real validators run them, so several causes come
 //! back in the order a 1.33 server lists them.
 
+mod claims;
 mod names;
 mod pod;
 mod service;
@@ -320,6 +321,7 @@ fn validate_kind(obj: &Object, errs: &mut Errors) {
         Object::Service(svc) => service::validate_service(svc, errs),
         Object::ConfigMap(cm) => validate_config_map(cm, errs),
         Object::Secret(secret) => validate_secret(secret, errs),
+        Object::PersistentVolumeClaim(pvc) => claims::validate_persistent_volume_claim(pvc, errs),
         _ => {}
     }
 }

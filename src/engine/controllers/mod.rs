@@ -8,6 +8,7 @@ pub mod cache;
 pub mod deployment;
 pub mod endpoints;
 pub mod garbage_collector;
+pub mod history;
 pub mod job;
 pub mod namespace;
 pub mod node_lifecycle;
@@ -15,6 +16,7 @@ pub mod pod_control;
 pub mod queue;
 pub mod replicaset;
 pub mod serviceaccount;
+pub mod stateful_set;
 #[cfg(test)]
 mod testkit;
 pub mod util;
@@ -146,6 +148,7 @@ impl ControllerManager {
             Box::new(replicaset::ReplicaSetController::new(replicaset::Kind::ReplicaSet)),
             Box::new(replicaset::ReplicaSetController::new(replicaset::Kind::ReplicationController)),
             Box::new(deployment::DeploymentController::new()),
+            Box::new(stateful_set::StatefulSetController::new()),
             Box::new(job::JobController::new()),
             Box::new(endpoints::EndpointsController::new(endpoints::Publishes::Endpoints)),
             Box::new(endpoints::EndpointsController::new(endpoints::Publishes::EndpointSlices)),
