@@ -1,9 +1,11 @@
 //! `kubectl describe`: kubectl 1.33's describers (staging/src/k8s.io/kubectl/
 //! pkg/describe/describe.go) for pods, deployments, replica sets, nodes,
-//! services, namespaces, config maps and secrets, and its generic describer
-//! for every other kind. Text is written with tabs and aligned by Go's
-//! tabwriter, as kubectl does, so column blocks line up the same way.
+//! services, namespaces, config maps and secrets (StatefulSets, DaemonSets,
+//! Jobs and CronJobs in `workloads`), and its generic describer for every
+//! other kind. Text is written with tabs and aligned by Go's tabwriter, as
+//! kubectl does, so column blocks line up the same way.
 
+mod workloads;
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -116,6 +118,10 @@ pub fn describe_object(s: &Session, obj: &Object, show_events: bool, now: Virtua
         Object::Node(_) => describe_node(&mut w, s, obj, now),
         Object::Service(_) => describe_service(&mut w, s, obj),
         Object::Namespace(_) => describe_namespace(&mut w, s, obj),
+        Object::StatefulSet(set) => workloads::describe_stateful_set(&mut w, s, obj, set),
+        Object::DaemonSet(ds) => workloads::describe_daemon_set(&mut w, s, obj, ds),
+        Object::Job(job) => workloads::describe_job(&mut w, obj, job),
+        Object::CronJob(cj) => workloads::describe_cron_job(&mut w, cj),
         Object::ConfigMap(cm) => {
             header(&mut w, obj);
             w.line(0, "\nData\n====");
@@ -147,6 +153,14 @@ pub fn describe_object(s: &Session, obj: &Object, show_events: bool, now: Virtua
         describe_events(&mut w, &events, now);
     }
     DESCRIBE.format(&w.text)
+}
+
+/// A pod template as `DescribePodTemplate` writes it, unaligned (what
+/// `kubectl rollout history --revision` and `undo --dry-run` print).
+pub fn pod_template_text(template: &PodTemplateSpec) -> String {
+    let mut w = Writer::default();
+    describe_pod_template(&mut w, template);
+    w.text
 }
 
 /// Kinds whose describers show no events.
