@@ -71,7 +71,11 @@ pub fn admit_create(api: &mut ApiServer, obj: &mut Object) -> Result<(), ApiErro
         Object::StatefulSet(sts) => {
             sts.status = Some(k8s_openapi::api::apps::v1::StatefulSetStatus { available_replicas: Some(0), ..Default::default() })
         }
-        Object::DaemonSet(ds) => ds.status = Some(Default::default()),
+        Object::DaemonSet(ds) => {
+            ds.status = Some(Default::default());
+            let generation = template_generation(&ds.metadata).max(1);
+            set_template_generation(&mut ds.metadata, generation);
+        }
         Object::ReplicationController(rc) => rc.status = Some(Default::default()),
         Object::CronJob(cj) => cj.status = Some(Default::default()),
         _ => {}
@@ -102,9 +106,26 @@ pub fn admit_update(api: &mut ApiServer, obj: &mut Object, old: &Object) -> Resu
             // Finalizers change only through the finalize subresource.
             ns.spec = old_ns.spec.clone();
         }
+        (Object::DaemonSet(ds), Object::DaemonSet(old_ds)) => {
+            // The template generation counts template changes; users cannot set it.
+            let old_generation = template_generation(&old_ds.metadata);
+            let changed = ds.spec.as_ref().map(|s| &s.template) != old_ds.spec.as_ref().map(|s| &s.template);
+            set_template_generation(&mut ds.metadata, if changed { old_generation + 1 } else { old_generation });
+        }
         _ => {}
     }
     Ok(())
+}
+
+/// A DaemonSet's `spec.templateGeneration`, which apps/v1 carries as this annotation.
+pub const TEMPLATE_GENERATION: &str = "deprecated.daemonset.template.generation";
+
+fn template_generation(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> i64 {
+    meta.annotations.as_ref().and_then(|a| a.get(TEMPLATE_GENERATION)).and_then(|v| v.parse().ok()).unwrap_or(0)
+}
+
+fn set_template_generation(meta: &mut k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta, generation: i64) {
+    meta.annotations.get_or_insert_with(BTreeMap::new).insert(TEMPLATE_GENERATION.to_string(), generation.to_string());
 }
 
 fn forbidden(qualified_plural: &str, name: &str, message: impl std::fmt::Display) -> ApiError {

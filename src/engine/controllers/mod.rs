@@ -5,6 +5,7 @@
 //! time, idempotently, recomputing status from what it sees.
 
 pub mod cache;
+pub mod daemon_set;
 pub mod deployment;
 pub mod endpoints;
 pub mod garbage_collector;
@@ -13,6 +14,7 @@ pub mod job;
 pub mod namespace;
 pub mod node_lifecycle;
 pub mod pod_control;
+pub mod pod_gc;
 pub mod queue;
 pub mod replicaset;
 pub mod serviceaccount;
@@ -149,12 +151,14 @@ impl ControllerManager {
             Box::new(replicaset::ReplicaSetController::new(replicaset::Kind::ReplicationController)),
             Box::new(deployment::DeploymentController::new()),
             Box::new(stateful_set::StatefulSetController::new()),
+            Box::new(daemon_set::DaemonSetController::new()),
             Box::new(job::JobController::new()),
             Box::new(endpoints::EndpointsController::new(endpoints::Publishes::Endpoints)),
             Box::new(endpoints::EndpointsController::new(endpoints::Publishes::EndpointSlices)),
             Box::new(garbage_collector::GarbageCollector::new()),
             Box::new(namespace::NamespaceController::new()),
             Box::new(node_lifecycle::NodeLifecycleController::new()),
+            Box::new(pod_gc::PodGarbageCollector::new()),
         ])
     }
 
