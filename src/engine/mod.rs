@@ -16,6 +16,7 @@ pub mod api;
 pub mod apiserver;
 pub mod cluster;
 pub mod controllers;
+pub mod cron;
 pub mod informer;
 pub mod kubectl;
 pub mod node;

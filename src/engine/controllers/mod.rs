@@ -5,6 +5,7 @@
 //! time, idempotently, recomputing status from what it sees.
 
 pub mod cache;
+pub mod cron_job;
 pub mod daemon_set;
 pub mod deployment;
 pub mod endpoints;
@@ -19,6 +20,7 @@ pub mod queue;
 pub mod replicaset;
 pub mod serviceaccount;
 pub mod stateful_set;
+pub mod ttl_after_finished;
 #[cfg(test)]
 mod testkit;
 pub mod util;
@@ -153,6 +155,8 @@ impl ControllerManager {
             Box::new(stateful_set::StatefulSetController::new()),
             Box::new(daemon_set::DaemonSetController::new()),
             Box::new(job::JobController::new()),
+            Box::new(cron_job::CronJobController::new()),
+            Box::new(ttl_after_finished::TtlAfterFinishedController::new()),
             Box::new(endpoints::EndpointsController::new(endpoints::Publishes::Endpoints)),
             Box::new(endpoints::EndpointsController::new(endpoints::Publishes::EndpointSlices)),
             Box::new(garbage_collector::GarbageCollector::new()),

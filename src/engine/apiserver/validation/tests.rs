@@ -237,3 +237,26 @@ fn stateful_set_claim_templates_provide_volumes() {
         ]
     );
 }
+
+#[test]
+fn cron_job_schedules_and_time_zones() {
+    let cj = |schedule: &str, tz: Option<&str>| {
+        let mut v = json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "hello"}, "spec": {"schedule": schedule,
+            "jobTemplate": {"spec": {"template": {"spec": {"restartPolicy": "OnFailure", "containers": [{"name": "c", "image": "busybox"}]}}}}}});
+        if let Some(tz) = tz {
+            v["spec"]["timeZone"] = json!(tz);
+        }
+        causes(v)
+    };
+    assert_eq!(cj("*/1 * * * *", None), Vec::<String>::new());
+    assert_eq!(cj("@hourly", Some("Europe/Paris")), Vec::<String>::new());
+    assert_eq!(cj("* * * *", None), vec!["spec.schedule: Invalid value: \"* * * *\": expected exactly 5 fields, found 4: [* * * *]".to_string()]);
+    assert_eq!(cj("61 * * * *", None), vec!["spec.schedule: Invalid value: \"61 * * * *\": end of range (61) above maximum (59): 61".to_string()]);
+    assert_eq!(
+        cj("TZ=UTC * * * * *", None),
+        vec!["spec.schedule: Invalid value: \"TZ=UTC * * * * *\": cannot use TZ or CRON_TZ in schedule, use timeZone field instead".to_string()]
+    );
+    assert_eq!(cj("* * * * *", Some("Mars/Base")), vec!["spec.timeZone: Invalid value: \"Mars/Base\": unknown time zone Mars/Base".to_string()]);
+    assert_eq!(cj("* * * * *", Some("")), vec!["spec.timeZone: Invalid value: \"\": timeZone must be nil or non-empty string".to_string()]);
+    assert_eq!(cj("* * * * *", Some("../etc/passwd")), vec!["spec.timeZone: Invalid value: \"../etc/passwd\": unknown time zone ../etc/passwd".to_string()]);
+}

@@ -425,27 +425,46 @@ pub fn validate_job_update(job: &Job, old: &Job, errs: &mut Errors) {
 }
 
 pub fn validate_cron_job(cj: &CronJob, errs: &mut Errors) {
+    validate_cron_job_spec(cj, None, errs);
     if let Some(name) = cj.metadata.name.as_deref() {
         // Job names add an 11-character suffix and must stay valid labels.
         if name.len() > 52 {
             errs.invalid_str("metadata.name", name, "must be no more than 52 characters");
         }
     }
+}
+
+pub fn validate_cron_job_update(cj: &CronJob, old: &CronJob, errs: &mut Errors) {
+    validate_cron_job_spec(cj, Some(old), errs);
+}
+
+/// `validateCronJobSpec`: the schedule as robfig/cron parses it, the time zone, the rest.
+fn validate_cron_job_spec(cj: &CronJob, old: Option<&CronJob>, errs: &mut Errors) {
     let spec = cj.spec.clone().unwrap_or_default();
-    if spec.schedule.trim().is_empty() {
+    let old_spec = old.and_then(|o| o.spec.clone());
+    if spec.schedule.is_empty() {
         errs.required("spec.schedule", "");
+    } else {
+        if let Err(e) = crate::engine::cron::parse_standard(&spec.schedule) {
+            errs.invalid_str("spec.schedule", &spec.schedule, &e);
+        }
+        let tz_allowed = old_spec.as_ref().is_some_and(|o| o.schedule.contains("TZ"));
+        if tz_allowed && spec.schedule.contains("TZ") && spec.time_zone.is_some() {
+            errs.invalid_str("spec.schedule", &spec.schedule, "cannot use both timeZone field and TZ or CRON_TZ in schedule");
+        } else if !tz_allowed && spec.schedule.contains("TZ") {
+            errs.invalid_str("spec.schedule", &spec.schedule, "cannot use TZ or CRON_TZ in schedule, use timeZone field instead");
+        }
     }
     if let Some(limit) = spec.starting_deadline_seconds {
         errs.non_negative("spec.startingDeadlineSeconds", limit);
     }
-    errs.one_of("spec.concurrencyPolicy", spec.concurrency_policy.as_deref(), &["Allow", "Forbid", "Replace"]);
-    for (field, value) in [
-        ("successfulJobsHistoryLimit", spec.successful_jobs_history_limit),
-        ("failedJobsHistoryLimit", spec.failed_jobs_history_limit),
-    ] {
-        if let Some(v) = value {
-            errs.non_negative(&format!("spec.{field}"), v as i64);
-        }
+    if old_spec.as_ref().is_none_or(|o| o.time_zone != spec.time_zone) {
+        validate_time_zone(spec.time_zone.as_deref(), errs);
+    }
+    match spec.concurrency_policy.as_deref().unwrap_or("") {
+        "Allow" | "Forbid" | "Replace" => {}
+        "" => errs.required("spec.concurrencyPolicy", ""),
+        other => errs.unsupported("spec.concurrencyPolicy", other, &["Allow", "Forbid", "Replace"]),
     }
     let template = spec.job_template.spec.clone().unwrap_or_default();
     validate_job_spec(&template, "spec.jobTemplate.spec", errs);
@@ -454,5 +473,35 @@ pub fn validate_cron_job(cj: &CronJob, errs: &mut Errors) {
     }
     if template.manual_selector == Some(true) {
         errs.unsupported("spec.jobTemplate.spec.manualSelector", "true", &["nil", "false"]);
+    }
+    for (field, value) in [
+        ("successfulJobsHistoryLimit", spec.successful_jobs_history_limit),
+        ("failedJobsHistoryLimit", spec.failed_jobs_history_limit),
+    ] {
+        if let Some(v) = value {
+            errs.non_negative(&format!("spec.{field}"), v as i64);
+        }
+    }
+}
+
+/// `validateTimeZone`: an IANA name the database knows.
+fn validate_time_zone(time_zone: Option<&str>, errs: &mut Errors) {
+    let Some(tz) = time_zone else { return };
+    if tz.is_empty() {
+        errs.invalid_str("spec.timeZone", tz, "timeZone must be nil or non-empty string");
+        return;
+    }
+    let part_ok = |p: &str| {
+        p != "." && p != ".." && !p.starts_with('-') && (1..=14).contains(&p.len()) && p.bytes().all(|c| c.is_ascii_alphanumeric() || b".-_+".contains(&c))
+    };
+    if !tz.split('/').all(part_ok) {
+        errs.invalid_str("spec.timeZone", tz, &format!("unknown time zone {tz}"));
+        return;
+    }
+    if tz.eq_ignore_ascii_case("Local") {
+        errs.invalid_str("spec.timeZone", tz, "timeZone must be an explicit time zone as defined in https://www.iana.org/time-zones");
+    }
+    if let Err(e) = crate::engine::cron::load_location(tz) {
+        errs.invalid_str("spec.timeZone", tz, &e);
     }
 }
