@@ -105,6 +105,10 @@ fn new_condition(type_: &str, status: &str, reason: &str, message: &str, now: Vi
 
 /// `ensureJobConditionStatus`: whether the list changed.
 fn ensure_condition(status: &mut JobStatus, type_: &str, value: &str, reason: &str, message: &str, now: VirtualTime) -> bool {
+    if value == "False" && status.conditions.as_ref().is_none_or(|cs| cs.iter().all(|c| c.type_ != type_)) {
+        // Going from no condition to False says nothing.
+        return false;
+    }
     let conditions = status.conditions.get_or_insert_with(Vec::new);
     if let Some(c) = conditions.iter_mut().find(|c| c.type_ == type_) {
         if c.status != value || c.reason.as_deref() != Some(reason) || c.message.as_deref() != Some(message) {
