@@ -163,6 +163,7 @@ fn register_components(sim: &mut Sim, profile: &Profile) {
     sim.add(Box::new(ControllerManager::standard()));
     for node in &profile.nodes {
         sim.add_node_name(&node.name);
+        sim.world.add_machine(&node.name, Kubelet::machine_for(node));
         sim.add(Box::new(Kubelet::new(node.clone())));
         sim.add(Box::new(KubeProxy::new(&node.name)));
     }

@@ -8,6 +8,7 @@
 //! - `informer`: list+watch caches the components read through.
 //! - `scheduler`, `controllers`, `node`: the components.
 //! - `sim`: virtual clock, timers, seeded RNG, start/stop of components.
+//! - `world`: each node's machine (container runtime), which outlives its processes.
 //! - `cluster`: profiles that put it all together.
 //! - `quantity`: resource quantities, parsed and printed as apimachinery does.
 //! - `kubectl`: the command line, printing what kubectl 1.33 prints.
@@ -26,3 +27,4 @@ pub mod script;
 pub mod selector;
 pub mod sim;
 pub mod store;
+pub mod world;
