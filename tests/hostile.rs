@@ -146,6 +146,37 @@ fn malformed_cron_schedules_and_time_zones_get_field_errors() {
 }
 
 #[test]
+fn malformed_job_policies_get_field_errors() {
+    let mut cluster = Cluster::new(Profile::new(ProfileKind::Minikube), 10);
+    let job = |extra: &str| {
+        format!("apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: j\nspec:\n{extra}  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: c\n        image: busybox\n")
+    };
+    let cases = [
+        ("  backoffLimitPerIndex: 2\n", "spec.backoffLimitPerIndex: Invalid value: 2: requires indexed completion mode"),
+        ("  completionMode: Indexed\n  completions: 3\n  maxFailedIndexes: 1\n", "spec.backoffLimitPerIndex: Required value: when maxFailedIndexes is specified"),
+        ("  completionMode: Indexed\n  completions: 3\n  backoffLimitPerIndex: 1\n  maxFailedIndexes: 5\n", "spec.maxFailedIndexes: Invalid value: 5: must be less than or equal to completions"),
+        ("  podFailurePolicy:\n    rules:\n    - action: Explode\n      onExitCodes: {operator: In, values: [1]}\n", "spec.podFailurePolicy.rules[0].action: Unsupported value: \"Explode\": supported values: \"Count\", \"FailIndex\", \"FailJob\", \"Ignore\""),
+        ("  podFailurePolicy:\n    rules:\n    - action: FailJob\n      onExitCodes: {operator: In, values: [3, 0, 3]}\n", "spec.podFailurePolicy.rules[0].onExitCodes.values[1]: Invalid value: 0: must not be 0 for the In operator"),
+        ("  podFailurePolicy:\n    rules:\n    - action: FailJob\n      onExitCodes: {operator: In, values: [3, 0, 3]}\n", "spec.podFailurePolicy.rules[0].onExitCodes.values[2]: Duplicate value: 3"),
+        ("  podFailurePolicy:\n    rules:\n    - action: FailJob\n      onExitCodes: {operator: In, values: [3, 0, 3]}\n", "spec.podFailurePolicy.rules[0].onExitCodes.values: Invalid value: [3,0,3]: must be ordered"),
+        ("  podFailurePolicy:\n    rules:\n    - action: Ignore\n", "spec.podFailurePolicy.rules[0]: Invalid value: specifying one of OnExitCodes and OnPodConditions is required"),
+        ("  podFailurePolicy:\n    rules:\n    - action: FailIndex\n      onPodConditions: [{type: DisruptionTarget}]\n", "spec.podFailurePolicy.rules[0].action: Invalid value: \"FailIndex\": requires the backoffLimitPerIndex to be set"),
+        ("  podFailurePolicy:\n    rules:\n    - action: Ignore\n      onPodConditions: [{type: DisruptionTarget, status: Maybe}]\n", "spec.podFailurePolicy.rules[0].onPodConditions[0].status: Unsupported value: \"Maybe\": supported values: \"False\", \"True\", \"Unknown\""),
+        ("  completionMode: Indexed\n  completions: 3\n  successPolicy:\n    rules:\n    - succeededIndexes: \"2-1\"\n", "spec.successPolicy.rules[0].succeededIndexes: Invalid value: \"2-1\": error parsing succeededIndexes: non-increasing order, previous: 2, current: 1"),
+        ("  completionMode: Indexed\n  completions: 3\n  successPolicy:\n    rules:\n    - succeededIndexes: \"0-1\"\n      succeededCount: 5\n", "spec.successPolicy.rules[0].succeededCount: Invalid value: 5: must be less than or equal to 3 (the number of specified completions)"),
+        ("  managedBy: nobody\n", "spec.managedBy: Invalid value: \"nobody\": must be a domain-prefixed path (such as \"acme.io/foo\")"),
+        ("  podReplacementPolicy: Sometimes\n", "spec.podReplacementPolicy: Unsupported value: \"Sometimes\": supported values: \"Failed\", \"TerminatingOrFailed\""),
+    ];
+    for (extra, message) in cases {
+        let out = apply(&mut cluster, &job(extra));
+        assert_ne!(out.exit_code, 0, "{extra}");
+        assert!(out.stderr.starts_with("The Job \"j\" is invalid: "), "{extra}: {}", out.stderr);
+        assert!(out.stderr.contains(message), "{extra}: {}", out.stderr);
+    }
+    assert_still_works(&mut cluster);
+}
+
+#[test]
 fn malformed_claim_templates_are_reported_on_the_stateful_set() {
     let mut cluster = Cluster::new(Profile::new(ProfileKind::Default), 9);
     let set = |claim: &str| {

@@ -3,6 +3,7 @@
 //! back in the order a 1.33 server lists them.
 
 mod claims;
+mod job_policies;
 mod names;
 mod pod;
 mod service;

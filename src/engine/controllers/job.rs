@@ -31,6 +31,10 @@ use super::{Cache, Changes, Reconciler, WorkLoop};
 
 pub const TRACKING_FINALIZER: &str = "batch.kubernetes.io/job-tracking";
 pub const COMPLETION_INDEX: &str = "batch.kubernetes.io/job-completion-index";
+const INDEX_FAILURE_COUNT: &str = "batch.kubernetes.io/job-index-failure-count";
+const INDEX_IGNORED_FAILURE_COUNT: &str = "batch.kubernetes.io/job-index-ignored-failure-count";
+/// The `managedBy` value that leaves a Job to this controller.
+const JOB_CONTROLLER_NAME: &str = "kubernetes.io/job-controller";
 const POD_FAILURE_BACKOFF_MS: u64 = 10_000;
 const MAX_POD_FAILURE_BACKOFF_MS: u64 = 600_000;
 /// Pod events reach a Job this long after they happen (`syncJobBatchPeriod`).
@@ -50,17 +54,27 @@ struct Backoff {
 impl Backoff {
     /// How long pod creation must still wait.
     fn remaining_ms(&self, now: VirtualTime) -> u64 {
-        let Some(last) = self.last_failure.filter(|_| self.failures > 0) else { return 0 };
-        let mut delay = POD_FAILURE_BACKOFF_MS;
-        for _ in 1..self.failures {
-            delay = delay.saturating_mul(2);
-            if delay >= MAX_POD_FAILURE_BACKOFF_MS {
-                delay = MAX_POD_FAILURE_BACKOFF_MS;
-                break;
-            }
+        match self.last_failure {
+            Some(last) => remaining_after_failures(self.failures, last, now),
+            None => 0,
         }
-        delay.saturating_sub(now.millis_since(last))
     }
+}
+
+/// The back-off left after `failures` failures, the last at `last` (`getRemainingTimeForFailuresCount`).
+fn remaining_after_failures(failures: u32, last: VirtualTime, now: VirtualTime) -> u64 {
+    if failures == 0 {
+        return 0;
+    }
+    let mut delay = POD_FAILURE_BACKOFF_MS;
+    for _ in 1..failures {
+        delay = delay.saturating_mul(2);
+        if delay >= MAX_POD_FAILURE_BACKOFF_MS {
+            delay = MAX_POD_FAILURE_BACKOFF_MS;
+            break;
+        }
+    }
+    delay.saturating_sub(now.millis_since(last))
 }
 
 pub struct JobController {
@@ -152,15 +166,93 @@ pub fn completion_index(p: &Pod) -> Option<i32> {
     v.parse::<i32>().ok().filter(|i| *i >= 0)
 }
 
-/// When a pod finished: its containers' latest exit, else its deletion.
+/// When a pod finished (`getFinishedTime`): the last exit once every
+/// container has exited, else when it stopped being ready, else its
+/// deletion less the grace period, else its creation.
 fn finished_at(p: &Pod, now: VirtualTime) -> VirtualTime {
     let status = p.status.as_ref();
-    let exits = status
-        .into_iter()
-        .flat_map(|s| s.container_statuses.iter().flatten().chain(s.init_container_statuses.iter().flatten()))
-        .filter_map(|c| c.state.as_ref()?.terminated.as_ref()?.finished_at.as_ref().map(meta::virtual_of))
-        .max();
-    exits.or_else(|| p.metadata.deletion_timestamp.as_ref().map(meta::virtual_of)).unwrap_or(now)
+    let statuses = status.and_then(|s| s.container_statuses.as_deref()).unwrap_or(&[]);
+    let exits: Option<Vec<VirtualTime>> =
+        statuses.iter().map(|c| c.state.as_ref()?.terminated.as_ref()?.finished_at.as_ref().map(meta::virtual_of)).collect();
+    if let Some(last) = exits.and_then(|e| e.into_iter().max()) {
+        return last;
+    }
+    let not_ready = status.into_iter().flat_map(|s| s.conditions.iter().flatten()).find(|c| c.type_ == "Ready" && c.status == "False");
+    if let Some(t) = not_ready.and_then(|c| c.last_transition_time.as_ref()) {
+        return meta::virtual_of(t);
+    }
+    if let Some(t) = p.metadata.deletion_timestamp.as_ref() {
+        let grace = p.metadata.deletion_grace_period_seconds.unwrap_or(0).max(0) as u64;
+        return VirtualTime::from_millis(meta::virtual_of(t).as_millis().saturating_sub(grace * 1000));
+    }
+    p.metadata.creation_timestamp.as_ref().map(meta::virtual_of).unwrap_or(now)
+}
+
+fn has_backoff_limit_per_index(job: &Job) -> bool {
+    is_indexed(job) && job.spec.as_ref().is_some_and(|s| s.backoff_limit_per_index.is_some())
+}
+
+/// A count annotation; missing, malformed or out-of-range values count as 0.
+fn count_annotation(p: &Pod, key: &str) -> u32 {
+    let value = p.metadata.annotations.as_ref().and_then(|a| a.get(key));
+    value.and_then(|v| v.parse::<i64>().ok()).filter(|v| (0..=i32::MAX as i64).contains(v)).map_or(0, |v| v as u32)
+}
+
+/// Whether this pod's failure uses up its index's last try (`isIndexFailed`).
+fn is_index_failed(job: &Job, p: &Pod) -> bool {
+    if !pod_failed(p, job) {
+        return false;
+    }
+    let spec = job.spec.as_ref();
+    let (_, counts, action) = match_failure_policy(spec.and_then(|s| s.pod_failure_policy.as_ref()), p);
+    if action == Some("FailIndex") {
+        return true;
+    }
+    let limit = spec.and_then(|s| s.backoff_limit_per_index).unwrap_or(0).max(0) as u32;
+    counts && count_annotation(p, INDEX_FAILURE_COUNT) >= limit
+}
+
+/// The failure counts a pod replacing `replaced` carries (`getNewIndexFailureCounts`).
+fn next_index_failure_counts(job: &Job, replaced: Option<&Pod>) -> (u32, u32) {
+    let Some(p) = replaced else { return (0, 0) };
+    let (mut counted, mut ignored) = (count_annotation(p, INDEX_FAILURE_COUNT), count_annotation(p, INDEX_IGNORED_FAILURE_COUNT));
+    if match_failure_policy(job.spec.as_ref().and_then(|s| s.pod_failure_policy.as_ref()), p).1 {
+        counted += 1;
+    } else {
+        ignored += 1;
+    }
+    (counted, ignored)
+}
+
+/// `matchSuccessPolicy`: the condition message of the first rule the succeeded indexes meet.
+fn match_success_policy(job: &Job, succeeded: &BTreeSet<i32>) -> Option<String> {
+    let spec = job.spec.as_ref()?;
+    let policy = spec.success_policy.as_ref()?;
+    if succeeded.is_empty() {
+        return None;
+    }
+    let completions = spec.completions.unwrap_or(0);
+    for (index, rule) in policy.rules.iter().enumerate() {
+        let matched = if let Some(text) = rule.succeeded_indexes.as_deref() {
+            let required = parse_indexes(text, completions);
+            if required.is_empty() {
+                continue;
+            }
+            let contains = required.intersection(succeeded).count();
+            contains == required.len() || rule.succeeded_count.is_some_and(|c| contains as i64 >= c as i64)
+        } else {
+            rule.succeeded_count.is_some_and(|c| succeeded.len() as i64 >= c as i64)
+        };
+        if matched {
+            return Some(format!("Matched rules at index {index}"));
+        }
+    }
+    None
+}
+
+/// Whether another controller manages this Job (`managedByExternalController`).
+fn managed_elsewhere(job: &Job) -> bool {
+    job.spec.as_ref().and_then(|s| s.managed_by.as_deref()).is_some_and(|m| m != JOB_CONTROLLER_NAME)
 }
 
 /// What a pod failure policy says of a failed pod (`matchPodFailurePolicy`):
@@ -245,7 +337,8 @@ pub fn parse_indexes(text: &str, completions: i32) -> BTreeSet<i32> {
     out
 }
 
-/// The set as intervals, `0-2,4` (`orderedIntervals.String`).
+/// The set as intervals, `0-2,4,5` (`orderedIntervals.String`: a run of
+/// two is written as two numbers).
 pub fn format_indexes(indexes: &BTreeSet<i32>) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut run: Option<(i32, i32)> = None;
@@ -253,16 +346,24 @@ pub fn format_indexes(indexes: &BTreeSet<i32>) -> String {
         run = match run {
             Some((a, b)) if i == b + 1 => Some((a, i)),
             Some((a, b)) => {
-                parts.push(if a == b { a.to_string() } else { format!("{a}-{b}") });
+                parts.push(interval_text(a, b));
                 Some((i, i))
             }
             None => Some((i, i)),
         };
     }
     if let Some((a, b)) = run {
-        parts.push(if a == b { a.to_string() } else { format!("{a}-{b}") });
+        parts.push(interval_text(a, b));
     }
     parts.join(",")
+}
+
+fn interval_text(first: i32, last: i32) -> String {
+    match last - first {
+        0 => first.to_string(),
+        1 => format!("{first},{last}"),
+        _ => format!("{first}-{last}"),
+    }
 }
 
 /// What one sync worked out about a job (`syncJobCtx`).
@@ -275,6 +376,12 @@ struct JobCtx<'a> {
     finished: Option<JobCondition>,
     prev_succeeded_indexes: BTreeSet<i32>,
     succeeded_indexes: BTreeSet<i32>,
+    /// With a backoff limit per index: the indexes out of tries.
+    failed_indexes: Option<BTreeSet<i32>>,
+    /// With a backoff limit per index: the last failed pod of each index
+    /// waiting for its replacement, kept until the replacement carries
+    /// its failure count (`podsWithDelayedDeletionPerIndex`).
+    delayed: BTreeMap<i32, &'a Pod>,
 }
 
 impl JobController {
@@ -377,6 +484,9 @@ impl JobController {
             self.expectations.forget(key);
             return Ok(None);
         };
+        if managed_elsewhere(shared) {
+            return Ok(None);
+        }
         if is_finished(shared) {
             self.backoff.remove(key);
             return Ok(None);
@@ -402,6 +512,8 @@ impl JobController {
             finished: None,
             prev_succeeded_indexes: BTreeSet::new(),
             succeeded_indexes: BTreeSet::new(),
+            failed_indexes: None,
+            delayed: BTreeMap::new(),
         };
         let active_pods: Vec<&Pod> = pods.iter().copied().filter(|p| util::is_active(p)).collect();
         let mut active = active_pods.len() as i32;
@@ -452,6 +564,30 @@ impl JobController {
                 }
             }
             succeeded = jc.succeeded_indexes.len() as i32;
+            if has_backoff_limit_per_index(&job) {
+                let mut failed_indexes = parse_indexes(status.failed_indexes.as_deref().unwrap_or(""), c);
+                for p in &pods {
+                    if let Some(i) = completion_index(p).filter(|i| *i < c && has_tracking(p) && is_index_failed(&job, p)) {
+                        failed_indexes.insert(i);
+                    }
+                }
+                if jc.finished.is_none() {
+                    let failed_count = failed_indexes.len() as i32;
+                    if spec.max_failed_indexes.is_some_and(|m| failed_count > m) {
+                        let message = "Job has exceeded the specified maximal number of failed indexes";
+                        jc.finished = Some(new_condition("FailureTarget", "True", "MaxFailedIndexesExceeded", message, now));
+                    } else if failed_count > 0 && failed_count + succeeded >= c {
+                        jc.finished = Some(new_condition("FailureTarget", "True", "FailedIndexes", "Job has failed indexes", now));
+                    }
+                }
+                jc.failed_indexes = Some(failed_indexes);
+                jc.delayed = delayed_per_index(&job, &jc, &active_pods, now);
+            }
+            if jc.finished.is_none() {
+                if let Some(message) = match_success_policy(&job, &jc.succeeded_indexes) {
+                    jc.finished = Some(new_condition("SuccessCriteriaMet", "True", "SuccessPolicy", &message, now));
+                }
+            }
         }
         let mut suspend_changed = false;
         let mut failure: Option<ApiError> = None;
@@ -538,6 +674,13 @@ impl JobController {
         Backoff { failures: after.len() as u32, last_failure: after.last().map(|t| **t) }
     }
 
+    /// How long index `i` must still wait after its last failure (`getRemainingTimePerIndex`).
+    fn index_wait(&self, jc: &JobCtx, i: i32, now: VirtualTime) -> u64 {
+        let Some(last) = jc.delayed.get(&i) else { return 0 };
+        let failures = count_annotation(last, INDEX_FAILURE_COUNT) + count_annotation(last, INDEX_IGNORED_FAILURE_COUNT) + 1;
+        remaining_after_failures(failures, finished_at(last, now), now)
+    }
+
     /// Brings the active pods to what the spec wants (`manageJob`): the
     /// active count after it, and when to look again if the back-off holds
     /// creation back.
@@ -556,26 +699,20 @@ impl JobController {
         let spec = job.spec.clone().unwrap_or_default();
         let mut active = active_pods.len() as i32;
         let parallelism = spec.parallelism.unwrap_or(1).max(0);
-        if spec.suspend.unwrap_or(false) {
-            let victims = pods_for_removal(job, active_pods, active_pods.len(), ctx.now);
-            let (removed, removed_ready, err) = self.delete_pods(ctx, job_obj, key, &victims, true);
-            jc.terminating += removed;
-            jc.ready -= removed_ready;
-            active -= removed;
-            return match err {
-                Some(e) => Err((active, e)),
-                None => Ok((active, None)),
-            };
-        }
+        let suspended = spec.suspend.unwrap_or(false);
         let want = match spec.completions {
+            _ if suspended => 0,
             None if succeeded > 0 => active,
             None => parallelism,
             Some(c) => (c - succeeded).min(parallelism).max(0),
         };
         let remove_at_least = (active - want).max(0) as usize;
         let mut victims = pods_for_removal(job, active_pods, remove_at_least, ctx.now);
-        victims.truncate(MAX_CREATE_DELETE);
-        if !victims.is_empty() {
+        if !suspended {
+            // A suspended Job removes all its pods at once; otherwise one burst at a time.
+            victims.truncate(MAX_CREATE_DELETE);
+        }
+        if suspended || !victims.is_empty() {
             let (removed, removed_ready, err) = self.delete_pods(ctx, job_obj, key, &victims, true);
             jc.terminating += removed;
             jc.ready -= removed_ready;
@@ -590,19 +727,29 @@ impl JobController {
         if diff <= 0 {
             return Ok((active, None));
         }
-        let wait = backoff.remaining_ms(ctx.now);
+        let per_index = has_backoff_limit_per_index(job);
+        // With a backoff limit per index each index waits out its own back-off.
+        let wait = if per_index { 0 } else { backoff.remaining_ms(ctx.now) };
         if wait > 0 {
             return Ok((active, Some(ctx.now.plus_millis(wait.max(SYNC_BATCH_MS)))));
         }
         let mut count = (diff as usize).min(MAX_CREATE_DELETE);
         let indexes: Vec<i32> = if is_indexed(job) {
-            let taken: BTreeSet<i32> = active_pods.iter().filter_map(|p| completion_index(p)).collect();
-            let pending: Vec<i32> = (0..spec.completions.unwrap_or(0)).filter(|i| !jc.succeeded_indexes.contains(i) && !taken.contains(i)).take(count).collect();
+            let mut pending = first_pending_indexes(job, jc, active_pods, count);
+            if per_index {
+                let waits: Vec<(i32, u64)> = pending.iter().map(|i| (*i, self.index_wait(jc, *i, ctx.now))).collect();
+                pending = waits.iter().filter(|(_, w)| *w == 0).map(|(i, _)| *i).collect();
+                if pending.is_empty() {
+                    let soonest = waits.iter().map(|(_, w)| *w).min().unwrap_or(0);
+                    return Ok((active, (soonest > 0).then(|| ctx.now.plus_millis(soonest))));
+                }
+            }
             count = pending.len();
             pending
         } else {
             Vec::new()
         };
+        let failure_counts: Vec<(u32, u32)> = indexes.iter().map(|i| next_index_failure_counts(job, jc.delayed.get(i).copied())).collect();
         if count == 0 {
             return Ok((active, None));
         }
@@ -625,6 +772,14 @@ impl JobController {
                     s.hostname = Some(format!("{name}-{ix}"));
                 }
                 prefix = format!("{name}-{ix}-");
+                if per_index {
+                    let (counted, ignored) = failure_counts.get(i).copied().unwrap_or_default();
+                    let annotations = t.metadata.get_or_insert_with(Default::default).annotations.get_or_insert_with(BTreeMap::new);
+                    annotations.insert(INDEX_FAILURE_COUNT.into(), counted.to_string());
+                    if ignored > 0 {
+                        annotations.insert(INDEX_IGNORED_FAILURE_COUNT.into(), ignored.to_string());
+                    }
+                }
             }
             let mut pod = util::pod_from_template(&t, &ns, &prefix, owner.clone());
             let finalizers = pod.metadata.finalizers.get_or_insert_with(Vec::new);
@@ -702,7 +857,8 @@ impl JobController {
             }
             let uid = p.metadata.uid.clone().unwrap_or_default();
             let failed = pod_failed(p, job);
-            let releasable = deleting || jc.finished.is_some() || util::pod_phase(p) == "Succeeded" || failed;
+            let awaits_replacement = completion_index(p).and_then(|i| jc.delayed.get(&i)).is_some_and(|d| d.metadata.uid == p.metadata.uid);
+            let releasable = deleting || jc.finished.is_some() || util::pod_phase(p) == "Succeeded" || (failed && !awaits_replacement);
             if !releasable {
                 continue;
             }
@@ -735,6 +891,11 @@ impl JobController {
             }
             status.completed_indexes = (!text.is_empty()).then_some(text);
             status.succeeded = util::nonzero(jc.succeeded_indexes.len() as i32);
+            let failed_text = jc.failed_indexes.as_ref().map(format_indexes);
+            if status.failed_indexes != failed_text {
+                status.failed_indexes = failed_text;
+                *needs_flush = true;
+            }
         }
         if let Some(c) = jc.finished.clone() {
             if c.type_ == "FailureTarget" {
@@ -826,8 +987,9 @@ impl JobController {
                     continue;
                 }
                 let job_key = ObjectKey::new(key.namespace.clone(), owner.name.clone());
-                let adopted = matches!(jobs.get(&job_key).map(|o| &**o), Some(Object::Job(j)) if j.metadata.uid.as_deref() == Some(owner.uid.as_str()) && !is_finished(j));
-                if adopted {
+                // Pods of a live job, or of a job another controller manages, keep their finalizer.
+                let kept = matches!(jobs.get(&job_key).map(|o| &**o), Some(Object::Job(j)) if j.metadata.uid.as_deref() == Some(owner.uid.as_str()) && (!is_finished(j) || managed_elsewhere(j)));
+                if kept {
                     continue;
                 }
             }
@@ -866,6 +1028,47 @@ fn clean_uncounted(status: &mut JobStatus, with_finalizer: &BTreeSet<String>) ->
         changed = true;
     }
     changed
+}
+
+/// Up to `count` indexes below `completions` that no active pod, success
+/// or failed index covers, nor (when only failed pods are replaced) a
+/// terminating pod (`firstPendingIndexes`).
+fn first_pending_indexes(job: &Job, jc: &JobCtx, active_pods: &[&Pod], count: usize) -> Vec<i32> {
+    let completions = job.spec.as_ref().and_then(|s| s.completions).unwrap_or(0);
+    let mut taken: BTreeSet<i32> = active_pods.iter().filter_map(|p| completion_index(p)).collect();
+    if only_replace_failed(job) {
+        taken.extend(jc.pods.iter().filter(|p| util::is_terminating(p)).filter_map(|p| completion_index(p)));
+    }
+    let failed = jc.failed_indexes.as_ref();
+    (0..completions)
+        .filter(|i| !jc.succeeded_indexes.contains(i) && !taken.contains(i) && !failed.is_some_and(|f| f.contains(i)))
+        .take(count)
+        .collect()
+}
+
+/// For each index with no active pod, no success and tries left, its
+/// latest failed pod (`getPodsWithDelayedDeletionPerIndex`).
+fn delayed_per_index<'a>(job: &Job, jc: &JobCtx<'a>, active_pods: &[&Pod], now: VirtualTime) -> BTreeMap<i32, &'a Pod> {
+    let completions = job.spec.as_ref().and_then(|s| s.completions).unwrap_or(0);
+    let active: BTreeSet<i32> = active_pods.iter().filter_map(|p| completion_index(p)).collect();
+    let failed = jc.failed_indexes.as_ref();
+    let mut out: BTreeMap<i32, &Pod> = BTreeMap::new();
+    for p in jc.pods.iter().copied() {
+        let uid = p.metadata.uid.as_deref().unwrap_or("");
+        if !has_tracking(p) || jc.uncounted_failed.contains(uid) || !pod_failed(p, job) {
+            continue;
+        }
+        let Some(i) = completion_index(p).filter(|i| *i < completions) else { continue };
+        if jc.succeeded_indexes.contains(&i) || failed.is_some_and(|f| f.contains(&i)) || active.contains(&i) {
+            continue;
+        }
+        let total = |q: &Pod| count_annotation(q, INDEX_FAILURE_COUNT) + count_annotation(q, INDEX_IGNORED_FAILURE_COUNT);
+        let later = |prev: &Pod| total(prev) <= total(p) && finished_at(p, now) >= finished_at(prev, now);
+        if out.get(&i).is_none_or(|prev| later(prev)) {
+            out.insert(i, p);
+        }
+    }
+    out
 }
 
 /// Which active pods to delete (`activePodsForRemoval`): for indexed jobs
@@ -957,7 +1160,7 @@ mod tests {
     use super::*;
     use crate::engine::controllers::testkit::{self, events_for, template};
     use crate::engine::sim::Sim;
-    use k8s_openapi::api::batch::v1::{JobSpec, PodFailurePolicyOnExitCodesRequirement, PodFailurePolicyRule};
+    use k8s_openapi::api::batch::v1::{JobSpec, PodFailurePolicyOnExitCodesRequirement, PodFailurePolicyRule, SuccessPolicy, SuccessPolicyRule};
     use k8s_openapi::api::core::v1::{ContainerState, ContainerStateTerminated};
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
@@ -1043,6 +1246,36 @@ mod tests {
         let events = events_for(&sim, "pi");
         assert_eq!(events.iter().filter(|(r, _)| r == "SuccessfulCreate").count(), 2);
         assert_eq!(events.last(), Some(&("Completed".to_string(), "Job completed".to_string())));
+    }
+
+    #[test]
+    fn suspending_removes_every_pod_and_resuming_brings_them_back() {
+        let mut sim = testkit::sim();
+        sim.api.create(Object::Job(job("batch", Some(6), 3, 6))).expect("create");
+        sim.run_for_ms(5_000);
+        assert_eq!(running(&sim).len(), 3);
+        let set_suspend = |sim: &mut Sim, on: bool| {
+            sim.api
+                .modify(ids::jobs(), "default", "batch", false, |o| {
+                    if let Object::Job(j) = o {
+                        j.spec.as_mut().unwrap().suspend = Some(on);
+                    }
+                    true
+                })
+                .expect("suspend");
+        };
+        set_suspend(&mut sim, true);
+        sim.run_for_ms(40_000);
+        assert!(testkit::live_pods(&sim, "default").is_empty());
+        let st = status(&sim, "batch");
+        assert_eq!(true_conditions(&st), vec!["Suspended"]);
+        assert_eq!((st.active, st.failed), (None, None), "suspension is no failure");
+        set_suspend(&mut sim, false);
+        sim.run_for_ms(5_000);
+        assert_eq!(running(&sim).len(), 3);
+        let events = events_for(&sim, "batch");
+        assert!(events.contains(&("Suspended".into(), "Job suspended".into())));
+        assert!(events.contains(&("Resumed".into(), "Job resumed".into())));
     }
 
     #[test]
@@ -1167,12 +1400,112 @@ mod tests {
         assert_eq!(failed.message, Some(format!("Container c for pod default/{name} failed with exit code 42 matching FailJob rule at index 1")));
     }
 
+    fn indexed(name: &str, completions: i32) -> Job {
+        let mut j = job(name, Some(completions), completions, 6);
+        j.spec.as_mut().unwrap().completion_mode = Some("Indexed".into());
+        j
+    }
+
+    fn running_index(sim: &Sim, index: i32) -> Option<Pod> {
+        running(sim).into_iter().find(|p| completion_index(p) == Some(index))
+    }
+
+    fn exit_index(sim: &mut Sim, index: i32, code: i32) {
+        let name = running_index(sim, index).and_then(|p| p.metadata.name).expect("a running pod of the index");
+        exit(sim, &name, code);
+    }
+
+    #[test]
+    fn a_backoff_limit_per_index_fails_only_that_index() {
+        let mut sim = testkit::sim();
+        let mut j = indexed("per-index", 3);
+        j.spec.as_mut().unwrap().backoff_limit_per_index = Some(1);
+        sim.api.create(Object::Job(j)).expect("create");
+        sim.run_for_ms(5_000);
+        assert_eq!(status(&sim, "per-index").failed_indexes.as_deref(), Some(""));
+        let first = running_index(&sim, 0).unwrap();
+        assert_eq!(first.metadata.annotations.as_ref().unwrap()[INDEX_FAILURE_COUNT], "0");
+        exit_index(&mut sim, 0, 1);
+        sim.run_for_ms(5_000);
+        // The failed pod keeps its finalizer until its replacement carries the count.
+        assert!(running_index(&sim, 0).is_none());
+        assert!(testkit::pods(&sim, "default").iter().any(|p| p.metadata.uid == first.metadata.uid && has_tracking(p)));
+        sim.run_for_ms(8_000);
+        let second = running_index(&sim, 0).expect("replaced after 10 s");
+        assert_eq!(second.metadata.annotations.as_ref().unwrap()[INDEX_FAILURE_COUNT], "1");
+        assert!(testkit::pods(&sim, "default").iter().all(|p| p.metadata.uid != first.metadata.uid || !has_tracking(p)));
+        exit_index(&mut sim, 0, 1);
+        exit_index(&mut sim, 1, 0);
+        sim.run_for_ms(5_000);
+        let st = status(&sim, "per-index");
+        assert_eq!((st.failed_indexes.as_deref(), st.completed_indexes.as_deref(), st.failed), (Some("0"), Some("1"), Some(2)));
+        assert!(running_index(&sim, 0).is_none(), "a failed index gets no more pods");
+        exit_index(&mut sim, 2, 0);
+        sim.run_for_ms(5_000);
+        let st = status(&sim, "per-index");
+        assert_eq!(true_conditions(&st), vec!["FailureTarget", "Failed"]);
+        let failed = st.conditions.unwrap().into_iter().find(|c| c.type_ == "Failed").unwrap();
+        assert_eq!((failed.reason.as_deref(), failed.message.as_deref()), (Some("FailedIndexes"), Some("Job has failed indexes")));
+    }
+
+    #[test]
+    fn max_failed_indexes_fails_the_job_early() {
+        let mut sim = testkit::sim();
+        let mut j = indexed("fragile", 4);
+        let spec = j.spec.as_mut().unwrap();
+        spec.backoff_limit_per_index = Some(0);
+        spec.max_failed_indexes = Some(1);
+        sim.api.create(Object::Job(j)).expect("create");
+        sim.run_for_ms(5_000);
+        exit_index(&mut sim, 0, 1);
+        sim.run_for_ms(3_000);
+        assert_eq!(status(&sim, "fragile").failed_indexes.as_deref(), Some("0"));
+        assert!(status(&sim, "fragile").conditions.is_none());
+        exit_index(&mut sim, 3, 1);
+        sim.run_for_ms(40_000);
+        let st = status(&sim, "fragile");
+        assert_eq!(st.failed_indexes.as_deref(), Some("0,3"));
+        let failed = st.conditions.unwrap().into_iter().find(|c| c.type_ == "Failed").unwrap();
+        assert_eq!(failed.reason.as_deref(), Some("MaxFailedIndexesExceeded"));
+        assert!(testkit::live_pods(&sim, "default").iter().all(|p| !util::is_active(p)));
+    }
+
+    #[test]
+    fn a_success_policy_ends_the_job_early() {
+        let mut sim = testkit::sim();
+        let mut j = indexed("leader", 3);
+        j.spec.as_mut().unwrap().success_policy =
+            Some(SuccessPolicy { rules: vec![SuccessPolicyRule { succeeded_indexes: Some("0".into()), succeeded_count: None }] });
+        sim.api.create(Object::Job(j)).expect("create");
+        sim.run_for_ms(5_000);
+        exit_index(&mut sim, 0, 0);
+        sim.run_for_ms(40_000);
+        let st = status(&sim, "leader");
+        assert_eq!(true_conditions(&st), vec!["SuccessCriteriaMet", "Complete"]);
+        let complete = st.conditions.unwrap().into_iter().find(|c| c.type_ == "Complete").unwrap();
+        assert_eq!((complete.reason.as_deref(), complete.message.as_deref()), (Some("SuccessPolicy"), Some("Matched rules at index 0")));
+        assert!(testkit::live_pods(&sim, "default").iter().all(|p| !util::is_active(p)), "the other indexes are stopped");
+    }
+
+    #[test]
+    fn jobs_managed_elsewhere_are_left_alone() {
+        let mut sim = testkit::sim();
+        let mut j = job("external", Some(1), 1, 6);
+        j.spec.as_mut().unwrap().managed_by = Some("example.com/queue".into());
+        sim.api.create(Object::Job(j)).expect("create");
+        sim.run_for_ms(5_000);
+        assert!(testkit::pods(&sim, "default").is_empty());
+        assert_eq!(status(&sim, "external"), JobStatus::default());
+    }
+
     #[test]
     fn index_sets_print_as_intervals() {
         let set = parse_indexes("0-2,4,7-8", 8);
         assert_eq!(set, BTreeSet::from([0, 1, 2, 4, 7]));
         assert_eq!(format_indexes(&set), "0-2,4,7");
         assert_eq!(format_indexes(&BTreeSet::new()), "");
+        assert_eq!(format_indexes(&BTreeSet::from([0, 1, 3, 5, 6, 7])), "0,1,3,5-7");
+        assert_eq!(parse_indexes("0,1,3,5-7", 8), BTreeSet::from([0, 1, 3, 5, 6, 7]));
         assert!(parse_indexes("x,-,3-1", 5).is_empty());
     }
 }

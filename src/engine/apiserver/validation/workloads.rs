@@ -8,6 +8,7 @@ use k8s_openapi::api::core::v1::{PodTemplateSpec, ReplicationController};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use super::job_policies;
 use super::pod::validate_pod_template;
 use super::{go_label_selector, go_map, quote, validate_labels, Errors};
 use crate::engine::selector::Selector;
@@ -334,11 +335,15 @@ fn validate_job_spec(spec: &JobSpec, path: &str, errs: &mut Errors) {
             errs.required(&format!("{path}.completions"), "when completion mode is Indexed");
         }
     }
+    job_policies::validate_index_limits(spec, path, errs);
+    job_policies::validate_policies(spec, path, errs);
     validate_pod_template(&spec.template, &format!("{path}.template"), errs);
     let policy = spec.template.spec.as_ref().and_then(|s| s.restart_policy.as_deref()).unwrap_or("");
     match policy {
         "" | "Always" => errs.required(&format!("{path}.template.spec.restartPolicy"), "valid values: \"OnFailure\", \"Never\""),
-        "OnFailure" | "Never" => {}
+        "Never" => {}
+        "OnFailure" if spec.pod_failure_policy.is_none() => {}
+        "OnFailure" => errs.invalid_str(&format!("{path}.template.spec.restartPolicy"), "OnFailure", "only \"Never\" is supported when podFailurePolicy is specified"),
         other => errs.unsupported(&format!("{path}.template.spec.restartPolicy"), other, &["OnFailure", "Never"]),
     }
 }
@@ -349,6 +354,14 @@ pub fn validate_job(job: &Job, errs: &mut Errors) {
         validate_generated_selector(job, &spec, errs);
     }
     validate_job_spec(&spec, "spec", errs);
+    if let (Some("Indexed"), Some(c)) = (spec.completion_mode.as_deref(), spec.completions.filter(|c| *c > 0)) {
+        // Pod hostnames are `<job>-<index>`.
+        let name = job.metadata.name.as_deref().unwrap_or("");
+        let hostname = format!("{name}-{}", c - 1);
+        if !super::dns1123_label(&hostname).is_empty() {
+            errs.invalid_str("metadata.name", name, &format!("will not able to create pod with invalid DNS label: {hostname}"));
+        }
+    }
     match &spec.selector {
         None => errs.required("spec.selector", ""),
         Some(selector) => validate_label_selector(selector, "spec.selector", errs),
@@ -395,7 +408,12 @@ pub fn validate_job_update(job: &Job, old: &Job, errs: &mut Errors) {
     let old_spec = old.spec.clone().unwrap_or_default();
     if spec.completions != old_spec.completions {
         let shown = spec.completions.map_or("null".to_string(), |c| c.to_string());
-        errs.invalid("spec.completions", &shown, "field is immutable");
+        if spec.completion_mode.as_deref() != Some("Indexed") {
+            errs.invalid("spec.completions", &shown, "field is immutable");
+        } else if spec.completions.is_some() && spec.completions != spec.parallelism {
+            // Elastic Indexed Jobs scale completions and parallelism together.
+            errs.invalid("spec.completions", &shown, "can only be modified in tandem with spec.parallelism");
+        }
     }
     if spec.selector != old_spec.selector {
         immutable_selector(spec.selector.as_ref(), old_spec.selector.as_ref(), errs);
@@ -421,6 +439,18 @@ pub fn validate_job_update(job: &Job, old: &Job, errs: &mut Errors) {
     }
     if spec.completion_mode != old_spec.completion_mode {
         errs.invalid("spec.completionMode", &quote(spec.completion_mode.as_deref().unwrap_or("")), "field is immutable");
+    }
+    if spec.pod_failure_policy != old_spec.pod_failure_policy {
+        errs.invalid("spec.podFailurePolicy", "batch.PodFailurePolicy{...}", "field is immutable");
+    }
+    if spec.backoff_limit_per_index != old_spec.backoff_limit_per_index {
+        errs.invalid("spec.backoffLimitPerIndex", &spec.backoff_limit_per_index.map_or("null".to_string(), |v| v.to_string()), "field is immutable");
+    }
+    if spec.managed_by != old_spec.managed_by {
+        errs.invalid("spec.managedBy", &spec.managed_by.as_deref().map_or("null".to_string(), quote), "field is immutable");
+    }
+    if spec.success_policy != old_spec.success_policy {
+        errs.invalid("spec.successPolicy", "batch.SuccessPolicy{...}", "field is immutable");
     }
 }
 
