@@ -1,8 +1,8 @@
 //! Cron schedules as Kubernetes reads them: `robfig/cron/v3`'s
 //! `ParseStandard` (five fields, names, ranges, steps, `?`, the `@hourly`
 //! family and `@every <duration>`, an optional `TZ=`/`CRON_TZ=` prefix) and
-//! its `SpecSchedule.Next`, evaluated in an IANA time zone from jiff's
-//! bundled tz database.
+//! its `SpecSchedule.Next`, evaluated in an IANA time zone's current rule
+//! (see `time_zones`).
 //!
 //! Written here rather than taken from a cron crate because the API server
 //! answers with robfig's exact error texts (`expected exactly 5 fields,
@@ -10,9 +10,11 @@
 //! controller must fire on exactly robfig's instants (its day-of-month /
 //! day-of-week rule, its DST handling); no crate reproduces either.
 
-use jiff::civil::DateTime;
-use jiff::tz::TimeZone;
-use jiff::Timestamp;
+use k8s_openapi::jiff;
+use k8s_openapi::jiff::civil::DateTime;
+use k8s_openapi::jiff::Timestamp;
+
+use super::time_zones::{self, Zone};
 
 const STAR_BIT: u64 = 1 << 63;
 
@@ -37,7 +39,7 @@ const DOW: Bounds = Bounds { min: 0, max: 6, names: &[("sun", 0), ("mon", 1), ("
 #[derive(Clone, Debug)]
 pub struct Schedule {
     kind: Kind,
-    tz: TimeZone,
+    tz: Zone,
 }
 
 #[derive(Clone, Debug)]
@@ -49,32 +51,32 @@ enum Kind {
 
 /// `time.LoadLocation`: `UTC` and the empty name are UTC; anything else is
 /// looked up in the IANA database, with Go's error text.
-pub fn load_location(name: &str) -> Result<TimeZone, String> {
+pub fn load_location(name: &str) -> Result<Zone, String> {
     if name.is_empty() || name == "UTC" {
-        return Ok(TimeZone::UTC);
+        return Ok(Zone::utc());
     }
     if name == "Local" {
         // The controller manager runs in UTC, as kind's and minikube's do.
-        return Ok(TimeZone::UTC);
+        return Ok(Zone::utc());
     }
-    jiff::tz::db().get(name).map_err(|_| format!("unknown time zone {name}"))
+    time_zones::get(name).ok_or_else(|| format!("unknown time zone {name}"))
 }
 
 /// `cron.ParseStandard` in the controller manager's zone (UTC) or a `TZ=` prefix's.
 pub fn parse_standard(spec: &str) -> Result<Schedule, String> {
-    parse_in(spec, TimeZone::UTC)
+    parse_in(spec, Zone::utc())
 }
 
 /// The schedule a CronJob runs on: its `timeZone`, else UTC (`formatSchedule`).
 pub fn parse_for(spec: &str, time_zone: Option<&str>) -> Result<Schedule, String> {
     let tz = match time_zone {
-        Some(name) if !spec.contains("TZ") => load_location(name).unwrap_or(TimeZone::UTC),
-        _ => TimeZone::UTC,
+        Some(name) if !spec.contains("TZ") => load_location(name).unwrap_or_else(|_| Zone::utc()),
+        _ => Zone::utc(),
     };
     parse_in(spec, tz)
 }
 
-fn parse_in(spec: &str, mut tz: TimeZone) -> Result<Schedule, String> {
+fn parse_in(spec: &str, mut tz: Zone) -> Result<Schedule, String> {
     if spec.is_empty() {
         return Err("empty spec string".to_string());
     }
@@ -300,7 +302,7 @@ impl Schedule {
 
     /// Local wall time to an instant; a skipped time moves forward, a repeated one takes the first (Go's `time.Date`).
     fn resolve(&self, dt: DateTime) -> Option<i64> {
-        Some(self.tz.to_ambiguous_timestamp(dt).compatible().ok()?.as_second())
+        Some(self.tz.resolve(dt)?.as_second())
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -406,7 +408,7 @@ impl Schedule {
     }
 
     /// The zone the schedule runs in.
-    pub fn time_zone(&self) -> &TimeZone {
+    pub fn time_zone(&self) -> &Zone {
         &self.tz
     }
 }

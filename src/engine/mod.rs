@@ -11,6 +11,7 @@
 //! - `world`: each node's machine (container runtime), which outlives its processes.
 //! - `cluster`: profiles that put it all together.
 //! - `quantity`: resource quantities, parsed and printed as apimachinery does.
+//! - `cron`, `time_zones`: CronJob schedules as robfig/cron reads them, in IANA zones.
 //! - `kubectl`: the command line, printing what kubectl 1.33 prints.
 
 pub mod api;
@@ -27,4 +28,5 @@ pub mod script;
 pub mod selector;
 pub mod sim;
 pub mod store;
+pub mod time_zones;
 pub mod world;

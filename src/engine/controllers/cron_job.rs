@@ -135,9 +135,9 @@ pub fn job_for(cj: &CronJob, owner: &Object, scheduled_secs: i64) -> Job {
     let spec = cj.spec.clone().unwrap_or_default();
     let template_meta = spec.job_template.metadata.clone().unwrap_or_default();
     let mut annotations = template_meta.annotations.unwrap_or_default();
-    let tz = cron::load_location(spec.time_zone.as_deref().unwrap_or("")).unwrap_or(k8s_openapi::jiff::tz::TimeZone::UTC);
+    let tz = cron::load_location(spec.time_zone.as_deref().unwrap_or("")).unwrap_or_else(|_| crate::engine::time_zones::Zone::utc());
     if let Ok(ts) = k8s_openapi::jiff::Timestamp::from_second(scheduled_secs) {
-        let zoned = ts.to_zoned(tz);
+        let zoned = ts.to_zoned(k8s_openapi::jiff::tz::TimeZone::fixed(tz.offset(ts)));
         let stamp = if zoned.offset().seconds() == 0 { zoned.strftime("%Y-%m-%dT%H:%M:%SZ").to_string() } else { zoned.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string() };
         annotations.insert(SCHEDULED_TIMESTAMP.into(), stamp);
     }
