@@ -483,9 +483,10 @@ mod tests {
     fn bench_cluster_spreads_pods_over_nodes() {
         let cluster = bench_cluster(10, 50, 1);
         let view = crate::view::topology::build(&cluster);
-        assert_eq!(view.pod_count, 50);
+        let load = |pods: &[crate::view::topology::PodView]| pods.iter().filter(|p| p.name.starts_with("load-")).count();
         assert_eq!(view.nodes.len(), 11);
-        assert_eq!(view.nodes[1].pods.len(), 5);
+        assert_eq!(view.nodes.iter().map(|n| load(&n.pods)).sum::<usize>(), 50);
+        assert_eq!(load(&view.nodes[1].pods), 5);
     }
 }
 

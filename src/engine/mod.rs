@@ -11,6 +11,8 @@
 //!   external provisioners (components too).
 //! - `sim`: virtual clock, timers, seeded RNG, start/stop of components.
 //! - `world`: each node's machine (container runtime), which outlives its processes.
+//! - `bootstrap`: what kubeadm, kind and minikube install: the control-plane
+//!   static pod manifests and the add-ons (kube-proxy, kindnet, storage).
 //! - `cluster`: profiles that put it all together.
 //! - `quantity`: resource quantities, parsed and printed as apimachinery does.
 //! - `cron`, `time_zones`: CronJob schedules as robfig/cron reads them, in IANA zones.
@@ -18,6 +20,7 @@
 
 pub mod api;
 pub mod apiserver;
+pub mod bootstrap;
 pub mod cluster;
 pub mod controllers;
 pub mod cron;

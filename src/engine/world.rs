@@ -4,7 +4,7 @@
 //! only as the process on that machine would (the kubelet its own node's
 //! runtime); cross-node effects such as traffic go through the network.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::engine::node::node_status::MachineIds;
 use crate::engine::node::runtime::Runtime;
@@ -22,11 +22,25 @@ pub struct Machine {
     pub powered: bool,
     /// When the kubelet last ran on it: the instant a power cut froze it at.
     pub last_run: VirtualTime,
+    /// `/etc/kubernetes/manifests`: static pod manifests by file name.
+    pub static_pod_manifests: BTreeMap<String, String>,
+    /// Cluster programs that cannot stay up here (their component is
+    /// stopped): their containers exit at once (see `node::programs`).
+    pub stopped_programs: BTreeSet<String>,
 }
 
 impl Machine {
     pub fn new(runtime: Runtime) -> Self {
-        Machine { runtime, ids: None, booted_at: VirtualTime::ZERO, power_lost: false, powered: true, last_run: VirtualTime::ZERO }
+        Machine {
+            runtime,
+            ids: None,
+            booted_at: VirtualTime::ZERO,
+            power_lost: false,
+            powered: true,
+            last_run: VirtualTime::ZERO,
+            static_pod_manifests: BTreeMap::new(),
+            stopped_programs: BTreeSet::new(),
+        }
     }
 
     /// An empty stand-in while the real machine is in the world.

@@ -184,7 +184,11 @@ mod tests {
         assert!(rows.iter().any(|r| r.message == "scheduler stopped"), "{rows:?}");
         let only_kubelet = Filter { component: "kubelet".into(), ..Filter::everything() };
         let (rows, _) = build(&cluster, &only_kubelet);
-        assert!(rows.iter().all(|r| !r.message.contains("scheduler")));
+        assert!(rows.iter().all(|r| r.message != "scheduler stopped"));
+        assert!(rows.iter().all(|r| match &r.kind {
+            RowKind::Activity { component } => component.starts_with("kubelet"),
+            RowKind::Event { source, .. } => source.contains("kubelet"),
+        }));
         let no_activity = Filter { show_activity: false, ..Filter::everything() };
         let (rows, _) = build(&cluster, &no_activity);
         assert!(rows.iter().all(|r| matches!(r.kind, RowKind::Event { .. })));

@@ -10,7 +10,7 @@ pub mod manifest;
 pub mod targets;
 pub mod printers;
 
-mod verbs;
+pub(crate) mod verbs;
 
 use crate::engine::api::{ApiError, Reason};
 use crate::engine::cluster::Cluster;

@@ -8,6 +8,8 @@
 //! crashed containers restart after a back-off of 10 s doubling to 5 min,
 //! forgotten after 10 min of running; image pulls back off the same way.
 
+mod file_source;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
@@ -17,6 +19,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use super::images::{self, DefaultProcess, ImageName, Toolkit};
 use super::node_status::{self, MachineIds, Readiness, LEASE_NAMESPACE};
 use super::pod_status::{self, is_sidecar, restart_policy, should_restart, Inputs, Waiting};
+use super::programs;
 use super::runtime::{random_hex, render_startup_line, Flavor, ProcessSpec, Runtime};
 use super::shell::{self, Context, Program, UnknownProgram};
 use crate::engine::api::{ids, meta, Object, ObjectKey, Reason};
@@ -166,6 +169,10 @@ struct State {
     /// Images with a successful pull already queued: a pull behind it finds
     /// the layers present and only fetches the manifest.
     pulls_queued: BTreeSet<String>,
+    /// Pods from the machine's manifest directory, by UID.
+    static_pods: BTreeMap<String, file_source::StaticPod>,
+    /// Manifests that could not be read (file, text), reported once.
+    refused_manifests: BTreeSet<(String, String)>,
 }
 
 impl State {
@@ -186,6 +193,8 @@ impl State {
             probes: BTreeMap::new(),
             next_full_sync: VirtualTime::ZERO,
             pulls_queued: BTreeSet::new(),
+            static_pods: BTreeMap::new(),
+            refused_manifests: BTreeSet::new(),
         }
     }
 }
@@ -226,6 +235,11 @@ fn pod_desc(pod: &Pod) -> String {
         pod.metadata.namespace.as_deref().unwrap_or(""),
         pod.metadata.uid.as_deref().unwrap_or("")
     )
+}
+
+/// The pod shares its node's network namespace (and address).
+fn host_network(pod: &Pod) -> bool {
+    pod.spec.as_ref().and_then(|s| s.host_network) == Some(true)
 }
 
 fn find_container<'a>(pod: &'a Pod, name: &str) -> Option<(&'a Container, bool)> {
@@ -297,7 +311,7 @@ fn process_for(c: &Container, image: &ImageName, hostname: &str, ip: &str, now: 
         Ok(program) => Ok(ProcessSpec { program, serves: vec![], stops_on_sigterm: false, fails_after_requests: None }),
         Err(UnknownProgram(p)) if toolkit == Toolkit::Busybox => Err(format!("exec: \"{p}\": executable file not found in $PATH")),
         // An application binary the model cannot know: treat it as the image's server.
-        Err(UnknownProgram(_)) => Ok(serving(Program::forever(vec![]), &[], true, None)),
+        Err(UnknownProgram(_)) => Ok(serving(Program::forever(vec![]), &programs::listening_ports(image, &argv), true, None)),
     };
     if let Some(mut argv) = command {
         argv.extend(args.unwrap_or_default());
@@ -371,7 +385,8 @@ impl Kubelet {
         if find_container(p, &container_name).is_none() {
             return Err(format!("container {container_name} is not valid for pod {pod}"));
         }
-        let uid = p.metadata.uid.clone().unwrap_or_default();
+        // A mirror pod's containers are its static pod's.
+        let uid = super::static_pods::mirror_hash(p).map(str::to_string).or_else(|| p.metadata.uid.clone()).unwrap_or_default();
         let sandbox = machine.runtime.sandbox(&uid);
         let status = p.status.as_ref();
         let cstatus = status
@@ -697,8 +712,10 @@ impl Kubelet {
                 let sandbox = self.machine.runtime.sandbox(&uid);
                 let ip = sandbox.map(|s| s.ip.clone()).unwrap_or_default();
                 let attempt = sandbox.and_then(|s| s.latest(&c.name)).map_or_else(|| self.previous_restart_count(pod, &c.name), |l| l.attempt + 1);
-                let hostname = pod.metadata.name.clone().unwrap_or_default();
+                // A pod on the host's network has the node's host name.
+                let hostname = if host_network(pod) { self.spec.name.clone() } else { pod.metadata.name.clone().unwrap_or_default() };
                 let process = process_for(&c, &image, &hostname, &ip, now);
+                let process = programs::unless_stopped(process, &image, &self.machine.stopped_programs);
                 let result = self.machine.runtime.start_container(&uid, &c.name, attempt, image, process, now, ctx.rng);
                 if let Some(w) = self.state.workers.get_mut(&uid) {
                     w.waiting.remove(&c.name);
@@ -706,7 +723,7 @@ impl Kubelet {
                 match result {
                     Ok(_) => {
                         self.record_container(ctx, pod, &c.name, step.init, NORMAL, "Started", format!("Started container {}", c.name));
-                        ctx.log(format!("started container {} in {}/{}", c.name, pod.metadata.namespace.as_deref().unwrap_or(""), hostname));
+                        ctx.log(format!("started container {} in {}/{}", c.name, pod.metadata.namespace.as_deref().unwrap_or(""), pod.metadata.name.as_deref().unwrap_or("")));
                     }
                     Err(msg) => {
                         self.record_container(ctx, pod, &c.name, step.init, WARNING, "Failed", format!("Error: {msg}"));
@@ -733,7 +750,11 @@ impl Kubelet {
         let uid = pod.metadata.uid.clone().unwrap_or_default();
         let ns = pod.metadata.namespace.clone().unwrap_or_default();
         let name = pod.metadata.name.clone().unwrap_or_default();
-        self.machine.runtime.run_sandbox(&uid, &ns, &name, ctx.now, ctx.rng);
+        if host_network(pod) {
+            self.machine.runtime.run_host_sandbox(&uid, &ns, &name, &self.spec.address, ctx.now, ctx.rng);
+        } else {
+            self.machine.runtime.run_sandbox(&uid, &ns, &name, ctx.now, ctx.rng);
+        }
     }
 
     fn sync_pod(&mut self, ctx: &mut Ctx, obj: &Rc<Object>) {
@@ -1055,6 +1076,11 @@ impl Kubelet {
             now: ctx.now,
         };
         let status = pod_status::generate(&inputs);
+        if file_source::is_static(pod) {
+            let gone = deleting && stopped && worker.killing;
+            self.write_static_status(ctx, pod, uid, status, gone);
+            return;
+        }
         let finished_deleting = deleting && stopped && worker.killing && !worker.delete_sent;
         if pod.status.as_ref() != Some(&status) {
             let (ns, name) = (pod.metadata.namespace.clone().unwrap_or_default(), pod.metadata.name.clone().unwrap_or_default());
@@ -1094,7 +1120,7 @@ impl Kubelet {
             return;
         }
         let known: std::collections::BTreeSet<String> =
-            self.state.pods.items().filter_map(|o| o.meta().uid.clone()).collect();
+            self.state.pods.items().filter_map(|o| o.meta().uid.clone()).chain(self.state.static_pods.keys().cloned()).collect();
         let orphans: Vec<String> = self.machine.runtime.sandboxes().map(|(uid, _)| uid.clone()).filter(|uid| !known.contains(uid)).collect();
         for uid in orphans {
             let now = ctx.now;
@@ -1130,6 +1156,12 @@ impl crate::engine::sim::Component for Kubelet {
     }
 
     fn run(&mut self, ctx: &mut Ctx) {
+        // A node that joins later has no kubelet service running until then.
+        let join_at = VirtualTime::from_millis(self.spec.join_after_ms);
+        if ctx.now < join_at {
+            ctx.wake_at(join_at);
+            return;
+        }
         let Some(machine) = ctx.world.lend(&self.spec.name) else { return };
         self.machine = machine;
         self.run_on_machine(ctx);
@@ -1198,22 +1230,31 @@ impl Kubelet {
                 ctx.log(format!("pod {} removed from the API", ObjectKey::of(&ev.object)));
             }
         }
-        // Pods wait for the node's network before their sandboxes can be set up.
+        let static_changed = self.read_manifests(ctx);
         let full_sync = now >= self.state.next_full_sync;
-        if self.readiness(now) == Readiness::Ready {
-            // A pod whose own object changed is synced at once, as its pod
-            // worker would be; every pod is synced when timed work is due.
-            let pods: Vec<Rc<Object>> = if full_sync {
-                self.state.pods.items().cloned().collect()
-            } else {
-                let changed: BTreeSet<ObjectKey> = events.iter().map(|ev| ObjectKey::of(&ev.object)).collect();
-                changed.iter().filter_map(|k| self.state.pods.get(k).cloned()).collect()
-            };
-            for pod in pods {
+        // A pod whose own object changed is synced at once, as its pod
+        // worker would be; every pod is synced when timed work is due.
+        let mut pods: Vec<Rc<Object>> = if full_sync {
+            self.state.pods.items().cloned().collect()
+        } else {
+            let changed: BTreeSet<ObjectKey> = events.iter().map(|ev| ObjectKey::of(&ev.object)).collect();
+            changed.iter().filter_map(|k| self.state.pods.get(k).cloned()).collect()
+        };
+        Self::drop_mirrors(&mut pods);
+        pods.extend(self.static_pods_to_sync(full_sync, &events, &static_changed));
+        // Pods wait for the node's network before their sandboxes can be
+        // set up; pods on the host's network do not.
+        let network_ready = self.readiness(now) == Readiness::Ready;
+        for pod in pods {
+            if network_ready || matches!(&*pod, Object::Pod(p) if host_network(p)) {
                 self.sync_pod(ctx, &pod);
             }
-        } else {
+        }
+        if !network_ready {
             ctx.wake_at(self.machine.booted_at.plus_millis(NETWORK_READY_AFTER_BOOT_MS));
+        }
+        if full_sync || !events.is_empty() || !static_changed.is_empty() {
+            self.sync_mirror_pods(ctx);
         }
         self.cleanup_orphans(ctx);
         if let Some(t) = self.machine.runtime.next_change() {

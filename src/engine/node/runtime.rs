@@ -266,6 +266,8 @@ pub struct Sandbox {
     pub created_at: VirtualTime,
     /// False once stopped or after a reboot.
     pub ready: bool,
+    /// It shares the node's network namespace (`hostNetwork`).
+    pub host_network: bool,
     /// Every kept instance, oldest first.
     pub containers: Vec<RuntimeContainer>,
 }
@@ -316,6 +318,17 @@ impl Runtime {
                 ("registry.k8s.io/coredns/coredns:v1.12.0", 20_939_036),
             ]);
         }
+        // The installer's add-ons come preloaded too: kind's node image
+        // carries kindnet and local-path-provisioner, minikube's preload
+        // tarball its storage-provisioner.
+        match flavor {
+            Flavor::Containerd => preloaded.extend([
+                ("docker.io/kindest/kindnetd:v20250512-df8de77b", 44_375_501),
+                ("docker.io/kindest/local-path-provisioner:v20250214-acbabc1a", 22_541_737),
+                ("docker.io/kindest/local-path-helper:v20241212-8ac705d0", 3_084_671),
+            ]),
+            Flavor::Docker => preloaded.push(("gcr.io/k8s-minikube/storage-provisioner:v5", 31_465_472)),
+        }
         for (image, size) in preloaded {
             if let Ok(name) = images::parse_image(image) {
                 rt.add_image(name, size);
@@ -358,9 +371,34 @@ impl Runtime {
         let containers = self.sandboxes.remove(uid).map(|s| s.containers).unwrap_or_default();
         self.sandboxes.insert(
             uid.to_string(),
-            Sandbox { id, namespace: namespace.to_string(), pod: pod.to_string(), ip: ip.clone(), created_at: now, ready: true, containers },
+            Sandbox { id, namespace: namespace.to_string(), pod: pod.to_string(), ip: ip.clone(), created_at: now, ready: true, host_network: false, containers },
         );
         ip
+    }
+
+    /// Creates (or re-creates) the sandbox of a `hostNetwork` pod: it shares
+    /// the node's network namespace, so its address is the node's.
+    pub fn run_host_sandbox(&mut self, uid: &str, namespace: &str, pod: &str, host_ip: &str, now: VirtualTime, rng: &mut fastrand::Rng) -> String {
+        let id = random_hex(rng, 64);
+        let containers = self.sandboxes.remove(uid).map(|s| s.containers).unwrap_or_default();
+        self.sandboxes.insert(
+            uid.to_string(),
+            Sandbox { id, namespace: namespace.to_string(), pod: pod.to_string(), ip: host_ip.to_string(), created_at: now, ready: true, host_network: true, containers },
+        );
+        host_ip.to_string()
+    }
+
+    /// The running containers of a cluster program fail at `now` with exit
+    /// code 1: its component was stopped (see `node::programs`).
+    pub fn crash_program(&mut self, program: &str, now: VirtualTime) {
+        for sandbox in self.sandboxes.values_mut() {
+            for c in &mut sandbox.containers {
+                c.advance(now);
+                if c.is_running() && super::programs::program_of(&c.image) == Some(program) {
+                    c.exit = Some(Exit { at: now, code: 1, reason: "Error".into(), message: None });
+                }
+            }
+        }
     }
 
     /// Stops a sandbox: its network goes, its exited containers stay for logs.

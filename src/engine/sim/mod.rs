@@ -7,6 +7,9 @@
 //! same seed and the same commands replay byte for byte.
 
 pub mod clock;
+mod hosting;
+
+pub use hosting::Host;
 
 use std::any::Any;
 use std::cmp::Reverse;
@@ -131,6 +134,8 @@ pub struct Sim {
     pub activity: ActivityLog,
     powered_off: BTreeSet<String>,
     node_names: Vec<String>,
+    /// Where components run on the machines (static pods, programs in pods).
+    hosting: hosting::Hosting,
 }
 
 impl Sim {
@@ -146,6 +151,7 @@ impl Sim {
             activity: ActivityLog { enabled: true, ..Default::default() },
             powered_off: BTreeSet::new(),
             node_names: Vec::new(),
+            hosting: hosting::Hosting::default(),
         }
     }
 
@@ -236,11 +242,13 @@ impl Sim {
             "apiserver" | "kube-apiserver" => {
                 self.api.set_running(running);
                 self.activity.push(self.now, "apiserver", format!("kube-apiserver {verb}"));
+                self.reflect_on_machines("apiserver", running);
                 return Ok(());
             }
             "etcd" => {
                 self.api.set_etcd_running(running);
                 self.activity.push(self.now, "etcd", format!("etcd {verb}"));
+                self.reflect_on_machines("etcd", running);
                 return Ok(());
             }
             _ => {}
@@ -291,6 +299,7 @@ impl Sim {
         self.slots[id].running = running;
         let name = self.slots[id].component.name().to_string();
         self.activity.push(self.now, &name, format!("{name} {}", if running { "started" } else { "stopped" }));
+        self.reflect_on_machines(&name, running);
         if running {
             let wake = self.with_ctx(id, |component, ctx| component.on_start(ctx));
             self.slots[id].wake = None;

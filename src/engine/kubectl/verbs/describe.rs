@@ -330,6 +330,12 @@ fn describe_pod(w: &mut Writer, pod: &Pod, now: VirtualTime) {
     if let Some(msg) = status.message.as_deref().filter(|r| !r.is_empty()) {
         w.line(0, &format!("Message:\t{msg}"));
     }
+    if let Some(seccomp) = spec.security_context.as_ref().and_then(|c| c.seccomp_profile.as_ref()) {
+        w.line(0, &format!("SeccompProfile:\t{}", seccomp.type_));
+        if seccomp.type_ == "Localhost" {
+            w.line(0, &format!("LocalhostProfile:\t{}", seccomp.localhost_profile.as_deref().unwrap_or("")));
+        }
+    }
     w.line(0, &format!("IP:\t{}", status.pod_ip.as_deref().unwrap_or("")));
     match status.pod_ips.as_ref().filter(|ips| !ips.is_empty()) {
         None => w.line(0, "IPs:\t<none>"),
@@ -1244,7 +1250,13 @@ fn events_for(s: &Session, obj: &Object) -> Vec<Event> {
     let m = obj.meta();
     let kind = resource(obj.resource_id()).kind;
     let name = m.name.clone().unwrap_or_default();
-    let uid = m.uid.clone().unwrap_or_default();
+    let mut uid = m.uid.clone().unwrap_or_default();
+    // A mirror pod's events are its static pod's, as kubectl looks them up.
+    if let Object::Pod(p) = obj {
+        if let Some(hash) = p.metadata.annotations.as_ref().and_then(|a| a.get(crate::engine::apiserver::admission::MIRROR_POD_ANNOTATION)) {
+            uid = hash.clone();
+        }
+    }
     let fields = FieldSelector { terms: vec![("involvedObject.name".into(), true, name.clone()), ("involvedObject.kind".into(), true, kind.into())] };
     let Ok((items, _)) = s.cluster.sim.api.list(&Query::all(ids::events()).with_fields(fields)) else { return Vec::new() };
     let mut events: Vec<Event> = items
