@@ -221,3 +221,120 @@ impl Kubelet {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::api::{ids, Object};
+    use crate::engine::apiserver::{DeleteOptions, Query};
+    use crate::engine::cluster::Cluster;
+    use crate::engine::node::static_pods::{mirror_hash, CONFIG_HASH};
+    use crate::engine::node::tests::cluster;
+    use crate::engine::selector::FieldSelector;
+    use k8s_openapi::api::core::v1::Pod;
+
+    fn system_pod(c: &Cluster, name: &str) -> Option<Pod> {
+        match c.sim.api.get(ids::pods(), "kube-system", name).ok().as_deref() {
+            Some(Object::Pod(p)) => Some(p.clone()),
+            _ => None,
+        }
+    }
+
+    fn container_id(p: &Pod) -> Option<String> {
+        p.status.as_ref()?.container_statuses.as_ref()?.first()?.container_id.clone()
+    }
+
+    fn waiting_reason(p: &Pod) -> Option<String> {
+        p.status.as_ref()?.container_statuses.as_ref()?.first()?.state.as_ref()?.waiting.as_ref()?.reason.clone()
+    }
+
+    #[test]
+    fn the_control_plane_runs_as_mirrored_static_pods_on_its_node() {
+        let c = cluster();
+        for component in ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"] {
+            let pod = system_pod(&c, &format!("{component}-control-plane")).expect("mirror pod");
+            let hash = mirror_hash(&pod).expect("a mirror").to_string();
+            assert_eq!(pod.metadata.annotations.as_ref().and_then(|a| a.get(CONFIG_HASH)), Some(&hash));
+            assert_ne!(pod.metadata.uid.as_deref(), Some(hash.as_str()), "the API gives the mirror its own UID");
+            let owner = &pod.metadata.owner_references.clone().unwrap_or_default()[0];
+            assert_eq!((owner.kind.as_str(), owner.name.as_str()), ("Node", "control-plane"));
+            let status = pod.status.clone().unwrap_or_default();
+            assert_eq!(status.phase.as_deref(), Some("Running"), "{component}");
+            assert_eq!(status.pod_ip.as_deref(), Some("172.18.0.2"), "a host-network pod has the node's address");
+            assert_eq!(pod.spec.as_ref().and_then(|s| s.priority), Some(2_000_001_000));
+        }
+    }
+
+    #[test]
+    fn a_deleted_mirror_pod_comes_back_while_its_container_keeps_running() {
+        let mut c = cluster();
+        let before = system_pod(&c, "kube-scheduler-control-plane").expect("mirror");
+        c.sim.api.delete(ids::pods(), "kube-system", "kube-scheduler-control-plane", &DeleteOptions::default()).expect("delete");
+        c.sim.run_for_ms(1_000);
+        let after = system_pod(&c, "kube-scheduler-control-plane").expect("recreated");
+        assert_ne!(after.metadata.uid, before.metadata.uid);
+        assert!(after.metadata.deletion_timestamp.is_none());
+        assert_eq!(mirror_hash(&after), mirror_hash(&before));
+        assert_eq!(container_id(&after), container_id(&before), "the static pod was not restarted");
+    }
+
+    #[test]
+    fn a_manifest_taken_away_kills_the_pod_and_its_mirror_goes() {
+        let mut c = cluster();
+        let before = system_pod(&c, "kube-scheduler-control-plane").expect("mirror");
+        c.sim.stop("scheduler").expect("stop");
+        c.sim.run_for_ms(3_000);
+        assert!(system_pod(&c, "kube-scheduler-control-plane").is_none());
+        c.sim.start("scheduler").expect("start");
+        c.sim.run_for_ms(15_000);
+        let after = system_pod(&c, "kube-scheduler-control-plane").expect("back");
+        assert_ne!(container_id(&after), container_id(&before), "a new container");
+        assert_eq!(after.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Running"));
+    }
+
+    #[test]
+    fn a_static_pod_starts_without_the_api_server_and_is_mirrored_once_it_is_back() {
+        let mut c = cluster();
+        let manifest = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: web\n    image: nginx\n";
+        c.sim.stop("apiserver").expect("stop");
+        if let Some(m) = c.sim.world.machine_mut("worker-1") {
+            m.static_pod_manifests.insert("web.yaml".into(), manifest.into());
+        }
+        c.sim.run_for_ms(15_000);
+        let machine = c.sim.world.machine("worker-1").expect("machine");
+        assert!(machine.runtime.sandboxes().any(|(_, s)| s.pod == "web-worker-1" && s.containers.iter().any(|c| c.is_running())));
+        c.sim.start("apiserver").expect("start");
+        c.sim.run_for_ms(11_000);
+        let mirror = match c.sim.api.get(ids::pods(), "default", "web-worker-1").ok().as_deref() {
+            Some(Object::Pod(p)) => p.clone(),
+            _ => panic!("no mirror pod"),
+        };
+        assert!(mirror_hash(&mirror).is_some());
+        assert_eq!(mirror.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Running"));
+    }
+
+    #[test]
+    fn a_stopped_kube_proxy_crash_loops_until_started() {
+        let mut c = cluster();
+        let query = Query::in_namespace(ids::pods(), "kube-system").with_fields(FieldSelector::node_name("worker-1"));
+        let proxy = |c: &Cluster| -> Pod {
+            let (items, _) = c.sim.api.list(&query).expect("list");
+            items
+                .iter()
+                .find_map(|o| match &**o {
+                    Object::Pod(p) if p.metadata.name.as_deref().is_some_and(|n| n.starts_with("kube-proxy-")) => Some(p.clone()),
+                    _ => None,
+                })
+                .expect("a kube-proxy pod on worker-1")
+        };
+        c.sim.stop("kube-proxy/worker-1").expect("stop");
+        c.sim.run_for_ms(30_000);
+        let p = proxy(&c);
+        assert_eq!(waiting_reason(&p).as_deref(), Some("CrashLoopBackOff"));
+        c.sim.start("kube-proxy/worker-1").expect("start");
+        c.sim.run_for_ms(60_000);
+        let p = proxy(&c);
+        let status = p.status.and_then(|s| s.container_statuses).unwrap_or_default();
+        assert!(status[0].state.as_ref().is_some_and(|s| s.running.is_some()), "{status:?}");
+        assert!(status[0].restart_count >= 2);
+    }
+}
