@@ -143,8 +143,8 @@ impl App {
             self.banner = Some("The scene is still being rebuilt; try again in a moment.".into());
             return None;
         }
-        let now = self.now();
-        if let Err(e) = self.scene.record(now, action.clone()) {
+        let at = self.cluster.0.borrow_mut().sim.position();
+        if let Err(e) = self.scene.record(at, action.clone()) {
             self.banner = Some(format!("This step is not kept in the scene's link: {e}."));
         }
         let outcome = scene::perform(&mut self.cluster.0.borrow_mut(), &action);
