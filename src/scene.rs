@@ -346,25 +346,67 @@ impl Replay {
     }
 }
 
+/// The most worker nodes and pods a bench cluster (`?bench=`) may ask for.
+pub const MAX_BENCH_NODES: usize = 5_000;
+pub const MAX_BENCH_PODS: usize = 150_000;
+
 /// A big cluster for measuring the page: `workers` nodes and `pods` pods
 /// spread over them, created through the API server already bound (as a
 /// DaemonSet's would be), so the measure does not wait for the scheduler.
 pub fn bench_cluster(workers: usize, pods: usize, seed: u64) -> Cluster {
-    let mut cluster = Cluster::new(Profile::scaled(workers.clamp(1, MAX_NODES)), seed);
-    for i in 0..pods {
-        let node = format!("worker-{}", i % workers.max(1) + 1);
-        let pod = serde_json::json!({
-            "apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": format!("load-{i:05}"), "namespace": "default", "labels": {"app": "load"}},
-            "spec": {"nodeName": node, "containers": [{"name": "app", "image": "nginx:1.27",
-                "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}}}]},
-        });
-        if let Ok(obj) = Object::from_json(ids::pods(), pod) {
-            let _ = cluster.sim.api.create(obj);
-        }
-    }
+    let mut build = BenchBuild::new(workers, pods);
+    let mut cluster = build.boot(seed);
+    while !build.step(&mut cluster, usize::MAX) {}
     cluster.sim.settle();
     cluster
+}
+
+/// A bench cluster built a few pods at a time, so the page stays drawn
+/// while tens of thousands are created.
+#[derive(Clone, Debug)]
+pub struct BenchBuild {
+    workers: usize,
+    pods: usize,
+    next: usize,
+}
+
+impl BenchBuild {
+    pub fn new(workers: usize, pods: usize) -> Self {
+        BenchBuild { workers: workers.clamp(1, MAX_BENCH_NODES), pods: pods.min(MAX_BENCH_PODS), next: 0 }
+    }
+
+    /// The booted cluster, before any pod.
+    pub fn boot(&self, seed: u64) -> Cluster {
+        Cluster::new(Profile::scaled(self.workers), seed)
+    }
+
+    pub fn created(&self) -> usize {
+        self.next
+    }
+
+    pub fn total(&self) -> usize {
+        self.pods
+    }
+
+    /// Creates up to `max` more pods; true once all exist (the cluster reacts
+    /// as it runs).
+    pub fn step(&mut self, cluster: &mut Cluster, max: usize) -> bool {
+        let end = self.pods.min(self.next.saturating_add(max));
+        for i in self.next..end {
+            let node = format!("worker-{}", i % self.workers + 1);
+            let pod = serde_json::json!({
+                "apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": format!("load-{i:05}"), "namespace": "default", "labels": {"app": "load"}},
+                "spec": {"nodeName": node, "containers": [{"name": "app", "image": "nginx:1.27",
+                    "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}}}]},
+            });
+            if let Ok(obj) = Object::from_json(ids::pods(), pod) {
+                let _ = cluster.sim.api.create(obj);
+            }
+        }
+        self.next = end;
+        self.next >= self.pods
+    }
 }
 
 #[cfg(test)]

@@ -56,7 +56,7 @@ impl ActivityLog {
         self.lines.push_back(Activity { time, component: component.to_string(), message });
         self.total += 1;
     }
-    pub fn lines(&self) -> impl Iterator<Item = &Activity> {
+    pub fn lines(&self) -> impl DoubleEndedIterator<Item = &Activity> + ExactSizeIterator {
         self.lines.iter()
     }
     pub fn total(&self) -> u64 {
@@ -143,6 +143,9 @@ pub struct Sim {
     /// Rounds begun and component runs made at the current instant.
     rounds_here: usize,
     runs_here: u64,
+    /// Counts every stop, start and power switch, so observers can tell
+    /// whether component states changed without listing them.
+    switches: u64,
     #[cfg(test)]
     trace: Vec<(VirtualTime, usize)>,
 }
@@ -172,6 +175,7 @@ impl Sim {
             round: BTreeSet::new(),
             rounds_here: 0,
             runs_here: 0,
+            switches: 0,
             #[cfg(test)]
             trace: Vec::new(),
         }
@@ -217,21 +221,31 @@ impl Sim {
             ComponentState { name: "apiserver".into(), running: self.api.is_running() },
             ComponentState { name: "etcd".into(), running: self.api.is_etcd_running() },
         ];
+        let mut agents: std::collections::HashMap<&str, bool> = std::collections::HashMap::new();
         for slot in &self.slots {
-            if !slot.component.name().contains('/') {
-                out.push(ComponentState { name: slot.component.name().to_string(), running: slot.running });
+            let name = slot.component.name();
+            if name.contains('/') {
+                agents.insert(name, slot.running);
+            } else {
+                out.push(ComponentState { name: name.to_string(), running: slot.running });
             }
         }
         for node in &self.node_names {
             out.push(ComponentState { name: format!("node/{node}"), running: !self.powered_off.contains(node) });
             for prefix in ["kubelet", "kube-proxy"] {
                 let name = format!("{prefix}/{node}");
-                if let Some(slot) = self.slots.iter().find(|s| s.component.name() == name) {
-                    out.push(ComponentState { name, running: slot.running });
+                if let Some(&running) = agents.get(name.as_str()) {
+                    out.push(ComponentState { name, running });
                 }
             }
         }
         out
+    }
+
+    /// How many times a component was stopped, started or switched; changes
+    /// whenever [`Sim::component_states`] may have.
+    pub fn switches(&self) -> u64 {
+        self.switches
     }
 
     pub fn is_running(&self, name: &str) -> Option<bool> {
@@ -259,6 +273,7 @@ impl Sim {
     }
 
     fn set_running(&mut self, name: &str, running: bool) -> Result<(), String> {
+        self.switches += 1;
         let verb = if running { "started" } else { "stopped" };
         match name {
             "apiserver" | "kube-apiserver" => {
