@@ -7,7 +7,10 @@
 //!   validation, graceful deletion, watch fan-out, events).
 //! - `informer`: list+watch caches the components read through.
 //! - `scheduler`, `controllers`, `node`: the components.
+//! - `storage`: claim/volume matching, where volume data lives, and the
+//!   external provisioners (components too).
 //! - `sim`: virtual clock, timers, seeded RNG, start/stop of components.
+//! - `world`: each node's machine (container runtime), which outlives its processes.
 //! - `cluster`: profiles that put it all together.
 //! - `kubectl`: the command line, printing what kubectl 1.33 prints.
 
@@ -22,4 +25,6 @@ pub mod scheduler;
 pub mod script;
 pub mod selector;
 pub mod sim;
+pub mod storage;
 pub mod store;
+pub mod world;
