@@ -82,7 +82,27 @@ struct Palette {
     panel: String,
 }
 
-fn palette(canvas: &HtmlCanvasElement) -> Palette {
+thread_local! {
+    /// The palette read for a theme: reading computed styles forces the
+    /// browser to recompute them, too costly for every frame.
+    static PALETTE: std::cell::RefCell<Option<(String, Rc<Palette>)>> = const { std::cell::RefCell::new(None) };
+}
+
+fn palette(canvas: &HtmlCanvasElement) -> Rc<Palette> {
+    let theme = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.document_element())
+        .and_then(|e| e.get_attribute("data-theme"))
+        .unwrap_or_default();
+    if let Some(cached) = PALETTE.with(|p| p.borrow().as_ref().filter(|(t, _)| *t == theme).map(|(_, p)| p.clone())) {
+        return cached;
+    }
+    let read = Rc::new(read_palette(canvas));
+    PALETTE.with(|p| *p.borrow_mut() = Some((theme, read.clone())));
+    read
+}
+
+fn read_palette(canvas: &HtmlCanvasElement) -> Palette {
     let style = web_sys::window().and_then(|w| w.get_computed_style(canvas).ok().flatten());
     let var = |name: &str, fallback: &str| {
         style.as_ref().and_then(|s| s.get_property_value(name).ok()).map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).unwrap_or_else(|| fallback.to_string())
