@@ -9,7 +9,8 @@
 //!
 //! It behaves as serde_json's deserializer for `&Value` does (the same
 //! visits, the same error messages), so decoding accepts and refuses what
-//! `serde_json::from_value` would.
+//! `serde_json::from_value` would, except that quantities are checked and
+//! made canonical as the API server's decoder does.
 
 use std::cell::RefCell;
 use std::fmt;
@@ -294,8 +295,26 @@ impl<'de, 'p> Deserializer<'de> for Node<'de, 'p> {
         self.deserialize_unit(visitor)
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, Message> {
-        visitor.visit_newtype_struct(self)
+    /// k8s-openapi asks for a newtype struct named `Quantity` for every
+    /// `resource.Quantity`: it is parsed here as the API server's Go decoder
+    /// parses it (a malformed one fails the request with apimachinery's
+    /// error) and kept in canonical form.
+    fn deserialize_newtype_struct<V: Visitor<'de>>(self, name: &'static str, visitor: V) -> Result<V::Value, Message> {
+        if name != "Quantity" {
+            return visitor.visit_newtype_struct(self);
+        }
+        let text = match self.value {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            // Go reads `null` as the zero quantity.
+            Value::Null => "0".to_string(),
+            // Other types fail as Go's type check fails them.
+            _ => return visitor.visit_newtype_struct(self),
+        };
+        match crate::engine::quantity::normalize(&text) {
+            Ok(canonical) => visitor.visit_newtype_struct(de::value::StringDeserializer::<Message>::new(canonical)),
+            Err(e) => Err(Message::custom(e)),
+        }
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Message> {
