@@ -13,6 +13,7 @@ use crate::engine::api::{ids, Object};
 use crate::engine::cluster::{Cluster, Profile, ProfileKind, BOOT_MS};
 use crate::engine::kubectl::{self, NoFiles, Output};
 use crate::engine::sim::clock::VirtualTime;
+use crate::engine::sim::Position;
 use crate::view::yaml::{self, Marker, Severity};
 
 pub const SCENE_VERSION: u32 = 1;
@@ -53,6 +54,11 @@ pub enum Action {
 pub struct Timed {
     /// Virtual milliseconds when it happened.
     pub t: u64,
+    /// Component runs already made at that instant when it happened (the
+    /// page may act in the middle of a busy instant); absent in older links,
+    /// which acted once the instant was settled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub r: Option<u64>,
     #[serde(flatten)]
     pub action: Action,
 }
@@ -86,13 +92,15 @@ impl Scene {
         Cluster::new(self.profile(), self.seed)
     }
 
-    /// Records an action at `now`; refuses once the scene is full.
-    pub fn record(&mut self, now: VirtualTime, action: Action) -> Result<(), SceneError> {
+    /// Records an action taken at `at` (see [`Sim::position`]); refuses once the scene is full.
+    pub fn record(&mut self, at: Position, action: Action) -> Result<(), SceneError> {
         if self.actions.len() >= MAX_ACTIONS {
             return Err(SceneError::TooManyActions(self.actions.len()));
         }
-        let t = now.as_millis().max(self.actions.last().map_or(0, |a| a.t));
-        self.actions.push(Timed { t, action });
+        let last = self.actions.last().map_or(0, |a| a.t);
+        let t = at.time.as_millis().max(last);
+        let r = (t == at.time.as_millis()).then_some(at.runs);
+        self.actions.push(Timed { t, r, action });
         self.until_ms = self.until_ms.max(t);
         Ok(())
     }
@@ -315,9 +323,9 @@ impl Replay {
     /// Runs at most about `max_runs` component runs toward the scene's end.
     pub fn step(&mut self, cluster: &mut Cluster, max_runs: usize) -> ReplayProgress {
         loop {
-            let target = self.scene.actions.get(self.next).map_or(self.scene.until_ms, |a| a.t);
+            let (target, runs) = self.scene.actions.get(self.next).map_or((self.scene.until_ms, None), |a| (a.t, a.r));
             let target = VirtualTime::from_millis(target);
-            if cluster.now() < target && !cluster.sim.run_until_bounded(target, max_runs) {
+            if !cluster.sim.run_to_position(target, runs, max_runs) {
                 let done = cluster.now().as_millis() as f64 / self.scene.until_ms.max(1) as f64;
                 return ReplayProgress::Working(done.min(1.0));
             }
@@ -338,25 +346,67 @@ impl Replay {
     }
 }
 
+/// The most worker nodes and pods a bench cluster (`?bench=`) may ask for.
+pub const MAX_BENCH_NODES: usize = 5_000;
+pub const MAX_BENCH_PODS: usize = 150_000;
+
 /// A big cluster for measuring the page: `workers` nodes and `pods` pods
 /// spread over them, created through the API server already bound (as a
 /// DaemonSet's would be), so the measure does not wait for the scheduler.
 pub fn bench_cluster(workers: usize, pods: usize, seed: u64) -> Cluster {
-    let mut cluster = Cluster::new(Profile::scaled(workers.clamp(1, MAX_NODES)), seed);
-    for i in 0..pods {
-        let node = format!("worker-{}", i % workers.max(1) + 1);
-        let pod = serde_json::json!({
-            "apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": format!("load-{i:05}"), "namespace": "default", "labels": {"app": "load"}},
-            "spec": {"nodeName": node, "containers": [{"name": "app", "image": "nginx:1.27",
-                "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}}}]},
-        });
-        if let Ok(obj) = Object::from_json(ids::pods(), pod) {
-            let _ = cluster.sim.api.create(obj);
-        }
-    }
+    let mut build = BenchBuild::new(workers, pods);
+    let mut cluster = build.boot(seed);
+    while !build.step(&mut cluster, usize::MAX) {}
     cluster.sim.settle();
     cluster
+}
+
+/// A bench cluster built a few pods at a time, so the page stays drawn
+/// while tens of thousands are created.
+#[derive(Clone, Debug)]
+pub struct BenchBuild {
+    workers: usize,
+    pods: usize,
+    next: usize,
+}
+
+impl BenchBuild {
+    pub fn new(workers: usize, pods: usize) -> Self {
+        BenchBuild { workers: workers.clamp(1, MAX_BENCH_NODES), pods: pods.min(MAX_BENCH_PODS), next: 0 }
+    }
+
+    /// The booted cluster, before any pod.
+    pub fn boot(&self, seed: u64) -> Cluster {
+        Cluster::new(Profile::scaled(self.workers), seed)
+    }
+
+    pub fn created(&self) -> usize {
+        self.next
+    }
+
+    pub fn total(&self) -> usize {
+        self.pods
+    }
+
+    /// Creates up to `max` more pods; true once all exist (the cluster reacts
+    /// as it runs).
+    pub fn step(&mut self, cluster: &mut Cluster, max: usize) -> bool {
+        let end = self.pods.min(self.next.saturating_add(max));
+        for i in self.next..end {
+            let node = format!("worker-{}", i % self.workers + 1);
+            let pod = serde_json::json!({
+                "apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": format!("load-{i:05}"), "namespace": "default", "labels": {"app": "load"}},
+                "spec": {"nodeName": node, "containers": [{"name": "app", "image": "nginx:1.27",
+                    "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}}}]},
+            });
+            if let Ok(obj) = Object::from_json(ids::pods(), pod) {
+                let _ = cluster.sim.api.create(obj);
+            }
+        }
+        self.next = end;
+        self.next >= self.pods
+    }
 }
 
 #[cfg(test)]
@@ -380,7 +430,7 @@ mod tests {
         let mut scene = Scene::new(7);
         let mut cluster = scene.boot();
         let act = |scene: &mut Scene, cluster: &mut Cluster, action: Action| {
-            scene.record(cluster.now(), action.clone()).unwrap();
+            scene.record(cluster.sim.position(), action.clone()).unwrap();
             perform(cluster, &action);
         };
         act(&mut scene, &mut cluster, Action::Stop { component: "scheduler".into() });
@@ -426,6 +476,49 @@ mod tests {
     }
 
     #[test]
+    fn actions_taken_inside_a_busy_instant_replay_exactly() {
+        let mut scene = Scene::new(5);
+        let mut live = scene.boot();
+        let act = |scene: &mut Scene, cluster: &mut Cluster, action: Action| {
+            let at = cluster.sim.position();
+            scene.record(at, action.clone()).unwrap();
+            perform(cluster, &action);
+            at
+        };
+        act(&mut scene, &mut live, Action::Apply { text: crate::view::templates::DEPLOYMENT.into() });
+        // The page's frames with one component run per call; act whenever a
+        // call stops inside a busy instant, until three such actions are taken.
+        let actions = [
+            Action::Kubectl { line: "kubectl scale deployment web --replicas=6".into() },
+            Action::Stop { component: "kubelet/worker-2".into() },
+            Action::Kubectl { line: "kubectl delete pod -l app=web --wait=false".into() },
+        ];
+        let mut inside = Vec::new();
+        let end = live.now().plus_secs(120);
+        while live.now() < end {
+            let target = live.now().plus_millis(160);
+            if !live.sim.run_until_bounded(target, 1) && inside.len() < actions.len() {
+                let p = live.sim.position();
+                if !p.quiet && p.runs > 0 {
+                    inside.push(act(&mut scene, &mut live, actions[inside.len()].clone()));
+                }
+            }
+        }
+        assert_eq!(inside.len(), actions.len(), "every action landed inside an instant");
+        // A replay ends with its last instant settled; so does the live one here.
+        live.sim.settle();
+        scene.until_ms = live.now().as_millis();
+        let decoded = Scene::from_fragment(&scene.to_fragment()).expect("decodes");
+        let mut rebuilt = decoded.boot();
+        Replay::new(decoded).run_to_end(&mut rebuilt);
+        let (want, got) = (transcript(&live), transcript(&rebuilt));
+        let first_difference = want.lines().zip(got.lines()).find(|(a, b)| a != b);
+        assert_eq!(first_difference, None);
+        assert_eq!(want, got);
+        assert_eq!(rebuilt.sim.trace(), live.sim.trace());
+    }
+
+    #[test]
     fn bad_links_become_messages() {
         assert_eq!(Scene::from_fragment("#nothing"), Err(SceneError::NotAScene));
         assert!(matches!(Scene::from_fragment("#scene=%%%"), Err(SceneError::Mangled(_))));
@@ -442,8 +535,8 @@ mod tests {
         assert_eq!(Scene::from_fragment(&frag), Err(SceneError::TooBig));
         // Out of order, too long in time, wrong version.
         let mut s = Scene::new(1);
-        s.actions.push(Timed { t: 90_000, action: Action::Kubectl { line: "get pods".into() } });
-        s.actions.push(Timed { t: 80_000, action: Action::Kubectl { line: "get pods".into() } });
+        s.actions.push(Timed { t: 90_000, r: None, action: Action::Kubectl { line: "get pods".into() } });
+        s.actions.push(Timed { t: 80_000, r: None, action: Action::Kubectl { line: "get pods".into() } });
         s.until_ms = 100_000;
         assert!(matches!(Scene::from_fragment(&s.to_fragment()), Err(SceneError::Mangled(_))));
         let mut s = Scene::new(1);

@@ -80,3 +80,44 @@ async fn the_app_draws_the_cluster_and_its_switches_work() {
     let output = by_test_id("terminal-output").expect("output").text_content().unwrap_or_default();
     assert!(output.contains("$ kubectl version"), "{output}");
 }
+
+#[wasm_bindgen_test]
+async fn a_big_cluster_is_an_overview_with_a_map_a_summary_and_search() {
+    // The bench page builds a 20-worker cluster with 100 pods: past 12 nodes, the overview.
+    let history = web_sys::window().expect("window").history().expect("history");
+    history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("?bench=20x100&frames=10")).expect("address");
+    let root = document().create_element("div").expect("div");
+    document().body().expect("body").append_child(&root).expect("append");
+    yew::Renderer::<miniplane::ui::App>::with_root(root.clone()).render();
+    settle(300).await;
+    history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("?")).expect("address");
+    // Only this app's elements (another test's app may share the page).
+    let by_test_id = |id: &str| -> Option<web_sys::HtmlElement> {
+        root.query_selector(&format!("[data-testid=\"{id}\"]")).ok().flatten().and_then(|e| e.dyn_into().ok())
+    };
+    for _ in 0..100 {
+        if by_test_id("node-map").is_some_and(|m| m.get_attribute("data-nodes").as_deref() == Some("21")) {
+            break;
+        }
+        settle(100).await;
+    }
+    let map = by_test_id("node-map").expect("the node map");
+    assert_eq!(map.get_attribute("data-nodes").as_deref(), Some("21"), "the control plane and 20 workers");
+    assert!(by_test_id("pending-lane").is_some());
+    assert!(by_test_id("node-worker-3").is_none(), "no cards until a node is opened");
+
+    let search: web_sys::HtmlInputElement = by_test_id("topology-search").expect("search").dyn_into().expect("input");
+    search.set_value("load-00042");
+    search.dispatch_event(&web_sys::InputEvent::new("input").expect("event")).expect("dispatch");
+    settle(100).await;
+    let hit = by_test_id("search-hit-pod-default-load-00042").expect("the pod is found");
+    hit.click();
+    settle(200).await;
+    // load-00042 sits on worker-3 (42 % 20 + 1): its card opens, with the pod on it.
+    assert!(by_test_id("zoomed-node").is_some());
+    assert!(by_test_id("node-worker-3").is_some(), "worker-3's card");
+    assert!(by_test_id("pod-default-load-00042").is_some(), "its tile");
+    by_test_id("back-to-map").expect("back").click();
+    settle(100).await;
+    assert!(by_test_id("node-worker-3").is_none());
+}

@@ -7,4 +7,5 @@ pub mod complete;
 pub mod log;
 pub mod templates;
 pub mod topology;
+pub mod topology_model;
 pub mod yaml;

@@ -127,8 +127,22 @@ pub fn run(cluster: &mut Cluster, line: &str, stdin: Option<&str>, files: &dyn F
     run_words(cluster, words, stdin, files)
 }
 
+/// As [`run`] for a command that only reads (`get`, `describe`, …): the
+/// cluster is not run to settle afterwards, so an observer (the page's
+/// details drawer, a read typed in its terminal) never moves the simulation.
+pub fn run_read_only(cluster: &mut Cluster, line: &str) -> Output {
+    match shell_words::split(line) {
+        Ok(words) => run_words_settling(cluster, words, None, &NoFiles, false),
+        Err(_) => Output { stdout: String::new(), stderr: "error: unterminated quote in command line\n".into(), exit_code: 1 },
+    }
+}
+
 /// As [`run`], for a line already split into words.
-pub fn run_words(cluster: &mut Cluster, mut words: Vec<String>, stdin: Option<&str>, files: &dyn FileSource) -> Output {
+pub fn run_words(cluster: &mut Cluster, words: Vec<String>, stdin: Option<&str>, files: &dyn FileSource) -> Output {
+    run_words_settling(cluster, words, stdin, files, true)
+}
+
+fn run_words_settling(cluster: &mut Cluster, mut words: Vec<String>, stdin: Option<&str>, files: &dyn FileSource, settle: bool) -> Output {
     if words.first().is_some_and(|w| w == "kubectl") {
         words.remove(0);
     }
@@ -139,7 +153,9 @@ pub fn run_words(cluster: &mut Cluster, mut words: Vec<String>, stdin: Option<&s
     let mut session = Session { cluster, args, out: String::new(), err: String::new(), stdin, files };
     let result = verbs::dispatch(&mut session);
     // Let the cluster react to what the command did, at this same instant.
-    session.cluster.sim.settle();
+    if settle {
+        session.cluster.sim.settle();
+    }
     let mut output = Output { stdout: session.out, stderr: session.err, exit_code: 0 };
     match result {
         Ok(()) => {}
