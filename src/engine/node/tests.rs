@@ -296,10 +296,13 @@ fn image_pull_failure_backs_off() {
     let p = get_pod(&c, "bad").unwrap();
     let s = state(&p, 0);
     assert_eq!(s["state"]["waiting"]["reason"], "ImagePullBackOff");
-    assert_eq!(s["state"]["waiting"]["message"], "Back-off pulling image \"nginx:doesnotexist\"");
+    assert_eq!(
+        s["state"]["waiting"]["message"],
+        "Back-off pulling image \"nginx:doesnotexist\": ErrImagePull: failed to pull and unpack image \"docker.io/library/nginx:doesnotexist\": failed to resolve reference \"docker.io/library/nginx:doesnotexist\": docker.io/library/nginx:doesnotexist: not found"
+    );
     let evs = events(&c, "bad", t0);
     assert_eq!(reasons(&evs), vec!["Pulling", "Failed", "Failed", "BackOff", "Failed"]);
-    assert!(evs[1].2.starts_with("Failed to pull image \"nginx:doesnotexist\": rpc error: code = NotFound"), "{}", evs[1].2);
+    assert!(evs[1].2.starts_with("Failed to pull image \"nginx:doesnotexist\": failed to pull and unpack image"), "{}", evs[1].2);
     assert_eq!(evs[2].2, "Error: ErrImagePull");
     assert_eq!(evs[4].2, "Error: ImagePullBackOff");
     let err = logs(&c, "worker-1", "bad", None, false).unwrap_err();
