@@ -233,6 +233,7 @@ pub static COMMANDS: &[Command] = &[
     Command { path: "expose", flags: &[v("port", None), v("target-port", None), v("type", None), v("name", None), v("protocol", None), SELECTOR, v("labels", Some('l')), v("external-ip", None), v("cluster-ip", None), FILENAME, OUTPUT, DRY_RUN, v("session-affinity", None), v("load-balancer-ip", None), b("save-config", None), v("field-manager", None), v("template", None), v("override-type", None), v("overrides", None)], subcommands: &[] },
     Command { path: "edit", flags: &[OUTPUT, FILENAME, b("save-config", None), v("field-manager", None), b("windows-line-endings", None), v("subresource", None), o("validate", "strict")], subcommands: &[] },
     Command { path: "exec", flags: &[v("container", Some('c')), b("stdin", Some('i')), b("tty", Some('t')), b("quiet", Some('q')), FILENAME, v("pod-running-timeout", None)], subcommands: &[] },
+    Command { path: "attach", flags: &[v("container", Some('c')), b("stdin", Some('i')), b("tty", Some('t')), b("quiet", Some('q')), v("pod-running-timeout", None)], subcommands: &[] },
     Command { path: "port-forward", flags: &[v("address", None), v("pod-running-timeout", None)], subcommands: &[] },
     Command { path: "top", flags: &[], subcommands: &["node", "pod", "nodes", "pods", "no", "po"] },
     Command { path: "events", flags: &[ALL_NS, v("for", None), v("types", None), b("watch", Some('w')), OUTPUT, b("no-headers", None), v("chunk-size", None), v("template", None)], subcommands: &[] },

@@ -528,6 +528,7 @@ fn human(kb: u64) -> String {
 fn df(cmd: &mut Cmd) -> i32 {
     let (flags, _) = flags_and_operands(cmd.args);
     let h = flags.contains('h');
+    let busybox = cmd.busybox();
     let rows: Vec<(String, u64, u64, u64, u64, String)> = cmd
         .info
         .mounts
@@ -535,7 +536,15 @@ fn df(cmd: &mut Cmd) -> i32 {
         .filter_map(|(m, usage)| usage.as_ref().map(|u| (m, u)))
         .map(|(m, u)| {
             let avail = u.total_kb.saturating_sub(u.used_kb);
-            let pct = if u.total_kb == 0 { 0 } else { (u.used_kb * 100).div_ceil(u.used_kb + avail).min(100) };
+            let whole = u.used_kb + avail;
+            // GNU df rounds the percentage up; busybox rounds it to the nearest.
+            let pct = if whole == 0 {
+                0
+            } else if busybox {
+                ((u.used_kb * 100 + whole / 2) / whole).min(100)
+            } else {
+                (u.used_kb * 100).div_ceil(whole).min(100)
+            };
             (m.device.clone(), u.total_kb, u.used_kb, avail, pct, m.path.clone())
         })
         .collect();

@@ -88,7 +88,8 @@ fn locate<'m>(mounts: &'m [Mount], path: &str) -> Option<(usize, &'m Mount, Stri
     mounts
         .iter()
         .enumerate()
-        .filter(|(_, m)| is_within(path, &m.path))
+        // The root overlay is the container's own layers, not a mount to route through.
+        .filter(|(_, m)| m.path != "/" && is_within(path, &m.path))
         .max_by_key(|(_, m)| m.path.len())
         .map(|(i, m)| {
             let rel = if m.path == "/" { path.to_string() } else { path[m.path.len()..].to_string() };
@@ -134,6 +135,22 @@ fn root_entries(root: &RootFs, dir: &str) -> Vec<(String, Inode)> {
         }
     }
     merged.into_iter().collect()
+}
+
+/// Directories of the image a new entry goes under are copied into the
+/// writable layer first (overlayfs "copy-up"), keeping their modes.
+pub fn copy_up_parents(root: &mut RootFs, path: &str) {
+    let mut missing = Vec::new();
+    let mut at = parent(path);
+    while at != "/" && root.upper.get(at).is_none() {
+        missing.push(at.to_string());
+        at = parent(at);
+    }
+    for dir in missing.into_iter().rev() {
+        if let Some(inode) = root.image.get(&dir).filter(|i| i.is_dir()).cloned() {
+            root.upper.insert(&dir, inode);
+        }
+    }
 }
 
 /// Mount points directly inside `dir`, listed even where no layer has them.
@@ -231,7 +248,10 @@ impl Files for ViewMut<'_> {
                 MountSource::Private(fs) => fs.insert(&rel, inode),
                 MountSource::Snapshot(_) => return Err(Errno::ReadOnly),
             },
-            None => self.root.upper.insert(path, inode),
+            None => {
+                copy_up_parents(self.root, path);
+                self.root.upper.insert(path, inode)
+            }
         }
         Ok(())
     }

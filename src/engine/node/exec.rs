@@ -24,17 +24,15 @@ pub enum ExecError {
 }
 
 /// `df` sizes of a mount.
-fn usage(m: &Mount, machine: &Machine) -> Option<Usage> {
-    let kb = |bytes: u64| bytes.div_ceil(1024);
+fn usage(m: &Mount, machine: &Machine, upper_kb: u64) -> Option<Usage> {
+    let disk = || Usage { total_kb: machine.disk_kb, used_kb: BASE_DISK_USED_KB + machine.disk.used_kb("/") + upper_kb };
     match (&m.source, m.fs_type.as_str()) {
         (_, "proc" | "sysfs" | "cgroup2" | "devpts" | "mqueue") => None,
-        (MountSource::Disk(path), "tmpfs") => Some(Usage { total_kb: machine.memory_kb, used_kb: kb(machine.disk.used_bytes(path)) }),
-        (MountSource::Disk(path), _) => {
-            let _ = path;
-            Some(Usage { total_kb: machine.disk_kb, used_kb: BASE_DISK_USED_KB + kb(machine.disk.used_bytes("/")) })
-        }
-        (MountSource::Private(fs), _) => Some(Usage { total_kb: 65_536, used_kb: kb(fs.used_bytes("/")) }),
-        (MountSource::Snapshot(fs), _) => Some(Usage { total_kb: machine.disk_kb, used_kb: BASE_DISK_USED_KB + kb(fs.used_bytes("/")) }),
+        (_, "overlay") => Some(disk()),
+        (MountSource::Disk(path), "tmpfs") => Some(Usage { total_kb: machine.memory_kb, used_kb: machine.disk.used_kb(path) }),
+        (MountSource::Disk(_), _) => Some(disk()),
+        (MountSource::Private(fs), _) => Some(Usage { total_kb: 65_536, used_kb: fs.used_kb("/") }),
+        (MountSource::Snapshot(_), _) => Some(disk()),
     }
 }
 
@@ -43,10 +41,8 @@ pub fn system_info(machine: &Machine, sandbox: &Sandbox, c: &RuntimeContainer, n
     let hostname = c.env.get("HOSTNAME").cloned().unwrap_or_else(|| sandbox.pod.clone());
     let mut processes = vec![Process { pid: 1, command: c.command_line.clone() }];
     processes.extend(extra.iter().cloned());
-    let root = Mount { path: "/".into(), source: MountSource::Private(Default::default()), read_only: c.root.read_only, device: "overlay".into(), fs_type: "overlay".into(), options: "relatime".into() };
-    let root_usage = Usage { total_kb: machine.disk_kb, used_kb: BASE_DISK_USED_KB + machine.disk.used_bytes("/").div_ceil(1024) + c.root.upper.used_bytes("/").div_ceil(1024) };
-    let mut mounts = vec![(root, Some(root_usage))];
-    mounts.extend(c.mounts.iter().map(|m| (m.clone(), usage(m, machine))));
+    let upper_kb = c.root.upper.used_kb("/");
+    let mounts = c.mounts.iter().map(|m| (m.clone(), usage(m, machine, upper_kb))).collect();
     SystemInfo {
         hostname,
         base: c.base,

@@ -229,6 +229,11 @@ impl Fs {
         self.subtree_keys(path).iter().filter_map(|k| self.nodes.get(k)).map(|n| if let Kind::File(c) = &n.kind { c.len() as u64 } else { 0 }).sum()
     }
 
+    /// Kilobytes the files under `path` take on a disk of 4 KiB blocks.
+    pub fn used_kb(&self, path: &str) -> u64 {
+        self.subtree_keys(path).iter().filter_map(|k| self.nodes.get(k)).map(|n| if let Kind::File(c) = &n.kind { (c.len() as u64).div_ceil(4096) * 4 } else { 0 }).sum()
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&String, &Inode)> {
         self.nodes.iter()
     }

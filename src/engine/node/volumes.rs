@@ -25,7 +25,7 @@ use k8s_openapi::jiff::{tz::TimeZone, Timestamp};
 
 use super::container_fs::{self as cfs, Files, Mount, MountSource, RootFs};
 use super::env;
-use super::filesystem::{file_name, join, normalize, parent, Errno, Fs, Inode, Kind};
+use super::filesystem::{join, normalize, Errno, Fs, Inode, Kind};
 use super::object_cache::ObjectCache;
 use super::runtime::{wall_secs, Flavor};
 use crate::engine::api::{find_resource, Object};
@@ -718,10 +718,7 @@ pub fn container_mounts(
                 MountSource::Snapshot(fs) => fs.get("/").is_some_and(|i| !i.is_dir()),
                 MountSource::Private(_) => false,
             };
-            let mut at = parent(&m.path).to_string();
-            while at != "/" && root.upper.get(&at).is_none() && root.image.get(&at).is_none() {
-                at = parent(&at).to_string();
-            }
+            cfs::copy_up_parents(root, &m.path);
             if is_file {
                 root.upper.insert(&m.path, Inode::file("", 0o644, secs));
             } else {
@@ -732,7 +729,7 @@ pub fn container_mounts(
     let overlay = Mount {
         path: "/".into(),
         source: MountSource::Private(Fs::new()),
-        read_only: false,
+        read_only: root.read_only,
         device: "overlay".into(),
         fs_type: "overlay".into(),
         options: format!(
@@ -742,11 +739,11 @@ pub fn container_mounts(
             120 + secs % 89
         ),
     };
-    let lines: String = std::iter::once(&overlay).chain(mounts.iter()).map(|m| format!("{}\n", m.line())).collect();
+    mounts.insert(0, overlay);
+    let lines: String = mounts.iter().map(|m| format!("{}\n", m.line())).collect();
     if let Some(proc_mount) = mounts.iter_mut().find(|m| m.path == "/proc") {
         proc_mount.source = MountSource::Private(pseudo_proc(secs, &lines, command_line));
     }
-    let _ = file_name;
     Ok(mounts)
 }
 
