@@ -47,6 +47,11 @@ pub enum Action {
     Start { component: String },
     /// The clock's play/pause and speed, so a replay resumes as it was.
     Clock { playing: bool, speed: u32 },
+    /// A line typed at a shell inside a container (`exec -it`, `run -it`),
+    /// with the shell's state before it.
+    ShellLine { session: kubectl::interactive::ShellSession, line: String },
+    /// The end of followed output that deletes its pod (`run -i --rm`), or Ctrl-C on it.
+    FollowEnd { follow: kubectl::interactive::Follow, interrupted: bool },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -156,6 +161,8 @@ impl Scene {
             let text_len = match &a.action {
                 Action::Apply { text } | Action::Delete { text } => text.len(),
                 Action::Kubectl { line } => line.len(),
+                Action::ShellLine { line, .. } => line.len(),
+                Action::FollowEnd { .. } => 0,
                 Action::Stop { component } | Action::Start { component } => component.len(),
                 Action::Clock { .. } => 0,
             };
@@ -199,6 +206,8 @@ impl std::fmt::Display for SceneError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     Kubectl(Output),
+    /// What a line typed at a container's shell printed, and the shell's state after it.
+    Shell(kubectl::interactive::Step, kubectl::interactive::ShellSession),
     Editor(EditorReport),
     Component(Result<(), String>),
     Clock,
@@ -220,7 +229,22 @@ pub fn perform(cluster: &mut Cluster, action: &Action) -> Outcome {
     match action {
         Action::Apply { text } => Outcome::Editor(apply_text(cluster, text, false)),
         Action::Delete { text } => Outcome::Editor(apply_text(cluster, text, true)),
-        Action::Kubectl { line } => Outcome::Kubectl(kubectl::run(cluster, line, None, &NoFiles)),
+        // Lines come from the page's terminal, where `-it` gets a terminal.
+        Action::Kubectl { line } => Outcome::Kubectl(kubectl::run_in_terminal(cluster, line)),
+        Action::ShellLine { session, line } => {
+            let mut session = session.clone();
+            let step = kubectl::interactive::shell_line(cluster, &mut session, line);
+            Outcome::Shell(step, session)
+        }
+        Action::FollowEnd { follow, interrupted } => {
+            let mut follow = follow.clone();
+            if *interrupted {
+                let _ = kubectl::interactive::interrupt(cluster, &mut kubectl::interactive::Interactive::Follow(follow));
+            } else {
+                let _ = kubectl::interactive::follow(cluster, &mut follow);
+            }
+            Outcome::Clock
+        }
         Action::Stop { component } => Outcome::Component(cluster.sim.stop(component)),
         Action::Start { component } => Outcome::Component(cluster.sim.start(component)),
         Action::Clock { .. } => Outcome::Clock,

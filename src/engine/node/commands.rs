@@ -545,7 +545,7 @@ fn df(cmd: &mut Cmd) -> i32 {
             } else {
                 (u.used_kb * 100).div_ceil(whole).min(100)
             };
-            (m.device.clone(), u.total_kb, u.used_kb, avail, pct, m.path.clone())
+            (m.device.to_string(), u.total_kb, u.used_kb, avail, pct, m.path.clone())
         })
         .collect();
     let fmt = |v: u64| if h { human(v) } else { v.to_string() };

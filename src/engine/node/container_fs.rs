@@ -32,22 +32,15 @@ pub struct Mount {
     pub source: MountSource,
     pub read_only: bool,
     /// As `mount` prints it: `/dev/sda1`, `tmpfs`, `overlay`, `proc`.
-    pub device: String,
-    pub fs_type: String,
+    pub device: &'static str,
+    pub fs_type: &'static str,
     /// Options after `rw`/`ro`: `relatime`, `nosuid,nodev,noexec,relatime`.
-    pub options: String,
+    pub options: &'static str,
 }
 
 impl Mount {
-    pub fn disk(path: &str, disk_path: &str, read_only: bool, device: &str, fs_type: &str) -> Self {
-        Mount {
-            path: path.to_string(),
-            source: MountSource::Disk(disk_path.to_string()),
-            read_only,
-            device: device.to_string(),
-            fs_type: fs_type.to_string(),
-            options: "relatime".into(),
-        }
+    pub fn disk(path: &str, disk_path: &str, read_only: bool, device: &'static str, fs_type: &'static str) -> Self {
+        Mount { path: path.to_string(), source: MountSource::Disk(disk_path.to_string()), read_only, device, fs_type, options: "relatime" }
     }
     /// The `mount` line: `tmpfs on /dev type tmpfs (rw,nosuid,size=65536k,mode=755)`.
     pub fn line(&self) -> String {

@@ -71,8 +71,8 @@ pub struct Mounted {
     /// Backed by memory: shown as `tmpfs`.
     pub tmpfs: bool,
     pub read_only: bool,
-    /// What was last written, to tell whether a refresh changes anything.
-    payload: Vec<(String, String, u32)>,
+    /// A digest of what was last written, to tell whether a refresh changes anything.
+    payload: u64,
     /// When the service account token in it was issued.
     token_issued: Option<VirtualTime>,
 }
@@ -291,6 +291,44 @@ fn downward_payload(pod: &Pod, items: &[k8s_openapi::api::core::v1::DownwardAPIV
     Ok(out)
 }
 
+/// A digest of a payload (FNV-1a), cheaper to keep than the payload.
+fn digest(payload: &Payload) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for (path, content, mode) in payload {
+        for b in path.bytes().chain([0]).chain(content.bytes()).chain([0]).chain(mode.to_le_bytes()) {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
+}
+
+thread_local! {
+    /// File contents many pods share (a namespace's `ca.crt`), kept once.
+    static SHARED: std::cell::RefCell<BTreeMap<u64, std::rc::Weak<str>>> = const { std::cell::RefCell::new(BTreeMap::new()) };
+}
+
+/// The same contents as an earlier volume file, shared rather than copied.
+fn shared_content(content: &str) -> std::rc::Rc<str> {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in content.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    SHARED.with(|m| {
+        let mut m = m.borrow_mut();
+        if let Some(rc) = m.get(&h).and_then(std::rc::Weak::upgrade).filter(|rc| &**rc == content) {
+            return rc;
+        }
+        if m.len() > 4096 {
+            m.retain(|_, w| w.strong_count() > 0);
+        }
+        let rc: std::rc::Rc<str> = std::rc::Rc::from(content);
+        m.insert(h, std::rc::Rc::downgrade(&rc));
+        rc
+    })
+}
+
 /// The kubelet's AtomicWriter: writes `payload` under `dir` behind a
 /// `..data` link so readers see the old or the new contents, never a mix.
 fn atomic_write(disk: &mut Fs, dir: &str, payload: &Payload, now: VirtualTime, rng: &mut fastrand::Rng) {
@@ -300,7 +338,7 @@ fn atomic_write(disk: &mut Fs, dir: &str, payload: &Payload, now: VirtualTime, r
     let ts_dir = join(dir, &ts);
     disk.insert(&ts_dir, Inode::dir(0o755, secs));
     for (path, content, mode) in payload {
-        disk.insert(&join(&ts_dir, path), Inode::file(content, *mode, secs));
+        disk.insert(&join(&ts_dir, path), Inode { kind: Kind::File(shared_content(content)), mode: *mode, uid: 0, gid: 0, mtime: secs });
     }
     let old_target = match disk.get(&join(dir, "..data")).map(|i| i.kind.clone()) {
         Some(Kind::Symlink(t)) => Some(t),
@@ -403,16 +441,16 @@ fn set_up(pod: &Pod, v: &Volume, vc: &mut VolumeContext) -> Result<Mounted, Stri
     let dir = format!("{}/volumes/{}/{}", pod_dir(&uid), plugin_of(v), v.name);
     if let Some(ed) = &v.empty_dir {
         vc.disk.mkdir_all(&dir, 0o777, secs);
-        return Ok(Mounted { path: dir, atomic: false, tmpfs: ed.medium.as_deref() == Some("Memory"), read_only: false, payload: vec![], token_issued: None });
+        return Ok(Mounted { path: dir, atomic: false, tmpfs: ed.medium.as_deref() == Some("Memory"), read_only: false, payload: 0, token_issued: None });
     }
     if let Some(hp) = &v.host_path {
         let path = normalize("/", &hp.path);
         hostpath_setup(vc.disk, &path, hp.type_.as_deref().unwrap_or(""), secs)?;
-        return Ok(Mounted { path, atomic: false, tmpfs: false, read_only: false, payload: vec![], token_issued: None });
+        return Ok(Mounted { path, atomic: false, tmpfs: false, read_only: false, payload: 0, token_issued: None });
     }
     if let Some(claim) = &v.persistent_volume_claim {
         let (path, ro) = claim_path(pod, &claim.claim_name, claim.read_only.unwrap_or(false), vc)?;
-        return Ok(Mounted { path, atomic: false, tmpfs: false, read_only: ro, payload: vec![], token_issued: None });
+        return Ok(Mounted { path, atomic: false, tmpfs: false, read_only: ro, payload: 0, token_issued: None });
     }
     if v.config_map.is_some() || v.secret.is_some() || v.downward_api.is_some() || v.projected.is_some() {
         let payload = payload_of(pod, v, vc, vc.now)?;
@@ -420,11 +458,11 @@ fn set_up(pod: &Pod, v: &Volume, vc: &mut VolumeContext) -> Result<Mounted, Stri
         vc.disk.insert(&dir, Inode::dir(if tmpfs { 0o1777 } else { 0o777 }, secs));
         atomic_write(vc.disk, &dir, &payload, vc.now, vc.rng);
         let has_token = v.projected.iter().flat_map(|p| p.sources.iter().flatten()).any(|s| s.service_account_token.is_some());
-        return Ok(Mounted { path: dir, atomic: true, tmpfs, read_only: true, payload, token_issued: has_token.then_some(vc.now) });
+        return Ok(Mounted { path: dir, atomic: true, tmpfs, read_only: true, payload: digest(&payload), token_issued: has_token.then_some(vc.now) });
     }
     // Volume types a simulated node cannot provide (nfs, iscsi, cloud disks) mount as empty directories.
     vc.disk.mkdir_all(&dir, 0o755, secs);
-    Ok(Mounted { path: dir, atomic: false, tmpfs: false, read_only: false, payload: vec![], token_issued: None })
+    Ok(Mounted { path: dir, atomic: false, tmpfs: false, read_only: false, payload: 0, token_issued: None })
 }
 
 /// Sets up every volume not yet mounted whose retry is due. Returns the
@@ -471,10 +509,10 @@ pub fn refresh(state: &mut PodVolumes, pod: &Pod, vc: &mut VolumeContext) -> Vec
             None => vc.now,
         };
         match payload_of(pod, v, vc, issued) {
-            Ok(payload) if payload != m.payload => {
+            Ok(payload) if digest(&payload) != m.payload => {
                 atomic_write(vc.disk, &m.path, &payload, vc.now, vc.rng);
                 if let Some(entry) = state.mounted.get_mut(&v.name) {
-                    entry.payload = payload;
+                    entry.payload = digest(&payload);
                     entry.token_issued = m.token_issued.map(|_| issued);
                 }
             }
@@ -571,6 +609,23 @@ pub fn remove_pod(disk: &mut Fs, uid: &str) {
     }
 }
 
+thread_local! {
+    /// `/dev` and `/sys` look the same in every container: built once.
+    static PSEUDO: std::cell::RefCell<Option<(std::rc::Rc<Fs>, std::rc::Rc<Fs>, std::rc::Rc<Fs>)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The shared `/dev`, `/proc` and `/sys` trees.
+fn pseudo_trees() -> (std::rc::Rc<Fs>, std::rc::Rc<Fs>, std::rc::Rc<Fs>) {
+    PSEUDO.with(|p| {
+        p.borrow_mut()
+            .get_or_insert_with(|| {
+                let t = super::rootfs::IMAGE_BUILD_TIME;
+                (std::rc::Rc::new(pseudo_dev(t)), std::rc::Rc::new(pseudo_proc(t)), std::rc::Rc::new(pseudo_sys(t)))
+            })
+            .clone()
+    })
+}
+
 fn pseudo_dev(secs: i64) -> Fs {
     let mut fs = Fs::new();
     fs.insert("/", Inode::dir(0o755, secs));
@@ -586,12 +641,11 @@ fn pseudo_dev(secs: i64) -> Fs {
     fs
 }
 
-fn pseudo_proc(secs: i64, mounts: &str, command: &str) -> Fs {
+fn pseudo_proc(secs: i64) -> Fs {
     let mut fs = Fs::new();
     fs.insert("/", Inode::dir(0o555, secs));
     fs.insert("/version", Inode::file("Linux version 6.8.0-60-generic (buildd@lcy02-amd64-054) (x86_64-linux-gnu-gcc-13 (Ubuntu 13.3.0-6ubuntu2~24.04) 13.3.0, GNU ld (GNU Binutils for Ubuntu) 2.42) #63-Ubuntu SMP PREEMPT_DYNAMIC Tue Apr 15 19:04:15 UTC 2025\n", 0o444, secs));
-    fs.insert("/mounts", Inode::file(mounts, 0o444, secs));
-    fs.insert("/1/cmdline", Inode::file(&command.replace(' ', "\0"), 0o444, secs));
+    fs.insert("/1", Inode::dir(0o555, secs));
     fs.insert("/self", Inode::symlink("1", secs));
     fs
 }
@@ -639,11 +693,7 @@ pub fn container_mounts(
             return Err(format!("unable to provision SubPath `{sub}`: must not contain '..'"));
         }
         let read_only = vm.read_only.unwrap_or(false) || m.read_only;
-        let (fs_type, dev, options) = if m.tmpfs {
-            ("tmpfs".to_string(), "tmpfs".to_string(), "relatime".to_string())
-        } else {
-            ("ext4".to_string(), device.to_string(), "relatime".to_string())
-        };
+        let (fs_type, dev, options) = if m.tmpfs { ("tmpfs", "tmpfs", "relatime") } else { ("ext4", device, "relatime") };
         let source = if sub.is_empty() {
             MountSource::Disk(m.path.clone())
         } else if m.atomic {
@@ -687,16 +737,18 @@ pub fn container_mounts(
         cri.push(Mount::disk("/etc/hostname", &format!("{dir}/etc-hostname"), false, device, "ext4"));
         cri.push(Mount::disk("/etc/resolv.conf", &format!("{dir}/resolv.conf"), false, device, "ext4"));
     }
-    cri.push(Mount { path: "/dev/shm".into(), source: MountSource::Private(Fs::new()), read_only: false, device: if flavor == Flavor::Docker { "shm".into() } else { "shm".into() }, fs_type: "tmpfs".into(), options: "nosuid,nodev,noexec,relatime,size=65536k".into() });
+    let _ = flavor;
+    cri.push(Mount { path: "/dev/shm".into(), source: MountSource::Private(Fs::new()), read_only: false, device: "shm", fs_type: "tmpfs", options: "nosuid,nodev,noexec,relatime,size=65536k" });
     // Parents are mounted before children (containerd orders by depth).
     cri.sort_by_key(|m| m.path.matches('/').count());
+    let (dev, proc, sys) = pseudo_trees();
     let mut mounts = vec![
-        Mount { path: "/proc".into(), source: MountSource::Private(Fs::new()), read_only: false, device: "proc".into(), fs_type: "proc".into(), options: "nosuid,nodev,noexec,relatime".into() },
-        Mount { path: "/dev".into(), source: MountSource::Private(pseudo_dev(secs)), read_only: false, device: "tmpfs".into(), fs_type: "tmpfs".into(), options: "nosuid,size=65536k,mode=755".into() },
-        Mount { path: "/dev/pts".into(), source: MountSource::Private(Fs::new()), read_only: false, device: "devpts".into(), fs_type: "devpts".into(), options: "nosuid,noexec,relatime,gid=5,mode=620,ptmxmode=666".into() },
-        Mount { path: "/dev/mqueue".into(), source: MountSource::Private(Fs::new()), read_only: false, device: "mqueue".into(), fs_type: "mqueue".into(), options: "nosuid,nodev,noexec,relatime".into() },
-        Mount { path: "/sys".into(), source: MountSource::Snapshot(std::rc::Rc::new(pseudo_sys(secs))), read_only: true, device: "sysfs".into(), fs_type: "sysfs".into(), options: "nosuid,nodev,noexec,relatime".into() },
-        Mount { path: "/sys/fs/cgroup".into(), source: MountSource::Private(Fs::new()), read_only: true, device: "cgroup".into(), fs_type: "cgroup2".into(), options: "nosuid,nodev,noexec,relatime".into() },
+        Mount { path: "/proc".into(), source: MountSource::Snapshot(proc), read_only: false, device: "proc", fs_type: "proc", options: "nosuid,nodev,noexec,relatime" },
+        Mount { path: "/dev".into(), source: MountSource::Snapshot(dev), read_only: false, device: "tmpfs", fs_type: "tmpfs", options: "nosuid,size=65536k,mode=755" },
+        Mount { path: "/dev/pts".into(), source: MountSource::Private(Fs::new()), read_only: false, device: "devpts", fs_type: "devpts", options: "nosuid,noexec,relatime,gid=5,mode=620,ptmxmode=666" },
+        Mount { path: "/dev/mqueue".into(), source: MountSource::Private(Fs::new()), read_only: false, device: "mqueue", fs_type: "mqueue", options: "nosuid,nodev,noexec,relatime" },
+        Mount { path: "/sys".into(), source: MountSource::Snapshot(sys), read_only: true, device: "sysfs", fs_type: "sysfs", options: "nosuid,nodev,noexec,relatime" },
+        Mount { path: "/sys/fs/cgroup".into(), source: MountSource::Private(Fs::new()), read_only: true, device: "cgroup", fs_type: "cgroup2", options: "nosuid,nodev,noexec,relatime" },
     ];
     for m in &mut mounts {
         if let MountSource::Private(fs) = &mut m.source {
@@ -730,20 +782,12 @@ pub fn container_mounts(
         path: "/".into(),
         source: MountSource::Private(Fs::new()),
         read_only: root.read_only,
-        device: "overlay".into(),
-        fs_type: "overlay".into(),
-        options: format!(
-            "relatime,lowerdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/{}/fs,upperdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/{}/fs,workdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/{}/work",
-            20 + secs % 97,
-            120 + secs % 89,
-            120 + secs % 89
-        ),
+        device: "overlay",
+        fs_type: "overlay",
+        options: "relatime,lowerdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/25/fs:/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/24/fs,upperdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/139/fs,workdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/139/work",
     };
     mounts.insert(0, overlay);
-    let lines: String = mounts.iter().map(|m| format!("{}\n", m.line())).collect();
-    if let Some(proc_mount) = mounts.iter_mut().find(|m| m.path == "/proc") {
-        proc_mount.source = MountSource::Private(pseudo_proc(secs, &lines, command_line));
-    }
+    let _ = command_line;
     Ok(mounts)
 }
 
