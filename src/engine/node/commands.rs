@@ -393,7 +393,14 @@ fn id(cmd: &mut Cmd) -> i32 {
 
 fn ps(cmd: &mut Cmd) -> i32 {
     cmd.say("PID   USER     TIME  COMMAND");
-    let rows: Vec<String> = cmd.info.processes.iter().map(|p| format!("{:>5} root      0:00 {}", p.pid, p.command)).collect();
+    let mut processes = cmd.info.processes.clone();
+    // `ps` lists itself when a shell started it.
+    if processes.last().is_some_and(|p| !p.command.starts_with("ps")) && processes.len() > 1 {
+        let pid = processes.iter().map(|p| p.pid).max().unwrap_or(1) + 6;
+        let args = std::iter::once("ps".to_string()).chain(cmd.args.iter().cloned()).collect::<Vec<_>>().join(" ");
+        processes.push(Process { pid, command: args });
+    }
+    let rows: Vec<String> = processes.iter().map(|p| format!("{:>5} root      0:00 {}", p.pid, p.command)).collect();
     for r in rows {
         cmd.say(&r);
     }
@@ -507,7 +514,9 @@ fn date(cmd: &mut Cmd) -> i32 {
     0
 }
 
-fn human(kb: u64) -> String {
+/// Sizes for `-h`: GNU rounds up to two significant digits (`59G`, `8.0G`),
+/// busybox keeps one decimal (`58.4G`, `64.0M`).
+fn human(kb: u64, busybox: bool) -> String {
     let units = ["K", "M", "G", "T"];
     let mut value = kb as f64;
     let mut unit = 0;
@@ -515,8 +524,11 @@ fn human(kb: u64) -> String {
         value /= 1024.0;
         unit += 1;
     }
-    if unit == 0 {
-        return if kb == 0 { "0".into() } else { format!("{kb}.0K") };
+    if kb == 0 {
+        return "0".into();
+    }
+    if busybox {
+        return format!("{:.1}{}", value, units[unit]);
     }
     if value < 10.0 {
         format!("{:.1}{}", (value * 10.0).ceil() / 10.0, units[unit])
@@ -548,7 +560,7 @@ fn df(cmd: &mut Cmd) -> i32 {
             (m.device.to_string(), u.total_kb, u.used_kb, avail, pct, m.path.clone())
         })
         .collect();
-    let fmt = |v: u64| if h { human(v) } else { v.to_string() };
+    let fmt = |v: u64| if h { human(v, busybox) } else { v.to_string() };
     if cmd.busybox() {
         let size = if h { "     Size" } else { "1K-blocks" };
         cmd.say(&format!("Filesystem           {size}      Used Available Use% Mounted on"));
@@ -1540,7 +1552,7 @@ fn ls(cmd: &mut Cmd) -> i32 {
         }
     }
     let entry_line = |name: &str, inode: &Inode, link_widths: (usize, usize, usize)| -> String {
-        let size = if human_sizes { human(inode.size().div_ceil(1024)).replace(".0K", "K") } else { inode.size().to_string() };
+        let size = if human_sizes { human(inode.size().div_ceil(1024), busybox).replace(".0K", "K") } else { inode.size().to_string() };
         let nlink = if inode.is_dir() { 2 } else { 1 };
         let mut line = if busybox {
             format!("{} {:>4} {:<8} {:<8} {:>9} {} {name}", mode_string(inode), nlink, "root", "root", size, ls_time(inode.mtime, now))
@@ -1554,7 +1566,7 @@ fn ls(cmd: &mut Cmd) -> i32 {
     };
     let widths_for = |entries: &[(String, Inode)]| -> (usize, usize, usize) {
         let l = entries.iter().map(|(_, i)| if i.is_dir() { 1 } else { 1 }).max().unwrap_or(1);
-        let s = entries.iter().map(|(_, i)| if human_sizes { human(i.size().div_ceil(1024)).len() } else { i.size().to_string().len() }).max().unwrap_or(1);
+        let s = entries.iter().map(|(_, i)| if human_sizes { human(i.size().div_ceil(1024), busybox).len() } else { i.size().to_string().len() }).max().unwrap_or(1);
         (l, 0, s)
     };
     // Files named on the command line come first.

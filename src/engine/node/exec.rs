@@ -29,6 +29,7 @@ fn usage(m: &Mount, machine: &Machine, upper_kb: u64) -> Option<Usage> {
     match (&m.source, m.fs_type) {
         (_, "proc" | "sysfs" | "cgroup2" | "devpts" | "mqueue") => None,
         (_, "overlay") => Some(disk()),
+        (MountSource::Snapshot(_) | MountSource::Private(_), "tmpfs") => Some(Usage { total_kb: 65_536, used_kb: 0 }),
         (MountSource::Disk(path), "tmpfs") => Some(Usage { total_kb: machine.memory_kb, used_kb: machine.disk.used_kb(path) }),
         (MountSource::Disk(_), _) => Some(disk()),
         (MountSource::Private(fs), _) => Some(Usage { total_kb: 65_536, used_kb: fs.used_kb("/") }),

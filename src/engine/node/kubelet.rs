@@ -131,6 +131,8 @@ struct Worker {
     config_retry: BTreeMap<String, VirtualTime>,
     /// What was prepared for a container between its Create and Start steps.
     prepared: BTreeMap<String, (ContainerSetup, Vec<(String, String)>)>,
+    /// When an image pull back-off is next reported again, per container.
+    backoff_reported: BTreeMap<String, VirtualTime>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -576,9 +578,20 @@ impl Kubelet {
                     Some(err) => format!("{msg}: ErrImagePull: {err}"),
                     None => msg.clone(),
                 };
-                if self.set_waiting(&uid, &c.name, "ImagePullBackOff", Some(waiting)) {
+                // Each pod sync in the back-off says so again (the pod worker
+                // retries a failed sync after 10 to 15 s).
+                let changed = self.set_waiting(&uid, &c.name, "ImagePullBackOff", Some(waiting));
+                let due = self.state.workers.get(&uid).and_then(|w| w.backoff_reported.get(&c.name)).is_none_or(|t| now >= *t);
+                if changed || due {
                     self.record_container(ctx, pod, &c.name, init, NORMAL, "BackOff", msg);
                     self.record_container(ctx, pod, &c.name, init, WARNING, "Failed", "Error: ImagePullBackOff".into());
+                    let next = now.plus_millis(WORKER_BACKOFF_MS + ctx.rng.u64(..WORKER_BACKOFF_MS / 2));
+                    if let Some(w) = self.state.workers.get_mut(&uid) {
+                        w.backoff_reported.insert(c.name.clone(), next);
+                    }
+                }
+                if let Some(t) = self.state.workers.get(&uid).and_then(|w| w.backoff_reported.get(&c.name)).copied() {
+                    ctx.wake_at(t.min(end));
                 }
                 ctx.wake_at(end);
                 return;
@@ -860,6 +873,7 @@ impl Kubelet {
             volumes: PodVolumes::default(),
             config_retry: BTreeMap::new(),
             prepared: BTreeMap::new(),
+            backoff_reported: BTreeMap::new(),
         });
         // The ConfigMap and Secret managers watch what the pod references.
         let ns = pod.metadata.namespace.clone().unwrap_or_default();

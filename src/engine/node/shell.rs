@@ -1545,11 +1545,12 @@ impl<'h> Shell<'h> {
     fn image_program(&mut self, name: &str, args: &[String]) -> Flow {
         let version = args.first().is_some_and(|a| matches!(a.as_str(), "-v" | "-V" | "--version" | "version"));
         if version {
+            let v = |k: &str, fallback: &str| self.var(k).filter(|x| !x.is_empty()).unwrap_or_else(|| fallback.to_string());
             let text = match name {
-                "nginx" => Some((2, "nginx version: nginx/1.29.0\n".to_string())),
-                "node" => Some((1, "v7.10.1\n".to_string())),
-                "redis-server" => Some((1, "Redis server v=8.0.2 sha=00000000:1 malloc=jemalloc-5.3.0 bits=64 build=ad5ac0d9af3d2b6b\n".to_string())),
-                "httpd" => Some((1, "Server version: Apache/2.4.63 (Unix)\nServer built:   Apr 10 2025 00:00:00\n".to_string())),
+                "nginx" => Some((2, format!("nginx version: nginx/{}\n", v("NGINX_VERSION", "1.29.0")))),
+                "node" => Some((1, format!("v{}\n", v("NODE_VERSION", "7.10.1")))),
+                "redis-server" => Some((1, format!("Redis server v={} sha=00000000:1 malloc=jemalloc-5.3.0 bits=64 build=ad5ac0d9af3d2b6b\n", v("REDIS_VERSION", "8.0.2")))),
+                "httpd" => Some((1, format!("Server version: Apache/{} (Unix)\nServer built:   Apr 10 2025 00:00:00\n", v("HTTPD_VERSION", "2.4.63")))),
                 _ => None,
             };
             if let Some((fd, text)) = text {

@@ -5,7 +5,8 @@
 //! In the page an attached shell takes typed lines and output is followed
 //! until the container stops; a script cannot wait on a terminal, so there
 //! a shell reads the heredoc given on stdin and output is collected until
-//! the container stops (at most ten minutes of virtual time).
+//! the container stops (at most ten minutes of virtual time) for `run`,
+//! while `kubectl attach` prints its banner and returns.
 
 use k8s_openapi::api::core::v1::Pod;
 
@@ -41,7 +42,7 @@ pub fn run(s: &mut Session) -> Result {
         Error::Message(m) => Error::Message(format!("error: cannot attach to the container: {}", m.trim_start_matches("error: "))),
         other => other,
     })?;
-    let options = AttachOptions { stdin: s.args.flag("stdin"), tty: s.args.flag("tty"), quiet, remove: false, wait_for_exit: false };
+    let options = AttachOptions { stdin: s.args.flag("stdin"), tty: s.args.flag("tty"), quiet, remove: false, wait_for_exit: false, stream: s.terminal };
     attach(s, &pod, &container, options)
 }
 
@@ -53,6 +54,9 @@ pub struct AttachOptions {
     pub remove: bool,
     /// `run` with restartPolicy Never or OnFailure.
     pub wait_for_exit: bool,
+    /// Stay for the output to come (a script can only do so for `run`, whose
+    /// command ends; `kubectl attach` there shows nothing and returns).
+    pub stream: bool,
 }
 
 /// Attaches to a running container (kubectl's `AttachOptions.Run`).
@@ -158,6 +162,9 @@ pub fn attach(s: &mut Session, pod: &Pod, container: &str, mut o: AttachOptions)
         remove: o.remove.then(|| pod_name.clone()),
         wait_for_exit: o.wait_for_exit,
     };
+    if !o.stream {
+        return Ok(());
+    }
     if s.terminal {
         let first = interactive::follow(s.cluster, &mut follow);
         s.say(false, &first.output);

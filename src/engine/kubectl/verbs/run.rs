@@ -127,7 +127,7 @@ pub fn run(s: &mut Session) -> Result {
         s.say(false, &tail);
         if code != 0 { Err(Error::Exit(code, String::new())) } else { Ok(()) }
     } else {
-        let options = attach::AttachOptions { stdin: interactive, tty, quiet, remove, wait_for_exit };
+        let options = attach::AttachOptions { stdin: interactive, tty, quiet, remove, wait_for_exit, stream: true };
         let result = attach::attach(s, &running, &name, options);
         match (&result, &s.interactive) {
             // The page's terminal now drives it; its end removes the pod.
