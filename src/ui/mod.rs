@@ -631,7 +631,7 @@ impl Component for App {
                     </button>
                 </header>
                 <p class="honest-note">
-                    {"Containers are simulated: no image is pulled and no process runs. The API server, scheduler, controllers and kubelets are a Kubernetes 1.33 model running in this tab on virtual time."}
+                    {"Containers are simulated: no image is pulled and no process runs; their commands (and kubectl exec) run in a small shell model over simulated files. The API server, scheduler, controllers and kubelets are a Kubernetes 1.33 model running in this tab on virtual time."}
                 </p>
                 { self.view_banner(ctx) }
                 { self.view_replay() }

@@ -203,6 +203,9 @@ pub struct ShellState {
     pub last_status: i32,
     /// Lines run so far (dash numbers its errors by line).
     pub lines: usize,
+    /// Shells started from this one by typing `sh` or `bash`: `exit` returns to the outer one.
+    #[serde(default)]
+    pub nested: Vec<Flavor>,
 }
 
 /// An ordered map kept in order through serde (as a list of pairs).
@@ -221,7 +224,7 @@ mod ordered_map {
 
 impl ShellState {
     pub fn new(flavor: Flavor, cwd: &str, env: IndexMap<String, String>) -> Self {
-        ShellState { flavor, cwd: cwd.to_string(), exported: env, locals: BTreeMap::new(), last_status: 0, lines: 0 }
+        ShellState { flavor, cwd: cwd.to_string(), exported: env, locals: BTreeMap::new(), last_status: 0, lines: 0, nested: Vec::new() }
     }
 
     /// The prompt the shell prints: `/ # `, `# `, `root@web:/# `.
@@ -269,6 +272,18 @@ pub fn run_exec(argv: &[String], host: Host, workdir: &str, stdin: &str) -> Resu
 
 /// Runs one line typed at an interactive shell.
 pub fn run_line(state: &mut ShellState, line: &str, host: Host) -> Outcome {
+    // A shell typed alone starts a nested interactive shell.
+    let typed = line.trim();
+    if matches!(typed, "sh" | "bash" | "ash" | "dash") {
+        let path = state.exported.get("PATH").cloned().unwrap_or_else(|| DEFAULT_PATH.into());
+        if find_in_path(host.files, &path, typed).is_some() {
+            state.nested.push(state.flavor);
+            state.flavor = Flavor::of(typed, host.info.base);
+            state.lines += 1;
+            state.last_status = 0;
+            return Outcome::default();
+        }
+    }
     let mut shell = Shell::new(host, Mode::Live, state.flavor, &state.cwd.clone(), vec![file_name(match state.flavor {
         Flavor::Bash => "bash",
         _ => "sh",
@@ -283,8 +298,14 @@ pub fn run_line(state: &mut ShellState, line: &str, host: Host) -> Outcome {
     state.cwd = shell.cwd.clone();
     state.exported = shell.exported.clone();
     state.locals = shell.locals.clone();
-    let outcome = shell.outcome(flow);
+    let mut outcome = shell.outcome(flow);
     state.last_status = outcome.status;
+    if outcome.exited {
+        if let Some(outer) = state.nested.pop() {
+            state.flavor = outer;
+            outcome.exited = false;
+        }
+    }
     outcome
 }
 
@@ -2153,6 +2174,9 @@ mod tests {
         assert_eq!((o.stderr.as_str(), o.status), ("sh: bash: not found\n", 127));
         let o = line(&mut state, "for f in /tmp/*; do echo got $f; done");
         assert_eq!(o.stdout, "got /tmp/f\n");
+        assert!(!line(&mut state, "sh").exited);
+        assert_eq!(state.nested.len(), 1);
+        assert!(!line(&mut state, "exit").exited, "leaves the nested shell only");
         let o = line(&mut state, "exit 3");
         assert!(o.exited);
         assert_eq!(o.status, 3);
