@@ -437,6 +437,34 @@ mod tests {
     }
 
     #[test]
+    fn lines_typed_at_a_container_shell_are_replayed() {
+        let mut scene = Scene::new(3);
+        let mut cluster = scene.boot();
+        let act = |scene: &mut Scene, cluster: &mut Cluster, action: Action| {
+            scene.record(cluster.now(), action.clone()).unwrap();
+            perform(cluster, &action)
+        };
+        act(&mut scene, &mut cluster, Action::Kubectl { line: "kubectl run shell --image=busybox:1.37 -- sleep 3600".into() });
+        cluster.sim.run_for_ms(10_000);
+        let Outcome::Kubectl(out) = act(&mut scene, &mut cluster, Action::Kubectl { line: "kubectl exec -it shell -- sh".into() }) else { panic!("kubectl") };
+        let Some(kubectl::interactive::Interactive::Shell(mut session)) = out.interactive else { panic!("a shell: {out:?}") };
+        assert_eq!(session.prompt(), "/ # ");
+        for line in ["cd /tmp", "echo typed > note", "exit"] {
+            let Outcome::Shell(step, after) = act(&mut scene, &mut cluster, Action::ShellLine { session: session.clone(), line: line.into() }) else { panic!("shell") };
+            assert_eq!(step.ended, line == "exit");
+            session = after;
+        }
+        cluster.sim.run_for_ms(1_000);
+        scene.until_ms = cluster.now().as_millis();
+        let decoded = Scene::from_fragment(&scene.to_fragment()).expect("decodes");
+        let mut rebuilt = decoded.boot();
+        Replay::new(decoded).run_to_end(&mut rebuilt);
+        let read = kubectl::run(&mut rebuilt, "kubectl exec shell -- cat /tmp/note", None, &NoFiles);
+        assert_eq!(read.stdout, "typed\n", "{read:?}");
+        assert_eq!(transcript(&rebuilt), transcript(&cluster));
+    }
+
+    #[test]
     fn bounded_replay_matches_a_whole_one() {
         let (scene, cluster) = sample_scene();
         let mut rebuilt = scene.boot();

@@ -285,8 +285,11 @@ pub fn follow(cluster: &mut Cluster, f: &mut Follow) -> Step {
             let mut tail = String::new();
             step.exit_code = finish(cluster, &f.namespace.clone(), &pod, true, f.wait_for_exit, &mut tail);
             step.output.push_str(&tail);
-        } else if f.wait_for_exit {
+        } else if let Some(pod) = f.streams.first().map(|s| s.pod.clone()).filter(|_| f.wait_for_exit) {
             // Nothing to remove; kubectl still reports a failed run.
+            let mut tail = String::new();
+            step.exit_code = finish(cluster, &f.namespace.clone(), &pod, false, true, &mut tail);
+            step.output.push_str(&tail);
         }
     }
     step

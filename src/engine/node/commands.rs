@@ -97,9 +97,9 @@ impl Cmd<'_> {
         self.err.push_str(&text);
         self.err.push('\n');
     }
-    /// `prog: path: No such file or directory` in the image's own words.
+    /// `prog: path: No such file or directory`, which both toolkits print alike.
     fn errno(&mut self, path: &str, e: Errno) {
-        let line = if self.busybox() { format!("{}: {path}: {}", self.name, e.message()) } else { format!("{}: {path}: {}", self.name, e.message()) };
+        let line = format!("{}: {path}: {}", self.name, e.message());
         self.complain(line);
     }
 }
@@ -917,8 +917,12 @@ impl Pattern {
                     && (!self.word || (before(s) && boundary(s + needle.len())))
             });
         }
-        let mut budget = 20_000usize;
+        // One budget for the whole line: a pathological pattern stops, it does not hang.
+        let mut budget = 200_000usize;
         for start in 0..=text.len() {
+            if budget == 0 {
+                return false;
+            }
             for alt in &self.alts {
                 let ends = match_seq(alt, &text, start, self.fold, &mut budget);
                 if ends.iter().any(|e| !self.word || (before(start) && boundary(*e) && *e > start)) {

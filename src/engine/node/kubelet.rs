@@ -736,11 +736,9 @@ impl Kubelet {
                 let sandbox = self.machine.runtime.sandbox(&uid);
                 let ip = sandbox.map(|s| s.ip.clone()).unwrap_or_default();
                 let attempt = sandbox.and_then(|s| s.latest(&c.name)).map_or_else(|| self.previous_restart_count(pod, &c.name), |l| l.attempt + 1);
-                let hostname = pod.metadata.name.clone().unwrap_or_default();
                 let Some((mut setup, kubelet_env)) = self.state.workers.get_mut(&uid).and_then(|w| w.prepared.remove(&c.name)) else { return };
                 let (process, interactive) = container_config::process_for(pod, &c, &image, &setup, &kubelet_env, &self.machine.disk, &ip, now);
                 setup.interactive = interactive;
-                let _ = hostname;
                 let result = self.machine.runtime.start_container(&uid, &c.name, attempt, image, setup, process, now, ctx.rng);
                 self.machine.advance(now);
                 if let Some(w) = self.state.workers.get_mut(&uid) {
@@ -749,7 +747,7 @@ impl Kubelet {
                 match result {
                     Ok(_) => {
                         self.record_container(ctx, pod, &c.name, step.init, NORMAL, "Started", format!("Started container {}", c.name));
-                        ctx.log(format!("started container {} in {}/{}", c.name, pod.metadata.namespace.as_deref().unwrap_or(""), hostname));
+                        ctx.log(format!("started container {} in {}/{}", c.name, pod.metadata.namespace.as_deref().unwrap_or(""), pod.metadata.name.as_deref().unwrap_or("")));
                     }
                     Err(msg) => {
                         self.record_container(ctx, pod, &c.name, step.init, WARNING, "Failed", format!("Error: {msg}"));
@@ -799,7 +797,7 @@ impl Kubelet {
         let mut root = container_config::root_fs(c, &image);
         let command_line = container_config::command_line(c, &image, &kubelet_env);
         let volumes = self.state.workers.get(&uid).map(|w| w.volumes.clone()).unwrap_or_default();
-        let mounts = volumes::container_mounts(pod, c, &volumes, &mut self.machine.disk, &mut root, &kubelet_env, &command_line, self.machine.runtime.flavor, ctx.now)?;
+        let mounts = volumes::container_mounts(pod, c, &volumes, &mut self.machine.disk, &mut root, &kubelet_env, ctx.now)?;
         let setup = ContainerSetup {
             root,
             mounts,

@@ -222,8 +222,20 @@ mod ordered_map {
     }
 }
 
+/// What a starting shell adds to its environment: ash and bash export
+/// `SHLVL` (one deeper) and `PWD`.
+fn shell_start_env(flavor: Flavor, env: &mut IndexMap<String, String>, cwd: &str) {
+    if flavor == Flavor::Dash {
+        return;
+    }
+    let level = env.get("SHLVL").and_then(|l| l.parse::<u32>().ok()).unwrap_or(0) + 1;
+    env.insert("SHLVL".into(), level.to_string());
+    env.insert("PWD".into(), cwd.to_string());
+}
+
 impl ShellState {
-    pub fn new(flavor: Flavor, cwd: &str, env: IndexMap<String, String>) -> Self {
+    pub fn new(flavor: Flavor, cwd: &str, mut env: IndexMap<String, String>) -> Self {
+        shell_start_env(flavor, &mut env, cwd);
         ShellState { flavor, cwd: cwd.to_string(), exported: env, locals: BTreeMap::new(), last_status: 0, lines: 0, nested: Vec::new() }
     }
 
@@ -255,6 +267,8 @@ pub fn compile_exec(argv: &[String], host: Host, workdir: &str) -> Result<Progra
 pub fn compile_script(script: &str, positional: Vec<String>, host: Host, workdir: &str) -> Program {
     let flavor = Flavor::of("sh", host.info.base);
     let mut shell = Shell::new(host, Mode::Timeline, flavor, workdir, positional);
+    let cwd = shell.cwd.clone();
+    shell_start_env(flavor, &mut shell.exported, &cwd);
     let flow = shell.run_script(script);
     shell.finish(flow)
 }
@@ -279,6 +293,8 @@ pub fn run_line(state: &mut ShellState, line: &str, host: Host) -> Outcome {
         if find_in_path(host.files, &path, typed).is_some() {
             state.nested.push(state.flavor);
             state.flavor = Flavor::of(typed, host.info.base);
+            let cwd = state.cwd.clone();
+            shell_start_env(state.flavor, &mut state.exported, &cwd);
             state.lines += 1;
             state.last_status = 0;
             return Outcome::default();
@@ -1010,12 +1026,10 @@ impl<'h> Shell<'h> {
                 let slot = self.captures.len();
                 self.captures.push(String::new());
                 let saved = std::mem::replace(&mut self.fd1, Dest::Capture(slot));
-                let stage = self.run_node(node, &input);
+                // A stage's own exit ends only that stage.
+                let _ = self.run_node(node, &input);
                 self.fd1 = saved;
                 input = self.captures.pop().unwrap_or_default();
-                if let Flow::Exit(_) | Flow::Forever = stage {
-                    // A pipeline stage's exit ends only that stage.
-                }
             }
         }
         flow
@@ -1326,7 +1340,7 @@ impl<'h> Shell<'h> {
         let slot = self.captures.len();
         self.captures.push(String::new());
         let saved = std::mem::replace(&mut self.fd1, Dest::Capture(slot));
-        let saved_t = self.t;
+        // Time spent inside a substitution still passes.
         self.depth += 1;
         let flow = self.run_script(inner);
         self.depth -= 1;
@@ -1334,8 +1348,6 @@ impl<'h> Shell<'h> {
         if let Flow::Status(s) | Flow::Exit(s) = flow {
             self.last = s;
         }
-        // Time spent inside a substitution still passes.
-        let _ = saved_t;
         let text = self.captures.pop().unwrap_or_default();
         text.trim_end_matches('\n').to_string()
     }
@@ -1521,7 +1533,7 @@ impl<'h> Shell<'h> {
             }
             _ => {}
         }
-        if let Some(flow) = self.external(&name, argv, stdin) {
+        if let Some(flow) = self.external(argv, stdin) {
             return flow;
         }
         if commands::provides(&name) {
@@ -1534,12 +1546,11 @@ impl<'h> Shell<'h> {
         self.image_program(&name, &args)
     }
 
-    fn external(&mut self, name: &str, argv: &[String], stdin: &str) -> Option<Flow> {
+    fn external(&mut self, argv: &[String], stdin: &str) -> Option<Flow> {
         let now_ms = match self.mode {
             Mode::Live => self.host.info.now.map(|s| ((s - crate::engine::api::meta::EPOCH_SECONDS).max(0) as u64) * 1000),
             Mode::Timeline => None,
         };
-        let _ = name;
         let ext = self.host.external.as_mut()?;
         let mut call = ExternalCall { argv, stdin, env: &self.exported, cwd: &self.cwd, files: self.host.files, pod: &self.host.info.pod, now_ms };
         let result = ext.run(&mut call)?;
@@ -1633,7 +1644,10 @@ impl<'h> Shell<'h> {
 
     fn nested_shell(&mut self, name: &str, args: &[String], stdin: &str) -> Flow {
         let saved_flavor = self.flavor;
+        let saved_env = self.exported.clone();
         self.flavor = Flavor::of(name, self.host.info.base);
+        let cwd = self.cwd.clone();
+        shell_start_env(self.flavor, &mut self.exported, &cwd);
         let mut rest = args;
         while rest.first().is_some_and(|a| a.starts_with('-') && a != "-c" && a.len() > 1 && !a.contains('c')) {
             rest = &rest[1..];
@@ -1679,6 +1693,8 @@ impl<'h> Shell<'h> {
             Flow::Status(0)
         };
         self.flavor = saved_flavor;
+        // A child shell's variables die with it.
+        self.exported = saved_env;
         match flow {
             Flow::Exit(s) => Flow::Status(s),
             f => f,

@@ -27,7 +27,7 @@ use super::container_fs::{self as cfs, Files, Mount, MountSource, RootFs};
 use super::env;
 use super::filesystem::{join, normalize, Errno, Fs, Inode, Kind};
 use super::object_cache::ObjectCache;
-use super::runtime::{wall_secs, Flavor};
+use super::runtime::wall_secs;
 use crate::engine::api::{find_resource, Object};
 use crate::engine::apiserver::ApiServer;
 use crate::engine::sim::clock::VirtualTime;
@@ -661,18 +661,7 @@ fn pseudo_sys(secs: i64) -> Fs {
 
 /// A container's mounts in `/proc/mounts` order (`makeMounts` plus what
 /// the runtime adds), or the error that makes it CreateContainerConfigError.
-#[allow(clippy::too_many_arguments)]
-pub fn container_mounts(
-    pod: &Pod,
-    container: &Container,
-    state: &PodVolumes,
-    disk: &mut Fs,
-    root: &mut RootFs,
-    env: &[(String, String)],
-    command_line: &str,
-    flavor: Flavor,
-    now: VirtualTime,
-) -> Result<Vec<Mount>, String> {
+pub fn container_mounts(pod: &Pod, container: &Container, state: &PodVolumes, disk: &mut Fs, root: &mut RootFs, env: &[(String, String)], now: VirtualTime) -> Result<Vec<Mount>, String> {
     let uid = pod.metadata.uid.clone().unwrap_or_default();
     let dir = pod_dir(&uid);
     let secs = wall_secs(now);
@@ -737,7 +726,6 @@ pub fn container_mounts(
         cri.push(Mount::disk("/etc/hostname", &format!("{dir}/etc-hostname"), false, device, "ext4"));
         cri.push(Mount::disk("/etc/resolv.conf", &format!("{dir}/resolv.conf"), false, device, "ext4"));
     }
-    let _ = flavor;
     cri.push(Mount { path: "/dev/shm".into(), source: MountSource::Private(Fs::new()), read_only: false, device: "shm", fs_type: "tmpfs", options: "nosuid,nodev,noexec,relatime,size=65536k" });
     // Parents are mounted before children (containerd orders by depth).
     cri.sort_by_key(|m| m.path.matches('/').count());
@@ -787,7 +775,6 @@ pub fn container_mounts(
         options: "relatime,lowerdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/25/fs:/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/24/fs,upperdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/139/fs,workdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/139/work",
     };
     mounts.insert(0, overlay);
-    let _ = command_line;
     Ok(mounts)
 }
 
