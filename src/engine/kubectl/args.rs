@@ -178,7 +178,7 @@ pub static COMMANDS: &[Command] = &[
         path: "run",
         flags: &[
             v("image", None), v("port", None), v("restart", None), v("labels", Some('l')), v("env", None), b("command", None),
-            DRY_RUN, OUTPUT, b("rm", None), b("stdin", Some('i')), b("tty", Some('t')), b("attach", None), v("overrides", None),
+            DRY_RUN, OUTPUT, b("rm", None), b("stdin", Some('i')), b("tty", Some('t')), b("attach", None), v("overrides", None), v("override-type", None),
             b("expose", None), v("image-pull-policy", None), v("annotations", None), b("privileged", None), v("timeout", None),
             v("pod-running-timeout", None), b("quiet", Some('q')), b("save-config", None), v("field-manager", None), v("template", None),
             v("cascade", None), v("grace-period", None), b("force", None), v("filename", Some('f')), b("wait", None),

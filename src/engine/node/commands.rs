@@ -538,10 +538,10 @@ fn human(kb: u64, busybox: bool) -> String {
 }
 
 fn df(cmd: &mut Cmd) -> i32 {
-    let (flags, _) = flags_and_operands(cmd.args);
+    let (flags, operands) = flags_and_operands(cmd.args);
     let h = flags.contains('h');
     let busybox = cmd.busybox();
-    let rows: Vec<(String, u64, u64, u64, u64, String)> = cmd
+    let mut rows: Vec<(String, u64, u64, u64, u64, String)> = cmd
         .info
         .mounts
         .iter()
@@ -560,6 +560,29 @@ fn df(cmd: &mut Cmd) -> i32 {
             (m.device.to_string(), u.total_kb, u.used_kb, avail, pct, m.path.clone())
         })
         .collect();
+    // With operands, the filesystem holding each one (the deepest mount).
+    let mut status = 0;
+    if !operands.is_empty() {
+        let mut chosen = Vec::new();
+        for operand in operands {
+            match cfs::stat(&*cmd.files, cmd.cwd, &operand) {
+                Ok((at, _)) => {
+                    let holds = |m: &str| m == "/" || at == m || at.starts_with(&format!("{m}/"));
+                    if let Some(row) = rows.iter().filter(|r| holds(&r.5)).max_by_key(|r| r.5.len()) {
+                        chosen.push(row.clone());
+                    }
+                }
+                Err(e) => {
+                    cmd.errno(&operand, e);
+                    status = 1;
+                }
+            }
+        }
+        if chosen.is_empty() {
+            return status;
+        }
+        rows = chosen;
+    }
     let fmt = |v: u64| if h { human(v, busybox) } else { v.to_string() };
     if cmd.busybox() {
         let size = if h { "     Size" } else { "1K-blocks" };
@@ -568,7 +591,7 @@ fn df(cmd: &mut Cmd) -> i32 {
             let dev = if dev.len() > 20 { format!("{dev}\n{:20}", "") } else { format!("{dev:<20}") };
             cmd.say(&format!("{dev} {:>9} {:>9} {:>9} {:>3}% {path}", fmt(total), fmt(used), fmt(avail), pct));
         }
-        return 0;
+        return status;
     }
     let head = ["Filesystem", if h { "Size" } else { "1K-blocks" }, "Used", if h { "Avail" } else { "Available" }, "Use%", "Mounted on"];
     let cells: Vec<[String; 6]> = rows.into_iter().map(|(d, t, u, a, p, m)| [d, fmt(t), fmt(u), fmt(a), format!("{p}%"), m]).collect();
@@ -585,7 +608,7 @@ fn df(cmd: &mut Cmd) -> i32 {
         let l = line([&c[0], &c[1], &c[2], &c[3], &c[4], &c[5]]);
         cmd.say(&l);
     }
-    0
+    status
 }
 
 fn mount(cmd: &mut Cmd) -> i32 {
@@ -1704,6 +1727,28 @@ mod tests {
         assert_eq!(run_in(Base::Debian, &mut fs, "ls", &["-R", "/data"], "").0, "/data:\na\n\n/data/a:\nf\n");
         assert_eq!(run_in(Base::Busybox, &mut fs, "rm", &["/data"], "").1, "rm: '/data' is a directory\n");
         assert_eq!(run_in(Base::Debian, &mut fs, "rm", &["-r", "/data"], "").2, 0);
+    }
+
+    #[test]
+    fn df_with_a_path_shows_the_filesystem_holding_it() {
+        let mut root = RootFs { image: Rc::new(Fs::new()), upper: Fs::new(), read_only: false };
+        root.upper.insert("/", Inode::dir(0o755, 0));
+        let mut disk = Fs::new();
+        let mut mounts = vec![];
+        let mut fs = ViewMut { root: &mut root, mounts: &mut mounts, disk: &mut disk, now: 0 };
+        run_in(Base::Busybox, &mut fs, "mkdir", &["-p", "/data/sub"], "");
+        let mut info = info(Base::Busybox);
+        let usage = |used_kb| Some(Usage { total_kb: 1000, used_kb });
+        info.mounts = vec![
+            (Mount { path: "/".into(), source: cfs::MountSource::Private(Fs::new()), read_only: false, device: "overlay", fs_type: "overlay", options: "relatime" }, usage(100)),
+            (Mount::disk("/data", "/srv/data", false, "/dev/sda1", "ext4"), usage(300)),
+        ];
+        let env = IndexMap::new();
+        let args: Vec<String> = ["/data/sub", "/nope"].iter().map(|s| s.to_string()).collect();
+        let mut cmd = Cmd { name: "df", args: &args, stdin: "", out: String::new(), err: String::new(), files: &mut fs, cwd: "/", env: &env, info: &info };
+        assert_eq!(run(&mut cmd), 1);
+        assert_eq!(cmd.out, "Filesystem           1K-blocks      Used Available Use% Mounted on\n/dev/sda1                 1000       300       700  30% /data\n");
+        assert_eq!(cmd.err, "df: /nope: No such file or directory\n");
     }
 
     #[test]

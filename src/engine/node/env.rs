@@ -16,7 +16,7 @@ use indexmap::IndexMap;
 use k8s_openapi::api::core::v1::{Container, ObjectFieldSelector, Pod, ResourceFieldSelector, Service};
 
 use crate::engine::api::Object;
-use crate::engine::apiserver::quantity::Quantity;
+use crate::engine::quantity::Quantity;
 
 /// Looks up a ConfigMap or Secret of the pod's namespace by name, with the
 /// kubelet's error (`configmap "x" not found`).
@@ -185,15 +185,15 @@ pub fn resource_value(sel: &ResourceFieldSelector, pod: &Pod, container: &Contai
         "requests" => resources.and_then(|r| r.requests.as_ref()),
         _ => return Err(format!("unsupported container resource : {}", sel.resource)),
     };
-    let set = list.and_then(|l| l.get(name)).and_then(|q| Quantity::parse(&q.0));
+    let set = list.and_then(|l| l.get(name)).and_then(|q| Quantity::parse(&q.0).ok());
     let millis: i128 = match (set, kind, name) {
-        (Some(q), _, _) => q.millis(),
+        (Some(q), _, _) => q.milli_value() as i128,
         (None, "limits", "cpu") => allocatable.0,
         (None, "limits", "memory") => allocatable.1 * 1000,
         (None, "limits", "ephemeral-storage") => allocatable.2 * 1000,
         (None, _, _) => 0,
     };
-    let divisor = sel.divisor.as_ref().and_then(|d| Quantity::parse(&d.0)).map(|q| q.millis()).filter(|d| *d > 0).unwrap_or(1000);
+    let divisor = sel.divisor.as_ref().and_then(|d| Quantity::parse(&d.0).ok()).map(|q| q.milli_value() as i128).filter(|d| *d > 0).unwrap_or(1000);
     let value = (millis + divisor - 1).div_euclid(divisor);
     Ok(value.max(if millis > 0 { 1 } else { 0 }).to_string())
 }

@@ -319,8 +319,10 @@ fn nginx_tags(tag: &str) -> bool {
     )
 }
 
+/// nginx-slim was tagged 0.1, 0.2, … as it was rebuilt; the e2e tests and
+/// tutorials use 0.7–0.9 and 0.20–0.27. The simulation's rule: `0.1`–`0.27`.
 fn nginx_slim_tags(tag: &str) -> bool {
-    matches!(tag, "0.7" | "0.8" | "0.20" | "0.21" | "0.22" | "0.23" | "0.24" | "0.25" | "0.26" | "0.27")
+    tag.strip_prefix("0.").and_then(|n| n.parse::<u32>().ok()).is_some_and(|n| (1..=27).contains(&n) && !tag.ends_with(".0"))
 }
 
 fn busybox_tags(tag: &str) -> bool {
@@ -407,9 +409,10 @@ pub fn software_version(repository: &str, tag: &str) -> String {
         "mongo" => &[(3, 6, 23), (4, 0, 28), (4, 2, 24), (4, 4, 29), (5, 0, 31), (6, 0, 24), (7, 0, 21), (8, 0, 10)],
         _ => &[],
     };
-    if repository == "registry.k8s.io/nginx-slim" {
+    if repository.ends_with("/nginx-slim") {
         // nginx-slim 0.8 carried nginx 1.9.x; the 0.2x builds carry 1.2x.
-        return if tag == "0.7" || tag == "0.8" { "1.9.10".into() } else { "1.25.3".into() };
+        let build = tag.strip_prefix("0.").and_then(|n| n.parse::<u32>().ok()).unwrap_or(0);
+        return if build < 20 { "1.9.10".into() } else { "1.25.3".into() };
     }
     let newest = |filter: &dyn Fn(&Series) -> bool| {
         series.iter().rev().find(|s| filter(s)).map(|&(a, b, c)| format!("{a}.{b}.{c}"))
@@ -512,7 +515,12 @@ pub fn parse_image(image: &str) -> Result<ImageName, String> {
 
 fn catalogue_entry(name: &ImageName) -> Option<&'static CatalogueImage> {
     let short = name.short_repository();
-    CATALOGUE.iter().find(|c| c.repository == short || c.repository == name.repository)
+    // registry.k8s.io took over k8s.gcr.io and gcr.io/google_containers.
+    let moved = ["k8s.gcr.io/", "gcr.io/google_containers/", "gcr.io/google-containers/"]
+        .iter()
+        .find_map(|old| name.repository.strip_prefix(old))
+        .map(|rest| format!("registry.k8s.io/{rest}"));
+    CATALOGUE.iter().find(|c| c.repository == short || c.repository == name.repository || moved.as_deref() == Some(c.repository))
 }
 
 /// The catalogue entry for an image, if the simulated registry knows it.
@@ -714,11 +722,12 @@ mod tests {
             "nginx:1.27-alpine", "nginx:stable-alpine-slim", "nginx:mainline-bookworm", "busybox:1.28", "busybox:1.36.1", "busybox:1.37",
             "busybox:1.37.0-musl", "redis:7", "redis:7.2.4", "redis:8.0-alpine", "alpine:3.20", "httpd:2.4", "mongo:7.0",
             "luksa/kubia:v2", "gcr.io/google-samples/kubernetes-bootcamp:v1", "registry.k8s.io/nginx-slim:0.21",
+            "registry.k8s.io/nginx-slim:0.9", "k8s.gcr.io/nginx-slim:0.8", "gcr.io/google_containers/nginx-slim:0.7",
             "nginx@sha256:0000000000000000000000000000000000000000000000000000000000000000",
         ] {
             assert!(ok(good), "{good}");
         }
-        for bad in ["nginx:does-not-exist-1", "nginx:1.161", "nginx:1.30", "nginx:1.27.9", "nginx:01.25", "busybox:2.0", "luksa/kubia:v9", "gcr.io/google-samples/kubernetes-bootcamp:v10"] {
+        for bad in ["nginx:does-not-exist-1", "nginx:1.161", "nginx:1.30", "nginx:1.27.9", "nginx:01.25", "busybox:2.0", "luksa/kubia:v9", "gcr.io/google-samples/kubernetes-bootcamp:v10", "registry.k8s.io/nginx-slim:0.28", "k8s.gcr.io/nginx-slim:1.0"] {
             assert_eq!(pull_refusal(&parse_image(bad).unwrap(), &[]), Some(PullRefusal::TagNotFound), "{bad}");
         }
     }

@@ -291,7 +291,7 @@ impl Kubelet {
     pub fn machine_for(spec: &NodeSpec) -> Machine {
         let mut machine = Machine::new(Runtime::new(Flavor::for_node(&spec.name), &spec.pod_cidr, spec.control_plane));
         let (capacity, _) = node_status::resources(spec);
-        let kib = |k: &str| capacity.get(k).and_then(|q| crate::engine::apiserver::quantity::Quantity::parse(&q.0)).map_or(0, |q| (q.value() / 1024).max(0) as u64);
+        let kib = |k: &str| capacity.get(k).and_then(|q| crate::engine::quantity::Quantity::parse(&q.0).ok()).map_or(0, |q| (q.value() / 1024).max(0) as u64);
         machine.disk_kb = kib("ephemeral-storage");
         machine.memory_kb = kib("memory");
         machine
@@ -300,8 +300,8 @@ impl Kubelet {
     /// Node allocatable as (cpu millis, memory bytes, ephemeral-storage bytes).
     fn allocatable(&self) -> (i128, i128, i128) {
         let (_, alloc) = node_status::resources(&self.spec);
-        let q = |k: &str| alloc.get(k).and_then(|q| crate::engine::apiserver::quantity::Quantity::parse(&q.0));
-        (q("cpu").map_or(0, |q| q.millis()), q("memory").map_or(0, |q| q.value()), q("ephemeral-storage").map_or(0, |q| q.value()))
+        let q = |k: &str| alloc.get(k).and_then(|q| crate::engine::quantity::Quantity::parse(&q.0).ok());
+        (q("cpu").map_or(0, |q| q.milli_value() as i128), q("memory").map_or(0, |q| q.value() as i128), q("ephemeral-storage").map_or(0, |q| q.value() as i128))
     }
 
     /// Checks an exec request as the kubelet does: the pod must be one it

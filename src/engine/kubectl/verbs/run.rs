@@ -93,6 +93,7 @@ pub fn run(s: &mut Session) -> Result {
         }),
         status: Some(PodStatus::default()),
     };
+    let pod = apply_overrides(s, pod)?;
     if !attach {
         return submit_generated(s, Object::Pod(pod), None, "created");
     }
@@ -137,4 +138,28 @@ pub fn run(s: &mut Session) -> Result {
         result
     };
     result
+}
+
+/// `--overrides`: an inline JSON patch of the generated pod, applied as
+/// `--override-type` says (merge by default, as kubectl's Overrider).
+fn apply_overrides(s: &Session, pod: Pod) -> std::result::Result<Pod, Error> {
+    use crate::engine::apiserver::patch;
+    let Some(text) = s.args.value("overrides").filter(|o| !o.is_empty()) else { return Ok(pod) };
+    let kind = s.args.value("override-type").unwrap_or("merge");
+    if !matches!(kind, "json" | "merge" | "strategic") {
+        return Err(Error::Message(format!("error: invalid override type: {kind}")));
+    }
+    let overrides: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| Error::Message(format!("error: {e}")))?;
+    let mut generated = serde_json::to_value(&pod).map_err(|e| Error::Message(format!("error: {e}")))?;
+    if let serde_json::Value::Object(map) = &mut generated {
+        map.insert("apiVersion".into(), "v1".into());
+        map.insert("kind".into(), "Pod".into());
+    }
+    let patched = match kind {
+        "json" => patch::json_patch(&generated, &overrides).map_err(|e| Error::Message(format!("error: {e}")))?,
+        "strategic" => patch::strategic_merge_patch(&generated, &overrides).map_err(|e| Error::Message(format!("error: {e}")))?,
+        _ => patch::merge_patch(&generated, &overrides),
+    };
+    serde_json::from_value(patched).map_err(|e| Error::Message(format!("error: {e}")))
 }
