@@ -160,6 +160,11 @@ pub static COMMANDS: &[Command] = &[
         subcommands: &[],
     },
     Command {
+        path: "create secret docker-registry",
+        flags: &[v("docker-username", None), v("docker-password", None), v("docker-email", None), o("docker-server", "https://index.docker.io/v1/"), v("from-file", None), b("append-hash", None), DRY_RUN, OUTPUT, b("save-config", None), o("validate", "strict"), v("field-manager", None), v("template", None)],
+        subcommands: &[],
+    },
+    Command {
         path: "create job",
         flags: &[v("image", None), v("from", None), DRY_RUN, OUTPUT, b("save-config", None), o("validate", "strict"), v("field-manager", None), v("template", None)],
         subcommands: &[],
