@@ -48,6 +48,11 @@ pub enum Action {
     Start { component: String },
     /// The clock's play/pause and speed, so a replay resumes as it was.
     Clock { playing: bool, speed: u32 },
+    /// A line typed at a shell inside a container (`exec -it`, `run -it`),
+    /// with the shell's state before it.
+    ShellLine { session: kubectl::interactive::ShellSession, line: String },
+    /// The end of followed output that deletes its pod (`run -i --rm`), or Ctrl-C on it.
+    FollowEnd { follow: kubectl::interactive::Follow, interrupted: bool },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -164,6 +169,8 @@ impl Scene {
             let text_len = match &a.action {
                 Action::Apply { text } | Action::Delete { text } => text.len(),
                 Action::Kubectl { line } => line.len(),
+                Action::ShellLine { line, .. } => line.len(),
+                Action::FollowEnd { .. } => 0,
                 Action::Stop { component } | Action::Start { component } => component.len(),
                 Action::Clock { .. } => 0,
             };
@@ -207,6 +214,8 @@ impl std::fmt::Display for SceneError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     Kubectl(Output),
+    /// What a line typed at a container's shell printed, and the shell's state after it.
+    Shell(kubectl::interactive::Step, kubectl::interactive::ShellSession),
     Editor(EditorReport),
     Component(Result<(), String>),
     Clock,
@@ -228,7 +237,22 @@ pub fn perform(cluster: &mut Cluster, action: &Action) -> Outcome {
     match action {
         Action::Apply { text } => Outcome::Editor(apply_text(cluster, text, false)),
         Action::Delete { text } => Outcome::Editor(apply_text(cluster, text, true)),
-        Action::Kubectl { line } => Outcome::Kubectl(kubectl::run(cluster, line, None, &NoFiles)),
+        // Lines come from the page's terminal, where `-it` gets a terminal.
+        Action::Kubectl { line } => Outcome::Kubectl(kubectl::run_in_terminal(cluster, line)),
+        Action::ShellLine { session, line } => {
+            let mut session = session.clone();
+            let step = kubectl::interactive::shell_line(cluster, &mut session, line);
+            Outcome::Shell(step, session)
+        }
+        Action::FollowEnd { follow, interrupted } => {
+            let mut follow = follow.clone();
+            if *interrupted {
+                let _ = kubectl::interactive::interrupt(cluster, &mut kubectl::interactive::Interactive::Follow(follow));
+            } else {
+                let _ = kubectl::interactive::follow(cluster, &mut follow);
+            }
+            Outcome::Clock
+        }
         Action::Stop { component } => Outcome::Component(cluster.sim.stop(component)),
         Action::Start { component } => Outcome::Component(cluster.sim.start(component)),
         Action::Clock { .. } => Outcome::Clock,
@@ -460,6 +484,34 @@ mod tests {
         assert_eq!(web.len(), 2, "{view:?}");
         assert!(web.iter().all(|p| p.status == "Running" && p.owner.starts_with("Deployment/web › ReplicaSet/web-")), "{web:?}");
         assert!(view.unscheduled.is_empty());
+    }
+
+    #[test]
+    fn lines_typed_at_a_container_shell_are_replayed() {
+        let mut scene = Scene::new(3);
+        let mut cluster = scene.boot();
+        let act = |scene: &mut Scene, cluster: &mut Cluster, action: Action| {
+            scene.record(cluster.sim.position(), action.clone()).unwrap();
+            perform(cluster, &action)
+        };
+        act(&mut scene, &mut cluster, Action::Kubectl { line: "kubectl run shell --image=busybox:1.37 -- sleep 3600".into() });
+        cluster.sim.run_for_ms(10_000);
+        let Outcome::Kubectl(out) = act(&mut scene, &mut cluster, Action::Kubectl { line: "kubectl exec -it shell -- sh".into() }) else { panic!("kubectl") };
+        let Some(kubectl::interactive::Interactive::Shell(mut session)) = out.interactive else { panic!("a shell: {out:?}") };
+        assert_eq!(session.prompt(), "/ # ");
+        for line in ["cd /tmp", "echo typed > note", "exit"] {
+            let Outcome::Shell(step, after) = act(&mut scene, &mut cluster, Action::ShellLine { session: session.clone(), line: line.into() }) else { panic!("shell") };
+            assert_eq!(step.ended, line == "exit");
+            session = after;
+        }
+        cluster.sim.run_for_ms(1_000);
+        scene.until_ms = cluster.now().as_millis();
+        let decoded = Scene::from_fragment(&scene.to_fragment()).expect("decodes");
+        let mut rebuilt = decoded.boot();
+        Replay::new(decoded).run_to_end(&mut rebuilt);
+        let read = kubectl::run(&mut rebuilt, "kubectl exec shell -- cat /tmp/note", None, &NoFiles);
+        assert_eq!(read.stdout, "typed\n", "{read:?}");
+        assert_eq!(transcript(&rebuilt), transcript(&cluster));
     }
 
     #[test]

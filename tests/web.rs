@@ -121,3 +121,56 @@ async fn a_big_cluster_is_an_overview_with_a_map_a_summary_and_search() {
     settle(100).await;
     assert!(by_test_id("node-worker-3").is_none());
 }
+
+/// Types a line into the terminal and presses Enter.
+async fn type_line(text: &str) {
+    let input: web_sys::HtmlInputElement = by_test_id("terminal-input").expect("input").dyn_into().expect("input");
+    input.set_value(text);
+    input.dispatch_event(&web_sys::InputEvent::new("input").expect("input event")).expect("dispatch input");
+    let enter = web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &{
+        let init = web_sys::KeyboardEventInit::new();
+        init.set_key("Enter");
+        init.set_bubbles(true);
+        init
+    })
+    .expect("event");
+    input.dispatch_event(&enter).expect("dispatch");
+    settle(100).await;
+}
+
+fn terminal_text() -> String {
+    by_test_id("terminal-output").and_then(|e| e.text_content()).unwrap_or_default()
+}
+
+fn prompt() -> String {
+    by_test_id("terminal-prompt").and_then(|e| e.text_content()).unwrap_or_default()
+}
+
+#[wasm_bindgen_test]
+async fn exec_it_opens_an_interactive_shell_in_the_terminal() {
+    mount().await;
+    type_line("kubectl run shell --image=busybox:1.37 -- sleep 3600").await;
+    // The clock runs at 1x: the image pull and start take a few virtual seconds.
+    let mut running = false;
+    for _ in 0..80 {
+        settle(250).await;
+        type_line("kubectl get pod shell --no-headers").await;
+        if terminal_text().contains("Running") {
+            running = true;
+            break;
+        }
+    }
+    assert!(running, "the pod runs: {}", terminal_text());
+    type_line("kubectl exec -it shell -- sh").await;
+    assert_eq!(prompt(), "/ # ", "busybox's shell prompt");
+    type_line("cd /tmp && echo hello > note && cat note").await;
+    assert_eq!(prompt(), "/tmp # ", "the prompt follows cd");
+    assert!(terminal_text().contains("/ # cd /tmp && echo hello > note && cat note"), "{}", terminal_text());
+    assert!(terminal_text().contains("hello"), "{}", terminal_text());
+    type_line("bash").await;
+    assert!(terminal_text().contains("sh: bash: not found"), "{}", terminal_text());
+    type_line("exit").await;
+    assert_eq!(prompt(), "$", "back at kubectl");
+    type_line("kubectl exec shell -- cat /tmp/note").await;
+    assert!(terminal_text().ends_with("hello\n") || terminal_text().contains("$ kubectl exec shell -- cat /tmp/notehello"), "{}", terminal_text());
+}

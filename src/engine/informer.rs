@@ -47,6 +47,14 @@ impl Informer {
         self.items.is_empty()
     }
 
+    /// Stops watching but keeps the cache (an object that can no longer
+    /// change, such as an immutable ConfigMap).
+    pub fn close(&mut self, api: &mut crate::engine::apiserver::ApiServer) {
+        if let Some(id) = self.watch.take() {
+            api.close_watch(id);
+        }
+    }
+
     /// The process restarted: the cache and the watch are gone.
     pub fn reset(&mut self) {
         self.watch = None;

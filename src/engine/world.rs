@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::engine::node::filesystem::Fs;
 use crate::engine::node::node_status::MachineIds;
 use crate::engine::node::runtime::Runtime;
 use crate::engine::sim::clock::VirtualTime;
@@ -14,6 +15,13 @@ use crate::engine::sim::clock::VirtualTime;
 #[derive(Debug)]
 pub struct Machine {
     pub runtime: Runtime,
+    /// The node's disk: pods' volumes under `/var/lib/kubelet/pods/<uid>/`,
+    /// hostPath and local PersistentVolume data at their own paths. It
+    /// survives kubelet restarts and power cuts.
+    pub disk: Fs,
+    /// The disk's size and the memory, in KiB (what `df` reports).
+    pub disk_kb: u64,
+    pub memory_kb: u64,
     /// Machine id, system UUID and boot id, fixed at first boot (boot id per boot).
     pub ids: Option<MachineIds>,
     pub booted_at: VirtualTime,
@@ -29,10 +37,34 @@ pub struct Machine {
     pub stopped_programs: BTreeSet<String>,
 }
 
+/// A node's disk as its OS image ships it: the directories hostPath
+/// volumes of type `Directory` expect (`/tmp` for minikube's
+/// storage-provisioner, `/lib/modules` for kube-proxy).
+fn node_disk() -> Fs {
+    let mut disk = Fs::new();
+    let at = crate::engine::node::runtime::wall_secs(VirtualTime::ZERO);
+    for (path, mode) in [
+        ("/tmp", 0o1777),
+        ("/etc/kubernetes/manifests", 0o755),
+        ("/lib/modules", 0o755),
+        ("/mnt", 0o755),
+        ("/opt", 0o755),
+        ("/run", 0o755),
+        ("/var/lib/kubelet", 0o700),
+        ("/var/log/pods", 0o755),
+    ] {
+        disk.mkdir_all(path, mode, at);
+    }
+    disk
+}
+
 impl Machine {
     pub fn new(runtime: Runtime) -> Self {
         Machine {
             runtime,
+            disk: node_disk(),
+            disk_kb: 61_202_244,
+            memory_kb: 4_194_304,
             ids: None,
             booted_at: VirtualTime::ZERO,
             power_lost: false,
@@ -41,6 +73,29 @@ impl Machine {
             static_pod_manifests: BTreeMap::new(),
             stopped_programs: BTreeSet::new(),
         }
+    }
+
+    /// Brings the node's processes up to `now` (what they printed and wrote).
+    pub fn advance(&mut self, now: VirtualTime) {
+        self.runtime.advance(now, &mut self.disk);
+    }
+
+    /// Deletes a directory tree from the node's disk (a deleted
+    /// PersistentVolume's data: its `hostPath.path` or `local.path`).
+    /// Returns how many entries went.
+    pub fn remove_dir(&mut self, path: &str) -> usize {
+        let path = crate::engine::node::filesystem::normalize("/", path);
+        if path == "/" {
+            return 0;
+        }
+        self.disk.remove_tree(&path)
+    }
+
+    /// Creates a directory on the node's disk (`mkdir -p`), as a
+    /// provisioner prepares a volume's directory.
+    pub fn make_dir(&mut self, path: &str, mode: u32, now: VirtualTime) {
+        let path = crate::engine::node::filesystem::normalize("/", path);
+        self.disk.mkdir_all(&path, mode, crate::engine::node::runtime::wall_secs(now));
     }
 
     /// An empty stand-in while the real machine is in the world.

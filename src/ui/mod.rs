@@ -83,6 +83,8 @@ pub enum Msg {
     Apply(String),
     Delete(String),
     RunLine(String),
+    /// Ctrl-C in the terminal.
+    Interrupt,
     Select(Selection),
     CloseDetails,
     EditSelected,
@@ -167,6 +169,8 @@ pub struct App {
     editor_load: (u64, Rc<String>),
     editor_report: (u64, Rc<EditorReport>),
     terminal: Rc<Vec<TermEntry>>,
+    /// A command keeping the terminal (a container shell, followed output).
+    interactive: Option<crate::engine::kubectl::interactive::Interactive>,
     banner: Option<String>,
     share_link: String,
     dark: bool,
@@ -319,6 +323,9 @@ impl App {
             self.engine_ms = browser::now_ms() - started;
             redraw = true; // the clock moved
         }
+        if self.follow_output() {
+            redraw = true;
+        }
         if self.changed() {
             self.dirty = true;
         }
@@ -432,6 +439,7 @@ impl App {
         self.terminal = Rc::new(Vec::new());
         self.topology_model = TopologyModel::build(&self.cluster.0.borrow());
         self.log_model = LogModel::build(&self.cluster.0.borrow());
+        self.interactive = None;
         self.seen_log = Default::default();
         self.pace.clear();
         self.dirty = true;
@@ -516,6 +524,7 @@ impl Component for App {
             editor_load: (1, Rc::new(crate::view::templates::DEPLOYMENT.to_string())),
             editor_report: (0, Rc::new(EditorReport::default())),
             terminal: Rc::new(Vec::new()),
+            interactive: None,
             banner,
             share_link: String::new(),
             dark,
@@ -583,6 +592,13 @@ impl Component for App {
                 self.rebuild_views();
             }
             Msg::RunLine(line) => {
+                if let Some(crate::engine::kubectl::interactive::Interactive::Shell(session)) = self.interactive.clone() {
+                    return self.shell_line(session, line);
+                }
+                if matches!(self.interactive, Some(crate::engine::kubectl::interactive::Interactive::Follow(_))) {
+                    // Typed while output is followed: the terminal shows it, nothing reads it.
+                    return false;
+                }
                 let trimmed = line.trim().to_string();
                 if trimmed == "clear" {
                     self.terminal = Rc::new(Vec::new());
@@ -593,7 +609,7 @@ impl Component for App {
                 }
                 let output = if trimmed.len() > scene::MAX_TEXT_BYTES {
                     crate::engine::kubectl::Output { stderr: "error: command line too long\n".into(), exit_code: 1, ..Default::default() }
-                } else if scene::is_read_only(&trimmed) && self.replay.is_none() {
+                } else if scene::is_read_only(&trimmed) && self.replay.is_none() && !trimmed.contains(" -f") && !trimmed.contains("--follow") {
                     // Reads change nothing: run them without recording.
                     crate::engine::kubectl::run_read_only(&mut self.cluster.0.borrow_mut(), &trimmed)
                 } else {
@@ -602,13 +618,31 @@ impl Component for App {
                         _ => return true,
                     }
                 };
-                let mut entries: Vec<TermEntry> = (*self.terminal).clone();
-                entries.push(TermEntry { line: trimmed, output: output.combined(), ok: output.exit_code == 0 });
-                let excess = entries.len().saturating_sub(TERMINAL_KEEP);
-                entries.drain(..excess);
-                self.terminal = Rc::new(entries);
+                self.interactive = output.interactive.clone();
+                self.push_entry(TermEntry { prompt: "$ ".into(), line: trimmed, output: output.combined(), ok: output.exit_code == 0 });
                 self.dirty = true;
                 self.rebuild_views();
+            }
+            Msg::Interrupt => {
+                let Some(mut interactive) = self.interactive.clone() else { return false };
+                let follow = match &interactive {
+                    crate::engine::kubectl::interactive::Interactive::Follow(f) => Some(f.clone()),
+                    _ => None,
+                };
+                let step = match follow {
+                    // Stopping a `run --rm` deletes its pod: a step the scene keeps.
+                    Some(f) if f.remove.is_some() => {
+                        let now = self.now();
+                        let _ = self.scene.record(now, Action::FollowEnd { follow: f, interrupted: true });
+                        crate::engine::kubectl::interactive::interrupt(&mut self.cluster.0.borrow_mut(), &mut interactive)
+                    }
+                    _ => crate::engine::kubectl::interactive::interrupt(&mut self.cluster.0.borrow_mut(), &mut interactive),
+                };
+                self.append_output(&step.output, step.exit_code == 0);
+                if step.ended {
+                    self.interactive = None;
+                }
+                self.dirty = true;
             }
             Msg::Select(sel) => {
                 self.selected = Some(sel);
@@ -716,7 +750,7 @@ impl Component for App {
                     </button>
                 </header>
                 <p class="honest-note">
-                    {"Containers are simulated: no image is pulled and no process runs. The API server, scheduler, controllers and kubelets are a Kubernetes 1.33 model running in this tab on virtual time."}
+                    {"Containers are simulated: no image is pulled and no process runs; their commands (and kubectl exec) run in a small shell model over simulated files. The API server, scheduler, controllers and kubelets are a Kubernetes 1.33 model running in this tab on virtual time."}
                 </p>
                 { self.view_banner(ctx) }
                 { self.view_replay() }
@@ -732,7 +766,14 @@ impl Component for App {
                             on_apply={link.callback(Msg::Apply)}
                             on_delete={link.callback(Msg::Delete)}
                         />
-                        <terminal::Terminal entries={self.terminal.clone()} cluster={self.cluster.clone()} on_run={link.callback(Msg::RunLine)} />
+                        <terminal::Terminal
+                            entries={self.terminal.clone()}
+                            cluster={self.cluster.clone()}
+                            on_run={link.callback(Msg::RunLine)}
+                            on_interrupt={link.callback(|_| Msg::Interrupt)}
+                            prompt={self.shell_prompt()}
+                            following={matches!(self.interactive, Some(crate::engine::kubectl::interactive::Interactive::Follow(_)))}
+                        />
                     </section>
                     <section class="pane log-pane">
                         <event_log::EventLog
@@ -761,6 +802,65 @@ impl Component for App {
 }
 
 impl App {
+    fn push_entry(&mut self, entry: TermEntry) {
+        let mut entries: Vec<TermEntry> = (*self.terminal).clone();
+        entries.push(entry);
+        let excess = entries.len().saturating_sub(TERMINAL_KEEP);
+        entries.drain(..excess);
+        self.terminal = Rc::new(entries);
+    }
+
+    /// Adds output to the last terminal entry (followed output, Ctrl-C).
+    fn append_output(&mut self, text: &str, ok: bool) {
+        if text.is_empty() {
+            return;
+        }
+        let mut entries: Vec<TermEntry> = (*self.terminal).clone();
+        match entries.last_mut() {
+            Some(last) => {
+                last.output.push_str(text);
+                last.ok &= ok;
+            }
+            None => entries.push(TermEntry { prompt: String::new(), line: String::new(), output: text.to_string(), ok }),
+        }
+        self.terminal = Rc::new(entries);
+    }
+
+    fn shell_prompt(&self) -> Option<String> {
+        match &self.interactive {
+            Some(crate::engine::kubectl::interactive::Interactive::Shell(s)) => Some(s.prompt()),
+            _ => None,
+        }
+    }
+
+    /// A line typed at a container's shell: recorded, run, shown after its prompt.
+    fn shell_line(&mut self, session: crate::engine::kubectl::interactive::ShellSession, line: String) -> bool {
+        let prompt = session.prompt();
+        let Some(Outcome::Shell(step, after)) = self.act(Action::ShellLine { session, line: line.clone() }) else { return true };
+        self.push_entry(TermEntry { prompt, line, output: step.output.clone(), ok: step.exit_code == 0 });
+        self.interactive = if step.ended { None } else { Some(crate::engine::kubectl::interactive::Interactive::Shell(after)) };
+        self.dirty = true;
+        self.rebuild_views();
+        true
+    }
+
+    /// Followed output: what is new since the last frame.
+    fn follow_output(&mut self) -> bool {
+        let Some(crate::engine::kubectl::interactive::Interactive::Follow(follow)) = self.interactive.clone() else { return false };
+        let mut next = follow.clone();
+        let step = crate::engine::kubectl::interactive::follow(&mut self.cluster.0.borrow_mut(), &mut next);
+        if step.ended && follow.remove.is_some() {
+            // Its end deletes the pod (`run --rm`): a step the scene keeps.
+            let now = self.now();
+            let _ = self.scene.record(now, Action::FollowEnd { follow, interrupted: false });
+            self.dirty = true;
+        }
+        let changed = !step.output.is_empty() || step.ended;
+        self.append_output(&step.output, step.exit_code == 0);
+        self.interactive = if step.ended { None } else { Some(crate::engine::kubectl::interactive::Interactive::Follow(next)) };
+        changed
+    }
+
     fn namespaces(&self) -> Vec<String> {
         let cluster = self.cluster.0.borrow();
         topology_view::stored(&cluster, crate::engine::api::ids::namespaces()).iter().filter_map(|o| o.meta().name.clone()).collect()

@@ -3,10 +3,11 @@
 chromedriver's W3C WebDriver API with nothing but the standard library.
 
 Scenario: stop the scheduler, create a Deployment in the editor, see its pods
-Pending, start the scheduler, see them Running, copy the link, open it in a
-fresh browser profile, see the same pods. Then a short frame benchmark on a
-20-node cluster must report (the page's bench is tested, not timed). Also
-measures time to first render.
+Pending, start the scheduler, see them Running, open a shell in one of them
+with `kubectl exec -it` and type into it, copy the link, open it in a fresh
+browser profile, see the same pods and the file the shell wrote. Then a short
+frame benchmark on a 20-node cluster must report (the page's bench is tested,
+not timed). Also measures time to first render.
 
 With --bench: frame times at 10x on 100 nodes / 2,000 pods, then the latency
 of clicks at 60x; with --bench-big, the same on 1,000 nodes / 50,000 pods
@@ -100,6 +101,15 @@ class Browser:
             time.sleep(0.2)
         raise AssertionError(f"timed out waiting for {what}; last saw: {last!r}")
 
+    def type_line(self, text):
+        self.type("terminal-input", text + "\ue007")
+
+    def prompt(self):
+        return self.js("return document.querySelector('[data-testid=\"terminal-prompt\"]').textContent")
+
+    def terminal(self):
+        return self.js("return document.querySelector('[data-testid=\"terminal-output\"]').textContent")
+
     def pods(self, prefix):
         return self.js("""return [...document.querySelectorAll('[data-testid^="' + arguments[0] + '"]')]
             .map(e => [e.dataset.testid, e.dataset.status]);""", prefix)
@@ -141,6 +151,17 @@ def scenario(page, driver):
             first.pods("pod-default-web-")), timeout=90)
         print("running:", running)
 
+        # An interactive shell in a container, typed into through the terminal.
+        first.type_line("kubectl exec -it deploy/web -- bash")
+        prompt = first.wait("bash's prompt", lambda: (lambda p: p if p.startswith("root@web-") else None)(first.prompt()))
+        print("prompt:", prompt)
+        first.type_line("echo saved-by-the-shell > /tmp/note && ls /usr/share/nginx/html")
+        first.wait("the shell's output", lambda: "50x.html" in first.terminal() and "index.html" in first.terminal())
+        first.type_line("cat /tmp/note")
+        first.wait("the file the shell wrote", lambda: "saved-by-the-shell" in first.terminal())
+        first.type_line("exit")
+        first.wait("kubectl's prompt again", lambda: first.prompt() == "$")
+
         first.click("share-button")
         link = first.wait("the share link", lambda: first.js("return document.querySelector('[data-testid=\"share-link\"]').value"))
         print(f"link: {len(link)} characters")
@@ -154,6 +175,9 @@ def scenario(page, driver):
                                                                                       and all(s == "Running" for _, s in p) else None)(
             second.pods("pod-default-web-")), timeout=90)
         print("rebuilt:", again)
+        # The shell's lines are part of the scene: the file is there again.
+        second.type_line("kubectl exec deploy/web -- cat /tmp/note")
+        second.wait("the shell's file after the rebuild", lambda: "saved-by-the-shell" in second.terminal())
     finally:
         second.quit()
 

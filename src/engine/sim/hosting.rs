@@ -72,7 +72,7 @@ impl Sim {
                         machine.stopped_programs.insert(program.clone());
                         // A machine without power runs nothing to stop.
                         if machine.powered {
-                            machine.runtime.crash_program(program, now);
+                            machine.runtime.crash_program(program, now, &mut machine.disk);
                         }
                     }
                 }
