@@ -632,8 +632,8 @@ impl Component for App {
                 let step = match follow {
                     // Stopping a `run --rm` deletes its pod: a step the scene keeps.
                     Some(f) if f.remove.is_some() => {
-                        let now = self.now();
-                        let _ = self.scene.record(now, Action::FollowEnd { follow: f, interrupted: true });
+                        let at = self.cluster.0.borrow_mut().sim.position();
+                        let _ = self.scene.record(at, Action::FollowEnd { follow: f, interrupted: true });
                         crate::engine::kubectl::interactive::interrupt(&mut self.cluster.0.borrow_mut(), &mut interactive)
                     }
                     _ => crate::engine::kubectl::interactive::interrupt(&mut self.cluster.0.borrow_mut(), &mut interactive),
@@ -851,8 +851,8 @@ impl App {
         let step = crate::engine::kubectl::interactive::follow(&mut self.cluster.0.borrow_mut(), &mut next);
         if step.ended && follow.remove.is_some() {
             // Its end deletes the pod (`run --rm`): a step the scene keeps.
-            let now = self.now();
-            let _ = self.scene.record(now, Action::FollowEnd { follow, interrupted: false });
+            let at = self.cluster.0.borrow_mut().sim.position();
+            let _ = self.scene.record(at, Action::FollowEnd { follow, interrupted: false });
             self.dirty = true;
         }
         let changed = !step.output.is_empty() || step.ended;
