@@ -10,6 +10,9 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use crate::engine::api::Object;
 use crate::engine::controllers::ControllerManager;
+use crate::engine::network::addons;
+use crate::engine::network::pod_clients::PodClients;
+use crate::engine::network::policy_agent::PolicyAgent;
 use crate::engine::node::{KubeProxy, Kubelet};
 use crate::engine::scheduler::Scheduler;
 use crate::engine::apiserver::ApiServer;
@@ -147,6 +150,7 @@ impl Cluster {
     pub fn unbooted(profile: Profile, seed: u64) -> Self {
         let mut api = ApiServer::new(seed, &profile.server);
         bootstrap_objects(&mut api);
+        addons::install_coredns(&mut api, profile.kind == ProfileKind::Minikube);
         let mut sim = Sim::new(seed, api);
         register_components(&mut sim, &profile);
         Cluster { sim, profile, seed }
@@ -161,9 +165,14 @@ impl Cluster {
 fn register_components(sim: &mut Sim, profile: &Profile) {
     sim.add(Box::new(Scheduler::new()));
     sim.add(Box::new(ControllerManager::standard()));
+    sim.add(Box::new(PodClients::default()));
+    sim.add(Box::new(PolicyAgent::default()));
     for node in &profile.nodes {
         sim.add_node_name(&node.name);
-        sim.world.add_machine(&node.name, Kubelet::machine_for(node));
+        let mut machine = Kubelet::machine_for(node);
+        machine.address = node.address.clone();
+        machine.pod_cidr = node.pod_cidr.clone();
+        sim.world.add_machine(&node.name, machine);
         sim.add(Box::new(Kubelet::new(node.clone())));
         sim.add(Box::new(KubeProxy::new(&node.name)));
     }

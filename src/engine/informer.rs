@@ -47,6 +47,14 @@ impl Informer {
         self.items.is_empty()
     }
 
+    /// The process ended while the API server lives on: its watch is closed.
+    pub fn close(&mut self, api: &mut crate::engine::apiserver::ApiServer) {
+        if let Some(id) = self.watch.take() {
+            api.close_watch(id);
+        }
+        self.reset();
+    }
+
     /// The process restarted: the cache and the watch are gone.
     pub fn reset(&mut self) {
         self.watch = None;

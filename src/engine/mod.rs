@@ -9,6 +9,8 @@
 //! - `scheduler`, `controllers`, `node`: the components.
 //! - `sim`: virtual clock, timers, seeded RNG, start/stop of components.
 //! - `world`: each node's machine (container runtime), which outlives its processes.
+//! - `network`: connections between pods, nodes and the host; Services, DNS,
+//!   NetworkPolicy, Ingress, the applications that answer, traffic.
 //! - `cluster`: profiles that put it all together.
 //! - `kubectl`: the command line, printing what kubectl 1.33 prints.
 
@@ -18,6 +20,7 @@ pub mod cluster;
 pub mod controllers;
 pub mod informer;
 pub mod kubectl;
+pub mod network;
 pub mod node;
 pub mod scheduler;
 pub mod script;

@@ -15,6 +15,9 @@
 //!
 //! Each command is echoed as `$ <line as written>` (a heredoc by its first
 //! line), followed by what it printed. `a && b` runs `b` only if `a` succeeded.
+//!
+//! `traffic start URL [--rate N/s] [--from pod/NAME|node/NAME]`, `traffic
+//! stop` and `traffic report` drive the traffic generator.
 
 use crate::engine::cluster::Cluster;
 use crate::engine::kubectl::{self, FileSource};
@@ -32,6 +35,8 @@ pub enum Step {
     Stop(String),
     Start(String),
     Sleep(u64),
+    /// `traffic start|stop|report …`, the traffic generator.
+    Traffic(Vec<String>),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -129,7 +134,8 @@ pub fn parse(text: &str) -> Result<Vec<Command>, ScriptError> {
                 }
                 Step::Sleep(ms)
             }
-            other => return Err(err(format!("unknown command \"{other}\" (expected kubectl, stop, start or sleep)"))),
+            "traffic" => Step::Traffic(words[1..].to_vec()),
+            other => return Err(err(format!("unknown command \"{other}\" (expected kubectl, stop, start, sleep or traffic)"))),
         };
         commands.push(Command { line: number, text: line.to_string(), step });
     }
@@ -184,6 +190,17 @@ pub fn run_step(cluster: &mut Cluster, step: &Step, files: &dyn FileSource) -> S
             cluster.sim.run_for_ms(*ms);
             String::new()
         }
+        Step::Traffic(words) => traffic_command(cluster, words),
+    }
+}
+
+/// Runs a `traffic …` command against the cluster: its output, errors included.
+pub fn traffic_command(cluster: &mut Cluster, words: &[String]) -> String {
+    let now = cluster.sim.now();
+    let sim = &mut cluster.sim;
+    match crate::engine::network::traffic::command(&sim.api, &mut sim.world, now, words) {
+        Ok(text) => text,
+        Err(e) => format!("{e}\n"),
     }
 }
 

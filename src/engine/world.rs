@@ -6,6 +6,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::engine::network::rules::ProxyRules;
+use crate::engine::network::{ContainerRef, Network};
 use crate::engine::node::node_status::MachineIds;
 use crate::engine::node::runtime::Runtime;
 use crate::engine::sim::clock::VirtualTime;
@@ -22,11 +24,26 @@ pub struct Machine {
     pub powered: bool,
     /// When the kubelet last ran on it: the instant a power cut froze it at.
     pub last_run: VirtualTime,
+    /// The node's InternalIP and pod CIDR (its network interfaces).
+    pub address: String,
+    pub pod_cidr: String,
+    /// The kernel's Service rules, as kube-proxy last wrote them.
+    pub proxy: ProxyRules,
 }
 
 impl Machine {
     pub fn new(runtime: Runtime) -> Self {
-        Machine { runtime, ids: None, booted_at: VirtualTime::ZERO, power_lost: false, powered: true, last_run: VirtualTime::ZERO }
+        Machine {
+            runtime,
+            ids: None,
+            booted_at: VirtualTime::ZERO,
+            power_lost: false,
+            powered: true,
+            last_run: VirtualTime::ZERO,
+            address: String::new(),
+            pod_cidr: String::new(),
+            proxy: ProxyRules::default(),
+        }
     }
 
     /// An empty stand-in while the real machine is in the world.
@@ -34,23 +51,31 @@ impl Machine {
         Machine::new(Runtime::vacant())
     }
 
-    /// Power switched; a cut loses every running process (see the runtime).
+    /// Power switched; a cut loses every running process (see the runtime)
+    /// and the kernel's rules, which live in memory.
     pub fn set_power(&mut self, on: bool) {
         self.powered = on;
         if !on {
             self.power_lost = true;
+            self.proxy = ProxyRules::default();
         }
     }
 }
 
-/// Every node's machine, by node name.
+/// Every node's machine, by node name, and the network between them.
 #[derive(Debug, Default)]
 pub struct World {
     machines: BTreeMap<String, Machine>,
+    pub net: Network,
 }
 
 impl World {
+    pub fn new(seed: u64) -> Self {
+        World { machines: BTreeMap::new(), net: Network::new(seed) }
+    }
+
     pub fn add_machine(&mut self, node: &str, machine: Machine) {
+        self.net.plan.add_node(node, &machine.address, &machine.pod_cidr);
         self.machines.insert(node.to_string(), machine);
     }
 
@@ -71,7 +96,11 @@ impl World {
         self.machines.remove(node)
     }
 
-    pub(crate) fn put_back(&mut self, node: &str, machine: Machine) {
+    pub(crate) fn put_back(&mut self, node: &str, mut machine: Machine) {
+        for (uid, container, id) in machine.runtime.started_clients.drain(..) {
+            self.net.clients.insert(ContainerRef { node: node.to_string(), uid, container, id });
+            self.net.wake_clients = true;
+        }
         self.machines.insert(node.to_string(), machine);
     }
 }

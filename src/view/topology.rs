@@ -440,9 +440,11 @@ mod tests {
         assert_eq!(view.unscheduled.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["lonely"]);
         assert_eq!(view.unscheduled[0].test_id(), "pod-default-lonely");
         let worker2 = view.nodes.iter().find(|n| n.name == "worker-2").unwrap();
-        assert_eq!(worker2.pods.len(), 1);
-        assert_eq!(worker2.cpu_requested_millis, 100);
-        assert_eq!(worker2.memory_requested_bytes, 64 * 1048576);
-        assert_eq!(view.pod_count, 2);
+        let coredns: Vec<_> = worker2.pods.iter().filter(|p| p.namespace == "kube-system").collect();
+        assert_eq!(worker2.pods.len(), 1 + coredns.len());
+        assert_eq!(worker2.cpu_requested_millis, 100 + 100 * coredns.len() as i64);
+        assert_eq!(worker2.memory_requested_bytes, (64 + 70 * coredns.len() as i64) * 1048576);
+        // Theirs, and CoreDNS's two.
+        assert_eq!(view.pod_count, 4);
     }
 }

@@ -99,6 +99,34 @@ const MONGO_START: &[&str] = &[
 ];
 
 const KUBIA_START: &[&str] = &["Kubia server starting..."];
+
+const COREDNS_START: &[&str] = &[
+    ".:53",
+    "[INFO] plugin/reload: Running configuration SHA512 = 591cf328cccc12bc490481273e738df59329c62c0b729d94e8b61db9961c2fa5b046dd37f1cf888b953814040d180f52594972691cd6ff41be96639138a43908",
+    "CoreDNS-1.12.0",
+    "linux/amd64, go1.23.3, 51e11f1",
+];
+
+const HPA_EXAMPLE_START: &[&str] = &[
+    "AH00558: apache2: Could not reliably determine the server's fully qualified domain name, using {ip}. Set the 'ServerName' directive globally to suppress this message",
+    "AH00558: apache2: Could not reliably determine the server's fully qualified domain name, using {ip}. Set the 'ServerName' directive globally to suppress this message",
+    "[{apache_time}] [mpm_prefork:notice] [pid 1] AH00163: Apache/2.4.10 (Debian) PHP/5.6.40 configured -- resuming normal operations",
+    "[{apache_time}] [core:notice] [pid 1] AH00094: Command line: 'apache2 -D FOREGROUND'",
+];
+
+const HTTP_ECHO_START: &[&str] = &["{time} [INFO] server is listening on :5678"];
+
+const INGRESS_NGINX_START: &[&str] = &[
+    "-------------------------------------------------------------------------------",
+    "NGINX Ingress controller",
+    "  Release:       v1.12.2",
+    "  Build:         7ee28ac6da9d08d3a2bc4bd2f4b2d5f8ec59e4ad",
+    "  Repository:    https://github.com/kubernetes/ingress-nginx",
+    "  nginx version: nginx/1.25.5",
+    "",
+    "-------------------------------------------------------------------------------",
+    "",
+];
 const NO_OUTPUT: &[&str] = &[];
 
 macro_rules! server {
@@ -160,6 +188,14 @@ pub static CATALOGUE: &[CatalogueImage] = &[
     server!("bitnami/apache", 94_406_781, [8080, 8443], Coreutils, NO_OUTPUT, true, None),
     server!("gcr.io/google-samples/kubernetes-bootcamp", 80_328_012, [8080], Coreutils, &["Kubernetes Bootcamp App Started At: {iso_time} | Running On:  {hostname} "], false, None),
     server!("packtworkshops/the-kubernetes-workshop", 38_294_830, [8080], Busybox, NO_OUTPUT, true, None),
+    server!("registry.k8s.io/coredns/coredns", 20_939_036, [53, 8080, 8181, 9153], Coreutils, COREDNS_START, true, None),
+    server!("hashicorp/http-echo", 3_536_384, [5678], Coreutils, HTTP_ECHO_START, true, None),
+    server!("registry.k8s.io/hpa-example", 181_012_337, [80], Coreutils, HPA_EXAMPLE_START, true, None),
+    server!("k8s.gcr.io/hpa-example", 181_012_337, [80], Coreutils, HPA_EXAMPLE_START, true, None),
+    server!("registry.k8s.io/ingress-nginx/controller", 105_210_848, [80, 443, 8443, 10254], Busybox, INGRESS_NGINX_START, true, None),
+    script!("registry.k8s.io/ingress-nginx/kube-webhook-certgen", 25_340_209, Busybox, "echo '{\"level\":\"info\",\"msg\":\"creating new secret\",\"source\":\"cmd/create.go:28\"}'", [], true),
+    script!("curlimages/curl", 10_314_829, Busybox, "sh", [], true),
+    script!("nicolaka/netshoot", 209_112_533, Coreutils, "bash", [], true),
 ];
 
 /// Variants whose behaviour depends on the tag.

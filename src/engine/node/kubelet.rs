@@ -705,6 +705,9 @@ impl Kubelet {
                 }
                 match result {
                     Ok(_) => {
+                        if let Ok(image) = images::parse_image(&spec_image) {
+                            crate::engine::network::exchange::attach_app(&mut self.machine.runtime, &uid, &c, &image);
+                        }
                         self.record_container(ctx, pod, &c.name, step.init, NORMAL, "Started", format!("Started container {}", c.name));
                         ctx.log(format!("started container {} in {}/{}", c.name, pod.metadata.namespace.as_deref().unwrap_or(""), hostname));
                     }
@@ -902,7 +905,7 @@ impl Kubelet {
         self.machine.runtime.stop_sandbox(uid);
     }
 
-    fn probe_outcome(&mut self, pod: &Pod, uid: &str, c: &Container, probe: &Probe) -> Result<(), String> {
+    fn probe_outcome(&mut self, pod: &Pod, uid: &str, c: &Container, probe: &Probe, now: VirtualTime) -> Result<(), String> {
         let Some(sandbox) = self.machine.runtime.sandbox_mut(uid) else { return Err("no sandbox".into()) };
         let ip = sandbox.ip.clone();
         let Some(rc) = sandbox.latest_mut(&c.name) else { return Err("no container".into()) };
@@ -921,7 +924,8 @@ impl Kubelet {
             if !rc.serves(port) {
                 return Err(format!("Get \"{scheme}://{host}:{port}{path}\": dial tcp {host}:{port}: connect: connection refused"));
             }
-            let code = rc.http_request();
+            let pod_name = pod.metadata.name.clone().unwrap_or_default();
+            let code = crate::engine::network::exchange::http_probe(rc, port, &path, &host, &pod_name, now).unwrap_or_else(|| rc.http_request());
             return if code < 400 { Ok(()) } else { Err(format!("HTTP probe failed with statuscode: {code}")) };
         }
         if let Some(tcp) = &probe.tcp_socket {
@@ -986,7 +990,7 @@ impl Kubelet {
                     ctx.wake_at(state.next_at);
                     continue;
                 }
-                let outcome = self.probe_outcome(pod, uid, c, probe);
+                let outcome = self.probe_outcome(pod, uid, c, probe, now);
                 let Some(state) = self.state.probes.get_mut(&key) else { continue };
                 state.next_at = now.plus_millis(period);
                 ctx.wake_at(state.next_at);

@@ -105,6 +105,11 @@ pub trait Component {
     /// The process started again; it will run at once.
     fn on_start(&mut self, _ctx: &mut Ctx) {}
     fn as_any(&self) -> &dyn Any;
+    /// Whether a learner can stop it (cluster processes); hosts of what
+    /// runs inside pods cannot be, their life is their containers'.
+    fn stoppable(&self) -> bool {
+        true
+    }
 }
 
 struct Slot {
@@ -137,7 +142,7 @@ impl Sim {
     pub fn new(seed: u64, api: ApiServer) -> Self {
         Sim {
             api,
-            world: World::default(),
+            world: World::new(seed),
             now: VirtualTime::ZERO,
             rng: fastrand::Rng::with_seed(seed),
             slots: Vec::new(),
@@ -270,7 +275,7 @@ impl Sim {
             }
             return Ok(());
         }
-        let Some(id) = self.slots.iter().position(|s| s.component.name() == name) else {
+        let Some(id) = self.slots.iter().position(|s| s.component.name() == name && s.component.stoppable()) else {
             return Err(format!("unknown component \"{name}\""));
         };
         if running {
@@ -342,9 +347,20 @@ impl Sim {
                 if let Some(t) = self.with_ctx(id, |component, ctx| component.run(ctx)) {
                     self.schedule(id, t);
                 }
+                if self.world.net.wake_clients {
+                    self.wake_pod_clients();
+                }
             }
         }
         runs
+    }
+
+    /// A container whose process talks to the API server started: its host runs now.
+    fn wake_pod_clients(&mut self) {
+        self.world.net.wake_clients = false;
+        if let Some(id) = self.slots.iter().position(|s| s.component.name() == crate::engine::network::pod_clients::NAME) {
+            self.schedule(id, self.now);
+        }
     }
 
     /// The next instant some component asked to run at, if any.
@@ -371,10 +387,15 @@ impl Sim {
             if runs >= max_runs {
                 return false;
             }
-            match self.next_timer() {
+            let next = [self.next_timer(), self.world.net.next_event()].into_iter().flatten().min();
+            match next {
                 Some(t) if t <= target => {
                     self.now = t;
+                    self.api.set_now(t);
                     runs += self.settle();
+                    // What crosses the network at this instant sees the
+                    // cluster as its components left it.
+                    runs += crate::engine::network::deliver_due(&mut self.world, t).div_ceil(4);
                 }
                 _ => {
                     self.now = self.now.max(target);

@@ -2,6 +2,7 @@
 
 pub mod apply;
 pub mod create;
+mod create_ingress;
 mod delete;
 mod describe;
 mod get;

@@ -1,0 +1,1 @@
+//! End-to-end checks of the network on a booted cluster.
