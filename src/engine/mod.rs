@@ -13,11 +13,13 @@
 //!   NetworkPolicy, Ingress, the applications that answer, traffic.
 //! - `cluster`: profiles that put it all together.
 //! - `kubectl`: the command line, printing what kubectl 1.33 prints.
+//! - `host`: commands on the learner's machine (curl, wget, minikube service, traffic).
 
 pub mod api;
 pub mod apiserver;
 pub mod cluster;
 pub mod controllers;
+pub mod host;
 pub mod informer;
 pub mod kubectl;
 pub mod network;

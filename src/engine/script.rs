@@ -16,8 +16,9 @@
 //! Each command is echoed as `$ <line as written>` (a heredoc by its first
 //! line), followed by what it printed. `a && b` runs `b` only if `a` succeeded.
 //!
-//! `traffic start URL [--rate N/s] [--from pod/NAME|node/NAME]`, `traffic
-//! stop` and `traffic report` drive the traffic generator.
+//! Host commands run on the learner's machine: `traffic start URL [--rate
+//! N/s] [--from pod/NAME|node/NAME]`, `traffic stop`, `traffic report`,
+//! `curl URL`, `wget URL` and `minikube service NAME --url`.
 
 use crate::engine::cluster::Cluster;
 use crate::engine::kubectl::{self, FileSource};
@@ -35,8 +36,9 @@ pub enum Step {
     Stop(String),
     Start(String),
     Sleep(u64),
-    /// `traffic start|stop|report …`, the traffic generator.
-    Traffic(Vec<String>),
+    /// A command on the learner's machine: `traffic …`, `curl`, `wget`,
+    /// `minikube service`.
+    Host(Vec<String>),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -134,8 +136,8 @@ pub fn parse(text: &str) -> Result<Vec<Command>, ScriptError> {
                 }
                 Step::Sleep(ms)
             }
-            "traffic" => Step::Traffic(words[1..].to_vec()),
-            other => return Err(err(format!("unknown command \"{other}\" (expected kubectl, stop, start, sleep or traffic)"))),
+            w if crate::engine::host::COMMANDS.contains(&w) => Step::Host(words.clone()),
+            other => return Err(err(format!("unknown command \"{other}\" (expected kubectl, stop, start, sleep, traffic, curl, wget or minikube)"))),
         };
         commands.push(Command { line: number, text: line.to_string(), step });
     }
@@ -190,17 +192,7 @@ pub fn run_step(cluster: &mut Cluster, step: &Step, files: &dyn FileSource) -> S
             cluster.sim.run_for_ms(*ms);
             String::new()
         }
-        Step::Traffic(words) => traffic_command(cluster, words),
-    }
-}
-
-/// Runs a `traffic …` command against the cluster: its output, errors included.
-pub fn traffic_command(cluster: &mut Cluster, words: &[String]) -> String {
-    let now = cluster.sim.now();
-    let sim = &mut cluster.sim;
-    match crate::engine::network::traffic::command(&sim.api, &mut sim.world, now, words) {
-        Ok(text) => text,
-        Err(e) => format!("{e}\n"),
+        Step::Host(words) => crate::engine::host::run(cluster, words).text,
     }
 }
 

@@ -480,9 +480,14 @@ impl Component for App {
                     crate::engine::kubectl::Output { stderr: "error: command line too long\n".into(), exit_code: 1, ..Default::default() }
                 } else if scene::is_read_only(&trimmed) && self.replay.is_none() {
                     // Reads change nothing: run them without recording.
-                    crate::engine::kubectl::run(&mut self.cluster.0.borrow_mut(), &trimmed, None, &crate::engine::kubectl::NoFiles)
+                    if crate::engine::host::is_host_command(&trimmed) {
+                        scene::run_host(&mut self.cluster.0.borrow_mut(), &trimmed)
+                    } else {
+                        crate::engine::kubectl::run(&mut self.cluster.0.borrow_mut(), &trimmed, None, &crate::engine::kubectl::NoFiles)
+                    }
                 } else {
-                    match self.act(Action::Kubectl { line: trimmed.clone() }) {
+                    let action = if crate::engine::host::is_host_command(&trimmed) { Action::Host { line: trimmed.clone() } } else { Action::Kubectl { line: trimmed.clone() } };
+                    match self.act(action) {
                         Some(Outcome::Kubectl(out)) => out,
                         _ => return true,
                     }

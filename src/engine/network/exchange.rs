@@ -33,6 +33,9 @@ pub fn attach_app(runtime: &mut Runtime, uid: &str, spec: &k8s_openapi::api::cor
         return;
     }
     let client = app.is_api_client();
+    for port in app.listen_ports() {
+        c.listen(port);
+    }
     c.app = app;
     c.cpu.limit_millis = limit;
     c.host_ports = host_ports;

@@ -29,6 +29,36 @@ pub struct Route {
     /// `Exact`, `Prefix` or `ImplementationSpecific`.
     pub path_type: String,
     pub upstream: Upstream,
+    /// `nginx.ingress.kubernetes.io/rewrite-target`.
+    pub rewrite: Option<String>,
+}
+
+const REWRITE_ANNOTATION: &str = "nginx.ingress.kubernetes.io/rewrite-target";
+
+/// The regular-expression paths tutorials pair with `rewrite-target`:
+/// `/foo(/|$)(.*)`. Returns the literal prefix.
+fn regex_prefix(path: &str) -> Option<&str> {
+    path.strip_suffix("(/|$)(.*)").filter(|p| !p.contains(['(', ')', '*', '[', '?', '+', '^', '$']))
+}
+
+/// The captures `$1`, `$2` of a request path under a route's regex path.
+fn captures(route_path: &str, path: &str) -> Option<(String, String)> {
+    let prefix = regex_prefix(route_path)?;
+    let rest = path.strip_prefix(prefix)?;
+    if rest.is_empty() {
+        return Some((String::new(), String::new()));
+    }
+    rest.strip_prefix('/').map(|r| ("/".to_string(), r.to_string()))
+}
+
+impl Route {
+    /// The path the upstream receives.
+    pub fn upstream_path(&self, path: &str) -> String {
+        let Some(target) = &self.rewrite else { return path.to_string() };
+        let (one, two) = captures(&self.path, path).unwrap_or_default();
+        let rewritten = target.replace("$1", &one).replace("$2", &two);
+        if rewritten.starts_with('/') { rewritten } else { format!("/{rewritten}") }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -41,8 +71,9 @@ pub struct IngressTable {
     pub ingresses: Vec<String>,
 }
 
-/// Whether an Ingress belongs to the `nginx` class.
-pub fn is_ours(ing: &Ingress, classes: &[&IngressClass]) -> bool {
+/// Whether an Ingress belongs to the `nginx` class. `without_class`: the
+/// controller runs with `--watch-ingress-without-class=true`.
+pub fn is_ours(ing: &Ingress, classes: &[&IngressClass], without_class: bool) -> bool {
     let ours: Vec<&str> = classes
         .iter()
         .filter(|c| c.spec.as_ref().and_then(|s| s.controller.as_deref()) == Some(CONTROLLER_NAME))
@@ -54,7 +85,7 @@ pub fn is_ours(ing: &Ingress, classes: &[&IngressClass]) -> bool {
     if let Some(class) = ing.metadata.annotations.as_ref().and_then(|a| a.get(CLASS_ANNOTATION)) {
         return class == "nginx";
     }
-    classes.iter().any(|c| {
+    without_class || classes.iter().any(|c| {
         c.spec.as_ref().and_then(|s| s.controller.as_deref()) == Some(CONTROLLER_NAME)
             && c.metadata.annotations.as_ref().and_then(|a| a.get(DEFAULT_CLASS_ANNOTATION)).map(String::as_str) == Some("true")
     })
@@ -97,13 +128,13 @@ fn upstream_for(ns: &str, backend: &IngressBackend, services: &BTreeMap<(String,
 }
 
 impl IngressTable {
-    pub fn build(ingresses: &[&Ingress], classes: &[&IngressClass], services: &[&Service], slices: &[&EndpointSlice]) -> Self {
+    pub fn build(ingresses: &[&Ingress], classes: &[&IngressClass], services: &[&Service], slices: &[&EndpointSlice], without_class: bool) -> Self {
         let services: BTreeMap<(String, String), &Service> = services
             .iter()
             .map(|s| ((s.metadata.namespace.clone().unwrap_or_default(), s.metadata.name.clone().unwrap_or_default()), *s))
             .collect();
         let mut table = IngressTable::default();
-        let mut sorted: Vec<&&Ingress> = ingresses.iter().filter(|i| is_ours(i, classes)).collect();
+        let mut sorted: Vec<&&Ingress> = ingresses.iter().filter(|i| is_ours(i, classes, without_class)).collect();
         // Older Ingresses win conflicts, as ingress-nginx merges them.
         sorted.sort_by(|a, b| (&a.metadata.creation_timestamp, &a.metadata.namespace, &a.metadata.name).cmp(&(&b.metadata.creation_timestamp, &b.metadata.namespace, &b.metadata.name)));
         for ing in sorted {
@@ -115,6 +146,7 @@ impl IngressTable {
                     table.default_backend = upstream_for(&ns, db, &services, slices);
                 }
             }
+            let rewrite = ing.metadata.annotations.as_ref().and_then(|a| a.get(REWRITE_ANNOTATION)).cloned();
             for rule in spec.rules.iter().flatten() {
                 let host = rule.host.clone().unwrap_or_default().to_ascii_lowercase();
                 let routes = table.hosts.entry(host).or_default();
@@ -124,7 +156,7 @@ impl IngressTable {
                         continue;
                     }
                     if let Some(upstream) = upstream_for(&ns, &p.backend, &services, slices) {
-                        routes.push(Route { path, path_type: p.path_type.clone(), upstream });
+                        routes.push(Route { path, path_type: p.path_type.clone(), upstream, rewrite: rewrite.clone() });
                     }
                 }
             }
@@ -163,7 +195,9 @@ pub fn path_matches(route_path: &str, path_type: &str, path: &str) -> bool {
             }
             path == prefix || path.starts_with(&format!("{prefix}/"))
         }
-        // ingress-nginx treats it as an nginx location prefix.
+        // ingress-nginx treats it as an nginx location prefix, or a
+        // regular expression when it is one.
+        _ if regex_prefix(route_path).is_some() => captures(route_path, path).is_some(),
         _ => path.starts_with(route_path),
     }
 }
@@ -187,15 +221,20 @@ mod tests {
         assert!(path_matches("/foo", "Exact", "/foo"));
         assert!(!path_matches("/foo", "Exact", "/foo/"));
         assert!(path_matches("/foo", "ImplementationSpecific", "/foobar"));
+        assert!(path_matches("/foo(/|$)(.*)", "ImplementationSpecific", "/foo/hostname"));
+        assert!(!path_matches("/foo(/|$)(.*)", "ImplementationSpecific", "/foobar"));
+        let r = Route { path: "/foo(/|$)(.*)".into(), path_type: "ImplementationSpecific".into(), upstream: Upstream { name: String::new(), endpoints: vec![], resolved: true }, rewrite: Some("/$2".into()) };
+        assert_eq!(r.upstream_path("/foo/hostname"), "/hostname");
+        assert_eq!(r.upstream_path("/foo"), "/");
     }
 
     #[test]
     fn longest_path_then_exact_wins() {
         let up = |n: &str| Upstream { name: n.into(), endpoints: vec![], resolved: true };
         let routes = vec![
-            Route { path: "/".into(), path_type: "Prefix".into(), upstream: up("root") },
-            Route { path: "/api".into(), path_type: "Prefix".into(), upstream: up("api") },
-            Route { path: "/api".into(), path_type: "Exact".into(), upstream: up("api-exact") },
+            Route { path: "/".into(), path_type: "Prefix".into(), upstream: up("root"), rewrite: None },
+            Route { path: "/api".into(), path_type: "Prefix".into(), upstream: up("api"), rewrite: None },
+            Route { path: "/api".into(), path_type: "Exact".into(), upstream: up("api-exact"), rewrite: None },
         ];
         let mut t = IngressTable::default();
         t.hosts.insert("foo.com".into(), routes);

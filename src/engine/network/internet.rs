@@ -438,8 +438,8 @@ pub fn ingress_nginx(provider: Provider) -> String {
         .replace("VERSION", VERSION)
         .replace("SERVICE_SPEC", service)
         .replace("EXTRA_ARGS", extra)
-        .replace("HOST_PORT_HTTP", http_port)
         .replace("HOST_PORT_HTTPS", https_port)
+        .replace("HOST_PORT_HTTP", http_port)
         .replace("NODE_SELECTOR", selector)
         .replace("TERMINATION", termination)
         .replace("TOLERATIONS", tolerations);

@@ -12,16 +12,15 @@ use std::any::Any;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use k8s_openapi::api::core::v1::{LoadBalancerIngress, Service};
+use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass, IngressLoadBalancerIngress, IngressLoadBalancerStatus, IngressStatus};
 
 use super::apps::AppState;
 use super::dns::DnsRecords;
-use super::http::go_log_time;
 use super::ingress::{is_ours, IngressTable};
 use super::ContainerRef;
-use crate::engine::api::{ids, resource, Object};
+use crate::engine::api::{ids, Object};
 use crate::engine::apiserver::events::{EventRecorder, NORMAL};
 use crate::engine::apiserver::Query;
 use crate::engine::informer::Informer;
@@ -49,6 +48,8 @@ struct IngressClient {
     recorder: EventRecorder,
     /// What the controller publishes as the Ingresses' address.
     address: Option<IngressLoadBalancerIngress>,
+    /// `--watch-ingress-without-class=true`.
+    without_class: bool,
     last_error: Option<VirtualTime>,
 }
 
@@ -130,6 +131,7 @@ impl PodClients {
                 slices: Informer::new(Query::all(ids::endpoint_slices())),
                 recorder: EventRecorder::new("nginx-ingress-controller", None),
                 address: None,
+                without_class: false,
                 last_error: None,
             }))),
             _ => None,
@@ -207,7 +209,9 @@ impl PodClients {
             return;
         }
         if c.address.is_none() {
-            c.address = Some(publish_address(ctx, r));
+            let args = controller_args(ctx, r);
+            c.without_class = args.iter().any(|a| a == "--watch-ingress-without-class=true" || a == "--watch-ingress-without-class");
+            c.address = Some(publish_address(ctx, r, &args));
         }
         let first = matches!(container(ctx, r).map(|x| &x.app), Some(AppState::IngressNginx(app)) if !app.synced);
         if changes == 0 && !first {
@@ -217,9 +221,9 @@ impl PodClients {
         let classes: Vec<&IngressClass> = c.classes.items().filter_map(|o| if let Object::IngressClass(i) = &**o { Some(i) } else { None }).collect();
         let services: Vec<&Service> = c.services.items().filter_map(|o| if let Object::Service(s) = &**o { Some(s) } else { None }).collect();
         let slices: Vec<&EndpointSlice> = c.slices.items().filter_map(|o| if let Object::EndpointSlice(s) = &**o { Some(s) } else { None }).collect();
-        let table = IngressTable::build(&ingresses, &classes, &services, &slices);
+        let table = IngressTable::build(&ingresses, &classes, &services, &slices, c.without_class);
         let changed = !matches!(container(ctx, r).map(|x| &x.app), Some(AppState::IngressNginx(app)) if *app.table == table);
-        let ours: Vec<Ingress> = ingresses.iter().filter(|i| is_ours(i, &classes)).map(|i| (*i).clone()).collect();
+        let ours: Vec<Ingress> = ingresses.iter().filter(|i| is_ours(i, &classes, c.without_class)).map(|i| (*i).clone()).collect();
         if let Some(AppState::IngressNginx(app)) = container(ctx, r).map(|x| &mut x.app) {
             app.table = Rc::new(table);
             app.synced = true;
@@ -260,19 +264,27 @@ fn klog_time(t: VirtualTime) -> String {
     format!("{}{:03}000", z.strftime("%m%d %H:%M:%S."), t.as_millis() % 1000)
 }
 
-/// `--publish-status-address` if the controller was given one, else the
-/// address of the node it runs on.
-fn publish_address(ctx: &mut Ctx, r: &ContainerRef) -> IngressLoadBalancerIngress {
+/// The controller container's command line, as its pod spec gives it.
+fn controller_args(ctx: &mut Ctx, r: &ContainerRef) -> Vec<String> {
     let pod = ctx.world.machine(&r.node).and_then(|m| m.runtime.sandbox(&r.uid)).map(|s| (s.namespace.clone(), s.pod.clone()));
-    let flag = pod.and_then(|(ns, name)| match ctx.api.get(ids::pods(), &ns, &name).as_deref() {
+    pod.map(|(ns, name)| match ctx.api.get(ids::pods(), &ns, &name).as_deref() {
         Ok(Object::Pod(p)) => p
             .spec
             .iter()
             .flat_map(|s| s.containers.iter())
-            .flat_map(|c| c.args.iter().flatten())
-            .find_map(|a| a.strip_prefix("--publish-status-address=").map(str::to_string)),
-        _ => None,
-    });
+            .filter(|c| c.name == r.container)
+            .flat_map(|c| c.command.iter().flatten().chain(c.args.iter().flatten()))
+            .cloned()
+            .collect(),
+        _ => vec![],
+    })
+    .unwrap_or_default()
+}
+
+/// `--publish-status-address` if the controller was given one, else the
+/// address of the node it runs on.
+fn publish_address(ctx: &mut Ctx, r: &ContainerRef, args: &[String]) -> IngressLoadBalancerIngress {
+    let flag = args.iter().find_map(|a| a.strip_prefix("--publish-status-address=").map(str::to_string));
     let value = flag.unwrap_or_else(|| ctx.world.net.plan.node_ip(&r.node).unwrap_or_default().to_string());
     if super::dns::is_ip(&value) {
         IngressLoadBalancerIngress { ip: Some(value), ..Default::default() }
@@ -325,9 +337,6 @@ impl Component for PodClients {
             // Notice containers that died without a watch event.
             ctx.wake_after_ms(5_000);
         }
-        let _ = go_log_time;
-        let _ = resource;
-        let _ = LoadBalancerIngress::default;
     }
 
     fn as_any(&self) -> &dyn Any {

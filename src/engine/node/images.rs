@@ -195,6 +195,7 @@ pub static CATALOGUE: &[CatalogueImage] = &[
     server!("registry.k8s.io/ingress-nginx/controller", 105_210_848, [80, 443, 8443, 10254], Busybox, INGRESS_NGINX_START, true, None),
     script!("registry.k8s.io/ingress-nginx/kube-webhook-certgen", 25_340_209, Busybox, "echo '{\"level\":\"info\",\"msg\":\"creating new secret\",\"source\":\"cmd/create.go:28\"}'", [], true),
     script!("curlimages/curl", 10_314_829, Busybox, "sh", [], true),
+    server!("registry.k8s.io/e2e-test-images/agnhost", 51_398_120, [], Coreutils, NO_OUTPUT, true, None),
     script!("nicolaka/netshoot", 209_112_533, Coreutils, "bash", [], true),
 ];
 

@@ -177,6 +177,13 @@ impl RuntimeContainer {
         self.is_running() && self.process.serves.contains(&port)
     }
 
+    /// The process listens on `port` too (a port its own flags name).
+    pub fn listen(&mut self, port: i32) {
+        if !self.process.serves.contains(&port) {
+            self.process.serves.push(port);
+        }
+    }
+
     /// The next instant something happens by itself (the process exits,
     /// the grace period ends), for the kubelet's wake-up.
     pub fn next_change(&self) -> Option<VirtualTime> {

@@ -226,6 +226,12 @@ fn deployment(s: &mut Session) -> Result {
             c.ports = Some(vec![ContainerPort { container_port: port, ..Default::default() }]);
         }
     }
+    // `-- COMMAND [args...]` becomes the first container's command.
+    if !s.args.after_dash.is_empty() {
+        if let Some(c) = containers.first_mut() {
+            c.command = Some(s.args.after_dash.clone());
+        }
+    }
     let app = labels(&[("app", &name)]);
     let d = Deployment {
         metadata: ObjectMeta { name: Some(name.clone()), labels: app.clone(), ..Default::default() },

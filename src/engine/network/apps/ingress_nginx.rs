@@ -35,7 +35,13 @@ impl Controller {
         self.requests += 1;
         let host = http.host();
         let path = http.path().to_string();
-        let upstream: Option<Upstream> = self.table.route(&host, &path).map(|r| r.upstream.clone()).or_else(|| self.table.default_backend.clone());
+        let route = self.table.route(&host, &path).cloned();
+        if let Some(r) = &route {
+            let rewritten = r.upstream_path(&path);
+            let query = http.target.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
+            http.target = format!("{rewritten}{query}");
+        }
+        let upstream: Option<Upstream> = route.map(|r| r.upstream).or_else(|| self.table.default_backend.clone());
         let request_id = format!("{:032x}", (cx.now.as_millis() as u128) << 64 | self.requests as u128 * 0x9e37_79b9_7f4a_7c15);
         let (resp, upstream_name, upstream_addr, upstream_status) = match upstream {
             None => (nginx_error(404, SERVER, http_date(cx.now), false), "upstream-default-backend".to_string(), "-".to_string(), "-".to_string()),
@@ -85,7 +91,7 @@ impl Controller {
             "{} - - [{}] \"{}\" {} {} \"{}\" \"{}\" {} 0.00{} [{upstream_name}] [] {upstream_addr} {} 0.00{} {upstream_status} {request_id}",
             req.client_ip,
             log_time(cx.now),
-            http.request_line(),
+            format!("{} {}{} {}", http.method, path, http.target.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default(), http.version),
             resp.status,
             resp.body.len(),
             http.header("referer").unwrap_or("-"),

@@ -149,6 +149,7 @@ pub enum AppState {
     Kubia(tutorials::Kubia),
     Bootcamp(tutorials::Bootcamp),
     HttpEcho(tutorials::HttpEcho),
+    Agnhost(tutorials::Agnhost),
     Beginners,
     Pageview,
     HpaExample,
@@ -167,7 +168,7 @@ impl AppState {
         let last = repo.rsplit('/').next().unwrap_or(&repo).to_string();
         let tag = image.tag.as_str();
         // A container that runs a shell or a custom program is not the image's server.
-        let custom = command.first().is_some_and(|c| !c.contains("nginx") && !c.contains("redis") && !c.contains("http-echo") && !c.contains("httpd"));
+        let custom = command.first().is_some_and(|c| !["nginx", "redis", "http-echo", "httpd", "agnhost", "coredns"].iter().any(|known| c.contains(known)));
         match last.as_str() {
             _ if custom => AppState::None,
             "nginx" | "nginx-slim" => AppState::Nginx(web::Nginx::default()),
@@ -175,13 +176,29 @@ impl AppState {
             "redis" => AppState::Redis(redis::Redis::default()),
             "kubia" | "kubia-unhealthy" | "kubia-pet" | "kubia-pet-peers" => AppState::Kubia(tutorials::Kubia::new(&last, tag)),
             "kubernetes-bootcamp" => AppState::Bootcamp(tutorials::Bootcamp::new(tag)),
-            "http-echo" => AppState::HttpEcho(tutorials::HttpEcho::from_args(args)),
+            "http-echo" => {
+                let argv: Vec<String> = command.iter().skip(1).chain(args.iter()).cloned().collect();
+                AppState::HttpEcho(tutorials::HttpEcho::from_args(&argv))
+            }
+            "agnhost" => match tutorials::Agnhost::from_argv(command, args) {
+                Some(a) => AppState::Agnhost(a),
+                None => AppState::None,
+            },
             "hpa-example" => AppState::HpaExample,
             "coredns" => AppState::CoreDns(coredns::CoreDns::default()),
             "controller" if repo.contains("ingress-nginx") => AppState::IngressNginx(ingress_nginx::Controller::default()),
             "the-kubernetes-workshop" if tag.contains("pageview") => AppState::Pageview,
             "the-kubernetes-workshop" if tag.contains("k8s-for-beginners") => AppState::Beginners,
             _ => AppState::Generic,
+        }
+    }
+
+    /// Ports the application listens on because its flags say so.
+    pub fn listen_ports(&self) -> Vec<i32> {
+        match self {
+            AppState::HttpEcho(a) => vec![a.port()],
+            AppState::Agnhost(a) => vec![a.port],
+            _ => vec![],
         }
     }
 
@@ -199,6 +216,7 @@ impl AppState {
             AppState::Kubia(a) => a.serve(req, cx),
             AppState::Bootcamp(a) => a.serve(req, cx),
             AppState::HttpEcho(a) => a.serve(req, cx),
+            AppState::Agnhost(a) => a.serve(req, cx),
             AppState::Beginners => tutorials::serve_beginners(req, cx),
             AppState::Pageview => tutorials::serve_pageview(req, cx),
             AppState::HpaExample => tutorials::serve_hpa_example(req, cx),

@@ -166,6 +166,49 @@ impl HttpEcho {
     }
 }
 
+/// `registry.k8s.io/e2e-test-images/agnhost netexec`: Kubernetes' own test
+/// server (kind's Ingress guide uses it): `/hostname`, `/echo?msg=`, `/`.
+#[derive(Clone, Debug)]
+pub struct Agnhost {
+    pub port: i32,
+}
+
+impl Agnhost {
+    /// Only its `netexec` subcommand serves HTTP.
+    pub fn from_argv(command: &[String], args: &[String]) -> Option<Self> {
+        let argv: Vec<&String> = command.iter().chain(args.iter()).collect();
+        if !argv.iter().any(|a| a.as_str() == "netexec") {
+            return None;
+        }
+        let mut port = 8080;
+        for (i, a) in argv.iter().enumerate() {
+            if let Some(v) = a.strip_prefix("--http-port=") {
+                port = v.parse().unwrap_or(8080);
+            } else if a.as_str() == "--http-port" {
+                port = argv.get(i + 1).and_then(|v| v.parse().ok()).unwrap_or(8080);
+            }
+        }
+        Some(Agnhost { port })
+    }
+
+    pub fn serve(&mut self, req: &Incoming, cx: &mut ServeCx) -> Reply {
+        cx.cpu_us += 60;
+        let Some(http) = http_of(&req.payload) else { return Reply::Closed };
+        let path = http.path().to_string();
+        let query = http.target.split_once('?').map(|(_, q)| q.to_string()).unwrap_or_default();
+        let body = match path.as_str() {
+            "/hostname" => cx.pod.to_string(),
+            "/echo" => query.split('&').find_map(|kv| kv.strip_prefix("msg=")).unwrap_or("").replace("%20", " "),
+            "/clientip" => format!("{}:{}", req.client_ip, req.client_port),
+            "/healthz" => "ok".to_string(),
+            _ => format!("NOW: {}", wall(cx.now).strftime("%Y-%m-%d %H:%M:%S%.9f +0000 UTC")),
+        };
+        cx.log(format!("I{} {:>7} log.go:195] GET {path}", super::super::http::wall(cx.now).strftime("%m%d %H:%M:%S%.6f"), 1));
+        let headers = go_headers(cx, &body);
+        http_reply(&req.payload, HttpResponse::new(200, headers, body))
+    }
+}
+
 /// The Workshop's first app (Exercise 1.01): a Go server on 8080.
 pub fn serve_beginners(req: &Incoming, cx: &mut ServeCx) -> Reply {
     cx.cpu_us += 80;
