@@ -3,7 +3,7 @@
 //! through `crate::scene::perform`, recorded for links and autosave.
 //!
 //! One component per file: `topology`, `details`, `editor`, `event_log`,
-//! `terminal`, `clock`, `share`. `App` owns the cluster and the frame loop.
+//! `terminal`, `clock`, `share`, `traffic`. `App` owns the cluster and the frame loop.
 
 mod browser;
 mod clock;
@@ -13,6 +13,7 @@ mod event_log;
 mod share;
 mod terminal;
 mod topology;
+mod traffic;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -113,6 +114,8 @@ pub struct App {
     seen_topology: Vec<(usize, i64)>,
     seen_log: (u64, (usize, i64)),
     seen_revision: i64,
+    traffic: Rc<crate::view::traffic::TrafficView>,
+    seen_traffic: (u64, bool, u64),
     views_built_at: f64,
     dirty: bool,
     selected: Option<Selection>,
@@ -183,6 +186,12 @@ impl App {
             self.log_hidden = hidden;
             self.seen_log = log_print;
         }
+        self.seen_traffic = crate::view::traffic::fingerprint(&cluster);
+        let suggestions = crate::view::traffic::suggestions(&cluster);
+        let traffic = crate::view::traffic::build(&cluster.sim.world.net.traffic, cluster.sim.now(), suggestions);
+        if *self.traffic != traffic {
+            self.traffic = Rc::new(traffic);
+        }
         drop(cluster);
         self.refresh_details();
         self.views_built_at = browser::now_ms();
@@ -203,8 +212,9 @@ impl App {
     fn changed(&mut self) -> bool {
         let cluster = self.cluster.0.borrow();
         let seen = cluster.sim.api.store().revision() + cluster.sim.activity.total() as i64;
+        let traffic_moved = crate::view::traffic::fingerprint(&cluster) != self.seen_traffic;
         drop(cluster);
-        std::mem::replace(&mut self.seen_revision, seen) != seen
+        std::mem::replace(&mut self.seen_revision, seen) != seen || traffic_moved
     }
 
     fn schedule_frame(&mut self, ctx: &Context<Self>) {
@@ -395,6 +405,8 @@ impl Component for App {
             seen_topology: Vec::new(),
             seen_log: Default::default(),
             seen_revision: 0,
+            traffic: Rc::new(Default::default()),
+            seen_traffic: (0, false, 0),
             views_built_at: 0.0,
             dirty: true,
             selected: None,
@@ -620,6 +632,7 @@ impl Component for App {
                         <terminal::Terminal entries={self.terminal.clone()} cluster={self.cluster.clone()} on_run={link.callback(Msg::RunLine)} />
                     </section>
                     <section class="pane log-pane">
+                        <traffic::TrafficPanel view={self.traffic.clone()} on_command={link.callback(Msg::RunLine)} />
                         <event_log::EventLog
                             rows={self.log_rows.clone()}
                             hidden={self.log_hidden}
