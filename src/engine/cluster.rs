@@ -18,6 +18,7 @@ use crate::engine::scheduler::Scheduler;
 use crate::engine::apiserver::ApiServer;
 use crate::engine::sim::clock::VirtualTime;
 use crate::engine::sim::Sim;
+use crate::engine::storage::provisioner;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProfileKind {
@@ -150,9 +151,10 @@ impl Cluster {
     pub fn unbooted(profile: Profile, seed: u64) -> Self {
         let mut api = ApiServer::new(seed, &profile.server);
         bootstrap_objects(&mut api);
+        let _ = api.create(Object::StorageClass(provisioner::standard_class(profile.kind)));
         addons::install_coredns(&mut api, profile.kind == ProfileKind::Minikube);
         let mut sim = Sim::new(seed, api);
-        register_components(&mut sim, &profile);
+        register_components(&mut sim, &profile, seed);
         Cluster { sim, profile, seed }
     }
 
@@ -162,9 +164,10 @@ impl Cluster {
 }
 
 /// The control plane and the node agents, in a fixed order.
-fn register_components(sim: &mut Sim, profile: &Profile) {
+fn register_components(sim: &mut Sim, profile: &Profile, seed: u64) {
     sim.add(Box::new(Scheduler::new()));
     sim.add(Box::new(ControllerManager::standard()));
+    sim.add(Box::new(provisioner::for_profile(profile, seed)));
     sim.add(Box::new(PodClients::default()));
     sim.add(Box::new(PolicyAgent::default()));
     for node in &profile.nodes {

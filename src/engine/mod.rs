@@ -7,6 +7,8 @@
 //!   validation, graceful deletion, watch fan-out, events).
 //! - `informer`: list+watch caches the components read through.
 //! - `scheduler`, `controllers`, `node`: the components.
+//! - `storage`: claim/volume matching, where volume data lives, and the
+//!   external provisioners (components too).
 //! - `sim`: virtual clock, timers, seeded RNG, start/stop of components.
 //! - `world`: each node's machine (container runtime), which outlives its processes.
 //! - `network`: connections between pods, nodes and the host; Services, DNS,
@@ -28,5 +30,6 @@ pub mod scheduler;
 pub mod script;
 pub mod selector;
 pub mod sim;
+pub mod storage;
 pub mod store;
 pub mod world;

@@ -16,6 +16,7 @@ use k8s_openapi::api::core::v1::{
 };
 
 use crate::engine::api::{find_resource, ids, ApiError, Object, Reason};
+use crate::engine::storage;
 
 use super::quantity::Quantity;
 use super::{defaults, ApiServer};
@@ -63,7 +64,12 @@ pub fn admit_create(api: &mut ApiServer, obj: &mut Object) -> Result<(), ApiErro
         }
         Object::PersistentVolume(pv) => {
             add_finalizer(&mut pv.metadata, "kubernetes.io/pv-protection");
-            pv.status = None;
+            // The strategy starts every volume Pending, stamped with when.
+            pv.status = Some(k8s_openapi::api::core::v1::PersistentVolumeStatus {
+                phase: Some("Pending".to_string()),
+                last_phase_transition_time: Some(crate::engine::api::meta::api_time(api.now())),
+                ..Default::default()
+            });
         }
         // Users cannot create status: each strategy resets it.
         Object::Deployment(d) => d.status = Some(Default::default()),
@@ -103,6 +109,44 @@ pub fn admit_update(api: &mut ApiServer, obj: &mut Object, old: &Object) -> Resu
             ns.spec = old_ns.spec.clone();
         }
         _ => {}
+    }
+    Ok(())
+}
+
+/// Validating admission, after the object's own validation passed.
+pub fn validate_update(api: &ApiServer, obj: &Object, old: &Object) -> Result<(), ApiError> {
+    if let (Object::PersistentVolumeClaim(pvc), Object::PersistentVolumeClaim(old_pvc)) = (obj, old) {
+        persistent_volume_claim_resize(api, pvc, old_pvc)?;
+    }
+    Ok(())
+}
+
+/// PersistentVolumeClaimResize: a claim may only grow once bound, and only
+/// if its class allows expansion.
+fn persistent_volume_claim_resize(
+    api: &ApiServer,
+    pvc: &k8s_openapi::api::core::v1::PersistentVolumeClaim,
+    old: &k8s_openapi::api::core::v1::PersistentVolumeClaim,
+) -> Result<(), ApiError> {
+    if storage::requested_storage(pvc) <= storage::requested_storage(old) {
+        return Ok(());
+    }
+    let name = pvc.metadata.name.clone().unwrap_or_default();
+    if storage::claim_phase(old) != "Bound" {
+        return Err(forbidden("persistentvolumeclaims", &name, "Only bound persistent volume claims can be expanded"));
+    }
+    let class = storage::claim_class(pvc);
+    let allowed = !class.is_empty()
+        && class == storage::claim_class(old)
+        && find_resource("storage.k8s.io", "storageclasses")
+            .and_then(|rid| api.store.get(&ApiServer::key(rid, "", class)).map(|e| e.value.clone()))
+            .is_some_and(|o| matches!(&*o, Object::StorageClass(sc) if sc.allow_volume_expansion == Some(true)));
+    if !allowed {
+        return Err(forbidden(
+            "persistentvolumeclaims",
+            &name,
+            "only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize",
+        ));
     }
     Ok(())
 }
@@ -437,25 +481,21 @@ fn limit_ranger(api: &ApiServer, pod: &mut Pod) -> Result<(), ApiError> {
     }
 }
 
-/// DefaultStorageClass: a claim that names no class gets the default one.
+/// DefaultStorageClass: a claim that names no class (neither
+/// `storageClassName` nor the beta annotation) gets the default one, the
+/// newest if several are marked.
 fn default_storage_class(api: &ApiServer, pvc: &mut k8s_openapi::api::core::v1::PersistentVolumeClaim) {
-    let spec = pvc.spec.get_or_insert_with(Default::default);
-    if spec.storage_class_name.is_some() {
+    if storage::claim_has_class(pvc) {
         return;
     }
     let Some(classes) = find_resource("storage.k8s.io", "storageclasses") else { return };
-    let default_class = list_in(api, classes, None).iter().rev().find_map(|o| match &**o {
-        Object::StorageClass(sc)
-            if sc.metadata.annotations.as_ref().is_some_and(|a| {
-                a.get("storageclass.kubernetes.io/is-default-class").map(String::as_str) == Some("true")
-            }) =>
-        {
-            sc.metadata.name.clone()
-        }
+    let listed = list_in(api, classes, None);
+    let all = listed.iter().filter_map(|o| match &**o {
+        Object::StorageClass(sc) => Some(sc),
         _ => None,
     });
-    if let Some(name) = default_class {
-        spec.storage_class_name = Some(name);
+    if let Some(name) = storage::default_class(all).and_then(|c| c.metadata.name.clone()) {
+        pvc.spec.get_or_insert_with(Default::default).storage_class_name = Some(name);
     }
 }
 

@@ -11,6 +11,10 @@ pub mod garbage_collector;
 pub mod job;
 pub mod namespace;
 pub mod node_lifecycle;
+pub mod persistent_volume;
+pub mod pods_by_claim;
+pub mod pv_protection;
+pub mod pvc_protection;
 pub mod queue;
 pub mod replicaset;
 pub mod serviceaccount;
@@ -79,6 +83,9 @@ impl ControllerManager {
             Box::new(garbage_collector::GarbageCollector::new()),
             Box::new(namespace::NamespaceController::new()),
             Box::new(node_lifecycle::NodeLifecycleController::new()),
+            Box::new(persistent_volume::PersistentVolumeController::new()),
+            Box::new(pvc_protection::PvcProtectionController::new()),
+            Box::new(pv_protection::PvProtectionController::new()),
         ])
     }
 

@@ -211,3 +211,71 @@ fn go_quoting() {
     assert_eq!(quote("a\"b\\c\n"), "\"a\\\"b\\\\c\\n\"");
     assert_eq!(go_map(None), "map[string]string(nil)");
 }
+
+#[test]
+fn storage_messages() {
+    let claim = |spec: Value| json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "c"}, "spec": spec});
+    assert_eq!(
+        causes(claim(json!({}))),
+        vec!["spec.accessModes: Required value: at least 1 access mode is required", "spec.resources[storage]: Required value"]
+    );
+    assert_eq!(
+        causes(claim(json!({"accessModes": ["ReadWriteOncePod", "ReadWriteOnce"], "resources": {"requests": {"storage": "0"}}, "storageClassName": "Fast"}))),
+        vec![
+            "spec.accessModes: Forbidden: may not use ReadWriteOncePod with other access modes".to_string(),
+            "spec.resources[storage]: Invalid value: \"0\": must be greater than zero".to_string(),
+            format!("spec.storageClassName: Invalid value: \"Fast\": {SUBDOMAIN_MSG}"),
+        ]
+    );
+    let volume = |spec: Value| json!({"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "v"}, "spec": spec});
+    assert_eq!(
+        causes(volume(json!({"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"], "local": {"path": "/mnt/disk"}}))),
+        vec!["spec.nodeAffinity: Required value: Local volume requires node affinity"]
+    );
+    assert_eq!(
+        causes(volume(json!({"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"], "persistentVolumeReclaimPolicy": "Recycle",
+            "hostPath": {"path": "/"}}))),
+        vec!["spec.persistentVolumeReclaimPolicy: Forbidden: may not be 'recycle' for a hostPath mount of '/'"]
+    );
+    assert_eq!(
+        causes(volume(json!({"accessModes": ["ReadWriteOnce"], "nfs": {"server": "nfs.local", "path": "exports"}}))),
+        vec![
+            "spec.capacity: Required value",
+            "spec.capacity: Unsupported value: core.ResourceList(nil): supported values: \"storage\"",
+            "spec.nfs.path: Invalid value: \"exports\": must be an absolute path",
+        ]
+    );
+    let class = json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "s"}, "provisioner": ""});
+    assert_eq!(causes(class), vec!["provisioner: Required value"]);
+}
+
+#[test]
+fn storage_class_and_claim_updates() {
+    let class = |provisioner: &str, mode: &str| {
+        object(json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "s"},
+            "provisioner": provisioner, "volumeBindingMode": mode}))
+    };
+    let errs: Vec<String> = validate_update(&class("b.io/x", "WaitForFirstConsumer"), &class("a.io/x", "Immediate"))
+        .into_iter()
+        .map(|c| format!("{}: {}", c.field, c.message))
+        .collect();
+    assert_eq!(
+        errs,
+        vec!["provisioner: Forbidden: updates to provisioner are forbidden.", "volumeBindingMode: Invalid value: \"WaitForFirstConsumer\": field is immutable"]
+    );
+    let claim = |class: Option<&str>, volume: Option<&str>| {
+        let mut spec = json!({"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}});
+        if let Some(c) = class {
+            spec["storageClassName"] = json!(c);
+        }
+        if let Some(v) = volume {
+            spec["volumeName"] = json!(v);
+        }
+        object(json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "c"}, "spec": spec}))
+    };
+    // The controller may set a first volumeName and a missing class.
+    assert!(validate_update(&claim(Some("standard"), Some("pv")), &claim(None, None)).is_empty());
+    let changed = validate_update(&claim(Some("other"), None), &claim(Some("standard"), None));
+    assert_eq!(changed.len(), 1);
+    assert_eq!(changed[0].field, "spec");
+}

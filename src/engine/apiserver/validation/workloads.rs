@@ -20,7 +20,7 @@ fn template_labels(template: &PodTemplateSpec) -> Option<&BTreeMap<String, Strin
     template.metadata.as_ref().and_then(|m| m.labels.as_ref())
 }
 
-fn validate_label_selector(selector: &LabelSelector, path: &str, errs: &mut Errors) {
+pub(super) fn validate_label_selector(selector: &LabelSelector, path: &str, errs: &mut Errors) {
     validate_labels(selector.match_labels.as_ref(), &format!("{path}.matchLabels"), errs);
     for (i, expr) in selector.match_expressions.iter().flatten().enumerate() {
         let item = format!("{path}.matchExpressions[{i}]");

@@ -1,10 +1,12 @@
 //! `kubectl describe`: kubectl 1.33's describers (staging/src/k8s.io/kubectl/
 //! pkg/describe/describe.go) for pods, deployments, replica sets, nodes,
-//! services, namespaces, config maps and secrets, and its generic describer
+//! services, namespaces, config maps and secrets (storage kinds in
+//! `storage.rs`), and its generic describer
 //! for every other kind. Text is written with tabs and aligned by Go's
 //! tabwriter, as kubectl does, so column blocks line up the same way.
 
 mod quantity;
+mod storage;
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -63,7 +65,6 @@ pub fn run(s: &mut Session) -> Result {
     let show_events = s.args.value("show-events").is_none_or(|v| v == "true");
     let mut objects: Vec<Rc<Object>> = Vec::new();
     let mut errors = Vec::new();
-    let mut listed_namespaced = true;
     for (id, name) in &targets {
         match name {
             Some(name) => match s.cluster.sim.api.get(*id, &namespace, name) {
@@ -73,7 +74,6 @@ pub fn run(s: &mut Session) -> Result {
             },
             None => {
                 let rt = resource(*id);
-                listed_namespaced &= rt.namespaced;
                 let query = if all_namespaces || !rt.namespaced { Query::all(*id) } else { Query::in_namespace(*id, &namespace) };
                 let (items, _) = s.cluster.sim.api.list(&query.with_labels(labels.clone()))?;
                 objects.extend(items);
@@ -89,7 +89,8 @@ pub fn run(s: &mut Session) -> Result {
         s.out.push_str(&text);
     }
     if objects.is_empty() && errors.is_empty() {
-        if listed_namespaced && !all_namespaces {
+        // kubectl names the namespace even when only cluster-scoped kinds were asked for.
+        if !all_namespaces {
             s.err.push_str(&format!("No resources found in {namespace} namespace.\n"));
         } else {
             s.err.push_str("No resources found\n");
@@ -142,6 +143,9 @@ pub fn describe_object(s: &Session, obj: &Object, show_events: bool, now: Virtua
                 }
             }
         }
+        Object::PersistentVolume(pv) => storage::describe_persistent_volume(&mut w, pv, now),
+        Object::PersistentVolumeClaim(pvc) => storage::describe_persistent_volume_claim(&mut w, s, pvc, now),
+        Object::StorageClass(sc) => storage::describe_storage_class(&mut w, sc),
         _ => describe_generic(&mut w, obj),
     }
     if let Some(events) = events {
