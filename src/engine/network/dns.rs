@@ -168,6 +168,13 @@ pub fn reverse_name(ip: &str) -> Option<String> {
 
 const TTL: u32 = 30;
 
+/// Top-level domains common enough in tutorials to be told apart from
+/// made-up ones (`kubernetes.default`, `web.svc`).
+const REAL_TLDS: &[&str] = &[
+    "com", "org", "net", "io", "dev", "app", "edu", "gov", "mil", "int", "info", "biz", "co", "ai", "me", "tv", "cloud", "sh", "us", "uk", "de",
+    "fr", "nl", "es", "it", "eu", "ca", "au", "in", "jp", "cn", "ru", "br", "ch", "se", "no", "pl", "be", "at", "dk", "fi", "ie", "nz", "arpa",
+];
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct ServiceEntry {
     /// `None` for a headless Service.
@@ -252,8 +259,13 @@ impl DnsRecords {
             if name == CLUSTER_DOMAIN {
                 return DnsReply { rcode: Rcode::NoError, authoritative: true, answers: vec![] };
             }
-            // Outside the cluster: forwarded upstream, which the simulation does not have.
-            return DnsReply { rcode: Rcode::ServFail, authoritative: false, answers: vec![] };
+            // Outside the cluster: forwarded upstream. A top-level domain that
+            // does not exist gets NXDOMAIN from the root, as on a real
+            // cluster; any other name would need the Internet, which the
+            // simulation does not have.
+            let tld = name.rsplit('.').next().unwrap_or(name);
+            let rcode = if REAL_TLDS.contains(&tld) { Rcode::ServFail } else { Rcode::NxDomain };
+            return DnsReply { rcode, authoritative: false, answers: vec![] };
         };
         let labels: Vec<&str> = inner.split('.').collect();
         let nodata = DnsReply { rcode: Rcode::NoError, authoritative: true, answers: vec![] };
@@ -395,6 +407,7 @@ mod tests {
         assert_eq!(a("web-2.nginx.default.svc.cluster.local").rcode, Rcode::NxDomain);
         assert_eq!(a("10-244-9-9.default.pod.cluster.local").addresses(), ["10.244.9.9"]);
         assert_eq!(a("google.com").rcode, Rcode::ServFail);
+        assert_eq!(a("kubernetes.default").rcode, Rcode::NxDomain);
         let aaaa = r.answer(&DnsQuery::new("kubia.default.svc.cluster.local", QType::Aaaa));
         assert_eq!((aaaa.rcode, aaaa.answers.len()), (Rcode::NoError, 0));
         let ptr = r.answer(&DnsQuery::new(&reverse_name("10.96.10.20").unwrap(), QType::Ptr));
