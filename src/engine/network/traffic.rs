@@ -388,7 +388,10 @@ pub fn command(api: &ApiServer, world: &mut World, now: VirtualTime, words: &[St
                             }
                         }
                     }
-                    Err(e) => return Err(format!("Error from server (NotFound): {}", e.message)),
+                    Err(e) if e.reason == crate::engine::api::Reason::ConnectionRefused => {
+                        return Err(format!("The connection to the server {} was refused - did you specify the right host or port?", api.host))
+                    }
+                    Err(e) => return Err(format!("Error from server ({:?}): {}", e.reason, e.message)),
                 }
             }
             if world.net.traffic.running() {
