@@ -101,6 +101,9 @@ impl World {
             self.net.clients.insert(ContainerRef { node: node.to_string(), uid, container, id });
             self.net.wake_clients = true;
         }
+        for (uid, container, id, at, pass) in machine.runtime.started_talkers.drain(..) {
+            self.net.talkers.start(ContainerRef { node: node.to_string(), uid, container, id }, pass, at);
+        }
         self.machines.insert(node.to_string(), machine);
     }
 }

@@ -69,7 +69,7 @@ use crate::engine::world::World;
 /// Delivers everything due by `now`: the traffic generator's requests and
 /// the requests container processes make. Returns how many were sent.
 pub fn deliver_due(world: &mut World, now: VirtualTime) -> usize {
-    traffic::deliver_due(world, now)
+    traffic::deliver_due(world, now) + talkers::deliver_due(world, now)
 }
 
 /// Who opens a connection.

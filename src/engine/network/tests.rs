@@ -201,3 +201,65 @@ fn dns_stops_answering_without_coredns() {
     assert_eq!(out.stdout(), ";; connection timed out; no servers could be reached\n\n");
     assert_eq!(out.code, 1);
 }
+
+const PHP_APACHE: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: php-apache
+spec:
+  selector:
+    matchLabels:
+      run: php-apache
+  template:
+    metadata:
+      labels:
+        run: php-apache
+    spec:
+      containers:
+      - name: php-apache
+        image: registry.k8s.io/hpa-example
+        ports:
+        - containerPort: 80
+        resources:
+          limits:
+            cpu: 500m
+          requests:
+            cpu: 200m
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: php-apache
+spec:
+  ports:
+  - port: 80
+  selector:
+    run: php-apache
+";
+
+#[test]
+fn a_load_loop_in_a_container_makes_real_requests_that_spend_cpu() {
+    let mut cluster = Cluster::new(Profile::new(ProfileKind::Default), 1);
+    kubectl(&mut cluster, "apply -f -", Some(PHP_APACHE));
+    cluster.sim.run_for_ms(20_000);
+    kubectl(&mut cluster, "run load-generator --image=busybox:1.28 --restart=Never -- /bin/sh -c \"while sleep 0.01; do wget -q -O- http://php-apache; done\"", None);
+    cluster.sim.run_for_ms(10_000);
+    let cpu_at = |cluster: &Cluster| -> u64 {
+        cluster
+            .sim
+            .world
+            .machines()
+            .flat_map(|(_, m)| m.runtime.sandboxes().map(|(_, s)| s.clone()).collect::<Vec<_>>())
+            .filter(|s| s.pod.starts_with("php-apache-"))
+            .flat_map(|s| s.containers.into_iter().map(|c| c.cpu.work_us))
+            .sum()
+    };
+    let before = cpu_at(&cluster);
+    cluster.sim.run_for_ms(60_000);
+    let spent_ms = (cpu_at(&cluster) - before) / 1000;
+    // One loop against a 500m limit: each request queues 160 ms of wall
+    // time, so the pod uses a little under half a core.
+    assert!((24_000..=30_000).contains(&spent_ms), "CPU spent in a minute: {spent_ms} ms");
+    let logs = kubectl(&mut cluster, "logs load-generator", None);
+    assert!(logs.starts_with("OK!OK!OK!"), "{}", &logs[..logs.len().min(40)]);
+}

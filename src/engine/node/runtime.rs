@@ -341,18 +341,21 @@ pub struct Runtime {
     /// Containers started whose processes are API clients, for the network
     /// to pick up (uid, container name, container id).
     pub started_clients: Vec<(String, String, String)>,
+    /// Containers started whose processes loop over network requests, for
+    /// the network to run (uid, container name, container id, start, loop).
+    pub started_talkers: Vec<(String, String, String, VirtualTime, crate::engine::network::talkers::Loop)>,
 }
 
 impl Runtime {
     /// A runtime with no images, sandboxes or addresses.
     pub fn vacant() -> Self {
-        Runtime { flavor: Flavor::Containerd, images: BTreeMap::new(), sandboxes: BTreeMap::new(), cidr_base: 0, cidr_hosts: 0, next_ip: 1, started_clients: Vec::new() }
+        Runtime { flavor: Flavor::Containerd, images: BTreeMap::new(), sandboxes: BTreeMap::new(), cidr_base: 0, cidr_hosts: 0, next_ip: 1, started_clients: Vec::new(), started_talkers: Vec::new() }
     }
 
     pub fn new(flavor: Flavor, pod_cidr: &str, control_plane: bool) -> Self {
         let (base, prefix) = parse_cidr(pod_cidr).unwrap_or((0x0af4_0000, 24));
         let hosts = if prefix >= 31 { 1 } else { (1u64 << (32 - prefix)).saturating_sub(2).min(u32::MAX as u64) as u32 };
-        let mut rt = Runtime { flavor, images: BTreeMap::new(), sandboxes: BTreeMap::new(), cidr_base: base, cidr_hosts: hosts, next_ip: 1, started_clients: Vec::new() };
+        let mut rt = Runtime { flavor, images: BTreeMap::new(), sandboxes: BTreeMap::new(), cidr_base: base, cidr_hosts: hosts, next_ip: 1, started_clients: Vec::new(), started_talkers: Vec::new() };
         // What kubeadm/minikube leave on a node before any workload runs.
         let mut preloaded = vec![("registry.k8s.io/pause:3.10", 320_368u64), ("registry.k8s.io/kube-proxy:v1.33.1", 30_938_946)];
         if control_plane {
