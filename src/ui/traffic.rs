@@ -86,7 +86,15 @@ pub fn TrafficPanel(props: &Props) -> Html {
             cb.emit(line);
         })
     };
-    let on_stop = props.on_command.reform(|_: MouseEvent| "traffic stop".to_string());
+    let on_stop = {
+        let cb = props.on_command.clone();
+        // The re-render puts the Start (submit) button where this one was:
+        // without this, the click's default action would submit the form.
+        Callback::from(move |e: MouseEvent| {
+            e.prevent_default();
+            cb.emit("traffic stop".to_string());
+        })
+    };
     let legend = view.pods.iter().take(crate::view::traffic::LEGEND_PODS).enumerate().map(|(i, (pod, n))| {
         html! {
             <li data-testid="traffic-pod" data-pod={pod.clone()}>
@@ -114,9 +122,9 @@ pub fn TrafficPanel(props: &Props) -> Html {
                 <input class="traffic-from" data-testid="traffic-from" placeholder="outside" value={(*from).clone()} oninput={bind(&from)}
                     aria-label="Where requests come from" title="outside (your machine), pod/NAME or node/NAME" />
                 if view.running {
-                    <button type="button" class="ghost" data-testid="traffic-stop" onclick={on_stop}>{"■ Stop"}</button>
+                    <button key="stop" type="button" class="ghost" data-testid="traffic-stop" onclick={on_stop}>{"■ Stop"}</button>
                 } else {
-                    <button type="submit" class="primary" data-testid="traffic-start">{"▶ Start"}</button>
+                    <button key="start" type="submit" class="primary" data-testid="traffic-start">{"▶ Start"}</button>
                 }
             </form>
             if view.present {

@@ -310,3 +310,40 @@ mod tests {
         assert_eq!((rule.endpoints[0].port, rule.endpoints[1].terminating), (8080, true));
     }
 }
+
+#[cfg(test)]
+mod sync_tests {
+    use crate::engine::api::{ids, Object};
+    use crate::engine::cluster::{Cluster, Profile, ProfileKind};
+    use crate::engine::kubectl::{self, NoFiles};
+
+    fn programmed(cluster: &Cluster, name: &str) -> bool {
+        let ip = match cluster.sim.api.get(ids::services(), "default", name).as_deref() {
+            Ok(Object::Service(s)) => s.spec.as_ref().and_then(|s| s.cluster_ip.clone()).unwrap_or_default(),
+            _ => return false,
+        };
+        cluster.sim.world.machine("minikube").is_some_and(|m| m.proxy.service_ips.contains_key(&ip))
+    }
+
+    #[test]
+    fn syncs_are_rate_limited_after_a_burst_of_two_and_stale_while_stopped() {
+        let mut cluster = Cluster::new(Profile::new(ProfileKind::Minikube), 1);
+        for (i, name) in ["a", "b", "c"].iter().enumerate() {
+            let out = kubectl::run(&mut cluster, &format!("create service clusterip {name} --tcp=80"), None, &NoFiles);
+            assert_eq!(out.exit_code, 0, "{}", out.combined());
+            cluster.sim.run_for_ms(10);
+            assert_eq!(programmed(&cluster, name), i < 2, "service {name}: two syncs in a burst, then one a second");
+        }
+        cluster.sim.run_for_ms(1_000);
+        assert!(programmed(&cluster, "c"));
+        cluster.sim.stop("kube-proxy/minikube").unwrap();
+        kubectl::run(&mut cluster, "create service clusterip d --tcp=80", None, &NoFiles);
+        kubectl::run(&mut cluster, "delete service a", None, &NoFiles);
+        cluster.sim.run_for_ms(5_000);
+        assert!(!programmed(&cluster, "d"), "a stopped kube-proxy writes nothing");
+        assert!(cluster.sim.world.machine("minikube").is_some_and(|m| m.proxy.service_ips.len() >= 5), "its old rules stay");
+        cluster.sim.start("kube-proxy/minikube").unwrap();
+        cluster.sim.run_for_ms(2_000);
+        assert!(programmed(&cluster, "d"));
+    }
+}
