@@ -190,9 +190,9 @@ pub mod ids {
     id!(endpoints, "", "endpoints");
     id!(config_maps, "", "configmaps");
     id!(secrets, "", "secrets");
+    id!(persistent_volume_claims, "", "persistentvolumeclaims");
     id!(service_accounts, "", "serviceaccounts");
     id!(replication_controllers, "", "replicationcontrollers");
-    id!(persistent_volume_claims, "", "persistentvolumeclaims");
     id!(persistent_volumes, "", "persistentvolumes");
     id!(deployments, "apps", "deployments");
     id!(replica_sets, "apps", "replicasets");

@@ -10,7 +10,6 @@ pub mod decode;
 pub mod defaults;
 pub mod patch;
 pub mod events;
-pub mod quantity;
 pub mod validation;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};

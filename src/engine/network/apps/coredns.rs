@@ -19,6 +19,8 @@ pub struct CoreDns {
     pub hosts: Vec<(String, String)>,
     /// The upstream `forward . /etc/resolv.conf` sends to.
     pub upstream: String,
+    /// `loadbalance`: answers with several addresses rotate their order.
+    rotation: usize,
 }
 
 fn qtype_name(q: QType) -> &'static str {
@@ -41,6 +43,12 @@ impl CoreDns {
             Payload::Dns(q) => {
                 cx.cpu_us += 40;
                 let mut reply = self.records.answer(q);
+                if reply.answers.len() > 1 {
+                    // The `loadbalance` plugin reorders A records per answer.
+                    self.rotation = self.rotation.wrapping_add(1);
+                    let n = reply.answers.len();
+                    reply.answers.rotate_left(self.rotation % n);
+                }
                 if let Some((_, ip)) = self.hosts.iter().find(|(h, _)| *h == q.name) {
                     reply = DnsReply { rcode: Rcode::NoError, authoritative: true, answers: vec![] };
                     if q.qtype == QType::A {
