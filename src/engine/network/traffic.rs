@@ -118,6 +118,8 @@ pub struct Generator {
     pub started: VirtualTime,
     pub stopped: Option<VirtualTime>,
     pub stats: Stats,
+    /// Where the source pod was last found (looked up again if it moves).
+    origin: Option<Origin>,
 }
 
 impl Generator {
@@ -150,6 +152,18 @@ impl Traffic {
     }
 }
 
+/// Whether a pod origin still has its running sandbox where it was found.
+fn still_there(world: &World, origin: &Origin) -> bool {
+    match origin {
+        Origin::Pod { node, uid, .. } => world
+            .machine(node)
+            .filter(|m| m.powered)
+            .and_then(|m| m.runtime.sandbox(uid))
+            .is_some_and(|s| s.ready && s.containers.iter().any(|c| c.is_running())),
+        _ => true,
+    }
+}
+
 fn origin_of(world: &World, source: &Source, api: Option<&ApiServer>) -> Result<Origin, String> {
     match source {
         Source::Outside => Ok(Origin::Host),
@@ -179,9 +193,14 @@ pub fn deliver_due(world: &mut World, now: VirtualTime) -> usize {
     while let Some(at) = g.next_send().filter(|t| *t <= now) {
         g.stats.sent += 1;
         sent += 1;
-        let origin = match origin_of(world, &g.source, None) {
-            Ok(o) => o,
+        let cached = g.origin.clone().filter(|o| still_there(world, o));
+        let origin = match cached.map_or_else(|| origin_of(world, &g.source, None), Ok) {
+            Ok(o) => {
+                g.origin = Some(o.clone());
+                o
+            }
             Err(why) => {
+                g.origin = None;
                 g.stats.failure(at, why, None);
                 continue;
             }
@@ -398,7 +417,7 @@ pub fn command(api: &ApiServer, world: &mut World, now: VirtualTime, words: &[St
                 return Err("error: traffic is already running; stop it first with: traffic stop".into());
             }
             let url_text = format!("http://{}{}", target.host_header(), target.target);
-            let g = Generator { url: url_text.clone(), target, source: from.clone(), rate_per_s: rate, started: now, stopped: None, stats: Stats::default() };
+            let g = Generator { url: url_text.clone(), target, source: from.clone(), rate_per_s: rate, started: now, stopped: None, stats: Stats::default(), origin: None };
             world.net.traffic.current = Some(g);
             Ok(format!("traffic started: GET {url_text} from {}, {rate} requests/s\n", from.describe()))
         }
@@ -435,6 +454,7 @@ mod tests {
             started: VirtualTime::from_secs(10),
             stopped: None,
             stats: Stats::default(),
+            origin: None,
         };
         assert_eq!(g.send_time(0), VirtualTime::from_secs(10));
         assert_eq!(g.send_time(1), VirtualTime::from_millis(10_333));

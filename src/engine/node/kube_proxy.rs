@@ -125,6 +125,8 @@ struct State {
     slices: Informer,
     /// Compiled rules per Service, rebuilt when the Service or its slices change.
     compiled: BTreeMap<ObjectKey, Vec<(ServicePortKind, Rc<ServicePortRule>)>>,
+    /// EndpointSlices by the Service they belong to.
+    slices_by_service: BTreeMap<ObjectKey, std::collections::BTreeSet<ObjectKey>>,
     dirty: bool,
     tokens_ms: u64,
     last_refill: VirtualTime,
@@ -138,6 +140,7 @@ impl State {
             services: Informer::new(Query::all(ids::services())),
             slices: Informer::new(Query::all(ids::endpoint_slices())),
             compiled: BTreeMap::new(),
+            slices_by_service: BTreeMap::new(),
             dirty: true,
             tokens_ms: BURST_SYNCS * MIN_SYNC_PERIOD_MS,
             last_refill: VirtualTime::ZERO,
@@ -168,15 +171,12 @@ impl KubeProxy {
         };
         let slices: Vec<&EndpointSlice> = self
             .state
-            .slices
-            .items()
-            .filter_map(|o| match &**o {
-                Object::EndpointSlice(s)
-                    if s.metadata.namespace.as_deref() == Some(key.namespace.as_str())
-                        && s.metadata.labels.as_ref().and_then(|l| l.get("kubernetes.io/service-name")) == Some(&key.name) =>
-                {
-                    Some(s)
-                }
+            .slices_by_service
+            .get(key)
+            .into_iter()
+            .flatten()
+            .filter_map(|k| match self.state.slices.get(k).map(|o| &**o) {
+                Some(Object::EndpointSlice(s)) => Some(s),
                 _ => None,
             })
             .collect();
@@ -238,8 +238,16 @@ impl Component for KubeProxy {
         let mut changed: std::collections::BTreeSet<ObjectKey> = svc_events.iter().map(|e| ObjectKey::of(&e.object)).collect();
         for ev in &slice_events {
             let m = ev.object.meta();
+            let slice_key = ObjectKey::of(&ev.object);
             if let Some(svc) = m.labels.as_ref().and_then(|l| l.get("kubernetes.io/service-name")) {
-                changed.insert(ObjectKey::new(m.namespace.clone().unwrap_or_default(), svc.clone()));
+                let svc_key = ObjectKey::new(m.namespace.clone().unwrap_or_default(), svc.clone());
+                let set = self.state.slices_by_service.entry(svc_key.clone()).or_default();
+                if ev.kind == crate::engine::apiserver::WatchEventType::Deleted {
+                    set.remove(&slice_key);
+                } else {
+                    set.insert(slice_key);
+                }
+                changed.insert(svc_key);
             }
         }
         for key in &changed {
