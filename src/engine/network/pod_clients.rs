@@ -54,7 +54,7 @@ struct IngressClient {
 }
 
 enum Client {
-    CoreDns(CoreDnsClient),
+    CoreDns(Box<CoreDnsClient>),
     Ingress(Box<IngressClient>),
 }
 
@@ -118,12 +118,12 @@ impl PodClients {
             _ => 0,
         })?;
         match kind {
-            1 => Some(Client::CoreDns(CoreDnsClient {
+            1 => Some(Client::CoreDns(Box::new(CoreDnsClient {
                 services: Informer::new(Query::all(ids::services())),
                 slices: Informer::new(Query::all(ids::endpoint_slices())),
                 configured: false,
                 last_error: None,
-            })),
+            }))),
             2 => Some(Client::Ingress(Box::new(IngressClient {
                 ingresses: Informer::new(Query::all(crate::engine::api::find_resource("networking.k8s.io", "ingresses")?)),
                 classes: Informer::new(Query::all(crate::engine::api::find_resource("networking.k8s.io", "ingressclasses")?)),

@@ -44,7 +44,7 @@ fn sleep_ms(arg: &str) -> Option<u64> {
         None => (arg, 1_000.0),
     };
     let v: f64 = num.parse().ok()?;
-    (v.is_finite() && v >= 0.0).then(|| (v * factor) as u64)
+    (v.is_finite() && v >= 0.0).then_some((v * factor) as u64)
 }
 
 /// Recognises `while COND; do BODY; done` with `wget`/`curl` in its body

@@ -25,7 +25,7 @@ pub fn rule_is_valid(rule: &str) -> bool {
         return false;
     }
     let rest = &rule[slash..];
-    let Some(eq) = rest.find(|c| matches!(c, ',' | '=' | '\n')) else { return false };
+    let Some(eq) = rest.find([',', '=', '\n']) else { return false };
     if !rest[eq..].starts_with('=') {
         return false;
     }

@@ -42,7 +42,7 @@ impl Controller {
             http.target = format!("{rewritten}{query}");
         }
         let upstream: Option<Upstream> = route.map(|r| r.upstream).or_else(|| self.table.default_backend.clone());
-        let request_id = format!("{:032x}", (cx.now.as_millis() as u128) << 64 | self.requests as u128 * 0x9e37_79b9_7f4a_7c15);
+        let request_id = format!("{:032x}", ((cx.now.as_millis() as u128) << 64) | (self.requests as u128 * 0x9e37_79b9_7f4a_7c15));
         let (resp, upstream_name, upstream_addr, upstream_status) = match upstream {
             None => (nginx_error(404, SERVER, http_date(cx.now), false), "upstream-default-backend".to_string(), "-".to_string(), "-".to_string()),
             Some(up) if up.endpoints.is_empty() => (nginx_error(503, SERVER, http_date(cx.now), false), up.name.clone(), "-".to_string(), "-".to_string()),
@@ -87,11 +87,12 @@ impl Controller {
                 }
             }
         };
+        let request_line = format!("{} {}{} {}", http.method, path, http.target.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default(), http.version);
         cx.log(format!(
             "{} - - [{}] \"{}\" {} {} \"{}\" \"{}\" {} 0.00{} [{upstream_name}] [] {upstream_addr} {} 0.00{} {upstream_status} {request_id}",
             req.client_ip,
             log_time(cx.now),
-            format!("{} {}{} {}", http.method, path, http.target.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default(), http.version),
+            request_line,
             resp.status,
             resp.body.len(),
             http.header("referer").unwrap_or("-"),

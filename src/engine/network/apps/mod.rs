@@ -171,7 +171,7 @@ impl AppState {
         let custom = command.first().is_some_and(|c| !["nginx", "redis", "http-echo", "httpd", "agnhost", "coredns"].iter().any(|known| c.contains(known)));
         match last.as_str() {
             _ if custom => AppState::None,
-            "nginx" | "nginx-slim" => AppState::Nginx(web::Nginx::default()),
+            "nginx" | "nginx-slim" => AppState::Nginx(web::Nginx),
             "httpd" | "apache" => AppState::Httpd(web::Httpd),
             "redis" => AppState::Redis(redis::Redis::default()),
             "kubia" | "kubia-unhealthy" | "kubia-pet" | "kubia-pet-peers" => AppState::Kubia(tutorials::Kubia::new(&last, tag)),

@@ -180,9 +180,7 @@ impl Httpd {
             ];
             HttpResponse::new(200, headers, if head { String::new() } else { HTTPD_INDEX.to_string() })
         } else {
-            let body = format!(
-                "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n<title>404 Not Found</title>\n</head><body>\n<h1>Not Found</h1>\n<p>The requested URL was not found on this server.</p>\n</body></html>\n"
-            );
+            let body = "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n<title>404 Not Found</title>\n</head><body>\n<h1>Not Found</h1>\n<p>The requested URL was not found on this server.</p>\n</body></html>\n".to_string();
             let headers = vec![
                 ("Date".to_string(), http_date(cx.now)),
                 ("Server".to_string(), HTTPD_VERSION.to_string()),

@@ -144,7 +144,7 @@ pub fn run(ctx: &mut ToolContext, args: &[String]) -> ToolOutput {
                 35,
             )
         }
-        Err(_) => return ToolOutput::fail(if o.silent && !o.show_error { String::new() } else { format!("curl: (3) URL rejected: Bad hostname\n") }, 3),
+        Err(_) => return ToolOutput::fail(if o.silent && !o.show_error { String::new() } else { "curl: (3) URL rejected: Bad hostname\n".to_string() }, 3),
     };
     let method = o.method.clone().unwrap_or_else(|| if o.head { "HEAD".into() } else if o.data.is_some() { "POST".into() } else { "GET".into() });
     let ua = o.user_agent.clone().unwrap_or_else(|| format!("curl/{version}"));
@@ -228,7 +228,7 @@ pub fn run(ctx: &mut ToolContext, args: &[String]) -> ToolOutput {
     }
     let mut body = String::new();
     if o.include || o.head {
-        body.push_str(&resp.wire().split("\r\n\r\n").next().unwrap_or("").to_string());
+        body.push_str(resp.wire().split("\r\n\r\n").next().unwrap_or(""));
         body.push_str("\r\n\r\n");
     }
     if !o.head {
