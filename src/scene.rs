@@ -43,6 +43,9 @@ pub enum Action {
     Delete { text: String },
     /// A terminal line.
     Kubectl { line: String },
+    /// A terminal line run on the learner's machine rather than by kubectl:
+    /// `traffic start|stop|report`, `curl`, `wget`, `minikube service`.
+    Host { line: String },
     /// A component switch: `scheduler`, `kubelet/worker-1`, `node/worker-2`.
     Stop { component: String },
     Start { component: String },
@@ -168,7 +171,7 @@ impl Scene {
             last = a.t;
             let text_len = match &a.action {
                 Action::Apply { text } | Action::Delete { text } => text.len(),
-                Action::Kubectl { line } => line.len(),
+                Action::Kubectl { line } | Action::Host { line } => line.len(),
                 Action::ShellLine { line, .. } => line.len(),
                 Action::FollowEnd { .. } => 0,
                 Action::Stop { component } | Action::Start { component } => component.len(),
@@ -253,15 +256,34 @@ pub fn perform(cluster: &mut Cluster, action: &Action) -> Outcome {
             }
             Outcome::Clock
         }
+        Action::Host { line } => Outcome::Kubectl(run_host(cluster, line)),
         Action::Stop { component } => Outcome::Component(cluster.sim.stop(component)),
         Action::Start { component } => Outcome::Component(cluster.sim.start(component)),
         Action::Clock { .. } => Outcome::Clock,
     }
 }
 
+/// Runs a host command line, with its output in kubectl's shape.
+pub fn run_host(cluster: &mut Cluster, line: &str) -> Output {
+    let words = match shell_words::split(line) {
+        Ok(w) => w,
+        Err(_) => return Output { stderr: "error: unterminated quote\n".into(), exit_code: 1, ..Default::default() },
+    };
+    let out = crate::engine::host::run(cluster, &words);
+    if out.code == 0 {
+        Output { stdout: out.text, exit_code: 0, ..Default::default() }
+    } else {
+        Output { stderr: out.text, exit_code: out.code, ..Default::default() }
+    }
+}
+
 /// Whether a terminal line only reads: it changes nothing, so a scene need
 /// not keep it (links stay short).
 pub fn is_read_only(line: &str) -> bool {
+    if crate::engine::host::is_host_command(line) {
+        let words: Vec<String> = line.split_whitespace().map(str::to_string).collect();
+        return crate::engine::host::is_read_only(&words);
+    }
     let mut words = line.split_whitespace();
     let mut verb = words.next().unwrap_or("");
     if verb == "kubectl" {

@@ -174,3 +174,66 @@ async fn exec_it_opens_an_interactive_shell_in_the_terminal() {
     type_line("kubectl exec shell -- cat /tmp/note").await;
     assert!(terminal_text().ends_with("hello\n") || terminal_text().contains("$ kubectl exec shell -- cat /tmp/notehello"), "{}", terminal_text());
 }
+
+fn set_input(id: &str, value: &str) {
+    let input: web_sys::HtmlInputElement = by_test_id(id).expect("input").dyn_into().expect("input element");
+    input.set_value(value);
+    let event = web_sys::Event::new_with_event_init_dict("input", &{
+        let init = web_sys::EventInit::new();
+        init.set_bubbles(true);
+        init
+    })
+    .expect("event");
+    input.dispatch_event(&event).expect("dispatch");
+}
+
+fn chart_totals() -> (u32, u32) {
+    let columns = document().query_selector_all("[data-testid=\"traffic-column\"]").expect("columns");
+    let (mut ok, mut failed) = (0, 0);
+    for i in 0..columns.length() {
+        let Some(el) = columns.item(i).and_then(|n| n.dyn_into::<web_sys::Element>().ok()) else { continue };
+        ok += el.get_attribute("data-ok").and_then(|v| v.parse::<u32>().ok()).unwrap_or(0);
+        failed += el.get_attribute("data-failed").and_then(|v| v.parse::<u32>().ok()).unwrap_or(0);
+    }
+    (ok, failed)
+}
+
+#[wasm_bindgen_test]
+async fn the_traffic_panel_starts_charts_and_stops_the_generator() {
+    mount().await;
+    let panel = by_test_id("traffic-panel").expect("traffic panel");
+    assert_eq!(panel.get_attribute("data-running").as_deref(), Some("false"));
+    // Nothing listens on this NodePort: every request is refused.
+    set_input("traffic-url", "http://172.18.0.3:30999/");
+    set_input("traffic-rate", "20");
+    settle(50).await;
+    by_test_id("traffic-start").expect("start button").click();
+    settle(100).await;
+    let panel = by_test_id("traffic-panel").expect("traffic panel");
+    assert_eq!(panel.get_attribute("data-running").as_deref(), Some("true"));
+    let speed: web_sys::HtmlSelectElement = by_test_id("speed").expect("speed").dyn_into().expect("select");
+    speed.set_value("10");
+    speed.dispatch_event(&web_sys::Event::new_with_event_init_dict("change", &{
+        let init = web_sys::EventInit::new();
+        init.set_bubbles(true);
+        init
+    }).expect("event")).expect("dispatch");
+    settle(1_500).await;
+    let (ok, failed) = chart_totals();
+    assert_eq!(ok, 0);
+    assert!(failed >= 20, "the chart shows the refused requests: {failed}");
+    let failed_text = by_test_id("traffic-failed").expect("failed count").text_content().unwrap_or_default();
+    assert!(failed_text.ends_with("failed") && !failed_text.starts_with('0'), "{failed_text}");
+    let last = by_test_id("traffic-last-failure").expect("last failure").text_content().unwrap_or_default();
+    assert!(last.contains("connection refused"), "{last}");
+    // The terminal shows the command the panel ran, as if typed.
+    let output = by_test_id("terminal-output").expect("output").text_content().unwrap_or_default();
+    assert!(output.contains("traffic start http://172.18.0.3:30999/ --rate 20/s"), "{output}");
+    by_test_id("traffic-stop").expect("stop button").click();
+    settle(100).await;
+    let panel = by_test_id("traffic-panel").expect("traffic panel");
+    assert_eq!(panel.get_attribute("data-running").as_deref(), Some("false"));
+    let frozen = chart_totals();
+    settle(500).await;
+    assert_eq!(chart_totals(), frozen, "a stopped generator's chart holds still");
+}

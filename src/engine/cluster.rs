@@ -14,6 +14,9 @@ use crate::engine::api::Object;
 use crate::engine::bootstrap::static_pods::{KubeadmConfig, COMPONENT_MANIFESTS};
 use crate::engine::bootstrap::AddonInstaller;
 use crate::engine::controllers::ControllerManager;
+use crate::engine::network::addons;
+use crate::engine::network::pod_clients::PodClients;
+use crate::engine::network::policy_agent::PolicyAgent;
 use crate::engine::node::{KubeProxy, Kubelet};
 use crate::engine::scheduler::Scheduler;
 use crate::engine::apiserver::ApiServer;
@@ -163,6 +166,7 @@ impl Cluster {
         let mut api = ApiServer::new(seed, &profile.server);
         bootstrap_objects(&mut api);
         let _ = api.create(Object::StorageClass(provisioner::standard_class(profile.kind)));
+        addons::install_coredns(&mut api, profile.kind == ProfileKind::Minikube);
         let mut sim = Sim::new(seed, api);
         register_components(&mut sim, &profile, seed);
         host_components(&mut sim, &profile);
@@ -179,10 +183,14 @@ fn register_components(sim: &mut Sim, profile: &Profile, seed: u64) {
     sim.add(Box::new(Scheduler::new()));
     sim.add(Box::new(ControllerManager::standard()));
     sim.add(Box::new(provisioner::for_profile(profile, seed)));
+    sim.add(Box::new(PodClients::default()));
+    sim.add(Box::new(PolicyAgent::default()));
     let kubeadm = KubeadmConfig::for_profile(profile);
     for node in &profile.nodes {
         sim.add_node_name(&node.name);
         let mut machine = Kubelet::machine_for(node);
+        machine.address = node.address.clone();
+        machine.pod_cidr = node.pod_cidr.clone();
         if let Some(config) = kubeadm.as_ref().filter(|c| c.node_name == node.name) {
             machine.static_pod_manifests.extend(config.manifests());
         }

@@ -7,6 +7,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::engine::node::filesystem::Fs;
+use crate::engine::network::rules::ProxyRules;
+use crate::engine::network::{ContainerRef, Network};
 use crate::engine::node::node_status::MachineIds;
 use crate::engine::node::runtime::Runtime;
 use crate::engine::sim::clock::VirtualTime;
@@ -35,6 +37,11 @@ pub struct Machine {
     /// Cluster programs that cannot stay up here (their component is
     /// stopped): their containers exit at once (see `node::programs`).
     pub stopped_programs: BTreeSet<String>,
+    /// The node's InternalIP and pod CIDR (its network interfaces).
+    pub address: String,
+    pub pod_cidr: String,
+    /// The kernel's Service rules, as kube-proxy last wrote them.
+    pub proxy: ProxyRules,
 }
 
 /// A node's disk as its OS image ships it: the directories hostPath
@@ -72,6 +79,9 @@ impl Machine {
             last_run: VirtualTime::ZERO,
             static_pod_manifests: BTreeMap::new(),
             stopped_programs: BTreeSet::new(),
+            address: String::new(),
+            pod_cidr: String::new(),
+            proxy: ProxyRules::default(),
         }
     }
 
@@ -103,23 +113,31 @@ impl Machine {
         Machine::new(Runtime::vacant())
     }
 
-    /// Power switched; a cut loses every running process (see the runtime).
+    /// Power switched; a cut loses every running process (see the runtime)
+    /// and the kernel's rules, which live in memory.
     pub fn set_power(&mut self, on: bool) {
         self.powered = on;
         if !on {
             self.power_lost = true;
+            self.proxy = ProxyRules::default();
         }
     }
 }
 
-/// Every node's machine, by node name.
+/// Every node's machine, by node name, and the network between them.
 #[derive(Debug, Default)]
 pub struct World {
     machines: BTreeMap<String, Machine>,
+    pub net: Network,
 }
 
 impl World {
+    pub fn new(seed: u64) -> Self {
+        World { machines: BTreeMap::new(), net: Network::new(seed) }
+    }
+
     pub fn add_machine(&mut self, node: &str, machine: Machine) {
+        self.net.plan.add_node(node, &machine.address, &machine.pod_cidr);
         self.machines.insert(node.to_string(), machine);
     }
 
@@ -140,7 +158,14 @@ impl World {
         self.machines.remove(node)
     }
 
-    pub(crate) fn put_back(&mut self, node: &str, machine: Machine) {
+    pub(crate) fn put_back(&mut self, node: &str, mut machine: Machine) {
+        for (uid, container, id) in machine.runtime.started_clients.drain(..) {
+            self.net.clients.insert(ContainerRef { node: node.to_string(), uid, container, id });
+            self.net.wake_clients = true;
+        }
+        for (uid, container, id, at, pass) in machine.runtime.started_talkers.drain(..) {
+            self.net.talkers.start(ContainerRef { node: node.to_string(), uid, container, id }, pass, at);
+        }
         self.machines.insert(node.to_string(), machine);
     }
 }

@@ -3,7 +3,7 @@
 //! through `crate::scene::perform`, recorded for links and autosave.
 //!
 //! One component per file: `topology`, `node_map`, `details`, `editor`,
-//! `event_log`, `terminal`, `clock`, `share`. `App` owns the cluster and the frame loop.
+//! `event_log`, `terminal`, `clock`, `share`, `traffic`. `App` owns the cluster and the frame loop.
 
 mod browser;
 mod clock;
@@ -14,6 +14,7 @@ mod node_map;
 mod share;
 mod terminal;
 mod topology;
+mod traffic;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -163,6 +164,8 @@ pub struct App {
     seen_revision: i64,
     search: Rc<SearchResults>,
     pace: Pace,
+    traffic: Rc<crate::view::traffic::TrafficView>,
+    seen_traffic: (u64, bool, u64),
     dirty: bool,
     selected: Option<Selection>,
     details: Option<Rc<details::DetailsView>>,
@@ -238,6 +241,12 @@ impl App {
             self.seen_log = log_print;
             self.log_built_at = started;
         }
+        self.seen_traffic = crate::view::traffic::fingerprint(&cluster);
+        let suggestions = crate::view::traffic::suggestions(&cluster);
+        let traffic = crate::view::traffic::build(&cluster.sim.world.net.traffic, cluster.sim.now(), suggestions);
+        if *self.traffic != traffic {
+            self.traffic = Rc::new(traffic);
+        }
         drop(cluster);
         if force || started - self.details_built_at >= DETAILS_INTERVAL_MS {
             self.refresh_details();
@@ -260,8 +269,9 @@ impl App {
     fn changed(&mut self) -> bool {
         let cluster = self.cluster.0.borrow();
         let seen = cluster.sim.api.store().revision() + cluster.sim.activity.total() as i64;
+        let traffic_moved = crate::view::traffic::fingerprint(&cluster) != self.seen_traffic;
         drop(cluster);
-        std::mem::replace(&mut self.seen_revision, seen) != seen
+        std::mem::replace(&mut self.seen_revision, seen) != seen || traffic_moved
     }
 
     fn schedule_frame(&mut self, ctx: &Context<Self>) {
@@ -518,6 +528,8 @@ impl Component for App {
             seen_revision: 0,
             search: Rc::new(SearchResults::default()),
             pace: Pace::default(),
+            traffic: Rc::new(Default::default()),
+            seen_traffic: (0, false, 0),
             dirty: true,
             selected: None,
             details: None,
@@ -611,9 +623,14 @@ impl Component for App {
                     crate::engine::kubectl::Output { stderr: "error: command line too long\n".into(), exit_code: 1, ..Default::default() }
                 } else if scene::is_read_only(&trimmed) && self.replay.is_none() && !trimmed.contains(" -f") && !trimmed.contains("--follow") {
                     // Reads change nothing: run them without recording.
-                    crate::engine::kubectl::run_read_only(&mut self.cluster.0.borrow_mut(), &trimmed)
+                    if crate::engine::host::is_host_command(&trimmed) {
+                        scene::run_host(&mut self.cluster.0.borrow_mut(), &trimmed)
+                    } else {
+                        crate::engine::kubectl::run_read_only(&mut self.cluster.0.borrow_mut(), &trimmed)
+                    }
                 } else {
-                    match self.act(Action::Kubectl { line: trimmed.clone() }) {
+                    let action = if crate::engine::host::is_host_command(&trimmed) { Action::Host { line: trimmed.clone() } } else { Action::Kubectl { line: trimmed.clone() } };
+                    match self.act(action) {
                         Some(Outcome::Kubectl(out)) => out,
                         _ => return true,
                     }
@@ -776,6 +793,7 @@ impl Component for App {
                         />
                     </section>
                     <section class="pane log-pane">
+                        <traffic::TrafficPanel view={self.traffic.clone()} on_command={link.callback(Msg::RunLine)} />
                         <event_log::EventLog
                             rows={self.log_rows.clone()}
                             hidden={self.log_hidden}

@@ -342,9 +342,10 @@ mod tests {
         assert_eq!(view.unscheduled.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["lonely"]);
         assert_eq!(view.unscheduled[0].test_id(), "pod-default-lonely");
         let worker2 = view.nodes.iter().find(|n| n.name == "worker-2").unwrap();
-        // Besides its kube-proxy and kindnet pods (kindnet asks 100m and 50Mi).
+        // Besides its kube-proxy and kindnet pods (kindnet asks 100m and 50Mi) and any CoreDNS replica (100m, 70Mi).
+        let coredns = worker2.pods.iter().filter(|p| p.name.starts_with("coredns-")).count() as i64;
         assert_eq!(worker2.pods.iter().filter(|p| p.namespace == "default").count(), 1);
-        assert_eq!(worker2.cpu_requested_millis, 100 + 100);
-        assert_eq!(worker2.memory_requested_bytes, (64 + 50) * 1048576);
+        assert_eq!(worker2.cpu_requested_millis, 100 + 100 + 100 * coredns);
+        assert_eq!(worker2.memory_requested_bytes, (64 + 50 + 70 * coredns) * 1048576);
     }
 }

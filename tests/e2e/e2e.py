@@ -5,7 +5,9 @@ chromedriver's W3C WebDriver API with nothing but the standard library.
 Scenario: stop the scheduler, create a Deployment in the editor, see its pods
 Pending, start the scheduler, see them Running, open a shell in one of them
 with `kubectl exec -it` and type into it, copy the link, open it in a fresh
-browser profile, see the same pods and the file the shell wrote. Then a short
+browser profile, see the same pods and the file the shell wrote. Traffic: aim the traffic panel at a
+three-replica Deployment's NodePort, delete its pods one by one and watch the
+chart stay free of failures; with one replica, deleting it shows failures. Then a short
 frame benchmark on a 20-node cluster must report (the page's bench is tested,
 not timed). Also measures time to first render.
 
@@ -24,7 +26,7 @@ import urllib.request
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--window-size=1400,900"]
-CTRL, NULL, DELETE = "\ue009", "\ue000", "\ue017"
+CTRL, NULL, DELETE, ENTER = "\ue009", "\ue000", "\ue017", "\ue007"
 
 DEPLOYMENT = """apiVersion: apps/v1
 kind: Deployment
@@ -182,6 +184,52 @@ def scenario(page, driver):
         second.quit()
 
 
+def chart(b):
+    """The traffic chart's totals and the pods in its legend."""
+    return b.js("""const cols = [...document.querySelectorAll('[data-testid="traffic-column"]')];
+        return {ok: cols.reduce((n, c) => n + Number(c.dataset.ok), 0),
+                failed: cols.reduce((n, c) => n + Number(c.dataset.failed), 0),
+                sent: document.querySelector('[data-testid="traffic-panel"]').textContent,
+                pods: [...document.querySelectorAll('[data-testid="traffic-pod"]')].map(e => e.dataset.pod)};""")
+
+
+def run_line(b, line):
+    b.type("terminal-input", line + ENTER)
+
+
+def traffic_scenario(page, driver):
+    b = Browser(driver)
+    try:
+        b.open(page)
+        b.wait("the topology", lambda: b.js('return !!document.querySelector(\'[data-testid="topology"]\')'))
+        run_line(b, "kubectl create deployment web --image=nginx --replicas=3")
+        run_line(b, "kubectl create service nodeport web --tcp=80:80 --node-port=30080")
+        b.js("const s = document.querySelector('[data-testid=\"speed\"]'); s.value = '10'; s.dispatchEvent(new Event('change', {bubbles: true}));")
+        running = lambda n: (lambda p: p if len(p) == n and all(st == "Running" for _, st in p) else None)(b.pods("pod-default-web-"))
+        pods = b.wait("three web pods Running", lambda: running(3), timeout=90)
+        b.type("traffic-url", "http://172.18.0.3:30080/")
+        b.click("traffic-start")
+        b.wait("successes on the chart", lambda: chart(b)["ok"] >= 30 or None, timeout=60)
+        for test_id, _ in pods[:2]:
+            name = test_id[len("pod-default-"):]
+            run_line(b, f"kubectl delete pod {name}")
+            b.wait(f"{name} replaced", lambda: (lambda p: p if len(p) == 3 and all(st == "Running" for _, st in p) and not any(n == test_id for n, _ in p) else None)(
+                b.pods("pod-default-web-")), timeout=90)
+        seen = b.wait("more successes", lambda: (lambda c: c if c["ok"] >= 120 else None)(chart(b)), timeout=90)
+        print("three replicas, two killed:", {k: seen[k] for k in ("ok", "failed", "pods")})
+        assert seen["failed"] == 0, f"no request fails while pods of three replicas are killed one by one: {seen}"
+        assert len(seen["pods"]) >= 4, f"the chart names the pods that answered, old and new: {seen['pods']}"
+        run_line(b, "kubectl scale deployment web --replicas=1")
+        last = b.wait("one web pod", lambda: running(1), timeout=90)
+        run_line(b, f"kubectl delete pod {last[0][0][len('pod-default-'):]}")
+        failed = b.wait("failures on the chart", lambda: (lambda c: c if c["failed"] > 0 else None)(chart(b)), timeout=60)
+        print("one replica, killed:", {k: failed[k] for k in ("ok", "failed")})
+        b.click("traffic-stop")
+        b.wait("the generator stopped", lambda: b.js("return document.querySelector('[data-testid=\"traffic-panel\"]').dataset.running") == "false")
+    finally:
+        b.quit()
+
+
 # Clicks the scheduler's Stop and Start switches at random moments and
 # measures, from the moment the click is queued (as a user's click would be,
 # behind whatever frame is running) to the moment the page shows its effect.
@@ -256,7 +304,8 @@ def main():
         return 0
     scenario(args.page, args.driver)
     short_bench(args.page, args.driver)
-    print("e2e: 2 passed, 0 failed")
+    traffic_scenario(args.page, args.driver)
+    print("e2e: 3 passed, 0 failed")
     return 0
 
 

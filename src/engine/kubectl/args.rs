@@ -170,6 +170,14 @@ pub static COMMANDS: &[Command] = &[
         subcommands: &[],
     },
     Command {
+        path: "create ingress",
+        flags: &[
+            v("class", None), v("rule", None), v("default-backend", None), v("annotation", None), DRY_RUN, OUTPUT, b("save-config", None),
+            o("validate", "strict"), v("field-manager", None), v("template", None), b("show-managed-fields", None), b("allow-missing-template-keys", None),
+        ],
+        subcommands: &[],
+    },
+    Command {
         path: "create cronjob",
         flags: &[v("image", None), v("schedule", None), v("restart", None), DRY_RUN, OUTPUT, b("save-config", None), o("validate", "strict"), v("field-manager", None), v("template", None)],
         subcommands: &[],

@@ -138,6 +138,34 @@ const MONGO_START: &[&str] = &[
 ];
 
 const KUBIA_START: &[&str] = &["Kubia server starting..."];
+
+const COREDNS_START: &[&str] = &[
+    ".:53",
+    "[INFO] plugin/reload: Running configuration SHA512 = 591cf328cccc12bc490481273e738df59329c62c0b729d94e8b61db9961c2fa5b046dd37f1cf888b953814040d180f52594972691cd6ff41be96639138a43908",
+    "CoreDNS-1.12.0",
+    "linux/amd64, go1.23.3, 51e11f1",
+];
+
+const HPA_EXAMPLE_START: &[&str] = &[
+    "AH00558: apache2: Could not reliably determine the server's fully qualified domain name, using {ip}. Set the 'ServerName' directive globally to suppress this message",
+    "AH00558: apache2: Could not reliably determine the server's fully qualified domain name, using {ip}. Set the 'ServerName' directive globally to suppress this message",
+    "[{apache_time}] [mpm_prefork:notice] [pid 1] AH00163: Apache/2.4.10 (Debian) PHP/5.6.40 configured -- resuming normal operations",
+    "[{apache_time}] [core:notice] [pid 1] AH00094: Command line: 'apache2 -D FOREGROUND'",
+];
+
+const HTTP_ECHO_START: &[&str] = &["{time} [INFO] server is listening on :5678"];
+
+const INGRESS_NGINX_START: &[&str] = &[
+    "-------------------------------------------------------------------------------",
+    "NGINX Ingress controller",
+    "  Release:       v1.12.2",
+    "  Build:         7ee28ac6da9d08d3a2bc4bd2f4b2d5f8ec59e4ad",
+    "  Repository:    https://github.com/kubernetes/ingress-nginx",
+    "  nginx version: nginx/1.25.5",
+    "",
+    "-------------------------------------------------------------------------------",
+    "",
+];
 const NO_OUTPUT: &[&str] = &[];
 
 const NGINX_ENV: &[(&str, &str)] = &[
@@ -246,6 +274,14 @@ pub static CATALOGUE: &[CatalogueImage] = &[
     ),
     server!("packtworkshops/the-kubernetes-workshop", 38_294_830, [8080], Alpine, NO_OUTPUT, true, None, any_tag),
     server!("registry.k8s.io/pause", 320_368, [], Distroless, NO_OUTPUT, true, None, pause_tags),
+    server!("registry.k8s.io/coredns/coredns", 20_939_036, [53, 8080, 8181, 9153], Distroless, COREDNS_START, true, None, coredns_tags),
+    server!("hashicorp/http-echo", 3_536_384, [5678], Distroless, HTTP_ECHO_START, true, None, http_echo_tags),
+    server!("registry.k8s.io/hpa-example", 181_012_337, [80], Debian, HPA_EXAMPLE_START, true, None, latest_only),
+    server!("k8s.gcr.io/hpa-example", 181_012_337, [80], Debian, HPA_EXAMPLE_START, true, None, latest_only),
+    server!("registry.k8s.io/ingress-nginx/controller", 105_210_848, [80, 443, 8443, 10254], Alpine, INGRESS_NGINX_START, true, None, v1_release),
+    script!("registry.k8s.io/ingress-nginx/kube-webhook-certgen", 25_340_209, Alpine, "echo '{\"level\":\"info\",\"msg\":\"creating new secret\",\"source\":\"cmd/create.go:28\"}'", [], true, v1_release),
+    server!("registry.k8s.io/e2e-test-images/agnhost", 51_398_120, [], Alpine, NO_OUTPUT, true, None, agnhost_tags),
+    script!("nicolaka/netshoot", 209_112_533, Debian, "bash", [], true, netshoot_tags),
 ];
 
 /// Variants whose behaviour depends on the tag.
@@ -391,6 +427,30 @@ fn pause_tags(tag: &str) -> bool {
 
 fn latest_only(tag: &str) -> bool {
     tag == "latest"
+}
+
+fn coredns_tags(tag: &str) -> bool {
+    matches!(tag, "v1.12.0" | "v1.11.3" | "v1.11.1" | "v1.10.1" | "v1.9.3" | "v1.8.6" | "1.12.0" | "1.11.3" | "1.11.1" | "1.10.1")
+}
+
+fn http_echo_tags(tag: &str) -> bool {
+    matches!(tag, "latest" | "1.0" | "1.0.0" | "0.2.3" | "0.2.1")
+}
+
+/// ingress-nginx publishes `vMAJOR.MINOR.PATCH` tags of its 1.x line.
+fn v1_release(tag: &str) -> bool {
+    tag.strip_prefix("v1.").is_some_and(|rest| {
+        let parts: Vec<&str> = rest.split('.').collect();
+        parts.len() == 2 && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    })
+}
+
+fn agnhost_tags(tag: &str) -> bool {
+    tag.strip_prefix("2.").and_then(|n| n.parse::<u32>().ok()).is_some_and(|n| (20..=53).contains(&n))
+}
+
+fn netshoot_tags(tag: &str) -> bool {
+    matches!(tag, "latest" | "v0.13" | "v0.12" | "v0.11")
 }
 
 fn any_tag(_: &str) -> bool {

@@ -762,6 +762,9 @@ impl Kubelet {
                 }
                 match result {
                     Ok(_) => {
+                        if let Ok(image) = images::parse_image(&spec_image) {
+                            crate::engine::network::exchange::attach_app(&mut self.machine.runtime, &uid, &c, &image);
+                        }
                         self.record_container(ctx, pod, &c.name, step.init, NORMAL, "Started", format!("Started container {}", c.name));
                         ctx.log(format!("started container {} in {}/{}", c.name, pod.metadata.namespace.as_deref().unwrap_or(""), pod.metadata.name.as_deref().unwrap_or("")));
                     }
@@ -1069,10 +1072,10 @@ impl Kubelet {
         self.machine.runtime.stop_sandbox(uid);
     }
 
-    fn probe_outcome(&mut self, uid: &str, c: &Container, probe: &Probe, now: VirtualTime) -> Result<(), String> {
+    fn probe_outcome(&mut self, pod: &Pod, uid: &str, c: &Container, probe: &Probe, now: VirtualTime) -> Result<(), String> {
         if let Some(probe_exec) = &probe.exec {
             let argv = probe_exec.command.clone().unwrap_or_default();
-                        return match exec::exec(&mut self.machine, uid, &c.name, &argv, false, "", now, None) {
+            return match exec::exec(&mut self.machine, uid, &c.name, &argv, false, "", now, None) {
                 Ok(out) if out.status == 0 => Ok(()),
                 Ok(out) if out.combined.is_empty() => Err(format!("command {argv:?} exited with {}", out.status)),
                 Ok(out) => Err(out.combined.trim_end_matches('\n').to_string()),
@@ -1098,7 +1101,8 @@ impl Kubelet {
             if !rc.serves(port) {
                 return Err(format!("Get \"{scheme}://{host}:{port}{path}\": dial tcp {host}:{port}: connect: connection refused"));
             }
-            let code = rc.http_request();
+            let pod_name = pod.metadata.name.clone().unwrap_or_default();
+            let code = crate::engine::network::exchange::http_probe(rc, port, &path, &host, &pod_name, now).unwrap_or_else(|| rc.http_request());
             return if code < 400 { Ok(()) } else { Err(format!("HTTP probe failed with statuscode: {code}")) };
         }
         if let Some(tcp) = &probe.tcp_socket {
@@ -1155,7 +1159,7 @@ impl Kubelet {
                     ctx.wake_at(state.next_at);
                     continue;
                 }
-                let outcome = self.probe_outcome(uid, c, probe, now);
+                let outcome = self.probe_outcome(pod, uid, c, probe, now);
                 let Some(state) = self.state.probes.get_mut(&key) else { continue };
                 state.next_at = now.plus_millis(period);
                 ctx.wake_at(state.next_at);

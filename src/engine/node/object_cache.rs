@@ -148,7 +148,7 @@ impl ObjectCache {
             });
             if immutable {
                 // It can never change again: stop watching it.
-                item.reflector.close(ctx.api);
+                item.reflector.stop_watching(ctx.api);
                 item.frozen = current;
             }
         }

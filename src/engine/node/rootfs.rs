@@ -329,6 +329,11 @@ fn family(image: &ImageName) -> &'static str {
         "redis" => "redis",
         "mongo" => "mongo",
         "kubia" | "kubia-unhealthy" | "kubia-pet" | "kubia-pet-peers" => "kubia",
+        "coredns" => "coredns",
+        "http-echo" => "http-echo",
+        "agnhost" => "agnhost",
+        "controller" if repo.contains("ingress-nginx") => "ingress-nginx",
+        "kube-webhook-certgen" => "kube-webhook-certgen",
         _ => "",
     }
 }
@@ -460,6 +465,17 @@ fn build(base: Base, fam: &str, extra: &[&'static str]) -> Fs {
         "mongo" => {
             dir(&mut fs, "/data/db", 0o755);
             dir(&mut fs, "/data/configdb", 0o755);
+        }
+        // Images whose software is one binary at the root (their manifests name it).
+        "coredns" => file(&mut fs, "/coredns", "\u{7f}ELF", 0o755),
+        "http-echo" => file(&mut fs, "/http-echo", "\u{7f}ELF", 0o755),
+        "agnhost" => file(&mut fs, "/agnhost", "\u{7f}ELF", 0o755),
+        "kube-webhook-certgen" => file(&mut fs, "/kube-webhook-certgen", "\u{7f}ELF", 0o755),
+        "ingress-nginx" => {
+            for binary in ["/nginx-ingress-controller", "/dbg", "/wait-shutdown"] {
+                file(&mut fs, binary, "\u{7f}ELF", 0o755);
+            }
+            dir(&mut fs, "/etc/nginx", 0o755);
         }
         "kubia" => {
             file(&mut fs, "/app.js", "const http = require('http');\nconst os = require('os');\n\nconsole.log(\"Kubia server starting...\");\n\nvar handler = function(request, response) {\n  console.log(\"Received request from \" + request.connection.remoteAddress);\n  response.writeHead(200);\n  response.end(\"You've hit \" + os.hostname() + \"\\n\");\n};\n\nvar www = http.createServer(handler);\nwww.listen(8080);\n", 0o644);

@@ -27,6 +27,7 @@ use super::filesystem::{Fs, Inode, Kind};
 use super::images::{self, Base, ImageName};
 use super::shell::{self, Effect, End, Program};
 use crate::engine::api::meta::EPOCH_SECONDS;
+use crate::engine::network::apps::AppState;
 use crate::engine::sim::clock::VirtualTime;
 
 /// Lines kept per container; older ones are dropped as log rotation would.
@@ -146,6 +147,13 @@ pub struct RuntimeContainer {
     pub interactive: bool,
     /// Effects of the timeline applied; the time up to which they were.
     applied_until: Option<VirtualTime>,
+    /// The application the process runs and its in-memory state (the
+    /// network serves requests through it); fresh for every instance.
+    pub app: AppState,
+    /// CPU the process has spent, as the cgroup accounts it.
+    pub cpu: CpuUsage,
+    /// (hostPort, containerPort) pairs the CNI's portmap set up for it.
+    pub host_ports: Vec<(i32, i32)>,
 }
 
 /// What the kubelet prepared for a container besides its process.
@@ -160,6 +168,36 @@ pub struct ContainerSetup {
     pub interactive: bool,
 }
 
+/// A container's CPU accounting (its cgroup's `cpu.stat`), read by whoever
+/// reports usage (metrics): work done per request plus an idle baseline.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CpuUsage {
+    /// Microseconds of CPU spent serving requests since the process started.
+    pub work_us: u64,
+    /// Until when already-queued work keeps the process busy.
+    pub busy_until: VirtualTime,
+    /// The cgroup's CPU quota in millicores (`resources.limits.cpu`).
+    pub limit_millis: Option<u64>,
+}
+
+impl CpuUsage {
+    /// Queues `cost_us` of work arriving at `now`; returns when it is done.
+    /// Under a quota the work runs at the quota's speed and queues behind
+    /// earlier work; without one it runs on a core of its own.
+    pub fn run(&mut self, now: VirtualTime, cost_us: u64) -> VirtualTime {
+        self.work_us = self.work_us.saturating_add(cost_us);
+        match self.limit_millis.filter(|l| *l > 0 && *l < 1000) {
+            Some(limit) => {
+                let wall_ms = (cost_us.saturating_mul(1000) / limit).div_ceil(1000);
+                let start = self.busy_until.max(now);
+                self.busy_until = start.plus_millis(wall_ms);
+                self.busy_until
+            }
+            None => now.plus_millis(cost_us.div_ceil(1000)),
+        }
+    }
+}
+
 impl RuntimeContainer {
     pub fn is_running(&self) -> bool {
         self.started_at.is_some() && self.exit.is_none()
@@ -167,6 +205,13 @@ impl RuntimeContainer {
 
     pub fn serves(&self, port: i32) -> bool {
         self.is_running() && self.process.serves.contains(&port)
+    }
+
+    /// The process listens on `port` too (a port its own flags name).
+    pub fn listen(&mut self, port: i32) {
+        if !self.process.serves.contains(&port) {
+            self.process.serves.push(port);
+        }
     }
 
     /// The next instant something happens by itself (the process exits,
@@ -395,18 +440,24 @@ pub struct Runtime {
     cidr_base: u32,
     cidr_hosts: u32,
     next_ip: u32,
+    /// Containers started whose processes are API clients, for the network
+    /// to pick up (uid, container name, container id).
+    pub started_clients: Vec<(String, String, String)>,
+    /// Containers started whose processes loop over network requests, for
+    /// the network to run (uid, container name, container id, start, loop).
+    pub started_talkers: Vec<(String, String, String, VirtualTime, crate::engine::network::talkers::Loop)>,
 }
 
 impl Runtime {
     /// A runtime with no images, sandboxes or addresses.
     pub fn vacant() -> Self {
-        Runtime { flavor: Flavor::Containerd, images: BTreeMap::new(), sandboxes: BTreeMap::new(), cidr_base: 0, cidr_hosts: 0, next_ip: 1 }
+        Runtime { flavor: Flavor::Containerd, images: BTreeMap::new(), sandboxes: BTreeMap::new(), cidr_base: 0, cidr_hosts: 0, next_ip: 1, started_clients: Vec::new(), started_talkers: Vec::new() }
     }
 
     pub fn new(flavor: Flavor, pod_cidr: &str, control_plane: bool) -> Self {
         let (base, prefix) = parse_cidr(pod_cidr).unwrap_or((0x0af4_0000, 24));
         let hosts = if prefix >= 31 { 1 } else { (1u64 << (32 - prefix)).saturating_sub(2).min(u32::MAX as u64) as u32 };
-        let mut rt = Runtime { flavor, images: BTreeMap::new(), sandboxes: BTreeMap::new(), cidr_base: base, cidr_hosts: hosts, next_ip: 1 };
+        let mut rt = Runtime { flavor, images: BTreeMap::new(), sandboxes: BTreeMap::new(), cidr_base: base, cidr_hosts: hosts, next_ip: 1, started_clients: Vec::new(), started_talkers: Vec::new() };
         // What kubeadm/minikube leave on a node before any workload runs.
         let mut preloaded = vec![("registry.k8s.io/pause:3.10", 320_368u64), ("registry.k8s.io/kube-proxy:v1.33.1", 30_938_946)];
         if control_plane {
@@ -462,6 +513,10 @@ impl Runtime {
 
     pub fn sandboxes(&self) -> impl Iterator<Item = (&String, &Sandbox)> {
         self.sandboxes.iter()
+    }
+
+    pub fn sandboxes_mut(&mut self) -> impl Iterator<Item = (&String, &mut Sandbox)> {
+        self.sandboxes.iter_mut()
     }
 
     /// Creates (or re-creates) a pod's sandbox with a fresh IP from the node's pod CIDR.
@@ -583,6 +638,9 @@ impl Runtime {
             next_pid: 7,
             interactive: setup.interactive,
             applied_until: None,
+            app: AppState::None,
+            cpu: CpuUsage::default(),
+            host_ports: Vec::new(),
         };
         sandbox.containers.push(container);
         // Keep only the newest instances of this name (container GC).

@@ -116,6 +116,11 @@ pub trait Component {
     /// The process started again; it will run at once.
     fn on_start(&mut self, _ctx: &mut Ctx) {}
     fn as_any(&self) -> &dyn Any;
+    /// Whether a learner can stop it (cluster processes); hosts of what
+    /// runs inside pods cannot be, their life is their containers'.
+    fn stoppable(&self) -> bool {
+        true
+    }
 }
 
 struct Slot {
@@ -171,7 +176,7 @@ impl Sim {
     pub fn new(seed: u64, api: ApiServer) -> Self {
         Sim {
             api,
-            world: World::default(),
+            world: World::new(seed),
             now: VirtualTime::ZERO,
             rng: fastrand::Rng::with_seed(seed),
             slots: Vec::new(),
@@ -324,7 +329,7 @@ impl Sim {
             }
             return Ok(());
         }
-        let Some(id) = self.slots.iter().position(|s| s.component.name() == name) else {
+        let Some(id) = self.slots.iter().position(|s| s.component.name() == name && s.component.stoppable()) else {
             return Err(format!("unknown component \"{name}\""));
         };
         if running {
@@ -452,7 +457,18 @@ impl Sim {
                 if let Some(t) = self.with_ctx(id, |component, ctx| component.run(ctx)) {
                     self.schedule(id, t);
                 }
+                if self.world.net.wake_clients {
+                    self.wake_pod_clients();
+                }
             }
+        }
+    }
+
+    /// A container whose process talks to the API server started: its host runs now.
+    fn wake_pod_clients(&mut self) {
+        self.world.net.wake_clients = false;
+        if let Some(id) = self.slots.iter().position(|s| s.component.name() == crate::engine::network::pod_clients::NAME) {
+            self.schedule(id, self.now);
         }
     }
 
@@ -465,6 +481,18 @@ impl Sim {
             self.timers.pop();
         }
         None
+    }
+
+    /// What crosses the network at this instant, once its components are
+    /// quiet (so it sees the cluster as they left it). Returns whether
+    /// anything was delivered.
+    fn deliver_network(&mut self) -> bool {
+        crate::engine::network::deliver_due(&mut self.world, self.now) > 0
+    }
+
+    /// The next instant a component or the network has something due.
+    fn next_instant(&mut self) -> Option<VirtualTime> {
+        [self.next_timer(), self.world.net.next_event()].into_iter().flatten().min()
     }
 
     /// Advances virtual time to `target`, running everything due on the way.
@@ -484,7 +512,11 @@ impl Sim {
             if !quiet {
                 return false;
             }
-            match self.next_timer() {
+            if self.deliver_network() {
+                continue;
+            }
+            let next = self.next_instant();
+            match next {
                 Some(t) if t <= target => {
                     if runs >= max_runs {
                         return false;
@@ -535,7 +567,10 @@ impl Sim {
             if !quiet {
                 return false;
             }
-            match self.next_timer() {
+            if self.deliver_network() {
+                continue;
+            }
+            match self.next_instant() {
                 Some(t) if t < time => {
                     if runs >= max_runs {
                         return false;

@@ -38,6 +38,7 @@ pub fn run(s: &mut Session) -> Result {
         "create job" => job(s),
         "create cronjob" => cronjob(s),
         "create serviceaccount" => serviceaccount(s),
+        "create ingress" => super::create_ingress::run(s),
         other => Err(Error::Message(format!("error: \"kubectl {other}\" is not available in this simulation"))),
     }
 }
@@ -87,7 +88,7 @@ fn from_files(s: &mut Session) -> Result {
 }
 
 /// The one NAME a generator takes.
-fn one_name(s: &Session) -> std::result::Result<String, Error> {
+pub(super) fn one_name(s: &Session) -> std::result::Result<String, Error> {
     match s.args.positionals.as_slice() {
         [name] => Ok(name.clone()),
         other => Err(Error::Message(format!(

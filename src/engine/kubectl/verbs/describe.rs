@@ -6,6 +6,7 @@
 //! written with tabs and aligned by Go's tabwriter, as kubectl does, so
 //! column blocks line up the same way.
 
+mod network;
 mod storage;
 mod workloads;
 
@@ -151,6 +152,9 @@ pub fn describe_object(s: &Session, obj: &Object, show_events: bool, now: Virtua
         Object::PersistentVolume(pv) => storage::describe_persistent_volume(&mut w, pv, now),
         Object::PersistentVolumeClaim(pvc) => storage::describe_persistent_volume_claim(&mut w, s, pvc, now),
         Object::StorageClass(sc) => storage::describe_storage_class(&mut w, sc),
+        Object::Ingress(ing) => network::describe_ingress(&mut w, s, ing),
+        Object::IngressClass(ic) => network::describe_ingress_class(&mut w, ic),
+        Object::NetworkPolicy(np) => network::describe_network_policy(&mut w, np),
         _ => describe_generic(&mut w, obj),
     }
     if let Some(events) = events {
@@ -169,7 +173,7 @@ pub fn pod_template_text(template: &PodTemplateSpec) -> String {
 
 /// Kinds whose describers show no events.
 fn has_events(obj: &Object) -> bool {
-    !matches!(obj, Object::Namespace(_) | Object::Secret(_))
+    !matches!(obj, Object::Namespace(_) | Object::Secret(_) | Object::NetworkPolicy(_))
 }
 
 /// kubectl's `PrefixWriter`: lines indented two spaces per level.

@@ -3,6 +3,7 @@
 pub mod apply;
 mod attach;
 pub mod create;
+mod create_ingress;
 mod delete;
 mod describe;
 mod exec;
