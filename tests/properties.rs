@@ -9,6 +9,7 @@
 //! CI runs the default number of cases; `PROPTEST_CASES=100000 cargo test
 //! --release --test properties` is the long run (see the README's fuzzing
 //! figures, which add the coverage-guided `fuzz/` targets).
+#![cfg(not(target_arch = "wasm32"))]
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -294,10 +295,10 @@ fn action() -> impl Strategy<Value = Action> {
 }
 
 fn scene_strategy() -> impl Strategy<Value = Scene> {
-    (any::<u64>(), prop::collection::vec((0u64..120_000, action()), 0..6)).prop_map(|(seed, mut actions)| {
-        actions.sort_by_key(|(t, _)| *t);
+    (any::<u64>(), prop::collection::vec((0u64..120_000, prop::option::of(0u64..200), action()), 0..6)).prop_map(|(seed, mut actions)| {
+        actions.sort_by_key(|(t, r, _)| (*t, *r));
         let mut s = Scene::new(seed);
-        s.actions = actions.into_iter().map(|(t, action)| Timed { t: 60_000 + t, action }).collect();
+        s.actions = actions.into_iter().map(|(t, r, action)| Timed { t: 60_000 + t, r, action }).collect();
         s.until_ms = s.actions.last().map_or(60_000, |a| a.t) + 1_000;
         s
     })

@@ -1,6 +1,8 @@
 //! The fault sweep in CI: a short sweep over fixed seeds, and the scripts
 //! of failures it once found (`tests/sweep/*.script`, each with `# seed:`
 //! and optionally `# profile:` in its header), replayed with every checker.
+//! Native only, as the sweep is.
+#![cfg(not(target_arch = "wasm32"))]
 
 use std::path::Path;
 

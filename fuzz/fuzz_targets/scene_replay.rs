@@ -12,10 +12,12 @@ const LINES: &[&str] = &[
     "etcdctl snapshot save a.db", "etcdctl snapshot restore a.db", "etcdutl snapshot restore a.db --bump-revision 9 --mark-compacted",
     "etcdutl snapshot status a.db -w table", "partition x",
 ];
+const HOST_LINES: &[&str] = &["traffic start http://172.18.0.3:30080/ --rate 5/s", "traffic stop", "curl http://172.18.0.3:30080/", "wget -qO- x", "minikube service web"];
 
 fn action(u: &mut arbitrary::Unstructured) -> arbitrary::Result<Action> {
-    Ok(match u.int_in_range(0..=5)? {
+    Ok(match u.int_in_range(0..=6)? {
         0 => Action::Kubectl { line: shell_words::join(common::kubectl_words(u)?) },
+        6 => Action::Host { line: u.choose(HOST_LINES)?.to_string() },
         1 => Action::Apply { text: serde_yaml::to_string(&common::object(u)?).unwrap_or_default() },
         2 => Action::Delete { text: serde_yaml::to_string(&common::object(u)?).unwrap_or_default() },
         3 => Action::Stop { component: u.choose(COMPONENTS)?.to_string() },
@@ -30,8 +32,9 @@ fuzz_target!(|data: &[u8]| {
     let mut t = 60_000u64;
     for _ in 0..u.int_in_range(0..=6).unwrap_or(0) {
         t += u.int_in_range(0..=90_000u64).unwrap_or(0);
+        let r = if u.arbitrary().unwrap_or(false) { Some(u.int_in_range(0..=200u64).unwrap_or(0)) } else { None };
         let Ok(action) = action(&mut u) else { break };
-        scene.actions.push(Timed { t, action });
+        scene.actions.push(Timed { t, r, action });
     }
     scene.until_ms = t + 1_000;
     let read = Scene::from_fragment(&scene.to_fragment()).expect("a scene reads back from its own link");

@@ -11,24 +11,37 @@
 //!   external provisioners (components too).
 //! - `sim`: virtual clock, timers, seeded RNG, start/stop of components.
 //! - `world`: each node's machine (container runtime), which outlives its processes.
+//! - `bootstrap`: what kubeadm, kind and minikube install: the control-plane
+//!   static pod manifests and the add-ons (kube-proxy, kindnet, storage).
+//! - `network`: connections between pods, nodes and the host; Services, DNS,
+//!   NetworkPolicy, Ingress, the applications that answer, traffic.
 //! - `cluster`: profiles that put it all together.
+//! - `quantity`: resource quantities, parsed and printed as apimachinery does.
+//! - `cron`, `time_zones`: CronJob schedules as robfig/cron reads them, in IANA zones.
 //! - `kubectl`: the command line, printing what kubectl 1.33 prints.
+//! - `host`: commands on the learner's machine (curl, wget, minikube service, traffic).
 
 pub mod api;
 pub mod apiserver;
+pub mod bootstrap;
 pub mod cluster;
 pub mod controllers;
+pub mod cron;
 pub mod etcdctl;
+pub mod host;
 pub mod informer;
 pub mod kubectl;
+pub mod network;
 pub mod node;
+pub mod quantity;
 pub mod scheduler;
 pub mod script;
 pub mod selector;
 pub mod sim;
 pub mod storage;
 pub mod store;
+pub mod time_zones;
 pub mod world;
-/// The fault sweep and its invariant checkers (native only: the page does not carry it).
-#[cfg(not(target_arch = "wasm32"))]
+/// The fault sweep and its invariant checkers, for the `miniplane` command
+/// and the tests (the page never calls it, so its build leaves it out).
 pub mod sweep;

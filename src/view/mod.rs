@@ -1,7 +1,7 @@
 //! View models for the browser app, built from the engine and tested
 //! natively: what the topology draws, the event log's rows, the editor's
-//! highlighting and markers, terminal completion, editor templates, and
-//! the masking of Secret values.
+//! highlighting and markers, terminal completion, editor templates, the
+//! traffic chart, and the masking of Secret values.
 //! The Yew components in `ui` only lay these out.
 
 pub mod complete;
@@ -9,4 +9,6 @@ pub mod log;
 pub mod secrets;
 pub mod templates;
 pub mod topology;
+pub mod topology_model;
+pub mod traffic;
 pub mod yaml;

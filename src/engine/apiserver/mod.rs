@@ -10,7 +10,6 @@ pub mod decode;
 pub mod defaults;
 pub mod patch;
 pub mod events;
-pub mod quantity;
 pub mod validation;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
@@ -314,6 +313,11 @@ impl ApiServer {
             self.ready.insert(id);
         }
         std::mem::take(&mut self.ready)
+    }
+
+    /// Whether some component has watch events it has not run for.
+    pub fn has_ready(&self) -> bool {
+        !self.ready.is_empty()
     }
 
     /// Random lowercase alphanumerics from Kubernetes' name-suffix alphabet.

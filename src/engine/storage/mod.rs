@@ -21,7 +21,7 @@ use k8s_openapi::api::core::v1::{ObjectReference, PersistentVolume, PersistentVo
 use k8s_openapi::api::storage::v1::StorageClass;
 
 use crate::engine::api::meta::virtual_of;
-use crate::engine::apiserver::quantity::Quantity;
+use crate::engine::quantity::{parse_stored, Quantity};
 
 /// On a claim: the binding has been set up once (its value does not matter).
 pub const ANN_BIND_COMPLETED: &str = "pv.kubernetes.io/bind-completed";
@@ -115,7 +115,7 @@ pub fn requested_storage(claim: &PersistentVolumeClaim) -> Quantity {
         .and_then(|s| s.resources.as_ref())
         .and_then(|r| r.requests.as_ref())
         .and_then(|r| r.get("storage"))
-        .and_then(|q| Quantity::parse(&q.0))
+        .and_then(parse_stored)
         .unwrap_or_else(Quantity::zero)
 }
 
@@ -126,7 +126,7 @@ pub fn volume_capacity(volume: &PersistentVolume) -> Quantity {
         .as_ref()
         .and_then(|s| s.capacity.as_ref())
         .and_then(|c| c.get("storage"))
-        .and_then(|q| Quantity::parse(&q.0))
+        .and_then(parse_stored)
         .unwrap_or_else(Quantity::zero)
 }
 

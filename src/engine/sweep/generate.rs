@@ -1,7 +1,8 @@
 //! The random runs: workloads and faults written as the script lines a
 //! user would type, so a failing run is a script anyone can replay.
 //!
-//! Workloads come from [`WORKLOADS`], one entry per kind: how to create
+//! Workloads come from [`WORKLOADS`] (Deployments, ReplicaSets, Jobs,
+//! StatefulSets, DaemonSets), one entry per kind: how to create
 //! one, and which of scale, rollout and delete it takes. Faults are every
 //! stop and start the page offers, power, partitions, slowness, restarts,
 //! and now and then an etcd restore from a snapshot saved earlier in the
@@ -78,11 +79,32 @@ fn job(w: &Workload) -> String {
     )
 }
 
+fn stateful_set(w: &Workload) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: {n}\nspec:\n  replicas: {r}\n  serviceName: {n}\n  selector:\n    matchLabels:\n      app: {n}\n  template:\n    metadata:\n      labels:\n        app: {n}\n    spec:\n      containers:\n      - name: app\n        image: {i}\n{q}",
+        n = w.name,
+        r = w.replicas,
+        i = w.image,
+        q = requests(w)
+    )
+}
+
+fn daemon_set(w: &Workload) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: {n}\nspec:\n  selector:\n    matchLabels:\n      app: {n}\n  template:\n    metadata:\n      labels:\n        app: {n}\n    spec:\n      containers:\n      - name: app\n        image: {i}\n{q}",
+        n = w.name,
+        i = w.image,
+        q = requests(w)
+    )
+}
+
 /// Every kind of workload the sweep runs, one entry each.
 pub const WORKLOADS: &[WorkloadKind] = &[
     WorkloadKind { resource: "deployment", manifest: deployment, scales: true, rolls_out: true, long_running: true },
     WorkloadKind { resource: "replicaset", manifest: replica_set, scales: true, rolls_out: false, long_running: true },
     WorkloadKind { resource: "job", manifest: job, scales: false, rolls_out: false, long_running: false },
+    WorkloadKind { resource: "statefulset", manifest: stateful_set, scales: true, rolls_out: true, long_running: true },
+    WorkloadKind { resource: "daemonset", manifest: daemon_set, scales: false, rolls_out: true, long_running: true },
 ];
 
 /// The faults in force while a run is generated, so it can end them.
@@ -236,6 +258,11 @@ impl Generator {
             cpu_millis: CPU_CHOICES[self.rng.usize(..CPU_CHOICES.len())],
             image: IMAGES[self.rng.usize(..2)],
         };
+        let mut w = w;
+        if !WORKLOADS[kind].scales && WORKLOADS[kind].long_running {
+            // A DaemonSet: one pod on each node, so one on the node left holding the rest.
+            w.replicas = 1;
+        }
         let cost = if WORKLOADS[kind].long_running { w.replicas * w.cpu_millis } else { 2 * w.cpu_millis };
         if self.cpu_in_use() + cost > self.cpu_budget {
             return None;

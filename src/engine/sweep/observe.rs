@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 use crate::engine::api::{ids, Object, ResourceId};
+use crate::engine::apiserver::admission::MIRROR_POD_ANNOTATION;
 use crate::engine::apiserver::ApiServer;
 use crate::engine::cluster::Cluster;
 use crate::engine::sim::clock::VirtualTime;
@@ -67,8 +68,21 @@ impl<'a> Observation<'a> {
     /// Pods with a container running right now, on every powered machine
     /// (the Sim's world holds them, whatever the kubelet processes do).
     /// A machine that is off runs nothing, whatever its runtime remembers.
+    ///
+    /// A static pod runs under the uid its kubelet hashed from its manifest;
+    /// it is reported under its mirror pod's uid (the mirror names the hash
+    /// in `kubernetes.io/config.mirror`), as that is the pod the store has.
     pub fn running_pods(&self) -> Vec<RunningPod> {
         let now = self.now();
+        let mirrors: BTreeMap<String, String> = self
+            .pods()
+            .iter()
+            .filter_map(|o| {
+                let m = o.meta();
+                let hash = m.annotations.as_ref()?.get(MIRROR_POD_ANNOTATION)?;
+                Some((hash.clone(), m.uid.clone()?))
+            })
+            .collect();
         let mut out = BTreeSet::new();
         for node in self.node_names() {
             if !self.powered(node) {
@@ -78,7 +92,8 @@ impl<'a> Observation<'a> {
             for (uid, sandbox) in machine.runtime.sandboxes() {
                 let running = sandbox.containers.iter().any(|c| c.is_running() && c.next_change().is_none_or(|t| t > now));
                 if running {
-                    out.insert(RunningPod { node: node.clone(), namespace: sandbox.namespace.clone(), name: sandbox.pod.clone(), uid: uid.clone() });
+                    let uid = mirrors.get(uid).unwrap_or(uid).clone();
+                    out.insert(RunningPod { node: node.clone(), namespace: sandbox.namespace.clone(), name: sandbox.pod.clone(), uid });
                 }
             }
         }

@@ -10,7 +10,7 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as ApiQuantity;
 
-use crate::engine::apiserver::quantity::Quantity;
+use crate::engine::quantity::{parse_stored, Quantity};
 
 use super::{dns1123_subdomain, qualified_name, quote, Errors};
 
@@ -42,8 +42,8 @@ fn validate_class_name(name: &str, path: &str, errs: &mut Errors) {
 
 /// `ValidatePositiveQuantityValue`.
 fn validate_positive(q: &ApiQuantity, path: &str, errs: &mut Errors) {
-    if Quantity::parse(&q.0).is_some_and(|v| v.nanos <= 0) {
-        let shown = Quantity::parse(&q.0).map(|v| v.canonical()).unwrap_or_else(|| q.0.clone());
+    if parse_stored(q).is_some_and(|v| v.nanos() <= 0) {
+        let shown = parse_stored(q).map(|v| v.canonical()).unwrap_or_else(|| q.0.clone());
         errs.invalid_str(path, &shown, "must be greater than zero");
     }
 }
@@ -341,7 +341,7 @@ pub fn validate_claim_update(pvc: &PersistentVolumeClaim, old: &PersistentVolume
     if new_spec != old_spec {
         errs.forbidden("spec", "spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims");
     }
-    let size = |spec: &PersistentVolumeClaimSpec| requested(spec).and_then(|q| Quantity::parse(&q.0)).unwrap_or_else(Quantity::zero);
+    let size = |spec: &PersistentVolumeClaimSpec| requested(spec).and_then(|q| parse_stored(&q)).unwrap_or_else(Quantity::zero);
     let new_size = size(pvc.spec.as_ref().unwrap_or(&Default::default()));
     let old_size = size(old.spec.as_ref().unwrap_or(&Default::default()));
     if new_size < old_size {
@@ -350,7 +350,7 @@ pub fn validate_claim_update(pvc: &PersistentVolumeClaim, old: &PersistentVolume
             .as_ref()
             .and_then(|s| s.capacity.as_ref())
             .and_then(|c| c.get("storage"))
-            .and_then(|q| Quantity::parse(&q.0))
+            .and_then(parse_stored)
             .unwrap_or_else(Quantity::zero);
         if new_size <= status {
             errs.forbidden("spec.resources.requests.storage", "field can not be less than status.capacity");

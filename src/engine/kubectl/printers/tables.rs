@@ -717,7 +717,7 @@ fn access_modes(modes: &[String]) -> String {
 /// The `storage` entry of a resource list as `Quantity.String()` prints it ("0" when missing).
 fn storage_quantity(list: Option<&BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>>) -> String {
     list.and_then(|l| l.get("storage"))
-        .and_then(|q| crate::engine::apiserver::quantity::Quantity::parse(&q.0))
+        .and_then(|q| crate::engine::quantity::parse_stored(q))
         .map(|q| q.canonical())
         .unwrap_or_else(|| "0".into())
 }

@@ -9,7 +9,7 @@ use k8s_openapi::api::core::v1::Pod;
 use super::pods;
 use super::{Checker, Observation};
 use crate::engine::api::{ids, Object};
-use crate::engine::apiserver::quantity::Quantity;
+use crate::engine::quantity::{parse_stored, Quantity};
 
 pub struct RequestsFitAllocatable;
 
@@ -18,17 +18,17 @@ pub struct RequestsFitAllocatable;
 fn requests(pod: &Pod) -> (i128, i128) {
     let Some(spec) = pod.spec.as_ref() else { return (0, 0) };
     let get = |c: &k8s_openapi::api::core::v1::Container, what: &str| -> Option<Quantity> {
-        c.resources.as_ref().and_then(|r| r.requests.as_ref()).and_then(|m| m.get(what)).and_then(|q| Quantity::parse(&q.0))
+        c.resources.as_ref().and_then(|r| r.requests.as_ref()).and_then(|m| m.get(what)).and_then(parse_stored)
     };
-    let mut cpu: i128 = spec.containers.iter().filter_map(|c| get(c, "cpu")).map(|q| q.millis()).sum();
-    let mut memory: i128 = spec.containers.iter().filter_map(|c| get(c, "memory")).map(|q| q.value()).sum();
+    let mut cpu: i128 = spec.containers.iter().filter_map(|c| get(c, "cpu")).map(|q| i128::from(q.milli_value())).sum();
+    let mut memory: i128 = spec.containers.iter().filter_map(|c| get(c, "memory")).map(|q| i128::from(q.value())).sum();
     for c in spec.init_containers.iter().flatten() {
-        cpu = cpu.max(get(c, "cpu").map_or(0, |q| q.millis()));
-        memory = memory.max(get(c, "memory").map_or(0, |q| q.value()));
+        cpu = cpu.max(get(c, "cpu").map_or(0, |q| i128::from(q.milli_value())));
+        memory = memory.max(get(c, "memory").map_or(0, |q| i128::from(q.value())));
     }
     if let Some(overhead) = spec.overhead.as_ref() {
-        cpu += overhead.get("cpu").and_then(|q| Quantity::parse(&q.0)).map_or(0, |q| q.millis());
-        memory += overhead.get("memory").and_then(|q| Quantity::parse(&q.0)).map_or(0, |q| q.value());
+        cpu += overhead.get("cpu").and_then(parse_stored).map_or(0, |q| i128::from(q.milli_value()));
+        memory += overhead.get("memory").and_then(parse_stored).map_or(0, |q| i128::from(q.value()));
     }
     (cpu, memory)
 }
@@ -57,7 +57,7 @@ impl Checker for RequestsFitAllocatable {
             let Some(name) = node.metadata.name.as_deref() else { continue };
             let Some(&(cpu, memory, count)) = used.get(name) else { continue };
             let Some(allocatable) = node.status.as_ref().and_then(|s| s.allocatable.as_ref()) else { continue };
-            let limit = |what: &str, millis: bool| allocatable.get(what).and_then(|q| Quantity::parse(&q.0)).map(|q| if millis { q.millis() } else { q.value() });
+            let limit = |what: &str, millis: bool| allocatable.get(what).and_then(parse_stored).map(|q| if millis { i128::from(q.milli_value()) } else { i128::from(q.value()) });
             if let Some(max) = limit("cpu", true).filter(|max| cpu > *max) {
                 return Err(format!("node {name}: pods request {cpu}m CPU, allocatable is {max}m"));
             }

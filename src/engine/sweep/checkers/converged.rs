@@ -39,7 +39,8 @@ pub fn problems(obs: &Observation) -> Vec<String> {
     }
     // Every owner that exists, by uid.
     let mut owners: BTreeSet<String> = BTreeSet::new();
-    for rid in [ids::deployments(), ids::replica_sets(), ids::jobs(), ids::stateful_sets(), ids::daemon_sets(), ids::replication_controllers(), ids::cron_jobs()] {
+    // A mirror pod's controller is its Node.
+    for rid in [ids::deployments(), ids::replica_sets(), ids::jobs(), ids::stateful_sets(), ids::daemon_sets(), ids::replication_controllers(), ids::cron_jobs(), ids::nodes()] {
         owners.extend(obs.stored(rid).iter().filter_map(|o| o.meta().uid.clone()));
     }
     // Pods.
@@ -129,6 +130,67 @@ pub fn problems(obs: &Observation) -> Vec<String> {
             if !current && (pods > 0 || *rs_replicas > 0) {
                 out.push(format!("deployment {name} still runs {pods} pods of an old template"));
             }
+        }
+    }
+    // StatefulSets: every ordinal Ready from the newest revision.
+    for obj in obs.stored(ids::stateful_sets()) {
+        let Object::StatefulSet(set) = &*obj else { continue };
+        let name = format!("{}/{}", set.metadata.namespace.as_deref().unwrap_or(""), set.metadata.name.as_deref().unwrap_or(""));
+        if set.metadata.deletion_timestamp.is_some() {
+            out.push(format!("statefulset {name} is still being deleted"));
+            continue;
+        }
+        let want = set.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+        let pods = live(set.metadata.uid.as_deref().unwrap_or(""));
+        let ready = pods.iter().filter(|p| pods::available(p, 0, now)).count();
+        if pods.len() != want as usize || ready != want as usize {
+            out.push(format!("statefulset {name} wants {want} pods, has {} ({ready} ready)", pods.len()));
+        }
+        let status = set.status.as_ref();
+        let (replicas, ready_reported, updated) = (status.map_or(0, |s| s.replicas), status.and_then(|s| s.ready_replicas).unwrap_or(0), status.and_then(|s| s.updated_replicas).unwrap_or(0));
+        if (replicas, ready_reported, updated) != (want, want, want) {
+            out.push(format!("statefulset {name} reports {replicas} replicas, {ready_reported} ready, {updated} updated, of {want}"));
+        }
+        if status.and_then(|s| s.current_revision.as_ref()) != status.and_then(|s| s.update_revision.as_ref()) {
+            out.push(format!("statefulset {name} has not finished rolling out"));
+        }
+        if status.and_then(|s| s.observed_generation) < set.metadata.generation {
+            out.push(format!("statefulset {name} has not observed generation {}", set.metadata.generation.unwrap_or(0)));
+        }
+    }
+    // DaemonSets: one Ready pod of the newest template on every node it wants.
+    for obj in obs.stored(ids::daemon_sets()) {
+        let Object::DaemonSet(ds) = &*obj else { continue };
+        let name = format!("{}/{}", ds.metadata.namespace.as_deref().unwrap_or(""), ds.metadata.name.as_deref().unwrap_or(""));
+        if ds.metadata.deletion_timestamp.is_some() {
+            out.push(format!("daemonset {name} is still being deleted"));
+            continue;
+        }
+        let Some(status) = ds.status.as_ref() else {
+            out.push(format!("daemonset {name} has no status"));
+            continue;
+        };
+        let desired = status.desired_number_scheduled;
+        let counts = (status.current_number_scheduled, status.number_ready, status.updated_number_scheduled.unwrap_or(0), status.number_available.unwrap_or(0));
+        if counts != (desired, desired, desired, desired) || status.number_misscheduled != 0 {
+            out.push(format!(
+                "daemonset {name} reports {} scheduled, {} ready, {} updated, {} available, {} misscheduled, of {desired}",
+                counts.0, counts.1, counts.2, counts.3, status.number_misscheduled
+            ));
+        }
+        let pods = live(ds.metadata.uid.as_deref().unwrap_or(""));
+        let mut per_node: BTreeMap<&str, usize> = BTreeMap::new();
+        for p in &pods {
+            *per_node.entry(pods::node_of(p).unwrap_or("")).or_default() += 1;
+        }
+        if let Some((node, n)) = per_node.iter().find(|(_, n)| **n > 1) {
+            out.push(format!("daemonset {name} runs {n} pods on {node}"));
+        }
+        if pods.len() != desired.max(0) as usize {
+            out.push(format!("daemonset {name} has {} pods, wants {desired}", pods.len()));
+        }
+        if status.observed_generation < ds.metadata.generation {
+            out.push(format!("daemonset {name} has not observed generation {}", ds.metadata.generation.unwrap_or(0)));
         }
     }
     // Jobs.

@@ -9,7 +9,8 @@
 //! node not Ready or it has just become Ready again (a control-plane
 //! outage longer than the grace period does that to every node: no
 //! kubelet could report), or etcd was
-//! restored. Its effects last a while after it ends (the node
+//! restored, or the program its pods run is a component that was stopped
+//! (a volume provisioner: its containers crash). Its effects last a while after it ends (the node
 //! controller's monitor, graceful terminations), so a Deployment stays
 //! touched for [`TOUCH_LINGERS_MS`]; and while the API server or etcd is
 //! down no effect can reach the store, so that time stands still until
@@ -87,6 +88,9 @@ impl Checker for MaxUnavailablePromise {
         let watching_since = *self.watching_since.get_or_insert(now);
         // Which nodes had a fault in force, or one that came and went.
         let disruptions = obs.cluster.sim.disruptions().clone();
+        // Programs the simulation runs as components (a volume provisioner):
+        // stopped, or stopped and started since the last check, their pods crash.
+        let program_faulted = |program: &str| obs.cluster.sim.is_running(program) == Some(false) || disruptions.get(program) != self.disruptions.get(program);
         for (node, faults) in obs.node_faults() {
             let came_and_went = ["kubelet/", "node/", "partition/"].iter().any(|p| {
                 let key = format!("{p}{node}");
@@ -94,6 +98,19 @@ impl Checker for MaxUnavailablePromise {
             });
             if faults.iter().any(|f| *f != "kube-proxy stopped") || came_and_went {
                 self.faulted_at.insert(node, now);
+            }
+        }
+        let mut programs_touched: BTreeSet<String> = BTreeSet::new();
+        for obj in obs.pods() {
+            let Object::Pod(pod) = &*obj else { continue };
+            let runs_faulted_program = pod.spec.iter().flat_map(|s| s.containers.iter()).any(|c| {
+                let image = crate::engine::node::images::parse_image(c.image.as_deref().unwrap_or(""));
+                image.ok().and_then(|i| crate::engine::node::programs::program_of(&i)).is_some_and(program_faulted)
+            });
+            if runs_faulted_program {
+                if let Some(rs) = pods::controller_uid(pod) {
+                    programs_touched.insert(rs.to_string());
+                }
             }
         }
         self.disruptions = disruptions;
@@ -162,6 +179,7 @@ impl Checker for MaxUnavailablePromise {
             let Some(uid) = d.metadata.uid.clone() else { continue };
             let count = available.get(&uid).copied().unwrap_or(0);
             let touched_now = restore_lingers
+                || owner_of_rs.iter().any(|(rs, owner)| *owner == uid && programs_touched.contains(rs))
                 || nodes_of.get(&uid).into_iter().flatten().any(|n| self.faulted_at.get(n).is_some_and(|t| now.millis_since(*t) <= TOUCH_LINGERS_MS));
             if touched_now {
                 self.touched_until.insert(uid.clone(), now.plus_millis(TOUCH_LINGERS_MS));

@@ -18,7 +18,7 @@ use super::{annotations_multiline, labels_multiline, Writer};
 
 /// A quantity as `Quantity.String()` prints it; zero when missing.
 fn quantity(q: Option<&k8s_openapi::apimachinery::pkg::api::resource::Quantity>) -> String {
-    match q.and_then(|q| crate::engine::apiserver::quantity::Quantity::parse(&q.0)) {
+    match q.and_then(|q| crate::engine::quantity::parse_stored(q)) {
         Some(parsed) => parsed.canonical(),
         None => "0".to_string(),
     }
