@@ -39,6 +39,11 @@ impl Informer {
         self.items.values()
     }
 
+    /// The objects of one namespace, in name order.
+    pub fn in_namespace<'a>(&'a self, namespace: &'a str) -> impl Iterator<Item = &'a Rc<Object>> + 'a {
+        self.items.range(ObjectKey::new(namespace, "")..).take_while(move |(k, _)| k.namespace == namespace).map(|(_, v)| v)
+    }
+
     pub fn len(&self) -> usize {
         self.items.len()
     }

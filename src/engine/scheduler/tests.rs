@@ -89,6 +89,15 @@ impl World {
         self.sim.api.create(Object::from_json(ids::priority_classes(), pc).unwrap()).unwrap();
     }
 
+    /// A ReplicaSet object (no controller runs here: it only gives default
+    /// spreading its selector).
+    fn replica_set(&mut self, name: &str, uid: &str, labels: Value) {
+        let rs = json!({"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": name, "namespace": "default", "uid": uid},
+            "spec": {"replicas": 0, "selector": {"matchLabels": labels.clone()}, "template": {"metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}});
+        self.sim.api.create(Object::from_json(ids::replica_sets(), rs).unwrap()).unwrap();
+    }
+
     fn pod(&mut self, p: Value) {
         self.sim.api.create(Object::from_json(ids::pods(), p).unwrap()).unwrap();
     }
@@ -323,9 +332,9 @@ fn spreads_pods_of_one_owner_across_nodes() {
     for i in 1..=3 {
         w.node(node_json(&format!("node-{i}"), "32", json!({})));
     }
-    // Pods of other owners already make node-1 busier on cpu; spreading and
-    // least-allocated still both prefer balance across nodes.
-    let owner = json!({"metadata": {"ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-abc", "uid": "rs-uid-1", "controller": true}]}});
+    // Default spreading counts the pods the owning ReplicaSet selects.
+    w.replica_set("web-abc", "rs-uid-1", json!({"app": "web"}));
+    let owner = json!({"metadata": {"labels": {"app": "web"}, "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-abc", "uid": "rs-uid-1", "controller": true}]}});
     for i in 0..9 {
         w.pod(pod_json(&format!("web-{i}"), "100m", owner.clone()));
     }

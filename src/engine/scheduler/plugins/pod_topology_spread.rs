@@ -1,22 +1,268 @@
-//! PodTopologySpread with the system default constraints: pods of the same
-//! owner (ReplicaSet, StatefulSet, ...) are spread across hostnames
-//! (maxSkew 3) and zones (maxSkew 5), softly (ScheduleAnyway).
+//! PodTopologySpread: a pod's `topologySpreadConstraints` keep matching
+//! pods within `maxSkew` of each other across topology domains.
+//! `DoNotSchedule` constraints filter (skew = pods in the node's domain + 1
+//! if the pod matches itself − the global minimum over eligible domains,
+//! the minimum taken as 0 while fewer than `minDomains` domains exist);
+//! `ScheduleAnyway` constraints score. `nodeAffinityPolicy` (default Honor)
+//! and `nodeTaintsPolicy` (default Ignore) decide which nodes' domains count;
+//! `matchLabelKeys` adds the pod's own values of those keys to the selector.
 //!
-//! The real plugin counts pods matched by the selectors of the services and
-//! controllers selecting the pod; here the pod's controller owner stands for
-//! that selector. Pod-declared constraints (and the filter for
-//! DoNotSchedule) are not run yet.
+//! Pods that declare no constraints get 1.33's system defaults: spread
+//! softly over hostnames (maxSkew 3) and zones (maxSkew 5), counting the
+//! pods selected by the Services, ReplicationController, ReplicaSet or
+//! StatefulSet that select the pod.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::rc::Rc;
 
-use super::{node_affinity, ScoreContext, ScorePlugin};
-use crate::engine::scheduler::framework::{NodeInfo, PodInfo, MAX_NODE_SCORE};
+use k8s_openapi::api::core::v1::Pod;
+
+use super::{node_affinity, taint_toleration, CycleState, Handle, ScoreContext, ScorePlugin};
+use crate::engine::api::meta::controller_of;
+use crate::engine::api::Object;
+use crate::engine::scheduler::cache::{Cache, SelectorId};
+use crate::engine::scheduler::framework::{pod_labels, selector_or_nothing, NodeInfo, PodInfo, Status, LABEL_HOSTNAME, LABEL_ZONE, MAX_NODE_SCORE};
+use crate::engine::scheduler::listers::{Kind, Listers};
+use crate::engine::selector::Selector;
 
 pub const NAME: &str = "PodTopologySpread";
 /// Weight in the default profile.
 pub const WEIGHT: i64 = 2;
-const HOSTNAME_MAX_SKEW: i64 = 3;
-const ZONE_MAX_SKEW: i64 = 5;
+pub const REASON: &str = "node(s) didn't match pod topology spread constraints";
+pub const REASON_MISSING_LABEL: &str = "node(s) didn't match pod topology spread constraints (missing required label)";
+/// 1.33's system default constraints (`ScheduleAnyway`).
+pub const SYSTEM_DEFAULTS: [(&str, i64); 2] = [(LABEL_HOSTNAME, 3), (LABEL_ZONE, 5)];
+
+/// One constraint, parsed, with its selector-index entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Constraint {
+    pub max_skew: i64,
+    pub topology_key: String,
+    pub selector: Selector,
+    /// `None` when the selector counts nothing (unset, or empty: an empty
+    /// selector counts no pods, as `countPodsMatchSelector` has it).
+    pub selector_id: Option<SelectorId>,
+    pub min_domains: i64,
+    pub honor_node_affinity: bool,
+    pub honor_node_taints: bool,
+}
+
+impl Constraint {
+    /// Whether the node's domain counts for this pod (`matchNodeInclusionPolicies`).
+    pub fn includes(&self, pod: &PodInfo, node: &NodeInfo) -> bool {
+        if self.honor_node_affinity && !node_affinity::fits(pod.node_selector, pod.required_affinity, node.labels(), &node.name) {
+            return false;
+        }
+        !(self.honor_node_taints && taint_toleration::first_untolerated(&node.hard_taints, pod.tolerations).is_some())
+    }
+
+    fn live_count(&self, cache: &Cache, slot: usize) -> i64 {
+        self.selector_id.and_then(|id| cache.selector(id)).map_or(0, |c| c.live_at(slot) as i64)
+    }
+}
+
+/// A node's value for a topology key, reading the cached hostname/zone
+/// fields first so that common keys cost no map lookup.
+fn label<'n>(node: &'n NodeInfo, key: &str) -> Option<&'n str> {
+    if key == LABEL_ZONE {
+        return node.zone.as_deref();
+    }
+    if key == LABEL_HOSTNAME && !node.has_hostname_label {
+        return None;
+    }
+    node.labels().get(key).map(String::as_str)
+}
+
+fn has_all_keys(node: &NodeInfo, constraints: &[Constraint]) -> bool {
+    constraints.iter().all(|c| label(node, &c.topology_key).is_some())
+}
+
+/// `mergeLabelSetWithSelector`: the pod's values for `matchLabelKeys`
+/// become equality requirements ahead of the selector's own.
+fn merge_match_label_keys(keys: &[String], pod_labels: &BTreeMap<String, String>, selector: Selector) -> Selector {
+    if selector.selects_nothing {
+        return selector;
+    }
+    let extra: BTreeMap<String, String> = keys.iter().filter_map(|k| pod_labels.get(k).map(|v| (k.clone(), v.clone()))).collect();
+    if extra.is_empty() {
+        return selector;
+    }
+    let mut merged = Selector::from_map(&extra);
+    merged.requirements.extend(selector.requirements);
+    merged
+}
+
+/// `helper.DefaultSelector`: the selectors of the Services selecting the
+/// pod, merged with its controller's (ReplicationController, ReplicaSet or
+/// StatefulSet) selector.
+pub fn default_selector(pod: &Pod, listers: &Listers) -> Selector {
+    let ns = pod.metadata.namespace.as_deref().unwrap_or("");
+    let labels = pod_labels(pod);
+    let mut set: BTreeMap<String, String> = BTreeMap::new();
+    for svc in listers.services(ns) {
+        // Services with no selector select nothing.
+        let Some(sel) = svc.spec.as_ref().and_then(|s| s.selector.as_ref()) else { continue };
+        if Selector::from_map(sel).matches(Some(labels)) {
+            set.extend(sel.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+    }
+    let mut selector = Selector::from_map(&set);
+    let Some(owner) = controller_of(pod.metadata.owner_references.as_ref()) else { return selector };
+    let kind = match (owner.api_version.as_str(), owner.kind.as_str()) {
+        ("v1", "ReplicationController") => Kind::ReplicationController,
+        ("apps/v1", "ReplicaSet") => Kind::ReplicaSet,
+        ("apps/v1", "StatefulSet") => Kind::StatefulSet,
+        _ => return selector,
+    };
+    match listers.controller(kind, ns, &owner.name).map(|o| &**o) {
+        Some(Object::ReplicationController(rc)) => {
+            if let Some(sel) = rc.spec.as_ref().and_then(|s| s.selector.as_ref()) {
+                set.extend(sel.iter().map(|(k, v)| (k.clone(), v.clone())));
+                selector = Selector::from_map(&set);
+            }
+        }
+        Some(Object::ReplicaSet(rs)) => {
+            if let Some(spec) = &rs.spec {
+                selector.requirements.extend(Selector::from_api(&spec.selector).requirements);
+            }
+        }
+        Some(Object::StatefulSet(ss)) => {
+            if let Some(spec) = &ss.spec {
+                selector.requirements.extend(Selector::from_api(&spec.selector).requirements);
+            }
+        }
+        _ => {}
+    }
+    selector.requirements.sort_by(|a, b| a.key.cmp(&b.key));
+    selector
+}
+
+/// The pod's constraints for one `whenUnsatisfiable` action (the system
+/// defaults when it declares none), with selector-index entries made.
+pub fn constraints(cache: &mut Cache, listers: &Listers, pod: &PodInfo, action: &str) -> Vec<Constraint> {
+    let declared = pod.spread_constraints();
+    let mut out: Vec<Constraint> = if !declared.is_empty() {
+        declared
+            .iter()
+            .filter(|c| c.when_unsatisfiable == action)
+            .map(|c| Constraint {
+                max_skew: c.max_skew as i64,
+                topology_key: c.topology_key.clone(),
+                selector: merge_match_label_keys(c.match_label_keys.as_deref().unwrap_or(&[]), pod.labels, selector_or_nothing(c.label_selector.as_ref())),
+                selector_id: None,
+                min_domains: c.min_domains.unwrap_or(1) as i64,
+                honor_node_affinity: c.node_affinity_policy.as_deref() != Some("Ignore"),
+                honor_node_taints: c.node_taints_policy.as_deref() == Some("Honor"),
+            })
+            .collect()
+    } else if action == "ScheduleAnyway" {
+        let selector = default_selector(pod.pod, listers);
+        if selector.is_empty() {
+            return Vec::new();
+        }
+        SYSTEM_DEFAULTS
+            .iter()
+            .map(|(key, skew)| Constraint {
+                max_skew: *skew,
+                topology_key: key.to_string(),
+                selector: selector.clone(),
+                selector_id: None,
+                min_domains: 1,
+                honor_node_affinity: true,
+                honor_node_taints: false,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    for c in &mut out {
+        c.selector_id = if c.selector.is_empty() { None } else { cache.ensure_selector(pod.namespace, &c.selector) };
+    }
+    out
+}
+
+/// What PreFilter computed: per `DoNotSchedule` constraint, the matching
+/// pods in each eligible domain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FilterState {
+    pub constraints: Vec<Constraint>,
+    pub domain_counts: Vec<HashMap<String, i64>>,
+}
+
+impl FilterState {
+    /// The global minimum for a constraint, 0 while there are fewer than
+    /// `minDomains` eligible domains.
+    pub fn min_match(&self, i: usize) -> i64 {
+        let counts = &self.domain_counts[i];
+        if (counts.len() as i64) < self.constraints[i].min_domains {
+            return 0;
+        }
+        counts.values().copied().min().unwrap_or(i32::MAX as i64)
+    }
+
+    /// PreFilter extension AddPod/RemovePod.
+    pub fn update_with_pod(&mut self, pod: &PodInfo, other: &Pod, node: &NodeInfo, sign: i64) {
+        if other.metadata.namespace.as_deref().unwrap_or("") != pod.namespace || !has_all_keys(node, &self.constraints) {
+            return;
+        }
+        let labels = pod_labels(other);
+        for (i, c) in self.constraints.iter().enumerate() {
+            if !c.selector.matches(Some(labels)) || !c.includes(pod, node) {
+                continue;
+            }
+            let value = label(node, &c.topology_key).unwrap_or("").to_string();
+            *self.domain_counts[i].entry(value).or_insert(0) += sign;
+        }
+    }
+
+    /// The skew placing the pod on the node would give, per constraint.
+    pub fn skews(&self, pod: &PodInfo, node: &NodeInfo) -> Vec<Option<(i64, i64)>> {
+        self.constraints
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let value = label(node, &c.topology_key)?;
+                let self_match = i64::from(c.selector.matches(Some(pod.labels)));
+                let skew = self.domain_counts[i].get(value).copied().unwrap_or(0) + self_match - self.min_match(i);
+                Some((skew, c.max_skew))
+            })
+            .collect()
+    }
+}
+
+/// PreFilter: `Ok(None)` (Skip) without `DoNotSchedule` constraints.
+pub fn pre_filter(cache: &mut Cache, listers: &Listers, pod: &PodInfo) -> Result<Option<FilterState>, Status> {
+    let constraints = constraints(cache, listers, pod, "DoNotSchedule");
+    if constraints.is_empty() {
+        return Ok(None);
+    }
+    let mut domain_counts = vec![HashMap::new(); constraints.len()];
+    for node in cache.nodes() {
+        if !has_all_keys(node, &constraints) {
+            continue;
+        }
+        for (i, c) in constraints.iter().enumerate() {
+            if !c.includes(pod, node) {
+                continue;
+            }
+            let value = label(node, &c.topology_key).unwrap_or("");
+            *domain_counts[i].entry(value.to_string()).or_insert(0) += c.live_count(cache, node.slot);
+        }
+    }
+    Ok(Some(FilterState { constraints, domain_counts }))
+}
+
+pub fn filter(_h: &Handle, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
+    let Some(s) = &state.spread else { return Status::SUCCESS };
+    for skew in s.skews(pod, node) {
+        match skew {
+            None => return Status::unresolvable(REASON_MISSING_LABEL),
+            Some((skew, max)) if skew > max => return Status::unschedulable(REASON),
+            Some(_) => {}
+        }
+    }
+    Status::SUCCESS
+}
 
 /// Weight of a topology's counts, so that fine topologies (many hostnames)
 /// are not drowned by coarse ones: ln(domains + 2).
@@ -28,24 +274,18 @@ pub fn score_for_count(count: i64, max_skew: i64, weight: f64) -> f64 {
     count as f64 * weight + (max_skew - 1) as f64
 }
 
-/// `100 * (max + min - s) / max`; all 100 when every node scored 0.
-pub fn normalize_spread(scores: &mut [i64]) {
-    let max = scores.iter().copied().max().unwrap_or(0);
-    let min = scores.iter().copied().min().unwrap_or(0);
-    for s in scores.iter_mut() {
-        *s = if max == 0 { MAX_NODE_SCORE } else { MAX_NODE_SCORE * (max + min - *s) / max };
-    }
-}
-
+/// Score: fewer matching pods in the node's domains score higher.
 #[derive(Default)]
-pub struct DefaultSpreading {
-    hostname_weight: f64,
-    /// Pods of the owner per zone, for zones among the feasible nodes.
-    zone_counts: BTreeMap<String, i64>,
-    zone_weight: f64,
+pub struct SpreadScore {
+    constraints: Rc<Vec<Constraint>>,
+    /// Slots of feasible nodes missing a topology key (scored 0).
+    ignored: HashSet<usize>,
+    /// Per constraint (except hostname ones, counted per node): pods per domain.
+    counts: Vec<HashMap<String, i64>>,
+    weights: Vec<f64>,
 }
 
-impl ScorePlugin for DefaultSpreading {
+impl ScorePlugin for SpreadScore {
     fn name(&self) -> &'static str {
         NAME
     }
@@ -53,74 +293,100 @@ impl ScorePlugin for DefaultSpreading {
         WEIGHT
     }
     fn pre_score(&mut self, pod: &PodInfo, ctx: &ScoreContext) -> bool {
-        let own_constraints = pod.pod.spec.as_ref().and_then(|s| s.topology_spread_constraints.as_ref()).is_some_and(|c| !c.is_empty());
-        if own_constraints || pod.owner_uid.is_none() || ctx.cache.node_count() == 0 {
+        self.constraints = ctx.state.spread_score.clone();
+        if self.constraints.is_empty() || ctx.cache.node_count() == 0 {
             return false;
         }
-        self.hostname_weight = topology_normalizing_weight(ctx.feasible.len());
-        self.zone_counts.clear();
-        // Zone domains are those of the feasible nodes (unlabelled nodes form
-        // the "" domain, which counts toward the size but is never scored).
-        let mut unlabelled = false;
+        // Only pods' own constraints need every key on a node; system
+        // defaults let nodes without a zone still spread by hostname.
+        let require_all = !pod.spread_constraints().is_empty();
+        let constraints = self.constraints.clone();
+        self.ignored.clear();
+        self.counts.clear();
+        self.counts.resize_with(constraints.len(), HashMap::new);
+        let mut sizes = vec![0usize; constraints.len()];
+        // Domains a scored node reads (nodes without the label read none).
+        let mut read = vec![false; constraints.len()];
         for n in ctx.feasible {
-            match &n.zone {
-                Some(z) => {
-                    self.zone_counts.entry(z.clone()).or_insert(0);
+            if require_all && !has_all_keys(n, &constraints) {
+                self.ignored.insert(n.slot);
+                continue;
+            }
+            for (i, c) in constraints.iter().enumerate() {
+                if c.topology_key == LABEL_HOSTNAME {
+                    continue;
                 }
-                None => unlabelled = true,
+                let value = label(n, &c.topology_key);
+                read[i] |= value.is_some();
+                let value = value.unwrap_or("");
+                if !self.counts[i].contains_key(value) {
+                    self.counts[i].insert(value.to_string(), 0);
+                    sizes[i] += 1;
+                }
             }
         }
-        self.zone_weight = topology_normalizing_weight(self.zone_counts.len() + usize::from(unlabelled));
-        if !self.zone_counts.is_empty() {
-            if let Some(counts) = pod.owner_counts {
-                for n in ctx.cache.nodes() {
-                    let Some(zone) = &n.zone else { continue };
-                    // nodeAffinityPolicy Honor: only nodes the pod could use count.
-                    if !node_affinity::fits(pod.node_selector, pod.required_affinity, n.labels(), &n.name) {
+        self.weights = constraints
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let size = if c.topology_key == LABEL_HOSTNAME { ctx.feasible.len() - self.ignored.len() } else { sizes[i] };
+                topology_normalizing_weight(size)
+            })
+            .collect();
+        if read.iter().any(|r| *r) {
+            for node in ctx.cache.nodes() {
+                if require_all && !has_all_keys(node, &constraints) {
+                    continue;
+                }
+                for (i, c) in constraints.iter().enumerate() {
+                    if !read[i] || !c.includes(pod, node) {
                         continue;
                     }
-                    if let Some(c) = self.zone_counts.get_mut(zone) {
-                        *c += counts.get(n.slot).copied().unwrap_or(0) as i64;
+                    let value = label(node, &c.topology_key).unwrap_or("");
+                    if let Some(count) = self.counts[i].get_mut(value) {
+                        *count += c.live_count(ctx.cache, node.slot);
                     }
                 }
             }
         }
         true
     }
-    fn score(&self, pod: &PodInfo, node: &NodeInfo) -> i64 {
-        let mut score = 0.0;
-        if node.has_hostname_label {
-            let count = pod.owner_counts.and_then(|c| c.get(node.slot)).copied().unwrap_or(0) as i64;
-            score += score_for_count(count, HOSTNAME_MAX_SKEW, self.hostname_weight);
+    fn score(&self, _pod: &PodInfo, node: &NodeInfo, ctx: &ScoreContext) -> i64 {
+        if self.ignored.contains(&node.slot) {
+            return 0;
         }
-        if let Some(count) = node.zone.as_ref().and_then(|z| self.zone_counts.get(z)) {
-            score += score_for_count(*count, ZONE_MAX_SKEW, self.zone_weight);
+        // Hostname domains are single nodes: their counts are read here.
+        let cache = ctx.cache;
+        let mut score = 0.0;
+        for (i, c) in self.constraints.iter().enumerate() {
+            let Some(value) = label(node, &c.topology_key) else { continue };
+            let count = if c.topology_key == LABEL_HOSTNAME { c.live_count(cache, node.slot) } else { self.counts[i].get(value).copied().unwrap_or(0) };
+            score += score_for_count(count, c.max_skew, self.weights[i]);
         }
         // Scores are never negative: adding one half and truncating is Go's
         // math.Round here, without a libm call per node.
         (score + 0.5) as i64
     }
-    fn normalize(&self, scores: &mut [i64]) {
-        normalize_spread(scores);
+    fn normalize(&self, nodes: &[&NodeInfo], scores: &mut [i64]) {
+        let ignored: Vec<bool> = nodes.iter().map(|n| self.ignored.contains(&n.slot)).collect();
+        normalize_spread(scores, &ignored);
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn score_and_normalize_table() {
-        // Three feasible nodes: weight ln(5) ≈ 1.609; counts 0, 1, 3 → 2, 3.6→4, 6.8→7.
-        let w = topology_normalizing_weight(3);
-        let raw: Vec<i64> = [0, 1, 3].iter().map(|&c| score_for_count(c, 3, w).round() as i64).collect();
-        assert_eq!(raw, vec![2, 4, 7]);
-        let mut s = raw.clone();
-        normalize_spread(&mut s);
-        // 100 * (7 + 2 - s) / 7
-        assert_eq!(s, vec![100, 71, 28]);
-        let mut zeros = vec![0, 0];
-        normalize_spread(&mut zeros);
-        assert_eq!(zeros, vec![100, 100]);
+/// `100 * (max + min - s) / max` over the nodes not ignored (those get 0);
+/// all 100 when every node scored 0.
+pub fn normalize_spread(scores: &mut [i64], ignored: &[bool]) {
+    let considered = || scores.iter().zip(ignored.iter().chain(std::iter::repeat(&false))).filter(|(_, i)| !**i).map(|(s, _)| *s);
+    let max = considered().max().unwrap_or(0);
+    let min = considered().min().unwrap_or(0);
+    for (i, s) in scores.iter_mut().enumerate() {
+        if ignored.get(i).copied().unwrap_or(false) {
+            *s = 0;
+        } else if max == 0 {
+            *s = MAX_NODE_SCORE;
+        } else {
+            *s = MAX_NODE_SCORE * (max + min - *s) / max;
+        }
     }
 }
+

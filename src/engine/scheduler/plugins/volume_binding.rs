@@ -1,0 +1,533 @@
+//! VolumeBinding: a pod's PersistentVolumeClaims decide where it may run.
+//!
+//! - PreFilter: every claim must exist and not be lost or deleting; a claim
+//!   of an `Immediate` class must already be bound (the PV controller binds
+//!   those); bound local volumes pinned to hostnames narrow the nodes.
+//! - Filter: bound volumes' node affinity must match the node; each
+//!   unbound `WaitForFirstConsumer` claim needs an Available volume that
+//!   matches it (class, size, access modes, volume mode, selector, node
+//!   affinity) or a class that can provision on the node.
+//! - Reserve/PreBind: the scheduler writes its choice — the volume's
+//!   `claimRef`, or the claim's `volume.kubernetes.io/selected-node` for
+//!   the provisioner — then waits (up to 600 s) until every claim is bound
+//!   before the pod is bound.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use k8s_openapi::api::core::v1::{ObjectReference, PersistentVolume, PersistentVolumeClaim};
+
+use super::{node_affinity, CycleState, Handle};
+use crate::engine::api::meta::controller_of;
+use crate::engine::scheduler::framework::{NodeInfo, PodInfo, Status, LABEL_HOSTNAME};
+use crate::engine::selector::Selector;
+
+pub const NAME: &str = "VolumeBinding";
+pub const REASON_BIND_CONFLICT: &str = "node(s) didn't find available persistent volumes to bind";
+pub const REASON_NODE_CONFLICT: &str = "node(s) had volume node affinity conflict";
+pub const REASON_NOT_ENOUGH_SPACE: &str = "node(s) did not have enough free storage";
+pub const REASON_PV_NOT_EXIST: &str = "node(s) unavailable due to one or more pvc(s) bound to non-existent pv(s)";
+pub const REASON_UNBOUND_IMMEDIATE: &str = "pod has unbound immediate PersistentVolumeClaims";
+pub const ANN_SELECTED_NODE: &str = "volume.kubernetes.io/selected-node";
+pub const ANN_BIND_COMPLETED: &str = "pv.kubernetes.io/bind-completed";
+pub const ANN_BOUND_BY_CONTROLLER: &str = "pv.kubernetes.io/bound-by-controller";
+pub const ANN_BETA_STORAGE_CLASS: &str = "volume.beta.kubernetes.io/storage-class";
+pub const NO_PROVISIONER: &str = "kubernetes.io/no-provisioner";
+/// `VolumeBindingArgs.BindTimeoutSeconds` default.
+pub const BIND_TIMEOUT_MS: u64 = 600_000;
+/// How often PreBind looks at the claims while it waits.
+pub const BIND_POLL_MS: u64 = 1_000;
+
+/// What PreFilter found out about the pod's claims.
+#[derive(Clone, Debug, PartialEq)]
+pub struct State {
+    pub bound: Vec<PersistentVolumeClaim>,
+    /// Unbound claims of `WaitForFirstConsumer` classes.
+    pub delayed: Vec<PersistentVolumeClaim>,
+    /// Candidate volumes for the delayed claims, by class.
+    pub volumes_by_class: BTreeMap<String, Vec<PersistentVolume>>,
+}
+
+/// What binding the pod's volumes on one node takes.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PodVolumes {
+    /// (volume with its claimRef set, claim) pairs.
+    pub static_bindings: Vec<(PersistentVolume, PersistentVolumeClaim)>,
+    /// Claims the class's provisioner is to provision on this node.
+    pub dynamic_provisions: Vec<PersistentVolumeClaim>,
+}
+
+impl PodVolumes {
+    pub fn is_empty(&self) -> bool {
+        self.static_bindings.is_empty() && self.dynamic_provisions.is_empty()
+    }
+}
+
+/// The claim's class: the beta annotation first, then `storageClassName`.
+pub fn claim_class(pvc: &PersistentVolumeClaim) -> &str {
+    if let Some(c) = pvc.metadata.annotations.as_ref().and_then(|a| a.get(ANN_BETA_STORAGE_CLASS)) {
+        return c;
+    }
+    pvc.spec.as_ref().and_then(|s| s.storage_class_name.as_deref()).unwrap_or("")
+}
+
+pub fn volume_class(pv: &PersistentVolume) -> &str {
+    if let Some(c) = pv.metadata.annotations.as_ref().and_then(|a| a.get(ANN_BETA_STORAGE_CLASS)) {
+        return c;
+    }
+    pv.spec.as_ref().and_then(|s| s.storage_class_name.as_deref()).unwrap_or("")
+}
+
+fn claim_volume_name(pvc: &PersistentVolumeClaim) -> &str {
+    pvc.spec.as_ref().and_then(|s| s.volume_name.as_deref()).unwrap_or("")
+}
+
+fn claim_key(pvc: &PersistentVolumeClaim) -> String {
+    format!("{}/{}", pvc.metadata.namespace.as_deref().unwrap_or(""), pvc.metadata.name.as_deref().unwrap_or(""))
+}
+
+/// Bound as far as the scheduler is concerned: a volume name and the PV
+/// controller's `bind-completed` mark (or the Bound phase it sets with it).
+pub fn is_fully_bound(pvc: &PersistentVolumeClaim) -> bool {
+    !claim_volume_name(pvc).is_empty()
+        && (pvc.metadata.annotations.as_ref().is_some_and(|a| a.contains_key(ANN_BIND_COMPLETED))
+            || pvc.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Bound"))
+}
+
+/// `CheckNodeAffinity`: the volume's required node affinity matches the node's labels.
+pub fn volume_fits_node(pv: &PersistentVolume, labels: &BTreeMap<String, String>) -> bool {
+    match pv.spec.as_ref().and_then(|s| s.node_affinity.as_ref()).and_then(|a| a.required.as_ref()) {
+        None => true,
+        Some(required) => required.node_selector_terms.iter().any(|t| node_affinity::term_matches(t, labels, "")),
+    }
+}
+
+/// `IsVolumeBoundToClaim`.
+pub fn volume_bound_to_claim(pv: &PersistentVolume, pvc: &PersistentVolumeClaim) -> bool {
+    let Some(r) = pv.spec.as_ref().and_then(|s| s.claim_ref.as_ref()) else { return false };
+    r.name.as_deref() == pvc.metadata.name.as_deref()
+        && r.namespace.as_deref() == pvc.metadata.namespace.as_deref()
+        && (r.uid.as_deref().unwrap_or("").is_empty() || r.uid.as_deref() == pvc.metadata.uid.as_deref())
+}
+
+fn storage_request(pvc: &PersistentVolumeClaim) -> i64 {
+    pvc.spec
+        .as_ref()
+        .and_then(|s| s.resources.as_ref())
+        .and_then(|r| r.requests.as_ref())
+        .and_then(|r| r.get("storage"))
+        .and_then(|q| quantity_value(&q.0))
+        .unwrap_or(0)
+}
+
+fn volume_capacity(pv: &PersistentVolume) -> i64 {
+    pv.spec.as_ref().and_then(|s| s.capacity.as_ref()).and_then(|c| c.get("storage")).and_then(|q| quantity_value(&q.0)).unwrap_or(0)
+}
+
+fn quantity_value(text: &str) -> Option<i64> {
+    crate::engine::scheduler::resources::parse_scaled(text, 1)
+}
+
+/// Every mode the claim asks for is among the volume's.
+pub fn access_modes_fit(pvc: &PersistentVolumeClaim, pv: &PersistentVolume) -> bool {
+    let wanted = pvc.spec.as_ref().and_then(|s| s.access_modes.as_deref()).unwrap_or(&[]);
+    let offered = pv.spec.as_ref().and_then(|s| s.access_modes.as_deref()).unwrap_or(&[]);
+    wanted.iter().all(|m| offered.contains(m))
+}
+
+fn volume_mode_mismatch(pvc: &PersistentVolumeClaim, pv: &PersistentVolume) -> bool {
+    let claim = pvc.spec.as_ref().and_then(|s| s.volume_mode.as_deref()).unwrap_or("Filesystem");
+    let volume = pv.spec.as_ref().and_then(|s| s.volume_mode.as_deref()).unwrap_or("Filesystem");
+    claim != volume
+}
+
+/// `FindMatchingVolume` on the scheduler's path: a volume already pre-bound
+/// to the claim wins (if it fits the node); otherwise the smallest Available
+/// volume of the claim's class that is big enough and fits the claim.
+pub fn find_matching_volume<'v>(
+    pvc: &PersistentVolumeClaim,
+    volumes: &'v [PersistentVolume],
+    node_labels: &BTreeMap<String, String>,
+    excluded: &BTreeSet<String>,
+) -> Option<&'v PersistentVolume> {
+    let requested = storage_request(pvc);
+    let class = claim_class(pvc);
+    let selector = pvc.spec.as_ref().and_then(|s| s.selector.as_ref()).map(Selector::from_api);
+    let mut smallest: Option<(&PersistentVolume, i64)> = None;
+    for pv in volumes {
+        let name = pv.metadata.name.as_deref().unwrap_or("");
+        if excluded.contains(name) {
+            continue;
+        }
+        let claim_ref = pv.spec.as_ref().and_then(|s| s.claim_ref.as_ref());
+        if claim_ref.is_some() && !volume_bound_to_claim(pv, pvc) {
+            continue;
+        }
+        let capacity = volume_capacity(pv);
+        if capacity < requested || volume_mode_mismatch(pvc, pv) || pv.metadata.deletion_timestamp.is_some() {
+            continue;
+        }
+        let fits_node = volume_fits_node(pv, node_labels);
+        if volume_bound_to_claim(pv, pvc) {
+            return fits_node.then_some(pv);
+        }
+        if pv.status.as_ref().and_then(|s| s.phase.as_deref()) != Some("Available") {
+            continue;
+        }
+        if selector.as_ref().is_some_and(|s| !s.matches(pv.metadata.labels.as_ref())) {
+            continue;
+        }
+        if volume_class(pv) != class || !fits_node || !access_modes_fit(pvc, pv) {
+            continue;
+        }
+        if smallest.is_none_or(|(_, size)| size > capacity) {
+            smallest = Some((pv, capacity));
+        }
+    }
+    smallest.map(|(pv, _)| pv)
+}
+
+/// `GetBindVolumeToClaim`: the volume with its `claimRef` pointing at the
+/// claim, marked `bound-by-controller` unless the user pre-bound it.
+pub fn bind_volume_to_claim(pv: &PersistentVolume, pvc: &PersistentVolumeClaim) -> PersistentVolume {
+    let mut out = pv.clone();
+    let pre_bound = volume_bound_to_claim(pv, pvc);
+    let spec = out.spec.get_or_insert_with(Default::default);
+    let same = spec.claim_ref.as_ref().is_some_and(|r| {
+        r.name.as_deref() == pvc.metadata.name.as_deref() && r.namespace.as_deref() == pvc.metadata.namespace.as_deref() && r.uid.as_deref() == pvc.metadata.uid.as_deref()
+    });
+    if !same {
+        spec.claim_ref = Some(ObjectReference {
+            api_version: Some("v1".into()),
+            kind: Some("PersistentVolumeClaim".into()),
+            name: pvc.metadata.name.clone(),
+            namespace: pvc.metadata.namespace.clone(),
+            uid: pvc.metadata.uid.clone(),
+            resource_version: pvc.metadata.resource_version.clone(),
+            field_path: None,
+        });
+    }
+    if !pre_bound {
+        out.metadata.annotations.get_or_insert_with(Default::default).entry(ANN_BOUND_BY_CONTROLLER.into()).or_insert_with(|| "yes".into());
+    }
+    out
+}
+
+/// The claim names the pod's volumes use, in volume order, with whether each
+/// is a generic ephemeral volume's.
+pub fn pod_claims(pod: &PodInfo) -> Vec<(String, bool)> {
+    let mut out = Vec::new();
+    for v in pod.pod.spec.as_ref().and_then(|s| s.volumes.as_ref()).into_iter().flatten() {
+        if let Some(c) = &v.persistent_volume_claim {
+            out.push((c.claim_name.clone(), false));
+        } else if v.ephemeral.is_some() {
+            out.push((format!("{}-{}", pod.name(), v.name), true));
+        }
+    }
+    out
+}
+
+/// `persistentvolumeclaim "x" not found`, as the lister's error reads.
+pub fn claim_not_found(name: &str) -> String {
+    format!("persistentvolumeclaim \"{name}\" not found")
+}
+
+/// The ephemeral volume's claim must belong to the pod.
+pub fn ephemeral_claim_check(pod: &PodInfo, pvc: &PersistentVolumeClaim) -> Result<(), String> {
+    let owner = controller_of(pvc.metadata.owner_references.as_ref());
+    if owner.is_some_and(|o| o.uid == pod.uid()) {
+        return Ok(());
+    }
+    Err(format!("PVC {}/{} was not created for pod {}/{} (pod is not owner)", pod.namespace, pvc.metadata.name.as_deref().unwrap_or(""), pod.namespace, pod.name()))
+}
+
+/// PreFilter. `Ok(None)` (Skip) for a pod without claims; otherwise the
+/// state, and the nodes bound local volumes pin the pod to.
+pub fn pre_filter(h: &Handle, pod: &PodInfo) -> Result<Option<(State, Option<BTreeSet<String>>)>, Status> {
+    let claims = pod_claims(pod);
+    if claims.is_empty() {
+        return Ok(None);
+    }
+    let mut found = Vec::new();
+    for (name, ephemeral) in &claims {
+        let Some(pvc) = h.listers.claim(pod.namespace, name) else {
+            if *ephemeral {
+                return Err(Status::unresolvable(format!("waiting for ephemeral volume controller to create the persistentvolumeclaim \"{name}\"")));
+            }
+            return Err(Status::unresolvable(claim_not_found(name)));
+        };
+        if pvc.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Lost") {
+            return Err(Status::unresolvable(format!("persistentvolumeclaim \"{name}\" bound to non-existent persistentvolume \"{}\"", claim_volume_name(pvc))));
+        }
+        if pvc.metadata.deletion_timestamp.is_some() {
+            return Err(Status::unresolvable(format!("persistentvolumeclaim \"{name}\" is being deleted")));
+        }
+        if *ephemeral {
+            ephemeral_claim_check(pod, pvc).map_err(Status::unresolvable)?;
+        }
+        found.push(pvc.clone());
+    }
+    let mut state = State { bound: Vec::new(), delayed: Vec::new(), volumes_by_class: BTreeMap::new() };
+    for pvc in found {
+        if is_fully_bound(&pvc) {
+            state.bound.push(pvc);
+            continue;
+        }
+        let class = claim_class(&pvc);
+        let delayed = if class.is_empty() {
+            false
+        } else {
+            match h.listers.storage_class(class) {
+                None => false,
+                Some(sc) => match sc.volume_binding_mode.as_deref() {
+                    None => return Err(Status::error(format!("VolumeBindingMode not set for StorageClass \"{class}\""))),
+                    Some(mode) => mode == "WaitForFirstConsumer",
+                },
+            }
+        };
+        if delayed && claim_volume_name(&pvc).is_empty() {
+            state.delayed.push(pvc);
+        } else {
+            return Err(Status::unresolvable(REASON_UNBOUND_IMMEDIATE));
+        }
+    }
+    for pvc in &state.delayed {
+        let class = claim_class(pvc).to_string();
+        if !state.volumes_by_class.contains_key(&class) {
+            let volumes: Vec<PersistentVolume> = h.listers.volumes().filter(|v| volume_class(v) == class).cloned().collect();
+            state.volumes_by_class.insert(class, volumes);
+        }
+    }
+    let nodes = eligible_nodes(h, &state.bound);
+    Ok(Some((state, nodes)))
+}
+
+/// `GetEligibleNodes`: bound volumes pinned to hostnames (`In` on
+/// `kubernetes.io/hostname`) name the only nodes the pod can use.
+fn eligible_nodes(h: &Handle, bound: &[PersistentVolumeClaim]) -> Option<BTreeSet<String>> {
+    let mut eligible: Option<BTreeSet<String>> = None;
+    for pvc in bound {
+        let pv = h.listers.volume(claim_volume_name(pvc))?;
+        let names = local_volume_node_names(pv);
+        if names.is_empty() {
+            continue;
+        }
+        eligible = Some(match eligible {
+            None => names,
+            Some(prev) => prev.intersection(&names).cloned().collect(),
+        });
+    }
+    eligible
+}
+
+/// `GetLocalPersistentVolumeNodeNames`.
+pub fn local_volume_node_names(pv: &PersistentVolume) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let Some(required) = pv.spec.as_ref().and_then(|s| s.node_affinity.as_ref()).and_then(|a| a.required.as_ref()) else { return out };
+    for term in &required.node_selector_terms {
+        let mut nodes: Option<BTreeSet<String>> = None;
+        for e in term.match_expressions.iter().flatten() {
+            if e.key == LABEL_HOSTNAME && e.operator == "In" {
+                let values: BTreeSet<String> = e.values.iter().flatten().cloned().collect();
+                nodes = Some(match nodes {
+                    None => values,
+                    Some(prev) => prev.intersection(&values).cloned().collect(),
+                });
+            }
+        }
+        out.extend(nodes.unwrap_or_default());
+    }
+    out
+}
+
+/// `FindPodVolumes`: the bindings the node would need, or why it cannot
+/// have them. `Err` is an error, not a verdict.
+pub fn find_pod_volumes(h: &Handle, state: &State, node: &NodeInfo) -> Result<(PodVolumes, Vec<&'static str>), String> {
+    let labels = node.labels();
+    let mut volumes = PodVolumes::default();
+    let mut reasons = Vec::new();
+    for pvc in &state.bound {
+        let Some(pv) = h.listers.volume(claim_volume_name(pvc)) else {
+            reasons.push(REASON_PV_NOT_EXIST);
+            return Ok((volumes, reasons));
+        };
+        if !volume_fits_node(pv, labels) {
+            reasons.push(REASON_NODE_CONFLICT);
+            return Ok((volumes, reasons));
+        }
+    }
+    if state.delayed.is_empty() {
+        return Ok((volumes, reasons));
+    }
+    let mut to_match = Vec::new();
+    let mut to_provision = Vec::new();
+    for pvc in &state.delayed {
+        match pvc.metadata.annotations.as_ref().and_then(|a| a.get(ANN_SELECTED_NODE)) {
+            Some(selected) if selected.as_str() != &*node.name => {
+                reasons.push(REASON_BIND_CONFLICT);
+                return Ok((volumes, reasons));
+            }
+            Some(_) => to_provision.push(pvc),
+            None => to_match.push(pvc),
+        }
+    }
+    let mut satisfied = true;
+    if !to_match.is_empty() {
+        // Smallest requests first, so they take the smallest volumes.
+        to_match.sort_by_key(|pvc| storage_request(pvc));
+        let mut chosen = BTreeSet::new();
+        for pvc in to_match {
+            let candidates = state.volumes_by_class.get(claim_class(pvc)).map(Vec::as_slice).unwrap_or(&[]);
+            match find_matching_volume(pvc, candidates, labels, &chosen) {
+                Some(pv) => {
+                    chosen.insert(pv.metadata.name.clone().unwrap_or_default());
+                    volumes.static_bindings.push((bind_volume_to_claim(pv, pvc), pvc.clone()));
+                }
+                None => {
+                    satisfied = false;
+                    to_provision.push(pvc);
+                }
+            }
+        }
+    }
+    let mut sufficient = true;
+    if !to_provision.is_empty() {
+        let (ok, enough, provisions) = check_provisions(h, &to_provision, node)?;
+        satisfied = ok;
+        sufficient = enough;
+        volumes.dynamic_provisions = provisions;
+    }
+    if !satisfied {
+        reasons.push(REASON_BIND_CONFLICT);
+    }
+    if !sufficient {
+        reasons.push(REASON_NOT_ENOUGH_SPACE);
+    }
+    Ok((volumes, reasons))
+}
+
+/// `checkVolumeProvisions`: (provisioning possible, enough space, claims).
+fn check_provisions(h: &Handle, claims: &[&PersistentVolumeClaim], node: &NodeInfo) -> Result<(bool, bool, Vec<PersistentVolumeClaim>), String> {
+    let mut out = Vec::new();
+    for pvc in claims {
+        let class_name = claim_class(pvc);
+        if class_name.is_empty() {
+            return Err(format!("no class for claim \"{}\"", claim_key(pvc)));
+        }
+        let Some(class) = h.listers.storage_class(class_name) else {
+            return Err(format!("failed to find storage class \"{class_name}\""));
+        };
+        if class.provisioner.is_empty() || class.provisioner == NO_PROVISIONER {
+            return Ok((false, true, Vec::new()));
+        }
+        if !topology_terms_match(class.allowed_topologies.as_deref().unwrap_or(&[]), node.labels()) {
+            return Ok((false, true, Vec::new()));
+        }
+        if !has_enough_capacity(h, &class.provisioner, pvc, class_name, node) {
+            return Ok((true, false, Vec::new()));
+        }
+        out.push((*pvc).clone());
+    }
+    Ok((true, true, out))
+}
+
+/// `MatchTopologySelectorTerms`: no terms match every node; a term matches
+/// when each of its expressions has the node's value among its values.
+pub fn topology_terms_match(terms: &[k8s_openapi::api::core::v1::TopologySelectorTerm], labels: &BTreeMap<String, String>) -> bool {
+    if terms.is_empty() {
+        return true;
+    }
+    terms.iter().any(|t| {
+        let exprs = t.match_label_expressions.as_deref().unwrap_or(&[]);
+        !exprs.is_empty() && exprs.iter().all(|e| labels.get(&e.key).is_some_and(|v| e.values.contains(v)))
+    })
+}
+
+/// Storage capacity tracking: only for CSI drivers that opt in; then some
+/// CSIStorageCapacity of the class that the node can reach must hold the claim.
+fn has_enough_capacity(h: &Handle, provisioner: &str, pvc: &PersistentVolumeClaim, class: &str, node: &NodeInfo) -> bool {
+    let has_request = pvc.spec.as_ref().and_then(|s| s.resources.as_ref()).and_then(|r| r.requests.as_ref()).is_some_and(|r| r.contains_key("storage"));
+    if !has_request || !h.listers.csi_driver_tracks_capacity(provisioner) {
+        return true;
+    }
+    let size = storage_request(pvc);
+    h.listers.storage_capacities().any(|c| {
+        let limit = c.maximum_volume_size.as_ref().or(c.capacity.as_ref()).and_then(|q| quantity_value(&q.0));
+        c.storage_class_name == class
+            && limit.is_some_and(|l| l >= size)
+            && c.node_topology.as_ref().is_some_and(|t| Selector::from_api(t).matches(Some(node.labels())))
+    })
+}
+
+pub fn filter(h: &Handle, state: &CycleState, _pod: &PodInfo, node: &NodeInfo) -> Status {
+    let Some(s) = &state.volume_binding else { return Status::SUCCESS };
+    match find_pod_volumes(h, s, node) {
+        Ok((_, reasons)) if reasons.is_empty() => Status::SUCCESS,
+        Ok((_, reasons)) => Status { code: crate::engine::scheduler::framework::Code::UnschedulableAndUnresolvable, reasons: reasons.into_iter().map(Into::into).collect() },
+        Err(e) => Status::error(e),
+    }
+}
+
+/// What `checkBindings` concludes while PreBind waits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BindingCheck {
+    Done,
+    Waiting,
+    Failed(String),
+}
+
+/// `checkBindings`: are the volumes and claims the scheduler wrote bound yet?
+pub fn check_bindings(h: &Handle, volumes: &PodVolumes, node: &NodeInfo) -> BindingCheck {
+    let labels = node.labels();
+    for (pv, pvc) in &volumes.static_bindings {
+        let name = pv.metadata.name.as_deref().unwrap_or("");
+        let (Some(api_pv), Some(api_pvc)) = (h.listers.api_volume(name), h.listers.api_claim(pvc.metadata.namespace.as_deref().unwrap_or(""), pvc.metadata.name.as_deref().unwrap_or("")))
+        else {
+            return BindingCheck::Failed(format!("failed to check binding: volume or claim of {} is gone", claim_key(pvc)));
+        };
+        if older(api_pv.metadata.resource_version.as_deref(), pv.metadata.resource_version.as_deref()) {
+            return BindingCheck::Waiting;
+        }
+        if !volume_fits_node(api_pv, labels) {
+            return BindingCheck::Failed(format!("pv \"{name}\" node affinity doesn't match node \"{}\": no matching NodeSelectorTerms", node.name));
+        }
+        if api_pv.spec.as_ref().and_then(|s| s.claim_ref.as_ref()).is_none_or(|r| r.uid.as_deref().unwrap_or("").is_empty()) {
+            return BindingCheck::Failed(format!("ClaimRef got reset for pv \"{name}\""));
+        }
+        if !is_fully_bound(api_pvc) {
+            return BindingCheck::Waiting;
+        }
+    }
+    for claim in &volumes.dynamic_provisions {
+        let ns = claim.metadata.namespace.as_deref().unwrap_or("");
+        let name = claim.metadata.name.as_deref().unwrap_or("");
+        let Some(pvc) = h.listers.api_claim(ns, name) else {
+            return BindingCheck::Failed(format!("failed to check provisioning pvc: persistentvolumeclaim \"{name}\" not found"));
+        };
+        if older(pvc.metadata.resource_version.as_deref(), claim.metadata.resource_version.as_deref()) {
+            return BindingCheck::Waiting;
+        }
+        let selected = pvc.metadata.annotations.as_ref().and_then(|a| a.get(ANN_SELECTED_NODE));
+        match selected {
+            None if pvc.metadata.annotations.is_none() => return BindingCheck::Failed(format!("selectedNode annotation reset for PVC \"{name}\"")),
+            Some(n) if n.as_str() == &*node.name => {}
+            _ => return BindingCheck::Failed(format!("provisioning failed for PVC \"{name}\"")),
+        }
+        let volume = claim_volume_name(pvc);
+        if !volume.is_empty() {
+            let Some(pv) = h.listers.api_volume(volume) else { return BindingCheck::Waiting };
+            if !volume_fits_node(pv, labels) {
+                return BindingCheck::Failed(format!("pv \"{volume}\" node affinity doesn't match node \"{}\": no matching NodeSelectorTerms", node.name));
+            }
+        }
+        if !is_fully_bound(pvc) {
+            return BindingCheck::Waiting;
+        }
+    }
+    BindingCheck::Done
+}
+
+/// Whether the informer's version is older than the one the scheduler wrote.
+fn older(seen: Option<&str>, written: Option<&str>) -> bool {
+    let parse = |v: Option<&str>| v.and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+    parse(seen) < parse(written)
+}
