@@ -6,6 +6,7 @@
 
 pub mod cache;
 pub mod deployment;
+pub mod disruption;
 pub mod endpoints;
 pub mod garbage_collector;
 pub mod job;
@@ -79,6 +80,7 @@ impl ControllerManager {
             Box::new(garbage_collector::GarbageCollector::new()),
             Box::new(namespace::NamespaceController::new()),
             Box::new(node_lifecycle::NodeLifecycleController::new()),
+            Box::new(disruption::DisruptionController::new()),
         ])
     }
 

@@ -197,6 +197,8 @@ pub struct Cache {
     claim_users: HashMap<String, u32>,
     /// Assigned pods per namespace.
     namespaces: BTreeMap<String, u32>,
+    /// Bumped whenever selector-index entries are dropped (their ids die).
+    selector_generation: u64,
 }
 
 /// The claims a pod's volumes name, as `namespace/claim` (ephemeral volumes
@@ -501,22 +503,38 @@ impl Cache {
     /// ones in use (a workload scaled to zero, a one-off selector). Called
     /// between attempts, never while an attempt holds entry ids.
     pub fn sweep_selectors(&mut self) {
-        let live = self.selectors.entries.iter().flatten().filter(|e| e.total > 0).count();
         let all = self.selectors.by_key.len();
-        if all < 256 || all < 2 * live {
+        if all < 256 {
+            return;
+        }
+        let live = self.selectors.entries.iter().flatten().filter(|e| e.total > 0).count();
+        if all < 2 * live {
             return;
         }
         let idle: Vec<SelectorId> = self.selectors.entries.iter().enumerate().filter(|(_, e)| e.as_ref().is_some_and(|e| e.total == 0)).map(|(i, _)| i).collect();
+        if !idle.is_empty() {
+            self.selector_generation += 1;
+        }
         for id in idle {
             self.selectors.remove(id);
         }
+    }
+
+    /// Changes when selector-index ids may have been reused.
+    pub fn selector_generation(&self) -> u64 {
+        self.selector_generation
     }
 
     /// Selector counts, affinity sets and claim users follow every pod
     /// whether or not its node is cached.
     fn index_pod(&mut self, key: &ObjectKey, pod: &AssignedPod, sign: i64) {
         if sign > 0 {
-            *self.namespaces.entry(key.namespace.clone()).or_insert(0) += 1;
+            match self.namespaces.get_mut(&key.namespace) {
+                Some(c) => *c += 1,
+                None => {
+                    self.namespaces.insert(key.namespace.clone(), 1);
+                }
+            }
         } else if let Some(c) = self.namespaces.get_mut(&key.namespace) {
             *c -= 1;
             if *c == 0 {
@@ -575,13 +593,22 @@ impl Cache {
             return;
         }
         let namespace = pod.namespace();
-        let matched: Vec<SelectorId> = self
-            .selectors
-            .candidates(namespace, labels)
-            .filter(|&id| self.selectors.entries.get(id).and_then(Option::as_ref).is_some_and(|e| e.selector.matches(Some(labels))))
-            .collect();
-        for id in matched {
-            if let Some(e) = self.selectors.entries.get_mut(id).and_then(Option::as_mut) {
+        // Matches are few: keep them on the stack (a pod add is a hot path).
+        let mut matched = [0usize; 16];
+        let mut n = 0;
+        let mut overflow = Vec::new();
+        for id in self.selectors.candidates(namespace, labels) {
+            if self.selectors.entries.get(id).and_then(Option::as_ref).is_some_and(|e| e.selector.matches(Some(labels))) {
+                if n < matched.len() {
+                    matched[n] = id;
+                    n += 1;
+                } else {
+                    overflow.push(id);
+                }
+            }
+        }
+        for id in matched[..n].iter().chain(overflow.iter()) {
+            if let Some(e) = self.selectors.entries.get_mut(*id).and_then(Option::as_mut) {
                 e.adjust(slot, pod.terminating, sign);
             }
         }

@@ -135,6 +135,7 @@ pub fn evaluate(
     listers: &Listers,
     nominator: &Nominator,
     score_plugins: &mut [Box<dyn ScorePlugin>],
+    spread_memo: &mut plugins::pod_topology_spread::DefaultConstraintsMemo,
     next_start_node_index: &mut usize,
     info: &PodInfo,
     rng: &mut fastrand::Rng,
@@ -233,9 +234,9 @@ pub fn evaluate(
     let mut state = state;
     // PreScore state that grows the selector index is made now, before the
     // plugins read the cache.
-    state.spread_score = Rc::new(plugins::pod_topology_spread::constraints(cache, listers, info, "ScheduleAnyway"));
+    state.spread_score = Some(spread_memo.score_constraints(cache, listers, info));
     if info.affinity.as_ref().is_some_and(|a| !a.preferred_affinity.is_empty() || !a.preferred_anti_affinity.is_empty()) {
-        state.affinity_preferred = Rc::new(plugins::inter_pod_affinity::prepare_preferred(cache, listers, info));
+        state.affinity_preferred = Some(Rc::new(plugins::inter_pod_affinity::prepare_preferred(cache, listers, info)));
     }
     let cache: &Cache = cache;
     let feasible: Vec<&NodeInfo> = eval.feasible.iter().filter_map(|&s| cache.node_at(s)).collect();
@@ -310,7 +311,7 @@ impl Scheduler {
         self.cache.sweep_selectors();
         let info = PodInfo::new(pod);
         let mut eval = std::mem::take(&mut self.eval);
-        evaluate(&mut self.cache, &self.listers, &self.nominator, &mut self.score_plugins, &mut self.next_start_node_index, &info, ctx.rng, &mut eval);
+        evaluate(&mut self.cache, &self.listers, &self.nominator, &mut self.score_plugins, &mut self.spread_memo, &mut self.next_start_node_index, &info, ctx.rng, &mut eval);
         let post = if eval.chosen.is_none() && eval.error.is_none() && eval.nodes_total > 0 { Some(self.post_filter(ctx, &info, &eval)) } else { None };
         let (outcome, decision) = self.conclude(ctx.now, &key, &info, attempt, &eval, post);
         self.decisions.insert(decision);

@@ -45,6 +45,9 @@ pub struct Listers {
     /// them, each with the resourceVersion it was made from.
     assumed_volumes: BTreeMap<String, (Option<String>, PersistentVolume)>,
     assumed_claims: BTreeMap<ObjectKey, (Option<String>, PersistentVolumeClaim)>,
+    /// Bumped when a Service or a controller (RC, RS, StatefulSet) changes:
+    /// default spreading selectors computed before may be stale.
+    selector_inputs_generation: u64,
 }
 
 impl Default for Listers {
@@ -67,6 +70,7 @@ impl Default for Listers {
             ],
             assumed_volumes: BTreeMap::new(),
             assumed_claims: BTreeMap::new(),
+            selector_inputs_generation: 0,
         }
     }
 }
@@ -77,6 +81,9 @@ impl Listers {
         let mut out = Vec::new();
         for (kind, informer) in &mut self.informers {
             out.extend(informer.sync(ctx).into_iter().map(|e| (*kind, e)));
+        }
+        if out.iter().any(|(k, _)| matches!(k, Kind::Service | Kind::ReplicationController | Kind::ReplicaSet | Kind::StatefulSet)) {
+            self.selector_inputs_generation += 1;
         }
         // An assumption ends when the API has a newer version of the object.
         for (kind, ev) in &out {
@@ -148,6 +155,11 @@ impl Listers {
             Object::PersistentVolumeClaim(c) => Some(c),
             _ => None,
         }
+    }
+
+    /// Changes whenever a Service or pod controller changes.
+    pub fn selector_inputs_generation(&self) -> u64 {
+        self.selector_inputs_generation
     }
 
     pub fn has_synced(&self) -> bool {

@@ -135,6 +135,7 @@ pub struct Scheduler {
     nominator: Nominator,
     /// Pods in PreBind, waiting for their volumes to bind.
     waiting: BTreeMap<ObjectKey, binding::WaitingBind>,
+    spread_memo: plugins::pod_topology_spread::DefaultConstraintsMemo,
 }
 
 impl Default for Scheduler {
@@ -154,6 +155,7 @@ impl Default for Scheduler {
             eval: cycle::Evaluation::default(),
             nominator: Nominator::default(),
             waiting: BTreeMap::new(),
+            spread_memo: Default::default(),
         }
     }
 }

@@ -436,6 +436,11 @@ fn scheduler_throughput() {
     for i in 0..nodes {
         w.node(node_json(&format!("worker-{i}"), "32", json!({})));
     }
+    // The owners exist, so default spreading counts the pods their
+    // selectors match (as it did by owner before selectors were modelled).
+    for i in 0..50 {
+        w.replica_set(&format!("app-{i}"), &format!("uid-{i}"), json!({"app": format!("app-{i}")}));
+    }
     w.sim.stop("scheduler").unwrap();
     for i in 0..pods {
         let owner = json!({"metadata": {"labels": {"app": format!("app-{}", i % 50)}, "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet",

@@ -297,12 +297,13 @@ impl ScorePlugin for AffinityScore {
     }
     fn pre_score(&mut self, pod: &PodInfo, ctx: &ScoreContext) -> bool {
         self.topology_score.clear();
-        let has_constraints = !ctx.state.affinity_preferred.is_empty();
+        let preferred: &[PreparedTerm] = ctx.state.affinity_preferred.as_deref().map(Vec::as_slice).unwrap_or(&[]);
+        let has_constraints = !preferred.is_empty();
         if !has_constraints && !ctx.cache.has_pods_with_affinity() {
             return false;
         }
         let mut any = false;
-        for term in ctx.state.affinity_preferred.iter() {
+        for term in preferred {
             for &id in &term.selectors {
                 let Some(counts) = ctx.cache.selector(id) else { continue };
                 for (slot, n) in counts.occupied() {
@@ -479,7 +480,7 @@ mod tests {
             "podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
                 {"weight": 30, "podAffinityTerm": {"labelSelector": {"matchLabels": {"app": "db"}}, "topologyKey": LABEL_HOSTNAME}}]}}}}));
         let i = info(&p);
-        let state = CycleState { affinity_preferred: Rc::new(prepare_preferred(&mut c, &listers, &i)), ..Default::default() };
+        let state = CycleState { affinity_preferred: Some(Rc::new(prepare_preferred(&mut c, &listers, &i))), ..Default::default() };
         let nodes: Vec<&NodeInfo> = c.nodes().collect();
         let ctx = ScoreContext { feasible: &nodes, cache: &c, listers: &listers, state: &state };
         let mut plugin = AffinityScore::default();

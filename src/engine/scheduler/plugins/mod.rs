@@ -65,8 +65,8 @@ pub struct CycleState {
     pub affinity: Option<inter_pod_affinity::FilterState>,
     /// Prepared for PreScore: the soft spread constraints and the preferred
     /// pod (anti-)affinity terms, with their selector-index entries.
-    pub spread_score: Rc<Vec<pod_topology_spread::Constraint>>,
-    pub affinity_preferred: Rc<Vec<inter_pod_affinity::PreparedTerm>>,
+    pub spread_score: Option<Rc<Vec<pod_topology_spread::Constraint>>>,
+    pub affinity_preferred: Option<Rc<Vec<inter_pod_affinity::PreparedTerm>>>,
 }
 
 impl CycleState {

@@ -12,7 +12,7 @@
 //! pods selected by the Services, ReplicationController, ReplicaSet or
 //! StatefulSet that select the pod.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
 use k8s_openapi::api::core::v1::Pod;
@@ -33,11 +33,30 @@ pub const REASON_MISSING_LABEL: &str = "node(s) didn't match pod topology spread
 /// 1.33's system default constraints (`ScheduleAnyway`).
 pub const SYSTEM_DEFAULTS: [(&str, i64); 2] = [(LABEL_HOSTNAME, 3), (LABEL_ZONE, 5)];
 
+/// Topology keys the node info caches, so that the hot path compares no strings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyKind {
+    Hostname,
+    Zone,
+    Other,
+}
+
+impl KeyKind {
+    pub fn of(key: &str) -> Self {
+        match key {
+            LABEL_HOSTNAME => KeyKind::Hostname,
+            LABEL_ZONE => KeyKind::Zone,
+            _ => KeyKind::Other,
+        }
+    }
+}
+
 /// One constraint, parsed, with its selector-index entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Constraint {
     pub max_skew: i64,
     pub topology_key: String,
+    pub key_kind: KeyKind,
     pub selector: Selector,
     /// `None` when the selector counts nothing (unset, or empty: an empty
     /// selector counts no pods, as `countPodsMatchSelector` has it).
@@ -59,22 +78,27 @@ impl Constraint {
     fn live_count(&self, cache: &Cache, slot: usize) -> i64 {
         self.selector_id.and_then(|id| cache.selector(id)).map_or(0, |c| c.live_at(slot) as i64)
     }
-}
 
-/// A node's value for a topology key, reading the cached hostname/zone
-/// fields first so that common keys cost no map lookup.
-fn label<'n>(node: &'n NodeInfo, key: &str) -> Option<&'n str> {
-    if key == LABEL_ZONE {
-        return node.zone.as_deref();
+    /// The node's value for this constraint's key.
+    fn value<'n>(&self, node: &'n NodeInfo) -> Option<&'n str> {
+        match self.key_kind {
+            KeyKind::Zone => node.zone.as_deref(),
+            KeyKind::Hostname if !node.has_hostname_label => None,
+            _ => node.labels().get(&self.topology_key).map(String::as_str),
+        }
     }
-    if key == LABEL_HOSTNAME && !node.has_hostname_label {
-        return None;
+
+    fn has_key(&self, node: &NodeInfo) -> bool {
+        match self.key_kind {
+            KeyKind::Zone => node.zone.is_some(),
+            KeyKind::Hostname => node.has_hostname_label,
+            KeyKind::Other => node.labels().contains_key(&self.topology_key),
+        }
     }
-    node.labels().get(key).map(String::as_str)
 }
 
 fn has_all_keys(node: &NodeInfo, constraints: &[Constraint]) -> bool {
-    constraints.iter().all(|c| label(node, &c.topology_key).is_some())
+    constraints.iter().all(|c| c.has_key(node))
 }
 
 /// `mergeLabelSetWithSelector`: the pod's values for `matchLabelKeys`
@@ -148,6 +172,7 @@ pub fn constraints(cache: &mut Cache, listers: &Listers, pod: &PodInfo, action: 
             .map(|c| Constraint {
                 max_skew: c.max_skew as i64,
                 topology_key: c.topology_key.clone(),
+                key_kind: KeyKind::of(&c.topology_key),
                 selector: merge_match_label_keys(c.match_label_keys.as_deref().unwrap_or(&[]), pod.labels, selector_or_nothing(c.label_selector.as_ref())),
                 selector_id: None,
                 min_domains: c.min_domains.unwrap_or(1) as i64,
@@ -165,6 +190,7 @@ pub fn constraints(cache: &mut Cache, listers: &Listers, pod: &PodInfo, action: 
             .map(|(key, skew)| Constraint {
                 max_skew: *skew,
                 topology_key: key.to_string(),
+                key_kind: KeyKind::of(key),
                 selector: selector.clone(),
                 selector_id: None,
                 min_domains: 1,
@@ -179,6 +205,39 @@ pub fn constraints(cache: &mut Cache, listers: &Listers, pod: &PodInfo, action: 
         c.selector_id = if c.selector.is_empty() { None } else { cache.ensure_selector(pod.namespace, &c.selector) };
     }
     out
+}
+
+/// System default constraints already worked out per owning controller:
+/// the pods of one ReplicaSet share them while the Services and
+/// controllers, the pod's labels and the selector index stay as they were.
+#[derive(Default)]
+pub struct DefaultConstraintsMemo {
+    by_owner: HashMap<String, (BTreeMap<String, String>, (u64, u64), Rc<Vec<Constraint>>)>,
+}
+
+/// Most owners remembered; past that the memo starts over.
+const MEMO_OWNERS: usize = 10_000;
+
+impl DefaultConstraintsMemo {
+    /// The pod's soft constraints (declared ones, or the system defaults).
+    pub fn score_constraints(&mut self, cache: &mut Cache, listers: &Listers, pod: &PodInfo) -> Rc<Vec<Constraint>> {
+        let owner = controller_of(pod.pod.metadata.owner_references.as_ref()).map(|o| o.uid.as_str());
+        let (Some(owner), true) = (owner, pod.spread_constraints().is_empty()) else {
+            return Rc::new(constraints(cache, listers, pod, "ScheduleAnyway"));
+        };
+        let generation = (listers.selector_inputs_generation(), cache.selector_generation());
+        if let Some((labels, g, c)) = self.by_owner.get(owner) {
+            if *g == generation && labels == pod.labels {
+                return c.clone();
+            }
+        }
+        let c = Rc::new(constraints(cache, listers, pod, "ScheduleAnyway"));
+        if self.by_owner.len() >= MEMO_OWNERS {
+            self.by_owner.clear();
+        }
+        self.by_owner.insert(owner.to_string(), (pod.labels.clone(), generation, c.clone()));
+        c
+    }
 }
 
 /// What PreFilter computed: per `DoNotSchedule` constraint, the matching
@@ -210,7 +269,7 @@ impl FilterState {
             if !c.selector.matches(Some(labels)) || !c.includes(pod, node) {
                 continue;
             }
-            let value = label(node, &c.topology_key).unwrap_or("").to_string();
+            let value = c.value(node).unwrap_or("").to_string();
             *self.domain_counts[i].entry(value).or_insert(0) += sign;
         }
     }
@@ -221,7 +280,7 @@ impl FilterState {
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                let value = label(node, &c.topology_key)?;
+                let value = c.value(node)?;
                 let self_match = i64::from(c.selector.matches(Some(pod.labels)));
                 let skew = self.domain_counts[i].get(value).copied().unwrap_or(0) + self_match - self.min_match(i);
                 Some((skew, c.max_skew))
@@ -245,7 +304,7 @@ pub fn pre_filter(cache: &mut Cache, listers: &Listers, pod: &PodInfo) -> Result
             if !c.includes(pod, node) {
                 continue;
             }
-            let value = label(node, &c.topology_key).unwrap_or("");
+            let value = c.value(node).unwrap_or("");
             *domain_counts[i].entry(value.to_string()).or_insert(0) += c.live_count(cache, node.slot);
         }
     }
@@ -278,11 +337,19 @@ pub fn score_for_count(count: i64, max_skew: i64, weight: f64) -> f64 {
 #[derive(Default)]
 pub struct SpreadScore {
     constraints: Rc<Vec<Constraint>>,
-    /// Slots of feasible nodes missing a topology key (scored 0).
-    ignored: HashSet<usize>,
-    /// Per constraint (except hostname ones, counted per node): pods per domain.
+    /// By node slot: feasible nodes missing a topology key (scored 0).
+    ignored: Vec<bool>,
+    any_ignored: bool,
+    /// Per constraint (hostname ones are counted per node at Score time):
+    /// pods per domain, for the domains of feasible nodes.
     counts: Vec<HashMap<String, i64>>,
     weights: Vec<f64>,
+}
+
+impl SpreadScore {
+    fn is_ignored(&self, slot: usize) -> bool {
+        self.any_ignored && self.ignored.get(slot).copied().unwrap_or(false)
+    }
 }
 
 impl ScorePlugin for SpreadScore {
@@ -293,7 +360,8 @@ impl ScorePlugin for SpreadScore {
         WEIGHT
     }
     fn pre_score(&mut self, pod: &PodInfo, ctx: &ScoreContext) -> bool {
-        self.constraints = ctx.state.spread_score.clone();
+        let Some(constraints) = ctx.state.spread_score.clone() else { return false };
+        self.constraints = constraints;
         if self.constraints.is_empty() || ctx.cache.node_count() == 0 {
             return false;
         }
@@ -301,35 +369,54 @@ impl ScorePlugin for SpreadScore {
         // defaults let nodes without a zone still spread by hostname.
         let require_all = !pod.spread_constraints().is_empty();
         let constraints = self.constraints.clone();
+        self.any_ignored = false;
         self.ignored.clear();
         self.counts.clear();
         self.counts.resize_with(constraints.len(), HashMap::new);
         let mut sizes = vec![0usize; constraints.len()];
-        // Domains a scored node reads (nodes without the label read none).
+        // Whether a feasible node lacks the key (its "" domain still counts
+        // toward the number of domains), and whether any has it (only then
+        // do the domains need counting: nodes without the key score none).
+        let mut empty_domain = vec![false; constraints.len()];
         let mut read = vec![false; constraints.len()];
+        let mut ignored_count = 0;
         for n in ctx.feasible {
             if require_all && !has_all_keys(n, &constraints) {
-                self.ignored.insert(n.slot);
+                if self.ignored.len() <= n.slot {
+                    self.ignored.resize(n.slot + 1, false);
+                }
+                self.ignored[n.slot] = true;
+                self.any_ignored = true;
+                ignored_count += 1;
                 continue;
             }
             for (i, c) in constraints.iter().enumerate() {
-                if c.topology_key == LABEL_HOSTNAME {
+                if c.key_kind == KeyKind::Hostname {
                     continue;
                 }
-                let value = label(n, &c.topology_key);
-                read[i] |= value.is_some();
-                let value = value.unwrap_or("");
-                if !self.counts[i].contains_key(value) {
-                    self.counts[i].insert(value.to_string(), 0);
-                    sizes[i] += 1;
+                match c.value(n) {
+                    None => empty_domain[i] = true,
+                    Some(value) => {
+                        read[i] = true;
+                        if !self.counts[i].contains_key(value) {
+                            self.counts[i].insert(value.to_string(), 0);
+                            sizes[i] += 1;
+                        }
+                    }
                 }
+            }
+        }
+        for (i, empty) in empty_domain.iter().enumerate() {
+            if *empty && !self.counts[i].contains_key("") {
+                self.counts[i].insert(String::new(), 0);
+                sizes[i] += 1;
             }
         }
         self.weights = constraints
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                let size = if c.topology_key == LABEL_HOSTNAME { ctx.feasible.len() - self.ignored.len() } else { sizes[i] };
+                let size = if c.key_kind == KeyKind::Hostname { ctx.feasible.len() - ignored_count } else { sizes[i] };
                 topology_normalizing_weight(size)
             })
             .collect();
@@ -342,7 +429,7 @@ impl ScorePlugin for SpreadScore {
                     if !read[i] || !c.includes(pod, node) {
                         continue;
                     }
-                    let value = label(node, &c.topology_key).unwrap_or("");
+                    let value = c.value(node).unwrap_or("");
                     if let Some(count) = self.counts[i].get_mut(value) {
                         *count += c.live_count(ctx.cache, node.slot);
                     }
@@ -352,15 +439,20 @@ impl ScorePlugin for SpreadScore {
         true
     }
     fn score(&self, _pod: &PodInfo, node: &NodeInfo, ctx: &ScoreContext) -> i64 {
-        if self.ignored.contains(&node.slot) {
+        if self.is_ignored(node.slot) {
             return 0;
         }
-        // Hostname domains are single nodes: their counts are read here.
-        let cache = ctx.cache;
         let mut score = 0.0;
         for (i, c) in self.constraints.iter().enumerate() {
-            let Some(value) = label(node, &c.topology_key) else { continue };
-            let count = if c.topology_key == LABEL_HOSTNAME { c.live_count(cache, node.slot) } else { self.counts[i].get(value).copied().unwrap_or(0) };
+            // Hostname domains are single nodes: their counts are read here.
+            let count = match c.key_kind {
+                KeyKind::Hostname if node.has_hostname_label => c.live_count(ctx.cache, node.slot),
+                KeyKind::Hostname => continue,
+                _ => match c.value(node) {
+                    Some(v) => self.counts[i].get(v).copied().unwrap_or(0),
+                    None => continue,
+                },
+            };
             score += score_for_count(count, c.max_skew, self.weights[i]);
         }
         // Scores are never negative: adding one half and truncating is Go's
@@ -368,7 +460,11 @@ impl ScorePlugin for SpreadScore {
         (score + 0.5) as i64
     }
     fn normalize(&self, nodes: &[&NodeInfo], scores: &mut [i64]) {
-        let ignored: Vec<bool> = nodes.iter().map(|n| self.ignored.contains(&n.slot)).collect();
+        if !self.any_ignored {
+            normalize_spread(scores, &[]);
+            return;
+        }
+        let ignored: Vec<bool> = nodes.iter().map(|n| self.is_ignored(n.slot)).collect();
         normalize_spread(scores, &ignored);
     }
 }
