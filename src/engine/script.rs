@@ -15,6 +15,10 @@
 //!
 //! Each command is echoed as `$ <line as written>` (a heredoc by its first
 //! line), followed by what it printed. `a && b` runs `b` only if `a` succeeded.
+//!
+//! `explain pod/NAME [-n NAMESPACE]` is Miniplane's own command (not a
+//! kubectl verb): it prints the scheduler's explanation of the pod's last
+//! scheduling attempt.
 
 use crate::engine::cluster::Cluster;
 use crate::engine::kubectl::{self, FileSource};
@@ -32,6 +36,8 @@ pub enum Step {
     Stop(String),
     Start(String),
     Sleep(u64),
+    /// `explain pod/NAME [-n NAMESPACE]`.
+    Explain { namespace: String, name: String },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -129,11 +135,78 @@ pub fn parse(text: &str) -> Result<Vec<Command>, ScriptError> {
                 }
                 Step::Sleep(ms)
             }
-            other => return Err(err(format!("unknown command \"{other}\" (expected kubectl, stop, start or sleep)"))),
+            "explain" => {
+                let (namespace, name) = parse_explain(&words[1..]).map_err(err)?;
+                Step::Explain { namespace, name }
+            }
+            other => return Err(err(format!("unknown command \"{other}\" (expected kubectl, stop, start, sleep or explain)"))),
         };
         commands.push(Command { line: number, text: line.to_string(), step });
     }
     Ok(commands)
+}
+
+pub const EXPLAIN_USAGE: &str = "usage: explain pod/NAME [-n NAMESPACE]";
+
+/// The arguments of `explain`: `pod/NAME` (or `pods/`, `po/`) and an optional
+/// `-n NS`, `-nNS`, `--namespace NS` or `--namespace=NS`.
+pub fn parse_explain(args: &[String]) -> Result<(String, String), String> {
+    let mut namespace = None;
+    let mut target = None;
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].as_str();
+        if a == "-n" || a == "--namespace" {
+            namespace = Some(args.get(i + 1).cloned().ok_or_else(|| format!("flag needs an argument: {a}\n{EXPLAIN_USAGE}"))?);
+            i += 2;
+            continue;
+        }
+        if let Some(ns) = a.strip_prefix("--namespace=").or_else(|| a.strip_prefix("-n=")).or_else(|| a.strip_prefix("-n").filter(|r| !r.is_empty())) {
+            namespace = Some(ns.to_string());
+        } else if a.starts_with('-') {
+            return Err(format!("unknown flag: {a}\n{EXPLAIN_USAGE}"));
+        } else if target.is_some() {
+            return Err(format!("explain takes one pod\n{EXPLAIN_USAGE}"));
+        } else {
+            let Some((kind, name)) = a.split_once('/') else { return Err(format!("name the pod as pod/NAME\n{EXPLAIN_USAGE}")) };
+            if !matches!(kind, "pod" | "pods" | "po") {
+                return Err(format!("only pods can be explained, not \"{kind}\"\n{EXPLAIN_USAGE}"));
+            }
+            if name.is_empty() {
+                return Err(format!("name the pod as pod/NAME\n{EXPLAIN_USAGE}"));
+            }
+            target = Some(name.to_string());
+        }
+        i += 1;
+    }
+    let name = target.ok_or_else(|| EXPLAIN_USAGE.to_string())?;
+    Ok((namespace.unwrap_or_else(|| "default".to_string()), name))
+}
+
+/// The scheduler's explanation of a pod, as text (an error names what went wrong).
+pub fn explain(cluster: &Cluster, namespace: &str, name: &str) -> Result<String, String> {
+    let scheduler = if cluster.sim.is_running("scheduler") == Some(true) {
+        cluster.sim.component("scheduler").and_then(|c| c.as_any().downcast_ref::<crate::engine::scheduler::Scheduler>())
+    } else {
+        None
+    };
+    match crate::engine::scheduler::explain::explain(&cluster.sim.api, scheduler, namespace, name) {
+        Ok(e) => Ok(crate::engine::scheduler::explain::to_text(&e)),
+        Err(e) => Err(crate::engine::kubectl::format_api_error(&e, &cluster.sim.api.host)),
+    }
+}
+
+/// A terminal or script line that is Miniplane's `explain`: its output and
+/// whether it succeeded; `None` for any other line.
+pub fn run_explain_line(cluster: &Cluster, line: &str) -> Option<(String, bool)> {
+    let words = shell_words::split(line).ok()?;
+    if words.first().map(String::as_str) != Some("explain") {
+        return None;
+    }
+    Some(match parse_explain(&words[1..]).and_then(|(ns, name)| explain(cluster, &ns, &name)) {
+        Ok(text) => (text, true),
+        Err(e) => (format!("error: {e}\n"), false),
+    })
 }
 
 /// `kubectl apply -f - <<EOF` → (`kubectl apply -f -`, Some("EOF")).
@@ -184,6 +257,10 @@ pub fn run_step(cluster: &mut Cluster, step: &Step, files: &dyn FileSource) -> S
             cluster.sim.run_for_ms(*ms);
             String::new()
         }
+        Step::Explain { namespace, name } => match explain(cluster, namespace, name) {
+            Ok(text) => text,
+            Err(e) => format!("error: {e}\n"),
+        },
     }
 }
 
@@ -224,5 +301,19 @@ mod tests {
         assert_eq!(parse("x\nkubectl apply -f - <<EOF\nkind: X\n").unwrap_err().line, 1);
         assert_eq!(parse("kubectl apply -f - <<EOF\nkind: X\n").unwrap_err().line, 1);
         assert_eq!(parse("kubectl get pods && ls").unwrap_err().line, 1);
+        assert_eq!(parse("explain").unwrap_err().line, 1);
+        assert_eq!(parse("explain deploy/web").unwrap_err().line, 1);
+        assert_eq!(parse("explain pod/a pod/b").unwrap_err().line, 1);
+    }
+
+    #[test]
+    fn parses_explain() {
+        let words = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+        assert_eq!(parse_explain(&words("pod/web")), Ok(("default".into(), "web".into())));
+        assert_eq!(parse_explain(&words("pods/web -n team")), Ok(("team".into(), "web".into())));
+        assert_eq!(parse_explain(&words("-nteam po/web")), Ok(("team".into(), "web".into())));
+        assert_eq!(parse_explain(&words("pod/web --namespace=x")), Ok(("x".into(), "web".into())));
+        assert!(parse_explain(&words("pod/web --all")).is_err());
+        assert!(parse_explain(&words("pod/")).is_err());
     }
 }

@@ -23,11 +23,18 @@ pub struct Output {
     pub stdout: String,
     pub stderr: String,
     pub exit_code: i32,
+    /// Both streams in the order they were written, for verbs that print
+    /// over (virtual) time, such as `drain`.
+    pub interleaved: Option<String>,
 }
 
 impl Output {
-    /// stdout then stderr, as a terminal shows them.
+    /// What a terminal shows: the streams in the order written when the
+    /// verb kept it, else stdout then stderr.
     pub fn combined(&self) -> String {
+        if let Some(i) = &self.interleaved {
+            return i.clone();
+        }
         let mut s = self.stdout.clone();
         s.push_str(&self.stderr);
         s
@@ -75,11 +82,24 @@ pub struct Session<'a> {
     pub args: Args,
     pub out: String,
     pub err: String,
+    /// Set by verbs that write through [`Session::say`] and
+    /// [`Session::warn`]: both streams in the order written.
+    pub interleaved: Option<String>,
     pub stdin: Option<&'a str>,
     pub files: &'a dyn FileSource,
 }
 
 impl Session<'_> {
+    /// Writes to stdout, keeping the order with stderr.
+    pub fn say(&mut self, text: &str) {
+        self.out.push_str(text);
+        self.interleaved.get_or_insert_with(String::new).push_str(text);
+    }
+    /// Writes to stderr, keeping the order with stdout.
+    pub fn warn(&mut self, text: &str) {
+        self.err.push_str(text);
+        self.interleaved.get_or_insert_with(String::new).push_str(text);
+    }
     /// The namespace a command works in: `-n`, else `default`.
     pub fn namespace(&self) -> String {
         self.args.value("namespace").unwrap_or("default").to_string()
@@ -121,7 +141,7 @@ pub fn run(cluster: &mut Cluster, line: &str, stdin: Option<&str>, files: &dyn F
     let words = match shell_words::split(line) {
         Ok(w) => w,
         Err(_) => {
-            return Output { stdout: String::new(), stderr: "error: unterminated quote in command line\n".into(), exit_code: 1 };
+            return Output { stderr: "error: unterminated quote in command line\n".into(), exit_code: 1, ..Default::default() };
         }
     };
     run_words(cluster, words, stdin, files)
@@ -134,13 +154,13 @@ pub fn run_words(cluster: &mut Cluster, mut words: Vec<String>, stdin: Option<&s
     }
     let args = match args::parse(&words) {
         Ok(a) => a,
-        Err(e) => return Output { stdout: String::new(), stderr: ensure_newline(e), exit_code: 1 },
+        Err(e) => return Output { stderr: ensure_newline(e), exit_code: 1, ..Default::default() },
     };
-    let mut session = Session { cluster, args, out: String::new(), err: String::new(), stdin, files };
+    let mut session = Session { cluster, args, out: String::new(), err: String::new(), interleaved: None, stdin, files };
     let result = verbs::dispatch(&mut session);
     // Let the cluster react to what the command did, at this same instant.
     session.cluster.sim.settle();
-    let mut output = Output { stdout: session.out, stderr: session.err, exit_code: 0 };
+    let mut output = Output { stdout: session.out, stderr: session.err, exit_code: 0, interleaved: session.interleaved };
     match result {
         Ok(()) => {}
         Err(e) => {
@@ -152,7 +172,11 @@ pub fn run_words(cluster: &mut Cluster, mut words: Vec<String>, stdin: Option<&s
                 Error::Silent => String::new(),
             };
             if !text.is_empty() {
-                output.stderr.push_str(&ensure_newline(text));
+                let text = ensure_newline(text);
+                if let Some(i) = &mut output.interleaved {
+                    i.push_str(&text);
+                }
+                output.stderr.push_str(&text);
             }
         }
     }

@@ -89,6 +89,11 @@ pub struct SelectorCounts {
 }
 
 impl SelectorCounts {
+    /// Non-terminating matching pods by slot (shorter than the slot table
+    /// when the last slots hold none).
+    pub fn live_slice(&self) -> &[u32] {
+        &self.live
+    }
     pub fn live_at(&self, slot: usize) -> u32 {
         self.live.get(slot).copied().unwrap_or(0)
     }
@@ -199,6 +204,8 @@ pub struct Cache {
     namespaces: BTreeMap<String, u32>,
     /// Bumped whenever selector-index entries are dropped (their ids die).
     selector_generation: u64,
+    /// Nodes with a `topology.kubernetes.io/zone` label.
+    zoned_nodes: usize,
 }
 
 /// The claims a pod's volumes name, as `namespace/claim` (ephemeral volumes
@@ -297,6 +304,11 @@ impl Cache {
         }
     }
 
+    /// How many nodes carry a zone label.
+    pub fn zoned_nodes(&self) -> usize {
+        self.zoned_nodes
+    }
+
     /// How many nodes report an image (`ImageStateSummary.NumNodes`).
     pub fn image_node_count(&self, name: &str) -> u32 {
         self.image_nodes.get(name).copied().unwrap_or(0)
@@ -312,11 +324,13 @@ impl Cache {
             let zone_before = (old.labels().get("topology.kubernetes.io/region").cloned(), old.zone.clone());
             info.set_node(obj);
             let zone_after = (info.labels().get("topology.kubernetes.io/region").cloned(), info.zone.clone());
+            let zoned_change = info.zone.is_some() as isize - old.zone.is_some() as isize;
             let images_changed = !Rc::ptr_eq(&old.images, &info.images);
             let new_images = info.images.clone();
             if zone_before != zone_after {
                 self.order_dirty = true;
             }
+            self.zoned_nodes = (self.zoned_nodes as isize + zoned_change).max(0) as usize;
             if images_changed {
                 self.count_images(&old.images, -1);
                 self.count_images(&new_images, 1);
@@ -327,6 +341,7 @@ impl Cache {
         let info = NodeInfo::new(slot, obj)?;
         let name = info.name.clone();
         let images = info.images.clone();
+        self.zoned_nodes += usize::from(info.zone.is_some());
         if slot == self.slots.len() {
             self.slots.push(Some(info));
         } else if let Some(s) = self.slots.get_mut(slot) {
@@ -362,6 +377,7 @@ impl Cache {
         if let Some(info) = &info {
             let images = info.images.clone();
             self.count_images(&images, -1);
+            self.zoned_nodes -= usize::from(info.zone.is_some());
         }
         self.free_slots.push(slot);
         self.added.retain(|&s| s != slot);

@@ -594,19 +594,20 @@ impl Scheduler {
         }
         let recorded = nodes.len();
         let s = &eval.state;
-        let mut skipped_filters = Vec::new();
+        let mut skipped_filter_mask = 0;
         if eval.pre_filter.is_none() {
-            let skip = |on: bool, name: &'static str, out: &mut Vec<&'static str>| {
+            for (on, name) in [
+                (s.volume_restrictions.is_some(), plugins::volume_restrictions::NAME),
+                (s.volume_limits, plugins::node_volume_limits::NAME),
+                (s.volume_binding.is_some(), plugins::volume_binding::NAME),
+                (s.volume_zone.is_some(), plugins::volume_zone::NAME),
+                (s.spread.is_some(), plugins::pod_topology_spread::NAME),
+                (s.affinity.is_some(), plugins::inter_pod_affinity::NAME),
+            ] {
                 if !on {
-                    out.push(name);
+                    skipped_filter_mask |= plugin_bit(name);
                 }
-            };
-            skip(s.volume_restrictions.is_some(), plugins::volume_restrictions::NAME, &mut skipped_filters);
-            skip(s.volume_limits, plugins::node_volume_limits::NAME, &mut skipped_filters);
-            skip(s.volume_binding.is_some(), plugins::volume_binding::NAME, &mut skipped_filters);
-            skip(s.volume_zone.is_some(), plugins::volume_zone::NAME, &mut skipped_filters);
-            skip(s.spread.is_some(), plugins::pod_topology_spread::NAME, &mut skipped_filters);
-            skip(s.affinity.is_some(), plugins::inter_pod_affinity::NAME, &mut skipped_filters);
+            }
         }
         Decision {
             pod: key.clone(),
@@ -617,7 +618,7 @@ impl Scheduler {
             evaluated,
             feasible: eval.feasible.len(),
             pre_filter_rejection: eval.pre_filter.as_ref().map(|r| (r.plugin, r.status.message())),
-            skipped_filters,
+            skipped_filter_mask,
             skipped_plugins: if eval.scored { eval.scores.iter().filter(|p| !p.active).map(|p| p.name).collect() } else { Vec::new() },
             nominated_node_first: eval.nominated_first,
             nodes,

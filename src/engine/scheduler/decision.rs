@@ -100,8 +100,9 @@ pub struct Decision {
     pub feasible: usize,
     /// A PreFilter that rejected the pod outright: (plugin, reason).
     pub pre_filter_rejection: Option<(&'static str, String)>,
-    /// Filter plugins whose PreFilter said Skip (they passed every node).
-    pub skipped_filters: Vec<&'static str>,
+    /// Filter plugins whose PreFilter said Skip (they passed every node),
+    /// one bit per plugin in filter order.
+    pub skipped_filter_mask: u32,
     /// Score plugins that had nothing to say about this pod (PreScore Skip).
     pub skipped_plugins: Vec<&'static str>,
     /// The pod's nominated node was tried first and fit.
@@ -118,6 +119,13 @@ pub struct Decision {
     pub hints: Vec<String>,
     /// The Scheduled or FailedScheduling event message.
     pub message: String,
+}
+
+impl Decision {
+    /// Filter plugins whose PreFilter said Skip, in filter order.
+    pub fn skipped_filters(&self) -> Vec<&'static str> {
+        super::plugins::FILTERS.iter().enumerate().filter(|(i, _)| self.skipped_filter_mask & (1 << i) != 0).map(|(_, f)| f.name).collect()
+    }
 }
 
 /// The most recent decision per pod, oldest forgotten first.

@@ -16,7 +16,7 @@ use k8s_openapi::api::core::v1::Pod;
 use super::decision::{self, Decision, FilterVerdict, PluginScore, PreemptionNote};
 use super::plugins::{scheduling_gates, FILTERS};
 use super::{Scheduler, SCHEDULER_NAME};
-use crate::engine::api::{ids, Object, ObjectKey};
+use crate::engine::api::{ids, ApiError, Object, ObjectKey};
 use crate::engine::apiserver::ApiServer;
 use crate::engine::kubectl::printers::human_duration;
 use crate::engine::sim::clock::VirtualTime;
@@ -132,7 +132,8 @@ pub fn filter_names() -> Vec<&'static str> {
 }
 
 fn cells_for(d: &Decision, verdict: &FilterVerdict, also: &[(&'static str, Vec<String>)]) -> Vec<Cell> {
-    let skipped = |name: &str| d.skipped_filters.contains(&name);
+    let skipped_list = d.skipped_filters();
+    let skipped = |name: &str| skipped_list.contains(&name);
     match verdict {
         FilterVerdict::Passed => FILTERS.iter().map(|f| if skipped(f.name) { Cell::Skipped } else { Cell::Passed }).collect(),
         FilterVerdict::NotConsidered { .. } => FILTERS.iter().map(|_| Cell::NotRun).collect(),
@@ -215,7 +216,7 @@ fn attempt_of(d: &Decision, now: VirtualTime) -> Attempt {
         feasible: d.feasible,
         omitted: d.omitted,
         pre_filter_rejection: d.pre_filter_rejection.clone(),
-        skipped_filters: d.skipped_filters.clone(),
+        skipped_filters: d.skipped_filters(),
         score_plugins,
         skipped_scores: d.skipped_plugins.clone(),
         rows: rows(d),
@@ -229,9 +230,9 @@ fn attempt_of(d: &Decision, now: VirtualTime) -> Attempt {
 
 /// The explanation for a pod, from the API's view of it and the
 /// scheduler's memory (`None` when the scheduler is stopped).
-pub fn explain(api: &ApiServer, scheduler: Option<&Scheduler>, namespace: &str, name: &str) -> Result<Explanation, String> {
-    let obj = api.get(ids::pods(), namespace, name).map_err(|e| e.message)?;
-    let Object::Pod(pod) = &*obj else { return Err(format!("pods \"{name}\" not found")) };
+pub fn explain(api: &ApiServer, scheduler: Option<&Scheduler>, namespace: &str, name: &str) -> Result<Explanation, ApiError> {
+    let obj = api.get(ids::pods(), namespace, name)?;
+    let Object::Pod(pod) = &*obj else { return Err(ApiError::not_found("pods", name)) };
     let key = ObjectKey::new(namespace, name);
     let now = api.now();
     let node = pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).filter(|n| !n.is_empty());

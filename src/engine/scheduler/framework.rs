@@ -258,13 +258,13 @@ impl PodAffinityInfo {
 }
 
 /// `normalizedImageName`: an image without a tag means `:latest`.
-pub fn normalized_image_name(name: &str) -> String {
+pub fn normalized_image_name(name: &str) -> Cow<'_, str> {
     let colon = name.rfind(':');
     let slash = name.rfind('/');
     match (colon, slash) {
-        (Some(c), Some(s)) if c > s => name.to_string(),
-        (Some(_), None) => name.to_string(),
-        _ => format!("{name}:latest"),
+        (Some(c), Some(s)) if c > s => Cow::Borrowed(name),
+        (Some(_), None) => Cow::Borrowed(name),
+        _ => Cow::Owned(format!("{name}:latest")),
     }
 }
 

@@ -4,6 +4,7 @@
 //! for every other kind. Text is written with tabs and aligned by Go's
 //! tabwriter, as kubectl does, so column blocks line up the same way.
 
+mod pdb;
 mod quantity;
 
 use std::collections::BTreeMap;
@@ -117,6 +118,7 @@ pub fn describe_object(s: &Session, obj: &Object, show_events: bool, now: Virtua
         Object::Node(_) => describe_node(&mut w, s, obj, now),
         Object::Service(_) => describe_service(&mut w, s, obj),
         Object::Namespace(_) => describe_namespace(&mut w, s, obj),
+        Object::PodDisruptionBudget(p) => pdb::describe(&mut w, p),
         Object::ConfigMap(cm) => {
             header(&mut w, obj);
             w.line(0, "\nData\n====");

@@ -59,7 +59,7 @@ impl ScorePlugin for ImageLocality {
             let name = normalized_image_name(image);
             let nodes = ctx.cache.image_node_count(&name);
             if nodes > 0 {
-                self.images.push((name, nodes));
+                self.images.push((name.into_owned(), nodes));
             }
         }
         true

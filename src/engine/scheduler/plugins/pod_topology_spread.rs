@@ -344,6 +344,11 @@ pub struct SpreadScore {
     /// pods per domain, for the domains of feasible nodes.
     counts: Vec<HashMap<String, i64>>,
     weights: Vec<f64>,
+    /// Scratch, per constraint: domains seen, a node without the key seen,
+    /// a node with the key seen.
+    sizes: Vec<usize>,
+    empty_domain: Vec<bool>,
+    read: Vec<bool>,
 }
 
 impl SpreadScore {
@@ -361,72 +366,80 @@ impl ScorePlugin for SpreadScore {
     }
     fn pre_score(&mut self, pod: &PodInfo, ctx: &ScoreContext) -> bool {
         let Some(constraints) = ctx.state.spread_score.clone() else { return false };
-        self.constraints = constraints;
-        if self.constraints.is_empty() || ctx.cache.node_count() == 0 {
+        if constraints.is_empty() || ctx.cache.node_count() == 0 {
             return false;
         }
+        self.constraints = constraints.clone();
         // Only pods' own constraints need every key on a node; system
         // defaults let nodes without a zone still spread by hostname.
         let require_all = !pod.spread_constraints().is_empty();
-        let constraints = self.constraints.clone();
+        let n = constraints.len();
         self.any_ignored = false;
         self.ignored.clear();
-        self.counts.clear();
-        self.counts.resize_with(constraints.len(), HashMap::new);
-        let mut sizes = vec![0usize; constraints.len()];
-        // Whether a feasible node lacks the key (its "" domain still counts
-        // toward the number of domains), and whether any has it (only then
-        // do the domains need counting: nodes without the key score none).
-        let mut empty_domain = vec![false; constraints.len()];
-        let mut read = vec![false; constraints.len()];
+        self.counts.resize_with(n, HashMap::new);
+        self.counts.iter_mut().for_each(HashMap::clear);
+        self.sizes.clear();
+        self.sizes.resize(n, 0);
+        self.empty_domain.clear();
+        self.empty_domain.resize(n, false);
+        self.read.clear();
+        self.read.resize(n, false);
         let mut ignored_count = 0;
-        for n in ctx.feasible {
-            if require_all && !has_all_keys(n, &constraints) {
-                if self.ignored.len() <= n.slot {
-                    self.ignored.resize(n.slot + 1, false);
-                }
-                self.ignored[n.slot] = true;
-                self.any_ignored = true;
-                ignored_count += 1;
-                continue;
-            }
-            for (i, c) in constraints.iter().enumerate() {
-                if c.key_kind == KeyKind::Hostname {
+        // Without zone labels anywhere every feasible node is in the "" zone.
+        let zones_unknown = ctx.cache.zoned_nodes() == 0;
+        let per_node = require_all || constraints.iter().any(|c| c.key_kind == KeyKind::Other || (c.key_kind == KeyKind::Zone && !zones_unknown));
+        if per_node {
+            for node in ctx.feasible {
+                if require_all && !has_all_keys(node, &constraints) {
+                    if self.ignored.len() <= node.slot {
+                        self.ignored.resize(node.slot + 1, false);
+                    }
+                    self.ignored[node.slot] = true;
+                    self.any_ignored = true;
+                    ignored_count += 1;
                     continue;
                 }
-                match c.value(n) {
-                    None => empty_domain[i] = true,
-                    Some(value) => {
-                        read[i] = true;
-                        if !self.counts[i].contains_key(value) {
-                            self.counts[i].insert(value.to_string(), 0);
-                            sizes[i] += 1;
+                for (i, c) in constraints.iter().enumerate() {
+                    if c.key_kind == KeyKind::Hostname {
+                        continue;
+                    }
+                    match c.value(node) {
+                        None => self.empty_domain[i] = true,
+                        Some(value) => {
+                            self.read[i] = true;
+                            if !self.counts[i].contains_key(value) {
+                                self.counts[i].insert(value.to_string(), 0);
+                                self.sizes[i] += 1;
+                            }
                         }
                     }
                 }
             }
-        }
-        for (i, empty) in empty_domain.iter().enumerate() {
-            if *empty && !self.counts[i].contains_key("") {
-                self.counts[i].insert(String::new(), 0);
-                sizes[i] += 1;
+        } else if !ctx.feasible.is_empty() {
+            for (i, c) in constraints.iter().enumerate() {
+                if c.key_kind == KeyKind::Zone {
+                    self.empty_domain[i] = true;
+                }
             }
         }
-        self.weights = constraints
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let size = if c.key_kind == KeyKind::Hostname { ctx.feasible.len() - ignored_count } else { sizes[i] };
-                topology_normalizing_weight(size)
-            })
-            .collect();
-        if read.iter().any(|r| *r) {
+        for i in 0..n {
+            if self.empty_domain[i] && !self.counts[i].contains_key("") {
+                self.counts[i].insert(String::new(), 0);
+                self.sizes[i] += 1;
+            }
+        }
+        self.weights.clear();
+        for (i, c) in constraints.iter().enumerate() {
+            let size = if c.key_kind == KeyKind::Hostname { ctx.feasible.len() - ignored_count } else { self.sizes[i] };
+            self.weights.push(topology_normalizing_weight(size));
+        }
+        if self.read.iter().any(|r| *r) {
             for node in ctx.cache.nodes() {
                 if require_all && !has_all_keys(node, &constraints) {
                     continue;
                 }
                 for (i, c) in constraints.iter().enumerate() {
-                    if !read[i] || !c.includes(pod, node) {
+                    if !self.read[i] || !c.includes(pod, node) {
                         continue;
                     }
                     let value = c.value(node).unwrap_or("");
@@ -459,6 +472,43 @@ impl ScorePlugin for SpreadScore {
         // math.Round here, without a libm call per node.
         (score + 0.5) as i64
     }
+    /// As `score` per node, with each constraint's counts looked up once.
+    fn score_all(&self, _pod: &PodInfo, ctx: &ScoreContext, out: &mut Vec<i64>) {
+        // (kind, hostname counts by slot, maxSkew - 1, weight) per constraint.
+        let plan: Vec<(KeyKind, &[u32], f64, f64)> = self
+            .constraints
+            .iter()
+            .zip(&self.weights)
+            .map(|(c, w)| {
+                let counts = if c.key_kind == KeyKind::Hostname { c.selector_id.and_then(|id| ctx.cache.selector(id)).map_or(&[][..], |s| s.live_slice()) } else { &[][..] };
+                (c.key_kind, counts, (c.max_skew - 1) as f64, *w)
+            })
+            .collect();
+        out.reserve(ctx.feasible.len());
+        for node in ctx.feasible {
+            if self.is_ignored(node.slot) {
+                out.push(0);
+                continue;
+            }
+            let mut score = 0.0;
+            for (i, (kind, host, skew, weight)) in plan.iter().enumerate() {
+                let count = match kind {
+                    KeyKind::Hostname if node.has_hostname_label => host.get(node.slot).copied().unwrap_or(0) as i64,
+                    KeyKind::Hostname => continue,
+                    KeyKind::Zone => match &node.zone {
+                        Some(z) => self.counts[i].get(z.as_str()).copied().unwrap_or(0),
+                        None => continue,
+                    },
+                    KeyKind::Other => match self.constraints[i].value(node) {
+                        Some(v) => self.counts[i].get(v).copied().unwrap_or(0),
+                        None => continue,
+                    },
+                };
+                score += count as f64 * weight + skew;
+            }
+            out.push((score + 0.5) as i64);
+        }
+    }
     fn normalize(&self, nodes: &[&NodeInfo], scores: &mut [i64]) {
         if !self.any_ignored {
             normalize_spread(scores, &[]);
@@ -472,6 +522,17 @@ impl ScorePlugin for SpreadScore {
 /// `100 * (max + min - s) / max` over the nodes not ignored (those get 0);
 /// all 100 when every node scored 0.
 pub fn normalize_spread(scores: &mut [i64], ignored: &[bool]) {
+    if ignored.is_empty() {
+        let (mut min, mut max) = (i64::MAX, 0);
+        for &s in scores.iter() {
+            min = min.min(s);
+            max = max.max(s);
+        }
+        for s in scores.iter_mut() {
+            *s = if max == 0 { MAX_NODE_SCORE } else { MAX_NODE_SCORE * (max + min - *s) / max };
+        }
+        return;
+    }
     let considered = || scores.iter().zip(ignored.iter().chain(std::iter::repeat(&false))).filter(|(_, i)| !**i).map(|(s, _)| *s);
     let max = considered().max().unwrap_or(0);
     let min = considered().min().unwrap_or(0);
