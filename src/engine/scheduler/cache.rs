@@ -397,6 +397,16 @@ impl Cache {
         })
     }
 
+    /// The watch confirmed what was recorded: keep its version of the pod
+    /// (sharing it with the informer, so the older version is freed).
+    pub fn refresh_object(&mut self, key: &ObjectKey, object: &Rc<Object>) {
+        if let Some(p) = self.pods.get_mut(key) {
+            if !Rc::ptr_eq(&p.object, object) {
+                p.object = object.clone();
+            }
+        }
+    }
+
     /// Records a pod on its node (bound, or assumed while binding).
     /// Replaces an earlier record of the same pod.
     pub fn add_pod(&mut self, key: ObjectKey, mut pod: AssignedPod) {

@@ -285,9 +285,11 @@ impl Scheduler {
                     if self.cache.remove_pod(&key).is_some() {
                         self.move_for_assigned_pod(ctx.now, true);
                     }
-                } else if !self.cache.has_pod_on(&key, node, pod) {
-                    // (A confirmation of what was assumed needs no work; an
-                    // in-place resize of a running pod is not tracked yet.)
+                } else if self.cache.has_pod_on(&key, node, pod) {
+                    // A confirmation of what was assumed: only the object is
+                    // newer. (An in-place resize is not tracked yet.)
+                    self.cache.refresh_object(&key, &ev.object);
+                } else {
                     let known = self.cache.pod(&key).is_some();
                     self.cache.add_pod(key, AssignedPod::new(ev.object.clone(), Rc::from(node)));
                     self.move_for_assigned_pod(ctx.now, known);
