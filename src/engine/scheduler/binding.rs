@@ -38,7 +38,7 @@ impl Scheduler {
     pub(super) fn reserve_and_bind(&mut self, ctx: &mut Ctx, key: ObjectKey, object: &Rc<Object>, info: &PodInfo, node: Rc<str>, message: String, state: &CycleState) {
         // Reserve (VolumeBinding): what binding the volumes on this node takes.
         let mut volumes = PodVolumes::default();
-        if let (Some(vb), Some(node_info)) = (&state.volume_binding, self.cache.node(&node)) {
+        if let Some((vb, node_info)) = state.volume_binding.as_ref().and_then(|vb| self.cache.node(&node).map(|n| (vb, n))) {
             let h = Handle { cache: &self.cache, listers: &self.listers };
             match volume_binding::find_pod_volumes(&h, vb, node_info) {
                 Ok((v, reasons)) if reasons.is_empty() => volumes = v,

@@ -249,7 +249,8 @@ pub fn evaluate(
         out.raw.clear();
         out.normalized.clear();
         out.active = plugin.pre_score(info, &ctx);
-        if !out.active {
+        if !out.active || plugin.all_zero() {
+            // (An all-zero plugin leaves its score lists empty: read as 0.)
             continue;
         }
         plugin.score_all(info, &ctx, &mut out.raw);

@@ -72,6 +72,9 @@ impl ScorePlugin for ImageLocality {
             .sum();
         calculate_priority(sum, self.containers)
     }
+    fn all_zero(&self) -> bool {
+        self.images.is_empty()
+    }
     fn score_all(&self, pod: &PodInfo, ctx: &ScoreContext, out: &mut Vec<i64>) {
         if self.images.is_empty() {
             // No node holds any of the images: every node scores 0.

@@ -182,7 +182,8 @@ pub fn run_pre_filters(cache: &mut Cache, listers: &Listers, pod: &PodInfo) -> R
         Ok(None) => {}
         Err(s) => check(Err(s), node_affinity::NAME)?,
     }
-    if pod.pod.spec.as_ref().and_then(|s| s.volumes.as_ref()).is_some_and(|v| !v.is_empty()) {
+    let volumes = pod.pod.spec.as_ref().and_then(|s| s.volumes.as_deref()).unwrap_or(&[]);
+    if pod.has_claims || volumes.iter().any(volume_restrictions::needs_disk_check) {
         let h = Handle { cache, listers };
         check(volume_restrictions::pre_filter(&h, pod).map(|s| state.volume_restrictions = s), volume_restrictions::NAME)?;
         state.volume_limits = node_volume_limits::pre_filter(pod);
@@ -253,6 +254,10 @@ pub trait ScorePlugin {
     }
     /// Brings raw scores (in `feasible` order) to 0..=100.
     fn normalize(&self, _nodes: &[&NodeInfo], _scores: &mut [i64]) {}
+    /// After PreScore: every node is known to score 0 (nothing to compute).
+    fn all_zero(&self) -> bool {
+        false
+    }
 }
 
 /// Score plugins with the default profile's weights, in its order.

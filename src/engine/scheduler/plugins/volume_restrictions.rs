@@ -23,7 +23,8 @@ pub struct State {
     pub conflicting_claim_users: u32,
 }
 
-fn needs_disk_check(v: &Volume) -> bool {
+/// A volume kind that can be attached to one node (or writable by one pod) only.
+pub fn needs_disk_check(v: &Volume) -> bool {
     v.gce_persistent_disk.is_some() || v.aws_elastic_block_store.is_some() || v.rbd.is_some() || v.iscsi.is_some()
 }
 
