@@ -627,6 +627,7 @@ impl Scheduler {
             chosen,
             tied: eval.tied,
             preemption: None,
+            earlier_preemption: None,
             hints: Vec::new(),
             message,
         }

@@ -115,6 +115,9 @@ pub struct Decision {
     /// them was random).
     pub tied: usize,
     pub preemption: Option<PreemptionNote>,
+    /// The preemption an earlier attempt made for this pod (the attempt
+    /// that nominated the node it later went to), kept for the explanation.
+    pub earlier_preemption: Option<(u32, PreemptionNote)>,
     /// In plain words, what would let a pod that did not fit schedule.
     pub hints: Vec<String>,
     /// The Scheduled or FailedScheduling event message.
@@ -154,7 +157,15 @@ impl DecisionLog {
         self.by_pod.is_empty()
     }
 
-    pub fn insert(&mut self, decision: Decision) {
+    pub fn insert(&mut self, mut decision: Decision) {
+        if decision.preemption.as_ref().is_none_or(|p| p.nominated.is_none()) {
+            if let Some((_, old)) = self.by_pod.get(&decision.pod) {
+                decision.earlier_preemption = match &old.preemption {
+                    Some(p) if p.nominated.is_some() => Some((old.attempt, p.clone())),
+                    _ => old.earlier_preemption.clone(),
+                };
+            }
+        }
         self.seq += 1;
         let key = decision.pod.clone();
         self.verdicts += decision.nodes.len();

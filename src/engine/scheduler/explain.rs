@@ -114,6 +114,8 @@ pub struct Attempt {
     pub tied: usize,
     pub nominated_node_first: bool,
     pub preemption: Option<PreemptionNote>,
+    /// The attempt that preempted for this pod earlier, and what it did.
+    pub earlier_preemption: Option<(u32, PreemptionNote)>,
     pub hints: Vec<String>,
 }
 
@@ -224,6 +226,7 @@ fn attempt_of(d: &Decision, now: VirtualTime) -> Attempt {
         tied: d.tied,
         nominated_node_first: d.nominated_node_first,
         preemption: d.preemption.clone(),
+        earlier_preemption: d.earlier_preemption.clone(),
         hints: d.hints.clone(),
     }
 }
@@ -357,8 +360,25 @@ pub fn to_text(e: &Explanation) -> String {
         };
         out.push_str(&format!("\nChosen: {c} ({how}).\n"));
     }
+    if let Some((n, p)) = &a.earlier_preemption {
+        out.push_str(&format!("\nPreemption (attempt {n}):\n"));
+        preemption_text(&mut out, p);
+    }
     if let Some(p) = &a.preemption {
         out.push_str("\nPreemption:\n");
+        preemption_text(&mut out, p);
+    }
+    if !a.hints.is_empty() {
+        out.push_str("\nWhat would let it schedule:\n");
+        for h in &a.hints {
+            out.push_str(&format!("  - {h}\n"));
+        }
+    }
+    out
+}
+
+fn preemption_text(out: &mut String, p: &PreemptionNote) {
+    {
         if let Some(r) = &p.not_eligible {
             out.push_str(&format!("  not attempted: {r}\n"));
         }
@@ -375,15 +395,9 @@ pub fn to_text(e: &Explanation) -> String {
         for (n, r) in &p.rejected {
             rejected.entry(r.as_str()).or_default().push(n);
         }
-        for (reason, nodes) in rejected {
+        for (reason, mut nodes) in rejected {
+            nodes.sort();
             out.push_str(&format!("  {}: {reason}\n", nodes.join(", ")));
         }
     }
-    if !a.hints.is_empty() {
-        out.push_str("\nWhat would let it schedule:\n");
-        for h in &a.hints {
-            out.push_str(&format!("  - {h}\n"));
-        }
-    }
-    out
 }

@@ -290,9 +290,11 @@ impl Scheduler {
                     // newer. (An in-place resize is not tracked yet.)
                     self.cache.refresh_object(&key, &ev.object);
                 } else {
-                    let known = self.cache.pod(&key).is_some();
+                    // Added, or its labels or terminating state changed: it
+                    // still holds its resources (a terminating pod until it
+                    // is gone), so only what counts pods may change.
                     self.cache.add_pod(key, AssignedPod::new(ev.object.clone(), Rc::from(node)));
-                    self.move_for_assigned_pod(ctx.now, known);
+                    self.move_for_assigned_pod(ctx.now, false);
                 }
                 continue;
             }

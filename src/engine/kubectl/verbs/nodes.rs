@@ -263,12 +263,18 @@ fn drain_node(
     let horizon = start.plus_millis(if timeout == 0 { 24 * 3_600_000 } else { timeout });
     loop {
         let now = s.cluster.sim.now();
+        // Each pod's goroutine announces its attempt before its request
+        // returns: the announcements of one instant come first.
+        for (p, state) in evict.iter().zip(progress.iter()) {
+            if matches!(state, Progress::Evict(at) if *at <= now) {
+                s.say(&format!("evicting pod {}\n", pod_key(p)));
+            }
+        }
         for (p, state) in evict.iter().zip(progress.iter_mut()) {
             let ns = p.metadata.namespace.clone().unwrap_or_default();
             let name = p.metadata.name.clone().unwrap_or_default();
             match state {
                 Progress::Evict(at) if *at <= now => {
-                    s.say(&format!("evicting pod {ns}/{name}\n"));
                     if deadline.is_some_and(|d| now >= d) {
                         *state = Progress::Failed(format!("error when evicting pods/{name:?} -n {ns:?}: global timeout reached: {timeout_text}"));
                         continue;
