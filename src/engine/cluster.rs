@@ -15,6 +15,7 @@ use crate::engine::scheduler::Scheduler;
 use crate::engine::apiserver::ApiServer;
 use crate::engine::sim::clock::VirtualTime;
 use crate::engine::sim::Sim;
+use crate::engine::storage::provisioner;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProfileKind {
@@ -147,8 +148,9 @@ impl Cluster {
     pub fn unbooted(profile: Profile, seed: u64) -> Self {
         let mut api = ApiServer::new(seed, &profile.server);
         bootstrap_objects(&mut api);
+        let _ = api.create(Object::StorageClass(provisioner::standard_class(profile.kind)));
         let mut sim = Sim::new(seed, api);
-        register_components(&mut sim, &profile);
+        register_components(&mut sim, &profile, seed);
         Cluster { sim, profile, seed }
     }
 
@@ -158,11 +160,13 @@ impl Cluster {
 }
 
 /// The control plane and the node agents, in a fixed order.
-fn register_components(sim: &mut Sim, profile: &Profile) {
+fn register_components(sim: &mut Sim, profile: &Profile, seed: u64) {
     sim.add(Box::new(Scheduler::new()));
     sim.add(Box::new(ControllerManager::standard()));
+    sim.add(Box::new(provisioner::for_profile(profile, seed)));
     for node in &profile.nodes {
         sim.add_node_name(&node.name);
+        sim.world.add_machine(&node.name, Kubelet::machine_for(node));
         sim.add(Box::new(Kubelet::new(node.clone())));
         sim.add(Box::new(KubeProxy::new(&node.name)));
     }

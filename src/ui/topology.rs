@@ -60,6 +60,8 @@ fn component_blurb(name: &str) -> &'static str {
         "etcd" => "etcd: the store behind the API server",
         "scheduler" => "kube-scheduler: picks a node for each new pod",
         "controller-manager" => "kube-controller-manager: Deployments, ReplicaSets, node lifecycle…",
+        "storage-provisioner" => "minikube's storage-provisioner: makes a hostPath volume for each claim",
+        "local-path-provisioner" => "local-path-provisioner: makes a volume on the node a claim's pod was scheduled to",
         _ => "",
     }
 }

@@ -414,7 +414,7 @@ mod tests {
         let names: Vec<&str> = view.nodes.iter().map(|n| n.name.as_str()).collect();
         assert_eq!(names, ["control-plane", "worker-1", "worker-2", "worker-3"]);
         let cp: Vec<&str> = view.control_plane.iter().map(|c| c.name.as_str()).collect();
-        for c in ["apiserver", "etcd", "scheduler", "controller-manager"] {
+        for c in ["apiserver", "etcd", "scheduler", "controller-manager", "local-path-provisioner"] {
             assert!(cp.contains(&c), "{c} in {cp:?}");
         }
         let worker = &view.nodes[1];

@@ -190,8 +190,10 @@ pub mod ids {
     id!(endpoints, "", "endpoints");
     id!(config_maps, "", "configmaps");
     id!(secrets, "", "secrets");
+    id!(persistent_volume_claims, "", "persistentvolumeclaims");
     id!(service_accounts, "", "serviceaccounts");
     id!(replication_controllers, "", "replicationcontrollers");
+    id!(persistent_volumes, "", "persistentvolumes");
     id!(deployments, "apps", "deployments");
     id!(replica_sets, "apps", "replicasets");
     id!(daemon_sets, "apps", "daemonsets");
@@ -202,6 +204,7 @@ pub mod ids {
     id!(leases, "coordination.k8s.io", "leases");
     id!(endpoint_slices, "discovery.k8s.io", "endpointslices");
     id!(priority_classes, "scheduling.k8s.io", "priorityclasses");
+    id!(storage_classes, "storage.k8s.io", "storageclasses");
 }
 
 pub fn resource(id: ResourceId) -> &'static ResourceType {

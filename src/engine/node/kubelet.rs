@@ -27,6 +27,7 @@ use crate::engine::informer::Informer;
 use crate::engine::selector::FieldSelector;
 use crate::engine::sim::clock::VirtualTime;
 use crate::engine::sim::Ctx;
+use crate::engine::world::Machine;
 
 pub const LEASE_RENEW_MS: u64 = 10_000;
 pub const STATUS_UPDATE_MS: u64 = 10_000;
@@ -144,17 +145,6 @@ struct ProbeState {
     ok: bool,
 }
 
-/// What the machine keeps while the kubelet process is down.
-struct Machine {
-    runtime: Runtime,
-    ids: Option<MachineIds>,
-    booted_at: VirtualTime,
-    /// Power was cut; the runtime must recover at the next start.
-    power_lost: bool,
-    powered: bool,
-    last_run: VirtualTime,
-}
-
 /// The kubelet process' memory, lost when it stops.
 struct State {
     started: bool,
@@ -203,6 +193,8 @@ impl State {
 pub struct Kubelet {
     name: String,
     pub spec: NodeSpec,
+    /// The node's machine, lent by the world while the kubelet runs
+    /// (vacant in between: it lives in [`World`]).
     machine: Machine,
     state: State,
     process_running: bool,
@@ -338,25 +330,24 @@ fn process_for(c: &Container, image: &ImageName, hostname: &str, ip: &str, now: 
 
 impl Kubelet {
     pub fn new(spec: NodeSpec) -> Self {
-        let flavor = Flavor::for_node(&spec.name);
-        let runtime = Runtime::new(flavor, &spec.pod_cidr, spec.control_plane);
         Kubelet {
             name: format!("kubelet/{}", spec.name),
             state: State::new(&spec.name),
-            machine: Machine { runtime, ids: None, booted_at: VirtualTime::ZERO, power_lost: false, powered: true, last_run: VirtualTime::ZERO },
+            machine: Machine::vacant(),
             spec,
             process_running: true,
         }
     }
 
-    pub fn runtime(&self) -> &Runtime {
-        &self.machine.runtime
+    /// The machine this kubelet's node runs on, fresh from the factory.
+    pub fn machine_for(spec: &NodeSpec) -> Machine {
+        Machine::new(Runtime::new(Flavor::for_node(&spec.name), &spec.pod_cidr, spec.control_plane))
     }
 
     /// Container logs, as `kubectl logs` gets them through the kubelet. The
     /// error is the message kubectl prints after `Error from server (BadRequest): `
     /// (or `Error from server: ` when the kubelet cannot be reached).
-    pub fn logs(&self, namespace: &str, pod: &str, container: Option<&str>, previous: bool) -> Result<String, String> {
+    pub fn logs(&self, machine: &Machine, namespace: &str, pod: &str, container: Option<&str>, previous: bool) -> Result<String, String> {
         let object = self.state.pods.get(&ObjectKey::new(namespace, pod));
         let pod_obj = match object.map(|o| &**o) {
             Some(Object::Pod(p)) => Some(p),
@@ -368,7 +359,7 @@ impl Kubelet {
             (None, None) => String::new(),
         };
         if !self.process_running {
-            let how = if self.machine.powered { "connect: connection refused" } else { "connect: no route to host" };
+            let how = if machine.powered { "connect: connection refused" } else { "connect: no route to host" };
             return Err(format!(
                 "Get \"https://{}:10250/containerLogs/{namespace}/{pod}/{container_name}\": dial tcp {}:10250: {how}",
                 self.spec.address, self.spec.address
@@ -381,7 +372,7 @@ impl Kubelet {
             return Err(format!("container {container_name} is not valid for pod {pod}"));
         }
         let uid = p.metadata.uid.clone().unwrap_or_default();
-        let sandbox = self.machine.runtime.sandbox(&uid);
+        let sandbox = machine.runtime.sandbox(&uid);
         let status = p.status.as_ref();
         let cstatus = status
             .and_then(|s| s.container_statuses.iter().flatten().chain(s.init_container_statuses.iter().flatten()).find(|c| c.name == container_name).cloned());
@@ -1139,6 +1130,39 @@ impl crate::engine::sim::Component for Kubelet {
     }
 
     fn run(&mut self, ctx: &mut Ctx) {
+        let Some(machine) = ctx.world.lend(&self.spec.name) else { return };
+        self.machine = machine;
+        self.run_on_machine(ctx);
+        let machine = std::mem::replace(&mut self.machine, Machine::vacant());
+        ctx.world.put_back(&self.spec.name, machine);
+    }
+
+    fn on_stop(&mut self) {
+        self.process_running = false;
+        self.state = State::new(&self.spec.name);
+    }
+
+    fn on_start(&mut self, ctx: &mut Ctx) {
+        self.process_running = true;
+        let Some(machine) = ctx.world.machine_mut(&self.spec.name) else { return };
+        if machine.power_lost {
+            machine.power_lost = false;
+            machine.runtime.recover_after_power_loss(machine.last_run, ctx.now);
+            machine.booted_at = ctx.now;
+            let boot = random_hex(ctx.rng, 32);
+            if let Some(ids) = machine.ids.as_mut() {
+                ids.boot_id = format!("{}-{}-{}-{}-{}", &boot[0..8], &boot[8..12], &boot[12..16], &boot[16..20], &boot[20..32]);
+            }
+        }
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+impl Kubelet {
+    fn run_on_machine(&mut self, ctx: &mut Ctx) {
         self.ensure_machine(ctx);
         let now = ctx.now;
         if !self.state.started {
@@ -1197,34 +1221,5 @@ impl crate::engine::sim::Component for Kubelet {
         }
         let asked = ctx.pending_wake().unwrap_or(VirtualTime::from_millis(u64::MAX));
         self.state.next_full_sync = if full_sync { asked } else { self.state.next_full_sync.min(asked) };
-    }
-
-    fn on_stop(&mut self) {
-        self.process_running = false;
-        self.state = State::new(&self.spec.name);
-    }
-
-    fn on_start(&mut self, ctx: &mut Ctx) {
-        self.process_running = true;
-        if self.machine.power_lost {
-            self.machine.power_lost = false;
-            self.machine.runtime.recover_after_power_loss(self.machine.last_run, ctx.now);
-            self.machine.booted_at = ctx.now;
-            let boot = random_hex(ctx.rng, 32);
-            if let Some(ids) = self.machine.ids.as_mut() {
-                ids.boot_id = format!("{}-{}-{}-{}-{}", &boot[0..8], &boot[8..12], &boot[12..16], &boot[16..20], &boot[20..32]);
-            }
-        }
-    }
-
-    fn on_power(&mut self, on: bool) {
-        self.machine.powered = on;
-        if !on {
-            self.machine.power_lost = true;
-        }
-    }
-
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
     }
 }

@@ -74,6 +74,11 @@ fn condition(p: &Pod, type_: &str) -> String {
     p.status.as_ref().and_then(|s| s.conditions.as_ref()).and_then(|cs| cs.iter().find(|c| c.type_ == type_)).map(|c| c.status.clone()).unwrap_or_default()
 }
 
+/// Container logs as the node's kubelet serves them.
+fn logs(c: &Cluster, node: &str, pod: &str, container: Option<&str>, previous: bool) -> Result<String, String> {
+    kubelet(c, node).logs(c.sim.world.machine(node).expect("machine"), "default", pod, container, previous)
+}
+
 fn kubelet<'a>(c: &'a Cluster, node: &str) -> &'a Kubelet {
     c.sim.component(&format!("kubelet/{node}")).and_then(|k| k.as_any().downcast_ref::<Kubelet>()).expect("kubelet")
 }
@@ -142,7 +147,7 @@ fn pod_goes_from_container_creating_to_running_with_events_in_order() {
     assert_eq!(evs[3].2, "Started container nginx");
     // A 72 MB pull at 12 MB/s after a ~1 s sandbox: Started 7–10 s after binding.
     assert!((7..=10).contains(&evs[3].0), "{evs:?}");
-    let logs = kubelet(&c, "worker-1").logs("default", "web", None, false).unwrap();
+    let logs = logs(&c, "worker-1", "web", None, false).unwrap();
     assert!(logs.starts_with("/docker-entrypoint.sh: /docker-entrypoint.d/ is not empty"), "{logs}");
 
     // A second pod with a tagged image already present skips the pull.
@@ -187,7 +192,7 @@ fn crash_loop_backs_off_10_20_40_seconds() {
     let backoff = evs.iter().find(|e| e.1 == "BackOff").expect("BackOff event");
     let uid = p.metadata.uid.clone().unwrap();
     assert_eq!(backoff.2, format!("Back-off restarting failed container app in pod crash_default({uid})"));
-    let logs = kubelet(&c, "worker-2").logs("default", "crash", Some("app"), true).unwrap();
+    let logs = logs(&c, "worker-2", "crash", Some("app"), true).unwrap();
     assert_eq!(logs, "boom\n");
 }
 
@@ -255,7 +260,7 @@ fn completed_pod_succeeds() {
     c.sim.run_for_ms(10_000);
     let p = get_pod(&c, "hello").unwrap();
     assert_eq!(phase(&p), "Succeeded");
-    assert_eq!(kubelet(&c, "worker-3").logs("default", "hello", None, false).unwrap(), "hello world\n");
+    assert_eq!(logs(&c, "worker-3", "hello", None, false).unwrap(), "hello world\n");
     let ready = p.status.unwrap().conditions.unwrap().into_iter().find(|c| c.type_ == "Ready").unwrap();
     assert_eq!(ready.reason.as_deref(), Some("PodCompleted"));
 }
@@ -297,7 +302,7 @@ fn image_pull_failure_backs_off() {
     assert!(evs[1].2.starts_with("Failed to pull image \"nginx:doesnotexist\": rpc error: code = NotFound"), "{}", evs[1].2);
     assert_eq!(evs[2].2, "Error: ErrImagePull");
     assert_eq!(evs[4].2, "Error: ImagePullBackOff");
-    let err = kubelet(&c, "worker-1").logs("default", "bad", None, false).unwrap_err();
+    let err = logs(&c, "worker-1", "bad", None, false).unwrap_err();
     assert_eq!(err, "container \"c\" in pod \"bad\" is waiting to start: trying and failing to pull image");
 }
 
@@ -306,9 +311,8 @@ fn waiting_container_logs_error() {
     let mut c = cluster();
     run_pod(&mut c, json!({"metadata": {"name": "web"}, "spec": {"containers": [{"name": "nginx", "image": "nginx"}]}}), "worker-1");
     c.sim.run_for_ms(200);
-    let k = kubelet(&c, "worker-1");
-    assert_eq!(k.logs("default", "web", None, false).unwrap_err(), "container \"nginx\" in pod \"web\" is waiting to start: ContainerCreating");
-    assert_eq!(k.logs("default", "web", Some("x"), false).unwrap_err(), "container x is not valid for pod web");
+    assert_eq!(logs(&c, "worker-1", "web", None, false).unwrap_err(), "container \"nginx\" in pod \"web\" is waiting to start: ContainerCreating");
+    assert_eq!(logs(&c, "worker-1", "web", Some("x"), false).unwrap_err(), "container x is not valid for pod web");
 }
 
 #[test]
@@ -358,8 +362,8 @@ fn kubelet_stop_keeps_containers_running_and_restart_reconciles() {
     c.sim.run_for_ms(15_000);
     c.sim.stop("kubelet/worker-1").unwrap();
     c.sim.run_for_ms(30_000);
-    assert!(kubelet(&c, "worker-1").runtime().sandboxes().any(|(_, s)| s.containers.iter().any(|c| c.is_running())));
-    assert!(kubelet(&c, "worker-1").logs("default", "web", None, false).unwrap_err().contains("connect: connection refused"));
+    assert!(c.sim.world.machine("worker-1").expect("machine").runtime.sandboxes().any(|(_, s)| s.containers.iter().any(|c| c.is_running())));
+    assert!(logs(&c, "worker-1", "web", None, false).unwrap_err().contains("connect: connection refused"));
     c.sim.start("kubelet/worker-1").unwrap();
     c.sim.run_for_ms(2_000);
     let p = get_pod(&c, "web").unwrap();

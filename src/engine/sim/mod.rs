@@ -13,6 +13,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap, VecDeque};
 
 use crate::engine::apiserver::{ApiServer, ComponentId};
+use crate::engine::world::World;
 use clock::VirtualTime;
 
 /// How many activity lines are kept for the UI's log.
@@ -61,6 +62,8 @@ pub struct Ctx<'a> {
     pub api: &'a mut ApiServer,
     pub now: VirtualTime,
     pub rng: &'a mut fastrand::Rng,
+    /// The machines; a component touches only what its process could.
+    pub world: &'a mut World,
     activity: &'a mut ActivityLog,
     pub me: ComponentId,
     name: &'a str,
@@ -101,8 +104,6 @@ pub trait Component {
     fn on_stop(&mut self) {}
     /// The process started again; it will run at once.
     fn on_start(&mut self, _ctx: &mut Ctx) {}
-    /// Node power for node agents: off loses everything the node ran.
-    fn on_power(&mut self, _on: bool) {}
     fn as_any(&self) -> &dyn Any;
 }
 
@@ -121,6 +122,7 @@ pub struct ComponentState {
 
 pub struct Sim {
     pub api: ApiServer,
+    pub world: World,
     now: VirtualTime,
     rng: fastrand::Rng,
     slots: Vec<Slot>,
@@ -135,6 +137,7 @@ impl Sim {
     pub fn new(seed: u64, api: ApiServer) -> Self {
         Sim {
             api,
+            world: World::default(),
             now: VirtualTime::ZERO,
             rng: fastrand::Rng::with_seed(seed),
             slots: Vec::new(),
@@ -257,9 +260,11 @@ impl Sim {
                 }
                 self.activity.push(self.now, name, format!("node {node} powered off"));
             }
+            if let Some(machine) = self.world.machine_mut(node) {
+                machine.set_power(running);
+            }
             for agent in [format!("kubelet/{node}"), format!("kube-proxy/{node}")] {
                 if let Some(id) = self.slots.iter().position(|s| s.component.name() == agent) {
-                    self.slots[id].component.on_power(running);
                     self.set_slot_running(id, running);
                 }
             }
@@ -305,7 +310,7 @@ impl Sim {
         self.api.set_now(now);
         let slot = &mut self.slots[id];
         let name = slot.component.name().to_string();
-        let mut ctx = Ctx { api: &mut self.api, now, rng: &mut self.rng, activity: &mut self.activity, me: id, name: &name, wake: None };
+        let mut ctx = Ctx { api: &mut self.api, now, rng: &mut self.rng, world: &mut self.world, activity: &mut self.activity, me: id, name: &name, wake: None };
         f(&mut *slot.component, &mut ctx);
         ctx.wake
     }

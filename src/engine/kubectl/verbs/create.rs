@@ -449,17 +449,65 @@ fn job_pod_spec(name: &str, image: &str, command: &[String], restart: &str) -> P
 
 fn job(s: &mut Session) -> Result {
     let name = one_name(s)?;
-    if s.args.has("from") {
-        return Err(Error::Message("error: --from is not available in this simulation".to_string()));
+    let image = s.args.value("image").map(str::to_string).filter(|i| !i.is_empty());
+    let from = s.args.value("from").map(str::to_string).filter(|f| !f.is_empty());
+    if image.is_some() == from.is_some() {
+        return Err(Error::Message("error: either --image or --from must be specified".to_string()));
     }
-    let image = required(s, "image")?;
     let command = s.args.after_dash.clone();
+    if let Some(from) = from {
+        if !command.is_empty() {
+            return Err(Error::Message("error: cannot specify --from and command".to_string()));
+        }
+        let job = job_from_cron_job(s, &name, &from)?;
+        return submit_generated(s, Object::Job(job), Some("failed to create job: "), "created");
+    }
+    let image = image.unwrap_or_default();
     let job = Job {
         metadata: ObjectMeta { name: Some(name.clone()), ..Default::default() },
         spec: Some(JobSpec { template: job_pod_spec(&name, &image, &command, "Never"), ..Default::default() }),
         status: Some(JobStatus::default()),
     };
     submit_generated(s, Object::Job(job), Some("failed to create job: "), "created")
+}
+
+/// A Job from a CronJob's template, started by hand (`createJobFromCronJob`):
+/// marked `cronjob.kubernetes.io/instantiate: manual` and owned by the
+/// CronJob, without blocking its deletion.
+fn job_from_cron_job(s: &Session, name: &str, from: &str) -> std::result::Result<Job, Error> {
+    let (kind, cron_name) = from.split_once('/').unwrap_or((from, ""));
+    let rid = crate::engine::api::resolve_resource_arg(kind)
+        .ok_or_else(|| Error::Message(format!("error: the server doesn't have a resource type \"{kind}\"")))?;
+    if cron_name.is_empty() {
+        return Err(Error::Message("error: from must be an existing cronjob".to_string()));
+    }
+    let obj = s.cluster.sim.api.get(rid, &s.namespace(), cron_name).map_err(Error::Api)?;
+    let Object::CronJob(cj) = &*obj else {
+        let rt = resource(rid);
+        return Err(Error::Message(format!("error: unknown object type *{}.{}", rt.version, rt.kind)));
+    };
+    let spec = cj.spec.clone().unwrap_or_default();
+    let template_meta = spec.job_template.metadata.clone().unwrap_or_default();
+    let mut annotations = BTreeMap::from([("cronjob.kubernetes.io/instantiate".to_string(), "manual".to_string())]);
+    annotations.extend(template_meta.annotations.unwrap_or_default());
+    Ok(Job {
+        metadata: ObjectMeta {
+            name: Some(name.to_string()),
+            annotations: Some(annotations),
+            labels: template_meta.labels,
+            owner_references: Some(vec![k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference {
+                api_version: "batch/v1".to_string(),
+                kind: "CronJob".to_string(),
+                name: cj.metadata.name.clone().unwrap_or_default(),
+                uid: cj.metadata.uid.clone().unwrap_or_default(),
+                controller: Some(true),
+                block_owner_deletion: None,
+            }]),
+            ..Default::default()
+        },
+        spec: spec.job_template.spec.clone(),
+        status: Some(JobStatus::default()),
+    })
 }
 
 fn cronjob(s: &mut Session) -> Result {

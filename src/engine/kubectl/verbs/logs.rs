@@ -136,8 +136,8 @@ fn kubelet_logs(s: &Session, node: &str, namespace: &str, pod: &str, container: 
     let Some(component) = s.cluster.sim.component(&format!("kubelet/{node}")) else {
         return Err(format!("Get \"https://{node}:10250/containerLogs/{namespace}/{pod}/{container}\": dial tcp: lookup {node}: no such host"));
     };
-    match component.as_any().downcast_ref::<crate::engine::node::Kubelet>() {
-        Some(kubelet) => kubelet.logs(namespace, pod, Some(container), previous),
-        None => Ok(String::new()),
+    match (component.as_any().downcast_ref::<crate::engine::node::Kubelet>(), s.cluster.sim.world.machine(node)) {
+        (Some(kubelet), Some(machine)) => kubelet.logs(machine, namespace, pod, Some(container), previous),
+        _ => Ok(String::new()),
     }
 }

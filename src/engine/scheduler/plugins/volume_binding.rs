@@ -18,6 +18,7 @@ use k8s_openapi::api::core::v1::{ObjectReference, PersistentVolume, PersistentVo
 
 use super::{node_affinity, CycleState, Handle};
 use crate::engine::api::meta::controller_of;
+use crate::engine::storage::{self, matching};
 use crate::engine::scheduler::framework::{NodeInfo, PodInfo, Status, LABEL_HOSTNAME};
 use crate::engine::selector::Selector;
 
@@ -27,10 +28,7 @@ pub const REASON_NODE_CONFLICT: &str = "node(s) had volume node affinity conflic
 pub const REASON_NOT_ENOUGH_SPACE: &str = "node(s) did not have enough free storage";
 pub const REASON_PV_NOT_EXIST: &str = "node(s) unavailable due to one or more pvc(s) bound to non-existent pv(s)";
 pub const REASON_UNBOUND_IMMEDIATE: &str = "pod has unbound immediate PersistentVolumeClaims";
-pub const ANN_SELECTED_NODE: &str = "volume.kubernetes.io/selected-node";
-pub const ANN_BIND_COMPLETED: &str = "pv.kubernetes.io/bind-completed";
-pub const ANN_BOUND_BY_CONTROLLER: &str = "pv.kubernetes.io/bound-by-controller";
-pub const ANN_BETA_STORAGE_CLASS: &str = "volume.beta.kubernetes.io/storage-class";
+pub use crate::engine::storage::{claim_class, volume_class, ANN_BIND_COMPLETED, ANN_BOUND_BY_CONTROLLER, ANN_SELECTED_NODE};
 pub const NO_PROVISIONER: &str = "kubernetes.io/no-provisioner";
 /// `VolumeBindingArgs.BindTimeoutSeconds` default.
 pub const BIND_TIMEOUT_MS: u64 = 600_000;
@@ -62,21 +60,6 @@ impl PodVolumes {
     }
 }
 
-/// The claim's class: the beta annotation first, then `storageClassName`.
-pub fn claim_class(pvc: &PersistentVolumeClaim) -> &str {
-    if let Some(c) = pvc.metadata.annotations.as_ref().and_then(|a| a.get(ANN_BETA_STORAGE_CLASS)) {
-        return c;
-    }
-    pvc.spec.as_ref().and_then(|s| s.storage_class_name.as_deref()).unwrap_or("")
-}
-
-pub fn volume_class(pv: &PersistentVolume) -> &str {
-    if let Some(c) = pv.metadata.annotations.as_ref().and_then(|a| a.get(ANN_BETA_STORAGE_CLASS)) {
-        return c;
-    }
-    pv.spec.as_ref().and_then(|s| s.storage_class_name.as_deref()).unwrap_or("")
-}
-
 fn claim_volume_name(pvc: &PersistentVolumeClaim) -> &str {
     pvc.spec.as_ref().and_then(|s| s.volume_name.as_deref()).unwrap_or("")
 }
@@ -101,96 +84,31 @@ pub fn volume_fits_node(pv: &PersistentVolume, labels: &BTreeMap<String, String>
     }
 }
 
-/// `IsVolumeBoundToClaim`.
-pub fn volume_bound_to_claim(pv: &PersistentVolume, pvc: &PersistentVolumeClaim) -> bool {
-    let Some(r) = pv.spec.as_ref().and_then(|s| s.claim_ref.as_ref()) else { return false };
-    r.name.as_deref() == pvc.metadata.name.as_deref()
-        && r.namespace.as_deref() == pvc.metadata.namespace.as_deref()
-        && (r.uid.as_deref().unwrap_or("").is_empty() || r.uid.as_deref() == pvc.metadata.uid.as_deref())
-}
-
-fn storage_request(pvc: &PersistentVolumeClaim) -> i64 {
-    pvc.spec
-        .as_ref()
-        .and_then(|s| s.resources.as_ref())
-        .and_then(|r| r.requests.as_ref())
-        .and_then(|r| r.get("storage"))
-        .and_then(|q| quantity_value(&q.0))
-        .unwrap_or(0)
-}
-
-fn volume_capacity(pv: &PersistentVolume) -> i64 {
-    pv.spec.as_ref().and_then(|s| s.capacity.as_ref()).and_then(|c| c.get("storage")).and_then(|q| quantity_value(&q.0)).unwrap_or(0)
-}
-
-fn quantity_value(text: &str) -> Option<i64> {
-    crate::engine::scheduler::resources::parse_scaled(text, 1)
-}
-
-/// Every mode the claim asks for is among the volume's.
-pub fn access_modes_fit(pvc: &PersistentVolumeClaim, pv: &PersistentVolume) -> bool {
-    let wanted = pvc.spec.as_ref().and_then(|s| s.access_modes.as_deref()).unwrap_or(&[]);
-    let offered = pv.spec.as_ref().and_then(|s| s.access_modes.as_deref()).unwrap_or(&[]);
-    wanted.iter().all(|m| offered.contains(m))
-}
-
-fn volume_mode_mismatch(pvc: &PersistentVolumeClaim, pv: &PersistentVolume) -> bool {
-    let claim = pvc.spec.as_ref().and_then(|s| s.volume_mode.as_deref()).unwrap_or("Filesystem");
-    let volume = pv.spec.as_ref().and_then(|s| s.volume_mode.as_deref()).unwrap_or("Filesystem");
-    claim != volume
-}
-
-/// `FindMatchingVolume` on the scheduler's path: a volume already pre-bound
-/// to the claim wins (if it fits the node); otherwise the smallest Available
-/// volume of the claim's class that is big enough and fits the claim.
+/// `FindMatchingVolume` on the scheduler's path (node given).
 pub fn find_matching_volume<'v>(
     pvc: &PersistentVolumeClaim,
     volumes: &'v [PersistentVolume],
-    node_labels: &BTreeMap<String, String>,
+    node: &NodeInfo,
     excluded: &BTreeSet<String>,
 ) -> Option<&'v PersistentVolume> {
-    let requested = storage_request(pvc);
-    let class = claim_class(pvc);
-    let selector = pvc.spec.as_ref().and_then(|s| s.selector.as_ref()).map(Selector::from_api);
-    let mut smallest: Option<(&PersistentVolume, i64)> = None;
-    for pv in volumes {
-        let name = pv.metadata.name.as_deref().unwrap_or("");
-        if excluded.contains(name) {
-            continue;
-        }
-        let claim_ref = pv.spec.as_ref().and_then(|s| s.claim_ref.as_ref());
-        if claim_ref.is_some() && !volume_bound_to_claim(pv, pvc) {
-            continue;
-        }
-        let capacity = volume_capacity(pv);
-        if capacity < requested || volume_mode_mismatch(pvc, pv) || pv.metadata.deletion_timestamp.is_some() {
-            continue;
-        }
-        let fits_node = volume_fits_node(pv, node_labels);
-        if volume_bound_to_claim(pv, pvc) {
-            return fits_node.then_some(pv);
-        }
-        if pv.status.as_ref().and_then(|s| s.phase.as_deref()) != Some("Available") {
-            continue;
-        }
-        if selector.as_ref().is_some_and(|s| !s.matches(pv.metadata.labels.as_ref())) {
-            continue;
-        }
-        if volume_class(pv) != class || !fits_node || !access_modes_fit(pvc, pv) {
-            continue;
-        }
-        if smallest.is_none_or(|(_, size)| size > capacity) {
-            smallest = Some((pv, capacity));
-        }
-    }
-    smallest.map(|(pv, _)| pv)
+    let refs: Vec<&PersistentVolume> = volumes.iter().collect();
+    let node = matching::NodeRef { name: &node.name, labels: node.labels() };
+    matching::find_matching_volume(pvc, &refs, Some(node), excluded, true)
+}
+
+fn storage_request(pvc: &PersistentVolumeClaim) -> i64 {
+    storage::requested_storage(pvc).value()
+}
+
+fn quantity_value(q: &k8s_openapi::apimachinery::pkg::api::resource::Quantity) -> Option<i64> {
+    crate::engine::quantity::parse_stored(q).map(|q| q.value())
 }
 
 /// `GetBindVolumeToClaim`: the volume with its `claimRef` pointing at the
 /// claim, marked `bound-by-controller` unless the user pre-bound it.
 pub fn bind_volume_to_claim(pv: &PersistentVolume, pvc: &PersistentVolumeClaim) -> PersistentVolume {
     let mut out = pv.clone();
-    let pre_bound = volume_bound_to_claim(pv, pvc);
+    let pre_bound = storage::is_volume_bound_to_claim(pv, pvc);
     let spec = out.spec.get_or_insert_with(Default::default);
     let same = spec.claim_ref.as_ref().is_some_and(|r| {
         r.name.as_deref() == pvc.metadata.name.as_deref() && r.namespace.as_deref() == pvc.metadata.namespace.as_deref() && r.uid.as_deref() == pvc.metadata.uid.as_deref()
@@ -377,7 +295,7 @@ pub fn find_pod_volumes(h: &Handle, state: &State, node: &NodeInfo) -> Result<(P
         let mut chosen = BTreeSet::new();
         for pvc in to_match {
             let candidates = state.volumes_by_class.get(claim_class(pvc)).map(Vec::as_slice).unwrap_or(&[]);
-            match find_matching_volume(pvc, candidates, labels, &chosen) {
+            match find_matching_volume(pvc, candidates, node, &chosen) {
                 Some(pv) => {
                     chosen.insert(pv.metadata.name.clone().unwrap_or_default());
                     volumes.static_bindings.push((bind_volume_to_claim(pv, pvc), pvc.clone()));
@@ -451,7 +369,7 @@ fn has_enough_capacity(h: &Handle, provisioner: &str, pvc: &PersistentVolumeClai
     }
     let size = storage_request(pvc);
     h.listers.storage_capacities().any(|c| {
-        let limit = c.maximum_volume_size.as_ref().or(c.capacity.as_ref()).and_then(|q| quantity_value(&q.0));
+        let limit = c.maximum_volume_size.as_ref().or(c.capacity.as_ref()).and_then(quantity_value);
         c.storage_class_name == class
             && limit.is_some_and(|l| l >= size)
             && c.node_topology.as_ref().is_some_and(|t| Selector::from_api(t).matches(Some(node.labels())))
