@@ -52,6 +52,15 @@ impl Informer {
         self.items.is_empty()
     }
 
+    /// Fills the cache without an API server (plugin table tests).
+    #[cfg(test)]
+    pub fn seed(&mut self, objects: impl IntoIterator<Item = Rc<Object>>) {
+        for o in objects {
+            self.items.insert(ObjectKey::of(&o), o);
+        }
+        self.synced = true;
+    }
+
     /// The process restarted: the cache and the watch are gone.
     pub fn reset(&mut self) {
         self.watch = None;

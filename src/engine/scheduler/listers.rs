@@ -271,4 +271,31 @@ impl Listers {
             _ => None,
         })
     }
+
+    /// Listers holding these objects, each in its kind's informer (tests).
+    #[cfg(test)]
+    pub fn with_objects(objects: Vec<Rc<Object>>) -> Self {
+        let mut l = Listers::default();
+        for o in objects {
+            let kind = match &*o {
+                Object::Namespace(_) => Kind::Namespace,
+                Object::Service(_) => Kind::Service,
+                Object::ReplicationController(_) => Kind::ReplicationController,
+                Object::ReplicaSet(_) => Kind::ReplicaSet,
+                Object::StatefulSet(_) => Kind::StatefulSet,
+                Object::PersistentVolumeClaim(_) => Kind::Claim,
+                Object::PersistentVolume(_) => Kind::Volume,
+                Object::StorageClass(_) => Kind::StorageClass,
+                Object::CSINode(_) => Kind::CsiNode,
+                Object::CSIDriver(_) => Kind::CsiDriver,
+                Object::CSIStorageCapacity(_) => Kind::StorageCapacity,
+                Object::PodDisruptionBudget(_) => Kind::DisruptionBudget,
+                _ => continue,
+            };
+            if let Some((_, i)) = l.informers.iter_mut().find(|(k, _)| *k == kind) {
+                i.seed([o]);
+            }
+        }
+        l
+    }
 }

@@ -547,3 +547,218 @@ pub fn normalize_spread(scores: &mut [i64], ignored: &[bool]) {
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::api::ObjectKey;
+    use crate::engine::scheduler::cache::AssignedPod;
+    use crate::engine::scheduler::plugins::testing::{info, node_object, pod, pod_object};
+    use serde_json::json;
+
+    /// Nodes (name, zone, extra labels, taints) and pods (name, node, labels).
+    fn world(nodes: &[(&str, Option<&str>, serde_json::Value)], pods: &[(&str, &str, serde_json::Value)]) -> Cache {
+        let mut c = Cache::default();
+        for (name, zone, spec) in nodes {
+            let mut labels = json!({LABEL_HOSTNAME: name});
+            if let Some(z) = zone {
+                labels[LABEL_ZONE] = json!(z);
+            }
+            c.upsert_node(node_object(json!({"metadata": {"name": name, "labels": labels}, "spec": spec})));
+        }
+        c.refresh_order();
+        for (name, node, labels) in pods {
+            let p = pod_object(json!({"metadata": {"name": name, "labels": labels}}));
+            c.add_pod(ObjectKey::new("default", *name), AssignedPod::new(p, Rc::from(*node)));
+        }
+        c
+    }
+
+    fn incoming(constraints: serde_json::Value, extra_spec: serde_json::Value) -> k8s_openapi::api::core::v1::Pod {
+        let mut spec = json!({"containers": [{"name": "c"}], "topologySpreadConstraints": constraints});
+        for (k, v) in extra_spec.as_object().cloned().unwrap_or_default() {
+            spec[k] = v;
+        }
+        pod(json!({"metadata": {"name": "new", "labels": {"app": "web", "version": "v2"}}, "spec": spec}))
+    }
+
+    fn verdicts(c: &mut Cache, p: &k8s_openapi::api::core::v1::Pod) -> Vec<(String, Status)> {
+        let listers = Listers::default();
+        let i = info(p);
+        let state = CycleState { spread: pre_filter(c, &listers, &i).unwrap(), ..Default::default() };
+        let h = Handle { cache: c, listers: &listers };
+        let mut out: Vec<(String, Status)> = c.nodes().map(|n| (n.name.to_string(), filter(&h, &state, &i, n))).collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    fn zone_constraint(extra: serde_json::Value) -> serde_json::Value {
+        let mut c = json!({"maxSkew": 1, "topologyKey": LABEL_ZONE, "whenUnsatisfiable": "DoNotSchedule", "labelSelector": {"matchLabels": {"app": "web"}}});
+        for (k, v) in extra.as_object().cloned().unwrap_or_default() {
+            c[k] = v;
+        }
+        json!([c])
+    }
+
+    #[test]
+    fn filter_table() {
+        let ok = Status::SUCCESS;
+        let skew = Status::unschedulable(REASON);
+        let missing = Status::unresolvable(REASON_MISSING_LABEL);
+        let three_nodes = [("a", Some("z1"), json!({})), ("b", Some("z1"), json!({})), ("c", Some("z2"), json!({}))];
+        struct Case {
+            name: &'static str,
+            nodes: Vec<(&'static str, Option<&'static str>, serde_json::Value)>,
+            pods: Vec<(&'static str, &'static str, serde_json::Value)>,
+            constraints: serde_json::Value,
+            spec: serde_json::Value,
+            want: Vec<Status>,
+        }
+        let web = json!({"app": "web"});
+        let cases = vec![
+            Case {
+                name: "maxSkew 1: the emptier zone only",
+                nodes: three_nodes.to_vec(),
+                pods: vec![("w1", "a", web.clone())],
+                constraints: zone_constraint(json!({})),
+                spec: json!({}),
+                want: vec![skew.clone(), skew.clone(), ok.clone()],
+            },
+            Case {
+                name: "balanced zones take the pod anywhere",
+                nodes: three_nodes.to_vec(),
+                pods: vec![("w1", "a", web.clone()), ("w2", "c", web.clone())],
+                constraints: zone_constraint(json!({})),
+                spec: json!({}),
+                want: vec![ok.clone(), ok.clone(), ok.clone()],
+            },
+            Case {
+                name: "maxSkew 2 tolerates one more",
+                nodes: three_nodes.to_vec(),
+                pods: vec![("w1", "a", web.clone())],
+                constraints: zone_constraint(json!({"maxSkew": 2})),
+                spec: json!({}),
+                want: vec![ok.clone(), ok.clone(), ok.clone()],
+            },
+            Case {
+                name: "other pods do not count",
+                nodes: three_nodes.to_vec(),
+                pods: vec![("db", "a", json!({"app": "db"}))],
+                constraints: zone_constraint(json!({})),
+                spec: json!({}),
+                want: vec![ok.clone(), ok.clone(), ok.clone()],
+            },
+            Case {
+                name: "a node without the key never fits",
+                nodes: vec![("a", Some("z1"), json!({})), ("d", None, json!({}))],
+                pods: vec![],
+                constraints: zone_constraint(json!({})),
+                spec: json!({}),
+                want: vec![ok.clone(), missing.clone()],
+            },
+            Case {
+                name: "minDomains above the domains there are: the minimum is 0",
+                nodes: three_nodes.to_vec(),
+                pods: vec![("w1", "a", web.clone()), ("w2", "c", web.clone())],
+                constraints: zone_constraint(json!({"minDomains": 3})),
+                spec: json!({}),
+                want: vec![skew.clone(), skew.clone(), skew.clone()],
+            },
+            Case {
+                name: "nodeAffinityPolicy Honor: zones the pod cannot use do not count toward the minimum",
+                nodes: vec![("a", Some("z1"), json!({})), ("c", Some("z2"), json!({}))],
+                pods: vec![("w1", "a", web.clone())],
+                constraints: zone_constraint(json!({})),
+                spec: json!({"nodeSelector": {LABEL_ZONE: "z1"}}),
+                want: vec![ok.clone(), ok.clone()],
+            },
+            Case {
+                name: "nodeAffinityPolicy Ignore: every zone counts",
+                nodes: vec![("a", Some("z1"), json!({})), ("c", Some("z2"), json!({}))],
+                pods: vec![("w1", "a", web.clone())],
+                constraints: zone_constraint(json!({"nodeAffinityPolicy": "Ignore"})),
+                spec: json!({"nodeSelector": {LABEL_ZONE: "z1"}}),
+                want: vec![skew.clone(), ok.clone()],
+            },
+            Case {
+                name: "nodeTaintsPolicy Honor: an untolerated tainted zone does not count",
+                nodes: vec![("a", Some("z1"), json!({})), ("c", Some("z2"), json!({"taints": [{"key": "dedicated", "effect": "NoSchedule"}]}))],
+                pods: vec![("w1", "a", web.clone())],
+                constraints: zone_constraint(json!({"nodeTaintsPolicy": "Honor"})),
+                spec: json!({}),
+                want: vec![ok.clone(), ok.clone()],
+            },
+            Case {
+                name: "nodeTaintsPolicy Ignore (default): the tainted zone's 0 is the minimum",
+                nodes: vec![("a", Some("z1"), json!({})), ("c", Some("z2"), json!({"taints": [{"key": "dedicated", "effect": "NoSchedule"}]}))],
+                pods: vec![("w1", "a", web.clone())],
+                constraints: zone_constraint(json!({})),
+                spec: json!({}),
+                want: vec![skew.clone(), ok.clone()],
+            },
+            Case {
+                name: "matchLabelKeys: only pods of the same version count",
+                nodes: three_nodes.to_vec(),
+                pods: vec![("old", "a", json!({"app": "web", "version": "v1"}))],
+                constraints: zone_constraint(json!({"matchLabelKeys": ["version"]})),
+                spec: json!({}),
+                want: vec![ok.clone(), ok.clone(), ok.clone()],
+            },
+        ];
+        for case in cases {
+            let mut c = world(&case.nodes, &case.pods);
+            let p = incoming(case.constraints.clone(), case.spec.clone());
+            let got: Vec<Status> = verdicts(&mut c, &p).into_iter().map(|(_, s)| s).collect();
+            assert_eq!(got, case.want, "{}", case.name);
+        }
+    }
+
+    #[test]
+    fn schedule_anyway_constraints_do_not_filter() {
+        let mut c = world(&[("a", Some("z1"), json!({})), ("c", Some("z2"), json!({}))], &[("w1", "a", json!({"app": "web"}))]);
+        let p = incoming(zone_constraint(json!({"whenUnsatisfiable": "ScheduleAnyway"})), json!({}));
+        let listers = Listers::default();
+        assert_eq!(pre_filter(&mut c, &listers, &info(&p)), Ok(None));
+    }
+
+    #[test]
+    fn scores_prefer_the_emptier_domains() {
+        let mut c = world(
+            &[("a", Some("z1"), json!({})), ("b", Some("z1"), json!({})), ("c", Some("z2"), json!({}))],
+            &[("w1", "a", json!({"app": "web"})), ("w2", "a", json!({"app": "web"})), ("w3", "b", json!({"app": "web"}))],
+        );
+        let listers = Listers::default();
+        let p = incoming(zone_constraint(json!({"whenUnsatisfiable": "ScheduleAnyway"})), json!({}));
+        let i = info(&p);
+        let state = CycleState { spread_score: Some(Rc::new(constraints(&mut c, &listers, &i, "ScheduleAnyway"))), ..Default::default() };
+        let nodes: Vec<&NodeInfo> = c.nodes().collect();
+        let ctx = ScoreContext { feasible: &nodes, cache: &c, listers: &listers, state: &state };
+        let mut plugin = SpreadScore::default();
+        assert!(plugin.pre_score(&i, &ctx));
+        let mut raw = Vec::new();
+        plugin.score_all(&i, &ctx, &mut raw);
+        // Two zones: weight ln(4); z1 holds 3 pods → round(3 * 1.386) = 4, z2 → 0.
+        let names: Vec<&str> = nodes.iter().map(|n| &*n.name).collect();
+        let by_name: BTreeMap<&str, i64> = names.iter().copied().zip(raw.iter().copied()).collect();
+        assert_eq!(by_name, BTreeMap::from([("a", 4), ("b", 4), ("c", 0)]));
+        plugin.normalize(&nodes, &mut raw);
+        let by_name: BTreeMap<&str, i64> = names.iter().copied().zip(raw.iter().copied()).collect();
+        assert_eq!(by_name, BTreeMap::from([("a", 0), ("b", 0), ("c", 100)]));
+    }
+
+    #[test]
+    fn normalize_table() {
+        let mut s = vec![2, 4, 7];
+        normalize_spread(&mut s, &[]);
+        // 100 * (7 + 2 - s) / 7
+        assert_eq!(s, vec![100, 71, 28]);
+        let mut zeros = vec![0, 0];
+        normalize_spread(&mut zeros, &[]);
+        assert_eq!(zeros, vec![100, 100]);
+        let mut with_ignored = vec![2, 9, 4];
+        normalize_spread(&mut with_ignored, &[false, true, false]);
+        assert_eq!(with_ignored, vec![100, 0, 50]);
+        let w = topology_normalizing_weight(3);
+        assert_eq!((score_for_count(1, 3, w) + 0.5) as i64, 4);
+    }
+}

@@ -449,3 +449,152 @@ fn older(seen: Option<&str>, written: Option<&str>) -> bool {
     let parse = |v: Option<&str>| v.and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
     parse(seen) < parse(written)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::api::Object;
+    use crate::engine::scheduler::cache::Cache;
+    use crate::engine::scheduler::listers::Listers;
+    use crate::engine::scheduler::plugins::testing::{info, node, pod};
+    use serde_json::{json, Value};
+    use std::rc::Rc;
+
+    fn class(name: &str, mode: &str, provisioner: &str) -> Rc<Object> {
+        Rc::new(Object::StorageClass(
+            serde_json::from_value(json!({"metadata": {"name": name}, "provisioner": provisioner, "volumeBindingMode": mode})).unwrap(),
+        ))
+    }
+
+    fn claim(name: &str, class: &str, size: &str, extra: Value) -> Rc<Object> {
+        let mut c = json!({"metadata": {"name": name, "namespace": "default", "uid": format!("uid-{name}")},
+            "spec": {"storageClassName": class, "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": size}}},
+            "status": {"phase": "Pending"}});
+        merge(&mut c, extra);
+        Rc::new(Object::PersistentVolumeClaim(serde_json::from_value(c).unwrap()))
+    }
+
+    fn volume(name: &str, class: &str, size: &str, host: Option<&str>, extra: Value) -> Rc<Object> {
+        let mut v = json!({"metadata": {"name": name}, "spec": {"storageClassName": class, "capacity": {"storage": size},
+            "accessModes": ["ReadWriteOnce"], "hostPath": {"path": "/tmp/x"}}, "status": {"phase": "Available"}});
+        if let Some(h) = host {
+            v["spec"]["nodeAffinity"] = json!({"required": {"nodeSelectorTerms": [{"matchExpressions": [{"key": "kubernetes.io/hostname", "operator": "In", "values": [h]}]}]}});
+        }
+        merge(&mut v, extra);
+        Rc::new(Object::PersistentVolume(serde_json::from_value(v).unwrap()))
+    }
+
+    fn merge(into: &mut Value, extra: Value) {
+        match (into, extra) {
+            (Value::Object(a), Value::Object(b)) => {
+                for (k, v) in b {
+                    merge(a.entry(k).or_insert(Value::Null), v);
+                }
+            }
+            (slot, v) => *slot = v,
+        }
+    }
+
+    fn using(claims: &[&str]) -> k8s_openapi::api::core::v1::Pod {
+        let volumes: Vec<Value> = claims.iter().map(|c| json!({"name": c, "persistentVolumeClaim": {"claimName": c}})).collect();
+        pod(json!({"metadata": {"name": "p", "uid": "pod-uid"}, "spec": {"containers": [{"name": "c"}], "volumes": volumes}}))
+    }
+
+    fn host(name: &str) -> crate::engine::scheduler::framework::NodeInfo {
+        node(json!({"metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}}}))
+    }
+
+    #[test]
+    fn pre_filter_table() {
+        let objects = vec![
+            class("fast", "Immediate", "example.com/fast"),
+            class("local", "WaitForFirstConsumer", "rancher.io/local-path"),
+            claim("unbound-immediate", "fast", "1Gi", json!({})),
+            claim("bound", "fast", "1Gi", json!({"spec": {"volumeName": "pv-bound"}, "status": {"phase": "Bound"}})),
+            claim("lost", "fast", "1Gi", json!({"spec": {"volumeName": "gone"}, "status": {"phase": "Lost"}})),
+            claim("wffc", "local", "1Gi", json!({})),
+            volume("pv-bound", "fast", "1Gi", Some("n1"), json!({"spec": {"claimRef": {"name": "bound", "namespace": "default"}}, "status": {"phase": "Bound"}})),
+        ];
+        let listers = Listers::with_objects(objects);
+        let cache = Cache::default();
+        let h = Handle { cache: &cache, listers: &listers };
+        let run = |claims: &[&str]| {
+            let p = using(claims);
+            pre_filter(&h, &info(&p)).map(|r| r.map(|(s, names)| (s.bound.len(), s.delayed.len(), names)))
+        };
+        assert_eq!(run(&[]), Ok(None), "no claims: Skip");
+        assert_eq!(run(&["missing"]), Err(Status::unresolvable("persistentvolumeclaim \"missing\" not found")));
+        assert_eq!(run(&["unbound-immediate"]), Err(Status::unresolvable(REASON_UNBOUND_IMMEDIATE)));
+        assert_eq!(run(&["lost"]), Err(Status::unresolvable("persistentvolumeclaim \"lost\" bound to non-existent persistentvolume \"gone\"")));
+        let n1: BTreeSet<String> = ["n1".to_string()].into();
+        assert_eq!(run(&["bound"]), Ok(Some((1, 0, Some(n1)))), "a bound local volume pins the pod to its node");
+        assert_eq!(run(&["wffc"]), Ok(Some((0, 1, None))));
+    }
+
+    #[test]
+    fn filter_table() {
+        let objects = vec![
+            class("local", "WaitForFirstConsumer", "rancher.io/local-path"),
+            class("manual", "WaitForFirstConsumer", NO_PROVISIONER),
+            claim("wffc", "local", "1Gi", json!({})),
+            claim("static", "manual", "2Gi", json!({})),
+            claim("picked", "local", "1Gi", json!({"metadata": {"annotations": {ANN_SELECTED_NODE: "n2"}}})),
+            claim("bound", "manual", "1Gi", json!({"spec": {"volumeName": "pv-n1"}, "status": {"phase": "Bound"}})),
+            claim("dangling", "manual", "1Gi", json!({"spec": {"volumeName": "nowhere"}, "status": {"phase": "Bound"}})),
+            volume("pv-n1", "manual", "1Gi", Some("n1"), json!({"spec": {"claimRef": {"name": "bound", "namespace": "default", "uid": "uid-bound"}}, "status": {"phase": "Bound"}})),
+            volume("small-n1", "manual", "1Gi", Some("n1"), json!({})),
+            volume("big-n1", "manual", "5Gi", Some("n1"), json!({})),
+            volume("big-n2", "manual", "2Gi", Some("n2"), json!({})),
+        ];
+        let listers = Listers::with_objects(objects);
+        let cache = Cache::default();
+        let h = Handle { cache: &cache, listers: &listers };
+        let verdict = |claims: &[&str], node_name: &str| {
+            let p = using(claims);
+            let i = info(&p);
+            let state = match pre_filter(&h, &i) {
+                Ok(Some((s, _))) => CycleState { volume_binding: Some(Rc::new(s)), ..Default::default() },
+                other => panic!("{other:?}"),
+            };
+            filter(&h, &state, &i, &host(node_name))
+        };
+        let conflict = |r: &'static str| Status { code: crate::engine::scheduler::framework::Code::UnschedulableAndUnresolvable, reasons: vec![r.into()] };
+        assert!(verdict(&["wffc"], "n1").is_success(), "a class with a provisioner provisions anywhere");
+        assert!(verdict(&["static"], "n1").is_success(), "the 5Gi volume on n1 holds 2Gi");
+        assert!(verdict(&["static"], "n2").is_success(), "the 2Gi volume on n2 fits exactly");
+        assert_eq!(verdict(&["static"], "n3"), conflict(REASON_BIND_CONFLICT), "no volume reaches n3 and the class cannot provision");
+        assert_eq!(verdict(&["picked"], "n1"), conflict(REASON_BIND_CONFLICT), "the provisioner already works for n2");
+        assert!(verdict(&["picked"], "n2").is_success());
+        assert!(verdict(&["bound"], "n1").is_success());
+        assert_eq!(verdict(&["bound"], "n2"), conflict(REASON_NODE_CONFLICT));
+        assert_eq!(verdict(&["dangling"], "n1"), conflict(REASON_PV_NOT_EXIST));
+    }
+
+    #[test]
+    fn finds_the_smallest_matching_volume_and_binds_it() {
+        let pvc = match &*claim("c", "manual", "2Gi", json!({})) {
+            Object::PersistentVolumeClaim(c) => c.clone(),
+            _ => unreachable!(),
+        };
+        let vols: Vec<PersistentVolume> = [
+            volume("tiny", "manual", "1Gi", None, json!({})),
+            volume("huge", "manual", "10Gi", None, json!({})),
+            volume("right", "manual", "3Gi", None, json!({})),
+            volume("other-class", "fast", "2Gi", None, json!({})),
+            volume("released", "manual", "2Gi", None, json!({"status": {"phase": "Released"}})),
+        ]
+        .iter()
+        .map(|o| match &**o {
+            Object::PersistentVolume(v) => v.clone(),
+            _ => unreachable!(),
+        })
+        .collect();
+        let n = host("n1");
+        let chosen = find_matching_volume(&pvc, &vols, &n, &BTreeSet::new()).map(|v| v.metadata.name.clone().unwrap_or_default());
+        assert_eq!(chosen.as_deref(), Some("right"));
+        let bound = bind_volume_to_claim(&vols[2], &pvc);
+        let r = bound.spec.as_ref().and_then(|s| s.claim_ref.as_ref()).unwrap();
+        assert_eq!((r.name.as_deref(), r.namespace.as_deref(), r.uid.as_deref()), (Some("c"), Some("default"), Some("uid-c")));
+        assert_eq!(bound.metadata.annotations.as_ref().and_then(|a| a.get(ANN_BOUND_BY_CONTROLLER)).map(String::as_str), Some("yes"));
+    }
+}
