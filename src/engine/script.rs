@@ -183,17 +183,20 @@ pub fn parse_explain(args: &[String]) -> Result<(String, String), String> {
     Ok((namespace.unwrap_or_else(|| "default".to_string()), name))
 }
 
-/// The scheduler's explanation of a pod, as text (an error names what went wrong).
-pub fn explain(cluster: &Cluster, namespace: &str, name: &str) -> Result<String, String> {
+/// The scheduler's explanation of a pod as data (for the page).
+pub fn explanation(cluster: &Cluster, namespace: &str, name: &str) -> Result<crate::engine::scheduler::explain::Explanation, String> {
     let scheduler = if cluster.sim.is_running("scheduler") == Some(true) {
         cluster.sim.component("scheduler").and_then(|c| c.as_any().downcast_ref::<crate::engine::scheduler::Scheduler>())
     } else {
         None
     };
-    match crate::engine::scheduler::explain::explain(&cluster.sim.api, scheduler, namespace, name) {
-        Ok(e) => Ok(crate::engine::scheduler::explain::to_text(&e)),
-        Err(e) => Err(crate::engine::kubectl::format_api_error(&e, &cluster.sim.api.host)),
-    }
+    crate::engine::scheduler::explain::explain(&cluster.sim.api, scheduler, namespace, name)
+        .map_err(|e| crate::engine::kubectl::format_api_error(&e, &cluster.sim.api.host))
+}
+
+/// The scheduler's explanation of a pod, as text (an error names what went wrong).
+pub fn explain(cluster: &Cluster, namespace: &str, name: &str) -> Result<String, String> {
+    explanation(cluster, namespace, name).map(|e| crate::engine::scheduler::explain::to_text(&e))
 }
 
 /// A terminal or script line that is Miniplane's `explain`: its output and
@@ -203,10 +206,24 @@ pub fn run_explain_line(cluster: &Cluster, line: &str) -> Option<(String, bool)>
     if words.first().map(String::as_str) != Some("explain") {
         return None;
     }
+    // `explain pods` (no name) stays kubectl's schema `explain`.
+    let names_a_pod = words[1..].iter().any(|w| ["pod/", "pods/", "po/"].iter().any(|p| w.starts_with(p)));
+    if !names_a_pod {
+        return None;
+    }
     Some(match parse_explain(&words[1..]).and_then(|(ns, name)| explain(cluster, &ns, &name)) {
         Ok(text) => (text, true),
-        Err(e) => (format!("error: {e}\n"), false),
+        Err(e) => (explain_error(&e), false),
     })
+}
+
+/// kubectl's way: the API server's errors as they are, the rest after `error: `.
+fn explain_error(e: &str) -> String {
+    if e.starts_with("Error from server") {
+        format!("{e}\n")
+    } else {
+        format!("error: {e}\n")
+    }
 }
 
 /// `kubectl apply -f - <<EOF` → (`kubectl apply -f -`, Some("EOF")).
@@ -259,7 +276,7 @@ pub fn run_step(cluster: &mut Cluster, step: &Step, files: &dyn FileSource) -> S
         }
         Step::Explain { namespace, name } => match explain(cluster, namespace, name) {
             Ok(text) => text,
-            Err(e) => format!("error: {e}\n"),
+            Err(e) => explain_error(&e),
         },
     }
 }
@@ -315,5 +332,22 @@ mod tests {
         assert_eq!(parse_explain(&words("pod/web --namespace=x")), Ok(("x".into(), "web".into())));
         assert!(parse_explain(&words("pod/web --all")).is_err());
         assert!(parse_explain(&words("pod/")).is_err());
+    }
+
+    #[test]
+    fn terminal_lines_reach_explain_only_when_they_name_a_pod() {
+        use crate::engine::cluster::{Cluster, Profile, ProfileKind};
+        let mut c = Cluster::new(Profile::new(ProfileKind::Default), 1);
+        assert_eq!(run_explain_line(&c, "kubectl get pods"), None);
+        assert_eq!(run_explain_line(&c, "explain pods"), None, "kubectl's schema explain");
+        let (text, ok) = run_explain_line(&c, "explain pod/nope").unwrap();
+        assert!(!ok);
+        assert_eq!(text, "Error from server (NotFound): pods \"nope\" not found\n");
+        let out = crate::engine::kubectl::run(&mut c, "kubectl run web --image=nginx", None, &crate::engine::kubectl::NoFiles);
+        assert_eq!(out.exit_code, 0, "{}", out.stderr);
+        c.sim.run_for_ms(2_000);
+        let (text, ok) = run_explain_line(&c, "explain pod/web -n default").unwrap();
+        assert!(ok, "{text}");
+        assert!(text.contains("worker-"), "{text}");
     }
 }
