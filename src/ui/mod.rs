@@ -2,14 +2,15 @@
 //! components lay out the view models of `crate::view`. All user actions go
 //! through `crate::scene::perform`, recorded for links and autosave.
 //!
-//! One component per file: `topology`, `details`, `editor`, `event_log`,
-//! `terminal`, `clock`, `share`. `App` owns the cluster and the frame loop.
+//! One component per file: `topology`, `details`, `explain`, `editor`,
+//! `event_log`, `terminal`, `clock`, `share`. `App` owns the cluster and the frame loop.
 
 mod browser;
 mod clock;
 mod details;
 mod editor;
 mod event_log;
+mod explain;
 mod share;
 mod terminal;
 mod topology;
@@ -74,6 +75,8 @@ pub enum Msg {
     RunLine(String),
     Select(Selection),
     CloseDetails,
+    Explain(Selection),
+    CloseExplain,
     EditSelected,
     Share,
     Reset,
@@ -117,6 +120,9 @@ pub struct App {
     dirty: bool,
     selected: Option<Selection>,
     details: Option<Rc<details::DetailsView>>,
+    /// The pod whose scheduling explanation is open, and the explanation.
+    explaining: Option<Selection>,
+    explanation: Option<Rc<Result<crate::engine::scheduler::explain::Explanation, String>>>,
     editor_load: (u64, Rc<String>),
     editor_report: (u64, Rc<EditorReport>),
     terminal: Rc<Vec<TermEntry>>,
@@ -185,9 +191,19 @@ impl App {
         }
         drop(cluster);
         self.refresh_details();
+        self.refresh_explanation();
         self.views_built_at = browser::now_ms();
         self.views_ms = self.views_built_at - started;
         self.dirty = false;
+    }
+
+    fn refresh_explanation(&mut self) {
+        let Some(sel) = &self.explaining else { return };
+        let cluster = self.cluster.0.borrow();
+        let view = crate::engine::script::explanation(&cluster, sel.namespace.as_deref().unwrap_or("default"), &sel.name);
+        if self.explanation.as_deref() != Some(&view) {
+            self.explanation = Some(Rc::new(view));
+        }
     }
 
     fn refresh_details(&mut self) {
@@ -334,6 +350,8 @@ impl App {
         self.scene = scene;
         self.selected = None;
         self.details = None;
+        self.explaining = None;
+        self.explanation = None;
         self.terminal = Rc::new(Vec::new());
         self.seen_topology.clear();
         self.seen_log = Default::default();
@@ -399,6 +417,8 @@ impl Component for App {
             dirty: true,
             selected: None,
             details: None,
+            explaining: None,
+            explanation: None,
             editor_load: (1, Rc::new(crate::view::templates::DEPLOYMENT.to_string())),
             editor_report: (0, Rc::new(EditorReport::default())),
             terminal: Rc::new(Vec::new()),
@@ -476,8 +496,17 @@ impl Component for App {
                 if trimmed.is_empty() {
                     return false;
                 }
-                let output = if trimmed.len() > scene::MAX_TEXT_BYTES {
+                let too_long = trimmed.len() > scene::MAX_TEXT_BYTES;
+                // Miniplane's own `explain pod/NAME`: reads the scheduler's memory, changes nothing.
+                let explained = if too_long { None } else { crate::engine::script::run_explain_line(&self.cluster.0.borrow(), &trimmed) };
+                let output = if too_long {
                     crate::engine::kubectl::Output { stderr: "error: command line too long\n".into(), exit_code: 1, ..Default::default() }
+                } else if let Some((text, ok)) = explained {
+                    if ok {
+                        crate::engine::kubectl::Output { stdout: text, ..Default::default() }
+                    } else {
+                        crate::engine::kubectl::Output { stderr: text, exit_code: 1, ..Default::default() }
+                    }
                 } else if scene::is_read_only(&trimmed) && self.replay.is_none() {
                     // Reads change nothing: run them without recording.
                     crate::engine::kubectl::run(&mut self.cluster.0.borrow_mut(), &trimmed, None, &crate::engine::kubectl::NoFiles)
@@ -503,6 +532,15 @@ impl Component for App {
             Msg::CloseDetails => {
                 self.selected = None;
                 self.details = None;
+            }
+            Msg::Explain(sel) => {
+                self.explaining = Some(sel);
+                self.explanation = None;
+                self.refresh_explanation();
+            }
+            Msg::CloseExplain => {
+                self.explaining = None;
+                self.explanation = None;
             }
             Msg::EditSelected => {
                 if let Some(d) = &self.details {
@@ -552,6 +590,7 @@ impl Component for App {
             Msg::GlobalKey(e) => match e.key().as_str() {
                 " " | "k" => ctx.link().send_message(Msg::TogglePlay),
                 "." => ctx.link().send_message(Msg::Step),
+                "Escape" if self.explaining.is_some() => ctx.link().send_message(Msg::CloseExplain),
                 "Escape" => ctx.link().send_message(Msg::CloseDetails),
                 _ => return false,
             },
@@ -571,6 +610,7 @@ impl Component for App {
         let now = self.now();
         let on_switch = link.callback(|(component, run): (String, bool)| Msg::Switch { component, run });
         let on_select = link.callback(Msg::Select);
+        let on_explain = link.callback(Msg::Explain);
         html! {
             <div class="app">
                 <header class="topbar">
@@ -603,7 +643,7 @@ impl Component for App {
                 { self.view_replay() }
                 <main class="workspace">
                     <section class="pane topology-pane" aria-label="Cluster topology">
-                        <topology::Topology view={self.topology.clone()} on_switch={on_switch} on_select={on_select} selected={self.selected.clone()} />
+                        <topology::Topology view={self.topology.clone()} on_switch={on_switch} on_select={on_select} on_explain={on_explain.clone()} selected={self.selected.clone()} />
                     </section>
                     <section class="pane side-pane">
                         <editor::Editor
@@ -633,7 +673,11 @@ impl Component for App {
                         now_ms={now.as_millis() / 1000 * 1000}
                         on_close={link.callback(|_| Msg::CloseDetails)}
                         on_edit={link.callback(|_| Msg::EditSelected)}
+                        on_explain={on_explain.clone()}
                     />
+                }
+                if let Some(e) = &self.explanation {
+                    <explain::ExplainPanel view={e.clone()} on_close={link.callback(|_| Msg::CloseExplain)} />
                 }
             </div>
         }

@@ -124,7 +124,7 @@ pub fn Terminal(props: &Props) -> Html {
         <div class="terminal" onclick={focus_input}>
             <div class="pane-title">
                 <h2>{"Terminal"}</h2>
-                <span class="muted">{"kubectl 1.33 · Tab completes · ↑↓ history · clear"}</span>
+                <span class="muted">{"kubectl 1.33 · explain pod/NAME (Miniplane: why the scheduler chose) · Tab completes · ↑↓ history · clear"}</span>
             </div>
             <div class="terminal-output mono" data-testid="terminal-output" ref={output_ref} aria-live="polite">
                 if props.entries.is_empty() {

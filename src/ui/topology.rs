@@ -21,6 +21,8 @@ pub struct Props {
     /// (component, run)
     pub on_switch: Callback<(String, bool)>,
     pub on_select: Callback<Selection>,
+    /// Opens the scheduler's explanation of a pod.
+    pub on_explain: Callback<Selection>,
     pub selected: Option<Selection>,
 }
 
@@ -43,7 +45,7 @@ pub fn Topology(props: &Props) -> Html {
                     }) }
                 </div>
             </div>
-            <PendingLane pods={view.unscheduled.clone()} compact={compact} on_select={props.on_select.clone()} />
+            <PendingLane pods={view.unscheduled.clone()} compact={compact} on_select={props.on_select.clone()} on_explain={props.on_explain.clone()} />
             <div class="nodes">
                 { for view.nodes.iter().map(|n| html! {
                     <NodePanel key={n.name.clone()} node={n.clone()} compact={compact}
@@ -128,6 +130,7 @@ struct LaneProps {
     pods: Rc<Vec<PodView>>,
     compact: bool,
     on_select: Callback<Selection>,
+    on_explain: Callback<Selection>,
 }
 
 #[function_component]
@@ -141,8 +144,18 @@ fn PendingLane(props: &LaneProps) -> Html {
                 if props.pods.is_empty() {
                     <span class="muted">{"No pod is waiting for a node."}</span>
                 }
-                { for props.pods.iter().take(shown).map(|p| html! {
-                    <PodTile key={format!("{}/{}", p.namespace, p.name)} pod={p.clone()} compact={props.compact} on_select={props.on_select.clone()} />
+                { for props.pods.iter().take(shown).map(|p| {
+                    let explain = {
+                        let (cb, ns, name) = (props.on_explain.clone(), p.namespace.clone(), p.name.clone());
+                        Callback::from(move |_: MouseEvent| cb.emit(Selection::pod(&ns, &name)))
+                    };
+                    html! {
+                        <span class="pending-item" key={format!("{}/{}", p.namespace, p.name)}>
+                            <PodTile pod={p.clone()} compact={props.compact} on_select={props.on_select.clone()} />
+                            <button class="why" data-testid={format!("explain-{}-{}", p.namespace, p.name)} onclick={explain}
+                                title="Why is this pod not scheduled?">{"why?"}</button>
+                        </span>
+                    }
                 }) }
                 { more_button(props.pods.len(), shown, expanded) }
             </div>
