@@ -126,7 +126,7 @@ pub fn Details(props: &Props) -> Html {
                     { v.selection.name.clone() }
                     if let Some(ns) = &v.selection.namespace { <span class="muted">{ format!("  ·  {ns}") }</span> }
                 </h2>
- <div class="details-actions">
+                <div class="details-actions">
                     if v.selection.resource == "pod" {
                         <button class="ghost" data-testid={format!("explain-{}-{}", v.selection.namespace.clone().unwrap_or_default(), v.selection.name)}
                             onclick={{ let (cb, sel) = (props.on_explain.clone(), v.selection.clone()); move |_| cb.emit(sel.clone()) }}
