@@ -50,6 +50,7 @@ pub fn admit_create(api: &mut ApiServer, obj: &mut Object) -> Result<(), ApiErro
                 conditions: None,
             });
         }
+        Object::Node(node) => taint_nodes_by_condition(node),
         Object::Namespace(ns) => {
             let finalizers = ns.spec.get_or_insert_with(Default::default).finalizers.get_or_insert_with(Vec::new);
             if !finalizers.iter().any(|f| f == "kubernetes") {
@@ -370,6 +371,16 @@ fn priority(api: &ApiServer, pod: &mut Pod) -> Result<(), ApiError> {
         spec.preemption_policy = Some(policy);
     }
     Ok(())
+}
+
+/// TaintNodesByCondition: a new node is `node.kubernetes.io/not-ready:NoSchedule`
+/// until the node lifecycle controller sees it Ready, so nothing is
+/// scheduled to it before its network works.
+fn taint_nodes_by_condition(node: &mut k8s_openapi::api::core::v1::Node) {
+    let taints = node.spec.get_or_insert_with(Default::default).taints.get_or_insert_with(Vec::new);
+    if !taints.iter().any(|t| t.key == "node.kubernetes.io/not-ready" && t.effect == "NoSchedule") {
+        taints.push(k8s_openapi::api::core::v1::Taint { key: "node.kubernetes.io/not-ready".into(), effect: "NoSchedule".into(), value: None, time_added: None });
+    }
 }
 
 /// DefaultTolerationSeconds: pods tolerate a not-ready or unreachable node

@@ -402,17 +402,10 @@ pub fn decode_object(rid: ResourceId, value: &Value) -> Result<Object, ApiError>
         ApiError::bad_request(format!("{} in version {:?} cannot be handled as a {}: {detail}", rt.kind, rt.version, rt.kind))
     };
     let value = octal_modes(value.clone());
-    let mut track = serde_path_to_error::Track::new();
-    let obj = match Object::deserialize_as(rid, serde_path_to_error::Deserializer::new(value::Checked(&value), &mut track)) {
+    let obj = match Object::from_value(rid, &value) {
         Ok(obj) => obj,
-        Err(e) => {
-            let message = e.to_string();
-            let message = message.split(" at line ").next().unwrap_or(&message);
-            if value::is_quantity_error(message) {
-                return Err(cannot_handle(message.to_string()));
-            }
-            return Err(cannot_handle(go_type_error(rt.kind, &track.path(), message)));
-        }
+        Err(e) if value::is_quantity_error(&e.message) => return Err(cannot_handle(e.message)),
+        Err(e) => return Err(cannot_handle(go_type_error(rt.kind, &e.fields(), &e.message))),
     };
     let round_trip = obj.to_json();
     let mut unknown = Vec::new();
@@ -474,14 +467,8 @@ fn unknown_fields(input: &Value, typed: &Value, path: &str, out: &mut Vec<String
 /// Go's `encoding/json` type error (`json: cannot unmarshal string into Go
 /// struct field DeploymentSpec.spec.replicas of type int32`) from serde's
 /// message and path.
-fn go_type_error(kind: &str, path: &serde_path_to_error::Path, message: &str) -> String {
-    use serde_path_to_error::Segment;
-    let mut fields: Vec<String> = Vec::new();
-    for seg in path.iter() {
-        if let Segment::Map { key } = seg {
-            fields.push(key.clone());
-        }
-    }
+fn go_type_error(kind: &str, path: &[&str], message: &str) -> String {
+    let fields: Vec<String> = path.iter().map(|f| f.to_string()).collect();
     let message = message.split(" at line ").next().unwrap_or(message);
     let Some(rest) = message.strip_prefix("invalid type: ").or_else(|| message.strip_prefix("invalid value: ")) else {
         return format!("json: {message}");

@@ -190,6 +190,11 @@ impl ApiServer {
         std::mem::take(&mut self.ready)
     }
 
+    /// Whether some component has watch events it has not run for.
+    pub fn has_ready(&self) -> bool {
+        !self.ready.is_empty()
+    }
+
     /// Random lowercase alphanumerics from Kubernetes' name-suffix alphabet.
     pub fn random_suffix(&mut self, len: usize) -> String {
         const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";

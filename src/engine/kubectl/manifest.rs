@@ -59,6 +59,14 @@ pub fn load(s: &Session) -> Vec<std::result::Result<Info, Failure>> {
     for path in s.args.values("filename") {
         let (source, text) = if path == "-" {
             ("STDIN".to_string(), s.stdin.unwrap_or("").to_string())
+        } else if path.starts_with("http://") || path.starts_with("https://") {
+            match crate::engine::network::internet::fetch(path) {
+                Some(t) => (path.clone(), t),
+                None => {
+                    out.push(Err(Failure::Text(crate::engine::network::internet::fetch_error(path))));
+                    continue;
+                }
+            }
         } else {
             match s.files.read(path) {
                 Ok(t) => (path.clone(), t),

@@ -296,10 +296,13 @@ fn image_pull_failure_backs_off() {
     let p = get_pod(&c, "bad").unwrap();
     let s = state(&p, 0);
     assert_eq!(s["state"]["waiting"]["reason"], "ImagePullBackOff");
-    assert_eq!(s["state"]["waiting"]["message"], "Back-off pulling image \"nginx:doesnotexist\"");
+    assert_eq!(
+        s["state"]["waiting"]["message"],
+        "Back-off pulling image \"nginx:doesnotexist\": ErrImagePull: failed to pull and unpack image \"docker.io/library/nginx:doesnotexist\": failed to resolve reference \"docker.io/library/nginx:doesnotexist\": docker.io/library/nginx:doesnotexist: not found"
+    );
     let evs = events(&c, "bad", t0);
     assert_eq!(reasons(&evs), vec!["Pulling", "Failed", "Failed", "BackOff", "Failed"]);
-    assert!(evs[1].2.starts_with("Failed to pull image \"nginx:doesnotexist\": rpc error: code = NotFound"), "{}", evs[1].2);
+    assert!(evs[1].2.starts_with("Failed to pull image \"nginx:doesnotexist\": failed to pull and unpack image"), "{}", evs[1].2);
     assert_eq!(evs[2].2, "Error: ErrImagePull");
     assert_eq!(evs[4].2, "Error: ImagePullBackOff");
     let err = logs(&c, "worker-1", "bad", None, false).unwrap_err();
@@ -393,4 +396,139 @@ fn power_cycle_restarts_pods_with_a_new_sandbox() {
     assert!(evs.iter().any(|e| e.1 == "SandboxChanged"), "{evs:?}");
     let node_events = events(&c, "worker-1", t0);
     assert!(node_events.iter().any(|e| e.1 == "Rebooted"), "{node_events:?}");
+}
+
+/// Runs a command in a running container, as `kubectl exec` would.
+fn exec_in(c: &mut Cluster, node: &str, pod: &str, container: &str, argv: &[&str]) -> crate::engine::node::shell::Outcome {
+    let uid = get_pod(c, pod).and_then(|p| p.metadata.uid).expect("pod uid");
+    let now = c.now();
+    let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
+    let machine = c.sim.world.machine_mut(node).expect("machine");
+    crate::engine::node::exec::exec(machine, &uid, container, &argv, false, "", now, None).expect("runs")
+}
+
+fn create(c: &mut Cluster, v: Value) {
+    let obj = crate::engine::api::Object::from_json(
+        crate::engine::api::resolve_resource_arg(v["kind"].as_str().unwrap_or("")).expect("kind"),
+        v,
+    )
+    .expect("object json");
+    c.sim.api.create(obj).expect("create");
+}
+
+#[test]
+fn env_comes_from_configmaps_secrets_and_services() {
+    let mut c = cluster();
+    create(&mut c, json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg", "namespace": "default"}, "data": {"URL": "db:5432"}}));
+    create(&mut c, json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "pw", "namespace": "default"}, "data": {"PASSWORD": "czNjcjN0"}}));
+    run_pod(
+        &mut c,
+        json!({"metadata": {"name": "app"}, "spec": {"containers": [{"name": "c", "image": "busybox:1.37", "command": ["sleep", "3600"],
+            "envFrom": [{"configMapRef": {"name": "cfg"}, "prefix": "DB_"}],
+            "env": [{"name": "PASSWORD", "valueFrom": {"secretKeyRef": {"name": "pw", "key": "PASSWORD"}}},
+                    {"name": "LINK", "value": "postgres://$(DB_URL)"}]}]}}),
+        "worker-1",
+    );
+    c.sim.run_for_ms(10_000);
+    let out = exec_in(&mut c, "worker-1", "app", "c", &["env"]);
+    for want in ["DB_URL=db:5432\n", "PASSWORD=s3cr3t\n", "LINK=postgres://db:5432\n", "KUBERNETES_SERVICE_HOST=10.96.0.1\n", "HOSTNAME=app\n"] {
+        assert!(out.stdout.contains(want), "{want} in {}", out.stdout);
+    }
+}
+
+#[test]
+fn missing_config_blocks_the_container_until_it_exists() {
+    let mut c = cluster();
+    let t0 = c.now();
+    run_pod(
+        &mut c,
+        json!({"metadata": {"name": "app"}, "spec": {"containers": [{"name": "c", "image": "busybox:1.37", "command": ["sleep", "3600"],
+            "env": [{"name": "X", "valueFrom": {"configMapKeyRef": {"name": "later", "key": "x"}}}]}]}}),
+        "worker-1",
+    );
+    c.sim.run_for_ms(5_000);
+    let p = get_pod(&c, "app").unwrap();
+    assert_eq!(state(&p, 0)["state"]["waiting"]["reason"], "CreateContainerConfigError");
+    assert_eq!(state(&p, 0)["state"]["waiting"]["message"], "configmap \"later\" not found");
+    assert!(events(&c, "app", t0).iter().any(|e| e.2 == "Error: configmap \"later\" not found"));
+    create(&mut c, json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "later", "namespace": "default"}, "data": {"x": "1"}}));
+    c.sim.run_for_ms(16_000);
+    assert_eq!(phase(&get_pod(&c, "app").unwrap()), "Running");
+    assert_eq!(exec_in(&mut c, "worker-1", "app", "c", &["printenv", "X"]).stdout, "1\n");
+}
+
+#[test]
+fn volume_updates_reach_files_but_not_subpaths_or_env() {
+    let mut c = cluster();
+    create(&mut c, json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg", "namespace": "default"}, "data": {"a": "one"}}));
+    run_pod(
+        &mut c,
+        json!({"metadata": {"name": "app"}, "spec": {"containers": [{"name": "c", "image": "busybox:1.37", "command": ["sleep", "3600"],
+            "env": [{"name": "A", "valueFrom": {"configMapKeyRef": {"name": "cfg", "key": "a"}}}],
+            "volumeMounts": [{"name": "v", "mountPath": "/cfg"}, {"name": "v", "mountPath": "/single", "subPath": "a"}]}],
+            "volumes": [{"name": "v", "configMap": {"name": "cfg"}}]}}),
+        "worker-2",
+    );
+    c.sim.run_for_ms(10_000);
+    assert_eq!(exec_in(&mut c, "worker-2", "app", "c", &["cat", "/cfg/a"]).stdout, "one");
+    let _ = c.sim.api.modify(crate::engine::api::ids::config_maps(), "default", "cfg", false, |o| {
+        if let crate::engine::api::Object::ConfigMap(cm) = o {
+            cm.data = Some([("a".to_string(), "two".to_string())].into_iter().collect());
+        }
+        true
+    });
+    c.sim.run_for_ms(95_000);
+    assert_eq!(exec_in(&mut c, "worker-2", "app", "c", &["cat", "/cfg/a"]).stdout, "two", "the periodic sync refreshed it");
+    assert_eq!(exec_in(&mut c, "worker-2", "app", "c", &["cat", "/single"]).stdout, "one", "a subPath keeps its file");
+    assert_eq!(exec_in(&mut c, "worker-2", "app", "c", &["printenv", "A"]).stdout, "one\n", "env is fixed at start");
+}
+
+#[test]
+fn emptydir_outlives_restarts_but_not_the_pod_and_hostpath_stays() {
+    let mut c = cluster();
+    run_pod(
+        &mut c,
+        json!({"metadata": {"name": "w"}, "spec": {"containers": [{"name": "c", "image": "busybox:1.37",
+            "command": ["sh", "-c", "echo run >> /scratch/log; echo kept > /host/f; sleep 5; exit 1"],
+            "volumeMounts": [{"name": "s", "mountPath": "/scratch"}, {"name": "h", "mountPath": "/host"}]}],
+            "volumes": [{"name": "s", "emptyDir": {}}, {"name": "h", "hostPath": {"path": "/srv/data", "type": "DirectoryOrCreate"}}]}}),
+        "worker-3",
+    );
+    c.sim.run_for_ms(30_000);
+    let uid = get_pod(&c, "w").and_then(|p| p.metadata.uid).unwrap();
+    let disk = &c.sim.world.machine("worker-3").unwrap().disk;
+    let log = disk.get(&format!("/var/lib/kubelet/pods/{uid}/volumes/kubernetes.io~empty-dir/s/log")).and_then(|i| i.content().map(str::to_string)).unwrap();
+    assert!(log.matches("run").count() >= 2, "written by every restart: {log}");
+    c.sim.api.delete(crate::engine::api::ids::pods(), "default", "w", &DeleteOptions { grace_period_seconds: Some(0), ..Default::default() }).unwrap();
+    c.sim.run_for_ms(10_000);
+    let disk = &c.sim.world.machine("worker-3").unwrap().disk;
+    assert!(disk.get(&format!("/var/lib/kubelet/pods/{uid}")).is_none(), "the pod's directory went with it");
+    assert_eq!(disk.get("/srv/data/f").and_then(|i| i.content()), Some("kept\n"), "hostPath data is the node's");
+}
+
+#[test]
+fn containers_keep_their_config_while_the_api_server_is_stopped() {
+    let mut c = cluster();
+    create(&mut c, json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg", "namespace": "default"}, "data": {"a": "one"}}));
+    run_pod(
+        &mut c,
+        json!({"metadata": {"name": "app"}, "spec": {"containers": [{"name": "c", "image": "busybox:1.37", "command": ["sh", "-c", "sleep 20; exit 1"],
+            "env": [{"name": "A", "valueFrom": {"configMapKeyRef": {"name": "cfg", "key": "a"}}}],
+            "volumeMounts": [{"name": "v", "mountPath": "/cfg"}]}],
+            "volumes": [{"name": "v", "configMap": {"name": "cfg"}}]}}),
+        "worker-1",
+    );
+    c.sim.run_for_ms(10_000);
+    assert_eq!(phase(&get_pod(&c, "app").unwrap()), "Running");
+    let uid = get_pod(&c, "app").and_then(|p| p.metadata.uid).unwrap();
+    c.sim.stop("apiserver").unwrap();
+    c.sim.run_for_ms(45_000);
+    // The container crashed and was restarted from the kubelet's cached config.
+    let sandbox_restarts = c.sim.world.machine("worker-1").unwrap().runtime.sandbox(&uid).and_then(|s| s.latest("c")).map(|l| l.attempt).unwrap();
+    assert!(sandbox_restarts >= 1, "restarted while the API server was away");
+    let argv: Vec<String> = vec!["printenv".into(), "A".into()];
+    let now = c.now();
+    let machine = c.sim.world.machine_mut("worker-1").unwrap();
+    let out = crate::engine::node::exec::exec(machine, &uid, "c", &argv, false, "", now, None).unwrap();
+    assert_eq!(out.stdout, "one\n");
 }

@@ -9,12 +9,10 @@
 //! that mounts the volume and goes only when the volume is reclaimed with
 //! the Delete policy.
 //!
-//! The nodes' machines (`engine::world`) have no simulated disks yet, so
-//! there are no files to create or remove: provisioning and reclaiming
-//! record what they would touch in the activity log and nothing more. When
-//! a machine gets a filesystem that containers mount, [`create_backing_dir`]
-//! and [`remove_backing_data`] are the one place to make and delete the
-//! directory on `ctx.world`'s machine for `location.node`.
+//! The directory is on the node's machine (`engine::world`): the kubelet
+//! mounts it into the pods that use the volume, and what they write stays
+//! there. [`create_backing_dir`] and [`remove_backing_data`] are the one
+//! place that makes and deletes it.
 
 use k8s_openapi::api::core::v1::PersistentVolume;
 
@@ -54,14 +52,21 @@ pub fn location_of(volume: &PersistentVolume, default_node: &str) -> Option<Data
     Some(DataLocation { node, path })
 }
 
-/// Creates the directory a new volume's data will live in.
+/// Creates the directory a new volume's data will live in (mode 0777, as
+/// both provisioners make it).
 pub fn create_backing_dir(ctx: &mut Ctx, location: &DataLocation) {
+    let now = ctx.now;
+    if let Some(machine) = ctx.world.machine_mut(&location.node) {
+        machine.make_dir(&location.path, 0o777, now);
+    }
     ctx.log(format!("created directory {location}"));
 }
 
 /// Removes a reclaimed volume's data from its node's disk: the Delete
-/// reclaim policy's last step. Nothing is stored there yet (see the module
-/// comment), so this only records the removal.
+/// reclaim policy's last step.
 pub fn remove_backing_data(ctx: &mut Ctx, location: &DataLocation) {
+    if let Some(machine) = ctx.world.machine_mut(&location.node) {
+        machine.remove_dir(&location.path);
+    }
     ctx.log(format!("removed the data of the volume at {location}"));
 }

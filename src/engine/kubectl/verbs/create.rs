@@ -34,11 +34,13 @@ pub fn run(s: &mut Session) -> Result {
         "create service externalname" => service(s, "ExternalName"),
         "create configmap" => configmap(s),
         "create secret generic" => secret(s),
+        "create secret docker-registry" => docker_registry_secret(s),
         "create job" => job(s),
         "create cronjob" => cronjob(s),
         "create serviceaccount" => serviceaccount(s),
         "create poddisruptionbudget" => pod_disruption_budget(s),
         "create priorityclass" => priority_class(s),
+        "create ingress" => super::create_ingress::run(s),
         other => Err(Error::Message(format!("error: \"kubectl {other}\" is not available in this simulation"))),
     }
 }
@@ -88,7 +90,7 @@ fn from_files(s: &mut Session) -> Result {
 }
 
 /// The one NAME a generator takes.
-fn one_name(s: &Session) -> std::result::Result<String, Error> {
+pub(super) fn one_name(s: &Session) -> std::result::Result<String, Error> {
     match s.args.positionals.as_slice() {
         [name] => Ok(name.clone()),
         other => Err(Error::Message(format!(
@@ -225,6 +227,12 @@ fn deployment(s: &mut Session) -> Result {
     if port >= 0 {
         if let Some(c) = containers.first_mut() {
             c.ports = Some(vec![ContainerPort { container_port: port, ..Default::default() }]);
+        }
+    }
+    // `-- COMMAND [args...]` becomes the first container's command.
+    if !s.args.after_dash.is_empty() {
+        if let Some(c) = containers.first_mut() {
+            c.command = Some(s.args.after_dash.clone());
         }
     }
     let app = labels(&[("app", &name)]);
@@ -425,6 +433,47 @@ fn secret(s: &mut Session) -> Result {
         metadata: ObjectMeta { name: Some(name), ..Default::default() },
         data: (!data.is_empty()).then_some(data),
         type_: s.args.value("type").map(str::to_string),
+        ..Default::default()
+    };
+    submit_generated(s, Object::Secret(secret), Some("failed to create secret "), "created")
+}
+
+/// `kubectl create secret docker-registry`: a `kubernetes.io/dockerconfigjson`
+/// secret whose `.dockerconfigjson` holds one `auths` entry (as
+/// create_secret_docker.go marshals it), or the given file.
+fn docker_registry_secret(s: &mut Session) -> Result {
+    use base64::Engine;
+    let name = one_name(s)?;
+    let text = |flag: &str| s.args.value(flag).unwrap_or("").to_string();
+    let (username, password, email) = (text("docker-username"), text("docker-password"), text("docker-email"));
+    let server = s.args.value("docker-server").unwrap_or("https://index.docker.io/v1/").to_string();
+    let files = s.args.values("from-file");
+    if files.is_empty() && (username.is_empty() || password.is_empty() || server.is_empty()) {
+        return Err(Error::Message(
+            "Error: either --from-file or the combination of --docker-username, --docker-password and --docker-server is required".to_string(),
+        ));
+    }
+    let config = match files.last() {
+        Some(source) => {
+            let path = source.split_once('=').map_or(source.as_str(), |(_, p)| p);
+            s.files.read(path).map_err(|e| Error::Message(format!("error: error reading {path}: {}", e.trim_start_matches("error: "))))?
+        }
+        None => {
+            // Go's field order: username, password, email, auth.
+            let quote = |v: &str| serde_json::Value::from(v).to_string();
+            let auth = base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
+            let fields: Vec<String> = [("username", &username), ("password", &password), ("email", &email), ("auth", &auth)]
+                .iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, v)| format!("\"{k}\":{}", quote(v)))
+                .collect();
+            format!("{{\"auths\":{{{}:{{{}}}}}}}", quote(&server), fields.join(","))
+        }
+    };
+    let secret = Secret {
+        metadata: ObjectMeta { name: Some(name), ..Default::default() },
+        data: Some(BTreeMap::from([(".dockerconfigjson".to_string(), ByteString(config.into_bytes()))])),
+        type_: Some("kubernetes.io/dockerconfigjson".to_string()),
         ..Default::default()
     };
     submit_generated(s, Object::Secret(secret), Some("failed to create secret "), "created")

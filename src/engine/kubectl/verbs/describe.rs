@@ -6,6 +6,7 @@
 //! written with tabs and aligned by Go's tabwriter, as kubectl does, so
 //! column blocks line up the same way.
 
+mod network;
 mod pdb;
 mod storage;
 mod workloads;
@@ -153,6 +154,9 @@ pub fn describe_object(s: &Session, obj: &Object, show_events: bool, now: Virtua
         Object::PersistentVolume(pv) => storage::describe_persistent_volume(&mut w, pv, now),
         Object::PersistentVolumeClaim(pvc) => storage::describe_persistent_volume_claim(&mut w, s, pvc, now),
         Object::StorageClass(sc) => storage::describe_storage_class(&mut w, sc),
+        Object::Ingress(ing) => network::describe_ingress(&mut w, s, ing),
+        Object::IngressClass(ic) => network::describe_ingress_class(&mut w, ic),
+        Object::NetworkPolicy(np) => network::describe_network_policy(&mut w, np),
         _ => describe_generic(&mut w, obj),
     }
     if let Some(events) = events {
@@ -171,7 +175,7 @@ pub fn pod_template_text(template: &PodTemplateSpec) -> String {
 
 /// Kinds whose describers show no events.
 fn has_events(obj: &Object) -> bool {
-    !matches!(obj, Object::Namespace(_) | Object::Secret(_))
+    !matches!(obj, Object::Namespace(_) | Object::Secret(_) | Object::NetworkPolicy(_))
 }
 
 /// kubectl's `PrefixWriter`: lines indented two spaces per level.
@@ -331,6 +335,12 @@ fn describe_pod(w: &mut Writer, pod: &Pod, now: VirtualTime) {
     }
     if let Some(msg) = status.message.as_deref().filter(|r| !r.is_empty()) {
         w.line(0, &format!("Message:\t{msg}"));
+    }
+    if let Some(seccomp) = spec.security_context.as_ref().and_then(|c| c.seccomp_profile.as_ref()) {
+        w.line(0, &format!("SeccompProfile:\t{}", seccomp.type_));
+        if seccomp.type_ == "Localhost" {
+            w.line(0, &format!("LocalhostProfile:\t{}", seccomp.localhost_profile.as_deref().unwrap_or("")));
+        }
     }
     w.line(0, &format!("IP:\t{}", status.pod_ip.as_deref().unwrap_or("")));
     match status.pod_ips.as_ref().filter(|ips| !ips.is_empty()) {
@@ -1246,7 +1256,13 @@ fn events_for(s: &Session, obj: &Object) -> Vec<Event> {
     let m = obj.meta();
     let kind = resource(obj.resource_id()).kind;
     let name = m.name.clone().unwrap_or_default();
-    let uid = m.uid.clone().unwrap_or_default();
+    let mut uid = m.uid.clone().unwrap_or_default();
+    // A mirror pod's events are its static pod's, as kubectl looks them up.
+    if let Object::Pod(p) = obj {
+        if let Some(hash) = p.metadata.annotations.as_ref().and_then(|a| a.get(crate::engine::apiserver::admission::MIRROR_POD_ANNOTATION)) {
+            uid = hash.clone();
+        }
+    }
     let fields = FieldSelector { terms: vec![("involvedObject.name".into(), true, name.clone()), ("involvedObject.kind".into(), true, kind.into())] };
     let Ok((items, _)) = s.cluster.sim.api.list(&Query::all(ids::events()).with_fields(fields)) else { return Vec::new() };
     let mut events: Vec<Event> = items

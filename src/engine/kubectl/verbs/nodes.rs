@@ -100,19 +100,19 @@ fn drain(s: &mut Session) -> Result {
             Failure::Api(e) => s.format_api_error(&e),
             Failure::Text(t) => t,
         };
-        s.warn(&format!("{text}\n"));
+        s.say(true, &format!("{text}\n"));
     }
     // RunCordonOrUncordon: every node first.
     for t in &targets {
         match set_cordon(s, &t.name, true, dry) {
-            Ok(true) => s.say(&format!("node/{} cordoned{}\n", t.name, dry.suffix())),
-            Ok(false) => s.say(&format!("node/{} already cordoned{}\n", t.name, dry.suffix())),
+            Ok(true) => s.say(false, &format!("node/{} cordoned{}\n", t.name, dry.suffix())),
+            Ok(false) => s.say(false, &format!("node/{} already cordoned{}\n", t.name, dry.suffix())),
             Err(f) => {
                 let text = match f {
                     Failure::Api(e) => s.format_api_error(&e),
                     Failure::Text(t) => t,
                 };
-                s.warn(&format!("error: unable to cordon node {:?}: {text}\n", t.name));
+                s.say(true, &format!("error: unable to cordon node {:?}: {text}\n", t.name));
             }
         }
     }
@@ -120,18 +120,18 @@ fn drain(s: &mut Session) -> Result {
     let mut remaining: Vec<String> = Vec::new();
     for t in &targets {
         match drain_node(s, &t.name, dry, ignore_daemonsets, force, delete_emptydir, use_eviction, grace, timeout) {
-            Ok(()) => s.say(&format!("node/{} drained{}\n", t.name, dry.suffix())),
+            Ok(()) => s.say(false, &format!("node/{} drained{}\n", t.name, dry.suffix())),
             Err(e) => {
-                s.warn(&format!("error: unable to drain node {:?} due to error: {e}, continuing command...\n", t.name));
+                s.say(true, &format!("error: unable to drain node {:?} due to error: {e}, continuing command...\n", t.name));
                 fatal.push(e);
                 remaining.push(t.name.clone());
             }
         }
     }
     if !remaining.is_empty() {
-        s.warn("There are pending nodes to be drained:\n");
+        s.say(true, "There are pending nodes to be drained:\n");
         for n in &remaining {
-            s.warn(&format!(" {n}\n"));
+            s.say(true, &format!(" {n}\n"));
         }
     }
     match fatal.len() {
@@ -206,18 +206,18 @@ fn drain_node(
         warnings.push(format!("deleting Pods that declare no controller: {}", unmanaged.join(", ")));
     }
     if !warnings.is_empty() {
-        s.warn(&format!("Warning: {}\n", warnings.join("; ")));
+        s.say(true, &format!("Warning: {}\n", warnings.join("; ")));
     }
     match dry {
         DryRun::Client => {
             for p in &evict {
-                s.say(&format!("evicting pod {} (dry run)\n", pod_key(p)));
+                s.say(false, &format!("evicting pod {} (dry run)\n", pod_key(p)));
             }
             return Ok(());
         }
         DryRun::Server => {
             for p in &evict {
-                s.say(&format!("evicting pod {} (server dry run)\n", pod_key(p)));
+                s.say(false, &format!("evicting pod {} (server dry run)\n", pod_key(p)));
                 let ns = p.metadata.namespace.clone().unwrap_or_default();
                 let name = p.metadata.name.clone().unwrap_or_default();
                 let opts = DeleteOptions { grace_period_seconds: grace, dry_run: true, ..Default::default() };
@@ -250,7 +250,7 @@ fn drain_node(
             return Err(format!("error when waiting for pod {:?} in namespace {:?} to terminate: context deadline exceeded", stuck.name, stuck.namespace));
         }
         for (p, _) in &gone {
-            s.say(&format!("pod/{} deleted\n", p.name));
+            s.say(false, &format!("pod/{} deleted\n", p.name));
         }
         return Ok(());
     }
@@ -267,7 +267,7 @@ fn drain_node(
         // returns: the announcements of one instant come first.
         for (p, state) in evict.iter().zip(progress.iter()) {
             if matches!(state, Progress::Evict(at) if *at <= now) {
-                s.say(&format!("evicting pod {}\n", pod_key(p)));
+                s.say(false, &format!("evicting pod {}\n", pod_key(p)));
             }
         }
         for (p, state) in evict.iter().zip(progress.iter_mut()) {
@@ -284,7 +284,7 @@ fn drain_node(
                         Ok(_) => *state = Progress::Wait { uid: p.metadata.uid.clone(), poll: now },
                         Err(e) if e.reason == Reason::NotFound => *state = Progress::Done,
                         Err(e) if e.reason == Reason::TooManyRequests => {
-                            s.warn(&format!("error when evicting pods/{name:?} -n {ns:?} (will retry after 5s): {}\n", e.message));
+                            s.say(true, &format!("error when evicting pods/{name:?} -n {ns:?} (will retry after 5s): {}\n", e.message));
                             *state = Progress::Evict(now.plus_millis(EVICT_RETRY_MS));
                         }
                         Err(e) => *state = Progress::Failed(format!("error when evicting pods/{name:?} -n {ns:?}: {}", s.format_api_error(&e))),
@@ -297,7 +297,7 @@ fn drain_node(
                         Ok(obj) => obj.meta().uid != *uid,
                     };
                     if gone {
-                        s.say(&format!("pod/{name} evicted\n"));
+                        s.say(false, &format!("pod/{name} evicted\n"));
                         *state = Progress::Done;
                     } else if deadline.is_some_and(|d| now >= d) {
                         *state = Progress::Failed(format!("error when waiting for pod {name:?} in namespace {ns:?} to terminate: context deadline exceeded"));

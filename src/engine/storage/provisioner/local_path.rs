@@ -23,18 +23,15 @@ const BASE_PATH: &str = "/var/local-path-provisioner";
 const NODE_ANNOTATION: &str = "local.path.provisioner/selected-node";
 const NODE_LABEL: &str = "kubernetes.io/hostname";
 
+#[derive(Default)]
 pub struct LocalPath {
-    /// The provisioner pod's name, its host name.
+    /// The provisioner pod's name, its host name (known once it runs).
     pod: String,
 }
 
 impl LocalPath {
-    /// The pod name gets a ReplicaSet hash and a suffix, as a Deployment's pod does.
-    pub fn new(rng: &mut fastrand::Rng) -> Self {
-        const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-        let mut pick = |n: usize| -> String { (0..n).map(|_| ALPHABET[rng.usize(..ALPHABET.len())] as char).collect() };
-        let pod = format!("local-path-provisioner-{}-{}", pick(10), pick(5));
-        LocalPath { pod }
+    pub fn new() -> Self {
+        LocalPath::default()
     }
 }
 
@@ -48,6 +45,10 @@ impl Backend for LocalPath {
     }
 
     fn restart(&mut self, _rng: &mut fastrand::Rng) {}
+
+    fn set_hostname(&mut self, hostname: &str) {
+        self.pod = hostname.to_string();
+    }
 
     fn provision_ms(&self) -> u64 {
         3_000

@@ -8,9 +8,13 @@
 //! once they are Released with the Delete policy.
 //!
 //! Each provisioner is a stoppable component (`storage-provisioner` on
-//! minikube, `local-path-provisioner` on the kind-like profile). Stopped,
+//! minikube, `local-path-provisioner` on the kind-like profile) whose
+//! process lives in its pod's container: it starts once that container
+//! runs (its host name is the pod's) and is gone when the container stops.
+//! Stopped, its container fails at once each time the kubelet restarts it,
 //! claims wait in Pending and released volumes stay Released; started
-//! again, it lists everything and catches up.
+//! again, it runs from the container's next restart (after the kubelet's
+//! back-off), lists everything and catches up.
 //!
 //! `hostpath` and `local_path` are the two backends.
 
@@ -29,12 +33,15 @@ use crate::engine::apiserver::events::{EventRecorder, NORMAL, WARNING};
 use crate::engine::apiserver::{DeleteOptions, Query, WatchEventType};
 use crate::engine::controllers::queue::WorkQueue;
 use crate::engine::informer::Informer;
+use crate::engine::node::programs;
 use crate::engine::sim::clock::VirtualTime;
 use crate::engine::sim::{Component, Ctx};
 
 use super::data::{self, DataLocation};
 use super::{claim_class, claim_volume_name, is_wait_for_first_consumer, reclaim_policy, volume_phase, ANN_BETA_STORAGE_PROVISIONER, ANN_DYNAMICALLY_PROVISIONED, ANN_SELECTED_NODE, ANN_STORAGE_PROVISIONER};
 
+/// How often a provisioner waiting for its container looks again.
+const WAIT_FOR_CONTAINER_MS: u64 = 2_000;
 /// The library's informer resync period.
 const RESYNC_MS: u64 = 15 * 60_000;
 /// Failed claims and volumes come back after 15 s, doubling to 1000 s...
@@ -68,6 +75,9 @@ pub trait Backend {
     fn hostname(&self) -> &str;
     /// The process started: forget per-process state.
     fn restart(&mut self, rng: &mut fastrand::Rng);
+    /// The host name the process found in its container (its pod's name,
+    /// or its node's on the host network).
+    fn set_hostname(&mut self, _hostname: &str) {}
     /// How long provisioning and deleting take (the real ones run a helper
     /// pod or create a directory).
     fn provision_ms(&self) -> u64;
@@ -107,6 +117,8 @@ pub struct ExternalProvisioner {
     rng: fastrand::Rng,
     /// `<provisioner>_<hostname>_<uuid>`, the event source; new per start.
     identity: Option<String>,
+    /// The container the process runs in: it works only while that runs.
+    instance: Option<programs::Instance>,
     recorder: EventRecorder,
     claims: Informer,
     volumes: Informer,
@@ -149,6 +161,7 @@ impl ExternalProvisioner {
             backend,
             rng: fastrand::Rng::with_seed(seed ^ 0x7072_6f76_6973_696f),
             identity: None,
+            instance: None,
             recorder: EventRecorder::new("", None),
             claims: Informer::new(Query::all(ids::persistent_volume_claims())),
             volumes: Informer::new(Query::all(ids::persistent_volumes())),
@@ -392,6 +405,26 @@ impl Component for ExternalProvisioner {
     }
 
     fn run(&mut self, ctx: &mut Ctx) {
+        // The process is its pod's container: it runs once that container
+        // runs and is gone when it stops (deleted pod, crash, power cut).
+        if let Some(instance) = &self.instance {
+            if !programs::still_running(ctx.world, instance) {
+                ctx.log(format!("{} exited with its container", self.component));
+                self.on_stop();
+            }
+        }
+        if self.instance.is_none() {
+            match programs::find_running(ctx.world, &self.component) {
+                Some(instance) => {
+                    self.backend.set_hostname(&instance.hostname);
+                    self.instance = Some(instance);
+                }
+                None => {
+                    ctx.wake_after_ms(WAIT_FOR_CONTAINER_MS);
+                    return;
+                }
+            }
+        }
         if self.identity.is_none() {
             self.start(ctx);
         }
@@ -444,6 +477,7 @@ impl Component for ExternalProvisioner {
 
     fn on_stop(&mut self) {
         self.identity = None;
+        self.instance = None;
         self.claims.reset();
         self.volumes.reset();
         self.classes.reset();
@@ -469,10 +503,7 @@ pub fn for_profile(profile: &crate::engine::cluster::Profile, seed: u64) -> Exte
             let node = profile.nodes.first().map_or("minikube", |n| n.name.as_str());
             ExternalProvisioner::new("storage-provisioner", Box::new(hostpath::HostPath::new(node)), seed)
         }
-        ProfileKind::Default => {
-            let mut rng = fastrand::Rng::with_seed(seed ^ 0x6c6f_6361_6c70_6174);
-            ExternalProvisioner::new("local-path-provisioner", Box::new(local_path::LocalPath::new(&mut rng)), seed)
-        }
+        ProfileKind::Default => ExternalProvisioner::new("local-path-provisioner", Box::new(local_path::LocalPath::new()), seed),
     }
 }
 
