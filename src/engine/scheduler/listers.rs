@@ -90,10 +90,8 @@ impl Listers {
             let meta = ev.object.meta();
             let name = meta.name.clone().unwrap_or_default();
             match kind {
-                Kind::Volume => {
-                    if self.assumed_volumes.get(&name).is_some_and(|(rv, _)| *rv != meta.resource_version) {
-                        self.assumed_volumes.remove(&name);
-                    }
+                Kind::Volume if self.assumed_volumes.get(&name).is_some_and(|(rv, _)| *rv != meta.resource_version) => {
+                    self.assumed_volumes.remove(&name);
                 }
                 Kind::Claim => {
                     let key = ObjectKey::new(meta.namespace.clone().unwrap_or_default(), name);

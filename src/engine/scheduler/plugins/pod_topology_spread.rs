@@ -212,8 +212,12 @@ pub fn constraints(cache: &mut Cache, listers: &Listers, pod: &PodInfo, action: 
 /// controllers, the pod's labels and the selector index stay as they were.
 #[derive(Default)]
 pub struct DefaultConstraintsMemo {
-    by_owner: HashMap<String, (BTreeMap<String, String>, (u64, u64), Rc<Vec<Constraint>>)>,
+    by_owner: HashMap<String, OwnerDefaults>,
 }
+
+/// An owner's pod labels, the generations of what they were derived from,
+/// and the constraints.
+type OwnerDefaults = (BTreeMap<String, String>, (u64, u64), Rc<Vec<Constraint>>);
 
 /// Most owners remembered; past that the memo starts over.
 const MEMO_OWNERS: usize = 10_000;

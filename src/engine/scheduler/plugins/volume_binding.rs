@@ -158,9 +158,12 @@ pub fn ephemeral_claim_check(pod: &PodInfo, pvc: &PersistentVolumeClaim) -> Resu
     Err(format!("PVC {}/{} was not created for pod {}/{} (pod is not owner)", pod.namespace, pvc.metadata.name.as_deref().unwrap_or(""), pod.namespace, pod.name()))
 }
 
+/// The only nodes a pod may use (`None`: any node).
+pub type EligibleNodes = Option<BTreeSet<String>>;
+
 /// PreFilter. `Ok(None)` (Skip) for a pod without claims; otherwise the
 /// state, and the nodes bound local volumes pin the pod to.
-pub fn pre_filter(h: &Handle, pod: &PodInfo) -> Result<Option<(State, Option<BTreeSet<String>>)>, Status> {
+pub fn pre_filter(h: &Handle, pod: &PodInfo) -> Result<Option<(State, EligibleNodes)>, Status> {
     let claims = pod_claims(pod);
     if claims.is_empty() {
         return Ok(None);
@@ -210,9 +213,10 @@ pub fn pre_filter(h: &Handle, pod: &PodInfo) -> Result<Option<(State, Option<BTr
     }
     for pvc in &state.delayed {
         let class = claim_class(pvc).to_string();
-        if !state.volumes_by_class.contains_key(&class) {
-            let volumes: Vec<PersistentVolume> = h.listers.volumes().filter(|v| volume_class(v) == class).cloned().collect();
-            state.volumes_by_class.insert(class, volumes);
+        if let std::collections::btree_map::Entry::Vacant(slot) = state.volumes_by_class.entry(class) {
+            let class = slot.key();
+            let volumes: Vec<PersistentVolume> = h.listers.volumes().filter(|v| volume_class(v) == *class).cloned().collect();
+            slot.insert(volumes);
         }
     }
     let nodes = eligible_nodes(h, &state.bound);
