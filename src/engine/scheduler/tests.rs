@@ -531,6 +531,30 @@ fn required_anti_affinity_keeps_replicas_apart_and_is_symmetric() {
     assert!(text.contains("add a node in a new kubernetes.io/hostname domain"), "{text}");
 }
 
+#[test]
+fn the_explanation_groups_a_hundred_nodes_by_their_verdicts() {
+    let mut w = World::new();
+    for i in 0..100 {
+        let extra = match i {
+            0..40 => json!({"spec": {"taints": [{"key": "dedicated", "value": "gpu", "effect": "NoSchedule"}]}}),
+            40..99 => json!({"metadata": {"labels": {"disktype": "hdd"}}}),
+            _ => json!({"metadata": {"labels": {"disktype": "ssd"}}}),
+        };
+        w.node(node_json(&format!("node-{i:03}"), "4", extra));
+    }
+    w.pod(pod_json("db", "100m", json!({"spec": {"nodeSelector": {"disktype": "ssd"}}})));
+    w.run_ms(500);
+    assert_eq!(w.node_of("db").as_deref(), Some("node-099"));
+    let e = super::explain::explain(&w.sim.api, Some(w.scheduler()), "default", "db").unwrap();
+    let rows = &e.attempt.as_ref().unwrap().rows;
+    let shape: Vec<(usize, bool, bool)> = rows.iter().map(|r| (r.nodes.len(), r.feasible, r.chosen)).collect();
+    assert_eq!(shape, vec![(1, true, true), (59, false, false), (40, false, false)]);
+    assert_eq!(&*rows[0].nodes[0], "node-099");
+    let text = super::explain::to_text(&e);
+    assert!(text.contains("node-040, node-041 … node-098 (59 nodes)   NodeAffinity: node(s) didn't match Pod's node affinity/selector"), "{text}");
+    assert!(text.contains("(40 nodes)   TaintToleration: node(s) had untolerated taint {dedicated: gpu}"), "{text}");
+}
+
 /// A StorageClass, claim and pod for volume binding tests.
 fn volume_world(provisioner: &str) -> World {
     let mut w = World::new();
