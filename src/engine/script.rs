@@ -166,6 +166,12 @@ pub fn run(cluster: &mut Cluster, commands: &[Command], files: &dyn FileSource) 
 
 /// Runs one step and returns what it printed.
 pub fn run_step(cluster: &mut Cluster, step: &Step, files: &dyn FileSource) -> String {
+    run_step_status(cluster, step, files).0
+}
+
+/// As [`run_step`], with whether the step succeeded (every kubectl command
+/// exited 0; the component exists).
+pub fn run_step_status(cluster: &mut Cluster, step: &Step, files: &dyn FileSource) -> (String, bool) {
     match step {
         Step::Kubectl { chain, stdin } => {
             let mut printed = String::new();
@@ -173,24 +179,24 @@ pub fn run_step(cluster: &mut Cluster, step: &Step, files: &dyn FileSource) -> S
                 let output = kubectl::run_words(cluster, words.clone(), stdin.as_deref(), files);
                 printed.push_str(&output.combined());
                 if output.exit_code != 0 {
-                    break;
+                    return (printed, false);
                 }
             }
-            printed
+            (printed, true)
         }
         Step::Stop(name) => component_result(cluster.sim.stop(name)),
         Step::Start(name) => component_result(cluster.sim.start(name)),
         Step::Sleep(ms) => {
             cluster.sim.run_for_ms(*ms);
-            String::new()
+            (String::new(), true)
         }
     }
 }
 
-fn component_result(result: Result<(), String>) -> String {
+fn component_result(result: Result<(), String>) -> (String, bool) {
     match result {
-        Ok(()) => String::new(),
-        Err(e) => format!("error: {e}\n"),
+        Ok(()) => (String::new(), true),
+        Err(e) => (format!("error: {e}\n"), false),
     }
 }
 

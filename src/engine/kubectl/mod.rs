@@ -128,7 +128,45 @@ pub fn run(cluster: &mut Cluster, line: &str, stdin: Option<&str>, files: &dyn F
 }
 
 /// As [`run`], for a line already split into words.
-pub fn run_words(cluster: &mut Cluster, mut words: Vec<String>, stdin: Option<&str>, files: &dyn FileSource) -> Output {
+pub fn run_words(cluster: &mut Cluster, words: Vec<String>, stdin: Option<&str>, files: &dyn FileSource) -> Output {
+    execute(cluster, words, stdin, files, false)
+}
+
+/// The commands that only read: they send no write to the API server and
+/// let no virtual time pass. Lesson checks may use only these.
+pub const READ_ONLY_COMMANDS: &[&str] = &[
+    "get", "describe", "logs", "events", "version", "cluster-info", "api-resources", "api-versions", "explain",
+    "rollout history", "config view", "config current-context", "config get-contexts",
+];
+
+/// Whether a command line (words, with or without `kubectl`) parses and
+/// only reads; the error says why not.
+pub fn check_read_only(words: &[String]) -> std::result::Result<(), String> {
+    let words = match words.first() {
+        Some(w) if w == "kubectl" => &words[1..],
+        _ => words,
+    };
+    let args = args::parse(words)?;
+    if READ_ONLY_COMMANDS.contains(&args.command.as_str()) {
+        Ok(())
+    } else {
+        let shown = if args.command.is_empty() { "kubectl" } else { args.command.as_str() };
+        Err(format!("\"{shown}\" is not a read-only command (allowed: {})", READ_ONLY_COMMANDS.join(", ")))
+    }
+}
+
+/// Runs a read-only command (see [`READ_ONLY_COMMANDS`]) exactly as the
+/// terminal would, except that no component runs afterwards: a lesson check
+/// looks at the cluster without moving it. Any other command is refused
+/// before it reaches the API server.
+pub fn run_read_only(cluster: &mut Cluster, words: Vec<String>) -> Output {
+    if let Err(e) = check_read_only(&words) {
+        return Output { stdout: String::new(), stderr: ensure_newline(format!("error: {e}")), exit_code: 1 };
+    }
+    execute(cluster, words, None, &NoFiles, true)
+}
+
+fn execute(cluster: &mut Cluster, mut words: Vec<String>, stdin: Option<&str>, files: &dyn FileSource, read_only: bool) -> Output {
     if words.first().is_some_and(|w| w == "kubectl") {
         words.remove(0);
     }
@@ -138,8 +176,10 @@ pub fn run_words(cluster: &mut Cluster, mut words: Vec<String>, stdin: Option<&s
     };
     let mut session = Session { cluster, args, out: String::new(), err: String::new(), stdin, files };
     let result = verbs::dispatch(&mut session);
-    // Let the cluster react to what the command did, at this same instant.
-    session.cluster.sim.settle();
+    if !read_only {
+        // Let the cluster react to what the command did, at this same instant.
+        session.cluster.sim.settle();
+    }
     let mut output = Output { stdout: session.out, stderr: session.err, exit_code: 0 };
     match result {
         Ok(()) => {}
