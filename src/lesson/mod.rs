@@ -87,9 +87,30 @@ pub fn profile_name(profile: ProfileKind) -> &'static str {
     }
 }
 
+/// A span of virtual time as a learner reads it: `45s`, `5m 40s`, `1h 2m`.
+pub fn human_duration(ms: u64) -> String {
+    let s = ms / 1000;
+    match (s / 3600, s / 60 % 60, s % 60) {
+        (0, 0, sec) => format!("{sec}s"),
+        (0, m, 0) => format!("{m}m"),
+        (0, m, sec) => format!("{m}m {sec}s"),
+        (h, 0, _) => format!("{h}h"),
+        (h, m, _) => format!("{h}h {m}m"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_read_as_people_say_them() {
+        assert_eq!(human_duration(0), "0s");
+        assert_eq!(human_duration(45_000), "45s");
+        assert_eq!(human_duration(340_500), "5m 40s");
+        assert_eq!(human_duration(300_000), "5m");
+        assert_eq!(human_duration(3_720_000), "1h 2m");
+    }
 
     #[test]
     fn every_builtin_lesson_parses() {

@@ -46,46 +46,86 @@ impl std::fmt::Display for Failure {
 
 pub fn verify(lesson: &Lesson) -> Result<Report, Failure> {
     let fail = |message: String| Failure { id: lesson.id.clone(), message };
-    let mut cluster = Cluster::new(Profile::new(lesson.profile), lesson.seed);
-    let started = cluster.now().as_millis();
-    for command in &lesson.setup {
-        let (output, ok) = script::run_step_status(&mut cluster, &command.step, &NoFiles);
-        if !ok {
-            return Err(fail(format!("setup line {} ({}) failed:\n{}", command.line, command.text, output.trim_end())));
-        }
-    }
-    let mut progress = Progress::start(cluster.now().as_millis(), 0);
+    let mut run = Run::start(lesson).map_err(fail)?;
     let mut steps = Vec::new();
     for (index, step) in lesson.steps.iter().enumerate() {
         let name = format!("step {} \"{}\"", index + 1, step.title);
-        let (_, passed) = tick(&mut progress, lesson, &mut cluster).map_err(|e| fail(format!("{name}: {e}")))?;
-        if passed.is_some() {
+        if run.tick().map_err(|e| fail(format!("{name}: {e}")))? {
             return Err(fail(format!("{name}: the check already holds before the step is done (line {})", step.check.line)));
         }
-        for command in &step.solution {
+        run.type_lines(&step.solution);
+        let held_after_ms = run.wait_for_pass(CHECK_WITHIN_MS).map_err(|e| fail(format!("{name}: {e}")))?;
+        steps.push(StepReport { title: step.title.clone(), held_after_ms });
+    }
+    Ok(Report { id: lesson.id.clone(), steps, virtual_ms: run.cluster.now().as_millis() - run.started_ms })
+}
+
+/// A lesson being done the way a learner does it, natively: for
+/// `verify` and for tests that try wrong answers.
+pub struct Run<'a> {
+    pub lesson: &'a Lesson,
+    pub cluster: Cluster,
+    pub progress: Progress,
+    started_ms: u64,
+}
+
+impl<'a> Run<'a> {
+    /// A fresh cluster of the lesson's profile and seed, after its setup
+    /// (every setup line must succeed).
+    pub fn start(lesson: &'a Lesson) -> Result<Self, String> {
+        let mut cluster = Cluster::new(Profile::new(lesson.profile), lesson.seed);
+        let started_ms = cluster.now().as_millis();
+        for command in &lesson.setup {
             let (output, ok) = script::run_step_status(&mut cluster, &command.step, &NoFiles);
-            progress.record(&command.text, &output, ok);
+            if !ok {
+                return Err(format!("setup line {} ({}) failed:\n{}", command.line, command.text, output.trim_end()));
+            }
         }
-        let solved_at = cluster.now().as_millis();
-        loop {
-            let (evaluation, passed) = tick(&mut progress, lesson, &mut cluster).map_err(|e| fail(format!("{name}: {e}")))?;
-            if passed.is_some() {
-                steps.push(StepReport { title: step.title.clone(), held_after_ms: cluster.now().as_millis() - solved_at });
-                break;
-            }
-            if cluster.now().as_millis() - solved_at >= CHECK_WITHIN_MS {
-                let failing: Vec<String> = evaluation.map(|e| e.ticks.into_iter().filter(|t| !t.holds).map(|t| format!("{}{}", "  ".repeat(t.depth), t.text)).collect()).unwrap_or_default();
-                return Err(fail(format!(
-                    "{name}: the check (line {}) does not hold within {} min of virtual time after the solution; not holding:\n{}",
-                    step.check.line,
-                    CHECK_WITHIN_MS / 60_000,
-                    failing.join("\n")
-                )));
-            }
-            cluster.sim.run_for_ms(POLL_MS);
+        let progress = Progress::start(cluster.now().as_millis(), 0);
+        Ok(Run { lesson, cluster, progress, started_ms })
+    }
+
+    /// Runs lines as if typed into the terminal, remembering them for `ran` checks.
+    pub fn type_lines(&mut self, lines: &[script::Command]) {
+        for command in lines {
+            let (output, ok) = script::run_step_status(&mut self.cluster, &command.step, &NoFiles);
+            self.progress.record(&command.text, &output, ok);
         }
     }
-    Ok(Report { id: lesson.id.clone(), steps, virtual_ms: cluster.now().as_millis() - started })
+
+    /// Evaluates the current step's check; whether it passed (and the next step began).
+    pub fn tick(&mut self) -> Result<bool, String> {
+        Ok(tick(&mut self.progress, self.lesson, &mut self.cluster)?.1.is_some())
+    }
+
+    /// Lets virtual time pass until the current step passes, at most
+    /// `within_ms`; how long it took, or what did not hold.
+    pub fn wait_for_pass(&mut self, within_ms: u64) -> Result<u64, String> {
+        let from = self.cluster.now().as_millis();
+        loop {
+            let (evaluation, passed) = tick(&mut self.progress, self.lesson, &mut self.cluster)?;
+            if passed.is_some() {
+                return Ok(self.cluster.now().as_millis() - from);
+            }
+            if self.cluster.now().as_millis() - from >= within_ms {
+                let failing: Vec<String> = evaluation.map(|e| e.ticks.into_iter().filter(|t| !t.holds).map(|t| format!("{}{}", "  ".repeat(t.depth), t.text)).collect()).unwrap_or_default();
+                let line = self.lesson.steps.get(self.progress.step).map_or(0, |s| s.check.line);
+                return Err(format!("the check (line {line}) does not hold within {} of virtual time; not holding:\n{}", super::human_duration(within_ms), failing.join("\n")));
+            }
+            self.cluster.sim.run_for_ms(POLL_MS);
+        }
+    }
+
+    /// Does every step before `step` with its reference solution.
+    pub fn solve_up_to(&mut self, step: usize) -> Result<(), String> {
+        while self.progress.step < step {
+            let Some(s) = self.lesson.steps.get(self.progress.step) else { break };
+            let solution = s.solution.clone();
+            self.type_lines(&solution);
+            self.wait_for_pass(CHECK_WITHIN_MS)?;
+        }
+        Ok(())
+    }
 }
 
 /// One evaluation, refused if it changed anything in the cluster.
@@ -128,7 +168,7 @@ mod tests {
     fn a_check_that_never_holds_fails_naming_what_does_not_hold() {
         let l = lesson("## Wrong image\n```solution\nkubectl create deployment web --image=nginx\n```\n```check\nkubectl get deploy web -o jsonpath={.status.readyReplicas}\n  expect 5\n```\n");
         let e = verify(&l).unwrap_err();
-        assert!(e.message.contains("does not hold within") && e.message.contains("expect 5"), "{e}");
+        assert!(e.message.contains("does not hold within 15m") && e.message.contains("expect 5"), "{e}");
     }
 
     #[test]

@@ -289,7 +289,12 @@ impl EndpointsController {
         }
         let mut desired: Vec<(Option<Vec<SlicePort>>, Vec<Endpoint>)> = Vec::new();
         for (ports, endpoints) in groups {
-            let ports: Vec<SlicePort> = ports.into_iter().map(|(name, port, protocol, app_protocol)| SlicePort { name, port: Some(port), protocol: Some(protocol), app_protocol }).collect();
+            // An unnamed Service port is `name: ""` in a slice, as the API server stores it (and as the
+            // real controller writes it); `None` here would never equal the stored slice.
+            let ports: Vec<SlicePort> = ports
+                .into_iter()
+                .map(|(name, port, protocol, app_protocol)| SlicePort { name: Some(name.unwrap_or_default()), port: Some(port), protocol: Some(protocol), app_protocol })
+                .collect();
             for chunk in endpoints.chunks(MAX_ENDPOINTS_PER_SLICE) {
                 desired.push((Some(ports.clone()), chunk.to_vec()));
             }
