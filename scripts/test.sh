@@ -10,6 +10,10 @@ export PATH="$HOME/.cargo/bin:$PATH"
 echo "== engine and CLI (native)"
 cargo test --locked
 
+echo "== lessons (miniplane lesson list / verify)"
+cargo run --locked --quiet -- lesson list
+cargo run --locked --quiet -- lesson verify
+
 echo "== app build"
 trunk build --release --offline
 

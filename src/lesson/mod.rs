@@ -68,6 +68,26 @@ pub fn builtin(id: &str) -> Option<Result<Lesson, LessonError>> {
     BUILTIN.iter().find(|(i, _)| *i == id).map(|(i, text)| parse(text, Some(i)))
 }
 
+/// What a link's fragment starts with to open a built-in lesson (`#lesson=ID`)
+/// or a lesson carried whole in the link (`#lessontext=…`).
+pub const LINK_PREFIX: &str = "lesson=";
+pub const TEXT_LINK_PREFIX: &str = "lessontext=";
+
+/// The fragment (without `#`) that opens a lesson written elsewhere, at its start.
+pub fn text_link(text: &str) -> String {
+    use base64::Engine as _;
+    let deflated = miniz_oxide::deflate::compress_to_vec(text.as_bytes(), 9);
+    format!("{TEXT_LINK_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(deflated))
+}
+
+/// The lesson text in a `lessontext=` fragment; every failure is a message.
+pub fn text_from_link(data: &str) -> Result<String, String> {
+    use base64::Engine as _;
+    let deflated = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(data.trim_end_matches('=').as_bytes()).map_err(|_| "the lesson in the link is damaged (not base64)".to_string())?;
+    let bytes = miniz_oxide::inflate::decompress_to_vec_with_limit(&deflated, parse::MAX_LESSON_BYTES).map_err(|_| "the lesson in the link is damaged or too big".to_string())?;
+    String::from_utf8(bytes).map_err(|_| "the lesson in the link is not text".to_string())
+}
+
 /// The components a cluster of `profile` has, by the names checks and scripts use.
 pub fn component_names(profile: ProfileKind) -> Vec<String> {
     let mut out: Vec<String> = ["apiserver", "etcd", "scheduler", "controller-manager"].iter().map(|s| s.to_string()).collect();
@@ -102,6 +122,16 @@ pub fn human_duration(ms: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lesson_text_travels_in_a_link() {
+        let text = "---\ntitle: é\n---\n";
+        let link = text_link(text);
+        let data = link.strip_prefix(TEXT_LINK_PREFIX).expect("prefix");
+        assert_eq!(text_from_link(data).as_deref(), Ok(text));
+        assert!(text_from_link("%%%").is_err());
+        assert!(text_from_link("AAAA").is_err());
+    }
 
     #[test]
     fn durations_read_as_people_say_them() {
