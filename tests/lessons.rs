@@ -56,3 +56,14 @@ fn wrong_answers_do_not_pass() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The README's lesson example is complete: it parses and verifies.
+#[test]
+fn the_readme_example_verifies() {
+    let readme = include_str!("../README.md");
+    let start = readme.find("````markdown\n").expect("the README shows a lesson") + "````markdown\n".len();
+    let end = start + readme[start..].find("\n````").expect("the example ends");
+    let lesson = lesson::parse(&readme[start..=end], None).unwrap_or_else(|e| panic!("README example: {e}"));
+    assert_eq!(lesson.steps.len(), 2);
+    verify::verify(&lesson).unwrap_or_else(|f| panic!("README example: {f}"));
+}

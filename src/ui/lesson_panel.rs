@@ -38,27 +38,27 @@ pub fn LessonPanel(props: &Props) -> Html {
     html! {
         <section class="pane lesson-pane" data-testid="lesson-panel" data-lesson={lesson.id.clone()} aria-label="Lesson">
             <div class="lesson-head">
-                <div class="lesson-title-block">
-                    <span class="lesson-kicker">{"Lesson"}</span>
-                    <h2 class="lesson-title">{ lesson.title.clone() }</h2>
-                    if let Some(source) = &lesson.source {
-                        <span class="lesson-source muted">{ format!("After: {source}") }</span>
-                    }
+                <div class="lesson-head-row">
+                    <span class="lesson-kicker">{ format!("Lesson · {} of {} steps done", progress.step.min(lesson.steps.len()), lesson.steps.len()) }</span>
+                    <div class="lesson-head-actions">
+                        <button class="ghost small-button" data-testid="lesson-link" title="Copy a link that opens this lesson from its start" onclick={props.on_link.reform(|_| ())}>{"Link"}</button>
+                        <button class="ghost small-button" data-testid="lesson-pick" title="Pick another lesson" onclick={props.on_pick.reform(|_| ())}>{"Lessons"}</button>
+                        <button class="ghost small-button" data-testid="lesson-leave" title="Leave the lesson (the cluster stays)" aria-label="Leave the lesson" onclick={props.on_leave.reform(|_| ())}>{"✕"}</button>
+                    </div>
                 </div>
-                <div class="lesson-head-actions">
-                    <button class="ghost" data-testid="lesson-link" title="Copy a link that opens this lesson from its start" onclick={props.on_link.reform(|_| ())}>{"Link"}</button>
-                    <button class="ghost" data-testid="lesson-pick" title="Pick another lesson" onclick={props.on_pick.reform(|_| ())}>{"Lessons"}</button>
-                    <button class="ghost" data-testid="lesson-leave" title="Leave the lesson (the cluster stays)" aria-label="Leave the lesson" onclick={props.on_leave.reform(|_| ())}>{"✕"}</button>
-                </div>
+                <h2 class="lesson-title">{ lesson.title.clone() }</h2>
+                if let Some(source) = &lesson.source {
+                    <span class="lesson-source muted">{ format!("After {source}") }</span>
+                }
             </div>
             <ol class="lesson-steps" aria-label="Steps">
                 { for lesson.steps.iter().enumerate().map(|(i, s)| {
                     let state = if i < progress.step { "passed" } else if i == progress.step { "current" } else { "pending" };
+                    let label = format!("Step {}: {} ({})", i + 1, s.title, if state == "passed" { "done" } else if state == "current" { "current" } else { "to do" });
                     html! {
                         <li class={classes!("lesson-step", state)} data-testid={format!("lesson-step-{}", i + 1)} data-state={state}
-                            aria-current={(state == "current").then_some("step")}>
-                            <span class="step-mark" aria-hidden="true">{ if state == "passed" { "✓".to_string() } else { (i + 1).to_string() } }</span>
-                            <span class="step-title">{ s.title.clone() }</span>
+                            title={label.clone()} aria-label={label} aria-current={(state == "current").then_some("step")}>
+                            { if state == "passed" { "✓".to_string() } else { (i + 1).to_string() } }
                         </li>
                     }
                 }) }

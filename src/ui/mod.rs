@@ -775,7 +775,7 @@ impl Component for App {
         };
         let lessons_button = html! {
             <button class="lessons-button" data-testid="lessons" title="Guided lessons that check each step" onclick={link.callback(|_| Msg::OpenLessons)}>
-                {"📘 Lessons"}
+                {"Lessons"}
             </button>
         };
         let size_button = html! {

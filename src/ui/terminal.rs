@@ -144,7 +144,7 @@ pub fn Terminal(props: &Props) -> Html {
         <div class="terminal" onclick={focus_input}>
             <div class="pane-title">
                 <h2>{"Terminal"}</h2>
-                <span class="muted">{"kubectl 1.33 · stop|start COMPONENT · sleep 30s · Tab · ↑↓ · clear"}</span>
+                <span class="muted" title="kubectl 1.33 lines; stop/start COMPONENT and sleep DURATION as in scripts; Tab completes; ↑↓ history; clear">{"kubectl · stop/start · sleep · Tab · ↑↓"}</span>
             </div>
             <div class="terminal-output mono" data-testid="terminal-output" ref={output_ref} aria-live="polite">
                 if props.entries.is_empty() {
