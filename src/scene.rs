@@ -14,6 +14,7 @@ use crate::engine::cluster::{Cluster, Profile, ProfileKind, BOOT_MS};
 use crate::engine::kubectl::{self, NoFiles, Output};
 use crate::engine::script;
 use crate::engine::sim::clock::VirtualTime;
+use crate::engine::sim::Position;
 use crate::lesson::progress::{Following, Progress};
 use crate::lesson::{self, Lesson};
 use crate::view::yaml::{self, Marker, Severity};
@@ -49,17 +50,30 @@ pub enum Action {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         stdin: Option<String>,
     },
+    /// A terminal line run on the learner's machine rather than by kubectl:
+    /// `traffic start|stop|report`, `curl`, `wget`, `minikube service`.
+    Host { line: String },
     /// A component switch: `scheduler`, `kubelet/worker-1`, `node/worker-2`.
     Stop { component: String },
     Start { component: String },
     /// The clock's play/pause and speed, so a replay resumes as it was.
     Clock { playing: bool, speed: u32 },
+    /// A line typed at a shell inside a container (`exec -it`, `run -it`),
+    /// with the shell's state before it.
+    ShellLine { session: kubectl::interactive::ShellSession, line: String },
+    /// The end of followed output that deletes its pod (`run -i --rm`), or Ctrl-C on it.
+    FollowEnd { follow: kubectl::interactive::Follow, interrupted: bool },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Timed {
     /// Virtual milliseconds when it happened.
     pub t: u64,
+    /// Component runs already made at that instant when it happened (the
+    /// page may act in the middle of a busy instant); absent in older links,
+    /// which acted once the instant was settled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub r: Option<u64>,
     #[serde(flatten)]
     pub action: Action,
 }
@@ -100,13 +114,15 @@ impl Scene {
         Cluster::new(self.profile(), self.seed)
     }
 
-    /// Records an action at `now`; refuses once the scene is full.
-    pub fn record(&mut self, now: VirtualTime, action: Action) -> Result<(), SceneError> {
+    /// Records an action taken at `at` (see [`Sim::position`]); refuses once the scene is full.
+    pub fn record(&mut self, at: Position, action: Action) -> Result<(), SceneError> {
         if self.actions.len() >= MAX_ACTIONS {
             return Err(SceneError::TooManyActions(self.actions.len()));
         }
-        let t = now.as_millis().max(self.actions.last().map_or(0, |a| a.t));
-        self.actions.push(Timed { t, action });
+        let last = self.actions.last().map_or(0, |a| a.t);
+        let t = at.time.as_millis().max(last);
+        let r = (t == at.time.as_millis()).then_some(at.runs);
+        self.actions.push(Timed { t, r, action });
         self.until_ms = self.until_ms.max(t);
         Ok(())
     }
@@ -173,6 +189,8 @@ impl Scene {
             let text_len = match &a.action {
                 Action::Apply { text } | Action::Delete { text } => text.len(),
                 Action::Kubectl { line, stdin } => line.len() + stdin.as_ref().map_or(0, String::len),
+                Action::Host { line } | Action::ShellLine { line, .. } => line.len(),
+                Action::FollowEnd { .. } => 0,
                 Action::Stop { component } | Action::Start { component } => component.len(),
                 Action::Clock { .. } => 0,
             };
@@ -258,7 +276,7 @@ pub fn start_lesson(lesson: &Lesson, text: Option<String>) -> (Scene, Cluster) {
 /// pass here at once. Returns what it printed and whether it succeeded.
 pub fn run_script_step(scene: &mut Scene, cluster: &mut Cluster, text: &str, step: &script::Step) -> (String, bool) {
     let act = |scene: &mut Scene, cluster: &mut Cluster, action: Action| {
-        let _ = scene.record(cluster.now(), action.clone());
+        let _ = scene.record(cluster.sim.position(), action.clone());
         perform(cluster, &action)
     };
     match step {
@@ -289,6 +307,24 @@ pub fn run_script_step(scene: &mut Scene, cluster: &mut Cluster, text: &str, ste
             cluster.sim.run_for_ms(*ms);
             (String::new(), true)
         }
+        script::Step::Host(words) => {
+            match act(scene, cluster, Action::Host { line: shell_words::join(words) }) {
+                Outcome::Kubectl(o) => (o.combined(), o.exit_code == 0),
+                _ => (String::new(), true),
+            }
+        }
+        // `$(…)` is expanded now, as the shell would, and the line it gives
+        // is what the scene records.
+        script::Step::Substituted(_) => match script::expand_line(cluster, step, &NoFiles) {
+            Ok(expanded) => match script::parse(&expanded) {
+                Ok(commands) => match commands.as_slice() {
+                    [command] if !matches!(command.step, script::Step::Substituted(_)) => run_script_step(scene, cluster, &command.text, &command.step),
+                    _ => (format!("error: cannot run \"{expanded}\"\n"), false),
+                },
+                Err(e) => (format!("error: {}\n", e.message), false),
+            },
+            Err(printed) => (printed, false),
+        },
     }
 }
 
@@ -296,6 +332,8 @@ pub fn run_script_step(scene: &mut Scene, cluster: &mut Cluster, text: &str, ste
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     Kubectl(Output),
+    /// What a line typed at a container's shell printed, and the shell's state after it.
+    Shell(kubectl::interactive::Step, kubectl::interactive::ShellSession),
     Editor(EditorReport),
     Component(Result<(), String>),
     Clock,
@@ -317,16 +355,52 @@ pub fn perform(cluster: &mut Cluster, action: &Action) -> Outcome {
     match action {
         Action::Apply { text } => Outcome::Editor(apply_text(cluster, text, false)),
         Action::Delete { text } => Outcome::Editor(apply_text(cluster, text, true)),
-        Action::Kubectl { line, stdin } => Outcome::Kubectl(kubectl::run(cluster, line, stdin.as_deref(), &NoFiles)),
+        // Lines come from the page's terminal, where `-it` gets a terminal; a
+        // here-document's text comes from a lesson's "show me".
+        Action::Kubectl { line, stdin: Some(stdin) } => Outcome::Kubectl(kubectl::run(cluster, line, Some(stdin), &NoFiles)),
+        Action::Kubectl { line, stdin: None } => Outcome::Kubectl(kubectl::run_in_terminal(cluster, line)),
+        Action::ShellLine { session, line } => {
+            let mut session = session.clone();
+            let step = kubectl::interactive::shell_line(cluster, &mut session, line);
+            Outcome::Shell(step, session)
+        }
+        Action::FollowEnd { follow, interrupted } => {
+            let mut follow = follow.clone();
+            if *interrupted {
+                let _ = kubectl::interactive::interrupt(cluster, &mut kubectl::interactive::Interactive::Follow(follow));
+            } else {
+                let _ = kubectl::interactive::follow(cluster, &mut follow);
+            }
+            Outcome::Clock
+        }
+        Action::Host { line } => Outcome::Kubectl(run_host(cluster, line)),
         Action::Stop { component } => Outcome::Component(cluster.sim.stop(component)),
         Action::Start { component } => Outcome::Component(cluster.sim.start(component)),
         Action::Clock { .. } => Outcome::Clock,
     }
 }
 
+/// Runs a host command line, with its output in kubectl's shape.
+pub fn run_host(cluster: &mut Cluster, line: &str) -> Output {
+    let words = match shell_words::split(line) {
+        Ok(w) => w,
+        Err(_) => return Output { stderr: "error: unterminated quote\n".into(), exit_code: 1, ..Default::default() },
+    };
+    let out = crate::engine::host::run(cluster, &words);
+    if out.code == 0 {
+        Output { stdout: out.text, exit_code: 0, ..Default::default() }
+    } else {
+        Output { stderr: out.text, exit_code: out.code, ..Default::default() }
+    }
+}
+
 /// Whether a terminal line only reads: it changes nothing, so a scene need
 /// not keep it (links stay short).
 pub fn is_read_only(line: &str) -> bool {
+    if crate::engine::host::is_host_command(line) {
+        let words: Vec<String> = line.split_whitespace().map(str::to_string).collect();
+        return crate::engine::host::is_read_only(&words);
+    }
     let mut words = line.split_whitespace();
     let mut verb = words.next().unwrap_or("");
     if verb == "kubectl" {
@@ -412,9 +486,9 @@ impl Replay {
     /// Runs at most about `max_runs` component runs toward the scene's end.
     pub fn step(&mut self, cluster: &mut Cluster, max_runs: usize) -> ReplayProgress {
         loop {
-            let target = self.scene.actions.get(self.next).map_or(self.scene.until_ms, |a| a.t);
+            let (target, runs) = self.scene.actions.get(self.next).map_or((self.scene.until_ms, None), |a| (a.t, a.r));
             let target = VirtualTime::from_millis(target);
-            if cluster.now() < target && !cluster.sim.run_until_bounded(target, max_runs) {
+            if !cluster.sim.run_to_position(target, runs, max_runs) {
                 let done = cluster.now().as_millis() as f64 / self.scene.until_ms.max(1) as f64;
                 return ReplayProgress::Working(done.min(1.0));
             }
@@ -435,25 +509,67 @@ impl Replay {
     }
 }
 
+/// The most worker nodes and pods a bench cluster (`?bench=`) may ask for.
+pub const MAX_BENCH_NODES: usize = 5_000;
+pub const MAX_BENCH_PODS: usize = 150_000;
+
 /// A big cluster for measuring the page: `workers` nodes and `pods` pods
 /// spread over them, created through the API server already bound (as a
 /// DaemonSet's would be), so the measure does not wait for the scheduler.
 pub fn bench_cluster(workers: usize, pods: usize, seed: u64) -> Cluster {
-    let mut cluster = Cluster::new(Profile::scaled(workers.clamp(1, MAX_NODES)), seed);
-    for i in 0..pods {
-        let node = format!("worker-{}", i % workers.max(1) + 1);
-        let pod = serde_json::json!({
-            "apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": format!("load-{i:05}"), "namespace": "default", "labels": {"app": "load"}},
-            "spec": {"nodeName": node, "containers": [{"name": "app", "image": "nginx:1.27",
-                "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}}}]},
-        });
-        if let Ok(obj) = Object::from_json(ids::pods(), pod) {
-            let _ = cluster.sim.api.create(obj);
-        }
-    }
+    let mut build = BenchBuild::new(workers, pods);
+    let mut cluster = build.boot(seed);
+    while !build.step(&mut cluster, usize::MAX) {}
     cluster.sim.settle();
     cluster
+}
+
+/// A bench cluster built a few pods at a time, so the page stays drawn
+/// while tens of thousands are created.
+#[derive(Clone, Debug)]
+pub struct BenchBuild {
+    workers: usize,
+    pods: usize,
+    next: usize,
+}
+
+impl BenchBuild {
+    pub fn new(workers: usize, pods: usize) -> Self {
+        BenchBuild { workers: workers.clamp(1, MAX_BENCH_NODES), pods: pods.min(MAX_BENCH_PODS), next: 0 }
+    }
+
+    /// The booted cluster, before any pod.
+    pub fn boot(&self, seed: u64) -> Cluster {
+        Cluster::new(Profile::scaled(self.workers), seed)
+    }
+
+    pub fn created(&self) -> usize {
+        self.next
+    }
+
+    pub fn total(&self) -> usize {
+        self.pods
+    }
+
+    /// Creates up to `max` more pods; true once all exist (the cluster reacts
+    /// as it runs).
+    pub fn step(&mut self, cluster: &mut Cluster, max: usize) -> bool {
+        let end = self.pods.min(self.next.saturating_add(max));
+        for i in self.next..end {
+            let node = format!("worker-{}", i % self.workers + 1);
+            let pod = serde_json::json!({
+                "apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": format!("load-{i:05}"), "namespace": "default", "labels": {"app": "load"}},
+                "spec": {"nodeName": node, "containers": [{"name": "app", "image": "nginx:1.27",
+                    "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}}}]},
+            });
+            if let Ok(obj) = Object::from_json(ids::pods(), pod) {
+                let _ = cluster.sim.api.create(obj);
+            }
+        }
+        self.next = end;
+        self.next >= self.pods
+    }
 }
 
 #[cfg(test)]
@@ -477,7 +593,7 @@ mod tests {
         let mut scene = Scene::new(7);
         let mut cluster = scene.boot();
         let act = |scene: &mut Scene, cluster: &mut Cluster, action: Action| {
-            scene.record(cluster.now(), action.clone()).unwrap();
+            scene.record(cluster.sim.position(), action.clone()).unwrap();
             perform(cluster, &action);
         };
         act(&mut scene, &mut cluster, Action::Stop { component: "scheduler".into() });
@@ -510,6 +626,34 @@ mod tests {
     }
 
     #[test]
+    fn lines_typed_at_a_container_shell_are_replayed() {
+        let mut scene = Scene::new(3);
+        let mut cluster = scene.boot();
+        let act = |scene: &mut Scene, cluster: &mut Cluster, action: Action| {
+            scene.record(cluster.sim.position(), action.clone()).unwrap();
+            perform(cluster, &action)
+        };
+        act(&mut scene, &mut cluster, Action::Kubectl { line: "kubectl run shell --image=busybox:1.37 -- sleep 3600".into(), stdin: None });
+        cluster.sim.run_for_ms(10_000);
+        let Outcome::Kubectl(out) = act(&mut scene, &mut cluster, Action::Kubectl { line: "kubectl exec -it shell -- sh".into(), stdin: None }) else { panic!("kubectl") };
+        let Some(kubectl::interactive::Interactive::Shell(mut session)) = out.interactive else { panic!("a shell: {out:?}") };
+        assert_eq!(session.prompt(), "/ # ");
+        for line in ["cd /tmp", "echo typed > note", "exit"] {
+            let Outcome::Shell(step, after) = act(&mut scene, &mut cluster, Action::ShellLine { session: session.clone(), line: line.into() }) else { panic!("shell") };
+            assert_eq!(step.ended, line == "exit");
+            session = after;
+        }
+        cluster.sim.run_for_ms(1_000);
+        scene.until_ms = cluster.now().as_millis();
+        let decoded = Scene::from_fragment(&scene.to_fragment()).expect("decodes");
+        let mut rebuilt = decoded.boot();
+        Replay::new(decoded).run_to_end(&mut rebuilt);
+        let read = kubectl::run(&mut rebuilt, "kubectl exec shell -- cat /tmp/note", None, &NoFiles);
+        assert_eq!(read.stdout, "typed\n", "{read:?}");
+        assert_eq!(transcript(&rebuilt), transcript(&cluster));
+    }
+
+    #[test]
     fn bounded_replay_matches_a_whole_one() {
         let (scene, cluster) = sample_scene();
         let mut rebuilt = scene.boot();
@@ -520,6 +664,49 @@ mod tests {
             assert!(steps < 1_000_000);
         }
         assert_eq!(transcript(&rebuilt), transcript(&cluster));
+    }
+
+    #[test]
+    fn actions_taken_inside_a_busy_instant_replay_exactly() {
+        let mut scene = Scene::new(5);
+        let mut live = scene.boot();
+        let act = |scene: &mut Scene, cluster: &mut Cluster, action: Action| {
+            let at = cluster.sim.position();
+            scene.record(at, action.clone()).unwrap();
+            perform(cluster, &action);
+            at
+        };
+        act(&mut scene, &mut live, Action::Apply { text: crate::view::templates::DEPLOYMENT.into() });
+        // The page's frames with one component run per call; act whenever a
+        // call stops inside a busy instant, until three such actions are taken.
+        let actions = [
+            Action::Kubectl { line: "kubectl scale deployment web --replicas=6".into(), stdin: None },
+            Action::Stop { component: "kubelet/worker-2".into() },
+            Action::Kubectl { line: "kubectl delete pod -l app=web --wait=false".into(), stdin: None },
+        ];
+        let mut inside = Vec::new();
+        let end = live.now().plus_secs(120);
+        while live.now() < end {
+            let target = live.now().plus_millis(160);
+            if !live.sim.run_until_bounded(target, 1) && inside.len() < actions.len() {
+                let p = live.sim.position();
+                if !p.quiet && p.runs > 0 {
+                    inside.push(act(&mut scene, &mut live, actions[inside.len()].clone()));
+                }
+            }
+        }
+        assert_eq!(inside.len(), actions.len(), "every action landed inside an instant");
+        // A replay ends with its last instant settled; so does the live one here.
+        live.sim.settle();
+        scene.until_ms = live.now().as_millis();
+        let decoded = Scene::from_fragment(&scene.to_fragment()).expect("decodes");
+        let mut rebuilt = decoded.boot();
+        Replay::new(decoded).run_to_end(&mut rebuilt);
+        let (want, got) = (transcript(&live), transcript(&rebuilt));
+        let first_difference = want.lines().zip(got.lines()).find(|(a, b)| a != b);
+        assert_eq!(first_difference, None);
+        assert_eq!(want, got);
+        assert_eq!(rebuilt.sim.trace(), live.sim.trace());
     }
 
     #[test]
@@ -539,8 +726,8 @@ mod tests {
         assert_eq!(Scene::from_fragment(&frag), Err(SceneError::TooBig));
         // Out of order, too long in time, wrong version.
         let mut s = Scene::new(1);
-        s.actions.push(Timed { t: 90_000, action: Action::Kubectl { line: "get pods".into(), stdin: None } });
-        s.actions.push(Timed { t: 80_000, action: Action::Kubectl { line: "get pods".into(), stdin: None } });
+        s.actions.push(Timed { t: 90_000, r: None, action: Action::Kubectl { line: "get pods".into(), stdin: None } });
+        s.actions.push(Timed { t: 80_000, r: None, action: Action::Kubectl { line: "get pods".into(), stdin: None } });
         s.until_ms = 100_000;
         assert!(matches!(Scene::from_fragment(&s.to_fragment()), Err(SceneError::Mangled(_))));
         let mut s = Scene::new(1);
@@ -580,9 +767,10 @@ mod tests {
     fn bench_cluster_spreads_pods_over_nodes() {
         let cluster = bench_cluster(10, 50, 1);
         let view = crate::view::topology::build(&cluster);
-        assert_eq!(view.pod_count, 50);
+        let load = |pods: &[crate::view::topology::PodView]| pods.iter().filter(|p| p.name.starts_with("load-")).count();
         assert_eq!(view.nodes.len(), 11);
-        assert_eq!(view.nodes[1].pods.len(), 5);
+        assert_eq!(view.nodes.iter().map(|n| load(&n.pods)).sum::<usize>(), 50);
+        assert_eq!(load(&view.nodes[1].pods), 5);
     }
 }
 

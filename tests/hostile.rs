@@ -88,3 +88,118 @@ fn malformed_scripts_are_refused_whole() {
         assert!(script::parse(bad).is_err(), "{bad}");
     }
 }
+
+#[test]
+fn malformed_quantities_are_refused_with_apimachinerys_words() {
+    let mut cluster = Cluster::new(Profile::new(ProfileKind::Default), 7);
+    let pod = |requests: &str| format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: q\nspec:\n  containers:\n  - name: c\n    image: nginx\n    resources:\n      requests: {requests}\n");
+    let out = apply(&mut cluster, &pod("{memory: 12 gigs}"));
+    assert_eq!(
+        out.stderr,
+        "Error from server (BadRequest): error when creating \"STDIN\": Pod in version \"v1\" cannot be handled as a Pod: quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'\n"
+    );
+    for bad in ["{cpu: 1GG}", "{cpu: [1]}", "{cpu: {a: b}}", "{memory: \"\"}", "{memory: \"--1\"}", "{memory: \"1.2.3\"}", "{cpu: \"99999999999999999999999999999999999999999\"}", "{cpu: \"\\u0000\"}"] {
+        let out = apply(&mut cluster, &pod(bad));
+        assert_ne!(out.exit_code, 0, "{bad}");
+        assert!(out.stderr.starts_with("Error from server (BadRequest)"), "{bad}: {}", out.stderr);
+    }
+    // Huge but valid numbers are stored canonically, never overflowing.
+    for (i, (written, stored)) in [("{cpu: 0.5, memory: 1.5Gi}", "500m 1536Mi"), ("{cpu: 1e3, memory: 9999999999Ei}", "1k 9223372036854775807")].into_iter().enumerate() {
+        let out = apply(&mut cluster, &pod(written).replace("name: q", &format!("name: q{i}")));
+        assert_eq!(out.exit_code, 0, "{written}: {}", out.stderr);
+        let line = format!("kubectl get pod q{i} -o jsonpath='{{.spec.containers[0].resources.requests.cpu}} {{.spec.containers[0].resources.requests.memory}}'");
+        let got = kubectl::run(&mut cluster, &line, None, &NoFiles);
+        assert_eq!(got.stdout, stored, "{written}: {}", got.stderr);
+    }
+    assert_still_works(&mut cluster);
+}
+
+#[test]
+fn malformed_cron_schedules_and_time_zones_get_field_errors() {
+    let mut cluster = Cluster::new(Profile::new(ProfileKind::Minikube), 8);
+    let cron = |schedule: &str, tz: &str| {
+        format!("apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: c\nspec:\n  schedule: {schedule:?}\n{tz}  jobTemplate:\n    spec:\n      template:\n        spec:\n          restartPolicy: Never\n          containers:\n          - name: c\n            image: busybox\n")
+    };
+    let cases = [
+        ("* * * *", "", "spec.schedule: Invalid value: \"* * * *\": expected exactly 5 fields, found 4: [* * * *]"),
+        ("70 * * * *", "", "spec.schedule: Invalid value: \"70 * * * *\": end of range (70) above maximum (59): 70"),
+        ("*/0 * * * *", "", "spec.schedule: Invalid value: \"*/0 * * * *\": step of range should be a positive number: */0"),
+        ("@every forever", "", "spec.schedule: Invalid value: \"@every forever\": failed to parse duration @every forever: time: invalid duration \"forever\""),
+        ("TZ=Mars/Base * * * * *", "", "cannot use TZ or CRON_TZ in schedule, use timeZone field instead"),
+        ("* * * * *", "  timeZone: Mars/Olympus\n", "spec.timeZone: Invalid value: \"Mars/Olympus\": unknown time zone Mars/Olympus"),
+        ("* * * * *", "  timeZone: \"../../etc/passwd\"\n", "spec.timeZone: Invalid value: \"../../etc/passwd\": unknown time zone ../../etc/passwd"),
+        ("99999999999999999999999 * * * *", "", "spec.schedule: Invalid value"),
+        ("1-2-3-4 ,,, --- /// * *", "", "spec.schedule: Invalid value"),
+        ("\u{1F600} * * * *", "", "spec.schedule: Invalid value"),
+    ];
+    for (schedule, tz, message) in cases {
+        let out = apply(&mut cluster, &cron(schedule, tz));
+        assert_ne!(out.exit_code, 0, "{schedule}");
+        assert!(out.stderr.starts_with("The CronJob \"c\" is invalid: "), "{schedule}: {}", out.stderr);
+        assert!(out.stderr.contains(message), "{schedule}: {}", out.stderr);
+    }
+    // Valid but never-matching schedules are accepted and simply never fire.
+    let out = apply(&mut cluster, &cron("0 0 31 2 *", ""));
+    assert_eq!(out.exit_code, 0, "{}", out.stderr);
+    cluster.sim.run_for_ms(120_000);
+    assert_still_works(&mut cluster);
+}
+
+#[test]
+fn malformed_job_policies_get_field_errors() {
+    let mut cluster = Cluster::new(Profile::new(ProfileKind::Minikube), 10);
+    let job = |extra: &str| {
+        format!("apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: j\nspec:\n{extra}  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: c\n        image: busybox\n")
+    };
+    let cases = [
+        ("  backoffLimitPerIndex: 2\n", "spec.backoffLimitPerIndex: Invalid value: 2: requires indexed completion mode"),
+        ("  completionMode: Indexed\n  completions: 3\n  maxFailedIndexes: 1\n", "spec.backoffLimitPerIndex: Required value: when maxFailedIndexes is specified"),
+        ("  completionMode: Indexed\n  completions: 3\n  backoffLimitPerIndex: 1\n  maxFailedIndexes: 5\n", "spec.maxFailedIndexes: Invalid value: 5: must be less than or equal to completions"),
+        ("  podFailurePolicy:\n    rules:\n    - action: Explode\n      onExitCodes: {operator: In, values: [1]}\n", "spec.podFailurePolicy.rules[0].action: Unsupported value: \"Explode\": supported values: \"Count\", \"FailIndex\", \"FailJob\", \"Ignore\""),
+        ("  podFailurePolicy:\n    rules:\n    - action: FailJob\n      onExitCodes: {operator: In, values: [3, 0, 3]}\n", "spec.podFailurePolicy.rules[0].onExitCodes.values[1]: Invalid value: 0: must not be 0 for the In operator"),
+        ("  podFailurePolicy:\n    rules:\n    - action: FailJob\n      onExitCodes: {operator: In, values: [3, 0, 3]}\n", "spec.podFailurePolicy.rules[0].onExitCodes.values[2]: Duplicate value: 3"),
+        ("  podFailurePolicy:\n    rules:\n    - action: FailJob\n      onExitCodes: {operator: In, values: [3, 0, 3]}\n", "spec.podFailurePolicy.rules[0].onExitCodes.values: Invalid value: [3,0,3]: must be ordered"),
+        ("  podFailurePolicy:\n    rules:\n    - action: Ignore\n", "spec.podFailurePolicy.rules[0]: Invalid value: specifying one of OnExitCodes and OnPodConditions is required"),
+        ("  podFailurePolicy:\n    rules:\n    - action: FailIndex\n      onPodConditions: [{type: DisruptionTarget}]\n", "spec.podFailurePolicy.rules[0].action: Invalid value: \"FailIndex\": requires the backoffLimitPerIndex to be set"),
+        ("  podFailurePolicy:\n    rules:\n    - action: Ignore\n      onPodConditions: [{type: DisruptionTarget, status: Maybe}]\n", "spec.podFailurePolicy.rules[0].onPodConditions[0].status: Unsupported value: \"Maybe\": supported values: \"False\", \"True\", \"Unknown\""),
+        ("  completionMode: Indexed\n  completions: 3\n  successPolicy:\n    rules:\n    - succeededIndexes: \"2-1\"\n", "spec.successPolicy.rules[0].succeededIndexes: Invalid value: \"2-1\": error parsing succeededIndexes: non-increasing order, previous: 2, current: 1"),
+        ("  completionMode: Indexed\n  completions: 3\n  successPolicy:\n    rules:\n    - succeededIndexes: \"0-1\"\n      succeededCount: 5\n", "spec.successPolicy.rules[0].succeededCount: Invalid value: 5: must be less than or equal to 3 (the number of specified completions)"),
+        ("  managedBy: nobody\n", "spec.managedBy: Invalid value: \"nobody\": must be a domain-prefixed path (such as \"acme.io/foo\")"),
+        ("  podReplacementPolicy: Sometimes\n", "spec.podReplacementPolicy: Unsupported value: \"Sometimes\": supported values: \"Failed\", \"TerminatingOrFailed\""),
+    ];
+    for (extra, message) in cases {
+        let out = apply(&mut cluster, &job(extra));
+        assert_ne!(out.exit_code, 0, "{extra}");
+        assert!(out.stderr.starts_with("The Job \"j\" is invalid: "), "{extra}: {}", out.stderr);
+        assert!(out.stderr.contains(message), "{extra}: {}", out.stderr);
+    }
+    assert_still_works(&mut cluster);
+}
+
+#[test]
+fn malformed_claim_templates_are_reported_on_the_stateful_set() {
+    let mut cluster = Cluster::new(Profile::new(ProfileKind::Default), 9);
+    let set = |claim: &str| {
+        format!("apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: db\nspec:\n  selector:\n    matchLabels: {{app: db}}\n  serviceName: db\n  template:\n    metadata:\n      labels: {{app: db}}\n    spec:\n      containers:\n      - name: c\n        image: nginx\n        volumeMounts:\n        - {{name: data, mountPath: /data}}\n  volumeClaimTemplates:\n{claim}")
+    };
+    // Decoding refuses a bad size outright, naming the StatefulSet.
+    let out = apply(&mut cluster, &set("  - metadata: {name: data}\n    spec:\n      accessModes: [ReadWriteOnce]\n      resources: {requests: {storage: lots}}\n"));
+    assert!(out.stderr.contains("StatefulSet in version \"v1\" cannot be handled as a StatefulSet: quantities must match"), "{}", out.stderr);
+    // A claim the API server will not create is an event with its field path; no pod is made.
+    let out = apply(&mut cluster, &set("  - metadata: {name: data}\n    spec:\n      accessModes: [ReadWriteSometimes]\n"));
+    assert_eq!(out.exit_code, 0, "{}", out.stderr);
+    cluster.sim.run_for_ms(5_000);
+    let events = kubectl::run(&mut cluster, "kubectl get events --field-selector involvedObject.name=db -o jsonpath={.items[*].message}", None, &NoFiles);
+    assert!(events.stdout.contains("create Claim data-db-0 for Pod db-0 in StatefulSet db failed error: PersistentVolumeClaim \"data-db-0\" is invalid: "), "{}", events.stdout);
+    assert!(events.stdout.contains("spec.accessModes: Unsupported value: \"ReadWriteSometimes\""), "{}", events.stdout);
+    assert!(events.stdout.contains("spec.resources[storage]: Required value"), "{}", events.stdout);
+    let pods = kubectl::run(&mut cluster, "kubectl get pods -o name", None, &NoFiles);
+    assert!(!pods.stdout.contains("db-0"), "{}", pods.stdout);
+    // Nameless and absurd claim templates never panic either.
+    for claim in ["  - metadata: {}\n", "  - {}\n", "  - metadata: {name: \"../x\"}\n    spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}\n"] {
+        kubectl::run(&mut cluster, "kubectl delete sts db", None, &NoFiles);
+        let _ = apply(&mut cluster, &set(claim));
+        cluster.sim.run_for_ms(3_000);
+    }
+    assert_still_works(&mut cluster);
+}

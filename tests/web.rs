@@ -100,6 +100,49 @@ async fn the_app_draws_the_cluster_and_its_switches_work() {
     assert!(output.contains("$ kubectl version"), "{output}");
 }
 
+#[wasm_bindgen_test]
+async fn a_big_cluster_is_an_overview_with_a_map_a_summary_and_search() {
+    // The bench page builds a 20-worker cluster with 100 pods: past 12 nodes, the overview.
+    let history = web_sys::window().expect("window").history().expect("history");
+    history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("?bench=20x100&frames=10")).expect("address");
+    let root = document().create_element("div").expect("div");
+    // Removed by the next mount, as the other tests' apps are.
+    root.set_class_name("test-root");
+    document().body().expect("body").append_child(&root).expect("append");
+    yew::Renderer::<miniplane::ui::App>::with_root(root.clone()).render();
+    settle(300).await;
+    history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("?")).expect("address");
+    // Only this app's elements (another test's app may share the page).
+    let by_test_id = |id: &str| -> Option<web_sys::HtmlElement> {
+        root.query_selector(&format!("[data-testid=\"{id}\"]")).ok().flatten().and_then(|e| e.dyn_into().ok())
+    };
+    for _ in 0..100 {
+        if by_test_id("node-map").is_some_and(|m| m.get_attribute("data-nodes").as_deref() == Some("21")) {
+            break;
+        }
+        settle(100).await;
+    }
+    let map = by_test_id("node-map").expect("the node map");
+    assert_eq!(map.get_attribute("data-nodes").as_deref(), Some("21"), "the control plane and 20 workers");
+    assert!(by_test_id("pending-lane").is_some());
+    assert!(by_test_id("node-worker-3").is_none(), "no cards until a node is opened");
+
+    let search: web_sys::HtmlInputElement = by_test_id("topology-search").expect("search").dyn_into().expect("input");
+    search.set_value("load-00042");
+    search.dispatch_event(&web_sys::InputEvent::new("input").expect("event")).expect("dispatch");
+    settle(100).await;
+    let hit = by_test_id("search-hit-pod-default-load-00042").expect("the pod is found");
+    hit.click();
+    settle(200).await;
+    // load-00042 sits on worker-3 (42 % 20 + 1): its card opens, with the pod on it.
+    assert!(by_test_id("zoomed-node").is_some());
+    assert!(by_test_id("node-worker-3").is_some(), "worker-3's card");
+    assert!(by_test_id("pod-default-load-00042").is_some(), "its tile");
+    by_test_id("back-to-map").expect("back").click();
+    settle(100).await;
+    assert!(by_test_id("node-worker-3").is_none());
+}
+
 fn press_enter(input: &web_sys::HtmlInputElement) {
     let enter = web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &{
         let init = web_sys::KeyboardEventInit::new();
@@ -114,6 +157,7 @@ fn press_enter(input: &web_sys::HtmlInputElement) {
 async fn type_line(line: &str) {
     let input: web_sys::HtmlInputElement = by_test_id("terminal-input").expect("input").dyn_into().expect("input");
     input.set_value(line);
+    input.dispatch_event(&web_sys::InputEvent::new("input").expect("input event")).expect("dispatch input");
     press_enter(&input);
     settle(150).await;
 }
@@ -223,4 +267,104 @@ async fn a_custom_lesson_with_a_mistake_names_its_line() {
     by_test_id("stop-scheduler").expect("switch").click();
     settle(500).await;
     assert!(by_test_id("lesson-done").is_some(), "a one-step lesson completes");
+}
+
+fn terminal_text() -> String {
+    by_test_id("terminal-output").and_then(|e| e.text_content()).unwrap_or_default()
+}
+
+fn prompt() -> String {
+    by_test_id("terminal-prompt").and_then(|e| e.text_content()).unwrap_or_default()
+}
+
+#[wasm_bindgen_test]
+async fn exec_it_opens_an_interactive_shell_in_the_terminal() {
+    mount().await;
+    type_line("kubectl run shell --image=busybox:1.37 -- sleep 3600").await;
+    // The clock runs at 1x: the image pull and start take a few virtual seconds.
+    let mut running = false;
+    for _ in 0..80 {
+        settle(250).await;
+        type_line("kubectl get pod shell --no-headers").await;
+        if terminal_text().contains("Running") {
+            running = true;
+            break;
+        }
+    }
+    assert!(running, "the pod runs: {}", terminal_text());
+    type_line("kubectl exec -it shell -- sh").await;
+    assert_eq!(prompt(), "/ # ", "busybox's shell prompt");
+    type_line("cd /tmp && echo hello > note && cat note").await;
+    assert_eq!(prompt(), "/tmp # ", "the prompt follows cd");
+    assert!(terminal_text().contains("/ # cd /tmp && echo hello > note && cat note"), "{}", terminal_text());
+    assert!(terminal_text().contains("hello"), "{}", terminal_text());
+    type_line("bash").await;
+    assert!(terminal_text().contains("sh: bash: not found"), "{}", terminal_text());
+    type_line("exit").await;
+    assert_eq!(prompt(), "$", "back at kubectl");
+    type_line("kubectl exec shell -- cat /tmp/note").await;
+    assert!(terminal_text().ends_with("hello\n") || terminal_text().contains("$ kubectl exec shell -- cat /tmp/notehello"), "{}", terminal_text());
+}
+
+fn set_input(id: &str, value: &str) {
+    let input: web_sys::HtmlInputElement = by_test_id(id).expect("input").dyn_into().expect("input element");
+    input.set_value(value);
+    let event = web_sys::Event::new_with_event_init_dict("input", &{
+        let init = web_sys::EventInit::new();
+        init.set_bubbles(true);
+        init
+    })
+    .expect("event");
+    input.dispatch_event(&event).expect("dispatch");
+}
+
+fn chart_totals() -> (u32, u32) {
+    let columns = document().query_selector_all("[data-testid=\"traffic-column\"]").expect("columns");
+    let (mut ok, mut failed) = (0, 0);
+    for i in 0..columns.length() {
+        let Some(el) = columns.item(i).and_then(|n| n.dyn_into::<web_sys::Element>().ok()) else { continue };
+        ok += el.get_attribute("data-ok").and_then(|v| v.parse::<u32>().ok()).unwrap_or(0);
+        failed += el.get_attribute("data-failed").and_then(|v| v.parse::<u32>().ok()).unwrap_or(0);
+    }
+    (ok, failed)
+}
+
+#[wasm_bindgen_test]
+async fn the_traffic_panel_starts_charts_and_stops_the_generator() {
+    mount().await;
+    let panel = by_test_id("traffic-panel").expect("traffic panel");
+    assert_eq!(panel.get_attribute("data-running").as_deref(), Some("false"));
+    // Nothing listens on this NodePort: every request is refused.
+    set_input("traffic-url", "http://172.18.0.3:30999/");
+    set_input("traffic-rate", "20");
+    settle(50).await;
+    by_test_id("traffic-start").expect("start button").click();
+    settle(100).await;
+    let panel = by_test_id("traffic-panel").expect("traffic panel");
+    assert_eq!(panel.get_attribute("data-running").as_deref(), Some("true"));
+    let speed: web_sys::HtmlSelectElement = by_test_id("speed").expect("speed").dyn_into().expect("select");
+    speed.set_value("10");
+    speed.dispatch_event(&web_sys::Event::new_with_event_init_dict("change", &{
+        let init = web_sys::EventInit::new();
+        init.set_bubbles(true);
+        init
+    }).expect("event")).expect("dispatch");
+    settle(1_500).await;
+    let (ok, failed) = chart_totals();
+    assert_eq!(ok, 0);
+    assert!(failed >= 20, "the chart shows the refused requests: {failed}");
+    let failed_text = by_test_id("traffic-failed").expect("failed count").text_content().unwrap_or_default();
+    assert!(failed_text.ends_with("failed") && !failed_text.starts_with('0'), "{failed_text}");
+    let last = by_test_id("traffic-last-failure").expect("last failure").text_content().unwrap_or_default();
+    assert!(last.contains("connection refused"), "{last}");
+    // The terminal shows the command the panel ran, as if typed.
+    let output = by_test_id("terminal-output").expect("output").text_content().unwrap_or_default();
+    assert!(output.contains("traffic start http://172.18.0.3:30999/ --rate 20/s"), "{output}");
+    by_test_id("traffic-stop").expect("stop button").click();
+    settle(100).await;
+    let panel = by_test_id("traffic-panel").expect("traffic panel");
+    assert_eq!(panel.get_attribute("data-running").as_deref(), Some("false"));
+    let frozen = chart_totals();
+    settle(500).await;
+    assert_eq!(chart_totals(), frozen, "a stopped generator's chart holds still");
 }

@@ -1,5 +1,7 @@
-//! Cluster profiles and assembly: the API server with its built-in objects,
-//! the control-plane components and one kubelet and kube-proxy per node.
+//! Cluster profiles and assembly: the API server with its built-in objects
+//! and the installer's add-ons, the control-plane components (and their
+//! static pod manifests on the control-plane node) and one kubelet and
+//! kube-proxy per node.
 
 use std::collections::BTreeMap;
 
@@ -9,12 +11,18 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use crate::engine::api::Object;
+use crate::engine::bootstrap::static_pods::{KubeadmConfig, COMPONENT_MANIFESTS};
+use crate::engine::bootstrap::AddonInstaller;
 use crate::engine::controllers::ControllerManager;
+use crate::engine::network::addons;
+use crate::engine::network::pod_clients::PodClients;
+use crate::engine::network::policy_agent::PolicyAgent;
 use crate::engine::node::{KubeProxy, Kubelet};
 use crate::engine::scheduler::Scheduler;
 use crate::engine::apiserver::ApiServer;
 use crate::engine::sim::clock::VirtualTime;
-use crate::engine::sim::Sim;
+use crate::engine::sim::{Host, Sim};
+use crate::engine::storage::provisioner;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProfileKind {
@@ -48,6 +56,9 @@ pub struct NodeSpec {
     pub pod_cidr: String,
     /// The node's InternalIP.
     pub address: String,
+    /// When its kubelet first starts: kind joins its workers once the
+    /// control plane is up (`kubeadm join`).
+    pub join_after_ms: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -59,6 +70,9 @@ pub struct Profile {
 }
 
 const GIB: i64 = 1024 * 1024 * 1024;
+/// When kind's workers run `kubeadm join`: after the control plane, its
+/// CNI and its storage are up, so the add-ons land on the control plane.
+pub const WORKER_JOIN_MS: u64 = 20_000;
 
 impl Profile {
     pub fn new(kind: ProfileKind) -> Self {
@@ -75,6 +89,7 @@ impl Profile {
                     tainted: false,
                     pod_cidr: "10.244.0.0/24".into(),
                     address: "192.168.49.2".into(),
+                    join_after_ms: 0,
                 }],
             },
             ProfileKind::Default => {
@@ -87,6 +102,7 @@ impl Profile {
                     tainted: true,
                     pod_cidr: "10.244.0.0/24".into(),
                     address: "172.18.0.2".into(),
+                    join_after_ms: 0,
                 }];
                 for i in 1..=3 {
                     nodes.push(NodeSpec {
@@ -98,6 +114,7 @@ impl Profile {
                         tainted: false,
                         pod_cidr: format!("10.244.{i}.0/24"),
                         address: format!("172.18.0.{}", i + 2),
+                        join_after_ms: WORKER_JOIN_MS,
                     });
                 }
                 Profile { kind, server: "172.18.0.2:6443".to_string(), nodes }
@@ -119,6 +136,7 @@ impl Profile {
                 tainted: false,
                 pod_cidr: format!("10.{}.{}.0/24", 64 + i / 256, i % 256),
                 address: format!("172.{}.{}.{}", 19 + i / 65536, (i / 256) % 256, i % 256),
+                join_after_ms: 0,
             });
         }
         profile
@@ -147,8 +165,11 @@ impl Cluster {
     pub fn unbooted(profile: Profile, seed: u64) -> Self {
         let mut api = ApiServer::new(seed, &profile.server);
         bootstrap_objects(&mut api);
+        let _ = api.create(Object::StorageClass(provisioner::standard_class(profile.kind)));
+        addons::install_coredns(&mut api, profile.kind == ProfileKind::Minikube);
         let mut sim = Sim::new(seed, api);
-        register_components(&mut sim, &profile);
+        register_components(&mut sim, &profile, seed);
+        host_components(&mut sim, &profile);
         Cluster { sim, profile, seed }
     }
 
@@ -158,19 +179,48 @@ impl Cluster {
 }
 
 /// The control plane and the node agents, in a fixed order.
-fn register_components(sim: &mut Sim, profile: &Profile) {
+fn register_components(sim: &mut Sim, profile: &Profile, seed: u64) {
     sim.add(Box::new(Scheduler::new()));
     sim.add(Box::new(ControllerManager::standard()));
+    sim.add(Box::new(provisioner::for_profile(profile, seed)));
+    sim.add(Box::new(PodClients::default()));
+    sim.add(Box::new(PolicyAgent::default()));
+    let kubeadm = KubeadmConfig::for_profile(profile);
     for node in &profile.nodes {
         sim.add_node_name(&node.name);
+        let mut machine = Kubelet::machine_for(node);
+        machine.address = node.address.clone();
+        machine.pod_cidr = node.pod_cidr.clone();
+        if let Some(config) = kubeadm.as_ref().filter(|c| c.node_name == node.name) {
+            machine.static_pod_manifests.extend(config.manifests());
+        }
+        sim.world.add_machine(&node.name, machine);
         sim.add(Box::new(Kubelet::new(node.clone())));
         sim.add(Box::new(KubeProxy::new(&node.name)));
     }
+    sim.add(Box::new(AddonInstaller::new(profile)));
+}
+
+/// Where each component's process runs (see `sim::hosting`).
+fn host_components(sim: &mut Sim, profile: &Profile) {
+    if let Some(control_plane) = profile.nodes.iter().find(|n| n.control_plane) {
+        for (component, file) in COMPONENT_MANIFESTS {
+            sim.host_component(component, Host::StaticPod { node: control_plane.name.clone(), file: file.to_string() });
+        }
+    }
+    for node in &profile.nodes {
+        sim.host_component(&format!("kube-proxy/{}", node.name), Host::Program { node: Some(node.name.clone()), program: "kube-proxy".into() });
+    }
+    let provisioner = match profile.kind {
+        ProfileKind::Minikube => "storage-provisioner",
+        ProfileKind::Default => "local-path-provisioner",
+    };
+    sim.host_component(provisioner, Host::Program { node: None, program: provisioner.into() });
 }
 
 /// What a new API server creates itself: the four system namespaces, the
 /// `kubernetes` Service and the two system priority classes.
-fn bootstrap_objects(api: &mut ApiServer) {
+pub(crate) fn bootstrap_objects(api: &mut ApiServer) {
     for name in ["default", "kube-node-lease", "kube-public", "kube-system"] {
         let ns = Namespace {
             metadata: ObjectMeta {

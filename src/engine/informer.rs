@@ -47,6 +47,20 @@ impl Informer {
         self.items.is_empty()
     }
 
+    /// Stops watching but keeps the cache (an object that can no longer
+    /// change, such as an immutable ConfigMap).
+    pub fn stop_watching(&mut self, api: &mut crate::engine::apiserver::ApiServer) {
+        if let Some(id) = self.watch.take() {
+            api.close_watch(id);
+        }
+    }
+
+    /// The process ended while the API server lives on: its watch is closed.
+    pub fn close(&mut self, api: &mut crate::engine::apiserver::ApiServer) {
+        self.stop_watching(api);
+        self.reset();
+    }
+
     /// The process restarted: the cache and the watch are gone.
     pub fn reset(&mut self) {
         self.watch = None;

@@ -7,19 +7,37 @@
 //!   validation, graceful deletion, watch fan-out, events).
 //! - `informer`: list+watch caches the components read through.
 //! - `scheduler`, `controllers`, `node`: the components.
+//! - `storage`: claim/volume matching, where volume data lives, and the
+//!   external provisioners (components too).
 //! - `sim`: virtual clock, timers, seeded RNG, start/stop of components.
+//! - `world`: each node's machine (container runtime), which outlives its processes.
+//! - `bootstrap`: what kubeadm, kind and minikube install: the control-plane
+//!   static pod manifests and the add-ons (kube-proxy, kindnet, storage).
+//! - `network`: connections between pods, nodes and the host; Services, DNS,
+//!   NetworkPolicy, Ingress, the applications that answer, traffic.
 //! - `cluster`: profiles that put it all together.
+//! - `quantity`: resource quantities, parsed and printed as apimachinery does.
+//! - `cron`, `time_zones`: CronJob schedules as robfig/cron reads them, in IANA zones.
 //! - `kubectl`: the command line, printing what kubectl 1.33 prints.
+//! - `host`: commands on the learner's machine (curl, wget, minikube service, traffic).
 
 pub mod api;
 pub mod apiserver;
+pub mod bootstrap;
 pub mod cluster;
 pub mod controllers;
+pub mod cron;
+pub mod host;
 pub mod informer;
 pub mod kubectl;
+pub mod network;
 pub mod node;
+pub mod quantity;
 pub mod scheduler;
 pub mod script;
 pub mod selector;
 pub mod sim;
+pub mod storage;
 pub mod store;
+pub mod time_zones;
+pub mod world;

@@ -15,6 +15,14 @@
 //!
 //! Each command is echoed as `$ <line as written>` (a heredoc by its first
 //! line), followed by what it printed. `a && b` runs `b` only if `a` succeeded.
+//!
+//! `$(kubectl …)` in a line is replaced by what that command printed, as a
+//! shell's command substitution (`kubectl delete pod $(kubectl get pods -o
+//! name | …)` without the pipe).
+//!
+//! Host commands run on the learner's machine: `traffic start URL [--rate
+//! N/s] [--from pod/NAME|node/NAME]`, `traffic stop`, `traffic report`,
+//! `curl URL`, `wget URL` and `minikube service NAME --url`.
 
 use crate::engine::cluster::Cluster;
 use crate::engine::kubectl::{self, FileSource};
@@ -32,6 +40,12 @@ pub enum Step {
     Stop(String),
     Start(String),
     Sleep(u64),
+    /// A command on the learner's machine: `traffic …`, `curl`, `wget`,
+    /// `minikube service`.
+    Host(Vec<String>),
+    /// A kubectl or host command with `$(kubectl …)` substitutions, expanded
+    /// when it runs (as a shell would) and then split into words.
+    Substituted(String),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -74,6 +88,23 @@ pub fn parse(text: &str) -> Result<Vec<Command>, ScriptError> {
         }
         let err = |message: String| ScriptError { line: number, message };
         let (command_part, heredoc) = split_heredoc(line);
+        if command_part.contains("$(") {
+            if heredoc.is_some() {
+                return Err(err("a here-document cannot be combined with $(…)".into()));
+            }
+            for inner in substitutions(command_part).map_err(err)? {
+                let head = inner.split_whitespace().next().unwrap_or("");
+                if head != "kubectl" && !crate::engine::host::COMMANDS.contains(&head) {
+                    return Err(err(format!("only kubectl and host commands can be substituted, found \"$({inner})\"")));
+                }
+            }
+            let first = command_part.split_whitespace().next().unwrap_or("");
+            if first != "kubectl" && !crate::engine::host::COMMANDS.contains(&first) {
+                return Err(err(format!("unknown command \"{first}\"")));
+            }
+            commands.push(Command { line: number, text: line.to_string(), step: Step::Substituted(command_part.to_string()) });
+            continue;
+        }
         let words = shell_words::split(command_part).map_err(|_| err("unterminated quote".into()))?;
         let Some(first) = words.first() else { continue };
         let step = match first.as_str() {
@@ -129,11 +160,78 @@ pub fn parse(text: &str) -> Result<Vec<Command>, ScriptError> {
                 }
                 Step::Sleep(ms)
             }
-            other => return Err(err(format!("unknown command \"{other}\" (expected kubectl, stop, start or sleep)"))),
+            w if crate::engine::host::COMMANDS.contains(&w) => Step::Host(words.clone()),
+            other => return Err(err(format!("unknown command \"{other}\" (expected kubectl, stop, start, sleep, traffic, curl, wget or minikube)"))),
         };
         commands.push(Command { line: number, text: line.to_string(), step });
     }
     Ok(commands)
+}
+
+/// The commands inside each `$(…)` of a line, in order.
+fn substitutions(line: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut rest = line;
+    while let Some(start) = rest.find("$(") {
+        let after = &rest[start + 2..];
+        let mut depth = 1;
+        let mut end = None;
+        for (i, c) in after.char_indices() {
+            match c {
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = Some(i);
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let Some(end) = end else { return Err("unterminated $(".into()) };
+        out.push(after[..end].to_string());
+        rest = &after[end + 1..];
+    }
+    Ok(out)
+}
+
+/// Expands each `$(kubectl …)` (or host command) with what it printed on
+/// stdout, its lines joined by spaces as an unquoted substitution is.
+fn expand(cluster: &mut Cluster, line: &str, files: &dyn FileSource) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = line;
+    for inner in substitutions(line)? {
+        let Some(start) = rest.find("$(") else { break };
+        out.push_str(&rest[..start]);
+        let words = shell_words::split(&inner).map_err(|_| "unterminated quote".to_string())?;
+        let printed = if words.first().map(String::as_str) == Some("kubectl") {
+            let result = kubectl::run_words(cluster, words[1..].to_vec(), None, files);
+            if result.exit_code != 0 {
+                return Err(result.combined());
+            }
+            result.stdout
+        } else {
+            let result = crate::engine::host::run(cluster, &words);
+            if result.code != 0 {
+                return Err(result.text);
+            }
+            result.text
+        };
+        out.push_str(&printed.split_whitespace().collect::<Vec<_>>().join(" "));
+        rest = &rest[start + 2 + inner.len() + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// The line a [`Step::Substituted`] stands for once its `$(…)` are
+/// expanded; Err holds what a failed substitution printed.
+pub fn expand_line(cluster: &mut Cluster, step: &Step, files: &dyn FileSource) -> Result<String, String> {
+    match step {
+        Step::Substituted(line) => expand(cluster, line, files),
+        _ => Err("error: nothing to expand\n".into()),
+    }
 }
 
 /// `kubectl apply -f - <<EOF` → (`kubectl apply -f -`, Some("EOF")).
@@ -190,7 +288,23 @@ pub fn run_step_status(cluster: &mut Cluster, step: &Step, files: &dyn FileSourc
             cluster.sim.run_for_ms(*ms);
             (String::new(), true)
         }
+        Step::Host(words) => host_result(crate::engine::host::run(cluster, words)),
+        Step::Substituted(line) => match expand(cluster, line, files) {
+            Ok(expanded) => match shell_words::split(&expanded) {
+                Ok(words) if words.first().map(String::as_str) == Some("kubectl") => {
+                    run_step_status(cluster, &Step::Kubectl { chain: vec![words[1..].to_vec()], stdin: None }, files)
+                }
+                Ok(words) => host_result(crate::engine::host::run(cluster, &words)),
+                Err(_) => ("error: unterminated quote\n".to_string(), false),
+            },
+            Err(printed) => (printed, false),
+        },
     }
+}
+
+fn host_result(output: crate::engine::host::HostOutput) -> (String, bool) {
+    let ok = output.code == 0;
+    (output.text, ok)
 }
 
 fn component_result(result: Result<(), String>) -> (String, bool) {
@@ -218,6 +332,15 @@ mod tests {
             Step::Kubectl { chain, .. } => assert_eq!(chain.len(), 2),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn substitutions_are_kept_for_run_time() {
+        let cmds = parse("kubectl delete pod $(kubectl get pods -o jsonpath='{.items[0].metadata.name}')\ncurl $(minikube service web --url)\n").unwrap();
+        assert_eq!(cmds[0].step, Step::Substituted("kubectl delete pod $(kubectl get pods -o jsonpath='{.items[0].metadata.name}')".into()));
+        assert!(matches!(cmds[1].step, Step::Substituted(_)));
+        assert_eq!(parse("kubectl get pod $(rm -rf /)").unwrap_err().line, 1);
+        assert_eq!(parse("kubectl get pod $(kubectl get pods").unwrap_err().line, 1);
     }
 
     #[test]

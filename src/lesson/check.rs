@@ -357,7 +357,7 @@ pub struct Evaluation {
 }
 
 /// Evaluates a check against the cluster and the lines run in this step.
-/// Read-only: kubectl terms go through [`kubectl::run_read_only`], events
+/// Read-only: kubectl terms go through [`kubectl::run_read_only_strict`], events
 /// and components are read, and nothing is written or run.
 pub fn evaluate(check: &Check, cluster: &mut Cluster, ran: &[RanLine]) -> Evaluation {
     let mut ev = Evaluator { cluster, ran, outputs: BTreeMap::new(), ticks: Vec::new() };
@@ -395,7 +395,7 @@ impl Evaluator<'_> {
                 let output = match self.outputs.get(words) {
                     Some(o) => o.clone(),
                     None => {
-                        let o = kubectl::run_read_only(self.cluster, words.clone());
+                        let o = kubectl::run_read_only_strict(self.cluster, words.clone());
                         self.outputs.insert(words.clone(), o.clone());
                         o
                     }

@@ -175,11 +175,48 @@ pub fn listen_host(callback: Callback<HostRequest>) {
     listener.forget();
 }
 
-/// `?bench` or `?bench=WORKERSxPODS` (default 100×2000).
-pub fn bench_request() -> Option<(usize, usize)> {
-    let value = query_value("bench")?;
+/// What `?bench` asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BenchRequest {
+    pub workers: usize,
+    pub pods: usize,
+    /// `&speed=60`; 10× unless asked.
+    pub speed: u32,
+    /// `&frames=120`: frames measured after 30 of warm-up; 300 unless asked.
+    pub frames: usize,
+}
+
+/// `?bench` or `?bench=WORKERSxPODS` (default 100×2000), with `&speed=` and `&frames=`.
+pub fn bench_request() -> Option<BenchRequest> {
+    let search = window()?.location().search().ok()?;
+    let query = search.strip_prefix('?')?;
+    let param = |name: &str| {
+        query.split('&').find_map(|kv| match kv.split_once('=') {
+            Some((k, v)) if k == name => Some(v.to_string()),
+            None if kv == name => Some(String::new()),
+            _ => None,
+        })
+    };
+    let value = param("bench")?;
     let (workers, pods) = value.split_once('x').and_then(|(w, p)| Some((w.parse().ok()?, p.parse().ok()?))).unwrap_or((100, 2000));
-    Some((usize::clamp(workers, 1, crate::scene::MAX_NODES), usize::min(pods, 20_000)))
+    let speed = param("speed").and_then(|s| s.parse().ok()).filter(|s| crate::ui::SPEEDS.contains(s)).unwrap_or(10);
+    let frames = param("frames").and_then(|s| s.parse().ok()).unwrap_or(300usize).clamp(10, 10_000);
+    Some(BenchRequest { workers: usize::clamp(workers, 1, crate::scene::MAX_BENCH_NODES), pods: usize::min(pods, crate::scene::MAX_BENCH_PODS), speed, frames })
+}
+
+/// Bytes of the wasm linear memory (it only grows).
+pub fn wasm_memory_bytes() -> usize {
+    core::arch::wasm32::memory_size(0) * 65_536
+}
+
+/// Bytes of the JavaScript heap in use, where the browser tells (Chromium).
+pub fn js_heap_bytes() -> f64 {
+    let Some(perf) = window().and_then(|w| w.performance()) else { return 0.0 };
+    js_sys::Reflect::get(&perf, &JsValue::from_str("memory"))
+        .ok()
+        .and_then(|m| js_sys::Reflect::get(&m, &JsValue::from_str("usedJSHeapSize")).ok())
+        .and_then(|v| v.as_f64())
+        .unwrap_or(0.0)
 }
 
 /// Writes the bench figures where scripts read them: the console, a

@@ -12,6 +12,10 @@ pub struct Props {
     pub on_toggle: Callback<()>,
     pub on_speed: Callback<u32>,
     pub on_step: Callback<()>,
+    /// Tenths of the speed virtual time actually runs at, when the cluster
+    /// is too busy for the speed asked.
+    #[prop_or_default]
+    pub behind: Option<u32>,
 }
 
 #[function_component]
@@ -40,6 +44,12 @@ pub fn Clock(props: &Props) -> Html {
                 aria-label={if props.playing { "Pause" } else { "Play" }}>
                 { if props.playing { "❚❚ Pause" } else { "▶ Play" } }
             </button>
+            if let Some(tenths) = props.behind {
+                <span class="clock-behind" data-testid="clock-behind" role="status"
+                    title={format!("The cluster is too busy for {}×: virtual time runs at {:.1}× real time", props.speed, tenths as f64 / 10.0)}>
+                    { format!("⚠ {:.1}×", tenths as f64 / 10.0) }
+                </span>
+            }
             <label class="speed-label">
                 <span class="visually-hidden">{"Speed"}</span>
                 <select data-testid="speed" onchange={on_speed} title="How many virtual seconds pass per real second">

@@ -6,7 +6,7 @@ use std::rc::Rc;
 use yew::prelude::*;
 
 use crate::engine::cluster::Cluster;
-use crate::engine::kubectl::{self, NoFiles};
+use crate::engine::kubectl;
 use crate::view::log::{self as log_view, Filter, Row, RowKind};
 
 /// What was clicked.
@@ -44,8 +44,8 @@ pub struct DetailsView {
 impl DetailsView {
     /// Asks kubectl, as a learner would; a stopped API server shows its refusal.
     pub fn build(cluster: &mut Cluster, sel: &Selection, filter: &Filter) -> Self {
-        let describe = kubectl::run(cluster, &format!("describe {}", sel.args()), None, &NoFiles).combined();
-        let yaml = kubectl::run(cluster, &format!("get {} -o yaml", sel.args()), None, &NoFiles).combined();
+        let describe = kubectl::run_read_only(cluster, &format!("describe {}", sel.args())).combined();
+        let yaml = kubectl::run_read_only(cluster, &format!("get {} -o yaml", sel.args())).combined();
         let object = format!("{}/{}", sel.resource, sel.name);
         let events_filter = Filter { object: object.clone(), show_activity: false, namespace: String::new(), component: String::new(), ..filter.clone() };
         let (rows, _) = log_view::build(cluster, &Filter { show_events: true, ..events_filter });

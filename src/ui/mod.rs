@@ -2,10 +2,11 @@
 //! components lay out the view models of `crate::view`. All user actions go
 //! through `crate::scene::perform`, recorded for links and autosave.
 //!
-//! One component per file: `topology`, `details`, `editor`, `event_log`,
-//! `terminal`, `clock`, `share`, `lesson_panel`, `lesson_picker` (and
-//! `markdown`, which draws lesson text). `App` owns the cluster, the frame
-//! loop, and the lesson being followed (its progress lives in the scene).
+//! One component per file: `topology`, `node_map`, `details`, `editor`,
+//! `event_log`, `terminal`, `clock`, `share`, `traffic`, `lesson_panel`,
+//! `lesson_picker` (and `markdown`, which draws lesson text). `App` owns the
+//! cluster, the frame loop, and the lesson being followed (its progress lives
+//! in the scene).
 
 mod browser;
 mod clock;
@@ -15,9 +16,11 @@ mod event_log;
 mod lesson_panel;
 mod lesson_picker;
 mod markdown;
+mod node_map;
 mod share;
 mod terminal;
 mod topology;
+mod traffic;
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -33,8 +36,8 @@ use crate::engine::sim::clock::VirtualTime;
 use crate::lesson::check::Evaluation;
 use crate::lesson::{self, Lesson};
 use crate::scene::{self, Action, EditorReport, Outcome, Replay, ReplayProgress, Scene};
-use crate::view::log::{self as log_view, Filter, Row};
-use crate::view::topology::{self as topology_view, TopologyView};
+use crate::view::log::{Filter, LogModel, Row};
+use crate::view::topology::{self as topology_view, SearchResults, TopologyModel, TopologyView};
 
 pub use details::Selection;
 use terminal::TermEntry;
@@ -42,17 +45,27 @@ use terminal::TermEntry;
 /// Component runs per animation frame for a single Step.
 const MAX_RUNS_PER_FRAME: usize = 400;
 /// While playing, the engine runs in slices of this many component runs
-/// until the frame's target time or its budget of wall milliseconds.
-const RUNS_PER_SLICE: usize = 20;
+/// (a slice may end inside a busy instant and the next resumes there) until
+/// the frame's target time or its budget of wall milliseconds.
+const RUNS_PER_SLICE: usize = 4;
 const ENGINE_BUDGET_MS: f64 = 6.0;
+/// The event log is redrawn at most this often while time runs.
+const LOG_INTERVAL_MS: f64 = 250.0;
+/// The details drawer re-asks kubectl at most this often.
+const DETAILS_INTERVAL_MS: f64 = 1_000.0;
+/// How much wall time the clock's achieved speed is averaged over, and the
+/// share of the asked speed below which the clock says it cannot keep up.
+const PACE_WINDOW_MS: f64 = 1_000.0;
+const PACE_BEHIND: f64 = 0.9;
+/// Pods of a bench cluster created per frame while it is built.
+const BENCH_BUILD_BUDGET_MS: f64 = 12.0;
+/// Search results listed.
+const SEARCH_LIMIT: usize = 50;
 /// Wall milliseconds a frame may spend rebuilding a scene.
 const REPLAY_BUDGET_MS: f64 = 10.0;
 /// Wall milliseconds of one frame counted at most (a background tab resumes
 /// without a jump of hours).
 const MAX_FRAME_GAP_MS: f64 = 100.0;
-/// Big clusters redraw at most this often.
-const BIG_REDRAW_INTERVAL_MS: f64 = 250.0;
-const BIG_CLUSTER_PODS: usize = 300;
 /// How often the scene is autosaved while time runs.
 const AUTOSAVE_INTERVAL_MS: f64 = 2_000.0;
 const TERMINAL_KEEP: usize = 200;
@@ -107,6 +120,8 @@ pub enum Msg {
     Apply(String),
     Delete(String),
     RunLine(String),
+    /// Ctrl-C in the terminal.
+    Interrupt,
     Select(Selection),
     CloseDetails,
     EditSelected,
@@ -134,16 +149,47 @@ pub enum Msg {
     ToggleLarge,
     /// Embed layout: show the editor (true) or the terminal.
     EmbedEditor(bool),
+    Search(String),
 }
 
 /// Measuring frames with `?bench`: a big cluster at 10×.
 struct Bench {
     frame_ms: Vec<f64>,
     engine_ms: Vec<f64>,
+    views_ms: Vec<f64>,
     warmup_frames: usize,
     wanted_frames: usize,
     reported: bool,
     label: String,
+    /// Pods still to create, a frame's budget at a time, before measuring.
+    build: Option<scene::BenchBuild>,
+    /// Wall milliseconds from navigation start until the cluster was built.
+    built_at_ms: f64,
+}
+
+/// How fast virtual time actually ran over the last second of wall time.
+#[derive(Default)]
+struct Pace {
+    window: std::collections::VecDeque<(f64, f64, f64)>,
+}
+
+impl Pace {
+    /// Records a frame: wall milliseconds, virtual milliseconds asked and got.
+    fn record(&mut self, wall_ms: f64, asked_ms: f64, got_ms: f64) {
+        self.window.push_back((wall_ms, asked_ms, got_ms));
+        let mut total: f64 = self.window.iter().map(|w| w.0).sum();
+        while self.window.len() > 1 && total - self.window.front().map_or(0.0, |w| w.0) > PACE_WINDOW_MS {
+            total -= self.window.pop_front().map_or(0.0, |w| w.0);
+        }
+    }
+    fn clear(&mut self) {
+        self.window.clear();
+    }
+    /// The speed achieved, when it is clearly below the speed asked.
+    fn behind(&self) -> Option<f64> {
+        let (wall, asked, got) = self.window.iter().fold((0.0, 0.0, 0.0), |a, w| (a.0 + w.0, a.1 + w.1, a.2 + w.2));
+        (wall >= PACE_WINDOW_MS * 0.5 && asked > 0.0 && got < asked * PACE_BEHIND).then(|| got / wall)
+    }
 }
 
 pub struct App {
@@ -157,21 +203,30 @@ pub struct App {
     frame: Option<AnimationFrame>,
     frame_started: Option<f64>,
     topology: Rc<TopologyView>,
+    /// The topology and the log, kept current from the store's change log.
+    topology_model: TopologyModel,
+    log_model: LogModel,
     log_rows: Rc<Vec<Row>>,
     log_hidden: usize,
     filter: Filter,
     log_paused: bool,
-    /// Fingerprints of what the topology and the log were last built from.
-    seen_topology: Vec<(usize, i64)>,
-    seen_log: (u64, (usize, i64)),
+    /// What the log was last drawn from (activity lines, store revision).
+    seen_log: (u64, i64),
+    log_built_at: f64,
+    details_built_at: f64,
     seen_revision: i64,
-    views_built_at: f64,
+    search: Rc<SearchResults>,
+    pace: Pace,
+    traffic: Rc<crate::view::traffic::TrafficView>,
+    seen_traffic: (u64, bool, u64),
     dirty: bool,
     selected: Option<Selection>,
     details: Option<Rc<details::DetailsView>>,
     editor_load: (u64, Rc<String>),
     editor_report: (u64, Rc<EditorReport>),
     terminal: Rc<Vec<TermEntry>>,
+    /// A command keeping the terminal (a container shell, followed output).
+    interactive: Option<crate::engine::kubectl::interactive::Interactive>,
     banner: Option<String>,
     share_link: String,
     dark: bool,
@@ -211,8 +266,8 @@ impl App {
             self.banner = Some("The scene is still being rebuilt; try again in a moment.".into());
             return None;
         }
-        let now = self.now();
-        if let Err(e) = self.scene.record(now, action.clone()) {
+        let at = self.cluster.0.borrow_mut().sim.position();
+        if let Err(e) = self.scene.record(at, action.clone()) {
             self.banner = Some(format!("This step is not kept in the scene's link: {e}."));
         }
         let outcome = scene::perform(&mut self.cluster.0.borrow_mut(), &action);
@@ -230,36 +285,48 @@ impl App {
         self.autosaved_at = browser::now_ms();
     }
 
-    /// Rebuilds the view data whose input changed since the last build.
+    /// Brings the view data up to date with what changed since the last
+    /// update; `force` redraws the log and the drawer now (after a user action).
     fn rebuild_views(&mut self) {
+        self.update_views(true);
+    }
+
+    fn update_views(&mut self, force: bool) {
         let started = browser::now_ms();
         let cluster = self.cluster.0.borrow();
-        let topology_print = topology_view::fingerprint(&cluster);
-        if topology_print != self.seen_topology {
-            let topology = topology_view::build(&cluster);
-            if *self.topology != topology {
-                self.topology = Rc::new(topology);
-            }
-            self.seen_topology = topology_print;
+        self.topology_model.update(&cluster);
+        let topology = self.topology_model.view();
+        if !Rc::ptr_eq(&topology, &self.topology) {
+            self.topology = topology;
         }
-        let log_print = log_view::fingerprint(&cluster);
-        if !self.log_paused && log_print != self.seen_log {
-            let (rows, hidden) = log_view::build(&cluster, &self.filter);
+        let log_print = (cluster.sim.activity.total(), cluster.sim.api.store().revision());
+        if !self.log_paused && log_print != self.seen_log && (force || started - self.log_built_at >= LOG_INTERVAL_MS) {
+            self.log_model.update(&cluster);
+            let (rows, hidden) = self.log_model.rows(&cluster, &self.filter);
             if *self.log_rows != rows {
                 self.log_rows = Rc::new(rows);
             }
             self.log_hidden = hidden;
             self.seen_log = log_print;
+            self.log_built_at = started;
+        }
+        self.seen_traffic = crate::view::traffic::fingerprint(&cluster);
+        let suggestions = crate::view::traffic::suggestions(&cluster);
+        let traffic = crate::view::traffic::build(&cluster.sim.world.net.traffic, cluster.sim.now(), suggestions);
+        if *self.traffic != traffic {
+            self.traffic = Rc::new(traffic);
         }
         drop(cluster);
-        self.refresh_details();
-        self.views_built_at = browser::now_ms();
-        self.views_ms = self.views_built_at - started;
+        if force || started - self.details_built_at >= DETAILS_INTERVAL_MS {
+            self.refresh_details();
+        }
+        self.views_ms = browser::now_ms() - started;
         self.dirty = false;
     }
 
     fn refresh_details(&mut self) {
         if let Some(sel) = &self.selected {
+            self.details_built_at = browser::now_ms();
             let view = details::DetailsView::build(&mut self.cluster.0.borrow_mut(), sel, &self.filter);
             if self.details.as_deref() != Some(&view) {
                 self.details = Some(Rc::new(view));
@@ -271,8 +338,9 @@ impl App {
     fn changed(&mut self) -> bool {
         let cluster = self.cluster.0.borrow();
         let seen = cluster.sim.api.store().revision() + cluster.sim.activity.total() as i64;
+        let traffic_moved = crate::view::traffic::fingerprint(&cluster) != self.seen_traffic;
         drop(cluster);
-        std::mem::replace(&mut self.seen_revision, seen) != seen
+        std::mem::replace(&mut self.seen_revision, seen) != seen || traffic_moved
     }
 
     fn schedule_frame(&mut self, ctx: &Context<Self>) {
@@ -283,9 +351,13 @@ impl App {
     fn on_frame(&mut self, ctx: &Context<Self>, ts: f64) -> bool {
         self.schedule_frame(ctx);
         self.frame_started = Some(browser::now_ms());
-        let gap = self.last_frame_ts.map_or(0.0, |last| (ts - last).clamp(0.0, MAX_FRAME_GAP_MS));
+        let wall_gap = self.last_frame_ts.map_or(0.0, |last| (ts - last).clamp(0.0, PACE_WINDOW_MS));
+        let gap = wall_gap.min(MAX_FRAME_GAP_MS);
         self.last_frame_ts = Some(ts);
         let mut redraw = false;
+        if self.build_bench() {
+            return true;
+        }
         if let Some(replay) = &mut self.replay {
             let started = browser::now_ms();
             let mut cluster = self.cluster.0.borrow_mut();
@@ -321,7 +393,9 @@ impl App {
             }
             let started = browser::now_ms();
             let mut cluster = self.cluster.0.borrow_mut();
-            let target = cluster.now().plus_millis((gap * self.speed as f64) as u64);
+            let before = cluster.now();
+            let asked = (gap * self.speed as f64) as u64;
+            let target = before.plus_millis(asked);
             // Small slices until the target or the frame's budget: a busy
             // cluster makes virtual time lag rather than the page stutter.
             while !cluster.sim.run_until_bounded(target, RUNS_PER_SLICE) {
@@ -329,9 +403,15 @@ impl App {
                     break;
                 }
             }
+            let got = cluster.now().millis_since(before);
             drop(cluster);
+            // Asked: the speed times the wall time that passed.
+            self.pace.record(wall_gap, wall_gap * self.speed as f64, got as f64);
             self.engine_ms = browser::now_ms() - started;
             redraw = true; // the clock moved
+        }
+        if self.follow_output() {
+            redraw = true;
         }
         if self.changed() {
             self.dirty = true;
@@ -339,9 +419,8 @@ impl App {
         if self.replay.is_none() && self.evaluate_lesson(false) {
             redraw = true;
         }
-        let interval = if self.topology.pod_count > BIG_CLUSTER_PODS { BIG_REDRAW_INTERVAL_MS } else { 0.0 };
-        if self.dirty && browser::now_ms() - self.views_built_at >= interval {
-            self.rebuild_views();
+        if self.dirty {
+            self.update_views(false);
             redraw = true;
         }
         if self.playing && browser::now_ms() - self.autosaved_at > AUTOSAVE_INTERVAL_MS {
@@ -351,6 +430,30 @@ impl App {
             self.end_frame();
         }
         redraw
+    }
+
+    /// Creates a frame's share of a bench cluster's pods; true while building.
+    fn build_bench(&mut self) -> bool {
+        let Some(bench) = &mut self.bench else { return false };
+        let Some(build) = &mut bench.build else { return false };
+        let started = browser::now_ms();
+        let mut cluster = self.cluster.0.borrow_mut();
+        while !build.step(&mut cluster, 100) {
+            if browser::now_ms() - started > BENCH_BUILD_BUDGET_MS {
+                let progress = format!("Building the bench cluster: {} of {} pods created…", build.created(), build.total());
+                drop(cluster);
+                self.banner = Some(progress);
+                return true;
+            }
+        }
+        drop(cluster);
+        bench.build = None;
+        bench.built_at_ms = browser::now_ms();
+        self.banner = None;
+        self.topology_model = TopologyModel::build(&self.cluster.0.borrow());
+        self.log_model = LogModel::build(&self.cluster.0.borrow());
+        self.rebuild_views();
+        true
     }
 
     /// Counts a frame's cost (engine work and drawing) for `?bench`.
@@ -365,11 +468,15 @@ impl App {
             bench.warmup_frames -= 1;
             return;
         }
+        if bench.build.is_some() {
+            return;
+        }
         let total = browser::now_ms() - started;
         bench.frame_ms.push(total);
         let engine = std::mem::take(&mut self.engine_ms);
         let views = std::mem::take(&mut self.views_ms);
         bench.engine_ms.push(engine);
+        bench.views_ms.push(views);
         if bench.frame_ms.len() % 30 == 0 || total > 100.0 {
             // Progress for whoever waits on the report: frames so far and the last frame's parts.
             browser::report_bench_progress(&format!(
@@ -380,22 +487,28 @@ impl App {
         }
         if bench.frame_ms.len() >= bench.wanted_frames {
             bench.reported = true;
-            let mut sorted = bench.frame_ms.clone();
-            sorted.sort_by(|a, b| a.total_cmp(b));
-            let pick = |q: f64| sorted[((sorted.len() as f64 - 1.0) * q).round() as usize];
-            let mut engine = bench.engine_ms.clone();
-            engine.sort_by(|a, b| a.total_cmp(b));
-            let engine_p95 = engine[((engine.len() as f64 - 1.0) * 0.95).round() as usize];
+            let quantile = |values: &[f64], q: f64| {
+                let mut sorted = values.to_vec();
+                sorted.sort_by(|a, b| a.total_cmp(b));
+                sorted[((sorted.len() as f64 - 1.0) * q).round() as usize]
+            };
+            let frames = &bench.frame_ms;
             let report = format!(
-                "{{\"cluster\":\"{}\",\"pods\":{},\"frames\":{},\"p50_ms\":{:.2},\"p95_ms\":{:.2},\"max_ms\":{:.2},\"engine_p95_ms\":{:.2},\"virtual_s\":{}}}",
+                "{{\"cluster\":\"{}\",\"pods\":{},\"frames\":{},\"p50_ms\":{:.2},\"p95_ms\":{:.2},\"max_ms\":{:.2},\"engine_p95_ms\":{:.2},\"views_p95_ms\":{:.2},\"virtual_s\":{},\"speed\":{},\"achieved_speed\":{:.2},\"built_ms\":{:.0},\"wasm_mib\":{:.1},\"js_heap_mib\":{:.1}}}",
                 bench.label,
                 pods,
-                sorted.len(),
-                pick(0.5),
-                pick(0.95),
-                sorted[sorted.len() - 1],
-                engine_p95,
-                virtual_s
+                frames.len(),
+                quantile(frames, 0.5),
+                quantile(frames, 0.95),
+                quantile(frames, 1.0),
+                quantile(&bench.engine_ms, 0.95),
+                quantile(&bench.views_ms, 0.95),
+                virtual_s,
+                self.speed,
+                self.pace.behind().unwrap_or(self.speed as f64),
+                bench.built_at_ms,
+                browser::wasm_memory_bytes() as f64 / 1048576.0,
+                browser::js_heap_bytes() as f64 / 1048576.0,
             );
             browser::report_bench(&report);
         }
@@ -414,12 +527,15 @@ impl App {
         self.selected = None;
         self.details = None;
         self.terminal = Rc::new(Vec::new());
-        self.seen_topology.clear();
+        self.topology_model = TopologyModel::build(&self.cluster.0.borrow());
+        self.log_model = LogModel::build(&self.cluster.0.borrow());
+        self.interactive = None;
         self.seen_log = Default::default();
         self.runner = None;
         self.lesson = self.scene.lesson().map(|l| LessonHandle(Rc::new(l)));
         self.evaluation = Rc::new(None);
         self.evaluated_on = Default::default();
+        self.pace.clear();
         self.dirty = true;
         self.rebuild_views();
     }
@@ -452,12 +568,24 @@ impl Component for App {
         // A lesson to start once the app exists: (lesson text or id, from where).
         let mut start: Option<Result<(Lesson, Option<String>), String>> = None;
         // Where the scene comes from: ?bench, the link's fragment, the autosave, or nothing.
-        let (scene, cluster) = if let Some((workers, pods)) = browser::bench_request() {
+        let (scene, cluster) = if let Some(request) = browser::bench_request() {
             autosave = false;
-            bench = Some(Bench { frame_ms: Vec::new(), engine_ms: Vec::new(), warmup_frames: 30, wanted_frames: 300, reported: false, label: format!("{workers} workers") });
+            let build = scene::BenchBuild::new(request.workers, request.pods);
+            let cluster = build.boot(scene::DEFAULT_SEED);
+            bench = Some(Bench {
+                frame_ms: Vec::new(),
+                engine_ms: Vec::new(),
+                views_ms: Vec::new(),
+                warmup_frames: 30,
+                wanted_frames: request.frames,
+                reported: false,
+                label: format!("{}x{}", request.workers, request.pods),
+                build: Some(build),
+                built_at_ms: 0.0,
+            });
             let mut scene = Scene::new(scene::DEFAULT_SEED);
-            scene.workers = Some(workers);
-            (scene, scene::bench_cluster(workers, pods, scene::DEFAULT_SEED))
+            scene.workers = Some(request.workers);
+            (scene, cluster)
         } else {
             let fragment = browser::take_fragment();
             let saved = browser::load_scene(&scene_key).map(|s| Scene::from_fragment(&s));
@@ -501,31 +629,39 @@ impl Component for App {
         };
         let replay = if scene.actions.is_empty() && scene.until_ms <= crate::engine::cluster::BOOT_MS { None } else { Some(Replay::new(scene.clone())) };
         let lesson = scene.lesson().map(|l| LessonHandle(Rc::new(l)));
+        let (topology_model, log_model) = (TopologyModel::build(&cluster), LogModel::build(&cluster));
         let mut app = App {
             cluster: ClusterHandle(Rc::new(RefCell::new(cluster))),
             replay,
             replay_progress: 0.0,
             playing: true,
-            speed: if bench.is_some() { 10 } else { 1 },
+            speed: browser::bench_request().map_or(1, |r| r.speed),
             scene,
             last_frame_ts: None,
             frame: None,
             frame_started: None,
             topology: Rc::new(TopologyView::default()),
+            topology_model,
+            log_model,
             log_rows: Rc::new(Vec::new()),
             log_hidden: 0,
             filter: Filter::everything(),
             log_paused: false,
-            seen_topology: Vec::new(),
             seen_log: Default::default(),
+            log_built_at: 0.0,
+            details_built_at: 0.0,
             seen_revision: 0,
-            views_built_at: 0.0,
+            search: Rc::new(SearchResults::default()),
+            pace: Pace::default(),
+            traffic: Rc::new(Default::default()),
+            seen_traffic: (0, false, 0),
             dirty: true,
             selected: None,
             details: None,
             editor_load: (1, Rc::new(crate::view::templates::DEPLOYMENT.to_string())),
             editor_report: (0, Rc::new(EditorReport::default())),
             terminal: Rc::new(Vec::new()),
+            interactive: None,
             banner,
             share_link: String::new(),
             dark,
@@ -579,6 +715,7 @@ impl Component for App {
             }
             Msg::SetSpeed(speed) => {
                 self.speed = speed;
+                self.pace.clear();
                 let (playing, speed) = (self.playing, self.speed);
                 self.act(Action::Clock { playing, speed });
             }
@@ -619,7 +756,35 @@ impl Component for App {
                 self.rebuild_views();
             }
             Msg::RunLine(line) => {
+                if let Some(crate::engine::kubectl::interactive::Interactive::Shell(session)) = self.interactive.clone() {
+                    return self.shell_line(session, line);
+                }
+                if matches!(self.interactive, Some(crate::engine::kubectl::interactive::Interactive::Follow(_))) {
+                    // Typed while output is followed: the terminal shows it, nothing reads it.
+                    return false;
+                }
                 self.run_line(&line);
+            }
+            Msg::Interrupt => {
+                let Some(mut interactive) = self.interactive.clone() else { return false };
+                let follow = match &interactive {
+                    crate::engine::kubectl::interactive::Interactive::Follow(f) => Some(f.clone()),
+                    _ => None,
+                };
+                let step = match follow {
+                    // Stopping a `run --rm` deletes its pod: a step the scene keeps.
+                    Some(f) if f.remove.is_some() => {
+                        let at = self.cluster.0.borrow_mut().sim.position();
+                        let _ = self.scene.record(at, Action::FollowEnd { follow: f, interrupted: true });
+                        crate::engine::kubectl::interactive::interrupt(&mut self.cluster.0.borrow_mut(), &mut interactive)
+                    }
+                    _ => crate::engine::kubectl::interactive::interrupt(&mut self.cluster.0.borrow_mut(), &mut interactive),
+                };
+                self.append_output(&step.output, step.exit_code == 0);
+                if step.ended {
+                    self.interactive = None;
+                }
+                self.dirty = true;
             }
             Msg::Select(sel) => {
                 self.selected = Some(sel);
@@ -663,7 +828,7 @@ impl Component for App {
             Msg::SetFilter(filter) => {
                 self.filter = filter;
                 self.dirty = true;
-                self.views_built_at = 0.0;
+                self.seen_log = Default::default();
                 let paused = std::mem::replace(&mut self.log_paused, false);
                 self.rebuild_views();
                 self.log_paused = paused;
@@ -741,6 +906,9 @@ impl Component for App {
                 browser::apply_large_text(self.large);
             }
             Msg::EmbedEditor(on) => self.embed_editor = on,
+            Msg::Search(query) => {
+                self.search = Rc::new(self.topology_model.search(&query, SEARCH_LIMIT));
+            }
             Msg::GlobalKey(e) => match e.key().as_str() {
                 " " | "k" => ctx.link().send_message(Msg::TogglePlay),
                 "." => ctx.link().send_message(Msg::Step),
@@ -771,6 +939,7 @@ impl Component for App {
                 on_toggle={link.callback(|_| Msg::TogglePlay)}
                 on_speed={link.callback(Msg::SetSpeed)}
                 on_step={link.callback(|_| Msg::Step)}
+                behind={self.pace.behind().filter(|_| self.playing).map(|s| (s * 10.0).round() as u32)}
             />
         };
         let lessons_button = html! {
@@ -792,11 +961,20 @@ impl Component for App {
             />
         };
         let terminal = html! {
-            <terminal::Terminal entries={self.terminal.clone()} cluster={self.cluster.clone()} on_run={link.callback(Msg::RunLine)} paste={self.terminal_paste.clone()} />
+            <terminal::Terminal
+                entries={self.terminal.clone()}
+                cluster={self.cluster.clone()}
+                on_run={link.callback(Msg::RunLine)}
+                paste={self.terminal_paste.clone()}
+                on_interrupt={link.callback(|_| Msg::Interrupt)}
+                prompt={self.shell_prompt()}
+                following={matches!(self.interactive, Some(crate::engine::kubectl::interactive::Interactive::Follow(_)))}
+            />
         };
         let topology = html! {
             <section class="pane topology-pane" aria-label="Cluster topology">
-                <topology::Topology view={self.topology.clone()} on_switch={on_switch} on_select={on_select} selected={self.selected.clone()} />
+                <topology::Topology view={self.topology.clone()} on_switch={on_switch} on_select={on_select} selected={self.selected.clone()}
+                    search={self.search.clone()} on_search={link.callback(Msg::Search)} />
             </section>
         };
         let lesson_panel = self.view_lesson(ctx);
@@ -850,7 +1028,7 @@ impl Component for App {
                     </button>
                 </header>
                 <p class="honest-note">
-                    {"Containers are simulated: no image is pulled and no process runs. The API server, scheduler, controllers and kubelets are a Kubernetes 1.33 model running in this tab on virtual time."}
+                    {"Containers are simulated: no image is pulled and no process runs; their commands (and kubectl exec) run in a small shell model over simulated files. The API server, scheduler, controllers and kubelets are a Kubernetes 1.33 model running in this tab on virtual time."}
                 </p>
                 { self.view_banner(ctx) }
                 { self.view_replay() }
@@ -862,6 +1040,7 @@ impl Component for App {
                         { terminal }
                     </section>
                     <section class="pane log-pane">
+                        <traffic::TrafficPanel view={self.traffic.clone()} on_command={link.callback(Msg::RunLine)} />
                         <event_log::EventLog
                             rows={self.log_rows.clone()}
                             hidden={self.log_hidden}
@@ -922,8 +1101,11 @@ impl App {
         self.selected = None;
         self.details = None;
         self.terminal = Rc::new(Vec::new());
-        self.seen_topology.clear();
+        self.topology_model = TopologyModel::build(&self.cluster.0.borrow());
+        self.log_model = LogModel::build(&self.cluster.0.borrow());
+        self.interactive = None;
         self.seen_log = Default::default();
+        self.pace.clear();
         self.lesson = Some(LessonHandle(Rc::new(lesson)));
         self.evaluation = Rc::new(None);
         self.evaluated_on = Default::default();
@@ -1033,8 +1215,9 @@ impl App {
     }
 
     /// Runs a line typed at the terminal (or sent by the host page): kubectl,
-    /// or a script line (`stop`, `start`, `sleep`, `kubectl a && kubectl b`).
-    /// Returns what it printed and whether it succeeded.
+    /// a host command (`traffic`, `curl`, …) or a script line (`stop`,
+    /// `start`, `sleep`, `kubectl a && kubectl b`). Returns what it printed
+    /// and whether it succeeded.
     fn run_line(&mut self, line: &str) -> Option<(String, bool)> {
         let trimmed = line.trim().to_string();
         if trimmed == "clear" {
@@ -1046,11 +1229,11 @@ impl App {
         }
         if trimmed.len() > scene::MAX_TEXT_BYTES {
             let out = "error: command line too long\n".to_string();
-            self.push_entry(trimmed, out.clone(), false);
+            self.push_line(trimmed, out.clone(), false);
             return Some((out, false));
         }
         let first = trimmed.split_whitespace().next().unwrap_or("");
-        if matches!(first, "kubectl" | "stop" | "start" | "sleep") {
+        if matches!(first, "kubectl" | "stop" | "start" | "sleep") || crate::engine::host::COMMANDS.contains(&first) {
             return match script::parse(&trimmed) {
                 Ok(commands) => match commands.into_iter().next() {
                     Some(command) => Some(self.run_command(&command)),
@@ -1059,27 +1242,35 @@ impl App {
                 Err(e) => {
                     let out = format!("error: {}\n", e.message);
                     self.record_for_lesson(&trimmed, &out, false);
-                    self.push_entry(trimmed, out.clone(), false);
+                    self.push_line(trimmed, out.clone(), false);
                     Some((out, false))
                 }
             };
         }
         // A kubectl line without `kubectl`, as before.
-        let output = if scene::is_read_only(&trimmed) && self.replay.is_none() {
-            crate::engine::kubectl::run(&mut self.cluster.0.borrow_mut(), &trimmed, None, &crate::engine::kubectl::NoFiles)
+        Some(self.run_kubectl_line(trimmed.clone(), trimmed))
+    }
+
+    /// One kubectl command as the terminal runs it: a read is not recorded
+    /// and lets no time pass; anything else is recorded, and `-it` or `-f`
+    /// may keep the terminal.
+    fn run_kubectl_line(&mut self, line: String, shown: String) -> (String, bool) {
+        let output = if scene::is_read_only(&line) && self.replay.is_none() && !line.contains(" -f") && !line.contains("--follow") {
+            crate::engine::kubectl::run_read_only(&mut self.cluster.0.borrow_mut(), &line)
         } else {
-            match self.act(Action::Kubectl { line: trimmed.clone(), stdin: None }) {
+            match self.act(Action::Kubectl { line: line.clone(), stdin: None }) {
                 Some(Outcome::Kubectl(out)) => out,
-                _ => return None,
+                _ => return (String::new(), false),
             }
         };
+        self.interactive = output.interactive.clone();
         let (out, ok) = (output.combined(), output.exit_code == 0);
-        self.record_for_lesson(&trimmed, &out, ok);
-        self.push_entry(trimmed, out.clone(), ok);
+        self.record_for_lesson(&line, &out, ok);
+        self.push_line(shown, out.clone(), ok);
         self.dirty = true;
         self.rebuild_views();
         self.evaluate_lesson(true);
-        Some((out, ok))
+        (out, ok)
     }
 
     /// Runs one script line as the terminal shows it.
@@ -1102,8 +1293,13 @@ impl App {
                 runner.sleep_until = Some(until);
                 (String::new(), true)
             }
-            script::Step::Kubectl { chain, stdin: None } if chain.len() == 1 && scene::is_read_only(&command.text) => {
-                let output = crate::engine::kubectl::run_words(&mut self.cluster.0.borrow_mut(), chain[0].clone(), None, &crate::engine::kubectl::NoFiles);
+            // One kubectl command runs as typed, where `-it` gets a terminal.
+            script::Step::Kubectl { chain, stdin: None } if chain.len() == 1 => {
+                let line = command.text.trim().strip_prefix("kubectl").map_or(command.text.clone(), |rest| rest.trim().to_string());
+                return self.run_kubectl_line(line, shown);
+            }
+            script::Step::Host(words) if crate::engine::host::is_read_only(words) => {
+                let output = scene::run_host(&mut self.cluster.0.borrow_mut(), &command.text);
                 (output.combined(), output.exit_code == 0)
             }
             step => {
@@ -1116,19 +1312,15 @@ impl App {
             }
         };
         self.record_for_lesson(&command.text, &out, ok);
-        self.push_entry(shown, out.clone(), ok);
+        self.push_line(shown, out.clone(), ok);
         self.dirty = true;
         self.rebuild_views();
         self.evaluate_lesson(true);
         (out, ok)
     }
 
-    fn push_entry(&mut self, line: String, output: String, ok: bool) {
-        let mut entries: Vec<TermEntry> = (*self.terminal).clone();
-        entries.push(TermEntry { line, output, ok });
-        let excess = entries.len().saturating_sub(TERMINAL_KEEP);
-        entries.drain(..excess);
-        self.terminal = Rc::new(entries);
+    fn push_line(&mut self, line: String, output: String, ok: bool) {
+        self.push_entry(TermEntry { prompt: "$ ".into(), line, output, ok });
     }
 
     /// One frame of the runner: virtual time toward a `sleep`'s end (within
@@ -1193,6 +1385,65 @@ impl App {
 }
 
 impl App {
+    fn push_entry(&mut self, entry: TermEntry) {
+        let mut entries: Vec<TermEntry> = (*self.terminal).clone();
+        entries.push(entry);
+        let excess = entries.len().saturating_sub(TERMINAL_KEEP);
+        entries.drain(..excess);
+        self.terminal = Rc::new(entries);
+    }
+
+    /// Adds output to the last terminal entry (followed output, Ctrl-C).
+    fn append_output(&mut self, text: &str, ok: bool) {
+        if text.is_empty() {
+            return;
+        }
+        let mut entries: Vec<TermEntry> = (*self.terminal).clone();
+        match entries.last_mut() {
+            Some(last) => {
+                last.output.push_str(text);
+                last.ok &= ok;
+            }
+            None => entries.push(TermEntry { prompt: String::new(), line: String::new(), output: text.to_string(), ok }),
+        }
+        self.terminal = Rc::new(entries);
+    }
+
+    fn shell_prompt(&self) -> Option<String> {
+        match &self.interactive {
+            Some(crate::engine::kubectl::interactive::Interactive::Shell(s)) => Some(s.prompt()),
+            _ => None,
+        }
+    }
+
+    /// A line typed at a container's shell: recorded, run, shown after its prompt.
+    fn shell_line(&mut self, session: crate::engine::kubectl::interactive::ShellSession, line: String) -> bool {
+        let prompt = session.prompt();
+        let Some(Outcome::Shell(step, after)) = self.act(Action::ShellLine { session, line: line.clone() }) else { return true };
+        self.push_entry(TermEntry { prompt, line, output: step.output.clone(), ok: step.exit_code == 0 });
+        self.interactive = if step.ended { None } else { Some(crate::engine::kubectl::interactive::Interactive::Shell(after)) };
+        self.dirty = true;
+        self.rebuild_views();
+        true
+    }
+
+    /// Followed output: what is new since the last frame.
+    fn follow_output(&mut self) -> bool {
+        let Some(crate::engine::kubectl::interactive::Interactive::Follow(follow)) = self.interactive.clone() else { return false };
+        let mut next = follow.clone();
+        let step = crate::engine::kubectl::interactive::follow(&mut self.cluster.0.borrow_mut(), &mut next);
+        if step.ended && follow.remove.is_some() {
+            // Its end deletes the pod (`run --rm`): a step the scene keeps.
+            let at = self.cluster.0.borrow_mut().sim.position();
+            let _ = self.scene.record(at, Action::FollowEnd { follow, interrupted: false });
+            self.dirty = true;
+        }
+        let changed = !step.output.is_empty() || step.ended;
+        self.append_output(&step.output, step.exit_code == 0);
+        self.interactive = if step.ended { None } else { Some(crate::engine::kubectl::interactive::Interactive::Follow(next)) };
+        changed
+    }
+
     fn namespaces(&self) -> Vec<String> {
         let cluster = self.cluster.0.borrow();
         topology_view::stored(&cluster, crate::engine::api::ids::namespaces()).iter().filter_map(|o| o.meta().name.clone()).collect()

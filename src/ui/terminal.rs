@@ -2,6 +2,11 @@
 //! below; ↑/↓ walk the history, Tab completes verbs, kinds, flags and names.
 //! It also takes the script lines `stop`/`start COMPONENT` and `sleep DURATION`,
 //! as `miniplane script` does, and lesson text can put a line at its prompt.
+//!
+//! A command can keep the terminal: a shell in a container (`exec -it`,
+//! `run -it`) shows its prompt and takes the lines typed until `exit`
+//! (Ctrl-D too); followed output (`logs -f`) keeps coming until Ctrl-C.
+//! The app holds that state; this component only shows it.
 
 use std::rc::Rc;
 
@@ -13,6 +18,8 @@ use crate::view::complete;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TermEntry {
+    /// What was shown before the line: `$ `, or a container shell's prompt.
+    pub prompt: String,
     pub line: String,
     pub output: String,
     pub ok: bool,
@@ -26,6 +33,14 @@ pub struct Props {
     /// (generation, line): a new generation puts the line at the prompt.
     #[prop_or_default]
     pub paste: (u64, Rc<String>),
+    /// Ctrl-C.
+    pub on_interrupt: Callback<()>,
+    /// A container shell's prompt while one is open.
+    #[prop_or_default]
+    pub prompt: Option<String>,
+    /// Output is being followed: typing waits for Ctrl-C.
+    #[prop_or_default]
+    pub following: bool,
 }
 
 #[function_component]
@@ -69,11 +84,25 @@ pub fn Terminal(props: &Props) -> Html {
     };
     let on_keydown = {
         let (input, history, cursor, choices) = (input.clone(), history.clone(), cursor.clone(), choices.clone());
-        let (on_run, cluster) = (props.on_run.clone(), props.cluster.clone());
+        let (on_run, cluster, on_interrupt) = (props.on_run.clone(), props.cluster.clone(), props.on_interrupt.clone());
+        let in_shell = props.prompt.is_some();
         Callback::from(move |e: KeyboardEvent| {
             let field: HtmlInputElement = e.target_unchecked_into();
             let value = field.value();
             match e.key().as_str() {
+                "c" if e.ctrl_key() => {
+                    e.prevent_default();
+                    input.set(String::new());
+                    field.set_value("");
+                    on_interrupt.emit(());
+                }
+                "d" if e.ctrl_key() && in_shell && value.is_empty() => {
+                    e.prevent_default();
+                    on_run.emit("exit".into());
+                }
+                "Tab" if in_shell => {
+                    e.prevent_default();
+                }
                 "Enter" => {
                     e.prevent_default();
                     if !value.trim().is_empty() {
@@ -144,7 +173,11 @@ pub fn Terminal(props: &Props) -> Html {
         <div class="terminal" onclick={focus_input}>
             <div class="pane-title">
                 <h2>{"Terminal"}</h2>
-                <span class="muted" title="kubectl 1.33 lines; stop/start COMPONENT and sleep DURATION as in scripts; Tab completes; ↑↓ history; clear">{"kubectl · stop/start · sleep · Tab · ↑↓"}</span>
+                <span class="muted">{
+                    if props.following { "following output · Ctrl-C stops" }
+                    else if props.prompt.is_some() { "a shell in a container · exit or Ctrl-D leaves" }
+                    else { "kubectl 1.33 · stop/start · sleep · traffic · curl · Tab · ↑↓" }
+                }</span>
             </div>
             <div class="terminal-output mono" data-testid="terminal-output" ref={output_ref} aria-live="polite">
                 if props.entries.is_empty() {
@@ -152,7 +185,7 @@ pub fn Terminal(props: &Props) -> Html {
                 }
                 { for props.entries.iter().map(|e| html! {
                     <div class={classes!("term-entry", (!e.ok).then_some("failed"))}>
-                        <div class="term-line"><span class="prompt">{"$ "}</span>{ e.line.clone() }</div>
+                        <div class="term-line"><span class="prompt">{ e.prompt.clone() }</span>{ e.line.clone() }</div>
                         <pre class="term-out">{ e.output.clone() }</pre>
                     </div>
                 }) }
@@ -161,10 +194,12 @@ pub fn Terminal(props: &Props) -> Html {
                 <div class="completions mono" aria-live="polite">{ choices.iter().take(60).cloned().collect::<Vec<_>>().join("  ") }</div>
             }
             <div class="terminal-input-row mono">
-                <span class="prompt">{"$"}</span>
+                <span class="prompt" data-testid="terminal-prompt">{ props.prompt.clone().unwrap_or_else(|| "$".to_string()) }</span>
                 <input data-testid="terminal-input" ref={input_ref} class="terminal-input mono" type="text" value={(*input).clone()}
-                    autocomplete="off" autocapitalize="off" spellcheck="false" aria-label="kubectl command"
-                    placeholder="kubectl get pods" oninput={on_input} onkeydown={on_keydown} />
+                    autocomplete="off" autocapitalize="off" spellcheck="false"
+                    aria-label={ if props.prompt.is_some() { "shell command in the container" } else { "kubectl command" } }
+                    placeholder={ if props.following { "Ctrl-C to stop following" } else if props.prompt.is_some() { "" } else { "kubectl get pods" } }
+                    oninput={on_input} onkeydown={on_keydown} />
             </div>
         </div>
     }

@@ -2,18 +2,26 @@
 //! pods no node has taken, and every node with its pods as tiles.
 //! Node panels are memoised on their view data, so a frame only redraws
 //! the nodes that changed; big nodes show their first tiles until opened.
+//!
+//! Past [`MAP_ABOVE_NODES`] nodes the cards give way to an overview: the
+//! nodes as a dense map (a canvas) coloured by state and fullness, the
+//! Pending lane summarised by reason, a search by name or label, and one
+//! node's card at a time, opened from the map or the search.
 
 use std::rc::Rc;
 
 use yew::prelude::*;
 
 use super::details::Selection;
-use crate::view::topology::{format_bytes, format_cpu, ComponentView, NodeView, PodView, Readiness, TopologyView};
+use super::node_map::NodeMap;
+use crate::view::topology::{format_bytes, format_cpu, ComponentView, NodeView, PendingGroup, PodView, Readiness, SearchHit, SearchResults, TopologyView};
 
 /// Tiles a node shows before "+N more".
 const TILES_SHOWN: usize = 40;
 /// Past this many pods in the cluster, tiles become compact squares.
 const COMPACT_ABOVE: usize = 150;
+/// Past this many nodes, the topology is a map rather than cards.
+pub const MAP_ABOVE_NODES: usize = 12;
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
@@ -22,10 +30,19 @@ pub struct Props {
     pub on_switch: Callback<(String, bool)>,
     pub on_select: Callback<Selection>,
     pub selected: Option<Selection>,
+    /// What the search box found (big clusters).
+    #[prop_or_default]
+    pub search: Rc<SearchResults>,
+    #[prop_or_default]
+    pub on_search: Callback<String>,
 }
 
 #[function_component]
 pub fn Topology(props: &Props) -> Html {
+    let zoomed = use_state(|| None::<String>);
+    if props.view.nodes.len() > MAP_ABOVE_NODES {
+        return overview(props, zoomed);
+    }
     let view = &props.view;
     let compact = view.pod_count > COMPACT_ABOVE;
     let ready = view.nodes.iter().filter(|n| n.readiness == Readiness::Ready).count();
@@ -54,12 +71,142 @@ pub fn Topology(props: &Props) -> Html {
     }
 }
 
+/// A big cluster: summaries, a map and one node at a time.
+fn overview(props: &Props, zoomed: UseStateHandle<Option<String>>) -> Html {
+    let view = &props.view;
+    let ready = view.nodes.iter().filter(|n| n.readiness == Readiness::Ready).count();
+    let zoom = {
+        let zoomed = zoomed.clone();
+        Callback::from(move |name: Option<String>| zoomed.set(name))
+    };
+    let opened = zoomed.as_ref().and_then(|name| view.nodes.iter().find(|n| &n.name == name)).cloned();
+    html! {
+        <div class="topology overview" data-testid="topology" data-compact="true" data-mode="map">
+            <div class="pane-title">
+                <h2>{"Cluster"}</h2>
+                <span class="muted">{ format!("{} nodes ({} Ready) · {} pods", view.nodes.len(), ready, view.pod_count) }</span>
+            </div>
+            <div class="control-plane" aria-label="Control plane">
+                <h3>{"Control plane"}</h3>
+                <div class="cp-components">
+                    { for view.control_plane.iter().map(|c| html! {
+                        <ComponentCard key={c.name.clone()} component={c.clone()} on_switch={props.on_switch.clone()} />
+                    }) }
+                </div>
+            </div>
+            <PendingSummary groups={view.pending_groups.clone()} count={view.unscheduled_count} on_select={props.on_select.clone()} />
+            <Search results={props.search.clone()} on_search={props.on_search.clone()} on_zoom={zoom.clone()} on_select={props.on_select.clone()} />
+            <NodeMap view={view.clone()} zoomed={(*zoomed).clone()} on_zoom={zoom.clone()} />
+            if let Some(node) = opened {
+                <div class="zoomed-node" data-testid="zoomed-node">
+                    <button class="ghost" data-testid="back-to-map" onclick={zoom.reform(|_: MouseEvent| None)}>{"← Back to the map"}</button>
+                    <NodePanel key={node.name.clone()} node={node.clone()} compact={false}
+                        on_switch={props.on_switch.clone()} on_select={props.on_select.clone()} />
+                </div>
+            }
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct SummaryProps {
+    groups: Rc<Vec<PendingGroup>>,
+    count: usize,
+    on_select: Callback<Selection>,
+}
+
+/// The Pending lane of a big cluster: one line per reason, opened for its first pods.
+#[function_component]
+fn PendingSummary(props: &SummaryProps) -> Html {
+    html! {
+        <div class={classes!("pending-lane", "summary", (props.count > 0).then_some("has-pods"))} data-testid="pending-lane">
+            <h3>{"Pending / unscheduled"} <span class="count">{ props.count }</span></h3>
+            if props.groups.is_empty() {
+                <span class="muted">{"No pod is waiting for a node."}</span>
+            }
+            { for props.groups.iter().map(|g| html! {
+                <details class="pending-group" data-testid="pending-group" data-count={g.count.to_string()} key={g.reason.clone()}>
+                    <summary><span class="count">{ g.count }</span>{ " " }<span class="reason">{ g.reason.clone() }</span></summary>
+                    <div class="tiles">
+                        { for g.sample.iter().map(|p| html! {
+                            <PodTile key={format!("{}/{}", p.namespace, p.name)} pod={p.clone()} compact={false} on_select={props.on_select.clone()} />
+                        }) }
+                        if g.count > g.sample.len() { <span class="muted small">{ format!("and {} more", g.count - g.sample.len()) }</span> }
+                    </div>
+                </details>
+            }) }
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct SearchProps {
+    results: Rc<SearchResults>,
+    on_search: Callback<String>,
+    on_zoom: Callback<Option<String>>,
+    on_select: Callback<Selection>,
+}
+
+/// Finds nodes and pods by name or by a `key=value` label.
+#[function_component]
+fn Search(props: &SearchProps) -> Html {
+    let oninput = props.on_search.reform(|e: InputEvent| e.target_unchecked_into::<web_sys::HtmlInputElement>().value());
+    let r = &props.results;
+    html! {
+        <div class="topology-search">
+            <input type="search" data-testid="topology-search" aria-label="Find a node or pod"
+                placeholder="Find a node or pod: part of a name, or a label (app=web)" {oninput} />
+            if !r.query.is_empty() {
+                <ul class="search-hits" data-testid="search-hits">
+                    if r.hits.is_empty() { <li class="muted">{"Nothing matches."}</li> }
+                    { for r.hits.iter().map(|hit| search_hit(hit, props)) }
+                    if r.more > 0 { <li class="muted small">{ format!("and {} more: narrow the search", r.more) }</li> }
+                </ul>
+            }
+        </div>
+    }
+}
+
+fn search_hit(hit: &SearchHit, props: &SearchProps) -> Html {
+    match hit {
+        SearchHit::Node { name, readiness } => {
+            let onclick = props.on_zoom.reform({
+                let name = name.clone();
+                move |_: MouseEvent| Some(name.clone())
+            });
+            html! {
+                <li><button class="linklike" data-testid={format!("search-hit-node-{name}")} {onclick}>
+                    { format!("node {name}") }</button>{ format!(" · {}", readiness.label()) }</li>
+            }
+        }
+        SearchHit::Pod { namespace, name, node, status } => {
+            let (zoom, select) = (props.on_zoom.clone(), props.on_select.clone());
+            let onclick = {
+                let (namespace, name, node) = (namespace.clone(), name.clone(), node.clone());
+                Callback::from(move |_: MouseEvent| {
+                    if node.is_some() {
+                        zoom.emit(node.clone());
+                    }
+                    select.emit(Selection::pod(&namespace, &name));
+                })
+            };
+            let place = node.as_ref().map_or_else(|| " · no node".to_string(), |n| format!(" · on {n}"));
+            html! {
+                <li><button class="linklike" data-testid={format!("search-hit-pod-{namespace}-{name}")} {onclick}>
+                    { format!("pod {namespace}/{name}") }</button>{ format!(" · {status}{place}") }</li>
+            }
+        }
+    }
+}
+
 fn component_blurb(name: &str) -> &'static str {
     match name {
         "apiserver" => "kube-apiserver: every read and write goes through it",
         "etcd" => "etcd: the store behind the API server",
         "scheduler" => "kube-scheduler: picks a node for each new pod",
         "controller-manager" => "kube-controller-manager: Deployments, ReplicaSets, node lifecycle…",
+        "storage-provisioner" => "minikube's storage-provisioner: makes a hostPath volume for each claim",
+        "local-path-provisioner" => "local-path-provisioner: makes a volume on the node a claim's pod was scheduled to",
         _ => "",
     }
 }

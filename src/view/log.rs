@@ -1,9 +1,13 @@
 //! The event log's rows: Kubernetes Events and component activity lines,
 //! merged by time, filtered, and capped so the page never draws thousands.
 
-use crate::engine::api::{ids, meta, Object};
+use std::collections::{BTreeSet, HashMap};
+use std::rc::Rc;
+
+use crate::engine::api::{ids, meta, resource, Object};
 use crate::engine::cluster::Cluster;
 use crate::engine::kubectl::printers;
+use crate::engine::store::ChangeKind;
 
 use super::topology::stored;
 
@@ -68,6 +72,11 @@ impl Filter {
         }
         let row = Row { time_ms: 0, kind: RowKind::Activity { component: component.to_string() }, message: message.to_string() };
         self.accepts(&row)
+    }
+
+    /// Whether only the kind switches are set (no text or namespace to match).
+    fn is_plain(&self) -> bool {
+        self.object.is_empty() && self.component.is_empty() && self.namespace.is_empty()
     }
 
     fn accepts(&self, row: &Row) -> bool {
@@ -138,15 +147,8 @@ pub fn build(cluster: &Cluster, filter: &Filter) -> (Vec<Row>, usize) {
 fn event_row(ev: &k8s_openapi::api::core::v1::Event, full: bool) -> Row {
     let involved = &ev.involved_object;
     let kind = involved.kind.as_deref().unwrap_or_default().to_ascii_lowercase();
-    let time = ev
-        .last_timestamp
-        .as_ref()
-        .or(ev.first_timestamp.as_ref())
-        .map(|t| meta::virtual_of(t).as_millis())
-        .or_else(|| ev.event_time.as_ref().map(|t| (t.0.as_second() - meta::EPOCH_SECONDS).max(0) as u64 * 1000))
-        .unwrap_or(0);
     Row {
-        time_ms: time,
+        time_ms: event_time_ms(ev),
         kind: RowKind::Event {
             type_: if full { ev.type_.clone().unwrap_or_else(|| "Normal".into()) } else { String::new() },
             reason: if full { ev.reason.clone().unwrap_or_default() } else { String::new() },
@@ -160,8 +162,133 @@ fn event_row(ev: &k8s_openapi::api::core::v1::Event, full: bool) -> Row {
 }
 
 /// A cheap summary that changes whenever the log's input changes.
-pub fn fingerprint(cluster: &Cluster) -> (u64, (usize, i64)) {
-    (cluster.sim.activity.total(), super::topology::prefix_fingerprint(cluster, ids::events()))
+pub fn fingerprint(cluster: &Cluster) -> (u64, i64) {
+    (cluster.sim.activity.total(), cluster.sim.api.store().revision())
+}
+
+/// The log kept current from the store's change log: Events indexed by when
+/// they were last seen, so drawing the newest rows reads only those rows,
+/// however many Events the cluster holds. Draws what [`build`] draws.
+#[derive(Default)]
+pub struct LogModel {
+    revision: i64,
+    by_time: BTreeSet<(u64, Rc<str>)>,
+    events: HashMap<Rc<str>, (u64, Rc<Object>)>,
+}
+
+impl LogModel {
+    pub fn build(cluster: &Cluster) -> Self {
+        let mut model = LogModel::default();
+        let store = cluster.sim.api.store();
+        model.revision = store.revision();
+        for (key, entry) in store.range(&events_prefix()) {
+            model.put(key.clone(), entry.value.clone());
+        }
+        model
+    }
+
+    /// Applies the Events written since the last update.
+    pub fn update(&mut self, cluster: &Cluster) {
+        let store = cluster.sim.api.store();
+        if store.revision() == self.revision {
+            return;
+        }
+        let Ok(changes) = store.changes_since(self.revision, &events_prefix()) else {
+            *self = LogModel::build(cluster);
+            return;
+        };
+        self.revision = store.revision();
+        for change in changes {
+            match change.kind {
+                ChangeKind::Put => self.put(change.key, change.value),
+                ChangeKind::Delete => self.remove(&change.key),
+            }
+        }
+    }
+
+    fn put(&mut self, key: Rc<str>, object: Rc<Object>) {
+        self.remove(&key);
+        let Object::Event(ev) = &*object else { return };
+        let time = event_time_ms(ev);
+        self.by_time.insert((time, key.clone()));
+        self.events.insert(key, (time, object));
+    }
+
+    fn remove(&mut self, key: &Rc<str>) {
+        if let Some((time, _)) = self.events.remove(key) {
+            self.by_time.remove(&(time, key.clone()));
+        }
+    }
+
+    /// The log as shown, as [`build`] makes it: newest first while reading,
+    /// so only the rows drawn (and, with a text filter, the ones counted) are read.
+    pub fn rows(&self, cluster: &Cluster, filter: &Filter) -> (Vec<Row>, usize) {
+        let mut events = self.by_time.iter().rev().filter(|_| filter.show_events).filter_map(|(_, k)| match self.events.get(k) {
+            Some((_, obj)) => match &**obj {
+                Object::Event(ev) => Some(ev),
+                _ => None,
+            },
+            None => None,
+        });
+        let mut activity = cluster.sim.activity.lines().rev().filter(|_| filter.show_activity);
+        let (mut next_event, mut next_line) = (events.next(), activity.next());
+        let mut newest_first = Vec::new();
+        let mut matched = 0usize;
+        loop {
+            // At one instant, Events come before activity; reading backwards, activity first.
+            let take_event = match (next_event, next_line) {
+                (None, None) => break,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (Some(ev), Some(line)) => event_time_ms(ev) > line.time.as_millis(),
+            };
+            let row = if take_event {
+                let ev = next_event.take().unwrap_or_else(|| unreachable!());
+                next_event = events.next();
+                let row = event_row(ev, false);
+                if !filter.accepts(&row) {
+                    continue;
+                }
+                (newest_first.len() < MAX_ROWS).then(|| event_row(ev, true))
+            } else {
+                let line = next_line.take().unwrap_or_else(|| unreachable!());
+                next_line = activity.next();
+                if !filter.accepts_activity(&line.component, &line.message) {
+                    continue;
+                }
+                (newest_first.len() < MAX_ROWS).then(|| Row {
+                    time_ms: line.time.as_millis(),
+                    kind: RowKind::Activity { component: line.component.clone() },
+                    message: line.message.clone(),
+                })
+            };
+            matched += 1;
+            if let Some(row) = row {
+                newest_first.push(row);
+            } else if filter.is_plain() {
+                // Every remaining row matches: count them without reading them.
+                let events_left = usize::from(next_event.is_some()) + events.count();
+                let lines_left = usize::from(next_line.is_some()) + activity.count();
+                matched += events_left + lines_left;
+                break;
+            }
+        }
+        newest_first.reverse();
+        (newest_first, matched - MAX_ROWS.min(matched))
+    }
+}
+
+fn events_prefix() -> String {
+    format!("/registry/{}/", resource(ids::events()).qualified_plural())
+}
+
+fn event_time_ms(ev: &k8s_openapi::api::core::v1::Event) -> u64 {
+    ev.last_timestamp
+        .as_ref()
+        .or(ev.first_timestamp.as_ref())
+        .map(|t| meta::virtual_of(t).as_millis())
+        .or_else(|| ev.event_time.as_ref().map(|t| (t.0.as_second() - meta::EPOCH_SECONDS).max(0) as u64 * 1000))
+        .unwrap_or(0)
 }
 
 /// Namespaces and components seen in the log, for the filter pickers.
@@ -184,9 +311,42 @@ mod tests {
         assert!(rows.iter().any(|r| r.message == "scheduler stopped"), "{rows:?}");
         let only_kubelet = Filter { component: "kubelet".into(), ..Filter::everything() };
         let (rows, _) = build(&cluster, &only_kubelet);
-        assert!(rows.iter().all(|r| !r.message.contains("scheduler")));
+        assert!(rows.iter().all(|r| r.message != "scheduler stopped"));
+        assert!(rows.iter().all(|r| match &r.kind {
+            RowKind::Activity { component } => component.starts_with("kubelet"),
+            RowKind::Event { source, .. } => source.contains("kubelet"),
+        }));
         let no_activity = Filter { show_activity: false, ..Filter::everything() };
         let (rows, _) = build(&cluster, &no_activity);
         assert!(rows.iter().all(|r| matches!(r.kind, RowKind::Event { .. })));
+    }
+
+    #[test]
+    fn the_kept_log_shows_what_a_full_build_shows() {
+        use crate::engine::kubectl::{self, NoFiles};
+        let mut cluster = Cluster::new(Profile::new(ProfileKind::Default), 2);
+        let mut model = LogModel::build(&cluster);
+        let filters = [
+            Filter::everything(),
+            Filter { show_activity: false, ..Filter::everything() },
+            Filter { show_events: false, ..Filter::everything() },
+            Filter { object: "pod/web".into(), ..Filter::everything() },
+            Filter { component: "kubelet".into(), namespace: "default".into(), ..Filter::everything() },
+        ];
+        let web = crate::view::templates::DEPLOYMENT.replace("replicas: 3", "replicas: 40");
+        assert_eq!(kubectl::run(&mut cluster, "apply -f -", Some(&web), &NoFiles).exit_code, 0);
+        for step in 0..30 {
+            cluster.sim.run_until(cluster.now().plus_millis(900));
+            if step == 12 {
+                assert_eq!(kubectl::run(&mut cluster, "delete pod --all", None, &NoFiles).exit_code, 0);
+            }
+            model.update(&cluster);
+            for filter in &filters {
+                assert_eq!(model.rows(&cluster, filter), build(&cluster, filter), "step {step}, {filter:?}");
+            }
+        }
+        let (rows, hidden) = model.rows(&cluster, &Filter::everything());
+        assert_eq!(rows.len(), MAX_ROWS);
+        assert!(hidden > 0);
     }
 }

@@ -1,10 +1,13 @@
 //! View models for the browser app, built from the engine and tested
 //! natively: what the topology draws, the event log's rows, the editor's
-//! highlighting and markers, terminal completion and editor templates.
+//! highlighting and markers, terminal completion, editor templates and the
+//! traffic chart.
 //! The Yew components in `ui` only lay these out.
 
 pub mod complete;
 pub mod log;
 pub mod templates;
 pub mod topology;
+pub mod topology_model;
+pub mod traffic;
 pub mod yaml;

@@ -2,7 +2,6 @@
 //! pods, and the lane of pods no node has taken. Read straight from the
 //! store (an observer's view that still works while the API server is down).
 
-use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
 use k8s_openapi::api::core::v1::{Node, Pod};
@@ -10,7 +9,7 @@ use k8s_openapi::api::core::v1::{Node, Pod};
 use crate::engine::api::{ids, meta, resource, Object, ResourceId};
 use crate::engine::cluster::Cluster;
 use crate::engine::kubectl::printers;
-use crate::engine::sim::ComponentState;
+pub use super::topology_model::{PendingGroup, SearchHit, SearchResults, TopologyModel, UNSCHEDULED_LISTED};
 
 /// A control-plane or node component with its switch.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -118,12 +117,16 @@ impl NodeView {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct TopologyView {
     pub control_plane: Vec<ComponentView>,
     pub nodes: Vec<Rc<NodeView>>,
-    /// Pods with no node: Pending and unscheduled.
+    /// Pods with no node: Pending and unscheduled (the first
+    /// [`UNSCHEDULED_LISTED`] of them; `unscheduled_count` counts all).
     pub unscheduled: Rc<Vec<PodView>>,
+    pub unscheduled_count: usize,
+    /// The same pods grouped by why they wait.
+    pub pending_groups: Rc<Vec<PendingGroup>>,
     pub pod_count: usize,
 }
 
@@ -135,11 +138,6 @@ fn prefix(rid: ResourceId) -> String {
 pub fn stored(cluster: &Cluster, rid: ResourceId) -> Vec<Rc<Object>> {
     let prefix = prefix(rid);
     cluster.sim.api.store().range(&prefix).map(|(_, e)| e.value.clone()).collect()
-}
-
-fn stored_one(cluster: &Cluster, rid: ResourceId, namespace: &str, name: &str) -> Option<Rc<Object>> {
-    let key = crate::engine::apiserver::ApiServer::key(rid, namespace, name);
-    cluster.sim.api.store().get(&key).map(|e| e.value.clone())
 }
 
 /// (count, newest mod revision) of one resource's objects: changes whenever
@@ -157,117 +155,21 @@ pub fn fingerprint(cluster: &Cluster) -> Vec<(usize, i64)> {
     out
 }
 
-/// Builds the whole view. Linear in pods; ReplicaSet owners looked up once each.
+/// Builds the whole view (see [`TopologyModel`] for one kept up to date).
 pub fn build(cluster: &Cluster) -> TopologyView {
-    let states = cluster.sim.component_states();
-    let control_plane: Vec<ComponentView> = states
-        .iter()
-        .filter(|s| !s.name.contains('/'))
-        .map(|s| ComponentView { name: s.name.clone(), running: s.running })
-        .collect();
-
-    let mut node_objects: HashMap<String, Rc<Object>> = HashMap::new();
-    for obj in stored(cluster, ids::nodes()) {
-        if let Some(name) = obj.meta().name.clone() {
-            node_objects.insert(name, obj);
-        }
-    }
-
-    let mut rs_owner_cache: HashMap<(String, String), String> = HashMap::new();
-    let mut by_node: BTreeMap<String, Vec<PodView>> = BTreeMap::new();
-    let mut unscheduled = Vec::new();
-    let mut requests: HashMap<String, (i64, i64)> = HashMap::new();
-    let mut pod_count = 0;
-    for obj in stored(cluster, ids::pods()) {
-        let Object::Pod(pod) = &*obj else { continue };
-        pod_count += 1;
-        let view = pod_view(cluster, pod, &mut rs_owner_cache);
-        match &view.node {
-            Some(node) => {
-                let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref()).unwrap_or("Pending");
-                if phase != "Succeeded" && phase != "Failed" {
-                    let (cpu, mem) = pod_requests(pod);
-                    let entry = requests.entry(node.clone()).or_default();
-                    entry.0 += cpu;
-                    entry.1 += mem;
-                }
-                by_node.entry(node.clone()).or_default().push(view);
-            }
-            None => unscheduled.push(view),
-        }
-    }
-
-    let mut nodes = Vec::new();
-    let mut names: Vec<String> = cluster.sim.node_names().to_vec();
-    // Nodes registered that no profile declared still show.
-    for name in node_objects.keys() {
-        if !names.contains(name) {
-            names.push(name.clone());
-        }
-    }
-    for name in names {
-        let spec = cluster.profile.nodes.iter().find(|n| n.name == name);
-        let node = node_objects.get(&name).and_then(|o| match &**o {
-            Object::Node(n) => Some(n),
-            _ => None,
-        });
-        let components = states
-            .iter()
-            .filter(|s| s.name.split_once('/').is_some_and(|(_, n)| n == name))
-            .map(|s: &ComponentState| ComponentView { name: s.name.clone(), running: s.running })
-            .collect();
-        let (cpu_alloc, mem_alloc) = node.map(node_allocatable).unwrap_or((0, 0));
-        let (cpu_alloc, mem_alloc) = if cpu_alloc == 0 && mem_alloc == 0 {
-            spec.map(|s| (s.cpu_millis, s.memory_bytes)).unwrap_or((0, 0))
-        } else {
-            (cpu_alloc, mem_alloc)
-        };
-        let (cpu_req, mem_req) = requests.get(&name).copied().unwrap_or((0, 0));
-        let labels = node.and_then(|n| n.metadata.labels.as_ref());
-        let control_plane = labels.is_some_and(|l| l.contains_key("node-role.kubernetes.io/control-plane"))
-            || spec.is_some_and(|s| s.control_plane);
-        nodes.push(Rc::new(NodeView {
-            readiness: node.map(node_readiness).unwrap_or(Readiness::NotRegistered),
-            control_plane,
-            cordoned: node.and_then(|n| n.spec.as_ref()).and_then(|s| s.unschedulable).unwrap_or(false),
-            taints: node.map(node_taints).unwrap_or_default(),
-            cpu_requested_millis: cpu_req,
-            cpu_allocatable_millis: cpu_alloc,
-            memory_requested_bytes: mem_req,
-            memory_allocatable_bytes: mem_alloc,
-            components,
-            pods: by_node.remove(&name).unwrap_or_default(),
-            name,
-        }));
-    }
-    // Pods bound to nodes that do not exist still show, as unscheduled would hide them.
-    for (_, pods) in by_node {
-        unscheduled.extend(pods);
-    }
-    TopologyView { control_plane, nodes, unscheduled: Rc::new(unscheduled), pod_count }
+    (*TopologyModel::build(cluster).view()).clone()
 }
 
-fn pod_view(cluster: &Cluster, pod: &Pod, rs_owner_cache: &mut HashMap<(String, String), String>) -> PodView {
+/// A pod's tile, `owner` naming its controller chain (`Deployment/web ›
+/// ReplicaSet/web-5d4f8`) when a ReplicaSet controls it.
+pub(crate) fn pod_view_with(pod: &Pod, replica_set_owner: Option<String>) -> PodView {
     let namespace = pod.metadata.namespace.clone().unwrap_or_default();
     let name = pod.metadata.name.clone().unwrap_or_default();
     let node = pod.spec.as_ref().and_then(|s| s.node_name.clone()).filter(|n| !n.is_empty());
-    let owner = match meta::controller_of(pod.metadata.owner_references.as_ref()) {
-        Some(o) if o.kind == "ReplicaSet" => {
-            let key = (namespace.clone(), o.name.clone());
-            rs_owner_cache
-                .entry(key)
-                .or_insert_with(|| {
-                    let rs = stored_one(cluster, ids::replica_sets(), &namespace, &o.name);
-                    let parent = rs.as_ref().and_then(|rs| meta::controller_of(rs.meta().owner_references.as_ref()).cloned());
-                    match parent {
-                        Some(p) => format!("{}/{} › ReplicaSet/{}", p.kind, p.name, o.name),
-                        None => format!("ReplicaSet/{}", o.name),
-                    }
-                })
-                .clone()
-        }
-        Some(o) => format!("{}/{}", o.kind, o.name),
-        None => String::new(),
+    let owner = match (replica_set_owner, meta::controller_of(pod.metadata.owner_references.as_ref())) {
+        (Some(owner), _) => owner,
+        (None, Some(o)) => format!("{}/{}", o.kind, o.name),
+        (None, None) => String::new(),
     };
     let containers = pod.spec.as_ref().map(|s| s.containers.len()).unwrap_or(0);
     let statuses = pod.status.as_ref().and_then(|s| s.container_statuses.as_ref());
@@ -276,7 +178,7 @@ fn pod_view(cluster: &Cluster, pod: &Pod, rs_owner_cache: &mut HashMap<(String, 
     PodView { status: printers::pod_status(pod), namespace, name, owner, node, ready: format!("{ready_count}/{containers}"), restarts }
 }
 
-fn node_readiness(node: &Node) -> Readiness {
+pub(crate) fn node_readiness(node: &Node) -> Readiness {
     let ready = node.status.as_ref().and_then(|s| s.conditions.as_ref()).and_then(|c| c.iter().find(|c| c.type_ == "Ready"));
     match ready.map(|c| c.status.as_str()) {
         Some("True") => Readiness::Ready,
@@ -285,7 +187,7 @@ fn node_readiness(node: &Node) -> Readiness {
     }
 }
 
-fn node_taints(node: &Node) -> Vec<String> {
+pub(crate) fn node_taints(node: &Node) -> Vec<String> {
     node.spec
         .as_ref()
         .and_then(|s| s.taints.as_ref())
@@ -301,7 +203,7 @@ fn node_taints(node: &Node) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn node_allocatable(node: &Node) -> (i64, i64) {
+pub(crate) fn node_allocatable(node: &Node) -> (i64, i64) {
     let alloc = node.status.as_ref().and_then(|s| s.allocatable.as_ref().or(s.capacity.as_ref()));
     let Some(alloc) = alloc else { return (0, 0) };
     let cpu = alloc.get("cpu").and_then(|q| cpu_millis(&q.0)).unwrap_or(0);
@@ -414,7 +316,7 @@ mod tests {
         let names: Vec<&str> = view.nodes.iter().map(|n| n.name.as_str()).collect();
         assert_eq!(names, ["control-plane", "worker-1", "worker-2", "worker-3"]);
         let cp: Vec<&str> = view.control_plane.iter().map(|c| c.name.as_str()).collect();
-        for c in ["apiserver", "etcd", "scheduler", "controller-manager"] {
+        for c in ["apiserver", "etcd", "scheduler", "controller-manager", "local-path-provisioner"] {
             assert!(cp.contains(&c), "{c} in {cp:?}");
         }
         let worker = &view.nodes[1];
@@ -440,9 +342,10 @@ mod tests {
         assert_eq!(view.unscheduled.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["lonely"]);
         assert_eq!(view.unscheduled[0].test_id(), "pod-default-lonely");
         let worker2 = view.nodes.iter().find(|n| n.name == "worker-2").unwrap();
-        assert_eq!(worker2.pods.len(), 1);
-        assert_eq!(worker2.cpu_requested_millis, 100);
-        assert_eq!(worker2.memory_requested_bytes, 64 * 1048576);
-        assert_eq!(view.pod_count, 2);
+        // Besides its kube-proxy and kindnet pods (kindnet asks 100m and 50Mi) and any CoreDNS replica (100m, 70Mi).
+        let coredns = worker2.pods.iter().filter(|p| p.name.starts_with("coredns-")).count() as i64;
+        assert_eq!(worker2.pods.iter().filter(|p| p.namespace == "default").count(), 1);
+        assert_eq!(worker2.cpu_requested_millis, 100 + 100 + 100 * coredns);
+        assert_eq!(worker2.memory_requested_bytes, (64 + 50 + 70 * coredns) * 1048576);
     }
 }

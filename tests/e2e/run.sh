@@ -2,8 +2,11 @@
 # End-to-end test of the browser app: builds dist/ with Trunk, serves it on
 # loopback, drives headless Chromium through chromedriver (WebDriver, from a
 # standard-library Python client) and exits non-zero on failure.
-#   tests/e2e/run.sh           the scenario (stop scheduler → Deployment → link → fresh profile)
-#   tests/e2e/run.sh --bench   p95 frame time at 10x with 100 nodes and 2,000 pods
+#   tests/e2e/run.sh           the scenario (stop scheduler → Deployment → link → fresh
+#                              profile), then a short page bench that must report
+#   tests/e2e/run.sh --bench   frame times at 10x with 100 nodes and 2,000 pods, and
+#                              click latency at 60x (--bench --bench-big: also 1,000
+#                              nodes and 50,000 pods, with memory)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 

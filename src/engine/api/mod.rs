@@ -3,9 +3,11 @@
 //! discovery (`kubectl api-resources`), REST mapping and the store keys use.
 
 mod error;
+pub mod from_value;
 pub mod meta;
 
 pub use error::{ApiError, Cause, Reason};
+pub use from_value::DecodeError;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::Resource as _;
@@ -100,17 +102,15 @@ macro_rules! kinds {
             }
             /// Decode JSON of the given resource. Unknown fields are ignored
             /// here; strict decoding is [`crate::engine::apiserver::decode`]'s job.
-            pub fn from_json(resource: ResourceId, value: Value) -> Result<Object, serde_json::Error> {
-                let variant = VARIANTS.get(resource.0 as usize).copied()
-                    .ok_or_else(|| <serde_json::Error as serde::de::Error>::custom("unknown resource"))?;
-                Ok(match variant { $( Variant::$variant => Object::$variant(serde_json::from_value(value)?) ),* })
+            pub fn from_json(resource: ResourceId, value: Value) -> Result<Object, DecodeError> {
+                Object::from_value(resource, &value)
             }
-            /// Decode from any deserializer (the API server's decoder tracks
-            /// field paths for Go-style error messages this way).
-            pub fn deserialize_as<'de, D: serde::Deserializer<'de>>(resource: ResourceId, deserializer: D) -> Result<Object, D::Error> {
+            /// As [`Object::from_json`], from a borrowed value; a type error
+            /// carries the path of the field it is about.
+            pub fn from_value(resource: ResourceId, value: &Value) -> Result<Object, DecodeError> {
                 let variant = VARIANTS.get(resource.0 as usize).copied()
-                    .ok_or_else(|| <D::Error as serde::de::Error>::custom("unknown resource"))?;
-                Ok(match variant { $( Variant::$variant => Object::$variant(serde::Deserialize::deserialize(deserializer)?) ),* })
+                    .ok_or_else(|| DecodeError { message: "unknown resource".into(), path: Vec::new() })?;
+                Ok(match variant { $( Variant::$variant => Object::$variant(from_value::from_value(value)?) ),* })
             }
         }
     };
@@ -190,8 +190,10 @@ pub mod ids {
     id!(endpoints, "", "endpoints");
     id!(config_maps, "", "configmaps");
     id!(secrets, "", "secrets");
+    id!(persistent_volume_claims, "", "persistentvolumeclaims");
     id!(service_accounts, "", "serviceaccounts");
     id!(replication_controllers, "", "replicationcontrollers");
+    id!(persistent_volumes, "", "persistentvolumes");
     id!(deployments, "apps", "deployments");
     id!(replica_sets, "apps", "replicasets");
     id!(daemon_sets, "apps", "daemonsets");
@@ -202,6 +204,7 @@ pub mod ids {
     id!(leases, "coordination.k8s.io", "leases");
     id!(endpoint_slices, "discovery.k8s.io", "endpointslices");
     id!(priority_classes, "scheduling.k8s.io", "priorityclasses");
+    id!(storage_classes, "storage.k8s.io", "storageclasses");
 }
 
 pub fn resource(id: ResourceId) -> &'static ResourceType {

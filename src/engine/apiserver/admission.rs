@@ -16,8 +16,9 @@ use k8s_openapi::api::core::v1::{
 };
 
 use crate::engine::api::{find_resource, ids, ApiError, Object, Reason};
+use crate::engine::storage;
 
-use super::quantity::Quantity;
+use crate::engine::quantity::{parse_stored, Quantity};
 use super::{defaults, ApiServer};
 
 /// Where the ServiceAccount plugin mounts the API credentials.
@@ -49,6 +50,7 @@ pub fn admit_create(api: &mut ApiServer, obj: &mut Object) -> Result<(), ApiErro
                 conditions: None,
             });
         }
+        Object::Node(node) => taint_nodes_by_condition(node),
         Object::Namespace(ns) => {
             let finalizers = ns.spec.get_or_insert_with(Default::default).finalizers.get_or_insert_with(Vec::new);
             if !finalizers.iter().any(|f| f == "kubernetes") {
@@ -63,7 +65,12 @@ pub fn admit_create(api: &mut ApiServer, obj: &mut Object) -> Result<(), ApiErro
         }
         Object::PersistentVolume(pv) => {
             add_finalizer(&mut pv.metadata, "kubernetes.io/pv-protection");
-            pv.status = None;
+            // The strategy starts every volume Pending, stamped with when.
+            pv.status = Some(k8s_openapi::api::core::v1::PersistentVolumeStatus {
+                phase: Some("Pending".to_string()),
+                last_phase_transition_time: Some(crate::engine::api::meta::api_time(api.now())),
+                ..Default::default()
+            });
         }
         // Users cannot create status: each strategy resets it.
         Object::Deployment(d) => d.status = Some(Default::default()),
@@ -71,7 +78,11 @@ pub fn admit_create(api: &mut ApiServer, obj: &mut Object) -> Result<(), ApiErro
         Object::StatefulSet(sts) => {
             sts.status = Some(k8s_openapi::api::apps::v1::StatefulSetStatus { available_replicas: Some(0), ..Default::default() })
         }
-        Object::DaemonSet(ds) => ds.status = Some(Default::default()),
+        Object::DaemonSet(ds) => {
+            ds.status = Some(Default::default());
+            let generation = template_generation(&ds.metadata).max(1);
+            set_template_generation(&mut ds.metadata, generation);
+        }
         Object::ReplicationController(rc) => rc.status = Some(Default::default()),
         Object::CronJob(cj) => cj.status = Some(Default::default()),
         _ => {}
@@ -102,9 +113,64 @@ pub fn admit_update(api: &mut ApiServer, obj: &mut Object, old: &Object) -> Resu
             // Finalizers change only through the finalize subresource.
             ns.spec = old_ns.spec.clone();
         }
+        (Object::DaemonSet(ds), Object::DaemonSet(old_ds)) => {
+            // The template generation counts template changes; users cannot set it.
+            let old_generation = template_generation(&old_ds.metadata);
+            let changed = ds.spec.as_ref().map(|s| &s.template) != old_ds.spec.as_ref().map(|s| &s.template);
+            set_template_generation(&mut ds.metadata, if changed { old_generation + 1 } else { old_generation });
+        }
         _ => {}
     }
     Ok(())
+}
+
+/// Validating admission, after the object's own validation passed.
+pub fn validate_update(api: &ApiServer, obj: &Object, old: &Object) -> Result<(), ApiError> {
+    if let (Object::PersistentVolumeClaim(pvc), Object::PersistentVolumeClaim(old_pvc)) = (obj, old) {
+        persistent_volume_claim_resize(api, pvc, old_pvc)?;
+    }
+    Ok(())
+}
+
+/// PersistentVolumeClaimResize: a claim may only grow once bound, and only
+/// if its class allows expansion.
+fn persistent_volume_claim_resize(
+    api: &ApiServer,
+    pvc: &k8s_openapi::api::core::v1::PersistentVolumeClaim,
+    old: &k8s_openapi::api::core::v1::PersistentVolumeClaim,
+) -> Result<(), ApiError> {
+    if storage::requested_storage(pvc) <= storage::requested_storage(old) {
+        return Ok(());
+    }
+    let name = pvc.metadata.name.clone().unwrap_or_default();
+    if storage::claim_phase(old) != "Bound" {
+        return Err(forbidden("persistentvolumeclaims", &name, "Only bound persistent volume claims can be expanded"));
+    }
+    let class = storage::claim_class(pvc);
+    let allowed = !class.is_empty()
+        && class == storage::claim_class(old)
+        && find_resource("storage.k8s.io", "storageclasses")
+            .and_then(|rid| api.store.get(&ApiServer::key(rid, "", class)).map(|e| e.value.clone()))
+            .is_some_and(|o| matches!(&*o, Object::StorageClass(sc) if sc.allow_volume_expansion == Some(true)));
+    if !allowed {
+        return Err(forbidden(
+            "persistentvolumeclaims",
+            &name,
+            "only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize",
+        ));
+    }
+    Ok(())
+}
+
+/// A DaemonSet's `spec.templateGeneration`, which apps/v1 carries as this annotation.
+pub const TEMPLATE_GENERATION: &str = "deprecated.daemonset.template.generation";
+
+fn template_generation(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> i64 {
+    meta.annotations.as_ref().and_then(|a| a.get(TEMPLATE_GENERATION)).and_then(|v| v.parse().ok()).unwrap_or(0)
+}
+
+fn set_template_generation(meta: &mut k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta, generation: i64) {
+    meta.annotations.get_or_insert_with(BTreeMap::new).insert(TEMPLATE_GENERATION.to_string(), generation.to_string());
 }
 
 fn forbidden(qualified_plural: &str, name: &str, message: impl std::fmt::Display) -> ApiError {
@@ -307,6 +373,16 @@ fn priority(api: &ApiServer, pod: &mut Pod) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// TaintNodesByCondition: a new node is `node.kubernetes.io/not-ready:NoSchedule`
+/// until the node lifecycle controller sees it Ready, so nothing is
+/// scheduled to it before its network works.
+fn taint_nodes_by_condition(node: &mut k8s_openapi::api::core::v1::Node) {
+    let taints = node.spec.get_or_insert_with(Default::default).taints.get_or_insert_with(Vec::new);
+    if !taints.iter().any(|t| t.key == "node.kubernetes.io/not-ready" && t.effect == "NoSchedule") {
+        taints.push(k8s_openapi::api::core::v1::Taint { key: "node.kubernetes.io/not-ready".into(), effect: "NoSchedule".into(), value: None, time_added: None });
+    }
+}
+
 /// DefaultTolerationSeconds: pods tolerate a not-ready or unreachable node
 /// for five minutes before they are evicted.
 fn default_toleration_seconds(spec: &mut PodSpec) {
@@ -404,8 +480,8 @@ fn limit_ranger(api: &ApiServer, pod: &mut Pod) -> Result<(), ApiError> {
                 let requests = container.resources.as_ref().and_then(|r| r.requests.clone()).unwrap_or_default();
                 let limits = container.resources.as_ref().and_then(|r| r.limits.clone()).unwrap_or_default();
                 for (resource_name, min) in item.min.iter().flatten() {
-                    let Some(min_q) = Quantity::parse(&min.0) else { continue };
-                    match requests.get(resource_name).and_then(|q| Quantity::parse(&q.0)) {
+                    let Some(min_q) = parse_stored(min) else { continue };
+                    match requests.get(resource_name).and_then(parse_stored) {
                         None => errors.push(format!("minimum {resource_name} usage per Container is {}.  No request is specified", min_q.canonical())),
                         Some(request) if request < min_q => errors.push(format!(
                             "minimum {resource_name} usage per Container is {}, but request is {}",
@@ -416,8 +492,8 @@ fn limit_ranger(api: &ApiServer, pod: &mut Pod) -> Result<(), ApiError> {
                     }
                 }
                 for (resource_name, max) in item.max.iter().flatten() {
-                    let Some(max_q) = Quantity::parse(&max.0) else { continue };
-                    match limits.get(resource_name).and_then(|q| Quantity::parse(&q.0)) {
+                    let Some(max_q) = parse_stored(max) else { continue };
+                    match limits.get(resource_name).and_then(parse_stored) {
                         None => errors.push(format!("maximum {resource_name} usage per Container is {}.  No limit is specified", max_q.canonical())),
                         Some(limit) if limit > max_q => errors.push(format!(
                             "maximum {resource_name} usage per Container is {}, but limit is {}",
@@ -437,25 +513,21 @@ fn limit_ranger(api: &ApiServer, pod: &mut Pod) -> Result<(), ApiError> {
     }
 }
 
-/// DefaultStorageClass: a claim that names no class gets the default one.
+/// DefaultStorageClass: a claim that names no class (neither
+/// `storageClassName` nor the beta annotation) gets the default one, the
+/// newest if several are marked.
 fn default_storage_class(api: &ApiServer, pvc: &mut k8s_openapi::api::core::v1::PersistentVolumeClaim) {
-    let spec = pvc.spec.get_or_insert_with(Default::default);
-    if spec.storage_class_name.is_some() {
+    if storage::claim_has_class(pvc) {
         return;
     }
     let Some(classes) = find_resource("storage.k8s.io", "storageclasses") else { return };
-    let default_class = list_in(api, classes, None).iter().rev().find_map(|o| match &**o {
-        Object::StorageClass(sc)
-            if sc.metadata.annotations.as_ref().is_some_and(|a| {
-                a.get("storageclass.kubernetes.io/is-default-class").map(String::as_str) == Some("true")
-            }) =>
-        {
-            sc.metadata.name.clone()
-        }
+    let listed = list_in(api, classes, None);
+    let all = listed.iter().filter_map(|o| match &**o {
+        Object::StorageClass(sc) => Some(sc),
         _ => None,
     });
-    if let Some(name) = default_class {
-        spec.storage_class_name = Some(name);
+    if let Some(name) = storage::default_class(all).and_then(|c| c.metadata.name.clone()) {
+        pvc.spec.get_or_insert_with(Default::default).storage_class_name = Some(name);
     }
 }
 
@@ -492,7 +564,7 @@ pub fn pod_qos_class(spec: &PodSpec) -> &'static str {
                 "memory" => "memory",
                 _ => continue,
             };
-            if let Some(q) = Quantity::parse(&q.0).filter(|q| q.nanos > 0) {
+            if let Some(q) = parse_stored(q).filter(|q| q.nanos() > 0) {
                 let sum = requests.get(name).map_or(q, |prev| prev.add(&q));
                 requests.insert(name, sum);
             }
@@ -504,7 +576,7 @@ pub fn pod_qos_class(spec: &PodSpec) -> &'static str {
                 "memory" => "memory",
                 _ => continue,
             };
-            if let Some(q) = Quantity::parse(&q.0).filter(|q| q.nanos > 0) {
+            if let Some(q) = parse_stored(q).filter(|q| q.nanos() > 0) {
                 if name == "cpu" {
                     found.0 = true;
                 } else {
@@ -522,7 +594,7 @@ pub fn pod_qos_class(spec: &PodSpec) -> &'static str {
         return "BestEffort";
     }
     if guaranteed {
-        guaranteed = requests.iter().all(|(name, req)| limits.get(name).is_some_and(|lim| lim.nanos == req.nanos));
+        guaranteed = requests.iter().all(|(name, req)| limits.get(name).is_some_and(|lim| lim.nanos() == req.nanos()));
     }
     if guaranteed && requests.len() == limits.len() {
         "Guaranteed"

@@ -16,6 +16,8 @@
 //! depth (serde's recursion limit of 128) and alias expansion (serde_yaml's
 //! repetition limit), so a YAML bomb errors quickly instead of growing.
 
+mod value;
+
 use serde::Deserialize as _;
 use serde_json::Value;
 
@@ -400,10 +402,10 @@ pub fn decode_object(rid: ResourceId, value: &Value) -> Result<Object, ApiError>
         ApiError::bad_request(format!("{} in version {:?} cannot be handled as a {}: {detail}", rt.kind, rt.version, rt.kind))
     };
     let value = octal_modes(value.clone());
-    let mut track = serde_path_to_error::Track::new();
-    let obj = match Object::deserialize_as(rid, serde_path_to_error::Deserializer::new(&value, &mut track)) {
+    let obj = match Object::from_value(rid, &value) {
         Ok(obj) => obj,
-        Err(e) => return Err(cannot_handle(go_type_error(rt.kind, &track.path(), &e.to_string()))),
+        Err(e) if value::is_quantity_error(&e.message) => return Err(cannot_handle(e.message)),
+        Err(e) => return Err(cannot_handle(go_type_error(rt.kind, &e.fields(), &e.message))),
     };
     let round_trip = obj.to_json();
     let mut unknown = Vec::new();
@@ -465,14 +467,8 @@ fn unknown_fields(input: &Value, typed: &Value, path: &str, out: &mut Vec<String
 /// Go's `encoding/json` type error (`json: cannot unmarshal string into Go
 /// struct field DeploymentSpec.spec.replicas of type int32`) from serde's
 /// message and path.
-fn go_type_error(kind: &str, path: &serde_path_to_error::Path, message: &str) -> String {
-    use serde_path_to_error::Segment;
-    let mut fields: Vec<String> = Vec::new();
-    for seg in path.iter() {
-        if let Segment::Map { key } = seg {
-            fields.push(key.clone());
-        }
-    }
+fn go_type_error(kind: &str, path: &[&str], message: &str) -> String {
+    let fields: Vec<String> = path.iter().map(|f| f.to_string()).collect();
     let message = message.split(" at line ").next().unwrap_or(message);
     let Some(rest) = message.strip_prefix("invalid type: ").or_else(|| message.strip_prefix("invalid value: ")) else {
         return format!("json: {message}");
@@ -735,6 +731,31 @@ mod tests {
         let spec = pod.spec.unwrap();
         assert_eq!(spec.termination_grace_period_seconds, Some(3));
         assert_eq!(spec.volumes.unwrap()[0].config_map.as_ref().unwrap().default_mode, Some(0o644));
+    }
+
+    #[test]
+    fn quantities_are_checked_and_stored_canonically_wherever_they_are() {
+        let pod = |resources: &str| parse_manifests(&format!("apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n  containers: [{{name: a, image: b, resources: {resources}}}]\n  volumes: [{{name: s, emptyDir: {{sizeLimit: 1.5Gi}}}}]\n")).documents[0].value.clone();
+        let err = decode_object(ids::pods(), &pod("{requests: {memory: 12 gigs}}")).unwrap_err();
+        assert_eq!(err.reason, Reason::BadRequest);
+        assert_eq!(
+            err.message,
+            "Pod in version \"v1\" cannot be handled as a Pod: quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
+        );
+        let err = decode_object(ids::pods(), &pod("{limits: {cpu: 1GG}}")).unwrap_err();
+        assert!(err.message.ends_with(": unable to parse quantity's suffix"), "{}", err.message);
+        let err = decode_object(ids::pods(), &pod("{limits: {cpu: [1]}}")).unwrap_err();
+        assert!(err.message.contains("of type resource.Quantity"), "{}", err.message);
+        let Object::Pod(p) = decode_object(ids::pods(), &pod("{requests: {cpu: 0.5, memory: 1024Mi}, limits: {cpu: 1}}")).unwrap() else { panic!("a pod") };
+        let spec = p.spec.unwrap();
+        let r = spec.containers[0].resources.clone().unwrap();
+        assert_eq!(r.requests.unwrap().values().map(|q| q.0.as_str()).collect::<Vec<_>>(), ["500m", "1Gi"]);
+        assert_eq!(r.limits.unwrap()["cpu"].0, "1");
+        assert_eq!(spec.volumes.unwrap()[0].empty_dir.as_ref().unwrap().size_limit.as_ref().unwrap().0, "1536Mi");
+        // A claim template inside a StatefulSet is checked too.
+        let v = serde_json::json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "web"},
+            "spec": {"volumeClaimTemplates": [{"metadata": {"name": "www"}, "spec": {"resources": {"requests": {"storage": "1 Gi"}}}}]}});
+        assert!(decode_object(ids::stateful_sets(), &v).unwrap_err().message.starts_with("StatefulSet in version \"v1\" cannot be handled as a StatefulSet: quantities must match"));
     }
 
     #[test]

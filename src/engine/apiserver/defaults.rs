@@ -102,6 +102,9 @@ pub fn apply(obj: &mut Object) {
             let spec = pv.spec.get_or_insert_with(Default::default);
             set_str(&mut spec.persistent_volume_reclaim_policy, "Retain");
             set_str(&mut spec.volume_mode, "Filesystem");
+            if let Some(host_path) = &mut spec.host_path {
+                set(&mut host_path.type_, String::new());
+            }
             set_str(&mut pv.status.get_or_insert_with(Default::default).phase, "Pending");
         }
         Object::Endpoints(ep) => {

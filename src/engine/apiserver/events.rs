@@ -22,7 +22,6 @@ pub struct EventRecorder {
     component: String,
     host: Option<String>,
     cache: HashMap<(String, String, String), (String, String)>,
-    sequence: u64,
 }
 
 /// A reference to `obj` as events name it.
@@ -44,7 +43,7 @@ impl EventRecorder {
     /// `component` is the event source (`kubelet`, `default-scheduler`,
     /// `deployment-controller`); `host` is set for node agents.
     pub fn new(component: &str, host: Option<&str>) -> Self {
-        EventRecorder { component: component.to_string(), host: host.map(str::to_string), cache: HashMap::new(), sequence: 0 }
+        EventRecorder { component: component.to_string(), host: host.map(str::to_string), cache: HashMap::new() }
     }
 
     pub fn record(&mut self, api: &mut ApiServer, involved: &Object, type_: &str, reason: &str, message: impl Into<String>) {
@@ -73,8 +72,9 @@ impl EventRecorder {
         }
         // Events about cluster-scoped objects live in "default", as in Kubernetes.
         let namespace = involved.namespace.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| "default".to_string());
-        self.sequence += 1;
-        let nanos = (meta::EPOCH_SECONDS as u128 * 1_000_000_000) + now.as_millis() as u128 * 1_000_000 + (self.sequence % 1_000_000) as u128;
+        // Unique across every recorder at this instant, as client-go's
+        // nanosecond clock makes it: the store's revision orders all writes.
+        let nanos = (meta::EPOCH_SECONDS as u128 * 1_000_000_000) + now.as_millis() as u128 * 1_000_000 + (api.store().revision() as u128 % 1_000_000);
         let name = format!("{}.{:x}", involved.name.clone().unwrap_or_default(), nanos);
         let event = Event {
             metadata: ObjectMeta { name: Some(name.clone()), namespace: Some(namespace.clone()), ..Default::default() },

@@ -10,7 +10,6 @@ pub mod decode;
 pub mod defaults;
 pub mod patch;
 pub mod events;
-pub mod quantity;
 pub mod validation;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
@@ -188,6 +187,11 @@ impl ApiServer {
     /// Components with undelivered watch events since the last call.
     pub fn take_ready(&mut self) -> BTreeSet<ComponentId> {
         std::mem::take(&mut self.ready)
+    }
+
+    /// Whether some component has watch events it has not run for.
+    pub fn has_ready(&self) -> bool {
+        !self.ready.is_empty()
     }
 
     /// Random lowercase alphanumerics from Kubernetes' name-suffix alphabet.
@@ -457,6 +461,9 @@ impl ApiServer {
             obj
         };
         preserve_system_meta(obj.meta_mut(), old.meta());
+        if status_only {
+            stamp_volume_phase_transition(&mut obj, &old, self.now);
+        }
         if !status_only {
             admission::admit_update(self, &mut obj, &old)?;
             defaults::apply(&mut obj);
@@ -468,6 +475,9 @@ impl ApiServer {
         let causes = validation::validate_update(&obj, &old);
         if !causes.is_empty() {
             return Err(invalid_error(&obj, causes));
+        }
+        if !status_only {
+            admission::validate_update(self, &obj, &old)?;
         }
         if dry_run {
             return Ok(Rc::new(obj));
@@ -745,6 +755,21 @@ fn preserve_system_meta(meta: &mut ObjectMeta, old: &ObjectMeta) {
     } else {
         meta.deletion_timestamp = None;
         meta.deletion_grace_period_seconds = None;
+    }
+}
+
+/// The PersistentVolume status strategy: a phase change is stamped with
+/// `lastPhaseTransitionTime` unless the writer set a newer one.
+fn stamp_volume_phase_transition(obj: &mut Object, old: &Object, now: VirtualTime) {
+    let (Object::PersistentVolume(new), Object::PersistentVolume(old)) = (obj, old) else { return };
+    let old_status = old.status.clone().unwrap_or_default();
+    let status = new.status.get_or_insert_with(Default::default);
+    if status.phase == old_status.phase {
+        if status.last_phase_transition_time.is_none() {
+            status.last_phase_transition_time = old_status.last_phase_transition_time;
+        }
+    } else if status.last_phase_transition_time.is_none() || status.last_phase_transition_time == old_status.last_phase_transition_time {
+        status.last_phase_transition_time = Some(api::meta::api_time(now));
     }
 }
 

@@ -3,7 +3,6 @@
 //! the RollingUpdate or Recreate strategy, scaled proportionally, pruned to
 //! `revisionHistoryLimit`, with the Progressing and Available conditions.
 
-use std::any::Any;
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentCondition, DeploymentStatus, ReplicaSet, ReplicaSetSpec};
@@ -18,9 +17,8 @@ use crate::engine::selector::Selector;
 use crate::engine::sim::clock::VirtualTime;
 use crate::engine::sim::Ctx;
 
-use super::queue::{drain, primed, WorkQueue};
 use super::util;
-use super::{Cache, Changes, Controller};
+use super::{Cache, Changes, Reconciler, WorkLoop};
 
 pub const REVISION: &str = "deployment.kubernetes.io/revision";
 pub const REVISION_HISTORY: &str = "deployment.kubernetes.io/revision-history";
@@ -218,9 +216,8 @@ impl Sets {
 }
 
 pub struct DeploymentController {
-    queue: WorkQueue,
+    work: WorkLoop,
     recorder: EventRecorder,
-    primed: bool,
 }
 
 impl Default for DeploymentController {
@@ -231,13 +228,13 @@ impl Default for DeploymentController {
 
 impl DeploymentController {
     pub fn new() -> Self {
-        DeploymentController { queue: WorkQueue::default(), recorder: EventRecorder::new("deployment-controller", None), primed: false }
+        DeploymentController { work: WorkLoop::default(), recorder: EventRecorder::new("deployment-controller", None) }
     }
 
     fn handle_events(&mut self, cache: &Cache, changes: &Changes) {
         for ev in changes.of(ids::deployments()) {
             if ev.kind != WatchEventType::Deleted {
-                self.queue.add(ObjectKey::of(&ev.object));
+                self.work.queue.add(ObjectKey::of(&ev.object));
             }
         }
         let deployments = cache.of(ids::deployments());
@@ -248,7 +245,7 @@ impl DeploymentController {
                 Some(owner) if owner.kind == "Deployment" => {
                     let key = ObjectKey::new(ns, owner.name.clone());
                     if deployments.get(&key).is_some_and(|d| d.meta().uid.as_deref() == Some(owner.uid.as_str())) {
-                        self.queue.add(key);
+                        self.work.queue.add(key);
                     }
                 }
                 Some(_) => {}
@@ -256,7 +253,7 @@ impl DeploymentController {
                     for d in deployments.in_namespace(&ns) {
                         if let Object::Deployment(dep) = &**d {
                             if Selector::from_api(&dep.spec.as_ref().map(|s| s.selector.clone()).unwrap_or_default()).matches(m.labels.as_ref()) {
-                                self.queue.add(ObjectKey::of(d));
+                                self.work.queue.add(ObjectKey::of(d));
                             }
                         }
                     }
@@ -277,7 +274,7 @@ impl DeploymentController {
             let key = ObjectKey::new(m.namespace.clone().unwrap_or_default(), d_ref.name.clone());
             if let Some(Object::Deployment(d)) = deployments.get(&key).map(|d| &**d) {
                 if is_recreate(d) {
-                    self.queue.add(key);
+                    self.work.queue.add(key);
                 }
             }
         }
@@ -1041,33 +1038,27 @@ fn set_replicas_annotations(rs: &mut ReplicaSet, desired: i32, max: i32) -> bool
     changed
 }
 
-impl Controller for DeploymentController {
+impl Reconciler for DeploymentController {
     fn name(&self) -> &str {
         "deployment-controller"
+    }
+    fn kind(&self) -> ResourceId {
+        ids::deployments()
     }
     fn watches(&self) -> Vec<ResourceId> {
         vec![ids::deployments(), ids::replica_sets(), ids::pods()]
     }
-    fn sync(&mut self, ctx: &mut Ctx, cache: &Cache, changes: &Changes) {
-        let watches = self.watches();
-        if !primed(&mut self.primed, &mut self.queue, cache, &watches, ids::deployments()) {
-            return;
-        }
+    fn work(&mut self) -> &mut WorkLoop {
+        &mut self.work
+    }
+    fn enqueue(&mut self, cache: &Cache, changes: &Changes, _now: VirtualTime) {
         self.handle_events(cache, changes);
-        let mut queue = std::mem::take(&mut self.queue);
-        drain(&mut queue, ctx, |ctx, key| match self.sync_one(ctx, cache, key) {
-            Err(e) if e.reason == Reason::NotFound => Ok(None),
-            other => other,
-        });
-        self.queue = queue;
     }
-    fn reset(&mut self) {
-        self.queue.clear();
+    fn reconcile(&mut self, ctx: &mut Ctx, cache: &Cache, key: &ObjectKey) -> Result<Option<VirtualTime>, ApiError> {
+        self.sync_one(ctx, cache, key)
+    }
+    fn forget(&mut self) {
         self.recorder.reset();
-        self.primed = false;
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }
 

@@ -5,15 +5,26 @@
 //! time, idempotently, recomputing status from what it sees.
 
 pub mod cache;
+pub mod cron_job;
+pub mod daemon_set;
 pub mod deployment;
 pub mod endpoints;
 pub mod garbage_collector;
+pub mod history;
 pub mod job;
 pub mod namespace;
 pub mod node_lifecycle;
+pub mod persistent_volume;
+pub mod pods_by_claim;
+pub mod pv_protection;
+pub mod pvc_protection;
+pub mod pod_control;
+pub mod pod_gc;
 pub mod queue;
 pub mod replicaset;
 pub mod serviceaccount;
+pub mod stateful_set;
+pub mod ttl_after_finished;
 #[cfg(test)]
 mod testkit;
 pub mod util;
@@ -21,7 +32,8 @@ pub mod util;
 use std::any::Any;
 use std::collections::BTreeSet;
 
-use crate::engine::api::ResourceId;
+use crate::engine::api::{ApiError, ObjectKey, Reason, ResourceId};
+use crate::engine::sim::clock::VirtualTime;
 use crate::engine::sim::{Component, Ctx};
 
 pub use cache::{Cache, Changes};
@@ -46,6 +58,77 @@ pub trait Controller {
     /// The process restarted: forget caches and queues.
     fn reset(&mut self);
     fn as_any(&self) -> &dyn Any;
+}
+
+/// The work queue and priming state of a [`Reconciler`].
+#[derive(Default)]
+pub struct WorkLoop {
+    pub queue: queue::WorkQueue,
+    primed: bool,
+}
+
+impl WorkLoop {
+    pub fn clear(&mut self) {
+        self.queue.clear();
+        self.primed = false;
+    }
+}
+
+/// A controller in Kubernetes' usual shape: informer events only queue
+/// keys, and a worker reconciles one key at a time, idempotently. Every
+/// such controller shares one prologue ([`queue::primed`]) and drain.
+pub trait Reconciler: 'static {
+    /// The event source, e.g. `statefulset-controller`.
+    fn name(&self) -> &str;
+    /// The kind whose objects are the queue's keys; all are queued after a (re)start.
+    fn kind(&self) -> ResourceId;
+    /// Every resource whose shared informer it reads.
+    fn watches(&self) -> Vec<ResourceId>;
+    fn work(&mut self) -> &mut WorkLoop;
+    /// Queues the keys that what changed concerns.
+    fn enqueue(&mut self, cache: &Cache, changes: &Changes, now: VirtualTime);
+    /// Syncs one key; may ask to be called again at an instant.
+    fn reconcile(&mut self, ctx: &mut Ctx, cache: &Cache, key: &ObjectKey) -> Result<Option<VirtualTime>, ApiError>;
+    /// Work that is not one key's, after the queue was drained.
+    fn after_drain(&mut self, _ctx: &mut Ctx, _cache: &Cache) {}
+    /// The process restarted: forget everything but the queue, which [`WorkLoop::clear`] empties.
+    fn forget(&mut self);
+}
+
+impl<R: Reconciler> Controller for R {
+    fn name(&self) -> &str {
+        Reconciler::name(self)
+    }
+    fn watches(&self) -> Vec<ResourceId> {
+        Reconciler::watches(self)
+    }
+    fn sync(&mut self, ctx: &mut Ctx, cache: &Cache, changes: &Changes) {
+        let watches = Reconciler::watches(self);
+        let kind = self.kind();
+        let work = self.work();
+        if !queue::primed(&mut work.primed, &mut work.queue, cache, &watches, kind) {
+            return;
+        }
+        self.enqueue(cache, changes, ctx.now);
+        let mut pending = std::mem::take(&mut self.work().queue);
+        queue::drain(&mut pending, ctx, |ctx, key| match self.reconcile(ctx, cache, key) {
+            // The object went meanwhile: its deletion arrives as an event.
+            Err(e) if e.reason == Reason::NotFound => Ok(None),
+            other => other,
+        });
+        // Keys queued while draining join the rest.
+        let added = std::mem::replace(&mut self.work().queue, pending);
+        self.work().queue.absorb(added);
+        self.after_drain(ctx, cache);
+        self.work().queue.schedule_wake(ctx);
+    }
+    fn reset(&mut self) {
+        self.work().clear();
+        self.forget();
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
 }
 
 pub struct ControllerManager {
@@ -73,12 +156,20 @@ impl ControllerManager {
             Box::new(replicaset::ReplicaSetController::new(replicaset::Kind::ReplicaSet)),
             Box::new(replicaset::ReplicaSetController::new(replicaset::Kind::ReplicationController)),
             Box::new(deployment::DeploymentController::new()),
+            Box::new(stateful_set::StatefulSetController::new()),
+            Box::new(daemon_set::DaemonSetController::new()),
             Box::new(job::JobController::new()),
+            Box::new(cron_job::CronJobController::new()),
+            Box::new(ttl_after_finished::TtlAfterFinishedController::new()),
             Box::new(endpoints::EndpointsController::new(endpoints::Publishes::Endpoints)),
             Box::new(endpoints::EndpointsController::new(endpoints::Publishes::EndpointSlices)),
             Box::new(garbage_collector::GarbageCollector::new()),
             Box::new(namespace::NamespaceController::new()),
             Box::new(node_lifecycle::NodeLifecycleController::new()),
+            Box::new(persistent_volume::PersistentVolumeController::new()),
+            Box::new(pvc_protection::PvcProtectionController::new()),
+            Box::new(pv_protection::PvProtectionController::new()),
+            Box::new(pod_gc::PodGarbageCollector::new()),
         ])
     }
 

@@ -103,6 +103,16 @@ impl<K: Clone + Ord + std::hash::Hash> WorkQueue<K> {
         *self = WorkQueue::default();
     }
 
+    /// Takes over `other`'s ready and delayed keys.
+    pub fn absorb(&mut self, other: WorkQueue<K>) {
+        for key in other.ready {
+            self.add(key);
+        }
+        for ((at, _), key) in other.delayed {
+            self.add_at(key, at);
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.ready.len() + self.delayed.len()
     }

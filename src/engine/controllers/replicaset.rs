@@ -4,28 +4,24 @@
 //! longer match, and report what it sees in status.
 
 use std::borrow::Cow;
-use std::any::Any;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 use k8s_openapi::api::apps::v1::{ReplicaSetCondition, ReplicaSetStatus};
 use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec, ReplicationControllerCondition, ReplicationControllerStatus};
 
 use crate::engine::api::{ids, meta, ApiError, Object, ObjectKey, Reason, ResourceId};
-use crate::engine::apiserver::events::{EventRecorder, NORMAL, WARNING};
-use crate::engine::apiserver::{DeleteOptions, WatchEventType};
+use crate::engine::apiserver::WatchEventType;
 use crate::engine::selector::Selector;
 use crate::engine::sim::clock::VirtualTime;
 use crate::engine::sim::Ctx;
 
-use super::queue::{drain, primed, WorkQueue};
+use super::pod_control::{can_adopt, Expectations, PodControl};
 use super::util;
-use super::{Cache, Changes, Controller};
+use super::{Cache, Changes, Reconciler, WorkLoop};
 
 /// Most pods created or deleted in one sync (`BurstReplicas`).
 const BURST_REPLICAS: usize = 500;
-/// Expectations not met by then are forgotten (`ExpectationsTimeout`).
-const EXPECTATIONS_TIMEOUT_MS: u64 = 5 * 60 * 1000;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -186,23 +182,12 @@ fn write_status(obj: &mut Object, s: &Status) {
     }
 }
 
-/// Creations and deletions this controller made but has not yet seen in
-/// its informer, so it does not act twice (`ControllerExpectations`).
-#[derive(Default)]
-struct Expectations {
-    adds: i64,
-    deletes: BTreeSet<String>,
-    since: VirtualTime,
-}
-
 pub struct ReplicaSetController {
     kind: Kind,
     name: String,
-    queue: WorkQueue,
-    expectations: HashMap<ObjectKey, Expectations>,
-    recorder: EventRecorder,
-    /// Every object was queued once since the caches synced.
-    primed: bool,
+    work: WorkLoop,
+    expectations: Expectations,
+    pods: PodControl,
 }
 
 impl ReplicaSetController {
@@ -211,14 +196,7 @@ impl ReplicaSetController {
             Kind::ReplicaSet => "replicaset-controller",
             Kind::ReplicationController => "replication-controller",
         };
-        ReplicaSetController {
-            kind,
-            name: name.to_string(),
-            queue: WorkQueue::default(),
-            expectations: HashMap::new(),
-            recorder: EventRecorder::new(name, None),
-            primed: false,
-        }
+        ReplicaSetController { kind, name: name.to_string(), work: WorkLoop::default(), expectations: Expectations::default(), pods: PodControl::new(name) }
     }
 
     /// The owner of `pod` of this controller's kind, by controllerRef.
@@ -235,9 +213,9 @@ impl ReplicaSetController {
         for ev in changes.of(rid) {
             let key = ObjectKey::of(&ev.object);
             if ev.kind == WatchEventType::Deleted {
-                self.expectations.remove(&key);
+                self.expectations.forget(&key);
             } else {
-                self.queue.add(key);
+                self.work.queue.add(key);
             }
         }
         let owners = cache.of(rid);
@@ -246,17 +224,13 @@ impl ReplicaSetController {
             match self.owner_key(pod) {
                 Some((key, uid)) => {
                     if owners.get(&key).is_some_and(|o| o.meta().uid.as_deref() == Some(uid.as_str())) {
-                        if let Some(exp) = self.expectations.get_mut(&key) {
-                            let pod_uid = pod.metadata.uid.clone().unwrap_or_default();
-                            match ev.kind {
-                                WatchEventType::Added if pod.metadata.deletion_timestamp.is_none() => exp.adds -= 1,
-                                _ if ev.kind == WatchEventType::Deleted || util::is_terminating(pod) => {
-                                    exp.deletes.remove(&pod_uid);
-                                }
-                                _ => {}
-                            }
+                        let pod_uid = pod.metadata.uid.clone().unwrap_or_default();
+                        match ev.kind {
+                            WatchEventType::Added if pod.metadata.deletion_timestamp.is_none() => self.expectations.creation_observed(&key),
+                            _ if ev.kind == WatchEventType::Deleted || util::is_terminating(pod) => self.expectations.deletion_observed(&key, &pod_uid),
+                            _ => {}
                         }
-                        self.queue.add(key);
+                        self.work.queue.add(key);
                     }
                 }
                 None if meta::controller_of(pod.metadata.owner_references.as_ref()).is_none() && ev.kind != WatchEventType::Deleted => {
@@ -264,7 +238,7 @@ impl ReplicaSetController {
                     let ns = pod.metadata.namespace.clone().unwrap_or_default();
                     for owner in owners.in_namespace(&ns) {
                         if view(owner).is_some_and(|v| v.selector.matches(pod.metadata.labels.as_ref())) {
-                            self.queue.add(ObjectKey::of(owner));
+                            self.work.queue.add(ObjectKey::of(owner));
                         }
                     }
                 }
@@ -273,25 +247,14 @@ impl ReplicaSetController {
         }
     }
 
-    fn expectations_satisfied(&mut self, key: &ObjectKey, now: VirtualTime) -> bool {
-        match self.expectations.get(key) {
-            None => true,
-            Some(e) if (e.adds <= 0 && e.deletes.is_empty()) || now.millis_since(e.since) > EXPECTATIONS_TIMEOUT_MS => {
-                self.expectations.remove(key);
-                true
-            }
-            Some(_) => false,
-        }
-    }
-
     fn sync_one(&mut self, ctx: &mut Ctx, cache: &Cache, key: &ObjectKey) -> Result<Option<VirtualTime>, ApiError> {
         let rid = self.kind.resource();
         let Some(obj) = cache.of(rid).get(key).cloned() else {
-            self.expectations.remove(key);
+            self.expectations.forget(key);
             return Ok(None);
         };
         let Some(v) = view(&obj) else { return Ok(None) };
-        let needs_sync = self.expectations_satisfied(key, ctx.now) && !v.deleting;
+        let needs_sync = self.expectations.satisfied(key, ctx.now) && !v.deleting;
         let pods = cache.of(ids::pods());
         let mut candidates: Vec<Rc<Object>> = pods.controlled_by(&v.uid);
         candidates.extend(pods.orphans_in(&key.namespace));
@@ -307,14 +270,14 @@ impl ReplicaSetController {
             let matches = v.selector.matches(p.metadata.labels.as_ref());
             match (controlled, matches) {
                 (true, true) => active.push(Cow::Borrowed(p)),
-                (true, false) => self.release(ctx, p, &v.uid),
+                (true, false) => self.pods.release(ctx, p, &v.uid),
                 (false, true) if !v.deleting => adoptable.push(p.clone()),
                 (false, _) => {}
             }
         }
-        if !adoptable.is_empty() && self.can_adopt(ctx, key, &v.uid) {
+        if !adoptable.is_empty() && can_adopt(ctx, rid, key, &v.uid) {
             for p in adoptable {
-                if let Some(adopted) = self.adopt(ctx, &obj, &p) {
+                if let Some(adopted) = self.pods.adopt(ctx, &obj, &p) {
                     active.push(Cow::Owned(adopted));
                 }
             }
@@ -375,93 +338,16 @@ impl ReplicaSetController {
         Ok(next_available)
     }
 
-    /// A fresh read of the owner, so nothing is adopted by a controller that
-    /// is being deleted or was replaced (`RecheckDeletionTimestamp`).
-    fn can_adopt(&self, ctx: &mut Ctx, key: &ObjectKey, uid: &str) -> bool {
-        match ctx.api.get(self.kind.resource(), &key.namespace, &key.name) {
-            Ok(fresh) => fresh.meta().uid.as_deref() == Some(uid) && fresh.meta().deletion_timestamp.is_none(),
-            Err(_) => false,
-        }
-    }
-
-    fn adopt(&self, ctx: &mut Ctx, owner: &Object, pod: &Pod) -> Option<Pod> {
-        let ns = pod.metadata.namespace.clone().unwrap_or_default();
-        let name = pod.metadata.name.clone().unwrap_or_default();
-        let owner_ref = util::controller_ref(owner);
-        let pod_uid = pod.metadata.uid.clone();
-        let adopted = ctx.api.modify(ids::pods(), &ns, &name, false, |o| {
-            let m = o.meta_mut();
-            if m.uid != pod_uid || m.deletion_timestamp.is_some() || meta::controller_of(m.owner_references.as_ref()).is_some() {
-                return false;
-            }
-            let refs = m.owner_references.get_or_insert_with(Vec::new);
-            refs.retain(|r| r.uid != owner_ref.uid);
-            refs.push(owner_ref.clone());
-            true
-        });
-        match adopted.ok().as_deref() {
-            Some(Object::Pod(p)) if meta::controller_of(p.metadata.owner_references.as_ref()).is_some_and(|r| r.uid == owner_ref.uid) => Some(p.clone()),
-            _ => None,
-        }
-    }
-
-    fn release(&self, ctx: &mut Ctx, pod: &Pod, owner_uid: &str) {
-        let ns = pod.metadata.namespace.clone().unwrap_or_default();
-        let name = pod.metadata.name.clone().unwrap_or_default();
-        let pod_uid = pod.metadata.uid.clone();
-        let _ = ctx.api.modify(ids::pods(), &ns, &name, false, |o| {
-            let m = o.meta_mut();
-            if m.uid != pod_uid {
-                return false;
-            }
-            let Some(refs) = m.owner_references.as_mut() else { return false };
-            let before = refs.len();
-            refs.retain(|r| r.uid != owner_uid);
-            let changed = refs.len() != before;
-            if refs.is_empty() {
-                m.owner_references = None;
-            }
-            changed
-        });
-    }
-
     fn manage_replicas(&mut self, ctx: &mut Ctx, cache: &Cache, key: &ObjectKey, obj: &Object, v: &View, active: &[Cow<Pod>]) -> Result<(), ApiError> {
         let diff = active.len() as i64 - v.replicas.max(0) as i64;
         if diff < 0 {
             let want = ((-diff) as usize).min(BURST_REPLICAS);
             let Some(template) = v.template.as_ref() else { return Ok(()) };
             let owner_ref = util::controller_ref(obj);
-            self.expectations.insert(key.clone(), Expectations { adds: want as i64, deletes: BTreeSet::new(), since: ctx.now });
-            // Slow start: batches of 1, 2, 4, ... stop at the first error, so a
-            // quota or admission failure costs one request, not hundreds.
-            let mut created = 0usize;
-            let mut batch = 1usize;
-            let mut error = None;
-            while created < want && error.is_none() {
-                let size = batch.min(want - created);
-                for _ in 0..size {
-                    let pod = util::pod_from_template(template, &key.namespace, &format!("{}-", key.name), owner_ref.clone());
-                    match ctx.api.create(Object::Pod(pod)) {
-                        Ok(stored) => {
-                            created += 1;
-                            let pod_name = util::name_of(&stored).to_string();
-                            ctx.log(format!("created pod {}/{pod_name} for {} {}", key.namespace, self.kind.kind_name(), key.name));
-                            self.recorder.record(ctx.api, obj, NORMAL, "SuccessfulCreate", format!("Created pod: {pod_name}"));
-                        }
-                        Err(e) => {
-                            if e.reason != Reason::ConnectionRefused {
-                                self.recorder.record(ctx.api, obj, WARNING, "FailedCreate", format!("Error creating: {}", e.message));
-                            }
-                            error = Some(e);
-                            break;
-                        }
-                    }
-                }
-                batch *= 2;
-            }
-            if let Some(exp) = self.expectations.get_mut(key) {
-                exp.adds -= (want - created) as i64;
-            }
+            self.expectations.expect_creations(key, want, ctx.now);
+            let prefix = format!("{}-", key.name);
+            let (created, error) = self.pods.create_batch(ctx, obj, want, |_| util::pod_from_template(template, &key.namespace, &prefix, owner_ref.clone()));
+            self.expectations.creation_failed(key, want - created);
             if let Some(e) = error {
                 return Err(e);
             }
@@ -469,26 +355,13 @@ impl ReplicaSetController {
             let n = (diff as usize).min(BURST_REPLICAS);
             let victims = self.pods_to_delete(cache, v, active, n, ctx.now);
             let uids: BTreeSet<String> = victims.iter().filter_map(|p| p.metadata.uid.clone()).collect();
-            self.expectations.insert(key.clone(), Expectations { adds: 0, deletes: uids, since: ctx.now });
+            self.expectations.expect_deletions(key, uids, ctx.now);
             let mut error = None;
             for p in victims {
-                let name = p.metadata.name.clone().unwrap_or_default();
-                let opts = DeleteOptions { precondition_uid: p.metadata.uid.clone(), ..Default::default() };
-                match ctx.api.delete(ids::pods(), &key.namespace, &name, &opts) {
-                    Ok(_) => {
-                        ctx.log(format!("deleted pod {}/{name} of {} {}", key.namespace, self.kind.kind_name(), key.name));
-                        self.recorder.record(ctx.api, obj, NORMAL, "SuccessfulDelete", format!("Deleted pod: {name}"));
-                    }
-                    Err(e) => {
-                        if let Some(exp) = self.expectations.get_mut(key) {
-                            exp.deletes.remove(p.metadata.uid.as_deref().unwrap_or(""));
-                        }
-                        if e.reason != Reason::NotFound {
-                            if e.reason != Reason::ConnectionRefused {
-                                self.recorder.record(ctx.api, obj, WARNING, "FailedDelete", format!("Error deleting: {}", e.message));
-                            }
-                            error = Some(e);
-                        }
+                if let Err(e) = self.pods.delete(ctx, obj, &p) {
+                    self.expectations.deletion_observed(key, p.metadata.uid.as_deref().unwrap_or(""));
+                    if e.reason != Reason::NotFound {
+                        error = Some(e);
                     }
                 }
             }
@@ -539,37 +412,35 @@ impl ReplicaSetController {
     }
 }
 
-impl Controller for ReplicaSetController {
+impl Reconciler for ReplicaSetController {
     fn name(&self) -> &str {
         &self.name
+    }
+    fn kind(&self) -> ResourceId {
+        self.kind.resource()
     }
     fn watches(&self) -> Vec<ResourceId> {
         vec![self.kind.resource(), ids::pods()]
     }
-    fn sync(&mut self, ctx: &mut Ctx, cache: &Cache, changes: &Changes) {
-        let watches = self.watches();
-        if !primed(&mut self.primed, &mut self.queue, cache, &watches, self.kind.resource()) {
-            return;
-        }
+    fn work(&mut self) -> &mut WorkLoop {
+        &mut self.work
+    }
+    fn enqueue(&mut self, cache: &Cache, changes: &Changes, _now: VirtualTime) {
         self.handle_events(cache, changes);
-        let mut queue = std::mem::take(&mut self.queue);
-        drain(&mut queue, ctx, |ctx, key| self.sync_one(ctx, cache, key));
-        self.queue = queue;
     }
-    fn reset(&mut self) {
-        self.queue.clear();
+    fn reconcile(&mut self, ctx: &mut Ctx, cache: &Cache, key: &ObjectKey) -> Result<Option<VirtualTime>, ApiError> {
+        self.sync_one(ctx, cache, key)
+    }
+    fn forget(&mut self) {
         self.expectations.clear();
-        self.recorder.reset();
-        self.primed = false;
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
+        self.pods.reset();
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::apiserver::DeleteOptions;
     use crate::engine::controllers::testkit::{self, events_for, live_pods, template};
     use k8s_openapi::api::apps::v1::{ReplicaSet, ReplicaSetSpec};
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};

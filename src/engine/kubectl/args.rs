@@ -160,8 +160,21 @@ pub static COMMANDS: &[Command] = &[
         subcommands: &[],
     },
     Command {
+        path: "create secret docker-registry",
+        flags: &[v("docker-username", None), v("docker-password", None), v("docker-email", None), o("docker-server", "https://index.docker.io/v1/"), v("from-file", None), b("append-hash", None), DRY_RUN, OUTPUT, b("save-config", None), o("validate", "strict"), v("field-manager", None), v("template", None)],
+        subcommands: &[],
+    },
+    Command {
         path: "create job",
         flags: &[v("image", None), v("from", None), DRY_RUN, OUTPUT, b("save-config", None), o("validate", "strict"), v("field-manager", None), v("template", None)],
+        subcommands: &[],
+    },
+    Command {
+        path: "create ingress",
+        flags: &[
+            v("class", None), v("rule", None), v("default-backend", None), v("annotation", None), DRY_RUN, OUTPUT, b("save-config", None),
+            o("validate", "strict"), v("field-manager", None), v("template", None), b("show-managed-fields", None), b("allow-missing-template-keys", None),
+        ],
         subcommands: &[],
     },
     Command {
@@ -178,7 +191,7 @@ pub static COMMANDS: &[Command] = &[
         path: "run",
         flags: &[
             v("image", None), v("port", None), v("restart", None), v("labels", Some('l')), v("env", None), b("command", None),
-            DRY_RUN, OUTPUT, b("rm", None), b("stdin", Some('i')), b("tty", Some('t')), b("attach", None), v("overrides", None),
+            DRY_RUN, OUTPUT, b("rm", None), b("stdin", Some('i')), b("tty", Some('t')), b("attach", None), v("overrides", None), v("override-type", None),
             b("expose", None), v("image-pull-policy", None), v("annotations", None), b("privileged", None), v("timeout", None),
             v("pod-running-timeout", None), b("quiet", Some('q')), b("save-config", None), v("field-manager", None), v("template", None),
             v("cascade", None), v("grace-period", None), b("force", None), v("filename", Some('f')), b("wait", None),
@@ -233,6 +246,7 @@ pub static COMMANDS: &[Command] = &[
     Command { path: "expose", flags: &[v("port", None), v("target-port", None), v("type", None), v("name", None), v("protocol", None), SELECTOR, v("labels", Some('l')), v("external-ip", None), v("cluster-ip", None), FILENAME, OUTPUT, DRY_RUN, v("session-affinity", None), v("load-balancer-ip", None), b("save-config", None), v("field-manager", None), v("template", None), v("override-type", None), v("overrides", None)], subcommands: &[] },
     Command { path: "edit", flags: &[OUTPUT, FILENAME, b("save-config", None), v("field-manager", None), b("windows-line-endings", None), v("subresource", None), o("validate", "strict")], subcommands: &[] },
     Command { path: "exec", flags: &[v("container", Some('c')), b("stdin", Some('i')), b("tty", Some('t')), b("quiet", Some('q')), FILENAME, v("pod-running-timeout", None)], subcommands: &[] },
+    Command { path: "attach", flags: &[v("container", Some('c')), b("stdin", Some('i')), b("tty", Some('t')), b("quiet", Some('q')), v("pod-running-timeout", None)], subcommands: &[] },
     Command { path: "port-forward", flags: &[v("address", None), v("pod-running-timeout", None)], subcommands: &[] },
     Command { path: "top", flags: &[], subcommands: &["node", "pod", "nodes", "pods", "no", "po"] },
     Command { path: "events", flags: &[ALL_NS, v("for", None), v("types", None), b("watch", Some('w')), OUTPUT, b("no-headers", None), v("chunk-size", None), v("template", None)], subcommands: &[] },

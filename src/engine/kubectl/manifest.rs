@@ -59,6 +59,14 @@ pub fn load(s: &Session) -> Vec<std::result::Result<Info, Failure>> {
     for path in s.args.values("filename") {
         let (source, text) = if path == "-" {
             ("STDIN".to_string(), s.stdin.unwrap_or("").to_string())
+        } else if path.starts_with("http://") || path.starts_with("https://") {
+            match crate::engine::network::internet::fetch(path) {
+                Some(t) => (path.clone(), t),
+                None => {
+                    out.push(Err(Failure::Text(crate::engine::network::internet::fetch_error(path))));
+                    continue;
+                }
+            }
         } else {
             match s.files.read(path) {
                 Ok(t) => (path.clone(), t),
@@ -69,7 +77,7 @@ pub fn load(s: &Session) -> Vec<std::result::Result<Info, Failure>> {
             }
         };
         let parsed = decode::parse_manifests(&text);
-        for doc in parsed.documents {
+        for doc in flatten_lists(parsed.documents) {
             if validate {
                 if !s.cluster.sim.api.is_running() {
                     let host = s.server();
@@ -121,6 +129,29 @@ pub fn load(s: &Session) -> Vec<std::result::Result<Info, Failure>> {
         }
         if let Some(e) = parsed.error {
             out.push(Err(Failure::Text(format!("error parsing {source}: {}", e.message))));
+        }
+    }
+    out
+}
+
+/// kubectl's resource builder reads a `List` (`kind: List`, or any kind
+/// ending in `List` with `items`) as its items, nested lists included.
+fn flatten_lists(documents: Vec<decode::ManifestDocument>) -> Vec<decode::ManifestDocument> {
+    let mut out = Vec::new();
+    let mut pending: Vec<decode::ManifestDocument> = documents.into_iter().rev().collect();
+    while let Some(doc) = pending.pop() {
+        if out.len() >= decode::MAX_DOCUMENTS {
+            break;
+        }
+        let is_list = doc.value.get("kind").and_then(Value::as_str).is_some_and(|k| k.ends_with("List"))
+            && doc.value.get("items").is_some_and(Value::is_array);
+        if !is_list {
+            out.push(doc);
+            continue;
+        }
+        let items = doc.value.get("items").and_then(Value::as_array).cloned().unwrap_or_default();
+        for item in items.into_iter().rev().filter(|i| !i.is_null()) {
+            pending.push(decode::ManifestDocument { line: doc.line, value: item });
         }
     }
     out

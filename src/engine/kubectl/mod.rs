@@ -6,11 +6,12 @@
 //! so a stopped API server refuses every verb as a real one does.
 
 pub mod args;
+pub mod interactive;
 pub mod manifest;
 pub mod targets;
 pub mod printers;
 
-mod verbs;
+pub(crate) mod verbs;
 
 use crate::engine::api::{ApiError, Reason};
 use crate::engine::cluster::Cluster;
@@ -23,11 +24,21 @@ pub struct Output {
     pub stdout: String,
     pub stderr: String,
     pub exit_code: i32,
+    /// Both streams in the order they were written, when the command
+    /// interleaves them (exec, logs, run -i).
+    pub terminal: Option<String>,
+    /// The command keeps the terminal: an interactive shell, or output
+    /// that follows (`logs -f`); the page drives it, scripts never see it.
+    pub interactive: Option<interactive::Interactive>,
 }
 
 impl Output {
-    /// stdout then stderr, as a terminal shows them.
+    /// What a terminal shows: both streams as written (stdout then stderr
+    /// for commands that do not interleave them).
     pub fn combined(&self) -> String {
+        if let Some(t) = &self.terminal {
+            return t.clone();
+        }
         let mut s = self.stdout.clone();
         s.push_str(&self.stderr);
         s
@@ -59,6 +70,8 @@ pub enum Error {
     Message(String),
     /// Errors already printed; exit 1.
     Silent,
+    /// Printed as given, with this exit status (`command terminated with exit code 3`).
+    Exit(i32, String),
 }
 
 impl From<ApiError> for Error {
@@ -75,11 +88,25 @@ pub struct Session<'a> {
     pub args: Args,
     pub out: String,
     pub err: String,
+    /// Both streams in order, for verbs that interleave them (see [`Session::say`]).
+    pub interleaved: Option<String>,
+    pub interactive: Option<interactive::Interactive>,
+    /// The command runs in the page's terminal (not a script): `-it` gets a terminal.
+    pub terminal: bool,
     pub stdin: Option<&'a str>,
     pub files: &'a dyn FileSource,
 }
 
 impl Session<'_> {
+    /// Writes to stdout (`err` false) or stderr, keeping the order both are shown in.
+    pub fn say(&mut self, err: bool, text: &str) {
+        if err {
+            self.err.push_str(text);
+        } else {
+            self.out.push_str(text);
+        }
+        self.interleaved.get_or_insert_with(String::new).push_str(text);
+    }
     /// The namespace a command works in: `-n`, else `default`.
     pub fn namespace(&self) -> String {
         self.args.value("namespace").unwrap_or("default").to_string()
@@ -116,20 +143,39 @@ pub fn format_api_error(e: &ApiError, server: &str) -> String {
     }
 }
 
+/// Runs one kubectl command line typed at the page's terminal, where `-it`
+/// gets an interactive terminal.
+pub fn run_in_terminal(cluster: &mut Cluster, line: &str) -> Output {
+    match shell_words::split(line) {
+        Ok(words) => run_words_with(cluster, words, None, &NoFiles, true, true),
+        Err(_) => Output { stdout: String::new(), stderr: "error: unterminated quote in command line\n".into(), exit_code: 1, ..Default::default() },
+    }
+}
+
 /// Runs one kubectl command line (with or without the leading `kubectl`).
 pub fn run(cluster: &mut Cluster, line: &str, stdin: Option<&str>, files: &dyn FileSource) -> Output {
     let words = match shell_words::split(line) {
         Ok(w) => w,
         Err(_) => {
-            return Output { stdout: String::new(), stderr: "error: unterminated quote in command line\n".into(), exit_code: 1 };
+            return Output { stdout: String::new(), stderr: "error: unterminated quote in command line\n".into(), exit_code: 1, ..Default::default() };
         }
     };
     run_words(cluster, words, stdin, files)
 }
 
+/// As [`run`] for a command that only reads (`get`, `describe`, …): the
+/// cluster is not run to settle afterwards, so an observer (the page's
+/// details drawer, a read typed in its terminal) never moves the simulation.
+pub fn run_read_only(cluster: &mut Cluster, line: &str) -> Output {
+    match shell_words::split(line) {
+        Ok(words) => run_words_with(cluster, words, None, &NoFiles, false, false),
+        Err(_) => Output { stdout: String::new(), stderr: "error: unterminated quote in command line\n".into(), exit_code: 1, ..Default::default() },
+    }
+}
+
 /// As [`run`], for a line already split into words.
 pub fn run_words(cluster: &mut Cluster, words: Vec<String>, stdin: Option<&str>, files: &dyn FileSource) -> Output {
-    execute(cluster, words, stdin, files, false)
+    run_words_with(cluster, words, stdin, files, false, true)
 }
 
 /// The commands that only read: they send no write to the API server and
@@ -155,32 +201,31 @@ pub fn check_read_only(words: &[String]) -> std::result::Result<(), String> {
     }
 }
 
-/// Runs a read-only command (see [`READ_ONLY_COMMANDS`]) exactly as the
-/// terminal would, except that no component runs afterwards: a lesson check
-/// looks at the cluster without moving it. Any other command is refused
-/// before it reaches the API server.
-pub fn run_read_only(cluster: &mut Cluster, words: Vec<String>) -> Output {
+/// As [`run_read_only`], but any command outside [`READ_ONLY_COMMANDS`] is
+/// refused before it reaches the API server: a lesson check looks at the
+/// cluster without moving or changing it, whatever its author wrote.
+pub fn run_read_only_strict(cluster: &mut Cluster, words: Vec<String>) -> Output {
     if let Err(e) = check_read_only(&words) {
-        return Output { stdout: String::new(), stderr: ensure_newline(format!("error: {e}")), exit_code: 1 };
+        return Output { stdout: String::new(), stderr: ensure_newline(format!("error: {e}")), exit_code: 1, ..Default::default() };
     }
-    execute(cluster, words, None, &NoFiles, true)
+    run_words_with(cluster, words, None, &NoFiles, false, false)
 }
 
-fn execute(cluster: &mut Cluster, mut words: Vec<String>, stdin: Option<&str>, files: &dyn FileSource, read_only: bool) -> Output {
+fn run_words_with(cluster: &mut Cluster, mut words: Vec<String>, stdin: Option<&str>, files: &dyn FileSource, terminal: bool, settle: bool) -> Output {
     if words.first().is_some_and(|w| w == "kubectl") {
         words.remove(0);
     }
     let args = match args::parse(&words) {
         Ok(a) => a,
-        Err(e) => return Output { stdout: String::new(), stderr: ensure_newline(e), exit_code: 1 },
+        Err(e) => return Output { stdout: String::new(), stderr: ensure_newline(e), exit_code: 1, ..Default::default() },
     };
-    let mut session = Session { cluster, args, out: String::new(), err: String::new(), stdin, files };
+    let mut session = Session { cluster, args, out: String::new(), err: String::new(), interleaved: None, interactive: None, terminal, stdin, files };
     let result = verbs::dispatch(&mut session);
-    if !read_only {
-        // Let the cluster react to what the command did, at this same instant.
+    // Let the cluster react to what the command did, at this same instant.
+    if settle {
         session.cluster.sim.settle();
     }
-    let mut output = Output { stdout: session.out, stderr: session.err, exit_code: 0 };
+    let mut output = Output { stdout: session.out, stderr: session.err, exit_code: 0, terminal: session.interleaved, interactive: session.interactive };
     match result {
         Ok(()) => {}
         Err(e) => {
@@ -190,9 +235,17 @@ fn execute(cluster: &mut Cluster, mut words: Vec<String>, stdin: Option<&str>, f
                 Error::Usage(msg) => format!("error: {msg}\nSee 'kubectl {} --help' for usage.", session.args.verb_path()),
                 Error::Message(msg) => msg,
                 Error::Silent => String::new(),
+                Error::Exit(code, msg) => {
+                    output.exit_code = code;
+                    msg
+                }
             };
             if !text.is_empty() {
-                output.stderr.push_str(&ensure_newline(text));
+                let text = ensure_newline(text);
+                output.stderr.push_str(&text);
+                if let Some(t) = output.terminal.as_mut() {
+                    t.push_str(&text);
+                }
             }
         }
     }

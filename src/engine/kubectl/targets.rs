@@ -7,7 +7,7 @@ use crate::engine::api::{resolve_resource_arg, resource, Object, ResourceId};
 use crate::engine::apiserver::Query;
 use crate::engine::kubectl::manifest::{self, Failure};
 use crate::engine::kubectl::{Error, Session};
-use crate::engine::selector::Selector;
+use crate::engine::selector::{FieldSelector, Selector};
 
 /// One named object.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,14 +69,19 @@ pub fn resolve(s: &Session, words: &[String], allow_all: bool) -> Result<(Vec<Ta
     let types: Vec<ResourceId> = first.split(',').map(resolve_type).collect::<Result<_, _>>()?;
     let names = &words[1..];
     let selector = s.args.value("selector");
+    let field_selector = s.args.value("field-selector");
     let all = allow_all && s.args.flag("all");
     if names.is_empty() {
-        if selector.is_none() && !all {
+        if selector.is_none() && field_selector.is_none() && !all {
             return Err(Error::Message("error: resource(s) were provided, but no name was specified".to_string()));
         }
         let labels = match selector {
             Some(sel) => Selector::parse(sel).map_err(|e| Error::Message(format!("error: {e}")))?,
             None => Selector::everything(),
+        };
+        let fields = match field_selector {
+            Some(sel) => FieldSelector::parse(sel).map_err(|e| Error::Message(format!("error: {e}")))?,
+            None => FieldSelector::default(),
         };
         let mut targets = Vec::new();
         for rid in types {
@@ -85,7 +90,8 @@ pub fn resolve(s: &Session, words: &[String], allow_all: bool) -> Result<(Vec<Ta
             } else {
                 Query::all(rid)
             }
-            .with_labels(labels.clone());
+            .with_labels(labels.clone())
+            .with_fields(fields.clone());
             let (items, _) = s.cluster.sim.api.list(&query)?;
             targets.extend(items.iter().map(|o| Target {
                 rid,
@@ -96,7 +102,7 @@ pub fn resolve(s: &Session, words: &[String], allow_all: bool) -> Result<(Vec<Ta
         }
         return Ok((targets, failures));
     }
-    if selector.is_some() {
+    if selector.is_some() || field_selector.is_some() {
         return Err(Error::Message("error: name cannot be provided when a selector is specified".to_string()));
     }
     let mut targets = Vec::new();

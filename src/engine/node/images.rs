@@ -1,17 +1,26 @@
-//! The image catalogue of the simulated registry, image-name parsing and the
-//! rule that decides which pulls fail.
+//! The image catalogue of the simulated registries, image-name parsing and
+//! the rules that decide which pulls fail.
 //!
-//! Rules (shown to learners as documented simplifications):
-//! - Every catalogue image can be pulled with any tag; its size and default
-//!   process come from the catalogue.
-//! - An image outside the catalogue pulls as a 30 MB image and runs as a
-//!   long-running server listening on the ports its container declares.
-//! - A repository or tag containing `doesnotexist`, `nonexistent`,
-//!   `notexist` or `invalid` cannot be pulled (ErrImagePull, then
-//!   ImagePullBackOff), with the registry's real error wording; so can't a
-//!   repository containing `private` unless the pod names imagePullSecrets.
-//! - An image name a registry would refuse (upper case, spaces) is
-//!   InvalidImageName.
+//! Rules (the README shows them to learners as the simulation's rules):
+//! - A catalogue image pulls only with a tag its real repository publishes
+//!   (the release series listed per image below, with the image's variant
+//!   suffixes such as `-alpine`), or by digest. Any other tag fails with the
+//!   registry's "not found".
+//! - A Docker Hub name within two edits (one for names under six letters)
+//!   of a catalogue repository (`ngnix`, `busybx`, `reddis`) is a typo: the registry answers "pull access denied,
+//!   repository does not exist or may require authorization".
+//! - A repository whose name contains `private`, or one on a registry other
+//!   than the public ones (Docker Hub, registry.k8s.io, gcr.io, ghcr.io,
+//!   quay.io, public.ecr.aws, mcr.microsoft.com), needs credentials: an
+//!   `imagePullSecrets` entry naming a `kubernetes.io/dockerconfigjson` (or
+//!   `dockercfg`) Secret whose `auths` list that registry. Without one the
+//!   pull is denied.
+//! - A repository or tag containing `doesnotexist`, `nonexistent`, `notexist`
+//!   or `invalid` does not exist.
+//! - Any other image (outside the catalogue) pulls as a 30 MB image and runs
+//!   as a long-running server on the ports its container declares, so
+//!   manifests from the wild keep working.
+//! - A name a registry would refuse (upper case, spaces) is InvalidImageName.
 
 /// How fast the simulated registry delivers image layers.
 pub const PULL_BYTES_PER_SEC: u64 = 12_000_000;
@@ -29,12 +38,35 @@ pub enum Toolkit {
     Coreutils,
 }
 
+/// The operating system an image is built on: its base files and programs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Base {
+    /// The busybox image: every program is a busybox applet in /bin.
+    Busybox,
+    /// Alpine Linux: busybox applets plus apk, musl.
+    Alpine,
+    /// Debian 12 (bookworm): bash, dash as sh, GNU coreutils.
+    Debian,
+    /// No shell and no tools at all (distroless, scratch, pause).
+    Distroless,
+}
+
+impl Base {
+    pub fn toolkit(self) -> Toolkit {
+        match self {
+            Base::Busybox | Base::Alpine => Toolkit::Busybox,
+            Base::Debian | Base::Distroless => Toolkit::Coreutils,
+        }
+    }
+}
+
 /// What a container of the image runs when the pod gives no command.
 #[derive(Clone, Copy, Debug)]
 pub enum DefaultProcess {
     /// Prints these lines at start-up, then serves its ports until stopped.
     /// `{time}` becomes an nginx-style timestamp, `{date}` a `date` output,
-    /// `{hostname}` the pod name, `{ip}` the pod IP.
+    /// `{hostname}` the pod name, `{ip}` the pod IP, `{version}` the
+    /// software version the tag stands for.
     Server(&'static [&'static str]),
     /// A shell script run with the container's args as `$1`, `$2`, …
     /// (`default_args` when the pod gives none).
@@ -47,6 +79,7 @@ pub struct CatalogueImage {
     pub repository: &'static str,
     pub size_bytes: u64,
     pub ports: &'static [i32],
+    pub base: Base,
     pub toolkit: Toolkit,
     pub process: DefaultProcess,
     /// Whether PID 1 exits on SIGTERM; if not, the grace period runs out
@@ -54,6 +87,12 @@ pub struct CatalogueImage {
     pub stops_on_sigterm: bool,
     /// Answers HTTP 500 after this many requests (luksa/kubia-unhealthy, kubia:v3).
     pub fails_after_requests: Option<u32>,
+    /// The tags the repository publishes.
+    pub tags: fn(&str) -> bool,
+    /// Programs the image adds to its base's (`nginx`, `curl`, `redis-cli`).
+    pub programs: &'static [&'static str],
+    /// The image's `ENV` lines, after `PATH`.
+    pub env: &'static [(&'static str, &'static str)],
 }
 
 const NGINX_START: &[&str] = &[
@@ -67,7 +106,7 @@ const NGINX_START: &[&str] = &[
     "/docker-entrypoint.sh: Launching /docker-entrypoint.d/30-tune-worker-processes.sh",
     "/docker-entrypoint.sh: Configuration complete; ready for start up",
     "{time} [notice] 1#1: using the \"epoll\" event method",
-    "{time} [notice] 1#1: nginx/1.27.5",
+    "{time} [notice] 1#1: nginx/{version}",
     "{time} [notice] 1#1: built by gcc 12.2.0 (Debian 12.2.0-14) ",
     "{time} [notice] 1#1: OS: Linux 6.8.0-60-generic",
     "{time} [notice] 1#1: getrlimit(RLIMIT_NOFILE): 1048576:1048576",
@@ -79,13 +118,13 @@ const NGINX_START: &[&str] = &[
 const HTTPD_START: &[&str] = &[
     "AH00558: httpd: Could not reliably determine the server's fully qualified domain name, using {ip}. Set the 'ServerName' directive globally to suppress this message",
     "AH00558: httpd: Could not reliably determine the server's fully qualified domain name, using {ip}. Set the 'ServerName' directive globally to suppress this message",
-    "[{apache_time}] [mpm_event:notice] [pid 1:tid 1] AH00489: Apache/2.4.63 (Unix) configured -- resuming normal operations",
+    "[{apache_time}] [mpm_event:notice] [pid 1:tid 1] AH00489: Apache/{version} (Unix) configured -- resuming normal operations",
     "[{apache_time}] [core:notice] [pid 1:tid 1] AH00094: Command line: 'httpd -D FOREGROUND'",
 ];
 
 const REDIS_START: &[&str] = &[
     "1:C {redis_time} * oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo",
-    "1:C {redis_time} * Redis version=8.0.2, bits=64, commit=00000000, modified=1, pid=1, just started",
+    "1:C {redis_time} * Redis version={version}, bits=64, commit=00000000, modified=1, pid=1, just started",
     "1:C {redis_time} # Warning: no config file specified, using the default config. In order to specify a config file use redis-server /path/to/redis.conf",
     "1:M {redis_time} * monotonic clock: POSIX clock_gettime",
     "1:M {redis_time} * Running mode=standalone, port=6379.",
@@ -99,33 +138,87 @@ const MONGO_START: &[&str] = &[
 ];
 
 const KUBIA_START: &[&str] = &["Kubia server starting..."];
+
+const COREDNS_START: &[&str] = &[
+    ".:53",
+    "[INFO] plugin/reload: Running configuration SHA512 = 591cf328cccc12bc490481273e738df59329c62c0b729d94e8b61db9961c2fa5b046dd37f1cf888b953814040d180f52594972691cd6ff41be96639138a43908",
+    "CoreDNS-1.12.0",
+    "linux/amd64, go1.23.3, 51e11f1",
+];
+
+const HPA_EXAMPLE_START: &[&str] = &[
+    "AH00558: apache2: Could not reliably determine the server's fully qualified domain name, using {ip}. Set the 'ServerName' directive globally to suppress this message",
+    "AH00558: apache2: Could not reliably determine the server's fully qualified domain name, using {ip}. Set the 'ServerName' directive globally to suppress this message",
+    "[{apache_time}] [mpm_prefork:notice] [pid 1] AH00163: Apache/2.4.10 (Debian) PHP/5.6.40 configured -- resuming normal operations",
+    "[{apache_time}] [core:notice] [pid 1] AH00094: Command line: 'apache2 -D FOREGROUND'",
+];
+
+const HTTP_ECHO_START: &[&str] = &["{time} [INFO] server is listening on :5678"];
+
+const INGRESS_NGINX_START: &[&str] = &[
+    "-------------------------------------------------------------------------------",
+    "NGINX Ingress controller",
+    "  Release:       v1.12.2",
+    "  Build:         7ee28ac6da9d08d3a2bc4bd2f4b2d5f8ec59e4ad",
+    "  Repository:    https://github.com/kubernetes/ingress-nginx",
+    "  nginx version: nginx/1.25.5",
+    "",
+    "-------------------------------------------------------------------------------",
+    "",
+];
 const NO_OUTPUT: &[&str] = &[];
 
-macro_rules! server {
-    ($repo:literal, $size:literal, [$($port:literal),*], $toolkit:ident, $lines:expr, $sigterm:literal, $fails:expr) => {
+const NGINX_ENV: &[(&str, &str)] = &[
+    ("NGINX_VERSION", "{version}"),
+    ("NJS_VERSION", "0.9.0"),
+    ("NJS_RELEASE", "1~bookworm"),
+    ("PKG_RELEASE", "1~bookworm"),
+    ("DYNPKG_RELEASE", "1~bookworm"),
+];
+const HTTPD_ENV: &[(&str, &str)] = &[("HTTPD_PREFIX", "/usr/local/apache2"), ("HTTPD_VERSION", "{version}")];
+const REDIS_ENV: &[(&str, &str)] = &[("REDIS_VERSION", "{version}"), ("REDIS_DOWNLOAD_URL", "http://download.redis.io/releases/redis-{version}.tar.gz")];
+const MONGO_ENV: &[(&str, &str)] = &[("GOSU_VERSION", "1.17"), ("MONGO_PACKAGE", "mongodb-org"), ("MONGO_MAJOR", "8.0"), ("MONGO_VERSION", "{version}")];
+const NODE_ENV: &[(&str, &str)] = &[("NODE_VERSION", "7.10.1"), ("YARN_VERSION", "0.24.4")];
+const NO_ENV: &[(&str, &str)] = &[];
+
+const NGINX_PROGRAMS: &[&str] = &["nginx", "curl", "envsubst"];
+const HTTPD_PROGRAMS: &[&str] = &["httpd", "apachectl"];
+const REDIS_PROGRAMS: &[&str] = &["redis-server", "redis-cli"];
+const MONGO_PROGRAMS: &[&str] = &["mongod", "mongosh"];
+const NODE_PROGRAMS: &[&str] = &["node", "npm"];
+const CURL_PROGRAMS: &[&str] = &["curl"];
+const NO_PROGRAMS: &[&str] = &[];
+
+macro_rules! image {
+    ($repo:literal, $size:literal, [$($port:literal),*], $base:ident, $process:expr, $sigterm:literal, $fails:expr, $tags:expr, $programs:expr, $env:expr) => {
         CatalogueImage {
             repository: $repo,
             size_bytes: $size,
             ports: &[$($port),*],
-            toolkit: Toolkit::$toolkit,
-            process: DefaultProcess::Server($lines),
+            base: Base::$base,
+            toolkit: match Base::$base {
+                Base::Busybox | Base::Alpine => Toolkit::Busybox,
+                Base::Debian | Base::Distroless => Toolkit::Coreutils,
+            },
+            process: $process,
             stops_on_sigterm: $sigterm,
             fails_after_requests: $fails,
+            tags: $tags,
+            programs: $programs,
+            env: $env,
         }
     };
 }
 
+macro_rules! server {
+    ($repo:literal, $size:literal, [$($port:literal),*], $base:ident, $lines:expr, $sigterm:literal, $fails:expr, $tags:expr) => {
+        image!($repo, $size, [$($port),*], $base, DefaultProcess::Server($lines), $sigterm, $fails, $tags, NO_PROGRAMS, NO_ENV)
+    };
+}
+
 macro_rules! script {
-    ($repo:literal, $size:literal, $toolkit:ident, $script:expr, [$($arg:literal),*], $sigterm:literal) => {
-        CatalogueImage {
-            repository: $repo,
-            size_bytes: $size,
-            ports: &[],
-            toolkit: Toolkit::$toolkit,
-            process: DefaultProcess::Script { script: $script, default_args: &[$($arg),*] },
-            stops_on_sigterm: $sigterm,
-            fails_after_requests: None,
-        }
+    ($repo:literal, $size:literal, $base:ident, $script:expr, [$($arg:literal),*], $sigterm:literal, $tags:expr) => {
+        image!($repo, $size, [], $base, DefaultProcess::Script { script: $script, default_args: &[$($arg),*] }, $sigterm, None, $tags, NO_PROGRAMS, NO_ENV)
     };
 }
 
@@ -136,42 +229,266 @@ const BATCH_JOB: &str = "echo \"$(date) Batch job starting\"; sleep 120; echo \"
 
 /// Every image the simulated registry knows, with realistic sizes.
 pub static CATALOGUE: &[CatalogueImage] = &[
-    server!("nginx", 72_188_133, [80], Coreutils, NGINX_START, true, None),
-    server!("registry.k8s.io/nginx-slim", 37_486_203, [80], Coreutils, NGINX_START, true, None),
-    server!("httpd", 58_042_431, [80], Coreutils, HTTPD_START, true, None),
-    server!("redis", 52_803_942, [6379], Coreutils, REDIS_START, true, None),
-    server!("mongo", 272_158_374, [27017], Coreutils, MONGO_START, true, None),
-    script!("busybox", 2_156_519, Busybox, "sh", [], true),
-    script!("alpine", 3_653_068, Busybox, "sh", [], true),
-    script!("tutum/curl", 96_580_234, Coreutils, "bash", [], true),
-    server!("luksa/kubia", 252_946_203, [8080], Coreutils, KUBIA_START, false, None),
-    server!("luksa/kubia-unhealthy", 252_946_317, [8080], Coreutils, KUBIA_START, false, Some(5)),
-    server!("luksa/kubia-pet", 252_946_412, [8080], Coreutils, KUBIA_START, false, None),
-    server!("luksa/kubia-pet-peers", 252_946_508, [8080], Coreutils, KUBIA_START, false, None),
-    script!("luksa/fortune", 71_433_005, Coreutils, FORTUNE_LOOP, [], false),
-    script!("luksa/batch-job", 252_946_611, Coreutils, BATCH_JOB, [], false),
-    server!("luksa/kubectl-proxy", 24_712_044, [8001], Busybox, NO_OUTPUT, true, None),
-    server!("luksa/ssd-monitor", 2_204_173, [], Busybox, NO_OUTPUT, false, None),
-    server!("luksa/website-controller", 2_208_410, [], Busybox, NO_OUTPUT, false, None),
-    server!("luksa/memoryhog", 252_947_001, [8080], Coreutils, NO_OUTPUT, false, None),
-    server!("jonbaier/node-express-info", 259_510_066, [80], Coreutils, NO_OUTPUT, false, None),
-    server!("gcr.io/kuar-demo/kuard-amd64", 11_014_567, [8080], Busybox, NO_OUTPUT, true, None),
-    server!("kuard-amd64", 11_014_567, [8080], Busybox, NO_OUTPUT, true, None),
-    server!("bitnami/apache", 94_406_781, [8080, 8443], Coreutils, NO_OUTPUT, true, None),
-    server!("gcr.io/google-samples/kubernetes-bootcamp", 80_328_012, [8080], Coreutils, &["Kubernetes Bootcamp App Started At: {iso_time} | Running On:  {hostname} "], false, None),
-    server!("packtworkshops/the-kubernetes-workshop", 38_294_830, [8080], Busybox, NO_OUTPUT, true, None),
+    image!("nginx", 72_188_133, [80], Debian, DefaultProcess::Server(NGINX_START), true, None, nginx_tags, NGINX_PROGRAMS, NGINX_ENV),
+    image!("registry.k8s.io/nginx-slim", 37_486_203, [80], Debian, DefaultProcess::Server(NGINX_START), true, None, nginx_slim_tags, NGINX_PROGRAMS, NGINX_ENV),
+    image!("httpd", 58_042_431, [80], Debian, DefaultProcess::Server(HTTPD_START), true, None, httpd_tags, HTTPD_PROGRAMS, HTTPD_ENV),
+    image!("redis", 52_803_942, [6379], Debian, DefaultProcess::Server(REDIS_START), true, None, redis_tags, REDIS_PROGRAMS, REDIS_ENV),
+    image!("mongo", 272_158_374, [27017], Debian, DefaultProcess::Server(MONGO_START), true, None, mongo_tags, MONGO_PROGRAMS, MONGO_ENV),
+    script!("busybox", 2_156_519, Busybox, "sh", [], true, busybox_tags),
+    script!("alpine", 3_653_068, Alpine, "sh", [], true, alpine_tags),
+    image!("tutum/curl", 96_580_234, [], Debian, DefaultProcess::Script { script: "bash", default_args: &[] }, true, None, latest_only, CURL_PROGRAMS, NO_ENV),
+    image!("curlimages/curl", 10_127_308, [], Alpine, DefaultProcess::Script { script: "curl", default_args: &[] }, true, None, curl_tags, CURL_PROGRAMS, NO_ENV),
+    image!("luksa/kubia", 252_946_203, [8080], Debian, DefaultProcess::Server(KUBIA_START), false, None, kubia_tags, NODE_PROGRAMS, NODE_ENV),
+    image!("luksa/kubia-unhealthy", 252_946_317, [8080], Debian, DefaultProcess::Server(KUBIA_START), false, Some(5), latest_only, NODE_PROGRAMS, NODE_ENV),
+    image!("luksa/kubia-pet", 252_946_412, [8080], Debian, DefaultProcess::Server(KUBIA_START), false, None, latest_only, NODE_PROGRAMS, NODE_ENV),
+    image!("luksa/kubia-pet-peers", 252_946_508, [8080], Debian, DefaultProcess::Server(KUBIA_START), false, None, latest_only, NODE_PROGRAMS, NODE_ENV),
+    script!("luksa/fortune", 71_433_005, Debian, FORTUNE_LOOP, [], false, fortune_tags),
+    script!("luksa/batch-job", 252_946_611, Debian, BATCH_JOB, [], false, latest_only),
+    server!("luksa/kubectl-proxy", 24_712_044, [8001], Alpine, NO_OUTPUT, true, None, kubectl_proxy_tags),
+    server!("luksa/ssd-monitor", 2_204_173, [], Busybox, NO_OUTPUT, false, None, latest_only),
+    server!("luksa/website-controller", 2_208_410, [], Busybox, NO_OUTPUT, false, None, latest_only),
+    server!("luksa/memoryhog", 252_947_001, [8080], Debian, NO_OUTPUT, false, None, latest_only),
+    server!("jonbaier/node-express-info", 259_510_066, [80], Debian, NO_OUTPUT, false, None, node_express_tags),
+    server!("gcr.io/kuar-demo/kuard-amd64", 11_014_567, [8080], Distroless, NO_OUTPUT, true, None, kuard_tags),
+    server!("kuard-amd64", 11_014_567, [8080], Distroless, NO_OUTPUT, true, None, kuard_tags),
+    server!("bitnami/apache", 94_406_781, [8080, 8443], Debian, NO_OUTPUT, true, None, any_tag),
+    server!(
+        "gcr.io/google-samples/kubernetes-bootcamp",
+        80_328_012,
+        [8080],
+        Debian,
+        &["Kubernetes Bootcamp App Started At: {iso_time} | Running On:  {hostname} "],
+        false,
+        None,
+        bootcamp_tags
+    ),
+    server!(
+        "jocatalin/kubernetes-bootcamp",
+        80_328_012,
+        [8080],
+        Debian,
+        &["Kubernetes Bootcamp App Started At: {iso_time} | Running On:  {hostname} "],
+        false,
+        None,
+        bootcamp_tags
+    ),
+    server!("packtworkshops/the-kubernetes-workshop", 38_294_830, [8080], Alpine, NO_OUTPUT, true, None, any_tag),
+    server!("registry.k8s.io/pause", 320_368, [], Distroless, NO_OUTPUT, true, None, pause_tags),
+    server!("registry.k8s.io/coredns/coredns", 20_939_036, [53, 8080, 8181, 9153], Distroless, COREDNS_START, true, None, coredns_tags),
+    server!("hashicorp/http-echo", 3_536_384, [5678], Distroless, HTTP_ECHO_START, true, None, http_echo_tags),
+    server!("registry.k8s.io/hpa-example", 181_012_337, [80], Debian, HPA_EXAMPLE_START, true, None, latest_only),
+    server!("k8s.gcr.io/hpa-example", 181_012_337, [80], Debian, HPA_EXAMPLE_START, true, None, latest_only),
+    server!("registry.k8s.io/ingress-nginx/controller", 105_210_848, [80, 443, 8443, 10254], Alpine, INGRESS_NGINX_START, true, None, v1_release),
+    script!("registry.k8s.io/ingress-nginx/kube-webhook-certgen", 25_340_209, Alpine, "echo '{\"level\":\"info\",\"msg\":\"creating new secret\",\"source\":\"cmd/create.go:28\"}'", [], true, v1_release),
+    server!("registry.k8s.io/e2e-test-images/agnhost", 51_398_120, [], Alpine, NO_OUTPUT, true, None, agnhost_tags),
+    script!("nicolaka/netshoot", 209_112_533, Debian, "bash", [], true, netshoot_tags),
 ];
 
 /// Variants whose behaviour depends on the tag.
 fn tag_variant(repository: &str, tag: &str) -> Option<CatalogueImage> {
     match (repository, tag) {
-        ("luksa/fortune", "args") => Some(script!("luksa/fortune", 71_433_112, Coreutils, FORTUNE_ARGS, ["10"], false)),
-        ("luksa/fortune", "env") => Some(script!("luksa/fortune", 71_433_208, Coreutils, FORTUNE_ENV, [], false)),
-        ("luksa/kubia", "v3") => Some(server!("luksa/kubia", 252_946_777, [8080], Coreutils, KUBIA_START, false, Some(4))),
-        ("nginx", t) if t.contains("alpine") => Some(server!("nginx", 21_219_873, [80], Busybox, NGINX_START, true, None)),
+        ("luksa/fortune", "args") => Some(script!("luksa/fortune", 71_433_112, Debian, FORTUNE_ARGS, ["10"], false, fortune_tags)),
+        ("luksa/fortune", "env") => Some(script!("luksa/fortune", 71_433_208, Debian, FORTUNE_ENV, [], false, fortune_tags)),
+        ("luksa/kubia", "v3") => {
+            Some(image!("luksa/kubia", 252_946_777, [8080], Debian, DefaultProcess::Server(KUBIA_START), false, Some(4), kubia_tags, NODE_PROGRAMS, NODE_ENV))
+        }
+        ("nginx", t) if t.contains("alpine") => {
+            Some(image!("nginx", 21_219_873, [80], Alpine, DefaultProcess::Server(NGINX_START), true, None, nginx_tags, NGINX_PROGRAMS, NGINX_ENV))
+        }
+        ("redis", t) if t.contains("alpine") => {
+            Some(image!("redis", 17_239_081, [6379], Alpine, DefaultProcess::Server(REDIS_START), true, None, redis_tags, REDIS_PROGRAMS, REDIS_ENV))
+        }
+        ("httpd", t) if t.contains("alpine") => {
+            Some(image!("httpd", 24_510_442, [80], Alpine, DefaultProcess::Server(HTTPD_START), true, None, httpd_tags, HTTPD_PROGRAMS, HTTPD_ENV))
+        }
         _ => None,
     }
 }
+
+// ------------------------------------------------------------------ tags
+
+/// A release series: every `major.minor.patch` with patch up to `max_patch`.
+type Series = (u32, u32, u32);
+
+/// Whether `version` (`1`, `1.27`, `1.27.5`) names a release of `series`.
+fn is_release(version: &str, series: &[Series]) -> bool {
+    let parts: Vec<&str> = version.split('.').collect();
+    if parts.is_empty() || parts.len() > 3 || parts.iter().any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) || (p.len() > 1 && p.starts_with('0'))) {
+        return false;
+    }
+    let nums: Vec<u32> = parts.iter().filter_map(|p| p.parse().ok()).collect();
+    if nums.len() != parts.len() {
+        return false;
+    }
+    series.iter().any(|&(major, minor, max_patch)| match nums.as_slice() {
+        [m] => *m == major,
+        [m, n] => *m == major && *n == minor,
+        [m, n, p] => *m == major && *n == minor && *p <= max_patch,
+        _ => false,
+    })
+}
+
+/// `<version|alias>`, `<version|alias>-<variant>` or a bare variant.
+fn versioned(tag: &str, series: &[Series], aliases: &[&str], variants: &[&str]) -> bool {
+    if aliases.contains(&tag) || variants.contains(&tag) {
+        return true;
+    }
+    let head_ok = |head: &str| aliases.contains(&head) || is_release(head, series);
+    if head_ok(tag) {
+        return true;
+    }
+    variants.iter().any(|v| tag.strip_suffix(v).and_then(|h| h.strip_suffix('-')).is_some_and(head_ok))
+}
+
+const NGINX_SERIES: &[Series] = &[
+    (1, 7, 12), (1, 9, 15), (1, 10, 3), (1, 11, 13), (1, 12, 2), (1, 13, 12), (1, 14, 2), (1, 15, 12), (1, 16, 1), (1, 17, 10),
+    (1, 18, 0), (1, 19, 10), (1, 20, 2), (1, 21, 6), (1, 22, 1), (1, 23, 4), (1, 24, 0), (1, 25, 5), (1, 26, 3), (1, 27, 5),
+    (1, 28, 0), (1, 29, 0),
+];
+
+fn nginx_tags(tag: &str) -> bool {
+    versioned(
+        tag,
+        NGINX_SERIES,
+        &["latest", "stable", "mainline"],
+        &["alpine", "perl", "alpine-perl", "alpine-slim", "bookworm", "bookworm-perl", "otel", "alpine-otel", "bookworm-otel"],
+    )
+}
+
+/// nginx-slim was tagged 0.1, 0.2, … as it was rebuilt; the e2e tests and
+/// tutorials use 0.7–0.9 and 0.20–0.27. The simulation's rule: `0.1`–`0.27`.
+fn nginx_slim_tags(tag: &str) -> bool {
+    tag.strip_prefix("0.").and_then(|n| n.parse::<u32>().ok()).is_some_and(|n| (1..=27).contains(&n) && !tag.ends_with(".0"))
+}
+
+fn busybox_tags(tag: &str) -> bool {
+    const SERIES: &[Series] = &[
+        (1, 24, 2), (1, 25, 1), (1, 26, 2), (1, 27, 2), (1, 28, 4), (1, 29, 3), (1, 30, 1), (1, 31, 1), (1, 32, 1), (1, 33, 1),
+        (1, 34, 1), (1, 35, 0), (1, 36, 1), (1, 37, 0),
+    ];
+    versioned(tag, SERIES, &["latest", "stable", "unstable"], &["musl", "glibc", "uclibc"])
+}
+
+fn alpine_tags(tag: &str) -> bool {
+    const SERIES: &[Series] = &[
+        (3, 7, 3), (3, 8, 5), (3, 9, 6), (3, 10, 9), (3, 11, 13), (3, 12, 12), (3, 13, 12), (3, 14, 10), (3, 15, 11), (3, 16, 9),
+        (3, 17, 10), (3, 18, 12), (3, 19, 7), (3, 20, 6), (3, 21, 3), (3, 22, 0),
+    ];
+    versioned(tag, SERIES, &["latest", "edge"], &[])
+}
+
+fn redis_tags(tag: &str) -> bool {
+    const SERIES: &[Series] = &[(3, 2, 12), (4, 0, 14), (5, 0, 14), (6, 0, 20), (6, 2, 17), (7, 0, 15), (7, 2, 8), (7, 4, 3), (8, 0, 2)];
+    versioned(tag, SERIES, &["latest"], &["alpine", "bookworm", "alpine3.21", "alpine3.22"])
+}
+
+fn httpd_tags(tag: &str) -> bool {
+    const SERIES: &[Series] = &[(2, 4, 63)];
+    versioned(tag, SERIES, &["latest"], &["alpine", "bookworm", "alpine3.21", "alpine3.22"])
+}
+
+fn mongo_tags(tag: &str) -> bool {
+    const SERIES: &[Series] = &[(3, 6, 23), (4, 0, 28), (4, 2, 24), (4, 4, 29), (5, 0, 31), (6, 0, 24), (7, 0, 21), (8, 0, 10)];
+    versioned(tag, SERIES, &["latest"], &["jammy", "noble", "focal"])
+}
+
+fn curl_tags(tag: &str) -> bool {
+    const SERIES: &[Series] = &[(7, 88, 1), (8, 0, 1), (8, 1, 2), (8, 2, 1), (8, 3, 0), (8, 4, 0), (8, 5, 0), (8, 6, 0), (8, 7, 1), (8, 8, 0), (8, 9, 1), (8, 10, 1), (8, 11, 1), (8, 12, 1), (8, 13, 0), (8, 14, 1)];
+    versioned(tag, SERIES, &["latest"], &[])
+}
+
+fn kubia_tags(tag: &str) -> bool {
+    matches!(tag, "latest" | "v1" | "v2" | "v3")
+}
+
+fn fortune_tags(tag: &str) -> bool {
+    matches!(tag, "latest" | "args" | "env")
+}
+
+fn kubectl_proxy_tags(tag: &str) -> bool {
+    matches!(tag, "latest" | "1.6.2")
+}
+
+fn node_express_tags(tag: &str) -> bool {
+    matches!(tag, "latest" | "0.1" | "0.2" | "0.3")
+}
+
+fn kuard_tags(tag: &str) -> bool {
+    matches!(tag, "latest" | "1" | "2" | "3" | "blue" | "green" | "purple" | "v0.10.0-blue" | "v0.10.0-green" | "v0.10.0-purple")
+}
+
+fn bootcamp_tags(tag: &str) -> bool {
+    matches!(tag, "latest" | "v1" | "v2")
+}
+
+fn pause_tags(tag: &str) -> bool {
+    matches!(tag, "3.1" | "3.2" | "3.5" | "3.6" | "3.7" | "3.8" | "3.9" | "3.10" | "latest")
+}
+
+fn latest_only(tag: &str) -> bool {
+    tag == "latest"
+}
+
+fn coredns_tags(tag: &str) -> bool {
+    matches!(tag, "v1.12.0" | "v1.11.3" | "v1.11.1" | "v1.10.1" | "v1.9.3" | "v1.8.6" | "1.12.0" | "1.11.3" | "1.11.1" | "1.10.1")
+}
+
+fn http_echo_tags(tag: &str) -> bool {
+    matches!(tag, "latest" | "1.0" | "1.0.0" | "0.2.3" | "0.2.1")
+}
+
+/// ingress-nginx publishes `vMAJOR.MINOR.PATCH` tags of its 1.x line.
+fn v1_release(tag: &str) -> bool {
+    tag.strip_prefix("v1.").is_some_and(|rest| {
+        let parts: Vec<&str> = rest.split('.').collect();
+        parts.len() == 2 && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    })
+}
+
+fn agnhost_tags(tag: &str) -> bool {
+    tag.strip_prefix("2.").and_then(|n| n.parse::<u32>().ok()).is_some_and(|n| (20..=53).contains(&n))
+}
+
+fn netshoot_tags(tag: &str) -> bool {
+    matches!(tag, "latest" | "v0.13" | "v0.12" | "v0.11")
+}
+
+fn any_tag(_: &str) -> bool {
+    true
+}
+
+/// The software version a tag of a catalogue image stands for, for the
+/// lines the software prints (`nginx/1.27.5`).
+pub fn software_version(repository: &str, tag: &str) -> String {
+    let head = tag.split('-').next().unwrap_or("");
+    let parts: Vec<u32> = head.split('.').map_while(|p| p.parse().ok()).collect();
+    let series: &[Series] = match repository {
+        "nginx" | "registry.k8s.io/nginx-slim" => NGINX_SERIES,
+        "redis" => &[(3, 2, 12), (4, 0, 14), (5, 0, 14), (6, 0, 20), (6, 2, 17), (7, 0, 15), (7, 2, 8), (7, 4, 3), (8, 0, 2)],
+        "httpd" => &[(2, 4, 63)],
+        "mongo" => &[(3, 6, 23), (4, 0, 28), (4, 2, 24), (4, 4, 29), (5, 0, 31), (6, 0, 24), (7, 0, 21), (8, 0, 10)],
+        _ => &[],
+    };
+    if repository.ends_with("/nginx-slim") {
+        // nginx-slim 0.8 carried nginx 1.9.x; the 0.2x builds carry 1.2x.
+        let build = tag.strip_prefix("0.").and_then(|n| n.parse::<u32>().ok()).unwrap_or(0);
+        return if build < 20 { "1.9.10".into() } else { "1.25.3".into() };
+    }
+    let newest = |filter: &dyn Fn(&Series) -> bool| {
+        series.iter().rev().find(|s| filter(s)).map(|&(a, b, c)| format!("{a}.{b}.{c}"))
+    };
+    let found = match parts.as_slice() {
+        [a, b, c] if series.iter().any(|s| s.0 == *a && s.1 == *b) => Some(format!("{a}.{b}.{c}")),
+        [a, b] => newest(&|s| s.0 == *a && s.1 == *b),
+        [a] => newest(&|s| s.0 == *a),
+        // nginx's `stable` is the newest even minor.
+        _ if repository == "nginx" && head == "stable" => newest(&|s| s.1 % 2 == 0),
+        _ => None,
+    };
+    found.or_else(|| newest(&|_| true)).unwrap_or_default()
+}
+
+// ------------------------------------------------------------------ names
 
 /// A parsed image reference.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -183,11 +500,15 @@ pub struct ImageName {
 }
 
 impl ImageName {
-    /// `docker.io/library/nginx` for Docker Hub short names.
-    pub fn canonical_repository(&self) -> String {
+    /// The registry host, when the name carries one (`registry.k8s.io`).
+    pub fn registry(&self) -> Option<&str> {
         let first = self.repository.split('/').next().unwrap_or("");
         let has_registry = self.repository.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
-        if has_registry {
+        has_registry.then_some(first)
+    }
+    /// `docker.io/library/nginx` for Docker Hub short names.
+    pub fn canonical_repository(&self) -> String {
+        if self.registry().is_some() {
             self.repository.clone()
         } else if self.repository.contains('/') {
             format!("docker.io/{}", self.repository)
@@ -201,10 +522,20 @@ impl ImageName {
         r.strip_prefix("library/").unwrap_or(r).to_string()
     }
     pub fn canonical(&self) -> String {
-        format!("{}:{}", self.canonical_repository(), self.tag)
+        match &self.digest {
+            Some(d) if self.tag.is_empty() => format!("{}@{d}", self.canonical_repository()),
+            _ => format!("{}:{}", self.canonical_repository(), self.tag),
+        }
     }
     pub fn short(&self) -> String {
-        format!("{}:{}", self.short_repository(), self.tag)
+        match &self.digest {
+            Some(d) if self.tag.is_empty() => format!("{}@{d}", self.short_repository()),
+            _ => format!("{}:{}", self.short_repository(), self.tag),
+        }
+    }
+    /// Whether the image lives on Docker Hub.
+    pub fn on_docker_hub(&self) -> bool {
+        matches!(self.registry(), None | Some("docker.io") | Some("index.docker.io") | Some("registry-1.docker.io"))
     }
 }
 
@@ -242,16 +573,28 @@ pub fn parse_image(image: &str) -> Result<ImageName, String> {
     Ok(ImageName { repository: repository.to_string(), tag, digest })
 }
 
+fn catalogue_entry(name: &ImageName) -> Option<&'static CatalogueImage> {
+    let short = name.short_repository();
+    // registry.k8s.io took over k8s.gcr.io and gcr.io/google_containers.
+    let moved = ["k8s.gcr.io/", "gcr.io/google_containers/", "gcr.io/google-containers/"]
+        .iter()
+        .find_map(|old| name.repository.strip_prefix(old))
+        .map(|rest| format!("registry.k8s.io/{rest}"));
+    CATALOGUE.iter().find(|c| c.repository == short || c.repository == name.repository || moved.as_deref() == Some(c.repository))
+}
+
 /// The catalogue entry for an image, if the simulated registry knows it.
 pub fn lookup(name: &ImageName) -> Option<CatalogueImage> {
     let short = name.short_repository();
     if let Some(v) = tag_variant(&short, &name.tag) {
         return Some(v);
     }
-    CATALOGUE
-        .iter()
-        .find(|c| c.repository == short || c.repository == name.repository || short.ends_with(&format!("/{}", c.repository)))
-        .map(|c| CatalogueImage { ..*c })
+    catalogue_entry(name).map(|c| CatalogueImage { ..*c })
+}
+
+/// The base an image is built on (unknown images are taken as Debian-based).
+pub fn base_of(name: &ImageName) -> Base {
+    lookup(name).map_or(Base::Debian, |c| c.base)
 }
 
 /// Size of an image as the registry reports it.
@@ -266,34 +609,122 @@ pub fn pull_duration_ms(bytes: u64) -> u64 {
 
 const MISSING_MARKERS: &[&str] = &["doesnotexist", "nonexistent", "notexist", "invalid"];
 
-/// Why the registry refuses a pull, if it does, in the runtime's words.
-pub fn pull_failure(name: &ImageName, docker: bool, has_pull_secrets: bool) -> Option<String> {
+/// Registries anyone can pull from without credentials.
+const PUBLIC_REGISTRIES: &[&str] =
+    &["docker.io", "index.docker.io", "registry-1.docker.io", "registry.k8s.io", "k8s.gcr.io", "gcr.io", "ghcr.io", "quay.io", "public.ecr.aws", "mcr.microsoft.com"];
+
+/// Optimal-string-alignment distance (a transposition counts as one edit),
+/// bounded: anything above `limit` is reported as `limit + 1`.
+fn edit_distance(a: &str, b: &str, limit: usize) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    if a.len().abs_diff(b.len()) > limit {
+        return limit + 1;
+    }
+    let mut prev2: Vec<usize> = vec![0; b.len() + 1];
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        let mut cur = vec![i; b.len() + 1];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                cur[j] = cur[j].min(prev2[j - 2] + 1);
+            }
+        }
+        prev2 = std::mem::replace(&mut prev, cur);
+    }
+    prev[b.len()].min(limit + 1)
+}
+
+/// The catalogue repository a Docker Hub name is a misspelling of.
+pub fn misspelling_of(name: &ImageName) -> Option<&'static str> {
+    if !name.on_docker_hub() || catalogue_entry(name).is_some() {
+        return None;
+    }
+    let short = name.short_repository();
+    // Real official images that happen to sit near a catalogue name.
+    const REAL: &[&str] = &["mono", "kong", "nats", "node", "redmine"];
+    if short.len() < 4 || REAL.contains(&short.as_str()) {
+        return None;
+    }
+    // Short names are one slip away from many others: allow fewer edits.
+    let limit = if short.len() >= 6 { 2 } else { 1 };
+    let depth = short.matches('/').count();
+    CATALOGUE
+        .iter()
+        .filter(|c| !c.repository.contains('.') && c.repository.matches('/').count() == depth)
+        .find(|c| edit_distance(&short, c.repository, limit) <= limit)
+        .map(|c| c.repository)
+}
+
+/// Why a pull fails, independent of the runtime's wording.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PullRefusal {
+    /// The repository exists but not this tag.
+    TagNotFound,
+    /// No such repository, or one the pod has no credentials for.
+    AccessDenied,
+}
+
+/// Whether the registry refuses to serve `name`. `credentials` lists the
+/// registries the pod's pull secrets hold credentials for.
+pub fn pull_refusal(name: &ImageName, credentials: &[String]) -> Option<PullRefusal> {
     let repo = name.short_repository();
-    let repo_missing = MISSING_MARKERS.iter().any(|m| repo.contains(m)) || (repo.contains("private") && !has_pull_secrets);
-    let tag_missing = MISSING_MARKERS.iter().any(|m| name.tag.contains(m));
-    if docker {
-        if repo_missing {
-            return Some(format!(
-                "Error response from daemon: pull access denied for {repo}, repository does not exist or may require 'docker login': denied: requested access to the resource is denied"
-            ));
-        }
-        if tag_missing {
-            return Some(format!("Error response from daemon: manifest for {} not found: manifest unknown: manifest unknown", name.short()));
-        }
-    } else {
-        let full = name.canonical();
-        if repo_missing {
-            return Some(format!(
-                "rpc error: code = Unknown desc = failed to pull and unpack image \"{full}\": failed to resolve reference \"{full}\": pull access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed"
-            ));
-        }
-        if tag_missing {
-            return Some(format!(
-                "rpc error: code = NotFound desc = failed to pull and unpack image \"{full}\": failed to resolve reference \"{full}\": {full}: not found"
-            ));
+    if MISSING_MARKERS.iter().any(|m| repo.contains(m)) || misspelling_of(name).is_some() {
+        return Some(PullRefusal::AccessDenied);
+    }
+    let host = name.registry().unwrap_or("docker.io");
+    let private = repo.contains("private") || !PUBLIC_REGISTRIES.contains(&host);
+    if private {
+        let has = credentials.iter().any(|c| registry_matches(c, host));
+        if !has {
+            return Some(PullRefusal::AccessDenied);
         }
     }
-    None
+    if name.digest.is_some() {
+        return None;
+    }
+    if let Some(entry) = catalogue_entry(name) {
+        return (!(entry.tags)(&name.tag)).then_some(PullRefusal::TagNotFound);
+    }
+    MISSING_MARKERS.iter().any(|m| name.tag.contains(m)).then_some(PullRefusal::TagNotFound)
+}
+
+/// Whether a key of a docker config's `auths` stands for `host`.
+fn registry_matches(key: &str, host: &str) -> bool {
+    let key = key.trim_start_matches("https://").trim_start_matches("http://");
+    let key = key.split('/').next().unwrap_or(key);
+    let hub = |h: &str| matches!(h, "docker.io" | "index.docker.io" | "registry-1.docker.io");
+    key == host || (hub(key) && hub(host))
+}
+
+/// Why the registry refuses a pull, if it does, in the runtime's words (as
+/// the kubelet's `Failed to pull image` event and the waiting message show it).
+pub fn pull_failure(name: &ImageName, docker: bool, credentials: &[String]) -> Option<String> {
+    let refusal = pull_refusal(name, credentials)?;
+    let hub = name.on_docker_hub();
+    Some(match (refusal, docker) {
+        (PullRefusal::TagNotFound, true) => format!("Error response from daemon: manifest for {} not found: manifest unknown: manifest unknown", name.short()),
+        (PullRefusal::AccessDenied, true) if hub => format!(
+            "Error response from daemon: pull access denied for {}, repository does not exist or may require 'docker login': denied: requested access to the resource is denied",
+            name.short_repository()
+        ),
+        (PullRefusal::AccessDenied, true) => format!(
+            "Error response from daemon: Head \"https://{}/v2/{}/manifests/{}\": unauthorized: authentication required",
+            name.registry().unwrap_or(""),
+            name.repository.split_once('/').map_or("", |(_, p)| p),
+            name.tag
+        ),
+        (PullRefusal::TagNotFound, false) => {
+            let full = name.canonical();
+            format!("failed to pull and unpack image \"{full}\": failed to resolve reference \"{full}\": {full}: not found")
+        }
+        (PullRefusal::AccessDenied, false) => {
+            let full = name.canonical();
+            let why = if hub { "server message: insufficient_scope: authorization failed" } else { "authorization failed: no basic auth credentials" };
+            format!("failed to pull and unpack image \"{full}\": failed to resolve reference \"{full}\": pull access denied, repository does not exist or may require authorization: {why}")
+        }
+    })
 }
 
 /// A stable content digest for an image: real digests do not depend on
@@ -344,13 +775,59 @@ mod tests {
     }
 
     #[test]
-    fn naming_rule_decides_pull_failures() {
-        let n = parse_image("nginx:doesnotexist").unwrap();
-        assert!(pull_failure(&n, false, false).unwrap().contains("code = NotFound"));
-        let n = parse_image("doesnotexist/app").unwrap();
-        assert!(pull_failure(&n, true, false).unwrap().starts_with("Error response from daemon: pull access denied for doesnotexist/app"));
-        assert!(pull_failure(&parse_image("nginx:1.25").unwrap(), false, false).is_none());
-        assert!(pull_failure(&parse_image("username/private:tag").unwrap(), false, true).is_none());
+    fn catalogue_tags_are_the_published_ones() {
+        let ok = |s: &str| pull_refusal(&parse_image(s).unwrap(), &[]).is_none();
+        for good in [
+            "nginx", "nginx:1.14.2", "nginx:1.16.1", "nginx:1.25", "nginx:1.27.5", "nginx:1.29.0", "nginx:stable", "nginx:alpine",
+            "nginx:1.27-alpine", "nginx:stable-alpine-slim", "nginx:mainline-bookworm", "busybox:1.28", "busybox:1.36.1", "busybox:1.37",
+            "busybox:1.37.0-musl", "redis:7", "redis:7.2.4", "redis:8.0-alpine", "alpine:3.20", "httpd:2.4", "mongo:7.0",
+            "luksa/kubia:v2", "gcr.io/google-samples/kubernetes-bootcamp:v1", "registry.k8s.io/nginx-slim:0.21",
+            "registry.k8s.io/nginx-slim:0.9", "k8s.gcr.io/nginx-slim:0.8", "gcr.io/google_containers/nginx-slim:0.7",
+            "nginx@sha256:0000000000000000000000000000000000000000000000000000000000000000",
+        ] {
+            assert!(ok(good), "{good}");
+        }
+        for bad in ["nginx:does-not-exist-1", "nginx:1.161", "nginx:1.30", "nginx:1.27.9", "nginx:01.25", "busybox:2.0", "luksa/kubia:v9", "gcr.io/google-samples/kubernetes-bootcamp:v10", "registry.k8s.io/nginx-slim:0.28", "k8s.gcr.io/nginx-slim:1.0"] {
+            assert_eq!(pull_refusal(&parse_image(bad).unwrap(), &[]), Some(PullRefusal::TagNotFound), "{bad}");
+        }
+    }
+
+    #[test]
+    fn typos_private_registries_and_markers_are_denied() {
+        let denied = |s: &str, creds: &[String]| pull_refusal(&parse_image(s).unwrap(), creds) == Some(PullRefusal::AccessDenied);
+        for typo in ["ngnix", "nginxx", "busybx", "reddis", "apline", "ngin"] {
+            assert!(denied(typo, &[]), "{typo}");
+        }
+        assert_eq!(misspelling_of(&parse_image("ngnix").unwrap()), Some("nginx"));
+        // Real images that merely resemble nothing in the catalogue pull fine.
+        for fine in ["postgres:16", "mysql:8", "node:20", "python:3.12", "ubuntu", "quay.io/prometheus/prometheus:v2.53.0", "someone/app:1.0"] {
+            assert!(!denied(fine, &[]), "{fine}");
+            assert!(pull_refusal(&parse_image(fine).unwrap(), &[]).is_none(), "{fine}");
+        }
+        assert!(denied("doesnotexist/app", &[]));
+        assert!(denied("registry.example.com/team/app:1", &[]));
+        assert!(!denied("registry.example.com/team/app:1", &["https://registry.example.com".to_string()]));
+        assert!(denied("username/private:tag", &[]));
+        assert!(!denied("username/private:tag", &["https://index.docker.io/v1/".to_string()]));
+    }
+
+    #[test]
+    fn failures_use_each_runtimes_words() {
+        let n = parse_image("nginx:does-not-exist-1").unwrap();
+        assert_eq!(
+            pull_failure(&n, false, &[]).unwrap(),
+            "failed to pull and unpack image \"docker.io/library/nginx:does-not-exist-1\": failed to resolve reference \"docker.io/library/nginx:does-not-exist-1\": docker.io/library/nginx:does-not-exist-1: not found"
+        );
+        assert_eq!(pull_failure(&n, true, &[]).unwrap(), "Error response from daemon: manifest for nginx:does-not-exist-1 not found: manifest unknown: manifest unknown");
+        let n = parse_image("ngnix").unwrap();
+        assert_eq!(
+            pull_failure(&n, false, &[]).unwrap(),
+            "failed to pull and unpack image \"docker.io/library/ngnix:latest\": failed to resolve reference \"docker.io/library/ngnix:latest\": pull access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed"
+        );
+        assert_eq!(
+            pull_failure(&n, true, &[]).unwrap(),
+            "Error response from daemon: pull access denied for ngnix, repository does not exist or may require 'docker login': denied: requested access to the resource is denied"
+        );
     }
 
     #[test]
@@ -359,5 +836,10 @@ mod tests {
             assert!(lookup(&parse_image(image).unwrap()).is_some(), "{image}");
         }
         assert_eq!(size_of(&parse_image("nginx").unwrap()), 72_188_133);
+        assert_eq!(software_version("nginx", "latest"), "1.29.0");
+        assert_eq!(software_version("nginx", "1.25"), "1.25.5");
+        assert_eq!(software_version("nginx", "1.14.2"), "1.14.2");
+        assert_eq!(software_version("nginx", "stable-alpine"), "1.28.0");
+        assert_eq!(software_version("redis", "7-alpine"), "7.4.3");
     }
 }

@@ -8,17 +8,24 @@
 //! crashed containers restart after a back-off of 10 s doubling to 5 min,
 //! forgotten after 10 min of running; image pulls back off the same way.
 
+mod file_source;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 use k8s_openapi::api::core::v1::{Container, Node, ObjectReference, Pod, Probe};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::images::{self, DefaultProcess, ImageName, Toolkit};
+use super::container_config;
+use super::env;
+use super::exec;
+use super::images::{self, ImageName};
 use super::node_status::{self, MachineIds, Readiness, LEASE_NAMESPACE};
+use super::object_cache::{self, ObjectCache};
 use super::pod_status::{self, is_sidecar, restart_policy, should_restart, Inputs, Waiting};
-use super::runtime::{random_hex, render_startup_line, Flavor, ProcessSpec, Runtime};
-use super::shell::{self, Context, Program, UnknownProgram};
+use super::programs;
+use super::runtime::{random_hex, ContainerSetup, Flavor, LogLine, Runtime};
+use super::volumes::{self, PodVolumes, VolumeContext};
 use crate::engine::api::{ids, meta, Object, ObjectKey, Reason};
 use crate::engine::apiserver::events::{EventRecorder, NORMAL, WARNING};
 use crate::engine::apiserver::{DeleteOptions, Query, WatchEventType};
@@ -27,6 +34,7 @@ use crate::engine::informer::Informer;
 use crate::engine::selector::FieldSelector;
 use crate::engine::sim::clock::VirtualTime;
 use crate::engine::sim::Ctx;
+use crate::engine::world::Machine;
 
 pub const LEASE_RENEW_MS: u64 = 10_000;
 pub const STATUS_UPDATE_MS: u64 = 10_000;
@@ -39,6 +47,10 @@ const BACKOFF_MAX_MS: u64 = 300_000;
 const RESYNC_AFTER_ERROR_MS: u64 = 1_000;
 /// Grace given to containers of pods that vanished from the API.
 const ORPHAN_GRACE_MS: u64 = 2_000;
+/// A pod worker that failed retries after 10 s plus up to half again (`backOffPeriod`).
+const WORKER_BACKOFF_MS: u64 = 10_000;
+/// A pod worker resyncs every minute plus up to half again (`syncFrequency`).
+const RESYNC_MS: u64 = 60_000;
 
 /// The kubelet's flowcontrol back-off, per key.
 #[derive(Clone, Copy, Debug)]
@@ -116,6 +128,14 @@ struct Worker {
     delete_sent: bool,
     /// A sandbox was found dead (after a reboot) and reported.
     sandbox_changed_reported: bool,
+    /// The pod's volumes on the node.
+    volumes: PodVolumes,
+    /// Containers whose config could not be built, and when to try again.
+    config_retry: BTreeMap<String, VirtualTime>,
+    /// What was prepared for a container between its Create and Start steps.
+    prepared: BTreeMap<String, (ContainerSetup, Vec<(String, String)>)>,
+    /// When an image pull back-off is next reported again, per container.
+    backoff_reported: BTreeMap<String, VirtualTime>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -144,17 +164,6 @@ struct ProbeState {
     ok: bool,
 }
 
-/// What the machine keeps while the kubelet process is down.
-struct Machine {
-    runtime: Runtime,
-    ids: Option<MachineIds>,
-    booted_at: VirtualTime,
-    /// Power was cut; the runtime must recover at the next start.
-    power_lost: bool,
-    powered: bool,
-    last_run: VirtualTime,
-}
-
 /// The kubelet process' memory, lost when it stops.
 struct State {
     started: bool,
@@ -176,6 +185,16 @@ struct State {
     /// Images with a successful pull already queued: a pull behind it finds
     /// the layers present and only fetches the manifest.
     pulls_queued: BTreeSet<String>,
+    /// Pods from the machine's manifest directory, by UID.
+    static_pods: BTreeMap<String, file_source::StaticPod>,
+    /// Manifests that could not be read (file, text), reported once.
+    refused_manifests: BTreeSet<(String, String)>,
+    /// The last pull error per back-off key, for the ImagePullBackOff message.
+    pull_errors: BTreeMap<String, String>,
+    configmaps: ObjectCache,
+    secrets: ObjectCache,
+    /// The kubelet's Service lister (for service-link variables).
+    services: Informer,
 }
 
 impl State {
@@ -196,6 +215,12 @@ impl State {
             probes: BTreeMap::new(),
             next_full_sync: VirtualTime::ZERO,
             pulls_queued: BTreeSet::new(),
+            static_pods: BTreeMap::new(),
+            refused_manifests: BTreeSet::new(),
+            pull_errors: BTreeMap::new(),
+            configmaps: ObjectCache::configmaps(),
+            secrets: ObjectCache::secrets(),
+            services: Informer::new(Query::all(ids::services())),
         }
     }
 }
@@ -203,6 +228,8 @@ impl State {
 pub struct Kubelet {
     name: String,
     pub spec: NodeSpec,
+    /// The node's machine, lent by the world while the kubelet runs
+    /// (vacant in between: it lives in [`World`]).
     machine: Machine,
     state: State,
     process_running: bool,
@@ -236,6 +263,11 @@ fn pod_desc(pod: &Pod) -> String {
     )
 }
 
+/// The pod shares its node's network namespace (and address).
+fn host_network(pod: &Pod) -> bool {
+    pod.spec.as_ref().and_then(|s| s.host_network) == Some(true)
+}
+
 fn find_container<'a>(pod: &'a Pod, name: &str) -> Option<(&'a Container, bool)> {
     let spec = pod.spec.as_ref()?;
     if let Some(c) = spec.containers.iter().find(|c| c.name == name) {
@@ -258,105 +290,66 @@ fn pull_policy(c: &Container) -> String {
     }
 }
 
-/// Plain env values (references to ConfigMaps and Secrets resolve to empty).
-fn container_env(c: &Container) -> BTreeMap<String, String> {
-    c.env.iter().flatten().map(|e| (e.name.clone(), e.value.clone().unwrap_or_default())).collect()
-}
-
-/// Kubernetes' `$(VAR)` expansion in command and args.
-fn expand_k8s_vars(s: &str, env: &BTreeMap<String, String>) -> String {
-    let mut out = String::new();
-    let mut rest = s;
-    while let Some(i) = rest.find("$(") {
-        out.push_str(&rest[..i]);
-        let after = &rest[i + 2..];
-        match after.find(')') {
-            Some(j) if env.contains_key(&after[..j]) => {
-                out.push_str(env.get(&after[..j]).map_or("", String::as_str));
-                rest = &after[j + 1..];
-            }
-            _ => {
-                out.push_str("$(");
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-/// What a container runs, by the rules in the runtime's module comment.
-fn process_for(c: &Container, image: &ImageName, hostname: &str, ip: &str, now: VirtualTime) -> Result<ProcessSpec, String> {
-    let env = container_env(c);
-    let declared: Vec<i32> = c.ports.iter().flatten().map(|p| p.container_port).collect();
-    let catalogue = images::lookup(image);
-    let toolkit = catalogue.as_ref().map_or(Toolkit::Coreutils, |i| i.toolkit);
-    let command: Option<Vec<String>> = c.command.as_ref().filter(|v| !v.is_empty()).map(|v| v.iter().map(|s| expand_k8s_vars(s, &env)).collect());
-    let args: Option<Vec<String>> = c.args.as_ref().filter(|v| !v.is_empty()).map(|v| v.iter().map(|s| expand_k8s_vars(s, &env)).collect());
-    let ctx = || Context { env: &env, hostname, toolkit, files: BTreeMap::new() };
-    let serving = |program: Program, extra: &[i32], stops: bool, fails: Option<u32>| {
-        let mut serves: Vec<i32> = extra.to_vec();
-        serves.extend(declared.iter().copied());
-        serves.sort_unstable();
-        serves.dedup();
-        ProcessSpec { program, serves, stops_on_sigterm: stops, fails_after_requests: fails }
-    };
-    let run_argv = |argv: Vec<String>| match shell::compile_exec(&argv, ctx()) {
-        Ok(program) => Ok(ProcessSpec { program, serves: vec![], stops_on_sigterm: false, fails_after_requests: None }),
-        Err(UnknownProgram(p)) if toolkit == Toolkit::Busybox => Err(format!("exec: \"{p}\": executable file not found in $PATH")),
-        // An application binary the model cannot know: treat it as the image's server.
-        Err(UnknownProgram(_)) => Ok(serving(Program::forever(vec![]), &[], true, None)),
-    };
-    if let Some(mut argv) = command {
-        argv.extend(args.unwrap_or_default());
-        return run_argv(argv);
-    }
-    match catalogue.map(|i| (i.process, i.ports, i.stops_on_sigterm, i.fails_after_requests)) {
-        Some((DefaultProcess::Server(lines), ports, stops, fails)) => {
-            let lines = lines.iter().map(|l| render_startup_line(l, now, hostname, ip)).collect();
-            Ok(serving(Program::forever(lines), ports, stops, fails))
-        }
-        Some((DefaultProcess::Script { script, default_args }, _, stops, _)) => {
-            if matches!(script, "sh" | "bash") {
-                // The image's CMD is a shell; args replace it.
-                return match args {
-                    Some(argv) => run_argv(argv),
-                    None => run_argv(vec![script.to_string()]),
-                };
-            }
-            let mut positional = vec!["sh".to_string()];
-            positional.extend(args.unwrap_or_else(|| default_args.iter().map(|s| s.to_string()).collect()));
-            let program = shell::compile_script(script, positional, ctx());
-            Ok(ProcessSpec { program, serves: vec![], stops_on_sigterm: stops, fails_after_requests: None })
-        }
-        None => match args {
-            Some(argv) => run_argv(argv),
-            None => Ok(serving(Program::forever(vec![]), &[], true, None)),
-        },
-    }
-}
-
 impl Kubelet {
     pub fn new(spec: NodeSpec) -> Self {
-        let flavor = Flavor::for_node(&spec.name);
-        let runtime = Runtime::new(flavor, &spec.pod_cidr, spec.control_plane);
         Kubelet {
             name: format!("kubelet/{}", spec.name),
             state: State::new(&spec.name),
-            machine: Machine { runtime, ids: None, booted_at: VirtualTime::ZERO, power_lost: false, powered: true, last_run: VirtualTime::ZERO },
+            machine: Machine::vacant(),
             spec,
             process_running: true,
         }
     }
 
-    pub fn runtime(&self) -> &Runtime {
-        &self.machine.runtime
+    /// The machine this kubelet's node runs on, fresh from the factory.
+    pub fn machine_for(spec: &NodeSpec) -> Machine {
+        let mut machine = Machine::new(Runtime::new(Flavor::for_node(&spec.name), &spec.pod_cidr, spec.control_plane));
+        let (capacity, _) = node_status::resources(spec);
+        let kib = |k: &str| capacity.get(k).and_then(|q| crate::engine::quantity::Quantity::parse(&q.0).ok()).map_or(0, |q| (q.value() / 1024).max(0) as u64);
+        machine.disk_kb = kib("ephemeral-storage");
+        machine.memory_kb = kib("memory");
+        machine
+    }
+
+    /// Node allocatable as (cpu millis, memory bytes, ephemeral-storage bytes).
+    fn allocatable(&self) -> (i128, i128, i128) {
+        let (_, alloc) = node_status::resources(&self.spec);
+        let q = |k: &str| alloc.get(k).and_then(|q| crate::engine::quantity::Quantity::parse(&q.0).ok());
+        (q("cpu").map_or(0, |q| q.milli_value() as i128), q("memory").map_or(0, |q| q.value() as i128), q("ephemeral-storage").map_or(0, |q| q.value() as i128))
+    }
+
+    /// Checks an exec request as the kubelet does: the pod must be one it
+    /// runs and the container running. The error is what the API server
+    /// relays (`container not found ("web")`), or the dial error when the
+    /// kubelet cannot be reached.
+    pub fn exec_target(&self, machine: &Machine, namespace: &str, pod: &str, container: &str) -> Result<String, String> {
+        if !self.process_running {
+            let how = if machine.powered { "connect: connection refused" } else { "connect: no route to host" };
+            return Err(format!("error dialing backend: dial tcp {}:10250: {how}", self.spec.address));
+        }
+        let Some(Object::Pod(p)) = self.state.pods.get(&ObjectKey::new(namespace, pod)).map(|o| &**o) else {
+            return Err(format!("container not found ({container:?})"));
+        };
+        let uid = p.metadata.uid.clone().unwrap_or_default();
+        let running = machine.runtime.sandbox(&uid).and_then(|s| s.latest(container)).is_some_and(|c| c.is_running());
+        if running {
+            Ok(uid)
+        } else {
+            Err(format!("container not found ({container:?})"))
+        }
     }
 
     /// Container logs, as `kubectl logs` gets them through the kubelet. The
     /// error is the message kubectl prints after `Error from server (BadRequest): `
     /// (or `Error from server: ` when the kubelet cannot be reached).
-    pub fn logs(&self, namespace: &str, pod: &str, container: Option<&str>, previous: bool) -> Result<String, String> {
+    pub fn logs(&self, machine: &Machine, namespace: &str, pod: &str, container: Option<&str>, previous: bool) -> Result<String, String> {
+        self.log_lines(machine, namespace, pod, container, previous).map(|lines| lines.iter().map(|l| format!("{}\n", l.text)).collect())
+    }
+
+    /// Container log lines with their times, for `kubectl logs` with
+    /// `--timestamps`, `--since` and `-f`. Also whether the container is
+    /// still running (more lines may come).
+    pub fn log_lines(&self, machine: &Machine, namespace: &str, pod: &str, container: Option<&str>, previous: bool) -> Result<Vec<LogLine>, String> {
         let object = self.state.pods.get(&ObjectKey::new(namespace, pod));
         let pod_obj = match object.map(|o| &**o) {
             Some(Object::Pod(p)) => Some(p),
@@ -368,7 +361,7 @@ impl Kubelet {
             (None, None) => String::new(),
         };
         if !self.process_running {
-            let how = if self.machine.powered { "connect: connection refused" } else { "connect: no route to host" };
+            let how = if machine.powered { "connect: connection refused" } else { "connect: no route to host" };
             return Err(format!(
                 "Get \"https://{}:10250/containerLogs/{namespace}/{pod}/{container_name}\": dial tcp {}:10250: {how}",
                 self.spec.address, self.spec.address
@@ -380,8 +373,9 @@ impl Kubelet {
         if find_container(p, &container_name).is_none() {
             return Err(format!("container {container_name} is not valid for pod {pod}"));
         }
-        let uid = p.metadata.uid.clone().unwrap_or_default();
-        let sandbox = self.machine.runtime.sandbox(&uid);
+        // A mirror pod's containers are its static pod's.
+        let uid = super::static_pods::mirror_hash(p).map(str::to_string).or_else(|| p.metadata.uid.clone()).unwrap_or_default();
+        let sandbox = machine.runtime.sandbox(&uid);
         let status = p.status.as_ref();
         let cstatus = status
             .and_then(|s| s.container_statuses.iter().flatten().chain(s.init_container_statuses.iter().flatten()).find(|c| c.name == container_name).cloned());
@@ -405,12 +399,7 @@ impl Kubelet {
                 }
             }
         };
-        let mut out = String::new();
-        for line in &chosen.logs {
-            out.push_str(&line.text);
-            out.push('\n');
-        }
-        Ok(out)
+        Ok(chosen.logs.iter().cloned().collect())
     }
 
     fn readiness(&self, now: VirtualTime) -> Readiness {
@@ -599,17 +588,53 @@ impl Kubelet {
             let end = entry.last_update.plus_millis(entry.duration_ms);
             if now < end {
                 let msg = format!("Back-off pulling image {spec_image:?}");
-                if self.set_waiting(&uid, &c.name, "ImagePullBackOff", Some(msg.clone())) {
+                // 1.32+ carries the last pull error in the waiting message.
+                let waiting = match self.state.pull_errors.get(&key) {
+                    Some(err) => format!("{msg}: ErrImagePull: {err}"),
+                    None => msg.clone(),
+                };
+                // Each pod sync in the back-off says so again (the pod worker
+                // retries a failed sync after 10 to 15 s).
+                let changed = self.set_waiting(&uid, &c.name, "ImagePullBackOff", Some(waiting));
+                let due = self.state.workers.get(&uid).and_then(|w| w.backoff_reported.get(&c.name)).is_none_or(|t| now >= *t);
+                if changed || due {
                     self.record_container(ctx, pod, &c.name, init, NORMAL, "BackOff", msg);
                     self.record_container(ctx, pod, &c.name, init, WARNING, "Failed", "Error: ImagePullBackOff".into());
+                    let next = now.plus_millis(WORKER_BACKOFF_MS + ctx.rng.u64(..WORKER_BACKOFF_MS / 2));
+                    if let Some(w) = self.state.workers.get_mut(&uid) {
+                        w.backoff_reported.insert(c.name.clone(), next);
+                    }
+                }
+                if let Some(t) = self.state.workers.get(&uid).and_then(|w| w.backoff_reported.get(&c.name)).copied() {
+                    ctx.wake_at(t.min(end));
                 }
                 ctx.wake_at(end);
                 return;
             }
         }
+        self.state.pull_errors.remove(&key);
+        // Pull secrets come from the kubelet's Secret manager.
+        let ns = pod.metadata.namespace.clone().unwrap_or_default();
+        let mut found = Vec::new();
+        let mut missing = Vec::new();
+        for r in pod.spec.iter().flat_map(|s| s.image_pull_secrets.iter().flatten()).filter(|r| !r.name.is_empty()) {
+            match self.state.secrets.get(&ns, &r.name) {
+                Ok(obj) => found.push(obj),
+                Err(_) => missing.push(r.name.clone()),
+            }
+        }
+        if !missing.is_empty() {
+            self.state.recorder.record(
+                ctx.api,
+                &Object::Pod(pod.clone()),
+                WARNING,
+                "FailedToRetrieveImagePullSecret",
+                &format!("Unable to retrieve some image pull secrets ({}); attempting to pull the image may not succeed.", missing.join(", ")),
+            );
+        }
+        let credentials = container_config::pull_credentials(&found);
         self.record_container(ctx, pod, &c.name, init, NORMAL, "Pulling", format!("Pulling image {spec_image:?}"));
-        let has_secrets = pod.spec.as_ref().and_then(|s| s.image_pull_secrets.as_ref()).is_some_and(|v| !v.is_empty());
-        let failure = images::pull_failure(&image, self.machine.runtime.flavor == Flavor::Docker, has_secrets);
+        let failure = images::pull_failure(&image, self.machine.runtime.flavor == Flavor::Docker, &credentials);
         let present = present || self.state.pulls_queued.contains(&image.canonical());
         if failure.is_none() {
             self.state.pulls_queued.insert(image.canonical());
@@ -667,7 +692,8 @@ impl Kubelet {
                     Some(err) => {
                         self.record_container(ctx, pod, &c.name, step.init, WARNING, "Failed", format!("Failed to pull image {spec_image:?}: {err}"));
                         self.record_container(ctx, pod, &c.name, step.init, WARNING, "Failed", "Error: ErrImagePull".into());
-                        self.set_waiting(&uid, &c.name, "ErrImagePull", Some(err));
+                        self.set_waiting(&uid, &c.name, "ErrImagePull", Some(err.clone()));
+                        self.state.pull_errors.insert(key.clone(), err);
                         backoff_next(&mut self.state.pull_backoff, &key, now, now);
                         ctx.wake_after_ms(RESYNC_AFTER_ERROR_MS);
                     }
@@ -694,6 +720,25 @@ impl Kubelet {
                 }
             }
             StepKind::Create => {
+                match self.container_config(ctx, pod, &c) {
+                    Ok(prepared) => {
+                        if let Some(w) = self.state.workers.get_mut(&uid) {
+                            w.prepared.insert(c.name.clone(), prepared);
+                            w.config_retry.remove(&c.name);
+                        }
+                    }
+                    Err(msg) => {
+                        // CreateContainerConfigError: the pod worker tries again after its back-off.
+                        self.record_container(ctx, pod, &c.name, step.init, WARNING, "Failed", format!("Error: {msg}"));
+                        self.set_waiting(&uid, &c.name, "CreateContainerConfigError", Some(msg));
+                        let retry = now.plus_millis(WORKER_BACKOFF_MS + ctx.rng.u64(..WORKER_BACKOFF_MS / 2));
+                        if let Some(w) = self.state.workers.get_mut(&uid) {
+                            w.config_retry.insert(c.name.clone(), retry);
+                        }
+                        ctx.wake_at(retry);
+                        return;
+                    }
+                }
                 self.record_container(ctx, pod, &c.name, step.init, NORMAL, "Created", format!("Created container: {}", c.name));
                 let until = now.plus_millis(50 + ctx.rng.u64(..150));
                 if let Some(w) = self.state.workers.get_mut(&uid) {
@@ -706,16 +751,22 @@ impl Kubelet {
                 let sandbox = self.machine.runtime.sandbox(&uid);
                 let ip = sandbox.map(|s| s.ip.clone()).unwrap_or_default();
                 let attempt = sandbox.and_then(|s| s.latest(&c.name)).map_or_else(|| self.previous_restart_count(pod, &c.name), |l| l.attempt + 1);
-                let hostname = pod.metadata.name.clone().unwrap_or_default();
-                let process = process_for(&c, &image, &hostname, &ip, now);
-                let result = self.machine.runtime.start_container(&uid, &c.name, attempt, image, process, now, ctx.rng);
+                let Some((mut setup, kubelet_env)) = self.state.workers.get_mut(&uid).and_then(|w| w.prepared.remove(&c.name)) else { return };
+                let (process, interactive) = container_config::process_for(pod, &c, &image, &setup, &kubelet_env, &self.machine.disk, &ip, now);
+                setup.interactive = interactive;
+                let process = programs::unless_stopped(process, &image, &self.machine.stopped_programs);
+                let result = self.machine.runtime.start_container(&uid, &c.name, attempt, image, setup, process, now, ctx.rng);
+                self.machine.advance(now);
                 if let Some(w) = self.state.workers.get_mut(&uid) {
                     w.waiting.remove(&c.name);
                 }
                 match result {
                     Ok(_) => {
+                        if let Ok(image) = images::parse_image(&spec_image) {
+                            crate::engine::network::exchange::attach_app(&mut self.machine.runtime, &uid, &c, &image);
+                        }
                         self.record_container(ctx, pod, &c.name, step.init, NORMAL, "Started", format!("Started container {}", c.name));
-                        ctx.log(format!("started container {} in {}/{}", c.name, pod.metadata.namespace.as_deref().unwrap_or(""), hostname));
+                        ctx.log(format!("started container {} in {}/{}", c.name, pod.metadata.namespace.as_deref().unwrap_or(""), pod.metadata.name.as_deref().unwrap_or("")));
                     }
                     Err(msg) => {
                         self.record_container(ctx, pod, &c.name, step.init, WARNING, "Failed", format!("Error: {msg}"));
@@ -742,7 +793,96 @@ impl Kubelet {
         let uid = pod.metadata.uid.clone().unwrap_or_default();
         let ns = pod.metadata.namespace.clone().unwrap_or_default();
         let name = pod.metadata.name.clone().unwrap_or_default();
-        self.machine.runtime.run_sandbox(&uid, &ns, &name, ctx.now, ctx.rng);
+        let ip = if host_network(pod) {
+            self.machine.runtime.run_host_sandbox(&uid, &ns, &name, &self.spec.address, ctx.now, ctx.rng)
+        } else {
+            self.machine.runtime.run_sandbox(&uid, &ns, &name, ctx.now, ctx.rng)
+        };
+        // The node's own resolver, for dnsPolicy Default.
+        let gateway = self.spec.address.rsplit_once('.').map_or_else(String::new, |(net, _)| format!("{net}.1"));
+        volumes::write_pod_files(&mut self.machine.disk, pod, &ip, &gateway, ctx.now);
+    }
+
+    /// `generateContainerConfig`: the container's environment and mounts.
+    fn container_config(&mut self, ctx: &mut Ctx, pod: &Pod, c: &Container) -> Result<(ContainerSetup, Vec<(String, String)>), String> {
+        let uid = pod.metadata.uid.clone().unwrap_or_default();
+        let ns = pod.metadata.namespace.clone().unwrap_or_default();
+        let image = images::parse_image(c.image.as_deref().unwrap_or("")).map_err(|e| e.to_string())?;
+        let pod_ip = self.machine.runtime.sandbox(&uid).map(|s| s.ip.clone()).unwrap_or_default();
+        let services = self.state.services.has_synced().then(|| self.state.services.items().cloned().collect::<Vec<_>>());
+        let allocatable = self.allocatable();
+        let (configmaps, secrets) = (&self.state.configmaps, &self.state.secrets);
+        let mut cm_lookup = |name: &str| configmaps.get(&ns, name);
+        let mut secret_lookup = |name: &str| secrets.get(&ns, name);
+        let mut sources = env::Sources { configmap: &mut cm_lookup, secret: &mut secret_lookup, services, pod_ip: &pod_ip, host_ip: &self.spec.address, allocatable };
+        let kubelet_env = env::make_environment(pod, c, &mut sources)?;
+        // A pod on the host's network has the node's host name.
+        let hostname = if host_network(pod) {
+            self.spec.name.clone()
+        } else {
+            pod.spec.as_ref().and_then(|s| s.hostname.clone()).filter(|h| !h.is_empty()).unwrap_or_else(|| pod.metadata.name.clone().unwrap_or_default())
+        };
+        let mut root = container_config::root_fs(c, &image);
+        let command_line = container_config::command_line(c, &image, &kubelet_env);
+        let volumes = self.state.workers.get(&uid).map(|w| w.volumes.clone()).unwrap_or_default();
+        let mounts = volumes::container_mounts(pod, c, &volumes, &mut self.machine.disk, &mut root, &kubelet_env, ctx.now)?;
+        let setup = ContainerSetup {
+            root,
+            mounts,
+            env: container_config::environment(&image, &hostname, &kubelet_env),
+            workdir: container_config::workdir(c, &image),
+            base: Some(images::base_of(&image)),
+            command_line,
+            interactive: false,
+        };
+        Ok((setup, kubelet_env))
+    }
+
+    /// The volume manager's part of a pod sync: mount what is missing,
+    /// refresh projected volumes on the periodic resync. Returns whether
+    /// every volume is mounted.
+    fn sync_volumes(&mut self, ctx: &mut Ctx, pod: &Pod, uid: &str) -> bool {
+        let Some(mut state) = self.state.workers.get_mut(uid).map(|w| std::mem::take(&mut w.volumes)) else { return false };
+        let now = ctx.now;
+        let allocatable = self.allocatable();
+        let node = self.spec.name.clone();
+        let host_ip = self.spec.address.clone();
+        let (failed, done) = {
+            let mut vc = VolumeContext {
+                configmaps: &self.state.configmaps,
+                secrets: &self.state.secrets,
+                api: ctx.api,
+                disk: &mut self.machine.disk,
+                now,
+                rng: ctx.rng,
+                node: &node,
+                host_ip: &host_ip,
+                allocatable,
+            };
+            let mut failed = volumes::mount_all(&mut state, pod, &mut vc);
+            let done = state.all_mounted(pod);
+            if done && state.next_refresh.is_some_and(|t| t <= now) {
+                failed.extend(volumes::refresh(&mut state, pod, &mut vc));
+                state.next_refresh = None;
+            }
+            (failed, done)
+        };
+        if done && state.next_refresh.is_none() {
+            state.next_refresh = Some(now.plus_millis(RESYNC_MS + ctx.rng.u64(..RESYNC_MS / 2)));
+        }
+        if let Some(t) = state.next_retry().filter(|_| !done) {
+            ctx.wake_at(t);
+        }
+        if let Some(t) = state.next_refresh {
+            ctx.wake_at(t);
+        }
+        if let Some(w) = self.state.workers.get_mut(uid) {
+            w.volumes = state;
+        }
+        for (_, message) in failed {
+            self.state.recorder.record(ctx.api, &Object::Pod(pod.clone()), WARNING, "FailedMount", &message);
+        }
+        done
     }
 
     fn sync_pod(&mut self, ctx: &mut Ctx, obj: &Rc<Object>) {
@@ -756,7 +896,18 @@ impl Kubelet {
             killing: false,
             delete_sent: false,
             sandbox_changed_reported: false,
+            volumes: PodVolumes::default(),
+            config_retry: BTreeMap::new(),
+            prepared: BTreeMap::new(),
+            backoff_reported: BTreeMap::new(),
         });
+        // The ConfigMap and Secret managers watch what the pod references.
+        let ns = pod.metadata.namespace.clone().unwrap_or_default();
+        let (maps, secrets) = object_cache::references(pod);
+        self.state.configmaps.register(&uid, &ns, &maps);
+        self.state.secrets.register(&uid, &ns, &secrets);
+        self.state.configmaps.sync_new(ctx);
+        self.state.secrets.sync_new(ctx);
         if pod.metadata.deletion_timestamp.is_some() {
             self.sync_terminating(ctx, pod, &uid);
             self.write_status(ctx, pod, &uid);
@@ -775,7 +926,9 @@ impl Kubelet {
             }
             self.finish_step(ctx, pod, step);
         }
-        if self.state.workers.get(&uid).is_some_and(|w| w.step.is_none()) {
+        let terminal = matches!(pod.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded") | Some("Failed"));
+        let volumes_ready = terminal || self.sync_volumes(ctx, pod, &uid);
+        if volumes_ready && self.state.workers.get(&uid).is_some_and(|w| w.step.is_none()) {
             self.decide(ctx, pod, &uid);
         }
         self.run_probes(ctx, pod, &uid);
@@ -841,6 +994,10 @@ impl Kubelet {
                 }
                 Some((false, None)) => return,
                 None => {
+                    if let Some(retry) = self.state.workers.get(uid).and_then(|w| w.config_retry.get(&c.name)).copied().filter(|t| *t > now) {
+                        ctx.wake_at(retry);
+                        return;
+                    }
                     self.begin_start(ctx, pod, c, true);
                     return;
                 }
@@ -863,6 +1020,10 @@ impl Kubelet {
                         matches!(w.reason.as_str(), "InvalidImageName" | "ErrImageNeverPull")
                     });
                     if blocked {
+                        continue;
+                    }
+                    if let Some(retry) = self.state.workers.get(uid).and_then(|w| w.config_retry.get(&c.name)).copied().filter(|t| *t > now) {
+                        ctx.wake_at(retry);
                         continue;
                     }
                     self.begin_start(ctx, pod, c, false);
@@ -911,7 +1072,17 @@ impl Kubelet {
         self.machine.runtime.stop_sandbox(uid);
     }
 
-    fn probe_outcome(&mut self, pod: &Pod, uid: &str, c: &Container, probe: &Probe) -> Result<(), String> {
+    fn probe_outcome(&mut self, pod: &Pod, uid: &str, c: &Container, probe: &Probe, now: VirtualTime) -> Result<(), String> {
+        if let Some(probe_exec) = &probe.exec {
+            let argv = probe_exec.command.clone().unwrap_or_default();
+            return match exec::exec(&mut self.machine, uid, &c.name, &argv, false, "", now, None) {
+                Ok(out) if out.status == 0 => Ok(()),
+                Ok(out) if out.combined.is_empty() => Err(format!("command {argv:?} exited with {}", out.status)),
+                Ok(out) => Err(out.combined.trim_end_matches('\n').to_string()),
+                Err(exec::ExecError::Start(e)) => Err(format!("OCI runtime exec failed: exec failed: unable to start container process: {}: unknown", e.message())),
+                Err(exec::ExecError::NotRunning) => Err("container not running".into()),
+            };
+        }
         let Some(sandbox) = self.machine.runtime.sandbox_mut(uid) else { return Err("no sandbox".into()) };
         let ip = sandbox.ip.clone();
         let Some(rc) = sandbox.latest_mut(&c.name) else { return Err("no container".into()) };
@@ -930,7 +1101,8 @@ impl Kubelet {
             if !rc.serves(port) {
                 return Err(format!("Get \"{scheme}://{host}:{port}{path}\": dial tcp {host}:{port}: connect: connection refused"));
             }
-            let code = rc.http_request();
+            let pod_name = pod.metadata.name.clone().unwrap_or_default();
+            let code = crate::engine::network::exchange::http_probe(rc, port, &path, &host, &pod_name, now).unwrap_or_else(|| rc.http_request());
             return if code < 400 { Ok(()) } else { Err(format!("HTTP probe failed with statuscode: {code}")) };
         }
         if let Some(tcp) = &probe.tcp_socket {
@@ -944,14 +1116,6 @@ impl Kubelet {
             } else {
                 Err(format!("timeout: failed to connect service \"{ip}:{}\" within 1s: context deadline exceeded", grpc.port))
             };
-        }
-        if let Some(exec) = &probe.exec {
-            let argv = exec.command.clone().unwrap_or_default();
-            let env = container_env(c);
-            let toolkit = images::lookup(&rc.image).map_or(Toolkit::Coreutils, |i| i.toolkit);
-            let hostname = pod.metadata.name.clone().unwrap_or_default();
-            let (code, output) = shell::run_once(&argv, Context { env: &env, hostname: &hostname, toolkit, files: rc.files.clone() });
-            return if code == 0 { Ok(()) } else if output.is_empty() { Err(format!("command {argv:?} exited with {code}")) } else { Err(output) };
         }
         Ok(())
     }
@@ -995,7 +1159,7 @@ impl Kubelet {
                     ctx.wake_at(state.next_at);
                     continue;
                 }
-                let outcome = self.probe_outcome(pod, uid, c, probe);
+                let outcome = self.probe_outcome(pod, uid, c, probe, now);
                 let Some(state) = self.state.probes.get_mut(&key) else { continue };
                 state.next_at = now.plus_millis(period);
                 ctx.wake_at(state.next_at);
@@ -1064,6 +1228,11 @@ impl Kubelet {
             now: ctx.now,
         };
         let status = pod_status::generate(&inputs);
+        if file_source::is_static(pod) {
+            let gone = deleting && stopped && worker.killing;
+            self.write_static_status(ctx, pod, uid, status, gone);
+            return;
+        }
         let finished_deleting = deleting && stopped && worker.killing && !worker.delete_sent;
         if pod.status.as_ref() != Some(&status) {
             let (ns, name) = (pod.metadata.namespace.clone().unwrap_or_default(), pod.metadata.name.clone().unwrap_or_default());
@@ -1103,7 +1272,7 @@ impl Kubelet {
             return;
         }
         let known: std::collections::BTreeSet<String> =
-            self.state.pods.items().filter_map(|o| o.meta().uid.clone()).collect();
+            self.state.pods.items().filter_map(|o| o.meta().uid.clone()).chain(self.state.static_pods.keys().cloned()).collect();
         let orphans: Vec<String> = self.machine.runtime.sandboxes().map(|(uid, _)| uid.clone()).filter(|uid| !known.contains(uid)).collect();
         for uid in orphans {
             let now = ctx.now;
@@ -1119,16 +1288,21 @@ impl Kubelet {
                 }
             } else {
                 self.machine.runtime.remove_sandbox(&uid);
+                // The pod's directory (emptyDirs, projected volumes) goes with it.
+                volumes::remove_pod(&mut self.machine.disk, &uid);
             }
         }
         let workers: Vec<String> = self.state.workers.keys().filter(|uid| !known.contains(*uid)).cloned().collect();
         for uid in workers {
             self.state.workers.remove(&uid);
+            self.state.configmaps.unregister(&uid);
+            self.state.secrets.unregister(&uid);
             self.state.probes.retain(|(u, _, _), _| *u != uid);
             let prefix = format!("{uid}/");
             self.state.crash_backoff.retain(|k, _| !k.starts_with(&prefix));
             let prefix = format!("{uid}_");
             self.state.pull_backoff.retain(|k, _| !k.starts_with(&prefix));
+            self.state.pull_errors.retain(|k, _| !k.starts_with(&prefix));
         }
     }
 }
@@ -1139,12 +1313,53 @@ impl crate::engine::sim::Component for Kubelet {
     }
 
     fn run(&mut self, ctx: &mut Ctx) {
+        // A node that joins later has no kubelet service running until then.
+        let join_at = VirtualTime::from_millis(self.spec.join_after_ms);
+        if ctx.now < join_at {
+            ctx.wake_at(join_at);
+            return;
+        }
+        let Some(machine) = ctx.world.lend(&self.spec.name) else { return };
+        self.machine = machine;
+        self.run_on_machine(ctx);
+        let machine = std::mem::replace(&mut self.machine, Machine::vacant());
+        ctx.world.put_back(&self.spec.name, machine);
+    }
+
+    fn on_stop(&mut self) {
+        self.process_running = false;
+        self.state = State::new(&self.spec.name);
+    }
+
+    fn on_start(&mut self, ctx: &mut Ctx) {
+        self.process_running = true;
+        let Some(machine) = ctx.world.machine_mut(&self.spec.name) else { return };
+        if machine.power_lost {
+            machine.power_lost = false;
+            let last_run = machine.last_run;
+            let Machine { runtime, disk, .. } = &mut *machine;
+            runtime.recover_after_power_loss(last_run, ctx.now, disk);
+            machine.booted_at = ctx.now;
+            let boot = random_hex(ctx.rng, 32);
+            if let Some(ids) = machine.ids.as_mut() {
+                ids.boot_id = format!("{}-{}-{}-{}-{}", &boot[0..8], &boot[8..12], &boot[12..16], &boot[16..20], &boot[20..32]);
+            }
+        }
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+impl Kubelet {
+    fn run_on_machine(&mut self, ctx: &mut Ctx) {
         self.ensure_machine(ctx);
         let now = ctx.now;
         if !self.state.started {
             self.start_up(ctx);
         }
-        self.machine.runtime.advance(now);
+        self.machine.advance(now);
         self.machine.last_run = now;
         if !self.state.registered {
             self.register(ctx);
@@ -1169,27 +1384,39 @@ impl crate::engine::sim::Component for Kubelet {
             ctx.wake_after_ms(1_000);
         }
         let events = self.state.pods.sync(ctx);
+        self.state.services.sync(ctx);
+        self.state.configmaps.sync(ctx);
+        self.state.secrets.sync(ctx);
         for ev in &events {
             if ev.kind == WatchEventType::Deleted {
                 ctx.log(format!("pod {} removed from the API", ObjectKey::of(&ev.object)));
             }
         }
-        // Pods wait for the node's network before their sandboxes can be set up.
+        let static_changed = self.read_manifests(ctx);
         let full_sync = now >= self.state.next_full_sync;
-        if self.readiness(now) == Readiness::Ready {
-            // A pod whose own object changed is synced at once, as its pod
-            // worker would be; every pod is synced when timed work is due.
-            let pods: Vec<Rc<Object>> = if full_sync {
-                self.state.pods.items().cloned().collect()
-            } else {
-                let changed: BTreeSet<ObjectKey> = events.iter().map(|ev| ObjectKey::of(&ev.object)).collect();
-                changed.iter().filter_map(|k| self.state.pods.get(k).cloned()).collect()
-            };
-            for pod in pods {
+        // A pod whose own object changed is synced at once, as its pod
+        // worker would be; every pod is synced when timed work is due.
+        let mut pods: Vec<Rc<Object>> = if full_sync {
+            self.state.pods.items().cloned().collect()
+        } else {
+            let changed: BTreeSet<ObjectKey> = events.iter().map(|ev| ObjectKey::of(&ev.object)).collect();
+            changed.iter().filter_map(|k| self.state.pods.get(k).cloned()).collect()
+        };
+        Self::drop_mirrors(&mut pods);
+        pods.extend(self.static_pods_to_sync(full_sync, &events, &static_changed));
+        // Pods wait for the node's network before their sandboxes can be
+        // set up; pods on the host's network do not.
+        let network_ready = self.readiness(now) == Readiness::Ready;
+        for pod in pods {
+            if network_ready || matches!(&*pod, Object::Pod(p) if host_network(p)) {
                 self.sync_pod(ctx, &pod);
             }
-        } else {
+        }
+        if !network_ready {
             ctx.wake_at(self.machine.booted_at.plus_millis(NETWORK_READY_AFTER_BOOT_MS));
+        }
+        if full_sync || !events.is_empty() || !static_changed.is_empty() {
+            self.sync_mirror_pods(ctx);
         }
         self.cleanup_orphans(ctx);
         if let Some(t) = self.machine.runtime.next_change() {
@@ -1197,34 +1424,5 @@ impl crate::engine::sim::Component for Kubelet {
         }
         let asked = ctx.pending_wake().unwrap_or(VirtualTime::from_millis(u64::MAX));
         self.state.next_full_sync = if full_sync { asked } else { self.state.next_full_sync.min(asked) };
-    }
-
-    fn on_stop(&mut self) {
-        self.process_running = false;
-        self.state = State::new(&self.spec.name);
-    }
-
-    fn on_start(&mut self, ctx: &mut Ctx) {
-        self.process_running = true;
-        if self.machine.power_lost {
-            self.machine.power_lost = false;
-            self.machine.runtime.recover_after_power_loss(self.machine.last_run, ctx.now);
-            self.machine.booted_at = ctx.now;
-            let boot = random_hex(ctx.rng, 32);
-            if let Some(ids) = self.machine.ids.as_mut() {
-                ids.boot_id = format!("{}-{}-{}-{}-{}", &boot[0..8], &boot[8..12], &boot[12..16], &boot[16..20], &boot[20..32]);
-            }
-        }
-    }
-
-    fn on_power(&mut self, on: bool) {
-        self.machine.powered = on;
-        if !on {
-            self.machine.power_lost = true;
-        }
-    }
-
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
     }
 }

@@ -19,11 +19,15 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
+use indexmap::IndexMap;
 use k8s_openapi::jiff::{tz::TimeZone, Timestamp};
 
-use super::images::{self, ImageName};
-use super::shell::{Effect, End, Program, DATE_MARK};
+use super::container_fs::{self as cfs, Files, Mount, RootFs, View, ViewMut};
+use super::filesystem::{Fs, Inode, Kind};
+use super::images::{self, Base, ImageName};
+use super::shell::{self, Effect, End, Program};
 use crate::engine::api::meta::EPOCH_SECONDS;
+use crate::engine::network::apps::AppState;
 use crate::engine::sim::clock::VirtualTime;
 
 /// Lines kept per container; older ones are dropped as log rotation would.
@@ -125,9 +129,73 @@ pub struct RuntimeContainer {
     stop_deadline: Option<VirtualTime>,
     pub http_requests: u32,
     pub logs: VecDeque<LogLine>,
-    pub files: BTreeMap<String, String>,
     /// Lines dropped from the front of `logs` by rotation.
     pub logs_dropped: u64,
+    /// The image's files and this container's changes.
+    pub root: RootFs,
+    /// What the kubelet and the runtime mounted, in `/proc/mounts` order.
+    pub mounts: Vec<Mount>,
+    /// The process environment, in order.
+    pub env: IndexMap<String, String>,
+    pub workdir: String,
+    pub base: Base,
+    /// PID 1's command line, as `ps` shows it.
+    pub command_line: String,
+    /// The next PID an exec'd process gets.
+    pub next_pid: u32,
+    /// The main process waits on an attached terminal (`stdin: true`).
+    pub interactive: bool,
+    /// Effects of the timeline applied; the time up to which they were.
+    applied_until: Option<VirtualTime>,
+    /// The application the process runs and its in-memory state (the
+    /// network serves requests through it); fresh for every instance.
+    pub app: AppState,
+    /// CPU the process has spent, as the cgroup accounts it.
+    pub cpu: CpuUsage,
+    /// (hostPort, containerPort) pairs the CNI's portmap set up for it.
+    pub host_ports: Vec<(i32, i32)>,
+}
+
+/// What the kubelet prepared for a container besides its process.
+#[derive(Clone, Debug, Default)]
+pub struct ContainerSetup {
+    pub root: RootFs,
+    pub mounts: Vec<Mount>,
+    pub env: IndexMap<String, String>,
+    pub workdir: String,
+    pub base: Option<Base>,
+    pub command_line: String,
+    pub interactive: bool,
+}
+
+/// A container's CPU accounting (its cgroup's `cpu.stat`), read by whoever
+/// reports usage (metrics): work done per request plus an idle baseline.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CpuUsage {
+    /// Microseconds of CPU spent serving requests since the process started.
+    pub work_us: u64,
+    /// Until when already-queued work keeps the process busy.
+    pub busy_until: VirtualTime,
+    /// The cgroup's CPU quota in millicores (`resources.limits.cpu`).
+    pub limit_millis: Option<u64>,
+}
+
+impl CpuUsage {
+    /// Queues `cost_us` of work arriving at `now`; returns when it is done.
+    /// Under a quota the work runs at the quota's speed and queues behind
+    /// earlier work; without one it runs on a core of its own.
+    pub fn run(&mut self, now: VirtualTime, cost_us: u64) -> VirtualTime {
+        self.work_us = self.work_us.saturating_add(cost_us);
+        match self.limit_millis.filter(|l| *l > 0 && *l < 1000) {
+            Some(limit) => {
+                let wall_ms = (cost_us.saturating_mul(1000) / limit).div_ceil(1000);
+                let start = self.busy_until.max(now);
+                self.busy_until = start.plus_millis(wall_ms);
+                self.busy_until
+            }
+            None => now.plus_millis(cost_us.div_ceil(1000)),
+        }
+    }
 }
 
 impl RuntimeContainer {
@@ -137,6 +205,13 @@ impl RuntimeContainer {
 
     pub fn serves(&self, port: i32) -> bool {
         self.is_running() && self.process.serves.contains(&port)
+    }
+
+    /// The process listens on `port` too (a port its own flags name).
+    pub fn listen(&mut self, port: i32) {
+        if !self.process.serves.contains(&port) {
+            self.process.serves.push(port);
+        }
     }
 
     /// The next instant something happens by itself (the process exits,
@@ -164,15 +239,15 @@ impl RuntimeContainer {
             self.stop_requested = Some(now);
         }
         self.stop_deadline = Some(self.stop_deadline.map_or(deadline, |d| d.min(deadline)));
-        self.advance(now);
+        // Effects up to now were applied when the runtime advanced; a
+        // process that stops at once ends here.
+        let _ = self.take_due(now);
     }
 
-    /// Applies what the process did up to `now`.
-    pub fn advance(&mut self, now: VirtualTime) {
-        let Some(start) = self.started_at else { return };
-        if self.exit.is_some() {
-            return;
-        }
+    /// Moves the process up to `now`: what it did since last time, in
+    /// order, and its exit if it ended.
+    fn take_due(&mut self, now: VirtualTime) -> Vec<(VirtualTime, Effect)> {
+        let Some(start) = self.started_at else { return Vec::new() };
         let natural_exit = match self.process.program.end {
             End::Exit { at_ms, code } => Some((start.plus_millis(at_ms), code)),
             End::Never => None,
@@ -182,35 +257,48 @@ impl RuntimeContainer {
         } else {
             self.stop_deadline.map(|t| (t, 137))
         };
-        let exit = match (natural_exit, signal_exit) {
-            (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
-            (a, b) => a.or(b),
+        let exit = match &self.exit {
+            Some(e) => Some((e.at, e.code)),
+            None => match (natural_exit, signal_exit) {
+                (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
+                (a, b) => a.or(b),
+            }
+            .filter(|(t, _)| *t <= now),
+        };
+        let limit = exit.map_or(now, |(t, _)| t.min(now));
+        let mut due = Vec::new();
+        if self.applied_until.is_some_and(|u| u >= limit) {
+            if self.exit.is_none() {
+                if let Some((at, code)) = exit {
+                    let reason = if code == 0 { "Completed" } else { "Error" };
+                    self.exit = Some(Exit { at, code, reason: reason.to_string(), message: None });
+                }
+            }
+            return due;
         }
-        .filter(|(t, _)| *t <= now);
-        let limit = exit.map_or(now, |(t, _)| t);
+        self.applied_until = Some(limit);
         while let Some(step) = self.process.program.timeline.get(self.applied) {
             let at = start.plus_millis(step.at_ms);
             if at > limit {
                 break;
             }
-            let effect = step.effect.clone();
-            self.apply(at, effect);
+            due.push((at, step.effect.clone()));
             self.applied += 1;
         }
         if self.applied >= self.process.program.timeline.len() {
             if let Some(rep) = self.process.program.repeat.clone() {
                 let first = start.plus_millis(rep.start_ms);
                 if limit >= first {
-                    let due = limit.millis_since(first) / rep.period_ms + 1;
-                    if due > self.repeats_done.saturating_add(REPEAT_LIMIT) {
-                        self.repeats_done = due - REPEAT_LIMIT;
+                    let due_count = limit.millis_since(first) / rep.period_ms + 1;
+                    if due_count > self.repeats_done.saturating_add(REPEAT_LIMIT) {
+                        self.repeats_done = due_count - REPEAT_LIMIT;
                     }
-                    while self.repeats_done < due {
+                    while self.repeats_done < due_count {
                         let base = first.plus_millis(self.repeats_done.saturating_mul(rep.period_ms));
                         for step in &rep.body {
                             let at = base.plus_millis(step.at_ms);
                             if at <= limit {
-                                self.apply(at, step.effect.clone());
+                                due.push((at, step.effect.clone()));
                             }
                         }
                         self.repeats_done += 1;
@@ -218,25 +306,82 @@ impl RuntimeContainer {
                 }
             }
         }
-        if let Some((at, code)) = exit {
-            let reason = if code == 0 { "Completed" } else { "Error" };
-            self.exit = Some(Exit { at, code, reason: reason.to_string(), message: None });
+        if self.exit.is_none() {
+            if let Some((at, code)) = exit {
+                let reason = if code == 0 { "Completed" } else { "Error" };
+                self.exit = Some(Exit { at, code, reason: reason.to_string(), message: None });
+            }
+        }
+        due
+    }
+
+    /// Applies one thing the process did, against its files on `disk`.
+    fn apply(&mut self, at: VirtualTime, effect: Effect, disk: &mut Fs) {
+        let now_secs = wall_secs(at);
+        let workdir = self.workdir.clone();
+        let read = |root: &RootFs, mounts: &[Mount], disk: &Fs, path: &str| -> String {
+            let view = View { root, mounts, disk };
+            cfs::read_file(&view, &workdir, path).unwrap_or_default()
+        };
+        match effect {
+            Effect::Log(text) => {
+                let text = shell::fill_marks(&text, &date_output(at), &mut |p| read(&self.root, &self.mounts, disk, p));
+                self.push_log(at, text);
+            }
+            Effect::Put(path, mut inode) => {
+                if let Kind::File(content) = &inode.kind {
+                    if content.contains(shell::DATE_MARK) || content.contains(shell::FILE_MARK_OPEN) {
+                        let filled = shell::fill_marks(content, &date_output(at), &mut |p| read(&self.root, &self.mounts, disk, p));
+                        inode = Inode { kind: Kind::File(filled.as_str().into()), ..inode };
+                    }
+                }
+                let mut view = ViewMut { root: &mut self.root, mounts: &mut self.mounts, disk, now: now_secs };
+                let _ = view.put(&path, inode);
+            }
+            Effect::Delete(path) => {
+                let mut view = ViewMut { root: &mut self.root, mounts: &mut self.mounts, disk, now: now_secs };
+                let _ = view.delete(&path);
+            }
+            Effect::Cat { paths, busybox } => {
+                let mut lines = Vec::new();
+                {
+                    let view = View { root: &self.root, mounts: &self.mounts, disk };
+                    for p in &paths {
+                        match cfs::read_file(&view, &workdir, p) {
+                            Ok(content) => lines.extend(content.strip_suffix('\n').unwrap_or(&content).split('\n').map(str::to_string)),
+                            Err(e) => lines.push(shell::cat_error(p, busybox, e)),
+                        }
+                    }
+                }
+                for l in lines {
+                    self.push_log(at, l);
+                }
+            }
         }
     }
 
-    fn apply(&mut self, at: VirtualTime, effect: Effect) {
-        match effect {
-            Effect::Log(text) => {
-                let text = if text.contains(DATE_MARK) { text.replace(DATE_MARK, &date_output(at)) } else { text };
-                self.push_log(at, text);
-            }
-            Effect::WriteFile(path, content) => {
-                self.files.insert(path, content);
-            }
-            Effect::RemoveFile(path) => {
-                self.files.remove(&path);
-            }
+    /// Ends an interactive main process (its shell ran `exit`).
+    pub fn exit_now(&mut self, now: VirtualTime, code: i32) {
+        if self.is_running() {
+            self.exit = Some(Exit { at: now, code, reason: if code == 0 { "Completed".into() } else { "Error".into() }, message: None });
         }
+    }
+
+    /// A process id for a process started inside the container (`kubectl exec`).
+    pub fn spawn_pid(&mut self) -> u32 {
+        let pid = self.next_pid;
+        self.next_pid = self.next_pid.saturating_add(6);
+        pid
+    }
+
+    /// The container's files, for reading.
+    pub fn view<'a>(&'a self, disk: &'a Fs) -> View<'a> {
+        View { root: &self.root, mounts: &self.mounts, disk }
+    }
+
+    /// The container's files, for writing at `now`.
+    pub fn view_mut<'a>(&'a mut self, disk: &'a mut Fs, now: VirtualTime) -> ViewMut<'a> {
+        ViewMut { root: &mut self.root, mounts: &mut self.mounts, disk, now: wall_secs(now) }
     }
 
     pub fn push_log(&mut self, time: VirtualTime, text: String) {
@@ -266,6 +411,8 @@ pub struct Sandbox {
     pub created_at: VirtualTime,
     /// False once stopped or after a reboot.
     pub ready: bool,
+    /// It shares the node's network namespace (`hostNetwork`).
+    pub host_network: bool,
     /// Every kept instance, oldest first.
     pub containers: Vec<RuntimeContainer>,
 }
@@ -293,13 +440,24 @@ pub struct Runtime {
     cidr_base: u32,
     cidr_hosts: u32,
     next_ip: u32,
+    /// Containers started whose processes are API clients, for the network
+    /// to pick up (uid, container name, container id).
+    pub started_clients: Vec<(String, String, String)>,
+    /// Containers started whose processes loop over network requests, for
+    /// the network to run (uid, container name, container id, start, loop).
+    pub started_talkers: Vec<(String, String, String, VirtualTime, crate::engine::network::talkers::Loop)>,
 }
 
 impl Runtime {
+    /// A runtime with no images, sandboxes or addresses.
+    pub fn vacant() -> Self {
+        Runtime { flavor: Flavor::Containerd, images: BTreeMap::new(), sandboxes: BTreeMap::new(), cidr_base: 0, cidr_hosts: 0, next_ip: 1, started_clients: Vec::new(), started_talkers: Vec::new() }
+    }
+
     pub fn new(flavor: Flavor, pod_cidr: &str, control_plane: bool) -> Self {
         let (base, prefix) = parse_cidr(pod_cidr).unwrap_or((0x0af4_0000, 24));
         let hosts = if prefix >= 31 { 1 } else { (1u64 << (32 - prefix)).saturating_sub(2).min(u32::MAX as u64) as u32 };
-        let mut rt = Runtime { flavor, images: BTreeMap::new(), sandboxes: BTreeMap::new(), cidr_base: base, cidr_hosts: hosts, next_ip: 1 };
+        let mut rt = Runtime { flavor, images: BTreeMap::new(), sandboxes: BTreeMap::new(), cidr_base: base, cidr_hosts: hosts, next_ip: 1, started_clients: Vec::new(), started_talkers: Vec::new() };
         // What kubeadm/minikube leave on a node before any workload runs.
         let mut preloaded = vec![("registry.k8s.io/pause:3.10", 320_368u64), ("registry.k8s.io/kube-proxy:v1.33.1", 30_938_946)];
         if control_plane {
@@ -310,6 +468,17 @@ impl Runtime {
                 ("registry.k8s.io/kube-scheduler:v1.33.1", 21_785_428),
                 ("registry.k8s.io/coredns/coredns:v1.12.0", 20_939_036),
             ]);
+        }
+        // The installer's add-ons come preloaded too: kind's node image
+        // carries kindnet and local-path-provisioner, minikube's preload
+        // tarball its storage-provisioner.
+        match flavor {
+            Flavor::Containerd => preloaded.extend([
+                ("docker.io/kindest/kindnetd:v20250512-df8de77b", 44_375_501),
+                ("docker.io/kindest/local-path-provisioner:v20250214-acbabc1a", 22_541_737),
+                ("docker.io/kindest/local-path-helper:v20241212-8ac705d0", 3_084_671),
+            ]),
+            Flavor::Docker => preloaded.push(("gcr.io/k8s-minikube/storage-provisioner:v5", 31_465_472)),
         }
         for (image, size) in preloaded {
             if let Ok(name) = images::parse_image(image) {
@@ -346,6 +515,10 @@ impl Runtime {
         self.sandboxes.iter()
     }
 
+    pub fn sandboxes_mut(&mut self) -> impl Iterator<Item = (&String, &mut Sandbox)> {
+        self.sandboxes.iter_mut()
+    }
+
     /// Creates (or re-creates) a pod's sandbox with a fresh IP from the node's pod CIDR.
     pub fn run_sandbox(&mut self, uid: &str, namespace: &str, pod: &str, now: VirtualTime, rng: &mut fastrand::Rng) -> String {
         let ip = self.allocate_ip();
@@ -353,9 +526,34 @@ impl Runtime {
         let containers = self.sandboxes.remove(uid).map(|s| s.containers).unwrap_or_default();
         self.sandboxes.insert(
             uid.to_string(),
-            Sandbox { id, namespace: namespace.to_string(), pod: pod.to_string(), ip: ip.clone(), created_at: now, ready: true, containers },
+            Sandbox { id, namespace: namespace.to_string(), pod: pod.to_string(), ip: ip.clone(), created_at: now, ready: true, host_network: false, containers },
         );
         ip
+    }
+
+    /// Creates (or re-creates) the sandbox of a `hostNetwork` pod: it shares
+    /// the node's network namespace, so its address is the node's.
+    pub fn run_host_sandbox(&mut self, uid: &str, namespace: &str, pod: &str, host_ip: &str, now: VirtualTime, rng: &mut fastrand::Rng) -> String {
+        let id = random_hex(rng, 64);
+        let containers = self.sandboxes.remove(uid).map(|s| s.containers).unwrap_or_default();
+        self.sandboxes.insert(
+            uid.to_string(),
+            Sandbox { id, namespace: namespace.to_string(), pod: pod.to_string(), ip: host_ip.to_string(), created_at: now, ready: true, host_network: true, containers },
+        );
+        host_ip.to_string()
+    }
+
+    /// The running containers of a cluster program fail at `now` with exit
+    /// code 1: its component was stopped (see `node::programs`).
+    pub fn crash_program(&mut self, program: &str, now: VirtualTime, disk: &mut Fs) {
+        self.advance(now, disk);
+        for sandbox in self.sandboxes.values_mut() {
+            for c in &mut sandbox.containers {
+                if c.is_running() && super::programs::program_of(&c.image) == Some(program) {
+                    c.exit = Some(Exit { at: now, code: 1, reason: "Error".into(), message: None });
+                }
+            }
+        }
     }
 
     /// Stops a sandbox: its network goes, its exited containers stay for logs.
@@ -391,6 +589,7 @@ impl Runtime {
         name: &str,
         attempt: i32,
         image: ImageName,
+        setup: ContainerSetup,
         process: Result<ProcessSpec, String>,
         now: VirtualTime,
         rng: &mut fastrand::Rng,
@@ -413,6 +612,7 @@ impl Runtime {
             }
         };
         let failed = exit.as_ref().and_then(|e| e.message.clone());
+        let base = setup.base.unwrap_or_else(|| images::base_of(&image));
         let container = RuntimeContainer {
             id: id.clone(),
             name: name.to_string(),
@@ -428,8 +628,19 @@ impl Runtime {
             stop_deadline: None,
             http_requests: 0,
             logs: VecDeque::new(),
-            files: BTreeMap::new(),
             logs_dropped: 0,
+            root: setup.root,
+            mounts: setup.mounts,
+            env: setup.env,
+            workdir: if setup.workdir.is_empty() { "/".into() } else { setup.workdir },
+            base,
+            command_line: setup.command_line,
+            next_pid: 7,
+            interactive: setup.interactive,
+            applied_until: None,
+            app: AppState::None,
+            cpu: CpuUsage::default(),
+            host_ports: Vec::new(),
         };
         sandbox.containers.push(container);
         // Keep only the newest instances of this name (container GC).
@@ -439,20 +650,34 @@ impl Runtime {
                 sandbox.containers.remove(pos);
             }
         }
-        if let Some(c) = sandbox.containers.last_mut() {
-            c.advance(now);
-        }
         match failed {
             Some(message) => Err(message),
             None => Ok(id),
         }
     }
 
-    /// Brings every process up to `now`.
-    pub fn advance(&mut self, now: VirtualTime) {
-        for sandbox in self.sandboxes.values_mut() {
-            for c in &mut sandbox.containers {
-                c.advance(now);
+    /// Brings every process up to `now`, applying what they did in time
+    /// order (containers of a pod share volumes; hostPath data is shared
+    /// across pods).
+    pub fn advance(&mut self, now: VirtualTime, disk: &mut Fs) {
+        let mut due: Vec<(VirtualTime, usize, usize, usize, Effect)> = Vec::new();
+        let mut seq = 0;
+        for (si, sandbox) in self.sandboxes.values_mut().enumerate() {
+            for (ci, c) in sandbox.containers.iter_mut().enumerate() {
+                for (at, effect) in c.take_due(now) {
+                    due.push((at, si, ci, seq, effect));
+                    seq += 1;
+                }
+            }
+        }
+        if due.is_empty() {
+            return;
+        }
+        due.sort_by(|a, b| (a.0, a.3).cmp(&(b.0, b.3)));
+        let mut sandboxes: Vec<&mut Sandbox> = self.sandboxes.values_mut().collect();
+        for (at, si, ci, _, effect) in due {
+            if let Some(c) = sandboxes.get_mut(si).and_then(|s| s.containers.get_mut(ci)) {
+                c.apply(at, effect, disk);
             }
         }
     }
@@ -464,11 +689,11 @@ impl Runtime {
 
     /// After a power cycle: processes that were running are found dead, as
     /// containerd reports them on recovery; sandboxes have lost their network.
-    pub fn recover_after_power_loss(&mut self, lost_at: VirtualTime, now: VirtualTime) {
+    pub fn recover_after_power_loss(&mut self, lost_at: VirtualTime, now: VirtualTime, disk: &mut Fs) {
+        self.advance(lost_at, disk);
         for sandbox in self.sandboxes.values_mut() {
             sandbox.ready = false;
             for c in &mut sandbox.containers {
-                c.advance(lost_at);
                 if c.exit.is_none() {
                     let at = if c.started_at.is_some() { now } else { c.created_at };
                     c.exit = Some(Exit { at, code: 255, reason: "Unknown".into(), message: None });
@@ -503,6 +728,11 @@ pub fn random_hex(rng: &mut fastrand::Rng, len: usize) -> String {
     (0..len).map(|_| HEX[rng.usize(..16)] as char).collect()
 }
 
+/// Unix seconds of a virtual instant.
+pub fn wall_secs(t: VirtualTime) -> i64 {
+    EPOCH_SECONDS + (t.as_millis() / 1000) as i64
+}
+
 fn wall(t: VirtualTime) -> k8s_openapi::jiff::Zoned {
     let ms = EPOCH_SECONDS as i128 * 1000 + t.as_millis() as i128;
     Timestamp::from_millisecond(ms as i64).unwrap_or(Timestamp::UNIX_EPOCH).to_zoned(TimeZone::UTC)
@@ -531,13 +761,26 @@ pub fn render_startup_line(line: &str, t: VirtualTime, hostname: &str, ip: &str)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::node::shell::{compile_script, Context};
-    use crate::engine::node::images::Toolkit;
+    use crate::engine::node::commands::{PodIdentity, SystemInfo};
+    use crate::engine::node::container_fs::Overlay;
+    use crate::engine::node::rootfs;
+    use crate::engine::node::shell::{compile_script, Host};
 
     fn spec(script: &str) -> ProcessSpec {
-        let env = BTreeMap::new();
-        let program = compile_script(script, vec![], Context { env: &env, hostname: "p", toolkit: Toolkit::Busybox, files: BTreeMap::new() });
+        spec_in(script, &setup(), &Fs::new())
+    }
+
+    fn spec_in(script: &str, setup: &ContainerSetup, disk: &Fs) -> ProcessSpec {
+        let view = View { root: &setup.root, mounts: &setup.mounts, disk };
+        let mut overlay = Overlay::new(&view, 0);
+        let info = SystemInfo { hostname: "p".into(), base: Base::Busybox, kernel: String::new(), now: None, processes: vec![], mounts: vec![], tty: false, pod: PodIdentity::default() };
+        let program = compile_script(script, vec![], Host { files: &mut overlay, info: &info, env: IndexMap::new(), external: None }, "/");
         ProcessSpec { program, serves: vec![], stops_on_sigterm: false, fails_after_requests: None }
+    }
+
+    fn setup() -> ContainerSetup {
+        let image = images::parse_image("busybox").unwrap();
+        ContainerSetup { root: RootFs { image: rootfs::image_root(&image), upper: Fs::new(), read_only: false }, ..Default::default() }
     }
 
     #[test]
@@ -551,18 +794,40 @@ mod tests {
     #[test]
     fn processes_run_lazily_and_stop_on_signals() {
         let mut rt = Runtime::new(Flavor::Containerd, "10.244.1.0/24", false);
+        let mut disk = Fs::new();
         let mut rng = fastrand::Rng::with_seed(1);
         rt.run_sandbox("a", "default", "a", VirtualTime::ZERO, &mut rng);
         let img = images::parse_image("busybox").unwrap();
-        rt.start_container("a", "c", 0, img.clone(), Ok(spec("while true; do echo hi; sleep 5; done")), VirtualTime::ZERO, &mut rng).unwrap();
-        rt.advance(VirtualTime::from_secs(12));
+        rt.start_container("a", "c", 0, img.clone(), setup(), Ok(spec("while true; do echo hi; sleep 5; done")), VirtualTime::ZERO, &mut rng).unwrap();
+        rt.advance(VirtualTime::from_secs(12), &mut disk);
         let c = rt.sandbox("a").unwrap().latest("c").unwrap();
         assert_eq!(c.logs.len(), 3);
         rt.sandbox_mut("a").unwrap().latest_mut("c").unwrap().stop(VirtualTime::from_secs(12), 30_000);
-        rt.advance(VirtualTime::from_secs(60));
+        rt.advance(VirtualTime::from_secs(60), &mut disk);
         let c = rt.sandbox("a").unwrap().latest("c").unwrap();
         assert_eq!(c.exit.as_ref().map(|e| (e.at, e.code)), Some((VirtualTime::from_secs(42), 137)));
         assert_eq!(c.logs.len(), 9);
+    }
+
+    #[test]
+    fn writes_land_in_mounts_and_reads_happen_when_printed() {
+        let mut rt = Runtime::new(Flavor::Containerd, "10.244.1.0/24", false);
+        let mut disk = Fs::new();
+        disk.mkdir_all("/vol", 0o777, 0);
+        let mut rng = fastrand::Rng::with_seed(1);
+        rt.run_sandbox("a", "default", "a", VirtualTime::ZERO, &mut rng);
+        let img = images::parse_image("busybox").unwrap();
+        let mut s = setup();
+        s.mounts.push(Mount::disk("/data", "/vol", false, "/dev/sda1", "ext4"));
+        s.root.upper.mkdir_all("/data", 0o755, 0);
+        let process = spec_in("echo one > /data/f; sleep 5; echo two >> /data/f; while true; do cat /data/f; sleep 10; done", &s, &disk);
+        rt.start_container("a", "c", 0, img, s, Ok(process), VirtualTime::ZERO, &mut rng).unwrap();
+        rt.advance(VirtualTime::from_secs(6), &mut disk);
+        assert_eq!(disk.get("/vol/f").and_then(Inode::content), Some("one\ntwo\n"));
+        disk.write("/vol/f", "changed\n", 0o644, 0);
+        rt.advance(VirtualTime::from_secs(16), &mut disk);
+        let lines: Vec<&str> = rt.sandbox("a").unwrap().latest("c").unwrap().logs.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(lines, vec!["one", "two", "changed"]);
     }
 
     #[test]

@@ -1,32 +1,64 @@
-//! A small POSIX-shell model: turns a container's command into a timeline of
-//! what the process does (print a line, write or remove a file, exit with a
-//! code, run forever) so containers can be simulated without running code.
+//! A small POSIX-shell model. It runs a container's commands in one of two
+//! ways:
 //!
-//! Understood: `;`, `&&`, `||`, newlines, `while`/`until … do … done`,
-//! `for x in … ; do … done`, `if … then … else … fi`, redirections `>` and
-//! `>>`, `$VAR`, `${VAR}`, `$1`, `$(date)`, `$(hostname)`, `$(cat f)`, and the
-//! commands `sleep`, `echo`, `printf`, `date`, `true`, `false`, `:`, `exit`,
-//! `touch`, `mkdir`, `rm`, `cat`, `test`/`[`, `env`, `printenv`, `hostname`,
-//! `export`, `seq`, `tail -f`, `sh -c`, `exec`, and network tools (`wget`,
-//! `curl`, `nc`) which succeed silently. Anything else is "not found".
+//! - ahead of time, for a container's main process: the command becomes a
+//!   timeline of what the process does (print a line, write or remove a
+//!   file, exit with a code, run forever), applied as virtual time passes;
+//! - live, for `kubectl exec` and interactive shells: the command runs at
+//!   once, at the current virtual instant, against the container's files.
+//!
+//! Understood: `;`, `&&`, `||`, `|` pipes, newlines, `while`/`until … do …
+//! done`, `for x in …; do … done`, `if … then … elif … else … fi`,
+//! redirections (`>`, `>>`, `<`, `2>`, `2>&1`, `>&2`, `&>`), `$VAR`,
+//! `${VAR}`, `${VAR:-x}`, `${#VAR}`, `$1`, `$?`, `$#`, `$@`, `$((…))`
+//! arithmetic, `$(…)` and backquote substitution, `*`/`?` globs, quoting,
+//! and the builtins `cd`, `export`, `unset`, `exit`, `exec`, `set`,
+//! `shift`, `read`, `eval`, `.`, `trap`, `wait`, `break`, `continue`,
+//! `type`, `command -v`. Programs come from the image (see `commands`); a
+//! program the image lacks is "not found". Programs outside the node (the
+//! network's `wget`, `curl`, `nc`, `nslookup`, `ping`, `redis-cli`) are
+//! provided through [`ExternalCommands`].
+//!
+//! Simplifications: `sleep` in a live command returns at once (the command
+//! runs at one virtual instant); a loop that never ends in a live command
+//! stops after 500 passes, as if interrupted; a main process's reads of
+//! files happen when it starts, except `cat FILE` printed to the log and
+//! `$(cat FILE)`, which read the file when they run.
 
 use std::collections::BTreeMap;
 
-use super::images::Toolkit;
+use indexmap::IndexMap;
 
-/// Marks where `$(date)` output goes; filled in when the line is written.
-pub const DATE_MARK: char = '\u{1}';
+pub use super::commands::DATE_MARK;
+use super::commands::{self, find_in_path, Cmd, PodIdentity, SystemInfo};
+use super::container_fs::{self as cfs, Files, Mount};
+use super::filesystem::{file_name, normalize, Errno, Inode, Kind};
+use super::images::{Base, Toolkit};
+
+/// Marks a file's contents in a main process's line, read when printed.
+pub const FILE_MARK_OPEN: char = '\u{2}';
+pub const FILE_MARK_CLOSE: char = '\u{3}';
 /// Commands run in one program before the model gives up and calls it endless.
 const STEP_BUDGET: usize = 20_000;
 /// Iterations of a data-dependent loop evaluated before treating it as endless.
 const LOOP_BUDGET: usize = 500;
+/// Nested `sh -c`, `eval` and substitutions before the shell refuses.
+const DEPTH_LIMIT: usize = 32;
+/// Bytes of output one live command may produce.
+const OUTPUT_LIMIT: usize = 1 << 20;
+
+/// The default `$PATH` of container images.
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Effect {
-    /// A line on stdout/stderr (the container log).
+    /// A line on stdout/stderr (the container log); may hold date and file marks.
     Log(String),
-    WriteFile(String, String),
-    RemoveFile(String),
+    /// A file, directory or link written at an absolute container path.
+    Put(String, Inode),
+    Delete(String),
+    /// Prints the files' contents as they are when it happens.
+    Cat { paths: Vec<String>, busybox: bool },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,81 +96,233 @@ impl Program {
     }
 }
 
-/// What a program starts with.
-pub struct Context<'a> {
-    pub env: &'a BTreeMap<String, String>,
-    pub hostname: &'a str,
-    pub toolkit: Toolkit,
-    pub files: BTreeMap<String, String>,
+/// What a program outside the node's own tools printed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CommandResult {
+    pub stdout: String,
+    pub stderr: String,
+    pub status: i32,
 }
 
-/// The first word of an exec-form command names a program the model does not know.
-#[derive(Debug, PartialEq, Eq)]
-pub struct UnknownProgram(pub String);
+/// One call of an external program.
+pub struct ExternalCall<'a> {
+    pub argv: &'a [String],
+    pub stdin: &'a str,
+    pub env: &'a IndexMap<String, String>,
+    pub cwd: &'a str,
+    pub files: &'a mut dyn Files,
+    /// The pod and container the command runs in.
+    pub pod: &'a PodIdentity,
+    /// Virtual milliseconds now (`None` while a main process is evaluated ahead of time).
+    pub now_ms: Option<u64>,
+}
 
-/// Compiles an exec-form command line (`command` + `args`).
-pub fn compile_exec(argv: &[String], ctx: Context) -> Result<Program, UnknownProgram> {
-    let Some(first) = argv.first() else {
-        return Ok(Program { timeline: vec![], repeat: None, end: End::Exit { at_ms: 0, code: 0 } });
-    };
-    let name = basename(first);
-    if !is_known(name) {
-        return Err(UnknownProgram(first.clone()));
+/// Programs provided by a module outside the node (the network's `wget`,
+/// `curl`, `nc`, `nslookup`, `ping`, `redis-cli`): the shell asks it first
+/// for any program the image has.
+pub trait ExternalCommands {
+    /// Runs the program, or `None` when this module does not provide it.
+    fn run(&mut self, call: &mut ExternalCall) -> Option<CommandResult>;
+}
+
+/// Network programs that, with no module providing them, succeed silently.
+const NETWORK_PROGRAMS: &[&str] = &["wget", "curl", "nc", "nslookup", "ping", "telnet", "redis-cli", "host", "dig"];
+
+/// What a shell runs against.
+pub struct Host<'a> {
+    pub files: &'a mut dyn Files,
+    pub info: &'a SystemInfo,
+    /// The process environment, in order (`PATH` first).
+    pub env: IndexMap<String, String>,
+    pub external: Option<&'a mut dyn ExternalCommands>,
+}
+
+/// Why an exec-form command cannot start, in runc's words.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StartError {
+    /// `exec: "bash": executable file not found in $PATH`.
+    NotFound(String),
+    /// `exec: "/app/x": stat /app/x: no such file or directory`.
+    NoSuchFile(String),
+    /// `exec: "/tmp": permission denied`.
+    PermissionDenied(String),
+}
+
+impl StartError {
+    pub fn message(&self) -> String {
+        match self {
+            StartError::NotFound(p) => format!("exec: \"{p}\": executable file not found in $PATH"),
+            StartError::NoSuchFile(p) => format!("exec: \"{p}\": stat {p}: no such file or directory"),
+            StartError::PermissionDenied(p) => format!("exec: \"{p}\": permission denied"),
+        }
     }
-    let mut shell = Shell::new(ctx, argv.iter().skip(1).cloned().collect());
-    let words: Vec<Word> = argv.iter().map(|a| Word(vec![Part::Literal(a.clone())])).collect();
-    let flow = shell.run_simple(&words, None);
+}
+
+/// What a live command printed and how it ended.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Outcome {
+    pub stdout: String,
+    pub stderr: String,
+    /// Both streams interleaved, as a terminal shows them.
+    pub combined: String,
+    pub status: i32,
+    /// The shell exited (`exit`, or the end of a `sh -c`).
+    pub exited: bool,
+}
+
+/// Which shell a prompt belongs to: it decides error wording.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Flavor {
+    /// busybox/alpine `sh` (ash): `sh: foo: not found`.
+    Ash,
+    /// Debian's `sh` (dash): `sh: 1: foo: not found`.
+    Dash,
+    /// `bash`: `bash: foo: command not found`.
+    Bash,
+}
+
+impl Flavor {
+    /// The shell a program name starts in an image of `base`.
+    pub fn of(program: &str, base: Base) -> Flavor {
+        match (file_name(program), base.toolkit()) {
+            ("bash", _) => Flavor::Bash,
+            (_, Toolkit::Busybox) => Flavor::Ash,
+            _ => Flavor::Dash,
+        }
+    }
+}
+
+/// An interactive shell's state between lines.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ShellState {
+    pub flavor: Flavor,
+    pub cwd: String,
+    #[serde(with = "ordered_map")]
+    pub exported: IndexMap<String, String>,
+    pub locals: BTreeMap<String, String>,
+    pub last_status: i32,
+    /// Lines run so far (dash numbers its errors by line).
+    pub lines: usize,
+    /// Shells started from this one by typing `sh` or `bash`: `exit` returns to the outer one.
+    #[serde(default)]
+    pub nested: Vec<Flavor>,
+}
+
+/// An ordered map kept in order through serde (as a list of pairs).
+mod ordered_map {
+    use indexmap::IndexMap;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(map: &IndexMap<String, String>, s: S) -> Result<S::Ok, S::Error> {
+        map.iter().collect::<Vec<_>>().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<IndexMap<String, String>, D::Error> {
+        Ok(Vec::<(String, String)>::deserialize(d)?.into_iter().collect())
+    }
+}
+
+/// What a starting shell adds to its environment: ash and bash export
+/// `SHLVL` (one deeper) and `PWD`.
+fn shell_start_env(flavor: Flavor, env: &mut IndexMap<String, String>, cwd: &str) {
+    if flavor == Flavor::Dash {
+        return;
+    }
+    let level = env.get("SHLVL").and_then(|l| l.parse::<u32>().ok()).unwrap_or(0) + 1;
+    env.insert("SHLVL".into(), level.to_string());
+    env.insert("PWD".into(), cwd.to_string());
+}
+
+impl ShellState {
+    pub fn new(flavor: Flavor, cwd: &str, mut env: IndexMap<String, String>) -> Self {
+        shell_start_env(flavor, &mut env, cwd);
+        ShellState { flavor, cwd: cwd.to_string(), exported: env, locals: BTreeMap::new(), last_status: 0, lines: 0, nested: Vec::new() }
+    }
+
+    /// The prompt the shell prints: `/ # `, `# `, `root@web:/# `.
+    pub fn prompt(&self, hostname: &str) -> String {
+        match self.flavor {
+            Flavor::Ash => format!("{} # ", self.cwd),
+            Flavor::Dash => "# ".to_string(),
+            Flavor::Bash => {
+                let home = self.exported.get("HOME").map(String::as_str).unwrap_or("/root");
+                let shown = if self.cwd == home { "~".to_string() } else if let Some(rest) = self.cwd.strip_prefix(&format!("{home}/")) { format!("~/{rest}") } else { self.cwd.clone() };
+                format!("root@{hostname}:{shown}# ")
+            }
+        }
+    }
+}
+
+/// Compiles an exec-form command line (`command` + `args`) into a timeline.
+pub fn compile_exec(argv: &[String], host: Host, workdir: &str) -> Result<Program, StartError> {
+    let mut shell = Shell::new(host, Mode::Timeline, Flavor::Dash, workdir, vec![]);
+    let program = shell.locate(argv)?;
+    shell.flavor = Flavor::of(&program, shell.host.info.base);
+    shell.positional = vec![argv.first().cloned().unwrap_or_default()];
+    let flow = shell.dispatch(argv, "");
     Ok(shell.finish(flow))
 }
 
 /// Compiles a shell script run as `sh -c script arg0 arg1…`.
-pub fn compile_script(script: &str, positional: Vec<String>, ctx: Context) -> Program {
-    let mut shell = Shell::new(ctx, positional);
-    let flow = match parse(script) {
-        Ok(list) => shell.run_list(&list),
-        Err(e) => {
-            shell.log(format!("sh: syntax error: {e}"));
-            Flow::Exit(2)
-        }
-    };
+pub fn compile_script(script: &str, positional: Vec<String>, host: Host, workdir: &str) -> Program {
+    let flavor = Flavor::of("sh", host.info.base);
+    let mut shell = Shell::new(host, Mode::Timeline, flavor, workdir, positional);
+    let cwd = shell.cwd.clone();
+    shell_start_env(flavor, &mut shell.exported, &cwd);
+    let flow = shell.run_script(script);
     shell.finish(flow)
 }
 
-/// Runs a one-shot command (an exec probe) against a container's files:
-/// its exit code and output.
-pub fn run_once(argv: &[String], ctx: Context) -> (i32, String) {
-    let program = match compile_exec(argv, ctx) {
-        Ok(p) => p,
-        Err(UnknownProgram(p)) => {
-            return (126, format!("OCI runtime exec failed: exec failed: unable to start container process: exec: \"{p}\": executable file not found in $PATH: unknown"));
+/// Runs an exec-form command now (`kubectl exec`, exec probes).
+pub fn run_exec(argv: &[String], host: Host, workdir: &str, stdin: &str) -> Result<Outcome, StartError> {
+    let mut shell = Shell::new(host, Mode::Live, Flavor::Dash, workdir, vec![]);
+    let program = shell.locate(argv)?;
+    shell.flavor = Flavor::of(&program, shell.host.info.base);
+    shell.positional = vec![argv.first().cloned().unwrap_or_default()];
+    shell.top_stdin = stdin.to_string();
+    let flow = shell.dispatch(argv, stdin);
+    Ok(shell.outcome(flow))
+}
+
+/// Runs one line typed at an interactive shell.
+pub fn run_line(state: &mut ShellState, line: &str, host: Host) -> Outcome {
+    // A shell typed alone starts a nested interactive shell.
+    let typed = line.trim();
+    if matches!(typed, "sh" | "bash" | "ash" | "dash") {
+        let path = state.exported.get("PATH").cloned().unwrap_or_else(|| DEFAULT_PATH.into());
+        if find_in_path(host.files, &path, typed).is_some() {
+            state.nested.push(state.flavor);
+            state.flavor = Flavor::of(typed, host.info.base);
+            let cwd = state.cwd.clone();
+            shell_start_env(state.flavor, &mut state.exported, &cwd);
+            state.lines += 1;
+            state.last_status = 0;
+            return Outcome::default();
         }
-    };
-    let output: Vec<String> = program
-        .timeline
-        .iter()
-        .filter_map(|t| match &t.effect {
-            Effect::Log(l) => Some(l.replace(DATE_MARK, "")),
-            _ => None,
-        })
-        .collect();
-    let code = match program.end {
-        End::Exit { code, .. } => code,
-        End::Never => 0,
-    };
-    (code, output.join("\n"))
-}
-
-fn basename(s: &str) -> &str {
-    s.rsplit('/').next().unwrap_or(s)
-}
-
-fn is_known(name: &str) -> bool {
-    matches!(
-        name,
-        "sh" | "bash" | "ash" | "dash" | "sleep" | "echo" | "printf" | "date" | "true" | "false" | ":" | "exit" | "touch" | "mkdir" | "rm"
-            | "cat" | "test" | "[" | "env" | "printenv" | "hostname" | "export" | "seq" | "tail" | "exec" | "wget" | "curl" | "nc" | "ls"
-            | "trap" | "set" | "kill" | "wait" | "cd" | "ping" | "nslookup"
-    )
+    }
+    let mut shell = Shell::new(host, Mode::Live, state.flavor, &state.cwd.clone(), vec![file_name(match state.flavor {
+        Flavor::Bash => "bash",
+        _ => "sh",
+    })
+    .to_string()]);
+    shell.exported = state.exported.clone();
+    shell.locals = state.locals.clone();
+    shell.last = state.last_status;
+    state.lines += 1;
+    shell.line_no = state.lines;
+    let flow = shell.run_script(line);
+    state.cwd = shell.cwd.clone();
+    state.exported = shell.exported.clone();
+    state.locals = shell.locals.clone();
+    let mut outcome = shell.outcome(flow);
+    state.last_status = outcome.status;
+    if outcome.exited {
+        if let Some(outer) = state.nested.pop() {
+            state.flavor = outer;
+            outcome.exited = false;
+        }
+    }
+    outcome
 }
 
 // ---------------------------------------------------------------- parsing
@@ -147,7 +331,10 @@ fn is_known(name: &str) -> bool {
 enum Part {
     /// Quoted with single quotes: no expansion.
     Literal(String),
-    Expand(String),
+    /// Inside double quotes: expanded, never split or globbed.
+    Quoted(String),
+    /// Bare: expanded, split and globbed.
+    Bare(String),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -155,8 +342,31 @@ struct Word(Vec<Part>);
 
 impl Word {
     fn raw(&self) -> String {
-        self.0.iter().map(|p| match p { Part::Literal(s) | Part::Expand(s) => s.as_str() }).collect()
+        self.0.iter().map(|p| match p {
+            Part::Literal(s) | Part::Quoted(s) | Part::Bare(s) => s.as_str(),
+        }).collect()
     }
+    fn literal(s: &str) -> Word {
+        Word(vec![Part::Literal(s.to_string())])
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RedirectKind {
+    Out,
+    Append,
+    In,
+    /// `N>&M`.
+    Dup(u8),
+    /// `&>`: both streams to a file.
+    Both,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Redirect {
+    fd: u8,
+    kind: RedirectKind,
+    target: Option<Word>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -167,7 +377,23 @@ enum Token {
     And,
     Or,
     Pipe,
-    Redirect { append: bool },
+    Redirect(RedirectKind, u8),
+}
+
+fn read_substitution(chars: &mut std::iter::Peekable<std::str::Chars>, current: &mut String) {
+    // `$(` already consumed up to the `(`; copy through the matching `)`.
+    let mut depth = 0;
+    for ch in chars.by_ref() {
+        current.push(ch);
+        if ch == '(' {
+            depth += 1;
+        } else if ch == ')' {
+            depth -= 1;
+            if depth == 0 {
+                break;
+            }
+        }
+    }
 }
 
 fn tokenize(src: &str) -> Result<Vec<Token>, String> {
@@ -176,21 +402,21 @@ fn tokenize(src: &str) -> Result<Vec<Token>, String> {
     let mut current = String::new();
     let mut in_word = false;
     let mut chars = src.chars().peekable();
-    let flush = |tokens: &mut Vec<Token>, parts: &mut Vec<Part>, current: &mut String, in_word: &mut bool| {
+    fn flush(tokens: &mut Vec<Token>, parts: &mut Vec<Part>, current: &mut String, in_word: &mut bool) {
         if !current.is_empty() {
-            parts.push(Part::Expand(std::mem::take(current)));
+            parts.push(Part::Bare(std::mem::take(current)));
         }
         if *in_word {
             tokens.push(Token::Word(Word(std::mem::take(parts))));
         }
         *in_word = false;
-    };
+    }
     while let Some(c) = chars.next() {
         match c {
             '\'' => {
                 in_word = true;
                 if !current.is_empty() {
-                    parts.push(Part::Expand(std::mem::take(&mut current)));
+                    parts.push(Part::Bare(std::mem::take(&mut current)));
                 }
                 let mut lit = String::new();
                 loop {
@@ -204,53 +430,64 @@ fn tokenize(src: &str) -> Result<Vec<Token>, String> {
             }
             '"' => {
                 in_word = true;
+                if !current.is_empty() {
+                    parts.push(Part::Bare(std::mem::take(&mut current)));
+                }
+                let mut quoted = String::new();
                 loop {
                     match chars.next() {
                         Some('"') => break,
                         Some('\\') => match chars.next() {
-                            Some(ch @ ('"' | '\\' | '$' | '`')) => {
-                                if ch == '$' {
-                                    // An escaped dollar stays literal.
-                                    parts.push(Part::Expand(std::mem::take(&mut current)));
-                                    parts.push(Part::Literal("$".into()));
-                                } else {
-                                    current.push(ch);
-                                }
+                            Some(ch @ ('"' | '\\' | '`')) => quoted.push(ch),
+                            Some('$') => {
+                                // An escaped dollar stays literal.
+                                parts.push(Part::Quoted(std::mem::take(&mut quoted)));
+                                parts.push(Part::Literal("$".into()));
                             }
+                            Some('\n') => {}
                             Some(ch) => {
-                                current.push('\\');
-                                current.push(ch);
+                                quoted.push('\\');
+                                quoted.push(ch);
                             }
                             None => return Err("unterminated quoted string".into()),
                         },
-                        Some(ch) => current.push(ch),
+                        Some('$') if chars.peek() == Some(&'(') => {
+                            quoted.push('$');
+                            read_substitution(&mut chars, &mut quoted);
+                        }
+                        Some(ch) => quoted.push(ch),
                         None => return Err("unterminated quoted string".into()),
                     }
                 }
+                parts.push(Part::Quoted(quoted));
             }
             '\\' => {
                 in_word = true;
                 if let Some(ch) = chars.next() {
                     if ch != '\n' {
-                        current.push(ch);
+                        if !current.is_empty() {
+                            parts.push(Part::Bare(std::mem::take(&mut current)));
+                        }
+                        parts.push(Part::Literal(ch.to_string()));
                     }
                 }
             }
             '$' if chars.peek() == Some(&'(') => {
                 in_word = true;
                 current.push('$');
-                let mut depth = 0;
-                for ch in chars.by_ref() {
-                    current.push(ch);
-                    if ch == '(' {
-                        depth += 1;
-                    } else if ch == ')' {
-                        depth -= 1;
-                        if depth == 0 {
-                            break;
-                        }
+                read_substitution(&mut chars, &mut current);
+            }
+            '`' => {
+                in_word = true;
+                let mut inner = String::new();
+                loop {
+                    match chars.next() {
+                        Some('`') => break,
+                        Some(ch) => inner.push(ch),
+                        None => return Err("unterminated quoted string".into()),
                     }
                 }
+                current.push_str(&format!("$({inner})"));
             }
             '#' if !in_word => {
                 for ch in chars.by_ref() {
@@ -260,7 +497,7 @@ fn tokenize(src: &str) -> Result<Vec<Token>, String> {
                 }
                 tokens.push(Token::Sep);
             }
-            ' ' | '\t' => flush(&mut tokens, &mut parts, &mut current, &mut in_word),
+            ' ' | '\t' | '\r' => flush(&mut tokens, &mut parts, &mut current, &mut in_word),
             '\n' | ';' => {
                 flush(&mut tokens, &mut parts, &mut current, &mut in_word);
                 tokens.push(Token::Sep);
@@ -270,6 +507,12 @@ fn tokenize(src: &str) -> Result<Vec<Token>, String> {
                 if chars.peek() == Some(&'&') {
                     chars.next();
                     tokens.push(Token::And);
+                } else if chars.peek() == Some(&'>') {
+                    chars.next();
+                    if chars.peek() == Some(&'>') {
+                        chars.next();
+                    }
+                    tokens.push(Token::Redirect(RedirectKind::Both, 1));
                 } else {
                     tokens.push(Token::Sep);
                 }
@@ -283,30 +526,31 @@ fn tokenize(src: &str) -> Result<Vec<Token>, String> {
                     tokens.push(Token::Pipe);
                 }
             }
-            '>' => {
-                // `2>&1` and `2>/dev/null`: a leading fd number is not a word.
-                if current == "2" || current == "1" {
+            '>' | '<' => {
+                // A bare fd number right before the operator is not a word.
+                let mut fd = if c == '>' { 1u8 } else { 0 };
+                if parts.is_empty() && (current == "1" || current == "2" || current == "0") {
+                    fd = current.parse().unwrap_or(fd);
                     current.clear();
-                    if parts.is_empty() {
-                        in_word = false;
-                    }
+                    in_word = false;
                 }
                 flush(&mut tokens, &mut parts, &mut current, &mut in_word);
+                if c == '<' {
+                    tokens.push(Token::Redirect(RedirectKind::In, 0));
+                    continue;
+                }
                 let append = chars.peek() == Some(&'>');
                 if append {
                     chars.next();
                 }
                 if chars.peek() == Some(&'&') {
                     chars.next();
-                    // `>&1`, `>&2`: output stays in the log.
-                    while chars.peek().is_some_and(|c| c.is_ascii_digit()) {
-                        chars.next();
-                    }
+                    let target = chars.next_if(|d| d.is_ascii_digit()).and_then(|d| d.to_digit(10)).unwrap_or(1) as u8;
+                    tokens.push(Token::Redirect(RedirectKind::Dup(target), fd));
                 } else {
-                    tokens.push(Token::Redirect { append });
+                    tokens.push(Token::Redirect(if append { RedirectKind::Append } else { RedirectKind::Out }, fd));
                 }
             }
-            '<' => flush(&mut tokens, &mut parts, &mut current, &mut in_word),
             _ => {
                 in_word = true;
                 current.push(c);
@@ -319,7 +563,7 @@ fn tokenize(src: &str) -> Result<Vec<Token>, String> {
 
 #[derive(Clone, Debug)]
 enum Node {
-    Simple { words: Vec<Word>, redirect: Option<(bool, Word)> },
+    Simple { words: Vec<Word>, redirects: Vec<Redirect> },
     Loop { cond: List, body: List, until: bool },
     For { var: String, items: Vec<Word>, body: List },
     If { cond: List, then: List, otherwise: List },
@@ -368,7 +612,10 @@ impl Parser {
             self.pos += 1;
             Ok(())
         } else {
-            Err(format!("expected \"{word}\""))
+            Err(match self.peek_word() {
+                Some(w) => format!("unexpected \"{w}\" (expecting \"{word}\")"),
+                None => format!("end of file unexpected (expecting \"{word}\")"),
+            })
         }
     }
     /// A list, stopping before any of the `stop` keywords.
@@ -376,13 +623,13 @@ impl Parser {
         let mut list = Vec::new();
         loop {
             self.skip_seps();
-            match self.peek_word() {
-                None if self.peek().is_none() => break,
-                Some(w) if stop.contains(&w.as_str()) => break,
-                _ => {}
-            }
             if self.peek().is_none() {
                 break;
+            }
+            if let Some(w) = self.peek_word() {
+                if stop.contains(&w.as_str()) {
+                    break;
+                }
             }
             list.push(self.and_or(stop)?);
         }
@@ -434,6 +681,8 @@ impl Parser {
                         items.push(w.clone());
                         self.pos += 1;
                     }
+                } else {
+                    items.push(Word(vec![Part::Quoted("$@".into())]));
                 }
                 self.expect_word("do")?;
                 let body = self.list(&["done"])?;
@@ -456,7 +705,7 @@ impl Parser {
                     Some("elif") => {
                         // `elif` is an `if` nested in the else branch sharing its `fi`.
                         if let Some(Token::Word(w)) = self.tokens.get_mut(self.pos) {
-                            *w = Word(vec![Part::Literal("if".into())]);
+                            *w = Word::literal("if");
                         }
                         let nested = self.command(stop)?;
                         vec![AndOr { first: vec![nested], rest: vec![] }]
@@ -468,36 +717,45 @@ impl Parser {
                 };
                 Ok(Node::If { cond, then, otherwise })
             }
+            Some(kw @ ("do" | "done" | "then" | "fi" | "else" | "elif")) if !stop.contains(&kw) => Err(format!("unexpected \"{kw}\"")),
             _ => {
                 let mut words = Vec::new();
-                let mut redirect = None;
+                let mut redirects = Vec::new();
                 loop {
-                    match self.peek() {
+                    match self.peek().cloned() {
                         Some(Token::Word(w)) => {
                             if words.is_empty() && stop.contains(&w.raw().as_str()) {
                                 break;
                             }
-                            words.push(w.clone());
+                            words.push(w);
                             self.pos += 1;
                         }
-                        Some(Token::Redirect { append }) => {
-                            let append = *append;
+                        Some(Token::Redirect(kind, fd)) => {
                             self.pos += 1;
+                            if let RedirectKind::Dup(_) = kind {
+                                redirects.push(Redirect { fd, kind, target: None });
+                                continue;
+                            }
                             match self.peek() {
                                 Some(Token::Word(target)) => {
-                                    redirect = Some((append, target.clone()));
+                                    redirects.push(Redirect { fd, kind, target: Some(target.clone()) });
                                     self.pos += 1;
                                 }
-                                _ => return Err("expected a file after >".into()),
+                                _ => return Err("unexpected redirection".into()),
                             }
                         }
                         _ => break,
                     }
                 }
-                if words.is_empty() && redirect.is_none() {
-                    return Err(format!("unexpected \"{}\"", self.peek_word().unwrap_or_else(|| "token".into())));
+                if words.is_empty() && redirects.is_empty() {
+                    return Err(match self.peek() {
+                        Some(Token::And) => "unexpected \"&&\"".to_string(),
+                        Some(Token::Or) => "unexpected \"||\"".to_string(),
+                        Some(Token::Pipe) => "unexpected \"|\"".to_string(),
+                        _ => format!("unexpected \"{}\"", self.peek_word().unwrap_or_else(|| "end of file".into())),
+                    });
                 }
-                Ok(Node::Simple { words, redirect })
+                Ok(Node::Simple { words, redirects })
             }
         }
     }
@@ -505,73 +763,226 @@ impl Parser {
 
 // -------------------------------------------------------------- execution
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// Recorded into a timeline with virtual time (a main process).
+    Timeline,
+    /// Run at once against the real files (exec).
+    Live,
+}
+
 enum Flow {
     /// Carry on; the status of the last command.
     Status(i32),
     Exit(i32),
     /// Never ends (`sleep infinity`, `tail -f`, an endless loop already recorded).
     Forever,
+    Break(usize),
+    Continue(usize),
 }
 
-struct Shell<'a> {
-    ctx: Context<'a>,
-    vars: BTreeMap<String, String>,
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Dest {
+    /// The process's stdout/stderr: the log, or the exec stream.
+    Top(u8),
+    Null,
+    Capture(usize),
+    File(String),
+}
+
+/// Records writes made through it, for a main process's timeline.
+struct Recorder<'r> {
+    inner: &'r mut dyn Files,
+    log: Vec<Effect>,
+}
+
+impl Files for Recorder<'_> {
+    fn lstat(&self, path: &str) -> Option<Inode> {
+        self.inner.lstat(path)
+    }
+    fn entries(&self, dir: &str) -> Vec<(String, Inode)> {
+        self.inner.entries(dir)
+    }
+    fn read_only(&self, path: &str) -> bool {
+        self.inner.read_only(path)
+    }
+    fn put(&mut self, path: &str, inode: Inode) -> Result<(), Errno> {
+        self.inner.put(path, inode.clone())?;
+        self.log.push(Effect::Put(path.to_string(), inode));
+        Ok(())
+    }
+    fn delete(&mut self, path: &str) -> Result<(), Errno> {
+        self.inner.delete(path)?;
+        self.log.push(Effect::Delete(path.to_string()));
+        Ok(())
+    }
+    fn mount_of(&self, path: &str) -> Option<&Mount> {
+        self.inner.mount_of(path)
+    }
+}
+
+struct Shell<'h> {
+    host: Host<'h>,
+    mode: Mode,
+    flavor: Flavor,
+    exported: IndexMap<String, String>,
+    locals: BTreeMap<String, String>,
     positional: Vec<String>,
+    cwd: String,
+    last: i32,
+    steps: usize,
+    depth: usize,
+    line_no: usize,
+    /// Virtual milliseconds since the start (timeline mode).
     t: u64,
     effects: Vec<Timed>,
     repeat: Option<Repeat>,
-    steps: usize,
-    last: i32,
-    /// Where command output goes: the log, or a file.
-    sink: Option<(String, bool)>,
+    fd1: Dest,
+    fd2: Dest,
+    captures: Vec<String>,
+    stdout: String,
+    stderr: String,
+    combined: String,
+    top_stdin: String,
 }
 
-impl<'a> Shell<'a> {
-    fn new(ctx: Context<'a>, positional: Vec<String>) -> Self {
-        let mut vars: BTreeMap<String, String> = ctx.env.clone();
-        vars.entry("HOSTNAME".into()).or_insert_with(|| ctx.hostname.to_string());
-        vars.entry("HOME".into()).or_insert_with(|| "/root".into());
-        vars.entry("PATH".into()).or_insert_with(|| "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
-        Shell { ctx, vars, positional, t: 0, effects: Vec::new(), repeat: None, steps: 0, last: 0, sink: None }
+impl<'h> Shell<'h> {
+    fn new(host: Host<'h>, mode: Mode, flavor: Flavor, cwd: &str, positional: Vec<String>) -> Self {
+        let mut exported = host.env.clone();
+        if !exported.contains_key("PATH") {
+            exported.insert("PATH".into(), DEFAULT_PATH.into());
+        }
+        let hostname = host.info.hostname.clone();
+        exported.entry("HOSTNAME".into()).or_insert(hostname);
+        exported.entry("HOME".into()).or_insert_with(|| "/root".into());
+        Shell {
+            host,
+            mode,
+            flavor,
+            exported,
+            locals: BTreeMap::new(),
+            positional: if positional.is_empty() { vec!["sh".into()] } else { positional },
+            cwd: if cwd.is_empty() { "/".into() } else { cwd.to_string() },
+            last: 0,
+            steps: 0,
+            depth: 0,
+            line_no: 1,
+            t: 0,
+            effects: Vec::new(),
+            repeat: None,
+            fd1: Dest::Top(1),
+            fd2: Dest::Top(2),
+            captures: Vec::new(),
+            stdout: String::new(),
+            stderr: String::new(),
+            combined: String::new(),
+            top_stdin: String::new(),
+        }
     }
 
     fn finish(self, flow: Flow) -> Program {
         let end = match flow {
             Flow::Status(code) | Flow::Exit(code) => End::Exit { at_ms: self.t, code },
+            Flow::Break(_) | Flow::Continue(_) => End::Exit { at_ms: self.t, code: 0 },
             Flow::Forever => End::Never,
         };
         Program { timeline: self.effects, repeat: self.repeat, end }
     }
 
-    fn log(&mut self, line: String) {
-        self.effects.push(Timed { at_ms: self.t, effect: Effect::Log(line) });
+    fn outcome(self, flow: Flow) -> Outcome {
+        let (status, exited) = match flow {
+            Flow::Status(s) => (s, false),
+            Flow::Exit(s) => (s, true),
+            Flow::Forever => (130, false),
+            Flow::Break(_) | Flow::Continue(_) => (0, false),
+        };
+        Outcome { stdout: self.stdout, stderr: self.stderr, combined: self.combined, status, exited }
     }
 
-    fn output(&mut self, text: String) {
-        match self.sink.clone() {
-            Some((path, append)) => {
-                let mut content = if append { self.ctx.files.get(&path).cloned().unwrap_or_default() } else { String::new() };
-                content.push_str(&text);
-                content.push('\n');
-                self.ctx.files.insert(path.clone(), content.clone());
-                self.effects.push(Timed { at_ms: self.t, effect: Effect::WriteFile(path.clone(), content) });
-                self.sink = Some((path, true));
-            }
-            None => {
-                for line in text.split('\n') {
-                    self.log(line.to_string());
+    fn toolkit(&self) -> Toolkit {
+        self.host.info.toolkit()
+    }
+
+    /// The shell's name in its messages, with dash's line number.
+    fn err_prefix(&self) -> String {
+        match self.flavor {
+            Flavor::Ash => "sh:".to_string(),
+            Flavor::Dash => format!("sh: {}:", self.line_no),
+            Flavor::Bash => "bash:".to_string(),
+        }
+    }
+
+    fn emit(&mut self, fd: u8, text: &str) {
+        if text.is_empty() {
+            return;
+        }
+        let dest = if fd == 2 { self.fd2.clone() } else { self.fd1.clone() };
+        match dest {
+            Dest::Null => {}
+            Dest::Capture(i) => {
+                if let Some(buf) = self.captures.get_mut(i) {
+                    if buf.len() < OUTPUT_LIMIT {
+                        buf.push_str(text);
+                    }
                 }
+            }
+            Dest::File(path) => {
+                let cwd = self.cwd.clone();
+                let result = self.with_files(|files| cfs::write_file(files, &cwd, &path, text, true));
+                if let Err(e) = result {
+                    let line = format!("{} can't create {path}: {}\n", self.err_prefix(), e.message());
+                    self.fd2 = Dest::Top(2);
+                    self.emit(2, &line);
+                }
+            }
+            Dest::Top(which) => match self.mode {
+                Mode::Live => {
+                    if self.combined.len() >= OUTPUT_LIMIT {
+                        return;
+                    }
+                    if which == 2 {
+                        self.stderr.push_str(text);
+                    } else {
+                        self.stdout.push_str(text);
+                    }
+                    self.combined.push_str(text);
+                }
+                Mode::Timeline => {
+                    let body = text.strip_suffix('\n').unwrap_or(text);
+                    for line in body.split('\n') {
+                        self.effects.push(Timed { at_ms: self.t, effect: Effect::Log(line.to_string()) });
+                    }
+                }
+            },
+        }
+    }
+
+    /// File access; in timeline mode writes are recorded into the timeline.
+    fn with_files<T>(&mut self, f: impl FnOnce(&mut dyn Files) -> T) -> T {
+        match self.mode {
+            Mode::Live => f(self.host.files),
+            Mode::Timeline => {
+                let mut rec = Recorder { inner: self.host.files, log: Vec::new() };
+                let result = f(&mut rec);
+                let at = self.t;
+                self.effects.extend(rec.log.into_iter().map(|effect| Timed { at_ms: at, effect }));
+                result
             }
         }
     }
 
-    fn not_found(&mut self, name: &str) -> Flow {
-        let line = match self.ctx.toolkit {
-            Toolkit::Busybox => format!("sh: {name}: not found"),
-            Toolkit::Coreutils => format!("sh: 1: {name}: not found"),
-        };
-        self.log(line);
-        Flow::Status(127)
+    fn run_script(&mut self, script: &str) -> Flow {
+        match parse(script) {
+            Ok(list) => self.run_list(&list),
+            Err(e) => {
+                let line = match self.flavor {
+                    Flavor::Bash => format!("bash: -c: line {}: syntax error: {e}\n", self.line_no),
+                    _ => format!("{} Syntax error: {e}\n", self.err_prefix()),
+                };
+                self.emit(2, &line);
+                Flow::Exit(2)
+            }
+        }
     }
 
     fn run_list(&mut self, list: &List) -> Flow {
@@ -593,6 +1004,7 @@ impl<'a> Shell<'a> {
                 Flow::Status(s) => s,
                 _ => return flow,
             };
+            self.last = status;
             if (status == 0) == *and {
                 flow = self.run_pipeline(pipeline);
             }
@@ -601,23 +1013,35 @@ impl<'a> Shell<'a> {
     }
 
     fn run_pipeline(&mut self, nodes: &[Node]) -> Flow {
+        if nodes.len() == 1 {
+            return self.run_node(&nodes[0], "");
+        }
+        let mut input = String::new();
         let mut flow = Flow::Status(0);
-        for node in nodes {
-            flow = self.run_node(node);
-            if !matches!(flow, Flow::Status(_)) {
-                return flow;
+        for (i, node) in nodes.iter().enumerate() {
+            let last = i + 1 == nodes.len();
+            if last {
+                flow = self.run_node(node, &input);
+            } else {
+                let slot = self.captures.len();
+                self.captures.push(String::new());
+                let saved = std::mem::replace(&mut self.fd1, Dest::Capture(slot));
+                // A stage's own exit ends only that stage.
+                let _ = self.run_node(node, &input);
+                self.fd1 = saved;
+                input = self.captures.pop().unwrap_or_default();
             }
         }
         flow
     }
 
-    fn run_node(&mut self, node: &Node) -> Flow {
+    fn run_node(&mut self, node: &Node, stdin: &str) -> Flow {
         self.steps += 1;
         if self.steps > STEP_BUDGET {
             return Flow::Forever;
         }
         match node {
-            Node::Simple { words, redirect } => self.run_simple(words, redirect.as_ref()),
+            Node::Simple { words, redirects } => self.run_simple(words, redirects, stdin),
             Node::If { cond, then, otherwise } => match self.run_list(cond) {
                 Flow::Status(0) => self.run_list(then),
                 Flow::Status(_) => self.run_list(otherwise),
@@ -627,10 +1051,14 @@ impl<'a> Shell<'a> {
                 let values: Vec<String> = items.iter().flat_map(|w| self.expand_fields(w)).collect();
                 let mut flow = Flow::Status(0);
                 for v in values {
-                    self.vars.insert(var.clone(), v);
+                    self.set_var(var, v);
                     flow = self.run_list(body);
-                    if !matches!(flow, Flow::Status(_)) {
-                        return flow;
+                    match flow {
+                        Flow::Status(_) => {}
+                        Flow::Break(n) => return if n > 1 { Flow::Break(n - 1) } else { Flow::Status(0) },
+                        Flow::Continue(n) if n > 1 => return Flow::Continue(n - 1),
+                        Flow::Continue(_) => {}
+                        f => return f,
                     }
                 }
                 flow
@@ -642,14 +1070,15 @@ impl<'a> Shell<'a> {
     fn run_loop(&mut self, cond: &List, body: &List, until: bool) -> Flow {
         let constant = cond.len() == 1
             && cond.first().is_some_and(|c| c.rest.is_empty() && c.first.len() == 1)
-            && matches!(cond.first().and_then(|c| c.first.first()), Some(Node::Simple { words, redirect: None })
-                if words.len() == 1 && matches!(words.first().map(Word::raw).as_deref(), Some("true" | ":")));
-        if constant && !until {
+            && matches!(cond.first().and_then(|c| c.first.first()), Some(Node::Simple { words, redirects })
+                if redirects.is_empty() && words.len() == 1 && matches!(words.first().map(Word::raw).as_deref(), Some("true" | ":")));
+        if constant && !until && self.mode == Mode::Timeline && self.depth == 0 && self.captures.is_empty() {
             // An endless loop: record one pass as the repeating body.
             let start = self.t;
             let before = self.effects.len();
             match self.run_list(body) {
-                Flow::Status(_) => {}
+                Flow::Status(_) | Flow::Continue(_) => {}
+                Flow::Break(_) => return Flow::Status(0),
                 f => return f,
             }
             let body_effects: Vec<Timed> = self
@@ -676,32 +1105,114 @@ impl<'a> Shell<'a> {
                 return flow;
             }
             flow = self.run_list(body);
-            if !matches!(flow, Flow::Status(_)) {
-                return flow;
+            match flow {
+                Flow::Status(_) => {}
+                Flow::Break(n) => return if n > 1 { Flow::Break(n - 1) } else { Flow::Status(0) },
+                Flow::Continue(n) if n > 1 => return Flow::Continue(n - 1),
+                Flow::Continue(_) => flow = Flow::Status(0),
+                f => return f,
             }
         }
-        Flow::Forever
+        match self.mode {
+            Mode::Timeline => Flow::Forever,
+            // A live loop that does not end is cut short, as Ctrl-C would.
+            Mode::Live => Flow::Status(130),
+        }
     }
+
+    // ------------------------------------------------------- variables
+
+    fn var(&self, name: &str) -> Option<String> {
+        match name {
+            "?" => Some(self.last.to_string()),
+            "#" => Some(self.positional.len().saturating_sub(1).to_string()),
+            "@" | "*" => Some(self.positional.iter().skip(1).cloned().collect::<Vec<_>>().join(" ")),
+            "$" => Some("1".to_string()),
+            n if !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()) => n.parse::<usize>().ok().and_then(|i| self.positional.get(i)).cloned(),
+            n => self.locals.get(n).or_else(|| self.exported.get(n)).cloned(),
+        }
+    }
+
+    fn set_var(&mut self, name: &str, value: String) {
+        if let Some(v) = self.exported.get_mut(name) {
+            *v = value;
+        } else {
+            self.locals.insert(name.to_string(), value);
+        }
+    }
+
+    // ------------------------------------------------------- expansion
 
     fn expand(&mut self, word: &Word) -> String {
         let mut out = String::new();
         for part in &word.0 {
             match part {
                 Part::Literal(s) => out.push_str(s),
-                Part::Expand(s) => out.push_str(&self.expand_text(s)),
+                Part::Quoted(s) | Part::Bare(s) => out.push_str(&self.expand_text(s)),
             }
         }
         out
     }
 
-    /// Unquoted expansions split into fields; good enough for `for` lists.
+    /// Fields of a word: unquoted expansions split on blanks and globbed.
     fn expand_fields(&mut self, word: &Word) -> Vec<String> {
+        let quoted = word.0.iter().any(|p| !matches!(p, Part::Bare(_)));
         let text = self.expand(word);
-        if word.0.iter().all(|p| matches!(p, Part::Expand(_))) {
-            text.split_whitespace().map(str::to_string).collect()
-        } else {
-            vec![text]
+        if quoted {
+            // `"$@"` stays one field per argument.
+            if word.0.len() == 1 && matches!(&word.0[0], Part::Quoted(s) if s == "$@") {
+                return self.positional.iter().skip(1).cloned().collect();
+            }
+            return vec![text];
         }
+        if text.contains(DATE_MARK) || text.contains(FILE_MARK_OPEN) {
+            return vec![text];
+        }
+        let mut fields = Vec::new();
+        for field in text.split_whitespace() {
+            if field.contains(['*', '?']) || (field.contains('[') && field.contains(']')) {
+                let matches = self.glob(field);
+                if matches.is_empty() {
+                    fields.push(field.to_string());
+                } else {
+                    fields.extend(matches);
+                }
+            } else {
+                fields.push(field.to_string());
+            }
+        }
+        fields
+    }
+
+    fn glob(&mut self, pattern: &str) -> Vec<String> {
+        let absolute = pattern.starts_with('/');
+        let parts: Vec<&str> = pattern.split('/').filter(|p| !p.is_empty()).collect();
+        let mut candidates: Vec<String> = vec![if absolute { "/".to_string() } else { String::new() }];
+        for (i, part) in parts.iter().enumerate() {
+            let last = i + 1 == parts.len();
+            let mut next = Vec::new();
+            for base in &candidates {
+                let dir = if base.is_empty() { self.cwd.clone() } else { normalize(&self.cwd, base) };
+                let join_shown = |name: &str| if base.is_empty() { name.to_string() } else if base.ends_with('/') { format!("{base}{name}") } else { format!("{base}/{name}") };
+                if !part.contains(['*', '?', '[']) {
+                    next.push(join_shown(part));
+                    continue;
+                }
+                let Ok(entries) = cfs::list_dir(self.host.files, "/", &dir) else { continue };
+                for (name, inode) in entries {
+                    if name.starts_with('.') && !part.starts_with('.') {
+                        continue;
+                    }
+                    if wildcard(part, &name) && (last || inode.is_dir() || matches!(inode.kind, Kind::Symlink(_))) {
+                        next.push(join_shown(&name));
+                    }
+                }
+            }
+            candidates = next;
+        }
+        candidates.retain(|c| cfs::lstat(self.host.files, &self.cwd, c).is_ok());
+        candidates.sort();
+        candidates
     }
 
     fn expand_text(&mut self, s: &str) -> String {
@@ -715,6 +1226,26 @@ impl<'a> Shell<'a> {
                 continue;
             }
             match chars.get(i + 1) {
+                Some('(') if chars.get(i + 2) == Some(&'(') => {
+                    // `$(( … ))`
+                    let mut depth = 0;
+                    let mut j = i + 1;
+                    while let Some(&ch) = chars.get(j) {
+                        if ch == '(' {
+                            depth += 1;
+                        } else if ch == ')' {
+                            depth -= 1;
+                            if depth == 0 {
+                                break;
+                            }
+                        }
+                        j += 1;
+                    }
+                    let inner: String = chars.get(i + 3..j.saturating_sub(1).max(i + 3)).map(|c| c.iter().collect()).unwrap_or_default();
+                    let expanded = self.expand_text(&inner);
+                    out.push_str(&arithmetic(&expanded, &|name| self.var(name)).to_string());
+                    i = j + 1;
+                }
                 Some('(') => {
                     let mut depth = 0;
                     let mut j = i + 1;
@@ -735,14 +1266,13 @@ impl<'a> Shell<'a> {
                 }
                 Some('{') => {
                     let end = chars.iter().skip(i).position(|&c| c == '}').map(|p| p + i);
-                    let name: String = chars.get(i + 2..end.unwrap_or(chars.len())).map(|c| c.iter().collect()).unwrap_or_default();
-                    let name = name.split(":-").next().unwrap_or("").to_string();
-                    out.push_str(&self.var(&name));
+                    let body: String = chars.get(i + 2..end.unwrap_or(chars.len())).map(|c| c.iter().collect()).unwrap_or_default();
+                    out.push_str(&self.parameter(&body));
                     i = end.map_or(chars.len(), |e| e + 1);
                 }
-                Some(d) if d.is_ascii_digit() || *d == '@' || *d == '*' || *d == '?' || *d == '#' => {
+                Some(d) if d.is_ascii_digit() || matches!(*d, '@' | '*' | '?' | '#' | '$') => {
                     let name = d.to_string();
-                    out.push_str(&self.var(&name));
+                    out.push_str(&self.var(&name).unwrap_or_default());
                     i += 2;
                 }
                 Some(d) if d.is_ascii_alphabetic() || *d == '_' => {
@@ -751,7 +1281,7 @@ impl<'a> Shell<'a> {
                         j += 1;
                     }
                     let name: String = chars.get(i + 1..j).map(|c| c.iter().collect()).unwrap_or_default();
-                    out.push_str(&self.var(&name));
+                    out.push_str(&self.var(&name).unwrap_or_default());
                     i = j;
                 }
                 _ => {
@@ -763,302 +1293,722 @@ impl<'a> Shell<'a> {
         out
     }
 
-    fn var(&self, name: &str) -> String {
-        match name {
-            "?" => self.last.to_string(),
-            "#" => self.positional.len().saturating_sub(1).to_string(),
-            "@" | "*" => self.positional.iter().skip(1).cloned().collect::<Vec<_>>().join(" "),
-            n if n.chars().all(|c| c.is_ascii_digit()) => {
-                n.parse::<usize>().ok().and_then(|i| self.positional.get(i)).cloned().unwrap_or_default()
+    /// `${NAME}`, `${NAME:-default}`, `${NAME:=default}`, `${#NAME}`.
+    fn parameter(&mut self, body: &str) -> String {
+        if let Some(name) = body.strip_prefix('#') {
+            return self.var(name).unwrap_or_default().chars().count().to_string();
+        }
+        for op in [":-", ":=", ":+", "-", "="] {
+            if let Some((name, default)) = body.split_once(op) {
+                if name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                    let value = self.var(name);
+                    let empty = value.as_deref().is_none_or(str::is_empty);
+                    let unset = value.is_none();
+                    let default = self.expand_text(default);
+                    return match op {
+                        ":-" if empty => default,
+                        "-" if unset => default,
+                        ":=" | "=" if (op == ":=" && empty) || (op == "=" && unset) => {
+                            self.set_var(name, default.clone());
+                            default
+                        }
+                        ":+" => if empty { String::new() } else { default },
+                        _ => value.unwrap_or_default(),
+                    };
+                }
             }
-            n => self.vars.get(n).cloned().unwrap_or_default(),
         }
+        self.var(body).unwrap_or_default()
     }
 
-    /// `$(…)`: the few command substitutions scripts in tutorials use.
+    /// `$(…)`: the command's output without trailing newlines.
     fn substitute(&mut self, inner: &str) -> String {
-        let mut words = inner.split_whitespace();
-        match words.next() {
-            Some("date") => DATE_MARK.to_string(),
-            Some("hostname") => self.ctx.hostname.to_string(),
-            Some("cat") => words.filter_map(|f| self.ctx.files.get(f).cloned()).collect::<String>().trim_end().to_string(),
-            Some("echo") => words.collect::<Vec<_>>().join(" "),
-            _ => String::new(),
+        if self.mode == Mode::Timeline {
+            // Read when the line is printed, not when the process starts.
+            let words: Vec<&str> = inner.split_whitespace().collect();
+            match words.as_slice() {
+                ["date"] => return DATE_MARK.to_string(),
+                ["cat", path] if !path.contains(['$', '*', '?', '\'', '"']) => {
+                    return format!("{FILE_MARK_OPEN}{}{FILE_MARK_CLOSE}", normalize(&self.cwd, path));
+                }
+                _ => {}
+            }
         }
+        if self.depth >= DEPTH_LIMIT {
+            return String::new();
+        }
+        let slot = self.captures.len();
+        self.captures.push(String::new());
+        let saved = std::mem::replace(&mut self.fd1, Dest::Capture(slot));
+        // Time spent inside a substitution still passes.
+        self.depth += 1;
+        let flow = self.run_script(inner);
+        self.depth -= 1;
+        self.fd1 = saved;
+        if let Flow::Status(s) | Flow::Exit(s) = flow {
+            self.last = s;
+        }
+        let text = self.captures.pop().unwrap_or_default();
+        text.trim_end_matches('\n').to_string()
     }
 
-    fn run_simple(&mut self, words: &[Word], redirect: Option<&(bool, Word)>) -> Flow {
+    // ------------------------------------------------------- commands
+
+    fn run_simple(&mut self, words: &[Word], redirects: &[Redirect], stdin: &str) -> Flow {
         let mut argv: Vec<String> = Vec::with_capacity(words.len());
         for w in words {
-            let unquoted = w.0.iter().all(|p| matches!(p, Part::Expand(_)));
-            let value = self.expand(w);
-            if unquoted && value.contains(' ') && !value.contains(DATE_MARK) {
-                argv.extend(value.split_whitespace().map(str::to_string));
-            } else if !(unquoted && value.is_empty()) {
-                argv.push(value);
-            }
+            argv.extend(self.expand_fields(w));
         }
-        // Leading assignments: `A=1 B=2` (for the rest of the script; close enough).
+        // Leading assignments: for the shell, or for this command only.
+        let mut assignments = Vec::new();
         while let Some(first) = argv.first() {
             match first.split_once('=') {
-                Some((k, v)) if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
-                    self.vars.insert(k.to_string(), v.to_string());
+                Some((k, v)) if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && !k.starts_with(|c: char| c.is_ascii_digit()) => {
+                    assignments.push((k.to_string(), v.to_string()));
                     argv.remove(0);
                 }
                 _ => break,
             }
         }
-        let previous_sink = self.sink.take();
-        if let Some((append, target)) = redirect {
-            let path = self.expand(target);
-            if path == "/dev/null" {
-                self.sink = Some((String::new(), false));
-            } else {
-                if !append {
-                    self.ctx.files.insert(path.clone(), String::new());
-                    self.effects.push(Timed { at_ms: self.t, effect: Effect::WriteFile(path.clone(), String::new()) });
-                }
-                self.sink = Some((path, true));
+        if argv.is_empty() {
+            for (k, v) in std::mem::take(&mut assignments) {
+                self.set_var(&k, v);
             }
         }
-        let flow = if argv.is_empty() { Flow::Status(0) } else { self.builtin(&argv) };
-        self.sink = previous_sink;
+        let (saved1, saved2) = (self.fd1.clone(), self.fd2.clone());
+        let mut input = stdin.to_string();
+        for r in redirects {
+            let target = r.target.as_ref().map(|w| self.expand(w)).unwrap_or_default();
+            match r.kind {
+                RedirectKind::In => match cfs::read_file(self.host.files, &self.cwd, &target) {
+                    Ok(content) => input = content,
+                    Err(e) => {
+                        let line = match self.flavor {
+                            Flavor::Ash => format!("sh: can't open '{target}': {}\n", e.message()),
+                            Flavor::Dash => format!("sh: {}: cannot open {target}: {}\n", self.line_no, if e == Errno::NoEnt { "No such file" } else { e.message() }),
+                            Flavor::Bash => format!("bash: {target}: {}\n", e.message()),
+                        };
+                        self.emit(2, &line);
+                        self.fd1 = saved1;
+                        self.fd2 = saved2;
+                        return Flow::Status(1);
+                    }
+                },
+                RedirectKind::Dup(to) => {
+                    let dest = if to == 2 { self.fd2.clone() } else { self.fd1.clone() };
+                    if r.fd == 2 {
+                        self.fd2 = dest;
+                    } else {
+                        self.fd1 = dest;
+                    }
+                }
+                RedirectKind::Out | RedirectKind::Append | RedirectKind::Both => {
+                    let dest = match target.as_str() {
+                        "/dev/null" => Dest::Null,
+                        "/dev/stdout" => self.fd1.clone(),
+                        "/dev/stderr" => self.fd2.clone(),
+                        _ => {
+                            if r.kind != RedirectKind::Append {
+                                let cwd = self.cwd.clone();
+                                if let Err(e) = self.with_files(|f| cfs::write_file(f, &cwd, &target, "", false)) {
+                                    let line = match self.flavor {
+                                        Flavor::Ash => format!("sh: can't create {target}: {}\n", e.message()),
+                                        Flavor::Dash => format!("sh: {}: cannot create {target}: {}\n", self.line_no, e.message()),
+                                        Flavor::Bash => format!("bash: {target}: {}\n", e.message()),
+                                    };
+                                    self.emit(2, &line);
+                                    self.fd1 = saved1;
+                                    self.fd2 = saved2;
+                                    return Flow::Status(if self.flavor == Flavor::Dash { 2 } else { 1 });
+                                }
+                            }
+                            Dest::File(normalize(&self.cwd, &target))
+                        }
+                    };
+                    if r.kind == RedirectKind::Both {
+                        self.fd1 = dest.clone();
+                        self.fd2 = dest;
+                    } else if r.fd == 2 {
+                        self.fd2 = dest;
+                    } else {
+                        self.fd1 = dest;
+                    }
+                }
+            }
+        }
+        let flow = if argv.is_empty() {
+            Flow::Status(0)
+        } else if assignments.is_empty() {
+            self.dispatch(&argv, &input)
+        } else {
+            // `A=1 cmd`: the variables are in cmd's environment only.
+            let saved: Vec<(String, Option<String>)> = assignments.iter().map(|(k, _)| (k.clone(), self.exported.get(k).cloned())).collect();
+            for (k, v) in &assignments {
+                self.exported.insert(k.clone(), v.clone());
+            }
+            let flow = self.dispatch(&argv, &input);
+            for (k, old) in saved {
+                match old {
+                    Some(v) => {
+                        self.exported.insert(k, v);
+                    }
+                    None => {
+                        self.exported.shift_remove(&k);
+                    }
+                }
+            }
+            flow
+        };
+        self.fd1 = saved1;
+        self.fd2 = saved2;
         flow
     }
 
-    fn builtin(&mut self, argv: &[String]) -> Flow {
-        let Some(first) = argv.first() else { return Flow::Status(0) };
-        let name = basename(first).to_string();
-        let args: Vec<String> = argv.iter().skip(1).cloned().collect();
-        if self.sink.as_ref().is_some_and(|(p, _)| p.is_empty()) && !matches!(name.as_str(), "sleep" | "exit" | "sh" | "bash" | "ash") {
-            // Output to /dev/null: run for the status only.
-            let saved = std::mem::take(&mut self.effects);
-            let flow = self.builtin_inner(&name, &args);
-            let kept: Vec<Timed> = std::mem::replace(&mut self.effects, saved).into_iter().filter(|e| !matches!(e.effect, Effect::Log(_))).collect();
-            self.effects.extend(kept);
-            return flow;
+    /// Finds the program an exec-form command names, as runc would.
+    fn locate(&mut self, argv: &[String]) -> Result<String, StartError> {
+        let Some(first) = argv.first() else { return Err(StartError::NotFound(String::new())) };
+        if first.contains('/') {
+            return match cfs::stat(self.host.files, &self.cwd, first) {
+                Ok((_, i)) if i.is_dir() => Err(StartError::PermissionDenied(first.clone())),
+                Ok(_) => Ok(first.clone()),
+                Err(_) => Err(StartError::NoSuchFile(first.clone())),
+            };
         }
-        self.builtin_inner(&name, &args)
+        let path = self.exported.get("PATH").cloned().unwrap_or_else(|| DEFAULT_PATH.into());
+        find_in_path(self.host.files, &path, first).ok_or_else(|| StartError::NotFound(first.clone()))
     }
 
-    fn builtin_inner(&mut self, name: &str, args: &[String]) -> Flow {
-        match name {
-            "true" | ":" | "trap" | "set" | "wait" | "cd" | "kill" => Flow::Status(0),
-            "export" => {
-                for a in args {
-                    if let Some((k, v)) = a.split_once('=') {
-                        self.vars.insert(k.to_string(), v.to_string());
-                    }
-                }
-                Flow::Status(0)
-            }
-            "false" => Flow::Status(1),
-            "exit" => Flow::Exit(args.first().and_then(|a| a.parse::<i32>().ok()).map_or(self.last, |c| c & 0xff)),
-            "sleep" => {
-                let mut total: u64 = 0;
-                for a in args {
-                    if a == "infinity" || a == "inf" {
-                        return Flow::Forever;
-                    }
-                    match parse_sleep_ms(a) {
-                        Some(ms) => total = total.saturating_add(ms),
-                        None => {
-                            self.log(format!("sleep: invalid number '{a}'"));
-                            return Flow::Status(1);
-                        }
-                    }
-                }
-                self.t = self.t.saturating_add(total);
-                Flow::Status(0)
-            }
-            "echo" => {
-                let mut rest = args;
-                let mut newline = true;
-                while let Some(flag) = rest.first() {
-                    match flag.as_str() {
-                        "-n" => newline = false,
-                        "-e" | "-E" => {}
-                        _ => break,
-                    }
-                    rest = rest.get(1..).unwrap_or(&[]);
-                }
-                let _ = newline;
-                let text = rest.join(" ").replace("\\n", "\n");
-                self.output(text);
-                Flow::Status(0)
-            }
-            "printf" => {
-                let fmt = args.first().cloned().unwrap_or_default();
-                let mut values = args.iter().skip(1);
-                let mut text = String::new();
-                let mut chars = fmt.chars().peekable();
-                while let Some(c) = chars.next() {
-                    match (c, chars.peek()) {
-                        ('%', Some('s' | 'd')) => {
-                            chars.next();
-                            text.push_str(values.next().map_or("", String::as_str));
-                        }
-                        ('\\', Some('n')) => {
-                            chars.next();
-                            text.push('\n');
-                        }
-                        _ => text.push(c),
-                    }
-                }
-                let text = text.strip_suffix('\n').unwrap_or(&text).to_string();
-                if !text.is_empty() {
-                    self.output(text);
-                }
-                Flow::Status(0)
-            }
-            "date" => {
-                self.output(DATE_MARK.to_string());
-                Flow::Status(0)
-            }
-            "hostname" => {
-                let h = self.ctx.hostname.to_string();
-                self.output(h);
-                Flow::Status(0)
-            }
-            "env" | "printenv" => {
-                if let Some(var) = args.first() {
-                    return match self.vars.get(var).cloned() {
-                        Some(v) => {
-                            self.output(v);
-                            Flow::Status(0)
-                        }
-                        None => Flow::Status(1),
-                    };
-                }
-                let lines: Vec<String> = self.vars.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                self.output(lines.join("\n"));
-                Flow::Status(0)
-            }
-            "touch" | "mkdir" => {
-                for f in args.iter().filter(|a| !a.starts_with('-')) {
-                    if name == "touch" && !self.ctx.files.contains_key(f) {
-                        self.ctx.files.insert(f.clone(), String::new());
-                        self.effects.push(Timed { at_ms: self.t, effect: Effect::WriteFile(f.clone(), String::new()) });
-                    }
-                }
-                Flow::Status(0)
-            }
-            "rm" => {
-                let force = args.iter().any(|a| a.starts_with('-') && a.contains('f'));
-                let mut status = 0;
-                for f in args.iter().filter(|a| !a.starts_with('-')) {
-                    if self.ctx.files.remove(f).is_some() {
-                        self.effects.push(Timed { at_ms: self.t, effect: Effect::RemoveFile(f.clone()) });
-                    } else if !force {
-                        let line = match self.ctx.toolkit {
-                            Toolkit::Busybox => format!("rm: can't remove '{f}': No such file or directory"),
-                            Toolkit::Coreutils => format!("rm: cannot remove '{f}': No such file or directory"),
-                        };
-                        self.log(line);
-                        status = 1;
-                    }
-                }
-                Flow::Status(status)
-            }
-            "cat" | "ls" => {
-                let mut status = 0;
-                for f in args.iter().filter(|a| !a.starts_with('-')) {
-                    match self.ctx.files.get(f).cloned() {
-                        Some(content) if name == "cat" => {
-                            let text = content.strip_suffix('\n').unwrap_or(&content).to_string();
-                            if !text.is_empty() {
-                                self.output(text);
-                            }
-                        }
-                        Some(_) => self.output(f.clone()),
-                        None => {
-                            let line = match (name, self.ctx.toolkit) {
-                                ("cat", Toolkit::Busybox) => format!("cat: can't open '{f}': No such file or directory"),
-                                ("cat", Toolkit::Coreutils) => format!("cat: {f}: No such file or directory"),
-                                (_, _) => format!("ls: cannot access '{f}': No such file or directory"),
-                            };
-                            self.log(line);
-                            status = if name == "ls" { 2 } else { 1 };
-                        }
-                    }
-                }
-                Flow::Status(status)
-            }
-            "test" | "[" => {
-                let mut a: Vec<&str> = args.iter().map(String::as_str).collect();
-                if name == "[" && a.last() == Some(&"]") {
-                    a.pop();
-                }
-                let ok = match a.as_slice() {
-                    ["-e" | "-f" | "-r" | "-s", f] => self.ctx.files.contains_key(*f),
-                    ["-d", _] => true,
-                    ["-z", s] => s.is_empty(),
-                    ["-n", s] => !s.is_empty(),
-                    [x, "=" | "==", y] => x == y,
-                    [x, "!=", y] => x != y,
-                    [x, op @ ("-eq" | "-ne" | "-lt" | "-le" | "-gt" | "-ge"), y] => {
-                        let (x, y) = (x.parse::<i64>().unwrap_or(0), y.parse::<i64>().unwrap_or(0));
-                        match *op {
-                            "-eq" => x == y,
-                            "-ne" => x != y,
-                            "-lt" => x < y,
-                            "-le" => x <= y,
-                            "-gt" => x > y,
-                            _ => x >= y,
-                        }
-                    }
-                    [s] => !s.is_empty(),
-                    _ => false,
+    fn not_found(&mut self, name: &str) -> Flow {
+        let line = match (self.flavor, name.contains('/')) {
+            (Flavor::Ash, _) => format!("sh: {name}: not found\n"),
+            (Flavor::Dash, _) => format!("sh: {}: {name}: not found\n", self.line_no),
+            (Flavor::Bash, false) => format!("bash: {name}: command not found\n"),
+            (Flavor::Bash, true) => format!("bash: {name}: No such file or directory\n"),
+        };
+        self.emit(2, &line);
+        Flow::Status(127)
+    }
+
+    fn dispatch(&mut self, argv: &[String], stdin: &str) -> Flow {
+        let Some(first) = argv.first() else { return Flow::Status(0) };
+        let args: Vec<String> = argv[1..].to_vec();
+        if let Some(flow) = self.builtin(first, &args, stdin) {
+            return flow;
+        }
+        // Everything else is a program on $PATH.
+        let path_var = self.exported.get("PATH").cloned().unwrap_or_default();
+        let found = if first.contains('/') {
+            cfs::stat(self.host.files, &self.cwd, first).ok().filter(|(_, i)| !i.is_dir()).map(|(p, _)| p)
+        } else {
+            find_in_path(self.host.files, &path_var, first)
+        };
+        let Some(path) = found else { return self.not_found(first) };
+        let name = file_name(&path).to_string();
+        // A script file written in the container runs in a shell.
+        if let Ok(content) = cfs::read_file(self.host.files, "/", &path) {
+            if content.starts_with("#!") && !content.starts_with("#!/bin/sh\n# vim") && !["sh", "bash", "ash", "dash"].contains(&name.as_str()) {
+                let body = content.lines().skip(1).collect::<Vec<_>>().join("\n");
+                let saved = std::mem::replace(&mut self.positional, argv.to_vec());
+                self.depth += 1;
+                let flow = if self.depth < DEPTH_LIMIT { self.run_script(&body) } else { Flow::Status(2) };
+                self.depth -= 1;
+                self.positional = saved;
+                return match flow {
+                    Flow::Exit(s) => Flow::Status(s),
+                    f => f,
                 };
-                Flow::Status(if ok { 0 } else { 1 })
             }
-            "seq" => {
-                let nums: Vec<i64> = args.iter().filter_map(|a| a.parse().ok()).collect();
-                let (from, to) = match nums.as_slice() {
-                    [to] => (1, *to),
-                    [from, to, ..] => (*from, *to),
-                    _ => (1, 0),
+        }
+        match name.as_str() {
+            "sh" | "bash" | "ash" | "dash" => return self.nested_shell(&name, &args, stdin),
+            "sleep" => return self.sleep(&args),
+            "env" if args.iter().any(|a| !a.starts_with('-') && !a.contains('=')) => return self.env_command(&args, stdin),
+            "tail" if self.mode == Mode::Timeline && args.iter().any(|a| a == "-f" || a == "-F") => return Flow::Forever,
+            "cat" if self.mode == Mode::Timeline && !args.is_empty() && self.fd1 == Dest::Top(1) && args.iter().all(|a| !a.starts_with('-')) => {
+                // Printed to the log: read the files when it happens.
+                let paths = args.iter().map(|a| normalize(&self.cwd, a)).collect();
+                let busybox = self.toolkit() == Toolkit::Busybox;
+                self.effects.push(Timed { at_ms: self.t, effect: Effect::Cat { paths, busybox } });
+                return Flow::Status(0);
+            }
+            _ => {}
+        }
+        if let Some(flow) = self.external(argv, stdin) {
+            return flow;
+        }
+        if commands::provides(&name) {
+            return self.program(&name, &args, stdin);
+        }
+        if NETWORK_PROGRAMS.contains(&name.as_str()) {
+            // No network module answered: the program ran and printed nothing.
+            return Flow::Status(0);
+        }
+        self.image_program(&name, &args)
+    }
+
+    fn external(&mut self, argv: &[String], stdin: &str) -> Option<Flow> {
+        let now_ms = match self.mode {
+            Mode::Live => self.host.info.now.map(|s| ((s - crate::engine::api::meta::EPOCH_SECONDS).max(0) as u64) * 1000),
+            Mode::Timeline => None,
+        };
+        let ext = self.host.external.as_mut()?;
+        let mut call = ExternalCall { argv, stdin, env: &self.exported, cwd: &self.cwd, files: self.host.files, pod: &self.host.info.pod, now_ms };
+        let result = ext.run(&mut call)?;
+        self.emit(1, &result.stdout);
+        self.emit(2, &result.stderr);
+        Some(Flow::Status(result.status))
+    }
+
+    fn program(&mut self, name: &str, args: &[String], stdin: &str) -> Flow {
+        let cwd = self.cwd.clone();
+        let exported = self.exported.clone();
+        let info = self.host.info;
+        let (out, err, status) = self.with_files(|files| {
+            let mut cmd = Cmd { name, args, stdin, out: String::new(), err: String::new(), files, cwd: &cwd, env: &exported, info };
+            let status = if name == "echo" && (info.base == Base::Debian) { commands::dash_echo(&mut cmd) } else { commands::run(&mut cmd) };
+            (cmd.out, cmd.err, status)
+        });
+        self.emit(1, &out);
+        self.emit(2, &err);
+        Flow::Status(status)
+    }
+
+    /// The image's own software (`nginx`, `redis-server`, `node`) run by hand.
+    fn image_program(&mut self, name: &str, args: &[String]) -> Flow {
+        let version = args.first().is_some_and(|a| matches!(a.as_str(), "-v" | "-V" | "--version" | "version"));
+        if version {
+            let v = |k: &str, fallback: &str| self.var(k).filter(|x| !x.is_empty()).unwrap_or_else(|| fallback.to_string());
+            let text = match name {
+                "nginx" => Some((2, format!("nginx version: nginx/{}\n", v("NGINX_VERSION", "1.29.0")))),
+                "node" => Some((1, format!("v{}\n", v("NODE_VERSION", "7.10.1")))),
+                "redis-server" => Some((1, format!("Redis server v={} sha=00000000:1 malloc=jemalloc-5.3.0 bits=64 build=ad5ac0d9af3d2b6b\n", v("REDIS_VERSION", "8.0.2")))),
+                "httpd" => Some((1, format!("Server version: Apache/{} (Unix)\nServer built:   Apr 10 2025 00:00:00\n", v("HTTPD_VERSION", "2.4.63")))),
+                _ => None,
+            };
+            if let Some((fd, text)) = text {
+                self.emit(fd, &text);
+                return Flow::Status(0);
+            }
+        }
+        self.emit(2, &format!("{name}: runs only as the container's main process in this simulation\n"));
+        Flow::Status(1)
+    }
+
+    fn sleep(&mut self, args: &[String]) -> Flow {
+        let mut total: u64 = 0;
+        if args.is_empty() {
+            let line = if self.toolkit() == Toolkit::Busybox { "BusyBox v1.37.0 (2024-09-26 21:31:42 UTC) multi-call binary.\n\nUsage: sleep [N]...\n" } else { "sleep: missing operand\nTry 'sleep --help' for more information.\n" };
+            self.emit(2, line);
+            return Flow::Status(1);
+        }
+        for a in args {
+            if a == "infinity" || a == "inf" {
+                return match self.mode {
+                    Mode::Timeline => Flow::Forever,
+                    Mode::Live => Flow::Status(130),
                 };
-                let to = to.min(from.saturating_add(10_000));
-                let lines: Vec<String> = (from..=to).map(|n| n.to_string()).collect();
-                if !lines.is_empty() {
-                    self.output(lines.join("\n"));
-                }
-                Flow::Status(0)
             }
-            "tail" if args.iter().any(|a| a == "-f" || a == "-F") => Flow::Forever,
-            "tail" => Flow::Status(0),
-            "wget" | "curl" | "nc" | "ping" | "nslookup" => Flow::Status(0),
-            "exec" => match self.builtin(args) {
-                Flow::Status(s) => Flow::Exit(s),
-                f => f,
-            },
-            "sh" | "bash" | "ash" | "dash" => {
-                if args.first().map(String::as_str) == Some("-c") {
-                    let script = args.get(1).cloned().unwrap_or_default();
-                    let positional: Vec<String> = args.iter().skip(2).cloned().collect();
-                    let positional = if positional.is_empty() { vec![name.to_string()] } else { positional };
-                    let saved = std::mem::replace(&mut self.positional, positional);
-                    let flow = match parse(&script) {
-                        Ok(list) => self.run_list(&list),
-                        Err(e) => {
-                            self.log(format!("sh: syntax error: {e}"));
-                            Flow::Status(2)
-                        }
-                    };
+            match parse_sleep_ms(a) {
+                Some(ms) => total = total.saturating_add(ms),
+                None => {
+                    let line = if self.toolkit() == Toolkit::Busybox { format!("sleep: invalid number '{a}'\n") } else { format!("sleep: invalid time interval '{a}'\nTry 'sleep --help' for more information.\n") };
+                    self.emit(2, &line);
+                    return Flow::Status(1);
+                }
+            }
+        }
+        if self.mode == Mode::Timeline {
+            self.t = self.t.saturating_add(total);
+        }
+        Flow::Status(0)
+    }
+
+    fn env_command(&mut self, args: &[String], stdin: &str) -> Flow {
+        let mut rest = args;
+        let clear = rest.first().is_some_and(|a| a == "-i" || a == "-");
+        if clear {
+            rest = &rest[1..];
+        }
+        let saved = self.exported.clone();
+        if clear {
+            self.exported.clear();
+        }
+        while let Some((k, v)) = rest.first().and_then(|a| a.split_once('=')) {
+            self.exported.insert(k.to_string(), v.to_string());
+            rest = &rest[1..];
+        }
+        let flow = self.dispatch(rest, stdin);
+        self.exported = saved;
+        flow
+    }
+
+    fn nested_shell(&mut self, name: &str, args: &[String], stdin: &str) -> Flow {
+        let saved_flavor = self.flavor;
+        let saved_env = self.exported.clone();
+        self.flavor = Flavor::of(name, self.host.info.base);
+        let cwd = self.cwd.clone();
+        shell_start_env(self.flavor, &mut self.exported, &cwd);
+        let mut rest = args;
+        while rest.first().is_some_and(|a| a.starts_with('-') && a != "-c" && a.len() > 1 && !a.contains('c')) {
+            rest = &rest[1..];
+        }
+        let flow = if rest.first().is_some_and(|a| a == "-c" || (a.starts_with('-') && a.contains('c'))) {
+            let script = rest.get(1).cloned().unwrap_or_default();
+            let positional: Vec<String> = rest.iter().skip(2).cloned().collect();
+            let positional = if positional.is_empty() { vec![name.to_string()] } else { positional };
+            let saved = std::mem::replace(&mut self.positional, positional);
+            self.depth += 1;
+            let flow = if self.depth < DEPTH_LIMIT { self.run_script(&script) } else { Flow::Status(2) };
+            self.depth -= 1;
+            self.positional = saved;
+            flow
+        } else if let Some(file) = rest.first() {
+            match cfs::read_file(self.host.files, &self.cwd, file) {
+                Ok(script) => {
+                    let saved = std::mem::replace(&mut self.positional, rest.to_vec());
+                    self.depth += 1;
+                    let flow = if self.depth < DEPTH_LIMIT { self.run_script(&script) } else { Flow::Status(2) };
+                    self.depth -= 1;
                     self.positional = saved;
-                    match flow {
-                        Flow::Exit(s) => Flow::Status(s),
-                        f => f,
-                    }
-                } else {
-                    // A shell with no script and no terminal reads nothing and exits.
-                    Flow::Status(0)
+                    flow
+                }
+                Err(_) => {
+                    let line = match self.flavor {
+                        Flavor::Ash => format!("sh: can't open '{file}': No such file or directory\n"),
+                        Flavor::Dash => format!("sh: 0: cannot open {file}: No such file\n"),
+                        Flavor::Bash => format!("bash: {file}: No such file or directory\n"),
+                    };
+                    self.emit(2, &line);
+                    Flow::Status(if self.flavor == Flavor::Bash { 127 } else { 2 })
                 }
             }
-            other => self.not_found(other),
+        } else if !stdin.is_empty() {
+            // A shell reading its script from stdin.
+            self.depth += 1;
+            let flow = if self.depth < DEPTH_LIMIT { self.run_script(stdin) } else { Flow::Status(2) };
+            self.depth -= 1;
+            flow
+        } else {
+            // A shell with no script and nothing on stdin reads nothing and exits.
+            Flow::Status(0)
+        };
+        self.flavor = saved_flavor;
+        // A child shell's variables die with it.
+        self.exported = saved_env;
+        match flow {
+            Flow::Exit(s) => Flow::Status(s),
+            f => f,
         }
     }
+
+    /// The shell's own commands; `None` for programs on $PATH.
+    fn builtin(&mut self, name: &str, args: &[String], stdin: &str) -> Option<Flow> {
+        Some(match name {
+            ":" | "true" => Flow::Status(0),
+            "false" => Flow::Status(1),
+            "trap" | "wait" | "set" if args.is_empty() && name == "set" => {
+                let mut lines: Vec<String> = self.exported.iter().chain(self.locals.iter()).map(|(k, v)| format!("{k}='{v}'")).collect();
+                lines.sort();
+                let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+                self.emit(1, &text);
+                Flow::Status(0)
+            }
+            "trap" | "wait" | "set" | "umask" | "ulimit" | "hash" | "alias" => Flow::Status(0),
+            "cd" => {
+                let target = match args.first().map(String::as_str) {
+                    None | Some("~") => self.var("HOME").unwrap_or_else(|| "/root".into()),
+                    Some("-") => self.var("OLDPWD").unwrap_or_else(|| self.cwd.clone()),
+                    Some(t) => t.to_string(),
+                };
+                match cfs::stat(self.host.files, &self.cwd, &target) {
+                    Ok((_, i)) if i.is_dir() => {
+                        let fresh = normalize(&self.cwd, &target);
+                        let old = std::mem::replace(&mut self.cwd, fresh);
+                        self.set_var("OLDPWD", old);
+                        let cwd = self.cwd.clone();
+                        self.set_var("PWD", cwd);
+                        Flow::Status(0)
+                    }
+                    result => {
+                        let why = match result {
+                            Ok(_) => "Not a directory",
+                            Err(e) => e.message(),
+                        };
+                        let line = match self.flavor {
+                            Flavor::Ash => format!("sh: cd: can't cd to {target}: {why}\n"),
+                            Flavor::Dash => format!("sh: {}: cd: can't cd to {target}\n", self.line_no),
+                            Flavor::Bash => format!("bash: cd: {target}: {why}\n"),
+                        };
+                        self.emit(2, &line);
+                        Flow::Status(if self.flavor == Flavor::Dash { 2 } else { 1 })
+                    }
+                }
+            }
+            "pwd" => {
+                let cwd = format!("{}\n", self.cwd);
+                self.emit(1, &cwd);
+                Flow::Status(0)
+            }
+            "export" => {
+                for a in args {
+                    match a.split_once('=') {
+                        Some((k, v)) => {
+                            self.locals.remove(k);
+                            self.exported.insert(k.to_string(), v.to_string());
+                        }
+                        None => {
+                            let v = self.locals.remove(a.as_str()).unwrap_or_default();
+                            self.exported.entry(a.clone()).or_insert(v);
+                        }
+                    }
+                }
+                Flow::Status(0)
+            }
+            "unset" => {
+                for a in args {
+                    self.locals.remove(a.as_str());
+                    self.exported.shift_remove(a.as_str());
+                }
+                Flow::Status(0)
+            }
+            "exit" => Flow::Exit(args.first().and_then(|a| a.parse::<i32>().ok()).map_or(self.last, |c| c & 0xff)),
+            "break" => Flow::Break(args.first().and_then(|a| a.parse().ok()).unwrap_or(1).max(1)),
+            "continue" => Flow::Continue(args.first().and_then(|a| a.parse().ok()).unwrap_or(1).max(1)),
+            "shift" => {
+                let n: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(1);
+                for _ in 0..n.min(self.positional.len().saturating_sub(1)) {
+                    self.positional.remove(1);
+                }
+                Flow::Status(0)
+            }
+            "exec" => {
+                if args.is_empty() {
+                    return Some(Flow::Status(0));
+                }
+                match self.dispatch(args, stdin) {
+                    Flow::Status(s) => Flow::Exit(s),
+                    f => f,
+                }
+            }
+            "eval" => {
+                let script = args.join(" ");
+                if self.depth >= DEPTH_LIMIT {
+                    return Some(Flow::Status(2));
+                }
+                self.depth += 1;
+                let flow = self.run_script(&script);
+                self.depth -= 1;
+                flow
+            }
+            "." | "source" => {
+                let Some(file) = args.first() else { return Some(Flow::Status(2)) };
+                match cfs::read_file(self.host.files, &self.cwd, file) {
+                    Ok(script) if self.depth < DEPTH_LIMIT => {
+                        self.depth += 1;
+                        let flow = self.run_script(&script);
+                        self.depth -= 1;
+                        flow
+                    }
+                    _ => {
+                        let line = format!("{} .: {file}: not found\n", self.err_prefix());
+                        self.emit(2, &line);
+                        Flow::Status(2)
+                    }
+                }
+            }
+            "read" => {
+                let names: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
+                let source = if stdin.is_empty() { std::mem::take(&mut self.top_stdin) } else { stdin.to_string() };
+                let Some((line, rest)) = source.split_once('\n').map(|(l, r)| (l.to_string(), r.to_string())).or_else(|| (!source.is_empty()).then(|| (source.clone(), String::new()))) else {
+                    return Some(Flow::Status(1));
+                };
+                if stdin.is_empty() {
+                    self.top_stdin = rest;
+                }
+                let mut fields: Vec<&str> = line.split_whitespace().collect();
+                for (i, n) in names.iter().enumerate() {
+                    let value = if i + 1 == names.len() { fields.split_off(0.min(fields.len())).join(" ") } else if fields.is_empty() { String::new() } else { fields.remove(0).to_string() };
+                    self.set_var(n, value);
+                }
+                if names.is_empty() {
+                    self.set_var("REPLY", line);
+                }
+                Flow::Status(0)
+            }
+            "type" | "command" if name == "type" || args.first().is_some_and(|a| a == "-v") => {
+                let names: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
+                let path_var = self.exported.get("PATH").cloned().unwrap_or_default();
+                let mut status = 0;
+                for n in names {
+                    let shell_builtin = matches!(n.as_str(), "cd" | "export" | "unset" | "exit" | "exec" | "set" | "shift" | "read" | "eval" | "." | "trap" | "wait" | "echo" | "printf" | "pwd" | "true" | "false" | "test" | "[");
+                    let text = if shell_builtin {
+                        if name == "type" { format!("{n} is a shell builtin\n") } else { format!("{n}\n") }
+                    } else if let Some(p) = find_in_path(self.host.files, &path_var, n) {
+                        if name == "type" { format!("{n} is {p}\n") } else { format!("{p}\n") }
+                    } else {
+                        status = 1;
+                        if name == "type" { format!("{n}: not found\n") } else { String::new() }
+                    };
+                    self.emit(1, &text);
+                }
+                Flow::Status(status)
+            }
+            // Shells carry these themselves, whatever /bin holds.
+            "echo" | "printf" | "test" | "[" | "kill" => return Some(self.program(name, args, stdin)),
+            _ => return None,
+        })
+    }
+}
+
+/// Whether `name` matches a glob with `*`, `?` and `[…]`.
+fn wildcard(pattern: &str, name: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    fn go(p: &[char], n: &[char]) -> bool {
+        match p.first() {
+            None => n.is_empty(),
+            Some('*') => (0..=n.len()).any(|i| go(&p[1..], &n[i..])),
+            Some('?') => !n.is_empty() && go(&p[1..], &n[1..]),
+            Some('[') => {
+                let Some(close) = p.iter().position(|c| *c == ']') else { return !n.is_empty() && n[0] == '[' && go(&p[1..], &n[1..]) };
+                let set = &p[1..close];
+                let (negate, set) = match set.first() {
+                    Some('!' | '^') => (true, &set[1..]),
+                    _ => (false, set),
+                };
+                let Some(&c) = n.first() else { return false };
+                let mut hit = false;
+                let mut i = 0;
+                while i < set.len() {
+                    if i + 2 < set.len() && set[i + 1] == '-' {
+                        hit |= set[i] <= c && c <= set[i + 2];
+                        i += 3;
+                    } else {
+                        hit |= set[i] == c;
+                        i += 1;
+                    }
+                }
+                hit != negate && go(&p[close + 1..], &n[1..])
+            }
+            Some(c) => n.first() == Some(c) && go(&p[1..], &n[1..]),
+        }
+    }
+    go(&p, &n)
+}
+
+/// `$((…))`: integers with `+ - * / %`, comparisons and parentheses.
+fn arithmetic(expr: &str, var: &dyn Fn(&str) -> Option<String>) -> i64 {
+    struct P<'a> {
+        s: Vec<char>,
+        i: usize,
+        var: &'a dyn Fn(&str) -> Option<String>,
+    }
+    impl P<'_> {
+        fn ws(&mut self) {
+            while self.s.get(self.i).is_some_and(|c| c.is_whitespace()) {
+                self.i += 1;
+            }
+        }
+        fn atom(&mut self) -> i64 {
+            self.ws();
+            match self.s.get(self.i).copied() {
+                Some('(') => {
+                    self.i += 1;
+                    let v = self.cmp();
+                    self.ws();
+                    if self.s.get(self.i) == Some(&')') {
+                        self.i += 1;
+                    }
+                    v
+                }
+                Some('-') => {
+                    self.i += 1;
+                    self.atom().wrapping_neg()
+                }
+                Some(c) if c.is_ascii_digit() => {
+                    let start = self.i;
+                    while self.s.get(self.i).is_some_and(|c| c.is_ascii_digit()) {
+                        self.i += 1;
+                    }
+                    self.s[start..self.i].iter().collect::<String>().parse().unwrap_or(0)
+                }
+                Some(c) if c.is_ascii_alphabetic() || c == '_' => {
+                    let start = self.i;
+                    while self.s.get(self.i).is_some_and(|c| c.is_ascii_alphanumeric() || *c == '_') {
+                        self.i += 1;
+                    }
+                    let name: String = self.s[start..self.i].iter().collect();
+                    (self.var)(&name).and_then(|v| v.trim().parse().ok()).unwrap_or(0)
+                }
+                _ => {
+                    self.i += 1;
+                    0
+                }
+            }
+        }
+        fn term(&mut self) -> i64 {
+            let mut v = self.atom();
+            loop {
+                self.ws();
+                match self.s.get(self.i) {
+                    Some('*') => {
+                        self.i += 1;
+                        v = v.wrapping_mul(self.atom());
+                    }
+                    Some('/') => {
+                        self.i += 1;
+                        let d = self.atom();
+                        v = if d == 0 { 0 } else { v.wrapping_div(d) };
+                    }
+                    Some('%') => {
+                        self.i += 1;
+                        let d = self.atom();
+                        v = if d == 0 { 0 } else { v.wrapping_rem(d) };
+                    }
+                    _ => return v,
+                }
+            }
+        }
+        fn sum(&mut self) -> i64 {
+            let mut v = self.term();
+            loop {
+                self.ws();
+                match self.s.get(self.i) {
+                    Some('+') => {
+                        self.i += 1;
+                        v = v.wrapping_add(self.term());
+                    }
+                    Some('-') => {
+                        self.i += 1;
+                        v = v.wrapping_sub(self.term());
+                    }
+                    _ => return v,
+                }
+            }
+        }
+        fn cmp(&mut self) -> i64 {
+            let v = self.sum();
+            self.ws();
+            let rest: String = self.s[self.i.min(self.s.len())..].iter().take(2).collect();
+            let (op, len) = match rest.as_str() {
+                "<=" | ">=" | "==" | "!=" => (rest.clone(), 2),
+                r if r.starts_with('<') || r.starts_with('>') => (r[..1].to_string(), 1),
+                _ => return v,
+            };
+            self.i += len;
+            let w = self.sum();
+            i64::from(match op.as_str() {
+                "<=" => v <= w,
+                ">=" => v >= w,
+                "==" => v == w,
+                "!=" => v != w,
+                "<" => v < w,
+                _ => v > w,
+            })
+        }
+    }
+    let mut p = P { s: expr.chars().collect(), i: 0, var };
+    p.cmp()
 }
 
 /// `sleep` operands: `5`, `0.5`, `10s`, `2m`, `1h`, `1d`.
@@ -1081,12 +2031,71 @@ fn parse_sleep_ms(arg: &str) -> Option<u64> {
     Some((value * factor).min(1e15) as u64)
 }
 
+/// Replaces the date and file marks of a main process's line when it is printed.
+pub fn fill_marks(text: &str, date: &str, read: &mut dyn FnMut(&str) -> String) -> String {
+    if !text.contains(DATE_MARK) && !text.contains(FILE_MARK_OPEN) {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find([DATE_MARK, FILE_MARK_OPEN]) {
+        out.push_str(&rest[..i]);
+        let c = rest[i..].chars().next().unwrap_or(DATE_MARK);
+        rest = &rest[i + c.len_utf8()..];
+        if c == DATE_MARK {
+            out.push_str(date);
+        } else {
+            let end = rest.find(FILE_MARK_CLOSE).unwrap_or(rest.len());
+            out.push_str(read(&rest[..end]).trim_end_matches('\n'));
+            rest = rest.get(end + FILE_MARK_CLOSE.len_utf8()..).unwrap_or("");
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The `file: path` line `cat` prints for a file it cannot read.
+pub fn cat_error(path: &str, busybox: bool, e: Errno) -> String {
+    match (busybox, e) {
+        (true, Errno::IsDir) => "cat: read error: Is a directory".to_string(),
+        (true, _) => format!("cat: can't open '{path}': {}", e.message()),
+        (false, _) => format!("cat: {path}: {}", e.message()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::node::container_fs::{Overlay, RootFs, View, ViewMut};
+    use crate::engine::node::filesystem::Fs;
+    use crate::engine::node::images::{self, Base};
+    use crate::engine::node::rootfs;
 
-    fn ctx(env: &BTreeMap<String, String>) -> Context<'_> {
-        Context { env, hostname: "pod-1", toolkit: Toolkit::Busybox, files: BTreeMap::new() }
+    fn info(base: Base) -> SystemInfo {
+        SystemInfo {
+            hostname: "pod-1".into(),
+            base,
+            kernel: "6.8.0-60-generic".into(),
+            now: None,
+            processes: vec![],
+            mounts: vec![],
+            tty: false,
+            pod: PodIdentity::default(),
+        }
+    }
+
+    fn root(image: &str) -> RootFs {
+        RootFs { image: rootfs::image_root(&images::parse_image(image).unwrap()), upper: Fs::new(), read_only: false }
+    }
+
+    fn compile(script: &str, base: Base, image: &str) -> Program {
+        let r = root(image);
+        let disk = Fs::new();
+        let view = View { root: &r, mounts: &[], disk: &disk };
+        let mut overlay = Overlay::new(&view, 0);
+        let info = info(base);
+        let host = Host { files: &mut overlay, info: &info, env: IndexMap::new(), external: None };
+        compile_script(script, vec!["sh".into()], host, "/")
     }
 
     fn logs(p: &Program) -> Vec<(u64, String)> {
@@ -1095,27 +2104,33 @@ mod tests {
 
     #[test]
     fn runs_commands_in_order_with_time() {
-        let env = BTreeMap::new();
-        let p = compile_script("echo hello; sleep 5 && echo done; exit 3", vec!["sh".into()], ctx(&env));
+        let p = compile("echo hello; sleep 5 && echo done; exit 3", Base::Busybox, "busybox");
         assert_eq!(logs(&p), vec![(0, "hello".into()), (5000, "done".into())]);
         assert_eq!(p.end, End::Exit { at_ms: 5000, code: 3 });
     }
 
     #[test]
     fn and_or_follow_statuses() {
-        let env = BTreeMap::new();
-        let p = compile_script("false && echo no || echo yes", vec![], ctx(&env));
+        let p = compile("false && echo no || echo yes", Base::Busybox, "busybox");
         assert_eq!(logs(&p), vec![(0, "yes".into())]);
         assert_eq!(p.end, End::Exit { at_ms: 0, code: 0 });
-        let p = compile_script("foo", vec![], ctx(&env));
+        let p = compile("foo", Base::Busybox, "busybox");
         assert_eq!(logs(&p), vec![(0, "sh: foo: not found".into())]);
         assert_eq!(p.end, End::Exit { at_ms: 0, code: 127 });
+        let p = compile("foo", Base::Debian, "nginx");
+        assert_eq!(logs(&p), vec![(0, "sh: 1: foo: not found".into())]);
     }
 
     #[test]
     fn endless_loops_repeat() {
-        let env = BTreeMap::from([("INTERVAL".to_string(), "3".to_string())]);
-        let p = compile_script("echo start; while true; do echo tick $INTERVAL; sleep $INTERVAL; done", vec![], ctx(&env));
+        let r = root("busybox");
+        let disk = Fs::new();
+        let view = View { root: &r, mounts: &[], disk: &disk };
+        let mut overlay = Overlay::new(&view, 0);
+        let info = info(Base::Busybox);
+        let env = IndexMap::from([("INTERVAL".to_string(), "3".to_string())]);
+        let host = Host { files: &mut overlay, info: &info, env, external: None };
+        let p = compile_script("echo start; while true; do echo tick $INTERVAL; sleep $INTERVAL; done", vec![], host, "/");
         assert_eq!(p.end, End::Never);
         let r = p.repeat.clone().unwrap();
         assert_eq!((r.start_ms, r.period_ms), (0, 3000));
@@ -1124,23 +2139,62 @@ mod tests {
 
     #[test]
     fn files_follow_the_script() {
-        let env = BTreeMap::new();
-        let p = compile_script("touch /tmp/healthy; sleep 30; rm -f /tmp/healthy; sleep 600", vec![], ctx(&env));
-        assert_eq!(p.timeline[0].effect, Effect::WriteFile("/tmp/healthy".into(), String::new()));
-        assert_eq!(p.timeline[1], Timed { at_ms: 30_000, effect: Effect::RemoveFile("/tmp/healthy".into()) });
+        let p = compile("touch /tmp/healthy; sleep 30; rm -f /tmp/healthy; sleep 600", Base::Busybox, "busybox");
+        assert!(matches!(&p.timeline[0].effect, Effect::Put(path, _) if path == "/tmp/healthy"));
+        assert_eq!(p.timeline[1], Timed { at_ms: 30_000, effect: Effect::Delete("/tmp/healthy".into()) });
         assert_eq!(p.end, End::Exit { at_ms: 630_000, code: 0 });
-        let (code, out) = run_once(&["cat".into(), "/tmp/healthy".into()], ctx(&env));
-        assert_eq!((code, out.as_str()), (1, "cat: can't open '/tmp/healthy': No such file or directory"));
+        let p = compile("while true; do cat /etc/config/x; sleep 5; done", Base::Busybox, "busybox");
+        assert_eq!(p.repeat.unwrap().body, vec![Timed { at_ms: 0, effect: Effect::Cat { paths: vec!["/etc/config/x".into()], busybox: true } }]);
+        let p = compile("echo \"$(date) $(cat /data/f)\"", Base::Busybox, "busybox");
+        assert_eq!(logs(&p), vec![(0, format!("{DATE_MARK} {FILE_MARK_OPEN}/data/f{FILE_MARK_CLOSE}"))]);
     }
 
     #[test]
-    fn exec_form_and_unknown_programs() {
-        let env = BTreeMap::new();
-        let p = compile_exec(&["sleep".into(), "3600".into()], ctx(&env)).unwrap();
+    fn exec_form_finds_programs_like_runc() {
+        let r = root("busybox");
+        let disk = Fs::new();
+        let view = View { root: &r, mounts: &[], disk: &disk };
+        let mut overlay = Overlay::new(&view, 0);
+        let info = info(Base::Busybox);
+        let p = compile_exec(&["sleep".into(), "3600".into()], Host { files: &mut overlay, info: &info, env: IndexMap::new(), external: None }, "/").unwrap();
         assert_eq!(p.end, End::Exit { at_ms: 3_600_000, code: 0 });
-        assert_eq!(compile_exec(&["python".into()], ctx(&env)), Err(UnknownProgram("python".into())));
-        let p = compile_exec(&["/bin/sh".into(), "-c".into(), "echo $0 $1".into(), "a".into(), "b".into()], ctx(&env)).unwrap();
+        let err = compile_exec(&["bash".into()], Host { files: &mut overlay, info: &info, env: IndexMap::new(), external: None }, "/").unwrap_err();
+        assert_eq!(err.message(), "exec: \"bash\": executable file not found in $PATH");
+        let err = compile_exec(&["/app/run".into()], Host { files: &mut overlay, info: &info, env: IndexMap::new(), external: None }, "/").unwrap_err();
+        assert_eq!(err.message(), "exec: \"/app/run\": stat /app/run: no such file or directory");
+        let p = compile_exec(&["/bin/sh".into(), "-c".into(), "echo $0 $1".into(), "a".into(), "b".into()], Host { files: &mut overlay, info: &info, env: IndexMap::new(), external: None }, "/").unwrap();
         assert_eq!(logs(&p), vec![(0, "a b".into())]);
-        assert!(compile_script("echo 'unterminated", vec![], ctx(&env)).end == End::Exit { at_ms: 0, code: 2 });
+        assert!(compile("echo 'unterminated", Base::Busybox, "busybox").end == End::Exit { at_ms: 0, code: 2 });
+    }
+
+    #[test]
+    fn live_lines_pipe_redirect_and_keep_state() {
+        let mut r = root("busybox");
+        let mut disk = Fs::new();
+        let mut mounts = vec![];
+        let mut info = info(Base::Busybox);
+        info.now = Some(crate::engine::api::meta::EPOCH_SECONDS);
+        let mut state = ShellState::new(Flavor::Ash, "/", IndexMap::from([("PATH".to_string(), DEFAULT_PATH.to_string()), ("HOSTNAME".to_string(), "pod-1".to_string())]));
+        let mut line = |state: &mut ShellState, text: &str| {
+            let mut files = ViewMut { root: &mut r, mounts: &mut mounts, disk: &mut disk, now: 0 };
+            run_line(state, text, Host { files: &mut files, info: &info, env: IndexMap::new(), external: None })
+        };
+        assert_eq!(line(&mut state, "cd /tmp && echo hi > f && cat f | wc -l").stdout, "1\n");
+        assert_eq!(state.prompt("pod-1"), "/tmp # ");
+        assert_eq!(line(&mut state, "ls").stdout, "f\n");
+        assert_eq!(line(&mut state, "X=5; export Y=$((X * 2)); echo $Y").stdout, "10\n");
+        assert!(line(&mut state, "env").stdout.contains("Y=10\n"));
+        let o = line(&mut state, "cat nope 2>&1 | grep -c open");
+        assert_eq!(o.stdout, "1\n");
+        let o = line(&mut state, "bash");
+        assert_eq!((o.stderr.as_str(), o.status), ("sh: bash: not found\n", 127));
+        let o = line(&mut state, "for f in /tmp/*; do echo got $f; done");
+        assert_eq!(o.stdout, "got /tmp/f\n");
+        assert!(!line(&mut state, "sh").exited);
+        assert_eq!(state.nested.len(), 1);
+        assert!(!line(&mut state, "exit").exited, "leaves the nested shell only");
+        let o = line(&mut state, "exit 3");
+        assert!(o.exited);
+        assert_eq!(o.status, 3);
     }
 }

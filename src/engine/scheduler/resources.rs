@@ -11,84 +11,21 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::{Container, Node, Pod};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
+use crate::engine::quantity;
+
 /// cpu given to a container without a cpu request, for scoring only.
 pub const DEFAULT_MILLI_CPU_REQUEST: i64 = 100;
 /// memory given to a container without a memory request, for scoring only.
 pub const DEFAULT_MEMORY_REQUEST: i64 = 200 * 1024 * 1024;
 
-/// Parses a Kubernetes quantity (`500m`, `2`, `1.5Gi`, `128974848`, `129e6`,
-/// `1k`) and returns its value scaled by `scale` (1000 for millis), rounded
-/// up as `Quantity.MilliValue()`/`Value()` do. `None` for malformed text.
-pub fn parse_scaled(text: &str, scale: i128) -> Option<i64> {
-    let text = text.trim();
-    let (negative, body) = match text.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, text.strip_prefix('+').unwrap_or(text)),
-    };
-    let number_len = body.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(body.len());
-    let (number, suffix) = body.split_at(number_len);
-    if number.is_empty() || number == "." || number.matches('.').count() > 1 {
-        return None;
-    }
-    // Digits as an integer and a power of ten dividing them.
-    let (int_part, frac_part) = number.split_once('.').unwrap_or((number, ""));
-    let mut mantissa: i128 = 0;
-    for c in int_part.chars().chain(frac_part.chars()) {
-        mantissa = mantissa.checked_mul(10)?.checked_add(c.to_digit(10)? as i128)?;
-    }
-    let mut exp10: i32 = -(frac_part.len() as i32);
-    let mut multiplier: i128 = 1;
-    match suffix {
-        "" => {}
-        "n" => exp10 -= 9,
-        "u" => exp10 -= 6,
-        "m" => exp10 -= 3,
-        "k" => exp10 += 3,
-        "M" => exp10 += 6,
-        "G" => exp10 += 9,
-        "T" => exp10 += 12,
-        "P" => exp10 += 15,
-        "E" => exp10 += 18,
-        "Ki" => multiplier = 1 << 10,
-        "Mi" => multiplier = 1 << 20,
-        "Gi" => multiplier = 1 << 30,
-        "Ti" => multiplier = 1 << 40,
-        "Pi" => multiplier = 1 << 50,
-        "Ei" => multiplier = 1 << 60,
-        other => {
-            let exponent = other.strip_prefix('e').or_else(|| other.strip_prefix('E'))?;
-            let e: i32 = exponent.parse().ok()?;
-            if !(-40..=40).contains(&e) {
-                return None;
-            }
-            exp10 += e;
-        }
-    }
-    let mut value = mantissa.checked_mul(multiplier)?.checked_mul(scale)?;
-    if exp10 >= 0 {
-        for _ in 0..exp10 {
-            value = value.checked_mul(10)?;
-        }
-    } else {
-        let mut divisor: i128 = 1;
-        for _ in 0..(-exp10) {
-            divisor = divisor.checked_mul(10)?;
-        }
-        // Round away from zero, as Quantity's scaled values do.
-        value = (value + divisor - 1) / divisor;
-    }
-    let value = if negative { -value } else { value };
-    Some(value.clamp(i64::MIN as i128, i64::MAX as i128) as i64)
-}
-
 /// A quantity in milli-units (cpu), 0 when malformed.
 pub fn milli_value(q: &Quantity) -> i64 {
-    parse_scaled(&q.0, 1000).unwrap_or(0)
+    quantity::milli_value_of(q)
 }
 
 /// A quantity in whole units (bytes, counts), 0 when malformed.
 pub fn value(q: &Quantity) -> i64 {
-    parse_scaled(&q.0, 1).unwrap_or(0)
+    quantity::value_of(q)
 }
 
 /// Amounts of every resource the scheduler accounts. Extended resources
@@ -241,32 +178,6 @@ pub fn node_allocatable(node: &Node) -> Resources {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_quantities_like_kubernetes() {
-        let cases: &[(&str, i128, Option<i64>)] = &[
-            ("500m", 1000, Some(500)),
-            ("2", 1000, Some(2000)),
-            ("0.1", 1000, Some(100)),
-            ("1.5", 1000, Some(1500)),
-            ("1Gi", 1, Some(1 << 30)),
-            ("128974848", 1, Some(128_974_848)),
-            ("129e6", 1, Some(129_000_000)),
-            ("129M", 1, Some(129_000_000)),
-            ("123Mi", 1, Some(123 * (1 << 20))),
-            ("1k", 1, Some(1000)),
-            ("1m", 1, Some(1)), // rounds up to a whole byte
-            ("100n", 1000, Some(1)),
-            ("", 1, None),
-            ("abc", 1, None),
-            ("1.2.3", 1, None),
-            ("5Qi", 1, None),
-            ("9999999999999999999999999999999999999999", 1, None),
-        ];
-        for (text, scale, expected) in cases {
-            assert_eq!(parse_scaled(text, *scale), *expected, "{text}");
-        }
-    }
 
     #[test]
     fn pod_requests_follow_init_container_rules() {

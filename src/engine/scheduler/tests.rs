@@ -79,8 +79,22 @@ impl World {
         w
     }
 
+    /// A Ready node: created, then rid of the `not-ready` taint the
+    /// TaintNodesByCondition admission gives every new node, as the node
+    /// lifecycle controller does once the node reports Ready.
     fn node(&mut self, n: Value) {
-        self.sim.api.create(Object::from_json(ids::nodes(), n).unwrap()).unwrap();
+        let created = self.sim.api.create(Object::from_json(ids::nodes(), n).unwrap()).unwrap();
+        let name = created.meta().name.clone().unwrap();
+        self.sim
+            .api
+            .modify(ids::nodes(), "", &name, false, |obj| {
+                let Object::Node(node) = obj else { return false };
+                let spec = node.spec.get_or_insert_with(Default::default);
+                let taints: Vec<_> = spec.taints.take().unwrap_or_default().into_iter().filter(|t| t.key != "node.kubernetes.io/not-ready").collect();
+                spec.taints = if taints.is_empty() { None } else { Some(taints) };
+                true
+            })
+            .unwrap();
     }
 
     fn priority_class(&mut self, name: &str, value: i32, policy: &str) {

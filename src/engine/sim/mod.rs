@@ -1,24 +1,36 @@
 //! The simulation: virtual clock, timers keyed by (time, sequence), one
 //! seeded RNG, and the registry of components that can be stopped and started.
 //!
-//! Each step runs, in registration order, every running component that has a
-//! due timer or undelivered watch events, until none is ready at this instant;
+//! An instant is settled in rounds: each round runs, in registration order,
+//! every running component that had a due timer or undelivered watch events
+//! when the round began; rounds repeat until none is ready at this instant,
 //! then the clock jumps to the next timer. Nothing else advances time, so the
 //! same seed and the same commands replay byte for byte.
+//!
+//! A bounded run ([`Sim::run_until_bounded`]) may stop between two component
+//! runs, in the middle of a round; the next call resumes exactly there, so
+//! the order of runs does not depend on where a browser frame ended. A user
+//! action taken mid-instant is placed by [`Sim::position`] (the instant and
+//! the runs already made in it) and a replay stops at the same position.
 
 pub mod clock;
+mod hosting;
+
+pub use hosting::Host;
 
 use std::any::Any;
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap, VecDeque};
 
 use crate::engine::apiserver::{ApiServer, ComponentId};
+use crate::engine::world::World;
 use clock::VirtualTime;
 
 /// How many activity lines are kept for the UI's log.
 const ACTIVITY_LIMIT: usize = 5_000;
 /// Rounds of reactions at one instant before the loop yields; a guard
-/// against two components feeding each other forever.
+/// against two components feeding each other forever. What is still ready
+/// then runs at the next instant anything is due.
 const MAX_ROUNDS_PER_INSTANT: usize = 10_000;
 
 /// One line of component activity ("bound default/web-1 to worker-2").
@@ -48,7 +60,7 @@ impl ActivityLog {
         self.lines.push_back(Activity { time, component: component.to_string(), message });
         self.total += 1;
     }
-    pub fn lines(&self) -> impl Iterator<Item = &Activity> {
+    pub fn lines(&self) -> impl DoubleEndedIterator<Item = &Activity> + ExactSizeIterator {
         self.lines.iter()
     }
     pub fn total(&self) -> u64 {
@@ -61,6 +73,8 @@ pub struct Ctx<'a> {
     pub api: &'a mut ApiServer,
     pub now: VirtualTime,
     pub rng: &'a mut fastrand::Rng,
+    /// The machines; a component touches only what its process could.
+    pub world: &'a mut World,
     activity: &'a mut ActivityLog,
     pub me: ComponentId,
     name: &'a str,
@@ -101,9 +115,12 @@ pub trait Component {
     fn on_stop(&mut self) {}
     /// The process started again; it will run at once.
     fn on_start(&mut self, _ctx: &mut Ctx) {}
-    /// Node power for node agents: off loses everything the node ran.
-    fn on_power(&mut self, _on: bool) {}
     fn as_any(&self) -> &dyn Any;
+    /// Whether a learner can stop it (cluster processes); hosts of what
+    /// runs inside pods cannot be, their life is their containers'.
+    fn stoppable(&self) -> bool {
+        true
+    }
 }
 
 struct Slot {
@@ -121,6 +138,7 @@ pub struct ComponentState {
 
 pub struct Sim {
     pub api: ApiServer,
+    pub world: World,
     now: VirtualTime,
     rng: fastrand::Rng,
     slots: Vec<Slot>,
@@ -129,12 +147,36 @@ pub struct Sim {
     pub activity: ActivityLog,
     powered_off: BTreeSet<String>,
     node_names: Vec<String>,
+    /// Where components run on the machines (static pods, programs in pods).
+    hosting: hosting::Hosting,
+    /// Components still to run in the current round, when a bounded run
+    /// stopped inside it; the next run resumes here.
+    round: BTreeSet<usize>,
+    /// Rounds begun and component runs made at the current instant.
+    rounds_here: usize,
+    runs_here: u64,
+    /// Counts every stop, start and power switch, so observers can tell
+    /// whether component states changed without listing them.
+    switches: u64,
+    #[cfg(test)]
+    trace: Vec<(VirtualTime, usize)>,
+}
+
+/// Where the simulation stands: an instant and the component runs already
+/// made in it. Actions replayed at the same position see the same cluster.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Position {
+    pub time: VirtualTime,
+    pub runs: u64,
+    /// Nothing is left to run at this instant.
+    pub quiet: bool,
 }
 
 impl Sim {
     pub fn new(seed: u64, api: ApiServer) -> Self {
         Sim {
             api,
+            world: World::new(seed),
             now: VirtualTime::ZERO,
             rng: fastrand::Rng::with_seed(seed),
             slots: Vec::new(),
@@ -143,6 +185,13 @@ impl Sim {
             activity: ActivityLog { enabled: true, ..Default::default() },
             powered_off: BTreeSet::new(),
             node_names: Vec::new(),
+            hosting: hosting::Hosting::default(),
+            round: BTreeSet::new(),
+            rounds_here: 0,
+            runs_here: 0,
+            switches: 0,
+            #[cfg(test)]
+            trace: Vec::new(),
         }
     }
 
@@ -186,21 +235,31 @@ impl Sim {
             ComponentState { name: "apiserver".into(), running: self.api.is_running() },
             ComponentState { name: "etcd".into(), running: self.api.is_etcd_running() },
         ];
+        let mut agents: std::collections::HashMap<&str, bool> = std::collections::HashMap::new();
         for slot in &self.slots {
-            if !slot.component.name().contains('/') {
-                out.push(ComponentState { name: slot.component.name().to_string(), running: slot.running });
+            let name = slot.component.name();
+            if name.contains('/') {
+                agents.insert(name, slot.running);
+            } else {
+                out.push(ComponentState { name: name.to_string(), running: slot.running });
             }
         }
         for node in &self.node_names {
             out.push(ComponentState { name: format!("node/{node}"), running: !self.powered_off.contains(node) });
             for prefix in ["kubelet", "kube-proxy"] {
                 let name = format!("{prefix}/{node}");
-                if let Some(slot) = self.slots.iter().find(|s| s.component.name() == name) {
-                    out.push(ComponentState { name, running: slot.running });
+                if let Some(&running) = agents.get(name.as_str()) {
+                    out.push(ComponentState { name, running });
                 }
             }
         }
         out
+    }
+
+    /// How many times a component was stopped, started or switched; changes
+    /// whenever [`Sim::component_states`] may have.
+    pub fn switches(&self) -> u64 {
+        self.switches
     }
 
     pub fn is_running(&self, name: &str) -> Option<bool> {
@@ -228,16 +287,19 @@ impl Sim {
     }
 
     fn set_running(&mut self, name: &str, running: bool) -> Result<(), String> {
+        self.switches += 1;
         let verb = if running { "started" } else { "stopped" };
         match name {
             "apiserver" | "kube-apiserver" => {
                 self.api.set_running(running);
                 self.activity.push(self.now, "apiserver", format!("kube-apiserver {verb}"));
+                self.reflect_on_machines("apiserver", running);
                 return Ok(());
             }
             "etcd" => {
                 self.api.set_etcd_running(running);
                 self.activity.push(self.now, "etcd", format!("etcd {verb}"));
+                self.reflect_on_machines("etcd", running);
                 return Ok(());
             }
             _ => {}
@@ -257,15 +319,17 @@ impl Sim {
                 }
                 self.activity.push(self.now, name, format!("node {node} powered off"));
             }
+            if let Some(machine) = self.world.machine_mut(node) {
+                machine.set_power(running);
+            }
             for agent in [format!("kubelet/{node}"), format!("kube-proxy/{node}")] {
                 if let Some(id) = self.slots.iter().position(|s| s.component.name() == agent) {
-                    self.slots[id].component.on_power(running);
                     self.set_slot_running(id, running);
                 }
             }
             return Ok(());
         }
-        let Some(id) = self.slots.iter().position(|s| s.component.name() == name) else {
+        let Some(id) = self.slots.iter().position(|s| s.component.name() == name && s.component.stoppable()) else {
             return Err(format!("unknown component \"{name}\""));
         };
         if running {
@@ -286,6 +350,7 @@ impl Sim {
         self.slots[id].running = running;
         let name = self.slots[id].component.name().to_string();
         self.activity.push(self.now, &name, format!("{name} {}", if running { "started" } else { "stopped" }));
+        self.reflect_on_machines(&name, running);
         if running {
             let wake = self.with_ctx(id, |component, ctx| component.on_start(ctx));
             self.slots[id].wake = None;
@@ -305,7 +370,7 @@ impl Sim {
         self.api.set_now(now);
         let slot = &mut self.slots[id];
         let name = slot.component.name().to_string();
-        let mut ctx = Ctx { api: &mut self.api, now, rng: &mut self.rng, activity: &mut self.activity, me: id, name: &name, wake: None };
+        let mut ctx = Ctx { api: &mut self.api, now, rng: &mut self.rng, world: &mut self.world, activity: &mut self.activity, me: id, name: &name, wake: None };
         f(&mut *slot.component, &mut ctx);
         ctx.wake
     }
@@ -313,33 +378,98 @@ impl Sim {
     /// Runs every component ready at the current instant until the cluster
     /// is quiet here. Returns the number of component runs.
     pub fn settle(&mut self) -> usize {
-        let mut runs = 0;
-        for _ in 0..MAX_ROUNDS_PER_INSTANT {
-            let mut ready: BTreeSet<usize> = self.api.take_ready();
-            while let Some(Reverse((t, _, id))) = self.timers.peek().copied() {
-                if t > self.now {
-                    break;
-                }
-                self.timers.pop();
-                if self.slots[id].wake == Some(t) {
-                    self.slots[id].wake = None;
-                    ready.insert(id);
-                }
-            }
-            if ready.is_empty() {
+        self.settle_bounded(usize::MAX).0
+    }
+
+    /// Whether anything is left to run at the current instant: the rest of
+    /// an interrupted round, or components with undelivered watch events.
+    fn instant_busy(&self) -> bool {
+        !self.round.is_empty() || self.api.has_ready()
+    }
+
+    /// Where the simulation stands (see [`Position`]).
+    pub fn position(&mut self) -> Position {
+        let due = self.next_timer().is_some_and(|t| t <= self.now);
+        Position { time: self.now, runs: self.runs_here, quiet: !due && !self.instant_busy() }
+    }
+
+    /// Moves the clock; the new instant starts with no rounds and no runs.
+    fn advance_to(&mut self, t: VirtualTime) {
+        if t != self.now {
+            self.now = t;
+            self.rounds_here = 0;
+            self.runs_here = 0;
+        }
+        self.api.set_now(self.now);
+    }
+
+    /// The components ready to start a round now, in registration order.
+    fn collect_ready(&mut self) -> BTreeSet<usize> {
+        let mut ready: BTreeSet<usize> = self.api.take_ready();
+        while let Some(Reverse((t, _, id))) = self.timers.peek().copied() {
+            if t > self.now {
                 break;
             }
-            for id in ready {
+            self.timers.pop();
+            if self.slots[id].wake == Some(t) {
+                self.slots[id].wake = None;
+                ready.insert(id);
+            }
+        }
+        ready
+    }
+
+    /// Settles the current instant with at most `max_runs` component runs.
+    /// Returns the runs made and whether the instant is now quiet; if not,
+    /// the next call goes on from the same component.
+    fn settle_bounded(&mut self, max_runs: usize) -> (usize, bool) {
+        let mut runs = 0;
+        loop {
+            if self.round.is_empty() {
+                if self.rounds_here >= MAX_ROUNDS_PER_INSTANT {
+                    // Components feeding each other without end: whatever is
+                    // still ready runs at the next instant something is due.
+                    let ready = self.collect_ready();
+                    let later = self.next_timer().unwrap_or(self.now.plus_millis(1)).max(self.now.plus_millis(1));
+                    for id in ready {
+                        self.schedule(id, later);
+                    }
+                    return (runs, true);
+                }
+                self.round = self.collect_ready();
+                if self.round.is_empty() {
+                    return (runs, true);
+                }
+                self.rounds_here += 1;
+            }
+            while let Some(&id) = self.round.first() {
+                if runs >= max_runs {
+                    return (runs, false);
+                }
+                self.round.remove(&id);
                 if !self.slots[id].running {
                     continue;
                 }
                 runs += 1;
+                self.runs_here += 1;
+                #[cfg(test)]
+                self.trace.push((self.now, id));
                 if let Some(t) = self.with_ctx(id, |component, ctx| component.run(ctx)) {
                     self.schedule(id, t);
                 }
+                if self.world.net.wake_clients {
+                    self.wake_pod_clients();
+                }
             }
         }
-        runs
+    }
+
+    /// A container whose process talks to the API server started: its host runs now.
+    fn wake_pod_clients(&mut self) {
+        self.world.net.wake_clients = false;
+        if let Some(id) = self.slots.iter().position(|s| s.component.name() == crate::engine::network::pod_clients::NAME) {
+            self.schedule(id, self.now);
+        }
     }
 
     /// The next instant some component asked to run at, if any.
@@ -353,30 +483,101 @@ impl Sim {
         None
     }
 
+    /// What crosses the network at this instant, once its components are
+    /// quiet (so it sees the cluster as they left it). Returns whether
+    /// anything was delivered.
+    fn deliver_network(&mut self) -> bool {
+        crate::engine::network::deliver_due(&mut self.world, self.now) > 0
+    }
+
+    /// The next instant a component or the network has something due.
+    fn next_instant(&mut self) -> Option<VirtualTime> {
+        [self.next_timer(), self.world.net.next_event()].into_iter().flatten().min()
+    }
+
     /// Advances virtual time to `target`, running everything due on the way.
     pub fn run_until(&mut self, target: VirtualTime) {
         self.run_until_bounded(target, usize::MAX);
     }
 
-    /// As [`Sim::run_until`], but stops after about `max_runs` component
-    /// runs (so a browser frame stays short). Returns whether `target` was reached.
+    /// As [`Sim::run_until`], but stops after `max_runs` component runs (so
+    /// a browser frame stays short), possibly in the middle of an instant.
+    /// Returns whether `target` was reached with the cluster quiet there.
+    /// Where the calls stop changes nothing in what runs, or in what order.
     pub fn run_until_bounded(&mut self, target: VirtualTime, max_runs: usize) -> bool {
-        let mut runs = self.settle();
+        let mut runs = 0;
         loop {
-            if runs >= max_runs {
+            let (made, quiet) = self.settle_bounded(max_runs.saturating_sub(runs));
+            runs += made;
+            if !quiet {
                 return false;
             }
-            match self.next_timer() {
+            if self.deliver_network() {
+                continue;
+            }
+            let next = self.next_instant();
+            match next {
                 Some(t) if t <= target => {
-                    self.now = t;
-                    runs += self.settle();
+                    if runs >= max_runs {
+                        return false;
+                    }
+                    self.advance_to(t.max(self.now));
                 }
                 _ => {
-                    self.now = self.now.max(target);
-                    self.api.set_now(self.now);
-                    self.settle();
+                    if self.now < target {
+                        self.advance_to(target);
+                        continue;
+                    }
                     return true;
                 }
+            }
+        }
+    }
+
+    /// Runs until the simulation reaches `position`: its instant, with as many
+    /// runs made there (or the instant quiet, whichever comes first), making
+    /// at most `max_runs` runs. Returns whether it got there.
+    pub fn run_to_position(&mut self, time: VirtualTime, runs_here: Option<u64>, max_runs: usize) -> bool {
+        let Some(wanted) = runs_here else {
+            // A position without a run count (links made before counts were
+            // kept) means the instant as first reached and settled.
+            return self.now >= time || self.run_until_bounded(time, max_runs);
+        };
+        if self.now < time && !self.run_until_bounded_before(time, max_runs) {
+            return false;
+        }
+        if self.now < time {
+            self.advance_to(time);
+        }
+        if self.now > time || self.runs_here >= wanted {
+            return true;
+        }
+        let allowed = (wanted - self.runs_here).min(max_runs as u64) as usize;
+        let (_, quiet) = self.settle_bounded(allowed);
+        quiet || self.runs_here >= wanted
+    }
+
+    /// Runs every instant strictly before `time`; true once only `time` or
+    /// later is left.
+    fn run_until_bounded_before(&mut self, time: VirtualTime, max_runs: usize) -> bool {
+        let mut runs = 0;
+        loop {
+            let (made, quiet) = self.settle_bounded(max_runs.saturating_sub(runs));
+            runs += made;
+            if !quiet {
+                return false;
+            }
+            if self.deliver_network() {
+                continue;
+            }
+            match self.next_instant() {
+                Some(t) if t < time => {
+                    if runs >= max_runs {
+                        return false;
+                    }
+                    self.advance_to(t.max(self.now));
+                }
+                _ => return true,
             }
         }
     }
@@ -385,3 +586,14 @@ impl Sim {
         self.run_until(self.now.plus_millis(ms));
     }
 }
+
+#[cfg(test)]
+impl Sim {
+    /// Every component run so far as (instant, component index), in order.
+    pub(crate) fn trace(&self) -> &[(VirtualTime, usize)] {
+        &self.trace
+    }
+}
+
+#[cfg(test)]
+mod tests;

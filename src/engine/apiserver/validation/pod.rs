@@ -6,7 +6,7 @@ use k8s_openapi::api::core::v1::{Container, Pod, PodSpec, PodTemplateSpec, Probe
 
 use super::names::{dns1123_label, dns1123_subdomain, port_name, port_number};
 use super::{quote, validate_annotations, validate_labels, Errors};
-use crate::engine::apiserver::quantity::Quantity;
+use crate::engine::quantity::Quantity;
 
 pub fn validate_pod_template(template: &PodTemplateSpec, path: &str, errs: &mut Errors) {
     let meta = template.metadata.clone().unwrap_or_default();
@@ -286,11 +286,11 @@ fn validate_resource_name(name: &str, path: &str, errs: &mut Errors) {
 }
 
 fn validate_quantity(name: &str, value: &str, path: &str, errs: &mut Errors) -> Option<Quantity> {
-    let q = Quantity::parse(value)?;
-    if q.nanos < 0 {
+    let q = Quantity::parse(value.trim()).ok()?;
+    if q.is_negative() {
         errs.invalid_str(path, value, "must be greater than or equal to 0");
     }
-    if name.contains('/') && q.nanos % 1_000_000_000 != 0 {
+    if name.contains('/') && !q.is_integer() {
         errs.invalid_str(path, value, "must be an integer");
     }
     Some(q)
@@ -313,7 +313,7 @@ fn validate_resources(resources: &ResourceRequirements, path: &str, errs: &mut E
         validate_resource_name(name, &field, errs);
         let Some(request) = validate_quantity(name, &value.0, &field, errs) else { continue };
         match limit_values.get(name) {
-            Some(limit) if request.nanos != limit.nanos && !overcommit_allowed(name) => errs.invalid_str(
+            Some(limit) if request.nanos() != limit.nanos() && !overcommit_allowed(name) => errs.invalid_str(
                 &format!("{path}.requests"),
                 &request.canonical(),
                 &format!("must be equal to {name} limit of {}", limit.canonical()),

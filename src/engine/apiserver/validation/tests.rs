@@ -211,3 +211,120 @@ fn go_quoting() {
     assert_eq!(quote("a\"b\\c\n"), "\"a\\\"b\\\\c\\n\"");
     assert_eq!(go_map(None), "map[string]string(nil)");
 }
+
+#[test]
+fn storage_messages() {
+    let claim = |spec: Value| json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "c"}, "spec": spec});
+    assert_eq!(
+        causes(claim(json!({}))),
+        vec!["spec.accessModes: Required value: at least 1 access mode is required", "spec.resources[storage]: Required value"]
+    );
+    assert_eq!(
+        causes(claim(json!({"accessModes": ["ReadWriteOncePod", "ReadWriteOnce"], "resources": {"requests": {"storage": "0"}}, "storageClassName": "Fast"}))),
+        vec![
+            "spec.accessModes: Forbidden: may not use ReadWriteOncePod with other access modes".to_string(),
+            "spec.resources[storage]: Invalid value: \"0\": must be greater than zero".to_string(),
+            format!("spec.storageClassName: Invalid value: \"Fast\": {SUBDOMAIN_MSG}"),
+        ]
+    );
+    let volume = |spec: Value| json!({"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "v"}, "spec": spec});
+    assert_eq!(
+        causes(volume(json!({"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"], "local": {"path": "/mnt/disk"}}))),
+        vec!["spec.nodeAffinity: Required value: Local volume requires node affinity"]
+    );
+    assert_eq!(
+        causes(volume(json!({"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"], "persistentVolumeReclaimPolicy": "Recycle",
+            "hostPath": {"path": "/"}}))),
+        vec!["spec.persistentVolumeReclaimPolicy: Forbidden: may not be 'recycle' for a hostPath mount of '/'"]
+    );
+    assert_eq!(
+        causes(volume(json!({"accessModes": ["ReadWriteOnce"], "nfs": {"server": "nfs.local", "path": "exports"}}))),
+        vec![
+            "spec.capacity: Required value",
+            "spec.capacity: Unsupported value: core.ResourceList(nil): supported values: \"storage\"",
+            "spec.nfs.path: Invalid value: \"exports\": must be an absolute path",
+        ]
+    );
+    let class = json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "s"}, "provisioner": ""});
+    assert_eq!(causes(class), vec!["provisioner: Required value"]);
+}
+
+#[test]
+fn storage_class_and_claim_updates() {
+    let class = |provisioner: &str, mode: &str| {
+        object(json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "s"},
+            "provisioner": provisioner, "volumeBindingMode": mode}))
+    };
+    let errs: Vec<String> = validate_update(&class("b.io/x", "WaitForFirstConsumer"), &class("a.io/x", "Immediate"))
+        .into_iter()
+        .map(|c| format!("{}: {}", c.field, c.message))
+        .collect();
+    assert_eq!(
+        errs,
+        vec!["provisioner: Forbidden: updates to provisioner are forbidden.", "volumeBindingMode: Invalid value: \"WaitForFirstConsumer\": field is immutable"]
+    );
+    let claim = |class: Option<&str>, volume: Option<&str>| {
+        let mut spec = json!({"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}});
+        if let Some(c) = class {
+            spec["storageClassName"] = json!(c);
+        }
+        if let Some(v) = volume {
+            spec["volumeName"] = json!(v);
+        }
+        object(json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "c"}, "spec": spec}))
+    };
+    // The controller may set a first volumeName and a missing class.
+    assert!(validate_update(&claim(Some("standard"), Some("pv")), &claim(None, None)).is_empty());
+    let changed = validate_update(&claim(Some("other"), None), &claim(Some("standard"), None));
+    assert_eq!(changed.len(), 1);
+    assert_eq!(changed[0].field, "spec");
+}
+
+#[test]
+fn stateful_set_claim_templates_provide_volumes() {
+    let sts = json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "web"}, "spec": {
+        "selector": {"matchLabels": {"app": "nginx"}}, "serviceName": "nginx", "replicas": 3, "minReadySeconds": 10,
+        "template": {"metadata": {"labels": {"app": "nginx"}}, "spec": {"terminationGracePeriodSeconds": 10, "containers": [{
+            "name": "nginx", "image": "registry.k8s.io/nginx-slim:0.8", "ports": [{"containerPort": 80, "name": "web"}],
+            "volumeMounts": [{"name": "www", "mountPath": "/usr/share/nginx/html"}]}]}},
+        "volumeClaimTemplates": [{"metadata": {"name": "www"}, "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "my-storage-class",
+            "resources": {"requests": {"storage": "1Gi"}}}}]}});
+    assert_eq!(causes(sts.clone()), Vec::<String>::new());
+    // As in 1.33, the pod spec itself is left to pod creation.
+    let mut no_image = sts.clone();
+    no_image["spec"]["template"]["spec"]["containers"][0]["image"] = json!(null);
+    assert_eq!(causes(no_image), Vec::<String>::new());
+    let mut bad = sts;
+    bad["spec"]["template"]["metadata"]["labels"] = json!({"app": "other"});
+    bad["spec"]["ordinals"] = json!({"start": -1});
+    assert_eq!(
+        causes(bad),
+        vec![
+            "spec.ordinals.start: Invalid value: -1: must be greater than or equal to 0".to_string(),
+            "spec.template.metadata.labels: Invalid value: map[string]string{\"app\":\"other\"}: `selector` does not match template `labels`".to_string(),
+        ]
+    );
+}
+
+#[test]
+fn cron_job_schedules_and_time_zones() {
+    let cj = |schedule: &str, tz: Option<&str>| {
+        let mut v = json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "hello"}, "spec": {"schedule": schedule,
+            "jobTemplate": {"spec": {"template": {"spec": {"restartPolicy": "OnFailure", "containers": [{"name": "c", "image": "busybox"}]}}}}}});
+        if let Some(tz) = tz {
+            v["spec"]["timeZone"] = json!(tz);
+        }
+        causes(v)
+    };
+    assert_eq!(cj("*/1 * * * *", None), Vec::<String>::new());
+    assert_eq!(cj("@hourly", Some("Europe/Paris")), Vec::<String>::new());
+    assert_eq!(cj("* * * *", None), vec!["spec.schedule: Invalid value: \"* * * *\": expected exactly 5 fields, found 4: [* * * *]".to_string()]);
+    assert_eq!(cj("61 * * * *", None), vec!["spec.schedule: Invalid value: \"61 * * * *\": end of range (61) above maximum (59): 61".to_string()]);
+    assert_eq!(
+        cj("TZ=UTC * * * * *", None),
+        vec!["spec.schedule: Invalid value: \"TZ=UTC * * * * *\": cannot use TZ or CRON_TZ in schedule, use timeZone field instead".to_string()]
+    );
+    assert_eq!(cj("* * * * *", Some("Mars/Base")), vec!["spec.timeZone: Invalid value: \"Mars/Base\": unknown time zone Mars/Base".to_string()]);
+    assert_eq!(cj("* * * * *", Some("")), vec!["spec.timeZone: Invalid value: \"\": timeZone must be nil or non-empty string".to_string()]);
+    assert_eq!(cj("* * * * *", Some("../etc/passwd")), vec!["spec.timeZone: Invalid value: \"../etc/passwd\": unknown time zone ../etc/passwd".to_string()]);
+}

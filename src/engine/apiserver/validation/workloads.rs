@@ -8,6 +8,7 @@ use k8s_openapi::api::core::v1::{PodTemplateSpec, ReplicationController};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use super::job_policies;
 use super::pod::validate_pod_template;
 use super::{go_label_selector, go_map, quote, validate_labels, Errors};
 use crate::engine::selector::Selector;
@@ -20,7 +21,7 @@ fn template_labels(template: &PodTemplateSpec) -> Option<&BTreeMap<String, Strin
     template.metadata.as_ref().and_then(|m| m.labels.as_ref())
 }
 
-fn validate_label_selector(selector: &LabelSelector, path: &str, errs: &mut Errors) {
+pub(super) fn validate_label_selector(selector: &LabelSelector, path: &str, errs: &mut Errors) {
     validate_labels(selector.match_labels.as_ref(), &format!("{path}.matchLabels"), errs);
     for (i, expr) in selector.match_expressions.iter().flatten().enumerate() {
         let item = format!("{path}.matchExpressions[{i}]");
@@ -267,13 +268,21 @@ pub fn validate_stateful_set(sts: &StatefulSet, errs: &mut Errors) {
     }
     errs.non_negative("spec.replicas", spec.replicas.unwrap_or(1) as i64);
     errs.non_negative("spec.minReadySeconds", spec.min_ready_seconds.unwrap_or(0) as i64);
+    if let Some(ordinals) = &spec.ordinals {
+        errs.non_negative("spec.ordinals.start", ordinals.start.unwrap_or(0) as i64);
+    }
     if selector_is_empty(&spec.selector) {
         errs.required("spec.selector", "");
     } else {
         validate_label_selector(&spec.selector, "spec.selector", errs);
     }
     check_selector_matches_template(&spec.selector, &spec.template, "spec", errs);
-    validate_pod_template(&spec.template, "spec.template", errs);
+    // 1.33 checks only the template's labels and annotations here, not its
+    // pod spec: the volumes a claim template provides would not be found. A
+    // pod the template cannot make fails when the controller creates it.
+    let template_meta = spec.template.metadata.clone().unwrap_or_default();
+    validate_labels(template_meta.labels.as_ref(), "spec.template.labels", errs);
+    super::validate_annotations(template_meta.annotations.as_ref(), "spec.template.annotations", errs);
     restart_always_only(&spec.template, "spec", errs);
     if spec.template.spec.as_ref().is_some_and(|s| s.active_deadline_seconds.is_some()) {
         errs.forbidden("spec.template.spec.activeDeadlineSeconds", "activeDeadlineSeconds in StatefulSet is not Supported");
@@ -326,11 +335,15 @@ fn validate_job_spec(spec: &JobSpec, path: &str, errs: &mut Errors) {
             errs.required(&format!("{path}.completions"), "when completion mode is Indexed");
         }
     }
+    job_policies::validate_index_limits(spec, path, errs);
+    job_policies::validate_policies(spec, path, errs);
     validate_pod_template(&spec.template, &format!("{path}.template"), errs);
     let policy = spec.template.spec.as_ref().and_then(|s| s.restart_policy.as_deref()).unwrap_or("");
     match policy {
         "" | "Always" => errs.required(&format!("{path}.template.spec.restartPolicy"), "valid values: \"OnFailure\", \"Never\""),
-        "OnFailure" | "Never" => {}
+        "Never" => {}
+        "OnFailure" if spec.pod_failure_policy.is_none() => {}
+        "OnFailure" => errs.invalid_str(&format!("{path}.template.spec.restartPolicy"), "OnFailure", "only \"Never\" is supported when podFailurePolicy is specified"),
         other => errs.unsupported(&format!("{path}.template.spec.restartPolicy"), other, &["OnFailure", "Never"]),
     }
 }
@@ -341,6 +354,14 @@ pub fn validate_job(job: &Job, errs: &mut Errors) {
         validate_generated_selector(job, &spec, errs);
     }
     validate_job_spec(&spec, "spec", errs);
+    if let (Some("Indexed"), Some(c)) = (spec.completion_mode.as_deref(), spec.completions.filter(|c| *c > 0)) {
+        // Pod hostnames are `<job>-<index>`.
+        let name = job.metadata.name.as_deref().unwrap_or("");
+        let hostname = format!("{name}-{}", c - 1);
+        if !super::dns1123_label(&hostname).is_empty() {
+            errs.invalid_str("metadata.name", name, &format!("will not able to create pod with invalid DNS label: {hostname}"));
+        }
+    }
     match &spec.selector {
         None => errs.required("spec.selector", ""),
         Some(selector) => validate_label_selector(selector, "spec.selector", errs),
@@ -387,7 +408,12 @@ pub fn validate_job_update(job: &Job, old: &Job, errs: &mut Errors) {
     let old_spec = old.spec.clone().unwrap_or_default();
     if spec.completions != old_spec.completions {
         let shown = spec.completions.map_or("null".to_string(), |c| c.to_string());
-        errs.invalid("spec.completions", &shown, "field is immutable");
+        if spec.completion_mode.as_deref() != Some("Indexed") {
+            errs.invalid("spec.completions", &shown, "field is immutable");
+        } else if spec.completions.is_some() && spec.completions != spec.parallelism {
+            // Elastic Indexed Jobs scale completions and parallelism together.
+            errs.invalid("spec.completions", &shown, "can only be modified in tandem with spec.parallelism");
+        }
     }
     if spec.selector != old_spec.selector {
         immutable_selector(spec.selector.as_ref(), old_spec.selector.as_ref(), errs);
@@ -414,30 +440,61 @@ pub fn validate_job_update(job: &Job, old: &Job, errs: &mut Errors) {
     if spec.completion_mode != old_spec.completion_mode {
         errs.invalid("spec.completionMode", &quote(spec.completion_mode.as_deref().unwrap_or("")), "field is immutable");
     }
+    if spec.pod_failure_policy != old_spec.pod_failure_policy {
+        errs.invalid("spec.podFailurePolicy", "batch.PodFailurePolicy{...}", "field is immutable");
+    }
+    if spec.backoff_limit_per_index != old_spec.backoff_limit_per_index {
+        errs.invalid("spec.backoffLimitPerIndex", &spec.backoff_limit_per_index.map_or("null".to_string(), |v| v.to_string()), "field is immutable");
+    }
+    if spec.managed_by != old_spec.managed_by {
+        errs.invalid("spec.managedBy", &spec.managed_by.as_deref().map_or("null".to_string(), quote), "field is immutable");
+    }
+    if spec.success_policy != old_spec.success_policy {
+        errs.invalid("spec.successPolicy", "batch.SuccessPolicy{...}", "field is immutable");
+    }
 }
 
 pub fn validate_cron_job(cj: &CronJob, errs: &mut Errors) {
+    validate_cron_job_spec(cj, None, errs);
     if let Some(name) = cj.metadata.name.as_deref() {
         // Job names add an 11-character suffix and must stay valid labels.
         if name.len() > 52 {
             errs.invalid_str("metadata.name", name, "must be no more than 52 characters");
         }
     }
+}
+
+pub fn validate_cron_job_update(cj: &CronJob, old: &CronJob, errs: &mut Errors) {
+    validate_cron_job_spec(cj, Some(old), errs);
+}
+
+/// `validateCronJobSpec`: the schedule as robfig/cron parses it, the time zone, the rest.
+fn validate_cron_job_spec(cj: &CronJob, old: Option<&CronJob>, errs: &mut Errors) {
     let spec = cj.spec.clone().unwrap_or_default();
-    if spec.schedule.trim().is_empty() {
+    let old_spec = old.and_then(|o| o.spec.clone());
+    if spec.schedule.is_empty() {
         errs.required("spec.schedule", "");
+    } else {
+        if let Err(e) = crate::engine::cron::parse_standard(&spec.schedule) {
+            errs.invalid_str("spec.schedule", &spec.schedule, &e);
+        }
+        let tz_allowed = old_spec.as_ref().is_some_and(|o| o.schedule.contains("TZ"));
+        if tz_allowed && spec.schedule.contains("TZ") && spec.time_zone.is_some() {
+            errs.invalid_str("spec.schedule", &spec.schedule, "cannot use both timeZone field and TZ or CRON_TZ in schedule");
+        } else if !tz_allowed && spec.schedule.contains("TZ") {
+            errs.invalid_str("spec.schedule", &spec.schedule, "cannot use TZ or CRON_TZ in schedule, use timeZone field instead");
+        }
     }
     if let Some(limit) = spec.starting_deadline_seconds {
         errs.non_negative("spec.startingDeadlineSeconds", limit);
     }
-    errs.one_of("spec.concurrencyPolicy", spec.concurrency_policy.as_deref(), &["Allow", "Forbid", "Replace"]);
-    for (field, value) in [
-        ("successfulJobsHistoryLimit", spec.successful_jobs_history_limit),
-        ("failedJobsHistoryLimit", spec.failed_jobs_history_limit),
-    ] {
-        if let Some(v) = value {
-            errs.non_negative(&format!("spec.{field}"), v as i64);
-        }
+    if old_spec.as_ref().is_none_or(|o| o.time_zone != spec.time_zone) {
+        validate_time_zone(spec.time_zone.as_deref(), errs);
+    }
+    match spec.concurrency_policy.as_deref().unwrap_or("") {
+        "Allow" | "Forbid" | "Replace" => {}
+        "" => errs.required("spec.concurrencyPolicy", ""),
+        other => errs.unsupported("spec.concurrencyPolicy", other, &["Allow", "Forbid", "Replace"]),
     }
     let template = spec.job_template.spec.clone().unwrap_or_default();
     validate_job_spec(&template, "spec.jobTemplate.spec", errs);
@@ -446,5 +503,35 @@ pub fn validate_cron_job(cj: &CronJob, errs: &mut Errors) {
     }
     if template.manual_selector == Some(true) {
         errs.unsupported("spec.jobTemplate.spec.manualSelector", "true", &["nil", "false"]);
+    }
+    for (field, value) in [
+        ("successfulJobsHistoryLimit", spec.successful_jobs_history_limit),
+        ("failedJobsHistoryLimit", spec.failed_jobs_history_limit),
+    ] {
+        if let Some(v) = value {
+            errs.non_negative(&format!("spec.{field}"), v as i64);
+        }
+    }
+}
+
+/// `validateTimeZone`: an IANA name the database knows.
+fn validate_time_zone(time_zone: Option<&str>, errs: &mut Errors) {
+    let Some(tz) = time_zone else { return };
+    if tz.is_empty() {
+        errs.invalid_str("spec.timeZone", tz, "timeZone must be nil or non-empty string");
+        return;
+    }
+    let part_ok = |p: &str| {
+        p != "." && p != ".." && !p.starts_with('-') && (1..=14).contains(&p.len()) && p.bytes().all(|c| c.is_ascii_alphanumeric() || b".-_+".contains(&c))
+    };
+    if !tz.split('/').all(part_ok) {
+        errs.invalid_str("spec.timeZone", tz, &format!("unknown time zone {tz}"));
+        return;
+    }
+    if tz.eq_ignore_ascii_case("Local") {
+        errs.invalid_str("spec.timeZone", tz, "timeZone must be an explicit time zone as defined in https://www.iana.org/time-zones");
+    }
+    if let Err(e) = crate::engine::cron::load_location(tz) {
+        errs.invalid_str("spec.timeZone", tz, &e);
     }
 }

@@ -495,17 +495,17 @@ pub fn row(obj: &Object, wide: bool, now: VirtualTime) -> Row {
             let (capacity, modes) = if volume.is_empty() {
                 (String::new(), String::new())
             } else {
-                let cap = st.capacity.as_ref().and_then(|c| c.get("storage")).map(|q| q.0.clone()).unwrap_or_default();
-                (cap, access_modes(st.access_modes.as_deref().unwrap_or(&[])))
+                (storage_quantity(st.capacity.as_ref()), access_modes(st.access_modes.as_deref().unwrap_or(&[])))
             };
+            let phase = if pvc.metadata.deletion_timestamp.is_some() { "Terminating".to_string() } else { st.phase.clone().unwrap_or_default() };
             let mut headers = vec!["NAME", "STATUS", "VOLUME", "CAPACITY", "ACCESS MODES", "STORAGECLASS", "VOLUMEATTRIBUTESCLASS", "AGE"];
             let mut cells = vec![
                 name,
-                st.phase.clone().unwrap_or_default(),
+                phase,
                 volume,
                 capacity,
                 modes,
-                spec.storage_class_name.clone().unwrap_or_default(),
+                crate::engine::storage::claim_class(pvc).to_string(),
                 spec.volume_attributes_class_name.clone().unwrap_or_else(|| "<unset>".into()),
                 age_cell,
             ];
@@ -523,17 +523,17 @@ pub fn row(obj: &Object, wide: bool, now: VirtualTime) -> Row {
                 .as_ref()
                 .map(|c| format!("{}/{}", c.namespace.clone().unwrap_or_default(), c.name.clone().unwrap_or_default()))
                 .unwrap_or_default();
-            let size = spec.capacity.as_ref().and_then(|c| c.get("storage")).map(|q| q.0.clone()).unwrap_or_else(|| "0".into());
+            let phase = if pv.metadata.deletion_timestamp.is_some() { "Terminating".to_string() } else { st.phase.clone().unwrap_or_default() };
             let mut headers =
                 vec!["NAME", "CAPACITY", "ACCESS MODES", "RECLAIM POLICY", "STATUS", "CLAIM", "STORAGECLASS", "VOLUMEATTRIBUTESCLASS", "REASON", "AGE"];
             let mut cells = vec![
                 name,
-                size,
+                storage_quantity(spec.capacity.as_ref()),
                 access_modes(spec.access_modes.as_deref().unwrap_or(&[])),
                 spec.persistent_volume_reclaim_policy.clone().unwrap_or_default(),
-                st.phase.clone().unwrap_or_default(),
+                phase,
                 claim,
-                spec.storage_class_name.clone().unwrap_or_default(),
+                crate::engine::storage::volume_class(pv).to_string(),
                 spec.volume_attributes_class_name.clone().unwrap_or_else(|| "<unset>".into()),
                 st.reason.clone().unwrap_or_default(),
                 age_cell,
@@ -711,13 +711,15 @@ fn binding_row(
 
 /// `helper.GetAccessModesAsString`: `RWO,ROX,RWX,RWOP` in that order.
 fn access_modes(modes: &[String]) -> String {
-    let mut out = Vec::new();
-    for (mode, short) in [("ReadWriteOnce", "RWO"), ("ReadOnlyMany", "ROX"), ("ReadWriteMany", "RWX"), ("ReadWriteOncePod", "RWOP")] {
-        if modes.iter().any(|m| m == mode) {
-            out.push(short);
-        }
-    }
-    out.join(",")
+    crate::engine::storage::access_modes_string(modes)
+}
+
+/// The `storage` entry of a resource list as `Quantity.String()` prints it ("0" when missing).
+fn storage_quantity(list: Option<&BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>>) -> String {
+    list.and_then(|l| l.get("storage"))
+        .and_then(|q| crate::engine::quantity::parse_stored(q))
+        .map(|q| q.canonical())
+        .unwrap_or_else(|| "0".into())
 }
 
 fn hpa_targets(hpa: &k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler) -> String {

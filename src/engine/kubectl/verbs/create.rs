@@ -34,9 +34,11 @@ pub fn run(s: &mut Session) -> Result {
         "create service externalname" => service(s, "ExternalName"),
         "create configmap" => configmap(s),
         "create secret generic" => secret(s),
+        "create secret docker-registry" => docker_registry_secret(s),
         "create job" => job(s),
         "create cronjob" => cronjob(s),
         "create serviceaccount" => serviceaccount(s),
+        "create ingress" => super::create_ingress::run(s),
         other => Err(Error::Message(format!("error: \"kubectl {other}\" is not available in this simulation"))),
     }
 }
@@ -86,7 +88,7 @@ fn from_files(s: &mut Session) -> Result {
 }
 
 /// The one NAME a generator takes.
-fn one_name(s: &Session) -> std::result::Result<String, Error> {
+pub(super) fn one_name(s: &Session) -> std::result::Result<String, Error> {
     match s.args.positionals.as_slice() {
         [name] => Ok(name.clone()),
         other => Err(Error::Message(format!(
@@ -225,6 +227,12 @@ fn deployment(s: &mut Session) -> Result {
             c.ports = Some(vec![ContainerPort { container_port: port, ..Default::default() }]);
         }
     }
+    // `-- COMMAND [args...]` becomes the first container's command.
+    if !s.args.after_dash.is_empty() {
+        if let Some(c) = containers.first_mut() {
+            c.command = Some(s.args.after_dash.clone());
+        }
+    }
     let app = labels(&[("app", &name)]);
     let d = Deployment {
         metadata: ObjectMeta { name: Some(name.clone()), labels: app.clone(), ..Default::default() },
@@ -344,6 +352,47 @@ fn secret(s: &mut Session) -> Result {
     submit_generated(s, Object::Secret(secret), Some("failed to create secret "), "created")
 }
 
+/// `kubectl create secret docker-registry`: a `kubernetes.io/dockerconfigjson`
+/// secret whose `.dockerconfigjson` holds one `auths` entry (as
+/// create_secret_docker.go marshals it), or the given file.
+fn docker_registry_secret(s: &mut Session) -> Result {
+    use base64::Engine;
+    let name = one_name(s)?;
+    let text = |flag: &str| s.args.value(flag).unwrap_or("").to_string();
+    let (username, password, email) = (text("docker-username"), text("docker-password"), text("docker-email"));
+    let server = s.args.value("docker-server").unwrap_or("https://index.docker.io/v1/").to_string();
+    let files = s.args.values("from-file");
+    if files.is_empty() && (username.is_empty() || password.is_empty() || server.is_empty()) {
+        return Err(Error::Message(
+            "Error: either --from-file or the combination of --docker-username, --docker-password and --docker-server is required".to_string(),
+        ));
+    }
+    let config = match files.last() {
+        Some(source) => {
+            let path = source.split_once('=').map_or(source.as_str(), |(_, p)| p);
+            s.files.read(path).map_err(|e| Error::Message(format!("error: error reading {path}: {}", e.trim_start_matches("error: "))))?
+        }
+        None => {
+            // Go's field order: username, password, email, auth.
+            let quote = |v: &str| serde_json::Value::from(v).to_string();
+            let auth = base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
+            let fields: Vec<String> = [("username", &username), ("password", &password), ("email", &email), ("auth", &auth)]
+                .iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, v)| format!("\"{k}\":{}", quote(v)))
+                .collect();
+            format!("{{\"auths\":{{{}:{{{}}}}}}}", quote(&server), fields.join(","))
+        }
+    };
+    let secret = Secret {
+        metadata: ObjectMeta { name: Some(name), ..Default::default() },
+        data: Some(BTreeMap::from([(".dockerconfigjson".to_string(), ByteString(config.into_bytes()))])),
+        type_: Some("kubernetes.io/dockerconfigjson".to_string()),
+        ..Default::default()
+    };
+    submit_generated(s, Object::Secret(secret), Some("failed to create secret "), "created")
+}
+
 fn job_pod_spec(name: &str, image: &str, command: &[String], restart: &str) -> PodTemplateSpec {
     PodTemplateSpec {
         metadata: Some(ObjectMeta::default()),
@@ -363,17 +412,65 @@ fn job_pod_spec(name: &str, image: &str, command: &[String], restart: &str) -> P
 
 fn job(s: &mut Session) -> Result {
     let name = one_name(s)?;
-    if s.args.has("from") {
-        return Err(Error::Message("error: --from is not available in this simulation".to_string()));
+    let image = s.args.value("image").map(str::to_string).filter(|i| !i.is_empty());
+    let from = s.args.value("from").map(str::to_string).filter(|f| !f.is_empty());
+    if image.is_some() == from.is_some() {
+        return Err(Error::Message("error: either --image or --from must be specified".to_string()));
     }
-    let image = required(s, "image")?;
     let command = s.args.after_dash.clone();
+    if let Some(from) = from {
+        if !command.is_empty() {
+            return Err(Error::Message("error: cannot specify --from and command".to_string()));
+        }
+        let job = job_from_cron_job(s, &name, &from)?;
+        return submit_generated(s, Object::Job(job), Some("failed to create job: "), "created");
+    }
+    let image = image.unwrap_or_default();
     let job = Job {
         metadata: ObjectMeta { name: Some(name.clone()), ..Default::default() },
         spec: Some(JobSpec { template: job_pod_spec(&name, &image, &command, "Never"), ..Default::default() }),
         status: Some(JobStatus::default()),
     };
     submit_generated(s, Object::Job(job), Some("failed to create job: "), "created")
+}
+
+/// A Job from a CronJob's template, started by hand (`createJobFromCronJob`):
+/// marked `cronjob.kubernetes.io/instantiate: manual` and owned by the
+/// CronJob, without blocking its deletion.
+fn job_from_cron_job(s: &Session, name: &str, from: &str) -> std::result::Result<Job, Error> {
+    let (kind, cron_name) = from.split_once('/').unwrap_or((from, ""));
+    let rid = crate::engine::api::resolve_resource_arg(kind)
+        .ok_or_else(|| Error::Message(format!("error: the server doesn't have a resource type \"{kind}\"")))?;
+    if cron_name.is_empty() {
+        return Err(Error::Message("error: from must be an existing cronjob".to_string()));
+    }
+    let obj = s.cluster.sim.api.get(rid, &s.namespace(), cron_name).map_err(Error::Api)?;
+    let Object::CronJob(cj) = &*obj else {
+        let rt = resource(rid);
+        return Err(Error::Message(format!("error: unknown object type *{}.{}", rt.version, rt.kind)));
+    };
+    let spec = cj.spec.clone().unwrap_or_default();
+    let template_meta = spec.job_template.metadata.clone().unwrap_or_default();
+    let mut annotations = BTreeMap::from([("cronjob.kubernetes.io/instantiate".to_string(), "manual".to_string())]);
+    annotations.extend(template_meta.annotations.unwrap_or_default());
+    Ok(Job {
+        metadata: ObjectMeta {
+            name: Some(name.to_string()),
+            annotations: Some(annotations),
+            labels: template_meta.labels,
+            owner_references: Some(vec![k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference {
+                api_version: "batch/v1".to_string(),
+                kind: "CronJob".to_string(),
+                name: cj.metadata.name.clone().unwrap_or_default(),
+                uid: cj.metadata.uid.clone().unwrap_or_default(),
+                controller: Some(true),
+                block_owner_deletion: None,
+            }]),
+            ..Default::default()
+        },
+        spec: spec.job_template.spec.clone(),
+        status: Some(JobStatus::default()),
+    })
 }
 
 fn cronjob(s: &mut Session) -> Result {

@@ -1,10 +1,14 @@
 //! `kubectl describe`: kubectl 1.33's describers (staging/src/k8s.io/kubectl/
 //! pkg/describe/describe.go) for pods, deployments, replica sets, nodes,
-//! services, namespaces, config maps and secrets, and its generic describer
-//! for every other kind. Text is written with tabs and aligned by Go's
-//! tabwriter, as kubectl does, so column blocks line up the same way.
+//! services, namespaces, config maps and secrets (storage kinds in
+//! `storage.rs`; StatefulSets, DaemonSets, Jobs and CronJobs in
+//! `workloads.rs`), and its generic describer for every other kind. Text is
+//! written with tabs and aligned by Go's tabwriter, as kubectl does, so
+//! column blocks line up the same way.
 
-mod quantity;
+mod network;
+mod storage;
+mod workloads;
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -23,7 +27,7 @@ use crate::engine::selector::{FieldSelector, Selector};
 use crate::engine::sim::clock::VirtualTime;
 
 use super::get::{event_interval, resolve, sort_events};
-use quantity::Quantity;
+use crate::engine::quantity::{parse_stored, Quantity};
 
 /// kubectl shortens annotation values longer than this.
 const MAX_ANNOTATION_LEN: usize = 140;
@@ -63,7 +67,6 @@ pub fn run(s: &mut Session) -> Result {
     let show_events = s.args.value("show-events").is_none_or(|v| v == "true");
     let mut objects: Vec<Rc<Object>> = Vec::new();
     let mut errors = Vec::new();
-    let mut listed_namespaced = true;
     for (id, name) in &targets {
         match name {
             Some(name) => match s.cluster.sim.api.get(*id, &namespace, name) {
@@ -73,7 +76,6 @@ pub fn run(s: &mut Session) -> Result {
             },
             None => {
                 let rt = resource(*id);
-                listed_namespaced &= rt.namespaced;
                 let query = if all_namespaces || !rt.namespaced { Query::all(*id) } else { Query::in_namespace(*id, &namespace) };
                 let (items, _) = s.cluster.sim.api.list(&query.with_labels(labels.clone()))?;
                 objects.extend(items);
@@ -89,7 +91,8 @@ pub fn run(s: &mut Session) -> Result {
         s.out.push_str(&text);
     }
     if objects.is_empty() && errors.is_empty() {
-        if listed_namespaced && !all_namespaces {
+        // kubectl names the namespace even when only cluster-scoped kinds were asked for.
+        if !all_namespaces {
             s.err.push_str(&format!("No resources found in {namespace} namespace.\n"));
         } else {
             s.err.push_str("No resources found\n");
@@ -117,6 +120,10 @@ pub fn describe_object(s: &Session, obj: &Object, show_events: bool, now: Virtua
         Object::Node(_) => describe_node(&mut w, s, obj, now),
         Object::Service(_) => describe_service(&mut w, s, obj),
         Object::Namespace(_) => describe_namespace(&mut w, s, obj),
+        Object::StatefulSet(set) => workloads::describe_stateful_set(&mut w, s, obj, set),
+        Object::DaemonSet(ds) => workloads::describe_daemon_set(&mut w, s, obj, ds),
+        Object::Job(job) => workloads::describe_job(&mut w, obj, job),
+        Object::CronJob(cj) => workloads::describe_cron_job(&mut w, cj),
         Object::ConfigMap(cm) => {
             header(&mut w, obj);
             w.line(0, "\nData\n====");
@@ -142,6 +149,12 @@ pub fn describe_object(s: &Session, obj: &Object, show_events: bool, now: Virtua
                 }
             }
         }
+        Object::PersistentVolume(pv) => storage::describe_persistent_volume(&mut w, pv, now),
+        Object::PersistentVolumeClaim(pvc) => storage::describe_persistent_volume_claim(&mut w, s, pvc, now),
+        Object::StorageClass(sc) => storage::describe_storage_class(&mut w, sc),
+        Object::Ingress(ing) => network::describe_ingress(&mut w, s, ing),
+        Object::IngressClass(ic) => network::describe_ingress_class(&mut w, ic),
+        Object::NetworkPolicy(np) => network::describe_network_policy(&mut w, np),
         _ => describe_generic(&mut w, obj),
     }
     if let Some(events) = events {
@@ -150,9 +163,17 @@ pub fn describe_object(s: &Session, obj: &Object, show_events: bool, now: Virtua
     DESCRIBE.format(&w.text)
 }
 
+/// A pod template as `DescribePodTemplate` writes it, unaligned (what
+/// `kubectl rollout history --revision` and `undo --dry-run` print).
+pub fn pod_template_text(template: &PodTemplateSpec) -> String {
+    let mut w = Writer::default();
+    describe_pod_template(&mut w, template);
+    w.text
+}
+
 /// Kinds whose describers show no events.
 fn has_events(obj: &Object) -> bool {
-    !matches!(obj, Object::Namespace(_) | Object::Secret(_))
+    !matches!(obj, Object::Namespace(_) | Object::Secret(_) | Object::NetworkPolicy(_))
 }
 
 /// kubectl's `PrefixWriter`: lines indented two spaces per level.
@@ -312,6 +333,12 @@ fn describe_pod(w: &mut Writer, pod: &Pod, now: VirtualTime) {
     }
     if let Some(msg) = status.message.as_deref().filter(|r| !r.is_empty()) {
         w.line(0, &format!("Message:\t{msg}"));
+    }
+    if let Some(seccomp) = spec.security_context.as_ref().and_then(|c| c.seccomp_profile.as_ref()) {
+        w.line(0, &format!("SeccompProfile:\t{}", seccomp.type_));
+        if seccomp.type_ == "Localhost" {
+            w.line(0, &format!("LocalhostProfile:\t{}", seccomp.localhost_profile.as_deref().unwrap_or("")));
+        }
     }
     w.line(0, &format!("IP:\t{}", status.pod_ip.as_deref().unwrap_or("")));
     match status.pod_ips.as_ref().filter(|ips| !ips.is_empty()) {
@@ -1059,16 +1086,16 @@ fn describe_node(w: &mut Writer, s: &Session, obj: &Object, now: VirtualTime) {
         .filter(|p| !matches!(p.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded") | Some("Failed")))
         .collect();
     let allocatable = status.allocatable.clone().filter(|a| !a.is_empty()).or(status.capacity.clone()).unwrap_or_default();
-    let alloc = |res: &str| allocatable.get(res).and_then(|q| Quantity::parse(&q.0)).unwrap_or_default();
+    let alloc = |res: &str| allocatable.get(res).and_then(parse_stored).unwrap_or_else(Quantity::zero);
     let (alloc_cpu, alloc_mem, alloc_eph) = (alloc("cpu").milli_value(), alloc("memory").value(), alloc("ephemeral-storage").value());
-    let percent = |part: i128, whole: i128| if whole == 0 { 0 } else { part * 100 / whole };
+    let percent = |part: i64, whole: i64| if whole == 0 { 0 } else { part * 100 / whole };
     w.line(0, &format!("Non-terminated Pods:\t({} in total)", pods.len()));
     w.line(1, "Namespace\tName\t\tCPU Requests\tCPU Limits\tMemory Requests\tMemory Limits\tAge");
     w.line(1, "---------\t----\t\t------------\t----------\t---------------\t-------------\t---");
     let mut totals: BTreeMap<(&str, &str), Quantity> = BTreeMap::new();
     for pod in &pods {
         let (req, lim) = pod_requests_and_limits(pod);
-        let get = |l: &BTreeMap<String, Quantity>, r: &str| l.get(r).copied().unwrap_or_default();
+        let get = |l: &BTreeMap<String, Quantity>, r: &str| l.get(r).copied().unwrap_or_else(Quantity::zero);
         let (cr, cl, mr, ml) = (get(&req, "cpu"), get(&lim, "cpu"), get(&req, "memory"), get(&lim, "memory"));
         w.line(
             1,
@@ -1076,13 +1103,13 @@ fn describe_node(w: &mut Writer, s: &Session, obj: &Object, now: VirtualTime) {
                 "{}\t{}\t\t{} ({}%)\t{} ({}%)\t{} ({}%)\t{} ({}%)\t{}",
                 pod.metadata.namespace.as_deref().unwrap_or(""),
                 pod.metadata.name.as_deref().unwrap_or(""),
-                cr.to_canonical(),
+                cr.canonical(),
                 percent(cr.milli_value(), alloc_cpu),
-                cl.to_canonical(),
+                cl.canonical(),
                 percent(cl.milli_value(), alloc_cpu),
-                mr.to_canonical(),
+                mr.canonical(),
                 percent(mr.value(), alloc_mem),
-                ml.to_canonical(),
+                ml.canonical(),
                 percent(ml.value(), alloc_mem),
                 age(pod.metadata.creation_timestamp.as_ref(), now)
             ),
@@ -1090,8 +1117,8 @@ fn describe_node(w: &mut Writer, s: &Session, obj: &Object, now: VirtualTime) {
         for (kind, list) in [("req", &req), ("lim", &lim)] {
             for res in ["cpu", "memory", "ephemeral-storage"] {
                 if let Some(q) = list.get(res) {
-                    let entry = totals.entry((kind, res)).or_insert(Quantity { nanos: 0, binary: q.binary });
-                    *entry = entry.add(*q);
+                    let entry = totals.entry((kind, res)).or_insert(Quantity::from_nanos(0, q.format));
+                    *entry = entry.add(q);
                 }
             }
         }
@@ -1100,10 +1127,10 @@ fn describe_node(w: &mut Writer, s: &Session, obj: &Object, now: VirtualTime) {
     w.line(1, "Resource\tRequests\tLimits");
     w.line(1, "--------\t--------\t------");
     for (res, whole, milli) in [("cpu", alloc_cpu, true), ("memory", alloc_mem, false), ("ephemeral-storage", alloc_eph, false)] {
-        let r = totals.get(&("req", res)).copied().unwrap_or_default();
-        let l = totals.get(&("lim", res)).copied().unwrap_or_default();
+        let r = totals.get(&("req", res)).copied().unwrap_or_else(Quantity::zero);
+        let l = totals.get(&("lim", res)).copied().unwrap_or_else(Quantity::zero);
         let amount = |q: Quantity| if milli { q.milli_value() } else { q.value() };
-        w.line(1, &format!("{res}\t{} ({}%)\t{} ({}%)", r.to_canonical(), percent(amount(r), whole), l.to_canonical(), percent(amount(l), whole)));
+        w.line(1, &format!("{res}\t{} ({}%)\t{} ({}%)", r.canonical(), percent(amount(r), whole), l.canonical(), percent(amount(l), whole)));
     }
     let mut huge: Vec<&String> = allocatable.keys().filter(|k| k.starts_with("hugepages-")).collect();
     huge.sort();
@@ -1124,9 +1151,9 @@ fn pod_requests_and_limits(pod: &Pod) -> (BTreeMap<String, Quantity>, BTreeMap<S
     let mut lim: BTreeMap<String, Quantity> = BTreeMap::new();
     let add = |into: &mut BTreeMap<String, Quantity>, from: Option<&BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>>| {
         for (k, v) in from.into_iter().flatten() {
-            if let Some(q) = Quantity::parse(&v.0) {
-                let e = into.entry(k.clone()).or_insert(Quantity { nanos: 0, binary: q.binary });
-                *e = e.add(q);
+            if let Some(q) = parse_stored(v) {
+                let e = into.entry(k.clone()).or_insert(Quantity::from_nanos(0, q.format));
+                *e = e.add(&q);
             }
         }
     };
@@ -1139,9 +1166,9 @@ fn pod_requests_and_limits(pod: &Pod) -> (BTreeMap<String, Quantity>, BTreeMap<S
         let r = c.resources.clone().unwrap_or_default();
         for (into, from) in [(&mut req, r.requests), (&mut lim, r.limits)] {
             for (k, v) in from.into_iter().flatten() {
-                if let Some(q) = Quantity::parse(&v.0) {
-                    let e = into.entry(k).or_insert(Quantity { nanos: 0, binary: q.binary });
-                    if q.nanos > e.nanos {
+                if let Some(q) = parse_stored(&v) {
+                    let e = into.entry(k).or_insert(Quantity::from_nanos(0, q.format));
+                    if q.nanos() > e.nanos() {
                         *e = q;
                     }
                 }
@@ -1227,7 +1254,13 @@ fn events_for(s: &Session, obj: &Object) -> Vec<Event> {
     let m = obj.meta();
     let kind = resource(obj.resource_id()).kind;
     let name = m.name.clone().unwrap_or_default();
-    let uid = m.uid.clone().unwrap_or_default();
+    let mut uid = m.uid.clone().unwrap_or_default();
+    // A mirror pod's events are its static pod's, as kubectl looks them up.
+    if let Object::Pod(p) = obj {
+        if let Some(hash) = p.metadata.annotations.as_ref().and_then(|a| a.get(crate::engine::apiserver::admission::MIRROR_POD_ANNOTATION)) {
+            uid = hash.clone();
+        }
+    }
     let fields = FieldSelector { terms: vec![("involvedObject.name".into(), true, name.clone()), ("involvedObject.kind".into(), true, kind.into())] };
     let Ok((items, _)) = s.cluster.sim.api.list(&Query::all(ids::events()).with_fields(fields)) else { return Vec::new() };
     let mut events: Vec<Event> = items

@@ -1,66 +1,96 @@
 //! `kubectl logs`: the API server checks the pod and container, then asks
 //! the node's kubelet for the container's output.
+//!
+//! `-f` in the page keeps following until the container stops (or Ctrl-C);
+//! in a script, which cannot wait, it prints what exists and returns.
+
+use k8s_openapi::api::core::v1::Pod;
 
 use crate::engine::api::{ids, meta, ApiError, Object, Reason};
 use crate::engine::apiserver::Query;
+use crate::engine::kubectl::interactive::{self, Follow, Interactive, Stream};
 use crate::engine::kubectl::{Error, Result, Session};
+use crate::engine::node::runtime::LogLine;
 use crate::engine::selector::Selector;
+use crate::engine::sim::clock::VirtualTime;
 
 use super::get::resolve;
 
 const USAGE: &str = "error: expected 'logs [-f] [-p] (POD | TYPE/NAME) [-c CONTAINER]'.\nPOD or TYPE/NAME is a required argument for the logs command\nSee 'kubectl logs -h' for help and examples";
 
+fn parse_since(s: &Session) -> Result<Option<VirtualTime>> {
+    let now = s.cluster.now();
+    if let Some(since) = s.args.value("since") {
+        let ms = super::delete::parse_duration_ms(since)
+            .ok_or_else(|| Error::Message(format!("error: invalid argument \"{since}\" for \"--since\" flag: time: invalid duration \"{since}\"\nSee 'kubectl logs --help' for usage.")))?;
+        return Ok(Some(VirtualTime::from_millis(now.as_millis().saturating_sub(ms))));
+    }
+    if let Some(t) = s.args.value("since-time") {
+        let parsed = t.parse::<k8s_openapi::jiff::Timestamp>().map_err(|_| Error::Message(format!("error: --since-time must be an RFC3339 timestamp")))?;
+        let ms = (parsed.as_millisecond() - crate::engine::api::meta::EPOCH_SECONDS * 1000).max(0) as u64;
+        return Ok(Some(VirtualTime::from_millis(ms)));
+    }
+    Ok(None)
+}
+
 pub fn run(s: &mut Session) -> Result {
     let namespace = s.namespace();
     let positionals = s.args.positionals.clone();
-    let pod = match (positionals.first(), s.args.value("selector")) {
-        (Some(target), _) => find_pod(s, &namespace, target)?,
+    if s.args.has("since") && s.args.has("since-time") {
+        return Err(Error::Message("error: at most one of `sinceTime` or `sinceSeconds` may be specified".into()));
+    }
+    if s.args.flag("all-containers") && s.args.has("container") {
+        return Err(Error::Message(format!("error: --all-containers=true should not be specified with container name {}", s.args.value("container").unwrap_or(""))));
+    }
+    let selector = s.args.value("selector").map(str::to_string);
+    let pods: Vec<Pod> = match (positionals.first(), selector.as_deref()) {
+        (Some(_), Some(_)) => return Err(Error::Message("error: only one of a selector or a resource name may be given".into())),
+        (Some(target), None) => vec![find_pod(s, &namespace, target, true)?],
         (None, Some(sel)) => {
             let selector = Selector::parse(sel).map_err(|e| Error::Message(format!("error: {e}")))?;
             let (pods, _) = s.cluster.sim.api.list(&Query::in_namespace(ids::pods(), &namespace).with_labels(selector))?;
-            match pods.first() {
-                Some(p) => match &**p {
-                    Object::Pod(p) => p.clone(),
-                    _ => return Err(Error::Message(USAGE.into())),
-                },
-                None => {
-                    s.err.push_str(&format!("No resources found in {namespace} namespace.\n"));
-                    return Ok(());
-                }
+            let pods: Vec<Pod> = pods.iter().filter_map(|p| if let Object::Pod(p) = &**p { Some(p.clone()) } else { None }).collect();
+            if pods.is_empty() {
+                s.err.push_str(&format!("No resources found in {namespace} namespace.\n"));
+                return Ok(());
             }
+            pods
         }
         (None, None) => return Err(Error::Message(USAGE.into())),
     };
-    let pod_name = pod.metadata.name.clone().unwrap_or_default();
-    let spec = pod.spec.clone().unwrap_or_default();
-    let all_names: Vec<String> = spec.init_containers.iter().flatten().chain(spec.containers.iter()).map(|c| c.name.clone()).collect();
-    let containers: Vec<String> = if s.args.flag("all-containers") {
-        all_names.clone()
-    } else if let Some(c) = s.args.value("container") {
-        if !all_names.iter().any(|n| n == c) {
-            return Err(Error::Api(ApiError::new(Reason::BadRequest, format!("container {c} is not valid for pod {pod_name}"))));
-        }
-        vec![c.to_string()]
-    } else {
-        // kubectl picks the annotated default container, else the first, and says so.
-        let annotated = pod.metadata.annotations.as_ref().and_then(|a| a.get("kubectl.kubernetes.io/default-container")).cloned();
-        let chosen = annotated.filter(|a| spec.containers.iter().any(|c| &c.name == a)).or_else(|| spec.containers.first().map(|c| c.name.clone()));
-        let Some(chosen) = chosen else { return Ok(()) };
-        if spec.containers.len() + spec.init_containers.as_ref().map(Vec::len).unwrap_or(0) > 1 {
-            let mut names: Vec<String> = spec.containers.iter().map(|c| c.name.clone()).collect();
-            names.extend(spec.init_containers.iter().flatten().map(|c| format!("{} (init)", c.name)));
-            s.err.push_str(&format!("Defaulted container \"{chosen}\" out of: {}\n", names.join(", ")));
-        }
-        vec![chosen]
-    };
+    let follow = s.args.flag("follow");
+    let max_requests: usize = s.args.value("max-log-requests").and_then(|v| v.parse().ok()).unwrap_or(5);
     let previous = s.args.flag("previous");
-    let Some(node) = spec.node_name.clone().filter(|n| !n.is_empty()) else {
-        // An unscheduled pod has no log location; the API server answers with nothing.
-        return Ok(());
+    let since = parse_since(s)?;
+    let timestamps = s.args.flag("timestamps");
+    // With a selector kubectl shows the last 10 lines unless told otherwise.
+    let tail: Option<i64> = match s.args.value("tail") {
+        Some(t) => Some(t.parse().map_err(|_| Error::Message(format!("error: invalid argument \"{t}\" for \"--tail\" flag: strconv.ParseInt: parsing \"{t}\": invalid syntax")))?),
+        None if selector.is_some() => Some(10),
+        None => None,
     };
+    let limit_bytes: Option<usize> = s.args.value("limit-bytes").and_then(|v| v.parse().ok());
+    let mut requests: Vec<(Pod, String)> = Vec::new();
+    for pod in &pods {
+        for c in containers_of(s, pod)? {
+            requests.push((pod.clone(), c));
+        }
+    }
+    if follow && requests.len() > max_requests {
+        return Err(Error::Message(format!(
+            "error: you are attempting to follow {} log streams, but maximum allowed concurrency is {max_requests}, use --max-log-requests to increase the limit",
+            requests.len()
+        )));
+    }
     let prefix = s.args.flag("prefix");
-    for container in &containers {
-        let text = kubelet_logs(s, &node, &namespace, &pod_name, container, previous).map_err(|msg| {
+    let mut streams = Vec::new();
+    for (pod, container) in &requests {
+        let pod_name = pod.metadata.name.clone().unwrap_or_default();
+        let Some(node) = pod.spec.as_ref().and_then(|sp| sp.node_name.clone()).filter(|n| !n.is_empty()) else {
+            // An unscheduled pod has no log location; the API server answers with nothing.
+            continue;
+        };
+        let (lines, id, dropped, running) = kubelet_logs(s, &node, &namespace, &pod_name, container, previous).map_err(|msg| {
             // An unreachable kubelet is a plain server error; the rest are BadRequest.
             if msg.starts_with("Get \"https://") {
                 Error::Message(format!("Error from server: {msg}"))
@@ -68,29 +98,71 @@ pub fn run(s: &mut Session) -> Result {
                 Error::Api(ApiError::new(Reason::BadRequest, msg))
             }
         })?;
-        let text = tail(&text, s.args.value("tail"));
-        for line in text.lines() {
-            if prefix {
-                s.out.push_str(&format!("[pod/{pod_name}/{container}] "));
-            }
-            s.out.push_str(line);
-            s.out.push('\n');
+        let mut chosen: Vec<(usize, &LogLine)> = lines.iter().enumerate().filter(|(_, l)| since.is_none_or(|t| l.time >= t)).collect();
+        if let Some(n) = tail.filter(|n| *n >= 0) {
+            let start = chosen.len().saturating_sub(n as usize);
+            chosen.drain(..start);
         }
+        let mut text = String::new();
+        for (i, line) in chosen {
+            if prefix {
+                text.push_str(&format!("[pod/{pod_name}/{container}] "));
+            }
+            if timestamps {
+                text.push_str(&interactive::log_timestamp(line, dropped + i as u64));
+                text.push(' ');
+            }
+            text.push_str(&line.text);
+            text.push('\n');
+        }
+        if let Some(limit) = limit_bytes {
+            let mut cut = limit.min(text.len());
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            text.truncate(cut);
+        }
+        s.say(false, &text);
+        if follow && running && !previous {
+            streams.push(Stream { pod: pod_name.clone(), container: container.clone(), node: node.clone(), container_id: id, seen: dropped + lines.len() as u64 });
+        }
+    }
+    if follow && s.terminal && !streams.is_empty() {
+        s.interactive = Some(Interactive::Follow(Follow { namespace, streams, prefix, timestamps, remove: None, wait_for_exit: false }));
     }
     Ok(())
 }
 
-/// The last `--tail` lines (all for -1 or no flag).
-fn tail(text: &str, n: Option<&str>) -> String {
-    let Some(n) = n.and_then(|v| v.parse::<i64>().ok()).filter(|n| *n >= 0) else { return text.to_string() };
-    let lines: Vec<&str> = text.lines().collect();
-    let start = lines.len().saturating_sub(n as usize);
-    lines[start..].iter().map(|l| format!("{l}\n")).collect()
+/// The containers asked for: `--all-containers`, `-c`, or the default one.
+fn containers_of(s: &mut Session, pod: &Pod) -> Result<Vec<String>> {
+    let pod_name = pod.metadata.name.clone().unwrap_or_default();
+    let spec = pod.spec.clone().unwrap_or_default();
+    let all_names: Vec<String> = spec.init_containers.iter().flatten().chain(spec.containers.iter()).map(|c| c.name.clone()).collect();
+    if s.args.flag("all-containers") {
+        return Ok(all_names);
+    }
+    if let Some(c) = s.args.value("container") {
+        if !all_names.iter().any(|n| n == c) {
+            return Err(Error::Api(ApiError::new(Reason::BadRequest, format!("container {c} is not valid for pod {pod_name}"))));
+        }
+        return Ok(vec![c.to_string()]);
+    }
+    // kubectl picks the annotated default container, else the first, and says so.
+    let annotated = pod.metadata.annotations.as_ref().and_then(|a| a.get("kubectl.kubernetes.io/default-container")).cloned();
+    let chosen = annotated.filter(|a| spec.containers.iter().any(|c| &c.name == a)).or_else(|| spec.containers.first().map(|c| c.name.clone()));
+    let Some(chosen) = chosen else { return Ok(vec![]) };
+    if spec.containers.len() + spec.init_containers.as_ref().map(Vec::len).unwrap_or(0) > 1 {
+        let mut names: Vec<String> = spec.containers.iter().map(|c| c.name.clone()).collect();
+        names.extend(spec.init_containers.iter().flatten().map(|c| format!("{} (init)", c.name)));
+        s.say(true, &format!("Defaulted container \"{chosen}\" out of: {}\n", names.join(", ")));
+    }
+    Ok(vec![chosen])
 }
 
-/// The pod a `logs` argument names: `NAME`, `pod/NAME`, or a controller
-/// (`deploy/web`, `job/x`) whose first pod kubectl picks.
-fn find_pod(s: &mut Session, namespace: &str, target: &str) -> Result<k8s_openapi::api::core::v1::Pod> {
+/// The pod a `logs`/`exec` argument names: `NAME`, `pod/NAME`, or a
+/// controller (`deploy/web`, `job/x`) whose first pod kubectl picks
+/// (`logs` says which when there are several).
+pub fn find_pod(s: &mut Session, namespace: &str, target: &str, announce: bool) -> Result<Pod> {
     let (kind, name) = target.split_once('/').unwrap_or(("pod", target));
     let rid = resolve(kind)?;
     let obj = s.cluster.sim.api.get(rid, namespace, name)?;
@@ -107,9 +179,16 @@ fn find_pod(s: &mut Session, namespace: &str, target: &str) -> Result<k8s_openap
         Object::ReplicationController(rc) => rc.spec.as_ref().and_then(|s| s.selector.as_ref()).map(Selector::from_map),
         _ => None,
     }
-    .ok_or_else(|| Error::Message(format!("error: cannot get the logs from {}", crate::engine::api::resource(rid).qualified_plural())))?;
+    .ok_or_else(|| {
+        let r = crate::engine::api::resource(rid);
+        if announce {
+            Error::Message(format!("error: cannot get the logs from {}", r.qualified_plural()))
+        } else {
+            Error::Message(format!("error: cannot attach to *{}.{}: not implemented", r.version, r.kind))
+        }
+    })?;
     let (pods, _) = s.cluster.sim.api.list(&Query::in_namespace(ids::pods(), namespace).with_labels(selector))?;
-    let mut pods: Vec<k8s_openapi::api::core::v1::Pod> = pods
+    let mut pods: Vec<Pod> = pods
         .iter()
         .filter_map(|o| match &**o {
             Object::Pod(p) => Some(p.clone()),
@@ -119,25 +198,31 @@ fn find_pod(s: &mut Session, namespace: &str, target: &str) -> Result<k8s_openap
     // kubectl prefers running, then older pods.
     pods.sort_by_key(|p| {
         let running = p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running");
-        (!running, p.metadata.creation_timestamp.as_ref().map(|t| meta::virtual_of(t)))
+        (!running, p.metadata.creation_timestamp.as_ref().map(meta::virtual_of))
     });
     let count = pods.len();
     let Some(first) = pods.into_iter().next() else {
-        return Err(Error::Message(format!("error: timed out waiting for the condition")));
+        return Err(Error::Message("error: timed out waiting for the condition".to_string()));
     };
-    if count > 1 {
-        s.err.push_str(&format!("Found {count} pods, using pod/{}\n", first.metadata.name.as_deref().unwrap_or("")));
+    if count > 1 && announce {
+        s.say(true, &format!("Found {count} pods, using pod/{}\n", first.metadata.name.as_deref().unwrap_or("")));
     }
     Ok(first)
 }
 
-/// Asks the node's kubelet for a container's output.
-fn kubelet_logs(s: &Session, node: &str, namespace: &str, pod: &str, container: &str, previous: bool) -> std::result::Result<String, String> {
+/// Asks the node's kubelet for a container's output: its lines, the
+/// instance's id, lines rotated away before them, and whether it runs.
+fn kubelet_logs(s: &Session, node: &str, namespace: &str, pod: &str, container: &str, previous: bool) -> std::result::Result<(Vec<LogLine>, String, u64, bool), String> {
     let Some(component) = s.cluster.sim.component(&format!("kubelet/{node}")) else {
         return Err(format!("Get \"https://{node}:10250/containerLogs/{namespace}/{pod}/{container}\": dial tcp: lookup {node}: no such host"));
     };
-    match component.as_any().downcast_ref::<crate::engine::node::Kubelet>() {
-        Some(kubelet) => kubelet.logs(namespace, pod, Some(container), previous),
-        None => Ok(String::new()),
+    match (component.as_any().downcast_ref::<crate::engine::node::Kubelet>(), s.cluster.sim.world.machine(node)) {
+        (Some(kubelet), Some(machine)) => {
+            let lines = kubelet.log_lines(machine, namespace, pod, Some(container), previous)?;
+            let instance = machine.runtime.sandboxes().find(|(_, sb)| sb.namespace == namespace && sb.pod == pod).and_then(|(_, sb)| sb.latest(container));
+            let (id, dropped, running) = instance.map_or((String::new(), 0, false), |c| (c.id.clone(), if previous { 0 } else { c.logs_dropped }, c.is_running()));
+            Ok((lines, id, dropped, running))
+        }
+        _ => Ok((vec![], String::new(), 0, false)),
     }
 }

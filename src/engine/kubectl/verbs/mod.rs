@@ -1,9 +1,12 @@
 //! One module per verb; `dispatch` picks it by the parsed command.
 
 pub mod apply;
+mod attach;
 pub mod create;
+mod create_ingress;
 mod delete;
 mod describe;
+mod exec;
 mod get;
 mod info;
 mod label;
@@ -41,7 +44,9 @@ pub fn dispatch(s: &mut Session) -> Result {
         "cordon" | "uncordon" | "drain" | "taint" => nodes::run(s),
         "wait" => wait::run(s),
         "patch" => patch::run(s),
-        "exec" | "port-forward" | "attach" | "cp" | "edit" | "top" => info::simulated_only(s),
+        "exec" => exec::run(s),
+        "attach" => attach::run(s),
+        "port-forward" | "cp" | "edit" | "top" => info::simulated_only(s),
         _ => Err(Error::Message(format!("error: unknown command \"{verb}\" for \"kubectl\""))),
     }
 }

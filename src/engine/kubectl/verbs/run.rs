@@ -1,4 +1,6 @@
-//! `kubectl run NAME --image=…`: one pod, as kubectl 1.33's generator builds it.
+//! `kubectl run NAME --image=…`: one pod, as kubectl 1.33's generator
+//! builds it; with `-i`/`--attach` kubectl waits for it to run and attaches
+//! (`--rm` deletes it afterwards).
 
 use std::collections::BTreeMap;
 
@@ -6,6 +8,7 @@ use k8s_openapi::api::core::v1::{Container, ContainerPort, EnvVar, Pod, PodSpec,
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::engine::api::Object;
+use super::attach;
 use crate::engine::kubectl::verbs::create::submit_generated;
 use crate::engine::kubectl::{Error, Result, Session};
 
@@ -20,8 +23,18 @@ pub fn run(s: &mut Session) -> Result {
     if !matches!(restart.as_str(), "Always" | "OnFailure" | "Never") {
         return Err(Error::Message(format!("error: invalid restart policy: {restart}\nSee 'kubectl run -h' for help and examples")));
     }
-    if s.args.flag("stdin") || s.args.flag("tty") || s.args.flag("attach") || s.args.flag("rm") {
-        return Err(Error::Message("error: attaching to containers is not available in this simulation; run without -i, -t, --attach or --rm".to_string()));
+    let interactive = s.args.flag("stdin");
+    let tty = s.args.flag("tty");
+    let attach = if s.args.has("attach") { s.args.flag("attach") } else { interactive };
+    let remove = s.args.flag("rm");
+    if tty && !interactive {
+        return Err(Error::Message("error: -i/--stdin is required for containers with -t/--tty=true".to_string()));
+    }
+    if remove && !attach {
+        return Err(Error::Message("error: --rm should only be used for attached containers".to_string()));
+    }
+    if attach && s.args.has("dry-run") && s.args.value("dry-run") != Some("none") {
+        return Err(Error::Message("error: --dry-run=[server|client] can't be used with attached containers options (--attach, --stdin, or --tty)".to_string()));
     }
     let labels: BTreeMap<String, String> = match s.args.value("labels") {
         Some(spec) => {
@@ -60,6 +73,9 @@ pub fn run(s: &mut Session) -> Result {
         ports: port.map(|p| vec![ContainerPort { container_port: p, ..Default::default() }]),
         image_pull_policy: s.args.value("image-pull-policy").map(str::to_string),
         resources: Some(ResourceRequirements::default()),
+        stdin: interactive.then_some(true),
+        stdin_once: (interactive && !s.args.flag("leave-stdin-open")).then_some(true),
+        tty: tty.then_some(true),
         ..Default::default()
     };
     let pod = Pod {
@@ -77,5 +93,73 @@ pub fn run(s: &mut Session) -> Result {
         }),
         status: Some(PodStatus::default()),
     };
-    submit_generated(s, Object::Pod(pod), None, "created")
+    let pod = apply_overrides(s, pod)?;
+    if !attach {
+        return submit_generated(s, Object::Pod(pod), None, "created");
+    }
+    let restart_policy = pod.spec.as_ref().and_then(|sp| sp.restart_policy.clone()).unwrap_or_default();
+    let namespace = s.namespace();
+    let name = pod.metadata.name.clone().unwrap_or_default();
+    let mut created = pod;
+    created.metadata.namespace = Some(namespace.clone());
+    s.cluster.sim.api.create(Object::Pod(created))?;
+    s.cluster.sim.settle();
+    let timeout = match s.args.value("pod-running-timeout") {
+        Some(t) => super::delete::parse_duration_ms(t).ok_or_else(|| Error::Message(format!("error: invalid argument \"{t}\" for \"--pod-running-timeout\" flag: time: invalid duration \"{t}\"")))?,
+        None => 60_000,
+    };
+    let wait_for_exit = !s.args.flag("leave-stdin-open") && (restart_policy == "Never" || restart_policy == "OnFailure");
+    let Some(running) = attach::wait_running(s, &namespace, &name, timeout) else {
+        let mut tail = String::new();
+        if remove {
+            tail = crate::engine::kubectl::run_words(s.cluster, vec!["delete".into(), "pod".into(), name.clone(), "--namespace".into(), namespace.clone()], None, &crate::engine::kubectl::NoFiles).combined();
+        }
+        s.say(false, &tail);
+        return Err(Error::Message("error: timed out waiting for the condition".to_string()));
+    };
+    let phase = running.status.as_ref().and_then(|st| st.phase.clone()).unwrap_or_default();
+    let quiet = s.args.flag("quiet");
+    let result = if phase == "Succeeded" || phase == "Failed" {
+        // Already over: kubectl shows its logs instead of attaching.
+        let text = crate::engine::kubectl::run_words(s.cluster, vec!["logs".into(), name.clone(), "--namespace".into(), namespace.clone()], None, &crate::engine::kubectl::NoFiles).combined();
+        s.say(false, &text);
+        let mut tail = String::new();
+        let code = crate::engine::kubectl::interactive::finish(s.cluster, &namespace, &name, remove, wait_for_exit, &mut tail);
+        s.say(false, &tail);
+        if code != 0 { Err(Error::Exit(code, String::new())) } else { Ok(()) }
+    } else {
+        let options = attach::AttachOptions { stdin: interactive, tty, quiet, remove, wait_for_exit, stream: true };
+        let result = attach::attach(s, &running, &name, options);
+        match (&result, &s.interactive) {
+            // The page's terminal now drives it; its end removes the pod.
+            (Ok(()), Some(_)) => return Ok(()),
+            _ => {}
+        }
+        result
+    };
+    result
+}
+
+/// `--overrides`: an inline JSON patch of the generated pod, applied as
+/// `--override-type` says (merge by default, as kubectl's Overrider).
+fn apply_overrides(s: &Session, pod: Pod) -> std::result::Result<Pod, Error> {
+    use crate::engine::apiserver::patch;
+    let Some(text) = s.args.value("overrides").filter(|o| !o.is_empty()) else { return Ok(pod) };
+    let kind = s.args.value("override-type").unwrap_or("merge");
+    if !matches!(kind, "json" | "merge" | "strategic") {
+        return Err(Error::Message(format!("error: invalid override type: {kind}")));
+    }
+    let overrides: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| Error::Message(format!("error: {e}")))?;
+    let mut generated = serde_json::to_value(&pod).map_err(|e| Error::Message(format!("error: {e}")))?;
+    if let serde_json::Value::Object(map) = &mut generated {
+        map.insert("apiVersion".into(), "v1".into());
+        map.insert("kind".into(), "Pod".into());
+    }
+    let patched = match kind {
+        "json" => patch::json_patch(&generated, &overrides).map_err(|e| Error::Message(format!("error: {e}")))?,
+        "strategic" => patch::strategic_merge_patch(&generated, &overrides).map_err(|e| Error::Message(format!("error: {e}")))?,
+        _ => patch::merge_patch(&generated, &overrides),
+    };
+    serde_json::from_value(patched).map_err(|e| Error::Message(format!("error: {e}")))
 }

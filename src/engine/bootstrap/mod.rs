@@ -1,0 +1,114 @@
+//! What a cluster installer leaves on a fresh cluster besides the API
+//! server's own objects, for each profile:
+//! - `static_pods`: the control-plane manifests kubeadm writes to the
+//!   control-plane node's `/etc/kubernetes/manifests` (etcd, kube-apiserver,
+//!   kube-controller-manager, kube-scheduler); the kubelet runs them and
+//!   publishes their mirror pods;
+//! - `addons`: kube-proxy's DaemonSet (kubeadm), kindnet and
+//!   local-path-storage (kind) or the storage-provisioner pod (minikube),
+//!   created through the API server as the installers do, once the
+//!   control-plane node has registered (`AddonInstaller`).
+
+pub mod addons;
+pub mod static_pods;
+
+use std::any::Any;
+
+use serde_json::Value;
+
+use crate::engine::api::ids;
+use crate::engine::apiserver::{decode, ApiServer};
+use crate::engine::cluster::Profile;
+use crate::engine::kubectl::verbs::apply::{last_applied_json, with_annotation, LAST_APPLIED};
+use crate::engine::sim::{Component, Ctx};
+
+use addons::Verb;
+
+/// Creates the profile's add-ons through the API server's normal path;
+/// returns what failed (nothing, unless the manifests are wrong).
+pub fn install_addons(api: &mut ApiServer, profile: &Profile) -> Vec<String> {
+    let mut errors = Vec::new();
+    for (verb, text) in addons::manifests(profile) {
+        errors.extend(create_all(api, &text, verb));
+    }
+    errors
+}
+
+/// Creates every document of `text`, as `kubectl create` or `kubectl apply` would.
+pub fn create_all(api: &mut ApiServer, text: &str, verb: Verb) -> Vec<String> {
+    let parsed = decode::parse_manifests(text);
+    let mut errors: Vec<String> = parsed.error.iter().map(|e| e.message.clone()).collect();
+    for doc in parsed.documents {
+        let value: Value = match verb {
+            Verb::Create => doc.value.clone(),
+            Verb::Apply => with_annotation(&doc.value, LAST_APPLIED, &last_applied_json(&doc.value)),
+        };
+        let created = decode::resolve_kind(&value, "installer")
+            .and_then(|rid| decode::decode_object(rid, &value).map_err(|e| e.message))
+            .and_then(|obj| api.create(obj).map(|_| ()).map_err(|e| e.message));
+        if let Err(e) = created {
+            errors.push(e);
+        }
+    }
+    errors
+}
+
+/// kubeadm's `addon` phase and the installer's own add-ons: they run once
+/// the control-plane node has registered, as `kubeadm init` waits for its
+/// kubelet before installing them. Not a process a learner can stop.
+pub struct AddonInstaller {
+    profile: Profile,
+    installed: bool,
+}
+
+/// The installer's name: not one of the cluster's switchable processes.
+pub const INSTALLER: &str = "installer/addons";
+
+impl AddonInstaller {
+    pub fn new(profile: &Profile) -> Self {
+        AddonInstaller { profile: profile.clone(), installed: false }
+    }
+}
+
+impl Component for AddonInstaller {
+    fn name(&self) -> &str {
+        INSTALLER
+    }
+
+    fn run(&mut self, ctx: &mut Ctx) {
+        if self.installed {
+            return;
+        }
+        let control_plane = self.profile.nodes.iter().find(|n| n.control_plane).map(|n| n.name.clone());
+        let registered = control_plane.is_none_or(|n| ctx.api.get(ids::nodes(), "", &n).is_ok());
+        if !registered {
+            ctx.wake_after_ms(1_000);
+            return;
+        }
+        for e in install_addons(ctx.api, &self.profile) {
+            ctx.log(format!("installing add-ons: {e}"));
+        }
+        self.installed = true;
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::cluster::ProfileKind;
+
+    #[test]
+    fn every_addon_is_accepted_by_the_api_server() {
+        for kind in [ProfileKind::Minikube, ProfileKind::Default] {
+            let profile = Profile::new(kind);
+            let mut api = ApiServer::new(1, &profile.server);
+            crate::engine::cluster::bootstrap_objects(&mut api);
+            let errors = install_addons(&mut api, &profile);
+            assert!(errors.is_empty(), "{kind:?}: {errors:?}");
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! Commands typed on the learner's machine besides kubectl: `curl` and
+//! `wget` from outside the cluster (as a laptop reaches a kind or minikube
+//! node), `minikube service NAME --url`, and the traffic generator
+//! (`traffic start|stop|report`).
+
+use crate::engine::api::{ids, Object};
+use crate::engine::cluster::{Cluster, ProfileKind};
+use crate::engine::network::tools::{self, ToolContext};
+use crate::engine::network::Origin;
+use crate::engine::node::images::{parse_image, Toolkit};
+
+/// The commands [`run`] understands.
+pub const COMMANDS: &[&str] = &["traffic", "curl", "wget", "minikube"];
+
+/// Whether a line is a host command rather than kubectl.
+pub fn is_host_command(line: &str) -> bool {
+    line.split_whitespace().next().is_some_and(|w| COMMANDS.contains(&w))
+}
+
+/// Whether a host command only reads (a scene need not keep it).
+pub fn is_read_only(words: &[String]) -> bool {
+    matches!(words.first().map(String::as_str), Some("minikube")) || (words.first().map(String::as_str) == Some("traffic") && words.get(1).map(String::as_str) == Some("report"))
+}
+
+/// What a host command printed and its exit code.
+pub struct HostOutput {
+    pub text: String,
+    pub code: i32,
+}
+
+/// Runs one host command, given as words.
+pub fn run(cluster: &mut Cluster, words: &[String]) -> HostOutput {
+    let ok = |text: String| HostOutput { text, code: 0 };
+    match words.first().map(String::as_str) {
+        Some("traffic") => {
+            let now = cluster.sim.now();
+            let sim = &mut cluster.sim;
+            match crate::engine::network::traffic::command(&sim.api, &mut sim.world, now, &words[1..]) {
+                Ok(text) => ok(text),
+                Err(e) => HostOutput { text: format!("{e}\n"), code: 1 },
+            }
+        }
+        Some(tool @ ("curl" | "wget")) => {
+            // The host's own tools: a recent curl, GNU Wget.
+            let image = parse_image(if tool == "curl" { "curlimages/curl" } else { "debian" }).unwrap_or_else(|_| unreachable_image());
+            let now = cluster.sim.now();
+            let mut ctx = ToolContext { world: &mut cluster.sim.world, origin: Origin::Host, now, image, toolkit: Toolkit::Coreutils, tty: true, stdin: None };
+            let out = tools::run(&mut ctx, words).unwrap_or_default();
+            let took = out.took_ms;
+            if took > 0 {
+                // The command blocks the terminal while it waits, as a real one does.
+                cluster.sim.run_for_ms(took.min(crate::engine::network::ConnectError::TimedOut.wait_ms()));
+            }
+            HostOutput { text: out.combined(), code: out.code }
+        }
+        Some("minikube") => minikube(cluster, &words[1..]),
+        _ => HostOutput { text: format!("bash: {}: command not found\n", words.first().map(String::as_str).unwrap_or("")), code: 127 },
+    }
+}
+
+fn unreachable_image() -> crate::engine::node::images::ImageName {
+    crate::engine::node::images::ImageName { repository: "curlimages/curl".into(), tag: "latest".into(), digest: None }
+}
+
+/// `minikube service NAME [-n NAMESPACE] [--url]`.
+fn minikube(cluster: &mut Cluster, args: &[String]) -> HostOutput {
+    if cluster.profile.kind != ProfileKind::Minikube {
+        return HostOutput { text: "🤷  Profile \"minikube\" not found. Run \"minikube profile list\" to view all profiles.\n👉  To start a cluster, run: \"minikube start\"\n".into(), code: 85 };
+    }
+    if args.first().map(String::as_str) != Some("service") {
+        return HostOutput { text: "minikube: only `minikube service NAME [--url] [-n NAMESPACE]` is simulated\n".into(), code: 1 };
+    }
+    let mut namespace = "default".to_string();
+    let mut url_only = false;
+    let mut name = None;
+    let mut i = 1;
+    while i < args.len() {
+        match args[i].as_str() {
+            "--url" => url_only = true,
+            "-n" | "--namespace" => {
+                i += 1;
+                namespace = args.get(i).cloned().unwrap_or_default();
+            }
+            a if a.starts_with("--namespace=") => namespace = a["--namespace=".len()..].to_string(),
+            a if !a.starts_with('-') => name = Some(a.to_string()),
+            _ => {}
+        }
+        i += 1;
+    }
+    let Some(name) = name else {
+        return HostOutput { text: "❌  Exiting due to MK_USAGE: You must specify service name(s) or --all\n".into(), code: 64 };
+    };
+    let svc = match cluster.sim.api.get(ids::services(), &namespace, &name).as_deref() {
+        Ok(Object::Service(s)) => s.clone(),
+        _ => {
+            return HostOutput {
+                text: format!("\n❌  Exiting due to SVC_NOT_FOUND: Service '{name}' was not found in '{namespace}' namespace.\nYou may select another namespace by using 'minikube service {name} -n <namespace>'. Or list out all the services using 'minikube service list'\n\n"),
+                code: 89,
+            }
+        }
+    };
+    let node_ip = cluster.profile.nodes.first().map(|n| n.address.clone()).unwrap_or_default();
+    let ports: Vec<(String, i32, i32)> = svc
+        .spec
+        .iter()
+        .flat_map(|s| s.ports.iter().flatten())
+        .filter_map(|p| p.node_port.map(|np| (p.name.clone().unwrap_or_default(), p.port, np)))
+        .collect();
+    if ports.is_empty() {
+        return HostOutput { text: format!("😿  service {namespace}/{name} has no node port\n"), code: 0 };
+    }
+    let urls: Vec<String> = ports.iter().map(|(_, _, np)| format!("http://{node_ip}:{np}")).collect();
+    if url_only {
+        return HostOutput { text: urls.iter().map(|u| format!("{u}\n")).collect(), code: 0 };
+    }
+    let port_cell = |p: &(String, i32, i32)| if p.0.is_empty() { p.1.to_string() } else { format!("{}/{}", p.0, p.1) };
+    let rows: Vec<[String; 4]> = ports.iter().zip(&urls).enumerate().map(|(i, (p, u))| {
+        if i == 0 { [namespace.clone(), name.clone(), port_cell(p), u.clone()] } else { [String::new(), String::new(), port_cell(p), u.clone()] }
+    }).collect();
+    let headers = ["NAMESPACE", "NAME", "TARGET PORT", "URL"];
+    let widths: Vec<usize> = (0..4).map(|c| rows.iter().map(|r| r[c].chars().count()).chain([headers[c].len()]).max().unwrap_or(0)).collect();
+    let rule = format!("|{}|\n", widths.iter().map(|w| "-".repeat(w + 2)).collect::<Vec<_>>().join("|"));
+    let center = |s: &str, w: usize| {
+        let pad = w - s.len();
+        format!("{}{s}{}", " ".repeat(pad / 2), " ".repeat(pad - pad / 2))
+    };
+    let mut text = rule.clone();
+    text.push_str(&format!("|{}|\n", headers.iter().zip(&widths).map(|(h, w)| format!(" {} ", center(h, *w))).collect::<Vec<_>>().join("|")));
+    text.push_str(&rule);
+    for r in &rows {
+        text.push_str(&format!(
+            "| {:<w0$} | {:<w1$} | {:>w2$} | {:<w3$} |\n",
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2],
+            w3 = widths[3]
+        ));
+    }
+    text.push_str(&rule);
+    text.push_str(&format!("🎉  Opening service {namespace}/{name} in default browser...\n"));
+    HostOutput { text, code: 0 }
+}

@@ -1,0 +1,1771 @@
+//! The programs the simulated shell runs inside a container: busybox
+//! applets (busybox, alpine) or GNU coreutils and friends (Debian images),
+//! each in its own wording. They read and write the container's files
+//! through [`Files`] and print into buffers; the shell routes the output
+//! (terminal, log, pipe, file).
+//!
+//! Implemented: `cat`, `ls` (`-l -a -A -R -1 -d -h`), `echo`, `env`,
+//! `printenv`, `hostname`, `id`, `whoami`, `ps`, `touch`, `rm` (`-r -f`),
+//! `mkdir` (`-p`), `rmdir`, `date` (`-u`, `+FORMAT`), `df` (`-h`), `mount`,
+//! `pwd`, `uname` (`-a -r -s -n -m`), `wc` (`-l -w -c`), `head`/`tail`
+//! (`-n N`), `grep` (`-i -v -c -n -q -E -F -w`, basic and extended regular
+//! expressions), `test`/`[`, `true`, `false`, `printf`, `seq`, `sort`
+//! (`-r -n -u`), `uniq` (`-c`), `tee` (`-a`), `cp` (`-r`), `mv`,
+//! `basename`, `dirname`, `which`, `cut` (`-d -f`), `tr`, `kill`.
+
+use indexmap::IndexMap;
+use k8s_openapi::jiff::{tz::TimeZone, Timestamp};
+
+use super::container_fs::{self as cfs, Files, Mount};
+use super::filesystem::{file_name, join, normalize, Errno, Inode, Kind};
+use super::images::{Base, Toolkit};
+
+/// Marks where `$(date)` output goes; filled in when the line is written.
+pub const DATE_MARK: char = '\u{1}';
+
+/// One process in the container, for `ps`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Process {
+    pub pid: u32,
+    pub command: String,
+}
+
+/// Who the container is, for programs that ask.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PodIdentity {
+    pub namespace: String,
+    pub name: String,
+    pub uid: String,
+    pub ip: String,
+    pub node: String,
+    pub container: String,
+}
+
+/// Sizes `df` reports for one mount.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Usage {
+    pub total_kb: u64,
+    pub used_kb: u64,
+}
+
+/// What programs can learn about the system they run on.
+#[derive(Clone, Debug)]
+pub struct SystemInfo {
+    pub hostname: String,
+    pub base: Base,
+    pub kernel: String,
+    /// Wall-clock seconds now; `None` while a main process is evaluated
+    /// ahead of time (then `date` prints a mark filled in when it runs).
+    pub now: Option<i64>,
+    pub processes: Vec<Process>,
+    /// The container's mounts in `/proc/mounts` order, with `df` sizes.
+    pub mounts: Vec<(Mount, Option<Usage>)>,
+    /// Whether a terminal is attached (`ls` prints columns).
+    pub tty: bool,
+    pub pod: PodIdentity,
+}
+
+impl SystemInfo {
+    pub fn toolkit(&self) -> Toolkit {
+        self.base.toolkit()
+    }
+}
+
+/// One program run: its arguments, input, and where its output goes.
+pub struct Cmd<'a> {
+    /// The program's name as invoked (without directory).
+    pub name: &'a str,
+    pub args: &'a [String],
+    pub stdin: &'a str,
+    pub out: String,
+    pub err: String,
+    pub files: &'a mut dyn Files,
+    pub cwd: &'a str,
+    pub env: &'a IndexMap<String, String>,
+    pub info: &'a SystemInfo,
+}
+
+impl Cmd<'_> {
+    fn busybox(&self) -> bool {
+        self.info.toolkit() == Toolkit::Busybox
+    }
+    fn say(&mut self, text: &str) {
+        self.out.push_str(text);
+        self.out.push('\n');
+    }
+    fn complain(&mut self, text: String) {
+        self.err.push_str(&text);
+        self.err.push('\n');
+    }
+    /// `prog: path: No such file or directory`, which both toolkits print alike.
+    fn errno(&mut self, path: &str, e: Errno) {
+        let line = format!("{}: {path}: {}", self.name, e.message());
+        self.complain(line);
+    }
+}
+
+/// Whether this module runs `name`.
+pub fn provides(name: &str) -> bool {
+    matches!(
+        name,
+        "cat" | "ls" | "echo" | "env" | "printenv" | "hostname" | "id" | "whoami" | "ps" | "touch" | "rm" | "mkdir" | "rmdir" | "date"
+            | "df" | "mount" | "pwd" | "uname" | "wc" | "head" | "tail" | "grep" | "egrep" | "fgrep" | "test" | "[" | "true" | "false"
+            | "printf" | "seq" | "sort" | "uniq" | "tee" | "cp" | "mv" | "basename" | "dirname" | "which" | "cut" | "tr" | "kill"
+    )
+}
+
+/// Runs a program; its exit status.
+pub fn run(cmd: &mut Cmd) -> i32 {
+    match cmd.name {
+        "cat" => cat(cmd),
+        "ls" => ls(cmd),
+        "echo" => echo(cmd, false),
+        "env" | "printenv" => env(cmd),
+        "hostname" => hostname(cmd),
+        "id" => id(cmd),
+        "whoami" => {
+            cmd.say("root");
+            0
+        }
+        "ps" => ps(cmd),
+        "touch" => touch(cmd),
+        "rm" => rm(cmd),
+        "mkdir" => mkdir(cmd),
+        "rmdir" => rmdir(cmd),
+        "date" => date(cmd),
+        "df" => df(cmd),
+        "mount" => mount(cmd),
+        "pwd" => {
+            let cwd = cmd.cwd.to_string();
+            cmd.say(&cwd);
+            0
+        }
+        "uname" => uname(cmd),
+        "wc" => wc(cmd),
+        "head" | "tail" => head_tail(cmd),
+        "grep" | "egrep" | "fgrep" => grep(cmd),
+        "test" | "[" => test(cmd),
+        "true" => 0,
+        "false" => 1,
+        "printf" => printf(cmd),
+        "seq" => seq(cmd),
+        "sort" => sort(cmd),
+        "uniq" => uniq(cmd),
+        "tee" => tee(cmd),
+        "cp" | "mv" => copy_move(cmd),
+        "basename" => {
+            let Some(p) = cmd.args.first() else { return missing_operand(cmd) };
+            let mut base = file_name(p.trim_end_matches('/')).to_string();
+            if let Some(suffix) = cmd.args.get(1) {
+                if base != *suffix {
+                    base = base.strip_suffix(suffix.as_str()).unwrap_or(&base).to_string();
+                }
+            }
+            cmd.say(if base.is_empty() { "/" } else { &base });
+            0
+        }
+        "dirname" => {
+            let Some(p) = cmd.args.first() else { return missing_operand(cmd) };
+            let trimmed = p.trim_end_matches('/');
+            let dir = match trimmed.rfind('/') {
+                Some(0) => "/".to_string(),
+                Some(i) => trimmed[..i].to_string(),
+                None => ".".to_string(),
+            };
+            cmd.say(&dir);
+            0
+        }
+        "which" => which(cmd),
+        "cut" => cut(cmd),
+        "tr" => tr(cmd),
+        "kill" => kill(cmd),
+        _ => 127,
+    }
+}
+
+fn missing_operand(cmd: &mut Cmd) -> i32 {
+    let line = if cmd.busybox() {
+        format!("BusyBox v1.37.0 (2024-09-26 21:31:42 UTC) multi-call binary.\n\nUsage: {} FILE", cmd.name)
+    } else {
+        format!("{}: missing operand\nTry '{} --help' for more information.", cmd.name, cmd.name)
+    };
+    cmd.complain(line);
+    1
+}
+
+/// Splits `-abc` style flags (until `--` or the first operand) from operands.
+fn flags_and_operands(args: &[String]) -> (String, Vec<String>) {
+    let mut flags = String::new();
+    let mut operands = Vec::new();
+    let mut done = false;
+    for a in args {
+        if !done && a == "--" {
+            done = true;
+        } else if !done && a.starts_with('-') && a.len() > 1 && !a.starts_with("--") {
+            flags.push_str(&a[1..]);
+        } else if !done && a.starts_with("--") {
+            flags.push_str(&format!("[{a}]"));
+        } else {
+            operands.push(a.clone());
+        }
+    }
+    (flags, operands)
+}
+
+fn input_lines(cmd: &mut Cmd, operands: &[String]) -> Option<String> {
+    if operands.is_empty() || operands.iter().all(|o| o == "-") {
+        return Some(cmd.stdin.to_string());
+    }
+    let mut all = String::new();
+    let mut ok = true;
+    for f in operands {
+        match cfs::read_file(cmd.files, cmd.cwd, f) {
+            Ok(c) => all.push_str(&c),
+            Err(e) => {
+                let line = if cmd.busybox() && e == Errno::NoEnt {
+                    format!("{}: can't open '{f}': {}", cmd.name, e.message())
+                } else {
+                    format!("{}: {f}: {}", cmd.name, e.message())
+                };
+                cmd.complain(line);
+                ok = false;
+            }
+        }
+    }
+    if ok {
+        Some(all)
+    } else if all.is_empty() {
+        None
+    } else {
+        Some(all)
+    }
+}
+
+fn cat(cmd: &mut Cmd) -> i32 {
+    let (_, operands) = flags_and_operands(cmd.args);
+    if operands.is_empty() {
+        let input = cmd.stdin.to_string();
+        cmd.out.push_str(&input);
+        return 0;
+    }
+    let mut status = 0;
+    for f in &operands {
+        if f == "-" {
+            let input = cmd.stdin.to_string();
+            cmd.out.push_str(&input);
+            continue;
+        }
+        match cfs::read_file(cmd.files, cmd.cwd, f) {
+            Ok(c) => cmd.out.push_str(&c),
+            Err(e) => {
+                status = 1;
+                let line = match (cmd.busybox(), e) {
+                    (true, Errno::IsDir) => "cat: read error: Is a directory".to_string(),
+                    (true, _) => format!("cat: can't open '{f}': {}", e.message()),
+                    (false, _) => format!("cat: {f}: {}", e.message()),
+                };
+                cmd.complain(line);
+            }
+        }
+    }
+    status
+}
+
+fn echo(cmd: &mut Cmd, escapes_always: bool) -> i32 {
+    let mut rest = cmd.args;
+    let mut newline = true;
+    let mut escapes = escapes_always;
+    while let Some(flag) = rest.first() {
+        if flag.len() < 2 || !flag.starts_with('-') || !flag[1..].chars().all(|c| matches!(c, 'n' | 'e' | 'E')) {
+            break;
+        }
+        for c in flag[1..].chars() {
+            match c {
+                'n' => newline = false,
+                'e' => escapes = true,
+                _ => escapes = false,
+            }
+        }
+        rest = &rest[1..];
+    }
+    let mut text = rest.join(" ");
+    if escapes {
+        let (expanded, stop) = unescape(&text);
+        text = expanded;
+        if stop {
+            newline = false;
+        }
+    }
+    cmd.out.push_str(&text);
+    if newline {
+        cmd.out.push('\n');
+    }
+    0
+}
+
+/// The shells' `echo` and `printf` escapes; `\c` stops output.
+pub fn unescape(text: &str) -> (String, bool) {
+    let mut out = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some('\\') => out.push('\\'),
+            Some('a') => out.push('\u{7}'),
+            Some('b') => out.push('\u{8}'),
+            Some('e') => out.push('\u{1b}'),
+            Some('c') => return (out, true),
+            Some('0') => {
+                let mut value = 0u32;
+                for _ in 0..3 {
+                    match chars.peek().and_then(|d| d.to_digit(8)) {
+                        Some(d) => {
+                            value = value * 8 + d;
+                            chars.next();
+                        }
+                        None => break,
+                    }
+                }
+                out.push(char::from_u32(value).unwrap_or('?'));
+            }
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    (out, false)
+}
+
+/// `echo` as dash runs it: escapes always interpreted.
+pub fn dash_echo(cmd: &mut Cmd) -> i32 {
+    echo(cmd, true)
+}
+
+fn env(cmd: &mut Cmd) -> i32 {
+    let (_, operands) = flags_and_operands(cmd.args);
+    if cmd.name == "printenv" && !operands.is_empty() {
+        let mut status = 0;
+        for name in &operands {
+            match cmd.env.get(name).cloned() {
+                Some(v) => cmd.say(&v),
+                None => status = 1,
+            }
+        }
+        return status;
+    }
+    let lines: Vec<String> = cmd.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    for l in lines {
+        cmd.say(&l);
+    }
+    0
+}
+
+fn hostname(cmd: &mut Cmd) -> i32 {
+    let (flags, _) = flags_and_operands(cmd.args);
+    let value = if flags.contains('i') { cmd.info.pod.ip.clone() } else { cmd.info.hostname.clone() };
+    cmd.say(&value);
+    0
+}
+
+fn id(cmd: &mut Cmd) -> i32 {
+    let (flags, _) = flags_and_operands(cmd.args);
+    let name = flags.contains('n');
+    if flags.contains('u') || flags.contains('g') {
+        cmd.say(if name { "root" } else { "0" });
+        return 0;
+    }
+    let groups = match cmd.info.base {
+        Base::Busybox => "0(root),10(wheel)",
+        Base::Alpine => "0(root),1(bin),2(daemon),3(sys),4(adm),6(disk),10(wheel),11(floppy),20(dialout),26(tape),27(video)",
+        _ => "0(root)",
+    };
+    cmd.say(&format!("uid=0(root) gid=0(root) groups={groups}"));
+    0
+}
+
+fn ps(cmd: &mut Cmd) -> i32 {
+    cmd.say("PID   USER     TIME  COMMAND");
+    let mut processes = cmd.info.processes.clone();
+    // `ps` lists itself when a shell started it.
+    if processes.last().is_some_and(|p| !p.command.starts_with("ps")) && processes.len() > 1 {
+        let pid = processes.iter().map(|p| p.pid).max().unwrap_or(1) + 6;
+        let args = std::iter::once("ps".to_string()).chain(cmd.args.iter().cloned()).collect::<Vec<_>>().join(" ");
+        processes.push(Process { pid, command: args });
+    }
+    let rows: Vec<String> = processes.iter().map(|p| format!("{:>5} root      0:00 {}", p.pid, p.command)).collect();
+    for r in rows {
+        cmd.say(&r);
+    }
+    0
+}
+
+fn touch(cmd: &mut Cmd) -> i32 {
+    let (_, operands) = flags_and_operands(cmd.args);
+    if operands.is_empty() {
+        return missing_operand(cmd);
+    }
+    let mut status = 0;
+    for f in &operands {
+        if let Err(e) = cfs::touch(cmd.files, cmd.cwd, f) {
+            status = 1;
+            let line = if cmd.busybox() { format!("touch: {f}: {}", e.message()) } else { format!("touch: cannot touch '{f}': {}", e.message()) };
+            cmd.complain(line);
+        }
+    }
+    status
+}
+
+fn rm(cmd: &mut Cmd) -> i32 {
+    let (flags, operands) = flags_and_operands(cmd.args);
+    let force = flags.contains('f');
+    let recursive = flags.contains('r') || flags.contains('R');
+    if operands.is_empty() && !force {
+        return missing_operand(cmd);
+    }
+    let mut status = 0;
+    for f in &operands {
+        match cfs::remove(cmd.files, cmd.cwd, f, recursive, false) {
+            Ok(()) => {}
+            Err(Errno::NoEnt) if force => {}
+            Err(e) => {
+                status = 1;
+                let line = match (cmd.busybox(), e) {
+                    (true, Errno::IsDir) => format!("rm: '{f}' is a directory"),
+                    (true, _) => format!("rm: can't remove '{f}': {}", e.message()),
+                    (false, Errno::IsDir) => format!("rm: cannot remove '{f}': Is a directory"),
+                    (false, _) => format!("rm: cannot remove '{f}': {}", e.message()),
+                };
+                cmd.complain(line);
+            }
+        }
+    }
+    status
+}
+
+fn mkdir(cmd: &mut Cmd) -> i32 {
+    let (flags, operands) = flags_and_operands(cmd.args);
+    if operands.is_empty() {
+        return missing_operand(cmd);
+    }
+    let mut status = 0;
+    for d in &operands {
+        if let Err(e) = cfs::make_dir(cmd.files, cmd.cwd, d, flags.contains('p')) {
+            status = 1;
+            let line = if cmd.busybox() { format!("mkdir: can't create directory '{d}': {}", e.message()) } else { format!("mkdir: cannot create directory '{d}': {}", e.message()) };
+            cmd.complain(line);
+        }
+    }
+    status
+}
+
+fn rmdir(cmd: &mut Cmd) -> i32 {
+    let (_, operands) = flags_and_operands(cmd.args);
+    if operands.is_empty() {
+        return missing_operand(cmd);
+    }
+    let mut status = 0;
+    for d in &operands {
+        let result = match cfs::lstat(cmd.files, cmd.cwd, d) {
+            Ok((_, i)) if !i.is_dir() => Err(Errno::NotDir),
+            Ok(_) => cfs::remove(cmd.files, cmd.cwd, d, false, true),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = result {
+            status = 1;
+            let line = if cmd.busybox() { format!("rmdir: '{d}': {}", e.message()) } else { format!("rmdir: failed to remove '{d}': {}", e.message()) };
+            cmd.complain(line);
+        }
+    }
+    status
+}
+
+fn wall(secs: i64) -> k8s_openapi::jiff::Zoned {
+    Timestamp::from_second(secs).unwrap_or(Timestamp::UNIX_EPOCH).to_zoned(TimeZone::UTC)
+}
+
+/// `date`'s default output: `Thu Jan  1 00:00:05 UTC 2026`.
+pub fn date_text(secs: i64) -> String {
+    wall(secs).strftime("%a %b %e %H:%M:%S UTC %Y").to_string()
+}
+
+fn date(cmd: &mut Cmd) -> i32 {
+    let format = cmd.args.iter().find_map(|a| a.strip_prefix('+')).map(str::to_string);
+    match (cmd.info.now, format) {
+        (None, None) => {
+            cmd.out.push(DATE_MARK);
+            cmd.out.push('\n');
+        }
+        (Some(now), None) => cmd.say(&date_text(now)),
+        (now, Some(fmt)) => {
+            let secs = now.unwrap_or(crate::engine::api::meta::EPOCH_SECONDS);
+            // strftime's own `%s` and friends; unknown directives print as given.
+            let text = wall(secs).strftime(&fmt).to_string();
+            cmd.say(&text);
+        }
+    }
+    0
+}
+
+/// Sizes for `-h`: GNU rounds up to two significant digits (`59G`, `8.0G`),
+/// busybox keeps one decimal (`58.4G`, `64.0M`).
+fn human(kb: u64, busybox: bool) -> String {
+    let units = ["K", "M", "G", "T"];
+    let mut value = kb as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < units.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if kb == 0 {
+        return "0".into();
+    }
+    if busybox {
+        return format!("{:.1}{}", value, units[unit]);
+    }
+    if value < 10.0 {
+        format!("{:.1}{}", (value * 10.0).ceil() / 10.0, units[unit])
+    } else {
+        format!("{:.0}{}", value.ceil(), units[unit])
+    }
+}
+
+fn df(cmd: &mut Cmd) -> i32 {
+    let (flags, operands) = flags_and_operands(cmd.args);
+    let h = flags.contains('h');
+    let busybox = cmd.busybox();
+    let mut rows: Vec<(String, u64, u64, u64, u64, String)> = cmd
+        .info
+        .mounts
+        .iter()
+        .filter_map(|(m, usage)| usage.as_ref().map(|u| (m, u)))
+        .map(|(m, u)| {
+            let avail = u.total_kb.saturating_sub(u.used_kb);
+            let whole = u.used_kb + avail;
+            // GNU df rounds the percentage up; busybox rounds it to the nearest.
+            let pct = if whole == 0 {
+                0
+            } else if busybox {
+                ((u.used_kb * 100 + whole / 2) / whole).min(100)
+            } else {
+                (u.used_kb * 100).div_ceil(whole).min(100)
+            };
+            (m.device.to_string(), u.total_kb, u.used_kb, avail, pct, m.path.clone())
+        })
+        .collect();
+    // With operands, the filesystem holding each one (the deepest mount).
+    let mut status = 0;
+    if !operands.is_empty() {
+        let mut chosen = Vec::new();
+        for operand in operands {
+            match cfs::stat(&*cmd.files, cmd.cwd, &operand) {
+                Ok((at, _)) => {
+                    let holds = |m: &str| m == "/" || at == m || at.starts_with(&format!("{m}/"));
+                    if let Some(row) = rows.iter().filter(|r| holds(&r.5)).max_by_key(|r| r.5.len()) {
+                        chosen.push(row.clone());
+                    }
+                }
+                Err(e) => {
+                    cmd.errno(&operand, e);
+                    status = 1;
+                }
+            }
+        }
+        if chosen.is_empty() {
+            return status;
+        }
+        rows = chosen;
+    }
+    let fmt = |v: u64| if h { human(v, busybox) } else { v.to_string() };
+    if cmd.busybox() {
+        let size = if h { "     Size" } else { "1K-blocks" };
+        cmd.say(&format!("Filesystem           {size}      Used Available Use% Mounted on"));
+        for (dev, total, used, avail, pct, path) in rows {
+            let dev = if dev.len() > 20 { format!("{dev}\n{:20}", "") } else { format!("{dev:<20}") };
+            cmd.say(&format!("{dev} {:>9} {:>9} {:>9} {:>3}% {path}", fmt(total), fmt(used), fmt(avail), pct));
+        }
+        return status;
+    }
+    let head = ["Filesystem", if h { "Size" } else { "1K-blocks" }, "Used", if h { "Avail" } else { "Available" }, "Use%", "Mounted on"];
+    let cells: Vec<[String; 6]> = rows.into_iter().map(|(d, t, u, a, p, m)| [d, fmt(t), fmt(u), fmt(a), format!("{p}%"), m]).collect();
+    let mut widths = [14usize, 0, 0, 0, 0, 0];
+    for (i, w) in widths.iter_mut().enumerate() {
+        *w = (*w).max(head[i].len());
+        for c in &cells {
+            *w = (*w).max(c[i].len());
+        }
+    }
+    let line = |c: [&str; 6]| format!("{:<w0$} {:>w1$} {:>w2$} {:>w3$} {:>w4$} {}", c[0], c[1], c[2], c[3], c[4], c[5], w0 = widths[0], w1 = widths[1], w2 = widths[2], w3 = widths[3], w4 = widths[4]);
+    cmd.say(&line(head).trim_end().replace("Filesystem ", "Filesystem ").to_string());
+    for c in &cells {
+        let l = line([&c[0], &c[1], &c[2], &c[3], &c[4], &c[5]]);
+        cmd.say(&l);
+    }
+    status
+}
+
+fn mount(cmd: &mut Cmd) -> i32 {
+    if !cmd.args.is_empty() {
+        let line = if cmd.busybox() { "mount: permission denied (are you root?)".to_string() } else { "mount: /: permission denied.".to_string() };
+        cmd.complain(line);
+        return if cmd.busybox() { 255 } else { 32 };
+    }
+    let lines: Vec<String> = cmd.info.mounts.iter().map(|(m, _)| m.line()).collect();
+    for l in lines {
+        cmd.say(&l);
+    }
+    0
+}
+
+fn uname(cmd: &mut Cmd) -> i32 {
+    let (flags, _) = flags_and_operands(cmd.args);
+    let build = "#63-Ubuntu SMP PREEMPT_DYNAMIC Tue Apr 15 19:04:15 UTC 2025";
+    let os = "GNU/Linux";
+    if flags.contains('a') {
+        let line = if cmd.busybox() {
+            format!("Linux {} {} {build} x86_64 {}", cmd.info.hostname, cmd.info.kernel, if cmd.info.base == Base::Alpine { "Linux" } else { os })
+        } else {
+            format!("Linux {} {} {build} x86_64 {os}", cmd.info.hostname, cmd.info.kernel)
+        };
+        cmd.say(&line);
+        return 0;
+    }
+    let mut parts = Vec::new();
+    for f in flags.chars() {
+        match f {
+            's' => parts.push("Linux".to_string()),
+            'n' => parts.push(cmd.info.hostname.clone()),
+            'r' => parts.push(cmd.info.kernel.clone()),
+            'v' => parts.push(build.to_string()),
+            'm' | 'p' | 'i' => parts.push("x86_64".to_string()),
+            'o' => parts.push(os.to_string()),
+            _ => {}
+        }
+    }
+    if parts.is_empty() {
+        parts.push("Linux".into());
+    }
+    cmd.say(&parts.join(" "));
+    0
+}
+
+fn wc(cmd: &mut Cmd) -> i32 {
+    let (flags, operands) = flags_and_operands(cmd.args);
+    let (l, w, c) = if flags.is_empty() { (true, true, true) } else { (flags.contains('l'), flags.contains('w'), flags.contains('c') || flags.contains('m')) };
+    let count = |text: &str| (text.matches('\n').count(), text.split_whitespace().count(), text.len());
+    let mut rows: Vec<((usize, usize, usize), Option<String>)> = Vec::new();
+    let mut status = 0;
+    if operands.is_empty() {
+        rows.push((count(cmd.stdin), None));
+    } else {
+        for f in &operands {
+            match cfs::read_file(cmd.files, cmd.cwd, f) {
+                Ok(text) => rows.push((count(&text), Some(f.clone()))),
+                Err(e) => {
+                    status = 1;
+                    cmd.errno(f, e);
+                }
+            }
+        }
+        if rows.len() > 1 {
+            let total = rows.iter().fold((0, 0, 0), |a, (r, _)| (a.0 + r.0, a.1 + r.1, a.2 + r.2));
+            rows.push((total, Some("total".into())));
+        }
+    }
+    let single = [l, w, c].iter().filter(|x| **x).count() == 1;
+    let widest = rows.iter().map(|((a, b, d), _)| [(l, *a), (w, *b), (c, *d)].iter().filter(|x| x.0).map(|x| x.1.to_string().len()).max().unwrap_or(1)).max().unwrap_or(1);
+    for ((nl, nw, nc), name) in rows {
+        let fields: Vec<usize> = [(l, nl), (w, nw), (c, nc)].iter().filter(|x| x.0).map(|x| x.1).collect();
+        // One count alone prints bare; several line up (seven wide from a pipe).
+        let width = if single { 0 } else if name.is_none() { 7 } else { widest };
+        let mut line = fields.iter().map(|v| format!("{v:>width$}")).collect::<Vec<_>>().join(" ");
+        if let Some(n) = name {
+            line.push(' ');
+            line.push_str(&n);
+        }
+        cmd.say(&line);
+    }
+    status
+}
+
+fn head_tail(cmd: &mut Cmd) -> i32 {
+    let mut count: usize = 10;
+    let mut from_start = false;
+    let mut operands = Vec::new();
+    let mut i = 0;
+    while i < cmd.args.len() {
+        let a = &cmd.args[i];
+        if a == "-n" {
+            let v = cmd.args.get(i + 1).cloned().unwrap_or_default();
+            from_start = v.starts_with('+');
+            count = v.trim_start_matches(['+', '-']).parse().unwrap_or(10);
+            i += 2;
+            continue;
+        }
+        if let Some(v) = a.strip_prefix("-n") {
+            from_start = v.starts_with('+');
+            count = v.trim_start_matches(['+', '-']).parse().unwrap_or(10);
+        } else if a == "-f" || a == "-F" || a == "-q" {
+        } else if a.len() > 1 && a.starts_with('-') && a[1..].bytes().all(|b| b.is_ascii_digit()) {
+            count = a[1..].parse().unwrap_or(10);
+        } else {
+            operands.push(a.clone());
+        }
+        i += 1;
+    }
+    let Some(text) = input_lines(cmd, &operands) else { return 1 };
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let chosen: Vec<&str> = if cmd.name == "head" {
+        lines.iter().take(count).copied().collect()
+    } else if from_start {
+        lines.iter().skip(count.saturating_sub(1)).copied().collect()
+    } else {
+        lines.iter().skip(lines.len().saturating_sub(count)).copied().collect()
+    };
+    for l in chosen {
+        cmd.out.push_str(l);
+    }
+    0
+}
+
+// ---------------------------------------------------------------- regex
+
+/// A regular expression as grep reads it (basic, or extended with `-E`).
+#[derive(Clone, Debug)]
+enum Re {
+    Char(char),
+    Any,
+    Class(Vec<(char, char)>, bool),
+    Start,
+    End,
+    Group(Vec<Vec<Re>>),
+    Repeat(Box<Re>, usize, Option<usize>),
+}
+
+fn parse_re(pattern: &str, extended: bool) -> Vec<Vec<Re>> {
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut pos = 0;
+    parse_alt(&chars, &mut pos, extended, 0)
+}
+
+fn parse_alt(c: &[char], pos: &mut usize, ext: bool, depth: usize) -> Vec<Vec<Re>> {
+    let mut alts = vec![Vec::new()];
+    while *pos < c.len() {
+        let ch = c[*pos];
+        let is_bar = (ext && ch == '|') || (!ext && ch == '\\' && c.get(*pos + 1) == Some(&'|'));
+        let is_close = (ext && ch == ')') || (!ext && ch == '\\' && c.get(*pos + 1) == Some(&')'));
+        if is_bar {
+            *pos += if ext { 1 } else { 2 };
+            alts.push(Vec::new());
+            continue;
+        }
+        if is_close && depth > 0 {
+            return alts;
+        }
+        let atom = match ch {
+            '^' if alts.last().is_some_and(Vec::is_empty) => {
+                *pos += 1;
+                Re::Start
+            }
+            '$' if *pos + 1 == c.len() || (ext && c.get(*pos + 1) == Some(&'|')) || (ext && c.get(*pos + 1) == Some(&')')) => {
+                *pos += 1;
+                Re::End
+            }
+            '.' => {
+                *pos += 1;
+                Re::Any
+            }
+            '[' => {
+                *pos += 1;
+                let negate = c.get(*pos) == Some(&'^');
+                if negate {
+                    *pos += 1;
+                }
+                let mut ranges = Vec::new();
+                let mut first = true;
+                while *pos < c.len() && (c[*pos] != ']' || first) {
+                    let lo = c[*pos];
+                    if c.get(*pos + 1) == Some(&'-') && c.get(*pos + 2).is_some_and(|x| *x != ']') {
+                        ranges.push((lo, c[*pos + 2]));
+                        *pos += 3;
+                    } else {
+                        ranges.push((lo, lo));
+                        *pos += 1;
+                    }
+                    first = false;
+                }
+                *pos += 1;
+                Re::Class(ranges, negate)
+            }
+            '(' if ext => {
+                *pos += 1;
+                let inner = parse_alt(c, pos, ext, depth + 1);
+                *pos += 1;
+                Re::Group(inner)
+            }
+            '\\' if !ext && c.get(*pos + 1) == Some(&'(') => {
+                *pos += 2;
+                let inner = parse_alt(c, pos, ext, depth + 1);
+                *pos += 2;
+                Re::Group(inner)
+            }
+            '\\' => {
+                *pos += 2;
+                match c.get(*pos - 1) {
+                    Some('d') => Re::Class(vec![('0', '9')], false),
+                    Some('w') => Re::Class(vec![('a', 'z'), ('A', 'Z'), ('0', '9'), ('_', '_')], false),
+                    Some('s') => Re::Class(vec![(' ', ' '), ('\t', '\t')], false),
+                    Some(x) => Re::Char(*x),
+                    None => Re::Char('\\'),
+                }
+            }
+            _ => {
+                *pos += 1;
+                Re::Char(ch)
+            }
+        };
+        // Postfix operators.
+        let atom = match c.get(*pos) {
+            Some('*') => {
+                *pos += 1;
+                Re::Repeat(Box::new(atom), 0, None)
+            }
+            Some('+') if ext => {
+                *pos += 1;
+                Re::Repeat(Box::new(atom), 1, None)
+            }
+            Some('?') if ext => {
+                *pos += 1;
+                Re::Repeat(Box::new(atom), 0, Some(1))
+            }
+            _ => atom,
+        };
+        if let Some(seq) = alts.last_mut() {
+            seq.push(atom);
+        }
+    }
+    alts
+}
+
+fn class_has(ranges: &[(char, char)], negate: bool, ch: char, fold: bool) -> bool {
+    let hit = |c: char| ranges.iter().any(|(lo, hi)| *lo <= c && c <= *hi);
+    let found = hit(ch) || (fold && (hit(ch.to_ascii_lowercase()) || hit(ch.to_ascii_uppercase())));
+    found != negate
+}
+
+/// Ends of matches of `seq[i..]` starting at `at`.
+fn match_seq(seq: &[Re], text: &[char], at: usize, fold: bool, budget: &mut usize) -> Vec<usize> {
+    if *budget == 0 {
+        return Vec::new();
+    }
+    *budget -= 1;
+    let Some((first, rest)) = seq.split_first() else { return vec![at] };
+    let mut out = Vec::new();
+    for end in match_atom(first, text, at, fold, budget) {
+        out.extend(match_seq(rest, text, end, fold, budget));
+    }
+    out
+}
+
+fn match_atom(re: &Re, text: &[char], at: usize, fold: bool, budget: &mut usize) -> Vec<usize> {
+    let eq = |a: char, b: char| if fold { a.eq_ignore_ascii_case(&b) } else { a == b };
+    match re {
+        Re::Char(c) => text.get(at).filter(|t| eq(**t, *c)).map(|_| vec![at + 1]).unwrap_or_default(),
+        Re::Any => text.get(at).map(|_| vec![at + 1]).unwrap_or_default(),
+        Re::Class(r, n) => text.get(at).filter(|t| class_has(r, *n, **t, fold)).map(|_| vec![at + 1]).unwrap_or_default(),
+        Re::Start => if at == 0 { vec![at] } else { vec![] },
+        Re::End => if at == text.len() { vec![at] } else { vec![] },
+        Re::Group(alts) => alts.iter().flat_map(|s| match_seq(s, text, at, fold, budget)).collect(),
+        Re::Repeat(inner, min, max) => {
+            let mut results = Vec::new();
+            let mut frontier = vec![at];
+            let mut count = 0;
+            if *min == 0 {
+                results.push(at);
+            }
+            while !frontier.is_empty() && max.is_none_or(|m| count < m) && *budget > 0 {
+                let mut next = Vec::new();
+                for p in frontier {
+                    for e in match_atom(inner, text, p, fold, budget) {
+                        if e != p && !next.contains(&e) {
+                            next.push(e);
+                        }
+                    }
+                }
+                count += 1;
+                if count >= *min {
+                    results.extend(next.iter().copied());
+                }
+                frontier = next;
+            }
+            results.sort_unstable_by(|a, b| b.cmp(a));
+            results.dedup();
+            results
+        }
+    }
+}
+
+/// A compiled grep pattern.
+pub struct Pattern {
+    alts: Vec<Vec<Re>>,
+    fixed: Option<String>,
+    fold: bool,
+    word: bool,
+}
+
+impl Pattern {
+    pub fn new(pattern: &str, extended: bool, fixed: bool, fold: bool, word: bool) -> Self {
+        Pattern { alts: if fixed { vec![] } else { parse_re(pattern, extended) }, fixed: fixed.then(|| pattern.to_string()), fold, word }
+    }
+
+    pub fn is_match(&self, line: &str) -> bool {
+        let text: Vec<char> = line.chars().collect();
+        let boundary = |i: usize| i == 0 || i >= text.len() || !(text[i].is_alphanumeric() || text[i] == '_');
+        let before = |i: usize| i == 0 || !(text[i - 1].is_alphanumeric() || text[i - 1] == '_');
+        if let Some(f) = &self.fixed {
+            let needle: Vec<char> = f.chars().collect();
+            if needle.is_empty() {
+                return true;
+            }
+            return (0..=text.len().saturating_sub(needle.len())).any(|s| {
+                text.len() >= needle.len()
+                    && text[s..s + needle.len()].iter().zip(&needle).all(|(a, b)| if self.fold { a.eq_ignore_ascii_case(b) } else { a == b })
+                    && (!self.word || (before(s) && boundary(s + needle.len())))
+            });
+        }
+        // One budget for the whole line: a pathological pattern stops, it does not hang.
+        let mut budget = 200_000usize;
+        for start in 0..=text.len() {
+            if budget == 0 {
+                return false;
+            }
+            for alt in &self.alts {
+                let ends = match_seq(alt, &text, start, self.fold, &mut budget);
+                if ends.iter().any(|e| !self.word || (before(start) && boundary(*e) && *e > start)) {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+}
+
+fn grep(cmd: &mut Cmd) -> i32 {
+    let mut flags = String::new();
+    let mut pattern: Option<String> = None;
+    let mut files = Vec::new();
+    let mut i = 0;
+    while i < cmd.args.len() {
+        let a = &cmd.args[i];
+        if a == "-e" {
+            pattern = cmd.args.get(i + 1).cloned();
+            i += 2;
+            continue;
+        }
+        if a.starts_with('-') && a.len() > 1 && pattern.is_none() {
+            flags.push_str(&a[1..]);
+        } else if pattern.is_none() {
+            pattern = Some(a.clone());
+        } else {
+            files.push(a.clone());
+        }
+        i += 1;
+    }
+    let Some(pattern) = pattern else {
+        let line = if cmd.busybox() { "BusyBox v1.37.0 (2024-09-26 21:31:42 UTC) multi-call binary.\n\nUsage: grep [-HhnlLoqvsrRiwFE] [-m N] [-A|B|C N] { PATTERN | -e PATTERN... | -f FILE... } [FILE]...".to_string() } else { "Usage: grep [OPTION]... PATTERNS [FILE]...\nTry 'grep --help' for more information.".to_string() };
+        cmd.complain(line);
+        return 2;
+    };
+    let extended = flags.contains('E') || cmd.name == "egrep";
+    let fixed = flags.contains('F') || cmd.name == "fgrep";
+    let re = Pattern::new(&pattern, extended, fixed, flags.contains('i'), flags.contains('w'));
+    let invert = flags.contains('v');
+    let mut status = 1;
+    let mut sources: Vec<(Option<String>, String)> = Vec::new();
+    if files.is_empty() {
+        sources.push((None, cmd.stdin.to_string()));
+    } else {
+        for f in &files {
+            match cfs::read_file(cmd.files, cmd.cwd, f) {
+                Ok(t) => sources.push((Some(f.clone()), t)),
+                Err(e) => {
+                    if !flags.contains('s') {
+                        cmd.complain(format!("grep: {f}: {}", e.message()));
+                    }
+                    status = 2;
+                }
+            }
+        }
+    }
+    let many = sources.len() > 1;
+    let mut any = false;
+    for (name, text) in &sources {
+        let mut count = 0;
+        for (n, line) in text.lines().enumerate() {
+            if re.is_match(line) == invert {
+                continue;
+            }
+            count += 1;
+            any = true;
+            if flags.contains('q') {
+                return 0;
+            }
+            if flags.contains('c') || flags.contains('l') {
+                continue;
+            }
+            let mut out = String::new();
+            if many {
+                out.push_str(&format!("{}:", name.as_deref().unwrap_or("(standard input)")));
+            }
+            if flags.contains('n') {
+                out.push_str(&format!("{}:", n + 1));
+            }
+            out.push_str(line);
+            cmd.say(&out);
+        }
+        if flags.contains('c') {
+            let line = if many { format!("{}:{count}", name.as_deref().unwrap_or("(standard input)")) } else { count.to_string() };
+            cmd.say(&line);
+        } else if flags.contains('l') && count > 0 {
+            let n = name.clone().unwrap_or_else(|| "(standard input)".into());
+            cmd.say(&n);
+        }
+    }
+    if any {
+        0
+    } else {
+        status
+    }
+}
+
+/// `test` / `[`: the POSIX expressions, with `!`, `-a` and `-o`.
+pub fn evaluate_test(files: &dyn Files, cwd: &str, args: &[&str]) -> Result<bool, String> {
+    fn primary(files: &dyn Files, cwd: &str, a: &[&str]) -> Result<bool, String> {
+        let stat = |p: &str| cfs::stat(files, cwd, p).ok().map(|(_, i)| i);
+        Ok(match a {
+            [] => false,
+            ["!", rest @ ..] => !primary(files, cwd, rest)?,
+            [s] => !s.is_empty(),
+            ["-e", f] => stat(f).is_some(),
+            ["-f", f] => stat(f).is_some_and(|i| matches!(i.kind, Kind::File(_))),
+            ["-d", f] => stat(f).is_some_and(|i| i.is_dir()),
+            ["-s", f] => stat(f).is_some_and(|i| i.size() > 0 && !i.is_dir()),
+            ["-r" | "-w", f] => stat(f).is_some(),
+            ["-x", f] => stat(f).is_some_and(|i| i.mode & 0o111 != 0),
+            ["-L" | "-h", f] => cfs::lstat(files, cwd, f).is_ok_and(|(_, i)| matches!(i.kind, Kind::Symlink(_))),
+            ["-z", s] => s.is_empty(),
+            ["-n", s] => !s.is_empty(),
+            [x, "=" | "==", y] => x == y,
+            [x, "!=", y] => x != y,
+            [x, op @ ("-eq" | "-ne" | "-lt" | "-le" | "-gt" | "-ge"), y] => {
+                let num = |s: &str| s.trim().parse::<i64>().map_err(|_| format!("{s}: bad number"));
+                let (x, y) = (num(x)?, num(y)?);
+                match *op {
+                    "-eq" => x == y,
+                    "-ne" => x != y,
+                    "-lt" => x < y,
+                    "-le" => x <= y,
+                    "-gt" => x > y,
+                    _ => x >= y,
+                }
+            }
+            _ => return Err("unknown operand".into()),
+        })
+    }
+    if let Some(i) = args.iter().position(|a| *a == "-o") {
+        return Ok(evaluate_test(files, cwd, &args[..i])? || evaluate_test(files, cwd, &args[i + 1..])?);
+    }
+    if let Some(i) = args.iter().position(|a| *a == "-a") {
+        return Ok(evaluate_test(files, cwd, &args[..i])? && evaluate_test(files, cwd, &args[i + 1..])?);
+    }
+    primary(files, cwd, args)
+}
+
+fn test(cmd: &mut Cmd) -> i32 {
+    let mut a: Vec<&str> = cmd.args.iter().map(String::as_str).collect();
+    if cmd.name == "[" {
+        if a.last() != Some(&"]") {
+            cmd.complain("sh: missing ]".into());
+            return 2;
+        }
+        a.pop();
+    }
+    match evaluate_test(cmd.files, cmd.cwd, &a) {
+        Ok(true) => 0,
+        Ok(false) => 1,
+        Err(e) => {
+            cmd.complain(format!("sh: {e}"));
+            2
+        }
+    }
+}
+
+/// `printf FORMAT [ARG]...`, reusing the format while arguments remain.
+pub fn format_printf(fmt: &str, args: &[String]) -> String {
+    let mut out = String::new();
+    let mut args = args.iter();
+    let chars: Vec<char> = fmt.chars().collect();
+    loop {
+        let mut used = false;
+        let mut i = 0;
+        while i < chars.len() {
+            let c = chars[i];
+            if c == '\\' {
+                let (piece, _) = unescape(&chars[i..(i + 2).min(chars.len())].iter().collect::<String>());
+                out.push_str(&piece);
+                i += 2;
+                continue;
+            }
+            if c != '%' {
+                out.push(c);
+                i += 1;
+                continue;
+            }
+            let mut j = i + 1;
+            while j < chars.len() && "-+ 0#.0123456789".contains(chars[j]) {
+                j += 1;
+            }
+            let spec: String = chars[i + 1..j.min(chars.len())].iter().collect();
+            let conv = chars.get(j).copied().unwrap_or('%');
+            i = j + 1;
+            if conv == '%' {
+                out.push('%');
+                continue;
+            }
+            used = true;
+            let arg = args.next().cloned().unwrap_or_default();
+            let left = spec.starts_with('-');
+            let zero = spec.starts_with('0');
+            let width: usize = spec.trim_start_matches(['-', '0', '+', ' ', '#']).split('.').next().and_then(|w| w.parse().ok()).unwrap_or(0);
+            let value = match conv {
+                'd' | 'i' => arg.trim().parse::<i64>().unwrap_or(0).to_string(),
+                'x' => format!("{:x}", arg.trim().parse::<i64>().unwrap_or(0)),
+                'o' => format!("{:o}", arg.trim().parse::<i64>().unwrap_or(0)),
+                'c' => arg.chars().next().map(String::from).unwrap_or_default(),
+                'b' => unescape(&arg).0,
+                _ => arg,
+            };
+            let padded = if left {
+                format!("{value:<width$}")
+            } else if zero && matches!(conv, 'd' | 'i' | 'x' | 'o') {
+                format!("{value:0>width$}")
+            } else {
+                format!("{value:>width$}")
+            };
+            out.push_str(&padded);
+        }
+        if !used || args.len() == 0 {
+            break;
+        }
+    }
+    out
+}
+
+fn printf(cmd: &mut Cmd) -> i32 {
+    let Some(fmt) = cmd.args.first().cloned() else {
+        cmd.complain("printf: usage: printf format [arguments]".into());
+        return 2;
+    };
+    let text = format_printf(&fmt, &cmd.args[1..]);
+    cmd.out.push_str(&text);
+    0
+}
+
+fn seq(cmd: &mut Cmd) -> i32 {
+    let nums: Vec<i64> = cmd.args.iter().filter_map(|a| a.parse().ok()).collect();
+    let (from, step, to) = match nums.as_slice() {
+        [to] => (1, 1, *to),
+        [from, to] => (*from, 1, *to),
+        [from, step, to, ..] => (*from, *step, *to),
+        _ => return missing_operand(cmd),
+    };
+    if step == 0 {
+        return 1;
+    }
+    let mut n = from;
+    let mut emitted = 0;
+    while (step > 0 && n <= to) || (step < 0 && n >= to) {
+        cmd.say(&n.to_string());
+        n += step;
+        emitted += 1;
+        if emitted >= 100_000 {
+            break;
+        }
+    }
+    0
+}
+
+fn sort(cmd: &mut Cmd) -> i32 {
+    let (flags, operands) = flags_and_operands(cmd.args);
+    let Some(text) = input_lines(cmd, &operands) else { return 2 };
+    let mut lines: Vec<&str> = text.lines().collect();
+    if flags.contains('n') {
+        let key = |s: &str| s.trim_start().split(|c: char| !(c.is_ascii_digit() || c == '-' || c == '.')).next().and_then(|n| n.parse::<f64>().ok()).unwrap_or(0.0);
+        lines.sort_by(|a, b| key(a).partial_cmp(&key(b)).unwrap_or(std::cmp::Ordering::Equal).then_with(|| a.cmp(b)));
+    } else {
+        lines.sort();
+    }
+    if flags.contains('r') {
+        lines.reverse();
+    }
+    if flags.contains('u') {
+        lines.dedup();
+    }
+    for l in lines {
+        cmd.say(l);
+    }
+    0
+}
+
+fn uniq(cmd: &mut Cmd) -> i32 {
+    let (flags, operands) = flags_and_operands(cmd.args);
+    let Some(text) = input_lines(cmd, &operands) else { return 1 };
+    let mut groups: Vec<(usize, &str)> = Vec::new();
+    for line in text.lines() {
+        match groups.last_mut() {
+            Some((n, l)) if *l == line => *n += 1,
+            _ => groups.push((1, line)),
+        }
+    }
+    for (n, l) in groups {
+        if flags.contains('c') {
+            cmd.say(&format!("{n:>7} {l}"));
+        } else if (!flags.contains('d') || n > 1) && (!flags.contains('u') || n == 1) {
+            cmd.say(l);
+        }
+    }
+    0
+}
+
+fn tee(cmd: &mut Cmd) -> i32 {
+    let (flags, operands) = flags_and_operands(cmd.args);
+    let input = cmd.stdin.to_string();
+    let mut status = 0;
+    for f in &operands {
+        if let Err(e) = cfs::write_file(cmd.files, cmd.cwd, f, &input, flags.contains('a')) {
+            status = 1;
+            cmd.errno(f, e);
+        }
+    }
+    cmd.out.push_str(&input);
+    status
+}
+
+fn copy_tree(cmd: &mut Cmd, from: &str, to: &str, recursive: bool) -> Result<(), Errno> {
+    let (_, inode) = cfs::stat(cmd.files, cmd.cwd, from)?;
+    match inode.kind {
+        Kind::File(c) => cfs::write_file(cmd.files, cmd.cwd, to, &c, false),
+        Kind::Dir if recursive => {
+            let _ = cfs::make_dir(cmd.files, cmd.cwd, to, false);
+            for (name, _) in cfs::list_dir(cmd.files, cmd.cwd, from)? {
+                copy_tree(cmd, &join(&normalize(cmd.cwd, from), &name), &join(&normalize(cmd.cwd, to), &name), true)?;
+            }
+            Ok(())
+        }
+        Kind::Dir => Err(Errno::IsDir),
+        _ => Ok(()),
+    }
+}
+
+fn copy_move(cmd: &mut Cmd) -> i32 {
+    let (flags, operands) = flags_and_operands(cmd.args);
+    let mv = cmd.name == "mv";
+    if operands.len() < 2 {
+        return missing_operand(cmd);
+    }
+    let (dest, sources) = operands.split_last().map(|(d, s)| (d.clone(), s.to_vec())).unwrap_or_default();
+    let dest_is_dir = cfs::stat(cmd.files, cmd.cwd, &dest).is_ok_and(|(_, i)| i.is_dir());
+    let mut status = 0;
+    for src in &sources {
+        let target = if dest_is_dir { join(&normalize(cmd.cwd, &dest), file_name(&normalize(cmd.cwd, src))) } else { dest.clone() };
+        let result = copy_tree(cmd, src, &target, mv || flags.contains('r') || flags.contains('R') || flags.contains('a'))
+            .and_then(|_| if mv { cfs::remove(cmd.files, cmd.cwd, src, true, true) } else { Ok(()) });
+        if let Err(e) = result {
+            status = 1;
+            let line = match (cmd.busybox(), e, mv) {
+                (true, Errno::IsDir, false) => format!("cp: omitting directory '{src}'"),
+                (false, Errno::IsDir, false) => format!("cp: -r not specified; omitting directory '{src}'"),
+                (true, _, _) => format!("{}: can't stat '{src}': {}", cmd.name, e.message()),
+                (false, _, false) => format!("cp: cannot stat '{src}': {}", e.message()),
+                (false, _, true) => format!("mv: cannot stat '{src}': {}", e.message()),
+            };
+            cmd.complain(line);
+        }
+    }
+    status
+}
+
+/// Where `name` is found on `$PATH`, as `which` and the shell look it up.
+pub fn find_in_path(files: &dyn Files, path_var: &str, name: &str) -> Option<String> {
+    if name.contains('/') {
+        return cfs::stat(files, "/", name).ok().filter(|(_, i)| !i.is_dir()).map(|_| name.to_string());
+    }
+    path_var
+        .split(':')
+        .filter(|d| !d.is_empty())
+        .map(|d| join(d, name))
+        .find(|p| cfs::stat(files, "/", p).is_ok_and(|(_, i)| matches!(i.kind, Kind::File(_))))
+}
+
+fn which(cmd: &mut Cmd) -> i32 {
+    let path = cmd.env.get("PATH").cloned().unwrap_or_default();
+    let mut status = 0;
+    for name in cmd.args {
+        match find_in_path(cmd.files, &path, name) {
+            Some(p) => cmd.say(&p),
+            None => status = 1,
+        }
+    }
+    status
+}
+
+fn cut(cmd: &mut Cmd) -> i32 {
+    let mut delim = '\t';
+    let mut fields: Vec<usize> = Vec::new();
+    let mut chars_sel: Vec<usize> = Vec::new();
+    let mut operands = Vec::new();
+    let mut i = 0;
+    let parse_list = |s: &str| -> Vec<usize> {
+        let mut out = Vec::new();
+        for part in s.split(',') {
+            match part.split_once('-') {
+                Some((a, b)) => {
+                    let a: usize = a.parse().unwrap_or(1);
+                    let b: usize = b.parse().unwrap_or(a + 1000);
+                    out.extend(a..=b.min(a + 10_000));
+                }
+                None => out.extend(part.parse::<usize>().ok()),
+            }
+        }
+        out
+    };
+    while i < cmd.args.len() {
+        let a = cmd.args[i].clone();
+        let value = |i: &mut usize, prefix: &str| -> String {
+            if a.len() > prefix.len() {
+                a[prefix.len()..].to_string()
+            } else {
+                *i += 1;
+                cmd.args.get(*i).cloned().unwrap_or_default()
+            }
+        };
+        if a.starts_with("-d") {
+            delim = value(&mut i, "-d").chars().next().unwrap_or('\t');
+        } else if a.starts_with("-f") {
+            fields = parse_list(&value(&mut i, "-f"));
+        } else if a.starts_with("-c") {
+            chars_sel = parse_list(&value(&mut i, "-c"));
+        } else {
+            operands.push(a);
+        }
+        i += 1;
+    }
+    let Some(text) = input_lines(cmd, &operands) else { return 1 };
+    for line in text.lines() {
+        let picked = if !chars_sel.is_empty() {
+            line.chars().enumerate().filter(|(i, _)| chars_sel.contains(&(i + 1))).map(|(_, c)| c).collect::<String>()
+        } else if !line.contains(delim) {
+            line.to_string()
+        } else {
+            line.split(delim).enumerate().filter(|(i, _)| fields.contains(&(i + 1))).map(|(_, f)| f).collect::<Vec<_>>().join(&delim.to_string())
+        };
+        cmd.say(&picked);
+    }
+    0
+}
+
+fn tr(cmd: &mut Cmd) -> i32 {
+    let (flags, operands) = flags_and_operands(cmd.args);
+    let expand = |s: &str| -> Vec<char> {
+        match s {
+            "[:lower:]" | "a-z" => ('a'..='z').collect(),
+            "[:upper:]" | "A-Z" => ('A'..='Z').collect(),
+            "[:digit:]" | "0-9" => ('0'..='9').collect(),
+            "[:space:]" => vec![' ', '\t', '\n', '\r'],
+            _ => {
+                let c: Vec<char> = unescape(s).0.chars().collect();
+                let mut out = Vec::new();
+                let mut i = 0;
+                while i < c.len() {
+                    if i + 2 < c.len() && c[i + 1] == '-' {
+                        out.extend(c[i]..=c[i + 2]);
+                        i += 3;
+                    } else {
+                        out.push(c[i]);
+                        i += 1;
+                    }
+                }
+                out
+            }
+        }
+    };
+    let from = operands.first().map(|s| expand(s)).unwrap_or_default();
+    let to = operands.get(1).map(|s| expand(s)).unwrap_or_default();
+    let delete = flags.contains('d');
+    let input = cmd.stdin.to_string();
+    let out: String = input
+        .chars()
+        .filter_map(|c| match from.iter().position(|f| *f == c) {
+            Some(_) if delete => None,
+            Some(i) => Some(to.get(i).or(to.last()).copied().unwrap_or(c)),
+            None => Some(c),
+        })
+        .collect();
+    cmd.out.push_str(&out);
+    0
+}
+
+fn kill(cmd: &mut Cmd) -> i32 {
+    let (_, operands) = flags_and_operands(cmd.args);
+    let mut status = 0;
+    for p in &operands {
+        let known = p.parse::<u32>().ok().is_some_and(|pid| cmd.info.processes.iter().any(|x| x.pid == pid));
+        // Signals to PID 1 without a handler are ignored by the kernel; the
+        // simulation leaves every process running.
+        if !known {
+            status = 1;
+            let line = if cmd.busybox() { format!("sh: can't kill pid {p}: No such process") } else { format!("sh: 1: kill: No such process") };
+            cmd.complain(line);
+        }
+    }
+    status
+}
+
+// ------------------------------------------------------------------- ls
+
+fn mode_string(inode: &Inode) -> String {
+    let t = match inode.kind {
+        Kind::Dir => 'd',
+        Kind::Symlink(_) => 'l',
+        _ => '-',
+    };
+    let m = inode.mode;
+    let mut s = String::from(t);
+    for shift in [6, 3, 0] {
+        let bits = (m >> shift) & 7;
+        s.push(if bits & 4 != 0 { 'r' } else { '-' });
+        s.push(if bits & 2 != 0 { 'w' } else { '-' });
+        let exec = bits & 1 != 0;
+        let special = match shift {
+            0 => m & 0o1000 != 0,
+            3 => m & 0o2000 != 0,
+            _ => m & 0o4000 != 0,
+        };
+        s.push(match (exec, special, shift) {
+            (true, true, 0) => 't',
+            (false, true, 0) => 'T',
+            (true, true, _) => 's',
+            (false, true, _) => 'S',
+            (true, false, _) => 'x',
+            (false, false, _) => '-',
+        });
+    }
+    s
+}
+
+fn ls_time(mtime: i64, now: i64) -> String {
+    let z = wall(mtime);
+    let six_months = 15_778_476;
+    if mtime > now - six_months && mtime <= now + 60 {
+        z.strftime("%b %e %H:%M").to_string()
+    } else {
+        z.strftime("%b %e  %Y").to_string()
+    }
+}
+
+fn blocks_kb(inode: &Inode) -> u64 {
+    match &inode.kind {
+        Kind::File(c) => (c.len() as u64).div_ceil(4096) * 4,
+        Kind::Dir => 4,
+        _ => 0,
+    }
+}
+
+/// Lays names out in columns (top to bottom, then left to right) for an
+/// 80-column terminal, as GNU `ls` (variable widths) or busybox (one width).
+pub fn columns(names: &[String], busybox: bool) -> Vec<String> {
+    const WIDTH: usize = 80;
+    if names.is_empty() {
+        return vec![];
+    }
+    if busybox {
+        let col = names.iter().map(|n| n.chars().count()).max().unwrap_or(0) + 1;
+        let ncols = (WIDTH / col.max(1)).max(1);
+        let rows = names.len().div_ceil(ncols);
+        return (0..rows)
+            .map(|r| {
+                let mut line = String::new();
+                let mut c = 0;
+                while let Some(n) = names.get(c * rows + r) {
+                    let last = names.get((c + 1) * rows + r).is_none();
+                    if last {
+                        line.push_str(n);
+                    } else {
+                        line.push_str(&format!("{n:<col$}"));
+                    }
+                    c += 1;
+                }
+                line
+            })
+            .collect();
+    }
+    let lens: Vec<usize> = names.iter().map(|n| n.chars().count()).collect();
+    for ncols in (1..=names.len()).rev() {
+        let rows = names.len().div_ceil(ncols);
+        let ncols_used = names.len().div_ceil(rows);
+        let widths: Vec<usize> = (0..ncols_used).map(|c| (0..rows).filter_map(|r| lens.get(c * rows + r)).copied().max().unwrap_or(0)).collect();
+        let total: usize = widths.iter().sum::<usize>() + 2 * (ncols_used.saturating_sub(1));
+        if total < WIDTH || ncols == 1 {
+            return (0..rows)
+                .map(|r| {
+                    let mut line = String::new();
+                    for (c, w) in widths.iter().enumerate() {
+                        if let Some(n) = names.get(c * rows + r) {
+                            let last = c + 1 == ncols_used || names.get((c + 1) * rows + r).is_none();
+                            if last {
+                                line.push_str(n);
+                            } else {
+                                line.push_str(&format!("{n:<width$}", width = w + 2));
+                            }
+                        }
+                    }
+                    line
+                })
+                .collect();
+        }
+    }
+    names.to_vec()
+}
+
+fn ls(cmd: &mut Cmd) -> i32 {
+    let (flags, mut operands) = flags_and_operands(cmd.args);
+    let long = flags.contains('l');
+    let all = flags.contains('a');
+    let almost = flags.contains('A');
+    let recursive = flags.contains('R');
+    let dir_only = flags.contains('d');
+    let one = flags.contains('1') || !cmd.info.tty;
+    let human_sizes = flags.contains('h');
+    let now = cmd.info.now.unwrap_or(crate::engine::api::meta::EPOCH_SECONDS);
+    let busybox = cmd.busybox();
+    if operands.is_empty() {
+        operands.push(".".into());
+    }
+    let mut status = 0;
+    let mut file_args: Vec<(String, Inode, String)> = Vec::new();
+    let mut dir_args: Vec<String> = Vec::new();
+    for op in &operands {
+        match cfs::stat(cmd.files, cmd.cwd, op) {
+            Ok((at, inode)) if inode.is_dir() && !dir_only => {
+                let _ = at;
+                dir_args.push(op.clone());
+            }
+            Ok((at, _)) => {
+                let shown = cfs::lstat(cmd.files, cmd.cwd, op).map(|(_, i)| i).unwrap_or_else(|_| Inode::file("", 0o644, 0));
+                file_args.push((op.clone(), shown, at));
+            }
+            Err(e) => {
+                status = if busybox { 1 } else { 2 };
+                let line = if busybox { format!("ls: {op}: {}", e.message()) } else { format!("ls: cannot access '{op}': {}", e.message()) };
+                cmd.complain(line);
+            }
+        }
+    }
+    let entry_line = |name: &str, inode: &Inode, link_widths: (usize, usize, usize)| -> String {
+        let size = if human_sizes { human(inode.size().div_ceil(1024), busybox).replace(".0K", "K") } else { inode.size().to_string() };
+        let nlink = if inode.is_dir() { 2 } else { 1 };
+        let mut line = if busybox {
+            format!("{} {:>4} {:<8} {:<8} {:>9} {} {name}", mode_string(inode), nlink, "root", "root", size, ls_time(inode.mtime, now))
+        } else {
+            format!("{} {:>w0$} root root {:>w2$} {} {name}", mode_string(inode), nlink, size, ls_time(inode.mtime, now), w0 = link_widths.0, w2 = link_widths.2)
+        };
+        if let Kind::Symlink(t) = &inode.kind {
+            line.push_str(&format!(" -> {t}"));
+        }
+        line
+    };
+    let widths_for = |entries: &[(String, Inode)]| -> (usize, usize, usize) {
+        let l = entries.iter().map(|(_, i)| if i.is_dir() { 1 } else { 1 }).max().unwrap_or(1);
+        let s = entries.iter().map(|(_, i)| if human_sizes { human(i.size().div_ceil(1024), busybox).len() } else { i.size().to_string().len() }).max().unwrap_or(1);
+        (l, 0, s)
+    };
+    // Files named on the command line come first.
+    if !file_args.is_empty() {
+        let entries: Vec<(String, Inode)> = file_args.iter().map(|(n, i, _)| (n.clone(), i.clone())).collect();
+        if long {
+            let w = widths_for(&entries);
+            for (n, i) in &entries {
+                let l = entry_line(n, i, w);
+                cmd.say(&l);
+            }
+        } else if one {
+            for (n, _) in &entries {
+                cmd.say(n);
+            }
+        } else {
+            let names: Vec<String> = entries.iter().map(|(n, _)| n.clone()).collect();
+            for l in columns(&names, busybox) {
+                cmd.say(&l);
+            }
+        }
+    }
+    let mut queue: Vec<String> = dir_args;
+    let headers = operands.len() > 1 || recursive;
+    let mut first = file_args.is_empty();
+    let mut visited = 0;
+    while !queue.is_empty() && visited < 10_000 {
+        let dir = queue.remove(0);
+        visited += 1;
+        let Ok(mut entries) = cfs::list_dir(cmd.files, cmd.cwd, &dir) else {
+            status = if busybox { 1 } else { 2 };
+            continue;
+        };
+        if !all && !almost {
+            entries.retain(|(n, _)| !n.starts_with('.'));
+        }
+        if all {
+            let here = cfs::stat(cmd.files, cmd.cwd, &dir).map(|(_, i)| i).unwrap_or_else(|_| Inode::dir(0o755, 0));
+            let up = cfs::stat(cmd.files, cmd.cwd, &format!("{dir}/..")).map(|(_, i)| i).unwrap_or_else(|_| Inode::dir(0o755, 0));
+            entries.insert(0, ("..".into(), up));
+            entries.insert(0, (".".into(), here));
+        }
+        if !first {
+            cmd.out.push('\n');
+        }
+        first = false;
+        if headers {
+            cmd.say(&format!("{dir}:"));
+        }
+        if long {
+            let total: u64 = entries.iter().map(|(_, i)| blocks_kb(i)).sum();
+            cmd.say(&format!("total {total}"));
+            let w = widths_for(&entries);
+            let lines: Vec<String> = entries.iter().map(|(n, i)| entry_line(n, i, w)).collect();
+            for l in lines {
+                cmd.say(&l);
+            }
+        } else if one {
+            for (n, _) in &entries {
+                cmd.say(n);
+            }
+        } else {
+            let names: Vec<String> = entries.iter().map(|(n, _)| n.clone()).collect();
+            for l in columns(&names, busybox) {
+                cmd.say(&l);
+            }
+        }
+        if recursive {
+            let base = if dir.ends_with('/') { dir.trim_end_matches('/').to_string() } else { dir.clone() };
+            let subdirs: Vec<String> = entries.iter().filter(|(n, i)| i.is_dir() && n != "." && n != "..").map(|(n, _)| format!("{base}/{n}")).collect();
+            for (i, s) in subdirs.into_iter().enumerate() {
+                queue.insert(i, s);
+            }
+        }
+    }
+    status
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::node::container_fs::{RootFs, ViewMut};
+    use crate::engine::node::filesystem::Fs;
+    use std::rc::Rc;
+
+    fn info(base: Base) -> SystemInfo {
+        SystemInfo {
+            hostname: "web".into(),
+            base,
+            kernel: "6.8.0-60-generic".into(),
+            now: Some(crate::engine::api::meta::EPOCH_SECONDS + 65),
+            processes: vec![Process { pid: 1, command: "sleep 3600".into() }, Process { pid: 7, command: "ps".into() }],
+            mounts: vec![],
+            tty: false,
+            pod: PodIdentity::default(),
+        }
+    }
+
+    fn run_in(base: Base, fs: &mut dyn Files, name: &str, args: &[&str], stdin: &str) -> (String, String, i32) {
+        let env = IndexMap::from([("PATH".to_string(), "/bin".to_string()), ("A".to_string(), "1".to_string())]);
+        let info = info(base);
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let mut cmd = Cmd { name, args: &args, stdin, out: String::new(), err: String::new(), files: fs, cwd: "/", env: &env, info: &info };
+        let status = run(&mut cmd);
+        (cmd.out, cmd.err, status)
+    }
+
+    #[test]
+    fn utilities_print_in_each_images_words() {
+        let mut root = RootFs { image: Rc::new(Fs::new()), upper: Fs::new(), read_only: false };
+        root.upper.insert("/", Inode::dir(0o755, 0));
+        let mut disk = Fs::new();
+        let mut mounts = vec![];
+        let mut fs = ViewMut { root: &mut root, mounts: &mut mounts, disk: &mut disk, now: 0 };
+        assert_eq!(run_in(Base::Busybox, &mut fs, "cat", &["/x"], "").1, "cat: can't open '/x': No such file or directory\n");
+        assert_eq!(run_in(Base::Debian, &mut fs, "cat", &["/x"], "").1, "cat: /x: No such file or directory\n");
+        assert_eq!(run_in(Base::Debian, &mut fs, "ls", &["/x"], "").1, "ls: cannot access '/x': No such file or directory\n");
+        assert_eq!(run_in(Base::Busybox, &mut fs, "id", &[], "").0, "uid=0(root) gid=0(root) groups=0(root),10(wheel)\n");
+        assert_eq!(run_in(Base::Busybox, &mut fs, "ps", &[], "").0, "PID   USER     TIME  COMMAND\n    1 root      0:00 sleep 3600\n    7 root      0:00 ps\n");
+        assert_eq!(run_in(Base::Busybox, &mut fs, "env", &[], "").0, "PATH=/bin\nA=1\n");
+        assert_eq!(run_in(Base::Busybox, &mut fs, "date", &[], "").0, "Thu Jan  1 00:01:05 UTC 2026\n");
+        assert_eq!(run_in(Base::Debian, &mut fs, "wc", &["-l"], "a\nb\n").0, "2\n");
+        assert_eq!(run_in(Base::Debian, &mut fs, "grep", &["-c", "b"], "abc\nxyz\nbb\n").0, "2\n");
+        assert_eq!(run_in(Base::Debian, &mut fs, "grep", &["-E", "^(a|x)"], "abc\nxyz\nbb\n").0, "abc\nxyz\n");
+        assert_eq!(run_in(Base::Debian, &mut fs, "head", &["-n", "1"], "a\nb\n").0, "a\n");
+        assert_eq!(run_in(Base::Debian, &mut fs, "tail", &["-n", "1"], "a\nb\n").0, "b\n");
+        assert_eq!(run_in(Base::Debian, &mut fs, "printf", &["%s-%03d\\n", "x", "7"], "").0, "x-007\n");
+        assert_eq!(run_in(Base::Debian, &mut fs, "sort", &["-r"], "a\nc\nb\n").0, "c\nb\na\n");
+        run_in(Base::Debian, &mut fs, "mkdir", &["-p", "/data/a"], "");
+        run_in(Base::Debian, &mut fs, "touch", &["/data/a/f"], "");
+        assert_eq!(run_in(Base::Debian, &mut fs, "ls", &["-R", "/data"], "").0, "/data:\na\n\n/data/a:\nf\n");
+        assert_eq!(run_in(Base::Busybox, &mut fs, "rm", &["/data"], "").1, "rm: '/data' is a directory\n");
+        assert_eq!(run_in(Base::Debian, &mut fs, "rm", &["-r", "/data"], "").2, 0);
+    }
+
+    #[test]
+    fn df_with_a_path_shows_the_filesystem_holding_it() {
+        let mut root = RootFs { image: Rc::new(Fs::new()), upper: Fs::new(), read_only: false };
+        root.upper.insert("/", Inode::dir(0o755, 0));
+        let mut disk = Fs::new();
+        let mut mounts = vec![];
+        let mut fs = ViewMut { root: &mut root, mounts: &mut mounts, disk: &mut disk, now: 0 };
+        run_in(Base::Busybox, &mut fs, "mkdir", &["-p", "/data/sub"], "");
+        let mut info = info(Base::Busybox);
+        let usage = |used_kb| Some(Usage { total_kb: 1000, used_kb });
+        info.mounts = vec![
+            (Mount { path: "/".into(), source: cfs::MountSource::Private(Fs::new()), read_only: false, device: "overlay", fs_type: "overlay", options: "relatime" }, usage(100)),
+            (Mount::disk("/data", "/srv/data", false, "/dev/sda1", "ext4"), usage(300)),
+        ];
+        let env = IndexMap::new();
+        let args: Vec<String> = ["/data/sub", "/nope"].iter().map(|s| s.to_string()).collect();
+        let mut cmd = Cmd { name: "df", args: &args, stdin: "", out: String::new(), err: String::new(), files: &mut fs, cwd: "/", env: &env, info: &info };
+        assert_eq!(run(&mut cmd), 1);
+        assert_eq!(cmd.out, "Filesystem           1K-blocks      Used Available Use% Mounted on\n/dev/sda1                 1000       300       700  30% /data\n");
+        assert_eq!(cmd.err, "df: /nope: No such file or directory\n");
+    }
+
+    #[test]
+    fn ls_lays_out_columns_like_each_ls() {
+        let names: Vec<String> = ["bin", "dev", "etc", "home", "lib", "lib64", "proc", "root", "sys", "tmp", "usr", "var"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(columns(&names, true), vec!["bin   dev   etc   home  lib   lib64 proc  root  sys   tmp   usr   var"]);
+        assert_eq!(columns(&names, false), vec!["bin  dev  etc  home  lib  lib64  proc  root  sys  tmp  usr  var"]);
+    }
+
+    #[test]
+    fn patterns_match_as_grep_does() {
+        assert!(Pattern::new("a.c", false, false, false, false).is_match("xxabcxx"));
+        assert!(Pattern::new("^ab*c$", false, false, false, false).is_match("abbbc"));
+        assert!(!Pattern::new("^ab*c$", false, false, false, false).is_match("abbbcd"));
+        assert!(Pattern::new("[0-9]+", true, false, false, false).is_match("v12"));
+        assert!(Pattern::new("HELLO", false, false, true, false).is_match("hello"));
+        assert!(Pattern::new("cat", false, false, false, true).is_match("a cat."));
+        assert!(!Pattern::new("cat", false, false, false, true).is_match("concatenate"));
+    }
+}

@@ -1,0 +1,248 @@
+//! What the kubelet hands the runtime for one container
+//! (`generateContainerConfig`): its environment, its files and mounts,
+//! its working directory, and the process it runs.
+//!
+//! The process, by rule:
+//! - a `command` (with `args`) runs as written: programs the simulated
+//!   shell knows run as a shell would; the image's own software (`nginx`,
+//!   `node app.js`) runs as the image's server; a program the image lacks
+//!   fails to start with runc's `executable file not found in $PATH`
+//!   (an image outside the catalogue is taken to have any program it is
+//!   asked to run, as its server);
+//! - otherwise the image's default: a catalogue server prints its start-up
+//!   lines and serves its ports; a shell image (busybox, alpine) runs its
+//!   `args` or, with none, a shell that exits at once unless the container
+//!   keeps stdin open (`kubectl run -it`), when it waits for a terminal.
+
+use std::rc::Rc;
+
+use indexmap::IndexMap;
+use k8s_openapi::api::core::v1::{Container, Pod};
+
+use super::commands::{self, PodIdentity, SystemInfo};
+use super::container_fs::{Overlay, RootFs, View};
+use super::filesystem::{file_name, Fs};
+use super::images::{self, Base, DefaultProcess, ImageName};
+use super::rootfs;
+use super::runtime::{render_startup_line, ContainerSetup, ProcessSpec};
+use super::shell::{self, Host, Program, StartError};
+use crate::engine::api::Object;
+use crate::engine::sim::clock::VirtualTime;
+
+/// Expands `$(VAR)` in `command` and `args` with the kubelet's variables.
+fn expanded(list: Option<&Vec<String>>, env: &[(String, String)]) -> Option<Vec<String>> {
+    let lookup = |n: &str| env.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+    list.filter(|v| !v.is_empty()).map(|v| v.iter().map(|s| super::env::expand(s, &lookup)).collect())
+}
+
+/// PID 1's command line as `ps` shows it.
+pub fn command_line(c: &Container, image: &ImageName, env: &[(String, String)]) -> String {
+    let command = expanded(c.command.as_ref(), env);
+    let args = expanded(c.args.as_ref(), env);
+    if let Some(mut argv) = command {
+        argv.extend(args.unwrap_or_default());
+        return argv.join(" ");
+    }
+    let family = image.short_repository();
+    let family = family.rsplit('/').next().unwrap_or("");
+    match (family, images::lookup(image).map(|i| i.process)) {
+        ("nginx" | "nginx-slim", _) => "nginx: master process nginx -g daemon off;".into(),
+        ("redis", _) => "redis-server *:6379".into(),
+        ("httpd", _) => "httpd -DFOREGROUND".into(),
+        ("mongo", _) => "mongod --bind_ip_all".into(),
+        (_, Some(DefaultProcess::Script { script, default_args })) if matches!(script, "sh" | "bash") => {
+            args.map(|a| a.join(" ")).unwrap_or_else(|| std::iter::once(script).chain(default_args.iter().copied()).collect::<Vec<_>>().join(" "))
+        }
+        (_, Some(DefaultProcess::Script { .. })) => "/bin/sh -c".into(),
+        (_, Some(DefaultProcess::Server(_))) if family.starts_with("kubia") => "node app.js".into(),
+        _ => args.map(|a| a.join(" ")).unwrap_or_else(|| format!("/{family}")),
+    }
+}
+
+/// The image's environment with the kubelet's variables, as the runtime
+/// sets it: `PATH`, `HOSTNAME`, the image's `ENV`, the kubelet's, `HOME`.
+pub fn environment(image: &ImageName, hostname: &str, kubelet_env: &[(String, String)]) -> IndexMap<String, String> {
+    let mut env = IndexMap::new();
+    env.insert("PATH".to_string(), shell::DEFAULT_PATH.to_string());
+    env.insert("HOSTNAME".to_string(), hostname.to_string());
+    if let Some(entry) = images::lookup(image) {
+        let version = images::software_version(&image.short_repository(), &image.tag);
+        for (k, v) in entry.env {
+            env.insert(k.to_string(), v.replace("{version}", &version));
+        }
+    }
+    for (k, v) in kubelet_env {
+        env.insert(k.clone(), v.clone());
+    }
+    env.entry("HOME".to_string()).or_insert_with(|| "/root".to_string());
+    env
+}
+
+/// The container's files before its mounts: the image's, read-only if asked.
+pub fn root_fs(c: &Container, image: &ImageName) -> RootFs {
+    let read_only = c.security_context.as_ref().and_then(|s| s.read_only_root_filesystem).unwrap_or(false);
+    RootFs { image: rootfs::image_root(image), upper: Fs::new(), read_only }
+}
+
+/// The working directory: the container's, or the image's.
+pub fn workdir(c: &Container, image: &ImageName) -> String {
+    c.working_dir.clone().filter(|w| !w.is_empty()).unwrap_or_else(|| rootfs::workdir(image).to_string())
+}
+
+/// Registries a pod's pull secrets hold credentials for.
+pub fn pull_credentials(secrets: &[Rc<Object>]) -> Vec<String> {
+    let mut hosts = Vec::new();
+    for s in secrets {
+        let Object::Secret(secret) = &**s else { continue };
+        let data = secret.data.clone().unwrap_or_default();
+        let (key, nested) = match secret.type_.as_deref() {
+            Some("kubernetes.io/dockerconfigjson") => (".dockerconfigjson", true),
+            Some("kubernetes.io/dockercfg") => (".dockercfg", false),
+            _ => continue,
+        };
+        let Some(raw) = data.get(key) else { continue };
+        let Ok(json) = serde_json::from_slice::<serde_json::Value>(&raw.0) else { continue };
+        let auths = if nested { json.get("auths").cloned().unwrap_or_default() } else { json };
+        if let Some(map) = auths.as_object() {
+            hosts.extend(map.keys().cloned());
+        }
+    }
+    hosts
+}
+
+fn server(program: Program, declared: &[i32], extra: &[i32], stops: bool, fails: Option<u32>) -> ProcessSpec {
+    let mut serves: Vec<i32> = extra.to_vec();
+    serves.extend(declared.iter().copied());
+    serves.sort_unstable();
+    serves.dedup();
+    ProcessSpec { program, serves, stops_on_sigterm: stops, fails_after_requests: fails }
+}
+
+/// Whether the simulated shell runs `name` itself (rather than it being the image's own software).
+fn simulated(name: &str) -> bool {
+    matches!(name, "sh" | "bash" | "ash" | "dash" | "sleep" | "env" | "exec" | "true" | "false" | ":" | "echo" | "printf" | "test" | "[" | "cat" | "tail")
+        || commands::provides(name)
+        || matches!(name, "wget" | "curl" | "nc" | "nslookup" | "ping" | "telnet" | "redis-cli")
+}
+
+/// What the container's main process does, and whether it waits on a terminal.
+#[allow(clippy::too_many_arguments)]
+pub fn process_for(
+    pod: &Pod,
+    c: &Container,
+    image: &ImageName,
+    setup: &ContainerSetup,
+    kubelet_env: &[(String, String)],
+    disk: &Fs,
+    ip: &str,
+    now: VirtualTime,
+) -> (Result<ProcessSpec, String>, bool) {
+    let hostname = setup.env.get("HOSTNAME").cloned().unwrap_or_default();
+    let declared: Vec<i32> = c.ports.iter().flatten().map(|p| p.container_port).collect();
+    let catalogue = images::lookup(image);
+    let known = catalogue.is_some();
+    let base = catalogue.as_ref().map_or(Base::Debian, |i| i.base);
+    let stdin_open = c.stdin.unwrap_or(false);
+    let command = expanded(c.command.as_ref(), kubelet_env);
+    let args = expanded(c.args.as_ref(), kubelet_env);
+    let view = View { root: &setup.root, mounts: &setup.mounts, disk };
+    let info = SystemInfo {
+        hostname: hostname.clone(),
+        base,
+        kernel: "6.8.0-60-generic".into(),
+        now: None,
+        processes: vec![],
+        mounts: vec![],
+        tty: c.tty.unwrap_or(false),
+        pod: PodIdentity {
+            namespace: pod.metadata.namespace.clone().unwrap_or_default(),
+            name: pod.metadata.name.clone().unwrap_or_default(),
+            uid: pod.metadata.uid.clone().unwrap_or_default(),
+            ip: ip.to_string(),
+            node: pod.spec.as_ref().and_then(|s| s.node_name.clone()).unwrap_or_default(),
+            container: c.name.clone(),
+        },
+    };
+    let version = images::software_version(&image.short_repository(), &image.tag);
+    let lines = |own_command: bool| -> Vec<String> {
+        match catalogue.as_ref().map(|i| i.process) {
+            Some(DefaultProcess::Server(lines)) => lines
+                .iter()
+                // Run by hand, the software skips the image's entrypoint scripts.
+                .filter(|l| !own_command || !(l.contains("docker-entrypoint") || l.starts_with("10-listen")))
+                .map(|l| render_startup_line(&l.replace("{version}", &version), now, &hostname, ip))
+                .collect(),
+            _ => vec![],
+        }
+    };
+    let (ports, stops, fails) = catalogue.as_ref().map_or((&[][..], true, None), |i| (i.ports, i.stops_on_sigterm, i.fails_after_requests));
+    let run_argv = |argv: Vec<String>| -> (Result<ProcessSpec, String>, bool) {
+        let mut overlay = Overlay::new(&view, super::runtime::wall_secs(now));
+        let name = file_name(argv.first().map(String::as_str).unwrap_or("")).to_string();
+        // A shell with nothing to run waits on the terminal kept open for it.
+        let bare_shell = matches!(name.as_str(), "sh" | "bash" | "ash" | "dash") && argv.len() == 1;
+        let host = Host { files: &mut overlay, info: &info, env: setup.env.clone(), external: None };
+        match shell::compile_exec(&argv, host, &setup.workdir) {
+            Ok(_) if bare_shell && stdin_open => (Ok(server(Program::forever(vec![]), &[], &[], false, None)), true),
+            Ok(_) if !simulated(&name) => (Ok(server(Program::forever(lines(true)), &declared, ports, stops, fails)), false),
+            Ok(program) => (Ok(ProcessSpec { program, serves: vec![], stops_on_sigterm: false, fails_after_requests: None }), false),
+            Err(e) if known => (Err(e.message()), false),
+            // An application binary the model cannot know: the image's server.
+            Err(StartError::NotFound(_) | StartError::NoSuchFile(_) | StartError::PermissionDenied(_)) => {
+                (Ok(server(Program::forever(vec![]), &declared, &super::programs::listening_ports(image, &argv), true, None)), false)
+            }
+        }
+    };
+    if let Some(mut argv) = command {
+        argv.extend(args.unwrap_or_default());
+        return run_argv(argv);
+    }
+    match catalogue.as_ref().map(|i| i.process) {
+        Some(DefaultProcess::Server(_)) => (Ok(server(Program::forever(lines(false)), &declared, ports, stops, fails)), false),
+        Some(DefaultProcess::Script { script, default_args }) => {
+            if matches!(script, "sh" | "bash") {
+                // The image's CMD is a shell; args replace it.
+                return run_argv(args.unwrap_or_else(|| vec![script.to_string()]));
+            }
+            if script == "curl" {
+                let mut argv = vec!["curl".to_string()];
+                argv.extend(args.unwrap_or_default());
+                return run_argv(argv);
+            }
+            let mut positional = vec!["sh".to_string()];
+            positional.extend(args.unwrap_or_else(|| default_args.iter().map(|s| s.to_string()).collect()));
+            let mut overlay = Overlay::new(&view, super::runtime::wall_secs(now));
+            let host = Host { files: &mut overlay, info: &info, env: setup.env.clone(), external: None };
+            let program = shell::compile_script(script, positional, host, &setup.workdir);
+            (Ok(ProcessSpec { program, serves: vec![], stops_on_sigterm: stops, fails_after_requests: None }), false)
+        }
+        None => match args {
+            Some(argv) => run_argv(argv),
+            None => (Ok(server(Program::forever(vec![]), &declared, &[], true, None)), false),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pull_secrets_name_their_registries() {
+        let secret: k8s_openapi::api::core::v1::Secret = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "regcred"}, "type": "kubernetes.io/dockerconfigjson",
+            "data": {".dockerconfigjson": "eyJhdXRocyI6eyJyZWdpc3RyeS5leGFtcGxlLmNvbSI6eyJhdXRoIjoiZUE9PSJ9fX0="}
+        }))
+        .unwrap();
+        assert_eq!(pull_credentials(&[Rc::new(Object::Secret(secret))]), vec!["registry.example.com"]);
+    }
+
+    #[test]
+    fn environment_follows_the_runtime_order() {
+        let image = images::parse_image("nginx:1.27.5").unwrap();
+        let env = environment(&image, "web", &[("A".into(), "1".into())]);
+        let keys: Vec<&str> = env.keys().map(String::as_str).collect();
+        assert_eq!(keys, vec!["PATH", "HOSTNAME", "NGINX_VERSION", "NJS_VERSION", "NJS_RELEASE", "PKG_RELEASE", "DYNPKG_RELEASE", "A", "HOME"]);
+        assert_eq!(env["NGINX_VERSION"], "1.27.5");
+    }
+}

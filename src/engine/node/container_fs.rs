@@ -1,0 +1,565 @@
+//! A container's view of files: its image's layer, its own writable layer,
+//! and the mounts the kubelet and the runtime gave it (volumes from the
+//! node's disk, `/etc/hosts`, `/dev`, `/proc`). Paths are resolved as the
+//! kernel does: through mounts, following symbolic links (40 at most).
+//!
+//! [`Files`] is the raw interface (an entry at an exact path, a
+//! directory's entries, writes); the free functions on top of it resolve
+//! paths relative to a working directory. [`Overlay`] lets a script be
+//! evaluated ahead of time without touching the real files.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use super::filesystem::{file_name, is_within, join, normalize, parent, Errno, Fs, Inode, Kind};
+
+/// Where a mount's files come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MountSource {
+    /// A directory or file on the node's disk (a bind mount).
+    Disk(String),
+    /// A frozen copy, read-only: a `subPath` into a volume the kubelet
+    /// replaces atomically keeps the file it was started with.
+    Snapshot(Rc<Fs>),
+    /// Files private to the container (`/dev`), gone with it.
+    Private(Fs),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mount {
+    /// Where it appears in the container.
+    pub path: String,
+    pub source: MountSource,
+    pub read_only: bool,
+    /// As `mount` prints it: `/dev/sda1`, `tmpfs`, `overlay`, `proc`.
+    pub device: &'static str,
+    pub fs_type: &'static str,
+    /// Options after `rw`/`ro`: `relatime`, `nosuid,nodev,noexec,relatime`.
+    pub options: &'static str,
+}
+
+impl Mount {
+    pub fn disk(path: &str, disk_path: &str, read_only: bool, device: &'static str, fs_type: &'static str) -> Self {
+        Mount { path: path.to_string(), source: MountSource::Disk(disk_path.to_string()), read_only, device, fs_type, options: "relatime" }
+    }
+    /// The `mount` line: `tmpfs on /dev type tmpfs (rw,nosuid,size=65536k,mode=755)`.
+    pub fn line(&self) -> String {
+        let rw = if self.read_only { "ro" } else { "rw" };
+        let opts = if self.options.is_empty() { rw.to_string() } else { format!("{rw},{}", self.options) };
+        format!("{} on {} type {} ({opts})", self.device, self.path, self.fs_type)
+    }
+}
+
+/// The image's files shared with every container of the image, and this
+/// container's own changes on top (with whiteouts for deletions).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RootFs {
+    pub image: Rc<Fs>,
+    pub upper: Fs,
+    /// `securityContext.readOnlyRootFilesystem`.
+    pub read_only: bool,
+}
+
+/// Raw file access at exact (normalized) paths; no symlink is followed.
+pub trait Files {
+    fn lstat(&self, path: &str) -> Option<Inode>;
+    /// Entries of the directory at `dir`, by name.
+    fn entries(&self, dir: &str) -> Vec<(String, Inode)>;
+    /// Whether writes at `path` are refused (a read-only mount).
+    fn read_only(&self, path: &str) -> bool;
+    /// Replaces or creates the entry at `path` (its parent exists).
+    fn put(&mut self, path: &str, inode: Inode) -> Result<(), Errno>;
+    /// Removes the entry at `path` (a directory only when empty).
+    fn delete(&mut self, path: &str) -> Result<(), Errno>;
+    /// The mount holding `path`, for `df`; `None` for the root layer.
+    fn mount_of(&self, _path: &str) -> Option<&Mount> {
+        None
+    }
+}
+
+fn locate<'m>(mounts: &'m [Mount], path: &str) -> Option<(usize, &'m Mount, String)> {
+    mounts
+        .iter()
+        .enumerate()
+        // The root overlay is the container's own layers, not a mount to route through.
+        .filter(|(_, m)| m.path != "/" && is_within(path, &m.path))
+        .max_by_key(|(_, m)| m.path.len())
+        .map(|(i, m)| {
+            let rel = if m.path == "/" { path.to_string() } else { path[m.path.len()..].to_string() };
+            (i, m, if rel.is_empty() { "/".to_string() } else { rel })
+        })
+}
+
+fn mount_lstat(m: &Mount, rel: &str, disk: &Fs) -> Option<Inode> {
+    match &m.source {
+        MountSource::Disk(d) => disk.get(&if rel == "/" { d.clone() } else { join(d, rel) }).cloned(),
+        MountSource::Snapshot(fs) => fs.get(rel).cloned(),
+        MountSource::Private(fs) => fs.get(rel).cloned(),
+    }
+}
+
+fn mount_entries(m: &Mount, rel: &str, disk: &Fs) -> Vec<(String, Inode)> {
+    let list = |fs: &Fs, p: &str| fs.children(p).into_iter().map(|(n, i)| (n, i.clone())).collect::<Vec<_>>();
+    match &m.source {
+        MountSource::Disk(d) => list(disk, &if rel == "/" { d.clone() } else { join(d, rel) }),
+        MountSource::Snapshot(fs) => list(fs, rel),
+        MountSource::Private(fs) => list(fs, rel),
+    }
+}
+
+fn root_lstat(root: &RootFs, path: &str) -> Option<Inode> {
+    match root.upper.get(path) {
+        Some(i) if i.kind == Kind::Whiteout => None,
+        Some(i) => Some(i.clone()),
+        None => root.image.get(path).cloned(),
+    }
+}
+
+fn root_entries(root: &RootFs, dir: &str) -> Vec<(String, Inode)> {
+    let mut merged: BTreeMap<String, Inode> = root.image.children(dir).into_iter().map(|(n, i)| (n, i.clone())).collect();
+    if root.upper.get(dir).is_some_and(Inode::is_dir) && root.image.get(dir).is_some_and(|i| !i.is_dir()) {
+        merged.clear();
+    }
+    for (name, inode) in root.upper.children(dir) {
+        if inode.kind == Kind::Whiteout {
+            merged.remove(&name);
+        } else {
+            merged.insert(name, inode.clone());
+        }
+    }
+    merged.into_iter().collect()
+}
+
+/// Directories of the image a new entry goes under are copied into the
+/// writable layer first (overlayfs "copy-up"), keeping their modes.
+pub fn copy_up_parents(root: &mut RootFs, path: &str) {
+    let mut missing = Vec::new();
+    let mut at = parent(path);
+    while at != "/" && root.upper.get(at).is_none() {
+        missing.push(at.to_string());
+        at = parent(at);
+    }
+    for dir in missing.into_iter().rev() {
+        if let Some(inode) = root.image.get(&dir).filter(|i| i.is_dir()).cloned() {
+            root.upper.insert(&dir, inode);
+        }
+    }
+}
+
+/// Mount points directly inside `dir`, listed even where no layer has them.
+fn add_mount_points(entries: &mut Vec<(String, Inode)>, mounts: &[Mount], dir: &str, disk: &Fs) {
+    for m in mounts {
+        if m.path != "/" && parent(&m.path) == dir && !entries.iter().any(|(n, _)| n == file_name(&m.path)) {
+            if let Some(inode) = mount_lstat(m, "/", disk) {
+                entries.push((file_name(&m.path).to_string(), inode));
+            }
+        }
+    }
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+}
+
+/// A container's files, read-only (while its main process is compiled).
+pub struct View<'a> {
+    pub root: &'a RootFs,
+    pub mounts: &'a [Mount],
+    pub disk: &'a Fs,
+}
+
+/// A container's files, writable.
+pub struct ViewMut<'a> {
+    pub root: &'a mut RootFs,
+    pub mounts: &'a mut [Mount],
+    pub disk: &'a mut Fs,
+    /// Unix seconds written as modification times.
+    pub now: i64,
+}
+
+fn view_lstat(root: &RootFs, mounts: &[Mount], disk: &Fs, path: &str) -> Option<Inode> {
+    match locate(mounts, path) {
+        Some((_, m, rel)) => mount_lstat(m, &rel, disk),
+        None => root_lstat(root, path),
+    }
+}
+
+fn view_entries(root: &RootFs, mounts: &[Mount], disk: &Fs, dir: &str) -> Vec<(String, Inode)> {
+    let mut entries = match locate(mounts, dir) {
+        Some((_, m, rel)) => mount_entries(m, &rel, disk),
+        None => root_entries(root, dir),
+    };
+    add_mount_points(&mut entries, mounts, dir, disk);
+    entries
+}
+
+impl Files for View<'_> {
+    fn lstat(&self, path: &str) -> Option<Inode> {
+        view_lstat(self.root, self.mounts, self.disk, path)
+    }
+    fn entries(&self, dir: &str) -> Vec<(String, Inode)> {
+        view_entries(self.root, self.mounts, self.disk, dir)
+    }
+    fn read_only(&self, path: &str) -> bool {
+        match locate(self.mounts, path) {
+            Some((_, m, _)) => m.read_only || matches!(m.source, MountSource::Snapshot(_)),
+            None => self.root.read_only,
+        }
+    }
+    fn put(&mut self, _: &str, _: Inode) -> Result<(), Errno> {
+        Err(Errno::ReadOnly)
+    }
+    fn delete(&mut self, _: &str) -> Result<(), Errno> {
+        Err(Errno::ReadOnly)
+    }
+    fn mount_of(&self, path: &str) -> Option<&Mount> {
+        locate(self.mounts, path).map(|(_, m, _)| m)
+    }
+}
+
+impl Files for ViewMut<'_> {
+    fn lstat(&self, path: &str) -> Option<Inode> {
+        view_lstat(self.root, self.mounts, self.disk, path)
+    }
+    fn entries(&self, dir: &str) -> Vec<(String, Inode)> {
+        view_entries(self.root, self.mounts, self.disk, dir)
+    }
+    fn read_only(&self, path: &str) -> bool {
+        match locate(self.mounts, path) {
+            Some((_, m, _)) => m.read_only || matches!(m.source, MountSource::Snapshot(_)),
+            None => self.root.read_only,
+        }
+    }
+    fn put(&mut self, path: &str, mut inode: Inode) -> Result<(), Errno> {
+        if self.read_only(path) {
+            return Err(Errno::ReadOnly);
+        }
+        inode.mtime = self.now;
+        match locate(self.mounts, path).map(|(i, _, rel)| (i, rel)) {
+            Some((i, rel)) => match &mut self.mounts[i].source {
+                MountSource::Disk(d) => {
+                    let at = if rel == "/" { d.clone() } else { join(d, &rel) };
+                    self.disk.insert(&at, inode);
+                }
+                MountSource::Private(fs) => fs.insert(&rel, inode),
+                MountSource::Snapshot(_) => return Err(Errno::ReadOnly),
+            },
+            None => {
+                copy_up_parents(self.root, path);
+                self.root.upper.insert(path, inode)
+            }
+        }
+        Ok(())
+    }
+    fn delete(&mut self, path: &str) -> Result<(), Errno> {
+        if self.read_only(path) {
+            return Err(Errno::ReadOnly);
+        }
+        if self.mounts.iter().any(|m| m.path == path) {
+            return Err(Errno::Access);
+        }
+        match locate(self.mounts, path).map(|(i, _, rel)| (i, rel)) {
+            Some((i, rel)) => match &mut self.mounts[i].source {
+                MountSource::Disk(d) => {
+                    let at = if rel == "/" { d.clone() } else { join(d, &rel) };
+                    self.disk.remove(&at);
+                }
+                MountSource::Private(fs) => {
+                    fs.remove(&rel);
+                }
+                MountSource::Snapshot(_) => return Err(Errno::ReadOnly),
+            },
+            None => {
+                if self.root.image.get(path).is_some() {
+                    self.root.upper.insert(path, Inode { kind: Kind::Whiteout, mode: 0, uid: 0, gid: 0, mtime: self.now });
+                } else {
+                    self.root.upper.remove(path);
+                }
+            }
+        }
+        Ok(())
+    }
+    fn mount_of(&self, path: &str) -> Option<&Mount> {
+        locate(self.mounts, path).map(|(_, m, _)| m)
+    }
+}
+
+/// Changes made on top of other files without touching them: a script
+/// evaluated ahead of time sees its own writes.
+pub struct Overlay<'a> {
+    pub lower: &'a dyn Files,
+    changes: BTreeMap<String, Option<Inode>>,
+    /// Unix seconds written as modification times.
+    pub now: i64,
+}
+
+impl<'a> Overlay<'a> {
+    pub fn new(lower: &'a dyn Files, now: i64) -> Self {
+        Overlay { lower, changes: BTreeMap::new(), now }
+    }
+}
+
+impl Files for Overlay<'_> {
+    fn lstat(&self, path: &str) -> Option<Inode> {
+        match self.changes.get(path) {
+            Some(change) => change.clone(),
+            None => self.lower.lstat(path),
+        }
+    }
+    fn entries(&self, dir: &str) -> Vec<(String, Inode)> {
+        let mut merged: BTreeMap<String, Inode> = self.lower.entries(dir).into_iter().collect();
+        for (path, change) in &self.changes {
+            if parent(path) == dir && path != "/" {
+                match change {
+                    Some(i) => merged.insert(file_name(path).to_string(), i.clone()),
+                    None => merged.remove(file_name(path)),
+                };
+            }
+        }
+        merged.into_iter().collect()
+    }
+    fn read_only(&self, path: &str) -> bool {
+        self.lower.read_only(path)
+    }
+    fn put(&mut self, path: &str, mut inode: Inode) -> Result<(), Errno> {
+        if self.read_only(path) {
+            return Err(Errno::ReadOnly);
+        }
+        inode.mtime = self.now;
+        self.changes.insert(path.to_string(), Some(inode));
+        Ok(())
+    }
+    fn delete(&mut self, path: &str) -> Result<(), Errno> {
+        if self.read_only(path) {
+            return Err(Errno::ReadOnly);
+        }
+        self.changes.insert(path.to_string(), None);
+        Ok(())
+    }
+    fn mount_of(&self, path: &str) -> Option<&Mount> {
+        self.lower.mount_of(path)
+    }
+}
+
+/// Most symbolic links followed in one resolution (the kernel's MAXSYMLINKS).
+const MAX_LINKS: usize = 40;
+
+/// Resolves `path` (relative to `cwd`) through symbolic links. Every
+/// component but the last must exist; the last may be missing (for
+/// creation) and is followed only with `follow_last`.
+pub fn resolve(fs: &dyn Files, cwd: &str, path: &str, follow_last: bool) -> Result<String, Errno> {
+    let start = normalize(cwd, path);
+    let mut pending: Vec<String> = start.split('/').filter(|c| !c.is_empty()).map(str::to_string).collect();
+    pending.reverse();
+    let mut at = "/".to_string();
+    let mut hops = 0;
+    while let Some(component) = pending.pop() {
+        if component == "." {
+            continue;
+        }
+        if component == ".." {
+            at = parent(&at).to_string();
+            continue;
+        }
+        let candidate = join(&at, &component);
+        let last = pending.is_empty();
+        match fs.lstat(&candidate) {
+            None if last => return Ok(candidate),
+            None => return Err(Errno::NoEnt),
+            Some(inode) => match inode.kind {
+                Kind::Symlink(target) if !last || follow_last => {
+                    hops += 1;
+                    if hops > MAX_LINKS {
+                        return Err(Errno::Loop);
+                    }
+                    if target.starts_with('/') {
+                        at = "/".to_string();
+                    }
+                    let mut parts: Vec<String> = target.split('/').filter(|c| !c.is_empty()).map(str::to_string).collect();
+                    parts.reverse();
+                    pending.extend(parts);
+                }
+                Kind::Dir => at = candidate,
+                _ if !last => return Err(Errno::NotDir),
+                _ => at = candidate,
+            },
+        }
+    }
+    Ok(at)
+}
+
+/// The entry a path names, following links: (resolved path, entry).
+pub fn stat(fs: &dyn Files, cwd: &str, path: &str) -> Result<(String, Inode), Errno> {
+    let at = resolve(fs, cwd, path, true)?;
+    fs.lstat(&at).map(|i| (at, i)).ok_or(Errno::NoEnt)
+}
+
+/// The entry a path names without following a final link.
+pub fn lstat(fs: &dyn Files, cwd: &str, path: &str) -> Result<(String, Inode), Errno> {
+    let at = resolve(fs, cwd, path, false)?;
+    fs.lstat(&at).map(|i| (at, i)).ok_or(Errno::NoEnt)
+}
+
+pub fn read_file(fs: &dyn Files, cwd: &str, path: &str) -> Result<String, Errno> {
+    let (_, inode) = stat(fs, cwd, path)?;
+    match inode.kind {
+        Kind::File(c) => Ok(c.to_string()),
+        Kind::Dir => Err(Errno::IsDir),
+        _ => Err(Errno::NoEnt),
+    }
+}
+
+pub fn list_dir(fs: &dyn Files, cwd: &str, path: &str) -> Result<Vec<(String, Inode)>, Errno> {
+    let (at, inode) = stat(fs, cwd, path)?;
+    if !inode.is_dir() {
+        return Err(Errno::NotDir);
+    }
+    Ok(fs.entries(&at))
+}
+
+/// Writes (or appends to) a file, creating it `0644`.
+pub fn write_file(fs: &mut dyn Files, cwd: &str, path: &str, content: &str, append: bool) -> Result<(), Errno> {
+    let at = resolve(fs, cwd, path, true)?;
+    if !fs.lstat(parent(&at)).is_some_and(|p| p.is_dir()) {
+        return Err(Errno::NoEnt);
+    }
+    let existing = fs.lstat(&at);
+    let (mode, uid, gid, old) = match &existing {
+        Some(i) if i.is_dir() => return Err(Errno::IsDir),
+        Some(i) => (i.mode, i.uid, i.gid, i.content().unwrap_or("").to_string()),
+        None => (0o644, 0, 0, String::new()),
+    };
+    let body = if append { format!("{old}{content}") } else { content.to_string() };
+    let mut inode = Inode::file(&body, mode, 0);
+    inode.uid = uid;
+    inode.gid = gid;
+    fs.put(&at, inode)
+}
+
+/// `mkdir` (with `-p`, missing parents too and no error when present).
+pub fn make_dir(fs: &mut dyn Files, cwd: &str, path: &str, parents: bool) -> Result<(), Errno> {
+    if parents {
+        let full = normalize(cwd, path);
+        let mut at = String::new();
+        for component in full.split('/').filter(|c| !c.is_empty()) {
+            at = format!("{at}/{component}");
+            let resolved = resolve(fs, "/", &at, true)?;
+            match fs.lstat(&resolved) {
+                Some(i) if i.is_dir() => {}
+                Some(_) => return Err(Errno::NotDir),
+                None => fs.put(&resolved, Inode::dir(0o755, 0))?,
+            }
+        }
+        return Ok(());
+    }
+    let at = resolve(fs, cwd, path, false)?;
+    if fs.lstat(&at).is_some() {
+        return Err(Errno::Exists);
+    }
+    if !fs.lstat(parent(&at)).is_some_and(|p| p.is_dir()) {
+        return Err(Errno::NoEnt);
+    }
+    fs.put(&at, Inode::dir(0o755, 0))
+}
+
+/// Removes a file or link (`rm`), an empty directory (`rmdir`), or a tree (`rm -r`).
+pub fn remove(fs: &mut dyn Files, cwd: &str, path: &str, recursive: bool, dir_ok: bool) -> Result<(), Errno> {
+    let (at, inode) = lstat(fs, cwd, path)?;
+    if inode.is_dir() {
+        if !recursive && !dir_ok {
+            return Err(Errno::IsDir);
+        }
+        let children = fs.entries(&at);
+        if !children.is_empty() {
+            if !recursive {
+                return Err(Errno::NotEmpty);
+            }
+            for (name, _) in children {
+                remove(fs, "/", &join(&at, &name), true, true)?;
+            }
+        }
+    }
+    fs.delete(&at)
+}
+
+/// `touch`: creates an empty file or refreshes the time of an existing one.
+pub fn touch(fs: &mut dyn Files, cwd: &str, path: &str) -> Result<(), Errno> {
+    let at = resolve(fs, cwd, path, true)?;
+    match fs.lstat(&at) {
+        Some(mut i) => {
+            i.mtime = 0;
+            fs.put(&at, i)
+        }
+        None => {
+            if !fs.lstat(parent(&at)).is_some_and(|p| p.is_dir()) {
+                return Err(Errno::NoEnt);
+            }
+            fs.put(&at, Inode::file("", 0o644, 0))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup() -> (RootFs, Vec<Mount>, Fs) {
+        let mut image = Fs::new();
+        image.insert("/", Inode::dir(0o755, 0));
+        image.insert("/etc/passwd", Inode::file("root\n", 0o644, 0));
+        image.insert("/bin", Inode::symlink("usr/bin", 0));
+        image.insert("/usr/bin/ls", Inode::file("", 0o755, 0));
+        let mut disk = Fs::new();
+        let vol = "/var/lib/kubelet/pods/u/volumes/kubernetes.io~configmap/cfg";
+        disk.insert(&format!("{vol}/..2026_01_01_00_00_00.1/key"), Inode::file("v1\n", 0o644, 0));
+        disk.insert(&format!("{vol}/..data"), Inode::symlink("..2026_01_01_00_00_00.1", 0));
+        disk.insert(&format!("{vol}/key"), Inode::symlink("..data/key", 0));
+        disk.insert("/var/lib/kubelet/pods/u/volumes/kubernetes.io~empty-dir/cache", Inode::dir(0o777, 0));
+        let mounts = vec![
+            Mount::disk("/etc/config", vol, true, "/dev/sda1", "ext4"),
+            Mount::disk("/cache", "/var/lib/kubelet/pods/u/volumes/kubernetes.io~empty-dir/cache", false, "/dev/sda1", "ext4"),
+        ];
+        (RootFs { image: Rc::new(image), upper: Fs::new(), read_only: false }, mounts, disk)
+    }
+
+    #[test]
+    fn reads_follow_mounts_and_links() {
+        let (root, mounts, disk) = setup();
+        let view = View { root: &root, mounts: &mounts, disk: &disk };
+        assert_eq!(read_file(&view, "/", "/etc/config/key").as_deref(), Ok("v1\n"));
+        assert_eq!(read_file(&view, "/etc", "config/key").as_deref(), Ok("v1\n"));
+        assert_eq!(resolve(&view, "/", "/bin/ls", true).as_deref(), Ok("/usr/bin/ls"));
+        let names: Vec<String> = list_dir(&view, "/", "/").unwrap().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, vec!["bin", "cache", "etc", "usr"]);
+        assert_eq!(read_file(&view, "/", "/nope"), Err(Errno::NoEnt));
+        assert_eq!(read_file(&view, "/", "/etc/passwd/x"), Err(Errno::NotDir));
+    }
+
+    #[test]
+    fn writes_land_in_the_right_place() {
+        let (mut root, mut mounts, mut disk) = setup();
+        {
+            let mut view = ViewMut { root: &mut root, mounts: &mut mounts, disk: &mut disk, now: 5 };
+            write_file(&mut view, "/", "/cache/f", "x\n", false).unwrap();
+            write_file(&mut view, "/", "/cache/f", "y\n", true).unwrap();
+            write_file(&mut view, "/", "/tmp.txt", "t", false).unwrap();
+            assert_eq!(write_file(&mut view, "/", "/etc/config/new", "z", false), Err(Errno::ReadOnly));
+            remove(&mut view, "/", "/etc/passwd", false, false).unwrap();
+            assert_eq!(read_file(&view, "/", "/etc/passwd"), Err(Errno::NoEnt));
+            make_dir(&mut view, "/", "/a/b/c", true).unwrap();
+            assert_eq!(make_dir(&mut view, "/", "/a", false), Err(Errno::Exists));
+        }
+        assert_eq!(disk.get("/var/lib/kubelet/pods/u/volumes/kubernetes.io~empty-dir/cache/f").and_then(Inode::content), Some("x\ny\n"));
+        assert!(root.upper.get("/tmp.txt").is_some());
+        assert_eq!(root.upper.get("/etc/passwd").map(|i| i.kind.clone()), Some(Kind::Whiteout));
+    }
+
+    #[test]
+    fn an_overlay_keeps_changes_to_itself() {
+        let (root, mounts, disk) = setup();
+        let view = View { root: &root, mounts: &mounts, disk: &disk };
+        let mut overlay = Overlay::new(&view, 0);
+        write_file(&mut overlay, "/", "/cache/f", "hi", false).unwrap();
+        assert_eq!(read_file(&overlay, "/", "/cache/f").as_deref(), Ok("hi"));
+        assert!(disk.get("/var/lib/kubelet/pods/u/volumes/kubernetes.io~empty-dir/cache/f").is_none());
+        let names: Vec<String> = list_dir(&overlay, "/", "/cache").unwrap().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, vec!["f"]);
+    }
+}

@@ -1,0 +1,150 @@
+//! Commands run inside a running container (`kubectl exec`, exec probes,
+//! a shell attached to a container's main process), against the
+//! container's files on the node's machine, at the current virtual instant.
+
+use indexmap::IndexMap;
+
+use super::commands::{PodIdentity, Process, SystemInfo, Usage};
+use super::container_fs::{Mount, MountSource};
+use super::runtime::{wall_secs, RuntimeContainer, Sandbox};
+use super::shell::{self, ExternalCommands, Host, Outcome, ShellState, StartError};
+use crate::engine::sim::clock::VirtualTime;
+use crate::engine::world::Machine;
+
+/// Disk the node's own files take before any pod writes (KiB).
+const BASE_DISK_USED_KB: u64 = 14_340_380;
+
+/// Why a command cannot run in the container.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExecError {
+    /// The container is not running (the kubelet's `container not found`).
+    NotRunning,
+    /// The program is missing or cannot be executed (runc's message).
+    Start(StartError),
+}
+
+/// `df` sizes of a mount.
+fn usage(m: &Mount, machine: &Machine, upper_kb: u64) -> Option<Usage> {
+    let disk = || Usage { total_kb: machine.disk_kb, used_kb: BASE_DISK_USED_KB + machine.disk.used_kb("/") + upper_kb };
+    match (&m.source, m.fs_type) {
+        (_, "proc" | "sysfs" | "cgroup2" | "devpts" | "mqueue") => None,
+        (_, "overlay") => Some(disk()),
+        (MountSource::Snapshot(_) | MountSource::Private(_), "tmpfs") => Some(Usage { total_kb: 65_536, used_kb: 0 }),
+        (MountSource::Disk(path), "tmpfs") => Some(Usage { total_kb: machine.memory_kb, used_kb: machine.disk.used_kb(path) }),
+        (MountSource::Disk(_), _) => Some(disk()),
+        (MountSource::Private(fs), _) => Some(Usage { total_kb: 65_536, used_kb: fs.used_kb("/") }),
+        (MountSource::Snapshot(_), _) => Some(disk()),
+    }
+}
+
+/// What programs in the container can learn about their system.
+pub fn system_info(machine: &Machine, sandbox: &Sandbox, c: &RuntimeContainer, now: VirtualTime, tty: bool, extra: &[Process]) -> SystemInfo {
+    let hostname = c.env.get("HOSTNAME").cloned().unwrap_or_else(|| sandbox.pod.clone());
+    let mut processes = vec![Process { pid: 1, command: c.command_line.clone() }];
+    processes.extend(extra.iter().cloned());
+    let upper_kb = c.root.upper.used_kb("/");
+    let mounts = c.mounts.iter().map(|m| (m.clone(), usage(m, machine, upper_kb))).collect();
+    SystemInfo {
+        hostname,
+        base: c.base,
+        kernel: "6.8.0-60-generic".into(),
+        now: Some(wall_secs(now)),
+        processes,
+        mounts,
+        tty,
+        pod: PodIdentity {
+            namespace: sandbox.namespace.clone(),
+            name: sandbox.pod.clone(),
+            uid: String::new(),
+            ip: sandbox.ip.clone(),
+            node: String::new(),
+            container: c.name.clone(),
+        },
+    }
+}
+
+fn environment(c: &RuntimeContainer, tty: bool) -> IndexMap<String, String> {
+    let mut env = c.env.clone();
+    if tty && !env.contains_key("TERM") {
+        env.insert("TERM".into(), "xterm".into());
+    }
+    env
+}
+
+/// Runs an exec-form command in a running container.
+#[allow(clippy::too_many_arguments)]
+pub fn exec(
+    machine: &mut Machine,
+    uid: &str,
+    container: &str,
+    argv: &[String],
+    tty: bool,
+    stdin: &str,
+    now: VirtualTime,
+    external: Option<&mut dyn ExternalCommands>,
+) -> Result<Outcome, ExecError> {
+    machine.advance(now);
+    let running = machine.runtime.sandbox(uid).and_then(|s| s.latest(container)).is_some_and(RuntimeContainer::is_running);
+    if !running {
+        return Err(ExecError::NotRunning);
+    }
+    let pid = machine.runtime.sandbox_mut(uid).and_then(|s| s.latest_mut(container)).map_or(7, |c| c.spawn_pid());
+    let (info, env, workdir) = {
+        let Some(sandbox) = machine.runtime.sandbox(uid) else { return Err(ExecError::NotRunning) };
+        let Some(c) = sandbox.latest(container) else { return Err(ExecError::NotRunning) };
+        (system_info(machine, sandbox, c, now, tty, &[Process { pid, command: argv.join(" ") }]), environment(c, tty), c.workdir.clone())
+    };
+    let Machine { runtime, disk, .. } = machine;
+    let Some(c) = runtime.sandbox_mut(uid).and_then(|s| s.latest_mut(container)) else { return Err(ExecError::NotRunning) };
+    let mut files = c.view_mut(disk, now);
+    let external = external.map(|e| e as &mut dyn ExternalCommands);
+    shell::run_exec(argv, Host { files: &mut files, info: &info, env, external }, &workdir, stdin).map_err(ExecError::Start)
+}
+
+/// Starts an interactive shell in a running container: its first state.
+pub fn open_shell(machine: &mut Machine, uid: &str, container: &str, program: &str, tty: bool, now: VirtualTime) -> Result<ShellState, ExecError> {
+    machine.advance(now);
+    let Some(c) = machine.runtime.sandbox(uid).and_then(|s| s.latest(container)).filter(|c| c.is_running()) else {
+        return Err(ExecError::NotRunning);
+    };
+    let path = c.env.get("PATH").cloned().unwrap_or_else(|| shell::DEFAULT_PATH.into());
+    let view = c.view(&machine.disk);
+    let found = if program.contains('/') {
+        super::container_fs::stat(&view, &c.workdir, program).ok().map(|(p, _)| p)
+    } else {
+        super::commands::find_in_path(&view, &path, program)
+    };
+    let Some(found) = found else {
+        return Err(ExecError::Start(if program.contains('/') { StartError::NoSuchFile(program.into()) } else { StartError::NotFound(program.into()) }));
+    };
+    let name = super::filesystem::file_name(&found).to_string();
+    if !matches!(name.as_str(), "sh" | "ash" | "bash" | "dash") {
+        return Err(ExecError::Start(StartError::PermissionDenied(program.into())));
+    }
+    let flavor = shell::Flavor::of(&name, c.base);
+    let mut env = environment(c, tty);
+    env.entry("HOSTNAME".into()).or_insert_with(|| c.name.clone());
+    Ok(ShellState::new(flavor, &c.workdir, env))
+}
+
+/// Runs one line typed at an interactive shell in the container.
+pub fn shell_line(machine: &mut Machine, uid: &str, container: &str, state: &mut ShellState, line: &str, tty: bool, now: VirtualTime, external: Option<&mut dyn ExternalCommands>) -> Result<Outcome, ExecError> {
+    machine.advance(now);
+    let pid = machine.runtime.sandbox_mut(uid).and_then(|s| s.latest_mut(container)).filter(|c| c.is_running()).map(|c| c.spawn_pid());
+    let Some(pid) = pid else { return Err(ExecError::NotRunning) };
+    let info = {
+        let Some(sandbox) = machine.runtime.sandbox(uid) else { return Err(ExecError::NotRunning) };
+        let Some(c) = sandbox.latest(container) else { return Err(ExecError::NotRunning) };
+        let shell_name = match state.flavor {
+            shell::Flavor::Bash => "bash",
+            _ => "sh",
+        };
+        let first = line.split_whitespace().next().unwrap_or("");
+        system_info(machine, sandbox, c, now, tty, &[Process { pid: pid.saturating_sub(6).max(7), command: shell_name.into() }, Process { pid, command: line.trim().split(['|', ';', '&']).next().unwrap_or(first).trim().to_string() }])
+    };
+    let Machine { runtime, disk, .. } = machine;
+    let Some(c) = runtime.sandbox_mut(uid).and_then(|s| s.latest_mut(container)) else { return Err(ExecError::NotRunning) };
+    let mut files = c.view_mut(disk, now);
+    let external = external.map(|e| e as &mut dyn ExternalCommands);
+    Ok(shell::run_line(state, line, Host { files: &mut files, info: &info, env: IndexMap::new(), external }))
+}

@@ -1,0 +1,814 @@
+//! The kubelet's volume manager: sets up a pod's volumes on the node's
+//! disk before its sandbox starts, refreshes the ones projected from API
+//! objects, and builds each container's mounts (`makeMounts`).
+//!
+//! Where data lives (paths on the node's disk):
+//! - `emptyDir`, `configMap`, `secret`, `downwardAPI`, `projected`:
+//!   `/var/lib/kubelet/pods/<uid>/volumes/kubernetes.io~<plugin>/<name>`,
+//!   removed with the pod;
+//! - `hostPath`: its own path;
+//! - a PersistentVolumeClaim: its volume's `hostPath.path` or `local.path`
+//!   (other volume types: `/var/lib/kubelet/plugins/kubernetes.io/<type>/<pv>`),
+//!   which outlives the pods that use it.
+//!
+//! Projected volumes (`configMap`, `secret`, `downwardAPI`, `projected`) are
+//! written as the kubelet's AtomicWriter writes them: a timestamped
+//! directory, a `..data` link to it, and one link per top-level name. They
+//! are read-only in the container. On each pod's periodic sync (every 60 to
+//! 90 s) their contents are recomputed and, if changed, swapped in at once;
+//! a `subPath` mount keeps the file it was started with.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{Container, KeyToPath, Pod, Volume};
+use k8s_openapi::jiff::{tz::TimeZone, Timestamp};
+
+use super::container_fs::{self as cfs, Files, Mount, MountSource, RootFs};
+use super::env;
+use super::filesystem::{join, normalize, Errno, Fs, Inode, Kind};
+use super::object_cache::ObjectCache;
+use super::runtime::wall_secs;
+use crate::engine::api::{find_resource, Object};
+use crate::engine::apiserver::ApiServer;
+use crate::engine::sim::clock::VirtualTime;
+
+pub const PODS_DIR: &str = "/var/lib/kubelet/pods";
+/// The cluster's DNS Service (kube-dns) address.
+pub const CLUSTER_DNS: &str = "10.96.0.10";
+const MOUNT_BACKOFF_INITIAL_MS: u64 = 500;
+/// `maxDurationBeforeRetry` of the operation executor: 2m2s.
+const MOUNT_BACKOFF_MAX_MS: u64 = 122_000;
+/// Token lifetime a bound service account token gets (`--service-account-extend-token-expiration`).
+const EXTENDED_TOKEN_SECONDS: i64 = 365 * 24 * 3600;
+
+pub fn pod_dir(uid: &str) -> String {
+    format!("{PODS_DIR}/{uid}")
+}
+
+fn plugin_of(v: &Volume) -> &'static str {
+    if v.config_map.is_some() {
+        "kubernetes.io~configmap"
+    } else if v.secret.is_some() {
+        "kubernetes.io~secret"
+    } else if v.downward_api.is_some() {
+        "kubernetes.io~downward-api"
+    } else if v.projected.is_some() {
+        "kubernetes.io~projected"
+    } else if v.empty_dir.is_some() {
+        "kubernetes.io~empty-dir"
+    } else {
+        "kubernetes.io~unknown"
+    }
+}
+
+/// A volume set up on the node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mounted {
+    /// Its directory (or file) on the node's disk.
+    pub path: String,
+    /// Projected from API objects (written atomically, read-only).
+    pub atomic: bool,
+    /// Backed by memory: shown as `tmpfs`.
+    pub tmpfs: bool,
+    pub read_only: bool,
+    /// A digest of what was last written, to tell whether a refresh changes anything.
+    payload: u64,
+    /// When the service account token in it was issued.
+    token_issued: Option<VirtualTime>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Failure {
+    retry_at: VirtualTime,
+    backoff_ms: u64,
+}
+
+/// One pod's volumes.
+#[derive(Clone, Debug, Default)]
+pub struct PodVolumes {
+    pub mounted: BTreeMap<String, Mounted>,
+    failures: BTreeMap<String, Failure>,
+    /// When the pod's periodic sync next refreshes its projected volumes.
+    pub next_refresh: Option<VirtualTime>,
+}
+
+impl PodVolumes {
+    /// The earliest retry of a failed mount.
+    pub fn next_retry(&self) -> Option<VirtualTime> {
+        self.failures.values().map(|f| f.retry_at).min()
+    }
+
+    pub fn all_mounted(&self, pod: &Pod) -> bool {
+        pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()).all(|v| self.mounted.contains_key(&v.name))
+    }
+}
+
+/// What setting up volumes needs besides the pod.
+pub struct VolumeContext<'a> {
+    pub configmaps: &'a ObjectCache,
+    pub secrets: &'a ObjectCache,
+    pub api: &'a ApiServer,
+    pub disk: &'a mut Fs,
+    pub now: VirtualTime,
+    pub rng: &'a mut fastrand::Rng,
+    pub node: &'a str,
+    pub host_ip: &'a str,
+    /// Node allocatable: (cpu millis, memory bytes, ephemeral-storage bytes).
+    pub allocatable: (i128, i128, i128),
+}
+
+type Payload = Vec<(String, String, u32)>;
+
+fn mode_of(item: Option<i32>, default: Option<i32>) -> u32 {
+    item.or(default).unwrap_or(0o644).clamp(0, 0o777) as u32
+}
+
+fn keyed_payload(
+    data: Vec<(String, String)>,
+    items: Option<&Vec<KeyToPath>>,
+    default_mode: Option<i32>,
+    optional: bool,
+    missing_key: &dyn Fn(&str) -> String,
+) -> Result<Payload, String> {
+    let mut out = Vec::new();
+    match items.filter(|i| !i.is_empty()) {
+        None => {
+            for (k, v) in data {
+                out.push((k, v, mode_of(None, default_mode)));
+            }
+        }
+        Some(items) => {
+            for item in items {
+                match data.iter().find(|(k, _)| *k == item.key) {
+                    Some((_, v)) => out.push((item.path.clone(), v.clone(), mode_of(item.mode, default_mode))),
+                    None if optional => continue,
+                    None => return Err(missing_key(&item.key)),
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn object_data(obj: &Object) -> Vec<(String, String)> {
+    match obj {
+        Object::ConfigMap(cm) => {
+            let mut all: Vec<(String, String)> = cm.data.iter().flatten().map(|(k, v)| (k.clone(), v.clone())).collect();
+            all.extend(cm.binary_data.iter().flatten().map(|(k, v)| (k.clone(), String::from_utf8_lossy(&v.0).into_owned())));
+            all.sort();
+            all
+        }
+        Object::Secret(s) => s.data.iter().flatten().map(|(k, v)| (k.clone(), String::from_utf8_lossy(&v.0).into_owned())).collect(),
+        _ => vec![],
+    }
+}
+
+fn not_found(e: &str) -> bool {
+    e.ends_with(" not found") && (e.starts_with("configmap \"") || e.starts_with("secret \""))
+}
+
+fn base64url(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A bound service account token as the API server issues it (a JWT signed
+/// by the cluster; the signature here is a stand-in of the right length).
+fn service_account_token(pod: &Pod, vc: &VolumeContext, audience: Option<&str>, issued: VirtualTime) -> String {
+    let ns = pod.metadata.namespace.clone().unwrap_or_default();
+    let sa = pod.spec.as_ref().and_then(|s| s.service_account_name.clone()).unwrap_or_else(|| "default".into());
+    let sa_uid = vc.api.get(crate::engine::api::ids::service_accounts(), &ns, &sa).ok().and_then(|o| o.meta().uid.clone()).unwrap_or_default();
+    let iat = wall_secs(issued);
+    let aud = audience.unwrap_or("https://kubernetes.default.svc.cluster.local");
+    let pod_uid = pod.metadata.uid.clone().unwrap_or_default();
+    let seed = format!("{pod_uid}/{iat}");
+    let hex = super::images::stable_hex(&seed, 32);
+    let jti = format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32]);
+    let header = serde_json::json!({"alg": "RS256", "kid": base64url(super::images::stable_hex("cluster-signing-key", 32).as_bytes()).chars().take(43).collect::<String>()});
+    let claims = serde_json::json!({
+        "aud": [aud],
+        "exp": iat + EXTENDED_TOKEN_SECONDS,
+        "iat": iat,
+        "iss": "https://kubernetes.default.svc.cluster.local",
+        "jti": jti,
+        "kubernetes.io": {
+            "namespace": ns,
+            "node": {"name": vc.node, "uid": super::images::stable_hex(vc.node, 8)},
+            "pod": {"name": pod.metadata.name.clone().unwrap_or_default(), "uid": pod_uid},
+            "serviceaccount": {"name": sa, "uid": sa_uid},
+            "warnafter": iat + 3607,
+        },
+        "nbf": iat,
+        "sub": format!("system:serviceaccount:{ns}:{sa}"),
+    });
+    let signature = base64url(super::images::stable_hex(&format!("signature/{seed}"), 256).as_bytes());
+    format!("{}.{}.{}", base64url(header.to_string().as_bytes()), base64url(claims.to_string().as_bytes()), &signature[..342.min(signature.len())])
+}
+
+/// What an API-projected volume holds now, or why it cannot be set up.
+fn payload_of(pod: &Pod, v: &Volume, vc: &VolumeContext, token_issued: VirtualTime) -> Result<Payload, String> {
+    let ns = pod.metadata.namespace.clone().unwrap_or_default();
+    if let Some(src) = &v.config_map {
+        let optional = src.optional.unwrap_or(false);
+        let data = match vc.configmaps.get(&ns, &src.name) {
+            Ok(obj) => object_data(&obj),
+            Err(e) if optional && not_found(&e) => vec![],
+            Err(e) => return Err(e),
+        };
+        return keyed_payload(data, src.items.as_ref(), src.default_mode, optional, &|k| format!("configmap references non-existent config key: {k}"));
+    }
+    if let Some(src) = &v.secret {
+        let optional = src.optional.unwrap_or(false);
+        let name = src.secret_name.clone().unwrap_or_default();
+        let data = match vc.secrets.get(&ns, &name) {
+            Ok(obj) => object_data(&obj),
+            Err(e) if optional && not_found(&e) => vec![],
+            Err(e) => return Err(e),
+        };
+        return keyed_payload(data, src.items.as_ref(), src.default_mode, optional, &|k| format!("references non-existent secret key: {k}"));
+    }
+    if let Some(src) = &v.downward_api {
+        return downward_payload(pod, src.items.as_deref().unwrap_or(&[]), src.default_mode, vc);
+    }
+    if let Some(src) = &v.projected {
+        let mut out = Vec::new();
+        let mut errors = Vec::new();
+        for s in src.sources.iter().flatten() {
+            if let Some(cm) = &s.config_map {
+                let optional = cm.optional.unwrap_or(false);
+                match vc.configmaps.get(&ns, &cm.name) {
+                    Ok(obj) => match keyed_payload(object_data(&obj), cm.items.as_ref(), src.default_mode, optional, &|k| format!("configmap references non-existent config key: {k}")) {
+                        Ok(p) => out.extend(p),
+                        Err(e) => errors.push(e),
+                    },
+                    Err(e) if optional && not_found(&e) => {}
+                    Err(e) => errors.push(e),
+                }
+            }
+            if let Some(sec) = &s.secret {
+                let optional = sec.optional.unwrap_or(false);
+                match vc.secrets.get(&ns, &sec.name) {
+                    Ok(obj) => match keyed_payload(object_data(&obj), sec.items.as_ref(), src.default_mode, optional, &|k| format!("references non-existent secret key: {k}")) {
+                        Ok(p) => out.extend(p),
+                        Err(e) => errors.push(e),
+                    },
+                    Err(e) if optional && not_found(&e) => {}
+                    Err(e) => errors.push(e),
+                }
+            }
+            if let Some(d) = &s.downward_api {
+                match downward_payload(pod, d.items.as_deref().unwrap_or(&[]), src.default_mode, vc) {
+                    Ok(p) => out.extend(p),
+                    Err(e) => errors.push(e),
+                }
+            }
+            if let Some(t) = &s.service_account_token {
+                out.push((t.path.clone(), service_account_token(pod, vc, t.audience.as_deref(), token_issued), mode_of(None, src.default_mode)));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(if errors.len() == 1 { errors.remove(0) } else { format!("[{}]", errors.join(", ")) });
+        }
+        return Ok(out);
+    }
+    Ok(vec![])
+}
+
+fn downward_payload(pod: &Pod, items: &[k8s_openapi::api::core::v1::DownwardAPIVolumeFile], default_mode: Option<i32>, vc: &VolumeContext) -> Result<Payload, String> {
+    let pod_ip = pod.status.as_ref().and_then(|s| s.pod_ip.clone()).unwrap_or_default();
+    let mut out = Vec::new();
+    for item in items {
+        let value = if let Some(f) = &item.field_ref {
+            env::field_value(pod, f, &pod_ip, vc.host_ip)?
+        } else if let Some(r) = &item.resource_field_ref {
+            let container = pod.spec.as_ref().and_then(|s| s.containers.first()).cloned().unwrap_or_default();
+            env::resource_value(r, pod, &container, vc.allocatable)?
+        } else {
+            continue;
+        };
+        out.push((item.path.clone(), value, mode_of(item.mode, default_mode)));
+    }
+    Ok(out)
+}
+
+/// A digest of a payload (FNV-1a), cheaper to keep than the payload.
+fn digest(payload: &Payload) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for (path, content, mode) in payload {
+        for b in path.bytes().chain([0]).chain(content.bytes()).chain([0]).chain(mode.to_le_bytes()) {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
+}
+
+thread_local! {
+    /// File contents many pods share (a namespace's `ca.crt`), kept once.
+    static SHARED: std::cell::RefCell<BTreeMap<u64, std::rc::Weak<str>>> = const { std::cell::RefCell::new(BTreeMap::new()) };
+}
+
+/// The same contents as an earlier volume file, shared rather than copied.
+fn shared_content(content: &str) -> std::rc::Rc<str> {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in content.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    SHARED.with(|m| {
+        let mut m = m.borrow_mut();
+        if let Some(rc) = m.get(&h).and_then(std::rc::Weak::upgrade).filter(|rc| &**rc == content) {
+            return rc;
+        }
+        if m.len() > 4096 {
+            m.retain(|_, w| w.strong_count() > 0);
+        }
+        let rc: std::rc::Rc<str> = std::rc::Rc::from(content);
+        m.insert(h, std::rc::Rc::downgrade(&rc));
+        rc
+    })
+}
+
+/// The kubelet's AtomicWriter: writes `payload` under `dir` behind a
+/// `..data` link so readers see the old or the new contents, never a mix.
+fn atomic_write(disk: &mut Fs, dir: &str, payload: &Payload, now: VirtualTime, rng: &mut fastrand::Rng) {
+    let secs = wall_secs(now);
+    let z = Timestamp::from_second(secs).unwrap_or(Timestamp::UNIX_EPOCH).to_zoned(TimeZone::UTC);
+    let ts = format!("..{}{}", z.strftime("%Y_%m_%d_%H_%M_%S."), rng.u32(1_000_000_000..u32::MAX));
+    let ts_dir = join(dir, &ts);
+    disk.insert(&ts_dir, Inode::dir(0o755, secs));
+    for (path, content, mode) in payload {
+        disk.insert(&join(&ts_dir, path), Inode { kind: Kind::File(shared_content(content)), mode: *mode, uid: 0, gid: 0, mtime: secs });
+    }
+    let old_target = match disk.get(&join(dir, "..data")).map(|i| i.kind.clone()) {
+        Some(Kind::Symlink(t)) => Some(t),
+        _ => None,
+    };
+    disk.insert(&join(dir, "..data"), Inode::symlink(&ts, secs));
+    let tops: std::collections::BTreeSet<String> = payload.iter().map(|(p, _, _)| p.split('/').next().unwrap_or("").to_string()).filter(|p| !p.is_empty()).collect();
+    for top in &tops {
+        disk.insert(&join(dir, top), Inode::symlink(&format!("..data/{top}"), secs));
+    }
+    let stale: Vec<String> = disk
+        .children(dir)
+        .into_iter()
+        .filter(|(name, i)| !name.starts_with("..") && matches!(i.kind, Kind::Symlink(_)) && !tops.contains(name))
+        .map(|(name, _)| name)
+        .collect();
+    for name in stale {
+        disk.remove(&join(dir, &name));
+    }
+    if let Some(old) = old_target.filter(|o| *o != ts) {
+        disk.remove_tree(&join(dir, &old));
+    }
+}
+
+fn hostpath_setup(disk: &mut Fs, path: &str, kind: &str, secs: i64) -> Result<(), String> {
+    let existing = disk.get(path).cloned();
+    let is_dir = existing.as_ref().is_some_and(Inode::is_dir);
+    let is_file = existing.as_ref().is_some_and(|i| matches!(i.kind, Kind::File(_)));
+    match kind {
+        "DirectoryOrCreate" => {
+            if existing.is_none() {
+                disk.mkdir_all(path, 0o755, secs);
+            } else if !is_dir {
+                return Err(format!("hostPath type check failed: {path} is not a directory"));
+            }
+        }
+        "Directory" if !is_dir => return Err(format!("hostPath type check failed: {path} is not a directory")),
+        "FileOrCreate" => {
+            if existing.is_none() {
+                disk.insert(path, Inode::file("", 0o644, secs));
+            } else if !is_file {
+                return Err(format!("hostPath type check failed: {path} is not a file"));
+            }
+        }
+        "File" if !is_file => return Err(format!("hostPath type check failed: {path} is not a file")),
+        "Socket" => return Err(format!("hostPath type check failed: {path} is not a socket file")),
+        "CharDevice" => return Err(format!("hostPath type check failed: {path} is not a character device")),
+        "BlockDevice" => return Err(format!("hostPath type check failed: {path} is not a block device")),
+        _ => {
+            // No type: the runtime creates a missing directory to bind it.
+            if existing.is_none() {
+                disk.mkdir_all(path, 0o755, secs);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Where a claim's data lives on this node.
+fn claim_path(pod: &Pod, claim: &str, read_only: bool, vc: &mut VolumeContext) -> Result<(String, bool), String> {
+    let ns = pod.metadata.namespace.clone().unwrap_or_default();
+    let err = |why: String| format!("error processing PVC {ns}/{claim}: {why}");
+    let pvc_rid = find_resource("", "persistentvolumeclaims").ok_or_else(|| err("persistentvolumeclaims are not served".into()))?;
+    let pv_rid = find_resource("", "persistentvolumes").ok_or_else(|| err("persistentvolumes are not served".into()))?;
+    let pvc = vc.api.get(pvc_rid, &ns, claim).map_err(|e| err(format!("failed to fetch PVC from API server: {}", e.message)))?;
+    let Object::PersistentVolumeClaim(pvc) = &*pvc else { return Err(err("unexpected object".into())) };
+    let volume = pvc.spec.as_ref().and_then(|s| s.volume_name.clone()).filter(|v| !v.is_empty()).ok_or_else(|| err("PVC is not bound".into()))?;
+    let pv = vc.api.get(pv_rid, "", &volume).map_err(|e| err(format!("failed to fetch PV {volume} from API server: {}", e.message)))?;
+    let Object::PersistentVolume(pv) = &*pv else { return Err(err("unexpected object".into())) };
+    let spec = pv.spec.clone().unwrap_or_default();
+    let secs = wall_secs(vc.now);
+    let ro = read_only || spec.access_modes.iter().flatten().all(|m| m == "ReadOnlyMany");
+    if let Some(hp) = &spec.host_path {
+        let path = normalize("/", &hp.path);
+        hostpath_setup(vc.disk, &path, hp.type_.as_deref().unwrap_or(""), secs).map_err(|e| format!("MountVolume.SetUp failed for volume \"{volume}\" : {e}"))?;
+        return Ok((path, ro));
+    }
+    if let Some(local) = &spec.local {
+        let path = normalize("/", &local.path);
+        if vc.disk.get(&path).is_none() {
+            return Err(format!("MountVolume.NewMounter initialization failed for volume \"{volume}\" : path \"{}\" does not exist", local.path));
+        }
+        return Ok((path, ro));
+    }
+    let kind = if spec.csi.is_some() {
+        "csi"
+    } else if spec.nfs.is_some() {
+        "nfs"
+    } else {
+        "volume"
+    };
+    let path = format!("/var/lib/kubelet/plugins/kubernetes.io/{kind}/{volume}");
+    vc.disk.mkdir_all(&path, 0o755, secs);
+    Ok((path, ro))
+}
+
+fn set_up(pod: &Pod, v: &Volume, vc: &mut VolumeContext) -> Result<Mounted, String> {
+    let uid = pod.metadata.uid.clone().unwrap_or_default();
+    let secs = wall_secs(vc.now);
+    let dir = format!("{}/volumes/{}/{}", pod_dir(&uid), plugin_of(v), v.name);
+    if let Some(ed) = &v.empty_dir {
+        vc.disk.mkdir_all(&dir, 0o777, secs);
+        return Ok(Mounted { path: dir, atomic: false, tmpfs: ed.medium.as_deref() == Some("Memory"), read_only: false, payload: 0, token_issued: None });
+    }
+    if let Some(hp) = &v.host_path {
+        let path = normalize("/", &hp.path);
+        hostpath_setup(vc.disk, &path, hp.type_.as_deref().unwrap_or(""), secs)?;
+        return Ok(Mounted { path, atomic: false, tmpfs: false, read_only: false, payload: 0, token_issued: None });
+    }
+    if let Some(claim) = &v.persistent_volume_claim {
+        let (path, ro) = claim_path(pod, &claim.claim_name, claim.read_only.unwrap_or(false), vc)?;
+        return Ok(Mounted { path, atomic: false, tmpfs: false, read_only: ro, payload: 0, token_issued: None });
+    }
+    if v.config_map.is_some() || v.secret.is_some() || v.downward_api.is_some() || v.projected.is_some() {
+        let payload = payload_of(pod, v, vc, vc.now)?;
+        let tmpfs = v.secret.is_some() || v.projected.is_some() || v.downward_api.is_some();
+        vc.disk.insert(&dir, Inode::dir(if tmpfs { 0o1777 } else { 0o777 }, secs));
+        atomic_write(vc.disk, &dir, &payload, vc.now, vc.rng);
+        let has_token = v.projected.iter().flat_map(|p| p.sources.iter().flatten()).any(|s| s.service_account_token.is_some());
+        return Ok(Mounted { path: dir, atomic: true, tmpfs, read_only: true, payload: digest(&payload), token_issued: has_token.then_some(vc.now) });
+    }
+    // Volume types a simulated node cannot provide (nfs, iscsi, cloud disks) mount as empty directories.
+    vc.disk.mkdir_all(&dir, 0o755, secs);
+    Ok(Mounted { path: dir, atomic: false, tmpfs: false, read_only: false, payload: 0, token_issued: None })
+}
+
+/// Sets up every volume not yet mounted whose retry is due. Returns the
+/// `MountVolume.SetUp` failures to report (volume, message).
+pub fn mount_all(state: &mut PodVolumes, pod: &Pod, vc: &mut VolumeContext) -> Vec<(String, String)> {
+    let mut failed = Vec::new();
+    let volumes: Vec<Volume> = pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()).cloned().collect();
+    for v in &volumes {
+        if state.mounted.contains_key(&v.name) {
+            continue;
+        }
+        if state.failures.get(&v.name).is_some_and(|f| f.retry_at > vc.now) {
+            continue;
+        }
+        match set_up(pod, v, vc) {
+            Ok(m) => {
+                state.failures.remove(&v.name);
+                state.mounted.insert(v.name.clone(), m);
+            }
+            Err(e) => {
+                let backoff_ms = state.failures.get(&v.name).map_or(MOUNT_BACKOFF_INITIAL_MS, |f| (f.backoff_ms * 2).min(MOUNT_BACKOFF_MAX_MS));
+                state.failures.insert(v.name.clone(), Failure { retry_at: vc.now.plus_millis(backoff_ms), backoff_ms });
+                let message = if e.starts_with("MountVolume.") || e.starts_with("error processing PVC") { e } else { format!("MountVolume.SetUp failed for volume \"{}\" : {e}", v.name) };
+                failed.push((v.name.clone(), message));
+            }
+        }
+    }
+    failed
+}
+
+/// The periodic sync: projected volumes get their current contents (and
+/// a fresh token once 80% of the old one's life has passed).
+pub fn refresh(state: &mut PodVolumes, pod: &Pod, vc: &mut VolumeContext) -> Vec<(String, String)> {
+    let mut failed = Vec::new();
+    let volumes: Vec<Volume> = pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()).cloned().collect();
+    for v in &volumes {
+        let Some(m) = state.mounted.get(&v.name).cloned() else { continue };
+        if !m.atomic {
+            continue;
+        }
+        let issued = match m.token_issued {
+            Some(t) if vc.now.millis_since(t) >= 3607 * 800 => vc.now,
+            Some(t) => t,
+            None => vc.now,
+        };
+        match payload_of(pod, v, vc, issued) {
+            Ok(payload) if digest(&payload) != m.payload => {
+                atomic_write(vc.disk, &m.path, &payload, vc.now, vc.rng);
+                if let Some(entry) = state.mounted.get_mut(&v.name) {
+                    entry.payload = digest(&payload);
+                    entry.token_issued = m.token_issued.map(|_| issued);
+                }
+            }
+            Ok(_) => {}
+            Err(e) => failed.push((v.name.clone(), format!("MountVolume.SetUp failed for volume \"{}\" : {e}", v.name))),
+        }
+    }
+    failed
+}
+
+/// Read-only access to the node's disk, to follow links inside a volume.
+struct Disk<'a>(&'a Fs);
+
+impl Files for Disk<'_> {
+    fn lstat(&self, path: &str) -> Option<Inode> {
+        self.0.get(path).cloned()
+    }
+    fn entries(&self, dir: &str) -> Vec<(String, Inode)> {
+        self.0.children(dir).into_iter().map(|(n, i)| (n, i.clone())).collect()
+    }
+    fn read_only(&self, _: &str) -> bool {
+        true
+    }
+    fn put(&mut self, _: &str, _: Inode) -> Result<(), Errno> {
+        Err(Errno::ReadOnly)
+    }
+    fn delete(&mut self, _: &str) -> Result<(), Errno> {
+        Err(Errno::ReadOnly)
+    }
+}
+
+/// A pod's files the kubelet and runtime write beside its volumes:
+/// `/etc/hosts`, `/etc/hostname`, `/etc/resolv.conf`.
+pub fn write_pod_files(disk: &mut Fs, pod: &Pod, ip: &str, node_gateway: &str, now: VirtualTime) {
+    let uid = pod.metadata.uid.clone().unwrap_or_default();
+    let dir = pod_dir(&uid);
+    let secs = wall_secs(now);
+    let spec = pod.spec.clone().unwrap_or_default();
+    let ns = pod.metadata.namespace.clone().unwrap_or_default();
+    let hostname = spec.hostname.clone().filter(|h| !h.is_empty()).unwrap_or_else(|| pod.metadata.name.clone().unwrap_or_default());
+    let mut hosts = String::from("# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n");
+    match spec.subdomain.as_deref().filter(|s| !s.is_empty()) {
+        Some(sub) => hosts.push_str(&format!("{ip}\t{hostname}.{sub}.{ns}.svc.cluster.local\t{hostname}\n")),
+        None => hosts.push_str(&format!("{ip}\t{hostname}\n")),
+    }
+    if let Some(aliases) = spec.host_aliases.as_ref().filter(|a| !a.is_empty()) {
+        hosts.push_str("\n# Entries added by HostAliases.\n");
+        for a in aliases {
+            hosts.push_str(&format!("{}\t{}\n", a.ip, a.hostnames.clone().unwrap_or_default().join("\t")));
+        }
+    }
+    disk.insert(&format!("{dir}/etc-hosts"), Inode::file(&hosts, 0o644, secs));
+    disk.insert(&format!("{dir}/etc-hostname"), Inode::file(&format!("{hostname}\n"), 0o644, secs));
+    let policy = spec.dns_policy.clone().unwrap_or_else(|| "ClusterFirst".into());
+    let host_network = spec.host_network.unwrap_or(false);
+    let cluster = policy == "ClusterFirstWithHostNet" || (policy == "ClusterFirst" && !host_network);
+    let (mut servers, mut searches, mut options): (Vec<String>, Vec<String>, Vec<String>) = if cluster {
+        (vec![CLUSTER_DNS.into()], vec![format!("{ns}.svc.cluster.local"), "svc.cluster.local".into(), "cluster.local".into()], vec!["ndots:5".into()])
+    } else if policy == "None" {
+        (vec![], vec![], vec![])
+    } else {
+        (vec![node_gateway.to_string()], vec![], vec![])
+    };
+    if let Some(cfg) = &spec.dns_config {
+        servers.extend(cfg.nameservers.iter().flatten().cloned());
+        searches.extend(cfg.searches.iter().flatten().cloned());
+        for o in cfg.options.iter().flatten() {
+            let text = match &o.value {
+                Some(v) => format!("{}:{v}", o.name.clone().unwrap_or_default()),
+                None => o.name.clone().unwrap_or_default(),
+            };
+            options.retain(|x| x.split(':').next() != text.split(':').next());
+            options.push(text);
+        }
+    }
+    let mut resolv = String::new();
+    if !searches.is_empty() {
+        resolv.push_str(&format!("search {}\n", searches.join(" ")));
+    }
+    for s in servers {
+        resolv.push_str(&format!("nameserver {s}\n"));
+    }
+    if !options.is_empty() {
+        resolv.push_str(&format!("options {}\n", options.join(" ")));
+    }
+    disk.insert(&format!("{dir}/resolv.conf"), Inode::file(&resolv, 0o644, secs));
+}
+
+/// Removes everything the pod had on the node's disk (its emptyDirs and
+/// projected volumes); hostPath and PersistentVolume data stay.
+pub fn remove_pod(disk: &mut Fs, uid: &str) {
+    if !uid.is_empty() {
+        disk.remove_tree(&pod_dir(uid));
+    }
+}
+
+thread_local! {
+    /// `/dev` and `/sys` look the same in every container: built once.
+    static PSEUDO: std::cell::RefCell<Option<(std::rc::Rc<Fs>, std::rc::Rc<Fs>, std::rc::Rc<Fs>)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The shared `/dev`, `/proc` and `/sys` trees.
+fn pseudo_trees() -> (std::rc::Rc<Fs>, std::rc::Rc<Fs>, std::rc::Rc<Fs>) {
+    PSEUDO.with(|p| {
+        p.borrow_mut()
+            .get_or_insert_with(|| {
+                let t = super::rootfs::IMAGE_BUILD_TIME;
+                (std::rc::Rc::new(pseudo_dev(t)), std::rc::Rc::new(pseudo_proc(t)), std::rc::Rc::new(pseudo_sys(t)))
+            })
+            .clone()
+    })
+}
+
+fn pseudo_dev(secs: i64) -> Fs {
+    let mut fs = Fs::new();
+    fs.insert("/", Inode::dir(0o755, secs));
+    for (name, target) in [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2"), ("core", "/proc/kcore"), ("ptmx", "pts/ptmx")] {
+        fs.insert(&format!("/{name}"), Inode::symlink(target, secs));
+    }
+    for name in ["null", "zero", "full", "random", "urandom", "tty"] {
+        fs.insert(&format!("/{name}"), Inode::file("", 0o666, secs));
+    }
+    for d in ["/pts", "/shm", "/mqueue"] {
+        fs.insert(d, Inode::dir(if d == "/shm" { 0o1777 } else { 0o755 }, secs));
+    }
+    fs
+}
+
+fn pseudo_proc(secs: i64) -> Fs {
+    let mut fs = Fs::new();
+    fs.insert("/", Inode::dir(0o555, secs));
+    fs.insert("/version", Inode::file("Linux version 6.8.0-60-generic (buildd@lcy02-amd64-054) (x86_64-linux-gnu-gcc-13 (Ubuntu 13.3.0-6ubuntu2~24.04) 13.3.0, GNU ld (GNU Binutils for Ubuntu) 2.42) #63-Ubuntu SMP PREEMPT_DYNAMIC Tue Apr 15 19:04:15 UTC 2025\n", 0o444, secs));
+    fs.insert("/1", Inode::dir(0o555, secs));
+    fs.insert("/self", Inode::symlink("1", secs));
+    fs
+}
+
+fn pseudo_sys(secs: i64) -> Fs {
+    let mut fs = Fs::new();
+    fs.insert("/", Inode::dir(0o555, secs));
+    for d in ["block", "bus", "class", "dev", "devices", "firmware", "fs", "kernel", "module", "power"] {
+        fs.insert(&format!("/{d}"), Inode::dir(0o755, secs));
+    }
+    fs
+}
+
+/// A container's mounts in `/proc/mounts` order (`makeMounts` plus what
+/// the runtime adds), or the error that makes it CreateContainerConfigError.
+pub fn container_mounts(pod: &Pod, container: &Container, state: &PodVolumes, disk: &mut Fs, root: &mut RootFs, env: &[(String, String)], now: VirtualTime) -> Result<Vec<Mount>, String> {
+    let uid = pod.metadata.uid.clone().unwrap_or_default();
+    let dir = pod_dir(&uid);
+    let secs = wall_secs(now);
+    let device = "/dev/sda1";
+    let mut cri: Vec<Mount> = Vec::new();
+    for vm in container.volume_mounts.iter().flatten() {
+        let Some(m) = state.mounted.get(&vm.name) else {
+            return Err(format!("cannot find volume \"{}\" to mount into container \"{}\"", vm.name, container.name));
+        };
+        let mut sub = vm.sub_path.clone().unwrap_or_default();
+        if let Some(expr) = vm.sub_path_expr.as_ref().filter(|e| !e.is_empty()) {
+            sub = env::expand(expr, &|n| env.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()));
+        }
+        if sub.starts_with('/') {
+            return Err(format!("error SubPath `{sub}` must not be an absolute path"));
+        }
+        if sub.split('/').any(|c| c == "..") {
+            return Err(format!("unable to provision SubPath `{sub}`: must not contain '..'"));
+        }
+        let read_only = vm.read_only.unwrap_or(false) || m.read_only;
+        let (fs_type, dev, options) = if m.tmpfs { ("tmpfs", "tmpfs", "relatime") } else { ("ext4", device, "relatime") };
+        let source = if sub.is_empty() {
+            MountSource::Disk(m.path.clone())
+        } else if m.atomic {
+            // Bound to the file it resolves to now: later updates do not reach it.
+            let view = Disk(disk);
+            let resolved = cfs::resolve(&view, "/", &join(&m.path, &sub), true).ok().filter(|p| disk.get(p).is_some());
+            let snapshot = match resolved {
+                Some(p) => {
+                    let mut fs = disk.copy_tree(&p);
+                    if fs.get("/").is_none() {
+                        fs.insert("/", Inode::dir(0o755, secs));
+                    }
+                    fs
+                }
+                None => {
+                    let mut fs = Fs::new();
+                    fs.insert("/", Inode::dir(0o755, secs));
+                    fs
+                }
+            };
+            MountSource::Snapshot(std::rc::Rc::new(snapshot))
+        } else {
+            let at = join(&m.path, &sub);
+            if disk.get(&at).is_none() {
+                // The kubelet creates a missing subPath as a directory.
+                disk.mkdir_all(&at, 0o755, secs);
+            }
+            MountSource::Disk(at)
+        };
+        cri.push(Mount { path: normalize("/", &vm.mount_path), source, read_only, device: dev, fs_type, options });
+    }
+    let own_hosts = container.volume_mounts.iter().flatten().any(|m| normalize("/", &m.mount_path) == "/etc/hosts");
+    if !own_hosts && disk.get(&format!("{dir}/etc-hosts")).is_some() {
+        cri.push(Mount::disk("/etc/hosts", &format!("{dir}/etc-hosts"), false, device, "ext4"));
+    }
+    let term_log = format!("{dir}/containers/{}/{}", container.name, super::images::stable_hex(&format!("{uid}/{}/{secs}", container.name), 8));
+    disk.insert(&term_log, Inode::file("", 0o666, secs));
+    let term_path = container.termination_message_path.clone().filter(|p| !p.is_empty()).unwrap_or_else(|| "/dev/termination-log".into());
+    cri.push(Mount::disk(&term_path, &term_log, false, device, "ext4"));
+    if disk.get(&format!("{dir}/etc-hostname")).is_some() {
+        cri.push(Mount::disk("/etc/hostname", &format!("{dir}/etc-hostname"), false, device, "ext4"));
+        cri.push(Mount::disk("/etc/resolv.conf", &format!("{dir}/resolv.conf"), false, device, "ext4"));
+    }
+    cri.push(Mount { path: "/dev/shm".into(), source: MountSource::Private(Fs::new()), read_only: false, device: "shm", fs_type: "tmpfs", options: "nosuid,nodev,noexec,relatime,size=65536k" });
+    // Parents are mounted before children (containerd orders by depth).
+    cri.sort_by_key(|m| m.path.matches('/').count());
+    let (dev, proc, sys) = pseudo_trees();
+    let mut mounts = vec![
+        Mount { path: "/proc".into(), source: MountSource::Snapshot(proc), read_only: false, device: "proc", fs_type: "proc", options: "nosuid,nodev,noexec,relatime" },
+        Mount { path: "/dev".into(), source: MountSource::Snapshot(dev), read_only: false, device: "tmpfs", fs_type: "tmpfs", options: "nosuid,size=65536k,mode=755" },
+        Mount { path: "/dev/pts".into(), source: MountSource::Private(Fs::new()), read_only: false, device: "devpts", fs_type: "devpts", options: "nosuid,noexec,relatime,gid=5,mode=620,ptmxmode=666" },
+        Mount { path: "/dev/mqueue".into(), source: MountSource::Private(Fs::new()), read_only: false, device: "mqueue", fs_type: "mqueue", options: "nosuid,nodev,noexec,relatime" },
+        Mount { path: "/sys".into(), source: MountSource::Snapshot(sys), read_only: true, device: "sysfs", fs_type: "sysfs", options: "nosuid,nodev,noexec,relatime" },
+        Mount { path: "/sys/fs/cgroup".into(), source: MountSource::Private(Fs::new()), read_only: true, device: "cgroup", fs_type: "cgroup2", options: "nosuid,nodev,noexec,relatime" },
+    ];
+    for m in &mut mounts {
+        if let MountSource::Private(fs) = &mut m.source {
+            if fs.get("/").is_none() {
+                fs.insert("/", Inode::dir(0o755, secs));
+            }
+        }
+    }
+    mounts.extend(cri);
+    // The runtime creates mount points the image lacks in the container's layer.
+    for m in &mounts {
+        if m.path == "/" {
+            continue;
+        }
+        let exists = root.upper.get(&m.path).is_some() || root.image.get(&m.path).is_some();
+        if !exists {
+            let is_file = match &m.source {
+                MountSource::Disk(p) => disk.get(p).is_some_and(|i| !i.is_dir()),
+                MountSource::Snapshot(fs) => fs.get("/").is_some_and(|i| !i.is_dir()),
+                MountSource::Private(_) => false,
+            };
+            cfs::copy_up_parents(root, &m.path);
+            if is_file {
+                root.upper.insert(&m.path, Inode::file("", 0o644, secs));
+            } else {
+                root.upper.insert(&m.path, Inode::dir(0o755, secs));
+            }
+        }
+    }
+    let overlay = Mount {
+        path: "/".into(),
+        source: MountSource::Private(Fs::new()),
+        read_only: root.read_only,
+        device: "overlay",
+        fs_type: "overlay",
+        options: "relatime,lowerdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/25/fs:/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/24/fs,upperdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/139/fs,workdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/139/work",
+    };
+    mounts.insert(0, overlay);
+    Ok(mounts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_writes_swap_the_data_link() {
+        let mut disk = Fs::new();
+        let mut rng = fastrand::Rng::with_seed(3);
+        let dir = "/v";
+        disk.insert(dir, Inode::dir(0o777, 0));
+        atomic_write(&mut disk, dir, &vec![("a".into(), "1".into(), 0o644), ("b".into(), "2".into(), 0o644)], VirtualTime::from_secs(1), &mut rng);
+        let view = Disk(&disk);
+        assert_eq!(cfs::read_file(&view, "/", "/v/a").as_deref(), Ok("1"));
+        let first = match disk.get("/v/..data").map(|i| i.kind.clone()) {
+            Some(Kind::Symlink(t)) => t,
+            other => panic!("{other:?}"),
+        };
+        assert!(first.starts_with("..2026_01_01_00_00_01."), "{first}");
+        atomic_write(&mut disk, dir, &vec![("a".into(), "changed".into(), 0o644)], VirtualTime::from_secs(70), &mut rng);
+        let view = Disk(&disk);
+        assert_eq!(cfs::read_file(&view, "/", "/v/a").as_deref(), Ok("changed"));
+        assert!(disk.get("/v/b").is_none(), "stale link removed");
+        assert!(disk.get(&format!("/v/{first}")).is_none(), "old data removed");
+    }
+
+    #[test]
+    fn hostpath_types_are_checked() {
+        let mut disk = Fs::new();
+        assert!(hostpath_setup(&mut disk, "/data", "DirectoryOrCreate", 0).is_ok());
+        assert!(disk.get("/data").is_some_and(Inode::is_dir));
+        assert_eq!(hostpath_setup(&mut disk, "/data", "File", 0), Err("hostPath type check failed: /data is not a file".into()));
+        assert_eq!(hostpath_setup(&mut disk, "/nope", "Directory", 0), Err("hostPath type check failed: /nope is not a directory".into()));
+    }
+}

@@ -1,0 +1,171 @@
+//! The physical cluster: each node's machine, which outlives the processes
+//! that run on it. A stopped kubelet leaves its containers running; a power
+//! cut leaves the runtime's metadata on disk. Components reach a machine
+//! only as the process on that machine would (the kubelet its own node's
+//! runtime); cross-node effects such as traffic go through the network.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::engine::node::filesystem::Fs;
+use crate::engine::network::rules::ProxyRules;
+use crate::engine::network::{ContainerRef, Network};
+use crate::engine::node::node_status::MachineIds;
+use crate::engine::node::runtime::Runtime;
+use crate::engine::sim::clock::VirtualTime;
+
+/// One node's hardware and on-disk state.
+#[derive(Debug)]
+pub struct Machine {
+    pub runtime: Runtime,
+    /// The node's disk: pods' volumes under `/var/lib/kubelet/pods/<uid>/`,
+    /// hostPath and local PersistentVolume data at their own paths. It
+    /// survives kubelet restarts and power cuts.
+    pub disk: Fs,
+    /// The disk's size and the memory, in KiB (what `df` reports).
+    pub disk_kb: u64,
+    pub memory_kb: u64,
+    /// Machine id, system UUID and boot id, fixed at first boot (boot id per boot).
+    pub ids: Option<MachineIds>,
+    pub booted_at: VirtualTime,
+    /// Power was cut; the runtime recovers when the kubelet next starts.
+    pub power_lost: bool,
+    pub powered: bool,
+    /// When the kubelet last ran on it: the instant a power cut froze it at.
+    pub last_run: VirtualTime,
+    /// `/etc/kubernetes/manifests`: static pod manifests by file name.
+    pub static_pod_manifests: BTreeMap<String, String>,
+    /// Cluster programs that cannot stay up here (their component is
+    /// stopped): their containers exit at once (see `node::programs`).
+    pub stopped_programs: BTreeSet<String>,
+    /// The node's InternalIP and pod CIDR (its network interfaces).
+    pub address: String,
+    pub pod_cidr: String,
+    /// The kernel's Service rules, as kube-proxy last wrote them.
+    pub proxy: ProxyRules,
+}
+
+/// A node's disk as its OS image ships it: the directories hostPath
+/// volumes of type `Directory` expect (`/tmp` for minikube's
+/// storage-provisioner, `/lib/modules` for kube-proxy).
+fn node_disk() -> Fs {
+    let mut disk = Fs::new();
+    let at = crate::engine::node::runtime::wall_secs(VirtualTime::ZERO);
+    for (path, mode) in [
+        ("/tmp", 0o1777),
+        ("/etc/kubernetes/manifests", 0o755),
+        ("/lib/modules", 0o755),
+        ("/mnt", 0o755),
+        ("/opt", 0o755),
+        ("/run", 0o755),
+        ("/var/lib/kubelet", 0o700),
+        ("/var/log/pods", 0o755),
+    ] {
+        disk.mkdir_all(path, mode, at);
+    }
+    disk
+}
+
+impl Machine {
+    pub fn new(runtime: Runtime) -> Self {
+        Machine {
+            runtime,
+            disk: node_disk(),
+            disk_kb: 61_202_244,
+            memory_kb: 4_194_304,
+            ids: None,
+            booted_at: VirtualTime::ZERO,
+            power_lost: false,
+            powered: true,
+            last_run: VirtualTime::ZERO,
+            static_pod_manifests: BTreeMap::new(),
+            stopped_programs: BTreeSet::new(),
+            address: String::new(),
+            pod_cidr: String::new(),
+            proxy: ProxyRules::default(),
+        }
+    }
+
+    /// Brings the node's processes up to `now` (what they printed and wrote).
+    pub fn advance(&mut self, now: VirtualTime) {
+        self.runtime.advance(now, &mut self.disk);
+    }
+
+    /// Deletes a directory tree from the node's disk (a deleted
+    /// PersistentVolume's data: its `hostPath.path` or `local.path`).
+    /// Returns how many entries went.
+    pub fn remove_dir(&mut self, path: &str) -> usize {
+        let path = crate::engine::node::filesystem::normalize("/", path);
+        if path == "/" {
+            return 0;
+        }
+        self.disk.remove_tree(&path)
+    }
+
+    /// Creates a directory on the node's disk (`mkdir -p`), as a
+    /// provisioner prepares a volume's directory.
+    pub fn make_dir(&mut self, path: &str, mode: u32, now: VirtualTime) {
+        let path = crate::engine::node::filesystem::normalize("/", path);
+        self.disk.mkdir_all(&path, mode, crate::engine::node::runtime::wall_secs(now));
+    }
+
+    /// An empty stand-in while the real machine is in the world.
+    pub fn vacant() -> Self {
+        Machine::new(Runtime::vacant())
+    }
+
+    /// Power switched; a cut loses every running process (see the runtime)
+    /// and the kernel's rules, which live in memory.
+    pub fn set_power(&mut self, on: bool) {
+        self.powered = on;
+        if !on {
+            self.power_lost = true;
+            self.proxy = ProxyRules::default();
+        }
+    }
+}
+
+/// Every node's machine, by node name, and the network between them.
+#[derive(Debug, Default)]
+pub struct World {
+    machines: BTreeMap<String, Machine>,
+    pub net: Network,
+}
+
+impl World {
+    pub fn new(seed: u64) -> Self {
+        World { machines: BTreeMap::new(), net: Network::new(seed) }
+    }
+
+    pub fn add_machine(&mut self, node: &str, machine: Machine) {
+        self.net.plan.add_node(node, &machine.address, &machine.pod_cidr);
+        self.machines.insert(node.to_string(), machine);
+    }
+
+    pub fn machine(&self, node: &str) -> Option<&Machine> {
+        self.machines.get(node)
+    }
+
+    pub fn machine_mut(&mut self, node: &str) -> Option<&mut Machine> {
+        self.machines.get_mut(node)
+    }
+
+    pub fn machines(&self) -> impl Iterator<Item = (&String, &Machine)> {
+        self.machines.iter()
+    }
+
+    /// Takes a machine out for its own kubelet's run; [`World::put_back`] returns it.
+    pub(crate) fn lend(&mut self, node: &str) -> Option<Machine> {
+        self.machines.remove(node)
+    }
+
+    pub(crate) fn put_back(&mut self, node: &str, mut machine: Machine) {
+        for (uid, container, id) in machine.runtime.started_clients.drain(..) {
+            self.net.clients.insert(ContainerRef { node: node.to_string(), uid, container, id });
+            self.net.wake_clients = true;
+        }
+        for (uid, container, id, at, pass) in machine.runtime.started_talkers.drain(..) {
+            self.net.talkers.start(ContainerRef { node: node.to_string(), uid, container, id }, pass, at);
+        }
+        self.machines.insert(node.to_string(), machine);
+    }
+}
