@@ -35,6 +35,14 @@ const WRONG: &[(&str, usize, &str, u64)] = &[
     ("scheduling", 1, "kubectl describe pod kubia-gpu\nkubectl label node worker-2 gpu=false\n", 120_000),
     ("scheduling", 2, "kubectl describe pod cp-agent\nkubectl delete pod cp-agent\nkubectl apply -f - <<EOF\napiVersion: v1\nkind: Pod\nmetadata:\n  name: cp-agent\nspec:\n  nodeSelector:\n    node-role.kubernetes.io/control-plane: \"\"\n  tolerations:\n  - key: dedicated\n    operator: Exists\n  containers:\n  - image: busybox\n    name: agent\n    command: [\"sleep\", \"3600\"]\nEOF\n", 120_000),
     ("apiserver-down", 0, "stop etcd\nkubectl get pods\n", 10_000),
+    ("apiserver-down", 2, "traffic start http://172.18.0.3:30081 --rate 10/s\nsleep 30s\ntraffic report\n", 30_000),
+    ("statefulset-claims", 2, "kubectl delete statefulset web\nkubectl get pvc\n", 60_000),
+    ("statefulset-claims", 2, "kubectl scale statefulset web --replicas 1\nkubectl delete pvc www-web-1 www-web-2 --wait=false\n", 60_000),
+    ("daemonset", 1, "kubectl taint node worker-3 dedicated=db:NoSchedule\n", 60_000),
+    ("jobs-and-cronjobs", 1, "kubectl create job fails --image=busybox:1.37 -- sh -c 'exit 1'\n", 120_000),
+    ("configmaps-and-secrets", 3, "kubectl exec app -- printenv GREETING\nkubectl patch configmap app-config -p '{\"data\":{\"COLOR\":\"red\"}}'\n", 120_000),
+    ("pageview-activity", 1, "curl http://192.168.49.2:30080\n", 10_000),
+    ("pageview-activity", 3, "kubectl delete pod -l tier=frontend\n", 30_000),
 ];
 
 #[test]

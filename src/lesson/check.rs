@@ -26,6 +26,8 @@
 //! - `ran WORDS…`: the learner ran a line containing these words in this
 //!   order (`kubectl` optional, resource names in any form: `po`, `pod`,
 //!   `pods`) during this step; matchers below it test that line's output.
+//! - `traffic`: what `traffic report` prints now (the traffic generator's
+//!   requests, answers and failures since it started); matchers below it.
 //!
 //! Matchers, indented below a term: `expect TEXT` (equal, ignoring blank
 //! space at either end), `contains TEXT`, `matches REGEX`.
@@ -58,6 +60,7 @@ pub enum Kind {
     Component { name: String, running: bool },
     Event { reason: String, object: Option<(String, String)>, matchers: Vec<Matcher> },
     Ran { words: Vec<String>, matchers: Vec<Matcher> },
+    Traffic { matchers: Vec<Matcher> },
 }
 
 #[derive(Clone, Debug)]
@@ -250,8 +253,18 @@ impl Parser<'_> {
                 }
                 Kind::Ran { words: canonical_words(&words), matchers: self.matchers(&children)? }
             }
-            "expect" | "contains" | "matches" => return Err(err(format!("\"{word}\" belongs indented below a kubectl, event or ran term"))),
-            other => return Err(err(format!("unknown check \"{other}\" (expected kubectl, component, event, ran, all, any or not)"))),
+            "traffic" => {
+                if !rest.is_empty() && rest.trim() != "report" {
+                    return Err(err("usage: traffic (what `traffic report` prints), with matchers below it".into()));
+                }
+                let matchers = self.matchers(&children)?;
+                if matchers.is_empty() {
+                    return Err(err("\"traffic\" needs a matcher below it (for example: contains , 0 failed)".into()));
+                }
+                Kind::Traffic { matchers }
+            }
+            "expect" | "contains" | "matches" => return Err(err(format!("\"{word}\" belongs indented below a kubectl, event, ran or traffic term"))),
+            other => return Err(err(format!("unknown check \"{other}\" (expected kubectl, component, event, ran, traffic, all, any or not)"))),
         };
         Ok((Check { line: line.number, text, kind }, next))
     }
@@ -407,6 +420,10 @@ impl Evaluator<'_> {
                 }
             }
             Kind::Component { name, running } => self.cluster.sim.is_running(name) == Some(*running),
+            Kind::Traffic { matchers } => {
+                let report = crate::engine::network::traffic::report(&self.cluster.sim.world.net.traffic, self.cluster.sim.now());
+                self.matchers(matchers, &report, depth)
+            }
             Kind::Event { reason, object, matchers } => {
                 let messages = self.event_messages(reason, object.as_ref());
                 let holds = !messages.is_empty() && (matchers.is_empty() || messages.iter().any(|m| matchers.iter().all(|x| x.holds(m))));
@@ -518,6 +535,17 @@ mod tests {
         assert_eq!(error_line("kubectl get 'pods").0, 10);
         assert_eq!(error_line("component scheduler running\n  expect x").0, 11);
         assert!(parse("\n# only a comment\n", 3, &components()).is_err());
+    }
+
+    #[test]
+    fn traffic_terms_read_the_generators_report() {
+        assert!(error_line("traffic\n").1.contains("needs a matcher"));
+        assert!(error_line("traffic start http://x\n  contains y\n").1.contains("usage: traffic"));
+        let check = parse_ok("traffic\n  contains No traffic\ntraffic report\n  matches 0 failed\n");
+        let mut cluster = Cluster::new(Profile::new(ProfileKind::Default), 1);
+        let ev = evaluate(&check, &mut cluster, &[]);
+        let states: Vec<bool> = ev.ticks.iter().map(|t| t.holds).collect();
+        assert_eq!(states, vec![true, true, false, false], "{ev:?}");
     }
 
     #[test]
