@@ -36,8 +36,21 @@ async fn mount() {
     mount_keeping_storage().await;
 }
 
-/// Mounts a fresh app (the earlier one's elements removed) over whatever is stored.
+thread_local! {
+    /// The apps mounted so far: each is destroyed before the next mounts, so
+    /// no earlier app keeps running and autosaving over the next one's scene.
+    static APPS: std::cell::RefCell<Vec<yew::AppHandle<miniplane::ui::App>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn keep_app(handle: yew::AppHandle<miniplane::ui::App>) {
+    APPS.with(|apps| apps.borrow_mut().push(handle));
+}
+
+/// Mounts a fresh app (the earlier one destroyed, its elements removed) over whatever is stored.
 async fn mount_keeping_storage() {
+    for app in APPS.with(|apps| std::mem::take(&mut *apps.borrow_mut())) {
+        app.destroy();
+    }
     // Earlier apps' roots go (the test runner's own elements stay).
     let roots = document().query_selector_all(".test-root").expect("query");
     for i in 0..roots.length() {
@@ -50,7 +63,7 @@ async fn mount_keeping_storage() {
     let root = document().create_element("div").expect("div");
     root.set_class_name("test-root");
     document().body().expect("body").append_child(&root).expect("append");
-    yew::Renderer::<miniplane::ui::App>::with_root(root).render();
+    keep_app(yew::Renderer::<miniplane::ui::App>::with_root(root).render());
     settle(300).await;
 }
 
@@ -109,7 +122,7 @@ async fn a_big_cluster_is_an_overview_with_a_map_a_summary_and_search() {
     // Removed by the next mount, as the other tests' apps are.
     root.set_class_name("test-root");
     document().body().expect("body").append_child(&root).expect("append");
-    yew::Renderer::<miniplane::ui::App>::with_root(root.clone()).render();
+    keep_app(yew::Renderer::<miniplane::ui::App>::with_root(root.clone()).render());
     settle(300).await;
     history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("?")).expect("address");
     // Only this app's elements (another test's app may share the page).
@@ -176,7 +189,10 @@ async fn a_lesson_is_picked_followed_and_checked() {
     by_test_id("lessons").expect("the Lessons button").click();
     settle(100).await;
     assert!(by_test_id("lesson-picker").is_some(), "the picker opens");
-    for id in ["pod-life-cycle", "replicaset-heals", "rolling-update", "orphans-and-adoption", "node-power-off", "probes", "scheduling", "apiserver-down"] {
+    for id in [
+        "pod-life-cycle", "replicaset-heals", "rolling-update", "orphans-and-adoption", "node-power-off", "probes", "scheduling", "apiserver-down",
+        "statefulset-claims", "daemonset", "jobs-and-cronjobs", "configmaps-and-secrets", "pageview-activity",
+    ] {
         assert!(by_test_id(&format!("lesson-{id}")).is_some(), "lesson-{id} is listed");
     }
     by_test_id("lesson-apiserver-down").expect("card").click();
@@ -226,8 +242,15 @@ async fn a_lesson_is_picked_followed_and_checked() {
 
     // Progress survives a new page over the same storage.
     mount_keeping_storage().await;
-    settle(2_000).await;
-    assert_eq!(state_of("lesson-step-2").as_deref(), Some("passed"), "progress is restored");
+    // The scene is rebuilt first (an unoptimised build replays slowly).
+    for _ in 0..100 {
+        if state_of("lesson-step-2").as_deref() == Some("passed") {
+            break;
+        }
+        settle(200).await;
+    }
+    let banner = by_test_id("banner").and_then(|b| b.text_content());
+    assert_eq!(state_of("lesson-step-2").as_deref(), Some("passed"), "progress is restored; step 1: {:?}, banner: {banner:?}, replaying: {}", state_of("lesson-step-1"), by_test_id("replay-progress").is_some());
     assert_eq!(state_of("lesson-step-3").as_deref(), Some("current"));
 }
 
@@ -367,4 +390,33 @@ async fn the_traffic_panel_starts_charts_and_stops_the_generator() {
     let frozen = chart_totals();
     settle(500).await;
     assert_eq!(chart_totals(), frozen, "a stopped generator's chart holds still");
+}
+
+#[wasm_bindgen_test]
+async fn an_embedded_lesson_has_the_traffic_panel_in_a_tab() {
+    if let Some(storage) = storage() {
+        let _ = storage.clear();
+    }
+    let history = web_sys::window().expect("window").history().expect("history");
+    history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("?embed=1&lesson=pageview-activity")).expect("address");
+    mount_keeping_storage().await;
+    history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("?")).expect("address");
+    for _ in 0..50 {
+        if by_test_id("lesson-panel").is_some() {
+            break;
+        }
+        settle(100).await;
+    }
+    let panel = by_test_id("lesson-panel").expect("the lesson panel");
+    assert_eq!(panel.get_attribute("data-lesson").as_deref(), Some("pageview-activity"));
+    assert!(by_test_id("event-log").is_none(), "embed is compact");
+    let hidden = |id: &str| by_test_id(id).and_then(|e| e.closest(".embed-tab").ok().flatten()).is_some_and(|t| t.class_list().contains("hidden"));
+    assert!(hidden("traffic-panel"), "the terminal's tab shows first");
+    by_test_id("tab-traffic").expect("the traffic tab").click();
+    settle(100).await;
+    assert!(!hidden("traffic-panel"), "the traffic tab shows the panel");
+    assert!(hidden("terminal-input"));
+    by_test_id("tab-terminal").expect("the terminal tab").click();
+    settle(100).await;
+    assert!(!hidden("terminal-input"));
 }

@@ -147,9 +147,17 @@ pub enum Msg {
     ToEditor(String),
     Host(browser::HostRequest),
     ToggleLarge,
-    /// Embed layout: show the editor (true) or the terminal.
-    EmbedEditor(bool),
+    /// Embed layout: which of the terminal, editor and traffic panel shows.
+    EmbedTab(EmbedTab),
     Search(String),
+}
+
+/// The embed layout's tabs beside the topology.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EmbedTab {
+    Terminal,
+    Editor,
+    Traffic,
 }
 
 /// Measuring frames with `?bench`: a big cluster at 10×.
@@ -249,7 +257,7 @@ pub struct App {
     runner: Option<Runner>,
     terminal_paste: (u64, Rc<String>),
     embed: bool,
-    embed_editor: bool,
+    embed_tab: EmbedTab,
     large: bool,
     /// Where the scene is autosaved (embedded lessons keep their own).
     scene_key: String,
@@ -680,7 +688,7 @@ impl Component for App {
             runner: None,
             terminal_paste: (0, Rc::new(String::new())),
             embed,
-            embed_editor: false,
+            embed_tab: EmbedTab::Terminal,
             large,
             scene_key,
         };
@@ -886,11 +894,11 @@ impl Component for App {
                 }
             }
             Msg::ToTerminal(line) => {
-                self.embed_editor = false;
+                self.embed_tab = EmbedTab::Terminal;
                 self.terminal_paste = (self.terminal_paste.0 + 1, Rc::new(line));
             }
             Msg::ToEditor(text) => {
-                self.embed_editor = true;
+                self.embed_tab = EmbedTab::Editor;
                 self.editor_load = (self.editor_load.0 + 1, Rc::new(text));
             }
             Msg::Host(request) => match request {
@@ -905,7 +913,7 @@ impl Component for App {
                 self.large = !self.large;
                 browser::apply_large_text(self.large);
             }
-            Msg::EmbedEditor(on) => self.embed_editor = on,
+            Msg::EmbedTab(tab) => self.embed_tab = tab,
             Msg::Search(query) => {
                 self.search = Rc::new(self.topology_model.search(&query, SEARCH_LIMIT));
             }
@@ -996,11 +1004,15 @@ impl Component for App {
                         { topology }
                         <section class="pane side-pane embed-side">
                             <div class="tabs" role="tablist">
-                                <button role="tab" class={classes!("tab", (!self.embed_editor).then_some("active"))} data-testid="tab-terminal" onclick={link.callback(|_| Msg::EmbedEditor(false))}>{"Terminal"}</button>
-                                <button role="tab" class={classes!("tab", self.embed_editor.then_some("active"))} data-testid="tab-editor" onclick={link.callback(|_| Msg::EmbedEditor(true))}>{"Editor"}</button>
+                                <button role="tab" class={classes!("tab", (self.embed_tab == EmbedTab::Terminal).then_some("active"))} data-testid="tab-terminal" onclick={link.callback(|_| Msg::EmbedTab(EmbedTab::Terminal))}>{"Terminal"}</button>
+                                <button role="tab" class={classes!("tab", (self.embed_tab == EmbedTab::Editor).then_some("active"))} data-testid="tab-editor" onclick={link.callback(|_| Msg::EmbedTab(EmbedTab::Editor))}>{"Editor"}</button>
+                                <button role="tab" class={classes!("tab", (self.embed_tab == EmbedTab::Traffic).then_some("active"))} data-testid="tab-traffic" onclick={link.callback(|_| Msg::EmbedTab(EmbedTab::Traffic))}>{"Traffic"}</button>
                             </div>
-                            <div class={classes!("embed-tab", self.embed_editor.then_some("hidden"))}>{ terminal }</div>
-                            <div class={classes!("embed-tab", (!self.embed_editor).then_some("hidden"))}>{ editor }</div>
+                            <div class={classes!("embed-tab", (self.embed_tab != EmbedTab::Terminal).then_some("hidden"))}>{ terminal }</div>
+                            <div class={classes!("embed-tab", (self.embed_tab != EmbedTab::Editor).then_some("hidden"))}>{ editor }</div>
+                            <div class={classes!("embed-tab", (self.embed_tab != EmbedTab::Traffic).then_some("hidden"))}>
+                                <traffic::TrafficPanel view={self.traffic.clone()} on_command={link.callback(Msg::RunLine)} />
+                            </div>
                         </section>
                     </main>
                     { self.view_picker(ctx) }
@@ -1365,7 +1377,7 @@ impl App {
         let Some(step) = handle.0.steps.get(following.progress.step) else { return };
         following.progress.mark_shown();
         self.runner = Some(Runner { queue: step.solution.iter().cloned().collect(), sleep_until: None, next_at: 0.0, solving: true });
-        self.embed_editor = false;
+        self.embed_tab = EmbedTab::Terminal;
         self.save();
     }
 
