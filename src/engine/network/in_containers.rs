@@ -232,3 +232,17 @@ fn evaluate(world: &mut World, r: &ContainerRef, at: VirtualTime, command: &Defe
         DeferredProgram::Script { script, positional } => shell::compile_script(script, positional.clone(), host, &workdir),
     })
 }
+
+/// Runs an exec-form command for the kubelet (an exec probe), which holds
+/// only its own node's machine: the command's network is that node alone
+/// (the pod itself, pods beside it, the node's Service rules), the rest of
+/// the cluster being out of its reach.
+pub fn exec_on_own_node(machine: &mut Machine, node: &str, uid: &str, container: &str, argv: &[String], now: VirtualTime) -> Result<Outcome, ExecError> {
+    let mut alone = World::new(0);
+    alone.add_machine(node, std::mem::replace(machine, Machine::vacant()));
+    let result = exec(&mut alone, node, uid, container, argv, false, "", now).unwrap_or(Err(ExecError::NotRunning));
+    if let Some(m) = alone.lend(node) {
+        *machine = m;
+    }
+    result
+}
