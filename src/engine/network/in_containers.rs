@@ -17,9 +17,11 @@
 //! - [`Scripts`]: a main process whose command uses the network (`kubectl
 //!   run tmp --rm -i --image=busybox -- wget -qO- http://web`). The kubelet
 //!   cannot reach the network when it starts the container, so the process
-//!   waits; the network evaluates its command at its start instant and the
-//!   container then runs the result as its timeline. Load loops are not
-//!   scripts: [`super::talkers`] runs them pass by pass.
+//!   waits; the network evaluates its command at its start instant, and
+//!   again at each instant a later network call is due (`until nslookup db;
+//!   do sleep 2; done` ends when `db` appears), and the container runs the
+//!   result as its timeline. Load loops are not scripts:
+//!   [`super::talkers`] runs them pass by pass.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -30,7 +32,7 @@ use crate::engine::node::container_fs::{self as cfs, Files, Overlay};
 use crate::engine::node::exec::{self as node_exec, ExecError};
 use crate::engine::node::filesystem::{file_name, Errno, Inode};
 use crate::engine::node::images::{self, ImageName, Toolkit};
-use crate::engine::node::runtime::{wall_secs, DeferredProgram};
+use crate::engine::node::runtime::{date_output, wall_secs, DeferredProgram};
 use crate::engine::node::shell::{self, CommandResult, End, ExternalCall, ExternalCommands, Host, Outcome, Program, ShellState, Timed};
 use crate::engine::sim::clock::VirtualTime;
 use crate::engine::world::{Machine, World};
@@ -95,6 +97,19 @@ struct NetworkCommands<'a, 'w> {
     tty: bool,
     /// When the command runs (a main process: when it started).
     now: VirtualTime,
+    /// Ahead of time (a main process), the calls already made, each at its own instant.
+    ahead: Option<Ahead>,
+}
+
+/// A main process's network calls: those made so far, replayed in order, and
+/// the instant up to which calls can be made now.
+#[derive(Clone, Debug, Default)]
+struct Ahead {
+    made: Vec<(CommandResult, Vec<(String, String)>)>,
+    calls: usize,
+    horizon: VirtualTime,
+    /// The instant of the first call beyond the horizon.
+    resume_at: Option<VirtualTime>,
 }
 
 impl ExternalCommands for NetworkCommands<'_, '_> {
@@ -105,21 +120,44 @@ impl ExternalCommands for NetworkCommands<'_, '_> {
         }
         // Live, the command runs at the exec's instant; ahead of time, when the process reaches it.
         let now = if call.now_ms.is_some() { self.now } else { self.now.plus_millis(call.elapsed_ms) };
+        if let (Some(ahead), None) = (self.ahead.as_mut(), call.now_ms) {
+            let index = ahead.calls;
+            ahead.calls += 1;
+            if let Some((result, files)) = ahead.made.get(index).cloned() {
+                for (path, content) in &files {
+                    let _ = cfs::write_file(call.files, call.cwd, path, content, false);
+                }
+                return Some(result);
+            }
+            if now > ahead.horizon {
+                // Its answer depends on the cluster then: the process waits until that instant.
+                ahead.resume_at = Some(now);
+                return Some(CommandResult { suspend: true, ..Default::default() });
+            }
+        }
+        // Ahead of time, `$(cat FILE)` and `$(date)` are marks the shell leaves to be read when they run: now.
+        let date = date_output(now);
+        let (files, cwd) = (&*call.files, call.cwd);
+        let argv: Vec<String> = call.argv.iter().map(|a| shell::fill_marks(a, &date, &mut |p| cfs::read_file(files, cwd, p).unwrap_or_default())).collect();
         let out = {
             let mut world = self.world.try_borrow_mut().ok()?;
             let stdin = (!call.stdin.is_empty()).then(|| call.stdin.to_string());
             let mut ctx = ToolContext { world: &mut world, origin: self.origin.clone(), now, image: self.image.clone(), toolkit: self.toolkit, tty: self.tty, stdin };
-            tools::run(&mut ctx, call.argv)?
+            tools::run(&mut ctx, &argv)?
         };
         for (path, content) in &out.files {
             if let Err(e) = cfs::write_file(call.files, call.cwd, path, content, false) {
-                let mut failed = CommandResult { output: vec![(2, format!("{name}: can't open '{path}': {}\n", e.message()))], status: 1, took_ms: out.took_ms };
+                let mut failed = CommandResult { output: vec![(2, format!("{name}: can't open '{path}': {}\n", e.message()))], status: 1, took_ms: out.took_ms, suspend: false };
                 failed.output.splice(0..0, out.chunks.iter().filter(|(s, _)| *s == Stream::Err).map(|(_, t)| (2, t.clone())));
                 return Some(failed);
             }
         }
         let output = out.chunks.iter().map(|(s, t)| (if *s == Stream::Out { 1 } else { 2 }, t.clone())).collect();
-        Some(CommandResult { output, status: out.code, took_ms: out.took_ms })
+        let result = CommandResult { output, status: out.code, took_ms: out.took_ms, suspend: false };
+        if let (Some(ahead), None) = (self.ahead.as_mut(), call.now_ms) {
+            ahead.made.push((result.clone(), out.files.clone()));
+        }
+        Some(result)
     }
 }
 
@@ -149,7 +187,7 @@ pub fn exec(world: &mut World, node: &str, uid: &str, container: &str, argv: &[S
     let Some((origin, image, toolkit)) = identity(world, &target) else { return Some(Err(ExecError::NotRunning)) };
     let cell = RefCell::new(world);
     let mut files = WorldFiles { world: &cell, target, now };
-    let mut network = NetworkCommands { world: &cell, origin, image, toolkit, tty, now };
+    let mut network = NetworkCommands { world: &cell, origin, image, toolkit, tty, now, ahead: None };
     let host = Host { files: &mut files, info: &prepared.info, env: prepared.env, external: Some(&mut network) };
     Some(shell::run_exec(argv, host, &prepared.workdir, stdin).map_err(ExecError::Start))
 }
@@ -167,7 +205,7 @@ pub fn shell_line(world: &mut World, node: &str, uid: &str, container: &str, sta
     let Some((origin, image, toolkit)) = identity(world, &target) else { return Some(Err(ExecError::NotRunning)) };
     let cell = RefCell::new(world);
     let mut files = WorldFiles { world: &cell, target, now };
-    let mut network = NetworkCommands { world: &cell, origin, image, toolkit, tty, now };
+    let mut network = NetworkCommands { world: &cell, origin, image, toolkit, tty, now, ahead: None };
     let host = Host { files: &mut files, info: &info, env: Default::default(), external: Some(&mut network) };
     Some(Ok(shell::run_line(state, line, host)))
 }
@@ -175,62 +213,84 @@ pub fn shell_line(world: &mut World, node: &str, uid: &str, container: &str, sta
 /// Main processes waiting for the network to evaluate their commands.
 #[derive(Clone, Debug, Default)]
 pub struct Scripts {
-    waiting: BTreeMap<ContainerRef, (VirtualTime, DeferredProgram)>,
+    waiting: BTreeMap<ContainerRef, Waiting>,
+}
+
+#[derive(Clone, Debug)]
+struct Waiting {
+    /// When the process started (its timeline's origin).
+    start: VirtualTime,
+    /// When it is next evaluated: its start, then each instant its next network call is due.
+    next: VirtualTime,
+    command: DeferredProgram,
+    made: Vec<(CommandResult, Vec<(String, String)>)>,
 }
 
 impl Scripts {
     pub fn start(&mut self, r: ContainerRef, command: DeferredProgram, at: VirtualTime) {
-        self.waiting.insert(r, (at, command));
+        self.waiting.insert(r, Waiting { start: at, next: at, command, made: vec![] });
     }
 
     pub fn next_event(&self) -> Option<VirtualTime> {
-        self.waiting.values().map(|(at, _)| *at).min()
+        self.waiting.values().map(|w| w.next).min()
     }
 }
 
-/// Evaluates every waiting main process whose start is due by `now`.
+/// Evaluates every waiting main process that is due by `now`: its commands
+/// run from its start, the network calls made earlier replayed, the calls
+/// due now made against the cluster as it is, and the process waits at the
+/// first call still in the future (evaluated again at that instant). Each
+/// call thus sees the cluster as it is when the process makes it.
 pub fn deliver_due(world: &mut World, now: VirtualTime) -> usize {
-    let due: Vec<ContainerRef> = world.net.scripts.waiting.iter().filter(|(_, (at, _))| *at <= now).map(|(r, _)| r.clone()).collect();
+    let due: Vec<ContainerRef> = world.net.scripts.waiting.iter().filter(|(_, w)| w.next <= now).map(|(r, _)| r.clone()).collect();
     let mut evaluated = 0;
     for r in due {
-        let Some((at, command)) = world.net.scripts.waiting.remove(&r) else { continue };
-        if let Some(program) = evaluate(world, &r, at, &command) {
-            let c = world.machine_mut(&r.node).and_then(|m| m.runtime.sandbox_mut(&r.uid)).and_then(|s| s.containers.iter_mut().find(|c| c.id == r.id));
-            if let Some(c) = c {
-                c.replace_program(program);
-                evaluated += 1;
-            }
+        let Some(mut waiting) = world.net.scripts.waiting.remove(&r) else { continue };
+        let Some((program, ahead)) = evaluate(world, &r, &waiting) else { continue };
+        let c = world.machine_mut(&r.node).and_then(|m| m.runtime.sandbox_mut(&r.uid)).and_then(|s| s.containers.iter_mut().find(|c| c.id == r.id));
+        let Some(c) = c else { continue };
+        c.replace_program(program);
+        evaluated += 1;
+        if let Some(next) = ahead.resume_at.filter(|_| c.is_running()) {
+            waiting.next = next;
+            waiting.made = ahead.made;
+            world.net.scripts.waiting.insert(r, waiting);
         }
     }
     evaluated
 }
 
-/// Runs a waiting process's command ahead of time, from its pod, at its start.
-fn evaluate(world: &mut World, r: &ContainerRef, at: VirtualTime, command: &DeferredProgram) -> Option<Program> {
+/// Runs a waiting process's command ahead of time, from its pod.
+fn evaluate(world: &mut World, r: &ContainerRef, waiting: &Waiting) -> Option<(Program, Ahead)> {
+    let horizon = waiting.next;
     let machine = world.machine_mut(&r.node).filter(|m| m.powered)?;
-    machine.advance(at);
+    machine.advance(horizon);
     let (info, env, workdir) = {
         let sandbox = machine.runtime.sandbox(&r.uid)?;
         let c = sandbox.containers.iter().find(|c| c.id == r.id).filter(|c| c.is_running())?;
-        let mut info = node_exec::system_info(machine, sandbox, c, at, false, &[]);
+        let mut info = node_exec::system_info(machine, sandbox, c, waiting.start, false, &[]);
         info.now = None;
         (info, c.env.clone(), c.workdir.clone())
     };
     let target = target(&r.node, &r.uid, &r.container);
     let (origin, image, toolkit) = identity(world, &target)?;
     let cell = RefCell::new(world);
-    let files = WorldFiles { world: &cell, target, now: at };
-    let mut overlay = Overlay::new(&files, wall_secs(at));
-    let mut network = NetworkCommands { world: &cell, origin, image, toolkit, tty: false, now: at };
+    let files = WorldFiles { world: &cell, target, now: waiting.start };
+    let mut overlay = Overlay::new(&files, wall_secs(waiting.start));
+    let ahead = Ahead { made: waiting.made.clone(), calls: 0, horizon, resume_at: None };
+    let mut network = NetworkCommands { world: &cell, origin, image, toolkit, tty: false, now: waiting.start, ahead: Some(ahead) };
     let host = Host { files: &mut overlay, info: &info, env, external: Some(&mut network) };
-    Some(match command {
+    let program = match &waiting.command {
         DeferredProgram::Exec(argv) => match shell::compile_exec(argv, host, &workdir) {
             Ok(program) => program,
             // The command was found when the container started; only a vanished file fails here.
             Err(e) => Program { timeline: vec![Timed { at_ms: 0, effect: shell::Effect::Log(e.message()) }], repeat: None, end: End::Exit { at_ms: 0, code: 127 } },
         },
         DeferredProgram::Script { script, positional } => shell::compile_script(script, positional.clone(), host, &workdir),
-    })
+    };
+    drop(overlay);
+    let ahead = network.ahead.take().unwrap_or_default();
+    Some((program, ahead))
 }
 
 /// Runs an exec-form command for the kubelet (an exec probe), which holds

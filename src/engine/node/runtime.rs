@@ -378,12 +378,13 @@ impl RuntimeContainer {
         self.process.deferred.as_ref()
     }
 
-    /// The network evaluated a deferred process: it runs `program` from its start.
+    /// The network evaluated a deferred process: it runs `program` from its
+    /// start. A later evaluation extends the earlier one (the same effects
+    /// first), so what was applied stays applied.
     pub fn replace_program(&mut self, program: Program) {
-        if self.process.deferred.take().is_some() && self.exit.is_none() {
+        if self.exit.is_none() {
+            self.process.deferred = None;
             self.process.program = program;
-            self.applied = 0;
-            self.repeats_done = 0;
             self.applied_until = None;
         }
     }

@@ -105,6 +105,9 @@ pub struct CommandResult {
     pub status: i32,
     /// Virtual time the program took (a main process's timeline moves on by it).
     pub took_ms: u64,
+    /// Ahead of time: what the program will print is not known yet (it runs
+    /// later than the provider can see); the timeline stops here and waits.
+    pub suspend: bool,
 }
 
 /// One call of an external program.
@@ -1593,6 +1596,9 @@ impl<'h> Shell<'h> {
         self.host.external = Some(ext);
         let result = result?;
         if self.mode == Mode::Timeline {
+            if result.suspend {
+                return Some(Flow::Forever);
+            }
             self.t = self.t.saturating_add(result.took_ms);
         }
         for (fd, text) in &result.output {
@@ -2210,7 +2216,7 @@ mod tests {
 
     impl ExternalCommands for SlowNetwork {
         fn run(&mut self, call: &mut ExternalCall) -> Option<CommandResult> {
-            (call.argv[0] == "wget").then(|| CommandResult { output: vec![(2, "Connecting to web\n".into()), (1, format!("page at {}\n", call.elapsed_ms)), (2, "done\n".into())], status: 0, took_ms: 250 })
+            (call.argv[0] == "wget").then(|| CommandResult { output: vec![(2, "Connecting to web\n".into()), (1, format!("page at {}\n", call.elapsed_ms)), (2, "done\n".into())], status: 0, took_ms: 250, suspend: false })
         }
     }
 
