@@ -231,22 +231,11 @@ pub fn explain(cluster: &Cluster, namespace: &str, name: &str) -> Result<String,
     explanation(cluster, namespace, name).map(|e| crate::engine::scheduler::explain::to_text(&e))
 }
 
-/// A terminal or script line that is Miniplane's `explain`: its output and
-/// whether it succeeded; `None` for any other line.
-pub fn run_explain_line(cluster: &Cluster, line: &str) -> Option<(String, bool)> {
-    let words = shell_words::split(line).ok()?;
-    if words.first().map(String::as_str) != Some("explain") {
-        return None;
-    }
-    // `explain pods` (no name) stays kubectl's schema `explain`.
-    let names_a_pod = words[1..].iter().any(|w| ["pod/", "pods/", "po/"].iter().any(|p| w.starts_with(p)));
-    if !names_a_pod {
-        return None;
-    }
-    Some(match parse_explain(&words[1..]).and_then(|(ns, name)| explain(cluster, &ns, &name)) {
-        Ok(text) => (text, true),
-        Err(e) => (explain_error(&e), false),
-    })
+/// Whether a terminal line is Miniplane's `explain` (it names a pod);
+/// `explain pods` stays kubectl's schema `explain`.
+pub fn is_explain_line(line: &str) -> bool {
+    let Ok(words) = shell_words::split(line) else { return false };
+    words.first().map(String::as_str) == Some("explain") && words[1..].iter().any(|w| ["pod/", "pods/", "po/"].iter().any(|p| w.starts_with(p)))
 }
 
 /// kubectl's way: the API server's errors as they are, the rest after `error: `.
@@ -315,6 +304,15 @@ fn expand(cluster: &mut Cluster, line: &str, files: &dyn FileSource) -> Result<S
     Ok(out)
 }
 
+/// The line a [`Step::Substituted`] stands for once its `$(…)` are
+/// expanded; Err holds what a failed substitution printed.
+pub fn expand_line(cluster: &mut Cluster, step: &Step, files: &dyn FileSource) -> Result<String, String> {
+    match step {
+        Step::Substituted(line) => expand(cluster, line, files),
+        _ => Err("error: nothing to expand\n".into()),
+    }
+}
+
 /// `kubectl apply -f - <<EOF` → (`kubectl apply -f -`, Some("EOF")).
 fn split_heredoc(line: &str) -> (&str, Option<String>) {
     match line.find("<<") {
@@ -345,6 +343,12 @@ pub fn run(cluster: &mut Cluster, commands: &[Command], files: &dyn FileSource) 
 
 /// Runs one step and returns what it printed.
 pub fn run_step(cluster: &mut Cluster, step: &Step, files: &dyn FileSource) -> String {
+    run_step_status(cluster, step, files).0
+}
+
+/// As [`run_step`], with whether the step succeeded (every kubectl command
+/// exited 0; the component exists).
+pub fn run_step_status(cluster: &mut Cluster, step: &Step, files: &dyn FileSource) -> (String, bool) {
     match step {
         Step::Kubectl { chain, stdin } => {
             let mut printed = String::new();
@@ -352,39 +356,44 @@ pub fn run_step(cluster: &mut Cluster, step: &Step, files: &dyn FileSource) -> S
                 let output = kubectl::run_words(cluster, words.clone(), stdin.as_deref(), files);
                 printed.push_str(&output.combined());
                 if output.exit_code != 0 {
-                    break;
+                    return (printed, false);
                 }
             }
-            printed
+            (printed, true)
         }
         Step::Stop(name) => component_result(cluster.sim.stop(name)),
         Step::Start(name) => component_result(cluster.sim.start(name)),
         Step::Sleep(ms) => {
             cluster.sim.run_for_ms(*ms);
-            String::new()
+            (String::new(), true)
         }
         Step::Explain { namespace, name } => match explain(cluster, namespace, name) {
-            Ok(text) => text,
-            Err(e) => explain_error(&e),
+            Ok(text) => (text, true),
+            Err(e) => (explain_error(&e), false),
         },
-        Step::Host(words) => crate::engine::host::run(cluster, words).text,
+        Step::Host(words) => host_result(crate::engine::host::run(cluster, words)),
         Step::Substituted(line) => match expand(cluster, line, files) {
             Ok(expanded) => match shell_words::split(&expanded) {
                 Ok(words) if words.first().map(String::as_str) == Some("kubectl") => {
-                    run_step(cluster, &Step::Kubectl { chain: vec![words[1..].to_vec()], stdin: None }, files)
+                    run_step_status(cluster, &Step::Kubectl { chain: vec![words[1..].to_vec()], stdin: None }, files)
                 }
-                Ok(words) => crate::engine::host::run(cluster, &words).text,
-                Err(_) => "error: unterminated quote\n".to_string(),
+                Ok(words) => host_result(crate::engine::host::run(cluster, &words)),
+                Err(_) => ("error: unterminated quote\n".to_string(), false),
             },
-            Err(printed) => printed,
+            Err(printed) => (printed, false),
         },
     }
 }
 
-fn component_result(result: Result<(), String>) -> String {
+fn host_result(output: crate::engine::host::HostOutput) -> (String, bool) {
+    let ok = output.code == 0;
+    (output.text, ok)
+}
+
+fn component_result(result: Result<(), String>) -> (String, bool) {
     match result {
-        Ok(()) => String::new(),
-        Err(e) => format!("error: {e}\n"),
+        Ok(()) => (String::new(), true),
+        Err(e) => (format!("error: {e}\n"), false),
     }
 }
 
@@ -446,16 +455,18 @@ mod tests {
     #[test]
     fn terminal_lines_reach_explain_only_when_they_name_a_pod() {
         use crate::engine::cluster::{Cluster, Profile, ProfileKind};
+        assert!(!is_explain_line("kubectl get pods"));
+        assert!(!is_explain_line("explain pods"), "kubectl's schema explain");
+        assert!(is_explain_line("explain pod/web -n default"));
         let mut c = Cluster::new(Profile::new(ProfileKind::Default), 1);
-        assert_eq!(run_explain_line(&c, "kubectl get pods"), None);
-        assert_eq!(run_explain_line(&c, "explain pods"), None, "kubectl's schema explain");
-        let (text, ok) = run_explain_line(&c, "explain pod/nope").unwrap();
-        assert!(!ok);
-        assert_eq!(text, "Error from server (NotFound): pods \"nope\" not found\n");
-        let out = crate::engine::kubectl::run(&mut c, "kubectl run web --image=nginx", None, &crate::engine::kubectl::NoFiles);
-        assert_eq!(out.exit_code, 0, "{}", out.stderr);
+        let run = |c: &mut Cluster, line: &str| {
+            let commands = parse(line).unwrap();
+            run_step_status(c, &commands[0].step, &kubectl::NoFiles)
+        };
+        assert_eq!(run(&mut c, "explain pod/nope"), ("Error from server (NotFound): pods \"nope\" not found\n".to_string(), false));
+        assert!(run(&mut c, "kubectl run web --image=nginx").1);
         c.sim.run_for_ms(2_000);
-        let (text, ok) = run_explain_line(&c, "explain pod/web -n default").unwrap();
+        let (text, ok) = run(&mut c, "explain pod/web -n default");
         assert!(ok, "{text}");
         assert!(text.contains("worker-"), "{text}");
     }
