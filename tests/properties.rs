@@ -282,7 +282,7 @@ proptest! {
 
 fn action() -> impl Strategy<Value = Action> {
     prop_oneof![
-        kubectl_line().prop_map(|line| Action::Kubectl { line }),
+        kubectl_line().prop_map(|line| Action::Kubectl { line, stdin: None }),
         shaped_object().prop_map(|o| Action::Apply { text: serde_yaml::to_string(&o).unwrap_or_default() }),
         shaped_object().prop_map(|o| Action::Delete { text: serde_yaml::to_string(&o).unwrap_or_default() }),
         prop::sample::select(&["scheduler", "controller-manager", "apiserver", "etcd", "kubelet/minikube", "node/minikube", "x", ""][..])

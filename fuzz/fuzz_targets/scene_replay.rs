@@ -16,7 +16,7 @@ const HOST_LINES: &[&str] = &["traffic start http://172.18.0.3:30080/ --rate 5/s
 
 fn action(u: &mut arbitrary::Unstructured) -> arbitrary::Result<Action> {
     Ok(match u.int_in_range(0..=6)? {
-        0 => Action::Kubectl { line: shell_words::join(common::kubectl_words(u)?) },
+        0 => Action::Kubectl { line: shell_words::join(common::kubectl_words(u)?), stdin: None },
         6 => Action::Host { line: u.choose(HOST_LINES)?.to_string() },
         1 => Action::Apply { text: serde_yaml::to_string(&common::object(u)?).unwrap_or_default() },
         2 => Action::Delete { text: serde_yaml::to_string(&common::object(u)?).unwrap_or_default() },

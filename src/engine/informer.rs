@@ -39,6 +39,11 @@ impl Informer {
         self.items.values()
     }
 
+    /// The objects of one namespace, in name order.
+    pub fn in_namespace<'a>(&'a self, namespace: &'a str) -> impl Iterator<Item = &'a Rc<Object>> + 'a {
+        self.items.range(ObjectKey::new(namespace, "")..).take_while(move |(k, _)| k.namespace == namespace).map(|(_, v)| v)
+    }
+
     pub fn len(&self) -> usize {
         self.items.len()
     }
@@ -55,6 +60,15 @@ impl Informer {
     /// watch is open and drained. Only then must it equal the store.
     pub fn caught_up(&self, api: &ApiServer) -> bool {
         self.synced && self.watch.is_some_and(|id| api.watch_drained(id))
+    }
+
+    /// Fills the cache without an API server (plugin table tests).
+    #[cfg(test)]
+    pub fn seed(&mut self, objects: impl IntoIterator<Item = Rc<Object>>) {
+        for o in objects {
+            self.items.insert(ObjectKey::of(&o), o);
+        }
+        self.synced = true;
     }
 
     /// Stops watching but keeps the cache (an object that can no longer

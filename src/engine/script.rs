@@ -22,6 +22,10 @@
 //! Each command is echoed as `$ <line as written>` (a heredoc by its first
 //! line), followed by what it printed. `a && b` runs `b` only if `a` succeeded.
 //!
+//! `explain pod/NAME [-n NAMESPACE]` is Miniplane's own command (not a
+//! kubectl verb): it prints the scheduler's explanation of the pod's last
+//! scheduling attempt.
+//!
 //! `$(kubectl …)` in a line is replaced by what that command printed, as a
 //! shell's command substitution (`kubectl delete pod $(kubectl get pods -o
 //! name | …)` without the pipe).
@@ -61,6 +65,8 @@ pub enum Step {
     Etcd(Etcdctl),
     /// An etcdctl line etcdctl itself refuses: it prints this and fails.
     EtcdRefused(String),
+    /// `explain pod/NAME [-n NAMESPACE]`.
+    Explain { namespace: String, name: String },
     /// A command on the learner's machine: `traffic …`, `curl`, `wget`,
     /// `minikube service`.
     Host(Vec<String>),
@@ -162,6 +168,10 @@ pub fn parse(text: &str) -> Result<Vec<Command>, ScriptError> {
                 }
                 Step::Kubectl { chain, stdin }
             }
+            "explain" => {
+                let (namespace, name) = parse_explain(&words[1..]).map_err(err)?;
+                Step::Explain { namespace, name }
+            }
             _ => parse_words(&words).map_err(err)?,
         };
         commands.push(Command { line: number, text: line.to_string(), step });
@@ -246,6 +256,75 @@ pub fn parse_line(line: &str) -> Result<Step, String> {
     parse_words(&words)
 }
 
+pub const EXPLAIN_USAGE: &str = "usage: explain pod/NAME [-n NAMESPACE]";
+
+/// The arguments of `explain`: `pod/NAME` (or `pods/`, `po/`) and an optional
+/// `-n NS`, `-nNS`, `--namespace NS` or `--namespace=NS`.
+pub fn parse_explain(args: &[String]) -> Result<(String, String), String> {
+    let mut namespace = None;
+    let mut target = None;
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].as_str();
+        if a == "-n" || a == "--namespace" {
+            namespace = Some(args.get(i + 1).cloned().ok_or_else(|| format!("flag needs an argument: {a}\n{EXPLAIN_USAGE}"))?);
+            i += 2;
+            continue;
+        }
+        if let Some(ns) = a.strip_prefix("--namespace=").or_else(|| a.strip_prefix("-n=")).or_else(|| a.strip_prefix("-n").filter(|r| !r.is_empty())) {
+            namespace = Some(ns.to_string());
+        } else if a.starts_with('-') {
+            return Err(format!("unknown flag: {a}\n{EXPLAIN_USAGE}"));
+        } else if target.is_some() {
+            return Err(format!("explain takes one pod\n{EXPLAIN_USAGE}"));
+        } else {
+            let Some((kind, name)) = a.split_once('/') else { return Err(format!("name the pod as pod/NAME\n{EXPLAIN_USAGE}")) };
+            if !matches!(kind, "pod" | "pods" | "po") {
+                return Err(format!("only pods can be explained, not \"{kind}\"\n{EXPLAIN_USAGE}"));
+            }
+            if name.is_empty() {
+                return Err(format!("name the pod as pod/NAME\n{EXPLAIN_USAGE}"));
+            }
+            target = Some(name.to_string());
+        }
+        i += 1;
+    }
+    let name = target.ok_or_else(|| EXPLAIN_USAGE.to_string())?;
+    Ok((namespace.unwrap_or_else(|| "default".to_string()), name))
+}
+
+/// The scheduler's explanation of a pod as data (for the page).
+pub fn explanation(cluster: &Cluster, namespace: &str, name: &str) -> Result<crate::engine::scheduler::explain::Explanation, String> {
+    let scheduler = if cluster.sim.is_running("scheduler") == Some(true) {
+        cluster.sim.component("scheduler").and_then(|c| c.as_any().downcast_ref::<crate::engine::scheduler::Scheduler>())
+    } else {
+        None
+    };
+    crate::engine::scheduler::explain::explain(&cluster.sim.api, scheduler, namespace, name)
+        .map_err(|e| crate::engine::kubectl::format_api_error(&e, &cluster.sim.api.host))
+}
+
+/// The scheduler's explanation of a pod, as text (an error names what went wrong).
+pub fn explain(cluster: &Cluster, namespace: &str, name: &str) -> Result<String, String> {
+    explanation(cluster, namespace, name).map(|e| crate::engine::scheduler::explain::to_text(&e))
+}
+
+/// Whether a terminal line is Miniplane's `explain` (it names a pod);
+/// `explain pods` stays kubectl's schema `explain`.
+pub fn is_explain_line(line: &str) -> bool {
+    let Ok(words) = shell_words::split(line) else { return false };
+    words.first().map(String::as_str) == Some("explain") && words[1..].iter().any(|w| ["pod/", "pods/", "po/"].iter().any(|p| w.starts_with(p)))
+}
+
+/// kubectl's way: the API server's errors as they are, the rest after `error: `.
+fn explain_error(e: &str) -> String {
+    if e.starts_with("Error from server") {
+        format!("{e}\n")
+    } else {
+        format!("error: {e}\n")
+    }
+}
+
 /// The commands inside each `$(…)` of a line, in order.
 fn substitutions(line: &str) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
@@ -303,6 +382,15 @@ fn expand(cluster: &mut Cluster, line: &str, files: &dyn FileSource) -> Result<S
     Ok(out)
 }
 
+/// The line a [`Step::Substituted`] stands for once its `$(…)` are
+/// expanded; Err holds what a failed substitution printed.
+pub fn expand_line(cluster: &mut Cluster, step: &Step, files: &dyn FileSource) -> Result<String, String> {
+    match step {
+        Step::Substituted(line) => expand(cluster, line, files),
+        _ => Err("error: nothing to expand\n".into()),
+    }
+}
+
 /// `kubectl apply -f - <<EOF` → (`kubectl apply -f -`, Some("EOF")).
 fn split_heredoc(line: &str) -> (&str, Option<String>) {
     match line.find("<<") {
@@ -333,6 +421,12 @@ pub fn run(cluster: &mut Cluster, commands: &[Command], files: &dyn FileSource) 
 
 /// Runs one step and returns what it printed.
 pub fn run_step(cluster: &mut Cluster, step: &Step, files: &dyn FileSource) -> String {
+    run_step_status(cluster, step, files).0
+}
+
+/// As [`run_step`], with whether the step succeeded (every kubectl command
+/// exited 0; the component exists).
+pub fn run_step_status(cluster: &mut Cluster, step: &Step, files: &dyn FileSource) -> (String, bool) {
     match step {
         Step::Kubectl { chain, stdin } => {
             let mut printed = String::new();
@@ -340,46 +434,58 @@ pub fn run_step(cluster: &mut Cluster, step: &Step, files: &dyn FileSource) -> S
                 let output = kubectl::run_words(cluster, words.clone(), stdin.as_deref(), files);
                 printed.push_str(&output.combined());
                 if output.exit_code != 0 {
-                    break;
+                    return (printed, false);
                 }
             }
-            printed
+            (printed, true)
         }
         Step::Stop(name) => component_result(cluster.sim.stop(name)),
         Step::Start(name) => component_result(cluster.sim.start(name)),
         Step::Restart(name) => component_result(cluster.sim.restart(name)),
         Step::Sleep(ms) => {
             cluster.sim.run_for_ms(*ms);
-            String::new()
+            (String::new(), true)
         }
         Step::Partition(node) => component_result(cluster.sim.partition(node)),
         Step::Heal(node) => component_result(cluster.sim.heal(node)),
         Step::Slow { target, ms } => component_result(cluster.sim.set_latency(target, *ms)),
-        Step::Etcd(command) => etcdctl::run(cluster, command).combined(),
-        Step::EtcdRefused(message) => format!("{message}\n"),
-        Step::Host(words) => crate::engine::host::run(cluster, words).text,
+        Step::Etcd(command) => {
+            let output = etcdctl::run(cluster, command);
+            (output.combined(), output.exit_code == 0)
+        }
+        Step::EtcdRefused(message) => (format!("{message}\n"), false),
+        Step::Explain { namespace, name } => match explain(cluster, namespace, name) {
+            Ok(text) => (text, true),
+            Err(e) => (explain_error(&e), false),
+        },
+        Step::Host(words) => host_result(crate::engine::host::run(cluster, words)),
         Step::Substituted(line) => match expand(cluster, line, files) {
             Ok(expanded) => match shell_words::split(&expanded) {
                 Ok(words) if words.first().map(String::as_str) == Some("kubectl") => {
-                    run_step(cluster, &Step::Kubectl { chain: vec![words[1..].to_vec()], stdin: None }, files)
+                    run_step_status(cluster, &Step::Kubectl { chain: vec![words[1..].to_vec()], stdin: None }, files)
                 }
-                Ok(words) => crate::engine::host::run(cluster, &words).text,
-                Err(_) => "error: unterminated quote\n".to_string(),
+                Ok(words) => host_result(crate::engine::host::run(cluster, &words)),
+                Err(_) => ("error: unterminated quote\n".to_string(), false),
             },
-            Err(printed) => printed,
+            Err(printed) => (printed, false),
         },
     }
 }
 
 /// Whether a step is a fault, or the end of one (for the sweep's counts).
 pub fn is_fault(step: &Step) -> bool {
-    !matches!(step, Step::Kubectl { .. } | Step::Sleep(_))
+    !matches!(step, Step::Kubectl { .. } | Step::Sleep(_) | Step::Explain { .. } | Step::Host(_) | Step::Substituted(_))
 }
 
-fn component_result(result: Result<(), String>) -> String {
+fn host_result(output: crate::engine::host::HostOutput) -> (String, bool) {
+    let ok = output.code == 0;
+    (output.text, ok)
+}
+
+fn component_result(result: Result<(), String>) -> (String, bool) {
     match result {
-        Ok(()) => String::new(),
-        Err(e) => format!("error: {e}\n"),
+        Ok(()) => (String::new(), true),
+        Err(e) => (format!("error: {e}\n"), false),
     }
 }
 
@@ -446,5 +552,38 @@ mod tests {
                 Step::Restart("kubelet/worker-2".into()),
             ]
         );
+        assert_eq!(parse("explain").unwrap_err().line, 1);
+        assert_eq!(parse("explain deploy/web").unwrap_err().line, 1);
+        assert_eq!(parse("explain pod/a pod/b").unwrap_err().line, 1);
+    }
+
+    #[test]
+    fn parses_explain() {
+        let words = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+        assert_eq!(parse_explain(&words("pod/web")), Ok(("default".into(), "web".into())));
+        assert_eq!(parse_explain(&words("pods/web -n team")), Ok(("team".into(), "web".into())));
+        assert_eq!(parse_explain(&words("-nteam po/web")), Ok(("team".into(), "web".into())));
+        assert_eq!(parse_explain(&words("pod/web --namespace=x")), Ok(("x".into(), "web".into())));
+        assert!(parse_explain(&words("pod/web --all")).is_err());
+        assert!(parse_explain(&words("pod/")).is_err());
+    }
+
+    #[test]
+    fn terminal_lines_reach_explain_only_when_they_name_a_pod() {
+        use crate::engine::cluster::{Cluster, Profile, ProfileKind};
+        assert!(!is_explain_line("kubectl get pods"));
+        assert!(!is_explain_line("explain pods"), "kubectl's schema explain");
+        assert!(is_explain_line("explain pod/web -n default"));
+        let mut c = Cluster::new(Profile::new(ProfileKind::Default), 1);
+        let run = |c: &mut Cluster, line: &str| {
+            let commands = parse(line).unwrap();
+            run_step_status(c, &commands[0].step, &kubectl::NoFiles)
+        };
+        assert_eq!(run(&mut c, "explain pod/nope"), ("Error from server (NotFound): pods \"nope\" not found\n".to_string(), false));
+        assert!(run(&mut c, "kubectl run web --image=nginx").1);
+        c.sim.run_for_ms(2_000);
+        let (text, ok) = run(&mut c, "explain pod/web -n default");
+        assert!(ok, "{text}");
+        assert!(text.contains("worker-"), "{text}");
     }
 }
