@@ -24,6 +24,10 @@ Usage:
   miniplane bench --nodes N --pods M [--seed N]
       Build an N-node cluster, create Deployments totalling M replicas, run until
       every pod is Running, and print the figures; the last line is JSON.
+  miniplane bench-store [--writes N] [--watchers W]
+      Write N Lease renewals and N pod status changes through the API server
+      with W watchers draining their watches, and print writes per second;
+      the last line is JSON.
 ";
 
 fn main() -> ExitCode {
@@ -31,6 +35,7 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("script") => script_command(&args[1..]),
         Some("bench") => bench_command(&args[1..]),
+        Some("bench-store") => store_bench_command(&args[1..]),
         Some("-h") | Some("--help") | Some("help") => {
             print!("{USAGE}");
             ExitCode::SUCCESS
@@ -62,11 +67,13 @@ struct Options {
     profile: ProfileKind,
     nodes: usize,
     pods: usize,
+    writes: usize,
+    watchers: usize,
     positional: Vec<String>,
 }
 
 fn parse_options(args: &[String]) -> Result<Options, String> {
-    let mut opts = Options { seed: 1, profile: ProfileKind::Default, nodes: 0, pods: 0, positional: Vec::new() };
+    let mut opts = Options { seed: 1, profile: ProfileKind::Default, nodes: 0, pods: 0, writes: 200_000, watchers: 100, positional: Vec::new() };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let (name, inline) = match arg.split_once('=') {
@@ -84,6 +91,8 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
             }
             "--nodes" => opts.nodes = value("--nodes")?.parse().map_err(|_| "--nodes takes a whole number".to_string())?,
             "--pods" => opts.pods = value("--pods")?.parse().map_err(|_| "--pods takes a whole number".to_string())?,
+            "--writes" => opts.writes = value("--writes")?.parse().map_err(|_| "--writes takes a whole number".to_string())?,
+            "--watchers" => opts.watchers = value("--watchers")?.parse().map_err(|_| "--watchers takes a whole number".to_string())?,
             "-" => opts.positional.push(arg.clone()),
             other if other.starts_with('-') => return Err(format!("unknown flag {other}")),
             _ => opts.positional.push(arg.clone()),
@@ -293,5 +302,130 @@ fn create_bench_deployments(cluster: &mut Cluster, pods: usize) -> Result<(), St
         let obj = Object::from_json(ids::deployments(), deployment).map_err(|e| e.to_string())?;
         api.create(obj).map_err(|e| e.to_string())?;
     }
+    Ok(())
+}
+
+fn store_bench_command(args: &[String]) -> ExitCode {
+    let opts = match parse_options(args) {
+        Ok(o) if o.writes > 0 => o,
+        Ok(_) => {
+            eprintln!("miniplane: bench-store needs --writes above 0");
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!("miniplane: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match store_bench(opts.writes, opts.watchers) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("miniplane: bench-store failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// How many objects the store benchmark spreads its writes over.
+const STORE_BENCH_OBJECTS: usize = 1_000;
+/// Watchers drain their queues after this many writes, as components run between writes.
+const STORE_BENCH_DRAIN_EVERY: usize = 100;
+
+/// The store and its watch fan-out under the write load a cluster makes:
+/// Lease renewals (every kubelet, every 10 s) and pod status changes, each
+/// through the full API server path (precondition, validation, CAS, fan-out)
+/// and seen by every watcher. Also the store alone, without the server.
+fn store_bench(writes: usize, watchers: usize) -> Result<(), String> {
+    use miniplane::engine::apiserver::ApiServer;
+    use miniplane::engine::store::Store;
+
+    let mut api = ApiServer::new(1, "192.168.49.2:8443");
+    let err = |e: miniplane::engine::api::ApiError| e.to_string();
+    let ns = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "bench"}});
+    api.create(Object::from_json(ids::namespaces(), ns).map_err(|e| e.to_string())?).map_err(err)?;
+    let mut leases = Vec::with_capacity(STORE_BENCH_OBJECTS);
+    let mut pods = Vec::with_capacity(STORE_BENCH_OBJECTS);
+    for i in 0..STORE_BENCH_OBJECTS {
+        let lease = serde_json::json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+            "metadata": {"name": format!("node-{i}"), "namespace": "bench"},
+            "spec": {"holderIdentity": format!("node-{i}"), "leaseDurationSeconds": 40}});
+        leases.push(api.create(Object::from_json(ids::leases(), lease).map_err(|e| e.to_string())?).map_err(err)?);
+        let pod = serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": format!("web-{i}"), "namespace": "bench", "labels": {"app": "web"}},
+            "spec": {"nodeName": format!("node-{}", i % 100), "containers": [{"name": "web", "image": "nginx:1.27"}]}});
+        pods.push(api.create(Object::from_json(ids::pods(), pod).map_err(|e| e.to_string())?).map_err(err)?);
+    }
+    let mut watches = Vec::with_capacity(watchers * 2);
+    for owner in 0..watchers {
+        watches.push(api.watch(owner, Query::all(ids::leases())).map_err(err)?);
+        watches.push(api.watch(owner, Query::all(ids::pods())).map_err(err)?);
+    }
+    let mut delivered = 0usize;
+    let mut drain = |api: &mut ApiServer| -> Result<(), String> {
+        for id in &watches {
+            delivered += api.poll(*id).map_err(err)?.len();
+        }
+        Ok(())
+    };
+
+    let start = Instant::now();
+    for i in 0..writes {
+        let slot = i % STORE_BENCH_OBJECTS;
+        let mut next = (*leases[slot]).clone();
+        if let Object::Lease(l) = &mut next {
+            let spec = l.spec.get_or_insert_with(Default::default);
+            spec.renew_time = Some(miniplane::engine::api::meta::api_micro_time(miniplane::engine::sim::clock::VirtualTime::from_millis(i as u64)));
+        }
+        leases[slot] = api.update(next).map_err(err)?;
+        if i % STORE_BENCH_DRAIN_EVERY == STORE_BENCH_DRAIN_EVERY - 1 {
+            drain(&mut api)?;
+        }
+    }
+    drain(&mut api)?;
+    let lease_s = start.elapsed().as_secs_f64();
+
+    let start = Instant::now();
+    for i in 0..writes {
+        let slot = i % STORE_BENCH_OBJECTS;
+        let mut next = (*pods[slot]).clone();
+        if let Object::Pod(p) = &mut next {
+            let status = p.status.get_or_insert_with(Default::default);
+            status.phase = Some("Pending".to_string());
+            status.message = Some(format!("write {i}"));
+        }
+        pods[slot] = api.update_status(next).map_err(err)?;
+        if i % STORE_BENCH_DRAIN_EVERY == STORE_BENCH_DRAIN_EVERY - 1 {
+            drain(&mut api)?;
+        }
+    }
+    drain(&mut api)?;
+    let pod_s = start.elapsed().as_secs_f64();
+    let expected = 2 * writes * watchers;
+    if delivered != expected {
+        return Err(format!("watchers saw {delivered} events, expected {expected}"));
+    }
+
+    // The store alone: compare-and-swap puts of a shared object, no server around it.
+    let mut store = Store::default();
+    let template = leases[0].clone();
+    let keys: Vec<String> = (0..STORE_BENCH_OBJECTS).map(|i| format!("/registry/leases/bench/node-{i}")).collect();
+    let start = Instant::now();
+    for i in 0..writes {
+        let key = &keys[i % STORE_BENCH_OBJECTS];
+        let expected = store.get(key).map_or(0, |e| e.mod_revision);
+        store.put_if(key, Some(expected), |_| (*template).clone()).map_err(|e| format!("{e:?}"))?;
+    }
+    let store_s = start.elapsed().as_secs_f64();
+
+    let rate = |s: f64| if s > 0.0 { writes as f64 / s } else { f64::INFINITY };
+    let (lease_rate, pod_rate, store_rate) = (rate(lease_s), rate(pod_s), rate(store_s));
+    println!("watchers: {watchers}, writes: {writes} of each kind over {STORE_BENCH_OBJECTS} objects");
+    println!("lease renewals: {lease_rate:.0} writes/s through the API server ({lease_s:.2} s)");
+    println!("pod status: {pod_rate:.0} writes/s through the API server ({pod_s:.2} s)");
+    println!("store alone: {store_rate:.0} writes/s ({store_s:.2} s)");
+    println!("events delivered: {delivered}");
+    println!(
+        "{{\"watchers\":{watchers},\"writes\":{writes},\"lease_writes_per_s\":{lease_rate:.0},\"pod_status_writes_per_s\":{pod_rate:.0},\"store_writes_per_s\":{store_rate:.0}}}"
+    );
     Ok(())
 }
