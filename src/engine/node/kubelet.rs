@@ -179,13 +179,9 @@ struct State {
     crash_backoff: BTreeMap<String, Backoff>,
     pull_backoff: BTreeMap<String, Backoff>,
     probes: BTreeMap<(String, String, ProbeKind), ProbeState>,
-    /// When timed work not tied to one pod (the lease, node status, a
-    /// container's exit, a static pod) is next due; then every pod is synced.
+    /// When timed work (a pull, a start, a probe, a back-off, the lease)
+    /// is next due; before then only pods that changed are synced.
     next_full_sync: VirtualTime,
-    /// When each pod's own timed work (a pull, a start, a probe, a
-    /// back-off) is next due; before then only pods that changed or are due
-    /// are synced, as each pod worker keeps its own timer.
-    pod_due: BTreeMap<ObjectKey, VirtualTime>,
     /// Images with a successful pull already queued: a pull behind it finds
     /// the layers present and only fetches the manifest.
     pulls_queued: BTreeSet<String>,
@@ -218,7 +214,6 @@ impl State {
             pull_backoff: BTreeMap::new(),
             probes: BTreeMap::new(),
             next_full_sync: VirtualTime::ZERO,
-            pod_due: BTreeMap::new(),
             pulls_queued: BTreeSet::new(),
             static_pods: BTreeMap::new(),
             refused_manifests: BTreeSet::new(),
@@ -1399,45 +1394,23 @@ impl Kubelet {
         }
         let static_changed = self.read_manifests(ctx);
         let full_sync = now >= self.state.next_full_sync;
-        let pods_state = &self.state.pods;
-        self.state.pod_due.retain(|k, _| pods_state.get(k).is_some());
         // A pod whose own object changed is synced at once, as its pod
-        // worker would be, and so is a pod whose timed work is due; every
-        // pod is synced when work not tied to one pod is due.
+        // worker would be; every pod is synced when timed work is due.
         let mut pods: Vec<Rc<Object>> = if full_sync {
             self.state.pods.items().cloned().collect()
         } else {
-            let mut wanted: BTreeSet<ObjectKey> = events.iter().map(|ev| ObjectKey::of(&ev.object)).collect();
-            wanted.extend(self.state.pod_due.iter().filter(|(_, t)| **t <= now).map(|(k, _)| k.clone()));
-            wanted.iter().filter_map(|k| self.state.pods.get(k).cloned()).collect()
+            let changed: BTreeSet<ObjectKey> = events.iter().map(|ev| ObjectKey::of(&ev.object)).collect();
+            changed.iter().filter_map(|k| self.state.pods.get(k).cloned()).collect()
         };
         Self::drop_mirrors(&mut pods);
         pods.extend(self.static_pods_to_sync(full_sync, &events, &static_changed));
         // Pods wait for the node's network before their sandboxes can be
         // set up; pods on the host's network do not.
         let network_ready = self.readiness(now) == Readiness::Ready;
-        // What each API pod's sync asks for is its own due time; the rest
-        // (static pods, the node's work) is the node's.
-        let node_wake = ctx.take_wake();
-        let mut static_wake: Option<VirtualTime> = None;
         for pod in pods {
             if network_ready || matches!(&*pod, Object::Pod(p) if host_network(p)) {
                 self.sync_pod(ctx, &pod);
             }
-            let asked = ctx.take_wake();
-            let is_static = matches!(&*pod, Object::Pod(p) if file_source::is_static(p));
-            if is_static {
-                static_wake = [static_wake, asked].into_iter().flatten().min();
-                continue;
-            }
-            let key = ObjectKey::of(&pod);
-            match asked {
-                Some(t) => self.state.pod_due.insert(key, t),
-                None => self.state.pod_due.remove(&key),
-            };
-        }
-        for t in [node_wake, static_wake].into_iter().flatten() {
-            ctx.wake_at(t);
         }
         if !network_ready {
             ctx.wake_at(self.machine.booted_at.plus_millis(NETWORK_READY_AFTER_BOOT_MS));
@@ -1450,9 +1423,6 @@ impl Kubelet {
             ctx.wake_at(t);
         }
         let asked = ctx.pending_wake().unwrap_or(VirtualTime::from_millis(u64::MAX));
-        if let Some(t) = self.state.pod_due.values().min() {
-            ctx.wake_at(*t);
-        }
         self.state.next_full_sync = if full_sync { asked } else { self.state.next_full_sync.min(asked) };
     }
 }

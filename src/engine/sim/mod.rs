@@ -91,11 +91,6 @@ impl<'a> Ctx<'a> {
     pub fn pending_wake(&self) -> Option<VirtualTime> {
         self.wake
     }
-    /// Takes back the wake-ups asked for so far, so a component can tell
-    /// which part of its work asked for which instant.
-    pub fn take_wake(&mut self) -> Option<VirtualTime> {
-        self.wake.take()
-    }
     pub fn wake_after_ms(&mut self, ms: u64) {
         self.wake_at(self.now.plus_millis(ms.max(1)));
     }
