@@ -150,6 +150,18 @@ fn peak_mem_mib() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// CPU time this process has used (user + system), from the kernel's
+/// accounting: on a shared machine it says more than wall time does.
+fn cpu_s() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are the 14th and 15th fields; `rest` starts at the 3rd.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn count_pods(cluster: &Cluster) -> (usize, usize, usize) {
     let Ok((pods, _)) = cluster.sim.api.list(&Query::in_namespace(ids::pods(), "bench")) else {
         return (0, 0, 0);
@@ -209,6 +221,8 @@ fn bench(nodes: usize, pods: usize, seed: u64) -> Result<(), String> {
     }
 
     let phase_a = Instant::now();
+    let cpu_a = cpu_s();
+    let writes_a = cluster.sim.api.writes;
     create_bench_deployments(&mut cluster, pods)?;
     let deadline = cluster.now().plus_secs(30);
     loop {
@@ -222,14 +236,16 @@ fn bench(nodes: usize, pods: usize, seed: u64) -> Result<(), String> {
         }
     }
     let a_s = phase_a.elapsed().as_secs_f64();
-    eprintln!("phase A: {pods} pods created in {a_s:.2} s wall");
+    let writes_b = cluster.sim.api.writes;
+    eprintln!("phase A: {pods} pods created in {a_s:.2} s wall, {} writes", writes_b - writes_a);
 
     let phase_b = Instant::now();
     cluster.sim.start("scheduler")?;
     cluster.sim.settle();
     let b_s = phase_b.elapsed().as_secs_f64();
+    let writes_c = cluster.sim.api.writes;
     let (_, bound, _) = count_pods(&cluster);
-    eprintln!("phase B: {bound} pods bound in {b_s:.2} s wall");
+    eprintln!("phase B: {bound} pods bound in {b_s:.2} s wall, {} writes", writes_c - writes_b);
     if bound < pods {
         return Err(format!("scheduler bound {bound} of {pods} pods"));
     }
@@ -251,19 +267,38 @@ fn bench(nodes: usize, pods: usize, seed: u64) -> Result<(), String> {
         }
     }
     let c_s = phase_c.elapsed().as_secs_f64();
-    eprintln!("phase C: {running} pods running in {c_s:.2} s wall, virtual time {}", cluster.now());
+    let writes_end = cluster.sim.api.writes;
+    eprintln!("phase C: {running} pods running in {c_s:.2} s wall, {} writes, virtual time {}", writes_end - writes_c, cluster.now());
     if running < pods {
         return Err(format!("{running} of {pods} pods Running after 600 s of virtual time"));
     }
     let rate = if b_s > 0.0 { pods as f64 / b_s } else { f64::INFINITY };
     let all_running = a_s + b_s + c_s;
+    let cpu_running = cpu_s() - cpu_a;
     let mem = peak_mem_mib();
+    // Everything the process holds at its peak (cluster, nodes, pods, Events), per pod.
+    let bytes_per_pod = mem * 1024.0 * 1024.0 / pods as f64;
+    let per_s = |writes: u64, s: f64| if s > 0.0 { writes as f64 / s } else { 0.0 };
+    let all_writes = writes_end - writes_a;
     println!("nodes: {nodes}, pods: {pods}");
-    println!("scheduler: {rate:.0} pods/s ({pods} pods bound in {b_s:.2} s)");
-    println!("all running: {all_running:.2} s wall (create {a_s:.2} + schedule {b_s:.2} + start {c_s:.2}); boot {boot_s:.2} s");
-    println!("peak memory: {mem:.0} MiB");
     println!(
-        "{{\"nodes\":{nodes},\"pods\":{pods},\"schedule_pods_per_s\":{rate:.0},\"all_running_wall_s\":{all_running:.3},\"peak_mem_mib\":{mem:.0}}}"
+        "phases: create {a_s:.2} s ({:.0} pods/s), schedule {b_s:.2} s, start {c_s:.2} s ({:.0} pods/s)",
+        per_s(pods as u64, a_s),
+        per_s(pods as u64, c_s)
+    );
+    println!(
+        "writes: {all_writes} ({:.0}/s; create {:.0}/s, schedule {:.0}/s, start {:.0}/s), {:.1} per pod",
+        per_s(all_writes, all_running),
+        per_s(writes_b - writes_a, a_s),
+        per_s(writes_c - writes_b, b_s),
+        per_s(writes_end - writes_c, c_s),
+        all_writes as f64 / pods as f64
+    );
+    println!("scheduler: {rate:.0} pods/s ({pods} pods bound in {b_s:.2} s)");
+    println!("all running: {all_running:.2} s wall (create {a_s:.2} + schedule {b_s:.2} + start {c_s:.2}), {cpu_running:.2} s of CPU; boot {boot_s:.2} s");
+    println!("peak memory: {mem:.0} MiB ({bytes_per_pod:.0} bytes per pod)");
+    println!(
+        "{{\"nodes\":{nodes},\"pods\":{pods},\"schedule_pods_per_s\":{rate:.0},\"all_running_wall_s\":{all_running:.3},\"peak_mem_mib\":{mem:.0},\"bytes_per_pod\":{bytes_per_pod:.0}}}"
     );
     Ok(())
 }
