@@ -289,7 +289,8 @@ def bench(page, driver, big):
 def short_bench(page, driver):
     """The page's own benchmark must report; its figures are not judged here."""
     report = bench_run(page, driver, "bench=20x200&frames=40", timeout=180)
-    assert report["frames"] == 40 and report["pods"] == 200, f"the bench report is complete: {report}"
+    # The 200 bench pods plus kube-system's own (kube-proxy and kindnet on every node, the control plane, CoreDNS).
+    assert report["frames"] == 40 and report["pods"] >= 200, f"the bench report is complete: {report}"
 
 
 def main():
