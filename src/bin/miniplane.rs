@@ -378,6 +378,9 @@ fn store_bench(writes: usize, watchers: usize) -> Result<(), String> {
     let err = |e: miniplane::engine::api::ApiError| e.to_string();
     let ns = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "bench"}});
     api.create(Object::from_json(ids::namespaces(), ns).map_err(|e| e.to_string())?).map_err(err)?;
+    // No controller manager runs here to make the namespace's default ServiceAccount.
+    let sa = serde_json::json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": "bench"}});
+    api.create(Object::from_json(ids::service_accounts(), sa).map_err(|e| e.to_string())?).map_err(err)?;
     let mut leases = Vec::with_capacity(STORE_BENCH_OBJECTS);
     let mut pods = Vec::with_capacity(STORE_BENCH_OBJECTS);
     for i in 0..STORE_BENCH_OBJECTS {
