@@ -41,6 +41,10 @@ Usage:
   miniplane bench --nodes N --pods M [--seed N]
       Build an N-node cluster, create Deployments totalling M replicas, run until
       every pod is Running, and print the figures; the last line is JSON.
+  miniplane bench-store [--writes N] [--watchers W]
+      Write N Lease renewals and N pod status changes through the API server
+      with W watchers draining their watches, and print writes per second;
+      the last line is JSON.
 ";
 
 fn main() -> ExitCode {
@@ -49,6 +53,7 @@ fn main() -> ExitCode {
         Some("script") => script_command(&args[1..]),
         Some("bench") => bench_command(&args[1..]),
         Some("sweep") => sweep_command(&args[1..]),
+        Some("bench-store") => store_bench_command(&args[1..]),
         Some("lesson") => lesson_command(&args[1..]),
         Some("-h") | Some("--help") | Some("help") => {
             print!("{USAGE}");
@@ -87,11 +92,13 @@ struct Options {
     steps: usize,
     from: u64,
     jobs: usize,
+    writes: usize,
+    watchers: usize,
     positional: Vec<String>,
 }
 
 fn parse_options(args: &[String]) -> Result<Options, String> {
-    let mut opts = Options { seed: 1, profile: ProfileKind::Default, nodes: 0, pods: 0, check: false, print: false, seeds: 0, steps: 40, from: 1, jobs: 1, positional: Vec::new() };
+    let mut opts = Options { seed: 1, profile: ProfileKind::Default, nodes: 0, pods: 0, check: false, print: false, seeds: 0, steps: 40, from: 1, jobs: 1, writes: 200_000, watchers: 100, positional: Vec::new() };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let (name, inline) = match arg.split_once('=') {
@@ -115,6 +122,8 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
             "--steps" => opts.steps = value("--steps")?.parse().map_err(|_| "--steps takes a whole number".to_string())?,
             "--from" => opts.from = value("--from")?.parse().map_err(|_| "--from takes a whole number".to_string())?,
             "--jobs" => opts.jobs = value("--jobs")?.parse().map_err(|_| "--jobs takes a whole number".to_string())?,
+            "--writes" => opts.writes = value("--writes")?.parse().map_err(|_| "--writes takes a whole number".to_string())?,
+            "--watchers" => opts.watchers = value("--watchers")?.parse().map_err(|_| "--watchers takes a whole number".to_string())?,
             "-" => opts.positional.push(arg.clone()),
             other if other.starts_with('-') => return Err(format!("unknown flag {other}")),
             _ => opts.positional.push(arg.clone()),
@@ -322,6 +331,18 @@ fn peak_mem_mib() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// CPU time this process has used (user + system), from the kernel's
+/// accounting: on a shared machine it says more than wall time does.
+fn cpu_s() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are the 14th and 15th fields; `rest` starts at the 3rd.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn count_pods(cluster: &Cluster) -> (usize, usize, usize) {
     let Ok((pods, _)) = cluster.sim.api.list(&Query::in_namespace(ids::pods(), "bench")) else {
         return (0, 0, 0);
@@ -381,6 +402,8 @@ fn bench(nodes: usize, pods: usize, seed: u64) -> Result<(), String> {
     }
 
     let phase_a = Instant::now();
+    let cpu_a = cpu_s();
+    let writes_a = cluster.sim.api.writes;
     create_bench_deployments(&mut cluster, pods)?;
     let deadline = cluster.now().plus_secs(30);
     loop {
@@ -394,14 +417,16 @@ fn bench(nodes: usize, pods: usize, seed: u64) -> Result<(), String> {
         }
     }
     let a_s = phase_a.elapsed().as_secs_f64();
-    eprintln!("phase A: {pods} pods created in {a_s:.2} s wall");
+    let writes_b = cluster.sim.api.writes;
+    eprintln!("phase A: {pods} pods created in {a_s:.2} s wall, {} writes", writes_b - writes_a);
 
     let phase_b = Instant::now();
     cluster.sim.start("scheduler")?;
     cluster.sim.settle();
     let b_s = phase_b.elapsed().as_secs_f64();
+    let writes_c = cluster.sim.api.writes;
     let (_, bound, _) = count_pods(&cluster);
-    eprintln!("phase B: {bound} pods bound in {b_s:.2} s wall");
+    eprintln!("phase B: {bound} pods bound in {b_s:.2} s wall, {} writes", writes_c - writes_b);
     if bound < pods {
         return Err(format!("scheduler bound {bound} of {pods} pods"));
     }
@@ -423,19 +448,38 @@ fn bench(nodes: usize, pods: usize, seed: u64) -> Result<(), String> {
         }
     }
     let c_s = phase_c.elapsed().as_secs_f64();
-    eprintln!("phase C: {running} pods running in {c_s:.2} s wall, virtual time {}", cluster.now());
+    let writes_end = cluster.sim.api.writes;
+    eprintln!("phase C: {running} pods running in {c_s:.2} s wall, {} writes, virtual time {}", writes_end - writes_c, cluster.now());
     if running < pods {
         return Err(format!("{running} of {pods} pods Running after 600 s of virtual time"));
     }
     let rate = if b_s > 0.0 { pods as f64 / b_s } else { f64::INFINITY };
     let all_running = a_s + b_s + c_s;
+    let cpu_running = cpu_s() - cpu_a;
     let mem = peak_mem_mib();
+    // Everything the process holds at its peak (cluster, nodes, pods, Events), per pod.
+    let bytes_per_pod = mem * 1024.0 * 1024.0 / pods as f64;
+    let per_s = |writes: u64, s: f64| if s > 0.0 { writes as f64 / s } else { 0.0 };
+    let all_writes = writes_end - writes_a;
     println!("nodes: {nodes}, pods: {pods}");
-    println!("scheduler: {rate:.0} pods/s ({pods} pods bound in {b_s:.2} s)");
-    println!("all running: {all_running:.2} s wall (create {a_s:.2} + schedule {b_s:.2} + start {c_s:.2}); boot {boot_s:.2} s");
-    println!("peak memory: {mem:.0} MiB");
     println!(
-        "{{\"nodes\":{nodes},\"pods\":{pods},\"schedule_pods_per_s\":{rate:.0},\"all_running_wall_s\":{all_running:.3},\"peak_mem_mib\":{mem:.0}}}"
+        "phases: create {a_s:.2} s ({:.0} pods/s), schedule {b_s:.2} s, start {c_s:.2} s ({:.0} pods/s)",
+        per_s(pods as u64, a_s),
+        per_s(pods as u64, c_s)
+    );
+    println!(
+        "writes: {all_writes} ({:.0}/s; create {:.0}/s, schedule {:.0}/s, start {:.0}/s), {:.1} per pod",
+        per_s(all_writes, all_running),
+        per_s(writes_b - writes_a, a_s),
+        per_s(writes_c - writes_b, b_s),
+        per_s(writes_end - writes_c, c_s),
+        all_writes as f64 / pods as f64
+    );
+    println!("scheduler: {rate:.0} pods/s ({pods} pods bound in {b_s:.2} s)");
+    println!("all running: {all_running:.2} s wall (create {a_s:.2} + schedule {b_s:.2} + start {c_s:.2}), {cpu_running:.2} s of CPU; boot {boot_s:.2} s");
+    println!("peak memory: {mem:.0} MiB ({bytes_per_pod:.0} bytes per pod)");
+    println!(
+        "{{\"nodes\":{nodes},\"pods\":{pods},\"schedule_pods_per_s\":{rate:.0},\"all_running_wall_s\":{all_running:.3},\"peak_mem_mib\":{mem:.0},\"bytes_per_pod\":{bytes_per_pod:.0}}}"
     );
     Ok(())
 }
@@ -474,5 +518,134 @@ fn create_bench_deployments(cluster: &mut Cluster, pods: usize) -> Result<(), St
         let obj = Object::from_json(ids::deployments(), deployment).map_err(|e| e.to_string())?;
         api.create(obj).map_err(|e| e.to_string())?;
     }
+    Ok(())
+}
+
+fn store_bench_command(args: &[String]) -> ExitCode {
+    let opts = match parse_options(args) {
+        Ok(o) if o.writes > 0 => o,
+        Ok(_) => {
+            eprintln!("miniplane: bench-store needs --writes above 0");
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!("miniplane: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match store_bench(opts.writes, opts.watchers) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("miniplane: bench-store failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// How many objects the store benchmark spreads its writes over.
+const STORE_BENCH_OBJECTS: usize = 1_000;
+/// Watchers drain their queues after this many writes, as components run between writes.
+const STORE_BENCH_DRAIN_EVERY: usize = 100;
+
+/// The store and its watch fan-out under the write load a cluster makes:
+/// Lease renewals (every kubelet, every 10 s) and pod status changes, each
+/// through the full API server path (precondition, validation, CAS, fan-out)
+/// and seen by every watcher. Also the store alone, without the server.
+fn store_bench(writes: usize, watchers: usize) -> Result<(), String> {
+    use miniplane::engine::apiserver::ApiServer;
+    use miniplane::engine::store::Store;
+
+    let mut api = ApiServer::new(1, "192.168.49.2:8443");
+    let err = |e: miniplane::engine::api::ApiError| e.to_string();
+    let ns = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "bench"}});
+    api.create(Object::from_json(ids::namespaces(), ns).map_err(|e| e.to_string())?).map_err(err)?;
+    // No controller manager runs here to make the namespace's default ServiceAccount.
+    let sa = serde_json::json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": "bench"}});
+    api.create(Object::from_json(ids::service_accounts(), sa).map_err(|e| e.to_string())?).map_err(err)?;
+    let mut leases = Vec::with_capacity(STORE_BENCH_OBJECTS);
+    let mut pods = Vec::with_capacity(STORE_BENCH_OBJECTS);
+    for i in 0..STORE_BENCH_OBJECTS {
+        let lease = serde_json::json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+            "metadata": {"name": format!("node-{i}"), "namespace": "bench"},
+            "spec": {"holderIdentity": format!("node-{i}"), "leaseDurationSeconds": 40}});
+        leases.push(api.create(Object::from_json(ids::leases(), lease).map_err(|e| e.to_string())?).map_err(err)?);
+        let pod = serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": format!("web-{i}"), "namespace": "bench", "labels": {"app": "web"}},
+            "spec": {"nodeName": format!("node-{}", i % 100), "containers": [{"name": "web", "image": "nginx:1.27"}]}});
+        pods.push(api.create(Object::from_json(ids::pods(), pod).map_err(|e| e.to_string())?).map_err(err)?);
+    }
+    let mut watches = Vec::with_capacity(watchers * 2);
+    for owner in 0..watchers {
+        watches.push(api.watch(owner, Query::all(ids::leases())).map_err(err)?);
+        watches.push(api.watch(owner, Query::all(ids::pods())).map_err(err)?);
+    }
+    let mut delivered = 0usize;
+    let mut drain = |api: &mut ApiServer| -> Result<(), String> {
+        for id in &watches {
+            delivered += api.poll(*id).map_err(err)?.len();
+        }
+        Ok(())
+    };
+
+    let (start, cpu_start) = (Instant::now(), cpu_s());
+    for i in 0..writes {
+        let slot = i % STORE_BENCH_OBJECTS;
+        let mut next = (*leases[slot]).clone();
+        if let Object::Lease(l) = &mut next {
+            let spec = l.spec.get_or_insert_with(Default::default);
+            spec.renew_time = Some(miniplane::engine::api::meta::api_micro_time(miniplane::engine::sim::clock::VirtualTime::from_millis(i as u64)));
+        }
+        leases[slot] = api.update(next).map_err(err)?;
+        if i % STORE_BENCH_DRAIN_EVERY == STORE_BENCH_DRAIN_EVERY - 1 {
+            drain(&mut api)?;
+        }
+    }
+    drain(&mut api)?;
+    let (lease_s, lease_cpu) = (start.elapsed().as_secs_f64(), cpu_s() - cpu_start);
+
+    let (start, cpu_start) = (Instant::now(), cpu_s());
+    for i in 0..writes {
+        let slot = i % STORE_BENCH_OBJECTS;
+        let mut next = (*pods[slot]).clone();
+        if let Object::Pod(p) = &mut next {
+            let status = p.status.get_or_insert_with(Default::default);
+            status.phase = Some("Pending".to_string());
+            status.message = Some(format!("write {i}"));
+        }
+        pods[slot] = api.update_status(next).map_err(err)?;
+        if i % STORE_BENCH_DRAIN_EVERY == STORE_BENCH_DRAIN_EVERY - 1 {
+            drain(&mut api)?;
+        }
+    }
+    drain(&mut api)?;
+    let (pod_s, pod_cpu) = (start.elapsed().as_secs_f64(), cpu_s() - cpu_start);
+    let expected = 2 * writes * watchers;
+    if delivered != expected {
+        return Err(format!("watchers saw {delivered} events, expected {expected}"));
+    }
+
+    // The store alone: compare-and-swap puts of a shared object, no server around it.
+    let mut store = Store::default();
+    let template = leases[0].clone();
+    let keys: Vec<String> = (0..STORE_BENCH_OBJECTS).map(|i| format!("/registry/leases/bench/node-{i}")).collect();
+    let (start, cpu_start) = (Instant::now(), cpu_s());
+    for i in 0..writes {
+        let key = &keys[i % STORE_BENCH_OBJECTS];
+        let expected = store.get(key).map_or(0, |e| e.mod_revision);
+        store.put_if(key, Some(expected), |_| (*template).clone()).map_err(|e| format!("{e:?}"))?;
+    }
+    let (store_s, store_cpu) = (start.elapsed().as_secs_f64(), cpu_s() - cpu_start);
+
+    let rate = |s: f64| if s > 0.0 { writes as f64 / s } else { f64::INFINITY };
+    let (lease_rate, pod_rate, store_rate) = (rate(lease_s), rate(pod_s), rate(store_s));
+    println!("watchers: {watchers}, writes: {writes} of each kind over {STORE_BENCH_OBJECTS} objects");
+    // On a shared machine the rate per CPU second is the steadier figure.
+    println!("lease renewals: {lease_rate:.0} writes/s through the API server ({lease_s:.2} s wall; {:.0} per CPU second)", rate(lease_cpu));
+    println!("pod status: {pod_rate:.0} writes/s through the API server ({pod_s:.2} s wall; {:.0} per CPU second)", rate(pod_cpu));
+    println!("store alone: {store_rate:.0} writes/s ({store_s:.2} s wall; {:.0} per CPU second)", rate(store_cpu));
+    println!("events delivered: {delivered}");
+    println!(
+        "{{\"watchers\":{watchers},\"writes\":{writes},\"lease_writes_per_s\":{lease_rate:.0},\"pod_status_writes_per_s\":{pod_rate:.0},\"store_writes_per_s\":{store_rate:.0}}}"
+    );
     Ok(())
 }

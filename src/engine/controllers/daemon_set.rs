@@ -8,6 +8,7 @@
 //! template is kept as a ControllerRevision.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::rc::Rc;
 
 use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet, DaemonSetStatus};
 use k8s_openapi::api::core::v1::{Affinity, Node, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, Pod, PodTemplateSpec, Toleration};
@@ -89,21 +90,34 @@ pub fn target_node(pod: &Pod) -> Option<String> {
 /// Whether a daemon pod should run on the node, and whether one already
 /// there may keep running (`NodeShouldRunDaemonPod`).
 pub fn should_run(node: &Node, template: &PodTemplateSpec) -> (bool, bool) {
-    let mut spec = template.spec.clone().unwrap_or_default();
+    // Borrowed, not cloned: this runs for every node on every sync.
+    let default_spec;
+    let spec = match template.spec.as_ref() {
+        Some(s) => s,
+        None => {
+            default_spec = k8s_openapi::api::core::v1::PodSpec::default();
+            &default_spec
+        }
+    };
     let name = node.metadata.name.as_deref().unwrap_or("");
     if spec.node_name.as_deref().is_some_and(|n| !n.is_empty() && n != name) {
         return (false, false);
     }
-    add_daemon_tolerations(&mut spec);
     let empty = BTreeMap::new();
     let labels = node.metadata.labels.as_ref().unwrap_or(&empty);
     let required = spec.affinity.as_ref().and_then(|a| a.node_affinity.as_ref()).and_then(|n| n.required_during_scheduling_ignored_during_execution.as_ref());
     if !node_affinity::fits(spec.node_selector.as_ref(), required, labels, name) {
         return (false, false);
     }
-    let taints = node.spec.as_ref().and_then(|s| s.taints.clone()).unwrap_or_default();
-    let tolerations = spec.tolerations.unwrap_or_default();
-    if taint_toleration::first_untolerated(&taints, &tolerations).is_some() {
+    let taints = node.spec.as_ref().and_then(|s| s.taints.as_deref()).unwrap_or(&[]);
+    if taints.is_empty() {
+        return (true, true);
+    }
+    // Only the tolerations matter here, with the daemon ones added.
+    let mut tolerating = k8s_openapi::api::core::v1::PodSpec { host_network: spec.host_network, tolerations: spec.tolerations.clone(), ..Default::default() };
+    add_daemon_tolerations(&mut tolerating);
+    let tolerations = tolerating.tolerations.unwrap_or_default();
+    if taint_toleration::first_untolerated(taints, &tolerations).is_some() {
         // A pod already there may stay unless a NoExecute taint says otherwise.
         let evicting = taints.iter().filter(|t| t.effect == "NoExecute").any(|t| !crate::engine::scheduler::plugins::tolerated_by_any(&tolerations, t));
         return (false, !evicting);
@@ -247,7 +261,7 @@ impl DaemonSetController {
     }
 
     /// The daemon set's pods, adopting matching orphans (`getDaemonPods`).
-    fn claim_pods(&mut self, ctx: &mut Ctx, cache: &Cache, key: &ObjectKey, ds: &DaemonSet, obj: &Object) -> Vec<Pod> {
+    fn claim_pods(&mut self, ctx: &mut Ctx, cache: &Cache, key: &ObjectKey, ds: &DaemonSet, obj: &Object) -> Vec<Rc<Object>> {
         let uid = ds.metadata.uid.clone().unwrap_or_default();
         let selector = Selector::from_api(&ds.spec.clone().unwrap_or_default().selector);
         let pods = cache.of(ids::pods());
@@ -258,7 +272,7 @@ impl DaemonSetController {
             let matches = selector.matches(p.metadata.labels.as_ref());
             let controlled = meta::controller_of(p.metadata.owner_references.as_ref()).is_some();
             match (controlled, matches) {
-                (true, true) => out.push(p.clone()),
+                (true, true) => out.push(o.clone()),
                 (true, false) => self.pods.release(ctx, p, &uid),
                 (false, true) if ds.metadata.deletion_timestamp.is_none() && p.metadata.deletion_timestamp.is_none() => adoptable.push(p.clone()),
                 _ => {}
@@ -267,7 +281,7 @@ impl DaemonSetController {
         if !adoptable.is_empty() && can_adopt(ctx, ids::daemon_sets(), key, &uid) {
             for p in adoptable {
                 if let Some(adopted) = self.pods.adopt(ctx, obj, &p) {
-                    out.push(adopted);
+                    out.push(Rc::new(Object::Pod(adopted)));
                 }
             }
         }
@@ -350,8 +364,10 @@ impl DaemonSetController {
             self.pods.recorder.record(ctx.api, &obj, WARNING, "SelectingAll", "This daemon set is selecting all pods. A non-empty selector is required.");
             return Ok(None);
         }
-        let nodes: Vec<Node> = cache.of(ids::nodes()).items().filter_map(|o| if let Object::Node(n) = &**o { Some(n.clone()) } else { None }).collect();
-        let pods = self.claim_pods(ctx, cache, key, ds, &obj);
+        // Borrowed from the cache: a sync reads every node and every daemon pod.
+        let nodes: Vec<&Node> = cache.of(ids::nodes()).items().filter_map(|o| if let Object::Node(n) = &**o { Some(n) } else { None }).collect();
+        let claimed = self.claim_pods(ctx, cache, key, ds, &obj);
+        let pods: Vec<&Pod> = claimed.iter().filter_map(|o| if let Object::Pod(p) = &**o { Some(p) } else { None }).collect();
         if ds.metadata.deletion_timestamp.is_some() {
             return Ok(None);
         }
@@ -381,7 +397,7 @@ impl DaemonSetController {
     }
 
     /// Pods by the node they are for, leaving out finished pods already being deleted (`getNodesToDaemonPods`).
-    fn by_node<'a>(pods: &'a [Pod], include_deleted_finished: bool) -> PodsByNode<'a> {
+    fn by_node<'a>(pods: &[&'a Pod], include_deleted_finished: bool) -> PodsByNode<'a> {
         let mut out: PodsByNode = BTreeMap::new();
         for p in pods {
             let finished = matches!(util::pod_phase(p), "Succeeded" | "Failed");
@@ -389,7 +405,7 @@ impl DaemonSetController {
                 continue;
             }
             if let Some(node) = target_node(p) {
-                out.entry(node).or_default().push(p);
+                out.entry(node).or_default().push(*p);
             }
         }
         out
@@ -397,7 +413,7 @@ impl DaemonSetController {
 
     /// Creates the missing daemon pods and deletes the ones that must go (`manage` + `podsShouldBeOnNode`).
     #[allow(clippy::too_many_arguments)]
-    fn manage(&mut self, ctx: &mut Ctx, key: &ObjectKey, ds: &DaemonSet, obj: &Object, nodes: &[Node], pods: &[Pod], hash: &str, requeue: &mut Option<VirtualTime>) -> Result<(), ApiError> {
+    fn manage(&mut self, ctx: &mut Ctx, key: &ObjectKey, ds: &DaemonSet, obj: &Object, nodes: &[&Node], pods: &[&Pod], hash: &str, requeue: &mut Option<VirtualTime>) -> Result<(), ApiError> {
         let spec = ds.spec.clone().unwrap_or_default();
         let by_node = Self::by_node(pods, false);
         let surge = allows_surge(ds);
@@ -524,7 +540,7 @@ impl DaemonSetController {
 
     /// Replaces out-of-date pods within maxUnavailable, or surges new ones within maxSurge (`rollingUpdate`).
     #[allow(clippy::too_many_arguments)]
-    fn rolling_update<'p>(&mut self, ctx: &mut Ctx, key: &ObjectKey, ds: &DaemonSet, obj: &Object, nodes: &[Node], pods: &'p [Pod], hash: &str) -> Result<(), ApiError> {
+    fn rolling_update<'p>(&mut self, ctx: &mut Ctx, key: &ObjectKey, ds: &DaemonSet, obj: &Object, nodes: &[&Node], pods: &'p [&'p Pod], hash: &str) -> Result<(), ApiError> {
         let spec = ds.spec.clone().unwrap_or_default();
         let min_ready = spec.min_ready_seconds.unwrap_or(0);
         let now = ctx.now;
@@ -540,7 +556,7 @@ impl DaemonSetController {
         if !allows_surge(ds) {
             max_surge = 0;
         }
-        let nodes_by_name: BTreeMap<&str, &Node> = nodes.iter().filter_map(|n| Some((n.metadata.name.as_deref()?, n))).collect();
+        let nodes_by_name: BTreeMap<&str, &Node> = nodes.iter().filter_map(|n| Some((n.metadata.name.as_deref()?, *n))).collect();
         // The one new and one old live pod on a node, or None when there are more (`findUpdatedPodsOnNode`).
         let split = |node_pods: &[&'p Pod]| split_updated(node_pods, hash, generation);
         if max_surge == 0 {
@@ -624,7 +640,7 @@ impl DaemonSetController {
     }
 
     /// Deletes old revisions no pod uses beyond `revisionHistoryLimit` (`cleanupHistory`).
-    fn cleanup_history(&mut self, ctx: &mut Ctx, ds: &DaemonSet, old: &[ControllerRevision], pods: &[Pod]) -> Result<(), ApiError> {
+    fn cleanup_history(&mut self, ctx: &mut Ctx, ds: &DaemonSet, old: &[ControllerRevision], pods: &[&Pod]) -> Result<(), ApiError> {
         let keep = ds.spec.as_ref().and_then(|s| s.revision_history_limit).unwrap_or(10).max(0) as usize;
         if old.len() <= keep {
             return Ok(());
@@ -648,7 +664,7 @@ impl DaemonSetController {
 
     /// Recomputes and stores the status (`updateDaemonSetStatus`); whether
     /// some ready pod is not yet available.
-    fn write_status(&mut self, ctx: &mut Ctx, ds: &DaemonSet, nodes: &[Node], pods: &[Pod], hash: &str, observed: bool) -> Result<bool, ApiError> {
+    fn write_status(&mut self, ctx: &mut Ctx, ds: &DaemonSet, nodes: &[&Node], pods: &[&Pod], hash: &str, observed: bool) -> Result<bool, ApiError> {
         let spec = ds.spec.clone().unwrap_or_default();
         let min_ready = spec.min_ready_seconds.unwrap_or(0);
         let by_node = Self::by_node(pods, false);

@@ -136,6 +136,8 @@ struct Worker {
     prepared: BTreeMap<String, (ContainerSetup, Vec<(String, String)>)>,
     /// When an image pull back-off is next reported again, per container.
     backoff_reported: BTreeMap<String, VirtualTime>,
+    /// The version of the pod whose ConfigMap and Secret references are registered.
+    registered_from: Option<Rc<Object>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -903,12 +905,20 @@ impl Kubelet {
             config_retry: BTreeMap::new(),
             prepared: BTreeMap::new(),
             backoff_reported: BTreeMap::new(),
+            registered_from: None,
         });
-        // The ConfigMap and Secret managers watch what the pod references.
-        let ns = pod.metadata.namespace.clone().unwrap_or_default();
-        let (maps, secrets) = object_cache::references(pod);
-        self.state.configmaps.register(&uid, &ns, &maps);
-        self.state.secrets.register(&uid, &ns, &secrets);
+        // The ConfigMap and Secret managers watch what the pod references;
+        // the same version of the pod references the same objects.
+        let registered = self.state.workers.get(&uid).and_then(|w| w.registered_from.as_ref()).is_some_and(|r| Rc::ptr_eq(r, obj));
+        if !registered {
+            let ns = pod.metadata.namespace.clone().unwrap_or_default();
+            let (maps, secrets) = object_cache::references(pod);
+            self.state.configmaps.register(&uid, &ns, &maps);
+            self.state.secrets.register(&uid, &ns, &secrets);
+            if let Some(w) = self.state.workers.get_mut(&uid) {
+                w.registered_from = Some(obj.clone());
+            }
+        }
         self.state.configmaps.sync_new(ctx);
         self.state.secrets.sync_new(ctx);
         if pod.metadata.deletion_timestamp.is_some() {
@@ -1126,8 +1136,12 @@ impl Kubelet {
 
     fn run_probes(&mut self, ctx: &mut Ctx, pod: &Pod, uid: &str) {
         let now = ctx.now;
-        let containers = pod.spec.as_ref().map(|s| s.containers.clone()).unwrap_or_default();
-        for c in &containers {
+        // Borrowed: this runs on every pod sync.
+        let containers: &[Container] = pod.spec.as_ref().map_or(&[], |s| s.containers.as_slice());
+        if containers.iter().all(|c| c.startup_probe.is_none() && c.liveness_probe.is_none() && c.readiness_probe.is_none()) {
+            return;
+        }
+        for c in containers {
             let Some((id, started_at)) = self.machine.runtime.sandbox(uid).and_then(|s| s.latest(&c.name)).filter(|l| l.is_running()).map(|l| (l.id.clone(), l.started_at.unwrap_or(now))) else {
                 continue;
             };

@@ -469,8 +469,8 @@ fn set_up(pod: &Pod, v: &Volume, vc: &mut VolumeContext) -> Result<Mounted, Stri
 /// `MountVolume.SetUp` failures to report (volume, message).
 pub fn mount_all(state: &mut PodVolumes, pod: &Pod, vc: &mut VolumeContext) -> Vec<(String, String)> {
     let mut failed = Vec::new();
-    let volumes: Vec<Volume> = pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()).cloned().collect();
-    for v in &volumes {
+    // Borrowed: this runs on every pod sync.
+    for v in pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()) {
         if state.mounted.contains_key(&v.name) {
             continue;
         }
@@ -497,8 +497,8 @@ pub fn mount_all(state: &mut PodVolumes, pod: &Pod, vc: &mut VolumeContext) -> V
 /// a fresh token once 80% of the old one's life has passed).
 pub fn refresh(state: &mut PodVolumes, pod: &Pod, vc: &mut VolumeContext) -> Vec<(String, String)> {
     let mut failed = Vec::new();
-    let volumes: Vec<Volume> = pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()).cloned().collect();
-    for v in &volumes {
+    // Borrowed: this runs on every pod sync.
+    for v in pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()) {
         let Some(m) = state.mounted.get(&v.name).cloned() else { continue };
         if !m.atomic {
             continue;
