@@ -215,6 +215,15 @@ impl ApiServer {
         )
     }
 
+    /// Whether the process answers at all (aggregated APIs need no etcd).
+    pub fn serving(&self) -> Result<(), ApiError> {
+        if self.running {
+            Ok(())
+        } else {
+            Err(ApiError::connection_refused())
+        }
+    }
+
     fn check_reachable(&self) -> Result<(), ApiError> {
         if !self.running {
             return Err(ApiError::connection_refused());
