@@ -775,3 +775,59 @@ impl Reconciler for HorizontalPodAutoscalerController {
         self.scale_down_events.clear();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::autoscaling::v2::HPAScalingPolicy;
+
+    fn rules(select: &str, policies: &[(&str, i32, i32)]) -> HPAScalingRules {
+        HPAScalingRules {
+            select_policy: Some(select.into()),
+            policies: Some(policies.iter().map(|(t, v, p)| HPAScalingPolicy { type_: t.to_string(), value: *v, period_seconds: *p }).collect()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn scale_up_limits_follow_the_default_policies() {
+        let up = rules("Max", &[("Pods", 4, 15), ("Percent", 100, 15)]);
+        let now = VirtualTime::from_secs(100);
+        // From 1: max(1+4, 1*2) = 5; from 10: max(14, 20) = 20.
+        assert_eq!(scale_limit(1, &[], &up, true, now), 5);
+        assert_eq!(scale_limit(10, &[], &up, true, now), 20);
+        // 4 pods added 10 s ago count against the period: it starts from 1.
+        let recent = [ScaleEvent { change: 4, at: VirtualTime::from_secs(90), outdated: false }];
+        assert_eq!(scale_limit(5, &recent, &up, true, now), 5);
+        assert_eq!(scale_limit(5, &recent, &rules("Min", &[("Pods", 4, 15), ("Percent", 100, 15)]), true, now), 2);
+        assert_eq!(scale_limit(5, &[], &rules("Disabled", &[("Pods", 4, 15)]), true, now), 5);
+    }
+
+    #[test]
+    fn scale_down_limits_round_down_percentages() {
+        let down = rules("Max", &[("Percent", 50, 60)]);
+        let now = VirtualTime::from_secs(100);
+        assert_eq!(scale_limit(7, &[], &down, false, now), 3);
+        let recent = [ScaleEvent { change: 2, at: VirtualTime::from_secs(70), outdated: false }];
+        assert_eq!(scale_limit(5, &recent, &down, false, now), 3);
+    }
+
+    #[test]
+    fn a_container_without_a_request_is_named() {
+        let pod: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "web-1"},
+            "spec": {"containers": [
+                {"name": "app", "resources": {"requests": {"cpu": "200m"}}},
+                {"name": "sidecar"}
+            ]}
+        }))
+        .unwrap();
+        assert_eq!(requests(&[&pod], "cpu").unwrap_err(), "missing request for cpu in container sidecar of Pod web-1");
+        let single: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "web-2"},
+            "spec": {"containers": [{"name": "app", "resources": {"requests": {"cpu": "250m"}}}]}
+        }))
+        .unwrap();
+        assert_eq!(requests(&[&single], "cpu").unwrap()["web-2"], 250);
+    }
+}
