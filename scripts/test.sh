@@ -10,12 +10,17 @@ export PATH="$HOME/.cargo/bin:$PATH"
 echo "== engine and CLI (native)"
 cargo test --locked
 
+echo "== lessons (miniplane lesson list / verify)"
+cargo run --locked --quiet -- lesson list
+cargo run --locked --quiet -- lesson verify
+
 echo "== app build"
 trunk build --release --offline
 
 if [ -f tests/web.rs ]; then
   echo "== UI components (wasm-bindgen-test, headless Chromium)"
-  CHROMEDRIVER=/usr/bin/chromedriver cargo test --locked --target wasm32-unknown-unknown --test web
+  # The lesson tests wait on virtual time in an unoptimised build: give the run minutes, not the default 20 s.
+  WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-300}" CHROMEDRIVER=/usr/bin/chromedriver cargo test --locked --target wasm32-unknown-unknown --test web
 fi
 
 if [ -x tests/e2e/run.sh ]; then

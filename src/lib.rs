@@ -12,3 +12,5 @@ pub mod ui;
 pub mod view;
 /// Scenes: record, share and replay what the user did.
 pub mod scene;
+/// Lessons: guided, self-checking exercises (the `lessons/` folder).
+pub mod lesson;

@@ -12,8 +12,11 @@ use serde::{Deserialize, Serialize};
 use crate::engine::api::{ids, Object};
 use crate::engine::cluster::{Cluster, Profile, ProfileKind, BOOT_MS};
 use crate::engine::kubectl::{self, NoFiles, Output};
+use crate::engine::script;
 use crate::engine::sim::clock::VirtualTime;
 use crate::engine::sim::Position;
+use crate::lesson::progress::{Following, Progress};
+use crate::lesson::{self, Lesson};
 use crate::view::yaml::{self, Marker, Severity};
 
 pub const SCENE_VERSION: u32 = 1;
@@ -41,8 +44,12 @@ pub enum Action {
     Apply { text: String },
     /// The editor's Delete, as `kubectl delete -f -`.
     Delete { text: String },
-    /// A terminal line.
-    Kubectl { line: String },
+    /// A terminal line; `stdin` is a here-document's text ("show me" runs them).
+    Kubectl {
+        line: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stdin: Option<String>,
+    },
     /// A terminal line run on the learner's machine rather than by kubectl:
     /// `traffic start|stop|report`, `curl`, `wget`, `minikube service`.
     Host { line: String },
@@ -78,6 +85,12 @@ pub struct Scene {
     /// Worker count of a scaled cluster; absent for the default profile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workers: Option<usize>,
+    /// `minikube` for that profile; absent for the default one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    /// The lesson being followed, with the learner's progress.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lesson: Option<Following>,
     pub actions: Vec<Timed>,
     /// Virtual milliseconds the scene was saved at; a replay runs to here.
     pub until_ms: u64,
@@ -85,13 +98,14 @@ pub struct Scene {
 
 impl Scene {
     pub fn new(seed: u64) -> Self {
-        Scene { v: SCENE_VERSION, seed, workers: None, actions: Vec::new(), until_ms: BOOT_MS }
+        Scene { v: SCENE_VERSION, seed, workers: None, profile: None, lesson: None, actions: Vec::new(), until_ms: BOOT_MS }
     }
 
     pub fn profile(&self) -> Profile {
-        match self.workers {
-            Some(n) => Profile::scaled(n),
-            None => Profile::new(ProfileKind::Default),
+        match (self.workers, self.profile.as_deref().and_then(ProfileKind::parse)) {
+            (Some(n), _) => Profile::scaled(n),
+            (None, Some(kind)) => Profile::new(kind),
+            (None, None) => Profile::new(ProfileKind::Default),
         }
     }
 
@@ -160,6 +174,9 @@ impl Scene {
         if self.until_ms > MAX_SCENE_MS {
             return Err(SceneError::TooLongInTime(self.until_ms));
         }
+        if let Some(p) = self.profile.as_deref().filter(|p| ProfileKind::parse(p).is_none()) {
+            return Err(SceneError::Mangled(format!("there is no cluster profile \"{p}\"")));
+        }
         if self.workers.is_some_and(|n| n == 0 || n > MAX_NODES) {
             return Err(SceneError::Mangled(format!("a cluster of {} workers is not offered", self.workers.unwrap_or(0))));
         }
@@ -171,8 +188,8 @@ impl Scene {
             last = a.t;
             let text_len = match &a.action {
                 Action::Apply { text } | Action::Delete { text } => text.len(),
-                Action::Kubectl { line } | Action::Host { line } => line.len(),
-                Action::ShellLine { line, .. } => line.len(),
+                Action::Kubectl { line, stdin } => line.len() + stdin.as_ref().map_or(0, String::len),
+                Action::Host { line } | Action::ShellLine { line, .. } => line.len(),
                 Action::FollowEnd { .. } => 0,
                 Action::Stop { component } | Action::Start { component } => component.len(),
                 Action::Clock { .. } => 0,
@@ -181,7 +198,26 @@ impl Scene {
                 return Err(SceneError::TooBig);
             }
         }
+        if let Some(following) = &self.lesson {
+            self.validate_lesson(following)?;
+        }
         Ok(())
+    }
+
+    fn validate_lesson(&self, following: &Following) -> Result<(), SceneError> {
+        if following.text.as_ref().is_some_and(|t| t.len() > lesson::parse::MAX_LESSON_BYTES) {
+            return Err(SceneError::TooBig);
+        }
+        let lesson = following.lesson().map_err(|e| SceneError::Lesson(e.to_string()))?;
+        if self.profile().kind != lesson.profile || self.seed != lesson.seed || self.workers.is_some() {
+            return Err(SceneError::Lesson("the cluster is not the one the lesson is written for".into()));
+        }
+        following.progress.validate(&lesson, self.actions.len(), self.until_ms).map_err(|e| SceneError::Lesson(format!("its progress does not fit: {e}")))
+    }
+
+    /// The lesson this scene follows, if any (already validated when the scene was read).
+    pub fn lesson(&self) -> Option<Lesson> {
+        self.lesson.as_ref().and_then(|f| f.lesson().ok())
     }
 }
 
@@ -195,6 +231,8 @@ pub enum SceneError {
     Version(u32),
     TooManyActions(usize),
     TooLongInTime(u64),
+    /// The lesson in it cannot be used.
+    Lesson(String),
 }
 
 impl std::fmt::Display for SceneError {
@@ -206,10 +244,87 @@ impl std::fmt::Display for SceneError {
             SceneError::Mangled(why) => write!(f, "the link is damaged: {why}"),
             SceneError::Version(v) => write!(f, "the link was made by another version of Miniplane (scene format {v})"),
             SceneError::TooManyActions(n) => write!(f, "the scene has too many steps ({n}; at most {MAX_ACTIONS})"),
+            SceneError::Lesson(why) => write!(f, "the lesson in the link cannot be opened: {why}"),
             SceneError::TooLongInTime(ms) => {
                 write!(f, "the scene runs {} of virtual time; at most {} can be rebuilt", VirtualTime::from_millis(*ms), VirtualTime::from_millis(MAX_SCENE_MS))
             }
         }
+    }
+}
+
+/// A fresh cluster for a lesson, with its setup run as recorded actions
+/// (sleeps let virtual time pass), and a scene that follows the lesson from
+/// its first step. `text` is the lesson file for a lesson not built in.
+pub fn start_lesson(lesson: &Lesson, text: Option<String>) -> (Scene, Cluster) {
+    let mut scene = Scene::new(lesson.seed);
+    if lesson.profile != ProfileKind::Default {
+        scene.profile = Some(lesson::profile_name(lesson.profile).to_string());
+    }
+    let mut cluster = scene.boot();
+    for command in &lesson.setup {
+        run_script_step(&mut scene, &mut cluster, &command.text, &command.step);
+    }
+    scene.until_ms = cluster.now().as_millis();
+    let progress = Progress::start(scene.until_ms, scene.actions.len());
+    scene.lesson = Some(Following { id: lesson.id.clone(), text, progress });
+    (scene, cluster)
+}
+
+/// Carries out one script line (as the terminal or "show me" runs it),
+/// recording the actions it stands for: each kubectl command of a `&&`
+/// chain until one fails, a stop or a start. A sleep lets virtual time
+/// pass here at once. Returns what it printed and whether it succeeded.
+pub fn run_script_step(scene: &mut Scene, cluster: &mut Cluster, text: &str, step: &script::Step) -> (String, bool) {
+    let act = |scene: &mut Scene, cluster: &mut Cluster, action: Action| {
+        let _ = scene.record(cluster.sim.position(), action.clone());
+        perform(cluster, &action)
+    };
+    match step {
+        script::Step::Kubectl { chain, stdin } => {
+            let mut printed = String::new();
+            for words in chain {
+                // One command keeps the line as typed; a chain's parts are rejoined.
+                let line = if chain.len() == 1 && stdin.is_none() { text.to_string() } else { format!("kubectl {}", shell_words::join(words)) };
+                let output = match act(scene, cluster, Action::Kubectl { line, stdin: stdin.clone() }) {
+                    Outcome::Kubectl(o) => o,
+                    _ => kubectl::Output::default(),
+                };
+                printed.push_str(&output.combined());
+                if output.exit_code != 0 {
+                    return (printed, false);
+                }
+            }
+            (printed, true)
+        }
+        script::Step::Stop(component) | script::Step::Start(component) => {
+            let action = if matches!(step, script::Step::Stop(_)) { Action::Stop { component: component.clone() } } else { Action::Start { component: component.clone() } };
+            match act(scene, cluster, action) {
+                Outcome::Component(Err(e)) => (format!("error: {e}\n"), false),
+                _ => (String::new(), true),
+            }
+        }
+        script::Step::Sleep(ms) => {
+            cluster.sim.run_for_ms(*ms);
+            (String::new(), true)
+        }
+        script::Step::Host(words) => {
+            match act(scene, cluster, Action::Host { line: shell_words::join(words) }) {
+                Outcome::Kubectl(o) => (o.combined(), o.exit_code == 0),
+                _ => (String::new(), true),
+            }
+        }
+        // `$(…)` is expanded now, as the shell would, and the line it gives
+        // is what the scene records.
+        script::Step::Substituted(_) => match script::expand_line(cluster, step, &NoFiles) {
+            Ok(expanded) => match script::parse(&expanded) {
+                Ok(commands) => match commands.as_slice() {
+                    [command] if !matches!(command.step, script::Step::Substituted(_)) => run_script_step(scene, cluster, &command.text, &command.step),
+                    _ => (format!("error: cannot run \"{expanded}\"\n"), false),
+                },
+                Err(e) => (format!("error: {}\n", e.message), false),
+            },
+            Err(printed) => (printed, false),
+        },
     }
 }
 
@@ -240,8 +355,10 @@ pub fn perform(cluster: &mut Cluster, action: &Action) -> Outcome {
     match action {
         Action::Apply { text } => Outcome::Editor(apply_text(cluster, text, false)),
         Action::Delete { text } => Outcome::Editor(apply_text(cluster, text, true)),
-        // Lines come from the page's terminal, where `-it` gets a terminal.
-        Action::Kubectl { line } => Outcome::Kubectl(kubectl::run_in_terminal(cluster, line)),
+        // Lines come from the page's terminal, where `-it` gets a terminal; a
+        // here-document's text comes from a lesson's "show me".
+        Action::Kubectl { line, stdin: Some(stdin) } => Outcome::Kubectl(kubectl::run(cluster, line, Some(stdin), &NoFiles)),
+        Action::Kubectl { line, stdin: None } => Outcome::Kubectl(kubectl::run_in_terminal(cluster, line)),
         Action::ShellLine { session, line } => {
             let mut session = session.clone();
             let step = kubectl::interactive::shell_line(cluster, &mut session, line);
@@ -484,7 +601,7 @@ mod tests {
         act(&mut scene, &mut cluster, Action::Apply { text: crate::view::templates::DEPLOYMENT.into() });
         cluster.sim.run_for_ms(20_000);
         act(&mut scene, &mut cluster, Action::Start { component: "scheduler".into() });
-        act(&mut scene, &mut cluster, Action::Kubectl { line: "kubectl scale deployment web --replicas=2".into() });
+        act(&mut scene, &mut cluster, Action::Kubectl { line: "kubectl scale deployment web --replicas=2".into(), stdin: None });
         cluster.sim.run_for_ms(30_000);
         scene.until_ms = cluster.now().as_millis();
         (scene, cluster)
@@ -516,9 +633,9 @@ mod tests {
             scene.record(cluster.sim.position(), action.clone()).unwrap();
             perform(cluster, &action)
         };
-        act(&mut scene, &mut cluster, Action::Kubectl { line: "kubectl run shell --image=busybox:1.37 -- sleep 3600".into() });
+        act(&mut scene, &mut cluster, Action::Kubectl { line: "kubectl run shell --image=busybox:1.37 -- sleep 3600".into(), stdin: None });
         cluster.sim.run_for_ms(10_000);
-        let Outcome::Kubectl(out) = act(&mut scene, &mut cluster, Action::Kubectl { line: "kubectl exec -it shell -- sh".into() }) else { panic!("kubectl") };
+        let Outcome::Kubectl(out) = act(&mut scene, &mut cluster, Action::Kubectl { line: "kubectl exec -it shell -- sh".into(), stdin: None }) else { panic!("kubectl") };
         let Some(kubectl::interactive::Interactive::Shell(mut session)) = out.interactive else { panic!("a shell: {out:?}") };
         assert_eq!(session.prompt(), "/ # ");
         for line in ["cd /tmp", "echo typed > note", "exit"] {
@@ -563,9 +680,9 @@ mod tests {
         // The page's frames with one component run per call; act whenever a
         // call stops inside a busy instant, until three such actions are taken.
         let actions = [
-            Action::Kubectl { line: "kubectl scale deployment web --replicas=6".into() },
+            Action::Kubectl { line: "kubectl scale deployment web --replicas=6".into(), stdin: None },
             Action::Stop { component: "kubelet/worker-2".into() },
-            Action::Kubectl { line: "kubectl delete pod -l app=web --wait=false".into() },
+            Action::Kubectl { line: "kubectl delete pod -l app=web --wait=false".into(), stdin: None },
         ];
         let mut inside = Vec::new();
         let end = live.now().plus_secs(120);
@@ -609,8 +726,8 @@ mod tests {
         assert_eq!(Scene::from_fragment(&frag), Err(SceneError::TooBig));
         // Out of order, too long in time, wrong version.
         let mut s = Scene::new(1);
-        s.actions.push(Timed { t: 90_000, r: None, action: Action::Kubectl { line: "get pods".into() } });
-        s.actions.push(Timed { t: 80_000, r: None, action: Action::Kubectl { line: "get pods".into() } });
+        s.actions.push(Timed { t: 90_000, r: None, action: Action::Kubectl { line: "get pods".into(), stdin: None } });
+        s.actions.push(Timed { t: 80_000, r: None, action: Action::Kubectl { line: "get pods".into(), stdin: None } });
         s.until_ms = 100_000;
         assert!(matches!(Scene::from_fragment(&s.to_fragment()), Err(SceneError::Mangled(_))));
         let mut s = Scene::new(1);
@@ -654,6 +771,69 @@ mod tests {
         assert_eq!(view.nodes.len(), 11);
         assert_eq!(view.nodes.iter().map(|n| load(&n.pods)).sum::<usize>(), 50);
         assert_eq!(load(&view.nodes[1].pods), 5);
+    }
+}
+
+#[cfg(test)]
+mod lesson_tests {
+    use super::*;
+
+    #[test]
+    fn a_lesson_link_rebuilds_the_cluster_and_the_learners_place() {
+        let lesson = lesson::builtin("pod-life-cycle").expect("built in").expect("parses");
+        let (mut scene, mut cluster) = start_lesson(&lesson, None);
+        assert_eq!(scene.profile.as_deref(), Some("minikube"));
+        // The learner does the first step and the progress moves on.
+        let step = &lesson.steps[0].solution;
+        let mut following = scene.lesson.clone().expect("following");
+        for c in step {
+            let (out, ok) = run_script_step(&mut scene, &mut cluster, &c.text, &c.step);
+            following.progress.record(&c.text, &out, ok);
+        }
+        let now = cluster.now().as_millis();
+        let (_, passed) = following.progress.tick(&lesson, &mut cluster, now, scene.actions.len());
+        assert_eq!(passed, Some(0));
+        scene.lesson = Some(following.clone());
+        scene.until_ms = now;
+        let decoded = Scene::from_fragment(&scene.to_fragment()).expect("decodes");
+        assert_eq!(decoded.lesson.as_ref().map(|f| f.progress.step), Some(1));
+        let mut rebuilt = decoded.boot();
+        Replay::new(decoded).run_to_end(&mut rebuilt);
+        assert_eq!(rebuilt.now(), cluster.now());
+        assert_eq!(rebuilt.sim.is_running("kubelet/minikube"), Some(false));
+        assert_eq!(rebuilt.sim.api.store().revision(), cluster.sim.api.store().revision());
+    }
+
+    #[test]
+    fn a_custom_lesson_travels_in_the_link() {
+        let text = "---\ntitle: Mine\nsummary: S\n---\n```setup\nkubectl create deployment web --image=nginx && kubectl scale deployment web --replicas=2\nsleep 5s\n```\n## Stop it\n```solution\nstop scheduler\n```\n```check\ncomponent scheduler stopped\n```\n";
+        let lesson = lesson::parse(text, None).expect("parses");
+        let (scene, cluster) = start_lesson(&lesson, Some(text.into()));
+        assert_eq!(scene.actions.len(), 2, "a && chain is two actions: {:?}", scene.actions);
+        assert_eq!(cluster.now().as_millis(), BOOT_MS + 5_000);
+        let decoded = Scene::from_fragment(&scene.to_fragment()).expect("decodes");
+        assert_eq!(decoded.lesson().map(|l| l.title), Some("Mine".to_string()));
+    }
+
+    #[test]
+    fn a_link_whose_lesson_does_not_fit_is_refused_with_a_message() {
+        let lesson = lesson::builtin("replicaset-heals").expect("built in").expect("parses");
+        let (scene, _) = start_lesson(&lesson, None);
+        let mut unknown = scene.clone();
+        unknown.lesson.as_mut().expect("following").id = "no-such-lesson".into();
+        assert!(matches!(Scene::from_fragment(&unknown.to_fragment()), Err(SceneError::Lesson(m)) if m.contains("no-such-lesson")));
+        let mut ahead = scene.clone();
+        ahead.lesson.as_mut().expect("following").progress.step = 99;
+        assert!(matches!(Scene::from_fragment(&ahead.to_fragment()), Err(SceneError::Lesson(_))));
+        let mut other_seed = scene.clone();
+        other_seed.seed = 2;
+        assert!(matches!(Scene::from_fragment(&other_seed.to_fragment()), Err(SceneError::Lesson(_))));
+        let mut broken = scene.clone();
+        broken.lesson.as_mut().expect("following").text = Some("---\ntitle: x\n".into());
+        assert!(matches!(Scene::from_fragment(&broken.to_fragment()), Err(SceneError::Lesson(m)) if m.contains("line")));
+        let mut bad_profile = scene;
+        bad_profile.profile = Some("kind".into());
+        assert!(Scene::from_fragment(&bad_profile.to_fragment()).is_err());
     }
 }
 

@@ -25,13 +25,45 @@ fn by_test_id(id: &str) -> Option<web_sys::HtmlElement> {
     document().query_selector(&format!("[data-testid=\"{id}\"]")).ok().flatten().and_then(|e| e.dyn_into().ok())
 }
 
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window().and_then(|w| w.local_storage().ok().flatten())
+}
+
 async fn mount() {
-    if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+    if let Some(storage) = storage() {
         let _ = storage.clear();
     }
+    mount_keeping_storage().await;
+}
+
+thread_local! {
+    /// The apps mounted so far: each is destroyed before the next mounts, so
+    /// no earlier app keeps running and autosaving over the next one's scene.
+    static APPS: std::cell::RefCell<Vec<yew::AppHandle<miniplane::ui::App>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn keep_app(handle: yew::AppHandle<miniplane::ui::App>) {
+    APPS.with(|apps| apps.borrow_mut().push(handle));
+}
+
+/// Mounts a fresh app (the earlier one destroyed, its elements removed) over whatever is stored.
+async fn mount_keeping_storage() {
+    for app in APPS.with(|apps| std::mem::take(&mut *apps.borrow_mut())) {
+        app.destroy();
+    }
+    // Earlier apps' roots go (the test runner's own elements stay).
+    let roots = document().query_selector_all(".test-root").expect("query");
+    for i in 0..roots.length() {
+        if let Some(node) = roots.item(i) {
+            if let Some(parent) = node.parent_node() {
+                let _ = parent.remove_child(&node);
+            }
+        }
+    }
     let root = document().create_element("div").expect("div");
+    root.set_class_name("test-root");
     document().body().expect("body").append_child(&root).expect("append");
-    yew::Renderer::<miniplane::ui::App>::with_root(root).render();
+    keep_app(yew::Renderer::<miniplane::ui::App>::with_root(root).render());
     settle(300).await;
 }
 
@@ -87,8 +119,10 @@ async fn a_big_cluster_is_an_overview_with_a_map_a_summary_and_search() {
     let history = web_sys::window().expect("window").history().expect("history");
     history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("?bench=20x100&frames=10")).expect("address");
     let root = document().create_element("div").expect("div");
+    // Removed by the next mount, as the other tests' apps are.
+    root.set_class_name("test-root");
     document().body().expect("body").append_child(&root).expect("append");
-    yew::Renderer::<miniplane::ui::App>::with_root(root.clone()).render();
+    keep_app(yew::Renderer::<miniplane::ui::App>::with_root(root.clone()).render());
     settle(300).await;
     history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("?")).expect("address");
     // Only this app's elements (another test's app may share the page).
@@ -122,11 +156,7 @@ async fn a_big_cluster_is_an_overview_with_a_map_a_summary_and_search() {
     assert!(by_test_id("node-worker-3").is_none());
 }
 
-/// Types a line into the terminal and presses Enter.
-async fn type_line(text: &str) {
-    let input: web_sys::HtmlInputElement = by_test_id("terminal-input").expect("input").dyn_into().expect("input");
-    input.set_value(text);
-    input.dispatch_event(&web_sys::InputEvent::new("input").expect("input event")).expect("dispatch input");
+fn press_enter(input: &web_sys::HtmlInputElement) {
     let enter = web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &{
         let init = web_sys::KeyboardEventInit::new();
         init.set_key("Enter");
@@ -135,7 +165,131 @@ async fn type_line(text: &str) {
     })
     .expect("event");
     input.dispatch_event(&enter).expect("dispatch");
+}
+
+async fn type_line(line: &str) {
+    let input: web_sys::HtmlInputElement = by_test_id("terminal-input").expect("input").dyn_into().expect("input");
+    input.set_value(line);
+    input.dispatch_event(&web_sys::InputEvent::new("input").expect("input event")).expect("dispatch input");
+    press_enter(&input);
+    settle(150).await;
+}
+
+fn state_of(id: &str) -> Option<String> {
+    by_test_id(id).and_then(|e| e.get_attribute("data-state"))
+}
+
+fn check_holds() -> Option<String> {
+    by_test_id("lesson-check").and_then(|e| e.get_attribute("data-holds"))
+}
+
+#[wasm_bindgen_test]
+async fn a_lesson_is_picked_followed_and_checked() {
+    mount().await;
+    by_test_id("lessons").expect("the Lessons button").click();
     settle(100).await;
+    assert!(by_test_id("lesson-picker").is_some(), "the picker opens");
+    for id in [
+        "pod-life-cycle", "replicaset-heals", "rolling-update", "orphans-and-adoption", "node-power-off", "probes", "scheduling", "apiserver-down",
+        "statefulset-claims", "daemonset", "jobs-and-cronjobs", "configmaps-and-secrets", "pageview-activity",
+    ] {
+        assert!(by_test_id(&format!("lesson-{id}")).is_some(), "lesson-{id} is listed");
+    }
+    by_test_id("lesson-apiserver-down").expect("card").click();
+    settle(300).await;
+    assert!(by_test_id("lesson-picker").is_none(), "the picker closes");
+    let panel = by_test_id("lesson-panel").expect("the lesson panel");
+    assert_eq!(panel.get_attribute("data-lesson").as_deref(), Some("apiserver-down"));
+    assert_eq!(state_of("lesson-step-1").as_deref(), Some("current"));
+    assert_eq!(state_of("lesson-step-2").as_deref(), Some("pending"));
+    assert_eq!(check_holds().as_deref(), Some("false"));
+    // The setup ran: the web Deployment's pods exist.
+    type_line("kubectl get deploy web").await;
+    let output = by_test_id("terminal-output").expect("output").text_content().unwrap_or_default();
+    assert!(output.contains("web "), "{output}");
+
+    // A hint, then a wrong attempt: kubectl works, so the check does not hold.
+    by_test_id("lesson-hint").expect("hint button").click();
+    settle(100).await;
+    assert!(by_test_id("lesson-hint-text").is_some(), "the hint shows");
+    type_line("kubectl get pods").await;
+    settle(300).await;
+    assert_eq!(check_holds().as_deref(), Some("false"));
+    assert_eq!(state_of("lesson-step-1").as_deref(), Some("current"));
+
+    // A command in the text copies into the terminal's prompt.
+    let command = document().query_selector("[data-testid=\"lesson-command\"]").ok().flatten().expect("a command button");
+    command.dyn_ref::<web_sys::HtmlElement>().expect("element").click();
+    settle(100).await;
+    let input: web_sys::HtmlInputElement = by_test_id("terminal-input").expect("input").dyn_into().expect("input");
+    assert_eq!(input.value(), "kubectl get pods");
+
+    // The right answer: the step passes and the next one begins.
+    type_line("stop apiserver").await;
+    type_line("kubectl get pods").await;
+    settle(400).await;
+    assert_eq!(state_of("lesson-step-1").as_deref(), Some("passed"), "step 1 passes");
+    assert_eq!(state_of("lesson-step-2").as_deref(), Some("current"));
+    let scheduler_state = by_test_id("component-apiserver").and_then(|e| e.get_attribute("data-state"));
+    assert_eq!(scheduler_state.as_deref(), Some("stopped"));
+
+    // Show me runs the solution in the terminal, and the step passes.
+    by_test_id("lesson-solve").expect("show me").click();
+    settle(2_500).await;
+    let output = by_test_id("terminal-output").expect("output").text_content().unwrap_or_default();
+    assert!(output.contains("$ kubectl scale deployment web --replicas=5"), "{output}");
+    assert_eq!(state_of("lesson-step-2").as_deref(), Some("passed"));
+
+    // Progress survives a new page over the same storage.
+    mount_keeping_storage().await;
+    // The scene is rebuilt first (an unoptimised build replays slowly).
+    for _ in 0..100 {
+        if state_of("lesson-step-2").as_deref() == Some("passed") {
+            break;
+        }
+        settle(200).await;
+    }
+    let banner = by_test_id("banner").and_then(|b| b.text_content());
+    assert_eq!(state_of("lesson-step-2").as_deref(), Some("passed"), "progress is restored; step 1: {:?}, banner: {banner:?}, replaying: {}", state_of("lesson-step-1"), by_test_id("replay-progress").is_some());
+    assert_eq!(state_of("lesson-step-3").as_deref(), Some("current"));
+}
+
+#[wasm_bindgen_test]
+async fn damaged_stored_state_is_a_message_not_a_panic() {
+    mount().await;
+    let storage = storage().expect("storage");
+    storage.set_item("miniplane.scene", "scene=%%%not-a-scene").expect("set");
+    storage.set_item("miniplane.lessons.done", "{\"not\": \"a list\"}").expect("set");
+    mount_keeping_storage().await;
+    let banner = by_test_id("banner").expect("a banner").text_content().unwrap_or_default();
+    assert!(banner.contains("could not be opened") || banner.contains("damaged"), "{banner}");
+    assert!(by_test_id("topology").is_some(), "the page still works");
+}
+
+#[wasm_bindgen_test]
+async fn a_custom_lesson_with_a_mistake_names_its_line() {
+    mount().await;
+    by_test_id("lessons").expect("Lessons").click();
+    settle(100).await;
+    let text: web_sys::HtmlTextAreaElement = by_test_id("lesson-custom-text").expect("textarea").dyn_into().expect("textarea");
+    text.set_value("---\ntitle: Mine\nsummary: S\n---\n## Stop it\n```solution\nstop scheduler\n```\n```check\ncomponent scheduler sleeping\n```\n");
+    text.dispatch_event(&web_sys::InputEvent::new("input").expect("event")).expect("dispatch");
+    settle(50).await;
+    by_test_id("lesson-custom-open").expect("open").click();
+    settle(100).await;
+    let error = by_test_id("lesson-error").expect("an error").text_content().unwrap_or_default();
+    assert!(error.contains("line 10"), "{error}");
+    assert!(by_test_id("lesson-panel").is_none());
+    // Fixed, it opens.
+    text.set_value("---\ntitle: Mine\nsummary: S\n---\n## Stop it\n```solution\nstop scheduler\n```\n```check\ncomponent scheduler stopped\n```\n");
+    text.dispatch_event(&web_sys::InputEvent::new("input").expect("event")).expect("dispatch");
+    settle(50).await;
+    by_test_id("lesson-custom-open").expect("open").click();
+    settle(300).await;
+    assert!(by_test_id("lesson-panel").is_some(), "the custom lesson opens");
+    by_test_id("stop-scheduler").expect("switch").click();
+    settle(500).await;
+    assert!(by_test_id("lesson-done").is_some(), "a one-step lesson completes");
 }
 
 fn terminal_text() -> String {
@@ -236,4 +390,33 @@ async fn the_traffic_panel_starts_charts_and_stops_the_generator() {
     let frozen = chart_totals();
     settle(500).await;
     assert_eq!(chart_totals(), frozen, "a stopped generator's chart holds still");
+}
+
+#[wasm_bindgen_test]
+async fn an_embedded_lesson_has_the_traffic_panel_in_a_tab() {
+    if let Some(storage) = storage() {
+        let _ = storage.clear();
+    }
+    let history = web_sys::window().expect("window").history().expect("history");
+    history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("?embed=1&lesson=pageview-activity")).expect("address");
+    mount_keeping_storage().await;
+    history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("?")).expect("address");
+    for _ in 0..50 {
+        if by_test_id("lesson-panel").is_some() {
+            break;
+        }
+        settle(100).await;
+    }
+    let panel = by_test_id("lesson-panel").expect("the lesson panel");
+    assert_eq!(panel.get_attribute("data-lesson").as_deref(), Some("pageview-activity"));
+    assert!(by_test_id("event-log").is_none(), "embed is compact");
+    let hidden = |id: &str| by_test_id(id).and_then(|e| e.closest(".embed-tab").ok().flatten()).is_some_and(|t| t.class_list().contains("hidden"));
+    assert!(hidden("traffic-panel"), "the terminal's tab shows first");
+    by_test_id("tab-traffic").expect("the traffic tab").click();
+    settle(100).await;
+    assert!(!hidden("traffic-panel"), "the traffic tab shows the panel");
+    assert!(hidden("terminal-input"));
+    by_test_id("tab-terminal").expect("the terminal tab").click();
+    settle(100).await;
+    assert!(!hidden("terminal-input"));
 }

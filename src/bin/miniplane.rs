@@ -13,6 +13,7 @@ use miniplane::engine::apiserver::Query;
 use miniplane::engine::cluster::{Cluster, Profile, ProfileKind};
 use miniplane::engine::kubectl::FileSource;
 use miniplane::engine::script;
+use miniplane::lesson;
 
 const USAGE: &str = "\
 Miniplane: a Kubernetes 1.33 cluster simulated in one process.
@@ -21,6 +22,12 @@ Usage:
   miniplane script [--seed N] [--profile default|minikube] [FILE|-]
       Run a transcript script (kubectl lines, stop/start COMPONENT, sleep DURATION)
       and print the transcript. Exit 2 if the script is malformed.
+  miniplane lesson list
+      List the built-in lessons.
+  miniplane lesson verify [FILE…]
+      Verify lessons (all built-in ones when no FILE is named): run the setup,
+      then for each step check that its check fails, run its solution, and
+      check that the check then holds. Exit 1 if any lesson fails.
   miniplane bench --nodes N --pods M [--seed N]
       Build an N-node cluster, create Deployments totalling M replicas, run until
       every pod is Running, and print the figures; the last line is JSON.
@@ -31,6 +38,7 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("script") => script_command(&args[1..]),
         Some("bench") => bench_command(&args[1..]),
+        Some("lesson") => lesson_command(&args[1..]),
         Some("-h") | Some("--help") | Some("help") => {
             print!("{USAGE}");
             ExitCode::SUCCESS
@@ -128,6 +136,67 @@ fn script_command(args: &[String]) -> ExitCode {
     let files = LocalFiles { base };
     print!("{}", script::run(&mut cluster, &commands, &files));
     ExitCode::SUCCESS
+}
+
+fn lesson_command(args: &[String]) -> ExitCode {
+    match args.first().map(String::as_str) {
+        Some("list") if args.len() == 1 => {
+            println!("{:<28} {:>5}  {:<9} TITLE", "ID", "STEPS", "PROFILE");
+            for (id, text) in lesson::builtin_sources() {
+                match lesson::parse(text, Some(id)) {
+                    Ok(l) => println!("{:<28} {:>5}  {:<9} {}", l.id, l.steps.len(), lesson::profile_name(l.profile), l.title),
+                    Err(e) => println!("{id:<28} {:>5}  {:<9} (does not parse: {e})", "-", "-"),
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Some("verify") => {
+            let mut lessons: Vec<(String, Result<lesson::Lesson, String>)> = Vec::new();
+            if args.len() == 1 {
+                for (id, text) in lesson::builtin_sources() {
+                    lessons.push((format!("lessons/{id}"), lesson::parse(text, Some(id)).map_err(|e| e.to_string())));
+                }
+            }
+            for path in &args[1..] {
+                let parsed = std::fs::read_to_string(path).map_err(|e| format!("cannot read it: {e}")).and_then(|text| {
+                    let stem = Path::new(path).file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+                    let id = match stem.split_once('-') {
+                        Some((n, rest)) if !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()) => rest,
+                        _ => stem,
+                    };
+                    let id = Some(id).filter(|i| !i.is_empty() && i.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'));
+                    lesson::parse(&text, id).map_err(|e| e.to_string())
+                });
+                lessons.push((path.clone(), parsed));
+            }
+            let mut failed = 0;
+            for (name, parsed) in &lessons {
+                let result = parsed.clone().and_then(|l| lesson::verify::verify(&l).map_err(|f| f.message));
+                match result {
+                    Ok(report) => {
+                        println!("ok    {name}: {} steps, {} of virtual time", report.steps.len(), lesson::human_duration(report.virtual_ms));
+                        for (i, step) in report.steps.iter().enumerate() {
+                            println!("        {}. {} (check held {} after the solution)", i + 1, step.title, lesson::human_duration(step.held_after_ms));
+                        }
+                    }
+                    Err(e) => {
+                        failed += 1;
+                        println!("FAIL  {name}: {e}");
+                    }
+                }
+            }
+            println!("{} lessons verified, {failed} failed", lessons.len() - failed);
+            if failed > 0 {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        _ => {
+            eprint!("{USAGE}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 /// Peak resident memory of this process, from the kernel's accounting.

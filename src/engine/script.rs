@@ -225,6 +225,15 @@ fn expand(cluster: &mut Cluster, line: &str, files: &dyn FileSource) -> Result<S
     Ok(out)
 }
 
+/// The line a [`Step::Substituted`] stands for once its `$(…)` are
+/// expanded; Err holds what a failed substitution printed.
+pub fn expand_line(cluster: &mut Cluster, step: &Step, files: &dyn FileSource) -> Result<String, String> {
+    match step {
+        Step::Substituted(line) => expand(cluster, line, files),
+        _ => Err("error: nothing to expand\n".into()),
+    }
+}
+
 /// `kubectl apply -f - <<EOF` → (`kubectl apply -f -`, Some("EOF")).
 fn split_heredoc(line: &str) -> (&str, Option<String>) {
     match line.find("<<") {
@@ -255,6 +264,12 @@ pub fn run(cluster: &mut Cluster, commands: &[Command], files: &dyn FileSource) 
 
 /// Runs one step and returns what it printed.
 pub fn run_step(cluster: &mut Cluster, step: &Step, files: &dyn FileSource) -> String {
+    run_step_status(cluster, step, files).0
+}
+
+/// As [`run_step`], with whether the step succeeded (every kubectl command
+/// exited 0; the component exists).
+pub fn run_step_status(cluster: &mut Cluster, step: &Step, files: &dyn FileSource) -> (String, bool) {
     match step {
         Step::Kubectl { chain, stdin } => {
             let mut printed = String::new();
@@ -262,35 +277,40 @@ pub fn run_step(cluster: &mut Cluster, step: &Step, files: &dyn FileSource) -> S
                 let output = kubectl::run_words(cluster, words.clone(), stdin.as_deref(), files);
                 printed.push_str(&output.combined());
                 if output.exit_code != 0 {
-                    break;
+                    return (printed, false);
                 }
             }
-            printed
+            (printed, true)
         }
         Step::Stop(name) => component_result(cluster.sim.stop(name)),
         Step::Start(name) => component_result(cluster.sim.start(name)),
         Step::Sleep(ms) => {
             cluster.sim.run_for_ms(*ms);
-            String::new()
+            (String::new(), true)
         }
-        Step::Host(words) => crate::engine::host::run(cluster, words).text,
+        Step::Host(words) => host_result(crate::engine::host::run(cluster, words)),
         Step::Substituted(line) => match expand(cluster, line, files) {
             Ok(expanded) => match shell_words::split(&expanded) {
                 Ok(words) if words.first().map(String::as_str) == Some("kubectl") => {
-                    run_step(cluster, &Step::Kubectl { chain: vec![words[1..].to_vec()], stdin: None }, files)
+                    run_step_status(cluster, &Step::Kubectl { chain: vec![words[1..].to_vec()], stdin: None }, files)
                 }
-                Ok(words) => crate::engine::host::run(cluster, &words).text,
-                Err(_) => "error: unterminated quote\n".to_string(),
+                Ok(words) => host_result(crate::engine::host::run(cluster, &words)),
+                Err(_) => ("error: unterminated quote\n".to_string(), false),
             },
-            Err(printed) => printed,
+            Err(printed) => (printed, false),
         },
     }
 }
 
-fn component_result(result: Result<(), String>) -> String {
+fn host_result(output: crate::engine::host::HostOutput) -> (String, bool) {
+    let ok = output.code == 0;
+    (output.text, ok)
+}
+
+fn component_result(result: Result<(), String>) -> (String, bool) {
     match result {
-        Ok(()) => String::new(),
-        Err(e) => format!("error: {e}\n"),
+        Ok(()) => (String::new(), true),
+        Err(e) => (format!("error: {e}\n"), false),
     }
 }
 

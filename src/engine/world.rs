@@ -166,6 +166,9 @@ impl World {
         for (uid, container, id, at, pass) in machine.runtime.started_talkers.drain(..) {
             self.net.talkers.start(ContainerRef { node: node.to_string(), uid, container, id }, pass, at);
         }
+        for (uid, container, id, at, command) in machine.runtime.started_scripts.drain(..) {
+            self.net.scripts.start(ContainerRef { node: node.to_string(), uid, container, id }, command, at);
+        }
         self.machines.insert(node.to_string(), machine);
     }
 }

@@ -5,8 +5,9 @@
 use wasm_bindgen::{JsCast, JsValue};
 use yew::Callback;
 
-const SCENE_KEY: &str = "miniplane.scene";
 const THEME_KEY: &str = "miniplane.theme";
+const DONE_KEY: &str = "miniplane.lessons.done";
+const LARGE_KEY: &str = "miniplane.large";
 
 fn window() -> Option<web_sys::Window> {
     web_sys::window()
@@ -20,19 +21,19 @@ pub fn now_ms() -> f64 {
     window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0)
 }
 
-pub fn store_scene(fragment: &str) {
+pub fn store_scene(key: &str, fragment: &str) {
     if let Some(s) = storage() {
-        let _ = s.set_item(SCENE_KEY, fragment);
+        let _ = s.set_item(key, fragment);
     }
 }
 
-pub fn load_scene() -> Option<String> {
-    storage()?.get_item(SCENE_KEY).ok().flatten()
+pub fn load_scene(key: &str) -> Option<String> {
+    storage()?.get_item(key).ok().flatten()
 }
 
-pub fn clear_scene() {
+pub fn clear_scene(key: &str) {
     if let Some(s) = storage() {
-        let _ = s.remove_item(SCENE_KEY);
+        let _ = s.remove_item(key);
     }
 }
 
@@ -57,6 +58,121 @@ pub fn page_address() -> String {
     let Some(w) = window() else { return String::new() };
     let loc = w.location();
     format!("{}{}{}", loc.origin().unwrap_or_default(), loc.pathname().unwrap_or_default(), loc.search().unwrap_or_default())
+}
+
+/// The value of `?name=value` in the page's address (`Some("")` for a bare `?name`).
+fn query_value(name: &str) -> Option<String> {
+    let search = window()?.location().search().ok()?;
+    let query = search.strip_prefix('?')?;
+    query.split('&').find_map(|kv| match kv.split_once('=') {
+        Some((k, v)) if k == name => Some(js_sys::decode_uri_component(v).ok().and_then(|v| v.as_string()).unwrap_or_else(|| v.to_string())),
+        None if kv == name => Some(String::new()),
+        _ => None,
+    })
+}
+
+/// `?embed=1`: the compact layout for iframes.
+pub fn embed_request() -> bool {
+    query_value("embed").is_some_and(|v| v != "0" && v != "false")
+}
+
+/// `?lesson=ID`.
+pub fn lesson_query() -> Option<String> {
+    query_value("lesson").filter(|v| !v.is_empty())
+}
+
+/// The ids of the built-in lessons finished in this browser. Stored text
+/// that is not a short list of short ids is reported and forgotten.
+pub fn load_done_lessons() -> Result<Vec<String>, String> {
+    let Some(text) = storage().and_then(|s| s.get_item(DONE_KEY).ok().flatten()) else { return Ok(Vec::new()) };
+    let parsed: Result<Vec<String>, _> = serde_json::from_str(&text);
+    match parsed {
+        Ok(ids) if ids.len() <= 500 && ids.iter().all(|i| i.len() <= 64) => Ok(ids),
+        _ => {
+            if let Some(s) = storage() {
+                let _ = s.remove_item(DONE_KEY);
+            }
+            Err("The record of finished lessons in this browser was damaged and has been cleared.".into())
+        }
+    }
+}
+
+pub fn store_done_lessons(ids: &[String]) {
+    if let (Some(s), Ok(json)) = (storage(), serde_json::to_string(ids)) {
+        let _ = s.set_item(DONE_KEY, &json);
+    }
+}
+
+/// Large type for projectors, remembered in this browser.
+pub fn initial_large_text() -> bool {
+    storage().and_then(|s| s.get_item(LARGE_KEY).ok().flatten()).is_some_and(|v| v == "1")
+}
+
+pub fn apply_large_text(large: bool) {
+    if let Some(root) = window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
+        if large {
+            let _ = root.set_attribute("data-size", "large");
+        } else {
+            let _ = root.remove_attribute("data-size");
+        }
+    }
+    if let Some(s) = storage() {
+        let _ = s.set_item(LARGE_KEY, if large { "1" } else { "0" });
+    }
+}
+
+/// Whether the page runs inside a frame (so it has a host to tell things).
+fn framed() -> bool {
+    let Some(w) = window() else { return false };
+    match w.parent() {
+        Ok(Some(parent)) => !js_sys::Object::is(&parent, &w),
+        _ => false,
+    }
+}
+
+/// Posts `{type, ...fields}` to the page that frames this one (embed API).
+pub fn post_to_host(kind: &str, fields: &[(&str, JsValue)]) {
+    if !framed() {
+        return;
+    }
+    let Some(parent) = window().and_then(|w| w.parent().ok().flatten()) else { return };
+    let message = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&message, &JsValue::from_str("type"), &JsValue::from_str(kind));
+    for (k, v) in fields {
+        let _ = js_sys::Reflect::set(&message, &JsValue::from_str(k), v);
+    }
+    let _ = parent.post_message(&message, "*");
+}
+
+/// A request from the host page (embed API).
+#[derive(Clone, Debug, PartialEq)]
+pub enum HostRequest {
+    /// `{type: "miniplane:run", line}`: run a terminal line.
+    Run(String),
+    /// `{type: "miniplane:get-progress"}`.
+    GetProgress,
+    /// `{type: "miniplane:open-lesson", id}`.
+    OpenLesson(String),
+}
+
+/// Listens for `message` events from the host page; other messages are ignored.
+pub fn listen_host(callback: Callback<HostRequest>) {
+    let Some(w) = window() else { return };
+    let listener = gloo::events::EventListener::new(&w, "message", move |event| {
+        let Some(event) = event.dyn_ref::<web_sys::MessageEvent>() else { return };
+        let data = event.data();
+        let field = |name: &str| js_sys::Reflect::get(&data, &JsValue::from_str(name)).ok().and_then(|v| v.as_string());
+        let request = match field("type").as_deref() {
+            Some("miniplane:run") => field("line").filter(|l| l.len() <= crate::scene::MAX_TEXT_BYTES).map(HostRequest::Run),
+            Some("miniplane:get-progress") => Some(HostRequest::GetProgress),
+            Some("miniplane:open-lesson") => field("id").map(HostRequest::OpenLesson),
+            _ => None,
+        };
+        if let Some(r) = request {
+            callback.emit(r);
+        }
+    });
+    listener.forget();
 }
 
 /// What `?bench` asks for.

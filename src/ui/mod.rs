@@ -3,13 +3,19 @@
 //! through `crate::scene::perform`, recorded for links and autosave.
 //!
 //! One component per file: `topology`, `node_map`, `details`, `editor`,
-//! `event_log`, `terminal`, `clock`, `share`, `traffic`. `App` owns the cluster and the frame loop.
+//! `event_log`, `terminal`, `clock`, `share`, `traffic`, `lesson_panel`,
+//! `lesson_picker` (and `markdown`, which draws lesson text). `App` owns the
+//! cluster, the frame loop, and the lesson being followed (its progress lives
+//! in the scene).
 
 mod browser;
 mod clock;
 mod details;
 mod editor;
 mod event_log;
+mod lesson_panel;
+mod lesson_picker;
+mod markdown;
 mod node_map;
 mod share;
 mod terminal;
@@ -17,13 +23,18 @@ mod topology;
 mod traffic;
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::rc::Rc;
 
 use gloo::render::{request_animation_frame, AnimationFrame};
+use wasm_bindgen::JsValue;
 use yew::prelude::*;
 
 use crate::engine::cluster::Cluster;
+use crate::engine::script;
 use crate::engine::sim::clock::VirtualTime;
+use crate::lesson::check::Evaluation;
+use crate::lesson::{self, Lesson};
 use crate::scene::{self, Action, EditorReport, Outcome, Replay, ReplayProgress, Scene};
 use crate::view::log::{Filter, LogModel, Row};
 use crate::view::topology::{self as topology_view, SearchResults, TopologyModel, TopologyView};
@@ -59,6 +70,10 @@ const MAX_FRAME_GAP_MS: f64 = 100.0;
 const AUTOSAVE_INTERVAL_MS: f64 = 2_000.0;
 const TERMINAL_KEEP: usize = 200;
 pub const SPEEDS: &[u32] = &[1, 2, 5, 10, 60];
+/// Wall milliseconds between the lines "show me" runs, so each can be read.
+const SOLVE_PAUSE_MS: f64 = 700.0;
+/// A lesson's check is evaluated at most this often while the cluster changes.
+const CHECK_INTERVAL_MS: f64 = 200.0;
 
 /// Mounts the app on the page's body.
 pub fn start() {
@@ -73,6 +88,27 @@ impl PartialEq for ClusterHandle {
     fn eq(&self, other: &Self) -> bool {
         Rc::ptr_eq(&self.0, &other.0)
     }
+}
+
+/// A lesson shared with components; equal when it is the same lesson object.
+#[derive(Clone)]
+pub struct LessonHandle(pub Rc<Lesson>);
+
+impl PartialEq for LessonHandle {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+/// Lines run one after another across frames: "show me" and `sleep`.
+struct Runner {
+    queue: VecDeque<script::Command>,
+    /// A `sleep` in progress: virtual time runs to here before the next line.
+    sleep_until: Option<VirtualTime>,
+    /// Wall time of the next line.
+    next_at: f64,
+    /// Running a step's solution ("show me").
+    solving: bool,
 }
 
 pub enum Msg {
@@ -96,7 +132,32 @@ pub enum Msg {
     ToggleLogPause,
     DismissBanner,
     GlobalKey(KeyboardEvent),
+    OpenLessons,
+    CloseLessons,
+    PickLesson(String),
+    OpenCustomLesson(String),
+    CustomLessonError(String),
+    LeaveLesson,
+    RestartLesson,
+    ShowHint,
+    ShowMe,
+    ResetStep,
+    LessonLink,
+    ToTerminal(String),
+    ToEditor(String),
+    Host(browser::HostRequest),
+    ToggleLarge,
+    /// Embed layout: which of the terminal, editor and traffic panel shows.
+    EmbedTab(EmbedTab),
     Search(String),
+}
+
+/// The embed layout's tabs beside the topology.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EmbedTab {
+    Terminal,
+    Editor,
+    Traffic,
 }
 
 /// Measuring frames with `?bench`: a big cluster at 10×.
@@ -184,6 +245,22 @@ pub struct App {
     engine_ms: f64,
     /// Wall milliseconds building view data in this frame (for `?bench`).
     views_ms: f64,
+    /// The lesson the scene follows (its progress is in `scene.lesson`).
+    lesson: Option<LessonHandle>,
+    evaluation: Rc<Option<Evaluation>>,
+    /// What the check was last evaluated on, and when (wall).
+    evaluated_on: (i64, u64, usize, usize),
+    evaluated_at: f64,
+    picker: bool,
+    picker_error: Option<String>,
+    done_lessons: Vec<String>,
+    runner: Option<Runner>,
+    terminal_paste: (u64, Rc<String>),
+    embed: bool,
+    embed_tab: EmbedTab,
+    large: bool,
+    /// Where the scene is autosaved (embedded lessons keep their own).
+    scene_key: String,
 }
 
 impl App {
@@ -212,7 +289,7 @@ impl App {
             return;
         }
         self.scene.until_ms = self.scene.until_ms.max(self.now().as_millis());
-        browser::store_scene(&self.scene.to_fragment());
+        browser::store_scene(&self.scene_key, &self.scene.to_fragment());
         self.autosaved_at = browser::now_ms();
     }
 
@@ -313,7 +390,15 @@ impl App {
                 self.dirty = true;
             }
             redraw = true;
+        } else if self.runner.as_ref().is_some_and(|r| r.sleep_until.is_some()) {
+            // A `sleep` drives virtual time itself, as fast as the frame allows.
+            redraw |= self.step_runner();
+        } else if self.runner.is_some() && !(self.playing && gap > 0.0) {
+            redraw |= self.step_runner();
         } else if self.playing && gap > 0.0 {
+            if self.runner.is_some() {
+                self.step_runner();
+            }
             let started = browser::now_ms();
             let mut cluster = self.cluster.0.borrow_mut();
             let before = cluster.now();
@@ -338,6 +423,9 @@ impl App {
         }
         if self.changed() {
             self.dirty = true;
+        }
+        if self.replay.is_none() && self.evaluate_lesson(false) {
+            redraw = true;
         }
         if self.dirty {
             self.update_views(false);
@@ -451,6 +539,10 @@ impl App {
         self.log_model = LogModel::build(&self.cluster.0.borrow());
         self.interactive = None;
         self.seen_log = Default::default();
+        self.runner = None;
+        self.lesson = self.scene.lesson().map(|l| LessonHandle(Rc::new(l)));
+        self.evaluation = Rc::new(None);
+        self.evaluated_on = Default::default();
         self.pace.clear();
         self.dirty = true;
         self.rebuild_views();
@@ -464,9 +556,25 @@ impl Component for App {
     fn create(ctx: &Context<Self>) -> Self {
         let dark = browser::initial_dark_theme();
         browser::apply_theme(dark);
+        let large = browser::initial_large_text();
+        browser::apply_large_text(large);
+        let embed = browser::embed_request();
         let mut banner = None;
         let mut bench = None;
         let mut autosave = true;
+        let query_lesson = browser::lesson_query();
+        // An embedded lesson keeps its own autosave, so frames of different lessons do not share one.
+        let scene_key = match (&query_lesson, embed) {
+            (Some(id), true) => format!("miniplane.scene.embed.{id}"),
+            (None, true) => "miniplane.scene.embed".to_string(),
+            _ => "miniplane.scene".to_string(),
+        };
+        let done_lessons = browser::load_done_lessons().unwrap_or_else(|e| {
+            banner = Some(e);
+            Vec::new()
+        });
+        // A lesson to start once the app exists: (lesson text or id, from where).
+        let mut start: Option<Result<(Lesson, Option<String>), String>> = None;
         // Where the scene comes from: ?bench, the link's fragment, the autosave, or nothing.
         let (scene, cluster) = if let Some(request) = browser::bench_request() {
             autosave = false;
@@ -487,23 +595,48 @@ impl Component for App {
             scene.workers = Some(request.workers);
             (scene, cluster)
         } else {
-            let from_link = browser::take_fragment().map(|f| (Scene::from_fragment(&f), "link"));
-            let from_save = || browser::load_scene().map(|s| (Scene::from_fragment(&s), "saved scene"));
-            let chosen = match from_link.or_else(from_save) {
-                Some((Ok(scene), _)) => scene,
-                Some((Err(e), source)) => {
-                    banner = Some(format!("The {source} could not be opened: {e}. Started a fresh cluster instead."));
-                    if source == "saved scene" {
-                        browser::clear_scene();
-                    }
-                    Scene::new(scene::DEFAULT_SEED)
+            let fragment = browser::take_fragment();
+            let saved = browser::load_scene(&scene_key).map(|s| Scene::from_fragment(&s));
+            let from_save = |saved: Option<Result<Scene, scene::SceneError>>, banner: &mut Option<String>| match saved {
+                Some(Ok(scene)) => Some(scene),
+                Some(Err(e)) => {
+                    *banner = Some(format!("The saved scene could not be opened: {e}. Started a fresh cluster instead."));
+                    browser::clear_scene(&scene_key);
+                    None
                 }
-                None => Scene::new(scene::DEFAULT_SEED),
+                None => None,
             };
+            let chosen = match fragment.as_deref() {
+                Some(f) if f.starts_with(lesson::LINK_PREFIX) || f.starts_with(lesson::TEXT_LINK_PREFIX) => {
+                    start = Some(lesson_from_link(f));
+                    None
+                }
+                Some(f) => match Scene::from_fragment(f) {
+                    Ok(scene) => Some(scene),
+                    Err(e) => {
+                        banner = Some(format!("The link could not be opened: {e}. Started a fresh cluster instead."));
+                        None
+                    }
+                },
+                None => {
+                    let saved = from_save(saved, &mut banner);
+                    match (&query_lesson, saved) {
+                        // ?lesson=ID resumes the autosave when it follows that lesson.
+                        (Some(id), Some(scene)) if scene.lesson.as_ref().is_some_and(|f| &f.id == id && f.text.is_none()) => Some(scene),
+                        (Some(id), _) => {
+                            start = Some(builtin_lesson(id));
+                            None
+                        }
+                        (None, saved) => saved,
+                    }
+                }
+            }
+            .unwrap_or_else(|| Scene::new(scene::DEFAULT_SEED));
             let cluster = chosen.boot();
             (chosen, cluster)
         };
         let replay = if scene.actions.is_empty() && scene.until_ms <= crate::engine::cluster::BOOT_MS { None } else { Some(Replay::new(scene.clone())) };
+        let lesson = scene.lesson().map(|l| LessonHandle(Rc::new(l)));
         let (topology_model, log_model) = (TopologyModel::build(&cluster), LogModel::build(&cluster));
         let mut app = App {
             cluster: ClusterHandle(Rc::new(RefCell::new(cluster))),
@@ -545,13 +678,38 @@ impl Component for App {
             autosave,
             engine_ms: 0.0,
             views_ms: 0.0,
+            lesson,
+            evaluation: Rc::new(None),
+            evaluated_on: Default::default(),
+            evaluated_at: 0.0,
+            picker: false,
+            picker_error: None,
+            done_lessons,
+            runner: None,
+            terminal_paste: (0, Rc::new(String::new())),
+            embed,
+            embed_tab: EmbedTab::Terminal,
+            large,
+            scene_key,
         };
         if app.replay.is_some() {
             app.playing = false;
         }
+        match start {
+            Some(Ok((lesson, text))) => app.start_lesson(lesson, text),
+            Some(Err(e)) => {
+                app.banner = Some(e);
+                app.picker = true;
+            }
+            None => {}
+        }
         app.rebuild_views();
         app.schedule_frame(ctx);
         browser::listen_global_keys(ctx.link().callback(Msg::GlobalKey));
+        browser::listen_host(ctx.link().callback(Msg::Host));
+        let ids: Vec<JsValue> = lesson::builtin_sources().iter().map(|(id, _)| JsValue::from_str(id)).collect();
+        browser::post_to_host("miniplane:ready", &[("lessons", js_sys::Array::from_iter(ids).into())]);
+        app.post_progress();
         app
     }
 
@@ -593,12 +751,14 @@ impl Component for App {
             }
             Msg::Apply(text) => {
                 if let Some(Outcome::Editor(report)) = self.act(Action::Apply { text }) {
+                    self.record_for_lesson("kubectl apply -f -", &report.output, report.ok);
                     self.editor_report = (self.editor_report.0 + 1, Rc::new(report));
                 }
                 self.rebuild_views();
             }
             Msg::Delete(text) => {
                 if let Some(Outcome::Editor(report)) = self.act(Action::Delete { text }) {
+                    self.record_for_lesson("kubectl delete -f -", &report.output, report.ok);
                     self.editor_report = (self.editor_report.0 + 1, Rc::new(report));
                 }
                 self.rebuild_views();
@@ -611,34 +771,7 @@ impl Component for App {
                     // Typed while output is followed: the terminal shows it, nothing reads it.
                     return false;
                 }
-                let trimmed = line.trim().to_string();
-                if trimmed == "clear" {
-                    self.terminal = Rc::new(Vec::new());
-                    return true;
-                }
-                if trimmed.is_empty() {
-                    return false;
-                }
-                let output = if trimmed.len() > scene::MAX_TEXT_BYTES {
-                    crate::engine::kubectl::Output { stderr: "error: command line too long\n".into(), exit_code: 1, ..Default::default() }
-                } else if scene::is_read_only(&trimmed) && self.replay.is_none() && !trimmed.contains(" -f") && !trimmed.contains("--follow") {
-                    // Reads change nothing: run them without recording.
-                    if crate::engine::host::is_host_command(&trimmed) {
-                        scene::run_host(&mut self.cluster.0.borrow_mut(), &trimmed)
-                    } else {
-                        crate::engine::kubectl::run_read_only(&mut self.cluster.0.borrow_mut(), &trimmed)
-                    }
-                } else {
-                    let action = if crate::engine::host::is_host_command(&trimmed) { Action::Host { line: trimmed.clone() } } else { Action::Kubectl { line: trimmed.clone() } };
-                    match self.act(action) {
-                        Some(Outcome::Kubectl(out)) => out,
-                        _ => return true,
-                    }
-                };
-                self.interactive = output.interactive.clone();
-                self.push_entry(TermEntry { prompt: "$ ".into(), line: trimmed, output: output.combined(), ok: output.exit_code == 0 });
-                self.dirty = true;
-                self.rebuild_views();
+                self.run_line(&line);
             }
             Msg::Interrupt => {
                 let Some(mut interactive) = self.interactive.clone() else { return false };
@@ -687,7 +820,7 @@ impl Component for App {
                 self.save();
             }
             Msg::Reset => {
-                browser::clear_scene();
+                browser::clear_scene(&self.scene_key);
                 self.boot_from(Scene::new(scene::DEFAULT_SEED));
                 self.playing = true;
                 self.speed = 1;
@@ -715,6 +848,72 @@ impl Component for App {
                 }
             }
             Msg::DismissBanner => self.banner = None,
+            Msg::OpenLessons => {
+                self.picker = true;
+                self.picker_error = None;
+            }
+            Msg::CloseLessons => self.picker = false,
+            Msg::PickLesson(id) => match builtin_lesson(&id) {
+                Ok((lesson, text)) => self.start_lesson(lesson, text),
+                Err(e) => self.banner = Some(e),
+            },
+            Msg::OpenCustomLesson(text) => match lesson::parse(&text, None) {
+                Ok(lesson) => self.start_lesson(lesson, Some(text)),
+                Err(e) => self.picker_error = Some(format!("This lesson cannot be opened: {e}")),
+            },
+            Msg::CustomLessonError(e) => self.picker_error = Some(e),
+            Msg::LeaveLesson => {
+                self.scene.lesson = None;
+                self.lesson = None;
+                self.runner = None;
+                self.evaluation = Rc::new(None);
+                self.save();
+                self.post_progress();
+            }
+            Msg::RestartLesson => {
+                if let (Some(handle), Some(following)) = (self.lesson.clone(), self.scene.lesson.clone()) {
+                    self.start_lesson((*handle.0).clone(), following.text);
+                }
+            }
+            Msg::ShowHint => {
+                if let (Some(handle), Some(following)) = (&self.lesson, self.scene.lesson.as_mut()) {
+                    following.progress.show_hint(&handle.0);
+                    self.save();
+                }
+            }
+            Msg::ShowMe => self.show_me(),
+            Msg::ResetStep => self.reset_step(),
+            Msg::LessonLink => {
+                if let Some(following) = &self.scene.lesson {
+                    let fragment = match &following.text {
+                        Some(text) => lesson::text_link(text),
+                        None => format!("{}{}", lesson::LINK_PREFIX, following.id),
+                    };
+                    self.share_link = format!("{}#{fragment}", browser::page_address());
+                    browser::copy_to_clipboard(&self.share_link);
+                }
+            }
+            Msg::ToTerminal(line) => {
+                self.embed_tab = EmbedTab::Terminal;
+                self.terminal_paste = (self.terminal_paste.0 + 1, Rc::new(line));
+            }
+            Msg::ToEditor(text) => {
+                self.embed_tab = EmbedTab::Editor;
+                self.editor_load = (self.editor_load.0 + 1, Rc::new(text));
+            }
+            Msg::Host(request) => match request {
+                browser::HostRequest::Run(line) => {
+                    let (output, ok) = self.run_line(&line).unwrap_or_default();
+                    browser::post_to_host("miniplane:output", &[("line", JsValue::from_str(&line)), ("output", JsValue::from_str(&output)), ("ok", JsValue::from_bool(ok))]);
+                }
+                browser::HostRequest::GetProgress => self.post_progress(),
+                browser::HostRequest::OpenLesson(id) => ctx.link().send_message(Msg::PickLesson(id)),
+            },
+            Msg::ToggleLarge => {
+                self.large = !self.large;
+                browser::apply_large_text(self.large);
+            }
+            Msg::EmbedTab(tab) => self.embed_tab = tab,
             Msg::Search(query) => {
                 self.search = Rc::new(self.topology_model.search(&query, SEARCH_LIMIT));
             }
@@ -740,6 +939,86 @@ impl Component for App {
         let now = self.now();
         let on_switch = link.callback(|(component, run): (String, bool)| Msg::Switch { component, run });
         let on_select = link.callback(Msg::Select);
+        let clock = html! {
+            <clock::Clock
+                now_ms={now.as_millis()}
+                playing={self.playing}
+                speed={self.speed}
+                on_toggle={link.callback(|_| Msg::TogglePlay)}
+                on_speed={link.callback(Msg::SetSpeed)}
+                on_step={link.callback(|_| Msg::Step)}
+                behind={self.pace.behind().filter(|_| self.playing).map(|s| (s * 10.0).round() as u32)}
+            />
+        };
+        let lessons_button = html! {
+            <button class="lessons-button" data-testid="lessons" title="Guided lessons that check each step" onclick={link.callback(|_| Msg::OpenLessons)}>
+                {"Lessons"}
+            </button>
+        };
+        let size_button = html! {
+            <button class="ghost" data-testid="large-text" title="Larger type, for a projector" aria-pressed={self.large.to_string()} onclick={link.callback(|_| Msg::ToggleLarge)}>
+                { if self.large { "A−" } else { "A+" } }
+            </button>
+        };
+        let editor = html! {
+            <editor::Editor
+                load={self.editor_load.clone()}
+                report={self.editor_report.clone()}
+                on_apply={link.callback(Msg::Apply)}
+                on_delete={link.callback(Msg::Delete)}
+            />
+        };
+        let terminal = html! {
+            <terminal::Terminal
+                entries={self.terminal.clone()}
+                cluster={self.cluster.clone()}
+                on_run={link.callback(Msg::RunLine)}
+                paste={self.terminal_paste.clone()}
+                on_interrupt={link.callback(|_| Msg::Interrupt)}
+                prompt={self.shell_prompt()}
+                following={matches!(self.interactive, Some(crate::engine::kubectl::interactive::Interactive::Follow(_)))}
+            />
+        };
+        let topology = html! {
+            <section class="pane topology-pane" aria-label="Cluster topology">
+                <topology::Topology view={self.topology.clone()} on_switch={on_switch} on_select={on_select} selected={self.selected.clone()}
+                    search={self.search.clone()} on_search={link.callback(Msg::Search)} />
+            </section>
+        };
+        let lesson_panel = self.view_lesson(ctx);
+        let with_lesson = self.lesson.is_some();
+        if self.embed {
+            return html! {
+                <div class="app embed">
+                    <header class="topbar compact">
+                        <div class="brand"><span class="logo" aria-hidden="true">{"⎈"}</span><span class="brand-name">{"Miniplane"}</span></div>
+                        { clock }
+                        { lessons_button }
+                        { size_button }
+                    </header>
+                    <p class="honest-note">{"A simulated Kubernetes 1.33 cluster: containers are modelled, not run."}</p>
+                    { self.view_banner(ctx) }
+                    { self.view_replay() }
+                    <main class={classes!("workspace", "embed-workspace", with_lesson.then_some("with-lesson"))}>
+                        { lesson_panel }
+                        { topology }
+                        <section class="pane side-pane embed-side">
+                            <div class="tabs" role="tablist">
+                                <button role="tab" class={classes!("tab", (self.embed_tab == EmbedTab::Terminal).then_some("active"))} data-testid="tab-terminal" onclick={link.callback(|_| Msg::EmbedTab(EmbedTab::Terminal))}>{"Terminal"}</button>
+                                <button role="tab" class={classes!("tab", (self.embed_tab == EmbedTab::Editor).then_some("active"))} data-testid="tab-editor" onclick={link.callback(|_| Msg::EmbedTab(EmbedTab::Editor))}>{"Editor"}</button>
+                                <button role="tab" class={classes!("tab", (self.embed_tab == EmbedTab::Traffic).then_some("active"))} data-testid="tab-traffic" onclick={link.callback(|_| Msg::EmbedTab(EmbedTab::Traffic))}>{"Traffic"}</button>
+                            </div>
+                            <div class={classes!("embed-tab", (self.embed_tab != EmbedTab::Terminal).then_some("hidden"))}>{ terminal }</div>
+                            <div class={classes!("embed-tab", (self.embed_tab != EmbedTab::Editor).then_some("hidden"))}>{ editor }</div>
+                            <div class={classes!("embed-tab", (self.embed_tab != EmbedTab::Traffic).then_some("hidden"))}>
+                                <traffic::TrafficPanel view={self.traffic.clone()} on_command={link.callback(Msg::RunLine)} />
+                            </div>
+                        </section>
+                    </main>
+                    { self.view_picker(ctx) }
+                </div>
+            };
+        }
         html! {
             <div class="app">
                 <header class="topbar">
@@ -748,20 +1027,14 @@ impl Component for App {
                         <span class="brand-name">{"Miniplane"}</span>
                         <span class="brand-sub">{"Kubernetes 1.33 in your browser tab"}</span>
                     </div>
-                    <clock::Clock
-                        now_ms={now.as_millis()}
-                        playing={self.playing}
-                        speed={self.speed}
-                        on_toggle={link.callback(|_| Msg::TogglePlay)}
-                        on_speed={link.callback(Msg::SetSpeed)}
-                        on_step={link.callback(|_| Msg::Step)}
-                        behind={self.pace.behind().filter(|_| self.playing).map(|s| (s * 10.0).round() as u32)}
-                    />
+                    { lessons_button }
+                    { clock }
                     <share::ShareBar
                         link={self.share_link.clone()}
                         on_share={link.callback(|_| Msg::Share)}
                         on_reset={link.callback(|_| Msg::Reset)}
                     />
+                    { size_button }
                     <button class="ghost theme-toggle" title="Switch between light and dark themes" onclick={link.callback(|_| Msg::ToggleTheme)}>
                         { if self.dark { "☀ Light" } else { "☾ Dark" } }
                     </button>
@@ -771,26 +1044,12 @@ impl Component for App {
                 </p>
                 { self.view_banner(ctx) }
                 { self.view_replay() }
-                <main class="workspace">
-                    <section class="pane topology-pane" aria-label="Cluster topology">
-                        <topology::Topology view={self.topology.clone()} on_switch={on_switch} on_select={on_select} selected={self.selected.clone()}
-                            search={self.search.clone()} on_search={link.callback(Msg::Search)} />
-                    </section>
+                <main class={classes!("workspace", with_lesson.then_some("with-lesson"))}>
+                    { lesson_panel }
+                    { topology }
                     <section class="pane side-pane">
-                        <editor::Editor
-                            load={self.editor_load.clone()}
-                            report={self.editor_report.clone()}
-                            on_apply={link.callback(Msg::Apply)}
-                            on_delete={link.callback(Msg::Delete)}
-                        />
-                        <terminal::Terminal
-                            entries={self.terminal.clone()}
-                            cluster={self.cluster.clone()}
-                            on_run={link.callback(Msg::RunLine)}
-                            on_interrupt={link.callback(|_| Msg::Interrupt)}
-                            prompt={self.shell_prompt()}
-                            following={matches!(self.interactive, Some(crate::engine::kubectl::interactive::Interactive::Follow(_)))}
-                        />
+                        { editor }
+                        { terminal }
                     </section>
                     <section class="pane log-pane">
                         <traffic::TrafficPanel view={self.traffic.clone()} on_command={link.callback(Msg::RunLine)} />
@@ -814,8 +1073,326 @@ impl Component for App {
                         on_edit={link.callback(|_| Msg::EditSelected)}
                     />
                 }
+                { self.view_picker(ctx) }
             </div>
         }
+    }
+}
+
+/// A built-in lesson by id, or why it cannot be opened.
+fn builtin_lesson(id: &str) -> Result<(Lesson, Option<String>), String> {
+    match lesson::builtin(id) {
+        Some(Ok(l)) => Ok((l, None)),
+        Some(Err(e)) => Err(format!("The lesson \"{id}\" cannot be opened: {e}")),
+        None => Err(format!("There is no lesson \"{id}\"; pick one from the list.")),
+    }
+}
+
+/// The lesson a `#lesson=ID` or `#lessontext=…` link opens.
+fn lesson_from_link(fragment: &str) -> Result<(Lesson, Option<String>), String> {
+    if let Some(id) = fragment.strip_prefix(lesson::LINK_PREFIX) {
+        return builtin_lesson(id);
+    }
+    let data = fragment.strip_prefix(lesson::TEXT_LINK_PREFIX).unwrap_or_default();
+    let text = lesson::text_from_link(data).map_err(|e| format!("The link could not be opened: {e}."))?;
+    let parsed = lesson::parse(&text, None).map_err(|e| format!("The lesson in the link cannot be opened: {e}"))?;
+    Ok((parsed, Some(text)))
+}
+
+impl App {
+    /// A fresh cluster for the lesson, its setup run, the lesson at step 1.
+    fn start_lesson(&mut self, lesson: Lesson, text: Option<String>) {
+        let (scene, cluster) = scene::start_lesson(&lesson, text);
+        *self.cluster.0.borrow_mut() = cluster;
+        self.scene = scene;
+        self.replay = None;
+        self.replay_progress = 1.0;
+        self.runner = None;
+        self.playing = true;
+        self.speed = 1;
+        self.selected = None;
+        self.details = None;
+        self.terminal = Rc::new(Vec::new());
+        self.topology_model = TopologyModel::build(&self.cluster.0.borrow());
+        self.log_model = LogModel::build(&self.cluster.0.borrow());
+        self.interactive = None;
+        self.seen_log = Default::default();
+        self.pace.clear();
+        self.lesson = Some(LessonHandle(Rc::new(lesson)));
+        self.evaluation = Rc::new(None);
+        self.evaluated_on = Default::default();
+        self.picker = false;
+        self.picker_error = None;
+        self.share_link.clear();
+        self.editor_report = (self.editor_report.0 + 1, Rc::new(EditorReport::default()));
+        self.dirty = true;
+        self.rebuild_views();
+        self.save();
+        self.evaluate_lesson(true);
+        self.post_progress();
+    }
+
+    /// Remembers a line for the current step's `ran` checks.
+    fn record_for_lesson(&mut self, line: &str, output: &str, ok: bool) {
+        if let (Some(handle), Some(following)) = (&self.lesson, self.scene.lesson.as_mut()) {
+            if !following.progress.is_done(&handle.0) {
+                following.progress.record(line, output, ok);
+                self.evaluated_on = Default::default();
+            }
+        }
+    }
+
+    /// Evaluates the current step's check when the cluster (or what was run)
+    /// changed since the last time, or when `force`d; passes the step when it
+    /// holds. Returns whether anything shown changed.
+    fn evaluate_lesson(&mut self, force: bool) -> bool {
+        let (Some(handle), Some(_)) = (self.lesson.clone(), self.scene.lesson.as_ref()) else { return false };
+        let now_wall = browser::now_ms();
+        if !force && now_wall - self.evaluated_at < CHECK_INTERVAL_MS {
+            return false;
+        }
+        let (revision, activity) = {
+            let cluster = self.cluster.0.borrow();
+            (cluster.sim.api.store().revision(), cluster.sim.activity.total())
+        };
+        let Some(following) = self.scene.lesson.as_mut() else { return false };
+        let on = (revision, activity, following.progress.ran.len(), following.progress.step);
+        if !force && on == self.evaluated_on {
+            return false;
+        }
+        self.evaluated_on = on;
+        self.evaluated_at = now_wall;
+        let now = self.cluster.0.borrow().now().as_millis();
+        let actions = self.scene.actions.len();
+        let (evaluation, passed) = following.progress.tick(&handle.0, &mut self.cluster.0.borrow_mut(), now, actions);
+        let done = following.progress.is_done(&handle.0);
+        let summary = following.progress.summary(&handle.0);
+        if *self.evaluation != evaluation {
+            self.evaluation = Rc::new(evaluation);
+        }
+        if let Some(step) = passed {
+            let title = handle.0.steps.get(step).map(|s| s.title.clone()).unwrap_or_default();
+            browser::post_to_host(
+                "miniplane:step-passed",
+                &[
+                    ("lesson", JsValue::from_str(&handle.0.id)),
+                    ("step", JsValue::from_f64((step + 1) as f64)),
+                    ("title", JsValue::from_str(&title)),
+                    ("steps", JsValue::from_f64(handle.0.steps.len() as f64)),
+                ],
+            );
+            if done {
+                if self.scene.lesson.as_ref().is_some_and(|f| f.text.is_none()) && !self.done_lessons.contains(&handle.0.id) {
+                    self.done_lessons.push(handle.0.id.clone());
+                    browser::store_done_lessons(&self.done_lessons);
+                }
+                browser::post_to_host(
+                    "miniplane:lesson-complete",
+                    &[
+                        ("lesson", JsValue::from_str(&handle.0.id)),
+                        ("steps", JsValue::from_f64(summary.steps as f64)),
+                        ("shown", JsValue::from_f64(summary.shown as f64)),
+                        ("hintsUsed", JsValue::from_f64(summary.hints_used as f64)),
+                        ("virtualMs", JsValue::from_f64(summary.virtual_ms as f64)),
+                    ],
+                );
+            }
+            self.post_progress();
+            self.save();
+            // The next step's check at once, rather than after the interval.
+            self.evaluated_on = Default::default();
+        }
+        true
+    }
+
+    /// Tells the host page where the learner is (embed API).
+    fn post_progress(&self) {
+        let (Some(handle), Some(following)) = (&self.lesson, &self.scene.lesson) else {
+            browser::post_to_host("miniplane:progress", &[("lesson", JsValue::NULL)]);
+            return;
+        };
+        let steps = handle.0.steps.len();
+        let passed: Vec<JsValue> = (0..steps).map(|i| JsValue::from_bool(i < following.progress.step)).collect();
+        browser::post_to_host(
+            "miniplane:progress",
+            &[
+                ("lesson", JsValue::from_str(&handle.0.id)),
+                ("title", JsValue::from_str(&handle.0.title)),
+                ("step", JsValue::from_f64((following.progress.step.min(steps) + 1).min(steps) as f64)),
+                ("steps", JsValue::from_f64(steps as f64)),
+                ("passed", js_sys::Array::from_iter(passed).into()),
+                ("done", JsValue::from_bool(following.progress.is_done(&handle.0))),
+            ],
+        );
+    }
+
+    /// Runs a line typed at the terminal (or sent by the host page): kubectl,
+    /// a host command (`traffic`, `curl`, …) or a script line (`stop`,
+    /// `start`, `sleep`, `kubectl a && kubectl b`). Returns what it printed
+    /// and whether it succeeded.
+    fn run_line(&mut self, line: &str) -> Option<(String, bool)> {
+        let trimmed = line.trim().to_string();
+        if trimmed == "clear" {
+            self.terminal = Rc::new(Vec::new());
+            return None;
+        }
+        if trimmed.is_empty() {
+            return None;
+        }
+        if trimmed.len() > scene::MAX_TEXT_BYTES {
+            let out = "error: command line too long\n".to_string();
+            self.push_line(trimmed, out.clone(), false);
+            return Some((out, false));
+        }
+        let first = trimmed.split_whitespace().next().unwrap_or("");
+        if matches!(first, "kubectl" | "stop" | "start" | "sleep") || crate::engine::host::COMMANDS.contains(&first) {
+            return match script::parse(&trimmed) {
+                Ok(commands) => match commands.into_iter().next() {
+                    Some(command) => Some(self.run_command(&command)),
+                    None => None,
+                },
+                Err(e) => {
+                    let out = format!("error: {}\n", e.message);
+                    self.record_for_lesson(&trimmed, &out, false);
+                    self.push_line(trimmed, out.clone(), false);
+                    Some((out, false))
+                }
+            };
+        }
+        // A kubectl line without `kubectl`, as before.
+        Some(self.run_kubectl_line(trimmed.clone(), trimmed))
+    }
+
+    /// One kubectl command as the terminal runs it: a read is not recorded
+    /// and lets no time pass; anything else is recorded, and `-it` or `-f`
+    /// may keep the terminal.
+    fn run_kubectl_line(&mut self, line: String, shown: String) -> (String, bool) {
+        let output = if scene::is_read_only(&line) && self.replay.is_none() && !line.contains(" -f") && !line.contains("--follow") {
+            crate::engine::kubectl::run_read_only(&mut self.cluster.0.borrow_mut(), &line)
+        } else {
+            match self.act(Action::Kubectl { line: line.clone(), stdin: None }) {
+                Some(Outcome::Kubectl(out)) => out,
+                _ => return (String::new(), false),
+            }
+        };
+        self.interactive = output.interactive.clone();
+        let (out, ok) = (output.combined(), output.exit_code == 0);
+        self.record_for_lesson(&line, &out, ok);
+        self.push_line(shown, out.clone(), ok);
+        self.dirty = true;
+        self.rebuild_views();
+        self.evaluate_lesson(true);
+        (out, ok)
+    }
+
+    /// Runs one script line as the terminal shows it.
+    fn run_command(&mut self, command: &script::Command) -> (String, bool) {
+        let shown = match &command.step {
+            script::Step::Kubectl { stdin: Some(body), .. } => {
+                let marker = command.text.split("<<").nth(1).map(|m| m.trim().trim_start_matches('-').trim_matches(|c| c == '\'' || c == '"')).unwrap_or("EOF");
+                format!("{}\n{body}{marker}", command.text)
+            }
+            _ => command.text.clone(),
+        };
+        if self.replay.is_some() {
+            self.banner = Some("The scene is still being rebuilt; try again in a moment.".into());
+            return (String::new(), false);
+        }
+        let (out, ok) = match &command.step {
+            script::Step::Sleep(ms) => {
+                let until = self.now().plus_millis(*ms);
+                let runner = self.runner.get_or_insert_with(|| Runner { queue: VecDeque::new(), sleep_until: None, next_at: 0.0, solving: false });
+                runner.sleep_until = Some(until);
+                (String::new(), true)
+            }
+            // One kubectl command runs as typed, where `-it` gets a terminal.
+            script::Step::Kubectl { chain, stdin: None } if chain.len() == 1 => {
+                let line = command.text.trim().strip_prefix("kubectl").map_or(command.text.clone(), |rest| rest.trim().to_string());
+                return self.run_kubectl_line(line, shown);
+            }
+            script::Step::Host(words) if crate::engine::host::is_read_only(words) => {
+                let output = scene::run_host(&mut self.cluster.0.borrow_mut(), &command.text);
+                (output.combined(), output.exit_code == 0)
+            }
+            step => {
+                if self.scene.actions.len() >= scene::MAX_ACTIONS {
+                    self.banner = Some(format!("This step is not kept in the scene's link: the scene has too many steps ({}).", self.scene.actions.len()));
+                }
+                let result = scene::run_script_step(&mut self.scene, &mut self.cluster.0.borrow_mut(), &command.text, step);
+                self.save();
+                result
+            }
+        };
+        self.record_for_lesson(&command.text, &out, ok);
+        self.push_line(shown, out.clone(), ok);
+        self.dirty = true;
+        self.rebuild_views();
+        self.evaluate_lesson(true);
+        (out, ok)
+    }
+
+    fn push_line(&mut self, line: String, output: String, ok: bool) {
+        self.push_entry(TermEntry { prompt: "$ ".into(), line, output, ok });
+    }
+
+    /// One frame of the runner: virtual time toward a `sleep`'s end (within
+    /// the frame's budget), or the next line when its pause is over.
+    fn step_runner(&mut self) -> bool {
+        let Some(runner) = &mut self.runner else { return false };
+        if let Some(until) = runner.sleep_until {
+            let started = browser::now_ms();
+            let mut cluster = self.cluster.0.borrow_mut();
+            let mut reached = false;
+            while !reached && browser::now_ms() - started < REPLAY_BUDGET_MS {
+                reached = cluster.sim.run_until_bounded(until, 200);
+            }
+            drop(cluster);
+            if reached {
+                if let Some(runner) = &mut self.runner {
+                    runner.sleep_until = None;
+                    runner.next_at = browser::now_ms() + SOLVE_PAUSE_MS;
+                }
+            }
+            return true;
+        }
+        if browser::now_ms() < runner.next_at {
+            return false;
+        }
+        match runner.queue.pop_front() {
+            Some(command) => {
+                runner.next_at = browser::now_ms() + SOLVE_PAUSE_MS;
+                self.run_command(&command);
+            }
+            None => self.runner = None,
+        }
+        true
+    }
+
+    /// "Show me": the current step's solution, line by line, in the terminal.
+    fn show_me(&mut self) {
+        if self.runner.as_ref().is_some_and(|r| r.solving) || self.replay.is_some() {
+            return;
+        }
+        let (Some(handle), Some(following)) = (self.lesson.clone(), self.scene.lesson.as_mut()) else { return };
+        let Some(step) = handle.0.steps.get(following.progress.step) else { return };
+        following.progress.mark_shown();
+        self.runner = Some(Runner { queue: step.solution.iter().cloned().collect(), sleep_until: None, next_at: 0.0, solving: true });
+        self.embed_tab = EmbedTab::Terminal;
+        self.save();
+    }
+
+    /// Puts the cluster back as it was when the current step began.
+    fn reset_step(&mut self) {
+        let Some(following) = self.scene.lesson.as_mut() else { return };
+        following.progress.reset_step();
+        let (actions, until) = (following.progress.step_actions, following.progress.step_ms);
+        let mut scene = self.scene.clone();
+        scene.actions.truncate(actions);
+        scene.until_ms = until;
+        if self.autosave {
+            browser::store_scene(&self.scene_key, &scene.to_fragment());
+        }
+        self.boot_from(scene);
     }
 }
 
@@ -893,6 +1470,57 @@ impl App {
                 </div>
             },
             None => html! {},
+        }
+    }
+
+    fn view_lesson(&self, ctx: &Context<Self>) -> Html {
+        let (Some(handle), Some(following)) = (&self.lesson, &self.scene.lesson) else { return html! {} };
+        let link = ctx.link();
+        let actions = markdown::Actions { to_terminal: link.callback(Msg::ToTerminal), to_editor: link.callback(Msg::ToEditor) };
+        html! {
+            <lesson_panel::LessonPanel
+                lesson={handle.clone()}
+                progress={Rc::new(following.progress.clone())}
+                evaluation={self.evaluation.clone()}
+                solving={self.runner.as_ref().is_some_and(|r| r.solving)}
+                actions={actions}
+                on_hint={link.callback(|_| Msg::ShowHint)}
+                on_solve={link.callback(|_| Msg::ShowMe)}
+                on_reset_step={link.callback(|_| Msg::ResetStep)}
+                on_restart={link.callback(|_| Msg::RestartLesson)}
+                on_leave={link.callback(|_| Msg::LeaveLesson)}
+                on_pick={link.callback(|_| Msg::OpenLessons)}
+                on_link={link.callback(|_| Msg::LessonLink)}
+            />
+        }
+    }
+
+    fn view_picker(&self, ctx: &Context<Self>) -> Html {
+        if !self.picker {
+            return html! {};
+        }
+        let cards: Vec<lesson_picker::Card> = lesson::builtin_sources()
+            .iter()
+            .filter_map(|(id, text)| lesson::parse(text, Some(id)).ok())
+            .map(|l| lesson_picker::Card {
+                done: self.done_lessons.contains(&l.id),
+                id: l.id,
+                title: l.title,
+                summary: l.summary,
+                steps: l.steps.len(),
+                profile: lesson::profile_name(l.profile),
+            })
+            .collect();
+        let link = ctx.link();
+        html! {
+            <lesson_picker::LessonPicker
+                cards={Rc::new(cards)}
+                error={self.picker_error.clone()}
+                on_pick={link.callback(Msg::PickLesson)}
+                on_custom={link.callback(Msg::OpenCustomLesson)}
+                on_error={link.callback(Msg::CustomLessonError)}
+                on_close={link.callback(|_| Msg::CloseLessons)}
+            />
         }
     }
 

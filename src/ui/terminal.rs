@@ -1,5 +1,7 @@
 //! The kubectl terminal: a line in (with or without `kubectl`), its output
 //! below; ↑/↓ walk the history, Tab completes verbs, kinds, flags and names.
+//! It also takes the script lines `stop`/`start COMPONENT` and `sleep DURATION`,
+//! as `miniplane script` does, and lesson text can put a line at its prompt.
 //!
 //! A command can keep the terminal: a shell in a container (`exec -it`,
 //! `run -it`) shows its prompt and takes the lines typed until `exit`
@@ -28,6 +30,9 @@ pub struct Props {
     pub entries: Rc<Vec<TermEntry>>,
     pub cluster: ClusterHandle,
     pub on_run: Callback<String>,
+    /// (generation, line): a new generation puts the line at the prompt.
+    #[prop_or_default]
+    pub paste: (u64, Rc<String>),
     /// Ctrl-C.
     pub on_interrupt: Callback<()>,
     /// A container shell's prompt while one is open.
@@ -47,6 +52,21 @@ pub fn Terminal(props: &Props) -> Html {
     let choices = use_state(Vec::<String>::new);
     let output_ref = use_node_ref();
     let input_ref = use_node_ref();
+    let pasted = use_mut_ref(|| props.paste.0);
+    if *pasted.borrow() != props.paste.0 {
+        *pasted.borrow_mut() = props.paste.0;
+        input.set((*props.paste.1).clone());
+    }
+    {
+        let input_ref = input_ref.clone();
+        use_effect_with(props.paste.0, move |generation| {
+            if *generation > 0 {
+                if let Some(el) = input_ref.cast::<HtmlInputElement>() {
+                    let _ = el.focus();
+                }
+            }
+        });
+    }
     {
         let output_ref = output_ref.clone();
         use_effect_with(props.entries.clone(), move |_| {
@@ -156,7 +176,7 @@ pub fn Terminal(props: &Props) -> Html {
                 <span class="muted">{
                     if props.following { "following output · Ctrl-C stops" }
                     else if props.prompt.is_some() { "a shell in a container · exit or Ctrl-D leaves" }
-                    else { "kubectl 1.33 · Tab completes · ↑↓ history · clear" }
+                    else { "kubectl 1.33 · stop/start · sleep · traffic · curl · Tab · ↑↓" }
                 }</span>
             </div>
             <div class="terminal-output mono" data-testid="terminal-output" ref={output_ref} aria-live="polite">

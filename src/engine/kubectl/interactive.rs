@@ -11,9 +11,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::api::{ids, Object};
 use crate::engine::cluster::Cluster;
-use crate::engine::node::exec::{self, ExecError};
+use crate::engine::network::in_containers;
+use crate::engine::node::exec::ExecError;
 use crate::engine::node::runtime::LogLine;
-use crate::engine::node::shell::{ExternalCommands, ShellState};
+use crate::engine::node::shell::ShellState;
 use crate::engine::node::Kubelet;
 use crate::engine::world::Machine;
 
@@ -85,23 +86,11 @@ pub struct Step {
     pub exit_code: i32,
 }
 
-/// Programs a module outside the node provides to container shells (the
-/// network's `wget`, `curl`, `nslookup`…), given the rest of the cluster.
-/// The network module plugs in here; without it those programs print
-/// nothing and succeed.
-pub fn external_commands<'a>(_world: &'a mut crate::engine::world::World, _api: &'a crate::engine::apiserver::ApiServer) -> Option<Box<dyn ExternalCommands + 'a>> {
-    None
-}
-
-/// Runs `f` with the node's machine out of the world, and the commands
-/// other modules provide over the rest of the cluster.
-pub fn with_machine<T>(cluster: &mut Cluster, node: &str, f: impl FnOnce(&mut Machine, Option<&mut dyn ExternalCommands>) -> T) -> Option<T> {
+/// Runs `f` with the node's machine out of the world.
+pub fn with_machine<T>(cluster: &mut Cluster, node: &str, f: impl FnOnce(&mut Machine) -> T) -> Option<T> {
     let sim = &mut cluster.sim;
     let mut machine = sim.world.lend(node)?;
-    let result = {
-        let mut ext = external_commands(&mut sim.world, &sim.api);
-        f(&mut machine, ext.as_deref_mut().map(|e| e as &mut dyn ExternalCommands))
-    };
+    let result = f(&mut machine);
     sim.world.put_back(node, machine);
     Some(result)
 }
@@ -199,22 +188,21 @@ pub fn shell_line(cluster: &mut Cluster, session: &mut ShellSession, line: &str)
     let attached = session.attached;
     let prompt = session.prompt();
     let state = &mut session.state;
-    let result = with_machine(cluster, &node, |machine, ext| {
-        let out = exec::shell_line(machine, &uid, &container, state, line, true, now, ext);
-        if attached {
-            if let (Ok(o), Some(c)) = (&out, machine.runtime.sandbox_mut(&uid).and_then(|s| s.latest_mut(&container))) {
-                // With a terminal the session is the container's output: it is in its log.
-                c.push_log(now, format!("{prompt}{line}"));
-                for l in o.combined.lines() {
-                    c.push_log(now, l.to_string());
-                }
-                if o.exited {
-                    c.exit_now(now, o.status);
-                }
+    // With the whole world at hand: network programs typed here connect from the pod.
+    let result = in_containers::shell_line(&mut cluster.sim.world, &node, &uid, &container, state, line, true, now);
+    if attached {
+        let c = cluster.sim.world.machine_mut(&node).and_then(|m| m.runtime.sandbox_mut(&uid)).and_then(|s| s.latest_mut(&container));
+        if let (Some(Ok(o)), Some(c)) = (&result, c) {
+            // With a terminal the session is the container's output: it is in its log.
+            c.push_log(now, format!("{prompt}{line}"));
+            for l in o.combined.lines() {
+                c.push_log(now, l.to_string());
+            }
+            if o.exited {
+                c.exit_now(now, o.status);
             }
         }
-        out
-    });
+    }
     let mut step = Step::default();
     match result {
         None | Some(Err(ExecError::NotRunning)) => {

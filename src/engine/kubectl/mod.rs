@@ -178,6 +178,39 @@ pub fn run_words(cluster: &mut Cluster, words: Vec<String>, stdin: Option<&str>,
     run_words_with(cluster, words, stdin, files, false, true)
 }
 
+/// The commands that only read: they send no write to the API server and
+/// let no virtual time pass. Lesson checks may use only these.
+pub const READ_ONLY_COMMANDS: &[&str] = &[
+    "get", "describe", "logs", "events", "version", "cluster-info", "api-resources", "api-versions", "explain",
+    "rollout history", "config view", "config current-context", "config get-contexts",
+];
+
+/// Whether a command line (words, with or without `kubectl`) parses and
+/// only reads; the error says why not.
+pub fn check_read_only(words: &[String]) -> std::result::Result<(), String> {
+    let words = match words.first() {
+        Some(w) if w == "kubectl" => &words[1..],
+        _ => words,
+    };
+    let args = args::parse(words)?;
+    if READ_ONLY_COMMANDS.contains(&args.command.as_str()) {
+        Ok(())
+    } else {
+        let shown = if args.command.is_empty() { "kubectl" } else { args.command.as_str() };
+        Err(format!("\"{shown}\" is not a read-only command (allowed: {})", READ_ONLY_COMMANDS.join(", ")))
+    }
+}
+
+/// As [`run_read_only`], but any command outside [`READ_ONLY_COMMANDS`] is
+/// refused before it reaches the API server: a lesson check looks at the
+/// cluster without moving or changing it, whatever its author wrote.
+pub fn run_read_only_strict(cluster: &mut Cluster, words: Vec<String>) -> Output {
+    if let Err(e) = check_read_only(&words) {
+        return Output { stdout: String::new(), stderr: ensure_newline(format!("error: {e}")), exit_code: 1, ..Default::default() };
+    }
+    run_words_with(cluster, words, None, &NoFiles, false, false)
+}
+
 fn run_words_with(cluster: &mut Cluster, mut words: Vec<String>, stdin: Option<&str>, files: &dyn FileSource, terminal: bool, settle: bool) -> Output {
     if words.first().is_some_and(|w| w == "kubectl") {
         words.remove(0);

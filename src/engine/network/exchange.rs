@@ -41,8 +41,12 @@ pub fn attach_app(runtime: &mut Runtime, uid: &str, spec: &k8s_openapi::api::cor
     c.host_ports = host_ports;
     let entry = (uid.to_string(), c.name.clone(), c.id.clone());
     let started = c.started_at.unwrap_or_default();
+    let deferred = c.deferred().cloned();
     if let Some(pass) = super::talkers::loop_of(&command, &args) {
         runtime.started_talkers.push((entry.0.clone(), entry.1.clone(), entry.2.clone(), started, pass));
+    }
+    if let Some(command) = deferred {
+        runtime.started_scripts.push((entry.0.clone(), entry.1.clone(), entry.2.clone(), started, command));
     }
     if client {
         runtime.started_clients.push(entry);

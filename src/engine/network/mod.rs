@@ -29,6 +29,9 @@
 //!   ingress-nginx), run with the whole world at hand.
 //! - [`talkers`]: requests made by container processes (load loops).
 //! - [`tools`]: `curl`, `wget`, `nc`, `nslookup`, `ping`, `redis-cli`.
+//! - [`in_containers`]: shells in containers with the whole world at hand
+//!   (`kubectl exec`, typed lines, main processes that use the network),
+//!   the tools plugged into them.
 //! - [`traffic`]: the traffic generator and its report.
 //! - [`addons`] and [`internet`]: CoreDNS at bootstrap; manifests that
 //!   well-known URLs serve (ingress-nginx).
@@ -42,6 +45,7 @@ pub mod address;
 pub mod apps;
 pub mod dns;
 pub mod exchange;
+pub mod in_containers;
 pub mod http;
 pub mod ingress;
 pub mod internet;
@@ -69,7 +73,7 @@ use crate::engine::world::World;
 /// Delivers everything due by `now`: the traffic generator's requests and
 /// the requests container processes make. Returns how many were sent.
 pub fn deliver_due(world: &mut World, now: VirtualTime) -> usize {
-    traffic::deliver_due(world, now) + talkers::deliver_due(world, now)
+    in_containers::deliver_due(world, now) + traffic::deliver_due(world, now) + talkers::deliver_due(world, now)
 }
 
 /// Who opens a connection.
@@ -155,6 +159,8 @@ pub struct Network {
     /// A client container started since the clients host last ran.
     pub wake_clients: bool,
     pub talkers: talkers::Talkers,
+    /// Main processes waiting for the network to evaluate their commands.
+    pub scripts: in_containers::Scripts,
     pub policies: policy::PolicyTable,
     /// The pod whose application answered the last HTTP exchange.
     pub responder: Option<String>,
@@ -186,6 +192,7 @@ impl Network {
             clients: BTreeSet::new(),
             wake_clients: false,
             talkers: talkers::Talkers::default(),
+            scripts: in_containers::Scripts::default(),
             policies: policy::PolicyTable::default(),
             responder: None,
         }
@@ -197,7 +204,7 @@ impl Network {
 
     /// The next instant something crosses the network on its own.
     pub fn next_event(&self) -> Option<VirtualTime> {
-        [self.traffic.next_event(), self.talkers.next_event()].into_iter().flatten().min()
+        [self.traffic.next_event(), self.talkers.next_event(), self.scripts.next_event()].into_iter().flatten().min()
     }
 
     /// An ephemeral source port, as the kernel hands them out (32768–60999).

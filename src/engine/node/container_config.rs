@@ -24,8 +24,8 @@ use super::container_fs::{Overlay, RootFs, View};
 use super::filesystem::{file_name, Fs};
 use super::images::{self, Base, DefaultProcess, ImageName};
 use super::rootfs;
-use super::runtime::{render_startup_line, ContainerSetup, ProcessSpec};
-use super::shell::{self, Host, Program, StartError};
+use super::runtime::{render_startup_line, ContainerSetup, DeferredProgram, ProcessSpec};
+use super::shell::{self, Host, NetworkWanted, Program, StartError};
 use crate::engine::api::Object;
 use crate::engine::sim::clock::VirtualTime;
 
@@ -115,10 +115,15 @@ fn server(program: Program, declared: &[i32], extra: &[i32], stops: bool, fails:
     serves.extend(declared.iter().copied());
     serves.sort_unstable();
     serves.dedup();
-    ProcessSpec { program, serves, stops_on_sigterm: stops, fails_after_requests: fails }
+    ProcessSpec { program, serves, stops_on_sigterm: stops, fails_after_requests: fails, deferred: None }
 }
 
 /// Whether the simulated shell runs `name` itself (rather than it being the image's own software).
+/// A process that waits for the network to evaluate its command.
+fn awaiting_network(command: DeferredProgram, stops_on_sigterm: bool) -> ProcessSpec {
+    ProcessSpec { program: Program::forever(vec![]), serves: vec![], stops_on_sigterm, fails_after_requests: None, deferred: Some(command) }
+}
+
 fn simulated(name: &str) -> bool {
     matches!(name, "sh" | "bash" | "ash" | "dash" | "sleep" | "env" | "exec" | "true" | "false" | ":" | "echo" | "printf" | "test" | "[" | "cat" | "tail")
         || commands::provides(name)
@@ -181,11 +186,16 @@ pub fn process_for(
         let name = file_name(argv.first().map(String::as_str).unwrap_or("")).to_string();
         // A shell with nothing to run waits on the terminal kept open for it.
         let bare_shell = matches!(name.as_str(), "sh" | "bash" | "ash" | "dash") && argv.len() == 1;
-        let host = Host { files: &mut overlay, info: &info, env: setup.env.clone(), external: None };
-        match shell::compile_exec(&argv, host, &setup.workdir) {
+        let mut network = NetworkWanted::default();
+        let host = Host { files: &mut overlay, info: &info, env: setup.env.clone(), external: Some(&mut network) };
+        let compiled = shell::compile_exec(&argv, host, &setup.workdir);
+        // Load loops are run by the network pass by pass; any other use of the network waits for it.
+        let deferred = network.used && crate::engine::network::talkers::loop_of(&argv, &[]).is_none();
+        match compiled {
             Ok(_) if bare_shell && stdin_open => (Ok(server(Program::forever(vec![]), &[], &[], false, None)), true),
             Ok(_) if !simulated(&name) => (Ok(server(Program::forever(lines(true)), &declared, ports, stops, fails)), false),
-            Ok(program) => (Ok(ProcessSpec { program, serves: vec![], stops_on_sigterm: false, fails_after_requests: None }), false),
+            Ok(_) if deferred => (Ok(awaiting_network(DeferredProgram::Exec(argv.clone()), false)), false),
+            Ok(program) => (Ok(ProcessSpec { program, serves: vec![], stops_on_sigterm: false, fails_after_requests: None, deferred: None }), false),
             Err(e) if known => (Err(e.message()), false),
             // An application binary the model cannot know: the image's server.
             Err(StartError::NotFound(_) | StartError::NoSuchFile(_) | StartError::PermissionDenied(_)) => {
@@ -212,9 +222,13 @@ pub fn process_for(
             let mut positional = vec!["sh".to_string()];
             positional.extend(args.unwrap_or_else(|| default_args.iter().map(|s| s.to_string()).collect()));
             let mut overlay = Overlay::new(&view, super::runtime::wall_secs(now));
-            let host = Host { files: &mut overlay, info: &info, env: setup.env.clone(), external: None };
-            let program = shell::compile_script(script, positional, host, &setup.workdir);
-            (Ok(ProcessSpec { program, serves: vec![], stops_on_sigterm: stops, fails_after_requests: None }), false)
+            let mut network = NetworkWanted::default();
+            let host = Host { files: &mut overlay, info: &info, env: setup.env.clone(), external: Some(&mut network) };
+            let program = shell::compile_script(script, positional.clone(), host, &setup.workdir);
+            if network.used && crate::engine::network::talkers::recognise(script).is_none() {
+                return (Ok(awaiting_network(DeferredProgram::Script { script: script.to_string(), positional }, stops)), false);
+            }
+            (Ok(ProcessSpec { program, serves: vec![], stops_on_sigterm: stops, fails_after_requests: None, deferred: None }), false)
         }
         None => match args {
             Some(argv) => run_argv(argv),

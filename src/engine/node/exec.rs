@@ -71,7 +71,29 @@ fn environment(c: &RuntimeContainer, tty: bool) -> IndexMap<String, String> {
     env
 }
 
-/// Runs an exec-form command in a running container.
+/// What an exec'd command runs with, read from the container before it runs.
+pub struct Prepared {
+    pub info: SystemInfo,
+    pub env: IndexMap<String, String>,
+    pub workdir: String,
+}
+
+/// Brings the machine to `now` and reads what an exec-form command in the
+/// container runs with (a new process id included).
+pub fn prepare_exec(machine: &mut Machine, uid: &str, container: &str, argv: &[String], tty: bool, now: VirtualTime) -> Result<Prepared, ExecError> {
+    machine.advance(now);
+    let running = machine.runtime.sandbox(uid).and_then(|s| s.latest(container)).is_some_and(RuntimeContainer::is_running);
+    if !running {
+        return Err(ExecError::NotRunning);
+    }
+    let pid = machine.runtime.sandbox_mut(uid).and_then(|s| s.latest_mut(container)).map_or(7, |c| c.spawn_pid());
+    let Some(sandbox) = machine.runtime.sandbox(uid) else { return Err(ExecError::NotRunning) };
+    let Some(c) = sandbox.latest(container) else { return Err(ExecError::NotRunning) };
+    Ok(Prepared { info: system_info(machine, sandbox, c, now, tty, &[Process { pid, command: argv.join(" ") }]), env: environment(c, tty), workdir: c.workdir.clone() })
+}
+
+/// Runs an exec-form command in a running container, with no network
+/// (the kubelet's exec probes): network programs fail.
 #[allow(clippy::too_many_arguments)]
 pub fn exec(
     machine: &mut Machine,
@@ -83,17 +105,7 @@ pub fn exec(
     now: VirtualTime,
     external: Option<&mut dyn ExternalCommands>,
 ) -> Result<Outcome, ExecError> {
-    machine.advance(now);
-    let running = machine.runtime.sandbox(uid).and_then(|s| s.latest(container)).is_some_and(RuntimeContainer::is_running);
-    if !running {
-        return Err(ExecError::NotRunning);
-    }
-    let pid = machine.runtime.sandbox_mut(uid).and_then(|s| s.latest_mut(container)).map_or(7, |c| c.spawn_pid());
-    let (info, env, workdir) = {
-        let Some(sandbox) = machine.runtime.sandbox(uid) else { return Err(ExecError::NotRunning) };
-        let Some(c) = sandbox.latest(container) else { return Err(ExecError::NotRunning) };
-        (system_info(machine, sandbox, c, now, tty, &[Process { pid, command: argv.join(" ") }]), environment(c, tty), c.workdir.clone())
-    };
+    let Prepared { info, env, workdir } = prepare_exec(machine, uid, container, argv, tty, now)?;
     let Machine { runtime, disk, .. } = machine;
     let Some(c) = runtime.sandbox_mut(uid).and_then(|s| s.latest_mut(container)) else { return Err(ExecError::NotRunning) };
     let mut files = c.view_mut(disk, now);
@@ -127,21 +139,26 @@ pub fn open_shell(machine: &mut Machine, uid: &str, container: &str, program: &s
     Ok(ShellState::new(flavor, &c.workdir, env))
 }
 
-/// Runs one line typed at an interactive shell in the container.
-pub fn shell_line(machine: &mut Machine, uid: &str, container: &str, state: &mut ShellState, line: &str, tty: bool, now: VirtualTime, external: Option<&mut dyn ExternalCommands>) -> Result<Outcome, ExecError> {
+/// Brings the machine to `now` and reads what a line typed at a shell in
+/// the container runs with.
+pub fn prepare_line(machine: &mut Machine, uid: &str, container: &str, state: &ShellState, line: &str, tty: bool, now: VirtualTime) -> Result<SystemInfo, ExecError> {
     machine.advance(now);
     let pid = machine.runtime.sandbox_mut(uid).and_then(|s| s.latest_mut(container)).filter(|c| c.is_running()).map(|c| c.spawn_pid());
     let Some(pid) = pid else { return Err(ExecError::NotRunning) };
-    let info = {
-        let Some(sandbox) = machine.runtime.sandbox(uid) else { return Err(ExecError::NotRunning) };
-        let Some(c) = sandbox.latest(container) else { return Err(ExecError::NotRunning) };
-        let shell_name = match state.flavor {
-            shell::Flavor::Bash => "bash",
-            _ => "sh",
-        };
-        let first = line.split_whitespace().next().unwrap_or("");
-        system_info(machine, sandbox, c, now, tty, &[Process { pid: pid.saturating_sub(6).max(7), command: shell_name.into() }, Process { pid, command: line.trim().split(['|', ';', '&']).next().unwrap_or(first).trim().to_string() }])
+    let Some(sandbox) = machine.runtime.sandbox(uid) else { return Err(ExecError::NotRunning) };
+    let Some(c) = sandbox.latest(container) else { return Err(ExecError::NotRunning) };
+    let shell_name = match state.flavor {
+        shell::Flavor::Bash => "bash",
+        _ => "sh",
     };
+    let first = line.split_whitespace().next().unwrap_or("");
+    Ok(system_info(machine, sandbox, c, now, tty, &[Process { pid: pid.saturating_sub(6).max(7), command: shell_name.into() }, Process { pid, command: line.trim().split(['|', ';', '&']).next().unwrap_or(first).trim().to_string() }]))
+}
+
+/// Runs one line typed at an interactive shell in the container.
+#[allow(clippy::too_many_arguments)]
+pub fn shell_line(machine: &mut Machine, uid: &str, container: &str, state: &mut ShellState, line: &str, tty: bool, now: VirtualTime, external: Option<&mut dyn ExternalCommands>) -> Result<Outcome, ExecError> {
+    let info = prepare_line(machine, uid, container, state, line, tty, now)?;
     let Machine { runtime, disk, .. } = machine;
     let Some(c) = runtime.sandbox_mut(uid).and_then(|s| s.latest_mut(container)) else { return Err(ExecError::NotRunning) };
     let mut files = c.view_mut(disk, now);

@@ -185,7 +185,7 @@ const NGINX_PROGRAMS: &[&str] = &["nginx", "curl", "envsubst"];
 const HTTPD_PROGRAMS: &[&str] = &["httpd", "apachectl"];
 const REDIS_PROGRAMS: &[&str] = &["redis-server", "redis-cli"];
 const MONGO_PROGRAMS: &[&str] = &["mongod", "mongosh"];
-const NODE_PROGRAMS: &[&str] = &["node", "npm"];
+const NODE_PROGRAMS: &[&str] = &["node", "npm", "curl", "wget"];
 const CURL_PROGRAMS: &[&str] = &["curl"];
 const NO_PROGRAMS: &[&str] = &[];
 

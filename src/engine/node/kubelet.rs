@@ -1075,7 +1075,8 @@ impl Kubelet {
     fn probe_outcome(&mut self, pod: &Pod, uid: &str, c: &Container, probe: &Probe, now: VirtualTime) -> Result<(), String> {
         if let Some(probe_exec) = &probe.exec {
             let argv = probe_exec.command.clone().unwrap_or_default();
-            return match exec::exec(&mut self.machine, uid, &c.name, &argv, false, "", now, None) {
+            // Network programs in a probe reach what the kubelet's own node holds.
+            return match crate::engine::network::in_containers::exec_on_own_node(&mut self.machine, &self.name, uid, &c.name, &argv, now) {
                 Ok(out) if out.status == 0 => Ok(()),
                 Ok(out) if out.combined.is_empty() => Err(format!("command {argv:?} exited with {}", out.status)),
                 Ok(out) => Err(out.combined.trim_end_matches('\n').to_string()),

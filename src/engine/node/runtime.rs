@@ -109,6 +109,19 @@ pub struct ProcessSpec {
     pub serves: Vec<i32>,
     pub stops_on_sigterm: bool,
     pub fails_after_requests: Option<u32>,
+    /// The command uses the network, which the kubelet cannot reach: the
+    /// process waits until the network evaluates it (at its start instant)
+    /// and replaces `program` with the result.
+    pub deferred: Option<DeferredProgram>,
+}
+
+/// A main process's command, kept for the network to evaluate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeferredProgram {
+    /// An exec-form command line.
+    Exec(Vec<String>),
+    /// An image's own script with its positional parameters.
+    Script { script: String, positional: Vec<String> },
 }
 
 #[derive(Clone, Debug)]
@@ -360,6 +373,22 @@ impl RuntimeContainer {
         }
     }
 
+    /// The command the network is to evaluate, while the process waits for it.
+    pub fn deferred(&self) -> Option<&DeferredProgram> {
+        self.process.deferred.as_ref()
+    }
+
+    /// The network evaluated a deferred process: it runs `program` from its
+    /// start. A later evaluation extends the earlier one (the same effects
+    /// first), so what was applied stays applied.
+    pub fn replace_program(&mut self, program: Program) {
+        if self.exit.is_none() {
+            self.process.deferred = None;
+            self.process.program = program;
+            self.applied_until = None;
+        }
+    }
+
     /// Ends an interactive main process (its shell ran `exit`).
     pub fn exit_now(&mut self, now: VirtualTime, code: i32) {
         if self.is_running() {
@@ -446,18 +475,21 @@ pub struct Runtime {
     /// Containers started whose processes loop over network requests, for
     /// the network to run (uid, container name, container id, start, loop).
     pub started_talkers: Vec<(String, String, String, VirtualTime, crate::engine::network::talkers::Loop)>,
+    /// Containers started whose processes wait for the network to evaluate
+    /// them (uid, container name, container id, start, command).
+    pub started_scripts: Vec<(String, String, String, VirtualTime, DeferredProgram)>,
 }
 
 impl Runtime {
     /// A runtime with no images, sandboxes or addresses.
     pub fn vacant() -> Self {
-        Runtime { flavor: Flavor::Containerd, images: BTreeMap::new(), sandboxes: BTreeMap::new(), cidr_base: 0, cidr_hosts: 0, next_ip: 1, started_clients: Vec::new(), started_talkers: Vec::new() }
+        Runtime { flavor: Flavor::Containerd, images: BTreeMap::new(), sandboxes: BTreeMap::new(), cidr_base: 0, cidr_hosts: 0, next_ip: 1, started_clients: Vec::new(), started_talkers: Vec::new(), started_scripts: Vec::new() }
     }
 
     pub fn new(flavor: Flavor, pod_cidr: &str, control_plane: bool) -> Self {
         let (base, prefix) = parse_cidr(pod_cidr).unwrap_or((0x0af4_0000, 24));
         let hosts = if prefix >= 31 { 1 } else { (1u64 << (32 - prefix)).saturating_sub(2).min(u32::MAX as u64) as u32 };
-        let mut rt = Runtime { flavor, images: BTreeMap::new(), sandboxes: BTreeMap::new(), cidr_base: base, cidr_hosts: hosts, next_ip: 1, started_clients: Vec::new(), started_talkers: Vec::new() };
+        let mut rt = Runtime { flavor, images: BTreeMap::new(), sandboxes: BTreeMap::new(), cidr_base: base, cidr_hosts: hosts, next_ip: 1, started_clients: Vec::new(), started_talkers: Vec::new(), started_scripts: Vec::new() };
         // What kubeadm/minikube leave on a node before any workload runs.
         let mut preloaded = vec![("registry.k8s.io/pause:3.10", 320_368u64), ("registry.k8s.io/kube-proxy:v1.33.1", 30_938_946)];
         if control_plane {
@@ -607,7 +639,7 @@ impl Runtime {
                     Flavor::Docker => format!("failed to start container \"{id}\": Error response from daemon: failed to create task for container: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: error during container init: {why}: unknown"),
                 };
                 let exit = Exit { at: now, code: 128, reason: "StartError".into(), message: Some(message) };
-                let idle = ProcessSpec { program: Program::forever(vec![]), serves: vec![], stops_on_sigterm: true, fails_after_requests: None };
+                let idle = ProcessSpec { program: Program::forever(vec![]), serves: vec![], stops_on_sigterm: true, fails_after_requests: None, deferred: None };
                 (None, Some(exit), idle)
             }
         };
@@ -775,7 +807,7 @@ mod tests {
         let mut overlay = Overlay::new(&view, 0);
         let info = SystemInfo { hostname: "p".into(), base: Base::Busybox, kernel: String::new(), now: None, processes: vec![], mounts: vec![], tty: false, pod: PodIdentity::default() };
         let program = compile_script(script, vec![], Host { files: &mut overlay, info: &info, env: IndexMap::new(), external: None }, "/");
-        ProcessSpec { program, serves: vec![], stops_on_sigterm: false, fails_after_requests: None }
+        ProcessSpec { program, serves: vec![], stops_on_sigterm: false, fails_after_requests: None, deferred: None }
     }
 
     fn setup() -> ContainerSetup {

@@ -17,7 +17,8 @@
 //! `type`, `command -v`. Programs come from the image (see `commands`); a
 //! program the image lacks is "not found". Programs outside the node (the
 //! network's `wget`, `curl`, `nc`, `nslookup`, `ping`, `redis-cli`) are
-//! provided through [`ExternalCommands`].
+//! provided through [`ExternalCommands`]; with no provider they fail with
+//! `network is unreachable`, never succeed silently.
 //!
 //! Simplifications: `sleep` in a live command returns at once (the command
 //! runs at one virtual instant); a loop that never ends in a live command
@@ -99,9 +100,14 @@ impl Program {
 /// What a program outside the node's own tools printed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CommandResult {
-    pub stdout: String,
-    pub stderr: String,
+    /// What it printed, in order: (1 = stdout or 2 = stderr, text).
+    pub output: Vec<(u8, String)>,
     pub status: i32,
+    /// Virtual time the program took (a main process's timeline moves on by it).
+    pub took_ms: u64,
+    /// Ahead of time: what the program will print is not known yet (it runs
+    /// later than the provider can see); the timeline stops here and waits.
+    pub suspend: bool,
 }
 
 /// One call of an external program.
@@ -115,6 +121,8 @@ pub struct ExternalCall<'a> {
     pub pod: &'a PodIdentity,
     /// Virtual milliseconds now (`None` while a main process is evaluated ahead of time).
     pub now_ms: Option<u64>,
+    /// For a main process evaluated ahead of time: milliseconds since it started.
+    pub elapsed_ms: u64,
 }
 
 /// Programs provided by a module outside the node (the network's `wget`,
@@ -125,8 +133,28 @@ pub trait ExternalCommands {
     fn run(&mut self, call: &mut ExternalCall) -> Option<CommandResult>;
 }
 
-/// Network programs that, with no module providing them, succeed silently.
-const NETWORK_PROGRAMS: &[&str] = &["wget", "curl", "nc", "nslookup", "ping", "telnet", "redis-cli", "host", "dig"];
+/// Programs that need the network: with no module providing them they fail.
+pub const NETWORK_PROGRAMS: &[&str] = &["wget", "curl", "nc", "nslookup", "ping", "telnet", "redis-cli", "host", "dig"];
+
+/// Stands in for the network while a main process is compiled where the
+/// network is out of reach (the kubelet starting a container): network
+/// programs "succeed" and the use is noted, so the caller can hand the
+/// process to the network to be evaluated for real.
+#[derive(Debug, Default)]
+pub struct NetworkWanted {
+    pub used: bool,
+}
+
+impl ExternalCommands for NetworkWanted {
+    fn run(&mut self, call: &mut ExternalCall) -> Option<CommandResult> {
+        let name = call.argv.first().map(|a| file_name(a))?;
+        if !NETWORK_PROGRAMS.contains(&name) {
+            return None;
+        }
+        self.used = true;
+        Some(CommandResult::default())
+    }
+}
 
 /// What a shell runs against.
 pub struct Host<'a> {
@@ -1540,8 +1568,14 @@ impl<'h> Shell<'h> {
             return self.program(&name, &args, stdin);
         }
         if NETWORK_PROGRAMS.contains(&name.as_str()) {
-            // No network module answered: the program ran and printed nothing.
-            return Flow::Status(0);
+            // Nothing connects this shell to the network (or not this program).
+            let line = if self.host.external.is_some() {
+                format!("{name}: not simulated: the network programs here are wget, curl, nc, nslookup, ping and redis-cli\n")
+            } else {
+                format!("{name}: network is unreachable\n")
+            };
+            self.emit(2, &line);
+            return Flow::Status(1);
         }
         self.image_program(&name, &args)
     }
@@ -1551,11 +1585,25 @@ impl<'h> Shell<'h> {
             Mode::Live => self.host.info.now.map(|s| ((s - crate::engine::api::meta::EPOCH_SECONDS).max(0) as u64) * 1000),
             Mode::Timeline => None,
         };
-        let ext = self.host.external.as_mut()?;
-        let mut call = ExternalCall { argv, stdin, env: &self.exported, cwd: &self.cwd, files: self.host.files, pod: &self.host.info.pod, now_ms };
-        let result = ext.run(&mut call)?;
-        self.emit(1, &result.stdout);
-        self.emit(2, &result.stderr);
+        let ext = self.host.external.take()?;
+        let (env, cwd, info, elapsed_ms) = (self.exported.clone(), self.cwd.clone(), self.host.info, self.t);
+        // Through `with_files`, so that files a main process's tool writes are in its timeline.
+        let (ext, result) = self.with_files(move |files| {
+            let mut call = ExternalCall { argv, stdin, env: &env, cwd: &cwd, files, pod: &info.pod, now_ms, elapsed_ms };
+            let result = ext.run(&mut call);
+            (ext, result)
+        });
+        self.host.external = Some(ext);
+        let result = result?;
+        if self.mode == Mode::Timeline {
+            if result.suspend {
+                return Some(Flow::Forever);
+            }
+            self.t = self.t.saturating_add(result.took_ms);
+        }
+        for (fd, text) in &result.output {
+            self.emit(*fd, text);
+        }
         Some(Flow::Status(result.status))
     }
 
@@ -2147,6 +2195,51 @@ mod tests {
         assert_eq!(p.repeat.unwrap().body, vec![Timed { at_ms: 0, effect: Effect::Cat { paths: vec!["/etc/config/x".into()], busybox: true } }]);
         let p = compile("echo \"$(date) $(cat /data/f)\"", Base::Busybox, "busybox");
         assert_eq!(logs(&p), vec![(0, format!("{DATE_MARK} {FILE_MARK_OPEN}/data/f{FILE_MARK_CLOSE}"))]);
+    }
+
+    #[test]
+    fn network_programs_fail_without_a_network() {
+        let p = compile("wget -qO- http://web && echo fetched; echo status=$?", Base::Busybox, "busybox");
+        assert_eq!(logs(&p), vec![(0, "wget: network is unreachable".into()), (0, "status=1".into())]);
+        let mut r = root("busybox");
+        let mut disk = Fs::new();
+        let mut mounts = vec![];
+        let info = info(Base::Busybox);
+        let mut files = ViewMut { root: &mut r, mounts: &mut mounts, disk: &mut disk, now: 0 };
+        let mut state = ShellState::new(Flavor::Ash, "/", IndexMap::from([("PATH".to_string(), DEFAULT_PATH.to_string())]));
+        let o = run_line(&mut state, "nslookup web", Host { files: &mut files, info: &info, env: IndexMap::new(), external: None });
+        assert_eq!((o.stderr.as_str(), o.status), ("nslookup: network is unreachable\n", 1));
+    }
+
+    /// A network that answers every `wget` after 250 ms, printing on both streams.
+    struct SlowNetwork;
+
+    impl ExternalCommands for SlowNetwork {
+        fn run(&mut self, call: &mut ExternalCall) -> Option<CommandResult> {
+            (call.argv[0] == "wget").then(|| CommandResult { output: vec![(2, "Connecting to web\n".into()), (1, format!("page at {}\n", call.elapsed_ms)), (2, "done\n".into())], status: 0, took_ms: 250, suspend: false })
+        }
+    }
+
+    #[test]
+    fn external_programs_keep_their_order_and_take_time() {
+        let r = root("busybox");
+        let disk = Fs::new();
+        let view = View { root: &r, mounts: &[], disk: &disk };
+        let mut overlay = Overlay::new(&view, 0);
+        let info = info(Base::Busybox);
+        let mut net = SlowNetwork;
+        let host = Host { files: &mut overlay, info: &info, env: IndexMap::new(), external: Some(&mut net) };
+        let p = compile_script("sleep 1; wget -O- http://web; wget -O- http://web; echo end", vec![], host, "/");
+        let lines = logs(&p);
+        assert_eq!(lines[..3], [(1250, "Connecting to web".into()), (1250, "page at 1000".into()), (1250, "done".into())]);
+        assert_eq!(lines[4], (1500, "page at 1250".into()));
+        assert_eq!(lines.last(), Some(&(1500, "end".into())));
+        // Where the network is out of reach, the use is noted and the program "succeeds".
+        let mut wanted = NetworkWanted::default();
+        let host = Host { files: &mut overlay, info: &info, env: IndexMap::new(), external: Some(&mut wanted) };
+        let p = compile_script("wget -qO- http://web || echo failed", vec![], host, "/");
+        assert!(wanted.used);
+        assert!(logs(&p).is_empty());
     }
 
     #[test]

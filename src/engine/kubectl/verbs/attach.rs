@@ -109,7 +109,7 @@ pub fn attach(s: &mut Session, pod: &Pod, container: &str, mut o: AttachOptions)
     let now = s.cluster.now();
     if let (true, Some((true, command))) = (o.stdin, interactive_main.clone()) {
         let program = command.split_whitespace().next().unwrap_or("sh").to_string();
-        let opened = interactive::with_machine(s.cluster, &node, |machine, _| node_exec::open_shell(machine, &uid, container, &program, o.tty, now));
+        let opened = interactive::with_machine(s.cluster, &node, |machine| node_exec::open_shell(machine, &uid, container, &program, o.tty, now));
         let Some(Ok(state)) = opened else {
             return Err(Error::Message(format!("error: unable to upgrade connection: container {container} not found in pod {pod_name}_{namespace}")));
         };

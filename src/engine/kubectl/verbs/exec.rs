@@ -13,6 +13,7 @@ use super::logs::find_pod;
 use crate::engine::api::{ApiError, Reason};
 use crate::engine::kubectl::interactive::{self, Interactive, ShellSession};
 use crate::engine::kubectl::{Error, Result, Session};
+use crate::engine::network::in_containers;
 use crate::engine::node::exec::{self as node_exec, ExecError};
 use crate::engine::node::runtime::{random_hex, Flavor};
 use crate::engine::node::Kubelet;
@@ -103,7 +104,7 @@ pub fn run(s: &mut Session) -> Result {
     let shell_program = matches!(crate::engine::node::filesystem::file_name(&command[0]), "sh" | "bash" | "ash" | "dash") && command.len() == 1;
     if tty && shell_program && s.terminal {
         let program = command[0].clone();
-        let opened = interactive::with_machine(s.cluster, &node, |machine, _| node_exec::open_shell(machine, &uid, &container, &program, true, now));
+        let opened = interactive::with_machine(s.cluster, &node, |machine| node_exec::open_shell(machine, &uid, &container, &program, true, now));
         return match opened {
             Some(Ok(state)) => {
                 let hostname = pod.spec.as_ref().and_then(|sp| sp.hostname.clone()).filter(|h| !h.is_empty()).unwrap_or_else(|| pod_name.clone());
@@ -128,7 +129,8 @@ pub fn run(s: &mut Session) -> Result {
         };
     }
     let stdin = if stdin_flag { s.stdin.unwrap_or("").to_string() } else { String::new() };
-    let result = interactive::with_machine(s.cluster, &node, |machine, ext| node_exec::exec(machine, &uid, &container, &command, tty, &stdin, now, ext));
+    // With the whole world at hand: network programs connect from the pod.
+    let result = in_containers::exec(&mut s.cluster.sim.world, &node, &uid, &container, &command, tty, &stdin, now);
     match result {
         Some(Ok(outcome)) => {
             if tty {

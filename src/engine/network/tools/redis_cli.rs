@@ -6,7 +6,8 @@ use crate::engine::network::apps::{Payload, Reply};
 use crate::engine::network::exchange::exchange;
 use crate::engine::network::path::connect;
 use crate::engine::network::redis_proto::split_args;
-use crate::engine::network::resolver::resolve;
+use crate::engine::network::resolver::{resolve, ResolveError};
+use crate::engine::node::images::Toolkit;
 use crate::engine::network::rules::Proto;
 use crate::engine::network::ConnectError;
 
@@ -51,8 +52,16 @@ pub fn run(ctx: &mut ToolContext, args: &[String]) -> ToolOutput {
     let mut out = ToolOutput { took_ms: spent, ..Default::default() };
     let ip = match resolved {
         Ok(r) => r.addresses.first().cloned().unwrap_or_default(),
-        Err(_) => {
-            out.err(format!("Could not connect to Redis at {host}:{port}: Name does not resolve\n"));
+        Err(e) => {
+            // getaddrinfo's words: musl in Alpine images, glibc in Debian ones.
+            let musl = ctx.toolkit == Toolkit::Busybox || ctx.image.tag.contains("alpine");
+            let why = match (e, musl) {
+                (ResolveError::Timeout, true) => "Try again",
+                (ResolveError::Timeout, false) => "Temporary failure in name resolution",
+                (_, true) => "Name does not resolve",
+                (_, false) => "Name or service not known",
+            };
+            out.err(format!("Could not connect to Redis at {host}:{port}: {why}\n"));
             out.code = 1;
             return out;
         }
