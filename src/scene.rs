@@ -307,6 +307,8 @@ pub fn run_script_step(scene: &mut Scene, cluster: &mut Cluster, text: &str, ste
             cluster.sim.run_for_ms(*ms);
             (String::new(), true)
         }
+        // Reads the scheduler's memory and changes nothing: not recorded.
+        script::Step::Explain { .. } => script::run_step_status(cluster, step, &NoFiles),
         script::Step::Host(words) => {
             match act(scene, cluster, Action::Host { line: shell_words::join(words) }) {
                 Outcome::Kubectl(o) => (o.combined(), o.exit_code == 0),

@@ -420,3 +420,55 @@ async fn an_embedded_lesson_has_the_traffic_panel_in_a_tab() {
     settle(100).await;
     assert!(!hidden("terminal-input"));
 }
+
+#[wasm_bindgen_test]
+async fn the_explanation_says_why_a_pod_waits_and_where_it_went() {
+    mount().await;
+    for node in ["worker-1", "worker-2", "worker-3"] {
+        type_line(&format!("kubectl cordon {node}")).await;
+    }
+    type_line("kubectl run web --image=nginx").await;
+    // The pending lane offers the explanation once the scheduler has tried.
+    for _ in 0..50 {
+        if by_test_id("explain-default-web").is_some() {
+            break;
+        }
+        settle(100).await;
+    }
+    by_test_id("explain-default-web").expect("why? on the pending pod").click();
+    settle(200).await;
+    let table = by_test_id("explain-table").expect("the verdict table");
+    let rows = table.query_selector_all("tr.explain-row").expect("rows");
+    assert!(rows.length() > 0);
+    assert!(table.query_selector("tr[data-feasible=\"true\"]").ok().flatten().is_none(), "no node fits");
+    let hints = by_test_id("explain-hints").expect("hints").text_content().unwrap_or_default();
+    assert!(hints.contains("kubectl uncordon worker-2"), "{hints}");
+    assert!(hints.contains("node-role.kubernetes.io/control-plane:NoSchedule"), "{hints}");
+
+    // The terminal prints the same explanation.
+    type_line("explain pod/web").await;
+    let output = by_test_id("terminal-output").expect("output").text_content().unwrap_or_default();
+    assert!(output.contains("NodeUnschedulable: node(s) were unschedulable"), "{output}");
+
+    // Uncordon one worker: the pod goes there, and the open explanation follows.
+    type_line("kubectl uncordon worker-2").await;
+    for _ in 0..100 {
+        if by_test_id("explain-chosen").is_some() {
+            break;
+        }
+        settle(100).await;
+    }
+    let chosen = by_test_id("explain-chosen").expect("the choice");
+    assert_eq!(chosen.get_attribute("data-node").as_deref(), Some("worker-2"));
+    // Every node the table says passed really fits: only the uncordoned one.
+    let table = by_test_id("explain-table").expect("the verdict table");
+    let feasible = table.query_selector_all("tr[data-feasible=\"true\"]").expect("rows");
+    assert_eq!(feasible.length(), 1);
+    let row: web_sys::Element = feasible.item(0).expect("row").dyn_into().expect("element");
+    assert_eq!(row.get_attribute("data-nodes").as_deref(), Some("worker-2"));
+    assert_eq!(row.get_attribute("data-chosen").as_deref(), Some("true"));
+    assert!(by_test_id("pod-default-web").is_some(), "its tile is on a node");
+    by_test_id("close-explain").expect("close").click();
+    settle(100).await;
+    assert!(by_test_id("explain-table").is_none());
+}

@@ -39,12 +39,26 @@ impl Informer {
         self.items.values()
     }
 
+    /// The objects of one namespace, in name order.
+    pub fn in_namespace<'a>(&'a self, namespace: &'a str) -> impl Iterator<Item = &'a Rc<Object>> + 'a {
+        self.items.range(ObjectKey::new(namespace, "")..).take_while(move |(k, _)| k.namespace == namespace).map(|(_, v)| v)
+    }
+
     pub fn len(&self) -> usize {
         self.items.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
+    }
+
+    /// Fills the cache without an API server (plugin table tests).
+    #[cfg(test)]
+    pub fn seed(&mut self, objects: impl IntoIterator<Item = Rc<Object>>) {
+        for o in objects {
+            self.items.insert(ObjectKey::of(&o), o);
+        }
+        self.synced = true;
     }
 
     /// Stops watching but keeps the cache (an object that can no longer

@@ -16,6 +16,10 @@
 //! Each command is echoed as `$ <line as written>` (a heredoc by its first
 //! line), followed by what it printed. `a && b` runs `b` only if `a` succeeded.
 //!
+//! `explain pod/NAME [-n NAMESPACE]` is Miniplane's own command (not a
+//! kubectl verb): it prints the scheduler's explanation of the pod's last
+//! scheduling attempt.
+//!
 //! `$(kubectl …)` in a line is replaced by what that command printed, as a
 //! shell's command substitution (`kubectl delete pod $(kubectl get pods -o
 //! name | …)` without the pipe).
@@ -40,6 +44,8 @@ pub enum Step {
     Stop(String),
     Start(String),
     Sleep(u64),
+    /// `explain pod/NAME [-n NAMESPACE]`.
+    Explain { namespace: String, name: String },
     /// A command on the learner's machine: `traffic …`, `curl`, `wget`,
     /// `minikube service`.
     Host(Vec<String>),
@@ -160,12 +166,85 @@ pub fn parse(text: &str) -> Result<Vec<Command>, ScriptError> {
                 }
                 Step::Sleep(ms)
             }
+            "explain" => {
+                let (namespace, name) = parse_explain(&words[1..]).map_err(err)?;
+                Step::Explain { namespace, name }
+            }
             w if crate::engine::host::COMMANDS.contains(&w) => Step::Host(words.clone()),
-            other => return Err(err(format!("unknown command \"{other}\" (expected kubectl, stop, start, sleep, traffic, curl, wget or minikube)"))),
+            other => return Err(err(format!("unknown command \"{other}\" (expected kubectl, stop, start, sleep, explain, traffic, curl, wget or minikube)"))),
         };
         commands.push(Command { line: number, text: line.to_string(), step });
     }
     Ok(commands)
+}
+
+pub const EXPLAIN_USAGE: &str = "usage: explain pod/NAME [-n NAMESPACE]";
+
+/// The arguments of `explain`: `pod/NAME` (or `pods/`, `po/`) and an optional
+/// `-n NS`, `-nNS`, `--namespace NS` or `--namespace=NS`.
+pub fn parse_explain(args: &[String]) -> Result<(String, String), String> {
+    let mut namespace = None;
+    let mut target = None;
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].as_str();
+        if a == "-n" || a == "--namespace" {
+            namespace = Some(args.get(i + 1).cloned().ok_or_else(|| format!("flag needs an argument: {a}\n{EXPLAIN_USAGE}"))?);
+            i += 2;
+            continue;
+        }
+        if let Some(ns) = a.strip_prefix("--namespace=").or_else(|| a.strip_prefix("-n=")).or_else(|| a.strip_prefix("-n").filter(|r| !r.is_empty())) {
+            namespace = Some(ns.to_string());
+        } else if a.starts_with('-') {
+            return Err(format!("unknown flag: {a}\n{EXPLAIN_USAGE}"));
+        } else if target.is_some() {
+            return Err(format!("explain takes one pod\n{EXPLAIN_USAGE}"));
+        } else {
+            let Some((kind, name)) = a.split_once('/') else { return Err(format!("name the pod as pod/NAME\n{EXPLAIN_USAGE}")) };
+            if !matches!(kind, "pod" | "pods" | "po") {
+                return Err(format!("only pods can be explained, not \"{kind}\"\n{EXPLAIN_USAGE}"));
+            }
+            if name.is_empty() {
+                return Err(format!("name the pod as pod/NAME\n{EXPLAIN_USAGE}"));
+            }
+            target = Some(name.to_string());
+        }
+        i += 1;
+    }
+    let name = target.ok_or_else(|| EXPLAIN_USAGE.to_string())?;
+    Ok((namespace.unwrap_or_else(|| "default".to_string()), name))
+}
+
+/// The scheduler's explanation of a pod as data (for the page).
+pub fn explanation(cluster: &Cluster, namespace: &str, name: &str) -> Result<crate::engine::scheduler::explain::Explanation, String> {
+    let scheduler = if cluster.sim.is_running("scheduler") == Some(true) {
+        cluster.sim.component("scheduler").and_then(|c| c.as_any().downcast_ref::<crate::engine::scheduler::Scheduler>())
+    } else {
+        None
+    };
+    crate::engine::scheduler::explain::explain(&cluster.sim.api, scheduler, namespace, name)
+        .map_err(|e| crate::engine::kubectl::format_api_error(&e, &cluster.sim.api.host))
+}
+
+/// The scheduler's explanation of a pod, as text (an error names what went wrong).
+pub fn explain(cluster: &Cluster, namespace: &str, name: &str) -> Result<String, String> {
+    explanation(cluster, namespace, name).map(|e| crate::engine::scheduler::explain::to_text(&e))
+}
+
+/// Whether a terminal line is Miniplane's `explain` (it names a pod);
+/// `explain pods` stays kubectl's schema `explain`.
+pub fn is_explain_line(line: &str) -> bool {
+    let Ok(words) = shell_words::split(line) else { return false };
+    words.first().map(String::as_str) == Some("explain") && words[1..].iter().any(|w| ["pod/", "pods/", "po/"].iter().any(|p| w.starts_with(p)))
+}
+
+/// kubectl's way: the API server's errors as they are, the rest after `error: `.
+fn explain_error(e: &str) -> String {
+    if e.starts_with("Error from server") {
+        format!("{e}\n")
+    } else {
+        format!("error: {e}\n")
+    }
 }
 
 /// The commands inside each `$(…)` of a line, in order.
@@ -288,6 +367,10 @@ pub fn run_step_status(cluster: &mut Cluster, step: &Step, files: &dyn FileSourc
             cluster.sim.run_for_ms(*ms);
             (String::new(), true)
         }
+        Step::Explain { namespace, name } => match explain(cluster, namespace, name) {
+            Ok(text) => (text, true),
+            Err(e) => (explain_error(&e), false),
+        },
         Step::Host(words) => host_result(crate::engine::host::run(cluster, words)),
         Step::Substituted(line) => match expand(cluster, line, files) {
             Ok(expanded) => match shell_words::split(&expanded) {
@@ -353,5 +436,38 @@ mod tests {
         assert_eq!(parse("x\nkubectl apply -f - <<EOF\nkind: X\n").unwrap_err().line, 1);
         assert_eq!(parse("kubectl apply -f - <<EOF\nkind: X\n").unwrap_err().line, 1);
         assert_eq!(parse("kubectl get pods && ls").unwrap_err().line, 1);
+        assert_eq!(parse("explain").unwrap_err().line, 1);
+        assert_eq!(parse("explain deploy/web").unwrap_err().line, 1);
+        assert_eq!(parse("explain pod/a pod/b").unwrap_err().line, 1);
+    }
+
+    #[test]
+    fn parses_explain() {
+        let words = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+        assert_eq!(parse_explain(&words("pod/web")), Ok(("default".into(), "web".into())));
+        assert_eq!(parse_explain(&words("pods/web -n team")), Ok(("team".into(), "web".into())));
+        assert_eq!(parse_explain(&words("-nteam po/web")), Ok(("team".into(), "web".into())));
+        assert_eq!(parse_explain(&words("pod/web --namespace=x")), Ok(("x".into(), "web".into())));
+        assert!(parse_explain(&words("pod/web --all")).is_err());
+        assert!(parse_explain(&words("pod/")).is_err());
+    }
+
+    #[test]
+    fn terminal_lines_reach_explain_only_when_they_name_a_pod() {
+        use crate::engine::cluster::{Cluster, Profile, ProfileKind};
+        assert!(!is_explain_line("kubectl get pods"));
+        assert!(!is_explain_line("explain pods"), "kubectl's schema explain");
+        assert!(is_explain_line("explain pod/web -n default"));
+        let mut c = Cluster::new(Profile::new(ProfileKind::Default), 1);
+        let run = |c: &mut Cluster, line: &str| {
+            let commands = parse(line).unwrap();
+            run_step_status(c, &commands[0].step, &kubectl::NoFiles)
+        };
+        assert_eq!(run(&mut c, "explain pod/nope"), ("Error from server (NotFound): pods \"nope\" not found\n".to_string(), false));
+        assert!(run(&mut c, "kubectl run web --image=nginx").1);
+        c.sim.run_for_ms(2_000);
+        let (text, ok) = run(&mut c, "explain pod/web -n default");
+        assert!(ok, "{text}");
+        assert!(text.contains("worker-"), "{text}");
     }
 }

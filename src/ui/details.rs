@@ -81,6 +81,8 @@ pub struct Props {
     pub now_ms: u64,
     pub on_close: Callback<()>,
     pub on_edit: Callback<()>,
+    /// Opens the scheduler's explanation of the selected pod.
+    pub on_explain: Callback<Selection>,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -125,6 +127,11 @@ pub fn Details(props: &Props) -> Html {
                     if let Some(ns) = &v.selection.namespace { <span class="muted">{ format!("  ·  {ns}") }</span> }
                 </h2>
                 <div class="details-actions">
+                    if v.selection.resource == "pod" {
+                        <button class="ghost" data-testid={format!("explain-{}-{}", v.selection.namespace.clone().unwrap_or_default(), v.selection.name)}
+                            onclick={{ let (cb, sel) = (props.on_explain.clone(), v.selection.clone()); move |_| cb.emit(sel.clone()) }}
+                            title="Why the scheduler put this pod where it is, or why it has no node">{"Why here?"}</button>
+                    }
                     <button class="primary" data-testid="edit-button" onclick={props.on_edit.reform(|_| ())} title="Load this object's YAML into the editor">{"✎ Edit"}</button>
                     <button class="ghost" data-testid="close-details" onclick={props.on_close.reform(|_| ())} aria-label="Close details (Esc)">{"✕"}</button>
                 </div>

@@ -2,7 +2,7 @@
 //! components lay out the view models of `crate::view`. All user actions go
 //! through `crate::scene::perform`, recorded for links and autosave.
 //!
-//! One component per file: `topology`, `node_map`, `details`, `editor`,
+//! One component per file: `topology`, `node_map`, `details`, `explain`, `editor`,
 //! `event_log`, `terminal`, `clock`, `share`, `traffic`, `lesson_panel`,
 //! `lesson_picker` (and `markdown`, which draws lesson text). `App` owns the
 //! cluster, the frame loop, and the lesson being followed (its progress lives
@@ -13,6 +13,7 @@ mod clock;
 mod details;
 mod editor;
 mod event_log;
+mod explain;
 mod lesson_panel;
 mod lesson_picker;
 mod markdown;
@@ -124,6 +125,8 @@ pub enum Msg {
     Interrupt,
     Select(Selection),
     CloseDetails,
+    Explain(Selection),
+    CloseExplain,
     EditSelected,
     Share,
     Reset,
@@ -230,6 +233,9 @@ pub struct App {
     dirty: bool,
     selected: Option<Selection>,
     details: Option<Rc<details::DetailsView>>,
+    /// The pod whose scheduling explanation is open, and the explanation.
+    explaining: Option<Selection>,
+    explanation: Option<Rc<Result<crate::engine::scheduler::explain::Explanation, String>>>,
     editor_load: (u64, Rc<String>),
     editor_report: (u64, Rc<EditorReport>),
     terminal: Rc<Vec<TermEntry>>,
@@ -327,9 +333,20 @@ impl App {
         drop(cluster);
         if force || started - self.details_built_at >= DETAILS_INTERVAL_MS {
             self.refresh_details();
+            self.refresh_explanation();
         }
         self.views_ms = browser::now_ms() - started;
         self.dirty = false;
+    }
+
+    fn refresh_explanation(&mut self) {
+        let Some(sel) = self.explaining.clone() else { return };
+        self.details_built_at = browser::now_ms();
+        let cluster = self.cluster.0.borrow();
+        let view = crate::engine::script::explanation(&cluster, sel.namespace.as_deref().unwrap_or("default"), &sel.name);
+        if self.explanation.as_deref() != Some(&view) {
+            self.explanation = Some(Rc::new(view));
+        }
     }
 
     fn refresh_details(&mut self) {
@@ -534,6 +551,8 @@ impl App {
         self.scene = scene;
         self.selected = None;
         self.details = None;
+        self.explaining = None;
+        self.explanation = None;
         self.terminal = Rc::new(Vec::new());
         self.topology_model = TopologyModel::build(&self.cluster.0.borrow());
         self.log_model = LogModel::build(&self.cluster.0.borrow());
@@ -666,6 +685,8 @@ impl Component for App {
             dirty: true,
             selected: None,
             details: None,
+            explaining: None,
+            explanation: None,
             editor_load: (1, Rc::new(crate::view::templates::DEPLOYMENT.to_string())),
             editor_report: (0, Rc::new(EditorReport::default())),
             terminal: Rc::new(Vec::new()),
@@ -803,6 +824,15 @@ impl Component for App {
                 self.selected = None;
                 self.details = None;
             }
+            Msg::Explain(sel) => {
+                self.explaining = Some(sel);
+                self.explanation = None;
+                self.refresh_explanation();
+            }
+            Msg::CloseExplain => {
+                self.explaining = None;
+                self.explanation = None;
+            }
             Msg::EditSelected => {
                 if let Some(d) = &self.details {
                     self.editor_load = (self.editor_load.0 + 1, Rc::new(d.editable_yaml()));
@@ -920,6 +950,7 @@ impl Component for App {
             Msg::GlobalKey(e) => match e.key().as_str() {
                 " " | "k" => ctx.link().send_message(Msg::TogglePlay),
                 "." => ctx.link().send_message(Msg::Step),
+                "Escape" if self.explaining.is_some() => ctx.link().send_message(Msg::CloseExplain),
                 "Escape" => ctx.link().send_message(Msg::CloseDetails),
                 _ => return false,
             },
@@ -939,6 +970,7 @@ impl Component for App {
         let now = self.now();
         let on_switch = link.callback(|(component, run): (String, bool)| Msg::Switch { component, run });
         let on_select = link.callback(Msg::Select);
+        let on_explain = link.callback(Msg::Explain);
         let clock = html! {
             <clock::Clock
                 now_ms={now.as_millis()}
@@ -981,9 +1013,14 @@ impl Component for App {
         };
         let topology = html! {
             <section class="pane topology-pane" aria-label="Cluster topology">
-                <topology::Topology view={self.topology.clone()} on_switch={on_switch} on_select={on_select} selected={self.selected.clone()}
+                <topology::Topology view={self.topology.clone()} on_switch={on_switch} on_select={on_select} on_explain={on_explain.clone()} selected={self.selected.clone()}
                     search={self.search.clone()} on_search={link.callback(Msg::Search)} />
             </section>
+        };
+        let explain_panel = html! {
+            if let Some(e) = &self.explanation {
+                <explain::ExplainPanel view={e.clone()} on_close={link.callback(|_| Msg::CloseExplain)} />
+            }
         };
         let lesson_panel = self.view_lesson(ctx);
         let with_lesson = self.lesson.is_some();
@@ -1015,6 +1052,7 @@ impl Component for App {
                             </div>
                         </section>
                     </main>
+                    { explain_panel }
                     { self.view_picker(ctx) }
                 </div>
             };
@@ -1071,8 +1109,10 @@ impl Component for App {
                         now_ms={now.as_millis() / 1000 * 1000}
                         on_close={link.callback(|_| Msg::CloseDetails)}
                         on_edit={link.callback(|_| Msg::EditSelected)}
+                        on_explain={on_explain.clone()}
                     />
                 }
+                { explain_panel }
                 { self.view_picker(ctx) }
             </div>
         }
@@ -1245,7 +1285,7 @@ impl App {
             return Some((out, false));
         }
         let first = trimmed.split_whitespace().next().unwrap_or("");
-        if matches!(first, "kubectl" | "stop" | "start" | "sleep") || crate::engine::host::COMMANDS.contains(&first) {
+        if matches!(first, "kubectl" | "stop" | "start" | "sleep") || crate::engine::host::COMMANDS.contains(&first) || script::is_explain_line(&trimmed) {
             return match script::parse(&trimmed) {
                 Ok(commands) => match commands.into_iter().next() {
                     Some(command) => Some(self.run_command(&command)),
@@ -1310,6 +1350,8 @@ impl App {
                 let line = command.text.trim().strip_prefix("kubectl").map_or(command.text.clone(), |rest| rest.trim().to_string());
                 return self.run_kubectl_line(line, shown);
             }
+            // Miniplane's own `explain pod/NAME` reads the scheduler's memory and changes nothing.
+            script::Step::Explain { .. } => script::run_step_status(&mut self.cluster.0.borrow_mut(), &command.step, &crate::engine::kubectl::NoFiles),
             script::Step::Host(words) if crate::engine::host::is_read_only(words) => {
                 let output = scene::run_host(&mut self.cluster.0.borrow_mut(), &command.text);
                 (output.combined(), output.exit_code == 0)

@@ -176,7 +176,7 @@ pub fn Terminal(props: &Props) -> Html {
                 <span class="muted">{
                     if props.following { "following output · Ctrl-C stops" }
                     else if props.prompt.is_some() { "a shell in a container · exit or Ctrl-D leaves" }
-                    else { "kubectl 1.33 · stop/start · sleep · traffic · curl · Tab · ↑↓" }
+                    else { "kubectl 1.33 · stop/start · sleep · traffic · curl · explain pod/NAME · Tab · ↑↓" }
                 }</span>
             </div>
             <div class="terminal-output mono" data-testid="terminal-output" ref={output_ref} aria-live="polite">

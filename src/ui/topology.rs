@@ -29,6 +29,8 @@ pub struct Props {
     /// (component, run)
     pub on_switch: Callback<(String, bool)>,
     pub on_select: Callback<Selection>,
+    /// Opens the scheduler's explanation of a pod.
+    pub on_explain: Callback<Selection>,
     pub selected: Option<Selection>,
     /// What the search box found (big clusters).
     #[prop_or_default]
@@ -60,7 +62,7 @@ pub fn Topology(props: &Props) -> Html {
                     }) }
                 </div>
             </div>
-            <PendingLane pods={view.unscheduled.clone()} compact={compact} on_select={props.on_select.clone()} />
+            <PendingLane pods={view.unscheduled.clone()} compact={compact} on_select={props.on_select.clone()} on_explain={props.on_explain.clone()} />
             <div class="nodes">
                 { for view.nodes.iter().map(|n| html! {
                     <NodePanel key={n.name.clone()} node={n.clone()} compact={compact}
@@ -94,7 +96,7 @@ fn overview(props: &Props, zoomed: UseStateHandle<Option<String>>) -> Html {
                     }) }
                 </div>
             </div>
-            <PendingSummary groups={view.pending_groups.clone()} count={view.unscheduled_count} on_select={props.on_select.clone()} />
+            <PendingSummary groups={view.pending_groups.clone()} count={view.unscheduled_count} on_select={props.on_select.clone()} on_explain={props.on_explain.clone()} />
             <Search results={props.search.clone()} on_search={props.on_search.clone()} on_zoom={zoom.clone()} on_select={props.on_select.clone()} />
             <NodeMap view={view.clone()} zoomed={(*zoomed).clone()} on_zoom={zoom.clone()} />
             if let Some(node) = opened {
@@ -113,6 +115,7 @@ struct SummaryProps {
     groups: Rc<Vec<PendingGroup>>,
     count: usize,
     on_select: Callback<Selection>,
+    on_explain: Callback<Selection>,
 }
 
 /// The Pending lane of a big cluster: one line per reason, opened for its first pods.
@@ -128,9 +131,7 @@ fn PendingSummary(props: &SummaryProps) -> Html {
                 <details class="pending-group" data-testid="pending-group" data-count={g.count.to_string()} key={g.reason.clone()}>
                     <summary><span class="count">{ g.count }</span>{ " " }<span class="reason">{ g.reason.clone() }</span></summary>
                     <div class="tiles">
-                        { for g.sample.iter().map(|p| html! {
-                            <PodTile key={format!("{}/{}", p.namespace, p.name)} pod={p.clone()} compact={false} on_select={props.on_select.clone()} />
-                        }) }
+                        { for g.sample.iter().map(|p| pending_item(p, false, &props.on_select, &props.on_explain)) }
                         if g.count > g.sample.len() { <span class="muted small">{ format!("and {} more", g.count - g.sample.len()) }</span> }
                     </div>
                 </details>
@@ -273,6 +274,7 @@ struct LaneProps {
     pods: Rc<Vec<PodView>>,
     compact: bool,
     on_select: Callback<Selection>,
+    on_explain: Callback<Selection>,
 }
 
 #[function_component]
@@ -286,12 +288,25 @@ fn PendingLane(props: &LaneProps) -> Html {
                 if props.pods.is_empty() {
                     <span class="muted">{"No pod is waiting for a node."}</span>
                 }
-                { for props.pods.iter().take(shown).map(|p| html! {
-                    <PodTile key={format!("{}/{}", p.namespace, p.name)} pod={p.clone()} compact={props.compact} on_select={props.on_select.clone()} />
-                }) }
+                { for props.pods.iter().take(shown).map(|p| pending_item(p, props.compact, &props.on_select, &props.on_explain)) }
                 { more_button(props.pods.len(), shown, expanded) }
             </div>
         </div>
+    }
+}
+
+/// A waiting pod's tile with its "why?" button (the scheduler's explanation).
+fn pending_item(p: &PodView, compact: bool, on_select: &Callback<Selection>, on_explain: &Callback<Selection>) -> Html {
+    let explain = {
+        let (cb, ns, name) = (on_explain.clone(), p.namespace.clone(), p.name.clone());
+        Callback::from(move |_: MouseEvent| cb.emit(Selection::pod(&ns, &name)))
+    };
+    html! {
+        <span class="pending-item" key={format!("{}/{}", p.namespace, p.name)}>
+            <PodTile pod={p.clone()} compact={compact} on_select={on_select.clone()} />
+            <button class="why" data-testid={format!("explain-{}-{}", p.namespace, p.name)} onclick={explain}
+                title="Why is this pod not scheduled?">{"why?"}</button>
+        </span>
     }
 }
 

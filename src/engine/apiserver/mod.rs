@@ -10,6 +10,7 @@ pub mod decode;
 pub mod defaults;
 pub mod patch;
 pub mod events;
+pub mod eviction;
 pub mod validation;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};

@@ -8,6 +8,7 @@ pub mod cache;
 pub mod cron_job;
 pub mod daemon_set;
 pub mod deployment;
+pub mod disruption;
 pub mod endpoints;
 pub mod garbage_collector;
 pub mod history;
@@ -167,6 +168,7 @@ impl ControllerManager {
             Box::new(garbage_collector::GarbageCollector::new()),
             Box::new(namespace::NamespaceController::new()),
             Box::new(node_lifecycle::NodeLifecycleController::new()),
+            Box::new(disruption::DisruptionController::new()),
             Box::new(persistent_volume::PersistentVolumeController::new()),
             Box::new(pvc_protection::PvcProtectionController::new()),
             Box::new(pv_protection::PvProtectionController::new()),

@@ -183,6 +183,16 @@ pub static COMMANDS: &[Command] = &[
         subcommands: &[],
     },
     Command {
+        path: "create poddisruptionbudget",
+        flags: &[v("selector", None), v("min-available", None), v("max-unavailable", None), DRY_RUN, OUTPUT, b("save-config", None), o("validate", "strict"), v("field-manager", None), v("template", None), b("show-managed-fields", None)],
+        subcommands: &[],
+    },
+    Command {
+        path: "create priorityclass",
+        flags: &[v("value", None), b("global-default", None), v("description", None), o("preemption-policy", "PreemptLowerPriority"), DRY_RUN, OUTPUT, b("save-config", None), o("validate", "strict"), v("field-manager", None), v("template", None), b("show-managed-fields", None)],
+        subcommands: &[],
+    },
+    Command {
         path: "create serviceaccount",
         flags: &[DRY_RUN, OUTPUT, b("save-config", None), o("validate", "strict"), v("field-manager", None), v("template", None)],
         subcommands: &[],

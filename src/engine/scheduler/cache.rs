@@ -2,6 +2,12 @@
 //! kept incrementally from the informers and from the scheduler's own
 //! assumptions (a pod counts on its node from the moment it is bound, before
 //! the watch confirms it).
+//!
+//! Besides per-node accounting it keeps the indexes the plugins need so that
+//! no plugin scans every pod per attempt: pods matching a label selector per
+//! node (spreading and pod affinity count with them), the pods that declare
+//! pod (anti-)affinity, how many nodes hold each image, and which claims
+//! assigned pods use.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -9,9 +15,10 @@ use std::rc::Rc;
 
 use k8s_openapi::api::core::v1::Pod;
 
-use super::framework::{pod_host_ports, pod_priority, HostPort, NodeInfo};
+use super::framework::{pod_host_ports, pod_labels, pod_priority, HostPort, NodeInfo, PodAffinityInfo};
 use super::resources::{pod_requests, PodRequests};
 use crate::engine::api::{Object, ObjectKey};
+use crate::engine::selector::{Op, Selector};
 
 /// What an assigned pod takes from its node.
 #[derive(Clone, Debug)]
@@ -22,37 +29,152 @@ pub struct AssignedPod {
     pub requests: PodRequests,
     pub ports: Vec<HostPort>,
     pub priority: i32,
-    /// Counted for spreading: has a controller owner and is not terminating.
-    owner: Option<Rc<str>>,
     pub terminating: bool,
+    /// The pod as last seen (shared with the informer).
+    pub object: Rc<Object>,
+    /// Its pod (anti-)affinity, parsed once, if it declares any.
+    pub affinity: Option<Rc<PodAffinityInfo>>,
 }
 
 impl AssignedPod {
-    pub fn from_pod(pod: &Pod, node: &str) -> Self {
-        Self::with_requests(pod, Rc::from(node), pod_requests(pod))
+    pub fn new(object: Rc<Object>, node: Rc<str>) -> Self {
+        let requests = match &*object {
+            Object::Pod(p) => pod_requests(p),
+            _ => PodRequests::default(),
+        };
+        Self::with_requests(object, node, requests)
     }
 
-    /// As [`AssignedPod::from_pod`], reusing requests already computed and
-    /// the cache's copy of the node name.
-    pub fn with_requests(pod: &Pod, node: Rc<str>, requests: PodRequests) -> Self {
-        let terminating = pod.metadata.deletion_timestamp.is_some();
-        let owner = if terminating {
-            None
-        } else {
-            pod.metadata
-                .owner_references
-                .as_ref()
-                .and_then(|o| o.iter().find(|r| r.controller == Some(true)))
-                .map(|r| Rc::from(r.uid.as_str()))
+    /// As [`AssignedPod::new`], reusing requests already computed.
+    pub fn with_requests(object: Rc<Object>, node: Rc<str>, requests: PodRequests) -> Self {
+        let (ports, priority, terminating, affinity) = match &*object {
+            Object::Pod(p) => (pod_host_ports(p), pod_priority(p), p.metadata.deletion_timestamp.is_some(), PodAffinityInfo::of(p).map(Rc::new)),
+            _ => (Vec::new(), 0, false, None),
         };
-        AssignedPod { node, slot: None, requests, ports: pod_host_ports(pod), priority: pod_priority(pod), owner, terminating }
+        AssignedPod { node, slot: None, requests, ports, priority, terminating, object, affinity }
+    }
+
+    pub fn pod(&self) -> &Pod {
+        match &*self.object {
+            Object::Pod(p) => p,
+            _ => empty_pod(),
+        }
+    }
+
+    pub fn namespace(&self) -> &str {
+        self.pod().metadata.namespace.as_deref().unwrap_or("")
+    }
+
+    pub fn labels(&self) -> &BTreeMap<String, String> {
+        pod_labels(self.pod())
     }
 }
 
-/// Per-owner pod counts by node slot, for default spreading.
-struct OwnerCounts {
-    by_slot: Vec<u32>,
+#[cold]
+fn empty_pod() -> &'static Pod {
+    static EMPTY: std::sync::OnceLock<Pod> = std::sync::OnceLock::new();
+    EMPTY.get_or_init(Pod::default)
+}
+
+/// Pods matching one label selector in one namespace, per node slot.
+#[derive(Clone, Debug)]
+pub struct SelectorCounts {
+    pub namespace: String,
+    pub selector: Selector,
+    /// Matching pods that are not terminating (what spreading counts).
+    live: Vec<u32>,
+    /// Matching terminating pods (pod affinity still counts them).
+    terminating: Vec<u32>,
     total: u64,
+}
+
+impl SelectorCounts {
+    /// Non-terminating matching pods by slot (shorter than the slot table
+    /// when the last slots hold none).
+    pub fn live_slice(&self) -> &[u32] {
+        &self.live
+    }
+    pub fn live_at(&self, slot: usize) -> u32 {
+        self.live.get(slot).copied().unwrap_or(0)
+    }
+    pub fn all_at(&self, slot: usize) -> u32 {
+        self.live_at(slot) + self.terminating.get(slot).copied().unwrap_or(0)
+    }
+    /// Matching pods on any node, terminating or not.
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+    /// Slots with at least one matching pod (terminating or not).
+    pub fn occupied(&self) -> impl Iterator<Item = (usize, u32)> + '_ {
+        let n = self.live.len().max(self.terminating.len());
+        (0..n).map(|s| (s, self.all_at(s))).filter(|(_, c)| *c > 0)
+    }
+
+    fn adjust(&mut self, slot: usize, terminating: bool, sign: i64) {
+        let v = if terminating { &mut self.terminating } else { &mut self.live };
+        if v.len() <= slot {
+            v.resize(slot + 1, 0);
+        }
+        if sign > 0 {
+            v[slot] += 1;
+            self.total += 1;
+        } else if v[slot] > 0 {
+            v[slot] -= 1;
+            self.total -= 1;
+        }
+    }
+}
+
+pub type SelectorId = usize;
+
+/// The label pair a selector is filed under: a pod can only match it if it
+/// carries that pair.
+fn index_pair(selector: &Selector) -> Option<(&str, &str)> {
+    selector.requirements.iter().find_map(|r| match (&r.op, r.values.as_slice()) {
+        (Op::Equals, [v]) | (Op::In, [v]) => Some((r.key.as_str(), v.as_str())),
+        _ => None,
+    })
+}
+
+#[derive(Default)]
+struct SelectorIndex {
+    entries: Vec<Option<SelectorCounts>>,
+    free: Vec<usize>,
+    by_key: HashMap<String, SelectorId>,
+    /// namespace → label key → label value → selectors filed under that pair.
+    by_label: HashMap<String, HashMap<String, HashMap<String, Vec<SelectorId>>>>,
+    /// Selectors with no equality requirement, per namespace.
+    unindexed: HashMap<String, Vec<SelectorId>>,
+}
+
+impl SelectorIndex {
+    fn key(namespace: &str, selector: &Selector) -> String {
+        format!("{namespace}\u{0}{selector}")
+    }
+
+    fn candidates<'a>(&'a self, namespace: &str, labels: &'a BTreeMap<String, String>) -> impl Iterator<Item = SelectorId> + 'a {
+        let by_key = self.by_label.get(namespace);
+        let indexed = labels.iter().flat_map(move |(k, v)| by_key.and_then(|m| m.get(k.as_str())).and_then(|m| m.get(v.as_str())).into_iter().flatten().copied());
+        indexed.chain(self.unindexed.get(namespace).into_iter().flatten().copied())
+    }
+
+    fn remove(&mut self, id: SelectorId) {
+        let Some(entry) = self.entries.get_mut(id).and_then(Option::take) else { return };
+        self.by_key.remove(&Self::key(&entry.namespace, &entry.selector));
+        match index_pair(&entry.selector) {
+            Some((k, v)) => {
+                if let Some(list) = self.by_label.get_mut(&entry.namespace).and_then(|m| m.get_mut(k)).and_then(|m| m.get_mut(v)) {
+                    list.retain(|&x| x != id);
+                }
+            }
+            None => {
+                if let Some(list) = self.unindexed.get_mut(&entry.namespace) {
+                    list.retain(|&x| x != id);
+                }
+            }
+        }
+        self.free.push(id);
+    }
 }
 
 #[derive(Default)]
@@ -69,7 +191,37 @@ pub struct Cache {
     /// Assigned pods by node name, including nodes not (or no longer) cached.
     /// (Looked up by name only; each node's set iterates in key order.)
     pods_by_node: HashMap<Rc<str>, BTreeSet<ObjectKey>>,
-    owners: HashMap<Rc<str>, OwnerCounts>,
+    selectors: SelectorIndex,
+    /// Assigned pods that declare pod (anti-)affinity, and those with a
+    /// required anti-affinity term (`HavePodsWithRequiredAntiAffinityList`).
+    with_affinity: BTreeSet<ObjectKey>,
+    with_required_anti_affinity: BTreeSet<ObjectKey>,
+    /// How many nodes report each image name.
+    image_nodes: HashMap<String, u32>,
+    /// `namespace/claim` → assigned pods using it.
+    claim_users: HashMap<String, u32>,
+    /// Assigned pods per namespace.
+    namespaces: BTreeMap<String, u32>,
+    /// Bumped whenever selector-index entries are dropped (their ids die).
+    selector_generation: u64,
+    /// Nodes with a `topology.kubernetes.io/zone` label.
+    zoned_nodes: usize,
+}
+
+/// The claims a pod's volumes name, as `namespace/claim` (ephemeral volumes
+/// use the claim the ephemeral controller creates, `<pod>-<volume>`).
+pub fn pod_claim_keys(pod: &Pod) -> Vec<String> {
+    let ns = pod.metadata.namespace.as_deref().unwrap_or("");
+    let name = pod.metadata.name.as_deref().unwrap_or("");
+    let mut out = Vec::new();
+    for v in pod.spec.as_ref().and_then(|s| s.volumes.as_ref()).into_iter().flatten() {
+        if let Some(c) = &v.persistent_volume_claim {
+            out.push(format!("{ns}/{}", c.claim_name));
+        } else if v.ephemeral.is_some() {
+            out.push(format!("{ns}/{name}-{}", v.name));
+        }
+    }
+    out
 }
 
 impl Cache {
@@ -139,6 +291,29 @@ impl Cache {
         self.order_dirty = false;
     }
 
+    fn count_images(&mut self, images: &BTreeMap<String, i64>, sign: i64) {
+        for name in images.keys() {
+            if sign > 0 {
+                *self.image_nodes.entry(name.clone()).or_insert(0) += 1;
+            } else if let Some(c) = self.image_nodes.get_mut(name) {
+                *c -= 1;
+                if *c == 0 {
+                    self.image_nodes.remove(name);
+                }
+            }
+        }
+    }
+
+    /// How many nodes carry a zone label.
+    pub fn zoned_nodes(&self) -> usize {
+        self.zoned_nodes
+    }
+
+    /// How many nodes report an image (`ImageStateSummary.NumNodes`).
+    pub fn image_node_count(&self, name: &str) -> u32 {
+        self.image_nodes.get(name).copied().unwrap_or(0)
+    }
+
     /// Adds or replaces a node. Returns the previous version, if any.
     pub fn upsert_node(&mut self, obj: Rc<Object>) -> Option<NodeInfo> {
         let Object::Node(node) = &*obj else { return None };
@@ -149,19 +324,30 @@ impl Cache {
             let zone_before = (old.labels().get("topology.kubernetes.io/region").cloned(), old.zone.clone());
             info.set_node(obj);
             let zone_after = (info.labels().get("topology.kubernetes.io/region").cloned(), info.zone.clone());
+            let zoned_change = info.zone.is_some() as isize - old.zone.is_some() as isize;
+            let images_changed = !Rc::ptr_eq(&old.images, &info.images);
+            let new_images = info.images.clone();
             if zone_before != zone_after {
                 self.order_dirty = true;
+            }
+            self.zoned_nodes = (self.zoned_nodes as isize + zoned_change).max(0) as usize;
+            if images_changed {
+                self.count_images(&old.images, -1);
+                self.count_images(&new_images, 1);
             }
             return Some(old);
         }
         let slot = self.free_slots.pop().unwrap_or(self.slots.len());
         let info = NodeInfo::new(slot, obj)?;
         let name = info.name.clone();
+        let images = info.images.clone();
+        self.zoned_nodes += usize::from(info.zone.is_some());
         if slot == self.slots.len() {
             self.slots.push(Some(info));
         } else if let Some(s) = self.slots.get_mut(slot) {
             *s = Some(info);
         }
+        self.count_images(&images, 1);
         self.by_name.insert(name.clone(), slot);
         self.added.push(slot);
         self.order_dirty = true;
@@ -188,6 +374,11 @@ impl Cache {
             }
         }
         let info = self.slots.get_mut(slot).and_then(Option::take);
+        if let Some(info) = &info {
+            let images = info.images.clone();
+            self.count_images(&images, -1);
+            self.zoned_nodes -= usize::from(info.zone.is_some());
+        }
         self.free_slots.push(slot);
         self.added.retain(|&s| s != slot);
         self.order_dirty = true;
@@ -199,22 +390,30 @@ impl Cache {
     }
 
     /// Whether the pod is recorded on `node` in the same terminating state
-    /// (the watch confirming what the scheduler assumed).
-    pub fn has_pod_on(&self, key: &ObjectKey, node: &str, terminating: bool) -> bool {
-        self.pods.get(key).is_some_and(|p| &*p.node == node && p.terminating == terminating)
+    /// with the same labels (the watch confirming what the scheduler assumed).
+    pub fn has_pod_on(&self, key: &ObjectKey, node: &str, pod: &Pod) -> bool {
+        self.pods.get(key).is_some_and(|p| {
+            &*p.node == node && p.terminating == pod.metadata.deletion_timestamp.is_some() && p.pod().metadata.labels == pod.metadata.labels
+        })
+    }
+
+    /// The watch confirmed what was recorded: keep its version of the pod
+    /// (sharing it with the informer, so the older version is freed).
+    pub fn refresh_object(&mut self, key: &ObjectKey, object: &Rc<Object>) {
+        if let Some(p) = self.pods.get_mut(key) {
+            if !Rc::ptr_eq(&p.object, object) {
+                p.object = object.clone();
+            }
+        }
     }
 
     /// Records a pod on its node (bound, or assumed while binding).
     /// Replaces an earlier record of the same pod.
     pub fn add_pod(&mut self, key: ObjectKey, mut pod: AssignedPod) {
         self.remove_pod(&key);
-        if let Some(owner) = &pod.owner {
-            if let Some((interned, _)) = self.owners.get_key_value(owner) {
-                pod.owner = Some(interned.clone());
-            }
-        }
         pod.slot = self.by_name.get(&pod.node).copied();
         self.account(&pod, 1);
+        self.index_pod(&key, &pod, 1);
         self.pods_by_node.entry(pod.node.clone()).or_default().insert(key.clone());
         self.pods.insert(key, pod);
     }
@@ -222,6 +421,7 @@ impl Cache {
     pub fn remove_pod(&mut self, key: &ObjectKey) -> Option<AssignedPod> {
         let pod = self.pods.remove(key)?;
         self.account(&pod, -1);
+        self.index_pod(key, &pod, -1);
         if let Some(set) = self.pods_by_node.get_mut(&pod.node) {
             set.remove(key);
             if set.is_empty() {
@@ -236,9 +436,161 @@ impl Cache {
         self.pods_by_node.get(node).into_iter().flatten().filter_map(|k| self.pods.get(k).map(|p| (k, p)))
     }
 
-    /// Per node slot, the pods of `owner` (for spreading).
-    pub fn owner_counts(&self, owner: &str) -> Option<&[u32]> {
-        self.owners.get(owner).map(|o| o.by_slot.as_slice())
+    /// The pods on a node as a "what if" copy of it sees them: without the
+    /// ones its overlay removed, with the ones it added.
+    pub fn pods_seen_by<'a>(&'a self, node: &'a NodeInfo) -> impl Iterator<Item = (&'a ObjectKey, &'a Rc<Object>)> + 'a {
+        let overlay = node.overlay.as_deref();
+        let removed = move |k: &ObjectKey| overlay.is_some_and(|o| o.removed.contains(k));
+        let base = self.pods_on(&node.name).filter(move |(k, _)| !removed(k)).map(|(k, p)| (k, &p.object));
+        base.chain(overlay.into_iter().flat_map(|o| o.added.iter().map(|(k, p)| (k, p))))
+    }
+
+    /// Assigned pods that declare pod (anti-)affinity, in key order.
+    pub fn pods_with_affinity(&self) -> impl Iterator<Item = (&ObjectKey, &AssignedPod)> {
+        self.with_affinity.iter().filter_map(|k| self.pods.get(k).map(|p| (k, p)))
+    }
+
+    /// Assigned pods with a required anti-affinity term, in key order.
+    pub fn pods_with_required_anti_affinity(&self) -> impl Iterator<Item = (&ObjectKey, &AssignedPod)> {
+        self.with_required_anti_affinity.iter().filter_map(|k| self.pods.get(k).map(|p| (k, p)))
+    }
+
+    pub fn has_pods_with_affinity(&self) -> bool {
+        !self.with_affinity.is_empty()
+    }
+
+    pub fn has_pods_with_required_anti_affinity(&self) -> bool {
+        !self.with_required_anti_affinity.is_empty()
+    }
+
+    /// Assigned pods using a claim (`namespace/claim`), on any node.
+    pub fn claim_users(&self, claim: &str) -> u32 {
+        self.claim_users.get(claim).copied().unwrap_or(0)
+    }
+
+    /// Namespaces that have assigned pods.
+    pub fn pod_namespaces(&self) -> impl Iterator<Item = &str> {
+        self.namespaces.keys().map(String::as_str)
+    }
+
+    /// The index entry counting pods that match `selector` in `namespace`,
+    /// created (with one pass over the assigned pods) on first use. `None`
+    /// for a selector that selects nothing.
+    pub fn ensure_selector(&mut self, namespace: &str, selector: &Selector) -> Option<SelectorId> {
+        if selector.selects_nothing {
+            return None;
+        }
+        let key = SelectorIndex::key(namespace, selector);
+        if let Some(&id) = self.selectors.by_key.get(&key) {
+            return Some(id);
+        }
+        let mut entry = SelectorCounts { namespace: namespace.to_string(), selector: selector.clone(), live: Vec::new(), terminating: Vec::new(), total: 0 };
+        for (k, p) in &self.pods {
+            if k.namespace != namespace {
+                continue;
+            }
+            let Some(slot) = p.slot else { continue };
+            if selector.matches(Some(p.labels())) {
+                entry.adjust(slot, p.terminating, 1);
+            }
+        }
+        let id = match self.selectors.free.pop() {
+            Some(id) => {
+                self.selectors.entries[id] = Some(entry);
+                id
+            }
+            None => {
+                self.selectors.entries.push(Some(entry));
+                self.selectors.entries.len() - 1
+            }
+        };
+        self.selectors.by_key.insert(key, id);
+        match index_pair(selector) {
+            Some((k, v)) => self
+                .selectors
+                .by_label
+                .entry(namespace.to_string())
+                .or_default()
+                .entry(k.to_string())
+                .or_default()
+                .entry(v.to_string())
+                .or_default()
+                .push(id),
+            None => self.selectors.unindexed.entry(namespace.to_string()).or_default().push(id),
+        }
+        Some(id)
+    }
+
+    pub fn selector(&self, id: SelectorId) -> Option<&SelectorCounts> {
+        self.selectors.entries.get(id).and_then(Option::as_ref)
+    }
+
+    /// Forgets index entries that count nothing once they outnumber the
+    /// ones in use (a workload scaled to zero, a one-off selector). Called
+    /// between attempts, never while an attempt holds entry ids.
+    pub fn sweep_selectors(&mut self) {
+        let all = self.selectors.by_key.len();
+        if all < 256 {
+            return;
+        }
+        let live = self.selectors.entries.iter().flatten().filter(|e| e.total > 0).count();
+        if all < 2 * live {
+            return;
+        }
+        let idle: Vec<SelectorId> = self.selectors.entries.iter().enumerate().filter(|(_, e)| e.as_ref().is_some_and(|e| e.total == 0)).map(|(i, _)| i).collect();
+        if !idle.is_empty() {
+            self.selector_generation += 1;
+        }
+        for id in idle {
+            self.selectors.remove(id);
+        }
+    }
+
+    /// Changes when selector-index ids may have been reused.
+    pub fn selector_generation(&self) -> u64 {
+        self.selector_generation
+    }
+
+    /// Selector counts, affinity sets and claim users follow every pod
+    /// whether or not its node is cached.
+    fn index_pod(&mut self, key: &ObjectKey, pod: &AssignedPod, sign: i64) {
+        if sign > 0 {
+            match self.namespaces.get_mut(&key.namespace) {
+                Some(c) => *c += 1,
+                None => {
+                    self.namespaces.insert(key.namespace.clone(), 1);
+                }
+            }
+        } else if let Some(c) = self.namespaces.get_mut(&key.namespace) {
+            *c -= 1;
+            if *c == 0 {
+                self.namespaces.remove(&key.namespace);
+            }
+        }
+        if pod.affinity.is_some() {
+            if sign > 0 {
+                self.with_affinity.insert(key.clone());
+            } else {
+                self.with_affinity.remove(key);
+            }
+        }
+        if pod.affinity.as_ref().is_some_and(|a| !a.required_anti_affinity.is_empty()) {
+            if sign > 0 {
+                self.with_required_anti_affinity.insert(key.clone());
+            } else {
+                self.with_required_anti_affinity.remove(key);
+            }
+        }
+        for claim in pod_claim_keys(pod.pod()) {
+            if sign > 0 {
+                *self.claim_users.entry(claim).or_insert(0) += 1;
+            } else if let Some(c) = self.claim_users.get_mut(&claim) {
+                *c -= 1;
+                if *c == 0 {
+                    self.claim_users.remove(&claim);
+                }
+            }
+        }
     }
 
     fn account(&mut self, pod: &AssignedPod, sign: i64) {
@@ -262,23 +614,28 @@ impl Cache {
                 }
             }
         }
-        if let Some(owner) = &pod.owner {
-            let slots = self.slots.len();
-            let counts = self.owners.entry(owner.clone()).or_insert_with(|| OwnerCounts { by_slot: Vec::new(), total: 0 });
-            if counts.by_slot.len() < slots {
-                counts.by_slot.resize(slots, 0);
-            }
-            if let Some(c) = counts.by_slot.get_mut(slot) {
-                if sign > 0 {
-                    *c += 1;
-                    counts.total += 1;
-                } else if *c > 0 {
-                    *c -= 1;
-                    counts.total -= 1;
+        let labels = pod.labels();
+        if labels.is_empty() && self.selectors.unindexed.is_empty() {
+            return;
+        }
+        let namespace = pod.namespace();
+        // Matches are few: keep them on the stack (a pod add is a hot path).
+        let mut matched = [0usize; 16];
+        let mut n = 0;
+        let mut overflow = Vec::new();
+        for id in self.selectors.candidates(namespace, labels) {
+            if self.selectors.entries.get(id).and_then(Option::as_ref).is_some_and(|e| e.selector.matches(Some(labels))) {
+                if n < matched.len() {
+                    matched[n] = id;
+                    n += 1;
+                } else {
+                    overflow.push(id);
                 }
             }
-            if counts.total == 0 {
-                self.owners.remove(owner);
+        }
+        for id in matched[..n].iter().chain(overflow.iter()) {
+            if let Some(e) = self.selectors.entries.get_mut(*id).and_then(Option::as_mut) {
+                e.adjust(slot, pod.terminating, sign);
             }
         }
     }
@@ -294,17 +651,19 @@ mod tests {
             labels["topology.kubernetes.io/zone"] = z.into();
         }
         let n = serde_json::json!({"metadata": {"name": name, "labels": labels},
-            "status": {"allocatable": {"cpu": "4", "memory": "8Gi", "pods": "110"}}});
+            "status": {"allocatable": {"cpu": "4", "memory": "8Gi", "pods": "110"},
+                "images": [{"names": ["nginx:1.27"], "sizeBytes": 70000000}]}});
         Rc::new(Object::Node(serde_json::from_value(n).unwrap()))
     }
 
-    fn pod(name: &str, cpu: &str, owner: &str) -> Pod {
-        serde_json::from_value(serde_json::json!({
-            "metadata": {"name": name, "namespace": "default",
-                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "rs", "uid": owner, "controller": true}]},
-            "spec": {"containers": [{"name": "c", "resources": {"requests": {"cpu": cpu}}}]}
-        }))
-        .unwrap()
+    fn pod(name: &str, cpu: &str, app: &str) -> Rc<Object> {
+        Rc::new(Object::Pod(
+            serde_json::from_value(serde_json::json!({
+                "metadata": {"name": name, "namespace": "default", "labels": {"app": app}},
+                "spec": {"containers": [{"name": "c", "resources": {"requests": {"cpu": cpu}}}]}
+            }))
+            .unwrap(),
+        ))
     }
 
     #[test]
@@ -315,20 +674,31 @@ mod tests {
         c.upsert_node(node("c", Some("z2")));
         let order: Vec<String> = c.ordered_nodes().iter().map(|n| n.name.to_string()).collect();
         assert_eq!(order, vec!["a", "c", "b"], "zones round-robin");
+        assert_eq!(c.image_node_count("nginx:1.27"), 3);
+        let web = c.ensure_selector("default", &Selector::parse("app=web").unwrap()).unwrap();
         let key = ObjectKey::new("default", "p1");
-        c.add_pod(key.clone(), AssignedPod::from_pod(&pod("p1", "500m", "u1"), "a"));
+        c.add_pod(key.clone(), AssignedPod::new(pod("p1", "500m", "web"), Rc::from("a")));
         assert_eq!(c.node("a").unwrap().requested.milli_cpu, 500);
-        assert_eq!(c.owner_counts("u1").unwrap()[c.node("a").unwrap().slot], 1);
+        let slot_a = c.node("a").unwrap().slot;
+        assert_eq!(c.selector(web).unwrap().live_at(slot_a), 1);
         // Pod known before its node: counted when the node arrives.
-        c.add_pod(ObjectKey::new("default", "p2"), AssignedPod::from_pod(&pod("p2", "1", "u1"), "d"));
+        c.add_pod(ObjectKey::new("default", "p2"), AssignedPod::new(pod("p2", "1", "web"), Rc::from("d")));
         c.upsert_node(node("d", None));
         assert_eq!(c.node("d").unwrap().requested.milli_cpu, 1000);
+        assert_eq!(c.selector(web).unwrap().total(), 2);
+        // A selector created late counts the pods already there.
+        let late = c.ensure_selector("default", &Selector::parse("app in (web,db)").unwrap()).unwrap();
+        assert_eq!(c.selector(late).unwrap().total(), 2);
         c.remove_node("a");
         assert!(c.node("a").is_none());
+        assert_eq!(c.selector(web).unwrap().total(), 1);
+        assert_eq!(c.image_node_count("nginx:1.27"), 3);
         c.upsert_node(node("a", Some("z1")));
         assert_eq!(c.node("a").unwrap().requested.milli_cpu, 500);
         c.remove_pod(&key);
         assert_eq!(c.node("a").unwrap().requested.milli_cpu, 0);
         assert_eq!(c.node("a").unwrap().pod_count, 0);
+        assert_eq!(c.selector(web).unwrap().total(), 1);
+        assert_eq!(c.selector(late).unwrap().total(), 1);
     }
 }

@@ -1,6 +1,8 @@
-//! Explanations of scheduling decisions for the UI: per pod, the last
-//! attempt's verdict for each node evaluated (which filter rejected it and
-//! why, or its score per plugin), kept for a bounded number of pods.
+//! Explanations of scheduling decisions for the UI and `explain`: per pod,
+//! the last attempt's verdict for each node evaluated (which filter
+//! rejected it and why, what else would have, or its score per plugin),
+//! preemption's candidates and victims, and what would let a pending pod
+//! schedule, kept for a bounded number of pods.
 
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
@@ -24,6 +26,8 @@ pub const SCORED_NODES_PER_LARGE_DECISION: usize = 20;
 pub enum FilterVerdict {
     Passed,
     Failed { plugin: &'static str, code: Code, reasons: Vec<String> },
+    /// PreFilter narrowed the nodes to others (`node(s) didn't satisfy plugin(s) [...]`).
+    NotConsidered { reason: String },
 }
 
 /// One score plugin's view of a node: its raw score, the score after the
@@ -40,10 +44,46 @@ pub struct PluginScore {
 pub struct NodeVerdict {
     pub node: Rc<str>,
     pub filter: FilterVerdict,
+    /// For a rejected node: the filters after the rejecting one that would
+    /// also reject it (the scheduler stops at the first; this is for the
+    /// explanation), with their reasons.
+    pub also_failing: Vec<(&'static str, Vec<String>)>,
     /// Empty when the node was filtered out or was the only feasible node.
     pub scores: Vec<PluginScore>,
     /// Sum of the weighted scores, if the node was scored.
     pub total: Option<i64>,
+}
+
+/// A node preemption could free, and whom it would evict.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CandidateNote {
+    pub node: Rc<str>,
+    /// (pod, priority), most important first.
+    pub victims: Vec<(ObjectKey, i32)>,
+    pub pdb_violations: usize,
+}
+
+/// What DefaultPreemption did in this attempt.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PreemptionNote {
+    /// Why the pod may not preempt, if it may not.
+    pub not_eligible: Option<String>,
+    pub candidates: Vec<CandidateNote>,
+    /// The node nominated, whose victims were evicted.
+    pub nominated: Option<Rc<str>>,
+    /// Per node that offered no candidate: why (as the message counts it).
+    pub rejected: Vec<(Rc<str>, String)>,
+}
+
+/// How the attempt ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Result {
+    /// Bound (or binding) to `chosen`.
+    Scheduled,
+    /// Waiting in PreBind for its volumes to bind before binding to `chosen`.
+    WaitingForVolumes,
+    Unschedulable,
+    Error,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,19 +92,43 @@ pub struct Decision {
     pub time: VirtualTime,
     /// 1 for the first attempt.
     pub attempt: u32,
+    pub result: Result,
     /// Nodes in the cluster when the pod was tried.
     pub nodes_total: usize,
     /// Nodes filtered before enough feasible ones were found.
     pub evaluated: usize,
     pub feasible: usize,
+    /// A PreFilter that rejected the pod outright: (plugin, reason).
+    pub pre_filter_rejection: Option<(&'static str, String)>,
+    /// Filter plugins whose PreFilter said Skip (they passed every node),
+    /// one bit per plugin in filter order.
+    pub skipped_filter_mask: u32,
     /// Score plugins that had nothing to say about this pod (PreScore Skip).
     pub skipped_plugins: Vec<&'static str>,
+    /// The pod's nominated node was tried first and fit.
+    pub nominated_node_first: bool,
     pub nodes: Vec<NodeVerdict>,
     /// Evaluated nodes left out of `nodes` to bound memory.
     pub omitted: usize,
     pub chosen: Option<Rc<str>>,
+    /// How many feasible nodes shared the best total (the choice among
+    /// them was random).
+    pub tied: usize,
+    pub preemption: Option<PreemptionNote>,
+    /// The preemption an earlier attempt made for this pod (the attempt
+    /// that nominated the node it later went to), kept for the explanation.
+    pub earlier_preemption: Option<(u32, PreemptionNote)>,
+    /// In plain words, what would let a pod that did not fit schedule.
+    pub hints: Vec<String>,
     /// The Scheduled or FailedScheduling event message.
     pub message: String,
+}
+
+impl Decision {
+    /// Filter plugins whose PreFilter said Skip, in filter order.
+    pub fn skipped_filters(&self) -> Vec<&'static str> {
+        super::plugins::FILTERS.iter().enumerate().filter(|(i, _)| self.skipped_filter_mask & (1 << i) != 0).map(|(_, f)| f.name).collect()
+    }
 }
 
 /// The most recent decision per pod, oldest forgotten first.
@@ -81,6 +145,10 @@ impl DecisionLog {
         self.by_pod.get(pod).map(|(_, d)| d)
     }
 
+    pub fn get_mut(&mut self, pod: &ObjectKey) -> Option<&mut Decision> {
+        self.by_pod.get_mut(pod).map(|(_, d)| d)
+    }
+
     pub fn len(&self) -> usize {
         self.by_pod.len()
     }
@@ -89,7 +157,15 @@ impl DecisionLog {
         self.by_pod.is_empty()
     }
 
-    pub fn insert(&mut self, decision: Decision) {
+    pub fn insert(&mut self, mut decision: Decision) {
+        if decision.preemption.as_ref().is_none_or(|p| p.nominated.is_none()) {
+            if let Some((_, old)) = self.by_pod.get(&decision.pod) {
+                decision.earlier_preemption = match &old.preemption {
+                    Some(p) if p.nominated.is_some() => Some((old.attempt, p.clone())),
+                    _ => old.earlier_preemption.clone(),
+                };
+            }
+        }
         self.seq += 1;
         let key = decision.pod.clone();
         self.verdicts += decision.nodes.len();

@@ -103,6 +103,15 @@ impl World {
         self.sim.api.create(Object::from_json(ids::priority_classes(), pc).unwrap()).unwrap();
     }
 
+    /// A ReplicaSet object (no controller runs here: it only gives default
+    /// spreading its selector).
+    fn replica_set(&mut self, name: &str, uid: &str, labels: Value) {
+        let rs = json!({"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": name, "namespace": "default", "uid": uid},
+            "spec": {"replicas": 0, "selector": {"matchLabels": labels.clone()}, "template": {"metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}});
+        self.sim.api.create(Object::from_json(ids::replica_sets(), rs).unwrap()).unwrap();
+    }
+
     fn pod(&mut self, p: Value) {
         self.sim.api.create(Object::from_json(ids::pods(), p).unwrap()).unwrap();
     }
@@ -337,9 +346,9 @@ fn spreads_pods_of_one_owner_across_nodes() {
     for i in 1..=3 {
         w.node(node_json(&format!("node-{i}"), "32", json!({})));
     }
-    // Pods of other owners already make node-1 busier on cpu; spreading and
-    // least-allocated still both prefer balance across nodes.
-    let owner = json!({"metadata": {"ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-abc", "uid": "rs-uid-1", "controller": true}]}});
+    // Default spreading counts the pods the owning ReplicaSet selects.
+    w.replica_set("web-abc", "rs-uid-1", json!({"app": "web"}));
+    let owner = json!({"metadata": {"labels": {"app": "web"}, "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-abc", "uid": "rs-uid-1", "controller": true}]}});
     for i in 0..9 {
         w.pod(pod_json(&format!("web-{i}"), "100m", owner.clone()));
     }
@@ -430,6 +439,222 @@ fn adaptive_node_sampling() {
     assert_eq!(n(10_000), 500); // at least 5%
 }
 
+fn create(w: &mut World, group: &str, plural: &str, obj: Value) {
+    let rid = crate::engine::api::find_resource(group, plural).unwrap();
+    w.sim.api.create(Object::from_json(rid, obj).unwrap()).unwrap();
+}
+
+fn force_delete(w: &mut World, pod: &str) {
+    w.sim.api.delete(ids::pods(), "default", pod, &DeleteOptions { grace_period_seconds: Some(0), ..Default::default() }).unwrap();
+}
+
+fn pod_object(w: &World, pod: &str) -> k8s_openapi::api::core::v1::Pod {
+    match &*w.sim.api.get(ids::pods(), "default", pod).unwrap() {
+        Object::Pod(p) => p.clone(),
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn preempts_the_cheapest_victims_and_nominates_their_node() {
+    let mut w = World::new();
+    w.node(node_json("node-a", "4", json!({})));
+    w.node(node_json("node-b", "4", json!({})));
+    w.priority_class("low", 10, "PreemptLowerPriority");
+    w.priority_class("high", 1000, "PreemptLowerPriority");
+    let low = |node: &str, app: &str| json!({"metadata": {"labels": {"app": app}}, "spec": {"nodeName": node, "priorityClassName": "low"}});
+    w.pod(pod_json("a1", "3", low("node-a", "db")));
+    w.pod(pod_json("b1", "2", low("node-b", "web")));
+    w.pod(pod_json("b2", "1500m", low("node-b", "web")));
+    // The db pod's budget allows no disruption: node-a would break it.
+    create(&mut w, "policy", "poddisruptionbudgets", json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+        "metadata": {"name": "db", "namespace": "default"}, "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "db"}}}}));
+    w.run_ms(100);
+    w.pod(pod_json("vip", "2", json!({"spec": {"priorityClassName": "high"}})));
+    w.run_ms(100);
+    assert_eq!(w.node_of("vip"), None);
+    let vip = pod_object(&w, "vip");
+    assert_eq!(vip.status.as_ref().and_then(|s| s.nominated_node_name.as_deref()), Some("node-b"));
+    assert_eq!(w.events("vip", "FailedScheduling")[0].0, "0/2 nodes are available: 2 Insufficient cpu.");
+    // Only b2 goes: b1 alone leaves room (the more important victims are reprieved first).
+    let b2 = pod_object(&w, "b2");
+    assert!(b2.metadata.deletion_timestamp.is_some());
+    let target = b2.status.as_ref().and_then(|s| s.conditions.as_ref()).and_then(|c| c.iter().find(|c| c.type_ == "DisruptionTarget")).cloned();
+    assert_eq!(target.as_ref().and_then(|c| c.reason.as_deref()), Some("PreemptionByScheduler"));
+    assert!(pod_object(&w, "b1").metadata.deletion_timestamp.is_none());
+    assert!(pod_object(&w, "a1").metadata.deletion_timestamp.is_none());
+    let uid = vip.metadata.uid.clone().unwrap_or_default();
+    assert_eq!(w.events("b2", "Preempted"), vec![(format!("Preempted by pod {uid} on node node-b"), 1, "default-scheduler".to_string())]);
+    let d = w.scheduler().decision(&ObjectKey::new("default", "vip")).unwrap();
+    let p = d.preemption.as_ref().unwrap();
+    assert_eq!(p.nominated.as_deref(), Some("node-b"));
+    let a = p.candidates.iter().find(|c| &*c.node == "node-a").unwrap();
+    assert_eq!(a.pdb_violations, 1);
+    // While the victim terminates the pod waits; once it is gone the pod takes its nominated node.
+    w.run_ms(10_000);
+    assert_eq!(w.node_of("vip"), None);
+    force_delete(&mut w, "b2");
+    w.run_ms(2_000);
+    assert_eq!(w.node_of("vip").as_deref(), Some("node-b"));
+    assert!(w.scheduler().decision(&ObjectKey::new("default", "vip")).unwrap().nominated_node_first);
+}
+
+#[test]
+fn required_anti_affinity_keeps_replicas_apart_and_is_symmetric() {
+    let mut w = World::new();
+    for i in 1..=3 {
+        w.node(node_json(&format!("node-{i}"), "4", json!({})));
+    }
+    let anti = json!({"metadata": {"labels": {"app": "web"}}, "spec": {"affinity": {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"labelSelector": {"matchLabels": {"app": "web"}}, "topologyKey": "kubernetes.io/hostname"}]}}}});
+    for i in 0..4 {
+        w.pod(pod_json(&format!("web-{i}"), "100m", anti.clone()));
+    }
+    w.run_ms(1_000);
+    let mut nodes: Vec<String> = (0..4).filter_map(|i| w.node_of(&format!("web-{i}"))).collect();
+    nodes.sort();
+    assert_eq!(nodes, vec!["node-1", "node-2", "node-3"]);
+    let pending = (0..4).map(|i| format!("web-{i}")).find(|p| w.node_of(p).is_none()).unwrap();
+    assert_eq!(
+        w.events(&pending, "FailedScheduling")[0].0,
+        "0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod."
+    );
+    // A plain pod matching their selector is kept away by the running pods' rule.
+    w.pod(pod_json("plain", "100m", json!({"metadata": {"labels": {"app": "web"}}})));
+    w.run_ms(1_000);
+    assert_eq!(w.node_of("plain"), None);
+    assert!(w.events("plain", "FailedScheduling")[0].0.starts_with("0/3 nodes are available: 3 node(s) didn't satisfy existing pods anti-affinity rules."));
+    // The explanation says which rule and what would help.
+    let e = super::explain::explain(&w.sim.api, Some(w.scheduler()), "default", &pending).unwrap();
+    let text = super::explain::to_text(&e);
+    assert!(text.contains("InterPodAffinity: node(s) didn't match pod anti-affinity rules"), "{text}");
+    assert!(text.contains("add a node in a new kubernetes.io/hostname domain"), "{text}");
+}
+
+#[test]
+fn the_explanation_groups_a_hundred_nodes_by_their_verdicts() {
+    let mut w = World::new();
+    for i in 0..100 {
+        let extra = match i {
+            0..40 => json!({"spec": {"taints": [{"key": "dedicated", "value": "gpu", "effect": "NoSchedule"}]}}),
+            40..99 => json!({"metadata": {"labels": {"disktype": "hdd"}}}),
+            _ => json!({"metadata": {"labels": {"disktype": "ssd"}}}),
+        };
+        w.node(node_json(&format!("node-{i:03}"), "4", extra));
+    }
+    w.pod(pod_json("db", "100m", json!({"spec": {"nodeSelector": {"disktype": "ssd"}}})));
+    w.run_ms(500);
+    assert_eq!(w.node_of("db").as_deref(), Some("node-099"));
+    let e = super::explain::explain(&w.sim.api, Some(w.scheduler()), "default", "db").unwrap();
+    let rows = &e.attempt.as_ref().unwrap().rows;
+    let shape: Vec<(usize, bool, bool)> = rows.iter().map(|r| (r.nodes.len(), r.feasible, r.chosen)).collect();
+    assert_eq!(shape, vec![(1, true, true), (59, false, false), (40, false, false)]);
+    assert_eq!(&*rows[0].nodes[0], "node-099");
+    let text = super::explain::to_text(&e);
+    assert!(text.contains("node-040, node-041 … node-098 (59 nodes)   NodeAffinity: node(s) didn't match Pod's node affinity/selector"), "{text}");
+    assert!(text.contains("(40 nodes)   TaintToleration: node(s) had untolerated taint {dedicated: gpu}"), "{text}");
+}
+
+/// A StorageClass, claim and pod for volume binding tests.
+fn volume_world(provisioner: &str) -> World {
+    let mut w = World::new();
+    w.node(node_json("node-1", "4", json!({})));
+    w.node(node_json("node-2", "4", json!({})));
+    create(&mut w, "storage.k8s.io", "storageclasses", json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+        "metadata": {"name": "local"}, "provisioner": provisioner, "volumeBindingMode": "WaitForFirstConsumer"}));
+    create(&mut w, "", "persistentvolumeclaims", json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "data", "namespace": "default"},
+        "spec": {"storageClassName": "local", "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}));
+    w
+}
+
+fn claim_of(w: &World) -> k8s_openapi::api::core::v1::PersistentVolumeClaim {
+    let rid = crate::engine::api::find_resource("", "persistentvolumeclaims").unwrap();
+    match &*w.sim.api.get(rid, "default", "data").unwrap() {
+        Object::PersistentVolumeClaim(c) => c.clone(),
+        _ => unreachable!(),
+    }
+}
+
+fn with_claim(name: &str) -> Value {
+    pod_json(name, "100m", json!({"spec": {"volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}]}}))
+}
+
+#[test]
+fn binds_wait_for_first_consumer_volumes_before_the_pod() {
+    let mut w = volume_world("kubernetes.io/no-provisioner");
+    create(&mut w, "", "persistentvolumes", json!({"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "pv-2"},
+        "spec": {"storageClassName": "local", "capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"], "hostPath": {"path": "/data"},
+            "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [{"key": "kubernetes.io/hostname", "operator": "In", "values": ["node-2"]}]}]}}}}));
+    let pv_rid = crate::engine::api::find_resource("", "persistentvolumes").unwrap();
+    w.sim.api.modify(pv_rid, "", "pv-2", true, |o| {
+        if let Object::PersistentVolume(v) = o {
+            v.status.get_or_insert_with(Default::default).phase = Some("Available".into());
+        }
+        true
+    }).unwrap();
+    w.pod(with_claim("app"));
+    w.run_ms(500);
+    // PreBind wrote the claimRef; the pod waits for the PV controller.
+    assert_eq!(w.node_of("app"), None);
+    let pv = match &*w.sim.api.get(pv_rid, "", "pv-2").unwrap() {
+        Object::PersistentVolume(v) => v.clone(),
+        _ => unreachable!(),
+    };
+    assert_eq!(pv.spec.as_ref().and_then(|s| s.claim_ref.as_ref()).and_then(|r| r.name.as_deref()), Some("data"));
+    assert_eq!(w.scheduler().waiting_for_volumes(&ObjectKey::new("default", "app")), Some("node-2"));
+    // What the PV controller does: bind the claim.
+    let pvc_rid = crate::engine::api::find_resource("", "persistentvolumeclaims").unwrap();
+    w.sim.api.modify(pvc_rid, "default", "data", false, |o| {
+        if let Object::PersistentVolumeClaim(c) = o {
+            c.spec.get_or_insert_with(Default::default).volume_name = Some("pv-2".into());
+            c.metadata.annotations.get_or_insert_with(Default::default).insert("pv.kubernetes.io/bind-completed".into(), "yes".into());
+        }
+        true
+    }).unwrap();
+    w.run_ms(2_000);
+    assert_eq!(w.node_of("app").as_deref(), Some("node-2"));
+    assert_eq!(w.events("app", "Scheduled")[0].0, "Successfully assigned default/app to node-2");
+}
+
+#[test]
+fn selects_a_node_for_provisioning_and_gives_up_after_600_seconds() {
+    let mut w = volume_world("example.com/nobody-runs-this");
+    w.pod(with_claim("app"));
+    w.run_ms(500);
+    let pvc = claim_of(&w);
+    let selected = pvc.metadata.annotations.as_ref().and_then(|a| a.get("volume.kubernetes.io/selected-node")).cloned();
+    assert!(selected.as_deref().is_some_and(|n| n.starts_with("node-")), "{selected:?}");
+    w.run_ms(590_000);
+    assert!(w.events("app", "FailedScheduling").is_empty(), "still waiting in PreBind");
+    w.run_ms(11_000);
+    assert_eq!(w.node_of("app"), None);
+    assert_eq!(w.events("app", "FailedScheduling")[0].0, "running PreBind plugin \"VolumeBinding\": binding volumes: context deadline exceeded");
+    assert_eq!(w.condition("app").map(|c| c.1), Some("SchedulerError".to_string()));
+}
+
+#[test]
+fn refuses_pods_whose_claims_cannot_bind_yet() {
+    let mut w = World::new();
+    w.node(node_json("node-1", "4", json!({})));
+    create(&mut w, "storage.k8s.io", "storageclasses", json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+        "metadata": {"name": "fast"}, "provisioner": "example.com/fast", "volumeBindingMode": "Immediate"}));
+    create(&mut w, "", "persistentvolumeclaims", json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "data", "namespace": "default"},
+        "spec": {"storageClassName": "fast", "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}));
+    w.pod(with_claim("immediate"));
+    w.pod(pod_json("missing", "100m", json!({"spec": {"volumes": [{"name": "v", "persistentVolumeClaim": {"claimName": "nope"}}]}})));
+    w.run_ms(500);
+    assert_eq!(
+        w.events("immediate", "FailedScheduling")[0].0,
+        "0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling."
+    );
+    assert_eq!(
+        w.events("missing", "FailedScheduling")[0].0,
+        "0/1 nodes are available: persistentvolumeclaim \"nope\" not found. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling."
+    );
+}
+
 /// Throughput in a release build: `cargo test --release --lib scheduler_throughput -- --ignored --nocapture`.
 #[test]
 #[ignore]
@@ -440,6 +665,11 @@ fn scheduler_throughput() {
     w.sim.activity.enabled = false;
     for i in 0..nodes {
         w.node(node_json(&format!("worker-{i}"), "32", json!({})));
+    }
+    // The owners exist, so default spreading counts the pods their
+    // selectors match (as it did by owner before selectors were modelled).
+    for i in 0..50 {
+        w.replica_set(&format!("app-{i}"), &format!("uid-{i}"), json!({"app": format!("app-{i}")}));
     }
     w.sim.stop("scheduler").unwrap();
     for i in 0..pods {

@@ -38,6 +38,8 @@ pub fn run(s: &mut Session) -> Result {
         "create job" => job(s),
         "create cronjob" => cronjob(s),
         "create serviceaccount" => serviceaccount(s),
+        "create poddisruptionbudget" => pod_disruption_budget(s),
+        "create priorityclass" => priority_class(s),
         "create ingress" => super::create_ingress::run(s),
         other => Err(Error::Message(format!("error: \"kubectl {other}\" is not available in this simulation"))),
     }
@@ -338,6 +340,90 @@ fn data_sources(s: &Session) -> std::result::Result<BTreeMap<String, String>, Er
         data.insert(key, text);
     }
     Ok(data)
+}
+
+/// `kubectl create poddisruptionbudget NAME --selector=… --min-available=N|--max-unavailable=N`.
+fn pod_disruption_budget(s: &mut Session) -> Result {
+    use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec, PodDisruptionBudgetStatus};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
+    let name = one_name(s)?;
+    let selector = s.args.value("selector").unwrap_or("").to_string();
+    let min = s.args.value("min-available").unwrap_or("").to_string();
+    let max = s.args.value("max-unavailable").unwrap_or("").to_string();
+    if selector.is_empty() {
+        return Err(Error::Message("error: a selector must be specified".into()));
+    }
+    if min.is_empty() && max.is_empty() {
+        return Err(Error::Message("error: one of min-available or max-unavailable must be specified".into()));
+    }
+    if !min.is_empty() && !max.is_empty() {
+        return Err(Error::Message("error: min-available and max-unavailable cannot be both specified".into()));
+    }
+    let valid = |v: &str| {
+        let digits = v.strip_suffix('%').unwrap_or(v);
+        !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+    };
+    if !min.is_empty() && !valid(&min) {
+        return Err(Error::Message("error: invalid format specified for min-available".into()));
+    }
+    if !max.is_empty() && !valid(&max) {
+        return Err(Error::Message("error: invalid format specified for max-unavailable".into()));
+    }
+    let parsed = crate::engine::selector::Selector::parse(&selector).map_err(|e| Error::Message(format!("error: {e}")))?;
+    let mut match_labels = BTreeMap::new();
+    let mut expressions = Vec::new();
+    for r in parsed.requirements {
+        use crate::engine::selector::Op;
+        match r.op {
+            Op::Equals => {
+                match_labels.insert(r.key, r.values.into_iter().next().unwrap_or_default());
+            }
+            Op::NotEquals => return Err(Error::Message("error: \"!=\" is not a valid label selector operator".into())),
+            op => {
+                let operator = match op {
+                    Op::NotIn => "NotIn",
+                    Op::In => "In",
+                    Op::Exists => "Exists",
+                    _ => "DoesNotExist",
+                };
+                let values = (!r.values.is_empty()).then_some(r.values);
+                expressions.push(LabelSelectorRequirement { key: r.key, operator: operator.into(), values });
+            }
+        }
+    }
+    let int_or = |v: &str| match v.parse::<i32>() {
+        Ok(n) => IntOrString::Int(n),
+        Err(_) => IntOrString::String(v.to_string()),
+    };
+    let pdb = PodDisruptionBudget {
+        metadata: ObjectMeta { name: Some(name), ..Default::default() },
+        spec: Some(PodDisruptionBudgetSpec {
+            min_available: (!min.is_empty()).then(|| int_or(&min)),
+            max_unavailable: (!max.is_empty()).then(|| int_or(&max)),
+            selector: Some(LabelSelector {
+                match_labels: (!match_labels.is_empty()).then_some(match_labels),
+                match_expressions: (!expressions.is_empty()).then_some(expressions),
+            }),
+            ..Default::default()
+        }),
+        status: Some(PodDisruptionBudgetStatus::default()),
+    };
+    submit_generated(s, Object::PodDisruptionBudget(pdb), None, "created")
+}
+
+/// `kubectl create priorityclass NAME [--value=N] [--global-default] [--description=…] [--preemption-policy=…]`.
+fn priority_class(s: &mut Session) -> Result {
+    use k8s_openapi::api::scheduling::v1::PriorityClass;
+    let name = one_name(s)?;
+    let value = int_flag(s, "value", 0)?;
+    let pc = PriorityClass {
+        metadata: ObjectMeta { name: Some(name), ..Default::default() },
+        value,
+        global_default: s.args.flag("global-default").then_some(true),
+        description: s.args.value("description").filter(|d| !d.is_empty()).map(str::to_string),
+        preemption_policy: Some(s.args.value("preemption-policy").unwrap_or("PreemptLowerPriority").to_string()),
+    };
+    submit_generated(s, Object::PriorityClass(pc), None, "created")
 }
 
 fn configmap(s: &mut Session) -> Result {

@@ -8,6 +8,7 @@
 
 mod autoscaling;
 mod network;
+mod pdb;
 mod storage;
 mod workloads;
 
@@ -121,6 +122,7 @@ pub fn describe_object(s: &Session, obj: &Object, show_events: bool, now: Virtua
         Object::Node(_) => describe_node(&mut w, s, obj, now),
         Object::Service(_) => describe_service(&mut w, s, obj),
         Object::Namespace(_) => describe_namespace(&mut w, s, obj),
+        Object::PodDisruptionBudget(p) => pdb::describe(&mut w, p),
         Object::StatefulSet(set) => workloads::describe_stateful_set(&mut w, s, obj, set),
         Object::DaemonSet(ds) => workloads::describe_daemon_set(&mut w, s, obj, ds),
         Object::Job(job) => workloads::describe_job(&mut w, obj, job),

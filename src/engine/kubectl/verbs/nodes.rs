@@ -2,7 +2,8 @@
 
 use k8s_openapi::api::core::v1::{Pod, Taint};
 
-use crate::engine::api::{ids, meta, Object};
+use crate::engine::api::{ids, meta, Object, Reason};
+use crate::engine::sim::clock::VirtualTime;
 use crate::engine::apiserver::{DeleteOptions, Query};
 use crate::engine::kubectl::manifest::{self, DryRun, Failure};
 use crate::engine::kubectl::targets::{self, Target};
@@ -63,106 +64,282 @@ fn pod_key(p: &Pod) -> String {
     format!("{}/{}", p.metadata.namespace.clone().unwrap_or_default(), p.metadata.name.clone().unwrap_or_default())
 }
 
+/// How one pod's eviction is going (kubectl runs one goroutine per pod).
+enum Progress {
+    /// Ask for the eviction at this instant.
+    Evict(VirtualTime),
+    /// Evicted: poll every second until it is gone.
+    Wait { uid: Option<String>, poll: VirtualTime },
+    Done,
+    Failed(String),
+}
+
+/// How often a refused eviction is retried.
+const EVICT_RETRY_MS: u64 = 5_000;
+/// How often drain looks whether an evicted pod is gone.
+const DELETE_POLL_MS: u64 = 1_000;
+
+/// `kubectl drain`: cordon every node, then per node evict (or, with
+/// `--disable-eviction`, delete) its pods and wait until they are gone.
+/// An eviction a PodDisruptionBudget refuses is retried every 5 s, as
+/// kubectl does, while virtual time runs. Output keeps stdout and stderr
+/// in the order kubectl writes them.
 fn drain(s: &mut Session) -> Result {
     let dry = DryRun::from_session(s)?;
     let names = s.args.positionals.clone();
     let (targets, mut failures) = node_targets(s, &names)?;
+    s.interleaved = Some(String::new());
     let ignore_daemonsets = s.args.flag("ignore-daemonsets");
     let force = s.args.flag("force");
     let delete_emptydir = s.args.flag("delete-emptydir-data") || s.args.flag("delete-local-data");
+    let use_eviction = !s.args.flag("disable-eviction");
     let grace: Option<i64> = s.args.value("grace-period").and_then(|g| g.parse().ok()).filter(|g: &i64| *g >= 0);
     let timeout = timeout_ms(s, 0)?;
+    for f in std::mem::take(&mut failures) {
+        let text = match f {
+            Failure::Api(e) => s.format_api_error(&e),
+            Failure::Text(t) => t,
+        };
+        s.say(true, &format!("{text}\n"));
+    }
+    // RunCordonOrUncordon: every node first.
     for t in &targets {
         match set_cordon(s, &t.name, true, dry) {
-            Ok(true) => s.out.push_str(&format!("node/{} cordoned{}\n", t.name, dry.suffix())),
-            Ok(false) => s.out.push_str(&format!("node/{} already cordoned{}\n", t.name, dry.suffix())),
+            Ok(true) => s.say(false, &format!("node/{} cordoned{}\n", t.name, dry.suffix())),
+            Ok(false) => s.say(false, &format!("node/{} already cordoned{}\n", t.name, dry.suffix())),
             Err(f) => {
-                failures.push(f);
-                continue;
+                let text = match f {
+                    Failure::Api(e) => s.format_api_error(&e),
+                    Failure::Text(t) => t,
+                };
+                s.say(true, &format!("error: unable to cordon node {:?}: {text}\n", t.name));
             }
         }
-        let fields = FieldSelector::parse(&format!("spec.nodeName={}", t.name)).map_err(|e| Error::Message(format!("error: {e}")))?;
-        let (pods, _) = s.cluster.sim.api.list(&Query::all(ids::pods()).with_fields(fields))?;
-        let mut daemon = Vec::new();
-        let mut unmanaged = Vec::new();
-        let mut local = Vec::new();
-        let mut evict: Vec<Pod> = Vec::new();
-        for obj in &pods {
-            let Object::Pod(p) = &**obj else { continue };
-            let phase = p.status.as_ref().and_then(|s| s.phase.as_deref());
-            let finished = matches!(phase, Some("Succeeded") | Some("Failed"));
-            let is_mirror = p.metadata.annotations.as_ref().is_some_and(|a| a.contains_key("kubernetes.io/config.mirror"));
-            if is_mirror {
-                continue;
+    }
+    let mut fatal: Vec<String> = Vec::new();
+    let mut remaining: Vec<String> = Vec::new();
+    for t in &targets {
+        match drain_node(s, &t.name, dry, ignore_daemonsets, force, delete_emptydir, use_eviction, grace, timeout) {
+            Ok(()) => s.say(false, &format!("node/{} drained{}\n", t.name, dry.suffix())),
+            Err(e) => {
+                s.say(true, &format!("error: unable to drain node {:?} due to error: {e}, continuing command...\n", t.name));
+                fatal.push(e);
+                remaining.push(t.name.clone());
             }
-            let controller = meta::controller_of(p.metadata.owner_references.as_ref());
-            if controller.is_some_and(|c| c.kind == "DaemonSet") && !finished {
-                daemon.push(pod_key(p));
-                continue;
-            }
-            if controller.is_none() && !finished {
-                unmanaged.push(pod_key(p));
-            }
-            let has_empty_dir = p.spec.as_ref().and_then(|s| s.volumes.as_ref()).is_some_and(|v| v.iter().any(|v| v.empty_dir.is_some()));
-            if has_empty_dir && !finished {
-                local.push(pod_key(p));
-            }
-            evict.push(p.clone());
         }
-        let mut problems = Vec::new();
-        if !daemon.is_empty() && !ignore_daemonsets {
-            problems.push(format!("cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): {}", daemon.join(", ")));
+    }
+    if !remaining.is_empty() {
+        s.say(true, "There are pending nodes to be drained:\n");
+        for n in &remaining {
+            s.say(true, &format!(" {n}\n"));
         }
-        if !unmanaged.is_empty() && !force {
-            problems.push(format!("cannot delete Pods that declare no controller (use --force to override): {}", unmanaged.join(", ")));
-        }
-        if !local.is_empty() && !delete_emptydir {
-            problems.push(format!("cannot delete Pods with local storage (use --delete-emptydir-data to override): {}", local.join(", ")));
-        }
-        if !problems.is_empty() {
-            let joined = if problems.len() == 1 { problems[0].clone() } else { format!("[{}]", problems.join(", ")) };
-            s.err.push_str(&format!("error: unable to drain node {:?} due to error: {joined}, continuing command...\n", t.name));
-            s.err.push_str(&format!("There are pending nodes to be drained:\n {}\n", t.name));
-            failures.push(Failure::Text(joined));
+    }
+    match fatal.len() {
+        0 => Ok(()),
+        1 => Err(Error::Message(format!("error: {}", fatal[0]))),
+        _ => Err(Error::Message(format!("error: [{}]", fatal.join(", ")))),
+    }
+}
+
+/// `deleteOrEvictPodsSimple` for one node; `Err` is the aggregated error text.
+#[allow(clippy::too_many_arguments)]
+fn drain_node(
+    s: &mut Session,
+    node: &str,
+    dry: DryRun,
+    ignore_daemonsets: bool,
+    force: bool,
+    delete_emptydir: bool,
+    use_eviction: bool,
+    grace: Option<i64>,
+    timeout: u64,
+) -> std::result::Result<(), String> {
+    let fields = FieldSelector::parse(&format!("spec.nodeName={node}")).map_err(|e| e.to_string())?;
+    let (pods, _) = s.cluster.sim.api.list(&Query::all(ids::pods()).with_fields(fields)).map_err(|e| s.format_api_error(&e))?;
+    let mut daemon = Vec::new();
+    let mut unmanaged = Vec::new();
+    let mut local = Vec::new();
+    let mut evict: Vec<Pod> = Vec::new();
+    for obj in &pods {
+        let Object::Pod(p) = &**obj else { continue };
+        let phase = p.status.as_ref().and_then(|s| s.phase.as_deref());
+        let finished = matches!(phase, Some("Succeeded") | Some("Failed"));
+        let is_mirror = p.metadata.annotations.as_ref().is_some_and(|a| a.contains_key("kubernetes.io/config.mirror"));
+        if is_mirror {
             continue;
         }
-        let mut warnings = Vec::new();
-        if !daemon.is_empty() {
-            warnings.push(format!("ignoring DaemonSet-managed Pods: {}", daemon.join(", ")));
+        let controller = meta::controller_of(p.metadata.owner_references.as_ref());
+        if controller.is_some_and(|c| c.kind == "DaemonSet") && !finished {
+            daemon.push(pod_key(p));
+            continue;
         }
-        if !unmanaged.is_empty() {
-            warnings.push(format!("deleting Pods that declare no controller: {}", unmanaged.join(", ")));
+        if controller.is_none() && !finished {
+            unmanaged.push(pod_key(p));
         }
-        if !warnings.is_empty() {
-            s.err.push_str(&format!("Warning: {}\n", warnings.join("; ")));
+        let has_empty_dir = p.spec.as_ref().and_then(|s| s.volumes.as_ref()).is_some_and(|v| v.iter().any(|v| v.empty_dir.is_some()));
+        if has_empty_dir && !finished {
+            local.push(pod_key(p));
         }
+        evict.push(p.clone());
+    }
+    let mut problems = Vec::new();
+    if !daemon.is_empty() && !ignore_daemonsets {
+        problems.push(format!("cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): {}", daemon.join(", ")));
+    }
+    if !unmanaged.is_empty() && !force {
+        problems.push(format!("cannot delete Pods that declare no controller (use --force to override): {}", unmanaged.join(", ")));
+    }
+    if !local.is_empty() && !delete_emptydir {
+        problems.push(format!("cannot delete Pods with local storage (use --delete-emptydir-data to override): {}", local.join(", ")));
+    }
+    if !problems.is_empty() {
+        return Err(if problems.len() == 1 { problems.remove(0) } else { format!("[{}]", problems.join(", ")) });
+    }
+    let mut warnings = Vec::new();
+    if !daemon.is_empty() {
+        warnings.push(format!("ignoring DaemonSet-managed Pods: {}", daemon.join(", ")));
+    }
+    if !local.is_empty() {
+        warnings.push(format!("deleting Pods with local storage: {}", local.join(", ")));
+    }
+    if !unmanaged.is_empty() {
+        warnings.push(format!("deleting Pods that declare no controller: {}", unmanaged.join(", ")));
+    }
+    if !warnings.is_empty() {
+        s.say(true, &format!("Warning: {}\n", warnings.join("; ")));
+    }
+    match dry {
+        DryRun::Client => {
+            for p in &evict {
+                s.say(false, &format!("evicting pod {} (dry run)\n", pod_key(p)));
+            }
+            return Ok(());
+        }
+        DryRun::Server => {
+            for p in &evict {
+                s.say(false, &format!("evicting pod {} (server dry run)\n", pod_key(p)));
+                let ns = p.metadata.namespace.clone().unwrap_or_default();
+                let name = p.metadata.name.clone().unwrap_or_default();
+                let opts = DeleteOptions { grace_period_seconds: grace, dry_run: true, ..Default::default() };
+                let result = if use_eviction { s.cluster.sim.api.evict(&ns, &name, &opts) } else { s.cluster.sim.api.delete(ids::pods(), &ns, &name, &opts) };
+                if let Err(e) = result {
+                    if e.reason != Reason::NotFound {
+                        return Err(format!("error when evicting pods/{name:?} -n {ns:?}: {}", e.message));
+                    }
+                }
+            }
+            return Ok(());
+        }
+        DryRun::None => {}
+    }
+    if !use_eviction {
+        // deletePods: delete all, then wait for all.
         let mut gone = Vec::new();
         for p in &evict {
             let ns = p.metadata.namespace.clone().unwrap_or_default();
             let name = p.metadata.name.clone().unwrap_or_default();
-            s.err.push_str(&format!("evicting pod {ns}/{name}\n"));
-            if dry == DryRun::Client {
-                continue;
-            }
-            let opts = DeleteOptions { grace_period_seconds: grace, dry_run: dry == DryRun::Server, ..Default::default() };
+            let opts = DeleteOptions { grace_period_seconds: grace, ..Default::default() };
             match s.cluster.sim.api.delete(ids::pods(), &ns, &name, &opts) {
                 Ok(d) => gone.push((Target { rid: ids::pods(), namespace: ns, name, source: String::new() }, d.object().meta().uid.clone())),
-                Err(e) => failures.push(Failure::Api(e)),
+                Err(e) if e.reason == Reason::NotFound => {}
+                Err(e) => return Err(s.format_api_error(&e)),
             }
         }
-        if dry == DryRun::None {
-            let budget = if timeout == 0 { 3600 * 1000 } else { timeout };
-            if let Some(stuck) = wait_until_gone(s, &gone, budget) {
-                failures.push(Failure::Text(format!("unable to drain node {:?} due to error: error when waiting for pod {:?} in namespace {:?} to terminate: context deadline exceeded, continuing command...", t.name, stuck.name, stuck.namespace)));
-                continue;
-            }
+        let budget = if timeout == 0 { 3600 * 1000 } else { timeout };
+        if let Some(stuck) = wait_until_gone(s, &gone, budget) {
+            return Err(format!("error when waiting for pod {:?} in namespace {:?} to terminate: context deadline exceeded", stuck.name, stuck.namespace));
         }
         for (p, _) in &gone {
-            s.out.push_str(&format!("pod/{} evicted\n", p.name));
+            s.say(false, &format!("pod/{} deleted\n", p.name));
         }
-        s.out.push_str(&format!("node/{} drained{}\n", t.name, dry.suffix()));
+        return Ok(());
     }
-    manifest::finish(s, failures)
+    let start = s.cluster.sim.now();
+    let deadline = (timeout > 0).then(|| start.plus_millis(timeout));
+    let timeout_text = crate::engine::node::kubelet::go_duration(timeout);
+    let mut progress: Vec<Progress> = evict.iter().map(|_| Progress::Evict(start)).collect();
+    // Drain runs until every pod is gone (or the timeout): bound the virtual
+    // time a budget that never allows an eviction can hold the command.
+    let horizon = start.plus_millis(if timeout == 0 { 24 * 3_600_000 } else { timeout });
+    loop {
+        let now = s.cluster.sim.now();
+        // Each pod's goroutine announces its attempt before its request
+        // returns: the announcements of one instant come first.
+        for (p, state) in evict.iter().zip(progress.iter()) {
+            if matches!(state, Progress::Evict(at) if *at <= now) {
+                s.say(false, &format!("evicting pod {}\n", pod_key(p)));
+            }
+        }
+        for (p, state) in evict.iter().zip(progress.iter_mut()) {
+            let ns = p.metadata.namespace.clone().unwrap_or_default();
+            let name = p.metadata.name.clone().unwrap_or_default();
+            match state {
+                Progress::Evict(at) if *at <= now => {
+                    if deadline.is_some_and(|d| now >= d) {
+                        *state = Progress::Failed(format!("error when evicting pods/{name:?} -n {ns:?}: global timeout reached: {timeout_text}"));
+                        continue;
+                    }
+                    let opts = DeleteOptions { grace_period_seconds: grace, ..Default::default() };
+                    match s.cluster.sim.api.evict(&ns, &name, &opts) {
+                        Ok(_) => *state = Progress::Wait { uid: p.metadata.uid.clone(), poll: now },
+                        Err(e) if e.reason == Reason::NotFound => *state = Progress::Done,
+                        Err(e) if e.reason == Reason::TooManyRequests => {
+                            s.say(true, &format!("error when evicting pods/{name:?} -n {ns:?} (will retry after 5s): {}\n", e.message));
+                            *state = Progress::Evict(now.plus_millis(EVICT_RETRY_MS));
+                        }
+                        Err(e) => *state = Progress::Failed(format!("error when evicting pods/{name:?} -n {ns:?}: {}", s.format_api_error(&e))),
+                    }
+                }
+                Progress::Wait { uid, poll } if *poll <= now => {
+                    let gone = match s.cluster.sim.api.get(ids::pods(), &ns, &name) {
+                        Err(e) if e.reason == Reason::NotFound => true,
+                        Err(_) => false,
+                        Ok(obj) => obj.meta().uid != *uid,
+                    };
+                    if gone {
+                        s.say(false, &format!("pod/{name} evicted\n"));
+                        *state = Progress::Done;
+                    } else if deadline.is_some_and(|d| now >= d) {
+                        *state = Progress::Failed(format!("error when waiting for pod {name:?} in namespace {ns:?} to terminate: context deadline exceeded"));
+                    } else {
+                        *poll = now.plus_millis(DELETE_POLL_MS);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let next = progress
+            .iter()
+            .filter_map(|p| match p {
+                Progress::Evict(at) => Some(*at),
+                Progress::Wait { poll, .. } => Some(*poll),
+                _ => None,
+            })
+            .min();
+        let Some(next) = next else { break };
+        if now >= horizon {
+            for state in progress.iter_mut() {
+                if matches!(state, Progress::Evict(_) | Progress::Wait { .. }) {
+                    *state = Progress::Failed("drain gave up after 24h of virtual time".into());
+                }
+            }
+            break;
+        }
+        let next = deadline.map_or(next, |d| next.min(d.max(now.plus_millis(1)))).max(now.plus_millis(1)).min(horizon);
+        s.cluster.sim.run_until(next);
+    }
+    let errors: Vec<String> = progress
+        .into_iter()
+        .filter_map(|p| match p {
+            Progress::Failed(e) => Some(e),
+            _ => None,
+        })
+        .collect();
+    match errors.len() {
+        0 => Ok(()),
+        1 => Err(errors[0].clone()),
+        _ => Err(format!("[{}]", errors.join(", "))),
+    }
 }
 
 /// One `key=value:Effect`, `key:Effect` or removal (`key-`, `key:Effect-`).

@@ -37,7 +37,7 @@ impl ScorePlugin for BalancedAllocation {
     fn pre_score(&mut self, pod: &PodInfo, _ctx: &super::ScoreContext) -> bool {
         pod.requests.requests.milli_cpu != 0 || pod.requests.requests.memory != 0
     }
-    fn score(&self, pod: &PodInfo, node: &NodeInfo) -> i64 {
+    fn score(&self, pod: &PodInfo, node: &NodeInfo, _ctx: &super::ScoreContext) -> i64 {
         let r = &pod.requests.requests;
         balanced_score(
             [node.requested.milli_cpu + r.milli_cpu, node.requested.memory + r.memory],

@@ -1,7 +1,7 @@
 //! NodeAffinity: `spec.nodeSelector` and required node affinity filter
 //! nodes; preferred node affinity terms add their weights to the score.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::{NodeSelector, NodeSelectorRequirement, NodeSelectorTerm};
 
@@ -12,6 +12,37 @@ pub const NAME: &str = "NodeAffinity";
 pub const REASON: &str = "node(s) didn't match Pod's node affinity/selector";
 /// Weight in the default profile.
 pub const WEIGHT: i64 = 2;
+
+/// `errReasonConflict`: every term names nodes and no node is in all of them.
+pub const REASON_CONFLICT: &str = "pod affinity terms conflict";
+
+/// PreFilter: required terms whose every alternative pins `metadata.name`
+/// (`matchFields` with `In`) name the only nodes worth filtering.
+pub fn pre_filter(pod: &PodInfo) -> Result<Option<BTreeSet<String>>, Status> {
+    let Some(required) = pod.required_affinity else { return Ok(None) };
+    if required.node_selector_terms.is_empty() {
+        return Ok(None);
+    }
+    let mut names: Option<BTreeSet<String>> = None;
+    for term in &required.node_selector_terms {
+        let mut term_names: Option<BTreeSet<String>> = None;
+        for r in term.match_fields.iter().flatten() {
+            if r.key == "metadata.name" && r.operator == "In" {
+                let set: BTreeSet<String> = r.values.iter().flatten().cloned().collect();
+                term_names = Some(match term_names {
+                    None => set,
+                    Some(prev) => prev.intersection(&set).cloned().collect(),
+                });
+            }
+        }
+        let Some(term_names) = term_names else { return Ok(None) };
+        names.get_or_insert_with(BTreeSet::new).extend(term_names);
+    }
+    match names {
+        Some(n) if n.is_empty() => Err(Status::unresolvable(REASON_CONFLICT)),
+        other => Ok(other),
+    }
+}
 
 pub fn filter(pod: &PodInfo, node: &NodeInfo) -> Status {
     if pod.node_selector.is_none() && pod.required_affinity.is_none() {
@@ -95,10 +126,10 @@ impl ScorePlugin for NodeAffinityScore {
     fn pre_score(&mut self, pod: &PodInfo, _ctx: &super::ScoreContext) -> bool {
         !pod.preferred_affinity.is_empty()
     }
-    fn score(&self, pod: &PodInfo, node: &NodeInfo) -> i64 {
+    fn score(&self, pod: &PodInfo, node: &NodeInfo, _ctx: &super::ScoreContext) -> i64 {
         preferred_score(pod, node.labels(), &node.name)
     }
-    fn normalize(&self, scores: &mut [i64]) {
+    fn normalize(&self, _nodes: &[&NodeInfo], scores: &mut [i64]) {
         default_normalize(MAX_NODE_SCORE, false, scores);
     }
 }
@@ -106,7 +137,7 @@ impl ScorePlugin for NodeAffinityScore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::scheduler::plugins::testing::{info, node, pod};
+    use crate::engine::scheduler::plugins::testing::{empty_ctx, info, node, pod};
     use serde_json::json;
 
     #[test]
@@ -154,6 +185,28 @@ mod tests {
                 {"weight": 5, "preference": {"matchExpressions": [{"key": "zone", "operator": "In", "values": ["b"]}]}},
                 {"weight": 3, "preference": {"matchExpressions": [{"key": "zone", "operator": "Exists"}]}}
             ]}}}}));
-        assert_eq!(NodeAffinityScore.score(&info(&p), &n), 13);
+        assert_eq!(NodeAffinityScore.score(&info(&p), &n, empty_ctx()), 13);
+    }
+
+    #[test]
+    fn pre_filter_narrows_to_named_nodes() {
+        let with_terms = |terms: serde_json::Value| {
+            pod(json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c"}],
+                "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": terms}}}}}))
+        };
+        let names = |v: &[&str]| Some(v.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>());
+        let field = |op: &str, values: &[&str]| json!({"key": "metadata.name", "operator": op, "values": values});
+        let cases = [
+            (with_terms(json!([{"matchFields": [field("In", &["a", "b"])]}])), Ok(names(&["a", "b"]))),
+            (with_terms(json!([{"matchFields": [field("In", &["a", "b"]), field("In", &["b", "c"])]}])), Ok(names(&["b"]))),
+            (with_terms(json!([{"matchFields": [field("In", &["a"])]}, {"matchFields": [field("In", &["c"])]}])), Ok(names(&["a", "c"]))),
+            // A term without a name pin lets every node through.
+            (with_terms(json!([{"matchFields": [field("In", &["a"])]}, {"matchExpressions": [{"key": "x", "operator": "Exists"}]}])), Ok(None)),
+            (with_terms(json!([{"matchFields": [field("In", &["a"]), field("In", &["b"])]}])), Err(Status::unresolvable(REASON_CONFLICT))),
+            (pod(json!({})), Ok(None)),
+        ];
+        for (i, (p, want)) in cases.iter().enumerate() {
+            assert_eq!(&pre_filter(&info(p)), want, "case {i}");
+        }
     }
 }

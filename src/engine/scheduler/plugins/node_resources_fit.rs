@@ -126,7 +126,7 @@ impl ScorePlugin for LeastAllocated {
     fn weight(&self) -> i64 {
         WEIGHT
     }
-    fn score(&self, pod: &PodInfo, node: &NodeInfo) -> i64 {
+    fn score(&self, pod: &PodInfo, node: &NodeInfo, _ctx: &super::ScoreContext) -> i64 {
         least_allocated_score(&pod.requests, node)
     }
 }
@@ -134,7 +134,7 @@ impl ScorePlugin for LeastAllocated {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::scheduler::plugins::testing::{info, node, pod};
+    use crate::engine::scheduler::plugins::testing::{empty_ctx, info, node, pod};
     use serde_json::json;
 
     fn worker(cpu: &str, memory: &str, pods: &str) -> NodeInfo {
@@ -179,11 +179,11 @@ mod tests {
         n.non_zero_milli_cpu = 1000;
         n.non_zero_memory = 2 << 30;
         let p = requesting(json!({"cpu": "1", "memory": "2Gi"}));
-        assert_eq!(LeastAllocated.score(&info(&p), &n), 50);
+        assert_eq!(LeastAllocated.score(&info(&p), &n, empty_ctx()), 50);
         // A best-effort pod counts as 100m and 200Mi.
         let empty = worker("1", "1000Mi", "110");
         let be = pod(json!({}));
-        assert_eq!(LeastAllocated.score(&info(&be), &empty), (90 + 80) / 2);
+        assert_eq!(LeastAllocated.score(&info(&be), &empty, empty_ctx()), (90 + 80) / 2);
         assert_eq!(least_requested(5, 4), 0);
         assert_eq!(least_requested(0, 0), 0);
     }

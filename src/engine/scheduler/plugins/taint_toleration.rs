@@ -57,13 +57,13 @@ impl ScorePlugin for TaintTolerationScore {
     fn weight(&self) -> i64 {
         WEIGHT
     }
-    fn score(&self, pod: &PodInfo, node: &NodeInfo) -> i64 {
+    fn score(&self, pod: &PodInfo, node: &NodeInfo, _ctx: &super::ScoreContext) -> i64 {
         if node.soft_taints.is_empty() {
             return 0;
         }
         intolerable_prefer_no_schedule(&node.soft_taints, pod.tolerations)
     }
-    fn normalize(&self, scores: &mut [i64]) {
+    fn normalize(&self, _nodes: &[&NodeInfo], scores: &mut [i64]) {
         default_normalize(MAX_NODE_SCORE, true, scores);
     }
 }
@@ -72,7 +72,7 @@ impl ScorePlugin for TaintTolerationScore {
 mod tests {
     use super::*;
     use crate::engine::scheduler::framework::Code;
-    use crate::engine::scheduler::plugins::testing::{info, node, pod};
+    use crate::engine::scheduler::plugins::testing::{empty_ctx, info, node, pod};
     use serde_json::json;
 
     #[test]
@@ -112,10 +112,10 @@ mod tests {
         let plain = pod(json!({}));
         let tolerant = pod(json!({"metadata": {"name": "t"}, "spec": {"containers": [{"name": "c"}],
             "tolerations": [{"key": "a", "operator": "Exists"}, {"key": "b", "operator": "Exists", "effect": "NoSchedule"}]}}));
-        assert_eq!(TaintTolerationScore.score(&info(&plain), &n), 2);
-        assert_eq!(TaintTolerationScore.score(&info(&tolerant), &n), 1);
+        assert_eq!(TaintTolerationScore.score(&info(&plain), &n, empty_ctx()), 2);
+        assert_eq!(TaintTolerationScore.score(&info(&tolerant), &n, empty_ctx()), 1);
         let mut scores = vec![2, 1, 0];
-        TaintTolerationScore.normalize(&mut scores);
+        TaintTolerationScore.normalize(&[], &mut scores);
         assert_eq!(scores, vec![0, 50, 100]);
     }
 }
