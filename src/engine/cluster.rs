@@ -14,6 +14,7 @@ use crate::engine::api::Object;
 use crate::engine::bootstrap::static_pods::{KubeadmConfig, COMPONENT_MANIFESTS};
 use crate::engine::bootstrap::AddonInstaller;
 use crate::engine::controllers::ControllerManager;
+use crate::engine::metrics::{self, server::MetricsServer};
 use crate::engine::network::addons;
 use crate::engine::network::pod_clients::PodClients;
 use crate::engine::network::policy_agent::PolicyAgent;
@@ -183,6 +184,7 @@ fn register_components(sim: &mut Sim, profile: &Profile, seed: u64) {
     sim.add(Box::new(Scheduler::new()));
     sim.add(Box::new(ControllerManager::standard()));
     sim.add(Box::new(provisioner::for_profile(profile, seed)));
+    sim.add(Box::new(MetricsServer::new()));
     sim.add(Box::new(PodClients::default()));
     sim.add(Box::new(PolicyAgent::default()));
     let kubeadm = KubeadmConfig::for_profile(profile);
@@ -216,6 +218,7 @@ fn host_components(sim: &mut Sim, profile: &Profile) {
         ProfileKind::Default => "local-path-provisioner",
     };
     sim.host_component(provisioner, Host::Program { node: None, program: provisioner.into() });
+    sim.host_component(metrics::PROGRAM, Host::Program { node: None, program: metrics::PROGRAM.into() });
 }
 
 /// What a new API server creates itself: the four system namespaces, the

@@ -18,6 +18,7 @@
 //! - `cluster`: profiles that put it all together.
 //! - `quantity`: resource quantities, parsed and printed as apimachinery does.
 //! - `cron`, `time_zones`: CronJob schedules as robfig/cron reads them, in IANA zones.
+//! - `metrics`: metrics-server and the resource metrics API (`kubectl top`, the HPA).
 //! - `kubectl`: the command line, printing what kubectl 1.33 prints.
 //! - `host`: commands on the learner's machine (curl, wget, minikube service, traffic).
 
@@ -31,6 +32,7 @@ pub mod etcdctl;
 pub mod host;
 pub mod informer;
 pub mod kubectl;
+pub mod metrics;
 pub mod network;
 pub mod node;
 pub mod quantity;

@@ -205,6 +205,7 @@ pub mod ids {
     id!(endpoint_slices, "discovery.k8s.io", "endpointslices");
     id!(priority_classes, "scheduling.k8s.io", "priorityclasses");
     id!(storage_classes, "storage.k8s.io", "storageclasses");
+    id!(horizontal_pod_autoscalers, "autoscaling", "horizontalpodautoscalers");
 }
 
 pub fn resource(id: ResourceId) -> &'static ResourceType {

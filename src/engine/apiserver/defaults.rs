@@ -154,6 +154,24 @@ pub fn apply(obj: &mut Object) {
                     ..Default::default()
                 }]);
             }
+            // `SetDefaults_HorizontalPodAutoscalerBehavior`: a given behavior
+            // gets every unset rule (the scale-down window stays unset: the
+            // controller's --horizontal-pod-autoscaler-downscale-stabilization applies).
+            if let Some(behavior) = spec.behavior.as_mut() {
+                use k8s_openapi::api::autoscaling::v2::{HPAScalingPolicy, HPAScalingRules};
+                let policy = |type_: &str, value: i32| HPAScalingPolicy { type_: type_.to_string(), value, period_seconds: 15 };
+                let up = behavior.scale_up.get_or_insert_with(HPAScalingRules::default);
+                set_str(&mut up.select_policy, "Max");
+                if up.policies.is_none() {
+                    up.policies = Some(vec![policy("Pods", 4), policy("Percent", 100)]);
+                }
+                set(&mut up.stabilization_window_seconds, 0);
+                let down = behavior.scale_down.get_or_insert_with(HPAScalingRules::default);
+                set_str(&mut down.select_policy, "Max");
+                if down.policies.is_none() {
+                    down.policies = Some(vec![policy("Percent", 100)]);
+                }
+            }
         }
         Object::NetworkPolicy(np) => {
             let spec = np.spec.get_or_insert_with(Default::default);

@@ -350,6 +350,15 @@ impl ApiServer {
         }
     }
 
+    /// Whether the process answers at all (aggregated APIs need no etcd).
+    pub fn serving(&self) -> Result<(), ApiError> {
+        if self.running {
+            Ok(())
+        } else {
+            Err(ApiError::connection_refused())
+        }
+    }
+
     fn check_reachable(&self) -> Result<(), ApiError> {
         self.check_caller()?;
         if !self.running {

@@ -2,6 +2,7 @@
 //! run in the order the real validators run them, so several causes come
 //! back in the order a 1.33 server lists them.
 
+mod autoscaling;
 mod job_policies;
 mod names;
 mod pod;
@@ -330,6 +331,7 @@ fn validate_kind(obj: &Object, errs: &mut Errors) {
         Object::PersistentVolumeClaim(pvc) => storage::validate_claim(pvc, errs),
         Object::PersistentVolume(pv) => storage::validate_volume(pv, errs),
         Object::StorageClass(sc) => storage::validate_storage_class(sc, errs),
+        Object::HorizontalPodAutoscaler(hpa) => autoscaling::validate_horizontal_pod_autoscaler(hpa, errs),
         _ => {}
     }
 }

@@ -12,6 +12,7 @@ pub mod disruption;
 pub mod endpoints;
 pub mod garbage_collector;
 pub mod history;
+pub mod horizontal_pod_autoscaler;
 pub mod job;
 pub mod namespace;
 pub mod node_lifecycle;
@@ -177,6 +178,7 @@ impl ControllerManager {
             Box::new(pvc_protection::PvcProtectionController::new()),
             Box::new(pv_protection::PvProtectionController::new()),
             Box::new(pod_gc::PodGarbageCollector::new()),
+            Box::new(horizontal_pod_autoscaler::HorizontalPodAutoscalerController::new()),
         ])
     }
 

@@ -259,6 +259,20 @@ pub static COMMANDS: &[Command] = &[
     Command { path: "attach", flags: &[v("container", Some('c')), b("stdin", Some('i')), b("tty", Some('t')), b("quiet", Some('q')), v("pod-running-timeout", None)], subcommands: &[] },
     Command { path: "port-forward", flags: &[v("address", None), v("pod-running-timeout", None)], subcommands: &[] },
     Command { path: "top", flags: &[], subcommands: &["node", "pod", "nodes", "pods", "no", "po"] },
+    Command { path: "top node", flags: &[SELECTOR, b("no-headers", None), b("show-capacity", None), v("sort-by", None), b("use-protocol-buffers", None)], subcommands: &[] },
+    Command {
+        path: "top pod",
+        flags: &[ALL_NS, b("containers", None), v("field-selector", None), b("no-headers", None), SELECTOR, v("sort-by", None), b("sum", None), b("use-protocol-buffers", None)],
+        subcommands: &[],
+    },
+    Command {
+        path: "autoscale",
+        flags: &[
+            b("allow-missing-template-keys", None), v("cpu-percent", None), DRY_RUN, v("field-manager", None), FILENAME, v("kustomize", Some('k')),
+            v("max", None), v("min", None), v("name", None), OUTPUT, RECURSIVE, b("save-config", None), b("show-managed-fields", None), v("template", None),
+        ],
+        subcommands: &[],
+    },
     Command { path: "events", flags: &[ALL_NS, v("for", None), v("types", None), b("watch", Some('w')), OUTPUT, b("no-headers", None), v("chunk-size", None), v("template", None)], subcommands: &[] },
     Command { path: "version", flags: &[b("client", None), OUTPUT, b("short", None)], subcommands: &[] },
     Command { path: "cluster-info", flags: &[], subcommands: &["dump"] },

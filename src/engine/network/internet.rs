@@ -448,9 +448,51 @@ pub fn ingress_nginx(provider: Provider) -> String {
     text
 }
 
+/// kubernetes.io's `examples/application/php-apache.yaml`, the HPA walkthrough's app.
+const PHP_APACHE: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: php-apache
+spec:
+  selector:
+    matchLabels:
+      run: php-apache
+  template:
+    metadata:
+      labels:
+        run: php-apache
+    spec:
+      containers:
+      - name: php-apache
+        image: registry.k8s.io/hpa-example
+        ports:
+        - containerPort: 80
+        resources:
+          limits:
+            cpu: 500m
+          requests:
+            cpu: 200m
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: php-apache
+  labels:
+    run: php-apache
+spec:
+  ports:
+  - port: 80
+  selector:
+    run: php-apache
+";
+
 /// The manifest a URL serves, if the simulation knows it.
 pub fn fetch(url: &str) -> Option<String> {
     let url = url.trim();
+    // k8s.io redirects to kubernetes.io, which serves the docs' examples.
+    if let Some(path) = url.strip_prefix("https://k8s.io/examples/").or_else(|| url.strip_prefix("https://kubernetes.io/examples/")) {
+        return (path == "application/php-apache.yaml").then(|| PHP_APACHE.to_string());
+    }
     if url == "https://kind.sigs.k8s.io/examples/ingress/deploy-ingress-nginx.yaml" {
         return Some(ingress_nginx(Provider::Kind));
     }

@@ -280,6 +280,7 @@ pub static CATALOGUE: &[CatalogueImage] = &[
     server!("k8s.gcr.io/hpa-example", 181_012_337, [80], Debian, HPA_EXAMPLE_START, true, None, latest_only),
     server!("registry.k8s.io/ingress-nginx/controller", 105_210_848, [80, 443, 8443, 10254], Alpine, INGRESS_NGINX_START, true, None, v1_release),
     script!("registry.k8s.io/ingress-nginx/kube-webhook-certgen", 25_340_209, Alpine, "echo '{\"level\":\"info\",\"msg\":\"creating new secret\",\"source\":\"cmd/create.go:28\"}'", [], true, v1_release),
+    server!("registry.k8s.io/metrics-server/metrics-server", 19_513_426, [10250], Distroless, NO_OUTPUT, true, None, metrics_server_tags),
     server!("registry.k8s.io/e2e-test-images/agnhost", 51_398_120, [], Alpine, NO_OUTPUT, true, None, agnhost_tags),
     script!("nicolaka/netshoot", 209_112_533, Debian, "bash", [], true, netshoot_tags),
 ];
@@ -443,6 +444,10 @@ fn v1_release(tag: &str) -> bool {
         let parts: Vec<&str> = rest.split('.').collect();
         parts.len() == 2 && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
     })
+}
+
+fn metrics_server_tags(tag: &str) -> bool {
+    matches!(tag, "v0.7.2" | "v0.7.1" | "v0.7.0" | "v0.6.4")
 }
 
 fn agnhost_tags(tag: &str) -> bool {

@@ -4,7 +4,7 @@
 //! Their images are known here by repository: the ports each binary
 //! listens on (so the kubelet's probes find them) and, for the processes
 //! that are also components of the simulation (`kube-proxy`,
-//! `storage-provisioner`, `local-path-provisioner`), the program name a
+//! `storage-provisioner`, `local-path-provisioner`, `metrics-server`), the program name a
 //! machine marks as stopped. A stopped program cannot stay up: its running
 //! containers exit with code 1 and every restart the kubelet makes exits
 //! at once, so the pod shows `Error` and then `CrashLoopBackOff` until the
@@ -36,6 +36,7 @@ const SYSTEM_IMAGES: &[SystemImage] = &[
     SystemImage { repository: "docker.io/kindest/local-path-provisioner", program: Some("local-path-provisioner"), ports: &[] },
     SystemImage { repository: "docker.io/rancher/local-path-provisioner", program: Some("local-path-provisioner"), ports: &[] },
     SystemImage { repository: "gcr.io/k8s-minikube/storage-provisioner", program: Some("storage-provisioner"), ports: &[] },
+    SystemImage { repository: "registry.k8s.io/metrics-server/metrics-server", program: Some("metrics-server"), ports: &[10250] },
 ];
 
 fn find(image: &ImageName) -> Option<&'static SystemImage> {

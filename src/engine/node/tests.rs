@@ -136,7 +136,8 @@ fn pod_goes_from_container_creating_to_running_with_events_in_order() {
     assert!(s["state"]["running"]["startedAt"].is_string());
     assert_eq!(s["image"], "docker.io/library/nginx:latest");
     assert!(s["containerID"].as_str().unwrap().starts_with("containerd://"));
-    assert_eq!(p.status.as_ref().unwrap().pod_ip.as_deref(), Some("10.244.1.2"));
+    // An address from worker-1's pod CIDR (kube-system's add-ons may hold the first ones).
+    assert!(p.status.as_ref().unwrap().pod_ip.as_deref().is_some_and(|ip| ip.starts_with("10.244.1.")));
     let evs = events(&c, "web", t0);
     assert_eq!(reasons(&evs), vec!["Pulling", "Pulled", "Created", "Started"]);
     assert_eq!(evs[0].2, "Pulling image \"nginx\"");

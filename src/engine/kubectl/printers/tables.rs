@@ -722,29 +722,75 @@ fn storage_quantity(list: Option<&BTreeMap<String, k8s_openapi::apimachinery::pk
         .unwrap_or_else(|| "0".into())
 }
 
+/// `formatHPAMetrics`: each metric as `name: current/target`, at most two,
+/// then `+ N more...`.
 fn hpa_targets(hpa: &k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler) -> String {
     let metrics = hpa.spec.as_ref().and_then(|s| s.metrics.clone()).unwrap_or_default();
     let current = hpa.status.as_ref().and_then(|s| s.current_metrics.clone()).unwrap_or_default();
     if metrics.is_empty() {
         return "<none>".into();
     }
+    const MAX: usize = 2;
     let mut parts = Vec::new();
+    let mut counted = 0;
+    let mut more = false;
+    let unknown = || "<unknown>".to_string();
     for (i, m) in metrics.iter().enumerate() {
-        if let Some(r) = &m.resource {
-            let cur = current.get(i).and_then(|c| c.resource.as_ref());
-            if let Some(target) = r.target.average_utilization {
-                let now = cur.and_then(|c| c.current.average_utilization).map(|u| format!("{u}%")).unwrap_or_else(|| "<unknown>".into());
-                parts.push(format!("{}: {now}/{target}%", r.name));
-            } else {
-                let target = r.target.average_value.as_ref().map(|q| q.0.clone()).unwrap_or_default();
-                let now = cur.and_then(|c| c.current.average_value.as_ref()).map(|q| q.0.clone()).unwrap_or_else(|| "<unknown>".into());
-                parts.push(format!("{}: {now}/{target}", r.name));
+        let status = current.get(i);
+        match m.type_.as_str() {
+            "Resource" | "ContainerResource" => {
+                let (name, target, cur) = match (&m.resource, &m.container_resource) {
+                    (Some(r), _) => (r.name.clone(), &r.target, status.and_then(|c| c.resource.as_ref()).map(|c| &c.current)),
+                    (None, Some(r)) => (r.name.clone(), &r.target, status.and_then(|c| c.container_resource.as_ref()).map(|c| &c.current)),
+                    _ => continue,
+                };
+                if let Some(value) = &target.average_value {
+                    let now = cur.and_then(|c| c.average_value.as_ref()).map(|q| q.0.clone()).unwrap_or_else(unknown);
+                    parts.push(format!("{name}: {now}/{}", value.0));
+                } else {
+                    let now = cur.and_then(|c| c.average_utilization).map(|u| format!("{u}%")).unwrap_or_else(unknown);
+                    let target = target.average_utilization.map(|u| format!("{u}%")).unwrap_or_else(|| "<auto>".into());
+                    parts.push(format!("{name}: {now}/{target}"));
+                }
             }
-        } else {
-            parts.push("<unknown>/<unknown>".into());
+            "Pods" => {
+                let target = m.pods.as_ref().and_then(|p| p.target.average_value.as_ref()).map(|q| q.0.clone()).unwrap_or_default();
+                let now = status.and_then(|c| c.pods.as_ref()).and_then(|p| p.current.average_value.as_ref()).map(|q| q.0.clone()).unwrap_or_else(unknown);
+                parts.push(format!("{now}/{target}"));
+            }
+            "Object" => {
+                let target = m.object.as_ref().map(|o| &o.target);
+                let now = status.and_then(|c| c.object.as_ref()).map(|o| &o.current);
+                let (t, c) = match target.and_then(|t| t.average_value.as_ref()) {
+                    Some(avg) => (format!("{} (avg)", avg.0), now.and_then(|c| c.average_value.as_ref()).map(|q| q.0.clone())),
+                    None => (target.and_then(|t| t.value.as_ref()).map(|q| q.0.clone()).unwrap_or_default(), now.and_then(|c| c.value.as_ref()).map(|q| q.0.clone())),
+                };
+                parts.push(format!("{}/{t}", c.unwrap_or_else(unknown)));
+            }
+            "External" => {
+                let target = m.external.as_ref().map(|o| &o.target);
+                let now = status.and_then(|c| c.external.as_ref()).map(|o| &o.current);
+                let (t, c) = match target.and_then(|t| t.average_value.as_ref()) {
+                    Some(avg) => (format!("{} (avg)", avg.0), now.and_then(|c| c.average_value.as_ref()).map(|q| q.0.clone())),
+                    None => (target.and_then(|t| t.value.as_ref()).map(|q| q.0.clone()).unwrap_or_default(), now.and_then(|c| c.value.as_ref()).map(|q| q.0.clone())),
+                };
+                parts.push(format!("{}/{t}", c.unwrap_or_else(unknown)));
+            }
+            _ => parts.push("<unknown type>".into()),
         }
+        if parts.len() > MAX {
+            parts.truncate(MAX);
+            more = true;
+            break;
+        }
+        counted += 1;
     }
-    parts.join(", ")
+    let joined = parts.join(", ");
+    if more {
+        format!("{joined} + {} more...", metrics.len() - counted)
+    } else {
+        joined
+    }
 }
 
 /// The READY, STATUS and RESTARTS cells of a pod, as `printPod` computes them.

@@ -126,7 +126,13 @@ fn with_null_timestamps(value: &mut Value) {
 
 /// Sends a generated object (or prints it, for `--dry-run=client`), as
 /// every `create <kind>` does. `wrap` is the command's own error prefix.
-pub fn submit_generated(s: &mut Session, mut obj: Object, wrap: Option<&str>, operation: &str) -> Result {
+pub fn submit_generated(s: &mut Session, obj: Object, wrap: Option<&str>, operation: &str) -> Result {
+    submit_generated_as(s, obj, wrap, operation, |_| {})
+}
+
+/// [`submit_generated`] with `printed` adjusting what `--dry-run=client`
+/// prints (Go fields a typed object cannot hold, such as a `null` list).
+pub fn submit_generated_as(s: &mut Session, mut obj: Object, wrap: Option<&str>, operation: &str, printed: impl Fn(&mut Value)) -> Result {
     let dry = DryRun::from_session(s)?;
     let format = write_output_format(s)?;
     let rt = resource(obj.resource_id());
@@ -146,6 +152,7 @@ pub fn submit_generated(s: &mut Session, mut obj: Object, wrap: Option<&str>, op
             }
         }
         with_null_timestamps(&mut v);
+        printed(&mut v);
         match format {
             None => s.out.push_str(&format!("{} {operation}{}\n", printers::qualified_name(&obj), dry.suffix())),
             Some(OutputFormat::Name) => s.out.push_str(&format!("{}\n", printers::qualified_name(&obj))),

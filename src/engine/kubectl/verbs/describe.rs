@@ -6,6 +6,7 @@
 //! written with tabs and aligned by Go's tabwriter, as kubectl does, so
 //! column blocks line up the same way.
 
+mod autoscaling;
 mod network;
 mod pdb;
 mod storage;
@@ -157,6 +158,7 @@ pub fn describe_object(s: &Session, obj: &Object, show_events: bool, now: Virtua
         Object::Ingress(ing) => network::describe_ingress(&mut w, s, ing),
         Object::IngressClass(ic) => network::describe_ingress_class(&mut w, ic),
         Object::NetworkPolicy(np) => network::describe_network_policy(&mut w, np),
+        Object::HorizontalPodAutoscaler(hpa) => autoscaling::describe_horizontal_pod_autoscaler(&mut w, hpa),
         _ => describe_generic(&mut w, obj),
     }
     if let Some(events) = events {

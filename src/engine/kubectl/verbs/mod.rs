@@ -2,6 +2,7 @@
 
 pub mod apply;
 mod attach;
+mod autoscale;
 pub mod create;
 mod create_ingress;
 mod delete;
@@ -17,6 +18,7 @@ mod rollout;
 mod run;
 mod scale;
 mod set;
+mod top;
 mod wait;
 
 use super::{Error, Result, Session};
@@ -38,6 +40,7 @@ pub fn dispatch(s: &mut Session) -> Result {
         "expose" => create::expose(s),
         "delete" => delete::run(s),
         "scale" => scale::run(s),
+        "autoscale" => autoscale::run(s),
         "rollout" => rollout::run(s),
         "set" => set::run(s),
         "label" | "annotate" => label::run(s),
@@ -46,7 +49,8 @@ pub fn dispatch(s: &mut Session) -> Result {
         "patch" => patch::run(s),
         "exec" => exec::run(s),
         "attach" => attach::run(s),
-        "port-forward" | "cp" | "edit" | "top" => info::simulated_only(s),
+        "top" => top::run(s),
+        "port-forward" | "cp" | "edit" => info::simulated_only(s),
         _ => Err(Error::Message(format!("error: unknown command \"{verb}\" for \"kubectl\""))),
     }
 }

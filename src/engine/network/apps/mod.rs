@@ -155,6 +155,8 @@ pub enum AppState {
     HpaExample,
     CoreDns(coredns::CoreDns),
     IngressNginx(ingress_nginx::Controller),
+    /// metrics-server: the last window it scraped, which the metrics API serves.
+    MetricsServer(Shared<crate::engine::metrics::Snapshot>),
     Generic,
     /// Taken out of the container while it serves a request.
     Busy,
@@ -186,6 +188,7 @@ impl AppState {
             },
             "hpa-example" => AppState::HpaExample,
             "coredns" => AppState::CoreDns(coredns::CoreDns::default()),
+            "metrics-server" => AppState::MetricsServer(Default::default()),
             "controller" if repo.contains("ingress-nginx") => AppState::IngressNginx(ingress_nginx::Controller::default()),
             "the-kubernetes-workshop" if tag.contains("pageview") => AppState::Pageview,
             "the-kubernetes-workshop" if tag.contains("k8s-for-beginners") => AppState::Beginners,
@@ -222,7 +225,7 @@ impl AppState {
             AppState::HpaExample => tutorials::serve_hpa_example(req, cx),
             AppState::CoreDns(a) => a.serve(req, cx),
             AppState::IngressNginx(a) => a.serve(req, cx),
-            AppState::Generic => generic::serve(req, cx),
+            AppState::Generic | AppState::MetricsServer(_) => generic::serve(req, cx),
         }
     }
 }
