@@ -19,7 +19,7 @@ pub fn is_host_command(line: &str) -> bool {
 
 /// Whether a host command only reads (a scene need not keep it).
 pub fn is_read_only(words: &[String]) -> bool {
-    matches!(words.first().map(String::as_str), Some("minikube")) || (words.first().map(String::as_str) == Some("traffic") && words.get(1).map(String::as_str) == Some("report"))
+    (words.first().map(String::as_str) == Some("minikube") && words.get(1).map(String::as_str) != Some("addons")) || (words.first().map(String::as_str) == Some("traffic") && words.get(1).map(String::as_str) == Some("report"))
 }
 
 /// What a host command printed and its exit code.
@@ -62,13 +62,41 @@ fn unreachable_image() -> crate::engine::node::images::ImageName {
     crate::engine::node::images::ImageName { repository: "curlimages/curl".into(), tag: "latest".into(), digest: None }
 }
 
+/// `minikube addons enable metrics-server`: the one addon the simulation
+/// carries beyond those a fresh minikube runs.
+fn minikube_addons(cluster: &mut Cluster, args: &[String]) -> HostOutput {
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    match words.as_slice() {
+        ["enable", "metrics-server"] => {
+            let errors = crate::engine::bootstrap::create_all(&mut cluster.sim.api, crate::engine::bootstrap::addons::METRICS_SERVER, crate::engine::bootstrap::addons::Verb::Apply);
+            cluster.sim.settle();
+            // A second enable finds the objects there: minikube applies, so it is no error.
+            if errors.iter().any(|e| !e.contains("already exists")) {
+                return HostOutput { text: format!("❌  Exiting due to MK_ADDON_ENABLE: enable failed: {}\n", errors.join("; ")), code: 11 };
+            }
+            let image = crate::engine::bootstrap::addons::METRICS_SERVER_IMAGE;
+            HostOutput {
+                text: format!(
+                    "💡  metrics-server is an addon maintained by Kubernetes. For any concerns contact minikube on GitHub.\nYou can view the list of minikube maintainers at: https://github.com/kubernetes/minikube/blob/master/OWNERS\n    ▪ Using image {image}\n🌟  The 'metrics-server' addon is enabled\n"
+                ),
+                code: 0,
+            }
+        }
+        ["enable", other] => HostOutput { text: format!("minikube: only the metrics-server addon is simulated, not {other}\n"), code: 1 },
+        _ => HostOutput { text: "minikube: only `minikube addons enable metrics-server` is simulated\n".into(), code: 1 },
+    }
+}
+
 /// `minikube service NAME [-n NAMESPACE] [--url]`.
 fn minikube(cluster: &mut Cluster, args: &[String]) -> HostOutput {
     if cluster.profile.kind != ProfileKind::Minikube {
         return HostOutput { text: "🤷  Profile \"minikube\" not found. Run \"minikube profile list\" to view all profiles.\n👉  To start a cluster, run: \"minikube start\"\n".into(), code: 85 };
     }
+    if args.first().map(String::as_str) == Some("addons") {
+        return minikube_addons(cluster, &args[1..]);
+    }
     if args.first().map(String::as_str) != Some("service") {
-        return HostOutput { text: "minikube: only `minikube service NAME [--url] [-n NAMESPACE]` is simulated\n".into(), code: 1 };
+        return HostOutput { text: "minikube: only `minikube service NAME [--url] [-n NAMESPACE]` and `minikube addons enable metrics-server` are simulated\n".into(), code: 1 };
     }
     let mut namespace = "default".to_string();
     let mut url_only = false;

@@ -6,9 +6,11 @@
 //!   `local-path-storage` namespace with the local-path-provisioner
 //!   Deployment (`kubectl apply`), as kind v0.29.0 (node image v1.33.1) ships them;
 //! - minikube: the `storage-provisioner` addon, a bare pod (`kubectl apply`).
-//! - both: metrics-server v0.7.2 as its release's `components.yaml` has it
-//!   (`kubectl apply`; with `--kubelet-insecure-tls`, as kind needs and
-//!   minikube's addon sets).
+//!
+//! metrics-server v0.7.2 (its release's `components.yaml`, with
+//! `--kubelet-insecure-tls` as kind needs and minikube's addon sets) is not
+//! installed at boot, as neither installer does: `minikube addons enable
+//! metrics-server` or `kubectl apply -f` of its release URL installs it.
 
 use crate::engine::cluster::{Profile, ProfileKind};
 
@@ -38,7 +40,6 @@ pub fn manifests(profile: &Profile) -> Vec<(Verb, String)> {
         }
         ProfileKind::Minikube => out.push((Verb::Apply, STORAGE_PROVISIONER.to_string())),
     }
-    out.push((Verb::Apply, METRICS_SERVER.to_string()));
     out
 }
 
@@ -680,7 +681,7 @@ spec:
 pub const METRICS_SERVER_IMAGE: &str = "registry.k8s.io/metrics-server/metrics-server:v0.7.2";
 
 /// metrics-server v0.7.2's `components.yaml`.
-const METRICS_SERVER: &str = "apiVersion: v1
+pub const METRICS_SERVER: &str = "apiVersion: v1
 kind: ServiceAccount
 metadata:
   labels:

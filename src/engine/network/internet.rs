@@ -493,6 +493,13 @@ pub fn fetch(url: &str) -> Option<String> {
     if let Some(path) = url.strip_prefix("https://k8s.io/examples/").or_else(|| url.strip_prefix("https://kubernetes.io/examples/")) {
         return (path == "application/php-apache.yaml").then(|| PHP_APACHE.to_string());
     }
+    if matches!(
+        url,
+        "https://github.com/kubernetes-sigs/metrics-server/releases/latest/download/components.yaml"
+            | "https://github.com/kubernetes-sigs/metrics-server/releases/download/v0.7.2/components.yaml"
+    ) {
+        return Some(crate::engine::bootstrap::addons::METRICS_SERVER.to_string());
+    }
     if url == "https://kind.sigs.k8s.io/examples/ingress/deploy-ingress-nginx.yaml" {
         return Some(ingress_nginx(Provider::Kind));
     }
