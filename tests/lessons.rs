@@ -43,6 +43,12 @@ const WRONG: &[(&str, usize, &str, u64)] = &[
     ("configmaps-and-secrets", 3, "kubectl exec app -- printenv GREETING\nkubectl patch configmap app-config -p '{\"data\":{\"COLOR\":\"red\"}}'\n", 120_000),
     ("pageview-activity", 1, "curl http://192.168.49.2:30080\n", 10_000),
     ("pageview-activity", 3, "kubectl delete pod -l tier=frontend\n", 30_000),
+    ("hpa-walkthrough", 0, "kubectl apply -f https://k8s.io/examples/application/php-apache.yaml\nkubectl autoscale deployment php-apache --cpu-percent=80 --min=1 --max=10\n", 120_000),
+    ("hpa-walkthrough", 0, "kubectl apply -f https://k8s.io/examples/application/php-apache.yaml\nkubectl get hpa\n", 120_000),
+    ("hpa-walkthrough", 1, "kubectl scale deployment php-apache --replicas=5\n", 120_000),
+    ("hpa-walkthrough", 1, "kubectl run load-generator --image=busybox:1.28 --restart=Never -- sleep 3600\n", 180_000),
+    ("hpa-walkthrough", 2, "kubectl delete pod load-generator --grace-period=0\nsleep 2m\nkubectl get hpa php-apache\n", 60_000),
+    ("hpa-walkthrough", 2, "kubectl scale deployment php-apache --replicas=1\n", 180_000),
 ];
 
 #[test]

@@ -210,6 +210,7 @@ async fn a_lesson_is_picked_followed_and_checked() {
     for id in [
         "pod-life-cycle", "replicaset-heals", "rolling-update", "orphans-and-adoption", "node-power-off", "probes", "scheduling", "apiserver-down",
         "statefulset-claims", "daemonset", "jobs-and-cronjobs", "configmaps-and-secrets", "pageview-activity",
+        "hpa-walkthrough",
     ] {
         assert!(by_test_id(&format!("lesson-{id}")).is_some(), "lesson-{id} is listed");
     }
