@@ -3,7 +3,10 @@
 //! drops to below `replicas - maxUnavailable`.
 //!
 //! A drop is what the promise governs (a scale-up or a new Deployment
-//! starts below it and climbs). A fault touches a Deployment's pods when
+//! starts below it and climbs). A scale-down is no rolling update: the
+//! deployment controller's proportional scaling takes pods from the old
+//! and new ReplicaSets at once, available or not, so a Deployment whose
+//! `replicas` went down is excused for a while, as a fault would be. A fault touches a Deployment's pods when
 //! one of the nodes they run on is powered off, partitioned, or has its
 //! kubelet stopped (or restarted), or when the node controller holds the
 //! node not Ready or it has just become Ready again (a control-plane
@@ -35,6 +38,8 @@ pub struct MaxUnavailablePromise {
     available: BTreeMap<String, i64>,
     /// Deployment uid → the end of the last fault touching its pods.
     touched_until: BTreeMap<String, VirtualTime>,
+    /// Deployment uid → `spec.replicas` at the last check.
+    replicas: BTreeMap<String, i32>,
     /// Node → when a fault was last in force on it.
     faulted_at: BTreeMap<String, VirtualTime>,
     disruptions: BTreeMap<String, u64>,
@@ -181,7 +186,9 @@ impl Checker for MaxUnavailablePromise {
             let touched_now = restore_lingers
                 || owner_of_rs.iter().any(|(rs, owner)| *owner == uid && programs_touched.contains(rs))
                 || nodes_of.get(&uid).into_iter().flatten().any(|n| self.faulted_at.get(n).is_some_and(|t| now.millis_since(*t) <= TOUCH_LINGERS_MS));
-            if touched_now {
+            let replicas = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+            let scaled_down = self.replicas.insert(uid.clone(), replicas).is_some_and(|was| replicas < was);
+            if touched_now || scaled_down {
                 self.touched_until.insert(uid.clone(), now.plus_millis(TOUCH_LINGERS_MS));
             }
             let touched = self.touched_until.get(&uid).is_some_and(|t| *t >= now);
@@ -197,6 +204,7 @@ impl Checker for MaxUnavailablePromise {
                 ));
             }
         }
+        self.replicas.retain(|uid, _| seen.contains_key(uid));
         self.available = seen;
         self.touched_until.retain(|_, t| *t >= now);
         Ok(())
