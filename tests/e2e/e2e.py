@@ -39,6 +39,9 @@ import sys
 import tempfile
 import time
 import urllib.request
+import shutil
+import socket
+import subprocess
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--window-size=1400,900"]
@@ -393,12 +396,27 @@ def embed(page, driver, shots=None):
     finally:
         b.quit()
 
+    # The host page is served from loopback too: Chromium's local network
+    # access rules keep a data: page from framing a loopback address.
+    host_dir = tempfile.mkdtemp(prefix="miniplane-host-")
+    frame = page.rstrip("/") + "/?embed=1&lesson=apiserver-down"
+    with open(os.path.join(host_dir, "host.html"), "w") as f:
+        f.write("<!doctype html><title>host</title><iframe id=f width=1200 height=760 src='" + frame + "'></iframe>"
+                "<script>window.msgs=[];addEventListener('message',e=>msgs.push(e.data));</script>")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        host_port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "http.server", str(host_port), "--bind", "127.0.0.1", "--directory", host_dir],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     host = Browser(driver)
     try:
-        frame = page.rstrip("/") + "/?embed=1&lesson=apiserver-down"
-        html = ("<!doctype html><title>host</title><iframe id=f width=1200 height=760 src='" + frame + "'></iframe>"
-                "<script>window.msgs=[];addEventListener('message',e=>msgs.push(e.data));</script>")
-        host.open("data:text/html;base64," + base64.b64encode(html.encode()).decode())
+        for _ in range(50):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{host_port}/host.html", timeout=1).read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        host.open(f"http://127.0.0.1:{host_port}/host.html")
         host.wait("miniplane:ready", lambda: host.js("return msgs.some(m => m.type === 'miniplane:ready')"), timeout=60)
         post = "document.getElementById('f').contentWindow.postMessage(arguments[0], '*');"
         host.js(post, {"type": "miniplane:run", "line": "stop apiserver"})
@@ -415,6 +433,8 @@ def embed(page, driver, shots=None):
         print("embed: postMessage run / step-passed / progress ok")
     finally:
         host.quit()
+        server.terminate()
+        shutil.rmtree(host_dir, ignore_errors=True)
 
 
 def chart(b):
