@@ -230,7 +230,7 @@ Commercial support is available at
 </html>
 ";
 
-const NGINX_50X: &str = "<!DOCTYPE html>
+pub const NGINX_50X: &str = "<!DOCTYPE html>
 <html>
 <head>
 <title>Error</title>

@@ -6,53 +6,11 @@ use crate::engine::network::http::{http_date, http_date_unix, log_time, HttpRequ
 
 pub const NGINX_VERSION: &str = "nginx/1.27.5";
 
-/// `/usr/share/nginx/html/index.html`.
-pub const NGINX_WELCOME: &str = "<!DOCTYPE html>
-<html>
-<head>
-<title>Welcome to nginx!</title>
-<style>
-html { color-scheme: light dark; }
-body { width: 35em; margin: 0 auto;
-font-family: Tahoma, Verdana, Arial, sans-serif; }
-</style>
-</head>
-<body>
-<h1>Welcome to nginx!</h1>
-<p>If you see this page, the nginx web server is successfully installed and
-working. Further configuration is required.</p>
-
-<p>For online documentation and support please refer to
-<a href=\"http://nginx.org/\">nginx.org</a>.<br/>
-Commercial support is available at
-<a href=\"http://nginx.com/\">nginx.com</a>.</p>
-
-<p><em>Thank you for using nginx.</em></p>
-</body>
-</html>
-";
+/// `/usr/share/nginx/html/index.html`, as the image ships it.
+pub use crate::engine::node::rootfs::NGINX_INDEX as NGINX_WELCOME;
 
 /// `/usr/share/nginx/html/50x.html`.
-const NGINX_50X: &str = "<!DOCTYPE html>
-<html>
-<head>
-<title>Error</title>
-<style>
-html { color-scheme: light dark; }
-body { width: 35em; margin: 0 auto;
-font-family: Tahoma, Verdana, Arial, sans-serif; }
-</style>
-</head>
-<body>
-<h1>An error occurred.</h1>
-<p>Sorry, the page you are looking for is currently unavailable.<br/>
-Please try again later.</p>
-<p>If you are the system administrator of this resource then you should check
-the error log for details.</p>
-<p><em>Faithfully yours, nginx.</em></p>
-</body>
-</html>
-";
+use crate::engine::node::rootfs::NGINX_50X;
 
 /// When the image's html files were written (Unix seconds): `Last-Modified` and the ETag.
 const NGINX_HTML_MTIME: i64 = 1_744_804_871;
