@@ -166,7 +166,7 @@ impl Cluster {
     pub fn unbooted(profile: Profile, seed: u64) -> Self {
         let mut api = ApiServer::new(seed, &profile.server);
         bootstrap_objects(&mut api);
-        let _ = api.create(Object::StorageClass(provisioner::standard_class(profile.kind)));
+        let _ = api.create(Object::StorageClass(Box::new(provisioner::standard_class(profile.kind))));
         addons::install_coredns(&mut api, profile.kind == ProfileKind::Minikube);
         let mut sim = Sim::new(seed, api);
         register_components(&mut sim, &profile, seed);
@@ -234,7 +234,7 @@ pub(crate) fn bootstrap_objects(api: &mut ApiServer) {
             spec: Some(NamespaceSpec { finalizers: Some(vec!["kubernetes".to_string()]) }),
             status: None,
         };
-        let _ = api.create(Object::Namespace(ns));
+        let _ = api.create(Object::Namespace(Box::new(ns)));
     }
     let port = if api.host.ends_with(":8443") { 8443 } else { 6443 };
     let service = Service {
@@ -263,7 +263,7 @@ pub(crate) fn bootstrap_objects(api: &mut ApiServer) {
         }),
         status: None,
     };
-    let _ = api.create(Object::Service(service));
+    let _ = api.create(Object::Service(Box::new(service)));
     for (name, value) in [("system-cluster-critical", 2_000_000_000), ("system-node-critical", 2_000_001_000)] {
         let pc = PriorityClass {
             metadata: ObjectMeta { name: Some(name.to_string()), ..Default::default() },
@@ -272,6 +272,6 @@ pub(crate) fn bootstrap_objects(api: &mut ApiServer) {
             preemption_policy: Some("PreemptLowerPriority".into()),
             global_default: None,
         };
-        let _ = api.create(Object::PriorityClass(pc));
+        let _ = api.create(Object::PriorityClass(Box::new(pc)));
     }
 }

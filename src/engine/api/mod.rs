@@ -63,7 +63,7 @@ macro_rules! kinds {
     ($( $variant:ident => $ty:ty, $singular:literal, $namespaced:literal, $in_all:literal, [$($short:literal),*] ;)*) => {
         /// A stored object of any served kind.
         #[derive(Clone, Debug, PartialEq)]
-        pub enum Object { $( $variant($ty) ),* }
+        pub enum Object { $( $variant(Box<$ty>) ),* }
 
         /// Every stored resource, ordered by group then plural as discovery lists them.
         pub static RESOURCES: &[ResourceType] = &[ $(
@@ -110,7 +110,7 @@ macro_rules! kinds {
             pub fn from_value(resource: ResourceId, value: &Value) -> Result<Object, DecodeError> {
                 let variant = VARIANTS.get(resource.0 as usize).copied()
                     .ok_or_else(|| DecodeError { message: "unknown resource".into(), path: Vec::new() })?;
-                Ok(match variant { $( Variant::$variant => Object::$variant(from_value::from_value(value)?) ),* })
+                Ok(match variant { $( Variant::$variant => Object::$variant(Box::new(from_value::from_value(value)?)) ),* })
             }
         }
     };

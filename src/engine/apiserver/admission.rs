@@ -523,7 +523,7 @@ fn default_storage_class(api: &ApiServer, pvc: &mut k8s_openapi::api::core::v1::
     let Some(classes) = find_resource("storage.k8s.io", "storageclasses") else { return };
     let listed = list_in(api, classes, None);
     let all = listed.iter().filter_map(|o| match &**o {
-        Object::StorageClass(sc) => Some(sc),
+        Object::StorageClass(sc) => Some(&**sc),
         _ => None,
     });
     if let Some(name) = storage::default_class(all).and_then(|c| c.metadata.name.clone()) {

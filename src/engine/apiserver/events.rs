@@ -90,7 +90,7 @@ impl EventRecorder {
             reporting_instance: Some(self.host.clone().unwrap_or_default()),
             ..Default::default()
         };
-        if api.create(Object::Event(event)).is_ok() {
+        if api.create(Object::Event(Box::new(event))).is_ok() {
             if self.cache.len() >= CACHE_LIMIT {
                 self.cache.clear();
             }

@@ -84,7 +84,7 @@ impl ApiServer {
         let matching: Vec<PodDisruptionBudget> = budgets
             .iter()
             .filter_map(|o| match &**o {
-                Object::PodDisruptionBudget(p) => Some(p),
+                Object::PodDisruptionBudget(p) => Some(&**p),
                 _ => None,
             })
             .filter(|p| budget_selector(p).is_some_and(|s| s.matches(Some(&labels))))

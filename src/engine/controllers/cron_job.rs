@@ -193,7 +193,7 @@ impl CronJobController {
         let Object::CronJob(cj) = &*obj else { return Ok(None) };
         let mut cj = cj.clone();
         let uid = cj.metadata.uid.clone().unwrap_or_default();
-        let jobs: Vec<Job> = cache.of(ids::jobs()).controlled_by(&uid).iter().filter_map(|o| if let Object::Job(j) = &**o { Some(j.clone()) } else { None }).collect();
+        let jobs: Vec<Job> = cache.of(ids::jobs()).controlled_by(&uid).iter().filter_map(|o| if let Object::Job(j) = &**o { Some((**j).clone()) } else { None }).collect();
         let cleaned = self.cleanup_finished(ctx, &obj, &mut cj, &jobs);
         let (requeue, changed, error) = self.sync_cron_job(ctx, &obj, &mut cj, &jobs);
         if cleaned || changed {
@@ -390,7 +390,7 @@ impl CronJobController {
             }
         }
         let request = job_for(cj, owner, scheduled);
-        let created = match ctx.api.create(Object::Job(request.clone())) {
+        let created = match ctx.api.create(Object::Job(Box::new(request.clone()))) {
             Ok(stored) => match &*stored {
                 Object::Job(j) => {
                     self.recorder.record(ctx.api, owner, NORMAL, "SuccessfulCreate", format!("Created job {}", j.metadata.name.as_deref().unwrap_or("")));
@@ -476,12 +476,12 @@ mod tests {
 
     fn jobs(sim: &Sim) -> Vec<Job> {
         let (items, _) = sim.api.list(&Query::in_namespace(ids::jobs(), "default")).expect("list");
-        items.iter().filter_map(|o| if let Object::Job(j) = &**o { Some(j.clone()) } else { None }).filter(|j| j.metadata.deletion_timestamp.is_none()).collect()
+        items.iter().filter_map(|o| if let Object::Job(j) = &**o { Some((**j).clone()) } else { None }).filter(|j| j.metadata.deletion_timestamp.is_none()).collect()
     }
 
     fn get(sim: &Sim, name: &str) -> CronJob {
         match &*sim.api.get(ids::cron_jobs(), "default", name).expect("cj") {
-            Object::CronJob(c) => c.clone(),
+            Object::CronJob(c) => *c.clone(),
             _ => unreachable!(),
         }
     }
@@ -511,7 +511,7 @@ mod tests {
     #[test]
     fn fires_each_minute_with_minute_named_jobs() {
         let mut sim = testkit::sim();
-        sim.api.create(Object::CronJob(cron_job("hello", "*/1 * * * *"))).expect("create");
+        sim.api.create(Object::CronJob(Box::new(cron_job("hello", "*/1 * * * *")))).expect("create");
         sim.run_for_ms(59_000);
         assert!(jobs(&sim).is_empty());
         sim.run_for_ms(2_000);
@@ -538,10 +538,10 @@ mod tests {
         let mut sim = testkit::sim();
         let mut cj = cron_job("forbid", "*/1 * * * *");
         cj.spec.as_mut().unwrap().concurrency_policy = Some("Forbid".into());
-        sim.api.create(Object::CronJob(cj)).expect("create");
+        sim.api.create(Object::CronJob(Box::new(cj))).expect("create");
         let mut cj = cron_job("replace", "*/1 * * * *");
         cj.spec.as_mut().unwrap().concurrency_policy = Some("Replace".into());
-        sim.api.create(Object::CronJob(cj)).expect("create");
+        sim.api.create(Object::CronJob(Box::new(cj))).expect("create");
         sim.run_for_ms(125_000);
         let names: Vec<String> = jobs(&sim).into_iter().filter_map(|j| j.metadata.name).collect();
         assert_eq!(names.iter().filter(|n| n.starts_with("forbid-")).count(), 1, "{names:?}");
@@ -557,10 +557,10 @@ mod tests {
         let mut sim = testkit::sim();
         let mut cj = cron_job("tidy", "*/1 * * * *");
         cj.spec.as_mut().unwrap().successful_jobs_history_limit = Some(1);
-        sim.api.create(Object::CronJob(cj)).expect("create");
+        sim.api.create(Object::CronJob(Box::new(cj))).expect("create");
         let mut idle = cron_job("idle", "*/1 * * * *");
         idle.spec.as_mut().unwrap().suspend = Some(true);
-        sim.api.create(Object::CronJob(idle)).expect("create");
+        sim.api.create(Object::CronJob(Box::new(idle))).expect("create");
         for minute in 1..=3 {
             sim.run_for_ms(61_000);
             let name = format!("tidy-{}", (EPOCH_SECONDS + 60 * minute) / 60);
@@ -580,7 +580,7 @@ mod tests {
         let mut sim = testkit::sim();
         let mut cj = cron_job("late", "*/1 * * * *");
         cj.spec.as_mut().unwrap().starting_deadline_seconds = Some(10);
-        sim.api.create(Object::CronJob(cj)).expect("create");
+        sim.api.create(Object::CronJob(Box::new(cj))).expect("create");
         sim.stop("controller-manager").expect("stop");
         sim.run_for_ms(90_000);
         sim.start("controller-manager").expect("start");
@@ -597,7 +597,7 @@ mod tests {
         let mut sim = testkit::sim();
         let mut cj = cron_job("tz", "0 1 * * *");
         cj.spec.as_mut().unwrap().time_zone = Some("Europe/Paris".into());
-        sim.api.create(Object::CronJob(cj)).expect("create");
+        sim.api.create(Object::CronJob(Box::new(cj))).expect("create");
         // 01:00 in Paris is midnight UTC the next day.
         sim.run_for_ms(23 * 3_600_000 + 59 * 60_000);
         assert!(jobs(&sim).is_empty());

@@ -281,7 +281,7 @@ impl DaemonSetController {
         if !adoptable.is_empty() && can_adopt(ctx, ids::daemon_sets(), key, &uid) {
             for p in adoptable {
                 if let Some(adopted) = self.pods.adopt(ctx, obj, &p) {
-                    out.push(Rc::new(Object::Pod(adopted)));
+                    out.push(Rc::new(Object::Pod(Box::new(adopted))));
                 }
             }
         }
@@ -324,17 +324,17 @@ impl DaemonSetController {
                 data: Some(k8s_openapi::apimachinery::pkg::runtime::RawExtension(patch.clone())),
                 revision: number,
             };
-            match ctx.api.create(Object::ControllerRevision(revision.clone())) {
+            match ctx.api.create(Object::ControllerRevision(Box::new(revision.clone()))) {
                 Ok(stored) => {
                     if let Object::ControllerRevision(r) = &*stored {
-                        return Ok(r.clone());
+                        return Ok(*r.clone());
                     }
                 }
                 Err(e) if e.reason == Reason::AlreadyExists => {
                     let existing = ctx.api.get(ids::controller_revisions(), &ns, revision.metadata.name.as_deref().unwrap_or(""))?;
                     if let Object::ControllerRevision(r) = &*existing {
                         if r.data == revision.data {
-                            return Ok(r.clone());
+                            return Ok(*r.clone());
                         }
                     }
                     // A hash collision: count it so the next name differs.
@@ -365,9 +365,9 @@ impl DaemonSetController {
             return Ok(None);
         }
         // Borrowed from the cache: a sync reads every node and every daemon pod.
-        let nodes: Vec<&Node> = cache.of(ids::nodes()).items().filter_map(|o| if let Object::Node(n) = &**o { Some(n) } else { None }).collect();
+        let nodes: Vec<&Node> = cache.of(ids::nodes()).items().filter_map(|o| if let Object::Node(n) = &**o { Some(&**n) } else { None }).collect();
         let claimed = self.claim_pods(ctx, cache, key, ds, &obj);
-        let pods: Vec<&Pod> = claimed.iter().filter_map(|o| if let Object::Pod(p) = &**o { Some(p) } else { None }).collect();
+        let pods: Vec<&Pod> = claimed.iter().filter_map(|o| if let Object::Pod(p) = &**o { Some(&**p) } else { None }).collect();
         if ds.metadata.deletion_timestamp.is_some() {
             return Ok(None);
         }
@@ -803,7 +803,7 @@ mod tests {
 
     fn pods(c: &Cluster) -> Vec<Pod> {
         let (items, _) = c.sim.api.list(&Query::in_namespace(ids::pods(), "default")).expect("list");
-        items.iter().filter_map(|o| if let Object::Pod(p) = &**o { Some(p.clone()) } else { None }).filter(|p| p.metadata.deletion_timestamp.is_none()).collect()
+        items.iter().filter_map(|o| if let Object::Pod(p) = &**o { Some((**p).clone()) } else { None }).filter(|p| p.metadata.deletion_timestamp.is_none()).collect()
     }
 
     fn nodes_of(c: &Cluster) -> Vec<String> {
@@ -852,7 +852,7 @@ mod tests {
     #[test]
     fn runs_one_pod_per_untainted_node_through_the_scheduler() {
         let mut c = cluster();
-        c.sim.api.create(Object::DaemonSet(daemon_set("agent"))).expect("create");
+        c.sim.api.create(Object::DaemonSet(Box::new(daemon_set("agent")))).expect("create");
         c.sim.run_for_ms(20_000);
         assert_eq!(nodes_of(&c), vec!["worker-1", "worker-2", "worker-3"]);
         let p = &pods(&c)[0];
@@ -878,7 +878,7 @@ mod tests {
         let mut c = cluster();
         let mut ds = daemon_set("agent");
         ds.spec.as_mut().unwrap().template.spec.as_mut().unwrap().node_selector = Some(BTreeMap::from([("disk".into(), "ssd".into())]));
-        c.sim.api.create(Object::DaemonSet(ds)).expect("create");
+        c.sim.api.create(Object::DaemonSet(Box::new(ds))).expect("create");
         c.sim.run_for_ms(10_000);
         assert!(pods(&c).is_empty());
         label_node(&mut c, "worker-2", Some("ssd"));
@@ -893,7 +893,7 @@ mod tests {
     #[test]
     fn a_node_that_leaves_loses_its_pod() {
         let mut c = cluster();
-        c.sim.api.create(Object::DaemonSet(daemon_set("agent"))).expect("create");
+        c.sim.api.create(Object::DaemonSet(Box::new(daemon_set("agent")))).expect("create");
         c.sim.run_for_ms(20_000);
         c.sim.stop("node/worker-3").expect("power off");
         c.sim.api.delete(ids::nodes(), "", "worker-3", &Default::default()).expect("delete node");
@@ -905,7 +905,7 @@ mod tests {
     #[test]
     fn rolling_update_keeps_at_most_one_node_unavailable() {
         let mut c = cluster();
-        c.sim.api.create(Object::DaemonSet(daemon_set("agent"))).expect("create");
+        c.sim.api.create(Object::DaemonSet(Box::new(daemon_set("agent")))).expect("create");
         c.sim.run_for_ms(20_000);
         edit(&mut c, "agent", |s| s.template.spec.as_mut().unwrap().containers[0].image = Some("fluentd:v1.17".into()));
         for _ in 0..120 {
@@ -929,7 +929,7 @@ mod tests {
             type_: Some("RollingUpdate".into()),
             rolling_update: Some(RollingUpdateDaemonSet { max_surge: Some(IntOrString::Int(1)), max_unavailable: Some(IntOrString::Int(0)) }),
         });
-        c.sim.api.create(Object::DaemonSet(ds)).expect("create");
+        c.sim.api.create(Object::DaemonSet(Box::new(ds))).expect("create");
         c.sim.run_for_ms(20_000);
         edit(&mut c, "agent", |s| s.template.spec.as_mut().unwrap().containers[0].image = Some("fluentd:v1.17".into()));
         let mut saw_four = false;
@@ -948,7 +948,7 @@ mod tests {
         let mut c = cluster();
         let mut ds = daemon_set("agent");
         ds.spec.as_mut().unwrap().update_strategy = Some(DaemonSetUpdateStrategy { type_: Some("OnDelete".into()), rolling_update: None });
-        c.sim.api.create(Object::DaemonSet(ds)).expect("create");
+        c.sim.api.create(Object::DaemonSet(Box::new(ds))).expect("create");
         c.sim.run_for_ms(20_000);
         edit(&mut c, "agent", |s| s.template.spec.as_mut().unwrap().containers[0].image = Some("fluentd:v1.17".into()));
         c.sim.run_for_ms(20_000);

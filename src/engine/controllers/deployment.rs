@@ -325,7 +325,7 @@ impl DeploymentController {
         let ns = d.metadata.namespace.clone().unwrap_or_default();
         let mut out = Vec::new();
         let mut fresh_checked: Option<bool> = None;
-        let owner_ref = util::controller_ref(&Object::Deployment(d.clone()));
+        let owner_ref = util::controller_ref(&Object::Deployment(Box::new(d.clone())));
         let candidates = sets.controlled_by(&uid).into_iter().chain(sets.orphans_in(&ns));
         for o in candidates {
             let Object::ReplicaSet(rs) = &*o else { continue };
@@ -333,7 +333,7 @@ impl DeploymentController {
             let matches = selector.matches(rs.metadata.labels.as_ref());
             let name = rs.metadata.name.clone().unwrap_or_default();
             match (controlled, matches) {
-                (true, true) => out.push(rs.clone()),
+                (true, true) => out.push(*rs.clone()),
                 (true, false) => {
                     if rs.metadata.deletion_timestamp.is_none() {
                         let _ = ctx.api.modify(ids::replica_sets(), &ns, &name, false, |o| {
@@ -365,7 +365,7 @@ impl DeploymentController {
                     if let Ok(o) = adopted {
                         if let Object::ReplicaSet(rs) = &*o {
                             if meta::controller_of(rs.metadata.owner_references.as_ref()).is_some_and(|r| r.uid == uid) {
-                                out.push(rs.clone());
+                                out.push(*rs.clone());
                             }
                         }
                     }
@@ -391,10 +391,10 @@ impl DeploymentController {
         }
         let mut next = d.clone();
         next.status = Some(status);
-        match ctx.api.update_status(Object::Deployment(next)) {
+        match ctx.api.update_status(Object::Deployment(Box::new(next))) {
             Ok(stored) => {
                 if let Object::Deployment(s) = &*stored {
-                    *d = s.clone();
+                    *d = *s.clone();
                 }
                 Ok(())
             }
@@ -446,12 +446,12 @@ impl DeploymentController {
                 }
             }
             let rs = if changed {
-                match ctx.api.update(Object::ReplicaSet(rs))? .as_ref() {
+                match ctx.api.update(Object::ReplicaSet(Box::new(rs)))? .as_ref() {
                     Object::ReplicaSet(stored) => stored.clone(),
-                    _ => existing,
+                    _ => Box::new(existing),
                 }
             } else {
-                existing
+                Box::new(existing)
             };
             let rev = annotation(&rs.metadata, REVISION).unwrap_or("").to_string();
             self.set_deployment_revision(ctx, d, &rev)?;
@@ -461,7 +461,7 @@ impl DeploymentController {
                 set_condition(&mut next, new_condition("Progressing", "True", FOUND_NEW_RS, format!("Found new replica set \"{}\"", rs_name(&rs)), ctx.now));
                 self.write_status(ctx, d, next)?;
             }
-            sets.new = Some(rs);
+            sets.new = Some(*rs);
             return Ok(sets);
         }
         if !create {
@@ -482,7 +482,7 @@ impl DeploymentController {
                 name: Some(name.clone()),
                 namespace: Some(ns.clone()),
                 labels: Some(labels),
-                owner_references: Some(vec![util::controller_ref(&Object::Deployment(d.clone()))]),
+                owner_references: Some(vec![util::controller_ref(&Object::Deployment(Box::new(d.clone())))]),
                 ..Default::default()
             },
             spec: Some(ReplicaSetSpec {
@@ -498,8 +498,8 @@ impl DeploymentController {
             spec.replicas = Some(new_replicas);
         }
         self.set_new_rs_annotations(d, &mut rs, &new_revision, false);
-        let d_obj = Object::Deployment(d.clone());
-        let created = match ctx.api.create(Object::ReplicaSet(rs)) {
+        let d_obj = Object::Deployment(Box::new(d.clone()));
+        let created = match ctx.api.create(Object::ReplicaSet(Box::new(rs))) {
             Ok(stored) => match &*stored {
                 Object::ReplicaSet(r) => r.clone(),
                 _ => return Err(ApiError::new(Reason::InternalError, "unexpected object")),
@@ -510,7 +510,7 @@ impl DeploymentController {
                     if let Object::ReplicaSet(rs) = &*existing {
                         let ours = meta::controller_of(rs.metadata.owner_references.as_ref()).is_some_and(|r| Some(&r.uid) == d.metadata.uid.as_ref());
                         if ours && rs.spec.as_ref().and_then(|s| s.template.as_ref()).is_some_and(|t| equal_ignore_hash(t, &template)) {
-                            sets.new = Some(rs.clone());
+                            sets.new = Some(*rs.clone());
                             return Ok(sets);
                         }
                     }
@@ -543,7 +543,7 @@ impl DeploymentController {
             set_condition(&mut status, new_condition("Progressing", "True", NEW_RS_CREATED, format!("Created new replica set \"{name}\""), ctx.now));
             self.write_status(ctx, d, status)?;
         }
-        sets.new = Some(created);
+        sets.new = Some(*created);
         Ok(sets)
     }
 
@@ -599,7 +599,7 @@ impl DeploymentController {
             true
         })?;
         if let Object::Deployment(s) = &*stored {
-            *d = s.clone();
+            *d = *s.clone();
         }
         Ok(())
     }
@@ -631,15 +631,15 @@ impl DeploymentController {
         if !changed {
             return Ok(false);
         }
-        let stored = ctx.api.update(Object::ReplicaSet(next))?;
+        let stored = ctx.api.update(Object::ReplicaSet(Box::new(next)))?;
         if let Object::ReplicaSet(s) = &*stored {
-            *rs = s.clone();
+            *rs = *s.clone();
         }
         if old != size {
             let op = if old < size { "up" } else { "down" };
             let name = rs_name(rs).to_string();
             ctx.log(format!("scaled {op} replica set {}/{name} from {old} to {size}", rs.metadata.namespace.as_deref().unwrap_or("")));
-            self.recorder.record(ctx.api, &Object::Deployment(d.clone()), NORMAL, "ScalingReplicaSet", format!("Scaled {op} replica set {name} from {old} to {size}"));
+            self.recorder.record(ctx.api, &Object::Deployment(Box::new(d.clone())), NORMAL, "ScalingReplicaSet", format!("Scaled {op} replica set {name} from {old} to {size}"));
         }
         Ok(old != size)
     }
@@ -1085,14 +1085,14 @@ mod tests {
 
     fn get(sim: &Sim, name: &str) -> Deployment {
         match &*sim.api.get(ids::deployments(), "default", name).expect("deployment") {
-            Object::Deployment(d) => d.clone(),
+            Object::Deployment(d) => *d.clone(),
             _ => unreachable!(),
         }
     }
 
     fn replica_sets(sim: &Sim) -> Vec<ReplicaSet> {
         let (items, _) = sim.api.list(&Query::in_namespace(ids::replica_sets(), "default")).expect("list");
-        items.iter().filter_map(|o| if let Object::ReplicaSet(r) = &**o { Some(r.clone()) } else { None }).collect()
+        items.iter().filter_map(|o| if let Object::ReplicaSet(r) = &**o { Some((**r).clone()) } else { None }).collect()
     }
 
     fn edit(sim: &mut Sim, name: &str, f: impl Fn(&mut Deployment)) {
@@ -1136,7 +1136,7 @@ mod tests {
     #[test]
     fn creates_a_replica_set_and_becomes_available() {
         let mut sim = testkit::sim();
-        sim.api.create(Object::Deployment(deployment("web", 3, "nginx:1.27"))).expect("create");
+        sim.api.create(Object::Deployment(Box::new(deployment("web", 3, "nginx:1.27")))).expect("create");
         sim.run_for_ms(10_000);
         let sets = replica_sets(&sim);
         assert_eq!(sets.len(), 1);
@@ -1170,7 +1170,7 @@ mod tests {
             type_: Some("RollingUpdate".into()),
             rolling_update: Some(RollingUpdateDeployment { max_surge: Some(IntOrString::Int(1)), max_unavailable: Some(IntOrString::Int(1)) }),
         });
-        sim.api.create(Object::Deployment(d)).expect("create");
+        sim.api.create(Object::Deployment(Box::new(d))).expect("create");
         sim.run_for_ms(10_000);
         set_image(&mut sim, "web", "nginx:1.28");
         let new_hash = stored_hash(&sim, "web");
@@ -1204,7 +1204,7 @@ mod tests {
         let mut sim = testkit::sim();
         let mut d = deployment("web", 3, "nginx:1.27");
         d.spec.as_mut().unwrap().strategy = Some(DeploymentStrategy { type_: Some("Recreate".into()), rolling_update: None });
-        sim.api.create(Object::Deployment(d)).expect("create");
+        sim.api.create(Object::Deployment(Box::new(d))).expect("create");
         sim.run_for_ms(10_000);
         let old_hash = stored_hash(&sim, "web");
         set_image(&mut sim, "web", "nginx:1.28");
@@ -1224,7 +1224,7 @@ mod tests {
     #[test]
     fn rollback_reuses_the_old_replica_set() {
         let mut sim = testkit::sim();
-        sim.api.create(Object::Deployment(deployment("web", 2, "nginx:1.27"))).expect("create");
+        sim.api.create(Object::Deployment(Box::new(deployment("web", 2, "nginx:1.27")))).expect("create");
         sim.run_for_ms(10_000);
         let first = format!("web-{}", stored_hash(&sim, "web"));
         set_image(&mut sim, "web", "nginx:1.28");
@@ -1245,7 +1245,7 @@ mod tests {
         let mut sim = testkit::sim();
         let mut d = deployment("web", 2, "v1");
         d.spec.as_mut().unwrap().revision_history_limit = Some(1);
-        sim.api.create(Object::Deployment(d)).expect("create");
+        sim.api.create(Object::Deployment(Box::new(d))).expect("create");
         sim.run_for_ms(10_000);
         edit(&mut sim, "web", |d| d.spec.as_mut().unwrap().replicas = Some(5));
         sim.run_for_ms(10_000);
@@ -1264,7 +1264,7 @@ mod tests {
     #[test]
     fn paused_deployment_does_not_roll_out() {
         let mut sim = testkit::sim();
-        sim.api.create(Object::Deployment(deployment("web", 2, "v1"))).expect("create");
+        sim.api.create(Object::Deployment(Box::new(deployment("web", 2, "v1")))).expect("create");
         sim.run_for_ms(10_000);
         edit(&mut sim, "web", |d| d.spec.as_mut().unwrap().paused = Some(true));
         set_image(&mut sim, "web", "v2");
@@ -1283,7 +1283,7 @@ mod tests {
         let sim = &mut manager_sim;
         let mut d = deployment("web", 2, "v1");
         d.spec.as_mut().unwrap().progress_deadline_seconds = Some(10);
-        sim.api.create(Object::Deployment(d)).expect("create");
+        sim.api.create(Object::Deployment(Box::new(d))).expect("create");
         sim.run_for_ms(10_000);
         set_image(sim, "web", "broken");
         let hash = stored_hash(sim, "web");

@@ -220,7 +220,7 @@ impl DisruptionController {
             .of(ids::pods())
             .in_namespace(ns)
             .filter_map(|o| match &**o {
-                Object::Pod(p) if selector.matches(p.metadata.labels.as_ref()) => Some(p),
+                Object::Pod(p) if selector.matches(p.metadata.labels.as_ref()) => Some(&**p),
                 _ => None,
             })
             .collect()

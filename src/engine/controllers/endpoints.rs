@@ -184,7 +184,7 @@ impl EndpointsController {
 
     fn sync_one(&mut self, ctx: &mut Ctx, cache: &Cache, key: &ObjectKey) -> Result<Option<VirtualTime>, ApiError> {
         let svc = match cache.of(ids::services()).get(key).map(|o| &**o) {
-            Some(Object::Service(s)) => Some(s.clone()),
+            Some(Object::Service(s)) => Some((**s).clone()),
             _ => None,
         };
         let selector = svc.as_ref().and_then(selector_of);
@@ -254,7 +254,7 @@ impl EndpointsController {
                     },
                     subsets,
                 };
-                match ctx.api.create(Object::Endpoints(ep)) {
+                match ctx.api.create(Object::Endpoints(Box::new(ep))) {
                     Err(e) if !matches!(e.reason, Reason::AlreadyExists | Reason::Forbidden) => return Err(e),
                     _ => {}
                 }
@@ -269,7 +269,7 @@ impl EndpointsController {
         let mut existing: Vec<EndpointSlice> = cache
             .of(ids::endpoint_slices())
             .in_namespace(&key.namespace)
-            .filter_map(|o| if let Object::EndpointSlice(s) = &**o { Some(s.clone()) } else { None })
+            .filter_map(|o| if let Object::EndpointSlice(s) = &**o { Some((**s).clone()) } else { None })
             .filter(|s| {
                 let l = s.metadata.labels.as_ref();
                 l.and_then(|l| l.get(SERVICE_NAME_LABEL)) == Some(&key.name) && l.and_then(|l| l.get(MANAGED_BY_LABEL)).map(String::as_str) == Some(MANAGED_BY)
@@ -306,7 +306,7 @@ impl EndpointsController {
         let mut labels = Self::labels_for(svc);
         labels.insert(SERVICE_NAME_LABEL.into(), key.name.clone());
         labels.insert(MANAGED_BY_LABEL.into(), MANAGED_BY.into());
-        let owner = util::controller_ref(&Object::Service(svc.clone()));
+        let owner = util::controller_ref(&Object::Service(Box::new(svc.clone())));
         let address_type = if desired.iter().flat_map(|d| &d.1).any(|e| e.addresses.iter().any(|a| a.contains(':'))) { "IPv6" } else { "IPv4" };
         let mut current = existing.into_iter();
         for (ports, endpoints) in desired {
@@ -320,7 +320,7 @@ impl EndpointsController {
                     next.endpoints = endpoints;
                     next.metadata.labels = Some(labels.clone());
                     next.metadata.annotations.get_or_insert_with(BTreeMap::new).insert(TRIGGER_TIME.into(), trigger_time(ctx.now));
-                    ctx.api.update(Object::EndpointSlice(next))?;
+                    ctx.api.update(Object::EndpointSlice(Box::new(next)))?;
                 }
                 None => {
                     let slice = EndpointSlice {
@@ -336,7 +336,7 @@ impl EndpointsController {
                         endpoints,
                         ports,
                     };
-                    match ctx.api.create(Object::EndpointSlice(slice)) {
+                    match ctx.api.create(Object::EndpointSlice(Box::new(slice))) {
                         Err(e) if e.reason != Reason::Forbidden => return Err(e),
                         _ => {}
                     }
@@ -421,7 +421,7 @@ mod tests {
             }),
             status: None,
         };
-        sim.api.create(Object::ReplicaSet(rs)).expect("rs");
+        sim.api.create(Object::ReplicaSet(Box::new(rs))).expect("rs");
         let svc = Service {
             metadata: ObjectMeta { name: Some("web".into()), namespace: Some("default".into()), ..Default::default() },
             spec: Some(ServiceSpec {
@@ -431,20 +431,20 @@ mod tests {
             }),
             status: None,
         };
-        sim.api.create(Object::Service(svc)).expect("svc");
+        sim.api.create(Object::Service(Box::new(svc))).expect("svc");
         sim
     }
 
     fn endpoints(sim: &Sim) -> Endpoints {
         match &*sim.api.get(ids::endpoints(), "default", "web").expect("endpoints") {
-            Object::Endpoints(e) => e.clone(),
+            Object::Endpoints(e) => *e.clone(),
             _ => unreachable!(),
         }
     }
 
     fn slices(sim: &Sim) -> Vec<EndpointSlice> {
         let (items, _) = sim.api.list(&Query::in_namespace(ids::endpoint_slices(), "default")).expect("list");
-        items.iter().filter_map(|o| if let Object::EndpointSlice(s) = &**o { Some(s.clone()) } else { None }).collect()
+        items.iter().filter_map(|o| if let Object::EndpointSlice(s) = &**o { Some((**s).clone()) } else { None }).collect()
     }
 
     #[test]

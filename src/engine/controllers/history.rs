@@ -97,7 +97,7 @@ pub fn owned_revisions(cache: &Cache, owner_uid: &str) -> Vec<ControllerRevision
         .of(ids::controller_revisions())
         .controlled_by(owner_uid)
         .iter()
-        .filter_map(|o| if let Object::ControllerRevision(r) = &**o { Some(r.clone()) } else { None })
+        .filter_map(|o| if let Object::ControllerRevision(r) = &**o { Some((**r).clone()) } else { None })
         .collect();
     out.sort_by(|a, b| {
         a.revision
@@ -127,7 +127,7 @@ pub fn create(ctx: &mut Ctx, owner: &Object, revision: &ControllerRevision, temp
         let candidate = new_revision(owner, template_labels, patch.clone(), revision.revision, Some(*collision_count));
         let mut candidate = candidate;
         candidate.metadata.annotations = revision.metadata.annotations.clone();
-        match ctx.api.create(Object::ControllerRevision(candidate.clone())) {
+        match ctx.api.create(Object::ControllerRevision(Box::new(candidate.clone()))) {
             Ok(stored) => return as_revision(&stored),
             Err(e) if e.reason == Reason::AlreadyExists => {
                 let ns = candidate.metadata.namespace.clone().unwrap_or_default();
@@ -173,7 +173,7 @@ pub fn delete(ctx: &mut Ctx, revision: &ControllerRevision) -> Result<(), ApiErr
 
 fn as_revision(obj: &Rc<Object>) -> Result<ControllerRevision, ApiError> {
     match &**obj {
-        Object::ControllerRevision(r) => Ok(r.clone()),
+        Object::ControllerRevision(r) => Ok(*r.clone()),
         _ => Err(ApiError::new(Reason::InternalError, "not a ControllerRevision")),
     }
 }

@@ -190,7 +190,7 @@ impl HorizontalPodAutoscalerController {
     }
 
     fn event(&mut self, ctx: &mut Ctx, hpa: &HorizontalPodAutoscaler, type_: &str, reason: &str, message: String) {
-        self.recorder.record(ctx.api, &Object::HorizontalPodAutoscaler(hpa.clone()), type_, reason, message);
+        self.recorder.record(ctx.api, &Object::HorizontalPodAutoscaler(Box::new(hpa.clone())), type_, reason, message);
     }
 
     /// The target's scale subresource.
@@ -442,7 +442,7 @@ impl HorizontalPodAutoscalerController {
             let pods: Vec<&Pod> = cache
                 .of(ids::pods())
                 .in_namespace(&namespace)
-                .filter_map(|o| if let Object::Pod(p) = &**o { Some(p) } else { None })
+                .filter_map(|o| if let Object::Pod(p) = &**o { Some(&**p) } else { None })
                 .filter(|p| selector.matches(p.metadata.labels.as_ref()))
                 .collect();
             let specs = spec.metrics.clone().unwrap_or_default();

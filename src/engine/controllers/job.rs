@@ -500,7 +500,7 @@ impl JobController {
         let uncounted = status.uncounted_terminated_pods.get_or_insert_with(UncountedTerminatedPods::default).clone();
         let satisfied = self.expectations.satisfied(key, now);
         let owned = cache.of(ids::pods()).controlled_by(job.metadata.uid.as_deref().unwrap_or(""));
-        let pods: Vec<&Pod> = owned.iter().filter_map(|o| if let Object::Pod(p) = &**o { Some(p) } else { None }).collect();
+        let pods: Vec<&Pod> = owned.iter().filter_map(|o| if let Object::Pod(p) = &**o { Some(&**p) } else { None }).collect();
         let completions = spec.completions;
         let indexed = is_indexed(&job);
         let mut jc = JobCtx {
@@ -950,7 +950,7 @@ impl JobController {
             self.write_status(ctx, job)?;
         }
         if finished_now {
-            let job_obj = Object::Job(job.clone());
+            let job_obj = Object::Job(Box::new(job.clone()));
             match jc.finished.as_ref() {
                 Some(c) if c.type_ == "Complete" => {
                     let over = spec.completions.is_some_and(|want| job.status.as_ref().and_then(|s| s.succeeded).unwrap_or(0) > want);
@@ -972,9 +972,9 @@ impl JobController {
     }
 
     fn write_status(&mut self, ctx: &mut Ctx, job: &mut Job) -> Result<(), ApiError> {
-        let stored = ctx.api.update_status(Object::Job(job.clone()))?;
+        let stored = ctx.api.update_status(Object::Job(Box::new(job.clone())))?;
         if let Object::Job(j) = &*stored {
-            *job = j.clone();
+            *job = *j.clone();
         }
         Ok(())
     }
@@ -1224,7 +1224,7 @@ mod tests {
     #[test]
     fn runs_to_completion_counting_each_pod_once() {
         let mut sim = testkit::sim();
-        sim.api.create(Object::Job(job("pi", Some(2), 1, 6))).expect("create");
+        sim.api.create(Object::Job(Box::new(job("pi", Some(2), 1, 6)))).expect("create");
         sim.run_for_ms(5_000);
         let pods = testkit::live_pods(&sim, "default");
         assert_eq!(pods.len(), 1);
@@ -1255,7 +1255,7 @@ mod tests {
     #[test]
     fn suspending_removes_every_pod_and_resuming_brings_them_back() {
         let mut sim = testkit::sim();
-        sim.api.create(Object::Job(job("batch", Some(6), 3, 6))).expect("create");
+        sim.api.create(Object::Job(Box::new(job("batch", Some(6), 3, 6)))).expect("create");
         sim.run_for_ms(5_000);
         assert_eq!(running(&sim).len(), 3);
         let set_suspend = |sim: &mut Sim, on: bool| {
@@ -1285,7 +1285,7 @@ mod tests {
     #[test]
     fn backs_off_exponentially_then_gives_up_past_the_limit() {
         let mut sim = testkit::sim();
-        sim.api.create(Object::Job(job("flaky", Some(1), 1, 2))).expect("create");
+        sim.api.create(Object::Job(Box::new(job("flaky", Some(1), 1, 2)))).expect("create");
         sim.run_for_ms(3_000);
         exit_first(&mut sim, 1);
         sim.run_for_ms(5_000);
@@ -1313,7 +1313,7 @@ mod tests {
     #[test]
     fn runs_pods_in_parallel_up_to_the_remaining_completions() {
         let mut sim = testkit::sim();
-        sim.api.create(Object::Job(job("batch", Some(5), 3, 6))).expect("create");
+        sim.api.create(Object::Job(Box::new(job("batch", Some(5), 3, 6)))).expect("create");
         sim.run_for_ms(5_000);
         assert_eq!(status(&sim, "batch").active, Some(3));
         for _ in 0..3 {
@@ -1329,7 +1329,7 @@ mod tests {
         let mut sim = testkit::sim();
         let mut j = job("slow", Some(1), 1, 6);
         j.spec.as_mut().unwrap().active_deadline_seconds = Some(20);
-        sim.api.create(Object::Job(j)).expect("create");
+        sim.api.create(Object::Job(Box::new(j))).expect("create");
         sim.run_for_ms(30_000);
         let st = status(&sim, "slow");
         assert_eq!(true_conditions(&st), vec!["FailureTarget", "Failed"]);
@@ -1344,7 +1344,7 @@ mod tests {
         let mut sim = testkit::sim();
         let mut j = job("idx", Some(3), 2, 6);
         j.spec.as_mut().unwrap().completion_mode = Some("Indexed".into());
-        sim.api.create(Object::Job(j)).expect("create");
+        sim.api.create(Object::Job(Box::new(j))).expect("create");
         sim.run_for_ms(5_000);
         let mut pods = running(&sim);
         pods.sort_by_key(|p| completion_index(p));
@@ -1388,7 +1388,7 @@ mod tests {
                 },
             ],
         });
-        sim.api.create(Object::Job(j)).expect("create");
+        sim.api.create(Object::Job(Box::new(j))).expect("create");
         sim.run_for_ms(5_000);
         exit_first(&mut sim, 2);
         sim.run_for_ms(15_000);
@@ -1424,7 +1424,7 @@ mod tests {
         let mut sim = testkit::sim();
         let mut j = indexed("per-index", 3);
         j.spec.as_mut().unwrap().backoff_limit_per_index = Some(1);
-        sim.api.create(Object::Job(j)).expect("create");
+        sim.api.create(Object::Job(Box::new(j))).expect("create");
         sim.run_for_ms(5_000);
         assert_eq!(status(&sim, "per-index").failed_indexes.as_deref(), Some(""));
         let first = running_index(&sim, 0).unwrap();
@@ -1459,7 +1459,7 @@ mod tests {
         let spec = j.spec.as_mut().unwrap();
         spec.backoff_limit_per_index = Some(0);
         spec.max_failed_indexes = Some(1);
-        sim.api.create(Object::Job(j)).expect("create");
+        sim.api.create(Object::Job(Box::new(j))).expect("create");
         sim.run_for_ms(5_000);
         exit_index(&mut sim, 0, 1);
         sim.run_for_ms(3_000);
@@ -1480,7 +1480,7 @@ mod tests {
         let mut j = indexed("leader", 3);
         j.spec.as_mut().unwrap().success_policy =
             Some(SuccessPolicy { rules: vec![SuccessPolicyRule { succeeded_indexes: Some("0".into()), succeeded_count: None }] });
-        sim.api.create(Object::Job(j)).expect("create");
+        sim.api.create(Object::Job(Box::new(j))).expect("create");
         sim.run_for_ms(5_000);
         exit_index(&mut sim, 0, 0);
         sim.run_for_ms(40_000);
@@ -1496,7 +1496,7 @@ mod tests {
         let mut sim = testkit::sim();
         let mut j = job("external", Some(1), 1, 6);
         j.spec.as_mut().unwrap().managed_by = Some("example.com/queue".into());
-        sim.api.create(Object::Job(j)).expect("create");
+        sim.api.create(Object::Job(Box::new(j))).expect("create");
         sim.run_for_ms(5_000);
         assert!(testkit::pods(&sim, "default").is_empty());
         assert_eq!(status(&sim, "external"), JobStatus::default());

@@ -214,11 +214,11 @@ mod tests {
     fn setup(finalizers: Option<Vec<String>>) -> Sim {
         let mut sim = testkit::sim();
         sim.api
-            .create(Object::Namespace(Namespace {
+            .create(Object::Namespace(Box::new(Namespace {
                 metadata: ObjectMeta { name: Some("team".into()), finalizers, ..Default::default() },
                 spec: Some(NamespaceSpec { finalizers: Some(vec!["kubernetes".into()]) }),
                 status: None,
-            }))
+            })))
             .expect("namespace");
         let rs = ReplicaSet {
             metadata: ObjectMeta { name: Some("web".into()), namespace: Some("team".into()), ..Default::default() },
@@ -230,7 +230,7 @@ mod tests {
             }),
             status: None,
         };
-        sim.api.create(Object::ReplicaSet(rs)).expect("rs");
+        sim.api.create(Object::ReplicaSet(Box::new(rs))).expect("rs");
         sim.run_for_ms(10_000);
         assert!(sim.api.get(ids::service_accounts(), "team", "default").is_ok());
         let cm = sim.api.get(ids::config_maps(), "team", ROOT_CA_NAME).expect("root ca");

@@ -100,7 +100,7 @@ impl NodeLifecycleController {
 
     fn monitor(&mut self, ctx: &mut Ctx) {
         let now = ctx.now;
-        let nodes: Vec<Node> = self.nodes.items().filter_map(|o| if let Object::Node(n) = &**o { Some(n.clone()) } else { None }).collect();
+        let nodes: Vec<Node> = self.nodes.items().filter_map(|o| if let Object::Node(n) = &**o { Some((**n).clone()) } else { None }).collect();
         let names: BTreeSet<String> = nodes.iter().filter_map(|n| n.metadata.name.clone()).collect();
         for gone in self.known.difference(&names).cloned().collect::<Vec<_>>() {
             self.known.remove(&gone);
@@ -183,7 +183,7 @@ impl NodeLifecycleController {
         let pods: Vec<Pod> = self
             .pods
             .items()
-            .filter_map(|o| if let Object::Pod(p) = &**o { Some(p.clone()) } else { None })
+            .filter_map(|o| if let Object::Pod(p) = &**o { Some((**p).clone()) } else { None })
             .filter(|p| p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(node))
             .collect();
         for pod in pods {

@@ -194,7 +194,7 @@ impl PersistentVolumeController {
 
     fn class(cache: &Cache, name: &str) -> Option<StorageClass> {
         match cache.of(ids::storage_classes()).get(&ObjectKey::new("", name)).map(|o| &**o) {
-            Some(Object::StorageClass(sc)) => Some(sc.clone()),
+            Some(Object::StorageClass(sc)) => Some(*sc.clone()),
             _ => None,
         }
     }
@@ -212,25 +212,25 @@ impl PersistentVolumeController {
     }
 
     fn write_claim(&mut self, ctx: &mut Ctx, claim: PersistentVolumeClaim, status: bool) -> Result<PersistentVolumeClaim, ApiError> {
-        let obj = Object::PersistentVolumeClaim(claim);
+        let obj = Object::PersistentVolumeClaim(Box::new(claim));
         let stored = if status { ctx.api.update_status(obj)? } else { ctx.api.update(obj)? };
         self.remember(&stored);
         as_claim(&stored).cloned().ok_or_else(|| internal("claim update returned another kind".into()))
     }
 
     fn write_volume(&mut self, ctx: &mut Ctx, volume: PersistentVolume, status: bool) -> Result<PersistentVolume, ApiError> {
-        let obj = Object::PersistentVolume(volume);
+        let obj = Object::PersistentVolume(Box::new(volume));
         let stored = if status { ctx.api.update_status(obj)? } else { ctx.api.update(obj)? };
         self.remember(&stored);
         as_volume(&stored).cloned().ok_or_else(|| internal("volume update returned another kind".into()))
     }
 
     fn claim_event(&mut self, ctx: &mut Ctx, claim: &PersistentVolumeClaim, type_: &str, reason: &str, message: String) {
-        self.recorder.record(ctx.api, &Object::PersistentVolumeClaim(claim.clone()), type_, reason, message);
+        self.recorder.record(ctx.api, &Object::PersistentVolumeClaim(Box::new(claim.clone())), type_, reason, message);
     }
 
     fn volume_event(&mut self, ctx: &mut Ctx, volume: &PersistentVolume, type_: &str, reason: &str, message: String) {
-        self.recorder.record(ctx.api, &Object::PersistentVolume(volume.clone()), type_, reason, message);
+        self.recorder.record(ctx.api, &Object::PersistentVolume(Box::new(volume.clone())), type_, reason, message);
     }
 
     fn handle_events(&mut self, changes: &Changes) {
@@ -625,7 +625,7 @@ impl PersistentVolumeController {
             return Ok(false);
         }
         let classes: Vec<StorageClass> =
-            cache.of(ids::storage_classes()).items().filter_map(|o| if let Object::StorageClass(sc) = &**o { Some(sc.clone()) } else { None }).collect();
+            cache.of(ids::storage_classes()).items().filter_map(|o| if let Object::StorageClass(sc) = &**o { Some((**sc).clone()) } else { None }).collect();
         let Some(class) = storage::default_class(&classes).and_then(|c| c.metadata.name.clone()) else { return Ok(false) };
         let mut next = claim.clone();
         next.spec.get_or_insert_with(Default::default).storage_class_name = Some(class);

@@ -39,7 +39,7 @@ impl PodControl {
 
     /// Creates one pod for `owner` (`CreatePods`).
     pub fn create(&mut self, ctx: &mut Ctx, owner: &Object, pod: Pod) -> Result<Rc<Object>, ApiError> {
-        match ctx.api.create(Object::Pod(pod)) {
+        match ctx.api.create(Object::Pod(Box::new(pod))) {
             Ok(stored) => {
                 let name = util::name_of(&stored).to_string();
                 let m = owner.meta();
@@ -120,7 +120,7 @@ impl PodControl {
             true
         });
         match adopted.ok().as_deref() {
-            Some(Object::Pod(p)) if meta::controller_of(p.metadata.owner_references.as_ref()).is_some_and(|r| r.uid == owner_ref.uid) => Some(p.clone()),
+            Some(Object::Pod(p)) if meta::controller_of(p.metadata.owner_references.as_ref()).is_some_and(|r| r.uid == owner_ref.uid) => Some(*p.clone()),
             _ => None,
         }
     }

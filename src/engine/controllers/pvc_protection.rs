@@ -46,7 +46,7 @@ impl PvcProtectionController {
 
     fn claim(cache: &Cache, key: &ObjectKey) -> Option<PersistentVolumeClaim> {
         match cache.of(ids::persistent_volume_claims()).get(key).map(|o| &**o) {
-            Some(Object::PersistentVolumeClaim(c)) => Some(c.clone()),
+            Some(Object::PersistentVolumeClaim(c)) => Some(*c.clone()),
             _ => None,
         }
     }

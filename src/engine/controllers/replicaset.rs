@@ -271,7 +271,7 @@ impl ReplicaSetController {
             match (controlled, matches) {
                 (true, true) => active.push(Cow::Borrowed(p)),
                 (true, false) => self.pods.release(ctx, p, &v.uid),
-                (false, true) if !v.deleting => adoptable.push(p.clone()),
+                (false, true) if !v.deleting => adoptable.push(*p.clone()),
                 (false, _) => {}
             }
         }
@@ -449,7 +449,7 @@ mod tests {
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
     fn replica_set(name: &str, replicas: i32) -> Object {
-        Object::ReplicaSet(ReplicaSet {
+        Object::ReplicaSet(Box::new(ReplicaSet {
             metadata: ObjectMeta { name: Some(name.into()), namespace: Some("default".into()), ..Default::default() },
             spec: Some(ReplicaSetSpec {
                 replicas: Some(replicas),
@@ -458,7 +458,7 @@ mod tests {
                 min_ready_seconds: None,
             }),
             status: None,
-        })
+        }))
     }
 
     fn rs_status(sim: &crate::engine::sim::Sim, name: &str) -> ReplicaSetStatus {
@@ -551,7 +551,7 @@ mod tests {
         let mut orphan = orphan;
         orphan.metadata.owner_references = None;
         orphan.metadata.name = Some("stray".into());
-        sim.api.create(Object::Pod(orphan)).expect("pod");
+        sim.api.create(Object::Pod(Box::new(orphan))).expect("pod");
         sim.api.create(replica_set("web", 2)).expect("create");
         sim.run_for_ms(10_000);
         let pods = live_pods(&sim, "default");

@@ -78,11 +78,11 @@ impl NamespaceDefaults {
         let existing = cache.of(self.resource()).get(&ObjectKey::new(ns.clone(), self.object_name())).cloned();
         let result = match (self.what, existing) {
             (Publishes::DefaultServiceAccount, Some(_)) => return Ok(None),
-            (Publishes::DefaultServiceAccount, None) => ctx.api.create(Object::ServiceAccount(ServiceAccount {
+            (Publishes::DefaultServiceAccount, None) => ctx.api.create(Object::ServiceAccount(Box::new(ServiceAccount {
                 metadata: ObjectMeta { name: Some("default".into()), namespace: Some(ns.clone()), ..Default::default() },
                 ..Default::default()
-            })),
-            (Publishes::RootCa, None) => ctx.api.create(Object::ConfigMap(ConfigMap {
+            }))),
+            (Publishes::RootCa, None) => ctx.api.create(Object::ConfigMap(Box::new(ConfigMap {
                 metadata: ObjectMeta {
                     name: Some(ROOT_CA_NAME.into()),
                     namespace: Some(ns.clone()),
@@ -91,7 +91,7 @@ impl NamespaceDefaults {
                 },
                 data: Some(Self::root_ca_data()),
                 ..Default::default()
-            })),
+            }))),
             (Publishes::RootCa, Some(obj)) => {
                 let Object::ConfigMap(cm) = &*obj else { return Ok(None) };
                 let annotated = cm.metadata.annotations.as_ref().and_then(|a| a.get("kubernetes.io/description")).is_some();

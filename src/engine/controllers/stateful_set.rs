@@ -394,7 +394,7 @@ impl StatefulSetController {
             let matches = selector.matches(p.metadata.labels.as_ref()) && is_member_of(set, p);
             let controlled = meta::controller_of(p.metadata.owner_references.as_ref()).is_some();
             match (controlled, matches) {
-                (true, true) => out.push(p.clone()),
+                (true, true) => out.push(*p.clone()),
                 (true, false) => self.pods.release(ctx, p, &uid),
                 (false, true) if set.metadata.deletion_timestamp.is_none() && p.metadata.deletion_timestamp.is_none() => adoptable.push(p.clone()),
                 _ => {}
@@ -444,7 +444,7 @@ impl StatefulSetController {
                         errors.push(format!("pvc {name} is being deleted"));
                     }
                 }
-                None => match ctx.api.create(Object::PersistentVolumeClaim(claim)) {
+                None => match ctx.api.create(Object::PersistentVolumeClaim(Box::new(claim))) {
                     Ok(_) => self.pods.recorder.record(ctx.api, sc.obj, NORMAL, "SuccessfulCreate", format!("create Claim {name} Pod {pod_name} in StatefulSet {set_name} success")),
                     Err(e) if e.reason == Reason::AlreadyExists => errors.push(format!("failed to create PVC {name}: {}", e.message)),
                     Err(e) => {
@@ -493,7 +493,7 @@ impl StatefulSetController {
             self.pod_event(ctx, sc, "create", &name, Some(&e));
             return Err(e);
         }
-        match ctx.api.create(Object::Pod(pod.clone())) {
+        match ctx.api.create(Object::Pod(Box::new(pod.clone()))) {
             Ok(stored) => {
                 ctx.log(format!("created pod {}/{name} for StatefulSet {}", pod.metadata.namespace.as_deref().unwrap_or(""), name_of(sc.set)));
                 if let Object::Pod(created) = &*stored {
@@ -756,7 +756,7 @@ impl StatefulSetController {
                 return Err(e);
             }
         }
-        let result = ctx.api.update(Object::Pod(next)).map(|_| ());
+        let result = ctx.api.update(Object::Pod(Box::new(next))).map(|_| ());
         self.pod_event(ctx, sc, "update", &name, result.as_ref().err());
         result
     }
@@ -922,7 +922,7 @@ mod tests {
 
     fn get(sim: &Sim, name: &str) -> StatefulSet {
         match &*sim.api.get(ids::stateful_sets(), "default", name).expect("sts") {
-            Object::StatefulSet(s) => s.clone(),
+            Object::StatefulSet(s) => *s.clone(),
             _ => unreachable!(),
         }
     }
@@ -944,7 +944,7 @@ mod tests {
 
     fn claims(sim: &Sim) -> Vec<PersistentVolumeClaim> {
         let (items, _) = sim.api.list(&Query::in_namespace(ids::persistent_volume_claims(), "default")).expect("list");
-        items.iter().filter_map(|o| if let Object::PersistentVolumeClaim(c) = &**o { Some(c.clone()) } else { None }).collect()
+        items.iter().filter_map(|o| if let Object::PersistentVolumeClaim(c) = &**o { Some((**c).clone()) } else { None }).collect()
     }
 
     fn image_of(p: &Pod) -> String {
@@ -954,7 +954,7 @@ mod tests {
     #[test]
     fn ordered_ready_creates_pods_one_at_a_time() {
         let mut sim = testkit::sim();
-        sim.api.create(Object::StatefulSet(set("web", 3, false))).expect("create");
+        sim.api.create(Object::StatefulSet(Box::new(set("web", 3, false)))).expect("create");
         sim.run_for_ms(1_000);
         assert_eq!(names(&sim), vec!["web-0"]);
         sim.run_for_ms(2_100);
@@ -993,7 +993,7 @@ mod tests {
         let mut sim = testkit::sim();
         let mut s = set("web", 3, false);
         s.spec.as_mut().unwrap().pod_management_policy = Some("Parallel".into());
-        sim.api.create(Object::StatefulSet(s)).expect("create");
+        sim.api.create(Object::StatefulSet(Box::new(s))).expect("create");
         sim.run_for_ms(500);
         assert_eq!(names(&sim), vec!["web-0", "web-1", "web-2"]);
     }
@@ -1003,7 +1003,7 @@ mod tests {
         let mut sim = testkit::sim();
         let mut s = set("web", 2, false);
         s.spec.as_mut().unwrap().min_ready_seconds = Some(10);
-        sim.api.create(Object::StatefulSet(s)).expect("create");
+        sim.api.create(Object::StatefulSet(Box::new(s))).expect("create");
         // The set looks again minReadySeconds after each sync; web-0, ready
         // at 2 s, is not yet available at 10 s, so web-1 comes at 20 s, as
         // the 20 s spacing of a real cluster shows.
@@ -1016,7 +1016,7 @@ mod tests {
     #[test]
     fn claims_are_created_kept_on_scale_down_and_reused() {
         let mut sim = testkit::sim();
-        sim.api.create(Object::StatefulSet(set("web", 3, true))).expect("create");
+        sim.api.create(Object::StatefulSet(Box::new(set("web", 3, true)))).expect("create");
         sim.run_for_ms(15_000);
         let made: Vec<String> = claims(&sim).into_iter().filter_map(|c| c.metadata.name).collect();
         assert_eq!(made, vec!["www-web-0", "www-web-1", "www-web-2"]);
@@ -1047,7 +1047,7 @@ mod tests {
         let mut s = set("web", 2, true);
         s.spec.as_mut().unwrap().persistent_volume_claim_retention_policy =
             Some(StatefulSetPersistentVolumeClaimRetentionPolicy { when_deleted: Some("Retain".into()), when_scaled: Some("Delete".into()) });
-        sim.api.create(Object::StatefulSet(s)).expect("create");
+        sim.api.create(Object::StatefulSet(Box::new(s))).expect("create");
         sim.run_for_ms(10_000);
         assert_eq!(claims(&sim).len(), 2);
         edit(&mut sim, "web", |s| s.replicas = Some(1));
@@ -1062,7 +1062,7 @@ mod tests {
         let mut s = set("web", 1, true);
         s.spec.as_mut().unwrap().persistent_volume_claim_retention_policy =
             Some(StatefulSetPersistentVolumeClaimRetentionPolicy { when_deleted: Some("Delete".into()), when_scaled: Some("Retain".into()) });
-        sim.api.create(Object::StatefulSet(s)).expect("create");
+        sim.api.create(Object::StatefulSet(Box::new(s))).expect("create");
         sim.run_for_ms(5_000);
         let owner = claims(&sim)[0].metadata.owner_references.clone().unwrap();
         assert_eq!((owner[0].kind.as_str(), owner[0].name.as_str(), owner[0].controller), ("StatefulSet", "web", Some(true)));
@@ -1071,7 +1071,7 @@ mod tests {
     #[test]
     fn rolling_update_respects_the_partition_and_keeps_revisions() {
         let mut sim = testkit::sim();
-        sim.api.create(Object::StatefulSet(set("web", 3, false))).expect("create");
+        sim.api.create(Object::StatefulSet(Box::new(set("web", 3, false)))).expect("create");
         sim.run_for_ms(15_000);
         let first = get(&sim, "web").status.unwrap().current_revision.unwrap();
         edit(&mut sim, "web", |s| {
@@ -1103,7 +1103,7 @@ mod tests {
         let mut sim = testkit::sim();
         let mut s = set("web", 2, false);
         s.spec.as_mut().unwrap().update_strategy = Some(StatefulSetUpdateStrategy { type_: Some("OnDelete".into()), rolling_update: None });
-        sim.api.create(Object::StatefulSet(s)).expect("create");
+        sim.api.create(Object::StatefulSet(Box::new(s))).expect("create");
         sim.run_for_ms(10_000);
         edit(&mut sim, "web", |s| s.template.spec.as_mut().unwrap().containers[0].image = Some("nginx:1.28".into()));
         sim.run_for_ms(10_000);
@@ -1119,7 +1119,7 @@ mod tests {
         let mut sim = testkit::sim();
         let mut s = set("web", 1, true);
         s.spec.as_mut().unwrap().volume_claim_templates.as_mut().unwrap()[0].spec.as_mut().unwrap().resources = None;
-        sim.api.create(Object::StatefulSet(s)).expect("create");
+        sim.api.create(Object::StatefulSet(Box::new(s))).expect("create");
         sim.run_for_ms(3_000);
         assert!(names(&sim).is_empty());
         let events = events_for(&sim, "web");

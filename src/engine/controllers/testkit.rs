@@ -114,7 +114,7 @@ pub fn sim_with(manager: ControllerManager) -> Sim {
             spec: Some(NamespaceSpec { finalizers: Some(vec!["kubernetes".into()]) }),
             status: None,
         };
-        api.create(Object::Namespace(ns)).expect("namespace");
+        api.create(Object::Namespace(Box::new(ns))).expect("namespace");
     }
     let mut sim = Sim::new(7, api);
     sim.add(Box::new(manager));
@@ -139,7 +139,7 @@ pub fn pods(sim: &Sim, namespace: &str) -> Vec<k8s_openapi::api::core::v1::Pod> 
     items
         .iter()
         .filter_map(|o| match &**o {
-            Object::Pod(p) => Some(p.clone()),
+            Object::Pod(p) => Some((**p).clone()),
             _ => None,
         })
         .collect()

@@ -109,7 +109,7 @@ mod tests {
             spec: Some(JobSpec { template: t, ttl_seconds_after_finished: Some(30), ..Default::default() }),
             status: None,
         };
-        sim.api.create(Object::Job(job)).expect("create");
+        sim.api.create(Object::Job(Box::new(job))).expect("create");
         sim.run_for_ms(5_000);
         let pod = testkit::live_pods(&sim, "default").remove(0).metadata.name.unwrap();
         sim.api

@@ -186,8 +186,8 @@ impl PodClients {
         if a.is_empty() && b.is_empty() && !first {
             return;
         }
-        let services: Vec<&Service> = c.services.items().filter_map(|o| if let Object::Service(s) = &**o { Some(s) } else { None }).collect();
-        let slices: Vec<&EndpointSlice> = c.slices.items().filter_map(|o| if let Object::EndpointSlice(s) = &**o { Some(s) } else { None }).collect();
+        let services: Vec<&Service> = c.services.items().filter_map(|o| if let Object::Service(s) = &**o { Some(&**s) } else { None }).collect();
+        let slices: Vec<&EndpointSlice> = c.slices.items().filter_map(|o| if let Object::EndpointSlice(s) = &**o { Some(&**s) } else { None }).collect();
         let records = Rc::new(DnsRecords::build(services.into_iter(), slices.into_iter()));
         if let Some(AppState::CoreDns(app)) = container(ctx, r).map(|x| &mut x.app) {
             app.records = records;
@@ -217,10 +217,10 @@ impl PodClients {
         if changes == 0 && !first {
             return;
         }
-        let ingresses: Vec<&Ingress> = c.ingresses.items().filter_map(|o| if let Object::Ingress(i) = &**o { Some(i) } else { None }).collect();
-        let classes: Vec<&IngressClass> = c.classes.items().filter_map(|o| if let Object::IngressClass(i) = &**o { Some(i) } else { None }).collect();
-        let services: Vec<&Service> = c.services.items().filter_map(|o| if let Object::Service(s) = &**o { Some(s) } else { None }).collect();
-        let slices: Vec<&EndpointSlice> = c.slices.items().filter_map(|o| if let Object::EndpointSlice(s) = &**o { Some(s) } else { None }).collect();
+        let ingresses: Vec<&Ingress> = c.ingresses.items().filter_map(|o| if let Object::Ingress(i) = &**o { Some(&**i) } else { None }).collect();
+        let classes: Vec<&IngressClass> = c.classes.items().filter_map(|o| if let Object::IngressClass(i) = &**o { Some(&**i) } else { None }).collect();
+        let services: Vec<&Service> = c.services.items().filter_map(|o| if let Object::Service(s) = &**o { Some(&**s) } else { None }).collect();
+        let slices: Vec<&EndpointSlice> = c.slices.items().filter_map(|o| if let Object::EndpointSlice(s) = &**o { Some(&**s) } else { None }).collect();
         let table = IngressTable::build(&ingresses, &classes, &services, &slices, c.without_class);
         let changed = !matches!(container(ctx, r).map(|x| &x.app), Some(AppState::IngressNginx(app)) if *app.table == table);
         let ours: Vec<Ingress> = ingresses.iter().filter(|i| is_ours(i, &classes, c.without_class)).map(|i| (*i).clone()).collect();
@@ -239,8 +239,8 @@ impl PodClients {
             if current != vec![address.clone()] {
                 let mut next = ing.clone();
                 next.status = Some(IngressStatus { load_balancer: Some(IngressLoadBalancerStatus { ingress: Some(vec![address.clone()]) }) });
-                if ctx.api.update_status(Object::Ingress(next)).is_ok() {
-                    let obj = Object::Ingress(ing.clone());
+                if ctx.api.update_status(Object::Ingress(Box::new(next))).is_ok() {
+                    let obj = Object::Ingress(Box::new(ing.clone()));
                     c.recorder.record(ctx.api, &obj, NORMAL, "Sync", "Scheduled for sync");
                     let (ns, name) = (ing.metadata.namespace.clone().unwrap_or_default(), ing.metadata.name.clone().unwrap_or_default());
                     log(ctx, r, format!("I{} {:>7} status.go:304] \"updating Ingress status\" namespace=\"{ns}\" ingress=\"{name}\" currentValue=null newValue=[{}]", klog_time(ctx.now), 7, lb_text(&address)));

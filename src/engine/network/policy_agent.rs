@@ -63,7 +63,7 @@ impl Component for PolicyAgent {
         let mut table = PolicyTable::default();
         for o in self.policies.items() {
             if let Object::NetworkPolicy(p) = &**o {
-                table.policies.entry(p.metadata.namespace.clone().unwrap_or_default()).or_default().push(Rc::new(p.clone()));
+                table.policies.entry(p.metadata.namespace.clone().unwrap_or_default()).or_default().push(Rc::new(*p.clone()));
             }
         }
         for o in self.namespaces.iter().flat_map(|i| i.items()) {

@@ -120,7 +120,7 @@ pub fn service_env(services: &[Rc<Object>], namespace: &str, links: bool) -> Vec
     let mut chosen: Vec<&Service> = services
         .iter()
         .filter_map(|o| match &**o {
-            Object::Service(s) => Some(s),
+            Object::Service(s) => Some(&**s),
             _ => None,
         })
         .filter(|s| {

@@ -176,7 +176,7 @@ impl KubeProxy {
             .into_iter()
             .flatten()
             .filter_map(|k| match self.state.slices.get(k).map(|o| &**o) {
-                Some(Object::EndpointSlice(s)) => Some(s),
+                Some(Object::EndpointSlice(s)) => Some(&**s),
                 _ => None,
             })
             .collect();

@@ -447,7 +447,7 @@ impl Kubelet {
         let mut node = node_status::initial_node(&self.spec, now);
         node.status = Some(node_status::status(&self.spec, &ids, &self.machine.runtime, &readiness, None, now));
         let node_name = self.spec.name.clone();
-        match ctx.api.create(Object::Node(node.clone())) {
+        match ctx.api.create(Object::Node(Box::new(node.clone()))) {
             Ok(stored) => {
                 self.state.registered = true;
                 self.state.node_uid = stored.meta().uid.clone();
@@ -510,9 +510,9 @@ impl Kubelet {
         }
         let was_ready = node_status::ready_status(previous);
         let is_ready = node_status::ready_status(Some(&new_status));
-        let mut node: Node = current.clone();
+        let mut node: Node = *current.clone();
         node.status = Some(new_status);
-        if ctx.api.update_status(Object::Node(node)).is_ok() {
+        if ctx.api.update_status(Object::Node(Box::new(node))).is_ok() {
             self.state.last_report = Some(now);
             if was_ready != is_ready {
                 let what = if is_ready.as_deref() == Some("True") { "NodeReady" } else { "NodeNotReady" };
@@ -536,7 +536,7 @@ impl Kubelet {
         });
         if let Err(e) = renewed {
             if e.reason == Reason::NotFound {
-                let _ = ctx.api.create(Object::Lease(node_status::lease(&node, self.state.node_uid.as_deref(), now)));
+                let _ = ctx.api.create(Object::Lease(Box::new(node_status::lease(&node, self.state.node_uid.as_deref(), now))));
             }
         }
     }
@@ -631,7 +631,7 @@ impl Kubelet {
         if !missing.is_empty() {
             self.state.recorder.record(
                 ctx.api,
-                &Object::Pod(pod.clone()),
+                &Object::Pod(Box::new(pod.clone())),
                 WARNING,
                 "FailedToRetrieveImagePullSecret",
                 &format!("Unable to retrieve some image pull secrets ({}); attempting to pull the image may not succeed.", missing.join(", ")),
@@ -885,7 +885,7 @@ impl Kubelet {
             w.volumes = state;
         }
         for (_, message) in failed {
-            self.state.recorder.record(ctx.api, &Object::Pod(pod.clone()), WARNING, "FailedMount", &message);
+            self.state.recorder.record(ctx.api, &Object::Pod(Box::new(pod.clone())), WARNING, "FailedMount", &message);
         }
         done
     }
@@ -979,7 +979,7 @@ impl Kubelet {
             }
             let had_sandbox = self.machine.runtime.sandbox(uid).is_some();
             if had_sandbox && self.state.workers.get(uid).is_some_and(|w| !w.sandbox_changed_reported) {
-                self.state.recorder.record(ctx.api, &Object::Pod(pod.clone()), NORMAL, "SandboxChanged", "Pod sandbox changed, it will be killed and re-created.");
+                self.state.recorder.record(ctx.api, &Object::Pod(Box::new(pod.clone())), NORMAL, "SandboxChanged", "Pod sandbox changed, it will be killed and re-created.");
             }
             let until = now.plus_millis(800 + ctx.rng.u64(..700));
             if let Some(w) = self.state.workers.get_mut(uid) {

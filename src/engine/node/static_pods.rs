@@ -101,7 +101,7 @@ pub fn read_manifest(file: &str, text: &str, node: &str, now: VirtualTime, nanos
         tolerations.push(tolerate_all);
     }
     pod.status = Some(k8s_openapi::api::core::v1::PodStatus { phase: Some("Pending".into()), ..Default::default() });
-    Ok(pod)
+    Ok(*pod)
 }
 
 /// The mirror pod the kubelet creates for a static pod on its node.

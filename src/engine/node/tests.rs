@@ -20,21 +20,21 @@ pub(crate) fn run_pod(c: &mut Cluster, spec: Value, node: &str) -> String {
     v["apiVersion"] = json!("v1");
     v["kind"] = json!("Pod");
     let pod: Pod = serde_json::from_value(v).expect("pod json");
-    c.sim.api.create(Object::Pod(pod)).expect("create");
+    c.sim.api.create(Object::Pod(Box::new(pod))).expect("create");
     c.sim.api.bind("default", &name, node).expect("bind");
     name
 }
 
 pub(crate) fn get_pod(c: &Cluster, name: &str) -> Option<Pod> {
     match c.sim.api.get(ids::pods(), "default", name).ok().as_deref() {
-        Some(Object::Pod(p)) => Some(p.clone()),
+        Some(Object::Pod(p)) => Some(*p.clone()),
         _ => None,
     }
 }
 
 pub(crate) fn get_node(c: &Cluster, name: &str) -> Node {
     match c.sim.api.get(ids::nodes(), "", name).ok().as_deref() {
-        Some(Object::Node(n)) => n.clone(),
+        Some(Object::Node(n)) => *n.clone(),
         _ => panic!("node {name} missing"),
     }
 }
@@ -45,7 +45,7 @@ pub(crate) fn events(c: &Cluster, name: &str, since: VirtualTime) -> Vec<(u64, S
     let mut out: Vec<(VirtualTime, String, String, String)> = items
         .iter()
         .filter_map(|o| match &**o {
-            Object::Event(e) if e.involved_object.name.as_deref() == Some(name) => Some(e.clone()),
+            Object::Event(e) if e.involved_object.name.as_deref() == Some(name) => Some((**e).clone()),
             _ => None,
         })
         .map(|e: Event| {

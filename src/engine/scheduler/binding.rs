@@ -86,22 +86,22 @@ impl Scheduler {
     /// node, through the API. Keeps the versions written.
     fn write_volume_choices(&mut self, ctx: &mut Ctx, volumes: &mut PodVolumes) -> Result<(), String> {
         for (pv, _) in &mut volumes.static_bindings {
-            match ctx.api.update(Object::PersistentVolume(pv.clone())) {
+            match ctx.api.update(Object::PersistentVolume(Box::new(pv.clone()))) {
                 Ok(obj) => {
                     if let Object::PersistentVolume(written) = &*obj {
-                        *pv = written.clone();
-                        self.listers.confirm_volume(written.clone());
+                        *pv = *written.clone();
+                        self.listers.confirm_volume(*written.clone());
                     }
                 }
                 Err(e) => return Err(e.message),
             }
         }
         for pvc in &mut volumes.dynamic_provisions {
-            match ctx.api.update(Object::PersistentVolumeClaim(pvc.clone())) {
+            match ctx.api.update(Object::PersistentVolumeClaim(Box::new(pvc.clone()))) {
                 Ok(obj) => {
                     if let Object::PersistentVolumeClaim(written) = &*obj {
-                        *pvc = written.clone();
-                        self.listers.confirm_claim(written.clone());
+                        *pvc = *written.clone();
+                        self.listers.confirm_claim(*written.clone());
                     }
                 }
                 Err(e) => return Err(e.message),

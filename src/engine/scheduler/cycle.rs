@@ -420,7 +420,7 @@ impl Scheduler {
                 true
             });
         }
-        self.nominator.set(info.key(), Rc::new(Object::Pod(info.pod.clone())), &candidate.node);
+        self.nominator.set(info.key(), Rc::new(Object::Pod(Box::new(info.pod.clone()))), &candidate.node);
     }
 
     /// What to do with the pod, and the decision to remember.

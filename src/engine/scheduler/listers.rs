@@ -202,7 +202,7 @@ impl Listers {
 
     pub fn services<'a>(&'a self, namespace: &'a str) -> impl Iterator<Item = &'a Service> + 'a {
         self.in_namespace(Kind::Service, namespace).filter_map(|o| match &**o {
-            Object::Service(s) => Some(s),
+            Object::Service(s) => Some(&**s),
             _ => None,
         })
     }
@@ -239,7 +239,7 @@ impl Listers {
 
     pub fn storage_capacities(&self) -> impl Iterator<Item = &CSIStorageCapacity> {
         self.all(Kind::StorageCapacity).filter_map(|o| match &**o {
-            Object::CSIStorageCapacity(c) => Some(c),
+            Object::CSIStorageCapacity(c) => Some(&**c),
             _ => None,
         })
     }
@@ -265,7 +265,7 @@ impl Listers {
 
     pub fn disruption_budgets(&self) -> impl Iterator<Item = &PodDisruptionBudget> {
         self.all(Kind::DisruptionBudget).filter_map(|o| match &**o {
-            Object::PodDisruptionBudget(p) => Some(p),
+            Object::PodDisruptionBudget(p) => Some(&**p),
             _ => None,
         })
     }

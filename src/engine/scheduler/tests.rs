@@ -450,7 +450,7 @@ fn force_delete(w: &mut World, pod: &str) {
 
 fn pod_object(w: &World, pod: &str) -> k8s_openapi::api::core::v1::Pod {
     match &*w.sim.api.get(ids::pods(), "default", pod).unwrap() {
-        Object::Pod(p) => p.clone(),
+        Object::Pod(p) => *p.clone(),
         _ => unreachable!(),
     }
 }
@@ -571,7 +571,7 @@ fn volume_world(provisioner: &str) -> World {
 fn claim_of(w: &World) -> k8s_openapi::api::core::v1::PersistentVolumeClaim {
     let rid = crate::engine::api::find_resource("", "persistentvolumeclaims").unwrap();
     match &*w.sim.api.get(rid, "default", "data").unwrap() {
-        Object::PersistentVolumeClaim(c) => c.clone(),
+        Object::PersistentVolumeClaim(c) => *c.clone(),
         _ => unreachable!(),
     }
 }

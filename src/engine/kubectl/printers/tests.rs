@@ -72,7 +72,7 @@ fn table_decorations_match_kubectl() {
     p.metadata.labels = Some([("app".to_string(), "web".to_string())].into());
     p.spec.as_mut().unwrap().init_containers = None;
     p.spec.as_mut().unwrap().node_name = Some("worker-1".into());
-    let objects = vec![Rc::new(Object::Pod(p))];
+    let objects = vec![Rc::new(Object::Pod(Box::new(p)))];
     let opts = TableOptions { wide: true, with_namespace: true, show_labels: true, label_columns: vec!["app".into()], ..Default::default() };
     assert_eq!(
         render_table(&objects, &opts, VirtualTime::from_secs(190)),
@@ -94,7 +94,7 @@ fn nodes_show_readiness_roles_and_cordon() {
             "containerRuntimeVersion": "", "kubeProxyVersion": "", "operatingSystem": "linux", "architecture": "amd64"}}
     }))
     .unwrap();
-    let objects = vec![Rc::new(Object::Node(node))];
+    let objects = vec![Rc::new(Object::Node(Box::new(node)))];
     assert_eq!(
         render_table(&objects, &TableOptions::default(), VirtualTime::from_secs(3600)),
         "NAME       STATUS                     ROLES           AGE   VERSION\nminikube   Ready,SchedulingDisabled   control-plane   60m   v1.33.1\n"
@@ -104,7 +104,7 @@ fn nodes_show_readiness_roles_and_cordon() {
 #[test]
 fn structured_output_wraps_several_objects_in_a_list() {
     let ns: k8s_openapi::api::core::v1::Namespace = serde_json::from_value(serde_json::json!({"metadata": {"name": "a"}})).unwrap();
-    let objects = vec![Rc::new(Object::Namespace(ns))];
+    let objects = vec![Rc::new(Object::Namespace(Box::new(ns)))];
     assert_eq!(render_structured(&objects, &OutputFormat::Name, false).unwrap(), "namespace/a\n");
     assert_eq!(
         render_structured(&objects, &OutputFormat::Yaml, false).unwrap(),

@@ -198,7 +198,7 @@ pub fn wait_running(s: &mut Session, namespace: &str, name: &str, limit_ms: u64)
     let until = s.cluster.now().plus_millis(limit_ms);
     loop {
         let pod = match s.cluster.sim.api.get(ids::pods(), namespace, name).ok().as_deref() {
-            Some(Object::Pod(p)) => Some(p.clone()),
+            Some(Object::Pod(p)) => Some((**p).clone()),
             _ => None,
         };
         let phase = pod.as_ref().and_then(|p| p.status.as_ref()).and_then(|st| st.phase.clone()).unwrap_or_default();

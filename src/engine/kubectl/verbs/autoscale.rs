@@ -78,7 +78,7 @@ pub fn run(s: &mut Session) -> Result {
         status: Some(HorizontalPodAutoscalerStatus::default()),
     };
     // Go prints the status's nil `currentMetrics` list as null.
-    submit_generated_as(s, Object::HorizontalPodAutoscaler(hpa), None, "autoscaled", |v| {
+    submit_generated_as(s, Object::HorizontalPodAutoscaler(Box::new(hpa)), None, "autoscaled", |v| {
         if let Some(status) = v.get_mut("status").and_then(Value::as_object_mut) {
             status.entry("currentMetrics").or_insert(Value::Null);
         }

@@ -257,7 +257,7 @@ fn deployment(s: &mut Session) -> Result {
         }),
         status: Some(DeploymentStatus::default()),
     };
-    submit_generated(s, Object::Deployment(d), Some("failed to create deployment: "), "created")
+    submit_generated(s, Object::Deployment(Box::new(d)), Some("failed to create deployment: "), "created")
 }
 
 fn namespace(s: &mut Session) -> Result {
@@ -267,7 +267,7 @@ fn namespace(s: &mut Session) -> Result {
         spec: Some(NamespaceSpec::default()),
         status: Some(NamespaceStatus::default()),
     };
-    submit_generated(s, Object::Namespace(ns), None, "created")
+    submit_generated(s, Object::Namespace(Box::new(ns)), None, "created")
 }
 
 fn service(s: &mut Session, kind: &str) -> Result {
@@ -317,7 +317,7 @@ fn service(s: &mut Session, kind: &str) -> Result {
         status: Some(ServiceStatus { load_balancer: Some(LoadBalancerStatus::default()), ..Default::default() }),
     };
     let wrap = format!("failed to create {kind} service: ");
-    submit_generated(s, Object::Service(svc), Some(&wrap), "created")
+    submit_generated(s, Object::Service(Box::new(svc)), Some(&wrap), "created")
 }
 
 /// `--from-literal` and `--from-file` sources as key → bytes.
@@ -408,7 +408,7 @@ fn pod_disruption_budget(s: &mut Session) -> Result {
         }),
         status: Some(PodDisruptionBudgetStatus::default()),
     };
-    submit_generated(s, Object::PodDisruptionBudget(pdb), None, "created")
+    submit_generated(s, Object::PodDisruptionBudget(Box::new(pdb)), None, "created")
 }
 
 /// `kubectl create priorityclass NAME [--value=N] [--global-default] [--description=…] [--preemption-policy=…]`.
@@ -423,14 +423,14 @@ fn priority_class(s: &mut Session) -> Result {
         description: s.args.value("description").filter(|d| !d.is_empty()).map(str::to_string),
         preemption_policy: Some(s.args.value("preemption-policy").unwrap_or("PreemptLowerPriority").to_string()),
     };
-    submit_generated(s, Object::PriorityClass(pc), None, "created")
+    submit_generated(s, Object::PriorityClass(Box::new(pc)), None, "created")
 }
 
 fn configmap(s: &mut Session) -> Result {
     let name = one_name(s)?;
     let data = data_sources(s)?;
     let cm = ConfigMap { metadata: ObjectMeta { name: Some(name), ..Default::default() }, data: (!data.is_empty()).then_some(data), ..Default::default() };
-    submit_generated(s, Object::ConfigMap(cm), Some("failed to create configmap: "), "created")
+    submit_generated(s, Object::ConfigMap(Box::new(cm)), Some("failed to create configmap: "), "created")
 }
 
 fn secret(s: &mut Session) -> Result {
@@ -442,7 +442,7 @@ fn secret(s: &mut Session) -> Result {
         type_: s.args.value("type").map(str::to_string),
         ..Default::default()
     };
-    submit_generated(s, Object::Secret(secret), Some("failed to create secret "), "created")
+    submit_generated(s, Object::Secret(Box::new(secret)), Some("failed to create secret "), "created")
 }
 
 /// `kubectl create secret docker-registry`: a `kubernetes.io/dockerconfigjson`
@@ -483,7 +483,7 @@ fn docker_registry_secret(s: &mut Session) -> Result {
         type_: Some("kubernetes.io/dockerconfigjson".to_string()),
         ..Default::default()
     };
-    submit_generated(s, Object::Secret(secret), Some("failed to create secret "), "created")
+    submit_generated(s, Object::Secret(Box::new(secret)), Some("failed to create secret "), "created")
 }
 
 fn job_pod_spec(name: &str, image: &str, command: &[String], restart: &str) -> PodTemplateSpec {
@@ -516,7 +516,7 @@ fn job(s: &mut Session) -> Result {
             return Err(Error::Message("error: cannot specify --from and command".to_string()));
         }
         let job = job_from_cron_job(s, &name, &from)?;
-        return submit_generated(s, Object::Job(job), Some("failed to create job: "), "created");
+        return submit_generated(s, Object::Job(Box::new(job)), Some("failed to create job: "), "created");
     }
     let image = image.unwrap_or_default();
     let job = Job {
@@ -524,7 +524,7 @@ fn job(s: &mut Session) -> Result {
         spec: Some(JobSpec { template: job_pod_spec(&name, &image, &command, "Never"), ..Default::default() }),
         status: Some(JobStatus::default()),
     };
-    submit_generated(s, Object::Job(job), Some("failed to create job: "), "created")
+    submit_generated(s, Object::Job(Box::new(job)), Some("failed to create job: "), "created")
 }
 
 /// A Job from a CronJob's template, started by hand (`createJobFromCronJob`):
@@ -584,13 +584,13 @@ fn cronjob(s: &mut Session) -> Result {
         }),
         status: Some(CronJobStatus::default()),
     };
-    submit_generated(s, Object::CronJob(cj), Some("failed to create cronjob: "), "created")
+    submit_generated(s, Object::CronJob(Box::new(cj)), Some("failed to create cronjob: "), "created")
 }
 
 fn serviceaccount(s: &mut Session) -> Result {
     let name = one_name(s)?;
     let sa = ServiceAccount { metadata: ObjectMeta { name: Some(name), ..Default::default() }, ..Default::default() };
-    submit_generated(s, Object::ServiceAccount(sa), Some("failed to create serviceaccount: "), "created")
+    submit_generated(s, Object::ServiceAccount(Box::new(sa)), Some("failed to create serviceaccount: "), "created")
 }
 
 /// `kubectl expose deployment|rs|rc|pod|service NAME`.
@@ -674,7 +674,7 @@ pub fn expose(s: &mut Session) -> Result {
         }),
         status: Some(ServiceStatus { load_balancer: Some(LoadBalancerStatus::default()), ..Default::default() }),
     };
-    submit_generated(s, Object::Service(svc), None, "exposed")
+    submit_generated(s, Object::Service(Box::new(svc)), None, "exposed")
 }
 
 fn template_ports(template: Option<&PodTemplateSpec>) -> Vec<(i32, String)> {

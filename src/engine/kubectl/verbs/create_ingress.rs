@@ -168,7 +168,7 @@ pub fn run(s: &mut Session) -> Result {
         spec: Some(spec),
         status: Some(IngressStatus { load_balancer: Some(IngressLoadBalancerStatus::default()) }),
     };
-    submit_generated(s, Object::Ingress(ingress), Some("failed to create ingress: "), "created")
+    submit_generated(s, Object::Ingress(Box::new(ingress)), Some("failed to create ingress: "), "created")
 }
 
 #[cfg(test)]

@@ -354,7 +354,7 @@ fn describe_pod(w: &mut Writer, pod: &Pod, now: VirtualTime) {
             }
         }
     }
-    if let Some(c) = controlled_by(&Object::Pod(pod.clone())) {
+    if let Some(c) = controlled_by(&Object::Pod(Box::new(pod.clone()))) {
         w.line(0, &format!("Controlled By:\t{c}"));
     }
     if let Some(n) = status.nominated_node_name.as_deref().filter(|n| !n.is_empty()) {
@@ -709,7 +709,7 @@ fn owned_replica_sets(s: &Session, namespace: &str, owner_uid: &str) -> Vec<k8s_
     items
         .iter()
         .filter_map(|o| match &**o {
-            Object::ReplicaSet(rs) if meta::controller_of(rs.metadata.owner_references.as_ref()).is_some_and(|r| r.uid == owner_uid) => Some(rs.clone()),
+            Object::ReplicaSet(rs) if meta::controller_of(rs.metadata.owner_references.as_ref()).is_some_and(|r| r.uid == owner_uid) => Some((**rs).clone()),
             _ => None,
         })
         .collect()
@@ -872,7 +872,7 @@ fn describe_service(w: &mut Writer, s: &Session, obj: &Object) {
             Object::EndpointSlice(es)
                 if es.metadata.labels.as_ref().and_then(|l| l.get("kubernetes.io/service-name")).map(String::as_str) == svc.metadata.name.as_deref() =>
             {
-                Some(es.clone())
+                Some((**es).clone())
             }
             _ => None,
         })
@@ -1084,7 +1084,7 @@ fn describe_node(w: &mut Writer, s: &Session, obj: &Object, now: VirtualTime) {
         .unwrap_or_default()
         .iter()
         .filter_map(|o| match &**o {
-            Object::Pod(p) => Some(p.clone()),
+            Object::Pod(p) => Some((**p).clone()),
             _ => None,
         })
         .filter(|p| !matches!(p.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded") | Some("Failed")))
@@ -1270,7 +1270,7 @@ fn events_for(s: &Session, obj: &Object) -> Vec<Event> {
     let mut events: Vec<Event> = items
         .iter()
         .filter_map(|o| match &**o {
-            Object::Event(e) => Some(e.clone()),
+            Object::Event(e) => Some((**e).clone()),
             _ => None,
         })
         .filter(|e| {

@@ -261,7 +261,7 @@ pub fn events(s: &mut Session) -> Result {
     let mut events: Vec<k8s_openapi::api::core::v1::Event> = items
         .iter()
         .filter_map(|o| match &**o {
-            Object::Event(e) => Some(e.clone()),
+            Object::Event(e) => Some((**e).clone()),
             _ => None,
         })
         .filter(|e| types.is_empty() || types.iter().any(|t| Some(t) == e.type_.as_ref()))

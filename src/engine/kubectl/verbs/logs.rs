@@ -49,7 +49,7 @@ pub fn run(s: &mut Session) -> Result {
         (None, Some(sel)) => {
             let selector = Selector::parse(sel).map_err(|e| Error::Message(format!("error: {e}")))?;
             let (pods, _) = s.cluster.sim.api.list(&Query::in_namespace(ids::pods(), &namespace).with_labels(selector))?;
-            let pods: Vec<Pod> = pods.iter().filter_map(|p| if let Object::Pod(p) = &**p { Some(p.clone()) } else { None }).collect();
+            let pods: Vec<Pod> = pods.iter().filter_map(|p| if let Object::Pod(p) = &**p { Some((**p).clone()) } else { None }).collect();
             if pods.is_empty() {
                 s.err.push_str(&format!("No resources found in {namespace} namespace.\n"));
                 return Ok(());
@@ -167,7 +167,7 @@ pub fn find_pod(s: &mut Session, namespace: &str, target: &str, announce: bool) 
     let rid = resolve(kind)?;
     let obj = s.cluster.sim.api.get(rid, namespace, name)?;
     if let Object::Pod(p) = &*obj {
-        return Ok(p.clone());
+        return Ok(*p.clone());
     }
     let selector = match &*obj {
         Object::Deployment(d) => d.spec.as_ref().map(|s| Selector::from_api(&s.selector)),
@@ -191,7 +191,7 @@ pub fn find_pod(s: &mut Session, namespace: &str, target: &str, announce: bool) 
     let mut pods: Vec<Pod> = pods
         .iter()
         .filter_map(|o| match &**o {
-            Object::Pod(p) => Some(p.clone()),
+            Object::Pod(p) => Some((**p).clone()),
             _ => None,
         })
         .collect();

@@ -180,7 +180,7 @@ fn drain_node(
         if has_empty_dir && !finished {
             local.push(pod_key(p));
         }
-        evict.push(p.clone());
+        evict.push(*p.clone());
     }
     let mut problems = Vec::new();
     if !daemon.is_empty() && !ignore_daemonsets {

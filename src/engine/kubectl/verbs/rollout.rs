@@ -66,7 +66,7 @@ fn deployment(s: &Session, t: &Target) -> std::result::Result<(Rc<Object>, Deplo
     match &*obj {
         Object::Deployment(d) => {
             let d = d.clone();
-            Ok((obj, d))
+            Ok((obj, *d))
         }
         _ => Err(Failure::Text(format!("{} {:?} pausing is not supported", resource(t.rid).qualified_plural(), t.name))),
     }
@@ -88,7 +88,7 @@ fn controller_revisions(s: &Session, obj: &Object) -> std::result::Result<BTreeM
     for item in items {
         let Object::ControllerRevision(r) = &*item else { continue };
         if meta::controller_of(r.metadata.owner_references.as_ref()).is_some_and(|o| Some(&o.uid) == m.uid.as_ref()) {
-            out.insert(r.revision, r.clone());
+            out.insert(r.revision, *r.clone());
         }
     }
     Ok(out)
@@ -261,7 +261,7 @@ fn revisions(s: &Session, d: &Deployment) -> std::result::Result<BTreeMap<i64, R
         let owned = meta::controller_of(rs.metadata.owner_references.as_ref()).is_some_and(|o| Some(&o.uid) == uid.as_ref());
         let revision = rs.metadata.annotations.as_ref().and_then(|a| a.get(REVISION)).and_then(|r| r.parse::<i64>().ok());
         if let (true, Some(r)) = (owned, revision) {
-            out.insert(r, rs.clone());
+            out.insert(r, *rs.clone());
         }
     }
     Ok(out)

@@ -95,14 +95,14 @@ pub fn run(s: &mut Session) -> Result {
     };
     let pod = apply_overrides(s, pod)?;
     if !attach {
-        return submit_generated(s, Object::Pod(pod), None, "created");
+        return submit_generated(s, Object::Pod(Box::new(pod)), None, "created");
     }
     let restart_policy = pod.spec.as_ref().and_then(|sp| sp.restart_policy.clone()).unwrap_or_default();
     let namespace = s.namespace();
     let name = pod.metadata.name.clone().unwrap_or_default();
     let mut created = pod;
     created.metadata.namespace = Some(namespace.clone());
-    s.cluster.sim.api.create(Object::Pod(created))?;
+    s.cluster.sim.api.create(Object::Pod(Box::new(created)))?;
     s.cluster.sim.settle();
     let timeout = match s.args.value("pod-running-timeout") {
         Some(t) => super::delete::parse_duration_ms(t).ok_or_else(|| Error::Message(format!("error: invalid argument \"{t}\" for \"--pod-running-timeout\" flag: time: invalid duration \"{t}\"")))?,

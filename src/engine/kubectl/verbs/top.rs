@@ -107,7 +107,7 @@ fn nodes(s: &mut Session) -> Result {
                 return Err(Error::Api(ApiError::new(Reason::NotFound, format!("nodemetrics.metrics.k8s.io \"{n}\" not found"))));
             }
             match &*api.get(ids::nodes(), "", n)? {
-                Object::Node(node) => vec![node.clone()],
+                Object::Node(node) => vec![*node.clone()],
                 _ => vec![],
             }
         }
@@ -115,7 +115,7 @@ fn nodes(s: &mut Session) -> Result {
             .list(&Query::all(ids::nodes()).with_labels(selector))?
             .0
             .iter()
-            .filter_map(|o| if let Object::Node(n) = &**o { Some(n.clone()) } else { None })
+            .filter_map(|o| if let Object::Node(n) = &**o { Some((**n).clone()) } else { None })
             .collect(),
     };
     let mut found: Vec<&NodeMetrics> = nodes.iter().filter_map(|n| n.metadata.name.as_ref().and_then(|name| snapshot.nodes.get(name))).collect();
@@ -183,7 +183,7 @@ fn pods(s: &mut Session) -> Result {
         Some(n) => match snapshot.pods.get(&(namespace.clone(), n.clone())) {
             Some(_) => match api.get(ids::pods(), &namespace, n) {
                 Ok(o) => match &*o {
-                    Object::Pod(p) => vec![p.clone()],
+                    Object::Pod(p) => vec![*p.clone()],
                     _ => vec![],
                 },
                 Err(e) if e.reason == Reason::NotFound => return Err(Error::Api(metrics::pod_not_found(&namespace, n))),
@@ -199,7 +199,7 @@ fn pods(s: &mut Session) -> Result {
             api.list(&query.with_labels(selector).with_fields(fields))?
                 .0
                 .iter()
-                .filter_map(|o| if let Object::Pod(p) = &**o { Some(p.clone()) } else { None })
+                .filter_map(|o| if let Object::Pod(p) = &**o { Some((**p).clone()) } else { None })
                 .collect()
         }
     };

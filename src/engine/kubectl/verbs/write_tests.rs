@@ -208,7 +208,7 @@ fn rollout_nodes_and_wait() {
     // Kubelets register their nodes; make sure one exists even without them.
     if c.sim.api.get(ids::nodes(), "", "minikube").is_err() {
         let node = k8s_openapi::api::core::v1::Node { metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta { name: Some("minikube".into()), ..Default::default() }, ..Default::default() };
-        c.sim.api.create(Object::Node(node)).unwrap();
+        c.sim.api.create(Object::Node(Box::new(node))).unwrap();
     }
     let out = k(&mut c, "kubectl cordon minikube");
     assert_eq!(out.stdout, "node/minikube cordoned\n", "{}", out.stderr);

@@ -107,7 +107,7 @@ impl Kubelet {
             .static_pods
             .iter()
             .filter(|(uid, _)| all || changed.contains(*uid) || mirrored.contains(uid.as_str()))
-            .map(|(_, sp)| Rc::new(Object::Pod(self.working_pod(sp))))
+            .map(|(_, sp)| Rc::new(Object::Pod(Box::new(self.working_pod(sp)))))
             .collect()
     }
 
@@ -125,7 +125,7 @@ impl Kubelet {
     fn mirror_of_static(&self, static_pod: &Pod) -> Option<Pod> {
         let key = ObjectKey::new(static_pod.metadata.namespace.as_deref().unwrap_or(""), static_pod.metadata.name.as_deref().unwrap_or(""));
         match self.state.pods.get(&key).map(|o| &**o) {
-            Some(Object::Pod(p)) if mirror_hash(p).is_some() => Some(p.clone()),
+            Some(Object::Pod(p)) if mirror_hash(p).is_some() => Some(*p.clone()),
             _ => None,
         }
     }
@@ -186,7 +186,7 @@ impl Kubelet {
             .pods
             .items()
             .filter_map(|o| match &**o {
-                Object::Pod(p) if static_pods::is_mirror(p) => Some(p.clone()),
+                Object::Pod(p) if static_pods::is_mirror(p) => Some((**p).clone()),
                 _ => None,
             })
             .collect();
@@ -213,7 +213,7 @@ impl Kubelet {
             if present.contains(&key) {
                 continue;
             }
-            match ctx.api.create(Object::Pod(mirror_of(&static_pod, &node, &node_uid))) {
+            match ctx.api.create(Object::Pod(Box::new(mirror_of(&static_pod, &node, &node_uid)))) {
                 Ok(_) => ctx.log(format!("created mirror pod {key}")),
                 Err(e) if e.reason == Reason::AlreadyExists => {}
                 Err(_) => ctx.wake_after_ms(1_000),
@@ -234,7 +234,7 @@ mod tests {
 
     fn system_pod(c: &Cluster, name: &str) -> Option<Pod> {
         match c.sim.api.get(ids::pods(), "kube-system", name).ok().as_deref() {
-            Some(Object::Pod(p)) => Some(p.clone()),
+            Some(Object::Pod(p)) => Some(*p.clone()),
             _ => None,
         }
     }
@@ -318,7 +318,7 @@ mod tests {
         let query = Query::in_namespace(ids::pods(), "kube-system").with_fields(FieldSelector::node_name("worker-1"));
         let proxy = |c: &Cluster| -> Pod {
             let (items, _) = c.sim.api.list(&query).expect("list");
-            items
+            *items
                 .iter()
                 .find_map(|o| match &**o {
                     Object::Pod(p) if p.metadata.name.as_deref().is_some_and(|n| n.starts_with("kube-proxy-")) => Some(p.clone()),

@@ -334,7 +334,7 @@ pub(crate) mod testing {
             value["metadata"] = serde_json::json!({"name": "n1"});
         }
         let node: Node = serde_json::from_value(value).expect("test node");
-        NodeInfo::new(0, Rc::new(Object::Node(node))).expect("a node")
+        NodeInfo::new(0, Rc::new(Object::Node(Box::new(node)))).expect("a node")
     }
 
     pub fn node_object(json: serde_json::Value) -> Rc<Object> {
@@ -356,7 +356,7 @@ pub(crate) mod testing {
     }
 
     pub fn pod_object(json: serde_json::Value) -> Rc<Object> {
-        Rc::new(Object::Pod(pod(json)))
+        Rc::new(Object::Pod(Box::new(pod(json))))
     }
 
     pub fn info(pod: &Pod) -> PodInfo<'_> {

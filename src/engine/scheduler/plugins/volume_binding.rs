@@ -589,7 +589,7 @@ mod tests {
         ]
         .iter()
         .map(|o| match &**o {
-            Object::PersistentVolume(v) => v.clone(),
+            Object::PersistentVolume(v) => (**v).clone(),
             _ => unreachable!(),
         })
         .collect();

@@ -193,21 +193,21 @@ impl ExternalProvisioner {
     }
 
     fn class(&self, name: &str) -> Option<StorageClass> {
-        typed(self.classes.get(&ObjectKey::new("", name)), |o| if let Object::StorageClass(c) = o { Some(c) } else { None })
+        typed(self.classes.get(&ObjectKey::new("", name)), |o| if let Object::StorageClass(c) = o { Some(&**c) } else { None })
     }
 
     /// The selected node, read from the API server when needed (the
     /// library keeps no node informer unless given one).
     fn node(ctx: &mut Ctx, name: &str) -> Result<Option<Node>, String> {
         match ctx.api.get(ids::nodes(), "", name) {
-            Ok(obj) => Ok(typed(Some(&obj), |o| if let Object::Node(n) = o { Some(n) } else { None })),
+            Ok(obj) => Ok(typed(Some(&obj), |o| if let Object::Node(n) = o { Some(&**n) } else { None })),
             Err(e) if e.reason == Reason::NotFound => Ok(None),
             Err(e) => Err(e.message),
         }
     }
 
     fn claim_event(&mut self, ctx: &mut Ctx, claim: &PersistentVolumeClaim, type_: &str, reason: &str, message: String) {
-        self.recorder.record(ctx.api, &Object::PersistentVolumeClaim(claim.clone()), type_, reason, message);
+        self.recorder.record(ctx.api, &Object::PersistentVolumeClaim(Box::new(claim.clone())), type_, reason, message);
     }
 
     /// The failure back-off; past the threshold the key waits for a change
@@ -350,7 +350,7 @@ impl ExternalProvisioner {
             Operation::Provision { claim, volume, location } => {
                 data::create_backing_dir(ctx, &location);
                 let name = volume.metadata.name.clone().unwrap_or_default();
-                match ctx.api.create(Object::PersistentVolume(volume)) {
+                match ctx.api.create(Object::PersistentVolume(Box::new(volume))) {
                     Ok(_) => {}
                     Err(e) if e.reason == Reason::AlreadyExists => {}
                     Err(_) => return self.retry(key, ctx.now),
@@ -370,7 +370,7 @@ impl ExternalProvisioner {
                 match self.backend.delete(&volume) {
                     DeleteOutcome::Ignored => {}
                     DeleteOutcome::Failed(why) => {
-                        self.recorder.record(ctx.api, &Object::PersistentVolume(volume), WARNING, "VolumeFailedDelete", why);
+                        self.recorder.record(ctx.api, &Object::PersistentVolume(Box::new(volume)), WARNING, "VolumeFailedDelete", why);
                         self.retry(key, ctx.now);
                     }
                     DeleteOutcome::Deleted(location) => {

@@ -160,7 +160,7 @@ impl Checker for MaxUnavailablePromise {
             }
         }
         let deployments: Vec<Deployment> =
-            obs.stored(ids::deployments()).iter().filter_map(|o| if let Object::Deployment(d) = &**o { Some(d.clone()) } else { None }).collect();
+            obs.stored(ids::deployments()).iter().filter_map(|o| if let Object::Deployment(d) = &**o { Some((**d).clone()) } else { None }).collect();
         let min_ready: BTreeMap<String, u64> = deployments
             .iter()
             .filter_map(|d| Some((d.metadata.uid.clone()?, d.spec.as_ref()?.min_ready_seconds.unwrap_or(0).max(0) as u64 * 1000)))

@@ -51,7 +51,7 @@ fn describe_backend(s: &Session, ns: &str, b: &IngressBackend) -> String {
             .unwrap_or_default()
             .iter()
             .filter_map(|o| match &**o {
-                Object::EndpointSlice(es) if es.metadata.labels.as_ref().and_then(|l| l.get("kubernetes.io/service-name")) == Some(&svc_backend.name) => Some(es.clone()),
+                Object::EndpointSlice(es) if es.metadata.labels.as_ref().and_then(|l| l.get("kubernetes.io/service-name")) == Some(&svc_backend.name) => Some((**es).clone()),
                 _ => None,
             })
             .collect();

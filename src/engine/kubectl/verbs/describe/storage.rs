@@ -130,7 +130,7 @@ fn pods_for_claim(s: &Session, pvc: &PersistentVolumeClaim) -> Vec<Pod> {
     let namespace = pvc.metadata.namespace.clone().unwrap_or_default();
     let name = pvc.metadata.name.clone().unwrap_or_default();
     let Ok((items, _)) = s.cluster.sim.api.list(&Query::in_namespace(ids::pods(), &namespace)) else { return Vec::new() };
-    let all: Vec<&Pod> = items.iter().filter_map(|o| if let Object::Pod(p) = &**o { Some(p) } else { None }).collect();
+    let all: Vec<&Pod> = items.iter().filter_map(|o| if let Object::Pod(p) = &**o { Some(&**p) } else { None }).collect();
     let mut pods: Vec<Pod> = Vec::new();
     for pod in &all {
         for v in pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()) {
