@@ -75,6 +75,8 @@ pub fn environment(image: &ImageName, hostname: &str, kubelet_env: &[(String, St
         env.insert(k.clone(), v.clone());
     }
     env.entry("HOME".to_string()).or_insert_with(|| "/root".to_string());
+    // Kept for the container's life: no spare capacity.
+    env.shrink_to_fit();
     env
 }
 
@@ -248,7 +250,7 @@ mod tests {
             "data": {".dockerconfigjson": "eyJhdXRocyI6eyJyZWdpc3RyeS5leGFtcGxlLmNvbSI6eyJhdXRoIjoiZUE9PSJ9fX0="}
         }))
         .unwrap();
-        assert_eq!(pull_credentials(&[Rc::new(Object::Secret(secret))]), vec!["registry.example.com"]);
+        assert_eq!(pull_credentials(&[Rc::new(Object::Secret(Box::new(secret)))]), vec!["registry.example.com"]);
     }
 
     #[test]

@@ -98,6 +98,11 @@ impl Errno {
 /// A tree of entries by absolute path. `/` always exists.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Fs {
+    /// `/` itself, apart from the map: a container's many small private
+    /// mounts (`/dev/shm`, `/dev/pts`, …) hold only their root, and a map
+    /// with one entry would cost a whole B-tree node each.
+    root: Option<Inode>,
+    /// Every other entry.
     nodes: BTreeMap<String, Inode>,
 }
 
@@ -107,8 +112,8 @@ impl Fs {
     }
 
     pub fn get(&self, path: &str) -> Option<&Inode> {
-        if path == "/" && !self.nodes.contains_key("/") {
-            return None;
+        if path == "/" {
+            return self.root.as_ref();
         }
         self.nodes.get(path)
     }
@@ -118,18 +123,31 @@ impl Fs {
     }
 
     pub fn len(&self) -> usize {
-        self.nodes.len()
+        self.nodes.len() + usize::from(self.root.is_some())
     }
 
     pub fn is_empty(&self) -> bool {
-        self.nodes.is_empty()
+        self.root.is_none() && self.nodes.is_empty()
     }
 
     /// Stores an entry, creating missing parents as `0755` directories.
     pub fn insert(&mut self, path: &str, inode: Inode) {
+        if path == "/" {
+            self.root = Some(inode);
+            return;
+        }
         let mtime = inode.mtime;
         self.ensure_parents(path, mtime);
         self.nodes.insert(path.to_string(), inode);
+    }
+
+    /// Stores an entry at exactly `path`, parents untouched.
+    fn put(&mut self, path: String, inode: Inode) {
+        if path == "/" {
+            self.root = Some(inode);
+        } else {
+            self.nodes.insert(path, inode);
+        }
     }
 
     fn ensure_parents(&mut self, path: &str, mtime: i64) {
@@ -154,11 +172,14 @@ impl Fs {
 
     /// Writes a file's contents (creating it with `mode` if new).
     pub fn write(&mut self, path: &str, content: &str, mode: u32, mtime: i64) {
-        let mode = self.nodes.get(path).filter(|n| matches!(n.kind, Kind::File(_))).map_or(mode, |n| n.mode);
+        let mode = self.get(path).filter(|n| matches!(n.kind, Kind::File(_))).map_or(mode, |n| n.mode);
         self.insert(path, Inode::file(content, mode, mtime));
     }
 
     pub fn remove(&mut self, path: &str) -> Option<Inode> {
+        if path == "/" {
+            return self.root.take();
+        }
         self.nodes.remove(path)
     }
 
@@ -166,14 +187,14 @@ impl Fs {
     pub fn remove_tree(&mut self, path: &str) -> usize {
         let keys: Vec<String> = self.subtree_keys(path);
         for k in &keys {
-            self.nodes.remove(k);
+            self.remove(k);
         }
         keys.len()
     }
 
     fn subtree_keys(&self, path: &str) -> Vec<String> {
         let mut keys = Vec::new();
-        if self.nodes.contains_key(path) {
+        if self.get(path).is_some() {
             keys.push(path.to_string());
         }
         let prefix = if path == "/" { "/".to_string() } else { format!("{path}/") };
@@ -207,10 +228,10 @@ impl Fs {
     pub fn copy_tree(&self, path: &str) -> Fs {
         let mut out = Fs::new();
         for key in self.subtree_keys(path) {
-            if let Some(inode) = self.nodes.get(&key) {
+            if let Some(inode) = self.get(&key) {
                 let rel = if key == path { "/".to_string() } else { key[path.len()..].to_string() };
                 let rel = if path == "/" { key.clone() } else { rel };
-                out.nodes.insert(rel, inode.clone());
+                out.put(rel, inode.clone());
             }
         }
         out
@@ -218,7 +239,7 @@ impl Fs {
 
     /// Copies `tree` (rooted at `/`) into this one under `at`.
     pub fn graft(&mut self, at: &str, tree: &Fs) {
-        for (key, inode) in &tree.nodes {
+        for (key, inode) in tree.iter() {
             let dest = if key == "/" { at.to_string() } else { join(at, key) };
             self.insert(&dest, inode.clone());
         }
@@ -226,16 +247,17 @@ impl Fs {
 
     /// Total bytes held in files, for `df`.
     pub fn used_bytes(&self, path: &str) -> u64 {
-        self.subtree_keys(path).iter().filter_map(|k| self.nodes.get(k)).map(|n| if let Kind::File(c) = &n.kind { c.len() as u64 } else { 0 }).sum()
+        self.subtree_keys(path).iter().filter_map(|k| self.get(k)).map(|n| if let Kind::File(c) = &n.kind { c.len() as u64 } else { 0 }).sum()
     }
 
     /// Kilobytes the files under `path` take on a disk of 4 KiB blocks.
     pub fn used_kb(&self, path: &str) -> u64 {
-        self.subtree_keys(path).iter().filter_map(|k| self.nodes.get(k)).map(|n| if let Kind::File(c) = &n.kind { (c.len() as u64).div_ceil(4096) * 4 } else { 0 }).sum()
+        self.subtree_keys(path).iter().filter_map(|k| self.get(k)).map(|n| if let Kind::File(c) = &n.kind { (c.len() as u64).div_ceil(4096) * 4 } else { 0 }).sum()
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&String, &Inode)> {
-        self.nodes.iter()
+    /// Every entry in path order (`/` first).
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Inode)> {
+        self.root.iter().map(|i| ("/", i)).chain(self.nodes.iter().map(|(k, v)| (k.as_str(), v)))
     }
 }
 

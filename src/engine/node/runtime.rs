@@ -674,6 +674,8 @@ impl Runtime {
             cpu: CpuUsage::default(),
             host_ports: Vec::new(),
         };
+        // A pod's instances are few and each is large: grow one at a time.
+        sandbox.containers.reserve_exact(1);
         sandbox.containers.push(container);
         // Keep only the newest instances of this name (container GC).
         let count = sandbox.containers.iter().filter(|c| c.name == name).count();

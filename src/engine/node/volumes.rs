@@ -775,6 +775,8 @@ pub fn container_mounts(pod: &Pod, container: &Container, state: &PodVolumes, di
         options: "relatime,lowerdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/25/fs:/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/24/fs,upperdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/139/fs,workdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/139/work",
     };
     mounts.insert(0, overlay);
+    // Kept for the container's life: no spare capacity.
+    mounts.shrink_to_fit();
     Ok(mounts)
 }
 
