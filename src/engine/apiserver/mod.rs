@@ -163,7 +163,15 @@ pub struct ApiServer {
     client_requests: std::cell::Cell<u64>,
     /// `etcdctl snapshot save` files, by path, on the etcd host.
     snapshots: BTreeMap<String, Rc<Snapshot>>,
+    /// Events' leases, soonest first: (expiry, key, the write's revision).
+    /// Every write of an Event attaches a fresh lease of [`EVENT_TTL_SECS`]
+    /// (`--event-ttl`); one that a later write replaced is skipped.
+    event_leases: VecDeque<(VirtualTime, String, i64)>,
 }
+
+/// How long etcd keeps an Event after its last write: the API server's
+/// `--event-ttl`, 1 h by default.
+pub const EVENT_TTL_SECS: u64 = 3600;
 
 impl ApiServer {
     pub fn new(seed: u64, host: &str) -> Self {
@@ -186,6 +194,7 @@ impl ApiServer {
             delayed: BTreeSet::new(),
             client_requests: std::cell::Cell::new(0),
             snapshots: BTreeMap::new(),
+            event_leases: VecDeque::new(),
         }
     }
 
@@ -262,6 +271,13 @@ impl ApiServer {
         };
         self.store.restore(&snapshot, bump);
         self.end_every_watch();
+        // etcd restores the leases and renews each for its whole TTL.
+        self.event_leases.clear();
+        let expiry = self.now.plus_secs(EVENT_TTL_SECS);
+        for rid in (0..api::RESOURCES.len() as u16).map(ResourceId).filter(|r| is_event(*r)) {
+            let leases: Vec<_> = self.store.range(&Self::prefix(rid, None)).map(|(k, e)| (expiry, k.to_string(), e.mod_revision)).collect();
+            self.event_leases.extend(leases);
+        }
         Ok(self.store.revision())
     }
 
@@ -277,6 +293,31 @@ impl ApiServer {
 
     pub fn set_now(&mut self, now: VirtualTime) {
         self.now = now;
+        self.expire_events();
+    }
+
+    /// Deletes the Events whose lease has run out, as etcd does when it
+    /// revokes a lease: each a delete at a new revision, which watchers see
+    /// as `DELETED`. Not an API request: it does not count in `writes`.
+    fn expire_events(&mut self) {
+        if !self.etcd_running {
+            return;
+        }
+        while self.event_leases.front().is_some_and(|(at, _, _)| *at <= self.now) {
+            let Some((_, key, revision)) = self.event_leases.pop_front() else { break };
+            let Some(old) = self.store.get(&key).filter(|e| e.mod_revision == revision).map(|e| e.value.clone()) else { continue };
+            if let Ok((gone, deleted_at)) = self.store.delete_if(&key, Some(revision)) {
+                let gone = Rc::new(with_resource_version((*gone).clone(), deleted_at));
+                self.fan_out(Some(&old), &gone, WatchEventType::Deleted);
+            }
+        }
+    }
+
+    /// An Event was written at `revision`: its lease runs from now.
+    fn lease_event(&mut self, rid: ResourceId, key: String, revision: i64) {
+        if is_event(rid) {
+            self.event_leases.push_back((self.now.plus_secs(EVENT_TTL_SECS), key, revision));
+        }
     }
     pub fn now(&self) -> VirtualTime {
         self.now
@@ -301,6 +342,13 @@ impl ApiServer {
         }
     }
     pub fn set_etcd_running(&mut self, running: bool) {
+        if running && !self.etcd_running {
+            // A starting etcd renews every lease for its whole TTL.
+            let expiry = self.now.plus_secs(EVENT_TTL_SECS);
+            for lease in &mut self.event_leases {
+                lease.0 = expiry;
+            }
+        }
         self.etcd_running = running;
     }
 
@@ -555,11 +603,12 @@ impl ApiServer {
         if dry_run {
             return Ok(Rc::new(obj));
         }
-        let (stored, _) = self
+        let (stored, revision) = self
             .store
             .put_if(&key, Some(0), |rev| with_resource_version(obj, rev))
             .map_err(|_| ApiError::already_exists(&rt.qualified_plural(), &name))?;
         self.writes += 1;
+        self.lease_event(rid, key, revision);
         self.fan_out(None, &stored, WatchEventType::Added);
         Ok(stored)
     }
@@ -646,11 +695,12 @@ impl ApiServer {
             self.fan_out(Some(&old), &gone, WatchEventType::Deleted);
             return Ok(gone);
         }
-        let (stored, _) = self
+        let (stored, revision) = self
             .store
             .put_if(&key, Some(current), |rev| with_resource_version(obj, rev))
             .map_err(|_| ApiError::conflict(&rt.qualified_plural(), &name))?;
         self.writes += 1;
+        self.lease_event(rid, key, revision);
         self.fan_out(Some(&old), &stored, WatchEventType::Modified);
         Ok(stored)
     }
@@ -1018,4 +1068,53 @@ pub fn invalid_error(obj: &Object, causes: Vec<api::Cause>) -> ApiError {
     let rt = resource(obj.resource_id());
     let qualified = if rt.group.is_empty() { rt.kind.to_string() } else { format!("{}.{}", rt.kind, rt.group) };
     ApiError::invalid(rt.kind, &qualified, obj.meta().name.as_deref().unwrap_or(""), causes)
+}
+
+/// The kinds etcd keeps under a lease of `--event-ttl`: `v1` and
+/// `events.k8s.io/v1` Events.
+fn is_event(rid: ResourceId) -> bool {
+    resource(rid).kind == "Event"
+}
+
+#[cfg(test)]
+mod event_ttl_tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn event(api: &mut ApiServer, name: &str) -> Rc<Object> {
+        let manifest = json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": name, "namespace": "default"},
+            "involvedObject": {"kind": "Pod", "name": "web", "namespace": "default"}, "reason": "Started", "message": "Started container app"});
+        let obj = Object::from_json(ids::events(), manifest).expect("an Event decodes");
+        api.create(obj).expect("the Event is created")
+    }
+
+    #[test]
+    fn events_expire_an_hour_after_their_last_write_and_watchers_see_them_deleted() {
+        let mut api = ApiServer::new(7, "192.168.49.2:8443");
+        let namespace = Object::from_json(ids::namespaces(), json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}}));
+        api.create(namespace.expect("a Namespace decodes")).expect("the namespace is created");
+        event(&mut api, "first");
+        api.set_now(VirtualTime::from_secs(1_800));
+        let second = event(&mut api, "second");
+        let watch = api.watch(1, Query::all(ids::events())).expect("watch opens");
+        api.set_now(VirtualTime::from_secs(3_599));
+        assert_eq!(api.list(&Query::all(ids::events())).map(|(l, _)| l.len()), Ok(2));
+        // The second Event is written again: its lease starts over.
+        let mut renewed = (*second).clone();
+        renewed.meta_mut().resource_version = None;
+        api.update(renewed).expect("the Event is updated");
+        let before = api.store().revision();
+        api.set_now(VirtualTime::from_secs(3_600));
+        assert!(api.get(ids::events(), "default", "first").is_err(), "the first Event expired");
+        assert!(api.get(ids::events(), "default", "second").is_ok(), "the renewed one stays");
+        assert_eq!(api.store().revision(), before + 1, "the expiry is a delete at a new revision");
+        api.set_now(VirtualTime::from_secs(3_599 + 3_599));
+        let events = api.poll(watch).expect("watch polls");
+        let kinds: Vec<(WatchEventType, String)> = events.iter().map(|e| (e.kind, e.object.meta().name.clone().unwrap_or_default())).collect();
+        assert_eq!(kinds, vec![(WatchEventType::Modified, "second".into()), (WatchEventType::Deleted, "first".into())]);
+        assert_eq!(events[1].object.meta().resource_version, Some(before.saturating_add(1).to_string()));
+        api.set_now(VirtualTime::from_secs(3_599 + 3_600));
+        assert_eq!(api.list(&Query::all(ids::events())).map(|(l, _)| l.len()), Ok(0));
+    }
 }
