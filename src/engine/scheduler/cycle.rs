@@ -535,18 +535,19 @@ impl Scheduler {
             ranked.insert(0, c);
             ranked.truncate(feasible_limit);
         }
-        let mut nodes = Vec::with_capacity(ranked.len().min(limit));
+        // Decisions are kept long (up to `VERDICTS_KEPT` verdicts): sized
+        // exactly, so no spare capacity is kept with them.
+        let mut nodes = Vec::with_capacity((ranked.len() + eval.failures.len() + eval.absent.len()).min(limit));
+        let active_scores = eval.scores.iter().filter(|p| p.active).count();
         for &i in &ranked {
             let Some(node) = eval.feasible.get(i).and_then(|&s| self.cache.node_at(s)) else { continue };
             let scores = if eval.scored {
-                eval.scores
-                    .iter()
-                    .filter(|p| p.active)
-                    .map(|p| {
-                        let normalized = p.normalized.get(i).copied().unwrap_or(0);
-                        PluginScore { plugin: p.name, raw: p.raw.get(i).copied().unwrap_or(0), normalized, weighted: normalized * p.weight }
-                    })
-                    .collect()
+                let mut scores = Vec::with_capacity(active_scores);
+                scores.extend(eval.scores.iter().filter(|p| p.active).map(|p| {
+                    let normalized = p.normalized.get(i).copied().unwrap_or(0);
+                    PluginScore { plugin: p.name, raw: p.raw.get(i).copied().unwrap_or(0), normalized, weighted: normalized * p.weight }
+                }));
+                scores
             } else {
                 Vec::new()
             };
