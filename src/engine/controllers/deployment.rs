@@ -50,7 +50,11 @@ pub fn template_hash(template: &PodTemplateSpec, collision_count: Option<i32>) -
             hash = hash.wrapping_mul(0x0100_0193);
         }
     };
-    feed(serde_json::to_string(template).unwrap_or_default().as_bytes());
+    // Through the JSON value, as objects are encoded everywhere else, so the
+    // page carries one typed encoder of pod templates; the text is the same
+    // (k8s-openapi writes fields in the order a JSON map sorts them).
+    let json = serde_json::to_value(template).unwrap_or_default();
+    feed(serde_json::to_string(&json).unwrap_or_default().as_bytes());
     if let Some(c) = collision_count {
         let mut bytes = [0u8; 8];
         bytes[..4].copy_from_slice(&(c as u32).to_le_bytes());
@@ -1122,6 +1126,54 @@ mod tests {
     fn cond(d: &Deployment, type_: &str) -> (String, String, String) {
         let c = d.status.as_ref().and_then(|s| condition(s, type_)).cloned().unwrap_or_default();
         (c.status, c.reason.unwrap_or_default(), c.message.unwrap_or_default())
+    }
+
+    #[test]
+    fn template_hash_text_is_the_templates_own_encoding() {
+        // The hash is taken over the JSON value's text; it must be the text
+        // serde writes for the typed template (what Kubernetes hashes), field
+        // order included, for a template using many fields.
+        let template: PodTemplateSpec = serde_json::from_value(serde_json::json!({
+            "metadata": {"labels": {"app": "web", "Tier": "front"}, "annotations": {"b": "1", "a": "2"}},
+            "spec": {
+                "hostIPC": true, "hostNetwork": false, "hostPID": true, "hostUsers": false, "hostname": "h",
+                "setHostnameAsFQDN": true, "shareProcessNamespace": true, "subdomain": "s",
+                "terminationGracePeriodSeconds": 5, "dnsPolicy": "ClusterFirst", "nodeSelector": {"disk": "ssd"},
+                "securityContext": {"runAsUser": 1000, "fsGroup": 2000, "seccompProfile": {"type": "RuntimeDefault"}},
+                "affinity": {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 1,
+                    "podAffinityTerm": {"topologyKey": "kubernetes.io/hostname", "labelSelector": {"matchLabels": {"app": "web"}}}}]}},
+                "tolerations": [{"key": "k", "operator": "Exists", "effect": "NoSchedule", "tolerationSeconds": 30}],
+                "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "zone", "whenUnsatisfiable": "DoNotSchedule"}],
+                "initContainers": [{"name": "init", "image": "busybox", "command": ["sh", "-c", "true"]}],
+                "containers": [{
+                    "name": "web", "image": "nginx:1.27", "imagePullPolicy": "IfNotPresent",
+                    "ports": [{"containerPort": 80, "name": "http", "protocol": "TCP", "hostIP": "0.0.0.0"}],
+                    "env": [{"name": "A", "value": "1"}, {"name": "B", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+                            {"name": "C", "valueFrom": {"resourceFieldRef": {"resource": "limits.cpu", "divisor": "1m"}}}],
+                    "envFrom": [{"configMapRef": {"name": "cm"}, "prefix": "P_"}],
+                    "resources": {"limits": {"cpu": "500m", "memory": "128Mi"}, "requests": {"cpu": "250m", "memory": "64Mi"}},
+                    "livenessProbe": {"httpGet": {"path": "/", "port": "http", "httpHeaders": [{"name": "X", "value": "y"}]},
+                        "initialDelaySeconds": 3, "periodSeconds": 10},
+                    "readinessProbe": {"tcpSocket": {"port": 80}},
+                    "lifecycle": {"preStop": {"exec": {"command": ["sleep", "5"]}}},
+                    "securityContext": {"readOnlyRootFilesystem": true, "capabilities": {"add": ["NET_ADMIN"], "drop": ["ALL"]}},
+                    "volumeMounts": [{"name": "data", "mountPath": "/data", "readOnly": true, "subPath": "x"}],
+                    "terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File"
+                }],
+                "volumes": [
+                    {"name": "data", "persistentVolumeClaim": {"claimName": "c", "readOnly": true}},
+                    {"name": "cfg", "configMap": {"name": "cm", "defaultMode": 420, "items": [{"key": "k", "path": "p"}]}},
+                    {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "1Gi"}},
+                    {"name": "host", "hostPath": {"path": "/var/log", "type": "Directory"}},
+                    {"name": "proj", "projected": {"sources": [{"serviceAccountToken": {"path": "token", "expirationSeconds": 3600}},
+                        {"downwardAPI": {"items": [{"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}}]}}]}}
+                ]
+            }
+        }))
+        .expect("template");
+        let typed = serde_json::to_string(&template).expect("typed text");
+        let through_value = serde_json::to_string(&serde_json::to_value(&template).expect("value")).expect("value text");
+        assert_eq!(typed, through_value);
     }
 
     #[test]

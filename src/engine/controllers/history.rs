@@ -65,7 +65,8 @@ pub fn template_of(revision: &ControllerRevision) -> Option<PodTemplateSpec> {
     if let Value::Object(m) = &mut t {
         m.remove("$patch");
     }
-    serde_json::from_value(t).ok()
+    // The API server's decoder, so the page carries one typed decoder of pod templates.
+    crate::engine::api::from_value::from_value(&t).ok()
 }
 
 fn data(revision: &ControllerRevision) -> Option<&Value> {

@@ -161,5 +161,6 @@ fn apply_overrides(s: &Session, pod: Pod) -> std::result::Result<Pod, Error> {
         "strategic" => patch::strategic_merge_patch(&generated, &overrides).map_err(|e| Error::Message(format!("error: {e}")))?,
         _ => patch::merge_patch(&generated, &overrides),
     };
-    serde_json::from_value(patched).map_err(|e| Error::Message(format!("error: {e}")))
+    // The API server's decoder (one typed decoder of pods in the page); its message without the path.
+    crate::engine::api::from_value::from_value(&patched).map_err(|e| Error::Message(format!("error: {}", e.message)))
 }
