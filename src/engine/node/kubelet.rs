@@ -226,6 +226,8 @@ struct State {
     quiet: BTreeMap<String, QuietSync>,
     /// Status writes and deletions of pods asked of the API server.
     pod_requests: u64,
+    /// Pod syncs passed over as quiet (checked in debug builds).
+    quiet_passes: u64,
 }
 
 impl State {
@@ -254,6 +256,7 @@ impl State {
             services: Informer::new(Query::all(ids::services())),
             quiet: BTreeMap::new(),
             pod_requests: 0,
+            quiet_passes: 0,
         }
     }
 }
@@ -1328,9 +1331,11 @@ impl Kubelet {
         if !self.state.pods.has_synced() {
             return;
         }
-        let known: std::collections::BTreeSet<String> =
-            self.state.pods.items().filter_map(|o| o.meta().uid.clone()).chain(self.state.static_pods.keys().cloned()).collect();
-        let orphans: Vec<String> = self.machine.runtime.sandboxes().map(|(uid, _)| uid.clone()).filter(|uid| !known.contains(uid)).collect();
+        // Borrowed: this runs on every kubelet run.
+        let known: BTreeSet<&str> =
+            self.state.pods.items().filter_map(|o| o.meta().uid.as_deref()).chain(self.state.static_pods.keys().map(String::as_str)).collect();
+        let orphans: Vec<String> = self.machine.runtime.sandboxes().map(|(uid, _)| uid).filter(|uid| !known.contains(uid.as_str())).cloned().collect();
+        let workers: Vec<String> = self.state.workers.keys().filter(|uid| !known.contains(uid.as_str())).cloned().collect();
         for uid in orphans {
             let now = ctx.now;
             if let Some(s) = self.machine.runtime.sandbox_mut(&uid) {
@@ -1349,7 +1354,6 @@ impl Kubelet {
                 volumes::remove_pod(&mut self.machine.disk, &uid);
             }
         }
-        let workers: Vec<String> = self.state.workers.keys().filter(|uid| !known.contains(*uid)).cloned().collect();
         for uid in workers {
             self.state.workers.remove(&uid);
             self.state.quiet.remove(&uid);
@@ -1425,6 +1429,11 @@ struct Requests {
 }
 
 impl Kubelet {
+    /// Pod syncs passed over as quiet since the kubelet started.
+    pub fn quiet_passes(&self) -> u64 {
+        self.state.quiet_passes
+    }
+
     fn requests(&self, ctx: &Ctx) -> Requests {
         Requests { writes: ctx.api.writes, pod_requests: self.state.pod_requests, events: self.state.recorder.attempts(), rng: ctx.rng.get_seed() }
     }
@@ -1447,6 +1456,7 @@ impl Kubelet {
         let Object::Pod(pod) = &**obj else { return };
         let Some(uid) = pod.metadata.uid.as_deref() else { return };
         if let Some(wake) = self.still_quiet(obj, uid, ctx.now, shared) {
+            self.state.quiet_passes += 1;
             if cfg!(debug_assertions) {
                 let before = self.quiet_snapshot(ctx, uid);
                 let outer = ctx.take_wake();
