@@ -1,16 +1,21 @@
 //! Label selectors (equality- and set-based, as `-l` and `spec.selector`
 //! use) and the field selectors the components use.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector as ApiLabelSelector;
 
 use crate::engine::api::Object;
+use crate::engine::apiserver::validation;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Op {
     Equals,
+    /// `==`: matches as `=` does, and prints as it was written.
+    DoubleEquals,
     NotEquals,
+    GreaterThan,
+    LessThan,
     In,
     NotIn,
     Exists,
@@ -82,7 +87,14 @@ impl Selector {
         self.requirements.iter().all(|r| {
             let value = labels.get(&r.key);
             match r.op {
-                Op::Equals => value.is_some_and(|v| r.values.iter().any(|x| x == v)),
+                Op::Equals | Op::DoubleEquals => value.is_some_and(|v| r.values.iter().any(|x| x == v)),
+                Op::GreaterThan | Op::LessThan => {
+                    let (Some(Ok(label)), [bound]) = (value.map(|v| v.parse::<i64>()), r.values.as_slice()) else {
+                        return false;
+                    };
+                    let Ok(bound) = bound.parse::<i64>() else { return false };
+                    if r.op == Op::GreaterThan { label > bound } else { label < bound }
+                }
                 Op::NotEquals => value.is_none_or(|v| !r.values.iter().any(|x| x == v)),
                 Op::In => value.is_some_and(|v| r.values.contains(v)),
                 Op::NotIn => value.is_none_or(|v| !r.values.contains(v)),
@@ -92,16 +104,14 @@ impl Selector {
         })
     }
 
-    /// Parses the `-l` syntax: `app=web,tier!=db,env in (a,b),!legacy,track`.
+    /// Parses the `-l` syntax (`app=web,tier!=db,env in (a,b),!legacy,track`)
+    /// as apimachinery's `labels.Parse` does: its lexer, its grammar, its
+    /// error texts, and requirements sorted by key.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let mut requirements = Vec::new();
-        for part in split_top_level(text)? {
-            let part = part.trim();
-            if part.is_empty() {
-                continue;
-            }
-            requirements.push(parse_requirement(part)?);
-        }
+        let tokens = lex(text);
+        let mut parser = Parser { tokens: &tokens, position: 0 };
+        let mut requirements = parser.parse()?;
+        requirements.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(Selector { requirements, selects_nothing: false })
     }
 }
@@ -111,112 +121,284 @@ impl std::fmt::Display for Selector {
         let parts: Vec<String> = self
             .requirements
             .iter()
-            .map(|r| match r.op {
-                Op::Equals => format!("{}={}", r.key, r.values.join(",")),
-                Op::NotEquals => format!("{}!={}", r.key, r.values.join(",")),
-                Op::In => format!("{} in ({})", r.key, r.values.join(",")),
-                Op::NotIn => format!("{} notin ({})", r.key, r.values.join(",")),
-                Op::Exists => r.key.clone(),
-                Op::DoesNotExist => format!("!{}", r.key),
+            .map(|r| {
+                let values = r.values.join(",");
+                match r.op {
+                    Op::Equals => format!("{}={values}", r.key),
+                    Op::DoubleEquals => format!("{}=={values}", r.key),
+                    Op::NotEquals => format!("{}!={values}", r.key),
+                    Op::GreaterThan => format!("{}>{values}", r.key),
+                    Op::LessThan => format!("{}<{values}", r.key),
+                    Op::In => format!("{} in ({values})", r.key),
+                    Op::NotIn => format!("{} notin ({values})", r.key),
+                    Op::Exists => r.key.clone(),
+                    Op::DoesNotExist => format!("!{}", r.key),
+                }
             })
             .collect();
         f.write_str(&parts.join(","))
     }
 }
 
-fn split_top_level(text: &str) -> Result<Vec<&str>, String> {
-    let mut parts = Vec::new();
-    let mut depth = 0i32;
-    let mut start = 0;
-    for (i, c) in text.char_indices() {
-        match c {
-            '(' => depth += 1,
-            ')' => {
-                depth -= 1;
-                if depth < 0 {
-                    return Err(format!("unable to parse requirement: found ')', expected: ',', '!=', '==', '=', 'in', 'notin' in \"{text}\""));
-                }
-            }
-            ',' if depth == 0 => {
-                parts.push(&text[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    if depth != 0 {
-        return Err(format!("unable to parse requirement: found '', expected: ',', ')' or identifier in \"{text}\""));
-    }
-    parts.push(&text[start..]);
-    Ok(parts)
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Token {
+    EndOfString,
+    ClosedPar,
+    Comma,
+    DoesNotExist,
+    DoubleEquals,
+    Equals,
+    GreaterThan,
+    Identifier,
+    In,
+    LessThan,
+    NotEquals,
+    NotIn,
+    OpenPar,
 }
 
-fn parse_requirement(part: &str) -> Result<Requirement, String> {
-    if let Some(key) = part.strip_prefix('!') {
-        let key = key.trim();
-        validate_key(key)?;
-        return Ok(Requirement { key: key.to_string(), op: Op::DoesNotExist, values: vec![] });
-    }
-    for (token, op) in [("!=", Op::NotEquals), ("==", Op::Equals), ("=", Op::Equals)] {
-        if let Some((key, value)) = part.split_once(token) {
-            let key = key.trim();
-            let value = value.trim();
-            validate_key(key)?;
-            validate_value(value)?;
-            return Ok(Requirement { key: key.to_string(), op, values: vec![value.to_string()] });
+/// Where `in` and `notin` are operators (after a key) rather than words.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Context {
+    KeyAndOperator,
+    Values,
+}
+
+fn is_special_symbol(b: u8) -> bool {
+    matches!(b, b'=' | b'!' | b'(' | b')' | b',' | b'>' | b'<')
+}
+
+fn is_blank(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// The lexer reads bytes; a NUL ends the text as the end of the string does.
+fn lex(text: &str) -> Vec<(Token, String)> {
+    let bytes = text.as_bytes();
+    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    let bytes = &bytes[..end];
+    let mut tokens = Vec::new();
+    let mut pos = 0;
+    loop {
+        while pos < bytes.len() && is_blank(bytes[pos]) {
+            pos += 1;
         }
-    }
-    let words: Vec<&str> = part.splitn(2, char::is_whitespace).collect();
-    if words.len() == 2 {
-        let key = words[0];
-        let rest = words[1].trim();
-        let (op, list) = if let Some(list) = rest.strip_prefix("notin") {
-            (Op::NotIn, list)
-        } else if let Some(list) = rest.strip_prefix("in") {
-            (Op::In, list)
-        } else {
-            return Err(format!("unable to parse requirement: found '{rest}', expected: in, notin, =, ==, !=, gt, lt"));
+        let Some(&first) = bytes.get(pos) else {
+            tokens.push((Token::EndOfString, String::new()));
+            return tokens;
         };
-        let list = list.trim();
-        let inner = list
-            .strip_prefix('(')
-            .and_then(|l| l.strip_suffix(')'))
-            .ok_or_else(|| format!("unable to parse requirement: found '{list}', expected: '('"))?;
-        validate_key(key)?;
-        let values: Vec<String> = inner.split(',').map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect();
-        for v in &values {
-            validate_value(v)?;
+        if is_special_symbol(first) {
+            // The longest operator these symbols spell: `!=` and `==` over `!` and `=`.
+            let pair = bytes.get(pos..pos + 2);
+            let (token, len) = match (first, pair) {
+                (b'!', Some(b"!=")) => (Token::NotEquals, 2),
+                (b'=', Some(b"==")) => (Token::DoubleEquals, 2),
+                (b'!', _) => (Token::DoesNotExist, 1),
+                (b'=', _) => (Token::Equals, 1),
+                (b'(', _) => (Token::OpenPar, 1),
+                (b')', _) => (Token::ClosedPar, 1),
+                (b',', _) => (Token::Comma, 1),
+                (b'>', _) => (Token::GreaterThan, 1),
+                _ => (Token::LessThan, 1),
+            };
+            tokens.push((token, String::from_utf8_lossy(&bytes[pos..pos + len]).into_owned()));
+            pos += len;
+            continue;
         }
-        return Ok(Requirement { key: key.to_string(), op, values });
+        let start = pos;
+        while pos < bytes.len() && !is_special_symbol(bytes[pos]) && !is_blank(bytes[pos]) {
+            pos += 1;
+        }
+        let word = String::from_utf8_lossy(&bytes[start..pos]).into_owned();
+        let token = match word.as_str() {
+            "in" => Token::In,
+            "notin" => Token::NotIn,
+            _ => Token::Identifier,
+        };
+        tokens.push((token, word));
     }
-    validate_key(part)?;
-    Ok(Requirement { key: part.to_string(), op: Op::Exists, values: vec![] })
 }
 
-fn validate_key(key: &str) -> Result<(), String> {
-    let name = key.rsplit('/').next().unwrap_or(key);
-    if name.is_empty() || name.len() > 63 || !is_label_chars(name) {
-        return Err(format!(
-            "unable to parse requirement: <nil>: Invalid value: \"{key}\": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
-        ));
-    }
-    Ok(())
+struct Parser<'a> {
+    tokens: &'a [(Token, String)],
+    position: usize,
 }
 
-fn validate_value(value: &str) -> Result<(), String> {
-    if !value.is_empty() && (value.len() > 63 || !is_label_chars(value)) {
-        return Err(format!(
-            "unable to parse requirement: <nil>: Invalid value: \"{value}\": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
-        ));
+impl Parser<'_> {
+    fn token_at(&self, position: usize, context: Context) -> (Token, &str) {
+        let (token, literal) = self.tokens.get(position).map(|(t, l)| (*t, l.as_str())).unwrap_or((Token::EndOfString, ""));
+        match token {
+            Token::In | Token::NotIn if context == Context::Values => (Token::Identifier, literal),
+            _ => (token, literal),
+        }
     }
-    Ok(())
+
+    fn lookahead(&self, context: Context) -> (Token, &str) {
+        self.token_at(self.position, context)
+    }
+
+    fn consume(&mut self, context: Context) -> (Token, String) {
+        let (token, literal) = self.token_at(self.position, context);
+        let literal = literal.to_string();
+        self.position = (self.position + 1).min(self.tokens.len());
+        (token, literal)
+    }
+
+    fn parse(&mut self) -> Result<Vec<Requirement>, String> {
+        let mut requirements = Vec::new();
+        loop {
+            let (token, literal) = self.lookahead(Context::Values);
+            match token {
+                Token::Identifier | Token::DoesNotExist => {
+                    let requirement = self.requirement().map_err(|e| format!("unable to parse requirement: {e}"))?;
+                    requirements.push(requirement);
+                    let (token, literal) = self.consume(Context::Values);
+                    match token {
+                        Token::EndOfString => return Ok(requirements),
+                        Token::Comma => {
+                            let (next, literal) = self.lookahead(Context::Values);
+                            if next != Token::Identifier && next != Token::DoesNotExist {
+                                return Err(format!("found '{literal}', expected: identifier after ','"));
+                            }
+                        }
+                        _ => return Err(format!("found '{literal}', expected: ',' or 'end of string'")),
+                    }
+                }
+                Token::EndOfString => return Ok(requirements),
+                _ => return Err(format!("found '{literal}', expected: !, identifier, or 'end of string'")),
+            }
+        }
+    }
+
+    fn requirement(&mut self) -> Result<Requirement, String> {
+        let (mut token, mut key) = self.consume(Context::Values);
+        let negated = token == Token::DoesNotExist;
+        if negated {
+            (token, key) = self.consume(Context::Values);
+        }
+        if token != Token::Identifier {
+            return Err(format!("found '{key}', expected: identifier"));
+        }
+        let errs = validation::qualified_name(&key);
+        if !errs.is_empty() {
+            return Err(format!("<nil>: Invalid value: {key:?}: {}", errs.join("; ")));
+        }
+        let (next, _) = self.lookahead(Context::Values);
+        if negated || next == Token::EndOfString || next == Token::Comma {
+            let op = if negated { Op::DoesNotExist } else { Op::Exists };
+            return Ok(Requirement { key, op, values: Vec::new() });
+        }
+        let (token, literal) = self.consume(Context::KeyAndOperator);
+        let op = match token {
+            Token::In => Op::In,
+            Token::NotIn => Op::NotIn,
+            Token::Equals => Op::Equals,
+            Token::DoubleEquals => Op::DoubleEquals,
+            Token::NotEquals => Op::NotEquals,
+            Token::GreaterThan => Op::GreaterThan,
+            Token::LessThan => Op::LessThan,
+            _ => return Err(format!("found '{literal}', expected: in, notin, =, ==, !=, gt, lt")),
+        };
+        let values = match op {
+            Op::In | Op::NotIn => self.value_set()?,
+            _ => vec![self.exact_value()?],
+        };
+        new_requirement(key, op, values)
+    }
+
+    /// `(a,b,,c)`: a set, so sorted and without repeats; empty words count as "".
+    fn value_set(&mut self) -> Result<Vec<String>, String> {
+        let (token, literal) = self.consume(Context::Values);
+        if token != Token::OpenPar {
+            return Err(format!("found '{literal}' expected: '('"));
+        }
+        let mut values = BTreeSet::new();
+        let (token, literal) = self.lookahead(Context::Values);
+        match token {
+            Token::ClosedPar => {
+                self.consume(Context::Values);
+                values.insert(String::new());
+            }
+            Token::Identifier | Token::Comma => loop {
+                let (token, literal) = self.consume(Context::Values);
+                match token {
+                    Token::Identifier => {
+                        values.insert(literal);
+                        let (next, literal) = self.lookahead(Context::Values);
+                        match next {
+                            Token::Comma => continue,
+                            Token::ClosedPar => {
+                                self.consume(Context::Values);
+                                break;
+                            }
+                            _ => return Err(format!("found '{literal}', expected: ',' or ')'")),
+                        }
+                    }
+                    Token::Comma => {
+                        if values.is_empty() {
+                            values.insert(String::new());
+                        }
+                        match self.lookahead(Context::Values).0 {
+                            Token::ClosedPar => {
+                                self.consume(Context::Values);
+                                values.insert(String::new());
+                                break;
+                            }
+                            Token::Comma => {
+                                self.consume(Context::Values);
+                                values.insert(String::new());
+                            }
+                            _ => {}
+                        }
+                    }
+                    _ => return Err(format!("found '{literal}', expected: ',', or identifier")),
+                }
+            },
+            _ => return Err(format!("found '{literal}', expected: ',', ')' or identifier")),
+        }
+        Ok(values.into_iter().collect())
+    }
+
+    fn exact_value(&mut self) -> Result<String, String> {
+        let (token, _) = self.lookahead(Context::Values);
+        if token == Token::EndOfString || token == Token::Comma {
+            return Ok(String::new());
+        }
+        match self.consume(Context::Values) {
+            (Token::Identifier, literal) => Ok(literal),
+            (_, literal) => Err(format!("found '{literal}', expected: identifier")),
+        }
+    }
 }
 
-fn is_label_chars(s: &str) -> bool {
-    let bytes = s.as_bytes();
-    bytes.first().is_some_and(|b| b.is_ascii_alphanumeric())
-        && bytes.last().is_some_and(|b| b.is_ascii_alphanumeric())
-        && bytes.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+/// `NewRequirement`'s checks of the values, its errors aggregated as
+/// apimachinery prints them.
+fn new_requirement(key: String, op: Op, values: Vec<String>) -> Result<Requirement, String> {
+    let mut errors: Vec<String> = Vec::new();
+    if matches!(op, Op::GreaterThan | Op::LessThan) {
+        for (i, v) in values.iter().enumerate() {
+            if v.parse::<i64>().is_err() {
+                errors.push(format!("values[{i}]: Invalid value: {v:?}: for 'Gt', 'Lt' operators, the value must be an integer"));
+            }
+        }
+    }
+    for (i, v) in values.iter().enumerate() {
+        let errs = validation::label_value(v);
+        if !errs.is_empty() {
+            errors.push(format!("values[{i}][{key}]: Invalid value: {v:?}: {}", errs.join("; ")));
+        }
+    }
+    let mut unique: Vec<String> = Vec::new();
+    for e in errors {
+        if !unique.contains(&e) {
+            unique.push(e);
+        }
+    }
+    match unique.len() {
+        0 => Ok(Requirement { key, op, values }),
+        1 => Err(unique.remove(0)),
+        _ => Err(format!("[{}]", unique.join(", "))),
+    }
 }
 
 /// A field selector: `spec.nodeName=worker-1,status.phase!=Running`.
@@ -387,5 +569,51 @@ mod tests {
         for bad in ["app in (web", "a b c", "=x", "app=we b", "-x=1"] {
             assert!(Selector::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn label_selector_errors_are_apimachinerys() {
+        let value_rule = "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')";
+        let cases = [
+            // Found by the `selectors` fuzz target: the key ends at the first operator.
+            ("a=,a=/za==,,a/z=", format!("unable to parse requirement: values[0][a]: Invalid value: \"/za\": {value_rule}")),
+            ("a=,a=za==,,a/z=", "found '==', expected: ',' or 'end of string'".to_string()),
+            ("app=web,", "found '', expected: identifier after ','".to_string()),
+            ("app=web,,tier=db", "found ',', expected: identifier after ','".to_string()),
+            (",app", "found ',', expected: !, identifier, or 'end of string'".to_string()),
+            ("=x", "found '=', expected: !, identifier, or 'end of string'".to_string()),
+            ("app in (web", "unable to parse requirement: found '', expected: ',' or ')'".to_string()),
+            ("app in web", "unable to parse requirement: found 'web' expected: '('".to_string()),
+            ("a b c", "unable to parse requirement: found 'b', expected: in, notin, =, ==, !=, gt, lt".to_string()),
+            ("!a=b", "found '=', expected: ',' or 'end of string'".to_string()),
+            ("x>a", "unable to parse requirement: values[0]: Invalid value: \"a\": for 'Gt', 'Lt' operators, the value must be an integer".to_string()),
+            ("app=-web", format!("unable to parse requirement: values[0][app]: Invalid value: \"-web\": {value_rule}")),
+            ("/app=web", "unable to parse requirement: <nil>: Invalid value: \"/app\": prefix part must be non-empty".to_string()),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(Selector::parse(text), Err(expected), "{text}");
+        }
+    }
+
+    #[test]
+    fn label_selectors_print_as_apimachinery_does() {
+        let cases = [
+            ("tier=db,app==web", "app==web,tier=db"),
+            ("x in (b,a,a)", "x in (a,b)"),
+            ("x notin ()", "x notin ()"),
+            ("x in (,a)", "x in (,a)"),
+            ("in in (in), !notin", "in in (in),!notin"),
+            ("n>3,m<10", "m<10,n>3"),
+        ];
+        for (text, printed) in cases {
+            let selector = Selector::parse(text).unwrap();
+            assert_eq!(selector.to_string(), printed, "{text}");
+            assert_eq!(Selector::parse(printed).unwrap(), selector, "{printed}");
+        }
+        let l = labels(&[("n", "5"), ("m", "x")]);
+        assert!(Selector::parse("n>3").unwrap().matches(Some(&l)));
+        assert!(!Selector::parse("n<3").unwrap().matches(Some(&l)));
+        assert!(!Selector::parse("m>3").unwrap().matches(Some(&l)));
+        assert!(!Selector::parse("z<3").unwrap().matches(Some(&l)));
     }
 }

@@ -144,6 +144,9 @@ pub struct ApiServer {
     watches: BTreeMap<WatchId, Watch>,
     by_resource: BTreeMap<ResourceId, BTreeSet<WatchId>>,
     pods_by_node: HashMap<String, BTreeSet<WatchId>>,
+    /// Stored pods' keys by `spec.nodeName`, so a kubelet's list of its
+    /// node's pods does not read every pod in the cluster.
+    stored_pods_on_node: HashMap<String, BTreeSet<String>>,
     next_watch: WatchId,
     ready: BTreeSet<ComponentId>,
     rng: fastrand::Rng,
@@ -174,6 +177,7 @@ impl ApiServer {
             watches: BTreeMap::new(),
             by_resource: BTreeMap::new(),
             pods_by_node: HashMap::new(),
+            stored_pods_on_node: HashMap::new(),
             next_watch: 1,
             ready: BTreeSet::new(),
             rng: fastrand::Rng::with_seed(seed ^ 0x6170_6973_6572_7665),
@@ -261,6 +265,7 @@ impl ApiServer {
             return Err(format!("open {file}: no such file or directory"));
         };
         self.store.restore(&snapshot, bump);
+        self.reindex_pods_on_node();
         self.end_every_watch();
         Ok(self.store.revision())
     }
@@ -409,6 +414,22 @@ impl ApiServer {
         let kind = resource(query.resource).kind;
         query.fields.check_supported(kind).map_err(ApiError::bad_request)?;
         let prefix = Self::prefix(query.resource, query.namespace.as_deref());
+        if query.resource == ids::pods() {
+            if let Some(node) = query.fields.node_name_term().filter(|n| !n.is_empty()) {
+                // In key order, as the range below.
+                let items = self
+                    .stored_pods_on_node
+                    .get(node)
+                    .into_iter()
+                    .flatten()
+                    .filter(|k| k.starts_with(&prefix))
+                    .filter_map(|k| self.store.get(k))
+                    .filter(|e| query.matches(&e.value))
+                    .map(|e| e.value.clone())
+                    .collect();
+                return Ok((items, self.store.revision()));
+            }
+        }
         let items = self
             .store
             .range(&prefix)
@@ -416,6 +437,47 @@ impl ApiServer {
             .map(|(_, e)| e.value.clone())
             .collect();
         Ok((items, self.store.revision()))
+    }
+
+    fn pod_node(obj: &Object) -> Option<&str> {
+        match obj {
+            Object::Pod(p) => p.spec.as_ref().and_then(|s| s.node_name.as_deref()),
+            _ => None,
+        }
+    }
+
+    /// Keeps [`Self::stored_pods_on_node`] in step with one pod write.
+    fn index_pod_node(&mut self, old: Option<&Object>, new: &Object, kind: WatchEventType) {
+        let before = old.and_then(Self::pod_node);
+        let after = if kind == WatchEventType::Deleted { None } else { Self::pod_node(new) };
+        if before == after {
+            return;
+        }
+        let m = new.meta();
+        let key = Self::key(ids::pods(), m.namespace.as_deref().unwrap_or(""), m.name.as_deref().unwrap_or(""));
+        if let Some(node) = before {
+            if let Some(set) = self.stored_pods_on_node.get_mut(node) {
+                set.remove(&key);
+                if set.is_empty() {
+                    self.stored_pods_on_node.remove(node);
+                }
+            }
+        }
+        if let Some(node) = after {
+            self.stored_pods_on_node.entry(node.to_string()).or_default().insert(key);
+        }
+    }
+
+    /// Builds [`Self::stored_pods_on_node`] again from the store (after a restore).
+    fn reindex_pods_on_node(&mut self) {
+        let prefix = Self::prefix(ids::pods(), None);
+        let mut index: HashMap<String, BTreeSet<String>> = HashMap::new();
+        for (key, e) in self.store.range(&prefix) {
+            if let Some(node) = Self::pod_node(&e.value) {
+                index.entry(node.to_string()).or_default().insert(key.to_string());
+            }
+        }
+        self.stored_pods_on_node = index;
     }
 
     /// Opens a watch for `owner` that sees every change after now.
@@ -844,6 +906,9 @@ impl ApiServer {
 
     fn fan_out(&mut self, old: Option<&Rc<Object>>, new: &Rc<Object>, kind: WatchEventType) {
         let rid = new.resource_id();
+        if rid == ids::pods() {
+            self.index_pod_node(old.map(|o| &**o), new, kind);
+        }
         let mut targets: Vec<WatchId> = self.by_resource.get(&rid).map(|s| s.iter().copied().collect()).unwrap_or_default();
         if rid == ids::pods() {
             let mut nodes: Vec<&str> = Vec::with_capacity(2);
@@ -1018,4 +1083,47 @@ pub fn invalid_error(obj: &Object, causes: Vec<api::Cause>) -> ApiError {
     let rt = resource(obj.resource_id());
     let qualified = if rt.group.is_empty() { rt.kind.to_string() } else { format!("{}.{}", rt.kind, rt.group) };
     ApiError::invalid(rt.kind, &qualified, obj.meta().name.as_deref().unwrap_or(""), causes)
+}
+
+#[cfg(test)]
+mod pods_on_node_tests {
+    use super::*;
+
+    fn pod(name: &str, node: Option<&str>) -> Object {
+        let mut spec = serde_json::json!({"containers": [{"name": "app", "image": "nginx"}]});
+        if let Some(n) = node {
+            spec["nodeName"] = n.into();
+        }
+        Object::from_json(ids::pods(), serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "default"}, "spec": spec})).unwrap()
+    }
+
+    fn names_on(api: &ApiServer, node: &str) -> Vec<String> {
+        let query = Query::all(ids::pods()).with_fields(FieldSelector::parse(&format!("spec.nodeName={node}")).unwrap());
+        let (items, _) = api.list(&query).unwrap();
+        let indexed: Vec<String> = items.iter().filter_map(|o| o.meta().name.clone()).collect();
+        // The index answers as a scan of every pod would.
+        let scanned: Vec<String> = api.store.range(&ApiServer::prefix(ids::pods(), None)).filter(|(_, e)| query.matches(&e.value)).filter_map(|(_, e)| e.value.meta().name.clone()).collect();
+        assert_eq!(indexed, scanned);
+        indexed
+    }
+
+    #[test]
+    fn a_node_lists_its_pods_through_binds_deletes_and_restores() {
+        let mut api = ApiServer::new(7, "192.168.49.2:8443");
+        api.create(Object::from_json(ids::namespaces(), serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}})).unwrap()).unwrap();
+        api.create(Object::from_json(ids::service_accounts(), serde_json::json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": "default"}})).unwrap()).unwrap();
+        api.create(pod("b", Some("n1"))).unwrap();
+        api.create(pod("a", None)).unwrap();
+        api.create(pod("c", Some("n2"))).unwrap();
+        assert_eq!(names_on(&api, "n1"), ["b"]);
+        api.bind("default", "a", "n1").unwrap();
+        assert_eq!(names_on(&api, "n1"), ["a", "b"]);
+        api.save_snapshot("snap.db").unwrap();
+        api.delete(ids::pods(), "default", "b", &DeleteOptions { grace_period_seconds: Some(0), ..Default::default() }).unwrap();
+        assert_eq!(names_on(&api, "n1"), ["a"]);
+        assert_eq!(names_on(&api, "n2"), ["c"]);
+        api.restore_snapshot("snap.db", 0).unwrap();
+        assert_eq!(names_on(&api, "n1"), ["a", "b"]);
+        assert!(names_on(&api, "n3").is_empty());
+    }
 }

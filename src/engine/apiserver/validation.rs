@@ -16,7 +16,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
 use crate::engine::api::{Cause, Object};
 
-pub use names::{dns1035_label, dns1123_label, dns1123_subdomain, qualified_name};
+pub use names::{dns1035_label, dns1123_label, dns1123_subdomain, label_value, qualified_name};
 
 /// Collected field errors, formatted as `field.Error.ErrorBody()` does.
 #[derive(Default, Debug)]

@@ -79,12 +79,17 @@ pub fn pin_to_node(affinity: Option<Affinity>, node: &str) -> Affinity {
 
 /// The node a daemon pod is for: its `nodeName`, else its node affinity (`GetTargetNodeName`).
 pub fn target_node(pod: &Pod) -> Option<String> {
+    target_node_of(pod).map(str::to_string)
+}
+
+/// [`target_node`], borrowed from the pod.
+fn target_node_of(pod: &Pod) -> Option<&str> {
     let spec = pod.spec.as_ref()?;
     if let Some(n) = spec.node_name.as_deref().filter(|n| !n.is_empty()) {
-        return Some(n.to_string());
+        return Some(n);
     }
     let terms = &spec.affinity.as_ref()?.node_affinity.as_ref()?.required_during_scheduling_ignored_during_execution.as_ref()?.node_selector_terms;
-    terms.iter().flat_map(|t| t.match_fields.iter().flatten()).find(|r| r.key == "metadata.name" && r.operator == "In").and_then(|r| r.values.as_ref()?.first().cloned())
+    terms.iter().flat_map(|t| t.match_fields.iter().flatten()).find(|r| r.key == "metadata.name" && r.operator == "In").and_then(|r| r.values.as_ref()?.first().map(String::as_str))
 }
 
 /// Whether a daemon pod should run on the node, and whether one already
@@ -155,6 +160,27 @@ fn by_age(a: &&Pod, b: &&Pod) -> std::cmp::Ordering {
     created(a).cmp(&created(b)).then_with(|| pending(a).cmp(&pending(b))).then_with(|| a.metadata.name.cmp(&b.metadata.name))
 }
 
+/// What a sync reads of a daemon pod: identity, labels, owners, deletion,
+/// phase, the node it is for, creation and readiness (with its transition
+/// time, for availability).
+fn pod_fingerprint(pod: &Pod) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    pod.metadata.name.hash(&mut h);
+    pod.metadata.labels.hash(&mut h);
+    for o in pod.metadata.owner_references.iter().flatten() {
+        (&o.uid, &o.kind, &o.name, o.controller).hash(&mut h);
+    }
+    pod.metadata.deletion_timestamp.as_ref().map(|t| meta::virtual_of(t).as_millis()).hash(&mut h);
+    pod.metadata.creation_timestamp.as_ref().map(|t| meta::virtual_of(t).as_millis()).hash(&mut h);
+    util::pod_phase(pod).hash(&mut h);
+    util::node_name(pod).hash(&mut h);
+    target_node_of(pod).hash(&mut h);
+    let ready = pod.status.iter().flat_map(|s| s.conditions.iter().flatten()).find(|c| c.type_ == "Ready");
+    ready.map(|c| (&c.status, c.last_transition_time.as_ref().map(|t| meta::virtual_of(t).as_millis()))).hash(&mut h);
+    h.finish()
+}
+
 /// What the controller remembers of a node to notice changes that matter
 /// (`shouldIgnoreNodeUpdate`): labels, taints, and its conditions' statuses.
 fn node_fingerprint(node: &Node) -> String {
@@ -174,6 +200,37 @@ pub struct DaemonSetController {
     expectations: Expectations,
     nodes_seen: HashMap<String, String>,
     failed_backoff: HashMap<(ObjectKey, String), Backoff>,
+    placements: HashMap<ObjectKey, Placements>,
+    /// What a sync read of each daemon pod when last seen ([`pod_fingerprint`]), by pod uid.
+    pods_seen: HashMap<String, u64>,
+}
+
+/// Where one daemon set's pods should run, per node, remembered until the
+/// node (its resourceVersion) or the template (the set's generation)
+/// changes: a sync reads every node, and most syncs follow a pod's change,
+/// not a node's, so the answer rarely needs working out again.
+#[derive(Default)]
+struct Placements {
+    template: (Option<String>, Option<i64>),
+    by_node: HashMap<String, (String, (bool, bool))>,
+}
+
+/// Every node, in name order, with whether a daemon pod should run there
+/// and whether one there may stay ([`should_run`]).
+struct NodePlan<'a> {
+    nodes: Vec<&'a Node>,
+    placement: Vec<(bool, bool)>,
+}
+
+impl<'a> NodePlan<'a> {
+    fn name(&self, i: usize) -> &'a str {
+        self.nodes[i].metadata.name.as_deref().unwrap_or("")
+    }
+
+    /// The placement on a node by name (the nodes are in name order, as the cache keeps them).
+    fn placement_of(&self, name: &str) -> Option<(bool, bool)> {
+        self.nodes.binary_search_by(|n| n.metadata.name.as_deref().unwrap_or("").cmp(name)).ok().map(|i| self.placement[i])
+    }
 }
 
 impl Default for DaemonSetController {
@@ -183,7 +240,7 @@ impl Default for DaemonSetController {
 }
 
 /// One daemon set's pods by the node they are for.
-type PodsByNode<'a> = BTreeMap<String, Vec<&'a Pod>>;
+type PodsByNode<'a> = BTreeMap<&'a str, Vec<&'a Pod>>;
 
 impl DaemonSetController {
     pub fn new() -> Self {
@@ -193,6 +250,8 @@ impl DaemonSetController {
             expectations: Expectations::default(),
             nodes_seen: HashMap::new(),
             failed_backoff: HashMap::new(),
+            placements: HashMap::new(),
+            pods_seen: HashMap::new(),
         }
     }
 
@@ -202,6 +261,7 @@ impl DaemonSetController {
             if ev.kind == WatchEventType::Deleted {
                 self.expectations.forget(&key);
                 self.failed_backoff.retain(|(k, _), _| *k != key);
+                self.placements.remove(&key);
             } else {
                 self.work.queue.add(key);
             }
@@ -222,6 +282,20 @@ impl DaemonSetController {
                             self.expectations.deletion_observed(&key, pod.metadata.uid.as_deref().unwrap_or(""))
                         }
                         _ => {}
+                    }
+                    let uid = pod.metadata.uid.clone().unwrap_or_default();
+                    if ev.kind == WatchEventType::Deleted {
+                        self.pods_seen.remove(&uid);
+                    } else {
+                        // An update that changes nothing a sync reads (most
+                        // of a pod's status) leaves the set's outcome as it
+                        // was: no sync, which at thousands of nodes reads
+                        // every node again.
+                        let print = pod_fingerprint(pod);
+                        if ev.kind == WatchEventType::Modified && self.pods_seen.get(&uid) == Some(&print) {
+                            continue;
+                        }
+                        self.pods_seen.insert(uid, print);
                     }
                     self.work.queue.add(key);
                 }
@@ -371,29 +445,66 @@ impl DaemonSetController {
         if ds.metadata.deletion_timestamp.is_some() {
             return Ok(None);
         }
+        let nodes = self.plan(key, ds, &spec.template, nodes);
+        let by_node = Self::by_node(&pods, false);
         let (current, old) = self.construct_history(ctx, cache, ds, &obj)?;
         let hash = current.metadata.labels.as_ref().and_then(|l| l.get(HASH_LABEL)).cloned().unwrap_or_default();
         let mut requeue: Option<VirtualTime> = None;
         if !self.expectations.satisfied(key, ctx.now) {
-            self.write_status(ctx, ds, &nodes, &pods, &hash, false)?;
+            self.write_status(ctx, ds, &nodes, &by_node, &hash, false)?;
             return Ok(None);
         }
-        let result = self.manage(ctx, key, ds, &obj, &nodes, &pods, &hash, &mut requeue);
+        let result = self.manage(ctx, key, ds, &obj, &nodes, &by_node, &hash, &mut requeue);
         if result.is_ok() && self.expectations.satisfied(key, ctx.now) {
             let strategy = spec.update_strategy.clone().unwrap_or_default();
             if strategy.type_.as_deref() == Some("RollingUpdate") {
-                self.rolling_update(ctx, key, ds, &obj, &nodes, &pods, &hash)?;
+                self.rolling_update(ctx, key, ds, &obj, &nodes, &by_node, &hash)?;
             }
             self.cleanup_history(ctx, ds, &old, &pods)?;
         }
         result?;
-        let ready_not_available = self.write_status(ctx, ds, &nodes, &pods, &hash, true)?;
+        let ready_not_available = self.write_status(ctx, ds, &nodes, &by_node, &hash, true)?;
         let min_ready = spec.min_ready_seconds.unwrap_or(0);
         if min_ready > 0 && ready_not_available {
             let at = ctx.now.plus_secs(min_ready as u64);
             requeue = Some(requeue.map_or(at, |r| r.min(at)));
         }
         Ok(requeue)
+    }
+
+    /// Every node with where this set's pods should run, worked out again
+    /// only for nodes or a template that changed since the last sync.
+    fn plan<'a>(&mut self, key: &ObjectKey, ds: &DaemonSet, template: &PodTemplateSpec, nodes: Vec<&'a Node>) -> NodePlan<'a> {
+        let memo = self.placements.entry(key.clone()).or_default();
+        let identity = (ds.metadata.uid.clone(), ds.metadata.generation);
+        if memo.template != identity {
+            *memo = Placements { template: identity, by_node: HashMap::new() };
+        }
+        if memo.by_node.len() > nodes.len() {
+            let names: BTreeSet<&str> = nodes.iter().filter_map(|n| n.metadata.name.as_deref()).collect();
+            memo.by_node.retain(|name, _| names.contains(name.as_str()));
+        }
+        let placement = nodes
+            .iter()
+            .map(|node| {
+                let name = node.metadata.name.as_deref().unwrap_or("");
+                let version = node.metadata.resource_version.as_deref().unwrap_or("");
+                match memo.by_node.get_mut(name) {
+                    Some((seen, answer)) if seen == version => *answer,
+                    Some((seen, answer)) => {
+                        *answer = should_run(node, template);
+                        version.clone_into(seen);
+                        *answer
+                    }
+                    None => {
+                        let answer = should_run(node, template);
+                        memo.by_node.insert(name.to_string(), (version.to_string(), answer));
+                        answer
+                    }
+                }
+            })
+            .collect();
+        NodePlan { nodes, placement }
     }
 
     /// Pods by the node they are for, leaving out finished pods already being deleted (`getNodesToDaemonPods`).
@@ -404,7 +515,7 @@ impl DaemonSetController {
             if !include_deleted_finished && finished && util::is_terminating(p) {
                 continue;
             }
-            if let Some(node) = target_node(p) {
+            if let Some(node) = target_node_of(p) {
                 out.entry(node).or_default().push(*p);
             }
         }
@@ -413,24 +524,22 @@ impl DaemonSetController {
 
     /// Creates the missing daemon pods and deletes the ones that must go (`manage` + `podsShouldBeOnNode`).
     #[allow(clippy::too_many_arguments)]
-    fn manage(&mut self, ctx: &mut Ctx, key: &ObjectKey, ds: &DaemonSet, obj: &Object, nodes: &[&Node], pods: &[&Pod], hash: &str, requeue: &mut Option<VirtualTime>) -> Result<(), ApiError> {
-        let spec = ds.spec.clone().unwrap_or_default();
-        let by_node = Self::by_node(pods, false);
+    fn manage<'p>(&mut self, ctx: &mut Ctx, key: &ObjectKey, ds: &DaemonSet, obj: &Object, nodes: &NodePlan, by_node: &PodsByNode<'p>, hash: &str, requeue: &mut Option<VirtualTime>) -> Result<(), ApiError> {
+        let min_ready_seconds = ds.spec.as_ref().and_then(|s| s.min_ready_seconds).unwrap_or(0);
         let surge = allows_surge(ds);
         let mut to_create: Vec<String> = Vec::new();
         let mut to_delete: Vec<&Pod> = Vec::new();
-        for node in nodes {
-            let name = node.metadata.name.clone().unwrap_or_default();
-            let (run, keep) = should_run(node, &spec.template);
-            let on_node = by_node.get(&name);
+        for (i, &(run, keep)) in nodes.placement.iter().enumerate() {
+            let name = nodes.name(i);
+            let on_node = by_node.get(name);
             match (run, keep, on_node) {
-                (true, _, None) => to_create.push(name),
+                (true, _, None) => to_create.push(name.to_string()),
                 (_, true, Some(daemon_pods)) => {
                     let mut running: Vec<&Pod> = Vec::new();
                     for p in daemon_pods.iter().copied().filter(|p| !util::is_terminating(p)) {
                         match util::pod_phase(p) {
                             "Failed" => {
-                                let bkey = (key.clone(), name.clone());
+                                let bkey = (key.clone(), name.to_string());
                                 let now = ctx.now;
                                 if let Some(b) = self.failed_backoff.get(&bkey).filter(|b| b.until > now) {
                                     *requeue = Some(requeue.map_or(b.until, |r| r.min(b.until)));
@@ -451,7 +560,7 @@ impl DaemonSetController {
                         to_delete.extend(running.iter().skip(1).copied());
                     } else if running.is_empty() {
                         if run {
-                            to_create.push(name);
+                            to_create.push(name.to_string());
                         }
                     } else if running.len() > 1 {
                         // Surging allows one old and one new pod while the new one is not yet available.
@@ -471,7 +580,7 @@ impl DaemonSetController {
                             to_delete.push(p);
                         }
                         if let (Some(new), Some(old)) = (newest, oldest_old) {
-                            if !util::is_ready(old) || util::is_available(new, spec.min_ready_seconds.unwrap_or(0), ctx.now) {
+                            if !util::is_ready(old) || util::is_available(new, min_ready_seconds, ctx.now) {
                                 to_delete.push(old);
                             }
                         }
@@ -482,9 +591,8 @@ impl DaemonSetController {
             }
         }
         // Unscheduled pods meant for a node that no longer exists are never scheduled; remove them.
-        let names: BTreeSet<&str> = nodes.iter().filter_map(|n| n.metadata.name.as_deref()).collect();
-        for (node, node_pods) in &by_node {
-            if !names.contains(node.as_str()) {
+        for (node, node_pods) in by_node {
+            if nodes.placement_of(node).is_none() {
                 to_delete.extend(node_pods.iter().copied().filter(|p| util::node_name(p).is_empty() && !util::is_terminating(p)));
             }
         }
@@ -540,14 +648,13 @@ impl DaemonSetController {
 
     /// Replaces out-of-date pods within maxUnavailable, or surges new ones within maxSurge (`rollingUpdate`).
     #[allow(clippy::too_many_arguments)]
-    fn rolling_update<'p>(&mut self, ctx: &mut Ctx, key: &ObjectKey, ds: &DaemonSet, obj: &Object, nodes: &[&Node], pods: &'p [&'p Pod], hash: &str) -> Result<(), ApiError> {
-        let spec = ds.spec.clone().unwrap_or_default();
-        let min_ready = spec.min_ready_seconds.unwrap_or(0);
+    fn rolling_update<'p>(&mut self, ctx: &mut Ctx, key: &ObjectKey, ds: &DaemonSet, obj: &Object, nodes: &NodePlan, by_node: &PodsByNode<'p>, hash: &str) -> Result<(), ApiError> {
+        let spec = ds.spec.as_ref();
+        let min_ready = spec.and_then(|s| s.min_ready_seconds).unwrap_or(0);
         let now = ctx.now;
-        let by_node = Self::by_node(pods, false);
         let generation = generation_of(ds);
-        let desired = nodes.iter().filter(|n| should_run(n, &spec.template).0).count() as i32;
-        let rolling = spec.update_strategy.as_ref().and_then(|s| s.rolling_update.clone()).unwrap_or_default();
+        let desired = nodes.placement.iter().filter(|p| p.0).count() as i32;
+        let rolling = spec.and_then(|s| s.update_strategy.as_ref()).and_then(|s| s.rolling_update.clone()).unwrap_or_default();
         let mut max_surge = scaled_up(rolling.max_surge.as_ref(), desired);
         let mut max_unavailable = scaled_up(rolling.max_unavailable.as_ref(), desired);
         if max_surge == 0 && max_unavailable == 0 {
@@ -556,7 +663,6 @@ impl DaemonSetController {
         if !allows_surge(ds) {
             max_surge = 0;
         }
-        let nodes_by_name: BTreeMap<&str, &Node> = nodes.iter().filter_map(|n| Some((n.metadata.name.as_deref()?, *n))).collect();
         // The one new and one old live pod on a node, or None when there are more (`findUpdatedPodsOnNode`).
         let split = |node_pods: &[&'p Pod]| split_updated(node_pods, hash, generation);
         if max_surge == 0 {
@@ -595,7 +701,7 @@ impl DaemonSetController {
         let mut candidates: Vec<String> = Vec::new();
         let mut surging = 0;
         let mut available = 0;
-        for (name, node_pods) in &by_node {
+        for (&name, node_pods) in by_node {
             let Some((new, old)) = split(node_pods) else {
                 surging += 1;
                 continue;
@@ -605,20 +711,20 @@ impl DaemonSetController {
                     available += 1;
                 }
             }
-            let eligible = nodes_by_name.get(name.as_str()).is_some_and(|n| should_run(n, &spec.template).0);
+            let eligible = nodes.placement_of(name).is_some_and(|p| p.0);
             match (new, old) {
                 (_, None) => {}
                 (None, Some(old)) => {
                     if !util::is_available(old, min_ready, now) {
                         if eligible {
-                            allowed.push(name.clone());
+                            allowed.push(name.to_string());
                         } else {
                             delete.push(old);
                         }
                     } else if !eligible {
                         misplaced.push(old);
                     } else if surging < max_surge {
-                        candidates.push(name.clone());
+                        candidates.push(name.to_string());
                     }
                 }
                 (Some(new), Some(old)) => {
@@ -664,23 +770,18 @@ impl DaemonSetController {
 
     /// Recomputes and stores the status (`updateDaemonSetStatus`); whether
     /// some ready pod is not yet available.
-    fn write_status(&mut self, ctx: &mut Ctx, ds: &DaemonSet, nodes: &[&Node], pods: &[&Pod], hash: &str, observed: bool) -> Result<bool, ApiError> {
-        let spec = ds.spec.clone().unwrap_or_default();
-        let min_ready = spec.min_ready_seconds.unwrap_or(0);
-        let by_node = Self::by_node(pods, false);
+    fn write_status(&mut self, ctx: &mut Ctx, ds: &DaemonSet, nodes: &NodePlan, by_node: &PodsByNode, hash: &str, observed: bool) -> Result<bool, ApiError> {
+        let min_ready = ds.spec.as_ref().and_then(|s| s.min_ready_seconds).unwrap_or(0);
         let generation = generation_of(ds);
         let (mut desired, mut current, mut misscheduled, mut ready, mut available, mut updated) = (0, 0, 0, 0, 0, 0);
-        for node in nodes {
-            let name = node.metadata.name.as_deref().unwrap_or("");
-            let (run, _) = should_run(node, &spec.template);
-            let on_node = by_node.get(name).filter(|p| !p.is_empty());
+        for (i, &(run, _)) in nodes.placement.iter().enumerate() {
+            let on_node = by_node.get(nodes.name(i)).filter(|p| !p.is_empty());
             if run {
                 desired += 1;
                 let Some(node_pods) = on_node else { continue };
                 current += 1;
-                let mut sorted = node_pods.clone();
-                sorted.sort_by(by_age);
-                let pod = sorted[0];
+                // The oldest (`sort.Sort(podByCreationTimestampAndPhase)`, then the first).
+                let Some(&pod) = node_pods.iter().min_by(|a, b| by_age(a, b)) else { continue };
                 if util::is_ready(pod) {
                     ready += 1;
                     if util::is_available(pod, min_ready, ctx.now) {
@@ -773,6 +874,8 @@ impl Reconciler for DaemonSetController {
         self.expectations.clear();
         self.nodes_seen.clear();
         self.failed_backoff.clear();
+        self.placements.clear();
+        self.pods_seen.clear();
     }
 }
 

@@ -19,14 +19,14 @@
 //! not modelled.
 
 use std::any::Any;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use k8s_openapi::api::core::v1::{Node, ObjectReference, Pod, PodCondition, Taint, Toleration};
 
 use super::Controller;
 use crate::engine::api::{ids, meta, Object, ObjectKey};
 use crate::engine::apiserver::events::{EventRecorder, NORMAL, WARNING};
-use crate::engine::apiserver::{DeleteOptions, Query};
+use crate::engine::apiserver::{DeleteOptions, Query, WatchEvent, WatchEventType};
 use crate::engine::informer::Informer;
 use crate::engine::sim::clock::VirtualTime;
 use crate::engine::sim::Ctx;
@@ -64,6 +64,12 @@ pub struct NodeLifecycleController {
     known: BTreeSet<String>,
     next_monitor: VirtualTime,
     evictions: BTreeMap<ObjectKey, ScheduledEviction>,
+    /// Nodes with NoExecute taints and those taints, kept from node events
+    /// so a pass does not read every node.
+    no_execute: BTreeMap<String, Vec<Taint>>,
+    /// Pods by the node they are bound to, so a pass reads only the pods of tainted nodes.
+    pods_on_node: HashMap<String, BTreeSet<ObjectKey>>,
+    node_of_pod: HashMap<ObjectKey, String>,
 }
 
 impl Default for NodeLifecycleController {
@@ -84,6 +90,47 @@ impl NodeLifecycleController {
             known: BTreeSet::new(),
             next_monitor: VirtualTime::ZERO,
             evictions: BTreeMap::new(),
+            no_execute: BTreeMap::new(),
+            pods_on_node: HashMap::new(),
+            node_of_pod: HashMap::new(),
+        }
+    }
+
+    fn index_nodes(&mut self, events: &[WatchEvent]) {
+        for ev in events {
+            let Object::Node(n) = &*ev.object else { continue };
+            let Some(name) = n.metadata.name.clone() else { continue };
+            let taints: Vec<Taint> = n.spec.as_ref().and_then(|s| s.taints.as_ref()).into_iter().flatten().filter(|t| t.effect == "NoExecute").cloned().collect();
+            if ev.kind == WatchEventType::Deleted || taints.is_empty() {
+                self.no_execute.remove(&name);
+            } else {
+                self.no_execute.insert(name, taints);
+            }
+        }
+    }
+
+    fn index_pods(&mut self, events: &[WatchEvent]) {
+        for ev in events {
+            let key = ObjectKey::of(&ev.object);
+            let node = match (&*ev.object, ev.kind) {
+                (Object::Pod(p), kind) if kind != WatchEventType::Deleted => p.spec.as_ref().and_then(|s| s.node_name.clone()),
+                _ => None,
+            };
+            if self.node_of_pod.get(&key) == node.as_ref() {
+                continue;
+            }
+            if let Some(old) = self.node_of_pod.remove(&key) {
+                if let Some(set) = self.pods_on_node.get_mut(&old) {
+                    set.remove(&key);
+                    if set.is_empty() {
+                        self.pods_on_node.remove(&old);
+                    }
+                }
+            }
+            if let Some(node) = node {
+                self.pods_on_node.entry(node.clone()).or_default().insert(key.clone());
+                self.node_of_pod.insert(key, node);
+            }
         }
     }
 
@@ -100,7 +147,9 @@ impl NodeLifecycleController {
 
     fn monitor(&mut self, ctx: &mut Ctx) {
         let now = ctx.now;
-        let nodes: Vec<Node> = self.nodes.items().filter_map(|o| if let Object::Node(n) = &**o { Some(n.clone()) } else { None }).collect();
+        // Shared, not copied: every node is read every monitor period.
+        let nodes: Vec<std::rc::Rc<Object>> = self.nodes.items().filter(|o| matches!(&***o, Object::Node(_))).cloned().collect();
+        let nodes: Vec<&Node> = nodes.iter().filter_map(|o| if let Object::Node(n) = &**o { Some(n) } else { None }).collect();
         let names: BTreeSet<String> = nodes.iter().filter_map(|n| n.metadata.name.clone()).collect();
         for gone in self.known.difference(&names).cloned().collect::<Vec<_>>() {
             self.known.remove(&gone);
@@ -111,7 +160,7 @@ impl NodeLifecycleController {
         for node in nodes {
             let Some(name) = node.metadata.name.clone() else { continue };
             if self.known.insert(name.clone()) {
-                self.node_event(ctx, &node, NORMAL, "RegisteredNode", format!("Node {name} event: Registered Node {name} in Controller"));
+                self.node_event(ctx, node, NORMAL, "RegisteredNode", format!("Node {name} event: Registered Node {name} in Controller"));
             }
             let ready_cond = node.status.as_ref().and_then(|s| s.conditions.as_ref()).and_then(|cs| cs.iter().find(|c| c.type_ == "Ready")).cloned();
             let heartbeat = ready_cond.as_ref().and_then(|c| c.last_heartbeat_time.as_ref()).map(|t| format!("{:?}", t.0));
@@ -167,7 +216,7 @@ impl NodeLifecycleController {
             }
             let was_ready = previous_ready.as_deref().or(observed_ready.as_deref()) == Some("True");
             if was_ready && current_ready.as_deref() != Some("True") {
-                self.node_event(ctx, &node, NORMAL, "NodeNotReady", format!("Node {name} status is now: NodeNotReady"));
+                self.node_event(ctx, node, NORMAL, "NodeNotReady", format!("Node {name} status is now: NodeNotReady"));
                 self.mark_pods_not_ready(ctx, &name);
             }
             if let Some(h) = self.health.get_mut(&name) {
@@ -241,21 +290,14 @@ impl NodeLifecycleController {
     /// The taint-eviction controller's pass over pods on NoExecute-tainted nodes.
     fn evict(&mut self, ctx: &mut Ctx) {
         let now = ctx.now;
-        let mut no_execute: BTreeMap<String, Vec<Taint>> = BTreeMap::new();
-        for o in self.nodes.items() {
-            if let Object::Node(n) = &**o {
-                let taints: Vec<Taint> = n.spec.as_ref().and_then(|s| s.taints.clone()).unwrap_or_default().into_iter().filter(|t| t.effect == "NoExecute").collect();
-                if let (Some(name), false) = (n.metadata.name.clone(), taints.is_empty()) {
-                    no_execute.insert(name, taints);
-                }
-            }
-        }
         // Nearly always: no NoExecute taint anywhere and nothing pending.
-        if no_execute.is_empty() && self.evictions.is_empty() {
+        if self.no_execute.is_empty() && self.evictions.is_empty() {
             return;
         }
+        let no_execute = &self.no_execute;
         let mut still_wanted: BTreeSet<ObjectKey> = BTreeSet::new();
-        for o in self.pods.items() {
+        let on_tainted = no_execute.keys().flat_map(|node| self.pods_on_node.get(node)).flatten().filter_map(|k| self.pods.get(k));
+        for o in on_tainted {
             let Object::Pod(pod) = &**o else { continue };
             let Some(node) = pod.spec.as_ref().and_then(|s| s.node_name.clone()) else { continue };
             let Some(taints) = no_execute.get(&node) else { continue };
@@ -365,9 +407,11 @@ impl Controller for NodeLifecycleController {
     }
 
     fn run(&mut self, ctx: &mut Ctx) {
-        self.nodes.sync(ctx);
+        let node_events = self.nodes.sync(ctx);
+        self.index_nodes(&node_events);
         self.leases.sync(ctx);
-        self.pods.sync(ctx);
+        let pod_events = self.pods.sync(ctx);
+        self.index_pods(&pod_events);
         if !self.nodes.has_synced() {
             return;
         }
@@ -391,6 +435,9 @@ impl Controller for NodeLifecycleController {
         self.known.clear();
         self.next_monitor = VirtualTime::ZERO;
         self.evictions.clear();
+        self.no_execute.clear();
+        self.pods_on_node.clear();
+        self.node_of_pod.clear();
     }
 
     fn informers(&self) -> Vec<&Informer> {

@@ -375,10 +375,12 @@ fn pod_disruption_budget(s: &mut Session) -> Result {
     for r in parsed.requirements {
         use crate::engine::selector::Op;
         match r.op {
-            Op::Equals => {
+            Op::Equals | Op::DoubleEquals => {
                 match_labels.insert(r.key, r.values.into_iter().next().unwrap_or_default());
             }
             Op::NotEquals => return Err(Error::Message("error: \"!=\" is not a valid label selector operator".into())),
+            Op::GreaterThan => return Err(Error::Message("error: \"gt\" isn't supported in label selectors".into())),
+            Op::LessThan => return Err(Error::Message("error: \"lt\" isn't supported in label selectors".into())),
             op => {
                 let operator = match op {
                     Op::NotIn => "NotIn",
