@@ -22,6 +22,8 @@ pub struct EventRecorder {
     component: String,
     host: Option<String>,
     cache: HashMap<(String, String, String), (String, String)>,
+    /// Events asked to be recorded, written or not.
+    attempts: u64,
 }
 
 /// A reference to `obj` as events name it.
@@ -43,7 +45,7 @@ impl EventRecorder {
     /// `component` is the event source (`kubelet`, `default-scheduler`,
     /// `deployment-controller`); `host` is set for node agents.
     pub fn new(component: &str, host: Option<&str>) -> Self {
-        EventRecorder { component: component.to_string(), host: host.map(str::to_string), cache: HashMap::new() }
+        EventRecorder { component: component.to_string(), host: host.map(str::to_string), cache: HashMap::new(), attempts: 0 }
     }
 
     pub fn record(&mut self, api: &mut ApiServer, involved: &Object, type_: &str, reason: &str, message: impl Into<String>) {
@@ -53,6 +55,7 @@ impl EventRecorder {
     /// Records against a reference; `field_path` names a container
     /// (`spec.containers{nginx}`) for kubelet events.
     pub fn record_ref(&mut self, api: &mut ApiServer, involved: ObjectReference, type_: &str, reason: &str, message: String) {
+        self.attempts += 1;
         let uid = involved.uid.clone().unwrap_or_default() + involved.field_path.as_deref().unwrap_or("");
         let key = (uid, reason.to_string(), message.clone());
         let now = api.now();
@@ -96,6 +99,11 @@ impl EventRecorder {
             }
             self.cache.insert(key, (namespace, name));
         }
+    }
+
+    /// How many events were asked for so far.
+    pub fn attempts(&self) -> u64 {
+        self.attempts
     }
 
     /// Forget aggregation state (a restarted process starts empty).

@@ -17,10 +17,11 @@ pub struct Indexed {
     informer: Informer,
     /// Owner uid (any ownerReference) → dependents.
     by_owner: HashMap<String, BTreeSet<ObjectKey>>,
-    /// Controller uid → objects it controls.
-    by_controller: HashMap<String, BTreeSet<ObjectKey>>,
+    /// Controller uid → objects it controls (held here, so a controller's
+    /// sync reads its objects without a lookup in the whole cache).
+    by_controller: HashMap<String, BTreeMap<ObjectKey, Rc<Object>>>,
     /// Namespace → objects without a controller (candidates for adoption).
-    orphans: HashMap<String, BTreeSet<ObjectKey>>,
+    orphans: HashMap<String, BTreeMap<ObjectKey, Rc<Object>>>,
     /// Object uid → key.
     by_uid: HashMap<String, ObjectKey>,
     /// Namespace → keys, so per-namespace reads skip other namespaces.
@@ -34,6 +35,16 @@ struct IndexEntry {
     uid: String,
     owners: Vec<String>,
     controller: Option<String>,
+}
+
+impl IndexEntry {
+    /// Whether `obj` is indexed under the same uid, owners and controller.
+    fn matches(&self, obj: &Object) -> bool {
+        let m = obj.meta();
+        m.uid.as_deref().unwrap_or_default() == self.uid
+            && m.owner_references.iter().flatten().map(|o| o.uid.as_str()).eq(self.owners.iter().map(String::as_str))
+            && meta::controller_of(m.owner_references.as_ref()).map(|o| o.uid.as_str()) == self.controller.as_deref()
+    }
 }
 
 impl Indexed {
@@ -69,12 +80,12 @@ impl Indexed {
             remove_from(&mut self.by_owner, owner, key);
         }
         match &entry.controller {
-            Some(c) => remove_from(&mut self.by_controller, c, key),
-            None => remove_from(&mut self.orphans, &key.namespace, key),
+            Some(c) => remove_held(&mut self.by_controller, c, key),
+            None => remove_held(&mut self.orphans, &key.namespace, key),
         }
     }
 
-    fn index(&mut self, key: &ObjectKey, obj: &Object) {
+    fn index(&mut self, key: &ObjectKey, obj: &Rc<Object>) {
         let m = obj.meta();
         let uid = m.uid.clone().unwrap_or_default();
         let owners: Vec<String> = m.owner_references.iter().flatten().map(|o| o.uid.clone()).collect();
@@ -87,8 +98,8 @@ impl Indexed {
             self.by_owner.entry(owner.clone()).or_default().insert(key.clone());
         }
         match &controller {
-            Some(c) => self.by_controller.entry(c.clone()).or_default().insert(key.clone()),
-            None => self.orphans.entry(key.namespace.clone()).or_default().insert(key.clone()),
+            Some(c) => self.by_controller.entry(c.clone()).or_default().insert(key.clone(), obj.clone()),
+            None => self.orphans.entry(key.namespace.clone()).or_default().insert(key.clone(), obj.clone()),
         };
         self.indexed_as.insert(key.clone(), IndexEntry { uid, owners, controller });
     }
@@ -96,6 +107,19 @@ impl Indexed {
     fn apply(&mut self, events: &[WatchEvent]) {
         for ev in events {
             let key = ObjectKey::of(&ev.object);
+            // Most changes (a status write) keep every index key: only the
+            // held object is replaced.
+            let same = ev.kind != WatchEventType::Deleted && self.indexed_as.get(&key).is_some_and(|e| e.matches(&ev.object));
+            if same {
+                let held = match self.indexed_as.get(&key).and_then(|e| e.controller.as_ref()) {
+                    Some(c) => self.by_controller.get_mut(c),
+                    None => self.orphans.get_mut(&key.namespace),
+                };
+                if let Some(slot) = held.and_then(|m| m.get_mut(&key)) {
+                    *slot = ev.object.clone();
+                    continue;
+                }
+            }
             self.unindex(&key);
             if ev.kind != WatchEventType::Deleted {
                 self.index(&key, &ev.object);
@@ -135,7 +159,7 @@ impl Indexed {
 
     /// Objects whose controller is `uid`, in key order.
     pub fn controlled_by(&self, uid: &str) -> Vec<Rc<Object>> {
-        self.lookup(self.by_controller.get(uid))
+        self.by_controller.get(uid).into_iter().flat_map(|m| m.values().cloned()).collect()
     }
 
     /// Objects with any ownerReference to `uid`, in key order.
@@ -149,11 +173,20 @@ impl Indexed {
 
     /// Objects without a controller in a namespace, in name order.
     pub fn orphans_in(&self, namespace: &str) -> Vec<Rc<Object>> {
-        self.lookup(self.orphans.get(namespace))
+        self.orphans.get(namespace).into_iter().flat_map(|m| m.values().cloned()).collect()
     }
 
     fn lookup(&self, keys: Option<&BTreeSet<ObjectKey>>) -> Vec<Rc<Object>> {
         keys.into_iter().flatten().filter_map(|k| self.informer.get(k).cloned()).collect()
+    }
+}
+
+fn remove_held(index: &mut HashMap<String, BTreeMap<ObjectKey, Rc<Object>>>, at: &str, key: &ObjectKey) {
+    if let Some(map) = index.get_mut(at) {
+        map.remove(key);
+        if map.is_empty() {
+            index.remove(at);
+        }
     }
 }
 

@@ -166,6 +166,31 @@ struct ProbeState {
     ok: bool,
 }
 
+/// A pod sync that asked for nothing (no write, no event, no random draw)
+/// and what it saw. Until the pod object, its sandbox or what pods share
+/// (images, cached ConfigMaps and Secrets, the node's network) changes, or
+/// timed work of its own falls due, syncing it again changes nothing: a full
+/// sync passes it over and only asks again for its wake-up.
+struct QuietSync {
+    pod: Rc<Object>,
+    /// The earliest wake-up the sync asked for.
+    wake: Option<VirtualTime>,
+    /// When the pod's own timed work (its wake-up, the projected volumes'
+    /// periodic refresh) is next due.
+    until: VirtualTime,
+    sandbox: u64,
+    shared: SharedInputs,
+}
+
+/// What every pod sync on the node reads besides its own pod.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct SharedInputs {
+    images: u64,
+    configmaps: u64,
+    secrets: u64,
+    network_ready: bool,
+}
+
 /// The kubelet process' memory, lost when it stops.
 struct State {
     started: bool,
@@ -197,6 +222,12 @@ struct State {
     secrets: ObjectCache,
     /// The kubelet's Service lister (for service-link variables).
     services: Informer,
+    /// Pods whose last sync changed nothing, by UID.
+    quiet: BTreeMap<String, QuietSync>,
+    /// Status writes and deletions of pods asked of the API server.
+    pod_requests: u64,
+    /// Pod syncs passed over as quiet (checked in debug builds).
+    quiet_passes: u64,
 }
 
 impl State {
@@ -223,6 +254,9 @@ impl State {
             configmaps: ObjectCache::configmaps(),
             secrets: ObjectCache::secrets(),
             services: Informer::new(Query::all(ids::services())),
+            quiet: BTreeMap::new(),
+            pod_requests: 0,
+            quiet_passes: 0,
         }
     }
 }
@@ -1259,6 +1293,7 @@ impl Kubelet {
         let api_terminal = matches!(pod.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded") | Some("Failed"));
         let regresses = api_terminal && !matches!(status.phase.as_deref(), Some("Succeeded") | Some("Failed"));
         if pod.status.as_ref() != Some(&status) && !regresses {
+            self.state.pod_requests += 1;
             let (ns, name) = (pod.metadata.namespace.clone().unwrap_or_default(), pod.metadata.name.clone().unwrap_or_default());
             let expected_uid = pod.metadata.uid.clone();
             let _ = ctx.api.modify(ids::pods(), &ns, &name, true, |obj| match obj {
@@ -1282,6 +1317,7 @@ impl Kubelet {
         if finished_deleting {
             let (ns, name) = (pod.metadata.namespace.clone().unwrap_or_default(), pod.metadata.name.clone().unwrap_or_default());
             let opts = DeleteOptions { grace_period_seconds: Some(0), precondition_uid: pod.metadata.uid.clone(), ..Default::default() };
+            self.state.pod_requests += 1;
             if ctx.api.delete(ids::pods(), &ns, &name, &opts).is_ok() {
                 if let Some(w) = self.state.workers.get_mut(uid) {
                     w.delete_sent = true;
@@ -1295,9 +1331,11 @@ impl Kubelet {
         if !self.state.pods.has_synced() {
             return;
         }
-        let known: std::collections::BTreeSet<String> =
-            self.state.pods.items().filter_map(|o| o.meta().uid.clone()).chain(self.state.static_pods.keys().cloned()).collect();
-        let orphans: Vec<String> = self.machine.runtime.sandboxes().map(|(uid, _)| uid.clone()).filter(|uid| !known.contains(uid)).collect();
+        // Borrowed: this runs on every kubelet run.
+        let known: BTreeSet<&str> =
+            self.state.pods.items().filter_map(|o| o.meta().uid.as_deref()).chain(self.state.static_pods.keys().map(String::as_str)).collect();
+        let orphans: Vec<String> = self.machine.runtime.sandboxes().map(|(uid, _)| uid).filter(|uid| !known.contains(uid.as_str())).cloned().collect();
+        let workers: Vec<String> = self.state.workers.keys().filter(|uid| !known.contains(uid.as_str())).cloned().collect();
         for uid in orphans {
             let now = ctx.now;
             if let Some(s) = self.machine.runtime.sandbox_mut(&uid) {
@@ -1316,9 +1354,9 @@ impl Kubelet {
                 volumes::remove_pod(&mut self.machine.disk, &uid);
             }
         }
-        let workers: Vec<String> = self.state.workers.keys().filter(|uid| !known.contains(*uid)).cloned().collect();
         for uid in workers {
             self.state.workers.remove(&uid);
+            self.state.quiet.remove(&uid);
             self.state.configmaps.unregister(&uid);
             self.state.secrets.unregister(&uid);
             self.state.probes.retain(|(u, _, _), _| *u != uid);
@@ -1380,7 +1418,120 @@ impl crate::engine::sim::Component for Kubelet {
     }
 }
 
+/// What a pod sync asks of others: API writes and deletions, events, and
+/// random draws (every timed step draws its duration).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+struct Requests {
+    writes: u64,
+    pod_requests: u64,
+    events: u64,
+    rng: u64,
+}
+
 impl Kubelet {
+    /// Pod syncs passed over as quiet since the kubelet started.
+    pub fn quiet_passes(&self) -> u64 {
+        self.state.quiet_passes
+    }
+
+    fn requests(&self, ctx: &Ctx) -> Requests {
+        Requests { writes: ctx.api.writes, pod_requests: self.state.pod_requests, events: self.state.recorder.attempts(), rng: ctx.rng.get_seed() }
+    }
+
+    fn sandbox_digest(&self, uid: &str) -> u64 {
+        self.machine.runtime.sandbox(uid).map_or(0, |s| s.sync_digest())
+    }
+
+    /// The wake-up a quiet pod's sync would ask for again, if nothing it
+    /// reads has changed since.
+    fn still_quiet(&self, obj: &Rc<Object>, uid: &str, now: VirtualTime, shared: SharedInputs) -> Option<Option<VirtualTime>> {
+        let q = self.state.quiet.get(uid)?;
+        (Rc::ptr_eq(&q.pod, obj) && now < q.until && q.shared == shared && q.sandbox == self.sandbox_digest(uid)).then_some(q.wake)
+    }
+
+    /// Syncs a pod, unless its last sync changed nothing and nothing it
+    /// reads has changed since (see [`QuietSync`]). Debug builds sync it
+    /// anyway and check that the sync indeed changes nothing.
+    fn sync_pod_unless_quiet(&mut self, ctx: &mut Ctx, obj: &Rc<Object>, shared: SharedInputs) {
+        let Object::Pod(pod) = &**obj else { return };
+        let Some(uid) = pod.metadata.uid.as_deref() else { return };
+        if let Some(wake) = self.still_quiet(obj, uid, ctx.now, shared) {
+            self.state.quiet_passes += 1;
+            if cfg!(debug_assertions) {
+                let before = self.quiet_snapshot(ctx, uid);
+                let outer = ctx.take_wake();
+                self.sync_pod(ctx, obj);
+                let asked = ctx.take_wake();
+                let after = self.quiet_snapshot(ctx, uid);
+                assert_eq!(before, after, "a pod sync the kubelet would pass over changed something");
+                assert_eq!(asked, wake, "a pod sync the kubelet would pass over asks for another wake-up");
+                for t in [outer, asked].into_iter().flatten() {
+                    ctx.wake_at(t);
+                }
+            } else if let Some(t) = wake {
+                ctx.wake_at(t);
+            }
+            return;
+        }
+        let before = self.requests(ctx);
+        let outer = ctx.take_wake();
+        self.sync_pod(ctx, obj);
+        let asked = ctx.take_wake();
+        for t in [outer, asked].into_iter().flatten() {
+            ctx.wake_at(t);
+        }
+        let quiet = self.requests(ctx) == before && pod.metadata.deletion_timestamp.is_none() && !file_source::is_static(pod);
+        let worker = self.state.workers.get(uid);
+        match worker.filter(|_| quiet) {
+            Some(w) => {
+                let refresh = w.volumes.next_refresh.unwrap_or(VirtualTime::from_millis(u64::MAX));
+                let until = asked.map_or(refresh, |t| t.min(refresh));
+                let q = QuietSync { pod: obj.clone(), wake: asked, until, sandbox: self.sandbox_digest(uid), shared };
+                match self.state.quiet.get_mut(uid) {
+                    Some(slot) => *slot = q,
+                    None => {
+                        self.state.quiet.insert(uid.to_string(), q);
+                    }
+                }
+            }
+            None => {
+                self.state.quiet.remove(uid);
+            }
+        }
+    }
+
+    /// Everything a pod sync could change, for the debug check that a
+    /// sync passed over would have changed nothing.
+    fn quiet_snapshot(&self, ctx: &Ctx, uid: &str) -> String {
+        let worker = self.state.workers.get(uid).map(|w| {
+            format!(
+                "{:?} {:?} {} {} {} {:?} {:?} {:?} {:?} {:?}",
+                w.step,
+                w.waiting,
+                w.killing,
+                w.delete_sent,
+                w.sandbox_changed_reported,
+                w.volumes,
+                w.config_retry,
+                w.prepared.keys().collect::<Vec<_>>(),
+                w.backoff_reported,
+                w.start_time
+            )
+        });
+        let probes: Vec<_> = self.state.probes.iter().filter(|((u, _, _), _)| u == uid).collect();
+        let crash: Vec<_> = self.state.crash_backoff.iter().filter(|(k, _)| k.starts_with(uid)).collect();
+        let pull: Vec<_> = self.state.pull_backoff.iter().filter(|(k, _)| k.starts_with(uid)).collect();
+        let errors: Vec<_> = self.state.pull_errors.iter().filter(|(k, _)| k.starts_with(uid)).collect();
+        format!(
+            "{:?} {worker:?} {probes:?} {crash:?} {pull:?} {errors:?} {} {:?} {} {}",
+            self.requests(ctx),
+            self.sandbox_digest(uid),
+            self.state.pull_free_at,
+            self.state.pulls_queued.len(),
+            self.machine.runtime.image_revision()
+        )
+    }
+
     fn run_on_machine(&mut self, ctx: &mut Ctx) {
         self.ensure_machine(ctx);
         let now = ctx.now;
@@ -1435,9 +1586,15 @@ impl Kubelet {
         // Pods wait for the node's network before their sandboxes can be
         // set up; pods on the host's network do not.
         let network_ready = self.readiness(now) == Readiness::Ready;
+        let shared = SharedInputs {
+            images: self.machine.runtime.image_revision(),
+            configmaps: self.state.configmaps.revision(),
+            secrets: self.state.secrets.revision(),
+            network_ready,
+        };
         for pod in pods {
             if network_ready || matches!(&*pod, Object::Pod(p) if host_network(p)) {
-                self.sync_pod(ctx, &pod);
+                self.sync_pod_unless_quiet(ctx, &pod, shared);
             }
         }
         if !network_ready {

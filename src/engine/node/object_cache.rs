@@ -30,6 +30,8 @@ pub struct ObjectCache {
     secrets: bool,
     items: BTreeMap<(String, String), Item>,
     by_pod: BTreeMap<String, BTreeSet<(String, String)>>,
+    /// Bumped whenever a cached object arrives, changes or goes.
+    revision: u64,
 }
 
 /// ConfigMaps and Secrets a pod's containers and volumes name.
@@ -83,11 +85,11 @@ pub fn references(pod: &Pod) -> (BTreeSet<String>, BTreeSet<String>) {
 
 impl ObjectCache {
     pub fn configmaps() -> Self {
-        ObjectCache { secrets: false, items: BTreeMap::new(), by_pod: BTreeMap::new() }
+        ObjectCache { secrets: false, items: BTreeMap::new(), by_pod: BTreeMap::new(), revision: 0 }
     }
 
     pub fn secrets() -> Self {
-        ObjectCache { secrets: true, items: BTreeMap::new(), by_pod: BTreeMap::new() }
+        ObjectCache { secrets: true, items: BTreeMap::new(), by_pod: BTreeMap::new(), revision: 0 }
     }
 
     fn noun(&self) -> &'static str {
@@ -108,6 +110,9 @@ impl ObjectCache {
         self.unregister(uid);
         let resource = if self.secrets { ids::secrets() } else { ids::config_maps() };
         for key in &wanted {
+            if !self.items.contains_key(key) {
+                self.revision += 1;
+            }
             let item = self.items.entry(key.clone()).or_insert_with(|| Item {
                 reflector: Informer::new(
                     Query::in_namespace(resource, &key.0).with_fields(FieldSelector { terms: vec![("metadata.name".into(), true, key.1.clone())] }),
@@ -128,6 +133,7 @@ impl ObjectCache {
                 item.pods.remove(uid);
                 if item.pods.is_empty() {
                     self.items.remove(&key);
+                    self.revision += 1;
                 }
             }
         }
@@ -139,7 +145,10 @@ impl ObjectCache {
             if item.frozen.is_some() {
                 continue;
             }
-            item.reflector.sync(ctx);
+            let was_synced = item.reflector.has_synced();
+            if !item.reflector.sync(ctx).is_empty() || item.reflector.has_synced() != was_synced {
+                self.revision += 1;
+            }
             let current = item.reflector.items().next().cloned();
             let immutable = current.as_deref().is_some_and(|o| match o {
                 Object::ConfigMap(cm) => cm.immutable == Some(true),
@@ -162,7 +171,10 @@ impl ObjectCache {
         }
         for item in self.items.values_mut() {
             if item.frozen.is_none() && !item.reflector.has_synced() {
-                item.reflector.sync(ctx);
+                let changed = !item.reflector.sync(ctx).is_empty();
+                if changed || item.reflector.has_synced() {
+                    self.revision += 1;
+                }
             }
         }
     }
@@ -180,6 +192,11 @@ impl ObjectCache {
             return Err(format!("failed to sync {} cache: timed out waiting for the condition", self.noun()));
         }
         item.reflector.get(&ObjectKey::new(namespace, name)).cloned().ok_or_else(|| format!("{} \"{name}\" not found", self.noun()))
+    }
+
+    /// Changes whenever a cached object arrives, changes or goes.
+    pub fn revision(&self) -> u64 {
+        self.revision
     }
 
     pub fn len(&self) -> usize {

@@ -458,6 +458,40 @@ impl Sandbox {
     pub fn previous(&self, name: &str) -> Option<&RuntimeContainer> {
         self.containers.iter().rev().filter(|c| c.name == name).nth(1)
     }
+
+    /// A digest of what a pod sync reads from the sandbox (its network and
+    /// each instance's life: id, attempt, start, exit, stop asked): equal
+    /// digests mean the kubelet would see the same pod. Cheap, as a full
+    /// sync asks it of every pod.
+    pub fn sync_digest(&self) -> u64 {
+        fn mix(h: u64, v: u64) -> u64 {
+            (h.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95)
+        }
+        fn text(h: u64, s: &str) -> u64 {
+            s.as_bytes().chunks(8).fold(mix(h, s.len() as u64), |h, c| {
+                let mut word = [0u8; 8];
+                word[..c.len()].copy_from_slice(c);
+                mix(h, u64::from_le_bytes(word))
+            })
+        }
+        let time = |t: Option<VirtualTime>| t.map_or(u64::MAX, |t| t.as_millis());
+        let mut h = text(text(0, &self.id), &self.ip);
+        h = mix(h, self.ready as u64 | (self.host_network as u64) << 1 | (self.containers.len() as u64) << 2);
+        for c in &self.containers {
+            h = text(h, &c.id);
+            h = mix(h, c.attempt as u64);
+            h = mix(h, time(c.started_at));
+            h = mix(h, time(c.stop_requested));
+            h = mix(h, time(c.stop_deadline));
+            if let Some(e) = &c.exit {
+                h = mix(h, e.at.as_millis());
+                h = mix(h, e.code as u64);
+                h = text(h, &e.reason);
+                h = text(h, e.message.as_deref().unwrap_or(""));
+            }
+        }
+        h
+    }
 }
 
 #[derive(Debug)]
@@ -466,6 +500,8 @@ pub struct Runtime {
     images: BTreeMap<String, CachedImage>,
     /// Sandboxes by pod UID.
     sandboxes: BTreeMap<String, Sandbox>,
+    /// Bumped whenever an image is added.
+    image_revision: u64,
     cidr_base: u32,
     cidr_hosts: u32,
     next_ip: u32,
@@ -483,13 +519,13 @@ pub struct Runtime {
 impl Runtime {
     /// A runtime with no images, sandboxes or addresses.
     pub fn vacant() -> Self {
-        Runtime { flavor: Flavor::Containerd, images: BTreeMap::new(), sandboxes: BTreeMap::new(), cidr_base: 0, cidr_hosts: 0, next_ip: 1, started_clients: Vec::new(), started_talkers: Vec::new(), started_scripts: Vec::new() }
+        Runtime { flavor: Flavor::Containerd, images: BTreeMap::new(), sandboxes: BTreeMap::new(), image_revision: 0, cidr_base: 0, cidr_hosts: 0, next_ip: 1, started_clients: Vec::new(), started_talkers: Vec::new(), started_scripts: Vec::new() }
     }
 
     pub fn new(flavor: Flavor, pod_cidr: &str, control_plane: bool) -> Self {
         let (base, prefix) = parse_cidr(pod_cidr).unwrap_or((0x0af4_0000, 24));
         let hosts = if prefix >= 31 { 1 } else { (1u64 << (32 - prefix)).saturating_sub(2).min(u32::MAX as u64) as u32 };
-        let mut rt = Runtime { flavor, images: BTreeMap::new(), sandboxes: BTreeMap::new(), cidr_base: base, cidr_hosts: hosts, next_ip: 1, started_clients: Vec::new(), started_talkers: Vec::new(), started_scripts: Vec::new() };
+        let mut rt = Runtime { flavor, images: BTreeMap::new(), sandboxes: BTreeMap::new(), image_revision: 0, cidr_base: base, cidr_hosts: hosts, next_ip: 1, started_clients: Vec::new(), started_talkers: Vec::new(), started_scripts: Vec::new() };
         // What kubeadm/minikube leave on a node before any workload runs.
         let mut preloaded = vec![("registry.k8s.io/pause:3.10", 320_368u64), ("registry.k8s.io/kube-proxy:v1.33.1", 30_938_946)];
         if control_plane {
@@ -525,7 +561,14 @@ impl Runtime {
     }
 
     pub fn add_image(&mut self, name: ImageName, size_bytes: u64) {
-        self.images.insert(name.canonical(), CachedImage { name, size_bytes });
+        if self.images.insert(name.canonical(), CachedImage { name, size_bytes }).is_none() {
+            self.image_revision += 1;
+        }
+    }
+
+    /// Changes whenever an image is added.
+    pub fn image_revision(&self) -> u64 {
+        self.image_revision
     }
 
     /// Images on the node, largest first (as the kubelet reports them).

@@ -160,6 +160,27 @@ fn pod_goes_from_container_creating_to_running_with_events_in_order() {
     assert_eq!(phase(&get_pod(&c, "web2").unwrap()), "Running");
 }
 
+/// Pods starting side by side: a full sync for one pod's timed step passes
+/// over the others while they wait (debug builds still sync each passed-over
+/// pod and assert the sync changes nothing), and every pod ends Running with
+/// the events it would have had anyway.
+#[test]
+fn full_syncs_pass_over_quiet_pods() {
+    let mut c = cluster();
+    let t0 = c.now();
+    for i in 0..6 {
+        run_pod(&mut c, json!({"metadata": {"name": format!("web-{i}")}, "spec": {"containers": [{"name": "nginx", "image": "nginx"}]}}), "worker-1");
+    }
+    let before = kubelet(&c, "worker-1").quiet_passes();
+    c.sim.run_for_ms(30_000);
+    assert!(kubelet(&c, "worker-1").quiet_passes() > before, "no sync was passed over");
+    for i in 0..6 {
+        let name = format!("web-{i}");
+        assert_eq!(phase(&get_pod(&c, &name).unwrap()), "Running", "{name}");
+        assert_eq!(reasons(&events(&c, &name, t0)), vec!["Pulling", "Pulled", "Created", "Started"], "{name}");
+    }
+}
+
 #[test]
 fn crash_loop_backs_off_10_20_40_seconds() {
     let mut c = cluster();

@@ -91,6 +91,11 @@ impl<'a> Ctx<'a> {
     pub fn pending_wake(&self) -> Option<VirtualTime> {
         self.wake
     }
+    /// Takes the wake-ups asked for so far, to see what one piece of work
+    /// asks for on its own (give them back with [`Ctx::wake_at`]).
+    pub fn take_wake(&mut self) -> Option<VirtualTime> {
+        self.wake.take()
+    }
     pub fn wake_after_ms(&mut self, ms: u64) {
         self.wake_at(self.now.plus_millis(ms.max(1)));
     }
