@@ -166,9 +166,102 @@ pub enum EmbedTab {
     Traffic,
 }
 
+/// The callbacks the view hands to components, made once: a callback is
+/// equal only to itself, so making them in `view` would redraw every
+/// component on every frame.
+#[derive(Clone)]
+struct Handlers {
+    switch: Callback<(String, bool)>,
+    select: Callback<Selection>,
+    explain: Callback<Selection>,
+    toggle_play: Callback<()>,
+    set_speed: Callback<u32>,
+    step: Callback<()>,
+    open_lessons: Callback<MouseEvent>,
+    toggle_large: Callback<MouseEvent>,
+    apply: Callback<String>,
+    delete: Callback<String>,
+    run_line: Callback<String>,
+    interrupt: Callback<()>,
+    fault: Callback<String>,
+    search: Callback<String>,
+    close_explain: Callback<()>,
+    embed_tabs: [Callback<MouseEvent>; 3],
+    share: Callback<()>,
+    reset: Callback<()>,
+    toggle_theme: Callback<MouseEvent>,
+    set_filter: Callback<Filter>,
+    toggle_log_pause: Callback<()>,
+    close_details: Callback<()>,
+    edit_selected: Callback<()>,
+    dismiss_banner: Callback<MouseEvent>,
+    lesson_actions: markdown::Actions,
+    show_hint: Callback<()>,
+    show_me: Callback<()>,
+    reset_step: Callback<()>,
+    restart_lesson: Callback<()>,
+    leave_lesson: Callback<()>,
+    pick_lessons: Callback<()>,
+    lesson_link: Callback<()>,
+    pick_lesson: Callback<String>,
+    open_custom_lesson: Callback<String>,
+    custom_lesson_error: Callback<String>,
+    close_lessons: Callback<()>,
+}
+
+impl Handlers {
+    fn new(link: &yew::html::Scope<App>) -> Self {
+        Handlers {
+            switch: link.callback(|(component, run): (String, bool)| Msg::Switch { component, run }),
+            select: link.callback(Msg::Select),
+            explain: link.callback(Msg::Explain),
+            toggle_play: link.callback(|_| Msg::TogglePlay),
+            set_speed: link.callback(Msg::SetSpeed),
+            step: link.callback(|_| Msg::Step),
+            open_lessons: link.callback(|_| Msg::OpenLessons),
+            toggle_large: link.callback(|_| Msg::ToggleLarge),
+            apply: link.callback(Msg::Apply),
+            delete: link.callback(Msg::Delete),
+            run_line: link.callback(Msg::RunLine),
+            interrupt: link.callback(|_| Msg::Interrupt),
+            fault: link.callback(Msg::Fault),
+            search: link.callback(Msg::Search),
+            close_explain: link.callback(|_| Msg::CloseExplain),
+            embed_tabs: [
+                link.callback(|_| Msg::EmbedTab(EmbedTab::Terminal)),
+                link.callback(|_| Msg::EmbedTab(EmbedTab::Editor)),
+                link.callback(|_| Msg::EmbedTab(EmbedTab::Traffic)),
+            ],
+            share: link.callback(|_| Msg::Share),
+            reset: link.callback(|_| Msg::Reset),
+            toggle_theme: link.callback(|_| Msg::ToggleTheme),
+            set_filter: link.callback(Msg::SetFilter),
+            toggle_log_pause: link.callback(|_| Msg::ToggleLogPause),
+            close_details: link.callback(|_| Msg::CloseDetails),
+            edit_selected: link.callback(|_| Msg::EditSelected),
+            dismiss_banner: link.callback(|_| Msg::DismissBanner),
+            lesson_actions: markdown::Actions { to_terminal: link.callback(Msg::ToTerminal), to_editor: link.callback(Msg::ToEditor) },
+            show_hint: link.callback(|_| Msg::ShowHint),
+            show_me: link.callback(|_| Msg::ShowMe),
+            reset_step: link.callback(|_| Msg::ResetStep),
+            restart_lesson: link.callback(|_| Msg::RestartLesson),
+            leave_lesson: link.callback(|_| Msg::LeaveLesson),
+            pick_lessons: link.callback(|_| Msg::OpenLessons),
+            lesson_link: link.callback(|_| Msg::LessonLink),
+            pick_lesson: link.callback(Msg::PickLesson),
+            open_custom_lesson: link.callback(Msg::OpenCustomLesson),
+            custom_lesson_error: link.callback(Msg::CustomLessonError),
+            close_lessons: link.callback(|_| Msg::CloseLessons),
+        }
+    }
+}
+
 /// Measuring frames with `?bench`: a big cluster at 10×.
 struct Bench {
     frame_ms: Vec<f64>,
+    /// Wall milliseconds since the previous frame began (all the browser's
+    /// work for a frame: ours, style, layout and paint).
+    interval_ms: Vec<f64>,
     engine_ms: Vec<f64>,
     views_ms: Vec<f64>,
     warmup_frames: usize,
@@ -207,6 +300,7 @@ impl Pace {
 }
 
 pub struct App {
+    handlers: Handlers,
     cluster: ClusterHandle,
     scene: Scene,
     replay: Option<Replay>,
@@ -216,6 +310,8 @@ pub struct App {
     last_frame_ts: Option<f64>,
     frame: Option<AnimationFrame>,
     frame_started: Option<f64>,
+    /// Wall milliseconds between this frame's start and the previous one's.
+    frame_gap: f64,
     topology: Rc<TopologyView>,
     /// The topology and the log, kept current from the store's change log.
     topology_model: TopologyModel,
@@ -230,6 +326,8 @@ pub struct App {
     details_built_at: f64,
     seen_revision: i64,
     search: Rc<SearchResults>,
+    /// The namespaces the log's filter offers.
+    namespaces: Rc<Vec<String>>,
     pace: Pace,
     traffic: Rc<crate::view::traffic::TrafficView>,
     seen_traffic: (u64, bool, u64),
@@ -327,6 +425,10 @@ impl App {
             self.seen_log = log_print;
             self.log_built_at = started;
         }
+        let namespaces: Vec<String> = topology_view::stored(&cluster, crate::engine::api::ids::namespaces()).iter().filter_map(|o| o.meta().name.clone()).collect();
+        if *self.namespaces != namespaces {
+            self.namespaces = Rc::new(namespaces);
+        }
         self.seen_traffic = crate::view::traffic::fingerprint(&cluster);
         let suggestions = crate::view::traffic::suggestions(&cluster);
         let traffic = crate::view::traffic::build(&cluster.sim.world.net.traffic, cluster.sim.now(), suggestions);
@@ -380,6 +482,7 @@ impl App {
         self.schedule_frame(ctx);
         self.frame_started = Some(browser::now_ms());
         let wall_gap = self.last_frame_ts.map_or(0.0, |last| (ts - last).clamp(0.0, PACE_WINDOW_MS));
+        self.frame_gap = wall_gap;
         let gap = wall_gap.min(MAX_FRAME_GAP_MS);
         self.last_frame_ts = Some(ts);
         let mut redraw = false;
@@ -501,6 +604,7 @@ impl App {
         }
         let total = browser::now_ms() - started;
         bench.frame_ms.push(total);
+        bench.interval_ms.push(self.frame_gap);
         let engine = std::mem::take(&mut self.engine_ms);
         let views = std::mem::take(&mut self.views_ms);
         bench.engine_ms.push(engine);
@@ -522,13 +626,16 @@ impl App {
             };
             let frames = &bench.frame_ms;
             let report = format!(
-                "{{\"cluster\":\"{}\",\"pods\":{},\"frames\":{},\"p50_ms\":{:.2},\"p95_ms\":{:.2},\"max_ms\":{:.2},\"engine_p95_ms\":{:.2},\"views_p95_ms\":{:.2},\"virtual_s\":{},\"speed\":{},\"achieved_speed\":{:.2},\"built_ms\":{:.0},\"wasm_mib\":{:.1},\"js_heap_mib\":{:.1}}}",
+                "{{\"cluster\":\"{}\",\"pods\":{},\"frames\":{},\"p50_ms\":{:.2},\"p95_ms\":{:.2},\"max_ms\":{:.2},\"interval_p50_ms\":{:.2},\"interval_p95_ms\":{:.2},\"interval_max_ms\":{:.2},\"engine_p95_ms\":{:.2},\"views_p95_ms\":{:.2},\"virtual_s\":{},\"speed\":{},\"achieved_speed\":{:.2},\"built_ms\":{:.0},\"wasm_mib\":{:.1},\"js_heap_mib\":{:.1}}}",
                 bench.label,
                 pods,
                 frames.len(),
                 quantile(frames, 0.5),
                 quantile(frames, 0.95),
                 quantile(frames, 1.0),
+                quantile(&bench.interval_ms, 0.5),
+                quantile(&bench.interval_ms, 0.95),
+                quantile(&bench.interval_ms, 1.0),
                 quantile(&bench.engine_ms, 0.95),
                 quantile(&bench.views_ms, 0.95),
                 virtual_s,
@@ -604,6 +711,7 @@ impl Component for App {
             let cluster = build.boot(scene::DEFAULT_SEED);
             bench = Some(Bench {
                 frame_ms: Vec::new(),
+                interval_ms: Vec::new(),
                 engine_ms: Vec::new(),
                 views_ms: Vec::new(),
                 warmup_frames: 30,
@@ -661,6 +769,7 @@ impl Component for App {
         let lesson = scene.lesson().map(|l| LessonHandle(Rc::new(l)));
         let (topology_model, log_model) = (TopologyModel::build(&cluster), LogModel::build(&cluster));
         let mut app = App {
+            handlers: Handlers::new(ctx.link()),
             cluster: ClusterHandle(Rc::new(RefCell::new(cluster))),
             replay,
             replay_progress: 0.0,
@@ -670,6 +779,7 @@ impl Component for App {
             last_frame_ts: None,
             frame: None,
             frame_started: None,
+            frame_gap: 0.0,
             topology: Rc::new(TopologyView::default()),
             topology_model,
             log_model,
@@ -682,6 +792,7 @@ impl Component for App {
             details_built_at: 0.0,
             seen_revision: 0,
             search: Rc::new(SearchResults::default()),
+            namespaces: Rc::new(Vec::new()),
             pace: Pace::default(),
             traffic: Rc::new(Default::default()),
             seen_traffic: (0, false, 0),
@@ -986,30 +1097,30 @@ impl Component for App {
         self.end_frame();
     }
 
-    fn view(&self, ctx: &Context<Self>) -> Html {
-        let link = ctx.link();
+    fn view(&self, _ctx: &Context<Self>) -> Html {
+        let h = &self.handlers;
         let now = self.now();
-        let on_switch = link.callback(|(component, run): (String, bool)| Msg::Switch { component, run });
-        let on_select = link.callback(Msg::Select);
-        let on_explain = link.callback(Msg::Explain);
+        let on_switch = h.switch.clone();
+        let on_select = h.select.clone();
+        let on_explain = h.explain.clone();
         let clock = html! {
             <clock::Clock
                 now_ms={now.as_millis()}
                 playing={self.playing}
                 speed={self.speed}
-                on_toggle={link.callback(|_| Msg::TogglePlay)}
-                on_speed={link.callback(Msg::SetSpeed)}
-                on_step={link.callback(|_| Msg::Step)}
+                on_toggle={h.toggle_play.clone()}
+                on_speed={h.set_speed.clone()}
+                on_step={h.step.clone()}
                 behind={self.pace.behind().filter(|_| self.playing).map(|s| (s * 10.0).round() as u32)}
             />
         };
         let lessons_button = html! {
-            <button class="lessons-button" data-testid="lessons" title="Guided lessons that check each step" onclick={link.callback(|_| Msg::OpenLessons)}>
+            <button class="lessons-button" data-testid="lessons" title="Guided lessons that check each step" onclick={h.open_lessons.clone()}>
                 {"Lessons"}
             </button>
         };
         let size_button = html! {
-            <button class="ghost" data-testid="large-text" title="Larger type, for a projector" aria-pressed={self.large.to_string()} onclick={link.callback(|_| Msg::ToggleLarge)}>
+            <button class="ghost" data-testid="large-text" title="Larger type, for a projector" aria-pressed={self.large.to_string()} onclick={h.toggle_large.clone()}>
                 { if self.large { "A−" } else { "A+" } }
             </button>
         };
@@ -1017,17 +1128,17 @@ impl Component for App {
             <editor::Editor
                 load={self.editor_load.clone()}
                 report={self.editor_report.clone()}
-                on_apply={link.callback(Msg::Apply)}
-                on_delete={link.callback(Msg::Delete)}
+                on_apply={h.apply.clone()}
+                on_delete={h.delete.clone()}
             />
         };
         let terminal = html! {
             <terminal::Terminal
                 entries={self.terminal.clone()}
                 cluster={self.cluster.clone()}
-                on_run={link.callback(Msg::RunLine)}
+                on_run={h.run_line.clone()}
                 paste={self.terminal_paste.clone()}
-                on_interrupt={link.callback(|_| Msg::Interrupt)}
+                on_interrupt={h.interrupt.clone()}
                 prompt={self.shell_prompt()}
                 following={matches!(self.interactive, Some(crate::engine::kubectl::interactive::Interactive::Follow(_)))}
             />
@@ -1035,16 +1146,16 @@ impl Component for App {
         let topology = html! {
             <section class="pane topology-pane" aria-label="Cluster topology">
                 <topology::Topology view={self.topology.clone()} on_switch={on_switch} on_select={on_select} on_explain={on_explain.clone()} selected={self.selected.clone()}
-                    on_fault={link.callback(Msg::Fault)}
-                    search={self.search.clone()} on_search={link.callback(Msg::Search)} />
+                    on_fault={h.fault.clone()}
+                    search={self.search.clone()} on_search={h.search.clone()} />
             </section>
         };
         let explain_panel = html! {
             if let Some(e) = &self.explanation {
-                <explain::ExplainPanel view={e.clone()} on_close={link.callback(|_| Msg::CloseExplain)} />
+                <explain::ExplainPanel view={e.clone()} on_close={h.close_explain.clone()} />
             }
         };
-        let lesson_panel = self.view_lesson(ctx);
+        let lesson_panel = self.view_lesson();
         let with_lesson = self.lesson.is_some();
         if self.embed {
             return html! {
@@ -1056,26 +1167,26 @@ impl Component for App {
                         { size_button }
                     </header>
                     <p class="honest-note">{"A simulated Kubernetes 1.33 cluster: containers are modelled, not run."}</p>
-                    { self.view_banner(ctx) }
+                    { self.view_banner() }
                     { self.view_replay() }
                     <main class={classes!("workspace", "embed-workspace", with_lesson.then_some("with-lesson"))}>
                         { lesson_panel }
                         { topology }
                         <section class="pane side-pane embed-side">
                             <div class="tabs" role="tablist">
-                                <button role="tab" class={classes!("tab", (self.embed_tab == EmbedTab::Terminal).then_some("active"))} data-testid="tab-terminal" onclick={link.callback(|_| Msg::EmbedTab(EmbedTab::Terminal))}>{"Terminal"}</button>
-                                <button role="tab" class={classes!("tab", (self.embed_tab == EmbedTab::Editor).then_some("active"))} data-testid="tab-editor" onclick={link.callback(|_| Msg::EmbedTab(EmbedTab::Editor))}>{"Editor"}</button>
-                                <button role="tab" class={classes!("tab", (self.embed_tab == EmbedTab::Traffic).then_some("active"))} data-testid="tab-traffic" onclick={link.callback(|_| Msg::EmbedTab(EmbedTab::Traffic))}>{"Traffic"}</button>
+                                <button role="tab" class={classes!("tab", (self.embed_tab == EmbedTab::Terminal).then_some("active"))} data-testid="tab-terminal" onclick={h.embed_tabs[0].clone()}>{"Terminal"}</button>
+                                <button role="tab" class={classes!("tab", (self.embed_tab == EmbedTab::Editor).then_some("active"))} data-testid="tab-editor" onclick={h.embed_tabs[1].clone()}>{"Editor"}</button>
+                                <button role="tab" class={classes!("tab", (self.embed_tab == EmbedTab::Traffic).then_some("active"))} data-testid="tab-traffic" onclick={h.embed_tabs[2].clone()}>{"Traffic"}</button>
                             </div>
                             <div class={classes!("embed-tab", (self.embed_tab != EmbedTab::Terminal).then_some("hidden"))}>{ terminal }</div>
                             <div class={classes!("embed-tab", (self.embed_tab != EmbedTab::Editor).then_some("hidden"))}>{ editor }</div>
                             <div class={classes!("embed-tab", (self.embed_tab != EmbedTab::Traffic).then_some("hidden"))}>
-                                <traffic::TrafficPanel view={self.traffic.clone()} on_command={link.callback(Msg::RunLine)} />
+                                <traffic::TrafficPanel view={self.traffic.clone()} on_command={h.run_line.clone()} />
                             </div>
                         </section>
                     </main>
                     { explain_panel }
-                    { self.view_picker(ctx) }
+                    { self.view_picker() }
                 </div>
             };
         }
@@ -1091,18 +1202,18 @@ impl Component for App {
                     { clock }
                     <share::ShareBar
                         link={self.share_link.clone()}
-                        on_share={link.callback(|_| Msg::Share)}
-                        on_reset={link.callback(|_| Msg::Reset)}
+                        on_share={h.share.clone()}
+                        on_reset={h.reset.clone()}
                     />
                     { size_button }
-                    <button class="ghost theme-toggle" title="Switch between light and dark themes" onclick={link.callback(|_| Msg::ToggleTheme)}>
+                    <button class="ghost theme-toggle" title="Switch between light and dark themes" onclick={h.toggle_theme.clone()}>
                         { if self.dark { "☀ Light" } else { "☾ Dark" } }
                     </button>
                 </header>
                 <p class="honest-note">
                     {"Containers are simulated: no image is pulled and no process runs; their commands (and kubectl exec) run in a small shell model over simulated files. The API server, scheduler, controllers and kubelets are a Kubernetes 1.33 model running in this tab on virtual time."}
                 </p>
-                { self.view_banner(ctx) }
+                { self.view_banner() }
                 { self.view_replay() }
                 <main class={classes!("workspace", with_lesson.then_some("with-lesson"))}>
                     { lesson_panel }
@@ -1112,16 +1223,16 @@ impl Component for App {
                         { terminal }
                     </section>
                     <section class="pane log-pane">
-                        <traffic::TrafficPanel view={self.traffic.clone()} on_command={link.callback(Msg::RunLine)} />
+                        <traffic::TrafficPanel view={self.traffic.clone()} on_command={h.run_line.clone()} />
                         <event_log::EventLog
                             rows={self.log_rows.clone()}
                             hidden={self.log_hidden}
                             now_ms={now.as_millis() / 1000 * 1000}
                             filter={self.filter.clone()}
                             paused={self.log_paused}
-                            namespaces={Rc::new(self.namespaces())}
-                            on_filter={link.callback(Msg::SetFilter)}
-                            on_toggle_pause={link.callback(|_| Msg::ToggleLogPause)}
+                            namespaces={self.namespaces.clone()}
+                            on_filter={h.set_filter.clone()}
+                            on_toggle_pause={h.toggle_log_pause.clone()}
                         />
                     </section>
                 </main>
@@ -1129,13 +1240,13 @@ impl Component for App {
                     <details::Details
                         view={d.clone()}
                         now_ms={now.as_millis() / 1000 * 1000}
-                        on_close={link.callback(|_| Msg::CloseDetails)}
-                        on_edit={link.callback(|_| Msg::EditSelected)}
+                        on_close={h.close_details.clone()}
+                        on_edit={h.edit_selected.clone()}
                         on_explain={on_explain.clone()}
                     />
                 }
                 { explain_panel }
-                { self.view_picker(ctx) }
+                { self.view_picker() }
             </div>
         }
     }
@@ -1537,27 +1648,22 @@ impl App {
         changed
     }
 
-    fn namespaces(&self) -> Vec<String> {
-        let cluster = self.cluster.0.borrow();
-        topology_view::stored(&cluster, crate::engine::api::ids::namespaces()).iter().filter_map(|o| o.meta().name.clone()).collect()
-    }
-
-    fn view_banner(&self, ctx: &Context<Self>) -> Html {
+    fn view_banner(&self) -> Html {
         match &self.banner {
             Some(text) => html! {
                 <div class="banner" role="alert" data-testid="banner">
                     <span>{ text }</span>
-                    <button class="ghost" onclick={ctx.link().callback(|_| Msg::DismissBanner)} aria-label="Dismiss">{"✕"}</button>
+                    <button class="ghost" onclick={self.handlers.dismiss_banner.clone()} aria-label="Dismiss">{"✕"}</button>
                 </div>
             },
             None => html! {},
         }
     }
 
-    fn view_lesson(&self, ctx: &Context<Self>) -> Html {
+    fn view_lesson(&self) -> Html {
         let (Some(handle), Some(following)) = (&self.lesson, &self.scene.lesson) else { return html! {} };
-        let link = ctx.link();
-        let actions = markdown::Actions { to_terminal: link.callback(Msg::ToTerminal), to_editor: link.callback(Msg::ToEditor) };
+        let h = &self.handlers;
+        let actions = h.lesson_actions.clone();
         html! {
             <lesson_panel::LessonPanel
                 lesson={handle.clone()}
@@ -1565,18 +1671,18 @@ impl App {
                 evaluation={self.evaluation.clone()}
                 solving={self.runner.as_ref().is_some_and(|r| r.solving)}
                 actions={actions}
-                on_hint={link.callback(|_| Msg::ShowHint)}
-                on_solve={link.callback(|_| Msg::ShowMe)}
-                on_reset_step={link.callback(|_| Msg::ResetStep)}
-                on_restart={link.callback(|_| Msg::RestartLesson)}
-                on_leave={link.callback(|_| Msg::LeaveLesson)}
-                on_pick={link.callback(|_| Msg::OpenLessons)}
-                on_link={link.callback(|_| Msg::LessonLink)}
+                on_hint={h.show_hint.clone()}
+                on_solve={h.show_me.clone()}
+                on_reset_step={h.reset_step.clone()}
+                on_restart={h.restart_lesson.clone()}
+                on_leave={h.leave_lesson.clone()}
+                on_pick={h.pick_lessons.clone()}
+                on_link={h.lesson_link.clone()}
             />
         }
     }
 
-    fn view_picker(&self, ctx: &Context<Self>) -> Html {
+    fn view_picker(&self) -> Html {
         if !self.picker {
             return html! {};
         }
@@ -1592,15 +1698,15 @@ impl App {
                 profile: lesson::profile_name(l.profile),
             })
             .collect();
-        let link = ctx.link();
+        let h = &self.handlers;
         html! {
             <lesson_picker::LessonPicker
                 cards={Rc::new(cards)}
                 error={self.picker_error.clone()}
-                on_pick={link.callback(Msg::PickLesson)}
-                on_custom={link.callback(Msg::OpenCustomLesson)}
-                on_error={link.callback(Msg::CustomLessonError)}
-                on_close={link.callback(|_| Msg::CloseLessons)}
+                on_pick={h.pick_lesson.clone()}
+                on_custom={h.open_custom_lesson.clone()}
+                on_error={h.custom_lesson_error.clone()}
+                on_close={h.close_lessons.clone()}
             />
         }
     }

@@ -44,8 +44,10 @@ pub struct Props {
 #[function_component]
 pub fn Topology(props: &Props) -> Html {
     let zoomed = use_state(|| None::<String>);
+    // Made once, so the map and the search are not redrawn for a new callback.
+    let zoom = use_callback(zoomed.setter(), |name: Option<String>, set| set.set(name));
     if props.view.nodes.len() > MAP_ABOVE_NODES {
-        return overview(props, zoomed);
+        return overview(props, zoomed, zoom);
     }
     let view = &props.view;
     let compact = view.pod_count > COMPACT_ABOVE;
@@ -77,13 +79,9 @@ pub fn Topology(props: &Props) -> Html {
 }
 
 /// A big cluster: summaries, a map and one node at a time.
-fn overview(props: &Props, zoomed: UseStateHandle<Option<String>>) -> Html {
+fn overview(props: &Props, zoomed: UseStateHandle<Option<String>>, zoom: Callback<Option<String>>) -> Html {
     let view = &props.view;
     let ready = view.nodes.iter().filter(|n| n.readiness == Readiness::Ready).count();
-    let zoom = {
-        let zoomed = zoomed.clone();
-        Callback::from(move |name: Option<String>| zoomed.set(name))
-    };
     let opened = zoomed.as_ref().and_then(|name| view.nodes.iter().find(|n| &n.name == name)).cloned();
     html! {
         <div class="topology overview" data-testid="topology" data-compact="true" data-mode="map">
