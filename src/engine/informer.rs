@@ -13,6 +13,12 @@ use crate::engine::sim::Ctx;
 /// How long a reflector waits before listing again after a failure.
 pub const RELIST_BACKOFF_MS: u64 = 1_000;
 
+/// Watch events one sync takes at most; the rest wait for the component's
+/// next run at the same instant. A component run so stays bounded when tens
+/// of thousands of objects change at once (the page draws frames between
+/// runs), while a small cluster never has this many events waiting.
+pub const MAX_EVENTS_PER_SYNC: usize = 2_000;
+
 pub struct Informer {
     query: Query,
     watch: Option<WatchId>,
@@ -96,7 +102,7 @@ impl Informer {
     /// On failure asks the component to run again after a back-off.
     pub fn sync(&mut self, ctx: &mut Ctx) -> Vec<WatchEvent> {
         if let Some(id) = self.watch {
-            match ctx.api.poll(id) {
+            match ctx.api.poll_at_most(id, MAX_EVENTS_PER_SYNC) {
                 Ok(events) => {
                     for ev in &events {
                         let key = ObjectKey::of(&ev.object);

@@ -46,10 +46,10 @@ use terminal::TermEntry;
 
 /// Component runs per animation frame for a single Step.
 const MAX_RUNS_PER_FRAME: usize = 400;
-/// While playing, the engine runs in slices of this many component runs
-/// (a slice may end inside a busy instant and the next resumes there) until
-/// the frame's target time or its budget of wall milliseconds.
-const RUNS_PER_SLICE: usize = 4;
+/// While playing, the engine runs one component run at a time (a frame may
+/// end inside a busy instant and the next resumes there) until the frame's
+/// target time or its budget of wall milliseconds.
+const RUNS_PER_SLICE: usize = 1;
 const ENGINE_BUDGET_MS: f64 = 6.0;
 /// The event log is redrawn at most this often while time runs.
 const LOG_INTERVAL_MS: f64 = 250.0;
@@ -272,6 +272,8 @@ struct Bench {
     build: Option<scene::BenchBuild>,
     /// Wall milliseconds from navigation start until the cluster was built.
     built_at_ms: f64,
+    /// The longest single component run while measuring, and whose it was.
+    slowest_run: (f64, String),
 }
 
 /// How fast virtual time actually ran over the last second of wall time.
@@ -529,8 +531,15 @@ impl App {
             let target = before.plus_millis(asked);
             // Small slices until the target or the frame's budget: a busy
             // cluster makes virtual time lag rather than the page stutter.
-            while !cluster.sim.run_until_bounded(target, RUNS_PER_SLICE) {
-                if browser::now_ms() - started > ENGINE_BUDGET_MS {
+            let mut slice_started = started;
+            loop {
+                let done = cluster.sim.run_until_bounded(target, RUNS_PER_SLICE);
+                let now = browser::now_ms();
+                if let Some(bench) = self.bench.as_mut().filter(|b| now - slice_started > b.slowest_run.0) {
+                    bench.slowest_run = (now - slice_started, cluster.sim.last_ran().unwrap_or_default().to_string());
+                }
+                slice_started = now;
+                if done || now - started > ENGINE_BUDGET_MS {
                     break;
                 }
             }
@@ -626,7 +635,7 @@ impl App {
             };
             let frames = &bench.frame_ms;
             let report = format!(
-                "{{\"cluster\":\"{}\",\"pods\":{},\"frames\":{},\"p50_ms\":{:.2},\"p95_ms\":{:.2},\"max_ms\":{:.2},\"interval_p50_ms\":{:.2},\"interval_p95_ms\":{:.2},\"interval_max_ms\":{:.2},\"engine_p95_ms\":{:.2},\"views_p95_ms\":{:.2},\"virtual_s\":{},\"speed\":{},\"achieved_speed\":{:.2},\"built_ms\":{:.0},\"wasm_mib\":{:.1},\"js_heap_mib\":{:.1}}}",
+                "{{\"cluster\":\"{}\",\"pods\":{},\"frames\":{},\"p50_ms\":{:.2},\"p95_ms\":{:.2},\"max_ms\":{:.2},\"interval_p50_ms\":{:.2},\"interval_p95_ms\":{:.2},\"interval_max_ms\":{:.2},\"engine_p95_ms\":{:.2},\"views_p95_ms\":{:.2},\"slowest_run_ms\":{:.1},\"slowest_run\":\"{}\",\"virtual_s\":{},\"speed\":{},\"achieved_speed\":{:.2},\"built_ms\":{:.0},\"wasm_mib\":{:.1},\"js_heap_mib\":{:.1}}}",
                 bench.label,
                 pods,
                 frames.len(),
@@ -638,6 +647,8 @@ impl App {
                 quantile(&bench.interval_ms, 1.0),
                 quantile(&bench.engine_ms, 0.95),
                 quantile(&bench.views_ms, 0.95),
+                bench.slowest_run.0,
+                bench.slowest_run.1,
                 virtual_s,
                 self.speed,
                 self.pace.behind().unwrap_or(self.speed as f64),
@@ -720,6 +731,7 @@ impl Component for App {
                 label: format!("{}x{}", request.workers, request.pods),
                 build: Some(build),
                 built_at_ms: 0.0,
+                slowest_run: (0.0, String::new()),
             });
             let mut scene = Scene::new(scene::DEFAULT_SEED);
             scene.workers = Some(request.workers);

@@ -556,6 +556,12 @@ impl ApiServer {
     /// Takes the events a watch has queued. `Gone` once the watch was closed
     /// (the API server stopped, or the watcher fell too far behind).
     pub fn poll(&mut self, id: WatchId) -> Result<Vec<WatchEvent>, ApiError> {
+        self.poll_at_most(id, usize::MAX)
+    }
+
+    /// As [`ApiServer::poll`], but takes at most `max` events; when more are
+    /// visible, the watcher is ready again, so it runs again at this instant.
+    pub fn poll_at_most(&mut self, id: WatchId, max: usize) -> Result<Vec<WatchEvent>, ApiError> {
         self.check_caller()?;
         if !self.running {
             return Err(ApiError::connection_refused());
@@ -563,8 +569,11 @@ impl ApiServer {
         let now = self.now;
         match self.watches.get_mut(&id) {
             Some(w) => {
-                let visible = w.queue.iter().take_while(|(t, _)| *t <= now).count();
-                Ok(w.queue.drain(..visible).map(|(_, ev)| ev).collect())
+                let visible = w.queue.iter().take_while(|(t, _)| *t <= now).take(max.saturating_add(1)).count();
+                if visible > max {
+                    self.ready.insert(w.owner);
+                }
+                Ok(w.queue.drain(..visible.min(max)).map(|(_, ev)| ev).collect())
             }
             None => Err(ApiError::new(Reason::Gone, "watch closed")),
         }

@@ -303,9 +303,17 @@ fn digest(payload: &Payload) -> u64 {
     h
 }
 
+/// Shared contents kept before the first sweep of those no file holds any more.
+const SHARED_SWEEP_FLOOR: usize = 4096;
+
 thread_local! {
-    /// File contents many pods share (a namespace's `ca.crt`), kept once.
-    static SHARED: std::cell::RefCell<BTreeMap<u64, std::rc::Weak<str>>> = const { std::cell::RefCell::new(BTreeMap::new()) };
+    /// File contents many pods share (a namespace's `ca.crt`), kept once, and
+    /// the size past which dead entries are swept. The limit doubles with
+    /// what survives a sweep, so a sweep is amortised over as many inserts
+    /// (sweeping whenever more than a fixed number lived made every new
+    /// file scan them all: quadratic in a 50,000-pod cluster).
+    static SHARED: std::cell::RefCell<(BTreeMap<u64, std::rc::Weak<str>>, usize)> =
+        const { std::cell::RefCell::new((BTreeMap::new(), SHARED_SWEEP_FLOOR)) };
 }
 
 /// The same contents as an earlier volume file, shared rather than copied.
@@ -315,16 +323,17 @@ fn shared_content(content: &str) -> std::rc::Rc<str> {
         h ^= b as u64;
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
-    SHARED.with(|m| {
-        let mut m = m.borrow_mut();
-        if let Some(rc) = m.get(&h).and_then(std::rc::Weak::upgrade).filter(|rc| &**rc == content) {
+    SHARED.with(|shared| {
+        let (map, limit) = &mut *shared.borrow_mut();
+        if let Some(rc) = map.get(&h).and_then(std::rc::Weak::upgrade).filter(|rc| &**rc == content) {
             return rc;
         }
-        if m.len() > 4096 {
-            m.retain(|_, w| w.strong_count() > 0);
+        if map.len() > *limit {
+            map.retain(|_, w| w.strong_count() > 0);
+            *limit = (map.len() * 2).max(SHARED_SWEEP_FLOOR);
         }
         let rc: std::rc::Rc<str> = std::rc::Rc::from(content);
-        m.insert(h, std::rc::Rc::downgrade(&rc));
+        map.insert(h, std::rc::Rc::downgrade(&rc));
         rc
     })
 }

@@ -174,6 +174,8 @@ pub struct Sim {
     /// Counts every stop, start and power switch, so observers can tell
     /// whether component states changed without listing them.
     switches: u64,
+    /// The component that ran last (the page names a slow run by it).
+    last_ran: Option<usize>,
     #[cfg(test)]
     trace: Vec<(VirtualTime, usize)>,
 }
@@ -208,6 +210,7 @@ impl Sim {
             rounds_here: 0,
             runs_here: 0,
             switches: 0,
+            last_ran: None,
             #[cfg(test)]
             trace: Vec::new(),
         }
@@ -580,6 +583,7 @@ impl Sim {
                 }
                 runs += 1;
                 self.runs_here += 1;
+                self.last_ran = Some(id);
                 #[cfg(test)]
                 self.trace.push((self.now, id));
                 if let Some(t) = self.with_ctx(id, |component, ctx| component.run(ctx)) {
@@ -598,6 +602,11 @@ impl Sim {
         if let Some(id) = self.slots.iter().position(|s| s.component.name() == crate::engine::network::pod_clients::NAME) {
             self.schedule(id, self.now);
         }
+    }
+
+    /// The name of the component that ran last.
+    pub fn last_ran(&self) -> Option<&str> {
+        self.last_ran.and_then(|id| self.slots.get(id)).map(|s| s.component.name())
     }
 
     /// The next instant some component asked to run at, if any.
