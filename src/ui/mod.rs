@@ -274,6 +274,8 @@ struct Bench {
     built_at_ms: f64,
     /// The longest single component run while measuring, and whose it was.
     slowest_run: (f64, String),
+    /// The longest measured frame's engine and view-data milliseconds.
+    slowest_frame_parts: (f64, f64),
 }
 
 /// How fast virtual time actually ran over the last second of wall time.
@@ -616,6 +618,9 @@ impl App {
         bench.interval_ms.push(self.frame_gap);
         let engine = std::mem::take(&mut self.engine_ms);
         let views = std::mem::take(&mut self.views_ms);
+        if bench.frame_ms.iter().all(|f| *f <= total) {
+            bench.slowest_frame_parts = (engine, views);
+        }
         bench.engine_ms.push(engine);
         bench.views_ms.push(views);
         if bench.frame_ms.len() % 30 == 0 || total > 100.0 {
@@ -635,7 +640,7 @@ impl App {
             };
             let frames = &bench.frame_ms;
             let report = format!(
-                "{{\"cluster\":\"{}\",\"pods\":{},\"frames\":{},\"p50_ms\":{:.2},\"p95_ms\":{:.2},\"max_ms\":{:.2},\"interval_p50_ms\":{:.2},\"interval_p95_ms\":{:.2},\"interval_max_ms\":{:.2},\"engine_p95_ms\":{:.2},\"views_p95_ms\":{:.2},\"slowest_run_ms\":{:.1},\"slowest_run\":\"{}\",\"virtual_s\":{},\"speed\":{},\"achieved_speed\":{:.2},\"built_ms\":{:.0},\"wasm_mib\":{:.1},\"js_heap_mib\":{:.1}}}",
+                "{{\"cluster\":\"{}\",\"pods\":{},\"frames\":{},\"p50_ms\":{:.2},\"p95_ms\":{:.2},\"max_ms\":{:.2},\"interval_p50_ms\":{:.2},\"interval_p95_ms\":{:.2},\"interval_max_ms\":{:.2},\"engine_p95_ms\":{:.2},\"views_p95_ms\":{:.2},\"slowest_frame_engine_ms\":{:.1},\"slowest_frame_views_ms\":{:.1},\"slowest_run_ms\":{:.1},\"slowest_run\":\"{}\",\"virtual_s\":{},\"speed\":{},\"achieved_speed\":{:.2},\"built_ms\":{:.0},\"wasm_mib\":{:.1},\"js_heap_mib\":{:.1}}}",
                 bench.label,
                 pods,
                 frames.len(),
@@ -647,6 +652,8 @@ impl App {
                 quantile(&bench.interval_ms, 1.0),
                 quantile(&bench.engine_ms, 0.95),
                 quantile(&bench.views_ms, 0.95),
+                bench.slowest_frame_parts.0,
+                bench.slowest_frame_parts.1,
                 bench.slowest_run.0,
                 bench.slowest_run.1,
                 virtual_s,
@@ -732,6 +739,7 @@ impl Component for App {
                 build: Some(build),
                 built_at_ms: 0.0,
                 slowest_run: (0.0, String::new()),
+                slowest_frame_parts: (0.0, 0.0),
             });
             let mut scene = Scene::new(scene::DEFAULT_SEED);
             scene.workers = Some(request.workers);

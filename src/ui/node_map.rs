@@ -1,8 +1,8 @@
 //! A big cluster's nodes as a dense map on a canvas: one square per node,
 //! coloured by its state, filled from the bottom as its requests fill it,
 //! marked when a pod on it is failing or it is cordoned. Clicking a square
-//! opens that node's card. Drawing 5,000 squares costs a few milliseconds
-//! and happens only when the view data changed.
+//! opens that node's card. Drawing 5,000 squares costs a few milliseconds;
+//! a frame redraws only the squares of the nodes whose view data changed.
 
 use std::rc::Rc;
 
@@ -119,52 +119,87 @@ fn read_palette(canvas: &HtmlCanvasElement) -> Palette {
     }
 }
 
-fn draw(canvas: &HtmlCanvasElement, nodes: &[Rc<NodeView>], zoomed: Option<&str>) {
+/// What the canvas shows now: the node views drawn (by `Rc`), the node
+/// zoomed into and the palette.
+type Drawn = Option<(Vec<Rc<NodeView>>, Option<String>, Rc<Palette>)>;
+
+/// Draws the map; with what was drawn before on the same layout, only the
+/// squares whose node changed (most frames touch a few nodes of thousands).
+fn draw(canvas: &HtmlCanvasElement, nodes: &[Rc<NodeView>], zoomed: Option<&str>, drawn: &mut Drawn) {
     let Some(ctx) = canvas.get_context("2d").ok().flatten().and_then(|c| c.dyn_into::<CanvasRenderingContext2d>().ok()) else { return };
     let colors = palette(canvas);
     let (cell, columns) = layout(nodes.len());
-    let pitch = cell + GAP;
-    ctx.clear_rect(0.0, 0.0, canvas.width() as f64, canvas.height() as f64);
+    let previous = match drawn.take() {
+        Some((prev, z, p)) if prev.len() == nodes.len() && Rc::ptr_eq(&p, &colors) => Some((prev, z)),
+        _ => None,
+    };
+    if previous.is_none() {
+        ctx.clear_rect(0.0, 0.0, canvas.width() as f64, canvas.height() as f64);
+    }
     for (i, n) in nodes.iter().enumerate() {
-        let (x, y) = ((i % columns) as f64 * pitch, (i / columns) as f64 * pitch);
-        let color = match state_class(n) {
-            "ready" => &colors.ready,
-            "notready" => &colors.bad,
-            "off" => &colors.text,
-            "unknown" => &colors.unknown,
-            _ => &colors.muted,
-        };
-        ctx.set_fill_style_str(&colors.panel);
-        ctx.fill_rect(x, y, cell, cell);
-        ctx.set_fill_style_str(color);
-        ctx.set_global_alpha(0.3);
-        ctx.fill_rect(x, y, cell, cell);
-        ctx.set_global_alpha(1.0);
-        let filled = (cell * fullness(n)).round();
-        if filled > 0.0 {
-            ctx.fill_rect(x, y + cell - filled, cell, filled);
+        let unchanged = previous.as_ref().is_some_and(|(prev, z)| {
+            let was_zoomed = z.as_deref() == Some(n.name.as_str());
+            Rc::ptr_eq(&prev[i], n) && was_zoomed == (zoomed == Some(n.name.as_str()))
+        });
+        if !unchanged {
+            draw_node(&ctx, &colors, n, i, cell, columns, zoomed == Some(n.name.as_str()));
         }
-        let marker = (cell / 3.0).max(2.0);
-        if n.pods.iter().any(|p| p.tone() == "bad") {
-            ctx.set_fill_style_str(&colors.bad);
-            ctx.fill_rect(x + cell - marker, y, marker, marker);
-        } else if n.pods.iter().any(|p| p.tone() == "wait") {
-            ctx.set_fill_style_str(&colors.wait);
-            ctx.fill_rect(x + cell - marker, y, marker, marker);
-        }
-        if n.cordoned {
-            ctx.set_stroke_style_str(&colors.text);
-            ctx.set_line_width(1.0);
-            ctx.begin_path();
-            ctx.move_to(x, y + cell);
-            ctx.line_to(x + cell, y);
-            ctx.stroke();
-        }
-        if zoomed == Some(n.name.as_str()) {
-            ctx.set_stroke_style_str(&colors.accent);
-            ctx.set_line_width(2.0);
-            ctx.stroke_rect(x + 1.0, y + 1.0, cell - 2.0, cell - 2.0);
-        }
+    }
+    *drawn = Some((nodes.to_vec(), zoomed.map(str::to_string), colors));
+}
+
+fn draw_node(ctx: &CanvasRenderingContext2d, colors: &Palette, n: &NodeView, i: usize, cell: f64, columns: usize, zoomed: bool) {
+    let pitch = cell + GAP;
+    let (x, y) = ((i % columns) as f64 * pitch, (i / columns) as f64 * pitch);
+    let color = match state_class(n) {
+        "ready" => &colors.ready,
+        "notready" => &colors.bad,
+        "off" => &colors.text,
+        "unknown" => &colors.unknown,
+        _ => &colors.muted,
+    };
+    ctx.clear_rect(x, y, cell, cell);
+    ctx.set_fill_style_str(&colors.panel);
+    ctx.fill_rect(x, y, cell, cell);
+    ctx.set_fill_style_str(color);
+    ctx.set_global_alpha(0.3);
+    ctx.fill_rect(x, y, cell, cell);
+    ctx.set_global_alpha(1.0);
+    let filled = (cell * fullness(n)).round();
+    if filled > 0.0 {
+        ctx.fill_rect(x, y + cell - filled, cell, filled);
+    }
+    let marker = (cell / 3.0).max(2.0);
+    if n.pods.iter().any(|p| p.tone() == "bad") {
+        ctx.set_fill_style_str(&colors.bad);
+        ctx.fill_rect(x + cell - marker, y, marker, marker);
+    } else if n.pods.iter().any(|p| p.tone() == "wait") {
+        ctx.set_fill_style_str(&colors.wait);
+        ctx.fill_rect(x + cell - marker, y, marker, marker);
+    }
+    if n.cordoned {
+        ctx.set_stroke_style_str(&colors.text);
+        ctx.set_line_width(1.0);
+        ctx.begin_path();
+        ctx.move_to(x, y + cell);
+        ctx.line_to(x + cell, y);
+        ctx.stroke();
+    }
+    if zoomed {
+        ctx.set_stroke_style_str(&colors.accent);
+        ctx.set_line_width(2.0);
+        ctx.stroke_rect(x + 1.0, y + 1.0, cell - 2.0, cell - 2.0);
+    }
+}
+
+/// The map's nodes, equal when every node view is the same one: the map is
+/// not redrawn when only the control plane or the Pending lane changed.
+#[derive(Clone)]
+struct Nodes(Rc<TopologyView>);
+
+impl PartialEq for Nodes {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0) || (self.0.nodes.len() == other.0.nodes.len() && self.0.nodes.iter().zip(&other.0.nodes).all(|(a, b)| Rc::ptr_eq(a, b)))
     }
 }
 
@@ -177,11 +212,12 @@ pub fn NodeMap(props: &Props) -> Html {
     let pitch = cell + GAP;
     let rows = nodes.len().div_ceil(columns).max(1);
     let (width, height) = ((columns.min(nodes.len().max(1))) as f64 * pitch, rows as f64 * pitch);
+    let drawn = use_mut_ref(|| None as Drawn);
     {
         let canvas = canvas.clone();
-        use_effect_with((props.view.clone(), props.zoomed.clone()), move |(view, zoomed)| {
+        use_effect_with((Nodes(props.view.clone()), props.zoomed.clone()), move |(view, zoomed)| {
             if let Some(c) = canvas.cast::<HtmlCanvasElement>() {
-                draw(&c, &view.nodes, zoomed.as_deref());
+                draw(&c, &view.0.nodes, zoomed.as_deref(), &mut drawn.borrow_mut());
             }
         });
     }
