@@ -606,11 +606,13 @@ impl App {
         if self.replay.is_some() || bench.reported {
             return;
         }
-        if bench.warmup_frames > 0 {
-            bench.warmup_frames -= 1;
+        // Warm-up counts frames after the build (the frame that ends the
+        // build draws the whole cluster for the first time: boot, not running).
+        if bench.build.is_some() {
             return;
         }
-        if bench.build.is_some() {
+        if bench.warmup_frames > 0 {
+            bench.warmup_frames -= 1;
             return;
         }
         let total = browser::now_ms() - started;
