@@ -1191,6 +1191,24 @@ mod event_ttl_tests {
         api.set_now(VirtualTime::from_secs(3_599 + 3_600));
         assert_eq!(api.list(&Query::all(ids::events())).map(|(l, _)| l.len()), Ok(0));
     }
+
+    #[test]
+    fn a_bounded_poll_leaves_the_rest_and_its_watcher_ready() {
+        let mut api = ApiServer::new(7, "192.168.49.2:8443");
+        let namespace = Object::from_json(ids::namespaces(), json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}}));
+        api.create(namespace.expect("a Namespace decodes")).expect("the namespace is created");
+        let watch = api.watch(3, Query::all(ids::events())).expect("watch opens");
+        for name in ["a", "b", "c", "d", "e"] {
+            event(&mut api, name);
+        }
+        assert!(api.take_ready().contains(&3), "events make the watcher ready");
+        let names = |events: Vec<WatchEvent>| events.iter().map(|e| e.object.meta().name.clone().unwrap_or_default()).collect::<Vec<_>>();
+        assert_eq!(api.poll_at_most(watch, 2).map(names), Ok(vec!["a".to_string(), "b".to_string()]));
+        assert!(api.take_ready().contains(&3), "events left: ready again at once");
+        assert_eq!(api.poll_at_most(watch, 3).map(names), Ok(vec!["c".to_string(), "d".to_string(), "e".to_string()]));
+        assert!(!api.take_ready().contains(&3), "drained exactly: not ready");
+        assert!(api.watch_drained(watch));
+    }
 }
 
 #[cfg(test)]
