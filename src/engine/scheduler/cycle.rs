@@ -70,6 +70,9 @@ pub struct Evaluation {
     /// A filter's error (not a verdict): the attempt fails with it.
     pub error: Option<String>,
     pub state: CycleState,
+    /// The feasible nodes' buffer, kept empty between pods so that scoring
+    /// allocates nothing per pod.
+    feasible_nodes: Vec<&'static NodeInfo>,
 }
 
 impl Evaluation {
@@ -239,7 +242,8 @@ pub fn evaluate(
         state.affinity_preferred = Some(Rc::new(plugins::inter_pod_affinity::prepare_preferred(cache, listers, info)));
     }
     let cache: &Cache = cache;
-    let feasible: Vec<&NodeInfo> = eval.feasible.iter().filter_map(|&s| cache.node_at(s)).collect();
+    let mut feasible = relend(std::mem::take(&mut eval.feasible_nodes));
+    feasible.extend(eval.feasible.iter().filter_map(|&s| cache.node_at(s)));
     let ctx = ScoreContext { feasible: &feasible, cache, listers, state: &state };
     eval.totals.resize(feasible.len(), 0);
     eval.scores.resize_with(score_plugins.len(), PluginScores::default);
@@ -279,6 +283,14 @@ pub fn evaluate(
     eval.chosen = Some(best);
     eval.tied = ties as usize;
     eval.state = state;
+    eval.feasible_nodes = relend(feasible);
+}
+
+/// Empties a vector of references and hands its allocation on for
+/// references of another lifetime (collecting in place keeps the buffer).
+fn relend<'a, 'b, T>(mut refs: Vec<&'a T>) -> Vec<&'b T> {
+    refs.clear();
+    refs.into_iter().filter_map(|_| None).collect()
 }
 
 /// What PostFilter (preemption) concluded.
@@ -632,5 +644,22 @@ impl Scheduler {
             hints: Vec::new(),
             message,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::relend;
+
+    #[test]
+    fn relend_keeps_the_buffer() {
+        let one = 1;
+        let mut refs = Vec::with_capacity(64);
+        refs.push(&one);
+        let buffer = refs.as_ptr() as usize;
+        let again: Vec<&i32> = relend(refs);
+        assert!(again.is_empty());
+        assert_eq!(again.capacity(), 64);
+        assert_eq!(again.as_ptr() as usize, buffer);
     }
 }
