@@ -191,11 +191,13 @@ impl DecisionLog {
     }
 
     /// An empty node list to fill with exactly `len` verdicts: the last one
-    /// let go when its size fits, a new one otherwise (decisions are kept
-    /// long, so none keeps spare capacity).
+    /// let go when it is large enough (cut to size in place), a new one
+    /// otherwise. Decisions are kept long, so none keeps spare capacity.
     pub fn verdict_list(&mut self, len: usize) -> Vec<NodeVerdict> {
-        if self.spare.capacity() == len {
-            return std::mem::take(&mut self.spare);
+        if self.spare.capacity() >= len {
+            let mut list = std::mem::take(&mut self.spare);
+            list.shrink_to(len);
+            return list;
         }
         Vec::with_capacity(len)
     }
@@ -257,8 +259,11 @@ mod tests {
         let again = log.verdict_list(3);
         assert!(again.is_empty());
         assert_eq!(again.as_ptr() as usize, buffer);
-        // A list of another size is new and exact.
+        // A larger list is cut to size; a smaller one is not used.
         log.recycle(again);
+        assert_eq!(log.verdict_list(2).capacity(), 2);
+        log.recycle(Vec::with_capacity(2));
         assert_eq!(log.verdict_list(5).capacity(), 5);
+        assert_eq!(log.spare.capacity(), 2, "kept for a later decision");
     }
 }
