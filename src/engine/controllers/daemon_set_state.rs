@@ -254,3 +254,82 @@ impl SetState {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::{PodCondition, PodSpec, PodStatus};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+    use crate::engine::api::meta;
+    use crate::engine::controllers::daemon_set::HASH_LABEL;
+
+    fn pod(name: &str, hash: &str, ready_since: Option<u64>) -> Pod {
+        let conditions = ready_since.map(|s| vec![PodCondition { type_: "Ready".into(), status: "True".into(), last_transition_time: Some(meta::api_time(VirtualTime::from_secs(s))), ..Default::default() }]);
+        Pod {
+            metadata: ObjectMeta { name: Some(name.into()), namespace: Some("kube-system".into()), labels: Some(BTreeMap::from([(HASH_LABEL.into(), hash.into())])), ..Default::default() },
+            spec: Some(PodSpec { node_name: Some("n1".into()), ..Default::default() }),
+            status: Some(PodStatus { phase: Some("Running".into()), conditions, ..Default::default() }),
+        }
+    }
+
+    fn inputs(min_ready: i32) -> SummaryInputs {
+        SummaryInputs { hash: "new".into(), generation: None, min_ready, surge: false, rolling: true }
+    }
+
+    #[test]
+    fn a_node_without_its_pod_is_actionable_and_one_with_it_is_not() {
+        let now = VirtualTime::from_secs(100);
+        let empty = summarise(Some((true, true)), &[], &inputs(0), now);
+        assert_eq!((empty.desired, empty.current, empty.actionable), (1, 0, true));
+        let p = pod("a", "new", Some(10));
+        let settled = summarise(Some((true, true)), &[&p], &inputs(0), now);
+        assert_eq!((settled.desired, settled.current, settled.ready, settled.available, settled.updated), (1, 1, 1, 1, 1));
+        assert!(!settled.actionable && !settled.volatile);
+        // A second pod is one too many; an out-of-date one is for the rolling update.
+        let q = pod("b", "new", None);
+        assert!(summarise(Some((true, true)), &[&p, &q], &inputs(0), now).actionable);
+        let old = pod("c", "old", Some(10));
+        let outdated = summarise(Some((true, true)), &[&old], &inputs(0), now);
+        assert!(outdated.actionable);
+        assert_eq!(outdated.updated, 0);
+        // Not wanted there: misscheduled, and its pod goes.
+        let unwanted = summarise(Some((false, false)), &[&p], &inputs(0), now);
+        assert_eq!((unwanted.desired, unwanted.misscheduled, unwanted.actionable), (0, 1, true));
+    }
+
+    #[test]
+    fn a_ready_pod_waiting_out_min_ready_seconds_is_volatile() {
+        let p = pod("a", "new", Some(95));
+        let early = summarise(Some((true, true)), &[&p], &inputs(10), VirtualTime::from_secs(100));
+        assert!(early.volatile);
+        assert_eq!((early.ready, early.available, early.unavailable), (1, 0, 1));
+        let later = summarise(Some((true, true)), &[&p], &inputs(10), VirtualTime::from_secs(105));
+        assert!(!later.volatile);
+        assert_eq!((later.available, later.unavailable), (1, 0));
+    }
+
+    #[test]
+    fn totals_follow_each_nodes_latest_summary() {
+        let mut state = SetState::default();
+        let k = ObjectKey::new("kube-system", "a");
+        state.claim(&k, Some("n1"));
+        assert!(state.dirty_nodes.contains("n1"));
+        state.dirty_nodes.clear();
+        // The pod moves to another node: both are looked at again.
+        state.claim(&k, Some("n2"));
+        assert_eq!(state.dirty_nodes.iter().map(String::as_str).collect::<Vec<_>>(), ["n1", "n2"]);
+        assert!(!state.node_pods.contains_key("n1"));
+        let want = NodeSummary { desired: 1, actionable: true, ..Default::default() };
+        state.set_summary("n1", want);
+        state.set_summary("n2", NodeSummary { desired: 1, current: 1, ..Default::default() });
+        assert_eq!((state.totals.desired, state.totals.current), (2, 1));
+        assert!(state.watched.contains("n1") && !state.watched.contains("n2"));
+        state.set_summary("n1", NodeSummary::default());
+        assert_eq!((state.totals.desired, state.totals.current), (1, 1));
+        assert!(state.watched.is_empty());
+        assert!(!state.summaries.contains_key("n1"), "a node with nothing left is forgotten");
+        assert!(state.unclaim(&k));
+        assert!(!state.unclaim(&k));
+    }
+}
