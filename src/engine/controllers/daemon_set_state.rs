@@ -231,7 +231,7 @@ impl SetState {
         let keys = self.node_pods.get(node).into_iter().flatten();
         let (fresh, held): (Vec<&ObjectKey>, Vec<&ObjectKey>) = keys.partition(|k| adopted.contains_key(*k));
         held.into_iter()
-            .filter_map(|k| cached(k))
+            .filter_map(&cached)
             .chain(fresh.into_iter().filter_map(|k| adopted.get(k)))
             .filter_map(|o| if let Object::Pod(p) = &**o { Some(&**p) } else { None })
             .filter(|p| !(matches!(util::pod_phase(p), "Succeeded" | "Failed") && util::is_terminating(p)))
