@@ -303,9 +303,19 @@ fn digest(payload: &Payload) -> u64 {
     h
 }
 
+/// File contents many pods share (a namespace's `ca.crt`), kept once; dead
+/// entries are pruned when the map doubles past its size after the last
+/// prune, so with many live contents (every pod's own token) an insert
+/// does not scan the whole map.
+struct SharedContents {
+    by_hash: BTreeMap<u64, std::rc::Weak<str>>,
+    prune_at: usize,
+}
+
+const SHARED_PRUNE_MIN: usize = 4096;
+
 thread_local! {
-    /// File contents many pods share (a namespace's `ca.crt`), kept once.
-    static SHARED: std::cell::RefCell<BTreeMap<u64, std::rc::Weak<str>>> = const { std::cell::RefCell::new(BTreeMap::new()) };
+    static SHARED: std::cell::RefCell<SharedContents> = const { std::cell::RefCell::new(SharedContents { by_hash: BTreeMap::new(), prune_at: SHARED_PRUNE_MIN }) };
 }
 
 /// The same contents as an earlier volume file, shared rather than copied.
@@ -315,13 +325,15 @@ fn shared_content(content: &str) -> std::rc::Rc<str> {
         h ^= b as u64;
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
-    SHARED.with(|m| {
-        let mut m = m.borrow_mut();
+    SHARED.with(|shared| {
+        let shared = &mut *shared.borrow_mut();
+        let m = &mut shared.by_hash;
         if let Some(rc) = m.get(&h).and_then(std::rc::Weak::upgrade).filter(|rc| &**rc == content) {
             return rc;
         }
-        if m.len() > 4096 {
+        if m.len() > shared.prune_at {
             m.retain(|_, w| w.strong_count() > 0);
+            shared.prune_at = (m.len() * 2).max(SHARED_PRUNE_MIN);
         }
         let rc: std::rc::Rc<str> = std::rc::Rc::from(content);
         m.insert(h, std::rc::Rc::downgrade(&rc));
