@@ -303,17 +303,19 @@ fn digest(payload: &Payload) -> u64 {
     h
 }
 
-/// Shared contents kept before the first sweep of those no file holds any more.
-const SHARED_SWEEP_FLOOR: usize = 4096;
+/// File contents many pods share (a namespace's `ca.crt`), kept once; dead
+/// entries are pruned when the map doubles past its size after the last
+/// prune, so with many live contents (every pod's own token) an insert
+/// does not scan the whole map.
+struct SharedContents {
+    by_hash: BTreeMap<u64, std::rc::Weak<str>>,
+    prune_at: usize,
+}
+
+const SHARED_PRUNE_MIN: usize = 4096;
 
 thread_local! {
-    /// File contents many pods share (a namespace's `ca.crt`), kept once, and
-    /// the size past which dead entries are swept. The limit doubles with
-    /// what survives a sweep, so a sweep is amortised over as many inserts
-    /// (sweeping whenever more than a fixed number lived made every new
-    /// file scan them all: quadratic in a 50,000-pod cluster).
-    static SHARED: std::cell::RefCell<(BTreeMap<u64, std::rc::Weak<str>>, usize)> =
-        const { std::cell::RefCell::new((BTreeMap::new(), SHARED_SWEEP_FLOOR)) };
+    static SHARED: std::cell::RefCell<SharedContents> = const { std::cell::RefCell::new(SharedContents { by_hash: BTreeMap::new(), prune_at: SHARED_PRUNE_MIN }) };
 }
 
 /// The same contents as an earlier volume file, shared rather than copied.
@@ -324,16 +326,17 @@ fn shared_content(content: &str) -> std::rc::Rc<str> {
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     SHARED.with(|shared| {
-        let (map, limit) = &mut *shared.borrow_mut();
-        if let Some(rc) = map.get(&h).and_then(std::rc::Weak::upgrade).filter(|rc| &**rc == content) {
+        let shared = &mut *shared.borrow_mut();
+        let m = &mut shared.by_hash;
+        if let Some(rc) = m.get(&h).and_then(std::rc::Weak::upgrade).filter(|rc| &**rc == content) {
             return rc;
         }
-        if map.len() > *limit {
-            map.retain(|_, w| w.strong_count() > 0);
-            *limit = (map.len() * 2).max(SHARED_SWEEP_FLOOR);
+        if m.len() > shared.prune_at {
+            m.retain(|_, w| w.strong_count() > 0);
+            shared.prune_at = (m.len() * 2).max(SHARED_PRUNE_MIN);
         }
         let rc: std::rc::Rc<str> = std::rc::Rc::from(content);
-        map.insert(h, std::rc::Rc::downgrade(&rc));
+        m.insert(h, std::rc::Rc::downgrade(&rc));
         rc
     })
 }
