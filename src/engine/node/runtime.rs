@@ -18,6 +18,7 @@
 //! they ignore SIGTERM (the book's Node.js kubia images).
 
 use std::collections::{BTreeMap, VecDeque};
+use std::rc::Rc;
 
 use indexmap::IndexMap;
 use k8s_openapi::jiff::{tz::TimeZone, Timestamp};
@@ -89,7 +90,8 @@ pub struct CachedImage {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogLine {
     pub time: VirtualTime,
-    pub text: String,
+    /// Shared with the process's timeline when the line had no marks to fill.
+    pub text: Rc<str>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -338,7 +340,8 @@ impl RuntimeContainer {
         };
         match effect {
             Effect::Log(text) => {
-                let text = shell::fill_marks(&text, &date_output(at), &mut |p| read(&self.root, &self.mounts, disk, p));
+                let marked = text.contains(shell::DATE_MARK) || text.contains(shell::FILE_MARK_OPEN);
+                let text = if marked { shell::fill_marks(&text, &date_output(at), &mut |p| read(&self.root, &self.mounts, disk, p)).into() } else { text };
                 self.push_log(at, text);
             }
             Effect::Put(path, mut inode) => {
@@ -413,7 +416,8 @@ impl RuntimeContainer {
         ViewMut { root: &mut self.root, mounts: &mut self.mounts, disk, now: wall_secs(now) }
     }
 
-    pub fn push_log(&mut self, time: VirtualTime, text: String) {
+    pub fn push_log(&mut self, time: VirtualTime, text: impl Into<Rc<str>>) {
+        let text = text.into();
         if self.logs.len() >= LOG_LINES_LIMIT {
             self.logs.pop_front();
             self.logs_dropped += 1;
@@ -903,7 +907,7 @@ mod tests {
         assert_eq!(disk.get("/vol/f").and_then(Inode::content), Some("one\ntwo\n"));
         disk.write("/vol/f", "changed\n", 0o644, 0);
         rt.advance(VirtualTime::from_secs(16), &mut disk);
-        let lines: Vec<&str> = rt.sandbox("a").unwrap().latest("c").unwrap().logs.iter().map(|l| l.text.as_str()).collect();
+        let lines: Vec<&str> = rt.sandbox("a").unwrap().latest("c").unwrap().logs.iter().map(|l| &*l.text).collect();
         assert_eq!(lines, vec!["one", "two", "changed"]);
     }
 

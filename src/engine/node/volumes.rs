@@ -86,7 +86,9 @@ struct Failure {
 /// One pod's volumes.
 #[derive(Clone, Debug, Default)]
 pub struct PodVolumes {
-    pub mounted: BTreeMap<String, Mounted>,
+    /// By volume name, in the order they were set up: a pod has few, and a
+    /// map's node would hold room for eleven for every pod on the node.
+    mounted: Vec<(String, Mounted)>,
     failures: BTreeMap<String, Failure>,
     /// When the pod's periodic sync next refreshes its projected volumes.
     pub next_refresh: Option<VirtualTime>,
@@ -99,7 +101,16 @@ impl PodVolumes {
     }
 
     pub fn all_mounted(&self, pod: &Pod) -> bool {
-        pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()).all(|v| self.mounted.contains_key(&v.name))
+        pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()).all(|v| self.mounted(&v.name).is_some())
+    }
+
+    /// The volume `name`, once set up.
+    pub fn mounted(&self, name: &str) -> Option<&Mounted> {
+        self.mounted.iter().find(|(n, _)| n == name).map(|(_, m)| m)
+    }
+
+    fn mounted_mut(&mut self, name: &str) -> Option<&mut Mounted> {
+        self.mounted.iter_mut().find(|(n, _)| n == name).map(|(_, m)| m)
     }
 }
 
@@ -303,25 +314,32 @@ fn digest(payload: &Payload) -> u64 {
     h
 }
 
+const SHARED_PRUNE_FLOOR: usize = 4096;
+
 thread_local! {
-    /// File contents many pods share (a namespace's `ca.crt`), kept once.
-    static SHARED: std::cell::RefCell<BTreeMap<u64, std::rc::Weak<str>>> = const { std::cell::RefCell::new(BTreeMap::new()) };
+    /// Text many pods share (a namespace's `ca.crt`, an image's start-up
+    /// lines), kept once.
+    /// With the size above which texts no longer in use are next dropped:
+    /// it doubles with what stays, so each text is passed over a bounded
+    /// number of times however many pods (each with its own token) run.
+    static SHARED: std::cell::RefCell<(BTreeMap<u64, std::rc::Weak<str>>, usize)> = const { std::cell::RefCell::new((BTreeMap::new(), SHARED_PRUNE_FLOOR)) };
 }
 
-/// The same contents as an earlier volume file, shared rather than copied.
-fn shared_content(content: &str) -> std::rc::Rc<str> {
+/// The same text as an earlier volume file or log line, shared rather than copied.
+pub(super) fn shared_content(content: &str) -> std::rc::Rc<str> {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in content.bytes() {
         h ^= b as u64;
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
-    SHARED.with(|m| {
-        let mut m = m.borrow_mut();
+    SHARED.with(|shared| {
+        let (m, prune_above) = &mut *shared.borrow_mut();
         if let Some(rc) = m.get(&h).and_then(std::rc::Weak::upgrade).filter(|rc| &**rc == content) {
             return rc;
         }
-        if m.len() > 4096 {
+        if m.len() > *prune_above {
             m.retain(|_, w| w.strong_count() > 0);
+            *prune_above = (2 * m.len()).max(SHARED_PRUNE_FLOOR);
         }
         let rc: std::rc::Rc<str> = std::rc::Rc::from(content);
         m.insert(h, std::rc::Rc::downgrade(&rc));
@@ -471,7 +489,7 @@ pub fn mount_all(state: &mut PodVolumes, pod: &Pod, vc: &mut VolumeContext) -> V
     let mut failed = Vec::new();
     // Borrowed: this runs on every pod sync.
     for v in pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()) {
-        if state.mounted.contains_key(&v.name) {
+        if state.mounted(&v.name).is_some() {
             continue;
         }
         if state.failures.get(&v.name).is_some_and(|f| f.retry_at > vc.now) {
@@ -480,7 +498,8 @@ pub fn mount_all(state: &mut PodVolumes, pod: &Pod, vc: &mut VolumeContext) -> V
         match set_up(pod, v, vc) {
             Ok(m) => {
                 state.failures.remove(&v.name);
-                state.mounted.insert(v.name.clone(), m);
+                state.mounted.reserve_exact(1);
+                state.mounted.push((v.name.clone(), m));
             }
             Err(e) => {
                 let backoff_ms = state.failures.get(&v.name).map_or(MOUNT_BACKOFF_INITIAL_MS, |f| (f.backoff_ms * 2).min(MOUNT_BACKOFF_MAX_MS));
@@ -499,7 +518,7 @@ pub fn refresh(state: &mut PodVolumes, pod: &Pod, vc: &mut VolumeContext) -> Vec
     let mut failed = Vec::new();
     // Borrowed: this runs on every pod sync.
     for v in pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()) {
-        let Some(m) = state.mounted.get(&v.name).cloned() else { continue };
+        let Some(m) = state.mounted(&v.name).cloned() else { continue };
         if !m.atomic {
             continue;
         }
@@ -511,7 +530,7 @@ pub fn refresh(state: &mut PodVolumes, pod: &Pod, vc: &mut VolumeContext) -> Vec
         match payload_of(pod, v, vc, issued) {
             Ok(payload) if digest(&payload) != m.payload => {
                 atomic_write(vc.disk, &m.path, &payload, vc.now, vc.rng);
-                if let Some(entry) = state.mounted.get_mut(&v.name) {
+                if let Some(entry) = state.mounted_mut(&v.name) {
                     entry.payload = digest(&payload);
                     entry.token_issued = m.token_issued.map(|_| issued);
                 }
@@ -668,7 +687,7 @@ pub fn container_mounts(pod: &Pod, container: &Container, state: &PodVolumes, di
     let device = "/dev/sda1";
     let mut cri: Vec<Mount> = Vec::new();
     for vm in container.volume_mounts.iter().flatten() {
-        let Some(m) = state.mounted.get(&vm.name) else {
+        let Some(m) = state.mounted(&vm.name) else {
             return Err(format!("cannot find volume \"{}\" to mount into container \"{}\"", vm.name, container.name));
         };
         let mut sub = vm.sub_path.clone().unwrap_or_default();
