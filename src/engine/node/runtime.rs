@@ -344,7 +344,8 @@ impl RuntimeContainer {
                 let text = if marked { shell::fill_marks(&text, &date_output(at), &mut |p| read(&self.root, &self.mounts, disk, p)).into() } else { text };
                 self.push_log(at, text);
             }
-            Effect::Put(path, mut inode) => {
+            Effect::Put(path, inode) => {
+                let mut inode = *inode;
                 if let Kind::File(content) = &inode.kind {
                     if content.contains(shell::DATE_MARK) || content.contains(shell::FILE_MARK_OPEN) {
                         let filled = shell::fill_marks(content, &date_output(at), &mut |p| read(&self.root, &self.mounts, disk, p));
@@ -692,6 +693,9 @@ impl Runtime {
         };
         let failed = exit.as_ref().and_then(|e| e.message.clone());
         let base = setup.base.unwrap_or_else(|| images::base_of(&image));
+        // The lines a process prints as it starts are known now: the log
+        // (kept for the container's life) gets room for exactly those.
+        let first_lines = process.program.timeline.iter().take_while(|t| t.at_ms == 0).filter(|t| matches!(t.effect, Effect::Log(_))).count().min(LOG_LINES_LIMIT);
         let container = RuntimeContainer {
             id: id.clone(),
             name: name.to_string(),
@@ -706,7 +710,7 @@ impl Runtime {
             stop_requested: None,
             stop_deadline: None,
             http_requests: 0,
-            logs: VecDeque::new(),
+            logs: VecDeque::with_capacity(first_lines),
             logs_dropped: 0,
             root: setup.root,
             mounts: setup.mounts,

@@ -57,8 +57,9 @@ pub enum Effect {
     /// A line on stdout/stderr (the container log); may hold date and file
     /// marks. Shared with the log line it becomes when it has none.
     Log(Rc<str>),
-    /// A file, directory or link written at an absolute container path.
-    Put(String, Inode),
+    /// A file, directory or link written at an absolute container path
+    /// (boxed: the rare large variant would widen every log line's entry).
+    Put(String, Box<Inode>),
     Delete(String),
     /// Prints the files' contents as they are when it happens.
     Cat { paths: Vec<String>, busybox: bool },
@@ -838,7 +839,7 @@ impl Files for Recorder<'_> {
     }
     fn put(&mut self, path: &str, inode: Inode) -> Result<(), Errno> {
         self.inner.put(path, inode.clone())?;
-        self.log.push(Effect::Put(path.to_string(), inode));
+        self.log.push(Effect::Put(path.to_string(), Box::new(inode)));
         Ok(())
     }
     fn delete(&mut self, path: &str) -> Result<(), Errno> {
