@@ -903,7 +903,7 @@ mod tests {
         rt.run_sandbox("a", "default", "a", VirtualTime::ZERO, &mut rng);
         let img = images::parse_image("busybox").unwrap();
         let mut s = setup();
-        s.mounts.push(Mount::disk("/data", "/vol", false, "/dev/sda1", "ext4"));
+        s.mounts.push(Mount::disk("/data", "/vol", false));
         s.root.upper.mkdir_all("/data", 0o755, 0);
         let process = spec_in("echo one > /data/f; sleep 5; echo two >> /data/f; while true; do cat /data/f; sleep 10; done", &s, &disk);
         rt.start_container("a", "c", 0, img, s, Ok(process), VirtualTime::ZERO, &mut rng).unwrap();

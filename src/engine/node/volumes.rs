@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::{Container, KeyToPath, Pod, Volume};
 use k8s_openapi::jiff::{tz::TimeZone, Timestamp};
 
-use super::container_fs::{self as cfs, Files, Mount, MountSource, RootFs};
+use super::container_fs::{self as cfs, Files, Mount, MountKind, MountSource, RootFs};
 use super::env;
 use super::filesystem::{join, normalize, Errno, Fs, Inode, Kind};
 use super::object_cache::ObjectCache;
@@ -684,7 +684,6 @@ pub fn container_mounts(pod: &Pod, container: &Container, state: &PodVolumes, di
     let uid = pod.metadata.uid.clone().unwrap_or_default();
     let dir = pod_dir(&uid);
     let secs = wall_secs(now);
-    let device = "/dev/sda1";
     let mut cri: Vec<Mount> = Vec::new();
     for vm in container.volume_mounts.iter().flatten() {
         let Some(m) = state.mounted(&vm.name) else {
@@ -701,7 +700,7 @@ pub fn container_mounts(pod: &Pod, container: &Container, state: &PodVolumes, di
             return Err(format!("unable to provision SubPath `{sub}`: must not contain '..'"));
         }
         let read_only = vm.read_only.unwrap_or(false) || m.read_only;
-        let (fs_type, dev, options) = if m.tmpfs { ("tmpfs", "tmpfs", "relatime") } else { ("ext4", device, "relatime") };
+        let kind = if m.tmpfs { &MountKind::TMPFS_VOLUME } else { &MountKind::DISK };
         let source = if sub.is_empty() {
             MountSource::Disk(m.path.clone())
         } else if m.atomic {
@@ -731,31 +730,31 @@ pub fn container_mounts(pod: &Pod, container: &Container, state: &PodVolumes, di
             }
             MountSource::Disk(at)
         };
-        cri.push(Mount { path: normalize("/", &vm.mount_path), source, read_only, device: dev, fs_type, options });
+        cri.push(Mount { path: normalize("/", &vm.mount_path), source, read_only, kind });
     }
     let own_hosts = container.volume_mounts.iter().flatten().any(|m| normalize("/", &m.mount_path) == "/etc/hosts");
     if !own_hosts && disk.get(&format!("{dir}/etc-hosts")).is_some() {
-        cri.push(Mount::disk("/etc/hosts", &format!("{dir}/etc-hosts"), false, device, "ext4"));
+        cri.push(Mount::disk("/etc/hosts", &format!("{dir}/etc-hosts"), false));
     }
     let term_log = format!("{dir}/containers/{}/{}", container.name, super::images::stable_hex(&format!("{uid}/{}/{secs}", container.name), 8));
     disk.insert(&term_log, Inode::file("", 0o666, secs));
     let term_path = container.termination_message_path.clone().filter(|p| !p.is_empty()).unwrap_or_else(|| "/dev/termination-log".into());
-    cri.push(Mount::disk(&term_path, &term_log, false, device, "ext4"));
+    cri.push(Mount::disk(&term_path, &term_log, false));
     if disk.get(&format!("{dir}/etc-hostname")).is_some() {
-        cri.push(Mount::disk("/etc/hostname", &format!("{dir}/etc-hostname"), false, device, "ext4"));
-        cri.push(Mount::disk("/etc/resolv.conf", &format!("{dir}/resolv.conf"), false, device, "ext4"));
+        cri.push(Mount::disk("/etc/hostname", &format!("{dir}/etc-hostname"), false));
+        cri.push(Mount::disk("/etc/resolv.conf", &format!("{dir}/resolv.conf"), false));
     }
-    cri.push(Mount { path: "/dev/shm".into(), source: MountSource::Private(Fs::new()), read_only: false, device: "shm", fs_type: "tmpfs", options: "nosuid,nodev,noexec,relatime,size=65536k" });
+    cri.push(Mount { path: "/dev/shm".into(), source: MountSource::Private(Fs::new()), read_only: false, kind: &MountKind::SHM });
     // Parents are mounted before children (containerd orders by depth).
     cri.sort_by_key(|m| m.path.matches('/').count());
     let (dev, proc, sys) = pseudo_trees();
     let mut mounts = vec![
-        Mount { path: "/proc".into(), source: MountSource::Snapshot(proc), read_only: false, device: "proc", fs_type: "proc", options: "nosuid,nodev,noexec,relatime" },
-        Mount { path: "/dev".into(), source: MountSource::Snapshot(dev), read_only: false, device: "tmpfs", fs_type: "tmpfs", options: "nosuid,size=65536k,mode=755" },
-        Mount { path: "/dev/pts".into(), source: MountSource::Private(Fs::new()), read_only: false, device: "devpts", fs_type: "devpts", options: "nosuid,noexec,relatime,gid=5,mode=620,ptmxmode=666" },
-        Mount { path: "/dev/mqueue".into(), source: MountSource::Private(Fs::new()), read_only: false, device: "mqueue", fs_type: "mqueue", options: "nosuid,nodev,noexec,relatime" },
-        Mount { path: "/sys".into(), source: MountSource::Snapshot(sys), read_only: true, device: "sysfs", fs_type: "sysfs", options: "nosuid,nodev,noexec,relatime" },
-        Mount { path: "/sys/fs/cgroup".into(), source: MountSource::Private(Fs::new()), read_only: true, device: "cgroup", fs_type: "cgroup2", options: "nosuid,nodev,noexec,relatime" },
+        Mount { path: "/proc".into(), source: MountSource::Snapshot(proc), read_only: false, kind: &MountKind::PROC },
+        Mount { path: "/dev".into(), source: MountSource::Snapshot(dev), read_only: false, kind: &MountKind::DEV },
+        Mount { path: "/dev/pts".into(), source: MountSource::Private(Fs::new()), read_only: false, kind: &MountKind::DEVPTS },
+        Mount { path: "/dev/mqueue".into(), source: MountSource::Private(Fs::new()), read_only: false, kind: &MountKind::MQUEUE },
+        Mount { path: "/sys".into(), source: MountSource::Snapshot(sys), read_only: true, kind: &MountKind::SYSFS },
+        Mount { path: "/sys/fs/cgroup".into(), source: MountSource::Private(Fs::new()), read_only: true, kind: &MountKind::CGROUP },
     ];
     for m in &mut mounts {
         if let MountSource::Private(fs) = &mut m.source {
@@ -789,9 +788,7 @@ pub fn container_mounts(pod: &Pod, container: &Container, state: &PodVolumes, di
         path: "/".into(),
         source: MountSource::Private(Fs::new()),
         read_only: root.read_only,
-        device: "overlay",
-        fs_type: "overlay",
-        options: "relatime,lowerdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/25/fs:/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/24/fs,upperdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/139/fs,workdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/139/work",
+        kind: &MountKind::OVERLAY,
     };
     mounts.insert(0, overlay);
     // Kept for the container's life: no spare capacity.
