@@ -38,9 +38,10 @@ Usage:
       Verify lessons (all built-in ones when no FILE is named): run the setup,
       then for each step check that its check fails, run its solution, and
       check that the check then holds. Exit 1 if any lesson fails.
-  miniplane bench --nodes N --pods M [--seed N]
+  miniplane bench --nodes N --pods M [--seed N] [--schedule-only]
       Build an N-node cluster, create Deployments totalling M replicas, run until
       every pod is Running, and print the figures; the last line is JSON.
+      --schedule-only stops once the scheduler has bound every pod.
   miniplane bench-store [--writes N] [--watchers W]
       Write N Lease renewals and N pod status changes through the API server
       with W watchers draining their watches, and print writes per second;
@@ -94,11 +95,12 @@ struct Options {
     jobs: usize,
     writes: usize,
     watchers: usize,
+    schedule_only: bool,
     positional: Vec<String>,
 }
 
 fn parse_options(args: &[String]) -> Result<Options, String> {
-    let mut opts = Options { seed: 1, profile: ProfileKind::Default, nodes: 0, pods: 0, check: false, print: false, seeds: 0, steps: 40, from: 1, jobs: 1, writes: 200_000, watchers: 100, positional: Vec::new() };
+    let mut opts = Options { seed: 1, profile: ProfileKind::Default, nodes: 0, pods: 0, check: false, print: false, seeds: 0, steps: 40, from: 1, jobs: 1, writes: 200_000, watchers: 100, schedule_only: false, positional: Vec::new() };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let (name, inline) = match arg.split_once('=') {
@@ -117,6 +119,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
             "--nodes" => opts.nodes = value("--nodes")?.parse().map_err(|_| "--nodes takes a whole number".to_string())?,
             "--pods" => opts.pods = value("--pods")?.parse().map_err(|_| "--pods takes a whole number".to_string())?,
             "--check" => opts.check = true,
+            "--schedule-only" => opts.schedule_only = true,
             "--print" => opts.print = true,
             "--seeds" => opts.seeds = value("--seeds")?.parse().map_err(|_| "--seeds takes a whole number".to_string())?,
             "--steps" => opts.steps = value("--steps")?.parse().map_err(|_| "--steps takes a whole number".to_string())?,
@@ -374,7 +377,7 @@ fn bench_command(args: &[String]) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match bench(opts.nodes, opts.pods, opts.seed) {
+    match bench(opts.nodes, opts.pods, opts.seed, opts.schedule_only) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("miniplane: bench failed: {e}");
@@ -388,12 +391,15 @@ fn bench_command(args: &[String]) -> ExitCode {
 ///    controllers create every pod; B. the scheduler starts and binds them
 ///    all at one virtual instant; C. the kubelets start and run virtual time
 ///    until every pod is Running. "All running" is A + B + C in wall time.
-fn bench(nodes: usize, pods: usize, seed: u64) -> Result<(), String> {
+/// With `schedule_only` it stops after B.
+fn bench(nodes: usize, pods: usize, seed: u64, schedule_only: bool) -> Result<(), String> {
     let boot_start = Instant::now();
+    let boot_cpu_start = cpu_s();
     let mut cluster = Cluster::new(Profile::scaled(nodes), seed);
     cluster.sim.activity.enabled = false;
     let boot_s = boot_start.elapsed().as_secs_f64();
-    eprintln!("booted {nodes} nodes in {boot_s:.2} s wall");
+    let boot_cpu = cpu_s() - boot_cpu_start;
+    eprintln!("booted {nodes} nodes in {boot_s:.2} s wall, {boot_cpu:.2} s of CPU");
 
     let kubelets: Vec<String> = cluster.sim.node_names().iter().map(|n| format!("kubelet/{n}")).collect();
     cluster.sim.stop("scheduler")?;
@@ -421,17 +427,28 @@ fn bench(nodes: usize, pods: usize, seed: u64) -> Result<(), String> {
     eprintln!("phase A: {pods} pods created in {a_s:.2} s wall, {} writes", writes_b - writes_a);
 
     let phase_b = Instant::now();
+    let cpu_b = cpu_s();
     cluster.sim.start("scheduler")?;
     cluster.sim.settle();
     let b_s = phase_b.elapsed().as_secs_f64();
+    let b_cpu = cpu_s() - cpu_b;
     let writes_c = cluster.sim.api.writes;
     let (_, bound, _) = count_pods(&cluster);
-    eprintln!("phase B: {bound} pods bound in {b_s:.2} s wall, {} writes", writes_c - writes_b);
+    eprintln!("phase B: {bound} pods bound in {b_s:.2} s wall ({b_cpu:.2} s of CPU), {} writes", writes_c - writes_b);
     if bound < pods {
         return Err(format!("scheduler bound {bound} of {pods} pods"));
     }
+    if schedule_only {
+        let rate = if b_s > 0.0 { pods as f64 / b_s } else { f64::INFINITY };
+        let rate_cpu = if b_cpu > 0.0 { pods as f64 / b_cpu } else { f64::INFINITY };
+        println!("nodes: {nodes}, pods: {pods}");
+        println!("scheduler: {rate:.0} pods/s ({pods} pods bound in {b_s:.2} s wall), {rate_cpu:.0} pods per CPU second ({b_cpu:.2} s of CPU)");
+        println!("{{\"nodes\":{nodes},\"pods\":{pods},\"schedule_pods_per_s\":{rate:.0},\"schedule_pods_per_cpu_s\":{rate_cpu:.0}}}");
+        return Ok(());
+    }
 
     let phase_c = Instant::now();
+    let cpu_c = cpu_s();
     for k in &kubelets {
         cluster.sim.start(k)?;
     }
@@ -441,7 +458,7 @@ fn bench(nodes: usize, pods: usize, seed: u64) -> Result<(), String> {
         cluster.sim.run_for_ms(1000);
         (_, _, running) = count_pods(&cluster);
         if cluster.now().as_millis() % 10_000 < 1_000 {
-            eprintln!("  virtual {}: {running} running, {:.1} s wall", cluster.now(), phase_c.elapsed().as_secs_f64());
+            eprintln!("  virtual {}: {running} running, {:.1} s wall, {:.1} s of CPU", cluster.now(), phase_c.elapsed().as_secs_f64(), cpu_s() - cpu_c);
         }
         if running >= pods || cluster.now() >= deadline {
             break;
@@ -476,7 +493,7 @@ fn bench(nodes: usize, pods: usize, seed: u64) -> Result<(), String> {
         all_writes as f64 / pods as f64
     );
     println!("scheduler: {rate:.0} pods/s ({pods} pods bound in {b_s:.2} s)");
-    println!("all running: {all_running:.2} s wall (create {a_s:.2} + schedule {b_s:.2} + start {c_s:.2}), {cpu_running:.2} s of CPU; boot {boot_s:.2} s");
+    println!("all running: {all_running:.2} s wall (create {a_s:.2} + schedule {b_s:.2} + start {c_s:.2}), {cpu_running:.2} s of CPU; boot {boot_s:.2} s ({boot_cpu:.2} s of CPU)");
     println!("peak memory: {mem:.0} MiB ({bytes_per_pod:.0} bytes per pod)");
     println!(
         "{{\"nodes\":{nodes},\"pods\":{pods},\"schedule_pods_per_s\":{rate:.0},\"all_running_wall_s\":{all_running:.3},\"peak_mem_mib\":{mem:.0},\"bytes_per_pod\":{bytes_per_pod:.0}}}"

@@ -144,6 +144,8 @@ pub struct ApiServer {
     watches: BTreeMap<WatchId, Watch>,
     by_resource: BTreeMap<ResourceId, BTreeSet<WatchId>>,
     pods_by_node: HashMap<String, BTreeSet<WatchId>>,
+    /// Each component's open watches, so stopping one does not scan every watch.
+    watches_of: HashMap<ComponentId, BTreeSet<WatchId>>,
     /// Stored pods' keys by `spec.nodeName`, so a kubelet's list of its
     /// node's pods does not read every pod in the cluster.
     stored_pods_on_node: HashMap<String, BTreeSet<String>>,
@@ -185,6 +187,7 @@ impl ApiServer {
             watches: BTreeMap::new(),
             by_resource: BTreeMap::new(),
             pods_by_node: HashMap::new(),
+            watches_of: HashMap::new(),
             stored_pods_on_node: HashMap::new(),
             next_watch: 1,
             ready: BTreeSet::new(),
@@ -293,6 +296,7 @@ impl ApiServer {
         self.watches.clear();
         self.by_resource.clear();
         self.pods_by_node.clear();
+        self.watches_of.clear();
         self.delayed.clear();
     }
 
@@ -543,6 +547,7 @@ impl ApiServer {
             self.by_resource.entry(query.resource).or_default().insert(id);
         }
         self.watches.insert(id, Watch { owner, query, queue: VecDeque::new() });
+        self.watches_of.entry(owner).or_default().insert(id);
         Ok(id)
     }
 
@@ -572,6 +577,12 @@ impl ApiServer {
 
     pub fn close_watch(&mut self, id: WatchId) {
         if let Some(w) = self.watches.remove(&id) {
+            if let Some(set) = self.watches_of.get_mut(&w.owner) {
+                set.remove(&id);
+                if set.is_empty() {
+                    self.watches_of.remove(&w.owner);
+                }
+            }
             if let Some(node) = w.query.fields.node_name_term() {
                 if let Some(set) = self.pods_by_node.get_mut(node) {
                     set.remove(&id);
@@ -585,7 +596,7 @@ impl ApiServer {
 
     /// Closes every watch a component holds (its process ended).
     pub fn close_watches_of(&mut self, owner: ComponentId) {
-        let ids: Vec<WatchId> = self.watches.iter().filter(|(_, w)| w.owner == owner).map(|(id, _)| *id).collect();
+        let ids: Vec<WatchId> = self.watches_of.get(&owner).map(|set| set.iter().copied().collect()).unwrap_or_default();
         for id in ids {
             self.close_watch(id);
         }

@@ -25,6 +25,7 @@ use crate::engine::sim::Ctx;
 
 use super::deployment::template_hash;
 use super::pod_control::{can_adopt, Expectations, PodControl};
+use super::daemon_set_state::{summarise, NodeEntry, NodeSummary, SetState, SummaryInputs};
 use super::{history, util};
 use super::{Cache, Changes, Reconciler, WorkLoop};
 
@@ -135,7 +136,7 @@ fn generation_of(ds: &DaemonSet) -> Option<i64> {
 }
 
 /// At the current template: the hash label matches, or the generation does (`IsPodUpdated`).
-fn is_updated(pod: &Pod, hash: &str, generation: Option<i64>) -> bool {
+pub(super) fn is_updated(pod: &Pod, hash: &str, generation: Option<i64>) -> bool {
     let labels = pod.metadata.labels.as_ref();
     let label = |k: &str| labels.and_then(|l| l.get(k)).map(String::as_str);
     (!hash.is_empty() && label(HASH_LABEL) == Some(hash)) || generation.is_some_and(|g| label(GENERATION_LABEL) == Some(g.to_string().as_str()))
@@ -154,7 +155,7 @@ fn scaled_up(value: Option<&IntOrString>, total: i32) -> i32 {
 }
 
 /// Oldest first, running before pending among equals (`podByCreationTimestampAndPhase`).
-fn by_age(a: &&Pod, b: &&Pod) -> std::cmp::Ordering {
+pub(super) fn by_age(a: &&Pod, b: &&Pod) -> std::cmp::Ordering {
     let created = |p: &Pod| util::time_of(p.metadata.creation_timestamp.as_ref());
     let pending = |p: &Pod| util::pod_phase(p) != "Running";
     created(a).cmp(&created(b)).then_with(|| pending(a).cmp(&pending(b))).then_with(|| a.metadata.name.cmp(&b.metadata.name))
@@ -200,37 +201,12 @@ pub struct DaemonSetController {
     expectations: Expectations,
     nodes_seen: HashMap<String, String>,
     failed_backoff: HashMap<(ObjectKey, String), Backoff>,
-    placements: HashMap<ObjectKey, Placements>,
+    /// Per daemon set: its claimed pods by node and each node's summary ([`SetState`]).
+    states: HashMap<ObjectKey, SetState>,
+    /// Which set holds each claimed pod, so a pod that leaves it is looked at again.
+    held_by: HashMap<ObjectKey, ObjectKey>,
     /// What a sync read of each daemon pod when last seen ([`pod_fingerprint`]), by pod uid.
     pods_seen: HashMap<String, u64>,
-}
-
-/// Where one daemon set's pods should run, per node, remembered until the
-/// node (its resourceVersion) or the template (the set's generation)
-/// changes: a sync reads every node, and most syncs follow a pod's change,
-/// not a node's, so the answer rarely needs working out again.
-#[derive(Default)]
-struct Placements {
-    template: (Option<String>, Option<i64>),
-    by_node: HashMap<String, (String, (bool, bool))>,
-}
-
-/// Every node, in name order, with whether a daemon pod should run there
-/// and whether one there may stay ([`should_run`]).
-struct NodePlan<'a> {
-    nodes: Vec<&'a Node>,
-    placement: Vec<(bool, bool)>,
-}
-
-impl<'a> NodePlan<'a> {
-    fn name(&self, i: usize) -> &'a str {
-        self.nodes[i].metadata.name.as_deref().unwrap_or("")
-    }
-
-    /// The placement on a node by name (the nodes are in name order, as the cache keeps them).
-    fn placement_of(&self, name: &str) -> Option<(bool, bool)> {
-        self.nodes.binary_search_by(|n| n.metadata.name.as_deref().unwrap_or("").cmp(name)).ok().map(|i| self.placement[i])
-    }
 }
 
 impl Default for DaemonSetController {
@@ -238,9 +214,6 @@ impl Default for DaemonSetController {
         Self::new()
     }
 }
-
-/// One daemon set's pods by the node they are for.
-type PodsByNode<'a> = BTreeMap<&'a str, Vec<&'a Pod>>;
 
 impl DaemonSetController {
     pub fn new() -> Self {
@@ -250,7 +223,8 @@ impl DaemonSetController {
             expectations: Expectations::default(),
             nodes_seen: HashMap::new(),
             failed_backoff: HashMap::new(),
-            placements: HashMap::new(),
+            states: HashMap::new(),
+            held_by: HashMap::new(),
             pods_seen: HashMap::new(),
         }
     }
@@ -261,7 +235,8 @@ impl DaemonSetController {
             if ev.kind == WatchEventType::Deleted {
                 self.expectations.forget(&key);
                 self.failed_backoff.retain(|(k, _), _| *k != key);
-                self.placements.remove(&key);
+                self.states.remove(&key);
+                self.held_by.retain(|_, set| *set != key);
             } else {
                 self.work.queue.add(key);
             }
@@ -270,34 +245,38 @@ impl DaemonSetController {
         for ev in changes.of(ids::pods()) {
             let Object::Pod(pod) = &*ev.object else { continue };
             let ns = pod.metadata.namespace.clone().unwrap_or_default();
+            let pod_key = ObjectKey::of(&ev.object);
+            let mut dirty_for: Vec<ObjectKey> = Vec::new();
             match meta::controller_of(pod.metadata.owner_references.as_ref()) {
                 Some(owner) if owner.kind == "DaemonSet" => {
                     let key = ObjectKey::new(ns, owner.name.clone());
-                    if !sets.get(&key).is_some_and(|s| s.meta().uid.as_deref() == Some(owner.uid.as_str())) {
-                        continue;
-                    }
-                    match ev.kind {
-                        WatchEventType::Added if pod.metadata.deletion_timestamp.is_none() => self.expectations.creation_observed(&key),
-                        _ if ev.kind == WatchEventType::Deleted || util::is_terminating(pod) => {
-                            self.expectations.deletion_observed(&key, pod.metadata.uid.as_deref().unwrap_or(""))
+                    if sets.get(&key).is_some_and(|s| s.meta().uid.as_deref() == Some(owner.uid.as_str())) {
+                        match ev.kind {
+                            WatchEventType::Added if pod.metadata.deletion_timestamp.is_none() => self.expectations.creation_observed(&key),
+                            _ if ev.kind == WatchEventType::Deleted || util::is_terminating(pod) => {
+                                self.expectations.deletion_observed(&key, pod.metadata.uid.as_deref().unwrap_or(""))
+                            }
+                            _ => {}
                         }
-                        _ => {}
-                    }
-                    let uid = pod.metadata.uid.clone().unwrap_or_default();
-                    if ev.kind == WatchEventType::Deleted {
-                        self.pods_seen.remove(&uid);
-                    } else {
-                        // An update that changes nothing a sync reads (most
-                        // of a pod's status) leaves the set's outcome as it
-                        // was: no sync, which at thousands of nodes reads
-                        // every node again.
-                        let print = pod_fingerprint(pod);
-                        if ev.kind == WatchEventType::Modified && self.pods_seen.get(&uid) == Some(&print) {
-                            continue;
+                        let uid = pod.metadata.uid.clone().unwrap_or_default();
+                        let mut unchanged = false;
+                        if ev.kind == WatchEventType::Deleted {
+                            self.pods_seen.remove(&uid);
+                        } else {
+                            // An update that changes nothing a sync reads (most
+                            // of a pod's status) leaves the set's outcome as it
+                            // was: no sync.
+                            let print = pod_fingerprint(pod);
+                            unchanged = ev.kind == WatchEventType::Modified && self.pods_seen.get(&uid) == Some(&print);
+                            if !unchanged {
+                                self.pods_seen.insert(uid, print);
+                            }
                         }
-                        self.pods_seen.insert(uid, print);
+                        if !unchanged {
+                            self.work.queue.add(key.clone());
+                            dirty_for.push(key);
+                        }
                     }
-                    self.work.queue.add(key);
                 }
                 Some(_) => {}
                 None if ev.kind != WatchEventType::Deleted => {
@@ -305,61 +284,123 @@ impl DaemonSetController {
                         if let Object::DaemonSet(ds) = &**o {
                             if Selector::from_api(&ds.spec.clone().unwrap_or_default().selector).matches(pod.metadata.labels.as_ref()) {
                                 self.work.queue.add(ObjectKey::of(o));
+                                dirty_for.push(ObjectKey::of(o));
                             }
                         }
                     }
                 }
                 None => {}
             }
+            // A pod that left the set that held it is looked at there too.
+            if let Some(holder) = self.held_by.get(&pod_key) {
+                dirty_for.push(holder.clone());
+            }
+            for set in dirty_for {
+                if let Some(state) = self.states.get_mut(&set) {
+                    state.dirty_pods.insert(pod_key.clone());
+                }
+            }
         }
-        // A node that joins, leaves, or changes what may run on it: every daemon set looks again.
-        let mut node_changed = false;
+        // A node that joins, leaves, or changes what may run on it: every daemon set looks again, at that node.
+        let mut changed_nodes: Vec<String> = Vec::new();
         for ev in changes.of(ids::nodes()) {
             let Object::Node(node) = &*ev.object else { continue };
             let name = node.metadata.name.clone().unwrap_or_default();
             if ev.kind == WatchEventType::Deleted {
-                node_changed |= self.nodes_seen.remove(&name).is_some();
+                if self.nodes_seen.remove(&name).is_some() {
+                    changed_nodes.push(name);
+                }
                 continue;
             }
             let print = node_fingerprint(node);
             if self.nodes_seen.get(&name) != Some(&print) {
-                self.nodes_seen.insert(name, print);
-                node_changed = true;
+                self.nodes_seen.insert(name.clone(), print);
+                changed_nodes.push(name);
             }
         }
-        if node_changed {
+        if !changed_nodes.is_empty() {
             for o in sets.items() {
                 self.work.queue.add(ObjectKey::of(o));
+            }
+            for state in self.states.values_mut() {
+                state.dirty_nodes.extend(changed_nodes.iter().cloned());
             }
         }
     }
 
-    /// The daemon set's pods, adopting matching orphans (`getDaemonPods`).
-    fn claim_pods(&mut self, ctx: &mut Ctx, cache: &Cache, key: &ObjectKey, ds: &DaemonSet, obj: &Object) -> Vec<Rc<Object>> {
+    /// Claims the pods that changed since the last sync, adopting matching
+    /// orphans and releasing pods that no longer match (`getDaemonPods`,
+    /// for the pods whose answer may have changed: the others' stands);
+    /// returns the pods adopted now.
+    fn claim_pods(&mut self, ctx: &mut Ctx, cache: &Cache, key: &ObjectKey, ds: &DaemonSet, obj: &Object, state: &mut SetState) -> BTreeMap<ObjectKey, Rc<Object>> {
         let uid = ds.metadata.uid.clone().unwrap_or_default();
         let selector = Selector::from_api(&ds.spec.clone().unwrap_or_default().selector);
         let pods = cache.of(ids::pods());
-        let mut out = Vec::new();
-        let mut adoptable = Vec::new();
-        for o in pods.controlled_by(&uid).into_iter().chain(pods.orphans_in(&key.namespace)) {
-            let Object::Pod(p) = &*o else { continue };
-            let matches = selector.matches(p.metadata.labels.as_ref());
-            let controlled = meta::controller_of(p.metadata.owner_references.as_ref()).is_some();
-            match (controlled, matches) {
-                (true, true) => out.push(o.clone()),
-                (true, false) => self.pods.release(ctx, p, &uid),
-                (false, true) if ds.metadata.deletion_timestamp.is_none() && p.metadata.deletion_timestamp.is_none() => adoptable.push(p.clone()),
-                _ => {}
+        let mut controlled: Vec<&Pod> = Vec::new();
+        let mut orphans: Vec<&Pod> = Vec::new();
+        for k in std::mem::take(&mut state.dirty_pods) {
+            let pod = match pods.get(&k).map(|o| &**o) {
+                Some(Object::Pod(p)) => p,
+                _ => {
+                    self.unclaim(state, &k);
+                    continue;
+                }
+            };
+            match meta::controller_of(pod.metadata.owner_references.as_ref()) {
+                Some(c) if c.uid == uid => controlled.push(pod),
+                Some(_) => {
+                    self.unclaim(state, &k);
+                }
+                None => orphans.push(pod),
             }
         }
-        if !adoptable.is_empty() && can_adopt(ctx, ids::daemon_sets(), key, &uid) {
-            for p in adoptable {
-                if let Some(adopted) = self.pods.adopt(ctx, obj, &p) {
-                    out.push(Rc::new(Object::Pod(Box::new(adopted))));
+        // Upstream's order: the set's own pods, then the orphans, each in key order.
+        let mut adoptable = Vec::new();
+        for p in controlled.into_iter().chain(orphans) {
+            let k = ObjectKey::new(p.metadata.namespace.clone().unwrap_or_default(), p.metadata.name.clone().unwrap_or_default());
+            let matches = selector.matches(p.metadata.labels.as_ref());
+            let ours = meta::controller_of(p.metadata.owner_references.as_ref()).is_some();
+            match (ours, matches) {
+                (true, true) => {
+                    state.claim(&k, target_node_of(p));
+                    self.held_by.insert(k, key.clone());
+                }
+                (true, false) => {
+                    self.pods.release(ctx, p, &uid);
+                    self.unclaim(state, &k);
+                    state.dirty_pods.insert(k);
+                }
+                (false, true) => {
+                    self.unclaim(state, &k);
+                    if ds.metadata.deletion_timestamp.is_none() && p.metadata.deletion_timestamp.is_none() {
+                        adoptable.push(p);
+                    }
+                    state.dirty_pods.insert(k);
+                }
+                (false, false) => {
+                    self.unclaim(state, &k);
                 }
             }
         }
-        out
+        let mut adopted = BTreeMap::new();
+        if !adoptable.is_empty() && can_adopt(ctx, ids::daemon_sets(), key, &uid) {
+            for p in adoptable {
+                if let Some(pod) = self.pods.adopt(ctx, obj, p) {
+                    let k = ObjectKey::new(pod.metadata.namespace.clone().unwrap_or_default(), pod.metadata.name.clone().unwrap_or_default());
+                    state.claim(&k, target_node_of(&pod));
+                    state.dirty_pods.remove(&k);
+                    self.held_by.insert(k.clone(), key.clone());
+                    adopted.insert(k, Rc::new(Object::Pod(Box::new(pod))));
+                }
+            }
+        }
+        adopted
+    }
+
+    fn unclaim(&mut self, state: &mut SetState, pod: &ObjectKey) {
+        if state.unclaim(pod) {
+            self.held_by.remove(pod);
+        }
     }
 
     /// The current revision (created or renumbered as needed) and the old ones (`constructHistory`).
@@ -433,37 +474,90 @@ impl DaemonSetController {
             return Ok(None);
         };
         let Object::DaemonSet(ds) = &*obj else { return Ok(None) };
+        let mut state = self.states.remove(key).unwrap_or_default();
+        let result = self.sync_with(ctx, cache, key, ds, &obj, &mut state);
+        self.states.insert(key.clone(), state);
+        result
+    }
+
+    fn sync_with(&mut self, ctx: &mut Ctx, cache: &Cache, key: &ObjectKey, ds: &DaemonSet, obj: &Rc<Object>, state: &mut SetState) -> Result<Option<VirtualTime>, ApiError> {
         let spec = ds.spec.clone().unwrap_or_default();
         if Selector::from_api(&spec.selector).is_empty() {
-            self.pods.recorder.record(ctx.api, &obj, WARNING, "SelectingAll", "This daemon set is selecting all pods. A non-empty selector is required.");
+            self.pods.recorder.record(ctx.api, obj, WARNING, "SelectingAll", "This daemon set is selecting all pods. A non-empty selector is required.");
             return Ok(None);
         }
-        // Borrowed from the cache: a sync reads every node and every daemon pod.
-        let nodes: Vec<&Node> = cache.of(ids::nodes()).items().filter_map(|o| if let Object::Node(n) = &**o { Some(&**n) } else { None }).collect();
-        let claimed = self.claim_pods(ctx, cache, key, ds, &obj);
-        let pods: Vec<&Pod> = claimed.iter().filter_map(|o| if let Object::Pod(p) = &**o { Some(&**p) } else { None }).collect();
+        let identity = (ds.metadata.uid.clone(), ds.metadata.generation);
+        if state.template != identity {
+            // A new set or template: claim every pod and place on every node afresh.
+            for k in state.pod_node.keys() {
+                if self.held_by.get(k) == Some(key) {
+                    self.held_by.remove(k);
+                }
+            }
+            *state = SetState { template: identity, ..Default::default() };
+            let pods = cache.of(ids::pods());
+            let uid = ds.metadata.uid.as_deref().unwrap_or("");
+            state.dirty_pods.extend(pods.controlled_by(uid).iter().chain(pods.orphans_in(&key.namespace).iter()).map(|o| ObjectKey::of(o)));
+            state.dirty_nodes.extend(cache.of(ids::nodes()).items().map(|o| o.meta().name.clone().unwrap_or_default()));
+        }
+        let adopted = self.claim_pods(ctx, cache, key, ds, obj, state);
+        #[cfg(debug_assertions)]
+        {
+            // The kept claim is what claiming every pod afresh would give.
+            let selector = Selector::from_api(&spec.selector);
+            let mut fresh: BTreeMap<ObjectKey, Option<String>> = BTreeMap::new();
+            for o in cache.of(ids::pods()).controlled_by(ds.metadata.uid.as_deref().unwrap_or("")) {
+                if let Object::Pod(p) = &*o {
+                    if selector.matches(p.metadata.labels.as_ref()) {
+                        fresh.insert(ObjectKey::of(&o), target_node(p));
+                    }
+                }
+            }
+            for (k, o) in &adopted {
+                if let Object::Pod(p) = &**o {
+                    fresh.insert(k.clone(), target_node(p));
+                }
+            }
+            assert_eq!(fresh, state.pod_node, "daemon set {key}: kept claim differs from a fresh one");
+        }
         if ds.metadata.deletion_timestamp.is_some() {
             return Ok(None);
         }
-        let nodes = self.plan(key, ds, &spec.template, nodes);
-        let by_node = Self::by_node(&pods, false);
-        let (current, old) = self.construct_history(ctx, cache, ds, &obj)?;
+        let (current, old) = self.construct_history(ctx, cache, ds, obj)?;
         let hash = current.metadata.labels.as_ref().and_then(|l| l.get(HASH_LABEL)).cloned().unwrap_or_default();
+        let strategy = spec.update_strategy.clone().unwrap_or_default();
+        let inputs = SummaryInputs {
+            hash: hash.clone(),
+            generation: generation_of(ds),
+            min_ready: spec.min_ready_seconds.unwrap_or(0),
+            surge: allows_surge(ds),
+            rolling: strategy.type_.as_deref() == Some("RollingUpdate"),
+        };
+        let view = Self::summarise_nodes(ctx.now, cache, &spec.template, &inputs, state, &adopted);
         let mut requeue: Option<VirtualTime> = None;
         if !self.expectations.satisfied(key, ctx.now) {
-            self.write_status(ctx, ds, &nodes, &by_node, &hash, false)?;
+            self.write_status(ctx, ds, &state.totals, false)?;
             return Ok(None);
         }
-        let result = self.manage(ctx, key, ds, &obj, &nodes, &by_node, &hash, &mut requeue);
+        let result = self.manage(ctx, key, ds, obj, &view, &hash, &mut requeue);
         if result.is_ok() && self.expectations.satisfied(key, ctx.now) {
-            let strategy = spec.update_strategy.clone().unwrap_or_default();
-            if strategy.type_.as_deref() == Some("RollingUpdate") {
-                self.rolling_update(ctx, key, ds, &obj, &nodes, &by_node, &hash)?;
+            if inputs.rolling {
+                self.rolling_update(ctx, key, ds, obj, &view, &state.totals, &hash)?;
             }
-            self.cleanup_history(ctx, ds, &old, &pods)?;
+            let keep = spec.revision_history_limit.unwrap_or(10).max(0) as usize;
+            if old.len() > keep {
+                let pods = cache.of(ids::pods());
+                let all: Vec<&Pod> = state
+                    .pod_node
+                    .keys()
+                    .filter_map(|k| adopted.get(k).or_else(|| pods.get(k)))
+                    .filter_map(|o| if let Object::Pod(p) = &**o { Some(&**p) } else { None })
+                    .collect();
+                self.cleanup_history(ctx, ds, &old, &all)?;
+            }
         }
         result?;
-        let ready_not_available = self.write_status(ctx, ds, &nodes, &by_node, &hash, true)?;
+        let ready_not_available = self.write_status(ctx, ds, &state.totals, true)?;
         let min_ready = spec.min_ready_seconds.unwrap_or(0);
         if min_ready > 0 && ready_not_available {
             let at = ctx.now.plus_secs(min_ready as u64);
@@ -472,66 +566,89 @@ impl DaemonSetController {
         Ok(requeue)
     }
 
-    /// Every node with where this set's pods should run, worked out again
-    /// only for nodes or a template that changed since the last sync.
-    fn plan<'a>(&mut self, key: &ObjectKey, ds: &DaemonSet, template: &PodTemplateSpec, nodes: Vec<&'a Node>) -> NodePlan<'a> {
-        let memo = self.placements.entry(key.clone()).or_default();
-        let identity = (ds.metadata.uid.clone(), ds.metadata.generation);
-        if memo.template != identity {
-            *memo = Placements { template: identity, by_node: HashMap::new() };
+    /// Summarises again the nodes that changed (and those watched: with
+    /// work left, or whose availability changes with time); returns the
+    /// nodes the sync acts on, in name order.
+    fn summarise_nodes<'a>(now: VirtualTime, cache: &'a Cache, template: &PodTemplateSpec, inputs: &SummaryInputs, state: &mut SetState, adopted: &'a BTreeMap<ObjectKey, Rc<Object>>) -> Vec<NodeEntry<'a>> {
+        if state.inputs.as_ref() != Some(inputs) {
+            let all: Vec<String> = state.placement.keys().chain(state.node_pods.keys()).cloned().collect();
+            state.dirty_nodes.extend(all);
+            state.inputs = Some(inputs.clone());
         }
-        if memo.by_node.len() > nodes.len() {
-            let names: BTreeSet<&str> = nodes.iter().filter_map(|n| n.metadata.name.as_deref()).collect();
-            memo.by_node.retain(|name, _| names.contains(name.as_str()));
-        }
-        let placement = nodes
-            .iter()
-            .map(|node| {
-                let name = node.metadata.name.as_deref().unwrap_or("");
-                let version = node.metadata.resource_version.as_deref().unwrap_or("");
-                match memo.by_node.get_mut(name) {
-                    Some((seen, answer)) if seen == version => *answer,
-                    Some((seen, answer)) => {
-                        *answer = should_run(node, template);
-                        version.clone_into(seen);
-                        *answer
-                    }
-                    None => {
-                        let answer = should_run(node, template);
-                        memo.by_node.insert(name.to_string(), (version.to_string(), answer));
-                        answer
+        let nodes = cache.of(ids::nodes());
+        let pods = cache.of(ids::pods());
+        let mut visit = std::mem::take(&mut state.dirty_nodes);
+        visit.extend(state.watched.iter().cloned());
+        for name in &visit {
+            let node = match nodes.get(&ObjectKey::new("", name.as_str())).map(|o| &**o) {
+                Some(Object::Node(n)) => Some(&**n),
+                _ => None,
+            };
+            let placement = match node {
+                Some(node) => {
+                    let version = node.metadata.resource_version.as_deref().unwrap_or("");
+                    match state.placement.get_mut(name) {
+                        Some((seen, answer)) if seen == version => Some(*answer),
+                        Some((seen, answer)) => {
+                            *answer = should_run(node, template);
+                            version.clone_into(seen);
+                            Some(*answer)
+                        }
+                        None => {
+                            let answer = should_run(node, template);
+                            state.placement.insert(name.clone(), (version.to_string(), answer));
+                            Some(answer)
+                        }
                     }
                 }
-            })
-            .collect();
-        NodePlan { nodes, placement }
-    }
-
-    /// Pods by the node they are for, leaving out finished pods already being deleted (`getNodesToDaemonPods`).
-    fn by_node<'a>(pods: &[&'a Pod], include_deleted_finished: bool) -> PodsByNode<'a> {
-        let mut out: PodsByNode = BTreeMap::new();
-        for p in pods {
-            let finished = matches!(util::pod_phase(p), "Succeeded" | "Failed");
-            if !include_deleted_finished && finished && util::is_terminating(p) {
-                continue;
-            }
-            if let Some(node) = target_node_of(p) {
-                out.entry(node).or_default().push(*p);
-            }
+                None => {
+                    state.placement.remove(name);
+                    None
+                }
+            };
+            let on_node = state.pods_on(name, |k| pods.get(k), adopted);
+            let summary = summarise(placement, &on_node, inputs, now);
+            state.set_summary(name, summary);
         }
-        out
+        #[cfg(debug_assertions)]
+        {
+            let mut fresh = BTreeMap::new();
+            let names: BTreeSet<String> = nodes.items().map(|o| o.meta().name.clone().unwrap_or_default()).chain(state.node_pods.keys().cloned()).collect();
+            for name in names {
+                let placement = match nodes.get(&ObjectKey::new("", name.as_str())).map(|o| &**o) {
+                    Some(Object::Node(n)) => Some(should_run(n, template)),
+                    _ => None,
+                };
+                let on_node = state.pods_on(&name, |k| pods.get(k), adopted);
+                fresh.insert(name, summarise(placement, &on_node, inputs, now));
+            }
+            state.check_totals(&fresh);
+        }
+        state
+            .watched
+            .iter()
+            .filter(|name| state.summaries.get(*name).is_some_and(|s| s.actionable))
+            .map(|name| NodeEntry {
+                name: name.clone(),
+                placement: state.placement.get(name).map(|(_, p)| *p),
+                pods: state.pods_on(name, |k| pods.get(k), adopted),
+            })
+            .collect()
     }
 
     /// Creates the missing daemon pods and deletes the ones that must go (`manage` + `podsShouldBeOnNode`).
     #[allow(clippy::too_many_arguments)]
-    fn manage<'p>(&mut self, ctx: &mut Ctx, key: &ObjectKey, ds: &DaemonSet, obj: &Object, nodes: &NodePlan, by_node: &PodsByNode<'p>, hash: &str, requeue: &mut Option<VirtualTime>) -> Result<(), ApiError> {
+    /// `view` holds the nodes whose summary is actionable, in name order;
+    /// on every other node this would do nothing.
+    fn manage(&mut self, ctx: &mut Ctx, key: &ObjectKey, ds: &DaemonSet, obj: &Object, view: &[NodeEntry], hash: &str, requeue: &mut Option<VirtualTime>) -> Result<(), ApiError> {
         let min_ready_seconds = ds.spec.as_ref().and_then(|s| s.min_ready_seconds).unwrap_or(0);
         let surge = allows_surge(ds);
         let mut to_create: Vec<String> = Vec::new();
         let mut to_delete: Vec<&Pod> = Vec::new();
-        for (i, &(run, keep)) in nodes.placement.iter().enumerate() {
-            let name = nodes.name(i);
-            let on_node = by_node.get(name);
+        for entry in view {
+            let Some((run, keep)) = entry.placement else { continue };
+            let name = entry.name.as_str();
+            let on_node = Some(&entry.pods).filter(|p| !p.is_empty());
             match (run, keep, on_node) {
                 (true, _, None) => to_create.push(name.to_string()),
                 (_, true, Some(daemon_pods)) => {
@@ -591,10 +708,8 @@ impl DaemonSetController {
             }
         }
         // Unscheduled pods meant for a node that no longer exists are never scheduled; remove them.
-        for (node, node_pods) in by_node {
-            if nodes.placement_of(node).is_none() {
-                to_delete.extend(node_pods.iter().copied().filter(|p| util::node_name(p).is_empty() && !util::is_terminating(p)));
-            }
+        for entry in view.iter().filter(|e| e.placement.is_none()) {
+            to_delete.extend(entry.pods.iter().copied().filter(|p| util::node_name(p).is_empty() && !util::is_terminating(p)));
         }
         self.sync_nodes(ctx, key, ds, obj, &to_delete, &to_create, hash)
     }
@@ -646,14 +761,16 @@ impl DaemonSetController {
         }
     }
 
-    /// Replaces out-of-date pods within maxUnavailable, or surges new ones within maxSurge (`rollingUpdate`).
+    /// Replaces out-of-date pods within maxUnavailable, or surges new ones
+    /// within maxSurge (`rollingUpdate`). `view` holds every node with an
+    /// out-of-date pod; the counts over all nodes come from `totals`.
     #[allow(clippy::too_many_arguments)]
-    fn rolling_update<'p>(&mut self, ctx: &mut Ctx, key: &ObjectKey, ds: &DaemonSet, obj: &Object, nodes: &NodePlan, by_node: &PodsByNode<'p>, hash: &str) -> Result<(), ApiError> {
+    fn rolling_update(&mut self, ctx: &mut Ctx, key: &ObjectKey, ds: &DaemonSet, obj: &Object, view: &[NodeEntry], totals: &NodeSummary, hash: &str) -> Result<(), ApiError> {
         let spec = ds.spec.as_ref();
         let min_ready = spec.and_then(|s| s.min_ready_seconds).unwrap_or(0);
         let now = ctx.now;
         let generation = generation_of(ds);
-        let desired = nodes.placement.iter().filter(|p| p.0).count() as i32;
+        let desired = totals.desired;
         let rolling = spec.and_then(|s| s.update_strategy.as_ref()).and_then(|s| s.rolling_update.clone()).unwrap_or_default();
         let mut max_surge = scaled_up(rolling.max_surge.as_ref(), desired);
         let mut max_unavailable = scaled_up(rolling.max_unavailable.as_ref(), desired);
@@ -664,34 +781,23 @@ impl DaemonSetController {
             max_surge = 0;
         }
         // The one new and one old live pod on a node, or None when there are more (`findUpdatedPodsOnNode`).
-        let split = |node_pods: &[&'p Pod]| split_updated(node_pods, hash, generation);
+        let with_pods = view.iter().filter(|e| !e.pods.is_empty());
+        // Upstream takes a candidate only while the count so far is under
+        // the limit, and then as many as the total leaves room for: the
+        // first `room` candidates in node order either way.
         if max_surge == 0 {
-            let mut unavailable = 0;
             let mut replace: Vec<&Pod> = Vec::new();
             let mut candidates: Vec<&Pod> = Vec::new();
-            for node_pods in by_node.values() {
-                let Some((new, old)) = split(node_pods) else {
-                    unavailable += 1;
-                    continue;
-                };
-                match (new, old) {
-                    (None, None) | (Some(_), Some(_)) => unavailable += 1,
-                    (Some(new), None) => {
-                        if !util::is_available(new, min_ready, now) {
-                            unavailable += 1;
-                        }
-                    }
-                    (None, Some(old)) => {
-                        if !util::is_available(old, min_ready, now) {
-                            replace.push(old);
-                            unavailable += 1;
-                        } else if unavailable < max_unavailable {
-                            candidates.push(old);
-                        }
+            for entry in with_pods {
+                if let Some((None, Some(old))) = split_updated(&entry.pods, hash, generation) {
+                    if !util::is_available(old, min_ready, now) {
+                        replace.push(old);
+                    } else {
+                        candidates.push(old);
                     }
                 }
             }
-            let room = (max_unavailable - unavailable).max(0) as usize;
+            let room = (max_unavailable - totals.unavailable).max(0) as usize;
             replace.extend(candidates.into_iter().take(room));
             return self.sync_nodes(ctx, key, ds, obj, &replace, &[], hash);
         }
@@ -699,48 +805,37 @@ impl DaemonSetController {
         let mut misplaced: Vec<&Pod> = Vec::new();
         let mut allowed: Vec<String> = Vec::new();
         let mut candidates: Vec<String> = Vec::new();
-        let mut surging = 0;
-        let mut available = 0;
-        for (&name, node_pods) in by_node {
-            let Some((new, old)) = split(node_pods) else {
-                surging += 1;
-                continue;
-            };
-            if let Some(p) = old.or(new) {
-                if util::is_available(p, min_ready, now) {
-                    available += 1;
-                }
-            }
-            let eligible = nodes.placement_of(name).is_some_and(|p| p.0);
+        for entry in with_pods {
+            let Some((new, old)) = split_updated(&entry.pods, hash, generation) else { continue };
+            let name = &entry.name;
+            let eligible = entry.placement.is_some_and(|p| p.0);
             match (new, old) {
                 (_, None) => {}
                 (None, Some(old)) => {
                     if !util::is_available(old, min_ready, now) {
                         if eligible {
-                            allowed.push(name.to_string());
+                            allowed.push(name.clone());
                         } else {
                             delete.push(old);
                         }
                     } else if !eligible {
                         misplaced.push(old);
-                    } else if surging < max_surge {
-                        candidates.push(name.to_string());
+                    } else {
+                        candidates.push(name.clone());
                     }
                 }
                 (Some(new), Some(old)) => {
                     if util::is_available(new, min_ready, now) {
                         delete.push(old);
-                    } else {
-                        surging += 1;
                     }
                 }
             }
         }
         // With surge the owner expects every pod available: a misplaced
         // pod goes only once a pod elsewhere is available in its place.
-        let deletable = (available - desired).max(0) as usize;
+        let deletable = (totals.surge_available - desired).max(0) as usize;
         delete.extend(misplaced.into_iter().take(deletable));
-        let room = (max_surge - surging).max(0) as usize;
+        let room = (max_surge - totals.surging).max(0) as usize;
         allowed.extend(candidates.into_iter().take(room));
         self.sync_nodes(ctx, key, ds, obj, &delete, &allowed, hash)
     }
@@ -768,42 +863,18 @@ impl DaemonSetController {
         Ok(())
     }
 
-    /// Recomputes and stores the status (`updateDaemonSetStatus`); whether
-    /// some ready pod is not yet available.
-    fn write_status(&mut self, ctx: &mut Ctx, ds: &DaemonSet, nodes: &NodePlan, by_node: &PodsByNode, hash: &str, observed: bool) -> Result<bool, ApiError> {
-        let min_ready = ds.spec.as_ref().and_then(|s| s.min_ready_seconds).unwrap_or(0);
-        let generation = generation_of(ds);
-        let (mut desired, mut current, mut misscheduled, mut ready, mut available, mut updated) = (0, 0, 0, 0, 0, 0);
-        for (i, &(run, _)) in nodes.placement.iter().enumerate() {
-            let on_node = by_node.get(nodes.name(i)).filter(|p| !p.is_empty());
-            if run {
-                desired += 1;
-                let Some(node_pods) = on_node else { continue };
-                current += 1;
-                // The oldest (`sort.Sort(podByCreationTimestampAndPhase)`, then the first).
-                let Some(&pod) = node_pods.iter().min_by(|a, b| by_age(a, b)) else { continue };
-                if util::is_ready(pod) {
-                    ready += 1;
-                    if util::is_available(pod, min_ready, ctx.now) {
-                        available += 1;
-                    }
-                }
-                if is_updated(pod, hash, generation) {
-                    updated += 1;
-                }
-            } else if on_node.is_some() {
-                misscheduled += 1;
-            }
-        }
+    /// Stores the status from the kept per-node counts
+    /// (`updateDaemonSetStatus`); whether some ready pod is not yet available.
+    fn write_status(&mut self, ctx: &mut Ctx, ds: &DaemonSet, totals: &NodeSummary, observed: bool) -> Result<bool, ApiError> {
         let old = ds.status.clone().unwrap_or_default();
         let next = DaemonSetStatus {
-            current_number_scheduled: current,
-            desired_number_scheduled: desired,
-            number_misscheduled: misscheduled,
-            number_ready: ready,
-            number_available: util::nonzero(available),
-            number_unavailable: util::nonzero(desired - available),
-            updated_number_scheduled: util::nonzero(updated),
+            current_number_scheduled: totals.current,
+            desired_number_scheduled: totals.desired,
+            number_misscheduled: totals.misscheduled,
+            number_ready: totals.ready,
+            number_available: util::nonzero(totals.available),
+            number_unavailable: util::nonzero(totals.desired - totals.available),
+            updated_number_scheduled: util::nonzero(totals.updated),
             observed_generation: if observed { ds.metadata.generation } else { old.observed_generation },
             collision_count: old.collision_count,
             conditions: old.conditions.clone(),
@@ -822,13 +893,13 @@ impl DaemonSetController {
                 true
             })?;
         }
-        Ok(ready != available)
+        Ok(totals.ready != totals.available)
     }
 }
 
 /// The one new and one old live pod on a node, or None when there are
 /// more, for the main loop to clean up (`findUpdatedPodsOnNode`).
-fn split_updated<'p>(node_pods: &[&'p Pod], hash: &str, generation: Option<i64>) -> Option<(Option<&'p Pod>, Option<&'p Pod>)> {
+pub(super) fn split_updated<'p>(node_pods: &[&'p Pod], hash: &str, generation: Option<i64>) -> Option<(Option<&'p Pod>, Option<&'p Pod>)> {
     let mut new = None;
     let mut old = None;
     for p in node_pods.iter().copied().filter(|p| !util::is_terminating(p)) {
@@ -874,7 +945,8 @@ impl Reconciler for DaemonSetController {
         self.expectations.clear();
         self.nodes_seen.clear();
         self.failed_backoff.clear();
-        self.placements.clear();
+        self.states.clear();
+        self.held_by.clear();
         self.pods_seen.clear();
     }
 }

@@ -7,6 +7,7 @@
 pub mod cache;
 pub mod cron_job;
 pub mod daemon_set;
+pub mod daemon_set_state;
 pub mod deployment;
 pub mod disruption;
 pub mod endpoints;

@@ -229,9 +229,13 @@ impl NodeLifecycleController {
     /// `MarkPodsNotReady`: the pods of an unresponsive node stop being Ready.
     fn mark_pods_not_ready(&mut self, ctx: &mut Ctx, node: &str) {
         let now = ctx.now;
+        // The node's pods from the index, in key order: not every pod in the cluster.
         let pods: Vec<Pod> = self
-            .pods
-            .items()
+            .pods_on_node
+            .get(node)
+            .into_iter()
+            .flatten()
+            .filter_map(|k| self.pods.get(k))
             .filter_map(|o| if let Object::Pod(p) = &**o { Some((**p).clone()) } else { None })
             .filter(|p| p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(node))
             .collect();
@@ -266,22 +270,22 @@ impl NodeLifecycleController {
             _ => None,
         };
         let now = ctx.now;
+        // Nearly always the taints are already right: read the stored node
+        // (shared, not copied) and write only when they are not, as the
+        // write below would find for itself after copying the whole node.
+        let settled = match ctx.api.get(ids::nodes(), "", node).as_deref() {
+            Ok(Object::Node(n)) => retaint(n.spec.as_ref().and_then(|s| s.taints.as_deref()).unwrap_or(&[]), wanted, now).is_none(),
+            _ => false,
+        };
+        if settled {
+            return;
+        }
         let _ = ctx.api.modify(ids::nodes(), "", node, false, |obj| {
             let Object::Node(n) = obj else { return false };
             let spec = n.spec.get_or_insert_with(Default::default);
-            let mut taints = spec.taints.clone().unwrap_or_default();
-            let before = taints.clone();
-            taints.retain(|t| !((t.key == TAINT_NOT_READY || t.key == TAINT_UNREACHABLE) && Some(t.key.as_str()) != wanted));
-            if let Some(key) = wanted {
-                for effect in ["NoSchedule", "NoExecute"] {
-                    if !taints.iter().any(|t| t.key == key && t.effect == effect) {
-                        taints.push(Taint { key: key.to_string(), effect: effect.to_string(), value: None, time_added: Some(meta::api_time(now)) });
-                    }
-                }
-            }
-            if taints == before {
+            let Some(taints) = retaint(spec.taints.as_deref().unwrap_or(&[]), wanted, now) else {
                 return false;
-            }
+            };
             spec.taints = if taints.is_empty() { None } else { Some(taints) };
             true
         });
@@ -447,6 +451,21 @@ impl Controller for NodeLifecycleController {
     fn as_any(&self) -> &dyn Any {
         self
     }
+}
+
+/// A node's taints with the not-ready/unreachable ones following `wanted`;
+/// `None` when they already do.
+fn retaint(current: &[Taint], wanted: Option<&str>, now: VirtualTime) -> Option<Vec<Taint>> {
+    let mut taints = current.to_vec();
+    taints.retain(|t| !((t.key == TAINT_NOT_READY || t.key == TAINT_UNREACHABLE) && Some(t.key.as_str()) != wanted));
+    if let Some(key) = wanted {
+        for effect in ["NoSchedule", "NoExecute"] {
+            if !taints.iter().any(|t| t.key == key && t.effect == effect) {
+                taints.push(Taint { key: key.to_string(), effect: effect.to_string(), value: None, time_added: Some(meta::api_time(now)) });
+            }
+        }
+    }
+    (taints != current).then_some(taints)
 }
 
 #[cfg(test)]

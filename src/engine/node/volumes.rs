@@ -314,15 +314,20 @@ fn digest(payload: &Payload) -> u64 {
     h
 }
 
-const SHARED_PRUNE_FLOOR: usize = 4096;
+/// Text many pods share (a namespace's `ca.crt`, an image's start-up
+/// lines), kept once; dead
+/// entries are pruned when the map doubles past its size after the last
+/// prune, so with many live contents (every pod's own token) an insert
+/// does not scan the whole map.
+struct SharedContents {
+    by_hash: BTreeMap<u64, std::rc::Weak<str>>,
+    prune_at: usize,
+}
+
+const SHARED_PRUNE_MIN: usize = 4096;
 
 thread_local! {
-    /// Text many pods share (a namespace's `ca.crt`, an image's start-up
-    /// lines), kept once.
-    /// With the size above which texts no longer in use are next dropped:
-    /// it doubles with what stays, so each text is passed over a bounded
-    /// number of times however many pods (each with its own token) run.
-    static SHARED: std::cell::RefCell<(BTreeMap<u64, std::rc::Weak<str>>, usize)> = const { std::cell::RefCell::new((BTreeMap::new(), SHARED_PRUNE_FLOOR)) };
+    static SHARED: std::cell::RefCell<SharedContents> = const { std::cell::RefCell::new(SharedContents { by_hash: BTreeMap::new(), prune_at: SHARED_PRUNE_MIN }) };
 }
 
 /// The same text as an earlier volume file or log line, shared rather than copied.
@@ -333,13 +338,14 @@ pub(super) fn shared_content(content: &str) -> std::rc::Rc<str> {
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     SHARED.with(|shared| {
-        let (m, prune_above) = &mut *shared.borrow_mut();
+        let shared = &mut *shared.borrow_mut();
+        let m = &mut shared.by_hash;
         if let Some(rc) = m.get(&h).and_then(std::rc::Weak::upgrade).filter(|rc| &**rc == content) {
             return rc;
         }
-        if m.len() > *prune_above {
+        if m.len() > shared.prune_at {
             m.retain(|_, w| w.strong_count() > 0);
-            *prune_above = (2 * m.len()).max(SHARED_PRUNE_FLOOR);
+            shared.prune_at = (m.len() * 2).max(SHARED_PRUNE_MIN);
         }
         let rc: std::rc::Rc<str> = std::rc::Rc::from(content);
         m.insert(h, std::rc::Rc::downgrade(&rc));

@@ -110,7 +110,10 @@ impl SelectorCounts {
         (0..n).map(|s| (s, self.all_at(s))).filter(|(_, c)| *c > 0)
     }
 
-    fn adjust(&mut self, slot: usize, terminating: bool, sign: i64) {
+    /// Counts a pod in or out; returns whether the entry went from
+    /// counting nothing to counting something (1), the reverse (-1), or
+    /// neither (0).
+    fn adjust(&mut self, slot: usize, terminating: bool, sign: i64) -> isize {
         let v = if terminating { &mut self.terminating } else { &mut self.live };
         if v.len() <= slot {
             v.resize(slot + 1, 0);
@@ -118,9 +121,13 @@ impl SelectorCounts {
         if sign > 0 {
             v[slot] += 1;
             self.total += 1;
+            isize::from(self.total == 1)
         } else if v[slot] > 0 {
             v[slot] -= 1;
             self.total -= 1;
+            -isize::from(self.total == 0)
+        } else {
+            0
         }
     }
 }
@@ -145,6 +152,8 @@ struct SelectorIndex {
     by_label: HashMap<String, HashMap<String, HashMap<String, Vec<SelectorId>>>>,
     /// Selectors with no equality requirement, per namespace.
     unindexed: HashMap<String, Vec<SelectorId>>,
+    /// Entries that count at least one pod.
+    in_use: usize,
 }
 
 impl SelectorIndex {
@@ -202,6 +211,11 @@ pub struct Cache {
     claim_users: HashMap<String, u32>,
     /// Assigned pods per namespace.
     namespaces: BTreeMap<String, u32>,
+    /// Assigned pods carrying each label pair, per namespace (namespace →
+    /// key → value → pods): a new selector that requires a pair no pod
+    /// carries (a new ReplicaSet's `pod-template-hash`) starts at zero
+    /// without a pass over every assigned pod.
+    label_pairs: HashMap<String, HashMap<String, HashMap<String, u32>>>,
     /// Bumped whenever selector-index entries are dropped (their ids die).
     selector_generation: u64,
     /// Nodes with a `topology.kubernetes.io/zone` label.
@@ -485,15 +499,18 @@ impl Cache {
             return Some(id);
         }
         let mut entry = SelectorCounts { namespace: namespace.to_string(), selector: selector.clone(), live: Vec::new(), terminating: Vec::new(), total: 0 };
-        for (k, p) in &self.pods {
-            if k.namespace != namespace {
-                continue;
-            }
-            let Some(slot) = p.slot else { continue };
-            if selector.matches(Some(p.labels())) {
-                entry.adjust(slot, p.terminating, 1);
+        if self.may_match_any(namespace, selector) {
+            for (k, p) in &self.pods {
+                if k.namespace != namespace {
+                    continue;
+                }
+                let Some(slot) = p.slot else { continue };
+                if selector.matches(Some(p.labels())) {
+                    entry.adjust(slot, p.terminating, 1);
+                }
             }
         }
+        self.selectors.in_use += usize::from(entry.total > 0);
         let id = match self.selectors.free.pop() {
             Some(id) => {
                 self.selectors.entries[id] = Some(entry);
@@ -521,6 +538,56 @@ impl Cache {
         Some(id)
     }
 
+    /// False when the selector requires a label value that no assigned pod
+    /// in the namespace carries, so that it matches none of them.
+    fn may_match_any(&self, namespace: &str, selector: &Selector) -> bool {
+        let Some(keys) = self.label_pairs.get(namespace) else { return false };
+        !selector.requirements.iter().any(|r| {
+            matches!(r.op, Op::Equals | Op::DoubleEquals | Op::In) && r.values.iter().all(|v| keys.get(r.key.as_str()).and_then(|values| values.get(v.as_str())).is_none())
+        })
+    }
+
+    fn count_label_pairs(&mut self, namespace: &str, labels: &BTreeMap<String, String>, sign: i64) {
+        if labels.is_empty() {
+            return;
+        }
+        if sign > 0 {
+            let keys = match self.label_pairs.get_mut(namespace) {
+                Some(keys) => keys,
+                None => self.label_pairs.entry(namespace.to_string()).or_default(),
+            };
+            for (k, v) in labels {
+                let values = match keys.get_mut(k.as_str()) {
+                    Some(values) => values,
+                    None => keys.entry(k.clone()).or_default(),
+                };
+                match values.get_mut(v.as_str()) {
+                    Some(c) => *c += 1,
+                    None => {
+                        values.insert(v.clone(), 1);
+                    }
+                }
+            }
+            return;
+        }
+        let Some(keys) = self.label_pairs.get_mut(namespace) else { return };
+        for (k, v) in labels {
+            let Some(values) = keys.get_mut(k.as_str()) else { continue };
+            if let Some(c) = values.get_mut(v.as_str()) {
+                *c -= 1;
+                if *c == 0 {
+                    values.remove(v.as_str());
+                }
+            }
+            if values.is_empty() {
+                keys.remove(k.as_str());
+            }
+        }
+        if keys.is_empty() {
+            self.label_pairs.remove(namespace);
+        }
+    }
+
     pub fn selector(&self, id: SelectorId) -> Option<&SelectorCounts> {
         self.selectors.entries.get(id).and_then(Option::as_ref)
     }
@@ -533,8 +600,8 @@ impl Cache {
         if all < 256 {
             return;
         }
-        let live = self.selectors.entries.iter().flatten().filter(|e| e.total > 0).count();
-        if all < 2 * live {
+        debug_assert_eq!(self.selectors.in_use, self.selectors.entries.iter().flatten().filter(|e| e.total > 0).count(), "entries in use, counted as they change");
+        if all < 2 * self.selectors.in_use {
             return;
         }
         let idle: Vec<SelectorId> = self.selectors.entries.iter().enumerate().filter(|(_, e)| e.as_ref().is_some_and(|e| e.total == 0)).map(|(i, _)| i).collect();
@@ -554,6 +621,7 @@ impl Cache {
     /// Selector counts, affinity sets and claim users follow every pod
     /// whether or not its node is cached.
     fn index_pod(&mut self, key: &ObjectKey, pod: &AssignedPod, sign: i64) {
+        self.count_label_pairs(&key.namespace, pod.labels(), sign);
         if sign > 0 {
             match self.namespaces.get_mut(&key.namespace) {
                 Some(c) => *c += 1,
@@ -635,7 +703,8 @@ impl Cache {
         }
         for id in matched[..n].iter().chain(overflow.iter()) {
             if let Some(e) = self.selectors.entries.get_mut(*id).and_then(Option::as_mut) {
-                e.adjust(slot, pod.terminating, sign);
+                let change = e.adjust(slot, pod.terminating, sign);
+                self.selectors.in_use = self.selectors.in_use.saturating_add_signed(change);
             }
         }
     }
@@ -700,5 +769,41 @@ mod tests {
         assert_eq!(c.node("a").unwrap().pod_count, 0);
         assert_eq!(c.selector(web).unwrap().total(), 1);
         assert_eq!(c.selector(late).unwrap().total(), 1);
+    }
+
+    #[test]
+    fn new_selectors_count_pods_already_assigned() {
+        let mut c = Cache::default();
+        c.upsert_node(node("a", None));
+        c.add_pod(ObjectKey::new("default", "p1"), AssignedPod::new(pod("p1", "100m", "web"), Rc::from("a")));
+        c.add_pod(ObjectKey::new("default", "p2"), AssignedPod::new(pod("p2", "100m", "db"), Rc::from("a")));
+        let count = |c: &mut Cache, ns: &str, s: &str| c.ensure_selector(ns, &Selector::parse(s).unwrap()).and_then(|id| c.selector(id)).map(|e| e.total());
+        assert_eq!(count(&mut c, "default", "app=web"), Some(1));
+        assert_eq!(count(&mut c, "default", "app in (web,db)"), Some(2));
+        assert_eq!(count(&mut c, "default", "app=web,tier=front"), Some(0), "a pair no pod carries");
+        assert_eq!(count(&mut c, "default", "app!=web"), Some(1));
+        assert_eq!(count(&mut c, "default", "tier notin (front)"), Some(2));
+        assert_eq!(count(&mut c, "other", "app=web"), Some(0), "another namespace");
+        c.remove_pod(&ObjectKey::new("default", "p1"));
+        assert_eq!(count(&mut c, "default", "app in (web)"), Some(0), "the last pod with the pair left");
+        assert_eq!(count(&mut c, "default", "app"), Some(1));
+    }
+
+    #[test]
+    fn idle_selectors_are_swept_once_they_outnumber_those_in_use() {
+        let mut c = Cache::default();
+        c.upsert_node(node("a", None));
+        c.add_pod(ObjectKey::new("default", "p1"), AssignedPod::new(pod("p1", "100m", "web"), Rc::from("a")));
+        let web = c.ensure_selector("default", &Selector::parse("app=web").unwrap()).unwrap();
+        for i in 0..300 {
+            c.ensure_selector("default", &Selector::parse(&format!("app=idle-{i}")).unwrap());
+        }
+        let generation = c.selector_generation();
+        c.sweep_selectors();
+        assert_eq!(c.selector_generation(), generation + 1);
+        assert_eq!(c.selectors.by_key.len(), 1, "only the entry in use is kept");
+        assert_eq!(c.selector(web).unwrap().total(), 1);
+        c.remove_pod(&ObjectKey::new("default", "p1"));
+        assert_eq!(c.selectors.in_use, 0);
     }
 }

@@ -70,6 +70,9 @@ pub struct Evaluation {
     /// A filter's error (not a verdict): the attempt fails with it.
     pub error: Option<String>,
     pub state: CycleState,
+    /// The feasible nodes' buffer, kept empty between pods so that scoring
+    /// allocates nothing per pod.
+    feasible_nodes: Vec<&'static NodeInfo>,
 }
 
 impl Evaluation {
@@ -239,7 +242,8 @@ pub fn evaluate(
         state.affinity_preferred = Some(Rc::new(plugins::inter_pod_affinity::prepare_preferred(cache, listers, info)));
     }
     let cache: &Cache = cache;
-    let feasible: Vec<&NodeInfo> = eval.feasible.iter().filter_map(|&s| cache.node_at(s)).collect();
+    let mut feasible = relend(std::mem::take(&mut eval.feasible_nodes));
+    feasible.extend(eval.feasible.iter().filter_map(|&s| cache.node_at(s)));
     let ctx = ScoreContext { feasible: &feasible, cache, listers, state: &state };
     eval.totals.resize(feasible.len(), 0);
     eval.scores.resize_with(score_plugins.len(), PluginScores::default);
@@ -279,6 +283,33 @@ pub fn evaluate(
     eval.chosen = Some(best);
     eval.tied = ties as usize;
     eval.state = state;
+    eval.feasible_nodes = relend(feasible);
+}
+
+/// Empties a vector of references and hands its allocation on for
+/// references of another lifetime (collecting in place keeps the buffer).
+fn relend<'a, 'b, T>(mut refs: Vec<&'a T>) -> Vec<&'b T> {
+    refs.clear();
+    refs.into_iter().filter_map(|_| None).collect()
+}
+
+/// How many feasible nodes a decision records: in small clusters every
+/// evaluated node is recorded; in large ones the best scored few, then the
+/// ones filters rejected.
+fn scored_nodes_recorded(eval: &Evaluation) -> usize {
+    let evaluated = eval.feasible.len() + eval.failures.len();
+    if evaluated + eval.absent.len() <= decision::NODES_PER_DECISION {
+        decision::NODES_PER_DECISION
+    } else {
+        decision::SCORED_NODES_PER_LARGE_DECISION
+    }
+}
+
+/// How many verdicts the attempt's decision holds. Decisions are kept long
+/// (up to `VERDICTS_KEPT` verdicts), so their lists are sized exactly.
+fn decision_size(eval: &Evaluation) -> usize {
+    let scored = scored_nodes_recorded(eval).min(eval.feasible.len());
+    (scored + eval.failures.len() + eval.absent.len()).min(decision::NODES_PER_DECISION)
 }
 
 /// What PostFilter (preemption) concluded.
@@ -314,7 +345,8 @@ impl Scheduler {
         let mut eval = std::mem::take(&mut self.eval);
         evaluate(&mut self.cache, &self.listers, &self.nominator, &mut self.score_plugins, &mut self.spread_memo, &mut self.next_start_node_index, &info, ctx.rng, &mut eval);
         let post = if eval.chosen.is_none() && eval.error.is_none() && eval.nodes_total > 0 { Some(self.post_filter(ctx, &info, &eval)) } else { None };
-        let (outcome, decision) = self.conclude(ctx.now, &key, &info, attempt, &eval, post);
+        let verdicts = self.decisions.verdict_list(decision_size(&eval));
+        let (outcome, decision) = self.conclude(ctx.now, &key, &info, attempt, &eval, post, verdicts);
         self.decisions.insert(decision);
         let state = std::mem::take(&mut eval.state);
         self.eval = eval;
@@ -424,10 +456,11 @@ impl Scheduler {
     }
 
     /// What to do with the pod, and the decision to remember.
-    fn conclude(&self, now: VirtualTime, key: &ObjectKey, info: &PodInfo, attempt: u32, eval: &Evaluation, post: Option<PostFilter>) -> (Outcome, Decision) {
+    #[allow(clippy::too_many_arguments)]
+    fn conclude(&self, now: VirtualTime, key: &ObjectKey, info: &PodInfo, attempt: u32, eval: &Evaluation, post: Option<PostFilter>, verdicts: Vec<NodeVerdict>) -> (Outcome, Decision) {
         let h = self.handle();
         if let Some(error) = &eval.error {
-            let mut d = self.build_decision(key, info, now, attempt, eval, None, error.clone());
+            let mut d = self.build_decision(key, info, now, attempt, eval, None, error.clone(), verdicts);
             d.result = decision::Result::Error;
             return (Outcome::Fail { message: error.clone(), rejectors: 0, error: true, nominate: Some(String::new()) }, d);
         }
@@ -448,7 +481,7 @@ impl Scheduler {
                 }
                 (message, rejectors, false)
             };
-            let mut d = self.build_decision(key, info, now, attempt, eval, None, message.clone());
+            let mut d = self.build_decision(key, info, now, attempt, eval, None, message.clone(), verdicts);
             d.result = if error { decision::Result::Error } else { decision::Result::Unschedulable };
             d.hints = super::hints::hints(&h, info, eval, &d, post.as_ref().map(|p| &p.note));
             let nominate = post.as_ref().and_then(|p| p.nominate.clone());
@@ -460,7 +493,7 @@ impl Scheduler {
             Some(node) => format!("Successfully assigned {key} to {node}"),
             None => "internal error: the chosen node left the cache".to_string(),
         };
-        let d = self.build_decision(key, info, now, attempt, eval, chosen.clone(), message.clone());
+        let d = self.build_decision(key, info, now, attempt, eval, chosen.clone(), message.clone(), verdicts);
         match chosen {
             Some(node) => (Outcome::Bind { node, message }, d),
             None => (Outcome::Fail { message, rejectors: 0, error: true, nominate: None }, d),
@@ -507,12 +540,12 @@ impl Scheduler {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn build_decision(&self, key: &ObjectKey, info: &PodInfo, now: VirtualTime, attempt: u32, eval: &Evaluation, chosen: Option<Rc<str>>, message: String) -> Decision {
+    /// The decision to remember; `nodes` is an empty list with room for
+    /// exactly [`decision_size`] verdicts.
+    fn build_decision(&self, key: &ObjectKey, info: &PodInfo, now: VirtualTime, attempt: u32, eval: &Evaluation, chosen: Option<Rc<str>>, message: String, mut nodes: Vec<NodeVerdict>) -> Decision {
         let limit = decision::NODES_PER_DECISION;
         let evaluated = eval.feasible.len() + eval.failures.len();
-        // In small clusters every evaluated node is recorded; in large ones
-        // the best scored few, then the ones filters rejected.
-        let feasible_limit = if evaluated + eval.absent.len() <= limit { limit } else { decision::SCORED_NODES_PER_LARGE_DECISION };
+        let feasible_limit = scored_nodes_recorded(eval);
         // The best `feasible_limit` by total (ties by evaluation order),
         // kept sorted without ranking every feasible node.
         let mut ranked: Vec<usize> = Vec::with_capacity(feasible_limit.min(eval.feasible.len()) + 1);
@@ -535,9 +568,7 @@ impl Scheduler {
             ranked.insert(0, c);
             ranked.truncate(feasible_limit);
         }
-        // Decisions are kept long (up to `VERDICTS_KEPT` verdicts): sized
-        // exactly, so no spare capacity is kept with them.
-        let mut nodes = Vec::with_capacity((ranked.len() + eval.failures.len() + eval.absent.len()).min(limit));
+        nodes.clear();
         let active_scores = eval.scores.iter().filter(|p| p.active).count();
         for &i in &ranked {
             let Some(node) = eval.feasible.get(i).and_then(|&s| self.cache.node_at(s)) else { continue };
@@ -632,5 +663,22 @@ impl Scheduler {
             hints: Vec::new(),
             message,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::relend;
+
+    #[test]
+    fn relend_keeps_the_buffer() {
+        let one = 1;
+        let mut refs = Vec::with_capacity(64);
+        refs.push(&one);
+        let buffer = refs.as_ptr() as usize;
+        let again: Vec<&i32> = relend(refs);
+        assert!(again.is_empty());
+        assert_eq!(again.capacity(), 64);
+        assert_eq!(again.as_ptr() as usize, buffer);
     }
 }

@@ -138,6 +138,11 @@ pub struct DecisionLog {
     order: VecDeque<(u64, ObjectKey)>,
     verdicts: usize,
     seq: u64,
+    /// The node list of the last decision let go, emptied, for the next
+    /// one to fill: each attempt in a large cluster records 20 or more
+    /// verdicts, and refilling a list spares the allocator a large request
+    /// (and a search of its free lists) per pod.
+    spare: Vec<NodeVerdict>,
 }
 
 impl DecisionLog {
@@ -171,6 +176,7 @@ impl DecisionLog {
         self.verdicts += decision.nodes.len();
         if let Some((_, old)) = self.by_pod.insert(key.clone(), (self.seq, decision)) {
             self.verdicts -= old.nodes.len();
+            self.recycle(old.nodes);
         }
         self.order.push_back((self.seq, key));
         while self.by_pod.len() > DECISIONS_KEPT || self.verdicts > VERDICTS_KEPT || self.order.len() > 2 * DECISIONS_KEPT {
@@ -178,8 +184,86 @@ impl DecisionLog {
             if self.by_pod.get(&key).is_some_and(|(s, _)| *s == seq) {
                 if let Some((_, d)) = self.by_pod.remove(&key) {
                     self.verdicts -= d.nodes.len();
+                    self.recycle(d.nodes);
                 }
             }
         }
+    }
+
+    /// An empty node list to fill with exactly `len` verdicts: the last one
+    /// let go when it is large enough (cut to size in place), a new one
+    /// otherwise. Decisions are kept long, so none keeps spare capacity.
+    pub fn verdict_list(&mut self, len: usize) -> Vec<NodeVerdict> {
+        if self.spare.capacity() >= len {
+            let mut list = std::mem::take(&mut self.spare);
+            list.shrink_to(len);
+            return list;
+        }
+        Vec::with_capacity(len)
+    }
+
+    fn recycle(&mut self, mut nodes: Vec<NodeVerdict>) {
+        nodes.clear();
+        self.spare = nodes;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decision(pod: &str, nodes: Vec<NodeVerdict>) -> Decision {
+        Decision {
+            pod: ObjectKey::new("default", pod),
+            time: VirtualTime::from_millis(0),
+            attempt: 1,
+            result: Result::Scheduled,
+            nodes_total: nodes.len(),
+            evaluated: nodes.len(),
+            feasible: nodes.len(),
+            pre_filter_rejection: None,
+            skipped_filter_mask: 0,
+            skipped_plugins: Vec::new(),
+            nominated_node_first: false,
+            nodes,
+            omitted: 0,
+            chosen: None,
+            tied: 0,
+            preemption: None,
+            earlier_preemption: None,
+            hints: Vec::new(),
+            message: String::new(),
+        }
+    }
+
+    fn verdicts(mut list: Vec<NodeVerdict>, n: usize) -> Vec<NodeVerdict> {
+        for i in 0..n {
+            list.push(NodeVerdict { node: Rc::from(format!("n{i}")), filter: FilterVerdict::Passed, also_failing: Vec::new(), scores: Vec::new(), total: Some(0) });
+        }
+        list
+    }
+
+    #[test]
+    fn bounded_and_refilling_the_lists_it_lets_go() {
+        let mut log = DecisionLog::default();
+        for i in 0..DECISIONS_KEPT + 5 {
+            let list = log.verdict_list(3);
+            assert_eq!(list.capacity(), 3, "sized exactly");
+            log.insert(decision(&format!("p{i}"), verdicts(list, 3)));
+        }
+        assert_eq!(log.len(), DECISIONS_KEPT);
+        assert!(log.get(&ObjectKey::new("default", "p0")).is_none(), "the oldest went first");
+        assert_eq!(log.get(&ObjectKey::new("default", &format!("p{}", DECISIONS_KEPT + 4))).map(|d| d.nodes.len()), Some(3));
+        // The last list let go is handed out again when its size fits, empty.
+        let buffer = log.spare.as_ptr() as usize;
+        let again = log.verdict_list(3);
+        assert!(again.is_empty());
+        assert_eq!(again.as_ptr() as usize, buffer);
+        // A larger list is cut to size; a smaller one is not used.
+        log.recycle(again);
+        assert_eq!(log.verdict_list(2).capacity(), 2);
+        log.recycle(Vec::with_capacity(2));
+        assert_eq!(log.verdict_list(5).capacity(), 5);
+        assert_eq!(log.spare.capacity(), 2, "kept for a later decision");
     }
 }
