@@ -16,6 +16,10 @@ use miniplane::engine::script;
 use miniplane::engine::sweep;
 use miniplane::lesson;
 
+#[cfg(feature = "native-allocator")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const USAGE: &str = "\
 Miniplane: a Kubernetes 1.33 cluster simulated in one process.
 

@@ -21,7 +21,10 @@ const CACHE_LIMIT: usize = 4096;
 pub struct EventRecorder {
     component: String,
     host: Option<String>,
-    cache: HashMap<(String, String, String), (String, String)>,
+    /// Aggregation key (see [`aggregation_key`]) → the Event's `namespace/name`.
+    /// One string each way: a kubelet's recorder holds an entry per
+    /// container event of every pod on its node.
+    cache: HashMap<Box<str>, Box<str>>,
     /// Events asked to be recorded, written or not.
     attempts: u64,
 }
@@ -41,6 +44,15 @@ pub fn object_reference(obj: &Object) -> ObjectReference {
     }
 }
 
+/// What client-go aggregates an Event by: the involved object (with the
+/// container's field path), the reason and the message, as one string
+/// (the lengths up front keep it unambiguous).
+fn aggregation_key(involved: &ObjectReference, reason: &str, message: &str) -> Box<str> {
+    let uid = involved.uid.as_deref().unwrap_or_default();
+    let field_path = involved.field_path.as_deref().unwrap_or_default();
+    format!("{}.{}.{}.{uid}{field_path}{reason}{message}", uid.len(), field_path.len(), reason.len()).into()
+}
+
 impl EventRecorder {
     /// `component` is the event source (`kubelet`, `default-scheduler`,
     /// `deployment-controller`); `host` is set for node agents.
@@ -56,12 +68,12 @@ impl EventRecorder {
     /// (`spec.containers{nginx}`) for kubelet events.
     pub fn record_ref(&mut self, api: &mut ApiServer, involved: ObjectReference, type_: &str, reason: &str, message: String) {
         self.attempts += 1;
-        let uid = involved.uid.clone().unwrap_or_default() + involved.field_path.as_deref().unwrap_or("");
-        let key = (uid, reason.to_string(), message.clone());
+        let key = aggregation_key(&involved, reason, &message);
         let now = api.now();
         let stamp = meta::api_time(now);
-        if let Some((namespace, name)) = self.cache.get(&key).cloned() {
-            let updated = api.modify(ids::events(), &namespace, &name, false, |obj| {
+        if let Some(at) = self.cache.get(&key).cloned() {
+            let (namespace, name) = at.split_once('/').unwrap_or(("", &at));
+            let updated = api.modify(ids::events(), namespace, name, false, |obj| {
                 if let Object::Event(ev) = obj {
                     ev.count = Some(ev.count.unwrap_or(1) + 1);
                     ev.last_timestamp = Some(stamp.clone());
@@ -97,7 +109,7 @@ impl EventRecorder {
             if self.cache.len() >= CACHE_LIMIT {
                 self.cache.clear();
             }
-            self.cache.insert(key, (namespace, name));
+            self.cache.insert(key, format!("{namespace}/{name}").into());
         }
     }
 

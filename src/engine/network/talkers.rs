@@ -129,7 +129,7 @@ fn append_output(c: &mut RuntimeContainer, at: VirtualTime, text: &str, partial:
             continue;
         }
         match c.logs.back_mut() {
-            Some(last) if *partial && last.text.len() + piece.len() <= LOG_LINE_LIMIT => last.text.push_str(piece),
+            Some(last) if *partial && last.text.len() + piece.len() <= LOG_LINE_LIMIT => last.text = format!("{}{piece}", last.text).into(),
             _ => c.push_log(at, piece.to_string()),
         }
         *partial = true;

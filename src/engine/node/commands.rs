@@ -557,7 +557,7 @@ fn df(cmd: &mut Cmd) -> i32 {
             } else {
                 (u.used_kb * 100).div_ceil(whole).min(100)
             };
-            (m.device.to_string(), u.total_kb, u.used_kb, avail, pct, m.path.clone())
+            (m.device().to_string(), u.total_kb, u.used_kb, avail, pct, m.path.clone())
         })
         .collect();
     // With operands, the filesystem holding each one (the deepest mount).
@@ -1739,9 +1739,10 @@ mod tests {
         run_in(Base::Busybox, &mut fs, "mkdir", &["-p", "/data/sub"], "");
         let mut info = info(Base::Busybox);
         let usage = |used_kb| Some(Usage { total_kb: 1000, used_kb });
+        static OVERLAY: cfs::MountKind = cfs::MountKind { device: "overlay", fs_type: "overlay", options: "relatime" };
         info.mounts = vec![
-            (Mount { path: "/".into(), source: cfs::MountSource::Private(Fs::new()), read_only: false, device: "overlay", fs_type: "overlay", options: "relatime" }, usage(100)),
-            (Mount::disk("/data", "/srv/data", false, "/dev/sda1", "ext4"), usage(300)),
+            (Mount { path: "/".into(), source: cfs::MountSource::Private(Fs::new()), read_only: false, kind: &OVERLAY }, usage(100)),
+            (Mount::disk("/data", "/srv/data", false), usage(300)),
         ];
         let env = IndexMap::new();
         let args: Vec<String> = ["/data/sub", "/nope"].iter().map(|s| s.to_string()).collect();

@@ -171,13 +171,22 @@ pub fn process_for(
         },
     };
     let version = images::software_version(&image.short_repository(), &image.tag);
-    let lines = |own_command: bool| -> Vec<String> {
+    // Every pod of an image prints the same start-up lines, but for those
+    // with a time or an address in them: those are kept once.
+    let lines = |own_command: bool| -> Vec<Rc<str>> {
         match catalogue.as_ref().map(|i| i.process) {
             Some(DefaultProcess::Server(lines)) => lines
                 .iter()
                 // Run by hand, the software skips the image's entrypoint scripts.
                 .filter(|l| !own_command || !(l.contains("docker-entrypoint") || l.starts_with("10-listen")))
-                .map(|l| render_startup_line(&l.replace("{version}", &version), now, &hostname, ip))
+                .map(|l| {
+                    let template = l.replace("{version}", &version);
+                    if template.contains('{') {
+                        Rc::from(render_startup_line(&template, now, &hostname, ip))
+                    } else {
+                        super::volumes::shared_content(&template)
+                    }
+                })
                 .collect(),
             _ => vec![],
         }

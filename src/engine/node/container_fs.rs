@@ -25,28 +25,64 @@ pub enum MountSource {
     Private(Fs),
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Mount {
-    /// Where it appears in the container.
-    pub path: String,
-    pub source: MountSource,
-    pub read_only: bool,
-    /// As `mount` prints it: `/dev/sda1`, `tmpfs`, `overlay`, `proc`.
+/// What `mount` prints for a mount besides its path and `rw`/`ro`. Every
+/// container has a dozen mounts of a few kinds: each refers to one of
+/// these rather than carrying the three strings itself.
+#[derive(Debug, PartialEq, Eq)]
+pub struct MountKind {
+    /// `/dev/sda1`, `tmpfs`, `overlay`, `proc`.
     pub device: &'static str,
     pub fs_type: &'static str,
     /// Options after `rw`/`ro`: `relatime`, `nosuid,nodev,noexec,relatime`.
     pub options: &'static str,
 }
 
+impl MountKind {
+    /// A bind mount from the node's disk.
+    pub const DISK: MountKind = MountKind { device: "/dev/sda1", fs_type: "ext4", options: "relatime" };
+    /// A volume backed by memory (`emptyDir.medium: Memory`, projected volumes).
+    pub const TMPFS_VOLUME: MountKind = MountKind { device: "tmpfs", fs_type: "tmpfs", options: "relatime" };
+    pub const SHM: MountKind = MountKind { device: "shm", fs_type: "tmpfs", options: "nosuid,nodev,noexec,relatime,size=65536k" };
+    pub const PROC: MountKind = MountKind { device: "proc", fs_type: "proc", options: "nosuid,nodev,noexec,relatime" };
+    pub const DEV: MountKind = MountKind { device: "tmpfs", fs_type: "tmpfs", options: "nosuid,size=65536k,mode=755" };
+    pub const DEVPTS: MountKind = MountKind { device: "devpts", fs_type: "devpts", options: "nosuid,noexec,relatime,gid=5,mode=620,ptmxmode=666" };
+    pub const MQUEUE: MountKind = MountKind { device: "mqueue", fs_type: "mqueue", options: "nosuid,nodev,noexec,relatime" };
+    pub const SYSFS: MountKind = MountKind { device: "sysfs", fs_type: "sysfs", options: "nosuid,nodev,noexec,relatime" };
+    pub const CGROUP: MountKind = MountKind { device: "cgroup", fs_type: "cgroup2", options: "nosuid,nodev,noexec,relatime" };
+    /// The container's root: its image's layers and its own.
+    pub const OVERLAY: MountKind = MountKind {
+        device: "overlay",
+        fs_type: "overlay",
+        options: "relatime,lowerdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/25/fs:/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/24/fs,upperdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/139/fs,workdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/139/work",
+    };
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mount {
+    /// Where it appears in the container.
+    pub path: String,
+    pub source: MountSource,
+    pub read_only: bool,
+    pub kind: &'static MountKind,
+}
+
 impl Mount {
-    pub fn disk(path: &str, disk_path: &str, read_only: bool, device: &'static str, fs_type: &'static str) -> Self {
-        Mount { path: path.to_string(), source: MountSource::Disk(disk_path.to_string()), read_only, device, fs_type, options: "relatime" }
+    pub fn disk(path: &str, disk_path: &str, read_only: bool) -> Self {
+        Mount { path: path.to_string(), source: MountSource::Disk(disk_path.to_string()), read_only, kind: &MountKind::DISK }
+    }
+    /// As `mount` prints it: `/dev/sda1`, `tmpfs`, `overlay`, `proc`.
+    pub fn device(&self) -> &'static str {
+        self.kind.device
+    }
+    pub fn fs_type(&self) -> &'static str {
+        self.kind.fs_type
     }
     /// The `mount` line: `tmpfs on /dev type tmpfs (rw,nosuid,size=65536k,mode=755)`.
     pub fn line(&self) -> String {
         let rw = if self.read_only { "ro" } else { "rw" };
-        let opts = if self.options.is_empty() { rw.to_string() } else { format!("{rw},{}", self.options) };
-        format!("{} on {} type {} ({opts})", self.device, self.path, self.fs_type)
+        let options = self.kind.options;
+        let opts = if options.is_empty() { rw.to_string() } else { format!("{rw},{options}") };
+        format!("{} on {} type {} ({opts})", self.kind.device, self.path, self.kind.fs_type)
     }
 }
 
@@ -513,8 +549,8 @@ mod tests {
         disk.insert(&format!("{vol}/key"), Inode::symlink("..data/key", 0));
         disk.insert("/var/lib/kubelet/pods/u/volumes/kubernetes.io~empty-dir/cache", Inode::dir(0o777, 0));
         let mounts = vec![
-            Mount::disk("/etc/config", vol, true, "/dev/sda1", "ext4"),
-            Mount::disk("/cache", "/var/lib/kubelet/pods/u/volumes/kubernetes.io~empty-dir/cache", false, "/dev/sda1", "ext4"),
+            Mount::disk("/etc/config", vol, true),
+            Mount::disk("/cache", "/var/lib/kubelet/pods/u/volumes/kubernetes.io~empty-dir/cache", false),
         ];
         (RootFs { image: Rc::new(image), upper: Fs::new(), read_only: false }, mounts, disk)
     }

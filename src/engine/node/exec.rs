@@ -26,7 +26,7 @@ pub enum ExecError {
 /// `df` sizes of a mount.
 fn usage(m: &Mount, machine: &Machine, upper_kb: u64) -> Option<Usage> {
     let disk = || Usage { total_kb: machine.disk_kb, used_kb: BASE_DISK_USED_KB + machine.disk.used_kb("/") + upper_kb };
-    match (&m.source, m.fs_type) {
+    match (&m.source, m.fs_type()) {
         (_, "proc" | "sysfs" | "cgroup2" | "devpts" | "mqueue") => None,
         (_, "overlay") => Some(disk()),
         (MountSource::Snapshot(_) | MountSource::Private(_), "tmpfs") => Some(Usage { total_kb: 65_536, used_kb: 0 }),

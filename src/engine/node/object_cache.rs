@@ -29,7 +29,9 @@ struct Item {
 pub struct ObjectCache {
     secrets: bool,
     items: BTreeMap<(String, String), Item>,
-    by_pod: BTreeMap<String, BTreeSet<(String, String)>>,
+    /// (namespace, name) in order, per pod: a slice, as every pod on the
+    /// node has an entry here and most reference one object.
+    by_pod: BTreeMap<String, Box<[(String, String)]>>,
     /// Bumped whenever a cached object arrives, changes or goes.
     revision: u64,
 }
@@ -103,13 +105,13 @@ impl ObjectCache {
     /// Records the objects pod `uid` of `namespace` references (replacing
     /// what it referenced before).
     pub fn register(&mut self, uid: &str, namespace: &str, names: &BTreeSet<String>) {
-        let wanted: BTreeSet<(String, String)> = names.iter().map(|n| (namespace.to_string(), n.clone())).collect();
-        if self.by_pod.get(uid) == Some(&wanted) {
+        let wanted: Box<[(String, String)]> = names.iter().map(|n| (namespace.to_string(), n.clone())).collect();
+        if self.by_pod.get(uid).is_some_and(|have| *have == wanted) {
             return;
         }
         self.unregister(uid);
         let resource = if self.secrets { ids::secrets() } else { ids::config_maps() };
-        for key in &wanted {
+        for key in wanted.iter() {
             if !self.items.contains_key(key) {
                 self.revision += 1;
             }
@@ -128,11 +130,11 @@ impl ObjectCache {
     /// Pod `uid` is gone: objects no other pod references are dropped.
     pub fn unregister(&mut self, uid: &str) {
         let Some(keys) = self.by_pod.remove(uid) else { return };
-        for key in keys {
-            if let Some(item) = self.items.get_mut(&key) {
+        for key in keys.iter() {
+            if let Some(item) = self.items.get_mut(key) {
                 item.pods.remove(uid);
                 if item.pods.is_empty() {
-                    self.items.remove(&key);
+                    self.items.remove(key);
                     self.revision += 1;
                 }
             }

@@ -18,6 +18,7 @@
 //! they ignore SIGTERM (the book's Node.js kubia images).
 
 use std::collections::{BTreeMap, VecDeque};
+use std::rc::Rc;
 
 use indexmap::IndexMap;
 use k8s_openapi::jiff::{tz::TimeZone, Timestamp};
@@ -89,7 +90,8 @@ pub struct CachedImage {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogLine {
     pub time: VirtualTime,
-    pub text: String,
+    /// Shared with the process's timeline when the line had no marks to fill.
+    pub text: Rc<str>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -338,10 +340,12 @@ impl RuntimeContainer {
         };
         match effect {
             Effect::Log(text) => {
-                let text = shell::fill_marks(&text, &date_output(at), &mut |p| read(&self.root, &self.mounts, disk, p));
+                let marked = text.contains(shell::DATE_MARK) || text.contains(shell::FILE_MARK_OPEN);
+                let text = if marked { shell::fill_marks(&text, &date_output(at), &mut |p| read(&self.root, &self.mounts, disk, p)).into() } else { text };
                 self.push_log(at, text);
             }
-            Effect::Put(path, mut inode) => {
+            Effect::Put(path, inode) => {
+                let mut inode = *inode;
                 if let Kind::File(content) = &inode.kind {
                     if content.contains(shell::DATE_MARK) || content.contains(shell::FILE_MARK_OPEN) {
                         let filled = shell::fill_marks(content, &date_output(at), &mut |p| read(&self.root, &self.mounts, disk, p));
@@ -413,7 +417,8 @@ impl RuntimeContainer {
         ViewMut { root: &mut self.root, mounts: &mut self.mounts, disk, now: wall_secs(now) }
     }
 
-    pub fn push_log(&mut self, time: VirtualTime, text: String) {
+    pub fn push_log(&mut self, time: VirtualTime, text: impl Into<Rc<str>>) {
+        let text = text.into();
         if self.logs.len() >= LOG_LINES_LIMIT {
             self.logs.pop_front();
             self.logs_dropped += 1;
@@ -688,6 +693,9 @@ impl Runtime {
         };
         let failed = exit.as_ref().and_then(|e| e.message.clone());
         let base = setup.base.unwrap_or_else(|| images::base_of(&image));
+        // The lines a process prints as it starts are known now: the log
+        // (kept for the container's life) gets room for exactly those.
+        let first_lines = process.program.timeline.iter().take_while(|t| t.at_ms == 0).filter(|t| matches!(t.effect, Effect::Log(_))).count().min(LOG_LINES_LIMIT);
         let container = RuntimeContainer {
             id: id.clone(),
             name: name.to_string(),
@@ -702,7 +710,7 @@ impl Runtime {
             stop_requested: None,
             stop_deadline: None,
             http_requests: 0,
-            logs: VecDeque::new(),
+            logs: VecDeque::with_capacity(first_lines),
             logs_dropped: 0,
             root: setup.root,
             mounts: setup.mounts,
@@ -895,7 +903,7 @@ mod tests {
         rt.run_sandbox("a", "default", "a", VirtualTime::ZERO, &mut rng);
         let img = images::parse_image("busybox").unwrap();
         let mut s = setup();
-        s.mounts.push(Mount::disk("/data", "/vol", false, "/dev/sda1", "ext4"));
+        s.mounts.push(Mount::disk("/data", "/vol", false));
         s.root.upper.mkdir_all("/data", 0o755, 0);
         let process = spec_in("echo one > /data/f; sleep 5; echo two >> /data/f; while true; do cat /data/f; sleep 10; done", &s, &disk);
         rt.start_container("a", "c", 0, img, s, Ok(process), VirtualTime::ZERO, &mut rng).unwrap();
@@ -903,7 +911,7 @@ mod tests {
         assert_eq!(disk.get("/vol/f").and_then(Inode::content), Some("one\ntwo\n"));
         disk.write("/vol/f", "changed\n", 0o644, 0);
         rt.advance(VirtualTime::from_secs(16), &mut disk);
-        let lines: Vec<&str> = rt.sandbox("a").unwrap().latest("c").unwrap().logs.iter().map(|l| l.text.as_str()).collect();
+        let lines: Vec<&str> = rt.sandbox("a").unwrap().latest("c").unwrap().logs.iter().map(|l| &*l.text).collect();
         assert_eq!(lines, vec!["one", "two", "changed"]);
     }
 

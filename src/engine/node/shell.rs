@@ -27,6 +27,7 @@
 //! `$(cat FILE)`, which read the file when they run.
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use indexmap::IndexMap;
 
@@ -53,10 +54,12 @@ pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bi
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Effect {
-    /// A line on stdout/stderr (the container log); may hold date and file marks.
-    Log(String),
-    /// A file, directory or link written at an absolute container path.
-    Put(String, Inode),
+    /// A line on stdout/stderr (the container log); may hold date and file
+    /// marks. Shared with the log line it becomes when it has none.
+    Log(Rc<str>),
+    /// A file, directory or link written at an absolute container path
+    /// (boxed: the rare large variant would widen every log line's entry).
+    Put(String, Box<Inode>),
     Delete(String),
     /// Prints the files' contents as they are when it happens.
     Cat { paths: Vec<String>, busybox: bool },
@@ -92,7 +95,7 @@ pub struct Program {
 }
 
 impl Program {
-    pub fn forever(lines: Vec<String>) -> Self {
+    pub fn forever(lines: Vec<Rc<str>>) -> Self {
         Program { timeline: lines.into_iter().map(|l| Timed { at_ms: 0, effect: Effect::Log(l) }).collect(), repeat: None, end: End::Never }
     }
 }
@@ -836,7 +839,7 @@ impl Files for Recorder<'_> {
     }
     fn put(&mut self, path: &str, inode: Inode) -> Result<(), Errno> {
         self.inner.put(path, inode.clone())?;
-        self.log.push(Effect::Put(path.to_string(), inode));
+        self.log.push(Effect::Put(path.to_string(), Box::new(inode)));
         Ok(())
     }
     fn delete(&mut self, path: &str) -> Result<(), Errno> {
@@ -978,7 +981,7 @@ impl<'h> Shell<'h> {
                 Mode::Timeline => {
                     let body = text.strip_suffix('\n').unwrap_or(text);
                     for line in body.split('\n') {
-                        self.effects.push(Timed { at_ms: self.t, effect: Effect::Log(line.to_string()) });
+                        self.effects.push(Timed { at_ms: self.t, effect: Effect::Log(line.into()) });
                     }
                 }
             },
@@ -2147,7 +2150,7 @@ mod tests {
     }
 
     fn logs(p: &Program) -> Vec<(u64, String)> {
-        p.timeline.iter().filter_map(|t| if let Effect::Log(l) = &t.effect { Some((t.at_ms, l.clone())) } else { None }).collect()
+        p.timeline.iter().filter_map(|t| if let Effect::Log(l) = &t.effect { Some((t.at_ms, l.to_string())) } else { None }).collect()
     }
 
     #[test]

@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::{Container, KeyToPath, Pod, Volume};
 use k8s_openapi::jiff::{tz::TimeZone, Timestamp};
 
-use super::container_fs::{self as cfs, Files, Mount, MountSource, RootFs};
+use super::container_fs::{self as cfs, Files, Mount, MountKind, MountSource, RootFs};
 use super::env;
 use super::filesystem::{join, normalize, Errno, Fs, Inode, Kind};
 use super::object_cache::ObjectCache;
@@ -86,7 +86,9 @@ struct Failure {
 /// One pod's volumes.
 #[derive(Clone, Debug, Default)]
 pub struct PodVolumes {
-    pub mounted: BTreeMap<String, Mounted>,
+    /// By volume name, in the order they were set up: a pod has few, and a
+    /// map's node would hold room for eleven for every pod on the node.
+    mounted: Vec<(String, Mounted)>,
     failures: BTreeMap<String, Failure>,
     /// When the pod's periodic sync next refreshes its projected volumes.
     pub next_refresh: Option<VirtualTime>,
@@ -99,7 +101,16 @@ impl PodVolumes {
     }
 
     pub fn all_mounted(&self, pod: &Pod) -> bool {
-        pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()).all(|v| self.mounted.contains_key(&v.name))
+        pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()).all(|v| self.mounted(&v.name).is_some())
+    }
+
+    /// The volume `name`, once set up.
+    pub fn mounted(&self, name: &str) -> Option<&Mounted> {
+        self.mounted.iter().find(|(n, _)| n == name).map(|(_, m)| m)
+    }
+
+    fn mounted_mut(&mut self, name: &str) -> Option<&mut Mounted> {
+        self.mounted.iter_mut().find(|(n, _)| n == name).map(|(_, m)| m)
     }
 }
 
@@ -303,7 +314,8 @@ fn digest(payload: &Payload) -> u64 {
     h
 }
 
-/// File contents many pods share (a namespace's `ca.crt`), kept once; dead
+/// Text many pods share (a namespace's `ca.crt`, an image's start-up
+/// lines), kept once; dead
 /// entries are pruned when the map doubles past its size after the last
 /// prune, so with many live contents (every pod's own token) an insert
 /// does not scan the whole map.
@@ -318,8 +330,8 @@ thread_local! {
     static SHARED: std::cell::RefCell<SharedContents> = const { std::cell::RefCell::new(SharedContents { by_hash: BTreeMap::new(), prune_at: SHARED_PRUNE_MIN }) };
 }
 
-/// The same contents as an earlier volume file, shared rather than copied.
-fn shared_content(content: &str) -> std::rc::Rc<str> {
+/// The same text as an earlier volume file or log line, shared rather than copied.
+pub(super) fn shared_content(content: &str) -> std::rc::Rc<str> {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in content.bytes() {
         h ^= b as u64;
@@ -483,7 +495,7 @@ pub fn mount_all(state: &mut PodVolumes, pod: &Pod, vc: &mut VolumeContext) -> V
     let mut failed = Vec::new();
     // Borrowed: this runs on every pod sync.
     for v in pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()) {
-        if state.mounted.contains_key(&v.name) {
+        if state.mounted(&v.name).is_some() {
             continue;
         }
         if state.failures.get(&v.name).is_some_and(|f| f.retry_at > vc.now) {
@@ -492,7 +504,8 @@ pub fn mount_all(state: &mut PodVolumes, pod: &Pod, vc: &mut VolumeContext) -> V
         match set_up(pod, v, vc) {
             Ok(m) => {
                 state.failures.remove(&v.name);
-                state.mounted.insert(v.name.clone(), m);
+                state.mounted.reserve_exact(1);
+                state.mounted.push((v.name.clone(), m));
             }
             Err(e) => {
                 let backoff_ms = state.failures.get(&v.name).map_or(MOUNT_BACKOFF_INITIAL_MS, |f| (f.backoff_ms * 2).min(MOUNT_BACKOFF_MAX_MS));
@@ -511,7 +524,7 @@ pub fn refresh(state: &mut PodVolumes, pod: &Pod, vc: &mut VolumeContext) -> Vec
     let mut failed = Vec::new();
     // Borrowed: this runs on every pod sync.
     for v in pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()) {
-        let Some(m) = state.mounted.get(&v.name).cloned() else { continue };
+        let Some(m) = state.mounted(&v.name).cloned() else { continue };
         if !m.atomic {
             continue;
         }
@@ -523,7 +536,7 @@ pub fn refresh(state: &mut PodVolumes, pod: &Pod, vc: &mut VolumeContext) -> Vec
         match payload_of(pod, v, vc, issued) {
             Ok(payload) if digest(&payload) != m.payload => {
                 atomic_write(vc.disk, &m.path, &payload, vc.now, vc.rng);
-                if let Some(entry) = state.mounted.get_mut(&v.name) {
+                if let Some(entry) = state.mounted_mut(&v.name) {
                     entry.payload = digest(&payload);
                     entry.token_issued = m.token_issued.map(|_| issued);
                 }
@@ -677,10 +690,9 @@ pub fn container_mounts(pod: &Pod, container: &Container, state: &PodVolumes, di
     let uid = pod.metadata.uid.clone().unwrap_or_default();
     let dir = pod_dir(&uid);
     let secs = wall_secs(now);
-    let device = "/dev/sda1";
     let mut cri: Vec<Mount> = Vec::new();
     for vm in container.volume_mounts.iter().flatten() {
-        let Some(m) = state.mounted.get(&vm.name) else {
+        let Some(m) = state.mounted(&vm.name) else {
             return Err(format!("cannot find volume \"{}\" to mount into container \"{}\"", vm.name, container.name));
         };
         let mut sub = vm.sub_path.clone().unwrap_or_default();
@@ -694,7 +706,7 @@ pub fn container_mounts(pod: &Pod, container: &Container, state: &PodVolumes, di
             return Err(format!("unable to provision SubPath `{sub}`: must not contain '..'"));
         }
         let read_only = vm.read_only.unwrap_or(false) || m.read_only;
-        let (fs_type, dev, options) = if m.tmpfs { ("tmpfs", "tmpfs", "relatime") } else { ("ext4", device, "relatime") };
+        let kind = if m.tmpfs { &MountKind::TMPFS_VOLUME } else { &MountKind::DISK };
         let source = if sub.is_empty() {
             MountSource::Disk(m.path.clone())
         } else if m.atomic {
@@ -724,31 +736,31 @@ pub fn container_mounts(pod: &Pod, container: &Container, state: &PodVolumes, di
             }
             MountSource::Disk(at)
         };
-        cri.push(Mount { path: normalize("/", &vm.mount_path), source, read_only, device: dev, fs_type, options });
+        cri.push(Mount { path: normalize("/", &vm.mount_path), source, read_only, kind });
     }
     let own_hosts = container.volume_mounts.iter().flatten().any(|m| normalize("/", &m.mount_path) == "/etc/hosts");
     if !own_hosts && disk.get(&format!("{dir}/etc-hosts")).is_some() {
-        cri.push(Mount::disk("/etc/hosts", &format!("{dir}/etc-hosts"), false, device, "ext4"));
+        cri.push(Mount::disk("/etc/hosts", &format!("{dir}/etc-hosts"), false));
     }
     let term_log = format!("{dir}/containers/{}/{}", container.name, super::images::stable_hex(&format!("{uid}/{}/{secs}", container.name), 8));
     disk.insert(&term_log, Inode::file("", 0o666, secs));
     let term_path = container.termination_message_path.clone().filter(|p| !p.is_empty()).unwrap_or_else(|| "/dev/termination-log".into());
-    cri.push(Mount::disk(&term_path, &term_log, false, device, "ext4"));
+    cri.push(Mount::disk(&term_path, &term_log, false));
     if disk.get(&format!("{dir}/etc-hostname")).is_some() {
-        cri.push(Mount::disk("/etc/hostname", &format!("{dir}/etc-hostname"), false, device, "ext4"));
-        cri.push(Mount::disk("/etc/resolv.conf", &format!("{dir}/resolv.conf"), false, device, "ext4"));
+        cri.push(Mount::disk("/etc/hostname", &format!("{dir}/etc-hostname"), false));
+        cri.push(Mount::disk("/etc/resolv.conf", &format!("{dir}/resolv.conf"), false));
     }
-    cri.push(Mount { path: "/dev/shm".into(), source: MountSource::Private(Fs::new()), read_only: false, device: "shm", fs_type: "tmpfs", options: "nosuid,nodev,noexec,relatime,size=65536k" });
+    cri.push(Mount { path: "/dev/shm".into(), source: MountSource::Private(Fs::new()), read_only: false, kind: &MountKind::SHM });
     // Parents are mounted before children (containerd orders by depth).
     cri.sort_by_key(|m| m.path.matches('/').count());
     let (dev, proc, sys) = pseudo_trees();
     let mut mounts = vec![
-        Mount { path: "/proc".into(), source: MountSource::Snapshot(proc), read_only: false, device: "proc", fs_type: "proc", options: "nosuid,nodev,noexec,relatime" },
-        Mount { path: "/dev".into(), source: MountSource::Snapshot(dev), read_only: false, device: "tmpfs", fs_type: "tmpfs", options: "nosuid,size=65536k,mode=755" },
-        Mount { path: "/dev/pts".into(), source: MountSource::Private(Fs::new()), read_only: false, device: "devpts", fs_type: "devpts", options: "nosuid,noexec,relatime,gid=5,mode=620,ptmxmode=666" },
-        Mount { path: "/dev/mqueue".into(), source: MountSource::Private(Fs::new()), read_only: false, device: "mqueue", fs_type: "mqueue", options: "nosuid,nodev,noexec,relatime" },
-        Mount { path: "/sys".into(), source: MountSource::Snapshot(sys), read_only: true, device: "sysfs", fs_type: "sysfs", options: "nosuid,nodev,noexec,relatime" },
-        Mount { path: "/sys/fs/cgroup".into(), source: MountSource::Private(Fs::new()), read_only: true, device: "cgroup", fs_type: "cgroup2", options: "nosuid,nodev,noexec,relatime" },
+        Mount { path: "/proc".into(), source: MountSource::Snapshot(proc), read_only: false, kind: &MountKind::PROC },
+        Mount { path: "/dev".into(), source: MountSource::Snapshot(dev), read_only: false, kind: &MountKind::DEV },
+        Mount { path: "/dev/pts".into(), source: MountSource::Private(Fs::new()), read_only: false, kind: &MountKind::DEVPTS },
+        Mount { path: "/dev/mqueue".into(), source: MountSource::Private(Fs::new()), read_only: false, kind: &MountKind::MQUEUE },
+        Mount { path: "/sys".into(), source: MountSource::Snapshot(sys), read_only: true, kind: &MountKind::SYSFS },
+        Mount { path: "/sys/fs/cgroup".into(), source: MountSource::Private(Fs::new()), read_only: true, kind: &MountKind::CGROUP },
     ];
     for m in &mut mounts {
         if let MountSource::Private(fs) = &mut m.source {
@@ -782,9 +794,7 @@ pub fn container_mounts(pod: &Pod, container: &Container, state: &PodVolumes, di
         path: "/".into(),
         source: MountSource::Private(Fs::new()),
         read_only: root.read_only,
-        device: "overlay",
-        fs_type: "overlay",
-        options: "relatime,lowerdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/25/fs:/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/24/fs,upperdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/139/fs,workdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/139/work",
+        kind: &MountKind::OVERLAY,
     };
     mounts.insert(0, overlay);
     // Kept for the container's life: no spare capacity.
