@@ -16,7 +16,7 @@ use miniplane::engine::script;
 use miniplane::engine::sweep;
 use miniplane::lesson;
 
-#[cfg(feature = "native-allocator")]
+#[cfg(all(feature = "native-allocator", not(target_arch = "wasm32")))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
