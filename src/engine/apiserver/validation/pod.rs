@@ -412,11 +412,15 @@ fn validate_tolerations(spec: &PodSpec, path: &str, errs: &mut Errors) {
 const UPDATABLE_POD_FIELDS: &str = "`spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)";
 
 pub fn validate_pod_update(pod: &Pod, old: &Pod, errs: &mut Errors) {
-    let spec = pod.spec.clone().unwrap_or_default();
-    let old_spec = old.spec.clone().unwrap_or_default();
+    // Borrowed: every status write of every pod comes through here, and
+    // the spec rarely changes.
+    let no_spec = PodSpec::default();
+    let no_containers: Vec<Container> = Vec::new();
+    let spec = pod.spec.as_ref().unwrap_or(&no_spec);
+    let old_spec = old.spec.as_ref().unwrap_or(&no_spec);
     for (field, new, previous) in [
-        ("spec.containers", spec.containers.clone(), old_spec.containers.clone()),
-        ("spec.initContainers", spec.init_containers.clone().unwrap_or_default(), old_spec.init_containers.clone().unwrap_or_default()),
+        ("spec.containers", &spec.containers, &old_spec.containers),
+        ("spec.initContainers", spec.init_containers.as_ref().unwrap_or(&no_containers), old_spec.init_containers.as_ref().unwrap_or(&no_containers)),
     ] {
         if new.len() != previous.len() {
             errs.forbidden(field, "pod updates may not add or remove containers");
@@ -446,8 +450,9 @@ pub fn validate_pod_update(pod: &Pod, old: &Pod, errs: &mut Errors) {
         (None, Some(_)) => errs.invalid("spec.activeDeadlineSeconds", "null", "must not update from a positive integer to nil value"),
         (None, None) => {}
     }
-    let old_tolerations = old_spec.tolerations.clone().unwrap_or_default();
-    let new_tolerations = spec.tolerations.clone().unwrap_or_default();
+    let no_tolerations = Vec::new();
+    let old_tolerations = old_spec.tolerations.as_ref().unwrap_or(&no_tolerations);
+    let new_tolerations = spec.tolerations.as_ref().unwrap_or(&no_tolerations);
     for (i, t) in old_tolerations.iter().enumerate() {
         let kept = new_tolerations.iter().any(|n| {
             n.key == t.key && n.operator == t.operator && n.value == t.value && n.effect == t.effect
@@ -473,8 +478,8 @@ pub fn validate_pod_update(pod: &Pod, old: &Pod, errs: &mut Errors) {
     if old_spec.termination_grace_period_seconds.is_some_and(|g| g < 0) && munged.termination_grace_period_seconds == Some(1) {
         munged.termination_grace_period_seconds = old_spec.termination_grace_period_seconds;
     }
-    if munged != old_spec {
-        errs.forbidden("spec", &format!("pod updates may not change fields other than {UPDATABLE_POD_FIELDS}\n{}", spec_diff(&old_spec, &munged)));
+    if munged != *old_spec {
+        errs.forbidden("spec", &format!("pod updates may not change fields other than {UPDATABLE_POD_FIELDS}\n{}", spec_diff(old_spec, &munged)));
     }
 }
 
