@@ -982,13 +982,9 @@ impl ApiServer {
         let mut targets: Vec<WatchId> = self.by_resource.get(&rid).map(|s| s.iter().copied().collect()).unwrap_or_default();
         if rid == ids::pods() {
             let mut nodes: Vec<&str> = Vec::with_capacity(2);
-            for obj in [Some(new), old].into_iter().flatten() {
-                if let Object::Pod(p) = &**obj {
-                    if let Some(n) = p.spec.as_ref().and_then(|s| s.node_name.as_deref()) {
-                        if !nodes.contains(&n) {
-                            nodes.push(n);
-                        }
-                    }
+            for n in [Some(new), old].into_iter().flatten().filter_map(|o| Self::pod_node(o)) {
+                if !nodes.contains(&n) {
+                    nodes.push(n);
                 }
             }
             for n in nodes {

@@ -52,6 +52,7 @@ impl NodeSummary {
         self.surge_available += sign * other.surge_available;
     }
 
+    #[cfg(debug_assertions)]
     fn counts(&self) -> [i32; 9] {
         [self.desired, self.current, self.misscheduled, self.ready, self.available, self.updated, self.unavailable, self.surging, self.surge_available]
     }
@@ -241,6 +242,7 @@ impl SetState {
     /// Checks the kept totals against a summary of every node worked out
     /// afresh (debug builds), so a change the incremental sync missed
     /// fails loudly in tests instead of drifting.
+    #[cfg(debug_assertions)]
     pub fn check_totals(&self, fresh: &BTreeMap<String, NodeSummary>) {
         let mut sum = NodeSummary::default();
         for s in fresh.values() {
