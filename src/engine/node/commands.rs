@@ -1703,8 +1703,8 @@ mod tests {
 
     #[test]
     fn utilities_print_in_each_images_words() {
-        let mut root = RootFs { image: Rc::new(Fs::new()), upper: Fs::new(), read_only: false };
-        root.upper.insert("/", Inode::dir(0o755, 0));
+        let mut root = RootFs::new(Rc::new(Fs::new()), false);
+        root.upper_mut().insert("/", Inode::dir(0o755, 0));
         let mut disk = Fs::new();
         let mut mounts = vec![];
         let mut fs = ViewMut { root: &mut root, mounts: &mut mounts, disk: &mut disk, now: 0 };
@@ -1731,8 +1731,8 @@ mod tests {
 
     #[test]
     fn df_with_a_path_shows_the_filesystem_holding_it() {
-        let mut root = RootFs { image: Rc::new(Fs::new()), upper: Fs::new(), read_only: false };
-        root.upper.insert("/", Inode::dir(0o755, 0));
+        let mut root = RootFs::new(Rc::new(Fs::new()), false);
+        root.upper_mut().insert("/", Inode::dir(0o755, 0));
         let mut disk = Fs::new();
         let mut mounts = vec![];
         let mut fs = ViewMut { root: &mut root, mounts: &mut mounts, disk: &mut disk, now: 0 };

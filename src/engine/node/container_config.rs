@@ -83,7 +83,7 @@ pub fn environment(image: &ImageName, hostname: &str, kubelet_env: &[(String, St
 /// The container's files before its mounts: the image's, read-only if asked.
 pub fn root_fs(c: &Container, image: &ImageName) -> RootFs {
     let read_only = c.security_context.as_ref().and_then(|s| s.read_only_root_filesystem).unwrap_or(false);
-    RootFs { image: rootfs::image_root(image), upper: Fs::new(), read_only }
+    RootFs::new(rootfs::image_root(image), read_only)
 }
 
 /// The working directory: the container's, or the image's.

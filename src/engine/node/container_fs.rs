@@ -91,9 +91,119 @@ impl Mount {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RootFs {
     pub image: Rc<Fs>,
-    pub upper: Fs,
+    /// What the runtime put in the writable layer for the container's
+    /// mount points, while nothing else was written there: shared by
+    /// every container of the same image and mount paths (see
+    /// [`mount_points`]), with the instant the layer was made.
+    points: Option<(Rc<Fs>, i64)>,
+    /// The writable layer (empty while `points` stands for it).
+    upper: Fs,
     /// `securityContext.readOnlyRootFilesystem`.
     pub read_only: bool,
+}
+
+/// The modification time of a shared mount-point entry the runtime made
+/// with the layer: the container's own instant is filled in when read.
+const MADE_WITH_LAYER: i64 = i64::MIN;
+
+impl RootFs {
+    /// A fresh container's files: the image's, and an empty layer.
+    pub fn new(image: Rc<Fs>, read_only: bool) -> Self {
+        RootFs { image, points: None, upper: Fs::new(), read_only }
+    }
+
+    /// The writable layer's entry at `path` (a whiteout included).
+    pub fn upper_get(&self, path: &str) -> Option<Inode> {
+        match &self.points {
+            Some((points, made)) => points.get(path).map(|i| made_at(i, *made)),
+            None => self.upper.get(path).cloned(),
+        }
+    }
+
+    /// The writable layer's entries directly in `dir`.
+    pub fn upper_children(&self, dir: &str) -> Vec<(String, Inode)> {
+        match &self.points {
+            Some((points, made)) => points.children(dir).into_iter().map(|(n, i)| (n, made_at(i, *made))).collect(),
+            None => self.upper.children(dir).into_iter().map(|(n, i)| (n, i.clone())).collect(),
+        }
+    }
+
+    /// Kilobytes the writable layer's files take, for `df`.
+    pub fn upper_used_kb(&self) -> u64 {
+        match &self.points {
+            Some((points, _)) => points.used_kb("/"),
+            None => self.upper.used_kb("/"),
+        }
+    }
+
+    /// The writable layer, for a change: the shared mount points become
+    /// the container's own first (copy on write).
+    pub fn upper_mut(&mut self) -> &mut Fs {
+        if let Some((points, made)) = self.points.take() {
+            // Path order: a directory comes before what it holds.
+            for (path, inode) in points.iter() {
+                self.upper.insert(path, made_at(inode, made));
+            }
+        }
+        &mut self.upper
+    }
+}
+
+fn made_at(inode: &Inode, made: i64) -> Inode {
+    let mut inode = inode.clone();
+    if inode.mtime == MADE_WITH_LAYER {
+        inode.mtime = made;
+    }
+    inode
+}
+
+thread_local! {
+    /// Mount-point layers by image (its shared root's address: image
+    /// roots are kept for the session) and mount paths.
+    static POINTS: std::cell::RefCell<BTreeMap<(usize, Vec<(String, bool)>), std::rc::Weak<Fs>>> = const { std::cell::RefCell::new(BTreeMap::new()) };
+}
+
+/// Gives a fresh container's layer what the runtime creates there before
+/// it starts: each mount point (`(path, is a file)`, in mount order) the
+/// image lacks, with the image's directories above it copied up, made at
+/// `secs`. Containers of one image with the same mounts share the result.
+pub fn mount_points(root: &mut RootFs, points: &[(String, bool)], secs: i64) {
+    if root.points.is_some() || !root.upper.is_empty() {
+        make_mount_points(root, points, secs);
+        return;
+    }
+    let key = (Rc::as_ptr(&root.image) as *const () as usize, points.to_vec());
+    let shared = POINTS.with(|cache| cache.borrow().get(&key).and_then(std::rc::Weak::upgrade));
+    let shared = match shared {
+        Some(fs) => fs,
+        None => {
+            let mut scratch = RootFs::new(root.image.clone(), false);
+            make_mount_points(&mut scratch, points, MADE_WITH_LAYER);
+            let fs = Rc::new(scratch.upper);
+            POINTS.with(|cache| {
+                let mut cache = cache.borrow_mut();
+                if cache.len() >= 1024 {
+                    cache.retain(|_, w| w.strong_count() > 0);
+                }
+                cache.insert(key, Rc::downgrade(&fs));
+            });
+            fs
+        }
+    };
+    if !shared.is_empty() {
+        root.points = Some((shared, secs));
+    }
+}
+
+fn make_mount_points(root: &mut RootFs, points: &[(String, bool)], secs: i64) {
+    for (path, is_file) in points {
+        if path == "/" || root.upper_get(path).is_some() || root.image.get(path).is_some() {
+            continue;
+        }
+        copy_up_parents(root, path);
+        let inode = if *is_file { Inode::file("", 0o644, secs) } else { Inode::dir(0o755, secs) };
+        root.upper_mut().insert(path, inode);
+    }
 }
 
 /// Raw file access at exact (normalized) paths; no symlink is followed.
@@ -144,23 +254,23 @@ fn mount_entries(m: &Mount, rel: &str, disk: &Fs) -> Vec<(String, Inode)> {
 }
 
 fn root_lstat(root: &RootFs, path: &str) -> Option<Inode> {
-    match root.upper.get(path) {
+    match root.upper_get(path) {
         Some(i) if i.kind == Kind::Whiteout => None,
-        Some(i) => Some(i.clone()),
+        Some(i) => Some(i),
         None => root.image.get(path).cloned(),
     }
 }
 
 fn root_entries(root: &RootFs, dir: &str) -> Vec<(String, Inode)> {
     let mut merged: BTreeMap<String, Inode> = root.image.children(dir).into_iter().map(|(n, i)| (n, i.clone())).collect();
-    if root.upper.get(dir).is_some_and(Inode::is_dir) && root.image.get(dir).is_some_and(|i| !i.is_dir()) {
+    if root.upper_get(dir).is_some_and(|i| i.is_dir()) && root.image.get(dir).is_some_and(|i| !i.is_dir()) {
         merged.clear();
     }
-    for (name, inode) in root.upper.children(dir) {
+    for (name, inode) in root.upper_children(dir) {
         if inode.kind == Kind::Whiteout {
             merged.remove(&name);
         } else {
-            merged.insert(name, inode.clone());
+            merged.insert(name, inode);
         }
     }
     merged.into_iter().collect()
@@ -169,9 +279,10 @@ fn root_entries(root: &RootFs, dir: &str) -> Vec<(String, Inode)> {
 /// Directories of the image a new entry goes under are copied into the
 /// writable layer first (overlayfs "copy-up"), keeping their modes.
 pub fn copy_up_parents(root: &mut RootFs, path: &str) {
+    let upper = root.upper_mut();
     let mut missing = Vec::new();
     let mut at = parent(path);
-    while at != "/" && root.upper.get(at).is_none() {
+    while at != "/" && upper.get(at).is_none() {
         missing.push(at.to_string());
         at = parent(at);
     }
@@ -279,7 +390,7 @@ impl Files for ViewMut<'_> {
             },
             None => {
                 copy_up_parents(self.root, path);
-                self.root.upper.insert(path, inode)
+                self.root.upper_mut().insert(path, inode)
             }
         }
         Ok(())
@@ -304,9 +415,9 @@ impl Files for ViewMut<'_> {
             },
             None => {
                 if self.root.image.get(path).is_some() {
-                    self.root.upper.insert(path, Inode { kind: Kind::Whiteout, mode: 0, uid: 0, gid: 0, mtime: self.now });
+                    self.root.upper_mut().insert(path, Inode { kind: Kind::Whiteout, mode: 0, uid: 0, gid: 0, mtime: self.now });
                 } else {
-                    self.root.upper.remove(path);
+                    self.root.upper_mut().remove(path);
                 }
             }
         }
@@ -552,7 +663,7 @@ mod tests {
             Mount::disk("/etc/config", vol, true),
             Mount::disk("/cache", "/var/lib/kubelet/pods/u/volumes/kubernetes.io~empty-dir/cache", false),
         ];
-        (RootFs { image: Rc::new(image), upper: Fs::new(), read_only: false }, mounts, disk)
+        (RootFs::new(Rc::new(image), false), mounts, disk)
     }
 
     #[test]
@@ -583,8 +694,8 @@ mod tests {
             assert_eq!(make_dir(&mut view, "/", "/a", false), Err(Errno::Exists));
         }
         assert_eq!(disk.get("/var/lib/kubelet/pods/u/volumes/kubernetes.io~empty-dir/cache/f").and_then(Inode::content), Some("x\ny\n"));
-        assert!(root.upper.get("/tmp.txt").is_some());
-        assert_eq!(root.upper.get("/etc/passwd").map(|i| i.kind.clone()), Some(Kind::Whiteout));
+        assert!(root.upper_get("/tmp.txt").is_some());
+        assert_eq!(root.upper_get("/etc/passwd").map(|i| i.kind), Some(Kind::Whiteout));
     }
 
     #[test]

@@ -42,7 +42,7 @@ pub fn system_info(machine: &Machine, sandbox: &Sandbox, c: &RuntimeContainer, n
     let hostname = c.env.get("HOSTNAME").cloned().unwrap_or_else(|| sandbox.pod.clone());
     let mut processes = vec![Process { pid: 1, command: c.command_line.clone() }];
     processes.extend(extra.iter().cloned());
-    let upper_kb = c.root.upper.used_kb("/");
+    let upper_kb = c.root.upper_used_kb();
     let mounts = c.mounts.iter().map(|m| (m.clone(), usage(m, machine, upper_kb))).collect();
     SystemInfo {
         hostname,

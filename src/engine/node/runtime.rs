@@ -865,7 +865,7 @@ mod tests {
 
     fn setup() -> ContainerSetup {
         let image = images::parse_image("busybox").unwrap();
-        ContainerSetup { root: RootFs { image: rootfs::image_root(&image), upper: Fs::new(), read_only: false }, ..Default::default() }
+        ContainerSetup { root: RootFs::new(rootfs::image_root(&image), false), ..Default::default() }
     }
 
     #[test]
@@ -904,7 +904,7 @@ mod tests {
         let img = images::parse_image("busybox").unwrap();
         let mut s = setup();
         s.mounts.push(Mount::disk("/data", "/vol", false));
-        s.root.upper.mkdir_all("/data", 0o755, 0);
+        s.root.upper_mut().mkdir_all("/data", 0o755, 0);
         let process = spec_in("echo one > /data/f; sleep 5; echo two >> /data/f; while true; do cat /data/f; sleep 10; done", &s, &disk);
         rt.start_container("a", "c", 0, img, s, Ok(process), VirtualTime::ZERO, &mut rng).unwrap();
         rt.advance(VirtualTime::from_secs(6), &mut disk);

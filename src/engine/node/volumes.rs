@@ -771,25 +771,18 @@ pub fn container_mounts(pod: &Pod, container: &Container, state: &PodVolumes, di
     }
     mounts.extend(cri);
     // The runtime creates mount points the image lacks in the container's layer.
-    for m in &mounts {
-        if m.path == "/" {
-            continue;
-        }
-        let exists = root.upper.get(&m.path).is_some() || root.image.get(&m.path).is_some();
-        if !exists {
+    let points: Vec<(String, bool)> = mounts
+        .iter()
+        .map(|m| {
             let is_file = match &m.source {
                 MountSource::Disk(p) => disk.get(p).is_some_and(|i| !i.is_dir()),
                 MountSource::Snapshot(fs) => fs.get("/").is_some_and(|i| !i.is_dir()),
                 MountSource::Private(_) => false,
             };
-            cfs::copy_up_parents(root, &m.path);
-            if is_file {
-                root.upper.insert(&m.path, Inode::file("", 0o644, secs));
-            } else {
-                root.upper.insert(&m.path, Inode::dir(0o755, secs));
-            }
-        }
-    }
+            (m.path.clone(), is_file)
+        })
+        .collect();
+    cfs::mount_points(root, &points, secs);
     let overlay = Mount {
         path: "/".into(),
         source: MountSource::Private(Fs::new()),
