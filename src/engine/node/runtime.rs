@@ -151,7 +151,7 @@ pub struct RuntimeContainer {
     /// What the kubelet and the runtime mounted, in `/proc/mounts` order.
     pub mounts: Vec<Mount>,
     /// The process environment, in order.
-    pub env: IndexMap<String, String>,
+    pub env: Environment,
     pub workdir: String,
     pub base: Base,
     /// PID 1's command line, as `ps` shows it.
@@ -169,6 +169,35 @@ pub struct RuntimeContainer {
     pub cpu: CpuUsage,
     /// (hostPort, containerPort) pairs the CNI's portmap set up for it.
     pub host_ports: Vec<(i32, i32)>,
+}
+
+/// A container's process environment, kept for its life: each name and
+/// value is shared with every other container that has it (most come from
+/// the image and the cluster's Services), in a list sized to what it holds.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Environment(Box<[(Rc<str>, Rc<str>)]>);
+
+impl Environment {
+    /// The value of `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| &**k == name).map(|(_, v)| &**v)
+    }
+
+    /// Every variable, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (&**k, &**v))
+    }
+
+    /// A copy a process can change (a shell's exports).
+    pub fn to_map(&self) -> IndexMap<String, String> {
+        self.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+}
+
+impl From<IndexMap<String, String>> for Environment {
+    fn from(env: IndexMap<String, String>) -> Self {
+        Environment(env.iter().map(|(k, v)| (super::volumes::shared_content(k), super::volumes::shared_content(v))).collect())
+    }
 }
 
 /// What the kubelet prepared for a container besides its process.
@@ -714,7 +743,7 @@ impl Runtime {
             logs_dropped: 0,
             root: setup.root,
             mounts: setup.mounts,
-            env: setup.env,
+            env: setup.env.into(),
             workdir: if setup.workdir.is_empty() { "/".into() } else { setup.workdir },
             base,
             command_line: setup.command_line,
