@@ -142,7 +142,7 @@ impl RootFs {
         if let Some((points, made)) = self.points.take() {
             // Path order: a directory comes before what it holds.
             for (path, inode) in points.iter() {
-                self.upper.insert(path, made_at(inode, made));
+                self.upper.insert(&path, made_at(inode, made));
             }
         }
         &mut self.upper

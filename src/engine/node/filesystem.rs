@@ -8,7 +8,6 @@
 //! volumes under `/var/lib/kubelet/pods/<uid>/volumes/…`, hostPath and
 //! local PersistentVolume data at their own paths.
 
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
 /// Where the simulation's clock starts, in Unix seconds (2026-01-01).
@@ -96,14 +95,85 @@ impl Errno {
 }
 
 /// A tree of entries by absolute path. `/` always exists.
+///
+/// Stored as a tree of path components, each entry under its directory by
+/// name, so a path's directories are not repeated in every key (a pod's
+/// volume files are nine components deep on the node's disk). It behaves
+/// as a map from path to entry: an entry may exist below a path that has
+/// none (its parents were never written or were removed on their own).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Fs {
-    /// `/` itself, apart from the map: a container's many small private
-    /// mounts (`/dev/shm`, `/dev/pts`, …) hold only their root, and a map
-    /// with one entry would cost a whole B-tree node each.
+    /// `/` itself: a container's many small private mounts (`/dev/shm`,
+    /// `/dev/pts`, …) hold only their root.
     root: Option<Inode>,
-    /// Every other entry.
-    nodes: BTreeMap<String, Inode>,
+    /// Everything below `/`.
+    top: Children,
+}
+
+/// A directory's names, in byte order, each with what is at and below it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Children(Vec<(Box<str>, Node)>);
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Node {
+    /// The entry at this path; `None` when only entries below it exist.
+    inode: Option<Inode>,
+    below: Children,
+}
+
+impl Children {
+    fn find(&self, name: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(n, _)| (**n).cmp(name))
+    }
+
+    fn get(&self, name: &str) -> Option<&Node> {
+        self.find(name).ok().map(|i| &self.0[i].1)
+    }
+
+    fn get_or_add(&mut self, name: &str) -> &mut Node {
+        let i = match self.find(name) {
+            Ok(i) => i,
+            Err(i) => {
+                // Most directories hold a few entries for a long time:
+                // room for exactly those, doubling only once they are many.
+                if self.0.len() == self.0.capacity() {
+                    self.0.reserve_exact(if self.0.len() < 16 { 1 } else { self.0.len() });
+                }
+                self.0.insert(i, (name.into(), Node::default()));
+                i
+            }
+        };
+        &mut self.0[i].1
+    }
+
+    /// Every entry at and below these children, parents first.
+    fn count(&self) -> usize {
+        self.0.iter().map(|(_, n)| usize::from(n.inode.is_some()) + n.below.count()).sum()
+    }
+
+    fn visit<'a>(&'a self, at: &str, f: &mut dyn FnMut(&str, &'a Inode)) {
+        for (name, node) in &self.0 {
+            let path = if at == "/" { format!("/{name}") } else { format!("{at}/{name}") };
+            if let Some(inode) = &node.inode {
+                f(&path, inode);
+            }
+            node.below.visit(&path, f);
+        }
+    }
+
+    fn inodes<'a>(&'a self, f: &mut dyn FnMut(&'a Inode)) {
+        for (_, node) in &self.0 {
+            if let Some(inode) = &node.inode {
+                f(inode);
+            }
+            node.below.inodes(f);
+        }
+    }
+}
+
+/// The components of an absolute path below `/`.
+fn components(path: &str) -> std::str::Split<'_, char> {
+    path.strip_prefix('/').unwrap_or(path).split('/')
 }
 
 impl Fs {
@@ -111,23 +181,49 @@ impl Fs {
         Fs::default()
     }
 
+    fn node(&self, path: &str) -> Option<&Node> {
+        let mut parts = components(path);
+        let mut node = self.top.get(parts.next()?)?;
+        for part in parts {
+            node = node.below.get(part)?;
+        }
+        Some(node)
+    }
+
+    fn node_or_add(&mut self, path: &str) -> &mut Node {
+        let mut parts = components(path);
+        let mut node = self.top.get_or_add(parts.next().unwrap_or(""));
+        for part in parts {
+            node = node.below.get_or_add(part);
+        }
+        node
+    }
+
+    /// What is below `path` (everything for `/`).
+    fn below(&self, path: &str) -> Option<&Children> {
+        if path == "/" {
+            return Some(&self.top);
+        }
+        self.node(path).map(|n| &n.below)
+    }
+
     pub fn get(&self, path: &str) -> Option<&Inode> {
         if path == "/" {
             return self.root.as_ref();
         }
-        self.nodes.get(path)
+        self.node(path)?.inode.as_ref()
     }
 
     pub fn contains(&self, path: &str) -> bool {
-        path == "/" || self.nodes.contains_key(path)
+        self.get(path).is_some() || path == "/"
     }
 
     pub fn len(&self) -> usize {
-        self.nodes.len() + usize::from(self.root.is_some())
+        self.top.count() + usize::from(self.root.is_some())
     }
 
     pub fn is_empty(&self) -> bool {
-        self.root.is_none() && self.nodes.is_empty()
+        self.root.is_none() && self.top.0.is_empty()
     }
 
     /// Stores an entry, creating missing parents as `0755` directories.
@@ -138,33 +234,33 @@ impl Fs {
         }
         let mtime = inode.mtime;
         self.ensure_parents(path, mtime);
-        self.nodes.insert(path.to_string(), inode);
+        self.put(path, inode);
     }
 
     /// Stores an entry at exactly `path`, parents untouched.
-    fn put(&mut self, path: String, inode: Inode) {
+    fn put(&mut self, path: &str, inode: Inode) {
         if path == "/" {
             self.root = Some(inode);
         } else {
-            self.nodes.insert(path, inode);
+            self.node_or_add(path).inode = Some(inode);
         }
     }
 
     fn ensure_parents(&mut self, path: &str, mtime: i64) {
         let mut at = parent(path);
         let mut missing = Vec::new();
-        while at != "/" && !self.nodes.contains_key(at) {
-            missing.push(at.to_string());
+        while at != "/" && self.get(at).is_none() {
+            missing.push(at);
             at = parent(at);
         }
-        for dir in missing {
-            self.nodes.insert(dir, Inode::dir(0o755, mtime));
+        for dir in missing.into_iter().rev() {
+            self.node_or_add(dir).inode = Some(Inode::dir(0o755, mtime));
         }
     }
 
     /// `mkdir -p`.
     pub fn mkdir_all(&mut self, path: &str, mode: u32, mtime: i64) {
-        if path == "/" || self.nodes.get(path).is_some_and(Inode::is_dir) {
+        if path == "/" || self.get(path).is_some_and(Inode::is_dir) {
             return;
         }
         self.insert(path, Inode::dir(mode, mtime));
@@ -176,88 +272,109 @@ impl Fs {
         self.insert(path, Inode::file(content, mode, mtime));
     }
 
+    /// Removes the entry at `path` (what is below it stays).
     pub fn remove(&mut self, path: &str) -> Option<Inode> {
         if path == "/" {
             return self.root.take();
         }
-        self.nodes.remove(path)
+        let removed = self.take(path, false);
+        removed.and_then(|n| n.inode)
+    }
+
+    /// Takes the node at `path` out (`whole`), or only its entry, and drops
+    /// directories left holding nothing.
+    fn take(&mut self, path: &str, whole: bool) -> Option<Node> {
+        fn walk(children: &mut Children, parts: &[&str], whole: bool) -> Option<Node> {
+            let i = children.find(parts[0]).ok()?;
+            let taken = if parts.len() == 1 {
+                let node = &mut children.0[i].1;
+                if whole || node.below.0.is_empty() {
+                    Some(children.0.remove(i).1)
+                } else {
+                    Some(Node { inode: node.inode.take(), below: Children::default() })
+                }
+            } else {
+                let node = &mut children.0[i].1;
+                let taken = walk(&mut node.below, &parts[1..], whole);
+                if node.inode.is_none() && node.below.0.is_empty() {
+                    children.0.remove(i);
+                }
+                taken
+            };
+            if children.0.is_empty() {
+                children.0 = Vec::new();
+            }
+            taken
+        }
+        let parts: Vec<&str> = components(path).collect();
+        walk(&mut self.top, &parts, whole)
     }
 
     /// Removes an entry and everything beneath it; returns how many went.
     pub fn remove_tree(&mut self, path: &str) -> usize {
-        let keys: Vec<String> = self.subtree_keys(path);
-        for k in &keys {
-            self.remove(k);
+        if path == "/" {
+            let n = self.len();
+            self.root = None;
+            self.top = Children::default();
+            return n;
         }
-        keys.len()
-    }
-
-    fn subtree_keys(&self, path: &str) -> Vec<String> {
-        let mut keys = Vec::new();
-        if self.get(path).is_some() {
-            keys.push(path.to_string());
-        }
-        let prefix = if path == "/" { "/".to_string() } else { format!("{path}/") };
-        keys.extend(self.nodes.range(prefix.clone()..).map(|(k, _)| k).take_while(|k| k.starts_with(&prefix)).filter(|k| k.as_str() != "/").cloned());
-        keys
+        self.take(path, true).map_or(0, |n| usize::from(n.inode.is_some()) + n.below.count())
     }
 
     /// Direct children of a directory, by name.
     pub fn children(&self, dir: &str) -> Vec<(String, &Inode)> {
-        let prefix = if dir == "/" { "/".to_string() } else { format!("{dir}/") };
-        let mut out = Vec::new();
-        let mut iter = self.nodes.range(prefix.clone()..).peekable();
-        while let Some((k, v)) = iter.next() {
-            if !k.starts_with(&prefix) {
-                break;
-            }
-            let rest = &k[prefix.len()..];
-            if rest.is_empty() {
-                continue;
-            }
-            match rest.find('/') {
-                None => out.push((rest.to_string(), v)),
-                // A deeper entry: its ancestor is listed on its own.
-                Some(_) => {}
-            }
-        }
-        out
+        let Some(below) = self.below(dir) else { return Vec::new() };
+        below.0.iter().filter(|(name, _)| !name.is_empty()).filter_map(|(name, node)| node.inode.as_ref().map(|i| (name.to_string(), i))).collect()
     }
 
     /// A copy of the subtree at `path`, re-rooted at `/`.
     pub fn copy_tree(&self, path: &str) -> Fs {
-        let mut out = Fs::new();
-        for key in self.subtree_keys(path) {
-            if let Some(inode) = self.get(&key) {
-                let rel = if key == path { "/".to_string() } else { key[path.len()..].to_string() };
-                let rel = if path == "/" { key.clone() } else { rel };
-                out.put(rel, inode.clone());
-            }
+        if path == "/" {
+            return self.clone();
         }
-        out
+        match self.node(path) {
+            Some(node) => Fs { root: node.inode.clone(), top: node.below.clone() },
+            None => Fs::new(),
+        }
     }
 
     /// Copies `tree` (rooted at `/`) into this one under `at`.
     pub fn graft(&mut self, at: &str, tree: &Fs) {
         for (key, inode) in tree.iter() {
-            let dest = if key == "/" { at.to_string() } else { join(at, key) };
+            let dest = if key == "/" { at.to_string() } else { join(at, &key) };
             self.insert(&dest, inode.clone());
+        }
+    }
+
+    /// Every entry at and below `path`.
+    fn subtree_inodes<'a>(&'a self, path: &str, f: &mut dyn FnMut(&'a Inode)) {
+        if let Some(inode) = self.get(path) {
+            f(inode);
+        }
+        if let Some(below) = self.below(path) {
+            below.inodes(f);
         }
     }
 
     /// Total bytes held in files, for `df`.
     pub fn used_bytes(&self, path: &str) -> u64 {
-        self.subtree_keys(path).iter().filter_map(|k| self.get(k)).map(|n| if let Kind::File(c) = &n.kind { c.len() as u64 } else { 0 }).sum()
+        let mut total = 0;
+        self.subtree_inodes(path, &mut |n| total += if let Kind::File(c) = &n.kind { c.len() as u64 } else { 0 });
+        total
     }
 
     /// Kilobytes the files under `path` take on a disk of 4 KiB blocks.
     pub fn used_kb(&self, path: &str) -> u64 {
-        self.subtree_keys(path).iter().filter_map(|k| self.get(k)).map(|n| if let Kind::File(c) = &n.kind { (c.len() as u64).div_ceil(4096) * 4 } else { 0 }).sum()
+        let mut total = 0;
+        self.subtree_inodes(path, &mut |n| total += if let Kind::File(c) = &n.kind { (c.len() as u64).div_ceil(4096) * 4 } else { 0 });
+        total
     }
 
-    /// Every entry in path order (`/` first).
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &Inode)> {
-        self.root.iter().map(|i| ("/", i)).chain(self.nodes.iter().map(|(k, v)| (k.as_str(), v)))
+    /// Every entry, each before what is below it (`/` first).
+    pub fn iter(&self) -> impl Iterator<Item = (String, &Inode)> {
+        let mut all: Vec<(String, &Inode)> = self.root.iter().map(|i| ("/".to_string(), i)).collect();
+        self.top.visit("/", &mut |path, inode| all.push((path.to_string(), inode)));
+        all.into_iter()
     }
 }
 
@@ -341,5 +458,36 @@ mod tests {
         assert_eq!(fs.remove_tree("/var/lib/x"), 4);
         assert!(fs.get("/var/lib/x/a.txt").is_none());
         assert!(fs.get("/var/lib").is_some());
+    }
+
+    #[test]
+    fn trees_behave_as_a_map_from_path_to_entry() {
+        let mut fs = Fs::new();
+        fs.insert("/", Inode::dir(0o755, 0));
+        fs.write("/a/b/c", "c", 0o600, 7);
+        fs.write("/a-z", "dash", 0o644, 1);
+        assert_eq!(fs.get("/a/b").map(|i| (i.mode, i.mtime)), Some((0o755, 7)), "parents made with the entry's time");
+        assert_eq!(fs.len(), 5);
+        // Removing a directory on its own leaves what is below it reachable.
+        assert!(fs.remove("/a/b").is_some_and(|i| i.is_dir()));
+        assert!(fs.get("/a/b").is_none());
+        assert_eq!(fs.get("/a/b/c").and_then(Inode::content), Some("c"));
+        assert_eq!(fs.children("/a/b").len(), 1);
+        assert!(fs.children("/a").is_empty(), "only entries are listed");
+        assert_eq!(fs.len(), 4);
+        let order: Vec<String> = fs.iter().map(|(p, _)| p).collect();
+        assert_eq!(order, vec!["/", "/a", "/a/b/c", "/a-z"], "each entry before what is below it");
+        assert_eq!(fs.used_bytes("/"), 5);
+        assert_eq!(fs.used_kb("/a"), 4);
+        // Removing the last entry below a directory forgets the path.
+        assert!(fs.remove("/a/b/c").is_some());
+        assert!(fs.children("/a/b").is_empty());
+        assert_eq!(fs.remove_tree("/a"), 1);
+        assert_eq!(fs.remove_tree("/a"), 0);
+        assert_eq!(fs.len(), 2);
+        let copy = fs.copy_tree("/");
+        assert_eq!(copy, fs);
+        assert_eq!(fs.remove_tree("/"), 2);
+        assert!(fs.is_empty());
     }
 }
