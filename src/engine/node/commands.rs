@@ -557,7 +557,7 @@ fn df(cmd: &mut Cmd) -> i32 {
             } else {
                 (u.used_kb * 100).div_ceil(whole).min(100)
             };
-            (m.device().to_string(), u.total_kb, u.used_kb, avail, pct, m.path.clone())
+            (m.device().to_string(), u.total_kb, u.used_kb, avail, pct, m.path.to_string())
         })
         .collect();
     // With operands, the filesystem holding each one (the deepest mount).
@@ -1741,7 +1741,7 @@ mod tests {
         let usage = |used_kb| Some(Usage { total_kb: 1000, used_kb });
         static OVERLAY: cfs::MountKind = cfs::MountKind { device: "overlay", fs_type: "overlay", options: "relatime" };
         info.mounts = vec![
-            (Mount { path: "/".into(), source: cfs::MountSource::Private(Fs::new()), read_only: false, kind: &OVERLAY }, usage(100)),
+            (Mount::private("/", Rc::new(Fs::new()), false, &OVERLAY), usage(100)),
             (Mount::disk("/data", "/srv/data", false), usage(300)),
         ];
         let env = IndexMap::new();

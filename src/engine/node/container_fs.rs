@@ -17,12 +17,14 @@ use super::filesystem::{file_name, is_within, join, normalize, parent, Errno, Fs
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MountSource {
     /// A directory or file on the node's disk (a bind mount).
-    Disk(String),
+    Disk(Box<str>),
     /// A frozen copy, read-only: a `subPath` into a volume the kubelet
     /// replaces atomically keeps the file it was started with.
     Snapshot(Rc<Fs>),
-    /// Files private to the container (`/dev`), gone with it.
-    Private(Fs),
+    /// Files private to the container (`/dev/shm`), gone with it: shared
+    /// with other containers' while they are the same (empty), copied on
+    /// the first write.
+    Private(Rc<Fs>),
 }
 
 /// What `mount` prints for a mount besides its path and `rw`/`ro`. Every
@@ -59,8 +61,8 @@ impl MountKind {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Mount {
-    /// Where it appears in the container.
-    pub path: String,
+    /// Where it appears in the container (shared: every container has `/proc`).
+    pub path: Rc<str>,
     pub source: MountSource,
     pub read_only: bool,
     pub kind: &'static MountKind,
@@ -68,7 +70,17 @@ pub struct Mount {
 
 impl Mount {
     pub fn disk(path: &str, disk_path: &str, read_only: bool) -> Self {
-        Mount { path: path.to_string(), source: MountSource::Disk(disk_path.to_string()), read_only, kind: &MountKind::DISK }
+        Mount { path: mount_path(path), source: MountSource::Disk(disk_path.into()), read_only, kind: &MountKind::DISK }
+    }
+
+    /// A mount of files private to the container.
+    pub fn private(path: &str, files: Rc<Fs>, read_only: bool, kind: &'static MountKind) -> Self {
+        Mount { path: mount_path(path), source: MountSource::Private(files), read_only, kind }
+    }
+
+    /// A frozen, read-only copy mounted at `path`.
+    pub fn snapshot(path: &str, files: Rc<Fs>, read_only: bool, kind: &'static MountKind) -> Self {
+        Mount { path: mount_path(path), source: MountSource::Snapshot(files), read_only, kind }
     }
     /// As `mount` prints it: `/dev/sda1`, `tmpfs`, `overlay`, `proc`.
     pub fn device(&self) -> &'static str {
@@ -160,7 +172,7 @@ fn made_at(inode: &Inode, made: i64) -> Inode {
 thread_local! {
     /// Mount-point layers by image (its shared root's address: image
     /// roots are kept for the session) and mount paths.
-    static POINTS: std::cell::RefCell<BTreeMap<(usize, Vec<(String, bool)>), std::rc::Weak<Fs>>> = const { std::cell::RefCell::new(BTreeMap::new()) };
+    static POINTS: std::cell::RefCell<(BTreeMap<(usize, Vec<(String, bool)>), std::rc::Weak<Fs>>, usize)> = const { std::cell::RefCell::new((BTreeMap::new(), 64)) };
 }
 
 /// Gives a fresh container's layer what the runtime creates there before
@@ -173,7 +185,7 @@ pub fn mount_points(root: &mut RootFs, points: &[(String, bool)], secs: i64) {
         return;
     }
     let key = (Rc::as_ptr(&root.image) as *const () as usize, points.to_vec());
-    let shared = POINTS.with(|cache| cache.borrow().get(&key).and_then(std::rc::Weak::upgrade));
+    let shared = POINTS.with(|cache| cache.borrow().0.get(&key).and_then(std::rc::Weak::upgrade));
     let shared = match shared {
         Some(fs) => fs,
         None => {
@@ -181,9 +193,11 @@ pub fn mount_points(root: &mut RootFs, points: &[(String, bool)], secs: i64) {
             make_mount_points(&mut scratch, points, MADE_WITH_LAYER);
             let fs = Rc::new(scratch.upper);
             POINTS.with(|cache| {
-                let mut cache = cache.borrow_mut();
-                if cache.len() >= 1024 {
+                let (cache, prune_at) = &mut *cache.borrow_mut();
+                // Dead shapes go once the map has doubled since the last prune.
+                if cache.len() > *prune_at {
                     cache.retain(|_, w| w.strong_count() > 0);
+                    *prune_at = (cache.len() * 2).max(64);
                 }
                 cache.insert(key, Rc::downgrade(&fs));
             });
@@ -223,22 +237,27 @@ pub trait Files {
     }
 }
 
+/// A mount's path in the container, shared with every other mount there.
+fn mount_path(path: &str) -> Rc<str> {
+    super::volumes::shared_content(path)
+}
+
 fn locate<'m>(mounts: &'m [Mount], path: &str) -> Option<(usize, &'m Mount, String)> {
     mounts
         .iter()
         .enumerate()
         // The root overlay is the container's own layers, not a mount to route through.
-        .filter(|(_, m)| m.path != "/" && is_within(path, &m.path))
+        .filter(|(_, m)| &*m.path != "/" && is_within(path, &m.path))
         .max_by_key(|(_, m)| m.path.len())
         .map(|(i, m)| {
-            let rel = if m.path == "/" { path.to_string() } else { path[m.path.len()..].to_string() };
+            let rel = if &*m.path == "/" { path.to_string() } else { path[m.path.len()..].to_string() };
             (i, m, if rel.is_empty() { "/".to_string() } else { rel })
         })
 }
 
 fn mount_lstat(m: &Mount, rel: &str, disk: &Fs) -> Option<Inode> {
     match &m.source {
-        MountSource::Disk(d) => disk.get(&if rel == "/" { d.clone() } else { join(d, rel) }).cloned(),
+        MountSource::Disk(d) => disk.get(&if rel == "/" { d.to_string() } else { join(d, rel) }).cloned(),
         MountSource::Snapshot(fs) => fs.get(rel).cloned(),
         MountSource::Private(fs) => fs.get(rel).cloned(),
     }
@@ -247,7 +266,7 @@ fn mount_lstat(m: &Mount, rel: &str, disk: &Fs) -> Option<Inode> {
 fn mount_entries(m: &Mount, rel: &str, disk: &Fs) -> Vec<(String, Inode)> {
     let list = |fs: &Fs, p: &str| fs.children(p).into_iter().map(|(n, i)| (n, i.clone())).collect::<Vec<_>>();
     match &m.source {
-        MountSource::Disk(d) => list(disk, &if rel == "/" { d.clone() } else { join(d, rel) }),
+        MountSource::Disk(d) => list(disk, &if rel == "/" { d.to_string() } else { join(d, rel) }),
         MountSource::Snapshot(fs) => list(fs, rel),
         MountSource::Private(fs) => list(fs, rel),
     }
@@ -296,7 +315,7 @@ pub fn copy_up_parents(root: &mut RootFs, path: &str) {
 /// Mount points directly inside `dir`, listed even where no layer has them.
 fn add_mount_points(entries: &mut Vec<(String, Inode)>, mounts: &[Mount], dir: &str, disk: &Fs) {
     for m in mounts {
-        if m.path != "/" && parent(&m.path) == dir && !entries.iter().any(|(n, _)| n == file_name(&m.path)) {
+        if &*m.path != "/" && parent(&m.path) == dir && !entries.iter().any(|(n, _)| n == file_name(&m.path)) {
             if let Some(inode) = mount_lstat(m, "/", disk) {
                 entries.push((file_name(&m.path).to_string(), inode));
             }
@@ -382,10 +401,10 @@ impl Files for ViewMut<'_> {
         match locate(self.mounts, path).map(|(i, _, rel)| (i, rel)) {
             Some((i, rel)) => match &mut self.mounts[i].source {
                 MountSource::Disk(d) => {
-                    let at = if rel == "/" { d.clone() } else { join(d, &rel) };
+                    let at = if rel == "/" { d.to_string() } else { join(d, &rel) };
                     self.disk.insert(&at, inode);
                 }
-                MountSource::Private(fs) => fs.insert(&rel, inode),
+                MountSource::Private(fs) => Rc::make_mut(fs).insert(&rel, inode),
                 MountSource::Snapshot(_) => return Err(Errno::ReadOnly),
             },
             None => {
@@ -399,17 +418,17 @@ impl Files for ViewMut<'_> {
         if self.read_only(path) {
             return Err(Errno::ReadOnly);
         }
-        if self.mounts.iter().any(|m| m.path == path) {
+        if self.mounts.iter().any(|m| &*m.path == path) {
             return Err(Errno::Access);
         }
         match locate(self.mounts, path).map(|(i, _, rel)| (i, rel)) {
             Some((i, rel)) => match &mut self.mounts[i].source {
                 MountSource::Disk(d) => {
-                    let at = if rel == "/" { d.clone() } else { join(d, &rel) };
+                    let at = if rel == "/" { d.to_string() } else { join(d, &rel) };
                     self.disk.remove(&at);
                 }
                 MountSource::Private(fs) => {
-                    fs.remove(&rel);
+                    Rc::make_mut(fs).remove(&rel);
                 }
                 MountSource::Snapshot(_) => return Err(Errno::ReadOnly),
             },

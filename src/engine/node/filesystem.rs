@@ -35,9 +35,15 @@ pub struct Inode {
     pub mtime: i64,
 }
 
+thread_local! {
+    static EMPTY: Rc<str> = Rc::from("");
+}
+
 impl Inode {
     pub fn file(content: &str, mode: u32, mtime: i64) -> Self {
-        Inode { kind: Kind::File(Rc::from(content)), mode, uid: 0, gid: 0, mtime }
+        // Empty files (termination logs, mount points) share one empty text.
+        let content = if content.is_empty() { EMPTY.with(Rc::clone) } else { Rc::from(content) };
+        Inode { kind: Kind::File(content), mode, uid: 0, gid: 0, mtime }
     }
     pub fn dir(mode: u32, mtime: i64) -> Self {
         Inode { kind: Kind::Dir, mode, uid: 0, gid: 0, mtime }
