@@ -138,6 +138,10 @@ pub struct RuntimeContainer {
     pub started_at: Option<VirtualTime>,
     pub exit: Option<Exit>,
     process: ProcessSpec,
+    /// The network evaluates the process's command and may extend its
+    /// program later (the same steps first): the steps applied are kept
+    /// to line up with it. Other processes forget them once applied.
+    extensible: bool,
     applied: usize,
     repeats_done: u64,
     stop_requested: Option<VirtualTime>,
@@ -330,6 +334,11 @@ impl RuntimeContainer {
             self.applied += 1;
         }
         if self.applied >= self.process.program.timeline.len() {
+            // What the steps did is in the log and the files now.
+            if self.applied > 0 && !self.extensible {
+                self.process.program.timeline = Vec::new();
+                self.applied = 0;
+            }
             if let Some(rep) = self.process.program.repeat.clone() {
                 let first = start.plus_millis(rep.start_ms);
                 if limit >= first {
@@ -733,6 +742,7 @@ impl Runtime {
             created_at: now,
             started_at,
             exit,
+            extensible: process.deferred.is_some(),
             process,
             applied: 0,
             repeats_done: 0,
