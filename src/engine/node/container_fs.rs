@@ -108,8 +108,9 @@ pub struct RootFs {
     /// every container of the same image and mount paths (see
     /// [`mount_points`]), with the instant the layer was made.
     points: Option<(Rc<Fs>, i64)>,
-    /// The writable layer (empty while `points` stands for it).
-    upper: Fs,
+    /// The writable layer, once something is in it (nothing while
+    /// `points` stands for it).
+    upper: Option<Box<Fs>>,
     /// `securityContext.readOnlyRootFilesystem`.
     pub read_only: bool,
 }
@@ -121,14 +122,14 @@ const MADE_WITH_LAYER: i64 = i64::MIN;
 impl RootFs {
     /// A fresh container's files: the image's, and an empty layer.
     pub fn new(image: Rc<Fs>, read_only: bool) -> Self {
-        RootFs { image, points: None, upper: Fs::new(), read_only }
+        RootFs { image, points: None, upper: None, read_only }
     }
 
     /// The writable layer's entry at `path` (a whiteout included).
     pub fn upper_get(&self, path: &str) -> Option<Inode> {
         match &self.points {
             Some((points, made)) => points.get(path).map(|i| made_at(i, *made)),
-            None => self.upper.get(path).cloned(),
+            None => self.upper.as_ref()?.get(path).cloned(),
         }
     }
 
@@ -136,7 +137,7 @@ impl RootFs {
     pub fn upper_children(&self, dir: &str) -> Vec<(String, Inode)> {
         match &self.points {
             Some((points, made)) => points.children(dir).into_iter().map(|(n, i)| (n, made_at(i, *made))).collect(),
-            None => self.upper.children(dir).into_iter().map(|(n, i)| (n, i.clone())).collect(),
+            None => self.upper.iter().flat_map(|u| u.children(dir)).map(|(n, i)| (n, i.clone())).collect(),
         }
     }
 
@@ -144,20 +145,21 @@ impl RootFs {
     pub fn upper_used_kb(&self) -> u64 {
         match &self.points {
             Some((points, _)) => points.used_kb("/"),
-            None => self.upper.used_kb("/"),
+            None => self.upper.as_ref().map_or(0, |u| u.used_kb("/")),
         }
     }
 
     /// The writable layer, for a change: the shared mount points become
     /// the container's own first (copy on write).
     pub fn upper_mut(&mut self) -> &mut Fs {
+        let upper = self.upper.get_or_insert_with(Box::default);
         if let Some((points, made)) = self.points.take() {
-            // Path order: a directory comes before what it holds.
+            // A directory comes before what it holds.
             for (path, inode) in points.iter() {
-                self.upper.insert(&path, made_at(inode, made));
+                upper.insert(&path, made_at(inode, made));
             }
         }
-        &mut self.upper
+        upper
     }
 }
 
@@ -180,7 +182,7 @@ thread_local! {
 /// image lacks, with the image's directories above it copied up, made at
 /// `secs`. Containers of one image with the same mounts share the result.
 pub fn mount_points(root: &mut RootFs, points: &[(String, bool)], secs: i64) {
-    if root.points.is_some() || !root.upper.is_empty() {
+    if root.points.is_some() || root.upper.as_ref().is_some_and(|u| !u.is_empty()) {
         make_mount_points(root, points, secs);
         return;
     }
@@ -191,7 +193,7 @@ pub fn mount_points(root: &mut RootFs, points: &[(String, bool)], secs: i64) {
         None => {
             let mut scratch = RootFs::new(root.image.clone(), false);
             make_mount_points(&mut scratch, points, MADE_WITH_LAYER);
-            let fs = Rc::new(scratch.upper);
+            let fs = Rc::new(scratch.upper.map(|u| *u).unwrap_or_default());
             POINTS.with(|cache| {
                 let (cache, prune_at) = &mut *cache.borrow_mut();
                 // Dead shapes go once the map has doubled since the last prune.
@@ -307,7 +309,7 @@ pub fn copy_up_parents(root: &mut RootFs, path: &str) {
     }
     for dir in missing.into_iter().rev() {
         if let Some(inode) = root.image.get(&dir).filter(|i| i.is_dir()).cloned() {
-            root.upper.insert(&dir, inode);
+            root.upper_mut().insert(&dir, inode);
         }
     }
 }

@@ -136,7 +136,8 @@ pub struct RuntimeContainer {
     pub image: ImageName,
     pub created_at: VirtualTime,
     pub started_at: Option<VirtualTime>,
-    pub exit: Option<Exit>,
+    /// Boxed: most instances run, and an exit is wide.
+    pub exit: Option<Box<Exit>>,
     process: ProcessSpec,
     /// The network evaluates the process's command and may extend its
     /// program later (the same steps first): the steps applied are kept
@@ -319,7 +320,7 @@ impl RuntimeContainer {
             if self.exit.is_none() {
                 if let Some((at, code)) = exit {
                     let reason = if code == 0 { "Completed" } else { "Error" };
-                    self.exit = Some(Exit { at, code, reason: reason.to_string(), message: None });
+                    self.exit = Some(Box::new(Exit { at, code, reason: reason.to_string(), message: None }));
                 }
             }
             return due;
@@ -362,7 +363,7 @@ impl RuntimeContainer {
         if self.exit.is_none() {
             if let Some((at, code)) = exit {
                 let reason = if code == 0 { "Completed" } else { "Error" };
-                self.exit = Some(Exit { at, code, reason: reason.to_string(), message: None });
+                self.exit = Some(Box::new(Exit { at, code, reason: reason.to_string(), message: None }));
             }
         }
         due
@@ -434,7 +435,7 @@ impl RuntimeContainer {
     /// Ends an interactive main process (its shell ran `exit`).
     pub fn exit_now(&mut self, now: VirtualTime, code: i32) {
         if self.is_running() {
-            self.exit = Some(Exit { at: now, code, reason: if code == 0 { "Completed".into() } else { "Error".into() }, message: None });
+            self.exit = Some(Box::new(Exit { at: now, code, reason: if code == 0 { "Completed".into() } else { "Error".into() }, message: None }));
         }
     }
 
@@ -668,7 +669,7 @@ impl Runtime {
         for sandbox in self.sandboxes.values_mut() {
             for c in &mut sandbox.containers {
                 if c.is_running() && super::programs::program_of(&c.image) == Some(program) {
-                    c.exit = Some(Exit { at: now, code: 1, reason: "Error".into(), message: None });
+                    c.exit = Some(Box::new(Exit { at: now, code: 1, reason: "Error".into(), message: None }));
                 }
             }
         }
@@ -741,7 +742,7 @@ impl Runtime {
             image,
             created_at: now,
             started_at,
-            exit,
+            exit: exit.map(Box::new),
             extensible: process.deferred.is_some(),
             process,
             applied: 0,
@@ -820,7 +821,7 @@ impl Runtime {
             for c in &mut sandbox.containers {
                 if c.exit.is_none() {
                     let at = if c.started_at.is_some() { now } else { c.created_at };
-                    c.exit = Some(Exit { at, code: 255, reason: "Unknown".into(), message: None });
+                    c.exit = Some(Box::new(Exit { at, code: 255, reason: "Unknown".into(), message: None }));
                 }
             }
         }
