@@ -152,27 +152,46 @@ impl Children {
         &mut self.0[i].1
     }
 
-    /// Every entry at and below these children, parents first.
+    /// How many entries are at and below these children. (Walks here keep
+    /// their own stack: a tree may be as deep as a path is long.)
     fn count(&self) -> usize {
-        self.0.iter().map(|(_, n)| usize::from(n.inode.is_some()) + n.below.count()).sum()
+        let mut n = 0;
+        self.inodes(&mut |_| n += 1);
+        n
     }
 
+    /// Every entry at and below these children (under `at`), each before
+    /// what is below it, names in order.
     fn visit<'a>(&'a self, at: &str, f: &mut dyn FnMut(&str, &'a Inode)) {
-        for (name, node) in &self.0 {
-            let path = if at == "/" { format!("/{name}") } else { format!("{at}/{name}") };
+        let within = |dir: &str, name: &str| if dir == "/" { format!("/{name}") } else { format!("{dir}/{name}") };
+        let mut pending: Vec<(String, &'a Node)> = self.0.iter().rev().map(|(name, node)| (within(at, name), node)).collect();
+        while let Some((path, node)) = pending.pop() {
             if let Some(inode) = &node.inode {
                 f(&path, inode);
             }
-            node.below.visit(&path, f);
+            pending.extend(node.below.0.iter().rev().map(|(name, below)| (within(&path, name), below)));
         }
     }
 
     fn inodes<'a>(&'a self, f: &mut dyn FnMut(&'a Inode)) {
-        for (_, node) in &self.0 {
-            if let Some(inode) = &node.inode {
-                f(inode);
+        let mut pending: Vec<&'a Children> = vec![self];
+        while let Some(children) = pending.pop() {
+            for (_, node) in &children.0 {
+                if let Some(inode) = &node.inode {
+                    f(inode);
+                }
+                pending.push(&node.below);
             }
-            node.below.inodes(f);
+        }
+    }
+}
+
+impl Drop for Children {
+    /// Without recursion: a deep tree would exhaust the stack.
+    fn drop(&mut self) {
+        let mut pending = std::mem::take(&mut self.0);
+        while let Some((_, mut node)) = pending.pop() {
+            pending.append(&mut node.below.0);
         }
     }
 }
@@ -252,15 +271,31 @@ impl Fs {
         }
     }
 
+    /// Makes the directories above `path` that lack an entry, below the
+    /// nearest one that has one.
     fn ensure_parents(&mut self, path: &str, mtime: i64) {
-        let mut at = parent(path);
-        let mut missing = Vec::new();
-        while at != "/" && self.get(at).is_none() {
-            missing.push(at);
-            at = parent(at);
+        let parts: Vec<&str> = components(path).collect();
+        let Some((_, dirs)) = parts.split_last() else { return };
+        // How many of the directories, from the top, end with the deepest one that has an entry.
+        let mut present = 0;
+        let mut children = &self.top;
+        for (depth, part) in dirs.iter().enumerate() {
+            let Some(node) = children.get(part) else { break };
+            if node.inode.is_some() {
+                present = depth + 1;
+            }
+            children = &node.below;
         }
-        for dir in missing.into_iter().rev() {
-            self.node_or_add(dir).inode = Some(Inode::dir(0o755, mtime));
+        if present == dirs.len() {
+            return;
+        }
+        let mut children = &mut self.top;
+        for (depth, part) in dirs.iter().enumerate() {
+            let node = children.get_or_add(part);
+            if depth >= present {
+                node.inode = Some(Inode::dir(0o755, mtime));
+            }
+            children = &mut node.below;
         }
     }
 
@@ -290,30 +325,37 @@ impl Fs {
     /// Takes the node at `path` out (`whole`), or only its entry, and drops
     /// directories left holding nothing.
     fn take(&mut self, path: &str, whole: bool) -> Option<Node> {
-        fn walk(children: &mut Children, parts: &[&str], whole: bool) -> Option<Node> {
-            let i = children.find(parts[0]).ok()?;
-            let taken = if parts.len() == 1 {
-                let node = &mut children.0[i].1;
-                if whole || node.below.0.is_empty() {
-                    Some(children.0.remove(i).1)
-                } else {
-                    Some(Node { inode: node.inode.take(), below: Children::default() })
-                }
-            } else {
-                let node = &mut children.0[i].1;
-                let taken = walk(&mut node.below, &parts[1..], whole);
-                if node.inode.is_none() && node.below.0.is_empty() {
-                    children.0.remove(i);
-                }
-                taken
-            };
-            if children.0.is_empty() {
-                children.0 = Vec::new();
-            }
-            taken
+        fn holder<'a>(top: &'a mut Children, at: &[usize]) -> &'a mut Children {
+            at.iter().fold(top, |children, &i| &mut children.0[i].1.below)
         }
-        let parts: Vec<&str> = components(path).collect();
-        walk(&mut self.top, &parts, whole)
+        // Where each component is in its directory's list.
+        let mut at = Vec::new();
+        let mut children = &self.top;
+        for part in components(path) {
+            let i = children.find(part).ok()?;
+            at.push(i);
+            children = &children.0[i].1.below;
+        }
+        let (&last, above) = at.split_last()?;
+        let dir = holder(&mut self.top, above);
+        let node = &mut dir.0[last].1;
+        let taken = if whole || node.below.0.is_empty() { dir.0.remove(last).1 } else { Node { inode: node.inode.take(), below: Children::default() } };
+        if dir.0.is_empty() {
+            dir.0 = Vec::new();
+        }
+        // Directories that held only what went, and have no entry of their own.
+        for depth in (0..above.len()).rev() {
+            let dir = holder(&mut self.top, &at[..depth]);
+            let node = &dir.0[at[depth]].1;
+            if node.inode.is_some() || !node.below.0.is_empty() {
+                break;
+            }
+            dir.0.remove(at[depth]);
+            if dir.0.is_empty() {
+                dir.0 = Vec::new();
+            }
+        }
+        Some(taken)
     }
 
     /// Removes an entry and everything beneath it; returns how many went.
@@ -495,5 +537,18 @@ mod tests {
         assert_eq!(copy, fs);
         assert_eq!(fs.remove_tree("/"), 2);
         assert!(fs.is_empty());
+    }
+
+    #[test]
+    fn a_tree_as_deep_as_a_long_path_is_walked_and_dropped_without_recursion() {
+        let deep = "/d".repeat(100_000);
+        let mut fs = Fs::new();
+        fs.write(&format!("{deep}/f"), "x", 0o644, 0);
+        assert_eq!(fs.len(), 100_001);
+        assert_eq!(fs.used_bytes("/"), 1);
+        assert!(fs.remove(&format!("{deep}/f")).is_some());
+        assert_eq!(fs.remove_tree("/d"), 100_000);
+        fs.write(&format!("{deep}/f"), "x", 0o644, 0);
+        drop(fs);
     }
 }
