@@ -117,7 +117,7 @@ pub struct Fs {
 }
 
 /// A directory's names, in byte order, each with what is at and below it.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default, PartialEq, Eq)]
 struct Children(Vec<(Box<str>, Node)>);
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -183,6 +183,38 @@ impl Children {
                 pending.push(&node.below);
             }
         }
+    }
+}
+
+impl Clone for Children {
+    /// Without recursion, as [`Drop`]: each node is copied as it is met
+    /// (parents first) and hung under its parent once what is below it is done.
+    fn clone(&self) -> Self {
+        let mut out = Children::default();
+        // What is being filled, by depth: (name, copy without what is below yet).
+        let mut open: Vec<(Box<str>, Node)> = Vec::new();
+        let mut pending: Vec<(usize, &(Box<str>, Node))> = self.0.iter().rev().map(|e| (0, e)).collect();
+        let close = |open: &mut Vec<(Box<str>, Node)>, out: &mut Children| {
+            if let Some((name, mut node)) = open.pop() {
+                node.below.0.shrink_to_fit();
+                match open.last_mut() {
+                    Some((_, parent)) => parent.below.0.push((name, node)),
+                    None => out.0.push((name, node)),
+                }
+            }
+        };
+        while let Some((depth, (name, node))) = pending.pop() {
+            while open.len() > depth {
+                close(&mut open, &mut out);
+            }
+            open.push((name.clone(), Node { inode: node.inode.clone(), below: Children::default() }));
+            pending.extend(node.below.0.iter().rev().map(|e| (depth + 1, e)));
+        }
+        while !open.is_empty() {
+            close(&mut open, &mut out);
+        }
+        out.0.shrink_to_fit();
+        out
     }
 }
 
@@ -525,6 +557,7 @@ mod tests {
         assert_eq!(fs.len(), 4);
         let order: Vec<String> = fs.iter().map(|(p, _)| p).collect();
         assert_eq!(order, vec!["/", "/a", "/a/b/c", "/a-z"], "each entry before what is below it");
+        assert_eq!(fs.copy_tree("/a").iter().map(|(p, _)| p).collect::<Vec<_>>(), vec!["/", "/b/c"]);
         assert_eq!(fs.used_bytes("/"), 5);
         assert_eq!(fs.used_kb("/a"), 4);
         // Removing the last entry below a directory forgets the path.
@@ -546,6 +579,9 @@ mod tests {
         fs.write(&format!("{deep}/f"), "x", 0o644, 0);
         assert_eq!(fs.len(), 100_001);
         assert_eq!(fs.used_bytes("/"), 1);
+        let copy = fs.copy_tree("/d/d");
+        assert_eq!(copy.len(), 100_000, "/d/d is the copy's root");
+        drop(copy);
         assert!(fs.remove(&format!("{deep}/f")).is_some());
         assert_eq!(fs.remove_tree("/d"), 100_000);
         fs.write(&format!("{deep}/f"), "x", 0o644, 0);
