@@ -182,7 +182,7 @@ fn binds_and_records_scheduled_event() {
     assert_eq!(decision.feasible, 3);
     // The chosen node leads, scored by every plugin but the skipped ones.
     assert_eq!(&*decision.nodes[0].node, node.as_str());
-    assert!(decision.nodes[0].scores.iter().any(|s| s.plugin == "NodeResourcesFit"));
+    assert!(decision.node_scores(0).any(|s| s.plugin == "NodeResourcesFit"));
     assert!(decision.skipped_plugins.contains(&"NodeAffinity"));
     let cp = decision.nodes.iter().find(|v| &*v.node == "control-plane").expect("control plane verdict");
     assert_eq!(
@@ -359,7 +359,7 @@ fn spreads_pods_of_one_owner_across_nodes() {
     }
     assert_eq!(per_node.values().copied().collect::<Vec<_>>(), vec![3, 3, 3], "{per_node:?}");
     let d = w.scheduler().decision(&ObjectKey::new("default", "web-8")).unwrap();
-    assert!(d.nodes[0].scores.iter().any(|s| s.plugin == "PodTopologySpread"));
+    assert!(d.node_scores(0).any(|s| s.plugin == "PodTopologySpread"));
 }
 
 #[test]
