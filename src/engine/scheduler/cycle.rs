@@ -73,6 +73,8 @@ pub struct Evaluation {
     /// The feasible nodes' buffer, kept empty between pods so that scoring
     /// allocates nothing per pod.
     feasible_nodes: Vec<&'static NodeInfo>,
+    /// Per node slot, whether PreFilter named the node (reused between pods).
+    named_slots: Vec<bool>,
 }
 
 impl Evaluation {
@@ -173,8 +175,26 @@ pub fn evaluate(
     let order: Cow<[usize]> = match &state.node_names {
         None => Cow::Borrowed(cache.order()),
         Some(names) => {
-            let (kept, absent): (Vec<usize>, Vec<usize>) = cache.order().iter().partition(|&&s| cache.node_at(s).is_some_and(|n| names.contains(&*n.name)));
-            eval.absent = absent;
+            // PreFilterResult (a DaemonSet pod's node affinity names its one
+            // node): only the named nodes are filtered, in node-tree order;
+            // marking their slots by name spares comparing every node's name.
+            let mut named = std::mem::take(&mut eval.named_slots);
+            named.clear();
+            named.resize(cache.slot_count(), false);
+            for node in names.iter().filter_map(|n| cache.node(n)) {
+                if let Some(mark) = named.get_mut(node.slot) {
+                    *mark = true;
+                }
+            }
+            let mut kept = Vec::with_capacity(names.len());
+            for &slot in cache.order() {
+                if named.get(slot).copied().unwrap_or(false) {
+                    kept.push(slot);
+                } else {
+                    eval.absent.push(slot);
+                }
+            }
+            eval.named_slots = named;
             eval.absent_reason = format!("node(s) didn't satisfy plugin(s) [{}]", {
                 let mut by = state.node_names_by.clone();
                 by.sort();
@@ -625,12 +645,15 @@ impl Scheduler {
                 total: None,
             });
         }
-        for slot in &eval.absent {
-            if nodes.len() >= limit {
-                break;
+        if nodes.len() < limit && !eval.absent.is_empty() {
+            let reason: Rc<str> = Rc::from(eval.absent_reason.as_str());
+            for slot in &eval.absent {
+                if nodes.len() >= limit {
+                    break;
+                }
+                let Some(node) = self.cache.node_at(*slot) else { continue };
+                nodes.push(NodeVerdict { node: node.name.clone(), filter: FilterVerdict::NotConsidered { reason: reason.clone() }, also_failing: Vec::new(), total: None });
             }
-            let Some(node) = self.cache.node_at(*slot) else { continue };
-            nodes.push(NodeVerdict { node: node.name.clone(), filter: FilterVerdict::NotConsidered { reason: eval.absent_reason.clone() }, also_failing: Vec::new(), total: None });
         }
         let recorded = nodes.len();
         let s = &eval.state;

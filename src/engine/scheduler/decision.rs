@@ -27,7 +27,8 @@ pub enum FilterVerdict {
     Passed,
     Failed { plugin: &'static str, code: Code, reasons: Vec<String> },
     /// PreFilter narrowed the nodes to others (`node(s) didn't satisfy plugin(s) [...]`).
-    NotConsidered { reason: String },
+    /// (The reason is the same for every such node of a decision: shared.)
+    NotConsidered { reason: Rc<str> },
 }
 
 /// One score plugin's view of a node: its raw score, the score after the

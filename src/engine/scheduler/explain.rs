@@ -171,7 +171,7 @@ pub fn rows(d: &Decision) -> Vec<Row> {
     for (i, v) in d.nodes.iter().enumerate() {
         let cells = cells_for(d, &v.filter, &v.also_failing);
         let not_considered = match &v.filter {
-            FilterVerdict::NotConsidered { reason } => Some(reason.clone()),
+            FilterVerdict::NotConsidered { reason } => Some(reason.to_string()),
             _ => None,
         };
         let feasible = v.filter == FilterVerdict::Passed;
