@@ -218,11 +218,11 @@ pub fn evaluate(
             && info.required_affinity.is_none()
             && info.host_ports.is_empty();
         let mut processed = 0;
-        for i in 0..candidates {
+        // From `start` round to just before it (without a division per node).
+        for &slot in order[start..].iter().chain(&order[..start]) {
             if eval.feasible.len() >= wanted {
                 break;
             }
-            let slot = order[(start + i) % candidates];
             let Some(node) = cache.node_at(slot) else { continue };
             processed += 1;
             if plain_pod && !node.unschedulable && node.hard_taints.is_empty() && plugins::node_resources_fit::fits(&info.requests, node) {

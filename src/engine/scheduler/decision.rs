@@ -151,7 +151,10 @@ impl Decision {
 /// The most recent decision per pod, oldest forgotten first.
 #[derive(Default)]
 pub struct DecisionLog {
-    by_pod: HashMap<ObjectKey, (u64, Decision)>,
+    /// (Boxed: the map replaces an entry per attempt, and the tombstones
+    /// that leaves make it rehash in place every few thousand; moving small
+    /// entries then is cheaper than moving whole decisions.)
+    by_pod: HashMap<ObjectKey, (u64, Box<Decision>)>,
     order: VecDeque<(u64, ObjectKey)>,
     verdicts: usize,
     seq: u64,
@@ -171,11 +174,11 @@ pub struct DecisionLog {
 
 impl DecisionLog {
     pub fn get(&self, pod: &ObjectKey) -> Option<&Decision> {
-        self.by_pod.get(pod).map(|(_, d)| d)
+        self.by_pod.get(pod).map(|(_, d)| &**d)
     }
 
     pub fn get_mut(&mut self, pod: &ObjectKey) -> Option<&mut Decision> {
-        self.by_pod.get_mut(pod).map(|(_, d)| d)
+        self.by_pod.get_mut(pod).map(|(_, d)| &mut **d)
     }
 
     pub fn len(&self) -> usize {
@@ -198,7 +201,7 @@ impl DecisionLog {
         self.seq += 1;
         let key = decision.pod.clone();
         self.verdicts += decision.nodes.len();
-        if let Some((_, old)) = self.by_pod.insert(key.clone(), (self.seq, decision)) {
+        if let Some((_, old)) = self.by_pod.insert(key.clone(), (self.seq, Box::new(decision))) {
             self.verdicts -= old.nodes.len();
             self.recycle(old.nodes, old.scores);
         }

@@ -555,6 +555,28 @@ fn the_explanation_groups_a_hundred_nodes_by_their_verdicts() {
     assert!(text.contains("(40 nodes)   TaintToleration: node(s) had untolerated taint {dedicated: gpu}"), "{text}");
 }
 
+#[test]
+fn node_affinity_naming_a_node_filters_only_that_node() {
+    let pinned = |node: &str| json!({"spec": {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+        {"matchFields": [{"key": "metadata.name", "operator": "In", "values": [node]}]}]}}}}});
+    let mut w = World::default_profile();
+    w.pod(pod_json("agent", "100m", pinned("worker-2")));
+    w.pod(pod_json("big", "8", pinned("worker-1")));
+    w.run_ms(500);
+    assert_eq!(w.node_of("agent").as_deref(), Some("worker-2"));
+    let d = w.scheduler().decision(&ObjectKey::new("default", "agent")).expect("decision kept");
+    assert_eq!((d.nodes_total, d.evaluated, d.feasible), (4, 1, 1));
+    let e = super::explain::explain(&w.sim.api, Some(w.scheduler()), "default", "agent").unwrap();
+    let rows = &e.attempt.as_ref().unwrap().rows;
+    let shape: Vec<(String, bool, Option<String>)> = rows.iter().map(|r| (r.label(), r.chosen, r.not_considered.clone())).collect();
+    let reason = "node(s) didn't satisfy plugin(s) [NodeAffinity]".to_string();
+    assert_eq!(shape, vec![("worker-2".to_string(), true, None), ("control-plane, worker-1, worker-3".to_string(), false, Some(reason))]);
+    // The other nodes count under PreFilter's reason, as upstream's absent nodes do.
+    assert_eq!(w.node_of("big"), None);
+    let failed = w.events("big", "FailedScheduling");
+    assert!(failed.first().is_some_and(|(m, _, _)| m.starts_with("0/4 nodes are available: 1 Insufficient cpu, 3 node(s) didn't satisfy plugin(s) [NodeAffinity].")), "{failed:?}");
+}
+
 /// A StorageClass, claim and pod for volume binding tests.
 fn volume_world(provisioner: &str) -> World {
     let mut w = World::new();
