@@ -348,32 +348,27 @@ impl<'a> PodInfo<'a> {
 
 /// The scheduler's view of one node: the node object plus what the pods
 /// placed on it use, kept up to date incrementally.
-///
-/// Laid out in declaration order (`repr(C)`): what filtering a plain pod and
-/// the resource scores read comes first, in adjacent cache lines, since
-/// each attempt walks hundreds of nodes and reads little else of most.
 #[derive(Clone, Debug)]
-#[repr(C)]
 pub struct NodeInfo {
     /// Position in the cache's node table, stable while the node exists.
     pub slot: usize,
-    pub unschedulable: bool,
-    pub has_hostname_label: bool,
-    pub pod_count: i64,
-    pub non_zero_milli_cpu: i64,
-    pub non_zero_memory: i64,
-    /// NoSchedule and NoExecute taints, in the node's order (kept here so
-    /// filtering an untainted node never touches the node object).
-    pub hard_taints: Vec<Taint>,
+    pub name: Rc<str>,
+    node: Rc<Object>,
     pub allocatable: Resources,
     /// Sum of the real requests of the pods on the node.
     pub requested: Resources,
+    pub non_zero_milli_cpu: i64,
+    pub non_zero_memory: i64,
+    pub pod_count: i64,
+    pub used_ports: Vec<HostPort>,
+    pub unschedulable: bool,
+    pub has_hostname_label: bool,
+    pub zone: Option<String>,
+    /// NoSchedule and NoExecute taints, in the node's order (kept here so
+    /// filtering an untainted node never touches the node object).
+    pub hard_taints: Vec<Taint>,
     /// PreferNoSchedule taints.
     pub soft_taints: Vec<Taint>,
-    pub name: Rc<str>,
-    node: Rc<Object>,
-    pub used_ports: Vec<HostPort>,
-    pub zone: Option<String>,
     /// Image name → size in bytes, from `status.images`.
     pub images: Rc<BTreeMap<String, i64>>,
     /// Set on copies made to ask "what if": pods treated as gone from the
