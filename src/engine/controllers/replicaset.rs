@@ -267,6 +267,26 @@ fn kept_flags(previous: &mut Peekable<std::vec::IntoIter<(Rc<Object>, PodFlags)>
     None
 }
 
+/// Updates `kept` to the versions in `current` (the same pods, in key
+/// order) where they changed; false, part-way, if a pod differs.
+fn refresh_in_place<'a>(
+    kept: &mut [(Rc<Object>, PodFlags)],
+    current: impl Iterator<Item = (&'a Rc<Object>, &'a Pod)>,
+    selector: &Selector,
+    template_labels: Option<&BTreeMap<String, String>>,
+) -> bool {
+    for (slot, (o, p)) in kept.iter_mut().zip(current) {
+        if Rc::ptr_eq(&slot.0, o) {
+            continue;
+        }
+        if key_order(&slot.0, o) != Ordering::Equal {
+            return false;
+        }
+        *slot = (o.clone(), PodFlags::of(p, selector, template_labels));
+    }
+    true
+}
+
 /// `ObjectKey` order without building the keys.
 fn key_order(a: &Object, b: &Object) -> Ordering {
     fn key(m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> (&str, &str) {
@@ -358,35 +378,35 @@ impl ReplicaSetController {
             Some(t) if t.fits(&v, template_labels) => t,
             _ => Tally::new(&v, template_labels),
         };
-        let mut previous = std::mem::take(&mut tally.pods).into_iter().peekable();
-        let mut seen: Vec<(Rc<Object>, PodFlags)> = Vec::with_capacity(previous.len());
+        let controlled = || pods.controlled_iter(&v.uid).filter_map(|o| if let Object::Pod(p) = &**o { Some((o, &**p)) } else { None });
+        // Bring the tally up to date: in place while the set holds the same
+        // pods (a status write replaced some of their versions), so the pods
+        // that did not change are not touched at all; else merged afresh.
+        let in_place = tally.pods.len() == pods.controlled_count(&v.uid) && refresh_in_place(&mut tally.pods, controlled(), &v.selector, template_labels);
+        if !in_place {
+            let mut previous = std::mem::take(&mut tally.pods).into_iter().peekable();
+            tally.pods = controlled()
+                .map(|(o, p)| (o.clone(), kept_flags(&mut previous, o).unwrap_or_else(|| PodFlags::of(p, &v.selector, template_labels))))
+                .collect();
+        }
         // Borrowed from the informer: a sync must not copy every pod.
-        let mut active: Vec<&Pod> = Vec::with_capacity(seen.capacity());
-        let mut active_flags: Vec<PodFlags> = Vec::new();
-        for o in pods.controlled_iter(&v.uid) {
-            let Object::Pod(p) = &**o else { continue };
-            let flags = match kept_flags(&mut previous, o) {
-                Some(kept) => {
-                    if cfg!(debug_assertions) {
-                        assert_eq!(kept, PodFlags::of(p, &v.selector, template_labels), "kept flags of pod {:?} differ from a fresh read", p.metadata.name);
-                    }
-                    kept
-                }
-                None => PodFlags::of(p, &v.selector, template_labels),
-            };
-            seen.push((o.clone(), flags));
+        let mut active: Vec<&Pod> = Vec::with_capacity(tally.pods.len());
+        let mut active_flags: Vec<PodFlags> = Vec::with_capacity(tally.pods.len());
+        for ((o, p), (kept, flags)) in controlled().zip(tally.pods.iter()) {
+            if cfg!(debug_assertions) {
+                assert!(Rc::ptr_eq(o, kept), "the tally of {key:?} is out of step with the cache");
+                assert_eq!(*flags, PodFlags::of(p, &v.selector, template_labels), "kept flags of pod {:?} differ from a fresh read", p.metadata.name);
+            }
             if !flags.active {
                 continue;
             }
             if flags.matches {
                 active.push(p);
-                active_flags.push(flags);
+                active_flags.push(*flags);
             } else {
                 self.pods.release(ctx, p, &v.uid);
             }
         }
-        drop(previous);
-        tally.pods = seen;
         self.tallies.insert(key.clone(), tally);
         let mut adoptable: Vec<Pod> = Vec::new();
         if !v.deleting {
