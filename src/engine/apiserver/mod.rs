@@ -737,9 +737,7 @@ impl ApiServer {
             }
         }
         let mut obj = if status_only {
-            let mut merged = (*old).clone();
-            copy_status(&mut merged, &obj);
-            merged
+            status_onto(obj, &old)
         } else {
             copy_status(&mut obj, &old);
             obj
@@ -756,7 +754,7 @@ impl ApiServer {
                 obj.meta_mut().generation = Some(if spec_changed(&obj, &old) { generation + 1 } else { generation });
             }
         }
-        let causes = validation::validate_update(&obj, &old);
+        let causes = if status_only { validation::validate_status_update(&obj, &old) } else { validation::validate_update(&obj, &old) };
         if !causes.is_empty() {
             return Err(invalid_error(&obj, causes));
         }
@@ -1123,6 +1121,29 @@ pub fn tracks_generation(rid: ResourceId) -> bool {
 
 macro_rules! status_kinds {
     ($($variant:ident),*) => {
+        /// What a status write stores: the stored object `old` with
+        /// `obj`'s status. Writers mostly change only the status of a copy
+        /// of `old` (every kubelet status write), so `obj` itself is kept
+        /// when its metadata and spec already equal `old`'s (each of these
+        /// kinds has only those and its status), sparing a second copy.
+        fn status_onto(obj: Object, old: &Object) -> Object {
+            match (obj, old) {
+                $( (Object::$variant(new), Object::$variant(stored)) => {
+                    if new.metadata == stored.metadata && new.spec == stored.spec {
+                        Object::$variant(new)
+                    } else {
+                        let mut merged = stored.clone();
+                        merged.status = new.status;
+                        Object::$variant(merged)
+                    }
+                } )*
+                (obj, old) => {
+                    let mut merged = old.clone();
+                    copy_status(&mut merged, &obj);
+                    merged
+                }
+            }
+        }
         /// Copies `from`'s status into `to` (both the same kind).
         fn copy_status(to: &mut Object, from: &Object) {
             match (to, from) {
