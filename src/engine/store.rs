@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 
 pub use compact_event::CompactEvent;
+use compact_event::Sharing;
 pub use shared_texts::SharedTexts;
 
 use crate::engine::api::Object;
@@ -48,9 +49,9 @@ impl Value {
     }
 
     /// How the store keeps `object`: Events compact when they fit the form.
-    fn of(object: &Rc<Object>, texts: &mut SharedTexts) -> Value {
+    fn of(object: &Rc<Object>, sharing: &mut Sharing) -> Value {
         match &**object {
-            Object::Event(event) => match CompactEvent::of(event, texts) {
+            Object::Event(event) => match CompactEvent::of(event, sharing) {
                 Some(compact) => Value::Event(Rc::new(compact)),
                 None => Value::Object(object.clone()),
             },
@@ -95,8 +96,8 @@ pub struct Store {
     /// Every restore from a snapshot, oldest first: the one event after
     /// which the revision may go down.
     restores: Vec<Restore>,
-    /// Texts the compact Events share.
-    texts: SharedTexts,
+    /// What the compact Events share.
+    shared: Sharing,
 }
 
 /// The keyspace at one revision, as `etcdctl snapshot save` writes it.
@@ -151,7 +152,7 @@ impl Default for Store {
 
 impl Store {
     pub fn new(log_limit: usize) -> Self {
-        Store { revision: 1, entries: BTreeMap::new(), log: VecDeque::new(), log_limit: log_limit.max(1), compacted: 0, restores: Vec::new(), texts: SharedTexts::default() }
+        Store { revision: 1, entries: BTreeMap::new(), log: VecDeque::new(), log_limit: log_limit.max(1), compacted: 0, restores: Vec::new(), shared: Sharing::default() }
     }
 
     /// The whole keyspace with its history, at the current revision.
@@ -232,7 +233,7 @@ impl Store {
         }
         let revision = self.revision + 1;
         let object = Rc::new(make(revision));
-        let value = Value::of(&object, &mut self.texts);
+        let value = Value::of(&object, &mut self.shared);
         self.revision = revision;
         let key: Rc<str> = match self.entries.get_key_value(key) {
             Some((k, _)) => k.clone(),

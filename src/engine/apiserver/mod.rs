@@ -161,7 +161,8 @@ pub struct ApiServer {
     watches_of: HashMap<ComponentId, BTreeSet<WatchId>>,
     /// Stored pods' keys by `spec.nodeName`, so a kubelet's list of its
     /// node's pods does not read every pod in the cluster.
-    stored_pods_on_node: HashMap<String, BTreeSet<String>>,
+    /// The keys are the store's own, shared.
+    stored_pods_on_node: HashMap<String, BTreeSet<Rc<str>>>,
     next_watch: WatchId,
     ready: BTreeSet<ComponentId>,
     rng: fastrand::Rng,
@@ -492,7 +493,7 @@ impl ApiServer {
                     .into_iter()
                     .flatten()
                     .filter(|k| k.starts_with(&prefix))
-                    .filter_map(|k| self.store.get(k))
+                    .filter_map(|k| self.store.get(&**k))
                     .filter(|e| query.matches_stored(&e.value))
                     .map(|e| e.value.object())
                     .collect();
@@ -526,13 +527,14 @@ impl ApiServer {
         let key = Self::key(ids::pods(), m.namespace.as_deref().unwrap_or(""), m.name.as_deref().unwrap_or(""));
         if let Some(node) = before {
             if let Some(set) = self.stored_pods_on_node.get_mut(node) {
-                set.remove(&key);
+                set.remove(key.as_str());
                 if set.is_empty() {
                     self.stored_pods_on_node.remove(node);
                 }
             }
         }
         if let Some(node) = after {
+            let key = self.store.shared_key(&key).unwrap_or_else(|| Rc::from(key));
             self.stored_pods_on_node.entry(node.to_string()).or_default().insert(key);
         }
     }
@@ -540,10 +542,10 @@ impl ApiServer {
     /// Builds [`Self::stored_pods_on_node`] again from the store (after a restore).
     fn reindex_pods_on_node(&mut self) {
         let prefix = Self::prefix(ids::pods(), None);
-        let mut index: HashMap<String, BTreeSet<String>> = HashMap::new();
+        let mut index: HashMap<String, BTreeSet<Rc<str>>> = HashMap::new();
         for (key, e) in self.store.range(&prefix) {
             if let Some(node) = Self::pod_node(&e.value.object()) {
-                index.entry(node.to_string()).or_default().insert(key.to_string());
+                index.entry(node.to_string()).or_default().insert(key.clone());
             }
         }
         self.stored_pods_on_node = index;

@@ -12,7 +12,7 @@ use std::rc::Rc;
 use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 
-use super::shared_texts::SharedTexts;
+use super::shared_texts::{Shared, SharedTexts};
 
 /// An optional text, shared with every other value that holds it.
 type Text = Option<Rc<str>>;
@@ -20,34 +20,53 @@ type Text = Option<Rc<str>>;
 #[derive(Clone, Debug, PartialEq)]
 pub struct CompactEvent {
     name: Name,
-    namespace: Text,
     uid: Uid,
     resource_version: Number,
     creation_timestamp: Option<Time>,
-    involved: CompactReference,
+    subject: Rc<Subject>,
+    /// `involvedObject.fieldPath` (a container).
+    field_path: Text,
+    /// `involvedObject.resourceVersion`.
+    involved_resource_version: Number,
     reason: Text,
     message: Text,
+    origin: Rc<Origin>,
+    first_timestamp: Option<Time>,
+    last_timestamp: Option<Time>,
+    count: Option<i32>,
+}
+
+/// The object an Event is about and the namespace the Event is in: the
+/// same for all of a pod's Events.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Subject {
+    namespace: Text,
+    api_version: Text,
+    kind: Text,
+    name: Text,
+    involved_namespace: Text,
+    uid: Text,
+}
+
+/// Who reported an Event and its type: the same for every Event of one
+/// recorder.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Origin {
     /// Whether `source` is set at all (its two fields may both be unset).
     has_source: bool,
     source_component: Text,
     source_host: Text,
-    first_timestamp: Option<Time>,
-    last_timestamp: Option<Time>,
-    count: Option<i32>,
     type_: Text,
     reporting_component: Text,
     reporting_instance: Text,
 }
 
-#[derive(Clone, Debug, PartialEq)]
-struct CompactReference {
-    api_version: Text,
-    field_path: Text,
-    kind: Text,
-    name: Text,
-    namespace: Text,
-    resource_version: Number,
-    uid: Text,
+/// What compact Events share, kept by the store.
+#[derive(Debug, Default)]
+pub struct Sharing {
+    texts: SharedTexts,
+    subjects: Shared<Subject>,
+    origins: Shared<Origin>,
 }
 
 /// A text that is usually a decimal number (a resource version).
@@ -169,35 +188,9 @@ impl Name {
     }
 }
 
-impl CompactReference {
-    fn of(reference: &ObjectReference, texts: &mut SharedTexts) -> CompactReference {
-        let ObjectReference { api_version, field_path, kind, name, namespace, resource_version, uid } = reference;
-        CompactReference {
-            api_version: share(texts, api_version),
-            field_path: share(texts, field_path),
-            kind: share(texts, kind),
-            name: share(texts, name),
-            namespace: share(texts, namespace),
-            resource_version: Number::of(resource_version, texts),
-            uid: share(texts, uid),
-        }
-    }
-    fn reference(&self) -> ObjectReference {
-        ObjectReference {
-            api_version: unshare(&self.api_version),
-            field_path: unshare(&self.field_path),
-            kind: unshare(&self.kind),
-            name: unshare(&self.name),
-            namespace: unshare(&self.namespace),
-            resource_version: self.resource_version.text(),
-            uid: unshare(&self.uid),
-        }
-    }
-}
-
 impl CompactEvent {
     /// The compact form of `event`, if it holds only what this form keeps.
-    pub fn of(event: &Event, texts: &mut SharedTexts) -> Option<CompactEvent> {
+    pub fn of(event: &Event, sharing: &mut Sharing) -> Option<CompactEvent> {
         // Every field named, so a field this form does not keep cannot be
         // dropped unnoticed.
         let Event {
@@ -251,29 +244,50 @@ impl CompactEvent {
         if unkept {
             return None;
         }
-        let involved = CompactReference::of(involved_object, texts);
+        let texts = &mut sharing.texts;
+        let ObjectReference {
+            api_version,
+            field_path,
+            kind,
+            name: involved_name,
+            namespace: involved_namespace,
+            resource_version: involved_resource_version,
+            uid: involved_uid,
+        } = involved_object;
+        let subject = Subject {
+            namespace: share(texts, namespace),
+            api_version: share(texts, api_version),
+            kind: share(texts, kind),
+            name: share(texts, involved_name),
+            involved_namespace: share(texts, involved_namespace),
+            uid: share(texts, involved_uid),
+        };
         let (source_component, source_host) = match source {
             Some(EventSource { component, host }) => (share(texts, component), share(texts, host)),
             None => (None, None),
         };
-        let compact = CompactEvent {
-            name: Name::of(name, involved.name.as_deref(), texts),
-            namespace: share(texts, namespace),
-            uid: Uid::of(uid, texts),
-            resource_version: Number::of(resource_version, texts),
-            creation_timestamp: creation_timestamp.clone(),
-            involved,
-            reason: share(texts, reason),
-            message: share(texts, message),
+        let origin = Origin {
             has_source: source.is_some(),
             source_component,
             source_host,
-            first_timestamp: first_timestamp.clone(),
-            last_timestamp: last_timestamp.clone(),
-            count: *count,
             type_: share(texts, type_),
             reporting_component: share(texts, reporting_component),
             reporting_instance: share(texts, reporting_instance),
+        };
+        let compact = CompactEvent {
+            name: Name::of(name, involved_name.as_deref(), texts),
+            uid: Uid::of(uid, texts),
+            resource_version: Number::of(resource_version, texts),
+            creation_timestamp: creation_timestamp.clone(),
+            field_path: share(texts, field_path),
+            involved_resource_version: Number::of(involved_resource_version, texts),
+            reason: share(texts, reason),
+            message: share(texts, message),
+            first_timestamp: first_timestamp.clone(),
+            last_timestamp: last_timestamp.clone(),
+            count: *count,
+            subject: sharing.subjects.share_with(&subject, |s| Rc::new(s.clone())),
+            origin: sharing.origins.share_with(&origin, |o| Rc::new(o.clone())),
         };
         debug_assert_eq!(&compact.event(), event, "the compact form gives the Event back");
         Some(compact)
@@ -281,25 +295,34 @@ impl CompactEvent {
 
     /// The typed Event, as it was written.
     pub fn event(&self) -> Event {
+        let (subject, origin) = (&self.subject, &self.origin);
         Event {
             metadata: ObjectMeta {
-                name: self.name.text(&self.involved.name),
-                namespace: unshare(&self.namespace),
+                name: self.name.text(&subject.name),
+                namespace: unshare(&subject.namespace),
                 uid: self.uid.text(),
                 resource_version: self.resource_version.text(),
                 creation_timestamp: self.creation_timestamp.clone(),
                 ..Default::default()
             },
-            involved_object: self.involved.reference(),
+            involved_object: ObjectReference {
+                api_version: unshare(&subject.api_version),
+                field_path: unshare(&self.field_path),
+                kind: unshare(&subject.kind),
+                name: unshare(&subject.name),
+                namespace: unshare(&subject.involved_namespace),
+                resource_version: self.involved_resource_version.text(),
+                uid: unshare(&subject.uid),
+            },
             reason: unshare(&self.reason),
             message: unshare(&self.message),
-            source: self.has_source.then(|| EventSource { component: unshare(&self.source_component), host: unshare(&self.source_host) }),
+            source: origin.has_source.then(|| EventSource { component: unshare(&origin.source_component), host: unshare(&origin.source_host) }),
             first_timestamp: self.first_timestamp.clone(),
             last_timestamp: self.last_timestamp.clone(),
             count: self.count,
-            type_: unshare(&self.type_),
-            reporting_component: unshare(&self.reporting_component),
-            reporting_instance: unshare(&self.reporting_instance),
+            type_: unshare(&origin.type_),
+            reporting_component: unshare(&origin.reporting_component),
+            reporting_instance: unshare(&origin.reporting_instance),
             action: None,
             event_time: None,
             related: None,
@@ -308,27 +331,27 @@ impl CompactEvent {
     }
 
     pub fn namespace(&self) -> Option<&str> {
-        self.namespace.as_deref()
+        self.subject.namespace.as_deref()
     }
 
     /// What a field selector compares for `field`, as
     /// [`crate::engine::selector::field_value`] reads it from the Event.
     pub fn field_value(&self, field: &str) -> Option<String> {
-        let involved = &self.involved;
+        let (subject, origin) = (&self.subject, &self.origin);
         match field {
-            "metadata.name" => self.name.text(&involved.name),
-            "metadata.namespace" => unshare(&self.namespace),
-            "involvedObject.kind" => unshare(&involved.kind),
-            "involvedObject.name" => unshare(&involved.name),
-            "involvedObject.namespace" => unshare(&involved.namespace),
-            "involvedObject.uid" => unshare(&involved.uid),
-            "involvedObject.apiVersion" => unshare(&involved.api_version),
-            "involvedObject.fieldPath" => unshare(&involved.field_path),
-            "involvedObject.resourceVersion" => involved.resource_version.text(),
+            "metadata.name" => self.name.text(&subject.name),
+            "metadata.namespace" => unshare(&subject.namespace),
+            "involvedObject.kind" => unshare(&subject.kind),
+            "involvedObject.name" => unshare(&subject.name),
+            "involvedObject.namespace" => unshare(&subject.involved_namespace),
+            "involvedObject.uid" => unshare(&subject.uid),
+            "involvedObject.apiVersion" => unshare(&subject.api_version),
+            "involvedObject.fieldPath" => unshare(&self.field_path),
+            "involvedObject.resourceVersion" => self.involved_resource_version.text(),
             "reason" => unshare(&self.reason),
-            "type" => unshare(&self.type_),
-            "reportingComponent" => unshare(&self.reporting_component),
-            "source" => if self.has_source { unshare(&self.source_component) } else { None },
+            "type" => unshare(&origin.type_),
+            "reportingComponent" => unshare(&origin.reporting_component),
+            "source" => if origin.has_source { unshare(&origin.source_component) } else { None },
             _ => None,
         }
     }
@@ -359,23 +382,31 @@ mod tests {
 
     #[test]
     fn a_recorded_event_comes_back_exactly_and_shares_its_texts() {
-        let mut texts = SharedTexts::default();
+        let mut sharing = Sharing::default();
         let ev = recorded();
-        let a = CompactEvent::of(&ev, &mut texts).expect("a recorder's Event has a compact form");
+        let a = CompactEvent::of(&ev, &mut sharing).expect("a recorder's Event has a compact form");
         assert_eq!(a.event(), ev);
         assert_eq!(a.name, Name::AfterObject(0x188a_1b2c_3d4e_5f60));
         assert!(matches!(a.uid, Uid::Uuid(..)));
         assert_eq!(a.resource_version, Number::Decimal(1234));
-        let b = CompactEvent::of(&ev, &mut texts).expect("compact");
+        let b = CompactEvent::of(&ev, &mut sharing).expect("compact");
         assert!(Rc::ptr_eq(a.reason.as_ref().unwrap(), b.reason.as_ref().unwrap()));
+        assert!(Rc::ptr_eq(&a.subject, &b.subject) && Rc::ptr_eq(&a.origin, &b.origin));
         assert_eq!(a.field_value("involvedObject.fieldPath").as_deref(), Some("spec.containers{nginx}"));
         assert_eq!(a.field_value("metadata.name").as_deref(), Some("web-7d9c-x2x4q.188a1b2c3d4e5f60"));
         assert_eq!(a.field_value("source").as_deref(), Some("kubelet"));
     }
 
     #[test]
+    fn the_compact_form_is_a_fraction_of_the_typed_one() {
+        let (compact, typed) = (std::mem::size_of::<CompactEvent>(), std::mem::size_of::<Event>());
+        eprintln!("compact Event {compact} bytes, typed {typed} bytes before their strings");
+        assert!(compact * 4 <= typed, "{compact} against {typed}");
+    }
+
+    #[test]
     fn unusual_texts_are_kept_as_written() {
-        let mut texts = SharedTexts::default();
+        let mut sharing = Sharing::default();
         let odd = [
             json!({"metadata": {"name": "web.0188", "namespace": "default", "uid": "0F1E2D3C-4B5A-4987-8A6B-5C4D3E2F1A0B", "resourceVersion": "007"},
                 "involvedObject": {"name": "web", "resourceVersion": ""}, "source": {}}),
@@ -385,19 +416,19 @@ mod tests {
         ];
         for value in odd {
             let ev = event(value);
-            let compact = CompactEvent::of(&ev, &mut texts).expect("compact");
+            let compact = CompactEvent::of(&ev, &mut sharing).expect("compact");
             assert_eq!(compact.event(), ev);
         }
     }
 
     #[test]
     fn events_with_more_than_the_form_keeps_stay_typed() {
-        let mut texts = SharedTexts::default();
+        let mut sharing = Sharing::default();
         let mut labelled = recorded();
         labelled.metadata.labels = Some([("a".to_string(), "b".to_string())].into());
-        assert!(CompactEvent::of(&labelled, &mut texts).is_none());
+        assert!(CompactEvent::of(&labelled, &mut sharing).is_none());
         let mut with_action = recorded();
         with_action.action = Some("Binding".into());
-        assert!(CompactEvent::of(&with_action, &mut texts).is_none());
+        assert!(CompactEvent::of(&with_action, &mut sharing).is_none());
     }
 }

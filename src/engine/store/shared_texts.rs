@@ -1,44 +1,55 @@
-//! Texts many stored values repeat (a namespace, an Event's reason, its
+//! Values many stored values repeat (a namespace, an Event's reason, its
 //! source, the object it is about), kept once and shared.
 
 use std::collections::HashSet;
+use std::hash::Hash;
 use std::rc::Rc;
 
-/// Below this many texts the set is never pruned.
+/// Below this many values the set is never pruned.
 const PRUNE_FLOOR: usize = 4096;
 
-/// A set of shared texts. A text no value holds any more is dropped when
+/// A set of shared values. A value no one holds any more is dropped when
 /// the set has doubled since the last pruning, so the pruning costs a
-/// constant amount per text added.
+/// constant amount per value added.
 #[derive(Debug)]
-pub struct SharedTexts {
-    texts: HashSet<Rc<str>>,
+pub struct Shared<T: ?Sized> {
+    values: HashSet<Rc<T>>,
     prune_at: usize,
 }
 
-impl Default for SharedTexts {
+/// Shared texts.
+pub type SharedTexts = Shared<str>;
+
+impl<T: ?Sized> Default for Shared<T> {
     fn default() -> Self {
-        SharedTexts { texts: HashSet::new(), prune_at: PRUNE_FLOOR }
+        Shared { values: HashSet::new(), prune_at: PRUNE_FLOOR }
     }
 }
 
-impl SharedTexts {
-    /// The shared copy of `text`.
-    pub fn share(&mut self, text: &str) -> Rc<str> {
-        if let Some(shared) = self.texts.get(text) {
+impl<T: ?Sized + Hash + Eq> Shared<T> {
+    /// The shared copy of `value`; `make` makes one when there is none.
+    pub fn share_with(&mut self, value: &T, make: impl FnOnce(&T) -> Rc<T>) -> Rc<T> {
+        if let Some(shared) = self.values.get(value) {
             return shared.clone();
         }
-        if self.texts.len() >= self.prune_at {
-            self.texts.retain(|t| Rc::strong_count(t) > 1);
-            self.prune_at = (self.texts.len() * 2).max(PRUNE_FLOOR);
+        if self.values.len() >= self.prune_at {
+            self.values.retain(|v| Rc::strong_count(v) > 1);
+            self.prune_at = (self.values.len() * 2).max(PRUNE_FLOOR);
         }
-        let shared: Rc<str> = Rc::from(text);
-        self.texts.insert(shared.clone());
+        let shared = make(value);
+        self.values.insert(shared.clone());
         shared
     }
 
     pub fn len(&self) -> usize {
-        self.texts.len()
+        self.values.len()
+    }
+}
+
+impl Shared<str> {
+    /// The shared copy of `text`.
+    pub fn share(&mut self, text: &str) -> Rc<str> {
+        self.share_with(text, |t| Rc::from(t))
     }
 }
 
