@@ -3,13 +3,11 @@
 //! the same thing happens again.
 
 use std::collections::HashMap;
-use std::rc::Rc;
 
 use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::engine::api::{ids, meta, resource, Object};
-use crate::engine::store::SharedTexts;
 
 use super::ApiServer;
 
@@ -23,12 +21,10 @@ const CACHE_LIMIT: usize = 4096;
 pub struct EventRecorder {
     component: String,
     host: Option<String>,
-    /// Where the Event for each aggregation key is. A kubelet's recorder
-    /// holds an entry per container event of every pod on its node, so the
-    /// keys' texts are shared: a pod's uid is in each of its events' keys,
-    /// a message like `Started container nginx` in every pod's.
-    cache: HashMap<AggregationKey, EventAt>,
-    texts: SharedTexts,
+    /// Aggregation key (see [`aggregation_key`]) → the Event's `namespace/name`.
+    /// One string each way: a kubelet's recorder holds an entry per
+    /// container event of every pod on its node.
+    cache: HashMap<Box<str>, Box<str>>,
     /// Events asked to be recorded, written or not.
     attempts: u64,
 }
@@ -48,35 +44,20 @@ pub fn object_reference(obj: &Object) -> ObjectReference {
     }
 }
 
-/// What client-go aggregates an Event by: the involved object's uid (an
-/// unset one as empty) with the container's field path, the reason and the
-/// message.
-#[derive(Debug, PartialEq, Eq, Hash)]
-struct AggregationKey {
-    uid: Rc<str>,
-    field_path: Rc<str>,
-    reason: Rc<str>,
-    message: Rc<str>,
-}
-
-/// The Event a key was recorded as: its namespace, and its name, which is
-/// the involved object's name and the recorder's clock (`<object>.<hex>`).
-#[derive(Debug)]
-struct EventAt {
-    namespace: Rc<str>,
-    object: Rc<str>,
-    clock: u128,
-}
-
-fn event_name(object: &str, clock: u128) -> String {
-    format!("{object}.{clock:x}")
+/// What client-go aggregates an Event by: the involved object (with the
+/// container's field path), the reason and the message, as one string
+/// (the lengths up front keep it unambiguous).
+fn aggregation_key(involved: &ObjectReference, reason: &str, message: &str) -> Box<str> {
+    let uid = involved.uid.as_deref().unwrap_or_default();
+    let field_path = involved.field_path.as_deref().unwrap_or_default();
+    format!("{}.{}.{}.{uid}{field_path}{reason}{message}", uid.len(), field_path.len(), reason.len()).into()
 }
 
 impl EventRecorder {
     /// `component` is the event source (`kubelet`, `default-scheduler`,
     /// `deployment-controller`); `host` is set for node agents.
     pub fn new(component: &str, host: Option<&str>) -> Self {
-        EventRecorder { component: component.to_string(), host: host.map(str::to_string), cache: HashMap::new(), texts: SharedTexts::default(), attempts: 0 }
+        EventRecorder { component: component.to_string(), host: host.map(str::to_string), cache: HashMap::new(), attempts: 0 }
     }
 
     pub fn record(&mut self, api: &mut ApiServer, involved: &Object, type_: &str, reason: &str, message: impl Into<String>) {
@@ -87,17 +68,12 @@ impl EventRecorder {
     /// (`spec.containers{nginx}`) for kubelet events.
     pub fn record_ref(&mut self, api: &mut ApiServer, involved: ObjectReference, type_: &str, reason: &str, message: String) {
         self.attempts += 1;
-        let key = AggregationKey {
-            uid: self.texts.share(involved.uid.as_deref().unwrap_or_default()),
-            field_path: self.texts.share(involved.field_path.as_deref().unwrap_or_default()),
-            reason: self.texts.share(reason),
-            message: self.texts.share(&message),
-        };
+        let key = aggregation_key(&involved, reason, &message);
         let now = api.now();
         let stamp = meta::api_time(now);
-        if let Some(at) = self.cache.get(&key) {
-            let (namespace, name) = (at.namespace.clone(), event_name(&at.object, at.clock));
-            let updated = api.modify(ids::events(), &namespace, &name, false, |obj| {
+        if let Some(at) = self.cache.get(&key).cloned() {
+            let (namespace, name) = at.split_once('/').unwrap_or(("", &at));
+            let updated = api.modify(ids::events(), namespace, name, false, |obj| {
                 if let Object::Event(ev) = obj {
                     ev.count = Some(ev.count.unwrap_or(1) + 1);
                     ev.last_timestamp = Some(stamp.clone());
@@ -114,8 +90,7 @@ impl EventRecorder {
         // Unique across every recorder at this instant, as client-go's
         // nanosecond clock makes it: the store's revision orders all writes.
         let nanos = (meta::EPOCH_SECONDS as u128 * 1_000_000_000) + now.as_millis() as u128 * 1_000_000 + (api.store().revision() as u128 % 1_000_000);
-        let object = self.texts.share(involved.name.as_deref().unwrap_or_default());
-        let name = event_name(&object, nanos);
+        let name = format!("{}.{:x}", involved.name.clone().unwrap_or_default(), nanos);
         let event = Event {
             metadata: ObjectMeta { name: Some(name.clone()), namespace: Some(namespace.clone()), ..Default::default() },
             involved_object: involved,
@@ -134,7 +109,7 @@ impl EventRecorder {
             if self.cache.len() >= CACHE_LIMIT {
                 self.cache.clear();
             }
-            self.cache.insert(key, EventAt { namespace: self.texts.share(&namespace), object, clock: nanos });
+            self.cache.insert(key, format!("{namespace}/{name}").into());
         }
     }
 
@@ -146,6 +121,5 @@ impl EventRecorder {
     /// Forget aggregation state (a restarted process starts empty).
     pub fn reset(&mut self) {
         self.cache.clear();
-        self.texts = SharedTexts::default();
     }
 }
