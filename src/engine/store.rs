@@ -14,7 +14,6 @@ use std::rc::Rc;
 
 pub use compact_event::CompactEvent;
 use compact_event::Sharing;
-pub use shared_texts::SharedTexts;
 
 use crate::engine::api::Object;
 

@@ -41,6 +41,7 @@ impl<T: ?Sized + Hash + Eq> Shared<T> {
         shared
     }
 
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.values.len()
     }
