@@ -196,7 +196,9 @@ pub struct Cache {
     order: Vec<usize>,
     added: Vec<usize>,
     order_dirty: bool,
-    pods: HashMap<ObjectKey, AssignedPod>,
+    /// (Boxed: the table grows with the cluster's pods, and moving small
+    /// entries when it doubles is cheaper than moving whole records.)
+    pods: HashMap<ObjectKey, Box<AssignedPod>>,
     /// Assigned pods by node name, including nodes not (or no longer) cached.
     /// (Looked up by name only; each node's set iterates in key order.)
     pods_by_node: HashMap<Rc<str>, BTreeSet<ObjectKey>>,
@@ -245,6 +247,11 @@ impl Cache {
 
     pub fn node(&self, name: &str) -> Option<&NodeInfo> {
         self.by_name.get(name).and_then(|&s| self.slots.get(s)).and_then(Option::as_ref)
+    }
+
+    /// One more than the highest node slot.
+    pub fn slot_count(&self) -> usize {
+        self.slots.len()
     }
 
     pub fn node_at(&self, slot: usize) -> Option<&NodeInfo> {
@@ -400,7 +407,7 @@ impl Cache {
     }
 
     pub fn pod(&self, key: &ObjectKey) -> Option<&AssignedPod> {
-        self.pods.get(key)
+        self.pods.get(key).map(|p| &**p)
     }
 
     /// Whether the pod is recorded on `node` in the same terminating state
@@ -429,11 +436,11 @@ impl Cache {
         self.account(&pod, 1);
         self.index_pod(&key, &pod, 1);
         self.pods_by_node.entry(pod.node.clone()).or_default().insert(key.clone());
-        self.pods.insert(key, pod);
+        self.pods.insert(key, Box::new(pod));
     }
 
     pub fn remove_pod(&mut self, key: &ObjectKey) -> Option<AssignedPod> {
-        let pod = self.pods.remove(key)?;
+        let pod = *self.pods.remove(key)?;
         self.account(&pod, -1);
         self.index_pod(key, &pod, -1);
         if let Some(set) = self.pods_by_node.get_mut(&pod.node) {
@@ -447,7 +454,7 @@ impl Cache {
 
     /// Pods recorded on a node, in key order.
     pub fn pods_on(&self, node: &str) -> impl Iterator<Item = (&ObjectKey, &AssignedPod)> {
-        self.pods_by_node.get(node).into_iter().flatten().filter_map(|k| self.pods.get(k).map(|p| (k, p)))
+        self.pods_by_node.get(node).into_iter().flatten().filter_map(|k| self.pods.get(k).map(|p| (k, &**p)))
     }
 
     /// The pods on a node as a "what if" copy of it sees them: without the
@@ -461,12 +468,12 @@ impl Cache {
 
     /// Assigned pods that declare pod (anti-)affinity, in key order.
     pub fn pods_with_affinity(&self) -> impl Iterator<Item = (&ObjectKey, &AssignedPod)> {
-        self.with_affinity.iter().filter_map(|k| self.pods.get(k).map(|p| (k, p)))
+        self.with_affinity.iter().filter_map(|k| self.pods.get(k).map(|p| (k, &**p)))
     }
 
     /// Assigned pods with a required anti-affinity term, in key order.
     pub fn pods_with_required_anti_affinity(&self) -> impl Iterator<Item = (&ObjectKey, &AssignedPod)> {
-        self.with_required_anti_affinity.iter().filter_map(|k| self.pods.get(k).map(|p| (k, p)))
+        self.with_required_anti_affinity.iter().filter_map(|k| self.pods.get(k).map(|p| (k, &**p)))
     }
 
     pub fn has_pods_with_affinity(&self) -> bool {

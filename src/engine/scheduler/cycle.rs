@@ -9,7 +9,7 @@ use std::rc::Rc;
 use k8s_openapi::api::core::v1::PodCondition;
 
 use super::cache::Cache;
-use super::decision::{self, CandidateNote, Decision, FilterVerdict, NodeVerdict, PluginScore, PreemptionNote};
+use super::decision::{self, CandidateNote, Decision, FilterVerdict, NodeVerdict, PreemptionNote};
 use super::framework::{Code, NodeInfo, PodInfo, Status};
 use super::listers::Listers;
 use super::plugins::{self, default_preemption as preemption, plugin_bit, CycleState, Handle, PreFilterRejection, ScoreContext, ScorePlugin, FILTERS};
@@ -73,6 +73,8 @@ pub struct Evaluation {
     /// The feasible nodes' buffer, kept empty between pods so that scoring
     /// allocates nothing per pod.
     feasible_nodes: Vec<&'static NodeInfo>,
+    /// Per node slot, whether PreFilter named the node (reused between pods).
+    named_slots: Vec<bool>,
 }
 
 impl Evaluation {
@@ -173,8 +175,26 @@ pub fn evaluate(
     let order: Cow<[usize]> = match &state.node_names {
         None => Cow::Borrowed(cache.order()),
         Some(names) => {
-            let (kept, absent): (Vec<usize>, Vec<usize>) = cache.order().iter().partition(|&&s| cache.node_at(s).is_some_and(|n| names.contains(&*n.name)));
-            eval.absent = absent;
+            // PreFilterResult (a DaemonSet pod's node affinity names its one
+            // node): only the named nodes are filtered, in node-tree order;
+            // marking their slots by name spares comparing every node's name.
+            let mut named = std::mem::take(&mut eval.named_slots);
+            named.clear();
+            named.resize(cache.slot_count(), false);
+            for node in names.iter().filter_map(|n| cache.node(n)) {
+                if let Some(mark) = named.get_mut(node.slot) {
+                    *mark = true;
+                }
+            }
+            let mut kept = Vec::with_capacity(names.len());
+            for &slot in cache.order() {
+                if named.get(slot).copied().unwrap_or(false) {
+                    kept.push(slot);
+                } else {
+                    eval.absent.push(slot);
+                }
+            }
+            eval.named_slots = named;
             eval.absent_reason = format!("node(s) didn't satisfy plugin(s) [{}]", {
                 let mut by = state.node_names_by.clone();
                 by.sort();
@@ -198,11 +218,11 @@ pub fn evaluate(
             && info.required_affinity.is_none()
             && info.host_ports.is_empty();
         let mut processed = 0;
-        for i in 0..candidates {
+        // From `start` round to just before it (without a division per node).
+        for &slot in order[start..].iter().chain(&order[..start]) {
             if eval.feasible.len() >= wanted {
                 break;
             }
-            let slot = order[(start + i) % candidates];
             let Some(node) = cache.node_at(slot) else { continue };
             processed += 1;
             if plain_pod && !node.unschedulable && node.hard_taints.is_empty() && plugins::node_resources_fit::fits(&info.requests, node) {
@@ -305,6 +325,23 @@ fn scored_nodes_recorded(eval: &Evaluation) -> usize {
     }
 }
 
+/// How many scored verdicts the attempt's decision holds.
+fn scored_verdicts(eval: &Evaluation) -> usize {
+    if eval.scored {
+        scored_nodes_recorded(eval).min(eval.feasible.len())
+    } else {
+        0
+    }
+}
+
+/// The lists a decision is filled into, sized exactly (see
+/// [`decision::DecisionLog::verdict_list`]).
+struct DecisionLists {
+    nodes: Vec<NodeVerdict>,
+    score_plugins: Rc<[(&'static str, i64)]>,
+    scores: Vec<(i64, i64)>,
+}
+
 /// How many verdicts the attempt's decision holds. Decisions are kept long
 /// (up to `VERDICTS_KEPT` verdicts), so their lists are sized exactly.
 fn decision_size(eval: &Evaluation) -> usize {
@@ -346,7 +383,10 @@ impl Scheduler {
         evaluate(&mut self.cache, &self.listers, &self.nominator, &mut self.score_plugins, &mut self.spread_memo, &mut self.next_start_node_index, &info, ctx.rng, &mut eval);
         let post = if eval.chosen.is_none() && eval.error.is_none() && eval.nodes_total > 0 { Some(self.post_filter(ctx, &info, &eval)) } else { None };
         let verdicts = self.decisions.verdict_list(decision_size(&eval));
-        let (outcome, decision) = self.conclude(ctx.now, &key, &info, attempt, &eval, post, verdicts);
+        let score_plugins = self.decisions.score_plugins(eval.scores.iter().filter(|p| eval.scored && p.active).map(|p| (p.name, p.weight)));
+        let scores = self.decisions.score_list(scored_verdicts(&eval) * score_plugins.len());
+        let lists = DecisionLists { nodes: verdicts, score_plugins, scores };
+        let (outcome, decision) = self.conclude(ctx.now, &key, &info, attempt, &eval, post, lists);
         self.decisions.insert(decision);
         let state = std::mem::take(&mut eval.state);
         self.eval = eval;
@@ -457,7 +497,7 @@ impl Scheduler {
 
     /// What to do with the pod, and the decision to remember.
     #[allow(clippy::too_many_arguments)]
-    fn conclude(&self, now: VirtualTime, key: &ObjectKey, info: &PodInfo, attempt: u32, eval: &Evaluation, post: Option<PostFilter>, verdicts: Vec<NodeVerdict>) -> (Outcome, Decision) {
+    fn conclude(&self, now: VirtualTime, key: &ObjectKey, info: &PodInfo, attempt: u32, eval: &Evaluation, post: Option<PostFilter>, verdicts: DecisionLists) -> (Outcome, Decision) {
         let h = self.handle();
         if let Some(error) = &eval.error {
             let mut d = self.build_decision(key, info, now, attempt, eval, None, error.clone(), verdicts);
@@ -540,9 +580,10 @@ impl Scheduler {
     }
 
     #[allow(clippy::too_many_arguments)]
-    /// The decision to remember; `nodes` is an empty list with room for
-    /// exactly [`decision_size`] verdicts.
-    fn build_decision(&self, key: &ObjectKey, info: &PodInfo, now: VirtualTime, attempt: u32, eval: &Evaluation, chosen: Option<Rc<str>>, message: String, mut nodes: Vec<NodeVerdict>) -> Decision {
+    /// The decision to remember; `lists` are empty lists with room for
+    /// exactly [`decision_size`] verdicts and their scores.
+    fn build_decision(&self, key: &ObjectKey, info: &PodInfo, now: VirtualTime, attempt: u32, eval: &Evaluation, chosen: Option<Rc<str>>, message: String, lists: DecisionLists) -> Decision {
+        let DecisionLists { mut nodes, score_plugins, mut scores } = lists;
         let limit = decision::NODES_PER_DECISION;
         let evaluated = eval.feasible.len() + eval.failures.len();
         let feasible_limit = scored_nodes_recorded(eval);
@@ -569,26 +610,13 @@ impl Scheduler {
             ranked.truncate(feasible_limit);
         }
         nodes.clear();
-        let active_scores = eval.scores.iter().filter(|p| p.active).count();
+        scores.clear();
         for &i in &ranked {
             let Some(node) = eval.feasible.get(i).and_then(|&s| self.cache.node_at(s)) else { continue };
-            let scores = if eval.scored {
-                let mut scores = Vec::with_capacity(active_scores);
-                scores.extend(eval.scores.iter().filter(|p| p.active).map(|p| {
-                    let normalized = p.normalized.get(i).copied().unwrap_or(0);
-                    PluginScore { plugin: p.name, raw: p.raw.get(i).copied().unwrap_or(0), normalized, weighted: normalized * p.weight }
-                }));
-                scores
-            } else {
-                Vec::new()
-            };
-            nodes.push(NodeVerdict {
-                node: node.name.clone(),
-                filter: FilterVerdict::Passed,
-                also_failing: Vec::new(),
-                scores,
-                total: if eval.scored { eval.totals.get(i).copied() } else { None },
-            });
+            if eval.scored {
+                scores.extend(eval.scores.iter().filter(|p| p.active).map(|p| (p.raw.get(i).copied().unwrap_or(0), p.normalized.get(i).copied().unwrap_or(0))));
+            }
+            nodes.push(NodeVerdict { node: node.name.clone(), filter: FilterVerdict::Passed, also_failing: Vec::new(), total: if eval.scored { eval.totals.get(i).copied() } else { None } });
         }
         // Rejected nodes: the explanation also names the later filters that
         // would reject them (bounded by the per-decision node limit).
@@ -614,16 +642,18 @@ impl Scheduler {
                     reasons: status.reasons.iter().map(|r| r.to_string()).collect(),
                 },
                 also_failing,
-                scores: Vec::new(),
                 total: None,
             });
         }
-        for slot in &eval.absent {
-            if nodes.len() >= limit {
-                break;
+        if nodes.len() < limit && !eval.absent.is_empty() {
+            let reason: Rc<str> = Rc::from(eval.absent_reason.as_str());
+            for slot in &eval.absent {
+                if nodes.len() >= limit {
+                    break;
+                }
+                let Some(node) = self.cache.node_at(*slot) else { continue };
+                nodes.push(NodeVerdict { node: node.name.clone(), filter: FilterVerdict::NotConsidered { reason: reason.clone() }, also_failing: Vec::new(), total: None });
             }
-            let Some(node) = self.cache.node_at(*slot) else { continue };
-            nodes.push(NodeVerdict { node: node.name.clone(), filter: FilterVerdict::NotConsidered { reason: eval.absent_reason.clone() }, also_failing: Vec::new(), scores: Vec::new(), total: None });
         }
         let recorded = nodes.len();
         let s = &eval.state;
@@ -655,6 +685,8 @@ impl Scheduler {
             skipped_plugins: if eval.scored { eval.scores.iter().filter(|p| !p.active).map(|p| p.name).collect() } else { Vec::new() },
             nominated_node_first: eval.nominated_first,
             nodes,
+            score_plugins,
+            scores,
             omitted: (evaluated + eval.absent.len()).saturating_sub(recorded),
             chosen,
             tied: eval.tied,

@@ -27,7 +27,8 @@ pub enum FilterVerdict {
     Passed,
     Failed { plugin: &'static str, code: Code, reasons: Vec<String> },
     /// PreFilter narrowed the nodes to others (`node(s) didn't satisfy plugin(s) [...]`).
-    NotConsidered { reason: String },
+    /// (The reason is the same for every such node of a decision: shared.)
+    NotConsidered { reason: Rc<str> },
 }
 
 /// One score plugin's view of a node: its raw score, the score after the
@@ -48,9 +49,8 @@ pub struct NodeVerdict {
     /// also reject it (the scheduler stops at the first; this is for the
     /// explanation), with their reasons.
     pub also_failing: Vec<(&'static str, Vec<String>)>,
-    /// Empty when the node was filtered out or was the only feasible node.
-    pub scores: Vec<PluginScore>,
-    /// Sum of the weighted scores, if the node was scored.
+    /// Sum of the weighted scores, if the node was scored (its plugin
+    /// scores are in [`Decision::scores`]).
     pub total: Option<i64>,
 }
 
@@ -108,6 +108,14 @@ pub struct Decision {
     /// The pod's nominated node was tried first and fit.
     pub nominated_node_first: bool,
     pub nodes: Vec<NodeVerdict>,
+    /// The score plugins that scored this pod, with their weights, in
+    /// profile order (shared between decisions while it stays the same).
+    pub score_plugins: Rc<[(&'static str, i64)]>,
+    /// (raw, normalised) score per plugin of `score_plugins` for each of the
+    /// first `scores.len() / score_plugins.len()` verdicts of `nodes` (the
+    /// scored ones, which lead): one list per decision rather than one per
+    /// node.
+    pub scores: Vec<(i64, i64)>,
     /// Evaluated nodes left out of `nodes` to bound memory.
     pub omitted: usize,
     pub chosen: Option<Rc<str>>,
@@ -125,6 +133,15 @@ pub struct Decision {
 }
 
 impl Decision {
+    /// The plugin scores of the verdict at `index` in `nodes`, in profile
+    /// order: none when the node was filtered out or was the only feasible
+    /// node.
+    pub fn node_scores(&self, index: usize) -> impl Iterator<Item = PluginScore> + '_ {
+        let width = self.score_plugins.len();
+        let row = if width == 0 { &[][..] } else { self.scores.get(index * width..(index + 1) * width).unwrap_or(&[]) };
+        row.iter().zip(self.score_plugins.iter()).map(|(&(raw, normalized), &(plugin, weight))| PluginScore { plugin, raw, normalized, weighted: normalized * weight })
+    }
+
     /// Filter plugins whose PreFilter said Skip, in filter order.
     pub fn skipped_filters(&self) -> Vec<&'static str> {
         super::plugins::FILTERS.iter().enumerate().filter(|(i, _)| self.skipped_filter_mask & (1 << i) != 0).map(|(_, f)| f.name).collect()
@@ -134,7 +151,10 @@ impl Decision {
 /// The most recent decision per pod, oldest forgotten first.
 #[derive(Default)]
 pub struct DecisionLog {
-    by_pod: HashMap<ObjectKey, (u64, Decision)>,
+    /// (Boxed: the map replaces an entry per attempt, and the tombstones
+    /// that leaves make it rehash in place every few thousand; moving small
+    /// entries then is cheaper than moving whole decisions.)
+    by_pod: HashMap<ObjectKey, (u64, Box<Decision>)>,
     order: VecDeque<(u64, ObjectKey)>,
     verdicts: usize,
     seq: u64,
@@ -143,15 +163,22 @@ pub struct DecisionLog {
     /// verdicts, and refilling a list spares the allocator a large request
     /// (and a search of its free lists) per pod.
     spare: Vec<NodeVerdict>,
+    /// The score list of the last decision let go, for the same reason.
+    spare_scores: Vec<(i64, i64)>,
+    /// The score plugins of the last decision, handed out again while the
+    /// next decision's are the same.
+    score_plugins: Option<Rc<[(&'static str, i64)]>>,
+    /// The empty list, for decisions that scored no node.
+    no_score_plugins: Option<Rc<[(&'static str, i64)]>>,
 }
 
 impl DecisionLog {
     pub fn get(&self, pod: &ObjectKey) -> Option<&Decision> {
-        self.by_pod.get(pod).map(|(_, d)| d)
+        self.by_pod.get(pod).map(|(_, d)| &**d)
     }
 
     pub fn get_mut(&mut self, pod: &ObjectKey) -> Option<&mut Decision> {
-        self.by_pod.get_mut(pod).map(|(_, d)| d)
+        self.by_pod.get_mut(pod).map(|(_, d)| &mut **d)
     }
 
     pub fn len(&self) -> usize {
@@ -174,9 +201,9 @@ impl DecisionLog {
         self.seq += 1;
         let key = decision.pod.clone();
         self.verdicts += decision.nodes.len();
-        if let Some((_, old)) = self.by_pod.insert(key.clone(), (self.seq, decision)) {
+        if let Some((_, old)) = self.by_pod.insert(key.clone(), (self.seq, Box::new(decision))) {
             self.verdicts -= old.nodes.len();
-            self.recycle(old.nodes);
+            self.recycle(old.nodes, old.scores);
         }
         self.order.push_back((self.seq, key));
         while self.by_pod.len() > DECISIONS_KEPT || self.verdicts > VERDICTS_KEPT || self.order.len() > 2 * DECISIONS_KEPT {
@@ -184,7 +211,7 @@ impl DecisionLog {
             if self.by_pod.get(&key).is_some_and(|(s, _)| *s == seq) {
                 if let Some((_, d)) = self.by_pod.remove(&key) {
                     self.verdicts -= d.nodes.len();
-                    self.recycle(d.nodes);
+                    self.recycle(d.nodes, d.scores);
                 }
             }
         }
@@ -202,9 +229,42 @@ impl DecisionLog {
         Vec::with_capacity(len)
     }
 
-    fn recycle(&mut self, mut nodes: Vec<NodeVerdict>) {
+    /// An empty score list for exactly `len` entries, as [`Self::verdict_list`].
+    pub fn score_list(&mut self, len: usize) -> Vec<(i64, i64)> {
+        if len == 0 {
+            return Vec::new();
+        }
+        if self.spare_scores.capacity() >= len {
+            let mut list = std::mem::take(&mut self.spare_scores);
+            list.shrink_to(len);
+            return list;
+        }
+        Vec::with_capacity(len)
+    }
+
+    /// The score plugins (name, weight) as a shared list: the last one when
+    /// it is the same.
+    pub fn score_plugins(&mut self, plugins: impl Iterator<Item = (&'static str, i64)> + Clone) -> Rc<[(&'static str, i64)]> {
+        if plugins.clone().next().is_none() {
+            return self.no_score_plugins.get_or_insert_with(|| Rc::from(Vec::new())).clone();
+        }
+        if let Some(last) = &self.score_plugins {
+            if last.iter().copied().eq(plugins.clone()) {
+                return last.clone();
+            }
+        }
+        let list: Rc<[(&'static str, i64)]> = plugins.collect();
+        self.score_plugins = Some(list.clone());
+        list
+    }
+
+    fn recycle(&mut self, mut nodes: Vec<NodeVerdict>, mut scores: Vec<(i64, i64)>) {
         nodes.clear();
         self.spare = nodes;
+        if scores.capacity() > 0 {
+            scores.clear();
+            self.spare_scores = scores;
+        }
     }
 }
 
@@ -226,6 +286,8 @@ mod tests {
             skipped_plugins: Vec::new(),
             nominated_node_first: false,
             nodes,
+            score_plugins: Rc::from(Vec::new()),
+            scores: Vec::new(),
             omitted: 0,
             chosen: None,
             tied: 0,
@@ -238,9 +300,31 @@ mod tests {
 
     fn verdicts(mut list: Vec<NodeVerdict>, n: usize) -> Vec<NodeVerdict> {
         for i in 0..n {
-            list.push(NodeVerdict { node: Rc::from(format!("n{i}")), filter: FilterVerdict::Passed, also_failing: Vec::new(), scores: Vec::new(), total: Some(0) });
+            list.push(NodeVerdict { node: Rc::from(format!("n{i}")), filter: FilterVerdict::Passed, also_failing: Vec::new(), total: Some(0) });
         }
         list
+    }
+
+    #[test]
+    fn scores_are_read_per_scored_verdict() {
+        let mut log = DecisionLog::default();
+        let plugins = log.score_plugins([("A", 1), ("B", 2)].into_iter());
+        let mut scores = log.score_list(4);
+        scores.extend([(5, 50), (6, 60), (7, 70), (8, 80)]);
+        let mut d = decision("p", verdicts(Vec::new(), 3));
+        d.score_plugins = plugins.clone();
+        d.scores = scores;
+        let row = |i| d.node_scores(i).map(|s| (s.plugin, s.raw, s.normalized, s.weighted)).collect::<Vec<_>>();
+        assert_eq!(row(0), [("A", 5, 50, 50), ("B", 6, 60, 120)]);
+        assert_eq!(row(1), [("A", 7, 70, 70), ("B", 8, 80, 160)]);
+        assert!(row(2).is_empty(), "a verdict past the scored ones has no scores");
+        // The same plugins share one list; no plugins, the empty one.
+        assert!(Rc::ptr_eq(&plugins, &log.score_plugins([("A", 1), ("B", 2)].into_iter())));
+        assert!(!Rc::ptr_eq(&plugins, &log.score_plugins([("A", 1)].into_iter())));
+        let none = log.score_plugins(std::iter::empty());
+        assert!(none.is_empty());
+        assert!(Rc::ptr_eq(&none, &log.score_plugins(std::iter::empty())));
+        assert_eq!(decision("q", verdicts(Vec::new(), 1)).node_scores(0).count(), 0);
     }
 
     #[test]
@@ -260,9 +344,9 @@ mod tests {
         assert!(again.is_empty());
         assert_eq!(again.as_ptr() as usize, buffer);
         // A larger list is cut to size; a smaller one is not used.
-        log.recycle(again);
+        log.recycle(again, Vec::new());
         assert_eq!(log.verdict_list(2).capacity(), 2);
-        log.recycle(Vec::with_capacity(2));
+        log.recycle(Vec::with_capacity(2), Vec::new());
         assert_eq!(log.verdict_list(5).capacity(), 5);
         assert_eq!(log.spare.capacity(), 2, "kept for a later decision");
     }

@@ -168,10 +168,10 @@ fn cells_for(d: &Decision, verdict: &FilterVerdict, also: &[(&'static str, Vec<S
 pub fn rows(d: &Decision) -> Vec<Row> {
     let mut out = Vec::new();
     let mut groups: Vec<Row> = Vec::new();
-    for v in &d.nodes {
+    for (i, v) in d.nodes.iter().enumerate() {
         let cells = cells_for(d, &v.filter, &v.also_failing);
         let not_considered = match &v.filter {
-            FilterVerdict::NotConsidered { reason } => Some(reason.clone()),
+            FilterVerdict::NotConsidered { reason } => Some(reason.to_string()),
             _ => None,
         };
         let feasible = v.filter == FilterVerdict::Passed;
@@ -181,7 +181,7 @@ pub fn rows(d: &Decision) -> Vec<Row> {
                 cells,
                 feasible,
                 not_considered,
-                scores: v.scores.clone(),
+                scores: d.node_scores(i).collect(),
                 total: v.total,
                 chosen: d.chosen.as_deref() == Some(&*v.node),
             });
@@ -201,8 +201,8 @@ pub fn rows(d: &Decision) -> Vec<Row> {
 
 fn attempt_of(d: &Decision, now: VirtualTime) -> Attempt {
     let mut score_plugins: Vec<&'static str> = Vec::new();
-    for v in &d.nodes {
-        for s in &v.scores {
+    for i in 0..d.nodes.len() {
+        for s in d.node_scores(i) {
             if !score_plugins.contains(&s.plugin) {
                 score_plugins.push(s.plugin);
             }

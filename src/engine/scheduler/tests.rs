@@ -182,7 +182,7 @@ fn binds_and_records_scheduled_event() {
     assert_eq!(decision.feasible, 3);
     // The chosen node leads, scored by every plugin but the skipped ones.
     assert_eq!(&*decision.nodes[0].node, node.as_str());
-    assert!(decision.nodes[0].scores.iter().any(|s| s.plugin == "NodeResourcesFit"));
+    assert!(decision.node_scores(0).any(|s| s.plugin == "NodeResourcesFit"));
     assert!(decision.skipped_plugins.contains(&"NodeAffinity"));
     let cp = decision.nodes.iter().find(|v| &*v.node == "control-plane").expect("control plane verdict");
     assert_eq!(
@@ -359,7 +359,7 @@ fn spreads_pods_of_one_owner_across_nodes() {
     }
     assert_eq!(per_node.values().copied().collect::<Vec<_>>(), vec![3, 3, 3], "{per_node:?}");
     let d = w.scheduler().decision(&ObjectKey::new("default", "web-8")).unwrap();
-    assert!(d.nodes[0].scores.iter().any(|s| s.plugin == "PodTopologySpread"));
+    assert!(d.node_scores(0).any(|s| s.plugin == "PodTopologySpread"));
 }
 
 #[test]
@@ -553,6 +553,28 @@ fn the_explanation_groups_a_hundred_nodes_by_their_verdicts() {
     let text = super::explain::to_text(&e);
     assert!(text.contains("node-040, node-041 … node-098 (59 nodes)   NodeAffinity: node(s) didn't match Pod's node affinity/selector"), "{text}");
     assert!(text.contains("(40 nodes)   TaintToleration: node(s) had untolerated taint {dedicated: gpu}"), "{text}");
+}
+
+#[test]
+fn node_affinity_naming_a_node_filters_only_that_node() {
+    let pinned = |node: &str| json!({"spec": {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+        {"matchFields": [{"key": "metadata.name", "operator": "In", "values": [node]}]}]}}}}});
+    let mut w = World::default_profile();
+    w.pod(pod_json("agent", "100m", pinned("worker-2")));
+    w.pod(pod_json("big", "8", pinned("worker-1")));
+    w.run_ms(500);
+    assert_eq!(w.node_of("agent").as_deref(), Some("worker-2"));
+    let d = w.scheduler().decision(&ObjectKey::new("default", "agent")).expect("decision kept");
+    assert_eq!((d.nodes_total, d.evaluated, d.feasible), (4, 1, 1));
+    let e = super::explain::explain(&w.sim.api, Some(w.scheduler()), "default", "agent").unwrap();
+    let rows = &e.attempt.as_ref().unwrap().rows;
+    let shape: Vec<(String, bool, Option<String>)> = rows.iter().map(|r| (r.label(), r.chosen, r.not_considered.clone())).collect();
+    let reason = "node(s) didn't satisfy plugin(s) [NodeAffinity]".to_string();
+    assert_eq!(shape, vec![("worker-2".to_string(), true, None), ("control-plane, worker-1, worker-3".to_string(), false, Some(reason))]);
+    // The other nodes count under PreFilter's reason, as upstream's absent nodes do.
+    assert_eq!(w.node_of("big"), None);
+    let failed = w.events("big", "FailedScheduling");
+    assert!(failed.first().is_some_and(|(m, _, _)| m.starts_with("0/4 nodes are available: 1 Insufficient cpu, 3 node(s) didn't satisfy plugin(s) [NodeAffinity].")), "{failed:?}");
 }
 
 /// A StorageClass, claim and pod for volume binding tests.
