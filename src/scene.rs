@@ -642,7 +642,7 @@ mod tests {
         // transcripts mean byte-identical clusters.
         let mut out = String::new();
         for (key, entry) in cluster.sim.api.store().range("/") {
-            out.push_str(&format!("{key} {} {}\n", entry.mod_revision, serde_json::to_string(&entry.value.to_json()).unwrap_or_default()));
+            out.push_str(&format!("{key} {} {}\n", entry.mod_revision, serde_json::to_string(&entry.value.object().to_json()).unwrap_or_default()));
         }
         for line in cluster.sim.activity.lines() {
             out.push_str(&format!("{} {} {}\n", line.time, line.component, line.message));

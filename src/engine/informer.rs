@@ -24,17 +24,25 @@ pub struct Informer {
     watch: Option<WatchId>,
     items: BTreeMap<ObjectKey, Rc<Object>>,
     synced: bool,
+    /// Lists taken so far: a relist may replace objects (a pod deleted and
+    /// created again under its name) with no Deleted event.
+    lists: u64,
 }
 
 impl Informer {
     pub fn new(query: Query) -> Self {
-        Informer { query, watch: None, items: BTreeMap::new(), synced: false }
+        Informer { query, watch: None, items: BTreeMap::new(), synced: false, lists: 0 }
     }
 
     /// Whether the cache has been filled from a list at least once since the
     /// last restart (`HasSynced`).
     pub fn has_synced(&self) -> bool {
         self.synced
+    }
+
+    /// Lists taken since the informer was made.
+    pub fn lists(&self) -> u64 {
+        self.lists
     }
 
     pub fn get(&self, key: &ObjectKey) -> Option<&Rc<Object>> {
@@ -144,6 +152,7 @@ impl Informer {
                 }
                 self.items = fresh;
                 self.synced = true;
+                self.lists += 1;
                 events
             }
             Err(_) => {

@@ -450,8 +450,13 @@ impl FieldSelector {
     }
 
     pub fn matches(&self, obj: &Object) -> bool {
+        self.matches_with(|field| field_value(obj, field))
+    }
+
+    /// Whether the values `field_value` gives for the selected fields match.
+    pub fn matches_with(&self, field_value: impl Fn(&str) -> Option<String>) -> bool {
         self.terms.iter().all(|(field, equals, value)| {
-            let actual = field_value(obj, field);
+            let actual = field_value(field);
             (actual.as_deref().unwrap_or("") == value) == *equals
         })
     }

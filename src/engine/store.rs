@@ -6,8 +6,14 @@
 //! from before the compacted revision fails with `Compacted`, as etcd's does.
 //! `put_if` is the compare-and-swap that `resourceVersion` preconditions use.
 
+mod compact_event;
+mod shared_texts;
+
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
+
+pub use compact_event::CompactEvent;
+use compact_event::Sharing;
 
 use crate::engine::api::Object;
 
@@ -18,9 +24,39 @@ pub const DEFAULT_LOG_LIMIT: usize = 10_000;
 
 #[derive(Clone, Debug)]
 pub struct Entry {
-    pub value: Rc<Object>,
+    pub value: Value,
     pub create_revision: i64,
     pub mod_revision: i64,
+}
+
+/// A stored version of an object: the typed object, shared by every cache
+/// that holds it, or an Event in its compact form ([`CompactEvent`]), typed
+/// again where it is read.
+#[derive(Clone, Debug)]
+pub enum Value {
+    Object(Rc<Object>),
+    Event(Rc<CompactEvent>),
+}
+
+impl Value {
+    /// The stored object, typed.
+    pub fn object(&self) -> Rc<Object> {
+        match self {
+            Value::Object(object) => object.clone(),
+            Value::Event(event) => Rc::new(Object::Event(Box::new(event.event()))),
+        }
+    }
+
+    /// How the store keeps `object`: Events compact when they fit the form.
+    fn of(object: &Rc<Object>, sharing: &mut Sharing) -> Value {
+        match &**object {
+            Object::Event(event) => match CompactEvent::of(event, sharing) {
+                Some(compact) => Value::Event(Rc::new(compact)),
+                None => Value::Object(object.clone()),
+            },
+            _ => Value::Object(object.clone()),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,7 +71,7 @@ pub struct Change {
     pub key: Rc<str>,
     pub kind: ChangeKind,
     /// The new value for a put; the last value for a delete.
-    pub value: Rc<Object>,
+    pub value: Value,
     /// Whether the put created the key.
     pub created: bool,
 }
@@ -59,6 +95,8 @@ pub struct Store {
     /// Every restore from a snapshot, oldest first: the one event after
     /// which the revision may go down.
     restores: Vec<Restore>,
+    /// What the compact Events share.
+    shared: Sharing,
 }
 
 /// The keyspace at one revision, as `etcdctl snapshot save` writes it.
@@ -85,7 +123,7 @@ impl Snapshot {
         let mut hash: u32 = 0x811c_9dc5;
         let mut size: u64 = 0;
         for (key, entry) in &self.entries {
-            let value = serde_json::to_vec(&entry.value.to_json()).unwrap_or_default();
+            let value = serde_json::to_vec(&entry.value.object().to_json()).unwrap_or_default();
             for byte in key.as_bytes().iter().chain(&value) {
                 hash ^= u32::from(*byte);
                 hash = hash.wrapping_mul(0x0100_0193);
@@ -113,7 +151,7 @@ impl Default for Store {
 
 impl Store {
     pub fn new(log_limit: usize) -> Self {
-        Store { revision: 1, entries: BTreeMap::new(), log: VecDeque::new(), log_limit: log_limit.max(1), compacted: 0, restores: Vec::new() }
+        Store { revision: 1, entries: BTreeMap::new(), log: VecDeque::new(), log_limit: log_limit.max(1), compacted: 0, restores: Vec::new(), shared: Sharing::default() }
     }
 
     /// The whole keyspace with its history, at the current revision.
@@ -164,6 +202,11 @@ impl Store {
         self.entries.get(key)
     }
 
+    /// The store's own copy of `key`, to share rather than copy.
+    pub fn shared_key(&self, key: &str) -> Option<Rc<str>> {
+        self.entries.get_key_value(key).map(|(k, _)| k.clone())
+    }
+
     /// Every entry whose key starts with `prefix`, in key order.
     pub fn range<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a Rc<str>, &'a Entry)> + 'a {
         self.entries
@@ -173,7 +216,8 @@ impl Store {
 
     /// Writes `value` under `key` if the key's mod revision is `expected`
     /// (`Some(0)` means "must not exist"; `None` writes unconditionally).
-    /// `make` receives the new revision so the stored object can carry it.
+    /// `make` receives the new revision so the stored object can carry it;
+    /// the object made is returned typed, whatever form the store keeps.
     pub fn put_if(
         &mut self,
         key: &str,
@@ -187,7 +231,8 @@ impl Store {
             }
         }
         let revision = self.revision + 1;
-        let value = Rc::new(make(revision));
+        let object = Rc::new(make(revision));
+        let value = Value::of(&object, &mut self.shared);
         self.revision = revision;
         let key: Rc<str> = match self.entries.get_key_value(key) {
             Some((k, _)) => k.clone(),
@@ -196,8 +241,8 @@ impl Store {
         let created = current == 0;
         let create_revision = self.entries.get(&key).map(|e| e.create_revision).unwrap_or(revision);
         self.entries.insert(key.clone(), Entry { value: value.clone(), create_revision, mod_revision: revision });
-        self.append(Change { revision, key, kind: ChangeKind::Put, value: value.clone(), created });
-        Ok((value, revision))
+        self.append(Change { revision, key, kind: ChangeKind::Put, value, created });
+        Ok((object, revision))
     }
 
     /// Deletes `key` if its mod revision is `expected` (or unconditionally).
@@ -213,8 +258,9 @@ impl Store {
         let (key, entry) = self.entries.remove_entry(key).ok_or(StoreError::KeyNotFound)?;
         self.revision += 1;
         let revision = self.revision;
-        self.append(Change { revision, key, kind: ChangeKind::Delete, value: entry.value.clone(), created: false });
-        Ok((entry.value, revision))
+        let object = entry.value.object();
+        self.append(Change { revision, key, kind: ChangeKind::Delete, value: entry.value, created: false });
+        Ok((object, revision))
     }
 
     /// The changes after `revision` whose keys start with `prefix`.

@@ -7,7 +7,7 @@ use std::rc::Rc;
 use crate::engine::api::{ids, meta, resource, Object};
 use crate::engine::cluster::Cluster;
 use crate::engine::kubectl::printers;
-use crate::engine::store::ChangeKind;
+use crate::engine::store::{ChangeKind, Value};
 
 use super::topology::stored;
 
@@ -169,11 +169,12 @@ pub fn fingerprint(cluster: &Cluster) -> (u64, i64) {
 /// The log kept current from the store's change log: Events indexed by when
 /// they were last seen, so drawing the newest rows reads only those rows,
 /// however many Events the cluster holds. Draws what [`build`] draws.
+/// Events are held in the store's form (compact) and typed as they are read.
 #[derive(Default)]
 pub struct LogModel {
     revision: i64,
     by_time: BTreeSet<(u64, Rc<str>)>,
-    events: HashMap<Rc<str>, (u64, Rc<Object>)>,
+    events: HashMap<Rc<str>, (u64, Value)>,
 }
 
 impl LogModel {
@@ -206,12 +207,12 @@ impl LogModel {
         }
     }
 
-    fn put(&mut self, key: Rc<str>, object: Rc<Object>) {
+    fn put(&mut self, key: Rc<str>, value: Value) {
         self.remove(&key);
-        let Object::Event(ev) = &*object else { return };
+        let Object::Event(ev) = &*value.object() else { return };
         let time = event_time_ms(ev);
         self.by_time.insert((time, key.clone()));
-        self.events.insert(key, (time, object));
+        self.events.insert(key, (time, value));
     }
 
     fn remove(&mut self, key: &Rc<str>) {
@@ -223,33 +224,43 @@ impl LogModel {
     /// The log as shown, as [`build`] makes it: newest first while reading,
     /// so only the rows drawn (and, with a text filter, the ones counted) are read.
     pub fn rows(&self, cluster: &Cluster, filter: &Filter) -> (Vec<Row>, usize) {
-        let mut events = self.by_time.iter().rev().filter(|_| filter.show_events).filter_map(|(_, k)| match self.events.get(k) {
-            Some((_, obj)) => match &**obj {
-                Object::Event(ev) => Some(ev),
-                _ => None,
-            },
-            None => None,
-        });
+        let mut events = self
+            .by_time
+            .iter()
+            .rev()
+            .filter(|_| filter.show_events)
+            .filter_map(|(_, k)| self.events.get(k))
+            .map(|(time, value)| (*time, value));
         let mut activity = cluster.sim.activity.lines().rev().filter(|_| filter.show_activity);
         let (mut next_event, mut next_line) = (events.next(), activity.next());
+        let row_of = |object: &Object, full: bool| match object {
+            Object::Event(ev) => Some(event_row(ev, full)),
+            _ => None,
+        };
         let mut newest_first = Vec::new();
         let mut matched = 0usize;
         loop {
             // At one instant, Events come before activity; reading backwards, activity first.
-            let take_event = match (next_event, next_line) {
+            let take_event = match (&next_event, next_line) {
                 (None, None) => break,
                 (Some(_), None) => true,
                 (None, Some(_)) => false,
-                (Some(ev), Some(line)) => event_time_ms(ev) > line.time.as_millis(),
+                (Some((time, _)), Some(line)) => *time > line.time.as_millis(),
             };
             let row = if take_event {
-                let ev = next_event.take().unwrap_or_else(|| unreachable!());
+                let (_, value) = next_event.take().unwrap_or_else(|| unreachable!());
                 next_event = events.next();
-                let row = event_row(ev, false);
+                // Typed only here: counting the rest below reads none.
+                let object = value.object();
+                let Some(row) = row_of(&object, false) else { continue };
                 if !filter.accepts(&row) {
                     continue;
                 }
-                (newest_first.len() < MAX_ROWS).then(|| event_row(ev, true))
+                if newest_first.len() < MAX_ROWS {
+                    row_of(&object, true)
+                } else {
+                    None
+                }
             } else {
                 let line = next_line.take().unwrap_or_else(|| unreachable!());
                 next_line = activity.next();

@@ -146,7 +146,7 @@ fn prefix(rid: ResourceId) -> String {
 /// Objects of one resource straight from the store, in key order.
 pub fn stored(cluster: &Cluster, rid: ResourceId) -> Vec<Rc<Object>> {
     let prefix = prefix(rid);
-    cluster.sim.api.store().range(&prefix).map(|(_, e)| e.value.clone()).collect()
+    cluster.sim.api.store().range(&prefix).map(|(_, e)| e.value.object()).collect()
 }
 
 /// (count, newest mod revision) of one resource's objects: changes whenever

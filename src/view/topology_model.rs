@@ -131,10 +131,10 @@ impl TopologyModel {
         let store = cluster.sim.api.store();
         model.revision = store.revision();
         for (_, entry) in store.range(&prefix(ids::nodes())) {
-            model.put_node(entry.value.clone());
+            model.put_node(entry.value.object());
         }
         for (key, entry) in store.range(&prefix(ids::pods())) {
-            model.put_pod(cluster, key.clone(), entry.value.clone());
+            model.put_pod(cluster, key.clone(), entry.value.object());
         }
         model
     }
@@ -158,12 +158,13 @@ impl TopologyModel {
         self.revision = store.revision();
         for change in nodes {
             match change.kind {
-                ChangeKind::Put => self.put_node(change.value),
-                ChangeKind::Delete => self.delete_node(&change.value),
+                ChangeKind::Put => self.put_node(change.value.object()),
+                ChangeKind::Delete => self.delete_node(&change.value.object()),
             }
         }
         for change in replica_sets {
-            let m = change.value.meta();
+            let object = change.value.object();
+            let m = object.meta();
             let key = (m.namespace.clone().unwrap_or_default(), m.name.clone().unwrap_or_default());
             self.owners.remove(&key);
             let owned: Vec<Rc<str>> = self.by_replica_set.get(&key).map(|s| s.iter().cloned().collect()).unwrap_or_default();
@@ -175,7 +176,7 @@ impl TopologyModel {
         }
         for change in pods {
             match change.kind {
-                ChangeKind::Put => self.put_pod(cluster, change.key, change.value),
+                ChangeKind::Put => self.put_pod(cluster, change.key, change.value.object()),
                 ChangeKind::Delete => self.remove_pod(&change.key),
             }
         }
@@ -354,7 +355,7 @@ impl TopologyModel {
         if let Some(owner) = self.owners.get(&key) {
             return owner.clone();
         }
-        let rs = cluster.sim.api.store().get(&crate::engine::apiserver::ApiServer::key(ids::replica_sets(), namespace, replica_set)).map(|e| e.value.clone());
+        let rs = cluster.sim.api.store().get(&crate::engine::apiserver::ApiServer::key(ids::replica_sets(), namespace, replica_set)).map(|e| e.value.object());
         let parent = rs.as_ref().and_then(|rs| meta::controller_of(rs.meta().owner_references.as_ref()).cloned());
         let owner = match parent {
             Some(p) => format!("{}/{} › ReplicaSet/{}", p.kind, p.name, replica_set),

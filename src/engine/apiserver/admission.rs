@@ -150,7 +150,7 @@ fn persistent_volume_claim_resize(
     let allowed = !class.is_empty()
         && class == storage::claim_class(old)
         && find_resource("storage.k8s.io", "storageclasses")
-            .and_then(|rid| api.store.get(&ApiServer::key(rid, "", class)).map(|e| e.value.clone()))
+            .and_then(|rid| api.store.get(&ApiServer::key(rid, "", class)).map(|e| e.value.object()))
             .is_some_and(|o| matches!(&*o, Object::StorageClass(sc) if sc.allow_volume_expansion == Some(true)));
     if !allowed {
         return Err(forbidden(
@@ -195,7 +195,7 @@ fn is_mirror_pod(pod: &Pod) -> bool {
 /// The objects of one resource in one namespace (or cluster-wide), in key order.
 fn list_in(api: &ApiServer, resource_id: crate::engine::api::ResourceId, namespace: Option<&str>) -> Vec<std::rc::Rc<Object>> {
     let prefix = ApiServer::prefix(resource_id, namespace);
-    api.store.range(&prefix).map(|(_, e)| e.value.clone()).collect()
+    api.store.range(&prefix).map(|(_, e)| e.value.object()).collect()
 }
 
 /// ServiceAccount: defaults the account to `default`, requires it to exist,
@@ -220,7 +220,7 @@ fn service_account(api: &mut ApiServer, pod: &mut Pod) -> Result<(), ApiError> {
         }
     };
     let key = ApiServer::key(ids::service_accounts(), &namespace, &account_name);
-    let account = match api.store.get(&key).map(|e| e.value.clone()) {
+    let account = match api.store.get(&key).map(|e| e.value.object()) {
         Some(obj) => match &*obj {
             Object::ServiceAccount(sa) => sa.clone(),
             _ => return Err(ApiError::new(Reason::InternalError, "unexpected object in service account storage")),

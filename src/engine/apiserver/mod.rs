@@ -21,7 +21,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use crate::engine::api::{self, ids, resource, ApiError, Object, Reason, ResourceId};
 use crate::engine::selector::{FieldSelector, Selector};
 use crate::engine::sim::clock::VirtualTime;
-use crate::engine::store::{Snapshot, Store, StoreError};
+use crate::engine::store::{self, Snapshot, Store, StoreError};
 
 /// Which component owns a watch (an index into the cluster's component list).
 pub type ComponentId = usize;
@@ -76,6 +76,19 @@ impl Query {
             }
         }
         self.labels.matches(obj.meta().labels.as_ref()) && self.fields.matches(obj)
+    }
+    /// As [`Query::matches`], on a stored value: a compact Event is
+    /// matched without being typed again.
+    fn matches_stored(&self, value: &store::Value) -> bool {
+        let store::Value::Event(event) = value else { return self.matches(&value.object()) };
+        let namespace_matches = match &self.namespace {
+            Some(ns) if resource(self.resource).namespaced => event.namespace() == Some(ns.as_str()),
+            _ => true,
+        };
+        // A compact Event has no labels.
+        let matches = namespace_matches && self.labels.matches(None) && self.fields.matches_with(|field| event.field_value(field));
+        debug_assert_eq!(matches, self.matches(&value.object()), "a compact Event matches as the typed one does");
+        matches
     }
 }
 
@@ -148,7 +161,8 @@ pub struct ApiServer {
     watches_of: HashMap<ComponentId, BTreeSet<WatchId>>,
     /// Stored pods' keys by `spec.nodeName`, so a kubelet's list of its
     /// node's pods does not read every pod in the cluster.
-    stored_pods_on_node: HashMap<String, BTreeSet<String>>,
+    /// The keys are the store's own, shared.
+    stored_pods_on_node: HashMap<String, BTreeSet<Rc<str>>>,
     next_watch: WatchId,
     ready: BTreeSet<ComponentId>,
     rng: fastrand::Rng,
@@ -171,7 +185,8 @@ pub struct ApiServer {
     /// Events' leases, soonest first: (expiry, key, the write's revision).
     /// Every write of an Event attaches a fresh lease of [`EVENT_TTL_SECS`]
     /// (`--event-ttl`); one that a later write replaced is skipped.
-    event_leases: VecDeque<(VirtualTime, String, i64)>,
+    /// The key is the store's own, shared.
+    event_leases: VecDeque<(VirtualTime, Rc<str>, i64)>,
 }
 
 /// How long etcd keeps an Event after its last write: the API server's
@@ -283,7 +298,7 @@ impl ApiServer {
         self.event_leases.clear();
         let expiry = self.now.plus_secs(EVENT_TTL_SECS);
         for rid in (0..api::RESOURCES.len() as u16).map(ResourceId).filter(|r| is_event(*r)) {
-            let leases: Vec<_> = self.store.range(&Self::prefix(rid, None)).map(|(k, e)| (expiry, k.to_string(), e.mod_revision)).collect();
+            let leases: Vec<_> = self.store.range(&Self::prefix(rid, None)).map(|(k, e)| (expiry, k.clone(), e.mod_revision)).collect();
             self.event_leases.extend(leases);
         }
         Ok(self.store.revision())
@@ -314,7 +329,7 @@ impl ApiServer {
         }
         while self.event_leases.front().is_some_and(|(at, _, _)| *at <= self.now) {
             let Some((_, key, revision)) = self.event_leases.pop_front() else { break };
-            let Some(old) = self.store.get(&key).filter(|e| e.mod_revision == revision).map(|e| e.value.clone()) else { continue };
+            let Some(old) = self.store.get(&key).filter(|e| e.mod_revision == revision).map(|e| e.value.object()) else { continue };
             if let Ok((gone, deleted_at)) = self.store.delete_if(&key, Some(revision)) {
                 let gone = Rc::new(with_resource_version((*gone).clone(), deleted_at));
                 self.fan_out(Some(&old), &gone, WatchEventType::Deleted);
@@ -323,8 +338,11 @@ impl ApiServer {
     }
 
     /// An Event was written at `revision`: its lease runs from now.
-    fn lease_event(&mut self, rid: ResourceId, key: String, revision: i64) {
-        if is_event(rid) {
+    fn lease_event(&mut self, rid: ResourceId, key: &str, revision: i64) {
+        if !is_event(rid) {
+            return;
+        }
+        if let Some(key) = self.store.shared_key(key) {
             self.event_leases.push_back((self.now.plus_secs(EVENT_TTL_SECS), key, revision));
         }
     }
@@ -456,7 +474,7 @@ impl ApiServer {
         self.check_readable()?;
         self.store
             .get(&Self::key(resource_id, namespace, name))
-            .map(|e| e.value.clone())
+            .map(|e| e.value.object())
             .ok_or_else(|| ApiError::not_found(&resource(resource_id).qualified_plural(), name))
     }
 
@@ -475,9 +493,9 @@ impl ApiServer {
                     .into_iter()
                     .flatten()
                     .filter(|k| k.starts_with(&prefix))
-                    .filter_map(|k| self.store.get(k))
-                    .filter(|e| query.matches(&e.value))
-                    .map(|e| e.value.clone())
+                    .filter_map(|k| self.store.get(&**k))
+                    .filter(|e| query.matches_stored(&e.value))
+                    .map(|e| e.value.object())
                     .collect();
                 return Ok((items, self.store.revision()));
             }
@@ -485,8 +503,8 @@ impl ApiServer {
         let items = self
             .store
             .range(&prefix)
-            .filter(|(_, e)| query.matches(&e.value))
-            .map(|(_, e)| e.value.clone())
+            .filter(|(_, e)| query.matches_stored(&e.value))
+            .map(|(_, e)| e.value.object())
             .collect();
         Ok((items, self.store.revision()))
     }
@@ -509,13 +527,14 @@ impl ApiServer {
         let key = Self::key(ids::pods(), m.namespace.as_deref().unwrap_or(""), m.name.as_deref().unwrap_or(""));
         if let Some(node) = before {
             if let Some(set) = self.stored_pods_on_node.get_mut(node) {
-                set.remove(&key);
+                set.remove(key.as_str());
                 if set.is_empty() {
                     self.stored_pods_on_node.remove(node);
                 }
             }
         }
         if let Some(node) = after {
+            let key = self.store.shared_key(&key).unwrap_or_else(|| Rc::from(key));
             self.stored_pods_on_node.entry(node.to_string()).or_default().insert(key);
         }
     }
@@ -523,10 +542,10 @@ impl ApiServer {
     /// Builds [`Self::stored_pods_on_node`] again from the store (after a restore).
     fn reindex_pods_on_node(&mut self) {
         let prefix = Self::prefix(ids::pods(), None);
-        let mut index: HashMap<String, BTreeSet<String>> = HashMap::new();
+        let mut index: HashMap<String, BTreeSet<Rc<str>>> = HashMap::new();
         for (key, e) in self.store.range(&prefix) {
-            if let Some(node) = Self::pod_node(&e.value) {
-                index.entry(node.to_string()).or_default().insert(key.to_string());
+            if let Some(node) = Self::pod_node(&e.value.object()) {
+                index.entry(node.to_string()).or_default().insert(key.clone());
             }
         }
         self.stored_pods_on_node = index;
@@ -644,7 +663,7 @@ impl ApiServer {
         if rt.namespaced && rid != ids::namespaces() {
             match self.store.get(&Self::key(ids::namespaces(), "", &namespace)) {
                 None => return Err(ApiError::not_found("namespaces", &namespace)),
-                Some(e) if e.value.meta().deletion_timestamp.is_some() => {
+                Some(e) if e.value.object().meta().deletion_timestamp.is_some() => {
                     return Err(ApiError::new(
                         Reason::Forbidden,
                         format!(
@@ -690,7 +709,7 @@ impl ApiServer {
             .put_if(&key, Some(0), |rev| with_resource_version(obj, rev))
             .map_err(|_| ApiError::already_exists(&rt.qualified_plural(), &name))?;
         self.writes += 1;
-        self.lease_event(rid, key, revision);
+        self.lease_event(rid, &key, revision);
         self.fan_out(None, &stored, WatchEventType::Added);
         Ok(stored)
     }
@@ -724,7 +743,7 @@ impl ApiServer {
         let Some(entry) = self.store.get(&key) else {
             return Err(ApiError::not_found(&rt.qualified_plural(), &name));
         };
-        let old = entry.value.clone();
+        let old = entry.value.object();
         let current = entry.mod_revision;
         if let Some(rv) = obj.meta().resource_version.as_deref().filter(|rv| !rv.is_empty()) {
             if rv.parse::<i64>().ok() != Some(current) {
@@ -737,9 +756,7 @@ impl ApiServer {
             }
         }
         let mut obj = if status_only {
-            let mut merged = (*old).clone();
-            copy_status(&mut merged, &obj);
-            merged
+            status_onto(obj, &old)
         } else {
             copy_status(&mut obj, &old);
             obj
@@ -756,7 +773,7 @@ impl ApiServer {
                 obj.meta_mut().generation = Some(if spec_changed(&obj, &old) { generation + 1 } else { generation });
             }
         }
-        let causes = validation::validate_update(&obj, &old);
+        let causes = if status_only { validation::validate_status_update(&obj, &old) } else { validation::validate_update(&obj, &old) };
         if !causes.is_empty() {
             return Err(invalid_error(&obj, causes));
         }
@@ -782,7 +799,7 @@ impl ApiServer {
             .put_if(&key, Some(current), |rev| with_resource_version(obj, rev))
             .map_err(|_| ApiError::conflict(&rt.qualified_plural(), &name))?;
         self.writes += 1;
-        self.lease_event(rid, key, revision);
+        self.lease_event(rid, &key, revision);
         self.fan_out(Some(&old), &stored, WatchEventType::Modified);
         Ok(stored)
     }
@@ -819,7 +836,7 @@ impl ApiServer {
         let Some(entry) = self.store.get(&key) else {
             return Err(ApiError::not_found("pods", name));
         };
-        let old = entry.value.clone();
+        let old = entry.value.object();
         let current = entry.mod_revision;
         let Object::Pod(pod) = &*old else {
             return Err(ApiError::not_found("pods", name));
@@ -863,7 +880,7 @@ impl ApiServer {
         let Some(entry) = self.store.get(&key) else {
             return Err(ApiError::not_found("namespaces", name));
         };
-        let old = entry.value.clone();
+        let old = entry.value.object();
         let current = entry.mod_revision;
         if uid.is_some() && old.meta().uid.as_deref() != uid {
             return Err(ApiError::conflict("namespaces", name));
@@ -899,7 +916,7 @@ impl ApiServer {
         let Some(entry) = self.store.get(&key) else {
             return Err(ApiError::not_found(&rt.qualified_plural(), name));
         };
-        let old = entry.value.clone();
+        let old = entry.value.object();
         let current = entry.mod_revision;
         if let Some(uid) = &opts.precondition_uid {
             if old.meta().uid.as_ref() != Some(uid) {
@@ -1123,6 +1140,29 @@ pub fn tracks_generation(rid: ResourceId) -> bool {
 
 macro_rules! status_kinds {
     ($($variant:ident),*) => {
+        /// What a status write stores: the stored object `old` with
+        /// `obj`'s status. Writers mostly change only the status of a copy
+        /// of `old` (every kubelet status write), so `obj` itself is kept
+        /// when its metadata and spec already equal `old`'s (each of these
+        /// kinds has only those and its status), sparing a second copy.
+        fn status_onto(obj: Object, old: &Object) -> Object {
+            match (obj, old) {
+                $( (Object::$variant(new), Object::$variant(stored)) => {
+                    if new.metadata == stored.metadata && new.spec == stored.spec {
+                        Object::$variant(new)
+                    } else {
+                        let mut merged = stored.clone();
+                        merged.status = new.status;
+                        Object::$variant(merged)
+                    }
+                } )*
+                (obj, old) => {
+                    let mut merged = old.clone();
+                    copy_status(&mut merged, &obj);
+                    merged
+                }
+            }
+        }
         /// Copies `from`'s status into `to` (both the same kind).
         fn copy_status(to: &mut Object, from: &Object) {
             match (to, from) {
@@ -1235,7 +1275,7 @@ mod pods_on_node_tests {
         let (items, _) = api.list(&query).unwrap();
         let indexed: Vec<String> = items.iter().filter_map(|o| o.meta().name.clone()).collect();
         // The index answers as a scan of every pod would.
-        let scanned: Vec<String> = api.store.range(&ApiServer::prefix(ids::pods(), None)).filter(|(_, e)| query.matches(&e.value)).filter_map(|(_, e)| e.value.meta().name.clone()).collect();
+        let scanned: Vec<String> = api.store.range(&ApiServer::prefix(ids::pods(), None)).filter(|(_, e)| query.matches(&e.value.object())).filter_map(|(_, e)| e.value.object().meta().name.clone()).collect();
         assert_eq!(indexed, scanned);
         indexed
     }

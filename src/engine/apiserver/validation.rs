@@ -356,6 +356,20 @@ pub fn validate_update(obj: &Object, old: &Object) -> Vec<Cause> {
     dedup(errs.0)
 }
 
+/// A status write (`pods/status` and the like), whose spec is the stored
+/// one. A Pod checks its metadata only, as `ValidatePodStatusUpdate` does
+/// (it never validates the spec again); other kinds as any update.
+pub fn validate_status_update(obj: &Object, old: &Object) -> Vec<Cause> {
+    match (obj, old) {
+        (Object::Pod(_), Object::Pod(_)) => {
+            let mut errs = Errors::default();
+            validate_object_meta_update(obj.meta(), old.meta(), &mut errs);
+            dedup(errs.0)
+        }
+        _ => validate_update(obj, old),
+    }
+}
+
 /// The aggregate error a Status carries lists each message once.
 fn dedup(causes: Vec<Cause>) -> Vec<Cause> {
     let mut seen = std::collections::BTreeSet::new();

@@ -162,6 +162,16 @@ impl Indexed {
         self.by_controller.get(uid).into_iter().flat_map(|m| m.values().cloned()).collect()
     }
 
+    /// Objects whose controller is `uid`, in key order, borrowed from the cache.
+    pub fn controlled_iter<'a>(&'a self, uid: &str) -> impl Iterator<Item = &'a Rc<Object>> + 'a {
+        self.by_controller.get(uid).into_iter().flat_map(|m| m.values())
+    }
+
+    /// How many objects `uid` controls.
+    pub fn controlled_count(&self, uid: &str) -> usize {
+        self.by_controller.get(uid).map_or(0, BTreeMap::len)
+    }
+
     /// Objects with any ownerReference to `uid`, in key order.
     pub fn owned_by(&self, uid: &str) -> Vec<Rc<Object>> {
         self.lookup(self.by_owner.get(uid))

@@ -329,7 +329,8 @@ impl DeploymentController {
         let ns = d.metadata.namespace.clone().unwrap_or_default();
         let mut out = Vec::new();
         let mut fresh_checked: Option<bool> = None;
-        let owner_ref = util::controller_ref(&Object::Deployment(Box::new(d.clone())));
+        // Made only for an adoption: it needs the deployment as an Object.
+        let mut owner_ref = None;
         let candidates = sets.controlled_by(&uid).into_iter().chain(sets.orphans_in(&ns));
         for o in candidates {
             let Object::ReplicaSet(rs) = &*o else { continue };
@@ -358,6 +359,7 @@ impl DeploymentController {
                     if !can_adopt {
                         continue;
                     }
+                    let owner_ref = owner_ref.get_or_insert_with(|| util::controller_ref(&Object::Deployment(Box::new(d.clone()))));
                     let adopted = ctx.api.modify(ids::replica_sets(), &ns, &name, false, |o| {
                         let m = o.meta_mut();
                         if meta::controller_of(m.owner_references.as_ref()).is_some() || m.deletion_timestamp.is_some() {
@@ -383,8 +385,9 @@ impl DeploymentController {
     /// The new ReplicaSet is the oldest whose template equals the deployment's.
     fn split(&self, d: &Deployment, mut list: Vec<ReplicaSet>) -> Sets {
         list.sort_by_key(created);
-        let template = d.spec.as_ref().map(|s| s.template.clone()).unwrap_or_default();
-        let pos = list.iter().position(|rs| rs.spec.as_ref().and_then(|s| s.template.as_ref()).is_some_and(|t| equal_ignore_hash(t, &template)));
+        let no_template = PodTemplateSpec::default();
+        let template = d.spec.as_ref().map_or(&no_template, |s| &s.template);
+        let pos = list.iter().position(|rs| rs.spec.as_ref().and_then(|s| s.template.as_ref()).is_some_and(|t| equal_ignore_hash(t, template)));
         let new = pos.map(|i| list.remove(i));
         Sets { new, old: list }
     }

@@ -22,6 +22,7 @@ use std::any::Any;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use k8s_openapi::api::core::v1::{Node, ObjectReference, Pod, PodCondition, Taint, Toleration};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, Time};
 
 use super::Controller;
 use crate::engine::api::{ids, meta, Object, ObjectKey};
@@ -41,8 +42,8 @@ const NODE_CONDITIONS: &[&str] = &["MemoryPressure", "DiskPressure", "PIDPressur
 struct Health {
     /// When this controller last saw the node's heartbeat or Lease move.
     probe_time: VirtualTime,
-    heartbeat: Option<String>,
-    renew: Option<String>,
+    heartbeat: Option<Time>,
+    renew: Option<MicroTime>,
     /// Ready status seen at the previous pass.
     ready: Option<String>,
 }
@@ -163,9 +164,9 @@ impl NodeLifecycleController {
                 self.node_event(ctx, node, NORMAL, "RegisteredNode", format!("Node {name} event: Registered Node {name} in Controller"));
             }
             let ready_cond = node.status.as_ref().and_then(|s| s.conditions.as_ref()).and_then(|cs| cs.iter().find(|c| c.type_ == "Ready")).cloned();
-            let heartbeat = ready_cond.as_ref().and_then(|c| c.last_heartbeat_time.as_ref()).map(|t| format!("{:?}", t.0));
+            let heartbeat = ready_cond.as_ref().and_then(|c| c.last_heartbeat_time.as_ref()).cloned();
             let renew = match self.leases.get(&ObjectKey::new("kube-node-lease", name.clone())).map(|o| &**o) {
-                Some(Object::Lease(l)) => l.spec.as_ref().and_then(|s| s.renew_time.as_ref()).map(|t| format!("{:?}", t.0)),
+                Some(Object::Lease(l)) => l.spec.as_ref().and_then(|s| s.renew_time.clone()),
                 _ => None,
             };
             let health = self.health.entry(name.clone()).or_insert(Health { probe_time: now, heartbeat: heartbeat.clone(), renew: renew.clone(), ready: None });

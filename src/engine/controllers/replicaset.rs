@@ -3,8 +3,9 @@
 //! pods matching the selector, adopting orphans and releasing pods that no
 //! longer match, and report what it sees in status.
 
-use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet};
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::iter::Peekable;
 use std::rc::Rc;
 
 use k8s_openapi::api::apps::v1::{ReplicaSetCondition, ReplicaSetStatus};
@@ -45,12 +46,12 @@ impl Kind {
 }
 
 /// What the controller needs of a ReplicaSet or ReplicationController.
-struct View {
+struct View<'a> {
     uid: String,
     replicas: i32,
     min_ready_seconds: i32,
     selector: Selector,
-    template: Option<PodTemplateSpec>,
+    template: Option<&'a PodTemplateSpec>,
     generation: Option<i64>,
     deleting: bool,
     status: Status,
@@ -68,7 +69,7 @@ struct Status {
     failure: Option<(String, String, String, Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>)>,
 }
 
-fn view(obj: &Object) -> Option<View> {
+fn view(obj: &Object) -> Option<View<'_>> {
     match obj {
         Object::ReplicaSet(rs) => {
             let spec = rs.spec.as_ref()?;
@@ -81,7 +82,7 @@ fn view(obj: &Object) -> Option<View> {
                 replicas: spec.replicas.unwrap_or(1),
                 min_ready_seconds: spec.min_ready_seconds.unwrap_or(0),
                 selector: Selector::from_api(&spec.selector),
-                template: spec.template.clone(),
+                template: spec.template.as_ref(),
                 generation: rs.metadata.generation,
                 deleting: rs.metadata.deletion_timestamp.is_some(),
                 status: Status {
@@ -115,7 +116,7 @@ fn view(obj: &Object) -> Option<View> {
                 replicas: spec.replicas.unwrap_or(1),
                 min_ready_seconds: spec.min_ready_seconds.unwrap_or(0),
                 selector,
-                template: spec.template.clone(),
+                template: spec.template.as_ref(),
                 generation: rc.metadata.generation,
                 deleting: rc.metadata.deletion_timestamp.is_some(),
                 status: Status {
@@ -182,12 +183,126 @@ fn write_status(obj: &mut Object, s: &Status) {
     }
 }
 
+/// What a sync reads of one pod it controls, for the set's selector and
+/// template labels.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct PodFlags {
+    active: bool,
+    matches: bool,
+    fully_labeled: bool,
+    ready: bool,
+    ready_since: Option<VirtualTime>,
+}
+
+impl PodFlags {
+    fn of(pod: &Pod, selector: &Selector, template_labels: Option<&BTreeMap<String, String>>) -> Self {
+        PodFlags {
+            active: util::is_active(pod),
+            matches: selector.matches(pod.metadata.labels.as_ref()),
+            fully_labeled: util::has_all_labels(pod, template_labels),
+            ready: util::is_ready(pod),
+            ready_since: util::ready_since(pod),
+        }
+    }
+
+    /// `util::is_available` of the pod these flags were read from.
+    fn available(&self, min_ready_seconds: i32, now: VirtualTime) -> bool {
+        self.ready && (min_ready_seconds <= 0 || self.ready_since.is_some_and(|t| t.plus_secs(min_ready_seconds as u64) <= now))
+    }
+
+    /// `util::available_at` of the pod these flags were read from.
+    fn available_at(&self, min_ready_seconds: i32) -> Option<VirtualTime> {
+        if min_ready_seconds <= 0 {
+            return None;
+        }
+        self.ready_since.map(|t| t.plus_secs(min_ready_seconds as u64))
+    }
+}
+
+/// The flags of every pod a set controlled at its last sync, with the pod
+/// version they were read from, in key order. Every change of a pod the
+/// set controls queues a sync, which re-reads only the pods whose version
+/// changed: a status write of one pod no longer costs a pass of label and
+/// condition lookups over all of the set's pods.
+struct Tally {
+    uid: String,
+    selector: Selector,
+    template_labels: Option<BTreeMap<String, String>>,
+    pods: Vec<(Rc<Object>, PodFlags)>,
+}
+
+impl Tally {
+    fn new(v: &View, template_labels: Option<&BTreeMap<String, String>>) -> Self {
+        Tally { uid: v.uid.clone(), selector: v.selector.clone(), template_labels: template_labels.cloned(), pods: Vec::new() }
+    }
+
+    /// Whether flags read for this set still hold (same set, selector and template labels).
+    fn fits(&self, v: &View, template_labels: Option<&BTreeMap<String, String>>) -> bool {
+        self.uid == v.uid && self.selector == v.selector && self.template_labels.as_ref() == template_labels
+    }
+}
+
+/// The flags kept for `pod`'s version, if it is the one read last time.
+/// `previous` is in key order, as the cache hands out controlled pods;
+/// entries before `pod` are pods the set no longer controls. Holding the
+/// version keeps it alive, so the same address is the same version.
+fn kept_flags(previous: &mut Peekable<std::vec::IntoIter<(Rc<Object>, PodFlags)>>, pod: &Rc<Object>) -> Option<PodFlags> {
+    while let Some((old, flags)) = previous.peek() {
+        if Rc::ptr_eq(old, pod) {
+            let flags = *flags;
+            previous.next();
+            return Some(flags);
+        }
+        match key_order(old, pod) {
+            Ordering::Less => {
+                previous.next();
+            }
+            Ordering::Equal => {
+                previous.next();
+                return None;
+            }
+            Ordering::Greater => return None,
+        }
+    }
+    None
+}
+
+/// Updates `kept` to the versions in `current` (the same pods, in key
+/// order) where they changed; false, part-way, if a pod differs.
+fn refresh_in_place<'a>(
+    kept: &mut [(Rc<Object>, PodFlags)],
+    current: impl Iterator<Item = (&'a Rc<Object>, &'a Pod)>,
+    selector: &Selector,
+    template_labels: Option<&BTreeMap<String, String>>,
+) -> bool {
+    for (slot, (o, p)) in kept.iter_mut().zip(current) {
+        if Rc::ptr_eq(&slot.0, o) {
+            continue;
+        }
+        if key_order(&slot.0, o) != Ordering::Equal {
+            return false;
+        }
+        *slot = (o.clone(), PodFlags::of(p, selector, template_labels));
+    }
+    true
+}
+
+/// `ObjectKey` order without building the keys.
+fn key_order(a: &Object, b: &Object) -> Ordering {
+    fn key(m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> (&str, &str) {
+        (m.namespace.as_deref().unwrap_or(""), m.name.as_deref().unwrap_or(""))
+    }
+    key(a.meta()).cmp(&key(b.meta()))
+}
+
 pub struct ReplicaSetController {
     kind: Kind,
     name: String,
     work: WorkLoop,
     expectations: Expectations,
     pods: PodControl,
+    /// Per set, what its last sync read of its pods (never iterated).
+    tallies: HashMap<ObjectKey, Tally>,
 }
 
 impl ReplicaSetController {
@@ -196,7 +311,7 @@ impl ReplicaSetController {
             Kind::ReplicaSet => "replicaset-controller",
             Kind::ReplicationController => "replication-controller",
         };
-        ReplicaSetController { kind, name: name.to_string(), work: WorkLoop::default(), expectations: Expectations::default(), pods: PodControl::new(name) }
+        ReplicaSetController { kind, name: name.to_string(), work: WorkLoop::default(), expectations: Expectations::default(), pods: PodControl::new(name), tallies: HashMap::new() }
     }
 
     /// The owner of `pod` of this controller's kind, by controllerRef.
@@ -214,6 +329,7 @@ impl ReplicaSetController {
             let key = ObjectKey::of(&ev.object);
             if ev.kind == WatchEventType::Deleted {
                 self.expectations.forget(&key);
+                self.tallies.remove(&key);
             } else {
                 self.work.queue.add(key);
             }
@@ -251,36 +367,63 @@ impl ReplicaSetController {
         let rid = self.kind.resource();
         let Some(obj) = cache.of(rid).get(key).cloned() else {
             self.expectations.forget(key);
+            self.tallies.remove(key);
             return Ok(None);
         };
         let Some(v) = view(&obj) else { return Ok(None) };
         let needs_sync = self.expectations.satisfied(key, ctx.now) && !v.deleting;
         let pods = cache.of(ids::pods());
-        let mut candidates: Vec<Rc<Object>> = pods.controlled_by(&v.uid);
-        candidates.extend(pods.orphans_in(&key.namespace));
+        let template_labels = v.template.and_then(|t| t.metadata.as_ref()).and_then(|m| m.labels.as_ref());
+        let mut tally = match self.tallies.remove(key) {
+            Some(t) if t.fits(&v, template_labels) => t,
+            _ => Tally::new(&v, template_labels),
+        };
+        let controlled = || pods.controlled_iter(&v.uid).filter_map(|o| if let Object::Pod(p) = &**o { Some((o, &**p)) } else { None });
+        // Bring the tally up to date: in place while the set holds the same
+        // pods (a status write replaced some of their versions), so the pods
+        // that did not change are not touched at all; else merged afresh.
+        let in_place = tally.pods.len() == pods.controlled_count(&v.uid) && refresh_in_place(&mut tally.pods, controlled(), &v.selector, template_labels);
+        if !in_place {
+            let mut previous = std::mem::take(&mut tally.pods).into_iter().peekable();
+            tally.pods = controlled()
+                .map(|(o, p)| (o.clone(), kept_flags(&mut previous, o).unwrap_or_else(|| PodFlags::of(p, &v.selector, template_labels))))
+                .collect();
+        }
         // Borrowed from the informer: a sync must not copy every pod.
-        let mut active: Vec<Cow<Pod>> = Vec::new();
-        let mut adoptable: Vec<Pod> = Vec::new();
-        for o in &candidates {
-            let Object::Pod(p) = &**o else { continue };
-            if !util::is_active(p) {
+        let mut active: Vec<&Pod> = Vec::with_capacity(tally.pods.len());
+        let mut active_flags: Vec<PodFlags> = Vec::with_capacity(tally.pods.len());
+        for ((o, p), (kept, flags)) in controlled().zip(tally.pods.iter()) {
+            if cfg!(debug_assertions) {
+                assert!(Rc::ptr_eq(o, kept), "the tally of {key:?} is out of step with the cache");
+                assert_eq!(*flags, PodFlags::of(p, &v.selector, template_labels), "kept flags of pod {:?} differ from a fresh read", p.metadata.name);
+            }
+            if !flags.active {
                 continue;
             }
-            let controlled = meta::controller_of(p.metadata.owner_references.as_ref()).is_some();
-            let matches = v.selector.matches(p.metadata.labels.as_ref());
-            match (controlled, matches) {
-                (true, true) => active.push(Cow::Borrowed(p)),
-                (true, false) => self.pods.release(ctx, p, &v.uid),
-                (false, true) if !v.deleting => adoptable.push(*p.clone()),
-                (false, _) => {}
+            if flags.matches {
+                active.push(p);
+                active_flags.push(*flags);
+            } else {
+                self.pods.release(ctx, p, &v.uid);
             }
         }
-        if !adoptable.is_empty() && can_adopt(ctx, rid, key, &v.uid) {
-            for p in adoptable {
-                if let Some(adopted) = self.pods.adopt(ctx, &obj, &p) {
-                    active.push(Cow::Owned(adopted));
+        self.tallies.insert(key.clone(), tally);
+        let mut adoptable: Vec<Pod> = Vec::new();
+        if !v.deleting {
+            for o in pods.orphans_in(&key.namespace) {
+                let Object::Pod(p) = &*o else { continue };
+                if util::is_active(p) && v.selector.matches(p.metadata.labels.as_ref()) {
+                    adoptable.push((**p).clone());
                 }
             }
+        }
+        let mut adopted: Vec<Pod> = Vec::new();
+        if !adoptable.is_empty() && can_adopt(ctx, rid, key, &v.uid) {
+            adopted = adoptable.iter().filter_map(|p| self.pods.adopt(ctx, &obj, p)).collect();
+        }
+        for p in &adopted {
+            active_flags.push(PodFlags::of(p, &v.selector, template_labels));
+            active.push(p);
         }
         let mut failure: Option<ApiError> = None;
         if needs_sync {
@@ -289,12 +432,11 @@ impl ReplicaSetController {
             }
         }
         // Status is recomputed from what the informer sees.
-        let template_labels = v.template.as_ref().and_then(|t| t.metadata.as_ref()).and_then(|m| m.labels.as_ref());
         let mut next = Status {
             replicas: active.len() as i32,
-            fully_labeled: active.iter().filter(|p| util::has_all_labels(p, template_labels)).count() as i32,
-            ready: active.iter().filter(|p| util::is_ready(p)).count() as i32,
-            available: active.iter().filter(|p| util::is_available(p, v.min_ready_seconds, ctx.now)).count() as i32,
+            fully_labeled: active_flags.iter().filter(|f| f.fully_labeled).count() as i32,
+            ready: active_flags.iter().filter(|f| f.ready).count() as i32,
+            available: active_flags.iter().filter(|f| f.available(v.min_ready_seconds, ctx.now)).count() as i32,
             observed_generation: v.generation,
             failure: v.status.failure.clone(),
         };
@@ -330,10 +472,10 @@ impl ReplicaSetController {
             return Err(e);
         }
         // Ready pods not yet available become so after minReadySeconds.
-        let next_available = active
+        let next_available = active_flags
             .iter()
-            .filter(|p| util::is_ready(p) && !util::is_available(p, v.min_ready_seconds, ctx.now))
-            .filter_map(|p| util::available_at(p, v.min_ready_seconds))
+            .filter(|f| f.ready && !f.available(v.min_ready_seconds, ctx.now))
+            .filter_map(|f| f.available_at(v.min_ready_seconds))
             .min();
         // Waiting for creations or deletions that may never be seen: wake
         // when the expectations expire.
@@ -341,11 +483,11 @@ impl ReplicaSetController {
         Ok([next_available, expiry].into_iter().flatten().min())
     }
 
-    fn manage_replicas(&mut self, ctx: &mut Ctx, cache: &Cache, key: &ObjectKey, obj: &Object, v: &View, active: &[Cow<Pod>]) -> Result<(), ApiError> {
+    fn manage_replicas(&mut self, ctx: &mut Ctx, cache: &Cache, key: &ObjectKey, obj: &Object, v: &View, active: &[&Pod]) -> Result<(), ApiError> {
         let diff = active.len() as i64 - v.replicas.max(0) as i64;
         if diff < 0 {
             let want = ((-diff) as usize).min(BURST_REPLICAS);
-            let Some(template) = v.template.as_ref() else { return Ok(()) };
+            let Some(template) = v.template else { return Ok(()) };
             let owner_ref = util::controller_ref(obj);
             self.expectations.expect_creations(key, want, ctx.now);
             let prefix = format!("{}-", key.name);
@@ -377,9 +519,9 @@ impl ReplicaSetController {
 
     /// The `n` pods to delete first, ranked as Kubernetes ranks them; pods
     /// sharing a node with more of their siblings go first.
-    fn pods_to_delete(&self, cache: &Cache, v: &View, active: &[Cow<Pod>], n: usize, now: VirtualTime) -> Vec<Pod> {
+    fn pods_to_delete(&self, cache: &Cache, v: &View, active: &[&Pod], n: usize, now: VirtualTime) -> Vec<Pod> {
         if n >= active.len() {
-            return active.iter().map(|p| p.clone().into_owned()).collect();
+            return active.iter().map(|p| (*p).clone()).collect();
         }
         // Related pods: this set's and its siblings' under the same controller.
         let mut per_node: BTreeMap<String, usize> = BTreeMap::new();
@@ -409,7 +551,7 @@ impl ReplicaSetController {
                 per_node.get(node).copied().unwrap_or(0)
             }
         };
-        let mut ranked: Vec<(&Pod, usize)> = active.iter().map(|p| (&**p, rank(p))).collect();
+        let mut ranked: Vec<(&Pod, usize)> = active.iter().map(|p| (*p, rank(p))).collect();
         ranked.sort_by(|a, b| util::deletion_order(*a, *b, now));
         ranked.into_iter().take(n).map(|(p, _)| p.clone()).collect()
     }
@@ -437,6 +579,7 @@ impl Reconciler for ReplicaSetController {
     fn forget(&mut self) {
         self.expectations.clear();
         self.pods.reset();
+        self.tallies.clear();
     }
 }
 

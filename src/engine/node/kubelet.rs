@@ -10,7 +10,7 @@
 
 mod file_source;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
 
 use k8s_openapi::api::core::v1::{Container, Node, ObjectReference, Pod, Probe};
@@ -234,8 +234,20 @@ struct State {
     secrets: ObjectCache,
     /// The kubelet's Service lister (for service-link variables).
     services: Informer,
-    /// Pods whose last sync changed nothing, by UID.
-    quiet: BTreeMap<String, QuietSync>,
+    /// Pods whose last sync changed nothing, by the address of the pod
+    /// version that sync read (the entry holds that version, so the address
+    /// cannot be another's): a full sync looks every pod up here, and a
+    /// UID-keyed map compared long strings. Only looked up, never iterated.
+    quiet: HashMap<*const Object, QuietSync>,
+    /// Each pod's entry in `quiet`, by UID.
+    quiet_by_uid: BTreeMap<String, *const Object>,
+    /// The last orphan cleanup found nothing, and since then no pod has
+    /// left the kubelet's view (a Deleted event, a relist, a static pod's
+    /// change): sandboxes and workers are only made for pods in view, so
+    /// none can be an orphan and the cleanup is passed over.
+    orphans_settled: bool,
+    /// The pod informer's lists at the last orphan cleanup.
+    orphan_check_lists: u64,
     /// Status writes and deletions of pods asked of the API server.
     pod_requests: u64,
     /// Pod syncs passed over as quiet (checked in debug builds).
@@ -266,7 +278,10 @@ impl State {
             configmaps: ObjectCache::configmaps(),
             secrets: ObjectCache::secrets(),
             services: Informer::new(Query::all(ids::services())),
-            quiet: BTreeMap::new(),
+            quiet: HashMap::new(),
+            quiet_by_uid: BTreeMap::new(),
+            orphans_settled: false,
+            orphan_check_lists: 0,
             pod_requests: 0,
             quiet_passes: 0,
         }
@@ -1339,15 +1354,23 @@ impl Kubelet {
     }
 
     /// Sandboxes whose pods are gone from the API: stop, then remove them.
-    fn cleanup_orphans(&mut self, ctx: &mut Ctx) {
-        if !self.state.pods.has_synced() {
-            return;
-        }
-        // Borrowed: this runs on every kubelet run.
+    /// Sandboxes and pod workers whose pod is neither in the API server's
+    /// view nor a static pod.
+    fn orphans(&self) -> (Vec<String>, Vec<String>) {
         let known: BTreeSet<&str> =
             self.state.pods.items().filter_map(|o| o.meta().uid.as_deref()).chain(self.state.static_pods.keys().map(String::as_str)).collect();
         let orphans: Vec<String> = self.machine.runtime.sandboxes().map(|(uid, _)| uid).filter(|uid| !known.contains(uid.as_str())).cloned().collect();
         let workers: Vec<String> = self.state.workers.keys().filter(|uid| !known.contains(uid.as_str())).cloned().collect();
+        (orphans, workers)
+    }
+
+    fn cleanup_orphans(&mut self, ctx: &mut Ctx) {
+        if !self.state.pods.has_synced() {
+            return;
+        }
+        let (orphans, workers) = self.orphans();
+        self.state.orphans_settled = orphans.is_empty() && workers.is_empty();
+        self.state.orphan_check_lists = self.state.pods.lists();
         for uid in orphans {
             let now = ctx.now;
             if let Some(s) = self.machine.runtime.sandbox_mut(&uid) {
@@ -1368,7 +1391,7 @@ impl Kubelet {
         }
         for uid in workers {
             self.state.workers.remove(&uid);
-            self.state.quiet.remove(&uid);
+            self.forget_quiet(&uid);
             self.state.configmaps.unregister(&uid);
             self.state.secrets.unregister(&uid);
             self.state.probes.retain(|(u, _, _), _| *u != uid);
@@ -1457,8 +1480,31 @@ impl Kubelet {
     /// The wake-up a quiet pod's sync would ask for again, if nothing it
     /// reads has changed since.
     fn still_quiet(&self, obj: &Rc<Object>, uid: &str, now: VirtualTime, shared: SharedInputs) -> Option<Option<VirtualTime>> {
-        let q = self.state.quiet.get(uid)?;
-        (Rc::ptr_eq(&q.pod, obj) && now < q.until && q.shared == shared && q.sandbox == self.sandbox_digest(uid)).then_some(q.wake)
+        let q = self.state.quiet.get(&Rc::as_ptr(obj))?;
+        debug_assert!(Rc::ptr_eq(&q.pod, obj));
+        (now < q.until && q.shared == shared && q.sandbox == self.sandbox_digest(uid)).then_some(q.wake)
+    }
+
+    fn remember_quiet(&mut self, uid: &str, q: QuietSync) {
+        let at = Rc::as_ptr(&q.pod);
+        match self.state.quiet_by_uid.get_mut(uid) {
+            Some(slot) => {
+                if *slot != at {
+                    self.state.quiet.remove(&*slot);
+                    *slot = at;
+                }
+            }
+            None => {
+                self.state.quiet_by_uid.insert(uid.to_string(), at);
+            }
+        }
+        self.state.quiet.insert(at, q);
+    }
+
+    fn forget_quiet(&mut self, uid: &str) {
+        if let Some(at) = self.state.quiet_by_uid.remove(uid) {
+            self.state.quiet.remove(&at);
+        }
     }
 
     /// Syncs a pod, unless its last sync changed nothing and nothing it
@@ -1499,15 +1545,10 @@ impl Kubelet {
                 let refresh = w.volumes.next_refresh.unwrap_or(VirtualTime::from_millis(u64::MAX));
                 let until = asked.map_or(refresh, |t| t.min(refresh));
                 let q = QuietSync { pod: obj.clone(), wake: asked, until, sandbox: self.sandbox_digest(uid), shared };
-                match self.state.quiet.get_mut(uid) {
-                    Some(slot) => *slot = q,
-                    None => {
-                        self.state.quiet.insert(uid.to_string(), q);
-                    }
-                }
+                self.remember_quiet(uid, q);
             }
             None => {
-                self.state.quiet.remove(uid);
+                self.forget_quiet(uid);
             }
         }
     }
@@ -1615,7 +1656,15 @@ impl Kubelet {
         if full_sync || !events.is_empty() || !static_changed.is_empty() {
             self.sync_mirror_pods(ctx);
         }
-        self.cleanup_orphans(ctx);
+        let pod_left = events.iter().any(|ev| ev.kind == WatchEventType::Deleted)
+            || !static_changed.is_empty()
+            || self.state.pods.lists() != self.state.orphan_check_lists;
+        if pod_left || !self.state.orphans_settled {
+            self.cleanup_orphans(ctx);
+        } else if cfg!(debug_assertions) {
+            let (sandboxes, workers) = self.orphans();
+            assert!(sandboxes.is_empty() && workers.is_empty(), "an orphan cleanup passed over would find {sandboxes:?} and {workers:?}");
+        }
         if let Some(t) = self.machine.runtime.next_change() {
             ctx.wake_at(t);
         }

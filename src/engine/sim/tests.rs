@@ -19,7 +19,7 @@ fn cluster() -> Cluster {
 fn state(c: &Cluster) -> String {
     let mut out = String::new();
     for (key, entry) in c.sim.api.store().range("/") {
-        out.push_str(&format!("{key} {} {}\n", entry.mod_revision, serde_json::to_string(&entry.value.to_json()).unwrap_or_default()));
+        out.push_str(&format!("{key} {} {}\n", entry.mod_revision, serde_json::to_string(&entry.value.object().to_json()).unwrap_or_default()));
     }
     for line in c.sim.activity.lines() {
         out.push_str(&format!("{} {} {}\n", line.time, line.component, line.message));
@@ -61,7 +61,7 @@ fn frame_budgets_change_nothing_in_what_runs_or_its_order() {
         *busiest.entry(*t).or_insert(0) += 1;
     }
     assert!(busiest.values().any(|&n| n >= 5), "{busiest:?}");
-    let running = whole.sim.api.store().range("/registry/pods/default/").filter(|(_, e)| e.value.to_json()["status"]["phase"] == "Running").count();
+    let running = whole.sim.api.store().range("/registry/pods/default/").filter(|(_, e)| e.value.object().to_json()["status"]["phase"] == "Running").count();
     assert_eq!(running, 12);
 }
 

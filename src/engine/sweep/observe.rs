@@ -41,7 +41,7 @@ impl<'a> Observation<'a> {
     /// Every stored object of one resource, in key order, straight from etcd.
     pub fn stored(&self, rid: ResourceId) -> Vec<Rc<Object>> {
         let prefix = format!("/registry/{}/", crate::engine::api::resource(rid).qualified_plural());
-        self.api().store().range(&prefix).map(|(_, e)| e.value.clone()).collect()
+        self.api().store().range(&prefix).map(|(_, e)| e.value.object()).collect()
     }
 
     pub fn pods(&self) -> Vec<Rc<Object>> {

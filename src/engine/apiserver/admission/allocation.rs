@@ -8,6 +8,7 @@ use std::net::Ipv4Addr;
 use k8s_openapi::api::core::v1::{Service, ServiceSpec};
 
 use crate::engine::api::{ids, Cause, Object};
+use crate::engine::store::Value;
 
 use super::super::ApiServer;
 
@@ -39,7 +40,8 @@ fn in_use(api: &ApiServer, except: Option<(&str, &str)>) -> (BTreeSet<u32>, BTre
     let mut ports = BTreeSet::new();
     let prefix = ApiServer::prefix(ids::services(), None);
     for (_, entry) in api.store.range(&prefix) {
-        let Object::Service(svc) = &*entry.value else { continue };
+        let Value::Object(object) = &entry.value else { continue };
+        let Object::Service(svc) = &**object else { continue };
         let key = (svc.metadata.namespace.as_deref().unwrap_or(""), svc.metadata.name.as_deref().unwrap_or(""));
         if except == Some(key) {
             continue;

@@ -137,6 +137,7 @@ impl Kubelet {
         if sp.removed_at.is_some() && stopped {
             // Killed for good: the sandbox goes with the worker, the mirror pod next.
             self.state.static_pods.remove(uid);
+            self.state.orphans_settled = false;
             self.machine.runtime.stop_sandbox(uid);
             ctx.wake_after_ms(1);
             return;
