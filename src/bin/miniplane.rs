@@ -378,7 +378,7 @@ fn count_pods(cluster: &Cluster) -> (usize, usize, usize) {
     let mut running = 0;
     for (_, entry) in cluster.sim.api.store().range(&prefix) {
         created += 1;
-        if let Object::Pod(pod) = &*entry.value {
+        if let Object::Pod(pod) = &*entry.value.object() {
             if pod.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_some() {
                 bound += 1;
             }

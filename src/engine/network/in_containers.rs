@@ -270,7 +270,7 @@ fn evaluate(world: &mut World, r: &ContainerRef, waiting: &Waiting) -> Option<(P
         let c = sandbox.containers.iter().find(|c| c.id == r.id).filter(|c| c.is_running())?;
         let mut info = node_exec::system_info(machine, sandbox, c, waiting.start, false, &[]);
         info.now = None;
-        (info, c.env.clone(), c.workdir.clone())
+        (info, c.env.to_map(), c.workdir.clone())
     };
     let target = target(&r.node, &r.uid, &r.container);
     let (origin, image, toolkit) = identity(world, &target)?;

@@ -557,7 +557,7 @@ fn df(cmd: &mut Cmd) -> i32 {
             } else {
                 (u.used_kb * 100).div_ceil(whole).min(100)
             };
-            (m.device().to_string(), u.total_kb, u.used_kb, avail, pct, m.path.clone())
+            (m.device().to_string(), u.total_kb, u.used_kb, avail, pct, m.path.to_string())
         })
         .collect();
     // With operands, the filesystem holding each one (the deepest mount).
@@ -1703,8 +1703,8 @@ mod tests {
 
     #[test]
     fn utilities_print_in_each_images_words() {
-        let mut root = RootFs { image: Rc::new(Fs::new()), upper: Fs::new(), read_only: false };
-        root.upper.insert("/", Inode::dir(0o755, 0));
+        let mut root = RootFs::new(Rc::new(Fs::new()), false);
+        root.upper_mut().insert("/", Inode::dir(0o755, 0));
         let mut disk = Fs::new();
         let mut mounts = vec![];
         let mut fs = ViewMut { root: &mut root, mounts: &mut mounts, disk: &mut disk, now: 0 };
@@ -1731,8 +1731,8 @@ mod tests {
 
     #[test]
     fn df_with_a_path_shows_the_filesystem_holding_it() {
-        let mut root = RootFs { image: Rc::new(Fs::new()), upper: Fs::new(), read_only: false };
-        root.upper.insert("/", Inode::dir(0o755, 0));
+        let mut root = RootFs::new(Rc::new(Fs::new()), false);
+        root.upper_mut().insert("/", Inode::dir(0o755, 0));
         let mut disk = Fs::new();
         let mut mounts = vec![];
         let mut fs = ViewMut { root: &mut root, mounts: &mut mounts, disk: &mut disk, now: 0 };
@@ -1741,7 +1741,7 @@ mod tests {
         let usage = |used_kb| Some(Usage { total_kb: 1000, used_kb });
         static OVERLAY: cfs::MountKind = cfs::MountKind { device: "overlay", fs_type: "overlay", options: "relatime" };
         info.mounts = vec![
-            (Mount { path: "/".into(), source: cfs::MountSource::Private(Fs::new()), read_only: false, kind: &OVERLAY }, usage(100)),
+            (Mount::private("/", Rc::new(Fs::new()), false, &OVERLAY), usage(100)),
             (Mount::disk("/data", "/srv/data", false), usage(300)),
         ];
         let env = IndexMap::new();

@@ -83,7 +83,7 @@ pub fn environment(image: &ImageName, hostname: &str, kubelet_env: &[(String, St
 /// The container's files before its mounts: the image's, read-only if asked.
 pub fn root_fs(c: &Container, image: &ImageName) -> RootFs {
     let read_only = c.security_context.as_ref().and_then(|s| s.read_only_root_filesystem).unwrap_or(false);
-    RootFs { image: rootfs::image_root(image), upper: Fs::new(), read_only }
+    RootFs::new(rootfs::image_root(image), read_only)
 }
 
 /// The working directory: the container's, or the image's.
@@ -171,8 +171,8 @@ pub fn process_for(
         },
     };
     let version = images::software_version(&image.short_repository(), &image.tag);
-    // Every pod of an image prints the same start-up lines, but for those
-    // with a time or an address in them: those are kept once.
+    // Every pod of an image prints the same start-up lines, and pods
+    // started in the same second the same times: each text is kept once.
     let lines = |own_command: bool| -> Vec<Rc<str>> {
         match catalogue.as_ref().map(|i| i.process) {
             Some(DefaultProcess::Server(lines)) => lines
@@ -182,7 +182,7 @@ pub fn process_for(
                 .map(|l| {
                     let template = l.replace("{version}", &version);
                     if template.contains('{') {
-                        Rc::from(render_startup_line(&template, now, &hostname, ip))
+                        super::volumes::shared_content(&render_startup_line(&template, now, &hostname, ip))
                     } else {
                         super::volumes::shared_content(&template)
                     }

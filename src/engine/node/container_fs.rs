@@ -17,12 +17,14 @@ use super::filesystem::{file_name, is_within, join, normalize, parent, Errno, Fs
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MountSource {
     /// A directory or file on the node's disk (a bind mount).
-    Disk(String),
+    Disk(Box<str>),
     /// A frozen copy, read-only: a `subPath` into a volume the kubelet
     /// replaces atomically keeps the file it was started with.
     Snapshot(Rc<Fs>),
-    /// Files private to the container (`/dev`), gone with it.
-    Private(Fs),
+    /// Files private to the container (`/dev/shm`), gone with it: shared
+    /// with other containers' while they are the same (empty), copied on
+    /// the first write.
+    Private(Rc<Fs>),
 }
 
 /// What `mount` prints for a mount besides its path and `rw`/`ro`. Every
@@ -59,8 +61,8 @@ impl MountKind {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Mount {
-    /// Where it appears in the container.
-    pub path: String,
+    /// Where it appears in the container (shared: every container has `/proc`).
+    pub path: Rc<str>,
     pub source: MountSource,
     pub read_only: bool,
     pub kind: &'static MountKind,
@@ -68,7 +70,17 @@ pub struct Mount {
 
 impl Mount {
     pub fn disk(path: &str, disk_path: &str, read_only: bool) -> Self {
-        Mount { path: path.to_string(), source: MountSource::Disk(disk_path.to_string()), read_only, kind: &MountKind::DISK }
+        Mount { path: mount_path(path), source: MountSource::Disk(disk_path.into()), read_only, kind: &MountKind::DISK }
+    }
+
+    /// A mount of files private to the container.
+    pub fn private(path: &str, files: Rc<Fs>, read_only: bool, kind: &'static MountKind) -> Self {
+        Mount { path: mount_path(path), source: MountSource::Private(files), read_only, kind }
+    }
+
+    /// A frozen, read-only copy mounted at `path`.
+    pub fn snapshot(path: &str, files: Rc<Fs>, read_only: bool, kind: &'static MountKind) -> Self {
+        Mount { path: mount_path(path), source: MountSource::Snapshot(files), read_only, kind }
     }
     /// As `mount` prints it: `/dev/sda1`, `tmpfs`, `overlay`, `proc`.
     pub fn device(&self) -> &'static str {
@@ -91,9 +103,123 @@ impl Mount {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RootFs {
     pub image: Rc<Fs>,
-    pub upper: Fs,
+    /// What the runtime put in the writable layer for the container's
+    /// mount points, while nothing else was written there: shared by
+    /// every container of the same image and mount paths (see
+    /// [`mount_points`]), with the instant the layer was made.
+    points: Option<(Rc<Fs>, i64)>,
+    /// The writable layer, once something is in it (nothing while
+    /// `points` stands for it).
+    upper: Option<Box<Fs>>,
     /// `securityContext.readOnlyRootFilesystem`.
     pub read_only: bool,
+}
+
+/// The modification time of a shared mount-point entry the runtime made
+/// with the layer: the container's own instant is filled in when read.
+const MADE_WITH_LAYER: i64 = i64::MIN;
+
+impl RootFs {
+    /// A fresh container's files: the image's, and an empty layer.
+    pub fn new(image: Rc<Fs>, read_only: bool) -> Self {
+        RootFs { image, points: None, upper: None, read_only }
+    }
+
+    /// The writable layer's entry at `path` (a whiteout included).
+    pub fn upper_get(&self, path: &str) -> Option<Inode> {
+        match &self.points {
+            Some((points, made)) => points.get(path).map(|i| made_at(i, *made)),
+            None => self.upper.as_ref()?.get(path).cloned(),
+        }
+    }
+
+    /// The writable layer's entries directly in `dir`.
+    pub fn upper_children(&self, dir: &str) -> Vec<(String, Inode)> {
+        match &self.points {
+            Some((points, made)) => points.children(dir).into_iter().map(|(n, i)| (n, made_at(i, *made))).collect(),
+            None => self.upper.iter().flat_map(|u| u.children(dir)).map(|(n, i)| (n, i.clone())).collect(),
+        }
+    }
+
+    /// Kilobytes the writable layer's files take, for `df`.
+    pub fn upper_used_kb(&self) -> u64 {
+        match &self.points {
+            Some((points, _)) => points.used_kb("/"),
+            None => self.upper.as_ref().map_or(0, |u| u.used_kb("/")),
+        }
+    }
+
+    /// The writable layer, for a change: the shared mount points become
+    /// the container's own first (copy on write).
+    pub fn upper_mut(&mut self) -> &mut Fs {
+        let upper = self.upper.get_or_insert_with(Box::default);
+        if let Some((points, made)) = self.points.take() {
+            // A directory comes before what it holds.
+            for (path, inode) in points.iter() {
+                upper.insert(&path, made_at(inode, made));
+            }
+        }
+        upper
+    }
+}
+
+fn made_at(inode: &Inode, made: i64) -> Inode {
+    let mut inode = inode.clone();
+    if inode.mtime == MADE_WITH_LAYER {
+        inode.mtime = made;
+    }
+    inode
+}
+
+thread_local! {
+    /// Mount-point layers by image (its shared root's address: image
+    /// roots are kept for the session) and mount paths.
+    static POINTS: std::cell::RefCell<(BTreeMap<(usize, Vec<(String, bool)>), std::rc::Weak<Fs>>, usize)> = const { std::cell::RefCell::new((BTreeMap::new(), 64)) };
+}
+
+/// Gives a fresh container's layer what the runtime creates there before
+/// it starts: each mount point (`(path, is a file)`, in mount order) the
+/// image lacks, with the image's directories above it copied up, made at
+/// `secs`. Containers of one image with the same mounts share the result.
+pub fn mount_points(root: &mut RootFs, points: &[(String, bool)], secs: i64) {
+    if root.points.is_some() || root.upper.as_ref().is_some_and(|u| !u.is_empty()) {
+        make_mount_points(root, points, secs);
+        return;
+    }
+    let key = (Rc::as_ptr(&root.image) as *const () as usize, points.to_vec());
+    let shared = POINTS.with(|cache| cache.borrow().0.get(&key).and_then(std::rc::Weak::upgrade));
+    let shared = match shared {
+        Some(fs) => fs,
+        None => {
+            let mut scratch = RootFs::new(root.image.clone(), false);
+            make_mount_points(&mut scratch, points, MADE_WITH_LAYER);
+            let fs = Rc::new(scratch.upper.map(|u| *u).unwrap_or_default());
+            POINTS.with(|cache| {
+                let (cache, prune_at) = &mut *cache.borrow_mut();
+                // Dead shapes go once the map has doubled since the last prune.
+                if cache.len() > *prune_at {
+                    cache.retain(|_, w| w.strong_count() > 0);
+                    *prune_at = (cache.len() * 2).max(64);
+                }
+                cache.insert(key, Rc::downgrade(&fs));
+            });
+            fs
+        }
+    };
+    if !shared.is_empty() {
+        root.points = Some((shared, secs));
+    }
+}
+
+fn make_mount_points(root: &mut RootFs, points: &[(String, bool)], secs: i64) {
+    for (path, is_file) in points {
+        if path == "/" || root.upper_get(path).is_some() || root.image.get(path).is_some() {
+            continue;
+        }
+        copy_up_parents(root, path);
+        let inode = if *is_file { Inode::file("", 0o644, secs) } else { Inode::dir(0o755, secs) };
+        root.upper_mut().insert(path, inode);
+    }
 }
 
 /// Raw file access at exact (normalized) paths; no symlink is followed.
@@ -113,22 +239,27 @@ pub trait Files {
     }
 }
 
+/// A mount's path in the container, shared with every other mount there.
+fn mount_path(path: &str) -> Rc<str> {
+    super::volumes::shared_content(path)
+}
+
 fn locate<'m>(mounts: &'m [Mount], path: &str) -> Option<(usize, &'m Mount, String)> {
     mounts
         .iter()
         .enumerate()
         // The root overlay is the container's own layers, not a mount to route through.
-        .filter(|(_, m)| m.path != "/" && is_within(path, &m.path))
+        .filter(|(_, m)| &*m.path != "/" && is_within(path, &m.path))
         .max_by_key(|(_, m)| m.path.len())
         .map(|(i, m)| {
-            let rel = if m.path == "/" { path.to_string() } else { path[m.path.len()..].to_string() };
+            let rel = if &*m.path == "/" { path.to_string() } else { path[m.path.len()..].to_string() };
             (i, m, if rel.is_empty() { "/".to_string() } else { rel })
         })
 }
 
 fn mount_lstat(m: &Mount, rel: &str, disk: &Fs) -> Option<Inode> {
     match &m.source {
-        MountSource::Disk(d) => disk.get(&if rel == "/" { d.clone() } else { join(d, rel) }).cloned(),
+        MountSource::Disk(d) => disk.get(&if rel == "/" { d.to_string() } else { join(d, rel) }).cloned(),
         MountSource::Snapshot(fs) => fs.get(rel).cloned(),
         MountSource::Private(fs) => fs.get(rel).cloned(),
     }
@@ -137,30 +268,30 @@ fn mount_lstat(m: &Mount, rel: &str, disk: &Fs) -> Option<Inode> {
 fn mount_entries(m: &Mount, rel: &str, disk: &Fs) -> Vec<(String, Inode)> {
     let list = |fs: &Fs, p: &str| fs.children(p).into_iter().map(|(n, i)| (n, i.clone())).collect::<Vec<_>>();
     match &m.source {
-        MountSource::Disk(d) => list(disk, &if rel == "/" { d.clone() } else { join(d, rel) }),
+        MountSource::Disk(d) => list(disk, &if rel == "/" { d.to_string() } else { join(d, rel) }),
         MountSource::Snapshot(fs) => list(fs, rel),
         MountSource::Private(fs) => list(fs, rel),
     }
 }
 
 fn root_lstat(root: &RootFs, path: &str) -> Option<Inode> {
-    match root.upper.get(path) {
+    match root.upper_get(path) {
         Some(i) if i.kind == Kind::Whiteout => None,
-        Some(i) => Some(i.clone()),
+        Some(i) => Some(i),
         None => root.image.get(path).cloned(),
     }
 }
 
 fn root_entries(root: &RootFs, dir: &str) -> Vec<(String, Inode)> {
     let mut merged: BTreeMap<String, Inode> = root.image.children(dir).into_iter().map(|(n, i)| (n, i.clone())).collect();
-    if root.upper.get(dir).is_some_and(Inode::is_dir) && root.image.get(dir).is_some_and(|i| !i.is_dir()) {
+    if root.upper_get(dir).is_some_and(|i| i.is_dir()) && root.image.get(dir).is_some_and(|i| !i.is_dir()) {
         merged.clear();
     }
-    for (name, inode) in root.upper.children(dir) {
+    for (name, inode) in root.upper_children(dir) {
         if inode.kind == Kind::Whiteout {
             merged.remove(&name);
         } else {
-            merged.insert(name, inode.clone());
+            merged.insert(name, inode);
         }
     }
     merged.into_iter().collect()
@@ -169,15 +300,16 @@ fn root_entries(root: &RootFs, dir: &str) -> Vec<(String, Inode)> {
 /// Directories of the image a new entry goes under are copied into the
 /// writable layer first (overlayfs "copy-up"), keeping their modes.
 pub fn copy_up_parents(root: &mut RootFs, path: &str) {
+    let upper = root.upper_mut();
     let mut missing = Vec::new();
     let mut at = parent(path);
-    while at != "/" && root.upper.get(at).is_none() {
+    while at != "/" && upper.get(at).is_none() {
         missing.push(at.to_string());
         at = parent(at);
     }
     for dir in missing.into_iter().rev() {
         if let Some(inode) = root.image.get(&dir).filter(|i| i.is_dir()).cloned() {
-            root.upper.insert(&dir, inode);
+            root.upper_mut().insert(&dir, inode);
         }
     }
 }
@@ -185,7 +317,7 @@ pub fn copy_up_parents(root: &mut RootFs, path: &str) {
 /// Mount points directly inside `dir`, listed even where no layer has them.
 fn add_mount_points(entries: &mut Vec<(String, Inode)>, mounts: &[Mount], dir: &str, disk: &Fs) {
     for m in mounts {
-        if m.path != "/" && parent(&m.path) == dir && !entries.iter().any(|(n, _)| n == file_name(&m.path)) {
+        if &*m.path != "/" && parent(&m.path) == dir && !entries.iter().any(|(n, _)| n == file_name(&m.path)) {
             if let Some(inode) = mount_lstat(m, "/", disk) {
                 entries.push((file_name(&m.path).to_string(), inode));
             }
@@ -271,15 +403,15 @@ impl Files for ViewMut<'_> {
         match locate(self.mounts, path).map(|(i, _, rel)| (i, rel)) {
             Some((i, rel)) => match &mut self.mounts[i].source {
                 MountSource::Disk(d) => {
-                    let at = if rel == "/" { d.clone() } else { join(d, &rel) };
+                    let at = if rel == "/" { d.to_string() } else { join(d, &rel) };
                     self.disk.insert(&at, inode);
                 }
-                MountSource::Private(fs) => fs.insert(&rel, inode),
+                MountSource::Private(fs) => Rc::make_mut(fs).insert(&rel, inode),
                 MountSource::Snapshot(_) => return Err(Errno::ReadOnly),
             },
             None => {
                 copy_up_parents(self.root, path);
-                self.root.upper.insert(path, inode)
+                self.root.upper_mut().insert(path, inode)
             }
         }
         Ok(())
@@ -288,25 +420,25 @@ impl Files for ViewMut<'_> {
         if self.read_only(path) {
             return Err(Errno::ReadOnly);
         }
-        if self.mounts.iter().any(|m| m.path == path) {
+        if self.mounts.iter().any(|m| &*m.path == path) {
             return Err(Errno::Access);
         }
         match locate(self.mounts, path).map(|(i, _, rel)| (i, rel)) {
             Some((i, rel)) => match &mut self.mounts[i].source {
                 MountSource::Disk(d) => {
-                    let at = if rel == "/" { d.clone() } else { join(d, &rel) };
+                    let at = if rel == "/" { d.to_string() } else { join(d, &rel) };
                     self.disk.remove(&at);
                 }
                 MountSource::Private(fs) => {
-                    fs.remove(&rel);
+                    Rc::make_mut(fs).remove(&rel);
                 }
                 MountSource::Snapshot(_) => return Err(Errno::ReadOnly),
             },
             None => {
                 if self.root.image.get(path).is_some() {
-                    self.root.upper.insert(path, Inode { kind: Kind::Whiteout, mode: 0, uid: 0, gid: 0, mtime: self.now });
+                    self.root.upper_mut().insert(path, Inode { kind: Kind::Whiteout, mode: 0, uid: 0, gid: 0, mtime: self.now });
                 } else {
-                    self.root.upper.remove(path);
+                    self.root.upper_mut().remove(path);
                 }
             }
         }
@@ -552,7 +684,7 @@ mod tests {
             Mount::disk("/etc/config", vol, true),
             Mount::disk("/cache", "/var/lib/kubelet/pods/u/volumes/kubernetes.io~empty-dir/cache", false),
         ];
-        (RootFs { image: Rc::new(image), upper: Fs::new(), read_only: false }, mounts, disk)
+        (RootFs::new(Rc::new(image), false), mounts, disk)
     }
 
     #[test]
@@ -583,8 +715,8 @@ mod tests {
             assert_eq!(make_dir(&mut view, "/", "/a", false), Err(Errno::Exists));
         }
         assert_eq!(disk.get("/var/lib/kubelet/pods/u/volumes/kubernetes.io~empty-dir/cache/f").and_then(Inode::content), Some("x\ny\n"));
-        assert!(root.upper.get("/tmp.txt").is_some());
-        assert_eq!(root.upper.get("/etc/passwd").map(|i| i.kind.clone()), Some(Kind::Whiteout));
+        assert!(root.upper_get("/tmp.txt").is_some());
+        assert_eq!(root.upper_get("/etc/passwd").map(|i| i.kind), Some(Kind::Whiteout));
     }
 
     #[test]

@@ -39,10 +39,10 @@ fn usage(m: &Mount, machine: &Machine, upper_kb: u64) -> Option<Usage> {
 
 /// What programs in the container can learn about their system.
 pub fn system_info(machine: &Machine, sandbox: &Sandbox, c: &RuntimeContainer, now: VirtualTime, tty: bool, extra: &[Process]) -> SystemInfo {
-    let hostname = c.env.get("HOSTNAME").cloned().unwrap_or_else(|| sandbox.pod.clone());
+    let hostname = c.env.get("HOSTNAME").map_or_else(|| sandbox.pod.clone(), str::to_string);
     let mut processes = vec![Process { pid: 1, command: c.command_line.clone() }];
     processes.extend(extra.iter().cloned());
-    let upper_kb = c.root.upper.used_kb("/");
+    let upper_kb = c.root.upper_used_kb();
     let mounts = c.mounts.iter().map(|m| (m.clone(), usage(m, machine, upper_kb))).collect();
     SystemInfo {
         hostname,
@@ -64,7 +64,7 @@ pub fn system_info(machine: &Machine, sandbox: &Sandbox, c: &RuntimeContainer, n
 }
 
 fn environment(c: &RuntimeContainer, tty: bool) -> IndexMap<String, String> {
-    let mut env = c.env.clone();
+    let mut env = c.env.to_map();
     if tty && !env.contains_key("TERM") {
         env.insert("TERM".into(), "xterm".into());
     }
@@ -119,7 +119,7 @@ pub fn open_shell(machine: &mut Machine, uid: &str, container: &str, program: &s
     let Some(c) = machine.runtime.sandbox(uid).and_then(|s| s.latest(container)).filter(|c| c.is_running()) else {
         return Err(ExecError::NotRunning);
     };
-    let path = c.env.get("PATH").cloned().unwrap_or_else(|| shell::DEFAULT_PATH.into());
+    let path = c.env.get("PATH").unwrap_or(shell::DEFAULT_PATH).to_string();
     let view = c.view(&machine.disk);
     let found = if program.contains('/') {
         super::container_fs::stat(&view, &c.workdir, program).ok().map(|(p, _)| p)

@@ -8,7 +8,6 @@
 //! volumes under `/var/lib/kubelet/pods/<uid>/volumes/…`, hostPath and
 //! local PersistentVolume data at their own paths.
 
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
 /// Where the simulation's clock starts, in Unix seconds (2026-01-01).
@@ -36,9 +35,15 @@ pub struct Inode {
     pub mtime: i64,
 }
 
+thread_local! {
+    static EMPTY: Rc<str> = Rc::from("");
+}
+
 impl Inode {
     pub fn file(content: &str, mode: u32, mtime: i64) -> Self {
-        Inode { kind: Kind::File(Rc::from(content)), mode, uid: 0, gid: 0, mtime }
+        // Empty files (termination logs, mount points) share one empty text.
+        let content = if content.is_empty() { EMPTY.with(Rc::clone) } else { Rc::from(content) };
+        Inode { kind: Kind::File(content), mode, uid: 0, gid: 0, mtime }
     }
     pub fn dir(mode: u32, mtime: i64) -> Self {
         Inode { kind: Kind::Dir, mode, uid: 0, gid: 0, mtime }
@@ -96,14 +101,136 @@ impl Errno {
 }
 
 /// A tree of entries by absolute path. `/` always exists.
+///
+/// Stored as a tree of path components, each entry under its directory by
+/// name, so a path's directories are not repeated in every key (a pod's
+/// volume files are nine components deep on the node's disk). It behaves
+/// as a map from path to entry: an entry may exist below a path that has
+/// none (its parents were never written or were removed on their own).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Fs {
-    /// `/` itself, apart from the map: a container's many small private
-    /// mounts (`/dev/shm`, `/dev/pts`, …) hold only their root, and a map
-    /// with one entry would cost a whole B-tree node each.
+    /// `/` itself: a container's many small private mounts (`/dev/shm`,
+    /// `/dev/pts`, …) hold only their root.
     root: Option<Inode>,
-    /// Every other entry.
-    nodes: BTreeMap<String, Inode>,
+    /// Everything below `/`.
+    top: Children,
+}
+
+/// A directory's names, in byte order, each with what is at and below it.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Children(Vec<(Box<str>, Node)>);
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Node {
+    /// The entry at this path; `None` when only entries below it exist.
+    inode: Option<Inode>,
+    below: Children,
+}
+
+impl Children {
+    fn find(&self, name: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(n, _)| (**n).cmp(name))
+    }
+
+    fn get(&self, name: &str) -> Option<&Node> {
+        self.find(name).ok().map(|i| &self.0[i].1)
+    }
+
+    fn get_or_add(&mut self, name: &str) -> &mut Node {
+        let i = match self.find(name) {
+            Ok(i) => i,
+            Err(i) => {
+                // Most directories hold a few entries for a long time:
+                // room for exactly those, doubling only once they are many.
+                if self.0.len() == self.0.capacity() {
+                    self.0.reserve_exact(if self.0.len() < 16 { 1 } else { self.0.len() });
+                }
+                self.0.insert(i, (name.into(), Node::default()));
+                i
+            }
+        };
+        &mut self.0[i].1
+    }
+
+    /// How many entries are at and below these children. (Walks here keep
+    /// their own stack: a tree may be as deep as a path is long.)
+    fn count(&self) -> usize {
+        let mut n = 0;
+        self.inodes(&mut |_| n += 1);
+        n
+    }
+
+    /// Every entry at and below these children (under `at`), each before
+    /// what is below it, names in order.
+    fn visit<'a>(&'a self, at: &str, f: &mut dyn FnMut(&str, &'a Inode)) {
+        let within = |dir: &str, name: &str| if dir == "/" { format!("/{name}") } else { format!("{dir}/{name}") };
+        let mut pending: Vec<(String, &'a Node)> = self.0.iter().rev().map(|(name, node)| (within(at, name), node)).collect();
+        while let Some((path, node)) = pending.pop() {
+            if let Some(inode) = &node.inode {
+                f(&path, inode);
+            }
+            pending.extend(node.below.0.iter().rev().map(|(name, below)| (within(&path, name), below)));
+        }
+    }
+
+    fn inodes<'a>(&'a self, f: &mut dyn FnMut(&'a Inode)) {
+        let mut pending: Vec<&'a Children> = vec![self];
+        while let Some(children) = pending.pop() {
+            for (_, node) in &children.0 {
+                if let Some(inode) = &node.inode {
+                    f(inode);
+                }
+                pending.push(&node.below);
+            }
+        }
+    }
+}
+
+impl Clone for Children {
+    /// Without recursion, as [`Drop`]: each node is copied as it is met
+    /// (parents first) and hung under its parent once what is below it is done.
+    fn clone(&self) -> Self {
+        let mut out = Children::default();
+        // What is being filled, by depth: (name, copy without what is below yet).
+        let mut open: Vec<(Box<str>, Node)> = Vec::new();
+        let mut pending: Vec<(usize, &(Box<str>, Node))> = self.0.iter().rev().map(|e| (0, e)).collect();
+        let close = |open: &mut Vec<(Box<str>, Node)>, out: &mut Children| {
+            if let Some((name, mut node)) = open.pop() {
+                node.below.0.shrink_to_fit();
+                match open.last_mut() {
+                    Some((_, parent)) => parent.below.0.push((name, node)),
+                    None => out.0.push((name, node)),
+                }
+            }
+        };
+        while let Some((depth, (name, node))) = pending.pop() {
+            while open.len() > depth {
+                close(&mut open, &mut out);
+            }
+            open.push((name.clone(), Node { inode: node.inode.clone(), below: Children::default() }));
+            pending.extend(node.below.0.iter().rev().map(|e| (depth + 1, e)));
+        }
+        while !open.is_empty() {
+            close(&mut open, &mut out);
+        }
+        out.0.shrink_to_fit();
+        out
+    }
+}
+
+impl Drop for Children {
+    /// Without recursion: a deep tree would exhaust the stack.
+    fn drop(&mut self) {
+        let mut pending = std::mem::take(&mut self.0);
+        while let Some((_, mut node)) = pending.pop() {
+            pending.append(&mut node.below.0);
+        }
+    }
+}
+
+/// The components of an absolute path below `/`.
+fn components(path: &str) -> std::str::Split<'_, char> {
+    path.strip_prefix('/').unwrap_or(path).split('/')
 }
 
 impl Fs {
@@ -111,23 +238,49 @@ impl Fs {
         Fs::default()
     }
 
+    fn node(&self, path: &str) -> Option<&Node> {
+        let mut parts = components(path);
+        let mut node = self.top.get(parts.next()?)?;
+        for part in parts {
+            node = node.below.get(part)?;
+        }
+        Some(node)
+    }
+
+    fn node_or_add(&mut self, path: &str) -> &mut Node {
+        let mut parts = components(path);
+        let mut node = self.top.get_or_add(parts.next().unwrap_or(""));
+        for part in parts {
+            node = node.below.get_or_add(part);
+        }
+        node
+    }
+
+    /// What is below `path` (everything for `/`).
+    fn below(&self, path: &str) -> Option<&Children> {
+        if path == "/" {
+            return Some(&self.top);
+        }
+        self.node(path).map(|n| &n.below)
+    }
+
     pub fn get(&self, path: &str) -> Option<&Inode> {
         if path == "/" {
             return self.root.as_ref();
         }
-        self.nodes.get(path)
+        self.node(path)?.inode.as_ref()
     }
 
     pub fn contains(&self, path: &str) -> bool {
-        path == "/" || self.nodes.contains_key(path)
+        self.get(path).is_some() || path == "/"
     }
 
     pub fn len(&self) -> usize {
-        self.nodes.len() + usize::from(self.root.is_some())
+        self.top.count() + usize::from(self.root.is_some())
     }
 
     pub fn is_empty(&self) -> bool {
-        self.root.is_none() && self.nodes.is_empty()
+        self.root.is_none() && self.top.0.is_empty()
     }
 
     /// Stores an entry, creating missing parents as `0755` directories.
@@ -138,33 +291,49 @@ impl Fs {
         }
         let mtime = inode.mtime;
         self.ensure_parents(path, mtime);
-        self.nodes.insert(path.to_string(), inode);
+        self.put(path, inode);
     }
 
     /// Stores an entry at exactly `path`, parents untouched.
-    fn put(&mut self, path: String, inode: Inode) {
+    fn put(&mut self, path: &str, inode: Inode) {
         if path == "/" {
             self.root = Some(inode);
         } else {
-            self.nodes.insert(path, inode);
+            self.node_or_add(path).inode = Some(inode);
         }
     }
 
+    /// Makes the directories above `path` that lack an entry, below the
+    /// nearest one that has one.
     fn ensure_parents(&mut self, path: &str, mtime: i64) {
-        let mut at = parent(path);
-        let mut missing = Vec::new();
-        while at != "/" && !self.nodes.contains_key(at) {
-            missing.push(at.to_string());
-            at = parent(at);
+        let parts: Vec<&str> = components(path).collect();
+        let Some((_, dirs)) = parts.split_last() else { return };
+        // How many of the directories, from the top, end with the deepest one that has an entry.
+        let mut present = 0;
+        let mut children = &self.top;
+        for (depth, part) in dirs.iter().enumerate() {
+            let Some(node) = children.get(part) else { break };
+            if node.inode.is_some() {
+                present = depth + 1;
+            }
+            children = &node.below;
         }
-        for dir in missing {
-            self.nodes.insert(dir, Inode::dir(0o755, mtime));
+        if present == dirs.len() {
+            return;
+        }
+        let mut children = &mut self.top;
+        for (depth, part) in dirs.iter().enumerate() {
+            let node = children.get_or_add(part);
+            if depth >= present {
+                node.inode = Some(Inode::dir(0o755, mtime));
+            }
+            children = &mut node.below;
         }
     }
 
     /// `mkdir -p`.
     pub fn mkdir_all(&mut self, path: &str, mode: u32, mtime: i64) {
-        if path == "/" || self.nodes.get(path).is_some_and(Inode::is_dir) {
+        if path == "/" || self.get(path).is_some_and(Inode::is_dir) {
             return;
         }
         self.insert(path, Inode::dir(mode, mtime));
@@ -176,88 +345,116 @@ impl Fs {
         self.insert(path, Inode::file(content, mode, mtime));
     }
 
+    /// Removes the entry at `path` (what is below it stays).
     pub fn remove(&mut self, path: &str) -> Option<Inode> {
         if path == "/" {
             return self.root.take();
         }
-        self.nodes.remove(path)
+        let removed = self.take(path, false);
+        removed.and_then(|n| n.inode)
+    }
+
+    /// Takes the node at `path` out (`whole`), or only its entry, and drops
+    /// directories left holding nothing.
+    fn take(&mut self, path: &str, whole: bool) -> Option<Node> {
+        fn holder<'a>(top: &'a mut Children, at: &[usize]) -> &'a mut Children {
+            at.iter().fold(top, |children, &i| &mut children.0[i].1.below)
+        }
+        // Where each component is in its directory's list.
+        let mut at = Vec::new();
+        let mut children = &self.top;
+        for part in components(path) {
+            let i = children.find(part).ok()?;
+            at.push(i);
+            children = &children.0[i].1.below;
+        }
+        let (&last, above) = at.split_last()?;
+        let dir = holder(&mut self.top, above);
+        let node = &mut dir.0[last].1;
+        let taken = if whole || node.below.0.is_empty() { dir.0.remove(last).1 } else { Node { inode: node.inode.take(), below: Children::default() } };
+        if dir.0.is_empty() {
+            dir.0 = Vec::new();
+        }
+        // Directories that held only what went, and have no entry of their own.
+        for depth in (0..above.len()).rev() {
+            let dir = holder(&mut self.top, &at[..depth]);
+            let node = &dir.0[at[depth]].1;
+            if node.inode.is_some() || !node.below.0.is_empty() {
+                break;
+            }
+            dir.0.remove(at[depth]);
+            if dir.0.is_empty() {
+                dir.0 = Vec::new();
+            }
+        }
+        Some(taken)
     }
 
     /// Removes an entry and everything beneath it; returns how many went.
     pub fn remove_tree(&mut self, path: &str) -> usize {
-        let keys: Vec<String> = self.subtree_keys(path);
-        for k in &keys {
-            self.remove(k);
+        if path == "/" {
+            let n = self.len();
+            self.root = None;
+            self.top = Children::default();
+            return n;
         }
-        keys.len()
-    }
-
-    fn subtree_keys(&self, path: &str) -> Vec<String> {
-        let mut keys = Vec::new();
-        if self.get(path).is_some() {
-            keys.push(path.to_string());
-        }
-        let prefix = if path == "/" { "/".to_string() } else { format!("{path}/") };
-        keys.extend(self.nodes.range(prefix.clone()..).map(|(k, _)| k).take_while(|k| k.starts_with(&prefix)).filter(|k| k.as_str() != "/").cloned());
-        keys
+        self.take(path, true).map_or(0, |n| usize::from(n.inode.is_some()) + n.below.count())
     }
 
     /// Direct children of a directory, by name.
     pub fn children(&self, dir: &str) -> Vec<(String, &Inode)> {
-        let prefix = if dir == "/" { "/".to_string() } else { format!("{dir}/") };
-        let mut out = Vec::new();
-        let mut iter = self.nodes.range(prefix.clone()..).peekable();
-        while let Some((k, v)) = iter.next() {
-            if !k.starts_with(&prefix) {
-                break;
-            }
-            let rest = &k[prefix.len()..];
-            if rest.is_empty() {
-                continue;
-            }
-            match rest.find('/') {
-                None => out.push((rest.to_string(), v)),
-                // A deeper entry: its ancestor is listed on its own.
-                Some(_) => {}
-            }
-        }
-        out
+        let Some(below) = self.below(dir) else { return Vec::new() };
+        below.0.iter().filter(|(name, _)| !name.is_empty()).filter_map(|(name, node)| node.inode.as_ref().map(|i| (name.to_string(), i))).collect()
     }
 
     /// A copy of the subtree at `path`, re-rooted at `/`.
     pub fn copy_tree(&self, path: &str) -> Fs {
-        let mut out = Fs::new();
-        for key in self.subtree_keys(path) {
-            if let Some(inode) = self.get(&key) {
-                let rel = if key == path { "/".to_string() } else { key[path.len()..].to_string() };
-                let rel = if path == "/" { key.clone() } else { rel };
-                out.put(rel, inode.clone());
-            }
+        if path == "/" {
+            return self.clone();
         }
-        out
+        match self.node(path) {
+            Some(node) => Fs { root: node.inode.clone(), top: node.below.clone() },
+            None => Fs::new(),
+        }
     }
 
     /// Copies `tree` (rooted at `/`) into this one under `at`.
     pub fn graft(&mut self, at: &str, tree: &Fs) {
         for (key, inode) in tree.iter() {
-            let dest = if key == "/" { at.to_string() } else { join(at, key) };
+            let dest = if key == "/" { at.to_string() } else { join(at, &key) };
             self.insert(&dest, inode.clone());
+        }
+    }
+
+    /// Every entry at and below `path`.
+    fn subtree_inodes<'a>(&'a self, path: &str, f: &mut dyn FnMut(&'a Inode)) {
+        if let Some(inode) = self.get(path) {
+            f(inode);
+        }
+        if let Some(below) = self.below(path) {
+            below.inodes(f);
         }
     }
 
     /// Total bytes held in files, for `df`.
     pub fn used_bytes(&self, path: &str) -> u64 {
-        self.subtree_keys(path).iter().filter_map(|k| self.get(k)).map(|n| if let Kind::File(c) = &n.kind { c.len() as u64 } else { 0 }).sum()
+        let mut total = 0;
+        self.subtree_inodes(path, &mut |n| total += if let Kind::File(c) = &n.kind { c.len() as u64 } else { 0 });
+        total
     }
 
     /// Kilobytes the files under `path` take on a disk of 4 KiB blocks.
     pub fn used_kb(&self, path: &str) -> u64 {
-        self.subtree_keys(path).iter().filter_map(|k| self.get(k)).map(|n| if let Kind::File(c) = &n.kind { (c.len() as u64).div_ceil(4096) * 4 } else { 0 }).sum()
+        let mut total = 0;
+        self.subtree_inodes(path, &mut |n| total += if let Kind::File(c) = &n.kind { (c.len() as u64).div_ceil(4096) * 4 } else { 0 });
+        total
     }
 
-    /// Every entry in path order (`/` first).
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &Inode)> {
-        self.root.iter().map(|i| ("/", i)).chain(self.nodes.iter().map(|(k, v)| (k.as_str(), v)))
+    /// Every entry, each before what is below it (`/` first).
+    pub fn iter(&self) -> impl Iterator<Item = (String, &Inode)> {
+        let mut all: Vec<(String, &Inode)> = self.root.iter().map(|i| ("/".to_string(), i)).collect();
+        self.top.visit("/", &mut |path, inode| all.push((path.to_string(), inode)));
+        all.into_iter()
     }
 }
 
@@ -341,5 +538,53 @@ mod tests {
         assert_eq!(fs.remove_tree("/var/lib/x"), 4);
         assert!(fs.get("/var/lib/x/a.txt").is_none());
         assert!(fs.get("/var/lib").is_some());
+    }
+
+    #[test]
+    fn trees_behave_as_a_map_from_path_to_entry() {
+        let mut fs = Fs::new();
+        fs.insert("/", Inode::dir(0o755, 0));
+        fs.write("/a/b/c", "c", 0o600, 7);
+        fs.write("/a-z", "dash", 0o644, 1);
+        assert_eq!(fs.get("/a/b").map(|i| (i.mode, i.mtime)), Some((0o755, 7)), "parents made with the entry's time");
+        assert_eq!(fs.len(), 5);
+        // Removing a directory on its own leaves what is below it reachable.
+        assert!(fs.remove("/a/b").is_some_and(|i| i.is_dir()));
+        assert!(fs.get("/a/b").is_none());
+        assert_eq!(fs.get("/a/b/c").and_then(Inode::content), Some("c"));
+        assert_eq!(fs.children("/a/b").len(), 1);
+        assert!(fs.children("/a").is_empty(), "only entries are listed");
+        assert_eq!(fs.len(), 4);
+        let order: Vec<String> = fs.iter().map(|(p, _)| p).collect();
+        assert_eq!(order, vec!["/", "/a", "/a/b/c", "/a-z"], "each entry before what is below it");
+        assert_eq!(fs.copy_tree("/a").iter().map(|(p, _)| p).collect::<Vec<_>>(), vec!["/", "/b/c"]);
+        assert_eq!(fs.used_bytes("/"), 5);
+        assert_eq!(fs.used_kb("/a"), 4);
+        // Removing the last entry below a directory forgets the path.
+        assert!(fs.remove("/a/b/c").is_some());
+        assert!(fs.children("/a/b").is_empty());
+        assert_eq!(fs.remove_tree("/a"), 1);
+        assert_eq!(fs.remove_tree("/a"), 0);
+        assert_eq!(fs.len(), 2);
+        let copy = fs.copy_tree("/");
+        assert_eq!(copy, fs);
+        assert_eq!(fs.remove_tree("/"), 2);
+        assert!(fs.is_empty());
+    }
+
+    #[test]
+    fn a_tree_as_deep_as_a_long_path_is_walked_and_dropped_without_recursion() {
+        let deep = "/d".repeat(100_000);
+        let mut fs = Fs::new();
+        fs.write(&format!("{deep}/f"), "x", 0o644, 0);
+        assert_eq!(fs.len(), 100_001);
+        assert_eq!(fs.used_bytes("/"), 1);
+        let copy = fs.copy_tree("/d/d");
+        assert_eq!(copy.len(), 100_000, "/d/d is the copy's root");
+        drop(copy);
+        assert!(fs.remove(&format!("{deep}/f")).is_some());
+        assert_eq!(fs.remove_tree("/d"), 100_000);
+        fs.write(&format!("{deep}/f"), "x", 0o644, 0);
+        drop(fs);
     }
 }

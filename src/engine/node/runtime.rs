@@ -136,8 +136,13 @@ pub struct RuntimeContainer {
     pub image: ImageName,
     pub created_at: VirtualTime,
     pub started_at: Option<VirtualTime>,
-    pub exit: Option<Exit>,
+    /// Boxed: most instances run, and an exit is wide.
+    pub exit: Option<Box<Exit>>,
     process: ProcessSpec,
+    /// The network evaluates the process's command and may extend its
+    /// program later (the same steps first): the steps applied are kept
+    /// to line up with it. Other processes forget them once applied.
+    extensible: bool,
     applied: usize,
     repeats_done: u64,
     stop_requested: Option<VirtualTime>,
@@ -151,7 +156,7 @@ pub struct RuntimeContainer {
     /// What the kubelet and the runtime mounted, in `/proc/mounts` order.
     pub mounts: Vec<Mount>,
     /// The process environment, in order.
-    pub env: IndexMap<String, String>,
+    pub env: Environment,
     pub workdir: String,
     pub base: Base,
     /// PID 1's command line, as `ps` shows it.
@@ -169,6 +174,35 @@ pub struct RuntimeContainer {
     pub cpu: CpuUsage,
     /// (hostPort, containerPort) pairs the CNI's portmap set up for it.
     pub host_ports: Vec<(i32, i32)>,
+}
+
+/// A container's process environment, kept for its life: each name and
+/// value is shared with every other container that has it (most come from
+/// the image and the cluster's Services), in a list sized to what it holds.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Environment(Box<[(Rc<str>, Rc<str>)]>);
+
+impl Environment {
+    /// The value of `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| &**k == name).map(|(_, v)| &**v)
+    }
+
+    /// Every variable, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (&**k, &**v))
+    }
+
+    /// A copy a process can change (a shell's exports).
+    pub fn to_map(&self) -> IndexMap<String, String> {
+        self.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+}
+
+impl From<IndexMap<String, String>> for Environment {
+    fn from(env: IndexMap<String, String>) -> Self {
+        Environment(env.iter().map(|(k, v)| (super::volumes::shared_content(k), super::volumes::shared_content(v))).collect())
+    }
 }
 
 /// What the kubelet prepared for a container besides its process.
@@ -286,7 +320,7 @@ impl RuntimeContainer {
             if self.exit.is_none() {
                 if let Some((at, code)) = exit {
                     let reason = if code == 0 { "Completed" } else { "Error" };
-                    self.exit = Some(Exit { at, code, reason: reason.to_string(), message: None });
+                    self.exit = Some(Box::new(Exit { at, code, reason: reason.to_string(), message: None }));
                 }
             }
             return due;
@@ -301,6 +335,11 @@ impl RuntimeContainer {
             self.applied += 1;
         }
         if self.applied >= self.process.program.timeline.len() {
+            // What the steps did is in the log and the files now.
+            if self.applied > 0 && !self.extensible {
+                self.process.program.timeline = Vec::new();
+                self.applied = 0;
+            }
             if let Some(rep) = self.process.program.repeat.clone() {
                 let first = start.plus_millis(rep.start_ms);
                 if limit >= first {
@@ -324,7 +363,7 @@ impl RuntimeContainer {
         if self.exit.is_none() {
             if let Some((at, code)) = exit {
                 let reason = if code == 0 { "Completed" } else { "Error" };
-                self.exit = Some(Exit { at, code, reason: reason.to_string(), message: None });
+                self.exit = Some(Box::new(Exit { at, code, reason: reason.to_string(), message: None }));
             }
         }
         due
@@ -396,7 +435,7 @@ impl RuntimeContainer {
     /// Ends an interactive main process (its shell ran `exit`).
     pub fn exit_now(&mut self, now: VirtualTime, code: i32) {
         if self.is_running() {
-            self.exit = Some(Exit { at: now, code, reason: if code == 0 { "Completed".into() } else { "Error".into() }, message: None });
+            self.exit = Some(Box::new(Exit { at: now, code, reason: if code == 0 { "Completed".into() } else { "Error".into() }, message: None }));
         }
     }
 
@@ -630,7 +669,7 @@ impl Runtime {
         for sandbox in self.sandboxes.values_mut() {
             for c in &mut sandbox.containers {
                 if c.is_running() && super::programs::program_of(&c.image) == Some(program) {
-                    c.exit = Some(Exit { at: now, code: 1, reason: "Error".into(), message: None });
+                    c.exit = Some(Box::new(Exit { at: now, code: 1, reason: "Error".into(), message: None }));
                 }
             }
         }
@@ -703,7 +742,8 @@ impl Runtime {
             image,
             created_at: now,
             started_at,
-            exit,
+            exit: exit.map(Box::new),
+            extensible: process.deferred.is_some(),
             process,
             applied: 0,
             repeats_done: 0,
@@ -714,7 +754,7 @@ impl Runtime {
             logs_dropped: 0,
             root: setup.root,
             mounts: setup.mounts,
-            env: setup.env,
+            env: setup.env.into(),
             workdir: if setup.workdir.is_empty() { "/".into() } else { setup.workdir },
             base,
             command_line: setup.command_line,
@@ -781,7 +821,7 @@ impl Runtime {
             for c in &mut sandbox.containers {
                 if c.exit.is_none() {
                     let at = if c.started_at.is_some() { now } else { c.created_at };
-                    c.exit = Some(Exit { at, code: 255, reason: "Unknown".into(), message: None });
+                    c.exit = Some(Box::new(Exit { at, code: 255, reason: "Unknown".into(), message: None }));
                 }
             }
         }
@@ -865,7 +905,7 @@ mod tests {
 
     fn setup() -> ContainerSetup {
         let image = images::parse_image("busybox").unwrap();
-        ContainerSetup { root: RootFs { image: rootfs::image_root(&image), upper: Fs::new(), read_only: false }, ..Default::default() }
+        ContainerSetup { root: RootFs::new(rootfs::image_root(&image), false), ..Default::default() }
     }
 
     #[test]
@@ -904,7 +944,7 @@ mod tests {
         let img = images::parse_image("busybox").unwrap();
         let mut s = setup();
         s.mounts.push(Mount::disk("/data", "/vol", false));
-        s.root.upper.mkdir_all("/data", 0o755, 0);
+        s.root.upper_mut().mkdir_all("/data", 0o755, 0);
         let process = spec_in("echo one > /data/f; sleep 5; echo two >> /data/f; while true; do cat /data/f; sleep 10; done", &s, &disk);
         rt.start_container("a", "c", 0, img, s, Ok(process), VirtualTime::ZERO, &mut rng).unwrap();
         rt.advance(VirtualTime::from_secs(6), &mut disk);

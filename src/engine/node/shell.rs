@@ -2136,7 +2136,7 @@ mod tests {
     }
 
     fn root(image: &str) -> RootFs {
-        RootFs { image: rootfs::image_root(&images::parse_image(image).unwrap()), upper: Fs::new(), read_only: false }
+        RootFs::new(rootfs::image_root(&images::parse_image(image).unwrap()), false)
     }
 
     fn compile(script: &str, base: Base, image: &str) -> Program {

@@ -623,7 +623,8 @@ pub fn write_pod_files(disk: &mut Fs, pod: &Pod, ip: &str, node_gateway: &str, n
     if !options.is_empty() {
         resolv.push_str(&format!("options {}\n", options.join(" ")));
     }
-    disk.insert(&format!("{dir}/resolv.conf"), Inode::file(&resolv, 0o644, secs));
+    // The same in every pod of a namespace: kept once.
+    disk.insert(&format!("{dir}/resolv.conf"), Inode { kind: Kind::File(shared_content(&resolv)), mode: 0o644, uid: 0, gid: 0, mtime: secs });
 }
 
 /// Removes everything the pod had on the node's disk (its emptyDirs and
@@ -684,6 +685,36 @@ fn pseudo_sys(secs: i64) -> Fs {
     fs
 }
 
+thread_local! {
+    /// Private mounts as they start, shared until written: with nothing
+    /// (`/dev/shm`), or an empty directory made at an instant (`/dev/pts`).
+    static PRIVATE: std::cell::RefCell<(Option<std::rc::Rc<Fs>>, BTreeMap<i64, std::rc::Weak<Fs>>, usize)> = const { std::cell::RefCell::new((None, BTreeMap::new(), SHARED_PRUNE_MIN)) };
+}
+
+/// A private mount with nothing in it, not even its root.
+fn empty_private() -> std::rc::Rc<Fs> {
+    PRIVATE.with(|p| p.borrow_mut().0.get_or_insert_with(|| std::rc::Rc::new(Fs::new())).clone())
+}
+
+/// A private mount holding an empty directory made at `secs`.
+fn private_dir(secs: i64) -> std::rc::Rc<Fs> {
+    PRIVATE.with(|p| {
+        let (_, made, prune_at) = &mut *p.borrow_mut();
+        if let Some(fs) = made.get(&secs).and_then(std::rc::Weak::upgrade) {
+            return fs;
+        }
+        if made.len() > *prune_at {
+            made.retain(|_, w| w.strong_count() > 0);
+            *prune_at = (made.len() * 2).max(SHARED_PRUNE_MIN);
+        }
+        let mut fs = Fs::new();
+        fs.insert("/", Inode::dir(0o755, secs));
+        let fs = std::rc::Rc::new(fs);
+        made.insert(secs, std::rc::Rc::downgrade(&fs));
+        fs
+    })
+}
+
 /// A container's mounts in `/proc/mounts` order (`makeMounts` plus what
 /// the runtime adds), or the error that makes it CreateContainerConfigError.
 pub fn container_mounts(pod: &Pod, container: &Container, state: &PodVolumes, disk: &mut Fs, root: &mut RootFs, env: &[(String, String)], now: VirtualTime) -> Result<Vec<Mount>, String> {
@@ -708,7 +739,7 @@ pub fn container_mounts(pod: &Pod, container: &Container, state: &PodVolumes, di
         let read_only = vm.read_only.unwrap_or(false) || m.read_only;
         let kind = if m.tmpfs { &MountKind::TMPFS_VOLUME } else { &MountKind::DISK };
         let source = if sub.is_empty() {
-            MountSource::Disk(m.path.clone())
+            MountSource::Disk(m.path.as_str().into())
         } else if m.atomic {
             // Bound to the file it resolves to now: later updates do not reach it.
             let view = Disk(disk);
@@ -734,9 +765,9 @@ pub fn container_mounts(pod: &Pod, container: &Container, state: &PodVolumes, di
                 // The kubelet creates a missing subPath as a directory.
                 disk.mkdir_all(&at, 0o755, secs);
             }
-            MountSource::Disk(at)
+            MountSource::Disk(at.into())
         };
-        cri.push(Mount { path: normalize("/", &vm.mount_path), source, read_only, kind });
+        cri.push(Mount { path: shared_content(&normalize("/", &vm.mount_path)), source, read_only, kind });
     }
     let own_hosts = container.volume_mounts.iter().flatten().any(|m| normalize("/", &m.mount_path) == "/etc/hosts");
     if !own_hosts && disk.get(&format!("{dir}/etc-hosts")).is_some() {
@@ -750,52 +781,34 @@ pub fn container_mounts(pod: &Pod, container: &Container, state: &PodVolumes, di
         cri.push(Mount::disk("/etc/hostname", &format!("{dir}/etc-hostname"), false));
         cri.push(Mount::disk("/etc/resolv.conf", &format!("{dir}/resolv.conf"), false));
     }
-    cri.push(Mount { path: "/dev/shm".into(), source: MountSource::Private(Fs::new()), read_only: false, kind: &MountKind::SHM });
+    cri.push(Mount::private("/dev/shm", empty_private(), false, &MountKind::SHM));
     // Parents are mounted before children (containerd orders by depth).
     cri.sort_by_key(|m| m.path.matches('/').count());
     let (dev, proc, sys) = pseudo_trees();
+    let made = private_dir(secs);
     let mut mounts = vec![
-        Mount { path: "/proc".into(), source: MountSource::Snapshot(proc), read_only: false, kind: &MountKind::PROC },
-        Mount { path: "/dev".into(), source: MountSource::Snapshot(dev), read_only: false, kind: &MountKind::DEV },
-        Mount { path: "/dev/pts".into(), source: MountSource::Private(Fs::new()), read_only: false, kind: &MountKind::DEVPTS },
-        Mount { path: "/dev/mqueue".into(), source: MountSource::Private(Fs::new()), read_only: false, kind: &MountKind::MQUEUE },
-        Mount { path: "/sys".into(), source: MountSource::Snapshot(sys), read_only: true, kind: &MountKind::SYSFS },
-        Mount { path: "/sys/fs/cgroup".into(), source: MountSource::Private(Fs::new()), read_only: true, kind: &MountKind::CGROUP },
+        Mount::snapshot("/proc", proc, false, &MountKind::PROC),
+        Mount::snapshot("/dev", dev, false, &MountKind::DEV),
+        Mount::private("/dev/pts", made.clone(), false, &MountKind::DEVPTS),
+        Mount::private("/dev/mqueue", made.clone(), false, &MountKind::MQUEUE),
+        Mount::snapshot("/sys", sys, true, &MountKind::SYSFS),
+        Mount::private("/sys/fs/cgroup", made, true, &MountKind::CGROUP),
     ];
-    for m in &mut mounts {
-        if let MountSource::Private(fs) = &mut m.source {
-            if fs.get("/").is_none() {
-                fs.insert("/", Inode::dir(0o755, secs));
-            }
-        }
-    }
     mounts.extend(cri);
     // The runtime creates mount points the image lacks in the container's layer.
-    for m in &mounts {
-        if m.path == "/" {
-            continue;
-        }
-        let exists = root.upper.get(&m.path).is_some() || root.image.get(&m.path).is_some();
-        if !exists {
+    let points: Vec<(String, bool)> = mounts
+        .iter()
+        .map(|m| {
             let is_file = match &m.source {
                 MountSource::Disk(p) => disk.get(p).is_some_and(|i| !i.is_dir()),
                 MountSource::Snapshot(fs) => fs.get("/").is_some_and(|i| !i.is_dir()),
                 MountSource::Private(_) => false,
             };
-            cfs::copy_up_parents(root, &m.path);
-            if is_file {
-                root.upper.insert(&m.path, Inode::file("", 0o644, secs));
-            } else {
-                root.upper.insert(&m.path, Inode::dir(0o755, secs));
-            }
-        }
-    }
-    let overlay = Mount {
-        path: "/".into(),
-        source: MountSource::Private(Fs::new()),
-        read_only: root.read_only,
-        kind: &MountKind::OVERLAY,
-    };
+            (m.path.to_string(), is_file)
+        })
+        .collect();
+    cfs::mount_points(root, &points, secs);
+    let overlay = Mount::private("/", empty_private(), root.read_only, &MountKind::OVERLAY);
     mounts.insert(0, overlay);
     // Kept for the container's life: no spare capacity.
     mounts.shrink_to_fit();
