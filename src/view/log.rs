@@ -209,8 +209,14 @@ impl LogModel {
 
     fn put(&mut self, key: Rc<str>, value: Value) {
         self.remove(&key);
-        let Object::Event(ev) = &*value.object() else { return };
-        let time = event_time_ms(ev);
+        // Read from the stored form: typing a compact Event only for its time would rebuild all of it.
+        let time = match &value {
+            Value::Event(compact) => compact.last_seen().map_or(0, |t| meta::virtual_of(t).as_millis()),
+            Value::Object(object) => match &**object {
+                Object::Event(ev) => event_time_ms(ev),
+                _ => return,
+            },
+        };
         self.by_time.insert((time, key.clone()));
         self.events.insert(key, (time, value));
     }
@@ -233,10 +239,6 @@ impl LogModel {
             .map(|(time, value)| (*time, value));
         let mut activity = cluster.sim.activity.lines().rev().filter(|_| filter.show_activity);
         let (mut next_event, mut next_line) = (events.next(), activity.next());
-        let row_of = |object: &Object, full: bool| match object {
-            Object::Event(ev) => Some(event_row(ev, full)),
-            _ => None,
-        };
         let mut newest_first = Vec::new();
         let mut matched = 0usize;
         loop {
@@ -252,15 +254,11 @@ impl LogModel {
                 next_event = events.next();
                 // Typed only here: counting the rest below reads none.
                 let object = value.object();
-                let Some(row) = row_of(&object, false) else { continue };
-                if !filter.accepts(&row) {
+                let Object::Event(ev) = &*object else { continue };
+                if !filter.accepts(&event_row(ev, false)) {
                     continue;
                 }
-                if newest_first.len() < MAX_ROWS {
-                    row_of(&object, true)
-                } else {
-                    None
-                }
+                (newest_first.len() < MAX_ROWS).then(|| event_row(ev, true))
             } else {
                 let line = next_line.take().unwrap_or_else(|| unreachable!());
                 next_line = activity.next();

@@ -159,7 +159,7 @@ impl Indexed {
 
     /// Objects whose controller is `uid`, in key order.
     pub fn controlled_by(&self, uid: &str) -> Vec<Rc<Object>> {
-        self.by_controller.get(uid).into_iter().flat_map(|m| m.values().cloned()).collect()
+        self.controlled_iter(uid).cloned().collect()
     }
 
     /// Objects whose controller is `uid`, in key order, borrowed from the cache.

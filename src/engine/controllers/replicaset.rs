@@ -207,15 +207,12 @@ impl PodFlags {
 
     /// `util::is_available` of the pod these flags were read from.
     fn available(&self, min_ready_seconds: i32, now: VirtualTime) -> bool {
-        self.ready && (min_ready_seconds <= 0 || self.ready_since.is_some_and(|t| t.plus_secs(min_ready_seconds as u64) <= now))
+        self.ready && util::available_since(self.ready_since, min_ready_seconds, now)
     }
 
     /// `util::available_at` of the pod these flags were read from.
     fn available_at(&self, min_ready_seconds: i32) -> Option<VirtualTime> {
-        if min_ready_seconds <= 0 {
-            return None;
-        }
-        self.ready_since.map(|t| t.plus_secs(min_ready_seconds as u64))
+        util::available_after(self.ready_since, min_ready_seconds)
     }
 }
 

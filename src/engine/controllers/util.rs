@@ -69,24 +69,25 @@ pub fn ready_since(pod: &Pod) -> Option<VirtualTime> {
 
 /// Ready for at least `min_ready_seconds` at `now` (`podutil.IsPodAvailable`).
 pub fn is_available(pod: &Pod, min_ready_seconds: i32, now: VirtualTime) -> bool {
-    if !is_ready(pod) {
-        return false;
-    }
-    if min_ready_seconds <= 0 {
-        return true;
-    }
-    match ready_since(pod) {
-        Some(t) => t.plus_secs(min_ready_seconds as u64) <= now,
-        None => false,
-    }
+    is_ready(pod) && available_since(ready_since(pod), min_ready_seconds, now)
+}
+
+/// Whether a ready pod, ready since `ready_since`, is available at `now`.
+pub fn available_since(ready_since: Option<VirtualTime>, min_ready_seconds: i32, now: VirtualTime) -> bool {
+    min_ready_seconds <= 0 || ready_since.is_some_and(|t| t.plus_secs(min_ready_seconds as u64) <= now)
 }
 
 /// When a ready pod becomes available, if it is not yet.
 pub fn available_at(pod: &Pod, min_ready_seconds: i32) -> Option<VirtualTime> {
+    available_after(ready_since(pod), min_ready_seconds)
+}
+
+/// When a pod ready since `ready_since` becomes available, if it waits for that.
+pub fn available_after(ready_since: Option<VirtualTime>, min_ready_seconds: i32) -> Option<VirtualTime> {
     if min_ready_seconds <= 0 {
         return None;
     }
-    ready_since(pod).map(|t| t.plus_secs(min_ready_seconds as u64))
+    ready_since.map(|t| t.plus_secs(min_ready_seconds as u64))
 }
 
 pub fn restarts(pod: &Pod) -> i32 {

@@ -181,11 +181,8 @@ pub fn process_for(
                 .filter(|l| !own_command || !(l.contains("docker-entrypoint") || l.starts_with("10-listen")))
                 .map(|l| {
                     let template = l.replace("{version}", &version);
-                    if template.contains('{') {
-                        super::volumes::shared_content(&render_startup_line(&template, now, &hostname, ip))
-                    } else {
-                        super::volumes::shared_content(&template)
-                    }
+                    let line = if template.contains('{') { render_startup_line(&template, now, &hostname, ip) } else { template };
+                    super::volumes::shared_content(&line)
                 })
                 .collect(),
             _ => vec![],

@@ -418,14 +418,6 @@ impl Fs {
         }
     }
 
-    /// Copies `tree` (rooted at `/`) into this one under `at`.
-    pub fn graft(&mut self, at: &str, tree: &Fs) {
-        for (key, inode) in tree.iter() {
-            let dest = if key == "/" { at.to_string() } else { join(at, &key) };
-            self.insert(&dest, inode.clone());
-        }
-    }
-
     /// Every entry at and below `path`.
     fn subtree_inodes<'a>(&'a self, path: &str, f: &mut dyn FnMut(&'a Inode)) {
         if let Some(inode) = self.get(path) {

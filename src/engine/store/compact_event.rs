@@ -330,6 +330,12 @@ impl CompactEvent {
         }
     }
 
+    /// When the Event was last seen: `lastTimestamp`, else `firstTimestamp`
+    /// (this form holds no `eventTime`).
+    pub fn last_seen(&self) -> Option<&Time> {
+        self.last_timestamp.as_ref().or(self.first_timestamp.as_ref())
+    }
+
     pub fn namespace(&self) -> Option<&str> {
         self.subject.namespace.as_deref()
     }
