@@ -188,7 +188,7 @@ impl SelectorIndex {
 
 /// The room a node has left for a pod, as filtering's common case reads
 /// it: kept by slot beside the node records, so that walking hundreds of
-/// nodes per pod reads 40 bytes of each instead of several cache lines of
+/// nodes per pod reads 48 bytes of each instead of several cache lines of
 /// its record.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct NodeRoom {
