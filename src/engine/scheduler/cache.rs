@@ -16,7 +16,7 @@ use std::rc::Rc;
 use k8s_openapi::api::core::v1::Pod;
 
 use super::framework::{pod_host_ports, pod_labels, pod_priority, HostPort, NodeInfo, PodAffinityInfo};
-use super::resources::{pod_requests, PodRequests, Resources};
+use super::resources::{pod_requests, PodRequests};
 use crate::engine::api::{Object, ObjectKey};
 use crate::engine::selector::{Op, Selector};
 
@@ -186,54 +186,9 @@ impl SelectorIndex {
     }
 }
 
-/// The room a node has left for a pod, as filtering's common case reads
-/// it: kept by slot beside the node records, so that walking hundreds of
-/// nodes per pod reads 48 bytes of each instead of several cache lines of
-/// its record.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct NodeRoom {
-    /// Schedulable and without NoSchedule or NoExecute taints (false for an
-    /// empty slot).
-    open: bool,
-    pod_count: i64,
-    pods: i64,
-    /// Allocatable less requested.
-    milli_cpu: i64,
-    memory: i64,
-    ephemeral_storage: i64,
-}
-
-impl NodeRoom {
-    fn of(node: &NodeInfo) -> Self {
-        let (alloc, used) = (&node.allocatable, &node.requested);
-        NodeRoom {
-            open: !node.unschedulable && node.hard_taints.is_empty(),
-            pod_count: node.pod_count,
-            pods: alloc.pods,
-            milli_cpu: alloc.milli_cpu.wrapping_sub(used.milli_cpu),
-            memory: alloc.memory.wrapping_sub(used.memory),
-            ephemeral_storage: alloc.ephemeral_storage.wrapping_sub(used.ephemeral_storage),
-        }
-    }
-
-    /// Whether the node is open and `requests` (without extended
-    /// resources) fit: NodeUnschedulable, TaintToleration and
-    /// NodeResourcesFit's verdict for a pod that tolerates nothing special.
-    #[inline]
-    pub fn takes(&self, requests: &Resources) -> bool {
-        self.open
-            && self.pod_count < self.pods
-            && requests.milli_cpu <= self.milli_cpu
-            && requests.memory <= self.memory
-            && requests.ephemeral_storage <= self.ephemeral_storage
-    }
-}
-
 #[derive(Default)]
 pub struct Cache {
     slots: Vec<Option<NodeInfo>>,
-    /// Each slot's [`NodeRoom`], kept with every change to its node.
-    rooms: Vec<NodeRoom>,
     free_slots: Vec<usize>,
     by_name: HashMap<Rc<str>, usize>,
     /// Slots in node-tree order: zones taken round-robin, nodes of a zone in
@@ -301,20 +256,6 @@ impl Cache {
 
     pub fn node_at(&self, slot: usize) -> Option<&NodeInfo> {
         self.slots.get(slot).and_then(Option::as_ref)
-    }
-
-    /// Every slot's room, by slot.
-    pub fn rooms(&self) -> &[NodeRoom] {
-        &self.rooms
-    }
-
-    /// Takes a slot's node record's changes into its room.
-    fn refresh_room(&mut self, slot: usize) {
-        let room = self.slots.get(slot).and_then(Option::as_ref).map(NodeRoom::of).unwrap_or_default();
-        if self.rooms.len() <= slot {
-            self.rooms.resize(slot + 1, NodeRoom::default());
-        }
-        self.rooms[slot] = room;
     }
 
     /// Nodes in node-tree order (the order filtering walks them); call
@@ -415,7 +356,6 @@ impl Cache {
                 self.count_images(&old.images, -1);
                 self.count_images(&new_images, 1);
             }
-            self.refresh_room(slot);
             return Some(old);
         }
         let slot = self.free_slots.pop().unwrap_or(self.slots.len());
@@ -430,7 +370,6 @@ impl Cache {
         }
         self.count_images(&images, 1);
         self.by_name.insert(name.clone(), slot);
-        self.refresh_room(slot);
         self.added.push(slot);
         self.order_dirty = true;
         // Pods already known on this node count again.
@@ -456,7 +395,6 @@ impl Cache {
             }
         }
         let info = self.slots.get_mut(slot).and_then(Option::take);
-        self.refresh_room(slot);
         if let Some(info) = &info {
             let images = info.images.clone();
             self.count_images(&images, -1);
@@ -751,7 +689,6 @@ impl Cache {
                 }
             }
         }
-        self.refresh_room(slot);
         let labels = pod.labels();
         if labels.is_empty() && self.selectors.unindexed.is_empty() {
             return;
@@ -839,56 +776,6 @@ mod tests {
         assert_eq!(c.node("a").unwrap().pod_count, 0);
         assert_eq!(c.selector(web).unwrap().total(), 1);
         assert_eq!(c.selector(late).unwrap().total(), 1);
-    }
-
-    /// Every slot's room is what its node record says (an empty slot: closed).
-    fn assert_rooms_agree(c: &Cache) {
-        for slot in 0..c.slot_count().max(c.rooms().len()) {
-            let expected = c.node_at(slot).map(NodeRoom::of).unwrap_or_default();
-            assert_eq!(c.rooms().get(slot).copied().unwrap_or_default(), expected, "slot {slot}");
-        }
-    }
-
-    #[test]
-    fn rooms_follow_pods_and_node_changes() {
-        let mut c = Cache::default();
-        c.upsert_node(node("a", None));
-        c.upsert_node(node("b", None));
-        assert_rooms_agree(&c);
-        let requests = |cpu: i64| Resources { milli_cpu: cpu, ..Default::default() };
-        let slot_a = c.node("a").unwrap().slot;
-        assert!(c.rooms()[slot_a].takes(&requests(4000)));
-        c.add_pod(ObjectKey::new("default", "p1"), AssignedPod::new(pod("p1", "1500m", "web"), Rc::from("a")));
-        assert_rooms_agree(&c);
-        assert!(c.rooms()[slot_a].takes(&requests(2500)));
-        assert!(!c.rooms()[slot_a].takes(&requests(2501)));
-        // A pod whose node comes later counts when it arrives.
-        c.add_pod(ObjectKey::new("default", "p2"), AssignedPod::new(pod("p2", "1", "web"), Rc::from("c")));
-        c.upsert_node(node("c", None));
-        assert_rooms_agree(&c);
-        // Cordoned and tainted nodes are closed.
-        let mut cordoned = (*node("b", None)).clone();
-        if let Object::Node(n) = &mut cordoned {
-            n.spec.get_or_insert_with(Default::default).unschedulable = Some(true);
-        }
-        c.upsert_node(Rc::new(cordoned));
-        assert_rooms_agree(&c);
-        assert!(!c.rooms()[c.node("b").unwrap().slot].takes(&requests(0)));
-        let mut tainted = (*node("c", None)).clone();
-        if let Object::Node(n) = &mut tainted {
-            n.spec.get_or_insert_with(Default::default).taints = Some(vec![k8s_openapi::api::core::v1::Taint { key: "k".into(), effect: "NoExecute".into(), ..Default::default() }]);
-        }
-        c.upsert_node(Rc::new(tainted));
-        assert_rooms_agree(&c);
-        c.remove_pod(&ObjectKey::new("default", "p1"));
-        c.remove_node("a");
-        assert_rooms_agree(&c);
-        assert!(!c.rooms()[slot_a].takes(&requests(0)), "an empty slot takes nothing");
-        // The freed slot is reused by the next node.
-        c.upsert_node(node("d", None));
-        assert_eq!(c.node("d").unwrap().slot, slot_a);
-        assert_rooms_agree(&c);
-        assert!(c.rooms()[slot_a].takes(&requests(4000)));
     }
 
     #[test]

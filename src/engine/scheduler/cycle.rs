@@ -217,29 +217,15 @@ pub fn evaluate(
             && info.node_selector.is_none()
             && info.required_affinity.is_none()
             && info.host_ports.is_empty();
-        // Without extended resources its verdict on most nodes is read from
-        // their packed rooms, without touching their records.
-        let by_room = plain_pod && info.requests.requests.scalar.is_empty();
-        let rooms = cache.rooms();
         let mut processed = 0;
         // From `start` round to just before it (without a division per node).
         for &slot in order[start..].iter().chain(&order[..start]) {
             if eval.feasible.len() >= wanted {
                 break;
             }
-            if by_room && rooms.get(slot).is_some_and(|room| room.takes(&info.requests.requests)) {
-                debug_assert!(
-                    cache.node_at(slot).is_some_and(|n| !n.unschedulable && n.hard_taints.is_empty() && plugins::node_resources_fit::fits(&info.requests, n)),
-                    "a node's room agrees with its record"
-                );
-                processed += 1;
-                eval.feasible.push(slot);
-                continue;
-            }
             let Some(node) = cache.node_at(slot) else { continue };
             processed += 1;
             if plain_pod && !node.unschedulable && node.hard_taints.is_empty() && plugins::node_resources_fit::fits(&info.requests, node) {
-                debug_assert!(!by_room, "a node's room agrees with its record");
                 eval.feasible.push(slot);
                 continue;
             }
