@@ -3,6 +3,7 @@
 //! pods matching the selector, adopting orphans and releasing pods that no
 //! longer match, and report what it sees in status.
 
+use crate::engine::sort::SortStable;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::iter::Peekable;
@@ -549,7 +550,7 @@ impl ReplicaSetController {
             }
         };
         let mut ranked: Vec<(&Pod, usize)> = active.iter().map(|p| (*p, rank(p))).collect();
-        ranked.sort_by(|a, b| util::deletion_order(*a, *b, now));
+        ranked.sort_stable_by(|a, b| util::deletion_order(*a, *b, now));
         ranked.into_iter().take(n).map(|(p, _)| p.clone()).collect()
     }
 }

@@ -9,6 +9,7 @@
 //! down to `partition` (RollingUpdate) or wait for pods to be deleted
 //! (OnDelete); every template is kept as a ControllerRevision.
 
+use crate::engine::sort::SortStable;
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{ControllerRevision, StatefulSet, StatefulSetStatus};
@@ -627,7 +628,7 @@ impl StatefulSetController {
                 })
             })
             .collect();
-        condemned.sort_by_key(|p| std::cmp::Reverse(ordinal_of(p)));
+        condemned.sort_stable_by_key(|p| std::cmp::Reverse(ordinal_of(p)));
         let first_unhealthy: Option<String> =
             slots.iter().chain(condemned.iter().rev()).find(|p| !healthy(p)).and_then(|p| p.metadata.name.clone());
         let counts = |slots: &[Pod], condemned: &[Pod]| {

@@ -8,6 +8,7 @@
 //! paths relative to a working directory. [`Overlay`] lets a script be
 //! evaluated ahead of time without touching the real files.
 
+use crate::engine::sort::SortStable;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -323,7 +324,7 @@ fn add_mount_points(entries: &mut Vec<(String, Inode)>, mounts: &[Mount], dir: &
             }
         }
     }
-    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    entries.sort_stable_by(|a, b| a.0.cmp(&b.0));
 }
 
 /// A container's files, read-only (while its main process is compiled).

@@ -5,6 +5,7 @@
 //! kube-proxy leaves its rules as they were: new endpoints are not reached
 //! and removed ones black-hole, until it starts again and relists.
 
+use crate::engine::sort::SortStable;
 use std::any::Any;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -82,7 +83,7 @@ pub fn service_rules(svc: &Service, slices: &[&EndpointSlice]) -> Vec<(ServicePo
                 }
             }
         }
-        endpoints.sort_by(|a, b| (&a.ip, a.port).cmp(&(&b.ip, b.port)));
+        endpoints.sort_stable_by(|a, b| (&a.ip, a.port).cmp(&(&b.ip, b.port)));
         endpoints.dedup_by(|a, b| a.ip == b.ip && a.port == b.port);
         let chain = if port_name.is_empty() { format!("{ns}/{name}") } else { format!("{ns}/{name}:{port_name}") };
         let rule = Rc::new(ServicePortRule {
