@@ -1,4 +1,5 @@
-//! Stable sorting through one shared routine in the page.
+//! Stable sorting through one shared routine in the page, and B-tree
+//! collections filled without a sort of their own.
 //!
 //! Each `sort_by` with its own element type or comparator is a copy of the
 //! standard library's stable sort, about 3.7 KB of wasm; the page carried 83
@@ -10,6 +11,25 @@
 //! crate sorts with) the order is the same on both.
 
 use std::cmp::Ordering;
+
+/// `collect()` into a `BTreeMap`, `BTreeSet` or JSON object. Collecting
+/// into a B-tree sorts the items first, and each iterator type collected
+/// that way is one more copy of the stable sort in the page; so the page
+/// inserts them one by one instead, which gives the same collection (for a
+/// repeated key the later value wins either way). Natively it is `collect()`.
+pub fn insert_all<C, A>(items: impl IntoIterator<Item = A>) -> C
+where
+    C: FromIterator<A> + Default + Extend<A>,
+{
+    #[cfg(target_arch = "wasm32")]
+    {
+        let mut out = C::default();
+        out.extend(items);
+        out
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    items.into_iter().collect()
+}
 
 /// `sort`, `sort_by` and `sort_by_key`, stable, as the standard library's.
 pub trait SortStable<T> {
@@ -112,6 +132,17 @@ mod tests {
         assert_eq!(words, ["fig", "date", "kiwi", "pear", "apple"]);
         words.sort_stable_by(|a, b| b.cmp(a));
         assert_eq!(words, ["pear", "kiwi", "fig", "date", "apple"]);
+    }
+
+    #[test]
+    fn inserting_collects_as_collect_does() {
+        use std::collections::{BTreeMap, BTreeSet};
+        let pairs = [("b", 1), ("a", 2), ("b", 3)];
+        let mut inserted = BTreeMap::new();
+        inserted.extend(pairs);
+        assert_eq!(inserted, pairs.into_iter().collect::<BTreeMap<_, _>>());
+        assert_eq!(insert_all::<BTreeMap<_, _>, _>(pairs), BTreeMap::from([("a", 2), ("b", 3)]));
+        assert_eq!(insert_all::<BTreeSet<_>, _>([3, 1, 3]), BTreeSet::from([1, 3]));
     }
 
     #[test]

@@ -614,7 +614,7 @@ impl DaemonSetController {
         #[cfg(debug_assertions)]
         {
             let mut fresh = BTreeMap::new();
-            let names: BTreeSet<String> = nodes.items().map(|o| o.meta().name.clone().unwrap_or_default()).chain(state.node_pods.keys().cloned()).collect();
+            let names: BTreeSet<String> = crate::engine::sort::insert_all(nodes.items().map(|o| o.meta().name.clone().unwrap_or_default()).chain(state.node_pods.keys().cloned()));
             for name in names {
                 let placement = match nodes.get(&ObjectKey::new("", name.as_str())).map(|o| &**o) {
                     Some(Object::Node(n)) => Some(should_run(n, template)),
@@ -848,7 +848,7 @@ impl DaemonSetController {
             return Ok(());
         }
         let mut to_kill = old.len() - keep;
-        let live: BTreeSet<&str> = pods.iter().filter_map(|p| p.metadata.labels.as_ref()?.get(HASH_LABEL).map(String::as_str)).collect();
+        let live: BTreeSet<&str> = crate::engine::sort::insert_all(pods.iter().filter_map(|p| p.metadata.labels.as_ref()?.get(HASH_LABEL).map(String::as_str)));
         let mut sorted: Vec<&ControllerRevision> = old.iter().collect();
         sorted.sort_stable_by_key(|r| r.revision);
         for r in sorted {

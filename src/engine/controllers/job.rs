@@ -847,7 +847,7 @@ impl JobController {
         let completions = spec.completions.unwrap_or(0);
         let deleting = job.metadata.deletion_timestamp.is_some();
         let mut status = job.status.take().unwrap_or_default();
-        let mut with_finalizer: BTreeSet<String> = jc.pods.iter().filter(|p| has_tracking(p)).filter_map(|p| p.metadata.uid.clone()).collect();
+        let mut with_finalizer: BTreeSet<String> = crate::engine::sort::insert_all(jc.pods.iter().filter(|p| has_tracking(p)).filter_map(|p| p.metadata.uid.clone()));
         *needs_flush |= clean_uncounted(&mut status, &with_finalizer);
         let mut to_release: Vec<&Pod> = Vec::new();
         let mut new_indexes: BTreeSet<i32> = BTreeSet::new();
@@ -1040,7 +1040,7 @@ fn clean_uncounted(status: &mut JobStatus, with_finalizer: &BTreeSet<String>) ->
 /// terminating pod (`firstPendingIndexes`).
 fn first_pending_indexes(job: &Job, jc: &JobCtx, active_pods: &[&Pod], count: usize) -> Vec<i32> {
     let completions = job.spec.as_ref().and_then(|s| s.completions).unwrap_or(0);
-    let mut taken: BTreeSet<i32> = active_pods.iter().filter_map(|p| completion_index(p)).collect();
+    let mut taken: BTreeSet<i32> = crate::engine::sort::insert_all(active_pods.iter().filter_map(|p| completion_index(p)));
     if only_replace_failed(job) {
         taken.extend(jc.pods.iter().filter(|p| util::is_terminating(p)).filter_map(|p| completion_index(p)));
     }
@@ -1055,7 +1055,7 @@ fn first_pending_indexes(job: &Job, jc: &JobCtx, active_pods: &[&Pod], count: us
 /// latest failed pod (`getPodsWithDelayedDeletionPerIndex`).
 fn delayed_per_index<'a>(job: &Job, jc: &JobCtx<'a>, active_pods: &[&Pod], now: VirtualTime) -> BTreeMap<i32, &'a Pod> {
     let completions = job.spec.as_ref().and_then(|s| s.completions).unwrap_or(0);
-    let active: BTreeSet<i32> = active_pods.iter().filter_map(|p| completion_index(p)).collect();
+    let active: BTreeSet<i32> = crate::engine::sort::insert_all(active_pods.iter().filter_map(|p| completion_index(p)));
     let failed = jc.failed_indexes.as_ref();
     let mut out: BTreeMap<i32, &Pod> = BTreeMap::new();
     for p in jc.pods.iter().copied() {

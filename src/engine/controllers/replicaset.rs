@@ -497,7 +497,7 @@ impl ReplicaSetController {
         } else if diff > 0 {
             let n = (diff as usize).min(BURST_REPLICAS);
             let victims = self.pods_to_delete(cache, v, active, n, ctx.now);
-            let uids: BTreeSet<String> = victims.iter().filter_map(|p| p.metadata.uid.clone()).collect();
+            let uids: BTreeSet<String> = crate::engine::sort::insert_all(victims.iter().filter_map(|p| p.metadata.uid.clone()));
             self.expectations.expect_deletions(key, uids, ctx.now);
             let mut error = None;
             for p in victims {

@@ -906,7 +906,7 @@ fn match_atom(re: &Re, text: &[char], at: usize, fold: bool, budget: &mut usize)
                 }
                 frontier = next;
             }
-            results.sort_unstable_by(|a, b| b.cmp(a));
+            results.sort_stable_by(|a, b| b.cmp(a));
             results.dedup();
             results
         }

@@ -284,7 +284,7 @@ fn root_lstat(root: &RootFs, path: &str) -> Option<Inode> {
 }
 
 fn root_entries(root: &RootFs, dir: &str) -> Vec<(String, Inode)> {
-    let mut merged: BTreeMap<String, Inode> = root.image.children(dir).into_iter().map(|(n, i)| (n, i.clone())).collect();
+    let mut merged: BTreeMap<String, Inode> = crate::engine::sort::insert_all(root.image.children(dir).into_iter().map(|(n, i)| (n, i.clone())));
     if root.upper_get(dir).is_some_and(|i| i.is_dir()) && root.image.get(dir).is_some_and(|i| !i.is_dir()) {
         merged.clear();
     }
@@ -473,7 +473,7 @@ impl Files for Overlay<'_> {
         }
     }
     fn entries(&self, dir: &str) -> Vec<(String, Inode)> {
-        let mut merged: BTreeMap<String, Inode> = self.lower.entries(dir).into_iter().collect();
+        let mut merged: BTreeMap<String, Inode> = crate::engine::sort::insert_all(self.lower.entries(dir).into_iter());
         for (path, change) in &self.changes {
             if parent(path) == dir && path != "/" {
                 match change {

@@ -142,7 +142,7 @@ pub fn find_best_match_for_claim<'a>(claim: &PersistentVolumeClaim, volumes: &[&
     let mut groups: BTreeMap<Vec<&str>, Vec<&'a PersistentVolume>> = BTreeMap::new();
     for &volume in volumes {
         let mut modes: Vec<&str> = volume_access_modes(volume).iter().map(String::as_str).collect();
-        modes.sort_unstable();
+        modes.sort_stable();
         modes.dedup();
         groups.entry(modes).or_default().push(volume);
     }

@@ -108,7 +108,7 @@ fn merge_match_label_keys(keys: &[String], pod_labels: &BTreeMap<String, String>
     if selector.selects_nothing {
         return selector;
     }
-    let extra: BTreeMap<String, String> = keys.iter().filter_map(|k| pod_labels.get(k).map(|v| (k.clone(), v.clone()))).collect();
+    let extra: BTreeMap<String, String> = crate::engine::sort::insert_all(keys.iter().filter_map(|k| pod_labels.get(k).map(|v| (k.clone(), v.clone()))));
     if extra.is_empty() {
         return selector;
     }

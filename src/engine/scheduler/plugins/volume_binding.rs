@@ -250,7 +250,7 @@ pub fn local_volume_node_names(pv: &PersistentVolume) -> BTreeSet<String> {
         let mut nodes: Option<BTreeSet<String>> = None;
         for e in term.match_expressions.iter().flatten() {
             if e.key == LABEL_HOSTNAME && e.operator == "In" {
-                let values: BTreeSet<String> = e.values.iter().flatten().cloned().collect();
+                let values: BTreeSet<String> = crate::engine::sort::insert_all(e.values.iter().flatten().cloned());
                 nodes = Some(match nodes {
                     None => values,
                     Some(prev) => prev.intersection(&values).cloned().collect(),
