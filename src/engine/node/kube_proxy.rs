@@ -205,7 +205,7 @@ impl KubeProxy {
             }
         }
         // Affinity entries of chains that are gone are flushed with them.
-        let chains: std::collections::BTreeSet<&str> = rules.cluster_ips.values().chain(rules.node_ports.values()).chain(rules.external_ips.values()).map(|r| r.name.as_str()).collect();
+        let chains: std::collections::BTreeSet<&str> = crate::engine::sort::insert_all(rules.cluster_ips.values().chain(rules.node_ports.values()).chain(rules.external_ips.values()).map(|r| r.name.as_str()));
         rules.affinity.retain(|(chain, _), _| chains.contains(chain.as_str()));
         machine.proxy = rules;
     }
@@ -236,7 +236,7 @@ impl Component for KubeProxy {
         }
         let svc_events = self.state.services.sync(ctx);
         let slice_events = self.state.slices.sync(ctx);
-        let mut changed: std::collections::BTreeSet<ObjectKey> = svc_events.iter().map(|e| ObjectKey::of(&e.object)).collect();
+        let mut changed: std::collections::BTreeSet<ObjectKey> = crate::engine::sort::insert_all(svc_events.iter().map(|e| ObjectKey::of(&e.object)));
         for ev in &slice_events {
             let m = ev.object.meta();
             let slice_key = ObjectKey::of(&ev.object);

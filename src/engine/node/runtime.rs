@@ -688,7 +688,7 @@ impl Runtime {
     }
 
     fn allocate_ip(&mut self) -> String {
-        let in_use: std::collections::BTreeSet<&str> = self.sandboxes.values().filter(|s| s.ready).map(|s| s.ip.as_str()).collect();
+        let in_use: std::collections::BTreeSet<&str> = crate::engine::sort::insert_all(self.sandboxes.values().filter(|s| s.ready).map(|s| s.ip.as_str()));
         // host-local IPAM hands out addresses in order after the gateway (.1).
         for _ in 0..self.cidr_hosts.max(1) {
             self.next_ip = if self.next_ip >= self.cidr_hosts { 2.min(self.cidr_hosts) } else { self.next_ip + 1 };

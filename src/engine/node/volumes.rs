@@ -370,7 +370,7 @@ fn atomic_write(disk: &mut Fs, dir: &str, payload: &Payload, now: VirtualTime, r
         _ => None,
     };
     disk.insert(&join(dir, "..data"), Inode::symlink(&ts, secs));
-    let tops: std::collections::BTreeSet<String> = payload.iter().map(|(p, _, _)| p.split('/').next().unwrap_or("").to_string()).filter(|p| !p.is_empty()).collect();
+    let tops: std::collections::BTreeSet<String> = crate::engine::sort::insert_all(payload.iter().map(|(p, _, _)| p.split('/').next().unwrap_or("").to_string()).filter(|p| !p.is_empty()));
     for top in &tops {
         disk.insert(&join(dir, top), Inode::symlink(&format!("..data/{top}"), secs));
     }

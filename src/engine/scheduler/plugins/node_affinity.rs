@@ -31,7 +31,7 @@ pub fn pre_filter(pod: &PodInfo) -> Result<Option<BTreeSet<String>>, Status> {
                 let set: BTreeSet<String> = crate::engine::sort::insert_all(r.values.iter().flatten().cloned());
                 term_names = Some(match term_names {
                     None => set,
-                    Some(prev) => prev.intersection(&set).cloned().collect(),
+                    Some(prev) => crate::engine::sort::insert_all(prev.intersection(&set).cloned()),
                 });
             }
         }
