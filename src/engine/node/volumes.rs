@@ -195,7 +195,6 @@ fn service_account_token(pod: &Pod, vc: &VolumeContext, audience: Option<&str>, 
     let seed = format!("{pod_uid}/{iat}");
     let hex = super::images::stable_hex(&seed, 32);
     let jti = format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32]);
-    let header = serde_json::json!({"alg": "RS256", "kid": base64url(super::images::stable_hex("cluster-signing-key", 32).as_bytes()).chars().take(43).collect::<String>()});
     let claims = serde_json::json!({
         "aud": [aud],
         "exp": iat + EXTENDED_TOKEN_SECONDS,
@@ -213,7 +212,15 @@ fn service_account_token(pod: &Pod, vc: &VolumeContext, audience: Option<&str>, 
         "sub": format!("system:serviceaccount:{ns}:{sa}"),
     });
     let signature = base64url(super::images::stable_hex(&format!("signature/{seed}"), 256).as_bytes());
-    format!("{}.{}.{}", base64url(header.to_string().as_bytes()), base64url(claims.to_string().as_bytes()), &signature[..342.min(signature.len())])
+    TOKEN_HEADER.with(|header| format!("{header}.{}.{}", base64url(claims.to_string().as_bytes()), &signature[..342.min(signature.len())]))
+}
+
+thread_local! {
+    /// Every token's header (the same cluster signing key signs them all), encoded.
+    static TOKEN_HEADER: String = {
+        let kid: String = base64url(super::images::stable_hex("cluster-signing-key", 32).as_bytes()).chars().take(43).collect();
+        base64url(serde_json::json!({"alg": "RS256", "kid": kid}).to_string().as_bytes())
+    };
 }
 
 /// What an API-projected volume holds now, or why it cannot be set up.
