@@ -1504,15 +1504,13 @@ impl Kubelet {
     }
 
     /// The wake-up a quiet pod's sync would ask for again, if nothing it
-    /// reads has changed since. Call [`Kubelet::forget_touched`] first.
-    fn still_quiet(&self, obj: &Rc<Object>, uid: &str, now: VirtualTime, shared: SharedInputs) -> Option<Option<VirtualTime>> {
+    /// reads has changed since, and the sandbox digest it saw. Call
+    /// [`Kubelet::forget_touched`] first. Found by the version's address
+    /// alone: a pod passed over is not read at all.
+    fn still_quiet(&self, obj: &Rc<Object>, now: VirtualTime, shared: SharedInputs) -> Option<(Option<VirtualTime>, u64)> {
         let q = self.state.quiet.get(&Rc::as_ptr(obj))?;
         debug_assert!(Rc::ptr_eq(&q.pod, obj));
-        let quiet = now < q.until && q.shared == shared;
-        if quiet && cfg!(debug_assertions) {
-            assert_eq!(q.sandbox, self.sandbox_digest(uid), "a pod's sandbox changed and the runtime did not note it");
-        }
-        quiet.then_some(q.wake)
+        (now < q.until && q.shared == shared).then_some((q.wake, q.sandbox))
     }
 
     /// Drops the quiet entries of pods whose sandbox may have changed since last asked.
@@ -1570,12 +1568,13 @@ impl Kubelet {
     /// reads has changed since (see [`QuietSync`]). Debug builds sync it
     /// anyway and check that the sync indeed changes nothing.
     fn sync_pod_unless_quiet(&mut self, ctx: &mut Ctx, obj: &Rc<Object>, shared: SharedInputs) {
-        let Object::Pod(pod) = &**obj else { return };
-        let Some(uid) = pod.metadata.uid.as_deref() else { return };
         self.forget_touched();
-        if let Some(wake) = self.still_quiet(obj, uid, ctx.now, shared) {
+        if let Some((wake, sandbox)) = self.still_quiet(obj, ctx.now, shared) {
             self.state.quiet_passes += 1;
             if cfg!(debug_assertions) {
+                // Only pods with a UID are remembered as quiet.
+                let uid = obj.meta().uid.as_deref().unwrap_or("");
+                assert_eq!(sandbox, self.sandbox_digest(uid), "a pod's sandbox changed and the runtime did not note it");
                 let before = self.quiet_snapshot(ctx, uid);
                 let outer = ctx.take_wake();
                 self.sync_pod(ctx, obj);
@@ -1593,6 +1592,8 @@ impl Kubelet {
             }
             return;
         }
+        let Object::Pod(pod) = &**obj else { return };
+        let Some(uid) = pod.metadata.uid.as_deref() else { return };
         let before = self.requests(ctx);
         let outer = ctx.take_wake();
         self.sync_pod(ctx, obj);
