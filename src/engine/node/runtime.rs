@@ -982,6 +982,36 @@ mod tests {
     }
 
     #[test]
+    fn notes_every_sandbox_handed_out_for_change() {
+        let mut rt = Runtime::new(Flavor::Containerd, "10.244.1.0/24", false);
+        let mut rng = fastrand::Rng::with_seed(1);
+        // A fresh runtime: any sandbox may be new to whoever asks.
+        assert_eq!(rt.take_touched(), None);
+        assert!(!rt.any_touched());
+        rt.run_sandbox("a", "default", "a", VirtualTime::ZERO, &mut rng);
+        rt.run_sandbox("b", "default", "b", VirtualTime::ZERO, &mut rng);
+        assert_eq!(rt.take_touched(), Some(vec!["a".to_string(), "b".to_string()]));
+        // Reading changes nothing; asking to change does.
+        let _ = rt.sandbox("a");
+        assert!(!rt.any_touched());
+        let _ = rt.sandbox_mut("b");
+        assert_eq!(rt.take_touched(), Some(vec!["b".to_string()]));
+        // Stopping a stopped sandbox changes nothing a pod sync reads.
+        rt.stop_sandbox("a");
+        rt.stop_sandbox("a");
+        assert_eq!(rt.take_touched(), Some(vec!["a".to_string()]));
+        // Only the sandboxes an iteration hands out count.
+        let _ = rt.sandboxes_mut().find(|(uid, _)| uid.as_str() == "a");
+        assert_eq!(rt.take_touched(), Some(vec!["a".to_string()]));
+        // Nobody taking the notes: past the bound, any may have changed.
+        for _ in 0..=TOUCHED_KEPT {
+            let _ = rt.sandbox_mut("a");
+        }
+        assert_eq!(rt.take_touched(), None);
+        assert_eq!(rt.take_touched(), Some(vec![]));
+    }
+
+    #[test]
     fn processes_run_lazily_and_stop_on_signals() {
         let mut rt = Runtime::new(Flavor::Containerd, "10.244.1.0/24", false);
         let mut disk = Fs::new();
