@@ -8,7 +8,8 @@
 //! template is kept as a ControllerRevision.
 
 use crate::engine::sort::SortStable;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+use rustc_hash::FxHashMap;
 use std::rc::Rc;
 
 use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet, DaemonSetStatus};
@@ -200,14 +201,14 @@ pub struct DaemonSetController {
     work: WorkLoop,
     pods: PodControl,
     expectations: Expectations,
-    nodes_seen: HashMap<String, String>,
-    failed_backoff: HashMap<(ObjectKey, String), Backoff>,
+    nodes_seen: FxHashMap<String, String>,
+    failed_backoff: FxHashMap<(ObjectKey, String), Backoff>,
     /// Per daemon set: its claimed pods by node and each node's summary ([`SetState`]).
-    states: HashMap<ObjectKey, SetState>,
+    states: FxHashMap<ObjectKey, SetState>,
     /// Which set holds each claimed pod, so a pod that leaves it is looked at again.
-    held_by: HashMap<ObjectKey, ObjectKey>,
+    held_by: FxHashMap<ObjectKey, ObjectKey>,
     /// What a sync read of each daemon pod when last seen ([`pod_fingerprint`]), by pod uid.
-    pods_seen: HashMap<String, u64>,
+    pods_seen: FxHashMap<String, u64>,
 }
 
 impl Default for DaemonSetController {
@@ -222,11 +223,11 @@ impl DaemonSetController {
             work: WorkLoop::default(),
             pods: PodControl::new("daemonset-controller"),
             expectations: Expectations::default(),
-            nodes_seen: HashMap::new(),
-            failed_backoff: HashMap::new(),
-            states: HashMap::new(),
-            held_by: HashMap::new(),
-            pods_seen: HashMap::new(),
+            nodes_seen: FxHashMap::default(),
+            failed_backoff: FxHashMap::default(),
+            states: FxHashMap::default(),
+            held_by: FxHashMap::default(),
+            pods_seen: FxHashMap::default(),
         }
     }
 

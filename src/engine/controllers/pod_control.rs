@@ -5,7 +5,8 @@
 //! `SuccessfulDelete`/`FailedDelete`, remembering what was asked but not yet
 //! seen in the informer, and adopting or releasing pods by controllerRef.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+use rustc_hash::FxHashMap;
 use std::hash::Hash;
 use std::rc::Rc;
 
@@ -159,7 +160,7 @@ pub fn can_adopt(ctx: &mut Ctx, rid: crate::engine::api::ResourceId, key: &Objec
 /// Creations and deletions a controller asked for but has not yet seen in
 /// its informer, so it does not act twice (`ControllerExpectations`).
 pub struct Expectations<K = ObjectKey> {
-    pending: HashMap<K, Pending>,
+    pending: FxHashMap<K, Pending>,
 }
 
 struct Pending {
@@ -170,7 +171,7 @@ struct Pending {
 
 impl<K> Default for Expectations<K> {
     fn default() -> Self {
-        Expectations { pending: HashMap::new() }
+        Expectations { pending: FxHashMap::default() }
     }
 }
 

@@ -2,7 +2,8 @@
 //! a key is queued at most once, delayed keys wait for their instant, and a
 //! key whose sync failed comes back after an exponential back-off.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use rustc_hash::FxHashMap;
 
 use crate::engine::api::{ObjectKey, ResourceId};
 use crate::engine::controllers::cache::Cache;
@@ -20,14 +21,14 @@ pub struct WorkQueue<K = ObjectKey> {
     ready: VecDeque<K>,
     queued: BTreeSet<K>,
     delayed: BTreeMap<(VirtualTime, u64), K>,
-    delayed_at: HashMap<K, VirtualTime>,
+    delayed_at: FxHashMap<K, VirtualTime>,
     seq: u64,
-    failures: HashMap<K, u32>,
+    failures: FxHashMap<K, u32>,
 }
 
 impl<K> Default for WorkQueue<K> {
     fn default() -> Self {
-        WorkQueue { ready: VecDeque::new(), queued: BTreeSet::new(), delayed: BTreeMap::new(), delayed_at: HashMap::new(), seq: 0, failures: HashMap::new() }
+        WorkQueue { ready: VecDeque::new(), queued: BTreeSet::new(), delayed: BTreeMap::new(), delayed_at: FxHashMap::default(), seq: 0, failures: FxHashMap::default() }
     }
 }
 

@@ -10,7 +10,8 @@
 
 mod file_source;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+use rustc_hash::FxHashMap;
 use std::rc::Rc;
 
 use k8s_openapi::api::core::v1::{Container, Node, ObjectReference, Pod, PodStatus, Probe};
@@ -242,7 +243,7 @@ struct State {
     /// version that sync read (the entry holds that version, so the address
     /// cannot be another's): a full sync looks every pod up here, and a
     /// UID-keyed map compared long strings. Only looked up, never iterated.
-    quiet: HashMap<*const Object, QuietSync>,
+    quiet: FxHashMap<*const Object, QuietSync>,
     /// Each pod's entry in `quiet`, by UID.
     quiet_by_uid: BTreeMap<String, *const Object>,
     /// The last orphan cleanup found nothing, and since then no pod has
@@ -282,7 +283,7 @@ impl State {
             configmaps: ObjectCache::configmaps(),
             secrets: ObjectCache::secrets(),
             services: Informer::new(Query::all(ids::services())),
-            quiet: HashMap::new(),
+            quiet: FxHashMap::default(),
             quiet_by_uid: BTreeMap::new(),
             orphans_settled: false,
             orphan_check_lists: 0,
