@@ -4,6 +4,8 @@
 //! `revisionHistoryLimit`, with the Progressing and Available conditions.
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::sync::OnceLock;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentCondition, DeploymentStatus, ReplicaSet, ReplicaSetSpec};
 use k8s_openapi::api::core::v1::PodTemplateSpec;
@@ -64,22 +66,20 @@ pub fn template_hash(template: &PodTemplateSpec, collision_count: Option<i32>) -
 }
 
 /// Templates equal but for the pod-template-hash label (`EqualIgnoreHash`).
+/// Only the metadata is copied to compare: every Deployment sync compares
+/// its template with each of its ReplicaSets'.
 pub fn equal_ignore_hash(a: &PodTemplateSpec, b: &PodTemplateSpec) -> bool {
-    fn strip(t: &PodTemplateSpec) -> PodTemplateSpec {
-        let mut t = t.clone();
-        let m = t.metadata.get_or_insert_with(Default::default);
+    fn strip(m: Option<&ObjectMeta>) -> Option<ObjectMeta> {
+        let mut m = m.cloned().unwrap_or_default();
         if let Some(labels) = m.labels.as_mut() {
             labels.remove(POD_TEMPLATE_HASH);
             if labels.is_empty() {
                 m.labels = None;
             }
         }
-        if t.metadata.as_ref().is_some_and(|m| *m == ObjectMeta::default()) {
-            t.metadata = None;
-        }
-        t
+        (m != ObjectMeta::default()).then_some(m)
     }
-    strip(a) == strip(b)
+    a.spec == b.spec && strip(a.metadata.as_ref()) == strip(b.metadata.as_ref())
 }
 
 /// An int-or-percent against `total`, percentages rounded up or down.
@@ -207,6 +207,38 @@ fn new_condition(type_: &str, status: &str, reason: &str, message: String, now: 
     }
 }
 
+/// The Deployment a sync works on: the version the cache handed out, then
+/// the one each of the sync's writes stored, shared with the cache and
+/// the store rather than copied (a sync used to copy it, pod template and
+/// all, at its start and after each write).
+struct Held(Rc<Object>);
+
+impl Held {
+    /// `stored`, if it is a Deployment.
+    fn of(stored: &Rc<Object>) -> Option<Held> {
+        matches!(&**stored, Object::Deployment(_)).then(|| Held(stored.clone()))
+    }
+
+    /// Holds what a write of this Deployment stored.
+    fn set(&mut self, stored: Rc<Object>) {
+        if matches!(&*stored, Object::Deployment(_)) {
+            self.0 = stored;
+        }
+    }
+}
+
+impl std::ops::Deref for Held {
+    type Target = Deployment;
+    fn deref(&self) -> &Deployment {
+        // Only a Deployment is ever held (`Held::of`, `Held::set`).
+        static NONE: OnceLock<Deployment> = OnceLock::new();
+        match &*self.0 {
+            Object::Deployment(d) => d,
+            _ => NONE.get_or_init(Deployment::default),
+        }
+    }
+}
+
 /// The deployment's ReplicaSets, the new one (template matches) apart.
 struct Sets {
     new: Option<ReplicaSet>,
@@ -285,15 +317,13 @@ impl DeploymentController {
     }
 
     fn sync_one(&mut self, ctx: &mut Ctx, cache: &Cache, key: &ObjectKey) -> Result<Option<VirtualTime>, ApiError> {
-        let Some(Object::Deployment(d)) = cache.of(ids::deployments()).get(key).map(|o| (**o).clone()) else {
+        let Some(mut d) = cache.of(ids::deployments()).get(key).and_then(Held::of) else {
             return Ok(None);
         };
-        let mut d = d;
         let selector_api = d.spec.as_ref().map(|s| s.selector.clone()).unwrap_or_default();
         let selector = Selector::from_api(&selector_api);
         if selector.is_empty() {
-            let obj = Object::Deployment(d.clone());
-            self.recorder.record(ctx.api, &obj, WARNING, "SelectingAll", "This deployment is selecting all pods. A non-empty selector is required.");
+            self.recorder.record(ctx.api, &d.0, WARNING, "SelectingAll", "This deployment is selecting all pods. A non-empty selector is required.");
             if d.status.as_ref().and_then(|s| s.observed_generation) < d.metadata.generation {
                 let mut status = d.status.clone().unwrap_or_default();
                 status.observed_generation = d.metadata.generation;
@@ -392,24 +422,17 @@ impl DeploymentController {
         Sets { new, old: list }
     }
 
-    fn write_status(&mut self, ctx: &mut Ctx, d: &mut Deployment, status: DeploymentStatus) -> Result<(), ApiError> {
+    fn write_status(&mut self, ctx: &mut Ctx, d: &mut Held, status: DeploymentStatus) -> Result<(), ApiError> {
         if d.status.as_ref() == Some(&status) {
             return Ok(());
         }
-        let mut next = d.clone();
-        next.status = Some(status);
-        match ctx.api.update_status(Object::Deployment(Box::new(next))) {
-            Ok(stored) => {
-                if let Object::Deployment(s) = &*stored {
-                    *d = *s.clone();
-                }
-                Ok(())
-            }
-            Err(e) => Err(e),
-        }
+        let next = Deployment { metadata: d.metadata.clone(), spec: d.spec.clone(), status: Some(status) };
+        let stored = ctx.api.update_status(Object::Deployment(Box::new(next)))?;
+        d.set(stored);
+        Ok(())
     }
 
-    fn check_paused_conditions(&mut self, ctx: &mut Ctx, d: &mut Deployment) -> Result<(), ApiError> {
+    fn check_paused_conditions(&mut self, ctx: &mut Ctx, d: &mut Held) -> Result<(), ApiError> {
         if progress_deadline(d).is_none() {
             return Ok(());
         }
@@ -437,22 +460,25 @@ impl DeploymentController {
 
     /// Finds or (if asked) creates the new ReplicaSet and brings revision
     /// annotations up to date (`getAllReplicaSetsAndSyncRevision`).
-    fn sync_revision(&mut self, ctx: &mut Ctx, d: &mut Deployment, list: Vec<ReplicaSet>, create: bool) -> Result<Sets, ApiError> {
+    fn sync_revision(&mut self, ctx: &mut Ctx, d: &mut Held, list: Vec<ReplicaSet>, create: bool) -> Result<Sets, ApiError> {
         let mut sets = self.split(d, list);
         let max_old = sets.old.iter().map(revision).max().unwrap_or(0);
         let new_revision = (max_old + 1).to_string();
         let ns = d.metadata.namespace.clone().unwrap_or_default();
         if let Some(existing) = sets.new.take() {
-            let mut rs = existing.clone();
-            let mut changed = self.set_new_rs_annotations(d, &mut rs, &new_revision, true);
+            // The annotations are worked out on a copy of the metadata: the
+            // whole set (its pod template) is copied only to be written.
+            let mut annotated = ReplicaSet { metadata: existing.metadata.clone(), ..Default::default() };
+            let mut changed = self.set_new_rs_annotations(d, &mut annotated, &new_revision, true);
             let min_ready = d.spec.as_ref().and_then(|s| s.min_ready_seconds);
-            if let Some(spec) = rs.spec.as_mut() {
-                if spec.min_ready_seconds.unwrap_or(0) != min_ready.unwrap_or(0) {
-                    spec.min_ready_seconds = min_ready;
-                    changed = true;
-                }
-            }
+            let min_ready_changed = existing.spec.as_ref().is_some_and(|spec| spec.min_ready_seconds.unwrap_or(0) != min_ready.unwrap_or(0));
+            changed |= min_ready_changed;
             let rs = if changed {
+                let mut rs = existing.clone();
+                rs.metadata = annotated.metadata;
+                if let Some(spec) = rs.spec.as_mut().filter(|_| min_ready_changed) {
+                    spec.min_ready_seconds = min_ready;
+                }
                 match ctx.api.update(Object::ReplicaSet(Box::new(rs)))? .as_ref() {
                     Object::ReplicaSet(stored) => stored.clone(),
                     _ => Box::new(existing),
@@ -489,7 +515,7 @@ impl DeploymentController {
                 name: Some(name.clone()),
                 namespace: Some(ns.clone()),
                 labels: Some(labels),
-                owner_references: Some(vec![util::controller_ref(&Object::Deployment(Box::new(d.clone())))]),
+                owner_references: Some(vec![util::controller_ref(&d.0)]),
                 ..Default::default()
             },
             spec: Some(ReplicaSetSpec {
@@ -505,7 +531,7 @@ impl DeploymentController {
             spec.replicas = Some(new_replicas);
         }
         self.set_new_rs_annotations(d, &mut rs, &new_revision, false);
-        let d_obj = Object::Deployment(Box::new(d.clone()));
+        let d_obj = d.0.clone();
         let created = match ctx.api.create(Object::ReplicaSet(Box::new(rs))) {
             Ok(stored) => match &*stored {
                 Object::ReplicaSet(r) => r.clone(),
@@ -591,7 +617,7 @@ impl DeploymentController {
         changed
     }
 
-    fn set_deployment_revision(&mut self, ctx: &mut Ctx, d: &mut Deployment, rev: &str) -> Result<(), ApiError> {
+    fn set_deployment_revision(&mut self, ctx: &mut Ctx, d: &mut Held, rev: &str) -> Result<(), ApiError> {
         if rev.is_empty() || annotation(&d.metadata, REVISION) == Some(rev) {
             return Ok(());
         }
@@ -605,9 +631,7 @@ impl DeploymentController {
             o.meta_mut().annotations.get_or_insert_with(BTreeMap::new).insert(REVISION.into(), rev.to_string());
             true
         })?;
-        if let Object::Deployment(s) = &*stored {
-            *d = *s.clone();
-        }
+        d.set(stored);
         Ok(())
     }
 
@@ -651,7 +675,7 @@ impl DeploymentController {
         Ok(old != size)
     }
 
-    fn rollout_rolling(&mut self, ctx: &mut Ctx, d: &mut Deployment, list: Vec<ReplicaSet>) -> Result<Option<VirtualTime>, ApiError> {
+    fn rollout_rolling(&mut self, ctx: &mut Ctx, d: &mut Held, list: Vec<ReplicaSet>) -> Result<Option<VirtualTime>, ApiError> {
         let mut sets = self.sync_revision(ctx, d, list, true)?;
         // Scale up the new set within maxSurge.
         if let Some(mut new) = sets.new.take() {
@@ -729,7 +753,7 @@ impl DeploymentController {
         Ok(cleaned + scaled_down > 0)
     }
 
-    fn rollout_recreate(&mut self, ctx: &mut Ctx, cache: &Cache, d: &mut Deployment, list: Vec<ReplicaSet>) -> Result<Option<VirtualTime>, ApiError> {
+    fn rollout_recreate(&mut self, ctx: &mut Ctx, cache: &Cache, d: &mut Held, list: Vec<ReplicaSet>) -> Result<Option<VirtualTime>, ApiError> {
         let mut sets = self.sync_revision(ctx, d, list.clone(), false)?;
         let mut scaled_down = false;
         for rs in sets.old.iter_mut() {
@@ -772,7 +796,7 @@ impl DeploymentController {
     }
 
     /// Scaling or a paused deployment: resize proportionally, no rollout.
-    fn sync_scale(&mut self, ctx: &mut Ctx, d: &mut Deployment, list: Vec<ReplicaSet>) -> Result<Option<VirtualTime>, ApiError> {
+    fn sync_scale(&mut self, ctx: &mut Ctx, d: &mut Held, list: Vec<ReplicaSet>) -> Result<Option<VirtualTime>, ApiError> {
         let mut sets = self.sync_revision(ctx, d, list, false)?;
         self.scale(ctx, d, &mut sets)?;
         if is_paused(d) {
@@ -930,14 +954,14 @@ impl DeploymentController {
         status
     }
 
-    fn sync_status_only(&mut self, ctx: &mut Ctx, d: &mut Deployment, sets: &Sets) -> Result<(), ApiError> {
+    fn sync_status_only(&mut self, ctx: &mut Ctx, d: &mut Held, sets: &Sets) -> Result<(), ApiError> {
         let status = self.calculate_status(d, sets, ctx.now);
         self.write_status(ctx, d, status)
     }
 
     /// Status plus the Progressing condition; asks to come back at the
     /// progress deadline while the rollout is under way.
-    fn sync_rollout_status(&mut self, ctx: &mut Ctx, d: &mut Deployment, sets: &Sets) -> Result<Option<VirtualTime>, ApiError> {
+    fn sync_rollout_status(&mut self, ctx: &mut Ctx, d: &mut Held, sets: &Sets) -> Result<Option<VirtualTime>, ApiError> {
         let mut next = self.calculate_status(d, sets, ctx.now);
         let deadline = progress_deadline(d);
         if deadline.is_none() {
