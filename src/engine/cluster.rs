@@ -241,7 +241,7 @@ pub(crate) fn bootstrap_objects(api: &mut ApiServer) {
         metadata: ObjectMeta {
             name: Some("kubernetes".into()),
             namespace: Some("default".into()),
-            labels: Some(BTreeMap::from([
+            labels: Some(crate::engine::sort::insert_all::<BTreeMap<_, _>, _>([
                 ("component".to_string(), "apiserver".to_string()),
                 ("provider".to_string(), "kubernetes".to_string()),
             ])),

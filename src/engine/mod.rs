@@ -39,6 +39,7 @@ pub mod quantity;
 pub mod scheduler;
 pub mod script;
 pub mod selector;
+pub mod sort;
 pub mod sim;
 pub mod storage;
 pub mod store;

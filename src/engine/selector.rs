@@ -1,6 +1,7 @@
 //! Label selectors (equality- and set-based, as `-l` and `spec.selector`
 //! use) and the field selectors the components use.
 
+use crate::engine::sort::SortStable;
 use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector as ApiLabelSelector;
@@ -111,7 +112,7 @@ impl Selector {
         let tokens = lex(text);
         let mut parser = Parser { tokens: &tokens, position: 0 };
         let mut requirements = parser.parse()?;
-        requirements.sort_by(|a, b| a.key.cmp(&b.key));
+        requirements.sort_stable_by(|a, b| a.key.cmp(&b.key));
         Ok(Selector { requirements, selects_nothing: false })
     }
 }

@@ -24,6 +24,7 @@ mod terminal;
 mod topology;
 mod traffic;
 
+use crate::engine::sort::SortStable;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
@@ -637,7 +638,7 @@ impl App {
             bench.reported = true;
             let quantile = |values: &[f64], q: f64| {
                 let mut sorted = values.to_vec();
-                sorted.sort_by(|a, b| a.total_cmp(b));
+                sorted.sort_stable_by(|a, b| a.total_cmp(b));
                 sorted[((sorted.len() as f64 - 1.0) * q).round() as usize]
             };
             let frames = &bench.frame_ms;

@@ -1,6 +1,7 @@
 //! Tab completion for the terminal: verbs, kinds, flags, namespaces and
 //! object names, as kubectl's shell completion offers them.
 
+use crate::engine::sort::SortStable;
 use crate::engine::api::{resolve_resource_arg, resource, ResourceId, RESOURCES};
 use crate::engine::cluster::Cluster;
 
@@ -94,7 +95,7 @@ pub fn complete(cluster: &Cluster, line: &str) -> Completion {
         }
     };
     let mut choices: Vec<String> = candidates.into_iter().filter(|c| c.starts_with(current)).collect();
-    choices.sort();
+    choices.sort_stable();
     choices.dedup();
     let completed = match choices.len() {
         0 => current.to_string(),

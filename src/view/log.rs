@@ -1,6 +1,7 @@
 //! The event log's rows: Kubernetes Events and component activity lines,
 //! merged by time, filtered, and capped so the page never draws thousands.
 
+use crate::engine::sort::SortStable;
 use std::collections::{BTreeSet, HashMap};
 use std::rc::Rc;
 
@@ -129,7 +130,7 @@ pub fn build(cluster: &Cluster, filter: &Filter) -> (Vec<Row>, usize) {
             }
         }
     }
-    matched.sort_by_key(|(t, order, _)| (*t, *order));
+    matched.sort_stable_by_key(|(t, order, _)| (*t, *order));
     let hidden = matched.len().saturating_sub(MAX_ROWS);
     let rows = matched[hidden..]
         .iter()

@@ -7,6 +7,7 @@
 //! change draw the same view (tested below); when the change log was
 //! compacted past the model's revision, it rebuilds.
 
+use crate::engine::sort::SortStable;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
 
@@ -257,7 +258,7 @@ impl TopologyModel {
             }
         }
         let mut pods: Vec<&Rc<str>> = self.pods.iter().filter(|(_, e)| matches(&e.view.name, e.object.meta().labels.as_ref())).map(|(k, _)| k).collect();
-        pods.sort();
+        pods.sort_stable();
         total += pods.len();
         for key in pods {
             if results.hits.len() >= limit {
@@ -316,7 +317,7 @@ impl TopologyModel {
         if !self.nodes.contains_key(&name) {
             self.declare(&name, None);
             let extras = &mut self.order[self.declared..];
-            extras.sort();
+            extras.sort_stable();
         }
         if let Some(entry) = self.nodes.get_mut(&name) {
             entry.object = Some(object);

@@ -2,6 +2,7 @@
 //! per-second chart of successes (split by the pod that answered) and
 //! failures over the last minute.
 
+use crate::engine::sort::SortStable;
 use crate::engine::cluster::Cluster;
 use crate::engine::network::traffic::Traffic;
 use crate::engine::sim::clock::VirtualTime;
@@ -57,7 +58,7 @@ pub fn build(traffic: &Traffic, now: VirtualTime, suggestions: Vec<String>) -> T
     let Some(g) = &traffic.current else { return TrafficView { suggestions, ..Default::default() } };
     let s = &g.stats;
     let mut pods: Vec<(String, u64)> = s.by_pod.iter().map(|(p, n)| (p.clone(), *n)).collect();
-    pods.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    pods.sort_stable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     let legend: Vec<String> = pods.iter().take(LEGEND_PODS).map(|(p, _)| p.clone()).collect();
     let end = g.stopped.unwrap_or(now).as_secs();
     let start = end.saturating_sub(CHART_SECONDS - 1);

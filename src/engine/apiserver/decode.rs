@@ -234,7 +234,7 @@ fn integral_floats_to_integers(value: Value) -> Value {
             _ => Value::Number(n),
         },
         Value::Array(items) => Value::Array(items.into_iter().map(integral_floats_to_integers).collect()),
-        Value::Object(map) => Value::Object(map.into_iter().map(|(k, v)| (k, integral_floats_to_integers(v))).collect()),
+        Value::Object(map) => Value::Object(crate::engine::sort::insert_all(map.into_iter().map(|(k, v)| (k, integral_floats_to_integers(v))))),
         other => other,
     }
 }
@@ -421,7 +421,7 @@ pub fn decode_object(rid: ResourceId, value: &Value) -> Result<Object, ApiError>
 /// File modes are the one place manifests rely on that, so convert them.
 fn octal_modes(value: Value) -> Value {
     match value {
-        Value::Object(map) => Value::Object(
+        Value::Object(map) => Value::Object(crate::engine::sort::insert_all(
             map.into_iter()
                 .map(|(k, v)| {
                     let v = match (&v, k.as_str()) {
@@ -433,9 +433,8 @@ fn octal_modes(value: Value) -> Value {
                         _ => octal_modes(v),
                     };
                     (k, v)
-                })
-                .collect(),
-        ),
+                }),
+        )),
         Value::Array(items) => Value::Array(items.into_iter().map(octal_modes).collect()),
         other => other,
     }

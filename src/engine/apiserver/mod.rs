@@ -859,6 +859,11 @@ impl ApiServer {
         let status = pod.status.get_or_insert_with(Default::default);
         let conditions = status.conditions.get_or_insert_with(Vec::new);
         conditions.retain(|c| c.type_ != "PodScheduled");
+        // Room for exactly one more: a bound pod's only condition is usually
+        // this one, and a pushed-to empty list would keep room for four
+        // (480 bytes a pod, alive until every cache has seen the kubelet's
+        // first status).
+        conditions.reserve_exact(1);
         conditions.push(k8s_openapi::api::core::v1::PodCondition {
             type_: "PodScheduled".to_string(),
             status: "True".to_string(),
@@ -1301,5 +1306,18 @@ mod pods_on_node_tests {
         api.restore_snapshot("snap.db", 0).unwrap();
         assert_eq!(names_on(&api, "n1"), ["a", "b"]);
         assert!(names_on(&api, "n3").is_empty());
+    }
+
+    #[test]
+    fn a_bound_pod_keeps_no_spare_room_for_conditions() {
+        let mut api = ApiServer::new(7, "192.168.49.2:8443");
+        api.create(Object::from_json(ids::namespaces(), serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}})).unwrap()).unwrap();
+        api.create(Object::from_json(ids::service_accounts(), serde_json::json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": "default"}})).unwrap()).unwrap();
+        api.create(pod("a", None)).unwrap();
+        let bound = api.bind("default", "a", "n1").unwrap();
+        let Object::Pod(p) = &*bound else { panic!("not a pod") };
+        let conditions = p.status.as_ref().and_then(|s| s.conditions.as_ref()).unwrap();
+        assert_eq!(conditions.iter().map(|c| (c.type_.as_str(), c.status.as_str())).collect::<Vec<_>>(), [("PodScheduled", "True")]);
+        assert_eq!(conditions.capacity(), 1);
     }
 }

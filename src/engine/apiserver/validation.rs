@@ -10,6 +10,7 @@ mod service;
 pub mod storage;
 mod workloads;
 
+use crate::engine::sort::SortStable;
 use std::collections::BTreeMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -280,7 +281,7 @@ fn validate_meta_against_stored(meta: &ObjectMeta, old: &ObjectMeta, errs: &mut 
     if old.deletion_timestamp.is_some() {
         let old_finalizers: Vec<&String> = old.finalizers.iter().flatten().collect();
         let mut extra: Vec<&String> = meta.finalizers.iter().flatten().filter(|f| !old_finalizers.contains(f)).collect();
-        extra.sort();
+        extra.sort_stable();
         extra.dedup();
         if !extra.is_empty() {
             let list: Vec<String> = extra.iter().map(|f| quote(f)).collect();

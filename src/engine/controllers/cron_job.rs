@@ -7,6 +7,7 @@
 //! The controller sleeps until the next scheduled time (plus 100 ms, as
 //! Kubernetes pads it).
 
+use crate::engine::sort::SortStable;
 use k8s_openapi::api::batch::v1::{CronJob, Job, JobStatus};
 use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
@@ -223,7 +224,7 @@ impl CronJobController {
                 continue;
             }
             // Oldest start first; jobs never started last (`byJobStartTime`).
-            finished.sort_by(|a, b| {
+            finished.sort_stable_by(|a, b| {
                 let start = |j: &Job| j.status.as_ref().and_then(|s| s.start_time.as_ref()).map(time_secs);
                 match (start(a), start(b)) {
                     (None, Some(_)) => std::cmp::Ordering::Greater,

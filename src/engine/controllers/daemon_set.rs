@@ -7,6 +7,7 @@
 //! (maxUnavailable or maxSurge) or wait for deletions (OnDelete); every
 //! template is kept as a ControllerRevision.
 
+use crate::engine::sort::SortStable;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
 
@@ -613,7 +614,7 @@ impl DaemonSetController {
         #[cfg(debug_assertions)]
         {
             let mut fresh = BTreeMap::new();
-            let names: BTreeSet<String> = nodes.items().map(|o| o.meta().name.clone().unwrap_or_default()).chain(state.node_pods.keys().cloned()).collect();
+            let names: BTreeSet<String> = crate::engine::sort::insert_all(nodes.items().map(|o| o.meta().name.clone().unwrap_or_default()).chain(state.node_pods.keys().cloned()));
             for name in names {
                 let placement = match nodes.get(&ObjectKey::new("", name.as_str())).map(|o| &**o) {
                     Some(Object::Node(n)) => Some(should_run(n, template)),
@@ -672,7 +673,7 @@ impl DaemonSetController {
                             _ => running.push(p),
                         }
                     }
-                    running.sort_by(by_age);
+                    running.sort_stable_by(by_age);
                     if !surge {
                         to_delete.extend(running.iter().skip(1).copied());
                     } else if running.is_empty() {
@@ -847,9 +848,9 @@ impl DaemonSetController {
             return Ok(());
         }
         let mut to_kill = old.len() - keep;
-        let live: BTreeSet<&str> = pods.iter().filter_map(|p| p.metadata.labels.as_ref()?.get(HASH_LABEL).map(String::as_str)).collect();
+        let live: BTreeSet<&str> = crate::engine::sort::insert_all(pods.iter().filter_map(|p| p.metadata.labels.as_ref()?.get(HASH_LABEL).map(String::as_str)));
         let mut sorted: Vec<&ControllerRevision> = old.iter().collect();
-        sorted.sort_by_key(|r| r.revision);
+        sorted.sort_stable_by_key(|r| r.revision);
         for r in sorted {
             if to_kill == 0 {
                 break;
@@ -983,7 +984,7 @@ mod tests {
 
     fn nodes_of(c: &Cluster) -> Vec<String> {
         let mut n: Vec<String> = pods(c).iter().map(|p| util::node_name(p).to_string()).collect();
-        n.sort();
+        n.sort_stable();
         n
     }
 

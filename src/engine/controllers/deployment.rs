@@ -3,6 +3,7 @@
 //! the RollingUpdate or Recreate strategy, scaled proportionally, pruned to
 //! `revisionHistoryLimit`, with the Progressing and Available conditions.
 
+use crate::engine::sort::SortStable;
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
 use std::rc::Rc;
@@ -443,7 +444,7 @@ impl DeploymentController {
 
     /// The new ReplicaSet is the oldest whose template equals the deployment's.
     fn split(&self, d: &Deployment, mut list: Vec<Held<ReplicaSet>>) -> Sets {
-        list.sort_by_key(|rs| created(rs));
+        list.sort_stable_by_key(|rs| created(rs));
         let no_template = PodTemplateSpec::default();
         let template = d.spec.as_ref().map_or(&no_template, |s| &s.template);
         let pos = list.iter().position(|rs| rs.spec.as_ref().and_then(|s| s.template.as_ref()).is_some_and(|t| equal_ignore_hash(t, template)));
@@ -741,7 +742,7 @@ impl DeploymentController {
         if max_scaled_down <= 0 {
             return Ok(false);
         }
-        sets.old.sort_by_key(|rs| created(rs));
+        sets.old.sort_stable_by_key(|rs| created(rs));
         // First the old sets' unhealthy replicas: they cost no availability.
         let mut cleaned = 0;
         for rs in sets.old.iter_mut() {
@@ -876,9 +877,9 @@ impl DeploymentController {
         let to_add = allowed - current;
         if to_add > 0 {
             // Largest first; newer first among equals.
-            all.sort_by(|a, b| rs_replicas(b).cmp(&rs_replicas(a)).then_with(|| created(b).cmp(&created(a))));
+            all.sort_stable_by(|a, b| rs_replicas(b).cmp(&rs_replicas(a)).then_with(|| created(b).cmp(&created(a))));
         } else {
-            all.sort_by(|a, b| rs_replicas(b).cmp(&rs_replicas(a)).then_with(|| created(a).cmp(&created(b))));
+            all.sort_stable_by(|a, b| rs_replicas(b).cmp(&rs_replicas(a)).then_with(|| created(a).cmp(&created(b))));
         }
         let status_replicas = d.status.as_ref().and_then(|s| s.replicas).unwrap_or(0);
         let mut added = 0;
@@ -933,7 +934,7 @@ impl DeploymentController {
             return Ok(());
         }
         let diff = cleanable.len() - limit;
-        cleanable.sort_by(|a, b| revision(a).cmp(&revision(b)).then_with(|| created(a).cmp(&created(b))));
+        cleanable.sort_stable_by(|a, b| revision(a).cmp(&revision(b)).then_with(|| created(a).cmp(&created(b))));
         for rs in cleanable.into_iter().take(diff) {
             let st = rs.status.clone().unwrap_or_default();
             if st.replicas != 0 || rs_replicas(rs) != 0 || rs.metadata.generation > st.observed_generation {

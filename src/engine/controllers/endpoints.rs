@@ -4,6 +4,7 @@
 //! under `notReadyAddresses`; EndpointSlices (at most 100 endpoints each)
 //! carry ready/serving/terminating conditions and are owned by the Service.
 
+use crate::engine::sort::SortStable;
 use std::any::Any;
 use std::collections::BTreeMap;
 
@@ -85,7 +86,7 @@ fn resolve_ports(svc: &Service, pod: &Pod) -> Vec<Port> {
             out.push((sp.name.clone(), port, sp.protocol.clone().unwrap_or_else(|| "TCP".into()), sp.app_protocol.clone()));
         }
     }
-    out.sort();
+    out.sort_stable();
     out
 }
 
@@ -170,7 +171,7 @@ impl EndpointsController {
             };
             out.push((member, resolve_ports(svc, p)));
         }
-        out.sort_by(|a, b| a.0.ip.cmp(&b.0.ip).then_with(|| a.0.target.name.cmp(&b.0.target.name)));
+        out.sort_stable_by(|a, b| a.0.ip.cmp(&b.0.ip).then_with(|| a.0.target.name.cmp(&b.0.target.name)));
         out
     }
 
@@ -275,7 +276,7 @@ impl EndpointsController {
                 l.and_then(|l| l.get(SERVICE_NAME_LABEL)) == Some(&key.name) && l.and_then(|l| l.get(MANAGED_BY_LABEL)).map(String::as_str) == Some(MANAGED_BY)
             })
             .collect();
-        existing.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+        existing.sort_stable_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
         let mut groups: BTreeMap<Vec<Port>, Vec<Endpoint>> = BTreeMap::new();
         for (m, ports) in self.members(cache, svc, selector) {
             groups.entry(ports).or_default().push(Endpoint {

@@ -3,6 +3,7 @@
 //! that restores the owner's pod template (`{"spec":{"template":{…,
 //! "$patch":"replace"}}}`), numbered in order, named `<owner>-<hash>`.
 
+use crate::engine::sort::SortStable;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -100,7 +101,7 @@ pub fn owned_revisions(cache: &Cache, owner_uid: &str) -> Vec<ControllerRevision
         .iter()
         .filter_map(|o| if let Object::ControllerRevision(r) = &**o { Some((**r).clone()) } else { None })
         .collect();
-    out.sort_by(|a, b| {
+    out.sort_stable_by(|a, b| {
         a.revision
             .cmp(&b.revision)
             .then_with(|| util::time_of(a.metadata.creation_timestamp.as_ref()).cmp(&util::time_of(b.metadata.creation_timestamp.as_ref())))

@@ -14,6 +14,7 @@
 //! `completedIndexes`. Pod events reach a job after the controller's 1 s
 //! batching period.
 
+use crate::engine::sort::SortStable;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use k8s_openapi::api::batch::v1::{Job, JobCondition, JobStatus, PodFailurePolicy, UncountedTerminatedPods};
@@ -665,7 +666,7 @@ impl JobController {
     fn next_backoff(&self, key: &ObjectKey, succeeded: &[&Pod], failed: &[&Pod], now: VirtualTime) -> Backoff {
         let mut b = self.backoff.get(key).copied().unwrap_or_default();
         let mut failed_at: Vec<VirtualTime> = failed.iter().map(|p| finished_at(p, now)).collect();
-        failed_at.sort();
+        failed_at.sort_stable();
         if succeeded.is_empty() {
             if let Some(last) = failed_at.last() {
                 b.failures += failed_at.len() as u32;
@@ -846,13 +847,13 @@ impl JobController {
         let completions = spec.completions.unwrap_or(0);
         let deleting = job.metadata.deletion_timestamp.is_some();
         let mut status = job.status.take().unwrap_or_default();
-        let mut with_finalizer: BTreeSet<String> = jc.pods.iter().filter(|p| has_tracking(p)).filter_map(|p| p.metadata.uid.clone()).collect();
+        let mut with_finalizer: BTreeSet<String> = crate::engine::sort::insert_all(jc.pods.iter().filter(|p| has_tracking(p)).filter_map(|p| p.metadata.uid.clone()));
         *needs_flush |= clean_uncounted(&mut status, &with_finalizer);
         let mut to_release: Vec<&Pod> = Vec::new();
         let mut new_indexes: BTreeSet<i32> = BTreeSet::new();
         let mut pods = jc.pods.clone();
         if indexed {
-            pods.sort_by_key(|p| completion_index(p).unwrap_or(i32::MAX));
+            pods.sort_stable_by_key(|p| completion_index(p).unwrap_or(i32::MAX));
         }
         let finishing_failed = jc.finished.as_ref().is_some_and(|c| c.type_ != "SuccessCriteriaMet");
         for p in pods {
@@ -1039,7 +1040,7 @@ fn clean_uncounted(status: &mut JobStatus, with_finalizer: &BTreeSet<String>) ->
 /// terminating pod (`firstPendingIndexes`).
 fn first_pending_indexes(job: &Job, jc: &JobCtx, active_pods: &[&Pod], count: usize) -> Vec<i32> {
     let completions = job.spec.as_ref().and_then(|s| s.completions).unwrap_or(0);
-    let mut taken: BTreeSet<i32> = active_pods.iter().filter_map(|p| completion_index(p)).collect();
+    let mut taken: BTreeSet<i32> = crate::engine::sort::insert_all(active_pods.iter().filter_map(|p| completion_index(p)));
     if only_replace_failed(job) {
         taken.extend(jc.pods.iter().filter(|p| util::is_terminating(p)).filter_map(|p| completion_index(p)));
     }
@@ -1054,7 +1055,7 @@ fn first_pending_indexes(job: &Job, jc: &JobCtx, active_pods: &[&Pod], count: us
 /// latest failed pod (`getPodsWithDelayedDeletionPerIndex`).
 fn delayed_per_index<'a>(job: &Job, jc: &JobCtx<'a>, active_pods: &[&Pod], now: VirtualTime) -> BTreeMap<i32, &'a Pod> {
     let completions = job.spec.as_ref().and_then(|s| s.completions).unwrap_or(0);
-    let active: BTreeSet<i32> = active_pods.iter().filter_map(|p| completion_index(p)).collect();
+    let active: BTreeSet<i32> = crate::engine::sort::insert_all(active_pods.iter().filter_map(|p| completion_index(p)));
     let failed = jc.failed_indexes.as_ref();
     let mut out: BTreeMap<i32, &Pod> = BTreeMap::new();
     for p in jc.pods.iter().copied() {
@@ -1092,7 +1093,7 @@ fn pods_for_removal<'a>(job: &Job, pods: &[&'a Pod], at_least: usize, now: Virtu
         }
         for (_, mut same) in by_index {
             // Keep the one furthest along; the rest go.
-            same.sort_by(|a, b| util::deletion_order((a, 0), (b, 0), now));
+            same.sort_stable_by(|a, b| util::deletion_order((a, 0), (b, 0), now));
             if let Some(keep) = same.pop() {
                 left.push(keep);
             }
@@ -1102,7 +1103,7 @@ fn pods_for_removal<'a>(job: &Job, pods: &[&'a Pod], at_least: usize, now: Virtu
         left = pods.to_vec();
     }
     if remove.len() < at_least {
-        left.sort_by(|a, b| util::deletion_order((a, 0), (b, 0), now));
+        left.sort_stable_by(|a, b| util::deletion_order((a, 0), (b, 0), now));
         let more = (at_least - remove.len()).min(left.len());
         remove.extend(left.into_iter().take(more));
     }
@@ -1347,7 +1348,7 @@ mod tests {
         sim.api.create(Object::Job(Box::new(j))).expect("create");
         sim.run_for_ms(5_000);
         let mut pods = running(&sim);
-        pods.sort_by_key(|p| completion_index(p));
+        pods.sort_stable_by_key(|p| completion_index(p));
         assert_eq!(pods.iter().map(|p| completion_index(p)).collect::<Vec<_>>(), vec![Some(0), Some(1)]);
         let p = &pods[1];
         assert!(p.metadata.name.as_ref().unwrap().starts_with("idx-1-"));

@@ -147,7 +147,7 @@ pub struct ControllerManager {
 impl ControllerManager {
     pub fn new(controllers: Vec<Box<dyn Controller>>) -> Self {
         let mut cache = Cache::default();
-        let wanted: BTreeSet<ResourceId> = controllers.iter().flat_map(|c| c.watches()).collect();
+        let wanted: BTreeSet<ResourceId> = crate::engine::sort::insert_all(controllers.iter().flat_map(|c| c.watches()));
         for rid in wanted {
             cache.ensure(rid);
         }

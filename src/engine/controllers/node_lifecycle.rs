@@ -153,7 +153,7 @@ impl NodeLifecycleController {
         // Shared, not copied: every node is read every monitor period.
         let nodes: Vec<std::rc::Rc<Object>> = self.nodes.items().filter(|o| matches!(&***o, Object::Node(_))).cloned().collect();
         let nodes: Vec<&Node> = nodes.iter().filter_map(|o| if let Object::Node(n) = &**o { Some(&**n) } else { None }).collect();
-        let names: BTreeSet<String> = nodes.iter().filter_map(|n| n.metadata.name.clone()).collect();
+        let names: BTreeSet<String> = crate::engine::sort::insert_all(nodes.iter().filter_map(|n| n.metadata.name.clone()));
         for gone in self.known.difference(&names).cloned().collect::<Vec<_>>() {
             self.known.remove(&gone);
             self.health.remove(&gone);

@@ -3,6 +3,7 @@
 //! pods matching the selector, adopting orphans and releasing pods that no
 //! longer match, and report what it sees in status.
 
+use crate::engine::sort::SortStable;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::iter::Peekable;
@@ -524,7 +525,7 @@ impl ReplicaSetController {
         } else if diff > 0 {
             let n = (diff as usize).min(BURST_REPLICAS);
             let victims = self.pods_to_delete(cache, v, active, n, ctx.now);
-            let uids: BTreeSet<String> = victims.iter().filter_map(|p| p.metadata.uid.clone()).collect();
+            let uids: BTreeSet<String> = crate::engine::sort::insert_all(victims.iter().filter_map(|p| p.metadata.uid.clone()));
             self.expectations.expect_deletions(key, uids, ctx.now);
             let mut error = None;
             for p in victims {
@@ -577,7 +578,7 @@ impl ReplicaSetController {
             }
         };
         let mut ranked: Vec<(&Pod, usize)> = active.iter().map(|p| (*p, rank(p))).collect();
-        ranked.sort_by(|a, b| util::deletion_order(*a, *b, now));
+        ranked.sort_stable_by(|a, b| util::deletion_order(*a, *b, now));
         ranked.into_iter().take(n).map(|(p, _)| p.clone()).collect()
     }
 }

@@ -9,6 +9,7 @@
 //! down to `partition` (RollingUpdate) or wait for pods to be deleted
 //! (OnDelete); every template is kept as a ControllerRevision.
 
+use crate::engine::sort::SortStable;
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{ControllerRevision, StatefulSet, StatefulSetStatus};
@@ -121,7 +122,7 @@ fn storage_matches(set: &StatefulSet, pod: &Pod) -> bool {
     if ordinal < 0 {
         return false;
     }
-    let volumes: BTreeMap<&str, &Volume> = pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()).map(|v| (v.name.as_str(), v)).collect();
+    let volumes: BTreeMap<&str, &Volume> = crate::engine::sort::insert_all(pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()).map(|v| (v.name.as_str(), v)));
     claim_templates(set).iter().all(|t| {
         volumes.get(t.metadata.name.as_deref().unwrap_or("")).and_then(|v| v.persistent_volume_claim.as_ref()).map(|c| c.claim_name.as_str())
             == Some(claim_name(t, name_of(set), ordinal).as_str())
@@ -627,7 +628,7 @@ impl StatefulSetController {
                 })
             })
             .collect();
-        condemned.sort_by_key(|p| std::cmp::Reverse(ordinal_of(p)));
+        condemned.sort_stable_by_key(|p| std::cmp::Reverse(ordinal_of(p)));
         let first_unhealthy: Option<String> =
             slots.iter().chain(condemned.iter().rev()).find(|p| !healthy(p)).and_then(|p| p.metadata.name.clone());
         let counts = |slots: &[Pod], condemned: &[Pod]| {

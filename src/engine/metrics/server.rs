@@ -12,6 +12,7 @@
 //! the metrics API is then unavailable, and started again it begins with
 //! empty memory.
 
+use crate::engine::sort::SortStable;
 use std::any::Any;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -92,7 +93,7 @@ impl MetricsServer {
                 }
                 if complete && !containers.is_empty() {
                     let key = (sandbox.namespace.clone(), sandbox.pod.clone());
-                    containers.sort_by(|a, b| a.name.cmp(&b.name));
+                    containers.sort_stable_by(|a, b| a.name.cmp(&b.name));
                     snapshot.pods.insert(
                         key,
                         PodMetrics { namespace: sandbox.namespace.clone(), name: sandbox.pod.clone(), timestamp: now, window_ms: window_ms.unwrap_or(RESOLUTION_MS), containers },

@@ -2,6 +2,7 @@
 //! (`/etc/resolv.conf` with its search list and `ndots:5`), and the records
 //! CoreDNS's `kubernetes` plugin derives from Services and EndpointSlices.
 
+use crate::engine::sort::SortStable;
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::Service;
@@ -238,7 +239,7 @@ impl DnsRecords {
             }
         }
         for entry in records.services.values_mut() {
-            entry.endpoints.sort();
+            entry.endpoints.sort_stable();
         }
         records
     }

@@ -3,6 +3,7 @@
 //! endpoints; and the matching rules (host, then the longest path; `Exact`
 //! before `Prefix` at equal length).
 
+use crate::engine::sort::SortStable;
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::Service;
@@ -122,7 +123,7 @@ fn upstream_for(ns: &str, backend: &IngressBackend, services: &BTreeMap<(String,
             }
         }
     }
-    endpoints.sort();
+    endpoints.sort_stable();
     endpoints.dedup();
     Some(Upstream { name, endpoints, resolved: true })
 }
@@ -136,7 +137,7 @@ impl IngressTable {
         let mut table = IngressTable::default();
         let mut sorted: Vec<&&Ingress> = ingresses.iter().filter(|i| is_ours(i, classes, without_class)).collect();
         // Older Ingresses win conflicts, as ingress-nginx merges them.
-        sorted.sort_by(|a, b| (&a.metadata.creation_timestamp, &a.metadata.namespace, &a.metadata.name).cmp(&(&b.metadata.creation_timestamp, &b.metadata.namespace, &b.metadata.name)));
+        sorted.sort_stable_by(|a, b| (&a.metadata.creation_timestamp, &a.metadata.namespace, &a.metadata.name).cmp(&(&b.metadata.creation_timestamp, &b.metadata.namespace, &b.metadata.name)));
         for ing in sorted {
             let ns = ing.metadata.namespace.clone().unwrap_or_default();
             table.ingresses.push(format!("{ns}/{}", ing.metadata.name.clone().unwrap_or_default()));

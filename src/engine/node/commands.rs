@@ -13,6 +13,7 @@
 //! (`-r -n -u`), `uniq` (`-c`), `tee` (`-a`), `cp` (`-r`), `mv`,
 //! `basename`, `dirname`, `which`, `cut` (`-d -f`), `tr`, `kill`.
 
+use crate::engine::sort::SortStable;
 use indexmap::IndexMap;
 use k8s_openapi::jiff::{tz::TimeZone, Timestamp};
 
@@ -905,7 +906,7 @@ fn match_atom(re: &Re, text: &[char], at: usize, fold: bool, budget: &mut usize)
                 }
                 frontier = next;
             }
-            results.sort_unstable_by(|a, b| b.cmp(a));
+            results.sort_stable_by(|a, b| b.cmp(a));
             results.dedup();
             results
         }
@@ -1208,9 +1209,9 @@ fn sort(cmd: &mut Cmd) -> i32 {
     let mut lines: Vec<&str> = text.lines().collect();
     if flags.contains('n') {
         let key = |s: &str| s.trim_start().split(|c: char| !(c.is_ascii_digit() || c == '-' || c == '.')).next().and_then(|n| n.parse::<f64>().ok()).unwrap_or(0.0);
-        lines.sort_by(|a, b| key(a).partial_cmp(&key(b)).unwrap_or(std::cmp::Ordering::Equal).then_with(|| a.cmp(b)));
+        lines.sort_stable_by(|a, b| key(a).partial_cmp(&key(b)).unwrap_or(std::cmp::Ordering::Equal).then_with(|| a.cmp(b)));
     } else {
-        lines.sort();
+        lines.sort_stable();
     }
     if flags.contains('r') {
         lines.reverse();

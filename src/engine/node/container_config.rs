@@ -14,6 +14,7 @@
 //!   `args` or, with none, a shell that exits at once unless the container
 //!   keeps stdin open (`kubectl run -it`), when it waits for a terminal.
 
+use crate::engine::sort::SortStable;
 use std::rc::Rc;
 
 use indexmap::IndexMap;
@@ -115,7 +116,7 @@ pub fn pull_credentials(secrets: &[Rc<Object>]) -> Vec<String> {
 fn server(program: Program, declared: &[i32], extra: &[i32], stops: bool, fails: Option<u32>) -> ProcessSpec {
     let mut serves: Vec<i32> = extra.to_vec();
     serves.extend(declared.iter().copied());
-    serves.sort_unstable();
+    serves.sort_stable();
     serves.dedup();
     ProcessSpec { program, serves, stops_on_sigterm: stops, fails_after_requests: fails, deferred: None }
 }

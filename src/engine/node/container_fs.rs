@@ -8,6 +8,7 @@
 //! paths relative to a working directory. [`Overlay`] lets a script be
 //! evaluated ahead of time without touching the real files.
 
+use crate::engine::sort::SortStable;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -283,7 +284,7 @@ fn root_lstat(root: &RootFs, path: &str) -> Option<Inode> {
 }
 
 fn root_entries(root: &RootFs, dir: &str) -> Vec<(String, Inode)> {
-    let mut merged: BTreeMap<String, Inode> = root.image.children(dir).into_iter().map(|(n, i)| (n, i.clone())).collect();
+    let mut merged: BTreeMap<String, Inode> = crate::engine::sort::insert_all(root.image.children(dir).into_iter().map(|(n, i)| (n, i.clone())));
     if root.upper_get(dir).is_some_and(|i| i.is_dir()) && root.image.get(dir).is_some_and(|i| !i.is_dir()) {
         merged.clear();
     }
@@ -323,7 +324,7 @@ fn add_mount_points(entries: &mut Vec<(String, Inode)>, mounts: &[Mount], dir: &
             }
         }
     }
-    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    entries.sort_stable_by(|a, b| a.0.cmp(&b.0));
 }
 
 /// A container's files, read-only (while its main process is compiled).
@@ -472,7 +473,7 @@ impl Files for Overlay<'_> {
         }
     }
     fn entries(&self, dir: &str) -> Vec<(String, Inode)> {
-        let mut merged: BTreeMap<String, Inode> = self.lower.entries(dir).into_iter().collect();
+        let mut merged: BTreeMap<String, Inode> = crate::engine::sort::insert_all(self.lower.entries(dir).into_iter());
         for (path, change) in &self.changes {
             if parent(path) == dir && path != "/" {
                 match change {

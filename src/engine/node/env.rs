@@ -10,6 +10,7 @@
 //! source, then `env` in declaration order, then each Service's variables
 //! by Service name.
 
+use crate::engine::sort::SortStable;
 use std::rc::Rc;
 
 use indexmap::IndexMap;
@@ -129,7 +130,7 @@ pub fn service_env(services: &[Rc<Object>], namespace: &str, links: bool) -> Vec
             (ns == "default" && name == "kubernetes") || (links && ns == namespace)
         })
         .collect();
-    chosen.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name).then_with(|| (a.metadata.namespace.as_deref() != Some(namespace)).cmp(&(b.metadata.namespace.as_deref() != Some(namespace)))));
+    chosen.sort_stable_by(|a, b| a.metadata.name.cmp(&b.metadata.name).then_with(|| (a.metadata.namespace.as_deref() != Some(namespace)).cmp(&(b.metadata.namespace.as_deref() != Some(namespace)))));
     chosen.dedup_by(|a, b| a.metadata.name == b.metadata.name);
     chosen.iter().flat_map(|s| service_vars(s)).collect()
 }
@@ -233,7 +234,7 @@ pub fn make_environment(pod: &Pod, container: &Container, src: &mut Sources) -> 
             Err(e) => return Err(e),
         };
         let mut pairs = data_of(&obj);
-        pairs.sort();
+        pairs.sort_stable();
         for (k, v) in pairs {
             env.insert(format!("{prefix}{k}"), v);
         }

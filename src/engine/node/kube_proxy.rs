@@ -5,6 +5,7 @@
 //! kube-proxy leaves its rules as they were: new endpoints are not reached
 //! and removed ones black-hole, until it starts again and relists.
 
+use crate::engine::sort::SortStable;
 use std::any::Any;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -82,7 +83,7 @@ pub fn service_rules(svc: &Service, slices: &[&EndpointSlice]) -> Vec<(ServicePo
                 }
             }
         }
-        endpoints.sort_by(|a, b| (&a.ip, a.port).cmp(&(&b.ip, b.port)));
+        endpoints.sort_stable_by(|a, b| (&a.ip, a.port).cmp(&(&b.ip, b.port)));
         endpoints.dedup_by(|a, b| a.ip == b.ip && a.port == b.port);
         let chain = if port_name.is_empty() { format!("{ns}/{name}") } else { format!("{ns}/{name}:{port_name}") };
         let rule = Rc::new(ServicePortRule {
@@ -204,7 +205,7 @@ impl KubeProxy {
             }
         }
         // Affinity entries of chains that are gone are flushed with them.
-        let chains: std::collections::BTreeSet<&str> = rules.cluster_ips.values().chain(rules.node_ports.values()).chain(rules.external_ips.values()).map(|r| r.name.as_str()).collect();
+        let chains: std::collections::BTreeSet<&str> = crate::engine::sort::insert_all(rules.cluster_ips.values().chain(rules.node_ports.values()).chain(rules.external_ips.values()).map(|r| r.name.as_str()));
         rules.affinity.retain(|(chain, _), _| chains.contains(chain.as_str()));
         machine.proxy = rules;
     }
@@ -235,7 +236,7 @@ impl Component for KubeProxy {
         }
         let svc_events = self.state.services.sync(ctx);
         let slice_events = self.state.slices.sync(ctx);
-        let mut changed: std::collections::BTreeSet<ObjectKey> = svc_events.iter().map(|e| ObjectKey::of(&e.object)).collect();
+        let mut changed: std::collections::BTreeSet<ObjectKey> = crate::engine::sort::insert_all(svc_events.iter().map(|e| ObjectKey::of(&e.object)));
         for ev in &slice_events {
             let m = ev.object.meta();
             let slice_key = ObjectKey::of(&ev.object);

@@ -1631,7 +1631,7 @@ impl Kubelet {
         let mut pods: Vec<Rc<Object>> = if full_sync {
             self.state.pods.items().cloned().collect()
         } else {
-            let changed: BTreeSet<ObjectKey> = events.iter().map(|ev| ObjectKey::of(&ev.object)).collect();
+            let changed: BTreeSet<ObjectKey> = crate::engine::sort::insert_all(events.iter().map(|ev| ObjectKey::of(&ev.object)));
             changed.iter().filter_map(|k| self.state.pods.get(k).cloned()).collect()
         };
         Self::drop_mirrors(&mut pods);

@@ -70,7 +70,7 @@ pub fn resources(spec: &NodeSpec) -> (BTreeMap<String, Quantity>, BTreeMap<Strin
 
 /// The Node as the kubelet first creates it.
 pub fn initial_node(spec: &NodeSpec, now: VirtualTime) -> Node {
-    let mut labels = BTreeMap::from([
+    let mut labels = crate::engine::sort::insert_all::<BTreeMap<_, _>, _>([
         ("beta.kubernetes.io/arch".to_string(), "amd64".to_string()),
         ("beta.kubernetes.io/os".to_string(), "linux".to_string()),
         ("kubernetes.io/arch".to_string(), "amd64".to_string()),
@@ -94,7 +94,7 @@ pub fn initial_node(spec: &NodeSpec, now: VirtualTime) -> Node {
         Flavor::Containerd => "unix:///run/containerd/containerd.sock",
         Flavor::Docker => "unix:///var/run/cri-dockerd.sock",
     };
-    let annotations = BTreeMap::from([
+    let annotations = crate::engine::sort::insert_all::<BTreeMap<_, _>, _>([
         ("kubeadm.alpha.kubernetes.io/cri-socket".to_string(), socket.to_string()),
         ("node.alpha.kubernetes.io/ttl".to_string(), "0".to_string()),
         ("volumes.kubernetes.io/controller-managed-attach-detach".to_string(), "true".to_string()),

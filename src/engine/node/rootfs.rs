@@ -7,6 +7,7 @@
 //! simulated shell can run for that image (see `commands`), plus the
 //! image's own software; the image's other programs are left out.
 
+use crate::engine::sort::SortStable;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -365,7 +366,7 @@ pub fn programs(base: Base, extra: &[&'static str]) -> Vec<&'static str> {
         Base::Distroless => Vec::new(),
     };
     all.extend(extra.iter().copied());
-    all.sort_unstable();
+    all.sort_stable();
     all.dedup();
     all
 }

@@ -17,6 +17,7 @@
 //! Catalogue servers stop at once with exit code 0 unless the catalogue says
 //! they ignore SIGTERM (the book's Node.js kubia images).
 
+use crate::engine::sort::SortStable;
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 
@@ -618,7 +619,7 @@ impl Runtime {
     /// Images on the node, largest first (as the kubelet reports them).
     pub fn images(&self) -> Vec<&CachedImage> {
         let mut all: Vec<&CachedImage> = self.images.values().collect();
-        all.sort_by(|a, b| b.size_bytes.cmp(&a.size_bytes).then_with(|| a.name.canonical().cmp(&b.name.canonical())));
+        all.sort_stable_by(|a, b| b.size_bytes.cmp(&a.size_bytes).then_with(|| a.name.canonical().cmp(&b.name.canonical())));
         all
     }
 
@@ -687,7 +688,7 @@ impl Runtime {
     }
 
     fn allocate_ip(&mut self) -> String {
-        let in_use: std::collections::BTreeSet<&str> = self.sandboxes.values().filter(|s| s.ready).map(|s| s.ip.as_str()).collect();
+        let in_use: std::collections::BTreeSet<&str> = crate::engine::sort::insert_all(self.sandboxes.values().filter(|s| s.ready).map(|s| s.ip.as_str()));
         // host-local IPAM hands out addresses in order after the gateway (.1).
         for _ in 0..self.cidr_hosts.max(1) {
             self.next_ip = if self.next_ip >= self.cidr_hosts { 2.min(self.cidr_hosts) } else { self.next_ip + 1 };
@@ -798,7 +799,7 @@ impl Runtime {
         if due.is_empty() {
             return;
         }
-        due.sort_by(|a, b| (a.0, a.3).cmp(&(b.0, b.3)));
+        due.sort_stable_by(|a, b| (a.0, a.3).cmp(&(b.0, b.3)));
         let mut sandboxes: Vec<&mut Sandbox> = self.sandboxes.values_mut().collect();
         for (at, si, ci, _, effect) in due {
             if let Some(c) = sandboxes.get_mut(si).and_then(|s| s.containers.get_mut(ci)) {

@@ -26,6 +26,7 @@
 //! files happen when it starts, except `cat FILE` printed to the log and
 //! `$(cat FILE)`, which read the file when they run.
 
+use crate::engine::sort::SortStable;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -1242,7 +1243,7 @@ impl<'h> Shell<'h> {
             candidates = next;
         }
         candidates.retain(|c| cfs::lstat(self.host.files, &self.cwd, c).is_ok());
-        candidates.sort();
+        candidates.sort_stable();
         candidates
     }
 
@@ -1759,7 +1760,7 @@ impl<'h> Shell<'h> {
             "false" => Flow::Status(1),
             "trap" | "wait" | "set" if args.is_empty() && name == "set" => {
                 let mut lines: Vec<String> = self.exported.iter().chain(self.locals.iter()).map(|(k, v)| format!("{k}='{v}'")).collect();
-                lines.sort();
+                lines.sort_stable();
                 let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
                 self.emit(1, &text);
                 Flow::Status(0)

@@ -18,6 +18,7 @@
 //! 90 s) their contents are recomputed and, if changed, swapped in at once;
 //! a `subPath` mount keeps the file it was started with.
 
+use crate::engine::sort::SortStable;
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{Container, KeyToPath, Pod, Volume};
@@ -166,7 +167,7 @@ fn object_data(obj: &Object) -> Vec<(String, String)> {
         Object::ConfigMap(cm) => {
             let mut all: Vec<(String, String)> = cm.data.iter().flatten().map(|(k, v)| (k.clone(), v.clone())).collect();
             all.extend(cm.binary_data.iter().flatten().map(|(k, v)| (k.clone(), String::from_utf8_lossy(&v.0).into_owned())));
-            all.sort();
+            all.sort_stable();
             all
         }
         Object::Secret(s) => s.data.iter().flatten().map(|(k, v)| (k.clone(), String::from_utf8_lossy(&v.0).into_owned())).collect(),
@@ -369,7 +370,7 @@ fn atomic_write(disk: &mut Fs, dir: &str, payload: &Payload, now: VirtualTime, r
         _ => None,
     };
     disk.insert(&join(dir, "..data"), Inode::symlink(&ts, secs));
-    let tops: std::collections::BTreeSet<String> = payload.iter().map(|(p, _, _)| p.split('/').next().unwrap_or("").to_string()).filter(|p| !p.is_empty()).collect();
+    let tops: std::collections::BTreeSet<String> = crate::engine::sort::insert_all(payload.iter().map(|(p, _, _)| p.split('/').next().unwrap_or("").to_string()).filter(|p| !p.is_empty()));
     for top in &tops {
         disk.insert(&join(dir, top), Inode::symlink(&format!("..data/{top}"), secs));
     }
@@ -783,7 +784,7 @@ pub fn container_mounts(pod: &Pod, container: &Container, state: &PodVolumes, di
     }
     cri.push(Mount::private("/dev/shm", empty_private(), false, &MountKind::SHM));
     // Parents are mounted before children (containerd orders by depth).
-    cri.sort_by_key(|m| m.path.matches('/').count());
+    cri.sort_stable_by_key(|m| m.path.matches('/').count());
     let (dev, proc, sys) = pseudo_trees();
     let made = private_dir(secs);
     let mut mounts = vec![

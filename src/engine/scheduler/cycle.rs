@@ -3,6 +3,7 @@
 //! selection; then the decision is recorded and the pod goes on to
 //! Reserve/PreBind/Bind (`binding.rs`) or back to the queue.
 
+use crate::engine::sort::SortStable;
 use std::borrow::Cow;
 use std::rc::Rc;
 
@@ -197,7 +198,7 @@ pub fn evaluate(
             eval.named_slots = named;
             eval.absent_reason = format!("node(s) didn't satisfy plugin(s) [{}]", {
                 let mut by = state.node_names_by.clone();
-                by.sort();
+                by.sort_stable();
                 by.dedup();
                 by.join(" ")
             });

@@ -8,6 +8,7 @@
 //! score. Then the choice (and ties), preemption, and what would let a
 //! pending pod schedule.
 
+use crate::engine::sort::SortStable;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -193,8 +194,8 @@ pub fn rows(d: &Decision) -> Vec<Row> {
         }
     }
     // Unscored feasible nodes (a single one, or none scored) keep their order.
-    out.sort_by_key(|r| (!r.chosen, std::cmp::Reverse(r.total)));
-    groups.sort_by_key(|g| std::cmp::Reverse(g.nodes.len()));
+    out.sort_stable_by_key(|r| (!r.chosen, std::cmp::Reverse(r.total)));
+    groups.sort_stable_by_key(|g| std::cmp::Reverse(g.nodes.len()));
     out.extend(groups);
     out
 }
@@ -396,7 +397,7 @@ fn preemption_text(out: &mut String, p: &PreemptionNote) {
             rejected.entry(r.as_str()).or_default().push(n);
         }
         for (reason, mut nodes) in rejected {
-            nodes.sort();
+            nodes.sort_stable();
             out.push_str(&format!("  {}: {reason}\n", nodes.join(", ")));
         }
     }

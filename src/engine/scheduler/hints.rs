@@ -5,6 +5,7 @@
 //! would open that node; nodes needing the same change are grouped, the
 //! changes opening the most nodes first.
 
+use crate::engine::sort::SortStable;
 use std::collections::BTreeMap;
 
 use super::cycle::Evaluation;
@@ -197,7 +198,7 @@ pub fn hints(h: &Handle, pod: &PodInfo, eval: &Evaluation, decision: &Decision, 
     }
     let mut ranked: Vec<(String, Vec<String>)> = first_seen.into_iter().filter_map(|t| groups.remove(&t).map(|n| (t, n))).collect();
     // Fewer changes first (a single change is the cheapest), then more nodes opened.
-    ranked.sort_by_key(|(t, n)| (t.matches(", and ").count(), std::cmp::Reverse(n.len())));
+    ranked.sort_stable_by_key(|(t, n)| (t.matches(", and ").count(), std::cmp::Reverse(n.len())));
     for (text, nodes) in ranked.into_iter().take(MAX_HINTS) {
         let shown: Vec<&str> = nodes.iter().take(3).map(String::as_str).collect();
         let more = if nodes.len() > 3 { format!(" and {} more", nodes.len() - 3) } else { String::new() };

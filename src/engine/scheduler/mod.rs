@@ -29,6 +29,7 @@ pub mod resources;
 #[cfg(test)]
 mod tests;
 
+use crate::engine::sort::SortStable;
 use std::any::Any;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
@@ -390,7 +391,7 @@ pub fn reason_histogram<'a>(reasons: impl Iterator<Item = &'a str>) -> String {
         *counts.entry(r).or_insert(0) += 1;
     }
     let mut parts: Vec<String> = counts.into_iter().map(|(r, n)| format!("{n} {r}")).collect();
-    parts.sort();
+    parts.sort_stable();
     parts.join(", ")
 }
 

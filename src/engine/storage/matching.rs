@@ -3,6 +3,7 @@
 //! access modes (`persistentVolumeOrderedIndex.findByClaim`). Pure functions,
 //! shared by the PersistentVolume controller and the scheduler.
 
+use crate::engine::sort::SortStable;
 use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim};
@@ -92,7 +93,7 @@ pub fn find_matching_volume<'a>(
     let requested = requested_storage(claim);
     let class = claim_class(claim);
     let mut sorted: Vec<&'a PersistentVolume> = volumes.to_vec();
-    sorted.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+    sorted.sort_stable_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
     let mut smallest: Option<&'a PersistentVolume> = None;
     for &volume in &sorted {
         if excluded.contains(volume.metadata.name.as_deref().unwrap_or("")) {
@@ -141,14 +142,14 @@ pub fn find_best_match_for_claim<'a>(claim: &PersistentVolumeClaim, volumes: &[&
     let mut groups: BTreeMap<Vec<&str>, Vec<&'a PersistentVolume>> = BTreeMap::new();
     for &volume in volumes {
         let mut modes: Vec<&str> = volume_access_modes(volume).iter().map(String::as_str).collect();
-        modes.sort_unstable();
+        modes.sort_stable();
         modes.dedup();
         groups.entry(modes).or_default().push(volume);
     }
     let wanted = claim_access_modes(claim);
     let mut candidates: Vec<(&Vec<&str>, &Vec<&'a PersistentVolume>)> =
         groups.iter().filter(|(modes, _)| wanted.iter().all(|w| modes.contains(&w.as_str()))).collect();
-    candidates.sort_by_key(|(modes, _)| modes.len());
+    candidates.sort_stable_by_key(|(modes, _)| modes.len());
     let none = BTreeSet::new();
     candidates.into_iter().find_map(|(_, group)| find_matching_volume(claim, group, None, &none, delay_binding))
 }

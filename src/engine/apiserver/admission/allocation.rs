@@ -276,6 +276,6 @@ pub fn allocate_for_update(api: &mut ApiServer, svc: &mut Service, old: &Service
     if spec.cluster_ip != old_spec.cluster_ip || !needs_cluster_ip(&old_spec) {
         allocate_cluster_ip(api, spec, &ips)?;
     }
-    let mine: BTreeSet<i32> = old_spec.ports.iter().flatten().filter_map(|p| p.node_port).collect();
+    let mine: BTreeSet<i32> = crate::engine::sort::insert_all(old_spec.ports.iter().flatten().filter_map(|p| p.node_port));
     allocate_node_ports(api, spec, &mut ports, &mine)
 }

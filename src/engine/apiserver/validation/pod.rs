@@ -138,7 +138,7 @@ fn volume_sources(volume: &Volume) -> Vec<String> {
 }
 
 fn validate_init_containers(spec: &PodSpec, volumes: &BTreeSet<String>, path: &str, errs: &mut Errors) {
-    let mut names: BTreeSet<&str> = spec.containers.iter().map(|c| c.name.as_str()).collect();
+    let mut names: BTreeSet<&str> = crate::engine::sort::insert_all(spec.containers.iter().map(|c| c.name.as_str()));
     for (i, container) in spec.init_containers.iter().flatten().enumerate() {
         let item = format!("{path}[{i}]");
         validate_container_common(container, volumes, &item, errs);
@@ -491,7 +491,7 @@ fn spec_diff(old: &PodSpec, new: &PodSpec) -> String {
     let empty = serde_json::Map::new();
     let old_fields = old_json.as_object().unwrap_or(&empty);
     let new_fields = new_json.as_object().unwrap_or(&empty);
-    let keys: BTreeSet<&String> = old_fields.keys().chain(new_fields.keys()).collect();
+    let keys: BTreeSet<&String> = crate::engine::sort::insert_all(old_fields.keys().chain(new_fields.keys()));
     let mut lines = vec!["  core.PodSpec{".to_string()];
     for key in keys {
         let (a, b) = (old_fields.get(key), new_fields.get(key));

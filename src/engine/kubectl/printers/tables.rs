@@ -1,6 +1,7 @@
 //! The columns a 1.33 API server's table printers give each kind (what
 //! `kubectl get` shows), from pkg/printers/internalversion/printers.go.
 
+use crate::engine::sort::SortStable;
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{Container, Pod};
@@ -64,9 +65,9 @@ pub fn format_label_selector(selector: Option<&LabelSelector>) -> String {
 /// `LabelSelectorAsSelector(...).String()`: empty for an empty selector.
 pub fn selector_string(selector: &LabelSelector) -> String {
     let mut parsed = Selector::from_api(selector);
-    parsed.requirements.sort_by(|a, b| a.key.cmp(&b.key));
+    parsed.requirements.sort_stable_by(|a, b| a.key.cmp(&b.key));
     for r in &mut parsed.requirements {
-        r.values.sort();
+        r.values.sort_stable();
     }
     parsed.to_string()
 }
@@ -111,7 +112,7 @@ pub fn row(obj: &Object, wide: bool, now: VirtualTime) -> Row {
                     roles.push(v.clone());
                 }
             }
-            roles.sort();
+            roles.sort_stable();
             roles.dedup();
             let info = status.node_info.clone().unwrap_or_default();
             let mut cells = vec![name, states.join(","), none_if_empty(roles.join(",")), age_cell, info.kubelet_version.clone()];
@@ -306,7 +307,7 @@ pub fn row(obj: &Object, wide: bool, now: VirtualTime) -> Row {
                         .into_iter()
                         .filter_map(|i| i.ip.filter(|x| !x.is_empty()).or(i.hostname))
                         .collect();
-                    ips.sort();
+                    ips.sort_stable();
                     ips.dedup();
                     let mut lb = ips.join(",");
                     if !wide && lb.len() > 16 {
@@ -460,7 +461,7 @@ pub fn row(obj: &Object, wide: bool, now: VirtualTime) -> Row {
                 .into_iter()
                 .filter_map(|i| i.ip.filter(|x| !x.is_empty()).or(i.hostname))
                 .collect();
-            addrs.sort();
+            addrs.sort_stable();
             addrs.dedup();
             let mut address = addrs.join(",");
             if !wide && address.len() > 16 {

@@ -8,6 +8,7 @@
 //! scalar analysis (plain, single-quoted, double-quoted or literal) and its
 //! line folding at column 80.
 
+use crate::engine::sort::SortStable;
 use serde_json::Value;
 
 /// go-yaml's preferred line width; plain and quoted scalars fold after it.
@@ -66,7 +67,7 @@ impl Emitter {
     /// key continues the current line (after `- `).
     fn mapping(&mut self, map: &serde_json::Map<String, Value>, indent: usize, inline_first: bool) {
         let mut keys: Vec<&String> = map.keys().collect();
-        keys.sort_by(|a, b| go_yaml_key_order(a, b));
+        keys.sort_stable_by(|a, b| go_yaml_key_order(a, b));
         for (i, key) in keys.into_iter().enumerate() {
             if i > 0 || !inline_first {
                 self.indent_to(indent);
@@ -791,7 +792,7 @@ status: {}
     #[test]
     fn orders_keys_as_go_yaml() {
         let mut keys = vec!["b", "a10", "a9", "a-b", "ab", "A"];
-        keys.sort_by(|a, b| go_yaml_key_order(a, b));
+        keys.sort_stable_by(|a, b| go_yaml_key_order(a, b));
         assert_eq!(keys, vec!["A", "a-b", "a9", "a10", "ab", "b"]);
     }
 

@@ -22,7 +22,7 @@ pub fn last_applied_json(value: &Value) -> String {
     let others = v
         .pointer("/metadata/annotations")
         .and_then(Value::as_object)
-        .map(|a| a.iter().filter(|(k, _)| k.as_str() != LAST_APPLIED).map(|(k, v)| (k.clone(), v.clone())).collect())
+        .map(|a| crate::engine::sort::insert_all(a.iter().filter(|(k, _)| k.as_str() != LAST_APPLIED).map(|(k, v)| (k.clone(), v.clone()))))
         .unwrap_or_default();
     if let Some(meta) = v.as_object_mut().map(|o| o.entry("metadata").or_insert_with(|| Value::Object(Default::default()))) {
         if let Some(meta) = meta.as_object_mut() {

@@ -102,7 +102,7 @@ pub(super) fn one_name(s: &Session) -> std::result::Result<String, Error> {
 }
 
 fn labels(pairs: &[(&str, &str)]) -> Option<BTreeMap<String, String>> {
-    Some(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    Some(crate::engine::sort::insert_all(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string()))))
 }
 
 /// `creationTimestamp: null` wherever an ObjectMeta is, as Go prints a
@@ -437,7 +437,7 @@ fn configmap(s: &mut Session) -> Result {
 
 fn secret(s: &mut Session) -> Result {
     let name = one_name(s)?;
-    let data: BTreeMap<String, ByteString> = data_sources(s)?.into_iter().map(|(k, v)| (k, ByteString(v.into_bytes()))).collect();
+    let data: BTreeMap<String, ByteString> = crate::engine::sort::insert_all(data_sources(s)?.into_iter().map(|(k, v)| (k, ByteString(v.into_bytes()))));
     let secret = Secret {
         metadata: ObjectMeta { name: Some(name), ..Default::default() },
         data: (!data.is_empty()).then_some(data),

@@ -12,6 +12,7 @@ mod pdb;
 mod storage;
 mod workloads;
 
+use crate::engine::sort::SortStable;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -268,7 +269,7 @@ fn tolerations_multiline(w: &mut Writer, indent: &str, title: &str, tolerations:
         return;
     }
     let mut sorted = tolerations.to_vec();
-    sorted.sort_by(|a, b| a.key.cmp(&b.key));
+    sorted.sort_stable_by(|a, b| a.key.cmp(&b.key));
     for (i, t) in sorted.iter().enumerate() {
         if i > 0 {
             w.raw(&format!("{indent}\t"));
@@ -516,7 +517,7 @@ fn describe_containers(w: &mut Writer, label: &str, containers: &[Container], st
         }
         let mut mounts = c.volume_mounts.clone().unwrap_or_default();
         w.line(2, &format!("Mounts:{}", if mounts.is_empty() { "\t<none>" } else { "" }));
-        mounts.sort_by(|a, b| a.mount_path.cmp(&b.mount_path));
+        mounts.sort_stable_by(|a, b| a.mount_path.cmp(&b.mount_path));
         for mnt in &mounts {
             let mut flags = vec![if mnt.read_only.unwrap_or(false) { "ro".to_string() } else { "rw".to_string() }];
             if let Some(sub) = mnt.sub_path.as_deref().filter(|s| !s.is_empty()) {
@@ -749,7 +750,7 @@ fn describe_deployment(w: &mut Writer, s: &Session, obj: &Object) {
     conditions_with_reason(w, st.conditions.iter().flatten().map(|c| (c.type_.as_str(), c.status.as_str(), c.reason.as_deref().unwrap_or(""))));
     let namespace = m.namespace.clone().unwrap_or_default();
     let mut rss = owned_replica_sets(s, &namespace, m.uid.as_deref().unwrap_or(""));
-    rss.sort_by(|a, b| a.metadata.creation_timestamp.as_ref().map(|t| t.0).cmp(&b.metadata.creation_timestamp.as_ref().map(|t| t.0)));
+    rss.sort_stable_by(|a, b| a.metadata.creation_timestamp.as_ref().map(|t| t.0).cmp(&b.metadata.creation_timestamp.as_ref().map(|t| t.0)));
     // The new replica set is the one whose template matches the deployment's (ignoring the hash label).
     let strip_hash = |t: &PodTemplateSpec| {
         let mut t = t.clone();
@@ -986,7 +987,7 @@ fn describe_node(w: &mut Writer, s: &Session, obj: &Object, now: VirtualTime) {
             _ => None,
         })
         .collect();
-    roles.sort();
+    roles.sort_stable();
     roles.dedup();
     w.line(0, &format!("Roles:\t{}", if roles.is_empty() { "<none>".to_string() } else { roles.join(",") }));
     labels_multiline(w, "", "Labels", m.labels.as_ref());
@@ -997,7 +998,7 @@ fn describe_node(w: &mut Writer, s: &Session, obj: &Object, now: VirtualTime) {
     if taints.is_empty() {
         w.raw("<none>\n");
     }
-    taints.sort_by(|a, b| format!("{},{}", a.effect, a.key).cmp(&format!("{},{}", b.effect, b.key)));
+    taints.sort_stable_by(|a, b| format!("{},{}", a.effect, a.key).cmp(&format!("{},{}", b.effect, b.key)));
     for (i, t) in taints.iter().enumerate() {
         if i > 0 {
             w.raw("\t");
@@ -1137,7 +1138,7 @@ fn describe_node(w: &mut Writer, s: &Session, obj: &Object, now: VirtualTime) {
         w.line(1, &format!("{res}\t{} ({}%)\t{} ({}%)", r.canonical(), percent(amount(r), whole), l.canonical(), percent(amount(l), whole)));
     }
     let mut huge: Vec<&String> = allocatable.keys().filter(|k| k.starts_with("hugepages-")).collect();
-    huge.sort();
+    huge.sort_stable();
     for res in huge {
         w.line(1, &format!("{res}\t0 (0%)\t0 (0%)"));
     }

@@ -1,5 +1,6 @@
 //! `kubectl get` and `kubectl events`.
 
+use crate::engine::sort::SortStable;
 use std::rc::Rc;
 
 use crate::engine::api::{resolve_resource_arg, resource, ApiError, Object, Reason, ResourceId, RESOURCES};
@@ -96,7 +97,7 @@ fn sort_objects(objects: &mut [Rc<Object>], expr: &str) -> Result {
     let template = jsonpath::Template::parse(&relaxed).map_err(|e| Error::Message(format!("error: error parsing jsonpath {relaxed}, {e}")))?;
     let mut keyed: Vec<(Option<serde_json::Value>, Rc<Object>)> =
         objects.iter().map(|o| (template.find(&o.to_json()).into_iter().next(), o.clone())).collect();
-    keyed.sort_by(|(a, _), (b, _)| match (a, b) {
+    keyed.sort_stable_by(|(a, _), (b, _)| match (a, b) {
         (None, None) => std::cmp::Ordering::Equal,
         (None, Some(_)) => std::cmp::Ordering::Less,
         (Some(_), None) => std::cmp::Ordering::Greater,
@@ -310,7 +311,7 @@ pub fn events(s: &mut Session) -> Result {
 
 /// Events oldest first by when they last happened (kubectl's `SortableEvents`).
 pub fn sort_events(events: &mut [k8s_openapi::api::core::v1::Event]) {
-    events.sort_by_key(event_time_ms);
+    events.sort_stable_by_key(event_time_ms);
 }
 
 fn event_time_ms(e: &k8s_openapi::api::core::v1::Event) -> u64 {

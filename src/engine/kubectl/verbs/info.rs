@@ -3,6 +3,7 @@
 //! would need a real container (`exec`, `attach`, `cp`, `port-forward`,
 //! `edit`, `top`).
 
+use crate::engine::sort::SortStable;
 use crate::engine::api::{resource, RESOURCES};
 use crate::engine::kubectl::printers::{self, tabwriter::TABLE, OutputFormat};
 use crate::engine::kubectl::{Error, Result, Session};
@@ -239,7 +240,7 @@ fn discovered() -> Vec<Discovered> {
     }
     // Discovery lists groups ("" first) and, within one, resources by name;
     // kubectl then sorts stably by group.
-    list.sort_by(|a, b| a.0.cmp(&b.0).then(a.2.cmp(&b.2)));
+    list.sort_stable_by(|a, b| a.0.cmp(&b.0).then(a.2.cmp(&b.2)));
     list
 }
 
@@ -252,8 +253,8 @@ fn api_resources(s: &mut Session) -> Result {
         .filter(|d| group.as_ref().is_none_or(|g| &d.0 == g))
         .collect();
     match s.args.value("sort-by") {
-        Some("name") => list.sort_by(|a, b| a.2.cmp(&b.2)),
-        Some("kind") => list.sort_by(|a, b| a.5.cmp(&b.5)),
+        Some("name") => list.sort_stable_by(|a, b| a.2.cmp(&b.2)),
+        Some("kind") => list.sort_stable_by(|a, b| a.5.cmp(&b.5)),
         _ => {}
     }
     if s.args.value("output") == Some("name") {
@@ -282,7 +283,7 @@ fn api_versions(s: &mut Session) -> Result {
     s.cluster.sim.api.list(&crate::engine::apiserver::Query::all(crate::engine::api::ids::namespaces()))?;
     let mut versions: Vec<String> = RESOURCES.iter().map(|r| r.api_version()).collect();
     versions.extend(["authentication.k8s.io/v1", "authorization.k8s.io/v1", "autoscaling/v1"].map(String::from));
-    versions.sort();
+    versions.sort_stable();
     versions.dedup();
     for v in versions {
         s.out.push_str(&v);

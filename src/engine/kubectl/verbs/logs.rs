@@ -4,6 +4,7 @@
 //! `-f` in the page keeps following until the container stops (or Ctrl-C);
 //! in a script, which cannot wait, it prints what exists and returns.
 
+use crate::engine::sort::SortStable;
 use k8s_openapi::api::core::v1::Pod;
 
 use crate::engine::api::{ids, meta, ApiError, Object, Reason};
@@ -196,7 +197,7 @@ pub fn find_pod(s: &mut Session, namespace: &str, target: &str, announce: bool) 
         })
         .collect();
     // kubectl prefers running, then older pods.
-    pods.sort_by_key(|p| {
+    pods.sort_stable_by_key(|p| {
         let running = p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running");
         (!running, p.metadata.creation_timestamp.as_ref().map(meta::virtual_of))
     });

@@ -295,7 +295,7 @@ fn history(s: &mut Session, t: &Target) -> std::result::Result<(), Failure> {
         };
         format!("with revision #{revision}\n{}", super::describe::pod_template_text(template))
     } else {
-        let causes: BTreeMap<i64, Option<String>> = templates.into_iter().map(|(r, (_, c))| (r, c)).collect();
+        let causes: BTreeMap<i64, Option<String>> = crate::engine::sort::insert_all(templates.into_iter().map(|(r, (_, c))| (r, c)));
         format!("\n{}", history_table(&causes))
     };
     s.out.push_str(&format!("{} {body}\n", qualified(t)));

@@ -57,7 +57,7 @@ pub fn run(s: &mut Session) -> Result {
         env.push(EnvVar { name: k.to_string(), value: Some(v.to_string()), ..Default::default() });
     }
     let annotations: BTreeMap<String, String> =
-        s.args.values("annotations").iter().filter_map(|a| a.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        crate::engine::sort::insert_all(s.args.values("annotations").iter().filter_map(|a| a.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())));
     let args = s.args.positionals[1..].iter().chain(s.args.after_dash.iter()).cloned().collect::<Vec<_>>();
     let command_mode = s.args.flag("command");
     let port = match s.args.value("port") {

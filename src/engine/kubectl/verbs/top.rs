@@ -1,6 +1,7 @@
 //! `kubectl top node|pod`: usage from the metrics API (metrics-server), in
 //! kubectl 1.33's tables (`metricsutil.TopCmdPrinter`).
 
+use crate::engine::sort::SortStable;
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{Node, Pod};
@@ -123,9 +124,9 @@ fn nodes(s: &mut Session) -> Result {
         return Err(Error::Message("error: metrics not available yet".into()));
     }
     match sort.as_str() {
-        "cpu" => found.sort_by(|a, b| b.cpu_millis().cmp(&a.cpu_millis())),
-        "memory" => found.sort_by(|a, b| b.memory_bytes.cmp(&a.memory_bytes)),
-        _ => found.sort_by(|a, b| a.name.cmp(&b.name)),
+        "cpu" => found.sort_stable_by(|a, b| b.cpu_millis().cmp(&a.cpu_millis())),
+        "memory" => found.sort_stable_by(|a, b| b.memory_bytes.cmp(&a.memory_bytes)),
+        _ => found.sort_stable_by(|a, b| a.name.cmp(&b.name)),
     }
     // CPU and memory each node offers, in millis.
     let mut available: BTreeMap<String, (i64, i64)> = BTreeMap::new();
@@ -222,9 +223,9 @@ fn pods(s: &mut Session) -> Result {
         return Err(Error::Message("error: metrics not available yet".into()));
     }
     match sort.as_str() {
-        "cpu" => found.sort_by(|a, b| b.cpu_millis().cmp(&a.cpu_millis())),
-        "memory" => found.sort_by(|a, b| b.memory_bytes().cmp(&a.memory_bytes())),
-        _ => found.sort_by(|a, b| if all && a.namespace != b.namespace { a.namespace.cmp(&b.namespace) } else { a.name.cmp(&b.name) }),
+        "cpu" => found.sort_stable_by(|a, b| b.cpu_millis().cmp(&a.cpu_millis())),
+        "memory" => found.sort_stable_by(|a, b| b.memory_bytes().cmp(&a.memory_bytes())),
+        _ => found.sort_stable_by(|a, b| if all && a.namespace != b.namespace { a.namespace.cmp(&b.namespace) } else { a.name.cmp(&b.name) }),
     }
     let mut text = String::new();
     let mut columns: usize = 3;
@@ -243,9 +244,9 @@ fn pods(s: &mut Session) -> Result {
         if containers {
             let mut list = m.containers.clone();
             match sort.as_str() {
-                "cpu" => list.sort_by(|a, b| b.cpu_nanos.cmp(&a.cpu_nanos)),
-                "memory" => list.sort_by(|a, b| b.memory_bytes.cmp(&a.memory_bytes)),
-                _ => list.sort_by(|a, b| a.name.cmp(&b.name)),
+                "cpu" => list.sort_stable_by(|a, b| b.cpu_nanos.cmp(&a.cpu_nanos)),
+                "memory" => list.sort_stable_by(|a, b| b.memory_bytes.cmp(&a.memory_bytes)),
+                _ => list.sort_stable_by(|a, b| a.name.cmp(&b.name)),
             }
             for c in &list {
                 if all {

@@ -14,6 +14,7 @@
 //!   priority, the smallest sum of priorities, the fewest victims, the
 //!   latest start among the most important victims; then the first node.
 
+use crate::engine::sort::SortStable;
 use std::collections::BTreeSet;
 use std::rc::Rc;
 
@@ -184,7 +185,7 @@ pub fn select_victims_on_node(h: &Handle, state: &mut CycleState, pod: &PodInfo,
     if !status.is_success() {
         return Err(status);
     }
-    potential.sort_by(more_important);
+    potential.sort_stable_by(more_important);
     let (violating, fine) = split_by_budget(potential, budgets);
     let mut victims = Vec::new();
     let mut violations = 0;
@@ -208,7 +209,7 @@ pub fn select_victims_on_node(h: &Handle, state: &mut CycleState, pod: &PodInfo,
         reprieve(v, state, node, false);
     }
     if mixed {
-        victims.sort_by(more_important);
+        victims.sort_stable_by(more_important);
     }
     Ok((victims, violations))
 }

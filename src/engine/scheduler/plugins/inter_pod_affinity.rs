@@ -8,6 +8,7 @@
 //! matching pods come from the cache's selector index rather than a scan of
 //! every pod.
 
+use crate::engine::sort::SortStable;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
@@ -94,7 +95,7 @@ fn term_namespaces(cache: &Cache, term: &AffinityTerm) -> Vec<String> {
     let mut out = term.namespaces.clone();
     if term.namespace_selector == NamespaceSelector::Everything {
         out.extend(cache.pod_namespaces().map(str::to_string));
-        out.sort();
+        out.sort_stable();
         out.dedup();
     }
     out

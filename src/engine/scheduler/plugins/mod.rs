@@ -213,7 +213,7 @@ pub fn run_pre_filters(cache: &mut Cache, listers: &Listers, pod: &PodInfo) -> R
 fn restrict(state: &mut CycleState, plugin: &'static str, names: BTreeSet<String>) -> Result<(), PreFilterRejection> {
     let merged = match state.node_names.take() {
         None => names,
-        Some(prev) => prev.intersection(&names).cloned().collect(),
+        Some(prev) => crate::engine::sort::insert_all(prev.intersection(&names).cloned()),
     };
     state.node_names_by.push(plugin);
     let empty = merged.is_empty();

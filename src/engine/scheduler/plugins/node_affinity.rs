@@ -28,10 +28,10 @@ pub fn pre_filter(pod: &PodInfo) -> Result<Option<BTreeSet<String>>, Status> {
         let mut term_names: Option<BTreeSet<String>> = None;
         for r in term.match_fields.iter().flatten() {
             if r.key == "metadata.name" && r.operator == "In" {
-                let set: BTreeSet<String> = r.values.iter().flatten().cloned().collect();
+                let set: BTreeSet<String> = crate::engine::sort::insert_all(r.values.iter().flatten().cloned());
                 term_names = Some(match term_names {
                     None => set,
-                    Some(prev) => prev.intersection(&set).cloned().collect(),
+                    Some(prev) => crate::engine::sort::insert_all(prev.intersection(&set).cloned()),
                 });
             }
         }

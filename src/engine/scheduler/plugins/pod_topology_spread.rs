@@ -12,6 +12,7 @@
 //! pods selected by the Services, ReplicationController, ReplicaSet or
 //! StatefulSet that select the pod.
 
+use crate::engine::sort::SortStable;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
@@ -107,7 +108,7 @@ fn merge_match_label_keys(keys: &[String], pod_labels: &BTreeMap<String, String>
     if selector.selects_nothing {
         return selector;
     }
-    let extra: BTreeMap<String, String> = keys.iter().filter_map(|k| pod_labels.get(k).map(|v| (k.clone(), v.clone()))).collect();
+    let extra: BTreeMap<String, String> = crate::engine::sort::insert_all(keys.iter().filter_map(|k| pod_labels.get(k).map(|v| (k.clone(), v.clone()))));
     if extra.is_empty() {
         return selector;
     }
@@ -157,7 +158,7 @@ pub fn default_selector(pod: &Pod, listers: &Listers) -> Selector {
         }
         _ => {}
     }
-    selector.requirements.sort_by(|a, b| a.key.cmp(&b.key));
+    selector.requirements.sort_stable_by(|a, b| a.key.cmp(&b.key));
     selector
 }
 
@@ -592,7 +593,7 @@ mod tests {
         let state = CycleState { spread: pre_filter(c, &listers, &i).unwrap(), ..Default::default() };
         let h = Handle { cache: c, listers: &listers };
         let mut out: Vec<(String, Status)> = c.nodes().map(|n| (n.name.to_string(), filter(&h, &state, &i, n))).collect();
-        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out.sort_stable_by(|a, b| a.0.cmp(&b.0));
         out
     }
 

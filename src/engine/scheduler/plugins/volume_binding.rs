@@ -12,6 +12,7 @@
 //!   the provisioner — then waits (up to 600 s) until every claim is bound
 //!   before the pod is bound.
 
+use crate::engine::sort::SortStable;
 use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::{ObjectReference, PersistentVolume, PersistentVolumeClaim};
@@ -249,7 +250,7 @@ pub fn local_volume_node_names(pv: &PersistentVolume) -> BTreeSet<String> {
         let mut nodes: Option<BTreeSet<String>> = None;
         for e in term.match_expressions.iter().flatten() {
             if e.key == LABEL_HOSTNAME && e.operator == "In" {
-                let values: BTreeSet<String> = e.values.iter().flatten().cloned().collect();
+                let values: BTreeSet<String> = crate::engine::sort::insert_all(e.values.iter().flatten().cloned());
                 nodes = Some(match nodes {
                     None => values,
                     Some(prev) => prev.intersection(&values).cloned().collect(),
@@ -295,7 +296,7 @@ pub fn find_pod_volumes(h: &Handle, state: &State, node: &NodeInfo) -> Result<(P
     let mut satisfied = true;
     if !to_match.is_empty() {
         // Smallest requests first, so they take the smallest volumes.
-        to_match.sort_by_key(|pvc| storage_request(pvc));
+        to_match.sort_stable_by_key(|pvc| storage_request(pvc));
         let mut chosen = BTreeSet::new();
         for pvc in to_match {
             let candidates = state.volumes_by_class.get(claim_class(pvc)).map(Vec::as_slice).unwrap_or(&[]);

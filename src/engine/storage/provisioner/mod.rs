@@ -530,7 +530,7 @@ pub fn standard_class(kind: crate::engine::cluster::ProfileKind) -> StorageClass
     StorageClass {
         metadata: ObjectMeta {
             name: Some("standard".into()),
-            annotations: Some(BTreeMap::from([
+            annotations: Some(crate::engine::sort::insert_all::<BTreeMap<_, _>, _>([
                 ("kubectl.kubernetes.io/last-applied-configuration".to_string(), format!("{applied}\n")),
                 (super::ANN_IS_DEFAULT_CLASS.to_string(), "true".to_string()),
             ])),

@@ -2,6 +2,7 @@
 //! and StorageClasses (describe.go: `describePersistentVolume`,
 //! `describePersistentVolumeClaim`, `describeStorageClass`).
 
+use crate::engine::sort::SortStable;
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod};
@@ -184,7 +185,7 @@ pub(super) fn describe_persistent_volume_claim(w: &mut Writer, s: &Session, pvc:
         w.line(1, &format!("Name:\t{}", source.name));
     }
     let mut pods = pods_for_claim(s, pvc);
-    pods.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+    pods.sort_stable_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
     match pods.as_slice() {
         [] => w.line(0, "Used By:\t<none>"),
         _ => {
