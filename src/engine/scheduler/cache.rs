@@ -9,7 +9,8 @@
 //! pod (anti-)affinity, how many nodes hold each image, and which claims
 //! assigned pods use.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+use rustc_hash::FxHashMap;
 
 use std::rc::Rc;
 
@@ -147,11 +148,11 @@ fn index_pair(selector: &Selector) -> Option<(&str, &str)> {
 struct SelectorIndex {
     entries: Vec<Option<SelectorCounts>>,
     free: Vec<usize>,
-    by_key: HashMap<String, SelectorId>,
+    by_key: FxHashMap<String, SelectorId>,
     /// namespace → label key → label value → selectors filed under that pair.
-    by_label: HashMap<String, HashMap<String, HashMap<String, Vec<SelectorId>>>>,
+    by_label: FxHashMap<String, FxHashMap<String, FxHashMap<String, Vec<SelectorId>>>>,
     /// Selectors with no equality requirement, per namespace.
-    unindexed: HashMap<String, Vec<SelectorId>>,
+    unindexed: FxHashMap<String, Vec<SelectorId>>,
     /// Entries that count at least one pod.
     in_use: usize,
 }
@@ -190,7 +191,7 @@ impl SelectorIndex {
 pub struct Cache {
     slots: Vec<Option<NodeInfo>>,
     free_slots: Vec<usize>,
-    by_name: HashMap<Rc<str>, usize>,
+    by_name: FxHashMap<Rc<str>, usize>,
     /// Slots in node-tree order: zones taken round-robin, nodes of a zone in
     /// the order they were added.
     order: Vec<usize>,
@@ -198,26 +199,26 @@ pub struct Cache {
     order_dirty: bool,
     /// (Boxed: the table grows with the cluster's pods, and moving small
     /// entries when it doubles is cheaper than moving whole records.)
-    pods: HashMap<ObjectKey, Box<AssignedPod>>,
+    pods: FxHashMap<ObjectKey, Box<AssignedPod>>,
     /// Assigned pods by node name, including nodes not (or no longer) cached.
     /// (Looked up by name only; each node's set iterates in key order.)
-    pods_by_node: HashMap<Rc<str>, BTreeSet<ObjectKey>>,
+    pods_by_node: FxHashMap<Rc<str>, BTreeSet<ObjectKey>>,
     selectors: SelectorIndex,
     /// Assigned pods that declare pod (anti-)affinity, and those with a
     /// required anti-affinity term (`HavePodsWithRequiredAntiAffinityList`).
     with_affinity: BTreeSet<ObjectKey>,
     with_required_anti_affinity: BTreeSet<ObjectKey>,
     /// How many nodes report each image name.
-    image_nodes: HashMap<String, u32>,
+    image_nodes: FxHashMap<String, u32>,
     /// `namespace/claim` → assigned pods using it.
-    claim_users: HashMap<String, u32>,
+    claim_users: FxHashMap<String, u32>,
     /// Assigned pods per namespace.
     namespaces: BTreeMap<String, u32>,
     /// Assigned pods carrying each label pair, per namespace (namespace →
     /// key → value → pods): a new selector that requires a pair no pod
     /// carries (a new ReplicaSet's `pod-template-hash`) starts at zero
     /// without a pass over every assigned pod.
-    label_pairs: HashMap<String, HashMap<String, HashMap<String, u32>>>,
+    label_pairs: FxHashMap<String, FxHashMap<String, FxHashMap<String, u32>>>,
     /// Bumped whenever selector-index entries are dropped (their ids die).
     selector_generation: u64,
     /// Nodes with a `topology.kubernetes.io/zone` label.

@@ -4,7 +4,8 @@
 //! preemption's candidates and victims, and what would let a pending pod
 //! schedule, kept for a bounded number of pods.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+use rustc_hash::FxHashMap;
 use std::rc::Rc;
 
 use super::framework::Code;
@@ -154,7 +155,7 @@ pub struct DecisionLog {
     /// (Boxed: the map replaces an entry per attempt, and the tombstones
     /// that leaves make it rehash in place every few thousand; moving small
     /// entries then is cheaper than moving whole decisions.)
-    by_pod: HashMap<ObjectKey, (u64, Box<Decision>)>,
+    by_pod: FxHashMap<ObjectKey, (u64, Box<Decision>)>,
     order: VecDeque<(u64, ObjectKey)>,
     verdicts: usize,
     seq: u64,

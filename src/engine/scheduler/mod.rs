@@ -31,7 +31,8 @@ mod tests;
 
 use crate::engine::sort::SortStable;
 use std::any::Any;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use rustc_hash::FxHashMap;
 use std::rc::Rc;
 
 use k8s_openapi::api::core::v1::{Pod, PodCondition};
@@ -82,8 +83,8 @@ pub struct NominatedPod {
 /// of unassigned pods and from the scheduler's own preemptions.
 #[derive(Default)]
 pub struct Nominator {
-    by_node: HashMap<String, Vec<NominatedPod>>,
-    by_pod: HashMap<ObjectKey, String>,
+    by_node: FxHashMap<String, Vec<NominatedPod>>,
+    by_pod: FxHashMap<ObjectKey, String>,
 }
 
 impl Nominator {

@@ -11,7 +11,8 @@
 //!   help them, or 5 minutes.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+use rustc_hash::FxHashMap;
 use std::rc::Rc;
 
 use crate::engine::api::{Object, ObjectKey};
@@ -58,7 +59,7 @@ type BackoffKey = (VirtualTime, u64, ObjectKey);
 
 #[derive(Default)]
 pub struct SchedulingQueue {
-    pods: HashMap<ObjectKey, QueuedPod>,
+    pods: FxHashMap<ObjectKey, QueuedPod>,
     active: BTreeSet<ActiveKey>,
     /// Ordered by 1-second window of backoff expiry, then priority and age,
     /// as 1.33 orders its backoffQ.

@@ -5,6 +5,8 @@ use std::collections::HashSet;
 use std::hash::Hash;
 use std::rc::Rc;
 
+use rustc_hash::FxBuildHasher;
+
 /// Below this many values the set is never pruned.
 const PRUNE_FLOOR: usize = 4096;
 
@@ -13,7 +15,7 @@ const PRUNE_FLOOR: usize = 4096;
 /// constant amount per value added.
 #[derive(Debug)]
 pub struct Shared<T: ?Sized> {
-    values: HashSet<Rc<T>>,
+    values: HashSet<Rc<T>, FxBuildHasher>,
     prune_at: usize,
 }
 
@@ -22,7 +24,7 @@ pub type SharedTexts = Shared<str>;
 
 impl<T: ?Sized> Default for Shared<T> {
     fn default() -> Self {
-        Shared { values: HashSet::new(), prune_at: PRUNE_FLOOR }
+        Shared { values: HashSet::default(), prune_at: PRUNE_FLOOR }
     }
 }
 

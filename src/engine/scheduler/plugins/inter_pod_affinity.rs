@@ -9,7 +9,8 @@
 //! every pod.
 
 use crate::engine::sort::SortStable;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use rustc_hash::FxHashMap;
 use std::rc::Rc;
 
 use k8s_openapi::api::core::v1::Pod;
@@ -31,7 +32,7 @@ pub const REASON_EXISTING_ANTI_AFFINITY: &str = "node(s) didn't satisfy existing
 
 /// Matching pods per topology domain: key → value → count.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct TopologyCounts(HashMap<String, HashMap<String, i64>>);
+pub struct TopologyCounts(FxHashMap<String, FxHashMap<String, i64>>);
 
 impl TopologyCounts {
     pub fn get(&self, key: &str, value: &str) -> i64 {
@@ -278,7 +279,7 @@ pub fn prepare_preferred(cache: &mut Cache, listers: &Listers, pod: &PodInfo) ->
 /// incoming pod's preferred terms and from running pods' terms about it.
 #[derive(Default)]
 pub struct AffinityScore {
-    topology_score: HashMap<String, HashMap<String, i64>>,
+    topology_score: FxHashMap<String, FxHashMap<String, i64>>,
 }
 
 impl AffinityScore {

@@ -13,7 +13,8 @@
 //! StatefulSet that select the pod.
 
 use crate::engine::sort::SortStable;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use rustc_hash::FxHashMap;
 use std::rc::Rc;
 
 use k8s_openapi::api::core::v1::Pod;
@@ -213,7 +214,7 @@ pub fn constraints(cache: &mut Cache, listers: &Listers, pod: &PodInfo, action: 
 /// controllers, the pod's labels and the selector index stay as they were.
 #[derive(Default)]
 pub struct DefaultConstraintsMemo {
-    by_owner: HashMap<String, OwnerDefaults>,
+    by_owner: FxHashMap<String, OwnerDefaults>,
 }
 
 /// An owner's pod labels, the generations of what they were derived from,
@@ -250,7 +251,7 @@ impl DefaultConstraintsMemo {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FilterState {
     pub constraints: Vec<Constraint>,
-    pub domain_counts: Vec<HashMap<String, i64>>,
+    pub domain_counts: Vec<FxHashMap<String, i64>>,
 }
 
 impl FilterState {
@@ -300,7 +301,7 @@ pub fn pre_filter(cache: &mut Cache, listers: &Listers, pod: &PodInfo) -> Result
     if constraints.is_empty() {
         return Ok(None);
     }
-    let mut domain_counts = vec![HashMap::new(); constraints.len()];
+    let mut domain_counts = vec![FxHashMap::default(); constraints.len()];
     for node in cache.nodes() {
         if !has_all_keys(node, &constraints) {
             continue;
@@ -347,7 +348,7 @@ pub struct SpreadScore {
     any_ignored: bool,
     /// Per constraint (hostname ones are counted per node at Score time):
     /// pods per domain, for the domains of feasible nodes.
-    counts: Vec<HashMap<String, i64>>,
+    counts: Vec<FxHashMap<String, i64>>,
     weights: Vec<f64>,
     /// Scratch, per constraint: domains seen, a node without the key seen,
     /// a node with the key seen.
@@ -381,8 +382,8 @@ impl ScorePlugin for SpreadScore {
         let n = constraints.len();
         self.any_ignored = false;
         self.ignored.clear();
-        self.counts.resize_with(n, HashMap::new);
-        self.counts.iter_mut().for_each(HashMap::clear);
+        self.counts.resize_with(n, FxHashMap::default);
+        self.counts.iter_mut().for_each(FxHashMap::clear);
         self.sizes.clear();
         self.sizes.resize(n, 0);
         self.empty_domain.clear();
