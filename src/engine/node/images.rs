@@ -752,7 +752,7 @@ pub fn stable_hex(seed: &str, len: usize) -> String {
     while out.len() < len {
         h ^= out.len() as u64;
         h = h.wrapping_mul(0x0100_0000_01b3);
-        out.push_str(&format!("{h:016x}"));
+        let _ = std::fmt::Write::write_fmt(&mut out, format_args!("{h:016x}"));
     }
     out.truncate(len);
     out

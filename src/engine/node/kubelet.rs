@@ -13,7 +13,7 @@ mod file_source;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
 
-use k8s_openapi::api::core::v1::{Container, Node, ObjectReference, Pod, Probe};
+use k8s_openapi::api::core::v1::{Container, Node, ObjectReference, Pod, PodStatus, Probe};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::container_config;
@@ -182,7 +182,9 @@ struct ProbeState {
 /// and what it saw. Until the pod object, its sandbox or what pods share
 /// (images, cached ConfigMaps and Secrets, the node's network) changes, or
 /// timed work of its own falls due, syncing it again changes nothing: a full
-/// sync passes it over and only asks again for its wake-up.
+/// sync passes it over and only asks again for its wake-up. A change to its
+/// sandbox removes the entry (the runtime notes which sandboxes it lets
+/// anyone change, see [`Runtime::take_touched`]).
 struct QuietSync {
     pod: Rc<Object>,
     /// The earliest wake-up the sync asked for.
@@ -190,6 +192,8 @@ struct QuietSync {
     /// When the pod's own timed work (its wake-up, the projected volumes'
     /// periodic refresh) is next due.
     until: VirtualTime,
+    /// The sandbox's digest when the sync ran, to check in debug builds
+    /// that the runtime noted every change since (0 in release builds).
     sandbox: u64,
     shared: SharedInputs,
 }
@@ -296,6 +300,8 @@ pub struct Kubelet {
     machine: Machine,
     state: State,
     process_running: bool,
+    /// Allocatable, for the node size (cpu millis, memory bytes) it was worked out for.
+    allocatable_cache: std::cell::Cell<Option<((i64, i64), (i128, i128, i128))>>,
 }
 
 fn node_ref(node: &str) -> ObjectReference {
@@ -314,6 +320,33 @@ fn container_ref(pod: &Pod, container: &str, init: bool) -> ObjectReference {
         field_path: Some(format!("spec.{list}{{{container}}}")),
         ..Default::default()
     }
+}
+
+/// Writes the kubelet's pod status (the `/status` subresource) over the
+/// stored pod's, keeping the conditions others wrote since (DisruptionTarget,
+/// PodScheduled); nothing when the stored pod is another with the same
+/// name, or already says the same. The new version is the stored one's
+/// metadata and spec with this status: the stored status is not copied.
+fn put_status(ctx: &mut Ctx, pod: &Pod, mut status: PodStatus) {
+    let (ns, name) = (pod.metadata.namespace.as_deref().unwrap_or(""), pod.metadata.name.as_deref().unwrap_or(""));
+    let Ok(current) = ctx.api.get(ids::pods(), ns, name) else { return };
+    let Object::Pod(stored) = &*current else { return };
+    if stored.metadata.uid != pod.metadata.uid {
+        return;
+    }
+    let mut conditions: Vec<_> = status.conditions.take().unwrap_or_default().into_iter().filter(|c| pod_status::KUBELET_CONDITIONS.contains(&c.type_.as_str())).collect();
+    for c in stored.status.iter().flat_map(|s| s.conditions.iter().flatten()) {
+        if !pod_status::KUBELET_CONDITIONS.contains(&c.type_.as_str()) {
+            conditions.push(c.clone());
+        }
+    }
+    status.conditions = Some(conditions);
+    if stored.status.as_ref() == Some(&status) {
+        return;
+    }
+    let next = Pod { metadata: stored.metadata.clone(), spec: stored.spec.clone(), status: Some(status) };
+    // Read and written in one step of the simulation: no conflict can come between.
+    let _ = ctx.api.update_status(Object::Pod(Box::new(next)));
 }
 
 /// `name_namespace(uid)`, as kubelet messages name pods.
@@ -361,6 +394,7 @@ impl Kubelet {
             machine: Machine::vacant(),
             spec,
             process_running: true,
+            allocatable_cache: std::cell::Cell::new(None),
         }
     }
 
@@ -375,10 +409,19 @@ impl Kubelet {
     }
 
     /// Node allocatable as (cpu millis, memory bytes, ephemeral-storage bytes).
+    /// Every pod sync reads it: it is worked out again only when the node's
+    /// size changes (it is formatted as quantities and parsed back).
     fn allocatable(&self) -> (i128, i128, i128) {
+        let size = (self.spec.cpu_millis, self.spec.memory_bytes);
+        if let Some((_, value)) = self.allocatable_cache.get().filter(|(at, _)| *at == size) {
+            return value;
+        }
         let (_, alloc) = node_status::resources(&self.spec);
         let q = |k: &str| alloc.get(k).and_then(|q| crate::engine::quantity::Quantity::parse(&q.0).ok());
-        (q("cpu").map_or(0, |q| q.milli_value() as i128), q("memory").map_or(0, |q| q.value() as i128), q("ephemeral-storage").map_or(0, |q| q.value() as i128))
+        let value =
+            (q("cpu").map_or(0, |q| q.milli_value() as i128), q("memory").map_or(0, |q| q.value() as i128), q("ephemeral-storage").map_or(0, |q| q.value() as i128));
+        self.allocatable_cache.set(Some((size, value)));
+        value
     }
 
     /// Checks an exec request as the kubelet does: the pod must be one it
@@ -955,19 +998,21 @@ impl Kubelet {
         let Object::Pod(pod) = &**obj else { return };
         let Some(uid) = pod.metadata.uid.clone() else { return };
         let now = ctx.now;
-        self.state.workers.entry(uid.clone()).or_insert_with(|| Worker {
-            start_time: now,
-            step: None,
-            waiting: BTreeMap::new(),
-            killing: false,
-            delete_sent: false,
-            sandbox_changed_reported: false,
-            volumes: PodVolumes::default(),
-            config_retry: BTreeMap::new(),
-            prepared: BTreeMap::new(),
-            backoff_reported: BTreeMap::new(),
-            registered_from: None,
-        });
+        if !self.state.workers.contains_key(&uid) {
+            self.state.workers.insert(uid.clone(), Worker {
+                start_time: now,
+                step: None,
+                waiting: BTreeMap::new(),
+                killing: false,
+                delete_sent: false,
+                sandbox_changed_reported: false,
+                volumes: PodVolumes::default(),
+                config_retry: BTreeMap::new(),
+                prepared: BTreeMap::new(),
+                backoff_reported: BTreeMap::new(),
+                registered_from: None,
+            });
+        }
         // The ConfigMap and Secret managers watch what the pod references;
         // the same version of the pod references the same objects.
         let registered = self.state.workers.get(&uid).and_then(|w| w.registered_from.as_ref()).is_some_and(|r| Rc::ptr_eq(r, obj));
@@ -988,17 +1033,16 @@ impl Kubelet {
             return;
         }
         // Finish an operation that is due; wait for one in flight.
-        let step = self.state.workers.get(&uid).and_then(|w| w.step.clone());
-        if let Some(step) = step {
-            if step.until > now {
-                ctx.wake_at(step.until);
+        let step_until = self.state.workers.get(&uid).and_then(|w| w.step.as_ref()).map(|s| s.until);
+        if let Some(until) = step_until {
+            if until > now {
+                ctx.wake_at(until);
                 self.write_status(ctx, pod, &uid);
                 return;
             }
-            if let Some(w) = self.state.workers.get_mut(&uid) {
-                w.step = None;
+            if let Some(step) = self.state.workers.get_mut(&uid).and_then(|w| w.step.take()) {
+                self.finish_step(ctx, pod, step);
             }
-            self.finish_step(ctx, pod, step);
         }
         let terminal = matches!(pod.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded") | Some("Failed"));
         let volumes_ready = terminal || self.sync_volumes(ctx, pod, &uid);
@@ -1321,25 +1365,7 @@ impl Kubelet {
         let regresses = api_terminal && !matches!(status.phase.as_deref(), Some("Succeeded") | Some("Failed"));
         if pod.status.as_ref() != Some(&status) && !regresses {
             self.state.pod_requests += 1;
-            let (ns, name) = (pod.metadata.namespace.clone().unwrap_or_default(), pod.metadata.name.clone().unwrap_or_default());
-            let expected_uid = pod.metadata.uid.clone();
-            let _ = ctx.api.modify(ids::pods(), &ns, &name, true, |obj| match obj {
-                Object::Pod(p) if p.metadata.uid == expected_uid => {
-                    // Keep conditions others wrote since (DisruptionTarget, PodScheduled).
-                    let mut status = status.clone();
-                    let mut conditions: Vec<_> = status.conditions.take().unwrap_or_default().into_iter().filter(|c| pod_status::KUBELET_CONDITIONS.contains(&c.type_.as_str())).collect();
-                    for c in p.status.iter().flat_map(|s| s.conditions.iter().flatten()) {
-                        if !pod_status::KUBELET_CONDITIONS.contains(&c.type_.as_str()) {
-                            conditions.push(c.clone());
-                        }
-                    }
-                    status.conditions = Some(conditions);
-                    let changed = p.status.as_ref() != Some(&status);
-                    p.status = Some(status);
-                    changed
-                }
-                _ => false,
-            });
+            put_status(ctx, pod, status);
         }
         if finished_deleting {
             let (ns, name) = (pod.metadata.namespace.clone().unwrap_or_default(), pod.metadata.name.clone().unwrap_or_default());
@@ -1478,11 +1504,42 @@ impl Kubelet {
     }
 
     /// The wake-up a quiet pod's sync would ask for again, if nothing it
-    /// reads has changed since.
-    fn still_quiet(&self, obj: &Rc<Object>, uid: &str, now: VirtualTime, shared: SharedInputs) -> Option<Option<VirtualTime>> {
+    /// reads has changed since, and the sandbox digest it saw. Call
+    /// [`Kubelet::forget_touched`] first. Found by the version's address
+    /// alone: a pod passed over is not read at all.
+    fn still_quiet(&self, obj: &Rc<Object>, now: VirtualTime, shared: SharedInputs) -> Option<(Option<VirtualTime>, u64)> {
         let q = self.state.quiet.get(&Rc::as_ptr(obj))?;
         debug_assert!(Rc::ptr_eq(&q.pod, obj));
-        (now < q.until && q.shared == shared && q.sandbox == self.sandbox_digest(uid)).then_some(q.wake)
+        (now < q.until && q.shared == shared).then_some((q.wake, q.sandbox))
+    }
+
+    /// Drops the quiet entries of pods whose sandbox may have changed since last asked.
+    fn forget_touched(&mut self) {
+        self.forget_touched_except(None);
+    }
+
+    /// As [`Kubelet::forget_touched`], keeping `kept`'s entry.
+    fn forget_touched_except(&mut self, kept: Option<&str>) {
+        if !self.machine.runtime.any_touched() {
+            return;
+        }
+        match self.machine.runtime.take_touched() {
+            Some(uids) => {
+                for uid in uids.iter().filter(|u| Some(u.as_str()) != kept) {
+                    self.forget_quiet(uid);
+                }
+            }
+            None => {
+                let entry = kept.and_then(|uid| Some((uid.to_string(), self.state.quiet_by_uid.remove(uid)?)));
+                let entry = entry.and_then(|(uid, at)| Some((uid, at, self.state.quiet.remove(&at)?)));
+                self.state.quiet.clear();
+                self.state.quiet_by_uid.clear();
+                if let Some((uid, at, q)) = entry {
+                    self.state.quiet_by_uid.insert(uid, at);
+                    self.state.quiet.insert(at, q);
+                }
+            }
+        }
     }
 
     fn remember_quiet(&mut self, uid: &str, q: QuietSync) {
@@ -1511,15 +1568,19 @@ impl Kubelet {
     /// reads has changed since (see [`QuietSync`]). Debug builds sync it
     /// anyway and check that the sync indeed changes nothing.
     fn sync_pod_unless_quiet(&mut self, ctx: &mut Ctx, obj: &Rc<Object>, shared: SharedInputs) {
-        let Object::Pod(pod) = &**obj else { return };
-        let Some(uid) = pod.metadata.uid.as_deref() else { return };
-        if let Some(wake) = self.still_quiet(obj, uid, ctx.now, shared) {
+        self.forget_touched();
+        if let Some((wake, sandbox)) = self.still_quiet(obj, ctx.now, shared) {
             self.state.quiet_passes += 1;
             if cfg!(debug_assertions) {
+                // Only pods with a UID are remembered as quiet.
+                let uid = obj.meta().uid.as_deref().unwrap_or("");
+                assert_eq!(sandbox, self.sandbox_digest(uid), "a pod's sandbox changed and the runtime did not note it");
                 let before = self.quiet_snapshot(ctx, uid);
                 let outer = ctx.take_wake();
                 self.sync_pod(ctx, obj);
                 let asked = ctx.take_wake();
+                // What the check's own sync touched is as the pass left it.
+                self.forget_touched_except(Some(uid));
                 let after = self.quiet_snapshot(ctx, uid);
                 assert_eq!(before, after, "a pod sync the kubelet would pass over changed something");
                 assert_eq!(asked, wake, "a pod sync the kubelet would pass over asks for another wake-up");
@@ -1531,6 +1592,8 @@ impl Kubelet {
             }
             return;
         }
+        let Object::Pod(pod) = &**obj else { return };
+        let Some(uid) = pod.metadata.uid.as_deref() else { return };
         let before = self.requests(ctx);
         let outer = ctx.take_wake();
         self.sync_pod(ctx, obj);
@@ -1539,12 +1602,15 @@ impl Kubelet {
             ctx.wake_at(t);
         }
         let quiet = self.requests(ctx) == before && pod.metadata.deletion_timestamp.is_none() && !file_source::is_static(pod);
+        // What this sync did to sandboxes is seen: its own entry starts from here.
+        self.forget_touched();
         let worker = self.state.workers.get(uid);
         match worker.filter(|_| quiet) {
             Some(w) => {
                 let refresh = w.volumes.next_refresh.unwrap_or(VirtualTime::from_millis(u64::MAX));
                 let until = asked.map_or(refresh, |t| t.min(refresh));
-                let q = QuietSync { pod: obj.clone(), wake: asked, until, sandbox: self.sandbox_digest(uid), shared };
+                let sandbox = if cfg!(debug_assertions) { self.sandbox_digest(uid) } else { 0 };
+                let q = QuietSync { pod: obj.clone(), wake: asked, until, sandbox, shared };
                 self.remember_quiet(uid, q);
             }
             None => {

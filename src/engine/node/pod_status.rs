@@ -252,17 +252,15 @@ pub fn generate(inputs: &Inputs) -> PodStatus {
     } else {
         cond("Initialized", true, None, None)
     };
-    let mut conditions = vec![
+    let others = || current.conditions.iter().flatten().filter(|c| !KUBELET_CONDITIONS.contains(&c.type_.as_str()));
+    let mut conditions = Vec::with_capacity(KUBELET_CONDITIONS.len() + others().count());
+    conditions.extend([
         cond("PodReadyToStartContainers", sandbox_ready, None, None),
         initialized,
         cond("Ready", all_ready, ready_reason, ready_message.clone()),
         cond("ContainersReady", all_ready, ready_reason, ready_message),
-    ];
-    for c in current.conditions.iter().flatten() {
-        if !KUBELET_CONDITIONS.contains(&c.type_.as_str()) {
-            conditions.push(c.clone());
-        }
-    }
+    ]);
+    conditions.extend(others().cloned());
 
     let pod_ip = inputs.sandbox.map(|s| s.ip.clone()).or(current.pod_ip.clone());
     PodStatus {

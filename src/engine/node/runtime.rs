@@ -545,6 +545,14 @@ pub struct Runtime {
     images: BTreeMap<String, CachedImage>,
     /// Sandboxes by pod UID.
     sandboxes: BTreeMap<String, Sandbox>,
+    /// Pods whose sandbox may have changed since the kubelet last took the
+    /// list ([`Runtime::take_touched`]): every way to change a sandbox goes
+    /// through the runtime, which notes the pod here, so the kubelet need
+    /// not look at every sandbox to tell which pods to sync again.
+    touched: Vec<String>,
+    /// Any sandbox may have changed (a fresh runtime, or more changes
+    /// than `touched` keeps while no kubelet takes them).
+    touched_all: bool,
     /// Bumped whenever an image is added.
     image_revision: u64,
     cidr_base: u32,
@@ -564,13 +572,13 @@ pub struct Runtime {
 impl Runtime {
     /// A runtime with no images, sandboxes or addresses.
     pub fn vacant() -> Self {
-        Runtime { flavor: Flavor::Containerd, images: BTreeMap::new(), sandboxes: BTreeMap::new(), image_revision: 0, cidr_base: 0, cidr_hosts: 0, next_ip: 1, started_clients: Vec::new(), started_talkers: Vec::new(), started_scripts: Vec::new() }
+        Runtime { flavor: Flavor::Containerd, images: BTreeMap::new(), sandboxes: BTreeMap::new(), touched: Vec::new(), touched_all: true, image_revision: 0, cidr_base: 0, cidr_hosts: 0, next_ip: 1, started_clients: Vec::new(), started_talkers: Vec::new(), started_scripts: Vec::new() }
     }
 
     pub fn new(flavor: Flavor, pod_cidr: &str, control_plane: bool) -> Self {
         let (base, prefix) = parse_cidr(pod_cidr).unwrap_or((0x0af4_0000, 24));
         let hosts = if prefix >= 31 { 1 } else { (1u64 << (32 - prefix)).saturating_sub(2).min(u32::MAX as u64) as u32 };
-        let mut rt = Runtime { flavor, images: BTreeMap::new(), sandboxes: BTreeMap::new(), image_revision: 0, cidr_base: base, cidr_hosts: hosts, next_ip: 1, started_clients: Vec::new(), started_talkers: Vec::new(), started_scripts: Vec::new() };
+        let mut rt = Runtime { flavor, images: BTreeMap::new(), sandboxes: BTreeMap::new(), touched: Vec::new(), touched_all: true, image_revision: 0, cidr_base: base, cidr_hosts: hosts, next_ip: 1, started_clients: Vec::new(), started_talkers: Vec::new(), started_scripts: Vec::new() };
         // What kubeadm/minikube leave on a node before any workload runs.
         let mut preloaded = vec![("registry.k8s.io/pause:3.10", 320_368u64), ("registry.k8s.io/kube-proxy:v1.33.1", 30_938_946)];
         if control_plane {
@@ -628,19 +636,39 @@ impl Runtime {
     }
 
     pub fn sandbox_mut(&mut self, uid: &str) -> Option<&mut Sandbox> {
-        self.sandboxes.get_mut(uid)
+        let sandbox = self.sandboxes.get_mut(uid)?;
+        note_touched(&mut self.touched, &mut self.touched_all, uid);
+        Some(sandbox)
     }
 
     pub fn sandboxes(&self) -> impl Iterator<Item = (&String, &Sandbox)> {
         self.sandboxes.iter()
     }
 
+    /// Every sandbox, to change: each one the caller is handed counts as touched.
     pub fn sandboxes_mut(&mut self) -> impl Iterator<Item = (&String, &mut Sandbox)> {
-        self.sandboxes.iter_mut()
+        let (touched, all) = (&mut self.touched, &mut self.touched_all);
+        self.sandboxes.iter_mut().inspect(move |(uid, _)| note_touched(touched, all, uid))
+    }
+
+    /// The pods whose sandbox may have changed since the last call, or
+    /// `None` when any may have.
+    pub fn take_touched(&mut self) -> Option<Vec<String>> {
+        if std::mem::take(&mut self.touched_all) {
+            self.touched.clear();
+            return None;
+        }
+        Some(std::mem::take(&mut self.touched))
+    }
+
+    /// Whether a sandbox changed since the last [`Runtime::take_touched`].
+    pub fn any_touched(&self) -> bool {
+        self.touched_all || !self.touched.is_empty()
     }
 
     /// Creates (or re-creates) a pod's sandbox with a fresh IP from the node's pod CIDR.
     pub fn run_sandbox(&mut self, uid: &str, namespace: &str, pod: &str, now: VirtualTime, rng: &mut fastrand::Rng) -> String {
+        note_touched(&mut self.touched, &mut self.touched_all, uid);
         let ip = self.allocate_ip();
         let id = random_hex(rng, 64);
         let containers = self.sandboxes.remove(uid).map(|s| s.containers).unwrap_or_default();
@@ -654,6 +682,7 @@ impl Runtime {
     /// Creates (or re-creates) the sandbox of a `hostNetwork` pod: it shares
     /// the node's network namespace, so its address is the node's.
     pub fn run_host_sandbox(&mut self, uid: &str, namespace: &str, pod: &str, host_ip: &str, now: VirtualTime, rng: &mut fastrand::Rng) -> String {
+        note_touched(&mut self.touched, &mut self.touched_all, uid);
         let id = random_hex(rng, 64);
         let containers = self.sandboxes.remove(uid).map(|s| s.containers).unwrap_or_default();
         self.sandboxes.insert(
@@ -667,10 +696,11 @@ impl Runtime {
     /// code 1: its component was stopped (see `node::programs`).
     pub fn crash_program(&mut self, program: &str, now: VirtualTime, disk: &mut Fs) {
         self.advance(now, disk);
-        for sandbox in self.sandboxes.values_mut() {
+        for (uid, sandbox) in self.sandboxes.iter_mut() {
             for c in &mut sandbox.containers {
                 if c.is_running() && super::programs::program_of(&c.image) == Some(program) {
                     c.exit = Some(Box::new(Exit { at: now, code: 1, reason: "Error".into(), message: None }));
+                    note_touched(&mut self.touched, &mut self.touched_all, uid);
                 }
             }
         }
@@ -678,13 +708,16 @@ impl Runtime {
 
     /// Stops a sandbox: its network goes, its exited containers stay for logs.
     pub fn stop_sandbox(&mut self, uid: &str) {
-        if let Some(s) = self.sandboxes.get_mut(uid) {
+        if let Some(s) = self.sandboxes.get_mut(uid).filter(|s| s.ready) {
             s.ready = false;
+            note_touched(&mut self.touched, &mut self.touched_all, uid);
         }
     }
 
     pub fn remove_sandbox(&mut self, uid: &str) {
-        self.sandboxes.remove(uid);
+        if self.sandboxes.remove(uid).is_some() {
+            note_touched(&mut self.touched, &mut self.touched_all, uid);
+        }
     }
 
     fn allocate_ip(&mut self) -> String {
@@ -718,6 +751,7 @@ impl Runtime {
         let Some(sandbox) = self.sandboxes.get_mut(uid) else {
             return Err("sandbox not found".into());
         };
+        note_touched(&mut self.touched, &mut self.touched_all, uid);
         let id = random_hex(rng, 64);
         let (started_at, exit, process) = match process {
             Ok(p) => (Some(now), None, p),
@@ -788,11 +822,16 @@ impl Runtime {
     pub fn advance(&mut self, now: VirtualTime, disk: &mut Fs) {
         let mut due: Vec<(VirtualTime, usize, usize, usize, Effect)> = Vec::new();
         let mut seq = 0;
-        for (si, sandbox) in self.sandboxes.values_mut().enumerate() {
+        for (si, (uid, sandbox)) in self.sandboxes.iter_mut().enumerate() {
             for (ci, c) in sandbox.containers.iter_mut().enumerate() {
+                // Of what a pod sync reads, moving a process on changes only its exit.
+                let exited = c.exit.is_some();
                 for (at, effect) in c.take_due(now) {
                     due.push((at, si, ci, seq, effect));
                     seq += 1;
+                }
+                if c.exit.is_some() != exited {
+                    note_touched(&mut self.touched, &mut self.touched_all, uid);
                 }
             }
         }
@@ -817,6 +856,7 @@ impl Runtime {
     /// containerd reports them on recovery; sandboxes have lost their network.
     pub fn recover_after_power_loss(&mut self, lost_at: VirtualTime, now: VirtualTime, disk: &mut Fs) {
         self.advance(lost_at, disk);
+        self.touched_all = true;
         for sandbox in self.sandboxes.values_mut() {
             sandbox.ready = false;
             for c in &mut sandbox.containers {
@@ -827,6 +867,22 @@ impl Runtime {
             }
         }
     }
+}
+
+/// Most pods' sandboxes change a few times in their life: a longer list
+/// means no kubelet is taking it, and then any may have changed.
+const TOUCHED_KEPT: usize = 4096;
+
+fn note_touched(touched: &mut Vec<String>, all: &mut bool, uid: &str) {
+    if *all {
+        return;
+    }
+    if touched.len() >= TOUCHED_KEPT {
+        touched.clear();
+        *all = true;
+        return;
+    }
+    touched.push(uid.to_string());
 }
 
 fn parse_cidr(cidr: &str) -> Option<(u32, u32)> {
@@ -875,13 +931,21 @@ pub fn render_startup_line(line: &str, t: VirtualTime, hostname: &str, ip: &str)
         return line.to_string();
     }
     let z = wall(t);
-    line.replace("{time}", &z.strftime("%Y/%m/%d %H:%M:%S").to_string())
-        .replace("{apache_time}", &z.strftime("%a %b %d %H:%M:%S%.6f %Y").to_string())
-        .replace("{redis_time}", &z.strftime("%d %b %Y %H:%M:%S%.3f").to_string())
-        .replace("{iso_time}", &z.strftime("%Y-%m-%dT%H:%M:%S%.3f+00:00").to_string())
-        .replace("{date}", &date_output(t))
-        .replace("{hostname}", hostname)
-        .replace("{ip}", ip)
+    // In this order, each formatted only when the line has it (every pod prints these).
+    let mut out = line.to_string();
+    let mut fill = |mark: &str, value: &dyn Fn() -> String| {
+        if out.contains(mark) {
+            out = out.replace(mark, &value());
+        }
+    };
+    fill("{time}", &|| z.strftime("%Y/%m/%d %H:%M:%S").to_string());
+    fill("{apache_time}", &|| z.strftime("%a %b %d %H:%M:%S%.6f %Y").to_string());
+    fill("{redis_time}", &|| z.strftime("%d %b %Y %H:%M:%S%.3f").to_string());
+    fill("{iso_time}", &|| z.strftime("%Y-%m-%dT%H:%M:%S%.3f+00:00").to_string());
+    fill("{date}", &|| date_output(t));
+    fill("{hostname}", &|| hostname.to_string());
+    fill("{ip}", &|| ip.to_string());
+    out
 }
 
 #[cfg(test)]
@@ -915,6 +979,36 @@ mod tests {
         let mut rng = fastrand::Rng::with_seed(1);
         assert_eq!(rt.run_sandbox("a", "default", "a", VirtualTime::ZERO, &mut rng), "10.244.1.2");
         assert_eq!(rt.run_sandbox("b", "default", "b", VirtualTime::ZERO, &mut rng), "10.244.1.3");
+    }
+
+    #[test]
+    fn notes_every_sandbox_handed_out_for_change() {
+        let mut rt = Runtime::new(Flavor::Containerd, "10.244.1.0/24", false);
+        let mut rng = fastrand::Rng::with_seed(1);
+        // A fresh runtime: any sandbox may be new to whoever asks.
+        assert_eq!(rt.take_touched(), None);
+        assert!(!rt.any_touched());
+        rt.run_sandbox("a", "default", "a", VirtualTime::ZERO, &mut rng);
+        rt.run_sandbox("b", "default", "b", VirtualTime::ZERO, &mut rng);
+        assert_eq!(rt.take_touched(), Some(vec!["a".to_string(), "b".to_string()]));
+        // Reading changes nothing; asking to change does.
+        let _ = rt.sandbox("a");
+        assert!(!rt.any_touched());
+        let _ = rt.sandbox_mut("b");
+        assert_eq!(rt.take_touched(), Some(vec!["b".to_string()]));
+        // Stopping a stopped sandbox changes nothing a pod sync reads.
+        rt.stop_sandbox("a");
+        rt.stop_sandbox("a");
+        assert_eq!(rt.take_touched(), Some(vec!["a".to_string()]));
+        // Only the sandboxes an iteration hands out count.
+        let _ = rt.sandboxes_mut().find(|(uid, _)| uid.as_str() == "a");
+        assert_eq!(rt.take_touched(), Some(vec!["a".to_string()]));
+        // Nobody taking the notes: past the bound, any may have changed.
+        for _ in 0..=TOUCHED_KEPT {
+            let _ = rt.sandbox_mut("a");
+        }
+        assert_eq!(rt.take_touched(), None);
+        assert_eq!(rt.take_touched(), Some(vec![]));
     }
 
     #[test]

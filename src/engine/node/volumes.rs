@@ -196,7 +196,6 @@ fn service_account_token(pod: &Pod, vc: &VolumeContext, audience: Option<&str>, 
     let seed = format!("{pod_uid}/{iat}");
     let hex = super::images::stable_hex(&seed, 32);
     let jti = format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32]);
-    let header = serde_json::json!({"alg": "RS256", "kid": base64url(super::images::stable_hex("cluster-signing-key", 32).as_bytes()).chars().take(43).collect::<String>()});
     let claims = serde_json::json!({
         "aud": [aud],
         "exp": iat + EXTENDED_TOKEN_SECONDS,
@@ -214,7 +213,15 @@ fn service_account_token(pod: &Pod, vc: &VolumeContext, audience: Option<&str>, 
         "sub": format!("system:serviceaccount:{ns}:{sa}"),
     });
     let signature = base64url(super::images::stable_hex(&format!("signature/{seed}"), 256).as_bytes());
-    format!("{}.{}.{}", base64url(header.to_string().as_bytes()), base64url(claims.to_string().as_bytes()), &signature[..342.min(signature.len())])
+    TOKEN_HEADER.with(|header| format!("{header}.{}.{}", base64url(claims.to_string().as_bytes()), &signature[..342.min(signature.len())]))
+}
+
+thread_local! {
+    /// Every token's header (the same cluster signing key signs them all), encoded.
+    static TOKEN_HEADER: String = {
+        let kid: String = base64url(super::images::stable_hex("cluster-signing-key", 32).as_bytes()).chars().take(43).collect();
+        base64url(serde_json::json!({"alg": "RS256", "kid": kid}).to_string().as_bytes())
+    };
 }
 
 /// What an API-projected volume holds now, or why it cannot be set up.
@@ -576,9 +583,16 @@ pub fn write_pod_files(disk: &mut Fs, pod: &Pod, ip: &str, node_gateway: &str, n
     let uid = pod.metadata.uid.clone().unwrap_or_default();
     let dir = pod_dir(&uid);
     let secs = wall_secs(now);
-    let spec = pod.spec.clone().unwrap_or_default();
-    let ns = pod.metadata.namespace.clone().unwrap_or_default();
-    let hostname = spec.hostname.clone().filter(|h| !h.is_empty()).unwrap_or_else(|| pod.metadata.name.clone().unwrap_or_default());
+    let default_spec;
+    let spec = match pod.spec.as_ref() {
+        Some(spec) => spec,
+        None => {
+            default_spec = k8s_openapi::api::core::v1::PodSpec::default();
+            &default_spec
+        }
+    };
+    let ns = pod.metadata.namespace.as_deref().unwrap_or("");
+    let hostname = spec.hostname.as_deref().filter(|h| !h.is_empty()).unwrap_or_else(|| pod.metadata.name.as_deref().unwrap_or(""));
     let mut hosts = String::from("# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n");
     match spec.subdomain.as_deref().filter(|s| !s.is_empty()) {
         Some(sub) => hosts.push_str(&format!("{ip}\t{hostname}.{sub}.{ns}.svc.cluster.local\t{hostname}\n")),
