@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use crate::engine::api::{Object, ObjectKey};
+use crate::engine::api::{KeyRef, Object, ObjectKey};
 use crate::engine::apiserver::{ApiServer, Query, WatchEvent, WatchEventType, WatchId};
 use crate::engine::sim::Ctx;
 
@@ -113,14 +113,19 @@ impl Informer {
             match ctx.api.poll_at_most(id, MAX_EVENTS_PER_SYNC) {
                 Ok(events) => {
                     for ev in &events {
-                        let key = ObjectKey::of(&ev.object);
+                        // Most events change an object already held: its
+                        // key is looked up borrowed, and built only for a new one.
+                        let parts = ev.object.key_parts();
                         match ev.kind {
                             WatchEventType::Deleted => {
-                                self.items.remove(&key);
+                                self.items.remove(&parts as &dyn KeyRef);
                             }
-                            _ => {
-                                self.items.insert(key, ev.object.clone());
-                            }
+                            _ => match self.items.get_mut(&parts as &dyn KeyRef) {
+                                Some(held) => *held = ev.object.clone(),
+                                None => {
+                                    self.items.insert(ObjectKey::of(&ev.object), ev.object.clone());
+                                }
+                            },
                         }
                     }
                     return events;

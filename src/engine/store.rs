@@ -10,6 +10,7 @@ mod compact_event;
 mod shared_texts;
 
 use std::collections::{BTreeMap, VecDeque};
+use std::ops::Bound;
 use std::rc::Rc;
 
 pub use compact_event::CompactEvent;
@@ -207,10 +208,16 @@ impl Store {
         self.entries.get_key_value(key).map(|(k, _)| k.clone())
     }
 
+    /// The store's own key of the write at `revision`, if it was the last
+    /// write: shared without searching the keyspace again.
+    pub fn key_written_at(&self, revision: i64) -> Option<Rc<str>> {
+        self.log.back().filter(|c| c.revision == revision).map(|c| c.key.clone())
+    }
+
     /// Every entry whose key starts with `prefix`, in key order.
     pub fn range<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a Rc<str>, &'a Entry)> + 'a {
         self.entries
-            .range::<str, _>((std::ops::Bound::Included(prefix), std::ops::Bound::Unbounded))
+            .range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
             .take_while(move |(k, _)| k.starts_with(prefix))
     }
 
@@ -224,23 +231,32 @@ impl Store {
         expected: Option<i64>,
         make: impl FnOnce(i64) -> Object,
     ) -> Result<(Rc<Object>, i64), StoreError> {
-        let current = self.entries.get(key).map(|e| e.mod_revision).unwrap_or(0);
+        // One search of the keyspace for the common case, an update in place
+        // (each search compares long keys sharing their `/registry/…` prefix).
+        let mut existing = self.entries.range_mut::<str, _>((Bound::Included(key), Bound::Included(key)));
+        let current = existing.next();
+        let current_revision = current.as_ref().map_or(0, |(_, e)| e.mod_revision);
         if let Some(expected) = expected {
-            if expected != current {
-                return Err(StoreError::RevisionMismatch { current });
+            if expected != current_revision {
+                return Err(StoreError::RevisionMismatch { current: current_revision });
             }
         }
         let revision = self.revision + 1;
         let object = Rc::new(make(revision));
         let value = Value::of(&object, &mut self.shared);
         self.revision = revision;
-        let key: Rc<str> = match self.entries.get_key_value(key) {
-            Some((k, _)) => k.clone(),
-            None => Rc::from(key),
+        let (key, created) = match current {
+            Some((stored_key, entry)) => {
+                entry.value = value.clone();
+                entry.mod_revision = revision;
+                (stored_key.clone(), false)
+            }
+            None => {
+                let key: Rc<str> = Rc::from(key);
+                self.entries.insert(key.clone(), Entry { value: value.clone(), create_revision: revision, mod_revision: revision });
+                (key, true)
+            }
         };
-        let created = current == 0;
-        let create_revision = self.entries.get(&key).map(|e| e.create_revision).unwrap_or(revision);
-        self.entries.insert(key.clone(), Entry { value: value.clone(), create_revision, mod_revision: revision });
         self.append(Change { revision, key, kind: ChangeKind::Put, value, created });
         Ok((object, revision))
     }

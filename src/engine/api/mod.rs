@@ -266,6 +266,69 @@ impl ObjectKey {
     }
 }
 
+/// An [`ObjectKey`] as borrowed parts, to look up maps keyed by
+/// `ObjectKey` without building one (two strings) per watch event:
+/// `map.get(&(namespace, name) as &dyn KeyRef)`. It orders, compares and
+/// hashes as the `ObjectKey` of the same parts.
+pub trait KeyRef {
+    fn parts(&self) -> (&str, &str);
+}
+
+impl KeyRef for ObjectKey {
+    fn parts(&self) -> (&str, &str) {
+        (&self.namespace, &self.name)
+    }
+}
+
+impl KeyRef for (&str, &str) {
+    fn parts(&self) -> (&str, &str) {
+        (self.0, self.1)
+    }
+}
+
+impl<'a> std::borrow::Borrow<dyn KeyRef + 'a> for ObjectKey {
+    fn borrow(&self) -> &(dyn KeyRef + 'a) {
+        self
+    }
+}
+
+impl PartialEq for dyn KeyRef + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.parts() == other.parts()
+    }
+}
+
+impl Eq for dyn KeyRef + '_ {}
+
+impl PartialOrd for dyn KeyRef + '_ {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for dyn KeyRef + '_ {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.parts().cmp(&other.parts())
+    }
+}
+
+impl std::hash::Hash for dyn KeyRef + '_ {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // As the derived `Hash` of `ObjectKey`: namespace, then name.
+        let (namespace, name) = self.parts();
+        namespace.hash(state);
+        name.hash(state);
+    }
+}
+
+impl Object {
+    /// The object's `(namespace, name)`, borrowed, as [`ObjectKey::of`] makes them.
+    pub fn key_parts(&self) -> (&str, &str) {
+        let m = self.meta();
+        (m.namespace.as_deref().unwrap_or(""), m.name.as_deref().unwrap_or(""))
+    }
+}
+
 impl std::fmt::Display for ObjectKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.namespace.is_empty() {
@@ -279,6 +342,21 @@ impl std::fmt::Display for ObjectKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn borrowed_key_parts_find_what_object_keys_find() {
+        use std::collections::{BTreeMap, HashMap};
+        let keys = [ObjectKey::new("b", "x"), ObjectKey::new("a", "zz"), ObjectKey::new("", "a"), ObjectKey::new("a", "z")];
+        let ordered: BTreeMap<ObjectKey, usize> = keys.iter().cloned().zip(0..).collect();
+        let hashed: HashMap<ObjectKey, usize> = keys.iter().cloned().zip(0..).collect();
+        for (i, key) in keys.iter().enumerate() {
+            let parts = (key.namespace.as_str(), key.name.as_str());
+            assert_eq!(ordered.get(&parts as &dyn KeyRef), Some(&i));
+            assert_eq!(hashed.get(&parts as &dyn KeyRef), Some(&i));
+        }
+        assert_eq!(ordered.get(&("a", "y") as &dyn KeyRef), None);
+        assert_eq!(hashed.get(&("ax", "") as &dyn KeyRef), None, "the namespace and name stay apart when hashed");
+    }
 
     #[test]
     fn resolves_kubectl_resource_arguments() {

@@ -342,7 +342,7 @@ impl ApiServer {
         if !is_event(rid) {
             return;
         }
-        if let Some(key) = self.store.shared_key(key) {
+        if let Some(key) = self.store.key_written_at(revision).or_else(|| self.store.shared_key(key)) {
             self.event_leases.push_back((self.now.plus_secs(EVENT_TTL_SECS), key, revision));
         }
     }
@@ -688,7 +688,8 @@ impl ApiServer {
         }
         let name = obj.meta().name.clone().unwrap_or_default();
         let key = Self::key(rid, &namespace, &name);
-        if self.store.get(&key).is_some() {
+        // A real write finds an existing key in its compare-and-swap below.
+        if dry_run && self.store.get(&key).is_some() {
             return Err(ApiError::already_exists(&rt.qualified_plural(), &name));
         }
         let now = self.now;
@@ -773,6 +774,8 @@ impl ApiServer {
                 obj.meta_mut().generation = Some(if spec_changed(&obj, &old) { generation + 1 } else { generation });
             }
         }
+        // A status write keeps the stored spec, so only its metadata is checked.
+        debug_assert!(!status_only || !spec_changed(&obj, &old), "a status write of {key} changed its spec");
         let causes = if status_only { validation::validate_status_update(&obj, &old) } else { validation::validate_update(&obj, &old) };
         if !causes.is_empty() {
             return Err(invalid_error(&obj, causes));

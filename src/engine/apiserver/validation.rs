@@ -269,6 +269,15 @@ fn validate_owner_references(meta: &ObjectMeta, errs: &mut Errors) {
 }
 
 fn validate_object_meta_update(meta: &ObjectMeta, old: &ObjectMeta, errs: &mut Errors) {
+    validate_meta_against_stored(meta, old, errs);
+    validate_labels(meta.labels.as_ref(), "metadata.labels", errs);
+    validate_annotations(meta.annotations.as_ref(), "metadata.annotations", errs);
+    validate_owner_references(meta, errs);
+}
+
+/// The checks of a metadata update that compare it with the stored one
+/// (finalizers while deleting, generation, name, namespace).
+fn validate_meta_against_stored(meta: &ObjectMeta, old: &ObjectMeta, errs: &mut Errors) {
     if old.deletion_timestamp.is_some() {
         let old_finalizers: Vec<&String> = old.finalizers.iter().flatten().collect();
         let mut extra: Vec<&String> = meta.finalizers.iter().flatten().filter(|f| !old_finalizers.contains(f)).collect();
@@ -291,9 +300,6 @@ fn validate_object_meta_update(meta: &ObjectMeta, old: &ObjectMeta, errs: &mut E
     if meta.namespace != old.namespace {
         errs.invalid_str("metadata.namespace", meta.namespace.as_deref().unwrap_or(""), "field is immutable");
     }
-    validate_labels(meta.labels.as_ref(), "metadata.labels", errs);
-    validate_annotations(meta.annotations.as_ref(), "metadata.annotations", errs);
-    validate_owner_references(meta, errs);
 }
 
 fn namespaced(obj: &Object) -> bool {
@@ -357,18 +363,25 @@ pub fn validate_update(obj: &Object, old: &Object) -> Vec<Cause> {
     dedup(errs.0)
 }
 
-/// A status write (`pods/status` and the like), whose spec is the stored
-/// one. A Pod checks its metadata only, as `ValidatePodStatusUpdate` does
-/// (it never validates the spec again); other kinds as any update.
+/// A status write (`pods/status`, `replicasets/status` and the like),
+/// whose metadata and spec are the stored ones. It checks the metadata
+/// update only, as each kind's `Validate…StatusUpdate` does before its
+/// status rules (none of which this model enforces): the spec is not
+/// validated again. Every ReplicaSet and Deployment status write, one per
+/// pod that becomes ready, validated its whole pod template again.
 pub fn validate_status_update(obj: &Object, old: &Object) -> Vec<Cause> {
-    match (obj, old) {
-        (Object::Pod(_), Object::Pod(_)) => {
-            let mut errs = Errors::default();
-            validate_object_meta_update(obj.meta(), old.meta(), &mut errs);
-            dedup(errs.0)
-        }
-        _ => validate_update(obj, old),
+    let (meta, old_meta) = (obj.meta(), old.meta());
+    // The stored metadata, which passed these checks when it was written,
+    // is what a status write keeps: its labels, annotations and owners are
+    // not checked again, key by key, on every kubelet status write.
+    if meta.labels == old_meta.labels && meta.annotations == old_meta.annotations && meta.owner_references == old_meta.owner_references {
+        let mut errs = Errors::default();
+        validate_meta_against_stored(meta, old_meta, &mut errs);
+        return dedup(errs.0);
     }
+    let mut errs = Errors::default();
+    validate_object_meta_update(meta, old_meta, &mut errs);
+    dedup(errs.0)
 }
 
 /// The aggregate error a Status carries lists each message once.

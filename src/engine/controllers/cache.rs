@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
 
-use crate::engine::api::{meta, Object, ObjectKey, ResourceId};
+use crate::engine::api::{meta, KeyRef, Object, ObjectKey, ResourceId};
 use crate::engine::apiserver::{Query, WatchEvent, WatchEventType};
 use crate::engine::informer::Informer;
 use crate::engine::sim::Ctx;
@@ -106,20 +106,21 @@ impl Indexed {
 
     fn apply(&mut self, events: &[WatchEvent]) {
         for ev in events {
-            let key = ObjectKey::of(&ev.object);
             // Most changes (a status write) keep every index key: only the
-            // held object is replaced.
-            let same = ev.kind != WatchEventType::Deleted && self.indexed_as.get(&key).is_some_and(|e| e.matches(&ev.object));
-            if same {
-                let held = match self.indexed_as.get(&key).and_then(|e| e.controller.as_ref()) {
+            // held object is replaced, found by the borrowed key.
+            let parts = ev.object.key_parts();
+            let indexed = if ev.kind == WatchEventType::Deleted { None } else { self.indexed_as.get(&parts as &dyn KeyRef) };
+            if let Some(entry) = indexed.filter(|e| e.matches(&ev.object)) {
+                let held = match entry.controller.as_ref() {
                     Some(c) => self.by_controller.get_mut(c),
-                    None => self.orphans.get_mut(&key.namespace),
+                    None => self.orphans.get_mut(parts.0),
                 };
-                if let Some(slot) = held.and_then(|m| m.get_mut(&key)) {
+                if let Some(slot) = held.and_then(|m| m.get_mut(&parts as &dyn KeyRef)) {
                     *slot = ev.object.clone();
                     continue;
                 }
             }
+            let key = ObjectKey::of(&ev.object);
             self.unindex(&key);
             if ev.kind != WatchEventType::Deleted {
                 self.index(&key, &ev.object);

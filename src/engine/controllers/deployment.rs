@@ -5,6 +5,9 @@
 
 use crate::engine::sort::SortStable;
 use std::collections::BTreeMap;
+use std::marker::PhantomData;
+use std::rc::Rc;
+use std::sync::OnceLock;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentCondition, DeploymentStatus, ReplicaSet, ReplicaSetSpec};
 use k8s_openapi::api::core::v1::PodTemplateSpec;
@@ -65,22 +68,20 @@ pub fn template_hash(template: &PodTemplateSpec, collision_count: Option<i32>) -
 }
 
 /// Templates equal but for the pod-template-hash label (`EqualIgnoreHash`).
+/// Only the metadata is copied to compare: every Deployment sync compares
+/// its template with each of its ReplicaSets'.
 pub fn equal_ignore_hash(a: &PodTemplateSpec, b: &PodTemplateSpec) -> bool {
-    fn strip(t: &PodTemplateSpec) -> PodTemplateSpec {
-        let mut t = t.clone();
-        let m = t.metadata.get_or_insert_with(Default::default);
+    fn strip(m: Option<&ObjectMeta>) -> Option<ObjectMeta> {
+        let mut m = m.cloned().unwrap_or_default();
         if let Some(labels) = m.labels.as_mut() {
             labels.remove(POD_TEMPLATE_HASH);
             if labels.is_empty() {
                 m.labels = None;
             }
         }
-        if t.metadata.as_ref().is_some_and(|m| *m == ObjectMeta::default()) {
-            t.metadata = None;
-        }
-        t
+        (m != ObjectMeta::default()).then_some(m)
     }
-    strip(a) == strip(b)
+    a.spec == b.spec && strip(a.metadata.as_ref()) == strip(b.metadata.as_ref())
 }
 
 /// An int-or-percent against `total`, percentages rounded up or down.
@@ -208,15 +209,77 @@ fn new_condition(type_: &str, status: &str, reason: &str, message: String, now: 
     }
 }
 
+/// A Deployment or ReplicaSet a sync works on: the version the cache
+/// handed out, then the one each of the sync's writes stored, shared with
+/// the cache and the store rather than copied (a sync used to copy the
+/// Deployment and each of its ReplicaSets, pod templates and all, at its
+/// start and after each write).
+#[derive(Clone)]
+struct Held<T: HeldKind>(Rc<Object>, PhantomData<T>);
+
+/// The kinds a [`Held`] holds.
+trait HeldKind: Sized + 'static {
+    fn typed(obj: &Object) -> Option<&Self>;
+    /// What a `Held` of the wrong kind reads as (never made: see `Held::of`).
+    fn none() -> &'static Self;
+}
+
+impl HeldKind for Deployment {
+    fn typed(obj: &Object) -> Option<&Self> {
+        match obj {
+            Object::Deployment(d) => Some(d),
+            _ => None,
+        }
+    }
+    fn none() -> &'static Self {
+        static NONE: OnceLock<Deployment> = OnceLock::new();
+        NONE.get_or_init(Deployment::default)
+    }
+}
+
+impl HeldKind for ReplicaSet {
+    fn typed(obj: &Object) -> Option<&Self> {
+        match obj {
+            Object::ReplicaSet(rs) => Some(rs),
+            _ => None,
+        }
+    }
+    fn none() -> &'static Self {
+        static NONE: OnceLock<ReplicaSet> = OnceLock::new();
+        NONE.get_or_init(ReplicaSet::default)
+    }
+}
+
+impl<T: HeldKind> Held<T> {
+    /// `stored`, if it is of kind `T`.
+    fn of(stored: &Rc<Object>) -> Option<Self> {
+        T::typed(stored).is_some().then(|| Held(stored.clone(), PhantomData))
+    }
+
+    /// Holds what a write of this object stored.
+    fn set(&mut self, stored: Rc<Object>) {
+        if T::typed(&stored).is_some() {
+            self.0 = stored;
+        }
+    }
+}
+
+impl<T: HeldKind> std::ops::Deref for Held<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        T::typed(&self.0).unwrap_or_else(|| T::none())
+    }
+}
+
 /// The deployment's ReplicaSets, the new one (template matches) apart.
 struct Sets {
-    new: Option<ReplicaSet>,
-    old: Vec<ReplicaSet>,
+    new: Option<Held<ReplicaSet>>,
+    old: Vec<Held<ReplicaSet>>,
 }
 
 impl Sets {
     fn all(&self) -> Vec<&ReplicaSet> {
-        self.old.iter().chain(self.new.iter()).collect()
+        self.old.iter().chain(self.new.iter()).map(|rs| &**rs).collect()
     }
 }
 
@@ -286,15 +349,13 @@ impl DeploymentController {
     }
 
     fn sync_one(&mut self, ctx: &mut Ctx, cache: &Cache, key: &ObjectKey) -> Result<Option<VirtualTime>, ApiError> {
-        let Some(Object::Deployment(d)) = cache.of(ids::deployments()).get(key).map(|o| (**o).clone()) else {
+        let Some(mut d) = cache.of(ids::deployments()).get(key).and_then(Held::<Deployment>::of) else {
             return Ok(None);
         };
-        let mut d = d;
         let selector_api = d.spec.as_ref().map(|s| s.selector.clone()).unwrap_or_default();
         let selector = Selector::from_api(&selector_api);
         if selector.is_empty() {
-            let obj = Object::Deployment(d.clone());
-            self.recorder.record(ctx.api, &obj, WARNING, "SelectingAll", "This deployment is selecting all pods. A non-empty selector is required.");
+            self.recorder.record(ctx.api, &d.0, WARNING, "SelectingAll", "This deployment is selecting all pods. A non-empty selector is required.");
             if d.status.as_ref().and_then(|s| s.observed_generation) < d.metadata.generation {
                 let mut status = d.status.clone().unwrap_or_default();
                 status.observed_generation = d.metadata.generation;
@@ -324,7 +385,7 @@ impl DeploymentController {
 
     /// The ReplicaSets this deployment controls, adopting matching orphans
     /// and releasing ones that stopped matching.
-    fn claim_replica_sets(&mut self, ctx: &mut Ctx, cache: &Cache, d: &Deployment, selector: &Selector) -> Result<Vec<ReplicaSet>, ApiError> {
+    fn claim_replica_sets(&mut self, ctx: &mut Ctx, cache: &Cache, d: &Deployment, selector: &Selector) -> Result<Vec<Held<ReplicaSet>>, ApiError> {
         let sets = cache.of(ids::replica_sets());
         let uid = d.metadata.uid.clone().unwrap_or_default();
         let ns = d.metadata.namespace.clone().unwrap_or_default();
@@ -339,7 +400,7 @@ impl DeploymentController {
             let matches = selector.matches(rs.metadata.labels.as_ref());
             let name = rs.metadata.name.clone().unwrap_or_default();
             match (controlled, matches) {
-                (true, true) => out.push(*rs.clone()),
+                (true, true) => out.extend(Held::of(&o)),
                 (true, false) => {
                     if rs.metadata.deletion_timestamp.is_none() {
                         let _ = ctx.api.modify(ids::replica_sets(), &ns, &name, false, |o| {
@@ -370,10 +431,8 @@ impl DeploymentController {
                         true
                     });
                     if let Ok(o) = adopted {
-                        if let Object::ReplicaSet(rs) = &*o {
-                            if meta::controller_of(rs.metadata.owner_references.as_ref()).is_some_and(|r| r.uid == uid) {
-                                out.push(*rs.clone());
-                            }
+                        if meta::controller_of(o.meta().owner_references.as_ref()).is_some_and(|r| r.uid == uid) {
+                            out.extend(Held::of(&o));
                         }
                     }
                 }
@@ -384,8 +443,8 @@ impl DeploymentController {
     }
 
     /// The new ReplicaSet is the oldest whose template equals the deployment's.
-    fn split(&self, d: &Deployment, mut list: Vec<ReplicaSet>) -> Sets {
-        list.sort_stable_by_key(created);
+    fn split(&self, d: &Deployment, mut list: Vec<Held<ReplicaSet>>) -> Sets {
+        list.sort_stable_by_key(|rs| created(rs));
         let no_template = PodTemplateSpec::default();
         let template = d.spec.as_ref().map_or(&no_template, |s| &s.template);
         let pos = list.iter().position(|rs| rs.spec.as_ref().and_then(|s| s.template.as_ref()).is_some_and(|t| equal_ignore_hash(t, template)));
@@ -393,24 +452,17 @@ impl DeploymentController {
         Sets { new, old: list }
     }
 
-    fn write_status(&mut self, ctx: &mut Ctx, d: &mut Deployment, status: DeploymentStatus) -> Result<(), ApiError> {
+    fn write_status(&mut self, ctx: &mut Ctx, d: &mut Held<Deployment>, status: DeploymentStatus) -> Result<(), ApiError> {
         if d.status.as_ref() == Some(&status) {
             return Ok(());
         }
-        let mut next = d.clone();
-        next.status = Some(status);
-        match ctx.api.update_status(Object::Deployment(Box::new(next))) {
-            Ok(stored) => {
-                if let Object::Deployment(s) = &*stored {
-                    *d = *s.clone();
-                }
-                Ok(())
-            }
-            Err(e) => Err(e),
-        }
+        let next = Deployment { metadata: d.metadata.clone(), spec: d.spec.clone(), status: Some(status) };
+        let stored = ctx.api.update_status(Object::Deployment(Box::new(next)))?;
+        d.set(stored);
+        Ok(())
     }
 
-    fn check_paused_conditions(&mut self, ctx: &mut Ctx, d: &mut Deployment) -> Result<(), ApiError> {
+    fn check_paused_conditions(&mut self, ctx: &mut Ctx, d: &mut Held<Deployment>) -> Result<(), ApiError> {
         if progress_deadline(d).is_none() {
             return Ok(());
         }
@@ -429,7 +481,7 @@ impl DeploymentController {
     }
 
     /// Some active ReplicaSet was sized for a different replica count.
-    fn is_scaling_event(&self, d: &Deployment, list: &[ReplicaSet]) -> bool {
+    fn is_scaling_event(&self, d: &Deployment, list: &[Held<ReplicaSet>]) -> bool {
         let want = replicas(d).to_string();
         list.iter()
             .filter(|rs| rs_replicas(rs) > 0)
@@ -438,28 +490,29 @@ impl DeploymentController {
 
     /// Finds or (if asked) creates the new ReplicaSet and brings revision
     /// annotations up to date (`getAllReplicaSetsAndSyncRevision`).
-    fn sync_revision(&mut self, ctx: &mut Ctx, d: &mut Deployment, list: Vec<ReplicaSet>, create: bool) -> Result<Sets, ApiError> {
+    fn sync_revision(&mut self, ctx: &mut Ctx, d: &mut Held<Deployment>, list: Vec<Held<ReplicaSet>>, create: bool) -> Result<Sets, ApiError> {
         let mut sets = self.split(d, list);
-        let max_old = sets.old.iter().map(revision).max().unwrap_or(0);
+        let max_old = sets.old.iter().map(|rs| revision(rs)).max().unwrap_or(0);
         let new_revision = (max_old + 1).to_string();
         let ns = d.metadata.namespace.clone().unwrap_or_default();
         if let Some(existing) = sets.new.take() {
-            let mut rs = existing.clone();
-            let mut changed = self.set_new_rs_annotations(d, &mut rs, &new_revision, true);
+            // The annotations are worked out on a copy of the metadata: the
+            // whole set (its pod template) is copied only to be written.
+            let mut annotated = ReplicaSet { metadata: existing.metadata.clone(), ..Default::default() };
+            let mut changed = self.set_new_rs_annotations(d, &mut annotated, &new_revision, true);
             let min_ready = d.spec.as_ref().and_then(|s| s.min_ready_seconds);
-            if let Some(spec) = rs.spec.as_mut() {
-                if spec.min_ready_seconds.unwrap_or(0) != min_ready.unwrap_or(0) {
-                    spec.min_ready_seconds = min_ready;
-                    changed = true;
-                }
-            }
+            let min_ready_changed = existing.spec.as_ref().is_some_and(|spec| spec.min_ready_seconds.unwrap_or(0) != min_ready.unwrap_or(0));
+            changed |= min_ready_changed;
             let rs = if changed {
-                match ctx.api.update(Object::ReplicaSet(Box::new(rs)))? .as_ref() {
-                    Object::ReplicaSet(stored) => stored.clone(),
-                    _ => Box::new(existing),
+                let mut rs = (*existing).clone();
+                rs.metadata = annotated.metadata;
+                if let Some(spec) = rs.spec.as_mut().filter(|_| min_ready_changed) {
+                    spec.min_ready_seconds = min_ready;
                 }
+                let stored = ctx.api.update(Object::ReplicaSet(Box::new(rs)))?;
+                Held::of(&stored).unwrap_or(existing)
             } else {
-                Box::new(existing)
+                existing
             };
             let rev = annotation(&rs.metadata, REVISION).unwrap_or("").to_string();
             self.set_deployment_revision(ctx, d, &rev)?;
@@ -469,7 +522,7 @@ impl DeploymentController {
                 set_condition(&mut next, new_condition("Progressing", "True", FOUND_NEW_RS, format!("Found new replica set \"{}\"", rs_name(&rs)), ctx.now));
                 self.write_status(ctx, d, next)?;
             }
-            sets.new = Some(*rs);
+            sets.new = Some(rs);
             return Ok(sets);
         }
         if !create {
@@ -490,7 +543,7 @@ impl DeploymentController {
                 name: Some(name.clone()),
                 namespace: Some(ns.clone()),
                 labels: Some(labels),
-                owner_references: Some(vec![util::controller_ref(&Object::Deployment(Box::new(d.clone())))]),
+                owner_references: Some(vec![util::controller_ref(&d.0)]),
                 ..Default::default()
             },
             spec: Some(ReplicaSetSpec {
@@ -506,11 +559,11 @@ impl DeploymentController {
             spec.replicas = Some(new_replicas);
         }
         self.set_new_rs_annotations(d, &mut rs, &new_revision, false);
-        let d_obj = Object::Deployment(Box::new(d.clone()));
+        let d_obj = d.0.clone();
         let created = match ctx.api.create(Object::ReplicaSet(Box::new(rs))) {
-            Ok(stored) => match &*stored {
-                Object::ReplicaSet(r) => r.clone(),
-                _ => return Err(ApiError::new(Reason::InternalError, "unexpected object")),
+            Ok(stored) => match Held::of(&stored) {
+                Some(held) => held,
+                None => return Err(ApiError::new(Reason::InternalError, "unexpected object")),
             },
             Err(e) if e.reason == Reason::AlreadyExists => {
                 // Ours already (a stale cache), or a hash collision: count it and retry.
@@ -518,7 +571,7 @@ impl DeploymentController {
                     if let Object::ReplicaSet(rs) = &*existing {
                         let ours = meta::controller_of(rs.metadata.owner_references.as_ref()).is_some_and(|r| Some(&r.uid) == d.metadata.uid.as_ref());
                         if ours && rs.spec.as_ref().and_then(|s| s.template.as_ref()).is_some_and(|t| equal_ignore_hash(t, &template)) {
-                            sets.new = Some(*rs.clone());
+                            sets.new = Held::of(&existing);
                             return Ok(sets);
                         }
                     }
@@ -551,7 +604,7 @@ impl DeploymentController {
             set_condition(&mut status, new_condition("Progressing", "True", NEW_RS_CREATED, format!("Created new replica set \"{name}\""), ctx.now));
             self.write_status(ctx, d, status)?;
         }
-        sets.new = Some(*created);
+        sets.new = Some(created);
         Ok(sets)
     }
 
@@ -592,7 +645,7 @@ impl DeploymentController {
         changed
     }
 
-    fn set_deployment_revision(&mut self, ctx: &mut Ctx, d: &mut Deployment, rev: &str) -> Result<(), ApiError> {
+    fn set_deployment_revision(&mut self, ctx: &mut Ctx, d: &mut Held<Deployment>, rev: &str) -> Result<(), ApiError> {
         if rev.is_empty() || annotation(&d.metadata, REVISION) == Some(rev) {
             return Ok(());
         }
@@ -606,20 +659,18 @@ impl DeploymentController {
             o.meta_mut().annotations.get_or_insert_with(BTreeMap::new).insert(REVISION.into(), rev.to_string());
             true
         })?;
-        if let Object::Deployment(s) = &*stored {
-            *d = *s.clone();
-        }
+        d.set(stored);
         Ok(())
     }
 
     /// Replicas the new set should have now (`NewRSNewReplicas`): up to
     /// `replicas + maxSurge` pods across all sets.
-    fn new_rs_new_replicas(&self, d: &Deployment, old: &[ReplicaSet], new_count: i32) -> i32 {
+    fn new_rs_new_replicas(&self, d: &Deployment, old: &[Held<ReplicaSet>], new_count: i32) -> i32 {
         let desired = replicas(d);
         if is_recreate(d) {
             return desired;
         }
-        let current: i32 = old.iter().map(rs_replicas).sum::<i32>() + new_count;
+        let current: i32 = old.iter().map(|rs| rs_replicas(rs)).sum::<i32>() + new_count;
         let max_total = desired + max_surge(d);
         if current >= max_total {
             return new_count;
@@ -628,9 +679,9 @@ impl DeploymentController {
     }
 
     /// Sets a ReplicaSet's size and replica annotations; records the event.
-    fn scale_rs(&mut self, ctx: &mut Ctx, d: &Deployment, rs: &mut ReplicaSet, size: i32) -> Result<bool, ApiError> {
+    fn scale_rs(&mut self, ctx: &mut Ctx, d: &Deployment, rs: &mut Held<ReplicaSet>, size: i32) -> Result<bool, ApiError> {
         let old = rs_replicas(rs);
-        let mut next = rs.clone();
+        let mut next = (**rs).clone();
         let mut changed = old != size;
         if let Some(spec) = next.spec.as_mut() {
             spec.replicas = Some(size);
@@ -640,9 +691,7 @@ impl DeploymentController {
             return Ok(false);
         }
         let stored = ctx.api.update(Object::ReplicaSet(Box::new(next)))?;
-        if let Object::ReplicaSet(s) = &*stored {
-            *rs = *s.clone();
-        }
+        rs.set(stored);
         if old != size {
             let op = if old < size { "up" } else { "down" };
             let name = rs_name(rs).to_string();
@@ -652,7 +701,7 @@ impl DeploymentController {
         Ok(old != size)
     }
 
-    fn rollout_rolling(&mut self, ctx: &mut Ctx, d: &mut Deployment, list: Vec<ReplicaSet>) -> Result<Option<VirtualTime>, ApiError> {
+    fn rollout_rolling(&mut self, ctx: &mut Ctx, d: &mut Held<Deployment>, list: Vec<Held<ReplicaSet>>) -> Result<Option<VirtualTime>, ApiError> {
         let mut sets = self.sync_revision(ctx, d, list, true)?;
         // Scale up the new set within maxSurge.
         if let Some(mut new) = sets.new.take() {
@@ -682,7 +731,7 @@ impl DeploymentController {
 
     /// Scales old sets down within maxUnavailable (`reconcileOldReplicaSets`).
     fn reconcile_old(&mut self, ctx: &mut Ctx, d: &Deployment, sets: &mut Sets) -> Result<bool, ApiError> {
-        let old_count: i32 = sets.old.iter().map(rs_replicas).sum();
+        let old_count: i32 = sets.old.iter().map(|rs| rs_replicas(rs)).sum();
         if old_count == 0 {
             return Ok(false);
         }
@@ -693,7 +742,7 @@ impl DeploymentController {
         if max_scaled_down <= 0 {
             return Ok(false);
         }
-        sets.old.sort_stable_by_key(created);
+        sets.old.sort_stable_by_key(|rs| created(rs));
         // First the old sets' unhealthy replicas: they cost no availability.
         let mut cleaned = 0;
         for rs in sets.old.iter_mut() {
@@ -730,7 +779,7 @@ impl DeploymentController {
         Ok(cleaned + scaled_down > 0)
     }
 
-    fn rollout_recreate(&mut self, ctx: &mut Ctx, cache: &Cache, d: &mut Deployment, list: Vec<ReplicaSet>) -> Result<Option<VirtualTime>, ApiError> {
+    fn rollout_recreate(&mut self, ctx: &mut Ctx, cache: &Cache, d: &mut Held<Deployment>, list: Vec<Held<ReplicaSet>>) -> Result<Option<VirtualTime>, ApiError> {
         let mut sets = self.sync_revision(ctx, d, list.clone(), false)?;
         let mut scaled_down = false;
         for rs in sets.old.iter_mut() {
@@ -773,7 +822,7 @@ impl DeploymentController {
     }
 
     /// Scaling or a paused deployment: resize proportionally, no rollout.
-    fn sync_scale(&mut self, ctx: &mut Ctx, d: &mut Deployment, list: Vec<ReplicaSet>) -> Result<Option<VirtualTime>, ApiError> {
+    fn sync_scale(&mut self, ctx: &mut Ctx, d: &mut Held<Deployment>, list: Vec<Held<ReplicaSet>>) -> Result<Option<VirtualTime>, ApiError> {
         let mut sets = self.sync_revision(ctx, d, list, false)?;
         self.scale(ctx, d, &mut sets)?;
         if is_paused(d) {
@@ -822,7 +871,7 @@ impl DeploymentController {
             return Ok(());
         }
         // Proportional scaling across the active sets.
-        let mut all: Vec<&mut ReplicaSet> = sets.old.iter_mut().chain(sets.new.iter_mut()).filter(|rs| rs_replicas(rs) > 0).collect();
+        let mut all: Vec<&mut Held<ReplicaSet>> = sets.old.iter_mut().chain(sets.new.iter_mut()).filter(|rs| rs_replicas(rs) > 0).collect();
         let current: i32 = all.iter().map(|rs| rs_replicas(rs)).sum();
         let allowed = if desired > 0 { desired + max_surge(d) } else { 0 };
         let to_add = allowed - current;
@@ -880,7 +929,7 @@ impl DeploymentController {
     /// they are scaled to zero and settled.
     fn cleanup(&mut self, ctx: &mut Ctx, d: &Deployment, sets: &Sets) -> Result<(), ApiError> {
         let limit = d.spec.as_ref().and_then(|s| s.revision_history_limit).unwrap_or(10).max(0) as usize;
-        let mut cleanable: Vec<&ReplicaSet> = sets.old.iter().filter(|rs| rs.metadata.deletion_timestamp.is_none()).collect();
+        let mut cleanable: Vec<&ReplicaSet> = sets.old.iter().map(|rs| &**rs).filter(|rs| rs.metadata.deletion_timestamp.is_none()).collect();
         if cleanable.len() <= limit {
             return Ok(());
         }
@@ -931,14 +980,14 @@ impl DeploymentController {
         status
     }
 
-    fn sync_status_only(&mut self, ctx: &mut Ctx, d: &mut Deployment, sets: &Sets) -> Result<(), ApiError> {
+    fn sync_status_only(&mut self, ctx: &mut Ctx, d: &mut Held<Deployment>, sets: &Sets) -> Result<(), ApiError> {
         let status = self.calculate_status(d, sets, ctx.now);
         self.write_status(ctx, d, status)
     }
 
     /// Status plus the Progressing condition; asks to come back at the
     /// progress deadline while the rollout is under way.
-    fn sync_rollout_status(&mut self, ctx: &mut Ctx, d: &mut Deployment, sets: &Sets) -> Result<Option<VirtualTime>, ApiError> {
+    fn sync_rollout_status(&mut self, ctx: &mut Ctx, d: &mut Held<Deployment>, sets: &Sets) -> Result<Option<VirtualTime>, ApiError> {
         let mut next = self.calculate_status(d, sets, ctx.now);
         let deadline = progress_deadline(d);
         if deadline.is_none() {

@@ -77,14 +77,13 @@ impl GarbageCollector {
 
     /// Queues what an object's state asks of the collector.
     fn observe(&mut self, cache: &Cache, rid: ResourceId, obj: &Object) {
-        let key = ObjectKey::of(obj);
         let m = obj.meta();
         if m.deletion_timestamp.is_some() {
             if has_finalizer(obj, ORPHAN) {
-                self.queue.add(Work::Orphan(rid, key.clone()));
+                self.queue.add(Work::Orphan(rid, ObjectKey::of(obj)));
             }
             if has_finalizer(obj, FOREGROUND) {
-                self.queue.add(Work::AttemptToDelete(rid, key));
+                self.queue.add(Work::AttemptToDelete(rid, ObjectKey::of(obj)));
                 return;
             }
         }

@@ -25,7 +25,7 @@ use k8s_openapi::api::core::v1::{Node, ObjectReference, Pod, PodCondition, Taint
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, Time};
 
 use super::Controller;
-use crate::engine::api::{ids, meta, Object, ObjectKey};
+use crate::engine::api::{ids, meta, KeyRef, Object, ObjectKey};
 use crate::engine::apiserver::events::{EventRecorder, NORMAL, WARNING};
 use crate::engine::apiserver::{DeleteOptions, Query, WatchEvent, WatchEventType};
 use crate::engine::informer::Informer;
@@ -112,14 +112,16 @@ impl NodeLifecycleController {
 
     fn index_pods(&mut self, events: &[WatchEvent]) {
         for ev in events {
-            let key = ObjectKey::of(&ev.object);
             let node = match (&*ev.object, ev.kind) {
-                (Object::Pod(p), kind) if kind != WatchEventType::Deleted => p.spec.as_ref().and_then(|s| s.node_name.clone()),
+                (Object::Pod(p), kind) if kind != WatchEventType::Deleted => p.spec.as_ref().and_then(|s| s.node_name.as_deref()),
                 _ => None,
             };
-            if self.node_of_pod.get(&key) == node.as_ref() {
+            // Most pod changes keep the pod's node: looked up by the borrowed key.
+            if self.node_of_pod.get(&ev.object.key_parts() as &dyn KeyRef).map(String::as_str) == node {
                 continue;
             }
+            let node = node.map(str::to_string);
+            let key = ObjectKey::of(&ev.object);
             if let Some(old) = self.node_of_pod.remove(&key) {
                 if let Some(set) = self.pods_on_node.get_mut(&old) {
                     set.remove(&key);

@@ -387,14 +387,43 @@ impl ReplicaSetController {
                 .map(|(o, p)| (o.clone(), kept_flags(&mut previous, o).unwrap_or_else(|| PodFlags::of(p, &v.selector, template_labels))))
                 .collect();
         }
-        // Borrowed from the informer: a sync must not copy every pod.
-        let mut active: Vec<&Pod> = Vec::with_capacity(tally.pods.len());
-        let mut active_flags: Vec<PodFlags> = Vec::with_capacity(tally.pods.len());
-        for ((o, p), (kept, flags)) in controlled().zip(tally.pods.iter()) {
-            if cfg!(debug_assertions) {
-                assert!(Rc::ptr_eq(o, kept), "the tally of {key:?} is out of step with the cache");
-                assert_eq!(*flags, PodFlags::of(p, &v.selector, template_labels), "kept flags of pod {:?} differ from a fresh read", p.metadata.name);
+        if cfg!(debug_assertions) {
+            let mut kept = tally.pods.iter();
+            for (o, p) in controlled() {
+                let held = kept.next();
+                assert!(held.is_some_and(|(held, _)| Rc::ptr_eq(o, held)), "the tally of {key:?} is out of step with the cache");
+                let flags = held.map(|(_, flags)| *flags);
+                assert_eq!(flags, Some(PodFlags::of(p, &v.selector, template_labels)), "kept flags of pod {:?} differ from a fresh read", p.metadata.name);
             }
+            assert!(kept.next().is_none(), "the tally of {key:?} holds pods the set no longer controls");
+        }
+        let result = self.sync_tallied(ctx, cache, key, &obj, &v, &tally.pods, needs_sync);
+        self.tallies.insert(key.clone(), tally);
+        result
+    }
+
+    /// The rest of a sync, over the set's pods as its tally holds them
+    /// (the versions the cache holds, in key order, with their flags): the
+    /// second pass goes over the tally, not over the cache's tree again.
+    #[allow(clippy::too_many_arguments)]
+    fn sync_tallied(
+        &mut self,
+        ctx: &mut Ctx,
+        cache: &Cache,
+        key: &ObjectKey,
+        obj: &Rc<Object>,
+        v: &View,
+        tallied: &[(Rc<Object>, PodFlags)],
+        needs_sync: bool,
+    ) -> Result<Option<VirtualTime>, ApiError> {
+        let rid = self.kind.resource();
+        let pods = cache.of(ids::pods());
+        let template_labels = v.template.and_then(|t| t.metadata.as_ref()).and_then(|m| m.labels.as_ref());
+        // Borrowed from the informer: a sync must not copy every pod.
+        let mut active: Vec<&Pod> = Vec::with_capacity(tallied.len());
+        let mut active_flags: Vec<PodFlags> = Vec::with_capacity(tallied.len());
+        for (o, flags) in tallied {
+            let Object::Pod(p) = &**o else { continue };
             if !flags.active {
                 continue;
             }
@@ -405,7 +434,6 @@ impl ReplicaSetController {
                 self.pods.release(ctx, p, &v.uid);
             }
         }
-        self.tallies.insert(key.clone(), tally);
         let mut adoptable: Vec<Pod> = Vec::new();
         if !v.deleting {
             for o in pods.orphans_in(&key.namespace) {
@@ -417,7 +445,7 @@ impl ReplicaSetController {
         }
         let mut adopted: Vec<Pod> = Vec::new();
         if !adoptable.is_empty() && can_adopt(ctx, rid, key, &v.uid) {
-            adopted = adoptable.iter().filter_map(|p| self.pods.adopt(ctx, &obj, p)).collect();
+            adopted = adoptable.iter().filter_map(|p| self.pods.adopt(ctx, obj, p)).collect();
         }
         for p in &adopted {
             active_flags.push(PodFlags::of(p, &v.selector, template_labels));
@@ -425,7 +453,7 @@ impl ReplicaSetController {
         }
         let mut failure: Option<ApiError> = None;
         if needs_sync {
-            if let Err(e) = self.manage_replicas(ctx, cache, key, &obj, &v, &active) {
+            if let Err(e) = self.manage_replicas(ctx, cache, key, obj, v, &active) {
                 failure = Some(e);
             }
         }
