@@ -2,7 +2,7 @@
 //! per (object, reason, message), whose `count` and `lastTimestamp` grow when
 //! the same thing happens again.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -24,7 +24,7 @@ pub struct EventRecorder {
     /// Aggregation key (see [`aggregation_key`]) → the Event's `namespace/name`.
     /// One string each way: a kubelet's recorder holds an entry per
     /// container event of every pod on its node.
-    cache: HashMap<Box<str>, Box<str>>,
+    cache: FxHashMap<Box<str>, Box<str>>,
     /// Events asked to be recorded, written or not.
     attempts: u64,
 }
@@ -57,7 +57,7 @@ impl EventRecorder {
     /// `component` is the event source (`kubelet`, `default-scheduler`,
     /// `deployment-controller`); `host` is set for node agents.
     pub fn new(component: &str, host: Option<&str>) -> Self {
-        EventRecorder { component: component.to_string(), host: host.map(str::to_string), cache: HashMap::new(), attempts: 0 }
+        EventRecorder { component: component.to_string(), host: host.map(str::to_string), cache: FxHashMap::default(), attempts: 0 }
     }
 
     pub fn record(&mut self, api: &mut ApiServer, involved: &Object, type_: &str, reason: &str, message: impl Into<String>) {

@@ -13,7 +13,8 @@ pub mod events;
 pub mod eviction;
 pub mod validation;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use rustc_hash::FxHashMap;
 use std::rc::Rc;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -156,13 +157,13 @@ pub struct ApiServer {
     etcd_running: bool,
     watches: BTreeMap<WatchId, Watch>,
     by_resource: BTreeMap<ResourceId, BTreeSet<WatchId>>,
-    pods_by_node: HashMap<String, BTreeSet<WatchId>>,
+    pods_by_node: FxHashMap<String, BTreeSet<WatchId>>,
     /// Each component's open watches, so stopping one does not scan every watch.
-    watches_of: HashMap<ComponentId, BTreeSet<WatchId>>,
+    watches_of: FxHashMap<ComponentId, BTreeSet<WatchId>>,
     /// Stored pods' keys by `spec.nodeName`, so a kubelet's list of its
     /// node's pods does not read every pod in the cluster.
     /// The keys are the store's own, shared.
-    stored_pods_on_node: HashMap<String, BTreeSet<Rc<str>>>,
+    stored_pods_on_node: FxHashMap<String, BTreeSet<Rc<str>>>,
     next_watch: WatchId,
     ready: BTreeSet<ComponentId>,
     rng: fastrand::Rng,
@@ -201,9 +202,9 @@ impl ApiServer {
             etcd_running: true,
             watches: BTreeMap::new(),
             by_resource: BTreeMap::new(),
-            pods_by_node: HashMap::new(),
-            watches_of: HashMap::new(),
-            stored_pods_on_node: HashMap::new(),
+            pods_by_node: FxHashMap::default(),
+            watches_of: FxHashMap::default(),
+            stored_pods_on_node: FxHashMap::default(),
             next_watch: 1,
             ready: BTreeSet::new(),
             rng: fastrand::Rng::with_seed(seed ^ 0x6170_6973_6572_7665),
@@ -542,7 +543,7 @@ impl ApiServer {
     /// Builds [`Self::stored_pods_on_node`] again from the store (after a restore).
     fn reindex_pods_on_node(&mut self) {
         let prefix = Self::prefix(ids::pods(), None);
-        let mut index: HashMap<String, BTreeSet<Rc<str>>> = HashMap::new();
+        let mut index: FxHashMap<String, BTreeSet<Rc<str>>> = FxHashMap::default();
         for (key, e) in self.store.range(&prefix) {
             if let Some(node) = Self::pod_node(&e.value.object()) {
                 index.entry(node.to_string()).or_default().insert(key.clone());

@@ -4,7 +4,8 @@
 //! (owner uid, controller uid, orphans per namespace, object uid), so a
 //! sync never scans every pod in the cluster.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+use rustc_hash::FxHashMap;
 use std::rc::Rc;
 
 use crate::engine::api::{meta, KeyRef, Object, ObjectKey, ResourceId};
@@ -16,18 +17,18 @@ use crate::engine::sim::Ctx;
 pub struct Indexed {
     informer: Informer,
     /// Owner uid (any ownerReference) → dependents.
-    by_owner: HashMap<String, BTreeSet<ObjectKey>>,
+    by_owner: FxHashMap<String, BTreeSet<ObjectKey>>,
     /// Controller uid → objects it controls (held here, so a controller's
     /// sync reads its objects without a lookup in the whole cache).
-    by_controller: HashMap<String, BTreeMap<ObjectKey, Rc<Object>>>,
+    by_controller: FxHashMap<String, BTreeMap<ObjectKey, Rc<Object>>>,
     /// Namespace → objects without a controller (candidates for adoption).
-    orphans: HashMap<String, BTreeMap<ObjectKey, Rc<Object>>>,
+    orphans: FxHashMap<String, BTreeMap<ObjectKey, Rc<Object>>>,
     /// Object uid → key.
-    by_uid: HashMap<String, ObjectKey>,
+    by_uid: FxHashMap<String, ObjectKey>,
     /// Namespace → keys, so per-namespace reads skip other namespaces.
-    by_namespace: HashMap<String, BTreeSet<ObjectKey>>,
+    by_namespace: FxHashMap<String, BTreeSet<ObjectKey>>,
     /// What each cached object was indexed under, to unindex it on change.
-    indexed_as: HashMap<ObjectKey, IndexEntry>,
+    indexed_as: FxHashMap<ObjectKey, IndexEntry>,
 }
 
 #[derive(Default)]
@@ -51,12 +52,12 @@ impl Indexed {
     fn new(resource: ResourceId) -> Self {
         Indexed {
             informer: Informer::new(Query::all(resource)),
-            by_owner: HashMap::new(),
-            by_controller: HashMap::new(),
-            orphans: HashMap::new(),
-            by_uid: HashMap::new(),
-            by_namespace: HashMap::new(),
-            indexed_as: HashMap::new(),
+            by_owner: FxHashMap::default(),
+            by_controller: FxHashMap::default(),
+            orphans: FxHashMap::default(),
+            by_uid: FxHashMap::default(),
+            by_namespace: FxHashMap::default(),
+            indexed_as: FxHashMap::default(),
         }
     }
 
@@ -192,7 +193,7 @@ impl Indexed {
     }
 }
 
-fn remove_held(index: &mut HashMap<String, BTreeMap<ObjectKey, Rc<Object>>>, at: &str, key: &ObjectKey) {
+fn remove_held(index: &mut FxHashMap<String, BTreeMap<ObjectKey, Rc<Object>>>, at: &str, key: &ObjectKey) {
     if let Some(map) = index.get_mut(at) {
         map.remove(key);
         if map.is_empty() {
@@ -201,7 +202,7 @@ fn remove_held(index: &mut HashMap<String, BTreeMap<ObjectKey, Rc<Object>>>, at:
     }
 }
 
-fn remove_from(index: &mut HashMap<String, BTreeSet<ObjectKey>>, at: &str, key: &ObjectKey) {
+fn remove_from(index: &mut FxHashMap<String, BTreeSet<ObjectKey>>, at: &str, key: &ObjectKey) {
     if let Some(set) = index.get_mut(at) {
         set.remove(key);
         if set.is_empty() {

@@ -19,7 +19,8 @@
 //! not modelled.
 
 use std::any::Any;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+use rustc_hash::FxHashMap;
 
 use k8s_openapi::api::core::v1::{Node, ObjectReference, Pod, PodCondition, Taint, Toleration};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, Time};
@@ -69,8 +70,8 @@ pub struct NodeLifecycleController {
     /// so a pass does not read every node.
     no_execute: BTreeMap<String, Vec<Taint>>,
     /// Pods by the node they are bound to, so a pass reads only the pods of tainted nodes.
-    pods_on_node: HashMap<String, BTreeSet<ObjectKey>>,
-    node_of_pod: HashMap<ObjectKey, String>,
+    pods_on_node: FxHashMap<String, BTreeSet<ObjectKey>>,
+    node_of_pod: FxHashMap<ObjectKey, String>,
 }
 
 impl Default for NodeLifecycleController {
@@ -92,8 +93,8 @@ impl NodeLifecycleController {
             next_monitor: VirtualTime::ZERO,
             evictions: BTreeMap::new(),
             no_execute: BTreeMap::new(),
-            pods_on_node: HashMap::new(),
-            node_of_pod: HashMap::new(),
+            pods_on_node: FxHashMap::default(),
+            node_of_pod: FxHashMap::default(),
         }
     }
 

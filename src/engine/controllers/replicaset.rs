@@ -5,7 +5,8 @@
 
 use crate::engine::sort::SortStable;
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+use rustc_hash::FxHashMap;
 use std::iter::Peekable;
 use std::rc::Rc;
 
@@ -300,7 +301,7 @@ pub struct ReplicaSetController {
     expectations: Expectations,
     pods: PodControl,
     /// Per set, what its last sync read of its pods (never iterated).
-    tallies: HashMap<ObjectKey, Tally>,
+    tallies: FxHashMap<ObjectKey, Tally>,
 }
 
 impl ReplicaSetController {
@@ -309,7 +310,7 @@ impl ReplicaSetController {
             Kind::ReplicaSet => "replicaset-controller",
             Kind::ReplicationController => "replication-controller",
         };
-        ReplicaSetController { kind, name: name.to_string(), work: WorkLoop::default(), expectations: Expectations::default(), pods: PodControl::new(name), tallies: HashMap::new() }
+        ReplicaSetController { kind, name: name.to_string(), work: WorkLoop::default(), expectations: Expectations::default(), pods: PodControl::new(name), tallies: FxHashMap::default() }
     }
 
     /// The owner of `pod` of this controller's kind, by controllerRef.
