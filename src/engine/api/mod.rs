@@ -339,6 +339,14 @@ impl std::fmt::Display for ObjectKey {
     }
 }
 
+/// `spec`, or the empty spec a pod (or pod template) without one reads as:
+/// borrowed, so callers on hot paths neither clone a spec nor build a
+/// default one per call.
+pub fn pod_spec_or_empty(spec: Option<&api::core::v1::PodSpec>) -> &api::core::v1::PodSpec {
+    static EMPTY: std::sync::OnceLock<api::core::v1::PodSpec> = std::sync::OnceLock::new();
+    spec.unwrap_or_else(|| EMPTY.get_or_init(Default::default))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -99,14 +99,7 @@ fn target_node_of(pod: &Pod) -> Option<&str> {
 /// there may keep running (`NodeShouldRunDaemonPod`).
 pub fn should_run(node: &Node, template: &PodTemplateSpec) -> (bool, bool) {
     // Borrowed, not cloned: this runs for every node on every sync.
-    let default_spec;
-    let spec = match template.spec.as_ref() {
-        Some(s) => s,
-        None => {
-            default_spec = k8s_openapi::api::core::v1::PodSpec::default();
-            &default_spec
-        }
-    };
+    let spec = crate::engine::api::pod_spec_or_empty(template.spec.as_ref());
     let name = node.metadata.name.as_deref().unwrap_or("");
     if spec.node_name.as_deref().is_some_and(|n| !n.is_empty() && n != name) {
         return (false, false);

@@ -1057,14 +1057,7 @@ impl Kubelet {
     /// `computePodActions`: what to do next for a pod with nothing in flight.
     fn decide(&mut self, ctx: &mut Ctx, pod: &Pod, uid: &str) {
         let now = ctx.now;
-        let default_spec;
-        let spec = match pod.spec.as_ref() {
-            Some(s) => s,
-            None => {
-                default_spec = k8s_openapi::api::core::v1::PodSpec::default();
-                &default_spec
-            }
-        };
+        let spec = crate::engine::api::pod_spec_or_empty(pod.spec.as_ref());
         let policy = restart_policy(pod).to_string();
         let phase = pod.status.as_ref().and_then(|s| s.phase.clone());
         let sandbox_ready = self.machine.runtime.sandbox(uid).is_some_and(|s| s.ready);

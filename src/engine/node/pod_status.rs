@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    PodSpec,
     Container, ContainerState, ContainerStateRunning, ContainerStateTerminated, ContainerStateWaiting, ContainerStatus, HostIP, Pod,
     PodCondition, PodIP, PodStatus, VolumeMountStatus,
 };
@@ -137,14 +136,8 @@ fn exit_code(s: &ContainerStatus) -> Option<i32> {
 pub fn generate(inputs: &Inputs) -> PodStatus {
     let pod = inputs.pod;
     // Borrowed: this runs for every pod sync, and pods are large.
-    let (default_spec, default_status);
-    let spec = match pod.spec.as_ref() {
-        Some(s) => s,
-        None => {
-            default_spec = PodSpec::default();
-            &default_spec
-        }
-    };
+    let default_status;
+    let spec = crate::engine::api::pod_spec_or_empty(pod.spec.as_ref());
     let current = match pod.status.as_ref() {
         Some(s) => s,
         None => {

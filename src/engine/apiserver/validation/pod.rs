@@ -19,8 +19,7 @@ pub fn validate_pod_template(template: &PodTemplateSpec, path: &str, errs: &mut 
 }
 
 pub fn validate_pod_spec(spec: Option<&PodSpec>, path: &str, errs: &mut Errors) {
-    let default_spec = PodSpec::default();
-    let spec = spec.unwrap_or(&default_spec);
+    let spec = crate::engine::api::pod_spec_or_empty(spec);
     if spec.termination_grace_period_seconds.is_none() {
         errs.required(&format!("{path}.terminationGracePeriodSeconds"), "");
     }
@@ -414,10 +413,9 @@ const UPDATABLE_POD_FIELDS: &str = "`spec.containers[*].image`,`spec.initContain
 pub fn validate_pod_update(pod: &Pod, old: &Pod, errs: &mut Errors) {
     // Borrowed: every status write of every pod comes through here, and
     // the spec rarely changes.
-    let no_spec = PodSpec::default();
     let no_containers: Vec<Container> = Vec::new();
-    let spec = pod.spec.as_ref().unwrap_or(&no_spec);
-    let old_spec = old.spec.as_ref().unwrap_or(&no_spec);
+    let spec = crate::engine::api::pod_spec_or_empty(pod.spec.as_ref());
+    let old_spec = crate::engine::api::pod_spec_or_empty(old.spec.as_ref());
     for (field, new, previous) in [
         ("spec.containers", &spec.containers, &old_spec.containers),
         ("spec.initContainers", spec.init_containers.as_ref().unwrap_or(&no_containers), old_spec.init_containers.as_ref().unwrap_or(&no_containers)),
