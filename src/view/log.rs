@@ -251,7 +251,8 @@ impl LogModel {
                 (Some((time, _)), Some(line)) => *time > line.time.as_millis(),
             };
             let row = if take_event {
-                let (_, value) = next_event.take().unwrap_or_else(|| unreachable!());
+                // `take_event` holds only while an Event is waiting.
+                let Some((_, value)) = next_event.take() else { break };
                 next_event = events.next();
                 // Typed only here: counting the rest below reads none.
                 let object = value.object();
