@@ -18,7 +18,7 @@ use k8s_openapi::api::core::v1::Pod;
 
 use super::framework::{pod_host_ports, pod_labels, pod_priority, HostPort, NodeInfo, PodAffinityInfo};
 use super::resources::{pod_requests, PodRequests};
-use crate::engine::api::{Object, ObjectKey};
+use crate::engine::api::{KeyRef, Object, ObjectKey};
 use crate::engine::selector::{Op, Selector};
 
 /// What an assigned pod takes from its node.
@@ -417,6 +417,20 @@ impl Cache {
         self.pods.get(key).is_some_and(|p| {
             &*p.node == node && p.terminating == pod.metadata.deletion_timestamp.is_some() && p.pod().metadata.labels == pod.metadata.labels
         })
+    }
+
+    /// [`Cache::has_pod_on`] then [`Cache::refresh_object`] in one lookup
+    /// by the borrowed key: whether the pod was recorded as it is (and its
+    /// newer version is now kept).
+    pub fn confirm(&mut self, key: &dyn KeyRef, node: &str, pod: &Pod, object: &Rc<Object>) -> bool {
+        let Some(p) = self.pods.get_mut(key) else { return false };
+        if &*p.node != node || p.terminating != pod.metadata.deletion_timestamp.is_some() || p.pod().metadata.labels != pod.metadata.labels {
+            return false;
+        }
+        if !Rc::ptr_eq(&p.object, object) {
+            p.object = object.clone();
+        }
+        true
     }
 
     /// The watch confirmed what was recorded: keep its version of the pod

@@ -37,7 +37,7 @@ use std::rc::Rc;
 
 use k8s_openapi::api::core::v1::{Pod, PodCondition};
 
-use crate::engine::api::{ids, meta, Object, ObjectKey};
+use crate::engine::api::{ids, meta, KeyRef, Object, ObjectKey};
 use crate::engine::apiserver::events::EventRecorder;
 use crate::engine::apiserver::WatchEventType;
 use crate::engine::apiserver::Query;
@@ -98,6 +98,11 @@ impl Nominator {
 
     pub fn node_of(&self, key: &ObjectKey) -> Option<&str> {
         self.by_pod.get(key).map(String::as_str)
+    }
+
+    /// Whether the pod is nominated, by its borrowed key.
+    pub fn contains(&self, key: &dyn KeyRef) -> bool {
+        !self.by_pod.is_empty() && self.by_pod.contains_key(key)
     }
 
     pub fn set(&mut self, key: ObjectKey, object: Rc<Object>, node: &str) {
@@ -278,8 +283,25 @@ impl Scheduler {
         let events = self.pods.sync(ctx);
         for ev in events {
             let Object::Pod(pod) = &*ev.object else { continue };
-            let key = ObjectKey::of(&ev.object);
             let deleted = ev.kind == WatchEventType::Deleted;
+            if let Some(node) = Self::assigned(pod) {
+                // Most assigned pods' events confirm what the cache holds
+                // (above all, the binding this scheduler just made): with
+                // the pod neither queued nor nominated, the path below would
+                // only keep the newer version, which this does with one
+                // lookup by the borrowed key.
+                let parts = ev.object.key_parts();
+                let borrowed = &parts as &dyn KeyRef;
+                if !deleted
+                    && !Self::terminal(pod)
+                    && !self.queue.contains(borrowed)
+                    && !self.nominator.contains(borrowed)
+                    && self.cache.confirm(borrowed, node, pod, &ev.object)
+                {
+                    continue;
+                }
+            }
+            let key = ObjectKey::of(&ev.object);
             if let Some(node) = Self::assigned(pod) {
                 self.queue.remove(&key);
                 self.nominator.remove(&key);

@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 use rustc_hash::FxHashMap;
 use std::rc::Rc;
 
-use crate::engine::api::{Object, ObjectKey};
+use crate::engine::api::{KeyRef, Object, ObjectKey};
 use crate::engine::sim::clock::VirtualTime;
 
 pub const INITIAL_BACKOFF_MS: u64 = 1_000;
@@ -104,6 +104,10 @@ impl SchedulingQueue {
     }
     pub fn get(&self, key: &ObjectKey) -> Option<&QueuedPod> {
         self.pods.get(key)
+    }
+    /// Whether the pod is queued, by its borrowed key.
+    pub fn contains(&self, key: &dyn KeyRef) -> bool {
+        self.pods.contains_key(key)
     }
     pub fn active_len(&self) -> usize {
         self.active.len()

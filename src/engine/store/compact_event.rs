@@ -12,6 +12,8 @@ use std::rc::Rc;
 use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 
+use rustc_hash::FxHashMap;
+
 use super::shared_texts::{Shared, SharedTexts};
 
 /// An optional text, shared with every other value that holds it.
@@ -65,8 +67,125 @@ struct Origin {
 #[derive(Debug, Default)]
 pub struct Sharing {
     texts: SharedTexts,
+    /// Subjects by the involved object's uid: found by hashing the uid
+    /// alone and comparing the other fields, so neither the object's name
+    /// nor its uid (texts of that one object) joins the shared texts.
+    subjects_by_uid: SubjectsByUid,
+    /// Subjects without a uid, shared as a whole.
     subjects: Shared<Subject>,
     origins: Shared<Origin>,
+    /// The origins last used, most recent first: a recorder writes its
+    /// Events in runs, and comparing a few short texts spares hashing them.
+    recent_origins: Vec<Rc<Origin>>,
+}
+
+/// How many origins [`Sharing::recent_origins`] remembers.
+const RECENT_ORIGINS: usize = 8;
+
+/// Below this many subjects the uid map is never pruned.
+const SUBJECTS_PRUNE_FLOOR: usize = 4096;
+
+#[derive(Debug)]
+struct SubjectsByUid {
+    by_uid: FxHashMap<Rc<str>, Rc<Subject>>,
+    prune_at: usize,
+}
+
+impl Default for SubjectsByUid {
+    fn default() -> Self {
+        SubjectsByUid { by_uid: FxHashMap::default(), prune_at: SUBJECTS_PRUNE_FLOOR }
+    }
+}
+
+/// An Event's subject as written, borrowed.
+struct SubjectRef<'a> {
+    namespace: Option<&'a str>,
+    api_version: Option<&'a str>,
+    kind: Option<&'a str>,
+    name: Option<&'a str>,
+    involved_namespace: Option<&'a str>,
+    uid: Option<&'a str>,
+}
+
+impl Subject {
+    fn is(&self, s: &SubjectRef) -> bool {
+        self.uid.as_deref() == s.uid
+            && self.name.as_deref() == s.name
+            && self.namespace.as_deref() == s.namespace
+            && self.involved_namespace.as_deref() == s.involved_namespace
+            && self.kind.as_deref() == s.kind
+            && self.api_version.as_deref() == s.api_version
+    }
+}
+
+impl Sharing {
+    /// The shared subject `s` describes.
+    fn subject(&mut self, s: &SubjectRef) -> Rc<Subject> {
+        let texts = &mut self.texts;
+        let mut made = |name: Text, uid: Text| Subject {
+            namespace: s.namespace.map(|t| texts.share(t)),
+            api_version: s.api_version.map(|t| texts.share(t)),
+            kind: s.kind.map(|t| texts.share(t)),
+            name,
+            involved_namespace: s.involved_namespace.map(|t| texts.share(t)),
+            uid,
+        };
+        let Some(uid) = s.uid.filter(|u| !u.is_empty()) else {
+            let subject = made(s.name.map(self_text), s.uid.map(self_text));
+            return self.subjects.share_with(&subject, |v| Rc::new(v.clone()));
+        };
+        let map = &mut self.subjects_by_uid;
+        if let Some(found) = map.by_uid.get(uid) {
+            if found.is(s) {
+                return found.clone();
+            }
+        }
+        if map.by_uid.len() >= map.prune_at {
+            map.by_uid.retain(|_, v| Rc::strong_count(v) > 1);
+            map.prune_at = (map.by_uid.len() * 2).max(SUBJECTS_PRUNE_FLOOR);
+        }
+        let uid: Rc<str> = Rc::from(uid);
+        let subject = Rc::new(made(s.name.map(self_text), Some(uid.clone())));
+        map.by_uid.insert(uid, subject.clone());
+        subject
+    }
+
+    /// The shared origin of an Event.
+    fn origin(&mut self, has_source: bool, source_component: Option<&str>, source_host: Option<&str>, type_: Option<&str>, reporting_component: Option<&str>, reporting_instance: Option<&str>) -> Rc<Origin> {
+        let same = |o: &Origin| {
+            o.has_source == has_source
+                && o.source_component.as_deref() == source_component
+                && o.source_host.as_deref() == source_host
+                && o.type_.as_deref() == type_
+                && o.reporting_component.as_deref() == reporting_component
+                && o.reporting_instance.as_deref() == reporting_instance
+        };
+        if let Some(at) = self.recent_origins.iter().position(|o| same(o)) {
+            let found = self.recent_origins[at].clone();
+            self.recent_origins[..=at].rotate_right(1);
+            return found;
+        }
+        let texts = &mut self.texts;
+        let origin = Origin {
+            has_source,
+            source_component: source_component.map(|t| texts.share(t)),
+            source_host: source_host.map(|t| texts.share(t)),
+            type_: type_.map(|t| texts.share(t)),
+            reporting_component: reporting_component.map(|t| texts.share(t)),
+            reporting_instance: reporting_instance.map(|t| texts.share(t)),
+        };
+        let shared = self.origins.share_with(&origin, |o| Rc::new(o.clone()));
+        if self.recent_origins.len() == RECENT_ORIGINS {
+            self.recent_origins.pop();
+        }
+        self.recent_origins.insert(0, shared.clone());
+        shared
+    }
+}
+
+/// A text of one object or one Event, kept as it is rather than shared.
+fn self_text(text: &str) -> Rc<str> {
+    Rc::from(text)
 }
 
 /// A text that is usually a decimal number (a resource version).
@@ -244,7 +363,6 @@ impl CompactEvent {
         if unkept {
             return None;
         }
-        let texts = &mut sharing.texts;
         let ObjectReference {
             api_version,
             field_path,
@@ -254,25 +372,25 @@ impl CompactEvent {
             resource_version: involved_resource_version,
             uid: involved_uid,
         } = involved_object;
-        let subject = Subject {
-            namespace: share(texts, namespace),
-            api_version: share(texts, api_version),
-            kind: share(texts, kind),
-            name: share(texts, involved_name),
-            involved_namespace: share(texts, involved_namespace),
-            uid: share(texts, involved_uid),
-        };
+        let subject = sharing.subject(&SubjectRef {
+            namespace: namespace.as_deref(),
+            api_version: api_version.as_deref(),
+            kind: kind.as_deref(),
+            name: involved_name.as_deref(),
+            involved_namespace: involved_namespace.as_deref(),
+            uid: involved_uid.as_deref(),
+        });
         let (source_component, source_host) = match source {
-            Some(EventSource { component, host }) => (share(texts, component), share(texts, host)),
+            Some(EventSource { component, host }) => (component.as_deref(), host.as_deref()),
             None => (None, None),
         };
-        let origin = Origin {
-            has_source: source.is_some(),
-            source_component,
-            source_host,
-            type_: share(texts, type_),
-            reporting_component: share(texts, reporting_component),
-            reporting_instance: share(texts, reporting_instance),
+        let origin = sharing.origin(source.is_some(), source_component, source_host, type_.as_deref(), reporting_component.as_deref(), reporting_instance.as_deref());
+        let texts = &mut sharing.texts;
+        // A message that names its object ("Successfully assigned
+        // default/web-1 to node-2") is that object's alone: kept as it is.
+        let message = match (message.as_deref(), involved_name.as_deref()) {
+            (Some(m), Some(object)) if !object.is_empty() && m.contains(object) => Some(self_text(m)),
+            (m, _) => m.map(|t| texts.share(t)),
         };
         let compact = CompactEvent {
             name: Name::of(name, involved_name.as_deref(), texts),
@@ -282,12 +400,12 @@ impl CompactEvent {
             field_path: share(texts, field_path),
             involved_resource_version: Number::of(involved_resource_version, texts),
             reason: share(texts, reason),
-            message: share(texts, message),
+            message,
             first_timestamp: first_timestamp.clone(),
             last_timestamp: last_timestamp.clone(),
             count: *count,
-            subject: sharing.subjects.share_with(&subject, |s| Rc::new(s.clone())),
-            origin: sharing.origins.share_with(&origin, |o| Rc::new(o.clone())),
+            subject,
+            origin,
         };
         debug_assert_eq!(&compact.event(), event, "the compact form gives the Event back");
         Some(compact)
@@ -401,6 +519,58 @@ mod tests {
         assert_eq!(a.field_value("involvedObject.fieldPath").as_deref(), Some("spec.containers{nginx}"));
         assert_eq!(a.field_value("metadata.name").as_deref(), Some("web-7d9c-x2x4q.188a1b2c3d4e5f60"));
         assert_eq!(a.field_value("source").as_deref(), Some("kubelet"));
+    }
+
+    #[test]
+    fn texts_of_one_object_are_not_shared_but_its_subject_is() {
+        let mut sharing = Sharing::default();
+        let mut scheduled = recorded();
+        scheduled.message = Some("Successfully assigned default/web-7d9c-x2x4q to minikube-m02".into());
+        scheduled.reason = Some("Scheduled".into());
+        let a = CompactEvent::of(&scheduled, &mut sharing).expect("compact");
+        assert_eq!(a.event(), scheduled);
+        let shared_before = sharing.texts.len();
+        for text in ["web-7d9c-x2x4q", "a1b2c3d4-0000-4000-8000-000000000001", "Successfully assigned default/web-7d9c-x2x4q to minikube-m02"] {
+            sharing.texts.share(text);
+        }
+        assert_eq!(sharing.texts.len(), shared_before + 3, "the pod's name, its uid and the message naming it were not shared texts");
+        // The pod's next Event finds its subject by uid; a message that does
+        // not name the pod is shared.
+        let started = recorded();
+        let b = CompactEvent::of(&started, &mut sharing).expect("compact");
+        let c = CompactEvent::of(&started, &mut sharing).expect("compact");
+        assert!(Rc::ptr_eq(&a.subject, &b.subject));
+        assert!(Rc::ptr_eq(b.message.as_ref().unwrap(), c.message.as_ref().unwrap()));
+        // Another object under the same uid (a recreated name, a hand-written
+        // Event) gets a subject of its own, and comes back as written.
+        let mut other = recorded();
+        other.involved_object.name = Some("web-other".into());
+        other.metadata.name = Some("web-other.17".into());
+        let d = CompactEvent::of(&other, &mut sharing).expect("compact");
+        assert!(!Rc::ptr_eq(&a.subject, &d.subject));
+        assert_eq!(d.event(), other);
+        assert_eq!(a.event(), scheduled);
+    }
+
+    #[test]
+    fn origins_are_found_again_among_the_recent_and_beyond() {
+        let mut sharing = Sharing::default();
+        let host = |i: usize| {
+            let mut ev = recorded();
+            ev.source = Some(EventSource { component: Some("kubelet".into()), host: Some(format!("node-{i}")) });
+            ev.reporting_instance = Some(format!("node-{i}"));
+            ev
+        };
+        let first = CompactEvent::of(&host(0), &mut sharing).expect("compact");
+        for i in 1..=2 * RECENT_ORIGINS {
+            let ev = host(i);
+            assert_eq!(CompactEvent::of(&ev, &mut sharing).expect("compact").event(), ev);
+        }
+        let again = CompactEvent::of(&host(0), &mut sharing).expect("compact");
+        assert!(Rc::ptr_eq(&first.origin, &again.origin), "shared past the recent ones");
+        let recent = CompactEvent::of(&host(0), &mut sharing).expect("compact");
+        assert!(Rc::ptr_eq(&first.origin, &recent.origin));
+        assert_eq!(sharing.recent_origins.len(), RECENT_ORIGINS);
     }
 
     #[test]
