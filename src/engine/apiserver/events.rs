@@ -90,9 +90,10 @@ impl EventRecorder {
         // Unique across every recorder at this instant, as client-go's
         // nanosecond clock makes it: the store's revision orders all writes.
         let nanos = (meta::EPOCH_SECONDS as u128 * 1_000_000_000) + now.as_millis() as u128 * 1_000_000 + (api.store().revision() as u128 % 1_000_000);
-        let name = format!("{}.{:x}", involved.name.clone().unwrap_or_default(), nanos);
+        let name = format!("{}.{:x}", involved.name.as_deref().unwrap_or_default(), nanos);
+        let at: Box<str> = format!("{namespace}/{name}").into();
         let event = Event {
-            metadata: ObjectMeta { name: Some(name.clone()), namespace: Some(namespace.clone()), ..Default::default() },
+            metadata: ObjectMeta { name: Some(name), namespace: Some(namespace), ..Default::default() },
             involved_object: involved,
             reason: Some(reason.to_string()),
             message: Some(message),
@@ -109,7 +110,7 @@ impl EventRecorder {
             if self.cache.len() >= CACHE_LIMIT {
                 self.cache.clear();
             }
-            self.cache.insert(key, format!("{namespace}/{name}").into());
+            self.cache.insert(key, at);
         }
     }
 

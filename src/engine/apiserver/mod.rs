@@ -518,18 +518,33 @@ impl ApiServer {
             return;
         }
         let m = new.meta();
-        let key = Self::key(ids::pods(), m.namespace.as_deref().unwrap_or(""), m.name.as_deref().unwrap_or(""));
+        let (namespace, name) = (m.namespace.as_deref().unwrap_or(""), m.name.as_deref().unwrap_or(""));
+        // The write just logged is this pod's (a binding, above all): its
+        // key is the store's own, taken without formatting or a search.
+        let key = match self.store.key_written_at(self.store.revision()).filter(|k| is_pod_key(k, namespace, name)) {
+            Some(key) => key,
+            None => {
+                let key = Self::key(ids::pods(), namespace, name);
+                self.store.shared_key(&key).unwrap_or_else(|| Rc::from(key))
+            }
+        };
         if let Some(node) = before {
             if let Some(set) = self.stored_pods_on_node.get_mut(node) {
-                set.remove(key.as_str());
+                set.remove(&*key);
                 if set.is_empty() {
                     self.stored_pods_on_node.remove(node);
                 }
             }
         }
         if let Some(node) = after {
-            let key = self.store.shared_key(&key).unwrap_or_else(|| Rc::from(key));
-            self.stored_pods_on_node.entry(node.to_string()).or_default().insert(key);
+            match self.stored_pods_on_node.get_mut(node) {
+                Some(set) => {
+                    set.insert(key);
+                }
+                None => {
+                    self.stored_pods_on_node.insert(node.to_string(), BTreeSet::from([key]));
+                }
+            }
         }
     }
 
@@ -1199,6 +1214,12 @@ fn is_event(rid: ResourceId) -> bool {
     resource(rid).kind == "Event"
 }
 
+/// Whether `key` is the store's key of the pod `namespace/name`
+/// (`/registry/pods/<namespace>/<name>`, as [`ApiServer::key`] makes it).
+fn is_pod_key(key: &str, namespace: &str, name: &str) -> bool {
+    key.strip_prefix("/registry/pods/").and_then(|rest| rest.strip_prefix(namespace)).and_then(|rest| rest.strip_prefix('/')) == Some(name)
+}
+
 /// `a` and `b` as a lowercase `8-4-4-4-12` UUID, as
 /// `format!("{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", …)` writes it without
 /// the formatting machinery (every create makes one).
@@ -1335,11 +1356,22 @@ mod pods_on_node_tests {
 
 #[cfg(test)]
 mod uuid_text_tests {
+    use super::*;
+
+    #[test]
+    fn pod_keys_are_recognised_as_the_api_server_makes_them() {
+        let key = ApiServer::key(ids::pods(), "bench", "app-1-x");
+        assert!(is_pod_key(&key, "bench", "app-1-x"));
+        assert!(!is_pod_key(&key, "bench", "app-1"));
+        assert!(!is_pod_key(&key, "ben", "ch/app-1-x"));
+        assert!(!is_pod_key(&ApiServer::key(ids::services(), "bench", "app-1-x"), "bench", "app-1-x"));
+    }
+
     #[test]
     fn writes_what_format_writes() {
         for (a, b) in [(0u64, 0u64), (u64::MAX, u64::MAX), (0x0123_4567_89ab_4def, 0x8edc_ba98_7654_3210), (0x4000, 0x8000_0000_0000_0001)] {
             let formatted = format!("{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", a >> 32, (a >> 16) & 0xffff, a & 0xffff, b >> 48, b & 0xffff_ffff_ffff);
-            assert_eq!(super::uuid_text(a, b), formatted);
+            assert_eq!(uuid_text(a, b), formatted);
         }
     }
 }
