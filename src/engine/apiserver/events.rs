@@ -50,7 +50,46 @@ pub fn object_reference(obj: &Object) -> ObjectReference {
 fn aggregation_key(involved: &ObjectReference, reason: &str, message: &str) -> Box<str> {
     let uid = involved.uid.as_deref().unwrap_or_default();
     let field_path = involved.field_path.as_deref().unwrap_or_default();
-    format!("{}.{}.{}.{uid}{field_path}{reason}{message}", uid.len(), field_path.len(), reason.len()).into()
+    // `{uid.len()}.{field_path.len()}.{reason.len()}.{uid}{field_path}{reason}{message}`,
+    // sized exactly (the box keeps the allocation as it is).
+    let lengths = [uid.len(), field_path.len(), reason.len()];
+    let size = lengths.iter().map(|&n| decimal_digits(n as u128) + 1).sum::<usize>() + uid.len() + field_path.len() + reason.len() + message.len();
+    let mut key = String::with_capacity(size);
+    for n in lengths {
+        push_digits(&mut key, n as u128, 10);
+        key.push('.');
+    }
+    for part in [uid, field_path, reason, message] {
+        key.push_str(part);
+    }
+    key.into_boxed_str()
+}
+
+fn decimal_digits(mut n: u128) -> usize {
+    let mut digits = 1;
+    while n >= 10 {
+        n /= 10;
+        digits += 1;
+    }
+    digits
+}
+
+/// Appends `n` in `radix` (10 or 16, lowercase), as `{}` and `{:x}` write it.
+fn push_digits(out: &mut String, mut n: u128, radix: u128) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut buf = [0u8; 40];
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = DIGITS[(n % radix) as usize];
+        n /= radix;
+        if n == 0 {
+            break;
+        }
+    }
+    for &b in &buf[at..] {
+        out.push(char::from(b));
+    }
 }
 
 impl EventRecorder {
@@ -90,8 +129,16 @@ impl EventRecorder {
         // Unique across every recorder at this instant, as client-go's
         // nanosecond clock makes it: the store's revision orders all writes.
         let nanos = (meta::EPOCH_SECONDS as u128 * 1_000_000_000) + now.as_millis() as u128 * 1_000_000 + (api.store().revision() as u128 % 1_000_000);
-        let name = format!("{}.{:x}", involved.name.as_deref().unwrap_or_default(), nanos);
-        let at: Box<str> = format!("{namespace}/{name}").into();
+        let object = involved.name.as_deref().unwrap_or_default();
+        let mut name = String::with_capacity(object.len() + 1 + 32);
+        name.push_str(object);
+        name.push('.');
+        push_digits(&mut name, nanos, 16);
+        let mut at = String::with_capacity(namespace.len() + 1 + name.len());
+        at.push_str(&namespace);
+        at.push('/');
+        at.push_str(&name);
+        let at = at.into_boxed_str();
         let event = Event {
             metadata: ObjectMeta { name: Some(name), namespace: Some(namespace), ..Default::default() },
             involved_object: involved,
@@ -122,5 +169,30 @@ impl EventRecorder {
     /// Forget aggregation state (a restarted process starts empty).
     pub fn reset(&mut self) {
         self.cache.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digits_are_written_as_format_writes_them() {
+        for n in [0u128, 7, 10, 255, 4096, 1_764_460_800_123_456_789, u128::from(u64::MAX), u128::MAX] {
+            let (mut decimal, mut hex) = (String::new(), String::new());
+            push_digits(&mut decimal, n, 10);
+            push_digits(&mut hex, n, 16);
+            assert_eq!(decimal, n.to_string());
+            assert_eq!(hex, format!("{n:x}"));
+            assert_eq!(decimal_digits(n), decimal.len());
+        }
+    }
+
+    #[test]
+    fn the_aggregation_key_is_the_lengths_then_the_texts() {
+        let involved = ObjectReference { uid: Some("u-1".into()), field_path: Some("spec.containers{web}".into()), ..Default::default() };
+        let key = aggregation_key(&involved, "Started", "Started container web");
+        assert_eq!(&*key, "3.20.7.u-1spec.containers{web}StartedStarted container web");
+        assert_eq!(&*aggregation_key(&ObjectReference::default(), "", ""), "0.0.0.");
     }
 }

@@ -448,12 +448,23 @@ impl ApiServer {
     }
 
     pub fn key(resource_id: ResourceId, namespace: &str, name: &str) -> String {
+        // `/registry/<plural[.group]>/[<namespace>/]<name>`, written piece by
+        // piece: every request makes one.
         let rt = resource(resource_id);
-        if rt.namespaced {
-            format!("/registry/{}/{}/{}", rt.qualified_plural(), namespace, name)
-        } else {
-            format!("/registry/{}/{}", rt.qualified_plural(), name)
+        let mut key = String::with_capacity(12 + rt.plural.len() + rt.group.len() + namespace.len() + name.len());
+        key.push_str("/registry/");
+        key.push_str(rt.plural);
+        if !rt.group.is_empty() {
+            key.push('.');
+            key.push_str(rt.group);
         }
+        key.push('/');
+        if rt.namespaced {
+            key.push_str(namespace);
+            key.push('/');
+        }
+        key.push_str(name);
+        key
     }
 
     fn prefix(resource_id: ResourceId, namespace: Option<&str>) -> String {
@@ -1357,6 +1368,14 @@ mod pods_on_node_tests {
 #[cfg(test)]
 mod uuid_text_tests {
     use super::*;
+
+    #[test]
+    fn keys_name_the_resource_its_group_and_namespace() {
+        assert_eq!(ApiServer::key(ids::pods(), "bench", "web-1"), "/registry/pods/bench/web-1");
+        assert_eq!(ApiServer::key(ids::deployments(), "default", "web"), "/registry/deployments.apps/default/web");
+        assert_eq!(ApiServer::key(ids::nodes(), "ignored", "node-1"), "/registry/nodes/node-1");
+        assert_eq!(ApiServer::key(ids::namespaces(), "", "bench"), "/registry/namespaces/bench");
+    }
 
     #[test]
     fn pod_keys_are_recognised_as_the_api_server_makes_them() {
