@@ -334,3 +334,56 @@ impl Cache {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::api::ids;
+    use serde_json::json;
+
+    fn pod(name: &str, node: Option<&str>, controller: Option<&str>) -> Rc<Object> {
+        let mut p = json!({"metadata": {"name": name, "namespace": "default", "uid": format!("uid-{name}")}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}});
+        if let Some(node) = node {
+            p["spec"]["nodeName"] = json!(node);
+        }
+        if let Some(c) = controller {
+            p["metadata"]["ownerReferences"] = json!([{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": c, "uid": c, "controller": true}]);
+        }
+        Rc::new(Object::from_json(ids::pods(), p).unwrap())
+    }
+
+    fn event(kind: WatchEventType, object: &Rc<Object>) -> WatchEvent {
+        WatchEvent { kind, object: object.clone() }
+    }
+
+    fn names<'a>(i: impl Iterator<Item = &'a Rc<Object>>) -> Vec<String> {
+        i.map(|o| o.meta().name.clone().unwrap_or_default()).collect()
+    }
+
+    #[test]
+    fn pods_are_found_by_the_node_they_are_bound_to() {
+        let mut cache = Indexed::new(ids::pods());
+        let (a, b) = (pod("a", None, Some("rs-1")), pod("b", None, None));
+        cache.informer.seed([a.clone(), b.clone()]);
+        cache.apply(&[event(WatchEventType::Added, &a), event(WatchEventType::Added, &b)]);
+        assert!(cache.by_node.is_empty());
+        // A binding keeps every other index key: the key moves to the node.
+        let (a1, b1) = (pod("a", Some("n1"), Some("rs-1")), pod("b", Some("n1"), None));
+        cache.informer.seed([a1.clone(), b1.clone()]);
+        cache.apply(&[event(WatchEventType::Modified, &b1), event(WatchEventType::Modified, &a1)]);
+        assert_eq!(names(cache.on_node("n1")), ["a", "b"]);
+        assert!(Rc::ptr_eq(&cache.controlled_by("rs-1")[0], &a1));
+        // A change of controller re-indexes the pod, node included.
+        let a2 = pod("a", Some("n1"), Some("rs-2"));
+        cache.informer.seed([a2.clone()]);
+        cache.apply(&[event(WatchEventType::Modified, &a2)]);
+        assert_eq!(names(cache.on_node("n1")), ["a", "b"]);
+        assert!(cache.controlled_by("rs-1").is_empty());
+        // Deleted pods leave their node; the last one takes the node's entry.
+        cache.apply(&[event(WatchEventType::Deleted, &a2)]);
+        assert_eq!(names(cache.on_node("n1")), ["b"]);
+        cache.apply(&[event(WatchEventType::Deleted, &b1)]);
+        assert!(cache.by_node.is_empty());
+        assert!(cache.indexed_as.is_empty());
+    }
+}
