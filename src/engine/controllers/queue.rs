@@ -42,6 +42,11 @@ impl<K: Clone + Ord + std::hash::Hash> WorkQueue<K> {
         }
     }
 
+    /// Whether `key` waits in the ready queue (not a delayed one).
+    pub fn is_queued(&self, key: &K) -> bool {
+        self.queued.contains(key)
+    }
+
     /// Queue `key` at `at` (the earliest request wins).
     pub fn add_at(&mut self, key: K, at: VirtualTime) {
         if self.queued.contains(&key) {
