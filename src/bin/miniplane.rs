@@ -656,7 +656,7 @@ fn store_bench(writes: usize, watchers: usize) -> Result<(), String> {
         let slot = i % STORE_BENCH_OBJECTS;
         let mut next = (*pods[slot]).clone();
         if let Object::Pod(p) = &mut next {
-            let status = p.status.get_or_insert_with(Default::default);
+            let status = p.status_mut();
             status.phase = Some("Pending".to_string());
             status.message = Some(format!("write {i}"));
         }

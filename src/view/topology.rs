@@ -4,7 +4,8 @@
 
 use std::rc::Rc;
 
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::Node;
+use crate::engine::api::pod::Pod;
 
 use crate::engine::api::{ids, meta, resource, Object, ResourceId};
 use crate::engine::cluster::Cluster;

@@ -11,7 +11,7 @@ use crate::engine::sort::SortStable;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
 
-use k8s_openapi::api::core::v1::Pod;
+use crate::engine::api::pod::Pod;
 
 use super::topology::{
     node_allocatable, node_readiness, node_taints, pod_requests, pod_view_with, ComponentView, NodeView, PodView, Readiness, TopologyView,

@@ -495,7 +495,7 @@ impl<'de, 'p> Variant<'de, 'p> {
 mod tests {
     use super::*;
     use k8s_openapi::api::apps::v1::Deployment;
-    use k8s_openapi::api::core::v1::Pod;
+    use crate::engine::api::pod::Pod;
     use serde_json::json;
 
     /// What serde_json's own value deserializer says, for comparison.

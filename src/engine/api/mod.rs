@@ -5,6 +5,7 @@
 mod error;
 pub mod from_value;
 pub mod meta;
+pub mod pod;
 
 pub use error::{ApiError, Cause, Reason};
 pub use from_value::DecodeError;
@@ -130,7 +131,7 @@ kinds! {
     Node => api::core::v1::Node, "node", false, false, ["no"];
     PersistentVolumeClaim => api::core::v1::PersistentVolumeClaim, "persistentvolumeclaim", true, false, ["pvc"];
     PersistentVolume => api::core::v1::PersistentVolume, "persistentvolume", false, false, ["pv"];
-    Pod => api::core::v1::Pod, "pod", true, true, ["po"];
+    Pod => pod::Pod, "pod", true, true, ["po"];
     PodTemplate => api::core::v1::PodTemplate, "podtemplate", true, false, [];
     ReplicationController => api::core::v1::ReplicationController, "replicationcontroller", true, true, ["rc"];
     ResourceQuota => api::core::v1::ResourceQuota, "resourcequota", true, false, ["quota"];

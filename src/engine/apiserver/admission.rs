@@ -10,10 +10,8 @@ mod allocation;
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{
-    ConfigMapProjection, DownwardAPIProjection, DownwardAPIVolumeFile, KeyToPath, ObjectFieldSelector, Pod, PodCondition,
-    PodSpec, ProjectedVolumeSource, ServiceAccountTokenProjection, Toleration, Volume, VolumeMount, VolumeProjection,
-};
+use k8s_openapi::api::core::v1::{ConfigMapProjection, DownwardAPIProjection, DownwardAPIVolumeFile, KeyToPath, ObjectFieldSelector, PodCondition, PodSpec, ProjectedVolumeSource, ServiceAccountTokenProjection, Toleration, Volume, VolumeMount, VolumeProjection};
+use crate::engine::api::pod::Pod;
 
 use crate::engine::api::{find_resource, ids, ApiError, Object, Reason};
 use crate::engine::storage;
@@ -33,7 +31,7 @@ pub fn admit_create(api: &mut ApiServer, obj: &mut Object) -> Result<(), ApiErro
             limit_ranger(api, pod)?;
             service_account(api, pod)?;
             priority(api, pod)?;
-            default_toleration_seconds(pod.spec.get_or_insert_with(Default::default));
+            default_toleration_seconds(pod.spec_mut());
             prepare_pod_for_create(pod);
         }
         Object::Job(job) => {
@@ -94,7 +92,7 @@ pub fn admit_update(api: &mut ApiServer, obj: &mut Object, old: &Object) -> Resu
     defaults::apply(obj);
     match (obj, old) {
         (Object::Pod(pod), Object::Pod(old_pod)) => {
-            let spec = pod.spec.get_or_insert_with(Default::default);
+            let spec = pod.spec_mut();
             let old_spec = old_pod.spec.clone().unwrap_or_default();
             // The Priority plugin set these on create; an update that drops them keeps them.
             if spec.priority.is_none() {
@@ -204,7 +202,7 @@ fn service_account(api: &mut ApiServer, pod: &mut Pod) -> Result<(), ApiError> {
     let namespace = pod.metadata.namespace.clone().unwrap_or_default();
     let name = pod_name(pod);
     let mirror = is_mirror_pod(pod);
-    let spec = pod.spec.get_or_insert_with(Default::default);
+    let spec = pod.spec_mut();
     if mirror {
         if spec.service_account_name.as_deref().is_some_and(|s| !s.is_empty()) {
             return Err(forbidden("pods", &name, "a mirror pod may not reference service accounts"));
@@ -319,7 +317,7 @@ fn mount_service_account_token(spec: &mut PodSpec, generated_name: &str) {
 /// into `priority` and `preemptionPolicy`.
 fn priority(api: &ApiServer, pod: &mut Pod) -> Result<(), ApiError> {
     let name = pod_name(pod);
-    let spec = pod.spec.get_or_insert_with(Default::default);
+    let spec = pod.spec_mut();
     let classes = list_in(api, ids::priority_classes(), None);
     let (value, policy) = match spec.priority_class_name.clone().filter(|s| !s.is_empty()) {
         Some(class_name) => {
@@ -432,7 +430,7 @@ fn limit_ranger(api: &ApiServer, pod: &mut Pod) -> Result<(), ApiError> {
             default_limits.extend(item.default.clone().unwrap_or_default());
             default_requests.extend(item.default_request.clone().unwrap_or_default());
         }
-        let spec = pod.spec.get_or_insert_with(Default::default);
+        let spec = pod.spec_mut();
         let mut notes = Vec::new();
         let groups = [("init container", spec.init_containers.iter_mut().flatten().collect::<Vec<_>>()), ("container", spec.containers.iter_mut().collect())];
         for (prefix, containers) in groups {
@@ -474,7 +472,7 @@ fn limit_ranger(api: &ApiServer, pod: &mut Pod) -> Result<(), ApiError> {
                 .get_or_insert_with(BTreeMap::new)
                 .insert("kubernetes.io/limit-ranger".to_string(), format!("LimitRanger plugin set: {}", notes.join("; ")));
         }
-        let spec = pod.spec.get_or_insert_with(Default::default);
+        let spec = pod.spec_mut();
         for item in &items {
             for container in spec.containers.iter().chain(spec.init_containers.iter().flatten()) {
                 let requests = container.resources.as_ref().and_then(|r| r.requests.clone()).unwrap_or_default();
@@ -548,7 +546,7 @@ fn prepare_pod_for_create(pod: &mut Pod) {
             ..Default::default()
         }]);
     }
-    pod.status = Some(status);
+    pod.status = Some(status.into());
 }
 
 /// The pod's QoS class from its containers' CPU and memory requests and limits.

@@ -603,6 +603,7 @@ fn go_struct_name(kind: &str, parents: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::rc::Rc;
     use crate::engine::api::ids;
 
     fn first_error(text: &str) -> String {
@@ -727,7 +728,7 @@ mod tests {
         let parsed = parse_manifests("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: a, image: b, resources: {limits: {cpu: 1}}}]\n  volumes: [{name: v, configMap: {name: c, defaultMode: 0644}}]\n  terminationGracePeriodSeconds: 3.0\n");
         let obj = decode_object(ids::pods(), &parsed.documents[0].value).unwrap();
         let Object::Pod(pod) = obj else { panic!("a pod") };
-        let spec = pod.spec.unwrap();
+        let spec = Rc::unwrap_or_clone(pod.spec.unwrap());
         assert_eq!(spec.termination_grace_period_seconds, Some(3));
         assert_eq!(spec.volumes.unwrap()[0].config_map.as_ref().unwrap().default_mode, Some(0o644));
     }
@@ -746,7 +747,7 @@ mod tests {
         let err = decode_object(ids::pods(), &pod("{limits: {cpu: [1]}}")).unwrap_err();
         assert!(err.message.contains("of type resource.Quantity"), "{}", err.message);
         let Object::Pod(p) = decode_object(ids::pods(), &pod("{requests: {cpu: 0.5, memory: 1024Mi}, limits: {cpu: 1}}")).unwrap() else { panic!("a pod") };
-        let spec = p.spec.unwrap();
+        let spec = Rc::unwrap_or_clone(p.spec.unwrap());
         let r = spec.containers[0].resources.clone().unwrap();
         assert_eq!(r.requests.unwrap().values().map(|q| q.0.as_str()).collect::<Vec<_>>(), ["500m", "1Gi"]);
         assert_eq!(r.limits.unwrap()["cpu"].0, "1");

@@ -40,7 +40,7 @@ fn set<T>(slot: &mut Option<T>, value: T) {
 pub fn apply(obj: &mut Object) {
     match obj {
         Object::Pod(pod) => {
-            let spec = pod.spec.get_or_insert_with(Default::default);
+            let spec = pod.spec_mut();
             default_pod_spec(spec);
             default_pod_only(spec);
         }

@@ -12,7 +12,8 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Pod, PodCondition};
+use k8s_openapi::api::core::v1::PodCondition;
+use crate::engine::api::pod::Pod;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 
@@ -156,7 +157,7 @@ impl ApiServer {
             let now = meta::api_time(self.now());
             self.modify(ids::pods(), namespace, name, true, |obj| {
                 let Object::Pod(p) = obj else { return false };
-                let conditions = p.status.get_or_insert_with(Default::default).conditions.get_or_insert_with(Vec::new);
+                let conditions = p.status_mut().conditions.get_or_insert_with(Vec::new);
                 let wanted = PodCondition {
                     type_: "DisruptionTarget".into(),
                     status: "True".into(),

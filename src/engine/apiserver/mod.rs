@@ -856,8 +856,8 @@ impl ApiServer {
             )));
         }
         let mut pod = pod.clone();
-        pod.spec.get_or_insert_with(Default::default).node_name = Some(node.to_string());
-        let status = pod.status.get_or_insert_with(Default::default);
+        pod.spec_mut().node_name = Some(node.to_string());
+        let status = pod.status_mut();
         let conditions = status.conditions.get_or_insert_with(Vec::new);
         conditions.retain(|c| c.type_ != "PodScheduled");
         // Room for exactly one more: a bound pod's only condition is usually

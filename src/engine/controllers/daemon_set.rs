@@ -13,7 +13,8 @@ use rustc_hash::FxHashMap;
 use std::rc::Rc;
 
 use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet, DaemonSetStatus};
-use k8s_openapi::api::core::v1::{Affinity, Node, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, Pod, PodTemplateSpec, Toleration};
+use k8s_openapi::api::core::v1::{Affinity, Node, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, PodTemplateSpec, Toleration};
+use crate::engine::api::pod::Pod;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use crate::engine::api::{ids, meta, ApiError, Object, ObjectKey, Reason, ResourceId};
@@ -732,7 +733,7 @@ impl DaemonSetController {
         let owner = util::controller_ref(obj);
         let (created, error) = self.pods.create_batch(ctx, obj, create.len(), |i| {
             let mut pod = util::pod_from_template(&template, &ns, &prefix, owner.clone());
-            let spec = pod.spec.get_or_insert_with(Default::default);
+            let spec = pod.spec_mut();
             spec.affinity = Some(pin_to_node(spec.affinity.take(), &create[i]));
             pod
         });

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
-use k8s_openapi::api::core::v1::Pod;
+use crate::engine::api::pod::Pod;
 
 use crate::engine::api::{Object, ObjectKey};
 use crate::engine::sim::clock::VirtualTime;
@@ -270,8 +270,8 @@ mod tests {
         let conditions = ready_since.map(|s| vec![PodCondition { type_: "Ready".into(), status: "True".into(), last_transition_time: Some(meta::api_time(VirtualTime::from_secs(s))), ..Default::default() }]);
         Pod {
             metadata: ObjectMeta { name: Some(name.into()), namespace: Some("kube-system".into()), labels: Some(BTreeMap::from([(HASH_LABEL.into(), hash.into())])), ..Default::default() },
-            spec: Some(PodSpec { node_name: Some("n1".into()), ..Default::default() }),
-            status: Some(PodStatus { phase: Some("Running".into()), conditions, ..Default::default() }),
+            spec: Some(PodSpec { node_name: Some("n1".into()), ..Default::default() }.into()),
+            status: Some(PodStatus { phase: Some("Running".into()), conditions, ..Default::default() }.into()),
         }
     }
 

@@ -12,7 +12,7 @@
 use std::any::Any;
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::Pod;
+use crate::engine::api::pod::Pod;
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetStatus};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, Time};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -313,7 +313,7 @@ impl DisruptionController {
         ctx.api
             .modify(ids::pods(), &key.namespace, &key.name, true, |o| {
                 let Object::Pod(p) = o else { return false };
-                let Some(c) = p.status.as_mut().and_then(|s| s.conditions.as_mut()).and_then(|cs| cs.iter_mut().find(|c| c.type_ == "DisruptionTarget")) else { return false };
+                let Some(c) = p.status_mut_if_any().and_then(|s| s.conditions.as_mut()).and_then(|cs| cs.iter_mut().find(|c| c.type_ == "DisruptionTarget")) else { return false };
                 if c.status == "False" {
                     return false;
                 }

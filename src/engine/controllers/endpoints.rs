@@ -8,7 +8,8 @@ use crate::engine::sort::SortStable;
 use std::any::Any;
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{EndpointAddress, EndpointPort, EndpointSubset, Endpoints, ObjectReference, Pod, Service};
+use k8s_openapi::api::core::v1::{EndpointAddress, EndpointPort, EndpointSubset, Endpoints, ObjectReference, Service};
+use crate::engine::api::pod::Pod;
 use k8s_openapi::api::discovery::v1::{Endpoint, EndpointConditions, EndpointPort as SlicePort, EndpointSlice};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -476,7 +477,7 @@ mod tests {
         sim.api
             .modify(ids::pods(), "default", &pod, true, |o| {
                 if let Object::Pod(p) = o {
-                    for c in p.status.as_mut().unwrap().conditions.as_mut().unwrap() {
+                    for c in p.status_mut_if_any().unwrap().conditions.as_mut().unwrap() {
                         if c.type_ == "Ready" {
                             c.status = "False".into();
                         }

@@ -18,7 +18,7 @@ use k8s_openapi::api::autoscaling::v2::{
     HPAScalingRules, HorizontalPodAutoscaler, HorizontalPodAutoscalerCondition, HorizontalPodAutoscalerStatus, MetricSpec, MetricStatus, MetricValueStatus,
     ResourceMetricStatus,
 };
-use k8s_openapi::api::core::v1::Pod;
+use crate::engine::api::pod::Pod;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as ApiQuantity;
 
 use crate::engine::api::meta::{api_time, virtual_of};

@@ -18,7 +18,8 @@ use crate::engine::sort::SortStable;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use k8s_openapi::api::batch::v1::{Job, JobCondition, JobStatus, PodFailurePolicy, UncountedTerminatedPods};
-use k8s_openapi::api::core::v1::{ContainerStatus, EnvVar, EnvVarSource, ObjectFieldSelector, Pod};
+use k8s_openapi::api::core::v1::{ContainerStatus, EnvVar, EnvVarSource, ObjectFieldSelector};
+use crate::engine::api::pod::Pod;
 
 use crate::engine::api::{ids, meta, ApiError, Object, ObjectKey, Reason, ResourceId};
 use crate::engine::apiserver::events::{NORMAL, WARNING};
@@ -1196,7 +1197,7 @@ mod tests {
         sim.api
             .modify(ids::pods(), "default", name, true, |o| {
                 if let Object::Pod(p) = o {
-                    let s = p.status.get_or_insert_with(Default::default);
+                    let s = p.status_mut();
                     s.phase = Some(if code == 0 { "Succeeded" } else { "Failed" }.into());
                     s.container_statuses = Some(vec![ContainerStatus {
                         name: "c".into(),

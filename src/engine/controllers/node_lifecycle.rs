@@ -25,7 +25,8 @@
 use std::any::Any;
 use std::collections::{BTreeMap, BTreeSet};
 
-use k8s_openapi::api::core::v1::{Node, ObjectReference, Pod, PodCondition, Taint, Toleration};
+use k8s_openapi::api::core::v1::{Node, ObjectReference, PodCondition, Taint, Toleration};
+use crate::engine::api::pod::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, Time};
 
 use super::{Cache, Changes, Controller};
@@ -214,7 +215,7 @@ impl NodeLifecycleController {
             let name = pod.metadata.name.clone().unwrap_or_default();
             let result = ctx.api.modify(ids::pods(), &ns, &name, true, |obj| {
                 let Object::Pod(p) = obj else { return false };
-                let Some(c) = p.status.as_mut().and_then(|s| s.conditions.as_mut()).and_then(|cs| cs.iter_mut().find(|c| c.type_ == "Ready")) else {
+                let Some(c) = p.status_mut_if_any().and_then(|s| s.conditions.as_mut()).and_then(|cs| cs.iter_mut().find(|c| c.type_ == "Ready")) else {
                     return false;
                 };
                 if c.status == "False" {
@@ -324,7 +325,7 @@ impl NodeLifecycleController {
             self.eviction_recorder.record_ref(ctx.api, pod_reference(&key), NORMAL, "TaintManagerEviction", format!("Marking for deletion Pod {key}"));
             let _ = ctx.api.modify(ids::pods(), &key.namespace, &key.name, true, |obj| {
                 let Object::Pod(p) = obj else { return false };
-                let conditions = p.status.get_or_insert_with(Default::default).conditions.get_or_insert_with(Vec::new);
+                let conditions = p.status_mut().conditions.get_or_insert_with(Vec::new);
                 if conditions.iter().any(|c| c.type_ == "DisruptionTarget") {
                     return false;
                 }
@@ -493,7 +494,7 @@ mod tests {
         let node_events = events(&c, "worker-1", t0);
         assert!(node_events.iter().any(|e| e.1 == "NodeNotReady" && e.2 == "Node worker-1 status is now: NodeNotReady"), "{node_events:?}");
         let web = get_pod(&c, "web").unwrap();
-        let pod_ready = web.status.unwrap().conditions.unwrap().into_iter().find(|c| c.type_ == "Ready").unwrap();
+        let pod_ready = web.status.unwrap().conditions.clone().unwrap().into_iter().find(|c| c.type_ == "Ready").unwrap();
         assert_eq!(pod_ready.status, "False");
         assert!(events(&c, "web", t0).iter().any(|e| e.1 == "NodeNotReady" && e.2 == "Node is not ready"));
         // The pod tolerating 0 s is marked for deletion at once; it stays
@@ -515,7 +516,7 @@ mod tests {
         c.sim.run_until(tainted_at.plus_secs(302));
         let web = get_pod(&c, "web").unwrap();
         assert!(web.metadata.deletion_timestamp.is_some());
-        let disruption = web.status.unwrap().conditions.unwrap().into_iter().find(|c| c.type_ == "DisruptionTarget").unwrap();
+        let disruption = web.status.unwrap().conditions.clone().unwrap().into_iter().find(|c| c.type_ == "DisruptionTarget").unwrap();
         assert_eq!(disruption.reason.as_deref(), Some("DeletionByTaintManager"));
         // The kubelet returns: the node is Ready again, taints go, and the
         // kubelet finishes the deletions.

@@ -10,7 +10,7 @@ use rustc_hash::FxHashMap;
 use std::hash::Hash;
 use std::rc::Rc;
 
-use k8s_openapi::api::core::v1::Pod;
+use crate::engine::api::pod::Pod;
 
 use crate::engine::api::{ids, meta, resource, ApiError, Object, ObjectKey, Reason};
 use crate::engine::apiserver::events::{EventRecorder, NORMAL, WARNING};

@@ -68,7 +68,7 @@ impl PodGarbageCollector {
                     if p.metadata.uid != uid {
                         return false;
                     }
-                    let status = p.status.get_or_insert_with(Default::default);
+                    let status = p.status_mut();
                     if !matches!(status.phase.as_deref(), Some("Succeeded") | Some("Failed")) {
                         status.phase = Some("Failed".into());
                     }

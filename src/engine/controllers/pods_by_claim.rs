@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use k8s_openapi::api::core::v1::Pod;
+use crate::engine::api::pod::Pod;
 
 use crate::engine::api::{ids, Object, ObjectKey};
 use crate::engine::apiserver::{WatchEvent, WatchEventType};

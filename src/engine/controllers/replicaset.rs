@@ -11,7 +11,8 @@ use std::iter::Peekable;
 use std::rc::Rc;
 
 use k8s_openapi::api::apps::v1::{ReplicaSetCondition, ReplicaSetStatus};
-use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec, ReplicationControllerCondition, ReplicationControllerStatus};
+use k8s_openapi::api::core::v1::{PodTemplateSpec, ReplicationControllerCondition, ReplicationControllerStatus};
+use crate::engine::api::pod::Pod;
 
 use crate::engine::api::{ids, meta, ApiError, Object, ObjectKey, Reason, ResourceId};
 use crate::engine::apiserver::WatchEventType;

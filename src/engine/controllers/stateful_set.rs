@@ -13,7 +13,8 @@ use crate::engine::sort::SortStable;
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{ControllerRevision, StatefulSet, StatefulSetStatus};
-use k8s_openapi::api::core::v1::{PersistentVolumeClaim, PersistentVolumeClaimVolumeSource, Pod, PodTemplateSpec, Volume};
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, PersistentVolumeClaimVolumeSource, PodTemplateSpec, Volume};
+use crate::engine::api::pod::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 
 use crate::engine::api::{ids, meta, ApiError, Object, ObjectKey, Reason, ResourceId};
@@ -152,7 +153,7 @@ fn claims_for(set: &StatefulSet, ordinal: i32) -> Vec<(String, PersistentVolumeC
 /// Claim volumes first, then the template's other volumes (`updateStorage`).
 fn update_storage(set: &StatefulSet, pod: &mut Pod, ordinal: i32) {
     let claims = claims_for(set, ordinal);
-    let spec = pod.spec.get_or_insert_with(Default::default);
+    let spec = pod.spec_mut();
     let current = spec.volumes.take().unwrap_or_default();
     let mut volumes: Vec<Volume> = claims
         .iter()
@@ -181,7 +182,7 @@ fn new_pod(set: &StatefulSet, owner: OwnerReference, template: &PodTemplateSpec,
     let mut pod = util::pod_from_template(template, &ns, &format!("{}-", name_of(set)), owner);
     update_identity(set, &mut pod, ordinal);
     let name = pod.metadata.name.clone();
-    let spec = pod.spec.get_or_insert_with(Default::default);
+    let spec = pod.spec_mut();
     spec.hostname = name;
     spec.subdomain = set.spec.as_ref().and_then(|s| s.service_name.clone()).filter(|s| !s.is_empty());
     update_storage(set, &mut pod, ordinal);

@@ -5,7 +5,7 @@
 use std::any::Any;
 use std::collections::{BTreeMap, BTreeSet};
 
-use k8s_openapi::api::core::v1::{Container, Namespace, NamespaceSpec, PodCondition, PodSpec, PodStatus, PodTemplateSpec};
+use k8s_openapi::api::core::v1::{Container, Namespace, NamespaceSpec, PodCondition, PodSpec, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::engine::api::{ids, meta, Object, ObjectKey};
@@ -79,7 +79,7 @@ impl Component for FakeKubelet {
             let ip_seq = self.ips;
             let _ = ctx.api.modify(ids::pods(), &key.namespace, &key.name, true, |o| {
                 let Object::Pod(p) = o else { return false };
-                let status = p.status.get_or_insert_with(PodStatus::default);
+                let status = p.status_mut();
                 status.phase = Some("Running".into());
                 status.pod_ip = Some(format!("10.244.1.{}", 2 + (ip_seq % 250)));
                 let conditions = status.conditions.get_or_insert_with(Vec::new);
@@ -134,7 +134,7 @@ pub fn template(app: &str, image: &str) -> PodTemplateSpec {
     }
 }
 
-pub fn pods(sim: &Sim, namespace: &str) -> Vec<k8s_openapi::api::core::v1::Pod> {
+pub fn pods(sim: &Sim, namespace: &str) -> Vec<crate::engine::api::pod::Pod> {
     let (items, _) = sim.api.list(&Query::in_namespace(ids::pods(), namespace)).expect("list");
     items
         .iter()
@@ -145,7 +145,7 @@ pub fn pods(sim: &Sim, namespace: &str) -> Vec<k8s_openapi::api::core::v1::Pod> 
         .collect()
 }
 
-pub fn live_pods(sim: &Sim, namespace: &str) -> Vec<k8s_openapi::api::core::v1::Pod> {
+pub fn live_pods(sim: &Sim, namespace: &str) -> Vec<crate::engine::api::pod::Pod> {
     pods(sim, namespace).into_iter().filter(|p| p.metadata.deletion_timestamp.is_none()).collect()
 }
 

@@ -115,7 +115,7 @@ mod tests {
         sim.api
             .modify(ids::pods(), "default", &pod, true, |o| {
                 if let Object::Pod(p) = o {
-                    p.status.get_or_insert_with(Default::default).phase = Some("Succeeded".into());
+                    p.status_mut().phase = Some("Succeeded".into());
                 }
                 true
             })

@@ -2,8 +2,10 @@
 //! `pkg/controller/controller_utils.go` and `pkg/api/v1/pod` provide them.
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
-use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec};
+use k8s_openapi::api::core::v1::PodTemplateSpec;
+use crate::engine::api::pod::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
 
 use crate::engine::api::{meta, resource, Object};
@@ -36,7 +38,7 @@ pub fn pod_from_template(template: &PodTemplateSpec, namespace: &str, generate_n
             owner_references: Some(vec![owner]),
             ..Default::default()
         },
-        spec: template.spec.clone(),
+        spec: template.spec.clone().map(Rc::new),
         status: None,
     }
 }

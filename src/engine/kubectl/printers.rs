@@ -9,7 +9,7 @@ pub mod yaml;
 
 use std::rc::Rc;
 
-use k8s_openapi::api::core::v1::Pod;
+use crate::engine::api::pod::Pod;
 use serde_json::Value;
 
 use crate::engine::api::{resource, Object};

@@ -18,7 +18,8 @@ use crate::engine::sort::SortStable;
 use std::rc::Rc;
 
 use indexmap::IndexMap;
-use k8s_openapi::api::core::v1::{Container, Pod};
+use k8s_openapi::api::core::v1::Container;
+use crate::engine::api::pod::Pod;
 
 use super::commands::{self, PodIdentity, SystemInfo};
 use super::container_fs::{Overlay, RootFs, View};

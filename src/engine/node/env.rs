@@ -14,7 +14,8 @@ use crate::engine::sort::SortStable;
 use std::rc::Rc;
 
 use indexmap::IndexMap;
-use k8s_openapi::api::core::v1::{Container, ObjectFieldSelector, Pod, ResourceFieldSelector, Service};
+use k8s_openapi::api::core::v1::{Container, ObjectFieldSelector, ResourceFieldSelector, Service};
+use crate::engine::api::pod::Pod;
 
 use crate::engine::api::Object;
 use crate::engine::quantity::Quantity;

@@ -14,7 +14,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use rustc_hash::FxHashMap;
 use std::rc::Rc;
 
-use k8s_openapi::api::core::v1::{Container, Node, ObjectReference, Pod, PodStatus, Probe};
+use k8s_openapi::api::core::v1::{Container, Node, ObjectReference, PodStatus, Probe};
+use crate::engine::api::pod::Pod;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::container_config;
@@ -342,10 +343,10 @@ fn put_status(ctx: &mut Ctx, pod: &Pod, mut status: PodStatus) {
         }
     }
     status.conditions = Some(conditions);
-    if stored.status.as_ref() == Some(&status) {
+    if stored.status.as_deref() == Some(&status) {
         return;
     }
-    let next = Pod { metadata: stored.metadata.clone(), spec: stored.spec.clone(), status: Some(status) };
+    let next = Pod { metadata: stored.metadata.clone(), spec: stored.spec.clone(), status: Some(Rc::new(status)) };
     // Read and written in one step of the simulation: no conflict can come between.
     let _ = ctx.api.update_status(Object::Pod(Box::new(next)));
 }
@@ -1057,7 +1058,7 @@ impl Kubelet {
     /// `computePodActions`: what to do next for a pod with nothing in flight.
     fn decide(&mut self, ctx: &mut Ctx, pod: &Pod, uid: &str) {
         let now = ctx.now;
-        let spec = crate::engine::api::pod_spec_or_empty(pod.spec.as_ref());
+        let spec = crate::engine::api::pod_spec_or_empty(pod.spec.as_deref());
         let policy = restart_policy(pod).to_string();
         let phase = pod.status.as_ref().and_then(|s| s.phase.clone());
         let sandbox_ready = self.machine.runtime.sandbox(uid).is_some_and(|s| s.ready);
@@ -1357,7 +1358,7 @@ impl Kubelet {
         // containers (a restored etcd brought the pod back).
         let api_terminal = matches!(pod.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded") | Some("Failed"));
         let regresses = api_terminal && !matches!(status.phase.as_deref(), Some("Succeeded") | Some("Failed"));
-        if pod.status.as_ref() != Some(&status) && !regresses {
+        if pod.status.as_deref() != Some(&status) && !regresses {
             self.state.pod_requests += 1;
             put_status(ctx, pod, status);
         }

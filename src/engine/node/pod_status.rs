@@ -3,10 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{
-    Container, ContainerState, ContainerStateRunning, ContainerStateTerminated, ContainerStateWaiting, ContainerStatus, HostIP, Pod,
-    PodCondition, PodIP, PodStatus, VolumeMountStatus,
-};
+use k8s_openapi::api::core::v1::{Container, ContainerState, ContainerStateRunning, ContainerStateTerminated, ContainerStateWaiting, ContainerStatus, HostIP, PodCondition, PodIP, PodStatus, VolumeMountStatus};
+use crate::engine::api::pod::Pod;
 
 use super::runtime::{Flavor, RuntimeContainer, Sandbox};
 use crate::engine::api::meta::api_time;
@@ -137,7 +135,7 @@ pub fn generate(inputs: &Inputs) -> PodStatus {
     let pod = inputs.pod;
     // Borrowed: this runs for every pod sync, and pods are large.
     let default_status;
-    let spec = crate::engine::api::pod_spec_or_empty(pod.spec.as_ref());
+    let spec = crate::engine::api::pod_spec_or_empty(pod.spec.as_deref());
     let current = match pod.status.as_ref() {
         Some(s) => s,
         None => {

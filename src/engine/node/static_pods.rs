@@ -14,7 +14,8 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Pod, Toleration};
+use k8s_openapi::api::core::v1::Toleration;
+use crate::engine::api::pod::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 
 use crate::engine::api::Object;
@@ -93,14 +94,14 @@ pub fn read_manifest(file: &str, text: &str, node: &str, now: VirtualTime, nanos
     annotations.insert(CONFIG_HASH.to_string(), uid);
     annotations.insert(CONFIG_SEEN.to_string(), seen_stamp(now, nanos));
     annotations.insert(CONFIG_SOURCE.to_string(), "file".to_string());
-    let spec = pod.spec.get_or_insert_with(Default::default);
+    let spec = pod.spec_mut();
     spec.node_name = Some(node.to_string());
     let tolerate_all = Toleration { operator: Some("Exists".into()), effect: Some("NoExecute".into()), ..Default::default() };
     let tolerations = spec.tolerations.get_or_insert_with(Vec::new);
     if !tolerations.contains(&tolerate_all) {
         tolerations.push(tolerate_all);
     }
-    pod.status = Some(k8s_openapi::api::core::v1::PodStatus { phase: Some("Pending".into()), ..Default::default() });
+    pod.status = Some(k8s_openapi::api::core::v1::PodStatus { phase: Some("Pending".into()), ..Default::default() }.into());
     Ok(*pod)
 }
 
@@ -147,7 +148,7 @@ mod tests {
         let spec = pod.spec.expect("spec");
         assert_eq!(spec.node_name.as_deref(), Some("minikube"));
         assert_eq!(spec.restart_policy.as_deref(), Some("Always"));
-        assert!(spec.tolerations.unwrap_or_default().iter().any(|t| t.key.is_none() && t.effect.as_deref() == Some("NoExecute")));
+        assert!(spec.tolerations.clone().unwrap_or_default().iter().any(|t| t.key.is_none() && t.effect.as_deref() == Some("NoExecute")));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Kubelet scenarios on a booted default cluster (no scheduler involved: pods
 //! are bound with the binding subresource as the scheduler would).
 
-use k8s_openapi::api::core::v1::{Event, Node, Pod};
+use k8s_openapi::api::core::v1::{Event, Node};
+use crate::engine::api::pod::Pod;
 use serde_json::{json, Value};
 
 use crate::engine::api::{ids, meta, Object};
@@ -283,7 +284,7 @@ fn completed_pod_succeeds() {
     let p = get_pod(&c, "hello").unwrap();
     assert_eq!(phase(&p), "Succeeded");
     assert_eq!(logs(&c, "worker-3", "hello", None, false).unwrap(), "hello world\n");
-    let ready = p.status.unwrap().conditions.unwrap().into_iter().find(|c| c.type_ == "Ready").unwrap();
+    let ready = p.status.unwrap().conditions.clone().unwrap().into_iter().find(|c| c.type_ == "Ready").unwrap();
     assert_eq!(ready.reason.as_deref(), Some("PodCompleted"));
 }
 
@@ -402,7 +403,7 @@ fn power_cycle_restarts_pods_with_a_new_sandbox() {
     let t0 = c.now();
     run_pod(&mut c, json!({"metadata": {"name": "web"}, "spec": {"containers": [{"name": "nginx", "image": "nginx"}]}}), "worker-1");
     c.sim.run_for_ms(15_000);
-    let ip_before = get_pod(&c, "web").unwrap().status.unwrap().pod_ip;
+    let ip_before = get_pod(&c, "web").unwrap().status.unwrap().pod_ip.clone();
     c.sim.stop("node/worker-1").unwrap();
     c.sim.run_for_ms(20_000);
     c.sim.start("node/worker-1").unwrap();

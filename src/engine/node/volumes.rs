@@ -21,7 +21,8 @@
 use crate::engine::sort::SortStable;
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Container, KeyToPath, Pod, Volume};
+use k8s_openapi::api::core::v1::{Container, KeyToPath, Volume};
+use crate::engine::api::pod::Pod;
 use k8s_openapi::jiff::{tz::TimeZone, Timestamp};
 
 use super::container_fs::{self as cfs, Files, Mount, MountKind, MountSource, RootFs};
@@ -583,7 +584,7 @@ pub fn write_pod_files(disk: &mut Fs, pod: &Pod, ip: &str, node_gateway: &str, n
     let uid = pod.metadata.uid.clone().unwrap_or_default();
     let dir = pod_dir(&uid);
     let secs = wall_secs(now);
-    let spec = crate::engine::api::pod_spec_or_empty(pod.spec.as_ref());
+    let spec = crate::engine::api::pod_spec_or_empty(pod.spec.as_deref());
     let ns = pod.metadata.namespace.as_deref().unwrap_or("");
     let hostname = spec.hostname.as_deref().filter(|h| !h.is_empty()).unwrap_or_else(|| pod.metadata.name.as_deref().unwrap_or(""));
     let mut hosts = String::from("# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n");

@@ -14,7 +14,7 @@ use rustc_hash::FxHashMap;
 
 use std::rc::Rc;
 
-use k8s_openapi::api::core::v1::Pod;
+use crate::engine::api::pod::Pod;
 
 use super::framework::{pod_host_ports, pod_labels, pod_priority, HostPort, NodeInfo, PodAffinityInfo};
 use super::resources::{pod_requests, PodRequests};
@@ -73,8 +73,9 @@ impl AssignedPod {
 
 #[cold]
 fn empty_pod() -> &'static Pod {
-    static EMPTY: std::sync::OnceLock<Pod> = std::sync::OnceLock::new();
-    EMPTY.get_or_init(Pod::default)
+    // Per thread, as a pod's `Rc`s are; one small leak for the life of the thread.
+    thread_local!(static EMPTY: &'static Pod = Box::leak(Box::default()));
+    EMPTY.with(|pod| *pod)
 }
 
 /// Pods matching one label selector in one namespace, per node slot.

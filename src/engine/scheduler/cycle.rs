@@ -460,7 +460,7 @@ impl Scheduler {
             };
             let _ = ctx.api.modify(ids::pods(), &v.key.namespace, &v.key.name, true, |obj| {
                 let Object::Pod(p) = obj else { return false };
-                let conditions = p.status.get_or_insert_with(Default::default).conditions.get_or_insert_with(Vec::new);
+                let conditions = p.status_mut().conditions.get_or_insert_with(Vec::new);
                 match conditions.iter_mut().find(|c| c.type_ == "DisruptionTarget") {
                     Some(c) if c.status == "True" && c.reason == condition.reason => false,
                     Some(c) => {
@@ -485,7 +485,7 @@ impl Scheduler {
             self.nominator.remove(&key);
             let _ = ctx.api.modify(ids::pods(), &key.namespace, &key.name, true, |obj| {
                 let Object::Pod(p) = obj else { return false };
-                let s = p.status.get_or_insert_with(Default::default);
+                let s = p.status_mut();
                 if s.nominated_node_name.is_none() {
                     return false;
                 }

@@ -12,7 +12,7 @@ use crate::engine::sort::SortStable;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use k8s_openapi::api::core::v1::Pod;
+use crate::engine::api::pod::Pod;
 
 use super::decision::{self, Decision, FilterVerdict, PluginScore, PreemptionNote};
 use super::plugins::{scheduling_gates, FILTERS};

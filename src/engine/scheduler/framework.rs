@@ -11,7 +11,8 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use k8s_openapi::api::core::v1::{Node, NodeSelector, Pod, PodAffinityTerm, PreferredSchedulingTerm, Taint, Toleration, WeightedPodAffinityTerm};
+use k8s_openapi::api::core::v1::{Node, NodeSelector, PodAffinityTerm, PreferredSchedulingTerm, Taint, Toleration, WeightedPodAffinityTerm};
+use crate::engine::api::pod::Pod;
 
 use super::resources::{node_allocatable, pod_requests, PodRequests, Resources};
 use crate::engine::api::{Object, ObjectKey};

@@ -35,7 +35,8 @@ use std::collections::BTreeMap;
 use rustc_hash::FxHashMap;
 use std::rc::Rc;
 
-use k8s_openapi::api::core::v1::{Pod, PodCondition};
+use k8s_openapi::api::core::v1::PodCondition;
+use crate::engine::api::pod::Pod;
 
 use crate::engine::api::{ids, meta, Object, ObjectKey};
 use crate::engine::apiserver::events::EventRecorder;
@@ -422,7 +423,7 @@ fn set_pod_scheduled_false(ctx: &mut Ctx, key: &ObjectKey, reason: &str, message
         if Scheduler::assigned(pod).is_some() {
             return false;
         }
-        let status = pod.status.get_or_insert_with(Default::default);
+        let status = pod.status_mut();
         let mut changed = false;
         if let Some(n) = nominated {
             let current = status.nominated_node_name.as_deref().unwrap_or("");

@@ -8,7 +8,8 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Container, Node, Pod};
+use k8s_openapi::api::core::v1::{Container, Node};
+use crate::engine::api::pod::Pod;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
 use crate::engine::quantity;

@@ -381,7 +381,7 @@ fn skips_pods_it_is_not_responsible_for() {
         .api
         .modify(ids::pods(), "default", "gated", false, |obj| {
             if let Object::Pod(p) = obj {
-                if let Some(s) = p.spec.as_mut() {
+                if let Some(s) = p.spec_mut_if_any() {
                     s.scheduling_gates = None;
                 }
             }
@@ -448,7 +448,7 @@ fn force_delete(w: &mut World, pod: &str) {
     w.sim.api.delete(ids::pods(), "default", pod, &DeleteOptions { grace_period_seconds: Some(0), ..Default::default() }).unwrap();
 }
 
-fn pod_object(w: &World, pod: &str) -> k8s_openapi::api::core::v1::Pod {
+fn pod_object(w: &World, pod: &str) -> crate::engine::api::pod::Pod {
     match &*w.sim.api.get(ids::pods(), "default", pod).unwrap() {
         Object::Pod(p) => *p.clone(),
         _ => unreachable!(),

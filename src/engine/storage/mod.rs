@@ -17,7 +17,8 @@ pub mod provisioner;
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{ObjectReference, PersistentVolume, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::core::v1::{ObjectReference, PersistentVolume, PersistentVolumeClaim};
+use crate::engine::api::pod::Pod;
 use k8s_openapi::api::storage::v1::StorageClass;
 
 use crate::engine::api::meta::virtual_of;

@@ -2,7 +2,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use k8s_openapi::api::core::v1::{Container, Pod, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, Volume};
+use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, Volume};
+use crate::engine::api::pod::Pod;
 
 use super::names::{dns1123_label, dns1123_subdomain, port_name, port_number};
 use super::{quote, validate_annotations, validate_labels, Errors};
@@ -414,8 +415,8 @@ pub fn validate_pod_update(pod: &Pod, old: &Pod, errs: &mut Errors) {
     // Borrowed: every status write of every pod comes through here, and
     // the spec rarely changes.
     let no_containers: Vec<Container> = Vec::new();
-    let spec = crate::engine::api::pod_spec_or_empty(pod.spec.as_ref());
-    let old_spec = crate::engine::api::pod_spec_or_empty(old.spec.as_ref());
+    let spec = crate::engine::api::pod_spec_or_empty(pod.spec.as_deref());
+    let old_spec = crate::engine::api::pod_spec_or_empty(old.spec.as_deref());
     for (field, new, previous) in [
         ("spec.containers", &spec.containers, &old_spec.containers),
         ("spec.initContainers", spec.init_containers.as_ref().unwrap_or(&no_containers), old_spec.init_containers.as_ref().unwrap_or(&no_containers)),

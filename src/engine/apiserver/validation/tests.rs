@@ -188,14 +188,14 @@ fn pod_updates_may_change_only_some_fields() {
     let old = object(pod_with(json!({"containers": [{"name": "a", "image": "nginx"}]})));
     let mut image_only = old.clone();
     if let Object::Pod(p) = &mut image_only {
-        if let Some(c) = p.spec.as_mut().and_then(|s| s.containers.first_mut()) {
+        if let Some(c) = p.spec_mut_if_any().and_then(|s| s.containers.first_mut()) {
             c.image = Some("nginx:1.27".to_string());
         }
     }
     assert!(validate_update(&image_only, &old).is_empty());
     let mut restart = old.clone();
     if let Object::Pod(p) = &mut restart {
-        if let Some(s) = p.spec.as_mut() {
+        if let Some(s) = p.spec_mut_if_any() {
             s.restart_policy = Some("Never".to_string());
         }
     }

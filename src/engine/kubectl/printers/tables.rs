@@ -4,7 +4,8 @@
 use crate::engine::sort::SortStable;
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Container, Pod};
+use k8s_openapi::api::core::v1::Container;
+use crate::engine::api::pod::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, MicroTime, Time};
 
 use crate::engine::api::{meta::virtual_of, Object};

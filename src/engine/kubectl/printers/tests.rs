@@ -56,8 +56,8 @@ fn pod_status_follows_print_pod() {
             "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}}]}));
     assert_eq!(tables::pod_summary(&done, now).status, "Completed");
     let mut terminating = done.clone();
-    terminating.status.as_mut().unwrap().phase = Some("Running".into());
-    terminating.status.as_mut().unwrap().container_statuses = None;
+    terminating.status_mut_if_any().unwrap().phase = Some("Running".into());
+    terminating.status_mut_if_any().unwrap().container_statuses = None;
     terminating.metadata.deletion_timestamp = terminating.metadata.creation_timestamp.clone();
     assert_eq!(tables::pod_summary(&terminating, now).status, "Terminating");
 }
@@ -70,8 +70,8 @@ fn table_decorations_match_kubectl() {
         "conditions": [{"type": "Initialized", "status": "True"}]}));
     p.metadata.namespace = Some("default".into());
     p.metadata.labels = Some([("app".to_string(), "web".to_string())].into());
-    p.spec.as_mut().unwrap().init_containers = None;
-    p.spec.as_mut().unwrap().node_name = Some("worker-1".into());
+    p.spec_mut_if_any().unwrap().init_containers = None;
+    p.spec_mut_if_any().unwrap().node_name = Some("worker-1".into());
     let objects = vec![Rc::new(Object::Pod(Box::new(p)))];
     let opts = TableOptions { wide: true, with_namespace: true, show_labels: true, label_columns: vec!["app".into()], ..Default::default() };
     assert_eq!(

@@ -8,7 +8,7 @@
 //! the container stops (at most ten minutes of virtual time) for `run`,
 //! while `kubectl attach` prints its banner and returns.
 
-use k8s_openapi::api::core::v1::Pod;
+use crate::engine::api::pod::Pod;
 
 use super::exec::{choose_container, TTY_REFUSED};
 use super::logs::find_pod;

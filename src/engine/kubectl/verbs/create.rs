@@ -627,7 +627,7 @@ pub fn expose(s: &mut Session) -> Result {
             let spec = r.spec.as_ref();
             (spec.and_then(|s| s.selector.clone()), template_ports(spec.and_then(|s| s.template.as_ref())))
         }
-        Object::Pod(p) => (p.metadata.labels.clone(), pod_ports(p.spec.as_ref())),
+        Object::Pod(p) => (p.metadata.labels.clone(), pod_ports(p.spec.as_deref())),
         Object::Service(svc) => {
             let spec = svc.spec.as_ref();
             let ports = spec.and_then(|s| s.ports.clone()).unwrap_or_default();

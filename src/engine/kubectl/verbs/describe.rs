@@ -16,7 +16,8 @@ use crate::engine::sort::SortStable;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use k8s_openapi::api::core::v1::{Container, ContainerState, ContainerStatus, Event, Pod, PodTemplateSpec, Toleration, Volume};
+use k8s_openapi::api::core::v1::{Container, ContainerState, ContainerStatus, Event, PodTemplateSpec, Toleration, Volume};
+use crate::engine::api::pod::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::Value;
@@ -529,16 +530,17 @@ fn describe_containers(w: &mut Writer, label: &str, containers: &[Container], st
 }
 
 fn field_ref_value(pod: &Pod, path: &str) -> String {
-    let status = pod.status.clone().unwrap_or_default();
-    let spec = pod.spec.clone().unwrap_or_default();
+    let status = pod.status.as_deref();
+    let spec = pod.spec.as_deref();
+    let text = |value: Option<&String>| value.cloned().unwrap_or_default();
     match path {
         "metadata.name" => pod.metadata.name.clone().unwrap_or_default(),
         "metadata.namespace" => pod.metadata.namespace.clone().unwrap_or_default(),
         "metadata.uid" => pod.metadata.uid.clone().unwrap_or_default(),
-        "spec.nodeName" => spec.node_name.unwrap_or_default(),
-        "spec.serviceAccountName" => spec.service_account_name.unwrap_or_default(),
-        "status.podIP" => status.pod_ip.unwrap_or_default(),
-        "status.hostIP" => status.host_ip.unwrap_or_default(),
+        "spec.nodeName" => text(spec.and_then(|s| s.node_name.as_ref())),
+        "spec.serviceAccountName" => text(spec.and_then(|s| s.service_account_name.as_ref())),
+        "status.podIP" => text(status.and_then(|s| s.pod_ip.as_ref())),
+        "status.hostIP" => text(status.and_then(|s| s.host_ip.as_ref())),
         _ => String::new(),
     }
 }

@@ -7,7 +7,7 @@
 //! script (no terminal) kubectl says it cannot use a TTY and the shell
 //! reads a heredoc given on stdin.
 
-use k8s_openapi::api::core::v1::Pod;
+use crate::engine::api::pod::Pod;
 
 use super::logs::find_pod;
 use crate::engine::api::{ApiError, Reason};

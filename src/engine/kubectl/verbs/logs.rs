@@ -5,7 +5,7 @@
 //! in a script, which cannot wait, it prints what exists and returns.
 
 use crate::engine::sort::SortStable;
-use k8s_openapi::api::core::v1::Pod;
+use crate::engine::api::pod::Pod;
 
 use crate::engine::api::{ids, meta, ApiError, Object, Reason};
 use crate::engine::apiserver::Query;

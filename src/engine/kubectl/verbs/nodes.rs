@@ -1,6 +1,7 @@
 //! `kubectl cordon|uncordon|drain|taint`.
 
-use k8s_openapi::api::core::v1::{Pod, Taint};
+use k8s_openapi::api::core::v1::Taint;
+use crate::engine::api::pod::Pod;
 
 use crate::engine::api::{ids, meta, Object, Reason};
 use crate::engine::sim::clock::VirtualTime;

@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Container, ContainerPort, EnvVar, Pod, PodSpec, PodStatus, ResourceRequirements};
+use k8s_openapi::api::core::v1::{Container, ContainerPort, EnvVar, PodSpec, PodStatus, ResourceRequirements};
+use crate::engine::api::pod::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::engine::api::Object;
@@ -90,8 +91,9 @@ pub fn run(s: &mut Session) -> Result {
             dns_policy: Some("ClusterFirst".to_string()),
             restart_policy: Some(restart),
             ..Default::default()
-        }),
-        status: Some(PodStatus::default()),
+        }
+        .into()),
+        status: Some(PodStatus::default().into()),
     };
     let pod = apply_overrides(s, pod)?;
     if !attach {

@@ -17,7 +17,7 @@ pub fn pod_spec_mut(obj: &mut Object) -> Option<&mut PodSpec> {
         Object::ReplicationController(r) => r.spec.as_mut()?.template.as_mut()?.spec.as_mut(),
         Object::Job(j) => j.spec.as_mut()?.template.spec.as_mut(),
         Object::CronJob(c) => c.spec.as_mut()?.job_template.spec.as_mut()?.template.spec.as_mut(),
-        Object::Pod(p) => p.spec.as_mut(),
+        Object::Pod(p) => p.spec_mut_if_any(),
         _ => None,
     }
 }

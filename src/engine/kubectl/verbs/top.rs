@@ -4,7 +4,8 @@
 use crate::engine::sort::SortStable;
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::Node;
+use crate::engine::api::pod::Pod;
 
 use crate::engine::api::meta::virtual_of;
 use crate::engine::api::{ids, ApiError, Object, Reason};

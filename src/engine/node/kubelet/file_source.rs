@@ -14,7 +14,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
-use k8s_openapi::api::core::v1::{Pod, PodCondition, PodStatus};
+use k8s_openapi::api::core::v1::{PodCondition, PodStatus};
+use crate::engine::api::pod::Pod;
 
 use super::Kubelet;
 use crate::engine::api::meta::api_time;
@@ -113,7 +114,7 @@ impl Kubelet {
 
     fn working_pod(&self, sp: &StaticPod) -> Pod {
         let mut pod = sp.pod.clone();
-        pod.status = sp.status.clone().or_else(|| self.mirror_of_static(&sp.pod).and_then(|m| m.status.clone()));
+        pod.status = sp.status.clone().map(Rc::new).or_else(|| self.mirror_of_static(&sp.pod).and_then(|m| m.status.clone()));
         if let Some(at) = sp.removed_at {
             pod.metadata.deletion_timestamp = Some(api_time(at));
             pod.metadata.deletion_grace_period_seconds = pod.spec.as_ref().and_then(|s| s.termination_grace_period_seconds).or(Some(30));
@@ -153,15 +154,15 @@ impl Kubelet {
         }
         sp.status = Some(status.clone());
         let Some(mirror) = self.mirror_of_static(pod) else { return };
-        if mirror.metadata.deletion_timestamp.is_some() || mirror.status.as_ref() == Some(&status) {
+        if mirror.metadata.deletion_timestamp.is_some() || mirror.status.as_deref() == Some(&status) {
             return;
         }
         let (ns, name) = (mirror.metadata.namespace.clone().unwrap_or_default(), mirror.metadata.name.clone().unwrap_or_default());
         let hash = uid.to_string();
         let _ = ctx.api.modify(ids::pods(), &ns, &name, true, |obj| match obj {
             Object::Pod(p) if mirror_hash(p) == Some(hash.as_str()) => {
-                let changed = p.status.as_ref() != Some(&status);
-                p.status = Some(status.clone());
+                let changed = p.status.as_deref() != Some(&status);
+                p.status = Some(Rc::new(status.clone()));
                 changed
             }
             _ => false,
@@ -231,7 +232,7 @@ mod tests {
     use crate::engine::node::static_pods::{mirror_hash, CONFIG_HASH};
     use crate::engine::node::tests::cluster;
     use crate::engine::selector::FieldSelector;
-    use k8s_openapi::api::core::v1::Pod;
+    use crate::engine::api::pod::Pod;
 
     fn system_pod(c: &Cluster, name: &str) -> Option<Pod> {
         match c.sim.api.get(ids::pods(), "kube-system", name).ok().as_deref() {
@@ -334,7 +335,7 @@ mod tests {
         c.sim.start("kube-proxy/worker-1").expect("start");
         c.sim.run_for_ms(60_000);
         let p = proxy(&c);
-        let status = p.status.and_then(|s| s.container_statuses).unwrap_or_default();
+        let status = p.status.and_then(|s| s.container_statuses.clone()).unwrap_or_default();
         assert!(status[0].state.as_ref().is_some_and(|s| s.running.is_some()), "{status:?}");
         assert!(status[0].restart_count >= 2);
     }

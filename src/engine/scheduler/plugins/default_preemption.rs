@@ -18,7 +18,7 @@ use crate::engine::sort::SortStable;
 use std::collections::BTreeSet;
 use std::rc::Rc;
 
-use k8s_openapi::api::core::v1::Pod;
+use crate::engine::api::pod::Pod;
 
 use super::{CycleState, Handle};
 use crate::engine::api::meta::virtual_of;

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use rustc_hash::FxHashMap;
 use std::rc::Rc;
 
-use k8s_openapi::api::core::v1::Pod;
+use crate::engine::api::pod::Pod;
 
 use super::{CycleState, Handle, ScoreContext, ScorePlugin};
 use crate::engine::scheduler::cache::{Cache, SelectorId};
@@ -380,7 +380,7 @@ mod tests {
         c
     }
 
-    fn verdicts(c: &mut Cache, incoming: &k8s_openapi::api::core::v1::Pod) -> Vec<(String, Status)> {
+    fn verdicts(c: &mut Cache, incoming: &crate::engine::api::pod::Pod) -> Vec<(String, Status)> {
         let listers = Listers::default();
         let i = info(incoming);
         let state = CycleState { affinity: pre_filter(c, &listers, &i).unwrap(), ..Default::default() };

@@ -323,7 +323,8 @@ pub(crate) mod testing {
     //! Builders for plugin table tests.
     use std::rc::Rc;
 
-    use k8s_openapi::api::core::v1::{Node, Pod};
+    use k8s_openapi::api::core::v1::Node;
+    use crate::engine::api::pod::Pod;
 
     use super::super::framework::{NodeInfo, PodInfo};
     use crate::engine::api::Object;

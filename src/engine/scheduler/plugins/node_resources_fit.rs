@@ -141,7 +141,7 @@ mod tests {
         node(json!({"status": {"allocatable": {"cpu": cpu, "memory": memory, "pods": pods, "example.com/foo": "2"}}}))
     }
 
-    fn requesting(requests: serde_json::Value) -> k8s_openapi::api::core::v1::Pod {
+    fn requesting(requests: serde_json::Value) -> crate::engine::api::pod::Pod {
         pod(json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "resources": {"requests": requests}}]}}))
     }
 

@@ -5,7 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
+use k8s_openapi::api::core::v1::PersistentVolumeClaim;
+use crate::engine::api::pod::Pod;
 use k8s_openapi::api::storage::v1::CSINode;
 
 use super::volume_binding::{claim_class, claim_not_found};

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use rustc_hash::FxHashMap;
 use std::rc::Rc;
 
-use k8s_openapi::api::core::v1::Pod;
+use crate::engine::api::pod::Pod;
 
 use super::{node_affinity, taint_toleration, CycleState, Handle, ScoreContext, ScorePlugin};
 use crate::engine::api::meta::controller_of;
@@ -580,7 +580,7 @@ mod tests {
         c
     }
 
-    fn incoming(constraints: serde_json::Value, extra_spec: serde_json::Value) -> k8s_openapi::api::core::v1::Pod {
+    fn incoming(constraints: serde_json::Value, extra_spec: serde_json::Value) -> crate::engine::api::pod::Pod {
         let mut spec = json!({"containers": [{"name": "c"}], "topologySpreadConstraints": constraints});
         for (k, v) in extra_spec.as_object().cloned().unwrap_or_default() {
             spec[k] = v;
@@ -588,7 +588,7 @@ mod tests {
         pod(json!({"metadata": {"name": "new", "labels": {"app": "web", "version": "v2"}}, "spec": spec}))
     }
 
-    fn verdicts(c: &mut Cache, p: &k8s_openapi::api::core::v1::Pod) -> Vec<(String, Status)> {
+    fn verdicts(c: &mut Cache, p: &crate::engine::api::pod::Pod) -> Vec<(String, Status)> {
         let listers = Listers::default();
         let i = info(p);
         let state = CycleState { spread: pre_filter(c, &listers, &i).unwrap(), ..Default::default() };

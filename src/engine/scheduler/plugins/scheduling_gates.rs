@@ -3,7 +3,7 @@
 //! `PodScheduled=False` with reason `SchedulingGated`, which
 //! `kubectl get pods` shows as its STATUS.
 
-use k8s_openapi::api::core::v1::Pod;
+use crate::engine::api::pod::Pod;
 
 pub const NAME: &str = "SchedulingGates";
 /// The PodScheduled condition's reason while gated.

@@ -500,7 +500,7 @@ mod tests {
         }
     }
 
-    fn using(claims: &[&str]) -> k8s_openapi::api::core::v1::Pod {
+    fn using(claims: &[&str]) -> crate::engine::api::pod::Pod {
         let volumes: Vec<Value> = claims.iter().map(|c| json!({"name": c, "persistentVolumeClaim": {"claimName": c}})).collect();
         pod(json!({"metadata": {"name": "p", "uid": "pod-uid"}, "spec": {"containers": [{"name": "c"}], "volumes": volumes}}))
     }

@@ -45,7 +45,7 @@ pub fn problems(obs: &Observation) -> Vec<String> {
     }
     // Pods.
     let pods_stored = obs.pods();
-    let mut by_controller: BTreeMap<String, Vec<&k8s_openapi::api::core::v1::Pod>> = BTreeMap::new();
+    let mut by_controller: BTreeMap<String, Vec<&crate::engine::api::pod::Pod>> = BTreeMap::new();
     let mut bound: BTreeMap<String, String> = BTreeMap::new();
     for obj in &pods_stored {
         let Object::Pod(pod) = &**obj else { continue };
@@ -67,7 +67,7 @@ pub fn problems(obs: &Observation) -> Vec<String> {
             by_controller.entry(owner.to_string()).or_default().push(pod);
         }
     }
-    let live = |uid: &str| -> Vec<&k8s_openapi::api::core::v1::Pod> { by_controller.get(uid).cloned().unwrap_or_default() };
+    let live = |uid: &str| -> Vec<&crate::engine::api::pod::Pod> { by_controller.get(uid).cloned().unwrap_or_default() };
     // ReplicaSets.
     let mut rs_of_deployment: BTreeMap<String, Vec<(String, Option<PodTemplateSpec>, i32)>> = BTreeMap::new();
     for obj in obs.stored(ids::replica_sets()) {

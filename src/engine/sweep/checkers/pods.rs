@@ -1,7 +1,7 @@
 //! Small readings of pods that several checkers share, written here from
 //! the API's definitions rather than borrowed from the components.
 
-use k8s_openapi::api::core::v1::Pod;
+use crate::engine::api::pod::Pod;
 
 use crate::engine::api::meta;
 use crate::engine::sim::clock::VirtualTime;

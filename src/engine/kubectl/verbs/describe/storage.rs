@@ -5,7 +5,8 @@
 use crate::engine::sort::SortStable;
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim};
+use crate::engine::api::pod::Pod;
 use k8s_openapi::api::storage::v1::StorageClass;
 
 use crate::engine::api::{ids, Object};
