@@ -32,17 +32,19 @@ pub struct Pod {
     pub status: Option<Rc<PodStatus>>,
 }
 
+/// Whether two shared parts are equal, by address first: versions that
+/// share a spec (or status) need not compare its ~10 KB field by field.
+pub fn shared_or_equal<T: PartialEq>(a: &Option<Rc<T>>, b: &Option<Rc<T>>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => Rc::ptr_eq(a, b) || **a == **b,
+        (None, None) => true,
+        _ => false,
+    }
+}
+
 impl PartialEq for Pod {
     fn eq(&self, other: &Self) -> bool {
-        // Versions that share a spec or status compare it by address first.
-        fn same<T: PartialEq>(a: &Option<Rc<T>>, b: &Option<Rc<T>>) -> bool {
-            match (a, b) {
-                (Some(a), Some(b)) => Rc::ptr_eq(a, b) || **a == **b,
-                (None, None) => true,
-                _ => false,
-            }
-        }
-        self.metadata == other.metadata && same(&self.spec, &other.spec) && same(&self.status, &other.status)
+        self.metadata == other.metadata && shared_or_equal(&self.spec, &other.spec) && shared_or_equal(&self.status, &other.status)
     }
 }
 
@@ -67,6 +69,13 @@ impl Pod {
     /// The status, if there is one, to change in place (copied first if shared).
     pub fn status_mut_if_any(&mut self) -> Option<&mut PodStatus> {
         self.status.as_mut().map(Rc::make_mut)
+    }
+
+    /// Whether this version holds the very spec `stored` holds (not a copy):
+    /// a write that keeps it (a status write, a metadata patch, a
+    /// deletion) changed nothing in it.
+    pub fn keeps_spec_of(&self, stored: &Pod) -> bool {
+        matches!((&self.spec, &stored.spec), (Some(a), Some(b)) if Rc::ptr_eq(a, b))
     }
 
     /// The k8s-openapi form, for code that hands a pod to a k8s-openapi type

@@ -89,8 +89,10 @@ pub fn admit_create(api: &mut ApiServer, obj: &mut Object) -> Result<(), ApiErro
 }
 
 pub fn admit_update(api: &mut ApiServer, obj: &mut Object, old: &Object) -> Result<(), ApiError> {
-    defaults::apply(obj);
+    defaults::apply_update(obj, old);
     match (obj, old) {
+        // The stored spec, kept (a metadata patch): it had these on create.
+        (Object::Pod(pod), Object::Pod(old_pod)) if pod.keeps_spec_of(old_pod) => {}
         (Object::Pod(pod), Object::Pod(old_pod)) => {
             let spec = pod.spec_mut();
             let old_spec = old_pod.spec.clone().unwrap_or_default();

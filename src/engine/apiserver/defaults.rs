@@ -17,6 +17,7 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use crate::engine::api::pod::Pod;
 use crate::engine::api::Object;
 
 /// The mode (0644) Kubernetes gives files of secret, configMap, projected
@@ -35,6 +36,27 @@ fn set<T>(slot: &mut Option<T>, value: T) {
     if slot.is_none() {
         *slot = Some(value);
     }
+}
+
+/// As [`apply`], for an update of `old`. A pod that keeps its stored spec
+/// (a controller's metadata patch, a deletion) keeps it shared rather than
+/// copied for defaulting that would change nothing: defaulting is
+/// idempotent, and the stored spec was defaulted when it was written.
+pub fn apply_update(obj: &mut Object, old: &Object) {
+    if let (Object::Pod(pod), Object::Pod(stored)) = (&*obj, old) {
+        if pod.keeps_spec_of(stored) {
+            debug_assert!(
+                {
+                    let mut copy = Object::Pod(Box::new(Pod { spec: pod.spec.as_deref().cloned().map(Into::into), ..Default::default() }));
+                    apply(&mut copy);
+                    matches!(&copy, Object::Pod(p) if p.spec == pod.spec)
+                },
+                "a stored pod spec is defaulted"
+            );
+            return;
+        }
+    }
+    apply(obj)
 }
 
 pub fn apply(obj: &mut Object) {

@@ -19,6 +19,7 @@ use std::rc::Rc;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
+use crate::engine::api::pod::{shared_or_equal, Pod};
 use crate::engine::api::{self, ids, resource, ApiError, Object, Reason, ResourceId};
 use crate::engine::selector::{FieldSelector, Selector};
 use crate::engine::sim::clock::VirtualTime;
@@ -788,7 +789,7 @@ impl ApiServer {
         }
         if !status_only {
             admission::admit_update(self, &mut obj, &old)?;
-            defaults::apply(&mut obj);
+            defaults::apply_update(&mut obj, &old);
             if tracks_generation(rid) {
                 let generation = old.meta().generation.unwrap_or(1);
                 obj.meta_mut().generation = Some(if spec_changed(&obj, &old) { generation + 1 } else { generation });
@@ -1175,6 +1176,14 @@ macro_rules! status_kinds {
         /// kinds has only those and its status), sparing a second copy.
         fn status_onto(obj: Object, old: &Object) -> Object {
             match (obj, old) {
+                // A pod's versions share their spec: compared by address first.
+                (Object::Pod(new), Object::Pod(stored)) => {
+                    if new.metadata == stored.metadata && shared_or_equal(&new.spec, &stored.spec) {
+                        Object::Pod(new)
+                    } else {
+                        Object::Pod(Box::new(Pod { metadata: stored.metadata.clone(), spec: stored.spec.clone(), status: new.status }))
+                    }
+                }
                 $( (Object::$variant(new), Object::$variant(stored)) => {
                     if new.metadata == stored.metadata && new.spec == stored.spec {
                         Object::$variant(new)
@@ -1194,12 +1203,14 @@ macro_rules! status_kinds {
         /// Copies `from`'s status into `to` (both the same kind).
         fn copy_status(to: &mut Object, from: &Object) {
             match (to, from) {
+                (Object::Pod(t), Object::Pod(f)) => t.status = f.status.clone(),
                 $( (Object::$variant(t), Object::$variant(f)) => t.status = f.status.clone(), )*
                 _ => {}
             }
         }
         fn spec_changed(a: &Object, b: &Object) -> bool {
             match (a, b) {
+                (Object::Pod(x), Object::Pod(y)) => !shared_or_equal(&x.spec, &y.spec),
                 $( (Object::$variant(x), Object::$variant(y)) => x.spec != y.spec, )*
                 _ => a.to_json().get("spec") != b.to_json().get("spec"),
             }
@@ -1208,7 +1219,7 @@ macro_rules! status_kinds {
 }
 
 status_kinds!(
-    Pod, Node, Namespace, Service, PersistentVolumeClaim, PersistentVolume, ReplicationController, Deployment, ReplicaSet,
+    Node, Namespace, Service, PersistentVolumeClaim, PersistentVolume, ReplicationController, Deployment, ReplicaSet,
     StatefulSet, DaemonSet, Job, CronJob, HorizontalPodAutoscaler, PodDisruptionBudget, Ingress, CertificateSigningRequest
 );
 

@@ -1,8 +1,8 @@
 //! The controller manager's shared informers, as client-go's
 //! `SharedInformerFactory`: one list+watch per resource however many
 //! controllers read it, with the indexes the controllers look things up by
-//! (owner uid, controller uid, orphans per namespace, object uid), so a
-//! sync never scans every pod in the cluster.
+//! (owner uid, controller uid, orphans per namespace, object uid, a pod's
+//! node), so a sync never scans every pod in the cluster.
 
 use std::collections::{BTreeMap, BTreeSet};
 use rustc_hash::FxHashMap;
@@ -27,6 +27,8 @@ pub struct Indexed {
     by_uid: FxHashMap<String, ObjectKey>,
     /// Namespace → keys, so per-namespace reads skip other namespaces.
     by_namespace: FxHashMap<String, BTreeSet<ObjectKey>>,
+    /// Node name → the pods bound to it (pods only), for node lifecycle.
+    by_node: FxHashMap<String, BTreeSet<ObjectKey>>,
     /// What each cached object was indexed under, to unindex it on change.
     indexed_as: FxHashMap<ObjectKey, IndexEntry>,
 }
@@ -36,6 +38,14 @@ struct IndexEntry {
     uid: String,
     owners: Vec<String>,
     controller: Option<String>,
+}
+
+/// The node `obj` is bound to, if it is a bound pod.
+fn node_of(obj: &Object) -> Option<&str> {
+    match obj {
+        Object::Pod(p) => p.spec.as_ref().and_then(|s| s.node_name.as_deref()),
+        _ => None,
+    }
 }
 
 impl IndexEntry {
@@ -57,6 +67,7 @@ impl Indexed {
             orphans: FxHashMap::default(),
             by_uid: FxHashMap::default(),
             by_namespace: FxHashMap::default(),
+            by_node: FxHashMap::default(),
             indexed_as: FxHashMap::default(),
         }
     }
@@ -68,6 +79,7 @@ impl Indexed {
         self.orphans.clear();
         self.by_uid.clear();
         self.by_namespace.clear();
+        self.by_node.clear();
         self.indexed_as.clear();
     }
 
@@ -80,9 +92,13 @@ impl Indexed {
         for owner in &entry.owners {
             remove_from(&mut self.by_owner, owner, key);
         }
-        match &entry.controller {
+        // The held version is the one indexed, so its node is the one the key is filed under.
+        let held = match &entry.controller {
             Some(c) => remove_held(&mut self.by_controller, c, key),
             None => remove_held(&mut self.orphans, &key.namespace, key),
+        };
+        if let Some(node) = held.as_deref().and_then(node_of) {
+            remove_from(&mut self.by_node, node, key);
         }
     }
 
@@ -91,6 +107,9 @@ impl Indexed {
         let uid = m.uid.clone().unwrap_or_default();
         let owners: Vec<String> = m.owner_references.iter().flatten().map(|o| o.uid.clone()).collect();
         let controller = meta::controller_of(m.owner_references.as_ref()).map(|o| o.uid.clone());
+        if let Some(node) = node_of(obj) {
+            file_under(&mut self.by_node, node, key.clone());
+        }
         if !uid.is_empty() {
             self.by_uid.insert(uid.clone(), key.clone());
         }
@@ -107,8 +126,9 @@ impl Indexed {
 
     fn apply(&mut self, events: &[WatchEvent]) {
         for ev in events {
-            // Most changes (a status write) keep every index key: only the
-            // held object is replaced, found by the borrowed key.
+            // Most changes (a status write, a binding) keep every index key
+            // but the node: only the held object is replaced, found by the
+            // borrowed key, and a binding moves the key to its node.
             let parts = ev.object.key_parts();
             let indexed = if ev.kind == WatchEventType::Deleted { None } else { self.indexed_as.get(&parts as &dyn KeyRef) };
             if let Some(entry) = indexed.filter(|e| e.matches(&ev.object)) {
@@ -117,7 +137,17 @@ impl Indexed {
                     None => self.orphans.get_mut(parts.0),
                 };
                 if let Some(slot) = held.and_then(|m| m.get_mut(&parts as &dyn KeyRef)) {
-                    *slot = ev.object.clone();
+                    let old = std::mem::replace(slot, ev.object.clone());
+                    let node = node_of(&ev.object);
+                    if node_of(&old) != node {
+                        let key = ObjectKey::of(&ev.object);
+                        if let Some(was) = node_of(&old) {
+                            remove_from(&mut self.by_node, was, &key);
+                        }
+                        if let Some(node) = node {
+                            file_under(&mut self.by_node, node, key);
+                        }
+                    }
                     continue;
                 }
             }
@@ -159,6 +189,11 @@ impl Indexed {
         self.by_namespace.get(namespace).into_iter().flatten().filter_map(|k| self.informer.get(k))
     }
 
+    /// Pods bound to `node`, in key order.
+    pub fn on_node<'a>(&'a self, node: &str) -> impl Iterator<Item = &'a Rc<Object>> + 'a {
+        self.by_node.get(node).into_iter().flatten().filter_map(|k| self.informer.get(k))
+    }
+
     /// Objects whose controller is `uid`, in key order.
     pub fn controlled_by(&self, uid: &str) -> Vec<Rc<Object>> {
         self.controlled_iter(uid).cloned().collect()
@@ -193,11 +228,23 @@ impl Indexed {
     }
 }
 
-fn remove_held(index: &mut FxHashMap<String, BTreeMap<ObjectKey, Rc<Object>>>, at: &str, key: &ObjectKey) {
-    if let Some(map) = index.get_mut(at) {
-        map.remove(key);
-        if map.is_empty() {
-            index.remove(at);
+fn remove_held(index: &mut FxHashMap<String, BTreeMap<ObjectKey, Rc<Object>>>, at: &str, key: &ObjectKey) -> Option<Rc<Object>> {
+    let map = index.get_mut(at)?;
+    let held = map.remove(key);
+    if map.is_empty() {
+        index.remove(at);
+    }
+    held
+}
+
+/// Adds `key` under `at`, making the name only for a new entry.
+fn file_under(index: &mut FxHashMap<String, BTreeSet<ObjectKey>>, at: &str, key: ObjectKey) {
+    match index.get_mut(at) {
+        Some(set) => {
+            set.insert(key);
+        }
+        None => {
+            index.insert(at.to_string(), BTreeSet::from([key]));
         }
     }
 }
@@ -285,5 +332,58 @@ impl Cache {
         for indexed in self.informers.values_mut() {
             indexed.reset();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::api::ids;
+    use serde_json::json;
+
+    fn pod(name: &str, node: Option<&str>, controller: Option<&str>) -> Rc<Object> {
+        let mut p = json!({"metadata": {"name": name, "namespace": "default", "uid": format!("uid-{name}")}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}});
+        if let Some(node) = node {
+            p["spec"]["nodeName"] = json!(node);
+        }
+        if let Some(c) = controller {
+            p["metadata"]["ownerReferences"] = json!([{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": c, "uid": c, "controller": true}]);
+        }
+        Rc::new(Object::from_json(ids::pods(), p).unwrap())
+    }
+
+    fn event(kind: WatchEventType, object: &Rc<Object>) -> WatchEvent {
+        WatchEvent { kind, object: object.clone() }
+    }
+
+    fn names<'a>(i: impl Iterator<Item = &'a Rc<Object>>) -> Vec<String> {
+        i.map(|o| o.meta().name.clone().unwrap_or_default()).collect()
+    }
+
+    #[test]
+    fn pods_are_found_by_the_node_they_are_bound_to() {
+        let mut cache = Indexed::new(ids::pods());
+        let (a, b) = (pod("a", None, Some("rs-1")), pod("b", None, None));
+        cache.informer.seed([a.clone(), b.clone()]);
+        cache.apply(&[event(WatchEventType::Added, &a), event(WatchEventType::Added, &b)]);
+        assert!(cache.by_node.is_empty());
+        // A binding keeps every other index key: the key moves to the node.
+        let (a1, b1) = (pod("a", Some("n1"), Some("rs-1")), pod("b", Some("n1"), None));
+        cache.informer.seed([a1.clone(), b1.clone()]);
+        cache.apply(&[event(WatchEventType::Modified, &b1), event(WatchEventType::Modified, &a1)]);
+        assert_eq!(names(cache.on_node("n1")), ["a", "b"]);
+        assert!(Rc::ptr_eq(&cache.controlled_by("rs-1")[0], &a1));
+        // A change of controller re-indexes the pod, node included.
+        let a2 = pod("a", Some("n1"), Some("rs-2"));
+        cache.informer.seed([a2.clone()]);
+        cache.apply(&[event(WatchEventType::Modified, &a2)]);
+        assert_eq!(names(cache.on_node("n1")), ["a", "b"]);
+        assert!(cache.controlled_by("rs-1").is_empty());
+        // Deleted pods leave their node; the last one takes the node's entry.
+        cache.apply(&[event(WatchEventType::Deleted, &a2)]);
+        assert_eq!(names(cache.on_node("n1")), ["b"]);
+        cache.apply(&[event(WatchEventType::Deleted, &b1)]);
+        assert!(cache.by_node.is_empty());
+        assert!(cache.indexed_as.is_empty());
     }
 }

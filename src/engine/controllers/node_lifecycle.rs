@@ -14,20 +14,23 @@
 //! plugin) are deleted when that runs out. When the node reports Ready again
 //! the taints go and pending evictions are cancelled.
 //!
+//! Pods are read from the controller manager's shared pod informer and its
+//! index by node, as the real controller reads the shared informer
+//! factory's: no second cache of every pod.
+//!
 //! Simplification: the per-zone eviction rate limits (0.1 node/s, and the
 //! "full disruption" mode that stops evicting when every node is down) are
 //! not modelled.
 
 use std::any::Any;
 use std::collections::{BTreeMap, BTreeSet};
-use rustc_hash::FxHashMap;
 
 use k8s_openapi::api::core::v1::{Node, ObjectReference, PodCondition, Taint, Toleration};
 use crate::engine::api::pod::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, Time};
 
-use super::Controller;
-use crate::engine::api::{ids, meta, KeyRef, Object, ObjectKey};
+use super::{Cache, Changes, Controller};
+use crate::engine::api::{ids, meta, Object, ObjectKey, ResourceId};
 use crate::engine::apiserver::events::{EventRecorder, NORMAL, WARNING};
 use crate::engine::apiserver::{DeleteOptions, Query, WatchEvent, WatchEventType};
 use crate::engine::informer::Informer;
@@ -60,7 +63,6 @@ struct ScheduledEviction {
 pub struct NodeLifecycleController {
     nodes: Informer,
     leases: Informer,
-    pods: Informer,
     recorder: EventRecorder,
     eviction_recorder: EventRecorder,
     health: BTreeMap<String, Health>,
@@ -70,9 +72,6 @@ pub struct NodeLifecycleController {
     /// Nodes with NoExecute taints and those taints, kept from node events
     /// so a pass does not read every node.
     no_execute: BTreeMap<String, Vec<Taint>>,
-    /// Pods by the node they are bound to, so a pass reads only the pods of tainted nodes.
-    pods_on_node: FxHashMap<String, BTreeSet<ObjectKey>>,
-    node_of_pod: FxHashMap<ObjectKey, String>,
 }
 
 impl Default for NodeLifecycleController {
@@ -86,7 +85,6 @@ impl NodeLifecycleController {
         NodeLifecycleController {
             nodes: Informer::new(Query::all(ids::nodes())),
             leases: Informer::new(Query::in_namespace(ids::leases(), "kube-node-lease")),
-            pods: Informer::new(Query::all(ids::pods())),
             recorder: EventRecorder::new("node-controller", None),
             eviction_recorder: EventRecorder::new("taint-eviction-controller", None),
             health: BTreeMap::new(),
@@ -94,8 +92,6 @@ impl NodeLifecycleController {
             next_monitor: VirtualTime::ZERO,
             evictions: BTreeMap::new(),
             no_execute: BTreeMap::new(),
-            pods_on_node: FxHashMap::default(),
-            node_of_pod: FxHashMap::default(),
         }
     }
 
@@ -112,33 +108,6 @@ impl NodeLifecycleController {
         }
     }
 
-    fn index_pods(&mut self, events: &[WatchEvent]) {
-        for ev in events {
-            let node = match (&*ev.object, ev.kind) {
-                (Object::Pod(p), kind) if kind != WatchEventType::Deleted => p.spec.as_ref().and_then(|s| s.node_name.as_deref()),
-                _ => None,
-            };
-            // Most pod changes keep the pod's node: looked up by the borrowed key.
-            if self.node_of_pod.get(&ev.object.key_parts() as &dyn KeyRef).map(String::as_str) == node {
-                continue;
-            }
-            let node = node.map(str::to_string);
-            let key = ObjectKey::of(&ev.object);
-            if let Some(old) = self.node_of_pod.remove(&key) {
-                if let Some(set) = self.pods_on_node.get_mut(&old) {
-                    set.remove(&key);
-                    if set.is_empty() {
-                        self.pods_on_node.remove(&old);
-                    }
-                }
-            }
-            if let Some(node) = node {
-                self.pods_on_node.entry(node.clone()).or_default().insert(key.clone());
-                self.node_of_pod.insert(key, node);
-            }
-        }
-    }
-
     fn node_event(&mut self, ctx: &mut Ctx, node: &Node, type_: &str, reason: &str, message: String) {
         let reference = ObjectReference {
             api_version: Some("v1".into()),
@@ -150,7 +119,7 @@ impl NodeLifecycleController {
         self.recorder.record_ref(ctx.api, reference, type_, reason, message);
     }
 
-    fn monitor(&mut self, ctx: &mut Ctx) {
+    fn monitor(&mut self, ctx: &mut Ctx, cache: &Cache) {
         let now = ctx.now;
         // Shared, not copied: every node is read every monitor period.
         let nodes: Vec<std::rc::Rc<Object>> = self.nodes.items().filter(|o| matches!(&***o, Object::Node(_))).cloned().collect();
@@ -222,7 +191,7 @@ impl NodeLifecycleController {
             let was_ready = previous_ready.as_deref().or(observed_ready.as_deref()) == Some("True");
             if was_ready && current_ready.as_deref() != Some("True") {
                 self.node_event(ctx, node, NORMAL, "NodeNotReady", format!("Node {name} status is now: NodeNotReady"));
-                self.mark_pods_not_ready(ctx, &name);
+                self.mark_pods_not_ready(ctx, cache, &name);
             }
             if let Some(h) = self.health.get_mut(&name) {
                 h.ready = current_ready.clone();
@@ -232,15 +201,12 @@ impl NodeLifecycleController {
     }
 
     /// `MarkPodsNotReady`: the pods of an unresponsive node stop being Ready.
-    fn mark_pods_not_ready(&mut self, ctx: &mut Ctx, node: &str) {
+    fn mark_pods_not_ready(&mut self, ctx: &mut Ctx, cache: &Cache, node: &str) {
         let now = ctx.now;
         // The node's pods from the index, in key order: not every pod in the cluster.
-        let pods: Vec<Pod> = self
-            .pods_on_node
-            .get(node)
-            .into_iter()
-            .flatten()
-            .filter_map(|k| self.pods.get(k))
+        let pods: Vec<Pod> = cache
+            .of(ids::pods())
+            .on_node(node)
             .filter_map(|o| if let Object::Pod(p) = &**o { Some((**p).clone()) } else { None })
             .filter(|p| p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(node))
             .collect();
@@ -297,15 +263,16 @@ impl NodeLifecycleController {
     }
 
     /// The taint-eviction controller's pass over pods on NoExecute-tainted nodes.
-    fn evict(&mut self, ctx: &mut Ctx) {
+    fn evict(&mut self, ctx: &mut Ctx, cache: &Cache) {
         let now = ctx.now;
         // Nearly always: no NoExecute taint anywhere and nothing pending.
         if self.no_execute.is_empty() && self.evictions.is_empty() {
             return;
         }
         let no_execute = &self.no_execute;
+        let pods = cache.of(ids::pods());
         let mut still_wanted: BTreeSet<ObjectKey> = BTreeSet::new();
-        let on_tainted = no_execute.keys().flat_map(|node| self.pods_on_node.get(node)).flatten().filter_map(|k| self.pods.get(k));
+        let on_tainted = no_execute.keys().flat_map(|node| pods.on_node(node));
         for o in on_tainted {
             let Object::Pod(pod) = &**o else { continue };
             let Some(node) = pod.spec.as_ref().and_then(|s| s.node_name.clone()) else { continue };
@@ -347,7 +314,7 @@ impl NodeLifecycleController {
         let cancelled: Vec<ObjectKey> = self.evictions.keys().filter(|k| !still_wanted.contains(*k)).cloned().collect();
         for key in cancelled {
             self.evictions.remove(&key);
-            if self.pods.get(&key).is_some_and(|p| p.meta().deletion_timestamp.is_none()) {
+            if pods.get(&key).is_some_and(|p| p.meta().deletion_timestamp.is_none()) {
                 let reference = pod_reference(&key);
                 self.eviction_recorder.record_ref(ctx.api, reference, NORMAL, "TaintManagerEviction", format!("Cancelling deletion of Pod {key}"));
             }
@@ -415,29 +382,30 @@ impl Controller for NodeLifecycleController {
         "node-lifecycle-controller"
     }
 
-    fn run(&mut self, ctx: &mut Ctx) {
+    fn watches(&self) -> Vec<ResourceId> {
+        vec![ids::pods()]
+    }
+
+    fn sync(&mut self, ctx: &mut Ctx, cache: &Cache, _changes: &Changes) {
         let node_events = self.nodes.sync(ctx);
         self.index_nodes(&node_events);
         self.leases.sync(ctx);
-        let pod_events = self.pods.sync(ctx);
-        self.index_pods(&pod_events);
         if !self.nodes.has_synced() {
             return;
         }
         if ctx.now >= self.next_monitor {
-            self.monitor(ctx);
+            self.monitor(ctx, cache);
             self.next_monitor = ctx.now.plus_millis(NODE_MONITOR_PERIOD_MS);
         }
         ctx.wake_at(self.next_monitor);
-        if self.pods.has_synced() {
-            self.evict(ctx);
+        if cache.synced(&[ids::pods()]) {
+            self.evict(ctx, cache);
         }
     }
 
     fn reset(&mut self) {
         self.nodes.reset();
         self.leases.reset();
-        self.pods.reset();
         self.recorder.reset();
         self.eviction_recorder.reset();
         self.health.clear();
@@ -445,12 +413,10 @@ impl Controller for NodeLifecycleController {
         self.next_monitor = VirtualTime::ZERO;
         self.evictions.clear();
         self.no_execute.clear();
-        self.pods_on_node.clear();
-        self.node_of_pod.clear();
     }
 
     fn informers(&self) -> Vec<&Informer> {
-        vec![&self.nodes, &self.leases, &self.pods]
+        vec![&self.nodes, &self.leases]
     }
 
     fn as_any(&self) -> &dyn Any {

@@ -34,9 +34,17 @@ impl<K> Default for WorkQueue<K> {
 
 impl<K: Clone + Ord + std::hash::Hash> WorkQueue<K> {
     pub fn add(&mut self, key: K) {
-        if self.queued.insert(key.clone()) {
+        // Most adds find the key queued already (every pod of a set that
+        // changed in one run queues the set): no copy of it then.
+        if !self.queued.contains(&key) {
+            self.queued.insert(key.clone());
             self.ready.push_back(key);
         }
+    }
+
+    /// Whether `key` waits in the ready queue (not a delayed one).
+    pub fn is_queued(&self, key: &K) -> bool {
+        self.queued.contains(key)
     }
 
     /// Queue `key` at `at` (the earliest request wins).

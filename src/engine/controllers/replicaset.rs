@@ -229,11 +229,30 @@ struct Tally {
     selector: Selector,
     template_labels: Option<BTreeMap<String, String>>,
     pods: Vec<(Rc<Object>, PodFlags)>,
+    /// The last sync found nothing to do but what it read: no pods to
+    /// create, delete, release or adopt, nothing awaited, no error. Until
+    /// the set or a flag of its pods changes, a sync would do nothing.
+    settled: bool,
 }
 
 impl Tally {
     fn new(v: &View, template_labels: Option<&BTreeMap<String, String>>) -> Self {
-        Tally { uid: v.uid.clone(), selector: v.selector.clone(), template_labels: template_labels.cloned(), pods: Vec::new() }
+        Tally { uid: v.uid.clone(), selector: v.selector.clone(), template_labels: template_labels.cloned(), pods: Vec::new(), settled: false }
+    }
+
+    /// A settled set's pod changed without changing its flags (a binding,
+    /// a status write that leaves readiness as it was): the new version
+    /// takes its place, and no sync is needed. False if one may be.
+    fn keep_unchanged(&mut self, object: &Rc<Object>, pod: &Pod) -> bool {
+        if !self.settled {
+            return false;
+        }
+        let Ok(i) = self.pods.binary_search_by(|(held, _)| key_order(held, object)) else { return false };
+        if PodFlags::of(pod, &self.selector, self.template_labels.as_ref()) != self.pods[i].1 {
+            return false;
+        }
+        self.pods[i].0 = object.clone();
+        true
     }
 
     /// Whether flags read for this set still hold (same set, selector and template labels).
@@ -344,6 +363,11 @@ impl ReplicaSetController {
                         match ev.kind {
                             WatchEventType::Added if pod.metadata.deletion_timestamp.is_none() => self.expectations.creation_observed(&key),
                             _ if ev.kind == WatchEventType::Deleted || util::is_terminating(pod) => self.expectations.deletion_observed(&key, &pod_uid),
+                            WatchEventType::Modified if !self.work.queue.is_queued(&key) => {
+                                if self.tallies.get_mut(&key).is_some_and(|t| t.keep_unchanged(&ev.object, pod)) {
+                                    continue;
+                                }
+                            }
                             _ => {}
                         }
                         self.work.queue.add(key);
@@ -399,7 +423,9 @@ impl ReplicaSetController {
             }
             assert!(kept.next().is_none(), "the tally of {key:?} holds pods the set no longer controls");
         }
-        let result = self.sync_tallied(ctx, cache, key, &obj, &v, &tally.pods, needs_sync);
+        let mut settled = false;
+        let result = self.sync_tallied(ctx, cache, key, &obj, &v, &tally.pods, needs_sync, &mut settled);
+        tally.settled = settled && matches!(result, Ok(None));
         self.tallies.insert(key.clone(), tally);
         result
     }
@@ -417,10 +443,12 @@ impl ReplicaSetController {
         v: &View,
         tallied: &[(Rc<Object>, PodFlags)],
         needs_sync: bool,
+        settled: &mut bool,
     ) -> Result<Option<VirtualTime>, ApiError> {
         let rid = self.kind.resource();
         let pods = cache.of(ids::pods());
         let template_labels = v.template.and_then(|t| t.metadata.as_ref()).and_then(|m| m.labels.as_ref());
+        let mut released = false;
         // Borrowed from the informer: a sync must not copy every pod.
         let mut active: Vec<&Pod> = Vec::with_capacity(tallied.len());
         let mut active_flags: Vec<PodFlags> = Vec::with_capacity(tallied.len());
@@ -434,6 +462,7 @@ impl ReplicaSetController {
                 active_flags.push(*flags);
             } else {
                 self.pods.release(ctx, p, &v.uid);
+                released = true;
             }
         }
         let mut adoptable: Vec<Pod> = Vec::new();
@@ -454,6 +483,7 @@ impl ReplicaSetController {
             active.push(p);
         }
         let mut failure: Option<ApiError> = None;
+        *settled = needs_sync && !released && adoptable.is_empty() && active.len() as i64 == v.replicas.max(0) as i64;
         if needs_sync {
             if let Err(e) = self.manage_replicas(ctx, cache, key, obj, v, &active) {
                 failure = Some(e);
@@ -618,6 +648,40 @@ mod tests {
     use crate::engine::controllers::testkit::{self, events_for, live_pods, template};
     use k8s_openapi::api::apps::v1::{ReplicaSet, ReplicaSetSpec};
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+
+    fn tally_pod(name: &str, node: Option<&str>, ready: bool) -> (Rc<Object>, Pod) {
+        let mut p = serde_json::json!({"metadata": {"name": name, "namespace": "default", "labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "nginx"}]},
+            "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": if ready { "True" } else { "False" }, "lastTransitionTime": "2026-01-01T00:00:00Z"}]}});
+        if let Some(node) = node {
+            p["spec"]["nodeName"] = serde_json::json!(node);
+        }
+        let o = Rc::new(Object::from_json(ids::pods(), p).unwrap());
+        let Object::Pod(pod) = &*o else { unreachable!() };
+        let pod = (**pod).clone();
+        (o, pod)
+    }
+
+    #[test]
+    fn a_settled_set_keeps_a_pod_change_that_leaves_its_flags() {
+        let selector = Selector::from_map(&BTreeMap::from([("app".to_string(), "web".to_string())]));
+        let (a, a_pod) = tally_pod("a", None, false);
+        let (b, b_pod) = tally_pod("b", None, false);
+        let flags = |p: &Pod| PodFlags::of(p, &selector, None);
+        let mut tally = Tally { uid: "rs".into(), selector: selector.clone(), template_labels: None, pods: vec![(a.clone(), flags(&a_pod)), (b.clone(), flags(&b_pod))], settled: false };
+        let (b_bound, b_bound_pod) = tally_pod("b", Some("n1"), false);
+        assert!(!tally.keep_unchanged(&b_bound, &b_bound_pod), "an unsettled set syncs");
+        tally.settled = true;
+        // A binding leaves the flags: the new version is kept in place.
+        assert!(tally.keep_unchanged(&b_bound, &b_bound_pod));
+        assert!(Rc::ptr_eq(&tally.pods[1].0, &b_bound));
+        // Readiness changes a flag: the set syncs, and the tally is left for it.
+        let (b_ready, b_ready_pod) = tally_pod("b", Some("n1"), true);
+        assert!(!tally.keep_unchanged(&b_ready, &b_ready_pod));
+        assert!(Rc::ptr_eq(&tally.pods[1].0, &b_bound));
+        // A pod the tally does not hold syncs too.
+        let (c, c_pod) = tally_pod("c", Some("n1"), false);
+        assert!(!tally.keep_unchanged(&c, &c_pod));
+    }
 
     fn replica_set(name: &str, replicas: i32) -> Object {
         Object::ReplicaSet(Box::new(ReplicaSet {

@@ -26,7 +26,7 @@ use super::container_fs::{Overlay, RootFs, View};
 use super::filesystem::{file_name, Fs};
 use super::images::{self, Base, DefaultProcess, ImageName};
 use super::rootfs;
-use super::runtime::{render_startup_line, ContainerSetup, DeferredProgram, ProcessSpec};
+use super::runtime::{ContainerSetup, DeferredProgram, ProcessSpec, StartupMarks};
 use super::shell::{self, Host, NetworkWanted, Program, StartError};
 use crate::engine::api::Object;
 use crate::engine::sim::clock::VirtualTime;
@@ -175,6 +175,7 @@ pub fn process_for(
     let version = images::software_version(&image.short_repository(), &image.tag);
     // Every pod of an image prints the same start-up lines, and pods
     // started in the same second the same times: each text is kept once.
+    let marks = StartupMarks::new(now, &hostname, ip);
     let lines = |own_command: bool| -> Vec<Rc<str>> {
         match catalogue.as_ref().map(|i| i.process) {
             Some(DefaultProcess::Server(lines)) => lines
@@ -182,9 +183,11 @@ pub fn process_for(
                 // Run by hand, the software skips the image's entrypoint scripts.
                 .filter(|l| !own_command || !(l.contains("docker-entrypoint") || l.starts_with("10-listen")))
                 .map(|l| {
-                    let template = l.replace("{version}", &version);
-                    let line = if template.contains('{') { render_startup_line(&template, now, &hostname, ip) } else { template };
-                    super::volumes::shared_content(&line)
+                    if !l.contains('{') {
+                        return super::volumes::shared_content(l);
+                    }
+                    let template = if l.contains("{version}") { std::borrow::Cow::Owned(l.replace("{version}", &version)) } else { std::borrow::Cow::Borrowed(*l) };
+                    super::volumes::shared_content(&marks.render(&template))
                 })
                 .collect(),
             _ => vec![],

@@ -247,15 +247,6 @@ impl Fs {
         Some(node)
     }
 
-    fn node_or_add(&mut self, path: &str) -> &mut Node {
-        let mut parts = components(path);
-        let mut node = self.top.get_or_add(parts.next().unwrap_or(""));
-        for part in parts {
-            node = node.below.get_or_add(part);
-        }
-        node
-    }
-
     /// What is below `path` (everything for `/`).
     fn below(&self, path: &str) -> Option<&Children> {
         if path == "/" {
@@ -290,44 +281,29 @@ impl Fs {
             return;
         }
         let mtime = inode.mtime;
-        self.ensure_parents(path, mtime);
-        self.put(path, inode);
-    }
-
-    /// Stores an entry at exactly `path`, parents untouched.
-    fn put(&mut self, path: &str, inode: Inode) {
-        if path == "/" {
-            self.root = Some(inode);
-        } else {
-            self.node_or_add(path).inode = Some(inode);
-        }
-    }
-
-    /// Makes the directories above `path` that lack an entry, below the
-    /// nearest one that has one.
-    fn ensure_parents(&mut self, path: &str, mtime: i64) {
-        let parts: Vec<&str> = components(path).collect();
-        let Some((_, dirs)) = parts.split_last() else { return };
-        // How many of the directories, from the top, end with the deepest one that has an entry.
-        let mut present = 0;
-        let mut children = &self.top;
-        for (depth, part) in dirs.iter().enumerate() {
-            let Some(node) = children.get(part) else { break };
+        // One walk down, adding what is missing and noting how many of the
+        // directories above, from the top, end with the deepest one that
+        // has an entry: those below it get one (a second walk, rare).
+        let mut parts = components(path);
+        let mut node = self.top.get_or_add(parts.next().unwrap_or(""));
+        let (mut dirs, mut present) = (0, 0);
+        for part in parts {
+            dirs += 1;
             if node.inode.is_some() {
-                present = depth + 1;
+                present = dirs;
             }
-            children = &node.below;
+            node = node.below.get_or_add(part);
         }
-        if present == dirs.len() {
-            return;
-        }
-        let mut children = &mut self.top;
-        for (depth, part) in dirs.iter().enumerate() {
-            let node = children.get_or_add(part);
-            if depth >= present {
-                node.inode = Some(Inode::dir(0o755, mtime));
+        node.inode = Some(inode);
+        if present < dirs {
+            let mut children = &mut self.top;
+            for (depth, part) in components(path).take(dirs).enumerate() {
+                let node = children.get_or_add(part);
+                if depth >= present {
+                    node.inode = Some(Inode::dir(0o755, mtime));
+                }
+                children = &mut node.below;
             }
-            children = &mut node.below;
         }
     }
 
@@ -562,6 +538,69 @@ mod tests {
         assert_eq!(copy, fs);
         assert_eq!(fs.remove_tree("/"), 2);
         assert!(fs.is_empty());
+    }
+
+    /// `insert` as it was written first (parents made in a walk of their
+    /// own, then the entry put in another): the oracle for the one walk.
+    fn insert_in_two_walks(fs: &mut Fs, path: &str, inode: Inode) {
+        if path == "/" {
+            fs.root = Some(inode);
+            return;
+        }
+        let parts: Vec<&str> = components(path).collect();
+        if let Some((_, dirs)) = parts.split_last() {
+            let mut present = 0;
+            let mut children = &fs.top;
+            for (depth, part) in dirs.iter().enumerate() {
+                let Some(node) = children.get(part) else { break };
+                if node.inode.is_some() {
+                    present = depth + 1;
+                }
+                children = &node.below;
+            }
+            if present < dirs.len() {
+                let mut children = &mut fs.top;
+                for (depth, part) in dirs.iter().enumerate() {
+                    let node = children.get_or_add(part);
+                    if depth >= present {
+                        node.inode = Some(Inode::dir(0o755, inode.mtime));
+                    }
+                    children = &mut node.below;
+                }
+            }
+        }
+        let mut parts = components(path);
+        let mut node = fs.top.get_or_add(parts.next().unwrap_or(""));
+        for part in parts {
+            node = node.below.get_or_add(part);
+        }
+        node.inode = Some(inode);
+    }
+
+    #[test]
+    fn inserting_in_one_walk_makes_the_tree_two_walks_made() {
+        let mut rng = fastrand::Rng::with_seed(7);
+        let names = ["a", "b", "ab", "", "c"];
+        let (mut one, mut two) = (Fs::new(), Fs::new());
+        for step in 0..4000 {
+            let depth = 1 + rng.usize(..5);
+            let path: String = (0..depth).map(|_| format!("/{}", names[rng.usize(..names.len())])).collect();
+            match rng.u8(..10) {
+                0 => {
+                    assert_eq!(one.remove(&path), two.remove(&path));
+                }
+                1 => {
+                    assert_eq!(one.remove_tree(&path), two.remove_tree(&path));
+                }
+                _ => {
+                    let inode = if rng.bool() { Inode::dir(0o700, step) } else { Inode::file("x", 0o600, step) };
+                    one.insert(&path, inode.clone());
+                    insert_in_two_walks(&mut two, &path, inode);
+                }
+            }
+            assert_eq!(one, two, "after step {step} at {path}");
+        }
+        assert!(one.len() > 10);
     }
 
     #[test]

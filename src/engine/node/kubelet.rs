@@ -788,7 +788,8 @@ impl Kubelet {
     fn finish_step(&mut self, ctx: &mut Ctx, pod: &Pod, step: Step) {
         let uid = pod.metadata.uid.clone().unwrap_or_default();
         let now = ctx.now;
-        let Some((c, _)) = find_container(pod, &step.container).map(|(c, i)| (c.clone(), i)) else {
+        // Borrowed from the pod (not the kubelet): a Container is about 2 KB.
+        let Some((c, _)) = find_container(pod, &step.container) else {
             if matches!(step.kind, StepKind::Sandbox) {
                 self.finish_sandbox(ctx, pod);
             }
@@ -831,7 +832,7 @@ impl Kubelet {
                 }
             }
             StepKind::Create => {
-                match self.container_config(ctx, pod, &c) {
+                match self.container_config(ctx, pod, c) {
                     Ok(prepared) => {
                         if let Some(w) = self.state.workers.get_mut(&uid) {
                             w.prepared.insert(c.name.clone(), prepared);
@@ -863,7 +864,7 @@ impl Kubelet {
                 let ip = sandbox.map(|s| s.ip.clone()).unwrap_or_default();
                 let attempt = sandbox.and_then(|s| s.latest(&c.name)).map_or_else(|| self.previous_restart_count(pod, &c.name), |l| l.attempt + 1);
                 let Some((mut setup, kubelet_env)) = self.state.workers.get_mut(&uid).and_then(|w| remove_releasing(&mut w.prepared, &c.name)) else { return };
-                let (process, interactive) = container_config::process_for(pod, &c, &image, &setup, &kubelet_env, &self.machine.disk, &ip, now);
+                let (process, interactive) = container_config::process_for(pod, c, &image, &setup, &kubelet_env, &self.machine.disk, &ip, now);
                 setup.interactive = interactive;
                 let process = programs::unless_stopped(process, &image, &self.machine.stopped_programs);
                 let result = self.machine.runtime.start_container(&uid, &c.name, attempt, image, setup, process, now, ctx.rng);
@@ -874,7 +875,7 @@ impl Kubelet {
                 match result {
                     Ok(_) => {
                         if let Ok(image) = images::parse_image(&spec_image) {
-                            crate::engine::network::exchange::attach_app(&mut self.machine.runtime, &uid, &c, &image);
+                            crate::engine::network::exchange::attach_app(&mut self.machine.runtime, &uid, c, &image);
                         }
                         self.record_container(ctx, pod, &c.name, step.init, NORMAL, "Started", format!("Started container {}", c.name));
                         ctx.log(format!("started container {} in {}/{}", c.name, pod.metadata.namespace.as_deref().unwrap_or(""), pod.metadata.name.as_deref().unwrap_or("")));
@@ -935,8 +936,9 @@ impl Kubelet {
         };
         let mut root = container_config::root_fs(c, &image);
         let command_line = container_config::command_line(c, &image, &kubelet_env);
-        let volumes = self.state.workers.get(&uid).map(|w| w.volumes.clone()).unwrap_or_default();
-        let mounts = volumes::container_mounts(pod, c, &volumes, &mut self.machine.disk, &mut root, &kubelet_env, ctx.now)?;
+        let no_volumes = PodVolumes::default();
+        let volumes = self.state.workers.get(&uid).map_or(&no_volumes, |w| &w.volumes);
+        let mounts = volumes::container_mounts(pod, c, volumes, &mut self.machine.disk, &mut root, &kubelet_env, ctx.now)?;
         let setup = ContainerSetup {
             root,
             mounts,
@@ -1324,7 +1326,12 @@ impl Kubelet {
         let sandbox = self.machine.runtime.sandbox(uid);
         let mut ready = BTreeMap::new();
         let mut started = BTreeMap::new();
-        for c in pod.spec.iter().flat_map(|s| s.containers.iter().chain(s.init_containers.iter().flatten())) {
+        // A container without startup and readiness probes is started and
+        // ready once running (what the maps say when they lack it): most
+        // pods have none, and their syncs build no maps.
+        let containers = || pod.spec.iter().flat_map(|s| s.containers.iter().chain(s.init_containers.iter().flatten()));
+        let probed = containers().any(|c| c.startup_probe.is_some() || c.readiness_probe.is_some());
+        for c in containers().filter(|_| probed) {
             let id = sandbox.and_then(|s| s.latest(&c.name)).map(|l| l.id.clone()).unwrap_or_default();
             let probe_ok = |kind: ProbeKind| self.state.probes.get(&(uid.to_string(), c.name.clone(), kind)).is_some_and(|p| p.container_id == id && p.ok);
             let is_started = c.startup_probe.is_none() || probe_ok(ProbeKind::Startup);

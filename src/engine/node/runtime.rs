@@ -925,27 +925,53 @@ pub fn date_output(t: VirtualTime) -> String {
     wall(t).strftime("%a %b %e %H:%M:%S UTC %Y").to_string()
 }
 
-/// Fills a catalogue start-up line's placeholders.
-pub fn render_startup_line(line: &str, t: VirtualTime, hostname: &str, ip: &str) -> String {
-    if !line.contains('{') {
-        return line.to_string();
+/// What a catalogue process' start-up lines put in for their marks, each formatted
+/// once for all the lines that have it (nginx prints eight with `{time}`).
+pub struct StartupMarks<'a> {
+    t: VirtualTime,
+    hostname: &'a str,
+    ip: &'a str,
+    zoned: std::cell::OnceCell<k8s_openapi::jiff::Zoned>,
+    /// `{time}`, `{apache_time}`, `{redis_time}`, `{iso_time}`, `{date}`.
+    times: [std::cell::OnceCell<String>; 5],
+}
+
+impl<'a> StartupMarks<'a> {
+    pub fn new(t: VirtualTime, hostname: &'a str, ip: &'a str) -> Self {
+        StartupMarks { t, hostname, ip, zoned: std::cell::OnceCell::new(), times: Default::default() }
     }
-    let z = wall(t);
-    // In this order, each formatted only when the line has it (every pod prints these).
-    let mut out = line.to_string();
-    let mut fill = |mark: &str, value: &dyn Fn() -> String| {
-        if out.contains(mark) {
-            out = out.replace(mark, &value());
+
+    fn time(&self, i: usize) -> &str {
+        self.times[i].get_or_init(|| {
+            let z = self.zoned.get_or_init(|| wall(self.t));
+            match i {
+                0 => z.strftime("%Y/%m/%d %H:%M:%S").to_string(),
+                1 => z.strftime("%a %b %d %H:%M:%S%.6f %Y").to_string(),
+                2 => z.strftime("%d %b %Y %H:%M:%S%.3f").to_string(),
+                3 => z.strftime("%Y-%m-%dT%H:%M:%S%.3f+00:00").to_string(),
+                _ => date_output(self.t),
+            }
+        })
+    }
+
+    /// `line` with its placeholders filled in, in this order.
+    pub fn render(&self, line: &str) -> String {
+        if !line.contains('{') {
+            return line.to_string();
         }
-    };
-    fill("{time}", &|| z.strftime("%Y/%m/%d %H:%M:%S").to_string());
-    fill("{apache_time}", &|| z.strftime("%a %b %d %H:%M:%S%.6f %Y").to_string());
-    fill("{redis_time}", &|| z.strftime("%d %b %Y %H:%M:%S%.3f").to_string());
-    fill("{iso_time}", &|| z.strftime("%Y-%m-%dT%H:%M:%S%.3f+00:00").to_string());
-    fill("{date}", &|| date_output(t));
-    fill("{hostname}", &|| hostname.to_string());
-    fill("{ip}", &|| ip.to_string());
-    out
+        let mut out = line.to_string();
+        for (i, mark) in ["{time}", "{apache_time}", "{redis_time}", "{iso_time}", "{date}"].into_iter().enumerate() {
+            if out.contains(mark) {
+                out = out.replace(mark, self.time(i));
+            }
+        }
+        for (mark, value) in [("{hostname}", self.hostname), ("{ip}", self.ip)] {
+            if out.contains(mark) {
+                out = out.replace(mark, value);
+            }
+        }
+        out
+    }
 }
 
 #[cfg(test)]

@@ -130,7 +130,25 @@ pub struct VolumeContext<'a> {
     pub allocatable: (i128, i128, i128),
 }
 
-type Payload = Vec<(String, String, u32)>;
+/// One file of an API-projected volume.
+#[derive(Debug)]
+struct PayloadFile {
+    /// Its path within the volume.
+    path: String,
+    content: String,
+    mode: u32,
+    /// The text is this pod's alone (its token): not looked up among the
+    /// texts pods share.
+    own: bool,
+}
+
+impl PayloadFile {
+    fn new(path: String, content: String, mode: u32) -> Self {
+        PayloadFile { path, content, mode, own: false }
+    }
+}
+
+type Payload = Vec<PayloadFile>;
 
 fn mode_of(item: Option<i32>, default: Option<i32>) -> u32 {
     item.or(default).unwrap_or(0o644).clamp(0, 0o777) as u32
@@ -147,13 +165,13 @@ fn keyed_payload(
     match items.filter(|i| !i.is_empty()) {
         None => {
             for (k, v) in data {
-                out.push((k, v, mode_of(None, default_mode)));
+                out.push(PayloadFile::new(k, v, mode_of(None, default_mode)));
             }
         }
         Some(items) => {
             for item in items {
                 match data.iter().find(|(k, _)| *k == item.key) {
-                    Some((_, v)) => out.push((item.path.clone(), v.clone(), mode_of(item.mode, default_mode))),
+                    Some((_, v)) => out.push(PayloadFile::new(item.path.clone(), v.clone(), mode_of(item.mode, default_mode))),
                     None if optional => continue,
                     None => return Err(missing_key(&item.key)),
                 }
@@ -185,37 +203,96 @@ fn base64url(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// What a bound service account token says (its JWT claims), borrowed.
+struct TokenClaims<'a> {
+    audience: &'a str,
+    iat: i64,
+    jti: &'a str,
+    namespace: &'a str,
+    node: &'a str,
+    node_uid: &'a str,
+    pod: &'a str,
+    pod_uid: &'a str,
+    service_account: &'a str,
+    service_account_uid: &'a str,
+}
+
+/// The claims as `serde_json` writes the object `{"aud": [..], "exp": ..,
+/// ..}` (keys in order, no spaces, its string escapes), written straight
+/// into bytes: a token is made for every pod, and a JSON value tree of
+/// maps was most of its cost.
+fn claims_json(c: &TokenClaims) -> Vec<u8> {
+    use std::io::Write;
+    fn text(out: &mut Vec<u8>, s: &str) {
+        // Writing to a vector cannot fail; the escapes are serde_json's own.
+        let _ = serde_json::to_writer(&mut *out, s);
+    }
+    let mut out = Vec::with_capacity(512);
+    out.extend_from_slice(b"{\"aud\":[");
+    text(&mut out, c.audience);
+    let _ = write!(out, "],\"exp\":{},\"iat\":{},\"iss\":\"https://kubernetes.default.svc.cluster.local\",\"jti\":", c.iat + EXTENDED_TOKEN_SECONDS, c.iat);
+    text(&mut out, c.jti);
+    out.extend_from_slice(b",\"kubernetes.io\":{\"namespace\":");
+    text(&mut out, c.namespace);
+    out.extend_from_slice(b",\"node\":{\"name\":");
+    text(&mut out, c.node);
+    out.extend_from_slice(b",\"uid\":");
+    text(&mut out, c.node_uid);
+    out.extend_from_slice(b"},\"pod\":{\"name\":");
+    text(&mut out, c.pod);
+    out.extend_from_slice(b",\"uid\":");
+    text(&mut out, c.pod_uid);
+    out.extend_from_slice(b"},\"serviceaccount\":{\"name\":");
+    text(&mut out, c.service_account);
+    out.extend_from_slice(b",\"uid\":");
+    text(&mut out, c.service_account_uid);
+    let _ = write!(out, "}},\"warnafter\":{}}},\"nbf\":{},\"sub\":", c.iat + 3607, c.iat);
+    text(&mut out, &format!("system:serviceaccount:{}:{}", c.namespace, c.service_account));
+    out.push(b'}');
+    out
+}
+
 /// A bound service account token as the API server issues it (a JWT signed
 /// by the cluster; the signature here is a stand-in of the right length).
 fn service_account_token(pod: &Pod, vc: &VolumeContext, audience: Option<&str>, issued: VirtualTime) -> String {
-    let ns = pod.metadata.namespace.clone().unwrap_or_default();
-    let sa = pod.spec.as_ref().and_then(|s| s.service_account_name.clone()).unwrap_or_else(|| "default".into());
-    let sa_uid = vc.api.get(crate::engine::api::ids::service_accounts(), &ns, &sa).ok().and_then(|o| o.meta().uid.clone()).unwrap_or_default();
+    use base64::Engine;
+    let ns = pod.metadata.namespace.as_deref().unwrap_or("");
+    let sa = pod.spec.as_ref().and_then(|s| s.service_account_name.as_deref()).unwrap_or("default");
+    let sa_object = vc.api.get(crate::engine::api::ids::service_accounts(), ns, sa).ok();
     let iat = wall_secs(issued);
-    let aud = audience.unwrap_or("https://kubernetes.default.svc.cluster.local");
-    let pod_uid = pod.metadata.uid.clone().unwrap_or_default();
+    let pod_uid = pod.metadata.uid.as_deref().unwrap_or("");
     let seed = format!("{pod_uid}/{iat}");
     let hex = super::images::stable_hex(&seed, 32);
     let jti = format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32]);
-    let claims = serde_json::json!({
-        "aud": [aud],
-        "exp": iat + EXTENDED_TOKEN_SECONDS,
-        "iat": iat,
-        "iss": "https://kubernetes.default.svc.cluster.local",
-        "jti": jti,
-        "kubernetes.io": {
-            "namespace": ns,
-            "node": {"name": vc.node, "uid": super::images::stable_hex(vc.node, 8)},
-            "pod": {"name": pod.metadata.name.clone().unwrap_or_default(), "uid": pod_uid},
-            "serviceaccount": {"name": sa, "uid": sa_uid},
-            "warnafter": iat + 3607,
-        },
-        "nbf": iat,
-        "sub": format!("system:serviceaccount:{ns}:{sa}"),
+    let claims = claims_json(&TokenClaims {
+        audience: audience.unwrap_or("https://kubernetes.default.svc.cluster.local"),
+        iat,
+        jti: &jti,
+        namespace: ns,
+        node: vc.node,
+        node_uid: &super::images::stable_hex(vc.node, 8),
+        pod: pod.metadata.name.as_deref().unwrap_or(""),
+        pod_uid,
+        service_account: sa,
+        service_account_uid: sa_object.as_deref().and_then(|o| o.meta().uid.as_deref()).unwrap_or(""),
     });
-    let signature = base64url(super::images::stable_hex(&format!("signature/{seed}"), 256).as_bytes());
-    TOKEN_HEADER.with(|header| format!("{header}.{}.{}", base64url(claims.to_string().as_bytes()), &signature[..342.min(signature.len())]))
+    let engine = &base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    TOKEN_HEADER.with(|header| {
+        // header.claims.signature, encoded into the one string the volume keeps.
+        let mut token = String::with_capacity(header.len() + claims.len().div_ceil(3) * 4 + SIGNATURE_CHARS + 2);
+        token.push_str(header);
+        token.push('.');
+        engine.encode_string(&claims, &mut token);
+        token.push('.');
+        let start = token.len();
+        engine.encode_string(super::images::stable_hex(&format!("signature/{seed}"), 256).as_bytes(), &mut token);
+        token.truncate(start + SIGNATURE_CHARS.min(token.len() - start));
+        token
+    })
 }
+
+/// Characters of a token's signature (an RS256 signature, 256 bytes, in base64url).
+const SIGNATURE_CHARS: usize = 342;
 
 thread_local! {
     /// Every token's header (the same cluster signing key signs them all), encoded.
@@ -283,7 +360,12 @@ fn payload_of(pod: &Pod, v: &Volume, vc: &VolumeContext, token_issued: VirtualTi
                 }
             }
             if let Some(t) = &s.service_account_token {
-                out.push((t.path.clone(), service_account_token(pod, vc, t.audience.as_deref(), token_issued), mode_of(None, src.default_mode)));
+                out.push(PayloadFile {
+                    path: t.path.clone(),
+                    content: service_account_token(pod, vc, t.audience.as_deref(), token_issued),
+                    mode: mode_of(None, src.default_mode),
+                    own: true,
+                });
             }
         }
         if !errors.is_empty() {
@@ -306,21 +388,24 @@ fn downward_payload(pod: &Pod, items: &[k8s_openapi::api::core::v1::DownwardAPIV
         } else {
             continue;
         };
-        out.push((item.path.clone(), value, mode_of(item.mode, default_mode)));
+        out.push(PayloadFile::new(item.path.clone(), value, mode_of(item.mode, default_mode)));
     }
     Ok(out)
 }
 
-/// A digest of a payload (FNV-1a), cheaper to keep than the payload.
+/// A digest of a payload, cheaper to keep than the payload (compared only
+/// with digests this process made: FxHash, eight bytes at a step).
 fn digest(payload: &Payload) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for (path, content, mode) in payload {
-        for b in path.bytes().chain([0]).chain(content.bytes()).chain([0]).chain(mode.to_le_bytes()) {
-            h ^= b as u64;
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
+    use std::hash::Hasher;
+    let mut h = rustc_hash::FxHasher::default();
+    for f in payload {
+        h.write(f.path.as_bytes());
+        h.write_u8(0);
+        h.write(f.content.as_bytes());
+        h.write_u8(0);
+        h.write_u32(f.mode);
     }
-    h
+    h.finish()
 }
 
 /// Text many pods share (a namespace's `ca.crt`, an image's start-up
@@ -341,11 +426,13 @@ thread_local! {
 
 /// The same text as an earlier volume file or log line, shared rather than copied.
 pub(super) fn shared_content(content: &str) -> std::rc::Rc<str> {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in content.bytes() {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
+    // A key only: the entry's text is compared before it is shared.
+    let h = {
+        use std::hash::Hasher;
+        let mut h = rustc_hash::FxHasher::default();
+        h.write(content.as_bytes());
+        h.finish()
+    };
     SHARED.with(|shared| {
         let shared = &mut *shared.borrow_mut();
         let m = &mut shared.by_hash;
@@ -370,15 +457,16 @@ fn atomic_write(disk: &mut Fs, dir: &str, payload: &Payload, now: VirtualTime, r
     let ts = format!("..{}{}", z.strftime("%Y_%m_%d_%H_%M_%S."), rng.u32(1_000_000_000..u32::MAX));
     let ts_dir = join(dir, &ts);
     disk.insert(&ts_dir, Inode::dir(0o755, secs));
-    for (path, content, mode) in payload {
-        disk.insert(&join(&ts_dir, path), Inode { kind: Kind::File(shared_content(content)), mode: *mode, uid: 0, gid: 0, mtime: secs });
+    for f in payload {
+        let content = if f.own { std::rc::Rc::from(f.content.as_str()) } else { shared_content(&f.content) };
+        disk.insert(&join(&ts_dir, &f.path), Inode { kind: Kind::File(content), mode: f.mode, uid: 0, gid: 0, mtime: secs });
     }
     let old_target = match disk.get(&join(dir, "..data")).map(|i| i.kind.clone()) {
         Some(Kind::Symlink(t)) => Some(t),
         _ => None,
     };
     disk.insert(&join(dir, "..data"), Inode::symlink(&ts, secs));
-    let tops: std::collections::BTreeSet<String> = crate::engine::sort::insert_all(payload.iter().map(|(p, _, _)| p.split('/').next().unwrap_or("").to_string()).filter(|p| !p.is_empty()));
+    let tops: std::collections::BTreeSet<String> = crate::engine::sort::insert_all(payload.iter().map(|f| f.path.split('/').next().unwrap_or("").to_string()).filter(|p| !p.is_empty()));
     for top in &tops {
         disk.insert(&join(dir, top), Inode::symlink(&format!("..data/{top}"), secs));
     }
@@ -834,7 +922,7 @@ mod tests {
         let mut rng = fastrand::Rng::with_seed(3);
         let dir = "/v";
         disk.insert(dir, Inode::dir(0o777, 0));
-        atomic_write(&mut disk, dir, &vec![("a".into(), "1".into(), 0o644), ("b".into(), "2".into(), 0o644)], VirtualTime::from_secs(1), &mut rng);
+        atomic_write(&mut disk, dir, &vec![PayloadFile::new("a".into(), "1".into(), 0o644), PayloadFile::new("b".into(), "2".into(), 0o644)], VirtualTime::from_secs(1), &mut rng);
         let view = Disk(&disk);
         assert_eq!(cfs::read_file(&view, "/", "/v/a").as_deref(), Ok("1"));
         let first = match disk.get("/v/..data").map(|i| i.kind.clone()) {
@@ -842,11 +930,52 @@ mod tests {
             other => panic!("{other:?}"),
         };
         assert!(first.starts_with("..2026_01_01_00_00_01."), "{first}");
-        atomic_write(&mut disk, dir, &vec![("a".into(), "changed".into(), 0o644)], VirtualTime::from_secs(70), &mut rng);
+        atomic_write(&mut disk, dir, &vec![PayloadFile::new("a".into(), "changed".into(), 0o644)], VirtualTime::from_secs(70), &mut rng);
         let view = Disk(&disk);
         assert_eq!(cfs::read_file(&view, "/", "/v/a").as_deref(), Ok("changed"));
         assert!(disk.get("/v/b").is_none(), "stale link removed");
         assert!(disk.get(&format!("/v/{first}")).is_none(), "old data removed");
+    }
+
+    #[test]
+    fn token_claims_are_written_as_serde_json_writes_the_object() {
+        let cases = [
+            ("https://kubernetes.default.svc.cluster.local", "default", "node-1", "web-5d9c7-abcde", "default", "uid-1"),
+            ("vault", "team \"a\"", "n\\2", "p\u{1}é", "", ""),
+        ];
+        for (aud, ns, node, pod, sa, sa_uid) in cases {
+            let iat = 1_767_225_600;
+            let claims = TokenClaims {
+                audience: aud,
+                iat,
+                jti: "0123abcd-0000-1111-2222-333344445555",
+                namespace: ns,
+                node,
+                node_uid: "89abcdef",
+                pod,
+                pod_uid: "4f1c",
+                service_account: sa,
+                service_account_uid: sa_uid,
+            };
+            let expected = serde_json::json!({
+                "aud": [aud],
+                "exp": iat + EXTENDED_TOKEN_SECONDS,
+                "iat": iat,
+                "iss": "https://kubernetes.default.svc.cluster.local",
+                "jti": claims.jti,
+                "kubernetes.io": {
+                    "namespace": ns,
+                    "node": {"name": node, "uid": claims.node_uid},
+                    "pod": {"name": pod, "uid": claims.pod_uid},
+                    "serviceaccount": {"name": sa, "uid": sa_uid},
+                    "warnafter": iat + 3607,
+                },
+                "nbf": iat,
+                "sub": format!("system:serviceaccount:{ns}:{sa}"),
+            })
+            .to_string();
+            assert_eq!(String::from_utf8(claims_json(&claims)).unwrap(), expected);
+        }
     }
 
     #[test]
