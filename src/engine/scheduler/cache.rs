@@ -759,6 +759,26 @@ mod tests {
     }
 
     #[test]
+    fn a_confirmation_keeps_the_newer_version_only_when_nothing_counted_changed() {
+        let mut c = Cache::default();
+        c.upsert_node(node("a", None));
+        let key = ObjectKey::new("default", "p1");
+        let first = pod("p1", "500m", "web");
+        c.add_pod(key.clone(), AssignedPod::new(first.clone(), Rc::from("a")));
+        let newer = pod("p1", "500m", "web");
+        let relabelled = pod("p1", "500m", "db");
+        let (Object::Pod(p), Object::Pod(r)) = (&*newer, &*relabelled) else { panic!("pods") };
+        let parts = ("default", "p1");
+        assert!(!c.confirm(&parts as &dyn KeyRef, "b", p, &newer), "another node");
+        assert!(!c.confirm(&parts as &dyn KeyRef, "a", r, &relabelled), "labels changed");
+        assert!(Rc::ptr_eq(&c.pod(&key).unwrap().object, &first), "kept as it was");
+        assert!(!c.confirm(&("default", "p2") as &dyn KeyRef, "a", p, &newer), "not recorded");
+        assert!(c.confirm(&parts as &dyn KeyRef, "a", p, &newer));
+        assert!(Rc::ptr_eq(&c.pod(&key).unwrap().object, &newer), "the newer version kept");
+        assert_eq!(c.node("a").unwrap().requested.milli_cpu, 500, "counted once");
+    }
+
+    #[test]
     fn accounts_pods_across_node_churn() {
         let mut c = Cache::default();
         c.upsert_node(node("a", Some("z1")));
