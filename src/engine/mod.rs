@@ -31,6 +31,7 @@ pub mod cron;
 pub mod etcdctl;
 pub mod host;
 pub mod informer;
+pub mod keys_by_name;
 pub mod kubectl;
 pub mod metrics;
 pub mod network;

@@ -20,6 +20,7 @@ use std::rc::Rc;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::engine::api::pod::{shared_or_equal, Pod};
+use crate::engine::keys_by_name::{file_under, remove_from, KeysByName};
 use crate::engine::api::{self, ids, resource, ApiError, Object, Reason, ResourceId};
 use crate::engine::selector::{FieldSelector, Selector};
 use crate::engine::sim::clock::VirtualTime;
@@ -164,7 +165,7 @@ pub struct ApiServer {
     /// Stored pods' keys by `spec.nodeName`, so a kubelet's list of its
     /// node's pods does not read every pod in the cluster.
     /// The keys are the store's own, shared.
-    stored_pods_on_node: FxHashMap<String, BTreeSet<Rc<str>>>,
+    stored_pods_on_node: KeysByName<Rc<str>>,
     next_watch: WatchId,
     ready: BTreeSet<ComponentId>,
     rng: fastrand::Rng,
@@ -205,7 +206,7 @@ impl ApiServer {
             by_resource: BTreeMap::new(),
             pods_by_node: FxHashMap::default(),
             watches_of: FxHashMap::default(),
-            stored_pods_on_node: FxHashMap::default(),
+            stored_pods_on_node: KeysByName::default(),
             next_watch: 1,
             ready: BTreeSet::new(),
             rng: fastrand::Rng::with_seed(seed ^ 0x6170_6973_6572_7665),
@@ -541,32 +542,20 @@ impl ApiServer {
             }
         };
         if let Some(node) = before {
-            if let Some(set) = self.stored_pods_on_node.get_mut(node) {
-                set.remove(&*key);
-                if set.is_empty() {
-                    self.stored_pods_on_node.remove(node);
-                }
-            }
+            remove_from(&mut self.stored_pods_on_node, node, &*key);
         }
         if let Some(node) = after {
-            match self.stored_pods_on_node.get_mut(node) {
-                Some(set) => {
-                    set.insert(key);
-                }
-                None => {
-                    self.stored_pods_on_node.insert(node.to_string(), BTreeSet::from([key]));
-                }
-            }
+            file_under(&mut self.stored_pods_on_node, node, key);
         }
     }
 
     /// Builds [`Self::stored_pods_on_node`] again from the store (after a restore).
     fn reindex_pods_on_node(&mut self) {
         let prefix = Self::prefix(ids::pods(), None);
-        let mut index: FxHashMap<String, BTreeSet<Rc<str>>> = FxHashMap::default();
+        let mut index = KeysByName::default();
         for (key, e) in self.store.range(&prefix) {
             if let Some(node) = Self::pod_node(&e.value.object()) {
-                index.entry(node.to_string()).or_default().insert(key.clone());
+                file_under(&mut index, node, key.clone());
             }
         }
         self.stored_pods_on_node = index;
@@ -1257,7 +1246,6 @@ fn uuid_text(a: u64, b: u64) -> String {
     }
     text
 }
-
 
 #[cfg(test)]
 mod event_ttl_tests {

@@ -11,13 +11,14 @@ use std::rc::Rc;
 use crate::engine::api::{meta, KeyRef, Object, ObjectKey, ResourceId};
 use crate::engine::apiserver::{Query, WatchEvent, WatchEventType};
 use crate::engine::informer::Informer;
+use crate::engine::keys_by_name::{file_under, remove_from, KeysByName};
 use crate::engine::sim::Ctx;
 
 /// One resource's informer and its indexes.
 pub struct Indexed {
     informer: Informer,
     /// Owner uid (any ownerReference) → dependents.
-    by_owner: FxHashMap<String, BTreeSet<ObjectKey>>,
+    by_owner: KeysByName<ObjectKey>,
     /// Controller uid → objects it controls (held here, so a controller's
     /// sync reads its objects without a lookup in the whole cache).
     by_controller: FxHashMap<String, BTreeMap<ObjectKey, Rc<Object>>>,
@@ -26,9 +27,9 @@ pub struct Indexed {
     /// Object uid → key.
     by_uid: FxHashMap<String, ObjectKey>,
     /// Namespace → keys, so per-namespace reads skip other namespaces.
-    by_namespace: FxHashMap<String, BTreeSet<ObjectKey>>,
+    by_namespace: KeysByName<ObjectKey>,
     /// Node name → the pods bound to it (pods only), for node lifecycle.
-    by_node: FxHashMap<String, BTreeSet<ObjectKey>>,
+    by_node: KeysByName<ObjectKey>,
     /// What each cached object was indexed under, to unindex it on change.
     indexed_as: FxHashMap<ObjectKey, IndexEntry>,
 }
@@ -62,12 +63,12 @@ impl Indexed {
     fn new(resource: ResourceId) -> Self {
         Indexed {
             informer: Informer::new(Query::all(resource)),
-            by_owner: FxHashMap::default(),
+            by_owner: KeysByName::default(),
             by_controller: FxHashMap::default(),
             orphans: FxHashMap::default(),
             by_uid: FxHashMap::default(),
-            by_namespace: FxHashMap::default(),
-            by_node: FxHashMap::default(),
+            by_namespace: KeysByName::default(),
+            by_node: KeysByName::default(),
             indexed_as: FxHashMap::default(),
         }
     }
@@ -235,27 +236,6 @@ fn remove_held(index: &mut FxHashMap<String, BTreeMap<ObjectKey, Rc<Object>>>, a
         index.remove(at);
     }
     held
-}
-
-/// Adds `key` under `at`, making the name only for a new entry.
-fn file_under(index: &mut FxHashMap<String, BTreeSet<ObjectKey>>, at: &str, key: ObjectKey) {
-    match index.get_mut(at) {
-        Some(set) => {
-            set.insert(key);
-        }
-        None => {
-            index.insert(at.to_string(), BTreeSet::from([key]));
-        }
-    }
-}
-
-fn remove_from(index: &mut FxHashMap<String, BTreeSet<ObjectKey>>, at: &str, key: &ObjectKey) {
-    if let Some(set) = index.get_mut(at) {
-        set.remove(key);
-        if set.is_empty() {
-            index.remove(at);
-        }
-    }
 }
 
 /// Every shared informer the controllers asked for.
