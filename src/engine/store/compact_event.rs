@@ -14,7 +14,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 
 use rustc_hash::FxHashMap;
 
-use super::shared_texts::{Shared, SharedTexts};
+use super::shared_texts::{PruneSchedule, Shared, SharedTexts};
 
 /// An optional text, shared with every other value that holds it.
 type Text = Option<Rc<str>>;
@@ -82,19 +82,10 @@ pub struct Sharing {
 /// How many origins [`Sharing::recent_origins`] remembers.
 const RECENT_ORIGINS: usize = 8;
 
-/// Below this many subjects the uid map is never pruned.
-const SUBJECTS_PRUNE_FLOOR: usize = 4096;
-
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct SubjectsByUid {
     by_uid: FxHashMap<Rc<str>, Rc<Subject>>,
-    prune_at: usize,
-}
-
-impl Default for SubjectsByUid {
-    fn default() -> Self {
-        SubjectsByUid { by_uid: FxHashMap::default(), prune_at: SUBJECTS_PRUNE_FLOOR }
-    }
+    prune: PruneSchedule,
 }
 
 /// An Event's subject as written, borrowed.
@@ -140,10 +131,11 @@ impl Sharing {
                 return found.clone();
             }
         }
-        if map.by_uid.len() >= map.prune_at {
-            map.by_uid.retain(|_, v| Rc::strong_count(v) > 1);
-            map.prune_at = (map.by_uid.len() * 2).max(SUBJECTS_PRUNE_FLOOR);
-        }
+        let by_uid = &mut map.by_uid;
+        map.prune.before_adding(by_uid.len(), || {
+            by_uid.retain(|_, v| Rc::strong_count(v) > 1);
+            by_uid.len()
+        });
         let uid: Rc<str> = Rc::from(uid);
         let subject = Rc::new(made(s.name.map(self_text), Some(uid.clone())));
         map.by_uid.insert(uid, subject.clone());

@@ -10,13 +10,35 @@ use rustc_hash::FxBuildHasher;
 /// Below this many values the set is never pruned.
 const PRUNE_FLOOR: usize = 4096;
 
-/// A set of shared values. A value no one holds any more is dropped when
-/// the set has doubled since the last pruning, so the pruning costs a
+/// When a table of shared values next drops the values no one holds any
+/// more: once it has doubled since the last pruning, so the pruning costs a
 /// constant amount per value added.
+#[derive(Debug)]
+pub struct PruneSchedule {
+    at: usize,
+}
+
+impl Default for PruneSchedule {
+    fn default() -> Self {
+        PruneSchedule { at: PRUNE_FLOOR }
+    }
+}
+
+impl PruneSchedule {
+    /// Before a value is added to a table of `len`: runs `prune` when it is
+    /// due (it returns how many values are left).
+    pub fn before_adding(&mut self, len: usize, prune: impl FnOnce() -> usize) {
+        if len >= self.at {
+            self.at = (prune() * 2).max(PRUNE_FLOOR);
+        }
+    }
+}
+
+/// A set of shared values, pruned on a [`PruneSchedule`].
 #[derive(Debug)]
 pub struct Shared<T: ?Sized> {
     values: HashSet<Rc<T>, FxBuildHasher>,
-    prune_at: usize,
+    prune: PruneSchedule,
 }
 
 /// Shared texts.
@@ -24,7 +46,7 @@ pub type SharedTexts = Shared<str>;
 
 impl<T: ?Sized> Default for Shared<T> {
     fn default() -> Self {
-        Shared { values: HashSet::default(), prune_at: PRUNE_FLOOR }
+        Shared { values: HashSet::default(), prune: PruneSchedule::default() }
     }
 }
 
@@ -34,10 +56,11 @@ impl<T: ?Sized + Hash + Eq> Shared<T> {
         if let Some(shared) = self.values.get(value) {
             return shared.clone();
         }
-        if self.values.len() >= self.prune_at {
-            self.values.retain(|v| Rc::strong_count(v) > 1);
-            self.prune_at = (self.values.len() * 2).max(PRUNE_FLOOR);
-        }
+        let values = &mut self.values;
+        self.prune.before_adding(values.len(), || {
+            values.retain(|v| Rc::strong_count(v) > 1);
+            values.len()
+        });
         let shared = make(value);
         self.values.insert(shared.clone());
         shared
