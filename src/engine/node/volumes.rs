@@ -227,6 +227,15 @@ fn claims_json(c: &TokenClaims) -> Vec<u8> {
         // Writing to a vector cannot fail; the escapes are serde_json's own.
         let _ = serde_json::to_writer(&mut *out, s);
     }
+    /// `"<key>":{"name":…,"uid":…}`.
+    fn named(out: &mut Vec<u8>, key: &str, name: &str, uid: &str) {
+        text(out, key);
+        out.extend_from_slice(b":{\"name\":");
+        text(out, name);
+        out.extend_from_slice(b",\"uid\":");
+        text(out, uid);
+        out.push(b'}');
+    }
     let mut out = Vec::with_capacity(512);
     out.extend_from_slice(b"{\"aud\":[");
     text(&mut out, c.audience);
@@ -234,19 +243,13 @@ fn claims_json(c: &TokenClaims) -> Vec<u8> {
     text(&mut out, c.jti);
     out.extend_from_slice(b",\"kubernetes.io\":{\"namespace\":");
     text(&mut out, c.namespace);
-    out.extend_from_slice(b",\"node\":{\"name\":");
-    text(&mut out, c.node);
-    out.extend_from_slice(b",\"uid\":");
-    text(&mut out, c.node_uid);
-    out.extend_from_slice(b"},\"pod\":{\"name\":");
-    text(&mut out, c.pod);
-    out.extend_from_slice(b",\"uid\":");
-    text(&mut out, c.pod_uid);
-    out.extend_from_slice(b"},\"serviceaccount\":{\"name\":");
-    text(&mut out, c.service_account);
-    out.extend_from_slice(b",\"uid\":");
-    text(&mut out, c.service_account_uid);
-    let _ = write!(out, "}},\"warnafter\":{}}},\"nbf\":{},\"sub\":", c.iat + 3607, c.iat);
+    out.push(b',');
+    named(&mut out, "node", c.node, c.node_uid);
+    out.push(b',');
+    named(&mut out, "pod", c.pod, c.pod_uid);
+    out.push(b',');
+    named(&mut out, "serviceaccount", c.service_account, c.service_account_uid);
+    let _ = write!(out, ",\"warnafter\":{}}},\"nbf\":{},\"sub\":", c.iat + 3607, c.iat);
     text(&mut out, &format!("system:serviceaccount:{}:{}", c.namespace, c.service_account));
     out.push(b'}');
     out
