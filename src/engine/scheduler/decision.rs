@@ -4,6 +4,7 @@
 //! preemption's candidates and victims, and what would let a pending pod
 //! schedule, kept for a bounded number of pods.
 
+use std::collections::hash_map::Entry;
 use std::collections::VecDeque;
 use rustc_hash::FxHashMap;
 use std::rc::Rc;
@@ -191,26 +192,38 @@ impl DecisionLog {
     }
 
     pub fn insert(&mut self, mut decision: Decision) {
-        if decision.preemption.as_ref().is_none_or(|p| p.nominated.is_none()) {
-            if let Some((_, old)) = self.by_pod.get(&decision.pod) {
-                decision.earlier_preemption = match &old.preemption {
-                    Some(p) if p.nominated.is_some() => Some((old.attempt, p.clone())),
-                    _ => old.earlier_preemption.clone(),
-                };
-            }
-        }
+        // One lookup per decision kept and one per decision let go: a large
+        // cluster's log is a big map, and each lookup a miss in the caches.
         self.seq += 1;
+        let seq = self.seq;
         let key = decision.pod.clone();
         self.verdicts += decision.nodes.len();
-        if let Some((_, old)) = self.by_pod.insert(key.clone(), (self.seq, Box::new(decision))) {
+        let replaced = match self.by_pod.entry(decision.pod.clone()) {
+            Entry::Occupied(mut held) => {
+                let old = &held.get().1;
+                if decision.preemption.as_ref().is_none_or(|p| p.nominated.is_none()) {
+                    decision.earlier_preemption = match &old.preemption {
+                        Some(p) if p.nominated.is_some() => Some((old.attempt, p.clone())),
+                        _ => old.earlier_preemption.clone(),
+                    };
+                }
+                Some(std::mem::replace(held.get_mut(), (seq, Box::new(decision))).1)
+            }
+            Entry::Vacant(slot) => {
+                slot.insert((seq, Box::new(decision)));
+                None
+            }
+        };
+        if let Some(old) = replaced {
             self.verdicts -= old.nodes.len();
             self.recycle(old.nodes, old.scores);
         }
-        self.order.push_back((self.seq, key));
+        self.order.push_back((seq, key));
         while self.by_pod.len() > DECISIONS_KEPT || self.verdicts > VERDICTS_KEPT || self.order.len() > 2 * DECISIONS_KEPT {
             let Some((seq, key)) = self.order.pop_front() else { break };
-            if self.by_pod.get(&key).is_some_and(|(s, _)| *s == seq) {
-                if let Some((_, d)) = self.by_pod.remove(&key) {
+            if let Entry::Occupied(held) = self.by_pod.entry(key) {
+                if held.get().0 == seq {
+                    let (_, d) = held.remove();
                     self.verdicts -= d.nodes.len();
                     self.recycle(d.nodes, d.scores);
                 }
