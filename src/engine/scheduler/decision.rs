@@ -27,10 +27,24 @@ pub const SCORED_NODES_PER_LARGE_DECISION: usize = 20;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FilterVerdict {
     Passed,
-    Failed { plugin: &'static str, code: Code, reasons: Vec<String> },
+    /// (Boxed: most verdicts a decision keeps are the scored nodes', and
+    /// a large cluster writes 20 of them per attempt into its log.)
+    Failed(Box<Rejection>),
     /// PreFilter narrowed the nodes to others (`node(s) didn't satisfy plugin(s) [...]`).
     /// (The reason is the same for every such node of a decision: shared.)
     NotConsidered { reason: Rc<str> },
+}
+
+/// The filter that rejected a node, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejection {
+    pub plugin: &'static str,
+    pub code: Code,
+    pub reasons: Vec<String>,
+    /// The filters after the rejecting one that would also reject the node
+    /// (the scheduler stops at the first; this is for the explanation),
+    /// with their reasons.
+    pub also_failing: Vec<(&'static str, Vec<String>)>,
 }
 
 /// One score plugin's view of a node: its raw score, the score after the
@@ -47,10 +61,6 @@ pub struct PluginScore {
 pub struct NodeVerdict {
     pub node: Rc<str>,
     pub filter: FilterVerdict,
-    /// For a rejected node: the filters after the rejecting one that would
-    /// also reject it (the scheduler stops at the first; this is for the
-    /// explanation), with their reasons.
-    pub also_failing: Vec<(&'static str, Vec<String>)>,
     /// Sum of the weighted scores, if the node was scored (its plugin
     /// scores are in [`Decision::scores`]).
     pub total: Option<i64>,
@@ -314,7 +324,7 @@ mod tests {
 
     fn verdicts(mut list: Vec<NodeVerdict>, n: usize) -> Vec<NodeVerdict> {
         for i in 0..n {
-            list.push(NodeVerdict { node: Rc::from(format!("n{i}")), filter: FilterVerdict::Passed, also_failing: Vec::new(), total: Some(0) });
+            list.push(NodeVerdict { node: Rc::from(format!("n{i}")), filter: FilterVerdict::Passed, total: Some(0) });
         }
         list
     }
