@@ -266,5 +266,4 @@ fn the_lists_admission_adds_to_are_sized_exactly() {
     let tolerations = spec.tolerations.as_ref().map_or((0, 0), |t| (t.len(), t.capacity()));
     let mounts = spec.containers[0].volume_mounts.as_ref().map_or((0, 0), |m| (m.len(), m.capacity()));
     assert_eq!([volumes, tolerations, mounts], [(1, 1), (2, 2), (1, 1)]);
-    eprintln!("sizes: Volume {} VolumeMount {} Toleration {} Container {} PodSpec {}", std::mem::size_of::<k8s_openapi::api::core::v1::Volume>(), std::mem::size_of::<k8s_openapi::api::core::v1::VolumeMount>(), std::mem::size_of::<k8s_openapi::api::core::v1::Toleration>(), std::mem::size_of::<k8s_openapi::api::core::v1::Container>(), std::mem::size_of::<k8s_openapi::api::core::v1::PodSpec>());
 }
