@@ -8,7 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use rustc_hash::FxHashMap;
 use std::rc::Rc;
 
-use crate::engine::api::{meta, KeyRef, Object, ObjectKey, ResourceId};
+use crate::engine::api::{meta, resource_for_kind, KeyRef, Object, ObjectKey, ResourceId};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use crate::engine::apiserver::{Query, WatchEvent, WatchEventType};
 use crate::engine::informer::Informer;
 use crate::engine::keys_by_name::{file_under, remove_from, KeysByName};
@@ -281,6 +282,15 @@ impl Cache {
         self.informers.iter().find_map(|(rid, i)| i.get_by_uid(uid).map(|o| (*rid, o)))
     }
 
+    /// The cached object an ownerReference points at: looked up first in
+    /// the informer of the kind it names (uids are unique, so a hit there
+    /// is the object `find_uid` finds), else among every informer.
+    pub fn find_owner(&self, owner: &OwnerReference) -> Option<(ResourceId, &Rc<Object>)> {
+        let named = resource_for_kind(&owner.api_version, &owner.kind)
+            .and_then(|rid| self.informers.get(&rid).and_then(|i| i.get_by_uid(&owner.uid)).map(|o| (rid, o)));
+        named.or_else(|| self.find_uid(&owner.uid))
+    }
+
     /// Cached objects with an ownerReference to `uid`, of every kind.
     pub fn dependents_of(&self, uid: &str) -> Vec<(ResourceId, Rc<Object>)> {
         self.informers.iter().flat_map(|(rid, i)| i.owned_by(uid).into_iter().map(move |o| (*rid, o))).collect()
@@ -365,5 +375,36 @@ mod tests {
         cache.apply(&[event(WatchEventType::Deleted, &b1)]);
         assert!(cache.by_node.is_empty());
         assert!(cache.indexed_as.is_empty());
+    }
+
+    #[test]
+    fn an_owner_is_found_by_its_reference_whatever_kind_it_names() {
+        let mut cache = Cache::default();
+        cache.ensure(ids::pods());
+        cache.ensure(ids::replica_sets());
+        let rs = Rc::new(
+            Object::from_json(ids::replica_sets(), json!({"metadata": {"name": "web", "namespace": "default", "uid": "rs-1"}, "spec": {"selector": {}}}))
+                .unwrap(),
+        );
+        let owned = pod("a", None, None);
+        for (rid, obj) in [(ids::replica_sets(), &rs), (ids::pods(), &owned)] {
+            let indexed = cache.informers.get_mut(&rid).unwrap();
+            indexed.informer.seed([obj.clone()]);
+            indexed.apply(&[event(WatchEventType::Added, obj)]);
+        }
+        let reference = |api_version: &str, kind: &str, uid: &str| OwnerReference {
+            api_version: api_version.into(),
+            kind: kind.into(),
+            name: "web".into(),
+            uid: uid.into(),
+            ..Default::default()
+        };
+        let found = |r: &OwnerReference| cache.find_owner(r).map(|(rid, o)| (rid, o.meta().uid.clone()));
+        assert_eq!(found(&reference("apps/v1", "ReplicaSet", "rs-1")), Some((ids::replica_sets(), Some("rs-1".into()))));
+        // A reference naming another kind (or none served) still finds the uid.
+        assert_eq!(found(&reference("apps/v1", "Deployment", "rs-1")), Some((ids::replica_sets(), Some("rs-1".into()))));
+        assert_eq!(found(&reference("v1", "Pod", "rs-1")), Some((ids::replica_sets(), Some("rs-1".into()))));
+        assert_eq!(found(&reference("example.com/v1", "Widget", "uid-a")), Some((ids::pods(), Some("uid-a".into()))));
+        assert_eq!(found(&reference("apps/v1", "ReplicaSet", "gone")), None);
     }
 }
