@@ -20,11 +20,13 @@ pub struct Indexed {
     informer: Informer,
     /// Owner uid (any ownerReference) → dependents.
     by_owner: KeysByName<ObjectKey>,
-    /// Controller uid → objects it controls (held here, so a controller's
-    /// sync reads its objects without a lookup in the whole cache).
-    by_controller: FxHashMap<String, BTreeMap<ObjectKey, Rc<Object>>>,
+    /// Controller uid → namespace → objects it controls (held here, so a
+    /// controller's sync reads its objects without a lookup in the whole
+    /// cache), by name: in key order, and a change finds its object by
+    /// comparing names alone (a controller's objects share a namespace).
+    by_controller: FxHashMap<String, BTreeMap<String, HeldByName>>,
     /// Namespace → objects without a controller (candidates for adoption).
-    orphans: FxHashMap<String, BTreeMap<ObjectKey, Rc<Object>>>,
+    orphans: BTreeMap<String, HeldByName>,
     /// Object uid → key.
     by_uid: FxHashMap<String, ObjectKey>,
     /// Namespace → keys, so per-namespace reads skip other namespaces.
@@ -34,6 +36,9 @@ pub struct Indexed {
     /// What each cached object was indexed under, to unindex it on change.
     indexed_as: FxHashMap<ObjectKey, IndexEntry>,
 }
+
+/// Objects of one namespace by name.
+type HeldByName = BTreeMap<String, Rc<Object>>;
 
 #[derive(Default)]
 struct IndexEntry {
@@ -66,7 +71,7 @@ impl Indexed {
             informer: Informer::new(Query::all(resource)),
             by_owner: KeysByName::default(),
             by_controller: FxHashMap::default(),
-            orphans: FxHashMap::default(),
+            orphans: BTreeMap::new(),
             by_uid: FxHashMap::default(),
             by_namespace: KeysByName::default(),
             by_node: KeysByName::default(),
@@ -96,8 +101,15 @@ impl Indexed {
         }
         // The held version is the one indexed, so its node is the one the key is filed under.
         let held = match &entry.controller {
-            Some(c) => remove_held(&mut self.by_controller, c, key),
-            None => remove_held(&mut self.orphans, &key.namespace, key),
+            Some(c) => {
+                let namespaces = self.by_controller.get_mut(c);
+                let held = namespaces.and_then(|n| remove_held(n, &key.namespace, &key.name));
+                if self.by_controller.get(c).is_some_and(BTreeMap::is_empty) {
+                    self.by_controller.remove(c);
+                }
+                held
+            }
+            None => remove_held(&mut self.orphans, &key.namespace, &key.name),
         };
         if let Some(node) = held.as_deref().and_then(node_of) {
             remove_from(&mut self.by_node, node, key);
@@ -120,8 +132,8 @@ impl Indexed {
             self.by_owner.entry(owner.clone()).or_default().insert(key.clone());
         }
         match &controller {
-            Some(c) => self.by_controller.entry(c.clone()).or_default().insert(key.clone(), obj.clone()),
-            None => self.orphans.entry(key.namespace.clone()).or_default().insert(key.clone(), obj.clone()),
+            Some(c) => self.by_controller.entry(c.clone()).or_default().entry(key.namespace.clone()).or_default().insert(key.name.clone(), obj.clone()),
+            None => self.orphans.entry(key.namespace.clone()).or_default().insert(key.name.clone(), obj.clone()),
         };
         self.indexed_as.insert(key.clone(), IndexEntry { uid, owners, controller });
     }
@@ -135,10 +147,10 @@ impl Indexed {
             let indexed = if ev.kind == WatchEventType::Deleted { None } else { self.indexed_as.get(&parts as &dyn KeyRef) };
             if let Some(entry) = indexed.filter(|e| e.matches(&ev.object)) {
                 let held = match entry.controller.as_ref() {
-                    Some(c) => self.by_controller.get_mut(c),
+                    Some(c) => self.by_controller.get_mut(c).and_then(|n| n.get_mut(parts.0)),
                     None => self.orphans.get_mut(parts.0),
                 };
-                if let Some(slot) = held.and_then(|m| m.get_mut(&parts as &dyn KeyRef)) {
+                if let Some(slot) = held.and_then(|m| m.get_mut(parts.1)) {
                     let old = std::mem::replace(slot, ev.object.clone());
                     let node = node_of(&ev.object);
                     if node_of(&old) != node {
@@ -203,12 +215,12 @@ impl Indexed {
 
     /// Objects whose controller is `uid`, in key order, borrowed from the cache.
     pub fn controlled_iter<'a>(&'a self, uid: &str) -> impl Iterator<Item = &'a Rc<Object>> + 'a {
-        self.by_controller.get(uid).into_iter().flat_map(|m| m.values())
+        self.by_controller.get(uid).into_iter().flat_map(BTreeMap::values).flat_map(BTreeMap::values)
     }
 
     /// How many objects `uid` controls.
     pub fn controlled_count(&self, uid: &str) -> usize {
-        self.by_controller.get(uid).map_or(0, BTreeMap::len)
+        self.by_controller.get(uid).map_or(0, |n| n.values().map(BTreeMap::len).sum())
     }
 
     /// Objects with any ownerReference to `uid`, in key order.
@@ -230,11 +242,12 @@ impl Indexed {
     }
 }
 
-fn remove_held(index: &mut FxHashMap<String, BTreeMap<ObjectKey, Rc<Object>>>, at: &str, key: &ObjectKey) -> Option<Rc<Object>> {
-    let map = index.get_mut(at)?;
-    let held = map.remove(key);
+/// Takes `name` out of namespace `at`, and the namespace with its last object.
+fn remove_held(namespaces: &mut BTreeMap<String, HeldByName>, at: &str, name: &str) -> Option<Rc<Object>> {
+    let map = namespaces.get_mut(at)?;
+    let held = map.remove(name);
     if map.is_empty() {
-        index.remove(at);
+        namespaces.remove(at);
     }
     held
 }
