@@ -20,6 +20,7 @@
 use crate::engine::sort::SortStable;
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use indexmap::IndexMap;
 use k8s_openapi::jiff::{tz::TimeZone, Timestamp};
@@ -489,9 +490,26 @@ pub struct Sandbox {
     pub host_network: bool,
     /// Every kept instance, oldest first.
     pub containers: Vec<RuntimeContainer>,
+    /// Renewed whenever the runtime hands the sandbox out for change (see
+    /// [`Sandbox::stamp`]).
+    stamp: u64,
+}
+
+/// Sandbox stamps, unique in the process (only ever compared for equality).
+static NEXT_STAMP: AtomicU64 = AtomicU64::new(1);
+
+fn fresh_stamp() -> u64 {
+    NEXT_STAMP.fetch_add(1, Ordering::Relaxed)
 }
 
 impl Sandbox {
+    /// Equal stamps mean the same sandbox, unchanged in what a pod sync
+    /// reads: every change the runtime notes as touched (see
+    /// [`Runtime::take_touched`]) renews it, and a new sandbox gets its own.
+    pub fn stamp(&self) -> u64 {
+        self.stamp
+    }
+
     /// The newest instance of a container.
     pub fn latest(&self, name: &str) -> Option<&RuntimeContainer> {
         self.containers.iter().rev().find(|c| c.name == name)
@@ -638,6 +656,7 @@ impl Runtime {
     pub fn sandbox_mut(&mut self, uid: &str) -> Option<&mut Sandbox> {
         let sandbox = self.sandboxes.get_mut(uid)?;
         note_touched(&mut self.touched, &mut self.touched_all, uid);
+        sandbox.stamp = fresh_stamp();
         Some(sandbox)
     }
 
@@ -648,7 +667,11 @@ impl Runtime {
     /// Every sandbox, to change: each one the caller is handed counts as touched.
     pub fn sandboxes_mut(&mut self) -> impl Iterator<Item = (&String, &mut Sandbox)> {
         let (touched, all) = (&mut self.touched, &mut self.touched_all);
-        self.sandboxes.iter_mut().inspect(move |(uid, _)| note_touched(touched, all, uid))
+        self.sandboxes.iter_mut().map(move |(uid, sandbox)| {
+            note_touched(touched, all, uid);
+            sandbox.stamp = fresh_stamp();
+            (uid, sandbox)
+        })
     }
 
     /// The pods whose sandbox may have changed since the last call, or
@@ -674,7 +697,7 @@ impl Runtime {
         let containers = self.sandboxes.remove(uid).map(|s| s.containers).unwrap_or_default();
         self.sandboxes.insert(
             uid.to_string(),
-            Sandbox { id, namespace: namespace.to_string(), pod: pod.to_string(), ip: ip.clone(), created_at: now, ready: true, host_network: false, containers },
+            Sandbox { id, namespace: namespace.to_string(), pod: pod.to_string(), ip: ip.clone(), created_at: now, ready: true, host_network: false, containers, stamp: fresh_stamp() },
         );
         ip
     }
@@ -687,7 +710,7 @@ impl Runtime {
         let containers = self.sandboxes.remove(uid).map(|s| s.containers).unwrap_or_default();
         self.sandboxes.insert(
             uid.to_string(),
-            Sandbox { id, namespace: namespace.to_string(), pod: pod.to_string(), ip: host_ip.to_string(), created_at: now, ready: true, host_network: true, containers },
+            Sandbox { id, namespace: namespace.to_string(), pod: pod.to_string(), ip: host_ip.to_string(), created_at: now, ready: true, host_network: true, containers, stamp: fresh_stamp() },
         );
         host_ip.to_string()
     }
@@ -697,11 +720,16 @@ impl Runtime {
     pub fn crash_program(&mut self, program: &str, now: VirtualTime, disk: &mut Fs) {
         self.advance(now, disk);
         for (uid, sandbox) in self.sandboxes.iter_mut() {
+            let mut crashed = false;
             for c in &mut sandbox.containers {
                 if c.is_running() && super::programs::program_of(&c.image) == Some(program) {
                     c.exit = Some(Box::new(Exit { at: now, code: 1, reason: "Error".into(), message: None }));
-                    note_touched(&mut self.touched, &mut self.touched_all, uid);
+                    crashed = true;
                 }
+            }
+            if crashed {
+                note_touched(&mut self.touched, &mut self.touched_all, uid);
+                sandbox.stamp = fresh_stamp();
             }
         }
     }
@@ -711,6 +739,7 @@ impl Runtime {
         if let Some(s) = self.sandboxes.get_mut(uid).filter(|s| s.ready) {
             s.ready = false;
             note_touched(&mut self.touched, &mut self.touched_all, uid);
+            s.stamp = fresh_stamp();
         }
     }
 
@@ -752,6 +781,7 @@ impl Runtime {
             return Err("sandbox not found".into());
         };
         note_touched(&mut self.touched, &mut self.touched_all, uid);
+        sandbox.stamp = fresh_stamp();
         let id = random_hex(rng, 64);
         let (started_at, exit, process) = match process {
             Ok(p) => (Some(now), None, p),
@@ -823,16 +853,21 @@ impl Runtime {
         let mut due: Vec<(VirtualTime, usize, usize, usize, Effect)> = Vec::new();
         let mut seq = 0;
         for (si, (uid, sandbox)) in self.sandboxes.iter_mut().enumerate() {
+            let mut exited = false;
             for (ci, c) in sandbox.containers.iter_mut().enumerate() {
                 // Of what a pod sync reads, moving a process on changes only its exit.
-                let exited = c.exit.is_some();
+                let had_exited = c.exit.is_some();
                 for (at, effect) in c.take_due(now) {
                     due.push((at, si, ci, seq, effect));
                     seq += 1;
                 }
-                if c.exit.is_some() != exited {
+                if c.exit.is_some() != had_exited {
                     note_touched(&mut self.touched, &mut self.touched_all, uid);
+                    exited = true;
                 }
+            }
+            if exited {
+                sandbox.stamp = fresh_stamp();
             }
         }
         if due.is_empty() {
@@ -859,6 +894,7 @@ impl Runtime {
         self.touched_all = true;
         for sandbox in self.sandboxes.values_mut() {
             sandbox.ready = false;
+            sandbox.stamp = fresh_stamp();
             for c in &mut sandbox.containers {
                 if c.exit.is_none() {
                     let at = if c.started_at.is_some() { now } else { c.created_at };
