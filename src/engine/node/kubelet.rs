@@ -106,9 +106,18 @@ pub fn go_duration(ms: u64) -> String {
 enum StepKind {
     /// Creating the pod sandbox and its network.
     Sandbox,
-    Pull { image: ImageName, queued_at: VirtualTime, pull_ms: u64, failure: Option<String> },
+    /// Boxed: the other steps are small, and every pod worker holds one.
+    Pull(Box<Pull>),
     Create,
     Start,
+}
+
+#[derive(Clone, Debug)]
+struct Pull {
+    image: ImageName,
+    queued_at: VirtualTime,
+    pull_ms: u64,
+    failure: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -794,7 +803,7 @@ impl Kubelet {
         let until = begin.plus_millis(pull_ms);
         self.state.pull_free_at = until;
         if let Some(w) = self.state.workers.get_mut(&uid) {
-            w.step = Some(Step { container: c.name.clone(), init, until, kind: StepKind::Pull { image, queued_at: now, pull_ms, failure } });
+            w.step = Some(Step { container: c.name.clone(), init, until, kind: StepKind::Pull(Box::new(Pull { image, queued_at: now, pull_ms, failure })) });
         }
         ctx.log(format!("pulling image {spec_image} for {}/{}", pod.metadata.namespace.as_deref().unwrap_or(""), pod.metadata.name.as_deref().unwrap_or("")));
         ctx.wake_at(until);
@@ -832,7 +841,8 @@ impl Kubelet {
         let spec_image = c.image.clone().unwrap_or_default();
         match step.kind {
             StepKind::Sandbox => self.finish_sandbox(ctx, pod),
-            StepKind::Pull { image, queued_at, pull_ms, failure } => {
+            StepKind::Pull(pull) => {
+                let Pull { image, queued_at, pull_ms, failure } = *pull;
                 let key = format!("{uid}_{spec_image}");
                 match failure {
                     Some(err) => {

@@ -280,6 +280,29 @@ impl RuntimeContainer {
         [natural, stopped].into_iter().flatten().min()
     }
 
+    /// The earliest instant from which moving the process on does more
+    /// than note how far it got (see [`RuntimeContainer::take_due`]): its
+    /// program's next step, a repeat's next period, its exit. `None`:
+    /// nothing until something changes it.
+    fn next_due(&self) -> Option<VirtualTime> {
+        let start = self.started_at?;
+        if let Some(exit) = &self.exit {
+            // An exit set from outside leaves the steps before it to apply.
+            return self.applied_until.is_none_or(|u| u < exit.at).then_some(VirtualTime::ZERO);
+        }
+        let program = &self.process.program;
+        let natural = match program.end {
+            End::Exit { at_ms, .. } => Some(start.plus_millis(at_ms)),
+            End::Never => None,
+        };
+        let signal = if self.process.stops_on_sigterm { self.stop_requested } else { self.stop_deadline };
+        let step = match program.timeline.get(self.applied) {
+            Some(step) => Some(start.plus_millis(step.at_ms)),
+            None => program.repeat.as_ref().map(|rep| start.plus_millis(rep.start_ms).plus_millis(self.repeats_done.saturating_mul(rep.period_ms))),
+        };
+        [natural, signal, step].into_iter().flatten().min()
+    }
+
     /// Asks the process to stop (SIGTERM), with SIGKILL after `grace_ms`.
     pub fn stop(&mut self, now: VirtualTime, grace_ms: u64) {
         if !self.is_running() {
@@ -573,6 +596,10 @@ pub struct Runtime {
     touched_all: bool,
     /// Bumped whenever an image is added.
     image_revision: u64,
+    /// Until when no process has anything due, and the earliest change by
+    /// itself ([`Runtime::next_change`]), as the last full advance found
+    /// them; `None` once a sandbox is handed out for change.
+    idle: Option<Idle>,
     cidr_base: u32,
     cidr_hosts: u32,
     next_ip: u32,
@@ -590,13 +617,13 @@ pub struct Runtime {
 impl Runtime {
     /// A runtime with no images, sandboxes or addresses.
     pub fn vacant() -> Self {
-        Runtime { flavor: Flavor::Containerd, images: BTreeMap::new(), sandboxes: BTreeMap::new(), touched: Vec::new(), touched_all: true, image_revision: 0, cidr_base: 0, cidr_hosts: 0, next_ip: 1, started_clients: Vec::new(), started_talkers: Vec::new(), started_scripts: Vec::new() }
+        Runtime { flavor: Flavor::Containerd, images: BTreeMap::new(), sandboxes: BTreeMap::new(), touched: Vec::new(), touched_all: true, image_revision: 0, idle: None, cidr_base: 0, cidr_hosts: 0, next_ip: 1, started_clients: Vec::new(), started_talkers: Vec::new(), started_scripts: Vec::new() }
     }
 
     pub fn new(flavor: Flavor, pod_cidr: &str, control_plane: bool) -> Self {
         let (base, prefix) = parse_cidr(pod_cidr).unwrap_or((0x0af4_0000, 24));
         let hosts = if prefix >= 31 { 1 } else { (1u64 << (32 - prefix)).saturating_sub(2).min(u32::MAX as u64) as u32 };
-        let mut rt = Runtime { flavor, images: BTreeMap::new(), sandboxes: BTreeMap::new(), touched: Vec::new(), touched_all: true, image_revision: 0, cidr_base: base, cidr_hosts: hosts, next_ip: 1, started_clients: Vec::new(), started_talkers: Vec::new(), started_scripts: Vec::new() };
+        let mut rt = Runtime { flavor, images: BTreeMap::new(), sandboxes: BTreeMap::new(), touched: Vec::new(), touched_all: true, image_revision: 0, idle: None, cidr_base: base, cidr_hosts: hosts, next_ip: 1, started_clients: Vec::new(), started_talkers: Vec::new(), started_scripts: Vec::new() };
         // What kubeadm/minikube leave on a node before any workload runs.
         let mut preloaded = vec![("registry.k8s.io/pause:3.10", 320_368u64), ("registry.k8s.io/kube-proxy:v1.33.1", 30_938_946)];
         if control_plane {
@@ -657,6 +684,7 @@ impl Runtime {
         let sandbox = self.sandboxes.get_mut(uid)?;
         note_touched(&mut self.touched, &mut self.touched_all, uid);
         sandbox.stamp = fresh_stamp();
+        self.idle = None;
         Some(sandbox)
     }
 
@@ -666,6 +694,7 @@ impl Runtime {
 
     /// Every sandbox, to change: each one the caller is handed counts as touched.
     pub fn sandboxes_mut(&mut self) -> impl Iterator<Item = (&String, &mut Sandbox)> {
+        self.idle = None;
         let (touched, all) = (&mut self.touched, &mut self.touched_all);
         self.sandboxes.iter_mut().map(move |(uid, sandbox)| {
             note_touched(touched, all, uid);
@@ -692,6 +721,7 @@ impl Runtime {
     /// Creates (or re-creates) a pod's sandbox with a fresh IP from the node's pod CIDR.
     pub fn run_sandbox(&mut self, uid: &str, namespace: &str, pod: &str, now: VirtualTime, rng: &mut fastrand::Rng) -> String {
         note_touched(&mut self.touched, &mut self.touched_all, uid);
+        self.idle = None;
         let ip = self.allocate_ip();
         let id = random_hex(rng, 64);
         let containers = self.sandboxes.remove(uid).map(|s| s.containers).unwrap_or_default();
@@ -706,6 +736,7 @@ impl Runtime {
     /// the node's network namespace, so its address is the node's.
     pub fn run_host_sandbox(&mut self, uid: &str, namespace: &str, pod: &str, host_ip: &str, now: VirtualTime, rng: &mut fastrand::Rng) -> String {
         note_touched(&mut self.touched, &mut self.touched_all, uid);
+        self.idle = None;
         let id = random_hex(rng, 64);
         let containers = self.sandboxes.remove(uid).map(|s| s.containers).unwrap_or_default();
         self.sandboxes.insert(
@@ -730,6 +761,7 @@ impl Runtime {
             if crashed {
                 note_touched(&mut self.touched, &mut self.touched_all, uid);
                 sandbox.stamp = fresh_stamp();
+                self.idle = None;
             }
         }
     }
@@ -740,12 +772,14 @@ impl Runtime {
             s.ready = false;
             note_touched(&mut self.touched, &mut self.touched_all, uid);
             s.stamp = fresh_stamp();
+            self.idle = None;
         }
     }
 
     pub fn remove_sandbox(&mut self, uid: &str) {
         if self.sandboxes.remove(uid).is_some() {
             note_touched(&mut self.touched, &mut self.touched_all, uid);
+            self.idle = None;
         }
     }
 
@@ -782,6 +816,7 @@ impl Runtime {
         };
         note_touched(&mut self.touched, &mut self.touched_all, uid);
         sandbox.stamp = fresh_stamp();
+        self.idle = None;
         let id = random_hex(rng, 64);
         let (started_at, exit, process) = match process {
             Ok(p) => (Some(now), None, p),
@@ -850,8 +885,26 @@ impl Runtime {
     /// order (containers of a pod share volumes; hostPath data is shared
     /// across pods).
     pub fn advance(&mut self, now: VirtualTime, disk: &mut Fs) {
+        // Nothing is due before the idle instant, unless a sandbox was
+        // handed out for change since: the walk is passed over (it would
+        // only note how far each process got; debug builds walk and check).
+        if self.idle.is_some_and(|idle| idle.until.is_none_or(|t| now < t)) {
+            if cfg!(debug_assertions) {
+                let idle = self.idle;
+                let touched = (self.touched.clone(), self.touched_all);
+                self.walk(now, disk);
+                assert!(self.idle == idle && (self.touched.clone(), self.touched_all) == touched, "the runtime passed over a walk that had something due");
+            }
+            return;
+        }
+        self.walk(now, disk);
+    }
+
+    /// Brings every process up to `now` (see [`Runtime::advance`]).
+    fn walk(&mut self, now: VirtualTime, disk: &mut Fs) {
         let mut due: Vec<(VirtualTime, usize, usize, usize, Effect)> = Vec::new();
         let mut seq = 0;
+        let mut idle = Idle { until: None, next_change: None };
         for (si, (uid, sandbox)) in self.sandboxes.iter_mut().enumerate() {
             let mut exited = false;
             for (ci, c) in sandbox.containers.iter_mut().enumerate() {
@@ -865,11 +918,15 @@ impl Runtime {
                     note_touched(&mut self.touched, &mut self.touched_all, uid);
                     exited = true;
                 }
+                idle.until = [idle.until, c.next_due()].into_iter().flatten().min();
+                idle.next_change = [idle.next_change, c.next_change()].into_iter().flatten().min();
             }
             if exited {
                 sandbox.stamp = fresh_stamp();
             }
         }
+        // Applying the effects changes files and logs, not what is due.
+        self.idle = Some(idle);
         if due.is_empty() {
             return;
         }
@@ -884,7 +941,14 @@ impl Runtime {
 
     /// The earliest instant a process changes by itself.
     pub fn next_change(&self) -> Option<VirtualTime> {
-        self.sandboxes.values().flat_map(|s| s.containers.iter()).filter_map(RuntimeContainer::next_change).min()
+        let walked = || self.sandboxes.values().flat_map(|s| s.containers.iter()).filter_map(RuntimeContainer::next_change).min();
+        match self.idle {
+            Some(idle) => {
+                debug_assert_eq!(idle.next_change, walked(), "the runtime's idle note is behind its processes");
+                idle.next_change
+            }
+            None => walked(),
+        }
     }
 
     /// After a power cycle: processes that were running are found dead, as
@@ -892,6 +956,7 @@ impl Runtime {
     pub fn recover_after_power_loss(&mut self, lost_at: VirtualTime, now: VirtualTime, disk: &mut Fs) {
         self.advance(lost_at, disk);
         self.touched_all = true;
+        self.idle = None;
         for sandbox in self.sandboxes.values_mut() {
             sandbox.ready = false;
             sandbox.stamp = fresh_stamp();
@@ -903,6 +968,15 @@ impl Runtime {
             }
         }
     }
+}
+
+/// What the last full walk of the runtime's processes found (see `Runtime::idle`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Idle {
+    /// No process has anything due before this instant (`None`: ever).
+    until: Option<VirtualTime>,
+    /// The earliest instant a process changes by itself.
+    next_change: Option<VirtualTime>,
 }
 
 /// Most pods' sandboxes change a few times in their life: a longer list
