@@ -516,6 +516,10 @@ pub struct Sandbox {
     /// Renewed whenever the runtime hands the sandbox out for change (see
     /// [`Sandbox::stamp`]).
     stamp: u64,
+    /// What the last walk of its processes found (see [`Runtime::advance`]).
+    idle: Idle,
+    /// Handed out for change since that walk.
+    dirty: bool,
 }
 
 /// Sandbox stamps, unique in the process (only ever compared for equality).
@@ -684,6 +688,7 @@ impl Runtime {
         let sandbox = self.sandboxes.get_mut(uid)?;
         note_touched(&mut self.touched, &mut self.touched_all, uid);
         sandbox.stamp = fresh_stamp();
+        sandbox.dirty = true;
         self.idle = None;
         Some(sandbox)
     }
@@ -699,6 +704,7 @@ impl Runtime {
         self.sandboxes.iter_mut().map(move |(uid, sandbox)| {
             note_touched(touched, all, uid);
             sandbox.stamp = fresh_stamp();
+            sandbox.dirty = true;
             (uid, sandbox)
         })
     }
@@ -727,7 +733,7 @@ impl Runtime {
         let containers = self.sandboxes.remove(uid).map(|s| s.containers).unwrap_or_default();
         self.sandboxes.insert(
             uid.to_string(),
-            Sandbox { id, namespace: namespace.to_string(), pod: pod.to_string(), ip: ip.clone(), created_at: now, ready: true, host_network: false, containers, stamp: fresh_stamp() },
+            Sandbox { id, namespace: namespace.to_string(), pod: pod.to_string(), ip: ip.clone(), created_at: now, ready: true, host_network: false, containers, stamp: fresh_stamp(), idle: Idle::NEVER, dirty: true },
         );
         ip
     }
@@ -741,7 +747,7 @@ impl Runtime {
         let containers = self.sandboxes.remove(uid).map(|s| s.containers).unwrap_or_default();
         self.sandboxes.insert(
             uid.to_string(),
-            Sandbox { id, namespace: namespace.to_string(), pod: pod.to_string(), ip: host_ip.to_string(), created_at: now, ready: true, host_network: true, containers, stamp: fresh_stamp() },
+            Sandbox { id, namespace: namespace.to_string(), pod: pod.to_string(), ip: host_ip.to_string(), created_at: now, ready: true, host_network: true, containers, stamp: fresh_stamp(), idle: Idle::NEVER, dirty: true },
         );
         host_ip.to_string()
     }
@@ -761,6 +767,7 @@ impl Runtime {
             if crashed {
                 note_touched(&mut self.touched, &mut self.touched_all, uid);
                 sandbox.stamp = fresh_stamp();
+                sandbox.dirty = true;
                 self.idle = None;
             }
         }
@@ -772,6 +779,7 @@ impl Runtime {
             s.ready = false;
             note_touched(&mut self.touched, &mut self.touched_all, uid);
             s.stamp = fresh_stamp();
+            s.dirty = true;
             self.idle = None;
         }
     }
@@ -816,6 +824,7 @@ impl Runtime {
         };
         note_touched(&mut self.touched, &mut self.touched_all, uid);
         sandbox.stamp = fresh_stamp();
+        sandbox.dirty = true;
         self.idle = None;
         let id = random_hex(rng, 64);
         let (started_at, exit, process) = match process {
@@ -883,12 +892,12 @@ impl Runtime {
 
     /// Brings every process up to `now`, applying what they did in time
     /// order (containers of a pod share volumes; hostPath data is shared
-    /// across pods).
+    /// across pods). Only sandboxes handed out for change since their last
+    /// walk, or with something due by `now`, are walked: the others' walk
+    /// would only note how far each process got (debug builds walk them
+    /// and check).
     pub fn advance(&mut self, now: VirtualTime, disk: &mut Fs) {
-        // Nothing is due before the idle instant, unless a sandbox was
-        // handed out for change since: the walk is passed over (it would
-        // only note how far each process got; debug builds walk and check).
-        if self.idle.is_some_and(|idle| idle.until.is_none_or(|t| now < t)) {
+        if self.idle.is_some_and(|idle| now.as_millis() < idle.until) {
             if cfg!(debug_assertions) {
                 let idle = self.idle;
                 let touched = (self.touched.clone(), self.touched_all);
@@ -900,33 +909,41 @@ impl Runtime {
         self.walk(now, disk);
     }
 
-    /// Brings every process up to `now` (see [`Runtime::advance`]).
+    /// Brings the sandboxes that need it up to `now` (see [`Runtime::advance`]).
     fn walk(&mut self, now: VirtualTime, disk: &mut Fs) {
         let mut due: Vec<(VirtualTime, usize, usize, usize, Effect)> = Vec::new();
         let mut seq = 0;
-        let mut idle = Idle { until: None, next_change: None };
+        let mut all = Idle::NEVER;
         for (si, (uid, sandbox)) in self.sandboxes.iter_mut().enumerate() {
-            let mut exited = false;
-            for (ci, c) in sandbox.containers.iter_mut().enumerate() {
-                // Of what a pod sync reads, moving a process on changes only its exit.
-                let had_exited = c.exit.is_some();
-                for (at, effect) in c.take_due(now) {
-                    due.push((at, si, ci, seq, effect));
-                    seq += 1;
+            let pending = sandbox.dirty || sandbox.idle.until <= now.as_millis();
+            if pending || cfg!(debug_assertions) {
+                let (effects, mut exited) = (due.len(), false);
+                let mut idle = Idle::NEVER;
+                for (ci, c) in sandbox.containers.iter_mut().enumerate() {
+                    // Of what a pod sync reads, moving a process on changes only its exit.
+                    let had_exited = c.exit.is_some();
+                    for (at, effect) in c.take_due(now) {
+                        due.push((at, si, ci, seq, effect));
+                        seq += 1;
+                    }
+                    if c.exit.is_some() != had_exited {
+                        note_touched(&mut self.touched, &mut self.touched_all, uid);
+                        exited = true;
+                    }
+                    idle.note(c.next_due(), c.next_change());
                 }
-                if c.exit.is_some() != had_exited {
-                    note_touched(&mut self.touched, &mut self.touched_all, uid);
-                    exited = true;
+                if exited {
+                    sandbox.stamp = fresh_stamp();
                 }
-                idle.until = [idle.until, c.next_due()].into_iter().flatten().min();
-                idle.next_change = [idle.next_change, c.next_change()].into_iter().flatten().min();
+                debug_assert!(pending || (due.len() == effects && !exited && idle == sandbox.idle), "the runtime passed over a sandbox that had something due");
+                sandbox.idle = idle;
+                sandbox.dirty = false;
             }
-            if exited {
-                sandbox.stamp = fresh_stamp();
-            }
+            all.until = all.until.min(sandbox.idle.until);
+            all.next_change = all.next_change.min(sandbox.idle.next_change);
         }
         // Applying the effects changes files and logs, not what is due.
-        self.idle = Some(idle);
+        self.idle = Some(all);
         if due.is_empty() {
             return;
         }
@@ -941,14 +958,16 @@ impl Runtime {
 
     /// The earliest instant a process changes by itself.
     pub fn next_change(&self) -> Option<VirtualTime> {
-        let walked = || self.sandboxes.values().flat_map(|s| s.containers.iter()).filter_map(RuntimeContainer::next_change).min();
-        match self.idle {
+        let walked = |s: &Sandbox| s.containers.iter().filter_map(RuntimeContainer::next_change).min();
+        let at = match self.idle {
             Some(idle) => {
-                debug_assert_eq!(idle.next_change, walked(), "the runtime's idle note is behind its processes");
-                idle.next_change
+                debug_assert_eq!(idle.next_change_at(), self.sandboxes.values().filter_map(walked).min(), "the runtime's idle note is behind its processes");
+                return idle.next_change_at();
             }
-            None => walked(),
-        }
+            None => self.sandboxes.values().filter_map(|s| if s.dirty { walked(s) } else { s.idle.next_change_at() }).min(),
+        };
+        debug_assert_eq!(at, self.sandboxes.values().filter_map(walked).min(), "a sandbox's idle note is behind its processes");
+        at
     }
 
     /// After a power cycle: processes that were running are found dead, as
@@ -960,6 +979,7 @@ impl Runtime {
         for sandbox in self.sandboxes.values_mut() {
             sandbox.ready = false;
             sandbox.stamp = fresh_stamp();
+            sandbox.dirty = true;
             for c in &mut sandbox.containers {
                 if c.exit.is_none() {
                     let at = if c.started_at.is_some() { now } else { c.created_at };
@@ -970,13 +990,27 @@ impl Runtime {
     }
 }
 
-/// What the last full walk of the runtime's processes found (see `Runtime::idle`).
+/// What a walk of processes found, in virtual milliseconds (`u64::MAX`:
+/// never): a sandbox carries its own, the runtime the earliest of all.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Idle {
-    /// No process has anything due before this instant (`None`: ever).
-    until: Option<VirtualTime>,
+    /// No process has anything due before this instant.
+    until: u64,
     /// The earliest instant a process changes by itself.
-    next_change: Option<VirtualTime>,
+    next_change: u64,
+}
+
+impl Idle {
+    const NEVER: Idle = Idle { until: u64::MAX, next_change: u64::MAX };
+
+    fn note(&mut self, due: Option<VirtualTime>, change: Option<VirtualTime>) {
+        self.until = due.map_or(self.until, |t| self.until.min(t.as_millis()));
+        self.next_change = change.map_or(self.next_change, |t| self.next_change.min(t.as_millis()));
+    }
+
+    fn next_change_at(&self) -> Option<VirtualTime> {
+        (self.next_change != u64::MAX).then(|| VirtualTime::from_millis(self.next_change))
+    }
 }
 
 /// Most pods' sandboxes change a few times in their life: a longer list
