@@ -482,10 +482,8 @@ fn default_http_get(http: &mut HTTPGetAction) {
 }
 
 fn default_volume(volume: &mut Volume) {
-    let source_json = serde_json::to_value(&*volume).unwrap_or_default();
     // A volume naming no source is an emptyDir.
-    let has_source = source_json.as_object().is_some_and(|fields| fields.keys().any(|k| k != "name"));
-    if !has_source {
+    if super::validation::volume_source_names(volume).next().is_none() {
         volume.empty_dir = Some(EmptyDirVolumeSource::default());
     }
     if let Some(secret) = &mut volume.secret {

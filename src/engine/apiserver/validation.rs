@@ -6,6 +6,7 @@ mod autoscaling;
 mod job_policies;
 mod names;
 mod pod;
+pub use pod::volume_source_names;
 mod service;
 pub mod storage;
 mod workloads;

@@ -8,7 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use rustc_hash::FxHashMap;
 use std::rc::Rc;
 
-use crate::engine::api::{meta, KeyRef, Object, ObjectKey, ResourceId};
+use crate::engine::api::{meta, resource_for_kind, KeyRef, Object, ObjectKey, ResourceId};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use crate::engine::apiserver::{Query, WatchEvent, WatchEventType};
 use crate::engine::informer::Informer;
 use crate::engine::keys_by_name::{file_under, remove_from, KeysByName};
@@ -19,11 +20,13 @@ pub struct Indexed {
     informer: Informer,
     /// Owner uid (any ownerReference) → dependents.
     by_owner: KeysByName<ObjectKey>,
-    /// Controller uid → objects it controls (held here, so a controller's
-    /// sync reads its objects without a lookup in the whole cache).
-    by_controller: FxHashMap<String, BTreeMap<ObjectKey, Rc<Object>>>,
+    /// Controller uid → namespace → objects it controls (held here, so a
+    /// controller's sync reads its objects without a lookup in the whole
+    /// cache), by name: in key order, and a change finds its object by
+    /// comparing names alone (a controller's objects share a namespace).
+    by_controller: FxHashMap<String, BTreeMap<String, HeldByName>>,
     /// Namespace → objects without a controller (candidates for adoption).
-    orphans: FxHashMap<String, BTreeMap<ObjectKey, Rc<Object>>>,
+    orphans: BTreeMap<String, HeldByName>,
     /// Object uid → key.
     by_uid: FxHashMap<String, ObjectKey>,
     /// Namespace → keys, so per-namespace reads skip other namespaces.
@@ -33,6 +36,9 @@ pub struct Indexed {
     /// What each cached object was indexed under, to unindex it on change.
     indexed_as: FxHashMap<ObjectKey, IndexEntry>,
 }
+
+/// Objects of one namespace by name.
+type HeldByName = BTreeMap<String, Rc<Object>>;
 
 #[derive(Default)]
 struct IndexEntry {
@@ -65,7 +71,7 @@ impl Indexed {
             informer: Informer::new(Query::all(resource)),
             by_owner: KeysByName::default(),
             by_controller: FxHashMap::default(),
-            orphans: FxHashMap::default(),
+            orphans: BTreeMap::new(),
             by_uid: FxHashMap::default(),
             by_namespace: KeysByName::default(),
             by_node: KeysByName::default(),
@@ -95,8 +101,15 @@ impl Indexed {
         }
         // The held version is the one indexed, so its node is the one the key is filed under.
         let held = match &entry.controller {
-            Some(c) => remove_held(&mut self.by_controller, c, key),
-            None => remove_held(&mut self.orphans, &key.namespace, key),
+            Some(c) => {
+                let namespaces = self.by_controller.get_mut(c);
+                let held = namespaces.and_then(|n| remove_held(n, &key.namespace, &key.name));
+                if self.by_controller.get(c).is_some_and(BTreeMap::is_empty) {
+                    self.by_controller.remove(c);
+                }
+                held
+            }
+            None => remove_held(&mut self.orphans, &key.namespace, &key.name),
         };
         if let Some(node) = held.as_deref().and_then(node_of) {
             remove_from(&mut self.by_node, node, key);
@@ -119,8 +132,8 @@ impl Indexed {
             self.by_owner.entry(owner.clone()).or_default().insert(key.clone());
         }
         match &controller {
-            Some(c) => self.by_controller.entry(c.clone()).or_default().insert(key.clone(), obj.clone()),
-            None => self.orphans.entry(key.namespace.clone()).or_default().insert(key.clone(), obj.clone()),
+            Some(c) => self.by_controller.entry(c.clone()).or_default().entry(key.namespace.clone()).or_default().insert(key.name.clone(), obj.clone()),
+            None => self.orphans.entry(key.namespace.clone()).or_default().insert(key.name.clone(), obj.clone()),
         };
         self.indexed_as.insert(key.clone(), IndexEntry { uid, owners, controller });
     }
@@ -134,10 +147,10 @@ impl Indexed {
             let indexed = if ev.kind == WatchEventType::Deleted { None } else { self.indexed_as.get(&parts as &dyn KeyRef) };
             if let Some(entry) = indexed.filter(|e| e.matches(&ev.object)) {
                 let held = match entry.controller.as_ref() {
-                    Some(c) => self.by_controller.get_mut(c),
+                    Some(c) => self.by_controller.get_mut(c).and_then(|n| n.get_mut(parts.0)),
                     None => self.orphans.get_mut(parts.0),
                 };
-                if let Some(slot) = held.and_then(|m| m.get_mut(&parts as &dyn KeyRef)) {
+                if let Some(slot) = held.and_then(|m| m.get_mut(parts.1)) {
                     let old = std::mem::replace(slot, ev.object.clone());
                     let node = node_of(&ev.object);
                     if node_of(&old) != node {
@@ -202,12 +215,12 @@ impl Indexed {
 
     /// Objects whose controller is `uid`, in key order, borrowed from the cache.
     pub fn controlled_iter<'a>(&'a self, uid: &str) -> impl Iterator<Item = &'a Rc<Object>> + 'a {
-        self.by_controller.get(uid).into_iter().flat_map(|m| m.values())
+        self.by_controller.get(uid).into_iter().flat_map(BTreeMap::values).flat_map(BTreeMap::values)
     }
 
     /// How many objects `uid` controls.
     pub fn controlled_count(&self, uid: &str) -> usize {
-        self.by_controller.get(uid).map_or(0, BTreeMap::len)
+        self.by_controller.get(uid).map_or(0, |n| n.values().map(BTreeMap::len).sum())
     }
 
     /// Objects with any ownerReference to `uid`, in key order.
@@ -229,11 +242,12 @@ impl Indexed {
     }
 }
 
-fn remove_held(index: &mut FxHashMap<String, BTreeMap<ObjectKey, Rc<Object>>>, at: &str, key: &ObjectKey) -> Option<Rc<Object>> {
-    let map = index.get_mut(at)?;
-    let held = map.remove(key);
+/// Takes `name` out of namespace `at`, and the namespace with its last object.
+fn remove_held(namespaces: &mut BTreeMap<String, HeldByName>, at: &str, name: &str) -> Option<Rc<Object>> {
+    let map = namespaces.get_mut(at)?;
+    let held = map.remove(name);
     if map.is_empty() {
-        index.remove(at);
+        namespaces.remove(at);
     }
     held
 }
@@ -279,6 +293,15 @@ impl Cache {
     /// The cached object with this uid, among every informer.
     pub fn find_uid(&self, uid: &str) -> Option<(ResourceId, &Rc<Object>)> {
         self.informers.iter().find_map(|(rid, i)| i.get_by_uid(uid).map(|o| (*rid, o)))
+    }
+
+    /// The cached object an ownerReference points at: looked up first in
+    /// the informer of the kind it names (uids are unique, so a hit there
+    /// is the object `find_uid` finds), else among every informer.
+    pub fn find_owner(&self, owner: &OwnerReference) -> Option<(ResourceId, &Rc<Object>)> {
+        let named = resource_for_kind(&owner.api_version, &owner.kind)
+            .and_then(|rid| self.informers.get(&rid).and_then(|i| i.get_by_uid(&owner.uid)).map(|o| (rid, o)));
+        named.or_else(|| self.find_uid(&owner.uid))
     }
 
     /// Cached objects with an ownerReference to `uid`, of every kind.
@@ -365,5 +388,36 @@ mod tests {
         cache.apply(&[event(WatchEventType::Deleted, &b1)]);
         assert!(cache.by_node.is_empty());
         assert!(cache.indexed_as.is_empty());
+    }
+
+    #[test]
+    fn an_owner_is_found_by_its_reference_whatever_kind_it_names() {
+        let mut cache = Cache::default();
+        cache.ensure(ids::pods());
+        cache.ensure(ids::replica_sets());
+        let rs = Rc::new(
+            Object::from_json(ids::replica_sets(), json!({"metadata": {"name": "web", "namespace": "default", "uid": "rs-1"}, "spec": {"selector": {}}}))
+                .unwrap(),
+        );
+        let owned = pod("a", None, None);
+        for (rid, obj) in [(ids::replica_sets(), &rs), (ids::pods(), &owned)] {
+            let indexed = cache.informers.get_mut(&rid).unwrap();
+            indexed.informer.seed([obj.clone()]);
+            indexed.apply(&[event(WatchEventType::Added, obj)]);
+        }
+        let reference = |api_version: &str, kind: &str, uid: &str| OwnerReference {
+            api_version: api_version.into(),
+            kind: kind.into(),
+            name: "web".into(),
+            uid: uid.into(),
+            ..Default::default()
+        };
+        let found = |r: &OwnerReference| cache.find_owner(r).map(|(rid, o)| (rid, o.meta().uid.clone()));
+        assert_eq!(found(&reference("apps/v1", "ReplicaSet", "rs-1")), Some((ids::replica_sets(), Some("rs-1".into()))));
+        // A reference naming another kind (or none served) still finds the uid.
+        assert_eq!(found(&reference("apps/v1", "Deployment", "rs-1")), Some((ids::replica_sets(), Some("rs-1".into()))));
+        assert_eq!(found(&reference("v1", "Pod", "rs-1")), Some((ids::replica_sets(), Some("rs-1".into()))));
+        assert_eq!(found(&reference("example.com/v1", "Widget", "uid-a")), Some((ids::pods(), Some("uid-a".into()))));
+        assert_eq!(found(&reference("apps/v1", "ReplicaSet", "gone")), None);
     }
 }

@@ -89,7 +89,7 @@ impl GarbageCollector {
         }
         // Owners absent from the caches or deleting their dependents first
         // need a closer look; everything else is left alone cheaply.
-        let needs_look = m.owner_references.iter().flatten().any(|r| match cache.find_uid(&r.uid) {
+        let needs_look = m.owner_references.iter().flatten().any(|r| match cache.find_owner(r) {
             None => true,
             Some((_, owner)) => owner.meta().deletion_timestamp.is_some(),
         });

@@ -132,9 +132,81 @@ fn validate_volumes(volumes: &[Volume], path: &str, errs: &mut Errors) -> BTreeS
     names
 }
 
-fn volume_sources(volume: &Volume) -> Vec<String> {
-    let json = serde_json::to_value(volume).unwrap_or_default();
-    json.as_object().map(|o| o.keys().filter(|k| *k != "name").cloned().collect()).unwrap_or_default()
+fn volume_sources(volume: &Volume) -> Vec<&'static str> {
+    volume_source_names(volume).collect()
+}
+
+/// The sources a volume names, by their field names in the API and in the
+/// order the serialized object's keys sort in (the order the errors list
+/// them). Every field is named so a new source cannot be missed.
+pub fn volume_source_names(volume: &Volume) -> impl Iterator<Item = &'static str> {
+    let Volume {
+        name: _,
+        aws_elastic_block_store,
+        azure_disk,
+        azure_file,
+        cephfs,
+        cinder,
+        config_map,
+        csi,
+        downward_api,
+        empty_dir,
+        ephemeral,
+        fc,
+        flex_volume,
+        flocker,
+        gce_persistent_disk,
+        git_repo,
+        glusterfs,
+        host_path,
+        image,
+        iscsi,
+        nfs,
+        persistent_volume_claim,
+        photon_persistent_disk,
+        portworx_volume,
+        projected,
+        quobyte,
+        rbd,
+        scale_io,
+        secret,
+        storageos,
+        vsphere_volume,
+    } = volume;
+    [
+        ("awsElasticBlockStore", aws_elastic_block_store.is_some()),
+        ("azureDisk", azure_disk.is_some()),
+        ("azureFile", azure_file.is_some()),
+        ("cephfs", cephfs.is_some()),
+        ("cinder", cinder.is_some()),
+        ("configMap", config_map.is_some()),
+        ("csi", csi.is_some()),
+        ("downwardAPI", downward_api.is_some()),
+        ("emptyDir", empty_dir.is_some()),
+        ("ephemeral", ephemeral.is_some()),
+        ("fc", fc.is_some()),
+        ("flexVolume", flex_volume.is_some()),
+        ("flocker", flocker.is_some()),
+        ("gcePersistentDisk", gce_persistent_disk.is_some()),
+        ("gitRepo", git_repo.is_some()),
+        ("glusterfs", glusterfs.is_some()),
+        ("hostPath", host_path.is_some()),
+        ("image", image.is_some()),
+        ("iscsi", iscsi.is_some()),
+        ("nfs", nfs.is_some()),
+        ("persistentVolumeClaim", persistent_volume_claim.is_some()),
+        ("photonPersistentDisk", photon_persistent_disk.is_some()),
+        ("portworxVolume", portworx_volume.is_some()),
+        ("projected", projected.is_some()),
+        ("quobyte", quobyte.is_some()),
+        ("rbd", rbd.is_some()),
+        ("scaleIO", scale_io.is_some()),
+        ("secret", secret.is_some()),
+        ("storageos", storageos.is_some()),
+        ("vsphereVolume", vsphere_volume.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(source, present)| present.then_some(source))
 }
 
 fn validate_init_containers(spec: &PodSpec, volumes: &BTreeSet<String>, path: &str, errs: &mut Errors) {

@@ -328,3 +328,30 @@ fn cron_job_schedules_and_time_zones() {
     assert_eq!(cj("* * * * *", Some("")), vec!["spec.timeZone: Invalid value: \"\": timeZone must be nil or non-empty string".to_string()]);
     assert_eq!(cj("* * * * *", Some("../etc/passwd")), vec!["spec.timeZone: Invalid value: \"../etc/passwd\": unknown time zone ../etc/passwd".to_string()]);
 }
+
+#[test]
+fn volume_source_names_are_the_serialized_keys_in_their_order() {
+    use k8s_openapi::api::core::v1::Volume;
+    let every_source: Volume = serde_json::from_value(json!({
+        "name": "v",
+        "awsElasticBlockStore": {"volumeID": "x"}, "azureDisk": {"diskName": "x", "diskURI": "x"},
+        "azureFile": {"secretName": "x", "shareName": "x"}, "cephfs": {"monitors": []}, "cinder": {"volumeID": "x"},
+        "configMap": {}, "csi": {"driver": "x"}, "downwardAPI": {}, "emptyDir": {}, "ephemeral": {}, "fc": {},
+        "flexVolume": {"driver": "x"}, "flocker": {}, "gcePersistentDisk": {"pdName": "x"},
+        "gitRepo": {"repository": "x"}, "glusterfs": {"endpoints": "x", "path": "x"}, "hostPath": {"path": "/x"},
+        "image": {}, "iscsi": {"iqn": "x", "lun": 0, "targetPortal": "x"}, "nfs": {"path": "x", "server": "x"},
+        "persistentVolumeClaim": {"claimName": "x"}, "photonPersistentDisk": {"pdID": "x"},
+        "portworxVolume": {"volumeID": "x"}, "projected": {}, "quobyte": {"registry": "x", "volume": "x"},
+        "rbd": {"image": "x", "monitors": []}, "scaleIO": {"gateway": "x", "secretRef": {}, "system": "x"},
+        "secret": {}, "storageos": {}, "vsphereVolume": {"volumePath": "x"}
+    }))
+    .expect("every source decodes");
+    let serialized = serde_json::to_value(&every_source).expect("serializes");
+    let keys: Vec<&str> = serialized.as_object().expect("an object").keys().map(String::as_str).filter(|k| *k != "name").collect();
+    assert_eq!(keys.len(), 30);
+    assert_eq!(volume_source_names(&every_source).collect::<Vec<_>>(), keys);
+    let only_name = Volume { name: "v".into(), ..Default::default() };
+    assert_eq!(volume_source_names(&only_name).count(), 0);
+    let two = Volume { name: "v".into(), secret: Some(Default::default()), empty_dir: Some(Default::default()), ..Default::default() };
+    assert_eq!(volume_source_names(&two).collect::<Vec<_>>(), ["emptyDir", "secret"]);
+}
