@@ -175,7 +175,8 @@ impl Quantity {
         }
         let s = split(text)?;
         let (base, suffix_exponent, mut format) = interpret(s.suffix).ok_or(QuantityError::Suffix)?;
-        let digits = format!("{}{}", s.num, s.denom);
+        // Most quantities have no fraction: their digits are borrowed.
+        let digits: std::borrow::Cow<str> = if s.denom.is_empty() { s.num.into() } else { format!("{}{}", s.num, s.denom).into() };
         let significant = digits.trim_start_matches('0');
         let trimmed = significant.trim_end_matches('0');
         if trimmed.len() > 38 {

@@ -302,12 +302,13 @@ fn mount_service_account_token(spec: &mut PodSpec, generated_name: &str) {
         let mounts = container.volume_mounts.get_or_insert_with(Vec::new);
         // A mount of its own at the credentials path opts a container out.
         if !mounts.iter().any(|m| m.mount_path == SERVICE_ACCOUNT_MOUNT_PATH) {
-            mounts.push(mount.clone());
+            // Sized exactly (see `exact_push`).
+            exact_push(mounts, mount.clone());
             needs_volume = true;
         }
     }
     if !has_volume && needs_volume {
-        spec.volumes.get_or_insert_with(Vec::new).push(Volume {
+        exact_push(spec.volumes.get_or_insert_with(Vec::new), Volume {
             name: volume_name,
             projected: Some(token_volume_source()),
             ..Default::default()
@@ -383,6 +384,16 @@ fn taint_nodes_by_condition(node: &mut k8s_openapi::api::core::v1::Node) {
     }
 }
 
+/// Appends to a list of the pod's spec keeping it sized exactly: a push
+/// onto an empty list keeps room for four. The binding copies the spec
+/// (sized exactly, as any clone), and while the pending version's lists
+/// were larger their freed blocks could not take the copy's, so every
+/// binding took fresh memory for them.
+fn exact_push<T>(list: &mut Vec<T>, item: T) {
+    list.reserve_exact(1);
+    list.push(item);
+}
+
 /// DefaultTolerationSeconds: pods tolerate a not-ready or unreachable node
 /// for five minutes before they are evicted.
 fn default_toleration_seconds(spec: &mut PodSpec) {
@@ -394,8 +405,11 @@ fn default_toleration_seconds(spec: &mut PodSpec) {
         key_matches && effect_matches
     };
     let tolerations = spec.tolerations.get_or_insert_with(Vec::new);
-    for key in [NOT_READY, UNREACHABLE] {
-        if !tolerations.iter().any(|t| tolerates(key, t)) {
+    let missing = [NOT_READY, UNREACHABLE].map(|key| !tolerations.iter().any(|t| tolerates(key, t)));
+    // Sized exactly (see `exact_push`).
+    tolerations.reserve_exact(missing.iter().filter(|&&m| m).count());
+    for (key, missing) in [NOT_READY, UNREACHABLE].into_iter().zip(missing) {
+        if missing {
             tolerations.push(Toleration {
                 key: Some(key.to_string()),
                 operator: Some("Exists".to_string()),

@@ -10,7 +10,7 @@ use std::rc::Rc;
 use k8s_openapi::api::core::v1::PodCondition;
 
 use super::cache::Cache;
-use super::decision::{self, CandidateNote, Decision, FilterVerdict, NodeVerdict, PreemptionNote};
+use super::decision::{self, CandidateNote, Decision, FilterVerdict, NodeVerdict, PreemptionNote, Rejection};
 use super::framework::{Code, NodeInfo, PodInfo, Status};
 use super::listers::Listers;
 use super::plugins::{self, default_preemption as preemption, plugin_bit, CycleState, Handle, PreFilterRejection, ScoreContext, ScorePlugin, FILTERS};
@@ -617,7 +617,7 @@ impl Scheduler {
             if eval.scored {
                 scores.extend(eval.scores.iter().filter(|p| p.active).map(|p| (p.raw.get(i).copied().unwrap_or(0), p.normalized.get(i).copied().unwrap_or(0))));
             }
-            nodes.push(NodeVerdict { node: node.name.clone(), filter: FilterVerdict::Passed, also_failing: Vec::new(), total: if eval.scored { eval.totals.get(i).copied() } else { None } });
+            nodes.push(NodeVerdict { node: node.name.clone(), filter: FilterVerdict::Passed, total: if eval.scored { eval.totals.get(i).copied() } else { None } });
         }
         // Rejected nodes: the explanation also names the later filters that
         // would reject them (bounded by the per-decision node limit).
@@ -637,12 +637,12 @@ impl Scheduler {
                 .collect();
             nodes.push(NodeVerdict {
                 node: node.name.clone(),
-                filter: FilterVerdict::Failed {
+                filter: FilterVerdict::Failed(Box::new(Rejection {
                     plugin: FILTERS.get(*index).map(|f| f.name).unwrap_or(""),
                     code: status.code,
                     reasons: status.reasons.iter().map(|r| r.to_string()).collect(),
-                },
-                also_failing,
+                    also_failing,
+                })),
                 total: None,
             });
         }
@@ -653,7 +653,7 @@ impl Scheduler {
                     break;
                 }
                 let Some(node) = self.cache.node_at(*slot) else { continue };
-                nodes.push(NodeVerdict { node: node.name.clone(), filter: FilterVerdict::NotConsidered { reason: reason.clone() }, also_failing: Vec::new(), total: None });
+                nodes.push(NodeVerdict { node: node.name.clone(), filter: FilterVerdict::NotConsidered { reason: reason.clone() }, total: None });
             }
         }
         let recorded = nodes.len();

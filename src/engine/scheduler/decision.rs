@@ -4,6 +4,7 @@
 //! preemption's candidates and victims, and what would let a pending pod
 //! schedule, kept for a bounded number of pods.
 
+use std::collections::hash_map::Entry;
 use std::collections::VecDeque;
 use rustc_hash::FxHashMap;
 use std::rc::Rc;
@@ -26,10 +27,24 @@ pub const SCORED_NODES_PER_LARGE_DECISION: usize = 20;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FilterVerdict {
     Passed,
-    Failed { plugin: &'static str, code: Code, reasons: Vec<String> },
+    /// (Boxed: most verdicts a decision keeps are the scored nodes', and
+    /// a large cluster writes 20 of them per attempt into its log.)
+    Failed(Box<Rejection>),
     /// PreFilter narrowed the nodes to others (`node(s) didn't satisfy plugin(s) [...]`).
     /// (The reason is the same for every such node of a decision: shared.)
     NotConsidered { reason: Rc<str> },
+}
+
+/// The filter that rejected a node, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejection {
+    pub plugin: &'static str,
+    pub code: Code,
+    pub reasons: Vec<String>,
+    /// The filters after the rejecting one that would also reject the node
+    /// (the scheduler stops at the first; this is for the explanation),
+    /// with their reasons.
+    pub also_failing: Vec<(&'static str, Vec<String>)>,
 }
 
 /// One score plugin's view of a node: its raw score, the score after the
@@ -46,10 +61,6 @@ pub struct PluginScore {
 pub struct NodeVerdict {
     pub node: Rc<str>,
     pub filter: FilterVerdict,
-    /// For a rejected node: the filters after the rejecting one that would
-    /// also reject it (the scheduler stops at the first; this is for the
-    /// explanation), with their reasons.
-    pub also_failing: Vec<(&'static str, Vec<String>)>,
     /// Sum of the weighted scores, if the node was scored (its plugin
     /// scores are in [`Decision::scores`]).
     pub total: Option<i64>,
@@ -191,26 +202,38 @@ impl DecisionLog {
     }
 
     pub fn insert(&mut self, mut decision: Decision) {
-        if decision.preemption.as_ref().is_none_or(|p| p.nominated.is_none()) {
-            if let Some((_, old)) = self.by_pod.get(&decision.pod) {
-                decision.earlier_preemption = match &old.preemption {
-                    Some(p) if p.nominated.is_some() => Some((old.attempt, p.clone())),
-                    _ => old.earlier_preemption.clone(),
-                };
-            }
-        }
+        // One lookup per decision kept and one per decision let go: a large
+        // cluster's log is a big map, and each lookup a miss in the caches.
         self.seq += 1;
+        let seq = self.seq;
         let key = decision.pod.clone();
         self.verdicts += decision.nodes.len();
-        if let Some((_, old)) = self.by_pod.insert(key.clone(), (self.seq, Box::new(decision))) {
+        let replaced = match self.by_pod.entry(decision.pod.clone()) {
+            Entry::Occupied(mut held) => {
+                let old = &held.get().1;
+                if decision.preemption.as_ref().is_none_or(|p| p.nominated.is_none()) {
+                    decision.earlier_preemption = match &old.preemption {
+                        Some(p) if p.nominated.is_some() => Some((old.attempt, p.clone())),
+                        _ => old.earlier_preemption.clone(),
+                    };
+                }
+                Some(std::mem::replace(held.get_mut(), (seq, Box::new(decision))).1)
+            }
+            Entry::Vacant(slot) => {
+                slot.insert((seq, Box::new(decision)));
+                None
+            }
+        };
+        if let Some(old) = replaced {
             self.verdicts -= old.nodes.len();
             self.recycle(old.nodes, old.scores);
         }
-        self.order.push_back((self.seq, key));
+        self.order.push_back((seq, key));
         while self.by_pod.len() > DECISIONS_KEPT || self.verdicts > VERDICTS_KEPT || self.order.len() > 2 * DECISIONS_KEPT {
             let Some((seq, key)) = self.order.pop_front() else { break };
-            if self.by_pod.get(&key).is_some_and(|(s, _)| *s == seq) {
-                if let Some((_, d)) = self.by_pod.remove(&key) {
+            if let Entry::Occupied(held) = self.by_pod.entry(key) {
+                if held.get().0 == seq {
+                    let (_, d) = held.remove();
                     self.verdicts -= d.nodes.len();
                     self.recycle(d.nodes, d.scores);
                 }
@@ -301,7 +324,7 @@ mod tests {
 
     fn verdicts(mut list: Vec<NodeVerdict>, n: usize) -> Vec<NodeVerdict> {
         for i in 0..n {
-            list.push(NodeVerdict { node: Rc::from(format!("n{i}")), filter: FilterVerdict::Passed, also_failing: Vec::new(), total: Some(0) });
+            list.push(NodeVerdict { node: Rc::from(format!("n{i}")), filter: FilterVerdict::Passed, total: Some(0) });
         }
         list
     }

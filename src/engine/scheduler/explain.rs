@@ -14,7 +14,7 @@ use std::rc::Rc;
 
 use crate::engine::api::pod::Pod;
 
-use super::decision::{self, Decision, FilterVerdict, PluginScore, PreemptionNote};
+use super::decision::{self, Decision, FilterVerdict, PluginScore, PreemptionNote, Rejection};
 use super::plugins::{scheduling_gates, FILTERS};
 use super::{Scheduler, SCHEDULER_NAME};
 use crate::engine::api::{ids, ApiError, Object, ObjectKey};
@@ -134,13 +134,14 @@ pub fn filter_names() -> Vec<&'static str> {
     FILTERS.iter().map(|f| f.name).collect()
 }
 
-fn cells_for(d: &Decision, verdict: &FilterVerdict, also: &[(&'static str, Vec<String>)]) -> Vec<Cell> {
+fn cells_for(d: &Decision, verdict: &FilterVerdict) -> Vec<Cell> {
     let skipped_list = d.skipped_filters();
     let skipped = |name: &str| skipped_list.contains(&name);
     match verdict {
         FilterVerdict::Passed => FILTERS.iter().map(|f| if skipped(f.name) { Cell::Skipped } else { Cell::Passed }).collect(),
         FilterVerdict::NotConsidered { .. } => FILTERS.iter().map(|_| Cell::NotRun).collect(),
-        FilterVerdict::Failed { plugin, reasons, .. } => {
+        FilterVerdict::Failed(rejection) => {
+            let Rejection { plugin, reasons, also_failing: also, .. } = &**rejection;
             let at = FILTERS.iter().position(|f| f.name == *plugin).unwrap_or(FILTERS.len());
             FILTERS
                 .iter()
@@ -170,7 +171,7 @@ pub fn rows(d: &Decision) -> Vec<Row> {
     let mut out = Vec::new();
     let mut groups: Vec<Row> = Vec::new();
     for (i, v) in d.nodes.iter().enumerate() {
-        let cells = cells_for(d, &v.filter, &v.also_failing);
+        let cells = cells_for(d, &v.filter);
         let not_considered = match &v.filter {
             FilterVerdict::NotConsidered { reason } => Some(reason.to_string()),
             _ => None,

@@ -183,10 +183,10 @@ pub fn hints(h: &Handle, pod: &PodInfo, eval: &Evaluation, decision: &Decision, 
     let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut first_seen: Vec<String> = Vec::new();
     for v in &decision.nodes {
-        let FilterVerdict::Failed { plugin, reasons, .. } = &v.filter else { continue };
+        let FilterVerdict::Failed(rejection) = &v.filter else { continue };
         let Some(node) = h.cache.node(&v.node) else { continue };
-        let mut changes = vec![fix(h, pod, node, plugin, reasons)];
-        for (p, r) in &v.also_failing {
+        let mut changes = vec![fix(h, pod, node, rejection.plugin, &rejection.reasons)];
+        for (p, r) in &rejection.also_failing {
             changes.push(fix(h, pod, node, p, r));
         }
         changes.dedup();

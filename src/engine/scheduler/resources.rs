@@ -116,54 +116,84 @@ pub struct PodRequests {
     pub non_zero_memory: i64,
 }
 
-fn container_requests(c: &Container, non_zero: bool) -> Resources {
-    let mut r = c.resources.as_ref().and_then(|r| r.requests.as_ref()).map(Resources::from_list).unwrap_or_default();
-    if non_zero {
-        let requests = c.resources.as_ref().and_then(|r| r.requests.as_ref());
-        if !requests.is_some_and(|m| m.contains_key("cpu")) {
-            r.milli_cpu = DEFAULT_MILLI_CPU_REQUEST;
-        }
-        if !requests.is_some_and(|m| m.contains_key("memory")) {
-            r.memory = DEFAULT_MEMORY_REQUEST;
-        }
-    }
-    r
+/// A container's requests as written.
+fn container_requests(c: &Container) -> Resources {
+    c.resources.as_ref().and_then(|r| r.requests.as_ref()).map(Resources::from_list).unwrap_or_default()
 }
 
-fn pod_requests_with(pod: &Pod, non_zero: bool) -> Resources {
-    let Some(spec) = pod.spec.as_ref() else { return Resources::default() };
+/// The cpu and memory that scoring counts: the non-zero variant of the
+/// requests, summed and peaked as the requests themselves are.
+#[derive(Clone, Copy, Default)]
+struct NonZero {
+    milli_cpu: i64,
+    memory: i64,
+}
+
+impl NonZero {
+    /// A container's: its requests, with the defaults for a missing cpu or memory request.
+    fn of(c: &Container, r: &Resources) -> Self {
+        let requests = c.resources.as_ref().and_then(|r| r.requests.as_ref());
+        NonZero {
+            milli_cpu: if requests.is_some_and(|m| m.contains_key("cpu")) { r.milli_cpu } else { DEFAULT_MILLI_CPU_REQUEST },
+            memory: if requests.is_some_and(|m| m.contains_key("memory")) { r.memory } else { DEFAULT_MEMORY_REQUEST },
+        }
+    }
+
+    fn add(&mut self, other: NonZero) {
+        self.milli_cpu = self.milli_cpu.saturating_add(other.milli_cpu);
+        self.memory = self.memory.saturating_add(other.memory);
+    }
+
+    fn max_with(&mut self, other: NonZero) {
+        self.milli_cpu = self.milli_cpu.max(other.milli_cpu);
+        self.memory = self.memory.max(other.memory);
+    }
+}
+
+/// The pod's requests and their non-zero variant, in one pass with each
+/// container's quantities parsed once (the scheduler reads a pod's
+/// requests at every attempt).
+pub fn pod_requests(pod: &Pod) -> PodRequests {
+    let Some(spec) = pod.spec.as_ref() else { return PodRequests::default() };
     let mut sum = Resources::default();
+    let mut sum_nz = NonZero::default();
     for c in &spec.containers {
-        sum.add(&container_requests(c, non_zero));
+        let r = container_requests(c);
+        sum_nz.add(NonZero::of(c, &r));
+        sum.add(&r);
     }
     // Sidecars (init containers that keep running) add to the steady state;
     // each ordinary init container runs alone beside the sidecars before it.
-    let mut sidecars = Resources::default();
-    let mut init_peak = Resources::default();
+    let (mut sidecars, mut sidecars_nz) = (Resources::default(), NonZero::default());
+    let (mut init_peak, mut init_peak_nz) = (Resources::default(), NonZero::default());
     for c in spec.init_containers.iter().flatten() {
-        let r = container_requests(c, non_zero);
+        let r = container_requests(c);
+        let nz = NonZero::of(c, &r);
         if c.restart_policy.as_deref() == Some("Always") {
             sidecars.add(&r);
             init_peak.max_with(&sidecars);
+            sidecars_nz.add(nz);
+            init_peak_nz.max_with(sidecars_nz);
         } else {
             let mut peak = sidecars.clone();
             peak.add(&r);
             init_peak.max_with(&peak);
+            let mut peak_nz = sidecars_nz;
+            peak_nz.add(nz);
+            init_peak_nz.max_with(peak_nz);
         }
     }
     sum.add(&sidecars);
     sum.max_with(&init_peak);
+    sum_nz.add(sidecars_nz);
+    sum_nz.max_with(init_peak_nz);
     if let Some(overhead) = spec.overhead.as_ref() {
-        sum.add(&Resources::from_list(overhead));
+        let overhead = Resources::from_list(overhead);
+        sum_nz.add(NonZero { milli_cpu: overhead.milli_cpu, memory: overhead.memory });
+        sum.add(&overhead);
     }
     sum.pods = 0;
-    sum
-}
-
-pub fn pod_requests(pod: &Pod) -> PodRequests {
-    let requests = pod_requests_with(pod, false);
-    let non_zero = pod_requests_with(pod, true);
-    PodRequests { requests, non_zero_milli_cpu: non_zero.milli_cpu, non_zero_memory: non_zero.memory }
+    PodRequests { requests: sum, non_zero_milli_cpu: sum_nz.milli_cpu, non_zero_memory: sum_nz.memory }
 }
 
 /// A node's `status.allocatable`, falling back to `capacity` as the scheduler does
@@ -179,6 +209,101 @@ pub fn node_allocatable(node: &Node) -> Resources {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The two passes `pod_requests` made before it parsed each container
+    /// once: the reference it must agree with.
+    fn container_requests_with(c: &Container, non_zero: bool) -> Resources {
+        let mut r = container_requests(c);
+        if non_zero {
+            let requests = c.resources.as_ref().and_then(|r| r.requests.as_ref());
+            if !requests.is_some_and(|m| m.contains_key("cpu")) {
+                r.milli_cpu = DEFAULT_MILLI_CPU_REQUEST;
+            }
+            if !requests.is_some_and(|m| m.contains_key("memory")) {
+                r.memory = DEFAULT_MEMORY_REQUEST;
+            }
+        }
+        r
+    }
+
+    fn pod_requests_with(pod: &Pod, non_zero: bool) -> Resources {
+        let Some(spec) = pod.spec.as_ref() else { return Resources::default() };
+        let mut sum = Resources::default();
+        for c in &spec.containers {
+            sum.add(&container_requests_with(c, non_zero));
+        }
+        let mut sidecars = Resources::default();
+        let mut init_peak = Resources::default();
+        for c in spec.init_containers.iter().flatten() {
+            let r = container_requests_with(c, non_zero);
+            if c.restart_policy.as_deref() == Some("Always") {
+                sidecars.add(&r);
+                init_peak.max_with(&sidecars);
+            } else {
+                let mut peak = sidecars.clone();
+                peak.add(&r);
+                init_peak.max_with(&peak);
+            }
+        }
+        sum.add(&sidecars);
+        sum.max_with(&init_peak);
+        if let Some(overhead) = spec.overhead.as_ref() {
+            sum.add(&Resources::from_list(overhead));
+        }
+        sum.pods = 0;
+        sum
+    }
+
+    #[test]
+    fn one_pass_agrees_with_the_requests_and_their_non_zero_variant() {
+        let mut rng = fastrand::Rng::with_seed(7);
+        let cpus = ["", "0", "50m", "250m", "1", "1.5", "3"];
+        let mems = ["", "0", "64Mi", "100Mi", "1Gi", "300M"];
+        let container = |rng: &mut fastrand::Rng, name: String, sidecar: bool| {
+            let mut requests = serde_json::Map::new();
+            let cpu = cpus[rng.usize(..cpus.len())];
+            let memory = mems[rng.usize(..mems.len())];
+            if !cpu.is_empty() {
+                requests.insert("cpu".into(), cpu.into());
+            }
+            if !memory.is_empty() {
+                requests.insert("memory".into(), memory.into());
+            }
+            if rng.u8(..4) == 0 {
+                requests.insert("nvidia.com/gpu".into(), "1".into());
+            }
+            let mut c = serde_json::json!({"name": name});
+            if !requests.is_empty() || rng.bool() {
+                c["resources"] = serde_json::json!({"requests": requests});
+            }
+            if sidecar {
+                c["restartPolicy"] = "Always".into();
+            }
+            c
+        };
+        for round in 0..500 {
+            let containers: Vec<_> = (0..rng.usize(1..4)).map(|i| container(&mut rng, format!("c{i}"), false)).collect();
+            let inits: Vec<_> = (0..rng.usize(0..4))
+                .map(|i| {
+                    let sidecar = rng.bool();
+                    container(&mut rng, format!("i{i}"), sidecar)
+                })
+                .collect();
+            let mut spec = serde_json::json!({"containers": containers});
+            if !inits.is_empty() {
+                spec["initContainers"] = serde_json::json!(inits);
+            }
+            if rng.u8(..3) == 0 {
+                spec["overhead"] = serde_json::json!({"cpu": "120m", "memory": "32Mi"});
+            }
+            let pod: Pod = serde_json::from_value(serde_json::json!({"metadata": {"name": format!("p{round}")}, "spec": spec})).unwrap();
+            let got = pod_requests(&pod);
+            let non_zero = pod_requests_with(&pod, true);
+            assert_eq!(got.requests, pod_requests_with(&pod, false), "{spec}");
+            assert_eq!((got.non_zero_milli_cpu, got.non_zero_memory), (non_zero.milli_cpu, non_zero.memory), "{spec}");
+        }
+        assert_eq!(pod_requests(&Pod::default()), PodRequests::default());
+    }
 
     #[test]
     fn pod_requests_follow_init_container_rules() {

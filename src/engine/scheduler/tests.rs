@@ -185,13 +185,14 @@ fn binds_and_records_scheduled_event() {
     assert!(decision.node_scores(0).any(|s| s.plugin == "NodeResourcesFit"));
     assert!(decision.skipped_plugins.contains(&"NodeAffinity"));
     let cp = decision.nodes.iter().find(|v| &*v.node == "control-plane").expect("control plane verdict");
+    let FilterVerdict::Failed(rejection) = &cp.filter else { panic!("the control plane was rejected: {:?}", cp.filter) };
     assert_eq!(
-        cp.filter,
-        FilterVerdict::Failed {
-            plugin: "TaintToleration",
-            code: super::framework::Code::UnschedulableAndUnresolvable,
-            reasons: vec!["node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }".to_string()],
-        }
+        (rejection.plugin, rejection.code, &rejection.reasons[..]),
+        (
+            "TaintToleration",
+            super::framework::Code::UnschedulableAndUnresolvable,
+            &["node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }".to_string()][..]
+        )
     );
 }
 

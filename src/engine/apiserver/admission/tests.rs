@@ -253,3 +253,17 @@ fn namespace_and_claims_get_their_finalizers() {
     assert_eq!(pvc["metadata"]["finalizers"], json!(["kubernetes.io/pvc-protection"]));
     assert_eq!(pvc["status"], json!({"phase": "Pending"}));
 }
+
+#[test]
+fn the_lists_admission_adds_to_are_sized_exactly() {
+    // The binding copies the spec, sized exactly as any clone is; lists
+    // with room to spare here would take other blocks than the copy's.
+    let mut api = server();
+    let stored = api.create(object(pod("web"))).unwrap_or_else(|e| panic!("create failed: {e}"));
+    let Object::Pod(p) = &*stored else { panic!("a pod") };
+    let spec = p.spec.as_deref().unwrap_or_else(|| panic!("a spec"));
+    let volumes = spec.volumes.as_ref().map_or((0, 0), |v| (v.len(), v.capacity()));
+    let tolerations = spec.tolerations.as_ref().map_or((0, 0), |t| (t.len(), t.capacity()));
+    let mounts = spec.containers[0].volume_mounts.as_ref().map_or((0, 0), |m| (m.len(), m.capacity()));
+    assert_eq!([volumes, tolerations, mounts], [(1, 1), (2, 2), (1, 1)]);
+}
