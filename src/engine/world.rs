@@ -67,9 +67,13 @@ fn node_disk() -> Fs {
 
 impl Machine {
     pub fn new(runtime: Runtime) -> Self {
+        Machine::with_disk(runtime, node_disk())
+    }
+
+    fn with_disk(runtime: Runtime, disk: Fs) -> Self {
         Machine {
             runtime,
-            disk: node_disk(),
+            disk,
             disk_kb: 61_202_244,
             memory_kb: 4_194_304,
             ids: None,
@@ -108,9 +112,10 @@ impl Machine {
         self.disk.mkdir_all(&path, mode, crate::engine::node::runtime::wall_secs(now));
     }
 
-    /// An empty stand-in while the real machine is in the world.
+    /// An empty stand-in while the real machine is in the world. Its disk
+    /// is empty too: a kubelet makes one at every run.
     pub fn vacant() -> Self {
-        Machine::new(Runtime::vacant())
+        Machine::with_disk(Runtime::vacant(), Fs::new())
     }
 
     /// Power switched; a cut loses every running process (see the runtime)

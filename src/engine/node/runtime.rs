@@ -20,6 +20,7 @@
 use crate::engine::sort::SortStable;
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use indexmap::IndexMap;
 use k8s_openapi::jiff::{tz::TimeZone, Timestamp};
@@ -279,6 +280,29 @@ impl RuntimeContainer {
         [natural, stopped].into_iter().flatten().min()
     }
 
+    /// The earliest instant from which moving the process on does more
+    /// than note how far it got (see [`RuntimeContainer::take_due`]): its
+    /// program's next step, a repeat's next period, its exit. `None`:
+    /// nothing until something changes it.
+    fn next_due(&self) -> Option<VirtualTime> {
+        let start = self.started_at?;
+        if let Some(exit) = &self.exit {
+            // An exit set from outside leaves the steps before it to apply.
+            return self.applied_until.is_none_or(|u| u < exit.at).then_some(VirtualTime::ZERO);
+        }
+        let program = &self.process.program;
+        let natural = match program.end {
+            End::Exit { at_ms, .. } => Some(start.plus_millis(at_ms)),
+            End::Never => None,
+        };
+        let signal = if self.process.stops_on_sigterm { self.stop_requested } else { self.stop_deadline };
+        let step = match program.timeline.get(self.applied) {
+            Some(step) => Some(start.plus_millis(step.at_ms)),
+            None => program.repeat.as_ref().map(|rep| start.plus_millis(rep.start_ms).plus_millis(self.repeats_done.saturating_mul(rep.period_ms))),
+        };
+        [natural, signal, step].into_iter().flatten().min()
+    }
+
     /// Asks the process to stop (SIGTERM), with SIGKILL after `grace_ms`.
     pub fn stop(&mut self, now: VirtualTime, grace_ms: u64) {
         if !self.is_running() {
@@ -490,9 +514,30 @@ pub struct Sandbox {
     pub host_network: bool,
     /// Every kept instance, oldest first.
     pub containers: Vec<RuntimeContainer>,
+    /// Renewed whenever the runtime hands the sandbox out for change (see
+    /// [`Sandbox::stamp`]).
+    stamp: u64,
+    /// What the last walk of its processes found (see [`Runtime::advance`]).
+    idle: Idle,
+    /// Handed out for change since that walk.
+    dirty: bool,
+}
+
+/// Sandbox stamps, unique in the process (only ever compared for equality).
+static NEXT_STAMP: AtomicU64 = AtomicU64::new(1);
+
+fn fresh_stamp() -> u64 {
+    NEXT_STAMP.fetch_add(1, Ordering::Relaxed)
 }
 
 impl Sandbox {
+    /// Equal stamps mean the same sandbox, unchanged in what a pod sync
+    /// reads: every change the runtime notes as touched (see
+    /// [`Runtime::take_touched`]) renews it, and a new sandbox gets its own.
+    pub fn stamp(&self) -> u64 {
+        self.stamp
+    }
+
     /// The newest instance of a container.
     pub fn latest(&self, name: &str) -> Option<&RuntimeContainer> {
         self.containers.iter().rev().find(|c| c.name == name)
@@ -556,6 +601,10 @@ pub struct Runtime {
     touched_all: bool,
     /// Bumped whenever an image is added.
     image_revision: u64,
+    /// Until when no process has anything due, and the earliest change by
+    /// itself ([`Runtime::next_change`]), as the last full advance found
+    /// them; `None` once a sandbox is handed out for change.
+    idle: Option<Idle>,
     cidr_base: u32,
     cidr_hosts: u32,
     next_ip: u32,
@@ -573,13 +622,13 @@ pub struct Runtime {
 impl Runtime {
     /// A runtime with no images, sandboxes or addresses.
     pub fn vacant() -> Self {
-        Runtime { flavor: Flavor::Containerd, images: BTreeMap::new(), sandboxes: BTreeMap::new(), touched: Vec::new(), touched_all: true, image_revision: 0, cidr_base: 0, cidr_hosts: 0, next_ip: 1, started_clients: Vec::new(), started_talkers: Vec::new(), started_scripts: Vec::new() }
+        Runtime { flavor: Flavor::Containerd, images: BTreeMap::new(), sandboxes: BTreeMap::new(), touched: Vec::new(), touched_all: true, image_revision: 0, idle: None, cidr_base: 0, cidr_hosts: 0, next_ip: 1, started_clients: Vec::new(), started_talkers: Vec::new(), started_scripts: Vec::new() }
     }
 
     pub fn new(flavor: Flavor, pod_cidr: &str, control_plane: bool) -> Self {
         let (base, prefix) = parse_cidr(pod_cidr).unwrap_or((0x0af4_0000, 24));
         let hosts = if prefix >= 31 { 1 } else { (1u64 << (32 - prefix)).saturating_sub(2).min(u32::MAX as u64) as u32 };
-        let mut rt = Runtime { flavor, images: BTreeMap::new(), sandboxes: BTreeMap::new(), touched: Vec::new(), touched_all: true, image_revision: 0, cidr_base: base, cidr_hosts: hosts, next_ip: 1, started_clients: Vec::new(), started_talkers: Vec::new(), started_scripts: Vec::new() };
+        let mut rt = Runtime { flavor, images: BTreeMap::new(), sandboxes: BTreeMap::new(), touched: Vec::new(), touched_all: true, image_revision: 0, idle: None, cidr_base: base, cidr_hosts: hosts, next_ip: 1, started_clients: Vec::new(), started_talkers: Vec::new(), started_scripts: Vec::new() };
         // What kubeadm/minikube leave on a node before any workload runs.
         let mut preloaded = vec![("registry.k8s.io/pause:3.10", 320_368u64), ("registry.k8s.io/kube-proxy:v1.33.1", 30_938_946)];
         if control_plane {
@@ -639,6 +688,9 @@ impl Runtime {
     pub fn sandbox_mut(&mut self, uid: &str) -> Option<&mut Sandbox> {
         let sandbox = self.sandboxes.get_mut(uid)?;
         note_touched(&mut self.touched, &mut self.touched_all, uid);
+        sandbox.stamp = fresh_stamp();
+        sandbox.dirty = true;
+        self.idle = None;
         Some(sandbox)
     }
 
@@ -648,8 +700,14 @@ impl Runtime {
 
     /// Every sandbox, to change: each one the caller is handed counts as touched.
     pub fn sandboxes_mut(&mut self) -> impl Iterator<Item = (&String, &mut Sandbox)> {
+        self.idle = None;
         let (touched, all) = (&mut self.touched, &mut self.touched_all);
-        self.sandboxes.iter_mut().inspect(move |(uid, _)| note_touched(touched, all, uid))
+        self.sandboxes.iter_mut().map(move |(uid, sandbox)| {
+            note_touched(touched, all, uid);
+            sandbox.stamp = fresh_stamp();
+            sandbox.dirty = true;
+            (uid, sandbox)
+        })
     }
 
     /// The pods whose sandbox may have changed since the last call, or
@@ -670,12 +728,13 @@ impl Runtime {
     /// Creates (or re-creates) a pod's sandbox with a fresh IP from the node's pod CIDR.
     pub fn run_sandbox(&mut self, uid: &str, namespace: &str, pod: &str, now: VirtualTime, rng: &mut fastrand::Rng) -> String {
         note_touched(&mut self.touched, &mut self.touched_all, uid);
+        self.idle = None;
         let ip = self.allocate_ip();
         let id = random_hex(rng, 64);
         let containers = self.sandboxes.remove(uid).map(|s| s.containers).unwrap_or_default();
         self.sandboxes.insert(
             uid.to_string(),
-            Sandbox { id, namespace: namespace.to_string(), pod: pod.to_string(), ip: ip.clone(), created_at: now, ready: true, host_network: false, containers },
+            Sandbox { id, namespace: namespace.to_string(), pod: pod.to_string(), ip: ip.clone(), created_at: now, ready: true, host_network: false, containers, stamp: fresh_stamp(), idle: Idle::NEVER, dirty: true },
         );
         ip
     }
@@ -684,11 +743,12 @@ impl Runtime {
     /// the node's network namespace, so its address is the node's.
     pub fn run_host_sandbox(&mut self, uid: &str, namespace: &str, pod: &str, host_ip: &str, now: VirtualTime, rng: &mut fastrand::Rng) -> String {
         note_touched(&mut self.touched, &mut self.touched_all, uid);
+        self.idle = None;
         let id = random_hex(rng, 64);
         let containers = self.sandboxes.remove(uid).map(|s| s.containers).unwrap_or_default();
         self.sandboxes.insert(
             uid.to_string(),
-            Sandbox { id, namespace: namespace.to_string(), pod: pod.to_string(), ip: host_ip.to_string(), created_at: now, ready: true, host_network: true, containers },
+            Sandbox { id, namespace: namespace.to_string(), pod: pod.to_string(), ip: host_ip.to_string(), created_at: now, ready: true, host_network: true, containers, stamp: fresh_stamp(), idle: Idle::NEVER, dirty: true },
         );
         host_ip.to_string()
     }
@@ -698,11 +758,18 @@ impl Runtime {
     pub fn crash_program(&mut self, program: &str, now: VirtualTime, disk: &mut Fs) {
         self.advance(now, disk);
         for (uid, sandbox) in self.sandboxes.iter_mut() {
+            let mut crashed = false;
             for c in &mut sandbox.containers {
                 if c.is_running() && super::programs::program_of(&c.image) == Some(program) {
                     c.exit = Some(Box::new(Exit { at: now, code: 1, reason: "Error".into(), message: None }));
-                    note_touched(&mut self.touched, &mut self.touched_all, uid);
+                    crashed = true;
                 }
+            }
+            if crashed {
+                note_touched(&mut self.touched, &mut self.touched_all, uid);
+                sandbox.stamp = fresh_stamp();
+                sandbox.dirty = true;
+                self.idle = None;
             }
         }
     }
@@ -712,12 +779,16 @@ impl Runtime {
         if let Some(s) = self.sandboxes.get_mut(uid).filter(|s| s.ready) {
             s.ready = false;
             note_touched(&mut self.touched, &mut self.touched_all, uid);
+            s.stamp = fresh_stamp();
+            s.dirty = true;
+            self.idle = None;
         }
     }
 
     pub fn remove_sandbox(&mut self, uid: &str) {
         if self.sandboxes.remove(uid).is_some() {
             note_touched(&mut self.touched, &mut self.touched_all, uid);
+            self.idle = None;
         }
     }
 
@@ -753,6 +824,9 @@ impl Runtime {
             return Err("sandbox not found".into());
         };
         note_touched(&mut self.touched, &mut self.touched_all, uid);
+        sandbox.stamp = fresh_stamp();
+        sandbox.dirty = true;
+        self.idle = None;
         let id = random_hex(rng, 64);
         let (started_at, exit, process) = match process {
             Ok(p) => (Some(now), None, p),
@@ -819,23 +893,58 @@ impl Runtime {
 
     /// Brings every process up to `now`, applying what they did in time
     /// order (containers of a pod share volumes; hostPath data is shared
-    /// across pods).
+    /// across pods). Only sandboxes handed out for change since their last
+    /// walk, or with something due by `now`, are walked: the others' walk
+    /// would only note how far each process got (debug builds walk them
+    /// and check).
     pub fn advance(&mut self, now: VirtualTime, disk: &mut Fs) {
+        if self.idle.is_some_and(|idle| now.as_millis() < idle.until) {
+            if cfg!(debug_assertions) {
+                let idle = self.idle;
+                let touched = (self.touched.clone(), self.touched_all);
+                self.walk(now, disk);
+                assert!(self.idle == idle && (self.touched.clone(), self.touched_all) == touched, "the runtime passed over a walk that had something due");
+            }
+            return;
+        }
+        self.walk(now, disk);
+    }
+
+    /// Brings the sandboxes that need it up to `now` (see [`Runtime::advance`]).
+    fn walk(&mut self, now: VirtualTime, disk: &mut Fs) {
         let mut due: Vec<(VirtualTime, usize, usize, usize, Effect)> = Vec::new();
         let mut seq = 0;
+        let mut all = Idle::NEVER;
         for (si, (uid, sandbox)) in self.sandboxes.iter_mut().enumerate() {
-            for (ci, c) in sandbox.containers.iter_mut().enumerate() {
-                // Of what a pod sync reads, moving a process on changes only its exit.
-                let exited = c.exit.is_some();
-                for (at, effect) in c.take_due(now) {
-                    due.push((at, si, ci, seq, effect));
-                    seq += 1;
+            let pending = sandbox.dirty || sandbox.idle.until <= now.as_millis();
+            if pending || cfg!(debug_assertions) {
+                let (effects, mut exited) = (due.len(), false);
+                let mut idle = Idle::NEVER;
+                for (ci, c) in sandbox.containers.iter_mut().enumerate() {
+                    // Of what a pod sync reads, moving a process on changes only its exit.
+                    let had_exited = c.exit.is_some();
+                    for (at, effect) in c.take_due(now) {
+                        due.push((at, si, ci, seq, effect));
+                        seq += 1;
+                    }
+                    if c.exit.is_some() != had_exited {
+                        note_touched(&mut self.touched, &mut self.touched_all, uid);
+                        exited = true;
+                    }
+                    idle.note(c.next_due(), c.next_change());
                 }
-                if c.exit.is_some() != exited {
-                    note_touched(&mut self.touched, &mut self.touched_all, uid);
+                if exited {
+                    sandbox.stamp = fresh_stamp();
                 }
+                debug_assert!(pending || (due.len() == effects && !exited && idle == sandbox.idle), "the runtime passed over a sandbox that had something due");
+                sandbox.idle = idle;
+                sandbox.dirty = false;
             }
+            all.until = all.until.min(sandbox.idle.until);
+            all.next_change = all.next_change.min(sandbox.idle.next_change);
         }
+        // Applying the effects changes files and logs, not what is due.
+        self.idle = Some(all);
         if due.is_empty() {
             return;
         }
@@ -850,7 +959,16 @@ impl Runtime {
 
     /// The earliest instant a process changes by itself.
     pub fn next_change(&self) -> Option<VirtualTime> {
-        self.sandboxes.values().flat_map(|s| s.containers.iter()).filter_map(RuntimeContainer::next_change).min()
+        let walked = |s: &Sandbox| s.containers.iter().filter_map(RuntimeContainer::next_change).min();
+        let at = match self.idle {
+            Some(idle) => {
+                debug_assert_eq!(idle.next_change_at(), self.sandboxes.values().filter_map(walked).min(), "the runtime's idle note is behind its processes");
+                return idle.next_change_at();
+            }
+            None => self.sandboxes.values().filter_map(|s| if s.dirty { walked(s) } else { s.idle.next_change_at() }).min(),
+        };
+        debug_assert_eq!(at, self.sandboxes.values().filter_map(walked).min(), "a sandbox's idle note is behind its processes");
+        at
     }
 
     /// After a power cycle: processes that were running are found dead, as
@@ -858,8 +976,11 @@ impl Runtime {
     pub fn recover_after_power_loss(&mut self, lost_at: VirtualTime, now: VirtualTime, disk: &mut Fs) {
         self.advance(lost_at, disk);
         self.touched_all = true;
+        self.idle = None;
         for sandbox in self.sandboxes.values_mut() {
             sandbox.ready = false;
+            sandbox.stamp = fresh_stamp();
+            sandbox.dirty = true;
             for c in &mut sandbox.containers {
                 if c.exit.is_none() {
                     let at = if c.started_at.is_some() { now } else { c.created_at };
@@ -867,6 +988,29 @@ impl Runtime {
                 }
             }
         }
+    }
+}
+
+/// What a walk of processes found, in virtual milliseconds (`u64::MAX`:
+/// never): a sandbox carries its own, the runtime the earliest of all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Idle {
+    /// No process has anything due before this instant.
+    until: u64,
+    /// The earliest instant a process changes by itself.
+    next_change: u64,
+}
+
+impl Idle {
+    const NEVER: Idle = Idle { until: u64::MAX, next_change: u64::MAX };
+
+    fn note(&mut self, due: Option<VirtualTime>, change: Option<VirtualTime>) {
+        self.until = due.map_or(self.until, |t| self.until.min(t.as_millis()));
+        self.next_change = change.map_or(self.next_change, |t| self.next_change.min(t.as_millis()));
+    }
+
+    fn next_change_at(&self) -> Option<VirtualTime> {
+        (self.next_change != u64::MAX).then(|| VirtualTime::from_millis(self.next_change))
     }
 }
 

@@ -469,16 +469,17 @@ fn digest(payload: &Payload) -> u64 {
 /// lines), kept once; dead
 /// entries are pruned when the map doubles past its size after the last
 /// prune, so with many live contents (every pod's own token) an insert
-/// does not scan the whole map.
+/// does not scan the whole map. Hashed by its key (itself a hash): it is
+/// only looked up and pruned, never iterated in an order anyone sees.
 struct SharedContents {
-    by_hash: BTreeMap<u64, std::rc::Weak<str>>,
+    by_hash: rustc_hash::FxHashMap<u64, std::rc::Weak<str>>,
     prune_at: usize,
 }
 
 const SHARED_PRUNE_MIN: usize = 4096;
 
 thread_local! {
-    static SHARED: std::cell::RefCell<SharedContents> = const { std::cell::RefCell::new(SharedContents { by_hash: BTreeMap::new(), prune_at: SHARED_PRUNE_MIN }) };
+    static SHARED: std::cell::RefCell<SharedContents> = const { std::cell::RefCell::new(SharedContents { by_hash: std::collections::HashMap::with_hasher(rustc_hash::FxBuildHasher), prune_at: SHARED_PRUNE_MIN }) };
 }
 
 /// The same text as an earlier volume file or log line, shared rather than copied.
