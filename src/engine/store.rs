@@ -48,6 +48,34 @@ impl Value {
         }
     }
 
+    /// For an Event: whether it is about the object `uid` (its container
+    /// `field_path`) with `reason` and `message`, an unset text reading as
+    /// empty (what an event recorder aggregates Events by).
+    pub fn event_aggregates_as(&self, uid: &str, field_path: &str, reason: &str, message: &str) -> bool {
+        match self {
+            Value::Event(event) => event.aggregates_as(uid, field_path, reason, message),
+            Value::Object(object) => match &**object {
+                Object::Event(ev) => {
+                    let text = |t: &Option<String>, value: &str| t.as_deref().unwrap_or_default() == value;
+                    let involved = &ev.involved_object;
+                    text(&involved.uid, uid) && text(&involved.field_path, field_path) && text(&ev.reason, reason) && text(&ev.message, message)
+                }
+                _ => false,
+            },
+        }
+    }
+
+    /// The stored object's namespace and name.
+    pub fn namespace_and_name(&self) -> (String, String) {
+        match self {
+            Value::Event(event) => (event.namespace().unwrap_or_default().to_string(), event.name().unwrap_or_default()),
+            Value::Object(object) => {
+                let meta = object.meta();
+                (meta.namespace.clone().unwrap_or_default(), meta.name.clone().unwrap_or_default())
+            }
+        }
+    }
+
     /// How the store keeps `object`: Events compact when they fit the form.
     fn of(object: &Rc<Object>, sharing: &mut Sharing) -> Value {
         match &**object {
@@ -212,6 +240,11 @@ impl Store {
     /// write: shared without searching the keyspace again.
     pub fn key_written_at(&self, revision: i64) -> Option<Rc<str>> {
         self.log.back().filter(|c| c.revision == revision).map(|c| c.key.clone())
+    }
+
+    /// The value written at `revision`, if it was the last write.
+    pub fn value_written_at(&self, revision: i64) -> Option<&Value> {
+        self.log.back().filter(|c| c.revision == revision && c.kind == ChangeKind::Put).map(|c| &c.value)
     }
 
     /// Every entry whose key starts with `prefix`, in key order.

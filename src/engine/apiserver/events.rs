@@ -8,6 +8,7 @@ use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::engine::api::{ids, meta, resource, Object};
+use crate::engine::store::Value;
 
 use super::ApiServer;
 
@@ -21,12 +22,23 @@ const CACHE_LIMIT: usize = 4096;
 pub struct EventRecorder {
     component: String,
     host: Option<String>,
-    /// Aggregation key (see [`aggregation_key`]) → the Event's `namespace/name`.
-    /// One string each way: a kubelet's recorder holds an entry per
-    /// container event of every pod on its node.
-    cache: FxHashMap<Box<str>, Box<str>>,
+    /// The Events recorded, by the hash of their aggregation key (see
+    /// [`AggregationKey`]), each as the store keeps it: that version holds
+    /// every text of its key, so no key text is kept here (a kubelet's
+    /// recorder holds an entry per container event of every pod on its
+    /// node). A hit is compared with the key, so only an equal key aggregates.
+    cache: FxHashMap<u64, Value>,
+    /// Entries whose key's hash another key holds in `cache` (rare): by
+    /// the whole key.
+    collided: FxHashMap<Box<str>, Value>,
     /// Events asked to be recorded, written or not.
     attempts: u64,
+}
+
+/// The version of `written` the store keeps, shared rather than copied.
+fn stored_version(api: &ApiServer, written: &Object) -> Option<Value> {
+    let revision = written.meta().resource_version.as_deref()?.parse().ok()?;
+    api.store().value_written_at(revision).cloned()
 }
 
 /// A reference to `obj` as events name it.
@@ -45,24 +57,51 @@ pub fn object_reference(obj: &Object) -> ObjectReference {
 }
 
 /// What client-go aggregates an Event by: the involved object (with the
-/// container's field path), the reason and the message, as one string
-/// (the lengths up front keep it unambiguous).
-fn aggregation_key(involved: &ObjectReference, reason: &str, message: &str) -> Box<str> {
-    let uid = involved.uid.as_deref().unwrap_or_default();
-    let field_path = involved.field_path.as_deref().unwrap_or_default();
-    // `{uid.len()}.{field_path.len()}.{reason.len()}.{uid}{field_path}{reason}{message}`,
-    // sized exactly (the box keeps the allocation as it is).
-    let lengths = [uid.len(), field_path.len(), reason.len()];
-    let size = lengths.iter().map(|&n| decimal_digits(n as u128) + 1).sum::<usize>() + uid.len() + field_path.len() + reason.len() + message.len();
-    let mut key = String::with_capacity(size);
-    for n in lengths {
-        push_digits(&mut key, n as u128, 10);
-        key.push('.');
+/// container's field path), the reason and the message.
+struct AggregationKey<'a> {
+    uid: &'a str,
+    field_path: &'a str,
+    reason: &'a str,
+    message: &'a str,
+}
+
+impl<'a> AggregationKey<'a> {
+    fn of(involved: &'a ObjectReference, reason: &'a str, message: &'a str) -> Self {
+        AggregationKey { uid: involved.uid.as_deref().unwrap_or_default(), field_path: involved.field_path.as_deref().unwrap_or_default(), reason, message }
     }
-    for part in [uid, field_path, reason, message] {
-        key.push_str(part);
+
+    /// Hashed in this process only (the cache's own key).
+    fn hash(&self) -> u64 {
+        use std::hash::Hasher;
+        let mut h = rustc_hash::FxHasher::default();
+        for part in [self.uid, self.field_path, self.reason, self.message] {
+            h.write_usize(part.len());
+            h.write(part.as_bytes());
+        }
+        h.finish()
     }
-    key.into_boxed_str()
+
+    /// Whether `recorded` is the Event this key names.
+    fn names(&self, recorded: &Value) -> bool {
+        recorded.event_aggregates_as(self.uid, self.field_path, self.reason, self.message)
+    }
+
+    /// The key as one string (the lengths up front keep it unambiguous):
+    /// `{uid.len()}.{field_path.len()}.{reason.len()}.{uid}{field_path}{reason}{message}`,
+    /// sized exactly (the box keeps the allocation as it is).
+    fn text(&self) -> Box<str> {
+        let parts = [self.uid, self.field_path, self.reason, self.message];
+        let size = parts[..3].iter().map(|p| decimal_digits(p.len() as u128) + 1).sum::<usize>() + parts.iter().map(|p| p.len()).sum::<usize>();
+        let mut key = String::with_capacity(size);
+        for part in &parts[..3] {
+            push_digits(&mut key, part.len() as u128, 10);
+            key.push('.');
+        }
+        for part in parts {
+            key.push_str(part);
+        }
+        key.into_boxed_str()
+    }
 }
 
 fn decimal_digits(mut n: u128) -> usize {
@@ -96,7 +135,7 @@ impl EventRecorder {
     /// `component` is the event source (`kubelet`, `default-scheduler`,
     /// `deployment-controller`); `host` is set for node agents.
     pub fn new(component: &str, host: Option<&str>) -> Self {
-        EventRecorder { component: component.to_string(), host: host.map(str::to_string), cache: FxHashMap::default(), attempts: 0 }
+        EventRecorder { component: component.to_string(), host: host.map(str::to_string), cache: FxHashMap::default(), collided: FxHashMap::default(), attempts: 0 }
     }
 
     pub fn record(&mut self, api: &mut ApiServer, involved: &Object, type_: &str, reason: &str, message: impl Into<String>) {
@@ -107,23 +146,32 @@ impl EventRecorder {
     /// (`spec.containers{nginx}`) for kubelet events.
     pub fn record_ref(&mut self, api: &mut ApiServer, involved: ObjectReference, type_: &str, reason: &str, message: String) {
         self.attempts += 1;
-        let key = aggregation_key(&involved, reason, &message);
         let now = api.now();
         let stamp = meta::api_time(now);
-        if let Some(at) = self.cache.get(&key).cloned() {
-            let (namespace, name) = at.split_once('/').unwrap_or(("", &at));
-            let updated = api.modify(ids::events(), namespace, name, false, |obj| {
-                if let Object::Event(ev) = obj {
-                    ev.count = Some(ev.count.unwrap_or(1) + 1);
-                    ev.last_timestamp = Some(stamp.clone());
+        let hash = {
+            let key = AggregationKey::of(&involved, reason, &message);
+            let hash = key.hash();
+            if let Some(recorded) = self.find(&key, hash) {
+                let (namespace, name) = recorded.namespace_and_name();
+                let updated = api.modify(ids::events(), &namespace, &name, false, |obj| {
+                    if let Object::Event(ev) = obj {
+                        ev.count = Some(ev.count.unwrap_or(1) + 1);
+                        ev.last_timestamp = Some(stamp.clone());
+                    }
+                    true
+                });
+                if let Ok(updated) = updated {
+                    // Kept instead of the older version when it holds the
+                    // same key (someone may have edited the Event's texts).
+                    if let Some(newer) = stored_version(api, &updated).filter(|v| key.names(v)) {
+                        self.replace(&key, hash, newer);
+                    }
+                    return;
                 }
-                true
-            });
-            if updated.is_ok() {
-                return;
+                self.remove(&key, hash);
             }
-            self.cache.remove(&key);
-        }
+            hash
+        };
         // Events about cluster-scoped objects live in "default", as in Kubernetes.
         let namespace = involved.namespace.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| "default".to_string());
         // Unique across every recorder at this instant, as client-go's
@@ -134,11 +182,6 @@ impl EventRecorder {
         name.push_str(object);
         name.push('.');
         push_digits(&mut name, nanos, 16);
-        let mut at = String::with_capacity(namespace.len() + 1 + name.len());
-        at.push_str(&namespace);
-        at.push('/');
-        at.push_str(&name);
-        let at = at.into_boxed_str();
         let event = Event {
             metadata: ObjectMeta { name: Some(name), namespace: Some(namespace), ..Default::default() },
             involved_object: involved,
@@ -153,11 +196,61 @@ impl EventRecorder {
             reporting_instance: Some(self.host.clone().unwrap_or_default()),
             ..Default::default()
         };
-        if api.create(Object::Event(Box::new(event))).is_ok() {
-            if self.cache.len() >= CACHE_LIMIT {
+        if let Ok(created) = api.create(Object::Event(Box::new(event))) {
+            if self.cache.len() + self.collided.len() >= CACHE_LIMIT {
                 self.cache.clear();
+                self.collided.clear();
             }
-            self.cache.insert(key, at);
+            let recorded = stored_version(api, &created).unwrap_or_else(|| Value::Object(created.clone()));
+            let Object::Event(ev) = &*created else { return };
+            // The Event holds the key's texts as they were asked for.
+            let key = AggregationKey::of(&ev.involved_object, reason, ev.message.as_deref().unwrap_or_default());
+            debug_assert_eq!(key.hash(), hash, "the created Event holds its key's texts");
+            self.insert(&key, hash, recorded);
+        }
+    }
+
+    /// The Event recorded under `key` (whose hash is `hash`).
+    fn find(&self, key: &AggregationKey, hash: u64) -> Option<&Value> {
+        match self.cache.get(&hash) {
+            Some(recorded) if key.names(recorded) => Some(recorded),
+            _ if self.collided.is_empty() => None,
+            _ => self.collided.get(&key.text()),
+        }
+    }
+
+    /// Records `recorded` under `key`, which is not in the cache.
+    fn insert(&mut self, key: &AggregationKey, hash: u64, recorded: Value) {
+        match self.cache.get(&hash) {
+            Some(other) if !key.names(other) => {
+                self.collided.insert(key.text(), recorded);
+            }
+            _ => {
+                self.cache.insert(hash, recorded);
+            }
+        }
+    }
+
+    /// A newer version of the Event under `key`.
+    fn replace(&mut self, key: &AggregationKey, hash: u64, newer: Value) {
+        match self.cache.get_mut(&hash) {
+            Some(recorded) if key.names(recorded) => *recorded = newer,
+            _ => {
+                if let Some(recorded) = self.collided.get_mut(&key.text()) {
+                    *recorded = newer;
+                }
+            }
+        }
+    }
+
+    fn remove(&mut self, key: &AggregationKey, hash: u64) {
+        match self.cache.get(&hash) {
+            Some(recorded) if key.names(recorded) => {
+                self.cache.remove(&hash);
+            }
+            _ => {
+                self.collided.remove(&key.text());
+            }
         }
     }
 
@@ -169,6 +262,7 @@ impl EventRecorder {
     /// Forget aggregation state (a restarted process starts empty).
     pub fn reset(&mut self) {
         self.cache.clear();
+        self.collided.clear();
     }
 }
 
@@ -188,11 +282,100 @@ mod tests {
         }
     }
 
+    fn api_with_default_namespace() -> ApiServer {
+        let mut api = ApiServer::new(7, "192.168.49.2:8443");
+        let namespace = Object::from_json(ids::namespaces(), serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}}));
+        api.create(namespace.expect("a Namespace decodes")).expect("the namespace is created");
+        api
+    }
+
+    fn pod_ref(uid: &str) -> ObjectReference {
+        ObjectReference { kind: Some("Pod".into()), name: Some(format!("web-{uid}")), namespace: Some("default".into()), uid: Some(uid.into()), field_path: Some("spec.containers{web}".into()), ..Default::default() }
+    }
+
+    /// (name, count) of every Event, by name.
+    fn counts(api: &ApiServer) -> Vec<(String, i32)> {
+        let (list, _) = api.list(&crate::engine::apiserver::Query::all(ids::events())).expect("events list");
+        let mut out: Vec<(String, i32)> = list
+            .iter()
+            .filter_map(|o| match &**o {
+                Object::Event(ev) => Some((format!("{}:{}", ev.involved_object.uid.clone().unwrap_or_default(), ev.message.clone().unwrap_or_default()), ev.count.unwrap_or(0))),
+                _ => None,
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn the_same_key_aggregates_and_any_other_makes_a_new_event() {
+        let mut api = api_with_default_namespace();
+        let mut recorder = EventRecorder::new("kubelet", Some("node-1"));
+        for _ in 0..3 {
+            recorder.record_ref(&mut api, pod_ref("a"), NORMAL, "BackOff", "Back-off restarting failed container web".into());
+        }
+        recorder.record_ref(&mut api, pod_ref("b"), NORMAL, "BackOff", "Back-off restarting failed container web".into());
+        recorder.record_ref(&mut api, pod_ref("a"), NORMAL, "BackOff", "another message".into());
+        let mut no_path = pod_ref("a");
+        no_path.field_path = None;
+        recorder.record_ref(&mut api, no_path.clone(), NORMAL, "BackOff", "another message".into());
+        recorder.record_ref(&mut api, no_path, NORMAL, "BackOff", "another message".into());
+        assert_eq!(
+            counts(&api),
+            vec![("a:Back-off restarting failed container web".into(), 3), ("a:another message".into(), 1), ("a:another message".into(), 2), ("b:Back-off restarting failed container web".into(), 1)]
+        );
+        assert_eq!(recorder.cache.len() + recorder.collided.len(), 4);
+    }
+
+    #[test]
+    fn an_edited_event_still_aggregates_under_the_key_it_was_recorded_with() {
+        let mut api = api_with_default_namespace();
+        let mut recorder = EventRecorder::new("kubelet", Some("node-1"));
+        recorder.record_ref(&mut api, pod_ref("a"), NORMAL, "Pulled", "pulled".into());
+        let (list, _) = api.list(&crate::engine::apiserver::Query::all(ids::events())).expect("events list");
+        let name = list[0].meta().name.clone().unwrap_or_default();
+        api.modify(ids::events(), "default", &name, false, |obj| {
+            if let Object::Event(ev) = obj {
+                ev.message = Some("edited".into());
+            }
+            true
+        })
+        .expect("the Event is edited");
+        for _ in 0..2 {
+            recorder.record_ref(&mut api, pod_ref("a"), NORMAL, "Pulled", "pulled".into());
+        }
+        assert_eq!(counts(&api), vec![("a:edited".into(), 3)]);
+    }
+
+    #[test]
+    fn keys_whose_hashes_collide_are_told_apart() {
+        let mut api = api_with_default_namespace();
+        let mut recorder = EventRecorder::new("kubelet", Some("node-1"));
+        for uid in ["a", "b"] {
+            recorder.record_ref(&mut api, pod_ref(uid), NORMAL, "Pulled", "pulled".into());
+        }
+        // File both under one hash, as a collision would.
+        let recorded: Vec<Value> = recorder.cache.drain().map(|(_, v)| v).collect();
+        let (a, b) = (pod_ref("a"), pod_ref("b"));
+        let (key_a, key_b) = (AggregationKey::of(&a, "Pulled", "pulled"), AggregationKey::of(&b, "Pulled", "pulled"));
+        let of = |key: &AggregationKey| recorded.iter().find(|v| key.names(v)).cloned().expect("recorded");
+        recorder.insert(&key_a, 7, of(&key_a));
+        recorder.insert(&key_b, 7, of(&key_b));
+        assert_eq!((recorder.cache.len(), recorder.collided.len()), (1, 1));
+        assert!(recorder.find(&key_a, 7).is_some_and(|v| key_a.names(v)));
+        assert!(recorder.find(&key_b, 7).is_some_and(|v| key_b.names(v)));
+        recorder.remove(&key_a, 7);
+        assert!(recorder.find(&key_a, 7).is_none());
+        assert!(recorder.find(&key_b, 7).is_some_and(|v| key_b.names(v)), "found among the collided once the first is gone");
+        recorder.remove(&key_b, 7);
+        assert_eq!((recorder.cache.len(), recorder.collided.len()), (0, 0));
+    }
+
     #[test]
     fn the_aggregation_key_is_the_lengths_then_the_texts() {
         let involved = ObjectReference { uid: Some("u-1".into()), field_path: Some("spec.containers{web}".into()), ..Default::default() };
-        let key = aggregation_key(&involved, "Started", "Started container web");
+        let key = AggregationKey::of(&involved, "Started", "Started container web").text();
         assert_eq!(&*key, "3.20.7.u-1spec.containers{web}StartedStarted container web");
-        assert_eq!(&*aggregation_key(&ObjectReference::default(), "", ""), "0.0.0.");
+        assert_eq!(&*AggregationKey::of(&ObjectReference::default(), "", "").text(), "0.0.0.");
     }
 }

@@ -450,6 +450,19 @@ impl CompactEvent {
         self.subject.namespace.as_deref()
     }
 
+    /// `metadata.name`.
+    pub fn name(&self) -> Option<String> {
+        self.name.text(&self.subject.name)
+    }
+
+    /// Whether the Event is about the object `uid` (its container
+    /// `field_path`) with `reason` and `message`, an unset text reading as
+    /// empty: what an event recorder aggregates Events by.
+    pub fn aggregates_as(&self, uid: &str, field_path: &str, reason: &str, message: &str) -> bool {
+        let is = |text: &Text, value: &str| text.as_deref().unwrap_or_default() == value;
+        is(&self.subject.uid, uid) && is(&self.field_path, field_path) && is(&self.reason, reason) && is(&self.message, message)
+    }
+
     /// What a field selector compares for `field`, as
     /// [`crate::engine::selector::field_value`] reads it from the Event.
     pub fn field_value(&self, field: &str) -> Option<String> {
