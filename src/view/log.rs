@@ -212,7 +212,7 @@ impl LogModel {
         self.remove(&key);
         // Read from the stored form: typing a compact Event only for its time would rebuild all of it.
         let time = match &value {
-            Value::Event(compact) => compact.last_seen().map_or(0, |t| meta::virtual_of(t).as_millis()),
+            Value::Event(compact) => compact.last_seen().map_or(0, |t| meta::virtual_of(&t).as_millis()),
             Value::Object(object) => match &**object {
                 Object::Event(ev) => event_time_ms(ev),
                 _ => return,
