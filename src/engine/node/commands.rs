@@ -1262,7 +1262,7 @@ fn tee(cmd: &mut Cmd) -> i32 {
 fn copy_tree(cmd: &mut Cmd, from: &str, to: &str, recursive: bool) -> Result<(), Errno> {
     let (_, inode) = cfs::stat(cmd.files, cmd.cwd, from)?;
     match inode.kind {
-        Kind::File(c) => cfs::write_file(cmd.files, cmd.cwd, to, &c, false),
+        Kind::File(c) => cfs::write_file(cmd.files, cmd.cwd, to, &c.text(), false),
         Kind::Dir if recursive => {
             let _ = cfs::make_dir(cmd.files, cmd.cwd, to, false);
             for (name, _) in cfs::list_dir(cmd.files, cmd.cwd, from)? {

@@ -592,7 +592,7 @@ pub fn write_file(fs: &mut dyn Files, cwd: &str, path: &str, content: &str, appe
     let existing = fs.lstat(&at);
     let (mode, uid, gid, old) = match &existing {
         Some(i) if i.is_dir() => return Err(Errno::IsDir),
-        Some(i) => (i.mode, i.uid, i.gid, i.content().unwrap_or("").to_string()),
+        Some(i) => (i.mode, i.uid, i.gid, i.content().map(std::borrow::Cow::into_owned).unwrap_or_default()),
         None => (0o644, 0, 0, String::new()),
     };
     let body = if append { format!("{old}{content}") } else { content.to_string() };
@@ -715,7 +715,7 @@ mod tests {
             make_dir(&mut view, "/", "/a/b/c", true).unwrap();
             assert_eq!(make_dir(&mut view, "/", "/a", false), Err(Errno::Exists));
         }
-        assert_eq!(disk.get("/var/lib/kubelet/pods/u/volumes/kubernetes.io~empty-dir/cache/f").and_then(Inode::content), Some("x\ny\n"));
+        assert_eq!(disk.get("/var/lib/kubelet/pods/u/volumes/kubernetes.io~empty-dir/cache/f").and_then(Inode::content).as_deref(), Some("x\ny\n"));
         assert!(root.upper_get("/tmp.txt").is_some());
         assert_eq!(root.upper_get("/etc/passwd").map(|i| i.kind), Some(Kind::Whiteout));
     }

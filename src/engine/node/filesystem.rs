@@ -17,7 +17,7 @@ pub use crate::engine::api::meta::EPOCH_SECONDS;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Kind {
     /// File contents are shared: copies (snapshots, image layers) are cheap.
-    File(Rc<str>),
+    File(Content),
     Dir,
     Symlink(String),
     /// In a container's writable layer: the image's entry here was deleted.
@@ -35,6 +35,74 @@ pub struct Inode {
     pub mtime: i64,
 }
 
+/// A file's contents: a text, or what makes it (a pod's service account
+/// token, about 1.2 KB unique to the pod, is kept as its claims and made
+/// again on every read, as the same bytes).
+#[derive(Clone, Debug)]
+pub enum Content {
+    Text(Rc<str>),
+    Made(Rc<dyn MadeText>),
+}
+
+/// Contents made on read; the same every time.
+pub trait MadeText: std::fmt::Debug {
+    fn text(&self) -> String;
+    /// Its length in bytes, without keeping the text.
+    fn len(&self) -> usize {
+        self.text().len()
+    }
+}
+
+impl Content {
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            Content::Text(text) => std::borrow::Cow::Borrowed(text),
+            Content::Made(made) => std::borrow::Cow::Owned(made.text()),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Content::Text(text) => text.len(),
+            Content::Made(made) => made.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl From<Rc<str>> for Content {
+    fn from(text: Rc<str>) -> Self {
+        Content::Text(text)
+    }
+}
+
+impl From<&str> for Content {
+    fn from(text: &str) -> Self {
+        Content::Text(text.into())
+    }
+}
+
+impl PartialEq for Content {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Content::Text(a), Content::Text(b)) => a == b,
+            (Content::Made(a), Content::Made(b)) if Rc::ptr_eq(a, b) => true,
+            _ => self.text() == other.text(),
+        }
+    }
+}
+
+impl Eq for Content {}
+
+impl std::fmt::Display for Content {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text())
+    }
+}
+
 thread_local! {
     static EMPTY: Rc<str> = Rc::from("");
 }
@@ -43,7 +111,7 @@ impl Inode {
     pub fn file(content: &str, mode: u32, mtime: i64) -> Self {
         // Empty files (termination logs, mount points) share one empty text.
         let content = if content.is_empty() { EMPTY.with(Rc::clone) } else { Rc::from(content) };
-        Inode { kind: Kind::File(content), mode, uid: 0, gid: 0, mtime }
+        Inode { kind: Kind::File(Content::Text(content)), mode, uid: 0, gid: 0, mtime }
     }
     pub fn dir(mode: u32, mtime: i64) -> Self {
         Inode { kind: Kind::Dir, mode, uid: 0, gid: 0, mtime }
@@ -54,9 +122,9 @@ impl Inode {
     pub fn is_dir(&self) -> bool {
         self.kind == Kind::Dir
     }
-    pub fn content(&self) -> Option<&str> {
+    pub fn content(&self) -> Option<std::borrow::Cow<'_, str>> {
         match &self.kind {
-            Kind::File(c) => Some(c),
+            Kind::File(c) => Some(c.text()),
             _ => None,
         }
     }
@@ -501,7 +569,7 @@ mod tests {
         let names: Vec<String> = fs.children("/var/lib/x").into_iter().map(|(n, _)| n).collect();
         assert_eq!(names, vec!["a.txt", "sub"]);
         let copy = fs.copy_tree("/var/lib/x");
-        assert_eq!(copy.get("/sub/b.txt").and_then(Inode::content), Some("b"));
+        assert_eq!(copy.get("/sub/b.txt").and_then(Inode::content).as_deref(), Some("b"));
         assert_eq!(fs.used_bytes("/var"), 7);
         assert_eq!(fs.remove_tree("/var/lib/x"), 4);
         assert!(fs.get("/var/lib/x/a.txt").is_none());
@@ -519,7 +587,7 @@ mod tests {
         // Removing a directory on its own leaves what is below it reachable.
         assert!(fs.remove("/a/b").is_some_and(|i| i.is_dir()));
         assert!(fs.get("/a/b").is_none());
-        assert_eq!(fs.get("/a/b/c").and_then(Inode::content), Some("c"));
+        assert_eq!(fs.get("/a/b/c").and_then(Inode::content).as_deref(), Some("c"));
         assert_eq!(fs.children("/a/b").len(), 1);
         assert!(fs.children("/a").is_empty(), "only entries are listed");
         assert_eq!(fs.len(), 4);

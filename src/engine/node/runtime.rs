@@ -411,8 +411,9 @@ impl RuntimeContainer {
             Effect::Put(path, inode) => {
                 let mut inode = *inode;
                 if let Kind::File(content) = &inode.kind {
+                    let content = content.text();
                     if content.contains(shell::DATE_MARK) || content.contains(shell::FILE_MARK_OPEN) {
-                        let filled = shell::fill_marks(content, &date_output(at), &mut |p| read(&self.root, &self.mounts, disk, p));
+                        let filled = shell::fill_marks(&content, &date_output(at), &mut |p| read(&self.root, &self.mounts, disk, p));
                         inode = Inode { kind: Kind::File(filled.as_str().into()), ..inode };
                     }
                 }
@@ -1213,7 +1214,7 @@ mod tests {
         let process = spec_in("echo one > /data/f; sleep 5; echo two >> /data/f; while true; do cat /data/f; sleep 10; done", &s, &disk);
         rt.start_container("a", "c", 0, img, s, Ok(process), VirtualTime::ZERO, &mut rng).unwrap();
         rt.advance(VirtualTime::from_secs(6), &mut disk);
-        assert_eq!(disk.get("/vol/f").and_then(Inode::content), Some("one\ntwo\n"));
+        assert_eq!(disk.get("/vol/f").and_then(Inode::content).as_deref(), Some("one\ntwo\n"));
         disk.write("/vol/f", "changed\n", 0o644, 0);
         rt.advance(VirtualTime::from_secs(16), &mut disk);
         let lines: Vec<&str> = rt.sandbox("a").unwrap().latest("c").unwrap().logs.iter().map(|l| &*l.text).collect();

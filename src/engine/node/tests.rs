@@ -520,13 +520,13 @@ fn emptydir_outlives_restarts_but_not_the_pod_and_hostpath_stays() {
     c.sim.run_for_ms(30_000);
     let uid = get_pod(&c, "w").and_then(|p| p.metadata.uid).unwrap();
     let disk = &c.sim.world.machine("worker-3").unwrap().disk;
-    let log = disk.get(&format!("/var/lib/kubelet/pods/{uid}/volumes/kubernetes.io~empty-dir/s/log")).and_then(|i| i.content().map(str::to_string)).unwrap();
+    let log = disk.get(&format!("/var/lib/kubelet/pods/{uid}/volumes/kubernetes.io~empty-dir/s/log")).and_then(|i| i.content().map(std::borrow::Cow::into_owned)).unwrap();
     assert!(log.matches("run").count() >= 2, "written by every restart: {log}");
     c.sim.api.delete(crate::engine::api::ids::pods(), "default", "w", &DeleteOptions { grace_period_seconds: Some(0), ..Default::default() }).unwrap();
     c.sim.run_for_ms(10_000);
     let disk = &c.sim.world.machine("worker-3").unwrap().disk;
     assert!(disk.get(&format!("/var/lib/kubelet/pods/{uid}")).is_none(), "the pod's directory went with it");
-    assert_eq!(disk.get("/srv/data/f").and_then(|i| i.content()), Some("kept\n"), "hostPath data is the node's");
+    assert_eq!(disk.get("/srv/data/f").and_then(|i| i.content()).as_deref(), Some("kept\n"), "hostPath data is the node's");
 }
 
 #[test]

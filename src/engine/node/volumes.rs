@@ -27,7 +27,7 @@ use k8s_openapi::jiff::{tz::TimeZone, Timestamp};
 
 use super::container_fs::{self as cfs, Files, Mount, MountKind, MountSource, RootFs};
 use super::env;
-use super::filesystem::{join, normalize, Errno, Fs, Inode, Kind};
+use super::filesystem::{join, normalize, Content, Errno, Fs, Inode, Kind};
 use super::object_cache::ObjectCache;
 use super::runtime::wall_secs;
 use crate::engine::api::{find_resource, Object};
@@ -135,16 +135,21 @@ pub struct VolumeContext<'a> {
 struct PayloadFile {
     /// Its path within the volume.
     path: String,
-    content: String,
+    content: PayloadContent,
     mode: u32,
-    /// The text is this pod's alone (its token): not looked up among the
-    /// texts pods share.
-    own: bool,
+}
+
+#[derive(Debug)]
+enum PayloadContent {
+    Text(String),
+    /// A service account token, made on read from its claims (the token is
+    /// this pod's alone, 1.2 KB, and rarely read).
+    Token(std::rc::Rc<TokenSource>),
 }
 
 impl PayloadFile {
     fn new(path: String, content: String, mode: u32) -> Self {
-        PayloadFile { path, content, mode, own: false }
+        PayloadFile { path, content: PayloadContent::Text(content), mode }
     }
 }
 
@@ -255,30 +260,66 @@ fn claims_json(c: &TokenClaims) -> Vec<u8> {
     out
 }
 
+/// What a pod's bound service account token is made of: its claims' texts
+/// one after another (audience, namespace, node, pod, pod uid, service
+/// account, service account uid) and when it was issued.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct TokenSource {
+    iat: i64,
+    texts: Box<str>,
+    /// Where each text but the last ends in `texts`.
+    ends: [u32; 6],
+}
+
+impl TokenSource {
+    fn new(pod: &Pod, vc: &VolumeContext, audience: Option<&str>, issued: VirtualTime) -> Self {
+        let ns = pod.metadata.namespace.as_deref().unwrap_or("");
+        let sa = pod.spec.as_ref().and_then(|s| s.service_account_name.as_deref()).unwrap_or("default");
+        let sa_object = vc.api.get(crate::engine::api::ids::service_accounts(), ns, sa).ok();
+        let parts = [
+            audience.unwrap_or("https://kubernetes.default.svc.cluster.local"),
+            ns,
+            vc.node,
+            pod.metadata.name.as_deref().unwrap_or(""),
+            pod.metadata.uid.as_deref().unwrap_or(""),
+            sa,
+            sa_object.as_deref().and_then(|o| o.meta().uid.as_deref()).unwrap_or(""),
+        ];
+        let mut texts = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+        let mut ends = [0u32; 6];
+        for (i, part) in parts.iter().enumerate() {
+            texts.push_str(part);
+            if let Some(end) = ends.get_mut(i) {
+                *end = u32::try_from(texts.len()).unwrap_or(u32::MAX);
+            }
+        }
+        TokenSource { iat: wall_secs(issued), texts: texts.into_boxed_str(), ends }
+    }
+
+    fn part(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        let end = self.ends.get(i).map_or(self.texts.len(), |&e| e as usize);
+        self.texts.get(start..end).unwrap_or("")
+    }
+}
+
+impl super::filesystem::MadeText for TokenSource {
+    fn text(&self) -> String {
+        let [audience, namespace, node, pod, pod_uid, service_account, service_account_uid] = std::array::from_fn(|i| self.part(i));
+        service_account_token(&TokenClaims { audience, iat: self.iat, jti: "", namespace, node, node_uid: "", pod, pod_uid, service_account, service_account_uid })
+    }
+}
+
 /// A bound service account token as the API server issues it (a JWT signed
-/// by the cluster; the signature here is a stand-in of the right length).
-fn service_account_token(pod: &Pod, vc: &VolumeContext, audience: Option<&str>, issued: VirtualTime) -> String {
+/// by the cluster; the signature here is a stand-in of the right length),
+/// for `claims` without their `jti` and node uid, which it derives.
+fn service_account_token(claims: &TokenClaims) -> String {
     use base64::Engine;
-    let ns = pod.metadata.namespace.as_deref().unwrap_or("");
-    let sa = pod.spec.as_ref().and_then(|s| s.service_account_name.as_deref()).unwrap_or("default");
-    let sa_object = vc.api.get(crate::engine::api::ids::service_accounts(), ns, sa).ok();
-    let iat = wall_secs(issued);
-    let pod_uid = pod.metadata.uid.as_deref().unwrap_or("");
+    let (iat, pod_uid) = (claims.iat, claims.pod_uid);
     let seed = format!("{pod_uid}/{iat}");
     let hex = super::images::stable_hex(&seed, 32);
     let jti = format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32]);
-    let claims = claims_json(&TokenClaims {
-        audience: audience.unwrap_or("https://kubernetes.default.svc.cluster.local"),
-        iat,
-        jti: &jti,
-        namespace: ns,
-        node: vc.node,
-        node_uid: &super::images::stable_hex(vc.node, 8),
-        pod: pod.metadata.name.as_deref().unwrap_or(""),
-        pod_uid,
-        service_account: sa,
-        service_account_uid: sa_object.as_deref().and_then(|o| o.meta().uid.as_deref()).unwrap_or(""),
-    });
+    let claims = claims_json(&TokenClaims { jti: &jti, node_uid: &super::images::stable_hex(claims.node, 8), ..*claims });
     let engine = &base64::engine::general_purpose::URL_SAFE_NO_PAD;
     TOKEN_HEADER.with(|header| {
         // header.claims.signature, encoded into the one string the volume keeps.
@@ -365,9 +406,8 @@ fn payload_of(pod: &Pod, v: &Volume, vc: &VolumeContext, token_issued: VirtualTi
             if let Some(t) = &s.service_account_token {
                 out.push(PayloadFile {
                     path: t.path.clone(),
-                    content: service_account_token(pod, vc, t.audience.as_deref(), token_issued),
+                    content: PayloadContent::Token(std::rc::Rc::new(TokenSource::new(pod, vc, t.audience.as_deref(), token_issued))),
                     mode: mode_of(None, src.default_mode),
-                    own: true,
                 });
             }
         }
@@ -404,7 +444,21 @@ fn digest(payload: &Payload) -> u64 {
     for f in payload {
         h.write(f.path.as_bytes());
         h.write_u8(0);
-        h.write(f.content.as_bytes());
+        match &f.content {
+            PayloadContent::Text(text) => {
+                h.write_u8(0);
+                h.write(text.as_bytes());
+            }
+            // The same claims make the same token.
+            PayloadContent::Token(token) => {
+                h.write_u8(1);
+                h.write_i64(token.iat);
+                h.write(token.texts.as_bytes());
+                for end in token.ends {
+                    h.write_u32(end);
+                }
+            }
+        }
         h.write_u8(0);
         h.write_u32(f.mode);
     }
@@ -462,7 +516,10 @@ fn atomic_write(disk: &mut Fs, dir: &str, payload: &Payload, now: VirtualTime, r
     let ts_dir = join(dir, &ts);
     disk.insert(&ts_dir, Inode::dir(0o755, secs));
     for f in payload {
-        let content = if f.own { std::rc::Rc::from(f.content.as_str()) } else { shared_content(&f.content) };
+        let content = match &f.content {
+            PayloadContent::Text(text) => Content::Text(shared_content(text)),
+            PayloadContent::Token(token) => Content::Made(token.clone()),
+        };
         disk.insert(&join(&ts_dir, &f.path), Inode { kind: Kind::File(content), mode: f.mode, uid: 0, gid: 0, mtime: secs });
     }
     let old_target = match disk.get(&join(dir, "..data")).map(|i| i.kind.clone()) {
@@ -725,7 +782,7 @@ pub fn write_pod_files(disk: &mut Fs, pod: &Pod, ip: &str, node_gateway: &str, n
         resolv.push_str(&format!("options {}\n", options.join(" ")));
     }
     // The same in every pod of a namespace: kept once.
-    disk.insert(&format!("{dir}/resolv.conf"), Inode { kind: Kind::File(shared_content(&resolv)), mode: 0o644, uid: 0, gid: 0, mtime: secs });
+    disk.insert(&format!("{dir}/resolv.conf"), Inode { kind: Kind::File(shared_content(&resolv).into()), mode: 0o644, uid: 0, gid: 0, mtime: secs });
 }
 
 /// Removes everything the pod had on the node's disk (its emptyDirs and
@@ -939,6 +996,34 @@ mod tests {
         assert_eq!(cfs::read_file(&view, "/", "/v/a").as_deref(), Ok("changed"));
         assert!(disk.get("/v/b").is_none(), "stale link removed");
         assert!(disk.get(&format!("/v/{first}")).is_none(), "old data removed");
+    }
+
+    #[test]
+    fn a_token_kept_as_its_claims_reads_as_the_token_they_make() {
+        use crate::engine::node::filesystem::MadeText;
+        let texts = ["vault \"x\"", "team-a", "node-1", "web-5d9c7-abcde", "4f1c", "robot", "uid-1"];
+        let mut joined = String::new();
+        let mut ends = [0u32; 6];
+        for (i, t) in texts.iter().enumerate() {
+            joined.push_str(t);
+            if i < 6 {
+                ends[i] = joined.len() as u32;
+            }
+        }
+        let source = TokenSource { iat: 1_767_225_600, texts: joined.into_boxed_str(), ends };
+        assert_eq!(std::array::from_fn::<&str, 7, _>(|i| source.part(i)), texts);
+        let claims = TokenClaims { audience: texts[0], iat: 1_767_225_600, jti: "", namespace: texts[1], node: texts[2], node_uid: "", pod: texts[3], pod_uid: texts[4], service_account: texts[5], service_account_uid: texts[6] };
+        let token = service_account_token(&claims);
+        assert_eq!(source.text(), token);
+        assert_eq!(source.len(), token.len());
+        let file = Content::Made(std::rc::Rc::new(source));
+        assert_eq!(file, Content::Text(token.as_str().into()), "equal to the same bytes kept as a text");
+        assert_eq!(file.to_string(), token);
+        // The same claims digest the same; a new issue time does not.
+        let claims_at = |iat: i64| TokenSource { iat, texts: texts.concat().into_boxed_str(), ends };
+        let payload = |t: TokenSource| vec![PayloadFile { path: "token".into(), content: PayloadContent::Token(std::rc::Rc::new(t)), mode: 0o644 }];
+        assert_eq!(digest(&payload(claims_at(1_767_225_600))), digest(&payload(claims_at(1_767_225_600))));
+        assert_ne!(digest(&payload(claims_at(1_767_225_601))), digest(&payload(claims_at(1_767_225_600))));
     }
 
     #[test]
