@@ -1389,26 +1389,7 @@ impl Kubelet {
         // is the sandbox and the waiting reasons (see StatusMemo).
         let memo_applies = !probed && !deleting && !file_source::is_static(pod);
         let stamp = sandbox.map(Sandbox::stamp);
-        if memo_applies && worker.status_memo.as_ref().is_some_and(|m| m.holds(pod, stamp)) {
-            if cfg!(debug_assertions) {
-                let ready = BTreeMap::new();
-                let inputs = Inputs {
-                    pod,
-                    sandbox,
-                    flavor: self.machine.runtime.flavor,
-                    host_ip: &self.spec.address,
-                    start_time: worker.start_time,
-                    waiting: &worker.waiting,
-                    ready: &ready,
-                    started: &ready,
-                    terminated_for_deletion: false,
-                    now: ctx.now,
-                };
-                assert_eq!(pod.status.as_deref(), Some(&pod_status::generate(&inputs)), "a pod's remembered status is not what generating it gives");
-            }
-            return;
-        }
-        let stopped = !sandbox.is_some_and(|s| s.containers.iter().any(|c| c.is_running()));
+        let deleted_and_stopped = deleting && !sandbox.is_some_and(|s| s.containers.iter().any(|c| c.is_running()));
         let inputs = Inputs {
             pod,
             sandbox,
@@ -1418,16 +1399,22 @@ impl Kubelet {
             waiting: &worker.waiting,
             ready: &ready,
             started: &started,
-            terminated_for_deletion: deleting && stopped && worker.killing,
+            terminated_for_deletion: deleted_and_stopped && worker.killing,
             now: ctx.now,
         };
+        if memo_applies && worker.status_memo.as_ref().is_some_and(|m| m.holds(pod, stamp)) {
+            if cfg!(debug_assertions) {
+                assert_eq!(pod.status.as_deref(), Some(&pod_status::generate(&inputs)), "a pod's remembered status is not what generating it gives");
+            }
+            return;
+        }
         let status = pod_status::generate(&inputs);
         if file_source::is_static(pod) {
-            let gone = deleting && stopped && worker.killing;
+            let gone = deleted_and_stopped && worker.killing;
             self.write_static_status(ctx, pod, uid, status, gone);
             return;
         }
-        let finished_deleting = deleting && stopped && worker.killing && !worker.delete_sent;
+        let finished_deleting = deleted_and_stopped && worker.killing && !worker.delete_sent;
         // A pod the API already holds Succeeded or Failed stays so: the
         // kubelet never moves a pod out of a terminal phase (it takes the
         // API's phase over its own), even if its runtime no longer knows the
