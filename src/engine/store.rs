@@ -264,6 +264,9 @@ impl Store {
         expected: Option<i64>,
         make: impl FnOnce(i64) -> Object,
     ) -> Result<(Rc<Object>, i64), StoreError> {
+        if expected == Some(0) {
+            return self.create(key, make);
+        }
         // One search of the keyspace for the common case, an update in place
         // (each search compares long keys sharing their `/registry/…` prefix).
         let mut existing = self.entries.range_mut::<str, _>((Bound::Included(key), Bound::Included(key)));
@@ -291,6 +294,25 @@ impl Store {
             }
         };
         self.append(Change { revision, key, kind: ChangeKind::Put, value, created });
+        Ok((object, revision))
+    }
+
+    /// `put_if` with `Some(0)`: writes `key` only if it does not exist, in
+    /// one search of the keyspace (the search that finds it absent is the
+    /// one that places it).
+    fn create(&mut self, key: &str, make: impl FnOnce(i64) -> Object) -> Result<(Rc<Object>, i64), StoreError> {
+        use std::collections::btree_map::Entry as Slot;
+        let slot = match self.entries.entry(Rc::from(key)) {
+            Slot::Occupied(existing) => return Err(StoreError::RevisionMismatch { current: existing.get().mod_revision }),
+            Slot::Vacant(slot) => slot,
+        };
+        let revision = self.revision + 1;
+        let object = Rc::new(make(revision));
+        let value = Value::of(&object, &mut self.shared);
+        self.revision = revision;
+        let key = slot.key().clone();
+        slot.insert(Entry { value: value.clone(), create_revision: revision, mod_revision: revision });
+        self.append(Change { revision, key, kind: ChangeKind::Put, value, created: true });
         Ok((object, revision))
     }
 

@@ -793,12 +793,24 @@ impl Runtime {
     }
 
     fn allocate_ip(&mut self) -> String {
-        let in_use: std::collections::BTreeSet<&str> = crate::engine::sort::insert_all(self.sandboxes.values().filter(|s| s.ready).map(|s| s.ip.as_str()));
         // host-local IPAM hands out addresses in order after the gateway (.1).
+        // The next address is nearly always free: the addresses in use are
+        // gathered into a set only once it is not.
+        let mut in_use: Option<std::collections::BTreeSet<&str>> = None;
         for _ in 0..self.cidr_hosts.max(1) {
             self.next_ip = if self.next_ip >= self.cidr_hosts { 2.min(self.cidr_hosts) } else { self.next_ip + 1 };
             let ip = format_ip(self.cidr_base.wrapping_add(self.next_ip));
-            if !in_use.contains(ip.as_str()) {
+            let taken = match &in_use {
+                Some(set) => set.contains(ip.as_str()),
+                None => {
+                    let taken = self.sandboxes.values().any(|s| s.ready && s.ip == ip);
+                    if taken {
+                        in_use = Some(crate::engine::sort::insert_all(self.sandboxes.values().filter(|s| s.ready).map(|s| s.ip.as_str())));
+                    }
+                    taken
+                }
+            };
+            if !taken {
                 return ip;
             }
         }
@@ -1150,6 +1162,25 @@ mod tests {
         let mut rng = fastrand::Rng::with_seed(1);
         assert_eq!(rt.run_sandbox("a", "default", "a", VirtualTime::ZERO, &mut rng), "10.244.1.2");
         assert_eq!(rt.run_sandbox("b", "default", "b", VirtualTime::ZERO, &mut rng), "10.244.1.3");
+    }
+
+    #[test]
+    fn passes_over_addresses_in_use_after_the_range_wraps() {
+        // A /29 has six hosts: .2 to .6 after the gateway, then back to .2.
+        let mut rt = Runtime::new(Flavor::Containerd, "10.244.1.0/29", false);
+        let mut rng = fastrand::Rng::with_seed(1);
+        let mut got = Vec::new();
+        for pod in ["a", "b", "c", "d", "e"] {
+            got.push(rt.run_sandbox(pod, "default", pod, VirtualTime::ZERO, &mut rng));
+        }
+        assert_eq!(got, ["10.244.1.2", "10.244.1.3", "10.244.1.4", "10.244.1.5", "10.244.1.6"]);
+        // .3 and .5 are given back; the next two wrap past the rest in use.
+        rt.stop_sandbox("b");
+        rt.stop_sandbox("d");
+        assert_eq!(rt.run_sandbox("f", "default", "f", VirtualTime::ZERO, &mut rng), "10.244.1.3");
+        assert_eq!(rt.run_sandbox("g", "default", "g", VirtualTime::ZERO, &mut rng), "10.244.1.5");
+        // Every address in use: the one the walk ended on, as before.
+        assert_eq!(rt.run_sandbox("h", "default", "h", VirtualTime::ZERO, &mut rng), "10.244.1.6");
     }
 
     #[test]
