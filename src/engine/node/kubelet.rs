@@ -240,6 +240,13 @@ struct QuietSync {
     shared: SharedInputs,
 }
 
+/// A pod a kubelet run syncs: the version itself, or, for a version
+/// remembered as quiet, its address (see [`State::quiet`]).
+enum Due {
+    Pod(Rc<Object>),
+    Quiet(*const Object),
+}
+
 /// What every pod sync on the node reads besides its own pod.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct SharedInputs {
@@ -287,6 +294,10 @@ struct State {
     quiet: FxHashMap<*const Object, QuietSync>,
     /// Each pod's entry in `quiet`, by UID.
     quiet_by_uid: BTreeMap<String, *const Object>,
+    /// The pods of the entries dropped from `quiet` during this run: a full
+    /// sync lists a quiet pod by its address alone, and syncs the version
+    /// kept here if its entry goes before its turn.
+    quiet_dropped: Vec<Rc<Object>>,
     /// The last orphan cleanup found nothing, and since then no pod has
     /// left the kubelet's view (a Deleted event, a relist, a static pod's
     /// change): sandboxes and workers are only made for pods in view, so
@@ -326,6 +337,7 @@ impl State {
             services: Informer::new(Query::all(ids::services())),
             quiet: FxHashMap::default(),
             quiet_by_uid: BTreeMap::new(),
+            quiet_dropped: Vec::new(),
             orphans_settled: false,
             orphan_check_lists: 0,
             pod_requests: 0,
@@ -1573,9 +1585,22 @@ impl Kubelet {
     /// [`Kubelet::forget_touched`] first. Found by the version's address
     /// alone: a pod passed over is not read at all.
     fn still_quiet(&self, obj: &Rc<Object>, now: VirtualTime, shared: SharedInputs) -> Option<(Option<VirtualTime>, u64)> {
-        let q = self.state.quiet.get(&Rc::as_ptr(obj))?;
-        debug_assert!(Rc::ptr_eq(&q.pod, obj));
+        self.still_quiet_at(Rc::as_ptr(obj), now, shared)
+    }
+
+    /// [`Kubelet::still_quiet`] by the pod version's address.
+    fn still_quiet_at(&self, at: *const Object, now: VirtualTime, shared: SharedInputs) -> Option<(Option<VirtualTime>, u64)> {
+        let q = self.state.quiet.get(&at)?;
+        debug_assert!(std::ptr::eq(Rc::as_ptr(&q.pod), at));
         (now < q.until && q.shared == shared).then_some((q.wake, q.sandbox))
+    }
+
+    /// The pod version at `at`, remembered as quiet now or earlier in this run.
+    fn quiet_version(&self, at: *const Object) -> Option<Rc<Object>> {
+        match self.state.quiet.get(&at) {
+            Some(q) => Some(q.pod.clone()),
+            None => self.state.quiet_dropped.iter().rev().find(|p| std::ptr::eq(Rc::as_ptr(p), at)).cloned(),
+        }
     }
 
     /// Drops the quiet entries of pods whose sandbox may have changed since last asked.
@@ -1597,7 +1622,7 @@ impl Kubelet {
             None => {
                 let entry = kept.and_then(|uid| Some((uid.to_string(), self.state.quiet_by_uid.remove(uid)?)));
                 let entry = entry.and_then(|(uid, at)| Some((uid, at, self.state.quiet.remove(&at)?)));
-                self.state.quiet.clear();
+                self.state.quiet_dropped.extend(self.state.quiet.drain().map(|(_, q)| q.pod));
                 self.state.quiet_by_uid.clear();
                 if let Some((uid, at, q)) = entry {
                     self.state.quiet_by_uid.insert(uid, at);
@@ -1612,7 +1637,9 @@ impl Kubelet {
         match self.state.quiet_by_uid.get_mut(uid) {
             Some(slot) => {
                 if *slot != at {
-                    self.state.quiet.remove(&*slot);
+                    if let Some(old) = self.state.quiet.remove(&*slot) {
+                        self.state.quiet_dropped.push(old.pod);
+                    }
                     *slot = at;
                 }
             }
@@ -1625,7 +1652,9 @@ impl Kubelet {
 
     fn forget_quiet(&mut self, uid: &str) {
         if let Some(at) = self.state.quiet_by_uid.remove(uid) {
-            self.state.quiet.remove(&at);
+            if let Some(old) = self.state.quiet.remove(&at) {
+                self.state.quiet_dropped.push(old.pod);
+            }
         }
     }
 
@@ -1759,14 +1788,26 @@ impl Kubelet {
         let full_sync = now >= self.state.next_full_sync;
         // A pod whose own object changed is synced at once, as its pod
         // worker would be; every pod is synced when timed work is due.
-        let mut pods: Vec<Rc<Object>> = if full_sync {
-            self.state.pods.items().cloned().collect()
+        let mut pods: Vec<Due> = if full_sync {
+            // A pod remembered as quiet is listed by its address alone (it
+            // is no mirror: mirrors are never synced), so passing it over
+            // reads nothing of the pod.
+            let quiet = &self.state.quiet;
+            self.state
+                .pods
+                .items()
+                .filter_map(|o| match quiet.contains_key(&Rc::as_ptr(o)) {
+                    true => Some(Due::Quiet(Rc::as_ptr(o))),
+                    false => (!file_source::is_mirror_object(o)).then(|| Due::Pod(o.clone())),
+                })
+                .collect()
         } else {
             let changed: BTreeSet<ObjectKey> = crate::engine::sort::insert_all(events.iter().map(|ev| ObjectKey::of(&ev.object)));
-            changed.iter().filter_map(|k| self.state.pods.get(k).cloned()).collect()
+            let mut changed: Vec<Rc<Object>> = changed.iter().filter_map(|k| self.state.pods.get(k).cloned()).collect();
+            Self::drop_mirrors(&mut changed);
+            changed.into_iter().map(Due::Pod).collect()
         };
-        Self::drop_mirrors(&mut pods);
-        pods.extend(self.static_pods_to_sync(full_sync, &events, &static_changed));
+        pods.extend(self.static_pods_to_sync(full_sync, &events, &static_changed).into_iter().map(Due::Pod));
         // Pods wait for the node's network before their sandboxes can be
         // set up; pods on the host's network do not.
         let network_ready = self.readiness(now) == Readiness::Ready;
@@ -1776,11 +1817,35 @@ impl Kubelet {
             secrets: self.state.secrets.revision(),
             network_ready,
         };
-        for pod in pods {
+        for due in pods {
+            let pod = match due {
+                Due::Pod(pod) => pod,
+                Due::Quiet(at) => {
+                    // As `sync_pod_unless_quiet` passes it over, without
+                    // the pod (debug builds go on to that way, which
+                    // decides the same and checks it).
+                    if network_ready {
+                        self.forget_touched();
+                        if let Some((wake, _)) = self.still_quiet_at(at, now, shared).filter(|_| !cfg!(debug_assertions)) {
+                            self.state.quiet_passes += 1;
+                            if let Some(t) = wake {
+                                ctx.wake_at(t);
+                            }
+                            continue;
+                        }
+                    }
+                    let Some(pod) = self.quiet_version(at) else {
+                        debug_assert!(false, "a pod listed as quiet is neither remembered nor dropped during this run");
+                        continue;
+                    };
+                    pod
+                }
+            };
             if network_ready || matches!(&*pod, Object::Pod(p) if host_network(p)) {
                 self.sync_pod_unless_quiet(ctx, &pod, shared);
             }
         }
+        self.state.quiet_dropped.clear();
         if !network_ready {
             ctx.wake_at(self.machine.booted_at.plus_millis(NETWORK_READY_AFTER_BOOT_MS));
         }
@@ -1801,5 +1866,6 @@ impl Kubelet {
         }
         let asked = ctx.pending_wake().unwrap_or(VirtualTime::from_millis(u64::MAX));
         self.state.next_full_sync = if full_sync { asked } else { self.state.next_full_sync.min(asked) };
+        self.state.quiet_dropped.clear();
     }
 }

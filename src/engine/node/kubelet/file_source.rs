@@ -44,7 +44,7 @@ pub(super) fn is_static(pod: &Pod) -> bool {
     pod.metadata.annotations.as_ref().and_then(|a| a.get(CONFIG_SOURCE)).is_some_and(|s| s == "file")
 }
 
-fn is_mirror_object(obj: &Object) -> bool {
+pub(super) fn is_mirror_object(obj: &Object) -> bool {
     matches!(obj, Object::Pod(p) if static_pods::is_mirror(p))
 }
 
