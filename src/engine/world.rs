@@ -132,7 +132,9 @@ impl Machine {
 /// Every node's machine, by node name, and the network between them.
 #[derive(Debug, Default)]
 pub struct World {
-    machines: BTreeMap<String, Machine>,
+    /// `None` while the machine is lent to its kubelet's run: it stays in
+    /// its place in the map, which reads as if it were not there.
+    machines: BTreeMap<String, Option<Machine>>,
     pub net: Network,
 }
 
@@ -143,24 +145,26 @@ impl World {
 
     pub fn add_machine(&mut self, node: &str, machine: Machine) {
         self.net.plan.add_node(node, &machine.address, &machine.pod_cidr);
-        self.machines.insert(node.to_string(), machine);
+        self.machines.insert(node.to_string(), Some(machine));
     }
 
     pub fn machine(&self, node: &str) -> Option<&Machine> {
-        self.machines.get(node)
+        self.machines.get(node)?.as_ref()
     }
 
     pub fn machine_mut(&mut self, node: &str) -> Option<&mut Machine> {
-        self.machines.get_mut(node)
+        self.machines.get_mut(node)?.as_mut()
     }
 
     pub fn machines(&self) -> impl Iterator<Item = (&String, &Machine)> {
-        self.machines.iter()
+        self.machines.iter().filter_map(|(node, machine)| Some((node, machine.as_ref()?)))
     }
 
-    /// Takes a machine out for its own kubelet's run; [`World::put_back`] returns it.
+    /// Takes a machine out for its own kubelet's run; [`World::put_back`]
+    /// returns it. Until then the world reads as if the node had no machine
+    /// (its place is kept: no removal and insertion of the name per run).
     pub(crate) fn lend(&mut self, node: &str) -> Option<Machine> {
-        self.machines.remove(node)
+        self.machines.get_mut(node)?.take()
     }
 
     pub(crate) fn put_back(&mut self, node: &str, mut machine: Machine) {
@@ -174,6 +178,35 @@ impl World {
         for (uid, container, id, at, command) in machine.runtime.started_scripts.drain(..) {
             self.net.scripts.start(ContainerRef { node: node.to_string(), uid, container, id }, command, at);
         }
-        self.machines.insert(node.to_string(), machine);
+        match self.machines.get_mut(node) {
+            Some(place) => *place = Some(machine),
+            None => {
+                self.machines.insert(node.to_string(), Some(machine));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lent_machine_reads_as_absent_until_it_is_put_back() {
+        let mut world = World::new(1);
+        for node in ["a", "b", "c"] {
+            world.add_machine(node, Machine::vacant());
+        }
+        let names = |w: &World| w.machines().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+        let lent = world.lend("b").expect("b has a machine");
+        assert!(world.machine("b").is_none() && world.machine_mut("b").is_none());
+        assert!(world.lend("b").is_none(), "lent once");
+        assert_eq!(names(&world), ["a", "c"]);
+        world.put_back("b", lent);
+        assert!(world.machine("b").is_some());
+        assert_eq!(names(&world), ["a", "b", "c"]);
+        assert!(world.lend("z").is_none());
+        world.put_back("z", Machine::vacant());
+        assert_eq!(names(&world), ["a", "b", "c", "z"]);
     }
 }

@@ -216,15 +216,30 @@ pub fn status(spec: &NodeSpec, ids: &MachineIds, runtime: &Runtime, readiness: &
 /// Whether two statuses differ in anything but heartbeat times (what makes
 /// the kubelet post before `nodeStatusReportFrequency`).
 pub fn differs(a: &NodeStatus, b: &NodeStatus) -> bool {
-    let strip = |s: &NodeStatus| {
-        let mut s = s.clone();
-        for c in s.conditions.iter_mut().flatten() {
-            c.last_heartbeat_time = None;
-            c.last_transition_time = None;
-        }
-        s
+    // Field by field, every field named (a field added to the type must be
+    // compared here), without copying either status.
+    let NodeStatus { addresses, allocatable, capacity, conditions, config, daemon_endpoints, features, images, node_info, phase, runtime_handlers, volumes_attached, volumes_in_use } = a;
+    let same_condition = |x: &NodeCondition, y: &NodeCondition| {
+        let NodeCondition { last_heartbeat_time: _, last_transition_time: _, message, reason, status, type_ } = x;
+        *message == y.message && *reason == y.reason && *status == y.status && *type_ == y.type_
     };
-    strip(a) != strip(b)
+    let same_conditions = match (conditions, &b.conditions) {
+        (Some(x), Some(y)) => x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same_condition(x, y)),
+        (x, y) => x.is_none() && y.is_none(),
+    };
+    !(same_conditions
+        && *addresses == b.addresses
+        && *allocatable == b.allocatable
+        && *capacity == b.capacity
+        && *config == b.config
+        && *daemon_endpoints == b.daemon_endpoints
+        && *features == b.features
+        && *images == b.images
+        && *node_info == b.node_info
+        && *phase == b.phase
+        && *runtime_handlers == b.runtime_handlers
+        && *volumes_attached == b.volumes_attached
+        && *volumes_in_use == b.volumes_in_use)
 }
 
 pub fn ready_status(status: Option<&NodeStatus>) -> Option<String> {
@@ -248,5 +263,72 @@ pub fn lease(node: &str, node_uid: Option<&str>, now: VirtualTime) -> Lease {
             renew_time: Some(api_micro_time(now)),
             ..Default::default()
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `differs` answers, by copying both statuses without their times.
+    fn differs_by_copies(a: &NodeStatus, b: &NodeStatus) -> bool {
+        let strip = |s: &NodeStatus| {
+            let mut s = s.clone();
+            for c in s.conditions.iter_mut().flatten() {
+                c.last_heartbeat_time = None;
+                c.last_transition_time = None;
+            }
+            s
+        };
+        strip(a) != strip(b)
+    }
+
+    #[test]
+    fn statuses_differ_in_anything_but_their_conditions_times() {
+        let time = |secs: u64| Some(api_time(VirtualTime::from_secs(secs)));
+        let condition = |type_: &str, status: &str, at: u64| NodeCondition {
+            type_: type_.into(),
+            status: status.into(),
+            reason: Some("KubeletReady".into()),
+            message: Some("kubelet is posting ready status".into()),
+            last_heartbeat_time: time(at),
+            last_transition_time: time(at),
+        };
+        let base = NodeStatus {
+            conditions: Some(vec![condition("MemoryPressure", "False", 10), condition("Ready", "True", 10)]),
+            phase: None,
+            addresses: Some(vec![NodeAddress { type_: "InternalIP".into(), address: "192.168.49.2".into() }]),
+            ..Default::default()
+        };
+        let mut variants = vec![base.clone(), NodeStatus::default()];
+        let mut later = base.clone();
+        later.conditions = Some(vec![condition("MemoryPressure", "False", 50), condition("Ready", "True", 60)]);
+        variants.push(later);
+        let mut not_ready = base.clone();
+        not_ready.conditions = Some(vec![condition("MemoryPressure", "False", 10), condition("Ready", "False", 10)]);
+        variants.push(not_ready);
+        let mut fewer = base.clone();
+        fewer.conditions = Some(vec![condition("MemoryPressure", "False", 10)]);
+        variants.push(fewer);
+        let mut none = base.clone();
+        none.conditions = None;
+        variants.push(none);
+        let mut moved = base.clone();
+        moved.addresses = Some(vec![NodeAddress { type_: "InternalIP".into(), address: "192.168.49.3".into() }]);
+        variants.push(moved);
+        let mut images = base.clone();
+        images.images = Some(vec![ContainerImage { names: Some(vec!["nginx".into()]), size_bytes: Some(1) }]);
+        variants.push(images);
+        let mut reason = base.clone();
+        if let Some(c) = reason.conditions.as_mut().and_then(|c| c.last_mut()) {
+            c.reason = None;
+        }
+        variants.push(reason);
+        for a in &variants {
+            for b in &variants {
+                assert_eq!(differs(a, b), differs_by_copies(a, b), "{a:?} against {b:?}");
+            }
+        }
+        assert!(!differs(&variants[0], &variants[2]), "heartbeats alone");
     }
 }

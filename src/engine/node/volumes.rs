@@ -940,8 +940,11 @@ pub fn container_mounts(pod: &Pod, container: &Container, state: &PodVolumes, di
         cri.push(Mount::disk("/etc/resolv.conf", &format!("{dir}/resolv.conf"), false));
     }
     cri.push(Mount::private("/dev/shm", empty_private(), false, &MountKind::SHM));
-    // Parents are mounted before children (containerd orders by depth).
-    cri.sort_stable_by_key(|m| m.path.matches('/').count());
+    // Parents are mounted before children (containerd orders by depth),
+    // each path's depth counted once.
+    let mut by_depth: Vec<(usize, Mount)> = cri.into_iter().map(|m| (m.path.bytes().filter(|&b| b == b'/').count(), m)).collect();
+    by_depth.sort_stable_by_key(|(depth, _)| *depth);
+    let cri = by_depth.into_iter().map(|(_, m)| m);
     let (dev, proc, sys) = pseudo_trees();
     let made = private_dir(secs);
     let mut mounts = vec![
