@@ -298,6 +298,10 @@ struct State {
     /// sync lists a quiet pod by its address alone, and syncs the version
     /// kept here if its entry goes before its turn.
     quiet_dropped: Vec<Rc<Object>>,
+    /// The mirror pods among the pod informer's items, kept from its
+    /// events: finding them by reading every pod at each full sync read
+    /// every pod's metadata.
+    mirrors: BTreeSet<ObjectKey>,
     /// The last orphan cleanup found nothing, and since then no pod has
     /// left the kubelet's view (a Deleted event, a relist, a static pod's
     /// change): sandboxes and workers are only made for pods in view, so
@@ -338,6 +342,7 @@ impl State {
             quiet: FxHashMap::default(),
             quiet_by_uid: BTreeMap::new(),
             quiet_dropped: Vec::new(),
+            mirrors: BTreeSet::new(),
             orphans_settled: false,
             orphan_check_lists: 0,
             pod_requests: 0,
@@ -1776,6 +1781,7 @@ impl Kubelet {
             ctx.wake_after_ms(1_000);
         }
         let events = self.state.pods.sync(ctx);
+        self.note_mirrors(&events);
         self.state.services.sync(ctx);
         self.state.configmaps.sync(ctx);
         self.state.secrets.sync(ctx);

@@ -21,7 +21,7 @@ use super::Kubelet;
 use crate::engine::api::meta::api_time;
 use crate::engine::api::{ids, Object, ObjectKey, Reason};
 use crate::engine::apiserver::admission::pod_qos_class;
-use crate::engine::apiserver::{DeleteOptions, WatchEvent};
+use crate::engine::apiserver::{DeleteOptions, WatchEvent, WatchEventType};
 use crate::engine::node::static_pods::{self, mirror_hash, mirror_of, CONFIG_SOURCE};
 use crate::engine::sim::clock::VirtualTime;
 use crate::engine::sim::Ctx;
@@ -169,6 +169,17 @@ impl Kubelet {
         });
     }
 
+    /// Takes the pod informer's events into the mirror pods it holds.
+    pub(super) fn note_mirrors(&mut self, events: &[WatchEvent]) {
+        for ev in events {
+            if ev.kind != WatchEventType::Deleted && is_mirror_object(&ev.object) {
+                self.state.mirrors.insert(ObjectKey::of(&ev.object));
+            } else if !self.state.mirrors.is_empty() {
+                self.state.mirrors.remove(&ObjectKey::of(&ev.object));
+            }
+        }
+    }
+
     /// Keeps one mirror pod per running static pod, and none for the rest.
     pub(super) fn sync_mirror_pods(&mut self, ctx: &mut Ctx) {
         let Some(node_uid) = self.state.node_uid.clone().filter(|_| self.state.registered) else { return };
@@ -185,13 +196,25 @@ impl Kubelet {
         }
         let mirrors: Vec<Pod> = self
             .state
-            .pods
-            .items()
-            .filter_map(|o| match &**o {
-                Object::Pod(p) if static_pods::is_mirror(p) => Some((**p).clone()),
+            .mirrors
+            .iter()
+            .filter_map(|key| match self.state.pods.get(key).map(|o| &**o) {
+                Some(Object::Pod(p)) if static_pods::is_mirror(p) => Some((**p).clone()),
                 _ => None,
             })
             .collect();
+        if cfg!(debug_assertions) {
+            let every: Vec<&Pod> = self
+                .state
+                .pods
+                .items()
+                .filter_map(|o| match &**o {
+                    Object::Pod(p) if static_pods::is_mirror(p) => Some(&**p),
+                    _ => None,
+                })
+                .collect();
+            assert!(every.len() == mirrors.len() && every.iter().zip(&mirrors).all(|(a, b)| **a == *b), "the kubelet's mirror pods are not those its informer holds");
+        }
         let mut present: BTreeSet<ObjectKey> = BTreeSet::new();
         for mirror in mirrors {
             let key = ObjectKey::new(mirror.metadata.namespace.as_deref().unwrap_or(""), mirror.metadata.name.as_deref().unwrap_or(""));
