@@ -509,6 +509,12 @@ impl Component for Scheduler {
         self.next_wake(ctx);
     }
 
+    fn leftovers(&mut self) -> Vec<Box<dyn crate::engine::sim::leftovers::Release>> {
+        let mut parts = self.cache.take_pods();
+        parts.push(Box::new(self.pods.take_items()));
+        parts
+    }
+
     fn on_stop(&mut self) {
         *self = Scheduler::default();
     }
