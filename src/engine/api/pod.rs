@@ -211,7 +211,9 @@ struct SpecWithNodeName<'a> {
 
 impl Serialize for SpecWithNodeName<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self.node_name {
+        // A spec that holds a name of its own (never a stored pod's) is
+        // written as it is rather than with the key twice.
+        match self.node_name.filter(|_| self.spec.node_name.is_none()) {
             None => self.spec.serialize(serializer),
             Some(node_name) => self.spec.serialize(WithNodeName { inner: serializer, node_name }),
         }
