@@ -50,7 +50,7 @@ struct IndexEntry {
 /// The node `obj` is bound to, if it is a bound pod.
 fn node_of(obj: &Object) -> Option<&str> {
     match obj {
-        Object::Pod(p) => p.spec.as_ref().and_then(|s| s.node_name.as_deref()),
+        Object::Pod(p) => p.node_name(),
         _ => None,
     }
 }

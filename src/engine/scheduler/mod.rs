@@ -210,7 +210,7 @@ impl Scheduler {
     }
 
     fn assigned(pod: &Pod) -> Option<&str> {
-        pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).filter(|n| !n.is_empty())
+        pod.bound_node()
     }
 
     fn terminal(pod: &Pod) -> bool {
