@@ -3,12 +3,13 @@
 //! list again later, reporting the differences as events so handlers see a
 //! consistent stream.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 
 use crate::engine::api::{KeyRef, Object, ObjectKey};
 use crate::engine::apiserver::{ApiServer, Query, WatchEvent, WatchEventType, WatchId};
 use crate::engine::sim::Ctx;
+use crate::engine::sort::SortStable;
 
 /// How long a reflector waits before listing again after a failure.
 pub const RELIST_BACKOFF_MS: u64 = 1_000;
@@ -27,11 +28,17 @@ pub struct Informer {
     /// Lists taken so far: a relist may replace objects (a pod deleted and
     /// created again under its name) with no Deleted event.
     lists: u64,
+    /// What the last list changed and the component has not been handed
+    /// yet: a list of tens of thousands of objects (a component started
+    /// on a big cluster) reaches it over several runs at one instant, as
+    /// a DeltaFIFO's items reach client-go's handlers, and the cache has
+    /// synced once all of it has.
+    backlog: VecDeque<WatchEvent>,
 }
 
 impl Informer {
     pub fn new(query: Query) -> Self {
-        Informer { query, watch: None, items: BTreeMap::new(), synced: false, lists: 0 }
+        Informer { query, watch: None, items: BTreeMap::new(), synced: false, lists: 0, backlog: VecDeque::new() }
     }
 
     /// Whether the cache has been filled from a list at least once since the
@@ -47,6 +54,11 @@ impl Informer {
 
     pub fn get(&self, key: &ObjectKey) -> Option<&Rc<Object>> {
         self.items.get(key)
+    }
+
+    /// As [`Informer::get`], by a borrowed namespace and name.
+    pub fn get_by(&self, namespace: &str, name: &str) -> Option<&Rc<Object>> {
+        self.items.get(&(namespace, name) as &dyn KeyRef)
     }
 
     pub fn items(&self) -> impl Iterator<Item = &Rc<Object>> {
@@ -99,34 +111,30 @@ impl Informer {
         self.reset();
     }
 
+    /// The cache's objects, taken out (the process stopped; see [`Informer::reset`]).
+    pub fn take_items(&mut self) -> BTreeMap<ObjectKey, Rc<Object>> {
+        std::mem::take(&mut self.items)
+    }
+
     /// The process restarted: the cache and the watch are gone.
     pub fn reset(&mut self) {
         self.watch = None;
         self.items.clear();
+        self.backlog.clear();
         self.synced = false;
     }
 
     /// Brings the cache up to date and returns what changed, in order.
     /// On failure asks the component to run again after a back-off.
     pub fn sync(&mut self, ctx: &mut Ctx) -> Vec<WatchEvent> {
+        if !self.backlog.is_empty() {
+            return self.deliver_backlog(ctx);
+        }
         if let Some(id) = self.watch {
             match ctx.api.poll_at_most(id, MAX_EVENTS_PER_SYNC) {
                 Ok(events) => {
                     for ev in &events {
-                        // Most events change an object already held: its
-                        // key is looked up borrowed, and built only for a new one.
-                        let parts = ev.object.key_parts();
-                        match ev.kind {
-                            WatchEventType::Deleted => {
-                                self.items.remove(&parts as &dyn KeyRef);
-                            }
-                            _ => match self.items.get_mut(&parts as &dyn KeyRef) {
-                                Some(held) => *held = ev.object.clone(),
-                                None => {
-                                    self.items.insert(ObjectKey::of(&ev.object), ev.object.clone());
-                                }
-                            },
-                        }
+                        self.apply(ev);
                     }
                     return events;
                 }
@@ -136,34 +144,136 @@ impl Informer {
         match ctx.api.list_and_watch(ctx.me, self.query.clone()) {
             Ok((list, watch)) => {
                 self.watch = Some(watch);
-                let mut fresh: BTreeMap<ObjectKey, Rc<Object>> = BTreeMap::new();
-                for obj in list {
-                    fresh.insert(ObjectKey::of(&obj), obj);
-                }
-                let mut events = Vec::new();
-                for (key, old) in &self.items {
-                    if !fresh.contains_key(key) {
-                        events.push(WatchEvent { kind: WatchEventType::Deleted, object: old.clone() });
+                if self.items.is_empty() {
+                    // The first list (a component started): everything is
+                    // new, in key order, with no second map of keys to build.
+                    let mut list = list;
+                    // The store's order is the keys' but for a namespace
+                    // that prefixes another ("a" and "a-b"): sort only then.
+                    if !list.is_sorted_by(|a, b| a.key_parts() <= b.key_parts()) {
+                        list.sort_stable_by(|a, b| a.key_parts().cmp(&b.key_parts()));
                     }
-                }
-                for (key, obj) in &fresh {
-                    match self.items.get(key) {
-                        None => events.push(WatchEvent { kind: WatchEventType::Added, object: obj.clone() }),
-                        Some(old) if old.meta().resource_version != obj.meta().resource_version => {
-                            events.push(WatchEvent { kind: WatchEventType::Modified, object: obj.clone() })
+                    self.backlog.extend(list.into_iter().map(|object| WatchEvent { kind: WatchEventType::Added, object }));
+                } else {
+                    let mut fresh: BTreeMap<ObjectKey, Rc<Object>> = BTreeMap::new();
+                    for obj in list {
+                        fresh.insert(ObjectKey::of(&obj), obj);
+                    }
+                    for (key, old) in &self.items {
+                        if !fresh.contains_key(key) {
+                            self.backlog.push_back(WatchEvent { kind: WatchEventType::Deleted, object: old.clone() });
                         }
-                        Some(_) => {}
+                    }
+                    for (key, obj) in fresh {
+                        match self.items.get(&key) {
+                            None => self.backlog.push_back(WatchEvent { kind: WatchEventType::Added, object: obj }),
+                            Some(old) if old.meta().resource_version != obj.meta().resource_version => {
+                                self.backlog.push_back(WatchEvent { kind: WatchEventType::Modified, object: obj })
+                            }
+                            Some(_) => {}
+                        }
                     }
                 }
-                self.items = fresh;
-                self.synced = true;
+                self.synced = false;
                 self.lists += 1;
-                events
+                self.deliver_backlog(ctx)
             }
             Err(_) => {
                 ctx.wake_after_ms(RELIST_BACKOFF_MS);
                 Vec::new()
             }
         }
+    }
+
+    /// Hands out the next part of what a list changed, into the cache too.
+    fn deliver_backlog(&mut self, ctx: &mut Ctx) -> Vec<WatchEvent> {
+        let take = self.backlog.len().min(MAX_EVENTS_PER_SYNC);
+        let events: Vec<WatchEvent> = self.backlog.drain(..take).collect();
+        for ev in &events {
+            self.apply(ev);
+        }
+        if self.backlog.is_empty() {
+            self.synced = true;
+        } else {
+            ctx.wake_at(ctx.now);
+        }
+        events
+    }
+
+    fn apply(&mut self, ev: &WatchEvent) {
+        // Most events change an object already held: its key is looked up
+        // borrowed, and built only for a new one.
+        let parts = ev.object.key_parts();
+        match ev.kind {
+            WatchEventType::Deleted => {
+                self.items.remove(&parts as &dyn KeyRef);
+            }
+            _ => match self.items.get_mut(&parts as &dyn KeyRef) {
+                Some(held) => *held = ev.object.clone(),
+                None => {
+                    self.items.insert(ObjectKey::of(&ev.object), ev.object.clone());
+                }
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::cluster::{Cluster, Profile, ProfileKind};
+    use crate::engine::sim::Component;
+    use std::any::Any;
+
+    /// Lists every ConfigMap and keeps what each run was handed.
+    struct Lister {
+        informer: Informer,
+        runs: Vec<(usize, bool)>,
+        seen: Vec<ObjectKey>,
+    }
+
+    impl Component for Lister {
+        fn name(&self) -> &str {
+            "lister"
+        }
+        fn run(&mut self, ctx: &mut Ctx) {
+            let events = self.informer.sync(ctx);
+            self.seen.extend(events.iter().map(|e| ObjectKey::of(&e.object)));
+            self.runs.push((events.len(), self.informer.has_synced()));
+        }
+        fn as_any(&self) -> &dyn Any {
+            self
+        }
+    }
+
+    #[test]
+    fn a_big_list_reaches_its_component_over_runs_at_one_instant_in_key_order() {
+        let mut c = Cluster::new(Profile::new(ProfileKind::Default), 1);
+        let total = MAX_EVENTS_PER_SYNC * 2 + 10;
+        // "a" prefixes "a-b": the store orders "a-b/…" first, keys "a" first.
+        for namespace in ["a", "a-b"] {
+            let ns = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}});
+            c.sim.api.create(Object::from_json(crate::engine::api::ids::namespaces(), ns).expect("a Namespace")).expect("created");
+        }
+        for i in 0..total {
+            let namespace = ["a-b", "a"][i % 2];
+            let cm = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": format!("cm-{i:05}"), "namespace": namespace}});
+            let obj = Object::from_json(crate::engine::api::ids::config_maps(), cm).expect("a ConfigMap");
+            c.sim.api.create(obj).expect("created");
+        }
+        let before = c.sim.now();
+        c.sim.add(Box::new(Lister { informer: Informer::new(Query::all(crate::engine::api::ids::config_maps())), runs: Vec::new(), seen: Vec::new() }));
+        c.sim.run_for_ms(1);
+        let lister = c.sim.component("lister").and_then(|l| l.as_any().downcast_ref::<Lister>()).expect("the lister");
+        let listed: usize = lister.runs.iter().take(3).map(|r| r.0).sum();
+        assert!(listed > total, "every ConfigMap, the cluster's own too: {:?}", lister.runs);
+        assert_eq!(lister.runs[0], (MAX_EVENTS_PER_SYNC, false));
+        assert_eq!(lister.runs[1], (MAX_EVENTS_PER_SYNC, false));
+        assert!(lister.runs[2].1, "synced once all of it was handed out: {:?}", lister.runs);
+        let mut sorted = lister.seen.clone();
+        sorted.sort();
+        assert_eq!(lister.seen, sorted);
+        assert_eq!(lister.informer.len(), listed);
+        assert_eq!(c.sim.now(), before.plus_millis(1));
     }
 }
