@@ -20,6 +20,11 @@ pub const RELIST_BACKOFF_MS: u64 = 1_000;
 /// runs), while a small cluster never has this many events waiting.
 pub const MAX_EVENTS_PER_SYNC: usize = 2_000;
 
+/// Objects of a list one sync hands out at most: fewer than a watch's
+/// events, since each is new to the component (a scheduler caches each
+/// pod it is handed), and a page's frame waits for the whole run.
+pub const MAX_LISTED_PER_SYNC: usize = 500;
+
 pub struct Informer {
     query: Query,
     watch: Option<WatchId>,
@@ -54,11 +59,6 @@ impl Informer {
 
     pub fn get(&self, key: &ObjectKey) -> Option<&Rc<Object>> {
         self.items.get(key)
-    }
-
-    /// As [`Informer::get`], by a borrowed namespace and name.
-    pub fn get_by(&self, namespace: &str, name: &str) -> Option<&Rc<Object>> {
-        self.items.get(&(namespace, name) as &dyn KeyRef)
     }
 
     pub fn items(&self) -> impl Iterator<Item = &Rc<Object>> {
@@ -187,7 +187,7 @@ impl Informer {
 
     /// Hands out the next part of what a list changed, into the cache too.
     fn deliver_backlog(&mut self, ctx: &mut Ctx) -> Vec<WatchEvent> {
-        let take = self.backlog.len().min(MAX_EVENTS_PER_SYNC);
+        let take = self.backlog.len().min(MAX_LISTED_PER_SYNC);
         let events: Vec<WatchEvent> = self.backlog.drain(..take).collect();
         for ev in &events {
             self.apply(ev);
@@ -249,7 +249,7 @@ mod tests {
     #[test]
     fn a_big_list_reaches_its_component_over_runs_at_one_instant_in_key_order() {
         let mut c = Cluster::new(Profile::new(ProfileKind::Default), 1);
-        let total = MAX_EVENTS_PER_SYNC * 2 + 10;
+        let total = MAX_LISTED_PER_SYNC * 2 + 10;
         // "a" prefixes "a-b": the store orders "a-b/…" first, keys "a" first.
         for namespace in ["a", "a-b"] {
             let ns = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}});
@@ -267,8 +267,8 @@ mod tests {
         let lister = c.sim.component("lister").and_then(|l| l.as_any().downcast_ref::<Lister>()).expect("the lister");
         let listed: usize = lister.runs.iter().take(3).map(|r| r.0).sum();
         assert!(listed > total, "every ConfigMap, the cluster's own too: {:?}", lister.runs);
-        assert_eq!(lister.runs[0], (MAX_EVENTS_PER_SYNC, false));
-        assert_eq!(lister.runs[1], (MAX_EVENTS_PER_SYNC, false));
+        assert_eq!(lister.runs[0], (MAX_LISTED_PER_SYNC, false));
+        assert_eq!(lister.runs[1], (MAX_LISTED_PER_SYNC, false));
         assert!(lister.runs[2].1, "synced once all of it was handed out: {:?}", lister.runs);
         let mut sorted = lister.seen.clone();
         sorted.sort();
