@@ -86,9 +86,18 @@ pub struct Instance {
     pub hostname: String,
 }
 
+/// Whether the node holds an image of `program`: a container runs only an
+/// image its node has pulled, and none is ever removed, so a node without
+/// it needs no look at its sandboxes (50 a node on a big cluster).
+fn holds_image_of(runtime: &crate::engine::node::runtime::Runtime, program: &str) -> bool {
+    let repositories = SYSTEM_IMAGES.iter().filter(|s| s.program == Some(program)).map(|s| s.repository);
+    let held = |repository: &str| runtime.image_names().any(|name| name.strip_prefix(repository).is_some_and(|rest| rest.starts_with([':', '@'])));
+    repositories.into_iter().any(held)
+}
+
 /// The first running container of `program` on a powered machine, in node order.
 pub fn find_running(world: &World, program: &str) -> Option<Instance> {
-    for (node, machine) in world.machines().filter(|(_, m)| m.powered) {
+    for (node, machine) in world.machines().filter(|(_, m)| m.powered && holds_image_of(&m.runtime, program)) {
         for (uid, sandbox) in machine.runtime.sandboxes() {
             if let Some(c) = sandbox.containers.iter().find(|c| c.is_running() && program_of(&c.image) == Some(program)) {
                 let hostname = if sandbox.host_network { node.clone() } else { sandbox.pod.clone() };

@@ -669,6 +669,12 @@ impl Runtime {
         }
     }
 
+    /// The canonical names (`repository:tag` or `repository@digest`, the
+    /// repository in full) of the images on the node, in name order.
+    pub fn image_names(&self) -> impl Iterator<Item = &str> {
+        self.images.keys().map(String::as_str)
+    }
+
     /// Changes whenever an image is added.
     pub fn image_revision(&self) -> u64 {
         self.image_revision
