@@ -181,11 +181,6 @@ impl Indexed {
         self.informer.get(key)
     }
 
-    /// As [`Indexed::get`], by a borrowed namespace and name.
-    pub fn get_by(&self, namespace: &str, name: &str) -> Option<&Rc<Object>> {
-        self.informer.get_by(namespace, name)
-    }
-
     pub fn get_by_uid(&self, uid: &str) -> Option<&Rc<Object>> {
         self.by_uid.get(uid).and_then(|k| self.informer.get(k))
     }
