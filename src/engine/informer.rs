@@ -3,8 +3,11 @@
 //! list again later, reporting the differences as events so handlers see a
 //! consistent stream.
 
-use std::collections::BTreeMap;
+use std::borrow::Borrow;
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
+
+use rustc_hash::FxHashMap;
 
 use crate::engine::api::{KeyRef, Object, ObjectKey};
 use crate::engine::apiserver::{ApiServer, Query, WatchEvent, WatchEventType, WatchId};
@@ -22,7 +25,13 @@ pub const MAX_EVENTS_PER_SYNC: usize = 2_000;
 pub struct Informer {
     query: Query,
     watch: Option<WatchId>,
-    items: BTreeMap<ObjectKey, Rc<Object>>,
+    /// The cached objects by key, found by hash: most watch events replace
+    /// an object already held, and a search down an ordered tree of every
+    /// key (each probe reading two strings through their pointers) cost
+    /// far more than a hash of the event's namespace and name.
+    items: FxHashMap<SharedKey, Rc<Object>>,
+    /// The same keys in key order, for reads in order.
+    order: BTreeSet<SharedKey>,
     synced: bool,
     /// Lists taken so far: a relist may replace objects (a pod deleted and
     /// created again under its name) with no Deleted event.
@@ -31,7 +40,7 @@ pub struct Informer {
 
 impl Informer {
     pub fn new(query: Query) -> Self {
-        Informer { query, watch: None, items: BTreeMap::new(), synced: false, lists: 0 }
+        Informer { query, watch: None, items: FxHashMap::default(), order: BTreeSet::new(), synced: false, lists: 0 }
     }
 
     /// Whether the cache has been filled from a list at least once since the
@@ -46,16 +55,21 @@ impl Informer {
     }
 
     pub fn get(&self, key: &ObjectKey) -> Option<&Rc<Object>> {
-        self.items.get(key)
+        self.items.get(key as &dyn KeyRef)
     }
 
+    /// Every cached object, in key order.
     pub fn items(&self) -> impl Iterator<Item = &Rc<Object>> {
-        self.items.values()
+        self.order.iter().filter_map(|k| self.items.get(k))
     }
 
     /// The objects of one namespace, in name order.
     pub fn in_namespace<'a>(&'a self, namespace: &'a str) -> impl Iterator<Item = &'a Rc<Object>> + 'a {
-        self.items.range(ObjectKey::new(namespace, "")..).take_while(move |(k, _)| k.namespace == namespace).map(|(_, v)| v)
+        let from: &dyn KeyRef = &(namespace, "");
+        self.order
+            .range::<dyn KeyRef, _>((std::ops::Bound::Included(from), std::ops::Bound::Unbounded))
+            .take_while(move |k| k.0.namespace == namespace)
+            .filter_map(|k| self.items.get(k))
     }
 
     pub fn len(&self) -> usize {
@@ -80,7 +94,7 @@ impl Informer {
     #[cfg(test)]
     pub fn seed(&mut self, objects: impl IntoIterator<Item = Rc<Object>>) {
         for o in objects {
-            self.items.insert(ObjectKey::of(&o), o);
+            self.put(ObjectKey::of(&o), o);
         }
         self.synced = true;
     }
@@ -103,7 +117,20 @@ impl Informer {
     pub fn reset(&mut self) {
         self.watch = None;
         self.items.clear();
+        self.order.clear();
         self.synced = false;
+    }
+
+    /// Holds `object` under `key`, replacing what was held there.
+    fn put(&mut self, key: ObjectKey, object: Rc<Object>) {
+        match self.items.get_mut(&key as &dyn KeyRef) {
+            Some(held) => *held = object,
+            None => {
+                let key = SharedKey(Rc::new(key));
+                self.order.insert(key.clone());
+                self.items.insert(key, object);
+            }
+        }
     }
 
     /// Brings the cache up to date and returns what changed, in order.
@@ -118,13 +145,13 @@ impl Informer {
                         let parts = ev.object.key_parts();
                         match ev.kind {
                             WatchEventType::Deleted => {
-                                self.items.remove(&parts as &dyn KeyRef);
+                                if let Some((key, _)) = self.items.remove_entry(&parts as &dyn KeyRef) {
+                                    self.order.remove(&key);
+                                }
                             }
                             _ => match self.items.get_mut(&parts as &dyn KeyRef) {
                                 Some(held) => *held = ev.object.clone(),
-                                None => {
-                                    self.items.insert(ObjectKey::of(&ev.object), ev.object.clone());
-                                }
+                                None => self.put(ObjectKey::of(&ev.object), ev.object.clone()),
                             },
                         }
                     }
@@ -141,13 +168,15 @@ impl Informer {
                     fresh.insert(ObjectKey::of(&obj), obj);
                 }
                 let mut events = Vec::new();
-                for (key, old) in &self.items {
-                    if !fresh.contains_key(key) {
-                        events.push(WatchEvent { kind: WatchEventType::Deleted, object: old.clone() });
+                for key in &self.order {
+                    if !fresh.contains_key(&*key.0) {
+                        if let Some(old) = self.items.get(key) {
+                            events.push(WatchEvent { kind: WatchEventType::Deleted, object: old.clone() });
+                        }
                     }
                 }
                 for (key, obj) in &fresh {
-                    match self.items.get(key) {
+                    match self.items.get(key as &dyn KeyRef) {
                         None => events.push(WatchEvent { kind: WatchEventType::Added, object: obj.clone() }),
                         Some(old) if old.meta().resource_version != obj.meta().resource_version => {
                             events.push(WatchEvent { kind: WatchEventType::Modified, object: obj.clone() })
@@ -155,7 +184,11 @@ impl Informer {
                         Some(_) => {}
                     }
                 }
-                self.items = fresh;
+                self.items.clear();
+                self.order.clear();
+                for (key, obj) in fresh {
+                    self.put(key, obj);
+                }
                 self.synced = true;
                 self.lists += 1;
                 events
@@ -165,5 +198,44 @@ impl Informer {
                 Vec::new()
             }
         }
+    }
+}
+
+/// A cached object's key, one allocation shared by the hash map and the
+/// ordered set; it hashes, compares and orders as its [`ObjectKey`], and
+/// looks up by a borrowed [`KeyRef`].
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+struct SharedKey(Rc<ObjectKey>);
+
+impl<'a> Borrow<dyn KeyRef + 'a> for SharedKey {
+    fn borrow(&self) -> &(dyn KeyRef + 'a) {
+        &*self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::api::ids;
+
+    fn pod(namespace: &str, name: &str) -> Rc<Object> {
+        let p = serde_json::json!({"metadata": {"name": name, "namespace": namespace}});
+        Rc::new(Object::from_json(ids::pods(), p).unwrap())
+    }
+
+    #[test]
+    fn objects_are_read_in_key_order_and_by_namespace() {
+        let mut informer = Informer::new(Query::all(ids::pods()));
+        informer.seed([pod("b", "x"), pod("a", "z"), pod("a", "y"), pod("ab", "a"), pod("", "c")]);
+        let keys = |i: &mut dyn Iterator<Item = &Rc<Object>>| i.map(|o| format!("{}/{}", o.key_parts().0, o.key_parts().1)).collect::<Vec<_>>();
+        assert_eq!(keys(&mut informer.items()), ["/c", "a/y", "a/z", "ab/a", "b/x"]);
+        assert_eq!(keys(&mut informer.in_namespace("a")), ["a/y", "a/z"]);
+        assert_eq!(keys(&mut informer.in_namespace("")), ["/c"]);
+        assert!(informer.in_namespace("aa").next().is_none());
+        // A new version replaces the held one under its key.
+        let newer = pod("a", "y");
+        informer.seed([newer.clone()]);
+        assert_eq!(informer.len(), 5);
+        assert!(Rc::ptr_eq(informer.get(&ObjectKey::new("a", "y")).unwrap(), &newer));
     }
 }
