@@ -4,7 +4,7 @@
 //! consistent stream.
 
 use std::borrow::Borrow;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use rustc_hash::FxHashMap;
@@ -25,13 +25,17 @@ pub const MAX_EVENTS_PER_SYNC: usize = 2_000;
 pub struct Informer {
     query: Query,
     watch: Option<WatchId>,
-    /// The cached objects by key, found by hash: most watch events replace
-    /// an object already held, and a search down an ordered tree of every
-    /// key (each probe reading two strings through their pointers) cost
-    /// far more than a hash of the event's namespace and name.
-    items: FxHashMap<SharedKey, Rc<Object>>,
-    /// The same keys in key order, for reads in order.
-    order: BTreeSet<SharedKey>,
+    /// The cached objects, each in its slot; a deleted object's slot is
+    /// taken again by the next new one.
+    slots: Vec<Option<Rc<Object>>>,
+    free: Vec<usize>,
+    /// Each key's slot, found by hash: most watch events replace an object
+    /// already held, and a search down an ordered tree of every key (each
+    /// probe reading two strings through their pointers) cost far more
+    /// than a hash of the event's namespace and name.
+    by_key: FxHashMap<SharedKey, usize>,
+    /// Each key's slot in key order, for reads in order.
+    order: BTreeMap<SharedKey, usize>,
     synced: bool,
     /// Lists taken so far: a relist may replace objects (a pod deleted and
     /// created again under its name) with no Deleted event.
@@ -40,7 +44,7 @@ pub struct Informer {
 
 impl Informer {
     pub fn new(query: Query) -> Self {
-        Informer { query, watch: None, items: FxHashMap::default(), order: BTreeSet::new(), synced: false, lists: 0 }
+        Informer { query, watch: None, slots: Vec::new(), free: Vec::new(), by_key: FxHashMap::default(), order: BTreeMap::new(), synced: false, lists: 0 }
     }
 
     /// Whether the cache has been filled from a list at least once since the
@@ -55,12 +59,16 @@ impl Informer {
     }
 
     pub fn get(&self, key: &ObjectKey) -> Option<&Rc<Object>> {
-        self.items.get(key as &dyn KeyRef)
+        self.held(key)
+    }
+
+    fn held(&self, key: &dyn KeyRef) -> Option<&Rc<Object>> {
+        self.by_key.get(key).and_then(|&slot| self.slots.get(slot)).and_then(Option::as_ref)
     }
 
     /// Every cached object, in key order.
     pub fn items(&self) -> impl Iterator<Item = &Rc<Object>> {
-        self.order.iter().filter_map(|k| self.items.get(k))
+        InSlots { slots: &self.slots, order: self.order.values() }
     }
 
     /// The objects of one namespace, in name order.
@@ -68,16 +76,16 @@ impl Informer {
         let from: &dyn KeyRef = &(namespace, "");
         self.order
             .range::<dyn KeyRef, _>((std::ops::Bound::Included(from), std::ops::Bound::Unbounded))
-            .take_while(move |k| k.0.namespace == namespace)
-            .filter_map(|k| self.items.get(k))
+            .take_while(move |(k, _)| k.0.namespace == namespace)
+            .filter_map(|(_, &slot)| self.slots.get(slot).and_then(Option::as_ref))
     }
 
     pub fn len(&self) -> usize {
-        self.items.len()
+        self.by_key.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.by_key.is_empty()
     }
 
     pub fn query(&self) -> &Query {
@@ -94,7 +102,8 @@ impl Informer {
     #[cfg(test)]
     pub fn seed(&mut self, objects: impl IntoIterator<Item = Rc<Object>>) {
         for o in objects {
-            self.put(ObjectKey::of(&o), o);
+            let key = ObjectKey::of(&o);
+            self.put(&key, o);
         }
         self.synced = true;
     }
@@ -116,19 +125,47 @@ impl Informer {
     /// The process restarted: the cache and the watch are gone.
     pub fn reset(&mut self) {
         self.watch = None;
-        self.items.clear();
-        self.order.clear();
+        self.clear();
         self.synced = false;
     }
 
+    fn clear(&mut self) {
+        self.slots.clear();
+        self.free.clear();
+        self.by_key.clear();
+        self.order.clear();
+    }
+
     /// Holds `object` under `key`, replacing what was held there.
-    fn put(&mut self, key: ObjectKey, object: Rc<Object>) {
-        match self.items.get_mut(&key as &dyn KeyRef) {
-            Some(held) => *held = object,
+    fn put(&mut self, key: &dyn KeyRef, object: Rc<Object>) {
+        if let Some(&slot) = self.by_key.get(key) {
+            if let Some(held) = self.slots.get_mut(slot) {
+                *held = Some(object);
+                return;
+            }
+        }
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot] = Some(object);
+                slot
+            }
             None => {
-                let key = SharedKey(Rc::new(key));
-                self.order.insert(key.clone());
-                self.items.insert(key, object);
+                self.slots.push(Some(object));
+                self.slots.len() - 1
+            }
+        };
+        let (namespace, name) = key.parts();
+        let key = SharedKey(Rc::new(ObjectKey::new(namespace, name)));
+        self.order.insert(key.clone(), slot);
+        self.by_key.insert(key, slot);
+    }
+
+    fn remove(&mut self, key: &dyn KeyRef) {
+        if let Some((key, slot)) = self.by_key.remove_entry(key) {
+            self.order.remove(&key);
+            if let Some(held) = self.slots.get_mut(slot) {
+                *held = None;
+                self.free.push(slot);
             }
         }
     }
@@ -144,15 +181,8 @@ impl Informer {
                         // key is looked up borrowed, and built only for a new one.
                         let parts = ev.object.key_parts();
                         match ev.kind {
-                            WatchEventType::Deleted => {
-                                if let Some((key, _)) = self.items.remove_entry(&parts as &dyn KeyRef) {
-                                    self.order.remove(&key);
-                                }
-                            }
-                            _ => match self.items.get_mut(&parts as &dyn KeyRef) {
-                                Some(held) => *held = ev.object.clone(),
-                                None => self.put(ObjectKey::of(&ev.object), ev.object.clone()),
-                            },
+                            WatchEventType::Deleted => self.remove(&parts),
+                            _ => self.put(&parts, ev.object.clone()),
                         }
                     }
                     return events;
@@ -168,15 +198,15 @@ impl Informer {
                     fresh.insert(ObjectKey::of(&obj), obj);
                 }
                 let mut events = Vec::new();
-                for key in &self.order {
+                for (key, &slot) in &self.order {
                     if !fresh.contains_key(&*key.0) {
-                        if let Some(old) = self.items.get(key) {
+                        if let Some(Some(old)) = self.slots.get(slot) {
                             events.push(WatchEvent { kind: WatchEventType::Deleted, object: old.clone() });
                         }
                     }
                 }
                 for (key, obj) in &fresh {
-                    match self.items.get(key as &dyn KeyRef) {
+                    match self.get(key) {
                         None => events.push(WatchEvent { kind: WatchEventType::Added, object: obj.clone() }),
                         Some(old) if old.meta().resource_version != obj.meta().resource_version => {
                             events.push(WatchEvent { kind: WatchEventType::Modified, object: obj.clone() })
@@ -184,10 +214,9 @@ impl Informer {
                         Some(_) => {}
                     }
                 }
-                self.items.clear();
-                self.order.clear();
+                self.clear();
                 for (key, obj) in fresh {
-                    self.put(key, obj);
+                    self.put(&key, obj);
                 }
                 self.synced = true;
                 self.lists += 1;
@@ -210,6 +239,29 @@ struct SharedKey(Rc<ObjectKey>);
 impl<'a> Borrow<dyn KeyRef + 'a> for SharedKey {
     fn borrow(&self) -> &(dyn KeyRef + 'a) {
         &*self.0
+    }
+}
+
+/// The objects in the slots a run of keys names, in the keys' order.
+struct InSlots<'a, I> {
+    slots: &'a [Option<Rc<Object>>],
+    order: I,
+}
+
+impl<'a, I: Iterator<Item = &'a usize>> Iterator for InSlots<'a, I> {
+    type Item = &'a Rc<Object>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(Some(object)) = self.slots.get(*self.order.next()?) {
+                return Some(object);
+            }
+        }
+    }
+
+    /// A key's slot always holds its object: as many objects as keys.
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.order.size_hint()
     }
 }
 
@@ -237,5 +289,12 @@ mod tests {
         informer.seed([newer.clone()]);
         assert_eq!(informer.len(), 5);
         assert!(Rc::ptr_eq(informer.get(&ObjectKey::new("a", "y")).unwrap(), &newer));
+        // A deleted object's slot is taken by the next new one, in its own place in the order.
+        informer.remove(&("a", "z"));
+        assert!(informer.get(&ObjectKey::new("a", "z")).is_none());
+        assert_eq!(informer.items().size_hint(), (4, Some(4)));
+        informer.seed([pod("c", "a")]);
+        assert_eq!(keys(&mut informer.items()), ["/c", "a/y", "ab/a", "b/x", "c/a"]);
+        assert_eq!(informer.slots.len(), 5);
     }
 }
