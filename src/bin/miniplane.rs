@@ -379,7 +379,7 @@ fn count_pods(cluster: &Cluster) -> (usize, usize, usize) {
     for (_, entry) in cluster.sim.api.store().range(&prefix) {
         created += 1;
         if let Object::Pod(pod) = &*entry.value.object() {
-            if pod.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_some() {
+            if pod.node_name().is_some() {
                 bound += 1;
             }
             if pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running") {

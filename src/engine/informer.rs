@@ -4,14 +4,16 @@
 //! consistent stream.
 
 use std::borrow::Borrow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 
 use rustc_hash::FxHashMap;
 
 use crate::engine::api::{KeyRef, Object, ObjectKey};
 use crate::engine::apiserver::{ApiServer, Query, WatchEvent, WatchEventType, WatchId};
+use crate::engine::sim::leftovers::Release;
 use crate::engine::sim::Ctx;
+use crate::engine::sort::SortStable;
 
 /// How long a reflector waits before listing again after a failure.
 pub const RELIST_BACKOFF_MS: u64 = 1_000;
@@ -25,26 +27,22 @@ pub const MAX_EVENTS_PER_SYNC: usize = 2_000;
 pub struct Informer {
     query: Query,
     watch: Option<WatchId>,
-    /// The cached objects, each in its slot; a deleted object's slot is
-    /// taken again by the next new one.
-    slots: Vec<Option<Rc<Object>>>,
-    free: Vec<usize>,
-    /// Each key's slot, found by hash: most watch events replace an object
-    /// already held, and a search down an ordered tree of every key (each
-    /// probe reading two strings through their pointers) cost far more
-    /// than a hash of the event's namespace and name.
-    by_key: FxHashMap<SharedKey, usize>,
-    /// Each key's slot in key order, for reads in order.
-    order: BTreeMap<SharedKey, usize>,
+    items: Items,
     synced: bool,
     /// Lists taken so far: a relist may replace objects (a pod deleted and
     /// created again under its name) with no Deleted event.
     lists: u64,
+    /// What the last list changed and the component has not been handed
+    /// yet: a list of tens of thousands of objects (a component started
+    /// on a big cluster) reaches it over several runs at one instant, as
+    /// a DeltaFIFO's items reach client-go's handlers, and the cache has
+    /// synced once all of it has.
+    backlog: VecDeque<WatchEvent>,
 }
 
 impl Informer {
     pub fn new(query: Query) -> Self {
-        Informer { query, watch: None, slots: Vec::new(), free: Vec::new(), by_key: FxHashMap::default(), order: BTreeMap::new(), synced: false, lists: 0 }
+        Informer { query, watch: None, items: Items::default(), synced: false, lists: 0, backlog: VecDeque::new() }
     }
 
     /// Whether the cache has been filled from a list at least once since the
@@ -59,33 +57,32 @@ impl Informer {
     }
 
     pub fn get(&self, key: &ObjectKey) -> Option<&Rc<Object>> {
-        self.held(key)
+        self.items.held(key)
     }
 
-    fn held(&self, key: &dyn KeyRef) -> Option<&Rc<Object>> {
-        self.by_key.get(key).and_then(|&slot| self.slots.get(slot)).and_then(Option::as_ref)
+    /// As [`Informer::get`], by a borrowed namespace and name.
+    pub fn get_by(&self, namespace: &str, name: &str) -> Option<&Rc<Object>> {
+        self.items.held(&(namespace, name))
     }
 
     /// Every cached object, in key order.
     pub fn items(&self) -> impl Iterator<Item = &Rc<Object>> {
-        InSlots { slots: &self.slots, order: self.order.values() }
+        InSlots { slots: &self.items.slots, order: self.items.order.values() }
     }
 
     /// The objects of one namespace, in name order.
     pub fn in_namespace<'a>(&'a self, namespace: &'a str) -> impl Iterator<Item = &'a Rc<Object>> + 'a {
         let from: &dyn KeyRef = &(namespace, "");
-        self.order
-            .range::<dyn KeyRef, _>((std::ops::Bound::Included(from), std::ops::Bound::Unbounded))
-            .take_while(move |(k, _)| k.0.namespace == namespace)
-            .filter_map(|(_, &slot)| self.slots.get(slot).and_then(Option::as_ref))
+        let in_namespace = self.items.order.range::<dyn KeyRef, _>((std::ops::Bound::Included(from), std::ops::Bound::Unbounded)).take_while(move |(k, _)| k.0.namespace == namespace);
+        InSlots { slots: &self.items.slots, order: in_namespace.map(|(_, slot)| slot) }
     }
 
     pub fn len(&self) -> usize {
-        self.by_key.len()
+        self.items.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.by_key.is_empty()
+        self.items.is_empty()
     }
 
     pub fn query(&self) -> &Query {
@@ -103,7 +100,7 @@ impl Informer {
     pub fn seed(&mut self, objects: impl IntoIterator<Item = Rc<Object>>) {
         for o in objects {
             let key = ObjectKey::of(&o);
-            self.put(&key, o);
+            self.items.put(&key, o);
         }
         self.synced = true;
     }
@@ -122,11 +119,132 @@ impl Informer {
         self.reset();
     }
 
+    /// The cache's objects, taken out (the process stopped; see [`Informer::reset`]).
+    pub fn take_items(&mut self) -> Items {
+        std::mem::take(&mut self.items)
+    }
+
     /// The process restarted: the cache and the watch are gone.
     pub fn reset(&mut self) {
         self.watch = None;
-        self.clear();
+        self.items.clear();
+        self.backlog.clear();
         self.synced = false;
+    }
+
+    /// Brings the cache up to date and returns what changed, in order.
+    /// On failure asks the component to run again after a back-off.
+    pub fn sync(&mut self, ctx: &mut Ctx) -> Vec<WatchEvent> {
+        if !self.backlog.is_empty() {
+            return self.deliver_backlog(ctx);
+        }
+        if let Some(id) = self.watch {
+            match ctx.api.poll_at_most(id, MAX_EVENTS_PER_SYNC) {
+                Ok(events) => {
+                    for ev in &events {
+                        self.apply(ev);
+                    }
+                    return events;
+                }
+                Err(_) => self.watch = None,
+            }
+        }
+        match ctx.api.list_and_watch(ctx.me, self.query.clone()) {
+            Ok((list, watch)) => {
+                self.watch = Some(watch);
+                if self.items.is_empty() {
+                    // The first list (a component started): everything is
+                    // new, in key order, with no second map of keys to build.
+                    let mut list = list;
+                    // The store's order is the keys' but for a namespace
+                    // that prefixes another ("a" and "a-b"): sort only then.
+                    if !list.is_sorted_by(|a, b| a.key_parts() <= b.key_parts()) {
+                        list.sort_stable_by(|a, b| a.key_parts().cmp(&b.key_parts()));
+                    }
+                    self.backlog.extend(list.into_iter().map(|object| WatchEvent { kind: WatchEventType::Added, object }));
+                } else {
+                    let mut fresh: BTreeMap<ObjectKey, Rc<Object>> = BTreeMap::new();
+                    for obj in list {
+                        fresh.insert(ObjectKey::of(&obj), obj);
+                    }
+                    for (key, old) in self.items.iter() {
+                        if !fresh.contains_key(key) {
+                            self.backlog.push_back(WatchEvent { kind: WatchEventType::Deleted, object: old.clone() });
+                        }
+                    }
+                    for (key, obj) in fresh {
+                        match self.items.held(&key) {
+                            None => self.backlog.push_back(WatchEvent { kind: WatchEventType::Added, object: obj }),
+                            Some(old) if old.meta().resource_version != obj.meta().resource_version => {
+                                self.backlog.push_back(WatchEvent { kind: WatchEventType::Modified, object: obj })
+                            }
+                            Some(_) => {}
+                        }
+                    }
+                }
+                self.synced = false;
+                self.lists += 1;
+                self.deliver_backlog(ctx)
+            }
+            Err(_) => {
+                ctx.wake_after_ms(RELIST_BACKOFF_MS);
+                Vec::new()
+            }
+        }
+    }
+
+    /// Hands out the next part of what a list changed, into the cache too.
+    fn deliver_backlog(&mut self, ctx: &mut Ctx) -> Vec<WatchEvent> {
+        let take = self.backlog.len().min(MAX_EVENTS_PER_SYNC);
+        let events: Vec<WatchEvent> = self.backlog.drain(..take).collect();
+        for ev in &events {
+            self.apply(ev);
+        }
+        if self.backlog.is_empty() {
+            self.synced = true;
+        } else {
+            ctx.wake_at(ctx.now);
+        }
+        events
+    }
+
+    fn apply(&mut self, ev: &WatchEvent) {
+        // Most events change an object already held: its key is looked up
+        // borrowed, and built only for a new one.
+        let parts = ev.object.key_parts();
+        match ev.kind {
+            WatchEventType::Deleted => self.items.remove(&parts),
+            _ => self.items.put(&parts, ev.object.clone()),
+        }
+    }
+}
+
+/// An informer's objects, each in its slot; a deleted object's slot is
+/// taken again by the next new one.
+#[derive(Default)]
+pub struct Items {
+    slots: Vec<Option<Rc<Object>>>,
+    free: Vec<usize>,
+    /// Each key's slot, found by hash: most watch events replace an object
+    /// already held, and a search down an ordered tree of every key (each
+    /// probe reading two strings through their pointers) cost far more
+    /// than a hash of the event's namespace and name.
+    by_key: FxHashMap<SharedKey, usize>,
+    /// Each key's slot in key order, for reads in order.
+    order: BTreeMap<SharedKey, usize>,
+}
+
+impl Items {
+    fn held(&self, key: &dyn KeyRef) -> Option<&Rc<Object>> {
+        self.by_key.get(key).and_then(|&slot| self.slots.get(slot)).and_then(Option::as_ref)
+    }
+
+    fn len(&self) -> usize {
+        self.by_key.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.by_key.is_empty()
     }
 
     fn clear(&mut self) {
@@ -134,6 +252,11 @@ impl Informer {
         self.free.clear();
         self.by_key.clear();
         self.order.clear();
+    }
+
+    /// Every key with its object, in key order.
+    fn iter(&self) -> impl Iterator<Item = (&ObjectKey, &Rc<Object>)> {
+        self.order.iter().filter_map(|(key, &slot)| self.slots.get(slot).and_then(Option::as_ref).map(|o| (&*key.0, o)))
     }
 
     /// Holds `object` under `key`, replacing what was held there.
@@ -169,76 +292,21 @@ impl Informer {
             }
         }
     }
-
-    /// Brings the cache up to date and returns what changed, in order.
-    /// On failure asks the component to run again after a back-off.
-    pub fn sync(&mut self, ctx: &mut Ctx) -> Vec<WatchEvent> {
-        if let Some(id) = self.watch {
-            match ctx.api.poll_at_most(id, MAX_EVENTS_PER_SYNC) {
-                Ok(events) => {
-                    for ev in &events {
-                        // Most events change an object already held: its
-                        // key is looked up borrowed, and built only for a new one.
-                        let parts = ev.object.key_parts();
-                        match ev.kind {
-                            WatchEventType::Deleted => self.remove(&parts),
-                            _ => self.put(&parts, ev.object.clone()),
-                        }
-                    }
-                    return events;
-                }
-                Err(_) => self.watch = None,
-            }
-        }
-        match ctx.api.list_and_watch(ctx.me, self.query.clone()) {
-            Ok((list, watch)) => {
-                self.watch = Some(watch);
-                let mut fresh: BTreeMap<ObjectKey, Rc<Object>> = BTreeMap::new();
-                for obj in list {
-                    fresh.insert(ObjectKey::of(&obj), obj);
-                }
-                let mut events = Vec::new();
-                for (key, &slot) in &self.order {
-                    if !fresh.contains_key(&*key.0) {
-                        if let Some(Some(old)) = self.slots.get(slot) {
-                            events.push(WatchEvent { kind: WatchEventType::Deleted, object: old.clone() });
-                        }
-                    }
-                }
-                for (key, obj) in &fresh {
-                    match self.get(key) {
-                        None => events.push(WatchEvent { kind: WatchEventType::Added, object: obj.clone() }),
-                        Some(old) if old.meta().resource_version != obj.meta().resource_version => {
-                            events.push(WatchEvent { kind: WatchEventType::Modified, object: obj.clone() })
-                        }
-                        Some(_) => {}
-                    }
-                }
-                self.clear();
-                for (key, obj) in fresh {
-                    self.put(&key, obj);
-                }
-                self.synced = true;
-                self.lists += 1;
-                events
-            }
-            Err(_) => {
-                ctx.wake_after_ms(RELIST_BACKOFF_MS);
-                Vec::new()
-            }
-        }
-    }
 }
 
-/// A cached object's key, one allocation shared by the hash map and the
-/// ordered set; it hashes, compares and orders as its [`ObjectKey`], and
-/// looks up by a borrowed [`KeyRef`].
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-struct SharedKey(Rc<ObjectKey>);
-
-impl<'a> Borrow<dyn KeyRef + 'a> for SharedKey {
-    fn borrow(&self) -> &(dyn KeyRef + 'a) {
-        &*self.0
+/// Taken out of a stopped component, the objects go a few at a time.
+impl Release for Items {
+    fn release(&mut self, budget: usize) -> usize {
+        let keys = self.order.release(budget).max(self.by_key.release(budget));
+        let objects = budget.min(self.slots.len());
+        self.slots.truncate(self.slots.len() - objects);
+        if self.slots.is_empty() {
+            self.free.clear();
+        }
+        keys.max(objects)
+    }
+    fn is_released(&self) -> bool {
+        self.slots.is_empty() && self.order.is_released() && self.by_key.is_released()
     }
 }
 
@@ -265,19 +333,54 @@ impl<'a, I: Iterator<Item = &'a usize>> Iterator for InSlots<'a, I> {
     }
 }
 
+/// A cached object's key, one allocation shared by the hash map and the
+/// ordered map; it hashes, compares and orders as its [`ObjectKey`], and
+/// looks up by a borrowed [`KeyRef`].
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+struct SharedKey(Rc<ObjectKey>);
+
+impl<'a> Borrow<dyn KeyRef + 'a> for SharedKey {
+    fn borrow(&self) -> &(dyn KeyRef + 'a) {
+        &*self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::api::ids;
+    use crate::engine::cluster::{Cluster, Profile, ProfileKind};
+    use crate::engine::sim::Component;
+    use std::any::Any;
+
+    /// Lists every ConfigMap and keeps what each run was handed.
+    struct Lister {
+        informer: Informer,
+        runs: Vec<(usize, bool)>,
+        seen: Vec<ObjectKey>,
+    }
+
+    impl Component for Lister {
+        fn name(&self) -> &str {
+            "lister"
+        }
+        fn run(&mut self, ctx: &mut Ctx) {
+            let events = self.informer.sync(ctx);
+            self.seen.extend(events.iter().map(|e| ObjectKey::of(&e.object)));
+            self.runs.push((events.len(), self.informer.has_synced()));
+        }
+        fn as_any(&self) -> &dyn Any {
+            self
+        }
+    }
 
     fn pod(namespace: &str, name: &str) -> Rc<Object> {
         let p = serde_json::json!({"metadata": {"name": name, "namespace": namespace}});
-        Rc::new(Object::from_json(ids::pods(), p).unwrap())
+        Rc::new(Object::from_json(crate::engine::api::ids::pods(), p).unwrap())
     }
 
     #[test]
     fn objects_are_read_in_key_order_and_by_namespace() {
-        let mut informer = Informer::new(Query::all(ids::pods()));
+        let mut informer = Informer::new(Query::all(crate::engine::api::ids::pods()));
         informer.seed([pod("b", "x"), pod("a", "z"), pod("a", "y"), pod("ab", "a"), pod("", "c")]);
         let keys = |i: &mut dyn Iterator<Item = &Rc<Object>>| i.map(|o| format!("{}/{}", o.key_parts().0, o.key_parts().1)).collect::<Vec<_>>();
         assert_eq!(keys(&mut informer.items()), ["/c", "a/y", "a/z", "ab/a", "b/x"]);
@@ -289,12 +392,51 @@ mod tests {
         informer.seed([newer.clone()]);
         assert_eq!(informer.len(), 5);
         assert!(Rc::ptr_eq(informer.get(&ObjectKey::new("a", "y")).unwrap(), &newer));
+        assert!(Rc::ptr_eq(informer.get_by("a", "y").unwrap(), &newer));
         // A deleted object's slot is taken by the next new one, in its own place in the order.
-        informer.remove(&("a", "z"));
+        informer.items.remove(&("a", "z"));
         assert!(informer.get(&ObjectKey::new("a", "z")).is_none());
         assert_eq!(informer.items().size_hint(), (4, Some(4)));
         informer.seed([pod("c", "a")]);
         assert_eq!(keys(&mut informer.items()), ["/c", "a/y", "ab/a", "b/x", "c/a"]);
-        assert_eq!(informer.slots.len(), 5);
+        assert_eq!(informer.items.slots.len(), 5);
+        // Taken out, they are freed a few at a time.
+        let mut taken = informer.take_items();
+        assert!(informer.is_empty() && informer.items().next().is_none());
+        assert_eq!(taken.release(3), 3);
+        assert!(!taken.is_released());
+        taken.release(3);
+        assert!(taken.is_released());
+    }
+
+    #[test]
+    fn a_big_list_reaches_its_component_over_runs_at_one_instant_in_key_order() {
+        let mut c = Cluster::new(Profile::new(ProfileKind::Default), 1);
+        let total = MAX_EVENTS_PER_SYNC * 2 + 10;
+        // "a" prefixes "a-b": the store orders "a-b/…" first, keys "a" first.
+        for namespace in ["a", "a-b"] {
+            let ns = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}});
+            c.sim.api.create(Object::from_json(crate::engine::api::ids::namespaces(), ns).expect("a Namespace")).expect("created");
+        }
+        for i in 0..total {
+            let namespace = ["a-b", "a"][i % 2];
+            let cm = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": format!("cm-{i:05}"), "namespace": namespace}});
+            let obj = Object::from_json(crate::engine::api::ids::config_maps(), cm).expect("a ConfigMap");
+            c.sim.api.create(obj).expect("created");
+        }
+        let before = c.sim.now();
+        c.sim.add(Box::new(Lister { informer: Informer::new(Query::all(crate::engine::api::ids::config_maps())), runs: Vec::new(), seen: Vec::new() }));
+        c.sim.run_for_ms(1);
+        let lister = c.sim.component("lister").and_then(|l| l.as_any().downcast_ref::<Lister>()).expect("the lister");
+        let listed: usize = lister.runs.iter().take(3).map(|r| r.0).sum();
+        assert!(listed > total, "every ConfigMap, the cluster's own too: {:?}", lister.runs);
+        assert_eq!(lister.runs[0], (MAX_EVENTS_PER_SYNC, false));
+        assert_eq!(lister.runs[1], (MAX_EVENTS_PER_SYNC, false));
+        assert!(lister.runs[2].1, "synced once all of it was handed out: {:?}", lister.runs);
+        let mut sorted = lister.seen.clone();
+        sorted.sort();
+        assert_eq!(lister.seen, sorted);
+        assert_eq!(lister.informer.len(), listed);
+        assert_eq!(c.sim.now(), before.plus_millis(1));
     }
 }

@@ -495,7 +495,7 @@ pub fn field_value(obj: &Object, field: &str) -> Option<String> {
             let spec = pod.spec.as_ref();
             let status = pod.status.as_ref();
             match field {
-                "spec.nodeName" => spec.and_then(|s| s.node_name.clone()),
+                "spec.nodeName" => pod.node_name.clone(),
                 "spec.restartPolicy" => spec.and_then(|s| s.restart_policy.clone()),
                 "spec.schedulerName" => spec.and_then(|s| s.scheduler_name.clone()),
                 "spec.serviceAccountName" => spec.and_then(|s| s.service_account_name.clone()),

@@ -236,6 +236,13 @@ pub fn report_bench(json: &str) {
     }
 }
 
+/// What the page did after its frame report, while a script clicks.
+pub fn report_bench_after(json: &str) {
+    if let Some(root) = window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
+        let _ = root.set_attribute("data-bench-after", json);
+    }
+}
+
 pub fn report_bench_progress(text: &str) {
     if let Some(root) = window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
         let _ = root.set_attribute("data-bench-progress", text);

@@ -277,6 +277,36 @@ struct Bench {
     slowest_run: (f64, String),
     /// The longest measured frame's engine and view-data milliseconds.
     slowest_frame_parts: (f64, f64),
+    /// After the report, while a script clicks: what could hold a click up.
+    after: AfterReport,
+}
+
+/// The slowest frame, component run and switch since the frame report, on
+/// `<html data-bench-after>`, so a click's latency can be told apart.
+#[derive(Default)]
+struct AfterReport {
+    frames: usize,
+    slowest_frame: (f64, f64, f64),
+    slowest_run: (f64, String),
+    slowest_switch: (f64, f64),
+    switches: usize,
+}
+
+impl AfterReport {
+    fn publish(&self) {
+        browser::report_bench_after(&format!(
+            "{{\"frames\":{},\"slowest_frame_ms\":{:.1},\"slowest_frame_engine_ms\":{:.1},\"slowest_frame_views_ms\":{:.1},\"slowest_run_ms\":{:.1},\"slowest_run\":\"{}\",\"switches\":{},\"slowest_switch_act_ms\":{:.1},\"slowest_switch_views_ms\":{:.1}}}",
+            self.frames,
+            self.slowest_frame.0,
+            self.slowest_frame.1,
+            self.slowest_frame.2,
+            self.slowest_run.0,
+            self.slowest_run.1,
+            self.switches,
+            self.slowest_switch.0,
+            self.slowest_switch.1,
+        ));
+    }
 }
 
 /// How fast virtual time actually ran over the last second of wall time.
@@ -538,8 +568,11 @@ impl App {
             loop {
                 let done = cluster.sim.run_until_bounded(target, RUNS_PER_SLICE);
                 let now = browser::now_ms();
-                if let Some(bench) = self.bench.as_mut().filter(|b| now - slice_started > b.slowest_run.0) {
-                    bench.slowest_run = (now - slice_started, cluster.sim.last_ran().unwrap_or_default().to_string());
+                if let Some(bench) = self.bench.as_mut() {
+                    let slowest = if bench.reported { &mut bench.after.slowest_run } else { &mut bench.slowest_run };
+                    if now - slice_started > slowest.0 {
+                        *slowest = (now - slice_started, cluster.sim.last_ran().unwrap_or_default().to_string());
+                    }
                 }
                 slice_started = now;
                 if done || now - started > ENGINE_BUDGET_MS {
@@ -604,7 +637,17 @@ impl App {
         let Some(started) = self.frame_started.take() else { return };
         let (virtual_s, pods) = (self.now().as_secs(), self.topology.pod_count);
         let Some(bench) = &mut self.bench else { return };
-        if self.replay.is_some() || bench.reported {
+        if self.replay.is_some() {
+            return;
+        }
+        if bench.reported {
+            let total = browser::now_ms() - started;
+            let after = &mut bench.after;
+            after.frames += 1;
+            if total > after.slowest_frame.0 {
+                after.slowest_frame = (total, self.engine_ms, self.views_ms);
+                after.publish();
+            }
             return;
         }
         // Warm-up counts frames after the build (the frame that ends the
@@ -743,6 +786,7 @@ impl Component for App {
                 built_at_ms: 0.0,
                 slowest_run: (0.0, String::new()),
                 slowest_frame_parts: (0.0, 0.0),
+                after: AfterReport::default(),
             });
             let mut scene = Scene::new(scene::DEFAULT_SEED);
             scene.workers = Some(request.workers);
@@ -898,11 +942,22 @@ impl Component for App {
                 }
             }
             Msg::Switch { component, run } => {
+                let started = browser::now_ms();
                 let action = if run { Action::Start { component } } else { Action::Stop { component } };
                 if let Some(Outcome::Component(Err(e))) = self.act(action) {
                     self.banner = Some(e);
                 }
+                let acted = browser::now_ms();
                 self.rebuild_views();
+                if let Some(bench) = self.bench.as_mut().filter(|b| b.reported) {
+                    let (act_ms, views_ms) = (acted - started, browser::now_ms() - acted);
+                    let after = &mut bench.after;
+                    after.switches += 1;
+                    if act_ms + views_ms > after.slowest_switch.0 + after.slowest_switch.1 {
+                        after.slowest_switch = (act_ms, views_ms);
+                    }
+                    after.publish();
+                }
             }
             Msg::Fault(line) => {
                 if let Some(Outcome::Script(out)) = self.act(Action::Script { line }) {

@@ -178,7 +178,7 @@ pub fn build(cluster: &Cluster) -> TopologyView {
 pub(crate) fn pod_view_with(pod: &Pod, replica_set_owner: Option<String>) -> PodView {
     let namespace = pod.metadata.namespace.clone().unwrap_or_default();
     let name = pod.metadata.name.clone().unwrap_or_default();
-    let node = pod.spec.as_ref().and_then(|s| s.node_name.clone()).filter(|n| !n.is_empty());
+    let node = pod.bound_node().map(str::to_string);
     let owner = match (replica_set_owner, meta::controller_of(pod.metadata.owner_references.as_ref())) {
         (Some(owner), _) => owner,
         (None, Some(o)) => format!("{}/{}", o.kind, o.name),

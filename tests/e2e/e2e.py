@@ -527,6 +527,9 @@ def bench_run(page, driver, query, timeout, clicks=0):
             report["click_p95_ms"] = round(latencies[int(round((len(latencies) - 1) * 0.95))], 1)
             report["click_max_ms"] = round(latencies[-1], 1)
             report["clock_behind"] = b.js("const e = document.querySelector('[data-testid=\"clock-behind\"]'); return e ? e.textContent : null")
+            # What could have held a click up: the slowest frame, component run and switch meanwhile.
+            after = b.js("return document.documentElement.dataset.benchAfter")
+            report["while_clicking"] = json.loads(after) if after else None
         print("bench:", json.dumps(report))
         return report
     finally:

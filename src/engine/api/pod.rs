@@ -10,15 +10,20 @@
 //! spec is one `Rc` shared by every version until something changes it
 //! (`Rc::make_mut`, through [`Pod::spec_mut`]).
 //!
+//! A pod's `spec.nodeName` is kept beside the shared spec, not in it: the
+//! binding sets only that, so the bound version shares the pending
+//! version's spec instead of copying it. The shared spec's own `node_name`
+//! is always `None`; readers go through [`Pod::node_name`].
+//!
 //! It serialises exactly as k8s-openapi's `Pod` does (same keys, same
-//! order) and deserialises through it, so decoding keeps its field paths
-//! and strictness.
+//! order, `nodeName` in its place inside `spec`) and deserialises through
+//! it, so decoding keeps its field paths and strictness.
 
 use std::rc::Rc;
 
 use k8s_openapi::api::core::v1::{PodSpec, PodStatus};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use serde::ser::SerializeStruct;
+use serde::ser::{Impossible, SerializeStruct};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The k8s-openapi type the stored Pod decodes through and converts from.
@@ -28,8 +33,11 @@ pub type OpenApiPod = k8s_openapi::api::core::v1::Pod;
 #[derive(Clone, Debug, Default)]
 pub struct Pod {
     pub metadata: ObjectMeta,
+    /// Without its `node_name`, which is [`Pod::node_name`].
     pub spec: Option<Rc<PodSpec>>,
     pub status: Option<Rc<PodStatus>>,
+    /// `spec.nodeName`, kept out of the shared spec; set only with a spec.
+    pub node_name: Option<String>,
 }
 
 /// Whether two shared parts are equal, by address first: versions that
@@ -44,11 +52,56 @@ pub fn shared_or_equal<T: PartialEq>(a: &Option<Rc<T>>, b: &Option<Rc<T>>) -> bo
 
 impl PartialEq for Pod {
     fn eq(&self, other: &Self) -> bool {
-        self.metadata == other.metadata && shared_or_equal(&self.spec, &other.spec) && shared_or_equal(&self.status, &other.status)
+        self.metadata == other.metadata && self.same_spec(other) && shared_or_equal(&self.status, &other.status)
     }
 }
 
 impl Pod {
+    /// `spec.nodeName`, as stored (an empty name is kept as it was written).
+    pub fn node_name(&self) -> Option<&str> {
+        self.node_name.as_deref()
+    }
+
+    /// The node the pod is bound to: `spec.nodeName` unless empty.
+    pub fn bound_node(&self) -> Option<&str> {
+        self.node_name().filter(|n| !n.is_empty())
+    }
+
+    /// Sets `spec.nodeName` without copying the shared spec (a spec is made
+    /// if there was none, as setting the field in it would).
+    pub fn set_node_name(&mut self, node: Option<String>) {
+        if node.is_some() {
+            self.spec.get_or_insert_with(Default::default);
+        }
+        self.node_name = node;
+    }
+
+    /// Whether the two specs, `nodeName` included, are equal (by address
+    /// first).
+    pub fn same_spec(&self, other: &Pod) -> bool {
+        self.node_name == other.node_name && shared_or_equal(&self.spec, &other.spec)
+    }
+
+    /// The whole spec as k8s-openapi has it, `nodeName` included (a copy).
+    pub fn full_spec(&self) -> Option<PodSpec> {
+        self.spec.as_deref().map(|spec| PodSpec { node_name: self.node_name.clone(), ..spec.clone() })
+    }
+
+    /// Moves a `nodeName` set inside the spec (by code that built or
+    /// changed the spec as k8s-openapi's) out to [`Pod::node_name`]. A
+    /// spec without one is left as it is, shared.
+    pub fn take_node_name_from_spec(&mut self) {
+        if self.spec.as_ref().is_some_and(|s| s.node_name.is_some()) {
+            self.node_name = self.spec_mut().node_name.take();
+        }
+    }
+
+    /// Whether the spec holds no `nodeName` of its own, as a stored pod's
+    /// must (for debug checks).
+    pub fn node_name_kept_outside(&self) -> bool {
+        self.spec.as_ref().is_none_or(|s| s.node_name.is_none())
+    }
+
     /// The spec to change, made if there was none; shared specs are copied
     /// first (`Rc::make_mut`).
     pub fn spec_mut(&mut self) -> &mut PodSpec {
@@ -75,15 +128,16 @@ impl Pod {
     /// a write that keeps it (a status write, a metadata patch, a
     /// deletion) changed nothing in it.
     pub fn keeps_spec_of(&self, stored: &Pod) -> bool {
-        matches!((&self.spec, &stored.spec), (Some(a), Some(b)) if Rc::ptr_eq(a, b))
+        matches!((&self.spec, &stored.spec), (Some(a), Some(b)) if Rc::ptr_eq(a, b)) && self.node_name == stored.node_name
     }
 
     /// The k8s-openapi form, for code that hands a pod to a k8s-openapi type
     /// (copies the spec and status unless this version holds the only reference).
     pub fn into_openapi(self) -> OpenApiPod {
+        let node_name = self.node_name;
         OpenApiPod {
             metadata: self.metadata,
-            spec: self.spec.map(Rc::unwrap_or_clone),
+            spec: self.spec.map(|spec| PodSpec { node_name, ..Rc::unwrap_or_clone(spec) }),
             status: self.status.map(Rc::unwrap_or_clone),
         }
     }
@@ -91,7 +145,9 @@ impl Pod {
 
 impl From<OpenApiPod> for Pod {
     fn from(pod: OpenApiPod) -> Self {
-        Pod { metadata: pod.metadata, spec: pod.spec.map(Rc::new), status: pod.status.map(Rc::new) }
+        let mut spec = pod.spec;
+        let node_name = spec.as_mut().and_then(|s| s.node_name.take());
+        Pod { metadata: pod.metadata, spec: spec.map(Rc::new), status: pod.status.map(Rc::new), node_name }
     }
 }
 
@@ -135,12 +191,145 @@ impl Serialize for Pod {
         state.serialize_field("kind", Self::KIND)?;
         state.serialize_field("metadata", &self.metadata)?;
         if let Some(spec) = &self.spec {
-            state.serialize_field("spec", &**spec)?;
+            debug_assert!(spec.node_name.is_none(), "a stored pod's spec keeps no nodeName of its own");
+            state.serialize_field("spec", &SpecWithNodeName { spec, node_name: self.node_name.as_deref() })?;
         }
         if let Some(status) = &self.status {
             state.serialize_field("status", &**status)?;
         }
         state.end()
+    }
+}
+
+/// A shared spec serialised with the pod's `nodeName` put back in its
+/// place: k8s-openapi writes a spec's keys in byte order, so the name goes
+/// before the first key that sorts after `nodeName`, or last.
+struct SpecWithNodeName<'a> {
+    spec: &'a PodSpec,
+    node_name: Option<&'a str>,
+}
+
+impl Serialize for SpecWithNodeName<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        // A spec that holds a name of its own (never a stored pod's) is
+        // written as it is rather than with the key twice.
+        match self.node_name.filter(|_| self.spec.node_name.is_none()) {
+            None => self.spec.serialize(serializer),
+            Some(node_name) => self.spec.serialize(WithNodeName { inner: serializer, node_name }),
+        }
+    }
+}
+
+const NODE_NAME_KEY: &str = "nodeName";
+
+/// The serializer a spec is handed: passes its struct on, adding `nodeName`.
+struct WithNodeName<'a, S> {
+    inner: S,
+    node_name: &'a str,
+}
+
+/// The spec's fields, passed on, with `nodeName` added in key order.
+struct FieldsWithNodeName<'a, S> {
+    inner: S,
+    node_name: Option<&'a str>,
+}
+
+impl<S: SerializeStruct> FieldsWithNodeName<'_, S> {
+    fn put_node_name(&mut self) -> Result<(), S::Error> {
+        match self.node_name.take() {
+            Some(node_name) => self.inner.serialize_field(NODE_NAME_KEY, node_name),
+            None => Ok(()),
+        }
+    }
+}
+
+impl<S: SerializeStruct> SerializeStruct for FieldsWithNodeName<'_, S> {
+    type Ok = S::Ok;
+    type Error = S::Error;
+
+    fn serialize_field<T: ?Sized + Serialize>(&mut self, key: &'static str, value: &T) -> Result<(), S::Error> {
+        if key > NODE_NAME_KEY {
+            self.put_node_name()?;
+        }
+        self.inner.serialize_field(key, value)
+    }
+
+    fn skip_field(&mut self, key: &'static str) -> Result<(), S::Error> {
+        self.inner.skip_field(key)
+    }
+
+    fn end(mut self) -> Result<S::Ok, S::Error> {
+        self.put_node_name()?;
+        self.inner.end()
+    }
+}
+
+/// Anything but a struct is not a spec: k8s-openapi's `PodSpec` always
+/// serialises as one.
+macro_rules! not_a_spec {
+    ($($name:ident($($arg:ident: $ty:ty),*) -> $ret:ty;)*) => {
+        $(fn $name(self, $(_: $ty),*) -> Result<$ret, S::Error> {
+            Err(serde::ser::Error::custom("a pod spec serialises as a struct"))
+        })*
+    };
+}
+
+impl<'a, S: Serializer> Serializer for WithNodeName<'a, S> {
+    type Ok = S::Ok;
+    type Error = S::Error;
+    type SerializeSeq = Impossible<S::Ok, S::Error>;
+    type SerializeTuple = Impossible<S::Ok, S::Error>;
+    type SerializeTupleStruct = Impossible<S::Ok, S::Error>;
+    type SerializeTupleVariant = Impossible<S::Ok, S::Error>;
+    type SerializeMap = Impossible<S::Ok, S::Error>;
+    type SerializeStruct = FieldsWithNodeName<'a, S::SerializeStruct>;
+    type SerializeStructVariant = Impossible<S::Ok, S::Error>;
+
+    fn is_human_readable(&self) -> bool {
+        self.inner.is_human_readable()
+    }
+
+    fn serialize_struct(self, name: &'static str, len: usize) -> Result<Self::SerializeStruct, S::Error> {
+        Ok(FieldsWithNodeName { inner: self.inner.serialize_struct(name, len + 1)?, node_name: Some(self.node_name) })
+    }
+
+    not_a_spec! {
+        serialize_bool(v: bool) -> S::Ok;
+        serialize_i8(v: i8) -> S::Ok;
+        serialize_i16(v: i16) -> S::Ok;
+        serialize_i32(v: i32) -> S::Ok;
+        serialize_i64(v: i64) -> S::Ok;
+        serialize_u8(v: u8) -> S::Ok;
+        serialize_u16(v: u16) -> S::Ok;
+        serialize_u32(v: u32) -> S::Ok;
+        serialize_u64(v: u64) -> S::Ok;
+        serialize_f32(v: f32) -> S::Ok;
+        serialize_f64(v: f64) -> S::Ok;
+        serialize_char(v: char) -> S::Ok;
+        serialize_str(v: &str) -> S::Ok;
+        serialize_bytes(v: &[u8]) -> S::Ok;
+        serialize_none() -> S::Ok;
+        serialize_unit() -> S::Ok;
+        serialize_unit_struct(name: &'static str) -> S::Ok;
+        serialize_unit_variant(name: &'static str, index: u32, variant: &'static str) -> S::Ok;
+        serialize_seq(len: Option<usize>) -> Self::SerializeSeq;
+        serialize_tuple(len: usize) -> Self::SerializeTuple;
+        serialize_tuple_struct(name: &'static str, len: usize) -> Self::SerializeTupleStruct;
+        serialize_tuple_variant(name: &'static str, index: u32, variant: &'static str, len: usize) -> Self::SerializeTupleVariant;
+        serialize_map(len: Option<usize>) -> Self::SerializeMap;
+        serialize_struct_variant(name: &'static str, index: u32, variant: &'static str, len: usize) -> Self::SerializeStructVariant;
+    }
+
+    fn serialize_some<T: ?Sized + Serialize>(self, _: &T) -> Result<S::Ok, S::Error> {
+        Err(serde::ser::Error::custom("a pod spec serialises as a struct"))
+    }
+
+    fn serialize_newtype_struct<T: ?Sized + Serialize>(self, _: &'static str, _: &T) -> Result<S::Ok, S::Error> {
+        Err(serde::ser::Error::custom("a pod spec serialises as a struct"))
+    }
+
+    fn serialize_newtype_variant<T: ?Sized + Serialize>(self, _: &'static str, _: u32, _: &'static str, _: &T) -> Result<S::Ok, S::Error> {
+        Err(serde::ser::Error::custom("a pod spec serialises as a struct"))
     }
 }
 
@@ -190,8 +379,59 @@ mod tests {
         assert_ne!(stored, next);
         next.status = stored.status.clone();
         assert_eq!(stored, next);
-        next.spec_mut().node_name = Some("n2".into());
-        assert_eq!(stored.spec.as_ref().unwrap().node_name.as_deref(), Some("n1"));
+        next.set_node_name(Some("n2".into()));
+        assert_eq!(stored.node_name(), Some("n1"));
+        assert!(Rc::ptr_eq(stored.spec.as_ref().unwrap(), next.spec.as_ref().unwrap()), "a new node name leaves the spec shared");
+        assert!(!next.keeps_spec_of(&stored) && !next.same_spec(&stored));
         assert_ne!(stored, next);
+    }
+
+    /// Every key a spec can have, each set, so `nodeName` has neighbours on
+    /// both sides (and a spec whose keys all sort before it, so it goes last).
+    #[test]
+    fn node_name_serialises_in_its_place_in_the_spec() {
+        let spec = serde_json::json!({
+            "activeDeadlineSeconds": 5, "containers": [{"name": "c", "image": "nginx"}], "hostname": "h",
+            "initContainers": [{"name": "i", "image": "busybox"}], "nodeSelector": {"a": "b"}, "os": {"name": "linux"},
+            "priority": 1, "restartPolicy": "Always", "volumes": [{"name": "v", "emptyDir": {}}]
+        });
+        let only_before = serde_json::json!({"containers": [{"name": "c", "image": "nginx"}], "hostname": "h"});
+        for spec in [spec, only_before, serde_json::json!({"containers": []})] {
+            for node_name in [Some("n1"), Some(""), None] {
+                let mut value = serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": spec.clone()});
+                if let Some(n) = node_name {
+                    value["spec"]["nodeName"] = serde_json::json!(n);
+                }
+                let openapi: OpenApiPod = serde_json::from_value(value.clone()).unwrap();
+                let ours: Pod = serde_json::from_value(value).unwrap();
+                assert!(ours.node_name_kept_outside());
+                assert_eq!(ours.node_name(), node_name);
+                assert_eq!(serde_json::to_string(&ours).unwrap(), serde_json::to_string(&openapi).unwrap());
+                assert_eq!(serde_json::to_value(&ours).unwrap(), serde_json::to_value(&openapi).unwrap());
+                assert_eq!(serde_yaml::to_string(&ours).unwrap(), serde_yaml::to_string(&openapi).unwrap());
+                assert_eq!(ours.full_spec(), openapi.spec.clone());
+                assert_eq!(ours.into_openapi(), openapi);
+            }
+        }
+    }
+
+    #[test]
+    fn a_node_name_set_inside_the_spec_is_moved_out() {
+        let mut pod: Pod = serde_json::from_value(sample()).unwrap();
+        pod.set_node_name(None);
+        let pending = pod.clone();
+        pod.spec_mut().node_name = Some("n3".into());
+        assert!(!pod.node_name_kept_outside());
+        pod.take_node_name_from_spec();
+        assert!(pod.node_name_kept_outside());
+        assert_eq!(pod.node_name(), Some("n3"));
+        assert_eq!(pod.spec, pending.spec, "the same spec otherwise");
+        let spec_before = pending.spec.clone();
+        let mut unchanged = pending.clone();
+        unchanged.take_node_name_from_spec();
+        assert!(Rc::ptr_eq(spec_before.as_ref().unwrap(), unchanged.spec.as_ref().unwrap()), "a spec without one stays shared");
+        let mut bare = Pod::default();
+        bare.set_node_name(Some("n".into()));
+        assert_eq!(serde_json::to_value(&bare).unwrap()["spec"], serde_json::json!({"containers": [], "nodeName": "n"}));
     }
 }

@@ -19,7 +19,7 @@ use std::rc::Rc;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use crate::engine::api::pod::{shared_or_equal, Pod};
+use crate::engine::api::pod::Pod;
 use crate::engine::keys_by_name::{file_under, remove_from, KeysByName};
 use crate::engine::api::{self, ids, resource, ApiError, Object, Reason, ResourceId};
 use crate::engine::selector::{FieldSelector, Selector};
@@ -521,7 +521,7 @@ impl ApiServer {
 
     fn pod_node(obj: &Object) -> Option<&str> {
         match obj {
-            Object::Pod(p) => p.spec.as_ref().and_then(|s| s.node_name.as_deref()),
+            Object::Pod(p) => p.node_name(),
             _ => None,
         }
     }
@@ -651,6 +651,7 @@ impl ApiServer {
     /// Create; with `dry_run` everything but the store write happens.
     pub fn create_with(&mut self, mut obj: Object, dry_run: bool) -> Result<Rc<Object>, ApiError> {
         self.check_reachable()?;
+        keep_node_name_outside_spec(&mut obj);
         let rid = obj.resource_id();
         let rt = resource(rid);
         {
@@ -742,6 +743,7 @@ impl ApiServer {
 
     pub fn update_with(&mut self, mut obj: Object, status_only: bool, dry_run: bool) -> Result<Rc<Object>, ApiError> {
         self.check_reachable()?;
+        keep_node_name_outside_spec(&mut obj);
         let rid = obj.resource_id();
         let rt = resource(rid);
         if rt.namespaced {
@@ -862,13 +864,14 @@ impl ApiServer {
                 "Operation cannot be fulfilled on pods/binding \"{name}\": pod {name} is being deleted, cannot be assigned to a host"
             )));
         }
-        if let Some(existing) = pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).filter(|n| !n.is_empty()) {
+        if let Some(existing) = pod.bound_node() {
             return Err(ApiError::conflict_message(format!(
                 "Operation cannot be fulfilled on pods/binding \"{name}\": pod {name} is already assigned to node \"{existing}\""
             )));
         }
+        // The spec stays shared with the pending version: only the name is new.
         let mut pod = pod.clone();
-        pod.spec_mut().node_name = Some(node.to_string());
+        pod.set_node_name(Some(node.to_string()));
         let status = pod.status_mut();
         let conditions = status.conditions.get_or_insert_with(Vec::new);
         conditions.retain(|c| c.type_ != "PodScheduled");
@@ -1110,6 +1113,14 @@ fn has_spec_finalizers(obj: &Object) -> bool {
     }
 }
 
+/// A pod written by code that set `nodeName` inside its spec keeps it
+/// beside the spec, as every stored pod does ([`Pod::node_name`]).
+fn keep_node_name_outside_spec(obj: &mut Object) {
+    if let Object::Pod(pod) = obj {
+        pod.take_node_name_from_spec();
+    }
+}
+
 /// A pod waiting out its grace period is removed by its kubelet, not by
 /// dropping its last finalizer.
 fn is_graceful_pending(obj: &Object) -> bool {
@@ -1122,7 +1133,7 @@ fn is_graceful_pending(obj: &Object) -> bool {
 fn graceful_period(obj: &Object, requested: Option<i64>) -> i64 {
     let Object::Pod(pod) = obj else { return 0 };
     let spec = pod.spec.as_ref();
-    let scheduled = spec.and_then(|s| s.node_name.as_deref()).is_some_and(|n| !n.is_empty());
+    let scheduled = pod.bound_node().is_some();
     let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
     if !scheduled || matches!(phase, Some("Succeeded") | Some("Failed")) {
         return 0;
@@ -1170,10 +1181,10 @@ macro_rules! status_kinds {
             match (obj, old) {
                 // A pod's versions share their spec: compared by address first.
                 (Object::Pod(new), Object::Pod(stored)) => {
-                    if new.metadata == stored.metadata && shared_or_equal(&new.spec, &stored.spec) {
+                    if new.metadata == stored.metadata && new.same_spec(stored) {
                         Object::Pod(new)
                     } else {
-                        Object::Pod(Box::new(Pod { metadata: stored.metadata.clone(), spec: stored.spec.clone(), status: new.status }))
+                        Object::Pod(Box::new(Pod { metadata: stored.metadata.clone(), spec: stored.spec.clone(), status: new.status, node_name: stored.node_name.clone() }))
                     }
                 }
                 $( (Object::$variant(new), Object::$variant(stored)) => {
@@ -1202,7 +1213,7 @@ macro_rules! status_kinds {
         }
         fn spec_changed(a: &Object, b: &Object) -> bool {
             match (a, b) {
-                (Object::Pod(x), Object::Pod(y)) => !shared_or_equal(&x.spec, &y.spec),
+                (Object::Pod(x), Object::Pod(y)) => !x.same_spec(y),
                 $( (Object::$variant(x), Object::$variant(y)) => x.spec != y.spec, )*
                 _ => a.to_json().get("spec") != b.to_json().get("spec"),
             }

@@ -50,7 +50,7 @@ struct IndexEntry {
 /// The node `obj` is bound to, if it is a bound pod.
 fn node_of(obj: &Object) -> Option<&str> {
     match obj {
-        Object::Pod(p) => p.spec.as_ref().and_then(|s| s.node_name.as_deref()),
+        Object::Pod(p) => p.node_name(),
         _ => None,
     }
 }
@@ -179,6 +179,11 @@ impl Indexed {
 
     pub fn get(&self, key: &ObjectKey) -> Option<&Rc<Object>> {
         self.informer.get(key)
+    }
+
+    /// As [`Indexed::get`], by a borrowed namespace and name.
+    pub fn get_by(&self, namespace: &str, name: &str) -> Option<&Rc<Object>> {
+        self.informer.get_by(namespace, name)
     }
 
     pub fn get_by_uid(&self, uid: &str) -> Option<&Rc<Object>> {

@@ -270,8 +270,9 @@ mod tests {
         let conditions = ready_since.map(|s| vec![PodCondition { type_: "Ready".into(), status: "True".into(), last_transition_time: Some(meta::api_time(VirtualTime::from_secs(s))), ..Default::default() }]);
         Pod {
             metadata: ObjectMeta { name: Some(name.into()), namespace: Some("kube-system".into()), labels: Some(BTreeMap::from([(HASH_LABEL.into(), hash.into())])), ..Default::default() },
-            spec: Some(PodSpec { node_name: Some("n1".into()), ..Default::default() }.into()),
+            spec: Some(PodSpec::default().into()),
             status: Some(PodStatus { phase: Some("Running".into()), conditions, ..Default::default() }.into()),
+            node_name: Some("n1".into()),
         }
     }
 

@@ -157,7 +157,7 @@ impl EndpointsController {
                 .and_then(|s| s.hostname.clone());
             let member = Member {
                 ip,
-                node: spec.and_then(|s| s.node_name.clone()),
+                node: p.node_name.clone(),
                 target: ObjectReference {
                     kind: Some("Pod".into()),
                     namespace: Some(ns.clone()),

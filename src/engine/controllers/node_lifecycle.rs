@@ -208,7 +208,7 @@ impl NodeLifecycleController {
             .of(ids::pods())
             .on_node(node)
             .filter_map(|o| if let Object::Pod(p) = &**o { Some((**p).clone()) } else { None })
-            .filter(|p| p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(node))
+            .filter(|p| p.node_name() == Some(node))
             .collect();
         for pod in pods {
             let ns = pod.metadata.namespace.clone().unwrap_or_default();
@@ -275,7 +275,7 @@ impl NodeLifecycleController {
         let on_tainted = no_execute.keys().flat_map(|node| pods.on_node(node));
         for o in on_tainted {
             let Object::Pod(pod) = &**o else { continue };
-            let Some(node) = pod.spec.as_ref().and_then(|s| s.node_name.clone()) else { continue };
+            let Some(node) = pod.node_name.clone() else { continue };
             let Some(taints) = no_execute.get(&node) else { continue };
             if pod.metadata.deletion_timestamp.is_some() {
                 continue;

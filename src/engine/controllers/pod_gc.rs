@@ -42,20 +42,23 @@ impl PodGarbageCollector {
         for o in cache.of(ids::pods()).items() {
             let Object::Pod(p) = &**o else { continue };
             let node = util::node_name(p);
-            let (ns, name, uid) = (p.metadata.namespace.clone().unwrap_or_default(), p.metadata.name.clone().unwrap_or_default(), p.metadata.uid.clone());
+            // Only a doomed pod's names are copied: a check reads every pod.
+            let names = || (p.metadata.namespace.clone().unwrap_or_default(), p.metadata.name.clone().unwrap_or_default(), p.metadata.uid.clone());
             if node.is_empty() {
                 if util::is_terminating(p) {
+                    let (ns, name, uid) = names();
                     doomed.push((ns, name, uid, false));
                 }
                 continue;
             }
-            if nodes.get(&crate::engine::api::ObjectKey::new("", node)).is_some() {
+            if nodes.get_by("", node).is_some() {
                 continue;
             }
             let since = *self.missing_since.get(node).unwrap_or(&now);
             still_missing.insert(node.to_string(), since);
             // Past the quarantine, and still gone when asked directly.
             if now.millis_since(since) >= QUARANTINE_MS && ctx.api.get(ids::nodes(), "", node).is_err() {
+                let (ns, name, uid) = names();
                 doomed.push((ns, name, uid, true));
             }
         }

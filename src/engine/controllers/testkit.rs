@@ -71,7 +71,7 @@ impl Component for FakeKubelet {
                 ctx.wake_at(due);
                 continue;
             }
-            if self.bind && pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).is_none() {
+            if self.bind && pod.node_name().is_none() {
                 let _ = ctx.api.bind(&key.namespace, &key.name, "node-1");
             }
             let now = meta::api_time(ctx.now);

@@ -28,6 +28,9 @@ pub fn controller_ref(owner: &Object) -> OwnerReference {
 /// A pod for `template`, named `<prefix><5 random chars>` by the API server.
 pub fn pod_from_template(template: &PodTemplateSpec, namespace: &str, generate_name: &str, owner: OwnerReference) -> Pod {
     let tm = template.metadata.clone().unwrap_or_default();
+    let mut spec = template.spec.clone();
+    // A template may name its node; the stored pod keeps it beside its spec.
+    let node_name = spec.as_mut().and_then(|s| s.node_name.take());
     Pod {
         metadata: ObjectMeta {
             generate_name: Some(generate_name.to_string()),
@@ -38,8 +41,9 @@ pub fn pod_from_template(template: &PodTemplateSpec, namespace: &str, generate_n
             owner_references: Some(vec![owner]),
             ..Default::default()
         },
-        spec: template.spec.clone().map(Rc::new),
+        spec: spec.map(Rc::new),
         status: None,
+        node_name,
     }
 }
 
@@ -100,7 +104,7 @@ pub fn restarts(pod: &Pod) -> i32 {
 }
 
 pub fn node_name(pod: &Pod) -> &str {
-    pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).unwrap_or("")
+    pod.node_name().unwrap_or("")
 }
 
 /// Whether every label of `template` is on the pod (`fullyLabeledReplicas`).

@@ -27,6 +27,24 @@ use crate::engine::sim::{Component, Ctx};
 pub const RESOLUTION_MS: u64 = 15_000;
 /// How often a process waiting for its container looks again.
 const WAIT_FOR_CONTAINER_MS: u64 = 2_000;
+/// Nodes scraped in one run: a scrape of a thousand nodes goes on over
+/// runs at its instant (the page draws between runs), and the metrics API
+/// keeps the previous window until every node is in.
+const NODES_PER_RUN: usize = 100;
+
+#[cfg(test)]
+thread_local! {
+    /// A test's smaller batch, so a 4-node cluster scrapes over several runs.
+    static NODES_PER_RUN_IN_TEST: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+}
+
+fn nodes_per_run() -> usize {
+    #[cfg(test)]
+    if let Some(n) = NODES_PER_RUN_IN_TEST.with(|n| n.get()) {
+        return n;
+    }
+    NODES_PER_RUN
+}
 
 /// One container's cumulative CPU at a scrape.
 #[derive(Clone, Copy, Debug)]
@@ -49,6 +67,17 @@ pub struct MetricsServer {
     previous_nodes: BTreeMap<String, Sample>,
     last_scrape: Option<VirtualTime>,
     next_scrape: Option<VirtualTime>,
+    /// The scrape under way at this instant, when it needs several runs.
+    scraping: Option<Scrape>,
+}
+
+/// A scrape's results so far, and the last node it scraped.
+struct Scrape {
+    at: VirtualTime,
+    snapshot: Snapshot,
+    samples: BTreeMap<String, Sample>,
+    node_samples: BTreeMap<String, Sample>,
+    last_node: Option<String>,
 }
 
 impl MetricsServer {
@@ -56,12 +85,24 @@ impl MetricsServer {
         Self::default()
     }
 
-    fn scrape(&mut self, ctx: &mut Ctx) -> Snapshot {
+    /// Scrapes the next nodes; the whole window once every node is in.
+    fn scrape(&mut self, ctx: &mut Ctx) -> Option<Snapshot> {
         let now = ctx.now;
-        let mut snapshot = Snapshot::default();
-        let mut samples = BTreeMap::new();
-        let mut node_samples = BTreeMap::new();
-        for (node, machine) in ctx.world.machines().filter(|(_, m)| m.powered) {
+        let mut scrape = self.scraping.take().filter(|s| s.at == now).unwrap_or_else(|| Scrape {
+            at: now,
+            snapshot: Snapshot::default(),
+            samples: BTreeMap::new(),
+            node_samples: BTreeMap::new(),
+            last_node: None,
+        });
+        let Scrape { snapshot, samples, node_samples, last_node, .. } = &mut scrape;
+        let resume_after = last_node.take();
+        let mut machines = ctx.world.machines().skip_while(|(node, _)| resume_after.as_ref().is_some_and(|last| *node <= last)).peekable();
+        for (node, machine) in machines.by_ref().take(nodes_per_run()) {
+            *last_node = Some(node.clone());
+            if !machine.powered {
+                continue;
+            }
             let mut node_cpu_us: u64 = usage::NODE_SYSTEM_CPU_MILLIS.saturating_mul(now.millis_since(machine.booted_at));
             let mut node_memory = usage::NODE_SYSTEM_MEMORY_BYTES;
             for (_, sandbox) in machine.runtime.sandboxes() {
@@ -110,10 +151,17 @@ impl MetricsServer {
             }
             node_samples.insert(node.clone(), sample);
         }
-        self.previous = samples;
-        self.previous_nodes = node_samples;
+        if machines.peek().is_some() {
+            if last_node.is_none() {
+                *last_node = resume_after;
+            }
+            self.scraping = Some(scrape);
+            return None;
+        }
+        self.previous = scrape.samples;
+        self.previous_nodes = scrape.node_samples;
         self.last_scrape = Some(now);
-        snapshot
+        Some(scrape.snapshot)
     }
 
     /// Keeps the window in the process's memory (its container).
@@ -157,7 +205,10 @@ impl Component for MetricsServer {
         };
         let due = self.next_scrape.unwrap_or(ctx.now);
         if ctx.now >= due {
-            let snapshot = self.scrape(ctx);
+            let Some(snapshot) = self.scrape(ctx) else {
+                ctx.wake_at(ctx.now);
+                return;
+            };
             Self::store(ctx, &instance, snapshot);
             self.next_scrape = Some(ctx.now.plus_millis(RESOLUTION_MS));
         }
@@ -172,5 +223,35 @@ impl Component for MetricsServer {
 
     fn as_any(&self) -> &dyn Any {
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::cluster::{Cluster, Profile, ProfileKind};
+    use crate::engine::script;
+
+    /// The metrics API after a minute with a Deployment running, scraping
+    /// `per_run` nodes a run (None: the usual batch).
+    fn metrics_after_a_minute(per_run: Option<usize>) -> (Snapshot, u64) {
+        NODES_PER_RUN_IN_TEST.with(|n| n.set(per_run));
+        let mut c = Cluster::new(Profile::new(ProfileKind::Default), 3);
+        let lines = "kubectl apply -f https://github.com/kubernetes-sigs/metrics-server/releases/latest/download/components.yaml\nkubectl create deployment web --image=nginx --replicas=5";
+        let commands = script::parse(lines).expect("the script parses");
+        script::run(&mut c, &commands, &crate::engine::kubectl::NoFiles);
+        c.sim.run_for_ms(90_000);
+        let runs = c.sim.position().runs;
+        NODES_PER_RUN_IN_TEST.with(|n| n.set(None));
+        let snapshot = crate::engine::metrics::read(&c.sim.api, &c.sim.world).map(|s| (*s).clone()).unwrap_or_default();
+        (snapshot, runs)
+    }
+
+    #[test]
+    fn a_scrape_spread_over_runs_gives_the_same_window() {
+        let (whole, _) = metrics_after_a_minute(None);
+        let (spread, _) = metrics_after_a_minute(Some(1));
+        assert!(whole.pods.len() >= 5 && whole.nodes.len() >= 2, "{whole:?}");
+        assert_eq!(whole, spread);
     }
 }

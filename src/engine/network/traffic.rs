@@ -401,7 +401,7 @@ pub fn command(api: &ApiServer, world: &mut World, now: VirtualTime, words: &[St
                     Ok(obj) => {
                         if let Object::Pod(p) = &*obj {
                             if p.spec.as_ref().and_then(|s| s.host_network).unwrap_or(false) {
-                                from = Source::Node(p.spec.as_ref().and_then(|s| s.node_name.clone()).unwrap_or_default());
+                                from = Source::Node(p.node_name.clone().unwrap_or_default());
                             } else {
                                 from = Source::Pod { namespace: namespace.clone(), name };
                             }

@@ -168,7 +168,7 @@ pub fn process_for(
             name: pod.metadata.name.clone().unwrap_or_default(),
             uid: pod.metadata.uid.clone().unwrap_or_default(),
             ip: ip.to_string(),
-            node: pod.spec.as_ref().and_then(|s| s.node_name.clone()).unwrap_or_default(),
+            node: pod.node_name.clone().unwrap_or_default(),
             container: c.name.clone(),
         },
     };

@@ -146,7 +146,7 @@ pub fn field_value(pod: &Pod, sel: &ObjectFieldSelector, pod_ip: &str, host_ip: 
         "metadata.name" => meta.name.clone().unwrap_or_default(),
         "metadata.namespace" => meta.namespace.clone().unwrap_or_default(),
         "metadata.uid" => meta.uid.clone().unwrap_or_default(),
-        "spec.nodeName" => spec.and_then(|s| s.node_name.clone()).unwrap_or_default(),
+        "spec.nodeName" => pod.node_name.clone().unwrap_or_default(),
         "spec.serviceAccountName" => spec.and_then(|s| s.service_account_name.clone()).unwrap_or_default(),
         "status.hostIP" | "status.hostIPs" => host_ip.to_string(),
         "status.podIP" | "status.podIPs" => pod_ip.to_string(),

@@ -94,8 +94,8 @@ pub fn read_manifest(file: &str, text: &str, node: &str, now: VirtualTime, nanos
     annotations.insert(CONFIG_HASH.to_string(), uid);
     annotations.insert(CONFIG_SEEN.to_string(), seen_stamp(now, nanos));
     annotations.insert(CONFIG_SOURCE.to_string(), "file".to_string());
+    pod.set_node_name(Some(node.to_string()));
     let spec = pod.spec_mut();
-    spec.node_name = Some(node.to_string());
     let tolerate_all = Toleration { operator: Some("Exists".into()), effect: Some("NoExecute".into()), ..Default::default() };
     let tolerations = spec.tolerations.get_or_insert_with(Vec::new);
     if !tolerations.contains(&tolerate_all) {
@@ -145,8 +145,8 @@ mod tests {
         assert_eq!(annotations.get(CONFIG_HASH), Some(&uid));
         assert_eq!(annotations.get(CONFIG_SOURCE).map(String::as_str), Some("file"));
         assert_eq!(annotations.get(CONFIG_SEEN).map(String::as_str), Some("2026-01-01T00:00:01.250000042Z"));
+        assert_eq!(pod.node_name(), Some("minikube"));
         let spec = pod.spec.expect("spec");
-        assert_eq!(spec.node_name.as_deref(), Some("minikube"));
         assert_eq!(spec.restart_policy.as_deref(), Some("Always"));
         assert!(spec.tolerations.clone().unwrap_or_default().iter().any(|t| t.key.is_none() && t.effect.as_deref() == Some("NoExecute")));
     }

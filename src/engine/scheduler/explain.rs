@@ -240,7 +240,7 @@ pub fn explain(api: &ApiServer, scheduler: Option<&Scheduler>, namespace: &str, 
     let Object::Pod(pod) = &*obj else { return Err(ApiError::not_found("pods", name)) };
     let key = ObjectKey::new(namespace, name);
     let now = api.now();
-    let node = pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).filter(|n| !n.is_empty());
+    let node = pod.bound_node();
     let scheduler_name = pod.spec.as_ref().and_then(|s| s.scheduler_name.as_deref()).filter(|s| !s.is_empty()).unwrap_or(SCHEDULER_NAME);
     let decision = scheduler.and_then(|s| s.decision(&key));
     let mut notes = Vec::new();

@@ -307,7 +307,7 @@ impl<'a> PodInfo<'a> {
             preferred_affinity: affinity
                 .and_then(|a| a.preferred_during_scheduling_ignored_during_execution.as_deref())
                 .unwrap_or(&[]),
-            node_name: spec.and_then(|s| s.node_name.as_deref()).filter(|n| !n.is_empty()),
+            node_name: pod.bound_node(),
             priority: pod_priority(pod),
             namespace: pod.metadata.namespace.as_deref().unwrap_or(""),
             labels: pod_labels(pod),

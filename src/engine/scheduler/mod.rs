@@ -210,7 +210,7 @@ impl Scheduler {
     }
 
     fn assigned(pod: &Pod) -> Option<&str> {
-        pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).filter(|n| !n.is_empty())
+        pod.bound_node()
     }
 
     fn terminal(pod: &Pod) -> bool {
@@ -507,6 +507,12 @@ impl Component for Scheduler {
             budget -= 1;
         }
         self.next_wake(ctx);
+    }
+
+    fn leftovers(&mut self) -> Vec<Box<dyn crate::engine::sim::leftovers::Release>> {
+        let mut parts = self.cache.take_pods();
+        parts.push(Box::new(self.pods.take_items()));
+        parts
     }
 
     fn on_stop(&mut self) {

@@ -189,7 +189,7 @@ impl SchedulingQueue {
     pub fn update(&mut self, key: ObjectKey, pod: Rc<Object>, now: VirtualTime) -> bool {
         let Some(q) = self.pods.get(&key) else { return self.add(key, pod, now) };
         let relevant = match (&*q.pod, &*pod) {
-            (Object::Pod(old), Object::Pod(new)) => old.spec != new.spec || old.metadata.labels != new.metadata.labels,
+            (Object::Pod(old), Object::Pod(new)) => !old.same_spec(new) || old.metadata.labels != new.metadata.labels,
             _ => true,
         };
         let place = q.place;

@@ -123,7 +123,7 @@ impl World {
     fn node_of(&self, pod: &str) -> Option<String> {
         let obj = self.sim.api.get(ids::pods(), "default", pod).ok()?;
         let Object::Pod(p) = &*obj else { return None };
-        p.spec.as_ref()?.node_name.clone()
+        p.node_name.clone()
     }
 
     fn events(&self, pod: &str, reason: &str) -> Vec<(String, i32, String)> {

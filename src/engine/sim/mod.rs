@@ -15,6 +15,7 @@
 
 pub mod clock;
 mod hosting;
+pub mod leftovers;
 
 pub use hosting::Host;
 
@@ -118,6 +119,12 @@ pub trait Component {
     fn run(&mut self, ctx: &mut Ctx);
     /// The process stopped: in-memory state (caches, watches, queues) is lost.
     fn on_stop(&mut self) {}
+    /// Called just before [`Component::on_stop`]: the large collections the
+    /// process held, taken out of it, for the simulation to free a part at a
+    /// time between runs.
+    fn leftovers(&mut self) -> Vec<Box<dyn leftovers::Release>> {
+        Vec::new()
+    }
     /// The process started again; it will run at once.
     fn on_start(&mut self, _ctx: &mut Ctx) {}
     /// The list+watch caches this process reads, for checkers that compare
@@ -176,6 +183,8 @@ pub struct Sim {
     switches: u64,
     /// The component that ran last (the page names a slow run by it).
     last_ran: Option<usize>,
+    /// What stopped processes held, still to be freed.
+    leftovers: leftovers::Leftovers,
     #[cfg(test)]
     trace: Vec<(VirtualTime, usize)>,
 }
@@ -211,6 +220,7 @@ impl Sim {
             runs_here: 0,
             switches: 0,
             last_ran: None,
+            leftovers: Default::default(),
             #[cfg(test)]
             trace: Vec::new(),
         }
@@ -486,6 +496,8 @@ impl Sim {
                 self.schedule(id, t);
             }
         } else {
+            let parts = self.slots[id].component.leftovers();
+            self.leftovers.add(parts);
             self.slots[id].component.on_stop();
             self.slots[id].wake = None;
             self.api.close_watches_of(id);
@@ -588,6 +600,9 @@ impl Sim {
                 self.trace.push((self.now, id));
                 if let Some(t) = self.with_ctx(id, |component, ctx| component.run(ctx)) {
                     self.schedule(id, t);
+                }
+                if !self.leftovers.is_empty() {
+                    self.leftovers.release(leftovers::RELEASED_PER_RUN);
                 }
                 if self.world.net.wake_clients {
                     self.wake_pod_clients();

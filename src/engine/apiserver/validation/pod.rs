@@ -13,13 +13,16 @@ pub fn validate_pod_template(template: &PodTemplateSpec, path: &str, errs: &mut 
     let meta = template.metadata.clone().unwrap_or_default();
     validate_labels(meta.labels.as_ref(), &format!("{path}.labels"), errs);
     validate_annotations(meta.annotations.as_ref(), &format!("{path}.annotations"), errs);
-    validate_pod_spec(template.spec.as_ref(), &format!("{path}.spec"), errs);
+    let node_name = template.spec.as_ref().and_then(|s| s.node_name.as_deref());
+    validate_pod_spec(template.spec.as_ref(), node_name, &format!("{path}.spec"), errs);
     if template.spec.as_ref().is_some_and(|s| s.ephemeral_containers.as_ref().is_some_and(|e| !e.is_empty())) {
         errs.forbidden(&format!("{path}.spec.ephemeralContainers"), "ephemeral containers not allowed in pod template");
     }
 }
 
-pub fn validate_pod_spec(spec: Option<&PodSpec>, path: &str, errs: &mut Errors) {
+/// `node_name` is the spec's `nodeName`: a stored pod keeps it beside its
+/// spec ([`Pod::node_name`]), a template inside.
+pub fn validate_pod_spec(spec: Option<&PodSpec>, node_name: Option<&str>, path: &str, errs: &mut Errors) {
     let spec = crate::engine::api::pod_spec_or_empty(spec);
     if spec.termination_grace_period_seconds.is_none() {
         errs.required(&format!("{path}.terminationGracePeriodSeconds"), "");
@@ -36,7 +39,7 @@ pub fn validate_pod_spec(spec: Option<&PodSpec>, path: &str, errs: &mut Errors) 
             errs.invalid_str(&format!("{path}.serviceAccountName"), name, &msg);
         }
     }
-    if let Some(node) = spec.node_name.as_deref().filter(|s| !s.is_empty()) {
+    if let Some(node) = node_name.filter(|s| !s.is_empty()) {
         for msg in dns1123_subdomain(node) {
             errs.invalid_str(&format!("{path}.nodeName"), node, &msg);
         }
@@ -71,7 +74,7 @@ pub fn validate_pod_create_extras(pod: &Pod, errs: &mut Errors) {
         errs.forbidden("spec.ephemeralContainers", "cannot be set on create");
     }
     let gated = spec.scheduling_gates.as_ref().is_some_and(|g| !g.is_empty());
-    if gated && spec.node_name.as_deref().is_some_and(|n| !n.is_empty()) {
+    if gated && pod.bound_node().is_some() {
         errs.forbidden("spec.nodeName", "cannot be set until all schedulingGates have been cleared");
     }
 }
@@ -533,10 +536,13 @@ pub fn validate_pod_update(pod: &Pod, old: &Pod, errs: &mut Errors) {
             errs.forbidden(&format!("spec.tolerations[{i}]"), "existing toleration can not be modified except its tolerationSeconds");
         }
     }
-    if spec == old_spec {
+    if spec == old_spec && pod.node_name == old.node_name {
         return;
     }
+    // Compared and shown whole, `nodeName` back in its place.
+    let old_spec = &PodSpec { node_name: old.node_name.clone(), ..old_spec.clone() };
     let mut munged = spec.clone();
+    munged.node_name = pod.node_name.clone();
     for (c, previous) in munged.containers.iter_mut().zip(old_spec.containers.iter()) {
         c.image = previous.image.clone();
     }

@@ -932,7 +932,7 @@ fn pod_row(pod: &Pod, wide: bool, now: VirtualTime) -> Row {
         headers.extend(["IP", "NODE", "NOMINATED NODE", "READINESS GATES"]);
         cells.extend([
             none_if_empty(ip),
-            none_if_empty(spec.node_name.clone().unwrap_or_default()),
+            none_if_empty(pod.node_name.clone().unwrap_or_default()),
             none_if_empty(status.nominated_node_name.clone().unwrap_or_default()),
             gates_text,
         ]);

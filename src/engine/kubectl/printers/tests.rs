@@ -71,7 +71,7 @@ fn table_decorations_match_kubectl() {
     p.metadata.namespace = Some("default".into());
     p.metadata.labels = Some([("app".to_string(), "web".to_string())].into());
     p.spec_mut_if_any().unwrap().init_containers = None;
-    p.spec_mut_if_any().unwrap().node_name = Some("worker-1".into());
+    p.set_node_name(Some("worker-1".into()));
     let objects = vec![Rc::new(Object::Pod(Box::new(p)))];
     let opts = TableOptions { wide: true, with_namespace: true, show_labels: true, label_columns: vec!["app".into()], ..Default::default() };
     assert_eq!(

@@ -81,7 +81,7 @@ pub fn attach(s: &mut Session, pod: &Pod, container: &str, mut o: AttachOptions)
             s.say(true, TTY_REFUSED);
         }
     }
-    let node = pod.spec.as_ref().and_then(|sp| sp.node_name.clone()).unwrap_or_default();
+    let node = pod.node_name.clone().unwrap_or_default();
     let kubelet = s.cluster.sim.component(&format!("kubelet/{node}")).and_then(|c| c.as_any().downcast_ref::<Kubelet>());
     let reach = match (kubelet, s.cluster.sim.world.machine(&node)) {
         (Some(k), Some(m)) => k.exec_target(m, &namespace, &pod_name, container),

@@ -317,7 +317,7 @@ fn describe_pod(w: &mut Writer, pod: &Pod, now: VirtualTime) {
     if let Some(sa) = spec.service_account_name.as_deref().filter(|p| !p.is_empty()) {
         w.line(0, &format!("Service Account:\t{sa}"));
     }
-    match spec.node_name.as_deref().filter(|n| !n.is_empty()) {
+    match pod.bound_node() {
         Some(node) => w.line(0, &format!("Node:\t{node}/{}", status.host_ip.as_deref().unwrap_or(""))),
         None => w.line(0, "Node:\t<none>"),
     }
@@ -537,7 +537,7 @@ fn field_ref_value(pod: &Pod, path: &str) -> String {
         "metadata.name" => pod.metadata.name.clone().unwrap_or_default(),
         "metadata.namespace" => pod.metadata.namespace.clone().unwrap_or_default(),
         "metadata.uid" => pod.metadata.uid.clone().unwrap_or_default(),
-        "spec.nodeName" => text(spec.and_then(|s| s.node_name.as_ref())),
+        "spec.nodeName" => text(pod.node_name.as_ref()),
         "spec.serviceAccountName" => text(spec.and_then(|s| s.service_account_name.as_ref())),
         "status.podIP" => text(status.and_then(|s| s.pod_ip.as_ref())),
         "status.hostIP" => text(status.and_then(|s| s.host_ip.as_ref())),

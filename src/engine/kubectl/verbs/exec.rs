@@ -51,7 +51,7 @@ pub fn choose_container(s: &mut Session, pod: &Pod, quiet: bool) -> Result<Strin
 pub fn reach_kubelet(s: &Session, pod: &Pod, container: &str) -> Result<(String, String)> {
     let name = pod.metadata.name.clone().unwrap_or_default();
     let namespace = pod.metadata.namespace.clone().unwrap_or_default();
-    let Some(node) = pod.spec.as_ref().and_then(|sp| sp.node_name.clone()).filter(|n| !n.is_empty()) else {
+    let Some(node) = pod.bound_node().map(str::to_string) else {
         return Err(Error::Api(ApiError::new(Reason::BadRequest, format!("pod {name} does not have a host assigned"))));
     };
     let kubelet = s.cluster.sim.component(&format!("kubelet/{node}")).and_then(|c| c.as_any().downcast_ref::<Kubelet>());

@@ -87,7 +87,7 @@ pub fn run(s: &mut Session) -> Result {
     let mut streams = Vec::new();
     for (pod, container) in &requests {
         let pod_name = pod.metadata.name.clone().unwrap_or_default();
-        let Some(node) = pod.spec.as_ref().and_then(|sp| sp.node_name.clone()).filter(|n| !n.is_empty()) else {
+        let Some(node) = pod.bound_node().map(str::to_string) else {
             // An unscheduled pod has no log location; the API server answers with nothing.
             continue;
         };

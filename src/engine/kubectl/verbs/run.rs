@@ -94,6 +94,7 @@ pub fn run(s: &mut Session) -> Result {
         }
         .into()),
         status: Some(PodStatus::default().into()),
+        node_name: None,
     };
     let pod = apply_overrides(s, pod)?;
     if !attach {

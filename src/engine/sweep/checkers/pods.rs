@@ -7,7 +7,7 @@ use crate::engine::api::meta;
 use crate::engine::sim::clock::VirtualTime;
 
 pub fn node_of(pod: &Pod) -> Option<&str> {
-    pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).filter(|n| !n.is_empty())
+    pod.bound_node()
 }
 
 pub fn phase(pod: &Pod) -> &str {
