@@ -189,8 +189,7 @@ fn rs_replicas(rs: &ReplicaSet) -> i32 {
 }
 
 fn rs_status(rs: &ReplicaSet) -> (i32, i32, i32) {
-    let s = rs.status.clone().unwrap_or_default();
-    (s.replicas, s.ready_replicas.unwrap_or(0), s.available_replicas.unwrap_or(0))
+    rs.status.as_ref().map_or((0, 0, 0), |s| (s.replicas, s.ready_replicas.unwrap_or(0), s.available_replicas.unwrap_or(0)))
 }
 
 fn annotation<'a>(obj: &'a ObjectMeta, key: &str) -> Option<&'a str> {
