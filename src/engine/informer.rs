@@ -3,11 +3,15 @@
 //! list again later, reporting the differences as events so handlers see a
 //! consistent stream.
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 
+use rustc_hash::FxHashMap;
+
 use crate::engine::api::{KeyRef, Object, ObjectKey};
 use crate::engine::apiserver::{ApiServer, Query, WatchEvent, WatchEventType, WatchId};
+use crate::engine::sim::leftovers::Release;
 use crate::engine::sim::Ctx;
 use crate::engine::sort::SortStable;
 
@@ -28,7 +32,7 @@ pub const MAX_LISTED_PER_SYNC: usize = 500;
 pub struct Informer {
     query: Query,
     watch: Option<WatchId>,
-    items: BTreeMap<ObjectKey, Rc<Object>>,
+    items: Items,
     synced: bool,
     /// Lists taken so far: a relist may replace objects (a pod deleted and
     /// created again under its name) with no Deleted event.
@@ -43,7 +47,7 @@ pub struct Informer {
 
 impl Informer {
     pub fn new(query: Query) -> Self {
-        Informer { query, watch: None, items: BTreeMap::new(), synced: false, lists: 0, backlog: VecDeque::new() }
+        Informer { query, watch: None, items: Items::default(), synced: false, lists: 0, backlog: VecDeque::new() }
     }
 
     /// Whether the cache has been filled from a list at least once since the
@@ -58,16 +62,24 @@ impl Informer {
     }
 
     pub fn get(&self, key: &ObjectKey) -> Option<&Rc<Object>> {
-        self.items.get(key)
+        self.items.held(key)
     }
 
+    /// As [`Informer::get`], by a borrowed namespace and name.
+    pub fn get_by(&self, namespace: &str, name: &str) -> Option<&Rc<Object>> {
+        self.items.held(&(namespace, name))
+    }
+
+    /// Every cached object, in key order.
     pub fn items(&self) -> impl Iterator<Item = &Rc<Object>> {
-        self.items.values()
+        InSlots { slots: &self.items.slots, order: self.items.order.values() }
     }
 
     /// The objects of one namespace, in name order.
     pub fn in_namespace<'a>(&'a self, namespace: &'a str) -> impl Iterator<Item = &'a Rc<Object>> + 'a {
-        self.items.range(ObjectKey::new(namespace, "")..).take_while(move |(k, _)| k.namespace == namespace).map(|(_, v)| v)
+        let from: &dyn KeyRef = &(namespace, "");
+        let in_namespace = self.items.order.range::<dyn KeyRef, _>((std::ops::Bound::Included(from), std::ops::Bound::Unbounded)).take_while(move |(k, _)| k.0.namespace == namespace);
+        InSlots { slots: &self.items.slots, order: in_namespace.map(|(_, slot)| slot) }
     }
 
     pub fn len(&self) -> usize {
@@ -92,7 +104,8 @@ impl Informer {
     #[cfg(test)]
     pub fn seed(&mut self, objects: impl IntoIterator<Item = Rc<Object>>) {
         for o in objects {
-            self.items.insert(ObjectKey::of(&o), o);
+            let key = ObjectKey::of(&o);
+            self.items.put(&key, o);
         }
         self.synced = true;
     }
@@ -112,7 +125,7 @@ impl Informer {
     }
 
     /// The cache's objects, taken out (the process stopped; see [`Informer::reset`]).
-    pub fn take_items(&mut self) -> BTreeMap<ObjectKey, Rc<Object>> {
+    pub fn take_items(&mut self) -> Items {
         std::mem::take(&mut self.items)
     }
 
@@ -159,13 +172,13 @@ impl Informer {
                     for obj in list {
                         fresh.insert(ObjectKey::of(&obj), obj);
                     }
-                    for (key, old) in &self.items {
+                    for (key, old) in self.items.iter() {
                         if !fresh.contains_key(key) {
                             self.backlog.push_back(WatchEvent { kind: WatchEventType::Deleted, object: old.clone() });
                         }
                     }
                     for (key, obj) in fresh {
-                        match self.items.get(&key) {
+                        match self.items.held(&key) {
                             None => self.backlog.push_back(WatchEvent { kind: WatchEventType::Added, object: obj }),
                             Some(old) if old.meta().resource_version != obj.meta().resource_version => {
                                 self.backlog.push_back(WatchEvent { kind: WatchEventType::Modified, object: obj })
@@ -205,16 +218,135 @@ impl Informer {
         // borrowed, and built only for a new one.
         let parts = ev.object.key_parts();
         match ev.kind {
-            WatchEventType::Deleted => {
-                self.items.remove(&parts as &dyn KeyRef);
-            }
-            _ => match self.items.get_mut(&parts as &dyn KeyRef) {
-                Some(held) => *held = ev.object.clone(),
-                None => {
-                    self.items.insert(ObjectKey::of(&ev.object), ev.object.clone());
-                }
-            },
+            WatchEventType::Deleted => self.items.remove(&parts),
+            _ => self.items.put(&parts, ev.object.clone()),
         }
+    }
+}
+
+/// An informer's objects, each in its slot; a deleted object's slot is
+/// taken again by the next new one.
+#[derive(Default)]
+pub struct Items {
+    slots: Vec<Option<Rc<Object>>>,
+    free: Vec<usize>,
+    /// Each key's slot, found by hash: most watch events replace an object
+    /// already held, and a search down an ordered tree of every key (each
+    /// probe reading two strings through their pointers) cost far more
+    /// than a hash of the event's namespace and name.
+    by_key: FxHashMap<SharedKey, usize>,
+    /// Each key's slot in key order, for reads in order.
+    order: BTreeMap<SharedKey, usize>,
+}
+
+impl Items {
+    fn held(&self, key: &dyn KeyRef) -> Option<&Rc<Object>> {
+        self.by_key.get(key).and_then(|&slot| self.slots.get(slot)).and_then(Option::as_ref)
+    }
+
+    fn len(&self) -> usize {
+        self.by_key.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.by_key.is_empty()
+    }
+
+    fn clear(&mut self) {
+        self.slots.clear();
+        self.free.clear();
+        self.by_key.clear();
+        self.order.clear();
+    }
+
+    /// Every key with its object, in key order.
+    fn iter(&self) -> impl Iterator<Item = (&ObjectKey, &Rc<Object>)> {
+        self.order.iter().filter_map(|(key, &slot)| self.slots.get(slot).and_then(Option::as_ref).map(|o| (&*key.0, o)))
+    }
+
+    /// Holds `object` under `key`, replacing what was held there.
+    fn put(&mut self, key: &dyn KeyRef, object: Rc<Object>) {
+        if let Some(&slot) = self.by_key.get(key) {
+            if let Some(held) = self.slots.get_mut(slot) {
+                *held = Some(object);
+                return;
+            }
+        }
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot] = Some(object);
+                slot
+            }
+            None => {
+                self.slots.push(Some(object));
+                self.slots.len() - 1
+            }
+        };
+        let (namespace, name) = key.parts();
+        let key = SharedKey(Rc::new(ObjectKey::new(namespace, name)));
+        self.order.insert(key.clone(), slot);
+        self.by_key.insert(key, slot);
+    }
+
+    fn remove(&mut self, key: &dyn KeyRef) {
+        if let Some((key, slot)) = self.by_key.remove_entry(key) {
+            self.order.remove(&key);
+            if let Some(held) = self.slots.get_mut(slot) {
+                *held = None;
+                self.free.push(slot);
+            }
+        }
+    }
+}
+
+/// Taken out of a stopped component, the objects go a few at a time.
+impl Release for Items {
+    fn release(&mut self, budget: usize) -> usize {
+        let keys = self.order.release(budget).max(self.by_key.release(budget));
+        let objects = budget.min(self.slots.len());
+        self.slots.truncate(self.slots.len() - objects);
+        if self.slots.is_empty() {
+            self.free.clear();
+        }
+        keys.max(objects)
+    }
+    fn is_released(&self) -> bool {
+        self.slots.is_empty() && self.order.is_released() && self.by_key.is_released()
+    }
+}
+
+/// The objects in the slots a run of keys names, in the keys' order.
+struct InSlots<'a, I> {
+    slots: &'a [Option<Rc<Object>>],
+    order: I,
+}
+
+impl<'a, I: Iterator<Item = &'a usize>> Iterator for InSlots<'a, I> {
+    type Item = &'a Rc<Object>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(Some(object)) = self.slots.get(*self.order.next()?) {
+                return Some(object);
+            }
+        }
+    }
+
+    /// A key's slot always holds its object: as many objects as keys.
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.order.size_hint()
+    }
+}
+
+/// A cached object's key, one allocation shared by the hash map and the
+/// ordered map; it hashes, compares and orders as its [`ObjectKey`], and
+/// looks up by a borrowed [`KeyRef`].
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+struct SharedKey(Rc<ObjectKey>);
+
+impl<'a> Borrow<dyn KeyRef + 'a> for SharedKey {
+    fn borrow(&self) -> &(dyn KeyRef + 'a) {
+        &*self.0
     }
 }
 
@@ -244,6 +376,42 @@ mod tests {
         fn as_any(&self) -> &dyn Any {
             self
         }
+    }
+
+    fn pod(namespace: &str, name: &str) -> Rc<Object> {
+        let p = serde_json::json!({"metadata": {"name": name, "namespace": namespace}});
+        Rc::new(Object::from_json(crate::engine::api::ids::pods(), p).unwrap())
+    }
+
+    #[test]
+    fn objects_are_read_in_key_order_and_by_namespace() {
+        let mut informer = Informer::new(Query::all(crate::engine::api::ids::pods()));
+        informer.seed([pod("b", "x"), pod("a", "z"), pod("a", "y"), pod("ab", "a"), pod("", "c")]);
+        let keys = |i: &mut dyn Iterator<Item = &Rc<Object>>| i.map(|o| format!("{}/{}", o.key_parts().0, o.key_parts().1)).collect::<Vec<_>>();
+        assert_eq!(keys(&mut informer.items()), ["/c", "a/y", "a/z", "ab/a", "b/x"]);
+        assert_eq!(keys(&mut informer.in_namespace("a")), ["a/y", "a/z"]);
+        assert_eq!(keys(&mut informer.in_namespace("")), ["/c"]);
+        assert!(informer.in_namespace("aa").next().is_none());
+        // A new version replaces the held one under its key.
+        let newer = pod("a", "y");
+        informer.seed([newer.clone()]);
+        assert_eq!(informer.len(), 5);
+        assert!(Rc::ptr_eq(informer.get(&ObjectKey::new("a", "y")).unwrap(), &newer));
+        assert!(Rc::ptr_eq(informer.get_by("a", "y").unwrap(), &newer));
+        // A deleted object's slot is taken by the next new one, in its own place in the order.
+        informer.items.remove(&("a", "z"));
+        assert!(informer.get(&ObjectKey::new("a", "z")).is_none());
+        assert_eq!(informer.items().size_hint(), (4, Some(4)));
+        informer.seed([pod("c", "a")]);
+        assert_eq!(keys(&mut informer.items()), ["/c", "a/y", "ab/a", "b/x", "c/a"]);
+        assert_eq!(informer.items.slots.len(), 5);
+        // Taken out, they are freed a few at a time.
+        let mut taken = informer.take_items();
+        assert!(informer.is_empty() && informer.items().next().is_none());
+        assert_eq!(taken.release(3), 3);
+        assert!(!taken.is_released());
+        taken.release(3);
+        assert!(taken.is_released());
     }
 
     #[test]

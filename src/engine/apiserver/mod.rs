@@ -157,7 +157,10 @@ pub struct ApiServer {
     store: Store,
     running: bool,
     etcd_running: bool,
-    watches: BTreeMap<WatchId, Watch>,
+    /// Open watches by id, found by hash: every poll and every watcher an
+    /// event fans out to looks one up, among thousands (each kubelet's).
+    /// Never iterated for anything whose order shows.
+    watches: FxHashMap<WatchId, Watch>,
     by_resource: BTreeMap<ResourceId, BTreeSet<WatchId>>,
     pods_by_node: FxHashMap<String, BTreeSet<WatchId>>,
     /// Each component's open watches, so stopping one does not scan every watch.
@@ -202,7 +205,7 @@ impl ApiServer {
             store: Store::default(),
             running: true,
             etcd_running: true,
-            watches: BTreeMap::new(),
+            watches: FxHashMap::default(),
             by_resource: BTreeMap::new(),
             pods_by_node: FxHashMap::default(),
             watches_of: FxHashMap::default(),

@@ -68,20 +68,61 @@ pub fn template_hash(template: &PodTemplateSpec, collision_count: Option<i32>) -
 }
 
 /// Templates equal but for the pod-template-hash label (`EqualIgnoreHash`).
-/// Only the metadata is copied to compare: every Deployment sync compares
-/// its template with each of its ReplicaSets'.
+/// Nothing is copied to compare: every Deployment sync compares its
+/// template with each of its ReplicaSets'. A missing metadata reads as the
+/// default one, and labels as empty, once the hash label is left out.
 pub fn equal_ignore_hash(a: &PodTemplateSpec, b: &PodTemplateSpec) -> bool {
-    fn strip(m: Option<&ObjectMeta>) -> Option<ObjectMeta> {
-        let mut m = m.cloned().unwrap_or_default();
-        if let Some(labels) = m.labels.as_mut() {
-            labels.remove(POD_TEMPLATE_HASH);
-            if labels.is_empty() {
-                m.labels = None;
-            }
-        }
-        (m != ObjectMeta::default()).then_some(m)
+    fn labels_but_hash(m: &ObjectMeta) -> impl Iterator<Item = (&String, &String)> {
+        m.labels.iter().flatten().filter(|(k, _)| k.as_str() != POD_TEMPLATE_HASH)
     }
-    a.spec == b.spec && strip(a.metadata.as_ref()) == strip(b.metadata.as_ref())
+    fn meta_equal(a: &ObjectMeta, b: &ObjectMeta) -> bool {
+        // Every field named, so a field added to `ObjectMeta` is not missed.
+        let ObjectMeta {
+            annotations,
+            creation_timestamp,
+            deletion_grace_period_seconds,
+            deletion_timestamp,
+            finalizers,
+            generate_name,
+            generation,
+            labels: _,
+            managed_fields,
+            name,
+            namespace,
+            owner_references,
+            resource_version,
+            self_link,
+            uid,
+        } = a;
+        *annotations == b.annotations
+            && *creation_timestamp == b.creation_timestamp
+            && *deletion_grace_period_seconds == b.deletion_grace_period_seconds
+            && *deletion_timestamp == b.deletion_timestamp
+            && *finalizers == b.finalizers
+            && *generate_name == b.generate_name
+            && *generation == b.generation
+            && *managed_fields == b.managed_fields
+            && *name == b.name
+            && *namespace == b.namespace
+            && *owner_references == b.owner_references
+            && *resource_version == b.resource_version
+            && *self_link == b.self_link
+            && *uid == b.uid
+            && labels_but_hash(a).eq(labels_but_hash(b))
+    }
+    let no_meta = ObjectMeta::default();
+    a.spec == b.spec && meta_equal(a.metadata.as_ref().unwrap_or(&no_meta), b.metadata.as_ref().unwrap_or(&no_meta))
+}
+
+/// Whether bringing an existing new ReplicaSet's annotations up to date
+/// (`set_new_rs_annotations` with `exists`) changes them: a Deployment
+/// annotation it lacks or has otherwise, or a revision missing or older.
+fn new_rs_annotations_change(d: &Deployment, rs_meta: &ObjectMeta, new_revision: &str) -> bool {
+    let copied_differ = d.metadata.annotations.iter().flatten().any(|(k, v)| !SKIP_COPY.contains(&k.as_str()) && annotation(rs_meta, k) != Some(v.as_str()));
+    let old = annotation(rs_meta, REVISION);
+    let old_n: i64 = old.and_then(|r| r.parse().ok()).unwrap_or(0);
+    let new_n: i64 = new_revision.parse().unwrap_or(0);
+    copied_differ || old.is_none() || old_n < new_n
 }
 
 /// An int-or-percent against `total`, percentages rounded up or down.
@@ -148,8 +189,7 @@ fn rs_replicas(rs: &ReplicaSet) -> i32 {
 }
 
 fn rs_status(rs: &ReplicaSet) -> (i32, i32, i32) {
-    let s = rs.status.clone().unwrap_or_default();
-    (s.replicas, s.ready_replicas.unwrap_or(0), s.available_replicas.unwrap_or(0))
+    rs.status.as_ref().map_or((0, 0, 0), |s| (s.replicas, s.ready_replicas.unwrap_or(0), s.available_replicas.unwrap_or(0)))
 }
 
 fn annotation<'a>(obj: &'a ObjectMeta, key: &str) -> Option<&'a str> {
@@ -496,14 +536,20 @@ impl DeploymentController {
         let new_revision = (max_old + 1).to_string();
         let ns = d.metadata.namespace.clone().unwrap_or_default();
         if let Some(existing) = sets.new.take() {
-            // The annotations are worked out on a copy of the metadata: the
-            // whole set (its pod template) is copied only to be written.
-            let mut annotated = ReplicaSet { metadata: existing.metadata.clone(), ..Default::default() };
-            let mut changed = self.set_new_rs_annotations(d, &mut annotated, &new_revision, true);
+            // Most syncs find the set's annotations and minReadySeconds as
+            // they should be: the metadata is copied only when something
+            // changes, and the whole set (its pod template) only to be written.
             let min_ready = d.spec.as_ref().and_then(|s| s.min_ready_seconds);
             let min_ready_changed = existing.spec.as_ref().is_some_and(|spec| spec.min_ready_seconds.unwrap_or(0) != min_ready.unwrap_or(0));
-            changed |= min_ready_changed;
-            let rs = if changed {
+            let annotations_change = new_rs_annotations_change(d, &existing.metadata, &new_revision);
+            if cfg!(debug_assertions) && !annotations_change {
+                let mut annotated = ReplicaSet { metadata: existing.metadata.clone(), ..Default::default() };
+                assert!(!self.set_new_rs_annotations(d, &mut annotated, &new_revision, true), "annotations of {} would change", rs_name(&existing));
+            }
+            let rs = if annotations_change || min_ready_changed {
+                let mut annotated = ReplicaSet { metadata: existing.metadata.clone(), ..Default::default() };
+                let changed = self.set_new_rs_annotations(d, &mut annotated, &new_revision, true);
+                debug_assert_eq!(changed, annotations_change, "annotations of {}", rs_name(&existing));
                 let mut rs = (*existing).clone();
                 rs.metadata = annotated.metadata;
                 if let Some(spec) = rs.spec.as_mut().filter(|_| min_ready_changed) {
@@ -516,9 +562,8 @@ impl DeploymentController {
             };
             let rev = annotation(&rs.metadata, REVISION).unwrap_or("").to_string();
             self.set_deployment_revision(ctx, d, &rev)?;
-            let status = d.status.clone().unwrap_or_default();
-            if progress_deadline(d).is_some() && condition(&status, "Progressing").is_none() {
-                let mut next = status;
+            if progress_deadline(d).is_some() && d.status.as_ref().and_then(|s| condition(s, "Progressing")).is_none() {
+                let mut next = d.status.clone().unwrap_or_default();
                 set_condition(&mut next, new_condition("Progressing", "True", FOUND_NEW_RS, format!("Found new replica set \"{}\"", rs_name(&rs)), ctx.now));
                 self.write_status(ctx, d, next)?;
             }
@@ -1137,6 +1182,53 @@ mod tests {
                 ..Default::default()
             }),
             status: None,
+        }
+    }
+
+    #[test]
+    fn templates_are_equal_but_for_the_hash_label() {
+        // What `EqualIgnoreHash` does: copy both metadata, drop the label, compare.
+        fn by_copies(a: &PodTemplateSpec, b: &PodTemplateSpec) -> bool {
+            fn strip(m: Option<&ObjectMeta>) -> Option<ObjectMeta> {
+                let mut m = m.cloned().unwrap_or_default();
+                if let Some(labels) = m.labels.as_mut() {
+                    labels.remove(POD_TEMPLATE_HASH);
+                    if labels.is_empty() {
+                        m.labels = None;
+                    }
+                }
+                (m != ObjectMeta::default()).then_some(m)
+            }
+            a.spec == b.spec && strip(a.metadata.as_ref()) == strip(b.metadata.as_ref())
+        }
+        let labels = |pairs: &[(&str, &str)]| Some(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<BTreeMap<_, _>>());
+        let with = |labels: Option<BTreeMap<String, String>>, annotations: Option<BTreeMap<String, String>>| {
+            let mut t = template("web", "nginx");
+            t.metadata = Some(ObjectMeta { labels, annotations, ..Default::default() });
+            t
+        };
+        let mut no_meta = template("web", "nginx");
+        no_meta.metadata = None;
+        let other_image = template("web", "nginx:1.27");
+        let templates = [
+            no_meta,
+            with(None, None),
+            with(labels(&[]), None),
+            with(labels(&[(POD_TEMPLATE_HASH, "abc")]), None),
+            with(labels(&[(POD_TEMPLATE_HASH, "xyz")]), None),
+            with(labels(&[("app", "web")]), None),
+            with(labels(&[("app", "web"), (POD_TEMPLATE_HASH, "abc")]), None),
+            with(labels(&[("app", "web"), ("tier", "a")]), None),
+            with(labels(&[("app", "web"), (POD_TEMPLATE_HASH, "abc")]), labels(&[("note", "x")])),
+            with(labels(&[("app", "web")]), labels(&[("note", "x")])),
+            with(None, labels(&[])),
+            template("web", "nginx"),
+            other_image,
+        ];
+        for a in &templates {
+            for b in &templates {
+                assert_eq!(equal_ignore_hash(a, b), by_copies(a, b), "{a:?} against {b:?}");
+            }
         }
     }
 

@@ -77,7 +77,8 @@ fn view(obj: &Object) -> Option<View<'_>> {
     match obj {
         Object::ReplicaSet(rs) => {
             let spec = rs.spec.as_ref()?;
-            let st = rs.status.clone().unwrap_or_default();
+            let no_status = Default::default();
+            let st = rs.status.as_ref().unwrap_or(&no_status);
             let failure = st.conditions.iter().flatten().find(|c| c.type_ == "ReplicaFailure").map(|c| {
                 (c.status.clone(), c.reason.clone().unwrap_or_default(), c.message.clone().unwrap_or_default(), c.last_transition_time.clone())
             });
@@ -101,7 +102,8 @@ fn view(obj: &Object) -> Option<View<'_>> {
         }
         Object::ReplicationController(rc) => {
             let spec = rc.spec.as_ref()?;
-            let st = rc.status.clone().unwrap_or_default();
+            let no_status = Default::default();
+            let st = rc.status.as_ref().unwrap_or(&no_status);
             let failure = st.conditions.iter().flatten().find(|c| c.type_ == "ReplicaFailure").map(|c| {
                 (c.status.clone(), c.reason.clone().unwrap_or_default(), c.message.clone().unwrap_or_default(), c.last_transition_time.clone())
             });
