@@ -290,21 +290,30 @@ struct AfterReport {
     slowest_run: (f64, String),
     slowest_switch: (f64, f64),
     switches: usize,
+    /// When the last switch began, until the page is drawn after it.
+    switch_started: Option<f64>,
+    /// The longest from a switch's message to the page drawn after it.
+    slowest_switch_drawn: f64,
+    /// The longest wall time between two frames (the browser's style,
+    /// layout and paint included).
+    slowest_interval: f64,
 }
 
 impl AfterReport {
     fn publish(&self) {
         browser::report_bench_after(&format!(
-            "{{\"frames\":{},\"slowest_frame_ms\":{:.1},\"slowest_frame_engine_ms\":{:.1},\"slowest_frame_views_ms\":{:.1},\"slowest_run_ms\":{:.1},\"slowest_run\":\"{}\",\"switches\":{},\"slowest_switch_act_ms\":{:.1},\"slowest_switch_views_ms\":{:.1}}}",
+            "{{\"frames\":{},\"slowest_frame_ms\":{:.1},\"slowest_frame_engine_ms\":{:.1},\"slowest_frame_views_ms\":{:.1},\"slowest_interval_ms\":{:.1},\"slowest_run_ms\":{:.1},\"slowest_run\":\"{}\",\"switches\":{},\"slowest_switch_act_ms\":{:.1},\"slowest_switch_views_ms\":{:.1},\"slowest_switch_drawn_ms\":{:.1}}}",
             self.frames,
             self.slowest_frame.0,
             self.slowest_frame.1,
             self.slowest_frame.2,
+            self.slowest_interval,
             self.slowest_run.0,
             self.slowest_run.1,
             self.switches,
             self.slowest_switch.0,
             self.slowest_switch.1,
+            self.slowest_switch_drawn,
         ));
     }
 }
@@ -644,8 +653,16 @@ impl App {
             let total = browser::now_ms() - started;
             let after = &mut bench.after;
             after.frames += 1;
+            let mut moved = false;
+            if self.frame_gap > after.slowest_interval {
+                after.slowest_interval = self.frame_gap;
+                moved = true;
+            }
             if total > after.slowest_frame.0 {
                 after.slowest_frame = (total, self.engine_ms, self.views_ms);
+                moved = true;
+            }
+            if moved {
                 after.publish();
             }
             return;
@@ -953,6 +970,7 @@ impl Component for App {
                     let (act_ms, views_ms) = (acted - started, browser::now_ms() - acted);
                     let after = &mut bench.after;
                     after.switches += 1;
+                    after.switch_started = Some(started);
                     if act_ms + views_ms > after.slowest_switch.0 + after.slowest_switch.1 {
                         after.slowest_switch = (act_ms, views_ms);
                     }
@@ -1171,6 +1189,12 @@ impl Component for App {
     fn rendered(&mut self, _ctx: &Context<Self>, first_render: bool) {
         if first_render {
             browser::report_first_render();
+        }
+        if let Some(after) = self.bench.as_mut().map(|b| &mut b.after) {
+            if let Some(switched) = after.switch_started.take() {
+                after.slowest_switch_drawn = after.slowest_switch_drawn.max(browser::now_ms() - switched);
+                after.publish();
+            }
         }
         self.end_frame();
     }
