@@ -13,6 +13,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use crate::engine::apiserver::{Query, WatchEvent, WatchEventType};
 use crate::engine::informer::Informer;
 use crate::engine::keys_by_name::{file_under, remove_from, KeysByName};
+use crate::engine::sim::leftovers::Release;
 use crate::engine::sim::Ctx;
 
 /// One resource's informer and its indexes.
@@ -77,6 +78,20 @@ impl Indexed {
             by_node: KeysByName::default(),
             indexed_as: FxHashMap::default(),
         }
+    }
+
+    /// Its objects and indexes, taken out (the process stopped).
+    fn take_tables(&mut self) -> Vec<Box<dyn Release>> {
+        vec![
+            Box::new(self.informer.take_items()),
+            Box::new(std::mem::take(&mut self.by_owner)),
+            Box::new(std::mem::take(&mut self.by_controller)),
+            Box::new(std::mem::take(&mut self.orphans)),
+            Box::new(std::mem::take(&mut self.by_uid)),
+            Box::new(std::mem::take(&mut self.by_namespace)),
+            Box::new(std::mem::take(&mut self.by_node)),
+            Box::new(std::mem::take(&mut self.indexed_as)),
+        ]
     }
 
     fn reset(&mut self) {
@@ -335,6 +350,12 @@ impl Cache {
         for indexed in self.informers.values_mut() {
             indexed.reset();
         }
+    }
+
+    /// Every informer's objects and indexes, for the simulation to free a
+    /// part at a time (the process stopped; [`Cache::reset`] follows).
+    pub fn leftovers(&mut self) -> Vec<Box<dyn Release>> {
+        self.informers.values_mut().flat_map(Indexed::take_tables).collect()
     }
 }
 

@@ -202,6 +202,9 @@ impl Component for ControllerManager {
             c.sync(ctx, &self.cache, &changes);
         }
     }
+    fn leftovers(&mut self) -> Vec<Box<dyn crate::engine::sim::leftovers::Release>> {
+        self.cache.leftovers()
+    }
     fn on_stop(&mut self) {
         self.cache.reset();
         for c in &mut self.controllers {
