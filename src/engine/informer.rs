@@ -65,11 +65,6 @@ impl Informer {
         self.items.held(key)
     }
 
-    /// As [`Informer::get`], by a borrowed namespace and name.
-    pub fn get_by(&self, namespace: &str, name: &str) -> Option<&Rc<Object>> {
-        self.items.held(&(namespace, name))
-    }
-
     /// Every cached object, in key order.
     pub fn items(&self) -> impl Iterator<Item = &Rc<Object>> {
         InSlots { slots: &self.items.slots, order: self.items.order.values() }
@@ -397,7 +392,7 @@ mod tests {
         informer.seed([newer.clone()]);
         assert_eq!(informer.len(), 5);
         assert!(Rc::ptr_eq(informer.get(&ObjectKey::new("a", "y")).unwrap(), &newer));
-        assert!(Rc::ptr_eq(informer.get_by("a", "y").unwrap(), &newer));
+        assert!(Rc::ptr_eq(informer.get(&ObjectKey::new("a", "y")).unwrap(), &newer));
         // A deleted object's slot is taken by the next new one, in its own place in the order.
         informer.items.remove(&("a", "z"));
         assert!(informer.get(&ObjectKey::new("a", "z")).is_none());

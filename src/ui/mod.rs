@@ -658,8 +658,11 @@ impl App {
                 after.slowest_interval = self.frame_gap;
                 moved = true;
             }
+            // Taken, as a measured frame's are: a frame without engine work
+            // or new view data must not show the last one's.
+            let (engine, views) = (std::mem::take(&mut self.engine_ms), std::mem::take(&mut self.views_ms));
             if total > after.slowest_frame.0 {
-                after.slowest_frame = (total, self.engine_ms, self.views_ms);
+                after.slowest_frame = (total, engine, views);
                 moved = true;
             }
             if moved {

@@ -444,13 +444,13 @@ impl Cache {
         }
     }
 
-    /// Records a pod on its node (bound, or assumed while binding).
-    /// Replaces an earlier record of the same pod.
     /// The assigned pods' records, taken out (the scheduler stopped).
     pub fn take_pods(&mut self) -> Vec<Box<dyn crate::engine::sim::leftovers::Release>> {
         vec![Box::new(std::mem::take(&mut self.pods)), Box::new(std::mem::take(&mut self.pods_by_node))]
     }
 
+    /// Records a pod on its node (bound, or assumed while binding).
+    /// Replaces an earlier record of the same pod.
     pub fn add_pod(&mut self, key: ObjectKey, mut pod: AssignedPod) {
         self.remove_pod(&key);
         pod.slot = self.by_name.get(&pod.node).copied();
