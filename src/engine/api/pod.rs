@@ -15,13 +15,23 @@
 //! version's spec instead of copying it. The shared spec's own `node_name`
 //! is always `None`; readers go through [`Pod::node_name`].
 //!
+//! The name of the ServiceAccount admission's token volume
+//! (`kube-api-access-xxxxx`, its suffix drawn per pod) is kept beside the
+//! spec too ([`Pod::token_volume`]): the shared spec holds
+//! [`TOKEN_VOLUME_PLACEHOLDER`] in its place (in `volumes` and in every
+//! container's `volumeMounts`), a name no valid spec can hold (a volume's
+//! name is a DNS label, which cannot end with `-`), so the pods of one
+//! template can share one spec. Readers of a volume or mount name that
+//! show or use it go through [`Pod::volume_name`].
+//!
 //! It serialises exactly as k8s-openapi's `Pod` does (same keys, same
-//! order, `nodeName` in its place inside `spec`) and deserialises through
-//! it, so decoding keeps its field paths and strictness.
+//! order, `nodeName` in its place inside `spec`, the token volume's name in
+//! its places) and deserialises through it, so decoding keeps its field
+//! paths and strictness.
 
 use std::rc::Rc;
 
-use k8s_openapi::api::core::v1::{PodSpec, PodStatus};
+use k8s_openapi::api::core::v1::{Container, PodSpec, PodStatus, Volume};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::ser::{Impossible, SerializeStruct};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -38,6 +48,48 @@ pub struct Pod {
     pub status: Option<Rc<PodStatus>>,
     /// `spec.nodeName`, kept out of the shared spec; set only with a spec.
     pub node_name: Option<String>,
+    /// The token volume's name, which [`TOKEN_VOLUME_PLACEHOLDER`] stands
+    /// for in the spec; `None` when the spec holds every name itself.
+    pub token_volume: Option<String>,
+}
+
+/// What a shared spec holds in place of its pod's token volume name: the
+/// ServiceAccount admission's prefix without a suffix, which is not a DNS
+/// label, so no volume a spec brings (validated) can be named so.
+pub const TOKEN_VOLUME_PLACEHOLDER: &str = "kube-api-access-";
+
+/// The name a volume or mount named `name` in a spec shows, `token` being
+/// its pod's [`Pod::token_volume`].
+pub fn shown_volume_name<'a>(name: &'a str, token: Option<&'a str>) -> &'a str {
+    match token {
+        Some(token) if name == TOKEN_VOLUME_PLACEHOLDER => token,
+        _ => name,
+    }
+}
+
+/// Puts `token` back in the places of [`TOKEN_VOLUME_PLACEHOLDER`] in
+/// `spec` (volumes, and containers' and init containers' mounts).
+fn show_token_volume_in(spec: &mut PodSpec, token: &str) {
+    for volume in spec.volumes.iter_mut().flatten() {
+        if volume.name == TOKEN_VOLUME_PLACEHOLDER {
+            volume.name = token.to_string();
+        }
+    }
+    for container in spec.init_containers.iter_mut().flatten().chain(spec.containers.iter_mut()) {
+        show_token_volume_in_container(container, token);
+    }
+}
+
+fn show_token_volume_in_container(container: &mut Container, token: &str) {
+    for mount in container.volume_mounts.iter_mut().flatten() {
+        if mount.name == TOKEN_VOLUME_PLACEHOLDER {
+            mount.name = token.to_string();
+        }
+    }
+}
+
+fn holds_token_placeholder(container: &Container) -> bool {
+    container.volume_mounts.iter().flatten().any(|m| m.name == TOKEN_VOLUME_PLACEHOLDER)
 }
 
 /// Whether two shared parts are equal, by address first: versions that
@@ -57,6 +109,55 @@ impl PartialEq for Pod {
 }
 
 impl Pod {
+    /// The name a volume or mount named `name` in this pod's spec has:
+    /// the token volume's for [`TOKEN_VOLUME_PLACEHOLDER`].
+    pub fn volume_name<'a>(&'a self, name: &'a str) -> &'a str {
+        shown_volume_name(name, self.token_volume.as_deref())
+    }
+
+    /// Moves the ServiceAccount admission's token volume name (the first
+    /// volume named `kube-api-access-…`, if projected) out of the spec into
+    /// [`Pod::token_volume`], leaving [`TOKEN_VOLUME_PLACEHOLDER`] in its
+    /// places, so pods that differ only in it can share a spec. A spec
+    /// where the name is used where the placeholder could not stand for it
+    /// (a block device, an ephemeral container) or that already holds the
+    /// placeholder keeps its names. Copies the spec if it is shared.
+    pub fn take_token_volume_from_spec(&mut self) {
+        if self.token_volume.is_some() {
+            return;
+        }
+        let Some(spec) = self.spec.as_deref() else { return };
+        let Some(volume) = spec.volumes.iter().flatten().find(|v| v.name.len() > TOKEN_VOLUME_PLACEHOLDER.len() && v.name.starts_with(TOKEN_VOLUME_PLACEHOLDER)) else {
+            return;
+        };
+        // Only a projected volume, as admission makes it: other sources'
+        // names are read elsewhere (an ephemeral volume's claim is named
+        // after it).
+        if volume.projected.is_none() || volume.ephemeral.is_some() || volume.persistent_volume_claim.is_some() {
+            return;
+        }
+        let token = volume.name.as_str();
+        let containers = || spec.init_containers.iter().flatten().chain(spec.containers.iter());
+        let hideable = spec.ephemeral_containers.as_ref().is_none_or(Vec::is_empty)
+            && !spec.volumes.iter().flatten().any(|v| v.name == TOKEN_VOLUME_PLACEHOLDER)
+            && !containers().any(|c| holds_token_placeholder(c) || c.volume_devices.iter().flatten().any(|d| d.name == token || d.name == TOKEN_VOLUME_PLACEHOLDER));
+        if !hideable {
+            return;
+        }
+        let token = token.to_string();
+        let spec = self.spec_mut();
+        // The placeholder is the name's prefix: each name is cut short in place.
+        for volume in spec.volumes.iter_mut().flatten().filter(|v| v.name == token) {
+            volume.name.truncate(TOKEN_VOLUME_PLACEHOLDER.len());
+        }
+        for container in spec.init_containers.iter_mut().flatten().chain(spec.containers.iter_mut()) {
+            for mount in container.volume_mounts.iter_mut().flatten().filter(|m| m.name == token) {
+                mount.name.truncate(TOKEN_VOLUME_PLACEHOLDER.len());
+            }
+        }
+        self.token_volume = Some(token);
+    }
+
     /// `spec.nodeName`, as stored (an empty name is kept as it was written).
     pub fn node_name(&self) -> Option<&str> {
         self.node_name.as_deref()
@@ -79,12 +180,27 @@ impl Pod {
     /// Whether the two specs, `nodeName` included, are equal (by address
     /// first).
     pub fn same_spec(&self, other: &Pod) -> bool {
-        self.node_name == other.node_name && shared_or_equal(&self.spec, &other.spec)
+        if self.node_name != other.node_name {
+            return false;
+        }
+        if self.token_volume == other.token_volume {
+            return shared_or_equal(&self.spec, &other.spec);
+        }
+        // One keeps the token volume's name beside its spec and the other
+        // not (or another name): compared whole.
+        self.full_spec() == other.full_spec()
     }
 
-    /// The whole spec as k8s-openapi has it, `nodeName` included (a copy).
+    /// The whole spec as k8s-openapi has it, `nodeName` and the token
+    /// volume's name included (a copy).
     pub fn full_spec(&self) -> Option<PodSpec> {
-        self.spec.as_deref().map(|spec| PodSpec { node_name: self.node_name.clone(), ..spec.clone() })
+        self.spec.as_deref().map(|spec| {
+            let mut full = PodSpec { node_name: self.node_name.clone(), ..spec.clone() };
+            if let Some(token) = &self.token_volume {
+                show_token_volume_in(&mut full, token);
+            }
+            full
+        })
     }
 
     /// Moves a `nodeName` set inside the spec (by code that built or
@@ -128,16 +244,25 @@ impl Pod {
     /// a write that keeps it (a status write, a metadata patch, a
     /// deletion) changed nothing in it.
     pub fn keeps_spec_of(&self, stored: &Pod) -> bool {
-        matches!((&self.spec, &stored.spec), (Some(a), Some(b)) if Rc::ptr_eq(a, b)) && self.node_name == stored.node_name
+        matches!((&self.spec, &stored.spec), (Some(a), Some(b)) if Rc::ptr_eq(a, b))
+            && self.node_name == stored.node_name
+            && self.token_volume == stored.token_volume
     }
 
     /// The k8s-openapi form, for code that hands a pod to a k8s-openapi type
     /// (copies the spec and status unless this version holds the only reference).
     pub fn into_openapi(self) -> OpenApiPod {
         let node_name = self.node_name;
+        let token = self.token_volume;
         OpenApiPod {
             metadata: self.metadata,
-            spec: self.spec.map(|spec| PodSpec { node_name, ..Rc::unwrap_or_clone(spec) }),
+            spec: self.spec.map(|spec| {
+                let mut spec = PodSpec { node_name, ..Rc::unwrap_or_clone(spec) };
+                if let Some(token) = &token {
+                    show_token_volume_in(&mut spec, token);
+                }
+                spec
+            }),
             status: self.status.map(Rc::unwrap_or_clone),
         }
     }
@@ -147,7 +272,7 @@ impl From<OpenApiPod> for Pod {
     fn from(pod: OpenApiPod) -> Self {
         let mut spec = pod.spec;
         let node_name = spec.as_mut().and_then(|s| s.node_name.take());
-        Pod { metadata: pod.metadata, spec: spec.map(Rc::new), status: pod.status.map(Rc::new), node_name }
+        Pod { metadata: pod.metadata, spec: spec.map(Rc::new), status: pod.status.map(Rc::new), node_name, token_volume: None }
     }
 }
 
@@ -192,7 +317,7 @@ impl Serialize for Pod {
         state.serialize_field("metadata", &self.metadata)?;
         if let Some(spec) = &self.spec {
             debug_assert!(spec.node_name.is_none(), "a stored pod's spec keeps no nodeName of its own");
-            state.serialize_field("spec", &SpecWithNodeName { spec, node_name: self.node_name.as_deref() })?;
+            state.serialize_field("spec", &SpecWithNodeName { spec, node_name: self.node_name.as_deref(), token: self.token_volume.as_deref() })?;
         }
         if let Some(status) = &self.status {
             state.serialize_field("status", &**status)?;
@@ -202,36 +327,89 @@ impl Serialize for Pod {
 }
 
 /// A shared spec serialised with the pod's `nodeName` put back in its
-/// place: k8s-openapi writes a spec's keys in byte order, so the name goes
-/// before the first key that sorts after `nodeName`, or last.
+/// place (k8s-openapi writes a spec's keys in byte order, so the name goes
+/// before the first key that sorts after `nodeName`, or last), and its
+/// token volume's name in the places of [`TOKEN_VOLUME_PLACEHOLDER`].
 struct SpecWithNodeName<'a> {
     spec: &'a PodSpec,
     node_name: Option<&'a str>,
+    token: Option<&'a str>,
 }
 
 impl Serialize for SpecWithNodeName<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         // A spec that holds a name of its own (never a stored pod's) is
         // written as it is rather than with the key twice.
-        match self.node_name.filter(|_| self.spec.node_name.is_none()) {
-            None => self.spec.serialize(serializer),
-            Some(node_name) => self.spec.serialize(WithNodeName { inner: serializer, node_name }),
+        let node_name = self.node_name.filter(|_| self.spec.node_name.is_none());
+        if node_name.is_none() && self.token.is_none() {
+            return self.spec.serialize(serializer);
         }
+        self.spec.serialize(WithNodeName { inner: serializer, node_name, spec: self.spec, token: self.token })
     }
 }
 
 const NODE_NAME_KEY: &str = "nodeName";
 
-/// The serializer a spec is handed: passes its struct on, adding `nodeName`.
+/// The serializer a spec is handed: passes its struct on, adding `nodeName`
+/// and showing the token volume's name.
 struct WithNodeName<'a, S> {
     inner: S,
-    node_name: &'a str,
+    node_name: Option<&'a str>,
+    spec: &'a PodSpec,
+    token: Option<&'a str>,
 }
 
-/// The spec's fields, passed on, with `nodeName` added in key order.
+/// The spec's fields, passed on, with `nodeName` added in key order and
+/// the volumes and containers written with the token volume's name.
 struct FieldsWithNodeName<'a, S> {
     inner: S,
     node_name: Option<&'a str>,
+    spec: &'a PodSpec,
+    token: Option<&'a str>,
+}
+
+/// A spec's volumes with the token volume's name in its place.
+struct VolumesShown<'a> {
+    volumes: &'a [Volume],
+    token: &'a str,
+}
+
+impl Serialize for VolumesShown<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = serializer.serialize_seq(Some(self.volumes.len()))?;
+        for volume in self.volumes {
+            if volume.name == TOKEN_VOLUME_PLACEHOLDER {
+                seq.serialize_element(&Volume { name: self.token.to_string(), ..volume.clone() })?;
+            } else {
+                seq.serialize_element(volume)?;
+            }
+        }
+        seq.end()
+    }
+}
+
+/// A spec's containers with the token volume's name in their mounts.
+struct ContainersShown<'a> {
+    containers: &'a [Container],
+    token: &'a str,
+}
+
+impl Serialize for ContainersShown<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = serializer.serialize_seq(Some(self.containers.len()))?;
+        for container in self.containers {
+            if holds_token_placeholder(container) {
+                let mut shown = container.clone();
+                show_token_volume_in_container(&mut shown, self.token);
+                seq.serialize_element(&shown)?;
+            } else {
+                seq.serialize_element(container)?;
+            }
+        }
+        seq.end()
+    }
 }
 
 impl<S: SerializeStruct> FieldsWithNodeName<'_, S> {
@@ -250,6 +428,21 @@ impl<S: SerializeStruct> SerializeStruct for FieldsWithNodeName<'_, S> {
     fn serialize_field<T: ?Sized + Serialize>(&mut self, key: &'static str, value: &T) -> Result<(), S::Error> {
         if key > NODE_NAME_KEY {
             self.put_node_name()?;
+        }
+        if let Some(token) = self.token {
+            let spec = self.spec;
+            match key {
+                "volumes" if spec.volumes.is_some() => {
+                    let volumes = spec.volumes.as_deref().unwrap_or_default();
+                    return self.inner.serialize_field(key, &VolumesShown { volumes, token });
+                }
+                "containers" => return self.inner.serialize_field(key, &ContainersShown { containers: &spec.containers, token }),
+                "initContainers" if spec.init_containers.is_some() => {
+                    let containers = spec.init_containers.as_deref().unwrap_or_default();
+                    return self.inner.serialize_field(key, &ContainersShown { containers, token });
+                }
+                _ => {}
+            }
         }
         self.inner.serialize_field(key, value)
     }
@@ -290,7 +483,8 @@ impl<'a, S: Serializer> Serializer for WithNodeName<'a, S> {
     }
 
     fn serialize_struct(self, name: &'static str, len: usize) -> Result<Self::SerializeStruct, S::Error> {
-        Ok(FieldsWithNodeName { inner: self.inner.serialize_struct(name, len + 1)?, node_name: Some(self.node_name) })
+        let len = len + usize::from(self.node_name.is_some());
+        Ok(FieldsWithNodeName { inner: self.inner.serialize_struct(name, len)?, node_name: self.node_name, spec: self.spec, token: self.token })
     }
 
     not_a_spec! {
@@ -433,5 +627,67 @@ mod tests {
         let mut bare = Pod::default();
         bare.set_node_name(Some("n".into()));
         assert_eq!(serde_json::to_value(&bare).unwrap()["spec"], serde_json::json!({"containers": [], "nodeName": "n"}));
+    }
+
+    fn with_token(suffix: &str) -> serde_json::Value {
+        let token = format!("kube-api-access-{suffix}");
+        let mount = serde_json::json!({"name": token, "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount", "readOnly": true});
+        serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": format!("web-{suffix}")},
+            "spec": {
+                "containers": [
+                    {"name": "c", "image": "nginx", "volumeMounts": [{"name": "cache", "mountPath": "/cache"}, mount.clone()]},
+                    {"name": "d", "image": "busybox"}
+                ],
+                "initContainers": [{"name": "i", "image": "busybox", "volumeMounts": [mount]}],
+                "nodeName": "n1",
+                "volumes": [{"name": "cache", "emptyDir": {}}, {"name": token, "projected": {"sources": [{"serviceAccountToken": {"path": "token"}}]}}]
+            }
+        })
+    }
+
+    #[test]
+    fn the_token_volume_name_is_kept_beside_the_spec_and_shown_in_its_places() {
+        let value = with_token("abcde");
+        let openapi: OpenApiPod = serde_json::from_value(value.clone()).unwrap();
+        let mut ours: Pod = serde_json::from_value(value).unwrap();
+        ours.take_token_volume_from_spec();
+        assert_eq!(ours.token_volume.as_deref(), Some("kube-api-access-abcde"));
+        let spec = ours.spec.as_deref().unwrap();
+        assert_eq!(spec.volumes.as_ref().unwrap()[1].name, TOKEN_VOLUME_PLACEHOLDER);
+        assert_eq!(spec.containers[0].volume_mounts.as_ref().unwrap()[1].name, TOKEN_VOLUME_PLACEHOLDER);
+        assert_eq!(spec.init_containers.as_ref().unwrap()[0].volume_mounts.as_ref().unwrap()[0].name, TOKEN_VOLUME_PLACEHOLDER);
+        assert_eq!(ours.volume_name(TOKEN_VOLUME_PLACEHOLDER), "kube-api-access-abcde");
+        assert_eq!(ours.volume_name("cache"), "cache");
+        assert_eq!(serde_json::to_string(&ours).unwrap(), serde_json::to_string(&openapi).unwrap());
+        assert_eq!(serde_yaml::to_string(&ours).unwrap(), serde_yaml::to_string(&openapi).unwrap());
+        assert_eq!(ours.full_spec(), openapi.spec.clone());
+        // Another pod of the template: the same spec, another name.
+        let mut other: Pod = serde_json::from_value(with_token("fghij")).unwrap();
+        other.take_token_volume_from_spec();
+        assert_eq!(other.spec, ours.spec);
+        assert!(!other.same_spec(&ours));
+        // A full-form copy of the same pod is the same spec.
+        let full: Pod = serde_json::from_value(with_token("abcde")).unwrap();
+        assert!(full.same_spec(&ours) && ours.same_spec(&full));
+        assert_eq!(ours.clone().into_openapi(), openapi);
+    }
+
+    #[test]
+    fn a_spec_that_cannot_hide_its_token_volume_keeps_its_names() {
+        // The placeholder already named by the spec.
+        let mut value = with_token("abcde");
+        value["spec"]["volumes"][0]["name"] = serde_json::json!(TOKEN_VOLUME_PLACEHOLDER);
+        value["spec"]["containers"][0]["volumeMounts"][0]["name"] = serde_json::json!(TOKEN_VOLUME_PLACEHOLDER);
+        let mut pod: Pod = serde_json::from_value(value).unwrap();
+        let before = pod.spec.clone();
+        pod.take_token_volume_from_spec();
+        assert!(pod.token_volume.is_none() && pod.spec == before);
+        // A token-like volume that is not projected.
+        let mut value = with_token("abcde");
+        value["spec"]["volumes"][1] = serde_json::json!({"name": "kube-api-access-abcde", "emptyDir": {}});
+        let mut pod: Pod = serde_json::from_value(value).unwrap();
+        pod.take_token_volume_from_spec();
+        assert!(pod.token_volume.is_none());
     }
 }

@@ -12,6 +12,7 @@ pub mod patch;
 pub mod events;
 pub mod eviction;
 pub mod validation;
+mod shared_specs;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use rustc_hash::FxHashMap;
@@ -193,6 +194,8 @@ pub struct ApiServer {
     /// (`--event-ttl`); one that a later write replaced is skipped.
     /// The key is the store's own, shared.
     event_leases: VecDeque<(VirtualTime, Rc<str>, i64)>,
+    /// The pods of one controller share one spec when theirs are equal.
+    pod_specs: shared_specs::SharedSpecs,
 }
 
 /// How long etcd keeps an Event after its last write: the API server's
@@ -223,7 +226,14 @@ impl ApiServer {
             client_requests: std::cell::Cell::new(0),
             snapshots: BTreeMap::new(),
             event_leases: VecDeque::new(),
+            pod_specs: shared_specs::SharedSpecs::default(),
         }
+    }
+
+    /// How many created pods took a spec already stored for another pod of
+    /// their controller (for tests and benchmarks).
+    pub fn shared_pod_specs(&self) -> u64 {
+        self.pod_specs.shared
     }
 
     /// Whose requests follow (the simulator sets it around each component run).
@@ -719,6 +729,12 @@ impl ApiServer {
         if dry_run {
             return Ok(Rc::new(obj));
         }
+        if let Object::Pod(pod) = &mut obj {
+            // Admitted and valid: the token volume's name goes beside the
+            // spec, and the spec is shared with the controller's other pods.
+            pod.take_token_volume_from_spec();
+            self.pod_specs.share(pod);
+        }
         let (stored, revision) = self
             .store
             .put_if(&key, Some(0), |rev| with_resource_version(obj, rev))
@@ -761,6 +777,13 @@ impl ApiServer {
         };
         let old = entry.value.object();
         let current = entry.mod_revision;
+        if let (Object::Pod(pod), Object::Pod(stored)) = (&mut obj, &*old) {
+            // A writer that sent the whole spec (kubectl) sends the token
+            // volume's name inside it; it goes beside the spec again.
+            if stored.token_volume.is_some() {
+                pod.take_token_volume_from_spec();
+            }
+        }
         if let Some(rv) = obj.meta().resource_version.as_deref().filter(|rv| !rv.is_empty()) {
             if rv.parse::<i64>().ok() != Some(current) {
                 return Err(ApiError::conflict(&rt.qualified_plural(), &name));
@@ -1184,7 +1207,7 @@ macro_rules! status_kinds {
                     if new.metadata == stored.metadata && new.same_spec(stored) {
                         Object::Pod(new)
                     } else {
-                        Object::Pod(Box::new(Pod { metadata: stored.metadata.clone(), spec: stored.spec.clone(), status: new.status, node_name: stored.node_name.clone() }))
+                        Object::Pod(Box::new(Pod { metadata: stored.metadata.clone(), spec: stored.spec.clone(), status: new.status, node_name: stored.node_name.clone(), token_volume: stored.token_volume.clone() }))
                     }
                 }
                 $( (Object::$variant(new), Object::$variant(stored)) => {
@@ -1375,6 +1398,64 @@ mod pods_on_node_tests {
         let conditions = p.status.as_ref().and_then(|s| s.conditions.as_ref()).unwrap();
         assert_eq!(conditions.iter().map(|c| (c.type_.as_str(), c.status.as_str())).collect::<Vec<_>>(), [("PodScheduled", "True")]);
         assert_eq!(conditions.capacity(), 1);
+    }
+}
+
+#[cfg(test)]
+mod shared_spec_tests {
+    use super::*;
+
+    fn pod(name: &str, owner: &str, image: &str) -> Object {
+        Object::from_json(ids::pods(), serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": "default", "ownerReferences": [
+                {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": owner, "uid": format!("uid-{owner}"), "controller": true}
+            ]},
+            "spec": {"containers": [{"name": "app", "image": image}]}
+        }))
+        .unwrap()
+    }
+
+    fn spec_of(obj: &Object) -> (Rc<k8s_openapi::api::core::v1::PodSpec>, Option<String>) {
+        let Object::Pod(p) = obj else { panic!("not a pod") };
+        (p.spec.clone().unwrap(), p.token_volume.clone())
+    }
+
+    #[test]
+    fn the_pods_of_a_controller_share_one_spec_and_show_their_own_token_volume() {
+        let mut api = ApiServer::new(7, "192.168.49.2:8443");
+        api.create(Object::from_json(ids::namespaces(), serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}})).unwrap()).unwrap();
+        api.create(Object::from_json(ids::service_accounts(), serde_json::json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": "default"}})).unwrap()).unwrap();
+        let a = api.create(pod("a", "rs1", "nginx")).unwrap();
+        let b = api.create(pod("b", "rs1", "nginx")).unwrap();
+        let c = api.create(pod("c", "rs2", "nginx")).unwrap();
+        let d = api.create(pod("d", "rs1", "nginx:1.27")).unwrap();
+        let ((sa, ta), (sb, tb), (sc, _), (sd, _)) = (spec_of(&a), spec_of(&b), spec_of(&c), spec_of(&d));
+        assert!(Rc::ptr_eq(&sa, &sb), "one controller's equal specs are one");
+        assert!(!Rc::ptr_eq(&sa, &sc), "another controller's are its own");
+        assert!(!Rc::ptr_eq(&sa, &sd) && *sa != *sd, "a different spec is not shared");
+        assert_eq!(api.shared_pod_specs(), 1);
+        let (ta, tb) = (ta.unwrap(), tb.unwrap());
+        assert!(ta.starts_with("kube-api-access-") && tb.starts_with("kube-api-access-") && ta != tb);
+        let json = b.to_json();
+        assert_eq!(json["spec"]["volumes"][0]["name"], serde_json::json!(tb));
+        assert_eq!(json["spec"]["containers"][0]["volumeMounts"][0]["name"], serde_json::json!(tb));
+        // A whole-spec update (as kubectl sends) keeps it beside the spec.
+        let mut sent = Object::from_json(ids::pods(), json).unwrap();
+        sent.meta_mut().labels = Some([("tier".to_string(), "front".to_string())].into());
+        let updated = api.update(sent).unwrap();
+        let Object::Pod(p) = &*updated else { panic!("not a pod") };
+        assert_eq!(p.token_volume.as_deref(), Some(tb.as_str()));
+        assert_eq!(**p.spec.as_ref().unwrap(), *sb);
+        // A change to a shared spec is the changed pod's alone.
+        let mut changed = (*b).clone();
+        if let Object::Pod(p) = &mut changed {
+            p.spec_mut().containers[0].image = Some("nginx:1.28".into());
+            p.metadata.resource_version = None;
+        }
+        api.update(changed).unwrap();
+        let Object::Pod(p) = &*api.get(ids::pods(), "default", "a").unwrap() else { panic!("not a pod") };
+        assert_eq!(p.spec.as_ref().unwrap().containers[0].image.as_deref(), Some("nginx"));
     }
 }
 

@@ -273,6 +273,7 @@ mod tests {
             spec: Some(PodSpec::default().into()),
             status: Some(PodStatus { phase: Some("Running".into()), conditions, ..Default::default() }.into()),
             node_name: Some("n1".into()),
+            token_volume: None,
         }
     }
 

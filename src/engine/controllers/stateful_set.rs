@@ -123,7 +123,7 @@ fn storage_matches(set: &StatefulSet, pod: &Pod) -> bool {
     if ordinal < 0 {
         return false;
     }
-    let volumes: BTreeMap<&str, &Volume> = crate::engine::sort::insert_all(pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()).map(|v| (v.name.as_str(), v)));
+    let volumes: BTreeMap<&str, &Volume> = crate::engine::sort::insert_all(pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()).map(|v| (pod.volume_name(&v.name), v)));
     claim_templates(set).iter().all(|t| {
         volumes.get(t.metadata.name.as_deref().unwrap_or("")).and_then(|v| v.persistent_volume_claim.as_ref()).map(|c| c.claim_name.as_str())
             == Some(claim_name(t, name_of(set), ordinal).as_str())

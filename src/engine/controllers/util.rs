@@ -44,6 +44,7 @@ pub fn pod_from_template(template: &PodTemplateSpec, namespace: &str, generate_n
         spec: spec.map(Rc::new),
         status: None,
         node_name,
+        token_volume: None,
     }
 }
 

@@ -104,7 +104,7 @@ fn container_status(spec: &Container, inputs: &Inputs, default_waiting: &str) ->
         mounts
             .iter()
             .map(|m| VolumeMountStatus {
-                name: m.name.clone(),
+                name: inputs.pod.volume_name(&m.name).to_string(),
                 mount_path: m.mount_path.clone(),
                 read_only: m.read_only.filter(|r| *r),
                 recursive_read_only: m.read_only.filter(|r| *r).map(|_| "Disabled".to_string()),

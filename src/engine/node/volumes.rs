@@ -103,7 +103,7 @@ impl PodVolumes {
     }
 
     pub fn all_mounted(&self, pod: &Pod) -> bool {
-        pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()).all(|v| self.mounted(&v.name).is_some())
+        pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()).all(|v| self.mounted(pod.volume_name(&v.name)).is_some())
     }
 
     /// The volume `name`, once set up.
@@ -620,7 +620,7 @@ fn claim_path(pod: &Pod, claim: &str, read_only: bool, vc: &mut VolumeContext) -
 fn set_up(pod: &Pod, v: &Volume, vc: &mut VolumeContext) -> Result<Mounted, String> {
     let uid = pod.metadata.uid.clone().unwrap_or_default();
     let secs = wall_secs(vc.now);
-    let dir = format!("{}/volumes/{}/{}", pod_dir(&uid), plugin_of(v), v.name);
+    let dir = format!("{}/volumes/{}/{}", pod_dir(&uid), plugin_of(v), pod.volume_name(&v.name));
     if let Some(ed) = &v.empty_dir {
         vc.disk.mkdir_all(&dir, 0o777, secs);
         return Ok(Mounted { path: dir, atomic: false, tmpfs: ed.medium.as_deref() == Some("Memory"), read_only: false, payload: 0, token_issued: None });
@@ -653,23 +653,24 @@ pub fn mount_all(state: &mut PodVolumes, pod: &Pod, vc: &mut VolumeContext) -> V
     let mut failed = Vec::new();
     // Borrowed: this runs on every pod sync.
     for v in pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()) {
-        if state.mounted(&v.name).is_some() {
+        let name = pod.volume_name(&v.name);
+        if state.mounted(name).is_some() {
             continue;
         }
-        if state.failures.get(&v.name).is_some_and(|f| f.retry_at > vc.now) {
+        if state.failures.get(name).is_some_and(|f| f.retry_at > vc.now) {
             continue;
         }
         match set_up(pod, v, vc) {
             Ok(m) => {
-                state.failures.remove(&v.name);
+                state.failures.remove(name);
                 state.mounted.reserve_exact(1);
-                state.mounted.push((v.name.clone(), m));
+                state.mounted.push((name.to_string(), m));
             }
             Err(e) => {
-                let backoff_ms = state.failures.get(&v.name).map_or(MOUNT_BACKOFF_INITIAL_MS, |f| (f.backoff_ms * 2).min(MOUNT_BACKOFF_MAX_MS));
-                state.failures.insert(v.name.clone(), Failure { retry_at: vc.now.plus_millis(backoff_ms), backoff_ms });
-                let message = if e.starts_with("MountVolume.") || e.starts_with("error processing PVC") { e } else { format!("MountVolume.SetUp failed for volume \"{}\" : {e}", v.name) };
-                failed.push((v.name.clone(), message));
+                let backoff_ms = state.failures.get(name).map_or(MOUNT_BACKOFF_INITIAL_MS, |f| (f.backoff_ms * 2).min(MOUNT_BACKOFF_MAX_MS));
+                state.failures.insert(name.to_string(), Failure { retry_at: vc.now.plus_millis(backoff_ms), backoff_ms });
+                let message = if e.starts_with("MountVolume.") || e.starts_with("error processing PVC") { e } else { format!("MountVolume.SetUp failed for volume \"{}\" : {e}", name) };
+                failed.push((name.to_string(), message));
             }
         }
     }
@@ -682,7 +683,8 @@ pub fn refresh(state: &mut PodVolumes, pod: &Pod, vc: &mut VolumeContext) -> Vec
     let mut failed = Vec::new();
     // Borrowed: this runs on every pod sync.
     for v in pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()) {
-        let Some(m) = state.mounted(&v.name).cloned() else { continue };
+        let name = pod.volume_name(&v.name);
+        let Some(m) = state.mounted(name).cloned() else { continue };
         if !m.atomic {
             continue;
         }
@@ -694,13 +696,13 @@ pub fn refresh(state: &mut PodVolumes, pod: &Pod, vc: &mut VolumeContext) -> Vec
         match payload_of(pod, v, vc, issued) {
             Ok(payload) if digest(&payload) != m.payload => {
                 atomic_write(vc.disk, &m.path, &payload, vc.now, vc.rng);
-                if let Some(entry) = state.mounted_mut(&v.name) {
+                if let Some(entry) = state.mounted_mut(name) {
                     entry.payload = digest(&payload);
                     entry.token_issued = m.token_issued.map(|_| issued);
                 }
             }
             Ok(_) => {}
-            Err(e) => failed.push((v.name.clone(), format!("MountVolume.SetUp failed for volume \"{}\" : {e}", v.name))),
+            Err(e) => failed.push((name.to_string(), format!("MountVolume.SetUp failed for volume \"{}\" : {e}", name))),
         }
     }
     failed
@@ -881,8 +883,8 @@ pub fn container_mounts(pod: &Pod, container: &Container, state: &PodVolumes, di
     let secs = wall_secs(now);
     let mut cri: Vec<Mount> = Vec::new();
     for vm in container.volume_mounts.iter().flatten() {
-        let Some(m) = state.mounted(&vm.name) else {
-            return Err(format!("cannot find volume \"{}\" to mount into container \"{}\"", vm.name, container.name));
+        let Some(m) = state.mounted(pod.volume_name(&vm.name)) else {
+            return Err(format!("cannot find volume \"{}\" to mount into container \"{}\"", pod.volume_name(&vm.name), container.name));
         };
         let mut sub = vm.sub_path.clone().unwrap_or_default();
         if let Some(expr) = vm.sub_path_expr.as_ref().filter(|e| !e.is_empty()) {

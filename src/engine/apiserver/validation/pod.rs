@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, Volume};
-use crate::engine::api::pod::Pod;
+use crate::engine::api::pod::{shown_volume_name, Pod};
 
 use super::names::{dns1123_label, dns1123_subdomain, port_name, port_number};
 use super::{quote, validate_annotations, validate_labels, Errors};
@@ -14,23 +14,25 @@ pub fn validate_pod_template(template: &PodTemplateSpec, path: &str, errs: &mut 
     validate_labels(meta.labels.as_ref(), &format!("{path}.labels"), errs);
     validate_annotations(meta.annotations.as_ref(), &format!("{path}.annotations"), errs);
     let node_name = template.spec.as_ref().and_then(|s| s.node_name.as_deref());
-    validate_pod_spec(template.spec.as_ref(), node_name, &format!("{path}.spec"), errs);
+    validate_pod_spec(template.spec.as_ref(), node_name, None, &format!("{path}.spec"), errs);
     if template.spec.as_ref().is_some_and(|s| s.ephemeral_containers.as_ref().is_some_and(|e| !e.is_empty())) {
         errs.forbidden(&format!("{path}.spec.ephemeralContainers"), "ephemeral containers not allowed in pod template");
     }
 }
 
 /// `node_name` is the spec's `nodeName`: a stored pod keeps it beside its
-/// spec ([`Pod::node_name`]), a template inside.
-pub fn validate_pod_spec(spec: Option<&PodSpec>, node_name: Option<&str>, path: &str, errs: &mut Errors) {
+/// spec ([`Pod::node_name`]), a template inside. `token` is the pod's
+/// token volume name kept beside its spec ([`Pod::token_volume`]), which
+/// the spec's volumes and mounts name as the placeholder.
+pub fn validate_pod_spec(spec: Option<&PodSpec>, node_name: Option<&str>, token: Option<&str>, path: &str, errs: &mut Errors) {
     let spec = crate::engine::api::pod_spec_or_empty(spec);
     if spec.termination_grace_period_seconds.is_none() {
         errs.required(&format!("{path}.terminationGracePeriodSeconds"), "");
     }
-    let volumes = validate_volumes(spec.volumes.as_deref().unwrap_or_default(), &format!("{path}.volumes"), errs);
+    let volumes = validate_volumes(spec.volumes.as_deref().unwrap_or_default(), token, &format!("{path}.volumes"), errs);
     let restart_policy = spec.restart_policy.as_deref().unwrap_or("");
-    validate_init_containers(spec, &volumes, &format!("{path}.initContainers"), errs);
-    validate_containers(&spec.containers, &volumes, &format!("{path}.containers"), errs);
+    validate_init_containers(spec, &volumes, token, &format!("{path}.initContainers"), errs);
+    validate_containers(&spec.containers, &volumes, token, &format!("{path}.containers"), errs);
     errs.one_of(&format!("{path}.restartPolicy"), Some(restart_policy), &["Always", "OnFailure", "Never"]);
     errs.one_of(&format!("{path}.dnsPolicy"), spec.dns_policy.as_deref(), &["ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"]);
     validate_labels(spec.node_selector.as_ref(), &format!("{path}.nodeSelector"), errs);
@@ -80,9 +82,10 @@ pub fn validate_pod_create_extras(pod: &Pod, errs: &mut Errors) {
 }
 
 /// The names of the volumes that validated, for mounts to refer to.
-fn validate_volumes(volumes: &[Volume], path: &str, errs: &mut Errors) -> BTreeSet<String> {
+fn validate_volumes(volumes: &[Volume], token: Option<&str>, path: &str, errs: &mut Errors) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
     for (i, volume) in volumes.iter().enumerate() {
+        let name = shown_volume_name(&volume.name, token);
         let item = format!("{path}[{i}]");
         let mut local = Errors::default();
         let sources = volume_sources(volume);
@@ -116,18 +119,18 @@ fn validate_volumes(volumes: &[Volume], path: &str, errs: &mut Errors) -> BTreeS
             }
         }
         let name_path = format!("{item}.name");
-        if volume.name.is_empty() {
+        if name.is_empty() {
             local.required(&name_path, "");
         } else {
-            for msg in dns1123_label(&volume.name) {
-                local.invalid_str(&name_path, &volume.name, &msg);
+            for msg in dns1123_label(name) {
+                local.invalid_str(&name_path, name, &msg);
             }
         }
-        if names.contains(&volume.name) {
-            local.duplicate(&name_path, &quote(&volume.name));
+        if names.contains(name) {
+            local.duplicate(&name_path, &quote(name));
         }
         if local.0.is_empty() {
-            names.insert(volume.name.clone());
+            names.insert(name.to_string());
         } else {
             errs.extend(local);
         }
@@ -212,11 +215,11 @@ pub fn volume_source_names(volume: &Volume) -> impl Iterator<Item = &'static str
     .filter_map(|(source, present)| present.then_some(source))
 }
 
-fn validate_init_containers(spec: &PodSpec, volumes: &BTreeSet<String>, path: &str, errs: &mut Errors) {
+fn validate_init_containers(spec: &PodSpec, volumes: &BTreeSet<String>, token: Option<&str>, path: &str, errs: &mut Errors) {
     let mut names: BTreeSet<&str> = crate::engine::sort::insert_all(spec.containers.iter().map(|c| c.name.as_str()));
     for (i, container) in spec.init_containers.iter().flatten().enumerate() {
         let item = format!("{path}[{i}]");
-        validate_container_common(container, volumes, &item, errs);
+        validate_container_common(container, volumes, token, &item, errs);
         let restartable = container.restart_policy.as_deref() == Some("Always");
         if let Some(policy) = container.restart_policy.as_deref() {
             errs.one_of(&format!("{item}.restartPolicy"), Some(policy), &["Always"]);
@@ -244,7 +247,7 @@ fn validate_init_containers(spec: &PodSpec, volumes: &BTreeSet<String>, path: &s
     }
 }
 
-fn validate_containers(containers: &[Container], volumes: &BTreeSet<String>, path: &str, errs: &mut Errors) {
+fn validate_containers(containers: &[Container], volumes: &BTreeSet<String>, token: Option<&str>, path: &str, errs: &mut Errors) {
     if containers.is_empty() {
         errs.required(path, "");
         return;
@@ -252,7 +255,7 @@ fn validate_containers(containers: &[Container], volumes: &BTreeSet<String>, pat
     let mut names = BTreeSet::new();
     for (i, container) in containers.iter().enumerate() {
         let item = format!("{path}[{i}]");
-        validate_container_common(container, volumes, &item, errs);
+        validate_container_common(container, volumes, token, &item, errs);
         if !names.insert(container.name.as_str()) {
             errs.duplicate(&format!("{item}.name"), &quote(&container.name));
         }
@@ -274,7 +277,7 @@ fn validate_containers(containers: &[Container], volumes: &BTreeSet<String>, pat
     }
 }
 
-fn validate_container_common(container: &Container, volumes: &BTreeSet<String>, path: &str, errs: &mut Errors) {
+fn validate_container_common(container: &Container, volumes: &BTreeSet<String>, token: Option<&str>, path: &str, errs: &mut Errors) {
     let name_path = format!("{path}.name");
     if container.name.is_empty() {
         errs.required(&name_path, "");
@@ -296,11 +299,12 @@ fn validate_container_common(container: &Container, volumes: &BTreeSet<String>, 
     let mut mount_paths = BTreeSet::new();
     for (i, mount) in container.volume_mounts.iter().flatten().enumerate() {
         let item = format!("{path}.volumeMounts[{i}]");
-        if mount.name.is_empty() {
+        let name = shown_volume_name(&mount.name, token);
+        if name.is_empty() {
             errs.required(&format!("{item}.name"), "");
         }
-        if !volumes.contains(&mount.name) {
-            errs.not_found(&format!("{item}.name"), &quote(&mount.name));
+        if !volumes.contains(name) {
+            errs.not_found(&format!("{item}.name"), &quote(name));
         }
         if mount.mount_path.is_empty() {
             errs.required(&format!("{item}.mountPath"), "");
@@ -536,13 +540,13 @@ pub fn validate_pod_update(pod: &Pod, old: &Pod, errs: &mut Errors) {
             errs.forbidden(&format!("spec.tolerations[{i}]"), "existing toleration can not be modified except its tolerationSeconds");
         }
     }
-    if spec == old_spec && pod.node_name == old.node_name {
+    if pod.same_spec(old) {
         return;
     }
-    // Compared and shown whole, `nodeName` back in its place.
-    let old_spec = &PodSpec { node_name: old.node_name.clone(), ..old_spec.clone() };
-    let mut munged = spec.clone();
-    munged.node_name = pod.node_name.clone();
+    // Compared and shown whole, `nodeName` and the token volume's name
+    // back in their places.
+    let old_spec = &old.full_spec().unwrap_or_default();
+    let mut munged = pod.full_spec().unwrap_or_default();
     for (c, previous) in munged.containers.iter_mut().zip(old_spec.containers.iter()) {
         c.image = previous.image.clone();
     }

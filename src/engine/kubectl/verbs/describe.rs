@@ -379,7 +379,7 @@ fn describe_pod(w: &mut Writer, pod: &Pod, now: VirtualTime) {
             w.line(1, &format!("{} \t{} ", c.type_, c.status));
         }
     }
-    describe_volumes(w, spec.volumes.as_deref().unwrap_or(&[]), "");
+    describe_volumes(w, spec.volumes.as_deref().unwrap_or(&[]), pod.token_volume.as_deref(), "");
     let qos = status.qos_class.clone().unwrap_or_else(|| qos_class(pod));
     w.line(0, &format!("QoS Class:\t{qos}"));
     labels_multiline(w, "", "Node-Selectors", spec.node_selector.as_ref());
@@ -524,7 +524,8 @@ fn describe_containers(w: &mut Writer, label: &str, containers: &[Container], st
             if let Some(sub) = mnt.sub_path.as_deref().filter(|s| !s.is_empty()) {
                 flags.push(format!("path={sub:?}"));
             }
-            w.line(3, &format!("{} from {} ({})", mnt.mount_path, mnt.name, flags.join(",")));
+            let name = pod.map_or(mnt.name.as_str(), |p| p.volume_name(&mnt.name));
+            w.line(3, &format!("{} from {} ({})", mnt.mount_path, name, flags.join(",")));
         }
     }
 }
@@ -612,7 +613,9 @@ fn opt_bool(b: Option<bool>) -> String {
     b.map(|x| x.to_string()).unwrap_or_else(|| "<nil>".into())
 }
 
-fn describe_volumes(w: &mut Writer, volumes: &[Volume], space: &str) {
+/// `token`: the pod's token volume name kept beside its spec
+/// ([`Pod::token_volume`]), shown for the placeholder.
+fn describe_volumes(w: &mut Writer, volumes: &[Volume], token: Option<&str>, space: &str) {
     if volumes.is_empty() {
         w.line(0, &format!("{space}Volumes:\t<none>"));
         return;
@@ -620,7 +623,7 @@ fn describe_volumes(w: &mut Writer, volumes: &[Volume], space: &str) {
     w.line(0, &format!("{space}Volumes:"));
     let name_indent = if space.is_empty() { "" } else { " " };
     for v in volumes {
-        w.line(1, &format!("{name_indent}{}:", v.name));
+        w.line(1, &format!("{name_indent}{}:", crate::engine::api::pod::shown_volume_name(&v.name, token)));
         if let Some(h) = &v.host_path {
             w.line(2, "Type:\tHostPath (bare host directory volume)");
             w.line(2, &format!("Path:\t{}", h.path));
@@ -686,7 +689,7 @@ fn describe_pod_template(w: &mut Writer, template: &PodTemplateSpec) {
         describe_containers(w, "Init Containers", init, None, "  ", None);
     }
     describe_containers(w, "Containers", &spec.containers, None, "  ", None);
-    describe_volumes(w, spec.volumes.as_deref().unwrap_or(&[]), "  ");
+    describe_volumes(w, spec.volumes.as_deref().unwrap_or(&[]), None, "  ");
     if let Some(pc) = spec.priority_class_name.as_deref().filter(|s| !s.is_empty()) {
         w.line(1, &format!("Priority Class Name:\t{pc}"));
     }

@@ -95,6 +95,7 @@ pub fn run(s: &mut Session) -> Result {
         .into()),
         status: Some(PodStatus::default().into()),
         node_name: None,
+        token_volume: None,
     };
     let pod = apply_overrides(s, pod)?;
     if !attach {
