@@ -92,27 +92,7 @@ pub fn least_requested(requested: i64, capacity: i64) -> i64 {
     if capacity <= 0 || requested > capacity {
         return 0;
     }
-    floor_div((capacity - requested) * MAX_NODE_SCORE, capacity)
-}
-
-/// `n / d` for a non-negative `n` and a positive `d` below 2^52 (memory
-/// in bytes is beyond 32 bits, where x86's integer division costs several
-/// times a double's): the double's quotient is within one of the integer
-/// one, and is corrected to it. Anything else divides as integers.
-#[inline]
-pub fn floor_div(n: i64, d: i64) -> i64 {
-    const EXACT: i64 = 1 << 52;
-    if !(0..EXACT).contains(&n) || !(1..EXACT).contains(&d) {
-        return n / d;
-    }
-    let mut q = (n as f64 / d as f64) as i64;
-    // Products stay below 2^54: no overflow.
-    if q * d > n {
-        q -= 1;
-    } else if (q + 1) * d <= n {
-        q += 1;
-    }
-    q
+    (capacity - requested) * MAX_NODE_SCORE / capacity
 }
 
 /// LeastAllocated over cpu and memory (weight 1 each), with non-zero requests.
@@ -207,31 +187,5 @@ mod tests {
         assert_eq!(LeastAllocated.score(&info(&be), &empty, empty_ctx()), (90 + 80) / 2);
         assert_eq!(least_requested(5, 4), 0);
         assert_eq!(least_requested(0, 0), 0);
-    }
-
-    #[test]
-    fn floor_div_is_integer_division() {
-        let mut rng = fastrand::Rng::with_seed(7);
-        let edges = [0i64, 1, 2, 3, 99, 100, 101, 1 << 31, (1 << 32) + 1, (1 << 52) - 1, 1 << 52, (1 << 53) + 1, i64::MAX];
-        for &n in &edges {
-            for &d in edges.iter().filter(|&&d| d > 0) {
-                assert_eq!(floor_div(n, d), n / d, "{n} / {d}");
-            }
-        }
-        for _ in 0..200_000 {
-            let d = rng.i64(1..=(1 << rng.u32(1..=53)));
-            let shares = rng.i64(0..=100);
-            // A capacity's share times 100, as leastRequestedScore forms it.
-            let n = (d / 100 * shares + rng.i64(0..=d)) * 100;
-            assert_eq!(floor_div(n, d), n / d, "{n} / {d}");
-            let m = rng.i64(0..=(1 << rng.u32(1..=62)));
-            assert_eq!(floor_div(m, d), m / d, "{m} / {d}");
-            // Exact multiples and one below, where a rounded quotient would show.
-            let k = rng.i64(0..=1000);
-            if let Some(n) = d.checked_mul(k) {
-                assert_eq!(floor_div(n, d), k, "{n} / {d}");
-                assert_eq!(floor_div((n - 1).max(0), d), (n - 1).max(0) / d, "{n} - 1 / {d}");
-            }
-        }
     }
 }
