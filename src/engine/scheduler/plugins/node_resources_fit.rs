@@ -110,10 +110,11 @@ pub fn least_allocated_score(pod: &PodRequests, node: &NodeInfo) -> i64 {
         total += least_requested(requested, capacity);
         weights += 1;
     }
-    if weights == 0 {
-        0
-    } else {
-        total / weights
+    // (Each share is 0..=100: halving the sum of two is a shift.)
+    match weights {
+        0 => 0,
+        1 => total,
+        _ => total / 2,
     }
 }
 
