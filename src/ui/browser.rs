@@ -236,6 +236,41 @@ pub fn report_bench(json: &str) {
     }
 }
 
+thread_local! {
+    /// For `?bench`: what the page did after a switch, as (what, when) marks.
+    static TRACE: std::cell::RefCell<Option<Vec<(&'static str, f64)>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Starts marking what the page does after a switch (`?bench` only).
+pub fn trace_start() {
+    TRACE.with(|t| *t.borrow_mut() = Some(vec![("switch", now_ms())]));
+}
+
+/// Marks a step (a component drawn, an effect, a frame) while a trace runs.
+pub fn mark(what: &'static str) {
+    TRACE.with(|t| {
+        if let Some(marks) = t.borrow_mut().as_mut() {
+            if marks.len() < 400 {
+                marks.push((what, now_ms()));
+            }
+        }
+    });
+}
+
+/// Ends the trace and puts it on `<html data-bench-switch>`: marks and
+/// their wall times (`performance.now()`).
+pub fn trace_end() {
+    let Some(marks) = TRACE.with(|t| t.borrow_mut().take()) else { return };
+    let mut json = String::from("[");
+    for (i, (what, at)) in marks.iter().enumerate() {
+        json.push_str(&format!("{}[\"{what}\",{at:.2}]", if i > 0 { "," } else { "" }));
+    }
+    json.push(']');
+    if let Some(root) = window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
+        let _ = root.set_attribute("data-bench-switch", &json);
+    }
+}
+
 /// What the page did after its frame report, while a script clicks.
 pub fn report_bench_after(json: &str) {
     if let Some(root) = window().and_then(|w| w.document()).and_then(|d| d.document_element()) {

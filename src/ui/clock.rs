@@ -12,14 +12,15 @@ pub struct Props {
     pub on_toggle: Callback<()>,
     pub on_speed: Callback<u32>,
     pub on_step: Callback<()>,
-    /// Tenths of the speed virtual time actually runs at, when the cluster
-    /// is too busy for the speed asked.
+    /// Thousandths of the speed virtual time actually runs at, when the
+    /// cluster is too busy for the speed asked.
     #[prop_or_default]
     pub behind: Option<u32>,
 }
 
 #[function_component]
 pub fn Clock(props: &Props) -> Html {
+    super::browser::mark("clock");
     let time = VirtualTime::from_millis(props.now_ms).to_string();
     // Tenths are enough to see time run; milliseconds flicker.
     let shown = &time[..time.len().saturating_sub(2)];
@@ -44,10 +45,10 @@ pub fn Clock(props: &Props) -> Html {
                 aria-label={if props.playing { "Pause" } else { "Play" }}>
                 { if props.playing { "❚❚ Pause" } else { "▶ Play" } }
             </button>
-            if let Some(tenths) = props.behind {
-                <span class="clock-behind" data-testid="clock-behind" role="status"
-                    title={format!("The cluster is too busy for {}×: virtual time runs at {:.1}× real time", props.speed, tenths as f64 / 10.0)}>
-                    { format!("⚠ {:.1}×", tenths as f64 / 10.0) }
+            if let Some(achieved) = props.behind {
+                <span class="clock-behind" data-testid="clock-behind" role="status" data-achieved={achieved.to_string()}
+                    title={behind_title(props.speed, achieved)}>
+                    { format!("⚠ {}×", speed_text(achieved)) }
                 </span>
             }
             <label class="speed-label">
@@ -60,5 +61,26 @@ pub fn Clock(props: &Props) -> Html {
             </label>
             <button class="ghost" data-testid="step" onclick={on_step} title="Pause and run to the next moment anything is due (.)">{"Step ›"}</button>
         </div>
+    }
+}
+
+/// A speed given in thousandths, as precise as it needs to be read: one
+/// decimal from 1× up, two significant digits below (a busy cluster's
+/// 0.04× is not 0.0×).
+fn speed_text(thousandths: u32) -> String {
+    let speed = thousandths as f64 / 1000.0;
+    match thousandths {
+        0 => "0".to_string(),
+        1..=9 => format!("{speed:.3}"),
+        10..=999 => format!("{speed:.2}"),
+        _ => format!("{speed:.1}"),
+    }
+}
+
+fn behind_title(asked: u32, achieved: u32) -> String {
+    if achieved == 0 {
+        format!("The cluster is too busy for {asked}×: virtual time has not moved for a second of real time, while its components work through what is due at this instant")
+    } else {
+        format!("The cluster is too busy for {asked}×: virtual time runs at {}× real time", speed_text(achieved))
     }
 }

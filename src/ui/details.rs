@@ -97,6 +97,7 @@ enum Tab {
 
 #[function_component]
 pub fn Details(props: &Props) -> Html {
+    super::browser::mark("details");
     let tab = use_state(|| Tab::Describe);
     let revealed = use_state(|| false);
     let v = &props.view;

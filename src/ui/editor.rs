@@ -35,6 +35,7 @@ const INDENT_DELAY_MS: u32 = 40;
 
 #[function_component]
 pub fn Editor(props: &Props) -> Html {
+    super::browser::mark("editor");
     let text = use_state(|| (*props.load.1).clone());
     let loaded = use_mut_ref(|| props.load.0);
     let textarea = use_node_ref();

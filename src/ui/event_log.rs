@@ -91,6 +91,7 @@ pub fn row_html(row: &Row, now_ms: u64) -> Html {
 
 #[function_component]
 pub fn EventLog(props: &Props) -> Html {
+    super::browser::mark("event-log");
     let scroller = use_node_ref();
     let viewport = use_state(Viewport::default);
     {
@@ -98,11 +99,13 @@ pub fn EventLog(props: &Props) -> Html {
         let scroller = scroller.clone();
         let paused = props.paused;
         use_effect_with((props.rows.clone(), paused), move |_| {
+            super::browser::mark("log-scroll");
             if !paused {
                 if let Some(el) = scroller.cast::<web_sys::Element>() {
                     el.set_scroll_top(el.scroll_height());
                 }
             }
+            super::browser::mark("log-scrolled");
         });
     }
     let onscroll = {

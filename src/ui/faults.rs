@@ -62,6 +62,7 @@ fn duration_of(ms: u64) -> String {
 
 #[function_component]
 pub fn Slowness(props: &SlownessProps) -> Html {
+    super::browser::mark("slowness");
     let select = |target: &'static str, current: u64| {
         let cb = props.on_fault.clone();
         let onchange = Callback::from(move |e: Event| {

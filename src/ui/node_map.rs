@@ -205,6 +205,7 @@ impl PartialEq for Nodes {
 
 #[function_component]
 pub fn NodeMap(props: &Props) -> Html {
+    super::browser::mark("node-map");
     let canvas = use_node_ref();
     let hovered = use_state(|| None::<usize>);
     let nodes = &props.view.nodes;
@@ -216,6 +217,7 @@ pub fn NodeMap(props: &Props) -> Html {
     {
         let canvas = canvas.clone();
         use_effect_with((Nodes(props.view.clone()), props.zoomed.clone()), move |(view, zoomed)| {
+            super::browser::mark("map-draw");
             if let Some(c) = canvas.cast::<HtmlCanvasElement>() {
                 draw(&c, &view.0.nodes, zoomed.as_deref(), &mut drawn.borrow_mut());
             }

@@ -12,6 +12,7 @@ pub struct Props {
 
 #[function_component]
 pub fn ShareBar(props: &Props) -> Html {
+    super::browser::mark("share");
     let on_focus = Callback::from(|e: FocusEvent| {
         let input: web_sys::HtmlInputElement = e.target_unchecked_into();
         input.select();

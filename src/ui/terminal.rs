@@ -83,6 +83,7 @@ pub struct Props {
 
 #[function_component]
 pub fn Terminal(props: &Props) -> Html {
+    super::browser::mark("terminal");
     let input = use_state(String::new);
     // Lines run, oldest first, and the position while walking them.
     let history = use_mut_ref(Vec::<String>::new);

@@ -43,6 +43,7 @@ pub struct Props {
 
 #[function_component]
 pub fn Topology(props: &Props) -> Html {
+    super::browser::mark("topology");
     let zoomed = use_state(|| None::<String>);
     // Made once, so the map and the search are not redrawn for a new callback.
     let zoom = use_callback(zoomed.setter(), |name: Option<String>, set| set.set(name));
@@ -123,6 +124,7 @@ struct SummaryProps {
 /// The Pending lane of a big cluster: one line per reason, opened for its first pods.
 #[function_component]
 fn PendingSummary(props: &SummaryProps) -> Html {
+    super::browser::mark("pending-summary");
     html! {
         <div class={classes!("pending-lane", "summary", (props.count > 0).then_some("has-pods"))} data-testid="pending-lane">
             <h3>{"Pending / unscheduled"} <span class="count">{ props.count }</span></h3>
@@ -153,6 +155,7 @@ struct SearchProps {
 /// Finds nodes and pods by name or by a `key=value` label.
 #[function_component]
 fn Search(props: &SearchProps) -> Html {
+    super::browser::mark("search");
     let oninput = props.on_search.reform(|e: InputEvent| e.target_unchecked_into::<web_sys::HtmlInputElement>().value());
     let r = &props.results;
     html! {
@@ -222,6 +225,7 @@ struct ComponentProps {
 
 #[function_component]
 fn ComponentCard(props: &ComponentProps) -> Html {
+    super::browser::mark("component-card");
     let c = &props.component;
     let state = if c.running { "running" } else { "stopped" };
     html! {
@@ -244,6 +248,7 @@ struct SwitchProps {
 /// Stop and Start for one component; the one that would change nothing is disabled.
 #[function_component]
 fn Switch(props: &SwitchProps) -> Html {
+    super::browser::mark("switch");
     let c = &props.component;
     let test = c.test_name();
     let (stop_label, start_label) = if c.name.starts_with("node/") { ("Power off", "Power on") } else { ("Stop", "Start") };

@@ -62,6 +62,7 @@ fn chart(view: &TrafficView) -> Html {
 
 #[function_component]
 pub fn TrafficPanel(props: &Props) -> Html {
+    super::browser::mark("traffic");
     let url = use_state(String::new);
     let rate = use_state(|| "10".to_string());
     let from = use_state(String::new);

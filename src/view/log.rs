@@ -231,14 +231,11 @@ impl LogModel {
     /// The log as shown, as [`build`] makes it: newest first while reading,
     /// so only the rows drawn (and, with a text filter, the ones counted) are read.
     pub fn rows(&self, cluster: &Cluster, filter: &Filter) -> (Vec<Row>, usize) {
-        let mut events = self
-            .by_time
-            .iter()
-            .rev()
-            .filter(|_| filter.show_events)
-            .filter_map(|(_, k)| self.events.get(k))
-            .map(|(time, value)| (*time, value));
-        let mut activity = cluster.sim.activity.lines().rev().filter(|_| filter.show_activity);
+        // Both sides know how many they have left, so the rows not drawn
+        // are counted without walking them (a big cluster keeps hundreds
+        // of thousands of Events).
+        let mut events = self.by_time.iter().rev().take(if filter.show_events { usize::MAX } else { 0 });
+        let mut activity = cluster.sim.activity.lines().rev().take(if filter.show_activity { usize::MAX } else { 0 });
         let (mut next_event, mut next_line) = (events.next(), activity.next());
         let mut newest_first = Vec::new();
         let mut matched = 0usize;
@@ -252,8 +249,9 @@ impl LogModel {
             };
             let row = if take_event {
                 // `take_event` holds only while an Event is waiting.
-                let Some((_, value)) = next_event.take() else { break };
+                let Some((_, key)) = next_event.take() else { break };
                 next_event = events.next();
+                let Some((_, value)) = self.events.get(key) else { continue };
                 // Typed only here: counting the rest below reads none.
                 let object = value.object();
                 let Object::Event(ev) = &*object else { continue };
@@ -278,8 +276,8 @@ impl LogModel {
                 newest_first.push(row);
             } else if filter.is_plain() {
                 // Every remaining row matches: count them without reading them.
-                let events_left = usize::from(next_event.is_some()) + events.count();
-                let lines_left = usize::from(next_line.is_some()) + activity.count();
+                let events_left = usize::from(next_event.is_some()) + events.len();
+                let lines_left = usize::from(next_line.is_some()) + activity.len();
                 matched += events_left + lines_left;
                 break;
             }
