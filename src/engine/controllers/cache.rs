@@ -44,8 +44,11 @@ type HeldByName = BTreeMap<String, Rc<Object>>;
 #[derive(Default)]
 struct IndexEntry {
     uid: String,
-    owners: Vec<String>,
-    controller: Option<String>,
+    /// The owners' uids, in order; sized to what they are.
+    owners: Box<[String]>,
+    /// Which of `owners` is the controller: its place, not a third copy
+    /// of its uid.
+    controller: Option<u32>,
 }
 
 /// The node `obj` is bound to, if it is a bound pod.
@@ -62,8 +65,18 @@ impl IndexEntry {
         let m = obj.meta();
         m.uid.as_deref().unwrap_or_default() == self.uid
             && m.owner_references.iter().flatten().map(|o| o.uid.as_str()).eq(self.owners.iter().map(String::as_str))
-            && meta::controller_of(m.owner_references.as_ref()).map(|o| o.uid.as_str()) == self.controller.as_deref()
+            && controller_place(m.owner_references.as_ref()) == self.controller
     }
+
+    /// The controller's uid (`meta::controller_of`'s).
+    fn controller(&self) -> Option<&String> {
+        self.controller.and_then(|i| self.owners.get(i as usize))
+    }
+}
+
+/// Where `meta::controller_of` finds the controller among `owners`.
+fn controller_place(owners: Option<&Vec<OwnerReference>>) -> Option<u32> {
+    owners?.iter().position(|o| o.controller == Some(true)).and_then(|i| u32::try_from(i).ok())
 }
 
 impl Indexed {
@@ -115,7 +128,7 @@ impl Indexed {
             remove_from(&mut self.by_owner, owner, key);
         }
         // The held version is the one indexed, so its node is the one the key is filed under.
-        let held = match &entry.controller {
+        let held = match entry.controller() {
             Some(c) => {
                 let namespaces = self.by_controller.get_mut(c);
                 let held = namespaces.and_then(|n| remove_held(n, &key.namespace, &key.name));
@@ -134,8 +147,9 @@ impl Indexed {
     fn index(&mut self, key: &ObjectKey, obj: &Rc<Object>) {
         let m = obj.meta();
         let uid = m.uid.clone().unwrap_or_default();
-        let owners: Vec<String> = m.owner_references.iter().flatten().map(|o| o.uid.clone()).collect();
-        let controller = meta::controller_of(m.owner_references.as_ref()).map(|o| o.uid.clone());
+        let owners: Box<[String]> = m.owner_references.iter().flatten().map(|o| o.uid.clone()).collect();
+        let controller = meta::controller_of(m.owner_references.as_ref()).map(|o| o.uid.as_str());
+        let place = controller_place(m.owner_references.as_ref());
         if let Some(node) = node_of(obj) {
             file_under(&mut self.by_node, node, key.clone());
         }
@@ -147,10 +161,10 @@ impl Indexed {
             self.by_owner.entry(owner.clone()).or_default().insert(key.clone());
         }
         match &controller {
-            Some(c) => self.by_controller.entry(c.clone()).or_default().entry(key.namespace.clone()).or_default().insert(key.name.clone(), obj.clone()),
+            Some(c) => self.by_controller.entry(c.to_string()).or_default().entry(key.namespace.clone()).or_default().insert(key.name.clone(), obj.clone()),
             None => self.orphans.entry(key.namespace.clone()).or_default().insert(key.name.clone(), obj.clone()),
         };
-        self.indexed_as.insert(key.clone(), IndexEntry { uid, owners, controller });
+        self.indexed_as.insert(key.clone(), IndexEntry { uid, owners, controller: place });
     }
 
     fn apply(&mut self, events: &[WatchEvent]) {
@@ -161,7 +175,7 @@ impl Indexed {
             let parts = ev.object.key_parts();
             let indexed = if ev.kind == WatchEventType::Deleted { None } else { self.indexed_as.get(&parts as &dyn KeyRef) };
             if let Some(entry) = indexed.filter(|e| e.matches(&ev.object)) {
-                let held = match entry.controller.as_ref() {
+                let held = match entry.controller() {
                     Some(c) => self.by_controller.get_mut(c).and_then(|n| n.get_mut(parts.0)),
                     None => self.orphans.get_mut(parts.0),
                 };

@@ -19,7 +19,9 @@ pub enum Kind {
     /// File contents are shared: copies (snapshots, image layers) are cheap.
     File(Content),
     Dir,
-    Symlink(String),
+    /// Its target, sized to it (a `String`'s capacity would widen every
+    /// entry of every disk by a word).
+    Symlink(Box<str>),
     /// In a container's writable layer: the image's entry here was deleted.
     Whiteout,
 }
@@ -117,7 +119,7 @@ impl Inode {
         Inode { kind: Kind::Dir, mode, uid: 0, gid: 0, mtime }
     }
     pub fn symlink(target: &str, mtime: i64) -> Self {
-        Inode { kind: Kind::Symlink(target.to_string()), mode: 0o777, uid: 0, gid: 0, mtime }
+        Inode { kind: Kind::Symlink(target.into()), mode: 0o777, uid: 0, gid: 0, mtime }
     }
     pub fn is_dir(&self) -> bool {
         self.kind == Kind::Dir

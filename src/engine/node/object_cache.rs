@@ -20,8 +20,10 @@ use crate::engine::sim::Ctx;
 
 struct Item {
     reflector: Informer,
-    /// Pods (by UID) that reference the object.
-    pods: BTreeSet<String>,
+    /// How many pods reference the object: each pod's references are
+    /// its `by_pod` entry, each key once, so a count is enough (a set of
+    /// their UIDs was a copy of every pod's UID on the node).
+    pods: usize,
     /// The object, once read, when it is immutable.
     frozen: Option<Rc<Object>>,
 }
@@ -29,8 +31,9 @@ struct Item {
 pub struct ObjectCache {
     secrets: bool,
     items: BTreeMap<(String, String), Item>,
-    /// (namespace, name) in order, per pod: a slice, as every pod on the
-    /// node has an entry here and most reference one object.
+    /// (namespace, name) in order, per pod that references any: a slice,
+    /// as most reference one object. A pod that references none has no
+    /// entry (most pods, in the Secret manager).
     by_pod: BTreeMap<String, Box<[(String, String)]>>,
     /// Bumped whenever a cached object arrives, changes or goes.
     revision: u64,
@@ -105,6 +108,10 @@ impl ObjectCache {
     /// Records the objects pod `uid` of `namespace` references (replacing
     /// what it referenced before).
     pub fn register(&mut self, uid: &str, namespace: &str, names: &BTreeSet<String>) {
+        if names.is_empty() {
+            self.unregister(uid);
+            return;
+        }
         let wanted: Box<[(String, String)]> = names.iter().map(|n| (namespace.to_string(), n.clone())).collect();
         if self.by_pod.get(uid).is_some_and(|have| *have == wanted) {
             return;
@@ -119,10 +126,10 @@ impl ObjectCache {
                 reflector: Informer::new(
                     Query::in_namespace(resource, &key.0).with_fields(FieldSelector { terms: vec![("metadata.name".into(), true, key.1.clone())] }),
                 ),
-                pods: BTreeSet::new(),
+                pods: 0,
                 frozen: None,
             });
-            item.pods.insert(uid.to_string());
+            item.pods += 1;
         }
         self.by_pod.insert(uid.to_string(), wanted);
     }
@@ -132,8 +139,8 @@ impl ObjectCache {
         let Some(keys) = self.by_pod.remove(uid) else { return };
         for key in keys.iter() {
             if let Some(item) = self.items.get_mut(key) {
-                item.pods.remove(uid);
-                if item.pods.is_empty() {
+                item.pods = item.pods.saturating_sub(1);
+                if item.pods == 0 {
                     self.items.remove(key);
                     self.revision += 1;
                 }

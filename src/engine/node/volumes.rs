@@ -540,7 +540,7 @@ fn atomic_write(disk: &mut Fs, dir: &str, payload: &Payload, now: VirtualTime, r
     for name in stale {
         disk.remove(&join(dir, &name));
     }
-    if let Some(old) = old_target.filter(|o| *o != ts) {
+    if let Some(old) = old_target.filter(|o| **o != *ts) {
         disk.remove_tree(&join(dir, &old));
     }
 }
