@@ -395,23 +395,20 @@ impl Fs {
     /// below it, and `name`'s components are walked from `dir` as they
     /// would be from the top).
     pub fn insert_all_under<'n>(&mut self, dir: &str, entries: impl IntoIterator<Item = (&'n str, Inode)>) {
-        let mut entries = entries.into_iter();
-        if dir.starts_with('/') && dir.len() > 1 && !dir.ends_with('/') {
-            if let Some(at) = self.node_mut(dir).filter(|n| n.inode.is_some()) {
-                for (name, inode) in entries.by_ref() {
-                    let name = name.trim_start_matches('/');
-                    if name.is_empty() {
-                        // `join` gives `dir` itself: its entry is replaced.
-                        at.inode = Some(inode);
-                    } else {
-                        Self::insert_below(&mut at.below, name, inode);
-                    }
+        let mut entries = entries.into_iter().peekable();
+        let walkable = dir.starts_with('/') && dir.len() > 1 && !dir.ends_with('/');
+        loop {
+            if let Some(at) = self.node_mut(dir).filter(|n| walkable && n.inode.is_some()) {
+                // A name that `join` drops gives `dir` itself, whose
+                // parents `insert` may make: that one goes the long way.
+                while let Some((name, inode)) = entries.next_if(|(name, _)| !name.trim_start_matches('/').is_empty()) {
+                    Self::insert_below(&mut at.below, name.trim_start_matches('/'), inode);
                 }
-                return;
             }
-        }
-        for (name, inode) in entries {
-            self.insert(&join(dir, name), inode);
+            match entries.next() {
+                Some((name, inode)) => self.insert(&join(dir, name), inode),
+                None => return,
+            }
         }
     }
 
