@@ -117,6 +117,37 @@ pub fn service_vars(svc: &Service) -> Vec<(String, String)> {
     out
 }
 
+/// The last Services' variables made: the Services they were made from
+/// (held, so their addresses name these versions), the namespace and
+/// `enableServiceLinks`. Every container a kubelet starts asks with the
+/// same Service versions (the informers share them), mostly from one
+/// namespace, so the variables are made once, not formatted again per
+/// container.
+struct ServiceEnvMemo {
+    services: Vec<Rc<Object>>,
+    namespace: String,
+    links: bool,
+    vars: Rc<[(String, String)]>,
+}
+
+thread_local! {
+    static SERVICE_ENV: std::cell::RefCell<Option<ServiceEnvMemo>> = const { std::cell::RefCell::new(None) };
+}
+
+/// [`service_env`], made once for the same Service versions, namespace
+/// and links (debug builds make it again and compare).
+fn service_env_shared(services: &[Rc<Object>], namespace: &str, links: bool) -> Rc<[(String, String)]> {
+    let same = |m: &ServiceEnvMemo| m.links == links && m.namespace == namespace && m.services.len() == services.len() && m.services.iter().zip(services).all(|(a, b)| Rc::ptr_eq(a, b));
+    let kept = SERVICE_ENV.with(|memo| memo.borrow().as_ref().filter(|m| same(m)).map(|m| m.vars.clone()));
+    if let Some(vars) = kept {
+        debug_assert_eq!(&*vars, &service_env(services, namespace, links)[..], "the kept service variables are the ones made afresh");
+        return vars;
+    }
+    let vars: Rc<[(String, String)]> = service_env(services, namespace, links).into();
+    SERVICE_ENV.with(|memo| *memo.borrow_mut() = Some(ServiceEnvMemo { services: services.to_vec(), namespace: namespace.to_string(), links, vars: vars.clone() }));
+    vars
+}
+
 /// Every Service's variables a pod of `namespace` gets (`getServiceEnvVarMap`).
 pub fn service_env(services: &[Rc<Object>], namespace: &str, links: bool) -> Vec<(String, String)> {
     let mut chosen: Vec<&Service> = services
@@ -218,7 +249,7 @@ pub fn make_environment(pod: &Pod, container: &Container, src: &mut Sources) -> 
     let namespace = pod.metadata.namespace.clone().unwrap_or_default();
     let links = pod.spec.as_ref().and_then(|s| s.enable_service_links).unwrap_or(true);
     let services = src.services.as_ref().ok_or_else(|| "services have not yet been read at least once, cannot construct envvars".to_string())?;
-    let service_vars = service_env(services, &namespace, links);
+    let service_vars = service_env_shared(services, &namespace, links);
     let mut env: IndexMap<String, String> = IndexMap::new();
     for from in container.env_from.iter().flatten() {
         let prefix = from.prefix.clone().unwrap_or_default();
@@ -284,9 +315,9 @@ pub fn make_environment(pod: &Pod, container: &Container, src: &mut Sources) -> 
         env.insert(var.name.clone(), value);
     }
     let mut out: Vec<(String, String)> = env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-    for (k, v) in service_vars {
-        if !env.contains_key(&k) && !out.iter().any(|(o, _)| *o == k) {
-            out.push((k, v));
+    for (k, v) in service_vars.iter() {
+        if !env.contains_key(k) && !out.iter().any(|(o, _)| o == k) {
+            out.push((k.clone(), v.clone()));
         }
     }
     Ok(out)

@@ -515,22 +515,24 @@ fn atomic_write(disk: &mut Fs, dir: &str, payload: &Payload, now: VirtualTime, r
     let ts = format!("..{}{}", z.strftime("%Y_%m_%d_%H_%M_%S."), rng.u32(1_000_000_000..u32::MAX));
     let ts_dir = join(dir, &ts);
     disk.insert(&ts_dir, Inode::dir(0o755, secs));
-    for f in payload {
-        let content = match &f.content {
-            PayloadContent::Text(text) => Content::Text(shared_content(text)),
-            PayloadContent::Token(token) => Content::Made(token.clone()),
-        };
-        disk.insert(&join(&ts_dir, &f.path), Inode { kind: Kind::File(content), mode: f.mode, uid: 0, gid: 0, mtime: secs });
-    }
+    // The files put in from the new directory, not each walked to from `/`.
+    disk.insert_all_under(
+        &ts_dir,
+        payload.iter().map(|f| {
+            let content = match &f.content {
+                PayloadContent::Text(text) => Content::Text(shared_content(text)),
+                PayloadContent::Token(token) => Content::Made(token.clone()),
+            };
+            (f.path.as_str(), Inode { kind: Kind::File(content), mode: f.mode, uid: 0, gid: 0, mtime: secs })
+        }),
+    );
     let old_target = match disk.get(&join(dir, "..data")).map(|i| i.kind.clone()) {
         Some(Kind::Symlink(t)) => Some(t),
         _ => None,
     };
-    disk.insert(&join(dir, "..data"), Inode::symlink(&ts, secs));
     let tops: std::collections::BTreeSet<String> = crate::engine::sort::insert_all(payload.iter().map(|f| f.path.split('/').next().unwrap_or("").to_string()).filter(|p| !p.is_empty()));
-    for top in &tops {
-        disk.insert(&join(dir, top), Inode::symlink(&format!("..data/{top}"), secs));
-    }
+    let links = tops.iter().map(|top| (top.as_str(), Inode::symlink(&format!("..data/{top}"), secs)));
+    disk.insert_all_under(dir, std::iter::once(("..data", Inode::symlink(&ts, secs))).chain(links));
     let stale: Vec<String> = disk
         .children(dir)
         .into_iter()
