@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use rustc_hash::FxHashMap;
 use std::rc::Rc;
 
-use crate::engine::api::{meta, resource_for_kind, KeyRef, Object, ObjectKey, ResourceId};
+use crate::engine::api::{resource_for_kind, KeyRef, Object, ObjectKey, ResourceId};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use crate::engine::apiserver::{Query, WatchEvent, WatchEventType};
 use crate::engine::informer::Informer;
@@ -148,8 +148,8 @@ impl Indexed {
         let m = obj.meta();
         let uid = m.uid.clone().unwrap_or_default();
         let owners: Box<[String]> = m.owner_references.iter().flatten().map(|o| o.uid.clone()).collect();
-        let controller = meta::controller_of(m.owner_references.as_ref()).map(|o| o.uid.as_str());
         let place = controller_place(m.owner_references.as_ref());
+        let controller = place.and_then(|i| owners.get(i as usize)).cloned();
         if let Some(node) = node_of(obj) {
             file_under(&mut self.by_node, node, key.clone());
         }
@@ -160,8 +160,8 @@ impl Indexed {
         for owner in &owners {
             self.by_owner.entry(owner.clone()).or_default().insert(key.clone());
         }
-        match &controller {
-            Some(c) => self.by_controller.entry(c.to_string()).or_default().entry(key.namespace.clone()).or_default().insert(key.name.clone(), obj.clone()),
+        match controller {
+            Some(c) => self.by_controller.entry(c).or_default().entry(key.namespace.clone()).or_default().insert(key.name.clone(), obj.clone()),
             None => self.orphans.entry(key.namespace.clone()).or_default().insert(key.name.clone(), obj.clone()),
         };
         self.indexed_as.insert(key.clone(), IndexEntry { uid, owners, controller: place });

@@ -206,6 +206,10 @@ impl Children {
         self.find(name).ok().map(|i| &self.0[i].1)
     }
 
+    fn get_mut(&mut self, name: &str) -> Option<&mut Node> {
+        self.find(name).ok().map(|i| &mut self.0[i].1)
+    }
+
     fn get_or_add(&mut self, name: &str) -> &mut Node {
         let i = match self.find(name) {
             Ok(i) => i,
@@ -346,11 +350,9 @@ impl Fs {
 
     fn node_mut(&mut self, path: &str) -> Option<&mut Node> {
         let mut parts = components(path);
-        let i = self.top.find(parts.next()?).ok()?;
-        let mut node = &mut self.top.0[i].1;
+        let mut node = self.top.get_mut(parts.next()?)?;
         for part in parts {
-            let i = node.below.find(part).ok()?;
-            node = &mut node.below.0[i].1;
+            node = node.below.get_mut(part)?;
         }
         Some(node)
     }
