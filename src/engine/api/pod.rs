@@ -24,14 +24,24 @@
 //! template can share one spec. Readers of a volume or mount name that
 //! show or use it go through [`Pod::volume_name`].
 //!
+//! A DaemonSet's pods are pinned each to its node by a required node
+//! affinity (`matchFields` `metadata.name In [<node>]`, the DaemonSet
+//! controller's `ReplaceDaemonSetPodNodeNameNodeAffinity`); that node is
+//! kept beside the spec too ([`Pod::affinity_node`]), the shared spec
+//! holding [`AFFINITY_NODE_PLACEHOLDER`] in its place, so the pods of one
+//! DaemonSet (a volume alone is 3 KB in k8s-openapi's struct) share one
+//! spec. Readers of a pod's node affinity go through
+//! [`Pod::required_node_affinity`].
+//!
 //! It serialises exactly as k8s-openapi's `Pod` does (same keys, same
-//! order, `nodeName` in its place inside `spec`, the token volume's name in
-//! its places) and deserialises through it, so decoding keeps its field
-//! paths and strictness.
+//! order, `nodeName` in its place inside `spec`, the token volume's name
+//! and the affinity's node in their places) and deserialises through it,
+//! so decoding keeps its field paths and strictness.
 
+use std::borrow::Cow;
 use std::rc::Rc;
 
-use k8s_openapi::api::core::v1::{Container, PodSpec, PodStatus, Volume};
+use k8s_openapi::api::core::v1::{Affinity, Container, NodeSelector, NodeSelectorRequirement, PodSpec, PodStatus, Volume};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::ser::{Impossible, SerializeStruct};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -51,6 +61,49 @@ pub struct Pod {
     /// The token volume's name, which [`TOKEN_VOLUME_PLACEHOLDER`] stands
     /// for in the spec; `None` when the spec holds every name itself.
     pub token_volume: Option<String>,
+    /// The node a DaemonSet's pin names, which [`AFFINITY_NODE_PLACEHOLDER`]
+    /// stands for in the spec; `None` when the spec holds it itself.
+    pub affinity_node: Option<String>,
+}
+
+/// What a shared spec holds in place of its pod's [`Pod::affinity_node`]:
+/// an empty name, which no node has.
+pub const AFFINITY_NODE_PLACEHOLDER: &str = "";
+
+/// The requirement a DaemonSet pins its pod with, when the spec's required
+/// node affinity is that pin alone: one term of one `matchFields`
+/// requirement, `metadata.name In [<one value>]`, and no expressions.
+fn node_pin(spec: &PodSpec) -> Option<&NodeSelectorRequirement> {
+    let terms = &spec.affinity.as_ref()?.node_affinity.as_ref()?.required_during_scheduling_ignored_during_execution.as_ref()?.node_selector_terms;
+    let [term] = terms.as_slice() else { return None };
+    if term.match_expressions.as_ref().is_some_and(|e| !e.is_empty()) {
+        return None;
+    }
+    let [requirement] = term.match_fields.as_deref()? else { return None };
+    let pinned = requirement.key == "metadata.name" && requirement.operator == "In" && requirement.values.as_ref().is_some_and(|v| v.len() == 1);
+    pinned.then_some(requirement)
+}
+
+/// [`node_pin`]'s one value, to change.
+fn node_pin_value_mut(spec: &mut PodSpec) -> Option<&mut String> {
+    node_pin(spec)?;
+    let terms = &mut spec.affinity.as_mut()?.node_affinity.as_mut()?.required_during_scheduling_ignored_during_execution.as_mut()?.node_selector_terms;
+    terms.first_mut()?.match_fields.as_mut()?.first_mut()?.values.as_mut()?.first_mut()
+}
+
+/// Puts `node` back in the place of [`AFFINITY_NODE_PLACEHOLDER`] in the
+/// spec's node pin.
+fn show_affinity_node_in(spec: &mut PodSpec, node: &str) {
+    if let Some(value) = node_pin_value_mut(spec).filter(|v| *v == AFFINITY_NODE_PLACEHOLDER) {
+        *value = node.to_string();
+    }
+}
+
+/// The spec's affinity with `node` in its pin's place.
+fn shown_affinity(spec: &PodSpec, node: &str) -> Option<Affinity> {
+    let mut shown = PodSpec { affinity: spec.affinity.clone(), ..Default::default() };
+    show_affinity_node_in(&mut shown, node);
+    shown.affinity
 }
 
 /// What a shared spec holds in place of its pod's token volume name: the
@@ -158,6 +211,43 @@ impl Pod {
         self.token_volume = Some(token);
     }
 
+    /// Moves the node of a DaemonSet's pin (see [`node_pin`]) out of the
+    /// spec into [`Pod::affinity_node`], leaving [`AFFINITY_NODE_PLACEHOLDER`]
+    /// in its place. A spec whose pin already holds the placeholder keeps it.
+    /// Copies the spec if it is shared.
+    pub fn take_affinity_node_from_spec(&mut self) {
+        if self.affinity_node.is_some() {
+            return;
+        }
+        let Some(spec) = self.spec.as_deref() else { return };
+        let Some(node) = node_pin(spec).and_then(|r| r.values.as_ref()?.first()) else { return };
+        if node == AFFINITY_NODE_PLACEHOLDER {
+            return;
+        }
+        if let Some(value) = node_pin_value_mut(self.spec_mut()) {
+            self.affinity_node = Some(std::mem::take(value));
+        }
+    }
+
+    /// The required node affinity as the pod has it, the pin's node in its
+    /// place (a copy only for a pod whose node is kept beside the spec).
+    pub fn required_node_affinity(&self) -> Option<Cow<'_, NodeSelector>> {
+        let spec = self.spec.as_deref()?;
+        let required = spec.affinity.as_ref()?.node_affinity.as_ref()?.required_during_scheduling_ignored_during_execution.as_ref()?;
+        match &self.affinity_node {
+            None => Some(Cow::Borrowed(required)),
+            Some(node) => {
+                let shown = shown_affinity(spec, node)?;
+                shown.node_affinity?.required_during_scheduling_ignored_during_execution.map(Cow::Owned)
+            }
+        }
+    }
+
+    /// The node a DaemonSet's pin names, when it is kept beside the spec.
+    pub fn affinity_node(&self) -> Option<&str> {
+        self.affinity_node.as_deref()
+    }
+
     /// `spec.nodeName`, as stored (an empty name is kept as it was written).
     pub fn node_name(&self) -> Option<&str> {
         self.node_name.as_deref()
@@ -183,11 +273,11 @@ impl Pod {
         if self.node_name != other.node_name {
             return false;
         }
-        if self.token_volume == other.token_volume {
+        if self.token_volume == other.token_volume && self.affinity_node == other.affinity_node {
             return shared_or_equal(&self.spec, &other.spec);
         }
-        // One keeps the token volume's name beside its spec and the other
-        // not (or another name): compared whole.
+        // One keeps the token volume's name or the pin's node beside its
+        // spec and the other not (or another): compared whole.
         self.full_spec() == other.full_spec()
     }
 
@@ -198,6 +288,9 @@ impl Pod {
             let mut full = PodSpec { node_name: self.node_name.clone(), ..spec.clone() };
             if let Some(token) = &self.token_volume {
                 show_token_volume_in(&mut full, token);
+            }
+            if let Some(node) = &self.affinity_node {
+                show_affinity_node_in(&mut full, node);
             }
             full
         })
@@ -247,6 +340,7 @@ impl Pod {
         matches!((&self.spec, &stored.spec), (Some(a), Some(b)) if Rc::ptr_eq(a, b))
             && self.node_name == stored.node_name
             && self.token_volume == stored.token_volume
+            && self.affinity_node == stored.affinity_node
     }
 
     /// The k8s-openapi form, for code that hands a pod to a k8s-openapi type
@@ -254,12 +348,16 @@ impl Pod {
     pub fn into_openapi(self) -> OpenApiPod {
         let node_name = self.node_name;
         let token = self.token_volume;
+        let affinity_node = self.affinity_node;
         OpenApiPod {
             metadata: self.metadata,
             spec: self.spec.map(|spec| {
                 let mut spec = PodSpec { node_name, ..Rc::unwrap_or_clone(spec) };
                 if let Some(token) = &token {
                     show_token_volume_in(&mut spec, token);
+                }
+                if let Some(node) = &affinity_node {
+                    show_affinity_node_in(&mut spec, node);
                 }
                 spec
             }),
@@ -272,7 +370,7 @@ impl From<OpenApiPod> for Pod {
     fn from(pod: OpenApiPod) -> Self {
         let mut spec = pod.spec;
         let node_name = spec.as_mut().and_then(|s| s.node_name.take());
-        Pod { metadata: pod.metadata, spec: spec.map(Rc::new), status: pod.status.map(Rc::new), node_name, token_volume: None }
+        Pod { metadata: pod.metadata, spec: spec.map(Rc::new), status: pod.status.map(Rc::new), node_name, token_volume: None, affinity_node: None }
     }
 }
 
@@ -317,7 +415,8 @@ impl Serialize for Pod {
         state.serialize_field("metadata", &self.metadata)?;
         if let Some(spec) = &self.spec {
             debug_assert!(spec.node_name.is_none(), "a stored pod's spec keeps no nodeName of its own");
-            state.serialize_field("spec", &SpecWithNodeName { spec, node_name: self.node_name.as_deref(), token: self.token_volume.as_deref() })?;
+            let shown = SpecWithNodeName { spec, node_name: self.node_name.as_deref(), token: self.token_volume.as_deref(), affinity_node: self.affinity_node.as_deref() };
+            state.serialize_field("spec", &shown)?;
         }
         if let Some(status) = &self.status {
             state.serialize_field("status", &**status)?;
@@ -329,11 +428,13 @@ impl Serialize for Pod {
 /// A shared spec serialised with the pod's `nodeName` put back in its
 /// place (k8s-openapi writes a spec's keys in byte order, so the name goes
 /// before the first key that sorts after `nodeName`, or last), and its
-/// token volume's name in the places of [`TOKEN_VOLUME_PLACEHOLDER`].
+/// token volume's name in the places of [`TOKEN_VOLUME_PLACEHOLDER`], the
+/// pin's node in the place of [`AFFINITY_NODE_PLACEHOLDER`].
 struct SpecWithNodeName<'a> {
     spec: &'a PodSpec,
     node_name: Option<&'a str>,
     token: Option<&'a str>,
+    affinity_node: Option<&'a str>,
 }
 
 impl Serialize for SpecWithNodeName<'_> {
@@ -341,31 +442,34 @@ impl Serialize for SpecWithNodeName<'_> {
         // A spec that holds a name of its own (never a stored pod's) is
         // written as it is rather than with the key twice.
         let node_name = self.node_name.filter(|_| self.spec.node_name.is_none());
-        if node_name.is_none() && self.token.is_none() {
+        if node_name.is_none() && self.token.is_none() && self.affinity_node.is_none() {
             return self.spec.serialize(serializer);
         }
-        self.spec.serialize(WithNodeName { inner: serializer, node_name, spec: self.spec, token: self.token })
+        self.spec.serialize(WithNodeName { inner: serializer, node_name, spec: self.spec, token: self.token, affinity_node: self.affinity_node })
     }
 }
 
 const NODE_NAME_KEY: &str = "nodeName";
 
 /// The serializer a spec is handed: passes its struct on, adding `nodeName`
-/// and showing the token volume's name.
+/// and showing the token volume's name and the pin's node.
 struct WithNodeName<'a, S> {
     inner: S,
     node_name: Option<&'a str>,
     spec: &'a PodSpec,
     token: Option<&'a str>,
+    affinity_node: Option<&'a str>,
 }
 
-/// The spec's fields, passed on, with `nodeName` added in key order and
-/// the volumes and containers written with the token volume's name.
+/// The spec's fields, passed on, with `nodeName` added in key order, the
+/// volumes and containers written with the token volume's name and the
+/// affinity with the pin's node.
 struct FieldsWithNodeName<'a, S> {
     inner: S,
     node_name: Option<&'a str>,
     spec: &'a PodSpec,
     token: Option<&'a str>,
+    affinity_node: Option<&'a str>,
 }
 
 /// A spec's volumes with the token volume's name in its place.
@@ -429,6 +533,11 @@ impl<S: SerializeStruct> SerializeStruct for FieldsWithNodeName<'_, S> {
         if key > NODE_NAME_KEY {
             self.put_node_name()?;
         }
+        if let (Some(node), "affinity") = (self.affinity_node, key) {
+            if let Some(affinity) = shown_affinity(self.spec, node) {
+                return self.inner.serialize_field(key, &affinity);
+            }
+        }
         if let Some(token) = self.token {
             let spec = self.spec;
             match key {
@@ -484,7 +593,7 @@ impl<'a, S: Serializer> Serializer for WithNodeName<'a, S> {
 
     fn serialize_struct(self, name: &'static str, len: usize) -> Result<Self::SerializeStruct, S::Error> {
         let len = len + usize::from(self.node_name.is_some());
-        Ok(FieldsWithNodeName { inner: self.inner.serialize_struct(name, len)?, node_name: self.node_name, spec: self.spec, token: self.token })
+        Ok(FieldsWithNodeName { inner: self.inner.serialize_struct(name, len)?, node_name: self.node_name, spec: self.spec, token: self.token, affinity_node: self.affinity_node })
     }
 
     not_a_spec! {
@@ -551,6 +660,40 @@ mod tests {
         let bare_openapi = OpenApiPod { metadata: bare.metadata.clone(), ..Default::default() };
         assert_eq!(serde_json::to_string(&bare).unwrap(), serde_json::to_string(&bare_openapi).unwrap());
         assert_eq!(ours.clone().into_openapi(), openapi);
+    }
+
+    fn pinned(values: serde_json::Value) -> Pod {
+        let mut value = sample();
+        value["spec"]["affinity"] = serde_json::json!({"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+            "nodeSelectorTerms": [{"matchFields": [{"key": "metadata.name", "operator": "In", "values": values}]}]}}});
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn a_daemon_pins_node_is_kept_beside_the_spec_and_shown_in_its_place() {
+        let mut pod = pinned(serde_json::json!(["w1"]));
+        let before = serde_json::to_string(&pod).unwrap();
+        let openapi = pod.clone().into_openapi();
+        pod.take_affinity_node_from_spec();
+        assert_eq!(pod.affinity_node(), Some("w1"));
+        assert!(node_pin(pod.spec.as_ref().unwrap()).is_some_and(|r| r.values.as_deref() == Some(&[AFFINITY_NODE_PLACEHOLDER.to_string()][..])));
+        assert_eq!(serde_json::to_string(&pod).unwrap(), before);
+        assert_eq!(serde_yaml::to_string(&pod).unwrap(), serde_yaml::to_string(&openapi).unwrap());
+        assert_eq!(pod.clone().into_openapi(), openapi);
+        assert_eq!(pod.full_spec(), openapi.spec);
+        assert!(pod.same_spec(&Pod::from(openapi.clone())));
+        let required = pod.required_node_affinity().unwrap();
+        assert_eq!(required.node_selector_terms[0].match_fields.as_ref().unwrap()[0].values.as_deref(), Some(&["w1".to_string()][..]));
+    }
+
+    #[test]
+    fn a_pin_that_is_not_a_daemons_keeps_its_values() {
+        for values in [serde_json::json!([""]), serde_json::json!(["a", "b"]), serde_json::json!([])] {
+            let mut pod = pinned(values);
+            let before = pod.spec.clone();
+            pod.take_affinity_node_from_spec();
+            assert!(pod.affinity_node().is_none() && pod.spec == before);
+        }
     }
 
     #[test]

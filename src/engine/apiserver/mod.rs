@@ -730,9 +730,11 @@ impl ApiServer {
             return Ok(Rc::new(obj));
         }
         if let Object::Pod(pod) = &mut obj {
-            // Admitted and valid: the token volume's name goes beside the
-            // spec, and the spec is shared with the controller's other pods.
+            // Admitted and valid: the token volume's name and a DaemonSet
+            // pin's node go beside the spec, and the spec is shared with the
+            // controller's other pods.
             pod.take_token_volume_from_spec();
+            pod.take_affinity_node_from_spec();
             self.pod_specs.share(pod);
         }
         let (stored, revision) = self
@@ -782,6 +784,9 @@ impl ApiServer {
             // volume's name inside it; it goes beside the spec again.
             if stored.token_volume.is_some() {
                 pod.take_token_volume_from_spec();
+            }
+            if stored.affinity_node.is_some() {
+                pod.take_affinity_node_from_spec();
             }
         }
         if let Some(rv) = obj.meta().resource_version.as_deref().filter(|rv| !rv.is_empty()) {
@@ -1207,7 +1212,7 @@ macro_rules! status_kinds {
                     if new.metadata == stored.metadata && new.same_spec(stored) {
                         Object::Pod(new)
                     } else {
-                        Object::Pod(Box::new(Pod { metadata: stored.metadata.clone(), spec: stored.spec.clone(), status: new.status, node_name: stored.node_name.clone(), token_volume: stored.token_volume.clone() }))
+                        Object::Pod(Box::new(Pod { metadata: stored.metadata.clone(), spec: stored.spec.clone(), status: new.status, node_name: stored.node_name.clone(), token_volume: stored.token_volume.clone(), affinity_node: stored.affinity_node.clone() }))
                     }
                 }
                 $( (Object::$variant(new), Object::$variant(stored)) => {
@@ -1456,6 +1461,46 @@ mod shared_spec_tests {
         api.update(changed).unwrap();
         let Object::Pod(p) = &*api.get(ids::pods(), "default", "a").unwrap() else { panic!("not a pod") };
         assert_eq!(p.spec.as_ref().unwrap().containers[0].image.as_deref(), Some("nginx"));
+    }
+
+    fn daemon_pod(name: &str, node: &str) -> Object {
+        Object::from_json(ids::pods(), serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": "default", "ownerReferences": [
+                {"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "agent", "uid": "uid-agent", "controller": true}
+            ]},
+            "spec": {"containers": [{"name": "agent", "image": "busybox"}], "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [{"matchFields": [{"key": "metadata.name", "operator": "In", "values": [node]}]}]}}}}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_pods_of_a_daemon_set_share_one_spec_and_show_their_own_node() {
+        let mut api = ApiServer::new(7, "192.168.49.2:8443");
+        api.create(Object::from_json(ids::namespaces(), serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}})).unwrap()).unwrap();
+        api.create(Object::from_json(ids::service_accounts(), serde_json::json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": "default"}})).unwrap()).unwrap();
+        let a = api.create(daemon_pod("agent-a", "n1")).unwrap();
+        let b = api.create(daemon_pod("agent-b", "n2")).unwrap();
+        let (Object::Pod(pa), Object::Pod(pb)) = (&*a, &*b) else { panic!("not pods") };
+        assert!(Rc::ptr_eq(pa.spec.as_ref().unwrap(), pb.spec.as_ref().unwrap()), "pinned to other nodes, one spec");
+        assert_eq!((pa.affinity_node(), pb.affinity_node()), (Some("n1"), Some("n2")));
+        let pin = |o: &Object| o.to_json()["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"][0]["matchFields"][0]["values"].clone();
+        assert_eq!(pin(&b), serde_json::json!(["n2"]));
+        assert_eq!(pin(&Object::Pod(Box::new(Pod::from(pb.clone().into_openapi())))), serde_json::json!(["n2"]));
+        let required = pb.required_node_affinity().unwrap();
+        assert_eq!(required.node_selector_terms[0].match_fields.as_ref().unwrap()[0].values.as_deref(), Some(&["n2".to_string()][..]));
+        // A whole-spec update (as kubectl sends) keeps the node beside the spec;
+        // another node in the pin is a change to the spec, refused as 1.33 does.
+        let sent = Object::from_json(ids::pods(), b.to_json()).unwrap();
+        let Object::Pod(p) = &*api.update(sent).unwrap() else { panic!("not a pod") };
+        assert_eq!(p.affinity_node(), Some("n2"));
+        assert_eq!(**p.spec.as_ref().unwrap(), **pa.spec.as_ref().unwrap());
+        let mut moved = b.to_json();
+        moved["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"][0]["matchFields"][0]["values"] = serde_json::json!(["n3"]);
+        moved["metadata"]["resourceVersion"] = serde_json::Value::Null;
+        let err = api.update(Object::from_json(ids::pods(), moved).unwrap()).unwrap_err();
+        assert!(err.message.contains("pod updates may not change fields"), "{}", err.message);
     }
 }
 

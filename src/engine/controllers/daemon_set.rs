@@ -91,6 +91,9 @@ fn target_node_of(pod: &Pod) -> Option<&str> {
     if let Some(n) = pod.bound_node() {
         return Some(n);
     }
+    if let Some(n) = pod.affinity_node() {
+        return Some(n);
+    }
     let spec = pod.spec.as_ref()?;
     let terms = &spec.affinity.as_ref()?.node_affinity.as_ref()?.required_during_scheduling_ignored_during_execution.as_ref()?.node_selector_terms;
     terms.iter().flat_map(|t| t.match_fields.iter().flatten()).find(|r| r.key == "metadata.name" && r.operator == "In").and_then(|r| r.values.as_ref()?.first().map(String::as_str))

@@ -274,6 +274,7 @@ mod tests {
             status: Some(PodStatus { phase: Some("Running".into()), conditions, ..Default::default() }.into()),
             node_name: Some("n1".into()),
             token_volume: None,
+            affinity_node: None,
         }
     }
 

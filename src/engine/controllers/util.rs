@@ -45,6 +45,7 @@ pub fn pod_from_template(template: &PodTemplateSpec, namespace: &str, generate_n
         status: None,
         node_name,
         token_volume: None,
+        affinity_node: None,
     }
 }
 

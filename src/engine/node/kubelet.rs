@@ -405,7 +405,7 @@ fn put_status(ctx: &mut Ctx, pod: &Pod, mut status: PodStatus) -> Option<Rc<PodS
         return None;
     }
     let status = Rc::new(status);
-    let next = Pod { metadata: stored.metadata.clone(), spec: stored.spec.clone(), status: Some(status.clone()), node_name: stored.node_name.clone(), token_volume: stored.token_volume.clone() };
+    let next = Pod { metadata: stored.metadata.clone(), spec: stored.spec.clone(), status: Some(status.clone()), node_name: stored.node_name.clone(), token_volume: stored.token_volume.clone(), affinity_node: stored.affinity_node.clone() };
     // Read and written in one step of the simulation: no conflict can come between.
     ctx.api.update_status(Object::Pod(Box::new(next))).ok().map(|_| status)
 }

@@ -277,7 +277,9 @@ pub struct PodInfo<'a> {
     pub host_ports: Vec<HostPort>,
     pub tolerations: &'a [Toleration],
     pub node_selector: Option<&'a BTreeMap<String, String>>,
-    pub required_affinity: Option<&'a NodeSelector>,
+    /// (Copied only for a DaemonSet pod, whose pin's node is kept beside
+    /// its shared spec: [`Pod::required_node_affinity`].)
+    pub required_affinity: Option<Cow<'a, NodeSelector>>,
     pub preferred_affinity: &'a [PreferredSchedulingTerm],
     /// `spec.nodeName` if set (the scheduler normally skips such pods).
     pub node_name: Option<&'a str>,
@@ -303,7 +305,7 @@ impl<'a> PodInfo<'a> {
             host_ports: pod_host_ports(pod),
             tolerations: spec.and_then(|s| s.tolerations.as_deref()).unwrap_or(&[]),
             node_selector: spec.and_then(|s| s.node_selector.as_ref()).filter(|m| !m.is_empty()),
-            required_affinity: affinity.and_then(|a| a.required_during_scheduling_ignored_during_execution.as_ref()),
+            required_affinity: pod.required_node_affinity(),
             preferred_affinity: affinity
                 .and_then(|a| a.preferred_during_scheduling_ignored_during_execution.as_deref())
                 .unwrap_or(&[]),

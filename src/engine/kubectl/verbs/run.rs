@@ -96,6 +96,7 @@ pub fn run(s: &mut Session) -> Result {
         status: Some(PodStatus::default().into()),
         node_name: None,
         token_volume: None,
+        affinity_node: None,
     };
     let pod = apply_overrides(s, pod)?;
     if !attach {

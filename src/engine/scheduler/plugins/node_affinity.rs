@@ -19,7 +19,7 @@ pub const REASON_CONFLICT: &str = "pod affinity terms conflict";
 /// PreFilter: required terms whose every alternative pins `metadata.name`
 /// (`matchFields` with `In`) name the only nodes worth filtering.
 pub fn pre_filter(pod: &PodInfo) -> Result<Option<BTreeSet<String>>, Status> {
-    let Some(required) = pod.required_affinity else { return Ok(None) };
+    let Some(required) = pod.required_affinity.as_deref() else { return Ok(None) };
     if required.node_selector_terms.is_empty() {
         return Ok(None);
     }
@@ -48,7 +48,7 @@ pub fn filter(pod: &PodInfo, node: &NodeInfo) -> Status {
     if pod.node_selector.is_none() && pod.required_affinity.is_none() {
         return Status::SUCCESS;
     }
-    if fits(pod.node_selector, pod.required_affinity, node.labels(), &node.name) {
+    if fits(pod.node_selector, pod.required_affinity.as_deref(), node.labels(), &node.name) {
         Status::SUCCESS
     } else {
         Status::unresolvable(REASON)

@@ -71,7 +71,7 @@ pub struct Constraint {
 impl Constraint {
     /// Whether the node's domain counts for this pod (`matchNodeInclusionPolicies`).
     pub fn includes(&self, pod: &PodInfo, node: &NodeInfo) -> bool {
-        if self.honor_node_affinity && !node_affinity::fits(pod.node_selector, pod.required_affinity, node.labels(), &node.name) {
+        if self.honor_node_affinity && !node_affinity::fits(pod.node_selector, pod.required_affinity.as_deref(), node.labels(), &node.name) {
             return false;
         }
         !(self.honor_node_taints && taint_toleration::first_untolerated(&node.hard_taints, pod.tolerations).is_some())
