@@ -180,19 +180,45 @@ pub struct RuntimeContainer {
 
 /// A container's process environment, kept for its life: each name and
 /// value is shared with every other container that has it (most come from
-/// the image and the cluster's Services), in a list sized to what it holds.
+/// the image and the cluster's Services), and the list itself with every
+/// container whose variables are the same but for `HOSTNAME` (the pods of
+/// one template: the runtime sets `HOSTNAME` to the pod's name), whose
+/// value is kept beside it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Environment(Box<[(Rc<str>, Rc<str>)]>);
+pub struct Environment {
+    /// The variables in order; `HOSTNAME`'s value here is empty, the real
+    /// one being `hostname`.
+    vars: Rc<[(Rc<str>, Rc<str>)]>,
+    /// `HOSTNAME`'s value, if the list has the variable.
+    hostname: Option<Rc<str>>,
+}
+
+/// The variable whose value each container has its own of.
+const OWN_VARIABLE: &str = "HOSTNAME";
+
+/// Shared variable lists below this many are never pruned.
+const ENV_PRUNE_MIN: usize = 1024;
+
+thread_local! {
+    /// Variable lists by a hash of their texts' addresses (a key only: a
+    /// list is compared before it is shared), with the size at which dead
+    /// entries are dropped next.
+    static SHARED_ENVS: std::cell::RefCell<(rustc_hash::FxHashMap<u64, std::rc::Weak<[(Rc<str>, Rc<str>)]>>, usize)> =
+        std::cell::RefCell::new((rustc_hash::FxHashMap::default(), ENV_PRUNE_MIN));
+}
 
 impl Environment {
     /// The value of `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| &**k == name).map(|(_, v)| &**v)
+        self.iter().find(|(k, _)| *k == name).map(|(_, v)| v)
     }
 
     /// Every variable, in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(k, v)| (&**k, &**v))
+        self.vars.iter().map(|(k, v)| match &self.hostname {
+            Some(own) if &**k == OWN_VARIABLE => (&**k, &**own),
+            _ => (&**k, &**v),
+        })
     }
 
     /// A copy a process can change (a shell's exports).
@@ -203,7 +229,42 @@ impl Environment {
 
 impl From<IndexMap<String, String>> for Environment {
     fn from(env: IndexMap<String, String>) -> Self {
-        Environment(env.iter().map(|(k, v)| (super::volumes::shared_content(k), super::volumes::shared_content(v))).collect())
+        use std::hash::Hasher;
+        let shared = super::volumes::shared_content;
+        let mut hostname = None;
+        let vars: Vec<(Rc<str>, Rc<str>)> = env
+            .iter()
+            .map(|(k, v)| {
+                if k == OWN_VARIABLE {
+                    hostname = Some(Rc::from(v.as_str()));
+                    (shared(k), shared(""))
+                } else {
+                    (shared(k), shared(v))
+                }
+            })
+            .collect();
+        // The texts are shared, so equal lists mostly hold the same
+        // addresses; one that does not is only kept apart.
+        let mut h = rustc_hash::FxHasher::default();
+        for (k, v) in &vars {
+            h.write_usize(Rc::as_ptr(k) as *const u8 as usize);
+            h.write_usize(Rc::as_ptr(v) as *const u8 as usize);
+        }
+        let h = h.finish();
+        let vars = SHARED_ENVS.with(|cell| {
+            let (by_hash, prune_at) = &mut *cell.borrow_mut();
+            if let Some(found) = by_hash.get(&h).and_then(std::rc::Weak::upgrade).filter(|found| **found == *vars) {
+                return found;
+            }
+            if by_hash.len() > *prune_at {
+                by_hash.retain(|_, w| w.strong_count() > 0);
+                *prune_at = (by_hash.len() * 2).max(ENV_PRUNE_MIN);
+            }
+            let made: Rc<[(Rc<str>, Rc<str>)]> = Rc::from(vars);
+            by_hash.insert(h, Rc::downgrade(&made));
+            made
+        });
+        Environment { vars, hostname }
     }
 }
 
@@ -1160,6 +1221,30 @@ mod tests {
     fn setup() -> ContainerSetup {
         let image = images::parse_image("busybox").unwrap();
         ContainerSetup { root: RootFs::new(rootfs::image_root(&image), false), ..Default::default() }
+    }
+
+    #[test]
+    fn environments_share_their_list_but_for_the_hostname() {
+        let map = |host: &str| -> IndexMap<String, String> {
+            [("PATH", "/bin"), ("HOSTNAME", host), ("A", "1"), ("HOME", "/root")].into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        };
+        let (a, b) = (Environment::from(map("web-1")), Environment::from(map("web-2")));
+        assert!(Rc::ptr_eq(&a.vars, &b.vars));
+        assert_eq!(a.to_map(), map("web-1"));
+        assert_eq!(b.to_map(), map("web-2"));
+        assert_eq!((a.get("HOSTNAME"), b.get("HOSTNAME"), a.get("A"), a.get("B")), (Some("web-1"), Some("web-2"), Some("1"), None));
+        assert_ne!(a, b);
+        assert_eq!(a, Environment::from(map("web-1")));
+        // Without the variable, and with other values: kept apart.
+        let mut other = map("web-1");
+        other.shift_remove("HOSTNAME");
+        let c = Environment::from(other.clone());
+        assert_eq!((c.to_map(), c.get("HOSTNAME")), (other, None));
+        assert!(!Rc::ptr_eq(&a.vars, &c.vars));
+        let mut changed = map("web-1");
+        changed.insert("A".into(), "2".into());
+        assert_eq!(Environment::from(changed.clone()).to_map(), changed);
+        assert_eq!(Environment::default().iter().count(), 0);
     }
 
     #[test]
