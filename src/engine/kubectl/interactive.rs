@@ -256,7 +256,7 @@ pub fn follow(cluster: &mut Cluster, f: &mut Follow) -> Step {
                 step.output.push_str(&format!("[pod/{}/{}] ", stream.pod, stream.container));
             }
             if f.timestamps {
-                step.output.push_str(&log_timestamp(line, c.logs_dropped + i as u64));
+                step.output.push_str(&log_timestamp(&line, c.logs_dropped + i as u64));
                 step.output.push(' ');
             }
             step.output.push_str(&line.text);

@@ -566,7 +566,7 @@ impl Kubelet {
                 }
             }
         };
-        Ok(chosen.logs.iter().cloned().collect())
+        Ok(chosen.logs.iter().collect())
     }
 
     fn readiness(&self, now: VirtualTime) -> Readiness {

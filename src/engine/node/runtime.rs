@@ -96,6 +96,120 @@ pub struct LogLine {
     pub text: Rc<str>,
 }
 
+/// A container's log, at most [`LOG_LINES_LIMIT`] lines. The lines its
+/// process prints as it starts (all at its start instant) are kept as one
+/// list of texts shared with every container that printed the same texts
+/// (the pods of a template started in the same second), with their instant
+/// beside it; the lines after them are the container's own.
+#[derive(Clone, Debug, Default)]
+pub struct Log {
+    /// The first lines' texts, once all of them are in.
+    head: Rc<[Rc<str>]>,
+    /// When the first lines were printed.
+    head_time: VirtualTime,
+    /// Lines of `head` dropped by rotation.
+    head_dropped: usize,
+    /// The lines after `head` (and the first lines while they come in).
+    tail: VecDeque<LogLine>,
+    /// How many first lines are yet to come before they become `head`.
+    awaited: usize,
+}
+
+/// Shared first-line lists below this many are never pruned.
+const HEADS_PRUNE_MIN: usize = 1024;
+
+thread_local! {
+    /// First-line lists by a hash of their texts' addresses (a key only:
+    /// a list is compared before it is shared), with the size at which
+    /// dead entries are dropped next.
+    static SHARED_HEADS: std::cell::RefCell<(rustc_hash::FxHashMap<u64, std::rc::Weak<[Rc<str>]>>, usize)> =
+        std::cell::RefCell::new((rustc_hash::FxHashMap::default(), HEADS_PRUNE_MIN));
+}
+
+impl Log {
+    /// An empty log whose first `first_lines` lines, if they all come at
+    /// one instant, are kept as a shared list.
+    fn awaiting(first_lines: usize) -> Self {
+        Log { awaited: first_lines, tail: VecDeque::with_capacity(first_lines), ..Default::default() }
+    }
+
+    pub fn len(&self) -> usize {
+        self.head.len() - self.head_dropped + self.tail.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The lines, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = LogLine> + '_ {
+        let time = self.head_time;
+        self.head[self.head_dropped..].iter().map(move |text| LogLine { time, text: text.clone() }).chain(self.tail.iter().cloned())
+    }
+
+    /// The newest line, to change (a partial line continued): the first
+    /// lines become the container's own if it is one of them.
+    pub fn back_mut(&mut self) -> Option<&mut LogLine> {
+        if self.tail.is_empty() && self.head_dropped < self.head.len() {
+            let time = self.head_time;
+            self.tail = self.head[self.head_dropped..].iter().map(|text| LogLine { time, text: text.clone() }).collect();
+            self.head = Rc::from(Vec::new());
+            self.head_dropped = 0;
+        }
+        self.tail.back_mut()
+    }
+
+    /// Drops the oldest line.
+    fn pop_front(&mut self) {
+        if self.head_dropped < self.head.len() {
+            self.head_dropped += 1;
+        } else {
+            self.tail.pop_front();
+        }
+    }
+
+    fn push_back(&mut self, line: LogLine) {
+        self.tail.push_back(line);
+        if self.awaited == 0 {
+            return;
+        }
+        self.awaited -= 1;
+        if self.awaited > 0 {
+            return;
+        }
+        // The first lines are in: shared if they came at one instant.
+        let time = self.tail.front().map(|l| l.time);
+        if !self.head.is_empty() || self.head_dropped > 0 || self.tail.iter().any(|l| Some(l.time) != time) {
+            return;
+        }
+        let Some(time) = time else { return };
+        let texts: Vec<Rc<str>> = self.tail.iter().map(|l| l.text.clone()).collect();
+        let h = {
+            use std::hash::Hasher;
+            let mut h = rustc_hash::FxHasher::default();
+            for t in &texts {
+                h.write_usize(Rc::as_ptr(t) as *const u8 as usize);
+            }
+            h.finish()
+        };
+        self.head = SHARED_HEADS.with(|cell| {
+            let (by_hash, prune_at) = &mut *cell.borrow_mut();
+            if let Some(found) = by_hash.get(&h).and_then(std::rc::Weak::upgrade).filter(|found| **found == *texts) {
+                return found;
+            }
+            if by_hash.len() > *prune_at {
+                by_hash.retain(|_, w| w.strong_count() > 0);
+                *prune_at = (by_hash.len() * 2).max(HEADS_PRUNE_MIN);
+            }
+            let made: Rc<[Rc<str>]> = Rc::from(texts);
+            by_hash.insert(h, Rc::downgrade(&made));
+            made
+        });
+        self.head_time = time;
+        self.tail = VecDeque::new();
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Exit {
     pub at: VirtualTime,
@@ -150,7 +264,7 @@ pub struct RuntimeContainer {
     stop_requested: Option<VirtualTime>,
     stop_deadline: Option<VirtualTime>,
     pub http_requests: u32,
-    pub logs: VecDeque<LogLine>,
+    pub logs: Log,
     /// Lines dropped from the front of `logs` by rotation.
     pub logs_dropped: u64,
     /// The image's files and this container's changes.
@@ -180,19 +294,45 @@ pub struct RuntimeContainer {
 
 /// A container's process environment, kept for its life: each name and
 /// value is shared with every other container that has it (most come from
-/// the image and the cluster's Services), in a list sized to what it holds.
+/// the image and the cluster's Services), and the list itself with every
+/// container whose variables are the same but for `HOSTNAME` (the pods of
+/// one template: the runtime sets `HOSTNAME` to the pod's name), whose
+/// value is kept beside it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Environment(Box<[(Rc<str>, Rc<str>)]>);
+pub struct Environment {
+    /// The variables in order; `HOSTNAME`'s value here is empty, the real
+    /// one being `hostname`.
+    vars: Rc<[(Rc<str>, Rc<str>)]>,
+    /// `HOSTNAME`'s value, if the list has the variable.
+    hostname: Option<Rc<str>>,
+}
+
+/// The variable whose value each container has its own of.
+const OWN_VARIABLE: &str = "HOSTNAME";
+
+/// Shared variable lists below this many are never pruned.
+const ENV_PRUNE_MIN: usize = 1024;
+
+thread_local! {
+    /// Variable lists by a hash of their texts' addresses (a key only: a
+    /// list is compared before it is shared), with the size at which dead
+    /// entries are dropped next.
+    static SHARED_ENVS: std::cell::RefCell<(rustc_hash::FxHashMap<u64, std::rc::Weak<[(Rc<str>, Rc<str>)]>>, usize)> =
+        std::cell::RefCell::new((rustc_hash::FxHashMap::default(), ENV_PRUNE_MIN));
+}
 
 impl Environment {
     /// The value of `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| &**k == name).map(|(_, v)| &**v)
+        self.iter().find(|(k, _)| *k == name).map(|(_, v)| v)
     }
 
     /// Every variable, in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(k, v)| (&**k, &**v))
+        self.vars.iter().map(|(k, v)| match &self.hostname {
+            Some(own) if &**k == OWN_VARIABLE => (&**k, &**own),
+            _ => (&**k, &**v),
+        })
     }
 
     /// A copy a process can change (a shell's exports).
@@ -203,7 +343,42 @@ impl Environment {
 
 impl From<IndexMap<String, String>> for Environment {
     fn from(env: IndexMap<String, String>) -> Self {
-        Environment(env.iter().map(|(k, v)| (super::volumes::shared_content(k), super::volumes::shared_content(v))).collect())
+        use std::hash::Hasher;
+        let shared = super::volumes::shared_content;
+        let mut hostname = None;
+        let vars: Vec<(Rc<str>, Rc<str>)> = env
+            .iter()
+            .map(|(k, v)| {
+                if k == OWN_VARIABLE {
+                    hostname = Some(Rc::from(v.as_str()));
+                    (shared(k), shared(""))
+                } else {
+                    (shared(k), shared(v))
+                }
+            })
+            .collect();
+        // The texts are shared, so equal lists mostly hold the same
+        // addresses; one that does not is only kept apart.
+        let mut h = rustc_hash::FxHasher::default();
+        for (k, v) in &vars {
+            h.write_usize(Rc::as_ptr(k) as *const u8 as usize);
+            h.write_usize(Rc::as_ptr(v) as *const u8 as usize);
+        }
+        let h = h.finish();
+        let vars = SHARED_ENVS.with(|cell| {
+            let (by_hash, prune_at) = &mut *cell.borrow_mut();
+            if let Some(found) = by_hash.get(&h).and_then(std::rc::Weak::upgrade).filter(|found| **found == *vars) {
+                return found;
+            }
+            if by_hash.len() > *prune_at {
+                by_hash.retain(|_, w| w.strong_count() > 0);
+                *prune_at = (by_hash.len() * 2).max(ENV_PRUNE_MIN);
+            }
+            let made: Rc<[(Rc<str>, Rc<str>)]> = Rc::from(vars);
+            by_hash.insert(h, Rc::downgrade(&made));
+            made
+        });
+        Environment { vars, hostname }
     }
 }
 
@@ -878,7 +1053,7 @@ impl Runtime {
             stop_requested: None,
             stop_deadline: None,
             http_requests: 0,
-            logs: VecDeque::with_capacity(first_lines),
+            logs: Log::awaiting(first_lines),
             logs_dropped: 0,
             root: setup.root,
             mounts: setup.mounts,
@@ -1163,6 +1338,63 @@ mod tests {
     }
 
     #[test]
+    fn first_lines_are_shared_and_rotate_and_continue_as_their_own() {
+        let line = |t: u64, text: &Rc<str>| LogLine { time: VirtualTime::from_secs(t), text: text.clone() };
+        let texts: Vec<Rc<str>> = ["a", "b", "c"].into_iter().map(Rc::from).collect();
+        let (mut one, mut two) = (Log::awaiting(3), Log::awaiting(3));
+        for t in &texts {
+            one.push_back(line(5, t));
+            two.push_back(line(7, t));
+        }
+        assert!(Rc::ptr_eq(&one.head, &two.head) && one.tail.is_empty());
+        let shown = |log: &Log| log.iter().map(|l| (l.time.as_millis() / 1000, l.text.to_string())).collect::<Vec<_>>();
+        let s = |t: u64, x: &str| (t, x.to_string());
+        assert_eq!(shown(&two), vec![s(7, "a"), s(7, "b"), s(7, "c")]);
+        one.push_back(line(9, &Rc::from("d")));
+        one.pop_front();
+        assert_eq!((shown(&one), one.len()), (vec![s(5, "b"), s(5, "c"), s(9, "d")], 3));
+        // A partial last line continued: the first lines become its own.
+        two.back_mut().unwrap().text = Rc::from("c+");
+        assert_eq!(shown(&two), vec![s(7, "a"), s(7, "b"), s(7, "c+")]);
+        assert_eq!(shown(&one), vec![s(5, "b"), s(5, "c"), s(9, "d")]);
+        // First lines at different instants stay the container's own.
+        let mut apart = Log::awaiting(2);
+        apart.push_back(line(1, &texts[0]));
+        apart.push_back(line(2, &texts[1]));
+        assert!(apart.head.is_empty());
+        assert_eq!((shown(&apart), apart.is_empty()), (vec![s(1, "a"), s(2, "b")], false));
+        for _ in 0..3 {
+            apart.pop_front();
+            one.pop_front();
+        }
+        assert!(apart.is_empty() && one.is_empty() && one.iter().next().is_none());
+    }
+
+    #[test]
+    fn environments_share_their_list_but_for_the_hostname() {
+        let map = |host: &str| -> IndexMap<String, String> {
+            [("PATH", "/bin"), ("HOSTNAME", host), ("A", "1"), ("HOME", "/root")].into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        };
+        let (a, b) = (Environment::from(map("web-1")), Environment::from(map("web-2")));
+        assert!(Rc::ptr_eq(&a.vars, &b.vars));
+        assert_eq!(a.to_map(), map("web-1"));
+        assert_eq!(b.to_map(), map("web-2"));
+        assert_eq!((a.get("HOSTNAME"), b.get("HOSTNAME"), a.get("A"), a.get("B")), (Some("web-1"), Some("web-2"), Some("1"), None));
+        assert_ne!(a, b);
+        assert_eq!(a, Environment::from(map("web-1")));
+        // Without the variable, and with other values: kept apart.
+        let mut other = map("web-1");
+        other.shift_remove("HOSTNAME");
+        let c = Environment::from(other.clone());
+        assert_eq!((c.to_map(), c.get("HOSTNAME")), (other, None));
+        assert!(!Rc::ptr_eq(&a.vars, &c.vars));
+        let mut changed = map("web-1");
+        changed.insert("A".into(), "2".into());
+        assert_eq!(Environment::from(changed.clone()).to_map(), changed);
+        assert_eq!(Environment::default().iter().count(), 0);
+    }
+
+    #[test]
     fn allocates_pod_ips_in_order_from_the_cidr() {
         let mut rt = Runtime::new(Flavor::Containerd, "10.244.1.0/24", false);
         let mut rng = fastrand::Rng::with_seed(1);
@@ -1254,7 +1486,7 @@ mod tests {
         assert_eq!(disk.get("/vol/f").and_then(Inode::content).as_deref(), Some("one\ntwo\n"));
         disk.write("/vol/f", "changed\n", 0o644, 0);
         rt.advance(VirtualTime::from_secs(16), &mut disk);
-        let lines: Vec<&str> = rt.sandbox("a").unwrap().latest("c").unwrap().logs.iter().map(|l| &*l.text).collect();
+        let lines: Vec<String> = rt.sandbox("a").unwrap().latest("c").unwrap().logs.iter().map(|l| l.text.to_string()).collect();
         assert_eq!(lines, vec!["one", "two", "changed"]);
     }
 

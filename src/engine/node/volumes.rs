@@ -731,6 +731,29 @@ impl Files for Disk<'_> {
     }
 }
 
+/// What every pod's `/etc/hosts` begins with (the kubelet's
+/// `managedHostsHeader` and its localhost lines).
+const HOSTS_HEADER: &str = "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n";
+
+/// A pod's `/etc/hosts`, kept as what follows [`HOSTS_HEADER`] (the pod's
+/// own line and its host aliases) and made whole on read: the header is
+/// most of the file and the same in every pod.
+#[derive(Debug)]
+struct PodHosts(Box<str>);
+
+impl super::filesystem::MadeText for PodHosts {
+    fn text(&self) -> String {
+        let mut text = String::with_capacity(HOSTS_HEADER.len() + self.0.len());
+        text.push_str(HOSTS_HEADER);
+        text.push_str(&self.0);
+        text
+    }
+
+    fn len(&self) -> usize {
+        HOSTS_HEADER.len() + self.0.len()
+    }
+}
+
 /// A pod's files the kubelet and runtime write beside its volumes:
 /// `/etc/hosts`, `/etc/hostname`, `/etc/resolv.conf`.
 pub fn write_pod_files(disk: &mut Fs, pod: &Pod, ip: &str, node_gateway: &str, now: VirtualTime) {
@@ -740,7 +763,7 @@ pub fn write_pod_files(disk: &mut Fs, pod: &Pod, ip: &str, node_gateway: &str, n
     let spec = crate::engine::api::pod_spec_or_empty(pod.spec.as_deref());
     let ns = pod.metadata.namespace.as_deref().unwrap_or("");
     let hostname = spec.hostname.as_deref().filter(|h| !h.is_empty()).unwrap_or_else(|| pod.metadata.name.as_deref().unwrap_or(""));
-    let mut hosts = String::from("# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n");
+    let mut hosts = String::new();
     match spec.subdomain.as_deref().filter(|s| !s.is_empty()) {
         Some(sub) => hosts.push_str(&format!("{ip}\t{hostname}.{sub}.{ns}.svc.cluster.local\t{hostname}\n")),
         None => hosts.push_str(&format!("{ip}\t{hostname}\n")),
@@ -751,7 +774,8 @@ pub fn write_pod_files(disk: &mut Fs, pod: &Pod, ip: &str, node_gateway: &str, n
             hosts.push_str(&format!("{}\t{}\n", a.ip, a.hostnames.clone().unwrap_or_default().join("\t")));
         }
     }
-    disk.insert(&format!("{dir}/etc-hosts"), Inode::file(&hosts, 0o644, secs));
+    let hosts = Content::Made(std::rc::Rc::new(PodHosts(hosts.into_boxed_str())));
+    disk.insert(&format!("{dir}/etc-hosts"), Inode { kind: Kind::File(hosts), mode: 0o644, uid: 0, gid: 0, mtime: secs });
     disk.insert(&format!("{dir}/etc-hostname"), Inode::file(&format!("{hostname}\n"), 0o644, secs));
     let policy = spec.dns_policy.clone().unwrap_or_else(|| "ClusterFirst".into());
     let host_network = spec.host_network.unwrap_or(false);
@@ -983,6 +1007,23 @@ pub fn container_mounts(pod: &Pod, container: &Container, state: &PodVolumes, di
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pods_hosts_file_is_made_whole_on_read() {
+        let pod: Pod = serde_json::from_value::<crate::engine::api::pod::OpenApiPod>(serde_json::json!({
+            "metadata": {"name": "web-1", "namespace": "default", "uid": "u-1"},
+            "spec": {"containers": [{"name": "c", "image": "nginx"}], "hostAliases": [{"ip": "10.0.0.9", "hostnames": ["a", "b"]}]}
+        }))
+        .unwrap()
+        .into();
+        let mut disk = Fs::new();
+        write_pod_files(&mut disk, &pod, "10.244.1.7", "10.244.1.1", VirtualTime::from_secs(3));
+        let file = disk.get(&format!("{}/etc-hosts", pod_dir("u-1"))).cloned().unwrap();
+        let Kind::File(content) = &file.kind else { panic!("{file:?}") };
+        let want = format!("{HOSTS_HEADER}10.244.1.7\tweb-1\n\n# Entries added by HostAliases.\n10.0.0.9\ta\tb\n");
+        assert_eq!((content.text().into_owned(), content.len(), file.mode), (want.clone(), want.len(), 0o644));
+        assert!(want.starts_with("# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n"));
+    }
 
     #[test]
     fn atomic_writes_swap_the_data_link() {
