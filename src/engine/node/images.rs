@@ -513,12 +513,20 @@ impl ImageName {
     }
     /// `docker.io/library/nginx` for Docker Hub short names.
     pub fn canonical_repository(&self) -> String {
+        let prefix = self.docker_hub_prefix();
+        let mut out = String::with_capacity(prefix.len() + self.repository.len());
+        out.push_str(prefix);
+        out.push_str(&self.repository);
+        out
+    }
+    /// What goes before the repository as written to make it canonical.
+    fn docker_hub_prefix(&self) -> &'static str {
         if self.registry().is_some() {
-            self.repository.clone()
+            ""
         } else if self.repository.contains('/') {
-            format!("docker.io/{}", self.repository)
+            "docker.io/"
         } else {
-            format!("docker.io/library/{}", self.repository)
+            "docker.io/library/"
         }
     }
     /// The repository without `docker.io/` and `library/`, as Docker names it.
@@ -526,11 +534,20 @@ impl ImageName {
         let r = self.repository.strip_prefix("docker.io/").unwrap_or(&self.repository);
         r.strip_prefix("library/").unwrap_or(r).to_string()
     }
+    /// `canonical_repository()` then `@digest` (no tag) or `:tag`, built
+    /// in one string of its exact size.
     pub fn canonical(&self) -> String {
-        match &self.digest {
-            Some(d) if self.tag.is_empty() => format!("{}@{d}", self.canonical_repository()),
-            _ => format!("{}:{}", self.canonical_repository(), self.tag),
-        }
+        let (sep, rest) = match &self.digest {
+            Some(d) if self.tag.is_empty() => ('@', d.as_str()),
+            _ => (':', self.tag.as_str()),
+        };
+        let prefix = self.docker_hub_prefix();
+        let mut out = String::with_capacity(prefix.len() + self.repository.len() + 1 + rest.len());
+        out.push_str(prefix);
+        out.push_str(&self.repository);
+        out.push(sep);
+        out.push_str(rest);
+        out
     }
     pub fn short(&self) -> String {
         match &self.digest {
@@ -777,6 +794,23 @@ mod tests {
         assert!(err.ends_with("repository name (library/Nginx) must be lowercase"), "{err}");
         assert!(parse_image("ngi nx").is_err());
         assert!(parse_image("").is_err());
+    }
+
+    #[test]
+    fn canonical_names_are_what_format_made() {
+        for image in ["nginx", "nginx:1.27", "luksa/kubia:v1", "registry.k8s.io/pause:3.10", "localhost:5000/app", "nginx@sha256:0123abcd", "busybox:1.36@sha256:99", "docker.io/library/redis:7"] {
+            let n = parse_image(image).unwrap();
+            let repository = match (n.registry(), n.repository.contains('/')) {
+                (Some(_), _) => n.repository.clone(),
+                (None, true) => format!("docker.io/{}", n.repository),
+                (None, false) => format!("docker.io/library/{}", n.repository),
+            };
+            let full = match &n.digest {
+                Some(d) if n.tag.is_empty() => format!("{repository}@{d}"),
+                _ => format!("{repository}:{}", n.tag),
+            };
+            assert_eq!((n.canonical_repository(), n.canonical()), (repository, full), "{image}");
+        }
     }
 
     #[test]
