@@ -77,8 +77,8 @@ impl Flavor {
     /// `imageID` as container statuses show it.
     pub fn status_image_id(self, name: &ImageName) -> String {
         match self {
-            Flavor::Containerd => format!("{}@{}", name.canonical_repository(), images::digest_of(name)),
-            Flavor::Docker => format!("docker-pullable://{}@{}", name.short_repository(), images::digest_of(name)),
+            Flavor::Containerd => images::at_digest("", &name.canonical_repository(), name),
+            Flavor::Docker => images::at_digest("docker-pullable://", &name.short_repository(), name),
         }
     }
 }
@@ -682,8 +682,15 @@ impl Runtime {
 
     /// Images on the node, largest first (as the kubelet reports them).
     pub fn images(&self) -> Vec<&CachedImage> {
+        // The map is in canonical-name order (its key is the canonical
+        // name), so a stable sort by size leaves equal sizes in name order
+        // without making each name again per comparison.
         let mut all: Vec<&CachedImage> = self.images.values().collect();
-        all.sort_stable_by(|a, b| b.size_bytes.cmp(&a.size_bytes).then_with(|| a.name.canonical().cmp(&b.name.canonical())));
+        all.sort_stable_by(|a, b| b.size_bytes.cmp(&a.size_bytes));
+        debug_assert!(
+            all.windows(2).all(|w| w[0].size_bytes > w[1].size_bytes || (w[0].size_bytes == w[1].size_bytes && w[0].name.canonical() < w[1].name.canonical())),
+            "images largest first, then by canonical name"
+        );
         all
     }
 
