@@ -13,6 +13,7 @@ mod workloads;
 
 use crate::engine::sort::SortStable;
 use std::collections::BTreeMap;
+use std::fmt;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
@@ -20,60 +21,98 @@ use crate::engine::api::{Cause, Object};
 
 pub use names::{dns1035_label, dns1123_label, dns1123_subdomain, label_value, qualified_name};
 
+/// A field path as validation walks down to a field (`spec.containers[0].name`),
+/// written out only when an error names it: most objects are valid, and
+/// a path made for every field checked was most of a pod's validation.
+/// Shown as the `format!` it replaces wrote it.
+#[derive(Clone, Copy, Debug)]
+pub enum Path<'a> {
+    Root(&'a str),
+    /// `{parent}.{name}`
+    Field(&'a Path<'a>, &'a str),
+    /// `{parent}[{index}]`
+    Index(&'a Path<'a>, usize),
+    /// `{parent}[{key}]`
+    Key(&'a Path<'a>, &'a str),
+}
+
+impl<'a> Path<'a> {
+    pub fn field(&'a self, name: &'a str) -> Path<'a> {
+        Path::Field(self, name)
+    }
+    pub fn index(&'a self, index: usize) -> Path<'a> {
+        Path::Index(self, index)
+    }
+    pub fn key(&'a self, key: &'a str) -> Path<'a> {
+        Path::Key(self, key)
+    }
+}
+
+impl fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Path::Root(root) => f.write_str(root),
+            Path::Field(parent, name) => write!(f, "{parent}.{name}"),
+            Path::Index(parent, index) => write!(f, "{parent}[{index}]"),
+            Path::Key(parent, key) => write!(f, "{parent}[{key}]"),
+        }
+    }
+}
+
 /// Collected field errors, formatted as `field.Error.ErrorBody()` does.
 #[derive(Default, Debug)]
 pub struct Errors(pub Vec<Cause>);
 
 impl Errors {
-    fn push(&mut self, field: &str, message: String) {
+    fn push<F: fmt::Display + ?Sized>(&mut self, field: &F, message: String) {
         self.0.push(Cause { field: field.to_string(), message });
     }
-    pub fn required(&mut self, field: &str, detail: &str) {
+    pub fn required<F: fmt::Display + ?Sized>(&mut self, field: &F, detail: &str) {
         self.push(field, with_detail("Required value".to_string(), detail));
     }
     /// `value` is already formatted (see [`quote`], [`go_map`]).
-    pub fn invalid(&mut self, field: &str, value: &str, detail: &str) {
+    pub fn invalid<F: fmt::Display + ?Sized>(&mut self, field: &F, value: &str, detail: &str) {
         self.push(field, with_detail(format!("Invalid value: {value}"), detail));
     }
-    pub fn invalid_str(&mut self, field: &str, value: &str, detail: &str) {
+    pub fn invalid_str<F: fmt::Display + ?Sized>(&mut self, field: &F, value: &str, detail: &str) {
         self.invalid(field, &quote(value), detail);
     }
-    pub fn invalid_int(&mut self, field: &str, value: i64, detail: &str) {
+    pub fn invalid_int<F: fmt::Display + ?Sized>(&mut self, field: &F, value: i64, detail: &str) {
         self.invalid(field, &value.to_string(), detail);
     }
-    pub fn duplicate(&mut self, field: &str, value: &str) {
+    pub fn duplicate<F: fmt::Display + ?Sized>(&mut self, field: &F, value: &str) {
         self.push(field, format!("Duplicate value: {value}"));
     }
-    pub fn not_found(&mut self, field: &str, value: &str) {
+    pub fn not_found<F: fmt::Display + ?Sized>(&mut self, field: &F, value: &str) {
         self.push(field, format!("Not found: {value}"));
     }
     /// `value` is already formatted (Go's `%#v` of a non-string).
-    pub fn unsupported_value(&mut self, field: &str, value: &str, supported: &[&str]) {
+    pub fn unsupported_value<F: fmt::Display + ?Sized>(&mut self, field: &F, value: &str, supported: &[&str]) {
         let supported: Vec<String> = supported.iter().map(|s| quote(s)).collect();
         self.push(field, format!("Unsupported value: {value}: supported values: {}", supported.join(", ")));
     }
-    pub fn unsupported(&mut self, field: &str, value: &str, supported: &[&str]) {
+    pub fn unsupported<F: fmt::Display + ?Sized>(&mut self, field: &F, value: &str, supported: &[&str]) {
         let supported: Vec<String> = supported.iter().map(|s| quote(s)).collect();
         self.push(field, with_detail(format!("Unsupported value: {}", quote(value)), &format!("supported values: {}", supported.join(", "))));
     }
-    pub fn forbidden(&mut self, field: &str, detail: &str) {
+    pub fn forbidden<F: fmt::Display + ?Sized>(&mut self, field: &F, detail: &str) {
         self.push(field, with_detail("Forbidden".to_string(), detail));
     }
-    pub fn too_long(&mut self, field: &str, max_bytes: usize) {
+    pub fn too_long<F: fmt::Display + ?Sized>(&mut self, field: &F, max_bytes: usize) {
         self.push(field, format!("Too long: may not be more than {max_bytes} bytes"));
     }
     pub fn extend(&mut self, other: Errors) {
         self.0.extend(other.0);
     }
     /// An enum field: empty is `Required value`, anything else outside `supported` is `Unsupported value`.
-    pub fn one_of(&mut self, field: &str, value: Option<&str>, supported: &[&str]) {
+    pub fn one_of<F: fmt::Display + ?Sized>(&mut self, field: &F, value: Option<&str>, supported: &[&str]) {
         match value.unwrap_or("") {
             "" => self.required(field, ""),
             v if supported.contains(&v) => {}
             v => self.unsupported(field, v, supported),
         }
     }
-    pub fn non_negative(&mut self, field: &str, value: i64) {
+    pub fn non_negative<F: fmt::Display + ?Sized>(&mut self, field: &F, value: i64) {
         if value < 0 {
             self.invalid_int(field, value, "must be greater than or equal to 0");
         }
@@ -175,7 +214,7 @@ fn name_messages(rule: NameRule, name: &str, prefix: bool) -> Vec<String> {
     }
 }
 
-pub fn validate_labels(labels: Option<&BTreeMap<String, String>>, field: &str, errs: &mut Errors) {
+pub fn validate_labels<F: fmt::Display + ?Sized>(labels: Option<&BTreeMap<String, String>>, field: &F, errs: &mut Errors) {
     for (key, value) in labels.into_iter().flatten() {
         for msg in qualified_name(key) {
             errs.invalid_str(field, key, &msg);
@@ -188,7 +227,7 @@ pub fn validate_labels(labels: Option<&BTreeMap<String, String>>, field: &str, e
 
 const TOTAL_ANNOTATION_SIZE_LIMIT: usize = 256 * 1024;
 
-pub fn validate_annotations(annotations: Option<&BTreeMap<String, String>>, field: &str, errs: &mut Errors) {
+pub fn validate_annotations<F: fmt::Display + ?Sized>(annotations: Option<&BTreeMap<String, String>>, field: &F, errs: &mut Errors) {
     let Some(annotations) = annotations else { return };
     for key in annotations.keys() {
         for msg in qualified_name(&key.to_lowercase()) {

@@ -597,7 +597,23 @@ pub fn join(dir: &str, name: &str) -> String {
 }
 
 /// Resolves `.` and `..` lexically: `path` relative to `cwd` unless absolute.
+/// A path already in that form (most: mount paths, the kubelet's own) is
+/// copied as it is, which is what resolving it gives.
 pub fn normalize(cwd: &str, path: &str) -> String {
+    if is_normal(path) {
+        return path.to_string();
+    }
+    normalize_walk(cwd, path)
+}
+
+/// Whether `path` is absolute, not `/` alone, and each of its components
+/// is neither empty (no `//`, no trailing `/`), `.` nor `..`.
+fn is_normal(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix('/') else { return false };
+    !rest.is_empty() && rest.split('/').all(|c| !c.is_empty() && c != "." && c != "..")
+}
+
+fn normalize_walk(cwd: &str, path: &str) -> String {
     let full = if path.starts_with('/') { path.to_string() } else { join(if cwd.is_empty() { "/" } else { cwd }, path) };
     let mut parts: Vec<&str> = Vec::new();
     for part in full.split('/') {
@@ -630,6 +646,11 @@ mod tests {
         assert_eq!(normalize("/", "etc/../tmp/./x"), "/tmp/x");
         assert_eq!(normalize("/usr/share", "../../.."), "/");
         assert_eq!(normalize("/a", "/b//c/"), "/b/c");
+        for path in ["/", "//", "/a", "/a/", "/a//b", "/a/./b", "/a/../b", "/..", "/.", "/.a/b..", "/etc/hosts", "/var/lib/kubelet/pods/x/etc-hosts", "a/b", "", ".", "/a/b/c/...", "/é/ü"] {
+            for cwd in ["/", "/usr/share", ""] {
+                assert_eq!(normalize(cwd, path), normalize_walk(cwd, path), "{cwd:?} {path:?}");
+            }
+        }
         assert_eq!(parent("/a/b"), "/a");
         assert_eq!(parent("/a"), "/");
         assert!(is_within("/data/x", "/data"));

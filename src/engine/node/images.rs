@@ -513,12 +513,20 @@ impl ImageName {
     }
     /// `docker.io/library/nginx` for Docker Hub short names.
     pub fn canonical_repository(&self) -> String {
+        let prefix = self.docker_hub_prefix();
+        let mut out = String::with_capacity(prefix.len() + self.repository.len());
+        out.push_str(prefix);
+        out.push_str(&self.repository);
+        out
+    }
+    /// What goes before the repository as written to make it canonical.
+    fn docker_hub_prefix(&self) -> &'static str {
         if self.registry().is_some() {
-            self.repository.clone()
+            ""
         } else if self.repository.contains('/') {
-            format!("docker.io/{}", self.repository)
+            "docker.io/"
         } else {
-            format!("docker.io/library/{}", self.repository)
+            "docker.io/library/"
         }
     }
     /// The repository without `docker.io/` and `library/`, as Docker names it.
@@ -526,11 +534,20 @@ impl ImageName {
         let r = self.repository.strip_prefix("docker.io/").unwrap_or(&self.repository);
         r.strip_prefix("library/").unwrap_or(r).to_string()
     }
+    /// `canonical_repository()` then `@digest` (no tag) or `:tag`, built
+    /// in one string of its exact size.
     pub fn canonical(&self) -> String {
-        match &self.digest {
-            Some(d) if self.tag.is_empty() => format!("{}@{d}", self.canonical_repository()),
-            _ => format!("{}:{}", self.canonical_repository(), self.tag),
-        }
+        let (sep, rest) = match &self.digest {
+            Some(d) if self.tag.is_empty() => ('@', d.as_str()),
+            _ => (':', self.tag.as_str()),
+        };
+        let prefix = self.docker_hub_prefix();
+        let mut out = String::with_capacity(prefix.len() + self.repository.len() + 1 + rest.len());
+        out.push_str(prefix);
+        out.push_str(&self.repository);
+        out.push(sep);
+        out.push_str(rest);
+        out
     }
     pub fn short(&self) -> String {
         match &self.digest {
@@ -735,27 +752,61 @@ pub fn pull_failure(name: &ImageName, docker: bool, credentials: &[String]) -> O
 /// A stable content digest for an image: real digests do not depend on
 /// which cluster pulls them.
 pub fn digest_of(name: &ImageName) -> String {
-    if let Some(d) = &name.digest {
-        return d.clone();
+    let mut out = String::with_capacity(digest_len(name));
+    push_digest(&mut out, name);
+    out
+}
+
+/// `{prefix}{repository}@{digest_of(name)}` (an `imageID`, a node's image
+/// name) in one string of its exact size.
+pub fn at_digest(prefix: &str, repository: &str, name: &ImageName) -> String {
+    let mut out = String::with_capacity(prefix.len() + repository.len() + 1 + digest_len(name));
+    out.push_str(prefix);
+    out.push_str(repository);
+    out.push('@');
+    push_digest(&mut out, name);
+    out
+}
+
+fn digest_len(name: &ImageName) -> usize {
+    name.digest.as_ref().map_or("sha256:".len() + 64, String::len)
+}
+
+fn push_digest(out: &mut String, name: &ImageName) {
+    match &name.digest {
+        Some(d) => out.push_str(d),
+        None => {
+            out.push_str("sha256:");
+            push_stable_hex(out, &name.canonical(), 64);
+        }
     }
-    format!("sha256:{}", stable_hex(&name.canonical(), 64))
 }
 
 /// Deterministic hex of `len` digits derived from `seed` (FNV-1a chained).
 pub fn stable_hex(seed: &str, len: usize) -> String {
     let mut out = String::with_capacity(len);
+    push_stable_hex(&mut out, seed, len);
+    out
+}
+
+/// Appends [`stable_hex`]`(seed, len)` to `out`: each round's 64 bits as
+/// 16 lowercase hex digits, zero-padded (what `{:016x}` wrote).
+fn push_stable_hex(out: &mut String, seed: &str, len: usize) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let start = out.len();
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in seed.bytes() {
         h ^= b as u64;
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
-    while out.len() < len {
-        h ^= out.len() as u64;
+    while out.len() - start < len {
+        h ^= (out.len() - start) as u64;
         h = h.wrapping_mul(0x0100_0000_01b3);
-        let _ = std::fmt::Write::write_fmt(&mut out, format_args!("{h:016x}"));
+        for shift in (0..16).rev() {
+            out.push(char::from(DIGITS[((h >> (shift * 4)) & 0xf) as usize]));
+        }
     }
-    out.truncate(len);
-    out
+    out.truncate(start + len);
 }
 
 #[cfg(test)]
@@ -777,6 +828,53 @@ mod tests {
         assert!(err.ends_with("repository name (library/Nginx) must be lowercase"), "{err}");
         assert!(parse_image("ngi nx").is_err());
         assert!(parse_image("").is_err());
+    }
+
+    #[test]
+    fn stable_hex_is_what_format_made() {
+        fn by_format(seed: &str, len: usize) -> String {
+            let mut out = String::with_capacity(len);
+            let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+            for b in seed.bytes() {
+                h ^= b as u64;
+                h = h.wrapping_mul(0x0100_0000_01b3);
+            }
+            while out.len() < len {
+                h ^= out.len() as u64;
+                h = h.wrapping_mul(0x0100_0000_01b3);
+                let _ = std::fmt::Write::write_fmt(&mut out, format_args!("{h:016x}"));
+            }
+            out.truncate(len);
+            out
+        }
+        for seed in ["", "a", "docker.io/library/nginx:latest", "signature/0f2c/1700000000", "cluster-signing-key"] {
+            for len in [0, 1, 8, 15, 16, 17, 32, 64, 256] {
+                assert_eq!(stable_hex(seed, len), by_format(seed, len), "{seed:?} {len}");
+            }
+        }
+        let n = parse_image("nginx:1.27").unwrap();
+        assert_eq!(digest_of(&n), format!("sha256:{}", by_format(&n.canonical(), 64)));
+        assert_eq!(at_digest("docker-pullable://", "nginx", &n), format!("docker-pullable://nginx@{}", digest_of(&n)));
+        let pinned = parse_image("nginx@sha256:0123abcd").unwrap();
+        assert_eq!(digest_of(&pinned), "sha256:0123abcd");
+        assert_eq!(at_digest("", &pinned.canonical_repository(), &pinned), "docker.io/library/nginx@sha256:0123abcd");
+    }
+
+    #[test]
+    fn canonical_names_are_what_format_made() {
+        for image in ["nginx", "nginx:1.27", "luksa/kubia:v1", "registry.k8s.io/pause:3.10", "localhost:5000/app", "nginx@sha256:0123abcd", "busybox:1.36@sha256:99", "docker.io/library/redis:7"] {
+            let n = parse_image(image).unwrap();
+            let repository = match (n.registry(), n.repository.contains('/')) {
+                (Some(_), _) => n.repository.clone(),
+                (None, true) => format!("docker.io/{}", n.repository),
+                (None, false) => format!("docker.io/library/{}", n.repository),
+            };
+            let full = match &n.digest {
+                Some(d) if n.tag.is_empty() => format!("{repository}@{d}"),
+                _ => format!("{repository}:{}", n.tag),
+            };
+            assert_eq!((n.canonical_repository(), n.canonical()), (repository, full), "{image}");
+        }
     }
 
     #[test]

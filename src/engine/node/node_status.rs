@@ -165,7 +165,7 @@ pub fn status(spec: &NodeSpec, ids: &MachineIds, runtime: &Runtime, readiness: &
                 Flavor::Containerd => (img.name.canonical_repository(), img.name.canonical()),
                 Flavor::Docker => (img.name.short_repository(), img.name.short()),
             };
-            let digest = format!("{repo}@{}", super::images::digest_of(&img.name));
+            let digest = super::images::at_digest("", &repo, &img.name);
             ContainerImage { names: Some(vec![digest, tagged]), size_bytes: Some(img.size_bytes as i64) }
         })
         .collect();

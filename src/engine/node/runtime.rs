@@ -77,8 +77,8 @@ impl Flavor {
     /// `imageID` as container statuses show it.
     pub fn status_image_id(self, name: &ImageName) -> String {
         match self {
-            Flavor::Containerd => format!("{}@{}", name.canonical_repository(), images::digest_of(name)),
-            Flavor::Docker => format!("docker-pullable://{}@{}", name.short_repository(), images::digest_of(name)),
+            Flavor::Containerd => images::at_digest("", &name.canonical_repository(), name),
+            Flavor::Docker => images::at_digest("docker-pullable://", &name.short_repository(), name),
         }
     }
 }
@@ -857,8 +857,15 @@ impl Runtime {
 
     /// Images on the node, largest first (as the kubelet reports them).
     pub fn images(&self) -> Vec<&CachedImage> {
+        // The map is in canonical-name order (its key is the canonical
+        // name), so a stable sort by size leaves equal sizes in name order
+        // without making each name again per comparison.
         let mut all: Vec<&CachedImage> = self.images.values().collect();
-        all.sort_stable_by(|a, b| b.size_bytes.cmp(&a.size_bytes).then_with(|| a.name.canonical().cmp(&b.name.canonical())));
+        all.sort_stable_by(|a, b| b.size_bytes.cmp(&a.size_bytes));
+        debug_assert!(
+            all.windows(2).all(|w| w[0].size_bytes > w[1].size_bytes || (w[0].size_bytes == w[1].size_bytes && w[0].name.canonical() < w[1].name.canonical())),
+            "images largest first, then by canonical name"
+        );
         all
     }
 
@@ -1292,8 +1299,45 @@ impl<'a> StartupMarks<'a> {
         })
     }
 
-    /// `line` with its placeholders filled in, in this order.
+    /// `line` with its placeholders filled in, in one pass: the same as
+    /// replacing each mark in turn ([`Self::render_by_replacing`]), as the
+    /// marks cannot overlap (each has its one `{` first) and no value
+    /// but a hostname could hold a `{` (times are digits, names and
+    /// punctuation; an IP address digits and dots), so no replacement
+    /// makes a mark a later one would fill. A hostname with a `{` (not a
+    /// DNS name: not seen) goes the long way.
     pub fn render(&self, line: &str) -> String {
+        const MARKS: [&str; 7] = ["{time}", "{apache_time}", "{redis_time}", "{iso_time}", "{date}", "{hostname}", "{ip}"];
+        if self.hostname.contains('{') {
+            return self.render_by_replacing(line);
+        }
+        let mut out = String::with_capacity(line.len() + 32);
+        let mut rest = line;
+        while let Some(at) = rest.find('{') {
+            out.push_str(&rest[..at]);
+            let tail = &rest[at..];
+            match MARKS.iter().position(|mark| tail.starts_with(mark)) {
+                Some(i) => {
+                    out.push_str(match i {
+                        5 => self.hostname,
+                        6 => self.ip,
+                        _ => self.time(i),
+                    });
+                    rest = &tail[MARKS[i].len()..];
+                }
+                None => {
+                    out.push('{');
+                    rest = &tail[1..];
+                }
+            }
+        }
+        out.push_str(rest);
+        debug_assert_eq!(out, self.render_by_replacing(line), "a start-up line rendered in one pass");
+        out
+    }
+
+    /// `line` with each mark replaced in turn, in this order.
+    fn render_by_replacing(&self, line: &str) -> String {
         if !line.contains('{') {
             return line.to_string();
         }
@@ -1392,6 +1436,27 @@ mod tests {
         changed.insert("A".into(), "2".into());
         assert_eq!(Environment::from(changed.clone()).to_map(), changed);
         assert_eq!(Environment::default().iter().count(), 0);
+    }
+
+    #[test]
+    fn startup_lines_render_in_one_pass_as_by_replacing() {
+        let t = VirtualTime::from_millis(93_100);
+        let marks = StartupMarks::new(t, "web-7d4b9c-x2x9z", "10.244.1.7");
+        for line in [
+            "",
+            "plain",
+            "{time} [notice] 1#1: start worker processes",
+            "{{time}} {time}{date}{iso_time} {redis_time}|{apache_time}",
+            "host {hostname} at {ip}:80 {hostname}",
+            "{unknown} {time {hostname",
+            "ends with {",
+            "é{ip}ü{time}",
+            "{version} stays",
+        ] {
+            assert_eq!(marks.render(line), marks.render_by_replacing(line), "{line:?}");
+        }
+        let odd = StartupMarks::new(t, "a{ip}b", "10.0.0.1");
+        assert_eq!(odd.render("{hostname}"), "a10.0.0.1b");
     }
 
     #[test]

@@ -6,15 +6,16 @@ use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec, Probe, Res
 use crate::engine::api::pod::{shown_volume_name, Pod};
 
 use super::names::{dns1123_label, dns1123_subdomain, port_name, port_number};
-use super::{quote, validate_annotations, validate_labels, Errors};
+use super::{quote, validate_annotations, validate_labels, Errors, Path};
 use crate::engine::quantity::Quantity;
 
 pub fn validate_pod_template(template: &PodTemplateSpec, path: &str, errs: &mut Errors) {
+    let path = &Path::Root(path);
     let meta = template.metadata.clone().unwrap_or_default();
-    validate_labels(meta.labels.as_ref(), &format!("{path}.labels"), errs);
-    validate_annotations(meta.annotations.as_ref(), &format!("{path}.annotations"), errs);
+    validate_labels(meta.labels.as_ref(), &path.field("labels"), errs);
+    validate_annotations(meta.annotations.as_ref(), &path.field("annotations"), errs);
     let node_name = template.spec.as_ref().and_then(|s| s.node_name.as_deref());
-    validate_pod_spec(template.spec.as_ref(), node_name, None, &format!("{path}.spec"), errs);
+    pod_spec_at(template.spec.as_ref(), node_name, None, &path.field("spec"), errs);
     if template.spec.as_ref().is_some_and(|s| s.ephemeral_containers.as_ref().is_some_and(|e| !e.is_empty())) {
         errs.forbidden(&format!("{path}.spec.ephemeralContainers"), "ephemeral containers not allowed in pod template");
     }
@@ -25,47 +26,51 @@ pub fn validate_pod_template(template: &PodTemplateSpec, path: &str, errs: &mut 
 /// token volume name kept beside its spec ([`Pod::token_volume`]), which
 /// the spec's volumes and mounts name as the placeholder.
 pub fn validate_pod_spec(spec: Option<&PodSpec>, node_name: Option<&str>, token: Option<&str>, path: &str, errs: &mut Errors) {
+    pod_spec_at(spec, node_name, token, &Path::Root(path), errs);
+}
+
+fn pod_spec_at(spec: Option<&PodSpec>, node_name: Option<&str>, token: Option<&str>, path: &Path, errs: &mut Errors) {
     let spec = crate::engine::api::pod_spec_or_empty(spec);
     if spec.termination_grace_period_seconds.is_none() {
-        errs.required(&format!("{path}.terminationGracePeriodSeconds"), "");
+        errs.required(&path.field("terminationGracePeriodSeconds"), "");
     }
-    let volumes = validate_volumes(spec.volumes.as_deref().unwrap_or_default(), token, &format!("{path}.volumes"), errs);
+    let volumes = validate_volumes(spec.volumes.as_deref().unwrap_or_default(), token, &path.field("volumes"), errs);
     let restart_policy = spec.restart_policy.as_deref().unwrap_or("");
-    validate_init_containers(spec, &volumes, token, &format!("{path}.initContainers"), errs);
-    validate_containers(&spec.containers, &volumes, token, &format!("{path}.containers"), errs);
-    errs.one_of(&format!("{path}.restartPolicy"), Some(restart_policy), &["Always", "OnFailure", "Never"]);
-    errs.one_of(&format!("{path}.dnsPolicy"), spec.dns_policy.as_deref(), &["ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"]);
-    validate_labels(spec.node_selector.as_ref(), &format!("{path}.nodeSelector"), errs);
+    validate_init_containers(spec, &volumes, token, &path.field("initContainers"), errs);
+    validate_containers(&spec.containers, &volumes, token, &path.field("containers"), errs);
+    errs.one_of(&path.field("restartPolicy"), Some(restart_policy), &["Always", "OnFailure", "Never"]);
+    errs.one_of(&path.field("dnsPolicy"), spec.dns_policy.as_deref(), &["ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"]);
+    validate_labels(spec.node_selector.as_ref(), &path.field("nodeSelector"), errs);
     if let Some(name) = spec.service_account_name.as_deref().filter(|s| !s.is_empty()) {
         for msg in dns1123_subdomain(name) {
-            errs.invalid_str(&format!("{path}.serviceAccountName"), name, &msg);
+            errs.invalid_str(&path.field("serviceAccountName"), name, &msg);
         }
     }
     if let Some(node) = node_name.filter(|s| !s.is_empty()) {
         for msg in dns1123_subdomain(node) {
-            errs.invalid_str(&format!("{path}.nodeName"), node, &msg);
+            errs.invalid_str(&path.field("nodeName"), node, &msg);
         }
     }
     if let Some(deadline) = spec.active_deadline_seconds {
         if !(1..=i32::MAX as i64).contains(&deadline) {
-            errs.invalid_int(&format!("{path}.activeDeadlineSeconds"), deadline, "must be between 1 and 2147483647, inclusive");
+            errs.invalid_int(&path.field("activeDeadlineSeconds"), deadline, "must be between 1 and 2147483647, inclusive");
         }
     }
     for (field, value) in [("hostname", &spec.hostname), ("subdomain", &spec.subdomain)] {
         if let Some(v) = value.as_deref().filter(|s| !s.is_empty()) {
             for msg in dns1123_label(v) {
-                errs.invalid_str(&format!("{path}.{field}"), v, &msg);
+                errs.invalid_str(&path.field(field), v, &msg);
             }
         }
     }
-    validate_tolerations(spec, &format!("{path}.tolerations"), errs);
+    validate_tolerations(spec, &path.field("tolerations"), errs);
     if let Some(class) = spec.priority_class_name.as_deref().filter(|s| !s.is_empty()) {
         for msg in dns1123_subdomain(class) {
-            errs.invalid_str(&format!("{path}.priorityClassName"), class, &msg);
+            errs.invalid_str(&path.field("priorityClassName"), class, &msg);
         }
     }
     if let Some(policy) = spec.preemption_policy.as_deref() {
-        errs.one_of(&format!("{path}.preemptionPolicy"), Some(policy), &["PreemptLowerPriority", "Never"]);
+        errs.one_of(&path.field("preemptionPolicy"), Some(policy), &["PreemptLowerPriority", "Never"]);
     }
 }
 
@@ -82,11 +87,11 @@ pub fn validate_pod_create_extras(pod: &Pod, errs: &mut Errors) {
 }
 
 /// The names of the volumes that validated, for mounts to refer to.
-fn validate_volumes(volumes: &[Volume], token: Option<&str>, path: &str, errs: &mut Errors) -> BTreeSet<String> {
+fn validate_volumes(volumes: &[Volume], token: Option<&str>, path: &Path, errs: &mut Errors) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
     for (i, volume) in volumes.iter().enumerate() {
         let name = shown_volume_name(&volume.name, token);
-        let item = format!("{path}[{i}]");
+        let item = path.index(i);
         let mut local = Errors::default();
         let sources = volume_sources(volume);
         match sources.len() {
@@ -94,7 +99,7 @@ fn validate_volumes(volumes: &[Volume], token: Option<&str>, path: &str, errs: &
             1 => {}
             _ => {
                 for source in &sources[1..] {
-                    local.forbidden(&format!("{item}.{source}"), "may not specify more than 1 volume type");
+                    local.forbidden(&item.field(source), "may not specify more than 1 volume type");
                 }
             }
         }
@@ -118,7 +123,7 @@ fn validate_volumes(volumes: &[Volume], token: Option<&str>, path: &str, errs: &
                 local.required(&format!("{item}.hostPath.path"), "");
             }
         }
-        let name_path = format!("{item}.name");
+        let name_path = item.field("name");
         if name.is_empty() {
             local.required(&name_path, "");
         } else {
@@ -215,30 +220,30 @@ pub fn volume_source_names(volume: &Volume) -> impl Iterator<Item = &'static str
     .filter_map(|(source, present)| present.then_some(source))
 }
 
-fn validate_init_containers(spec: &PodSpec, volumes: &BTreeSet<String>, token: Option<&str>, path: &str, errs: &mut Errors) {
+fn validate_init_containers(spec: &PodSpec, volumes: &BTreeSet<String>, token: Option<&str>, path: &Path, errs: &mut Errors) {
     let mut names: BTreeSet<&str> = crate::engine::sort::insert_all(spec.containers.iter().map(|c| c.name.as_str()));
     for (i, container) in spec.init_containers.iter().flatten().enumerate() {
-        let item = format!("{path}[{i}]");
+        let item = path.index(i);
         validate_container_common(container, volumes, token, &item, errs);
         let restartable = container.restart_policy.as_deref() == Some("Always");
         if let Some(policy) = container.restart_policy.as_deref() {
-            errs.one_of(&format!("{item}.restartPolicy"), Some(policy), &["Always"]);
+            errs.one_of(&item.field("restartPolicy"), Some(policy), &["Always"]);
         }
         if names.contains(container.name.as_str()) {
-            errs.duplicate(&format!("{item}.name"), &quote(&container.name));
+            errs.duplicate(&item.field("name"), &quote(&container.name));
         } else if !container.name.is_empty() {
             names.insert(container.name.as_str());
         }
         if !restartable {
             let forbidden = "may not be set for init containers without restartPolicy=Always";
             if container.lifecycle.is_some() {
-                errs.forbidden(&format!("{item}.lifecycle"), forbidden);
+                errs.forbidden(&item.field("lifecycle"), forbidden);
             }
             for (field, probe) in
                 [("livenessProbe", &container.liveness_probe), ("readinessProbe", &container.readiness_probe), ("startupProbe", &container.startup_probe)]
             {
                 if probe.is_some() {
-                    errs.forbidden(&format!("{item}.{field}"), forbidden);
+                    errs.forbidden(&item.field(field), forbidden);
                 }
             }
         } else {
@@ -247,21 +252,21 @@ fn validate_init_containers(spec: &PodSpec, volumes: &BTreeSet<String>, token: O
     }
 }
 
-fn validate_containers(containers: &[Container], volumes: &BTreeSet<String>, token: Option<&str>, path: &str, errs: &mut Errors) {
+fn validate_containers(containers: &[Container], volumes: &BTreeSet<String>, token: Option<&str>, path: &Path, errs: &mut Errors) {
     if containers.is_empty() {
         errs.required(path, "");
         return;
     }
     let mut names = BTreeSet::new();
     for (i, container) in containers.iter().enumerate() {
-        let item = format!("{path}[{i}]");
+        let item = path.index(i);
         validate_container_common(container, volumes, token, &item, errs);
         if !names.insert(container.name.as_str()) {
-            errs.duplicate(&format!("{item}.name"), &quote(&container.name));
+            errs.duplicate(&item.field("name"), &quote(&container.name));
         }
         validate_probes(container, &item, errs);
         if container.restart_policy.is_some() {
-            errs.forbidden(&format!("{item}.restartPolicy"), "may not be set for non-init containers");
+            errs.forbidden(&item.field("restartPolicy"), "may not be set for non-init containers");
         }
     }
     // Host ports must not collide across containers.
@@ -277,8 +282,8 @@ fn validate_containers(containers: &[Container], volumes: &BTreeSet<String>, tok
     }
 }
 
-fn validate_container_common(container: &Container, volumes: &BTreeSet<String>, token: Option<&str>, path: &str, errs: &mut Errors) {
-    let name_path = format!("{path}.name");
+fn validate_container_common(container: &Container, volumes: &BTreeSet<String>, token: Option<&str>, path: &Path, errs: &mut Errors) {
+    let name_path = path.field("name");
     if container.name.is_empty() {
         errs.required(&name_path, "");
     } else {
@@ -287,10 +292,10 @@ fn validate_container_common(container: &Container, volumes: &BTreeSet<String>, 
         }
     }
     if container.image.as_deref().is_none_or(str::is_empty) {
-        errs.required(&format!("{path}.image"), "");
+        errs.required(&path.field("image"), "");
     }
-    errs.one_of(&format!("{path}.terminationMessagePolicy"), container.termination_message_policy.as_deref(), &["File", "FallbackToLogsOnError"]);
-    validate_container_ports(container, &format!("{path}.ports"), errs);
+    errs.one_of(&path.field("terminationMessagePolicy"), container.termination_message_policy.as_deref(), &["File", "FallbackToLogsOnError"]);
+    validate_container_ports(container, &path.field("ports"), errs);
     for (i, env) in container.env.iter().flatten().enumerate() {
         if env.name.is_empty() {
             errs.required(&format!("{path}.env[{i}].name"), "");
@@ -298,54 +303,55 @@ fn validate_container_common(container: &Container, volumes: &BTreeSet<String>, 
     }
     let mut mount_paths = BTreeSet::new();
     for (i, mount) in container.volume_mounts.iter().flatten().enumerate() {
-        let item = format!("{path}.volumeMounts[{i}]");
+        let item_parent = path.field("volumeMounts");
+        let item = item_parent.index(i);
         let name = shown_volume_name(&mount.name, token);
         if name.is_empty() {
-            errs.required(&format!("{item}.name"), "");
+            errs.required(&item.field("name"), "");
         }
         if !volumes.contains(name) {
-            errs.not_found(&format!("{item}.name"), &quote(name));
+            errs.not_found(&item.field("name"), &quote(name));
         }
         if mount.mount_path.is_empty() {
-            errs.required(&format!("{item}.mountPath"), "");
+            errs.required(&item.field("mountPath"), "");
         }
         if !mount_paths.insert(mount.mount_path.clone()) {
-            errs.invalid_str(&format!("{item}.mountPath"), &mount.mount_path, "must be unique");
+            errs.invalid_str(&item.field("mountPath"), &mount.mount_path, "must be unique");
         }
     }
-    errs.one_of(&format!("{path}.imagePullPolicy"), container.image_pull_policy.as_deref(), &["Always", "IfNotPresent", "Never"]);
+    errs.one_of(&path.field("imagePullPolicy"), container.image_pull_policy.as_deref(), &["Always", "IfNotPresent", "Never"]);
     if let Some(resources) = &container.resources {
-        validate_resources(resources, &format!("{path}.resources"), errs);
+        validate_resources(resources, &path.field("resources"), errs);
     }
 }
 
-fn validate_container_ports(container: &Container, path: &str, errs: &mut Errors) {
+fn validate_container_ports(container: &Container, path: &Path, errs: &mut Errors) {
     let mut names = BTreeSet::new();
     for (i, port) in container.ports.iter().flatten().enumerate() {
-        let item = format!("{path}[{i}]");
+        let item = path.index(i);
         if let Some(name) = port.name.as_deref().filter(|n| !n.is_empty()) {
             let msgs = port_name(name);
             if !msgs.is_empty() {
                 for msg in msgs {
-                    errs.invalid_str(&format!("{item}.name"), name, &msg);
+                    errs.invalid_str(&item.field("name"), name, &msg);
                 }
             } else if !names.insert(name) {
-                errs.duplicate(&format!("{item}.name"), &quote(name));
+                errs.duplicate(&item.field("name"), &quote(name));
             }
         }
         if port.container_port == 0 {
-            errs.required(&format!("{item}.containerPort"), "");
+            errs.required(&item.field("containerPort"), "");
         } else {
             for msg in port_number(port.container_port as i64) {
-                errs.invalid_int(&format!("{item}.containerPort"), port.container_port as i64, &msg);
+                errs.invalid_int(&item.field("containerPort"), port.container_port as i64, &msg);
             }
         }
         if let Some(host_port) = port.host_port.filter(|p| *p != 0) {
             for msg in port_number(host_port as i64) {
-                errs.invalid_int(&format!("{item}.hostPort"), host_port as i64, &msg);
+                errs.invalid_int(&item.field("hostPort"), host_port as i64, &msg);
             }
         }
-        errs.one_of(&format!("{item}.protocol"), port.protocol.as_deref(), &["SCTP", "TCP", "UDP"]);
+        errs.one_of(&item.field("protocol"), port.protocol.as_deref(), &["SCTP", "TCP", "UDP"]);
     }
 }
 
@@ -358,13 +364,13 @@ fn overcommit_allowed(name: &str) -> bool {
     !name.starts_with("hugepages-") && !(name.contains('/') && !name.starts_with("kubernetes.io/") && !name.starts_with("requests."))
 }
 
-fn validate_resource_name(name: &str, path: &str, errs: &mut Errors) {
+fn validate_resource_name(name: &str, path: &Path, errs: &mut Errors) {
     if !name.contains('/') && !is_standard_container_resource(name) {
         errs.invalid_str(path, name, "must be a standard resource for containers");
     }
 }
 
-fn validate_quantity(name: &str, value: &str, path: &str, errs: &mut Errors) -> Option<Quantity> {
+fn validate_quantity(name: &str, value: &str, path: &Path, errs: &mut Errors) -> Option<Quantity> {
     let q = Quantity::parse(value.trim()).ok()?;
     if q.is_negative() {
         errs.invalid_str(path, value, "must be greater than or equal to 0");
@@ -375,54 +381,56 @@ fn validate_quantity(name: &str, value: &str, path: &str, errs: &mut Errors) -> 
     Some(q)
 }
 
-fn validate_resources(resources: &ResourceRequirements, path: &str, errs: &mut Errors) {
+fn validate_resources(resources: &ResourceRequirements, path: &Path, errs: &mut Errors) {
     let empty = BTreeMap::new();
     let limits = resources.limits.as_ref().unwrap_or(&empty);
     let requests = resources.requests.as_ref().unwrap_or(&empty);
     let mut limit_values = BTreeMap::new();
     for (name, value) in limits {
-        let field = format!("{path}.limits[{name}]");
+        let field_parent = path.field("limits");
+        let field = field_parent.key(name);
         validate_resource_name(name, &field, errs);
         if let Some(q) = validate_quantity(name, &value.0, &field, errs) {
             limit_values.insert(name.clone(), q);
         }
     }
     for (name, value) in requests {
-        let field = format!("{path}.requests[{name}]");
+        let field_parent = path.field("requests");
+        let field = field_parent.key(name);
         validate_resource_name(name, &field, errs);
         let Some(request) = validate_quantity(name, &value.0, &field, errs) else { continue };
         match limit_values.get(name) {
             Some(limit) if request.nanos() != limit.nanos() && !overcommit_allowed(name) => errs.invalid_str(
-                &format!("{path}.requests"),
+                &path.field("requests"),
                 &request.canonical(),
                 &format!("must be equal to {name} limit of {}", limit.canonical()),
             ),
             Some(limit) if request > *limit => errs.invalid_str(
-                &format!("{path}.requests"),
+                &path.field("requests"),
                 &request.canonical(),
                 &format!("must be less than or equal to {name} limit of {}", limit.canonical()),
             ),
             None if !overcommit_allowed(name) && !limits.contains_key(name) => {
-                errs.required(&format!("{path}.limits"), "Limit must be set for non overcommitable resources")
+                errs.required(&path.field("limits"), "Limit must be set for non overcommitable resources")
             }
             _ => {}
         }
     }
 }
 
-fn validate_probes(container: &Container, path: &str, errs: &mut Errors) {
+fn validate_probes(container: &Container, path: &Path, errs: &mut Errors) {
     for (field, probe, success_must_be_one) in [
         ("livenessProbe", &container.liveness_probe, true),
         ("readinessProbe", &container.readiness_probe, false),
         ("startupProbe", &container.startup_probe, true),
     ] {
         if let Some(probe) = probe {
-            validate_probe(probe, &format!("{path}.{field}"), success_must_be_one, errs);
+            validate_probe(probe, &path.field(field), success_must_be_one, errs);
         }
     }
 }
 
-fn validate_probe(probe: &Probe, path: &str, success_must_be_one: bool, errs: &mut Errors) {
+fn validate_probe(probe: &Probe, path: &Path, success_must_be_one: bool, errs: &mut Errors) {
     let handlers = [probe.exec.is_some(), probe.http_get.is_some(), probe.tcp_socket.is_some(), probe.grpc.is_some()];
     match handlers.iter().filter(|h| **h).count() {
         0 => errs.required(path, "must specify a handler type"),
@@ -436,11 +444,11 @@ fn validate_probe(probe: &Probe, path: &str, success_must_be_one: bool, errs: &m
         ("successThreshold", probe.success_threshold),
         ("failureThreshold", probe.failure_threshold),
     ] {
-        errs.non_negative(&format!("{path}.{field}"), value.unwrap_or(0) as i64);
+        errs.non_negative(&path.field(field), value.unwrap_or(0) as i64);
     }
     if success_must_be_one {
         if let Some(threshold) = probe.success_threshold.filter(|t| *t != 1) {
-            errs.invalid_int(&format!("{path}.successThreshold"), threshold as i64, "must be 1");
+            errs.invalid_int(&path.field("successThreshold"), threshold as i64, "must be 1");
         }
     }
     if let Some(http) = &probe.http_get {
@@ -452,38 +460,38 @@ fn validate_probe(probe: &Probe, path: &str, success_must_be_one: bool, errs: &m
     }
 }
 
-fn validate_tolerations(spec: &PodSpec, path: &str, errs: &mut Errors) {
+fn validate_tolerations(spec: &PodSpec, path: &Path, errs: &mut Errors) {
     for (i, t) in spec.tolerations.iter().flatten().enumerate() {
-        let item = format!("{path}[{i}]");
+        let item = path.index(i);
         let key = t.key.as_deref().unwrap_or("");
         let operator = t.operator.as_deref().unwrap_or("");
         if !key.is_empty() {
             for msg in super::qualified_name(key) {
-                errs.invalid_str(&format!("{item}.key"), key, &msg);
+                errs.invalid_str(&item.field("key"), key, &msg);
             }
         }
         if key.is_empty() && operator != "Exists" {
-            errs.invalid_str(&format!("{item}.operator"), operator, "operator must be Exists when `key` is empty, which means \"match all values and all keys\"");
+            errs.invalid_str(&item.field("operator"), operator, "operator must be Exists when `key` is empty, which means \"match all values and all keys\"");
         }
         if t.toleration_seconds.is_some() && t.effect.as_deref() != Some("NoExecute") {
-            errs.invalid_str(&format!("{item}.effect"), t.effect.as_deref().unwrap_or(""), "effect must be 'NoExecute' when `tolerationSeconds` is set");
+            errs.invalid_str(&item.field("effect"), t.effect.as_deref().unwrap_or(""), "effect must be 'NoExecute' when `tolerationSeconds` is set");
         }
         match operator {
             "" | "Equal" => {
                 let msgs = super::names::label_value(t.value.as_deref().unwrap_or(""));
                 if !msgs.is_empty() {
-                    errs.invalid_str(&format!("{item}.operator"), t.value.as_deref().unwrap_or(""), &msgs.join(";"));
+                    errs.invalid_str(&item.field("operator"), t.value.as_deref().unwrap_or(""), &msgs.join(";"));
                 }
             }
             "Exists" => {
                 if t.value.as_deref().is_some_and(|v| !v.is_empty()) {
-                    errs.invalid(&format!("{item}.operator"), "core.Toleration{...}", "value must be empty when `operator` is 'Exists'");
+                    errs.invalid(&item.field("operator"), "core.Toleration{...}", "value must be empty when `operator` is 'Exists'");
                 }
             }
-            other => errs.unsupported(&format!("{item}.operator"), other, &["Equal", "Exists"]),
+            other => errs.unsupported(&item.field("operator"), other, &["Equal", "Exists"]),
         }
         if let Some(effect) = t.effect.as_deref().filter(|e| !e.is_empty()) {
-            errs.one_of(&format!("{item}.effect"), Some(effect), &["NoSchedule", "PreferNoSchedule", "NoExecute"]);
+            errs.one_of(&item.field("effect"), Some(effect), &["NoSchedule", "PreferNoSchedule", "NoExecute"]);
         }
     }
 }

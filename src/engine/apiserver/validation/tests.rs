@@ -355,3 +355,20 @@ fn volume_source_names_are_the_serialized_keys_in_their_order() {
     let two = Volume { name: "v".into(), secret: Some(Default::default()), empty_dir: Some(Default::default()), ..Default::default() };
     assert_eq!(volume_source_names(&two).collect::<Vec<_>>(), ["emptyDir", "secret"]);
 }
+
+#[test]
+fn field_paths_show_as_the_format_they_replace() {
+    let root = Path::Root("spec");
+    let containers = root.field("containers");
+    let first = containers.index(0);
+    let limits = first.field("resources");
+    let limits = limits.field("limits");
+    assert_eq!(root.to_string(), "spec");
+    assert_eq!(first.field("name").to_string(), format!("{}.{}[{}].{}", "spec", "containers", 0, "name"));
+    assert_eq!(containers.index(12).field("volumeMounts").index(3).to_string(), "spec.containers[12].volumeMounts[3]");
+    assert_eq!(limits.key("example.com/gpu").to_string(), "spec.containers[0].resources.limits[example.com/gpu]");
+    let mut errs = Errors::default();
+    errs.required(&first.field("image"), "");
+    errs.required("spec.image", "");
+    assert_eq!(errs.0.iter().map(|c| c.field.as_str()).collect::<Vec<_>>(), ["spec.containers[0].image", "spec.image"]);
+}
