@@ -70,12 +70,16 @@ pub struct Pod {
 /// an empty name, which no node has.
 pub const AFFINITY_NODE_PLACEHOLDER: &str = "";
 
-/// The requirement a DaemonSet pins its pod with, when the spec's required
-/// node affinity is that pin alone: one term of one `matchFields`
-/// requirement, `metadata.name In [<one value>]`, and no expressions.
-fn node_pin(spec: &PodSpec) -> Option<&NodeSelectorRequirement> {
-    let terms = &spec.affinity.as_ref()?.node_affinity.as_ref()?.required_during_scheduling_ignored_during_execution.as_ref()?.node_selector_terms;
-    let [term] = terms.as_slice() else { return None };
+/// A spec's required node affinity.
+fn required_selector(spec: &PodSpec) -> Option<&NodeSelector> {
+    spec.affinity.as_ref()?.node_affinity.as_ref()?.required_during_scheduling_ignored_during_execution.as_ref()
+}
+
+/// The requirement a DaemonSet pins its pod with, when the required node
+/// affinity is that pin alone: one term of one `matchFields` requirement,
+/// `metadata.name In [<one value>]`, and no expressions.
+fn pin_of(required: &NodeSelector) -> Option<&NodeSelectorRequirement> {
+    let [term] = required.node_selector_terms.as_slice() else { return None };
     if term.match_expressions.as_ref().is_some_and(|e| !e.is_empty()) {
         return None;
     }
@@ -84,26 +88,44 @@ fn node_pin(spec: &PodSpec) -> Option<&NodeSelectorRequirement> {
     pinned.then_some(requirement)
 }
 
-/// [`node_pin`]'s one value, to change.
-fn node_pin_value_mut(spec: &mut PodSpec) -> Option<&mut String> {
-    node_pin(spec)?;
-    let terms = &mut spec.affinity.as_mut()?.node_affinity.as_mut()?.required_during_scheduling_ignored_during_execution.as_mut()?.node_selector_terms;
-    terms.first_mut()?.match_fields.as_mut()?.first_mut()?.values.as_mut()?.first_mut()
+/// The spec's pin ([`pin_of`]), if it has one.
+fn node_pin(spec: &PodSpec) -> Option<&NodeSelectorRequirement> {
+    pin_of(required_selector(spec)?)
 }
 
 /// Puts `node` back in the place of [`AFFINITY_NODE_PLACEHOLDER`] in the
-/// spec's node pin.
-fn show_affinity_node_in(spec: &mut PodSpec, node: &str) {
-    if let Some(value) = node_pin_value_mut(spec).filter(|v| *v == AFFINITY_NODE_PLACEHOLDER) {
+/// selector's pin.
+fn show_node_in(required: &mut NodeSelector, node: &str) {
+    if let Some(value) = pin_value_mut(required).filter(|v| *v == AFFINITY_NODE_PLACEHOLDER) {
         *value = node.to_string();
+    }
+}
+
+/// [`pin_of`]'s one value, to change.
+fn pin_value_mut(required: &mut NodeSelector) -> Option<&mut String> {
+    pin_of(required)?;
+    required.node_selector_terms.first_mut()?.match_fields.as_mut()?.first_mut()?.values.as_mut()?.first_mut()
+}
+
+/// An affinity's required node affinity, to change.
+fn required_in(affinity: &mut Affinity) -> Option<&mut NodeSelector> {
+    affinity.node_affinity.as_mut()?.required_during_scheduling_ignored_during_execution.as_mut()
+}
+
+/// [`show_node_in`] the spec's required node affinity.
+fn show_affinity_node_in(spec: &mut PodSpec, node: &str) {
+    if let Some(required) = spec.affinity.as_mut().and_then(required_in) {
+        show_node_in(required, node);
     }
 }
 
 /// The spec's affinity with `node` in its pin's place.
 fn shown_affinity(spec: &PodSpec, node: &str) -> Option<Affinity> {
-    let mut shown = PodSpec { affinity: spec.affinity.clone(), ..Default::default() };
-    show_affinity_node_in(&mut shown, node);
-    shown.affinity
+    let mut shown = spec.affinity.clone()?;
+    if let Some(required) = required_in(&mut shown) {
+        show_node_in(required, node);
+    }
+    Some(shown)
 }
 
 /// What a shared spec holds in place of its pod's token volume name: the
@@ -224,7 +246,8 @@ impl Pod {
         if node == AFFINITY_NODE_PLACEHOLDER {
             return;
         }
-        if let Some(value) = node_pin_value_mut(self.spec_mut()) {
+        let spec = self.spec_mut();
+        if let Some(value) = spec.affinity.as_mut().and_then(required_in).and_then(pin_value_mut) {
             self.affinity_node = Some(std::mem::take(value));
         }
     }
@@ -232,13 +255,13 @@ impl Pod {
     /// The required node affinity as the pod has it, the pin's node in its
     /// place (a copy only for a pod whose node is kept beside the spec).
     pub fn required_node_affinity(&self) -> Option<Cow<'_, NodeSelector>> {
-        let spec = self.spec.as_deref()?;
-        let required = spec.affinity.as_ref()?.node_affinity.as_ref()?.required_during_scheduling_ignored_during_execution.as_ref()?;
+        let required = required_selector(self.spec.as_deref()?)?;
         match &self.affinity_node {
             None => Some(Cow::Borrowed(required)),
             Some(node) => {
-                let shown = shown_affinity(spec, node)?;
-                shown.node_affinity?.required_during_scheduling_ignored_during_execution.map(Cow::Owned)
+                let mut shown = required.clone();
+                show_node_in(&mut shown, node);
+                Some(Cow::Owned(shown))
             }
         }
     }
