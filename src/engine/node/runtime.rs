@@ -29,6 +29,7 @@ use super::container_fs::{self as cfs, Files, Mount, RootFs, View, ViewMut};
 use super::filesystem::{Fs, Inode, Kind};
 use super::images::{self, Base, ImageName};
 use super::shell::{self, Effect, End, Program};
+use super::volumes::SharedByHash;
 use crate::engine::api::meta::EPOCH_SECONDS;
 use crate::engine::network::apps::AppState;
 use crate::engine::sim::clock::VirtualTime;
@@ -115,15 +116,9 @@ pub struct Log {
     awaited: usize,
 }
 
-/// Shared first-line lists below this many are never pruned.
-const HEADS_PRUNE_MIN: usize = 1024;
-
 thread_local! {
-    /// First-line lists by a hash of their texts' addresses (a key only:
-    /// a list is compared before it is shared), with the size at which
-    /// dead entries are dropped next.
-    static SHARED_HEADS: std::cell::RefCell<(rustc_hash::FxHashMap<u64, std::rc::Weak<[Rc<str>]>>, usize)> =
-        std::cell::RefCell::new((rustc_hash::FxHashMap::default(), HEADS_PRUNE_MIN));
+    /// First-line lists by a hash of their texts' addresses.
+    static SHARED_HEADS: std::cell::RefCell<SharedByHash<[Rc<str>]>> = const { std::cell::RefCell::new(SharedByHash::new(1024)) };
 }
 
 impl Log {
@@ -192,19 +187,7 @@ impl Log {
             }
             h.finish()
         };
-        self.head = SHARED_HEADS.with(|cell| {
-            let (by_hash, prune_at) = &mut *cell.borrow_mut();
-            if let Some(found) = by_hash.get(&h).and_then(std::rc::Weak::upgrade).filter(|found| **found == *texts) {
-                return found;
-            }
-            if by_hash.len() > *prune_at {
-                by_hash.retain(|_, w| w.strong_count() > 0);
-                *prune_at = (by_hash.len() * 2).max(HEADS_PRUNE_MIN);
-            }
-            let made: Rc<[Rc<str>]> = Rc::from(texts);
-            by_hash.insert(h, Rc::downgrade(&made));
-            made
-        });
+        self.head = SHARED_HEADS.with(|shared| shared.borrow_mut().share(h, texts, |found, texts| *found == **texts, Rc::from));
         self.head_time = time;
         self.tail = VecDeque::new();
     }
@@ -310,15 +293,9 @@ pub struct Environment {
 /// The variable whose value each container has its own of.
 const OWN_VARIABLE: &str = "HOSTNAME";
 
-/// Shared variable lists below this many are never pruned.
-const ENV_PRUNE_MIN: usize = 1024;
-
 thread_local! {
-    /// Variable lists by a hash of their texts' addresses (a key only: a
-    /// list is compared before it is shared), with the size at which dead
-    /// entries are dropped next.
-    static SHARED_ENVS: std::cell::RefCell<(rustc_hash::FxHashMap<u64, std::rc::Weak<[(Rc<str>, Rc<str>)]>>, usize)> =
-        std::cell::RefCell::new((rustc_hash::FxHashMap::default(), ENV_PRUNE_MIN));
+    /// Variable lists by a hash of their texts' addresses.
+    static SHARED_ENVS: std::cell::RefCell<SharedByHash<[(Rc<str>, Rc<str>)]>> = const { std::cell::RefCell::new(SharedByHash::new(1024)) };
 }
 
 impl Environment {
@@ -365,19 +342,7 @@ impl From<IndexMap<String, String>> for Environment {
             h.write_usize(Rc::as_ptr(v) as *const u8 as usize);
         }
         let h = h.finish();
-        let vars = SHARED_ENVS.with(|cell| {
-            let (by_hash, prune_at) = &mut *cell.borrow_mut();
-            if let Some(found) = by_hash.get(&h).and_then(std::rc::Weak::upgrade).filter(|found| **found == *vars) {
-                return found;
-            }
-            if by_hash.len() > *prune_at {
-                by_hash.retain(|_, w| w.strong_count() > 0);
-                *prune_at = (by_hash.len() * 2).max(ENV_PRUNE_MIN);
-            }
-            let made: Rc<[(Rc<str>, Rc<str>)]> = Rc::from(vars);
-            by_hash.insert(h, Rc::downgrade(&made));
-            made
-        });
+        let vars = SHARED_ENVS.with(|shared| shared.borrow_mut().share(h, vars, |found, vars| *found == **vars, Rc::from));
         Environment { vars, hostname }
     }
 }

@@ -43,17 +43,13 @@ const MOUNT_BACKOFF_MAX_MS: u64 = 122_000;
 /// Token lifetime a bound service account token gets (`--service-account-extend-token-expiration`).
 const EXTENDED_TOKEN_SECONDS: i64 = 365 * 24 * 3600;
 
+/// `{PODS_DIR}/{uid}`, in a string of its exact size (not [`join`], which
+/// would give `PODS_DIR` itself for an empty uid).
 pub fn pod_dir(uid: &str) -> String {
-    under(PODS_DIR, uid)
-}
-
-/// `{dir}/{name}` in a string of its exact size (what `format!` made at
-/// ten times the cost, several times a container start).
-fn under(dir: &str, name: &str) -> String {
-    let mut path = String::with_capacity(dir.len() + 1 + name.len());
-    path.push_str(dir);
+    let mut path = String::with_capacity(PODS_DIR.len() + 1 + uid.len());
+    path.push_str(PODS_DIR);
     path.push('/');
-    path.push_str(name);
+    path.push_str(uid);
     path
 }
 
@@ -475,46 +471,57 @@ fn digest(payload: &Payload) -> u64 {
     h.finish()
 }
 
-/// Text many pods share (a namespace's `ca.crt`, an image's start-up
-/// lines), kept once; dead
-/// entries are pruned when the map doubles past its size after the last
-/// prune, so with many live contents (every pod's own token) an insert
-/// does not scan the whole map. Hashed by its key (itself a hash): it is
-/// only looked up and pruned, never iterated in an order anyone sees.
-struct SharedContents {
-    by_hash: rustc_hash::FxHashMap<u64, std::rc::Weak<str>>,
+/// Values many containers share, kept once and found by a hash the caller
+/// makes (a key only: a value is compared before it is shared), each held
+/// weakly. Dead entries are pruned when the map doubles past its size
+/// after the last prune, so with many live values (every pod's own token)
+/// an insert does not scan the whole map. Hashed by its key (itself a
+/// hash): it is only looked up and pruned, never iterated in an order
+/// anyone sees.
+pub(super) struct SharedByHash<T: ?Sized> {
+    by_hash: rustc_hash::FxHashMap<u64, std::rc::Weak<T>>,
     prune_at: usize,
+    /// Below this many entries the map is never pruned.
+    floor: usize,
+}
+
+impl<T: ?Sized> SharedByHash<T> {
+    pub(super) const fn new(floor: usize) -> Self {
+        SharedByHash { by_hash: std::collections::HashMap::with_hasher(rustc_hash::FxBuildHasher), prune_at: floor, floor }
+    }
+
+    /// The value under `hash` equal to `value` (as `same` compares them),
+    /// else the one `make` makes of it.
+    pub(super) fn share<V>(&mut self, hash: u64, value: V, same: impl FnOnce(&T, &V) -> bool, make: impl FnOnce(V) -> std::rc::Rc<T>) -> std::rc::Rc<T> {
+        if let Some(found) = self.by_hash.get(&hash).and_then(std::rc::Weak::upgrade).filter(|found| same(found, &value)) {
+            return found;
+        }
+        if self.by_hash.len() > self.prune_at {
+            self.by_hash.retain(|_, w| w.strong_count() > 0);
+            self.prune_at = (self.by_hash.len() * 2).max(self.floor);
+        }
+        let made = make(value);
+        self.by_hash.insert(hash, std::rc::Rc::downgrade(&made));
+        made
+    }
 }
 
 const SHARED_PRUNE_MIN: usize = 4096;
 
 thread_local! {
-    static SHARED: std::cell::RefCell<SharedContents> = const { std::cell::RefCell::new(SharedContents { by_hash: std::collections::HashMap::with_hasher(rustc_hash::FxBuildHasher), prune_at: SHARED_PRUNE_MIN }) };
+    /// Text many pods share (a namespace's `ca.crt`, an image's start-up lines).
+    static SHARED: std::cell::RefCell<SharedByHash<str>> = const { std::cell::RefCell::new(SharedByHash::new(SHARED_PRUNE_MIN)) };
 }
 
 /// The same text as an earlier volume file or log line, shared rather than copied.
 pub(super) fn shared_content(content: &str) -> std::rc::Rc<str> {
-    // A key only: the entry's text is compared before it is shared.
     let h = {
         use std::hash::Hasher;
         let mut h = rustc_hash::FxHasher::default();
         h.write(content.as_bytes());
         h.finish()
     };
-    SHARED.with(|shared| {
-        let shared = &mut *shared.borrow_mut();
-        let m = &mut shared.by_hash;
-        if let Some(rc) = m.get(&h).and_then(std::rc::Weak::upgrade).filter(|rc| &**rc == content) {
-            return rc;
-        }
-        if m.len() > shared.prune_at {
-            m.retain(|_, w| w.strong_count() > 0);
-            shared.prune_at = (m.len() * 2).max(SHARED_PRUNE_MIN);
-        }
-        let rc: std::rc::Rc<str> = std::rc::Rc::from(content);
-        m.insert(h, std::rc::Rc::downgrade(&rc));
-        rc
-    })
+    SHARED.with(|shared| shared.borrow_mut().share(h, content, |rc, content| rc == *content, std::rc::Rc::from))
 }
 
 /// The kubelet's AtomicWriter: writes `payload` under `dir` behind a
@@ -785,8 +792,8 @@ pub fn write_pod_files(disk: &mut Fs, pod: &Pod, ip: &str, node_gateway: &str, n
         }
     }
     let hosts = Content::Made(std::rc::Rc::new(PodHosts(hosts.into_boxed_str())));
-    disk.insert(&under(&dir, "etc-hosts"), Inode { kind: Kind::File(hosts), mode: 0o644, uid: 0, gid: 0, mtime: secs });
-    disk.insert(&under(&dir, "etc-hostname"), Inode::file(&format!("{hostname}\n"), 0o644, secs));
+    disk.insert(&join(&dir, "etc-hosts"), Inode { kind: Kind::File(hosts), mode: 0o644, uid: 0, gid: 0, mtime: secs });
+    disk.insert(&join(&dir, "etc-hostname"), Inode::file(&format!("{hostname}\n"), 0o644, secs));
     let policy = spec.dns_policy.clone().unwrap_or_else(|| "ClusterFirst".into());
     let host_network = spec.host_network.unwrap_or(false);
     let cluster = policy == "ClusterFirstWithHostNet" || (policy == "ClusterFirst" && !host_network);
@@ -820,7 +827,7 @@ pub fn write_pod_files(disk: &mut Fs, pod: &Pod, ip: &str, node_gateway: &str, n
         resolv.push_str(&format!("options {}\n", options.join(" ")));
     }
     // The same in every pod of a namespace: kept once.
-    disk.insert(&under(&dir, "resolv.conf"), Inode { kind: Kind::File(shared_content(&resolv).into()), mode: 0o644, uid: 0, gid: 0, mtime: secs });
+    disk.insert(&join(&dir, "resolv.conf"), Inode { kind: Kind::File(shared_content(&resolv).into()), mode: 0o644, uid: 0, gid: 0, mtime: secs });
 }
 
 /// Removes everything the pod had on the node's disk (its emptyDirs and
@@ -883,8 +890,9 @@ fn pseudo_sys(secs: i64) -> Fs {
 
 thread_local! {
     /// Private mounts as they start, shared until written: with nothing
-    /// (`/dev/shm`), or an empty directory made at an instant (`/dev/pts`).
-    static PRIVATE: std::cell::RefCell<(Option<std::rc::Rc<Fs>>, BTreeMap<i64, std::rc::Weak<Fs>>, usize)> = const { std::cell::RefCell::new((None, BTreeMap::new(), SHARED_PRUNE_MIN)) };
+    /// (`/dev/shm`), or an empty directory made at an instant (`/dev/pts`,
+    /// by that instant: the key is the whole of it).
+    static PRIVATE: std::cell::RefCell<(Option<std::rc::Rc<Fs>>, SharedByHash<Fs>)> = const { std::cell::RefCell::new((None, SharedByHash::new(SHARED_PRUNE_MIN))) };
 }
 
 /// A private mount with nothing in it, not even its root.
@@ -895,19 +903,11 @@ fn empty_private() -> std::rc::Rc<Fs> {
 /// A private mount holding an empty directory made at `secs`.
 fn private_dir(secs: i64) -> std::rc::Rc<Fs> {
     PRIVATE.with(|p| {
-        let (_, made, prune_at) = &mut *p.borrow_mut();
-        if let Some(fs) = made.get(&secs).and_then(std::rc::Weak::upgrade) {
-            return fs;
-        }
-        if made.len() > *prune_at {
-            made.retain(|_, w| w.strong_count() > 0);
-            *prune_at = (made.len() * 2).max(SHARED_PRUNE_MIN);
-        }
-        let mut fs = Fs::new();
-        fs.insert("/", Inode::dir(0o755, secs));
-        let fs = std::rc::Rc::new(fs);
-        made.insert(secs, std::rc::Rc::downgrade(&fs));
-        fs
+        p.borrow_mut().1.share(secs as u64, secs, |_, _| true, |secs| {
+            let mut fs = Fs::new();
+            fs.insert("/", Inode::dir(0o755, secs));
+            std::rc::Rc::new(fs)
+        })
     })
 }
 
@@ -966,8 +966,9 @@ pub fn container_mounts(pod: &Pod, container: &Container, state: &PodVolumes, di
         cri.push(Mount { path: shared_content(&normalize("/", &vm.mount_path)), source, read_only, kind });
     }
     let own_hosts = container.volume_mounts.iter().flatten().any(|m| normalize("/", &m.mount_path) == "/etc/hosts");
-    if !own_hosts && disk.get(&under(&dir, "etc-hosts")).is_some() {
-        cri.push(Mount::disk("/etc/hosts", &under(&dir, "etc-hosts"), false));
+    let hosts = join(&dir, "etc-hosts");
+    if !own_hosts && disk.get(&hosts).is_some() {
+        cri.push(Mount::disk("/etc/hosts", &hosts, false));
     }
     let log_name = super::images::stable_hex(&format!("{uid}/{}/{secs}", container.name), 8);
     let mut term_log = String::with_capacity(dir.len() + "/containers/".len() + container.name.len() + 1 + log_name.len());
@@ -977,9 +978,10 @@ pub fn container_mounts(pod: &Pod, container: &Container, state: &PodVolumes, di
     disk.insert(&term_log, Inode::file("", 0o666, secs));
     let term_path = container.termination_message_path.clone().filter(|p| !p.is_empty()).unwrap_or_else(|| "/dev/termination-log".into());
     cri.push(Mount::disk(&term_path, &term_log, false));
-    if disk.get(&under(&dir, "etc-hostname")).is_some() {
-        cri.push(Mount::disk("/etc/hostname", &under(&dir, "etc-hostname"), false));
-        cri.push(Mount::disk("/etc/resolv.conf", &under(&dir, "resolv.conf"), false));
+    let hostname = join(&dir, "etc-hostname");
+    if disk.get(&hostname).is_some() {
+        cri.push(Mount::disk("/etc/hostname", &hostname, false));
+        cri.push(Mount::disk("/etc/resolv.conf", &join(&dir, "resolv.conf"), false));
     }
     cri.push(Mount::private("/dev/shm", empty_private(), false, &MountKind::SHM));
     // Parents are mounted before children (containerd orders by depth),
