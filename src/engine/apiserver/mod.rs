@@ -196,6 +196,21 @@ pub struct ApiServer {
     event_leases: VecDeque<(VirtualTime, Rc<str>, i64)>,
     /// The pods of one controller share one spec when theirs are equal.
     pod_specs: shared_specs::SharedSpecs,
+    /// The status the last created pod was stored with: a created pod whose
+    /// status is equal (its template's pods' usually are) shares it.
+    last_created_status: Option<Rc<k8s_openapi::api::core::v1::PodStatus>>,
+    /// The last binding's status before and after: the next pod bound in
+    /// the same second with an equal status shares the result.
+    last_bound_status: Option<BoundStatus>,
+}
+
+/// A binding's status change: `pending` (the pod's status before) became
+/// `bound` (with `PodScheduled` at `at`).
+#[derive(Debug)]
+struct BoundStatus {
+    pending: Option<Rc<k8s_openapi::api::core::v1::PodStatus>>,
+    at: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time,
+    bound: Rc<k8s_openapi::api::core::v1::PodStatus>,
 }
 
 /// How long etcd keeps an Event after its last write: the API server's
@@ -227,6 +242,8 @@ impl ApiServer {
             snapshots: BTreeMap::new(),
             event_leases: VecDeque::new(),
             pod_specs: shared_specs::SharedSpecs::default(),
+            last_created_status: None,
+            last_bound_status: None,
         }
     }
 
@@ -736,6 +753,10 @@ impl ApiServer {
             pod.take_token_volume_from_spec();
             pod.take_affinity_node_from_spec();
             self.pod_specs.share(pod);
+            match (&self.last_created_status, &pod.status) {
+                (Some(last), Some(status)) if **last == **status => pod.status = Some(last.clone()),
+                _ => self.last_created_status = pod.status.clone(),
+            }
         }
         let (stored, revision) = self
             .store
@@ -900,20 +921,31 @@ impl ApiServer {
         // The spec stays shared with the pending version: only the name is new.
         let mut pod = pod.clone();
         pod.set_node_name(Some(node.to_string()));
-        let status = pod.status_mut();
-        let conditions = status.conditions.get_or_insert_with(Vec::new);
-        conditions.retain(|c| c.type_ != "PodScheduled");
-        // Room for exactly one more: a bound pod's only condition is usually
-        // this one, and a pushed-to empty list would keep room for four
-        // (480 bytes a pod, alive until every cache has seen the kubelet's
-        // first status).
-        conditions.reserve_exact(1);
-        conditions.push(k8s_openapi::api::core::v1::PodCondition {
-            type_: "PodScheduled".to_string(),
-            status: "True".to_string(),
-            last_transition_time: Some(api::meta::api_time(self.now)),
-            ..Default::default()
-        });
+        let at = api::meta::api_time(self.now);
+        // The pods a scheduler binds in one second mostly had equal statuses
+        // (their template's, as created), so they share the bound one too.
+        let memo = self.last_bound_status.as_ref().filter(|m| m.at == at && api::pod::shared_or_equal(&m.pending, &pod.status));
+        if let Some(memo) = memo {
+            pod.status = Some(memo.bound.clone());
+        } else {
+            let pending = pod.status.clone();
+            let status = pod.status_mut();
+            let conditions = status.conditions.get_or_insert_with(Vec::new);
+            conditions.retain(|c| c.type_ != "PodScheduled");
+            // Room for exactly one more: a bound pod's only condition is usually
+            // this one, and a pushed-to empty list would keep room for four
+            // (480 bytes a pod, alive until every cache has seen the kubelet's
+            // first status).
+            conditions.reserve_exact(1);
+            conditions.push(k8s_openapi::api::core::v1::PodCondition {
+                type_: "PodScheduled".to_string(),
+                status: "True".to_string(),
+                last_transition_time: Some(at.clone()),
+                ..Default::default()
+            });
+            let bound = pod.status.clone().unwrap_or_default();
+            self.last_bound_status = Some(BoundStatus { pending, at, bound });
+        }
         let (stored, _) = self
             .store
             .put_if(&key, Some(current), |rev| with_resource_version(Object::Pod(pod), rev))
