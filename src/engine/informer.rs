@@ -3,13 +3,12 @@
 //! list again later, reporting the differences as events so handlers see a
 //! consistent stream.
 
-use std::borrow::Borrow;
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 
 use rustc_hash::FxHashMap;
 
-use crate::engine::api::{KeyRef, Object, ObjectKey};
+use crate::engine::api::{KeyRef, Object, ObjectKey, SharedKey};
 use crate::engine::apiserver::{ApiServer, Query, WatchEvent, WatchEventType, WatchId};
 use crate::engine::sim::leftovers::Release;
 use crate::engine::sim::Ctx;
@@ -278,7 +277,7 @@ impl Items {
             }
         };
         let (namespace, name) = key.parts();
-        let key = SharedKey(Rc::new(ObjectKey::new(namespace, name)));
+        let key = SharedKey::new(ObjectKey::new(namespace, name));
         self.order.insert(key.clone(), slot);
         self.by_key.insert(key, slot);
     }
@@ -330,18 +329,6 @@ impl<'a, I: Iterator<Item = &'a usize>> Iterator for InSlots<'a, I> {
     /// A key's slot always holds its object: as many objects as keys.
     fn size_hint(&self) -> (usize, Option<usize>) {
         self.order.size_hint()
-    }
-}
-
-/// A cached object's key, one allocation shared by the hash map and the
-/// ordered map; it hashes, compares and orders as its [`ObjectKey`], and
-/// looks up by a borrowed [`KeyRef`].
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-struct SharedKey(Rc<ObjectKey>);
-
-impl<'a> Borrow<dyn KeyRef + 'a> for SharedKey {
-    fn borrow(&self) -> &(dyn KeyRef + 'a) {
-        &*self.0
     }
 }
 

@@ -287,6 +287,25 @@ impl KeyRef for (&str, &str) {
     }
 }
 
+/// An object's key, one allocation shared by the maps and sets that file
+/// it (an informer's hash and ordered maps, the controllers' indexes); it
+/// hashes, compares and orders as its [`ObjectKey`], and looks up by a
+/// borrowed [`KeyRef`].
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SharedKey(pub std::rc::Rc<ObjectKey>);
+
+impl SharedKey {
+    pub fn new(key: ObjectKey) -> Self {
+        SharedKey(std::rc::Rc::new(key))
+    }
+}
+
+impl<'a> std::borrow::Borrow<dyn KeyRef + 'a> for SharedKey {
+    fn borrow(&self) -> &(dyn KeyRef + 'a) {
+        &*self.0
+    }
+}
+
 impl<'a> std::borrow::Borrow<dyn KeyRef + 'a> for ObjectKey {
     fn borrow(&self) -> &(dyn KeyRef + 'a) {
         self

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use rustc_hash::FxHashMap;
 use std::rc::Rc;
 
-use crate::engine::api::{resource_for_kind, KeyRef, Object, ObjectKey, ResourceId};
+use crate::engine::api::{resource_for_kind, KeyRef, Object, ObjectKey, ResourceId, SharedKey};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use crate::engine::apiserver::{Query, WatchEvent, WatchEventType};
 use crate::engine::informer::Informer;
@@ -20,7 +20,11 @@ use crate::engine::sim::Ctx;
 pub struct Indexed {
     informer: Informer,
     /// Owner uid (any ownerReference) → dependents.
-    by_owner: KeysByName<ObjectKey>,
+    ///
+    /// The key sets and maps here hold one key per object, shared
+    /// ([`SharedKey`]): five copies of its namespace and name were about
+    /// 300 bytes a pod.
+    by_owner: KeysByName<SharedKey>,
     /// Controller uid → namespace → objects it controls (held here, so a
     /// controller's sync reads its objects without a lookup in the whole
     /// cache), by name: in key order, and a change finds its object by
@@ -28,14 +32,14 @@ pub struct Indexed {
     by_controller: FxHashMap<String, BTreeMap<String, HeldByName>>,
     /// Namespace → objects without a controller (candidates for adoption).
     orphans: BTreeMap<String, HeldByName>,
-    /// Object uid → key.
-    by_uid: FxHashMap<String, ObjectKey>,
+    /// Object uid (the one its [`IndexEntry`] holds) → key.
+    by_uid: FxHashMap<Rc<str>, SharedKey>,
     /// Namespace → keys, so per-namespace reads skip other namespaces.
-    by_namespace: KeysByName<ObjectKey>,
+    by_namespace: KeysByName<SharedKey>,
     /// Node name → the pods bound to it (pods only), for node lifecycle.
-    by_node: KeysByName<ObjectKey>,
+    by_node: KeysByName<SharedKey>,
     /// What each cached object was indexed under, to unindex it on change.
-    indexed_as: FxHashMap<ObjectKey, IndexEntry>,
+    indexed_as: FxHashMap<SharedKey, IndexEntry>,
 }
 
 /// Objects of one namespace by name.
@@ -43,7 +47,7 @@ type HeldByName = BTreeMap<String, Rc<Object>>;
 
 #[derive(Default)]
 struct IndexEntry {
-    uid: String,
+    uid: Rc<str>,
     /// The owners' uids, in order; sized to what they are.
     owners: Box<[String]>,
     /// Which of `owners` is the controller: its place, not a third copy
@@ -63,7 +67,7 @@ impl IndexEntry {
     /// Whether `obj` is indexed under the same uid, owners and controller.
     fn matches(&self, obj: &Object) -> bool {
         let m = obj.meta();
-        m.uid.as_deref().unwrap_or_default() == self.uid
+        m.uid.as_deref().unwrap_or_default() == &*self.uid
             && m.owner_references.iter().flatten().map(|o| o.uid.as_str()).eq(self.owners.iter().map(String::as_str))
             && controller_place(m.owner_references.as_ref()) == self.controller
     }
@@ -119,13 +123,14 @@ impl Indexed {
     }
 
     fn unindex(&mut self, key: &ObjectKey) {
-        let Some(entry) = self.indexed_as.remove(key) else { return };
-        remove_from(&mut self.by_namespace, &key.namespace, key);
-        if self.by_uid.get(&entry.uid) == Some(key) {
-            self.by_uid.remove(&entry.uid);
+        let key_ref = key as &dyn KeyRef;
+        let Some(entry) = self.indexed_as.remove(key_ref) else { return };
+        remove_from(&mut self.by_namespace, &key.namespace, key_ref);
+        if self.by_uid.get(&*entry.uid).is_some_and(|k| *k.0 == *key) {
+            self.by_uid.remove(&*entry.uid);
         }
         for owner in &entry.owners {
-            remove_from(&mut self.by_owner, owner, key);
+            remove_from(&mut self.by_owner, owner, key_ref);
         }
         // The held version is the one indexed, so its node is the one the key is filed under.
         let held = match entry.controller() {
@@ -140,13 +145,14 @@ impl Indexed {
             None => remove_held(&mut self.orphans, &key.namespace, &key.name),
         };
         if let Some(node) = held.as_deref().and_then(node_of) {
-            remove_from(&mut self.by_node, node, key);
+            remove_from(&mut self.by_node, node, key_ref);
         }
     }
 
-    fn index(&mut self, key: &ObjectKey, obj: &Rc<Object>) {
+    fn index(&mut self, key: ObjectKey, obj: &Rc<Object>) {
         let m = obj.meta();
-        let uid = m.uid.clone().unwrap_or_default();
+        let uid: Rc<str> = Rc::from(m.uid.as_deref().unwrap_or_default());
+        let key = SharedKey::new(key);
         let owners: Box<[String]> = m.owner_references.iter().flatten().map(|o| o.uid.clone()).collect();
         let place = controller_place(m.owner_references.as_ref());
         let controller = place.and_then(|i| owners.get(i as usize)).cloned();
@@ -156,15 +162,16 @@ impl Indexed {
         if !uid.is_empty() {
             self.by_uid.insert(uid.clone(), key.clone());
         }
-        self.by_namespace.entry(key.namespace.clone()).or_default().insert(key.clone());
+        let (namespace, name) = (&key.0.namespace, &key.0.name);
+        self.by_namespace.entry(namespace.clone()).or_default().insert(key.clone());
         for owner in &owners {
             self.by_owner.entry(owner.clone()).or_default().insert(key.clone());
         }
         match controller {
-            Some(c) => self.by_controller.entry(c).or_default().entry(key.namespace.clone()).or_default().insert(key.name.clone(), obj.clone()),
-            None => self.orphans.entry(key.namespace.clone()).or_default().insert(key.name.clone(), obj.clone()),
+            Some(c) => self.by_controller.entry(c).or_default().entry(namespace.clone()).or_default().insert(name.clone(), obj.clone()),
+            None => self.orphans.entry(namespace.clone()).or_default().insert(name.clone(), obj.clone()),
         };
-        self.indexed_as.insert(key.clone(), IndexEntry { uid, owners, controller: place });
+        self.indexed_as.insert(key, IndexEntry { uid, owners, controller: place });
     }
 
     fn apply(&mut self, events: &[WatchEvent]) {
@@ -173,8 +180,8 @@ impl Indexed {
             // but the node: only the held object is replaced, found by the
             // borrowed key, and a binding moves the key to its node.
             let parts = ev.object.key_parts();
-            let indexed = if ev.kind == WatchEventType::Deleted { None } else { self.indexed_as.get(&parts as &dyn KeyRef) };
-            if let Some(entry) = indexed.filter(|e| e.matches(&ev.object)) {
+            let indexed = if ev.kind == WatchEventType::Deleted { None } else { self.indexed_as.get_key_value(&parts as &dyn KeyRef) };
+            if let Some((key, entry)) = indexed.filter(|(_, e)| e.matches(&ev.object)) {
                 let held = match entry.controller() {
                     Some(c) => self.by_controller.get_mut(c).and_then(|n| n.get_mut(parts.0)),
                     None => self.orphans.get_mut(parts.0),
@@ -183,12 +190,11 @@ impl Indexed {
                     let old = std::mem::replace(slot, ev.object.clone());
                     let node = node_of(&ev.object);
                     if node_of(&old) != node {
-                        let key = ObjectKey::of(&ev.object);
                         if let Some(was) = node_of(&old) {
-                            remove_from(&mut self.by_node, was, &key);
+                            remove_from(&mut self.by_node, was, &parts as &dyn KeyRef);
                         }
                         if let Some(node) = node {
-                            file_under(&mut self.by_node, node, key);
+                            file_under(&mut self.by_node, node, key.clone());
                         }
                     }
                     continue;
@@ -197,7 +203,7 @@ impl Indexed {
             let key = ObjectKey::of(&ev.object);
             self.unindex(&key);
             if ev.kind != WatchEventType::Deleted {
-                self.index(&key, &ev.object);
+                self.index(key, &ev.object);
             }
         }
     }
@@ -211,7 +217,7 @@ impl Indexed {
     }
 
     pub fn get_by_uid(&self, uid: &str) -> Option<&Rc<Object>> {
-        self.by_uid.get(uid).and_then(|k| self.informer.get(k))
+        self.by_uid.get(uid).and_then(|k| self.informer.get(&k.0))
     }
 
     /// Every cached object, in key order.
@@ -229,12 +235,12 @@ impl Indexed {
 
     /// Objects in one namespace, in name order.
     pub fn in_namespace<'a>(&'a self, namespace: &'a str) -> impl Iterator<Item = &'a Rc<Object>> + 'a {
-        self.by_namespace.get(namespace).into_iter().flatten().filter_map(|k| self.informer.get(k))
+        self.by_namespace.get(namespace).into_iter().flatten().filter_map(|k| self.informer.get(&k.0))
     }
 
     /// Pods bound to `node`, in key order.
     pub fn on_node<'a>(&'a self, node: &str) -> impl Iterator<Item = &'a Rc<Object>> + 'a {
-        self.by_node.get(node).into_iter().flatten().filter_map(|k| self.informer.get(k))
+        self.by_node.get(node).into_iter().flatten().filter_map(|k| self.informer.get(&k.0))
     }
 
     /// Objects whose controller is `uid`, in key order.
@@ -266,8 +272,8 @@ impl Indexed {
         self.orphans.get(namespace).into_iter().flat_map(|m| m.values().cloned()).collect()
     }
 
-    fn lookup(&self, keys: Option<&BTreeSet<ObjectKey>>) -> Vec<Rc<Object>> {
-        keys.into_iter().flatten().filter_map(|k| self.informer.get(k).cloned()).collect()
+    fn lookup(&self, keys: Option<&BTreeSet<SharedKey>>) -> Vec<Rc<Object>> {
+        keys.into_iter().flatten().filter_map(|k| self.informer.get(&k.0).cloned()).collect()
     }
 }
 

@@ -18,7 +18,7 @@ use crate::engine::api::pod::Pod;
 
 use super::framework::{pod_host_ports, pod_labels, pod_priority, HostPort, NodeInfo, PodAffinityInfo};
 use super::resources::{pod_requests, PodRequests};
-use crate::engine::api::{KeyRef, Object, ObjectKey};
+use crate::engine::api::{KeyRef, Object, ObjectKey, SharedKey};
 use crate::engine::selector::{Op, Selector};
 
 /// What an assigned pod takes from its node.
@@ -200,15 +200,16 @@ pub struct Cache {
     order_dirty: bool,
     /// (Boxed: the table grows with the cluster's pods, and moving small
     /// entries when it doubles is cheaper than moving whole records.)
-    pods: FxHashMap<ObjectKey, Box<AssignedPod>>,
+    /// A pod's key is one [`SharedKey`] in this table and the sets below.
+    pods: FxHashMap<SharedKey, Box<AssignedPod>>,
     /// Assigned pods by node name, including nodes not (or no longer) cached.
     /// (Looked up by name only; each node's set iterates in key order.)
-    pods_by_node: FxHashMap<Rc<str>, BTreeSet<ObjectKey>>,
+    pods_by_node: FxHashMap<Rc<str>, BTreeSet<SharedKey>>,
     selectors: SelectorIndex,
     /// Assigned pods that declare pod (anti-)affinity, and those with a
     /// required anti-affinity term (`HavePodsWithRequiredAntiAffinityList`).
-    with_affinity: BTreeSet<ObjectKey>,
-    with_required_anti_affinity: BTreeSet<ObjectKey>,
+    with_affinity: BTreeSet<SharedKey>,
+    with_required_anti_affinity: BTreeSet<SharedKey>,
     /// How many nodes report each image name.
     image_nodes: FxHashMap<String, u32>,
     /// `namespace/claim` → assigned pods using it.
@@ -375,7 +376,7 @@ impl Cache {
         self.added.push(slot);
         self.order_dirty = true;
         // Pods already known on this node count again.
-        let keys: Vec<ObjectKey> = self.pods_by_node.get(&name).map(|s| s.iter().cloned().collect()).unwrap_or_default();
+        let keys: Vec<SharedKey> = self.pods_by_node.get(&name).map(|s| s.iter().cloned().collect()).unwrap_or_default();
         for key in keys {
             if let Some(mut p) = self.pods.remove(&key) {
                 p.slot = Some(slot);
@@ -388,7 +389,7 @@ impl Cache {
 
     pub fn remove_node(&mut self, name: &str) -> Option<NodeInfo> {
         let slot = self.by_name.remove(name)?;
-        let keys: Vec<ObjectKey> = self.pods_by_node.get(name).map(|s| s.iter().cloned().collect()).unwrap_or_default();
+        let keys: Vec<SharedKey> = self.pods_by_node.get(name).map(|s| s.iter().cloned().collect()).unwrap_or_default();
         for key in keys {
             if let Some(mut p) = self.pods.remove(&key) {
                 self.account(&p, -1);
@@ -409,13 +410,13 @@ impl Cache {
     }
 
     pub fn pod(&self, key: &ObjectKey) -> Option<&AssignedPod> {
-        self.pods.get(key).map(|p| &**p)
+        self.pods.get(key as &dyn KeyRef).map(|p| &**p)
     }
 
     /// Whether the pod is recorded on `node` in the same terminating state
     /// with the same labels (the watch confirming what the scheduler assumed).
     pub fn has_pod_on(&self, key: &ObjectKey, node: &str, pod: &Pod) -> bool {
-        self.pods.get(key).is_some_and(|p| {
+        self.pods.get(key as &dyn KeyRef).is_some_and(|p| {
             &*p.node == node && p.terminating == pod.metadata.deletion_timestamp.is_some() && p.pod().metadata.labels == pod.metadata.labels
         })
     }
@@ -437,7 +438,7 @@ impl Cache {
     /// The watch confirmed what was recorded: keep its version of the pod
     /// (sharing it with the informer, so the older version is freed).
     pub fn refresh_object(&mut self, key: &ObjectKey, object: &Rc<Object>) {
-        if let Some(p) = self.pods.get_mut(key) {
+        if let Some(p) = self.pods.get_mut(key as &dyn KeyRef) {
             if !Rc::ptr_eq(&p.object, object) {
                 p.object = object.clone();
             }
@@ -453,6 +454,7 @@ impl Cache {
     /// Replaces an earlier record of the same pod.
     pub fn add_pod(&mut self, key: ObjectKey, mut pod: AssignedPod) {
         self.remove_pod(&key);
+        let key = SharedKey::new(key);
         pod.slot = self.by_name.get(&pod.node).copied();
         self.account(&pod, 1);
         self.index_pod(&key, &pod, 1);
@@ -461,11 +463,12 @@ impl Cache {
     }
 
     pub fn remove_pod(&mut self, key: &ObjectKey) -> Option<AssignedPod> {
-        let pod = *self.pods.remove(key)?;
+        let (key, pod) = self.pods.remove_entry(key as &dyn KeyRef)?;
+        let pod = *pod;
         self.account(&pod, -1);
-        self.index_pod(key, &pod, -1);
+        self.index_pod(&key, &pod, -1);
         if let Some(set) = self.pods_by_node.get_mut(&pod.node) {
-            set.remove(key);
+            set.remove(&key);
             if set.is_empty() {
                 self.pods_by_node.remove(&pod.node);
             }
@@ -475,7 +478,7 @@ impl Cache {
 
     /// Pods recorded on a node, in key order.
     pub fn pods_on(&self, node: &str) -> impl Iterator<Item = (&ObjectKey, &AssignedPod)> {
-        self.pods_by_node.get(node).into_iter().flatten().filter_map(|k| self.pods.get(k).map(|p| (k, &**p)))
+        self.pods_by_node.get(node).into_iter().flatten().filter_map(|k| self.pods.get(k).map(|p| (&*k.0, &**p)))
     }
 
     /// The pods on a node as a "what if" copy of it sees them: without the
@@ -489,12 +492,12 @@ impl Cache {
 
     /// Assigned pods that declare pod (anti-)affinity, in key order.
     pub fn pods_with_affinity(&self) -> impl Iterator<Item = (&ObjectKey, &AssignedPod)> {
-        self.with_affinity.iter().filter_map(|k| self.pods.get(k).map(|p| (k, &**p)))
+        self.with_affinity.iter().filter_map(|k| self.pods.get(k).map(|p| (&*k.0, &**p)))
     }
 
     /// Assigned pods with a required anti-affinity term, in key order.
     pub fn pods_with_required_anti_affinity(&self) -> impl Iterator<Item = (&ObjectKey, &AssignedPod)> {
-        self.with_required_anti_affinity.iter().filter_map(|k| self.pods.get(k).map(|p| (k, &**p)))
+        self.with_required_anti_affinity.iter().filter_map(|k| self.pods.get(k).map(|p| (&*k.0, &**p)))
     }
 
     pub fn has_pods_with_affinity(&self) -> bool {
@@ -529,7 +532,7 @@ impl Cache {
         let mut entry = SelectorCounts { namespace: namespace.to_string(), selector: selector.clone(), live: Vec::new(), terminating: Vec::new(), total: 0 };
         if self.may_match_any(namespace, selector) {
             for (k, p) in &self.pods {
-                if k.namespace != namespace {
+                if k.0.namespace != namespace {
                     continue;
                 }
                 let Some(slot) = p.slot else { continue };
@@ -648,19 +651,20 @@ impl Cache {
 
     /// Selector counts, affinity sets and claim users follow every pod
     /// whether or not its node is cached.
-    fn index_pod(&mut self, key: &ObjectKey, pod: &AssignedPod, sign: i64) {
-        self.count_label_pairs(&key.namespace, pod.labels(), sign);
+    fn index_pod(&mut self, key: &SharedKey, pod: &AssignedPod, sign: i64) {
+        let namespace = &key.0.namespace;
+        self.count_label_pairs(namespace, pod.labels(), sign);
         if sign > 0 {
-            match self.namespaces.get_mut(&key.namespace) {
+            match self.namespaces.get_mut(namespace) {
                 Some(c) => *c += 1,
                 None => {
-                    self.namespaces.insert(key.namespace.clone(), 1);
+                    self.namespaces.insert(namespace.clone(), 1);
                 }
             }
-        } else if let Some(c) = self.namespaces.get_mut(&key.namespace) {
+        } else if let Some(c) = self.namespaces.get_mut(namespace) {
             *c -= 1;
             if *c == 0 {
-                self.namespaces.remove(&key.namespace);
+                self.namespaces.remove(namespace);
             }
         }
         if pod.affinity.is_some() {

@@ -22,6 +22,9 @@ pub const INITIAL_BACKOFF_MS: u64 = 1_000;
 pub const MAX_BACKOFF_MS: u64 = 10_000;
 /// `podMaxInUnschedulablePodsDuration`.
 pub const MAX_UNSCHEDULABLE_MS: u64 = 5 * 60 * 1_000;
+/// The queue's table is not shrunk below this capacity.
+const MIN_SHRINK_CAPACITY: usize = 64;
+
 /// How often the leftover unschedulable pods are checked.
 pub const UNSCHEDULABLE_FLUSH_MS: u64 = 30_000;
 
@@ -213,7 +216,17 @@ impl SchedulingQueue {
 
     pub fn remove(&mut self, key: &ObjectKey) -> Option<QueuedPod> {
         self.detach(key);
-        self.pods.remove(key)
+        let removed = self.pods.remove(key);
+        // A hash table keeps its capacity as it empties: after a burst of
+        // creations is bound, the table sized for the whole burst (about
+        // 200 bytes a pod) stayed to the end. It shrinks once a quarter
+        // full, to twice what it holds, so each shrink follows at least as
+        // many removals as it rehashes. `pods` is never iterated, so its
+        // order cannot show.
+        if self.pods.capacity() > MIN_SHRINK_CAPACITY && self.pods.len() * 4 < self.pods.capacity() {
+            self.pods.shrink_to(self.pods.len() * 2);
+        }
+        removed
     }
 
     /// The next pod to try: activeQ first, else the backoffQ (1.33 pops it
