@@ -538,6 +538,16 @@ impl Files for View<'_> {
     }
 }
 
+impl ViewMut<'_> {
+    /// The mount holding `path` (its place in the list, the path within
+    /// it, and where that is on the node's disk if the mount is from there).
+    fn target(&self, path: &str) -> Option<(usize, String, Option<String>)> {
+        let (i, m, rel) = locate(self.mounts, path)?;
+        let at = self.mounts.disk_path(&m.source).map(|d| on_disk(&d, &rel));
+        Some((i, rel, at))
+    }
+}
+
 impl Files for ViewMut<'_> {
     fn lstat(&self, path: &str) -> Option<Inode> {
         view_lstat(self.root, self.mounts, self.disk, path)
@@ -556,7 +566,7 @@ impl Files for ViewMut<'_> {
             return Err(Errno::ReadOnly);
         }
         inode.mtime = self.now;
-        match locate(self.mounts, path).map(|(i, m, rel)| { let at = self.mounts.disk_path(&m.source).map(|d| on_disk(&d, &rel)); (i, rel, at) }) {
+        match self.target(path) {
             Some((_, _, Some(at))) => self.disk.insert(&at, inode),
             Some((i, rel, None)) => match self.mounts.source_mut(i) {
                 Some(MountSource::Private(fs)) => Rc::make_mut(fs).insert(&rel, inode),
@@ -576,7 +586,7 @@ impl Files for ViewMut<'_> {
         if self.mounts.iter().any(|m| &*m.path == path) {
             return Err(Errno::Access);
         }
-        match locate(self.mounts, path).map(|(i, m, rel)| { let at = self.mounts.disk_path(&m.source).map(|d| on_disk(&d, &rel)); (i, rel, at) }) {
+        match self.target(path) {
             Some((_, _, Some(at))) => {
                 self.disk.remove(&at);
             }
@@ -869,6 +879,63 @@ mod tests {
         assert_eq!(disk.get("/var/lib/kubelet/pods/u/volumes/kubernetes.io~empty-dir/cache/f").and_then(Inode::content).as_deref(), Some("x\ny\n"));
         assert!(root.upper_get("/tmp.txt").is_some());
         assert_eq!(root.upper_get("/etc/passwd").map(|i| i.kind), Some(Kind::Whiteout));
+    }
+
+    #[test]
+    fn a_template_s_containers_share_one_mount_list_with_their_pod_s_paths_beside_it() {
+        let shm_root = || {
+            let mut fs = Fs::new();
+            fs.insert("/", Inode::dir(0o1777, 0));
+            fs
+        };
+        let list = || {
+            vec![
+                Mount::private("/dev/shm", Rc::new(shm_root()), false, &MountKind::SHM),
+                Mount::in_pod("/etc/hosts", "etc-hosts", false),
+                Mount::own("/dev/termination-log", MountSource::TerminationLog, false),
+                Mount::own("/var/run/secrets/kubernetes.io/serviceaccount", MountSource::TokenVolume, true),
+                Mount::disk("/data", "/srv/data", false),
+            ]
+        };
+        let shm = list()[0].clone();
+        let with_shm = |mut l: Vec<Mount>| {
+            l[0] = shm.clone();
+            l
+        };
+        let a = Mounts::of_pod(with_shm(list()), "/var/lib/kubelet/pods/a", "containers/c/0001", "volumes/kubernetes.io~projected/kube-api-access-aaaaa");
+        let mut b = Mounts::of_pod(with_shm(list()), "/var/lib/kubelet/pods/b", "containers/c/0002", "volumes/kubernetes.io~projected/kube-api-access-bbbbb");
+        assert!(Rc::ptr_eq(&a.list, &b.list), "one list for both");
+        let paths = |m: &Mounts| m.iter().map(|x| m.disk_path(&x.source).map(|p| p.into_owned())).collect::<Vec<_>>();
+        assert_eq!(
+            paths(&b),
+            vec![
+                None,
+                Some("/var/lib/kubelet/pods/b/etc-hosts".to_string()),
+                Some("/var/lib/kubelet/pods/b/containers/c/0002".to_string()),
+                Some("/var/lib/kubelet/pods/b/volumes/kubernetes.io~projected/kube-api-access-bbbbb".to_string()),
+                Some("/srv/data".to_string()),
+            ]
+        );
+        assert_eq!(paths(&a)[2].as_deref(), Some("/var/lib/kubelet/pods/a/containers/c/0001"));
+        // A write to a private mount is the container's own.
+        let mut image = Fs::new();
+        image.insert("/", Inode::dir(0o755, 0));
+        image.insert("/etc", Inode::dir(0o755, 0));
+        image.insert("/dev", Inode::dir(0o755, 0));
+        let (mut root, mut disk) = (RootFs::new(Rc::new(image), false), Fs::new());
+        disk.insert("/var/lib/kubelet/pods/b/etc-hosts", Inode::file("", 0o644, 0));
+        let mut view = ViewMut { root: &mut root, mounts: &mut b, disk: &mut disk, now: 1 };
+        write_file(&mut view, "/", "/dev/shm/x", "x", false).unwrap();
+        write_file(&mut view, "/", "/etc/hosts", "h", false).unwrap();
+        assert!(!Rc::ptr_eq(&a.list, &b.list));
+        assert_eq!(disk.get("/var/lib/kubelet/pods/b/etc-hosts").and_then(Inode::content).as_deref(), Some("h"));
+        let view = View { root: &root, mounts: &a, disk: &disk };
+        assert_eq!(read_file(&view, "/", "/dev/shm/x"), Err(Errno::NoEnt));
+        let view = View { root: &root, mounts: &b, disk: &disk };
+        assert_eq!(read_file(&view, "/", "/dev/shm/x").as_deref(), Ok("x"));
+        // A different list is not shared.
+        let c = Mounts::of_pod(list(), "/var/lib/kubelet/pods/c", "", "");
+        assert!(!Rc::ptr_eq(&a.list, &c.list), "another private tree");
     }
 
     #[test]
