@@ -1676,7 +1676,7 @@ fn ls(cmd: &mut Cmd) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::node::container_fs::{RootFs, ViewMut};
+    use crate::engine::node::container_fs::{Mounts, RootFs, ViewMut};
     use crate::engine::node::filesystem::Fs;
     use std::rc::Rc;
 
@@ -1707,7 +1707,7 @@ mod tests {
         let mut root = RootFs::new(Rc::new(Fs::new()), false);
         root.upper_mut().insert("/", Inode::dir(0o755, 0));
         let mut disk = Fs::new();
-        let mut mounts = vec![];
+        let mut mounts = Mounts::default();
         let mut fs = ViewMut { root: &mut root, mounts: &mut mounts, disk: &mut disk, now: 0 };
         assert_eq!(run_in(Base::Busybox, &mut fs, "cat", &["/x"], "").1, "cat: can't open '/x': No such file or directory\n");
         assert_eq!(run_in(Base::Debian, &mut fs, "cat", &["/x"], "").1, "cat: /x: No such file or directory\n");
@@ -1735,7 +1735,7 @@ mod tests {
         let mut root = RootFs::new(Rc::new(Fs::new()), false);
         root.upper_mut().insert("/", Inode::dir(0o755, 0));
         let mut disk = Fs::new();
-        let mut mounts = vec![];
+        let mut mounts = Mounts::default();
         let mut fs = ViewMut { root: &mut root, mounts: &mut mounts, disk: &mut disk, now: 0 };
         run_in(Base::Busybox, &mut fs, "mkdir", &["-p", "/data/sub"], "");
         let mut info = info(Base::Busybox);

@@ -19,6 +19,17 @@ use super::filesystem::{file_name, is_within, join, normalize, parent, Errno, Fs
 pub enum MountSource {
     /// A directory or file on the node's disk (a bind mount).
     Disk(Box<str>),
+    /// A directory or file below the pod's directory on the node's disk
+    /// (`etc-hosts`, a volume's `volumes/<plugin>/<name>`): its path there,
+    /// shared, so the mounts of a template's containers are one list
+    /// ([`Mounts`]) while the pod's directory is the container's own.
+    InPod(Rc<str>),
+    /// The container's termination-log file below its pod's directory
+    /// (`containers/<name>/<id>`, the container's own: [`Mounts`]).
+    TerminationLog,
+    /// The directory of the pod's service account token volume below its
+    /// pod's directory (its name is the pod's own: [`Mounts`]).
+    TokenVolume,
     /// A frozen copy, read-only: a `subPath` into a volume the kubelet
     /// replaces atomically keeps the file it was started with.
     Snapshot(Rc<Fs>),
@@ -74,6 +85,16 @@ impl Mount {
         Mount { path: mount_path(path), source: MountSource::Disk(disk_path.into()), read_only, kind: &MountKind::DISK }
     }
 
+    /// A bind mount of `rel` below the pod's directory on the node's disk.
+    pub fn in_pod(path: &str, rel: &str, read_only: bool) -> Self {
+        Mount { path: mount_path(path), source: MountSource::InPod(super::volumes::shared_content(rel)), read_only, kind: &MountKind::DISK }
+    }
+
+    /// A bind mount of one of the container's own paths ([`Mounts`]).
+    pub fn own(path: &str, source: MountSource, read_only: bool) -> Self {
+        Mount { path: mount_path(path), source, read_only, kind: &MountKind::DISK }
+    }
+
     /// A mount of files private to the container.
     pub fn private(path: &str, files: Rc<Fs>, read_only: bool, kind: &'static MountKind) -> Self {
         Mount { path: mount_path(path), source: MountSource::Private(files), read_only, kind }
@@ -96,6 +117,133 @@ impl Mount {
         let options = self.kind.options;
         let opts = if options.is_empty() { rw.to_string() } else { format!("{rw},{options}") };
         format!("{} on {} type {} ({opts})", self.kind.device, self.path, self.kind.fs_type)
+    }
+}
+
+/// A container's mounts in `/proc/mounts` order: a list the containers of
+/// one template share (their sources below the pod's directory named
+/// relative to it, [`MountSource::InPod`]), with the paths that are this
+/// container's own beside it. A container's 13 mounts were 728 bytes and
+/// five paths of their own before.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Mounts {
+    list: Rc<Vec<Mount>>,
+    /// The pod's directory on the node's disk, then (below it, without the
+    /// `/`) the container's termination-log file and the pod's token
+    /// volume's directory, one after another: `own[..ends[0]]`,
+    /// `own[ends[0]..ends[1]]`, `own[ends[1]..]`.
+    own: Box<str>,
+    ends: [u32; 2],
+}
+
+thread_local! {
+    /// Mount lists many containers share, by a hash of their contents.
+    static SHARED_LISTS: std::cell::RefCell<super::volumes::SharedByHash<Vec<Mount>>> = const { std::cell::RefCell::new(super::volumes::SharedByHash::new(4096)) };
+}
+
+/// Whether two mounts are the same, their trees compared by address (a
+/// list is shared only with one that holds the very same trees).
+fn same_mount(a: &Mount, b: &Mount) -> bool {
+    let source = match (&a.source, &b.source) {
+        (MountSource::Disk(x), MountSource::Disk(y)) => x == y,
+        (MountSource::InPod(x), MountSource::InPod(y)) => x == y,
+        (MountSource::TerminationLog, MountSource::TerminationLog) | (MountSource::TokenVolume, MountSource::TokenVolume) => true,
+        (MountSource::Snapshot(x), MountSource::Snapshot(y)) | (MountSource::Private(x), MountSource::Private(y)) => Rc::ptr_eq(x, y),
+        _ => false,
+    };
+    source && a.path == b.path && a.read_only == b.read_only && std::ptr::eq(a.kind, b.kind)
+}
+
+fn list_hash(list: &[Mount]) -> u64 {
+    use std::hash::Hasher;
+    let mut h = rustc_hash::FxHasher::default();
+    for m in list {
+        h.write(m.path.as_bytes());
+        h.write_u8(0);
+        match &m.source {
+            MountSource::Disk(p) => {
+                h.write_u8(1);
+                h.write(p.as_bytes());
+            }
+            MountSource::InPod(p) => {
+                h.write_u8(2);
+                h.write(p.as_bytes());
+            }
+            MountSource::TerminationLog => h.write_u8(3),
+            MountSource::TokenVolume => h.write_u8(4),
+            // By address: only looked up, never iterated in an order anyone sees.
+            MountSource::Snapshot(fs) => h.write_usize(5 + Rc::as_ptr(fs) as usize),
+            MountSource::Private(fs) => h.write_usize(6 + Rc::as_ptr(fs) as usize),
+        }
+        h.write_u8(u8::from(m.read_only));
+        h.write_usize(m.kind as *const MountKind as usize);
+    }
+    h.finish()
+}
+
+impl Mounts {
+    /// Mounts with no pod: every source's path is whole.
+    pub fn new(list: Vec<Mount>) -> Self {
+        Mounts { list: Rc::new(list), own: Box::default(), ends: [0, 0] }
+    }
+
+    /// A container's mounts, `list` shared with the containers that have
+    /// the same: `pod_dir` is where `InPod` sources are, `log` and
+    /// `token` (below it) the termination log and token volume.
+    pub fn of_pod(list: Vec<Mount>, pod_dir: &str, log: &str, token: &str) -> Self {
+        let list = SHARED_LISTS.with(|shared| shared.borrow_mut().share(list_hash(&list), list, |found, list| found.len() == list.len() && found.iter().zip(list).all(|(a, b)| same_mount(a, b)), Rc::new));
+        let mut own = String::with_capacity(pod_dir.len() + log.len() + token.len());
+        own.push_str(pod_dir);
+        own.push_str(log);
+        let ends = [pod_dir.len(), own.len()].map(|e| u32::try_from(e).unwrap_or(u32::MAX));
+        own.push_str(token);
+        Mounts { list, own: own.into_boxed_str(), ends }
+    }
+
+    fn own_part(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        let end = self.ends.get(i).map_or(self.own.len(), |&e| e as usize);
+        self.own.get(start..end).unwrap_or("")
+    }
+
+    /// The pod's directory, `/` and `rel` (exactly what `rel` was cut from).
+    fn below_pod(&self, rel: &str) -> String {
+        let dir = self.own_part(0);
+        let mut path = String::with_capacity(dir.len() + 1 + rel.len());
+        path.push_str(dir);
+        path.push('/');
+        path.push_str(rel);
+        path
+    }
+
+    /// Where `source` is on the node's disk (`None` for files of its own).
+    pub fn disk_path<'a>(&'a self, source: &'a MountSource) -> Option<std::borrow::Cow<'a, str>> {
+        use std::borrow::Cow;
+        match source {
+            MountSource::Disk(path) => Some(Cow::Borrowed(path)),
+            MountSource::InPod(rel) => Some(Cow::Owned(self.below_pod(rel))),
+            MountSource::TerminationLog => Some(Cow::Owned(self.below_pod(self.own_part(1)))),
+            MountSource::TokenVolume => Some(Cow::Owned(self.below_pod(self.own_part(2)))),
+            MountSource::Snapshot(_) | MountSource::Private(_) => None,
+        }
+    }
+
+    /// The `i`th mount's source, to change it: the list becomes this
+    /// container's own first (copy on write).
+    fn source_mut(&mut self, i: usize) -> Option<&mut MountSource> {
+        Rc::make_mut(&mut self.list).get_mut(i).map(|m| &mut m.source)
+    }
+
+    /// Adds a mount at the end.
+    pub fn push(&mut self, mount: Mount) {
+        Rc::make_mut(&mut self.list).push(mount);
+    }
+}
+
+impl std::ops::Deref for Mounts {
+    type Target = [Mount];
+    fn deref(&self) -> &[Mount] {
+        &self.list
     }
 }
 
@@ -258,20 +406,27 @@ fn locate<'m>(mounts: &'m [Mount], path: &str) -> Option<(usize, &'m Mount, Stri
         })
 }
 
-fn mount_lstat(m: &Mount, rel: &str, disk: &Fs) -> Option<Inode> {
-    match &m.source {
-        MountSource::Disk(d) => disk.get(&if rel == "/" { d.to_string() } else { join(d, rel) }).cloned(),
-        MountSource::Snapshot(fs) => fs.get(rel).cloned(),
-        MountSource::Private(fs) => fs.get(rel).cloned(),
+/// The path on the node's disk `rel` within a mount from `d` is at.
+fn on_disk(d: &str, rel: &str) -> String {
+    if rel == "/" {
+        d.to_string()
+    } else {
+        join(d, rel)
     }
 }
 
-fn mount_entries(m: &Mount, rel: &str, disk: &Fs) -> Vec<(String, Inode)> {
+fn mount_lstat(mounts: &Mounts, m: &Mount, rel: &str, disk: &Fs) -> Option<Inode> {
+    match &m.source {
+        MountSource::Snapshot(fs) | MountSource::Private(fs) => fs.get(rel).cloned(),
+        source => disk.get(&on_disk(&mounts.disk_path(source)?, rel)).cloned(),
+    }
+}
+
+fn mount_entries(mounts: &Mounts, m: &Mount, rel: &str, disk: &Fs) -> Vec<(String, Inode)> {
     let list = |fs: &Fs, p: &str| fs.children(p).into_iter().map(|(n, i)| (n, i.clone())).collect::<Vec<_>>();
     match &m.source {
-        MountSource::Disk(d) => list(disk, &if rel == "/" { d.to_string() } else { join(d, rel) }),
-        MountSource::Snapshot(fs) => list(fs, rel),
-        MountSource::Private(fs) => list(fs, rel),
+        MountSource::Snapshot(fs) | MountSource::Private(fs) => list(fs, rel),
+        source => mounts.disk_path(source).map_or_else(Vec::new, |d| list(disk, &on_disk(&d, rel))),
     }
 }
 
@@ -316,10 +471,10 @@ pub fn copy_up_parents(root: &mut RootFs, path: &str) {
 }
 
 /// Mount points directly inside `dir`, listed even where no layer has them.
-fn add_mount_points(entries: &mut Vec<(String, Inode)>, mounts: &[Mount], dir: &str, disk: &Fs) {
-    for m in mounts {
+fn add_mount_points(entries: &mut Vec<(String, Inode)>, mounts: &Mounts, dir: &str, disk: &Fs) {
+    for m in mounts.iter() {
         if &*m.path != "/" && parent(&m.path) == dir && !entries.iter().any(|(n, _)| n == file_name(&m.path)) {
-            if let Some(inode) = mount_lstat(m, "/", disk) {
+            if let Some(inode) = mount_lstat(mounts, m, "/", disk) {
                 entries.push((file_name(&m.path).to_string(), inode));
             }
         }
@@ -330,29 +485,29 @@ fn add_mount_points(entries: &mut Vec<(String, Inode)>, mounts: &[Mount], dir: &
 /// A container's files, read-only (while its main process is compiled).
 pub struct View<'a> {
     pub root: &'a RootFs,
-    pub mounts: &'a [Mount],
+    pub mounts: &'a Mounts,
     pub disk: &'a Fs,
 }
 
 /// A container's files, writable.
 pub struct ViewMut<'a> {
     pub root: &'a mut RootFs,
-    pub mounts: &'a mut [Mount],
+    pub mounts: &'a mut Mounts,
     pub disk: &'a mut Fs,
     /// Unix seconds written as modification times.
     pub now: i64,
 }
 
-fn view_lstat(root: &RootFs, mounts: &[Mount], disk: &Fs, path: &str) -> Option<Inode> {
+fn view_lstat(root: &RootFs, mounts: &Mounts, disk: &Fs, path: &str) -> Option<Inode> {
     match locate(mounts, path) {
-        Some((_, m, rel)) => mount_lstat(m, &rel, disk),
+        Some((_, m, rel)) => mount_lstat(mounts, m, &rel, disk),
         None => root_lstat(root, path),
     }
 }
 
-fn view_entries(root: &RootFs, mounts: &[Mount], disk: &Fs, dir: &str) -> Vec<(String, Inode)> {
+fn view_entries(root: &RootFs, mounts: &Mounts, disk: &Fs, dir: &str) -> Vec<(String, Inode)> {
     let mut entries = match locate(mounts, dir) {
-        Some((_, m, rel)) => mount_entries(m, &rel, disk),
+        Some((_, m, rel)) => mount_entries(mounts, m, &rel, disk),
         None => root_entries(root, dir),
     };
     add_mount_points(&mut entries, mounts, dir, disk);
@@ -383,6 +538,16 @@ impl Files for View<'_> {
     }
 }
 
+impl ViewMut<'_> {
+    /// The mount holding `path` (its place in the list, the path within
+    /// it, and where that is on the node's disk if the mount is from there).
+    fn target(&self, path: &str) -> Option<(usize, String, Option<String>)> {
+        let (i, m, rel) = locate(self.mounts, path)?;
+        let at = self.mounts.disk_path(&m.source).map(|d| on_disk(&d, &rel));
+        Some((i, rel, at))
+    }
+}
+
 impl Files for ViewMut<'_> {
     fn lstat(&self, path: &str) -> Option<Inode> {
         view_lstat(self.root, self.mounts, self.disk, path)
@@ -401,14 +566,11 @@ impl Files for ViewMut<'_> {
             return Err(Errno::ReadOnly);
         }
         inode.mtime = self.now;
-        match locate(self.mounts, path).map(|(i, _, rel)| (i, rel)) {
-            Some((i, rel)) => match &mut self.mounts[i].source {
-                MountSource::Disk(d) => {
-                    let at = if rel == "/" { d.to_string() } else { join(d, &rel) };
-                    self.disk.insert(&at, inode);
-                }
-                MountSource::Private(fs) => Rc::make_mut(fs).insert(&rel, inode),
-                MountSource::Snapshot(_) => return Err(Errno::ReadOnly),
+        match self.target(path) {
+            Some((_, _, Some(at))) => self.disk.insert(&at, inode),
+            Some((i, rel, None)) => match self.mounts.source_mut(i) {
+                Some(MountSource::Private(fs)) => Rc::make_mut(fs).insert(&rel, inode),
+                _ => return Err(Errno::ReadOnly),
             },
             None => {
                 copy_up_parents(self.root, path);
@@ -424,16 +586,15 @@ impl Files for ViewMut<'_> {
         if self.mounts.iter().any(|m| &*m.path == path) {
             return Err(Errno::Access);
         }
-        match locate(self.mounts, path).map(|(i, _, rel)| (i, rel)) {
-            Some((i, rel)) => match &mut self.mounts[i].source {
-                MountSource::Disk(d) => {
-                    let at = if rel == "/" { d.to_string() } else { join(d, &rel) };
-                    self.disk.remove(&at);
-                }
-                MountSource::Private(fs) => {
+        match self.target(path) {
+            Some((_, _, Some(at))) => {
+                self.disk.remove(&at);
+            }
+            Some((i, rel, None)) => match self.mounts.source_mut(i) {
+                Some(MountSource::Private(fs)) => {
                     Rc::make_mut(fs).remove(&rel);
                 }
-                MountSource::Snapshot(_) => return Err(Errno::ReadOnly),
+                _ => return Err(Errno::ReadOnly),
             },
             None => {
                 if self.root.image.get(path).is_some() {
@@ -669,7 +830,7 @@ pub fn touch(fs: &mut dyn Files, cwd: &str, path: &str) -> Result<(), Errno> {
 mod tests {
     use super::*;
 
-    fn setup() -> (RootFs, Vec<Mount>, Fs) {
+    fn setup() -> (RootFs, Mounts, Fs) {
         let mut image = Fs::new();
         image.insert("/", Inode::dir(0o755, 0));
         image.insert("/etc/passwd", Inode::file("root\n", 0o644, 0));
@@ -681,10 +842,10 @@ mod tests {
         disk.insert(&format!("{vol}/..data"), Inode::symlink("..2026_01_01_00_00_00.1", 0));
         disk.insert(&format!("{vol}/key"), Inode::symlink("..data/key", 0));
         disk.insert("/var/lib/kubelet/pods/u/volumes/kubernetes.io~empty-dir/cache", Inode::dir(0o777, 0));
-        let mounts = vec![
+        let mounts = Mounts::new(vec![
             Mount::disk("/etc/config", vol, true),
             Mount::disk("/cache", "/var/lib/kubelet/pods/u/volumes/kubernetes.io~empty-dir/cache", false),
-        ];
+        ]);
         (RootFs::new(Rc::new(image), false), mounts, disk)
     }
 
@@ -718,6 +879,63 @@ mod tests {
         assert_eq!(disk.get("/var/lib/kubelet/pods/u/volumes/kubernetes.io~empty-dir/cache/f").and_then(Inode::content).as_deref(), Some("x\ny\n"));
         assert!(root.upper_get("/tmp.txt").is_some());
         assert_eq!(root.upper_get("/etc/passwd").map(|i| i.kind), Some(Kind::Whiteout));
+    }
+
+    #[test]
+    fn a_template_s_containers_share_one_mount_list_with_their_pod_s_paths_beside_it() {
+        let shm_root = || {
+            let mut fs = Fs::new();
+            fs.insert("/", Inode::dir(0o1777, 0));
+            fs
+        };
+        let list = || {
+            vec![
+                Mount::private("/dev/shm", Rc::new(shm_root()), false, &MountKind::SHM),
+                Mount::in_pod("/etc/hosts", "etc-hosts", false),
+                Mount::own("/dev/termination-log", MountSource::TerminationLog, false),
+                Mount::own("/var/run/secrets/kubernetes.io/serviceaccount", MountSource::TokenVolume, true),
+                Mount::disk("/data", "/srv/data", false),
+            ]
+        };
+        let shm = list()[0].clone();
+        let with_shm = |mut l: Vec<Mount>| {
+            l[0] = shm.clone();
+            l
+        };
+        let a = Mounts::of_pod(with_shm(list()), "/var/lib/kubelet/pods/a", "containers/c/0001", "volumes/kubernetes.io~projected/kube-api-access-aaaaa");
+        let mut b = Mounts::of_pod(with_shm(list()), "/var/lib/kubelet/pods/b", "containers/c/0002", "volumes/kubernetes.io~projected/kube-api-access-bbbbb");
+        assert!(Rc::ptr_eq(&a.list, &b.list), "one list for both");
+        let paths = |m: &Mounts| m.iter().map(|x| m.disk_path(&x.source).map(|p| p.into_owned())).collect::<Vec<_>>();
+        assert_eq!(
+            paths(&b),
+            vec![
+                None,
+                Some("/var/lib/kubelet/pods/b/etc-hosts".to_string()),
+                Some("/var/lib/kubelet/pods/b/containers/c/0002".to_string()),
+                Some("/var/lib/kubelet/pods/b/volumes/kubernetes.io~projected/kube-api-access-bbbbb".to_string()),
+                Some("/srv/data".to_string()),
+            ]
+        );
+        assert_eq!(paths(&a)[2].as_deref(), Some("/var/lib/kubelet/pods/a/containers/c/0001"));
+        // A write to a private mount is the container's own.
+        let mut image = Fs::new();
+        image.insert("/", Inode::dir(0o755, 0));
+        image.insert("/etc", Inode::dir(0o755, 0));
+        image.insert("/dev", Inode::dir(0o755, 0));
+        let (mut root, mut disk) = (RootFs::new(Rc::new(image), false), Fs::new());
+        disk.insert("/var/lib/kubelet/pods/b/etc-hosts", Inode::file("", 0o644, 0));
+        let mut view = ViewMut { root: &mut root, mounts: &mut b, disk: &mut disk, now: 1 };
+        write_file(&mut view, "/", "/dev/shm/x", "x", false).unwrap();
+        write_file(&mut view, "/", "/etc/hosts", "h", false).unwrap();
+        assert!(!Rc::ptr_eq(&a.list, &b.list));
+        assert_eq!(disk.get("/var/lib/kubelet/pods/b/etc-hosts").and_then(Inode::content).as_deref(), Some("h"));
+        let view = View { root: &root, mounts: &a, disk: &disk };
+        assert_eq!(read_file(&view, "/", "/dev/shm/x"), Err(Errno::NoEnt));
+        let view = View { root: &root, mounts: &b, disk: &disk };
+        assert_eq!(read_file(&view, "/", "/dev/shm/x").as_deref(), Ok("x"));
+        // A different list is not shared.
+        let c = Mounts::of_pod(list(), "/var/lib/kubelet/pods/c", "", "");
+        assert!(!Rc::ptr_eq(&a.list, &c.list), "another private tree");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use indexmap::IndexMap;
 
 use super::commands::{PodIdentity, Process, SystemInfo, Usage};
-use super::container_fs::{Mount, MountSource};
+use super::container_fs::{Mount, MountSource, Mounts};
 use super::runtime::{wall_secs, RuntimeContainer, Sandbox};
 use super::shell::{self, ExternalCommands, Host, Outcome, ShellState, StartError};
 use crate::engine::sim::clock::VirtualTime;
@@ -24,16 +24,17 @@ pub enum ExecError {
 }
 
 /// `df` sizes of a mount.
-fn usage(m: &Mount, machine: &Machine, upper_kb: u64) -> Option<Usage> {
+fn usage(mounts: &Mounts, m: &Mount, machine: &Machine, upper_kb: u64) -> Option<Usage> {
     let disk = || Usage { total_kb: machine.disk_kb, used_kb: BASE_DISK_USED_KB + machine.disk.used_kb("/") + upper_kb };
     match (&m.source, m.fs_type()) {
         (_, "proc" | "sysfs" | "cgroup2" | "devpts" | "mqueue") => None,
         (_, "overlay") => Some(disk()),
         (MountSource::Snapshot(_) | MountSource::Private(_), "tmpfs") => Some(Usage { total_kb: 65_536, used_kb: 0 }),
-        (MountSource::Disk(path), "tmpfs") => Some(Usage { total_kb: machine.memory_kb, used_kb: machine.disk.used_kb(path) }),
-        (MountSource::Disk(_), _) => Some(disk()),
         (MountSource::Private(fs), _) => Some(Usage { total_kb: 65_536, used_kb: fs.used_kb("/") }),
         (MountSource::Snapshot(_), _) => Some(disk()),
+        // From the node's disk.
+        (source, "tmpfs") => Some(Usage { total_kb: machine.memory_kb, used_kb: mounts.disk_path(source).map_or(0, |path| machine.disk.used_kb(&path)) }),
+        (_, _) => Some(disk()),
     }
 }
 
@@ -43,7 +44,7 @@ pub fn system_info(machine: &Machine, sandbox: &Sandbox, c: &RuntimeContainer, n
     let mut processes = vec![Process { pid: 1, command: c.command_line.clone() }];
     processes.extend(extra.iter().cloned());
     let upper_kb = c.root.upper_used_kb();
-    let mounts = c.mounts.iter().map(|m| (m.clone(), usage(m, machine, upper_kb))).collect();
+    let mounts = c.mounts.iter().map(|m| (m.clone(), usage(&c.mounts, m, machine, upper_kb))).collect();
     SystemInfo {
         hostname,
         base: c.base,

@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use indexmap::IndexMap;
 use k8s_openapi::jiff::{tz::TimeZone, Timestamp};
 
-use super::container_fs::{self as cfs, Files, Mount, RootFs, View, ViewMut};
+use super::container_fs::{self as cfs, Files, Mounts, RootFs, View, ViewMut};
 use super::filesystem::{Fs, Inode, Kind};
 use super::images::{self, Base, ImageName};
 use super::shell::{self, Effect, End, Program};
@@ -253,7 +253,7 @@ pub struct RuntimeContainer {
     /// The image's files and this container's changes.
     pub root: RootFs,
     /// What the kubelet and the runtime mounted, in `/proc/mounts` order.
-    pub mounts: Vec<Mount>,
+    pub mounts: Mounts,
     /// The process environment, in order.
     pub env: Environment,
     pub workdir: String,
@@ -351,7 +351,7 @@ impl From<IndexMap<String, String>> for Environment {
 #[derive(Clone, Debug, Default)]
 pub struct ContainerSetup {
     pub root: RootFs,
-    pub mounts: Vec<Mount>,
+    pub mounts: Mounts,
     pub env: IndexMap<String, String>,
     pub workdir: String,
     pub base: Option<Base>,
@@ -538,7 +538,7 @@ impl RuntimeContainer {
     fn apply(&mut self, at: VirtualTime, effect: Effect, disk: &mut Fs) {
         let now_secs = wall_secs(at);
         let workdir = self.workdir.clone();
-        let read = |root: &RootFs, mounts: &[Mount], disk: &Fs, path: &str| -> String {
+        let read = |root: &RootFs, mounts: &Mounts, disk: &Fs, path: &str| -> String {
             let view = View { root, mounts, disk };
             cfs::read_file(&view, &workdir, path).unwrap_or_default()
         };
@@ -1508,7 +1508,7 @@ mod tests {
         rt.run_sandbox("a", "default", "a", VirtualTime::ZERO, &mut rng);
         let img = images::parse_image("busybox").unwrap();
         let mut s = setup();
-        s.mounts.push(Mount::disk("/data", "/vol", false));
+        s.mounts.push(cfs::Mount::disk("/data", "/vol", false));
         s.root.upper_mut().mkdir_all("/data", 0o755, 0);
         let process = spec_in("echo one > /data/f; sleep 5; echo two >> /data/f; while true; do cat /data/f; sleep 10; done", &s, &disk);
         rt.start_container("a", "c", 0, img, s, Ok(process), VirtualTime::ZERO, &mut rng).unwrap();

@@ -2118,7 +2118,7 @@ pub fn cat_error(path: &str, busybox: bool, e: Errno) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::node::container_fs::{Overlay, RootFs, View, ViewMut};
+    use crate::engine::node::container_fs::{Mounts, Overlay, RootFs, View, ViewMut};
     use crate::engine::node::filesystem::Fs;
     use crate::engine::node::images::{self, Base};
     use crate::engine::node::rootfs;
@@ -2143,7 +2143,7 @@ mod tests {
     fn compile(script: &str, base: Base, image: &str) -> Program {
         let r = root(image);
         let disk = Fs::new();
-        let view = View { root: &r, mounts: &[], disk: &disk };
+        let view = View { root: &r, mounts: &Mounts::default(), disk: &disk };
         let mut overlay = Overlay::new(&view, 0);
         let info = info(base);
         let host = Host { files: &mut overlay, info: &info, env: IndexMap::new(), external: None };
@@ -2177,7 +2177,7 @@ mod tests {
     fn endless_loops_repeat() {
         let r = root("busybox");
         let disk = Fs::new();
-        let view = View { root: &r, mounts: &[], disk: &disk };
+        let view = View { root: &r, mounts: &Mounts::default(), disk: &disk };
         let mut overlay = Overlay::new(&view, 0);
         let info = info(Base::Busybox);
         let env = IndexMap::from([("INTERVAL".to_string(), "3".to_string())]);
@@ -2207,7 +2207,7 @@ mod tests {
         assert_eq!(logs(&p), vec![(0, "wget: network is unreachable".into()), (0, "status=1".into())]);
         let mut r = root("busybox");
         let mut disk = Fs::new();
-        let mut mounts = vec![];
+        let mut mounts = Mounts::default();
         let info = info(Base::Busybox);
         let mut files = ViewMut { root: &mut r, mounts: &mut mounts, disk: &mut disk, now: 0 };
         let mut state = ShellState::new(Flavor::Ash, "/", IndexMap::from([("PATH".to_string(), DEFAULT_PATH.to_string())]));
@@ -2228,7 +2228,7 @@ mod tests {
     fn external_programs_keep_their_order_and_take_time() {
         let r = root("busybox");
         let disk = Fs::new();
-        let view = View { root: &r, mounts: &[], disk: &disk };
+        let view = View { root: &r, mounts: &Mounts::default(), disk: &disk };
         let mut overlay = Overlay::new(&view, 0);
         let info = info(Base::Busybox);
         let mut net = SlowNetwork;
@@ -2250,7 +2250,7 @@ mod tests {
     fn exec_form_finds_programs_like_runc() {
         let r = root("busybox");
         let disk = Fs::new();
-        let view = View { root: &r, mounts: &[], disk: &disk };
+        let view = View { root: &r, mounts: &Mounts::default(), disk: &disk };
         let mut overlay = Overlay::new(&view, 0);
         let info = info(Base::Busybox);
         let p = compile_exec(&["sleep".into(), "3600".into()], Host { files: &mut overlay, info: &info, env: IndexMap::new(), external: None }, "/").unwrap();
@@ -2268,7 +2268,7 @@ mod tests {
     fn live_lines_pipe_redirect_and_keep_state() {
         let mut r = root("busybox");
         let mut disk = Fs::new();
-        let mut mounts = vec![];
+        let mut mounts = Mounts::default();
         let mut info = info(Base::Busybox);
         info.now = Some(crate::engine::api::meta::EPOCH_SECONDS);
         let mut state = ShellState::new(Flavor::Ash, "/", IndexMap::from([("PATH".to_string(), DEFAULT_PATH.to_string()), ("HOSTNAME".to_string(), "pod-1".to_string())]));

@@ -25,7 +25,7 @@ use k8s_openapi::api::core::v1::{Container, KeyToPath, Volume};
 use crate::engine::api::pod::Pod;
 use k8s_openapi::jiff::{tz::TimeZone, Timestamp};
 
-use super::container_fs::{self as cfs, Files, Mount, MountKind, MountSource, RootFs};
+use super::container_fs::{self as cfs, Files, Mount, MountKind, MountSource, Mounts, RootFs};
 use super::env;
 use super::filesystem::{join, normalize, Content, Errno, Fs, Inode, Kind};
 use super::object_cache::ObjectCache;
@@ -913,13 +913,16 @@ fn private_dir(secs: i64) -> std::rc::Rc<Fs> {
 
 /// A container's mounts in `/proc/mounts` order (`makeMounts` plus what
 /// the runtime adds), or the error that makes it CreateContainerConfigError.
-pub fn container_mounts(pod: &Pod, container: &Container, state: &PodVolumes, disk: &mut Fs, root: &mut RootFs, env: &[(String, String)], now: VirtualTime) -> Result<Vec<Mount>, String> {
+pub fn container_mounts(pod: &Pod, container: &Container, state: &PodVolumes, disk: &mut Fs, root: &mut RootFs, env: &[(String, String)], now: VirtualTime) -> Result<Mounts, String> {
     let uid = pod.metadata.uid.clone().unwrap_or_default();
     let dir = pod_dir(&uid);
     let secs = wall_secs(now);
+    // The token volume's directory below the pod's: its name is the pod's own.
+    let mut token_rel: Option<&str> = None;
     let mut cri: Vec<Mount> = Vec::new();
     for vm in container.volume_mounts.iter().flatten() {
-        let Some(m) = state.mounted(pod.volume_name(&vm.name)) else {
+        let name = pod.volume_name(&vm.name);
+        let Some(m) = state.mounted(name) else {
             return Err(format!("cannot find volume \"{}\" to mount into container \"{}\"", pod.volume_name(&vm.name), container.name));
         };
         let mut sub = vm.sub_path.clone().unwrap_or_default();
@@ -935,7 +938,15 @@ pub fn container_mounts(pod: &Pod, container: &Container, state: &PodVolumes, di
         let read_only = vm.read_only.unwrap_or(false) || m.read_only;
         let kind = if m.tmpfs { &MountKind::TMPFS_VOLUME } else { &MountKind::DISK };
         let source = if sub.is_empty() {
-            MountSource::Disk(m.path.as_str().into())
+            match in_pod(&dir, &m.path) {
+                // A name the spec does not hold (the token volume's) is this pod's alone.
+                Some(rel) if name != vm.name && token_rel.is_none_or(|t| t == rel) => {
+                    token_rel = Some(rel);
+                    MountSource::TokenVolume
+                }
+                Some(rel) => MountSource::InPod(shared_content(rel)),
+                None => MountSource::Disk(m.path.as_str().into()),
+            }
         } else if m.atomic {
             // Bound to the file it resolves to now: later updates do not reach it.
             let view = Disk(disk);
@@ -961,14 +972,16 @@ pub fn container_mounts(pod: &Pod, container: &Container, state: &PodVolumes, di
                 // The kubelet creates a missing subPath as a directory.
                 disk.mkdir_all(&at, 0o755, secs);
             }
-            MountSource::Disk(at.into())
+            match in_pod(&dir, &at) {
+                Some(rel) => MountSource::InPod(shared_content(rel)),
+                None => MountSource::Disk(at.into()),
+            }
         };
         cri.push(Mount { path: shared_content(&normalize("/", &vm.mount_path)), source, read_only, kind });
     }
     let own_hosts = container.volume_mounts.iter().flatten().any(|m| normalize("/", &m.mount_path) == "/etc/hosts");
-    let hosts = join(&dir, "etc-hosts");
-    if !own_hosts && disk.get(&hosts).is_some() {
-        cri.push(Mount::disk("/etc/hosts", &hosts, false));
+    if !own_hosts && disk.get(&join(&dir, "etc-hosts")).is_some() {
+        cri.push(Mount::in_pod("/etc/hosts", "etc-hosts", false));
     }
     let log_name = super::images::stable_hex(&format!("{uid}/{}/{secs}", container.name), 8);
     let mut term_log = String::with_capacity(dir.len() + "/containers/".len() + container.name.len() + 1 + log_name.len());
@@ -976,12 +989,11 @@ pub fn container_mounts(pod: &Pod, container: &Container, state: &PodVolumes, di
         term_log.push_str(part);
     }
     disk.insert(&term_log, Inode::file("", 0o666, secs));
-    let term_path = container.termination_message_path.clone().filter(|p| !p.is_empty()).unwrap_or_else(|| "/dev/termination-log".into());
-    cri.push(Mount::disk(&term_path, &term_log, false));
-    let hostname = join(&dir, "etc-hostname");
-    if disk.get(&hostname).is_some() {
-        cri.push(Mount::disk("/etc/hostname", &hostname, false));
-        cri.push(Mount::disk("/etc/resolv.conf", &join(&dir, "resolv.conf"), false));
+    let term_path = container.termination_message_path.as_deref().filter(|p| !p.is_empty()).unwrap_or("/dev/termination-log");
+    cri.push(Mount::own(term_path, MountSource::TerminationLog, false));
+    if disk.get(&join(&dir, "etc-hostname")).is_some() {
+        cri.push(Mount::in_pod("/etc/hostname", "etc-hostname", false));
+        cri.push(Mount::in_pod("/etc/resolv.conf", "resolv.conf", false));
     }
     cri.push(Mount::private("/dev/shm", empty_private(), false, &MountKind::SHM));
     // Parents are mounted before children (containerd orders by depth),
@@ -1000,24 +1012,31 @@ pub fn container_mounts(pod: &Pod, container: &Container, state: &PodVolumes, di
         Mount::private("/sys/fs/cgroup", made, true, &MountKind::CGROUP),
     ];
     mounts.extend(cri);
-    // The runtime creates mount points the image lacks in the container's layer.
-    let points: Vec<(String, bool)> = mounts
+    mounts.insert(0, Mount::private("/", empty_private(), root.read_only, &MountKind::OVERLAY));
+    // Kept for the container's life (shared): no spare capacity.
+    mounts.shrink_to_fit();
+    let log_rel = term_log.get(dir.len() + 1..).unwrap_or("");
+    let mounts = Mounts::of_pod(mounts, &dir, log_rel, token_rel.unwrap_or(""));
+    // The runtime creates mount points the image lacks in the container's
+    // layer (the root overlay is none).
+    let points: Vec<(String, bool)> = mounts[1..]
         .iter()
         .map(|m| {
             let is_file = match &m.source {
-                MountSource::Disk(p) => disk.get(p).is_some_and(|i| !i.is_dir()),
                 MountSource::Snapshot(fs) => fs.get("/").is_some_and(|i| !i.is_dir()),
                 MountSource::Private(_) => false,
+                source => mounts.disk_path(source).is_some_and(|p| disk.get(&p).is_some_and(|i| !i.is_dir())),
             };
             (m.path.to_string(), is_file)
         })
         .collect();
     cfs::mount_points(root, &points, secs);
-    let overlay = Mount::private("/", empty_private(), root.read_only, &MountKind::OVERLAY);
-    mounts.insert(0, overlay);
-    // Kept for the container's life: no spare capacity.
-    mounts.shrink_to_fit();
     Ok(mounts)
+}
+
+/// `path` below the pod's directory `dir`, relative to it.
+fn in_pod<'p>(dir: &str, path: &'p str) -> Option<&'p str> {
+    path.strip_prefix(dir)?.strip_prefix('/').filter(|rel| !rel.is_empty())
 }
 
 #[cfg(test)]
