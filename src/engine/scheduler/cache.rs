@@ -214,7 +214,7 @@ pub struct Cache {
     /// `namespace/claim` → assigned pods using it.
     claim_users: FxHashMap<String, u32>,
     /// Assigned pods per namespace.
-    namespaces: BTreeMap<String, u32>,
+    namespaces: BTreeMap<Rc<str>, u32>,
     /// Assigned pods carrying each label pair, per namespace (namespace →
     /// key → value → pods): a new selector that requires a pair no pod
     /// carries (a new ReplicaSet's `pod-template-hash`) starts at zero
@@ -512,7 +512,7 @@ impl Cache {
 
     /// Namespaces that have assigned pods.
     pub fn pod_namespaces(&self) -> impl Iterator<Item = &str> {
-        self.namespaces.keys().map(String::as_str)
+        self.namespaces.keys().map(|n| &**n)
     }
 
     /// The index entry counting pods that match `selector` in `namespace`,
@@ -529,7 +529,7 @@ impl Cache {
         let mut entry = SelectorCounts { namespace: namespace.to_string(), selector: selector.clone(), live: Vec::new(), terminating: Vec::new(), total: 0 };
         if self.may_match_any(namespace, selector) {
             for (k, p) in &self.pods {
-                if k.namespace != namespace {
+                if &*k.namespace != namespace {
                     continue;
                 }
                 let Some(slot) = p.slot else { continue };
@@ -651,16 +651,16 @@ impl Cache {
     fn index_pod(&mut self, key: &ObjectKey, pod: &AssignedPod, sign: i64) {
         self.count_label_pairs(&key.namespace, pod.labels(), sign);
         if sign > 0 {
-            match self.namespaces.get_mut(&key.namespace) {
+            match self.namespaces.get_mut(&*key.namespace) {
                 Some(c) => *c += 1,
                 None => {
                     self.namespaces.insert(key.namespace.clone(), 1);
                 }
             }
-        } else if let Some(c) = self.namespaces.get_mut(&key.namespace) {
+        } else if let Some(c) = self.namespaces.get_mut(&*key.namespace) {
             *c -= 1;
             if *c == 0 {
-                self.namespaces.remove(&key.namespace);
+                self.namespaces.remove(&*key.namespace);
             }
         }
         if pod.affinity.is_some() {
