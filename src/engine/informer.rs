@@ -72,7 +72,7 @@ impl Informer {
     /// The objects of one namespace, in name order.
     pub fn in_namespace<'a>(&'a self, namespace: &'a str) -> impl Iterator<Item = &'a Rc<Object>> + 'a {
         let from: &dyn KeyRef = &(namespace, "");
-        let in_namespace = self.items.order.range::<dyn KeyRef, _>((std::ops::Bound::Included(from), std::ops::Bound::Unbounded)).take_while(move |(k, _)| k.0.namespace == namespace);
+        let in_namespace = self.items.order.range::<dyn KeyRef, _>((std::ops::Bound::Included(from), std::ops::Bound::Unbounded)).take_while(move |(k, _)| &*k.0.namespace == namespace);
         InSlots { slots: &self.items.slots, order: in_namespace.map(|(_, slot)| slot) }
     }
 

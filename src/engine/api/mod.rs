@@ -13,6 +13,7 @@ pub use from_value::DecodeError;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::Resource as _;
 use serde_json::Value;
+use std::rc::Rc;
 
 /// Index of a resource in [`RESOURCES`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -253,18 +254,38 @@ pub fn resolve_resource_arg(arg: &str) -> Option<ResourceId> {
 /// A namespaced name, the key components and caches use.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ObjectKey {
-    pub namespace: String,
-    pub name: String,
+    pub namespace: Rc<str>,
+    pub name: Rc<str>,
 }
 
 impl ObjectKey {
-    pub fn new(namespace: impl Into<String>, name: impl Into<String>) -> Self {
-        ObjectKey { namespace: namespace.into(), name: name.into() }
+    pub fn new(namespace: impl AsRef<str>, name: impl Into<Rc<str>>) -> Self {
+        ObjectKey { namespace: shared_namespace(namespace.as_ref()), name: name.into() }
     }
     pub fn of(obj: &Object) -> Self {
         let m = obj.meta();
-        ObjectKey::new(m.namespace.clone().unwrap_or_default(), m.name.clone().unwrap_or_default())
+        ObjectKey::new(m.namespace.as_deref().unwrap_or_default(), m.name.as_deref().unwrap_or_default())
     }
+}
+
+/// The namespace's text, shared with the last key made in the same
+/// namespace: keys are made per watch event, and nearly all of a busy
+/// cluster's are in one or two namespaces.
+fn shared_namespace(namespace: &str) -> Rc<str> {
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<Rc<str>>> = const { std::cell::RefCell::new(None) };
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        match last.as_ref() {
+            Some(shared) if **shared == *namespace => shared.clone(),
+            _ => {
+                let made: Rc<str> = Rc::from(namespace);
+                *last = Some(made.clone());
+                made
+            }
+        }
+    })
 }
 
 /// An [`ObjectKey`] as borrowed parts, to look up maps keyed by
@@ -378,7 +399,7 @@ mod tests {
         let ordered: BTreeMap<ObjectKey, usize> = keys.iter().cloned().zip(0..).collect();
         let hashed: HashMap<ObjectKey, usize> = keys.iter().cloned().zip(0..).collect();
         for (i, key) in keys.iter().enumerate() {
-            let parts = (key.namespace.as_str(), key.name.as_str());
+            let parts = (&*key.namespace, &*key.name);
             assert_eq!(ordered.get(&parts as &dyn KeyRef), Some(&i));
             assert_eq!(hashed.get(&parts as &dyn KeyRef), Some(&i));
         }

@@ -29,9 +29,9 @@ pub struct Indexed {
     /// controller's sync reads its objects without a lookup in the whole
     /// cache), by name: in key order, and a change finds its object by
     /// comparing names alone (a controller's objects share a namespace).
-    by_controller: FxHashMap<String, BTreeMap<String, HeldByName>>,
+    by_controller: FxHashMap<String, BTreeMap<Rc<str>, HeldByName>>,
     /// Namespace → objects without a controller (candidates for adoption).
-    orphans: BTreeMap<String, HeldByName>,
+    orphans: BTreeMap<Rc<str>, HeldByName>,
     /// Object uid (the one its [`IndexEntry`] holds) → key.
     by_uid: FxHashMap<Rc<str>, SharedKey>,
     /// Namespace → keys, so per-namespace reads skip other namespaces.
@@ -43,7 +43,7 @@ pub struct Indexed {
 }
 
 /// Objects of one namespace by name.
-type HeldByName = BTreeMap<String, Rc<Object>>;
+type HeldByName = BTreeMap<Rc<str>, Rc<Object>>;
 
 #[derive(Default)]
 struct IndexEntry {
@@ -163,7 +163,7 @@ impl Indexed {
             self.by_uid.insert(uid.clone(), key.clone());
         }
         let (namespace, name) = (&key.0.namespace, &key.0.name);
-        self.by_namespace.entry(namespace.clone()).or_default().insert(key.clone());
+        file_under(&mut self.by_namespace, namespace, key.clone());
         for owner in &owners {
             self.by_owner.entry(owner.clone()).or_default().insert(key.clone());
         }
@@ -278,7 +278,7 @@ impl Indexed {
 }
 
 /// Takes `name` out of namespace `at`, and the namespace with its last object.
-fn remove_held(namespaces: &mut BTreeMap<String, HeldByName>, at: &str, name: &str) -> Option<Rc<Object>> {
+fn remove_held(namespaces: &mut BTreeMap<Rc<str>, HeldByName>, at: &str, name: &str) -> Option<Rc<Object>> {
     let map = namespaces.get_mut(at)?;
     let held = map.remove(name);
     if map.is_empty() {

@@ -248,8 +248,8 @@ impl EndpointsController {
             _ => {
                 let ep = Endpoints {
                     metadata: ObjectMeta {
-                        name: Some(key.name.clone()),
-                        namespace: Some(key.namespace.clone()),
+                        name: Some(key.name.to_string()),
+                        namespace: Some(key.namespace.to_string()),
                         labels: (!labels.is_empty()).then_some(labels),
                         annotations: Some(BTreeMap::from([(TRIGGER_TIME.to_string(), trigger_time(ctx.now))])),
                         ..Default::default()
@@ -274,7 +274,7 @@ impl EndpointsController {
             .filter_map(|o| if let Object::EndpointSlice(s) = &**o { Some((**s).clone()) } else { None })
             .filter(|s| {
                 let l = s.metadata.labels.as_ref();
-                l.and_then(|l| l.get(SERVICE_NAME_LABEL)) == Some(&key.name) && l.and_then(|l| l.get(MANAGED_BY_LABEL)).map(String::as_str) == Some(MANAGED_BY)
+                l.and_then(|l| l.get(SERVICE_NAME_LABEL)).map(String::as_str) == Some(&*key.name) && l.and_then(|l| l.get(MANAGED_BY_LABEL)).map(String::as_str) == Some(MANAGED_BY)
             })
             .collect();
         existing.sort_stable_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
@@ -306,7 +306,7 @@ impl EndpointsController {
             desired.push((None, Vec::new()));
         }
         let mut labels = Self::labels_for(svc);
-        labels.insert(SERVICE_NAME_LABEL.into(), key.name.clone());
+        labels.insert(SERVICE_NAME_LABEL.into(), key.name.to_string());
         labels.insert(MANAGED_BY_LABEL.into(), MANAGED_BY.into());
         let owner = util::controller_ref(&Object::Service(Box::new(svc.clone())));
         let address_type = if desired.iter().flat_map(|d| &d.1).any(|e| e.addresses.iter().any(|a| a.contains(':'))) { "IPv6" } else { "IPv4" };
@@ -328,7 +328,7 @@ impl EndpointsController {
                     let slice = EndpointSlice {
                         metadata: ObjectMeta {
                             generate_name: Some(format!("{}-", key.name)),
-                            namespace: Some(key.namespace.clone()),
+                            namespace: Some(key.namespace.to_string()),
                             labels: Some(labels.clone()),
                             annotations: Some(BTreeMap::from([(TRIGGER_TIME.to_string(), trigger_time(ctx.now))])),
                             owner_references: Some(vec![owner.clone()]),

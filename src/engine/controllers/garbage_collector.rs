@@ -156,7 +156,7 @@ impl GarbageCollector {
                 solid += 1;
                 continue;
             };
-            let ns = if resource(owner_rid).namespaced { key.namespace.as_str() } else { "" };
+            let ns = if resource(owner_rid).namespaced { &*key.namespace } else { "" };
             match ctx.api.get(owner_rid, ns, &r.name) {
                 Ok(owner) if owner.meta().uid.as_deref() == Some(r.uid.as_str()) => {
                     if deleting_dependents(&owner) {

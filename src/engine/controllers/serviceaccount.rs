@@ -79,13 +79,13 @@ impl NamespaceDefaults {
         let result = match (self.what, existing) {
             (Publishes::DefaultServiceAccount, Some(_)) => return Ok(None),
             (Publishes::DefaultServiceAccount, None) => ctx.api.create(Object::ServiceAccount(Box::new(ServiceAccount {
-                metadata: ObjectMeta { name: Some("default".into()), namespace: Some(ns.clone()), ..Default::default() },
+                metadata: ObjectMeta { name: Some("default".into()), namespace: Some(ns.to_string()), ..Default::default() },
                 ..Default::default()
             }))),
             (Publishes::RootCa, None) => ctx.api.create(Object::ConfigMap(Box::new(ConfigMap {
                 metadata: ObjectMeta {
                     name: Some(ROOT_CA_NAME.into()),
-                    namespace: Some(ns.clone()),
+                    namespace: Some(ns.to_string()),
                     annotations: Some(Self::root_ca_annotations()),
                     ..Default::default()
                 },

@@ -215,7 +215,7 @@ pub struct Cache {
     /// `namespace/claim` → assigned pods using it.
     claim_users: FxHashMap<String, u32>,
     /// Assigned pods per namespace.
-    namespaces: BTreeMap<String, u32>,
+    namespaces: BTreeMap<Rc<str>, u32>,
     /// Assigned pods carrying each label pair, per namespace (namespace →
     /// key → value → pods): a new selector that requires a pair no pod
     /// carries (a new ReplicaSet's `pod-template-hash`) starts at zero
@@ -515,7 +515,7 @@ impl Cache {
 
     /// Namespaces that have assigned pods.
     pub fn pod_namespaces(&self) -> impl Iterator<Item = &str> {
-        self.namespaces.keys().map(String::as_str)
+        self.namespaces.keys().map(|n| &**n)
     }
 
     /// The index entry counting pods that match `selector` in `namespace`,
@@ -532,7 +532,7 @@ impl Cache {
         let mut entry = SelectorCounts { namespace: namespace.to_string(), selector: selector.clone(), live: Vec::new(), terminating: Vec::new(), total: 0 };
         if self.may_match_any(namespace, selector) {
             for (k, p) in &self.pods {
-                if k.0.namespace != namespace {
+                if &*k.0.namespace != namespace {
                     continue;
                 }
                 let Some(slot) = p.slot else { continue };

@@ -361,7 +361,7 @@ mod tests {
         }
         assert_eq!(log.len(), DECISIONS_KEPT);
         assert!(log.get(&ObjectKey::new("default", "p0")).is_none(), "the oldest went first");
-        assert_eq!(log.get(&ObjectKey::new("default", &format!("p{}", DECISIONS_KEPT + 4))).map(|d| d.nodes.len()), Some(3));
+        assert_eq!(log.get(&ObjectKey::new("default", format!("p{}", DECISIONS_KEPT + 4))).map(|d| d.nodes.len()), Some(3));
         // The last list let go is handed out again when its size fits, empty.
         let buffer = log.spare.as_ptr() as usize;
         let again = log.verdict_list(3);

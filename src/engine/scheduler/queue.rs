@@ -356,7 +356,7 @@ mod tests {
         q.add(ObjectKey::new("default", "low"), pod("low", 0), t0);
         q.add(ObjectKey::new("default", "high"), pod("high", 100), t0.plus_millis(5));
         q.add(ObjectKey::new("default", "low2"), pod("low2", 0), t0.plus_millis(1));
-        let order: Vec<String> = std::iter::from_fn(|| q.pop()).map(|k| k.name).collect();
+        let order: Vec<String> = std::iter::from_fn(|| q.pop()).map(|k| k.name.to_string()).collect();
         assert_eq!(order, vec!["high", "low", "low2"]);
     }
 

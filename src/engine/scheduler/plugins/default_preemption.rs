@@ -116,7 +116,7 @@ pub fn split_by_budget(victims: Vec<Victim>, budgets: &[Budget]) -> (Vec<Victim>
         let mut violated = false;
         if let Some(labels) = v.labels().filter(|l| !l.is_empty()) {
             for (i, b) in budgets.iter().enumerate() {
-                if b.namespace != v.key.namespace || b.selector.is_empty() || !b.selector.matches(Some(labels)) || b.disrupted.contains(&v.key.name) {
+                if *b.namespace != *v.key.namespace || b.selector.is_empty() || !b.selector.matches(Some(labels)) || b.disrupted.contains(&*v.key.name) {
                     continue;
                 }
                 allowed[i] -= 1;
@@ -326,8 +326,8 @@ mod tests {
         let b = Budget { namespace: "default".into(), selector: Selector::parse("app=web").unwrap(), disruptions_allowed: 1, disrupted: BTreeSet::new() };
         let victims = vec![victim("w1", 0, None, json!({"app": "web"})), victim("w2", 0, None, json!({"app": "web"})), victim("db", 0, None, json!({"app": "db"}))];
         let (violating, fine) = split_by_budget(victims, &[b]);
-        assert_eq!(violating.iter().map(|v| v.key.name.as_str()).collect::<Vec<_>>(), vec!["w2"]);
-        assert_eq!(fine.iter().map(|v| v.key.name.as_str()).collect::<Vec<_>>(), vec!["w1", "db"]);
+        assert_eq!(violating.iter().map(|v| &*v.key.name).collect::<Vec<_>>(), vec!["w2"]);
+        assert_eq!(fine.iter().map(|v| &*v.key.name).collect::<Vec<_>>(), vec!["w1", "db"]);
     }
 
     #[test]
