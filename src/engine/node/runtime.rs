@@ -212,8 +212,8 @@ pub struct ProcessSpec {
     pub fails_after_requests: Option<u32>,
     /// The command uses the network, which the kubelet cannot reach: the
     /// process waits until the network evaluates it (at its start instant)
-    /// and replaces `program` with the result.
-    pub deferred: Option<DeferredProgram>,
+    /// and replaces `program` with the result. Boxed: few processes wait.
+    pub deferred: Option<Box<DeferredProgram>>,
 }
 
 /// A main process's command, kept for the network to evaluate.
@@ -584,7 +584,7 @@ impl RuntimeContainer {
 
     /// The command the network is to evaluate, while the process waits for it.
     pub fn deferred(&self) -> Option<&DeferredProgram> {
-        self.process.deferred.as_ref()
+        self.process.deferred.as_deref()
     }
 
     /// The network evaluated a deferred process: it runs `program` from its
