@@ -34,6 +34,27 @@ use crate::engine::api::meta::EPOCH_SECONDS;
 use crate::engine::network::apps::AppState;
 use crate::engine::sim::clock::VirtualTime;
 
+thread_local! {
+    /// Image names by a hash of their texts.
+    static SHARED_IMAGES: std::cell::RefCell<SharedByHash<ImageName>> = const { std::cell::RefCell::new(SharedByHash::new(1024)) };
+}
+
+/// The same image name as another container's, shared rather than copied
+/// (the containers of a template all run one image).
+fn shared_image(image: ImageName) -> Rc<ImageName> {
+    use std::hash::Hasher;
+    let mut h = rustc_hash::FxHasher::default();
+    h.write(image.repository.as_bytes());
+    h.write_u8(0xff);
+    h.write(image.tag.as_bytes());
+    h.write_u8(0xff);
+    if let Some(d) = &image.digest {
+        h.write(d.as_bytes());
+    }
+    let h = h.finish();
+    SHARED_IMAGES.with(|shared| shared.borrow_mut().share(h, image, |found, image| found == image, Rc::new))
+}
+
 /// Lines kept per container; older ones are dropped as log rotation would.
 pub const LOG_LINES_LIMIT: usize = 1_000;
 /// Loop iterations materialised per advance; a long gap skips ahead.
@@ -232,7 +253,8 @@ pub struct RuntimeContainer {
     pub name: String,
     /// The restart count this instance was created with.
     pub attempt: i32,
-    pub image: ImageName,
+    /// Shared with every container of the same image (see [`shared_image`]).
+    pub image: Rc<ImageName>,
     pub created_at: VirtualTime,
     pub started_at: Option<VirtualTime>,
     /// Boxed: most instances run, and an exit is wide.
@@ -256,10 +278,12 @@ pub struct RuntimeContainer {
     pub mounts: Mounts,
     /// The process environment, in order.
     pub env: Environment,
-    pub workdir: String,
+    /// Shared with every container that has the same (see
+    /// `volumes::shared_content`), as is `command_line`.
+    pub workdir: Rc<str>,
     pub base: Base,
     /// PID 1's command line, as `ps` shows it.
-    pub command_line: String,
+    pub command_line: Rc<str>,
     /// The next PID an exec'd process gets.
     pub next_pid: u32,
     /// The main process waits on an attached terminal (`stdin: true`).
@@ -1014,7 +1038,7 @@ impl Runtime {
             id: id.clone(),
             name: name.to_string(),
             attempt,
-            image,
+            image: shared_image(image),
             created_at: now,
             started_at,
             exit: exit.map(Box::new),
@@ -1030,9 +1054,9 @@ impl Runtime {
             root: setup.root,
             mounts: setup.mounts,
             env: setup.env.into(),
-            workdir: if setup.workdir.is_empty() { "/".into() } else { setup.workdir },
+            workdir: super::volumes::shared_content(if setup.workdir.is_empty() { "/" } else { &setup.workdir }),
             base,
-            command_line: setup.command_line,
+            command_line: super::volumes::shared_content(&setup.command_line),
             next_pid: 7,
             interactive: setup.interactive,
             applied_until: None,

@@ -105,7 +105,7 @@ pub fn attach(s: &mut Session, pod: &Pod, container: &str, mut o: AttachOptions)
         .machine(&node)
         .and_then(|m| m.runtime.sandbox(&uid))
         .and_then(|sb| sb.latest(container))
-        .map(|c| (c.interactive, c.command_line.clone()));
+        .map(|c| (c.interactive, c.command_line.to_string()));
     let now = s.cluster.now();
     if let (true, Some((true, command))) = (o.stdin, interactive_main.clone()) {
         let program = command.split_whitespace().next().unwrap_or("sh").to_string();
