@@ -249,7 +249,7 @@ pub enum DeferredProgram {
 #[derive(Clone, Debug)]
 pub struct RuntimeContainer {
     /// 64 hex digits, without the `containerd://` scheme.
-    pub id: String,
+    pub id: HexId,
     pub name: String,
     /// The restart count this instance was created with.
     pub attempt: i32,
@@ -667,7 +667,7 @@ impl RuntimeContainer {
 
 #[derive(Clone, Debug)]
 pub struct Sandbox {
-    pub id: String,
+    pub id: HexId,
     pub namespace: String,
     pub pod: String,
     pub ip: String,
@@ -730,10 +730,11 @@ impl Sandbox {
             })
         }
         let time = |t: Option<VirtualTime>| t.map_or(u64::MAX, |t| t.as_millis());
-        let mut h = text(text(0, &self.id), &self.ip);
+        let mut h = self.id.words().into_iter().fold(0, mix);
+        h = text(h, &self.ip);
         h = mix(h, self.ready as u64 | (self.host_network as u64) << 1 | (self.containers.len() as u64) << 2);
         for c in &self.containers {
-            h = text(h, &c.id);
+            h = c.id.words().into_iter().fold(h, mix);
             h = mix(h, c.attempt as u64);
             h = mix(h, time(c.started_at));
             h = mix(h, time(c.stop_requested));
@@ -907,7 +908,7 @@ impl Runtime {
         note_touched(&mut self.touched, &mut self.touched_all, uid);
         self.idle = None;
         let ip = self.allocate_ip();
-        let id = random_hex(rng, 64);
+        let id = HexId::random(rng);
         let containers = self.sandboxes.remove(uid).map(|s| s.containers).unwrap_or_default();
         self.sandboxes.insert(
             uid.to_string(),
@@ -921,7 +922,7 @@ impl Runtime {
     pub fn run_host_sandbox(&mut self, uid: &str, namespace: &str, pod: &str, host_ip: &str, now: VirtualTime, rng: &mut fastrand::Rng) -> String {
         note_touched(&mut self.touched, &mut self.touched_all, uid);
         self.idle = None;
-        let id = random_hex(rng, 64);
+        let id = HexId::random(rng);
         let containers = self.sandboxes.remove(uid).map(|s| s.containers).unwrap_or_default();
         self.sandboxes.insert(
             uid.to_string(),
@@ -1016,7 +1017,7 @@ impl Runtime {
         sandbox.stamp = fresh_stamp();
         sandbox.dirty = true;
         self.idle = None;
-        let id = random_hex(rng, 64);
+        let id = HexId::random(rng);
         let (started_at, exit, process) = match process {
             Ok(p) => (Some(now), None, p),
             Err(why) => {
@@ -1035,7 +1036,7 @@ impl Runtime {
         // (kept for the container's life) gets room for exactly those.
         let first_lines = process.program.timeline.iter().take_while(|t| t.at_ms == 0).filter(|t| matches!(t.effect, Effect::Log(_))).count().min(LOG_LINES_LIMIT);
         let container = RuntimeContainer {
-            id: id.clone(),
+            id,
             name: name.to_string(),
             attempt,
             image: shared_image(image),
@@ -1076,7 +1077,7 @@ impl Runtime {
         }
         match failed {
             Some(message) => Err(message),
-            None => Ok(id),
+            None => Ok(id.to_string()),
         }
     }
 
@@ -1237,6 +1238,69 @@ fn parse_cidr(cidr: &str) -> Option<(u32, u32)> {
 
 fn format_ip(v: u32) -> String {
     format!("{}.{}.{}.{}", v >> 24, (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff)
+}
+
+/// A container's or sandbox's id: 64 hex digits kept as 32 bytes and
+/// written out when read (shown, compared with a text). Drawn from the
+/// random source exactly as [`random_hex`] draws 64 digits.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct HexId([u8; 32]);
+
+impl HexId {
+    fn random(rng: &mut fastrand::Rng) -> Self {
+        let mut bytes = [0u8; 32];
+        for b in &mut bytes {
+            let high = rng.usize(..16) as u8;
+            let low = rng.usize(..16) as u8;
+            *b = high << 4 | low;
+        }
+        HexId(bytes)
+    }
+
+    /// The hex digits, as ASCII bytes.
+    pub fn digits(&self) -> impl Iterator<Item = u8> + '_ {
+        const HEX: &[u8] = b"0123456789abcdef";
+        self.0.iter().flat_map(|b| [HEX[(b >> 4) as usize], HEX[(b & 15) as usize]])
+    }
+
+    /// The id as 64 words' worth of hashing input, for digests.
+    fn words(&self) -> [u64; 4] {
+        let mut w = [0u64; 4];
+        for (i, c) in self.0.chunks(8).enumerate() {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(c);
+            w[i] = u64::from_le_bytes(word);
+        }
+        w
+    }
+}
+
+impl std::fmt::Display for HexId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut text = [0u8; 64];
+        for (t, d) in text.iter_mut().zip(self.digits()) {
+            *t = d;
+        }
+        f.write_str(std::str::from_utf8(&text).unwrap_or_default())
+    }
+}
+
+impl std::fmt::Debug for HexId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.to_string())
+    }
+}
+
+impl PartialEq<str> for HexId {
+    fn eq(&self, other: &str) -> bool {
+        other.len() == 64 && self.digits().eq(other.bytes())
+    }
+}
+
+impl PartialEq<String> for HexId {
+    fn eq(&self, other: &String) -> bool {
+        *self == **other
+    }
 }
 
 pub fn random_hex(rng: &mut fastrand::Rng, len: usize) -> String {
