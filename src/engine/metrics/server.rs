@@ -114,9 +114,9 @@ impl MetricsServer {
                     let memory = usage::memory_bytes(c);
                     node_cpu_us = node_cpu_us.saturating_add(sample.cpu_us);
                     node_memory = node_memory.saturating_add(memory);
-                    samples.insert(c.id.clone(), sample);
+                    samples.insert(c.id.to_string(), sample);
                     let started = c.started_at.unwrap_or(now);
-                    let before = match self.previous.get(&c.id) {
+                    let before = match self.previous.get(&c.id.to_string()) {
                         Some(p) => Some(*p),
                         // Started since the previous scrape: it counts from its start.
                         None if self.last_scrape.is_some_and(|l| started >= l) => Some(Sample { at: started, cpu_us: 0 }),

@@ -56,7 +56,7 @@ pub fn cpu_us(c: &RuntimeContainer, now: VirtualTime) -> u64 {
 pub fn memory_bytes(c: &RuntimeContainer) -> u64 {
     let (_, resident_mi) = baseline(c);
     let grown = (c.http_requests as u64).saturating_mul(2 * 1024).min(8 * MI);
-    let jitter = c.id.bytes().take(4).fold(0u64, |acc, b| acc.wrapping_mul(31).wrapping_add(b as u64)) % (512 * 1024);
+    let jitter = c.id.digits().take(4).fold(0u64, |acc, b| acc.wrapping_mul(31).wrapping_add(b as u64)) % (512 * 1024);
     resident_mi * MI + grown + jitter
 }
 

@@ -39,7 +39,7 @@ pub fn attach_app(runtime: &mut Runtime, uid: &str, spec: &k8s_openapi::api::cor
     c.app = app;
     c.cpu.limit_millis = limit;
     c.host_ports = host_ports;
-    let entry = (uid.to_string(), c.name.clone(), c.id.clone());
+    let entry = (uid.to_string(), c.name.clone(), c.id.to_string());
     let started = c.started_at.unwrap_or_default();
     let deferred = c.deferred().cloned();
     if let Some(pass) = super::talkers::loop_of(&command, &args) {

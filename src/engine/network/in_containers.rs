@@ -167,7 +167,7 @@ fn identity(world: &World, target: &Target) -> Option<(Origin, ImageName, Toolki
     let c = sandbox.latest(&target.container)?;
     let origin = Origin::Pod { node: target.node.clone(), uid: target.uid.clone(), namespace: sandbox.namespace.clone(), name: sandbox.pod.clone(), ip: sandbox.ip.clone() };
     let toolkit = images::lookup(&c.image).map_or(Toolkit::Coreutils, |i| i.toolkit);
-    Some((origin, c.image.clone(), toolkit))
+    Some((origin, ImageName::clone(&c.image), toolkit))
 }
 
 fn target(node: &str, uid: &str, container: &str) -> Target {
@@ -270,7 +270,7 @@ fn evaluate(world: &mut World, r: &ContainerRef, waiting: &Waiting) -> Option<(P
         let c = sandbox.containers.iter().find(|c| c.id == r.id).filter(|c| c.is_running())?;
         let mut info = node_exec::system_info(machine, sandbox, c, waiting.start, false, &[]);
         info.now = None;
-        (info, c.env.to_map(), c.workdir.clone())
+        (info, c.env.to_map(), c.workdir.to_string())
     };
     let target = target(&r.node, &r.uid, &r.container);
     let (origin, image, toolkit) = identity(world, &target)?;

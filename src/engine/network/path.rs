@@ -166,7 +166,7 @@ pub fn connect(world: &mut World, from: &Origin, ip: &str, port: i32, proto: Pro
     };
     let uid = uid.clone();
     let (namespace, pod, pod_ip) = (sandbox.namespace.clone(), sandbox.pod.clone(), sandbox.ip.clone());
-    let listener = sandbox.containers.iter().rev().find_map(|c| c.serves(dst_port).then(|| (c.name.clone(), c.id.clone())));
+    let listener = sandbox.containers.iter().rev().find_map(|c| c.serves(dst_port).then(|| (c.name.clone(), c.id.to_string())));
     let from_pod = match from {
         Origin::Pod { namespace, name, .. } => Some((namespace.as_str(), name.as_str())),
         _ => None,
@@ -188,7 +188,7 @@ fn loopback(world: &mut World, node: &str, uid: &str, port: i32, client_port: u1
         .containers
         .iter()
         .rev()
-        .find_map(|c| c.serves(port).then(|| (c.name.clone(), c.id.clone())))
+        .find_map(|c| c.serves(port).then(|| (c.name.clone(), c.id.to_string())))
         .ok_or(ConnectError::Refused)?;
     Ok(Landing {
         node: node.to_string(),

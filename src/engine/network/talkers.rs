@@ -152,7 +152,7 @@ pub fn deliver_due(world: &mut World, now: VirtualTime) -> usize {
             let s = m.runtime.sandbox_mut(&r.uid)?;
             let (ns, pod, ip) = (s.namespace.clone(), s.pod.clone(), s.ip.clone());
             let c = s.containers.iter().find(|c| c.id == r.id)?;
-            c.is_running().then(|| (ns, pod, ip, c.image.clone()))
+            c.is_running().then(|| (ns, pod, ip, crate::engine::node::images::ImageName::clone(&c.image)))
         });
         let Some((namespace, name, ip, image)) = found else { continue };
         let origin = Origin::Pod { node: r.node.clone(), uid: r.uid.clone(), namespace, name, ip };

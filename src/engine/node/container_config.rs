@@ -125,7 +125,7 @@ fn server(program: Program, declared: &[i32], extra: &[i32], stops: bool, fails:
 /// Whether the simulated shell runs `name` itself (rather than it being the image's own software).
 /// A process that waits for the network to evaluate its command.
 fn awaiting_network(command: DeferredProgram, stops_on_sigterm: bool) -> ProcessSpec {
-    ProcessSpec { program: Program::forever(vec![]), serves: vec![], stops_on_sigterm, fails_after_requests: None, deferred: Some(command) }
+    ProcessSpec { program: Program::forever(vec![]), serves: vec![], stops_on_sigterm, fails_after_requests: None, deferred: Some(Box::new(command)) }
 }
 
 fn simulated(name: &str) -> bool {

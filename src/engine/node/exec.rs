@@ -41,7 +41,7 @@ fn usage(mounts: &Mounts, m: &Mount, machine: &Machine, upper_kb: u64) -> Option
 /// What programs in the container can learn about their system.
 pub fn system_info(machine: &Machine, sandbox: &Sandbox, c: &RuntimeContainer, now: VirtualTime, tty: bool, extra: &[Process]) -> SystemInfo {
     let hostname = c.env.get("HOSTNAME").map_or_else(|| sandbox.pod.clone(), str::to_string);
-    let mut processes = vec![Process { pid: 1, command: c.command_line.clone() }];
+    let mut processes = vec![Process { pid: 1, command: c.command_line.to_string() }];
     processes.extend(extra.iter().cloned());
     let upper_kb = c.root.upper_used_kb();
     let mounts = c.mounts.iter().map(|m| (m.clone(), usage(&c.mounts, m, machine, upper_kb))).collect();
@@ -90,7 +90,7 @@ pub fn prepare_exec(machine: &mut Machine, uid: &str, container: &str, argv: &[S
     let pid = machine.runtime.sandbox_mut(uid).and_then(|s| s.latest_mut(container)).map_or(7, |c| c.spawn_pid());
     let Some(sandbox) = machine.runtime.sandbox(uid) else { return Err(ExecError::NotRunning) };
     let Some(c) = sandbox.latest(container) else { return Err(ExecError::NotRunning) };
-    Ok(Prepared { info: system_info(machine, sandbox, c, now, tty, &[Process { pid, command: argv.join(" ") }]), env: environment(c, tty), workdir: c.workdir.clone() })
+    Ok(Prepared { info: system_info(machine, sandbox, c, now, tty, &[Process { pid, command: argv.join(" ") }]), env: environment(c, tty), workdir: c.workdir.to_string() })
 }
 
 /// Runs an exec-form command in a running container, with no network

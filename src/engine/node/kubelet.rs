@@ -1307,7 +1307,7 @@ impl Kubelet {
             return;
         }
         for c in containers {
-            let Some((id, started_at)) = self.machine.runtime.sandbox(uid).and_then(|s| s.latest(&c.name)).filter(|l| l.is_running()).map(|l| (l.id.clone(), l.started_at.unwrap_or(now))) else {
+            let Some((id, started_at)) = self.machine.runtime.sandbox(uid).and_then(|s| s.latest(&c.name)).filter(|l| l.is_running()).map(|l| (l.id.to_string(), l.started_at.unwrap_or(now))) else {
                 continue;
             };
             let startup_pending = c.startup_probe.is_some()
@@ -1395,7 +1395,7 @@ impl Kubelet {
         let containers = || pod.spec.iter().flat_map(|s| s.containers.iter().chain(s.init_containers.iter().flatten()));
         let probed = containers().any(|c| c.startup_probe.is_some() || c.readiness_probe.is_some());
         for c in containers().filter(|_| probed) {
-            let id = sandbox.and_then(|s| s.latest(&c.name)).map(|l| l.id.clone()).unwrap_or_default();
+            let id = sandbox.and_then(|s| s.latest(&c.name)).map(|l| l.id.to_string()).unwrap_or_default();
             let probe_ok = |kind: ProbeKind| self.state.probes.get(&(uid.to_string(), c.name.clone(), kind)).is_some_and(|p| p.container_id == id && p.ok);
             let is_started = c.startup_probe.is_none() || probe_ok(ProbeKind::Startup);
             started.insert(c.name.clone(), is_started);

@@ -101,7 +101,7 @@ pub fn find_running(world: &World, program: &str) -> Option<Instance> {
         for (uid, sandbox) in machine.runtime.sandboxes() {
             if let Some(c) = sandbox.containers.iter().find(|c| c.is_running() && program_of(&c.image) == Some(program)) {
                 let hostname = if sandbox.host_network { node.clone() } else { sandbox.pod.clone() };
-                return Some(Instance { node: node.clone(), pod_uid: uid.clone(), container_id: c.id.clone(), hostname });
+                return Some(Instance { node: node.clone(), pod_uid: uid.clone(), container_id: c.id.to_string(), hostname });
             }
         }
     }

@@ -34,6 +34,27 @@ use crate::engine::api::meta::EPOCH_SECONDS;
 use crate::engine::network::apps::AppState;
 use crate::engine::sim::clock::VirtualTime;
 
+thread_local! {
+    /// Image names by a hash of their texts.
+    static SHARED_IMAGES: std::cell::RefCell<SharedByHash<ImageName>> = const { std::cell::RefCell::new(SharedByHash::new(1024)) };
+}
+
+/// The same image name as another container's, shared rather than copied
+/// (the containers of a template all run one image).
+fn shared_image(image: ImageName) -> Rc<ImageName> {
+    use std::hash::Hasher;
+    let mut h = rustc_hash::FxHasher::default();
+    h.write(image.repository.as_bytes());
+    h.write_u8(0xff);
+    h.write(image.tag.as_bytes());
+    h.write_u8(0xff);
+    if let Some(d) = &image.digest {
+        h.write(d.as_bytes());
+    }
+    let h = h.finish();
+    SHARED_IMAGES.with(|shared| shared.borrow_mut().share(h, image, |found, image| found == image, Rc::new))
+}
+
 /// Lines kept per container; older ones are dropped as log rotation would.
 pub const LOG_LINES_LIMIT: usize = 1_000;
 /// Loop iterations materialised per advance; a long gap skips ahead.
@@ -212,8 +233,8 @@ pub struct ProcessSpec {
     pub fails_after_requests: Option<u32>,
     /// The command uses the network, which the kubelet cannot reach: the
     /// process waits until the network evaluates it (at its start instant)
-    /// and replaces `program` with the result.
-    pub deferred: Option<DeferredProgram>,
+    /// and replaces `program` with the result. Boxed: few processes wait.
+    pub deferred: Option<Box<DeferredProgram>>,
 }
 
 /// A main process's command, kept for the network to evaluate.
@@ -228,11 +249,12 @@ pub enum DeferredProgram {
 #[derive(Clone, Debug)]
 pub struct RuntimeContainer {
     /// 64 hex digits, without the `containerd://` scheme.
-    pub id: String,
+    pub id: HexId,
     pub name: String,
     /// The restart count this instance was created with.
     pub attempt: i32,
-    pub image: ImageName,
+    /// Shared with every container of the same image (see [`shared_image`]).
+    pub image: Rc<ImageName>,
     pub created_at: VirtualTime,
     pub started_at: Option<VirtualTime>,
     /// Boxed: most instances run, and an exit is wide.
@@ -256,10 +278,12 @@ pub struct RuntimeContainer {
     pub mounts: Mounts,
     /// The process environment, in order.
     pub env: Environment,
-    pub workdir: String,
+    /// Shared with every container that has the same (see
+    /// `volumes::shared_content`), as is `command_line`.
+    pub workdir: Rc<str>,
     pub base: Base,
     /// PID 1's command line, as `ps` shows it.
-    pub command_line: String,
+    pub command_line: Rc<str>,
     /// The next PID an exec'd process gets.
     pub next_pid: u32,
     /// The main process waits on an attached terminal (`stdin: true`).
@@ -584,7 +608,7 @@ impl RuntimeContainer {
 
     /// The command the network is to evaluate, while the process waits for it.
     pub fn deferred(&self) -> Option<&DeferredProgram> {
-        self.process.deferred.as_ref()
+        self.process.deferred.as_deref()
     }
 
     /// The network evaluated a deferred process: it runs `program` from its
@@ -643,7 +667,7 @@ impl RuntimeContainer {
 
 #[derive(Clone, Debug)]
 pub struct Sandbox {
-    pub id: String,
+    pub id: HexId,
     pub namespace: String,
     pub pod: String,
     pub ip: String,
@@ -706,10 +730,11 @@ impl Sandbox {
             })
         }
         let time = |t: Option<VirtualTime>| t.map_or(u64::MAX, |t| t.as_millis());
-        let mut h = text(text(0, &self.id), &self.ip);
+        let mut h = self.id.words().into_iter().fold(0, mix);
+        h = text(h, &self.ip);
         h = mix(h, self.ready as u64 | (self.host_network as u64) << 1 | (self.containers.len() as u64) << 2);
         for c in &self.containers {
-            h = text(h, &c.id);
+            h = c.id.words().into_iter().fold(h, mix);
             h = mix(h, c.attempt as u64);
             h = mix(h, time(c.started_at));
             h = mix(h, time(c.stop_requested));
@@ -883,7 +908,7 @@ impl Runtime {
         note_touched(&mut self.touched, &mut self.touched_all, uid);
         self.idle = None;
         let ip = self.allocate_ip();
-        let id = random_hex(rng, 64);
+        let id = HexId::random(rng);
         let containers = self.sandboxes.remove(uid).map(|s| s.containers).unwrap_or_default();
         self.sandboxes.insert(
             uid.to_string(),
@@ -897,7 +922,7 @@ impl Runtime {
     pub fn run_host_sandbox(&mut self, uid: &str, namespace: &str, pod: &str, host_ip: &str, now: VirtualTime, rng: &mut fastrand::Rng) -> String {
         note_touched(&mut self.touched, &mut self.touched_all, uid);
         self.idle = None;
-        let id = random_hex(rng, 64);
+        let id = HexId::random(rng);
         let containers = self.sandboxes.remove(uid).map(|s| s.containers).unwrap_or_default();
         self.sandboxes.insert(
             uid.to_string(),
@@ -992,7 +1017,7 @@ impl Runtime {
         sandbox.stamp = fresh_stamp();
         sandbox.dirty = true;
         self.idle = None;
-        let id = random_hex(rng, 64);
+        let id = HexId::random(rng);
         let (started_at, exit, process) = match process {
             Ok(p) => (Some(now), None, p),
             Err(why) => {
@@ -1011,10 +1036,10 @@ impl Runtime {
         // (kept for the container's life) gets room for exactly those.
         let first_lines = process.program.timeline.iter().take_while(|t| t.at_ms == 0).filter(|t| matches!(t.effect, Effect::Log(_))).count().min(LOG_LINES_LIMIT);
         let container = RuntimeContainer {
-            id: id.clone(),
+            id,
             name: name.to_string(),
             attempt,
-            image,
+            image: shared_image(image),
             created_at: now,
             started_at,
             exit: exit.map(Box::new),
@@ -1030,9 +1055,9 @@ impl Runtime {
             root: setup.root,
             mounts: setup.mounts,
             env: setup.env.into(),
-            workdir: if setup.workdir.is_empty() { "/".into() } else { setup.workdir },
+            workdir: super::volumes::shared_content(if setup.workdir.is_empty() { "/" } else { &setup.workdir }),
             base,
-            command_line: setup.command_line,
+            command_line: super::volumes::shared_content(&setup.command_line),
             next_pid: 7,
             interactive: setup.interactive,
             applied_until: None,
@@ -1052,7 +1077,7 @@ impl Runtime {
         }
         match failed {
             Some(message) => Err(message),
-            None => Ok(id),
+            None => Ok(id.to_string()),
         }
     }
 
@@ -1213,6 +1238,69 @@ fn parse_cidr(cidr: &str) -> Option<(u32, u32)> {
 
 fn format_ip(v: u32) -> String {
     format!("{}.{}.{}.{}", v >> 24, (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff)
+}
+
+/// A container's or sandbox's id: 64 hex digits kept as 32 bytes and
+/// written out when read (shown, compared with a text). Drawn from the
+/// random source exactly as [`random_hex`] draws 64 digits.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct HexId([u8; 32]);
+
+impl HexId {
+    fn random(rng: &mut fastrand::Rng) -> Self {
+        let mut bytes = [0u8; 32];
+        for b in &mut bytes {
+            let high = rng.usize(..16) as u8;
+            let low = rng.usize(..16) as u8;
+            *b = high << 4 | low;
+        }
+        HexId(bytes)
+    }
+
+    /// The hex digits, as ASCII bytes.
+    pub fn digits(&self) -> impl Iterator<Item = u8> + '_ {
+        const HEX: &[u8] = b"0123456789abcdef";
+        self.0.iter().flat_map(|b| [HEX[(b >> 4) as usize], HEX[(b & 15) as usize]])
+    }
+
+    /// The id as 64 words' worth of hashing input, for digests.
+    fn words(&self) -> [u64; 4] {
+        let mut w = [0u64; 4];
+        for (i, c) in self.0.chunks(8).enumerate() {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(c);
+            w[i] = u64::from_le_bytes(word);
+        }
+        w
+    }
+}
+
+impl std::fmt::Display for HexId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut text = [0u8; 64];
+        for (t, d) in text.iter_mut().zip(self.digits()) {
+            *t = d;
+        }
+        f.write_str(std::str::from_utf8(&text).unwrap_or_default())
+    }
+}
+
+impl std::fmt::Debug for HexId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.to_string())
+    }
+}
+
+impl PartialEq<str> for HexId {
+    fn eq(&self, other: &str) -> bool {
+        other.len() == 64 && self.digits().eq(other.bytes())
+    }
+}
+
+impl PartialEq<String> for HexId {
+    fn eq(&self, other: &String) -> bool {
+        *self == **other
+    }
 }
 
 pub fn random_hex(rng: &mut fastrand::Rng, len: usize) -> String {

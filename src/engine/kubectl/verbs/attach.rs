@@ -105,7 +105,7 @@ pub fn attach(s: &mut Session, pod: &Pod, container: &str, mut o: AttachOptions)
         .machine(&node)
         .and_then(|m| m.runtime.sandbox(&uid))
         .and_then(|sb| sb.latest(container))
-        .map(|c| (c.interactive, c.command_line.clone()));
+        .map(|c| (c.interactive, c.command_line.to_string()));
     let now = s.cluster.now();
     if let (true, Some((true, command))) = (o.stdin, interactive_main.clone()) {
         let program = command.split_whitespace().next().unwrap_or("sh").to_string();
@@ -149,7 +149,7 @@ pub fn attach(s: &mut Session, pod: &Pod, container: &str, mut o: AttachOptions)
         return Ok(());
     }
     // The container's output, from now on.
-    let id = s.cluster.sim.world.machine(&node).and_then(|m| m.runtime.sandbox(&uid)).and_then(|sb| sb.latest(container)).map(|c| (c.id.clone(), c.logs_dropped + c.logs.len() as u64));
+    let id = s.cluster.sim.world.machine(&node).and_then(|m| m.runtime.sandbox(&uid)).and_then(|sb| sb.latest(container)).map(|c| (c.id.to_string(), c.logs_dropped + c.logs.len() as u64));
     let Some((container_id, seen)) = id else { return Ok(()) };
     // Output written since the process started is still in the terminal
     // buffer kubectl attaches to when the process has only just started.

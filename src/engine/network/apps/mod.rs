@@ -138,6 +138,8 @@ impl ServeCx<'_> {
 }
 
 /// The application running in a container, with its in-memory state.
+/// The applications with state of their own are boxed: every container
+/// holds one, and most (nginx, shells) hold a variant with none.
 #[derive(Clone, Debug, Default)]
 pub enum AppState {
     /// Nothing the network knows listens (shells, batch jobs).
@@ -145,16 +147,16 @@ pub enum AppState {
     None,
     Nginx(web::Nginx),
     Httpd(web::Httpd),
-    Redis(redis::Redis),
-    Kubia(tutorials::Kubia),
-    Bootcamp(tutorials::Bootcamp),
-    HttpEcho(tutorials::HttpEcho),
+    Redis(Box<redis::Redis>),
+    Kubia(Box<tutorials::Kubia>),
+    Bootcamp(Box<tutorials::Bootcamp>),
+    HttpEcho(Box<tutorials::HttpEcho>),
     Agnhost(tutorials::Agnhost),
     Beginners,
     Pageview,
     HpaExample,
-    CoreDns(coredns::CoreDns),
-    IngressNginx(ingress_nginx::Controller),
+    CoreDns(Box<coredns::CoreDns>),
+    IngressNginx(Box<ingress_nginx::Controller>),
     /// metrics-server: the last window it scraped, which the metrics API serves.
     MetricsServer(Shared<crate::engine::metrics::Snapshot>),
     Generic,
@@ -175,21 +177,21 @@ impl AppState {
             _ if custom => AppState::None,
             "nginx" | "nginx-slim" => AppState::Nginx(web::Nginx),
             "httpd" | "apache" => AppState::Httpd(web::Httpd),
-            "redis" => AppState::Redis(redis::Redis::default()),
-            "kubia" | "kubia-unhealthy" | "kubia-pet" | "kubia-pet-peers" => AppState::Kubia(tutorials::Kubia::new(&last, tag)),
-            "kubernetes-bootcamp" => AppState::Bootcamp(tutorials::Bootcamp::new(tag)),
+            "redis" => AppState::Redis(Box::default()),
+            "kubia" | "kubia-unhealthy" | "kubia-pet" | "kubia-pet-peers" => AppState::Kubia(Box::new(tutorials::Kubia::new(&last, tag))),
+            "kubernetes-bootcamp" => AppState::Bootcamp(Box::new(tutorials::Bootcamp::new(tag))),
             "http-echo" => {
                 let argv: Vec<String> = command.iter().skip(1).chain(args.iter()).cloned().collect();
-                AppState::HttpEcho(tutorials::HttpEcho::from_args(&argv))
+                AppState::HttpEcho(Box::new(tutorials::HttpEcho::from_args(&argv)))
             }
             "agnhost" => match tutorials::Agnhost::from_argv(command, args) {
                 Some(a) => AppState::Agnhost(a),
                 None => AppState::None,
             },
             "hpa-example" => AppState::HpaExample,
-            "coredns" => AppState::CoreDns(coredns::CoreDns::default()),
+            "coredns" => AppState::CoreDns(Box::default()),
             "metrics-server" => AppState::MetricsServer(Default::default()),
-            "controller" if repo.contains("ingress-nginx") => AppState::IngressNginx(ingress_nginx::Controller::default()),
+            "controller" if repo.contains("ingress-nginx") => AppState::IngressNginx(Box::default()),
             "the-kubernetes-workshop" if tag.contains("pageview") => AppState::Pageview,
             "the-kubernetes-workshop" if tag.contains("k8s-for-beginners") => AppState::Beginners,
             _ => AppState::Generic,
