@@ -266,7 +266,10 @@ struct State {
     next_lease: VirtualTime,
     next_status: VirtualTime,
     last_report: Option<VirtualTime>,
-    workers: BTreeMap<String, Worker>,
+    /// Boxed: a map node holds room for eleven entries whatever it holds,
+    /// and a worker is a few hundred bytes, so a node of workers inline was
+    /// about half empty space.
+    workers: BTreeMap<String, Box<Worker>>,
     pull_free_at: VirtualTime,
     crash_backoff: BTreeMap<String, Backoff>,
     pull_backoff: BTreeMap<String, Backoff>,
@@ -1065,7 +1068,7 @@ impl Kubelet {
         let Some(uid) = pod.metadata.uid.clone() else { return };
         let now = ctx.now;
         if !self.state.workers.contains_key(&uid) {
-            self.state.workers.insert(uid.clone(), Worker {
+            self.state.workers.insert(uid.clone(), Box::new(Worker {
                 start_time: now,
                 step: None,
                 waiting: BTreeMap::new(),
@@ -1078,7 +1081,7 @@ impl Kubelet {
                 backoff_reported: BTreeMap::new(),
                 registered_spec: None,
                 status_memo: None,
-            });
+            }));
         }
         // The ConfigMap and Secret managers watch what the pod references;
         // the same spec references the same objects (a status write keeps it).
