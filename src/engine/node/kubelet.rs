@@ -132,8 +132,9 @@ struct Step {
 #[derive(Debug)]
 struct Worker {
     start_time: VirtualTime,
-    step: Option<Step>,
-    waiting: BTreeMap<String, Waiting>,
+    /// What is under way or waited for; `None` while all of it is empty,
+    /// as it is for most of a pod's life (see [`Worker::tidy`]).
+    steps: Option<Box<WorkerSteps>>,
     /// Containers told to stop for the pod's deletion.
     killing: bool,
     delete_sent: bool,
@@ -141,12 +142,6 @@ struct Worker {
     sandbox_changed_reported: bool,
     /// The pod's volumes on the node.
     volumes: PodVolumes,
-    /// Containers whose config could not be built, and when to try again.
-    config_retry: BTreeMap<String, VirtualTime>,
-    /// What was prepared for a container between its Create and Start steps.
-    prepared: BTreeMap<String, (ContainerSetup, Vec<(String, String)>)>,
-    /// When an image pull back-off is next reported again, per container.
-    backoff_reported: BTreeMap<String, VirtualTime>,
     /// The pod spec whose ConfigMap and Secret references are registered
     /// (they are read from the spec alone; a pod's versions share it).
     registered_spec: Option<Rc<PodSpec>>,
@@ -154,6 +149,49 @@ struct Worker {
     /// nothing the generation reads has changed (see [`StatusMemo`]).
     /// Cleared whenever `waiting` changes.
     status_memo: Option<StatusMemo>,
+}
+
+/// A pod worker's fields that are set while its containers are being
+/// started, waited for or backed off, and empty once they run: boxed
+/// beside the worker, and let go when empty, as a pod worker holds them
+/// for its whole life (152 bytes inline, 8 boxed).
+#[derive(Debug, Default)]
+struct WorkerSteps {
+    step: Option<Step>,
+    waiting: BTreeMap<String, Waiting>,
+    /// Containers whose config could not be built, and when to try again.
+    config_retry: BTreeMap<String, VirtualTime>,
+    /// What was prepared for a container between its Create and Start steps.
+    prepared: BTreeMap<String, (ContainerSetup, Vec<(String, String)>)>,
+    /// When an image pull back-off is next reported again, per container.
+    backoff_reported: BTreeMap<String, VirtualTime>,
+}
+
+impl WorkerSteps {
+    fn is_empty(&self) -> bool {
+        self.step.is_none() && self.waiting.is_empty() && self.config_retry.is_empty() && self.prepared.is_empty() && self.backoff_reported.is_empty()
+    }
+}
+
+impl Worker {
+    fn steps(&self) -> Option<&WorkerSteps> {
+        self.steps.as_deref()
+    }
+
+    fn steps_mut(&mut self) -> &mut WorkerSteps {
+        self.steps.get_or_insert_with(Default::default)
+    }
+
+    fn step(&self) -> Option<&Step> {
+        self.steps()?.step.as_ref()
+    }
+
+    /// Lets the steps go once nothing in them is left.
+    fn tidy(&mut self) {
+        if self.steps.as_ref().is_some_and(|s| s.is_empty()) {
+            self.steps = None;
+        }
+    }
 }
 
 /// A pod status that is its own regeneration: the status a sync found the
@@ -717,8 +755,8 @@ impl Kubelet {
     fn set_waiting(&mut self, uid: &str, container: &str, reason: &str, message: Option<String>) -> bool {
         let Some(w) = self.state.workers.get_mut(uid) else { return false };
         let new = Waiting { reason: reason.to_string(), message };
-        let changed = w.waiting.get(container) != Some(&new);
-        w.waiting.insert(container.to_string(), new);
+        let changed = w.steps().and_then(|s| s.waiting.get(container)) != Some(&new);
+        w.steps_mut().waiting.insert(container.to_string(), new);
         w.status_memo = None;
         changed
     }
@@ -752,7 +790,7 @@ impl Kubelet {
             self.record_container(ctx, pod, &c.name, init, NORMAL, "Pulled", format!("Container image {spec_image:?} already present on machine"));
             let until = now.plus_millis(150 + ctx.rng.u64(..250));
             if let Some(w) = self.state.workers.get_mut(&uid) {
-                w.step = Some(Step { container: c.name.clone(), init, until, kind: StepKind::Create });
+                w.steps_mut().step = Some(Step { container: c.name.clone(), init, until, kind: StepKind::Create });
             }
             ctx.wake_at(until);
             return;
@@ -770,16 +808,16 @@ impl Kubelet {
                 // Each pod sync in the back-off says so again (the pod worker
                 // retries a failed sync after 10 to 15 s).
                 let changed = self.set_waiting(&uid, &c.name, "ImagePullBackOff", Some(waiting));
-                let due = self.state.workers.get(&uid).and_then(|w| w.backoff_reported.get(&c.name)).is_none_or(|t| now >= *t);
+                let due = self.state.workers.get(&uid).and_then(|w| w.steps()?.backoff_reported.get(&c.name)).is_none_or(|t| now >= *t);
                 if changed || due {
                     self.record_container(ctx, pod, &c.name, init, NORMAL, "BackOff", msg);
                     self.record_container(ctx, pod, &c.name, init, WARNING, "Failed", "Error: ImagePullBackOff".into());
                     let next = now.plus_millis(WORKER_BACKOFF_MS + ctx.rng.u64(..WORKER_BACKOFF_MS / 2));
                     if let Some(w) = self.state.workers.get_mut(&uid) {
-                        w.backoff_reported.insert(c.name.clone(), next);
+                        w.steps_mut().backoff_reported.insert(c.name.clone(), next);
                     }
                 }
-                if let Some(t) = self.state.workers.get(&uid).and_then(|w| w.backoff_reported.get(&c.name)).copied() {
+                if let Some(t) = self.state.workers.get(&uid).and_then(|w| w.steps()?.backoff_reported.get(&c.name)).copied() {
                     ctx.wake_at(t.min(end));
                 }
                 ctx.wake_at(end);
@@ -823,7 +861,7 @@ impl Kubelet {
         let until = begin.plus_millis(pull_ms);
         self.state.pull_free_at = until;
         if let Some(w) = self.state.workers.get_mut(&uid) {
-            w.step = Some(Step { container: c.name.clone(), init, until, kind: StepKind::Pull(Box::new(Pull { image, queued_at: now, pull_ms, failure })) });
+            w.steps_mut().step = Some(Step { container: c.name.clone(), init, until, kind: StepKind::Pull(Box::new(Pull { image, queued_at: now, pull_ms, failure })) });
         }
         ctx.log(format!("pulling image {spec_image} for {}/{}", pod.metadata.namespace.as_deref().unwrap_or(""), pod.metadata.name.as_deref().unwrap_or("")));
         ctx.wake_at(until);
@@ -845,7 +883,7 @@ impl Kubelet {
         }
         backoff_next(&mut self.state.crash_backoff, &key, finished, ctx.now);
         self.begin_start(ctx, pod, c, init);
-        self.state.workers.get(&uid).is_some_and(|w| w.step.is_some())
+        self.state.workers.get(&uid).is_some_and(|w| w.step().is_some())
     }
 
     fn finish_step(&mut self, ctx: &mut Ctx, pod: &Pod, step: Step) {
@@ -889,7 +927,7 @@ impl Kubelet {
                         );
                         let until = now.plus_millis(150 + ctx.rng.u64(..250));
                         if let Some(w) = self.state.workers.get_mut(&uid) {
-                            w.step = Some(Step { container: c.name.clone(), init: step.init, until, kind: StepKind::Create });
+                            w.steps_mut().step = Some(Step { container: c.name.clone(), init: step.init, until, kind: StepKind::Create });
                         }
                         ctx.wake_at(until);
                     }
@@ -899,8 +937,9 @@ impl Kubelet {
                 match self.container_config(ctx, pod, c) {
                     Ok(prepared) => {
                         if let Some(w) = self.state.workers.get_mut(&uid) {
-                            w.prepared.insert(c.name.clone(), prepared);
-                            remove_releasing(&mut w.config_retry, &c.name);
+                            let steps = w.steps_mut();
+                            steps.prepared.insert(c.name.clone(), prepared);
+                            remove_releasing(&mut steps.config_retry, &c.name);
                         }
                     }
                     Err(msg) => {
@@ -909,7 +948,7 @@ impl Kubelet {
                         self.set_waiting(&uid, &c.name, "CreateContainerConfigError", Some(msg));
                         let retry = now.plus_millis(WORKER_BACKOFF_MS + ctx.rng.u64(..WORKER_BACKOFF_MS / 2));
                         if let Some(w) = self.state.workers.get_mut(&uid) {
-                            w.config_retry.insert(c.name.clone(), retry);
+                            w.steps_mut().config_retry.insert(c.name.clone(), retry);
                         }
                         ctx.wake_at(retry);
                         return;
@@ -918,7 +957,7 @@ impl Kubelet {
                 self.record_container(ctx, pod, &c.name, step.init, NORMAL, "Created", format!("Created container: {}", c.name));
                 let until = now.plus_millis(50 + ctx.rng.u64(..150));
                 if let Some(w) = self.state.workers.get_mut(&uid) {
-                    w.step = Some(Step { container: c.name.clone(), init: step.init, until, kind: StepKind::Start });
+                    w.steps_mut().step = Some(Step { container: c.name.clone(), init: step.init, until, kind: StepKind::Start });
                 }
                 ctx.wake_at(until);
             }
@@ -927,14 +966,17 @@ impl Kubelet {
                 let sandbox = self.machine.runtime.sandbox(&uid);
                 let ip = sandbox.map(|s| s.ip.clone()).unwrap_or_default();
                 let attempt = sandbox.and_then(|s| s.latest(&c.name)).map_or_else(|| self.previous_restart_count(pod, &c.name), |l| l.attempt + 1);
-                let Some((mut setup, kubelet_env)) = self.state.workers.get_mut(&uid).and_then(|w| remove_releasing(&mut w.prepared, &c.name)) else { return };
+                let Some((mut setup, kubelet_env)) = self.state.workers.get_mut(&uid).and_then(|w| remove_releasing(&mut w.steps.as_mut()?.prepared, &c.name)) else { return };
                 let (process, interactive) = container_config::process_for(pod, c, &image, &setup, &kubelet_env, &self.machine.disk, &ip, now);
                 setup.interactive = interactive;
                 let process = programs::unless_stopped(process, &image, &self.machine.stopped_programs);
                 let result = self.machine.runtime.start_container(&uid, &c.name, attempt, image, setup, process, now, ctx.rng);
                 self.machine.advance(now);
                 if let Some(w) = self.state.workers.get_mut(&uid) {
-                    remove_releasing(&mut w.waiting, &c.name);
+                    if let Some(s) = w.steps.as_mut() {
+                        remove_releasing(&mut s.waiting, &c.name);
+                    }
+                    w.tidy();
                     w.status_memo = None;
                 }
                 match result {
@@ -1070,15 +1112,11 @@ impl Kubelet {
         if !self.state.workers.contains_key(&uid) {
             self.state.workers.insert(uid.clone(), Box::new(Worker {
                 start_time: now,
-                step: None,
-                waiting: BTreeMap::new(),
+                steps: None,
                 killing: false,
                 delete_sent: false,
                 sandbox_changed_reported: false,
                 volumes: PodVolumes::default(),
-                config_retry: BTreeMap::new(),
-                prepared: BTreeMap::new(),
-                backoff_reported: BTreeMap::new(),
                 registered_spec: None,
                 status_memo: None,
             }));
@@ -1103,20 +1141,20 @@ impl Kubelet {
             return;
         }
         // Finish an operation that is due; wait for one in flight.
-        let step_until = self.state.workers.get(&uid).and_then(|w| w.step.as_ref()).map(|s| s.until);
+        let step_until = self.state.workers.get(&uid).and_then(|w| w.step()).map(|s| s.until);
         if let Some(until) = step_until {
             if until > now {
                 ctx.wake_at(until);
                 self.write_status(ctx, pod, &uid);
                 return;
             }
-            if let Some(step) = self.state.workers.get_mut(&uid).and_then(|w| w.step.take()) {
+            if let Some(step) = self.state.workers.get_mut(&uid).and_then(|w| w.steps.as_mut()?.step.take()) {
                 self.finish_step(ctx, pod, step);
             }
         }
         let terminal = matches!(pod.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded") | Some("Failed"));
         let volumes_ready = terminal || self.sync_volumes(ctx, pod, &uid);
-        if volumes_ready && self.state.workers.get(&uid).is_some_and(|w| w.step.is_none()) {
+        if volumes_ready && self.state.workers.get(&uid).is_some_and(|w| w.step().is_none()) {
             self.decide(ctx, pod, &uid);
         }
         self.run_probes(ctx, pod, &uid);
@@ -1152,7 +1190,7 @@ impl Kubelet {
             let until = now.plus_millis(800 + ctx.rng.u64(..700));
             if let Some(w) = self.state.workers.get_mut(uid) {
                 w.sandbox_changed_reported = true;
-                w.step = Some(Step { container: String::new(), init: false, until, kind: StepKind::Sandbox });
+                w.steps_mut().step = Some(Step { container: String::new(), init: false, until, kind: StepKind::Sandbox });
             }
             ctx.wake_at(until);
             return;
@@ -1175,7 +1213,7 @@ impl Kubelet {
                 }
                 Some((false, None)) => return,
                 None => {
-                    if let Some(retry) = self.state.workers.get(uid).and_then(|w| w.config_retry.get(&c.name)).copied().filter(|t| *t > now) {
+                    if let Some(retry) = self.state.workers.get(uid).and_then(|w| w.steps()?.config_retry.get(&c.name)).copied().filter(|t| *t > now) {
                         ctx.wake_at(retry);
                         return;
                     }
@@ -1197,18 +1235,18 @@ impl Kubelet {
                     }
                 }
                 None => {
-                    let blocked = self.state.workers.get(uid).and_then(|w| w.waiting.get(&c.name)).is_some_and(|w| {
+                    let blocked = self.state.workers.get(uid).and_then(|w| w.steps()?.waiting.get(&c.name)).is_some_and(|w| {
                         matches!(w.reason.as_str(), "InvalidImageName" | "ErrImageNeverPull")
                     });
                     if blocked {
                         continue;
                     }
-                    if let Some(retry) = self.state.workers.get(uid).and_then(|w| w.config_retry.get(&c.name)).copied().filter(|t| *t > now) {
+                    if let Some(retry) = self.state.workers.get(uid).and_then(|w| w.steps()?.config_retry.get(&c.name)).copied().filter(|t| *t > now) {
                         ctx.wake_at(retry);
                         continue;
                     }
                     self.begin_start(ctx, pod, c, false);
-                    if self.state.workers.get(uid).is_some_and(|w| w.step.is_some()) {
+                    if self.state.workers.get(uid).is_some_and(|w| w.step().is_some()) {
                         return;
                     }
                 }
@@ -1228,7 +1266,10 @@ impl Kubelet {
         if !already {
             if let Some(w) = self.state.workers.get_mut(uid) {
                 w.killing = true;
-                w.step = None;
+                if let Some(s) = w.steps.as_mut() {
+                    s.step = None;
+                }
+                w.tidy();
             }
             let running: Vec<(String, bool)> = self
                 .machine
@@ -1389,6 +1430,7 @@ impl Kubelet {
 
     fn write_status(&mut self, ctx: &mut Ctx, pod: &Pod, uid: &str) {
         let Some(worker) = self.state.workers.get(uid) else { return };
+        let no_waiting = BTreeMap::new();
         let sandbox = self.machine.runtime.sandbox(uid);
         let mut ready = BTreeMap::new();
         let mut started = BTreeMap::new();
@@ -1416,7 +1458,7 @@ impl Kubelet {
             flavor: self.machine.runtime.flavor,
             host_ip: &self.spec.address,
             start_time: worker.start_time,
-            waiting: &worker.waiting,
+            waiting: worker.steps().map_or(&no_waiting, |s| &s.waiting),
             ready: &ready,
             started: &started,
             terminated_for_deletion: deleted_and_stopped && worker.killing,
@@ -1706,7 +1748,10 @@ impl Kubelet {
         let quiet = self.requests(ctx) == before && pod.metadata.deletion_timestamp.is_none() && !file_source::is_static(pod);
         // What this sync did to sandboxes is seen: its own entry starts from here.
         self.forget_touched();
-        let worker = self.state.workers.get(uid);
+        let worker = self.state.workers.get_mut(uid).map(|w| {
+            w.tidy();
+            &**w
+        });
         match worker.filter(|_| quiet) {
             Some(w) => {
                 let refresh = w.volumes.next_refresh.unwrap_or(VirtualTime::from_millis(u64::MAX));
@@ -1724,18 +1769,20 @@ impl Kubelet {
     /// Everything a pod sync could change, for the debug check that a
     /// sync passed over would have changed nothing.
     fn quiet_snapshot(&self, ctx: &Ctx, uid: &str) -> String {
+        let empty = WorkerSteps::default();
         let worker = self.state.workers.get(uid).map(|w| {
+            let s = w.steps().unwrap_or(&empty);
             format!(
                 "{:?} {:?} {} {} {} {:?} {:?} {:?} {:?} {:?}",
-                w.step,
-                w.waiting,
+                s.step,
+                s.waiting,
                 w.killing,
                 w.delete_sent,
                 w.sandbox_changed_reported,
                 w.volumes,
-                w.config_retry,
-                w.prepared.keys().collect::<Vec<_>>(),
-                w.backoff_reported,
+                s.config_retry,
+                s.prepared.keys().collect::<Vec<_>>(),
+                s.backoff_reported,
                 w.start_time
             )
         });
