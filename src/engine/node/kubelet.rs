@@ -149,6 +149,8 @@ struct Worker {
     /// nothing the generation reads has changed (see [`StatusMemo`]).
     /// Cleared whenever `waiting` changes.
     status_memo: Option<StatusMemo>,
+    /// The pod's entry in [`State::quiet`], by its key there (null: none).
+    quiet_at: *const Object,
 }
 
 /// A pod worker's fields that are set while its containers are being
@@ -206,7 +208,9 @@ struct StatusMemo {
     status: Rc<PodStatus>,
     spec: Option<Rc<PodSpec>>,
     /// The sandbox's stamp, if there was one (see [`Sandbox::stamp`]).
-    sandbox: Option<u64>,
+    /// Stamps start at 1; a memo is not made for a stamp of 0, so the
+    /// option takes no room of its own.
+    sandbox: Option<std::num::NonZeroU64>,
 }
 
 impl StatusMemo {
@@ -216,7 +220,7 @@ impl StatusMemo {
             (None, None) => true,
             _ => false,
         };
-        pod.status.as_ref().is_some_and(|s| Rc::ptr_eq(s, &self.status)) && same(&pod.spec, &self.spec) && self.sandbox == sandbox
+        pod.status.as_ref().is_some_and(|s| Rc::ptr_eq(s, &self.status)) && same(&pod.spec, &self.spec) && sandbox != Some(0) && self.sandbox.map(std::num::NonZeroU64::get) == sandbox
     }
 }
 
@@ -333,8 +337,7 @@ struct State {
     /// cannot be another's): a full sync looks every pod up here, and a
     /// UID-keyed map compared long strings. Only looked up, never iterated.
     quiet: FxHashMap<*const Object, QuietSync>,
-    /// Each pod's entry in `quiet`, by UID.
-    quiet_by_uid: BTreeMap<String, *const Object>,
+    /// (Each pod's entry in `quiet` is found from its worker, `Worker::quiet_at`.)
     /// The pods of the entries dropped from `quiet` during this run: a full
     /// sync lists a quiet pod by its address alone, and syncs the version
     /// kept here if its entry goes before its turn.
@@ -381,7 +384,6 @@ impl State {
             secrets: ObjectCache::secrets(),
             services: Informer::new(Query::all(ids::services())),
             quiet: FxHashMap::default(),
-            quiet_by_uid: BTreeMap::new(),
             quiet_dropped: Vec::new(),
             mirrors: BTreeSet::new(),
             orphans_settled: false,
@@ -1119,6 +1121,7 @@ impl Kubelet {
                 volumes: PodVolumes::default(),
                 registered_spec: None,
                 status_memo: None,
+                quiet_at: std::ptr::null(),
             }));
         }
         // The ConfigMap and Secret managers watch what the pod references;
@@ -1492,7 +1495,7 @@ impl Kubelet {
             None
         };
         if let Some(w) = self.state.workers.get_mut(uid) {
-            w.status_memo = memo.filter(|_| memo_applies).map(|status| StatusMemo { status, spec: pod.spec.clone(), sandbox: stamp });
+            w.status_memo = memo.filter(|_| memo_applies && stamp != Some(0)).map(|status| StatusMemo { status, spec: pod.spec.clone(), sandbox: stamp.and_then(std::num::NonZeroU64::new) });
         }
         if finished_deleting {
             let (ns, name) = (pod.metadata.namespace.clone().unwrap_or_default(), pod.metadata.name.clone().unwrap_or_default());
@@ -1543,8 +1546,8 @@ impl Kubelet {
             }
         }
         for uid in workers {
-            self.state.workers.remove(&uid);
             self.forget_quiet(&uid);
+            self.state.workers.remove(&uid);
             self.state.configmaps.unregister(&uid);
             self.state.secrets.unregister(&uid);
             self.state.probes.retain(|(u, _, _), _| *u != uid);
@@ -1670,38 +1673,38 @@ impl Kubelet {
                 }
             }
             None => {
-                let entry = kept.and_then(|uid| Some((uid.to_string(), self.state.quiet_by_uid.remove(uid)?)));
-                let entry = entry.and_then(|(uid, at)| Some((uid, at, self.state.quiet.remove(&at)?)));
+                let kept = kept.and_then(|uid| self.state.workers.get(uid)).map_or(std::ptr::null(), |w| w.quiet_at);
+                let entry = self.state.quiet.remove(&kept);
                 self.state.quiet_dropped.extend(self.state.quiet.drain().map(|(_, q)| q.pod));
-                self.state.quiet_by_uid.clear();
-                if let Some((uid, at, q)) = entry {
-                    self.state.quiet_by_uid.insert(uid, at);
-                    self.state.quiet.insert(at, q);
+                for w in self.state.workers.values_mut() {
+                    if w.quiet_at != kept {
+                        w.quiet_at = std::ptr::null();
+                    }
+                }
+                if let Some(q) = entry {
+                    self.state.quiet.insert(kept, q);
                 }
             }
         }
     }
 
+    /// Remembers pod `uid`'s quiet sync; only pods with a worker are.
     fn remember_quiet(&mut self, uid: &str, q: QuietSync) {
         let at = Rc::as_ptr(&q.pod);
-        match self.state.quiet_by_uid.get_mut(uid) {
-            Some(slot) => {
-                if *slot != at {
-                    if let Some(old) = self.state.quiet.remove(&*slot) {
-                        self.state.quiet_dropped.push(old.pod);
-                    }
-                    *slot = at;
-                }
-            }
-            None => {
-                self.state.quiet_by_uid.insert(uid.to_string(), at);
+        let Some(w) = self.state.workers.get_mut(uid) else { return };
+        let slot = std::mem::replace(&mut w.quiet_at, at);
+        if !slot.is_null() && slot != at {
+            if let Some(old) = self.state.quiet.remove(&slot) {
+                self.state.quiet_dropped.push(old.pod);
             }
         }
         self.state.quiet.insert(at, q);
     }
 
     fn forget_quiet(&mut self, uid: &str) {
-        if let Some(at) = self.state.quiet_by_uid.remove(uid) {
+        let Some(w) = self.state.workers.get_mut(uid) else { return };
+        let at = std::mem::replace(&mut w.quiet_at, std::ptr::null());
+        if !at.is_null() {
             if let Some(old) = self.state.quiet.remove(&at) {
                 self.state.quiet_dropped.push(old.pod);
             }
