@@ -311,7 +311,9 @@ struct State {
     /// Boxed: a map node holds room for eleven entries whatever it holds,
     /// and a worker is a few hundred bytes, so a node of workers inline was
     /// about half empty space.
-    workers: BTreeMap<String, Box<Worker>>,
+    /// Keyed by the pod's UID, shared with the ConfigMap and Secret
+    /// managers' entries for the pod.
+    workers: BTreeMap<Rc<str>, Box<Worker>>,
     pull_free_at: VirtualTime,
     crash_backoff: BTreeMap<String, Backoff>,
     pull_backoff: BTreeMap<String, Backoff>,
@@ -791,7 +793,7 @@ impl Kubelet {
         if present && policy != "Always" {
             self.record_container(ctx, pod, &c.name, init, NORMAL, "Pulled", format!("Container image {spec_image:?} already present on machine"));
             let until = now.plus_millis(150 + ctx.rng.u64(..250));
-            if let Some(w) = self.state.workers.get_mut(&uid) {
+            if let Some(w) = self.state.workers.get_mut(&*uid) {
                 w.steps_mut().step = Some(Step { container: c.name.clone(), init, until, kind: StepKind::Create });
             }
             ctx.wake_at(until);
@@ -810,16 +812,16 @@ impl Kubelet {
                 // Each pod sync in the back-off says so again (the pod worker
                 // retries a failed sync after 10 to 15 s).
                 let changed = self.set_waiting(&uid, &c.name, "ImagePullBackOff", Some(waiting));
-                let due = self.state.workers.get(&uid).and_then(|w| w.steps()?.backoff_reported.get(&c.name)).is_none_or(|t| now >= *t);
+                let due = self.state.workers.get(&*uid).and_then(|w| w.steps()?.backoff_reported.get(&c.name)).is_none_or(|t| now >= *t);
                 if changed || due {
                     self.record_container(ctx, pod, &c.name, init, NORMAL, "BackOff", msg);
                     self.record_container(ctx, pod, &c.name, init, WARNING, "Failed", "Error: ImagePullBackOff".into());
                     let next = now.plus_millis(WORKER_BACKOFF_MS + ctx.rng.u64(..WORKER_BACKOFF_MS / 2));
-                    if let Some(w) = self.state.workers.get_mut(&uid) {
+                    if let Some(w) = self.state.workers.get_mut(&*uid) {
                         w.steps_mut().backoff_reported.insert(c.name.clone(), next);
                     }
                 }
-                if let Some(t) = self.state.workers.get(&uid).and_then(|w| w.steps()?.backoff_reported.get(&c.name)).copied() {
+                if let Some(t) = self.state.workers.get(&*uid).and_then(|w| w.steps()?.backoff_reported.get(&c.name)).copied() {
                     ctx.wake_at(t.min(end));
                 }
                 ctx.wake_at(end);
@@ -862,7 +864,7 @@ impl Kubelet {
         let begin = self.state.pull_free_at.max(now);
         let until = begin.plus_millis(pull_ms);
         self.state.pull_free_at = until;
-        if let Some(w) = self.state.workers.get_mut(&uid) {
+        if let Some(w) = self.state.workers.get_mut(&*uid) {
             w.steps_mut().step = Some(Step { container: c.name.clone(), init, until, kind: StepKind::Pull(Box::new(Pull { image, queued_at: now, pull_ms, failure })) });
         }
         ctx.log(format!("pulling image {spec_image} for {}/{}", pod.metadata.namespace.as_deref().unwrap_or(""), pod.metadata.name.as_deref().unwrap_or("")));
@@ -885,7 +887,7 @@ impl Kubelet {
         }
         backoff_next(&mut self.state.crash_backoff, &key, finished, ctx.now);
         self.begin_start(ctx, pod, c, init);
-        self.state.workers.get(&uid).is_some_and(|w| w.step().is_some())
+        self.state.workers.get(&*uid).is_some_and(|w| w.step().is_some())
     }
 
     fn finish_step(&mut self, ctx: &mut Ctx, pod: &Pod, step: Step) {
@@ -928,7 +930,7 @@ impl Kubelet {
                             format!("Successfully pulled image {spec_image:?} in {} ({} including waiting). Image size: {size} bytes.", go_duration(pull_ms), go_duration(total)),
                         );
                         let until = now.plus_millis(150 + ctx.rng.u64(..250));
-                        if let Some(w) = self.state.workers.get_mut(&uid) {
+                        if let Some(w) = self.state.workers.get_mut(&*uid) {
                             w.steps_mut().step = Some(Step { container: c.name.clone(), init: step.init, until, kind: StepKind::Create });
                         }
                         ctx.wake_at(until);
@@ -938,7 +940,7 @@ impl Kubelet {
             StepKind::Create => {
                 match self.container_config(ctx, pod, c) {
                     Ok(prepared) => {
-                        if let Some(w) = self.state.workers.get_mut(&uid) {
+                        if let Some(w) = self.state.workers.get_mut(&*uid) {
                             let steps = w.steps_mut();
                             steps.prepared.insert(c.name.clone(), prepared);
                             remove_releasing(&mut steps.config_retry, &c.name);
@@ -949,7 +951,7 @@ impl Kubelet {
                         self.record_container(ctx, pod, &c.name, step.init, WARNING, "Failed", format!("Error: {msg}"));
                         self.set_waiting(&uid, &c.name, "CreateContainerConfigError", Some(msg));
                         let retry = now.plus_millis(WORKER_BACKOFF_MS + ctx.rng.u64(..WORKER_BACKOFF_MS / 2));
-                        if let Some(w) = self.state.workers.get_mut(&uid) {
+                        if let Some(w) = self.state.workers.get_mut(&*uid) {
                             w.steps_mut().config_retry.insert(c.name.clone(), retry);
                         }
                         ctx.wake_at(retry);
@@ -958,7 +960,7 @@ impl Kubelet {
                 }
                 self.record_container(ctx, pod, &c.name, step.init, NORMAL, "Created", format!("Created container: {}", c.name));
                 let until = now.plus_millis(50 + ctx.rng.u64(..150));
-                if let Some(w) = self.state.workers.get_mut(&uid) {
+                if let Some(w) = self.state.workers.get_mut(&*uid) {
                     w.steps_mut().step = Some(Step { container: c.name.clone(), init: step.init, until, kind: StepKind::Start });
                 }
                 ctx.wake_at(until);
@@ -968,13 +970,13 @@ impl Kubelet {
                 let sandbox = self.machine.runtime.sandbox(&uid);
                 let ip = sandbox.map(|s| s.ip.clone()).unwrap_or_default();
                 let attempt = sandbox.and_then(|s| s.latest(&c.name)).map_or_else(|| self.previous_restart_count(pod, &c.name), |l| l.attempt + 1);
-                let Some((mut setup, kubelet_env)) = self.state.workers.get_mut(&uid).and_then(|w| remove_releasing(&mut w.steps.as_mut()?.prepared, &c.name)) else { return };
+                let Some((mut setup, kubelet_env)) = self.state.workers.get_mut(&*uid).and_then(|w| remove_releasing(&mut w.steps.as_mut()?.prepared, &c.name)) else { return };
                 let (process, interactive) = container_config::process_for(pod, c, &image, &setup, &kubelet_env, &self.machine.disk, &ip, now);
                 setup.interactive = interactive;
                 let process = programs::unless_stopped(process, &image, &self.machine.stopped_programs);
                 let result = self.machine.runtime.start_container(&uid, &c.name, attempt, image, setup, process, now, ctx.rng);
                 self.machine.advance(now);
-                if let Some(w) = self.state.workers.get_mut(&uid) {
+                if let Some(w) = self.state.workers.get_mut(&*uid) {
                     if let Some(s) = w.steps.as_mut() {
                         remove_releasing(&mut s.waiting, &c.name);
                     }
@@ -1046,7 +1048,7 @@ impl Kubelet {
         let mut root = container_config::root_fs(c, &image);
         let command_line = container_config::command_line(c, &image, &kubelet_env);
         let no_volumes = PodVolumes::default();
-        let volumes = self.state.workers.get(&uid).map_or(&no_volumes, |w| &w.volumes);
+        let volumes = self.state.workers.get(&*uid).map_or(&no_volumes, |w| &w.volumes);
         let mounts = volumes::container_mounts(pod, c, volumes, &mut self.machine.disk, &mut root, &kubelet_env, ctx.now)?;
         let setup = ContainerSetup {
             root,
@@ -1109,30 +1111,37 @@ impl Kubelet {
 
     fn sync_pod(&mut self, ctx: &mut Ctx, obj: &Rc<Object>) {
         let Object::Pod(pod) = &**obj else { return };
-        let Some(uid) = pod.metadata.uid.clone() else { return };
+        let Some(uid) = pod.metadata.uid.as_deref() else { return };
         let now = ctx.now;
-        if !self.state.workers.contains_key(&uid) {
-            self.state.workers.insert(uid.clone(), Box::new(Worker {
-                start_time: now,
-                steps: None,
-                killing: false,
-                delete_sent: false,
-                sandbox_changed_reported: false,
-                volumes: PodVolumes::default(),
-                registered_spec: None,
-                status_memo: None,
-                quiet_at: std::ptr::null(),
-            }));
-        }
+        // The UID as the worker's key holds it, shared with the ConfigMap
+        // and Secret managers.
+        let uid: Rc<str> = match self.state.workers.get_key_value(uid) {
+            Some((key, _)) => key.clone(),
+            None => {
+                let key: Rc<str> = Rc::from(uid);
+                self.state.workers.insert(key.clone(), Box::new(Worker {
+                    start_time: now,
+                    steps: None,
+                    killing: false,
+                    delete_sent: false,
+                    sandbox_changed_reported: false,
+                    volumes: PodVolumes::default(),
+                    registered_spec: None,
+                    status_memo: None,
+                    quiet_at: std::ptr::null(),
+                }));
+                key
+            }
+        };
         // The ConfigMap and Secret managers watch what the pod references;
         // the same spec references the same objects (a status write keeps it).
-        let registered = self.state.workers.get(&uid).and_then(|w| w.registered_spec.as_ref()).zip(pod.spec.as_ref()).is_some_and(|(r, s)| Rc::ptr_eq(r, s));
+        let registered = self.state.workers.get(&*uid).and_then(|w| w.registered_spec.as_ref()).zip(pod.spec.as_ref()).is_some_and(|(r, s)| Rc::ptr_eq(r, s));
         if !registered {
             let ns = pod.metadata.namespace.clone().unwrap_or_default();
             let (maps, secrets) = object_cache::references(pod);
             self.state.configmaps.register(&uid, &ns, &maps);
             self.state.secrets.register(&uid, &ns, &secrets);
-            if let Some(w) = self.state.workers.get_mut(&uid) {
+            if let Some(w) = self.state.workers.get_mut(&*uid) {
                 w.registered_spec = pod.spec.clone();
             }
         }
@@ -1144,20 +1153,20 @@ impl Kubelet {
             return;
         }
         // Finish an operation that is due; wait for one in flight.
-        let step_until = self.state.workers.get(&uid).and_then(|w| w.step()).map(|s| s.until);
+        let step_until = self.state.workers.get(&*uid).and_then(|w| w.step()).map(|s| s.until);
         if let Some(until) = step_until {
             if until > now {
                 ctx.wake_at(until);
                 self.write_status(ctx, pod, &uid);
                 return;
             }
-            if let Some(step) = self.state.workers.get_mut(&uid).and_then(|w| w.steps.as_mut()?.step.take()) {
+            if let Some(step) = self.state.workers.get_mut(&*uid).and_then(|w| w.steps.as_mut()?.step.take()) {
                 self.finish_step(ctx, pod, step);
             }
         }
         let terminal = matches!(pod.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded") | Some("Failed"));
         let volumes_ready = terminal || self.sync_volumes(ctx, pod, &uid);
-        if volumes_ready && self.state.workers.get(&uid).is_some_and(|w| w.step().is_none()) {
+        if volumes_ready && self.state.workers.get(&*uid).is_some_and(|w| w.step().is_none()) {
             self.decide(ctx, pod, &uid);
         }
         self.run_probes(ctx, pod, &uid);
@@ -1516,7 +1525,7 @@ impl Kubelet {
         let known: BTreeSet<&str> =
             self.state.pods.items().filter_map(|o| o.meta().uid.as_deref()).chain(self.state.static_pods.keys().map(String::as_str)).collect();
         let orphans: Vec<String> = self.machine.runtime.sandboxes().map(|(uid, _)| uid).filter(|uid| !known.contains(uid.as_str())).cloned().collect();
-        let workers: Vec<String> = self.state.workers.keys().filter(|uid| !known.contains(uid.as_str())).cloned().collect();
+        let workers: Vec<String> = self.state.workers.keys().filter(|uid| !known.contains(&***uid)).map(|uid| uid.to_string()).collect();
         (orphans, workers)
     }
 
@@ -1547,7 +1556,7 @@ impl Kubelet {
         }
         for uid in workers {
             self.forget_quiet(&uid);
-            self.state.workers.remove(&uid);
+            self.state.workers.remove(&*uid);
             self.state.configmaps.unregister(&uid);
             self.state.secrets.unregister(&uid);
             self.state.probes.retain(|(u, _, _), _| *u != uid);

@@ -36,7 +36,8 @@ pub struct ObjectCache {
     /// entry (most pods, in the Secret manager). Pods that reference the
     /// same objects (the pods of a template, the token volume's
     /// `kube-root-ca.crt` of a namespace) share one slice: see `last`.
-    by_pod: BTreeMap<String, Rc<[(String, String)]>>,
+    /// Keyed by the pod's UID as the kubelet's pod worker holds it.
+    by_pod: BTreeMap<Rc<str>, Rc<[(String, String)]>>,
     /// The slice registered last, handed to the next pod that references
     /// the same objects (pods arrive by template, so most do).
     last: Option<Rc<[(String, String)]>>,
@@ -112,13 +113,13 @@ impl ObjectCache {
 
     /// Records the objects pod `uid` of `namespace` references (replacing
     /// what it referenced before).
-    pub fn register(&mut self, uid: &str, namespace: &str, names: &BTreeSet<String>) {
+    pub fn register(&mut self, uid: &Rc<str>, namespace: &str, names: &BTreeSet<String>) {
         if names.is_empty() {
             self.unregister(uid);
             return;
         }
         let same = |have: &[(String, String)]| have.len() == names.len() && have.iter().zip(names).all(|((ns, n), name)| ns == namespace && n == name);
-        if self.by_pod.get(uid).is_some_and(|have| same(have)) {
+        if self.by_pod.get(&**uid).is_some_and(|have| same(have)) {
             return;
         }
         let wanted: Rc<[(String, String)]> = match &self.last {
@@ -144,7 +145,7 @@ impl ObjectCache {
             });
             item.pods += 1;
         }
-        self.by_pod.insert(uid.to_string(), wanted);
+        self.by_pod.insert(uid.clone(), wanted);
     }
 
     /// Pod `uid` is gone: objects no other pod references are dropped.
