@@ -132,8 +132,9 @@ struct Step {
 #[derive(Debug)]
 struct Worker {
     start_time: VirtualTime,
-    step: Option<Step>,
-    waiting: BTreeMap<String, Waiting>,
+    /// What is under way or waited for; `None` while all of it is empty,
+    /// as it is for most of a pod's life (see [`Worker::tidy`]).
+    steps: Option<Box<WorkerSteps>>,
     /// Containers told to stop for the pod's deletion.
     killing: bool,
     delete_sent: bool,
@@ -141,12 +142,6 @@ struct Worker {
     sandbox_changed_reported: bool,
     /// The pod's volumes on the node.
     volumes: PodVolumes,
-    /// Containers whose config could not be built, and when to try again.
-    config_retry: BTreeMap<String, VirtualTime>,
-    /// What was prepared for a container between its Create and Start steps.
-    prepared: BTreeMap<String, (ContainerSetup, Vec<(String, String)>)>,
-    /// When an image pull back-off is next reported again, per container.
-    backoff_reported: BTreeMap<String, VirtualTime>,
     /// The pod spec whose ConfigMap and Secret references are registered
     /// (they are read from the spec alone; a pod's versions share it).
     registered_spec: Option<Rc<PodSpec>>,
@@ -154,6 +149,51 @@ struct Worker {
     /// nothing the generation reads has changed (see [`StatusMemo`]).
     /// Cleared whenever `waiting` changes.
     status_memo: Option<StatusMemo>,
+    /// The pod's entry in [`State::quiet`], by its key there (null: none).
+    quiet_at: *const Object,
+}
+
+/// A pod worker's fields that are set while its containers are being
+/// started, waited for or backed off, and empty once they run: boxed
+/// beside the worker, and let go when empty, as a pod worker holds them
+/// for its whole life (152 bytes inline, 8 boxed).
+#[derive(Debug, Default)]
+struct WorkerSteps {
+    step: Option<Step>,
+    waiting: BTreeMap<String, Waiting>,
+    /// Containers whose config could not be built, and when to try again.
+    config_retry: BTreeMap<String, VirtualTime>,
+    /// What was prepared for a container between its Create and Start steps.
+    prepared: BTreeMap<String, (ContainerSetup, Vec<(String, String)>)>,
+    /// When an image pull back-off is next reported again, per container.
+    backoff_reported: BTreeMap<String, VirtualTime>,
+}
+
+impl WorkerSteps {
+    fn is_empty(&self) -> bool {
+        self.step.is_none() && self.waiting.is_empty() && self.config_retry.is_empty() && self.prepared.is_empty() && self.backoff_reported.is_empty()
+    }
+}
+
+impl Worker {
+    fn steps(&self) -> Option<&WorkerSteps> {
+        self.steps.as_deref()
+    }
+
+    fn steps_mut(&mut self) -> &mut WorkerSteps {
+        self.steps.get_or_insert_with(Default::default)
+    }
+
+    fn step(&self) -> Option<&Step> {
+        self.steps()?.step.as_ref()
+    }
+
+    /// Lets the steps go once nothing in them is left.
+    fn tidy(&mut self) {
+        if self.steps.as_ref().is_some_and(|s| s.is_empty()) {
+            self.steps = None;
+        }
+    }
 }
 
 /// A pod status that is its own regeneration: the status a sync found the
@@ -168,7 +208,9 @@ struct StatusMemo {
     status: Rc<PodStatus>,
     spec: Option<Rc<PodSpec>>,
     /// The sandbox's stamp, if there was one (see [`Sandbox::stamp`]).
-    sandbox: Option<u64>,
+    /// Stamps start at 1; a memo is not made for a stamp of 0, so the
+    /// option takes no room of its own.
+    sandbox: Option<std::num::NonZeroU64>,
 }
 
 impl StatusMemo {
@@ -178,7 +220,7 @@ impl StatusMemo {
             (None, None) => true,
             _ => false,
         };
-        pod.status.as_ref().is_some_and(|s| Rc::ptr_eq(s, &self.status)) && same(&pod.spec, &self.spec) && self.sandbox == sandbox
+        pod.status.as_ref().is_some_and(|s| Rc::ptr_eq(s, &self.status)) && same(&pod.spec, &self.spec) && sandbox != Some(0) && self.sandbox.map(std::num::NonZeroU64::get) == sandbox
     }
 }
 
@@ -266,7 +308,12 @@ struct State {
     next_lease: VirtualTime,
     next_status: VirtualTime,
     last_report: Option<VirtualTime>,
-    workers: BTreeMap<String, Worker>,
+    /// Boxed: a map node holds room for eleven entries whatever it holds,
+    /// and a worker is a few hundred bytes, so a node of workers inline was
+    /// about half empty space.
+    /// Keyed by the pod's UID, shared with the ConfigMap and Secret
+    /// managers' entries for the pod.
+    workers: BTreeMap<Rc<str>, Box<Worker>>,
     pull_free_at: VirtualTime,
     crash_backoff: BTreeMap<String, Backoff>,
     pull_backoff: BTreeMap<String, Backoff>,
@@ -292,8 +339,7 @@ struct State {
     /// cannot be another's): a full sync looks every pod up here, and a
     /// UID-keyed map compared long strings. Only looked up, never iterated.
     quiet: FxHashMap<*const Object, QuietSync>,
-    /// Each pod's entry in `quiet`, by UID.
-    quiet_by_uid: BTreeMap<String, *const Object>,
+    /// (Each pod's entry in `quiet` is found from its worker, `Worker::quiet_at`.)
     /// The pods of the entries dropped from `quiet` during this run: a full
     /// sync lists a quiet pod by its address alone, and syncs the version
     /// kept here if its entry goes before its turn.
@@ -340,7 +386,6 @@ impl State {
             secrets: ObjectCache::secrets(),
             services: Informer::new(Query::all(ids::services())),
             quiet: FxHashMap::default(),
-            quiet_by_uid: BTreeMap::new(),
             quiet_dropped: Vec::new(),
             mirrors: BTreeSet::new(),
             orphans_settled: false,
@@ -714,8 +759,8 @@ impl Kubelet {
     fn set_waiting(&mut self, uid: &str, container: &str, reason: &str, message: Option<String>) -> bool {
         let Some(w) = self.state.workers.get_mut(uid) else { return false };
         let new = Waiting { reason: reason.to_string(), message };
-        let changed = w.waiting.get(container) != Some(&new);
-        w.waiting.insert(container.to_string(), new);
+        let changed = w.steps().and_then(|s| s.waiting.get(container)) != Some(&new);
+        w.steps_mut().waiting.insert(container.to_string(), new);
         w.status_memo = None;
         changed
     }
@@ -748,8 +793,8 @@ impl Kubelet {
         if present && policy != "Always" {
             self.record_container(ctx, pod, &c.name, init, NORMAL, "Pulled", format!("Container image {spec_image:?} already present on machine"));
             let until = now.plus_millis(150 + ctx.rng.u64(..250));
-            if let Some(w) = self.state.workers.get_mut(&uid) {
-                w.step = Some(Step { container: c.name.clone(), init, until, kind: StepKind::Create });
+            if let Some(w) = self.state.workers.get_mut(&*uid) {
+                w.steps_mut().step = Some(Step { container: c.name.clone(), init, until, kind: StepKind::Create });
             }
             ctx.wake_at(until);
             return;
@@ -767,16 +812,16 @@ impl Kubelet {
                 // Each pod sync in the back-off says so again (the pod worker
                 // retries a failed sync after 10 to 15 s).
                 let changed = self.set_waiting(&uid, &c.name, "ImagePullBackOff", Some(waiting));
-                let due = self.state.workers.get(&uid).and_then(|w| w.backoff_reported.get(&c.name)).is_none_or(|t| now >= *t);
+                let due = self.state.workers.get(&*uid).and_then(|w| w.steps()?.backoff_reported.get(&c.name)).is_none_or(|t| now >= *t);
                 if changed || due {
                     self.record_container(ctx, pod, &c.name, init, NORMAL, "BackOff", msg);
                     self.record_container(ctx, pod, &c.name, init, WARNING, "Failed", "Error: ImagePullBackOff".into());
                     let next = now.plus_millis(WORKER_BACKOFF_MS + ctx.rng.u64(..WORKER_BACKOFF_MS / 2));
-                    if let Some(w) = self.state.workers.get_mut(&uid) {
-                        w.backoff_reported.insert(c.name.clone(), next);
+                    if let Some(w) = self.state.workers.get_mut(&*uid) {
+                        w.steps_mut().backoff_reported.insert(c.name.clone(), next);
                     }
                 }
-                if let Some(t) = self.state.workers.get(&uid).and_then(|w| w.backoff_reported.get(&c.name)).copied() {
+                if let Some(t) = self.state.workers.get(&*uid).and_then(|w| w.steps()?.backoff_reported.get(&c.name)).copied() {
                     ctx.wake_at(t.min(end));
                 }
                 ctx.wake_at(end);
@@ -819,8 +864,8 @@ impl Kubelet {
         let begin = self.state.pull_free_at.max(now);
         let until = begin.plus_millis(pull_ms);
         self.state.pull_free_at = until;
-        if let Some(w) = self.state.workers.get_mut(&uid) {
-            w.step = Some(Step { container: c.name.clone(), init, until, kind: StepKind::Pull(Box::new(Pull { image, queued_at: now, pull_ms, failure })) });
+        if let Some(w) = self.state.workers.get_mut(&*uid) {
+            w.steps_mut().step = Some(Step { container: c.name.clone(), init, until, kind: StepKind::Pull(Box::new(Pull { image, queued_at: now, pull_ms, failure })) });
         }
         ctx.log(format!("pulling image {spec_image} for {}/{}", pod.metadata.namespace.as_deref().unwrap_or(""), pod.metadata.name.as_deref().unwrap_or("")));
         ctx.wake_at(until);
@@ -842,7 +887,7 @@ impl Kubelet {
         }
         backoff_next(&mut self.state.crash_backoff, &key, finished, ctx.now);
         self.begin_start(ctx, pod, c, init);
-        self.state.workers.get(&uid).is_some_and(|w| w.step.is_some())
+        self.state.workers.get(&*uid).is_some_and(|w| w.step().is_some())
     }
 
     fn finish_step(&mut self, ctx: &mut Ctx, pod: &Pod, step: Step) {
@@ -885,8 +930,8 @@ impl Kubelet {
                             format!("Successfully pulled image {spec_image:?} in {} ({} including waiting). Image size: {size} bytes.", go_duration(pull_ms), go_duration(total)),
                         );
                         let until = now.plus_millis(150 + ctx.rng.u64(..250));
-                        if let Some(w) = self.state.workers.get_mut(&uid) {
-                            w.step = Some(Step { container: c.name.clone(), init: step.init, until, kind: StepKind::Create });
+                        if let Some(w) = self.state.workers.get_mut(&*uid) {
+                            w.steps_mut().step = Some(Step { container: c.name.clone(), init: step.init, until, kind: StepKind::Create });
                         }
                         ctx.wake_at(until);
                     }
@@ -895,9 +940,10 @@ impl Kubelet {
             StepKind::Create => {
                 match self.container_config(ctx, pod, c) {
                     Ok(prepared) => {
-                        if let Some(w) = self.state.workers.get_mut(&uid) {
-                            w.prepared.insert(c.name.clone(), prepared);
-                            remove_releasing(&mut w.config_retry, &c.name);
+                        if let Some(w) = self.state.workers.get_mut(&*uid) {
+                            let steps = w.steps_mut();
+                            steps.prepared.insert(c.name.clone(), prepared);
+                            remove_releasing(&mut steps.config_retry, &c.name);
                         }
                     }
                     Err(msg) => {
@@ -905,8 +951,8 @@ impl Kubelet {
                         self.record_container(ctx, pod, &c.name, step.init, WARNING, "Failed", format!("Error: {msg}"));
                         self.set_waiting(&uid, &c.name, "CreateContainerConfigError", Some(msg));
                         let retry = now.plus_millis(WORKER_BACKOFF_MS + ctx.rng.u64(..WORKER_BACKOFF_MS / 2));
-                        if let Some(w) = self.state.workers.get_mut(&uid) {
-                            w.config_retry.insert(c.name.clone(), retry);
+                        if let Some(w) = self.state.workers.get_mut(&*uid) {
+                            w.steps_mut().config_retry.insert(c.name.clone(), retry);
                         }
                         ctx.wake_at(retry);
                         return;
@@ -914,8 +960,8 @@ impl Kubelet {
                 }
                 self.record_container(ctx, pod, &c.name, step.init, NORMAL, "Created", format!("Created container: {}", c.name));
                 let until = now.plus_millis(50 + ctx.rng.u64(..150));
-                if let Some(w) = self.state.workers.get_mut(&uid) {
-                    w.step = Some(Step { container: c.name.clone(), init: step.init, until, kind: StepKind::Start });
+                if let Some(w) = self.state.workers.get_mut(&*uid) {
+                    w.steps_mut().step = Some(Step { container: c.name.clone(), init: step.init, until, kind: StepKind::Start });
                 }
                 ctx.wake_at(until);
             }
@@ -924,14 +970,17 @@ impl Kubelet {
                 let sandbox = self.machine.runtime.sandbox(&uid);
                 let ip = sandbox.map(|s| s.ip.clone()).unwrap_or_default();
                 let attempt = sandbox.and_then(|s| s.latest(&c.name)).map_or_else(|| self.previous_restart_count(pod, &c.name), |l| l.attempt + 1);
-                let Some((mut setup, kubelet_env)) = self.state.workers.get_mut(&uid).and_then(|w| remove_releasing(&mut w.prepared, &c.name)) else { return };
+                let Some((mut setup, kubelet_env)) = self.state.workers.get_mut(&*uid).and_then(|w| remove_releasing(&mut w.steps.as_mut()?.prepared, &c.name)) else { return };
                 let (process, interactive) = container_config::process_for(pod, c, &image, &setup, &kubelet_env, &self.machine.disk, &ip, now);
                 setup.interactive = interactive;
                 let process = programs::unless_stopped(process, &image, &self.machine.stopped_programs);
                 let result = self.machine.runtime.start_container(&uid, &c.name, attempt, image, setup, process, now, ctx.rng);
                 self.machine.advance(now);
-                if let Some(w) = self.state.workers.get_mut(&uid) {
-                    remove_releasing(&mut w.waiting, &c.name);
+                if let Some(w) = self.state.workers.get_mut(&*uid) {
+                    if let Some(s) = w.steps.as_mut() {
+                        remove_releasing(&mut s.waiting, &c.name);
+                    }
+                    w.tidy();
                     w.status_memo = None;
                 }
                 match result {
@@ -999,7 +1048,7 @@ impl Kubelet {
         let mut root = container_config::root_fs(c, &image);
         let command_line = container_config::command_line(c, &image, &kubelet_env);
         let no_volumes = PodVolumes::default();
-        let volumes = self.state.workers.get(&uid).map_or(&no_volumes, |w| &w.volumes);
+        let volumes = self.state.workers.get(&*uid).map_or(&no_volumes, |w| &w.volumes);
         let mounts = volumes::container_mounts(pod, c, volumes, &mut self.machine.disk, &mut root, &kubelet_env, ctx.now)?;
         let setup = ContainerSetup {
             root,
@@ -1062,33 +1111,37 @@ impl Kubelet {
 
     fn sync_pod(&mut self, ctx: &mut Ctx, obj: &Rc<Object>) {
         let Object::Pod(pod) = &**obj else { return };
-        let Some(uid) = pod.metadata.uid.clone() else { return };
+        let Some(uid) = pod.metadata.uid.as_deref() else { return };
         let now = ctx.now;
-        if !self.state.workers.contains_key(&uid) {
-            self.state.workers.insert(uid.clone(), Worker {
-                start_time: now,
-                step: None,
-                waiting: BTreeMap::new(),
-                killing: false,
-                delete_sent: false,
-                sandbox_changed_reported: false,
-                volumes: PodVolumes::default(),
-                config_retry: BTreeMap::new(),
-                prepared: BTreeMap::new(),
-                backoff_reported: BTreeMap::new(),
-                registered_spec: None,
-                status_memo: None,
-            });
-        }
+        // The UID as the worker's key holds it, shared with the ConfigMap
+        // and Secret managers.
+        let uid: Rc<str> = match self.state.workers.get_key_value(uid) {
+            Some((key, _)) => key.clone(),
+            None => {
+                let key: Rc<str> = Rc::from(uid);
+                self.state.workers.insert(key.clone(), Box::new(Worker {
+                    start_time: now,
+                    steps: None,
+                    killing: false,
+                    delete_sent: false,
+                    sandbox_changed_reported: false,
+                    volumes: PodVolumes::default(),
+                    registered_spec: None,
+                    status_memo: None,
+                    quiet_at: std::ptr::null(),
+                }));
+                key
+            }
+        };
         // The ConfigMap and Secret managers watch what the pod references;
         // the same spec references the same objects (a status write keeps it).
-        let registered = self.state.workers.get(&uid).and_then(|w| w.registered_spec.as_ref()).zip(pod.spec.as_ref()).is_some_and(|(r, s)| Rc::ptr_eq(r, s));
+        let registered = self.state.workers.get(&*uid).and_then(|w| w.registered_spec.as_ref()).zip(pod.spec.as_ref()).is_some_and(|(r, s)| Rc::ptr_eq(r, s));
         if !registered {
             let ns = pod.metadata.namespace.clone().unwrap_or_default();
             let (maps, secrets) = object_cache::references(pod);
             self.state.configmaps.register(&uid, &ns, &maps);
             self.state.secrets.register(&uid, &ns, &secrets);
-            if let Some(w) = self.state.workers.get_mut(&uid) {
+            if let Some(w) = self.state.workers.get_mut(&*uid) {
                 w.registered_spec = pod.spec.clone();
             }
         }
@@ -1100,20 +1153,20 @@ impl Kubelet {
             return;
         }
         // Finish an operation that is due; wait for one in flight.
-        let step_until = self.state.workers.get(&uid).and_then(|w| w.step.as_ref()).map(|s| s.until);
+        let step_until = self.state.workers.get(&*uid).and_then(|w| w.step()).map(|s| s.until);
         if let Some(until) = step_until {
             if until > now {
                 ctx.wake_at(until);
                 self.write_status(ctx, pod, &uid);
                 return;
             }
-            if let Some(step) = self.state.workers.get_mut(&uid).and_then(|w| w.step.take()) {
+            if let Some(step) = self.state.workers.get_mut(&*uid).and_then(|w| w.steps.as_mut()?.step.take()) {
                 self.finish_step(ctx, pod, step);
             }
         }
         let terminal = matches!(pod.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded") | Some("Failed"));
         let volumes_ready = terminal || self.sync_volumes(ctx, pod, &uid);
-        if volumes_ready && self.state.workers.get(&uid).is_some_and(|w| w.step.is_none()) {
+        if volumes_ready && self.state.workers.get(&*uid).is_some_and(|w| w.step().is_none()) {
             self.decide(ctx, pod, &uid);
         }
         self.run_probes(ctx, pod, &uid);
@@ -1149,7 +1202,7 @@ impl Kubelet {
             let until = now.plus_millis(800 + ctx.rng.u64(..700));
             if let Some(w) = self.state.workers.get_mut(uid) {
                 w.sandbox_changed_reported = true;
-                w.step = Some(Step { container: String::new(), init: false, until, kind: StepKind::Sandbox });
+                w.steps_mut().step = Some(Step { container: String::new(), init: false, until, kind: StepKind::Sandbox });
             }
             ctx.wake_at(until);
             return;
@@ -1172,7 +1225,7 @@ impl Kubelet {
                 }
                 Some((false, None)) => return,
                 None => {
-                    if let Some(retry) = self.state.workers.get(uid).and_then(|w| w.config_retry.get(&c.name)).copied().filter(|t| *t > now) {
+                    if let Some(retry) = self.state.workers.get(uid).and_then(|w| w.steps()?.config_retry.get(&c.name)).copied().filter(|t| *t > now) {
                         ctx.wake_at(retry);
                         return;
                     }
@@ -1194,18 +1247,18 @@ impl Kubelet {
                     }
                 }
                 None => {
-                    let blocked = self.state.workers.get(uid).and_then(|w| w.waiting.get(&c.name)).is_some_and(|w| {
+                    let blocked = self.state.workers.get(uid).and_then(|w| w.steps()?.waiting.get(&c.name)).is_some_and(|w| {
                         matches!(w.reason.as_str(), "InvalidImageName" | "ErrImageNeverPull")
                     });
                     if blocked {
                         continue;
                     }
-                    if let Some(retry) = self.state.workers.get(uid).and_then(|w| w.config_retry.get(&c.name)).copied().filter(|t| *t > now) {
+                    if let Some(retry) = self.state.workers.get(uid).and_then(|w| w.steps()?.config_retry.get(&c.name)).copied().filter(|t| *t > now) {
                         ctx.wake_at(retry);
                         continue;
                     }
                     self.begin_start(ctx, pod, c, false);
-                    if self.state.workers.get(uid).is_some_and(|w| w.step.is_some()) {
+                    if self.state.workers.get(uid).is_some_and(|w| w.step().is_some()) {
                         return;
                     }
                 }
@@ -1225,7 +1278,10 @@ impl Kubelet {
         if !already {
             if let Some(w) = self.state.workers.get_mut(uid) {
                 w.killing = true;
-                w.step = None;
+                if let Some(s) = w.steps.as_mut() {
+                    s.step = None;
+                }
+                w.tidy();
             }
             let running: Vec<(String, bool)> = self
                 .machine
@@ -1386,6 +1442,7 @@ impl Kubelet {
 
     fn write_status(&mut self, ctx: &mut Ctx, pod: &Pod, uid: &str) {
         let Some(worker) = self.state.workers.get(uid) else { return };
+        let no_waiting = BTreeMap::new();
         let sandbox = self.machine.runtime.sandbox(uid);
         let mut ready = BTreeMap::new();
         let mut started = BTreeMap::new();
@@ -1413,7 +1470,7 @@ impl Kubelet {
             flavor: self.machine.runtime.flavor,
             host_ip: &self.spec.address,
             start_time: worker.start_time,
-            waiting: &worker.waiting,
+            waiting: worker.steps().map_or(&no_waiting, |s| &s.waiting),
             ready: &ready,
             started: &started,
             terminated_for_deletion: deleted_and_stopped && worker.killing,
@@ -1447,7 +1504,7 @@ impl Kubelet {
             None
         };
         if let Some(w) = self.state.workers.get_mut(uid) {
-            w.status_memo = memo.filter(|_| memo_applies).map(|status| StatusMemo { status, spec: pod.spec.clone(), sandbox: stamp });
+            w.status_memo = memo.filter(|_| memo_applies && stamp != Some(0)).map(|status| StatusMemo { status, spec: pod.spec.clone(), sandbox: stamp.and_then(std::num::NonZeroU64::new) });
         }
         if finished_deleting {
             let (ns, name) = (pod.metadata.namespace.clone().unwrap_or_default(), pod.metadata.name.clone().unwrap_or_default());
@@ -1468,7 +1525,7 @@ impl Kubelet {
         let known: BTreeSet<&str> =
             self.state.pods.items().filter_map(|o| o.meta().uid.as_deref()).chain(self.state.static_pods.keys().map(String::as_str)).collect();
         let orphans: Vec<String> = self.machine.runtime.sandboxes().map(|(uid, _)| uid).filter(|uid| !known.contains(uid.as_str())).cloned().collect();
-        let workers: Vec<String> = self.state.workers.keys().filter(|uid| !known.contains(uid.as_str())).cloned().collect();
+        let workers: Vec<String> = self.state.workers.keys().filter(|uid| !known.contains(&***uid)).map(|uid| uid.to_string()).collect();
         (orphans, workers)
     }
 
@@ -1498,8 +1555,8 @@ impl Kubelet {
             }
         }
         for uid in workers {
-            self.state.workers.remove(&uid);
             self.forget_quiet(&uid);
+            self.state.workers.remove(&*uid);
             self.state.configmaps.unregister(&uid);
             self.state.secrets.unregister(&uid);
             self.state.probes.retain(|(u, _, _), _| *u != uid);
@@ -1625,38 +1682,38 @@ impl Kubelet {
                 }
             }
             None => {
-                let entry = kept.and_then(|uid| Some((uid.to_string(), self.state.quiet_by_uid.remove(uid)?)));
-                let entry = entry.and_then(|(uid, at)| Some((uid, at, self.state.quiet.remove(&at)?)));
+                let kept = kept.and_then(|uid| self.state.workers.get(uid)).map_or(std::ptr::null(), |w| w.quiet_at);
+                let entry = self.state.quiet.remove(&kept);
                 self.state.quiet_dropped.extend(self.state.quiet.drain().map(|(_, q)| q.pod));
-                self.state.quiet_by_uid.clear();
-                if let Some((uid, at, q)) = entry {
-                    self.state.quiet_by_uid.insert(uid, at);
-                    self.state.quiet.insert(at, q);
+                for w in self.state.workers.values_mut() {
+                    if w.quiet_at != kept {
+                        w.quiet_at = std::ptr::null();
+                    }
+                }
+                if let Some(q) = entry {
+                    self.state.quiet.insert(kept, q);
                 }
             }
         }
     }
 
+    /// Remembers pod `uid`'s quiet sync; only pods with a worker are.
     fn remember_quiet(&mut self, uid: &str, q: QuietSync) {
         let at = Rc::as_ptr(&q.pod);
-        match self.state.quiet_by_uid.get_mut(uid) {
-            Some(slot) => {
-                if *slot != at {
-                    if let Some(old) = self.state.quiet.remove(&*slot) {
-                        self.state.quiet_dropped.push(old.pod);
-                    }
-                    *slot = at;
-                }
-            }
-            None => {
-                self.state.quiet_by_uid.insert(uid.to_string(), at);
+        let Some(w) = self.state.workers.get_mut(uid) else { return };
+        let slot = std::mem::replace(&mut w.quiet_at, at);
+        if !slot.is_null() && slot != at {
+            if let Some(old) = self.state.quiet.remove(&slot) {
+                self.state.quiet_dropped.push(old.pod);
             }
         }
         self.state.quiet.insert(at, q);
     }
 
     fn forget_quiet(&mut self, uid: &str) {
-        if let Some(at) = self.state.quiet_by_uid.remove(uid) {
+        let Some(w) = self.state.workers.get_mut(uid) else { return };
+        let at = std::mem::replace(&mut w.quiet_at, std::ptr::null());
+        if !at.is_null() {
             if let Some(old) = self.state.quiet.remove(&at) {
                 self.state.quiet_dropped.push(old.pod);
             }
@@ -1703,7 +1760,10 @@ impl Kubelet {
         let quiet = self.requests(ctx) == before && pod.metadata.deletion_timestamp.is_none() && !file_source::is_static(pod);
         // What this sync did to sandboxes is seen: its own entry starts from here.
         self.forget_touched();
-        let worker = self.state.workers.get(uid);
+        let worker = self.state.workers.get_mut(uid).map(|w| {
+            w.tidy();
+            &**w
+        });
         match worker.filter(|_| quiet) {
             Some(w) => {
                 let refresh = w.volumes.next_refresh.unwrap_or(VirtualTime::from_millis(u64::MAX));
@@ -1721,18 +1781,20 @@ impl Kubelet {
     /// Everything a pod sync could change, for the debug check that a
     /// sync passed over would have changed nothing.
     fn quiet_snapshot(&self, ctx: &Ctx, uid: &str) -> String {
+        let empty = WorkerSteps::default();
         let worker = self.state.workers.get(uid).map(|w| {
+            let s = w.steps().unwrap_or(&empty);
             format!(
                 "{:?} {:?} {} {} {} {:?} {:?} {:?} {:?} {:?}",
-                w.step,
-                w.waiting,
+                s.step,
+                s.waiting,
                 w.killing,
                 w.delete_sent,
                 w.sandbox_changed_reported,
                 w.volumes,
-                w.config_retry,
-                w.prepared.keys().collect::<Vec<_>>(),
-                w.backoff_reported,
+                s.config_retry,
+                s.prepared.keys().collect::<Vec<_>>(),
+                s.backoff_reported,
                 w.start_time
             )
         });

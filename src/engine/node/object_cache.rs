@@ -33,8 +33,14 @@ pub struct ObjectCache {
     items: BTreeMap<(String, String), Item>,
     /// (namespace, name) in order, per pod that references any: a slice,
     /// as most reference one object. A pod that references none has no
-    /// entry (most pods, in the Secret manager).
-    by_pod: BTreeMap<String, Box<[(String, String)]>>,
+    /// entry (most pods, in the Secret manager). Pods that reference the
+    /// same objects (the pods of a template, the token volume's
+    /// `kube-root-ca.crt` of a namespace) share one slice: see `last`.
+    /// Keyed by the pod's UID as the kubelet's pod worker holds it.
+    by_pod: BTreeMap<Rc<str>, Rc<[(String, String)]>>,
+    /// The slice registered last, handed to the next pod that references
+    /// the same objects (pods arrive by template, so most do).
+    last: Option<Rc<[(String, String)]>>,
     /// Bumped whenever a cached object arrives, changes or goes.
     revision: u64,
 }
@@ -90,11 +96,11 @@ pub fn references(pod: &Pod) -> (BTreeSet<String>, BTreeSet<String>) {
 
 impl ObjectCache {
     pub fn configmaps() -> Self {
-        ObjectCache { secrets: false, items: BTreeMap::new(), by_pod: BTreeMap::new(), revision: 0 }
+        ObjectCache { secrets: false, items: BTreeMap::new(), by_pod: BTreeMap::new(), last: None, revision: 0 }
     }
 
     pub fn secrets() -> Self {
-        ObjectCache { secrets: true, items: BTreeMap::new(), by_pod: BTreeMap::new(), revision: 0 }
+        ObjectCache { secrets: true, items: BTreeMap::new(), by_pod: BTreeMap::new(), last: None, revision: 0 }
     }
 
     fn noun(&self) -> &'static str {
@@ -107,15 +113,23 @@ impl ObjectCache {
 
     /// Records the objects pod `uid` of `namespace` references (replacing
     /// what it referenced before).
-    pub fn register(&mut self, uid: &str, namespace: &str, names: &BTreeSet<String>) {
+    pub fn register(&mut self, uid: &Rc<str>, namespace: &str, names: &BTreeSet<String>) {
         if names.is_empty() {
             self.unregister(uid);
             return;
         }
-        let wanted: Box<[(String, String)]> = names.iter().map(|n| (namespace.to_string(), n.clone())).collect();
-        if self.by_pod.get(uid).is_some_and(|have| *have == wanted) {
+        let same = |have: &[(String, String)]| have.len() == names.len() && have.iter().zip(names).all(|((ns, n), name)| ns == namespace && n == name);
+        if self.by_pod.get(&**uid).is_some_and(|have| same(have)) {
             return;
         }
+        let wanted: Rc<[(String, String)]> = match &self.last {
+            Some(last) if same(last) => last.clone(),
+            _ => {
+                let made: Rc<[(String, String)]> = names.iter().map(|n| (namespace.to_string(), n.clone())).collect();
+                self.last = Some(made.clone());
+                made
+            }
+        };
         self.unregister(uid);
         let resource = if self.secrets { ids::secrets() } else { ids::config_maps() };
         for key in wanted.iter() {
@@ -131,7 +145,7 @@ impl ObjectCache {
             });
             item.pods += 1;
         }
-        self.by_pod.insert(uid.to_string(), wanted);
+        self.by_pod.insert(uid.clone(), wanted);
     }
 
     /// Pod `uid` is gone: objects no other pod references are dropped.
