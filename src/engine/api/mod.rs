@@ -313,11 +313,11 @@ impl KeyRef for (&str, &str) {
 /// hashes, compares and orders as its [`ObjectKey`], and looks up by a
 /// borrowed [`KeyRef`].
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct SharedKey(pub std::rc::Rc<ObjectKey>);
+pub struct SharedKey(pub Rc<ObjectKey>);
 
 impl SharedKey {
     pub fn new(key: ObjectKey) -> Self {
-        SharedKey(std::rc::Rc::new(key))
+        SharedKey(Rc::new(key))
     }
 }
 

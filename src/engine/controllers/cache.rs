@@ -165,7 +165,7 @@ impl Indexed {
         let (namespace, name) = (&key.0.namespace, &key.0.name);
         file_under(&mut self.by_namespace, namespace, key.clone());
         for owner in &owners {
-            self.by_owner.entry(owner.clone()).or_default().insert(key.clone());
+            file_under(&mut self.by_owner, owner, key.clone());
         }
         match controller {
             Some(c) => self.by_controller.entry(c).or_default().entry(namespace.clone()).or_default().insert(name.clone(), obj.clone()),

@@ -20,6 +20,7 @@ use std::rc::Rc;
 use super::{usage, ContainerMetrics, NodeMetrics, PodMetrics, Snapshot, PROGRAM};
 use crate::engine::network::apps::AppState;
 use crate::engine::node::programs::{self, Instance};
+use crate::engine::node::runtime::HexId;
 use crate::engine::sim::clock::VirtualTime;
 use crate::engine::sim::{Component, Ctx};
 
@@ -62,7 +63,7 @@ fn nanocores(cpu_us: u64, span_ms: u64) -> u64 {
 pub struct MetricsServer {
     instance: Option<Instance>,
     /// The previous scrape's samples, by container id.
-    previous: BTreeMap<String, Sample>,
+    previous: BTreeMap<HexId, Sample>,
     /// The previous scrape's node totals (CPU time of the node), by node.
     previous_nodes: BTreeMap<String, Sample>,
     last_scrape: Option<VirtualTime>,
@@ -75,7 +76,7 @@ pub struct MetricsServer {
 struct Scrape {
     at: VirtualTime,
     snapshot: Snapshot,
-    samples: BTreeMap<String, Sample>,
+    samples: BTreeMap<HexId, Sample>,
     node_samples: BTreeMap<String, Sample>,
     last_node: Option<String>,
 }
@@ -114,9 +115,9 @@ impl MetricsServer {
                     let memory = usage::memory_bytes(c);
                     node_cpu_us = node_cpu_us.saturating_add(sample.cpu_us);
                     node_memory = node_memory.saturating_add(memory);
-                    samples.insert(c.id.to_string(), sample);
+                    samples.insert(c.id, sample);
                     let started = c.started_at.unwrap_or(now);
-                    let before = match self.previous.get(&c.id.to_string()) {
+                    let before = match self.previous.get(&c.id) {
                         Some(p) => Some(*p),
                         // Started since the previous scrape: it counts from its start.
                         None if self.last_scrape.is_some_and(|l| started >= l) => Some(Sample { at: started, cpu_us: 0 }),

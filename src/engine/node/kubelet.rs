@@ -220,7 +220,7 @@ impl StatusMemo {
             (None, None) => true,
             _ => false,
         };
-        pod.status.as_ref().is_some_and(|s| Rc::ptr_eq(s, &self.status)) && same(&pod.spec, &self.spec) && sandbox != Some(0) && self.sandbox.map(std::num::NonZeroU64::get) == sandbox
+        pod.status.as_ref().is_some_and(|s| Rc::ptr_eq(s, &self.status)) && same(&pod.spec, &self.spec) && self.sandbox.map(std::num::NonZeroU64::get) == sandbox
     }
 }
 

@@ -1241,17 +1241,18 @@ fn format_ip(v: u32) -> String {
 }
 
 /// A container's or sandbox's id: 64 hex digits kept as 32 bytes and
-/// written out when read (shown, compared with a text). Drawn from the
-/// random source exactly as [`random_hex`] draws 64 digits.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+/// written out when read (shown, compared with a text); it orders as its
+/// text does. Drawn from the random source exactly as [`random_hex`]
+/// draws 64 digits (both through [`random_digit`]).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct HexId([u8; 32]);
 
 impl HexId {
     fn random(rng: &mut fastrand::Rng) -> Self {
         let mut bytes = [0u8; 32];
         for b in &mut bytes {
-            let high = rng.usize(..16) as u8;
-            let low = rng.usize(..16) as u8;
+            let high = random_digit(rng);
+            let low = random_digit(rng);
             *b = high << 4 | low;
         }
         HexId(bytes)
@@ -1259,8 +1260,7 @@ impl HexId {
 
     /// The hex digits, as ASCII bytes.
     pub fn digits(&self) -> impl Iterator<Item = u8> + '_ {
-        const HEX: &[u8] = b"0123456789abcdef";
-        self.0.iter().flat_map(|b| [HEX[(b >> 4) as usize], HEX[(b & 15) as usize]])
+        self.0.iter().flat_map(|b| [HEX_DIGITS[(b >> 4) as usize], HEX_DIGITS[(b & 15) as usize]])
     }
 
     /// The id as 64 words' worth of hashing input, for digests.
@@ -1303,9 +1303,15 @@ impl PartialEq<String> for HexId {
     }
 }
 
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// One hex digit's value (0-15), one draw of the random source.
+fn random_digit(rng: &mut fastrand::Rng) -> u8 {
+    rng.usize(..16) as u8
+}
+
 pub fn random_hex(rng: &mut fastrand::Rng, len: usize) -> String {
-    const HEX: &[u8] = b"0123456789abcdef";
-    (0..len).map(|_| HEX[rng.usize(..16)] as char).collect()
+    (0..len).map(|_| HEX_DIGITS[random_digit(rng) as usize] as char).collect()
 }
 
 /// Unix seconds of a virtual instant.
