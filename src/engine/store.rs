@@ -9,11 +9,9 @@
 mod compact_event;
 mod shared_texts;
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::ops::Bound;
 use std::rc::Rc;
-
-use rustc_hash::FxHashMap;
 
 pub use compact_event::CompactEvent;
 use compact_event::Sharing;
@@ -119,14 +117,7 @@ pub enum StoreError {
 #[derive(Debug)]
 pub struct Store {
     revision: i64,
-    /// Every key's entry, found by hash: reads and writes of one key (a
-    /// namespace's check on each create, every update's read and write)
-    /// hash the key once instead of comparing it with a dozen keys down a
-    /// B-tree, each sharing a long `/registry/<plural>/<namespace>/` prefix.
-    /// Never iterated: [`Store::keys`] is the order.
-    entries: FxHashMap<Rc<str>, Entry>,
-    /// The same keys (the same `Rc`s) in order, for range reads.
-    keys: BTreeSet<Rc<str>>,
+    entries: BTreeMap<Rc<str>, Entry>,
     log: VecDeque<Change>,
     log_limit: usize,
     compacted: i64,
@@ -189,13 +180,12 @@ impl Default for Store {
 
 impl Store {
     pub fn new(log_limit: usize) -> Self {
-        Store { revision: 1, entries: FxHashMap::default(), keys: BTreeSet::new(), log: VecDeque::new(), log_limit: log_limit.max(1), compacted: 0, restores: Vec::new(), shared: Sharing::default() }
+        Store { revision: 1, entries: BTreeMap::new(), log: VecDeque::new(), log_limit: log_limit.max(1), compacted: 0, restores: Vec::new(), shared: Sharing::default() }
     }
 
     /// The whole keyspace with its history, at the current revision.
     pub fn snapshot(&self) -> Snapshot {
-        let entries = self.keys.iter().filter_map(|k| self.entries.get_key_value(k)).map(|(k, e)| (k.clone(), e.clone())).collect();
-        Snapshot { entries, log: self.log.clone(), revision: self.revision, compacted: self.compacted }
+        Snapshot { entries: self.entries.clone(), log: self.log.clone(), revision: self.revision, compacted: self.compacted }
     }
 
     /// Replaces the keyspace with `snapshot`, as a restored data directory
@@ -206,8 +196,7 @@ impl Store {
     pub fn restore(&mut self, snapshot: &Snapshot, bump: i64) {
         let bump = bump.max(0);
         self.restores.push(Restore { revision_before: self.revision, snapshot_revision: snapshot.revision, bump });
-        self.entries = snapshot.entries.iter().map(|(k, e)| (k.clone(), e.clone())).collect();
-        self.keys = snapshot.entries.keys().cloned().collect();
+        self.entries = snapshot.entries.clone();
         self.log = snapshot.log.clone();
         self.revision = snapshot.revision.saturating_add(bump);
         self.compacted = if bump > 0 { self.revision } else { snapshot.compacted };
@@ -260,10 +249,9 @@ impl Store {
 
     /// Every entry whose key starts with `prefix`, in key order.
     pub fn range<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a Rc<str>, &'a Entry)> + 'a {
-        self.keys
+        self.entries
             .range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
-            .take_while(move |k| k.starts_with(prefix))
-            .filter_map(|k| self.entries.get_key_value(k))
+            .take_while(move |(k, _)| k.starts_with(prefix))
     }
 
     /// Writes `value` under `key` if the key's mod revision is `expected`
@@ -279,10 +267,11 @@ impl Store {
         if expected == Some(0) {
             return self.create(key, make);
         }
-        // The common case, an update in place, hashes the key and searches
-        // no B-tree.
-        let current = self.entries.get_key_value(key).map(|(k, e)| (k.clone(), e.mod_revision));
-        let current_revision = current.as_ref().map_or(0, |(_, r)| *r);
+        // One search of the keyspace for the common case, an update in place
+        // (each search compares long keys sharing their `/registry/…` prefix).
+        let mut existing = self.entries.range_mut::<str, _>((Bound::Included(key), Bound::Included(key)));
+        let current = existing.next();
+        let current_revision = current.as_ref().map_or(0, |(_, e)| e.mod_revision);
         if let Some(expected) = expected {
             if expected != current_revision {
                 return Err(StoreError::RevisionMismatch { current: current_revision });
@@ -292,15 +281,14 @@ impl Store {
         let object = Rc::new(make(revision));
         let value = Value::of(&object, &mut self.shared);
         self.revision = revision;
-        let (key, created) = match current.and_then(|(stored_key, _)| self.entries.get_mut(&stored_key).map(|e| (stored_key, e))) {
+        let (key, created) = match current {
             Some((stored_key, entry)) => {
                 entry.value = value.clone();
                 entry.mod_revision = revision;
-                (stored_key, false)
+                (stored_key.clone(), false)
             }
             None => {
                 let key: Rc<str> = Rc::from(key);
-                self.keys.insert(key.clone());
                 self.entries.insert(key.clone(), Entry { value: value.clone(), create_revision: revision, mod_revision: revision });
                 (key, true)
             }
@@ -309,19 +297,21 @@ impl Store {
         Ok((object, revision))
     }
 
-    /// `put_if` with `Some(0)`: writes `key` only if it does not exist
-    /// (found absent by hash; the ordered keys are searched once, to place it).
+    /// `put_if` with `Some(0)`: writes `key` only if it does not exist, in
+    /// one search of the keyspace (the search that finds it absent is the
+    /// one that places it).
     fn create(&mut self, key: &str, make: impl FnOnce(i64) -> Object) -> Result<(Rc<Object>, i64), StoreError> {
-        if let Some(existing) = self.entries.get(key) {
-            return Err(StoreError::RevisionMismatch { current: existing.mod_revision });
-        }
+        use std::collections::btree_map::Entry as Slot;
+        let slot = match self.entries.entry(Rc::from(key)) {
+            Slot::Occupied(existing) => return Err(StoreError::RevisionMismatch { current: existing.get().mod_revision }),
+            Slot::Vacant(slot) => slot,
+        };
         let revision = self.revision + 1;
         let object = Rc::new(make(revision));
         let value = Value::of(&object, &mut self.shared);
         self.revision = revision;
-        let key: Rc<str> = Rc::from(key);
-        self.keys.insert(key.clone());
-        self.entries.insert(key.clone(), Entry { value: value.clone(), create_revision: revision, mod_revision: revision });
+        let key = slot.key().clone();
+        slot.insert(Entry { value: value.clone(), create_revision: revision, mod_revision: revision });
         self.append(Change { revision, key, kind: ChangeKind::Put, value, created: true });
         Ok((object, revision))
     }
@@ -337,7 +327,6 @@ impl Store {
             }
         }
         let (key, entry) = self.entries.remove_entry(key).ok_or(StoreError::KeyNotFound)?;
-        self.keys.remove(&key);
         self.revision += 1;
         let revision = self.revision;
         let object = entry.value.object();
