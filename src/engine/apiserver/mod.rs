@@ -202,6 +202,9 @@ pub struct ApiServer {
     /// The last binding's status before and after: the next pod bound in
     /// the same second with an equal status shares the result.
     last_bound_status: Option<BoundStatus>,
+    /// The watches one write fans out to, kept between writes so that
+    /// every write does not allocate its list afresh.
+    fan_out_targets: Vec<WatchId>,
 }
 
 /// A binding's status change: `pending` (the pod's status before) became
@@ -244,6 +247,7 @@ impl ApiServer {
             pod_specs: shared_specs::SharedSpecs::default(),
             last_created_status: None,
             last_bound_status: None,
+            fan_out_targets: Vec::new(),
         }
     }
 
@@ -1080,15 +1084,14 @@ impl ApiServer {
         if rid == ids::pods() {
             self.index_pod_node(old.map(|o| &**o), new, kind);
         }
-        let mut targets: Vec<WatchId> = self.by_resource.get(&rid).map(|s| s.iter().copied().collect()).unwrap_or_default();
+        let mut targets = std::mem::take(&mut self.fan_out_targets);
+        targets.clear();
+        targets.extend(self.by_resource.get(&rid).into_iter().flatten().copied());
         if rid == ids::pods() {
-            let mut nodes: Vec<&str> = Vec::with_capacity(2);
-            for n in [Some(new), old].into_iter().flatten().filter_map(|o| Self::pod_node(o)) {
-                if !nodes.contains(&n) {
-                    nodes.push(n);
-                }
-            }
-            for n in nodes {
+            // The new version's node, then the old one's if another.
+            let now_on = Self::pod_node(new);
+            let was_on = old.and_then(|o| Self::pod_node(o)).filter(|&n| Some(n) != now_on);
+            for n in [now_on, was_on].into_iter().flatten() {
                 if let Some(set) = self.pods_by_node.get(n) {
                     targets.extend(set.iter().copied());
                 }
@@ -1097,7 +1100,7 @@ impl ApiServer {
         let mut overflowed = Vec::new();
         let delay = self.latency.request_ms();
         let visible_at = self.now.plus_millis(delay);
-        for id in targets {
+        for &id in &targets {
             let Some(w) = self.watches.get_mut(&id) else { continue };
             let now_matches = w.query.matches(new);
             let was_matching = old.is_some_and(|o| w.query.matches(o));
@@ -1123,6 +1126,7 @@ impl ApiServer {
                 overflowed.push(id);
             }
         }
+        self.fan_out_targets = targets;
         for id in overflowed {
             self.close_watch(id);
         }
