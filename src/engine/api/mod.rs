@@ -252,10 +252,27 @@ pub fn resolve_resource_arg(arg: &str) -> Option<ResourceId> {
 }
 
 /// A namespaced name, the key components and caches use.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ObjectKey {
     pub namespace: Rc<str>,
     pub name: Rc<str>,
+}
+
+/// Ordered as the derived order would (namespace, then name), but two keys
+/// holding one shared namespace text (nearly every pair: see
+/// [`shared_namespace`]) skip comparing it: every search of a map keyed
+/// by object keys compares a dozen.
+impl Ord for ObjectKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        let namespace = if Rc::ptr_eq(&self.namespace, &other.namespace) { std::cmp::Ordering::Equal } else { self.namespace.cmp(&other.namespace) };
+        namespace.then_with(|| self.name.cmp(&other.name))
+    }
+}
+
+impl PartialOrd for ObjectKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 impl ObjectKey {
@@ -312,8 +329,26 @@ impl KeyRef for (&str, &str) {
 /// it (an informer's hash and ordered maps, the controllers' indexes); it
 /// hashes, compares and orders as its [`ObjectKey`], and looks up by a
 /// borrowed [`KeyRef`].
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct SharedKey(pub Rc<ObjectKey>);
+
+/// As its [`ObjectKey`]; one shared key meets itself without a compare
+/// (a set's search for the key it holds).
+impl Ord for SharedKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        if Rc::ptr_eq(&self.0, &other.0) {
+            std::cmp::Ordering::Equal
+        } else {
+            self.0.cmp(&other.0)
+        }
+    }
+}
+
+impl PartialOrd for SharedKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
 
 impl SharedKey {
     pub fn new(key: ObjectKey) -> Self {
