@@ -12,6 +12,7 @@ pub mod patch;
 pub mod events;
 pub mod eviction;
 pub mod validation;
+mod leases;
 mod shared_specs;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -193,7 +194,7 @@ pub struct ApiServer {
     /// Every write of an Event attaches a fresh lease of [`EVENT_TTL_SECS`]
     /// (`--event-ttl`); one that a later write replaced is skipped.
     /// The key is the store's own, shared.
-    event_leases: VecDeque<(VirtualTime, Rc<str>, i64)>,
+    event_leases: leases::Leases,
     /// The pods of one controller share one spec when theirs are equal.
     pod_specs: shared_specs::SharedSpecs,
     /// The status the last created pod was stored with: a created pod whose
@@ -243,7 +244,7 @@ impl ApiServer {
             delayed: BTreeSet::new(),
             client_requests: std::cell::Cell::new(0),
             snapshots: BTreeMap::new(),
-            event_leases: VecDeque::new(),
+            event_leases: leases::Leases::default(),
             pod_specs: shared_specs::SharedSpecs::default(),
             last_created_status: None,
             last_bound_status: None,
@@ -409,7 +410,7 @@ impl ApiServer {
         if running && !self.etcd_running {
             // A starting etcd renews every lease for its whole TTL.
             let expiry = self.now.plus_secs(EVENT_TTL_SECS);
-            for lease in &mut self.event_leases {
+            for lease in self.event_leases.iter_mut() {
                 lease.0 = expiry;
             }
         }
