@@ -16,7 +16,7 @@ use std::rc::Rc;
 
 use crate::engine::api::pod::Pod;
 
-use super::framework::{pod_host_ports, pod_labels, pod_priority, HostPort, NodeInfo, PodAffinityInfo};
+use super::framework::{pod_host_ports, pod_labels, pod_priority, FitRow, HostPort, NodeInfo, PodAffinityInfo};
 use super::resources::{pod_requests, PodRequests};
 use crate::engine::api::{KeyRef, Object, ObjectKey, SharedKey};
 use crate::engine::selector::{Op, Selector};
@@ -191,6 +191,10 @@ impl SelectorIndex {
 #[derive(Default)]
 pub struct Cache {
     slots: Vec<Option<NodeInfo>>,
+    /// Per slot, the compact copy of what filtering a plain pod and the
+    /// resource scores read ([`FitRow`]); refreshed whenever the slot's
+    /// node or its accounting changes (`present` false for an empty slot).
+    rows: Vec<FitRow>,
     free_slots: Vec<usize>,
     by_name: FxHashMap<Rc<str>, usize>,
     /// Slots in node-tree order: zones taken round-robin, nodes of a zone in
@@ -259,6 +263,20 @@ impl Cache {
 
     pub fn node_at(&self, slot: usize) -> Option<&NodeInfo> {
         self.slots.get(slot).and_then(Option::as_ref)
+    }
+
+    /// Every slot's [`FitRow`], indexed by slot.
+    pub fn rows(&self) -> &[FitRow] {
+        &self.rows
+    }
+
+    /// Copies the slot's node into its row (or marks the row empty).
+    fn refresh_row(&mut self, slot: usize) {
+        let row = self.slots.get(slot).and_then(Option::as_ref).map_or_else(FitRow::default, FitRow::of);
+        if self.rows.len() <= slot {
+            self.rows.resize(slot + 1, FitRow::default());
+        }
+        self.rows[slot] = row;
     }
 
     /// Nodes in node-tree order (the order filtering walks them); call
@@ -359,6 +377,7 @@ impl Cache {
                 self.count_images(&old.images, -1);
                 self.count_images(&new_images, 1);
             }
+            self.refresh_row(slot);
             return Some(old);
         }
         let slot = self.free_slots.pop().unwrap_or(self.slots.len());
@@ -372,6 +391,7 @@ impl Cache {
             *s = Some(info);
         }
         self.count_images(&images, 1);
+        self.refresh_row(slot);
         self.by_name.insert(name.clone(), slot);
         self.added.push(slot);
         self.order_dirty = true;
@@ -403,6 +423,7 @@ impl Cache {
             self.count_images(&images, -1);
             self.zoned_nodes -= usize::from(info.zone.is_some());
         }
+        self.refresh_row(slot);
         self.free_slots.push(slot);
         self.added.retain(|&s| s != slot);
         self.order_dirty = true;
@@ -714,6 +735,9 @@ impl Cache {
                 }
             }
         }
+        if let Some(row) = self.rows.get_mut(slot) {
+            *row = FitRow::of(info);
+        }
         let labels = pod.labels();
         if labels.is_empty() && self.selectors.unindexed.is_empty() {
             return;
@@ -821,6 +845,37 @@ mod tests {
         assert_eq!(c.node("a").unwrap().pod_count, 0);
         assert_eq!(c.selector(web).unwrap().total(), 1);
         assert_eq!(c.selector(late).unwrap().total(), 1);
+    }
+
+    /// Every slot's row is what its node's record says (empty slots empty).
+    fn assert_rows_mirror(c: &Cache) {
+        for slot in 0..c.slot_count().max(c.rows().len()) {
+            let want = c.node_at(slot).map_or_else(FitRow::default, FitRow::of);
+            assert_eq!(c.rows().get(slot).copied().unwrap_or_default(), want, "slot {slot}");
+        }
+    }
+
+    #[test]
+    fn rows_follow_nodes_and_pods() {
+        let mut c = Cache::default();
+        c.upsert_node(node("a", Some("z1")));
+        c.upsert_node(node("b", None));
+        assert_rows_mirror(&c);
+        c.add_pod(ObjectKey::new("default", "p1"), AssignedPod::new(pod("p1", "500m", "web"), Rc::from("a")));
+        c.add_pod(ObjectKey::new("default", "p2"), AssignedPod::new(pod("p2", "1", "web"), Rc::from("d")));
+        assert!(c.rows()[c.node("a").unwrap().slot].requested_milli_cpu == 500);
+        assert_rows_mirror(&c);
+        c.upsert_node(node("d", None));
+        assert_rows_mirror(&c);
+        c.remove_node("a");
+        assert_rows_mirror(&c);
+        c.upsert_node(node("a", Some("z2")));
+        c.remove_pod(&ObjectKey::new("default", "p1"));
+        assert_rows_mirror(&c);
+        c.remove_node("b");
+        c.remove_node("d");
+        assert_rows_mirror(&c);
+        assert_eq!(c.rows().iter().filter(|r| r.present).count(), 1);
     }
 
     #[test]
