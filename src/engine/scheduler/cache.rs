@@ -16,7 +16,7 @@ use std::rc::Rc;
 
 use crate::engine::api::pod::Pod;
 
-use super::framework::{pod_host_ports, pod_labels, pod_priority, FitRow, HostPort, NodeInfo, PodAffinityInfo};
+use super::framework::{pod_host_ports, pod_labels, pod_priority, HostPort, NodeInfo, PodAffinityInfo};
 use super::resources::{pod_requests, PodRequests};
 use crate::engine::api::{KeyRef, Object, ObjectKey, SharedKey};
 use crate::engine::selector::{Op, Selector};
@@ -190,13 +190,7 @@ impl SelectorIndex {
 
 #[derive(Default)]
 pub struct Cache {
-    /// (Boxed: finding a slot's node, as building the feasible list does
-    /// for 500 nodes a pod at 5,000 nodes, reads only this small table.)
-    slots: Vec<Option<Box<NodeInfo>>>,
-    /// Per slot, the compact copy of what filtering a plain pod and the
-    /// resource scores read ([`FitRow`]); refreshed whenever the slot's
-    /// node or its accounting changes (`present` false for an empty slot).
-    rows: Vec<FitRow>,
+    slots: Vec<Option<NodeInfo>>,
     free_slots: Vec<usize>,
     by_name: FxHashMap<Rc<str>, usize>,
     /// Slots in node-tree order: zones taken round-robin, nodes of a zone in
@@ -255,7 +249,7 @@ impl Cache {
     }
 
     pub fn node(&self, name: &str) -> Option<&NodeInfo> {
-        self.by_name.get(name).and_then(|&s| self.slots.get(s)).and_then(Option::as_deref)
+        self.by_name.get(name).and_then(|&s| self.slots.get(s)).and_then(Option::as_ref)
     }
 
     /// One more than the highest node slot.
@@ -264,27 +258,13 @@ impl Cache {
     }
 
     pub fn node_at(&self, slot: usize) -> Option<&NodeInfo> {
-        self.slots.get(slot).and_then(Option::as_deref)
-    }
-
-    /// Every slot's [`FitRow`], indexed by slot.
-    pub fn rows(&self) -> &[FitRow] {
-        &self.rows
-    }
-
-    /// Copies the slot's node into its row (or marks the row empty).
-    fn refresh_row(&mut self, slot: usize) {
-        let row = self.slots.get(slot).and_then(Option::as_deref).map_or_else(FitRow::default, FitRow::of);
-        if self.rows.len() <= slot {
-            self.rows.resize(slot + 1, FitRow::default());
-        }
-        self.rows[slot] = row;
+        self.slots.get(slot).and_then(Option::as_ref)
     }
 
     /// Nodes in node-tree order (the order filtering walks them); call
     /// [`Cache::refresh_order`] after changes first.
     pub fn nodes(&self) -> impl Iterator<Item = &NodeInfo> {
-        self.order.iter().filter_map(|&s| self.slots.get(s).and_then(Option::as_deref))
+        self.order.iter().filter_map(|&s| self.slots.get(s).and_then(Option::as_ref))
     }
 
     /// Node slots in node-tree order.
@@ -306,7 +286,7 @@ impl Cache {
         let mut zones: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         let mut zone_order: Vec<String> = Vec::new();
         for &slot in &self.added {
-            let Some(n) = self.slots.get(slot).and_then(Option::as_deref) else { continue };
+            let Some(n) = self.slots.get(slot).and_then(Option::as_ref) else { continue };
             let labels = n.labels();
             let region = labels.get("topology.kubernetes.io/region").map(String::as_str).unwrap_or("");
             let zone = labels.get("topology.kubernetes.io/zone").map(String::as_str).unwrap_or("");
@@ -363,7 +343,7 @@ impl Cache {
         let Object::Node(node) = &*obj else { return None };
         let name = node.metadata.name.as_deref().unwrap_or("");
         if let Some(&slot) = self.by_name.get(name) {
-            let info = self.slots.get_mut(slot).and_then(Option::as_deref_mut)?;
+            let info = self.slots.get_mut(slot).and_then(Option::as_mut)?;
             let old = info.clone();
             let zone_before = (old.labels().get("topology.kubernetes.io/region").cloned(), old.zone.clone());
             info.set_node(obj);
@@ -379,7 +359,6 @@ impl Cache {
                 self.count_images(&old.images, -1);
                 self.count_images(&new_images, 1);
             }
-            self.refresh_row(slot);
             return Some(old);
         }
         let slot = self.free_slots.pop().unwrap_or(self.slots.len());
@@ -388,12 +367,11 @@ impl Cache {
         let images = info.images.clone();
         self.zoned_nodes += usize::from(info.zone.is_some());
         if slot == self.slots.len() {
-            self.slots.push(Some(Box::new(info)));
+            self.slots.push(Some(info));
         } else if let Some(s) = self.slots.get_mut(slot) {
-            *s = Some(Box::new(info));
+            *s = Some(info);
         }
         self.count_images(&images, 1);
-        self.refresh_row(slot);
         self.by_name.insert(name.clone(), slot);
         self.added.push(slot);
         self.order_dirty = true;
@@ -419,13 +397,12 @@ impl Cache {
                 self.pods.insert(key, p);
             }
         }
-        let info = self.slots.get_mut(slot).and_then(Option::take).map(|b| *b);
+        let info = self.slots.get_mut(slot).and_then(Option::take);
         if let Some(info) = &info {
             let images = info.images.clone();
             self.count_images(&images, -1);
             self.zoned_nodes -= usize::from(info.zone.is_some());
         }
-        self.refresh_row(slot);
         self.free_slots.push(slot);
         self.added.retain(|&s| s != slot);
         self.order_dirty = true;
@@ -718,7 +695,7 @@ impl Cache {
 
     fn account(&mut self, pod: &AssignedPod, sign: i64) {
         let Some(slot) = pod.slot else { return };
-        let Some(info) = self.slots.get_mut(slot).and_then(Option::as_deref_mut) else { return };
+        let Some(info) = self.slots.get_mut(slot).and_then(Option::as_mut) else { return };
         let r = &pod.requests;
         if sign > 0 {
             info.requested.add(&r.requests);
@@ -736,9 +713,6 @@ impl Cache {
                     info.used_ports.swap_remove(i);
                 }
             }
-        }
-        if let Some(row) = self.rows.get_mut(slot) {
-            *row = FitRow::of(info);
         }
         let labels = pod.labels();
         if labels.is_empty() && self.selectors.unindexed.is_empty() {
@@ -847,37 +821,6 @@ mod tests {
         assert_eq!(c.node("a").unwrap().pod_count, 0);
         assert_eq!(c.selector(web).unwrap().total(), 1);
         assert_eq!(c.selector(late).unwrap().total(), 1);
-    }
-
-    /// Every slot's row is what its node's record says (empty slots empty).
-    fn assert_rows_mirror(c: &Cache) {
-        for slot in 0..c.slot_count().max(c.rows().len()) {
-            let want = c.node_at(slot).map_or_else(FitRow::default, FitRow::of);
-            assert_eq!(c.rows().get(slot).copied().unwrap_or_default(), want, "slot {slot}");
-        }
-    }
-
-    #[test]
-    fn rows_follow_nodes_and_pods() {
-        let mut c = Cache::default();
-        c.upsert_node(node("a", Some("z1")));
-        c.upsert_node(node("b", None));
-        assert_rows_mirror(&c);
-        c.add_pod(ObjectKey::new("default", "p1"), AssignedPod::new(pod("p1", "500m", "web"), Rc::from("a")));
-        c.add_pod(ObjectKey::new("default", "p2"), AssignedPod::new(pod("p2", "1", "web"), Rc::from("d")));
-        assert!(c.rows()[c.node("a").unwrap().slot].requested_milli_cpu == 500);
-        assert_rows_mirror(&c);
-        c.upsert_node(node("d", None));
-        assert_rows_mirror(&c);
-        c.remove_node("a");
-        assert_rows_mirror(&c);
-        c.upsert_node(node("a", Some("z2")));
-        c.remove_pod(&ObjectKey::new("default", "p1"));
-        assert_rows_mirror(&c);
-        c.remove_node("b");
-        c.remove_node("d");
-        assert_rows_mirror(&c);
-        assert_eq!(c.rows().iter().filter(|r| r.present).count(), 1);
     }
 
     #[test]

@@ -74,8 +74,6 @@ pub struct Evaluation {
     /// The feasible nodes' buffer, kept empty between pods so that scoring
     /// allocates nothing per pod.
     feasible_nodes: Vec<&'static NodeInfo>,
-    /// Their slots (the same length and order), reused likewise.
-    feasible_slots: Vec<usize>,
     /// Per node slot, whether PreFilter named the node (reused between pods).
     named_slots: Vec<bool>,
 }
@@ -220,25 +218,11 @@ pub fn evaluate(
             && info.node_selector.is_none()
             && info.required_affinity.is_none()
             && info.host_ports.is_empty();
-        // Without extended resources such a pod is checked against the
-        // node's compact row alone (the node's record is read only when
-        // the row says the pod may not fit).
-        let rows = if plain_pod && info.requests.requests.scalar.is_empty() { cache.rows() } else { &[] };
         let mut processed = 0;
         // From `start` round to just before it (without a division per node).
         for &slot in order[start..].iter().chain(&order[..start]) {
             if eval.feasible.len() >= wanted {
                 break;
-            }
-            if let Some(row) = rows.get(slot) {
-                if !row.present {
-                    continue;
-                }
-                if row.open && row.fits(&info.requests.requests) {
-                    processed += 1;
-                    eval.feasible.push(slot);
-                    continue;
-                }
             }
             let Some(node) = cache.node_at(slot) else { continue };
             processed += 1;
@@ -280,15 +264,8 @@ pub fn evaluate(
     }
     let cache: &Cache = cache;
     let mut feasible = relend(std::mem::take(&mut eval.feasible_nodes));
-    let mut slots = std::mem::take(&mut eval.feasible_slots);
-    slots.clear();
-    for &s in &eval.feasible {
-        if let Some(node) = cache.node_at(s) {
-            feasible.push(node);
-            slots.push(s);
-        }
-    }
-    let ctx = ScoreContext { feasible: &feasible, slots: &slots, cache, listers, state: &state };
+    feasible.extend(eval.feasible.iter().filter_map(|&s| cache.node_at(s)));
+    let ctx = ScoreContext { feasible: &feasible, cache, listers, state: &state };
     eval.totals.resize(feasible.len(), 0);
     eval.scores.resize_with(score_plugins.len(), PluginScores::default);
     for (plugin, out) in score_plugins.iter_mut().zip(eval.scores.iter_mut()) {
@@ -328,7 +305,6 @@ pub fn evaluate(
     eval.tied = ties as usize;
     eval.state = state;
     eval.feasible_nodes = relend(feasible);
-    eval.feasible_slots = slots;
 }
 
 /// Empties a vector of references and hands its allocation on for

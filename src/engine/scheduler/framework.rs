@@ -380,64 +380,6 @@ pub struct NodeInfo {
     pub overlay: Option<Box<Overlay>>,
 }
 
-/// What the plain-pod fast path and the resource score plugins read of a
-/// node, copied from its [`NodeInfo`] into one compact row per slot (the
-/// cache keeps the rows beside its nodes, so that walking 500 nodes a pod
-/// touches 80 bytes each instead of several lines of a large record).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct FitRow {
-    /// A node is in the slot.
-    pub present: bool,
-    /// Schedulable and without NoSchedule/NoExecute taints: only
-    /// NodeResourcesFit can reject a plain pod here.
-    pub open: bool,
-    pub has_soft_taints: bool,
-    pub has_hostname_label: bool,
-    pub pod_count: i64,
-    pub allocatable_pods: i64,
-    pub allocatable_milli_cpu: i64,
-    pub allocatable_memory: i64,
-    pub requested_milli_cpu: i64,
-    pub requested_memory: i64,
-    /// `allocatable - requested` ephemeral storage, as [`fits`] computes it.
-    ///
-    /// [`fits`]: super::plugins::node_resources_fit::fits
-    pub free_ephemeral_storage: i64,
-    pub non_zero_milli_cpu: i64,
-    pub non_zero_memory: i64,
-}
-
-impl FitRow {
-    pub fn of(node: &NodeInfo) -> Self {
-        FitRow {
-            present: true,
-            open: !node.unschedulable && node.hard_taints.is_empty(),
-            has_soft_taints: !node.soft_taints.is_empty(),
-            has_hostname_label: node.has_hostname_label,
-            pod_count: node.pod_count,
-            allocatable_pods: node.allocatable.pods,
-            allocatable_milli_cpu: node.allocatable.milli_cpu,
-            allocatable_memory: node.allocatable.memory,
-            requested_milli_cpu: node.requested.milli_cpu,
-            requested_memory: node.requested.memory,
-            free_ephemeral_storage: node.allocatable.ephemeral_storage.wrapping_sub(node.requested.ephemeral_storage),
-            non_zero_milli_cpu: node.non_zero_milli_cpu,
-            non_zero_memory: node.non_zero_memory,
-        }
-    }
-
-    /// [`fits`] for a pod without extended-resource requests.
-    ///
-    /// [`fits`]: super::plugins::node_resources_fit::fits
-    #[inline]
-    pub fn fits(&self, r: &Resources) -> bool {
-        self.pod_count < self.allocatable_pods
-            && r.milli_cpu <= self.allocatable_milli_cpu.wrapping_sub(self.requested_milli_cpu)
-            && r.memory <= self.allocatable_memory.wrapping_sub(self.requested_memory)
-            && r.ephemeral_storage <= self.free_ephemeral_storage
-    }
-}
-
 /// What a "what if" copy of a node changes about its pods.
 #[derive(Clone, Debug, Default)]
 pub struct Overlay {

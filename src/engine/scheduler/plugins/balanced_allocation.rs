@@ -44,20 +44,6 @@ impl ScorePlugin for BalancedAllocation {
             [node.allocatable.milli_cpu, node.allocatable.memory],
         )
     }
-    fn score_all(&self, pod: &PodInfo, ctx: &super::ScoreContext, out: &mut Vec<i64>) {
-        let r = &pod.requests.requests;
-        super::score_by_row(
-            ctx,
-            out,
-            |row| {
-                balanced_score(
-                    [row.requested_milli_cpu + r.milli_cpu, row.requested_memory + r.memory],
-                    [row.allocatable_milli_cpu, row.allocatable_memory],
-                )
-            },
-            |node| self.score(pod, node, ctx),
-        );
-    }
 }
 
 #[cfg(test)]

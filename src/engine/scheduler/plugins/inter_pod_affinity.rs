@@ -484,7 +484,7 @@ mod tests {
         let i = info(&p);
         let state = CycleState { affinity_preferred: Some(Rc::new(prepare_preferred(&mut c, &listers, &i))), ..Default::default() };
         let nodes: Vec<&NodeInfo> = c.nodes().collect();
-        let ctx = ScoreContext { feasible: &nodes, slots: &[], cache: &c, listers: &listers, state: &state };
+        let ctx = ScoreContext { feasible: &nodes, cache: &c, listers: &listers, state: &state };
         let mut plugin = AffinityScore::default();
         assert!(plugin.pre_score(&i, &ctx));
         let mut raw = Vec::new();
@@ -509,7 +509,7 @@ mod tests {
         let i = info(&p);
         let state = CycleState::default();
         let nodes: Vec<&NodeInfo> = c.nodes().collect();
-        let ctx = ScoreContext { feasible: &nodes, slots: &[], cache: &c, listers: &listers, state: &state };
+        let ctx = ScoreContext { feasible: &nodes, cache: &c, listers: &listers, state: &state };
         let mut plugin = AffinityScore::default();
         assert!(plugin.pre_score(&i, &ctx));
         let raw: Vec<i64> = nodes.iter().map(|n| plugin.score(&i, n, &ctx)).collect();

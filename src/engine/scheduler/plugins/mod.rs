@@ -38,7 +38,7 @@ use std::rc::Rc;
 use k8s_openapi::api::core::v1::{Taint, Toleration};
 
 use super::cache::Cache;
-use super::framework::{Code, FitRow, NodeInfo, PodInfo, Status};
+use super::framework::{Code, NodeInfo, PodInfo, Status};
 use super::listers::Listers;
 use crate::engine::api::{Object, ObjectKey};
 
@@ -233,12 +233,6 @@ fn restrict(state: &mut CycleState, plugin: &'static str, names: BTreeSet<String
 pub struct ScoreContext<'a> {
     /// The nodes that passed filtering, in evaluation order.
     pub feasible: &'a [&'a NodeInfo],
-    /// The feasible nodes' slots, in the same order, for plugins that read
-    /// the cache's [`FitRow`]s; empty when the nodes are not the cache's
-    /// (plugins then score each node from its record).
-    ///
-    /// [`FitRow`]: super::framework::FitRow
-    pub slots: &'a [usize],
     /// Every node and pod, for plugins that count across topology domains.
     pub cache: &'a Cache,
     pub listers: &'a Listers,
@@ -263,21 +257,6 @@ pub trait ScorePlugin {
     /// After PreScore: every node is known to score 0 (nothing to compute).
     fn all_zero(&self) -> bool {
         false
-    }
-}
-
-/// Scores every feasible node into `out`: from the cache's compact row
-/// when the context names the nodes' slots (the rows mirror the nodes'
-/// records), else from the node's record. Both must give the same score.
-pub fn score_by_row(ctx: &ScoreContext, out: &mut Vec<i64>, by_row: impl Fn(&FitRow) -> i64, by_node: impl Fn(&NodeInfo) -> i64) {
-    let rows = ctx.cache.rows();
-    if ctx.slots.len() == ctx.feasible.len() {
-        out.extend(ctx.slots.iter().zip(ctx.feasible).map(|(&s, n)| match rows.get(s) {
-            Some(r) if r.present => by_row(r),
-            _ => by_node(n),
-        }));
-    } else {
-        out.extend(ctx.feasible.iter().map(|n| by_node(n)));
     }
 }
 
@@ -390,7 +369,7 @@ pub(crate) mod testing {
         let cache: &'static super::Cache = Box::leak(Box::default());
         let listers: &'static super::Listers = Box::leak(Box::default());
         let state: &'static super::CycleState = Box::leak(Box::default());
-        Box::leak(Box::new(super::ScoreContext { feasible: &[], slots: &[], cache, listers, state }))
+        Box::leak(Box::new(super::ScoreContext { feasible: &[], cache, listers, state }))
     }
 }
 

@@ -97,18 +97,11 @@ pub fn least_requested(requested: i64, capacity: i64) -> i64 {
 
 /// LeastAllocated over cpu and memory (weight 1 each), with non-zero requests.
 pub fn least_allocated_score(pod: &PodRequests, node: &NodeInfo) -> i64 {
-    least_allocated(pod, [node.allocatable.milli_cpu, node.allocatable.memory], [node.non_zero_milli_cpu, node.non_zero_memory])
-}
-
-/// [`least_allocated_score`] from a node's cpu and memory: allocatable and
-/// the non-zero requests of its pods.
-#[inline]
-pub fn least_allocated(pod: &PodRequests, allocatable: [i64; 2], non_zero: [i64; 2]) -> i64 {
     let mut total = 0;
     let mut weights = 0;
     let resources = [
-        (allocatable[0], non_zero[0] + pod.non_zero_milli_cpu),
-        (allocatable[1], non_zero[1] + pod.non_zero_memory),
+        (node.allocatable.milli_cpu, node.non_zero_milli_cpu + pod.non_zero_milli_cpu),
+        (node.allocatable.memory, node.non_zero_memory + pod.non_zero_memory),
     ];
     for (capacity, requested) in resources {
         if capacity == 0 {
@@ -136,15 +129,6 @@ impl ScorePlugin for LeastAllocated {
     }
     fn score(&self, pod: &PodInfo, node: &NodeInfo, _ctx: &super::ScoreContext) -> i64 {
         least_allocated_score(&pod.requests, node)
-    }
-    fn score_all(&self, pod: &PodInfo, ctx: &super::ScoreContext, out: &mut Vec<i64>) {
-        let r = &pod.requests;
-        super::score_by_row(
-            ctx,
-            out,
-            |row| least_allocated(r, [row.allocatable_milli_cpu, row.allocatable_memory], [row.non_zero_milli_cpu, row.non_zero_memory]),
-            |node| least_allocated_score(r, node),
-        );
     }
 }
 

@@ -498,24 +498,6 @@ impl ScorePlugin for SpreadScore {
         let zones_unknown = ctx.cache.zoned_nodes() == 0;
         let mut contributing = plan.iter().filter(|(kind, ..)| !(zones_unknown && *kind == KeyKind::Zone));
         if let (Some(&(KeyKind::Hostname, host, skew, weight)), None, false) = (contributing.next(), contributing.next(), self.any_ignored) {
-            let score = |slot: usize, has_hostname_label: bool| {
-                if !has_hostname_label {
-                    return 0;
-                }
-                let count = host.get(slot).copied().unwrap_or(0) as i64;
-                // 0.0 + x is x for every x the sum can hold (never -0.0).
-                (count as f64 * weight + skew + 0.5) as i64
-            };
-            if ctx.slots.len() == ctx.feasible.len() {
-                // The cache's nodes: their rows say whether they carry the
-                // hostname label, without reading their records.
-                let rows = ctx.cache.rows();
-                out.extend(ctx.slots.iter().zip(ctx.feasible).map(|(&slot, node)| match rows.get(slot) {
-                    Some(r) if r.present => score(slot, r.has_hostname_label),
-                    _ => score(node.slot, node.has_hostname_label),
-                }));
-                return;
-            }
             out.extend(ctx.feasible.iter().map(|node| {
                 if !node.has_hostname_label {
                     return 0;
@@ -791,7 +773,7 @@ mod tests {
         let i = info(&p);
         let state = CycleState { spread_score: Some(Rc::new(constraints(&mut c, &listers, &i, "ScheduleAnyway"))), ..Default::default() };
         let nodes: Vec<&NodeInfo> = c.nodes().collect();
-        let ctx = ScoreContext { feasible: &nodes, slots: &[], cache: &c, listers: &listers, state: &state };
+        let ctx = ScoreContext { feasible: &nodes, cache: &c, listers: &listers, state: &state };
         let mut plugin = SpreadScore::default();
         assert!(plugin.pre_score(&i, &ctx));
         let mut raw = Vec::new();

@@ -63,18 +63,6 @@ impl ScorePlugin for TaintTolerationScore {
         }
         intolerable_prefer_no_schedule(&node.soft_taints, pod.tolerations)
     }
-    fn score_all(&self, pod: &PodInfo, ctx: &super::ScoreContext, out: &mut Vec<i64>) {
-        // A node's record is read only when its row says it has soft taints.
-        let rows = ctx.cache.rows();
-        if ctx.slots.len() != ctx.feasible.len() {
-            out.extend(ctx.feasible.iter().map(|n| self.score(pod, n, ctx)));
-            return;
-        }
-        out.extend(ctx.slots.iter().zip(ctx.feasible).map(|(&s, n)| match rows.get(s) {
-            Some(r) if r.present && !r.has_soft_taints => 0,
-            _ => self.score(pod, n, ctx),
-        }));
-    }
     fn normalize(&self, _nodes: &[&NodeInfo], scores: &mut [i64]) {
         default_normalize(MAX_NODE_SCORE, true, scores);
     }
