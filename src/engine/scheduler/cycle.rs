@@ -592,14 +592,20 @@ impl Scheduler {
         // kept sorted without ranking every feasible node.
         let mut ranked: Vec<usize> = Vec::with_capacity(feasible_limit.min(eval.feasible.len()) + 1);
         if eval.scored {
-            let better = |a: usize, b: usize| (std::cmp::Reverse(eval.totals[a]), a) < (std::cmp::Reverse(eval.totals[b]), b);
-            for i in 0..eval.feasible.len().min(eval.totals.len()) {
-                if ranked.len() == feasible_limit && ranked.last().is_some_and(|&last| !better(i, last)) {
+            let totals = &eval.totals[..eval.feasible.len().min(eval.totals.len())];
+            // Every node ranked so far comes earlier than the next, so a
+            // node enters a full list only with a total above its last's.
+            let mut floor = None;
+            for (i, &total) in totals.iter().enumerate() {
+                if floor.is_some_and(|f| total <= f) {
                     continue;
                 }
-                let at = ranked.partition_point(|&r| better(r, i));
+                let at = ranked.partition_point(|&r| totals[r] >= total);
                 ranked.insert(at, i);
                 ranked.truncate(feasible_limit);
+                if ranked.len() == feasible_limit {
+                    floor = ranked.last().map(|&last| totals[last]);
+                }
             }
         } else {
             ranked.extend(0..eval.feasible.len().min(feasible_limit));

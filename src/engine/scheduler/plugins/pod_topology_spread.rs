@@ -551,8 +551,26 @@ pub fn normalize_spread(scores: &mut [i64], ignored: &[bool]) {
             min = min.min(s);
             max = max.max(s);
         }
+        if max == 0 {
+            scores.iter_mut().for_each(|s| *s = MAX_NODE_SCORE);
+            return;
+        }
+        let normalized = |s: i64| MAX_NODE_SCORE * (max + min - s) / max;
+        // Scores span a few values (pod counts per domain): each value is
+        // divided once, and every node looks its result up.
+        const SPAN: usize = 64;
+        if let Some(span) = max.checked_sub(min).and_then(|d| usize::try_from(d).ok()).filter(|&d| d < SPAN) {
+            let mut table = [0i64; SPAN];
+            for (k, t) in table.iter_mut().enumerate().take(span + 1) {
+                *t = normalized(min + k as i64);
+            }
+            for s in scores.iter_mut() {
+                *s = table[(*s - min) as usize];
+            }
+            return;
+        }
         for s in scores.iter_mut() {
-            *s = if max == 0 { MAX_NODE_SCORE } else { MAX_NODE_SCORE * (max + min - *s) / max };
+            *s = normalized(*s);
         }
         return;
     }
@@ -783,5 +801,18 @@ mod tests {
         assert_eq!(with_ignored, vec![100, 0, 50]);
         let w = topology_normalizing_weight(3);
         assert_eq!((score_for_count(1, 3, w) + 0.5) as i64, 4);
+    }
+
+    #[test]
+    fn normalizing_narrow_and_wide_spans_divides_alike() {
+        let direct = |scores: &[i64]| {
+            let (min, max) = (*scores.iter().min().unwrap(), *scores.iter().max().unwrap());
+            scores.iter().map(|s| MAX_NODE_SCORE * (max + min - s) / max).collect::<Vec<_>>()
+        };
+        for scores in [vec![7, 9, 7, 8, 70], vec![3, 3, 3], vec![0, 63, 5], vec![0, 64, 5], vec![1000, 1001, 1063, 1064], vec![1, 1 << 40]] {
+            let mut s = scores.clone();
+            normalize_spread(&mut s, &[]);
+            assert_eq!(s, direct(&scores), "{scores:?}");
+        }
     }
 }
