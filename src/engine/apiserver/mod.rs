@@ -12,7 +12,6 @@ pub mod patch;
 pub mod events;
 pub mod eviction;
 pub mod validation;
-mod leases;
 mod shared_specs;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -194,7 +193,7 @@ pub struct ApiServer {
     /// Every write of an Event attaches a fresh lease of [`EVENT_TTL_SECS`]
     /// (`--event-ttl`); one that a later write replaced is skipped.
     /// The key is the store's own, shared.
-    event_leases: leases::Leases,
+    event_leases: VecDeque<(VirtualTime, Rc<str>, i64)>,
     /// The pods of one controller share one spec when theirs are equal.
     pod_specs: shared_specs::SharedSpecs,
     /// The status the last created pod was stored with: a created pod whose
@@ -244,7 +243,7 @@ impl ApiServer {
             delayed: BTreeSet::new(),
             client_requests: std::cell::Cell::new(0),
             snapshots: BTreeMap::new(),
-            event_leases: leases::Leases::default(),
+            event_leases: VecDeque::new(),
             pod_specs: shared_specs::SharedSpecs::default(),
             last_created_status: None,
             last_bound_status: None,
@@ -410,7 +409,7 @@ impl ApiServer {
         if running && !self.etcd_running {
             // A starting etcd renews every lease for its whole TTL.
             let expiry = self.now.plus_secs(EVENT_TTL_SECS);
-            for lease in self.event_leases.iter_mut() {
+            for lease in &mut self.event_leases {
                 lease.0 = expiry;
             }
         }
