@@ -196,6 +196,14 @@ fn annotation<'a>(obj: &'a ObjectMeta, key: &str) -> Option<&'a str> {
     obj.annotations.as_ref().and_then(|a| a.get(key)).map(String::as_str)
 }
 
+/// Whether `text` is `n` as Go's `strconv.Itoa` writes it (no sign but a
+/// minus, no leading zeros), without writing `n` out.
+fn is_decimal_of(text: &str, n: i32) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    let canonical = !text.starts_with('+') && ((digits == "0" && text == "0") || !digits.starts_with('0'));
+    canonical && text.parse::<i32>().is_ok_and(|v| v == n)
+}
+
 fn revision(rs: &ReplicaSet) -> i64 {
     annotation(&rs.metadata, REVISION).and_then(|r| r.parse().ok()).unwrap_or(0)
 }
@@ -392,8 +400,7 @@ impl DeploymentController {
         let Some(mut d) = cache.of(ids::deployments()).get(key).and_then(Held::<Deployment>::of) else {
             return Ok(None);
         };
-        let selector_api = d.spec.as_ref().map(|s| s.selector.clone()).unwrap_or_default();
-        let selector = Selector::from_api(&selector_api);
+        let selector = d.spec.as_ref().map(|s| Selector::from_api(&s.selector)).unwrap_or_else(|| Selector::from_api(&Default::default()));
         if selector.is_empty() {
             self.recorder.record(ctx.api, &d.0, WARNING, "SelectingAll", "This deployment is selecting all pods. A non-empty selector is required.");
             if d.status.as_ref().and_then(|s| s.observed_generation) < d.metadata.generation {
@@ -506,26 +513,27 @@ impl DeploymentController {
         if progress_deadline(d).is_none() {
             return Ok(());
         }
-        let status = d.status.clone().unwrap_or_default();
-        let reason = condition(&status, "Progressing").and_then(|c| c.reason.clone());
+        // Read in place: nearly every sync changes nothing here.
+        let paused_before = d.status.as_ref().and_then(|s| condition(s, "Progressing")).and_then(|c| c.reason.as_deref()) == Some(PAUSED);
         let paused = is_paused(d);
-        let mut next = status.clone();
-        if paused && reason.as_deref() != Some(PAUSED) {
-            set_condition(&mut next, new_condition("Progressing", "Unknown", PAUSED, "Deployment is paused".into(), ctx.now));
-        } else if !paused && reason.as_deref() == Some(PAUSED) {
-            set_condition(&mut next, new_condition("Progressing", "Unknown", RESUMED, "Deployment is resumed".into(), ctx.now));
+        let change = if paused && !paused_before {
+            new_condition("Progressing", "Unknown", PAUSED, "Deployment is paused".into(), ctx.now)
+        } else if !paused && paused_before {
+            new_condition("Progressing", "Unknown", RESUMED, "Deployment is resumed".into(), ctx.now)
         } else {
             return Ok(());
-        }
+        };
+        let mut next = d.status.clone().unwrap_or_default();
+        set_condition(&mut next, change);
         self.write_status(ctx, d, next)
     }
 
     /// Some active ReplicaSet was sized for a different replica count.
     fn is_scaling_event(&self, d: &Deployment, list: &[Held<ReplicaSet>]) -> bool {
-        let want = replicas(d).to_string();
+        let want = replicas(d);
         list.iter()
             .filter(|rs| rs_replicas(rs) > 0)
-            .any(|rs| annotation(&rs.metadata, DESIRED_REPLICAS).is_some_and(|v| v != want))
+            .any(|rs| annotation(&rs.metadata, DESIRED_REPLICAS).is_some_and(|v| !is_decimal_of(v, want)))
     }
 
     /// Finds or (if asked) creates the new ReplicaSet and brings revision
@@ -1038,8 +1046,9 @@ impl DeploymentController {
         if deadline.is_none() {
             remove_condition(&mut next, "Progressing");
         }
-        let old = d.status.clone().unwrap_or_default();
-        let current = condition(&old, "Progressing").cloned();
+        let no_status = DeploymentStatus::default();
+        let old = d.status.as_ref().unwrap_or(&no_status);
+        let current = condition(old, "Progressing");
         let complete_before = next.replicas == next.updated_replicas && current.as_ref().and_then(|c| c.reason.as_deref()) == Some(NEW_RS_AVAILABLE);
         let new_name = sets.new.as_ref().map(|n| rs_name(n).to_string());
         let want = replicas(d);
@@ -1104,11 +1113,11 @@ impl DeploymentController {
             ),
             None => remove_condition(&mut next, "ReplicaFailure"),
         }
-        if d.status.as_ref() == Some(&next) {
-            return Ok(self.stuck_requeue(d, &next, ctx.now));
+        let requeue = self.stuck_requeue(d, &next, ctx.now);
+        if d.status.as_ref() != Some(&next) {
+            self.write_status(ctx, d, next)?;
         }
-        self.write_status(ctx, d, next.clone())?;
-        Ok(self.stuck_requeue(d, &next, ctx.now))
+        Ok(requeue)
     }
 
     /// When to look again for the progress deadline (`requeueStuckDeployment`).
@@ -1229,6 +1238,16 @@ mod tests {
             for b in &templates {
                 assert_eq!(equal_ignore_hash(a, b), by_copies(a, b), "{a:?} against {b:?}");
             }
+        }
+    }
+
+    #[test]
+    fn decimal_texts_match_as_itoa_writes_them() {
+        for n in [0, 1, 7, 10, 100, -1, -30, i32::MAX, i32::MIN] {
+            assert!(is_decimal_of(&n.to_string(), n), "{n}");
+        }
+        for (text, n) in [("+1", 1), ("01", 1), ("-0", 0), ("00", 0), ("", 0), ("1 ", 1), ("2", 1), ("-01", -1), ("2147483648", 0)] {
+            assert!(!is_decimal_of(text, n), "{text:?} against {n}");
         }
     }
 
