@@ -281,7 +281,7 @@ impl NodeLifecycleController {
                 continue;
             }
             let key = ObjectKey::new(pod.metadata.namespace.clone().unwrap_or_default(), pod.metadata.name.clone().unwrap_or_default());
-            let tolerations = pod.spec.as_ref().and_then(|s| s.tolerations.clone()).unwrap_or_default();
+            let tolerations = pod.spec.as_ref().and_then(|s| s.tolerations.as_deref()).unwrap_or_default();
             let mut min_seconds: Option<i64> = None;
             let mut all_tolerated = true;
             let mut forever = true;
@@ -427,8 +427,14 @@ impl Controller for NodeLifecycleController {
 /// A node's taints with the not-ready/unreachable ones following `wanted`;
 /// `None` when they already do.
 fn retaint(current: &[Taint], wanted: Option<&str>, now: VirtualTime) -> Option<Vec<Taint>> {
+    let stale = |t: &Taint| (t.key == TAINT_NOT_READY || t.key == TAINT_UNREACHABLE) && Some(t.key.as_str()) != wanted;
+    let missing = |key: &str| ["NoSchedule", "NoExecute"].iter().any(|effect| !current.iter().any(|t| t.key == key && t.effect == *effect));
+    // Every node at every monitor pass: copy the taints only to change them.
+    if !current.iter().any(stale) && !wanted.is_some_and(missing) {
+        return None;
+    }
     let mut taints = current.to_vec();
-    taints.retain(|t| !((t.key == TAINT_NOT_READY || t.key == TAINT_UNREACHABLE) && Some(t.key.as_str()) != wanted));
+    taints.retain(|t| !stale(t));
     if let Some(key) = wanted {
         for effect in ["NoSchedule", "NoExecute"] {
             if !taints.iter().any(|t| t.key == key && t.effect == effect) {

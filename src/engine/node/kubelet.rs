@@ -1069,8 +1069,6 @@ impl Kubelet {
         let Some(mut state) = self.state.workers.get_mut(uid).map(|w| std::mem::take(&mut w.volumes)) else { return false };
         let now = ctx.now;
         let allocatable = self.allocatable();
-        let node = self.spec.name.clone();
-        let host_ip = self.spec.address.clone();
         let (failed, done) = {
             let mut vc = VolumeContext {
                 configmaps: &self.state.configmaps,
@@ -1079,8 +1077,8 @@ impl Kubelet {
                 disk: &mut self.machine.disk,
                 now,
                 rng: ctx.rng,
-                node: &node,
-                host_ip: &host_ip,
+                node: &self.spec.name,
+                host_ip: &self.spec.address,
                 allocatable,
             };
             let mut failed = volumes::mount_all(&mut state, pod, &mut vc);

@@ -182,11 +182,12 @@ impl Kubelet {
 
     /// Keeps one mirror pod per running static pod, and none for the rest.
     pub(super) fn sync_mirror_pods(&mut self, ctx: &mut Ctx) {
-        let Some(node_uid) = self.state.node_uid.clone().filter(|_| self.state.registered) else { return };
+        // Borrowed: every kubelet run comes here, nearly always with no static pod.
+        let Some(node_uid) = self.state.node_uid.as_deref().filter(|_| self.state.registered) else { return };
         if !(ctx.api.is_running() && ctx.api.is_etcd_running()) {
             return;
         }
-        let node = self.spec.name.clone();
+        let node = self.spec.name.as_str();
         let mut wanted: BTreeMap<ObjectKey, (String, Pod)> = BTreeMap::new();
         for (uid, sp) in &self.state.static_pods {
             if sp.removed_at.is_none() {
@@ -238,7 +239,7 @@ impl Kubelet {
             if present.contains(&key) {
                 continue;
             }
-            match ctx.api.create(Object::Pod(Box::new(mirror_of(&static_pod, &node, &node_uid)))) {
+            match ctx.api.create(Object::Pod(Box::new(mirror_of(&static_pod, node, node_uid)))) {
                 Ok(_) => ctx.log(format!("created mirror pod {key}")),
                 Err(e) if e.reason == Reason::AlreadyExists => {}
                 Err(_) => ctx.wake_after_ms(1_000),
