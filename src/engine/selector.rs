@@ -2,6 +2,7 @@
 //! use) and the field selectors the components use.
 
 use crate::engine::sort::SortStable;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector as ApiLabelSelector;
@@ -455,10 +456,10 @@ impl FieldSelector {
     }
 
     /// Whether the values `field_value` gives for the selected fields match.
-    pub fn matches_with(&self, field_value: impl Fn(&str) -> Option<String>) -> bool {
+    pub fn matches_with<T: AsRef<str>>(&self, field_value: impl Fn(&str) -> Option<T>) -> bool {
         self.terms.iter().all(|(field, equals, value)| {
             let actual = field_value(field);
-            (actual.as_deref().unwrap_or("") == value) == *equals
+            (actual.as_ref().map_or("", AsRef::as_ref) == value) == *equals
         })
     }
 }
@@ -483,11 +484,18 @@ fn field_value_supported(kind: &str, field: &str) -> bool {
 }
 
 /// The string value a field selector compares, for the fields 1.33 supports.
-pub fn field_value(obj: &Object, field: &str) -> Option<String> {
+pub fn field_value<'a>(obj: &'a Object, field: &str) -> Option<Cow<'a, str>> {
+    // Borrowed: every watch event is matched against every field-selected watch.
+    fn text(t: &Option<String>) -> Option<Cow<'_, str>> {
+        t.as_deref().map(Cow::Borrowed)
+    }
+    fn go_bool(b: bool) -> &'static str {
+        if b { "true" } else { "false" }
+    }
     let meta = obj.meta();
     match field {
-        "metadata.name" => return meta.name.clone(),
-        "metadata.namespace" => return meta.namespace.clone(),
+        "metadata.name" => return text(&meta.name),
+        "metadata.namespace" => return text(&meta.namespace),
         _ => {}
     }
     match obj {
@@ -495,44 +503,44 @@ pub fn field_value(obj: &Object, field: &str) -> Option<String> {
             let spec = pod.spec.as_ref();
             let status = pod.status.as_ref();
             match field {
-                "spec.nodeName" => pod.node_name.clone(),
-                "spec.restartPolicy" => spec.and_then(|s| s.restart_policy.clone()),
-                "spec.schedulerName" => spec.and_then(|s| s.scheduler_name.clone()),
-                "spec.serviceAccountName" => spec.and_then(|s| s.service_account_name.clone()),
-                "spec.hostNetwork" => Some(spec.and_then(|s| s.host_network).unwrap_or(false).to_string()),
-                "status.phase" => status.and_then(|s| s.phase.clone()),
-                "status.podIP" => status.and_then(|s| s.pod_ip.clone()),
-                "status.nominatedNodeName" => status.and_then(|s| s.nominated_node_name.clone()),
+                "spec.nodeName" => text(&pod.node_name),
+                "spec.restartPolicy" => spec.and_then(|s| text(&s.restart_policy)),
+                "spec.schedulerName" => spec.and_then(|s| text(&s.scheduler_name)),
+                "spec.serviceAccountName" => spec.and_then(|s| text(&s.service_account_name)),
+                "spec.hostNetwork" => Some(Cow::Borrowed(go_bool(spec.and_then(|s| s.host_network).unwrap_or(false)))),
+                "status.phase" => status.and_then(|s| text(&s.phase)),
+                "status.podIP" => status.and_then(|s| text(&s.pod_ip)),
+                "status.nominatedNodeName" => status.and_then(|s| text(&s.nominated_node_name)),
                 _ => None,
             }
         }
         Object::Event(ev) => {
             let io = &ev.involved_object;
             match field {
-                "involvedObject.kind" => io.kind.clone(),
-                "involvedObject.name" => io.name.clone(),
-                "involvedObject.namespace" => io.namespace.clone(),
-                "involvedObject.uid" => io.uid.clone(),
-                "involvedObject.apiVersion" => io.api_version.clone(),
-                "involvedObject.fieldPath" => io.field_path.clone(),
-                "involvedObject.resourceVersion" => io.resource_version.clone(),
-                "reason" => ev.reason.clone(),
-                "type" => ev.type_.clone(),
-                "reportingComponent" => ev.reporting_component.clone(),
-                "source" => ev.source.as_ref().and_then(|s| s.component.clone()),
+                "involvedObject.kind" => text(&io.kind),
+                "involvedObject.name" => text(&io.name),
+                "involvedObject.namespace" => text(&io.namespace),
+                "involvedObject.uid" => text(&io.uid),
+                "involvedObject.apiVersion" => text(&io.api_version),
+                "involvedObject.fieldPath" => text(&io.field_path),
+                "involvedObject.resourceVersion" => text(&io.resource_version),
+                "reason" => text(&ev.reason),
+                "type" => text(&ev.type_),
+                "reportingComponent" => text(&ev.reporting_component),
+                "source" => ev.source.as_ref().and_then(|s| text(&s.component)),
                 _ => None,
             }
         }
         Object::Node(node) => match field {
-            "spec.unschedulable" => Some(node.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false).to_string()),
+            "spec.unschedulable" => Some(Cow::Borrowed(go_bool(node.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false)))),
             _ => None,
         },
         Object::Namespace(ns) => match field {
-            "status.phase" => ns.status.as_ref().and_then(|s| s.phase.clone()),
+            "status.phase" => ns.status.as_ref().and_then(|s| text(&s.phase)),
             _ => None,
         },
         Object::Secret(s) => match field {
-            "type" => s.type_.clone(),
+            "type" => text(&s.type_),
             _ => None,
         },
         _ => None,
