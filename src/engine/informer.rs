@@ -64,6 +64,11 @@ impl Informer {
         self.items.held(key)
     }
 
+    /// As [`Informer::get`], without building a key.
+    pub fn get_by_parts(&self, namespace: &str, name: &str) -> Option<&Rc<Object>> {
+        self.items.held(&(namespace, name))
+    }
+
     /// Every cached object, in key order.
     pub fn items(&self) -> impl Iterator<Item = &Rc<Object>> {
         InSlots { slots: &self.items.slots, order: self.items.order.values() }

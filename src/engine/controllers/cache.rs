@@ -216,6 +216,11 @@ impl Indexed {
         self.informer.get(key)
     }
 
+    /// As [`Cache::get`], by borrowed parts.
+    pub fn get_by_parts(&self, namespace: &str, name: &str) -> Option<&Rc<Object>> {
+        self.informer.get_by_parts(namespace, name)
+    }
+
     pub fn get_by_uid(&self, uid: &str) -> Option<&Rc<Object>> {
         self.by_uid.get(uid).and_then(|k| self.informer.get(&k.0))
     }

@@ -193,15 +193,21 @@ impl<K: Clone + Eq + Hash> Expectations<K> {
         }
     }
 
-    /// The informer showed one of the creations.
-    pub fn creation_observed(&mut self, key: &K) {
+    /// The informer showed one of the creations (`key` may be borrowed parts).
+    pub fn creation_observed<Q: ?Sized + Hash + Eq>(&mut self, key: &Q)
+    where
+        K: std::borrow::Borrow<Q>,
+    {
         if let Some(p) = self.pending.get_mut(key) {
             p.adds -= 1;
         }
     }
 
     /// The informer showed the pod going (or its deletion failed).
-    pub fn deletion_observed(&mut self, key: &K, uid: &str) {
+    pub fn deletion_observed<Q: ?Sized + Hash + Eq>(&mut self, key: &Q, uid: &str)
+    where
+        K: std::borrow::Borrow<Q>,
+    {
         if let Some(p) = self.pending.get_mut(key) {
             p.deletes.remove(uid);
         }

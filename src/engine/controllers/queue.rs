@@ -42,8 +42,12 @@ impl<K: Clone + Ord + std::hash::Hash> WorkQueue<K> {
         }
     }
 
-    /// Whether `key` waits in the ready queue (not a delayed one).
-    pub fn is_queued(&self, key: &K) -> bool {
+    /// Whether `key` waits in the ready queue (not a delayed one); `key`
+    /// may be borrowed parts.
+    pub fn is_queued<Q: ?Sized + Ord>(&self, key: &Q) -> bool
+    where
+        K: std::borrow::Borrow<Q>,
+    {
         self.queued.contains(key)
     }
 

@@ -15,7 +15,7 @@ use k8s_openapi::api::apps::v1::{ReplicaSetCondition, ReplicaSetStatus};
 use k8s_openapi::api::core::v1::{PodTemplateSpec, ReplicationControllerCondition, ReplicationControllerStatus};
 use crate::engine::api::pod::Pod;
 
-use crate::engine::api::{ids, meta, ApiError, Object, ObjectKey, Reason, ResourceId};
+use crate::engine::api::{ids, meta, ApiError, KeyRef, Object, ObjectKey, Reason, ResourceId};
 use crate::engine::apiserver::WatchEventType;
 use crate::engine::selector::Selector;
 use crate::engine::sim::clock::VirtualTime;
@@ -371,13 +371,14 @@ impl ReplicaSetController {
         ReplicaSetController { kind, name: name.to_string(), work: WorkLoop::default(), expectations: Expectations::default(), pods: PodControl::new(name), tallies: FxHashMap::default() }
     }
 
-    /// The owner of `pod` of this controller's kind, by controllerRef.
-    fn owner_key(&self, pod: &Pod) -> Option<(ObjectKey, String)> {
+    /// The owner of `pod` of this controller's kind, by controllerRef: its
+    /// namespace, name and uid, borrowed (every pod event asks).
+    fn owner_of<'a>(&self, pod: &'a Pod) -> Option<(&'a str, &'a str, &'a str)> {
         let owner = meta::controller_of(pod.metadata.owner_references.as_ref())?;
         if owner.kind != self.kind.kind_name() {
             return None;
         }
-        Some((ObjectKey::new(pod.metadata.namespace.clone().unwrap_or_default(), owner.name.clone()), owner.uid.clone()))
+        Some((pod.metadata.namespace.as_deref().unwrap_or_default(), &owner.name, &owner.uid))
     }
 
     fn handle_events(&mut self, cache: &Cache, changes: &Changes) {
@@ -394,21 +395,26 @@ impl ReplicaSetController {
         let owners = cache.of(rid);
         for ev in changes.of(ids::pods()) {
             let Object::Pod(pod) = &*ev.object else { continue };
-            match self.owner_key(pod) {
-                Some((key, uid)) => {
-                    if owners.get(&key).is_some_and(|o| o.meta().uid.as_deref() == Some(uid.as_str())) {
-                        let pod_uid = pod.metadata.uid.clone().unwrap_or_default();
+            match self.owner_of(pod) {
+                Some((namespace, name, uid)) => {
+                    if owners.get_by_parts(namespace, name).is_some_and(|o| o.meta().uid.as_deref() == Some(uid)) {
+                        let parts = (namespace, name);
+                        let key: &dyn KeyRef = &parts;
                         match ev.kind {
-                            WatchEventType::Added if pod.metadata.deletion_timestamp.is_none() => self.expectations.creation_observed(&key),
-                            _ if ev.kind == WatchEventType::Deleted || util::is_terminating(pod) => self.expectations.deletion_observed(&key, &pod_uid),
-                            WatchEventType::Modified if !self.work.queue.is_queued(&key) => {
-                                if self.tallies.get_mut(&key).is_some_and(|t| t.keep_unchanged(&ev.object, pod)) {
+                            WatchEventType::Added if pod.metadata.deletion_timestamp.is_none() => self.expectations.creation_observed(key),
+                            _ if ev.kind == WatchEventType::Deleted || util::is_terminating(pod) => {
+                                self.expectations.deletion_observed(key, pod.metadata.uid.as_deref().unwrap_or_default())
+                            }
+                            WatchEventType::Modified if !self.work.queue.is_queued(key) => {
+                                if self.tallies.get_mut(key).is_some_and(|t| t.keep_unchanged(&ev.object, pod)) {
                                     continue;
                                 }
                             }
                             _ => {}
                         }
-                        self.work.queue.add(key);
+                        if !self.work.queue.is_queued(key) {
+                            self.work.queue.add(ObjectKey::new(namespace, name));
+                        }
                     }
                 }
                 None if meta::controller_of(pod.metadata.owner_references.as_ref()).is_none() && ev.kind != WatchEventType::Deleted => {
