@@ -155,7 +155,8 @@ pub fn process_for(
     let command = expanded(c.command.as_ref(), kubelet_env);
     let args = expanded(c.args.as_ref(), kubelet_env);
     let view = View { root: &setup.root, mounts: &setup.mounts, disk };
-    let info = SystemInfo {
+    // Only a command the shell model runs reads it (not an image's server).
+    let system_info = || SystemInfo {
         hostname: hostname.clone(),
         base,
         kernel: "6.8.0-60-generic".into(),
@@ -200,6 +201,7 @@ pub fn process_for(
         // A shell with nothing to run waits on the terminal kept open for it.
         let bare_shell = matches!(name.as_str(), "sh" | "bash" | "ash" | "dash") && argv.len() == 1;
         let mut network = NetworkWanted::default();
+        let info = system_info();
         let host = Host { files: &mut overlay, info: &info, env: setup.env.clone(), external: Some(&mut network) };
         let compiled = shell::compile_exec(&argv, host, &setup.workdir);
         // Load loops are run by the network pass by pass; any other use of the network waits for it.
@@ -236,6 +238,7 @@ pub fn process_for(
             positional.extend(args.unwrap_or_else(|| default_args.iter().map(|s| s.to_string()).collect()));
             let mut overlay = Overlay::new(&view, super::runtime::wall_secs(now));
             let mut network = NetworkWanted::default();
+            let info = system_info();
             let host = Host { files: &mut overlay, info: &info, env: setup.env.clone(), external: Some(&mut network) };
             let program = shell::compile_script(script, positional.clone(), host, &setup.workdir);
             if network.used && crate::engine::network::talkers::recognise(script).is_none() {
