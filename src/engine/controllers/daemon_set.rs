@@ -17,7 +17,7 @@ use k8s_openapi::api::core::v1::{Affinity, Node, NodeAffinity, NodeSelector, Nod
 use crate::engine::api::pod::Pod;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use crate::engine::api::{ids, meta, ApiError, Object, ObjectKey, Reason, ResourceId};
+use crate::engine::api::{ids, meta, ApiError, KeyRef, Object, ObjectKey, Reason, ResourceId};
 use crate::engine::apiserver::admission::TEMPLATE_GENERATION;
 use crate::engine::apiserver::events::WARNING;
 use crate::engine::apiserver::WatchEventType;
@@ -243,8 +243,9 @@ impl DaemonSetController {
         let sets = cache.of(ids::daemon_sets());
         for ev in changes.of(ids::pods()) {
             let Object::Pod(pod) = &*ev.object else { continue };
-            let ns = pod.metadata.namespace.clone().unwrap_or_default();
-            let pod_key = ObjectKey::of(&ev.object);
+            // Borrowed: every pod event of the cluster comes here, nearly all of other owners.
+            let ns = pod.metadata.namespace.as_deref().unwrap_or_default();
+            let pod_parts = (ns, pod.metadata.name.as_deref().unwrap_or_default());
             let mut dirty_for: Vec<ObjectKey> = Vec::new();
             match meta::controller_of(pod.metadata.owner_references.as_ref()) {
                 Some(owner) if owner.kind == "DaemonSet" => {
@@ -279,7 +280,7 @@ impl DaemonSetController {
                 }
                 Some(_) => {}
                 None if ev.kind != WatchEventType::Deleted => {
-                    for o in sets.in_namespace(&ns) {
+                    for o in sets.in_namespace(ns) {
                         if let Object::DaemonSet(ds) = &**o {
                             if Selector::from_api(&ds.spec.clone().unwrap_or_default().selector).matches(pod.metadata.labels.as_ref()) {
                                 self.work.queue.add(ObjectKey::of(o));
@@ -291,9 +292,13 @@ impl DaemonSetController {
                 None => {}
             }
             // A pod that left the set that held it is looked at there too.
-            if let Some(holder) = self.held_by.get(&pod_key) {
+            if let Some(holder) = self.held_by.get(&pod_parts as &dyn KeyRef) {
                 dirty_for.push(holder.clone());
             }
+            if dirty_for.is_empty() {
+                continue;
+            }
+            let pod_key = ObjectKey::of(&ev.object);
             for set in dirty_for {
                 if let Some(state) = self.states.get_mut(&set) {
                     state.dirty_pods.insert(pod_key.clone());

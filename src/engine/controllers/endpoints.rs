@@ -110,8 +110,7 @@ impl EndpointsController {
         let services = cache.of(ids::services());
         for ev in changes.of(ids::pods()) {
             let m = ev.object.meta();
-            let ns = m.namespace.clone().unwrap_or_default();
-            for svc in services.in_namespace(&ns) {
+            for svc in services.in_namespace(m.namespace.as_deref().unwrap_or_default()) {
                 if let Object::Service(s) = &**svc {
                     if selector_of(s).is_some_and(|sel| sel.matches(m.labels.as_ref())) {
                         self.queue.add(ObjectKey::of(svc));

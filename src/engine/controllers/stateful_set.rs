@@ -360,7 +360,7 @@ impl StatefulSetController {
         let sets = cache.of(ids::stateful_sets());
         for ev in changes.of(ids::pods()) {
             let Object::Pod(pod) = &*ev.object else { continue };
-            let ns = pod.metadata.namespace.clone().unwrap_or_default();
+            let ns = pod.metadata.namespace.as_deref().unwrap_or_default();
             match meta::controller_of(pod.metadata.owner_references.as_ref()) {
                 Some(owner) if owner.kind == "StatefulSet" => {
                     let key = ObjectKey::new(ns, owner.name.clone());
@@ -370,7 +370,7 @@ impl StatefulSetController {
                 }
                 Some(_) => {}
                 None if ev.kind != WatchEventType::Deleted => {
-                    for o in sets.in_namespace(&ns) {
+                    for o in sets.in_namespace(ns) {
                         if let Object::StatefulSet(set) = &**o {
                             let selector = Selector::from_api(&set.spec.clone().unwrap_or_default().selector);
                             if is_member_of(set, pod) && selector.matches(pod.metadata.labels.as_ref()) {
