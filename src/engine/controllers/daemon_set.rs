@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use rustc_hash::FxHashMap;
 use std::rc::Rc;
 
-use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet, DaemonSetStatus};
+use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet, DaemonSetSpec, DaemonSetStatus};
 use k8s_openapi::api::core::v1::{Affinity, Node, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, PodTemplateSpec, Toleration};
 use crate::engine::api::pod::Pod;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -194,6 +194,14 @@ struct Backoff {
     delay_ms: u64,
 }
 
+/// The set's pod selector, parsed (an empty one without a spec).
+fn selector_of(ds: &DaemonSet) -> Selector {
+    match &ds.spec {
+        Some(spec) => Selector::from_api(&spec.selector),
+        None => Selector::from_api(&Default::default()),
+    }
+}
+
 pub struct DaemonSetController {
     work: WorkLoop,
     pods: PodControl,
@@ -282,7 +290,7 @@ impl DaemonSetController {
                 None if ev.kind != WatchEventType::Deleted => {
                     for o in sets.in_namespace(ns) {
                         if let Object::DaemonSet(ds) = &**o {
-                            if Selector::from_api(&ds.spec.clone().unwrap_or_default().selector).matches(pod.metadata.labels.as_ref()) {
+                            if selector_of(ds).matches(pod.metadata.labels.as_ref()) {
                                 self.work.queue.add(ObjectKey::of(o));
                                 dirty_for.push(ObjectKey::of(o));
                             }
@@ -338,7 +346,7 @@ impl DaemonSetController {
     /// returns the pods adopted now.
     fn claim_pods(&mut self, ctx: &mut Ctx, cache: &Cache, key: &ObjectKey, ds: &DaemonSet, obj: &Object, state: &mut SetState) -> BTreeMap<ObjectKey, Rc<Object>> {
         let uid = ds.metadata.uid.clone().unwrap_or_default();
-        let selector = Selector::from_api(&ds.spec.clone().unwrap_or_default().selector);
+        let selector = selector_of(ds);
         let pods = cache.of(ids::pods());
         let mut controlled: Vec<&Pod> = Vec::new();
         let mut orphans: Vec<&Pod> = Vec::new();
@@ -408,17 +416,17 @@ impl DaemonSetController {
     }
 
     /// The current revision (created or renumbered as needed) and the old ones (`constructHistory`).
-    fn construct_history(&mut self, ctx: &mut Ctx, cache: &Cache, ds: &DaemonSet, obj: &Object) -> Result<(ControllerRevision, Vec<ControllerRevision>), ApiError> {
+    fn construct_history(&mut self, ctx: &mut Ctx, cache: &Cache, ds: &DaemonSet, obj: &Object, patch: &serde_json::Value) -> Result<(ControllerRevision, Vec<ControllerRevision>), ApiError> {
         let revisions = history::owned_revisions(cache, ds.metadata.uid.as_deref().unwrap_or(""));
-        let spec = ds.spec.clone().unwrap_or_default();
-        let patch = history::template_patch(&spec.template);
+        let no_spec = DaemonSetSpec::default();
+        let spec = ds.spec.as_ref().unwrap_or(&no_spec);
         let (current, old): (Vec<ControllerRevision>, Vec<ControllerRevision>) =
-            revisions.into_iter().partition(|r| r.data.as_ref().map(|d| &d.0) == Some(&patch));
+            revisions.into_iter().partition(|r| r.data.as_ref().map(|d| &d.0) == Some(patch));
         let next = old.iter().map(|r| r.revision).max().unwrap_or(0) + 1;
         let current = match current.into_iter().max_by_key(|r| r.revision) {
             Some(cur) if cur.revision < next => history::renumber(ctx, &cur, next)?,
             Some(cur) => cur,
-            None => self.snapshot(ctx, ds, obj, &spec.template, patch, next)?,
+            None => self.snapshot(ctx, ds, obj, &spec.template, patch.clone(), next)?,
         };
         Ok((current, old))
     }
@@ -485,7 +493,8 @@ impl DaemonSetController {
     }
 
     fn sync_with(&mut self, ctx: &mut Ctx, cache: &Cache, key: &ObjectKey, ds: &DaemonSet, obj: &Rc<Object>, state: &mut SetState) -> Result<Option<VirtualTime>, ApiError> {
-        let spec = ds.spec.clone().unwrap_or_default();
+        let no_spec = DaemonSetSpec::default();
+        let spec = ds.spec.as_ref().unwrap_or(&no_spec);
         if Selector::from_api(&spec.selector).is_empty() {
             self.pods.recorder.record(ctx.api, obj, WARNING, "SelectingAll", "This daemon set is selecting all pods. A non-empty selector is required.");
             return Ok(None);
@@ -527,7 +536,9 @@ impl DaemonSetController {
         if ds.metadata.deletion_timestamp.is_some() {
             return Ok(None);
         }
-        let (current, old) = self.construct_history(ctx, cache, ds, obj)?;
+        let patch = state.template_patch.get_or_insert_with(|| history::template_patch(&spec.template));
+        debug_assert_eq!(*patch, history::template_patch(&spec.template), "daemon set {key}: the kept template patch is not the template's");
+        let (current, old) = self.construct_history(ctx, cache, ds, obj, patch)?;
         let hash = current.metadata.labels.as_ref().and_then(|l| l.get(HASH_LABEL)).cloned().unwrap_or_default();
         let strategy = spec.update_strategy.clone().unwrap_or_default();
         let inputs = SummaryInputs {

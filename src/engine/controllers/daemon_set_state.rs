@@ -148,6 +148,10 @@ fn manage_acts(placement: Option<(bool, bool)>, pods: &[&Pod], surge: bool) -> b
 pub struct SetState {
     /// The set's uid and generation the claim and placements are for.
     pub template: (Option<String>, Option<i64>),
+    /// The template's ControllerRevision patch, made once for that uid and
+    /// generation (a template changes only with a new generation) instead
+    /// of serialising the template on every sync.
+    pub template_patch: Option<serde_json::Value>,
     /// What the summaries were worked out for.
     pub inputs: Option<SummaryInputs>,
     /// Claimed pods, with the node each is for.
