@@ -181,8 +181,13 @@ kinds! {
 /// Resource ids of the kinds the engine's own components touch, looked up once.
 pub mod ids {
     use super::ResourceId;
+    // Found when the crate is compiled (a kind missing from the table does
+    // not compile): hot paths ask for these on every sync and watch event.
     macro_rules! id { ($name:ident, $group:literal, $plural:literal) => {
-        pub fn $name() -> ResourceId { super::find_resource($group, $plural).expect(concat!("resource table lists ", $plural)) }
+        pub fn $name() -> ResourceId {
+            const ID: ResourceId = super::resource_id_of($group, $plural);
+            ID
+        }
     } }
     id!(pods, "", "pods");
     id!(nodes, "", "nodes");
@@ -212,6 +217,32 @@ pub mod ids {
 
 pub fn resource(id: ResourceId) -> &'static ResourceType {
     &RESOURCES[id.0 as usize]
+}
+
+/// [`find_resource`] for a kind the table must list, at compile time.
+const fn resource_id_of(group: &str, plural: &str) -> ResourceId {
+    const fn same(a: &str, b: &str) -> bool {
+        let (a, b) = (a.as_bytes(), b.as_bytes());
+        if a.len() != b.len() {
+            return false;
+        }
+        let mut i = 0;
+        while i < a.len() {
+            if a[i] != b[i] {
+                return false;
+            }
+            i += 1;
+        }
+        true
+    }
+    let mut i = 0;
+    while i < RESOURCES.len() {
+        if same(RESOURCES[i].group, group) && same(RESOURCES[i].plural, plural) {
+            return ResourceId(i as u16);
+        }
+        i += 1;
+    }
+    panic!("the resource table does not list this kind")
 }
 
 pub fn find_resource(group: &str, plural: &str) -> Option<ResourceId> {
@@ -426,6 +457,23 @@ pub fn pod_spec_or_empty(spec: Option<&api::core::v1::PodSpec>) -> &api::core::v
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resource_ids_found_at_compile_time_are_the_table_positions() {
+        let named = [
+            (ids::pods(), "", "pods"),
+            (ids::nodes(), "", "nodes"),
+            (ids::persistent_volume_claims(), "", "persistentvolumeclaims"),
+            (ids::replica_sets(), "apps", "replicasets"),
+            (ids::leases(), "coordination.k8s.io", "leases"),
+            (ids::endpoint_slices(), "discovery.k8s.io", "endpointslices"),
+            (ids::horizontal_pod_autoscalers(), "autoscaling", "horizontalpodautoscalers"),
+        ];
+        for (id, group, plural) in named {
+            assert_eq!(Some(id), find_resource(group, plural), "{group}/{plural}");
+            assert_eq!((resource(id).group, resource(id).plural), (group, plural));
+        }
+    }
 
     #[test]
     fn borrowed_key_parts_find_what_object_keys_find() {

@@ -22,9 +22,9 @@ use super::{Cache, Changes, Controller};
 pub const FOREGROUND: &str = "foregroundDeletion";
 pub const ORPHAN: &str = "orphan";
 
-/// The kinds the collector watches.
-pub fn watched() -> Vec<ResourceId> {
-    vec![
+/// The kinds the collector watches (asked on every controller-manager run).
+pub fn watched() -> [ResourceId; 15] {
+    [
         ids::pods(),
         ids::replica_sets(),
         ids::deployments(),
@@ -39,7 +39,7 @@ pub fn watched() -> Vec<ResourceId> {
         ids::endpoint_slices(),
         ids::config_maps(),
         ids::secrets(),
-        crate::engine::api::find_resource("", "persistentvolumeclaims").unwrap_or(ids::pods()),
+        ids::persistent_volume_claims(),
     ]
 }
 
@@ -289,7 +289,7 @@ impl Controller for GarbageCollector {
         "garbage-collector-controller"
     }
     fn watches(&self) -> Vec<ResourceId> {
-        watched()
+        watched().to_vec()
     }
     fn sync(&mut self, ctx: &mut Ctx, cache: &Cache, changes: &Changes) {
         if !cache.synced(&watched()) {
