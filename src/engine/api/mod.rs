@@ -219,8 +219,9 @@ pub fn resource(id: ResourceId) -> &'static ResourceType {
     &RESOURCES[id.0 as usize]
 }
 
-/// [`find_resource`] for a kind the table must list, at compile time.
-const fn resource_id_of(group: &str, plural: &str) -> ResourceId {
+/// The table position of `group`/`plural`; a `const fn`, so the engine's
+/// own ids ([`ids`]) are found when the crate compiles.
+pub const fn find_resource(group: &str, plural: &str) -> Option<ResourceId> {
     const fn same(a: &str, b: &str) -> bool {
         let (a, b) = (a.as_bytes(), b.as_bytes());
         if a.len() != b.len() {
@@ -238,18 +239,20 @@ const fn resource_id_of(group: &str, plural: &str) -> ResourceId {
     let mut i = 0;
     while i < RESOURCES.len() {
         if same(RESOURCES[i].group, group) && same(RESOURCES[i].plural, plural) {
-            return ResourceId(i as u16);
+            return Some(ResourceId(i as u16));
         }
         i += 1;
     }
-    panic!("the resource table does not list this kind")
+    None
 }
 
-pub fn find_resource(group: &str, plural: &str) -> Option<ResourceId> {
-    RESOURCES
-        .iter()
-        .position(|r| r.group == group && r.plural == plural)
-        .map(|i| ResourceId(i as u16))
+/// [`find_resource`] for a kind the table must list: evaluated in a
+/// constant, a missing kind fails the build.
+const fn resource_id_of(group: &str, plural: &str) -> ResourceId {
+    match find_resource(group, plural) {
+        Some(id) => id,
+        None => panic!("the resource table does not list this kind"),
+    }
 }
 
 /// The resource a manifest's `apiVersion` + `kind` names, if 1.33 serves it.
