@@ -428,21 +428,18 @@ impl Controller for NodeLifecycleController {
 /// `None` when they already do.
 fn retaint(current: &[Taint], wanted: Option<&str>, now: VirtualTime) -> Option<Vec<Taint>> {
     let stale = |t: &Taint| (t.key == TAINT_NOT_READY || t.key == TAINT_UNREACHABLE) && Some(t.key.as_str()) != wanted;
-    let missing = |key: &str| ["NoSchedule", "NoExecute"].iter().any(|effect| !current.iter().any(|t| t.key == key && t.effect == *effect));
+    let missing: Vec<(&str, &str)> = wanted
+        .into_iter()
+        .flat_map(|key| ["NoSchedule", "NoExecute"].map(|effect| (key, effect)))
+        .filter(|&(key, effect)| !current.iter().any(|t| t.key == key && t.effect == effect))
+        .collect();
     // Every node at every monitor pass: copy the taints only to change them.
-    if !current.iter().any(stale) && !wanted.is_some_and(missing) {
+    if missing.is_empty() && !current.iter().any(stale) {
         return None;
     }
-    let mut taints = current.to_vec();
-    taints.retain(|t| !stale(t));
-    if let Some(key) = wanted {
-        for effect in ["NoSchedule", "NoExecute"] {
-            if !taints.iter().any(|t| t.key == key && t.effect == effect) {
-                taints.push(Taint { key: key.to_string(), effect: effect.to_string(), value: None, time_added: Some(meta::api_time(now)) });
-            }
-        }
-    }
-    (taints != current).then_some(taints)
+    let mut taints: Vec<Taint> = current.iter().filter(|t| !stale(t)).cloned().collect();
+    taints.extend(missing.into_iter().map(|(key, effect)| Taint { key: key.to_string(), effect: effect.to_string(), value: None, time_added: Some(meta::api_time(now)) }));
+    Some(taints)
 }
 
 #[cfg(test)]
