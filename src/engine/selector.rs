@@ -58,6 +58,15 @@ impl Selector {
         }
     }
 
+    /// A workload's selector when its spec may be missing: a missing one
+    /// reads as an empty `LabelSelector`, as the spec's default would.
+    pub fn from_optional_api(selector: Option<&ApiLabelSelector>) -> Self {
+        match selector {
+            Some(selector) => Self::from_api(selector),
+            None => Self::from_api(&ApiLabelSelector::default()),
+        }
+    }
+
     /// Converts an API `LabelSelector` (`matchLabels` + `matchExpressions`).
     pub fn from_api(selector: &ApiLabelSelector) -> Self {
         let mut out = Selector::default();

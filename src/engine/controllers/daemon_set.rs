@@ -194,14 +194,6 @@ struct Backoff {
     delay_ms: u64,
 }
 
-/// The set's pod selector, parsed (an empty one without a spec).
-fn selector_of(ds: &DaemonSet) -> Selector {
-    match &ds.spec {
-        Some(spec) => Selector::from_api(&spec.selector),
-        None => Selector::from_api(&Default::default()),
-    }
-}
-
 pub struct DaemonSetController {
     work: WorkLoop,
     pods: PodControl,
@@ -290,7 +282,7 @@ impl DaemonSetController {
                 None if ev.kind != WatchEventType::Deleted => {
                     for o in sets.in_namespace(ns) {
                         if let Object::DaemonSet(ds) = &**o {
-                            if selector_of(ds).matches(pod.metadata.labels.as_ref()) {
+                            if Selector::from_optional_api(ds.spec.as_ref().map(|s| &s.selector)).matches(pod.metadata.labels.as_ref()) {
                                 self.work.queue.add(ObjectKey::of(o));
                                 dirty_for.push(ObjectKey::of(o));
                             }
@@ -346,7 +338,7 @@ impl DaemonSetController {
     /// returns the pods adopted now.
     fn claim_pods(&mut self, ctx: &mut Ctx, cache: &Cache, key: &ObjectKey, ds: &DaemonSet, obj: &Object, state: &mut SetState) -> BTreeMap<ObjectKey, Rc<Object>> {
         let uid = ds.metadata.uid.clone().unwrap_or_default();
-        let selector = selector_of(ds);
+        let selector = Selector::from_optional_api(ds.spec.as_ref().map(|s| &s.selector));
         let pods = cache.of(ids::pods());
         let mut controlled: Vec<&Pod> = Vec::new();
         let mut orphans: Vec<&Pod> = Vec::new();
@@ -416,17 +408,15 @@ impl DaemonSetController {
     }
 
     /// The current revision (created or renumbered as needed) and the old ones (`constructHistory`).
-    fn construct_history(&mut self, ctx: &mut Ctx, cache: &Cache, ds: &DaemonSet, obj: &Object, patch: &serde_json::Value) -> Result<(ControllerRevision, Vec<ControllerRevision>), ApiError> {
+    fn construct_history(&mut self, ctx: &mut Ctx, cache: &Cache, ds: &DaemonSet, obj: &Object, template: &PodTemplateSpec, patch: &serde_json::Value) -> Result<(ControllerRevision, Vec<ControllerRevision>), ApiError> {
         let revisions = history::owned_revisions(cache, ds.metadata.uid.as_deref().unwrap_or(""));
-        let no_spec = DaemonSetSpec::default();
-        let spec = ds.spec.as_ref().unwrap_or(&no_spec);
         let (current, old): (Vec<ControllerRevision>, Vec<ControllerRevision>) =
             revisions.into_iter().partition(|r| r.data.as_ref().map(|d| &d.0) == Some(patch));
         let next = old.iter().map(|r| r.revision).max().unwrap_or(0) + 1;
         let current = match current.into_iter().max_by_key(|r| r.revision) {
             Some(cur) if cur.revision < next => history::renumber(ctx, &cur, next)?,
             Some(cur) => cur,
-            None => self.snapshot(ctx, ds, obj, &spec.template, patch.clone(), next)?,
+            None => self.snapshot(ctx, ds, obj, template, patch.clone(), next)?,
         };
         Ok((current, old))
     }
@@ -538,7 +528,7 @@ impl DaemonSetController {
         }
         let patch = state.template_patch.get_or_insert_with(|| history::template_patch(&spec.template));
         debug_assert_eq!(*patch, history::template_patch(&spec.template), "daemon set {key}: the kept template patch is not the template's");
-        let (current, old) = self.construct_history(ctx, cache, ds, obj, patch)?;
+        let (current, old) = self.construct_history(ctx, cache, ds, obj, &spec.template, patch)?;
         let hash = current.metadata.labels.as_ref().and_then(|l| l.get(HASH_LABEL)).cloned().unwrap_or_default();
         let strategy = spec.update_strategy.clone().unwrap_or_default();
         let inputs = SummaryInputs {

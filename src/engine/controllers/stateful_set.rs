@@ -372,7 +372,7 @@ impl StatefulSetController {
                 None if ev.kind != WatchEventType::Deleted => {
                     for o in sets.in_namespace(ns) {
                         if let Object::StatefulSet(set) = &**o {
-                            let selector = Selector::from_api(&set.spec.clone().unwrap_or_default().selector);
+                            let selector = Selector::from_optional_api(set.spec.as_ref().map(|s| &s.selector));
                             if is_member_of(set, pod) && selector.matches(pod.metadata.labels.as_ref()) {
                                 self.work.queue.add(ObjectKey::of(o));
                             }
@@ -387,7 +387,7 @@ impl StatefulSetController {
     /// The set's pods: owned members that still match, plus adopted orphans (`getPodsForStatefulSet`).
     fn claim_pods(&mut self, ctx: &mut Ctx, cache: &Cache, key: &ObjectKey, set: &StatefulSet, obj: &Object) -> Vec<Pod> {
         let uid = set.metadata.uid.clone().unwrap_or_default();
-        let selector = Selector::from_api(&set.spec.clone().unwrap_or_default().selector);
+        let selector = Selector::from_optional_api(set.spec.as_ref().map(|s| &s.selector));
         let pods = cache.of(ids::pods());
         let mut out = Vec::new();
         let mut adoptable = Vec::new();
