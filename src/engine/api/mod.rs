@@ -6,6 +6,7 @@ mod error;
 pub mod from_value;
 pub mod meta;
 pub mod pod;
+pub mod shared_spec;
 
 pub use error::{ApiError, Cause, Reason};
 pub use from_value::DecodeError;
@@ -147,8 +148,8 @@ kinds! {
     APIService => apiregistration::APIService, "apiservice", false, false, [];
     ControllerRevision => api::apps::v1::ControllerRevision, "controllerrevision", true, false, [];
     DaemonSet => api::apps::v1::DaemonSet, "daemonset", true, true, ["ds"];
-    Deployment => api::apps::v1::Deployment, "deployment", true, true, ["deploy"];
-    ReplicaSet => api::apps::v1::ReplicaSet, "replicaset", true, true, ["rs"];
+    Deployment => shared_spec::Deployment, "deployment", true, true, ["deploy"];
+    ReplicaSet => shared_spec::ReplicaSet, "replicaset", true, true, ["rs"];
     StatefulSet => api::apps::v1::StatefulSet, "statefulset", true, true, ["sts"];
     HorizontalPodAutoscaler => api::autoscaling::v2::HorizontalPodAutoscaler, "horizontalpodautoscaler", true, true, ["hpa"];
     CronJob => api::batch::v1::CronJob, "cronjob", true, true, ["cj"];

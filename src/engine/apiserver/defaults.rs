@@ -87,9 +87,9 @@ pub fn apply(obj: &mut Object) {
             }
             set(&mut spec.replicas, 1);
         }
-        Object::Deployment(d) => default_deployment(d.spec.get_or_insert_with(Default::default)),
+        Object::Deployment(d) => default_deployment(d.spec_mut()),
         Object::ReplicaSet(rs) => {
-            let spec = rs.spec.get_or_insert_with(Default::default);
+            let spec = rs.spec_mut();
             set(&mut spec.replicas, 1);
             if let Some(template) = &mut spec.template {
                 default_pod_template(template);

@@ -1235,7 +1235,7 @@ pub fn tracks_generation(rid: ResourceId) -> bool {
 }
 
 macro_rules! status_kinds {
-    ($($variant:ident),*) => {
+    ($($variant:ident),*; shared spec: $($shared:ident),*) => {
         /// What a status write stores: the stored object `old` with
         /// `obj`'s status. Writers mostly change only the status of a copy
         /// of `old` (every kubelet status write), so `obj` itself is kept
@@ -1260,6 +1260,17 @@ macro_rules! status_kinds {
                         Object::$variant(merged)
                     }
                 } )*
+                // Versions that share their spec: compared by address first,
+                // and a copy of the stored version copies no spec.
+                $( (Object::$shared(new), Object::$shared(stored)) => {
+                    if new.metadata == stored.metadata && api::pod::shared_or_equal(&new.spec, &stored.spec) {
+                        Object::$shared(new)
+                    } else {
+                        let mut merged = stored.clone();
+                        merged.status = new.status;
+                        Object::$shared(merged)
+                    }
+                } )*
                 (obj, old) => {
                     let mut merged = old.clone();
                     copy_status(&mut merged, &obj);
@@ -1272,6 +1283,7 @@ macro_rules! status_kinds {
             match (to, from) {
                 (Object::Pod(t), Object::Pod(f)) => t.status = f.status.clone(),
                 $( (Object::$variant(t), Object::$variant(f)) => t.status = f.status.clone(), )*
+                $( (Object::$shared(t), Object::$shared(f)) => t.status = f.status.clone(), )*
                 _ => {}
             }
         }
@@ -1279,6 +1291,7 @@ macro_rules! status_kinds {
             match (a, b) {
                 (Object::Pod(x), Object::Pod(y)) => !x.same_spec(y),
                 $( (Object::$variant(x), Object::$variant(y)) => x.spec != y.spec, )*
+                $( (Object::$shared(x), Object::$shared(y)) => !api::pod::shared_or_equal(&x.spec, &y.spec), )*
                 _ => a.to_json().get("spec") != b.to_json().get("spec"),
             }
         }
@@ -1286,8 +1299,9 @@ macro_rules! status_kinds {
 }
 
 status_kinds!(
-    Node, Namespace, Service, PersistentVolumeClaim, PersistentVolume, ReplicationController, Deployment, ReplicaSet,
-    StatefulSet, DaemonSet, Job, CronJob, HorizontalPodAutoscaler, PodDisruptionBudget, Ingress, CertificateSigningRequest
+    Node, Namespace, Service, PersistentVolumeClaim, PersistentVolume, ReplicationController,
+    StatefulSet, DaemonSet, Job, CronJob, HorizontalPodAutoscaler, PodDisruptionBudget, Ingress, CertificateSigningRequest;
+    shared spec: Deployment, ReplicaSet
 );
 
 /// An `Invalid` error naming the object as kubectl prints it.

@@ -7,9 +7,9 @@ use crate::engine::sort::SortStable;
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
 use std::rc::Rc;
-use std::sync::OnceLock;
 
-use k8s_openapi::api::apps::v1::{Deployment, DeploymentCondition, DeploymentStatus, ReplicaSet, ReplicaSetSpec};
+use k8s_openapi::api::apps::v1::{DeploymentCondition, DeploymentStatus, ReplicaSetSpec};
+use crate::engine::api::shared_spec::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::PodTemplateSpec;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -272,8 +272,9 @@ impl HeldKind for Deployment {
         }
     }
     fn none() -> &'static Self {
-        static NONE: OnceLock<Deployment> = OnceLock::new();
-        NONE.get_or_init(Deployment::default)
+        // Kept for the thread's life: what a `Held` without its object reads.
+        thread_local! { static NONE: &'static Deployment = Box::leak(Box::default()); }
+        NONE.with(|none| *none)
     }
 }
 
@@ -285,8 +286,9 @@ impl HeldKind for ReplicaSet {
         }
     }
     fn none() -> &'static Self {
-        static NONE: OnceLock<ReplicaSet> = OnceLock::new();
-        NONE.get_or_init(ReplicaSet::default)
+        // Kept for the thread's life: what a `Held` without its object reads.
+        thread_local! { static NONE: &'static ReplicaSet = Box::leak(Box::default()); }
+        NONE.with(|none| *none)
     }
 }
 
@@ -552,8 +554,10 @@ impl DeploymentController {
                 debug_assert_eq!(changed, annotations_change, "annotations of {}", rs_name(&existing));
                 let mut rs = (*existing).clone();
                 rs.metadata = annotated.metadata;
-                if let Some(spec) = rs.spec.as_mut().filter(|_| min_ready_changed) {
-                    spec.min_ready_seconds = min_ready;
+                if min_ready_changed {
+                    if let Some(spec) = rs.spec_mut_if_any() {
+                        spec.min_ready_seconds = min_ready;
+                    }
                 }
                 let stored = ctx.api.update(Object::ReplicaSet(Box::new(rs)))?;
                 Held::of(&stored).unwrap_or(existing)
@@ -591,16 +595,16 @@ impl DeploymentController {
                 owner_references: Some(vec![util::controller_ref(&d.0)]),
                 ..Default::default()
             },
-            spec: Some(ReplicaSetSpec {
+            spec: Some(Rc::new(ReplicaSetSpec {
                 replicas: Some(0),
                 min_ready_seconds: d.spec.as_ref().and_then(|s| s.min_ready_seconds),
                 selector: LabelSelector { ..selector },
                 template: Some(new_template.clone()),
-            }),
+            })),
             status: None,
         };
         let new_replicas = self.new_rs_new_replicas(d, &sets.old, 0);
-        if let Some(spec) = rs.spec.as_mut() {
+        if let Some(spec) = rs.spec_mut_if_any() {
             spec.replicas = Some(new_replicas);
         }
         self.set_new_rs_annotations(d, &mut rs, &new_revision, false);
@@ -728,7 +732,7 @@ impl DeploymentController {
         let old = rs_replicas(rs);
         let mut next = (**rs).clone();
         let mut changed = old != size;
-        if let Some(spec) = next.spec.as_mut() {
+        if let Some(spec) = next.spec_mut_if_any() {
             spec.replicas = Some(size);
         }
         changed |= set_replicas_annotations(&mut next, replicas(d), replicas(d) + max_surge(d));
@@ -1174,7 +1178,7 @@ mod tests {
     use k8s_openapi::api::apps::v1::{DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment};
 
     fn deployment(name: &str, replicas: i32, image: &str) -> Deployment {
-        Deployment {
+        k8s_openapi::api::apps::v1::Deployment {
             metadata: ObjectMeta { name: Some(name.into()), namespace: Some("default".into()), ..Default::default() },
             spec: Some(DeploymentSpec {
                 replicas: Some(replicas),
@@ -1184,6 +1188,7 @@ mod tests {
             }),
             status: None,
         }
+        .into()
     }
 
     #[test]
@@ -1258,7 +1263,7 @@ mod tests {
 
     fn set_image(sim: &mut Sim, name: &str, image: &str) {
         edit(sim, name, |d| {
-            if let Some(c) = d.spec.as_mut().and_then(|s| s.template.spec.as_mut()).and_then(|s| s.containers.first_mut()) {
+            if let Some(c) = d.spec_mut_if_any().and_then(|s| s.template.spec.as_mut()).and_then(|s| s.containers.first_mut()) {
                 c.image = Some(image.into());
             }
         });
@@ -1364,7 +1369,7 @@ mod tests {
     fn rolling_update_respects_surge_and_unavailability() {
         let mut sim = testkit::sim();
         let mut d = deployment("web", 4, "nginx:1.27");
-        d.spec.as_mut().unwrap().strategy = Some(DeploymentStrategy {
+        d.spec_mut().strategy = Some(DeploymentStrategy {
             type_: Some("RollingUpdate".into()),
             rolling_update: Some(RollingUpdateDeployment { max_surge: Some(IntOrString::Int(1)), max_unavailable: Some(IntOrString::Int(1)) }),
         });
@@ -1401,7 +1406,7 @@ mod tests {
     fn recreate_stops_old_pods_before_starting_new_ones() {
         let mut sim = testkit::sim();
         let mut d = deployment("web", 3, "nginx:1.27");
-        d.spec.as_mut().unwrap().strategy = Some(DeploymentStrategy { type_: Some("Recreate".into()), rolling_update: None });
+        d.spec_mut().strategy = Some(DeploymentStrategy { type_: Some("Recreate".into()), rolling_update: None });
         sim.api.create(Object::Deployment(Box::new(d))).expect("create");
         sim.run_for_ms(10_000);
         let old_hash = stored_hash(&sim, "web");
@@ -1442,10 +1447,10 @@ mod tests {
     fn scaling_and_history_limit() {
         let mut sim = testkit::sim();
         let mut d = deployment("web", 2, "v1");
-        d.spec.as_mut().unwrap().revision_history_limit = Some(1);
+        d.spec_mut().revision_history_limit = Some(1);
         sim.api.create(Object::Deployment(Box::new(d))).expect("create");
         sim.run_for_ms(10_000);
-        edit(&mut sim, "web", |d| d.spec.as_mut().unwrap().replicas = Some(5));
+        edit(&mut sim, "web", |d| d.spec_mut().replicas = Some(5));
         sim.run_for_ms(10_000);
         let hash = stored_hash(&sim, "web");
         assert!(events_for(&sim, "web").contains(&("ScalingReplicaSet".into(), format!("Scaled up replica set web-{hash} from 2 to 5"))));
@@ -1464,12 +1469,12 @@ mod tests {
         let mut sim = testkit::sim();
         sim.api.create(Object::Deployment(Box::new(deployment("web", 2, "v1")))).expect("create");
         sim.run_for_ms(10_000);
-        edit(&mut sim, "web", |d| d.spec.as_mut().unwrap().paused = Some(true));
+        edit(&mut sim, "web", |d| d.spec_mut().paused = Some(true));
         set_image(&mut sim, "web", "v2");
         sim.run_for_ms(10_000);
         assert_eq!(replica_sets(&sim).len(), 1);
         assert_eq!(cond(&get(&sim, "web"), "Progressing"), ("Unknown".into(), PAUSED.into(), "Deployment is paused".into()));
-        edit(&mut sim, "web", |d| d.spec.as_mut().unwrap().paused = None);
+        edit(&mut sim, "web", |d| d.spec_mut().paused = None);
         sim.run_for_ms(30_000);
         assert_eq!(replica_sets(&sim).len(), 2);
         assert_eq!(cond(&get(&sim, "web"), "Progressing").1, NEW_RS_AVAILABLE);
@@ -1480,7 +1485,7 @@ mod tests {
         let mut manager_sim = testkit::sim();
         let sim = &mut manager_sim;
         let mut d = deployment("web", 2, "v1");
-        d.spec.as_mut().unwrap().progress_deadline_seconds = Some(10);
+        d.spec_mut().progress_deadline_seconds = Some(10);
         sim.api.create(Object::Deployment(Box::new(d))).expect("create");
         sim.run_for_ms(10_000);
         set_image(sim, "web", "broken");

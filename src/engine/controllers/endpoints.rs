@@ -422,7 +422,7 @@ mod tests {
             }),
             status: None,
         };
-        sim.api.create(Object::ReplicaSet(Box::new(rs))).expect("rs");
+        sim.api.create(Object::ReplicaSet(Box::new(rs.into()))).expect("rs");
         let svc = Service {
             metadata: ObjectMeta { name: Some("web".into()), namespace: Some("default".into()), ..Default::default() },
             spec: Some(ServiceSpec {

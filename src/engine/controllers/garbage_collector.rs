@@ -346,7 +346,7 @@ mod tests {
             }),
             status: None,
         };
-        sim.api.create(Object::Deployment(Box::new(d))).expect("create");
+        sim.api.create(Object::Deployment(Box::new(d.into()))).expect("create");
         sim.run_for_ms(10_000);
         assert_eq!(live_pods(sim, "default").len(), replicas as usize);
     }

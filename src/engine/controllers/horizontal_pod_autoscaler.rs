@@ -504,8 +504,8 @@ impl HorizontalPodAutoscalerController {
         if rescale {
             let result = ctx.api.modify(scale.resource, &namespace, &spec.scale_target_ref.name, false, |o| {
                 match o {
-                    Object::Deployment(d) => d.spec.get_or_insert_with(Default::default).replicas = Some(desired),
-                    Object::ReplicaSet(r) => r.spec.get_or_insert_with(Default::default).replicas = Some(desired),
+                    Object::Deployment(d) => d.spec_mut().replicas = Some(desired),
+                    Object::ReplicaSet(r) => r.spec_mut().replicas = Some(desired),
                     Object::StatefulSet(r) => r.spec.get_or_insert_with(Default::default).replicas = Some(desired),
                     Object::ReplicationController(r) => r.spec.get_or_insert_with(Default::default).replicas = Some(desired),
                     _ => return false,

@@ -230,7 +230,7 @@ mod tests {
             }),
             status: None,
         };
-        sim.api.create(Object::ReplicaSet(Box::new(rs))).expect("rs");
+        sim.api.create(Object::ReplicaSet(Box::new(rs.into()))).expect("rs");
         sim.run_for_ms(10_000);
         assert!(sim.api.get(ids::service_accounts(), "team", "default").is_ok());
         let cm = sim.api.get(ids::config_maps(), "team", ROOT_CA_NAME).expect("root ca");

@@ -767,7 +767,7 @@ mod tests {
                 min_ready_seconds: None,
             }),
             status: None,
-        }))
+        }.into()))
     }
 
     fn rs_status(sim: &crate::engine::sim::Sim, name: &str) -> ReplicaSetStatus {
@@ -781,7 +781,7 @@ mod tests {
         sim.api
             .modify(ids::replica_sets(), "default", name, false, |o| {
                 if let Object::ReplicaSet(rs) = o {
-                    rs.spec.as_mut().map(|s| s.replicas = Some(replicas));
+                    rs.spec_mut().replicas = Some(replicas);
                 }
                 true
             })

@@ -257,7 +257,7 @@ fn deployment(s: &mut Session) -> Result {
         }),
         status: Some(DeploymentStatus::default()),
     };
-    submit_generated(s, Object::Deployment(Box::new(d)), Some("failed to create deployment: "), "created")
+    submit_generated(s, Object::Deployment(Box::new(d.into())), Some("failed to create deployment: "), "created")
 }
 
 fn namespace(s: &mut Session) -> Result {

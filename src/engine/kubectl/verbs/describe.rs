@@ -710,7 +710,7 @@ fn conditions_with_reason<'a>(w: &mut Writer, conds: impl Iterator<Item = (&'a s
 }
 
 /// Replica sets in the namespace that `owner_uid` controls.
-fn owned_replica_sets(s: &Session, namespace: &str, owner_uid: &str) -> Vec<k8s_openapi::api::apps::v1::ReplicaSet> {
+fn owned_replica_sets(s: &Session, namespace: &str, owner_uid: &str) -> Vec<crate::engine::api::shared_spec::ReplicaSet> {
     let Ok((items, _)) = s.cluster.sim.api.list(&Query::in_namespace(ids::replica_sets(), namespace)) else { return Vec::new() };
     items
         .iter()
@@ -766,7 +766,7 @@ fn describe_deployment(w: &mut Writer, s: &Session, obj: &Object) {
     };
     let wanted = strip_hash(&spec.template);
     let new_index = rss.iter().position(|rs| rs.spec.as_ref().and_then(|s| s.template.as_ref()).map(strip_hash).as_ref() == Some(&wanted));
-    let describe_rs = |rs: &k8s_openapi::api::apps::v1::ReplicaSet| {
+    let describe_rs = |rs: &crate::engine::api::shared_spec::ReplicaSet| {
         format!(
             "{} ({}/{} replicas created)",
             rs.metadata.name.as_deref().unwrap_or(""),

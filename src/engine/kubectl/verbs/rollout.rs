@@ -6,7 +6,8 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet, StatefulSet};
+use crate::engine::api::shared_spec::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::PodTemplateSpec;
 
 use crate::engine::api::{ids, meta, resource, Object};
@@ -106,7 +107,7 @@ fn template_of(obj: &Object) -> PodTemplateSpec {
 fn with_template(obj: &Object, template: PodTemplateSpec) -> Object {
     let mut next = obj.clone();
     match &mut next {
-        Object::Deployment(d) => d.spec.get_or_insert_with(Default::default).template = template,
+        Object::Deployment(d) => d.spec_mut().template = template,
         Object::StatefulSet(set) => set.spec.get_or_insert_with(Default::default).template = template,
         Object::DaemonSet(ds) => ds.spec.get_or_insert_with(Default::default).template = template,
         _ => {}
@@ -383,7 +384,7 @@ fn pause(s: &mut Session, t: &Target, paused: bool) -> std::result::Result<(), F
     }
     let mut next = (*obj).clone();
     if let Object::Deployment(nd) = &mut next {
-        nd.spec.get_or_insert_with(Default::default).paused = paused.then_some(true);
+        nd.spec_mut().paused = paused.then_some(true);
     }
     s.cluster.sim.api.update_with(next, false, false).map_err(Failure::Api)?;
     s.out.push_str(&format!("{} {}\n", qualified(t), if paused { "paused" } else { "resumed" }));

@@ -10,8 +10,8 @@ use crate::engine::kubectl::{Error, Result, Session};
 /// The pod template spec of a workload, if it has one.
 pub fn pod_spec_mut(obj: &mut Object) -> Option<&mut PodSpec> {
     match obj {
-        Object::Deployment(d) => d.spec.as_mut()?.template.spec.as_mut(),
-        Object::ReplicaSet(r) => r.spec.as_mut()?.template.as_mut()?.spec.as_mut(),
+        Object::Deployment(d) => d.spec_mut_if_any()?.template.spec.as_mut(),
+        Object::ReplicaSet(r) => r.spec_mut_if_any()?.template.as_mut()?.spec.as_mut(),
         Object::StatefulSet(r) => r.spec.as_mut()?.template.spec.as_mut(),
         Object::DaemonSet(r) => r.spec.as_mut()?.template.spec.as_mut(),
         Object::ReplicationController(r) => r.spec.as_mut()?.template.as_mut()?.spec.as_mut(),

@@ -22,7 +22,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use k8s_openapi::api::apps::v1::Deployment;
+use crate::engine::api::shared_spec::Deployment;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::pods;
