@@ -147,13 +147,13 @@ kinds! {
     CustomResourceDefinition => apiextensions::CustomResourceDefinition, "customresourcedefinition", false, false, ["crd", "crds"];
     APIService => apiregistration::APIService, "apiservice", false, false, [];
     ControllerRevision => api::apps::v1::ControllerRevision, "controllerrevision", true, false, [];
-    DaemonSet => api::apps::v1::DaemonSet, "daemonset", true, true, ["ds"];
+    DaemonSet => shared_spec::DaemonSet, "daemonset", true, true, ["ds"];
     Deployment => shared_spec::Deployment, "deployment", true, true, ["deploy"];
     ReplicaSet => shared_spec::ReplicaSet, "replicaset", true, true, ["rs"];
-    StatefulSet => api::apps::v1::StatefulSet, "statefulset", true, true, ["sts"];
+    StatefulSet => shared_spec::StatefulSet, "statefulset", true, true, ["sts"];
     HorizontalPodAutoscaler => api::autoscaling::v2::HorizontalPodAutoscaler, "horizontalpodautoscaler", true, true, ["hpa"];
     CronJob => api::batch::v1::CronJob, "cronjob", true, true, ["cj"];
-    Job => api::batch::v1::Job, "job", true, true, [];
+    Job => shared_spec::Job, "job", true, true, [];
     CertificateSigningRequest => api::certificates::v1::CertificateSigningRequest, "certificatesigningrequest", false, false, ["csr"];
     Lease => api::coordination::v1::Lease, "lease", true, false, [];
     EndpointSlice => api::discovery::v1::EndpointSlice, "endpointslice", true, false, [];

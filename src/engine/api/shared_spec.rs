@@ -1,10 +1,11 @@
-//! Workloads whose versions share their spec: a ReplicaSet or Deployment
-//! status write (one or two for every pod that starts) makes a new version
-//! with the stored spec and its pod template, and the change log and every
-//! cache hold versions side by side. As k8s-openapi's types they each
-//! owned a copy of the template; here the spec is behind an `Rc`, so a
-//! status write copies the metadata and the status only, and comparing two
-//! versions' specs is a pointer comparison when they share one.
+//! Workloads whose versions share their spec: a ReplicaSet, Deployment,
+//! DaemonSet, StatefulSet or Job status write (one or more for every pod
+//! that starts or ends) makes a new version with the stored spec and its
+//! pod template, and the change log and every cache hold versions side by
+//! side. As k8s-openapi's types they each owned a copy of the template;
+//! here the spec is behind an `Rc`, so a status write copies the metadata
+//! and the status only, and comparing two versions' specs is a pointer
+//! comparison when they share one.
 //!
 //! Each type serialises as k8s-openapi's (the same keys in the same
 //! order) and decodes through it.
@@ -118,6 +119,7 @@ trait FromParts<Spec, Status> {
 }
 
 use k8s_openapi::api::apps::v1 as apps;
+use k8s_openapi::api::batch::v1 as batch;
 
 impl FromParts<apps::ReplicaSetSpec, apps::ReplicaSetStatus> for apps::ReplicaSet {
     fn from_parts(
@@ -147,6 +149,24 @@ impl FromParts<apps::DeploymentSpec, apps::DeploymentStatus> for apps::Deploymen
     }
 }
 
+impl FromParts<apps::DaemonSetSpec, apps::DaemonSetStatus> for apps::DaemonSet {
+    fn from_parts(metadata: ObjectMeta, spec: Option<apps::DaemonSetSpec>, status: Option<apps::DaemonSetStatus>) -> Self {
+        apps::DaemonSet { metadata, spec, status }
+    }
+}
+
+impl FromParts<apps::StatefulSetSpec, apps::StatefulSetStatus> for apps::StatefulSet {
+    fn from_parts(metadata: ObjectMeta, spec: Option<apps::StatefulSetSpec>, status: Option<apps::StatefulSetStatus>) -> Self {
+        apps::StatefulSet { metadata, spec, status }
+    }
+}
+
+impl FromParts<batch::JobSpec, batch::JobStatus> for batch::Job {
+    fn from_parts(metadata: ObjectMeta, spec: Option<batch::JobSpec>, status: Option<batch::JobStatus>) -> Self {
+        batch::Job { metadata, spec, status }
+    }
+}
+
 shared_spec_kind!(
     /// A ReplicaSet whose spec (with its pod template) is shared between versions.
     ReplicaSet, apps::ReplicaSet, apps::ReplicaSetSpec, apps::ReplicaSetStatus
@@ -154,6 +174,19 @@ shared_spec_kind!(
 shared_spec_kind!(
     /// A Deployment whose spec (with its pod template) is shared between versions.
     Deployment, apps::Deployment, apps::DeploymentSpec, apps::DeploymentStatus
+);
+
+shared_spec_kind!(
+    /// A DaemonSet whose spec (with its pod template) is shared between versions.
+    DaemonSet, apps::DaemonSet, apps::DaemonSetSpec, apps::DaemonSetStatus
+);
+shared_spec_kind!(
+    /// A StatefulSet whose spec (with its pod and claim templates) is shared between versions.
+    StatefulSet, apps::StatefulSet, apps::StatefulSetSpec, apps::StatefulSetStatus
+);
+shared_spec_kind!(
+    /// A Job whose spec (with its pod template) is shared between versions.
+    Job, batch::Job, batch::JobSpec, batch::JobStatus
 );
 
 #[cfg(test)]
@@ -183,6 +216,27 @@ mod tests {
             serde_json::from_value(serde_json::to_value(&openapi).unwrap()).unwrap();
         assert_eq!(back, shared);
         assert_eq!(back.into_openapi(), openapi);
+    }
+
+    #[test]
+    fn every_kind_serialises_as_its_openapi_type() {
+        let job: batch::Job = serde_json::from_value(serde_json::json!({
+            "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "pi"},
+            "spec": {"completions": 3, "template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "pi", "image": "perl"}]}}},
+            "status": {"succeeded": 1}
+        }))
+        .unwrap();
+        assert_eq!(serde_json::to_string(&Job::from(job.clone())).unwrap(), serde_json::to_string(&job).unwrap());
+        let set: apps::StatefulSet = serde_json::from_value(serde_json::json!({
+            "apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db"},
+            "spec": {"serviceName": "db", "selector": {"matchLabels": {"app": "db"}},
+                     "template": {"metadata": {"labels": {"app": "db"}}, "spec": {"containers": [{"name": "db", "image": "postgres"}]}},
+                     "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {"accessModes": ["ReadWriteOnce"]}}]}
+        }))
+        .unwrap();
+        assert_eq!(serde_json::to_string(&StatefulSet::from(set.clone())).unwrap(), serde_json::to_string(&set).unwrap());
+        let daemons: apps::DaemonSet = serde_json::from_value(serde_json::json!({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "logs"}})).unwrap();
+        assert_eq!(DaemonSet::from(daemons.clone()).into_openapi(), daemons);
     }
 
     #[test]

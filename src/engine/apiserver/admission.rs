@@ -35,7 +35,7 @@ pub fn admit_create(api: &mut ApiServer, obj: &mut Object) -> Result<(), ApiErro
             prepare_pod_for_create(pod);
         }
         Object::Job(job) => {
-            let spec = job.spec.get_or_insert_with(Default::default);
+            let spec = std::rc::Rc::make_mut(job.spec.get_or_insert_with(Default::default));
             if spec.manual_selector != Some(true) {
                 generate_job_selector(&mut job.metadata, spec);
             }

@@ -95,10 +95,10 @@ pub fn apply(obj: &mut Object) {
                 default_pod_template(template);
             }
         }
-        Object::DaemonSet(ds) => default_daemon_set(ds.spec.get_or_insert_with(Default::default)),
-        Object::StatefulSet(sts) => default_stateful_set(sts.spec.get_or_insert_with(Default::default)),
+        Object::DaemonSet(ds) => default_daemon_set(ds.spec_mut()),
+        Object::StatefulSet(sts) => default_stateful_set(sts.spec_mut()),
         Object::Job(job) => {
-            let spec = job.spec.get_or_insert_with(Default::default);
+            let spec = std::rc::Rc::make_mut(job.spec.get_or_insert_with(Default::default));
             default_job_spec(spec);
             // A Job without labels takes its template's labels.
             if job.metadata.labels.as_ref().is_none_or(BTreeMap::is_empty) {

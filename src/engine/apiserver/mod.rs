@@ -1300,8 +1300,8 @@ macro_rules! status_kinds {
 
 status_kinds!(
     Node, Namespace, Service, PersistentVolumeClaim, PersistentVolume, ReplicationController,
-    StatefulSet, DaemonSet, Job, CronJob, HorizontalPodAutoscaler, PodDisruptionBudget, Ingress, CertificateSigningRequest;
-    shared spec: Deployment, ReplicaSet
+    CronJob, HorizontalPodAutoscaler, PodDisruptionBudget, Ingress, CertificateSigningRequest;
+    shared spec: Deployment, ReplicaSet, DaemonSet, StatefulSet, Job
 );
 
 /// An `Invalid` error naming the object as kubectl prints it.

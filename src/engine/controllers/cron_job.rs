@@ -8,7 +8,8 @@
 //! Kubernetes pads it).
 
 use crate::engine::sort::SortStable;
-use k8s_openapi::api::batch::v1::{CronJob, Job, JobStatus};
+use k8s_openapi::api::batch::v1::{CronJob, JobStatus};
+use crate::engine::api::shared_spec::Job;
 use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 
@@ -151,7 +152,7 @@ pub fn job_for(cj: &CronJob, owner: &Object, scheduled_secs: i64) -> Job {
             owner_references: Some(vec![util::controller_ref(owner)]),
             ..Default::default()
         },
-        spec: spec.job_template.spec.clone(),
+        spec: spec.job_template.spec.clone().map(std::rc::Rc::new),
         status: None,
     }
 }

@@ -12,7 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use rustc_hash::FxHashMap;
 use std::rc::Rc;
 
-use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet, DaemonSetSpec, DaemonSetStatus};
+use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSetSpec, DaemonSetStatus};
+use crate::engine::api::shared_spec::DaemonSet;
 use k8s_openapi::api::core::v1::{Affinity, Node, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, PodTemplateSpec, Toleration};
 use crate::engine::api::pod::Pod;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -484,7 +485,7 @@ impl DaemonSetController {
 
     fn sync_with(&mut self, ctx: &mut Ctx, cache: &Cache, key: &ObjectKey, ds: &DaemonSet, obj: &Rc<Object>, state: &mut SetState) -> Result<Option<VirtualTime>, ApiError> {
         let no_spec = DaemonSetSpec::default();
-        let spec = ds.spec.as_ref().unwrap_or(&no_spec);
+        let spec = ds.spec.as_deref().unwrap_or(&no_spec);
         if Selector::from_api(&spec.selector).is_empty() {
             self.pods.recorder.record(ctx.api, obj, WARNING, "SelectingAll", "This daemon set is selecting all pods. A non-empty selector is required.");
             return Ok(None);
@@ -728,7 +729,7 @@ impl DaemonSetController {
             return Ok(());
         }
         self.expectations.expect_creations(key, create.len(), ctx.now);
-        let mut template = ds.spec.clone().unwrap_or_default().template;
+        let mut template = ds.spec.as_ref().map(|s| s.template.clone()).unwrap_or_default();
         let labels = template.metadata.get_or_insert_with(Default::default).labels.get_or_insert_with(BTreeMap::new);
         if let Some(g) = generation_of(ds) {
             labels.insert(GENERATION_LABEL.into(), g.to_string());
@@ -972,11 +973,11 @@ mod tests {
     fn daemon_set(name: &str) -> DaemonSet {
         DaemonSet {
             metadata: ObjectMeta { name: Some(name.into()), namespace: Some("default".into()), ..Default::default() },
-            spec: Some(DaemonSetSpec {
+            spec: Some(std::rc::Rc::new(DaemonSetSpec {
                 selector: LabelSelector { match_labels: Some(BTreeMap::from([("app".into(), name.into())])), ..Default::default() },
                 template: template(name, "fluentd:v1.16"),
                 ..Default::default()
-            }),
+            })),
             status: None,
         }
     }
@@ -1004,7 +1005,7 @@ mod tests {
             .api
             .modify(ids::daemon_sets(), "default", name, false, |o| {
                 if let Object::DaemonSet(d) = o {
-                    f(d.spec.as_mut().unwrap());
+                    f(d.spec_mut());
                 }
                 true
             })
@@ -1057,7 +1058,7 @@ mod tests {
     fn nodes_gain_and_lose_pods_as_they_become_eligible() {
         let mut c = cluster();
         let mut ds = daemon_set("agent");
-        ds.spec.as_mut().unwrap().template.spec.as_mut().unwrap().node_selector = Some(BTreeMap::from([("disk".into(), "ssd".into())]));
+        ds.spec_mut().template.spec.as_mut().unwrap().node_selector = Some(BTreeMap::from([("disk".into(), "ssd".into())]));
         c.sim.api.create(Object::DaemonSet(Box::new(ds))).expect("create");
         c.sim.run_for_ms(10_000);
         assert!(pods(&c).is_empty());
@@ -1105,7 +1106,7 @@ mod tests {
     fn max_surge_starts_the_new_pod_before_stopping_the_old() {
         let mut c = cluster();
         let mut ds = daemon_set("agent");
-        ds.spec.as_mut().unwrap().update_strategy = Some(DaemonSetUpdateStrategy {
+        ds.spec_mut().update_strategy = Some(DaemonSetUpdateStrategy {
             type_: Some("RollingUpdate".into()),
             rolling_update: Some(RollingUpdateDaemonSet { max_surge: Some(IntOrString::Int(1)), max_unavailable: Some(IntOrString::Int(0)) }),
         });
@@ -1127,7 +1128,7 @@ mod tests {
     fn on_delete_waits_for_pods_to_go() {
         let mut c = cluster();
         let mut ds = daemon_set("agent");
-        ds.spec.as_mut().unwrap().update_strategy = Some(DaemonSetUpdateStrategy { type_: Some("OnDelete".into()), rolling_update: None });
+        ds.spec_mut().update_strategy = Some(DaemonSetUpdateStrategy { type_: Some("OnDelete".into()), rolling_update: None });
         c.sim.api.create(Object::DaemonSet(Box::new(ds))).expect("create");
         c.sim.run_for_ms(20_000);
         edit(&mut c, "agent", |s| s.template.spec.as_mut().unwrap().containers[0].image = Some("fluentd:v1.17".into()));

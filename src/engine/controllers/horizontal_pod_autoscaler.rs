@@ -506,7 +506,7 @@ impl HorizontalPodAutoscalerController {
                 match o {
                     Object::Deployment(d) => d.spec_mut().replicas = Some(desired),
                     Object::ReplicaSet(r) => r.spec_mut().replicas = Some(desired),
-                    Object::StatefulSet(r) => r.spec.get_or_insert_with(Default::default).replicas = Some(desired),
+                    Object::StatefulSet(r) => r.spec_mut().replicas = Some(desired),
                     Object::ReplicationController(r) => r.spec.get_or_insert_with(Default::default).replicas = Some(desired),
                     _ => return false,
                 }

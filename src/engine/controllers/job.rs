@@ -17,7 +17,8 @@
 use crate::engine::sort::SortStable;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use k8s_openapi::api::batch::v1::{Job, JobCondition, JobStatus, PodFailurePolicy, UncountedTerminatedPods};
+use k8s_openapi::api::batch::v1::{JobCondition, JobStatus, PodFailurePolicy, UncountedTerminatedPods};
+use crate::engine::api::shared_spec::Job;
 use k8s_openapi::api::core::v1::{ContainerStatus, EnvVar, EnvVarSource, ObjectFieldSelector};
 use crate::engine::api::pod::Pod;
 
@@ -1175,7 +1176,7 @@ mod tests {
         t.spec.as_mut().unwrap().restart_policy = Some("Never".into());
         Job {
             metadata: ObjectMeta { name: Some(name.into()), namespace: Some("default".into()), ..Default::default() },
-            spec: Some(JobSpec { completions, parallelism: Some(parallelism), backoff_limit: Some(backoff_limit), template: t, ..Default::default() }),
+            spec: Some(std::rc::Rc::new(JobSpec { completions, parallelism: Some(parallelism), backoff_limit: Some(backoff_limit), template: t, ..Default::default() })),
             status: None,
         }
     }
@@ -1264,7 +1265,7 @@ mod tests {
             sim.api
                 .modify(ids::jobs(), "default", "batch", false, |o| {
                     if let Object::Job(j) = o {
-                        j.spec.as_mut().unwrap().suspend = Some(on);
+                        j.spec_mut().suspend = Some(on);
                     }
                     true
                 })
@@ -1330,7 +1331,7 @@ mod tests {
     fn deadline_stops_the_job_and_its_pods() {
         let mut sim = testkit::sim();
         let mut j = job("slow", Some(1), 1, 6);
-        j.spec.as_mut().unwrap().active_deadline_seconds = Some(20);
+        j.spec_mut().active_deadline_seconds = Some(20);
         sim.api.create(Object::Job(Box::new(j))).expect("create");
         sim.run_for_ms(30_000);
         let st = status(&sim, "slow");
@@ -1345,7 +1346,7 @@ mod tests {
     fn indexed_jobs_give_each_pod_an_index() {
         let mut sim = testkit::sim();
         let mut j = job("idx", Some(3), 2, 6);
-        j.spec.as_mut().unwrap().completion_mode = Some("Indexed".into());
+        j.spec_mut().completion_mode = Some("Indexed".into());
         sim.api.create(Object::Job(Box::new(j))).expect("create");
         sim.run_for_ms(5_000);
         let mut pods = running(&sim);
@@ -1376,7 +1377,7 @@ mod tests {
     fn pod_failure_policy_fails_or_ignores() {
         let mut sim = testkit::sim();
         let mut j = job("policy", Some(2), 1, 6);
-        j.spec.as_mut().unwrap().pod_failure_policy = Some(PodFailurePolicy {
+        j.spec_mut().pod_failure_policy = Some(PodFailurePolicy {
             rules: vec![
                 PodFailurePolicyRule {
                     action: "Ignore".into(),
@@ -1408,7 +1409,7 @@ mod tests {
 
     fn indexed(name: &str, completions: i32) -> Job {
         let mut j = job(name, Some(completions), completions, 6);
-        j.spec.as_mut().unwrap().completion_mode = Some("Indexed".into());
+        j.spec_mut().completion_mode = Some("Indexed".into());
         j
     }
 
@@ -1425,7 +1426,7 @@ mod tests {
     fn a_backoff_limit_per_index_fails_only_that_index() {
         let mut sim = testkit::sim();
         let mut j = indexed("per-index", 3);
-        j.spec.as_mut().unwrap().backoff_limit_per_index = Some(1);
+        j.spec_mut().backoff_limit_per_index = Some(1);
         sim.api.create(Object::Job(Box::new(j))).expect("create");
         sim.run_for_ms(5_000);
         assert_eq!(status(&sim, "per-index").failed_indexes.as_deref(), Some(""));
@@ -1458,7 +1459,7 @@ mod tests {
     fn max_failed_indexes_fails_the_job_early() {
         let mut sim = testkit::sim();
         let mut j = indexed("fragile", 4);
-        let spec = j.spec.as_mut().unwrap();
+        let spec = j.spec_mut();
         spec.backoff_limit_per_index = Some(0);
         spec.max_failed_indexes = Some(1);
         sim.api.create(Object::Job(Box::new(j))).expect("create");
@@ -1480,7 +1481,7 @@ mod tests {
     fn a_success_policy_ends_the_job_early() {
         let mut sim = testkit::sim();
         let mut j = indexed("leader", 3);
-        j.spec.as_mut().unwrap().success_policy =
+        j.spec_mut().success_policy =
             Some(SuccessPolicy { rules: vec![SuccessPolicyRule { succeeded_indexes: Some("0".into()), succeeded_count: None }] });
         sim.api.create(Object::Job(Box::new(j))).expect("create");
         sim.run_for_ms(5_000);
@@ -1497,7 +1498,7 @@ mod tests {
     fn jobs_managed_elsewhere_are_left_alone() {
         let mut sim = testkit::sim();
         let mut j = job("external", Some(1), 1, 6);
-        j.spec.as_mut().unwrap().managed_by = Some("example.com/queue".into());
+        j.spec_mut().managed_by = Some("example.com/queue".into());
         sim.api.create(Object::Job(Box::new(j))).expect("create");
         sim.run_for_ms(5_000);
         assert!(testkit::pods(&sim, "default").is_empty());

@@ -12,7 +12,8 @@
 use crate::engine::sort::SortStable;
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{ControllerRevision, StatefulSet, StatefulSetStatus};
+use k8s_openapi::api::apps::v1::{ControllerRevision, StatefulSetStatus};
+use crate::engine::api::shared_spec::StatefulSet;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, PersistentVolumeClaimVolumeSource, PodTemplateSpec, Volume};
 use crate::engine::api::pod::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
@@ -910,14 +911,14 @@ mod tests {
         };
         StatefulSet {
             metadata: ObjectMeta { name: Some(name.into()), namespace: Some("default".into()), ..Default::default() },
-            spec: Some(StatefulSetSpec {
+            spec: Some(std::rc::Rc::new(StatefulSetSpec {
                 replicas: Some(replicas),
                 service_name: Some("nginx".into()),
                 selector: LabelSelector { match_labels: Some(BTreeMap::from([("app".into(), name.into())])), ..Default::default() },
                 template: template(name, "nginx:1.27"),
                 volume_claim_templates: claims.then(|| vec![claim]),
                 ..Default::default()
-            }),
+            })),
             status: None,
         }
     }
@@ -933,7 +934,7 @@ mod tests {
         sim.api
             .modify(ids::stateful_sets(), "default", name, false, |o| {
                 if let Object::StatefulSet(s) = o {
-                    f(s.spec.as_mut().unwrap());
+                    f(s.spec_mut());
                 }
                 true
             })
@@ -994,7 +995,7 @@ mod tests {
     fn parallel_creates_every_pod_at_once() {
         let mut sim = testkit::sim();
         let mut s = set("web", 3, false);
-        s.spec.as_mut().unwrap().pod_management_policy = Some("Parallel".into());
+        s.spec_mut().pod_management_policy = Some("Parallel".into());
         sim.api.create(Object::StatefulSet(Box::new(s))).expect("create");
         sim.run_for_ms(500);
         assert_eq!(names(&sim), vec!["web-0", "web-1", "web-2"]);
@@ -1004,7 +1005,7 @@ mod tests {
     fn min_ready_seconds_spaces_the_pods() {
         let mut sim = testkit::sim();
         let mut s = set("web", 2, false);
-        s.spec.as_mut().unwrap().min_ready_seconds = Some(10);
+        s.spec_mut().min_ready_seconds = Some(10);
         sim.api.create(Object::StatefulSet(Box::new(s))).expect("create");
         // The set looks again minReadySeconds after each sync; web-0, ready
         // at 2 s, is not yet available at 10 s, so web-1 comes at 20 s, as
@@ -1047,7 +1048,7 @@ mod tests {
     fn when_scaled_delete_hands_claims_to_the_garbage_collector() {
         let mut sim = testkit::sim();
         let mut s = set("web", 2, true);
-        s.spec.as_mut().unwrap().persistent_volume_claim_retention_policy =
+        s.spec_mut().persistent_volume_claim_retention_policy =
             Some(StatefulSetPersistentVolumeClaimRetentionPolicy { when_deleted: Some("Retain".into()), when_scaled: Some("Delete".into()) });
         sim.api.create(Object::StatefulSet(Box::new(s))).expect("create");
         sim.run_for_ms(10_000);
@@ -1062,7 +1063,7 @@ mod tests {
     fn when_deleted_delete_makes_the_set_own_its_claims() {
         let mut sim = testkit::sim();
         let mut s = set("web", 1, true);
-        s.spec.as_mut().unwrap().persistent_volume_claim_retention_policy =
+        s.spec_mut().persistent_volume_claim_retention_policy =
             Some(StatefulSetPersistentVolumeClaimRetentionPolicy { when_deleted: Some("Delete".into()), when_scaled: Some("Retain".into()) });
         sim.api.create(Object::StatefulSet(Box::new(s))).expect("create");
         sim.run_for_ms(5_000);
@@ -1104,7 +1105,7 @@ mod tests {
     fn on_delete_waits_for_pods_to_be_deleted() {
         let mut sim = testkit::sim();
         let mut s = set("web", 2, false);
-        s.spec.as_mut().unwrap().update_strategy = Some(StatefulSetUpdateStrategy { type_: Some("OnDelete".into()), rolling_update: None });
+        s.spec_mut().update_strategy = Some(StatefulSetUpdateStrategy { type_: Some("OnDelete".into()), rolling_update: None });
         sim.api.create(Object::StatefulSet(Box::new(s))).expect("create");
         sim.run_for_ms(10_000);
         edit(&mut sim, "web", |s| s.template.spec.as_mut().unwrap().containers[0].image = Some("nginx:1.28".into()));
@@ -1120,7 +1121,7 @@ mod tests {
     fn a_claim_the_api_refuses_is_reported_on_the_set() {
         let mut sim = testkit::sim();
         let mut s = set("web", 1, true);
-        s.spec.as_mut().unwrap().volume_claim_templates.as_mut().unwrap()[0].spec.as_mut().unwrap().resources = None;
+        s.spec_mut().volume_claim_templates.as_mut().unwrap()[0].spec.as_mut().unwrap().resources = None;
         sim.api.create(Object::StatefulSet(Box::new(s))).expect("create");
         sim.run_for_ms(3_000);
         assert!(names(&sim).is_empty());

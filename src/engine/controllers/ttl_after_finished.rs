@@ -2,7 +2,7 @@
 //! Job with `ttlSecondsAfterFinished` is deleted, with its pods in the
 //! foreground, that many seconds after its Complete or Failed condition.
 
-use k8s_openapi::api::batch::v1::Job;
+use crate::engine::api::shared_spec::Job;
 
 use crate::engine::api::{ids, meta, ApiError, Object, ObjectKey, ResourceId};
 use crate::engine::apiserver::{DeleteOptions, Propagation, WatchEventType};
@@ -106,7 +106,7 @@ mod tests {
         t.spec.as_mut().unwrap().restart_policy = Some("Never".into());
         let job = Job {
             metadata: ObjectMeta { name: Some("once".into()), namespace: Some("default".into()), ..Default::default() },
-            spec: Some(JobSpec { template: t, ttl_seconds_after_finished: Some(30), ..Default::default() }),
+            spec: Some(std::rc::Rc::new(JobSpec { template: t, ttl_seconds_after_finished: Some(30), ..Default::default() })),
             status: None,
         };
         sim.api.create(Object::Job(Box::new(job))).expect("create");

@@ -2,9 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{DaemonSet, StatefulSet};
+use crate::engine::api::shared_spec::{DaemonSet, StatefulSet};
 use crate::engine::api::shared_spec::{Deployment, ReplicaSet};
-use k8s_openapi::api::batch::v1::{CronJob, Job, JobSpec};
+use k8s_openapi::api::batch::v1::{CronJob, JobSpec};
+use crate::engine::api::shared_spec::Job;
 use k8s_openapi::api::core::v1::{PodTemplateSpec, ReplicationController};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -291,7 +292,7 @@ pub fn validate_stateful_set(sts: &StatefulSet, errs: &mut Errors) {
 }
 
 pub fn validate_stateful_set_update(sts: &StatefulSet, old: &StatefulSet, errs: &mut Errors) {
-    let mut spec = sts.spec.clone().unwrap_or_default();
+    let mut spec = sts.spec.as_deref().cloned().unwrap_or_default();
     let old_spec = old.spec.clone().unwrap_or_default();
     spec.replicas = old_spec.replicas;
     spec.template = old_spec.template.clone();
@@ -300,7 +301,7 @@ pub fn validate_stateful_set_update(sts: &StatefulSet, old: &StatefulSet, errs: 
     spec.ordinals = old_spec.ordinals.clone();
     spec.revision_history_limit = old_spec.revision_history_limit;
     spec.persistent_volume_claim_retention_policy = old_spec.persistent_volume_claim_retention_policy.clone();
-    if spec != old_spec {
+    if spec != *old_spec {
         errs.forbidden(
             "spec",
             "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden",

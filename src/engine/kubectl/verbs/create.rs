@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStatus, DeploymentStrategy};
-use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, CronJobStatus, Job, JobSpec, JobStatus, JobTemplateSpec};
+use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, CronJobStatus, JobSpec, JobStatus, JobTemplateSpec};
+use crate::engine::api::shared_spec::Job;
 use k8s_openapi::api::core::v1::{
     ConfigMap, Container, ContainerPort, Namespace, NamespaceSpec, NamespaceStatus, PodSpec, PodTemplateSpec, ResourceRequirements,
     Secret, Service, ServiceAccount, ServicePort, ServiceSpec, ServiceStatus, LoadBalancerStatus,
@@ -523,7 +524,7 @@ fn job(s: &mut Session) -> Result {
     let image = image.unwrap_or_default();
     let job = Job {
         metadata: ObjectMeta { name: Some(name.clone()), ..Default::default() },
-        spec: Some(JobSpec { template: job_pod_spec(&name, &image, &command, "Never"), ..Default::default() }),
+        spec: Some(std::rc::Rc::new(JobSpec { template: job_pod_spec(&name, &image, &command, "Never"), ..Default::default() })),
         status: Some(JobStatus::default()),
     };
     submit_generated(s, Object::Job(Box::new(job)), Some("failed to create job: "), "created")
@@ -563,7 +564,7 @@ fn job_from_cron_job(s: &Session, name: &str, from: &str) -> std::result::Result
             }]),
             ..Default::default()
         },
-        spec: spec.job_template.spec.clone(),
+        spec: spec.job_template.spec.clone().map(std::rc::Rc::new),
         status: Some(JobStatus::default()),
     })
 }

@@ -6,7 +6,8 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet, StatefulSet};
+use k8s_openapi::api::apps::v1::ControllerRevision;
+use crate::engine::api::shared_spec::{DaemonSet, StatefulSet};
 use crate::engine::api::shared_spec::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::PodTemplateSpec;
 
@@ -108,8 +109,8 @@ fn with_template(obj: &Object, template: PodTemplateSpec) -> Object {
     let mut next = obj.clone();
     match &mut next {
         Object::Deployment(d) => d.spec_mut().template = template,
-        Object::StatefulSet(set) => set.spec.get_or_insert_with(Default::default).template = template,
-        Object::DaemonSet(ds) => ds.spec.get_or_insert_with(Default::default).template = template,
+        Object::StatefulSet(set) => set.spec_mut().template = template,
+        Object::DaemonSet(ds) => ds.spec_mut().template = template,
         _ => {}
     }
     next

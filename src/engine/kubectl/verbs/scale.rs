@@ -20,7 +20,7 @@ fn set_replicas(obj: &mut Object, n: i32) {
     match obj {
         Object::Deployment(d) => d.spec_mut().replicas = Some(n),
         Object::ReplicaSet(r) => r.spec_mut().replicas = Some(n),
-        Object::StatefulSet(r) => r.spec.get_or_insert_with(Default::default).replicas = Some(n),
+        Object::StatefulSet(r) => r.spec_mut().replicas = Some(n),
         Object::ReplicationController(r) => r.spec.get_or_insert_with(Default::default).replicas = Some(n),
         _ => {}
     }

@@ -12,10 +12,10 @@ pub fn pod_spec_mut(obj: &mut Object) -> Option<&mut PodSpec> {
     match obj {
         Object::Deployment(d) => d.spec_mut_if_any()?.template.spec.as_mut(),
         Object::ReplicaSet(r) => r.spec_mut_if_any()?.template.as_mut()?.spec.as_mut(),
-        Object::StatefulSet(r) => r.spec.as_mut()?.template.spec.as_mut(),
-        Object::DaemonSet(r) => r.spec.as_mut()?.template.spec.as_mut(),
+        Object::StatefulSet(r) => r.spec_mut_if_any()?.template.spec.as_mut(),
+        Object::DaemonSet(r) => r.spec_mut_if_any()?.template.spec.as_mut(),
         Object::ReplicationController(r) => r.spec.as_mut()?.template.as_mut()?.spec.as_mut(),
-        Object::Job(j) => j.spec.as_mut()?.template.spec.as_mut(),
+        Object::Job(j) => j.spec_mut_if_any()?.template.spec.as_mut(),
         Object::CronJob(c) => c.spec.as_mut()?.job_template.spec.as_mut()?.template.spec.as_mut(),
         Object::Pod(p) => p.spec_mut_if_any(),
         _ => None,

@@ -2,8 +2,9 @@
 //! (`describeStatefulSet`, `describeDaemonSet`, `describeJob`,
 //! `describeCronJob` in kubectl's `pkg/describe`).
 
-use k8s_openapi::api::apps::v1::{DaemonSet, StatefulSet};
-use k8s_openapi::api::batch::v1::{CronJob, Job, JobTemplateSpec};
+use crate::engine::api::shared_spec::{DaemonSet, StatefulSet};
+use k8s_openapi::api::batch::v1::{CronJob, JobTemplateSpec};
+use crate::engine::api::shared_spec::Job;
 use k8s_openapi::api::core::v1::PersistentVolumeClaim;
 
 use crate::engine::api::{meta, Object};
