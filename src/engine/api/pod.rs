@@ -430,22 +430,35 @@ impl<'de> Deserialize<'de> for Pod {
 
 impl Serialize for Pod {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        // As k8s-openapi's `Pod`: the same keys in the same order.
-        use k8s_openapi::Resource as _;
-        let mut state = serializer.serialize_struct(Self::KIND, 3 + usize::from(self.spec.is_some()) + usize::from(self.status.is_some()))?;
-        state.serialize_field("apiVersion", Self::API_VERSION)?;
-        state.serialize_field("kind", Self::KIND)?;
-        state.serialize_field("metadata", &self.metadata)?;
-        if let Some(spec) = &self.spec {
+        let spec = self.spec.as_deref().map(|spec| {
             debug_assert!(spec.node_name.is_none(), "a stored pod's spec keeps no nodeName of its own");
-            let shown = SpecWithNodeName { spec, node_name: self.node_name.as_deref(), token: self.token_volume.as_deref(), affinity_node: self.affinity_node.as_deref() };
-            state.serialize_field("spec", &shown)?;
-        }
-        if let Some(status) = &self.status {
-            state.serialize_field("status", &**status)?;
-        }
-        state.end()
+            SpecWithNodeName { spec, node_name: self.node_name.as_deref(), token: self.token_volume.as_deref(), affinity_node: self.affinity_node.as_deref() }
+        });
+        serialize_object::<Self, _, _, _>(serializer, &self.metadata, spec.as_ref(), self.status.as_deref())
     }
+}
+
+/// An object as k8s-openapi writes its kind: `apiVersion`, `kind`,
+/// `metadata`, then `spec` and `status` when set, in that order. For the
+/// engine's own types of a kind (this `Pod`, the shared-spec workloads).
+pub fn serialize_object<K, S, Spec, Status>(serializer: S, metadata: &ObjectMeta, spec: Option<&Spec>, status: Option<&Status>) -> Result<S::Ok, S::Error>
+where
+    K: k8s_openapi::Resource,
+    S: Serializer,
+    Spec: Serialize + ?Sized,
+    Status: Serialize + ?Sized,
+{
+    let mut state = serializer.serialize_struct(K::KIND, 3 + usize::from(spec.is_some()) + usize::from(status.is_some()))?;
+    state.serialize_field("apiVersion", K::API_VERSION)?;
+    state.serialize_field("kind", K::KIND)?;
+    state.serialize_field("metadata", metadata)?;
+    if let Some(spec) = spec {
+        state.serialize_field("spec", spec)?;
+    }
+    if let Some(status) = status {
+        state.serialize_field("status", status)?;
+    }
+    state.end()
 }
 
 /// A shared spec serialised with the pod's `nodeName` put back in its

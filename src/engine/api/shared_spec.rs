@@ -13,13 +13,12 @@
 use std::rc::Rc;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use serde::ser::SerializeStruct;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::pod::shared_or_equal;
+use super::pod::{serialize_object, shared_or_equal};
 
 macro_rules! shared_spec_kind {
-    ($(#[$doc:meta])* $name:ident, $openapi:ty, $spec:ty, $status:ty) => {
+    ($(#[$doc:meta])* $name:ident, $openapi:path, $spec:ty, $status:ty) => {
         $(#[$doc])*
         #[derive(Clone, Debug, Default)]
         pub struct $name {
@@ -59,7 +58,7 @@ macro_rules! shared_spec_kind {
 
         impl From<$name> for $openapi {
             fn from(object: $name) -> Self {
-                <$openapi>::from_parts(object.metadata, object.spec.map(Rc::unwrap_or_clone), object.status)
+                $openapi { metadata: object.metadata, spec: object.spec.map(Rc::unwrap_or_clone), status: object.status }
             }
         }
 
@@ -96,76 +95,14 @@ macro_rules! shared_spec_kind {
 
         impl Serialize for $name {
             fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                use k8s_openapi::Resource as _;
-                let mut state = serializer.serialize_struct(Self::KIND, 3 + usize::from(self.spec.is_some()) + usize::from(self.status.is_some()))?;
-                state.serialize_field("apiVersion", Self::API_VERSION)?;
-                state.serialize_field("kind", Self::KIND)?;
-                state.serialize_field("metadata", &self.metadata)?;
-                if let Some(spec) = &self.spec {
-                    state.serialize_field("spec", &**spec)?;
-                }
-                if let Some(status) = &self.status {
-                    state.serialize_field("status", status)?;
-                }
-                state.end()
+                serialize_object::<Self, _, _, _>(serializer, &self.metadata, self.spec.as_deref(), self.status.as_ref())
             }
         }
     };
 }
 
-/// Builds a k8s-openapi object from its three parts.
-trait FromParts<Spec, Status> {
-    fn from_parts(metadata: ObjectMeta, spec: Option<Spec>, status: Option<Status>) -> Self;
-}
-
 use k8s_openapi::api::apps::v1 as apps;
 use k8s_openapi::api::batch::v1 as batch;
-
-impl FromParts<apps::ReplicaSetSpec, apps::ReplicaSetStatus> for apps::ReplicaSet {
-    fn from_parts(
-        metadata: ObjectMeta,
-        spec: Option<apps::ReplicaSetSpec>,
-        status: Option<apps::ReplicaSetStatus>,
-    ) -> Self {
-        apps::ReplicaSet {
-            metadata,
-            spec,
-            status,
-        }
-    }
-}
-
-impl FromParts<apps::DeploymentSpec, apps::DeploymentStatus> for apps::Deployment {
-    fn from_parts(
-        metadata: ObjectMeta,
-        spec: Option<apps::DeploymentSpec>,
-        status: Option<apps::DeploymentStatus>,
-    ) -> Self {
-        apps::Deployment {
-            metadata,
-            spec,
-            status,
-        }
-    }
-}
-
-impl FromParts<apps::DaemonSetSpec, apps::DaemonSetStatus> for apps::DaemonSet {
-    fn from_parts(metadata: ObjectMeta, spec: Option<apps::DaemonSetSpec>, status: Option<apps::DaemonSetStatus>) -> Self {
-        apps::DaemonSet { metadata, spec, status }
-    }
-}
-
-impl FromParts<apps::StatefulSetSpec, apps::StatefulSetStatus> for apps::StatefulSet {
-    fn from_parts(metadata: ObjectMeta, spec: Option<apps::StatefulSetSpec>, status: Option<apps::StatefulSetStatus>) -> Self {
-        apps::StatefulSet { metadata, spec, status }
-    }
-}
-
-impl FromParts<batch::JobSpec, batch::JobStatus> for batch::Job {
-    fn from_parts(metadata: ObjectMeta, spec: Option<batch::JobSpec>, status: Option<batch::JobStatus>) -> Self {
-        batch::Job { metadata, spec, status }
-    }
-}
 
 shared_spec_kind!(
     /// A ReplicaSet whose spec (with its pod template) is shared between versions.
