@@ -175,8 +175,22 @@ impl Quantity {
         }
         let s = split(text)?;
         let (base, suffix_exponent, mut format) = interpret(s.suffix).ok_or(QuantityError::Suffix)?;
-        // Most quantities have no fraction: their digits are borrowed.
-        let digits: std::borrow::Cow<str> = if s.denom.is_empty() { s.num.into() } else { format!("{}{}", s.num, s.denom).into() };
+        // Most quantities have no fraction: their digits are borrowed; a
+        // fraction's are joined on the stack when they fit (requests such
+        // as `0.5` are parsed for every pod by admission and the scheduler).
+        let mut joined = [0u8; 64];
+        let long;
+        let digits: &str = if s.denom.is_empty() {
+            s.num
+        } else if let Some(both) = joined.get_mut(..s.num.len() + s.denom.len()) {
+            let (num, denom) = both.split_at_mut(s.num.len());
+            num.copy_from_slice(s.num.as_bytes());
+            denom.copy_from_slice(s.denom.as_bytes());
+            std::str::from_utf8(both).map_err(|_| QuantityError::Numeric)?
+        } else {
+            long = format!("{}{}", s.num, s.denom);
+            &long
+        };
         let significant = digits.trim_start_matches('0');
         let trimmed = significant.trim_end_matches('0');
         if trimmed.len() > 38 {
@@ -184,7 +198,7 @@ impl Quantity {
         }
         let trailing_zeros = (significant.len() - trimmed.len()) as i64;
         let mantissa: i128 = if trimmed.is_empty() { 0 } else { trimmed.parse().map_err(|_| QuantityError::Numeric)? };
-        let keeps_text = keeps_text(&s, base, suffix_exponent, format);
+        let keeps_text = keeps_text(&s, digits, base, suffix_exponent, format);
         let sign = if s.positive { 1 } else { -1 };
         let denom_len = s.denom.len() as i64;
         let (mantissa, exponent) = if base == 10 {
@@ -351,8 +365,8 @@ impl Quantity {
 }
 
 /// Go keeps the text as written when its int64 fast path finds it canonical already.
-fn keeps_text(s: &Split<'_>, base: u32, exponent: i64, format: Format) -> bool {
-    let shifted = format!("{}{}", s.num, s.denom);
+/// `shifted` is the number's digits with the point left out.
+fn keeps_text(s: &Split<'_>, shifted: &str, base: u32, exponent: i64, format: Format) -> bool {
     match format {
         Format::DecimalSI | Format::DecimalExponent => {
             let precision = 18 - (s.num.len() + s.denom.len()) as i64;
@@ -498,5 +512,16 @@ mod tests {
         assert_eq!(q("512Mi").add(&q("512Mi")).canonical(), "1Gi");
         assert_eq!(q("1e3").canonical(), "1e3");
         assert!(q("1").is_integer() && !q("1.5").is_integer());
+    }
+
+    #[test]
+    fn fractions_too_long_for_the_stack_parse_as_short_ones_do() {
+        // 64 digits fit the stack buffer; 65 and more take the long way.
+        for zeros in [61, 62, 63, 64, 70, 300] {
+            let long = format!("1.5{}", "0".repeat(zeros));
+            assert_eq!(Quantity::parse(&long), Quantity::parse("1.5"), "{} digits", zeros + 2);
+            let long_binary = format!("0.5{}Gi", "0".repeat(zeros));
+            assert_eq!(Quantity::parse(&long_binary).map(|q| q.canonical()), Ok("512Mi".to_string()), "{} digits", zeros + 2);
+        }
     }
 }

@@ -505,10 +505,18 @@ impl ApiServer {
 
     fn prefix(resource_id: ResourceId, namespace: Option<&str>) -> String {
         let rt = resource(resource_id);
-        match namespace {
-            Some(ns) if rt.namespaced => format!("/registry/{}/{}/", rt.qualified_plural(), ns),
-            _ => format!("/registry/{}/", rt.qualified_plural()),
+        let plural = rt.qualified_plural();
+        let namespace = namespace.filter(|_| rt.namespaced);
+        // `/registry/{plural}/` and `{namespace}/`, sized once: every list and watch poll asks.
+        let mut prefix = String::with_capacity("/registry/".len() + plural.len() + 1 + namespace.map_or(0, |ns| ns.len() + 1));
+        for part in ["/registry/", &plural, "/"] {
+            prefix.push_str(part);
         }
+        if let Some(ns) = namespace {
+            prefix.push_str(ns);
+            prefix.push('/');
+        }
+        prefix
     }
 
     pub fn get(&self, resource_id: ResourceId, namespace: &str, name: &str) -> Result<Rc<Object>, ApiError> {
