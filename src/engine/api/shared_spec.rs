@@ -33,6 +33,12 @@ macro_rules! shared_spec_kind {
                 Rc::make_mut(self.spec.get_or_insert_with(Default::default))
             }
 
+            /// The metadata and the spec (made if absent, copied first if
+            /// shared), to change both at once.
+            pub fn metadata_and_spec_mut(&mut self) -> (&mut ObjectMeta, &mut $spec) {
+                (&mut self.metadata, Rc::make_mut(self.spec.get_or_insert_with(Default::default)))
+            }
+
             /// The spec, if there is one, to change in place (copied first if shared).
             pub fn spec_mut_if_any(&mut self) -> Option<&mut $spec> {
                 self.spec.as_mut().map(Rc::make_mut)

@@ -35,9 +35,9 @@ pub fn admit_create(api: &mut ApiServer, obj: &mut Object) -> Result<(), ApiErro
             prepare_pod_for_create(pod);
         }
         Object::Job(job) => {
-            let spec = std::rc::Rc::make_mut(job.spec.get_or_insert_with(Default::default));
+            let (metadata, spec) = job.metadata_and_spec_mut();
             if spec.manual_selector != Some(true) {
-                generate_job_selector(&mut job.metadata, spec);
+                generate_job_selector(metadata, spec);
             }
             job.status = Some(Default::default());
         }

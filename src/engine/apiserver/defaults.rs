@@ -98,13 +98,13 @@ pub fn apply(obj: &mut Object) {
         Object::DaemonSet(ds) => default_daemon_set(ds.spec_mut()),
         Object::StatefulSet(sts) => default_stateful_set(sts.spec_mut()),
         Object::Job(job) => {
-            let spec = std::rc::Rc::make_mut(job.spec.get_or_insert_with(Default::default));
+            let (metadata, spec) = job.metadata_and_spec_mut();
             default_job_spec(spec);
             // A Job without labels takes its template's labels.
-            if job.metadata.labels.as_ref().is_none_or(BTreeMap::is_empty) {
+            if metadata.labels.as_ref().is_none_or(BTreeMap::is_empty) {
                 if let Some(labels) = spec.template.metadata.as_ref().and_then(|m| m.labels.clone()) {
                     if !labels.is_empty() {
-                        job.metadata.labels = Some(labels);
+                        metadata.labels = Some(labels);
                     }
                 }
             }

@@ -2,10 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::engine::api::shared_spec::{DaemonSet, StatefulSet};
-use crate::engine::api::shared_spec::{Deployment, ReplicaSet};
+use crate::engine::api::shared_spec::{DaemonSet, Deployment, Job, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, JobSpec};
-use crate::engine::api::shared_spec::Job;
 use k8s_openapi::api::core::v1::{PodTemplateSpec, ReplicationController};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;

@@ -7,8 +7,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use k8s_openapi::api::apps::v1::ControllerRevision;
-use crate::engine::api::shared_spec::{DaemonSet, StatefulSet};
-use crate::engine::api::shared_spec::{Deployment, ReplicaSet};
+use crate::engine::api::shared_spec::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::core::v1::PodTemplateSpec;
 
 use crate::engine::api::{ids, meta, resource, Object};

@@ -2,9 +2,8 @@
 //! (`describeStatefulSet`, `describeDaemonSet`, `describeJob`,
 //! `describeCronJob` in kubectl's `pkg/describe`).
 
-use crate::engine::api::shared_spec::{DaemonSet, StatefulSet};
+use crate::engine::api::shared_spec::{DaemonSet, Job, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, JobTemplateSpec};
-use crate::engine::api::shared_spec::Job;
 use k8s_openapi::api::core::v1::PersistentVolumeClaim;
 
 use crate::engine::api::{meta, Object};
