@@ -7,11 +7,13 @@
 //! `put_if` is the compare-and-swap that `resourceVersion` preconditions use.
 
 mod compact_event;
+mod keyspace;
 mod shared_texts;
 
-use std::collections::{BTreeMap, VecDeque};
-use std::ops::Bound;
+use std::collections::VecDeque;
 use std::rc::Rc;
+
+use keyspace::Keyspace;
 
 pub use compact_event::CompactEvent;
 use compact_event::Sharing;
@@ -117,7 +119,7 @@ pub enum StoreError {
 #[derive(Debug)]
 pub struct Store {
     revision: i64,
-    entries: BTreeMap<Rc<str>, Entry>,
+    entries: Keyspace,
     log: VecDeque<Change>,
     log_limit: usize,
     compacted: i64,
@@ -131,7 +133,7 @@ pub struct Store {
 /// The keyspace at one revision, as `etcdctl snapshot save` writes it.
 #[derive(Clone, Debug)]
 pub struct Snapshot {
-    entries: BTreeMap<Rc<str>, Entry>,
+    entries: Keyspace,
     log: VecDeque<Change>,
     revision: i64,
     compacted: i64,
@@ -151,7 +153,7 @@ impl Snapshot {
     pub fn digest(&self) -> (u32, u64) {
         let mut hash: u32 = 0x811c_9dc5;
         let mut size: u64 = 0;
-        for (key, entry) in &self.entries {
+        for (key, entry) in self.entries.range("") {
             let value = serde_json::to_vec(&entry.value.object().to_json()).unwrap_or_default();
             for byte in key.as_bytes().iter().chain(&value) {
                 hash ^= u32::from(*byte);
@@ -180,7 +182,7 @@ impl Default for Store {
 
 impl Store {
     pub fn new(log_limit: usize) -> Self {
-        Store { revision: 1, entries: BTreeMap::new(), log: VecDeque::new(), log_limit: log_limit.max(1), compacted: 0, restores: Vec::new(), shared: Sharing::default() }
+        Store { revision: 1, entries: Keyspace::default(), log: VecDeque::new(), log_limit: log_limit.max(1), compacted: 0, restores: Vec::new(), shared: Sharing::default() }
     }
 
     /// The whole keyspace with its history, at the current revision.
@@ -249,9 +251,7 @@ impl Store {
 
     /// Every entry whose key starts with `prefix`, in key order.
     pub fn range<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a Rc<str>, &'a Entry)> + 'a {
-        self.entries
-            .range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
-            .take_while(move |(k, _)| k.starts_with(prefix))
+        self.entries.range(prefix)
     }
 
     /// Writes `value` under `key` if the key's mod revision is `expected`
@@ -269,8 +269,7 @@ impl Store {
         }
         // One search of the keyspace for the common case, an update in place
         // (each search compares long keys sharing their `/registry/…` prefix).
-        let mut existing = self.entries.range_mut::<str, _>((Bound::Included(key), Bound::Included(key)));
-        let current = existing.next();
+        let current = self.entries.get_mut(key);
         let current_revision = current.as_ref().map_or(0, |(_, e)| e.mod_revision);
         if let Some(expected) = expected {
             if expected != current_revision {
@@ -285,7 +284,7 @@ impl Store {
             Some((stored_key, entry)) => {
                 entry.value = value.clone();
                 entry.mod_revision = revision;
-                (stored_key.clone(), false)
+                (stored_key, false)
             }
             None => {
                 let key: Rc<str> = Rc::from(key);
@@ -301,10 +300,9 @@ impl Store {
     /// one search of the keyspace (the search that finds it absent is the
     /// one that places it).
     fn create(&mut self, key: &str, make: impl FnOnce(i64) -> Object) -> Result<(Rc<Object>, i64), StoreError> {
-        use std::collections::btree_map::Entry as Slot;
-        let slot = match self.entries.entry(Rc::from(key)) {
-            Slot::Occupied(existing) => return Err(StoreError::RevisionMismatch { current: existing.get().mod_revision }),
-            Slot::Vacant(slot) => slot,
+        let slot = match self.entries.vacant(Rc::from(key)) {
+            Err(existing) => return Err(StoreError::RevisionMismatch { current: existing.mod_revision }),
+            Ok(slot) => slot,
         };
         let revision = self.revision + 1;
         let object = Rc::new(make(revision));

@@ -1,0 +1,350 @@
+//! The store's keys and their entries, in key order to every reader.
+//!
+//! Core Events (`/registry/events/…`) are most of a busy cluster's keys: a
+//! pod's start records six or more, each written once, bumped now and then,
+//! expired after an hour, and seldom listed. In one ordered map with every
+//! other key, each new Event's key was placed by a search that compared it
+//! with dozens of others, each a long text behind a pointer (at 5,000 nodes
+//! that search was about 6 % of the start phase's time). So Events
+//! are found by hash here, and put in key order only when a read asks for
+//! them in order: the first such read sorts them, and later ones merge in
+//! the keys created since. Every other key is in an ordered map. A reader
+//! sees one keyspace in key order, as before.
+
+use std::cell::RefCell;
+use std::collections::btree_map::{self, BTreeMap};
+use std::collections::hash_map;
+use std::ops::Bound;
+use std::rc::Rc;
+
+use rustc_hash::FxHashMap;
+
+use super::Entry;
+use crate::engine::sort::SortStable;
+
+/// Where core Events' keys begin; no other key begins so.
+pub const EVENTS_PREFIX: &str = "/registry/events/";
+
+fn is_event(key: &str) -> bool {
+    key.starts_with(EVENTS_PREFIX)
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Keyspace {
+    ordered: BTreeMap<Rc<str>, Entry>,
+    events: FxHashMap<Rc<str>, Entry>,
+    /// The Events' keys in order, kept from the first read that asked for
+    /// them in order (a cluster no one lists Events of keeps no order).
+    event_order: RefCell<Option<EventOrder>>,
+}
+
+/// The Events' keys as of the last ordered read, and those created since.
+#[derive(Clone, Debug, Default)]
+pub struct EventOrder {
+    /// In key order; may still hold keys deleted since (dropped when next
+    /// read), and a key deleted and created again is also in `created`.
+    sorted: Vec<Rc<str>>,
+    /// Created since the last ordered read, in no order.
+    created: Vec<Rc<str>>,
+    /// Whether a key was deleted since the last ordered read.
+    deleted: bool,
+}
+
+impl Keyspace {
+    pub fn len(&self) -> usize {
+        self.ordered.len() + self.events.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ordered.is_empty() && self.events.is_empty()
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Entry> {
+        if is_event(key) {
+            self.events.get(key)
+        } else {
+            self.ordered.get(key)
+        }
+    }
+
+    pub fn get_key_value(&self, key: &str) -> Option<(&Rc<str>, &Entry)> {
+        if is_event(key) {
+            self.events.get_key_value(key)
+        } else {
+            self.ordered.get_key_value(key)
+        }
+    }
+
+    /// The entry under `key` to change in place, with the store's key.
+    pub fn get_mut(&mut self, key: &str) -> Option<(Rc<str>, &mut Entry)> {
+        if is_event(key) {
+            let stored = self.events.get_key_value(key)?.0.clone();
+            Some((stored, self.events.get_mut(key)?))
+        } else {
+            // One search, for key and entry together.
+            self.ordered.range_mut::<str, _>((Bound::Included(key), Bound::Included(key))).next().map(|(k, e)| (k.clone(), e))
+        }
+    }
+
+    /// Where `key` goes if it is absent; else the entry there.
+    pub fn vacant(&mut self, key: Rc<str>) -> Result<Vacant<'_>, &Entry> {
+        if is_event(&key) {
+            match self.events.entry(key) {
+                hash_map::Entry::Occupied(existing) => Err(&*existing.into_mut()),
+                hash_map::Entry::Vacant(slot) => Ok(Vacant::Event(slot, self.event_order.get_mut())),
+            }
+        } else {
+            match self.ordered.entry(key) {
+                btree_map::Entry::Occupied(existing) => Err(&*existing.into_mut()),
+                btree_map::Entry::Vacant(slot) => Ok(Vacant::Ordered(slot)),
+            }
+        }
+    }
+
+    /// Writes `entry` under `key`, in place of any entry there.
+    pub fn insert(&mut self, key: Rc<str>, entry: Entry) {
+        if is_event(&key) {
+            let order = self.event_order.get_mut();
+            if self.events.insert(key.clone(), entry).is_none() {
+                if let Some(order) = order {
+                    order.created.push(key);
+                }
+            }
+        } else {
+            self.ordered.insert(key, entry);
+        }
+    }
+
+    pub fn remove_entry(&mut self, key: &str) -> Option<(Rc<str>, Entry)> {
+        if is_event(key) {
+            let removed = self.events.remove_entry(key)?;
+            if let Some(order) = self.event_order.get_mut() {
+                order.deleted = true;
+            }
+            Some(removed)
+        } else {
+            self.ordered.remove_entry(key)
+        }
+    }
+
+    /// Every entry whose key starts with `prefix`, in key order.
+    pub fn range<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a Rc<str>, &'a Entry)> + 'a {
+        let starts = move |(k, _): &(&Rc<str>, &Entry)| k.starts_with(prefix);
+        // Events' keys are one block in key order: what the prefix takes of
+        // the ordered map before it, the Events, what it takes after it.
+        let (before, events, after) = if prefix.starts_with(EVENTS_PREFIX) {
+            (None, self.events_in_order(prefix), None)
+        } else if EVENTS_PREFIX.starts_with(prefix) {
+            let before = self.ordered.range::<str, _>((Bound::Included(prefix), Bound::Excluded(EVENTS_PREFIX)));
+            let after = self.ordered.range::<str, _>((Bound::Included(EVENTS_PREFIX), Bound::Unbounded)).take_while(starts);
+            (Some(before), self.events_in_order(EVENTS_PREFIX), Some(after))
+        } else {
+            (Some(self.ordered.range::<str, _>((Bound::Included(prefix), Bound::Unbounded))), Vec::new(), None)
+        };
+        before.into_iter().flatten().take_while(starts).chain(events).chain(after.into_iter().flatten())
+    }
+
+    /// The Events whose keys start with `prefix` (itself under
+    /// [`EVENTS_PREFIX`]), in key order.
+    fn events_in_order<'a>(&'a self, prefix: &str) -> Vec<(&'a Rc<str>, &'a Entry)> {
+        if self.events.is_empty() {
+            return Vec::new();
+        }
+        let Ok(mut order) = self.event_order.try_borrow_mut() else {
+            // Not reached (no read runs inside another); ordered afresh.
+            return self.events_sorted_afresh(prefix);
+        };
+        let order = order.get_or_insert_with(|| {
+            let mut sorted: Vec<Rc<str>> = self.events.keys().cloned().collect();
+            sorted.sort_stable();
+            EventOrder { sorted, created: Vec::new(), deleted: false }
+        });
+        order.bring_up_to_date(&self.events);
+        let from = order.sorted.partition_point(|k| **k < *prefix);
+        order.sorted[from..].iter().take_while(|k| k.starts_with(prefix)).filter_map(|k| self.events.get_key_value(&**k)).collect()
+    }
+
+    fn events_sorted_afresh<'a>(&'a self, prefix: &str) -> Vec<(&'a Rc<str>, &'a Entry)> {
+        let mut found: Vec<(&'a Rc<str>, &'a Entry)> = self.events.iter().filter(|(k, _)| k.starts_with(prefix)).collect();
+        found.sort_stable_by(|a, b| a.0.cmp(b.0));
+        found
+    }
+}
+
+/// A key's place, found absent.
+pub enum Vacant<'a> {
+    Ordered(btree_map::VacantEntry<'a, Rc<str>, Entry>),
+    Event(hash_map::VacantEntry<'a, Rc<str>, Entry>, &'a mut Option<EventOrder>),
+}
+
+impl Vacant<'_> {
+    pub fn key(&self) -> &Rc<str> {
+        match self {
+            Vacant::Ordered(slot) => slot.key(),
+            Vacant::Event(slot, _) => slot.key(),
+        }
+    }
+
+    /// Writes `entry` there.
+    pub fn insert(self, entry: Entry) {
+        match self {
+            Vacant::Ordered(slot) => {
+                slot.insert(entry);
+            }
+            Vacant::Event(slot, order) => {
+                if let Some(order) = order {
+                    order.created.push(slot.key().clone());
+                }
+                slot.insert(entry);
+            }
+        }
+    }
+}
+
+impl EventOrder {
+    /// Drops deleted keys, and merges the keys created since into order.
+    fn bring_up_to_date(&mut self, events: &FxHashMap<Rc<str>, Entry>) {
+        if self.deleted {
+            self.sorted.retain(|k| events.contains_key(k));
+            self.created.retain(|k| events.contains_key(k));
+            self.deleted = false;
+        }
+        if self.created.is_empty() {
+            return;
+        }
+        let mut created = std::mem::take(&mut self.created);
+        created.sort_stable();
+        let mut merged = Vec::with_capacity(self.sorted.len() + created.len());
+        let (mut old, mut new) = (std::mem::take(&mut self.sorted).into_iter().peekable(), created.into_iter().peekable());
+        loop {
+            let next = match (old.peek(), new.peek()) {
+                (Some(a), Some(b)) if a <= b => old.next(),
+                (Some(_), Some(_)) | (None, Some(_)) => new.next(),
+                (Some(_), None) => old.next(),
+                (None, None) => break,
+            };
+            // A key deleted and created again is in both lists: once here.
+            if let Some(key) = next.filter(|k| merged.last() != Some(k)) {
+                merged.push(key);
+            }
+        }
+        self.sorted = merged;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::api::{ids, Object};
+    use crate::engine::store::Value;
+
+    fn entry(n: i64) -> Entry {
+        let pod = Object::from_json(ids::pods(), serde_json::json!({"metadata": {"name": "p"}})).expect("a pod decodes");
+        Entry { value: Value::Object(Rc::new(pod)), create_revision: n, mod_revision: n }
+    }
+
+    fn seen<'a>(items: impl Iterator<Item = (&'a Rc<str>, &'a Entry)>) -> Vec<(String, i64)> {
+        items.map(|(k, e)| (k.to_string(), e.mod_revision)).collect()
+    }
+
+    /// Keys around the Events' block: namespaces and names that are
+    /// prefixes of one another, keys just before and after the block.
+    const KEYS: [&str; 14] = [
+        "/registry/events/a/x.1",
+        "/registry/events/a/x.10",
+        "/registry/events/a/x.2",
+        "/registry/events/a-b/y.1",
+        "/registry/events/ab/z.1",
+        "/registry/events/b/x.1",
+        "/registry/events.k8s.io/a/x",
+        "/registry/event/a/x",
+        "/registry/eventsx/a/x",
+        "/registry/endpoints/a/x",
+        "/registry/pods/a/x",
+        "/registry/pods/a-b/x",
+        "/registry/namespaces/a",
+        "/registry/f",
+    ];
+
+    const PREFIXES: [&str; 12] = [
+        "",
+        "/",
+        "/registry/",
+        "/registry/e",
+        "/registry/event",
+        "/registry/events",
+        "/registry/events/",
+        "/registry/events/a",
+        "/registry/events/a/",
+        "/registry/events/a/x.1",
+        "/registry/pods/",
+        "/zzz",
+    ];
+
+    #[test]
+    fn reads_as_one_ordered_map_through_writes_deletes_and_ordered_reads() {
+        let mut rng = fastrand::Rng::with_seed(11);
+        for round in 0..200 {
+            let mut keyspace = Keyspace::default();
+            let mut model: BTreeMap<Rc<str>, Entry> = BTreeMap::new();
+            for step in 0..60 {
+                let key = KEYS[rng.usize(..KEYS.len())];
+                let n = (round * 100 + step) as i64;
+                match rng.u8(..5) {
+                    0 | 1 => {
+                        let vacant = keyspace.vacant(Rc::from(key)).is_ok();
+                        assert_eq!(vacant, !model.contains_key(key), "{key}");
+                        if let Ok(slot) = keyspace.vacant(Rc::from(key)) {
+                            assert_eq!(&**slot.key(), key);
+                            slot.insert(entry(n));
+                            model.insert(Rc::from(key), entry(n));
+                        }
+                    }
+                    2 => {
+                        keyspace.insert(Rc::from(key), entry(n));
+                        model.insert(Rc::from(key), entry(n));
+                    }
+                    3 => {
+                        let removed = keyspace.remove_entry(key).map(|(k, e)| (k.to_string(), e.mod_revision));
+                        assert_eq!(removed, model.remove_entry(key).map(|(k, e)| (k.to_string(), e.mod_revision)));
+                    }
+                    _ => {
+                        if let Some((stored, e)) = keyspace.get_mut(key) {
+                            assert_eq!(&*stored, key);
+                            e.mod_revision = n;
+                        }
+                        if let Some(e) = model.get_mut(key) {
+                            e.mod_revision = n;
+                        }
+                    }
+                }
+                assert_eq!(keyspace.len(), model.len());
+                assert_eq!(keyspace.get(key).map(|e| e.mod_revision), model.get(key).map(|e| e.mod_revision));
+                // Ordered reads now and then, so later writes meet a kept order.
+                if rng.u8(..4) == 0 {
+                    let prefix = PREFIXES[rng.usize(..PREFIXES.len())];
+                    let expected = seen(model.range::<str, _>((Bound::Included(prefix), Bound::Unbounded)).take_while(|(k, _)| k.starts_with(prefix)));
+                    assert_eq!(seen(keyspace.range(prefix)), expected, "prefix {prefix:?}");
+                }
+            }
+            for prefix in PREFIXES {
+                let expected = seen(model.range::<str, _>((Bound::Included(prefix), Bound::Unbounded)).take_while(|(k, _)| k.starts_with(prefix)));
+                assert_eq!(seen(keyspace.range(prefix)), expected, "prefix {prefix:?}");
+                assert_eq!(seen(keyspace.clone().range(prefix)), expected, "a copy reads the same");
+            }
+        }
+    }
+
+    #[test]
+    fn events_are_not_ordered_until_a_read_asks() {
+        let mut keyspace = Keyspace::default();
+        keyspace.insert(Rc::from("/registry/events/a/x.2"), entry(1));
+        keyspace.insert(Rc::from("/registry/pods/a/x"), entry(2));
+        assert!(keyspace.event_order.borrow().is_none());
+        assert_eq!(keyspace.range("/registry/pods/").count(), 1);
+        assert!(keyspace.event_order.borrow().is_none(), "a read of other keys leaves Events unordered");
+        keyspace.insert(Rc::from("/registry/events/a/x.1"), entry(3));
+        assert_eq!(seen(keyspace.range("/registry/events/")), vec![("/registry/events/a/x.1".into(), 3), ("/registry/events/a/x.2".into(), 1)]);
+        assert!(keyspace.event_order.borrow().is_some());
+    }
+}
