@@ -32,10 +32,67 @@ fn is_event(key: &str) -> bool {
 #[derive(Clone, Debug, Default)]
 pub struct Keyspace {
     ordered: BTreeMap<Rc<str>, Entry>,
-    events: FxHashMap<Rc<str>, Entry>,
+    events: EventMap,
     /// The Events' keys in order, kept from the first read that asked for
     /// them in order (a cluster no one lists Events of keeps no order).
     event_order: RefCell<Option<EventOrder>>,
+}
+
+/// Events by key, in shards chosen by the key's hash: a table grows by
+/// doubling, and the natively used allocator keeps what it ever held, so
+/// one table of 900,000 Events left its outgrown halves (tens of MB)
+/// behind; a shard's outgrown tables are small enough to be reused.
+#[derive(Clone, Debug)]
+struct EventMap {
+    shards: Vec<FxHashMap<Rc<str>, Entry>>,
+}
+
+const EVENT_SHARDS: usize = 64;
+
+impl Default for EventMap {
+    fn default() -> Self {
+        EventMap { shards: (0..EVENT_SHARDS).map(|_| FxHashMap::default()).collect() }
+    }
+}
+
+impl EventMap {
+    fn shard(&self, key: &str) -> usize {
+        use std::hash::Hasher;
+        let mut h = rustc_hash::FxHasher::default();
+        h.write(key.as_bytes());
+        // The high bits: FxHash mixes its last word into them.
+        (h.finish() >> 58) as usize % EVENT_SHARDS
+    }
+
+    fn of(&self, key: &str) -> &FxHashMap<Rc<str>, Entry> {
+        &self.shards[self.shard(key)]
+    }
+
+    fn of_mut(&mut self, key: &str) -> &mut FxHashMap<Rc<str>, Entry> {
+        let shard = self.shard(key);
+        &mut self.shards[shard]
+    }
+
+    fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.len()).sum()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.shards.iter().all(|s| s.is_empty())
+    }
+
+    fn contains_key(&self, key: &str) -> bool {
+        self.of(key).contains_key(key)
+    }
+
+    fn get_key_value(&self, key: &str) -> Option<(&Rc<str>, &Entry)> {
+        self.of(key).get_key_value(key)
+    }
+
+    /// In no particular order.
+    fn iter(&self) -> impl Iterator<Item = (&Rc<str>, &Entry)> {
+        self.shards.iter().flatten()
+    }
 }
 
 /// The Events' keys as of the last ordered read, and those created since.
@@ -61,7 +118,7 @@ impl Keyspace {
 
     pub fn get(&self, key: &str) -> Option<&Entry> {
         if is_event(key) {
-            self.events.get(key)
+            self.events.of(key).get(key)
         } else {
             self.ordered.get(key)
         }
@@ -78,8 +135,9 @@ impl Keyspace {
     /// The entry under `key` to change in place, with the store's key.
     pub fn get_mut(&mut self, key: &str) -> Option<(Rc<str>, &mut Entry)> {
         if is_event(key) {
-            let stored = self.events.get_key_value(key)?.0.clone();
-            Some((stored, self.events.get_mut(key)?))
+            let shard = self.events.of_mut(key);
+            let stored = shard.get_key_value(key)?.0.clone();
+            Some((stored, shard.get_mut(key)?))
         } else {
             // One search, for key and entry together.
             self.ordered.range_mut::<str, _>((Bound::Included(key), Bound::Included(key))).next().map(|(k, e)| (k.clone(), e))
@@ -89,7 +147,7 @@ impl Keyspace {
     /// Where `key` goes if it is absent; else the entry there.
     pub fn vacant(&mut self, key: Rc<str>) -> Result<Vacant<'_>, &Entry> {
         if is_event(&key) {
-            match self.events.entry(key) {
+            match self.events.of_mut(&key).entry(key) {
                 hash_map::Entry::Occupied(existing) => Err(&*existing.into_mut()),
                 hash_map::Entry::Vacant(slot) => Ok(Vacant::Event(slot, self.event_order.get_mut())),
             }
@@ -105,7 +163,7 @@ impl Keyspace {
     pub fn insert(&mut self, key: Rc<str>, entry: Entry) {
         if is_event(&key) {
             let order = self.event_order.get_mut();
-            if self.events.insert(key.clone(), entry).is_none() {
+            if self.events.of_mut(&key).insert(key.clone(), entry).is_none() {
                 if let Some(order) = order {
                     order.created.push(key);
                 }
@@ -117,7 +175,7 @@ impl Keyspace {
 
     pub fn remove_entry(&mut self, key: &str) -> Option<(Rc<str>, Entry)> {
         if is_event(key) {
-            let removed = self.events.remove_entry(key)?;
+            let removed = self.events.of_mut(key).remove_entry(key)?;
             if let Some(order) = self.event_order.get_mut() {
                 order.deleted = true;
             }
@@ -155,7 +213,7 @@ impl Keyspace {
             return self.events_sorted_afresh(prefix);
         };
         let order = order.get_or_insert_with(|| {
-            let mut sorted: Vec<Rc<str>> = self.events.keys().cloned().collect();
+            let mut sorted: Vec<Rc<str>> = self.events.iter().map(|(k, _)| k.clone()).collect();
             sorted.sort_stable();
             EventOrder { sorted, created: Vec::new(), deleted: false }
         });
@@ -203,7 +261,7 @@ impl Vacant<'_> {
 
 impl EventOrder {
     /// Drops deleted keys, and merges the keys created since into order.
-    fn bring_up_to_date(&mut self, events: &FxHashMap<Rc<str>, Entry>) {
+    fn bring_up_to_date(&mut self, events: &EventMap) {
         if self.deleted {
             self.sorted.retain(|k| events.contains_key(k));
             self.created.retain(|k| events.contains_key(k));
