@@ -394,6 +394,16 @@ mod tests {
     }
 
     #[test]
+    fn the_events_prefix_is_the_api_servers_key_for_core_events() {
+        let key = crate::engine::apiserver::ApiServer::key(ids::events(), "default", "web.18a");
+        assert!(is_event(&key), "{key}");
+        assert_eq!(EVENTS_PREFIX, format!("/registry/{}/", crate::engine::api::resource(ids::events()).qualified_plural()));
+        for other in [ids::pods(), ids::namespaces(), ids::nodes()] {
+            assert!(!is_event(&crate::engine::apiserver::ApiServer::key(other, "default", "web.18a")));
+        }
+    }
+
+    #[test]
     fn events_are_not_ordered_until_a_read_asks() {
         let mut keyspace = Keyspace::default();
         keyspace.insert(Rc::from("/registry/events/a/x.2"), entry(1));
