@@ -17,7 +17,6 @@
 use crate::engine::sort::SortStable;
 use std::rc::Rc;
 
-use indexmap::IndexMap;
 use k8s_openapi::api::core::v1::Container;
 use crate::engine::api::pod::Pod;
 
@@ -26,7 +25,7 @@ use super::container_fs::{Overlay, RootFs, View};
 use super::filesystem::{file_name, Fs};
 use super::images::{self, Base, DefaultProcess, ImageName};
 use super::rootfs;
-use super::runtime::{ContainerSetup, DeferredProgram, ProcessSpec, StartupMarks};
+use super::runtime::{ContainerSetup, DeferredProgram, Environment, ProcessSpec, StartupMarks};
 use super::shell::{self, Host, NetworkWanted, Program, StartError};
 use crate::engine::api::Object;
 use crate::engine::sim::clock::VirtualTime;
@@ -63,23 +62,22 @@ pub fn command_line(c: &Container, image: &ImageName, env: &[(String, String)]) 
 
 /// The image's environment with the kubelet's variables, as the runtime
 /// sets it: `PATH`, `HOSTNAME`, the image's `ENV`, the kubelet's, `HOME`.
-pub fn environment(image: &ImageName, hostname: &str, kubelet_env: &[(String, String)]) -> IndexMap<String, String> {
-    let mut env = IndexMap::new();
-    env.insert("PATH".to_string(), shell::DEFAULT_PATH.to_string());
-    env.insert("HOSTNAME".to_string(), hostname.to_string());
-    if let Some(entry) = images::lookup(image) {
-        let version = images::software_version(&image.short_repository(), &image.tag);
-        for (k, v) in entry.env {
-            env.insert(k.to_string(), v.replace("{version}", &version));
-        }
-    }
-    for (k, v) in kubelet_env {
-        env.insert(k.clone(), v.clone());
-    }
-    env.entry("HOME".to_string()).or_insert_with(|| "/root".to_string());
-    // Kept for the container's life: no spare capacity.
-    env.shrink_to_fit();
-    env
+pub fn environment(image: &ImageName, hostname: &str, kubelet_env: &[(String, String)]) -> Environment {
+    use std::borrow::Cow;
+    let entry = images::lookup(image);
+    let image_env = entry.as_ref().map_or(&[][..], |e| e.env);
+    // Only a value that names it needs the software's version.
+    let version = image_env.iter().any(|(_, v)| v.contains("{version}")).then(|| images::software_version(&image.short_repository(), &image.tag));
+    let home = (!image_env.iter().any(|(k, _)| *k == "HOME") && !kubelet_env.iter().any(|(k, _)| k == "HOME")).then_some(("HOME", Cow::Borrowed("/root")));
+    let settings = [("PATH", Cow::Borrowed(shell::DEFAULT_PATH)), ("HOSTNAME", Cow::Borrowed(hostname))]
+        .into_iter()
+        .chain(image_env.iter().map(|&(k, v)| match &version {
+            Some(version) if v.contains("{version}") => (k, Cow::Owned(v.replace("{version}", version))),
+            _ => (k, Cow::Borrowed(v)),
+        }))
+        .chain(kubelet_env.iter().map(|(k, v)| (k.as_str(), Cow::Borrowed(v.as_str()))))
+        .chain(home);
+    Environment::of_settings(settings)
 }
 
 /// The container's files before its mounts: the image's, read-only if asked.
@@ -146,7 +144,7 @@ pub fn process_for(
     ip: &str,
     now: VirtualTime,
 ) -> (Result<ProcessSpec, String>, bool) {
-    let hostname = setup.env.get("HOSTNAME").cloned().unwrap_or_default();
+    let hostname = setup.env.get("HOSTNAME").map(str::to_string).unwrap_or_default();
     let declared: Vec<i32> = c.ports.iter().flatten().map(|p| p.container_port).collect();
     let catalogue = images::lookup(image);
     let known = catalogue.is_some();
@@ -202,7 +200,7 @@ pub fn process_for(
         let bare_shell = matches!(name.as_str(), "sh" | "bash" | "ash" | "dash") && argv.len() == 1;
         let mut network = NetworkWanted::default();
         let info = system_info();
-        let host = Host { files: &mut overlay, info: &info, env: setup.env.clone(), external: Some(&mut network) };
+        let host = Host { files: &mut overlay, info: &info, env: setup.env.to_map(), external: Some(&mut network) };
         let compiled = shell::compile_exec(&argv, host, &setup.workdir);
         // Load loops are run by the network pass by pass; any other use of the network waits for it.
         let deferred = network.used && crate::engine::network::talkers::loop_of(&argv, &[]).is_none();
@@ -239,7 +237,7 @@ pub fn process_for(
             let mut overlay = Overlay::new(&view, super::runtime::wall_secs(now));
             let mut network = NetworkWanted::default();
             let info = system_info();
-            let host = Host { files: &mut overlay, info: &info, env: setup.env.clone(), external: Some(&mut network) };
+            let host = Host { files: &mut overlay, info: &info, env: setup.env.to_map(), external: Some(&mut network) };
             let program = shell::compile_script(script, positional.clone(), host, &setup.workdir);
             if network.used && crate::engine::network::talkers::recognise(script).is_none() {
                 return (Ok(awaiting_network(DeferredProgram::Script { script: script.to_string(), positional }, stops)), false);
@@ -256,6 +254,7 @@ pub fn process_for(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use indexmap::IndexMap;
 
     #[test]
     fn pull_secrets_name_their_registries() {
@@ -271,8 +270,32 @@ mod tests {
     fn environment_follows_the_runtime_order() {
         let image = images::parse_image("nginx:1.27.5").unwrap();
         let env = environment(&image, "web", &[("A".into(), "1".into())]);
-        let keys: Vec<&str> = env.keys().map(String::as_str).collect();
+        let keys: Vec<&str> = env.iter().map(|(k, _)| k).collect();
         assert_eq!(keys, vec!["PATH", "HOSTNAME", "NGINX_VERSION", "NJS_VERSION", "NJS_RELEASE", "PKG_RELEASE", "DYNPKG_RELEASE", "A", "HOME"]);
-        assert_eq!(env["NGINX_VERSION"], "1.27.5");
+        assert_eq!(env.get("NGINX_VERSION"), Some("1.27.5"));
+    }
+
+    #[test]
+    fn a_variable_set_again_keeps_its_place_and_takes_the_last_value() {
+        let image = images::parse_image("nginx:1.27.5").unwrap();
+        let kubelet_env = [("NGINX_VERSION".into(), "mine".into()), ("HOSTNAME".into(), "other".into()), ("HOME".into(), "/data".into()), ("B".into(), "2".into())];
+        let env = environment(&image, "web", &kubelet_env);
+        let pairs: Vec<(&str, &str)> = env.iter().collect();
+        // As the runtime's ordered map has it: the image's and the kubelet's
+        // settings of one name are one variable, in the first one's place.
+        let mut expected: IndexMap<String, String> = IndexMap::new();
+        for (k, v) in [("PATH", shell::DEFAULT_PATH), ("HOSTNAME", "web")] {
+            expected.insert(k.into(), v.into());
+        }
+        for (k, v) in images::lookup(&image).unwrap().env {
+            expected.insert(k.to_string(), v.replace("{version}", "1.27.5"));
+        }
+        for (k, v) in &kubelet_env {
+            expected.insert(k.clone(), v.clone());
+        }
+        expected.entry("HOME".into()).or_insert_with(|| "/root".into());
+        assert_eq!(pairs, expected.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect::<Vec<_>>());
+        assert_eq!(env.get("HOSTNAME"), Some("other"));
+        assert_eq!(pairs.last(), Some(&("B", "2")));
     }
 }

@@ -344,14 +344,43 @@ impl Environment {
 
 impl From<IndexMap<String, String>> for Environment {
     fn from(env: IndexMap<String, String>) -> Self {
+        Environment::of_distinct(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    }
+}
+
+impl Environment {
+    /// The variables set one after another, as inserting them into an
+    /// ordered map does: a name set again keeps its first place and takes
+    /// the last value. The texts are borrowed until shared, so a container
+    /// whose variables another already has copies none of them.
+    pub fn of_settings<'a>(settings: impl IntoIterator<Item = (&'a str, std::borrow::Cow<'a, str>)>) -> Self {
+        let mut vars: Vec<(&'a str, std::borrow::Cow<'a, str>)> = Vec::new();
+        let mut places: rustc_hash::FxHashMap<&'a str, usize> = rustc_hash::FxHashMap::default();
+        for (name, value) in settings {
+            match places.get(name) {
+                Some(&at) => {
+                    if let Some(slot) = vars.get_mut(at) {
+                        slot.1 = value;
+                    }
+                }
+                None => {
+                    places.insert(name, vars.len());
+                    vars.push((name, value));
+                }
+            }
+        }
+        Environment::of_distinct(vars.iter().map(|(k, v)| (*k, &**v)))
+    }
+
+    /// Variables whose names are all different, in order.
+    fn of_distinct<'a>(env: impl Iterator<Item = (&'a str, &'a str)>) -> Self {
         use std::hash::Hasher;
         let shared = super::volumes::shared_content;
         let mut hostname = None;
         let vars: Vec<(Rc<str>, Rc<str>)> = env
-            .iter()
             .map(|(k, v)| {
                 if k == OWN_VARIABLE {
-                    hostname = Some(Rc::from(v.as_str()));
+                    hostname = Some(Rc::from(v));
                     (shared(k), shared(""))
                 } else {
                     (shared(k), shared(v))
@@ -376,7 +405,7 @@ impl From<IndexMap<String, String>> for Environment {
 pub struct ContainerSetup {
     pub root: RootFs,
     pub mounts: Mounts,
-    pub env: IndexMap<String, String>,
+    pub env: Environment,
     pub workdir: String,
     pub base: Option<Base>,
     pub command_line: String,
@@ -1054,7 +1083,7 @@ impl Runtime {
             logs_dropped: 0,
             root: setup.root,
             mounts: setup.mounts,
-            env: setup.env.into(),
+            env: setup.env,
             workdir: super::volumes::shared_content(if setup.workdir.is_empty() { "/" } else { &setup.workdir }),
             base,
             command_line: super::volumes::shared_content(&setup.command_line),
