@@ -134,7 +134,9 @@ impl Machine {
 pub struct World {
     /// `None` while the machine is lent to its kubelet's run: it stays in
     /// its place in the map, which reads as if it were not there.
-    machines: BTreeMap<String, Option<Machine>>,
+    /// Boxed: a kubelet's every run borrows its machine and hands it
+    /// back, a pointer each way.
+    machines: BTreeMap<String, Option<Box<Machine>>>,
     pub net: Network,
 }
 
@@ -145,29 +147,29 @@ impl World {
 
     pub fn add_machine(&mut self, node: &str, machine: Machine) {
         self.net.plan.add_node(node, &machine.address, &machine.pod_cidr);
-        self.machines.insert(node.to_string(), Some(machine));
+        self.machines.insert(node.to_string(), Some(Box::new(machine)));
     }
 
     pub fn machine(&self, node: &str) -> Option<&Machine> {
-        self.machines.get(node)?.as_ref()
+        self.machines.get(node)?.as_deref()
     }
 
     pub fn machine_mut(&mut self, node: &str) -> Option<&mut Machine> {
-        self.machines.get_mut(node)?.as_mut()
+        self.machines.get_mut(node)?.as_deref_mut()
     }
 
     pub fn machines(&self) -> impl Iterator<Item = (&String, &Machine)> {
-        self.machines.iter().filter_map(|(node, machine)| Some((node, machine.as_ref()?)))
+        self.machines.iter().filter_map(|(node, machine)| Some((node, machine.as_deref()?)))
     }
 
     /// Takes a machine out for its own kubelet's run; [`World::put_back`]
     /// returns it. Until then the world reads as if the node had no machine
     /// (its place is kept: no removal and insertion of the name per run).
-    pub(crate) fn lend(&mut self, node: &str) -> Option<Machine> {
+    pub(crate) fn lend(&mut self, node: &str) -> Option<Box<Machine>> {
         self.machines.get_mut(node)?.take()
     }
 
-    pub(crate) fn put_back(&mut self, node: &str, mut machine: Machine) {
+    pub(crate) fn put_back(&mut self, node: &str, mut machine: Box<Machine>) {
         for (uid, container, id) in machine.runtime.started_clients.drain(..) {
             self.net.clients.insert(ContainerRef { node: node.to_string(), uid, container, id });
             self.net.wake_clients = true;
@@ -206,7 +208,7 @@ mod tests {
         assert!(world.machine("b").is_some());
         assert_eq!(names(&world), ["a", "b", "c"]);
         assert!(world.lend("z").is_none());
-        world.put_back("z", Machine::vacant());
+        world.put_back("z", Box::new(Machine::vacant()));
         assert_eq!(names(&world), ["a", "b", "c", "z"]);
     }
 }

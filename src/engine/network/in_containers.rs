@@ -302,7 +302,7 @@ pub fn exec_on_own_node(machine: &mut Machine, node: &str, uid: &str, container:
     alone.add_machine(node, std::mem::replace(machine, Machine::vacant()));
     let result = exec(&mut alone, node, uid, container, argv, false, "", now).unwrap_or(Err(ExecError::NotRunning));
     if let Some(m) = alone.lend(node) {
-        *machine = m;
+        *machine = *m;
     }
     result
 }

@@ -399,9 +399,10 @@ impl State {
 pub struct Kubelet {
     name: String,
     pub spec: NodeSpec,
-    /// The node's machine, lent by the world while the kubelet runs
-    /// (vacant in between: it lives in [`World`]).
-    machine: Machine,
+    /// The node's machine, lent by the world while the kubelet runs (it
+    /// lives in [`World`]); between runs, an empty one kept to swap with
+    /// it, so no machine is made or dropped per run.
+    machine: Box<Machine>,
     state: State,
     process_running: bool,
     /// Allocatable, for the node size (cpu millis, memory bytes) it was worked out for.
@@ -497,7 +498,7 @@ impl Kubelet {
         Kubelet {
             name: format!("kubelet/{}", spec.name),
             state: State::new(&spec.name),
-            machine: Machine::vacant(),
+            machine: Box::new(Machine::vacant()),
             spec,
             process_running: true,
             allocatable_cache: std::cell::Cell::new(None),
@@ -1580,9 +1581,9 @@ impl crate::engine::sim::Component for Kubelet {
             return;
         }
         let Some(machine) = ctx.world.lend(&self.spec.name) else { return };
-        self.machine = machine;
+        let vacant = std::mem::replace(&mut self.machine, machine);
         self.run_on_machine(ctx);
-        let machine = std::mem::replace(&mut self.machine, Machine::vacant());
+        let machine = std::mem::replace(&mut self.machine, vacant);
         ctx.world.put_back(&self.spec.name, machine);
     }
 
