@@ -68,16 +68,14 @@ pub fn environment(image: &ImageName, hostname: &str, kubelet_env: &[(String, St
     let image_env = entry.as_ref().map_or(&[][..], |e| e.env);
     // Only a value that names it needs the software's version.
     let version = image_env.iter().any(|(_, v)| v.contains("{version}")).then(|| images::software_version(&image.short_repository(), &image.tag));
-    let home = (!image_env.iter().any(|(k, _)| *k == "HOME") && !kubelet_env.iter().any(|(k, _)| k == "HOME")).then_some(("HOME", Cow::Borrowed("/root")));
     let settings = [("PATH", Cow::Borrowed(shell::DEFAULT_PATH)), ("HOSTNAME", Cow::Borrowed(hostname))]
         .into_iter()
         .chain(image_env.iter().map(|&(k, v)| match &version {
             Some(version) if v.contains("{version}") => (k, Cow::Owned(v.replace("{version}", version))),
             _ => (k, Cow::Borrowed(v)),
         }))
-        .chain(kubelet_env.iter().map(|(k, v)| (k.as_str(), Cow::Borrowed(v.as_str()))))
-        .chain(home);
-    Environment::of_settings(settings)
+        .chain(kubelet_env.iter().map(|(k, v)| (k.as_str(), Cow::Borrowed(v.as_str()))));
+    Environment::of_settings(settings, &[("HOME", "/root")])
 }
 
 /// The container's files before its mounts: the image's, read-only if asked.

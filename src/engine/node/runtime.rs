@@ -342,6 +342,7 @@ impl Environment {
     }
 }
 
+#[cfg(test)]
 impl From<IndexMap<String, String>> for Environment {
     fn from(env: IndexMap<String, String>) -> Self {
         Environment::of_distinct(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
@@ -351,9 +352,10 @@ impl From<IndexMap<String, String>> for Environment {
 impl Environment {
     /// The variables set one after another, as inserting them into an
     /// ordered map does: a name set again keeps its first place and takes
-    /// the last value. The texts are borrowed until shared, so a container
-    /// whose variables another already has copies none of them.
-    pub fn of_settings<'a>(settings: impl IntoIterator<Item = (&'a str, std::borrow::Cow<'a, str>)>) -> Self {
+    /// the last value; then each of `defaults` whose name none set. The
+    /// texts are borrowed until shared, so a container whose variables
+    /// another already has copies none of them.
+    pub fn of_settings<'a>(settings: impl IntoIterator<Item = (&'a str, std::borrow::Cow<'a, str>)>, defaults: &[(&'a str, &'a str)]) -> Self {
         let mut vars: Vec<(&'a str, std::borrow::Cow<'a, str>)> = Vec::new();
         let mut places: rustc_hash::FxHashMap<&'a str, usize> = rustc_hash::FxHashMap::default();
         for (name, value) in settings {
@@ -367,6 +369,11 @@ impl Environment {
                     places.insert(name, vars.len());
                     vars.push((name, value));
                 }
+            }
+        }
+        for &(name, value) in defaults {
+            if !places.contains_key(name) {
+                vars.push((name, std::borrow::Cow::Borrowed(value)));
             }
         }
         Environment::of_distinct(vars.iter().map(|(k, v)| (*k, &**v)))
