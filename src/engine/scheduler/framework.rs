@@ -352,26 +352,30 @@ impl<'a> PodInfo<'a> {
 /// The scheduler's view of one node: the node object plus what the pods
 /// placed on it use, kept up to date incrementally.
 #[derive(Clone, Debug)]
+#[repr(C, align(64))]
 pub struct NodeInfo {
-    /// Position in the cache's node table, stable while the node exists.
-    pub slot: usize,
-    pub name: Rc<str>,
-    node: Rc<Object>,
-    pub allocatable: Resources,
-    /// Sum of the real requests of the pods on the node.
-    pub requested: Resources,
-    pub non_zero_milli_cpu: i64,
-    pub non_zero_memory: i64,
-    pub pod_count: i64,
-    pub used_ports: Vec<HostPort>,
-    pub unschedulable: bool,
-    pub has_hostname_label: bool,
-    pub zone: Option<String>,
+    // Filtering a plain pod reads only the first two cache lines, and the
+    // resource scores read them and the third: the taints' length, the
+    // counts and flags, then `allocatable` and the start of `requested`.
     /// NoSchedule and NoExecute taints, in the node's order (kept here so
     /// filtering an untainted node never touches the node object).
     pub hard_taints: Vec<Taint>,
+    pub pod_count: i64,
+    pub non_zero_milli_cpu: i64,
+    pub non_zero_memory: i64,
+    pub unschedulable: bool,
+    pub has_hostname_label: bool,
+    /// Position in the cache's node table, stable while the node exists.
+    pub slot: usize,
+    pub allocatable: Resources,
+    /// Sum of the real requests of the pods on the node.
+    pub requested: Resources,
     /// PreferNoSchedule taints.
     pub soft_taints: Vec<Taint>,
+    pub zone: Option<String>,
+    pub name: Rc<str>,
+    node: Rc<Object>,
+    pub used_ports: Vec<HostPort>,
     /// Image name → size in bytes, from `status.images`.
     pub images: Rc<BTreeMap<String, i64>>,
     /// Set on copies made to ask "what if": pods treated as gone from the
@@ -513,6 +517,19 @@ fn unreachable_node() -> &'static Node {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn what_filtering_and_the_resource_scores_read_is_in_a_node_records_first_two_lines() {
+        use std::mem::{offset_of, size_of};
+        let requested = offset_of!(NodeInfo, requested);
+        // The plain filter and the resource scores read up to requested memory and ephemeral storage.
+        assert!(requested + offset_of!(Resources, ephemeral_storage) + size_of::<i64>() <= 128);
+        assert!(offset_of!(NodeInfo, allocatable) + offset_of!(Resources, pods) + size_of::<i64>() <= 128);
+        for hot in [offset_of!(NodeInfo, hard_taints), offset_of!(NodeInfo, pod_count), offset_of!(NodeInfo, unschedulable), offset_of!(NodeInfo, non_zero_memory)] {
+            assert!(hot < 64);
+        }
+        assert_eq!(std::mem::align_of::<Option<NodeInfo>>(), 64);
+    }
 
     #[test]
     fn image_names_are_normalized_as_1_33() {

@@ -75,7 +75,7 @@ pub fn insufficient_against(
             unresolvable: r.ephemeral_storage > alloc.ephemeral_storage,
         });
     }
-    for (name, &amount) in &r.scalar {
+    for (name, &amount) in r.scalar.iter() {
         if amount == 0 {
             continue;
         }
