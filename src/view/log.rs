@@ -260,7 +260,8 @@ impl LogModel {
                 }
                 (newest_first.len() < MAX_ROWS).then(|| event_row(ev, true))
             } else {
-                let line = next_line.take().unwrap_or_else(|| unreachable!());
+                // Likewise an activity line.
+                let Some(line) = next_line.take() else { break };
                 next_line = activity.next();
                 if !filter.accepts_activity(&line.component, &line.message) {
                     continue;
