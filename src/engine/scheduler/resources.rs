@@ -246,6 +246,24 @@ pub fn node_allocatable(node: &Node) -> Resources {
 mod tests {
     use super::*;
 
+    #[test]
+    fn extended_resources_taken_back_to_zero_leave_no_set_behind() {
+        let gpus = Resources::from_list(&BTreeMap::from([("nvidia.com/gpu".to_string(), Quantity("2".into())), ("cpu".to_string(), Quantity("1".into()))]));
+        assert_eq!((gpus.scalar("nvidia.com/gpu"), gpus.milli_cpu), (2, 1000));
+        let mut node = Resources::default();
+        node.add(&gpus);
+        node.add(&gpus);
+        assert_eq!(node.scalar("nvidia.com/gpu"), 4);
+        node.subtract(&gpus);
+        node.subtract(&gpus);
+        assert_eq!(node, Resources::default());
+        assert!(node.scalar.is_empty());
+        // A request of zero is still named, as the map kept it.
+        let zero = Resources::from_list(&BTreeMap::from([("example.com/dongle".to_string(), Quantity("0".into()))]));
+        assert!(!zero.scalar.is_empty());
+        assert_eq!(zero.scalar.iter().collect::<Vec<_>>(), vec![(&"example.com/dongle".to_string(), &0)]);
+    }
+
     /// The two passes `pod_requests` made before it parsed each container
     /// once: the reference it must agree with.
     fn container_requests_with(c: &Container, non_zero: bool) -> Resources {
