@@ -354,9 +354,10 @@ impl<'a> PodInfo<'a> {
 #[derive(Clone, Debug)]
 #[repr(C, align(64))]
 pub struct NodeInfo {
-    // Filtering a plain pod reads only the first two cache lines, and the
-    // resource scores read them and the third: the taints' length, the
-    // counts and flags, then `allocatable` and the start of `requested`.
+    // Filtering a plain pod, and the resource, taint and hostname-spread
+    // scores, read only the first two cache lines of every node: the
+    // taints' length, the counts, flags and slot, then `allocatable` and
+    // the start of `requested`.
     /// NoSchedule and NoExecute taints, in the node's order (kept here so
     /// filtering an untainted node never touches the node object).
     pub hard_taints: Vec<Taint>,
@@ -365,6 +366,9 @@ pub struct NodeInfo {
     pub non_zero_memory: i64,
     pub unschedulable: bool,
     pub has_hostname_label: bool,
+    /// Whether `soft_taints` has any: TaintToleration's score reads this
+    /// line for every node, not the list's.
+    pub has_soft_taints: bool,
     /// Position in the cache's node table, stable while the node exists.
     pub slot: usize,
     pub allocatable: Resources,
@@ -407,6 +411,7 @@ impl NodeInfo {
             used_ports: Vec::new(),
             unschedulable: false,
             has_hostname_label: false,
+            has_soft_taints: false,
             zone: None,
             hard_taints: Vec::new(),
             soft_taints: Vec::new(),
@@ -429,6 +434,7 @@ impl NodeInfo {
             let taints = node.spec.as_ref().and_then(|s| s.taints.as_deref()).unwrap_or(&[]);
             self.hard_taints = taints.iter().filter(|t| t.effect == "NoSchedule" || t.effect == "NoExecute").cloned().collect();
             self.soft_taints = taints.iter().filter(|t| t.effect == "PreferNoSchedule").cloned().collect();
+            self.has_soft_taints = !self.soft_taints.is_empty();
             let images = node_images(node);
             if *self.images != images {
                 self.images = Rc::new(images);
@@ -519,13 +525,13 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn what_filtering_and_the_resource_scores_read_is_in_a_node_records_first_two_lines() {
+    fn what_filtering_and_scoring_read_is_in_a_node_records_first_two_lines() {
         use std::mem::{offset_of, size_of};
         let requested = offset_of!(NodeInfo, requested);
-        // The plain filter and the resource scores read up to requested memory and ephemeral storage.
+        // The plain filter and the scores read up to requested memory and ephemeral storage.
         assert!(requested + offset_of!(Resources, ephemeral_storage) + size_of::<i64>() <= 128);
         assert!(offset_of!(NodeInfo, allocatable) + offset_of!(Resources, pods) + size_of::<i64>() <= 128);
-        for hot in [offset_of!(NodeInfo, hard_taints), offset_of!(NodeInfo, pod_count), offset_of!(NodeInfo, unschedulable), offset_of!(NodeInfo, non_zero_memory)] {
+        for hot in [offset_of!(NodeInfo, hard_taints), offset_of!(NodeInfo, pod_count), offset_of!(NodeInfo, unschedulable), offset_of!(NodeInfo, has_soft_taints), offset_of!(NodeInfo, non_zero_memory), offset_of!(NodeInfo, slot)] {
             assert!(hot < 64);
         }
         assert_eq!(std::mem::align_of::<Option<NodeInfo>>(), 64);

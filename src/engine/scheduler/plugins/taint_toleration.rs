@@ -58,7 +58,8 @@ impl ScorePlugin for TaintTolerationScore {
         WEIGHT
     }
     fn score(&self, pod: &PodInfo, node: &NodeInfo, _ctx: &super::ScoreContext) -> i64 {
-        if node.soft_taints.is_empty() {
+        if !node.has_soft_taints {
+            debug_assert!(node.soft_taints.is_empty());
             return 0;
         }
         intolerable_prefer_no_schedule(&node.soft_taints, pod.tolerations)
