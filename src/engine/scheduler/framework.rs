@@ -366,16 +366,16 @@ pub struct NodeInfo {
     pub non_zero_memory: i64,
     pub unschedulable: bool,
     pub has_hostname_label: bool,
-    /// Whether `soft_taints` has any: TaintToleration's score reads this
-    /// line for every node, not the list's.
-    pub has_soft_taints: bool,
+    /// Whether `soft_taints` has any, so that an untainted node's list is
+    /// never read (see [`NodeInfo::soft_taints`]).
+    has_soft_taints: bool,
     /// Position in the cache's node table, stable while the node exists.
     pub slot: usize,
     pub allocatable: Resources,
     /// Sum of the real requests of the pods on the node.
     pub requested: Resources,
-    /// PreferNoSchedule taints.
-    pub soft_taints: Vec<Taint>,
+    /// PreferNoSchedule taints; set with `has_soft_taints` in `set_node` only.
+    soft_taints: Vec<Taint>,
     pub zone: Option<String>,
     pub name: Rc<str>,
     node: Rc<Object>,
@@ -457,6 +457,16 @@ impl NodeInfo {
 
     pub fn labels(&self) -> &BTreeMap<String, String> {
         self.node().metadata.labels.as_ref().unwrap_or(&NO_LABELS)
+    }
+
+    /// The PreferNoSchedule taints, read from the record's first line
+    /// alone when there are none (TaintToleration scores every node).
+    pub fn soft_taints(&self) -> &[Taint] {
+        if self.has_soft_taints {
+            &self.soft_taints
+        } else {
+            &[]
+        }
     }
 
     pub fn taints(&self) -> &[Taint] {

@@ -404,7 +404,7 @@ fn scheduling_relevant_change(old: &NodeInfo, new: &NodeInfo) -> bool {
         || old.unschedulable != new.unschedulable
         || old.labels() != new.labels()
         || old.hard_taints != new.hard_taints
-        || old.soft_taints != new.soft_taints
+        || old.soft_taints() != new.soft_taints()
 }
 
 /// `"<count> <reason>"` per distinct reason, sorted as strings (so "10 …"

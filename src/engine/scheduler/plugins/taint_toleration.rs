@@ -58,11 +58,11 @@ impl ScorePlugin for TaintTolerationScore {
         WEIGHT
     }
     fn score(&self, pod: &PodInfo, node: &NodeInfo, _ctx: &super::ScoreContext) -> i64 {
-        if !node.has_soft_taints {
-            debug_assert!(node.soft_taints.is_empty());
+        let taints = node.soft_taints();
+        if taints.is_empty() {
             return 0;
         }
-        intolerable_prefer_no_schedule(&node.soft_taints, pod.tolerations)
+        intolerable_prefer_no_schedule(taints, pod.tolerations)
     }
     fn normalize(&self, _nodes: &[&NodeInfo], scores: &mut [i64]) {
         default_normalize(MAX_NODE_SCORE, true, scores);
