@@ -8,12 +8,16 @@
 //! that search was about 6 % of the start phase's time). So Events
 //! are found by hash here, and put in key order only when a read asks for
 //! them in order: the first such read sorts them, and later ones merge in
-//! the keys created since. Every other key is in an ordered map. A reader
-//! sees one keyspace in key order, as before.
+//! the keys created since. Every other key is found by hash too, with its
+//! order kept beside in an ordered set: reading or updating a pod searched
+//! the ordered map, comparing its key with a few dozen others, each behind
+//! its own pointer (a cache miss apiece in a large cluster); now only
+//! creating and deleting a key places it in order. A reader sees one
+//! keyspace in key order, as before.
 
 use std::cell::RefCell;
-use std::collections::btree_map::{self, BTreeMap};
 use std::collections::hash_map;
+use std::collections::BTreeSet;
 use std::ops::Bound;
 use std::rc::Rc;
 
@@ -31,11 +35,44 @@ fn is_event(key: &str) -> bool {
 
 #[derive(Clone, Debug, Default)]
 pub struct Keyspace {
-    ordered: BTreeMap<Rc<str>, Entry>,
+    ordered: OrderedMap,
     events: EventMap,
     /// The Events' keys in order, kept from the first read that asked for
     /// them in order (a cluster no one lists Events of keeps no order).
     event_order: RefCell<Option<EventOrder>>,
+}
+
+/// Every key but core Events': entries by hash, keys in order beside
+/// (the same texts, shared).
+#[derive(Clone, Debug, Default)]
+struct OrderedMap {
+    entries: FxHashMap<Rc<str>, Entry>,
+    order: BTreeSet<Rc<str>>,
+}
+
+impl OrderedMap {
+    fn insert(&mut self, key: Rc<str>, entry: Entry) {
+        match self.entries.entry(key) {
+            hash_map::Entry::Occupied(mut held) => {
+                held.insert(entry);
+            }
+            hash_map::Entry::Vacant(slot) => {
+                self.order.insert(slot.key().clone());
+                slot.insert(entry);
+            }
+        }
+    }
+
+    fn remove_entry(&mut self, key: &str) -> Option<(Rc<str>, Entry)> {
+        let removed = self.entries.remove_entry(key)?;
+        self.order.remove(key);
+        Some(removed)
+    }
+
+    /// The entries whose keys are within the bounds, in key order.
+    fn range<'a>(&'a self, from: Bound<&'a str>, to: Bound<&'a str>) -> impl Iterator<Item = (&'a Rc<str>, &'a Entry)> + 'a {
+        self.order.range::<str, _>((from, to)).filter_map(|k| self.entries.get_key_value(&**k))
+    }
 }
 
 /// Events by key, in shards chosen by the key's hash: a table grows by
@@ -109,18 +146,18 @@ pub struct EventOrder {
 
 impl Keyspace {
     pub fn len(&self) -> usize {
-        self.ordered.len() + self.events.len()
+        self.ordered.entries.len() + self.events.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ordered.is_empty() && self.events.is_empty()
+        self.ordered.entries.is_empty() && self.events.is_empty()
     }
 
     pub fn get(&self, key: &str) -> Option<&Entry> {
         if is_event(key) {
             self.events.of(key).get(key)
         } else {
-            self.ordered.get(key)
+            self.ordered.entries.get(key)
         }
     }
 
@@ -128,7 +165,7 @@ impl Keyspace {
         if is_event(key) {
             self.events.get_key_value(key)
         } else {
-            self.ordered.get_key_value(key)
+            self.ordered.entries.get_key_value(key)
         }
     }
 
@@ -139,8 +176,9 @@ impl Keyspace {
             let stored = shard.get_key_value(key)?.0.clone();
             Some((stored, shard.get_mut(key)?))
         } else {
-            // One search, for key and entry together.
-            self.ordered.range_mut::<str, _>((Bound::Included(key), Bound::Included(key))).next().map(|(k, e)| (k.clone(), e))
+            let entries = &mut self.ordered.entries;
+            let stored = entries.get_key_value(key)?.0.clone();
+            Some((stored, entries.get_mut(key)?))
         }
     }
 
@@ -152,9 +190,10 @@ impl Keyspace {
                 hash_map::Entry::Vacant(slot) => Ok(Vacant::Event(slot, self.event_order.get_mut())),
             }
         } else {
-            match self.ordered.entry(key) {
-                btree_map::Entry::Occupied(existing) => Err(&*existing.into_mut()),
-                btree_map::Entry::Vacant(slot) => Ok(Vacant::Ordered(slot)),
+            let OrderedMap { entries, order } = &mut self.ordered;
+            match entries.entry(key) {
+                hash_map::Entry::Occupied(existing) => Err(&*existing.into_mut()),
+                hash_map::Entry::Vacant(slot) => Ok(Vacant::Ordered(slot, order)),
             }
         }
     }
@@ -193,11 +232,11 @@ impl Keyspace {
         let (before, events, after) = if prefix.starts_with(EVENTS_PREFIX) {
             (None, self.events_in_order(prefix), None)
         } else if EVENTS_PREFIX.starts_with(prefix) {
-            let before = self.ordered.range::<str, _>((Bound::Included(prefix), Bound::Excluded(EVENTS_PREFIX)));
-            let after = self.ordered.range::<str, _>((Bound::Included(EVENTS_PREFIX), Bound::Unbounded)).take_while(starts);
+            let before = self.ordered.range(Bound::Included(prefix), Bound::Excluded(EVENTS_PREFIX));
+            let after = self.ordered.range(Bound::Included(EVENTS_PREFIX), Bound::Unbounded).take_while(starts);
             (Some(before), self.events_in_order(EVENTS_PREFIX), Some(after))
         } else {
-            (Some(self.ordered.range::<str, _>((Bound::Included(prefix), Bound::Unbounded))), Vec::new(), None)
+            (Some(self.ordered.range(Bound::Included(prefix), Bound::Unbounded)), Vec::new(), None)
         };
         before.into_iter().flatten().take_while(starts).chain(events).chain(after.into_iter().flatten())
     }
@@ -231,14 +270,14 @@ impl Keyspace {
 
 /// A key's place, found absent.
 pub enum Vacant<'a> {
-    Ordered(btree_map::VacantEntry<'a, Rc<str>, Entry>),
+    Ordered(hash_map::VacantEntry<'a, Rc<str>, Entry>, &'a mut BTreeSet<Rc<str>>),
     Event(hash_map::VacantEntry<'a, Rc<str>, Entry>, &'a mut Option<EventOrder>),
 }
 
 impl Vacant<'_> {
     pub fn key(&self) -> &Rc<str> {
         match self {
-            Vacant::Ordered(slot) => slot.key(),
+            Vacant::Ordered(slot, _) => slot.key(),
             Vacant::Event(slot, _) => slot.key(),
         }
     }
@@ -246,7 +285,8 @@ impl Vacant<'_> {
     /// Writes `entry` there.
     pub fn insert(self, entry: Entry) {
         match self {
-            Vacant::Ordered(slot) => {
+            Vacant::Ordered(slot, order) => {
+                order.insert(slot.key().clone());
                 slot.insert(entry);
             }
             Vacant::Event(slot, order) => {
@@ -293,6 +333,7 @@ impl EventOrder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
     use crate::engine::api::{ids, Object};
     use crate::engine::store::Value;
 
@@ -377,6 +418,7 @@ mod tests {
                     }
                 }
                 assert_eq!(keyspace.len(), model.len());
+                assert_eq!(keyspace.ordered.entries.len(), keyspace.ordered.order.len(), "every key found by hash is in order");
                 assert_eq!(keyspace.get(key).map(|e| e.mod_revision), model.get(key).map(|e| e.mod_revision));
                 // Ordered reads now and then, so later writes meet a kept order.
                 if rng.u8(..4) == 0 {
