@@ -384,7 +384,7 @@ fn count_pods(cluster: &Cluster) -> (usize, usize, usize) {
     let mut created = 0;
     let mut bound = 0;
     let mut running = 0;
-    for (_, entry) in cluster.sim.api.store().range(&prefix) {
+    for entry in cluster.sim.api.store().scan_unordered(&prefix) {
         created += 1;
         if let Object::Pod(pod) = &*entry.value.object() {
             if pod.node_name().is_some() {

@@ -249,6 +249,13 @@ impl Store {
         self.log.back().filter(|c| c.revision == revision && c.kind == ChangeKind::Put).map(|c| &c.value)
     }
 
+    /// Every entry whose key starts with `prefix`, in no set order: for
+    /// counts and sums (the hash tables' order, which differs between the
+    /// native and the page's builds).
+    pub fn scan_unordered<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = &'a Entry> + 'a {
+        self.entries.scan_unordered(prefix)
+    }
+
     /// Every entry whose key starts with `prefix`, in key order.
     pub fn range<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a Rc<str>, &'a Entry)> + 'a {
         self.entries.range(prefix)

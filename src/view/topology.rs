@@ -154,7 +154,7 @@ pub fn stored(cluster: &Cluster, rid: ResourceId) -> Vec<Rc<Object>> {
 /// any of them is written, created or deleted, without building anything.
 pub fn prefix_fingerprint(cluster: &Cluster, rid: ResourceId) -> (usize, i64) {
     let prefix = prefix(rid);
-    cluster.sim.api.store().range(&prefix).fold((0, 0), |(n, rev), (_, e)| (n + 1, rev.max(e.mod_revision)))
+    cluster.sim.api.store().scan_unordered(&prefix).fold((0, 0), |(n, rev), e| (n + 1, rev.max(e.mod_revision)))
 }
 
 /// A cheap summary that changes whenever what the topology draws changes
