@@ -153,33 +153,37 @@ impl Keyspace {
         self.ordered.entries.is_empty() && self.events.is_empty()
     }
 
-    pub fn get(&self, key: &str) -> Option<&Entry> {
+    /// The hash table that holds `key` if it is stored: its Event shard, or
+    /// the table of every other key.
+    fn table(&self, key: &str) -> &FxHashMap<Rc<str>, Entry> {
         if is_event(key) {
-            self.events.of(key).get(key)
+            self.events.of(key)
         } else {
-            self.ordered.entries.get(key)
+            &self.ordered.entries
         }
     }
 
-    pub fn get_key_value(&self, key: &str) -> Option<(&Rc<str>, &Entry)> {
+    fn table_mut(&mut self, key: &str) -> &mut FxHashMap<Rc<str>, Entry> {
         if is_event(key) {
-            self.events.get_key_value(key)
+            self.events.of_mut(key)
         } else {
-            self.ordered.entries.get_key_value(key)
+            &mut self.ordered.entries
         }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Entry> {
+        self.table(key).get(key)
+    }
+
+    pub fn get_key_value(&self, key: &str) -> Option<(&Rc<str>, &Entry)> {
+        self.table(key).get_key_value(key)
     }
 
     /// The entry under `key` to change in place, with the store's key.
     pub fn get_mut(&mut self, key: &str) -> Option<(Rc<str>, &mut Entry)> {
-        if is_event(key) {
-            let shard = self.events.of_mut(key);
-            let stored = shard.get_key_value(key)?.0.clone();
-            Some((stored, shard.get_mut(key)?))
-        } else {
-            let entries = &mut self.ordered.entries;
-            let stored = entries.get_key_value(key)?.0.clone();
-            Some((stored, entries.get_mut(key)?))
-        }
+        let table = self.table_mut(key);
+        let stored = table.get_key_value(key)?.0.clone();
+        Some((stored, table.get_mut(key)?))
     }
 
     /// Where `key` goes if it is absent; else the entry there.
