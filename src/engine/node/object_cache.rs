@@ -30,7 +30,9 @@ struct Item {
 
 pub struct ObjectCache {
     secrets: bool,
-    items: BTreeMap<(String, String), Item>,
+    /// Boxed: a node's few items would each widen its B-tree's one leaf
+    /// of eleven slots by a reflector (a leaf was about 4 KB a node).
+    items: BTreeMap<(String, String), Box<Item>>,
     /// (namespace, name) in order, per pod that references any: a slice,
     /// as most reference one object. A pod that references none has no
     /// entry (most pods, in the Secret manager). Pods that reference the
@@ -136,13 +138,13 @@ impl ObjectCache {
             if !self.items.contains_key(key) {
                 self.revision += 1;
             }
-            let item = self.items.entry(key.clone()).or_insert_with(|| Item {
+            let item = self.items.entry(key.clone()).or_insert_with(|| Box::new(Item {
                 reflector: Informer::new(
                     Query::in_namespace(resource, &key.0).with_fields(FieldSelector { terms: vec![("metadata.name".into(), true, key.1.clone())] }),
                 ),
                 pods: 0,
                 frozen: None,
-            });
+            }));
             item.pods += 1;
         }
         self.by_pod.insert(uid.clone(), wanted);

@@ -790,8 +790,10 @@ impl Sandbox {
 pub struct Runtime {
     pub flavor: Flavor,
     images: BTreeMap<String, CachedImage>,
-    /// Sandboxes by pod UID.
-    sandboxes: BTreeMap<String, Sandbox>,
+    /// Sandboxes by pod UID, boxed: a B-tree leaf has eleven slots, and a
+    /// node with a few pods (its DaemonSets') would fill one with mostly
+    /// empty sandbox-sized slots.
+    sandboxes: BTreeMap<String, Box<Sandbox>>,
     /// Pods whose sandbox may have changed since the kubelet last took the
     /// list ([`Runtime::take_touched`]): every way to change a sandbox goes
     /// through the runtime, which notes the pod here, so the kubelet need
@@ -896,7 +898,7 @@ impl Runtime {
     }
 
     pub fn sandbox(&self, uid: &str) -> Option<&Sandbox> {
-        self.sandboxes.get(uid)
+        self.sandboxes.get(uid).map(|s| &**s)
     }
 
     pub fn sandbox_mut(&mut self, uid: &str) -> Option<&mut Sandbox> {
@@ -905,11 +907,11 @@ impl Runtime {
         sandbox.stamp = fresh_stamp();
         sandbox.dirty = true;
         self.idle = None;
-        Some(sandbox)
+        Some(&mut **sandbox)
     }
 
     pub fn sandboxes(&self) -> impl Iterator<Item = (&String, &Sandbox)> {
-        self.sandboxes.iter()
+        self.sandboxes.iter().map(|(uid, sandbox)| (uid, &**sandbox))
     }
 
     /// Every sandbox, to change: each one the caller is handed counts as touched.
@@ -920,7 +922,7 @@ impl Runtime {
             note_touched(touched, all, uid);
             sandbox.stamp = fresh_stamp();
             sandbox.dirty = true;
-            (uid, sandbox)
+            (uid, &mut **sandbox)
         })
     }
 
@@ -948,7 +950,7 @@ impl Runtime {
         let containers = self.sandboxes.remove(uid).map(|s| s.containers).unwrap_or_default();
         self.sandboxes.insert(
             uid.to_string(),
-            Sandbox { id, namespace: namespace.to_string(), pod: pod.to_string(), ip: ip.clone(), created_at: now, ready: true, host_network: false, containers, stamp: fresh_stamp(), idle: Idle::NEVER, dirty: true },
+            Box::new(Sandbox { id, namespace: namespace.to_string(), pod: pod.to_string(), ip: ip.clone(), created_at: now, ready: true, host_network: false, containers, stamp: fresh_stamp(), idle: Idle::NEVER, dirty: true }),
         );
         ip
     }
@@ -962,7 +964,7 @@ impl Runtime {
         let containers = self.sandboxes.remove(uid).map(|s| s.containers).unwrap_or_default();
         self.sandboxes.insert(
             uid.to_string(),
-            Sandbox { id, namespace: namespace.to_string(), pod: pod.to_string(), ip: host_ip.to_string(), created_at: now, ready: true, host_network: true, containers, stamp: fresh_stamp(), idle: Idle::NEVER, dirty: true },
+            Box::new(Sandbox { id, namespace: namespace.to_string(), pod: pod.to_string(), ip: host_ip.to_string(), created_at: now, ready: true, host_network: true, containers, stamp: fresh_stamp(), idle: Idle::NEVER, dirty: true }),
         );
         host_ip.to_string()
     }
@@ -1175,7 +1177,7 @@ impl Runtime {
             return;
         }
         due.sort_stable_by(|a, b| (a.0, a.3).cmp(&(b.0, b.3)));
-        let mut sandboxes: Vec<&mut Sandbox> = self.sandboxes.values_mut().collect();
+        let mut sandboxes: Vec<&mut Sandbox> = self.sandboxes.values_mut().map(|s| &mut **s).collect();
         for (at, si, ci, _, effect) in due {
             if let Some(c) = sandboxes.get_mut(si).and_then(|s| s.containers.get_mut(ci)) {
                 c.apply(at, effect, disk);
@@ -1185,7 +1187,7 @@ impl Runtime {
 
     /// The earliest instant a process changes by itself.
     pub fn next_change(&self) -> Option<VirtualTime> {
-        let walked = |s: &Sandbox| s.containers.iter().filter_map(RuntimeContainer::next_change).min();
+        let walked = |s: &Box<Sandbox>| s.containers.iter().filter_map(RuntimeContainer::next_change).min();
         let at = match self.idle {
             Some(idle) => {
                 debug_assert_eq!(idle.next_change_at(), self.sandboxes.values().filter_map(walked).min(), "the runtime's idle note is behind its processes");
