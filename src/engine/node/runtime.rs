@@ -943,30 +943,30 @@ impl Runtime {
 
     /// Creates (or re-creates) a pod's sandbox with a fresh IP from the node's pod CIDR.
     pub fn run_sandbox(&mut self, uid: &str, namespace: &str, pod: &str, now: VirtualTime, rng: &mut fastrand::Rng) -> String {
-        note_touched(&mut self.touched, &mut self.touched_all, uid);
-        self.idle = None;
+        // Allocated while the sandbox it replaces still holds its address.
         let ip = self.allocate_ip();
-        let id = HexId::random(rng);
-        let containers = self.sandboxes.remove(uid).map(|s| s.containers).unwrap_or_default();
-        self.sandboxes.insert(
-            uid.to_string(),
-            Box::new(Sandbox { id, namespace: namespace.to_string(), pod: pod.to_string(), ip: ip.clone(), created_at: now, ready: true, host_network: false, containers, stamp: fresh_stamp(), idle: Idle::NEVER, dirty: true }),
-        );
+        self.put_sandbox(uid, namespace, pod, &ip, false, now, rng);
         ip
     }
 
     /// Creates (or re-creates) the sandbox of a `hostNetwork` pod: it shares
     /// the node's network namespace, so its address is the node's.
     pub fn run_host_sandbox(&mut self, uid: &str, namespace: &str, pod: &str, host_ip: &str, now: VirtualTime, rng: &mut fastrand::Rng) -> String {
+        self.put_sandbox(uid, namespace, pod, host_ip, true, now, rng);
+        host_ip.to_string()
+    }
+
+    /// A new ready sandbox for the pod, keeping the containers of the one it replaces.
+    #[allow(clippy::too_many_arguments)]
+    fn put_sandbox(&mut self, uid: &str, namespace: &str, pod: &str, ip: &str, host_network: bool, now: VirtualTime, rng: &mut fastrand::Rng) {
         note_touched(&mut self.touched, &mut self.touched_all, uid);
         self.idle = None;
         let id = HexId::random(rng);
         let containers = self.sandboxes.remove(uid).map(|s| s.containers).unwrap_or_default();
         self.sandboxes.insert(
             uid.to_string(),
-            Box::new(Sandbox { id, namespace: namespace.to_string(), pod: pod.to_string(), ip: host_ip.to_string(), created_at: now, ready: true, host_network: true, containers, stamp: fresh_stamp(), idle: Idle::NEVER, dirty: true }),
+            Box::new(Sandbox { id, namespace: namespace.to_string(), pod: pod.to_string(), ip: ip.to_string(), created_at: now, ready: true, host_network, containers, stamp: fresh_stamp(), idle: Idle::NEVER, dirty: true }),
         );
-        host_ip.to_string()
     }
 
     /// The running containers of a cluster program fail at `now` with exit
