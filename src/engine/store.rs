@@ -67,6 +67,23 @@ impl Value {
         }
     }
 
+    /// For an Event: whether it is about the object `uid` with `reason`
+    /// and a message that begins with `prefix` (a combined Event, whatever
+    /// its container or its latest message).
+    pub fn event_combines(&self, uid: &str, reason: &str, prefix: &str) -> bool {
+        match self {
+            Value::Event(event) => event.combines(uid, reason, prefix),
+            Value::Object(object) => match &**object {
+                Object::Event(ev) => {
+                    ev.involved_object.uid.as_deref().unwrap_or_default() == uid
+                        && ev.reason.as_deref().unwrap_or_default() == reason
+                        && ev.message.as_deref().unwrap_or_default().starts_with(prefix)
+                }
+                _ => false,
+            },
+        }
+    }
+
     /// The stored object's namespace and name.
     pub fn namespace_and_name(&self) -> (String, String) {
         match self {

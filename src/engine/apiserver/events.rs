@@ -1,6 +1,10 @@
 //! The event recorder every component uses, as client-go's: an Event object
 //! per (object, reason, message), whose `count` and `lastTimestamp` grow when
-//! the same thing happens again.
+//! the same thing happens again. The kubelet's and the controllers' also
+//! combine similar Events and limit each object's (client-go's
+//! `EventCorrelator`).
+
+use std::rc::Rc;
 
 use rustc_hash::FxHashMap;
 
@@ -8,6 +12,7 @@ use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::engine::api::{ids, meta, resource, Object};
+use crate::engine::sim::clock::VirtualTime;
 use crate::engine::store::Value;
 
 use super::ApiServer;
@@ -33,6 +38,146 @@ pub struct EventRecorder {
     collided: FxHashMap<Box<str>, Value>,
     /// Events asked to be recorded, written or not.
     attempts: u64,
+    /// client-go's `EventCorrelator` (`tools/record`), which the kubelet's
+    /// and the controllers' recorders have; the scheduler's
+    /// (`tools/events`, the events.k8s.io API) has none.
+    correlator: Option<Correlator>,
+}
+
+/// The `EventCorrelator` before the counting above: similar Events (one
+/// object, type and reason, other messages) are combined into one from the
+/// tenth within ten minutes, and a source may write 25 Events about one
+/// object, then one every five minutes. Its tables are keyed by hashes
+/// (this process's own): a kubelet keeps a record for each of its pods'
+/// reasons, and texts there would cost more than the Events they spare.
+#[derive(Debug, Default)]
+struct Correlator {
+    /// The `EventAggregator`'s records, by the hash of the object, type
+    /// and reason (the recorder's source and reporter are its own).
+    similar: FxHashMap<u64, Similar>,
+    /// The combined Event of each such key, as the store keeps it, with the
+    /// counts not written because the object's budget was spent.
+    combined: FxHashMap<u64, (Value, i32)>,
+    /// The `EventSourceObjectSpamFilter`'s token buckets, by the object's hash.
+    budgets: FxHashMap<u64, Budget>,
+    /// Counts not written because the object's budget was spent, by the
+    /// Event's key hash: client-go's logger counted them, so the next write
+    /// that passes carries them.
+    unwritten: FxHashMap<u64, i32>,
+}
+
+/// If the same kind of Event (one object, type and reason) comes with this
+/// many messages within [`SIMILAR_WINDOW_MS`], it is combined
+/// (`defaultAggregateMaxEvents`).
+const SIMILAR_MAX: usize = 10;
+/// `defaultAggregateIntervalInSeconds`.
+const SIMILAR_WINDOW_MS: u64 = 600_000;
+/// `EventAggregatorByReasonMessageFunc`'s prefix.
+pub const COMBINED_PREFIX: &str = "(combined from similar events): ";
+/// `defaultSpamBurst`.
+const SPAM_BURST: f64 = 25.0;
+/// `defaultSpamQPS`: a token every 300 s.
+const SPAM_REFILL_MS: f64 = 300_000.0;
+
+/// An `aggregateRecord`: when the last similar Event came and its distinct
+/// messages (hashed), the first apart so that one message costs no list.
+#[derive(Debug)]
+struct Similar {
+    last: VirtualTime,
+    first: u64,
+    more: Vec<u64>,
+}
+
+impl Similar {
+    fn len(&self) -> usize {
+        1 + self.more.len()
+    }
+
+    fn holds(&self, message: u64) -> bool {
+        self.first == message || self.more.contains(&message)
+    }
+
+    /// `localKeys.PopAny()`; Go's set gives any, this the oldest.
+    fn pop_one(&mut self) {
+        if !self.more.is_empty() {
+            self.first = self.more.remove(0);
+        }
+    }
+}
+
+/// A token bucket (`NewTokenBucketRateLimiterWithClock`), full at first.
+#[derive(Debug)]
+struct Budget {
+    tokens: f64,
+    at: VirtualTime,
+}
+
+fn hash_texts(parts: &[&str]) -> u64 {
+    use std::hash::Hasher;
+    let mut h = rustc_hash::FxHasher::default();
+    for part in parts {
+        h.write_usize(part.len());
+        h.write(part.as_bytes());
+    }
+    h.finish()
+}
+
+/// The object an Event is about, as the spam filter keys it (its source
+/// being the recorder's own).
+fn object_hash(involved: &ObjectReference) -> u64 {
+    fn text(t: &Option<String>) -> &str {
+        t.as_deref().unwrap_or_default()
+    }
+    hash_texts(&[text(&involved.kind), text(&involved.namespace), text(&involved.name), text(&involved.uid), text(&involved.api_version)])
+}
+
+impl Correlator {
+    /// `EventAggregate`: whether this Event is to be written combined, and
+    /// the similar key's hash.
+    fn aggregate(&mut self, involved: &ObjectReference, type_: &str, reason: &str, message: &str, now: VirtualTime) -> (bool, u64) {
+        let key = {
+            use std::hash::Hasher;
+            let mut h = rustc_hash::FxHasher::default();
+            h.write_u64(object_hash(involved));
+            h.write_u64(hash_texts(&[type_, reason]));
+            h.finish()
+        };
+        let message = hash_texts(&[message]);
+        if self.similar.len() >= CACHE_LIMIT && !self.similar.contains_key(&key) {
+            self.similar.clear();
+        }
+        let record = self.similar.entry(key).or_insert(Similar { last: now, first: message, more: Vec::new() });
+        if now.as_millis().saturating_sub(record.last.as_millis()) > SIMILAR_WINDOW_MS {
+            *record = Similar { last: now, first: message, more: Vec::new() };
+        }
+        if !record.holds(message) {
+            record.more.push(message);
+        }
+        record.last = now;
+        if record.len() < SIMILAR_MAX {
+            return (false, key);
+        }
+        record.pop_one();
+        (true, key)
+    }
+
+    /// `EventSourceObjectSpamFilter.Filter`: whether a token was left.
+    fn admit(&mut self, involved: &ObjectReference, now: VirtualTime) -> bool {
+        let key = object_hash(involved);
+        if self.budgets.len() >= CACHE_LIMIT && !self.budgets.contains_key(&key) {
+            self.budgets.clear();
+        }
+        let budget = self.budgets.entry(key).or_insert(Budget { tokens: SPAM_BURST, at: now });
+        let elapsed = now.as_millis().saturating_sub(budget.at.as_millis()) as f64;
+        budget.tokens = (budget.tokens + elapsed / SPAM_REFILL_MS).min(SPAM_BURST);
+        budget.at = now;
+        if budget.tokens >= 1.0 {
+            budget.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
 }
 
 /// The version of `written` the store keeps, shared rather than copied.
@@ -132,10 +277,18 @@ fn push_digits(out: &mut String, mut n: u128, radix: u128) {
 }
 
 impl EventRecorder {
-    /// `component` is the event source (`kubelet`, `default-scheduler`,
-    /// `deployment-controller`); `host` is set for node agents.
+    /// `component` is the event source (`kubelet`, `deployment-controller`);
+    /// `host` is set for node agents. Its Events pass through client-go's
+    /// `EventCorrelator`, as every `tools/record` recorder's do.
     pub fn new(component: &str, host: Option<&str>) -> Self {
-        EventRecorder { component: component.to_string(), host: host.map(str::to_string), cache: FxHashMap::default(), collided: FxHashMap::default(), attempts: 0 }
+        EventRecorder { correlator: Some(Correlator::default()), ..Self::events_api(component, host) }
+    }
+
+    /// A recorder of the events.k8s.io API's library (`tools/events`), as
+    /// the scheduler's: its Events are counted but neither combined nor
+    /// limited per object.
+    pub fn events_api(component: &str, host: Option<&str>) -> Self {
+        EventRecorder { component: component.to_string(), host: host.map(str::to_string), cache: FxHashMap::default(), collided: FxHashMap::default(), attempts: 0, correlator: None }
     }
 
     pub fn record(&mut self, api: &mut ApiServer, involved: &Object, type_: &str, reason: &str, message: impl Into<String>) {
@@ -143,19 +296,43 @@ impl EventRecorder {
     }
 
     /// Records against a reference; `field_path` names a container
-    /// (`spec.containers{nginx}`) for kubelet events.
+    /// (`spec.containers{nginx}`) for kubelet events. As client-go's
+    /// `EventCorrelate`: aggregate similar Events, count repeats, then let
+    /// the object's budget decide whether the API sees it.
     pub fn record_ref(&mut self, api: &mut ApiServer, involved: ObjectReference, type_: &str, reason: &str, message: String) {
         self.attempts += 1;
         let now = api.now();
-        let stamp = meta::api_time(now);
+        let (combined, similar) = match self.correlator.as_mut() {
+            Some(c) => c.aggregate(&involved, type_, reason, &message, now),
+            None => (false, 0),
+        };
+        let admitted = self.correlator.as_mut().is_none_or(|c| c.admit(&involved, now));
+        if combined {
+            self.record_combined(api, involved, type_, reason, &message, similar, admitted);
+        } else {
+            self.record_exact(api, involved, type_, reason, message, admitted);
+        }
+    }
+
+    /// An Event counted under its whole key (the object, its container,
+    /// the reason and the message).
+    fn record_exact(&mut self, api: &mut ApiServer, involved: ObjectReference, type_: &str, reason: &str, message: String, admitted: bool) {
+        let stamp = meta::api_time(api.now());
         let hash = {
             let key = AggregationKey::of(&involved, reason, &message);
             let hash = key.hash();
             if let Some(recorded) = self.find(&key, hash) {
+                if !admitted {
+                    if let Some(c) = self.correlator.as_mut() {
+                        *c.unwritten.entry(hash).or_default() += 1;
+                    }
+                    return;
+                }
                 let (namespace, name) = recorded.namespace_and_name();
+                let add = 1 + self.correlator.as_mut().and_then(|c| c.unwritten.remove(&hash)).unwrap_or(0);
                 let updated = api.modify(ids::events(), &namespace, &name, false, |obj| {
                     if let Object::Event(ev) = obj {
-                        ev.count = Some(ev.count.unwrap_or(1) + 1);
+                        ev.count = Some(ev.count.unwrap_or(1) + add);
                         ev.last_timestamp = Some(stamp.clone());
                     }
                     true
@@ -169,9 +346,77 @@ impl EventRecorder {
                     return;
                 }
                 self.remove(&key, hash);
+            } else if !admitted {
+                // client-go would remember it and carry its count into the
+                // next one that passes; this starts that one afresh.
+                return;
             }
             hash
         };
+        let Some((recorded, created)) = self.create(api, involved, type_, reason, message, true) else { return };
+        if self.cache.len() + self.collided.len() >= CACHE_LIMIT {
+            self.cache.clear();
+            self.collided.clear();
+            if let Some(c) = self.correlator.as_mut() {
+                c.unwritten.clear();
+            }
+        }
+        let Object::Event(ev) = &*created else { return };
+        // The Event holds the key's texts as they were asked for.
+        let key = AggregationKey::of(&ev.involved_object, reason, ev.message.as_deref().unwrap_or_default());
+        debug_assert_eq!(key.hash(), hash, "the created Event holds its key's texts");
+        self.insert(&key, hash, recorded);
+    }
+
+    /// An Event combined with its similar ones (`similar` is their key's
+    /// hash): one Event whose count, last time and message each write
+    /// updates.
+    #[allow(clippy::too_many_arguments)]
+    fn record_combined(&mut self, api: &mut ApiServer, involved: ObjectReference, type_: &str, reason: &str, message: &str, similar: u64, admitted: bool) {
+        let stamp = meta::api_time(api.now());
+        let text = format!("{COMBINED_PREFIX}{message}");
+        let uid = involved.uid.clone().unwrap_or_default();
+        let Some(correlator) = self.correlator.as_mut() else { return };
+        if let Some((recorded, unwritten)) = correlator.combined.get_mut(&similar).filter(|(v, _)| v.event_combines(&uid, reason, COMBINED_PREFIX)) {
+            if !admitted {
+                *unwritten += 1;
+                return;
+            }
+            let add = 1 + std::mem::take(unwritten);
+            let (namespace, name) = recorded.namespace_and_name();
+            let updated = api.modify(ids::events(), &namespace, &name, false, |obj| {
+                if let Object::Event(ev) = obj {
+                    ev.count = Some(ev.count.unwrap_or(1) + add);
+                    ev.last_timestamp = Some(stamp.clone());
+                    ev.message = Some(text.clone());
+                }
+                true
+            });
+            if let Ok(updated) = updated {
+                if let Some(newer) = stored_version(api, &updated).filter(|v| v.event_combines(&uid, reason, COMBINED_PREFIX)) {
+                    *recorded = newer;
+                }
+                return;
+            }
+            correlator.combined.remove(&similar);
+        } else if !admitted {
+            return;
+        }
+        // client-go's combined Event names no reporting controller or instance.
+        let Some((recorded, _)) = self.create(api, involved, type_, reason, text, false) else { return };
+        if let Some(correlator) = self.correlator.as_mut() {
+            if correlator.combined.len() >= CACHE_LIMIT {
+                correlator.combined.clear();
+            }
+            correlator.combined.insert(similar, (recorded, 0));
+        }
+    }
+
+    /// Writes a new Event with count 1: the version the store keeps, and
+    /// the one the API server returned.
+    fn create(&self, api: &mut ApiServer, involved: ObjectReference, type_: &str, reason: &str, message: String, reporting: bool) -> Option<(Value, Rc<Object>)> {
+        let now = api.now();
+        let stamp = meta::api_time(now);
         // Events about cluster-scoped objects live in "default", as in Kubernetes.
         let namespace = involved.namespace.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| "default".to_string());
         // Unique across every recorder at this instant, as client-go's
@@ -192,22 +437,13 @@ impl EventRecorder {
             last_timestamp: Some(stamp),
             count: Some(1),
             type_: Some(type_.to_string()),
-            reporting_component: Some(self.component.clone()),
-            reporting_instance: Some(self.host.clone().unwrap_or_default()),
+            reporting_component: reporting.then(|| self.component.clone()),
+            reporting_instance: reporting.then(|| self.host.clone().unwrap_or_default()),
             ..Default::default()
         };
-        if let Ok(created) = api.create(Object::Event(Box::new(event))) {
-            if self.cache.len() + self.collided.len() >= CACHE_LIMIT {
-                self.cache.clear();
-                self.collided.clear();
-            }
-            let recorded = stored_version(api, &created).unwrap_or_else(|| Value::Object(created.clone()));
-            let Object::Event(ev) = &*created else { return };
-            // The Event holds the key's texts as they were asked for.
-            let key = AggregationKey::of(&ev.involved_object, reason, ev.message.as_deref().unwrap_or_default());
-            debug_assert_eq!(key.hash(), hash, "the created Event holds its key's texts");
-            self.insert(&key, hash, recorded);
-        }
+        let created = api.create(Object::Event(Box::new(event))).ok()?;
+        let recorded = stored_version(api, &created).unwrap_or_else(|| Value::Object(created.clone()));
+        Some((recorded, created))
     }
 
     /// The Event recorded under `key` (whose hash is `hash`).
@@ -263,6 +499,9 @@ impl EventRecorder {
     pub fn reset(&mut self) {
         self.cache.clear();
         self.collided.clear();
+        if let Some(c) = self.correlator.as_mut() {
+            *c = Correlator::default();
+        }
     }
 }
 
@@ -369,6 +608,89 @@ mod tests {
         assert!(recorder.find(&key_b, 7).is_some_and(|v| key_b.names(v)), "found among the collided once the first is gone");
         recorder.remove(&key_b, 7);
         assert_eq!((recorder.cache.len(), recorder.collided.len()), (0, 0));
+    }
+
+    /// (reason, message, count, reporting component) of every Event, oldest first.
+    fn written(api: &ApiServer) -> Vec<(String, String, i32, Option<String>)> {
+        let (list, _) = api.list(&crate::engine::apiserver::Query::all(ids::events())).expect("events list");
+        let mut out: Vec<(i64, String, String, i32, Option<String>)> = list
+            .iter()
+            .filter_map(|o| match &**o {
+                Object::Event(ev) => Some((
+                    ev.metadata.resource_version.as_deref().and_then(|rv| rv.parse().ok()).unwrap_or(0),
+                    ev.reason.clone().unwrap_or_default(),
+                    ev.message.clone().unwrap_or_default(),
+                    ev.count.unwrap_or(0),
+                    ev.reporting_component.clone(),
+                )),
+                _ => None,
+            })
+            .collect();
+        out.sort_by_key(|e| e.0);
+        out.into_iter().map(|(_, r, m, c, rc)| (r, m, c, rc)).collect()
+    }
+
+    fn replica_set_ref() -> ObjectReference {
+        ObjectReference { kind: Some("ReplicaSet".into()), api_version: Some("apps/v1".into()), name: Some("web-1".into()), namespace: Some("default".into()), uid: Some("rs-1".into()), ..Default::default() }
+    }
+
+    #[test]
+    fn the_tenth_similar_event_and_those_after_it_are_combined_into_one() {
+        let mut api = api_with_default_namespace();
+        let mut recorder = EventRecorder::new("replicaset-controller", None);
+        for i in 0..12 {
+            recorder.record_ref(&mut api, replica_set_ref(), NORMAL, "SuccessfulCreate", format!("Created pod: web-1-{i}"));
+        }
+        recorder.record_ref(&mut api, replica_set_ref(), NORMAL, "SuccessfulDelete", "Deleted pod: web-1-0".into());
+        let events = written(&api);
+        assert_eq!(events.len(), 11, "nine Events, the combined one and the other reason's: {events:?}");
+        for (i, (reason, message, count, reporting)) in events[..9].iter().enumerate() {
+            assert_eq!((reason.as_str(), message.clone(), *count, reporting.as_deref()), ("SuccessfulCreate", format!("Created pod: web-1-{i}"), 1, Some("replicaset-controller")));
+        }
+        assert_eq!(events[9], ("SuccessfulCreate".into(), "(combined from similar events): Created pod: web-1-11".into(), 3, None));
+        assert_eq!(events[10], ("SuccessfulDelete".into(), "Deleted pod: web-1-0".into(), 1, Some("replicaset-controller".into())));
+    }
+
+    #[test]
+    fn similar_events_ten_minutes_apart_start_afresh() {
+        let mut api = api_with_default_namespace();
+        let mut recorder = EventRecorder::new("replicaset-controller", None);
+        for i in 0..9 {
+            recorder.record_ref(&mut api, replica_set_ref(), NORMAL, "SuccessfulCreate", format!("Created pod: a-{i}"));
+        }
+        api.set_now(VirtualTime::from_millis(SIMILAR_WINDOW_MS + 1));
+        recorder.record_ref(&mut api, replica_set_ref(), NORMAL, "SuccessfulCreate", "Created pod: b".into());
+        assert!(written(&api).iter().all(|(_, m, c, _)| !m.starts_with(COMBINED_PREFIX) && *c == 1));
+    }
+
+    #[test]
+    fn a_source_writes_25_events_about_an_object_then_one_every_five_minutes() {
+        let mut api = api_with_default_namespace();
+        let mut recorder = EventRecorder::new("kubelet", Some("node-1"));
+        for _ in 0..30 {
+            recorder.record_ref(&mut api, pod_ref("a"), WARNING, "BackOff", "Back-off restarting failed container web".into());
+        }
+        assert_eq!(counts(&api), vec![("a:Back-off restarting failed container web".into(), 25)]);
+        // Another object has its own budget.
+        recorder.record_ref(&mut api, pod_ref("b"), NORMAL, "Pulled", "pulled".into());
+        assert_eq!(counts(&api).len(), 2);
+        // A token comes back after five minutes; the write carries the five counted meanwhile.
+        api.set_now(VirtualTime::from_millis(299_000));
+        recorder.record_ref(&mut api, pod_ref("a"), WARNING, "BackOff", "Back-off restarting failed container web".into());
+        assert_eq!(counts(&api)[0].1, 25);
+        api.set_now(VirtualTime::from_millis(300_000));
+        recorder.record_ref(&mut api, pod_ref("a"), WARNING, "BackOff", "Back-off restarting failed container web".into());
+        assert_eq!(counts(&api)[0].1, 32);
+    }
+
+    #[test]
+    fn the_events_api_recorder_neither_combines_nor_limits() {
+        let mut api = api_with_default_namespace();
+        let mut recorder = EventRecorder::events_api("default-scheduler", None);
+        for i in 0..30 {
+            recorder.record_ref(&mut api, pod_ref("a"), WARNING, "FailedScheduling", format!("0/{i} nodes are available"));
+        }
+        assert_eq!(written(&api).len(), 30);
     }
 
     #[test]

@@ -159,7 +159,7 @@ pub struct KubeProxy {
 
 impl KubeProxy {
     pub fn new(node: &str) -> Self {
-        KubeProxy { name: format!("kube-proxy/{node}"), node: node.to_string(), state: State::new(), recorder: EventRecorder::new("kube-proxy", Some(node)) }
+        KubeProxy { name: format!("kube-proxy/{node}"), node: node.to_string(), state: State::new(), recorder: EventRecorder::events_api("kube-proxy", Some(node)) }
     }
 
     fn recompile(&mut self, key: &ObjectKey) {

@@ -154,7 +154,7 @@ impl Default for Scheduler {
             listers: Listers::default(),
             cache: Cache::default(),
             queue: SchedulingQueue::default(),
-            recorder: EventRecorder::new(SCHEDULER_NAME, None),
+            recorder: EventRecorder::events_api(SCHEDULER_NAME, None),
             score_plugins: plugins::score_plugins(),
             next_start_node_index: 0,
             started_at: None,

@@ -580,6 +580,12 @@ impl CompactEvent {
         is(&self.subject.uid, uid) && is(&self.field_path, field_path) && is(&self.reason, reason) && is(&self.message, message)
     }
 
+    /// See [`super::Value::event_combines`].
+    pub fn combines(&self, uid: &str, reason: &str, prefix: &str) -> bool {
+        let is = |text: &Text, value: &str| text.as_deref().unwrap_or_default() == value;
+        is(&self.subject.uid, uid) && is(&self.reason, reason) && self.message.as_deref().unwrap_or_default().starts_with(prefix)
+    }
+
     /// What a field selector compares for `field`, as
     /// [`crate::engine::selector::field_value`] reads it from the Event.
     pub fn field_value(&self, field: &str) -> Option<String> {
