@@ -402,7 +402,8 @@ impl EventRecorder {
         } else if !admitted {
             return;
         }
-        // client-go's combined Event names no reporting controller or instance.
+        // client-go's combined Event names no reporting controller or
+        // instance (both written empty: the fields are never omitted).
         let Some((recorded, _)) = self.create(api, involved, type_, reason, text, false) else { return };
         if let Some(correlator) = self.correlator.as_mut() {
             if correlator.combined.len() >= CACHE_LIMIT {
@@ -437,8 +438,8 @@ impl EventRecorder {
             last_timestamp: Some(stamp),
             count: Some(1),
             type_: Some(type_.to_string()),
-            reporting_component: reporting.then(|| self.component.clone()),
-            reporting_instance: reporting.then(|| self.host.clone().unwrap_or_default()),
+            reporting_component: Some(if reporting { self.component.clone() } else { String::new() }),
+            reporting_instance: Some(if reporting { self.host.clone().unwrap_or_default() } else { String::new() }),
             ..Default::default()
         };
         let created = api.create(Object::Event(Box::new(event))).ok()?;
@@ -647,7 +648,7 @@ mod tests {
         for (i, (reason, message, count, reporting)) in events[..9].iter().enumerate() {
             assert_eq!((reason.as_str(), message.clone(), *count, reporting.as_deref()), ("SuccessfulCreate", format!("Created pod: web-1-{i}"), 1, Some("replicaset-controller")));
         }
-        assert_eq!(events[9], ("SuccessfulCreate".into(), "(combined from similar events): Created pod: web-1-11".into(), 3, None));
+        assert_eq!(events[9], ("SuccessfulCreate".into(), "(combined from similar events): Created pod: web-1-11".into(), 3, Some(String::new())));
         assert_eq!(events[10], ("SuccessfulDelete".into(), "Deleted pod: web-1-0".into(), 1, Some("replicaset-controller".into())));
     }
 
