@@ -11,7 +11,7 @@ use rustc_hash::FxHashMap;
 use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use crate::engine::api::{ids, meta, resource, Object};
+use crate::engine::api::{ids, meta, resource, ApiError, Object};
 use crate::engine::sim::clock::VirtualTime;
 use crate::engine::store::Value;
 
@@ -80,27 +80,37 @@ const SPAM_BURST: f64 = 25.0;
 const SPAM_REFILL_MS: f64 = 300_000.0;
 
 /// An `aggregateRecord`: when the last similar Event came and its distinct
-/// messages (hashed), the first apart so that one message costs no list.
+/// messages (hashed). Nearly every record holds one message (a pod's
+/// `Pulled`, `Created`, `Started`), so the others are boxed apart: a record
+/// is 24 bytes.
 #[derive(Debug)]
 struct Similar {
     last: VirtualTime,
     first: u64,
-    more: Vec<u64>,
+    more: Option<Box<Vec<u64>>>,
 }
 
 impl Similar {
+    fn new(last: VirtualTime, message: u64) -> Self {
+        Similar { last, first: message, more: None }
+    }
+
     fn len(&self) -> usize {
-        1 + self.more.len()
+        1 + self.more.as_ref().map_or(0, |m| m.len())
     }
 
     fn holds(&self, message: u64) -> bool {
-        self.first == message || self.more.contains(&message)
+        self.first == message || self.more.as_ref().is_some_and(|m| m.contains(&message))
+    }
+
+    fn add(&mut self, message: u64) {
+        self.more.get_or_insert_with(Default::default).push(message);
     }
 
     /// `localKeys.PopAny()`; Go's set gives any, this the oldest.
     fn pop_one(&mut self) {
-        if !self.more.is_empty() {
-            self.first = self.more.remove(0);
+        if let Some(more) = self.more.as_mut().filter(|m| !m.is_empty()) {
+            self.first = more.remove(0);
         }
     }
 }
@@ -146,12 +156,12 @@ impl Correlator {
         if self.similar.len() >= CACHE_LIMIT && !self.similar.contains_key(&key) {
             self.similar.clear();
         }
-        let record = self.similar.entry(key).or_insert(Similar { last: now, first: message, more: Vec::new() });
+        let record = self.similar.entry(key).or_insert(Similar::new(now, message));
         if now.as_millis().saturating_sub(record.last.as_millis()) > SIMILAR_WINDOW_MS {
-            *record = Similar { last: now, first: message, more: Vec::new() };
+            *record = Similar::new(now, message);
         }
         if !record.holds(message) {
-            record.more.push(message);
+            record.add(message);
         }
         record.last = now;
         if record.len() < SIMILAR_MAX {
@@ -178,6 +188,23 @@ impl Correlator {
             false
         }
     }
+}
+
+/// Writes a recorded Event's repeat (client-go's patch): its count up by
+/// `add`, its last time now, and, for a combined Event, its latest message.
+fn repeat(api: &mut ApiServer, recorded: &Value, add: i32, message: Option<&str>) -> Result<Rc<Object>, ApiError> {
+    let stamp = meta::api_time(api.now());
+    let (namespace, name) = recorded.namespace_and_name();
+    api.modify(ids::events(), &namespace, &name, false, |obj| {
+        if let Object::Event(ev) = obj {
+            ev.count = Some(ev.count.unwrap_or(1) + add);
+            ev.last_timestamp = Some(stamp.clone());
+            if let Some(message) = message {
+                ev.message = Some(message.to_string());
+            }
+        }
+        true
+    })
 }
 
 /// The version of `written` the store keeps, shared rather than copied.
@@ -317,7 +344,6 @@ impl EventRecorder {
     /// An Event counted under its whole key (the object, its container,
     /// the reason and the message).
     fn record_exact(&mut self, api: &mut ApiServer, involved: ObjectReference, type_: &str, reason: &str, message: String, admitted: bool) {
-        let stamp = meta::api_time(api.now());
         let hash = {
             let key = AggregationKey::of(&involved, reason, &message);
             let hash = key.hash();
@@ -328,16 +354,9 @@ impl EventRecorder {
                     }
                     return;
                 }
-                let (namespace, name) = recorded.namespace_and_name();
+                let recorded = recorded.clone();
                 let add = 1 + self.correlator.as_mut().and_then(|c| c.unwritten.remove(&hash)).unwrap_or(0);
-                let updated = api.modify(ids::events(), &namespace, &name, false, |obj| {
-                    if let Object::Event(ev) = obj {
-                        ev.count = Some(ev.count.unwrap_or(1) + add);
-                        ev.last_timestamp = Some(stamp.clone());
-                    }
-                    true
-                });
-                if let Ok(updated) = updated {
+                if let Ok(updated) = repeat(api, &recorded, add, None) {
                     // Kept instead of the older version when it holds the
                     // same key (someone may have edited the Event's texts).
                     if let Some(newer) = stored_version(api, &updated).filter(|v| key.names(v)) {
@@ -373,7 +392,6 @@ impl EventRecorder {
     /// updates.
     #[allow(clippy::too_many_arguments)]
     fn record_combined(&mut self, api: &mut ApiServer, involved: ObjectReference, type_: &str, reason: &str, message: &str, similar: u64, admitted: bool) {
-        let stamp = meta::api_time(api.now());
         let text = format!("{COMBINED_PREFIX}{message}");
         let uid = involved.uid.clone().unwrap_or_default();
         let Some(correlator) = self.correlator.as_mut() else { return };
@@ -383,16 +401,7 @@ impl EventRecorder {
                 return;
             }
             let add = 1 + std::mem::take(unwritten);
-            let (namespace, name) = recorded.namespace_and_name();
-            let updated = api.modify(ids::events(), &namespace, &name, false, |obj| {
-                if let Object::Event(ev) = obj {
-                    ev.count = Some(ev.count.unwrap_or(1) + add);
-                    ev.last_timestamp = Some(stamp.clone());
-                    ev.message = Some(text.clone());
-                }
-                true
-            });
-            if let Ok(updated) = updated {
+            if let Ok(updated) = repeat(api, recorded, add, Some(&text)) {
                 if let Some(newer) = stored_version(api, &updated).filter(|v| v.event_combines(&uid, reason, COMBINED_PREFIX)) {
                     *recorded = newer;
                 }
