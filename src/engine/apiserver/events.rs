@@ -144,11 +144,12 @@ fn object_hash(involved: &ObjectReference) -> u64 {
 impl Correlator {
     /// `EventAggregate`: whether this Event is to be written combined, and
     /// the similar key's hash.
-    fn aggregate(&mut self, involved: &ObjectReference, type_: &str, reason: &str, message: &str, now: VirtualTime) -> (bool, u64) {
+    /// `object` is the Event's [`object_hash`].
+    fn aggregate(&mut self, object: u64, type_: &str, reason: &str, message: &str, now: VirtualTime) -> (bool, u64) {
         let key = {
             use std::hash::Hasher;
             let mut h = rustc_hash::FxHasher::default();
-            h.write_u64(object_hash(involved));
+            h.write_u64(object);
             h.write_u64(hash_texts(&[type_, reason]));
             h.finish()
         };
@@ -171,13 +172,13 @@ impl Correlator {
         (true, key)
     }
 
-    /// `EventSourceObjectSpamFilter.Filter`: whether a token was left.
-    fn admit(&mut self, involved: &ObjectReference, now: VirtualTime) -> bool {
-        let key = object_hash(involved);
-        if self.budgets.len() >= CACHE_LIMIT && !self.budgets.contains_key(&key) {
+    /// `EventSourceObjectSpamFilter.Filter` for the object whose
+    /// [`object_hash`] is `object`: whether a token was left.
+    fn admit(&mut self, object: u64, now: VirtualTime) -> bool {
+        if self.budgets.len() >= CACHE_LIMIT && !self.budgets.contains_key(&object) {
             self.budgets.clear();
         }
-        let budget = self.budgets.entry(key).or_insert(Budget { tokens: SPAM_BURST, at: now });
+        let budget = self.budgets.entry(object).or_insert(Budget { tokens: SPAM_BURST, at: now });
         let elapsed = now.as_millis().saturating_sub(budget.at.as_millis()) as f64;
         budget.tokens = (budget.tokens + elapsed / SPAM_REFILL_MS).min(SPAM_BURST);
         budget.at = now;
@@ -244,13 +245,7 @@ impl<'a> AggregationKey<'a> {
 
     /// Hashed in this process only (the cache's own key).
     fn hash(&self) -> u64 {
-        use std::hash::Hasher;
-        let mut h = rustc_hash::FxHasher::default();
-        for part in [self.uid, self.field_path, self.reason, self.message] {
-            h.write_usize(part.len());
-            h.write(part.as_bytes());
-        }
-        h.finish()
+        hash_texts(&[self.uid, self.field_path, self.reason, self.message])
     }
 
     /// Whether `recorded` is the Event this key names.
@@ -329,11 +324,14 @@ impl EventRecorder {
     pub fn record_ref(&mut self, api: &mut ApiServer, involved: ObjectReference, type_: &str, reason: &str, message: String) {
         self.attempts += 1;
         let now = api.now();
-        let (combined, similar) = match self.correlator.as_mut() {
-            Some(c) => c.aggregate(&involved, type_, reason, &message, now),
-            None => (false, 0),
+        let (combined, similar, admitted) = match self.correlator.as_mut() {
+            Some(c) => {
+                let object = object_hash(&involved);
+                let (combined, similar) = c.aggregate(object, type_, reason, &message, now);
+                (combined, similar, c.admit(object, now))
+            }
+            None => (false, 0, true),
         };
-        let admitted = self.correlator.as_mut().is_none_or(|c| c.admit(&involved, now));
         if combined {
             self.record_combined(api, involved, type_, reason, &message, similar, admitted);
         } else {
