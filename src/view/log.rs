@@ -293,11 +293,15 @@ fn events_prefix() -> String {
 }
 
 fn event_time_ms(ev: &k8s_openapi::api::core::v1::Event) -> u64 {
+    let micro = |t: &k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime| (t.0.as_second() - meta::EPOCH_SECONDS).max(0) as u64 * 1000;
+    if let Some(t) = ev.series.as_ref().and_then(|s| s.last_observed_time.as_ref()) {
+        return micro(t);
+    }
     ev.last_timestamp
         .as_ref()
         .or(ev.first_timestamp.as_ref())
         .map(|t| meta::virtual_of(t).as_millis())
-        .or_else(|| ev.event_time.as_ref().map(|t| (t.0.as_second() - meta::EPOCH_SECONDS).max(0) as u64 * 1000))
+        .or_else(|| ev.event_time.as_ref().map(micro))
         .unwrap_or(0)
 }
 

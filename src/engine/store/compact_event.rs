@@ -4,13 +4,15 @@
 //! its strings): repeated texts shared, numbers and uids as numbers, the
 //! recorder's name (`<object>.<hex>`) as its suffix. Reading one gives back
 //! the typed Event exactly as it was written; an Event with anything this
-//! form does not hold (labels, a series, a related object, …) is stored as
-//! the typed object instead.
+//! form does not hold (labels, finalizers, …) is stored as the typed object
+//! instead. Both recorders' shapes fit: `tools/record`'s (first and last
+//! times, a count) and the events.k8s.io one's (an `eventTime` to the
+//! microsecond, an action, now and then a series or a related object).
 
 use std::rc::Rc;
 
-use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use k8s_openapi::api::core::v1::{Event, EventSeries, EventSource, ObjectReference};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta, Time};
 use k8s_openapi::jiff::Timestamp;
 
 use rustc_hash::FxHashMap;
@@ -52,6 +54,11 @@ struct Written {
     first_timestamp: Option<Time>,
     last_timestamp: Option<Time>,
     count: Option<i32>,
+    event_time: Option<MicroTime>,
+    /// A repeated events.k8s.io Event's, and a preemption's victim's
+    /// preemptor: rare, so only here.
+    series: Option<EventSeries>,
+    related: Option<ObjectReference>,
 }
 
 /// [`Written`] when its name is `<involvedObject.name>.<hex>`, its
@@ -64,17 +71,22 @@ struct Packed {
     uid: (u64, u64),
     resource_version: u64,
     involved_resource_version: u64,
-    /// `creationTimestamp`, `firstTimestamp`, `lastTimestamp`, in Unix seconds.
+    /// `creationTimestamp`, `firstTimestamp`, `lastTimestamp`, in Unix
+    /// seconds; with [`SET_EVENT_TIME`], the second holds `eventTime` in
+    /// Unix microseconds instead (an events.k8s.io Event has no
+    /// `firstTimestamp`, and a field more would not fit the size class).
     seconds: [i64; 3],
     count: i32,
     /// Which of the unsettable ones are set: the three times (bits 0-2),
-    /// the count, the uid and the involved object's resource version.
+    /// the count, the uid, the involved object's resource version and
+    /// `eventTime`.
     set: u8,
 }
 
 const SET_COUNT: u8 = 1 << 3;
 const SET_UID: u8 = 1 << 4;
 const SET_INVOLVED_RESOURCE_VERSION: u8 = 1 << 5;
+const SET_EVENT_TIME: u8 = 1 << 6;
 
 impl Packed {
     fn of(w: &Written) -> Option<Packed> {
@@ -115,12 +127,23 @@ impl Packed {
             }
             None => 0,
         };
+        if w.series.is_some() || w.related.is_some() {
+            return None;
+        }
+        if let Some(MicroTime(t)) = &w.event_time {
+            let micros = t.as_microsecond();
+            if set & (1 << 1) != 0 || Timestamp::from_microsecond(micros).ok() != Some(*t) {
+                return None;
+            }
+            seconds[1] = micros;
+            set |= SET_EVENT_TIME;
+        }
         Some(Packed { name_clock, uid, resource_version, involved_resource_version, seconds, count, set })
     }
 
     /// Creation, first or last time (0, 1, 2).
     fn time(&self, i: usize) -> Option<Time> {
-        (self.set & (1 << i) != 0).then(|| Timestamp::from_second(self.seconds[i]).ok().map(Time)).flatten()
+        (self.set & (1 << i) != 0 && !(i == 1 && self.set & SET_EVENT_TIME != 0)).then(|| Timestamp::from_second(self.seconds[i]).ok().map(Time)).flatten()
     }
 
     fn written(&self) -> Written {
@@ -135,6 +158,9 @@ impl Packed {
             first_timestamp: time(1),
             last_timestamp: time(2),
             count: has(SET_COUNT).then_some(self.count),
+            event_time: has(SET_EVENT_TIME).then(|| Timestamp::from_microsecond(self.seconds[1]).ok().map(MicroTime)).flatten(),
+            series: None,
+            related: None,
         }
     }
 }
@@ -178,6 +204,9 @@ struct Origin {
     type_: Text,
     reporting_component: Text,
     reporting_instance: Text,
+    /// An events.k8s.io Event's action (`Binding`, `Scheduling`): one of a
+    /// few per recorder.
+    action: Text,
 }
 
 /// What compact Events share, kept by the store.
@@ -260,9 +289,11 @@ impl Sharing {
     }
 
     /// The shared origin of an Event.
-    fn origin(&mut self, has_source: bool, source_component: Option<&str>, source_host: Option<&str>, type_: Option<&str>, reporting_component: Option<&str>, reporting_instance: Option<&str>) -> Rc<Origin> {
+    #[allow(clippy::too_many_arguments)]
+    fn origin(&mut self, has_source: bool, source_component: Option<&str>, source_host: Option<&str>, type_: Option<&str>, reporting_component: Option<&str>, reporting_instance: Option<&str>, action: Option<&str>) -> Rc<Origin> {
         let same = |o: &Origin| {
             o.has_source == has_source
+                && o.action.as_deref() == action
                 && o.source_component.as_deref() == source_component
                 && o.source_host.as_deref() == source_host
                 && o.type_.as_deref() == type_
@@ -282,6 +313,7 @@ impl Sharing {
             type_: type_.map(|t| texts.share(t)),
             reporting_component: reporting_component.map(|t| texts.share(t)),
             reporting_instance: reporting_instance.map(|t| texts.share(t)),
+            action: action.map(|t| texts.share(t)),
         };
         let shared = self.origins.share_with(&origin, |o| Rc::new(o.clone()));
         if self.recent_origins.len() == RECENT_ORIGINS {
@@ -455,11 +487,7 @@ impl CompactEvent {
             self_link,
             uid,
         } = metadata;
-        let unkept = action.is_some()
-            || event_time.is_some()
-            || related.is_some()
-            || series.is_some()
-            || annotations.is_some()
+        let unkept = annotations.is_some()
             || deletion_grace_period_seconds.is_some()
             || deletion_timestamp.is_some()
             || finalizers.is_some()
@@ -493,7 +521,7 @@ impl CompactEvent {
             Some(EventSource { component, host }) => (component.as_deref(), host.as_deref()),
             None => (None, None),
         };
-        let origin = sharing.origin(source.is_some(), source_component, source_host, type_.as_deref(), reporting_component.as_deref(), reporting_instance.as_deref());
+        let origin = sharing.origin(source.is_some(), source_component, source_host, type_.as_deref(), reporting_component.as_deref(), reporting_instance.as_deref(), action.as_deref());
         let texts = &mut sharing.texts;
         // A message that names its object ("Successfully assigned
         // default/web-1 to node-2") is that object's alone: kept as it is.
@@ -510,6 +538,9 @@ impl CompactEvent {
             first_timestamp: first_timestamp.clone(),
             last_timestamp: last_timestamp.clone(),
             count: *count,
+            event_time: event_time.clone(),
+            series: series.clone(),
+            related: related.clone(),
         });
         let compact = CompactEvent { numbers, field_path: share(texts, field_path), reason: share(texts, reason), message, subject, origin };
         debug_assert_eq!(&compact.event(), event, "the compact form gives the Event back");
@@ -547,20 +578,20 @@ impl CompactEvent {
             type_: unshare(&origin.type_),
             reporting_component: unshare(&origin.reporting_component),
             reporting_instance: unshare(&origin.reporting_instance),
-            action: None,
-            event_time: None,
-            related: None,
-            series: None,
+            action: unshare(&origin.action),
+            event_time: numbers.event_time.clone(),
+            related: numbers.related.clone(),
+            series: numbers.series.clone(),
         }
     }
 
-    /// When the Event was last seen: `lastTimestamp`, else `firstTimestamp`
-    /// (this form holds no `eventTime`).
+    /// When the Event was last seen: its series' last time, else
+    /// `lastTimestamp`, `firstTimestamp` or `eventTime` (to the second).
     pub fn last_seen(&self) -> Option<Time> {
-        match &self.numbers {
-            Numbers::Packed(packed) => packed.time(2).or_else(|| packed.time(1)),
-            Numbers::Written(written) => written.last_timestamp.clone().or_else(|| written.first_timestamp.clone()),
-        }
+        let numbers = self.numbers.get();
+        let micro = |t: &MicroTime| Timestamp::from_second(t.0.as_second()).ok().map(Time);
+        let series = numbers.series.as_ref().and_then(|s| s.last_observed_time.as_ref());
+        series.and_then(micro).or_else(|| numbers.last_timestamp.clone()).or_else(|| numbers.first_timestamp.clone()).or_else(|| numbers.event_time.as_ref().and_then(micro))
     }
 
     pub fn namespace(&self) -> Option<&str> {
@@ -763,8 +794,47 @@ mod tests {
         let mut labelled = recorded();
         labelled.metadata.labels = Some([("a".to_string(), "b".to_string())].into());
         assert!(CompactEvent::of(&labelled, &mut sharing).is_none());
-        let mut with_action = recorded();
-        with_action.action = Some("Binding".into());
-        assert!(CompactEvent::of(&with_action, &mut sharing).is_none());
+        let mut finalized = recorded();
+        finalized.metadata.finalizers = Some(vec!["example.com/keep".into()]);
+        assert!(CompactEvent::of(&finalized, &mut sharing).is_none());
+    }
+
+    fn scheduled() -> Event {
+        event(json!({
+            "metadata": {"name": "web-7d9c-x2x4q.188a1b2c3d4e5f60", "namespace": "default", "uid": "0f1e2d3c-4b5a-4987-8a6b-5c4d3e2f1a0b",
+                "resourceVersion": "1234", "creationTimestamp": "2026-01-01T00:01:05Z"},
+            "involvedObject": {"apiVersion": "v1", "kind": "Pod", "name": "web-7d9c-x2x4q", "namespace": "default",
+                "uid": "a1b2c3d4-0000-4000-8000-000000000001", "resourceVersion": "1200"},
+            "reason": "Scheduled", "message": "Successfully assigned default/web-7d9c-x2x4q to minikube-m02", "source": {},
+            "eventTime": "2026-01-01T00:01:05.250000Z", "action": "Binding", "type": "Normal",
+            "reportingComponent": "default-scheduler", "reportingInstance": "default-scheduler-minikube"
+        }))
+    }
+
+    #[test]
+    fn an_events_api_event_packs_its_event_time_and_keeps_a_series_or_related_object_as_written() {
+        let mut sharing = Sharing::default();
+        let ev = scheduled();
+        let compact = CompactEvent::of(&ev, &mut sharing).expect("an events.k8s.io Event has a compact form");
+        assert!(matches!(compact.numbers, Numbers::Packed(_)), "its eventTime packs: {:?}", compact.numbers);
+        assert_eq!(compact.event(), ev);
+        assert_eq!(compact.last_seen(), Some(Time(Timestamp::from_second(1_767_225_665).expect("a time"))));
+        let mut repeated = scheduled();
+        repeated.series = Some(EventSeries { count: Some(2), last_observed_time: ev.event_time.clone() });
+        let mut preempted = scheduled();
+        preempted.related = Some(ObjectReference { kind: Some("Pod".into()), name: Some("urgent".into()), ..Default::default() });
+        let mut both_times = scheduled();
+        both_times.first_timestamp = Some(Time(Timestamp::from_second(1_767_225_665).expect("a time")));
+        for ev in [repeated, preempted, both_times] {
+            let compact = CompactEvent::of(&ev, &mut sharing).expect("compact");
+            assert!(matches!(compact.numbers, Numbers::Written(_)));
+            assert_eq!(compact.event(), ev);
+        }
+        let mut other_action = scheduled();
+        other_action.action = Some("Scheduling".into());
+        let a = CompactEvent::of(&scheduled(), &mut sharing).expect("compact");
+        let b = CompactEvent::of(&other_action, &mut sharing).expect("compact");
+        assert!(!Rc::ptr_eq(&a.origin, &b.origin));
+        assert_eq!(b.event(), other_action);
     }
 }
