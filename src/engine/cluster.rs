@@ -181,7 +181,8 @@ impl Cluster {
 
 /// The control plane and the node agents, in a fixed order.
 fn register_components(sim: &mut Sim, profile: &Profile, seed: u64) {
-    sim.add(Box::new(Scheduler::new()));
+    let control_plane = profile.nodes.iter().find(|n| n.control_plane).or(profile.nodes.first()).map_or("control-plane", |n| n.name.as_str());
+    sim.add(Box::new(Scheduler::on_host(control_plane)));
     sim.add(Box::new(ControllerManager::standard()));
     sim.add(Box::new(provisioner::for_profile(profile, seed)));
     sim.add(Box::new(MetricsServer::new()));

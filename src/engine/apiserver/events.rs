@@ -1,8 +1,9 @@
-//! The event recorder every component uses, as client-go's: an Event object
-//! per (object, reason, message), whose `count` and `lastTimestamp` grow when
-//! the same thing happens again. The kubelet's and the controllers' also
-//! combine similar Events and limit each object's (client-go's
-//! `EventCorrelator`).
+//! The event recorder of the kubelet and the controllers, as client-go's
+//! `tools/record`: an Event object per (object, reason, message), whose
+//! `count` and `lastTimestamp` grow when the same thing happens again, with
+//! similar Events combined and each object's limited (its
+//! `EventCorrelator`). The scheduler and kube-proxy record through the
+//! events.k8s.io library instead (`events_api.rs`).
 
 use std::rc::Rc;
 
@@ -38,10 +39,8 @@ pub struct EventRecorder {
     collided: FxHashMap<Box<str>, Value>,
     /// Events asked to be recorded, written or not.
     attempts: u64,
-    /// client-go's `EventCorrelator` (`tools/record`), which the kubelet's
-    /// and the controllers' recorders have; the scheduler's
-    /// (`tools/events`, the events.k8s.io API) has none.
-    correlator: Option<Correlator>,
+    /// client-go's `EventCorrelator`.
+    correlator: Correlator,
 }
 
 /// The `EventCorrelator` before the counting above: similar Events (one
@@ -208,8 +207,20 @@ fn repeat(api: &mut ApiServer, recorded: &Value, add: i32, message: Option<&str>
     })
 }
 
+/// `<object>.<hex nanoseconds>`, as client-go names an Event, unique
+/// across every recorder at this instant: the store's revision, which
+/// orders all writes, stands in for the nanoseconds a millisecond clock lacks.
+pub(super) fn event_name(api: &ApiServer, object: &str) -> String {
+    let nanos = (meta::EPOCH_SECONDS as u128 * 1_000_000_000) + api.now().as_millis() as u128 * 1_000_000 + (api.store().revision() as u128 % 1_000_000);
+    let mut name = String::with_capacity(object.len() + 1 + 32);
+    name.push_str(object);
+    name.push('.');
+    push_digits(&mut name, nanos, 16);
+    name
+}
+
 /// The version of `written` the store keeps, shared rather than copied.
-fn stored_version(api: &ApiServer, written: &Object) -> Option<Value> {
+pub(super) fn stored_version(api: &ApiServer, written: &Object) -> Option<Value> {
     let revision = written.meta().resource_version.as_deref()?.parse().ok()?;
     api.store().value_written_at(revision).cloned()
 }
@@ -303,14 +314,7 @@ impl EventRecorder {
     /// `host` is set for node agents. Its Events pass through client-go's
     /// `EventCorrelator`, as every `tools/record` recorder's do.
     pub fn new(component: &str, host: Option<&str>) -> Self {
-        EventRecorder { correlator: Some(Correlator::default()), ..Self::events_api(component, host) }
-    }
-
-    /// A recorder of the events.k8s.io API's library (`tools/events`), as
-    /// the scheduler's: its Events are counted but neither combined nor
-    /// limited per object.
-    pub fn events_api(component: &str, host: Option<&str>) -> Self {
-        EventRecorder { component: component.to_string(), host: host.map(str::to_string), cache: FxHashMap::default(), collided: FxHashMap::default(), attempts: 0, correlator: None }
+        EventRecorder { component: component.to_string(), host: host.map(str::to_string), cache: FxHashMap::default(), collided: FxHashMap::default(), attempts: 0, correlator: Correlator::default() }
     }
 
     pub fn record(&mut self, api: &mut ApiServer, involved: &Object, type_: &str, reason: &str, message: impl Into<String>) {
@@ -324,14 +328,9 @@ impl EventRecorder {
     pub fn record_ref(&mut self, api: &mut ApiServer, involved: ObjectReference, type_: &str, reason: &str, message: String) {
         self.attempts += 1;
         let now = api.now();
-        let (combined, similar, admitted) = match self.correlator.as_mut() {
-            Some(c) => {
-                let object = object_hash(&involved);
-                let (combined, similar) = c.aggregate(object, type_, reason, &message, now);
-                (combined, similar, c.admit(object, now))
-            }
-            None => (false, 0, true),
-        };
+        let object = object_hash(&involved);
+        let (combined, similar) = self.correlator.aggregate(object, type_, reason, &message, now);
+        let admitted = self.correlator.admit(object, now);
         if combined {
             self.record_combined(api, involved, type_, reason, &message, similar, admitted);
         } else {
@@ -347,13 +346,11 @@ impl EventRecorder {
             let hash = key.hash();
             if let Some(recorded) = self.find(&key, hash) {
                 if !admitted {
-                    if let Some(c) = self.correlator.as_mut() {
-                        *c.unwritten.entry(hash).or_default() += 1;
-                    }
+                    *self.correlator.unwritten.entry(hash).or_default() += 1;
                     return;
                 }
                 let recorded = recorded.clone();
-                let add = 1 + self.correlator.as_mut().and_then(|c| c.unwritten.remove(&hash)).unwrap_or(0);
+                let add = 1 + self.correlator.unwritten.remove(&hash).unwrap_or(0);
                 if let Ok(updated) = repeat(api, &recorded, add, None) {
                     // Kept instead of the older version when it holds the
                     // same key (someone may have edited the Event's texts).
@@ -374,9 +371,7 @@ impl EventRecorder {
         if self.cache.len() + self.collided.len() >= CACHE_LIMIT {
             self.cache.clear();
             self.collided.clear();
-            if let Some(c) = self.correlator.as_mut() {
-                c.unwritten.clear();
-            }
+            self.correlator.unwritten.clear();
         }
         let Object::Event(ev) = &*created else { return };
         // The Event holds the key's texts as they were asked for.
@@ -392,7 +387,7 @@ impl EventRecorder {
     fn record_combined(&mut self, api: &mut ApiServer, involved: ObjectReference, type_: &str, reason: &str, message: &str, similar: u64, admitted: bool) {
         let text = format!("{COMBINED_PREFIX}{message}");
         let uid = involved.uid.clone().unwrap_or_default();
-        let Some(correlator) = self.correlator.as_mut() else { return };
+        let correlator = &mut self.correlator;
         if let Some((recorded, unwritten)) = correlator.combined.get_mut(&similar).filter(|(v, _)| v.event_combines(&uid, reason, COMBINED_PREFIX)) {
             if !admitted {
                 *unwritten += 1;
@@ -412,12 +407,11 @@ impl EventRecorder {
         // client-go's combined Event names no reporting controller or
         // instance (both written empty: the fields are never omitted).
         let Some((recorded, _)) = self.create(api, involved, type_, reason, text, false) else { return };
-        if let Some(correlator) = self.correlator.as_mut() {
-            if correlator.combined.len() >= CACHE_LIMIT {
-                correlator.combined.clear();
-            }
-            correlator.combined.insert(similar, (recorded, 0));
+        let correlator = &mut self.correlator;
+        if correlator.combined.len() >= CACHE_LIMIT {
+            correlator.combined.clear();
         }
+        correlator.combined.insert(similar, (recorded, 0));
     }
 
     /// Writes a new Event with count 1: the version the store keeps, and
@@ -427,14 +421,7 @@ impl EventRecorder {
         let stamp = meta::api_time(now);
         // Events about cluster-scoped objects live in "default", as in Kubernetes.
         let namespace = involved.namespace.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| "default".to_string());
-        // Unique across every recorder at this instant, as client-go's
-        // nanosecond clock makes it: the store's revision orders all writes.
-        let nanos = (meta::EPOCH_SECONDS as u128 * 1_000_000_000) + now.as_millis() as u128 * 1_000_000 + (api.store().revision() as u128 % 1_000_000);
-        let object = involved.name.as_deref().unwrap_or_default();
-        let mut name = String::with_capacity(object.len() + 1 + 32);
-        name.push_str(object);
-        name.push('.');
-        push_digits(&mut name, nanos, 16);
+        let name = event_name(api, involved.name.as_deref().unwrap_or_default());
         let event = Event {
             metadata: ObjectMeta { name: Some(name), namespace: Some(namespace), ..Default::default() },
             involved_object: involved,
@@ -507,9 +494,7 @@ impl EventRecorder {
     pub fn reset(&mut self) {
         self.cache.clear();
         self.collided.clear();
-        if let Some(c) = self.correlator.as_mut() {
-            *c = Correlator::default();
-        }
+        self.correlator = Correlator::default();
     }
 }
 
@@ -689,16 +674,6 @@ mod tests {
         api.set_now(VirtualTime::from_millis(300_000));
         recorder.record_ref(&mut api, pod_ref("a"), WARNING, "BackOff", "Back-off restarting failed container web".into());
         assert_eq!(counts(&api)[0].1, 32);
-    }
-
-    #[test]
-    fn the_events_api_recorder_neither_combines_nor_limits() {
-        let mut api = api_with_default_namespace();
-        let mut recorder = EventRecorder::events_api("default-scheduler", None);
-        for i in 0..30 {
-            recorder.record_ref(&mut api, pod_ref("a"), WARNING, "FailedScheduling", format!("0/{i} nodes are available"));
-        }
-        assert_eq!(written(&api).len(), 30);
     }
 
     #[test]

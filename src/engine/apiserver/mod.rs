@@ -10,6 +10,7 @@ pub mod decode;
 pub mod defaults;
 pub mod patch;
 pub mod events;
+pub mod events_api;
 pub mod eviction;
 pub mod validation;
 mod shared_specs;

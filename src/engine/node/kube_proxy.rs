@@ -14,7 +14,8 @@ use k8s_openapi::api::core::v1::{ObjectReference, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 
 use crate::engine::api::{ids, Object, ObjectKey};
-use crate::engine::apiserver::events::{EventRecorder, NORMAL};
+use crate::engine::apiserver::events::NORMAL;
+use crate::engine::apiserver::events_api::EventsApiRecorder;
 use crate::engine::apiserver::Query;
 use crate::engine::informer::Informer;
 use crate::engine::network::rules::{EndpointRule, Proto, ProxyRules, ServicePortRule};
@@ -154,12 +155,12 @@ pub struct KubeProxy {
     name: String,
     node: String,
     state: State,
-    recorder: EventRecorder,
+    recorder: EventsApiRecorder,
 }
 
 impl KubeProxy {
     pub fn new(node: &str) -> Self {
-        KubeProxy { name: format!("kube-proxy/{node}"), node: node.to_string(), state: State::new(), recorder: EventRecorder::events_api("kube-proxy", Some(node)) }
+        KubeProxy { name: format!("kube-proxy/{node}"), node: node.to_string(), state: State::new(), recorder: EventsApiRecorder::new("kube-proxy", node) }
     }
 
     fn recompile(&mut self, key: &ObjectKey) {
@@ -223,6 +224,10 @@ impl Component for KubeProxy {
     }
 
     fn run(&mut self, ctx: &mut Ctx) {
+        self.recorder.run_due(ctx.api, ctx.now);
+        if let Some(t) = self.recorder.next_write() {
+            ctx.wake_at(t);
+        }
         if !self.state.started {
             if ctx.api.get(ids::nodes(), "", &self.node).is_err() {
                 ctx.wake_after_ms(WAIT_FOR_NODE_MS);
@@ -232,7 +237,7 @@ impl Component for KubeProxy {
             self.state.last_refill = ctx.now;
             ctx.log(format!("kube-proxy started on {} (iptables mode)", self.node));
             let node_ref = ObjectReference { kind: Some("Node".into()), name: Some(self.node.clone()), uid: Some(self.node.clone()), ..Default::default() };
-            self.recorder.record_ref(ctx.api, node_ref, NORMAL, "Starting", String::new());
+            self.recorder.event_ref(ctx.api, node_ref, None, NORMAL, "Starting", "StartKubeProxy", String::new());
         }
         let svc_events = self.state.services.sync(ctx);
         let slice_events = self.state.slices.sync(ctx);

@@ -50,7 +50,8 @@ pub(crate) fn events(c: &Cluster, name: &str, since: VirtualTime) -> Vec<(u64, S
             _ => None,
         })
         .map(|e: Event| {
-            let t = e.first_timestamp.as_ref().map(meta::virtual_of).unwrap_or_default();
+            let micro = |t: &k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime| meta::virtual_of(&k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(t.0));
+            let t = e.first_timestamp.as_ref().map(meta::virtual_of).or(e.event_time.as_ref().map(micro)).unwrap_or_default();
             (t, e.metadata.name.clone().unwrap_or_default(), e.reason.unwrap_or_default(), e.message.unwrap_or_default())
         })
         .collect();

@@ -200,7 +200,7 @@ impl Scheduler {
                 if ctx.logging() {
                     ctx.log(message.clone());
                 }
-                self.recorder.record(ctx.api, object, NORMAL, "Scheduled", message);
+                self.recorder.eventf(ctx.api, object, None, NORMAL, "Scheduled", "Binding", message);
             }
             Err(err) => {
                 self.cache.remove_pod(&key);
@@ -210,7 +210,7 @@ impl Scheduler {
                 }
                 self.stats.errors += 1;
                 let message = format!("binding rejected: running Bind plugin \"DefaultBinder\": {}", err.message);
-                self.recorder.record(ctx.api, object, WARNING, "FailedScheduling", truncate_message(&message));
+                self.recorder.eventf(ctx.api, object, None, WARNING, "FailedScheduling", "Scheduling", truncate_message(&message));
                 set_pod_scheduled_false(ctx, &key, "SchedulerError", &message, Some(""));
                 if ctx.logging() {
                     ctx.log(format!("{key}: {message}"));

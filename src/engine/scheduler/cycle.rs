@@ -7,7 +7,7 @@ use crate::engine::sort::SortStable;
 use std::borrow::Cow;
 use std::rc::Rc;
 
-use k8s_openapi::api::core::v1::PodCondition;
+use k8s_openapi::api::core::v1::{ObjectReference, PodCondition};
 
 use super::cache::Cache;
 use super::decision::{self, CandidateNote, Decision, FilterVerdict, NodeVerdict, PreemptionNote, Rejection};
@@ -16,7 +16,7 @@ use super::listers::Listers;
 use super::plugins::{self, default_preemption as preemption, plugin_bit, CycleState, Handle, PreFilterRejection, ScoreContext, ScorePlugin, FILTERS};
 use super::{reason_histogram, set_pod_scheduled_false, truncate_message, Nominator, Scheduler, SCHEDULER_NAME};
 use crate::engine::api::{ids, meta, Object, ObjectKey};
-use crate::engine::apiserver::events::{NORMAL, WARNING};
+use crate::engine::apiserver::events::{object_reference, NORMAL, WARNING};
 use crate::engine::apiserver::DeleteOptions;
 use crate::engine::sim::clock::VirtualTime;
 use crate::engine::sim::Ctx;
@@ -474,7 +474,17 @@ impl Scheduler {
                 }
             });
             if ctx.api.delete(ids::pods(), &v.key.namespace, &v.key.name, &DeleteOptions::default()).is_ok() {
-                self.recorder.record(ctx.api, &v.object, NORMAL, "Preempted", format!("Preempted by pod {uid} on node {}", candidate.node));
+                let m = &info.pod.metadata;
+                let preemptor = ObjectReference {
+                    api_version: Some("v1".into()),
+                    kind: Some("Pod".into()),
+                    name: m.name.clone(),
+                    namespace: m.namespace.clone(),
+                    uid: m.uid.clone(),
+                    resource_version: m.resource_version.clone(),
+                    field_path: None,
+                };
+                self.recorder.event_ref(ctx.api, object_reference(&v.object), Some(preemptor), NORMAL, "Preempted", "Preempting", format!("Preempted by pod {uid} on node {}", candidate.node));
                 if ctx.logging() {
                     ctx.log(format!("preempted {} on {} for {}", v.key, candidate.node, info.key()));
                 }
@@ -545,7 +555,7 @@ impl Scheduler {
     /// node), queue.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn fail(&mut self, ctx: &mut Ctx, key: &ObjectKey, object: &Object, message: &str, rejectors: u32, error: bool, nominate: Option<&str>) {
-        self.recorder.record(ctx.api, object, WARNING, "FailedScheduling", truncate_message(message));
+        self.recorder.eventf(ctx.api, object, None, WARNING, "FailedScheduling", "Scheduling", truncate_message(message));
         let reason = if error { "SchedulerError" } else { "Unschedulable" };
         set_pod_scheduled_false(ctx, key, reason, message, nominate);
         if nominate == Some("") {

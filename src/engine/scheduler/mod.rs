@@ -39,7 +39,7 @@ use k8s_openapi::api::core::v1::PodCondition;
 use crate::engine::api::pod::Pod;
 
 use crate::engine::api::{ids, meta, KeyRef, Object, ObjectKey};
-use crate::engine::apiserver::events::EventRecorder;
+use crate::engine::apiserver::events_api::EventsApiRecorder;
 use crate::engine::apiserver::WatchEventType;
 use crate::engine::apiserver::Query;
 use crate::engine::informer::Informer;
@@ -133,7 +133,10 @@ pub struct Scheduler {
     listers: Listers,
     cache: Cache,
     queue: SchedulingQueue,
-    recorder: EventRecorder,
+    /// The node whose hostname the scheduler's process has (its static
+    /// pod's, on the host's network), named in its Events' reporting instance.
+    host: String,
+    recorder: EventsApiRecorder,
     score_plugins: Vec<Box<dyn ScorePlugin>>,
     next_start_node_index: usize,
     started_at: Option<VirtualTime>,
@@ -146,15 +149,17 @@ pub struct Scheduler {
     spread_memo: plugins::pod_topology_spread::DefaultConstraintsMemo,
 }
 
-impl Default for Scheduler {
-    fn default() -> Self {
+impl Scheduler {
+    /// The scheduler of a cluster whose control plane runs on `host`.
+    pub fn on_host(host: &str) -> Self {
         Scheduler {
+            host: host.to_string(),
             nodes: Informer::new(Query::all(ids::nodes())),
             pods: Informer::new(Query::all(ids::pods())),
             listers: Listers::default(),
             cache: Cache::default(),
             queue: SchedulingQueue::default(),
-            recorder: EventRecorder::events_api(SCHEDULER_NAME, None),
+            recorder: EventsApiRecorder::new(SCHEDULER_NAME, host),
             score_plugins: plugins::score_plugins(),
             next_start_node_index: 0,
             started_at: None,
@@ -169,9 +174,6 @@ impl Default for Scheduler {
 }
 
 impl Scheduler {
-    pub fn new() -> Self {
-        Scheduler::default()
-    }
 
     /// The last scheduling attempt's explanation for a pod, if remembered.
     pub fn decision(&self, pod: &ObjectKey) -> Option<&Decision> {
@@ -386,6 +388,9 @@ impl Scheduler {
         if let Some(t) = self.next_binding_check(ctx.now) {
             ctx.wake_at(t);
         }
+        if let Some(t) = self.recorder.next_write() {
+            ctx.wake_at(t);
+        }
     }
 }
 
@@ -492,6 +497,7 @@ impl Component for Scheduler {
         if self.started_at.is_none() {
             self.started_at = Some(ctx.now);
         }
+        self.recorder.run_due(ctx.api, ctx.now);
         self.handle_node_events(ctx);
         self.handle_lister_events(ctx);
         self.handle_pod_events(ctx);
@@ -516,7 +522,7 @@ impl Component for Scheduler {
     }
 
     fn on_stop(&mut self) {
-        *self = Scheduler::default();
+        *self = Scheduler::on_host(&self.host);
     }
 
     fn informers(&self) -> Vec<&Informer> {
