@@ -101,7 +101,11 @@ macro_rules! kinds {
             /// kubectl prints them.
             pub fn to_json(&self) -> Value {
                 let value = match self { $( Object::$variant(o) => serde_json::to_value(o) ),* };
-                value.unwrap_or(Value::Null)
+                let mut value = value.unwrap_or(Value::Null);
+                if let Object::Event(_) = self {
+                    event_fields_go_always_writes(&mut value);
+                }
+                value
             }
             /// Decode JSON of the given resource. Unknown fields are ignored
             /// here; strict decoding is [`crate::engine::apiserver::decode`]'s job.
@@ -117,6 +121,23 @@ macro_rules! kinds {
             }
         }
     };
+}
+
+/// A core Event's fields that Go's encoding writes even when unset: its
+/// times are structs (`null` when zero), `source` a struct, the reporting
+/// controller and instance strings without `omitempty`.
+fn event_fields_go_always_writes(value: &mut Value) {
+    let Some(fields) = value.as_object_mut() else { return };
+    for (field, zero) in [
+        ("eventTime", Value::Null),
+        ("firstTimestamp", Value::Null),
+        ("lastTimestamp", Value::Null),
+        ("reportingComponent", Value::String(String::new())),
+        ("reportingInstance", Value::String(String::new())),
+        ("source", Value::Object(serde_json::Map::new())),
+    ] {
+        fields.entry(field).or_insert(zero);
+    }
 }
 
 use k8s_openapi::api;
