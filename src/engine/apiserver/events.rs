@@ -227,8 +227,12 @@ pub(super) fn stored_version(api: &ApiServer, written: &Object) -> Option<Value>
 
 /// A reference to `obj` as events name it.
 pub fn object_reference(obj: &Object) -> ObjectReference {
-    let rt = resource(obj.resource_id());
-    let m = obj.meta();
+    reference_to(obj.resource_id(), obj.meta())
+}
+
+/// A reference to the object of resource `rid` whose metadata is `m`.
+pub fn reference_to(rid: crate::engine::api::ResourceId, m: &ObjectMeta) -> ObjectReference {
+    let rt = resource(rid);
     ObjectReference {
         api_version: Some(rt.api_version()),
         kind: Some(rt.kind.to_string()),

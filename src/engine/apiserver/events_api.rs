@@ -20,7 +20,7 @@ use rustc_hash::FxHashMap;
 use k8s_openapi::api::core::v1::{Event, EventSeries, EventSource, ObjectReference};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use crate::engine::api::{ids, meta, ApiError, Object};
+use crate::engine::api::{ids, meta, Object};
 use crate::engine::sim::clock::VirtualTime;
 use crate::engine::store::Value;
 
@@ -186,23 +186,11 @@ impl EventsApiRecorder {
     /// written a last time and forgotten, and so is an Event seen once
     /// (without a write) six minutes after it.
     fn finish(&mut self, api: &mut ApiServer, at: VirtualTime) {
-        let ended = |time: VirtualTime| time.plus_millis(FINISH_MS) < at;
-        let mut done: Vec<(u64, u64)> = Vec::new();
-        for (hash, cached) in &self.cache {
-            let over = match cached.series {
-                Some(series) => ended(series.last_observed),
-                None => ended(cached.event_time),
-            };
-            if over {
-                done.push((cached.order, *hash));
-            }
-        }
-        done.sort_unstable();
-        for (_, hash) in done {
-            let Some(cached) = self.cache.remove(&hash) else { continue };
+        let ended = |cached: &Isomorphic| cached.series.map_or(cached.event_time, |s| s.last_observed).plus_millis(FINISH_MS) < at;
+        for hash in self.in_order(ended) {
+            let Some(mut cached) = self.cache.remove(&hash) else { continue };
             if cached.series.is_some() {
                 self.series -= 1;
-                let mut cached = cached;
                 write_series(api, &mut cached);
             }
         }
@@ -210,13 +198,19 @@ impl EventsApiRecorder {
 
     /// `refreshExistingEventSeries`: every series is written.
     fn refresh(&mut self, api: &mut ApiServer) {
-        let mut running: Vec<(u64, u64)> = self.cache.iter().filter(|(_, c)| c.series.is_some()).map(|(hash, c)| (c.order, *hash)).collect();
-        running.sort_unstable();
-        for (_, hash) in running {
+        for hash in self.in_order(|cached| cached.series.is_some()) {
             if let Some(cached) = self.cache.get_mut(&hash) {
                 write_series(api, cached);
             }
         }
+    }
+
+    /// The keys of the cached Events `pick` takes, in the order they were
+    /// first recorded.
+    fn in_order(&self, pick: impl Fn(&Isomorphic) -> bool) -> Vec<u64> {
+        let mut picked: Vec<(u64, u64)> = self.cache.iter().filter(|(_, c)| pick(c)).map(|(hash, c)| (c.order, *hash)).collect();
+        picked.sort_unstable();
+        picked.into_iter().map(|(_, hash)| hash).collect()
     }
 
     /// A restarted process starts with an empty cache.
@@ -250,7 +244,7 @@ fn write_series(api: &mut ApiServer, cached: &mut Isomorphic) {
                 Err(_) => return,
             }
         }
-        Err(ApiError { .. }) => return,
+        Err(_) => return,
     };
     if let Some(newer) = super::events::stored_version(api, &stored) {
         cached.event = newer;
@@ -261,16 +255,18 @@ fn write_series(api: &mut ApiServer, cached: &mut Isomorphic) {
 /// controller and instance are its own, so they are left out.
 fn key_hashes(type_: &str, action: &str, reason: &str, regarding: &ObjectReference, related: Option<&ObjectReference>) -> (u64, u64) {
     fn write(h: &mut impl Hasher, type_: &str, action: &str, reason: &str, regarding: &ObjectReference, related: Option<&ObjectReference>) {
-        let empty = ObjectReference::default();
-        let mut texts = vec![type_, action, reason];
-        for r in [regarding, related.unwrap_or(&empty)] {
-            for t in [&r.api_version, &r.kind, &r.namespace, &r.name, &r.uid, &r.resource_version, &r.field_path] {
-                texts.push(t.as_deref().unwrap_or_default());
-            }
-        }
-        for t in texts {
+        let mut text = |t: &str| {
             h.write_usize(t.len());
             h.write(t.as_bytes());
+        };
+        for t in [type_, action, reason] {
+            text(t);
+        }
+        let empty = ObjectReference::default();
+        for r in [regarding, related.unwrap_or(&empty)] {
+            for t in [&r.api_version, &r.kind, &r.namespace, &r.name, &r.uid, &r.resource_version, &r.field_path] {
+                text(t.as_deref().unwrap_or_default());
+            }
         }
     }
     let mut fx = rustc_hash::FxHasher::default();

@@ -7,7 +7,7 @@ use crate::engine::sort::SortStable;
 use std::borrow::Cow;
 use std::rc::Rc;
 
-use k8s_openapi::api::core::v1::{ObjectReference, PodCondition};
+use k8s_openapi::api::core::v1::PodCondition;
 
 use super::cache::Cache;
 use super::decision::{self, CandidateNote, Decision, FilterVerdict, NodeVerdict, PreemptionNote, Rejection};
@@ -16,7 +16,7 @@ use super::listers::Listers;
 use super::plugins::{self, default_preemption as preemption, plugin_bit, CycleState, Handle, PreFilterRejection, ScoreContext, ScorePlugin, FILTERS};
 use super::{reason_histogram, set_pod_scheduled_false, truncate_message, Nominator, Scheduler, SCHEDULER_NAME};
 use crate::engine::api::{ids, meta, Object, ObjectKey};
-use crate::engine::apiserver::events::{object_reference, NORMAL, WARNING};
+use crate::engine::apiserver::events::{object_reference, reference_to, NORMAL, WARNING};
 use crate::engine::apiserver::DeleteOptions;
 use crate::engine::sim::clock::VirtualTime;
 use crate::engine::sim::Ctx;
@@ -474,16 +474,7 @@ impl Scheduler {
                 }
             });
             if ctx.api.delete(ids::pods(), &v.key.namespace, &v.key.name, &DeleteOptions::default()).is_ok() {
-                let m = &info.pod.metadata;
-                let preemptor = ObjectReference {
-                    api_version: Some("v1".into()),
-                    kind: Some("Pod".into()),
-                    name: m.name.clone(),
-                    namespace: m.namespace.clone(),
-                    uid: m.uid.clone(),
-                    resource_version: m.resource_version.clone(),
-                    field_path: None,
-                };
+                let preemptor = reference_to(ids::pods(), &info.pod.metadata);
                 self.recorder.event_ref(ctx.api, object_reference(&v.object), Some(preemptor), NORMAL, "Preempted", "Preempting", format!("Preempted by pod {uid} on node {}", candidate.node));
                 if ctx.logging() {
                     ctx.log(format!("preempted {} on {} for {}", v.key, candidate.node, info.key()));

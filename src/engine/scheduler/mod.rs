@@ -171,9 +171,6 @@ impl Scheduler {
             spread_memo: Default::default(),
         }
     }
-}
-
-impl Scheduler {
 
     /// The last scheduling attempt's explanation for a pod, if remembered.
     pub fn decision(&self, pod: &ObjectKey) -> Option<&Decision> {
