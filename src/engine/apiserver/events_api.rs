@@ -162,7 +162,7 @@ impl EventsApiRecorder {
                     self.finish(api, last);
                     self.next_finish = last.plus_millis(FINISH_MS);
                 }
-                self.next_refresh = self.next_refresh.max(started.plus_millis((since / REFRESH_MS + 1) * REFRESH_MS));
+                self.next_refresh = self.next_refresh.max(started.plus_millis((since / REFRESH_MS + 1).saturating_mul(REFRESH_MS)));
                 break;
             }
             let at = self.next_finish.min(self.next_refresh);
