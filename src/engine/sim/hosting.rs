@@ -82,7 +82,7 @@ impl Sim {
         // The kubelet notices at once (inotify, container events).
         for node in nodes {
             let kubelet = format!("kubelet/{node}");
-            if let Some(id) = self.slots.iter().position(|s| s.component.name() == kubelet && s.running) {
+            if let Some(id) = self.slot_named(&kubelet, |s| s.running) {
                 self.schedule(id, self.now);
             }
         }

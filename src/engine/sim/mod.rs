@@ -159,6 +159,11 @@ pub struct Sim {
     now: VirtualTime,
     rng: fastrand::Rng,
     slots: Vec<Slot>,
+    /// Each component's slot by name: starting the kubelets of 5,000
+    /// nodes one by one searched 10,000 slots for each. `None` once two
+    /// components share a name (never so far), when the search in slot
+    /// order is what finds the first.
+    slots_by_name: Option<rustc_hash::FxHashMap<Box<str>, usize>>,
     timers: BinaryHeap<Reverse<(VirtualTime, u64, usize)>>,
     timer_seq: u64,
     pub activity: ActivityLog,
@@ -207,6 +212,7 @@ impl Sim {
             now: VirtualTime::ZERO,
             rng: fastrand::Rng::with_seed(seed),
             slots: Vec::new(),
+            slots_by_name: Some(Default::default()),
             timers: BinaryHeap::new(),
             timer_seq: 0,
             activity: ActivityLog { enabled: true, ..Default::default() },
@@ -237,6 +243,11 @@ impl Sim {
     /// Registers a component, running, to start at the current instant.
     pub fn add(&mut self, component: Box<dyn Component>) -> ComponentId {
         let id = self.slots.len();
+        if let Some(by_name) = &mut self.slots_by_name {
+            if by_name.insert(component.name().into(), id).is_some() {
+                self.slots_by_name = None;
+            }
+        }
         self.slots.push(Slot { component, running: true, wake: None });
         self.schedule(id, self.now);
         id
@@ -252,7 +263,16 @@ impl Sim {
     }
 
     pub fn component(&self, name: &str) -> Option<&dyn Component> {
-        self.slots.iter().find(|s| s.component.name() == name).map(|s| &*s.component)
+        self.slot_named(name, |_| true).map(|id| &*self.slots[id].component)
+    }
+
+    /// The first slot, in slot order, of the component named `name` for
+    /// which `wanted` holds.
+    fn slot_named(&self, name: &str, wanted: impl Fn(&Slot) -> bool) -> Option<usize> {
+        match &self.slots_by_name {
+            Some(by_name) => by_name.get(name).copied().filter(|&id| wanted(&self.slots[id])),
+            None => self.slots.iter().position(|s| s.component.name() == name && wanted(s)),
+        }
     }
 
     pub fn components(&self) -> impl Iterator<Item = &dyn Component> {
@@ -457,13 +477,13 @@ impl Sim {
                 machine.set_power(running);
             }
             for agent in [format!("kubelet/{node}"), format!("kube-proxy/{node}")] {
-                if let Some(id) = self.slots.iter().position(|s| s.component.name() == agent) {
+                if let Some(id) = self.slot_named(&agent, |_| true) {
                     self.set_slot_running(id, running);
                 }
             }
             return Ok(());
         }
-        let Some(id) = self.slots.iter().position(|s| s.component.name() == name && s.component.stoppable()) else {
+        let Some(id) = self.slot_named(name, |s| s.component.stoppable()) else {
             return Err(format!("unknown component \"{name}\""));
         };
         if running {
@@ -614,7 +634,7 @@ impl Sim {
     /// A container whose process talks to the API server started: its host runs now.
     fn wake_pod_clients(&mut self) {
         self.world.net.wake_clients = false;
-        if let Some(id) = self.slots.iter().position(|s| s.component.name() == crate::engine::network::pod_clients::NAME) {
+        if let Some(id) = self.slot_named(crate::engine::network::pod_clients::NAME, |_| true) {
             self.schedule(id, self.now);
         }
     }

@@ -99,3 +99,47 @@ fn a_position_inside_an_instant_is_reached_again_exactly() {
     assert_eq!(stepped.sim.position(), inside);
     assert_eq!((state(&stepped), stepped.sim.trace().to_vec()), snapshot);
 }
+
+/// A component that only has a name, and may refuse to be stopped.
+struct Named {
+    name: &'static str,
+    stoppable: bool,
+}
+
+impl crate::engine::sim::Component for Named {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn run(&mut self, _ctx: &mut crate::engine::sim::Ctx) {}
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn stoppable(&self) -> bool {
+        self.stoppable
+    }
+}
+
+fn running(sim: &crate::engine::sim::Sim, name: &str) -> Vec<bool> {
+    sim.component_states().into_iter().filter(|s| s.name == name).map(|s| s.running).collect()
+}
+
+#[test]
+fn components_are_found_by_name_as_a_search_in_slot_order_would() {
+    use crate::engine::apiserver::ApiServer;
+    use crate::engine::sim::Sim;
+    let mut sim = Sim::new(1, ApiServer::new(1, "192.168.49.2:8443"));
+    sim.add(Box::new(Named { name: "host", stoppable: false }));
+    sim.add(Box::new(Named { name: "scheduler", stoppable: true }));
+    assert!(sim.component("scheduler").is_some() && sim.component("nothing").is_none());
+    assert_eq!(sim.stop("host"), Err("unknown component \"host\"".to_string()), "a host is not stoppable");
+    sim.stop("scheduler").unwrap();
+    assert_eq!(running(&sim, "scheduler"), [false]);
+
+    // Two of one name: the first the search meets is the one acted on.
+    let mut sim = Sim::new(1, ApiServer::new(1, "192.168.49.2:8443"));
+    sim.add(Box::new(Named { name: "twin", stoppable: false }));
+    sim.add(Box::new(Named { name: "twin", stoppable: true }));
+    assert!(!sim.component("twin").is_some_and(|c| c.stoppable()), "the first registered");
+    sim.stop("twin").unwrap();
+    assert_eq!(running(&sim, "twin"), [true, false], "the first stoppable one was stopped");
+}
