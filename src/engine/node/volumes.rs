@@ -267,15 +267,24 @@ fn claims_json(c: &TokenClaims) -> Vec<u8> {
 }
 
 /// What a pod's bound service account token is made of: its claims' texts
-/// one after another (audience, namespace, node, pod, pod uid, service
-/// account, service account uid) and when it was issued.
+/// (audience, namespace, node, pod, pod uid, service account, service
+/// account uid) and when it was issued. The texts every pod of one service
+/// account on the node has are kept once for all of them (`shared`, see
+/// [`shared_content`]); the pod's own two follow in `own`.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) struct TokenSource {
     iat: i64,
-    texts: Box<str>,
-    /// Where each text but the last ends in `texts`.
-    ends: [u32; 6],
+    /// Audience, namespace, node, service account, service account uid.
+    shared: std::rc::Rc<str>,
+    /// Pod, pod uid.
+    own: Box<str>,
+    /// Where each text but the last of `shared` ends in it, then where the
+    /// pod's name ends in `own`.
+    ends: [u32; 5],
 }
+
+/// Which of `TokenSource`'s texts each claim is: (in `own`, index there).
+const TOKEN_PARTS: [(bool, usize); 7] = [(false, 0), (false, 1), (false, 2), (true, 0), (true, 1), (false, 3), (false, 4)];
 
 impl TokenSource {
     fn new(pod: &Pod, vc: &VolumeContext, audience: Option<&str>, issued: VirtualTime) -> Self {
@@ -291,21 +300,37 @@ impl TokenSource {
             sa,
             sa_object.as_deref().and_then(|o| o.meta().uid.as_deref()).unwrap_or(""),
         ];
-        let mut texts = String::with_capacity(parts.iter().map(|p| p.len()).sum());
-        let mut ends = [0u32; 6];
-        for (i, part) in parts.iter().enumerate() {
-            texts.push_str(part);
-            if let Some(end) = ends.get_mut(i) {
-                *end = u32::try_from(texts.len()).unwrap_or(u32::MAX);
+        Self::of(wall_secs(issued), parts)
+    }
+
+    /// From the claims' texts in [`TokenSource`]'s order.
+    fn of(iat: i64, parts: [&str; 7]) -> Self {
+        let end = |text: &str| u32::try_from(text.len()).unwrap_or(u32::MAX);
+        let mut shared = String::new();
+        let mut own = String::new();
+        let mut ends = [0u32; 5];
+        for ((in_own, at), part) in TOKEN_PARTS.into_iter().zip(parts) {
+            if in_own {
+                own.push_str(part);
+                if at == 0 {
+                    ends[4] = end(&own);
+                }
+            } else {
+                shared.push_str(part);
+                if let Some(e) = ends.get_mut(at).filter(|_| at < 4) {
+                    *e = end(&shared);
+                }
             }
         }
-        TokenSource { iat: wall_secs(issued), texts: texts.into_boxed_str(), ends }
+        TokenSource { iat, shared: shared_content(&shared), own: own.into_boxed_str(), ends }
     }
 
     fn part(&self, i: usize) -> &str {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        let end = self.ends.get(i).map_or(self.texts.len(), |&e| e as usize);
-        self.texts.get(start..end).unwrap_or("")
+        let (in_own, at) = TOKEN_PARTS.get(i).copied().unwrap_or((true, 2));
+        let (text, ends): (&str, &[u32]) = if in_own { (&self.own, &self.ends[4..]) } else { (&self.shared, &self.ends[..4]) };
+        let start = if at == 0 { 0 } else { ends.get(at - 1).map_or(text.len(), |&e| e as usize) };
+        let end = ends.get(at).map_or(text.len(), |&e| e as usize);
+        text.get(start..end).unwrap_or("")
     }
 }
 
@@ -459,7 +484,9 @@ fn digest(payload: &Payload) -> u64 {
             PayloadContent::Token(token) => {
                 h.write_u8(1);
                 h.write_i64(token.iat);
-                h.write(token.texts.as_bytes());
+                h.write(token.shared.as_bytes());
+                h.write_u8(0);
+                h.write(token.own.as_bytes());
                 for end in token.ends {
                     h.write_u32(end);
                 }
@@ -1085,16 +1112,16 @@ mod tests {
     fn a_token_kept_as_its_claims_reads_as_the_token_they_make() {
         use crate::engine::node::filesystem::MadeText;
         let texts = ["vault \"x\"", "team-a", "node-1", "web-5d9c7-abcde", "4f1c", "robot", "uid-1"];
-        let mut joined = String::new();
-        let mut ends = [0u32; 6];
-        for (i, t) in texts.iter().enumerate() {
-            joined.push_str(t);
-            if i < 6 {
-                ends[i] = joined.len() as u32;
-            }
-        }
-        let source = TokenSource { iat: 1_767_225_600, texts: joined.into_boxed_str(), ends };
+        let source = TokenSource::of(1_767_225_600, texts);
         assert_eq!(std::array::from_fn::<&str, 7, _>(|i| source.part(i)), texts);
+        // What pods of one account on one node have in common is kept once.
+        let other = TokenSource::of(1_767_225_601, ["vault \"x\"", "team-a", "node-1", "web-5d9c7-fghij", "9a2e", "robot", "uid-1"]);
+        assert!(std::rc::Rc::ptr_eq(&source.shared, &other.shared));
+        assert_eq!(other.part(3), "web-5d9c7-fghij");
+        // Empty texts anywhere read back empty.
+        let sparse = ["", "ns", "", "pod", "", "", "sa-uid"];
+        let made = TokenSource::of(0, sparse);
+        assert_eq!(std::array::from_fn::<&str, 7, _>(|i| made.part(i)), sparse);
         let claims = TokenClaims { audience: texts[0], iat: 1_767_225_600, jti: "", namespace: texts[1], node: texts[2], node_uid: "", pod: texts[3], pod_uid: texts[4], service_account: texts[5], service_account_uid: texts[6] };
         let token = service_account_token(&claims);
         assert_eq!(source.text(), token);
@@ -1103,7 +1130,7 @@ mod tests {
         assert_eq!(file, Content::Text(token.as_str().into()), "equal to the same bytes kept as a text");
         assert_eq!(file.to_string(), token);
         // The same claims digest the same; a new issue time does not.
-        let claims_at = |iat: i64| TokenSource { iat, texts: texts.concat().into_boxed_str(), ends };
+        let claims_at = |iat: i64| TokenSource::of(iat, texts);
         let payload = |t: TokenSource| vec![PayloadFile { path: "token".into(), content: PayloadContent::Token(std::rc::Rc::new(t)), mode: 0o644 }];
         assert_eq!(digest(&payload(claims_at(1_767_225_600))), digest(&payload(claims_at(1_767_225_600))));
         assert_ne!(digest(&payload(claims_at(1_767_225_601))), digest(&payload(claims_at(1_767_225_600))));
