@@ -189,8 +189,8 @@ fn by_color<'p>(nodes: &[Rc<NodeView>], which: &[usize], color_of: impl Fn(&Node
 /// layer (background, state tint, fullness bar, marker, strokes) is drawn
 /// for all of them before the next, one colour at a time: a square ends as
 /// if drawn alone, and the canvas's colour, a text each call turns into a
-/// JavaScript string, is set a few times a redraw rather than four times a
-/// square (redrawing 1,000 squares was a third of a click's answer).
+/// JavaScript string, is set a few times a redraw rather than two or three
+/// times a square (redrawing 1,000 squares was a third of a click's answer).
 fn draw_squares(ctx: &CanvasRenderingContext2d, colors: &Palette, nodes: &[Rc<NodeView>], which: &[usize], cell: f64, columns: usize, zoomed: Option<&str>) {
     if which.is_empty() {
         return;

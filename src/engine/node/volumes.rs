@@ -317,8 +317,9 @@ impl TokenSource {
                 }
             } else {
                 shared.push_str(part);
-                if let Some(e) = ends.get_mut(at).filter(|_| at < 4) {
-                    *e = end(&shared);
+                // The last shared text's end is `shared`'s own.
+                if at < 4 {
+                    ends[at] = end(&shared);
                 }
             }
         }
@@ -326,7 +327,7 @@ impl TokenSource {
     }
 
     fn part(&self, i: usize) -> &str {
-        let (in_own, at) = TOKEN_PARTS.get(i).copied().unwrap_or((true, 2));
+        let Some(&(in_own, at)) = TOKEN_PARTS.get(i) else { return "" };
         let (text, ends): (&str, &[u32]) = if in_own { (&self.own, &self.ends[4..]) } else { (&self.shared, &self.ends[..4]) };
         let start = if at == 0 { 0 } else { ends.get(at - 1).map_or(text.len(), |&e| e as usize) };
         let end = ends.get(at).map_or(text.len(), |&e| e as usize);
