@@ -44,12 +44,9 @@ impl PodControl {
             Ok(stored) => {
                 let name = util::name_of(&stored).to_string();
                 let m = owner.meta();
-                ctx.log(format!(
-                    "created pod {}/{name} for {} {}",
-                    m.namespace.as_deref().unwrap_or(""),
-                    resource(owner.resource_id()).kind,
-                    m.name.as_deref().unwrap_or("")
-                ));
+                if ctx.logging() {
+                    ctx.log(format!("created pod {}/{name} for {} {}", m.namespace.as_deref().unwrap_or(""), resource(owner.resource_id()).kind, m.name.as_deref().unwrap_or("")));
+                }
                 self.recorder.record(ctx.api, owner, NORMAL, "SuccessfulCreate", format!("Created pod: {name}"));
                 Ok(stored)
             }

@@ -990,7 +990,9 @@ impl Kubelet {
                             crate::engine::network::exchange::attach_app(&mut self.machine.runtime, &uid, c, &image);
                         }
                         self.record_container(ctx, pod, &c.name, step.init, NORMAL, "Started", format!("Started container {}", c.name));
-                        ctx.log(format!("started container {} in {}/{}", c.name, pod.metadata.namespace.as_deref().unwrap_or(""), pod.metadata.name.as_deref().unwrap_or("")));
+                        if ctx.logging() {
+                            ctx.log(format!("started container {} in {}/{}", c.name, pod.metadata.namespace.as_deref().unwrap_or(""), pod.metadata.name.as_deref().unwrap_or("")));
+                        }
                     }
                     Err(msg) => {
                         self.record_container(ctx, pod, &c.name, step.init, WARNING, "Failed", format!("Error: {msg}"));

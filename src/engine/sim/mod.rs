@@ -22,6 +22,7 @@ pub use hosting::Host;
 use std::any::Any;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
+use std::rc::Rc;
 
 use crate::engine::apiserver::{ApiServer, ComponentId};
 use crate::engine::world::World;
@@ -142,6 +143,9 @@ pub trait Component {
 
 struct Slot {
     component: Box<dyn Component>,
+    /// The component's name, taken once: every run lends it to its `Ctx`,
+    /// and a copy per run was an allocation per run.
+    name: Rc<str>,
     running: bool,
     wake: Option<VirtualTime>,
 }
@@ -248,7 +252,8 @@ impl Sim {
                 self.slots_by_name = None;
             }
         }
-        self.slots.push(Slot { component, running: true, wake: None });
+        let name = component.name().into();
+        self.slots.push(Slot { component, name, running: true, wake: None });
         self.schedule(id, self.now);
         id
     }
@@ -528,7 +533,7 @@ impl Sim {
         let now = self.now;
         self.api.set_now(now);
         let slot = &mut self.slots[id];
-        let name = slot.component.name().to_string();
+        let name = Rc::clone(&slot.name);
         self.api.set_caller(Some(id));
         let mut ctx = Ctx { api: &mut self.api, now, rng: &mut self.rng, world: &mut self.world, activity: &mut self.activity, me: id, name: &name, wake: None };
         f(&mut *slot.component, &mut ctx);
