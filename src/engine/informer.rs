@@ -49,6 +49,14 @@ impl Informer {
         Informer { query, watch: None, items: Items::default(), synced: false, lists: 0, backlog: VecDeque::new() }
     }
 
+    /// Whether a sync would do nothing but poll its open watch: nothing
+    /// listed waits to be handed out. Its owner may pass over the sync when
+    /// the API server also has nothing for it
+    /// ([`crate::engine::apiserver::ApiServer::nothing_to_poll`]).
+    pub fn idle(&self) -> bool {
+        self.backlog.is_empty() && self.watch.is_some()
+    }
+
     /// Whether the cache has been filled from a list at least once since the
     /// last restart (`HasSynced`).
     pub fn has_synced(&self) -> bool {

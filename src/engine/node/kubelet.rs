@@ -30,7 +30,7 @@ use super::runtime::{random_hex, ContainerSetup, Flavor, LogLine, Runtime, Sandb
 use super::volumes::{self, PodVolumes, VolumeContext};
 use crate::engine::api::{ids, meta, Object, ObjectKey, Reason};
 use crate::engine::apiserver::events::{EventRecorder, NORMAL, WARNING};
-use crate::engine::apiserver::{DeleteOptions, Query, WatchEventType};
+use crate::engine::apiserver::{DeleteOptions, Query, WatchEvent, WatchEventType};
 use crate::engine::cluster::NodeSpec;
 use crate::engine::informer::Informer;
 use crate::engine::selector::FieldSelector;
@@ -359,6 +359,10 @@ struct State {
     pod_requests: u64,
     /// Pod syncs passed over as quiet (checked in debug builds).
     quiet_passes: u64,
+    /// How many of the kubelet's watches had ended when it last polled
+    /// them (`None`: not yet polled), for
+    /// [`crate::engine::apiserver::ApiServer::nothing_to_poll`].
+    watches_ended: Option<u64>,
 }
 
 impl State {
@@ -392,6 +396,7 @@ impl State {
             orphan_check_lists: 0,
             pod_requests: 0,
             quiet_passes: 0,
+            watches_ended: None,
         }
     }
 }
@@ -1813,6 +1818,35 @@ impl Kubelet {
         )
     }
 
+    /// Brings the pod, Service, ConfigMap and Secret caches up to date;
+    /// returns what changed among the node's pods. When the API server has
+    /// nothing for any of the kubelet's watches, none has ended, and no
+    /// reflector has a list to hand out, each sync would only poll an empty
+    /// watch: they are passed over (debug builds sync anyway and check).
+    /// Most of a big cluster's kubelet runs are timers, with nothing to read.
+    fn sync_informers(&mut self, ctx: &mut Ctx) -> Vec<WatchEvent> {
+        let state = &mut self.state;
+        let nothing_new = state.watches_ended.is_some_and(|seen| ctx.api.nothing_to_poll(ctx.me, seen))
+            && state.pods.idle()
+            && state.services.idle()
+            && state.configmaps.idle()
+            && state.secrets.idle();
+        if nothing_new && !cfg!(debug_assertions) {
+            return Vec::new();
+        }
+        let revisions = (state.configmaps.revision(), state.secrets.revision());
+        let events = state.pods.sync(ctx);
+        let services = state.services.sync(ctx);
+        state.configmaps.sync(ctx);
+        state.secrets.sync(ctx);
+        if nothing_new {
+            let unchanged = events.is_empty() && services.is_empty() && revisions == (state.configmaps.revision(), state.secrets.revision());
+            assert!(unchanged, "a kubelet's informers had something new when the API server had nothing for them");
+        }
+        state.watches_ended = Some(ctx.api.watches_ended(ctx.me));
+        events
+    }
+
     fn run_on_machine(&mut self, ctx: &mut Ctx) {
         self.ensure_machine(ctx);
         let now = ctx.now;
@@ -1843,11 +1877,8 @@ impl Kubelet {
         } else {
             ctx.wake_after_ms(1_000);
         }
-        let events = self.state.pods.sync(ctx);
+        let events = self.sync_informers(ctx);
         self.note_mirrors(&events);
-        self.state.services.sync(ctx);
-        self.state.configmaps.sync(ctx);
-        self.state.secrets.sync(ctx);
         for ev in &events {
             if ev.kind == WatchEventType::Deleted {
                 ctx.log(format!("pod {} removed from the API", ObjectKey::of(&ev.object)));

@@ -188,6 +188,12 @@ impl ObjectCache {
         }
     }
 
+    /// Whether a [`ObjectCache::sync`] would only poll watches (see
+    /// [`Informer::idle`]): every object not frozen has an idle reflector.
+    pub fn idle(&self) -> bool {
+        self.items.values().all(|i| i.frozen.is_some() || i.reflector.idle())
+    }
+
     /// Lets reflectors that have not listed yet try now (a `Get` waits up
     /// to a second for its reflector to sync).
     pub fn sync_new(&mut self, ctx: &mut Ctx) {
