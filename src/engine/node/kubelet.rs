@@ -283,10 +283,11 @@ struct QuietSync {
 }
 
 /// A pod a kubelet run syncs: the version itself, or, for a version
-/// remembered as quiet, its address (see [`State::quiet`]).
+/// remembered as quiet, its address (see [`State::quiet`]) and, if its
+/// entry let it be passed over when listed, the wake-up the entry asks for.
 enum Due {
     Pod(Rc<Object>),
-    Quiet(*const Object),
+    Quiet(*const Object, Option<Option<VirtualTime>>),
 }
 
 /// What every pod sync on the node reads besides its own pod.
@@ -1886,28 +1887,6 @@ impl Kubelet {
         }
         let static_changed = self.read_manifests(ctx);
         let full_sync = now >= self.state.next_full_sync;
-        // A pod whose own object changed is synced at once, as its pod
-        // worker would be; every pod is synced when timed work is due.
-        let mut pods: Vec<Due> = if full_sync {
-            // A pod remembered as quiet is listed by its address alone (it
-            // is no mirror: mirrors are never synced), so passing it over
-            // reads nothing of the pod.
-            let quiet = &self.state.quiet;
-            self.state
-                .pods
-                .items()
-                .filter_map(|o| match quiet.contains_key(&Rc::as_ptr(o)) {
-                    true => Some(Due::Quiet(Rc::as_ptr(o))),
-                    false => (!file_source::is_mirror_object(o)).then(|| Due::Pod(o.clone())),
-                })
-                .collect()
-        } else {
-            let changed: BTreeSet<ObjectKey> = crate::engine::sort::insert_all(events.iter().map(|ev| ObjectKey::of(&ev.object)));
-            let mut changed: Vec<Rc<Object>> = changed.iter().filter_map(|k| self.state.pods.get(k).cloned()).collect();
-            Self::drop_mirrors(&mut changed);
-            changed.into_iter().map(Due::Pod).collect()
-        };
-        pods.extend(self.static_pods_to_sync(full_sync, &events, &static_changed).into_iter().map(Due::Pod));
         // Pods wait for the node's network before their sandboxes can be
         // set up; pods on the host's network do not.
         let network_ready = self.readiness(now) == Readiness::Ready;
@@ -1917,16 +1896,47 @@ impl Kubelet {
             secrets: self.state.secrets.revision(),
             network_ready,
         };
+        // A pod whose own object changed is synced at once, as its pod
+        // worker would be; every pod is synced when timed work is due.
+        let mut pods: Vec<Due> = if full_sync {
+            // A pod remembered as quiet is listed by its address alone (it
+            // is no mirror: mirrors are never synced), so passing it over
+            // reads nothing of the pod, and with what its entry says now
+            // (`now` and `shared` hold for the whole run), so passing it
+            // over needs no second look at the entry.
+            let quiet = &self.state.quiet;
+            self.state
+                .pods
+                .items()
+                .filter_map(|o| match quiet.get(&Rc::as_ptr(o)) {
+                    Some(q) => Some(Due::Quiet(Rc::as_ptr(o), (now < q.until && q.shared == shared).then_some(q.wake))),
+                    None => (!file_source::is_mirror_object(o)).then(|| Due::Pod(o.clone())),
+                })
+                .collect()
+        } else {
+            let changed: BTreeSet<ObjectKey> = crate::engine::sort::insert_all(events.iter().map(|ev| ObjectKey::of(&ev.object)));
+            let mut changed: Vec<Rc<Object>> = changed.iter().filter_map(|k| self.state.pods.get(k).cloned()).collect();
+            Self::drop_mirrors(&mut changed);
+            changed.into_iter().map(Due::Pod).collect()
+        };
+        pods.extend(self.static_pods_to_sync(full_sync, &events, &static_changed).into_iter().map(Due::Pod));
         for due in pods {
             let pod = match due {
                 Due::Pod(pod) => pod,
-                Due::Quiet(at) => {
+                Due::Quiet(at, listed_wake) => {
                     // As `sync_pod_unless_quiet` passes it over, without
                     // the pod (debug builds go on to that way, which
                     // decides the same and checks it).
                     if network_ready {
                         self.forget_touched();
-                        if let Some((wake, _)) = self.still_quiet_at(at, now, shared).filter(|_| !cfg!(debug_assertions)) {
+                        // The entry is as listed unless dropped since: every
+                        // drop is in `quiet_dropped`, and only a pod's own
+                        // sync remembers it again. (One dropped and back is
+                        // looked at again by `sync_pod_unless_quiet`.)
+                        let kept = !self.state.quiet_dropped.iter().any(|p| std::ptr::eq(Rc::as_ptr(p), at));
+                        let pass = listed_wake.filter(|_| kept);
+                        debug_assert!(pass.is_none() || pass == self.still_quiet_at(at, now, shared).map(|(wake, _)| wake), "a quiet pod's entry changed after it was listed");
+                        if let Some(wake) = pass.filter(|_| !cfg!(debug_assertions)) {
                             self.state.quiet_passes += 1;
                             if let Some(t) = wake {
                                 ctx.wake_at(t);
