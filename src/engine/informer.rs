@@ -9,7 +9,7 @@ use std::rc::Rc;
 use rustc_hash::FxHashMap;
 
 use crate::engine::api::{KeyRef, Object, ObjectKey, SharedKey};
-use crate::engine::apiserver::{ApiServer, Query, WatchEvent, WatchEventType, WatchId};
+use crate::engine::apiserver::{ApiServer, ComponentId, Query, WatchEvent, WatchEventType, WatchId};
 use crate::engine::sim::leftovers::Release;
 use crate::engine::sim::Ctx;
 use crate::engine::sort::SortStable;
@@ -42,11 +42,15 @@ pub struct Informer {
     /// a DeltaFIFO's items reach client-go's handlers, and the cache has
     /// synced once all of it has.
     backlog: VecDeque<WatchEvent>,
+    /// The watch's owner, and how many of its watches had ended when this
+    /// one was last polled or opened (`None`: not since the last reset),
+    /// for [`crate::engine::apiserver::ApiServer::nothing_to_poll_on`].
+    ended_seen: Option<(ComponentId, u64)>,
 }
 
 impl Informer {
     pub fn new(query: Query) -> Self {
-        Informer { query, watch: None, items: Items::default(), synced: false, lists: 0, backlog: VecDeque::new() }
+        Informer { query, watch: None, items: Items::default(), synced: false, lists: 0, backlog: VecDeque::new(), ended_seen: None }
     }
 
     /// Whether a sync would do nothing but poll its open watch: nothing
@@ -120,6 +124,7 @@ impl Informer {
     /// Stops watching but keeps the cache (an object that can no longer
     /// change, such as an immutable ConfigMap).
     pub fn stop_watching(&mut self, api: &mut crate::engine::apiserver::ApiServer) {
+        self.ended_seen = None;
         if let Some(id) = self.watch.take() {
             api.close_watch(id);
         }
@@ -139,6 +144,7 @@ impl Informer {
     /// The process restarted: the cache and the watch are gone.
     pub fn reset(&mut self) {
         self.watch = None;
+        self.ended_seen = None;
         self.items.clear();
         self.backlog.clear();
         self.synced = false;
@@ -151,11 +157,20 @@ impl Informer {
             return self.deliver_backlog(ctx);
         }
         if let Some(id) = self.watch {
+            // Most syncs of a component's many informers find their watch
+            // empty: the API server's ledger tells so without the poll
+            // (debug builds poll anyway and check).
+            let nothing = self.ended_seen.is_some_and(|(owner, seen)| owner == ctx.me && ctx.api.nothing_to_poll_on(owner, id, seen));
+            if nothing && !cfg!(debug_assertions) {
+                return Vec::new();
+            }
             match ctx.api.poll_at_most(id, MAX_EVENTS_PER_SYNC) {
                 Ok(events) => {
+                    debug_assert!(!nothing || events.is_empty(), "a watch the API server's ledger had as empty held events");
                     for ev in &events {
                         self.apply(ev);
                     }
+                    self.ended_seen = Some((ctx.me, ctx.api.watches_ended(ctx.me)));
                     return events;
                 }
                 Err(_) => self.watch = None,
@@ -164,6 +179,7 @@ impl Informer {
         match ctx.api.list_and_watch(ctx.me, self.query.clone()) {
             Ok((list, watch)) => {
                 self.watch = Some(watch);
+                self.ended_seen = Some((ctx.me, ctx.api.watches_ended(ctx.me)));
                 if self.items.is_empty() {
                     // The first list (a component started): everything is
                     // new, in key order, with no second map of keys to build.

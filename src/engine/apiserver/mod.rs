@@ -212,11 +212,12 @@ pub struct ApiServer {
     watch_ledgers: Vec<WatchLedger>,
 }
 
-/// One component's watches, counted.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// One component's watches, in brief.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct WatchLedger {
-    /// Events queued on them, visible or not yet.
-    queued: u64,
+    /// Those with events queued (visible or not yet), each once: a
+    /// component watches a few dozen things at most.
+    queued: Vec<WatchId>,
     /// How many of them have ended (closed by the server, or all at once).
     ended: u64,
 }
@@ -339,7 +340,14 @@ impl ApiServer {
     /// ([`ApiServer::watches_ended`]). A kubelet of 5,000 asks this once a
     /// run instead of polling its four or five watches one by one.
     pub fn nothing_to_poll(&self, owner: ComponentId, ended_seen: u64) -> bool {
-        self.running && self.check_caller().is_ok() && self.watch_ledgers.get(owner).is_some_and(|l| l.queued == 0 && l.ended == ended_seen)
+        self.running && self.check_caller().is_ok() && self.watch_ledgers.get(owner).is_some_and(|l| l.queued.is_empty() && l.ended == ended_seen)
+    }
+
+    /// As [`ApiServer::nothing_to_poll`], for `owner`'s watch `id` alone:
+    /// a poll of it would find nothing. (`ended_seen` tells that it is
+    /// still open: none of the owner's watches ended since.)
+    pub fn nothing_to_poll_on(&self, owner: ComponentId, id: WatchId, ended_seen: u64) -> bool {
+        self.running && self.check_caller().is_ok() && self.watch_ledgers.get(owner).is_some_and(|l| !l.queued.contains(&id) && l.ended == ended_seen)
     }
 
     /// Whether watch `id` is open and every event it was sent has been read:
@@ -393,7 +401,7 @@ impl ApiServer {
         for &owner in &owners {
             if let Some(ledger) = self.watch_ledger(owner) {
                 ledger.ended += 1;
-                ledger.queued = 0;
+                ledger.queued.clear();
             }
         }
         self.ready.extend(owners);
@@ -703,10 +711,9 @@ impl ApiServer {
                     self.ready.insert(w.owner);
                 }
                 let taken: Vec<WatchEvent> = w.queue.drain(..visible.min(max)).map(|(_, ev)| ev).collect();
-                let owner = w.owner;
-                if let Some(ledger) = self.watch_ledger(owner) {
-                    debug_assert!(ledger.queued >= taken.len() as u64, "a watch ledger counted fewer events than were queued");
-                    ledger.queued = ledger.queued.saturating_sub(taken.len() as u64);
+                let (owner, emptied) = (w.owner, !taken.is_empty() && w.queue.is_empty());
+                if let Some(ledger) = self.watch_ledger(owner).filter(|_| emptied) {
+                    ledger.queued.retain(|&q| q != id);
                 }
                 Ok(taken)
             }
@@ -717,8 +724,7 @@ impl ApiServer {
     pub fn close_watch(&mut self, id: WatchId) {
         if let Some(w) = self.watches.remove(&id) {
             if let Some(ledger) = self.watch_ledger(w.owner) {
-                debug_assert!(ledger.queued >= w.queue.len() as u64, "a watch ledger counted fewer events than were queued");
-                ledger.queued = ledger.queued.saturating_sub(w.queue.len() as u64);
+                ledger.queued.retain(|&q| q != id);
                 ledger.ended += 1;
             }
             if let Some(set) = self.watches_of.get_mut(&w.owner) {
@@ -1189,9 +1195,10 @@ impl ApiServer {
                 },
             };
             w.queue.push_back((visible_at, WatchEvent { kind: event_kind, object: new.clone() }));
-            let owner = w.owner;
-            if let Some(ledger) = self.watch_ledgers.get_mut(owner) {
-                ledger.queued += 1;
+            if w.queue.len() == 1 {
+                if let Some(ledger) = self.watch_ledgers.get_mut(w.owner) {
+                    ledger.queued.push(id);
+                }
             }
             if delay == 0 {
                 self.ready.insert(w.owner);
@@ -1488,6 +1495,8 @@ mod event_ttl_tests {
         event(&mut api, "a");
         event(&mut api, "b");
         assert!(!api.nothing_to_poll(3, 0), "two events queued");
+        assert!(!api.nothing_to_poll_on(3, events, 0), "on the Events' watch");
+        assert!(api.nothing_to_poll_on(3, namespaces, 0), "none on the namespaces' watch");
         assert_eq!(api.poll_at_most(events, 1).map(|e| e.len()), Ok(1));
         assert!(!api.nothing_to_poll(3, 0), "one left");
         assert_eq!(api.poll(events).map(|e| e.len()), Ok(1));
@@ -1505,6 +1514,7 @@ mod event_ttl_tests {
         assert_eq!(api.watches_ended(3), 2);
         assert!(!api.nothing_to_poll(3, 0), "its watches ended since it last looked");
         assert!(api.nothing_to_poll(3, 2), "and nothing is queued on what is left");
+        assert!(!api.nothing_to_poll_on(3, events, 0), "a watch that may have ended is polled");
         assert_eq!(api.poll(other).map(|e| e.len()), Ok(3));
         assert!(api.nothing_to_poll(4, 0));
         api.set_running(false);
