@@ -316,15 +316,12 @@ impl ApiServer {
         self.delayed.first().map(|(t, _)| *t)
     }
 
-    /// `owner`'s ledger, made if need be; `None` past [`WATCH_LEDGER_LIMIT`].
-    fn watch_ledger(&mut self, owner: ComponentId) -> Option<&mut WatchLedger> {
-        if owner >= WATCH_LEDGER_LIMIT {
-            return None;
-        }
-        if self.watch_ledgers.len() <= owner {
+    /// Makes `owner`'s ledger when it opens a watch (none past
+    /// [`WATCH_LEDGER_LIMIT`]); every other change finds it made.
+    fn open_watch_ledger(&mut self, owner: ComponentId) {
+        if owner < WATCH_LEDGER_LIMIT && self.watch_ledgers.len() <= owner {
             self.watch_ledgers.resize(owner + 1, WatchLedger::default());
         }
-        self.watch_ledgers.get_mut(owner)
     }
 
     /// How many of the calling component's watches have ended so far: what
@@ -399,7 +396,7 @@ impl ApiServer {
     fn end_every_watch(&mut self) {
         let owners: Vec<ComponentId> = self.watches.values().map(|w| w.owner).collect();
         for &owner in &owners {
-            if let Some(ledger) = self.watch_ledger(owner) {
+            if let Some(ledger) = self.watch_ledgers.get_mut(owner) {
                 ledger.ended += 1;
                 ledger.queued.clear();
             }
@@ -677,7 +674,7 @@ impl ApiServer {
         } else {
             self.by_resource.entry(query.resource).or_default().insert(id);
         }
-        self.watch_ledger(owner);
+        self.open_watch_ledger(owner);
         self.watches.insert(id, Watch { owner, query, queue: VecDeque::new() });
         self.watches_of.entry(owner).or_default().insert(id);
         Ok(id)
@@ -712,7 +709,7 @@ impl ApiServer {
                 }
                 let taken: Vec<WatchEvent> = w.queue.drain(..visible.min(max)).map(|(_, ev)| ev).collect();
                 let (owner, emptied) = (w.owner, !taken.is_empty() && w.queue.is_empty());
-                if let Some(ledger) = self.watch_ledger(owner).filter(|_| emptied) {
+                if let Some(ledger) = self.watch_ledgers.get_mut(owner).filter(|_| emptied) {
                     ledger.queued.retain(|&q| q != id);
                 }
                 Ok(taken)
@@ -723,7 +720,7 @@ impl ApiServer {
 
     pub fn close_watch(&mut self, id: WatchId) {
         if let Some(w) = self.watches.remove(&id) {
-            if let Some(ledger) = self.watch_ledger(w.owner) {
+            if let Some(ledger) = self.watch_ledgers.get_mut(w.owner) {
                 ledger.queued.retain(|&q| q != id);
                 ledger.ended += 1;
             }
