@@ -151,6 +151,10 @@ struct Worker {
     status_memo: Option<StatusMemo>,
     /// The pod's entry in [`State::quiet`], by its key there (null: none).
     quiet_at: *const Object,
+    /// A `SyncPod` is doing the runtime's work (sandbox, pulls, creates,
+    /// starts): it set the pod's status when it began, and sets none from
+    /// what that work does until the work ends (see [`Kubelet::status_after_sync`]).
+    runtime_sync_open: bool,
 }
 
 /// A pod worker's fields that are set while its containers are being
@@ -882,6 +886,11 @@ impl Kubelet {
     /// Returns whether a start began.
     fn restart_or_backoff(&mut self, ctx: &mut Ctx, pod: &Pod, c: &Container, init: bool, finished: VirtualTime) -> bool {
         let uid = pod.metadata.uid.clone().unwrap_or_default();
+        // A container that exited is seen by the next sync, which sets the
+        // status (showing the exit) before starting it again.
+        if let Some(w) = self.state.workers.get_mut(&*uid) {
+            w.runtime_sync_open = false;
+        }
         let key = format!("{uid}/{}", c.name);
         if let Some(end) = in_backoff_since(&self.state.crash_backoff, &key, finished, ctx.now) {
             let duration = self.state.crash_backoff.get(&key).map_or(BACKOFF_INITIAL_MS, |b| b.duration_ms);
@@ -989,6 +998,11 @@ impl Kubelet {
                     }
                     w.tidy();
                     w.status_memo = None;
+                    // A sync that starts an init container ends there; the
+                    // next, seeing it run, sets the status and goes on.
+                    if step.init {
+                        w.runtime_sync_open = false;
+                    }
                 }
                 match result {
                     Ok(_) => {
@@ -1136,6 +1150,7 @@ impl Kubelet {
                     registered_spec: None,
                     status_memo: None,
                     quiet_at: std::ptr::null(),
+                    runtime_sync_open: false,
                 }));
                 key
             }
@@ -1164,7 +1179,7 @@ impl Kubelet {
         if let Some(until) = step_until {
             if until > now {
                 ctx.wake_at(until);
-                self.write_status(ctx, pod, &uid);
+                self.status_after_sync(ctx, pod, &uid);
                 return;
             }
             if let Some(step) = self.state.workers.get_mut(&*uid).and_then(|w| w.steps.as_mut()?.step.take()) {
@@ -1177,7 +1192,29 @@ impl Kubelet {
             self.decide(ctx, pod, &uid);
         }
         self.run_probes(ctx, pod, &uid);
-        self.write_status(ctx, pod, &uid);
+        self.status_after_sync(ctx, pod, &uid);
+    }
+
+    /// The kubelet's `SyncPod` generates and sets the pod's status from what
+    /// the runtime showed when the sync began, and only then does the
+    /// runtime's work: the sandbox, and each container's pull, create and
+    /// start, one after the other in that one call. Here that work is the
+    /// worker's steps, each taking its time; while they follow one another,
+    /// no status is set from what they did (a pod pulling its image shows
+    /// `ContainerCreating` without an IP, as on a real node), and the
+    /// status after the last is the next sync's. A pod with startup or
+    /// readiness probes still has its status set after every step: the
+    /// prober sets a container's readiness as it finds it, whatever the
+    /// pod worker is doing.
+    fn status_after_sync(&mut self, ctx: &mut Ctx, pod: &Pod, uid: &str) {
+        let Some(w) = self.state.workers.get_mut(uid) else { return };
+        let in_flight = w.step().is_some();
+        let probed = || pod.spec.iter().flat_map(|s| s.containers.iter().chain(s.init_containers.iter().flatten())).any(|c| c.startup_probe.is_some() || c.readiness_probe.is_some());
+        if in_flight && w.runtime_sync_open && !probed() {
+            return;
+        }
+        w.runtime_sync_open = in_flight;
+        self.write_status(ctx, pod, uid);
     }
 
     /// `computePodActions`: what to do next for a pod with nothing in flight.
@@ -1208,6 +1245,8 @@ impl Kubelet {
             }
             let until = now.plus_millis(800 + ctx.rng.u64(..700));
             if let Some(w) = self.state.workers.get_mut(uid) {
+                // A sandbox is made at the start of a sync, after its status.
+                w.runtime_sync_open = false;
                 w.sandbox_changed_reported = true;
                 w.steps_mut().step = Some(Step { container: String::new(), init: false, until, kind: StepKind::Sandbox });
             }
@@ -1792,9 +1831,10 @@ impl Kubelet {
         let worker = self.state.workers.get(uid).map(|w| {
             let s = w.steps().unwrap_or(&empty);
             format!(
-                "{:?} {:?} {} {} {} {:?} {:?} {:?} {:?} {:?}",
+                "{:?} {:?} {} {} {} {} {:?} {:?} {:?} {:?} {:?}",
                 s.step,
                 s.waiting,
+                w.runtime_sync_open,
                 w.killing,
                 w.delete_sent,
                 w.sandbox_changed_reported,

@@ -162,6 +162,40 @@ fn pod_goes_from_container_creating_to_running_with_events_in_order() {
     assert_eq!(phase(&get_pod(&c, "web2").unwrap()), "Running");
 }
 
+/// The kubelet sets a pod's status when a sync begins, then does the
+/// runtime's work (sandbox, pull, create, start) in that one sync: while the
+/// image is pulled the pod shows `ContainerCreating` with no IP and its
+/// sandbox not ready, and the next status, after the start, is `Running`
+/// with the IP, the sandbox's condition turning true with the others.
+#[test]
+fn a_pod_pulling_its_image_shows_its_first_status_until_it_runs() {
+    let mut c = cluster();
+    run_pod(&mut c, json!({"metadata": {"name": "web"}, "spec": {"containers": [{"name": "nginx", "image": "nginx"}]}}), "worker-1");
+    let mut seen: Vec<(String, Option<String>, String, String)> = Vec::new();
+    for _ in 0..60 {
+        c.sim.run_for_ms(250);
+        let p = get_pod(&c, "web").unwrap();
+        let status = p.status.as_deref().cloned().unwrap_or_default();
+        let waiting = state(&p, 0)["state"]["waiting"]["reason"].as_str().unwrap_or("").to_string();
+        let now = (phase(&p), status.pod_ip.clone(), condition(&p, "PodReadyToStartContainers"), waiting);
+        if seen.last() != Some(&now) {
+            seen.push(now);
+        }
+    }
+    assert_eq!(
+        seen,
+        vec![
+            ("Pending".to_string(), None, "False".to_string(), "ContainerCreating".to_string()),
+            ("Running".to_string(), seen.last().and_then(|s| s.1.clone()), "True".to_string(), String::new()),
+        ]
+    );
+    assert!(seen[1].1.is_some(), "{seen:?}");
+    let p = get_pod(&c, "web").unwrap();
+    let conditions = p.status.as_ref().and_then(|s| s.conditions.clone()).unwrap_or_default();
+    let changed = |t: &str| conditions.iter().find(|c| c.type_ == t).and_then(|c| c.last_transition_time.clone());
+    assert_eq!(changed("PodReadyToStartContainers"), changed("Ready"));
+}
+
 /// Pods starting side by side: a full sync for one pod's timed step passes
 /// over the others while they wait (debug builds still sync each passed-over
 /// pod and assert the sync changes nothing), and every pod ends Running with
