@@ -1203,18 +1203,26 @@ impl Kubelet {
     /// no status is set from what they did (a pod pulling its image shows
     /// `ContainerCreating` without an IP, as on a real node), and the
     /// status after the last is the next sync's. A pod with startup or
-    /// readiness probes still has its status set after every step: the
-    /// prober sets a container's readiness as it finds it, whatever the
-    /// pod worker is doing.
+    /// readiness probes and a container running still has its status set
+    /// after every step: the prober sets a running container's readiness
+    /// as it finds it, whatever the pod worker is doing.
     fn status_after_sync(&mut self, ctx: &mut Ctx, pod: &Pod, uid: &str) {
-        let Some(w) = self.state.workers.get_mut(uid) else { return };
+        let Some(w) = self.state.workers.get(uid) else { return };
         let in_flight = w.step().is_some();
-        let probed = || pod.spec.iter().flat_map(|s| s.containers.iter().chain(s.init_containers.iter().flatten())).any(|c| c.startup_probe.is_some() || c.readiness_probe.is_some());
-        if in_flight && w.runtime_sync_open && !probed() {
+        if in_flight && w.runtime_sync_open && !self.probes_running(pod, uid) {
             return;
         }
-        w.runtime_sync_open = in_flight;
+        if let Some(w) = self.state.workers.get_mut(uid) {
+            w.runtime_sync_open = in_flight;
+        }
         self.write_status(ctx, pod, uid);
+    }
+
+    /// Whether a container of the pod runs and the pod has startup or
+    /// readiness probes, whose findings can change its status at any time.
+    fn probes_running(&self, pod: &Pod, uid: &str) -> bool {
+        let probed = pod.spec.iter().flat_map(|s| s.containers.iter().chain(s.init_containers.iter().flatten())).any(|c| c.startup_probe.is_some() || c.readiness_probe.is_some());
+        probed && self.machine.runtime.sandbox(uid).is_some_and(|s| s.containers.iter().any(|c| c.is_running()))
     }
 
     /// `computePodActions`: what to do next for a pod with nothing in flight.

@@ -194,6 +194,18 @@ fn a_pod_pulling_its_image_shows_its_first_status_until_it_runs() {
     let conditions = p.status.as_ref().and_then(|s| s.conditions.clone()).unwrap_or_default();
     let changed = |t: &str| conditions.iter().find(|c| c.type_ == t).and_then(|c| c.last_transition_time.clone());
     assert_eq!(changed("PodReadyToStartContainers"), changed("Ready"));
+
+    // A readiness probe changes nothing here: no container runs yet.
+    run_pod(&mut c, json!({"metadata": {"name": "probed"}, "spec": {"containers": [{"name": "nginx", "image": "nginx:1.27", "readinessProbe": {"tcpSocket": {"port": 80}}}]}}), "worker-2");
+    let mut pending_with_ip = false;
+    let mut running = false;
+    for _ in 0..80 {
+        c.sim.run_for_ms(250);
+        let p = get_pod(&c, "probed").unwrap();
+        pending_with_ip |= phase(&p) == "Pending" && p.status.as_ref().is_some_and(|s| s.pod_ip.is_some());
+        running |= phase(&p) == "Running";
+    }
+    assert!(running && !pending_with_ip, "running {running}, pending with an IP {pending_with_ip}");
 }
 
 /// Pods starting side by side: a full sync for one pod's timed step passes
