@@ -337,14 +337,21 @@ impl ApiServer {
     /// ([`ApiServer::watches_ended`]). A kubelet of 5,000 asks this once a
     /// run instead of polling its four or five watches one by one.
     pub fn nothing_to_poll(&self, owner: ComponentId, ended_seen: u64) -> bool {
-        self.running && self.check_caller().is_ok() && self.watch_ledgers.get(owner).is_some_and(|l| l.queued.is_empty() && l.ended == ended_seen)
+        self.unchanged_ledger(owner, ended_seen).is_some_and(|l| l.queued.is_empty())
     }
 
     /// As [`ApiServer::nothing_to_poll`], for `owner`'s watch `id` alone:
     /// a poll of it would find nothing. (`ended_seen` tells that it is
     /// still open: none of the owner's watches ended since.)
     pub fn nothing_to_poll_on(&self, owner: ComponentId, id: WatchId, ended_seen: u64) -> bool {
-        self.running && self.check_caller().is_ok() && self.watch_ledgers.get(owner).is_some_and(|l| !l.queued.contains(&id) && l.ended == ended_seen)
+        self.unchanged_ledger(owner, ended_seen).is_some_and(|l| !l.queued.contains(&id))
+    }
+
+    /// `owner`'s ledger, when a poll by the calling component would reach
+    /// the server and none of `owner`'s watches ended since `ended_seen`.
+    fn unchanged_ledger(&self, owner: ComponentId, ended_seen: u64) -> Option<&WatchLedger> {
+        let reachable = self.running && self.check_caller().is_ok();
+        self.watch_ledgers.get(owner).filter(|l| reachable && l.ended == ended_seen)
     }
 
     /// Whether watch `id` is open and every event it was sent has been read:

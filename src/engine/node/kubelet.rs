@@ -286,6 +286,20 @@ struct QuietSync {
     shared: SharedInputs,
 }
 
+impl QuietSync {
+    /// The wake-up a sync of the pod would ask for again, if the entry
+    /// still holds at `now` with these shared inputs.
+    fn wake_if_holds(&self, now: VirtualTime, shared: SharedInputs) -> Option<Option<VirtualTime>> {
+        (now < self.until && self.shared == shared).then_some(self.wake)
+    }
+}
+
+/// Whether any of the pod's containers has a startup or readiness probe,
+/// whose findings go into its status.
+fn has_status_probes(pod: &Pod) -> bool {
+    pod.spec.iter().flat_map(|s| s.containers.iter().chain(s.init_containers.iter().flatten())).any(|c| c.startup_probe.is_some() || c.readiness_probe.is_some())
+}
+
 /// A pod a kubelet run syncs: the version itself, or, for a version
 /// remembered as quiet, its address (see [`State::quiet`]) and, if its
 /// entry let it be passed over when listed, the wake-up the entry asks for.
@@ -1221,8 +1235,7 @@ impl Kubelet {
     /// Whether a container of the pod runs and the pod has startup or
     /// readiness probes, whose findings can change its status at any time.
     fn probes_running(&self, pod: &Pod, uid: &str) -> bool {
-        let probed = pod.spec.iter().flat_map(|s| s.containers.iter().chain(s.init_containers.iter().flatten())).any(|c| c.startup_probe.is_some() || c.readiness_probe.is_some());
-        probed && self.machine.runtime.sandbox(uid).is_some_and(|s| s.containers.iter().any(|c| c.is_running()))
+        has_status_probes(pod) && self.machine.runtime.sandbox(uid).is_some_and(|s| s.containers.iter().any(|c| c.is_running()))
     }
 
     /// `computePodActions`: what to do next for a pod with nothing in flight.
@@ -1504,7 +1517,7 @@ impl Kubelet {
         // ready once running (what the maps say when they lack it): most
         // pods have none, and their syncs build no maps.
         let containers = || pod.spec.iter().flat_map(|s| s.containers.iter().chain(s.init_containers.iter().flatten()));
-        let probed = containers().any(|c| c.startup_probe.is_some() || c.readiness_probe.is_some());
+        let probed = has_status_probes(pod);
         for c in containers().filter(|_| probed) {
             let id = sandbox.and_then(|s| s.latest(&c.name)).map(|l| l.id.to_string()).unwrap_or_default();
             let probe_ok = |kind: ProbeKind| self.state.probes.get(&(uid.to_string(), c.name.clone(), kind)).is_some_and(|p| p.container_id == id && p.ok);
@@ -1708,7 +1721,7 @@ impl Kubelet {
     fn still_quiet_at(&self, at: *const Object, now: VirtualTime, shared: SharedInputs) -> Option<(Option<VirtualTime>, u64)> {
         let q = self.state.quiet.get(&at)?;
         debug_assert!(std::ptr::eq(Rc::as_ptr(&q.pod), at));
-        (now < q.until && q.shared == shared).then_some((q.wake, q.sandbox))
+        q.wake_if_holds(now, shared).map(|wake| (wake, q.sandbox))
     }
 
     /// The pod version at `at`, remembered as quiet now or earlier in this run.
@@ -1958,7 +1971,7 @@ impl Kubelet {
                 .pods
                 .items()
                 .filter_map(|o| match quiet.get(&Rc::as_ptr(o)) {
-                    Some(q) => Some(Due::Quiet(Rc::as_ptr(o), (now < q.until && q.shared == shared).then_some(q.wake))),
+                    Some(q) => Some(Due::Quiet(Rc::as_ptr(o), q.wake_if_holds(now, shared))),
                     None => (!file_source::is_mirror_object(o)).then(|| Due::Pod(o.clone())),
                 })
                 .collect()
