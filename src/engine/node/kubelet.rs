@@ -45,7 +45,9 @@ pub const STATUS_REPORT_MS: u64 = 300_000;
 pub const NETWORK_READY_AFTER_BOOT_MS: u64 = 12_000;
 const BACKOFF_INITIAL_MS: u64 = 10_000;
 const BACKOFF_MAX_MS: u64 = 300_000;
-/// How soon the kubelet notices a failed pull and shows ImagePullBackOff.
+/// A sync that made a sandbox or started a container and then failed is
+/// followed by the next within the PLEG's relist period: the relist sees
+/// what changed and the pod worker syncs again.
 const RESYNC_AFTER_ERROR_MS: u64 = 1_000;
 /// Grace given to containers of pods that vanished from the API.
 const ORPHAN_GRACE_MS: u64 = 2_000;
@@ -155,6 +157,20 @@ struct Worker {
     /// starts): it set the pod's status when it began, and sets none from
     /// what that work does until the work ends (see [`Kubelet::status_after_sync`]).
     runtime_sync_open: bool,
+    /// The open sync's runtime work made a sandbox or started a container,
+    /// which the PLEG's next relist sees.
+    runtime_changed: bool,
+}
+
+/// After a container's pull failed or was backed off, the pod worker's
+/// next sync and the waiting reason the status shows from then: the
+/// kubelet keeps each sync's outcome (its `reasonCache`) and the next
+/// sync's status shows it, so `ErrImagePull` and `ImagePullBackOff`
+/// take turns, each shown until the sync after.
+#[derive(Debug)]
+struct PullRetry {
+    at: VirtualTime,
+    shows: Waiting,
 }
 
 /// A pod worker's fields that are set while its containers are being
@@ -169,13 +185,13 @@ struct WorkerSteps {
     config_retry: BTreeMap<String, VirtualTime>,
     /// What was prepared for a container between its Create and Start steps.
     prepared: BTreeMap<String, (ContainerSetup, Vec<(String, String)>)>,
-    /// When an image pull back-off is next reported again, per container.
-    backoff_reported: BTreeMap<String, VirtualTime>,
+    /// Containers whose pull failed or was backed off (see [`PullRetry`]).
+    pull_retry: BTreeMap<String, PullRetry>,
 }
 
 impl WorkerSteps {
     fn is_empty(&self) -> bool {
-        self.step.is_none() && self.waiting.is_empty() && self.config_retry.is_empty() && self.prepared.is_empty() && self.backoff_reported.is_empty()
+        self.step.is_none() && self.waiting.is_empty() && self.config_retry.is_empty() && self.prepared.is_empty() && self.pull_retry.is_empty()
     }
 }
 
@@ -790,6 +806,28 @@ impl Kubelet {
         changed
     }
 
+    /// Notes that container `container`'s sync failed on its image: the pod
+    /// worker syncs again at `at`, and its status shows `shows` from then.
+    fn retry_pull(&mut self, uid: &str, container: &str, at: VirtualTime, shows: Waiting) {
+        if let Some(w) = self.state.workers.get_mut(uid) {
+            w.steps_mut().pull_retry.insert(container.to_string(), PullRetry { at, shows });
+        }
+    }
+
+    /// When the pod worker syncs container `container` again after its
+    /// failed pull, if that is still to come. Once it is due, the sync is
+    /// this one: its status shows what the last sync left.
+    fn pull_retry_pending(&mut self, uid: &str, container: &str, now: VirtualTime) -> Option<VirtualTime> {
+        let steps = self.state.workers.get_mut(uid)?.steps.as_mut()?;
+        let at = steps.pull_retry.get(container)?.at;
+        if at > now {
+            return Some(at);
+        }
+        let shown = remove_releasing(&mut steps.pull_retry, container)?.shows;
+        self.set_waiting(uid, container, &shown.reason, shown.message);
+        None
+    }
+
     /// Begins starting a container: the image first.
     fn begin_start(&mut self, ctx: &mut Ctx, pod: &Pod, c: &Container, init: bool) {
         let uid = pod.metadata.uid.clone().unwrap_or_default();
@@ -834,22 +872,13 @@ impl Kubelet {
                     Some(err) => format!("{msg}: ErrImagePull: {err}"),
                     None => msg.clone(),
                 };
-                // Each pod sync in the back-off says so again (the pod worker
-                // retries a failed sync after 10 to 15 s).
-                let changed = self.set_waiting(&uid, &c.name, "ImagePullBackOff", Some(waiting));
-                let due = self.state.workers.get(&*uid).and_then(|w| w.steps()?.backoff_reported.get(&c.name)).is_none_or(|t| now >= *t);
-                if changed || due {
-                    self.record_container(ctx, pod, &c.name, init, NORMAL, "BackOff", msg);
-                    self.record_container(ctx, pod, &c.name, init, WARNING, "Failed", "Error: ImagePullBackOff".into());
-                    let next = now.plus_millis(WORKER_BACKOFF_MS + ctx.rng.u64(..WORKER_BACKOFF_MS / 2));
-                    if let Some(w) = self.state.workers.get_mut(&*uid) {
-                        w.steps_mut().backoff_reported.insert(c.name.clone(), next);
-                    }
-                }
-                if let Some(t) = self.state.workers.get(&*uid).and_then(|w| w.steps()?.backoff_reported.get(&c.name)).copied() {
-                    ctx.wake_at(t.min(end));
-                }
-                ctx.wake_at(end);
+                // Each pod sync in the back-off says so again; the sync fails,
+                // and the pod worker retries after 10 to 15 s.
+                self.record_container(ctx, pod, &c.name, init, NORMAL, "BackOff", msg);
+                self.record_container(ctx, pod, &c.name, init, WARNING, "Failed", "Error: ImagePullBackOff".into());
+                let at = now.plus_millis(WORKER_BACKOFF_MS + ctx.rng.u64(..WORKER_BACKOFF_MS / 2));
+                self.retry_pull(&uid, &c.name, at, Waiting { reason: "ImagePullBackOff".into(), message: Some(waiting) });
+                ctx.wake_at(at);
                 return;
             }
         }
@@ -940,10 +969,19 @@ impl Kubelet {
                     Some(err) => {
                         self.record_container(ctx, pod, &c.name, step.init, WARNING, "Failed", format!("Failed to pull image {spec_image:?}: {err}"));
                         self.record_container(ctx, pod, &c.name, step.init, WARNING, "Failed", "Error: ErrImagePull".into());
-                        self.set_waiting(&uid, &c.name, "ErrImagePull", Some(err.clone()));
-                        self.state.pull_errors.insert(key.clone(), err);
+                        self.state.pull_errors.insert(key.clone(), err.clone());
                         backoff_next(&mut self.state.pull_backoff, &key, now, now);
-                        ctx.wake_after_ms(RESYNC_AFTER_ERROR_MS);
+                        // The sync ends in the error; the next comes with the
+                        // PLEG if this one changed what it sees, else after
+                        // the pod worker's back-off.
+                        let changed = self.state.workers.get(&*uid).is_some_and(|w| w.runtime_changed);
+                        let after = if changed { RESYNC_AFTER_ERROR_MS } else { WORKER_BACKOFF_MS + ctx.rng.u64(..WORKER_BACKOFF_MS / 2) };
+                        let at = now.plus_millis(after);
+                        self.retry_pull(&uid, &c.name, at, Waiting { reason: "ErrImagePull".into(), message: Some(err) });
+                        if let Some(w) = self.state.workers.get_mut(&*uid) {
+                            w.runtime_sync_open = false;
+                        }
+                        ctx.wake_at(at);
                     }
                     None => {
                         let size = images::size_of(&image);
@@ -1009,7 +1047,9 @@ impl Kubelet {
                 if let Some(w) = self.state.workers.get_mut(&*uid) {
                     if let Some(s) = w.steps.as_mut() {
                         remove_releasing(&mut s.waiting, &c.name);
+                        remove_releasing(&mut s.pull_retry, &c.name);
                     }
+                    w.runtime_changed = true;
                     w.tidy();
                     w.status_memo = None;
                     // A sync that starts an init container ends there; the
@@ -1058,6 +1098,9 @@ impl Kubelet {
         } else {
             self.machine.runtime.run_sandbox(&uid, &ns, &name, ctx.now, ctx.rng)
         };
+        if let Some(w) = self.state.workers.get_mut(&*uid) {
+            w.runtime_changed = true;
+        }
         // The node's own resolver, for dnsPolicy Default.
         let gateway = self.spec.address.rsplit_once('.').map_or_else(String::new, |(net, _)| format!("{net}.1"));
         volumes::write_pod_files(&mut self.machine.disk, pod, &ip, &gateway, ctx.now);
@@ -1165,6 +1208,7 @@ impl Kubelet {
                     status_memo: None,
                     quiet_at: std::ptr::null(),
                     runtime_sync_open: false,
+                    runtime_changed: false,
                 }));
                 key
             }
@@ -1227,6 +1271,10 @@ impl Kubelet {
             return;
         }
         if let Some(w) = self.state.workers.get_mut(uid) {
+            if in_flight && !w.runtime_sync_open {
+                // A sync begins its runtime work.
+                w.runtime_changed = false;
+            }
             w.runtime_sync_open = in_flight;
         }
         self.write_status(ctx, pod, uid);
@@ -1285,6 +1333,10 @@ impl Kubelet {
                     if policy == "Never" && !is_sidecar(c) {
                         return;
                     }
+                    if let Some(at) = self.pull_retry_pending(uid, &c.name, now) {
+                        ctx.wake_at(at);
+                        return;
+                    }
                     if !self.restart_or_backoff(ctx, pod, c, true, exit.at) {
                         return;
                     }
@@ -1294,6 +1346,10 @@ impl Kubelet {
                 None => {
                     if let Some(retry) = self.state.workers.get(uid).and_then(|w| w.steps()?.config_retry.get(&c.name)).copied().filter(|t| *t > now) {
                         ctx.wake_at(retry);
+                        return;
+                    }
+                    if let Some(at) = self.pull_retry_pending(uid, &c.name, now) {
+                        ctx.wake_at(at);
                         return;
                     }
                     self.begin_start(ctx, pod, c, true);
@@ -1309,6 +1365,10 @@ impl Kubelet {
                     if !should_restart(&policy, exit.code) {
                         continue;
                     }
+                    if let Some(at) = self.pull_retry_pending(uid, &c.name, now) {
+                        ctx.wake_at(at);
+                        continue;
+                    }
                     if self.restart_or_backoff(ctx, pod, c, false, exit.at) {
                         return;
                     }
@@ -1322,6 +1382,10 @@ impl Kubelet {
                     }
                     if let Some(retry) = self.state.workers.get(uid).and_then(|w| w.steps()?.config_retry.get(&c.name)).copied().filter(|t| *t > now) {
                         ctx.wake_at(retry);
+                        continue;
+                    }
+                    if let Some(at) = self.pull_retry_pending(uid, &c.name, now) {
+                        ctx.wake_at(at);
                         continue;
                     }
                     self.begin_start(ctx, pod, c, false);
@@ -1852,17 +1916,18 @@ impl Kubelet {
         let worker = self.state.workers.get(uid).map(|w| {
             let s = w.steps().unwrap_or(&empty);
             format!(
-                "{:?} {:?} {} {} {} {} {:?} {:?} {:?} {:?} {:?}",
+                "{:?} {:?} {} {} {} {} {} {:?} {:?} {:?} {:?} {:?}",
                 s.step,
                 s.waiting,
                 w.runtime_sync_open,
+                w.runtime_changed,
                 w.killing,
                 w.delete_sent,
                 w.sandbox_changed_reported,
                 w.volumes,
                 s.config_retry,
                 s.prepared.keys().collect::<Vec<_>>(),
-                s.backoff_reported,
+                s.pull_retry,
                 w.start_time
             )
         });

@@ -357,26 +357,79 @@ fn deletion_waits_for_the_grace_period_of_a_process_ignoring_sigterm() {
     assert!(get_pod(&c, "sleeper").is_none(), "killed after 30 s");
 }
 
+/// How many times the kubelet recorded Events with this message about `name`.
+fn event_count(c: &Cluster, name: &str, message: &str) -> i32 {
+    let (items, _) = c.sim.api.list(&Query::all(ids::events())).expect("list events");
+    items
+        .iter()
+        .filter_map(|o| match &**o {
+            Object::Event(e) if e.involved_object.name.as_deref() == Some(name) && e.message.as_deref() == Some(message) => Some(e.count.unwrap_or(1)),
+            _ => None,
+        })
+        .sum()
+}
+
+/// A pull that fails ends the pod's sync; the next sync's status shows
+/// what it left: `ErrImagePull` about a second later (the PLEG saw the new
+/// sandbox), then `ImagePullBackOff` and `ErrImagePull` in turn, each
+/// until the pod worker's next sync 10 to 15 s on.
 #[test]
-fn image_pull_failure_backs_off() {
+fn image_pull_failure_shows_err_image_pull_and_back_off_in_turn() {
     let mut c = cluster();
     let t0 = c.now();
     run_pod(&mut c, json!({"metadata": {"name": "bad"}, "spec": {"containers": [{"name": "c", "image": "nginx:doesnotexist"}]}}), "worker-1");
-    c.sim.run_for_ms(3_000);
-    let p = get_pod(&c, "bad").unwrap();
-    let s = state(&p, 0);
-    assert_eq!(s["state"]["waiting"]["reason"], "ImagePullBackOff");
-    assert_eq!(
-        s["state"]["waiting"]["message"],
-        "Back-off pulling image \"nginx:doesnotexist\": ErrImagePull: failed to pull and unpack image \"docker.io/library/nginx:doesnotexist\": failed to resolve reference \"docker.io/library/nginx:doesnotexist\": docker.io/library/nginx:doesnotexist: not found"
-    );
+    let err = "failed to pull and unpack image \"docker.io/library/nginx:doesnotexist\": failed to resolve reference \"docker.io/library/nginx:doesnotexist\": docker.io/library/nginx:doesnotexist: not found";
+    let back_off = format!("Back-off pulling image \"nginx:doesnotexist\": ErrImagePull: {err}");
+    // (ms since t0, waiting reason, its message) at each change.
+    let mut shown: Vec<(u64, String, String)> = Vec::new();
+    let mut first_failure = None;
+    for _ in 0..700 {
+        c.sim.run_for_ms(100);
+        let ms = c.now().millis_since(t0);
+        if first_failure.is_none() && event_count(&c, "bad", "Error: ErrImagePull") > 0 {
+            first_failure = Some(ms);
+        }
+        let waiting = state(&get_pod(&c, "bad").unwrap(), 0)["state"]["waiting"].clone();
+        let now = (waiting["reason"].as_str().unwrap_or("").to_string(), waiting["message"].as_str().unwrap_or("").to_string());
+        if shown.last().map(|s| (&s.1, &s.2)) != Some((&now.0, &now.1)) {
+            let expected_log = match now.0.as_str() {
+                "ErrImagePull" => Some("image can't be pulled"),
+                "ImagePullBackOff" => Some("trying and failing to pull image"),
+                _ => None,
+            };
+            if let Some(log) = expected_log {
+                assert_eq!(logs(&c, "worker-1", "bad", None, false).unwrap_err(), format!("container \"c\" in pod \"bad\" is waiting to start: {log}"));
+            }
+            shown.push((ms, now.0, now.1));
+        }
+    }
+    let shown_reasons: Vec<&str> = shown.iter().map(|s| s.1.as_str()).collect();
+    assert_eq!(shown_reasons[..5], ["ContainerCreating", "ErrImagePull", "ImagePullBackOff", "ErrImagePull", "ImagePullBackOff"], "{shown:?}");
+    for s in &shown[1..] {
+        let message = if s.1 == "ErrImagePull" { err } else { back_off.as_str() };
+        assert_eq!(s.2, message, "{shown:?}");
+    }
+    // The failure's Event is recorded at the failure; its reason is shown
+    // with the next sync, a relist later.
+    let failed = first_failure.expect("the pull failed");
+    assert!((800..=1_200).contains(&(shown[1].0 - failed)), "ErrImagePull shown {} ms after the failure", shown[1].0 - failed);
+    // Then each reason stays up to the pod worker's next sync (10 to 15 s,
+    // plus the pull itself when that sync pulls again).
+    for pair in shown[1..].windows(2) {
+        let gap = pair[1].0 - pair[0].0;
+        assert!((9_800..=16_300).contains(&gap), "{} shown for {gap} ms: {shown:?}", pair[0].1);
+    }
+    // Every sync in the back-off says so, with both Events; every pull
+    // that fails says so with both of its own.
+    let pulls = event_count(&c, "bad", "Pulling image \"nginx:doesnotexist\"");
+    assert!(pulls >= 2, "{pulls} pulls");
+    assert_eq!(event_count(&c, "bad", "Error: ErrImagePull"), pulls);
+    assert_eq!(event_count(&c, "bad", &format!("Failed to pull image \"nginx:doesnotexist\": {err}")), pulls);
+    let backoffs = event_count(&c, "bad", "Back-off pulling image \"nginx:doesnotexist\"");
+    assert!(backoffs >= 2, "{backoffs} back-offs");
+    assert_eq!(event_count(&c, "bad", "Error: ImagePullBackOff"), backoffs);
     let evs = events(&c, "bad", t0);
-    assert_eq!(reasons(&evs), vec!["Pulling", "Failed", "Failed", "BackOff", "Failed"]);
-    assert!(evs[1].2.starts_with("Failed to pull image \"nginx:doesnotexist\": failed to pull and unpack image"), "{}", evs[1].2);
-    assert_eq!(evs[2].2, "Error: ErrImagePull");
-    assert_eq!(evs[4].2, "Error: ImagePullBackOff");
-    let err = logs(&c, "worker-1", "bad", None, false).unwrap_err();
-    assert_eq!(err, "container \"c\" in pod \"bad\" is waiting to start: trying and failing to pull image");
+    assert_eq!(reasons(&evs[..5]), vec!["Pulling", "Failed", "Failed", "BackOff", "Failed"]);
 }
 
 #[test]
