@@ -162,13 +162,13 @@ struct Worker {
     runtime_changed: bool,
 }
 
-/// After a container's pull failed or was backed off, the pod worker's
-/// next sync and the waiting reason the status shows from then: the
-/// kubelet keeps each sync's outcome (its `reasonCache`) and the next
-/// sync's status shows it, so `ErrImagePull` and `ImagePullBackOff`
-/// take turns, each shown until the sync after.
+/// After a sync failed to start a container (its image could not be had
+/// or its config built), the pod worker's next sync and the waiting reason
+/// the status shows from then: the kubelet keeps each sync's outcome (its
+/// `reasonCache`) and the next sync's status shows it, so `ErrImagePull`
+/// and `ImagePullBackOff` take turns, each shown until the sync after.
 #[derive(Debug)]
-struct PullRetry {
+struct StartRetry {
     at: VirtualTime,
     shows: Waiting,
 }
@@ -181,17 +181,15 @@ struct PullRetry {
 struct WorkerSteps {
     step: Option<Step>,
     waiting: BTreeMap<String, Waiting>,
-    /// Containers whose config could not be built, and when to try again.
-    config_retry: BTreeMap<String, VirtualTime>,
     /// What was prepared for a container between its Create and Start steps.
     prepared: BTreeMap<String, (ContainerSetup, Vec<(String, String)>)>,
-    /// Containers whose pull failed or was backed off (see [`PullRetry`]).
-    pull_retry: BTreeMap<String, PullRetry>,
+    /// Containers a sync failed to start (see [`StartRetry`]).
+    start_retry: BTreeMap<String, StartRetry>,
 }
 
 impl WorkerSteps {
     fn is_empty(&self) -> bool {
-        self.step.is_none() && self.waiting.is_empty() && self.config_retry.is_empty() && self.prepared.is_empty() && self.pull_retry.is_empty()
+        self.step.is_none() && self.waiting.is_empty() && self.prepared.is_empty() && self.start_retry.is_empty()
     }
 }
 
@@ -806,24 +804,30 @@ impl Kubelet {
         changed
     }
 
-    /// Notes that container `container`'s sync failed on its image: the pod
-    /// worker syncs again at `at`, and its status shows `shows` from then.
-    fn retry_pull(&mut self, uid: &str, container: &str, at: VirtualTime, shows: Waiting) {
-        if let Some(w) = self.state.workers.get_mut(uid) {
-            w.steps_mut().pull_retry.insert(container.to_string(), PullRetry { at, shows });
-        }
+    /// Ends the sync in a failure to start container `container` for
+    /// `reason`: the pod worker syncs again within the PLEG's relist if
+    /// this sync made a sandbox or started a container, else after its
+    /// back-off of 10 to 15 s, and the status shows the reason from then.
+    fn retry_start(&mut self, ctx: &mut Ctx, uid: &str, container: &str, reason: &str, message: String) {
+        let Some(w) = self.state.workers.get_mut(uid) else { return };
+        let after = if w.runtime_changed { RESYNC_AFTER_ERROR_MS } else { WORKER_BACKOFF_MS + ctx.rng.u64(..WORKER_BACKOFF_MS / 2) };
+        let at = ctx.now.plus_millis(after);
+        w.runtime_sync_open = false;
+        w.runtime_changed = false;
+        w.steps_mut().start_retry.insert(container.to_string(), StartRetry { at, shows: Waiting { reason: reason.to_string(), message: Some(message) } });
+        ctx.wake_at(at);
     }
 
-    /// When the pod worker syncs container `container` again after its
-    /// failed pull, if that is still to come. Once it is due, the sync is
-    /// this one: its status shows what the last sync left.
-    fn pull_retry_pending(&mut self, uid: &str, container: &str, now: VirtualTime) -> Option<VirtualTime> {
+    /// When the pod worker syncs container `container` again after a sync
+    /// failed to start it, if that is still to come. Once it is due, the
+    /// sync is this one: its status shows what the last sync left.
+    fn start_retry_pending(&mut self, uid: &str, container: &str, now: VirtualTime) -> Option<VirtualTime> {
         let steps = self.state.workers.get_mut(uid)?.steps.as_mut()?;
-        let at = steps.pull_retry.get(container)?.at;
+        let at = steps.start_retry.get(container)?.at;
         if at > now {
             return Some(at);
         }
-        let shown = remove_releasing(&mut steps.pull_retry, container)?.shows;
+        let shown = remove_releasing(&mut steps.start_retry, container)?.shows;
         self.set_waiting(uid, container, &shown.reason, shown.message);
         None
     }
@@ -836,10 +840,9 @@ impl Kubelet {
         let image = match images::parse_image(&spec_image) {
             Ok(i) => i,
             Err(msg) => {
-                if self.set_waiting(&uid, &c.name, "InvalidImageName", Some(msg.clone())) {
-                    self.record_container(ctx, pod, &c.name, init, WARNING, "InspectFailed", msg);
-                    self.record_container(ctx, pod, &c.name, init, WARNING, "Failed", "Error: InvalidImageName".into());
-                }
+                self.record_container(ctx, pod, &c.name, init, WARNING, "InspectFailed", msg.clone());
+                self.record_container(ctx, pod, &c.name, init, WARNING, "Failed", "Error: InvalidImageName".into());
+                self.retry_start(ctx, &uid, &c.name, "InvalidImageName", msg);
                 return;
             }
         };
@@ -847,10 +850,9 @@ impl Kubelet {
         let present = self.machine.runtime.has_image(&image);
         if policy == "Never" && !present {
             let msg = format!("Container image {spec_image:?} is not present with pull policy of Never");
-            if self.set_waiting(&uid, &c.name, "ErrImageNeverPull", Some(msg.clone())) {
-                self.record_container(ctx, pod, &c.name, init, WARNING, "ErrImageNeverPull", msg);
-                self.record_container(ctx, pod, &c.name, init, WARNING, "Failed", "Error: ErrImageNeverPull".into());
-            }
+            self.record_container(ctx, pod, &c.name, init, WARNING, "ErrImageNeverPull", msg.clone());
+            self.record_container(ctx, pod, &c.name, init, WARNING, "Failed", "Error: ErrImageNeverPull".into());
+            self.retry_start(ctx, &uid, &c.name, "ErrImageNeverPull", msg);
             return;
         }
         if present && policy != "Always" {
@@ -872,13 +874,10 @@ impl Kubelet {
                     Some(err) => format!("{msg}: ErrImagePull: {err}"),
                     None => msg.clone(),
                 };
-                // Each pod sync in the back-off says so again; the sync fails,
-                // and the pod worker retries after 10 to 15 s.
+                // Each pod sync in the back-off says so again, and fails.
                 self.record_container(ctx, pod, &c.name, init, NORMAL, "BackOff", msg);
                 self.record_container(ctx, pod, &c.name, init, WARNING, "Failed", "Error: ImagePullBackOff".into());
-                let at = now.plus_millis(WORKER_BACKOFF_MS + ctx.rng.u64(..WORKER_BACKOFF_MS / 2));
-                self.retry_pull(&uid, &c.name, at, Waiting { reason: "ImagePullBackOff".into(), message: Some(waiting) });
-                ctx.wake_at(at);
+                self.retry_start(ctx, &uid, &c.name, "ImagePullBackOff", waiting);
                 return;
             }
         }
@@ -971,17 +970,7 @@ impl Kubelet {
                         self.record_container(ctx, pod, &c.name, step.init, WARNING, "Failed", "Error: ErrImagePull".into());
                         self.state.pull_errors.insert(key.clone(), err.clone());
                         backoff_next(&mut self.state.pull_backoff, &key, now, now);
-                        // The sync ends in the error; the next comes with the
-                        // PLEG if this one changed what it sees, else after
-                        // the pod worker's back-off.
-                        let changed = self.state.workers.get(&*uid).is_some_and(|w| w.runtime_changed);
-                        let after = if changed { RESYNC_AFTER_ERROR_MS } else { WORKER_BACKOFF_MS + ctx.rng.u64(..WORKER_BACKOFF_MS / 2) };
-                        let at = now.plus_millis(after);
-                        self.retry_pull(&uid, &c.name, at, Waiting { reason: "ErrImagePull".into(), message: Some(err) });
-                        if let Some(w) = self.state.workers.get_mut(&*uid) {
-                            w.runtime_sync_open = false;
-                        }
-                        ctx.wake_at(at);
+                        self.retry_start(ctx, &uid, &c.name, "ErrImagePull", err);
                     }
                     None => {
                         let size = images::size_of(&image);
@@ -1009,20 +998,12 @@ impl Kubelet {
                 match self.container_config(ctx, pod, c) {
                     Ok(prepared) => {
                         if let Some(w) = self.state.workers.get_mut(&*uid) {
-                            let steps = w.steps_mut();
-                            steps.prepared.insert(c.name.clone(), prepared);
-                            remove_releasing(&mut steps.config_retry, &c.name);
+                            w.steps_mut().prepared.insert(c.name.clone(), prepared);
                         }
                     }
                     Err(msg) => {
-                        // CreateContainerConfigError: the pod worker tries again after its back-off.
                         self.record_container(ctx, pod, &c.name, step.init, WARNING, "Failed", format!("Error: {msg}"));
-                        self.set_waiting(&uid, &c.name, "CreateContainerConfigError", Some(msg));
-                        let retry = now.plus_millis(WORKER_BACKOFF_MS + ctx.rng.u64(..WORKER_BACKOFF_MS / 2));
-                        if let Some(w) = self.state.workers.get_mut(&*uid) {
-                            w.steps_mut().config_retry.insert(c.name.clone(), retry);
-                        }
-                        ctx.wake_at(retry);
+                        self.retry_start(ctx, &uid, &c.name, "CreateContainerConfigError", msg);
                         return;
                     }
                 }
@@ -1047,7 +1028,7 @@ impl Kubelet {
                 if let Some(w) = self.state.workers.get_mut(&*uid) {
                     if let Some(s) = w.steps.as_mut() {
                         remove_releasing(&mut s.waiting, &c.name);
-                        remove_releasing(&mut s.pull_retry, &c.name);
+                        remove_releasing(&mut s.start_retry, &c.name);
                     }
                     w.runtime_changed = true;
                     w.tidy();
@@ -1333,7 +1314,7 @@ impl Kubelet {
                     if policy == "Never" && !is_sidecar(c) {
                         return;
                     }
-                    if let Some(at) = self.pull_retry_pending(uid, &c.name, now) {
+                    if let Some(at) = self.start_retry_pending(uid, &c.name, now) {
                         ctx.wake_at(at);
                         return;
                     }
@@ -1344,11 +1325,7 @@ impl Kubelet {
                 }
                 Some((false, None)) => return,
                 None => {
-                    if let Some(retry) = self.state.workers.get(uid).and_then(|w| w.steps()?.config_retry.get(&c.name)).copied().filter(|t| *t > now) {
-                        ctx.wake_at(retry);
-                        return;
-                    }
-                    if let Some(at) = self.pull_retry_pending(uid, &c.name, now) {
+                    if let Some(at) = self.start_retry_pending(uid, &c.name, now) {
                         ctx.wake_at(at);
                         return;
                     }
@@ -1365,7 +1342,7 @@ impl Kubelet {
                     if !should_restart(&policy, exit.code) {
                         continue;
                     }
-                    if let Some(at) = self.pull_retry_pending(uid, &c.name, now) {
+                    if let Some(at) = self.start_retry_pending(uid, &c.name, now) {
                         ctx.wake_at(at);
                         continue;
                     }
@@ -1374,17 +1351,7 @@ impl Kubelet {
                     }
                 }
                 None => {
-                    let blocked = self.state.workers.get(uid).and_then(|w| w.steps()?.waiting.get(&c.name)).is_some_and(|w| {
-                        matches!(w.reason.as_str(), "InvalidImageName" | "ErrImageNeverPull")
-                    });
-                    if blocked {
-                        continue;
-                    }
-                    if let Some(retry) = self.state.workers.get(uid).and_then(|w| w.steps()?.config_retry.get(&c.name)).copied().filter(|t| *t > now) {
-                        ctx.wake_at(retry);
-                        continue;
-                    }
-                    if let Some(at) = self.pull_retry_pending(uid, &c.name, now) {
+                    if let Some(at) = self.start_retry_pending(uid, &c.name, now) {
                         ctx.wake_at(at);
                         continue;
                     }
@@ -1916,7 +1883,7 @@ impl Kubelet {
         let worker = self.state.workers.get(uid).map(|w| {
             let s = w.steps().unwrap_or(&empty);
             format!(
-                "{:?} {:?} {} {} {} {} {} {:?} {:?} {:?} {:?} {:?}",
+                "{:?} {:?} {} {} {} {} {} {:?} {:?} {:?} {:?}",
                 s.step,
                 s.waiting,
                 w.runtime_sync_open,
@@ -1925,9 +1892,8 @@ impl Kubelet {
                 w.delete_sent,
                 w.sandbox_changed_reported,
                 w.volumes,
-                s.config_retry,
                 s.prepared.keys().collect::<Vec<_>>(),
-                s.pull_retry,
+                s.start_retry,
                 w.start_time
             )
         });

@@ -432,6 +432,60 @@ fn image_pull_failure_shows_err_image_pull_and_back_off_in_turn() {
     assert_eq!(reasons(&evs[..5]), vec!["Pulling", "Failed", "Failed", "BackOff", "Failed"]);
 }
 
+/// A sync that cannot start a container for want of an image it may not
+/// pull, a name no registry takes or a ConfigMap ends in the error: the
+/// status shows the reason from the next sync (a relist after the one that
+/// made the sandbox), and each sync after the pod worker's back-off (10 to
+/// 15 s) tries again and records the error's Events again.
+#[test]
+fn a_failed_start_shows_at_the_next_sync_and_repeats_its_events() {
+    let mut c = cluster();
+    let t0 = c.now();
+    run_pod(&mut c, json!({"metadata": {"name": "never"}, "spec": {"containers": [{"name": "c", "image": "redis:7.2", "imagePullPolicy": "Never"}]}}), "worker-1");
+    run_pod(&mut c, json!({"metadata": {"name": "upper"}, "spec": {"containers": [{"name": "c", "image": "Nginx"}]}}), "worker-2");
+    run_pod(
+        &mut c,
+        json!({"metadata": {"name": "config"}, "spec": {"containers": [{"name": "c", "image": "busybox:1.37", "command": ["sleep", "3600"],
+            "env": [{"name": "A", "valueFrom": {"configMapKeyRef": {"name": "absent", "key": "a"}}}]}]}}),
+        "worker-3",
+    );
+    let cases = [("never", "ErrImageNeverPull"), ("upper", "InvalidImageName"), ("config", "CreateContainerConfigError")];
+    // (first failure's Event, first status showing the reason), ms since t0.
+    let mut seen = [(None, None); 3];
+    for _ in 0..400 {
+        c.sim.run_for_ms(100);
+        let ms = c.now().millis_since(t0);
+        for (i, (pod, reason)) in cases.iter().enumerate() {
+            let error = if *reason == "CreateContainerConfigError" { "Error: configmap \"absent\" not found".to_string() } else { format!("Error: {reason}") };
+            if seen[i].0.is_none() && event_count(&c, pod, &error) > 0 {
+                seen[i].0 = Some(ms);
+            }
+            let shown = state(&get_pod(&c, pod).unwrap(), 0)["state"]["waiting"]["reason"] == *reason;
+            if seen[i].1.is_none() && shown {
+                seen[i].1 = Some(ms);
+            }
+            if seen[i].1.is_some() {
+                assert!(shown, "{pod} stays {reason}");
+            }
+        }
+    }
+    for (i, (pod, reason)) in cases.iter().enumerate() {
+        let (Some(failed), Some(shown)) = seen[i] else { panic!("{pod}: {:?}", seen[i]) };
+        assert!((800..=1_200).contains(&(shown - failed)), "{pod}: {reason} shown {} ms after the failure", shown - failed);
+    }
+    // Failures about 1.5 s in, again a second later, then every 10 to 15 s.
+    let never = event_count(&c, "never", "Error: ErrImageNeverPull");
+    assert!((3..=5).contains(&never), "{never} ErrImageNeverPull syncs in 40 s");
+    assert_eq!(event_count(&c, "never", "Container image \"redis:7.2\" is not present with pull policy of Never"), never);
+    let upper = event_count(&c, "upper", "Error: InvalidImageName");
+    assert!((3..=5).contains(&upper), "{upper} InvalidImageName syncs in 40 s");
+    let config = event_count(&c, "config", "Error: configmap \"absent\" not found");
+    assert!((3..=5).contains(&config), "{config} CreateContainerConfigError syncs in 40 s");
+    // Each try had the image first: pulled once, then found present.
+    let pulled = event_count(&c, "config", "Pulling image \"busybox:1.37\"");
+    assert_eq!(pulled + event_count(&c, "config", "Container image \"busybox:1.37\" already present on machine"), config);
+}
+
 #[test]
 fn waiting_container_logs_error() {
     let mut c = cluster();
