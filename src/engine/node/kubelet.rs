@@ -67,14 +67,9 @@ fn backoff_expired(entry: &Backoff, event_time: VirtualTime) -> bool {
     event_time.millis_since(entry.last_update) > 2 * BACKOFF_MAX_MS
 }
 
-/// `IsInBackOffSince`: when the back-off that began at `event_time` ends, if it has not.
-fn in_backoff_since(map: &BTreeMap<String, Backoff>, key: &str, event_time: VirtualTime, now: VirtualTime) -> Option<VirtualTime> {
-    let entry = map.get(key)?;
-    if backoff_expired(entry, event_time) {
-        return None;
-    }
-    let end = event_time.plus_millis(entry.duration_ms);
-    (now < end).then_some(end)
+/// `IsInBackOffSince`: whether the back-off that began at `event_time` has yet to end.
+fn in_backoff_since(map: &BTreeMap<String, Backoff>, key: &str, event_time: VirtualTime, now: VirtualTime) -> bool {
+    map.get(key).is_some_and(|entry| !backoff_expired(entry, event_time) && now < event_time.plus_millis(entry.duration_ms))
 }
 
 fn backoff_next(map: &mut BTreeMap<String, Backoff>, key: &str, event_time: VirtualTime, now: VirtualTime) {
@@ -932,15 +927,17 @@ impl Kubelet {
         // status (showing the exit) before starting it again.
         if let Some(w) = self.state.workers.get_mut(&*uid) {
             w.runtime_sync_open = false;
+            w.runtime_changed = false;
         }
         let key = format!("{uid}/{}", c.name);
-        if let Some(end) = in_backoff_since(&self.state.crash_backoff, &key, finished, ctx.now) {
+        if in_backoff_since(&self.state.crash_backoff, &key, finished, ctx.now) {
+            // `doBackOff`: each sync in the back-off says so, and fails; the
+            // restart comes with the first of the pod worker's retries (10
+            // to 15 s apart) after the back-off ends.
             let duration = self.state.crash_backoff.get(&key).map_or(BACKOFF_INITIAL_MS, |b| b.duration_ms);
             let msg = format!("back-off {} restarting failed container={} pod={}", go_duration(duration), c.name, pod_desc(pod));
-            if self.set_waiting(&uid, &c.name, "CrashLoopBackOff", Some(msg)) {
-                self.record_container(ctx, pod, &c.name, init, WARNING, "BackOff", format!("Back-off restarting failed container {} in pod {}", c.name, pod_desc(pod)));
-            }
-            ctx.wake_at(end);
+            self.record_container(ctx, pod, &c.name, init, WARNING, "BackOff", format!("Back-off restarting failed container {} in pod {}", c.name, pod_desc(pod)));
+            self.retry_start(ctx, &uid, &c.name, "CrashLoopBackOff", msg);
             return false;
         }
         backoff_next(&mut self.state.crash_backoff, &key, finished, ctx.now);
