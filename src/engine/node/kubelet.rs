@@ -165,6 +165,12 @@ struct Worker {
 #[derive(Debug)]
 struct StartRetry {
     at: VirtualTime,
+    /// When the sync failed: containers that fail in the same sync share
+    /// its retry, as the pod worker retries the pod.
+    failed_at: VirtualTime,
+    /// The image the container had: a pod updated with another image is
+    /// synced at once, as the update reaches the pod worker.
+    image: Option<String>,
     shows: Waiting,
 }
 
@@ -799,31 +805,35 @@ impl Kubelet {
         changed
     }
 
-    /// Ends the sync in a failure to start container `container` for
-    /// `reason`: the pod worker syncs again within the PLEG's relist if
-    /// this sync made a sandbox or started a container, else after its
-    /// back-off of 10 to 15 s, and the status shows the reason from then.
-    fn retry_start(&mut self, ctx: &mut Ctx, uid: &str, container: &str, reason: &str, message: String) {
+    /// Notes the sync's failure to start container `c` for `reason` (the
+    /// sync goes on with the pod's other containers): the pod worker syncs
+    /// again within the PLEG's relist if this sync made a sandbox or
+    /// started a container, else after its back-off of 10 to 15 s, and the
+    /// status shows the reason from then.
+    fn retry_start(&mut self, ctx: &mut Ctx, uid: &str, c: &Container, reason: &str, message: String) {
+        let now = ctx.now;
         let Some(w) = self.state.workers.get_mut(uid) else { return };
-        let after = if w.runtime_changed { RESYNC_AFTER_ERROR_MS } else { WORKER_BACKOFF_MS + ctx.rng.u64(..WORKER_BACKOFF_MS / 2) };
-        let at = ctx.now.plus_millis(after);
-        w.runtime_sync_open = false;
-        w.runtime_changed = false;
-        w.steps_mut().start_retry.insert(container.to_string(), StartRetry { at, shows: Waiting { reason: reason.to_string(), message: Some(message) } });
+        let shared = w.steps().and_then(|s| s.start_retry.values().find(|r| r.failed_at == now)).map(|r| r.at);
+        let at = shared.unwrap_or_else(|| {
+            let after = if w.runtime_changed { RESYNC_AFTER_ERROR_MS } else { WORKER_BACKOFF_MS + ctx.rng.u64(..WORKER_BACKOFF_MS / 2) };
+            now.plus_millis(after)
+        });
+        let retry = StartRetry { at, failed_at: now, image: c.image.clone(), shows: Waiting { reason: reason.to_string(), message: Some(message) } };
+        w.steps_mut().start_retry.insert(c.name.clone(), retry);
         ctx.wake_at(at);
     }
 
-    /// When the pod worker syncs container `container` again after a sync
-    /// failed to start it, if that is still to come. Once it is due, the
-    /// sync is this one: its status shows what the last sync left.
-    fn start_retry_pending(&mut self, uid: &str, container: &str, now: VirtualTime) -> Option<VirtualTime> {
+    /// When the pod worker syncs container `c` again after a sync failed
+    /// to start it, if that is still to come. Once it is due, the sync is
+    /// this one: its status shows what the last sync left.
+    fn start_retry_pending(&mut self, uid: &str, c: &Container, now: VirtualTime) -> Option<VirtualTime> {
         let steps = self.state.workers.get_mut(uid)?.steps.as_mut()?;
-        let at = steps.start_retry.get(container)?.at;
-        if at > now {
-            return Some(at);
+        let retry = steps.start_retry.get(&c.name)?;
+        if retry.at > now && retry.image == c.image {
+            return Some(retry.at);
         }
-        let shown = remove_releasing(&mut steps.start_retry, container)?.shows;
-        self.set_waiting(uid, container, &shown.reason, shown.message);
+        let shown = remove_releasing(&mut steps.start_retry, &c.name)?.shows;
+        self.set_waiting(uid, &c.name, &shown.reason, shown.message);
         None
     }
 
@@ -837,7 +847,7 @@ impl Kubelet {
             Err(msg) => {
                 self.record_container(ctx, pod, &c.name, init, WARNING, "InspectFailed", msg.clone());
                 self.record_container(ctx, pod, &c.name, init, WARNING, "Failed", "Error: InvalidImageName".into());
-                self.retry_start(ctx, &uid, &c.name, "InvalidImageName", msg);
+                self.retry_start(ctx, &uid, c, "InvalidImageName", msg);
                 return;
             }
         };
@@ -847,7 +857,7 @@ impl Kubelet {
             let msg = format!("Container image {spec_image:?} is not present with pull policy of Never");
             self.record_container(ctx, pod, &c.name, init, WARNING, "ErrImageNeverPull", msg.clone());
             self.record_container(ctx, pod, &c.name, init, WARNING, "Failed", "Error: ErrImageNeverPull".into());
-            self.retry_start(ctx, &uid, &c.name, "ErrImageNeverPull", msg);
+            self.retry_start(ctx, &uid, c, "ErrImageNeverPull", msg);
             return;
         }
         if present && policy != "Always" {
@@ -872,7 +882,7 @@ impl Kubelet {
                 // Each pod sync in the back-off says so again, and fails.
                 self.record_container(ctx, pod, &c.name, init, NORMAL, "BackOff", msg);
                 self.record_container(ctx, pod, &c.name, init, WARNING, "Failed", "Error: ImagePullBackOff".into());
-                self.retry_start(ctx, &uid, &c.name, "ImagePullBackOff", waiting);
+                self.retry_start(ctx, &uid, c, "ImagePullBackOff", waiting);
                 return;
             }
         }
@@ -937,7 +947,7 @@ impl Kubelet {
             let duration = self.state.crash_backoff.get(&key).map_or(BACKOFF_INITIAL_MS, |b| b.duration_ms);
             let msg = format!("back-off {} restarting failed container={} pod={}", go_duration(duration), c.name, pod_desc(pod));
             self.record_container(ctx, pod, &c.name, init, WARNING, "BackOff", format!("Back-off restarting failed container {} in pod {}", c.name, pod_desc(pod)));
-            self.retry_start(ctx, &uid, &c.name, "CrashLoopBackOff", msg);
+            self.retry_start(ctx, &uid, c, "CrashLoopBackOff", msg);
             return false;
         }
         backoff_next(&mut self.state.crash_backoff, &key, finished, ctx.now);
@@ -967,7 +977,7 @@ impl Kubelet {
                         self.record_container(ctx, pod, &c.name, step.init, WARNING, "Failed", "Error: ErrImagePull".into());
                         self.state.pull_errors.insert(key.clone(), err.clone());
                         backoff_next(&mut self.state.pull_backoff, &key, now, now);
-                        self.retry_start(ctx, &uid, &c.name, "ErrImagePull", err);
+                        self.retry_start(ctx, &uid, c, "ErrImagePull", err);
                     }
                     None => {
                         let size = images::size_of(&image);
@@ -1000,7 +1010,7 @@ impl Kubelet {
                     }
                     Err(msg) => {
                         self.record_container(ctx, pod, &c.name, step.init, WARNING, "Failed", format!("Error: {msg}"));
-                        self.retry_start(ctx, &uid, &c.name, "CreateContainerConfigError", msg);
+                        self.retry_start(ctx, &uid, c, "CreateContainerConfigError", msg);
                         return;
                     }
                 }
@@ -1249,8 +1259,9 @@ impl Kubelet {
             return;
         }
         if let Some(w) = self.state.workers.get_mut(uid) {
-            if in_flight && !w.runtime_sync_open {
-                // A sync begins its runtime work.
+            if !in_flight || !w.runtime_sync_open {
+                // A sync begins its runtime work, or the sync is over: what
+                // an earlier one made or started is the PLEG's news no more.
                 w.runtime_changed = false;
             }
             w.runtime_sync_open = in_flight;
@@ -1311,7 +1322,7 @@ impl Kubelet {
                     if policy == "Never" && !is_sidecar(c) {
                         return;
                     }
-                    if let Some(at) = self.start_retry_pending(uid, &c.name, now) {
+                    if let Some(at) = self.start_retry_pending(uid, c, now) {
                         ctx.wake_at(at);
                         return;
                     }
@@ -1322,7 +1333,7 @@ impl Kubelet {
                 }
                 Some((false, None)) => return,
                 None => {
-                    if let Some(at) = self.start_retry_pending(uid, &c.name, now) {
+                    if let Some(at) = self.start_retry_pending(uid, c, now) {
                         ctx.wake_at(at);
                         return;
                     }
@@ -1339,7 +1350,7 @@ impl Kubelet {
                     if !should_restart(&policy, exit.code) {
                         continue;
                     }
-                    if let Some(at) = self.start_retry_pending(uid, &c.name, now) {
+                    if let Some(at) = self.start_retry_pending(uid, c, now) {
                         ctx.wake_at(at);
                         continue;
                     }
@@ -1348,7 +1359,7 @@ impl Kubelet {
                     }
                 }
                 None => {
-                    if let Some(at) = self.start_retry_pending(uid, &c.name, now) {
+                    if let Some(at) = self.start_retry_pending(uid, c, now) {
                         ctx.wake_at(at);
                         continue;
                     }
