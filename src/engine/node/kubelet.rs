@@ -823,18 +823,20 @@ impl Kubelet {
         ctx.wake_at(at);
     }
 
-    /// When the pod worker syncs container `c` again after a sync failed
-    /// to start it, if that is still to come. Once it is due, the sync is
-    /// this one: its status shows what the last sync left.
-    fn start_retry_pending(&mut self, uid: &str, c: &Container, now: VirtualTime) -> Option<VirtualTime> {
-        let steps = self.state.workers.get_mut(uid)?.steps.as_mut()?;
-        let retry = steps.start_retry.get(&c.name)?;
-        if retry.at > now && retry.image == c.image {
-            return Some(retry.at);
+    /// Whether container `c` waits for the pod worker's retry after a sync
+    /// failed to start it (asking to be woken then). Once the retry is
+    /// due, the sync is this one: its status shows what the last sync left.
+    fn waits_for_start_retry(&mut self, ctx: &mut Ctx, uid: &str, c: &Container) -> bool {
+        let Some(steps) = self.state.workers.get_mut(uid).and_then(|w| w.steps.as_mut()) else { return false };
+        let Some(retry) = steps.start_retry.get(&c.name) else { return false };
+        if retry.at > ctx.now && retry.image == c.image {
+            ctx.wake_at(retry.at);
+            return true;
         }
-        let shown = remove_releasing(&mut steps.start_retry, &c.name)?.shows;
-        self.set_waiting(uid, &c.name, &shown.reason, shown.message);
-        None
+        if let Some(due) = remove_releasing(&mut steps.start_retry, &c.name) {
+            self.set_waiting(uid, &c.name, &due.shows.reason, due.shows.message);
+        }
+        false
     }
 
     /// Begins starting a container: the image first.
@@ -1322,8 +1324,7 @@ impl Kubelet {
                     if policy == "Never" && !is_sidecar(c) {
                         return;
                     }
-                    if let Some(at) = self.start_retry_pending(uid, c, now) {
-                        ctx.wake_at(at);
+                    if self.waits_for_start_retry(ctx, uid, c) {
                         return;
                     }
                     if !self.restart_or_backoff(ctx, pod, c, true, exit.at) {
@@ -1333,8 +1334,7 @@ impl Kubelet {
                 }
                 Some((false, None)) => return,
                 None => {
-                    if let Some(at) = self.start_retry_pending(uid, c, now) {
-                        ctx.wake_at(at);
+                    if self.waits_for_start_retry(ctx, uid, c) {
                         return;
                     }
                     self.begin_start(ctx, pod, c, true);
@@ -1350,8 +1350,7 @@ impl Kubelet {
                     if !should_restart(&policy, exit.code) {
                         continue;
                     }
-                    if let Some(at) = self.start_retry_pending(uid, c, now) {
-                        ctx.wake_at(at);
+                    if self.waits_for_start_retry(ctx, uid, c) {
                         continue;
                     }
                     if self.restart_or_backoff(ctx, pod, c, false, exit.at) {
@@ -1359,8 +1358,7 @@ impl Kubelet {
                     }
                 }
                 None => {
-                    if let Some(at) = self.start_retry_pending(uid, c, now) {
-                        ctx.wake_at(at);
+                    if self.waits_for_start_retry(ctx, uid, c) {
                         continue;
                     }
                     self.begin_start(ctx, pod, c, false);
