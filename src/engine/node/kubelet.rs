@@ -186,11 +186,14 @@ struct WorkerSteps {
     prepared: BTreeMap<String, (ContainerSetup, Vec<(String, String)>)>,
     /// Containers a sync failed to start (see [`StartRetry`]).
     start_retry: BTreeMap<String, StartRetry>,
+    /// Running containers told to stop because their definition changed:
+    /// each is started again once it exits, whatever the restart policy.
+    replacing: BTreeSet<String>,
 }
 
 impl WorkerSteps {
     fn is_empty(&self) -> bool {
-        self.step.is_none() && self.waiting.is_empty() && self.prepared.is_empty() && self.start_retry.is_empty()
+        self.step.is_none() && self.waiting.is_empty() && self.prepared.is_empty() && self.start_retry.is_empty() && self.replacing.is_empty()
     }
 }
 
@@ -247,6 +250,17 @@ impl StatusMemo {
 /// keeps its root node when its last entry goes, and these maps stay empty
 /// for most of a pod's life once its containers run, so an emptied map
 /// gives its node back (for `prepared` a node is about 3 KB).
+/// The kubelet's `HashContainer`: what of a container's definition, when
+/// changed, restarts it (its name and image, as since 1.31; only the image
+/// of a pod's container can change). FNV-1a, as the kubelet's.
+fn container_hash(c: &Container) -> u32 {
+    let mut hash: u32 = 0x811c_9dc5;
+    for byte in c.name.bytes().chain([0]).chain(c.image.as_deref().unwrap_or("").bytes()) {
+        hash = (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193);
+    }
+    hash
+}
+
 fn remove_releasing<V>(map: &mut BTreeMap<String, V>, key: &str) -> Option<V> {
     let value = map.remove(key);
     if map.is_empty() {
@@ -279,6 +293,9 @@ struct ProbeState {
     successes: i32,
     failures: i32,
     ok: bool,
+    /// A liveness or startup failure had the container killed: no more
+    /// probes of it.
+    on_hold: bool,
 }
 
 /// A pod sync that asked for nothing (no write, no event, no random draw)
@@ -935,26 +952,73 @@ impl Kubelet {
     /// Returns whether a start began.
     fn restart_or_backoff(&mut self, ctx: &mut Ctx, pod: &Pod, c: &Container, init: bool, finished: VirtualTime) -> bool {
         let uid = pod.metadata.uid.clone().unwrap_or_default();
-        // A container that exited is seen by the next sync, which sets the
-        // status (showing the exit) before starting it again.
+        let replaced = self.state.workers.get_mut(&*uid).and_then(|w| w.steps.as_mut()).is_some_and(|s| s.replacing.remove(&c.name));
         if let Some(w) = self.state.workers.get_mut(&*uid) {
-            w.runtime_sync_open = false;
-            w.runtime_changed = false;
+            w.tidy();
+            // A container that exited is seen by the next sync, which sets
+            // the status (showing the exit) before starting it again; one
+            // killed to be restarted is started by the sync that killed it.
+            if !replaced {
+                w.runtime_sync_open = false;
+                w.runtime_changed = false;
+            }
         }
-        let key = format!("{uid}/{}", c.name);
-        if in_backoff_since(&self.state.crash_backoff, &key, finished, ctx.now) {
-            // `doBackOff`: each sync in the back-off says so, and fails; the
-            // restart comes with the first of the pod worker's retries (10
-            // to 15 s apart) after the back-off ends.
-            let duration = self.state.crash_backoff.get(&key).map_or(BACKOFF_INITIAL_MS, |b| b.duration_ms);
-            let msg = format!("back-off {} restarting failed container={} pod={}", go_duration(duration), c.name, pod_desc(pod));
-            self.record_container(ctx, pod, &c.name, init, WARNING, "BackOff", format!("Back-off restarting failed container {} in pod {}", c.name, pod_desc(pod)));
-            self.retry_start(ctx, &uid, c, "CrashLoopBackOff", msg);
-            return false;
+        // The kubelet keys the back-off by the container's definition too:
+        // another image starts afresh.
+        let key = format!("{uid}/{}/{}", c.name, c.image.as_deref().unwrap_or(""));
+        // `doBackOff` counts from the newest exit the sync saw when it
+        // began: for a container it killed to restart, the one before.
+        let since = if replaced { self.machine.runtime.sandbox(&uid).and_then(|s| s.previous(&c.name)).and_then(|p| p.exit.as_ref()).map(|e| e.at) } else { Some(finished) };
+        if let Some(since) = since {
+            if in_backoff_since(&self.state.crash_backoff, &key, since, ctx.now) {
+                // Each sync in the back-off says so, and fails; the restart
+                // comes with the first of the pod worker's retries (10 to
+                // 15 s apart) after the back-off ends.
+                let duration = self.state.crash_backoff.get(&key).map_or(BACKOFF_INITIAL_MS, |b| b.duration_ms);
+                let msg = format!("back-off {} restarting failed container={} pod={}", go_duration(duration), c.name, pod_desc(pod));
+                self.record_container(ctx, pod, &c.name, init, WARNING, "BackOff", format!("Back-off restarting failed container {} in pod {}", c.name, pod_desc(pod)));
+                self.retry_start(ctx, &uid, c, "CrashLoopBackOff", msg);
+                return false;
+            }
+            backoff_next(&mut self.state.crash_backoff, &key, since, ctx.now);
         }
-        backoff_next(&mut self.state.crash_backoff, &key, finished, ctx.now);
         self.begin_start(ctx, pod, c, init);
         self.state.workers.get(&*uid).is_some_and(|w| w.step().is_some())
+    }
+
+    /// `computePodActions` kills a running container that has to go: its
+    /// definition (its image) is not the spec's, or it failed its liveness
+    /// or startup probe. With `restart`, `SyncPod` starts it again in the
+    /// same call, after the kill, whatever the restart policy: the status it
+    /// set before stays until then. Returns whether the container exited at
+    /// once and is to be started (the sync goes on to start it).
+    #[allow(clippy::too_many_arguments)]
+    fn kill_running(&mut self, ctx: &mut Ctx, pod: &Pod, uid: &str, c: &Container, init: bool, message: String, grace_s: u64, restart: bool) -> bool {
+        let Some(w) = self.state.workers.get_mut(uid) else { return false };
+        if restart {
+            if !w.steps_mut().replacing.insert(c.name.clone()) {
+                // Told to stop already: wait for it.
+                return false;
+            }
+            w.runtime_sync_open = true;
+            w.runtime_changed = true;
+        }
+        self.record_container(ctx, pod, &c.name, init, NORMAL, "Killing", message);
+        let Some(rc) = self.machine.runtime.sandbox_mut(uid).and_then(|s| s.latest_mut(&c.name)) else { return false };
+        rc.stop(ctx.now, grace_s.max(1) * 1000);
+        if !rc.is_running() {
+            return restart;
+        }
+        if let Some(t) = self.machine.runtime.next_change() {
+            ctx.wake_at(t);
+        }
+        false
+    }
+
+    /// [`Kubelet::kill_running`] for a new definition.
+    fn replace_changed(&mut self, ctx: &mut Ctx, pod: &Pod, uid: &str, c: &Container, init: bool, message: String) -> bool {
+        let grace = pod.spec.as_ref().and_then(|s| s.termination_grace_period_seconds).unwrap_or(30).max(0) as u64;
+        self.kill_running(ctx, pod, uid, c, init, message, grace, true)
     }
 
     fn finish_step(&mut self, ctx: &mut Ctx, pod: &Pod, step: Step) {
@@ -1031,6 +1095,7 @@ impl Kubelet {
                 let Some((mut setup, kubelet_env)) = self.state.workers.get_mut(&*uid).and_then(|w| remove_releasing(&mut w.steps.as_mut()?.prepared, &c.name)) else { return };
                 let (process, interactive) = container_config::process_for(pod, c, &image, &setup, &kubelet_env, &self.machine.disk, &ip, now);
                 setup.interactive = interactive;
+                setup.spec_hash = container_hash(c);
                 let process = programs::unless_stopped(process, &image, &self.machine.stopped_programs);
                 let result = self.machine.runtime.start_container(&uid, &c.name, attempt, image, setup, process, now, ctx.rng);
                 self.machine.advance(now);
@@ -1128,6 +1193,7 @@ impl Kubelet {
             base: Some(images::base_of(&image)),
             command_line,
             interactive: false,
+            spec_hash: 0,
         };
         Ok((setup, kubelet_env))
     }
@@ -1256,7 +1322,8 @@ impl Kubelet {
     /// as it finds it, whatever the pod worker is doing.
     fn status_after_sync(&mut self, ctx: &mut Ctx, pod: &Pod, uid: &str) {
         let Some(w) = self.state.workers.get(uid) else { return };
-        let in_flight = w.step().is_some();
+        // A container being killed to be replaced is the sync's work too.
+        let in_flight = w.step().is_some() || w.steps().is_some_and(|s| !s.replacing.is_empty());
         if in_flight && w.runtime_sync_open && !self.probes_running(pod, uid) {
             return;
         }
@@ -1315,12 +1382,22 @@ impl Kubelet {
         }
         // Init containers, in order.
         for c in spec.init_containers.iter().flatten() {
-            let latest = self.machine.runtime.sandbox(uid).and_then(|s| s.latest(&c.name)).map(|l| (l.is_running(), l.exit.clone()));
+            let latest = self.machine.runtime.sandbox(uid).and_then(|s| s.latest(&c.name)).map(|l| (l.is_running(), l.exit.clone(), l.spec_hash));
             match latest {
-                Some((true, _)) if is_sidecar(c) => continue,
-                Some((true, _)) => return,
-                Some((false, Some(exit))) if exit.code == 0 && !is_sidecar(c) => continue,
-                Some((false, Some(exit))) => {
+                Some((true, _, hash)) if is_sidecar(c) => {
+                    if hash != container_hash(c) {
+                        // Only a sidecar is restarted for a new definition;
+                        // the next init containers wait for it.
+                        if self.replace_changed(ctx, pod, uid, c, true, format!("Init container {} definition changed", c.name)) {
+                            self.restart_or_backoff(ctx, pod, c, true, now);
+                        }
+                        return;
+                    }
+                    continue;
+                }
+                Some((true, _, _)) => return,
+                Some((false, Some(exit), _)) if exit.code == 0 && !is_sidecar(c) => continue,
+                Some((false, Some(exit), _)) => {
                     if policy == "Never" && !is_sidecar(c) {
                         return;
                     }
@@ -1332,7 +1409,7 @@ impl Kubelet {
                     }
                     return;
                 }
-                Some((false, None)) => return,
+                Some((false, None, _)) => return,
                 None => {
                     if self.waits_for_start_retry(ctx, uid, c) {
                         return;
@@ -1343,11 +1420,18 @@ impl Kubelet {
             }
         }
         for c in &spec.containers {
-            let latest = self.machine.runtime.sandbox(uid).and_then(|s| s.latest(&c.name)).map(|l| (l.is_running(), l.exit.clone()));
+            let latest = self.machine.runtime.sandbox(uid).and_then(|s| s.latest(&c.name)).map(|l| (l.is_running(), l.exit.clone(), l.spec_hash));
             match latest {
-                Some((true, _)) | Some((false, None)) => continue,
-                Some((false, Some(exit))) => {
-                    if !should_restart(&policy, exit.code) {
+                Some((true, _, hash)) => {
+                    let changed = hash != container_hash(c);
+                    if changed && self.replace_changed(ctx, pod, uid, c, false, format!("Container {} definition changed, will be restarted", c.name)) && self.restart_or_backoff(ctx, pod, c, false, now) {
+                        return;
+                    }
+                }
+                Some((false, None, _)) => continue,
+                Some((false, Some(exit), _)) => {
+                    let replacing = self.state.workers.get(uid).and_then(|w| w.steps()).is_some_and(|s| s.replacing.contains(&c.name));
+                    if !replacing && !should_restart(&policy, exit.code) {
                         continue;
                     }
                     if self.waits_for_start_retry(ctx, uid, c) {
@@ -1485,6 +1569,7 @@ impl Kubelet {
                     successes: 0,
                     failures: 0,
                     ok: false,
+                    on_hold: false,
                 });
                 if state.container_id != id {
                     *state = ProbeState {
@@ -1493,7 +1578,11 @@ impl Kubelet {
                         successes: 0,
                         failures: 0,
                         ok: kind == ProbeKind::Liveness,
+                        on_hold: false,
                     };
+                }
+                if state.on_hold {
+                    continue;
                 }
                 if state.ok && kind == ProbeKind::Startup {
                     continue;
@@ -1520,21 +1609,23 @@ impl Kubelet {
                         let failed_out = state.failures >= probe.failure_threshold.unwrap_or(3).max(1);
                         if failed_out {
                             state.ok = false;
+                            // A failed liveness or startup probe has the
+                            // container killed: the prober holds off until
+                            // the container is another.
+                            state.on_hold = kind != ProbeKind::Readiness;
                         }
                         self.record_container(ctx, pod, &c.name, false, WARNING, "Unhealthy", format!("{} probe failed: {msg}", kind.title()));
                         if failed_out && kind != ProbeKind::Readiness {
                             let what = if kind == ProbeKind::Liveness { "liveness" } else { "startup" };
-                            self.record_container(ctx, pod, &c.name, false, NORMAL, "Killing", format!("Container {} failed {what} probe, will be restarted", c.name));
+                            let restart = restart_policy(pod) != "Never";
+                            let then = if restart { ", will be restarted" } else { "" };
                             let grace = probe
                                 .termination_grace_period_seconds
                                 .or_else(|| pod.spec.as_ref().and_then(|s| s.termination_grace_period_seconds))
                                 .unwrap_or(30)
-                                .max(1) as u64;
-                            if let Some(rc) = self.machine.runtime.sandbox_mut(uid).and_then(|s| s.latest_mut(&c.name)) {
-                                rc.stop(now, grace * 1000);
-                            }
-                            if let Some(t) = self.machine.runtime.next_change() {
-                                ctx.wake_at(t);
+                                .max(0) as u64;
+                            if self.kill_running(ctx, pod, uid, c, false, format!("Container {} failed {what} probe{then}", c.name), grace, restart) {
+                                self.restart_or_backoff(ctx, pod, c, false, now);
                             }
                             break;
                         }

@@ -253,6 +253,8 @@ pub struct RuntimeContainer {
     pub name: String,
     /// The restart count this instance was created with.
     pub attempt: i32,
+    /// The definition it was started from ([`ContainerSetup::spec_hash`]).
+    pub spec_hash: u32,
     /// Shared with every container of the same image (see [`shared_image`]).
     pub image: Rc<ImageName>,
     pub created_at: VirtualTime,
@@ -417,6 +419,10 @@ pub struct ContainerSetup {
     pub base: Option<Base>,
     pub command_line: String,
     pub interactive: bool,
+    /// The kubelet's hash of the container's definition (its name and
+    /// image), kept with the instance as the `io.kubernetes.container.hash`
+    /// label is.
+    pub spec_hash: u32,
 }
 
 /// A container's CPU accounting (its cgroup's `cpu.stat`), read by whoever
@@ -1077,6 +1083,7 @@ impl Runtime {
             id,
             name: name.to_string(),
             attempt,
+            spec_hash: setup.spec_hash,
             image: shared_image(image),
             created_at: now,
             started_at,

@@ -568,6 +568,113 @@ fn containers_failing_together_retry_together_and_a_fixed_image_goes_at_once() {
     assert_eq!(event_count(&c, "two", "Pulling image \"nginx:1.27\""), 1, "pulled within half a second of the update");
 }
 
+/// Sets the image of container `index` of the pod's `containers` (or
+/// `initContainers`), as `kubectl set image` does.
+fn set_image(c: &mut Cluster, pod: &str, init: bool, index: usize, image: &str) {
+    let _ = c.sim.api.modify(ids::pods(), "default", pod, false, |o| {
+        if let Object::Pod(p) = o {
+            if let Some(spec) = p.spec.as_mut() {
+                let spec = std::rc::Rc::make_mut(spec);
+                let list = if init { spec.init_containers.get_or_insert_with(Vec::new) } else { &mut spec.containers };
+                list[index].image = Some(image.into());
+            }
+        }
+        true
+    });
+}
+
+/// A running container whose image is changed is killed ("definition
+/// changed") and started again with the new image by the same sync,
+/// whatever the pod's restart policy; the status shows it running until
+/// the new one runs.
+#[test]
+fn a_changed_image_restarts_the_container_whatever_the_restart_policy() {
+    let mut c = cluster();
+    run_pod(&mut c, json!({"metadata": {"name": "web"}, "spec": {"restartPolicy": "Never", "containers": [{"name": "web", "image": "nginx:1.27"}]}}), "worker-1");
+    c.sim.run_for_ms(20_000);
+    let before = state(&get_pod(&c, "web").unwrap(), 0);
+    assert!(before["state"]["running"].is_object(), "{before}");
+    let t0 = c.now();
+    let earlier = events(&c, "web", t0).len();
+    set_image(&mut c, "web", false, 0, "nginx:1.28");
+    for _ in 0..150 {
+        c.sim.run_for_ms(100);
+        let p = get_pod(&c, "web").unwrap();
+        assert_eq!(shown_state(&p), "Running", "the status is set before the kill, and next after the start");
+        assert_eq!(phase(&p), "Running");
+    }
+    // SyncPod kills it and pulls in one go.
+    let evs = events(&c, "web", t0).split_off(earlier);
+    // Created and Started count on the first start's Events.
+    assert_eq!(reasons(&evs), ["Killing", "Pulling", "Pulled"], "{evs:?}");
+    assert_eq!(event_count(&c, "web", "Started container web"), 2);
+    assert_eq!(evs[0].2, "Container web definition changed, will be restarted");
+    assert_eq!((evs[1].0, evs[1].2.as_str()), (0, "Pulling image \"nginx:1.28\""));
+    let after = state(&get_pod(&c, "web").unwrap(), 0);
+    assert_eq!(after["restartCount"], 1);
+    assert_eq!(after["image"], "docker.io/library/nginx:1.28");
+    assert_eq!(after["lastState"]["terminated"]["containerID"], before["containerID"]);
+    assert_ne!(after["containerID"], before["containerID"]);
+    // Nothing changed since: no second kill.
+    c.sim.run_for_ms(30_000);
+    assert_eq!(event_count(&c, "web", "Container web definition changed, will be restarted"), 1);
+    assert_eq!(state(&get_pod(&c, "web").unwrap(), 0)["containerID"], after["containerID"]);
+}
+
+/// A sidecar's new image restarts the sidecar alone, with the message the
+/// kubelet gives init containers; the app container keeps running.
+#[test]
+fn a_sidecars_changed_image_restarts_it_alone() {
+    let mut c = cluster();
+    run_pod(
+        &mut c,
+        json!({"metadata": {"name": "side"}, "spec": {"initContainers": [{"name": "proxy", "image": "nginx:1.27", "restartPolicy": "Always"}],
+            "containers": [{"name": "app", "image": "busybox:1.37", "command": ["sleep", "3600"]}]}}),
+        "worker-2",
+    );
+    c.sim.run_for_ms(25_000);
+    let p = get_pod(&c, "side").unwrap();
+    let app = state(&p, 0);
+    assert!(app["state"]["running"].is_object(), "{app}");
+    let t0 = c.now();
+    let earlier = events(&c, "side", t0).len();
+    set_image(&mut c, "side", true, 0, "nginx:1.28");
+    c.sim.run_for_ms(15_000);
+    let evs = events(&c, "side", t0).split_off(earlier);
+    assert_eq!(evs.first().map(|e| (e.1.as_str(), e.2.as_str())), Some(("Killing", "Init container proxy definition changed")), "{evs:?}");
+    let p = get_pod(&c, "side").unwrap();
+    let sidecar = serde_json::to_value(p.status.as_ref().unwrap().init_container_statuses.as_ref().unwrap()[0].clone()).unwrap();
+    assert_eq!(sidecar["restartCount"], 1);
+    assert_eq!(sidecar["image"], "docker.io/library/nginx:1.28");
+    assert!(sidecar["state"]["running"].is_object(), "{sidecar}");
+    let app_now = state(&p, 0);
+    assert_eq!(app_now["containerID"], app["containerID"]);
+    assert_eq!(app_now["restartCount"], 0);
+}
+
+/// The crash back-off belongs to the container's definition: a crash-looping
+/// container given another image starts at once, not when the old one's
+/// back-off ends.
+#[test]
+fn a_new_image_leaves_the_old_crash_back_off_behind() {
+    let mut c = cluster();
+    run_pod(&mut c, json!({"metadata": {"name": "crash"}, "spec": {"containers": [{"name": "app", "image": "busybox:1.36", "command": ["sh", "-c", "exit 1"]}]}}), "worker-3");
+    // After the fourth start's exit the back-off is 40 s; the status shows
+    // `CrashLoopBackOff` 10 to 15 s after that exit.
+    let mut waited = 0;
+    while !(event_count(&c, "crash", "Started container app") == 4 && shown_state(&get_pod(&c, "crash").unwrap()) == "CrashLoopBackOff") {
+        c.sim.run_for_ms(100);
+        waited += 100;
+        assert!(waited < 120_000, "no fourth back-off in 2 minutes");
+    }
+    let starts = event_count(&c, "crash", "Started container app");
+    set_image(&mut c, "crash", false, 0, "busybox:1.37");
+    // The update syncs the pod: pull (about 1 to 2.5 s), create, start.
+    c.sim.run_for_ms(4_000);
+    assert_eq!(event_count(&c, "crash", "Pulling image \"busybox:1.37\""), 1);
+    assert_eq!(event_count(&c, "crash", "Started container app"), starts + 1, "started with the new image at once");
+}
+
 #[test]
 fn waiting_container_logs_error() {
     let mut c = cluster();
@@ -596,6 +703,43 @@ fn liveness_probe_restarts_kubia_unhealthy() {
     let unhealthy = evs.iter().find(|e| e.1 == "Unhealthy").unwrap();
     assert_eq!(unhealthy.2, "Liveness probe failed: HTTP probe failed with statuscode: 500");
     assert!(evs.iter().any(|e| e.2 == "Container kubia failed liveness probe, will be restarted"));
+}
+
+/// A container killed for failing its liveness probe is started again by
+/// the sync that killed it, once the grace period is over: the status
+/// shows it running throughout, and exits minutes apart meet no crash
+/// back-off. The prober holds off while the container is killed, so each
+/// kill is one `Killing`. Under `restartPolicy: Never` it is killed and
+/// not restarted, and the Event does not promise it.
+#[test]
+fn a_liveness_failure_kills_once_and_restarts_in_the_same_sync() {
+    let mut c = cluster();
+    let probe = json!({"httpGet": {"path": "/", "port": 8080}});
+    run_pod(&mut c, json!({"metadata": {"name": "always"}, "spec": {"containers": [{"name": "kubia", "image": "luksa/kubia-unhealthy", "livenessProbe": probe}]}}), "worker-2");
+    run_pod(
+        &mut c,
+        json!({"metadata": {"name": "never"}, "spec": {"restartPolicy": "Never", "containers": [{"name": "kubia", "image": "luksa/kubia-unhealthy", "livenessProbe": probe}]}}),
+        "worker-3",
+    );
+    let mut shown = Vec::new();
+    for _ in 0..520 {
+        c.sim.run_for_ms(500);
+        let now = shown_state(&get_pod(&c, "always").unwrap());
+        if shown.last() != Some(&now) {
+            shown.push(now);
+        }
+    }
+    assert_eq!(shown.iter().filter(|s| *s != "ContainerCreating").collect::<Vec<_>>(), ["Running"], "{shown:?}");
+    let restarts = state(&get_pod(&c, "always").unwrap(), 0)["restartCount"].as_i64().unwrap() as i32;
+    assert!(restarts >= 2, "{restarts} restarts in 260 s");
+    let killings = event_count(&c, "always", "Container kubia failed liveness probe, will be restarted");
+    assert!(killings == restarts || killings == restarts + 1, "{killings} Killing Events for {restarts} restarts");
+    assert!(!reasons(&events(&c, "always", VirtualTime::ZERO)).contains(&"BackOff"));
+    let never = get_pod(&c, "never").unwrap();
+    assert_eq!(phase(&never), "Failed");
+    let s = state(&never, 0);
+    assert_eq!((s["restartCount"].as_i64(), s["state"]["terminated"]["exitCode"].as_i64()), (Some(0), Some(137)), "{s}");
+    assert_eq!(event_count(&c, "never", "Container kubia failed liveness probe"), 1);
 }
 
 #[test]
