@@ -544,10 +544,13 @@ impl ReplicaSetController {
             failure: v.status.failure.clone(),
         };
         match &failure {
+            // `calculateStatus` sets the condition only when there is none:
+            // each failed create names another pod, and a condition
+            // rewritten with it would sync the ReplicaSet again at once.
             Some(e) if e.reason != Reason::ConnectionRefused => {
-                let message = e.message.clone();
-                if next.failure.as_ref().is_none_or(|f| f.2 != message) {
-                    next.failure = Some(("True".into(), "FailedCreate".into(), message, Some(meta::api_time(ctx.now))));
+                if next.failure.is_none() {
+                    let reason = if (active.len() as i64) < v.replicas.max(0) as i64 { "FailedCreate" } else { "FailedDelete" };
+                    next.failure = Some(("True".into(), reason.into(), e.message.clone(), Some(meta::api_time(ctx.now))));
                 }
             }
             Some(_) => {}
