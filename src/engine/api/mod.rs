@@ -222,6 +222,7 @@ pub mod ids {
     id!(persistent_volume_claims, "", "persistentvolumeclaims");
     id!(service_accounts, "", "serviceaccounts");
     id!(replication_controllers, "", "replicationcontrollers");
+    id!(resource_quotas, "", "resourcequotas");
     id!(persistent_volumes, "", "persistentvolumes");
     id!(deployments, "apps", "deployments");
     id!(replica_sets, "apps", "replicasets");

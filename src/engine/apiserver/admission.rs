@@ -83,6 +83,7 @@ pub fn admit_create(api: &mut ApiServer, obj: &mut Object) -> Result<(), ApiErro
         }
         Object::ReplicationController(rc) => rc.status = Some(Default::default()),
         Object::CronJob(cj) => cj.status = Some(Default::default()),
+        Object::ResourceQuota(q) => q.status = Some(Default::default()),
         _ => {}
     }
     Ok(())

@@ -25,6 +25,7 @@ pub mod pod_control;
 pub mod pod_gc;
 pub mod queue;
 pub mod replicaset;
+pub mod resource_quota;
 pub mod serviceaccount;
 pub mod stateful_set;
 pub mod ttl_after_finished;
@@ -180,6 +181,7 @@ impl ControllerManager {
             Box::new(pv_protection::PvProtectionController::new()),
             Box::new(pod_gc::PodGarbageCollector::new()),
             Box::new(horizontal_pod_autoscaler::HorizontalPodAutoscalerController::new()),
+            Box::new(resource_quota::ResourceQuotaController::new()),
         ])
     }
 

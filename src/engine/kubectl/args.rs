@@ -193,6 +193,14 @@ pub static COMMANDS: &[Command] = &[
         subcommands: &[],
     },
     Command {
+        path: "create quota",
+        flags: &[
+            v("hard", None), v("scopes", None), DRY_RUN, OUTPUT, b("save-config", None), o("validate", "strict"), v("field-manager", None),
+            v("template", None), b("show-managed-fields", None), b("allow-missing-template-keys", None),
+        ],
+        subcommands: &[],
+    },
+    Command {
         path: "create serviceaccount",
         flags: &[DRY_RUN, OUTPUT, b("save-config", None), o("validate", "strict"), v("field-manager", None), v("template", None)],
         subcommands: &[],

@@ -5,17 +5,33 @@
 
 use serde_json::Value;
 
+use crate::engine::sort::SortStable;
+
 /// `json.MarshalIndent(v, "", "    ")`, without a trailing newline.
 pub fn to_json_indented(value: &Value) -> String {
     let mut out = String::new();
-    write(value, Some(0), &mut out);
+    write(value, Some(0), &mut out, &mut Vec::new(), None);
     out
 }
 
 /// `json.Marshal(v)`.
 pub fn to_json_compact(value: &Value) -> String {
     let mut out = String::new();
-    write(value, None, &mut out);
+    write(value, None, &mut out, &mut Vec::new(), None);
+    out
+}
+
+/// Where a key goes among its object's keys when Go marshals a typed
+/// object (a struct's fields in declaration order, not sorted): called
+/// with the keys leading to the object (array positions left out) and the
+/// key; ranked keys come first by rank, the rest (a map's keys) sorted.
+pub type FieldRank<'a> = &'a dyn Fn(&[&str], &str) -> Option<usize>;
+
+/// As [`to_json_indented`] (`indented`) or [`to_json_compact`], with each
+/// object's keys in the order `rank` gives.
+pub fn to_json_in_field_order(value: &Value, indented: bool, rank: FieldRank) -> String {
+    let mut out = String::new();
+    write(value, indented.then_some(0), &mut out, &mut Vec::new(), Some(rank));
     out
 }
 
@@ -28,7 +44,7 @@ fn newline(indent: Option<usize>, out: &mut String) {
     }
 }
 
-fn write(value: &Value, indent: Option<usize>, out: &mut String) {
+fn write<'v>(value: &'v Value, indent: Option<usize>, out: &mut String, path: &mut Vec<&'v str>, rank: Option<FieldRank>) {
     let deeper = indent.map(|l| l + 1);
     match value {
         Value::Null => out.push_str("null"),
@@ -44,14 +60,20 @@ fn write(value: &Value, indent: Option<usize>, out: &mut String) {
                     out.push(',');
                 }
                 newline(deeper, out);
-                write(item, deeper, out);
+                write(item, deeper, out, path, rank);
             }
             newline(indent, out);
             out.push(']');
         }
         Value::Object(map) => {
             out.push('{');
-            for (i, (key, item)) in map.iter().enumerate() {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            if let Some(rank) = rank {
+                // Sorted by key already; a stable sort by rank keeps the unranked in key order.
+                let here: &[&str] = path;
+                entries.sort_stable_by_key(|(key, _)| rank(here, key).unwrap_or(usize::MAX));
+            }
+            for (i, (key, item)) in entries.into_iter().enumerate() {
                 if i > 0 {
                     out.push(',');
                 }
@@ -61,7 +83,9 @@ fn write(value: &Value, indent: Option<usize>, out: &mut String) {
                 if indent.is_some() {
                     out.push(' ');
                 }
-                write(item, deeper, out);
+                path.push(key);
+                write(item, deeper, out, path, rank);
+                path.pop();
             }
             newline(indent, out);
             out.push('}');

@@ -622,14 +622,16 @@ pub fn row(obj: &Object, wide: bool, now: VirtualTime) -> Row {
             named(vec!["NAME", "CREATED AT"], vec![name, created.map(rfc3339).unwrap_or_default()])
         }
         Object::ResourceQuota(q) => {
-            let spec = q.spec.clone().unwrap_or_default();
-            let used = q.status.as_ref().and_then(|s| s.used.clone()).unwrap_or_default();
+            // printResourceQuota: status.hard by resource name against
+            // status.used (`0` when absent); `limits.*` in LIMIT, the rest in REQUEST.
+            let status = q.status.clone().unwrap_or_default();
+            let used = status.used.unwrap_or_default();
             let mut requests = Vec::new();
             let mut limits = Vec::new();
-            for (res, hard) in spec.hard.iter().flatten() {
-                let u = used.get(res).map(|q| q.0.clone()).unwrap_or_else(|| "0".into());
+            for (res, hard) in status.hard.iter().flatten() {
+                let u = used.get(res).map_or("0", |q| q.0.as_str());
                 let text = format!("{res}: {u}/{}", hard.0);
-                if res.starts_with("limits") {
+                if res.split_once('.').is_some_and(|(first, _)| first == "limits") {
                     limits.push(text);
                 } else {
                     requests.push(text);

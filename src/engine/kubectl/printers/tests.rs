@@ -117,3 +117,21 @@ fn structured_output_wraps_several_objects_in_a_list() {
     );
     assert!(parse_output_format(Some("bogus")).is_err());
 }
+
+/// `kubectl get quota`: printResourceQuota's columns from status.hard and
+/// status.used (the rows as a fake server's Table gave them to kubectl.1.33).
+#[test]
+fn quotas_list_status_by_resource_as_print_resource_quota() {
+    let objects: Vec<Rc<Object>> = [
+        r#"{"metadata": {"name": "empty", "namespace": "q", "creationTimestamp": "2026-01-01T00:00:00Z"}, "spec": {"hard": {"pods": "2"}}, "status": {}}"#,
+        r#"{"metadata": {"name": "exp", "namespace": "q", "creationTimestamp": "2026-01-01T00:00:00Z"}, "spec": {"hard": {"x": "1e3"}, "scopes": ["Terminating", "NotBestEffort", "PriorityClass"]}, "status": {"hard": {"x": "1e3", "y": "2k", "z": "1Gi", "w": "5", "limits": "3", "limits.cpu": "2", "limitsx.cpu": "4"}, "used": {"x": "5", "y": "1e3", "z": "1536Mi", "w": "3", "other": "7", "limits.cpu": "1500m"}}}"#,
+        r#"{"metadata": {"name": "small", "namespace": "q", "creationTimestamp": "2026-01-01T00:00:00Z"}, "spec": {"hard": {"pods": "2", "requests.cpu": "1", "limits.memory": "1Gi"}, "scopes": ["NotTerminating", "BestEffort", "Bogus"]}, "status": {"hard": {"pods": "2", "requests.cpu": "1", "limits.memory": "1Gi", "requests.memory": "1Gi", "count/foo": "5"}, "used": {"pods": "1", "requests.cpu": "500m", "limits.memory": "512M", "requests.memory": "500m"}}}"#,
+    ]
+    .iter()
+    .map(|text| Rc::new(Object::ResourceQuota(Box::new(serde_json::from_str(text).unwrap()))))
+    .collect();
+    assert_eq!(
+        render_table(&objects, &TableOptions::default(), VirtualTime::from_secs(5)),
+        "NAME    AGE   REQUEST                                                                      LIMIT\nempty   5s                                                                                 \nexp     5s    limits: 0/3, limitsx.cpu: 0/4, w: 3/5, x: 5/1e3, y: 1e3/2k, z: 1536Mi/1Gi    limits.cpu: 1500m/2\nsmall   5s    count/foo: 0/5, pods: 1/2, requests.cpu: 500m/1, requests.memory: 500m/1Gi   limits.memory: 512M/1Gi\n"
+    );
+}

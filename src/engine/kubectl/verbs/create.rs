@@ -41,6 +41,7 @@ pub fn run(s: &mut Session) -> Result {
         "create serviceaccount" => serviceaccount(s),
         "create poddisruptionbudget" => pod_disruption_budget(s),
         "create priorityclass" => priority_class(s),
+        "create quota" => quota(s),
         "create ingress" => super::create_ingress::run(s),
         other => Err(Error::Message(format!("error: \"kubectl {other}\" is not available in this simulation"))),
     }
@@ -140,12 +141,8 @@ pub fn submit_generated_as(s: &mut Session, mut obj: Object, wrap: Option<&str>,
     if rt.namespaced {
         obj.meta_mut().namespace = Some(s.namespace());
     }
-    if s.args.flag("save-config") {
-        let v = with_null_timestamps_json(&obj);
-        let text = last_applied_json(&v);
-        obj.meta_mut().annotations.get_or_insert_with(BTreeMap::new).insert(LAST_APPLIED.to_string(), text);
-    }
-    if dry == DryRun::Client {
+    // The typed object as Go encodes it: a namespace only when `-n` gave one.
+    let client_view = |obj: &Object| {
         let mut v = obj.to_json();
         if rt.namespaced && !s.args.has("namespace") {
             if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
@@ -154,12 +151,36 @@ pub fn submit_generated_as(s: &mut Session, mut obj: Object, wrap: Option<&str>,
         }
         with_null_timestamps(&mut v);
         printed(&mut v);
+        v
+    };
+    if s.args.flag("save-config") {
+        // `CreateOrUpdateAnnotation`: the object without the annotation (its
+        // emptied map left out), compact, in Go's field order.
+        let mut v = client_view(&obj);
+        if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+            let emptied = meta.get_mut("annotations").and_then(Value::as_object_mut).is_some_and(|a| {
+                a.remove(LAST_APPLIED);
+                a.is_empty()
+            });
+            if emptied {
+                meta.remove("annotations");
+            }
+        }
+        let text = format!("{}\n", printers::json::to_json_in_field_order(&v, false, &|path, key| go_field_rank(rt.kind, path, key)));
+        obj.meta_mut().annotations.get_or_insert_with(BTreeMap::new).insert(LAST_APPLIED.to_string(), text);
+    }
+    if dry == DryRun::Client {
+        let v = client_view(&obj);
         match format {
             None => s.out.push_str(&format!("{} {operation}{}\n", printers::qualified_name(&obj), dry.suffix())),
             Some(OutputFormat::Name) => s.out.push_str(&format!("{}\n", printers::qualified_name(&obj))),
             Some(OutputFormat::Json) => {
-                s.out.push_str(&serde_json::to_string_pretty(&v).unwrap_or_default());
+                s.out.push_str(&printers::json::to_json_in_field_order(&v, true, &|path, key| go_field_rank(rt.kind, path, key)));
                 s.out.push('\n');
+            }
+            Some(OutputFormat::JsonPath(expr)) => {
+                let template = printers::jsonpath::Template::parse(&expr).map_err(|e| Error::Message(format!("error: error parsing jsonpath {expr}, {e}")))?;
+                s.out.push_str(&template.execute(&v));
             }
             Some(_) => s.out.push_str(&printers::to_yaml(&v)),
         }
@@ -175,10 +196,27 @@ pub fn submit_generated_as(s: &mut Session, mut obj: Object, wrap: Option<&str>,
     }
 }
 
-fn with_null_timestamps_json(obj: &Object) -> Value {
-    let mut v = obj.to_json();
-    with_null_timestamps(&mut v);
-    v
+/// Go's declaration order for the fields of a generated (typed) object
+/// that `-o json` and `--save-config` print: the top level of the kinds
+/// kubectl generates, every ObjectMeta and a ResourceQuota's spec and
+/// status. Other objects' keys print sorted, as a map's are.
+fn go_field_rank(kind: &str, path: &[&str], key: &str) -> Option<usize> {
+    const TOP: &[&str] = &[
+        "kind", "apiVersion", "metadata", "spec", "status", "value", "globalDefault", "description", "preemptionPolicy", "immutable", "data",
+        "stringData", "binaryData", "type",
+    ];
+    const META: &[&str] = &[
+        "name", "generateName", "namespace", "selfLink", "uid", "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp",
+        "deletionGracePeriodSeconds", "labels", "annotations", "ownerReferences", "finalizers", "managedFields",
+    ];
+    const QUOTA: &[&str] = &["hard", "scopes", "scopeSelector", "used"];
+    let fields = match path {
+        [] => TOP,
+        [.., "metadata"] => META,
+        ["spec"] | ["status"] if kind == "ResourceQuota" => QUOTA,
+        _ => return None,
+    };
+    fields.iter().position(|f| *f == key)
 }
 
 /// `error: failed to create deployment: deployments.apps "x" already exists`.
@@ -427,6 +465,89 @@ fn priority_class(s: &mut Session) -> Result {
         preemption_policy: Some(s.args.value("preemption-policy").unwrap_or("PreemptLowerPriority").to_string()),
     };
     submit_generated(s, Object::PriorityClass(Box::new(pc)), None, "created")
+}
+
+/// `kubectl create quota NAME [--hard=res=qty,…] [--scopes=Scope,…]`
+/// (create_quota.go): Complete's checks (NAME, `--dry-run`, `-o`), then
+/// Validate's (an empty NAME), then the flags' values as `createQuota` parses them.
+fn quota(s: &mut Session) -> Result {
+    use k8s_openapi::api::core::v1::{ResourceQuota, ResourceQuotaSpec, ResourceQuotaStatus};
+    let name = one_name(s)?;
+    generator_complete(s)?;
+    if name.is_empty() {
+        return Err(Error::Message("error: name must be specified".to_string()));
+    }
+    let hard = quota_resource_list(s.args.value("hard").unwrap_or("")).map_err(Error::Message)?;
+    let scopes = quota_scopes(s.args.value("scopes").unwrap_or("")).map_err(Error::Message)?;
+    let quota = ResourceQuota {
+        metadata: ObjectMeta { name: Some(name), ..Default::default() },
+        spec: Some(ResourceQuotaSpec { hard, scopes, ..Default::default() }),
+        status: Some(ResourceQuotaStatus::default()),
+    };
+    submit_generated(s, Object::ResourceQuota(Box::new(quota)), Some("failed to create quota: "), "created")
+}
+
+/// A generator's `Complete` after its NAME: `--dry-run`, then `-o` (a
+/// generator prints no tables), then `--validate` (`GetValidationDirective`).
+fn generator_complete(s: &Session) -> std::result::Result<(), Error> {
+    const FORMATS: &str = "go-template,go-template-file,json,jsonpath,jsonpath-as-json,jsonpath-file,name,template,templatefile,yaml";
+    DryRun::from_session(s)?;
+    if let Some(o) = s.args.value("output").filter(|o| !o.is_empty()) {
+        match printers::parse_output_format(Some(o)) {
+            Ok(OutputFormat::Json | OutputFormat::Yaml | OutputFormat::Name | OutputFormat::JsonPath(_)) => {}
+            Err(e) if e.starts_with("error: template format") || e.starts_with("error: go-template") => return Err(Error::Message(e)),
+            _ => {
+                return Err(Error::Message(format!(
+                    "error: unable to match a printer suitable for the output format \"{o}\", allowed formats are: {FORMATS}"
+                )))
+            }
+        }
+    }
+    if let Some(v) = s.args.value("validate") {
+        let boolean = matches!(v, "1" | "t" | "T" | "TRUE" | "true" | "True" | "0" | "f" | "F" | "FALSE" | "false" | "False");
+        if !boolean && !matches!(v, "strict" | "warn" | "ignore") {
+            return Err(Error::Message(format!(
+                "error: invalid - validate option \"{v}\"; must be one of: strict (or true), warn, ignore (or false)"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `populateResourceListV1`: `res=qty` pairs split on `,` and `=`, each
+/// quantity as `resource.ParseQuantity` reads it (no spaces trimmed) and
+/// written as Go's `Quantity` marshals it; nothing for an empty flag.
+fn quota_resource_list(spec: &str) -> std::result::Result<Option<BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>>, String> {
+    use crate::engine::quantity::{normalize, QuantityError};
+    if spec.is_empty() {
+        return Ok(None);
+    }
+    let mut list = BTreeMap::new();
+    for statement in spec.split(',') {
+        let parts: Vec<&str> = statement.split('=').collect();
+        let [resource, value] = parts.as_slice() else {
+            return Err(format!("error: Invalid argument syntax {statement}, expected <resource>=<value>"));
+        };
+        let text = if value.trim() != *value { Err(QuantityError::FormatWrong) } else { normalize(value) };
+        let text = text.map_err(|e| format!("error: {e}"))?;
+        list.insert(resource.to_string(), k8s_openapi::apimachinery::pkg::api::resource::Quantity(text));
+    }
+    Ok(Some(list))
+}
+
+/// `parseScopes`: any non-empty names (the API server checks them).
+fn quota_scopes(spec: &str) -> std::result::Result<Option<Vec<String>>, String> {
+    if spec.is_empty() {
+        return Ok(None);
+    }
+    let mut scopes = Vec::new();
+    for scope in spec.split(',') {
+        if scope.is_empty() {
+            return Err("error: invalid resource quota scope \"\"".to_string());
+        }
+        scopes.push(scope.to_string());
+    }
+    Ok(Some(scopes))
 }
 
 fn configmap(s: &mut Session) -> Result {

@@ -2,13 +2,14 @@
 //! pkg/describe/describe.go) for pods, deployments, replica sets, nodes,
 //! services, namespaces, config maps and secrets (storage kinds in
 //! `storage.rs`; StatefulSets, DaemonSets, Jobs and CronJobs in
-//! `workloads.rs`), and its generic describer for every other kind. Text is
-//! written with tabs and aligned by Go's tabwriter, as kubectl does, so
-//! column blocks line up the same way.
+//! `workloads.rs`; resource quotas in `quota.rs`), and its generic
+//! describer for every other kind. Text is written with tabs and aligned by
+//! Go's tabwriter, as kubectl does, so column blocks line up the same way.
 
 mod autoscaling;
 mod network;
 mod pdb;
+mod quota;
 mod storage;
 mod workloads;
 
@@ -125,6 +126,7 @@ pub fn describe_object(s: &Session, obj: &Object, show_events: bool, now: Virtua
         Object::Service(_) => describe_service(&mut w, s, obj),
         Object::Namespace(_) => describe_namespace(&mut w, s, obj),
         Object::PodDisruptionBudget(p) => pdb::describe(&mut w, p),
+        Object::ResourceQuota(q) => quota::describe_quota(&mut w, q),
         Object::StatefulSet(set) => workloads::describe_stateful_set(&mut w, s, obj, set),
         Object::DaemonSet(ds) => workloads::describe_daemon_set(&mut w, s, obj, ds),
         Object::Job(job) => workloads::describe_job(&mut w, obj, job),
@@ -179,7 +181,7 @@ pub fn pod_template_text(template: &PodTemplateSpec) -> String {
 
 /// Kinds whose describers show no events.
 fn has_events(obj: &Object) -> bool {
-    !matches!(obj, Object::Namespace(_) | Object::Secret(_) | Object::NetworkPolicy(_))
+    !matches!(obj, Object::Namespace(_) | Object::Secret(_) | Object::NetworkPolicy(_) | Object::ResourceQuota(_))
 }
 
 /// kubectl's `PrefixWriter`: lines indented two spaces per level.
@@ -951,22 +953,9 @@ fn describe_namespace(w: &mut Writer, s: &Session, obj: &Object) {
     };
     w.line(0, "");
     let quotas = count("resourcequotas");
-    if quotas.is_empty() {
-        w.line(0, "No resource quota.");
-    } else {
-        for q in &quotas {
-            let Object::ResourceQuota(q) = &**q else { continue };
-            w.line(0, "Resource Quotas");
-            w.line(1, &format!("Name:\t{}", q.metadata.name.as_deref().unwrap_or("")));
-            w.line(1, "Resource\tUsed\tHard");
-            w.line(1, "--------\t---\t---");
-            let used = q.status.as_ref().and_then(|s| s.used.clone()).unwrap_or_default();
-            for (res, hard) in q.spec.as_ref().and_then(|s| s.hard.clone()).unwrap_or_default() {
-                let u = used.get(&res).map(|x| x.0.clone()).unwrap_or_else(|| "0".into());
-                w.line(1, &format!("{res}\t{u}\t{}", hard.0));
-            }
-        }
-    }
+    let quotas: Vec<&k8s_openapi::api::core::v1::ResourceQuota> =
+        quotas.iter().filter_map(|q| if let Object::ResourceQuota(q) = &**q { Some(&**q) } else { None }).collect();
+    quota::describe_resource_quotas(w, &quotas);
     w.line(0, "");
     if count("limitranges").is_empty() {
         w.line(0, "No LimitRange resource.");

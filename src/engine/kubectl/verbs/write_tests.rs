@@ -231,3 +231,89 @@ fn rollout_nodes_and_wait() {
     assert_eq!(k(&mut c, "kubectl delete configmap cm").stdout, "configmap \"cm\" deleted\n");
     assert_eq!(k(&mut c, "kubectl wait --for=delete configmap/cm").stdout, "");
 }
+
+/// `kubectl create quota` as kubectl 1.33 prints it without a server
+/// (stdout, stderr, exit code captured from kubectl.1.33), with a few other
+/// generators' `-o json` and `--save-config` (Go's field order).
+#[test]
+fn create_quota_matches_kubectl_1_33() {
+    let cases: &[(&str, &str, &str, i32)] = &[
+        ("kubectl create quota small --hard=pods=2,requests.cpu=1 -n q --dry-run=client -o yaml", "apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  creationTimestamp: null\n  name: small\n  namespace: q\nspec:\n  hard:\n    pods: \"2\"\n    requests.cpu: \"1\"\nstatus: {}\n", "", 0),
+        ("kubectl create quota small --hard=pods=2,requests.cpu=1 -n q --dry-run=client -o json", "{\n    \"kind\": \"ResourceQuota\",\n    \"apiVersion\": \"v1\",\n    \"metadata\": {\n        \"name\": \"small\",\n        \"namespace\": \"q\",\n        \"creationTimestamp\": null\n    },\n    \"spec\": {\n        \"hard\": {\n            \"pods\": \"2\",\n            \"requests.cpu\": \"1\"\n        }\n    },\n    \"status\": {}\n}\n", "", 0),
+        ("kubectl create quota small --hard=pods=2,requests.cpu=1 --dry-run=client -o yaml", "apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  creationTimestamp: null\n  name: small\nspec:\n  hard:\n    pods: \"2\"\n    requests.cpu: \"1\"\nstatus: {}\n", "", 0),
+        ("kubectl create quota small --hard=pods=2,requests.cpu=1 -n q --dry-run=client", "resourcequota/small created (dry run)\n", "", 0),
+        ("kubectl create quota small --hard=pods=2,requests.cpu=1 -n q --dry-run=client -o name", "resourcequota/small\n", "", 0),
+        ("kubectl create resourcequota small --scopes=BestEffort,NotTerminating --dry-run=client -o yaml", "apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  creationTimestamp: null\n  name: small\nspec:\n  scopes:\n  - BestEffort\n  - NotTerminating\nstatus: {}\n", "", 0),
+        ("kubectl create quota small --dry-run=client -o json", "{\n    \"kind\": \"ResourceQuota\",\n    \"apiVersion\": \"v1\",\n    \"metadata\": {\n        \"name\": \"small\",\n        \"creationTimestamp\": null\n    },\n    \"spec\": {},\n    \"status\": {}\n}\n", "", 0),
+        ("kubectl create quota small --hard= --scopes= --dry-run=client -o yaml", "apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  creationTimestamp: null\n  name: small\nspec: {}\nstatus: {}\n", "", 0),
+        ("kubectl create quota small --hard=cpu=1000m,memory=1024Mi,limits.cpu=0.5,requests.memory=1G,x=1e3,y=1.5Gi,z=+5,w=-1,v=0.1m,u=100k --dry-run=client -o yaml", "apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  creationTimestamp: null\n  name: small\nspec:\n  hard:\n    cpu: \"1\"\n    limits.cpu: 500m\n    memory: 1Gi\n    requests.memory: 1G\n    u: 100k\n    v: 100u\n    w: \"-1\"\n    x: \"1e3\"\n    \"y\": 1536Mi\n    z: \"+5\"\nstatus: {}\n", "", 0),
+        ("kubectl create quota small --hard=pods=0.000000001,cpu=0.0000000001,m=1Ki,n=0.5Ki,o=1e-3,p=12e2,q=100m,r=1.0,s=01 --dry-run=client -o json", "{\n    \"kind\": \"ResourceQuota\",\n    \"apiVersion\": \"v1\",\n    \"metadata\": {\n        \"name\": \"small\",\n        \"creationTimestamp\": null\n    },\n    \"spec\": {\n        \"hard\": {\n            \"cpu\": \"1n\",\n            \"m\": \"1Ki\",\n            \"n\": \"512\",\n            \"o\": \"1e-3\",\n            \"p\": \"1200\",\n            \"pods\": \"1n\",\n            \"q\": \"100m\",\n            \"r\": \"1\",\n            \"s\": \"01\"\n        }\n    },\n    \"status\": {}\n}\n", "", 0),
+        ("kubectl create quota small --hard=pods=2 --hard=services=3 --dry-run=client -o yaml", "apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  creationTimestamp: null\n  name: small\nspec:\n  hard:\n    services: \"3\"\nstatus: {}\n", "", 0),
+        ("kubectl create quota small --hard=pods=1,pods=3,=4 --dry-run=client -o yaml", "apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  creationTimestamp: null\n  name: small\nspec:\n  hard:\n    \"\": \"4\"\n    pods: \"3\"\nstatus: {}\n", "", 0),
+        ("kubectl create quota small --scopes=Bogus --dry-run=client -o yaml", "apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  creationTimestamp: null\n  name: small\nspec:\n  scopes:\n  - Bogus\nstatus: {}\n", "", 0),
+        ("kubectl create quota x --hard=pods=3 --dry-run=client -o jsonpath={.spec.hard.pods}", "3", "", 0),
+        ("kubectl create quota small --hard=pods=2 --scopes=BestEffort -n q --dry-run=client -o json --save-config", "{\n    \"kind\": \"ResourceQuota\",\n    \"apiVersion\": \"v1\",\n    \"metadata\": {\n        \"name\": \"small\",\n        \"namespace\": \"q\",\n        \"creationTimestamp\": null,\n        \"annotations\": {\n            \"kubectl.kubernetes.io/last-applied-configuration\": \"{\\\"kind\\\":\\\"ResourceQuota\\\",\\\"apiVersion\\\":\\\"v1\\\",\\\"metadata\\\":{\\\"name\\\":\\\"small\\\",\\\"namespace\\\":\\\"q\\\",\\\"creationTimestamp\\\":null},\\\"spec\\\":{\\\"hard\\\":{\\\"pods\\\":\\\"2\\\"},\\\"scopes\\\":[\\\"BestEffort\\\"]},\\\"status\\\":{}}\\n\"\n        }\n    },\n    \"spec\": {\n        \"hard\": {\n            \"pods\": \"2\"\n        },\n        \"scopes\": [\n            \"BestEffort\"\n        ]\n    },\n    \"status\": {}\n}\n", "", 0),
+        ("kubectl create quota small --hard=pods=2 --dry-run=client -o yaml --save-config", "apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  annotations:\n    kubectl.kubernetes.io/last-applied-configuration: |\n      {\"kind\":\"ResourceQuota\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"small\",\"creationTimestamp\":null},\"spec\":{\"hard\":{\"pods\":\"2\"}},\"status\":{}}\n  creationTimestamp: null\n  name: small\nspec:\n  hard:\n    pods: \"2\"\nstatus: {}\n", "", 0),
+        ("kubectl create quota small --hard=a<b=1 --dry-run=client -o json", "{\n    \"kind\": \"ResourceQuota\",\n    \"apiVersion\": \"v1\",\n    \"metadata\": {\n        \"name\": \"small\",\n        \"creationTimestamp\": null\n    },\n    \"spec\": {\n        \"hard\": {\n            \"a\\u003cb\": \"1\"\n        }\n    },\n    \"status\": {}\n}\n", "", 0),
+        ("kubectl create quota small --hard=pods --dry-run=client -o yaml", "", "error: Invalid argument syntax pods, expected <resource>=<value>\n", 1),
+        ("kubectl create quota small --hard=pods=abc --dry-run=client -o yaml", "", "error: quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'\n", 1),
+        ("kubectl create quota small --hard=pods=2, --dry-run=client -o yaml", "", "error: Invalid argument syntax , expected <resource>=<value>\n", 1),
+        ("kubectl create quota small --hard=a=b=c --dry-run=client -o yaml", "", "error: Invalid argument syntax a=b=c, expected <resource>=<value>\n", 1),
+        ("kubectl create quota small --hard=pods=1mi --dry-run=client -o yaml", "", "error: unable to parse quantity's suffix\n", 1),
+        ("kubectl create quota small --hard=\"pods= 1\" --dry-run=client -o yaml", "", "error: quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'\n", 1),
+        ("kubectl create quota small --scopes=BestEffort, --dry-run=client -o yaml", "", "error: invalid resource quota scope \"\"\n", 1),
+        ("kubectl create quota --hard=pods=2 --dry-run=client -o yaml", "", "error: exactly one NAME is required, got 0\nSee 'kubectl create quota -h' for help and examples\n", 1),
+        ("kubectl create quota a b --dry-run=client -o yaml", "", "error: exactly one NAME is required, got 2\nSee 'kubectl create quota -h' for help and examples\n", 1),
+        ("kubectl create quota \"\" --hard=pods --dry-run=client", "", "error: name must be specified\n", 1),
+        ("kubectl create quota x --dry-run=client -o wide", "", "error: unable to match a printer suitable for the output format \"wide\", allowed formats are: go-template,go-template-file,json,jsonpath,jsonpath-as-json,jsonpath-file,name,template,templatefile,yaml\n", 1),
+        ("kubectl create quota x --dry-run=client -o custom-columns=A:.kind", "", "error: unable to match a printer suitable for the output format \"custom-columns=A:.kind\", allowed formats are: go-template,go-template-file,json,jsonpath,jsonpath-as-json,jsonpath-file,name,template,templatefile,yaml\n", 1),
+        ("kubectl create quota x --dry-run=client -o jsonpath", "", "error: template format specified but no template given\n", 1),
+        ("kubectl create quota x --dry-run=client -o bogus --hard=pods", "", "error: unable to match a printer suitable for the output format \"bogus\", allowed formats are: go-template,go-template-file,json,jsonpath,jsonpath-as-json,jsonpath-file,name,template,templatefile,yaml\n", 1),
+        ("kubectl create quota x --dry-run=bogus --hard=pods", "", "error: Invalid dry-run value (bogus). Must be \"none\", \"server\", or \"client\".\n", 1),
+        ("kubectl create quota x --validate=bogus --hard=pods --dry-run=client", "", "error: invalid - validate option \"bogus\"; must be one of: strict (or true), warn, ignore (or false)\n", 1),
+        ("kubectl create quota x --validate=True --dry-run=client", "resourcequota/x created (dry run)\n", "", 0),
+        ("kubectl create quota x y --dry-run=bogus", "", "error: exactly one NAME is required, got 2\nSee 'kubectl create quota -h' for help and examples\n", 1),
+        ("kubectl create quota x --bogus", "", "error: unknown flag: --bogus\nSee 'kubectl create quota --help' for usage.\n", 1),
+        ("kubectl create priorityclass p --value=5 --description=hi --global-default --dry-run=client -o json --save-config", "{\n    \"kind\": \"PriorityClass\",\n    \"apiVersion\": \"scheduling.k8s.io/v1\",\n    \"metadata\": {\n        \"name\": \"p\",\n        \"creationTimestamp\": null,\n        \"annotations\": {\n            \"kubectl.kubernetes.io/last-applied-configuration\": \"{\\\"kind\\\":\\\"PriorityClass\\\",\\\"apiVersion\\\":\\\"scheduling.k8s.io/v1\\\",\\\"metadata\\\":{\\\"name\\\":\\\"p\\\",\\\"creationTimestamp\\\":null},\\\"value\\\":5,\\\"globalDefault\\\":true,\\\"description\\\":\\\"hi\\\",\\\"preemptionPolicy\\\":\\\"PreemptLowerPriority\\\"}\\n\"\n        }\n    },\n    \"value\": 5,\n    \"globalDefault\": true,\n    \"description\": \"hi\",\n    \"preemptionPolicy\": \"PreemptLowerPriority\"\n}\n", "", 0),
+        ("kubectl create configmap c --from-literal=a=1 -n q --dry-run=client -o json", "{\n    \"kind\": \"ConfigMap\",\n    \"apiVersion\": \"v1\",\n    \"metadata\": {\n        \"name\": \"c\",\n        \"namespace\": \"q\",\n        \"creationTimestamp\": null\n    },\n    \"data\": {\n        \"a\": \"1\"\n    }\n}\n", "", 0),
+
+    ];
+    let mut c = cluster();
+    for (line, stdout, stderr, code) in cases {
+        let out = k(&mut c, line);
+        assert_eq!((out.stdout.as_str(), out.stderr.as_str(), out.exit_code), (*stdout, *stderr, *code), "{line}");
+    }
+}
+
+#[test]
+fn create_quota_goes_through_the_api_server() {
+    let mut c = cluster();
+    k(&mut c, "kubectl create namespace q");
+    let out = k(&mut c, "kubectl create quota small --hard=pods=2,requests.cpu=500m,limits.memory=1Gi --scopes=NotTerminating -n q");
+    assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("resourcequota/small created\n", ""));
+    let quotas = crate::engine::api::find_resource("", "resourcequotas").unwrap();
+    let Object::ResourceQuota(q) = &*c.sim.api.get(quotas, "q", "small").unwrap() else { panic!() };
+    let spec = q.spec.clone().unwrap();
+    let hard: Vec<(String, String)> = spec.hard.unwrap().into_iter().map(|(k, v)| (k, v.0)).collect();
+    assert_eq!(hard, [("limits.memory", "1Gi"), ("pods", "2"), ("requests.cpu", "500m")].map(|(k, v)| (k.to_string(), v.to_string())));
+    assert_eq!(spec.scopes, Some(vec!["NotTerminating".to_string()]));
+    let out = k(&mut c, "kubectl create quota small --hard=pods=1 -n q");
+    assert_eq!((out.stderr.as_str(), out.exit_code), ("error: failed to create quota: resourcequotas \"small\" already exists\n", 1));
+    let out = k(&mut c, "kubectl create quota other --hard=pods=1 -n q --dry-run=server");
+    assert_eq!(out.stdout, "resourcequota/other created (server dry run)\n");
+    assert!(c.sim.api.get(quotas, "q", "other").is_err());
+    let out = k(&mut c, "kubectl create quota x -n nope");
+    assert_eq!(out.stderr, "error: failed to create quota: namespaces \"nope\" not found\n");
+    let out = k(&mut c, "kubectl get quota -n q");
+    assert!(out.stdout.starts_with("NAME    AGE   REQUEST"), "{}", out.stdout);
+    let out = k(&mut c, "kubectl describe quota small -n q");
+    assert!(
+        out.stdout.starts_with("Name:       small\nNamespace:  q\nScopes:     NotTerminating\n * Matches all pods that do not have an active deadline. These pods usually include long running pods whose container command is not expected to terminate.\nResource"),
+        "{}",
+        out.stdout
+    );
+    let out = k(&mut c, "kubectl describe resourcequota -n q");
+    assert!(out.stdout.starts_with("Name:       small\n"), "{}", out.stdout);
+    let out = k(&mut c, "kubectl describe ns q");
+    assert!(out.stdout.contains("\nResource Quotas\n  Name:"), "{}", out.stdout);
+}
