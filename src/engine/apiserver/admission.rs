@@ -199,6 +199,43 @@ fn list_in(api: &ApiServer, resource_id: crate::engine::api::ResourceId, namespa
     api.store.range(&prefix).map(|(_, e)| e.value.object()).collect()
 }
 
+/// ResourceQuota, the last validating plugin: a new object is refused
+/// (Forbidden) when a quota of its namespace has no room for it, or limits
+/// cpu or memory that a container does not state; else each quota it
+/// counts in, with its `status.used` then (see [`charge_quotas`]).
+pub fn resource_quota(api: &ApiServer, obj: &Object) -> Result<Vec<(String, crate::engine::resource_quota::Usage)>, ApiError> {
+    let rt = crate::engine::api::resource(obj.resource_id());
+    if !rt.namespaced {
+        return Ok(Vec::new());
+    }
+    let held = list_in(api, ids::resource_quotas(), obj.meta().namespace.as_deref());
+    let quotas: Vec<&k8s_openapi::api::core::v1::ResourceQuota> = held
+        .iter()
+        .filter_map(|o| match &**o {
+            Object::ResourceQuota(q) => Some(&**q),
+            _ => None,
+        })
+        .collect();
+    if quotas.is_empty() {
+        return Ok(Vec::new());
+    }
+    crate::engine::resource_quota::admit(&quotas, obj, api.now()).map_err(|why| forbidden(&rt.qualified_plural(), obj.meta().name.as_deref().unwrap_or(""), why))
+}
+
+/// Writes the quotas' new `status.used`, as the admission plugin does
+/// before the object is stored.
+pub fn charge_quotas(api: &mut ApiServer, namespace: &str, charges: Vec<(String, crate::engine::resource_quota::Usage)>) -> Result<(), ApiError> {
+    for (quota, used) in charges {
+        api.modify(ids::resource_quotas(), namespace, &quota, true, |o| {
+            let Object::ResourceQuota(q) = o else { return false };
+            let used = used.iter().map(|(n, q)| (n.clone(), k8s_openapi::apimachinery::pkg::api::resource::Quantity(q.canonical()))).collect();
+            q.status.get_or_insert_with(Default::default).used = Some(used);
+            true
+        })?;
+    }
+    Ok(())
+}
+
 /// ServiceAccount: defaults the account to `default`, requires it to exist,
 /// mounts the projected API credentials into every container.
 fn service_account(api: &mut ApiServer, pod: &mut Pod) -> Result<(), ApiError> {

@@ -814,7 +814,7 @@ impl ApiServer {
             return Err(invalid_error(&obj, causes));
         }
         // ResourceQuota, the last validating admission plugin.
-        let charges = self.quota_charges(&obj)?;
+        let charges = admission::resource_quota(self, &obj)?;
         let name = obj.meta().name.clone().unwrap_or_default();
         let key = Self::key(rid, &namespace, &name);
         // A real write finds an existing key in its compare-and-swap below.
@@ -834,7 +834,7 @@ impl ApiServer {
         if dry_run {
             return Ok(Rc::new(obj));
         }
-        self.charge_quotas(&namespace, charges)?;
+        admission::charge_quotas(self, &namespace, charges)?;
         if let Object::Pod(pod) = &mut obj {
             // Admitted and valid: the token volume's name and a DaemonSet
             // pin's node go beside the spec, and the spec is shared with the
@@ -982,45 +982,6 @@ impl ApiServer {
             }
         }
         Err(ApiError::conflict(&resource(resource_id).qualified_plural(), name))
-    }
-
-    /// The ResourceQuota admission plugin's check of a new object: refused
-    /// (Forbidden) when a quota of its namespace has no room for it, or
-    /// limits cpu or memory that a container does not state; else each
-    /// quota it counts in with its `status.used` then.
-    fn quota_charges(&self, obj: &Object) -> Result<Vec<(String, crate::engine::resource_quota::Usage)>, ApiError> {
-        if !resource(obj.resource_id()).namespaced {
-            return Ok(Vec::new());
-        }
-        let namespace = obj.meta().namespace.clone().unwrap_or_default();
-        let prefix = Self::prefix(ids::resource_quotas(), Some(&namespace));
-        let held: Vec<Rc<Object>> = self.store.range(&prefix).map(|(_, e)| e.value.object()).collect();
-        let quotas: Vec<&k8s_openapi::api::core::v1::ResourceQuota> = held.iter().filter_map(|o| match &**o {
-            Object::ResourceQuota(q) => Some(&**q),
-            _ => None,
-        }).collect();
-        if quotas.is_empty() {
-            return Ok(Vec::new());
-        }
-        crate::engine::resource_quota::admit(&quotas, obj, self.now).map_err(|why| {
-            let name = obj.meta().name.clone().unwrap_or_default();
-            ApiError::new(Reason::Forbidden, format!("{} \"{name}\" is forbidden: {why}", resource(obj.resource_id()).qualified_plural()))
-        })
-    }
-
-    /// Writes the quotas' new `status.used`, as the admission plugin does
-    /// before the object is stored.
-    fn charge_quotas(&mut self, namespace: &str, charges: Vec<(String, crate::engine::resource_quota::Usage)>) -> Result<(), ApiError> {
-        for (quota, used) in charges {
-            self.modify(ids::resource_quotas(), namespace, &quota, true, |o| {
-                let Object::ResourceQuota(q) = o else { return false };
-                let status = q.status.get_or_insert_with(Default::default);
-                let used = used.iter().map(|(n, q)| (n.clone(), k8s_openapi::apimachinery::pkg::api::resource::Quantity(q.canonical()))).collect();
-                status.used = Some(used);
-                true
-            })?;
-        }
-        Ok(())
     }
 
     /// `POST pods/<name>/binding`: assigns a pod to a node and marks it

@@ -103,7 +103,10 @@ impl Reconciler for ResourceQuotaController {
         }
         let mut namespaces: BTreeSet<&str> = BTreeSet::new();
         for rid in replenished() {
-            for ev in changes.of(rid) {
+            // A quota's own writes change no count; only its coming and
+            // going changes `resourcequotas`.
+            let counted = changes.of(rid).iter().filter(|ev| rid != ids::resource_quotas() || ev.kind != WatchEventType::Modified);
+            for ev in counted {
                 namespaces.insert(ev.object.meta().namespace.as_deref().unwrap_or(""));
             }
         }

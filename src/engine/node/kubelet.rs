@@ -186,8 +186,9 @@ struct WorkerSteps {
     prepared: BTreeMap<String, (ContainerSetup, Vec<(String, String)>)>,
     /// Containers a sync failed to start (see [`StartRetry`]).
     start_retry: BTreeMap<String, StartRetry>,
-    /// Running containers told to stop because their definition changed:
-    /// each is started again once it exits, whatever the restart policy.
+    /// Running containers killed to be restarted (their definition changed,
+    /// or a probe failed): each is started again once it exits, whatever
+    /// the restart policy (see [`Kubelet::kill_running`]).
     replacing: BTreeSet<String>,
 }
 
@@ -246,10 +247,6 @@ impl StatusMemo {
     }
 }
 
-/// Removes `key` from one of a worker's per-container maps. A `BTreeMap`
-/// keeps its root node when its last entry goes, and these maps stay empty
-/// for most of a pod's life once its containers run, so an emptied map
-/// gives its node back (for `prepared` a node is about 3 KB).
 /// The kubelet's `HashContainer`: what of a container's definition, when
 /// changed, restarts it (its name and image, as since 1.31; only the image
 /// of a pod's container can change). FNV-1a, as the kubelet's.
@@ -261,6 +258,10 @@ fn container_hash(c: &Container) -> u32 {
     hash
 }
 
+/// Removes `key` from one of a worker's per-container maps. A `BTreeMap`
+/// keeps its root node when its last entry goes, and these maps stay empty
+/// for most of a pod's life once its containers run, so an emptied map
+/// gives its node back (for `prepared` a node is about 3 KB).
 fn remove_releasing<V>(map: &mut BTreeMap<String, V>, key: &str) -> Option<V> {
     let value = map.remove(key);
     if map.is_empty() {
@@ -990,8 +991,8 @@ impl Kubelet {
     /// definition (its image) is not the spec's, or it failed its liveness
     /// or startup probe. With `restart`, `SyncPod` starts it again in the
     /// same call, after the kill, whatever the restart policy: the status it
-    /// set before stays until then. Returns whether the container exited at
-    /// once and is to be started (the sync goes on to start it).
+    /// set before stays until then; a container that exits at once is
+    /// started here. Returns whether a start began.
     #[allow(clippy::too_many_arguments)]
     fn kill_running(&mut self, ctx: &mut Ctx, pod: &Pod, uid: &str, c: &Container, init: bool, message: String, grace_s: u64, restart: bool) -> bool {
         let Some(w) = self.state.workers.get_mut(uid) else { return false };
@@ -1007,7 +1008,7 @@ impl Kubelet {
         let Some(rc) = self.machine.runtime.sandbox_mut(uid).and_then(|s| s.latest_mut(&c.name)) else { return false };
         rc.stop(ctx.now, grace_s.max(1) * 1000);
         if !rc.is_running() {
-            return restart;
+            return restart && self.restart_or_backoff(ctx, pod, c, init, ctx.now);
         }
         if let Some(t) = self.machine.runtime.next_change() {
             ctx.wake_at(t);
@@ -1388,9 +1389,7 @@ impl Kubelet {
                     if hash != container_hash(c) {
                         // Only a sidecar is restarted for a new definition;
                         // the next init containers wait for it.
-                        if self.replace_changed(ctx, pod, uid, c, true, format!("Init container {} definition changed", c.name)) {
-                            self.restart_or_backoff(ctx, pod, c, true, now);
-                        }
+                        self.replace_changed(ctx, pod, uid, c, true, format!("Init container {} definition changed", c.name));
                         return;
                     }
                     continue;
@@ -1424,7 +1423,7 @@ impl Kubelet {
             match latest {
                 Some((true, _, hash)) => {
                     let changed = hash != container_hash(c);
-                    if changed && self.replace_changed(ctx, pod, uid, c, false, format!("Container {} definition changed, will be restarted", c.name)) && self.restart_or_backoff(ctx, pod, c, false, now) {
+                    if changed && self.replace_changed(ctx, pod, uid, c, false, format!("Container {} definition changed, will be restarted", c.name)) {
                         return;
                     }
                 }
@@ -1624,9 +1623,7 @@ impl Kubelet {
                                 .or_else(|| pod.spec.as_ref().and_then(|s| s.termination_grace_period_seconds))
                                 .unwrap_or(30)
                                 .max(0) as u64;
-                            if self.kill_running(ctx, pod, uid, c, false, format!("Container {} failed {what} probe{then}", c.name), grace, restart) {
-                                self.restart_or_backoff(ctx, pod, c, false, now);
-                            }
+                            self.kill_running(ctx, pod, uid, c, false, format!("Container {} failed {what} probe{then}", c.name), grace, restart);
                             break;
                         }
                     }
