@@ -77,6 +77,7 @@ pub fn run(s: &mut Session) -> Result {
         stdin: interactive.then_some(true),
         stdin_once: (interactive && !s.args.flag("leave-stdin-open")).then_some(true),
         tty: tty.then_some(true),
+        security_context: s.args.flag("privileged").then(|| k8s_openapi::api::core::v1::SecurityContext { privileged: Some(true), ..Default::default() }),
         ..Default::default()
     };
     let pod = Pod {
