@@ -89,6 +89,11 @@ fn drain(s: &mut Session) -> Result {
     let dry = DryRun::from_session(s)?;
     let names = s.args.positionals.clone();
     let (targets, mut failures) = node_targets(s, &names)?;
+    // kubectl reads every named node before it cordons any: one it cannot
+    // read ends the command there.
+    for t in &targets {
+        s.cluster.sim.api.get(ids::nodes(), "", &t.name).map_err(Error::Api)?;
+    }
     s.interleaved = Some(String::new());
     let ignore_daemonsets = s.args.flag("ignore-daemonsets");
     let force = s.args.flag("force");

@@ -317,3 +317,15 @@ fn create_quota_goes_through_the_api_server() {
     let out = k(&mut c, "kubectl describe ns q");
     assert!(out.stdout.contains("\nResource Quotas\n  Name:"), "{}", out.stdout);
 }
+
+#[test]
+fn drain_of_a_node_that_does_not_exist_stops_before_cordoning_any() {
+    let mut c = cluster();
+    let out = k(&mut c, "drain nosuch");
+    assert_eq!((out.exit_code, out.combined()), (1, "Error from server (NotFound): nodes \"nosuch\" not found\n".to_string()));
+    let out = k(&mut c, "drain minikube nosuch --ignore-daemonsets");
+    assert_eq!((out.exit_code, out.combined()), (1, "Error from server (NotFound): nodes \"nosuch\" not found\n".to_string()));
+    let Ok(node) = c.sim.api.get(ids::nodes(), "", "minikube") else { panic!("minikube is a node") };
+    let Object::Node(node) = &*node else { panic!("a node") };
+    assert_eq!(node.spec.as_ref().and_then(|s| s.unschedulable), None, "nothing was cordoned");
+}
