@@ -37,6 +37,7 @@ pub mod metrics;
 pub mod network;
 pub mod node;
 pub mod quantity;
+pub mod pod_security;
 pub mod resource_quota;
 pub mod scheduler;
 pub mod script;

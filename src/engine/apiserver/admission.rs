@@ -8,7 +8,7 @@
 
 mod allocation;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::{ConfigMapProjection, DownwardAPIProjection, DownwardAPIVolumeFile, KeyToPath, ObjectFieldSelector, PodCondition, PodSpec, ProjectedVolumeSource, ServiceAccountTokenProjection, Toleration, Volume, VolumeMount, VolumeProjection};
 use crate::engine::api::pod::Pod;
@@ -127,6 +127,7 @@ pub fn admit_update(api: &mut ApiServer, obj: &mut Object, old: &Object) -> Resu
 
 /// Validating admission, after the object's own validation passed.
 pub fn validate_update(api: &ApiServer, obj: &Object, old: &Object) -> Result<(), ApiError> {
+    pod_security(api, obj, Some(old))?;
     if let (Object::PersistentVolumeClaim(pvc), Object::PersistentVolumeClaim(old_pvc)) = (obj, old) {
         persistent_volume_claim_resize(api, pvc, old_pvc)?;
     }
@@ -161,6 +162,189 @@ fn persistent_volume_claim_resize(
         ));
     }
     Ok(())
+}
+
+/// PodSecurity (validating, before ResourceQuota): a pod its namespace's
+/// enforce level forbids is refused; a pod or a workload's pod template
+/// that breaks the warn level is warned about; a namespace's policy labels
+/// must parse, and raising its enforce level warns about the pods already
+/// there that would break it. The audit level's annotations go to an audit
+/// log, which this API server does not keep.
+pub fn pod_security(api: &ApiServer, obj: &Object, old: Option<&Object>) -> Result<(), ApiError> {
+    use crate::engine::pod_security::{self as psa, Level};
+    match obj {
+        Object::Namespace(ns) => {
+            let (policy, errors) = psa::policy_of(ns.metadata.labels.as_ref());
+            let old_ns = match old {
+                Some(Object::Namespace(old_ns)) => old_ns,
+                _ => {
+                    return if errors.is_empty() { Ok(()) } else { Err(super::invalid_error(obj, errors)) };
+                }
+            };
+            let (old_policy, old_errors) = psa::policy_of(old_ns.metadata.labels.as_ref());
+            if !errors.is_empty() && (old_errors.is_empty() || errors != old_errors) {
+                return Err(super::invalid_error(obj, errors));
+            }
+            let (enforce, was) = (policy.enforce, old_policy.enforce);
+            let loosened = enforce.version == was.version && enforce.level <= was.level;
+            if enforce == was || enforce.level == Level::Privileged || loosened {
+                return Ok(());
+            }
+            let namespace = ns.metadata.name.as_deref().unwrap_or("");
+            for warning in pods_breaking(api, namespace, enforce) {
+                api.warn(warning);
+            }
+            Ok(())
+        }
+        Object::Pod(pod) => {
+            if let Some(Object::Pod(old_pod)) = old {
+                if !significant_pod_update(pod, old_pod) {
+                    return Ok(());
+                }
+            }
+            let Some((policy, _)) = namespace_policy(api, obj) else { return Ok(()) };
+            if policy.fully_privileged() {
+                return Ok(());
+            }
+            let no_spec = PodSpec::default();
+            let spec = pod.spec.as_deref().unwrap_or(&no_spec);
+            let enforced = psa::evaluate(policy.enforce, &pod.metadata, spec);
+            if !enforced.is_empty() {
+                let why = format!("violates PodSecurity \"{}\": {}", policy.enforce, psa::details(&enforced));
+                return Err(forbidden("pods", &pod_name(pod), why));
+            }
+            warn_pod_security(api, policy.warn, &pod.metadata, spec);
+            Ok(())
+        }
+        _ => {
+            // A workload's template only gets warnings (and audit lines),
+            // which only the client sees.
+            if !api.serving_client() {
+                return Ok(());
+            }
+            let Some((meta, spec)) = pod_template_of(obj) else { return Ok(()) };
+            let Some((policy, errors)) = namespace_policy(api, obj) else { return Ok(()) };
+            if errors.is_empty() && policy.warn.level == Level::Privileged && policy.audit.level == Level::Privileged {
+                return Ok(());
+            }
+            let meta = meta.cloned().unwrap_or_default();
+            warn_pod_security(api, policy.warn, &meta, spec);
+            Ok(())
+        }
+    }
+}
+
+fn warn_pod_security(api: &ApiServer, warn: crate::engine::pod_security::LevelVersion, meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta, spec: &PodSpec) {
+    let broken = crate::engine::pod_security::evaluate(warn, meta, spec);
+    if !broken.is_empty() {
+        api.warn(format!("would violate PodSecurity \"{warn}\": {}", crate::engine::pod_security::details(&broken)));
+    }
+}
+
+/// The Pod Security policy of an object's namespace, if it has labels for
+/// one (a namespace without is privileged, and not looked at further).
+fn namespace_policy(api: &ApiServer, obj: &Object) -> Option<(crate::engine::pod_security::Policy, Vec<crate::engine::api::Cause>)> {
+    let namespace = obj.meta().namespace.as_deref()?;
+    let entry = api.store.get(&ApiServer::key(ids::namespaces(), "", namespace))?;
+    let stored = entry.value.object();
+    let Object::Namespace(ns) = &*stored else { return None };
+    let labels = ns.metadata.labels.as_ref();
+    if !crate::engine::pod_security::has_policy_labels(labels) {
+        return None;
+    }
+    Some(crate::engine::pod_security::policy_of(labels))
+}
+
+/// The pod template of the kinds PodSecurity looks into, with its metadata.
+fn pod_template_of(obj: &Object) -> Option<(Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>, &PodSpec)> {
+    let template = match obj {
+        Object::PodTemplate(t) => t.template.as_ref()?,
+        Object::ReplicationController(rc) => rc.spec.as_ref()?.template.as_ref()?,
+        Object::ReplicaSet(rs) => rs.spec.as_ref()?.template.as_ref()?,
+        Object::Deployment(d) => &d.spec.as_ref()?.template,
+        Object::DaemonSet(ds) => &ds.spec.as_ref()?.template,
+        Object::StatefulSet(sts) => &sts.spec.as_ref()?.template,
+        Object::Job(job) => &job.spec.as_ref()?.template,
+        Object::CronJob(cj) => &cj.spec.as_ref()?.job_template.spec.as_ref()?.template,
+        _ => return None,
+    };
+    Some((template.metadata.as_ref(), template.spec.as_ref()?))
+}
+
+/// A pod update PodSecurity looks at again: containers added or removed,
+/// or an image changed (`isSignificantPodUpdate`).
+fn significant_pod_update(pod: &Pod, old: &Pod) -> bool {
+    let (Some(spec), Some(old_spec)) = (pod.spec.as_deref(), old.spec.as_deref()) else { return true };
+    let images = |containers: &[k8s_openapi::api::core::v1::Container]| containers.iter().map(|c| c.image.clone()).collect::<Vec<_>>();
+    if images(&spec.containers) != images(&old_spec.containers)
+        || images(spec.init_containers.as_deref().unwrap_or(&[])) != images(old_spec.init_containers.as_deref().unwrap_or(&[]))
+    {
+        return true;
+    }
+    let old_ephemeral = old_spec.ephemeral_containers.as_deref().unwrap_or(&[]);
+    spec.ephemeral_containers.iter().flatten().any(|c| !old_ephemeral.iter().any(|o| o.name == c.name && o.image == c.image))
+}
+
+/// How many pods of a namespace PodSecurity checks against a new enforce level.
+const NAMESPACE_MAX_PODS_TO_CHECK: usize = 3000;
+
+/// The warnings for the pods of `namespace` that `enforce` would refuse
+/// (`EvaluatePodsInNamespace`): one line per distinct set of reasons, named
+/// by its first pod in name order with a count of the others.
+fn pods_breaking(api: &ApiServer, namespace: &str, enforce: crate::engine::pod_security::LevelVersion) -> Vec<String> {
+    let listed = list_in(api, ids::pods(), Some(namespace));
+    let pods: Vec<&Pod> = listed.iter().filter_map(|o| if let Object::Pod(p) = &**o { Some(&**p) } else { None }).collect();
+    // A pod of each controller first, then the rest, as the plugin checks them.
+    let mut seen_controllers = BTreeSet::new();
+    let (mut first, mut rest) = (Vec::new(), Vec::new());
+    for pod in pods {
+        let controller = pod.metadata.owner_references.iter().flatten().find(|r| r.controller == Some(true)).map(|r| r.uid.as_str());
+        match controller {
+            Some(uid) if !seen_controllers.insert(uid) => rest.push(pod),
+            _ => first.push(pod),
+        }
+    }
+    first.extend(rest);
+    let total = first.len();
+    let checked = total.min(NAMESPACE_MAX_PODS_TO_CHECK);
+    // reasons → (first pod name, count), in the order first met.
+    let mut by_reasons: Vec<(String, String, usize)> = Vec::new();
+    for pod in &first[..checked] {
+        let no_spec = PodSpec::default();
+        let broken = crate::engine::pod_security::evaluate(enforce, &pod.metadata, pod.spec.as_deref().unwrap_or(&no_spec));
+        if broken.is_empty() {
+            continue;
+        }
+        let reasons = crate::engine::pod_security::reasons(&broken);
+        let name = pod_name(pod);
+        match by_reasons.iter_mut().find(|(r, _, _)| *r == reasons) {
+            Some((_, first_name, count)) => {
+                if name < *first_name {
+                    *first_name = name;
+                }
+                *count += 1;
+            }
+            None => by_reasons.push((reasons, name, 1)),
+        }
+    }
+    let mut warnings = Vec::new();
+    if checked < total {
+        warnings.push(format!("new PodSecurity enforce level only checked against the first {checked} of {total} existing pods"));
+    }
+    if !by_reasons.is_empty() {
+        warnings.push(format!("existing pods in namespace \"{namespace}\" violate the new PodSecurity enforce level \"{enforce}\""));
+    }
+    let mut pod_warnings: Vec<String> = by_reasons
+        .into_iter()
+        .map(|(reasons, name, count)| match count {
+            1 => format!("{name}: {reasons}"),
+            2 => format!("{name} (and 1 other pod): {reasons}"),
+            n => format!("{name} (and {} other pods): {reasons}", n - 1),
+        })
+        .collect();
+    pod_warnings.sort();
+    warnings.extend(pod_warnings);
+    warnings
 }
 
 /// A DaemonSet's `spec.templateGeneration`, which apps/v1 carries as this annotation.

@@ -188,6 +188,9 @@ pub struct ApiServer {
     delayed: BTreeSet<(VirtualTime, ComponentId)>,
     /// Requests from outside the components (kubectl) that reached the server.
     client_requests: std::cell::Cell<u64>,
+    /// Warnings for the client's requests (the `Warning` headers kubectl
+    /// prints), until it takes them; components' requests get none kept.
+    client_warnings: std::cell::RefCell<Vec<String>>,
     /// `etcdctl snapshot save` files, by path, on the etcd host.
     snapshots: BTreeMap<String, Rc<Snapshot>>,
     /// Events' leases, soonest first: (expiry, key, the write's revision).
@@ -262,6 +265,7 @@ impl ApiServer {
             latency: Latency::default(),
             delayed: BTreeSet::new(),
             client_requests: std::cell::Cell::new(0),
+            client_warnings: std::cell::RefCell::new(Vec::new()),
             snapshots: BTreeMap::new(),
             event_leases: VecDeque::new(),
             pod_specs: shared_specs::SharedSpecs::default(),
@@ -275,6 +279,28 @@ impl ApiServer {
     /// their controller (for tests and benchmarks).
     pub fn shared_pod_specs(&self) -> u64 {
         self.pod_specs.shared
+    }
+
+    /// A warning for the request being served, kept for the client (a
+    /// component's client logs warnings, which no one here reads).
+    pub fn warn(&self, text: String) {
+        // A client that never takes them (the page's own requests) does not
+        // make them pile up.
+        const KEPT: usize = 64;
+        let mut kept = self.client_warnings.borrow_mut();
+        if self.caller.is_none() && kept.len() < KEPT {
+            kept.push(text);
+        }
+    }
+
+    /// The warnings the client's requests got since it last took them.
+    pub fn take_client_warnings(&self) -> Vec<String> {
+        std::mem::take(&mut *self.client_warnings.borrow_mut())
+    }
+
+    /// Whether the request being served is the client's (kubectl's).
+    pub fn serving_client(&self) -> bool {
+        self.caller.is_none()
     }
 
     /// Whose requests follow (the simulator sets it around each component run).
@@ -813,6 +839,7 @@ impl ApiServer {
         if !causes.is_empty() {
             return Err(invalid_error(&obj, causes));
         }
+        admission::pod_security(self, &obj, None)?;
         // ResourceQuota, the last validating admission plugin.
         let charges = admission::resource_quota(self, &obj)?;
         let name = obj.meta().name.clone().unwrap_or_default();

@@ -95,11 +95,24 @@ pub struct Session<'a> {
     pub terminal: bool,
     pub stdin: Option<&'a str>,
     pub files: &'a dyn FileSource,
+    /// The API server's warnings taken so far and not yet placed: each
+    /// with how much stdout and stderr had been written when it came.
+    warnings: Vec<(usize, usize, String)>,
+    /// Warnings already shown: kubectl prints each text once a command.
+    warned: std::collections::BTreeSet<String>,
 }
 
 impl Session<'_> {
     /// Writes to stdout (`err` false) or stderr, keeping the order both are shown in.
     pub fn say(&mut self, err: bool, text: &str) {
+        self.take_warnings();
+        if self.interleaved.is_none() && !self.warnings.is_empty() {
+            // Both streams go in order from here on: those written so far
+            // first, with the warnings in their places.
+            let (both, err) = self.placed_warnings();
+            self.interleaved = Some(both);
+            self.err = err;
+        }
         if err {
             self.err.push_str(text);
         } else {
@@ -107,6 +120,52 @@ impl Session<'_> {
         }
         self.interleaved.get_or_insert_with(String::new).push_str(text);
     }
+    /// Takes the warnings the API server gave this command's requests so
+    /// far, to be printed (`Warning: …` on stderr) where they came: before
+    /// whatever is written next. A verb calls it before printing a
+    /// request's outcome; [`Session::say`] does so itself.
+    pub fn take_warnings(&mut self) {
+        self.take_warnings_at((self.out.len(), self.err.len()));
+    }
+
+    /// As [`Session::take_warnings`], placing them at these lengths of
+    /// stdout and stderr unless both streams are already kept in order.
+    fn take_warnings_at(&mut self, (out_len, err_len): (usize, usize)) {
+        for text in self.cluster.sim.api.take_client_warnings() {
+            if !self.warned.insert(text.clone()) {
+                continue;
+            }
+            let line = format!("Warning: {text}\n");
+            match self.interleaved.as_mut() {
+                Some(both) => {
+                    both.push_str(&line);
+                    self.err.push_str(&line);
+                }
+                None => self.warnings.push((out_len, err_len, line)),
+            }
+        }
+    }
+
+    /// The warnings not yet placed put in: what a terminal shows (stdout
+    /// with them in their places, then stderr), and stderr with them.
+    fn placed_warnings(&mut self) -> (String, String) {
+        let mut out = String::with_capacity(self.out.len());
+        let mut err = String::with_capacity(self.err.len());
+        let (mut out_at, mut err_at) = (0, 0);
+        for (out_len, err_len, line) in std::mem::take(&mut self.warnings) {
+            let (out_len, err_len) = (out_len.min(self.out.len()), err_len.min(self.err.len()));
+            out.push_str(self.out.get(out_at..out_len).unwrap_or(""));
+            out.push_str(&line);
+            err.push_str(self.err.get(err_at..err_len).unwrap_or(""));
+            err.push_str(&line);
+            (out_at, err_at) = (out_len.max(out_at), err_len.max(err_at));
+        }
+        out.push_str(self.out.get(out_at..).unwrap_or(""));
+        err.push_str(self.err.get(err_at..).unwrap_or(""));
+        out.push_str(&self.err);
+        (out, err)
+    }
+
     /// The namespace a command works in: `-n`, else `default`.
     pub fn namespace(&self) -> String {
         self.args.value("namespace").unwrap_or("default").to_string()
@@ -219,7 +278,21 @@ fn run_words_with(cluster: &mut Cluster, mut words: Vec<String>, stdin: Option<&
         Ok(a) => a,
         Err(e) => return Output { stdout: String::new(), stderr: ensure_newline(e), exit_code: 1, ..Default::default() },
     };
-    let mut session = Session { cluster, args, out: String::new(), err: String::new(), interleaved: None, interactive: None, terminal, stdin, files };
+    // Warnings no command took (a read) are not this command's.
+    cluster.sim.api.take_client_warnings();
+    let mut session = Session {
+        cluster,
+        args,
+        out: String::new(),
+        err: String::new(),
+        interleaved: None,
+        interactive: None,
+        terminal,
+        stdin,
+        files,
+        warnings: Vec::new(),
+        warned: Default::default(),
+    };
     let requests_before = session.cluster.sim.api.client_requests();
     let result = verbs::dispatch(&mut session);
     // Let the cluster react to what the command did, at this same instant.
@@ -233,7 +306,17 @@ fn run_words_with(cluster: &mut Cluster, mut words: Vec<String>, stdin: Option<&
             session.cluster.sim.run_for_ms(waited_ms);
         }
     }
-    let mut output = Output { stdout: session.out, stderr: session.err, exit_code: 0, terminal: session.interleaved, interactive: session.interactive };
+    // Warnings from requests whose outcome was printed without taking
+    // them go before it, as they came before the answer.
+    let last_placed = session.warnings.last().map_or((0, 0), |(o, e, _)| (*o, *e));
+    session.take_warnings_at(last_placed);
+    let mut terminal = session.interleaved.take();
+    if terminal.is_none() && !session.warnings.is_empty() {
+        let (both, err) = session.placed_warnings();
+        terminal = Some(both);
+        session.err = err;
+    }
+    let mut output = Output { stdout: session.out, stderr: session.err, exit_code: 0, terminal, interactive: session.interactive };
     match result {
         Ok(()) => {}
         Err(e) => {

@@ -267,3 +267,104 @@ fn the_lists_admission_adds_to_are_sized_exactly() {
     let mounts = spec.containers[0].volume_mounts.as_ref().map_or((0, 0), |m| (m.len(), m.capacity()));
     assert_eq!([volumes, tolerations, mounts], [(1, 1), (2, 2), (1, 1)]);
 }
+
+fn labelled_namespace(api: &mut ApiServer, name: &str, labels: Value) {
+    create(api, json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}));
+    create(api, json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": name}}));
+}
+
+fn pod_in(namespace: &str, name: &str, container: Value) -> Value {
+    json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": namespace}, "spec": {"containers": [container]}})
+}
+
+fn restricted_container() -> Value {
+    json!({
+        "name": "app", "image": "nginx",
+        "securityContext": {
+            "allowPrivilegeEscalation": false, "runAsNonRoot": true,
+            "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}
+        }
+    })
+}
+
+#[test]
+fn pod_security_enforce_refuses_a_pod_and_passes_one_that_complies() {
+    let mut api = server();
+    labelled_namespace(&mut api, "secure", json!({"pod-security.kubernetes.io/enforce": "baseline"}));
+    let err = create_err(&mut api, pod_in("secure", "host", json!({"name": "app", "image": "nginx", "ports": [{"containerPort": 80, "hostPort": 8080}]})));
+    assert_eq!(err.reason, Reason::Forbidden);
+    assert_eq!(
+        err.message,
+        "pods \"host\" is forbidden: violates PodSecurity \"baseline:latest\": hostPort (container \"app\" uses hostPort 8080)"
+    );
+    // Baseline lets a plain pod in; its warn level (following enforce) has nothing to say.
+    create(&mut api, pod_in("secure", "plain", json!({"name": "app", "image": "nginx"})));
+    assert!(api.take_client_warnings().is_empty());
+    // A namespace without labels is privileged: the same pod is let in.
+    create(&mut api, json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "host"}, "spec": {"containers": [{"name": "app", "image": "nginx", "ports": [{"containerPort": 80, "hostPort": 8080}]}]}}));
+
+    labelled_namespace(&mut api, "strict", json!({"pod-security.kubernetes.io/enforce": "restricted"}));
+    create(&mut api, pod_in("strict", "good", restricted_container()));
+    let err = create_err(&mut api, pod_in("strict", "plain", json!({"name": "app", "image": "nginx"})));
+    assert!(err.message.starts_with("pods \"plain\" is forbidden: violates PodSecurity \"restricted:latest\": allowPrivilegeEscalation != false"), "{}", err.message);
+}
+
+#[test]
+fn pod_security_warns_the_client_only_and_checks_workload_templates() {
+    let mut api = server();
+    labelled_namespace(&mut api, "watched", json!({"pod-security.kubernetes.io/warn": "baseline"}));
+    let deployment = json!({
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "watched"},
+        "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": {"metadata": {"labels": {"app": "web"}},
+            "spec": {"hostNetwork": true, "containers": [{"name": "app", "image": "nginx", "securityContext": {"privileged": true}}]}}}
+    });
+    create(&mut api, deployment);
+    assert_eq!(
+        api.take_client_warnings(),
+        ["would violate PodSecurity \"baseline:latest\": host namespaces (hostNetwork=true), privileged (container \"app\" must not set securityContext.privileged=true)"]
+    );
+    // A component's request (the ReplicaSet controller's pod) is let in with no warning kept.
+    api.set_caller(Some(3));
+    create(&mut api, pod_in("watched", "by-controller", json!({"name": "app", "image": "nginx", "securityContext": {"privileged": true}})));
+    api.set_caller(None);
+    assert!(api.take_client_warnings().is_empty());
+}
+
+#[test]
+fn pod_security_labels_must_parse_and_raising_enforce_names_the_pods_that_break_it() {
+    let mut api = server();
+    let err = create_err(&mut api, json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "bad", "labels": {"pod-security.kubernetes.io/enforce": "strict"}}}));
+    assert_eq!(err.reason, Reason::Invalid);
+    assert_eq!(
+        err.message,
+        "Namespace \"bad\" is invalid: metadata.labels[pod-security.kubernetes.io/enforce]: Invalid value: \"strict\": must be one of privileged, baseline, restricted"
+    );
+
+    labelled_namespace(&mut api, "team", json!({}));
+    for name in ["b", "a", "c"] {
+        create(&mut api, pod_in("team", name, json!({"name": "app", "image": "nginx"})));
+    }
+    create(&mut api, pod_in("team", "good", restricted_container()));
+    let stored = api.get(ids::namespaces(), "", "team").expect("namespace");
+    let mut labelled = (*stored).clone();
+    labelled.meta_mut().labels.get_or_insert_with(Default::default).insert("pod-security.kubernetes.io/enforce".into(), "restricted".into());
+    api.update(labelled).expect("labels a namespace");
+    assert_eq!(
+        api.take_client_warnings(),
+        [
+            "existing pods in namespace \"team\" violate the new PodSecurity enforce level \"restricted:latest\"",
+            "a (and 2 other pods): allowPrivilegeEscalation != false, unrestricted capabilities, runAsNonRoot != true, seccompProfile",
+        ]
+    );
+    // An existing pod whose image changes is checked again; a label change is not.
+    let stored = api.get(ids::pods(), "team", "a").expect("pod");
+    let mut relabelled = (*stored).clone();
+    relabelled.meta_mut().labels = Some([("tier".to_string(), "web".to_string())].into());
+    api.update(relabelled).expect("a metadata change passes");
+    let stored = api.get(ids::pods(), "team", "a").expect("pod");
+    let mut new_image = (*stored).clone();
+    if let Object::Pod(p) = &mut new_image {
+        p.spec_mut().containers[0].image = Some("nginx:1.28".into());
+    }
+    assert_eq!(api.update(new_image).map_err(|e| e.reason), Err(Reason::Forbidden));
+}

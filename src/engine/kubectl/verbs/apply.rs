@@ -67,6 +67,7 @@ pub fn write_output_format(s: &Session) -> std::result::Result<Option<OutputForm
 pub fn report(s: &mut Session, format: &Option<OutputFormat>, printed: &mut Vec<Rc<Object>>, obj: Rc<Object>, operation: &str, dry: DryRun) {
     match format {
         None => {
+            s.take_warnings();
             s.out.push_str(&format!("{} {operation}{}\n", printers::qualified_name(&obj), dry.suffix()));
         }
         Some(_) => printed.push(obj),

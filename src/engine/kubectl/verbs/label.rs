@@ -83,6 +83,7 @@ pub fn run(s: &mut Session) -> Result {
                 continue;
             }
         }
+        s.take_warnings();
         s.out.push_str(&format!("{} {message}{}\n", qualified(t), dry.suffix()));
     }
     manifest::finish(s, failures)

@@ -63,7 +63,11 @@ pub fn run(s: &mut Session) -> Result {
         if dry != DryRun::Client {
             let mut next = (*obj).clone();
             set_replicas(&mut next, replicas);
-            if let Err(e) = s.cluster.sim.api.update_with(next, false, dry == DryRun::Server) {
+            let result = s.cluster.sim.api.update_with(next, false, dry == DryRun::Server);
+            // kubectl writes the scale subresource, which admission's pod
+            // template checks (PodSecurity's warnings) pass over.
+            s.cluster.sim.api.take_client_warnings();
+            if let Err(e) = result {
                 failures.push(manifest::with_source("scaling", &t.source, e));
                 continue;
             }

@@ -319,6 +319,52 @@ fn create_quota_goes_through_the_api_server() {
 }
 
 #[test]
+fn the_servers_warnings_print_before_the_outcome_of_the_request_that_got_them() {
+    let mut c = cluster();
+    k(&mut c, "create namespace watched");
+    k(&mut c, "label namespace watched pod-security.kubernetes.io/warn=baseline");
+    let two = "apiVersion: v1
+kind: Pod
+metadata: {name: a, namespace: watched}
+spec:
+  hostNetwork: true
+  containers: [{name: app, image: nginx}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: b, namespace: watched}
+spec:
+  containers: [{name: app, image: nginx}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: c, namespace: watched}
+spec:
+  hostPID: true
+  containers: [{name: app, image: nginx}]
+";
+    let out = kf(&mut c, "apply -f pods.yaml", &[("pods.yaml", two)]);
+    assert_eq!(out.exit_code, 0, "{}", out.combined());
+    assert_eq!(
+        out.combined(),
+        "Warning: would violate PodSecurity \"baseline:latest\": host namespaces (hostNetwork=true)\n\
+         pod/a created\n\
+         pod/b created\n\
+         Warning: would violate PodSecurity \"baseline:latest\": host namespaces (hostPID=true)\n\
+         pod/c created\n"
+    );
+    assert_eq!(out.stdout, "pod/a created\npod/b created\npod/c created\n");
+    // One command prints a warning once, as kubectl's deduplicating writer does.
+    let out = k(&mut c, "run d -n watched --image=nginx --overrides='{\"spec\":{\"hostNetwork\":true}}'");
+    assert_eq!(out.combined(), "Warning: would violate PodSecurity \"baseline:latest\": host namespaces (hostNetwork=true)\npod/d created\n");
+    // Scaling writes the scale subresource: no warning about the template.
+    k(&mut c, "create deployment web -n watched --image=nginx");
+    k(&mut c, "patch deployment web -n watched -p '{\"spec\":{\"template\":{\"spec\":{\"hostIPC\":true}}}}'");
+    let out = k(&mut c, "scale deployment web -n watched --replicas=2");
+    assert_eq!(out.combined(), "deployment.apps/web scaled\n");
+}
+
+#[test]
 fn drain_of_a_node_that_does_not_exist_stops_before_cordoning_any() {
     let mut c = cluster();
     let out = k(&mut c, "drain nosuch");
