@@ -36,18 +36,28 @@ const BASELINES: &[(&str, u64, u64)] = &[
 const DEFAULT_BASELINE: (u64, u64) = (1, 4);
 
 fn baseline(c: &RuntimeContainer) -> (u64, u64) {
-    let repo = c.image.canonical_repository();
+    baseline_of(&c.image)
+}
+
+fn baseline_of(image: &crate::engine::node::images::ImageName) -> (u64, u64) {
+    let repo = image.canonical_repository();
     let last = repo.rsplit('/').next().unwrap_or(&repo).to_string();
     BASELINES.iter().find(|(name, _, _)| *name == last).map_or(DEFAULT_BASELINE, |(_, cpu, mem)| (*cpu, *mem))
 }
 
+/// What a process of this image holds in memory at rest.
+pub fn resting_bytes(image: &crate::engine::node::images::ImageName) -> u64 {
+    baseline_of(image).1 * MI
+}
+
 /// The container's cumulative CPU time at `now`, in microseconds: its work
-/// plus the idle baseline over its life.
+/// plus the idle baseline (and a load generator's busy workers) over its life.
 pub fn cpu_us(c: &RuntimeContainer, now: VirtualTime) -> u64 {
     let (idle_millis, _) = baseline(c);
+    let busy_millis = c.hog().map_or(0, |h| h.cpu_millis);
     let up_ms = c.started_at.map_or(0, |s| now.millis_since(s));
     // One millicore for one millisecond is one microsecond of CPU time.
-    c.cpu.work_us.saturating_add(idle_millis.saturating_mul(up_ms))
+    c.cpu.work_us.saturating_add((idle_millis + busy_millis).saturating_mul(up_ms))
 }
 
 /// The container's working set: the image's resident size, a little more
@@ -57,7 +67,8 @@ pub fn memory_bytes(c: &RuntimeContainer) -> u64 {
     let (_, resident_mi) = baseline(c);
     let grown = (c.http_requests as u64).saturating_mul(2 * 1024).min(8 * MI);
     let jitter = c.id.digits().take(4).fold(0u64, |acc, b| acc.wrapping_mul(31).wrapping_add(b as u64)) % (512 * 1024);
-    resident_mi * MI + grown + jitter
+    let held = c.hog().map_or(0, |h| h.memory_bytes);
+    resident_mi * MI + held + grown + jitter
 }
 
 /// What a node's own processes (systemd, the kubelet, the runtime) use

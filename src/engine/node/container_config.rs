@@ -25,6 +25,7 @@ use super::container_fs::{Overlay, RootFs, View};
 use super::filesystem::{file_name, Fs};
 use super::images::{self, Base, DefaultProcess, ImageName};
 use super::rootfs;
+use super::stress;
 use super::runtime::{ContainerSetup, DeferredProgram, Environment, ProcessSpec, StartupMarks};
 use super::shell::{self, Host, NetworkWanted, Program, StartError};
 use crate::engine::api::Object;
@@ -56,6 +57,7 @@ pub fn command_line(c: &Container, image: &ImageName, env: &[(String, String)]) 
         }
         (_, Some(DefaultProcess::Script { .. })) => "/bin/sh -c".into(),
         (_, Some(DefaultProcess::Server(_))) if family.starts_with("kubia") => "node app.js".into(),
+        (_, Some(DefaultProcess::Stress)) => std::iter::once("/stress".to_string()).chain(args.unwrap_or_default()).collect::<Vec<_>>().join(" "),
         _ => args.map(|a| a.join(" ")).unwrap_or_else(|| format!("/{family}")),
     }
 }
@@ -115,13 +117,13 @@ fn server(program: Program, declared: &[i32], extra: &[i32], stops: bool, fails:
     serves.extend(declared.iter().copied());
     serves.sort_stable();
     serves.dedup();
-    ProcessSpec { program, serves, stops_on_sigterm: stops, fails_after_requests: fails, deferred: None }
+    ProcessSpec { program, serves, stops_on_sigterm: stops, fails_after_requests: fails, deferred: None, hog: None }
 }
 
 /// Whether the simulated shell runs `name` itself (rather than it being the image's own software).
 /// A process that waits for the network to evaluate its command.
 fn awaiting_network(command: DeferredProgram, stops_on_sigterm: bool) -> ProcessSpec {
-    ProcessSpec { program: Program::forever(vec![]), serves: vec![], stops_on_sigterm, fails_after_requests: None, deferred: Some(Box::new(command)) }
+    ProcessSpec { program: Program::forever(vec![]), serves: vec![], stops_on_sigterm, fails_after_requests: None, deferred: Some(Box::new(command)), hog: None }
 }
 
 fn simulated(name: &str) -> bool {
@@ -202,11 +204,16 @@ pub fn process_for(
         let compiled = shell::compile_exec(&argv, host, &setup.workdir);
         // Load loops are run by the network pass by pass; any other use of the network waits for it.
         let deferred = network.used && crate::engine::network::talkers::loop_of(&argv, &[]).is_none();
+        // The image's `stress` (a load generator the model knows), with arguments it takes.
+        let stress_load = if name == "stress" && compiled.is_ok() { stress::polinux(argv.get(1..).unwrap_or(&[])) } else { None };
+        if let Some(load) = stress_load {
+            return (Ok(stress::process(load, c, crate::engine::metrics::usage::resting_bytes(image))), false);
+        }
         match compiled {
             Ok(_) if bare_shell && stdin_open => (Ok(server(Program::forever(vec![]), &[], &[], false, None)), true),
             Ok(_) if !simulated(&name) => (Ok(server(Program::forever(lines(true)), &declared, ports, stops, fails)), false),
             Ok(_) if deferred => (Ok(awaiting_network(DeferredProgram::Exec(argv.clone()), false)), false),
-            Ok(program) => (Ok(ProcessSpec { program, serves: vec![], stops_on_sigterm: false, fails_after_requests: None, deferred: None }), false),
+            Ok(program) => (Ok(ProcessSpec { program, serves: vec![], stops_on_sigterm: false, fails_after_requests: None, deferred: None, hog: None }), false),
             Err(e) if known => (Err(e.message()), false),
             // An application binary the model cannot know: the image's server.
             Err(StartError::NotFound(_) | StartError::NoSuchFile(_) | StartError::PermissionDenied(_)) => {
@@ -220,6 +227,10 @@ pub fn process_for(
     }
     match catalogue.as_ref().map(|i| i.process) {
         Some(DefaultProcess::Server(_)) => (Ok(server(Program::forever(lines(false)), &declared, ports, stops, fails)), false),
+        Some(DefaultProcess::Stress) => match stress::vish(&args.unwrap_or_default()) {
+            Some(load) => (Ok(stress::process(load, c, crate::engine::metrics::usage::resting_bytes(image))), false),
+            None => (Ok(server(Program::forever(vec![]), &declared, &[], true, None)), false),
+        },
         Some(DefaultProcess::Script { script, default_args }) => {
             if matches!(script, "sh" | "bash") {
                 // The image's CMD is a shell; args replace it.
@@ -240,7 +251,7 @@ pub fn process_for(
             if network.used && crate::engine::network::talkers::recognise(script).is_none() {
                 return (Ok(awaiting_network(DeferredProgram::Script { script: script.to_string(), positional }, stops)), false);
             }
-            (Ok(ProcessSpec { program, serves: vec![], stops_on_sigterm: stops, fails_after_requests: None, deferred: None }), false)
+            (Ok(ProcessSpec { program, serves: vec![], stops_on_sigterm: stops, fails_after_requests: None, deferred: None, hog: None }), false)
         }
         None => match args {
             Some(argv) => run_argv(argv),

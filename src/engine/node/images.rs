@@ -71,6 +71,8 @@ pub enum DefaultProcess {
     /// A shell script run with the container's args as `$1`, `$2`, …
     /// (`default_args` when the pod gives none).
     Script { script: &'static str, default_args: &'static [&'static str] },
+    /// vish/stress's `/stress`, run with the container's args as its flags.
+    Stress,
 }
 
 #[derive(Debug)]
@@ -187,6 +189,7 @@ const REDIS_PROGRAMS: &[&str] = &["redis-server", "redis-cli"];
 const MONGO_PROGRAMS: &[&str] = &["mongod", "mongosh"];
 const NODE_PROGRAMS: &[&str] = &["node", "npm", "curl", "wget"];
 const CURL_PROGRAMS: &[&str] = &["curl"];
+const STRESS_PROGRAMS: &[&str] = &["stress"];
 const NO_PROGRAMS: &[&str] = &[];
 
 macro_rules! image {
@@ -248,6 +251,8 @@ pub static CATALOGUE: &[CatalogueImage] = &[
     server!("luksa/ssd-monitor", 2_204_173, [], Busybox, NO_OUTPUT, false, None, latest_only),
     server!("luksa/website-controller", 2_208_410, [], Busybox, NO_OUTPUT, false, None, latest_only),
     server!("luksa/memoryhog", 252_947_001, [8080], Debian, NO_OUTPUT, false, None, latest_only),
+    image!("polinux/stress", 4_305_283, [], Alpine, DefaultProcess::Script { script: "sh", default_args: &[] }, true, None, latest_only, STRESS_PROGRAMS, NO_ENV),
+    image!("vish/stress", 2_628_497, [], Distroless, DefaultProcess::Stress, true, None, latest_only, NO_PROGRAMS, NO_ENV),
     server!("jonbaier/node-express-info", 259_510_066, [80], Debian, NO_OUTPUT, false, None, node_express_tags),
     server!("gcr.io/kuar-demo/kuard-amd64", 11_014_567, [8080], Distroless, NO_OUTPUT, true, None, kuard_tags),
     server!("kuard-amd64", 11_014_567, [8080], Distroless, NO_OUTPUT, true, None, kuard_tags),

@@ -34,6 +34,7 @@ pub mod rootfs;
 pub mod runtime;
 pub mod shell;
 pub mod static_pods;
+pub mod stress;
 pub mod volumes;
 
 #[cfg(test)]

@@ -70,6 +70,7 @@ pub fn unless_stopped(process: Result<ProcessSpec, String>, image: &ImageName, s
             stops_on_sigterm: true,
             fails_after_requests: None,
             deferred: None,
+            hog: None,
         }),
         _ => process,
     }
@@ -137,7 +138,7 @@ mod tests {
     #[test]
     fn a_stopped_program_exits_at_once() {
         let proxy = parse_image("registry.k8s.io/kube-proxy:v1.33.1").unwrap();
-        let running = Ok(ProcessSpec { program: Program::forever(vec![]), serves: vec![10249], stops_on_sigterm: true, fails_after_requests: None, deferred: None });
+        let running = Ok(ProcessSpec { program: Program::forever(vec![]), serves: vec![10249], stops_on_sigterm: true, fails_after_requests: None, deferred: None, hog: None });
         let stopped = BTreeSet::from(["kube-proxy".to_string()]);
         let spec = unless_stopped(running.clone(), &proxy, &stopped).unwrap();
         assert!(matches!(spec.program.end, End::Exit { at_ms: 0, code: 1 }));

@@ -235,6 +235,21 @@ pub struct ProcessSpec {
     /// process waits until the network evaluates it (at its start instant)
     /// and replaces `program` with the result. Boxed: few processes wait.
     pub deferred: Option<Box<DeferredProgram>>,
+    /// What it takes of the machine beyond its image's resting use (a
+    /// `stress` run's workers). Boxed: few processes have one.
+    pub hog: Option<Box<Hog>>,
+}
+
+/// Memory and CPU a process holds while it runs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Hog {
+    /// Bytes it allocates and touches.
+    pub memory_bytes: u64,
+    /// Millicores it burns, its CPU limit's throttling applied.
+    pub cpu_millis: u64,
+    /// Its allocation passes its memory limit: the cgroup's OOM killer
+    /// ends it (its program's exit), reported as `OOMKilled`.
+    pub oom_killed: bool,
 }
 
 /// A main process's command, kept for the network to evaluate.
@@ -460,6 +475,11 @@ impl RuntimeContainer {
         self.started_at.is_some() && self.exit.is_none()
     }
 
+    /// What its process holds beyond its image's resting use, if anything.
+    pub fn hog(&self) -> Option<&Hog> {
+        self.process.hog.as_deref()
+    }
+
     pub fn serves(&self, port: i32) -> bool {
         self.is_running() && self.process.serves.contains(&port)
     }
@@ -546,12 +566,14 @@ impl RuntimeContainer {
             .filter(|(t, _)| *t <= now),
         };
         let limit = exit.map_or(now, |(t, _)| t.min(now));
+        // The program's own end is the OOM killer's when its hog outgrew the limit.
+        let oom_killed = self.process.hog.as_ref().is_some_and(|h| h.oom_killed) && exit.is_some() && exit == natural_exit;
+        let reason = |code: i32| if oom_killed { "OOMKilled" } else if code == 0 { "Completed" } else { "Error" };
         let mut due = Vec::new();
         if self.applied_until.is_some_and(|u| u >= limit) {
             if self.exit.is_none() {
                 if let Some((at, code)) = exit {
-                    let reason = if code == 0 { "Completed" } else { "Error" };
-                    self.exit = Some(Box::new(Exit { at, code, reason: reason.to_string(), message: None }));
+                    self.exit = Some(Box::new(Exit { at, code, reason: reason(code).to_string(), message: None }));
                 }
             }
             return due;
@@ -593,8 +615,7 @@ impl RuntimeContainer {
         }
         if self.exit.is_none() {
             if let Some((at, code)) = exit {
-                let reason = if code == 0 { "Completed" } else { "Error" };
-                self.exit = Some(Box::new(Exit { at, code, reason: reason.to_string(), message: None }));
+                self.exit = Some(Box::new(Exit { at, code, reason: reason(code).to_string(), message: None }));
             }
         }
         due
@@ -1070,7 +1091,7 @@ impl Runtime {
                     Flavor::Docker => format!("failed to start container \"{id}\": Error response from daemon: failed to create task for container: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: error during container init: {why}: unknown"),
                 };
                 let exit = Exit { at: now, code: 128, reason: "StartError".into(), message: Some(message) };
-                let idle = ProcessSpec { program: Program::forever(vec![]), serves: vec![], stops_on_sigterm: true, fails_after_requests: None, deferred: None };
+                let idle = ProcessSpec { program: Program::forever(vec![]), serves: vec![], stops_on_sigterm: true, fails_after_requests: None, deferred: None, hog: None };
                 (None, Some(exit), idle)
             }
         };
@@ -1477,7 +1498,7 @@ mod tests {
         let mut overlay = Overlay::new(&view, 0);
         let info = SystemInfo { hostname: "p".into(), base: Base::Busybox, kernel: String::new(), now: None, processes: vec![], mounts: vec![], tty: false, pod: PodIdentity::default() };
         let program = compile_script(script, vec![], Host { files: &mut overlay, info: &info, env: IndexMap::new(), external: None }, "/");
-        ProcessSpec { program, serves: vec![], stops_on_sigterm: false, fails_after_requests: None, deferred: None }
+        ProcessSpec { program, serves: vec![], stops_on_sigterm: false, fails_after_requests: None, deferred: None, hog: None }
     }
 
     fn setup() -> ContainerSetup {

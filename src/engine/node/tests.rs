@@ -359,6 +359,45 @@ fn restart_policy_never_with_exit_1_fails_the_pod() {
     assert_eq!(condition(&get_pod(&c, "once").unwrap(), "PodReadyToStartContainers"), "False");
 }
 
+/// The docs' memory walkthrough: `stress` allocating past the container's
+/// memory limit is OOM-killed (137, `OOMKilled`) and restarted; within the
+/// limit it runs, and the kubelet's summary shows what it holds.
+#[test]
+fn a_load_past_its_memory_limit_is_oom_killed_and_one_within_runs() {
+    let mut c = cluster();
+    let stress = |name: &str, bytes: &str, limit: &str, policy: &str| {
+        json!({"metadata": {"name": name}, "spec": {"restartPolicy": policy, "containers": [{
+            "name": "ctr", "image": "polinux/stress", "command": ["stress"],
+            "args": ["--vm", "1", "--vm-bytes", bytes, "--vm-hang", "1"],
+            "resources": {"requests": {"memory": "50Mi"}, "limits": {"memory": limit}}}]}})
+    };
+    run_pod(&mut c, stress("past", "250M", "100Mi", "Never"), "worker-1");
+    run_pod(&mut c, stress("within", "150M", "200Mi", "Always"), "worker-2");
+    run_pod(&mut c, stress("again", "250M", "100Mi", "Always"), "worker-3");
+    c.sim.run_for_ms(20_000);
+    let p = get_pod(&c, "past").unwrap();
+    assert_eq!(phase(&p), "Failed");
+    let s = state(&p, 0);
+    assert_eq!((s["state"]["terminated"]["reason"].clone(), s["state"]["terminated"]["exitCode"].clone()), (json!("OOMKilled"), json!(137)), "{s}");
+    assert_eq!(logs(&c, "worker-1", "past", None, false).unwrap(), "stress: info: [1] dispatching hogs: 0 cpu, 0 io, 1 vm, 0 hdd\n");
+
+    let p = get_pod(&c, "within").unwrap();
+    assert_eq!(shown_state(&p), "Running");
+    let runtime = &c.sim.world.machine("worker-2").expect("a machine").runtime;
+    let held: Vec<u64> = runtime
+        .sandboxes()
+        .flat_map(|(_, sandbox)| sandbox.containers.iter())
+        .filter(|rc| rc.is_running() && rc.hog().is_some())
+        .map(crate::engine::metrics::usage::memory_bytes)
+        .collect();
+    assert_eq!(held.len(), 1);
+    assert!(held[0] >= 150 << 20 && held[0] < 160 << 20, "{held:?}");
+
+    let s = state(&get_pod(&c, "again").unwrap(), 0);
+    assert!(s["restartCount"].as_i64().unwrap_or(0) >= 1, "{s}");
+    assert_eq!(s["lastState"]["terminated"]["reason"], "OOMKilled", "{s}");
+}
+
 #[test]
 fn completed_pod_succeeds() {
     let mut c = cluster();
