@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use rustc_hash::FxHashMap;
 use std::rc::Rc;
 
-use k8s_openapi::api::core::v1::{Container, Node, ObjectReference, PodSpec, PodStatus, Probe};
+use k8s_openapi::api::core::v1::{Container, LifecycleHandler, Node, ObjectReference, PodSpec, PodStatus, Probe};
 use crate::engine::api::pod::Pod;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
@@ -1005,8 +1005,11 @@ impl Kubelet {
             w.runtime_changed = true;
         }
         self.record_container(ctx, pod, &c.name, init, NORMAL, "Killing", message);
-        let Some(rc) = self.machine.runtime.sandbox_mut(uid).and_then(|s| s.latest_mut(&c.name)) else { return false };
-        rc.stop(ctx.now, grace_s.max(1) * 1000);
+        if self.machine.runtime.sandbox(uid).and_then(|s| s.latest(&c.name)).is_none() {
+            return false;
+        }
+        self.stop_container(ctx, pod, uid, &c.name, init, grace_s);
+        let Some(rc) = self.machine.runtime.sandbox(uid).and_then(|s| s.latest(&c.name)) else { return false };
         if !rc.is_running() {
             return restart && self.restart_or_backoff(ctx, pod, c, init, ctx.now);
         }
@@ -1122,6 +1125,9 @@ impl Kubelet {
                         self.record_container(ctx, pod, &c.name, step.init, NORMAL, "Started", format!("Started container {}", c.name));
                         if ctx.logging() {
                             ctx.log(format!("started container {} in {}/{}", c.name, pod.metadata.namespace.as_deref().unwrap_or(""), pod.metadata.name.as_deref().unwrap_or("")));
+                        }
+                        if let Some(hook) = c.lifecycle.as_ref().and_then(|l| l.post_start.as_ref()) {
+                            self.post_start(ctx, pod, &uid, c, step.init, hook);
                         }
                     }
                     Err(msg) => {
@@ -1454,7 +1460,6 @@ impl Kubelet {
     }
 
     fn sync_terminating(&mut self, ctx: &mut Ctx, pod: &Pod, uid: &str) {
-        let now = ctx.now;
         let grace_s = pod
             .metadata
             .deletion_grace_period_seconds
@@ -1478,9 +1483,7 @@ impl Kubelet {
                 .unwrap_or_default();
             for (name, init) in running {
                 self.record_container(ctx, pod, &name, init, NORMAL, "Killing", format!("Stopping container {name}"));
-                if let Some(c) = self.machine.runtime.sandbox_mut(uid).and_then(|s| s.latest_mut(&name)) {
-                    c.stop(now, grace_s.max(1) * 1000);
-                }
+                self.stop_container(ctx, pod, uid, &name, init, grace_s);
             }
         }
         let still_running = self.machine.runtime.sandbox(uid).is_some_and(|s| s.containers.iter().any(|c| c.is_running()));
@@ -1491,6 +1494,96 @@ impl Kubelet {
             return;
         }
         self.machine.runtime.stop_sandbox(uid);
+    }
+
+    /// The postStart hook, run once the container started. A failed hook
+    /// gets the container killed (`FailedPostStartHook`) and the sync
+    /// fails: the status shows `PostStartHookError` until the pod worker's
+    /// retry, which restarts it as its restart policy says.
+    fn post_start(&mut self, ctx: &mut Ctx, pod: &Pod, uid: &str, c: &Container, init: bool, hook: &LifecycleHandler) {
+        let (_, failed) = self.run_lifecycle_hook(pod, uid, c, hook, ctx.now);
+        let Some(message) = failed else { return };
+        // The message stays out of the Event, so that secrets do not leak from the server.
+        self.record_container(ctx, pod, &c.name, init, WARNING, "FailedPostStartHook", "PostStartHook failed".into());
+        self.record_container(ctx, pod, &c.name, init, NORMAL, "Killing", "FailedPostStartHook".into());
+        let grace_s = pod.spec.as_ref().and_then(|s| s.termination_grace_period_seconds).unwrap_or(30).max(0) as u64;
+        self.stop_container(ctx, pod, uid, &c.name, init, grace_s);
+        self.retry_start(ctx, uid, c, "PostStartHookError", message);
+        self.machine.advance(ctx.now);
+    }
+
+    /// Runs a lifecycle handler in container `c` now (the lifecycle
+    /// package's `Run`): how long it took, and its message when it failed.
+    fn run_lifecycle_hook(&mut self, pod: &Pod, uid: &str, c: &Container, handler: &LifecycleHandler, now: VirtualTime) -> (u64, Option<String>) {
+        let name = &c.name;
+        if let Some(hook) = &handler.exec {
+            let argv = hook.command.clone().unwrap_or_default();
+            // Go's %v of the command: [sh -c echo hi].
+            let shown = format!("[{}]", argv.join(" "));
+            let failed = |error: String, output: &str| {
+                format!("Exec lifecycle hook ({shown}) for Container {name:?} in Pod {:?} failed - error: {error}, message: {output:?}", pod_desc(pod))
+            };
+            return match crate::engine::network::in_containers::exec_on_own_node(&mut self.machine, &self.name, uid, name, &argv, now) {
+                Ok(out) if out.status == 0 => (out.slept_ms, None),
+                Ok(out) => {
+                    // The runtime's ExecSync error names the command and its stderr; the message is stdout then stderr.
+                    let error = format!("command '{}' exited with {}: {}", argv.join(" "), out.status, out.stderr);
+                    (out.slept_ms, Some(failed(error, &format!("{}{}", out.stdout, out.stderr))))
+                }
+                Err(exec::ExecError::Start(e)) => {
+                    (0, Some(failed(format!("rpc error: code = Unknown desc = failed to exec in container: failed to start exec: OCI runtime exec failed: exec failed: unable to start container process: {}: unknown", e.message()), "")))
+                }
+                Err(exec::ExecError::NotRunning) => (0, Some(failed("container not running".into(), ""))),
+            };
+        }
+        if let Some(http) = &handler.http_get {
+            let Some(sandbox) = self.machine.runtime.sandbox(uid) else { return (0, None) };
+            let ip = sandbox.ip.clone();
+            let port = match &http.port {
+                IntOrString::Int(p) => *p,
+                IntOrString::String(port_name) => c.ports.iter().flatten().find(|p| p.name.as_deref() == Some(port_name.as_str())).map_or(0, |p| p.container_port),
+            };
+            let serving = sandbox.latest(name).is_some_and(|rc| rc.serves(port));
+            if serving {
+                return (0, None);
+            }
+            let host = http.host.clone().filter(|h| !h.is_empty()).unwrap_or(ip);
+            let scheme = http.scheme.as_deref().unwrap_or("HTTP").to_ascii_lowercase();
+            let path = http.path.clone().unwrap_or_default();
+            let url_path = if path.starts_with('/') { path.clone() } else { format!("/{path}") };
+            let error = format!("Get \"{scheme}://{host}:{port}{url_path}\": dial tcp {host}:{port}: connect: connection refused");
+            return (0, Some(format!("HTTP lifecycle hook ({path}) for Container {name:?} in Pod {:?} failed - error: {error}", pod_desc(pod))));
+        }
+        if let Some(sleep) = &handler.sleep {
+            return (u64::try_from(sleep.seconds).unwrap_or(0).saturating_mul(1000), None);
+        }
+        // A tcpSocket handler is kept for old manifests and does nothing.
+        (0, None)
+    }
+
+    /// Stops a running container as `killContainer` does: its preStop hook
+    /// first (its time comes out of the grace period), then SIGTERM, and
+    /// SIGKILL when what is left of the grace period (at least 2 s) ends.
+    fn stop_container(&mut self, ctx: &mut Ctx, pod: &Pod, uid: &str, name: &str, init: bool, grace_s: u64) {
+        let now = ctx.now;
+        let pre_stop = find_container(pod, name).and_then(|(c, _)| Some((c, c.lifecycle.as_ref()?.pre_stop.as_ref()?)));
+        if let Some((c, hook)) = pre_stop {
+            let (took_ms, failed) = self.run_lifecycle_hook(pod, uid, c, hook, now);
+            if failed.is_some() {
+                // The message stays out of the Event, so that secrets do not leak from the server.
+                self.record_container(ctx, pod, name, init, WARNING, "FailedPreStopHook", "PreStopHook failed".into());
+            }
+            let grace_ms = grace_s * 1000;
+            let hook_ms = took_ms.min(grace_ms);
+            let left_ms = (grace_ms - hook_ms).max(2_000);
+            if let Some(rc) = self.machine.runtime.sandbox_mut(uid).and_then(|s| s.latest_mut(name)) {
+                rc.stop_after_hook(now, hook_ms, left_ms);
+            }
+            return;
+        }
+        if let Some(rc) = self.machine.runtime.sandbox_mut(uid).and_then(|s| s.latest_mut(name)) {
+            rc.stop(now, grace_s.max(1) * 1000);
+        }
     }
 
     fn probe_outcome(&mut self, pod: &Pod, uid: &str, c: &Container, probe: &Probe, now: VirtualTime) -> Result<(), String> {

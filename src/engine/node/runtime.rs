@@ -544,6 +544,21 @@ impl RuntimeContainer {
         let _ = self.take_due(now);
     }
 
+    /// Stops the process after a preStop hook that takes `hook_ms`:
+    /// SIGTERM when the hook ends, SIGKILL `grace_ms` after that.
+    pub fn stop_after_hook(&mut self, now: VirtualTime, hook_ms: u64, grace_ms: u64) {
+        if !self.is_running() {
+            return;
+        }
+        let term = now.plus_millis(hook_ms);
+        let deadline = term.plus_millis(grace_ms);
+        if self.stop_requested.is_none() {
+            self.stop_requested = Some(term);
+        }
+        self.stop_deadline = Some(self.stop_deadline.map_or(deadline, |d| d.min(deadline)));
+        let _ = self.take_due(now);
+    }
+
     /// Moves the process up to `now`: what it did since last time, in
     /// order, and its exit if it ended.
     fn take_due(&mut self, now: VirtualTime) -> Vec<(VirtualTime, Effect)> {

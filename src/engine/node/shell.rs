@@ -200,6 +200,8 @@ pub struct Outcome {
     pub status: i32,
     /// The shell exited (`exit`, or the end of a `sh -c`).
     pub exited: bool,
+    /// How long its `sleep`s took: a lifecycle hook takes this long.
+    pub slept_ms: u64,
 }
 
 /// Which shell a prompt belongs to: it decides error wording.
@@ -876,6 +878,8 @@ struct Shell<'h> {
     stderr: String,
     combined: String,
     top_stdin: String,
+    /// Milliseconds slept, in either mode.
+    slept_ms: u64,
 }
 
 impl<'h> Shell<'h> {
@@ -909,6 +913,7 @@ impl<'h> Shell<'h> {
             stderr: String::new(),
             combined: String::new(),
             top_stdin: String::new(),
+            slept_ms: 0,
         }
     }
 
@@ -928,7 +933,7 @@ impl<'h> Shell<'h> {
             Flow::Forever => (130, false),
             Flow::Break(_) | Flow::Continue(_) => (0, false),
         };
-        Outcome { stdout: self.stdout, stderr: self.stderr, combined: self.combined, status, exited }
+        Outcome { stdout: self.stdout, stderr: self.stderr, combined: self.combined, status, exited, slept_ms: self.slept_ms }
     }
 
     fn toolkit(&self) -> Toolkit {
@@ -1669,6 +1674,7 @@ impl<'h> Shell<'h> {
                 }
             }
         }
+        self.slept_ms = self.slept_ms.saturating_add(total);
         if self.mode == Mode::Timeline {
             self.t = self.t.saturating_add(total);
         }

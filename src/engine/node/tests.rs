@@ -398,6 +398,82 @@ fn a_load_past_its_memory_limit_is_oom_killed_and_one_within_runs() {
     assert_eq!(s["lastState"]["terminated"]["reason"], "OOMKilled", "{s}");
 }
 
+/// The docs' lifecycle walkthrough: the postStart hook runs in the
+/// container once it started and leaves its file there.
+#[test]
+fn a_post_start_hook_runs_in_the_started_container() {
+    let mut c = cluster();
+    run_pod(
+        &mut c,
+        json!({"metadata": {"name": "lifecycle-demo"}, "spec": {"containers": [{"name": "web", "image": "nginx",
+            "lifecycle": {"postStart": {"exec": {"command": ["/bin/sh", "-c", "echo Hello from the postStart handler > /usr/share/message"]}}}}]}}),
+        "worker-1",
+    );
+    c.sim.run_for_ms(20_000);
+    assert_eq!(shown_state(&get_pod(&c, "lifecycle-demo").unwrap()), "Running");
+    assert_eq!(exec_in(&mut c, "worker-1", "lifecycle-demo", "web", &["cat", "/usr/share/message"]).stdout, "Hello from the postStart handler\n");
+}
+
+/// A failing postStart hook: `FailedPostStartHook` without its output (it
+/// may hold secrets), the container killed and restarted, and the status
+/// waiting with the hook's message until the next sync.
+#[test]
+fn a_failing_post_start_hook_kills_the_container_and_says_why() {
+    let mut c = cluster();
+    run_pod(
+        &mut c,
+        json!({"metadata": {"name": "badhook"}, "spec": {"containers": [{"name": "web", "image": "nginx",
+            "lifecycle": {"postStart": {"exec": {"command": ["sh", "-c", "echo oops >&2; exit 3"]}}}}]}}),
+        "worker-1",
+    );
+    let t0 = c.now();
+    c.sim.run_for_ms(15_000);
+    let evs = events(&c, "badhook", t0);
+    let hook: Vec<&str> = evs.iter().filter(|e| e.1 == "FailedPostStartHook" || e.1 == "Killing").map(|e| e.2.as_str()).collect();
+    assert_eq!(&hook[..2], ["PostStartHook failed", "FailedPostStartHook"], "{evs:?}");
+    let s = state(&get_pod(&c, "badhook").unwrap(), 0);
+    assert!(s["restartCount"].as_i64().unwrap_or(0) >= 1, "{s}");
+    assert_eq!(s["state"]["waiting"]["reason"], "PostStartHookError", "{s}");
+    let message = s["state"]["waiting"]["message"].as_str().unwrap_or_default().to_string();
+    let pod_desc = format!("badhook_default({})", get_pod(&c, "badhook").unwrap().metadata.uid.unwrap_or_default());
+    assert_eq!(
+        message,
+        format!("Exec lifecycle hook ([sh -c echo oops >&2; exit 3]) for Container \"web\" in Pod \"{pod_desc}\" failed - error: command 'sh -c echo oops >&2; exit 3' exited with 3: oops\n, message: \"oops\\n\"")
+    );
+}
+
+/// A preStop hook runs before SIGTERM and its time comes out of the grace
+/// period; one longer than the grace period is cut short there.
+#[test]
+fn a_pre_stop_hook_delays_the_stop_within_the_grace_period() {
+    let mut c = cluster();
+    let pod = |name: &str, grace: i64, hook: Value| {
+        json!({"metadata": {"name": name}, "spec": {"terminationGracePeriodSeconds": grace, "containers": [{"name": "web", "image": "nginx", "lifecycle": {"preStop": hook}}]}})
+    };
+    run_pod(&mut c, pod("graceful", 30, json!({"exec": {"command": ["sh", "-c", "sleep 8"]}})), "worker-1");
+    run_pod(&mut c, pod("cut-short", 5, json!({"sleep": {"seconds": 20}})), "worker-2");
+    c.sim.run_for_ms(20_000);
+    for name in ["graceful", "cut-short"] {
+        assert_eq!(shown_state(&get_pod(&c, name).unwrap()), "Running");
+        c.sim.api.delete(ids::pods(), "default", name, &Default::default()).expect("deletes");
+    }
+    let (mut graceful, mut cut_short) = (None, None);
+    let mut waited = 0;
+    while (graceful.is_none() || cut_short.is_none()) && waited < 60_000 {
+        c.sim.run_for_ms(100);
+        waited += 100;
+        if graceful.is_none() && get_pod(&c, "graceful").is_none() {
+            graceful = Some(waited);
+        }
+        if cut_short.is_none() && get_pod(&c, "cut-short").is_none() {
+            cut_short = Some(waited);
+        }
+    }
+    // 8 s of hook, then nginx stops on SIGTERM; the other's 20 s hook is cut at its 5 s grace period.
+    assert!(graceful.is_some_and(|t| (8_000..9_500).contains(&t)), "{graceful:?}");
+    assert!(cut_short.is_some_and(|t| (5_000..6_500).contains(&t)), "{cut_short:?}");
+}
+
 #[test]
 fn completed_pod_succeeds() {
     let mut c = cluster();
