@@ -467,6 +467,16 @@ fn any_tag(_: &str) -> bool {
     true
 }
 
+/// The numeric user an image's config runs its process as: Bitnami's
+/// images are built to run as 1001; every other image here runs as root.
+pub fn image_uid(image: &ImageName) -> i64 {
+    if image.canonical_repository().starts_with("docker.io/bitnami/") {
+        1001
+    } else {
+        0
+    }
+}
+
 /// The software version a tag of a catalogue image stands for, for the
 /// lines the software prints (`nginx/1.27.5`).
 pub fn software_version(repository: &str, tag: &str) -> String {

@@ -514,6 +514,24 @@ fn put_status(ctx: &mut Ctx, pod: &Pod, mut status: PodStatus) -> Option<Rc<PodS
 }
 
 /// `name_namespace(uid)`, as kubelet messages name pods.
+/// `verifyRunAsNonRoot`: a container that must not run as root is not
+/// created when its user is root, or cannot be told apart from root.
+fn verify_run_as_non_root(pod: &Pod, c: &Container, image: &ImageName) -> Result<(), String> {
+    let pod_context = pod.spec.as_ref().and_then(|s| s.security_context.as_ref());
+    let own = c.security_context.as_ref();
+    let non_root = own.and_then(|s| s.run_as_non_root).or_else(|| pod_context.and_then(|s| s.run_as_non_root));
+    if non_root != Some(true) {
+        return Ok(());
+    }
+    let user = own.and_then(|s| s.run_as_user).or_else(|| pod_context.and_then(|s| s.run_as_user));
+    match user {
+        Some(0) => Err(format!("container's runAsUser breaks non-root policy (pod: {:?}, container: {})", pod_desc(pod), c.name)),
+        Some(_) => Ok(()),
+        None if images::image_uid(image) == 0 => Err(format!("container has runAsNonRoot and image will run as root (pod: {:?}, container: {})", pod_desc(pod), c.name)),
+        None => Ok(()),
+    }
+}
+
 fn pod_desc(pod: &Pod) -> String {
     format!(
         "{}_{}({})",
@@ -1181,6 +1199,7 @@ impl Kubelet {
         let mut secret_lookup = |name: &str| secrets.get(&ns, name);
         let mut sources = env::Sources { configmap: &mut cm_lookup, secret: &mut secret_lookup, services, pod_ip: &pod_ip, host_ip: &self.spec.address, allocatable };
         let kubelet_env = env::make_environment(pod, c, &mut sources)?;
+        verify_run_as_non_root(pod, c, &image)?;
         // A pod on the host's network has the node's host name.
         let hostname = if host_network(pod) {
             self.spec.name.clone()

@@ -474,6 +474,27 @@ fn a_pre_stop_hook_delays_the_stop_within_the_grace_period() {
     assert!(cut_short.is_some_and(|t| (5_000..6_500).contains(&t)), "{cut_short:?}");
 }
 
+/// `runAsNonRoot` with an image that runs as root (and no `runAsUser`), or
+/// with `runAsUser: 0`, is not created; a non-root user is.
+#[test]
+fn run_as_non_root_refuses_a_root_user() {
+    let mut c = cluster();
+    let pod = |name: &str, context: Value| json!({"metadata": {"name": name}, "spec": {"securityContext": context, "containers": [{"name": "web", "image": "nginx"}]}});
+    run_pod(&mut c, pod("image-root", json!({"runAsNonRoot": true})), "worker-1");
+    run_pod(&mut c, pod("user-root", json!({"runAsNonRoot": true, "runAsUser": 0})), "worker-2");
+    run_pod(&mut c, pod("user-1000", json!({"runAsNonRoot": true, "runAsUser": 1000})), "worker-3");
+    c.sim.run_for_ms(20_000);
+    let waiting = |name: &str| {
+        let p = get_pod(&c, name).unwrap();
+        let desc = format!("{name}_default({})", p.metadata.uid.clone().unwrap_or_default());
+        let s = state(&p, 0);
+        (s["state"]["waiting"]["reason"].as_str().unwrap_or_default().to_string(), s["state"]["waiting"]["message"].as_str().unwrap_or_default().replace(&desc, "POD"))
+    };
+    assert_eq!(waiting("image-root"), ("CreateContainerConfigError".into(), "container has runAsNonRoot and image will run as root (pod: \"POD\", container: web)".into()));
+    assert_eq!(waiting("user-root"), ("CreateContainerConfigError".into(), "container's runAsUser breaks non-root policy (pod: \"POD\", container: web)".into()));
+    assert_eq!(shown_state(&get_pod(&c, "user-1000").unwrap()), "Running");
+}
+
 #[test]
 fn completed_pod_succeeds() {
     let mut c = cluster();
