@@ -128,6 +128,18 @@ impl Session<'_> {
         self.take_warnings_at((self.out.len(), self.err.len()));
     }
 
+    /// A warning kubectl itself prints on stderr (`Warning: …\n`), shown
+    /// where it was written: before what stdout gets next.
+    pub fn warn(&mut self, line: &str) {
+        match self.interleaved.as_mut() {
+            Some(both) => {
+                both.push_str(line);
+                self.err.push_str(line);
+            }
+            None => self.warnings.push((self.out.len(), self.err.len(), line.to_string())),
+        }
+    }
+
     /// As [`Session::take_warnings`], placing them at these lengths of
     /// stdout and stderr unless both streams are already kept in order.
     fn take_warnings_at(&mut self, (out_len, err_len): (usize, usize)) {

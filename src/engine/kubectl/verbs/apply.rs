@@ -157,7 +157,7 @@ fn apply_one(s: &mut Session, info: &Info, dry: DryRun) -> std::result::Result<(
         Some(text) => serde_json::from_str(text).unwrap_or(Value::Null),
         None => {
             let plural = resource(info.rid).plural;
-            s.err.push_str(&format!(
+            s.warn(&format!(
                 "Warning: resource {plural}/{} is missing the {LAST_APPLIED} annotation which is required by kubectl apply. kubectl apply should only be used on resources created declaratively by either kubectl create --save-config or kubectl apply. The missing annotation will be patched automatically.\n",
                 info.name
             ));

@@ -86,7 +86,7 @@ pub fn run(s: &mut Session) -> Result {
         return Err(Error::Message("error: --force and --grace-period greater than 0 cannot be specified together".to_string()));
     }
     if force && grace == 0 {
-        s.err.push_str("Warning: Immediate deletion does not wait for confirmation that the running resource has been terminated. The resource may continue to run on the cluster indefinitely.\n");
+        s.warn("Warning: Immediate deletion does not wait for confirmation that the running resource has been terminated. The resource may continue to run on the cluster indefinitely.\n");
     }
     let dry = DryRun::from_session(s)?;
     let wait = s.args.value("wait").is_none_or(|w| w != "false");

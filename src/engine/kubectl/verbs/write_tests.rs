@@ -190,6 +190,8 @@ fn delete_scale_label_patch_and_set_image() {
     let out = k(&mut c, "kubectl delete cm/a --force");
     assert_eq!(out.stderr, "Warning: Immediate deletion does not wait for confirmation that the running resource has been terminated. The resource may continue to run on the cluster indefinitely.\n");
     assert_eq!(out.stdout, "configmap \"a\" force deleted\n");
+    // A terminal shows kubectl's warning first, as it writes it before deleting.
+    assert!(out.combined().starts_with("Warning: Immediate deletion"), "{}", out.combined());
 }
 
 #[test]
