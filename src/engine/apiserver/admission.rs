@@ -275,9 +275,11 @@ fn pod_template_of(obj: &Object) -> Option<(Option<&k8s_openapi::apimachinery::p
 /// or an image changed (`isSignificantPodUpdate`).
 fn significant_pod_update(pod: &Pod, old: &Pod) -> bool {
     let (Some(spec), Some(old_spec)) = (pod.spec.as_deref(), old.spec.as_deref()) else { return true };
-    let images = |containers: &[k8s_openapi::api::core::v1::Container]| containers.iter().map(|c| c.image.clone()).collect::<Vec<_>>();
-    if images(&spec.containers) != images(&old_spec.containers)
-        || images(spec.init_containers.as_deref().unwrap_or(&[])) != images(old_spec.init_containers.as_deref().unwrap_or(&[]))
+    let same_images = |a: &[k8s_openapi::api::core::v1::Container], b: &[k8s_openapi::api::core::v1::Container]| {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.image == y.image)
+    };
+    if !same_images(&spec.containers, &old_spec.containers)
+        || !same_images(spec.init_containers.as_deref().unwrap_or(&[]), old_spec.init_containers.as_deref().unwrap_or(&[]))
     {
         return true;
     }
