@@ -1,6 +1,8 @@
 //! Compiles the lessons in `lessons/` into the program: writes
 //! `builtin_lessons.rs`, a list of (id, include_str!(file)) in file-name
 //! order. A file `07-node-power-off.md` is the lesson `node-power-off`.
+//! Also writes `simplifications.md`, the README's list of where the
+//! simulation simplifies, for the page.
 
 use std::path::Path;
 
@@ -25,4 +27,24 @@ fn main() {
     out.push_str("]\n");
     let out_dir = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
     std::fs::write(Path::new(&out_dir).join("builtin_lessons.rs"), out).expect("OUT_DIR is writable");
+    // The page shows the README's list of where the simulation simplifies,
+    // so the two cannot drift apart.
+    println!("cargo:rerun-if-changed=README.md");
+    let readme = std::fs::read_to_string(Path::new(&root).join("README.md")).unwrap_or_default();
+    std::fs::write(Path::new(&out_dir).join("simplifications.md"), simplifications(&readme)).expect("OUT_DIR is writable");
+}
+
+/// The bullets after README's `Where the simulation simplifies:` line, up
+/// to its next heading.
+fn simplifications(readme: &str) -> String {
+    let mut lines = readme.lines().skip_while(|l| l.trim() != "Where the simulation simplifies:").skip(1);
+    let mut out = String::new();
+    for line in lines.by_ref() {
+        if line.starts_with('#') {
+            break;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.trim().to_string() + "\n"
 }

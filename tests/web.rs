@@ -80,6 +80,10 @@ async fn the_app_draws_the_cluster_and_its_switches_work() {
     for id in ["yaml-editor", "apply-button", "event-log", "terminal-input", "terminal-output", "clock", "play-pause", "speed", "share-button", "share-link"] {
         assert!(by_test_id(id).is_some(), "{id} is on the page");
     }
+    // The page says where the simulation simplifies, in the README's words.
+    let simplifications = by_test_id("simplifications").expect("the simplifications");
+    assert_eq!(simplifications.query_selector_all("li").map(|l| l.length()).unwrap_or(0) as usize, miniplane::view::simplifications::TEXT.lines().filter(|l| l.starts_with("- ")).count());
+    assert!(simplifications.text_content().unwrap_or_default().contains("Pod Security's audit level"));
     let scheduler = by_test_id("component-scheduler").expect("scheduler panel");
     assert_eq!(scheduler.get_attribute("data-state").as_deref(), Some("running"));
     by_test_id("stop-scheduler").expect("stop button").click();

@@ -15,6 +15,24 @@ pub struct Actions {
     pub to_editor: Callback<String>,
 }
 
+#[derive(Properties, PartialEq)]
+pub struct SimplificationsProps {
+    pub actions: Actions,
+}
+
+/// The README's list of where the simulation simplifies, folded under one
+/// line; drawn once (its props never change).
+#[function_component]
+pub fn Simplifications(props: &SimplificationsProps) -> Html {
+    let parsed = use_memo((), |_| crate::view::simplifications::blocks());
+    html! {
+        <details class="honest-note simplifications" data-testid="simplifications">
+            <summary>{"Where the simulation simplifies"}</summary>
+            { blocks(&parsed, &props.actions) }
+        </details>
+    }
+}
+
 pub fn blocks(blocks: &[Block], actions: &Actions) -> Html {
     html! { <>{ for blocks.iter().map(|b| block(b, actions)) }</> }
 }

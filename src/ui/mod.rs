@@ -1360,6 +1360,7 @@ impl App {
                 <p class="honest-note">
                     {"Containers are simulated: no image is pulled and no process runs; their commands (and kubectl exec) run in a small shell model over simulated files. The API server, scheduler, controllers and kubelets are a Kubernetes 1.33 model running in this tab on virtual time."}
                 </p>
+                <markdown::Simplifications actions={h.lesson_actions.clone()} />
                 { self.view_banner() }
                 { self.view_replay() }
                 <main class={classes!("workspace", with_lesson.then_some("with-lesson"))}>

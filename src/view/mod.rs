@@ -7,6 +7,7 @@
 pub mod complete;
 pub mod log;
 pub mod secrets;
+pub mod simplifications;
 pub mod templates;
 pub mod topology;
 pub mod topology_model;
