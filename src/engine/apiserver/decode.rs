@@ -417,6 +417,20 @@ pub fn decode_object(rid: ResourceId, value: &Value) -> Result<Object, ApiError>
     Ok(obj)
 }
 
+/// Decodes a document as kubectl's builder does with `--local`: Go's typed
+/// decoding, without the server's body limit or strict field check; the
+/// error is encoding/json's.
+pub fn decode_typed(rid: ResourceId, value: &Value) -> Result<Object, String> {
+    let value = octal_modes(value.clone());
+    Object::from_value(rid, &value).map_err(|e| {
+        if value::is_quantity_error(&e.message) {
+            e.message
+        } else {
+            go_type_error(resource(rid).kind, &e.fields(), &e.message)
+        }
+    })
+}
+
 /// go-yaml reads `0644` as octal; serde_yaml (YAML 1.2) keeps it a string.
 /// File modes are the one place manifests rely on that, so convert them.
 fn octal_modes(value: Value) -> Value {

@@ -241,6 +241,31 @@ pub static COMMANDS: &[Command] = &[
     Command { path: "set", flags: &[], subcommands: &["image", "env", "resources", "selector", "serviceaccount", "subject"] },
     Command { path: "set image", flags: &[SELECTOR, b("all", None), FILENAME, RECURSIVE, OUTPUT, DRY_RUN, b("local", None), v("field-manager", None), v("template", None)], subcommands: &[] },
     Command {
+        path: "set env",
+        flags: &[
+            b("all", None), b("allow-missing-template-keys", None), v("containers", Some('c')), DRY_RUN, v("env", Some('e')), v("field-manager", None),
+            FILENAME, v("from", None), v("keys", None), b("list", None), b("local", None), OUTPUT, b("overwrite", None), v("prefix", None), RECURSIVE,
+            b("resolve", None), SELECTOR, b("show-managed-fields", None), v("template", None),
+        ],
+        subcommands: &[],
+    },
+    Command {
+        path: "set resources",
+        flags: &[
+            b("all", None), b("allow-missing-template-keys", None), v("containers", Some('c')), DRY_RUN, v("field-manager", None), FILENAME,
+            v("limits", None), b("local", None), OUTPUT, RECURSIVE, v("requests", None), SELECTOR, b("show-managed-fields", None), v("template", None),
+        ],
+        subcommands: &[],
+    },
+    Command {
+        path: "set serviceaccount",
+        flags: &[
+            b("all", None), b("allow-missing-template-keys", None), DRY_RUN, v("field-manager", None), FILENAME, b("local", None), OUTPUT, RECURSIVE,
+            b("show-managed-fields", None), v("template", None),
+        ],
+        subcommands: &[],
+    },
+    Command {
         path: "label",
         flags: &[b("overwrite", None), SELECTOR, b("all", None), ALL_NS, b("list", None), v("resource-version", None), FILENAME, RECURSIVE, OUTPUT, DRY_RUN, b("local", None), v("field-selector", None), v("field-manager", None), v("template", None)],
         subcommands: &[],

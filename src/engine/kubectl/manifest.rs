@@ -19,6 +19,8 @@ pub struct Info {
     pub namespace: String,
     /// The document, with the namespace filled in as kubectl's builder does.
     pub value: Value,
+    /// The document named no namespace; `value` has the command's.
+    pub namespace_defaulted: bool,
 }
 
 impl Info {
@@ -52,10 +54,16 @@ pub fn with_source(verb: &str, source: &str, mut e: ApiError) -> Failure {
 /// or validation error ends its source, as in kubectl; a kind the server
 /// does not serve fails only its own document.
 pub fn load(s: &Session) -> Vec<std::result::Result<Info, Failure>> {
+    let validate = s.args.value("validate").is_none_or(|v| v != "false" && v != "ignore");
+    load_with(s, validate)
+}
+
+/// As [`load`]; `validate` false for the commands whose builder has no
+/// schema (the `set` commands), which never ask the server for one.
+pub fn load_with(s: &Session, validate: bool) -> Vec<std::result::Result<Info, Failure>> {
     let mut out = Vec::new();
     let explicit_namespace = s.args.value("namespace").map(str::to_string);
     let namespace = s.namespace();
-    let validate = s.args.value("validate").is_none_or(|v| v != "false" && v != "ignore");
     for path in s.args.values("filename") {
         let (source, text) = if path == "-" {
             ("STDIN".to_string(), s.stdin.unwrap_or("").to_string())
@@ -105,6 +113,7 @@ pub fn load(s: &Session) -> Vec<std::result::Result<Info, Failure>> {
             let (name, doc_namespace, _, _) = decode::document_identity(&doc.value);
             let mut value = doc.value;
             let rt = resource(rid);
+            let namespace_defaulted = rt.namespaced && doc_namespace.is_empty();
             let namespace = if !rt.namespaced {
                 String::new()
             } else if doc_namespace.is_empty() {
@@ -125,7 +134,7 @@ pub fn load(s: &Session) -> Vec<std::result::Result<Info, Failure>> {
                 }
                 doc_namespace
             };
-            out.push(Ok(Info { source: source.clone(), rid, name, namespace, value }));
+            out.push(Ok(Info { source: source.clone(), rid, name, namespace, value, namespace_defaulted }));
         }
         if let Some(e) = parsed.error {
             out.push(Err(Failure::Text(format!("error parsing {source}: {}", e.message))));

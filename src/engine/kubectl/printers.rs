@@ -1,6 +1,7 @@
 //! Output formats: tables, `-o yaml|json|name|jsonpath|custom-columns`,
 //! ages, pod status. The shared entry points for every verb and the UI.
 
+pub mod go_types;
 pub mod json;
 pub mod jsonpath;
 pub mod tables;

@@ -477,7 +477,7 @@ fn quota(s: &mut Session) -> Result {
     if name.is_empty() {
         return Err(Error::Message("error: name must be specified".to_string()));
     }
-    let hard = quota_resource_list(s.args.value("hard").unwrap_or("")).map_err(Error::Message)?;
+    let hard = resource_list(s.args.value("hard").unwrap_or("")).map_err(Error::Message)?;
     let scopes = quota_scopes(s.args.value("scopes").unwrap_or("")).map_err(Error::Message)?;
     let quota = ResourceQuota {
         metadata: ObjectMeta { name: Some(name), ..Default::default() },
@@ -517,7 +517,7 @@ fn generator_complete(s: &Session) -> std::result::Result<(), Error> {
 /// `populateResourceListV1`: `res=qty` pairs split on `,` and `=`, each
 /// quantity as `resource.ParseQuantity` reads it (no spaces trimmed) and
 /// written as Go's `Quantity` marshals it; nothing for an empty flag.
-fn quota_resource_list(spec: &str) -> std::result::Result<Option<BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>>, String> {
+pub(super) fn resource_list(spec: &str) -> std::result::Result<Option<BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>>, String> {
     use crate::engine::quantity::{normalize, QuantityError};
     if spec.is_empty() {
         return Ok(None);
