@@ -514,6 +514,28 @@ fn put_status(ctx: &mut Ctx, pod: &Pod, mut status: PodStatus) -> Option<Rc<PodS
 }
 
 /// `name_namespace(uid)`, as kubelet messages name pods.
+/// The active deadline handler's reason and message.
+const DEADLINE_EXCEEDED: (&str, &str) = ("DeadlineExceeded", "Pod was active on the node longer than the specified deadline");
+
+/// When a pod's `activeDeadlineSeconds` runs out, counted from the start
+/// time its status holds.
+fn active_deadline(pod: &Pod) -> Option<VirtualTime> {
+    let seconds = pod.spec.as_ref()?.active_deadline_seconds?;
+    let start = pod.status.as_ref()?.start_time.as_ref()?;
+    Some(meta::virtual_of(start).plus_millis(u64::try_from(seconds).ok()?.saturating_mul(1000)))
+}
+
+/// Where a container's termination message comes from, unless it is the
+/// default file and policy (shared by every container with those).
+fn termination_message_of(c: &Container) -> Option<Rc<super::runtime::TerminationMessage>> {
+    let path = c.termination_message_path.as_deref().unwrap_or(super::runtime::TERMINATION_MESSAGE_PATH);
+    let fallback_to_logs = c.termination_message_policy.as_deref() == Some("FallbackToLogsOnError");
+    if path == super::runtime::TERMINATION_MESSAGE_PATH && !fallback_to_logs {
+        return None;
+    }
+    Some(Rc::new(super::runtime::TerminationMessage { path: path.to_string(), fallback_to_logs }))
+}
+
 /// `verifyRunAsNonRoot`: a container that must not run as root is not
 /// created when its user is root, or cannot be told apart from root.
 fn verify_run_as_non_root(pod: &Pod, c: &Container, image: &ImageName) -> Result<(), String> {
@@ -1220,6 +1242,7 @@ impl Kubelet {
             command_line,
             interactive: false,
             spec_hash: 0,
+            termination: termination_message_of(c),
         };
         Ok((setup, kubelet_env))
     }
@@ -1313,6 +1336,14 @@ impl Kubelet {
             self.sync_terminating(ctx, pod, &uid);
             self.write_status(ctx, pod, &uid);
             return;
+        }
+        match active_deadline(pod) {
+            Some(at) if at <= now => {
+                self.sync_past_deadline(ctx, pod, &uid);
+                return;
+            }
+            Some(at) => ctx.wake_at(at),
+            None => {}
         }
         // Finish an operation that is due; wait for one in flight.
         let step_until = self.state.workers.get(&*uid).and_then(|w| w.step()).map(|s| s.until);
@@ -1476,6 +1507,31 @@ impl Kubelet {
                 }
             }
         }
+    }
+
+    /// A pod past its `activeDeadlineSeconds` (the active deadline
+    /// handler's `ShouldEvict`): the kubelet says so, sets it `Failed` with
+    /// reason `DeadlineExceeded`, and stops its containers as for a
+    /// deletion; nothing is started again.
+    fn sync_past_deadline(&mut self, ctx: &mut Ctx, pod: &Pod, uid: &str) {
+        let first = self.state.workers.get(uid).is_some_and(|w| !w.killing);
+        if first {
+            let about = ObjectReference {
+                api_version: Some("v1".into()),
+                kind: Some("Pod".into()),
+                name: pod.metadata.name.clone(),
+                namespace: pod.metadata.namespace.clone(),
+                uid: pod.metadata.uid.clone(),
+                resource_version: pod.metadata.resource_version.clone(),
+                ..Default::default()
+            };
+            self.state.recorder.record_ref(ctx.api, about, NORMAL, DEADLINE_EXCEEDED.0, DEADLINE_EXCEEDED.1.to_string());
+            if let Some(s) = self.state.workers.get_mut(uid).and_then(|w| w.steps.as_mut()) {
+                s.start_retry.clear();
+            }
+        }
+        self.sync_terminating(ctx, pod, uid);
+        self.write_status(ctx, pod, uid);
     }
 
     fn sync_terminating(&mut self, ctx: &mut Ctx, pod: &Pod, uid: &str) {
@@ -1763,9 +1819,10 @@ impl Kubelet {
             ready.insert(c.name.clone(), is_started && (c.readiness_probe.is_none() || probe_ok(ProbeKind::Readiness)));
         }
         let deleting = pod.metadata.deletion_timestamp.is_some();
-        // Without probes or deletion, what generating reads besides the pod
-        // is the sandbox and the waiting reasons (see StatusMemo).
-        let memo_applies = !probed && !deleting && !file_source::is_static(pod);
+        let evicted = active_deadline(pod).is_some_and(|at| at <= ctx.now).then_some(DEADLINE_EXCEEDED);
+        // Without probes, deletion or a deadline, what generating reads
+        // besides the pod is the sandbox and the waiting reasons (see StatusMemo).
+        let memo_applies = !probed && !deleting && evicted.is_none() && !file_source::is_static(pod);
         let stamp = sandbox.map(Sandbox::stamp);
         let deleted_and_stopped = deleting && !sandbox.is_some_and(|s| s.containers.iter().any(|c| c.is_running()));
         let inputs = Inputs {
@@ -1778,6 +1835,7 @@ impl Kubelet {
             ready: &ready,
             started: &started,
             terminated_for_deletion: deleted_and_stopped && worker.killing,
+            evicted,
             now: ctx.now,
         };
         if memo_applies && worker.status_memo.as_ref().is_some_and(|m| m.holds(pod, stamp)) {

@@ -34,6 +34,9 @@ pub struct Inputs<'a> {
     pub started: &'a BTreeMap<String, bool>,
     /// The pod is being deleted and all its containers have stopped.
     pub terminated_for_deletion: bool,
+    /// The kubelet ends the pod: `Failed` with this reason and message (a
+    /// pod past its `activeDeadlineSeconds`).
+    pub evicted: Option<(&'static str, &'static str)>,
     pub now: VirtualTime,
 }
 
@@ -180,7 +183,9 @@ pub fn generate(inputs: &Inputs) -> PodStatus {
         }
     }
     let total = statuses.len();
-    let phase = if inputs.terminated_for_deletion {
+    let phase = if inputs.evicted.is_some() {
+        "Failed"
+    } else if inputs.terminated_for_deletion {
         if stopped == succeeded && stopped == total { "Succeeded" } else { "Failed" }
     } else if init_failed {
         "Failed"
@@ -265,11 +270,11 @@ pub fn generate(inputs: &Inputs) -> PodStatus {
         init_container_statuses: if init_statuses.is_empty() { None } else { Some(init_statuses) },
         container_statuses: Some(statuses),
         ephemeral_container_statuses: current.ephemeral_container_statuses.clone(),
-        message: current.message.clone(),
+        message: inputs.evicted.map(|(_, m)| m.to_string()).or_else(|| current.message.clone()),
         nominated_node_name: current.nominated_node_name.clone(),
         observed_generation: current.observed_generation,
         qos_class: current.qos_class.clone(),
-        reason: current.reason.clone(),
+        reason: inputs.evicted.map(|(r, _)| r.to_string()).or_else(|| current.reason.clone()),
         resize: current.resize.clone(),
         resource_claim_statuses: current.resource_claim_statuses.clone(),
     }

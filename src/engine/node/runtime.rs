@@ -277,6 +277,7 @@ pub struct RuntimeContainer {
     /// Boxed: most instances run, and an exit is wide.
     pub exit: Option<Box<Exit>>,
     process: ProcessSpec,
+    termination: Option<Rc<TerminationMessage>>,
     /// The network evaluates the process's command and may extend its
     /// program later (the same steps first): the steps applied are kept
     /// to line up with it. Other processes forget them once applied.
@@ -438,7 +439,27 @@ pub struct ContainerSetup {
     /// image), kept with the instance as the `io.kubernetes.container.hash`
     /// label is.
     pub spec_hash: u32,
+    /// Where its termination message is read from, when not the default.
+    pub termination: Option<Rc<TerminationMessage>>,
 }
+
+/// A container's `terminationMessagePath` and `terminationMessagePolicy`,
+/// kept only when they are not `/dev/termination-log` and `File`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TerminationMessage {
+    pub path: String,
+    /// `FallbackToLogsOnError`: a failed container with no message file
+    /// reports the end of its log.
+    pub fallback_to_logs: bool,
+}
+
+/// The default `terminationMessagePath`.
+pub const TERMINATION_MESSAGE_PATH: &str = "/dev/termination-log";
+/// The most of a termination message file the kubelet reads.
+const TERMINATION_MESSAGE_BYTES: usize = 4096;
+/// The end of the log `FallbackToLogsOnError` reports: lines, then bytes.
+const TERMINATION_LOG_LINES: usize = 80;
+const TERMINATION_LOG_BYTES: usize = 2048;
 
 /// A container's CPU accounting (its cgroup's `cpu.stat`), read by whoever
 /// reports usage (metrics): work done per request plus an idle baseline.
@@ -473,6 +494,37 @@ impl CpuUsage {
 impl RuntimeContainer {
     pub fn is_running(&self) -> bool {
         self.started_at.is_some() && self.exit.is_none()
+    }
+
+    /// The termination message the kubelet reports for an exited container:
+    /// the file at its message path (its first 4 KiB), else, for a failure
+    /// under `FallbackToLogsOnError`, the end of its log.
+    fn termination_message(&self, disk: &Fs) -> Option<String> {
+        let exit = self.exit.as_ref()?;
+        let (path, fallback) = self.termination.as_deref().map_or((TERMINATION_MESSAGE_PATH, false), |t| (t.path.as_str(), t.fallback_to_logs));
+        let view = View { root: &self.root, mounts: &self.mounts, disk };
+        let mut text = cfs::read_file(&view, "/", path).unwrap_or_default();
+        if text.len() > TERMINATION_MESSAGE_BYTES {
+            let mut cut = TERMINATION_MESSAGE_BYTES;
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            text.truncate(cut);
+        }
+        if text.is_empty() && fallback && exit.code != 0 && self.started_at.is_some() {
+            let lines: Vec<LogLine> = self.logs.iter().collect();
+            let tail = &lines[lines.len().saturating_sub(TERMINATION_LOG_LINES)..];
+            let mut joined: String = tail.iter().map(|l| format!("{}\n", l.text)).collect();
+            if joined.len() > TERMINATION_LOG_BYTES {
+                let mut from = joined.len() - TERMINATION_LOG_BYTES;
+                while !joined.is_char_boundary(from) {
+                    from += 1;
+                }
+                joined = joined.split_off(from);
+            }
+            text = joined;
+        }
+        (!text.is_empty()).then_some(text)
     }
 
     /// What its process holds beyond its image's resting use, if anything.
@@ -1120,6 +1172,7 @@ impl Runtime {
             name: name.to_string(),
             attempt,
             spec_hash: setup.spec_hash,
+            termination: setup.termination.clone(),
             image: shared_image(image),
             created_at: now,
             started_at,
@@ -1184,6 +1237,9 @@ impl Runtime {
     /// Brings the sandboxes that need it up to `now` (see [`Runtime::advance`]).
     fn walk(&mut self, now: VirtualTime, disk: &mut Fs) {
         let mut due: Vec<(VirtualTime, usize, usize, usize, Effect)> = Vec::new();
+        // Containers that exited in this walk: their termination messages
+        // are read once what they wrote is on the disk.
+        let mut ended: Vec<(usize, usize)> = Vec::new();
         let mut seq = 0;
         let mut all = Idle::NEVER;
         for (si, (uid, sandbox)) in self.sandboxes.iter_mut().enumerate() {
@@ -1201,6 +1257,7 @@ impl Runtime {
                     if c.exit.is_some() != had_exited {
                         note_touched(&mut self.touched, &mut self.touched_all, uid);
                         exited = true;
+                        ended.push((si, ci));
                     }
                     idle.note(c.next_due(), c.next_change());
                 }
@@ -1216,7 +1273,7 @@ impl Runtime {
         }
         // Applying the effects changes files and logs, not what is due.
         self.idle = Some(all);
-        if due.is_empty() {
+        if due.is_empty() && ended.is_empty() {
             return;
         }
         due.sort_stable_by(|a, b| (a.0, a.3).cmp(&(b.0, b.3)));
@@ -1224,6 +1281,18 @@ impl Runtime {
         for (at, si, ci, _, effect) in due {
             if let Some(c) = sandboxes.get_mut(si).and_then(|s| s.containers.get_mut(ci)) {
                 c.apply(at, effect, disk);
+            }
+        }
+        for (si, ci) in ended {
+            if let Some(c) = sandboxes.get_mut(si).and_then(|s| s.containers.get_mut(ci)) {
+                if let Some(message) = c.termination_message(disk) {
+                    if let Some(exit) = c.exit.as_mut() {
+                        exit.message = Some(match exit.message.take() {
+                            Some(own) if !own.is_empty() => format!("{own}: {message}"),
+                            _ => message,
+                        });
+                    }
+                }
             }
         }
     }

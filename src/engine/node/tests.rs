@@ -495,6 +495,46 @@ fn run_as_non_root_refuses_a_root_user() {
     assert_eq!(shown_state(&get_pod(&c, "user-1000").unwrap()), "Running");
 }
 
+/// The docs' "Determine the Reason for Pod Failure": what a container
+/// writes to its termination message file is its terminated state's
+/// message; `FallbackToLogsOnError` reports the end of a failed one's log.
+#[test]
+fn a_termination_message_comes_from_its_file_or_the_log_on_error() {
+    let mut c = cluster();
+    let pod = |name: &str, container: Value| json!({"metadata": {"name": name}, "spec": {"restartPolicy": "Never", "containers": [container]}});
+    run_pod(&mut c, pod("termmsg", json!({"name": "c", "image": "busybox", "command": ["sh", "-c", "echo Sleep expired > /dev/termination-log; exit 2"]})), "worker-1");
+    run_pod(&mut c, pod("fallback", json!({"name": "c", "image": "busybox", "terminationMessagePolicy": "FallbackToLogsOnError", "command": ["sh", "-c", "echo one; echo something broke; exit 3"]})), "worker-2");
+    run_pod(&mut c, pod("own-path", json!({"name": "c", "image": "busybox", "terminationMessagePath": "/tmp/why", "command": ["sh", "-c", "echo done > /tmp/why"]})), "worker-3");
+    run_pod(&mut c, pod("quiet", json!({"name": "c", "image": "busybox", "command": ["sh", "-c", "echo not a message; exit 1"]})), "worker-3");
+    c.sim.run_for_ms(20_000);
+    let message = |name: &str| state(&get_pod(&c, name).unwrap(), 0)["state"]["terminated"]["message"].clone();
+    assert_eq!(message("termmsg"), json!("Sleep expired\n"));
+    assert_eq!(message("fallback"), json!("one\nsomething broke\n"));
+    assert_eq!(message("own-path"), json!("done\n"));
+    assert_eq!(message("quiet"), Value::Null, "the log is read only under FallbackToLogsOnError");
+}
+
+/// A pod past its `activeDeadlineSeconds` is ended by the kubelet:
+/// `Failed`, `DeadlineExceeded`, its containers stopped and not restarted.
+#[test]
+fn a_pod_past_its_active_deadline_is_failed_and_stopped() {
+    let mut c = cluster();
+    run_pod(&mut c, json!({"metadata": {"name": "deadline"}, "spec": {"activeDeadlineSeconds": 15, "containers": [{"name": "c", "image": "nginx"}]}}), "worker-1");
+    let t0 = c.now();
+    c.sim.run_for_ms(12_000);
+    assert_eq!(phase(&get_pod(&c, "deadline").unwrap()), "Running");
+    c.sim.run_for_ms(10_000);
+    let p = get_pod(&c, "deadline").unwrap();
+    let status = p.status.clone().unwrap();
+    assert_eq!((phase(&p).as_str(), status.reason.as_deref(), status.message.as_deref()), ("Failed", Some("DeadlineExceeded"), Some("Pod was active on the node longer than the specified deadline")));
+    assert!(state(&p, 0)["state"]["terminated"].is_object(), "{}", state(&p, 0));
+    let evs = events(&c, "deadline", t0);
+    assert!(evs.iter().any(|e| e.1 == "DeadlineExceeded"), "{evs:?}");
+    c.sim.run_for_ms(60_000);
+    let p = get_pod(&c, "deadline").unwrap();
+    assert_eq!((phase(&p).as_str(), state(&p, 0)["restartCount"].as_i64()), ("Failed", Some(0)));
+}
+
 #[test]
 fn completed_pod_succeeds() {
     let mut c = cluster();
