@@ -209,6 +209,12 @@ pub fn process_for(
         if let Some(load) = stress_load {
             return (Ok(stress::process(load, c, crate::engine::metrics::usage::resting_bytes(image))), false);
         }
+        // The docs' Job: perl computing π.
+        if name == "perl" && compiled.is_ok() {
+            if let Some(program) = super::pi::bpi_program(argv.get(1..).unwrap_or(&[])) {
+                return (Ok(ProcessSpec { program, serves: vec![], stops_on_sigterm: true, fails_after_requests: None, deferred: None, hog: None }), false);
+            }
+        }
         match compiled {
             Ok(_) if bare_shell && stdin_open => (Ok(server(Program::forever(vec![]), &[], &[], false, None)), true),
             Ok(_) if !simulated(&name) => (Ok(server(Program::forever(lines(true)), &declared, ports, stops, fails)), false),

@@ -190,6 +190,7 @@ const MONGO_PROGRAMS: &[&str] = &["mongod", "mongosh"];
 const NODE_PROGRAMS: &[&str] = &["node", "npm", "curl", "wget"];
 const CURL_PROGRAMS: &[&str] = &["curl"];
 const STRESS_PROGRAMS: &[&str] = &["stress"];
+const PERL_PROGRAMS: &[&str] = &["perl"];
 const NO_PROGRAMS: &[&str] = &[];
 
 macro_rules! image {
@@ -253,6 +254,7 @@ pub static CATALOGUE: &[CatalogueImage] = &[
     server!("luksa/memoryhog", 252_947_001, [8080], Debian, NO_OUTPUT, false, None, latest_only),
     image!("polinux/stress", 4_305_283, [], Alpine, DefaultProcess::Script { script: "sh", default_args: &[] }, true, None, latest_only, STRESS_PROGRAMS, NO_ENV),
     image!("vish/stress", 2_628_497, [], Distroless, DefaultProcess::Stress, true, None, latest_only, NO_PROGRAMS, NO_ENV),
+    image!("perl", 336_270_134, [], Debian, DefaultProcess::Script { script: "bash", default_args: &[] }, true, None, perl_tags, PERL_PROGRAMS, NO_ENV),
     server!("jonbaier/node-express-info", 259_510_066, [80], Debian, NO_OUTPUT, false, None, node_express_tags),
     server!("gcr.io/kuar-demo/kuard-amd64", 11_014_567, [8080], Distroless, NO_OUTPUT, true, None, kuard_tags),
     server!("kuard-amd64", 11_014_567, [8080], Distroless, NO_OUTPUT, true, None, kuard_tags),
@@ -429,6 +431,12 @@ fn bootcamp_tags(tag: &str) -> bool {
 
 fn pause_tags(tag: &str) -> bool {
     matches!(tag, "3.1" | "3.2" | "3.5" | "3.6" | "3.7" | "3.8" | "3.9" | "3.10" | "latest")
+}
+
+/// perl's releases: `5.34.0`, `5.34`, `5`, with the image's variants.
+fn perl_tags(tag: &str) -> bool {
+    let version = tag.split('-').next().unwrap_or("");
+    tag == "latest" || tag == "slim" || version.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) && version.starts_with('5')
 }
 
 fn latest_only(tag: &str) -> bool {

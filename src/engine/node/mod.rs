@@ -28,6 +28,7 @@ pub mod kube_proxy;
 pub mod kubelet;
 pub mod node_status;
 pub mod object_cache;
+pub mod pi;
 pub mod pod_status;
 pub mod programs;
 pub mod rootfs;
