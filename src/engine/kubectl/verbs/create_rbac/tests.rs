@@ -188,11 +188,12 @@ fn generated_rbac_objects_are_stored_as_a_1_33_server_stores_them() {
     let out = k(&mut c, "kubectl create role reader --verb=get --resource=pods");
     assert_eq!((out.stderr.as_str(), out.exit_code), ("Error from server (AlreadyExists): roles.rbac.authorization.k8s.io \"reader\" already exists\n", 1));
 
-    let out = k(&mut c, "kubectl create rolebinding rb --role=reader --user=alice --group=devs");
+    let out = k(&mut c, "kubectl create rolebinding rb --role=reader --user=alice --group=devs --serviceaccount=default:robot");
     assert_eq!(out.stdout, "rolebinding.rbac.authorization.k8s.io/rb created\n");
+    // A ServiceAccount subject's empty apiGroup is left out, as Go's omitempty does.
     assert_eq!(
         stored_yaml(&mut c, "kubectl get rolebinding rb -o yaml"),
-        "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: rb\n  namespace: default\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: Role\n  name: reader\nsubjects:\n- apiGroup: rbac.authorization.k8s.io\n  kind: User\n  name: alice\n- apiGroup: rbac.authorization.k8s.io\n  kind: Group\n  name: devs\n"
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: rb\n  namespace: default\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: Role\n  name: reader\nsubjects:\n- apiGroup: rbac.authorization.k8s.io\n  kind: User\n  name: alice\n- apiGroup: rbac.authorization.k8s.io\n  kind: Group\n  name: devs\n- kind: ServiceAccount\n  name: robot\n  namespace: default\n"
     );
     let out = k(&mut c, "kubectl create rolebinding rb --clusterrole=view");
     assert_eq!(out.stderr, "error: failed to create rolebinding: rolebindings.rbac.authorization.k8s.io \"rb\" already exists\n");
