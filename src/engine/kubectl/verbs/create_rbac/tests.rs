@@ -281,3 +281,26 @@ fn generators_report_a_stopped_api_server_as_kubectl_1_33() {
         "error: failed to create clusterrolebinding: Post \"https://192.168.49.2:8443/apis/rbac.authorization.k8s.io/v1/clusterrolebindings?fieldManager=kubectl-create&fieldValidation=Strict\": dial tcp 192.168.49.2:8443: connect: connection refused\n"
     );
 }
+
+/// Random flag soup for the four generators answers with errors or
+/// objects, never a panic.
+#[test]
+fn random_rbac_lines_never_panic() {
+    const COMMANDS: &[&str] = &["role", "clusterrole", "rolebinding", "clusterrolebinding"];
+    const WORDS: &[&str] = &[
+        "x", "", "--verb=get", "--verb=*", "--verb=\"a,b\"c", "--verb=,", "--verb='\"'", "--verb=use", "--verb=impersonate", "--resource=pods",
+        "--resource=*", "--resource=*.apps", "--resource=.", "--resource=/", "--resource=./", "--resource=ev", "--resource=\"", "--resource=a/b/c",
+        "--resource=\u{1F600}.\u{1F600}/\u{1F600}", "--resource-name=n", "--non-resource-url=/a*", "--non-resource-url=*", "--non-resource-url=\u{e9}*",
+        "--non-resource-url=", "--aggregation-rule=a=b", "--aggregation-rule==", "--aggregation-rule=,", "--aggregation-rule=a", "--role=r",
+        "--clusterrole=c", "--clusterrole=", "--user=", "--group=g", "--serviceaccount=:", "--serviceaccount=a:b", "--serviceaccount=::",
+        "--serviceaccount=\u{1F600}", "-n", "team", "-o", "yaml", "json", "name", "wide", "--dry-run=client", "--dry-run=server", "--save-config",
+    ];
+    let mut c = cluster();
+    let mut rng = fastrand::Rng::with_seed(7);
+    for _ in 0..600 {
+        let command = COMMANDS[rng.usize(..COMMANDS.len())];
+        let words: Vec<String> = (0..rng.usize(0..7)).map(|_| shell_words::quote(WORDS[rng.usize(..WORDS.len())]).into_owned()).collect();
+        let out = k(&mut c, &format!("kubectl create {command} {}", words.join(" ")));
+        assert!(out.exit_code == 0 || !out.stderr.is_empty(), "{command} {words:?}");
+    }
+}
