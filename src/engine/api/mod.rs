@@ -102,8 +102,15 @@ macro_rules! kinds {
             pub fn to_json(&self) -> Value {
                 let value = match self { $( Object::$variant(o) => serde_json::to_value(o) ),* };
                 let mut value = value.unwrap_or(Value::Null);
-                if let Object::Event(_) = self {
-                    event_fields_go_always_writes(&mut value);
+                match self {
+                    Object::Event(_) => event_fields_go_always_writes(&mut value),
+                    // `rules` has no `omitempty`: an aggregated ClusterRole's is `null`.
+                    Object::Role(_) | Object::ClusterRole(_) => {
+                        if let Some(fields) = value.as_object_mut() {
+                            fields.entry("rules").or_insert(Value::Null);
+                        }
+                    }
+                    _ => {}
                 }
                 value
             }

@@ -230,7 +230,8 @@ fn default_subjects<'a>(subjects: impl Iterator<Item = &'a mut k8s_openapi::api:
         if subject.api_group.as_deref().is_none_or(str::is_empty) {
             match subject.kind.as_str() {
                 "User" | "Group" => subject.api_group = Some("rbac.authorization.k8s.io".to_string()),
-                "ServiceAccount" => subject.api_group = Some(String::new()),
+                // Go's empty group, which `omitempty` leaves out of the object.
+                "ServiceAccount" => subject.api_group = None,
                 _ => {}
             }
         }

@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::engine::apiserver::validation::quote;
+
 /// One flag a command accepts.
 #[derive(Clone, Copy, Debug)]
 pub struct Flag {
@@ -201,6 +203,42 @@ pub static COMMANDS: &[Command] = &[
         subcommands: &[],
     },
     Command {
+        path: "create role",
+        flags: &[
+            v("verb", None), v("resource", None), v("resource-name", None), DRY_RUN, OUTPUT, b("save-config", None), o("validate", "strict"),
+            v("field-manager", None), v("template", None), b("show-managed-fields", None), b("allow-missing-template-keys", None),
+        ],
+        subcommands: &[],
+    },
+    Command {
+        path: "create clusterrole",
+        flags: &[
+            v("verb", None), v("resource", None), v("resource-name", None), v("non-resource-url", None), v("aggregation-rule", None), DRY_RUN,
+            OUTPUT, b("save-config", None), o("validate", "strict"), v("field-manager", None), v("template", None), b("show-managed-fields", None),
+            b("allow-missing-template-keys", None),
+        ],
+        subcommands: &[],
+    },
+    // `--user` is also a global flag; the value lands under the same name either way.
+    Command {
+        path: "create rolebinding",
+        flags: &[
+            v("role", None), v("clusterrole", None), v("user", None), v("group", None), v("serviceaccount", None), DRY_RUN, OUTPUT,
+            b("save-config", None), o("validate", "strict"), v("field-manager", None), v("template", None), b("show-managed-fields", None),
+            b("allow-missing-template-keys", None),
+        ],
+        subcommands: &[],
+    },
+    Command {
+        path: "create clusterrolebinding",
+        flags: &[
+            v("clusterrole", None), v("user", None), v("group", None), v("serviceaccount", None), DRY_RUN, OUTPUT, b("save-config", None),
+            o("validate", "strict"), v("field-manager", None), v("template", None), b("show-managed-fields", None),
+            b("allow-missing-template-keys", None),
+        ],
+        subcommands: &[],
+    },
+    Command {
         path: "create serviceaccount",
         flags: &[DRY_RUN, OUTPUT, b("save-config", None), o("validate", "strict"), v("field-manager", None), v("template", None)],
         subcommands: &[],
@@ -345,6 +383,17 @@ impl Args {
     pub fn has(&self, long: &str) -> bool {
         self.values.contains_key(long)
     }
+    /// A pflag `StringSlice` flag (`--verb=get,list --verb=watch`): each
+    /// value read as one CSV record, the records joined. The error is
+    /// pflag's, for `See 'kubectl … --help' for usage.` to follow.
+    pub fn string_slice(&self, long: &str) -> Result<Vec<String>, String> {
+        let mut all = Vec::new();
+        for value in self.values(long) {
+            let fields = csv_record(value).map_err(|e| format!("invalid argument {} for \"--{long}\" flag: {e}", quote(value)))?;
+            all.extend(fields);
+        }
+        Ok(all)
+    }
     /// A boolean flag: given without a value, or with `=true`.
     pub fn flag(&self, long: &str) -> bool {
         self.value(long).is_some_and(|v| v == "true")
@@ -357,6 +406,101 @@ impl Args {
     pub fn verb(&self) -> &str {
         self.command.split(' ').next().unwrap_or("")
     }
+}
+
+/// The first record of a value as Go's `encoding/csv` reader reads it
+/// (pflag's `readAsCSV`): fields split on `,`, a field in `"…"` may hold `,`
+/// and `""` (a quote); empty lines before the record are skipped, an empty
+/// value has no fields. Errors are `csv.ParseError`'s text.
+fn csv_record(value: &str) -> Result<Vec<String>, String> {
+    if value.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Go's readLine reads "\r\n" as "\n" and drops a last line's "\r".
+    let normalized = value.replace("\r\n", "\n");
+    let mut rest = normalized.strip_suffix('\r').unwrap_or(&normalized);
+    let mut line = 1;
+    while let Some(after) = rest.strip_prefix('\n') {
+        rest = after;
+        line += 1;
+    }
+    if rest.is_empty() {
+        return Err("EOF".to_string());
+    }
+    let start_line = line;
+    let parse_error = |line: usize, column: usize, what: &str| {
+        if line == start_line {
+            format!("parse error on line {line}, column {column}: {what}")
+        } else {
+            format!("record on line {start_line}; parse error on line {line}, column {column}: {what}")
+        }
+    };
+    const BARE_QUOTE: &str = "bare \" in non-quoted-field";
+    const QUOTE: &str = "extraneous or missing \" in quoted-field";
+    let mut fields = Vec::new();
+    let mut column = 1;
+    loop {
+        let Some(quoted) = rest.strip_prefix('"') else {
+            let end = rest.find([',', '\n']).unwrap_or(rest.len());
+            let (field, tail) = split_at(rest, end);
+            if let Some(quote_at) = field.find('"') {
+                return Err(parse_error(line, column + quote_at, BARE_QUOTE));
+            }
+            fields.push(field.to_string());
+            match tail.strip_prefix(',') {
+                Some(next) => {
+                    rest = next;
+                    column += end + 1;
+                    continue;
+                }
+                None => return Ok(fields),
+            }
+        };
+        rest = quoted;
+        column += 1;
+        let mut field = String::new();
+        // The closing quote is looked for line by line, as Go reads them.
+        loop {
+            let line_end = rest.find('\n').map_or(rest.len(), |i| i + 1);
+            let (segment, after_line) = split_at(rest, line_end);
+            if let Some(at) = segment.find('"') {
+                let (text, after_quote) = split_at(rest, at);
+                field.push_str(text);
+                rest = after_quote.strip_prefix('"').unwrap_or(after_quote);
+                column += at + 1;
+                if let Some(next) = rest.strip_prefix('"') {
+                    field.push('"');
+                    rest = next;
+                    column += 1;
+                } else if let Some(next) = rest.strip_prefix(',') {
+                    fields.push(field);
+                    rest = next;
+                    column += 1;
+                    break;
+                } else if rest.is_empty() || rest.starts_with('\n') {
+                    fields.push(field);
+                    return Ok(fields);
+                } else {
+                    return Err(parse_error(line, column - 1, QUOTE));
+                }
+            } else if !segment.is_empty() {
+                field.push_str(segment);
+                rest = after_line;
+                column += segment.len();
+                if !rest.is_empty() {
+                    line += 1;
+                    column = 1;
+                }
+            } else {
+                return Err(parse_error(line, column, QUOTE));
+            }
+        }
+    }
+}
+
+/// `text` split at a byte offset found in it (never panics).
+fn split_at(text: &str, at: usize) -> (&str, &str) {
+    (text.get(..at).unwrap_or(text), text.get(at..).unwrap_or(""))
 }
 
 fn find_command(path: &str) -> Option<&'static Command> {
@@ -546,6 +690,25 @@ mod tests {
         assert_eq!(a.value("cascade"), Some("orphan"));
         let a = p("delete deploy web --cascade").unwrap();
         assert_eq!(a.value("cascade"), Some("background"));
+    }
+
+    /// What kubectl 1.33.1 made of these `--verb` values (values with line
+    /// breaks, which a command line cannot hold, passed to it directly).
+    #[test]
+    fn reads_string_slices_as_go_csv_records() {
+        let ok = |fields: &[&str]| Ok(fields.iter().map(|f| f.to_string()).collect::<Vec<_>>());
+        let quote_error = |at: &str| Err(format!("{at}: extraneous or missing \" in quoted-field"));
+        assert_eq!(csv_record("get\nlist"), ok(&["get"]));
+        assert_eq!(csv_record("\nget,put"), ok(&["get", "put"]));
+        assert_eq!(csv_record("\r\n\r\nget"), ok(&["get"]));
+        assert_eq!(csv_record("get\r"), ok(&["get"]));
+        assert_eq!(csv_record("a\n\"b"), ok(&["a"]));
+        assert_eq!(csv_record("\"a\nb\",get"), ok(&["a\nb", "get"]));
+        assert_eq!(csv_record("\n"), Err("EOF".to_string()));
+        assert_eq!(csv_record("\r"), Err("EOF".to_string()));
+        assert_eq!(csv_record("\"a\nb\"c"), quote_error("record on line 1; parse error on line 2, column 2"));
+        assert_eq!(csv_record("\"a\n\"\"b"), quote_error("record on line 1; parse error on line 2, column 4"));
+        assert_eq!(csv_record(""), ok(&[]));
     }
 
     #[test]

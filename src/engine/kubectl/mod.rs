@@ -6,6 +6,7 @@
 //! so a stopped API server refuses every verb as a real one does.
 
 pub mod args;
+pub mod discovery;
 pub mod interactive;
 pub mod manifest;
 pub mod targets;

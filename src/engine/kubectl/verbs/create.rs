@@ -16,7 +16,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::ByteString;
 use serde_json::Value;
 
-use crate::engine::api::{resolve_resource_arg, resource, ApiError, Object, Reason};
+use crate::engine::api::{resolve_resource_arg, resource, ApiError, Object, Reason, ResourceType};
 use crate::engine::apiserver::decode;
 use crate::engine::kubectl::manifest::{self, DryRun};
 use crate::engine::kubectl::printers::{self, OutputFormat};
@@ -43,6 +43,10 @@ pub fn run(s: &mut Session) -> Result {
         "create priorityclass" => priority_class(s),
         "create quota" => quota(s),
         "create ingress" => super::create_ingress::run(s),
+        "create role" => super::create_rbac::role(s),
+        "create clusterrole" => super::create_rbac::cluster_role(s),
+        "create rolebinding" => super::create_rbac::role_binding(s),
+        "create clusterrolebinding" => super::create_rbac::cluster_role_binding(s),
         other => Err(Error::Message(format!("error: \"kubectl {other}\" is not available in this simulation"))),
     }
 }
@@ -192,43 +196,53 @@ pub fn submit_generated_as(s: &mut Session, mut obj: Object, wrap: Option<&str>,
             report(s, &format, &mut printed, created, operation, dry);
             print_collected(s, &format, &printed)
         }
-        Err(e) => Err(wrap_create_error(s, e, wrap, rt.plural, rt.group, rt.version)),
+        Err(e) => Err(wrap_create_error(s, e, wrap, rt)),
     }
 }
 
 /// Go's declaration order for the fields of a generated (typed) object
 /// that `-o json` and `--save-config` print: the top level of the kinds
-/// kubectl generates, every ObjectMeta and a ResourceQuota's spec and
-/// status. Other objects' keys print sorted, as a map's are.
+/// kubectl generates, every ObjectMeta, a ResourceQuota's spec and status
+/// and the RBAC kinds' rules, subjects and references. Other objects' keys
+/// print sorted, as a map's are.
 fn go_field_rank(kind: &str, path: &[&str], key: &str) -> Option<usize> {
     const TOP: &[&str] = &[
         "kind", "apiVersion", "metadata", "spec", "status", "value", "globalDefault", "description", "preemptionPolicy", "immutable", "data",
-        "stringData", "binaryData", "type",
+        "stringData", "binaryData", "type", "subjects", "roleRef", "rules", "aggregationRule",
     ];
     const META: &[&str] = &[
         "name", "generateName", "namespace", "selfLink", "uid", "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp",
         "deletionGracePeriodSeconds", "labels", "annotations", "ownerReferences", "finalizers", "managedFields",
     ];
     const QUOTA: &[&str] = &["hard", "scopes", "scopeSelector", "used"];
+    const POLICY_RULE: &[&str] = &["verbs", "apiGroups", "resources", "resourceNames", "nonResourceURLs"];
+    const SUBJECT: &[&str] = &["kind", "apiGroup", "name", "namespace"];
+    const ROLE_REF: &[&str] = &["apiGroup", "kind", "name"];
+    const LABEL_SELECTOR: &[&str] = &["matchLabels", "matchExpressions"];
+    let rbac = matches!(kind, "Role" | "ClusterRole" | "RoleBinding" | "ClusterRoleBinding");
     let fields = match path {
         [] => TOP,
         [.., "metadata"] => META,
         ["spec"] | ["status"] if kind == "ResourceQuota" => QUOTA,
+        ["rules"] if rbac => POLICY_RULE,
+        ["subjects"] if rbac => SUBJECT,
+        ["roleRef"] if rbac => ROLE_REF,
+        ["aggregationRule", "clusterRoleSelectors"] if rbac => LABEL_SELECTOR,
         _ => return None,
     };
     fields.iter().position(|f| *f == key)
 }
 
 /// `error: failed to create deployment: deployments.apps "x" already exists`.
-fn wrap_create_error(s: &Session, e: ApiError, wrap: Option<&str>, plural: &str, group: &str, version: &str) -> Error {
+fn wrap_create_error(s: &Session, e: ApiError, wrap: Option<&str>, rt: &ResourceType) -> Error {
     let Some(prefix) = wrap else { return Error::Api(e) };
     let detail = if e.reason == Reason::ConnectionRefused {
         let host = s.server();
+        let (group, version, plural) = (rt.group, rt.version, rt.plural);
         let base = if group.is_empty() { format!("api/{version}") } else { format!("apis/{group}/{version}") };
-        format!(
-            "Post \"https://{host}/{base}/namespaces/{}/{plural}?fieldManager=kubectl-create&fieldValidation=Strict\": dial tcp {host}: connect: connection refused",
-            s.namespace()
-        )
+        // A cluster-scoped kind (a ClusterRoleBinding) is posted outside any namespace.
+        let scope = if rt.namespaced { format!("namespaces/{}/", s.namespace()) } else { String::new() };
+        format!("Post \"https://{host}/{base}/{scope}{plural}?fieldManager=kubectl-create&fieldValidation=Strict\": dial tcp {host}: connect: connection refused")
     } else {
         e.message
     };
@@ -489,7 +503,7 @@ fn quota(s: &mut Session) -> Result {
 
 /// A generator's `Complete` after its NAME: `--dry-run`, then `-o` (a
 /// generator prints no tables), then `--validate` (`GetValidationDirective`).
-fn generator_complete(s: &Session) -> std::result::Result<(), Error> {
+pub(super) fn generator_complete(s: &Session) -> std::result::Result<(), Error> {
     const FORMATS: &str = "go-template,go-template-file,json,jsonpath,jsonpath-as-json,jsonpath-file,name,template,templatefile,yaml";
     DryRun::from_session(s)?;
     if let Some(o) = s.args.value("output").filter(|o| !o.is_empty()) {

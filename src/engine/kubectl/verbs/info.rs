@@ -5,6 +5,7 @@
 
 use crate::engine::sort::SortStable;
 use crate::engine::api::{resource, RESOURCES};
+use crate::engine::kubectl::discovery::{discovered, Discovered};
 use crate::engine::kubectl::printers::{self, tabwriter::TABLE, OutputFormat};
 use crate::engine::kubectl::{Error, Result, Session};
 
@@ -216,53 +217,25 @@ fn cluster_info(s: &mut Session) -> Result {
     Ok(())
 }
 
-/// One discovery entry: (group, version, plural, short names, namespaced, kind).
-type Discovered = (String, String, String, String, bool, String);
-
-/// What a 1.33 API server's discovery lists: the stored resources plus the
-/// create-only review and binding resources.
-fn discovered() -> Vec<Discovered> {
-    let mut list: Vec<Discovered> = RESOURCES
-        .iter()
-        .map(|r| (r.group.to_string(), r.version.to_string(), r.plural.to_string(), r.short_names.join(","), r.namespaced, r.kind.to_string()))
-        .collect();
-    let extra: &[(&str, &str, &str, bool, &str)] = &[
-        ("", "v1", "bindings", true, "Binding"),
-        ("authentication.k8s.io", "v1", "selfsubjectreviews", false, "SelfSubjectReview"),
-        ("authentication.k8s.io", "v1", "tokenreviews", false, "TokenReview"),
-        ("authorization.k8s.io", "v1", "localsubjectaccessreviews", true, "LocalSubjectAccessReview"),
-        ("authorization.k8s.io", "v1", "selfsubjectaccessreviews", false, "SelfSubjectAccessReview"),
-        ("authorization.k8s.io", "v1", "selfsubjectrulesreviews", false, "SelfSubjectRulesReview"),
-        ("authorization.k8s.io", "v1", "subjectaccessreviews", false, "SubjectAccessReview"),
-    ];
-    for (g, v, p, n, k) in extra {
-        list.push((g.to_string(), v.to_string(), p.to_string(), String::new(), *n, k.to_string()));
-    }
-    // Discovery lists groups ("" first) and, within one, resources by name;
-    // kubectl then sorts stably by group.
-    list.sort_stable_by(|a, b| a.0.cmp(&b.0).then(a.2.cmp(&b.2)));
-    list
-}
-
 fn api_resources(s: &mut Session) -> Result {
     let namespaced = s.args.value("namespaced").map(|v| v == "true");
     let group = s.args.value("api-group").map(str::to_string);
     let mut list: Vec<Discovered> = discovered()
         .into_iter()
-        .filter(|d| namespaced.is_none_or(|n| d.4 == n))
-        .filter(|d| group.as_ref().is_none_or(|g| &d.0 == g))
+        .filter(|d| namespaced.is_none_or(|n| d.namespaced == n))
+        .filter(|d| group.as_ref().is_none_or(|g| d.group == g))
         .collect();
     match s.args.value("sort-by") {
-        Some("name") => list.sort_stable_by(|a, b| a.2.cmp(&b.2)),
-        Some("kind") => list.sort_stable_by(|a, b| a.5.cmp(&b.5)),
+        Some("name") => list.sort_stable_by(|a, b| a.plural.cmp(b.plural)),
+        Some("kind") => list.sort_stable_by(|a, b| a.kind.cmp(b.kind)),
         _ => {}
     }
     if s.args.value("output") == Some("name") {
         for d in &list {
-            if d.0.is_empty() {
-                s.out.push_str(&format!("{}\n", d.2));
+            if d.group.is_empty() {
+                s.out.push_str(&format!("{}\n", d.plural));
             } else {
-                s.out.push_str(&format!("{}.{}\n", d.2, d.0));
+                s.out.push_str(&format!("{}.{}\n", d.plural, d.group));
             }
         }
         return Ok(());
@@ -271,9 +244,9 @@ fn api_resources(s: &mut Session) -> Result {
     if !s.args.flag("no-headers") {
         text.push_str("NAME\tSHORTNAMES\tAPIVERSION\tNAMESPACED\tKIND\n");
     }
-    for (g, v, plural, short, ns, kind) in &list {
-        let api_version = if g.is_empty() { v.clone() } else { format!("{g}/{v}") };
-        text.push_str(&format!("{plural}\t{short}\t{api_version}\t{ns}\t{kind}\n"));
+    for d in &list {
+        let api_version = if d.group.is_empty() { d.version.to_string() } else { format!("{}/{}", d.group, d.version) };
+        text.push_str(&format!("{}\t{}\t{api_version}\t{}\t{}\n", d.plural, d.short_names.join(","), d.namespaced, d.kind));
     }
     s.out.push_str(&TABLE.format(&text));
     Ok(())

@@ -5,6 +5,7 @@ mod attach;
 mod autoscale;
 pub mod create;
 mod create_ingress;
+mod create_rbac;
 mod delete;
 mod describe;
 mod exec;
