@@ -298,6 +298,19 @@ impl ApiServer {
         std::mem::take(&mut *self.client_warnings.borrow_mut())
     }
 
+    /// The deprecation warning a request on a deprecated kind gets (the
+    /// API server's `deprecation` handler, from each type's lifecycle).
+    fn warn_if_deprecated(&self, resource_id: ResourceId) {
+        if !self.serving_client() {
+            return;
+        }
+        if resource_id == ids::endpoints() {
+            self.warn("v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice".to_string());
+        } else if resource(resource_id).kind == "ComponentStatus" {
+            self.warn("v1 ComponentStatus is deprecated in v1.19+".to_string());
+        }
+    }
+
     /// Whether the request being served is the client's (kubectl's).
     pub fn serving_client(&self) -> bool {
         self.caller.is_none()
@@ -611,6 +624,7 @@ impl ApiServer {
 
     pub fn get(&self, resource_id: ResourceId, namespace: &str, name: &str) -> Result<Rc<Object>, ApiError> {
         self.check_readable()?;
+        self.warn_if_deprecated(resource_id);
         self.store
             .get(&Self::key(resource_id, namespace, name))
             .map(|e| e.value.object())
@@ -620,6 +634,7 @@ impl ApiServer {
     /// The objects matching `query`, in key order, and the revision they were read at.
     pub fn list(&self, query: &Query) -> Result<(Vec<Rc<Object>>, i64), ApiError> {
         self.check_readable()?;
+        self.warn_if_deprecated(query.resource);
         let kind = resource(query.resource).kind;
         query.fields.check_supported(kind).map_err(ApiError::bad_request)?;
         let prefix = Self::prefix(query.resource, query.namespace.as_deref());
@@ -793,6 +808,7 @@ impl ApiServer {
         keep_node_name_outside_spec(&mut obj);
         let rid = obj.resource_id();
         let rt = resource(rid);
+        self.warn_if_deprecated(rid);
         {
             let meta = obj.meta_mut();
             if rt.namespaced {
@@ -900,6 +916,7 @@ impl ApiServer {
         self.check_reachable()?;
         keep_node_name_outside_spec(&mut obj);
         let rid = obj.resource_id();
+        self.warn_if_deprecated(rid);
         let rt = resource(rid);
         if rt.namespaced {
             if obj.meta().namespace.as_deref().is_none_or(str::is_empty) {
@@ -1110,6 +1127,7 @@ impl ApiServer {
 
     pub fn delete(&mut self, resource_id: ResourceId, namespace: &str, name: &str, opts: &DeleteOptions) -> Result<Deleted, ApiError> {
         self.check_reachable()?;
+        self.warn_if_deprecated(resource_id);
         let rt = resource(resource_id);
         let namespace = if rt.namespaced { namespace } else { "" };
         let key = Self::key(resource_id, namespace, name);

@@ -377,3 +377,15 @@ fn drain_of_a_node_that_does_not_exist_stops_before_cordoning_any() {
     let Object::Node(node) = &*node else { panic!("a node") };
     assert_eq!(node.spec.as_ref().and_then(|s| s.unschedulable), None, "nothing was cordoned");
 }
+
+#[test]
+fn a_deprecated_kind_gets_the_servers_deprecation_warning() {
+    let mut c = cluster();
+    let out = k(&mut c, "get endpoints -n kube-system -o name");
+    assert!(out.combined().starts_with("Warning: v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice\n"), "{}", out.combined());
+    assert!(!out.stdout.contains("Warning"), "warnings go to stderr");
+    let out = k(&mut c, "get endpointslices -n kube-system -o name");
+    assert!(!out.combined().contains("Warning"), "{}", out.combined());
+    let out = k(&mut c, "get componentstatuses");
+    assert!(out.combined().starts_with("Warning: v1 ComponentStatus is deprecated in v1.19+\n"), "{}", out.combined());
+}
