@@ -222,8 +222,39 @@ fn host_components(sim: &mut Sim, profile: &Profile) {
     sim.host_component(metrics::PROGRAM, Host::Program { node: None, program: metrics::PROGRAM.into() });
 }
 
+/// The `kubernetes` Service's endpoints, which the API server keeps itself
+/// (its endpoint reconciler): an Endpoints the mirroring controller leaves
+/// alone, and the EndpointSlice made from it, both at its advertised address.
+fn kubernetes_service_endpoints(api: &mut ApiServer, port: i32) {
+    use k8s_openapi::api::core::v1::{EndpointAddress, EndpointPort, EndpointSubset, Endpoints};
+    use k8s_openapi::api::discovery::v1::{Endpoint, EndpointConditions, EndpointSlice};
+    let address = api.host.rsplit_once(':').map_or(api.host.as_str(), |(ip, _)| ip).to_string();
+    let meta = |labels: [(&str, &str); 1]| ObjectMeta {
+        name: Some("kubernetes".into()),
+        namespace: Some("default".into()),
+        labels: Some(labels.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()),
+        ..Default::default()
+    };
+    let endpoints = Endpoints {
+        metadata: meta([("endpointslice.kubernetes.io/skip-mirror", "true")]),
+        subsets: Some(vec![EndpointSubset {
+            addresses: Some(vec![EndpointAddress { ip: address.clone(), ..Default::default() }]),
+            ports: Some(vec![EndpointPort { name: Some("https".into()), port, protocol: Some("TCP".into()), app_protocol: None }]),
+            not_ready_addresses: None,
+        }]),
+    };
+    let _ = api.create(Object::Endpoints(Box::new(endpoints)));
+    let slice = EndpointSlice {
+        metadata: meta([("kubernetes.io/service-name", "kubernetes")]),
+        address_type: "IPv4".into(),
+        endpoints: vec![Endpoint { addresses: vec![address], conditions: Some(EndpointConditions { ready: Some(true), ..Default::default() }), ..Default::default() }],
+        ports: Some(vec![k8s_openapi::api::discovery::v1::EndpointPort { name: Some("https".into()), port: Some(port), protocol: Some("TCP".into()), app_protocol: None }]),
+    };
+    let _ = api.create(Object::EndpointSlice(Box::new(slice)));
+}
+
 /// What a new API server creates itself: the four system namespaces, the
-/// `kubernetes` Service and the two system priority classes.
+/// `kubernetes` Service with its endpoints and the two system priority classes.
 pub(crate) fn bootstrap_objects(api: &mut ApiServer) {
     for name in ["default", "kube-node-lease", "kube-public", "kube-system"] {
         let ns = Namespace {
@@ -265,6 +296,7 @@ pub(crate) fn bootstrap_objects(api: &mut ApiServer) {
         status: None,
     };
     let _ = api.create(Object::Service(Box::new(service)));
+    kubernetes_service_endpoints(api, port);
     for (name, value) in [("system-cluster-critical", 2_000_000_000), ("system-node-critical", 2_000_001_000)] {
         let pc = PriorityClass {
             metadata: ObjectMeta { name: Some(name.to_string()), ..Default::default() },

@@ -389,3 +389,12 @@ fn a_deprecated_kind_gets_the_servers_deprecation_warning() {
     let out = k(&mut c, "get componentstatuses");
     assert!(out.combined().starts_with("Warning: v1 ComponentStatus is deprecated in v1.19+\n"), "{}", out.combined());
 }
+
+#[test]
+fn the_kubernetes_service_has_the_api_servers_endpoints() {
+    let mut c = cluster();
+    let out = k(&mut c, "get endpointslices kubernetes -o jsonpath={.endpoints[0].addresses[0]}:{.ports[0].port}");
+    assert_eq!(out.stdout, "192.168.49.2:8443");
+    let out = k(&mut c, "describe svc kubernetes");
+    assert!(out.stdout.contains("Endpoints:                192.168.49.2:8443\n"), "{}", out.stdout);
+}
