@@ -240,8 +240,9 @@ async fn a_lesson_is_picked_followed_and_checked() {
     assert_eq!(check_holds().as_deref(), Some("false"));
     assert_eq!(state_of("lesson-step-1").as_deref(), Some("current"));
 
-    // A command in the text copies into the terminal's prompt.
-    let command = document().query_selector("[data-testid=\"lesson-command\"]").ok().flatten().expect("a command button");
+    // A command in the lesson's text copies into the terminal's prompt.
+    let panel = by_test_id("lesson-panel").expect("the lesson panel");
+    let command = panel.query_selector("[data-testid=\"lesson-command\"]").ok().flatten().expect("a command button");
     command.dyn_ref::<web_sys::HtmlElement>().expect("element").click();
     settle(100).await;
     let input: web_sys::HtmlInputElement = by_test_id("terminal-input").expect("input").dyn_into().expect("input");
