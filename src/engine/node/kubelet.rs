@@ -514,6 +514,14 @@ fn put_status(ctx: &mut Ctx, pod: &Pod, mut status: PodStatus) -> Option<Rc<PodS
 }
 
 /// `name_namespace(uid)`, as kubelet messages name pods.
+/// A probe's or hook's port: a number, or the name of one of the container's ports (0 if none has it).
+fn container_port(c: &Container, port: &IntOrString) -> i32 {
+    match port {
+        IntOrString::Int(p) => *p,
+        IntOrString::String(name) => c.ports.iter().flatten().find(|p| p.name.as_deref() == Some(name.as_str())).map_or(0, |p| p.container_port),
+    }
+}
+
 /// The active deadline handler's reason and message.
 const DEADLINE_EXCEEDED: (&str, &str) = ("DeadlineExceeded", "Pod was active on the node longer than the specified deadline");
 
@@ -1516,15 +1524,7 @@ impl Kubelet {
     fn sync_past_deadline(&mut self, ctx: &mut Ctx, pod: &Pod, uid: &str) {
         let first = self.state.workers.get(uid).is_some_and(|w| !w.killing);
         if first {
-            let about = ObjectReference {
-                api_version: Some("v1".into()),
-                kind: Some("Pod".into()),
-                name: pod.metadata.name.clone(),
-                namespace: pod.metadata.namespace.clone(),
-                uid: pod.metadata.uid.clone(),
-                resource_version: pod.metadata.resource_version.clone(),
-                ..Default::default()
-            };
+            let about = crate::engine::apiserver::events::reference_to(ids::pods(), &pod.metadata);
             self.state.recorder.record_ref(ctx.api, about, NORMAL, DEADLINE_EXCEEDED.0, DEADLINE_EXCEEDED.1.to_string());
             if let Some(s) = self.state.workers.get_mut(uid).and_then(|w| w.steps.as_mut()) {
                 s.start_retry.clear();
@@ -1614,10 +1614,7 @@ impl Kubelet {
         if let Some(http) = &handler.http_get {
             let Some(sandbox) = self.machine.runtime.sandbox(uid) else { return (0, None) };
             let ip = sandbox.ip.clone();
-            let port = match &http.port {
-                IntOrString::Int(p) => *p,
-                IntOrString::String(port_name) => c.ports.iter().flatten().find(|p| p.name.as_deref() == Some(port_name.as_str())).map_or(0, |p| p.container_port),
-            };
+            let port = container_port(c, &http.port);
             let serving = sandbox.latest(name).is_some_and(|rc| rc.serves(port));
             if serving {
                 return (0, None);
@@ -1676,12 +1673,7 @@ impl Kubelet {
         let Some(sandbox) = self.machine.runtime.sandbox_mut(uid) else { return Err("no sandbox".into()) };
         let ip = sandbox.ip.clone();
         let Some(rc) = sandbox.latest_mut(&c.name) else { return Err("no container".into()) };
-        let resolve = |port: &IntOrString| -> i32 {
-            match port {
-                IntOrString::Int(p) => *p,
-                IntOrString::String(name) => c.ports.iter().flatten().find(|p| p.name.as_deref() == Some(name.as_str())).map_or(0, |p| p.container_port),
-            }
-        };
+        let resolve = |port: &IntOrString| container_port(c, port);
         if let Some(http) = &probe.http_get {
             let port = resolve(&http.port);
             let host = http.host.clone().unwrap_or_else(|| ip.clone());

@@ -269,39 +269,23 @@ fn env_var_name_problems(name: &str) -> Vec<String> {
 fn env_from(obj: &Object, keys: &[String]) -> std::result::Result<Vec<EnvVar>, Error> {
     let wanted = |key: &String| keys.is_empty() || keys.contains(key);
     let name = obj.meta().name.clone();
-    let env = match obj {
-        Object::Secret(secret) => secret
-            .data
-            .iter()
-            .flatten()
-            .map(|(key, _)| key)
-            .filter(|key| wanted(key))
-            .map(|key| EnvVar {
-                name: key_to_env_name(key),
-                value: None,
-                value_from: Some(EnvVarSource {
-                    secret_key_ref: Some(SecretKeySelector { name: name.clone().unwrap_or_default(), key: key.clone(), optional: None }),
-                    ..Default::default()
-                }),
-            })
-            .collect(),
-        Object::ConfigMap(map) => map
-            .data
-            .iter()
-            .flatten()
-            .map(|(key, _)| key)
-            .filter(|key| wanted(key))
-            .map(|key| EnvVar {
-                name: key_to_env_name(key),
-                value: None,
-                value_from: Some(EnvVarSource {
-                    config_map_key_ref: Some(ConfigMapKeySelector { name: name.clone().unwrap_or_default(), key: key.clone(), optional: None }),
-                    ..Default::default()
-                }),
-            })
-            .collect(),
+    // One variable a key, each a reference to its key in the object.
+    let (keys, source): (Vec<&String>, &dyn Fn(String, String) -> EnvVarSource) = match obj {
+        Object::Secret(secret) => (secret.data.iter().flatten().map(|(key, _)| key).collect(), &|name, key| EnvVarSource {
+            secret_key_ref: Some(SecretKeySelector { name, key, optional: None }),
+            ..Default::default()
+        }),
+        Object::ConfigMap(map) => (map.data.iter().flatten().map(|(key, _)| key).collect(), &|name, key| EnvVarSource {
+            config_map_key_ref: Some(ConfigMapKeySelector { name, key, optional: None }),
+            ..Default::default()
+        }),
         _ => return Err(Error::Message("error: unsupported resource specified in --from".to_string())),
     };
+    let env = keys
+        .into_iter()
+        .filter(|key| wanted(key))
+        .map(|key| EnvVar { name: key_to_env_name(key), value: None, value_from: Some(source(name.clone().unwrap_or_default(), key.clone())) })
+        .collect();
     Ok(env)
 }
 
