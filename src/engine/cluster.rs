@@ -12,7 +12,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use crate::engine::api::Object;
 use crate::engine::bootstrap::static_pods::{KubeadmConfig, COMPONENT_MANIFESTS};
-use crate::engine::bootstrap::AddonInstaller;
+use crate::engine::bootstrap::{rbac, AddonInstaller};
 use crate::engine::controllers::ControllerManager;
 use crate::engine::metrics::{self, server::MetricsServer};
 use crate::engine::network::addons;
@@ -254,7 +254,8 @@ fn kubernetes_service_endpoints(api: &mut ApiServer, port: i32) {
 }
 
 /// What a new API server creates itself: the four system namespaces, the
-/// `kubernetes` Service with its endpoints and the two system priority classes.
+/// `kubernetes` Service with its endpoints, the two system priority classes
+/// and the RBAC bootstrap policy.
 pub(crate) fn bootstrap_objects(api: &mut ApiServer) {
     for name in ["default", "kube-node-lease", "kube-public", "kube-system"] {
         let ns = Namespace {
@@ -307,4 +308,6 @@ pub(crate) fn bootstrap_objects(api: &mut ApiServer) {
         };
         let _ = api.create(Object::PriorityClass(Box::new(pc)));
     }
+    // The `rbac/bootstrap-roles` post-start hook, before any client connects.
+    let _ = rbac::create(api, rbac::Creator::ApiServer);
 }

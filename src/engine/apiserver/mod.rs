@@ -174,6 +174,8 @@ pub struct ApiServer {
     next_watch: WatchId,
     ready: BTreeSet<ComponentId>,
     rng: fastrand::Rng,
+    /// The seed `rng` started from, for streams of draws of their own.
+    seed: u64,
     now: VirtualTime,
     /// `192.168.49.2:8443`, as kubectl's connection errors name it.
     pub host: String,
@@ -257,6 +259,7 @@ impl ApiServer {
             next_watch: 1,
             ready: BTreeSet::new(),
             rng: fastrand::Rng::with_seed(seed ^ 0x6170_6973_6572_7665),
+            seed,
             now: VirtualTime::ZERO,
             host: host.to_string(),
             writes: 0,
@@ -540,6 +543,17 @@ impl ApiServer {
     pub fn random_suffix(&mut self, len: usize) -> String {
         const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
         (0..len).map(|_| ALPHABET[self.rng.usize(..ALPHABET.len())] as char).collect()
+    }
+
+    /// Runs `f` with the server's random draws (uids, generated names)
+    /// taken from a stream of their own, seeded from the server's seed and
+    /// `stream`: objects made in `f` leave every later draw as it was.
+    pub fn with_own_draws<T>(&mut self, stream: u64, f: impl FnOnce(&mut Self) -> T) -> T {
+        let own = fastrand::Rng::with_seed(self.seed ^ stream);
+        let saved = std::mem::replace(&mut self.rng, own);
+        let out = f(self);
+        self.rng = saved;
+        out
     }
 
     fn new_uid(&mut self) -> String {

@@ -7,9 +7,13 @@
 //! - `addons`: kube-proxy's DaemonSet (kubeadm), kindnet and
 //!   local-path-storage (kind) or the storage-provisioner pod (minikube),
 //!   created through the API server as the installers do, once the
-//!   control-plane node has registered (`AddonInstaller`).
+//!   control-plane node has registered (`AddonInstaller`), after kubeadm's
+//!   own RBAC objects (and before minikube's add-ons, `minikube-rbac`);
+//! - `rbac`: those RBAC objects and the API server's bootstrap policy, kept
+//!   as a terse table.
 
 pub mod addons;
+pub mod rbac;
 pub mod static_pods;
 
 use std::any::Any;
@@ -18,18 +22,25 @@ use serde_json::Value;
 
 use crate::engine::api::ids;
 use crate::engine::apiserver::{decode, ApiServer};
-use crate::engine::cluster::Profile;
+use crate::engine::cluster::{Profile, ProfileKind};
 use crate::engine::kubectl::verbs::apply::{last_applied_json, with_annotation, LAST_APPLIED};
 use crate::engine::sim::{Component, Ctx};
 
 use addons::Verb;
+use rbac::Creator;
 
 /// Creates the profile's add-ons through the API server's normal path;
 /// returns what failed (nothing, unless the manifests are wrong).
 pub fn install_addons(api: &mut ApiServer, profile: &Profile) -> Vec<String> {
-    let mut errors = Vec::new();
-    for (verb, text) in addons::manifests(profile) {
+    // kubeadm's RBAC (upload-config, bootstrap-token) comes before its add-ons.
+    let mut errors = rbac::create(api, Creator::Kubeadm);
+    for (i, (verb, text)) in addons::manifests(profile).into_iter().enumerate() {
         errors.extend(create_all(api, &text, verb));
+        // kube-proxy ends `kubeadm init`; minikube then binds cluster-admin
+        // to kube-system's default account before enabling its add-ons.
+        if i == 0 && profile.kind == ProfileKind::Minikube {
+            errors.extend(rbac::create(api, Creator::Minikube));
+        }
     }
     errors
 }
@@ -99,7 +110,6 @@ impl Component for AddonInstaller {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::cluster::ProfileKind;
 
     #[test]
     fn every_addon_is_accepted_by_the_api_server() {
