@@ -243,6 +243,7 @@ pub mod ids {
     id!(priority_classes, "scheduling.k8s.io", "priorityclasses");
     id!(storage_classes, "storage.k8s.io", "storageclasses");
     id!(horizontal_pod_autoscalers, "autoscaling", "horizontalpodautoscalers");
+    id!(cluster_roles, "rbac.authorization.k8s.io", "clusterroles");
 }
 
 pub fn resource(id: ResourceId) -> &'static ResourceType {

@@ -5,6 +5,7 @@
 //! time, idempotently, recomputing status from what it sees.
 
 pub mod cache;
+pub mod clusterrole_aggregation;
 pub mod cron_job;
 pub mod daemon_set;
 pub mod daemon_set_state;
@@ -182,6 +183,7 @@ impl ControllerManager {
             Box::new(pod_gc::PodGarbageCollector::new()),
             Box::new(horizontal_pod_autoscaler::HorizontalPodAutoscalerController::new()),
             Box::new(resource_quota::ResourceQuotaController::new()),
+            Box::new(clusterrole_aggregation::ClusterRoleAggregationController::new()),
         ])
     }
 
