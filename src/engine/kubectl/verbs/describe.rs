@@ -10,6 +10,7 @@ mod autoscaling;
 mod network;
 mod pdb;
 mod quota;
+mod rbac;
 mod storage;
 mod workloads;
 
@@ -163,6 +164,10 @@ pub fn describe_object(s: &Session, obj: &Object, show_events: bool, now: Virtua
         Object::IngressClass(ic) => network::describe_ingress_class(&mut w, ic),
         Object::NetworkPolicy(np) => network::describe_network_policy(&mut w, np),
         Object::HorizontalPodAutoscaler(hpa) => autoscaling::describe_horizontal_pod_autoscaler(&mut w, hpa),
+        Object::Role(r) => rbac::describe_role(&mut w, &r.metadata, r.rules.as_deref()),
+        Object::ClusterRole(r) => rbac::describe_role(&mut w, &r.metadata, r.rules.as_deref()),
+        Object::RoleBinding(b) => rbac::describe_binding(&mut w, &b.metadata, &b.role_ref, b.subjects.as_deref()),
+        Object::ClusterRoleBinding(b) => rbac::describe_binding(&mut w, &b.metadata, &b.role_ref, b.subjects.as_deref()),
         _ => describe_generic(&mut w, obj),
     }
     if let Some(events) = events {
@@ -181,7 +186,17 @@ pub fn pod_template_text(template: &PodTemplateSpec) -> String {
 
 /// Kinds whose describers show no events.
 fn has_events(obj: &Object) -> bool {
-    !matches!(obj, Object::Namespace(_) | Object::Secret(_) | Object::NetworkPolicy(_) | Object::ResourceQuota(_))
+    !matches!(
+        obj,
+        Object::Namespace(_)
+            | Object::Secret(_)
+            | Object::NetworkPolicy(_)
+            | Object::ResourceQuota(_)
+            | Object::Role(_)
+            | Object::ClusterRole(_)
+            | Object::RoleBinding(_)
+            | Object::ClusterRoleBinding(_)
+    )
 }
 
 /// kubectl's `PrefixWriter`: lines indented two spaces per level.
