@@ -38,6 +38,7 @@ pub mod network;
 pub mod node;
 pub mod quantity;
 pub mod pod_security;
+pub mod rbac;
 pub mod resource_quota;
 pub mod scheduler;
 pub mod script;

@@ -74,6 +74,11 @@ pub fn update_disruption_allowed_condition(pdb: &mut PodDisruptionBudget, now: &
 impl ApiServer {
     /// The eviction subresource. `Ok` carries the deleted (or deleting) pod.
     pub fn evict(&mut self, namespace: &str, name: &str, opts: &DeleteOptions) -> Result<Deleted, ApiError> {
+        if self.authorizing() {
+            self.serving()?;
+            self.authorize_client_on("create", ids::pods(), "eviction", namespace, name)?;
+            return self.as_authorized(|api| api.evict(namespace, name, opts));
+        }
         let obj = self.get(ids::pods(), namespace, name)?;
         let Object::Pod(pod) = &*obj else { return Err(ApiError::not_found("pods", name)) };
         if can_ignore_budget(pod) {

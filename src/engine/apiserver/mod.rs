@@ -6,6 +6,7 @@
 //! the same methods; nothing reaches the store any other way.
 
 pub mod admission;
+pub mod authorization;
 pub mod decode;
 pub mod defaults;
 pub mod patch;
@@ -14,6 +15,8 @@ pub mod events_api;
 pub mod eviction;
 pub mod validation;
 mod shared_specs;
+
+pub use authorization::Client;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use rustc_hash::FxHashMap;
@@ -183,6 +186,9 @@ pub struct ApiServer {
     pub writes: u64,
     /// The component whose request is being served (`None`: kubectl, the user).
     caller: Option<ComponentId>,
+    /// Who the client (kubectl) is, for authorizing its requests; `None`
+    /// for the page's own reads.
+    client: Option<Rc<Client>>,
     /// Components that cannot reach the API server (their node is partitioned).
     cut_off: BTreeSet<ComponentId>,
     latency: Latency,
@@ -264,6 +270,7 @@ impl ApiServer {
             host: host.to_string(),
             writes: 0,
             caller: None,
+            client: None,
             cut_off: BTreeSet::new(),
             latency: Latency::default(),
             delayed: BTreeSet::new(),
@@ -638,6 +645,7 @@ impl ApiServer {
 
     pub fn get(&self, resource_id: ResourceId, namespace: &str, name: &str) -> Result<Rc<Object>, ApiError> {
         self.check_readable()?;
+        self.authorize_client_on("get", resource_id, "", namespace, name)?;
         self.warn_if_deprecated(resource_id);
         self.store
             .get(&Self::key(resource_id, namespace, name))
@@ -648,6 +656,7 @@ impl ApiServer {
     /// The objects matching `query`, in key order, and the revision they were read at.
     pub fn list(&self, query: &Query) -> Result<(Vec<Rc<Object>>, i64), ApiError> {
         self.check_readable()?;
+        self.authorize_client_on("list", query.resource, "", query.namespace.as_deref().unwrap_or_default(), "")?;
         self.warn_if_deprecated(query.resource);
         let kind = resource(query.resource).kind;
         query.fields.check_supported(kind).map_err(ApiError::bad_request)?;
@@ -818,6 +827,12 @@ impl ApiServer {
 
     /// Create; with `dry_run` everything but the store write happens.
     pub fn create_with(&mut self, mut obj: Object, dry_run: bool) -> Result<Rc<Object>, ApiError> {
+        if self.authorizing() {
+            self.serving()?;
+            let namespace = obj.meta().namespace.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| "default".to_string());
+            self.authorize_client_on("create", obj.resource_id(), "", &namespace, "")?;
+            return self.as_authorized(|api| api.create_with(obj, dry_run));
+        }
         self.check_reachable()?;
         keep_node_name_outside_spec(&mut obj);
         let rid = obj.resource_id();
@@ -927,6 +942,15 @@ impl ApiServer {
     }
 
     pub fn update_with(&mut self, mut obj: Object, status_only: bool, dry_run: bool) -> Result<Rc<Object>, ApiError> {
+        if self.authorizing() {
+            self.serving()?;
+            let (verb, subresource) = self.client_update(status_only);
+            let meta = obj.meta();
+            let namespace = meta.namespace.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| "default".to_string());
+            let name = meta.name.clone().unwrap_or_default();
+            self.authorize_client_on(verb, obj.resource_id(), subresource, &namespace, &name)?;
+            return self.as_authorized(|api| api.update_with(obj, status_only, dry_run));
+        }
         self.check_reachable()?;
         keep_node_name_outside_spec(&mut obj);
         let rid = obj.resource_id();
@@ -1140,6 +1164,11 @@ impl ApiServer {
     }
 
     pub fn delete(&mut self, resource_id: ResourceId, namespace: &str, name: &str, opts: &DeleteOptions) -> Result<Deleted, ApiError> {
+        if self.authorizing() {
+            self.serving()?;
+            self.authorize_client_on("delete", resource_id, "", namespace, name)?;
+            return self.as_authorized(|api| api.delete(resource_id, namespace, name, opts));
+        }
         self.check_reachable()?;
         self.warn_if_deprecated(resource_id);
         let rt = resource(resource_id);

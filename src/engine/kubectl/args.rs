@@ -43,6 +43,9 @@ const GLOBAL: &[Flag] = &[
     v("request-timeout", None),
     v("v", Some('v')),
     b("insecure-skip-tls-verify", None),
+    v("as", None),
+    v("as-group", None),
+    v("as-uid", None),
     b("help", Some('h')),
 ];
 
@@ -352,6 +355,14 @@ pub static COMMANDS: &[Command] = &[
     Command { path: "api-versions", flags: &[], subcommands: &[] },
     Command { path: "explain", flags: &[b("recursive", None), v("api-version", None), v("output", None)], subcommands: &[] },
     Command { path: "config", flags: &[], subcommands: &["view", "current-context", "get-contexts", "use-context", "set-context"] },
+    Command { path: "auth", flags: &[], subcommands: &["can-i", "whoami", "reconcile"] },
+    Command {
+        path: "auth can-i",
+        flags: &[ALL_NS, b("quiet", Some('q')), v("subresource", None), b("list", None), b("no-headers", None)],
+        subcommands: &[],
+    },
+    Command { path: "auth whoami", flags: &[OUTPUT, b("allow-missing-template-keys", None), b("show-managed-fields", None), v("template", None)], subcommands: &[] },
+    Command { path: "auth reconcile", flags: &[FILENAME, RECURSIVE, v("kustomize", Some('k')), OUTPUT, DRY_RUN, b("remove-extra-permissions", None), b("remove-extra-subjects", None)], subcommands: &[] },
     Command { path: "config view", flags: &[OUTPUT, b("minify", None), b("raw", None), b("flatten", None)], subcommands: &[] },
     Command { path: "config current-context", flags: &[], subcommands: &[] },
     Command { path: "config get-contexts", flags: &[OUTPUT, b("no-headers", None)], subcommands: &[] },

@@ -15,7 +15,9 @@ pub mod printers;
 pub(crate) mod verbs;
 
 use crate::engine::api::{ApiError, Reason};
-use crate::engine::cluster::Cluster;
+use crate::engine::apiserver::Client;
+use crate::engine::cluster::{Cluster, ProfileKind};
+use crate::engine::rbac::{self, User};
 
 pub use args::Args;
 
@@ -254,7 +256,7 @@ pub fn run_words(cluster: &mut Cluster, words: Vec<String>, stdin: Option<&str>,
 /// let no virtual time pass. Lesson checks may use only these.
 pub const READ_ONLY_COMMANDS: &[&str] = &[
     "get", "describe", "logs", "events", "version", "cluster-info", "api-resources", "api-versions", "explain",
-    "rollout history", "config view", "config current-context", "config get-contexts",
+    "rollout history", "config view", "config current-context", "config get-contexts", "auth can-i", "auth whoami",
 ];
 
 /// Whether a command line (words, with or without `kubectl`) parses and
@@ -293,6 +295,8 @@ fn run_words_with(cluster: &mut Cluster, mut words: Vec<String>, stdin: Option<&
     };
     // Warnings no command took (a read) are not this command's.
     cluster.sim.api.take_client_warnings();
+    let client = client_for(cluster, &args);
+    cluster.sim.api.set_client(Some(client));
     let mut session = Session {
         cluster,
         args,
@@ -329,6 +333,8 @@ fn run_words_with(cluster: &mut Cluster, mut words: Vec<String>, stdin: Option<&
         terminal = Some(both);
         session.err = err;
     }
+    // Requests other than kubectl's (the page's own reads) are not authorized.
+    session.cluster.sim.api.set_client(None);
     let mut output = Output { stdout: session.out, stderr: session.err, exit_code: 0, terminal, interactive: session.interactive };
     match result {
         Ok(()) => {}
@@ -354,6 +360,34 @@ fn run_words_with(cluster: &mut Cluster, mut words: Vec<String>, stdin: Option<&
         }
     }
     output
+}
+
+/// The user in the kubeconfig kubectl reads: kubeadm's admin
+/// certificate on kind (`kubernetes-admin`, organisation
+/// `kubeadm:cluster-admins`, which kubeadm binds to cluster-admin),
+/// minikube's own (`minikube-user` in `system:masters`).
+pub fn kubeconfig_user(cluster: &Cluster) -> User {
+    match cluster.profile.kind {
+        ProfileKind::Default => User::new("kubernetes-admin", &["kubeadm:cluster-admins", rbac::ALL_AUTHENTICATED]),
+        ProfileKind::Minikube => User::new("minikube-user", &[rbac::PRIVILEGED_GROUP, rbac::ALL_AUTHENTICATED]),
+    }
+}
+
+/// Who this command's requests come from: the kubeconfig's user, or
+/// whom `--as`/`--as-group`/`--as-uid` ask to impersonate (a refused
+/// impersonation is every request's answer).
+fn client_for(cluster: &Cluster, args: &Args) -> Client {
+    let user = kubeconfig_user(cluster);
+    let name = args.value("as").unwrap_or_default();
+    let groups = args.values("as-group");
+    let uid = args.value("as-uid").filter(|u| !u.is_empty());
+    if name.is_empty() && groups.is_empty() && uid.is_none() {
+        return Client::new(user);
+    }
+    match cluster.sim.api.impersonate(&user, name, groups, uid) {
+        Ok(acting) => Client::new(acting),
+        Err(refusal) => Client { refusal: Some(refusal), ..Client::new(user) },
+    }
 }
 
 fn ensure_newline(mut s: String) -> String {

@@ -236,6 +236,8 @@ pub fn replace(s: &mut Session) -> Result {
             if dry == DryRun::Client {
                 return Ok(Rc::new(obj));
             }
+            // `replace` is a PUT, which RBAC's `update` verb covers (not `patch`).
+            s.cluster.sim.api.set_client_update("update", "");
             s.cluster.sim.api.update_with(obj, false, dry == DryRun::Server)
         });
         match result {

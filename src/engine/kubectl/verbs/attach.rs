@@ -8,6 +8,7 @@
 //! the container stops (at most ten minutes of virtual time) for `run`,
 //! while `kubectl attach` prints its banner and returns.
 
+use crate::engine::rbac::Request;
 use crate::engine::api::pod::Pod;
 
 use super::exec::{choose_container, TTY_REFUSED};
@@ -42,6 +43,8 @@ pub fn run(s: &mut Session) -> Result {
         Error::Message(m) => Error::Message(format!("error: cannot attach to the container: {}", m.trim_start_matches("error: "))),
         other => other,
     })?;
+    let pod_name = pod.metadata.name.clone().unwrap_or_default();
+    s.cluster.sim.api.authorize_client(&Request { verb: "create", resource: "pods", subresource: "attach", namespace: &namespace, name: &pod_name, ..Default::default() })?;
     let options = AttachOptions { stdin: s.args.flag("stdin"), tty: s.args.flag("tty"), quiet, remove: false, wait_for_exit: false, stream: s.terminal };
     attach(s, &pod, &container, options)
 }

@@ -10,7 +10,7 @@ mod autoscaling;
 mod network;
 mod pdb;
 mod quota;
-mod rbac;
+pub(super) mod rbac;
 mod storage;
 mod workloads;
 

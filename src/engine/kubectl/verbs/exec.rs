@@ -7,6 +7,7 @@
 //! script (no terminal) kubectl says it cannot use a TTY and the shell
 //! reads a heredoc given on stdin.
 
+use crate::engine::rbac::Request;
 use crate::engine::api::pod::Pod;
 
 use super::logs::find_pod;
@@ -96,9 +97,11 @@ pub fn run(s: &mut Session) -> Result {
         }
         tty = false;
     }
-    let (uid, node) = reach_kubelet(s, &pod, &container)?;
     let namespace = pod.metadata.namespace.clone().unwrap_or_default();
     let pod_name = pod.metadata.name.clone().unwrap_or_default();
+    // kubectl 1.33 execs over a websocket, which the API server authorizes as a create.
+    s.cluster.sim.api.authorize_client(&Request { verb: "create", resource: "pods", subresource: "exec", namespace: &namespace, name: &pod_name, ..Default::default() })?;
+    let (uid, node) = reach_kubelet(s, &pod, &container)?;
     let now = s.cluster.now();
     // A shell with a terminal in the page stays open for typed lines.
     let shell_program = matches!(crate::engine::node::filesystem::file_name(&command[0]), "sh" | "bash" | "ash" | "dash") && command.len() == 1;

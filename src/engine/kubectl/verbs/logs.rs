@@ -4,6 +4,7 @@
 //! `-f` in the page keeps following until the container stops (or Ctrl-C);
 //! in a script, which cannot wait, it prints what exists and returns.
 
+use crate::engine::rbac::Request;
 use crate::engine::sort::SortStable;
 use crate::engine::api::pod::Pod;
 
@@ -87,6 +88,8 @@ pub fn run(s: &mut Session) -> Result {
     let mut streams = Vec::new();
     for (pod, container) in &requests {
         let pod_name = pod.metadata.name.clone().unwrap_or_default();
+        let log_request = Request { verb: "get", resource: "pods", subresource: "log", namespace: &namespace, name: &pod_name, ..Default::default() };
+        s.cluster.sim.api.authorize_client(&log_request)?;
         let Some(node) = pod.bound_node().map(str::to_string) else {
             // An unscheduled pod has no log location; the API server answers with nothing.
             continue;

@@ -2,6 +2,7 @@
 
 pub mod apply;
 mod attach;
+mod auth;
 mod autoscale;
 pub mod create;
 mod create_ingress;
@@ -51,6 +52,7 @@ pub fn dispatch(s: &mut Session) -> Result {
         "exec" => exec::run(s),
         "attach" => attach::run(s),
         "top" => top::run(s),
+        "auth" => auth::run(s),
         "port-forward" | "cp" | "edit" => info::simulated_only(s),
         _ => Err(Error::Message(format!("error: unknown command \"{verb}\" for \"kubectl\""))),
     }

@@ -63,6 +63,9 @@ pub fn run(s: &mut Session) -> Result {
         if dry != DryRun::Client {
             let mut next = (*obj).clone();
             set_replicas(&mut next, replicas);
+            // The scale subresource: a merge patch, or an update when a
+            // precondition (`--current-replicas`) must hold.
+            s.cluster.sim.api.set_client_update(if current.is_some() { "update" } else { "patch" }, "scale");
             let result = s.cluster.sim.api.update_with(next, false, dry == DryRun::Server);
             // kubectl writes the scale subresource, which admission's pod
             // template checks (PodSecurity's warnings) pass over.

@@ -11,7 +11,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use super::{annotations_multiline, labels_multiline, Writer};
 
 /// Go's `%v` of a `[]string`.
-fn go_list(items: &[String]) -> String {
+pub(in crate::engine::kubectl::verbs) fn go_list(items: &[String]) -> String {
     format!("[{}]", items.join(" "))
 }
 
@@ -51,7 +51,7 @@ fn breakdown(rule: &PolicyRule) -> Vec<PolicyRule> {
 
 /// The rules `describe` lists: broken down, one-resource rules' verbs
 /// gathered in the order met, sorted by `PolicyRule.String()`.
-fn compact_rules(rules: &[PolicyRule]) -> Vec<PolicyRule> {
+pub(in crate::engine::kubectl::verbs) fn compact_rules(rules: &[PolicyRule]) -> Vec<PolicyRule> {
     let mut compacted: Vec<PolicyRule> = Vec::new();
     let mut simple: Vec<PolicyRule> = Vec::new();
     for rule in rules.iter().flat_map(breakdown) {
@@ -88,7 +88,7 @@ fn compact_rules(rules: &[PolicyRule]) -> Vec<PolicyRule> {
 }
 
 /// `CombineResourceGroup`: `deployments.apps/scale`.
-fn resource_group(rule: &PolicyRule) -> String {
+pub(in crate::engine::kubectl::verbs) fn resource_group(rule: &PolicyRule) -> String {
     let Some(resource) = rule.resources.as_deref().and_then(|r| r.first()) else { return String::new() };
     let (base, sub) = match resource.split_once('/') {
         Some((base, sub)) => (base, Some(sub)),

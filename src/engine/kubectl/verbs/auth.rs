@@ -1,0 +1,275 @@
+//! `kubectl auth can-i` and `kubectl auth whoami`: the API server's
+//! self-subject reviews, asked and printed as kubectl 1.33 does
+//! (`staging/src/k8s.io/kubectl/pkg/cmd/auth`).
+
+use k8s_openapi::api::rbac::v1::PolicyRule;
+use serde_json::{json, Value};
+
+use super::describe::rbac::{compact_rules, go_list, resource_group};
+use super::{Error, Result, Session};
+use crate::engine::api::meta::api_time;
+use crate::engine::kubectl::discovery::{self, resource_for};
+use crate::engine::kubectl::printers::{jsonpath, json as json_printer, tabwriter, to_yaml};
+use crate::engine::rbac::Request;
+
+const HELP: &str = "Inspect authorization.
+
+Available Commands:
+  can-i         Check whether an action is allowed
+  reconcile     Reconciles rules for RBAC role, role binding, cluster role, and cluster role binding objects
+  whoami        Experimental: Check self subject attributes
+
+Usage:
+  kubectl auth [flags] [options]
+
+Use \"kubectl auth <command> --help\" for more information about a given command.
+Use \"kubectl options\" for a list of global command-line options (applies to all commands).";
+
+pub fn run(s: &mut Session) -> Result {
+    match s.args.command.as_str() {
+        "auth can-i" => can_i(s),
+        "auth whoami" => whoami(s),
+        "auth" => Err(Error::Message(HELP.to_string())),
+        command => Err(Error::Message(format!("error: \"kubectl {command}\" is not available in this simulation"))),
+    }
+}
+
+const RESOURCE_VERBS: &[&str] =
+    &["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection", "use", "bind", "impersonate", "*", "approve", "sign", "escalate", "attest"];
+const NON_RESOURCE_VERBS: &[&str] = &["get", "put", "post", "head", "options", "delete", "patch", "*"];
+
+/// What `can-i` asks about: a resource (its group, plural, and name) or a
+/// non-resource URL.
+struct Asked {
+    verb: String,
+    group: String,
+    resource: String,
+    name: String,
+    url: Option<String>,
+    /// Whether discovery says the resource is namespaced (`None`: unknown to it).
+    namespaced: Option<bool>,
+}
+
+fn usage_error(message: &str) -> Error {
+    Error::Message(format!("error: {message}"))
+}
+
+fn can_i(s: &mut Session) -> Result {
+    let list = s.args.flag("list");
+    let quiet = s.args.flag("quiet");
+    let all_namespaces = s.args.flag("all-namespaces");
+    let subresource = s.args.value("subresource").unwrap_or_default().to_string();
+    let words = s.args.positionals.clone();
+    let asked = if list {
+        if !words.is_empty() {
+            return Err(usage_error("list option must be specified with no arguments"));
+        }
+        None
+    } else {
+        let [verb, target] = words.as_slice() else {
+            return Err(usage_error(
+                "you must specify two arguments: verb resource or verb resource/resourceName.\nSee 'kubectl auth can-i -h' for help and examples.",
+            ));
+        };
+        Some(asked_for(s, verb, target))
+    };
+    let namespace = if all_namespaces { String::new() } else { s.namespace() };
+    let Some(asked) = asked else {
+        if quiet || all_namespaces || !subresource.is_empty() {
+            return Err(usage_error("list option can't be specified with neither quiet, all-namespaces nor subresource options"));
+        }
+        return list_rules(s, &namespace);
+    };
+    // `Validate`: its warnings, then its errors.
+    if asked.url.is_some() {
+        if !subresource.is_empty() {
+            return Err(usage_error("--subresource can not be used with NonResourceURL"));
+        }
+        if !NON_RESOURCE_VERBS.contains(&asked.verb.as_str()) {
+            s.warn(&format!("Warning: verb '{}' is not a known verb\n\n", asked.verb));
+        }
+    } else if !asked.resource.is_empty() && !all_namespaces {
+        if asked.namespaced == Some(false) {
+            if asked.group.is_empty() {
+                s.warn(&format!("Warning: resource '{}' is not namespace scoped\n\n", asked.resource));
+            } else {
+                s.warn(&format!("Warning: resource '{}' is not namespace scoped in group '{}'\n\n", asked.resource, asked.group));
+            }
+        }
+        if !RESOURCE_VERBS.contains(&asked.verb.as_str()) {
+            s.warn(&format!("Warning: verb '{}' is not a known verb\n\n", asked.verb));
+        }
+    }
+    if s.args.flag("no-headers") {
+        return Err(usage_error("--no-headers cannot be set without --list specified"));
+    }
+    let request = match &asked.url {
+        Some(path) => Request { verb: &asked.verb, path: Some(path), ..Default::default() },
+        None => Request {
+            verb: &asked.verb,
+            group: &asked.group,
+            resource: &asked.resource,
+            subresource: &subresource,
+            namespace: &namespace,
+            name: &asked.name,
+            path: None,
+        },
+    };
+    let decision = s.cluster.sim.api.review_access(&request)?;
+    if !quiet {
+        let mut answer = if decision.allowed { "yes".to_string() } else { "no".to_string() };
+        if !decision.allowed && !decision.reason.is_empty() {
+            answer.push_str(" - ");
+            answer.push_str(&decision.reason);
+        }
+        answer.push('\n');
+        s.say(false, &answer);
+    }
+    if decision.allowed {
+        Ok(())
+    } else {
+        Err(Error::Silent)
+    }
+}
+
+/// `Complete`: the verb, and the resource kubectl's REST mapper finds
+/// for `TYPE[/NAME]` (a warning when it finds none), or the URL.
+fn asked_for(s: &mut Session, verb: &str, target: &str) -> Asked {
+    let mut asked = Asked { verb: verb.to_string(), group: String::new(), resource: String::new(), name: String::new(), url: None, namespaced: None };
+    if target.starts_with('/') {
+        asked.url = Some(target.to_string());
+        return asked;
+    }
+    let (resource_arg, name) = target.split_once('/').unwrap_or((target, ""));
+    asked.name = name.to_string();
+    if resource_arg == "*" {
+        asked.resource = "*".to_string();
+        asked.namespaced = Some(true);
+        return asked;
+    }
+    let lower = resource_arg.to_lowercase();
+    let (resource, group) = lower.split_once('.').unwrap_or((&lower, ""));
+    let mut warnings = Vec::new();
+    let found = resource_for(group, resource, &mut warnings);
+    for w in warnings {
+        s.warn(&format!("Warning: {w}\n"));
+    }
+    match found {
+        Ok((group, plural)) => {
+            asked.namespaced = discovery::discovered().iter().find(|d| d.group == group && d.plural == plural).map(|d| d.namespaced);
+            asked.group = group;
+            asked.resource = plural;
+        }
+        Err(_) => {
+            // Users and groups are resources only impersonation names.
+            let group_resource = if group.is_empty() { resource.to_string() } else { format!("{resource}.{group}") };
+            if group_resource != "users" && group_resource != "groups" {
+                if group.is_empty() {
+                    s.warn(&format!("Warning: the server doesn't have a resource type '{resource}'\n\n"));
+                } else {
+                    s.warn(&format!("Warning: the server doesn't have a resource type '{resource}' in group '{group}'\n\n"));
+                }
+            }
+            asked.resource = resource_arg.to_string();
+        }
+    }
+    asked
+}
+
+fn opt(values: &Option<Vec<String>>) -> &[String] {
+    values.as_deref().unwrap_or_default()
+}
+
+fn list_rules(s: &mut Session, namespace: &str) -> Result {
+    let Some(review) = s.cluster.sim.api.review_rules(namespace)? else { return Ok(()) };
+    if let Some(error) = &review.evaluation_error {
+        s.warn(&format!("Warning: the list may be incomplete: {error}\n"));
+    }
+    // The review answers resource rules, then non-resource ones.
+    let resource_rules = review.rules.iter().filter(|r| !opt(&r.resources).is_empty()).map(|r| PolicyRule { non_resource_urls: None, ..r.clone() });
+    let url_rules = review.rules.iter().filter(|r| !opt(&r.non_resource_urls).is_empty()).map(|r| PolicyRule {
+        verbs: r.verbs.clone(),
+        non_resource_urls: r.non_resource_urls.clone(),
+        ..Default::default()
+    });
+    let rules: Vec<PolicyRule> = resource_rules.chain(url_rules).collect();
+    let mut text = String::new();
+    if !s.args.flag("no-headers") {
+        text.push_str("Resources\tNon-Resource URLs\tResource Names\tVerbs\n");
+    }
+    for rule in compact_rules(&rules) {
+        text.push_str(&format!(
+            "{}\t{}\t{}\t{}\n",
+            resource_group(&rule),
+            go_list(opt(&rule.non_resource_urls)),
+            go_list(opt(&rule.resource_names)),
+            go_list(&rule.verbs)
+        ));
+    }
+    let table = tabwriter::TABLE.format(&text);
+    s.say(false, &table);
+    Ok(())
+}
+
+const WHOAMI_FORMATS: &str = "go-template,go-template-file,json,jsonpath,jsonpath-as-json,jsonpath-file,name,template,templatefile,yaml";
+
+fn whoami(s: &mut Session) -> Result {
+    let format = s.args.value("output").unwrap_or_default().to_string();
+    let jsonpath_template = match format.as_str() {
+        "" | "yaml" | "json" | "name" => None,
+        other => match other.strip_prefix("jsonpath=") {
+            Some(expr) => Some(jsonpath::Template::parse(&jsonpath::relaxed(expr)).map_err(|e| Error::Message(format!("error: {e}")))?),
+            None => {
+                return Err(Error::Message(format!(
+                    "error: unable to match a printer suitable for the output format \"{other}\", allowed formats are: {WHOAMI_FORMATS}"
+                )))
+            }
+        },
+    };
+    let user = match s.cluster.sim.api.review_self() {
+        Ok(user) => user,
+        Err(e) if e.reason == crate::engine::api::Reason::Forbidden => {
+            return Err(Error::Message(
+                "error: the selfsubjectreviews API is not enabled in the cluster or you do not have permission to call it".to_string(),
+            ))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let Some(user) = user else { return Ok(()) };
+    let mut info = serde_json::Map::new();
+    if !user.groups.is_empty() {
+        info.insert("groups".into(), json!(user.groups));
+    }
+    if let Some(uid) = &user.uid {
+        info.insert("uid".into(), json!(uid));
+    }
+    info.insert("username".into(), json!(user.name));
+    let review: Value = json!({
+        "apiVersion": "authentication.k8s.io/v1",
+        "kind": "SelfSubjectReview",
+        "metadata": {"creationTimestamp": crate::engine::kubectl::printers::tables::rfc3339(&api_time(s.cluster.sim.api.now()))},
+        "status": {"userInfo": Value::Object(info)},
+    });
+    let text = match format.as_str() {
+        "" => {
+            let mut table = String::from("ATTRIBUTE\tVALUE\n");
+            table.push_str(&format!("Username\t{}\n", user.name));
+            if let Some(uid) = &user.uid {
+                table.push_str(&format!("UID\t{uid}\n"));
+            }
+            if !user.groups.is_empty() {
+                table.push_str(&format!("Groups\t{}\n", go_list(&user.groups)));
+            }
+            tabwriter::TABLE.format(&table)
+        }
+        "yaml" => to_yaml(&review),
+        "json" => format!("{}\n", json_printer::to_json_indented(&review)),
+        "name" => "selfsubjectreview.authentication.k8s.io/\n".to_string(),
+        _ => jsonpath_template.map(|t| t.execute(&review)).unwrap_or_default(),
+    };
+    s.say(false, &text);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
