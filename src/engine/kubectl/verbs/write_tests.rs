@@ -434,6 +434,10 @@ fn component_statuses_can_only_be_read() {
     let mut c = cluster();
     let out = k(&mut c, "get cs nosuch");
     assert_eq!((out.exit_code, out.combined()), (1, format!("{WARNING}Error from server: Component not found: nosuch\n")));
+    let out = k(&mut c, "describe cs etcd-0 nosuch");
+    assert_eq!(out.exit_code, 1);
+    assert!(out.stdout.starts_with("Name:         etcd-0\nNamespace:    \n"), "{}", out.stdout);
+    assert!(out.stderr.ends_with("Error from server: Component not found: nosuch\n"), "{}", out.stderr);
     let out = k(&mut c, "get cs etcd-0 -w");
     assert_eq!(
         (out.exit_code, out.combined()),
