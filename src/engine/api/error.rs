@@ -17,6 +17,8 @@ pub enum Reason {
     RequestEntityTooLarge,
     /// Not a server answer: the client could not reach the API server.
     ConnectionRefused,
+    /// `StatusReasonUnknown` (empty): a storage's plain error, a 500.
+    Unknown,
 }
 
 impl Reason {
@@ -34,6 +36,7 @@ impl Reason {
             Reason::TooManyRequests => 429,
             Reason::RequestEntityTooLarge => 413,
             Reason::ConnectionRefused => 0,
+            Reason::Unknown => 500,
         }
     }
     pub fn as_str(self) -> &'static str {
@@ -51,6 +54,7 @@ impl Reason {
             Reason::TooManyRequests => "TooManyRequests",
             Reason::RequestEntityTooLarge => "RequestEntityTooLarge",
             Reason::ConnectionRefused => "ConnectionRefused",
+            Reason::Unknown => "",
         }
     }
 }

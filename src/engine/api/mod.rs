@@ -104,6 +104,13 @@ macro_rules! kinds {
                 let mut value = value.unwrap_or(Value::Null);
                 match self {
                     Object::Event(_) => event_fields_go_always_writes(&mut value),
+                    // Never stored, so never given a creation time, which
+                    // Go's `metav1.Time` writes as `null`.
+                    Object::ComponentStatus(_) => {
+                        if let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut) {
+                            meta.entry("creationTimestamp").or_insert(Value::Null);
+                        }
+                    }
                     // `rules` has no `omitempty`: an aggregated ClusterRole's is `null`.
                     Object::Role(_) | Object::ClusterRole(_) => {
                         if let Some(fields) = value.as_object_mut() {
@@ -219,6 +226,7 @@ pub mod ids {
         }
     } }
     id!(pods, "", "pods");
+    id!(component_statuses, "", "componentstatuses");
     id!(nodes, "", "nodes");
     id!(namespaces, "", "namespaces");
     id!(events, "", "events");

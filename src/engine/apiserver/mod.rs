@@ -7,6 +7,7 @@
 
 pub mod admission;
 pub mod authorization;
+pub mod component_status;
 pub mod decode;
 pub mod defaults;
 pub mod patch;
@@ -217,6 +218,8 @@ pub struct ApiServer {
     /// The watches one write fans out to, kept between writes so that
     /// every write does not allocate its list afresh.
     fan_out_targets: Vec<WatchId>,
+    /// Which components the ComponentStatus registry probes answer.
+    serving_healthz: component_status::Serving,
     /// Per component (by id, the slots' dense numbering): what its watches
     /// hold, so a component can tell in one look that polling each of them
     /// would find nothing (see [`ApiServer::nothing_to_poll`]).
@@ -282,6 +285,7 @@ impl ApiServer {
             last_created_status: None,
             last_bound_status: None,
             fan_out_targets: Vec::new(),
+            serving_healthz: Default::default(),
         }
     }
 
@@ -647,6 +651,9 @@ impl ApiServer {
         self.check_readable()?;
         self.authorize_client_on("get", resource_id, "", namespace, name)?;
         self.warn_if_deprecated(resource_id);
+        if component_status::is_component_status(resource_id) {
+            return self.component_status(name);
+        }
         self.store
             .get(&Self::key(resource_id, namespace, name))
             .map(|e| e.value.object())
@@ -660,6 +667,9 @@ impl ApiServer {
         self.warn_if_deprecated(query.resource);
         let kind = resource(query.resource).kind;
         query.fields.check_supported(kind).map_err(ApiError::bad_request)?;
+        if component_status::is_component_status(query.resource) {
+            return Ok((self.list_component_statuses(query), self.store.revision()));
+        }
         let prefix = Self::prefix(query.resource, query.namespace.as_deref());
         if query.resource == ids::pods() {
             if let Some(node) = query.fields.node_name_term().filter(|n| !n.is_empty()) {
@@ -734,6 +744,7 @@ impl ApiServer {
     /// Opens a watch for `owner` that sees every change after now.
     pub fn watch(&mut self, owner: ComponentId, query: Query) -> Result<WatchId, ApiError> {
         self.check_readable()?;
+        component_status::check_watchable(query.resource)?;
         let id = self.next_watch;
         self.next_watch += 1;
         if query.resource == ids::pods() {
@@ -837,6 +848,10 @@ impl ApiServer {
         keep_node_name_outside_spec(&mut obj);
         let rid = obj.resource_id();
         let rt = resource(rid);
+        // No route: the request never reaches a handler that would warn.
+        if component_status::is_component_status(rid) {
+            return Err(component_status::method_not_allowed());
+        }
         self.warn_if_deprecated(rid);
         {
             let meta = obj.meta_mut();
@@ -954,6 +969,9 @@ impl ApiServer {
         self.check_reachable()?;
         keep_node_name_outside_spec(&mut obj);
         let rid = obj.resource_id();
+        if component_status::is_component_status(rid) {
+            return Err(component_status::method_not_allowed());
+        }
         self.warn_if_deprecated(rid);
         let rt = resource(rid);
         if rt.namespaced {
@@ -1170,6 +1188,9 @@ impl ApiServer {
             return self.as_authorized(|api| api.delete(resource_id, namespace, name, opts));
         }
         self.check_reachable()?;
+        if component_status::is_component_status(resource_id) {
+            return Err(component_status::method_not_allowed());
+        }
         self.warn_if_deprecated(resource_id);
         let rt = resource(resource_id);
         let namespace = if rt.namespaced { namespace } else { "" };

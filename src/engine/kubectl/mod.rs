@@ -213,6 +213,7 @@ pub fn format_api_error(e: &ApiError, server: &str) -> String {
             }
         }
         Reason::InternalError if e.message.starts_with("etcdserver:") => format!("Error from server: {}", e.message),
+        Reason::Unknown => format!("Error from server: {}", e.message),
         _ => format!("Error from server ({}): {}", e.reason.as_str(), e.message),
     }
 }

@@ -252,7 +252,8 @@ impl Sim {
                 self.slots_by_name = None;
             }
         }
-        let name = component.name().into();
+        let name: Rc<str> = component.name().into();
+        self.api.set_component_serving(&name, true);
         self.slots.push(Slot { component, name, running: true, wake: None });
         self.schedule(id, self.now);
         id
@@ -508,6 +509,8 @@ impl Sim {
         }
         self.slots[id].running = running;
         let name = self.slots[id].component.name().to_string();
+        // The ComponentStatus registry probes some components' health ports.
+        self.api.set_component_serving(&name, running);
         if !running {
             *self.disruptions.entry(name.clone()).or_default() += 1;
         }

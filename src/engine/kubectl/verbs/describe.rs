@@ -77,7 +77,8 @@ pub fn run(s: &mut Session) -> Result {
         match name {
             Some(name) => match s.cluster.sim.api.get(*id, &namespace, name) {
                 Ok(o) => objects.push(o),
-                Err(e) if e.reason == Reason::NotFound => errors.push(e),
+                // Unknown: a ComponentStatus's unknown name.
+                Err(e) if matches!(e.reason, Reason::NotFound | Reason::Unknown) => errors.push(e),
                 Err(e) => return Err(Error::Api(e)),
             },
             None => {

@@ -4,6 +4,7 @@ use crate::engine::sort::SortStable;
 use std::rc::Rc;
 
 use crate::engine::api::{resolve_resource_arg, resource, ApiError, Object, Reason, ResourceId, RESOURCES};
+use crate::engine::apiserver::component_status::check_watchable;
 use crate::engine::apiserver::Query;
 use crate::engine::kubectl::printers::{self, jsonpath, tables, OutputFormat, TableOptions};
 use crate::engine::kubectl::{Error, Result, Session};
@@ -159,6 +160,9 @@ pub fn run(s: &mut Session) -> Result {
                             errors.push(e);
                         }
                     }
+                    // A ComponentStatus's unknown name: not a NotFound, so
+                    // `--ignore-not-found` keeps it.
+                    Err(e) if e.reason == Reason::Unknown => errors.push(e),
                     Err(e) => return Err(Error::Api(e)),
                 }
             }
@@ -174,8 +178,16 @@ pub fn run(s: &mut Session) -> Result {
     groups.retain(|(_, objs)| !objs.is_empty());
     let objects: Vec<Rc<Object>> = groups.iter().flat_map(|(_, o)| o.iter().cloned()).collect();
 
+    // kubectl prints what it got, then opens the watch, which a resource
+    // without one (ComponentStatus) refuses.
+    let watch_refused = if s.args.flag("watch") || s.args.flag("watch-only") {
+        requests.iter().find_map(|r| check_watchable(r.resource).err())
+    } else {
+        None
+    };
     if s.args.flag("watch-only") {
         // Only changes would print, and no virtual time passes within one command line.
+        errors.extend(watch_refused);
         return finish(s, errors);
     }
     match &format {
@@ -220,6 +232,7 @@ pub fn run(s: &mut Session) -> Result {
             }
         }
     }
+    errors.extend(watch_refused);
     finish(s, errors)
 }
 

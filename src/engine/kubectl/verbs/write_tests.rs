@@ -391,6 +391,82 @@ fn a_deprecated_kind_gets_the_servers_deprecation_warning() {
 }
 
 #[test]
+fn component_statuses_are_the_control_planes_health_at_each_request() {
+    const WARNING: &str = "Warning: v1 ComponentStatus is deprecated in v1.19+\n";
+    let mut c = cluster();
+    let out = k(&mut c, "get cs");
+    assert_eq!(
+        (out.exit_code, out.combined()),
+        (
+            0,
+            format!(
+                "{WARNING}NAME                 STATUS    MESSAGE   ERROR\n\
+                 scheduler            Healthy   ok        \n\
+                 controller-manager   Healthy   ok        \n\
+                 etcd-0               Healthy   ok        \n"
+            )
+        )
+    );
+    let health = r#"get cs -o jsonpath='{range .items[*]}{.metadata.name}={.conditions[0].status}:{.conditions[0].message}{"\n"}{end}'"#;
+    c.sim.stop("scheduler").expect("stops");
+    let out = k(&mut c, health);
+    assert_eq!(
+        out.stdout,
+        "scheduler=False:Get \"https://127.0.0.1:10259/healthz\": dial tcp 127.0.0.1:10259: connect: connection refused\ncontroller-manager=True:ok\netcd-0=True:ok\n"
+    );
+    c.sim.start("scheduler").expect("starts");
+    c.sim.stop("controller-manager").expect("stops");
+    let out = k(&mut c, health);
+    assert_eq!(
+        out.stdout,
+        "scheduler=True:ok\ncontroller-manager=False:Get \"https://127.0.0.1:10257/healthz\": dial tcp 127.0.0.1:10257: connect: connection refused\netcd-0=True:ok\n"
+    );
+    // Made for each request, never stored.
+    let (revision, writes) = (c.sim.api.store().revision(), c.sim.api.writes);
+    let out = k(&mut c, "get cs controller-manager -o jsonpath={.metadata}");
+    assert_eq!(out.stdout, "{\"creationTimestamp\":null,\"name\":\"controller-manager\"}");
+    assert_eq!((c.sim.api.store().revision(), c.sim.api.writes), (revision, writes));
+}
+
+#[test]
+fn component_statuses_can_only_be_read() {
+    const WARNING: &str = "Warning: v1 ComponentStatus is deprecated in v1.19+\n";
+    let mut c = cluster();
+    let out = k(&mut c, "get cs nosuch");
+    assert_eq!((out.exit_code, out.combined()), (1, format!("{WARNING}Error from server: Component not found: nosuch\n")));
+    let out = k(&mut c, "describe cs etcd-0 nosuch");
+    assert_eq!(out.exit_code, 1);
+    assert!(out.stdout.starts_with("Name:         etcd-0\nNamespace:    \n"), "{}", out.stdout);
+    assert!(out.stderr.ends_with("Error from server: Component not found: nosuch\n"), "{}", out.stderr);
+    let out = k(&mut c, "get cs etcd-0 -w");
+    assert_eq!(
+        (out.exit_code, out.combined()),
+        (
+            1,
+            format!(
+                "{WARNING}NAME     STATUS    MESSAGE   ERROR\netcd-0   Healthy   ok        \n\
+                 Error from server (MethodNotAllowed): watch is not supported on resources of kind \"componentstatuses\"\n"
+            )
+        )
+    );
+    let revision = c.sim.api.store().revision();
+    let manifest = "apiVersion: v1\nkind: ComponentStatus\nmetadata:\n  name: scheduler\nconditions:\n- type: Healthy\n  status: \"False\"\n";
+    let out = kf(&mut c, "create -f cs.yaml", &[("cs.yaml", manifest)]);
+    assert_eq!(
+        (out.exit_code, out.combined()),
+        (1, "Error from server (MethodNotAllowed): error when creating \"cs.yaml\": the server does not allow this method on the requested resource\n".to_string())
+    );
+    let out = k(&mut c, "delete cs scheduler");
+    assert_eq!(
+        (out.exit_code, out.combined()),
+        (1, "Error from server (MethodNotAllowed): the server does not allow this method on the requested resource\n".to_string())
+    );
+    assert_eq!(c.sim.api.store().revision(), revision, "nothing was written");
+    let out = k(&mut c, "get cs scheduler -o jsonpath={.conditions[0].status}");
+    assert_eq!(out.stdout, "True");
+}
+
+#[test]
 fn the_kubernetes_service_has_the_api_servers_endpoints() {
     let mut c = cluster();
     let out = k(&mut c, "get endpointslices kubernetes -o jsonpath={.endpoints[0].addresses[0]}:{.ports[0].port}");
