@@ -149,8 +149,12 @@ pub fn run(s: &mut Session) -> Result {
                 Query::in_namespace(request.resource, &namespace)
             };
             query = query.with_labels(labels.clone()).with_fields(fields.clone());
-            let (items, _) = s.cluster.sim.api.list(&query)?;
-            found.extend(items);
+            match s.cluster.sim.api.list(&query) {
+                Ok((items, _)) => found.extend(items),
+                // kubectl goes on to the other kinds and prints the refusal after them.
+                Err(e) if e.reason == Reason::Forbidden => errors.push(e),
+                Err(e) => return Err(Error::Api(e)),
+            }
         } else {
             for name in &request.names {
                 match s.cluster.sim.api.get(request.resource, &namespace, name) {
@@ -162,7 +166,7 @@ pub fn run(s: &mut Session) -> Result {
                     }
                     // A ComponentStatus's unknown name: not a NotFound, so
                     // `--ignore-not-found` keeps it.
-                    Err(e) if e.reason == Reason::Unknown => errors.push(e),
+                    Err(e) if e.reason == Reason::Unknown || e.reason == Reason::Forbidden => errors.push(e),
                     Err(e) => return Err(Error::Api(e)),
                 }
             }
