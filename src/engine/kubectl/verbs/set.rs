@@ -91,7 +91,12 @@ fn image(s: &mut Session) -> Result {
             failures.push(Failure::Text(format!("unable to find container named \"{c}\"")));
             continue;
         }
-        if next != *obj && dry != DryRun::Client {
+        // kubectl skips an object its change leaves as it was (an empty
+        // patch): nothing is written and nothing printed.
+        if unchanged(&obj, &next) {
+            continue;
+        }
+        if dry != DryRun::Client {
             if let Err(e) = s.cluster.sim.api.update_with(next, false, dry == DryRun::Server) {
                 failures.push(manifest::with_source("patching", &t.source, e));
                 continue;

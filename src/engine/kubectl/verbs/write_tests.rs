@@ -474,3 +474,17 @@ fn the_kubernetes_service_has_the_api_servers_endpoints() {
     let out = k(&mut c, "describe svc kubernetes");
     assert!(out.stdout.contains("Endpoints:                192.168.49.2:8443\n"), "{}", out.stdout);
 }
+
+#[test]
+fn set_image_to_the_image_it_has_writes_and_prints_nothing() {
+    let mut c = cluster();
+    k(&mut c, "kubectl create deployment web --image=nginx:1.27");
+    let version = |c: &mut Cluster| c.sim.api.get(ids::deployments(), "default", "web").unwrap().meta().generation;
+    let before = version(&mut c);
+    let same = k(&mut c, "kubectl set image deployment/web nginx=nginx:1.27");
+    assert_eq!((same.stdout.as_str(), same.stderr.as_str(), same.exit_code), ("", "", 0));
+    assert_eq!(version(&mut c), before);
+    let changed = k(&mut c, "kubectl set image deployment/web nginx=nginx:1.28");
+    assert_eq!(changed.stdout, "deployment.apps/web image updated\n");
+    assert_ne!(version(&mut c), before);
+}
