@@ -144,6 +144,16 @@ impl ApiServer {
         rbac::rules_for(user, &policy.bindings(), self)
     }
 
+    /// `Forbidden` unless RBAC lets `user` do `request`.
+    fn allow(&self, user: &User, request: &Request) -> Result<(), ApiError> {
+        let decision = self.authorize(user, request);
+        if decision.allowed {
+            Ok(())
+        } else {
+            Err(forbidden(request, &user.name, &decision.reason))
+        }
+    }
+
     /// The client's request `request`, authorized: `Forbidden` when RBAC
     /// does not allow it. Components' requests and the page's own pass.
     pub fn authorize_client(&self, request: &Request) -> Result<(), ApiError> {
@@ -151,17 +161,13 @@ impl ApiServer {
         if let Some(refusal) = &client.refusal {
             return Err(refusal.clone());
         }
-        let decision = self.authorize(&client.user, request);
-        if decision.allowed {
-            Ok(())
-        } else {
-            Err(forbidden(request, &client.user.name, &decision.reason))
-        }
+        self.allow(&client.user, request)
     }
 
-    /// [`Self::authorize_client`] for a request on a kind of the table.
-    pub(super) fn authorize_client_on(&self, verb: &str, rid: ResourceId, subresource: &str, namespace: &str, name: &str) -> Result<(), ApiError> {
-        if self.client.is_none() || self.caller.is_some() {
+    /// [`Self::authorize_client`] for a request on a kind of the table
+    /// (`subresource` may be empty).
+    pub fn authorize_client_on(&self, verb: &str, rid: ResourceId, subresource: &str, namespace: &str, name: &str) -> Result<(), ApiError> {
+        if !self.authorizing() {
             return Ok(());
         }
         let rt = resource(rid);
@@ -201,10 +207,7 @@ impl ApiServer {
         }
         let groups_given = !groups.is_empty();
         let mut user = User { name: name.to_string(), groups: Vec::new(), uid: None };
-        let check = |request: Request| -> Result<(), ApiError> {
-            let decision = self.authorize(requestor, &request);
-            if decision.allowed { Ok(()) } else { Err(forbidden(&request, &requestor.name, &decision.reason)) }
-        };
+        let check = |request: Request| self.allow(requestor, &request);
         let impersonate = Request { verb: "impersonate", ..Default::default() };
         match rbac::split_service_account(name) {
             Some((namespace, account)) => {
@@ -240,9 +243,7 @@ impl ApiServer {
     fn serve_review(&self, group: &'static str, plural: &'static str) -> Result<(), ApiError> {
         self.check_caller()?;
         self.serving()?;
-        if self.caller.is_none() {
-            self.client_requests.set(self.client_requests.get() + 1);
-        }
+        self.count_client_request();
         self.authorize_client(&Request { verb: "create", group, resource: plural, ..Default::default() })
     }
 

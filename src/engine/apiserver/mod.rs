@@ -600,10 +600,16 @@ impl ApiServer {
         if !self.etcd_running {
             return Err(ApiError::new(Reason::InternalError, "etcdserver: request timed out"));
         }
+        self.count_client_request();
+        Ok(())
+    }
+
+    /// Counts a request that reached the server, if it is the client's
+    /// (kubectl waits out each one's latency).
+    fn count_client_request(&self) {
         if self.caller.is_none() {
             self.client_requests.set(self.client_requests.get() + 1);
         }
-        Ok(())
     }
 
     /// Reads need the API server; with etcd gone they time out too.
@@ -840,8 +846,7 @@ impl ApiServer {
     pub fn create_with(&mut self, mut obj: Object, dry_run: bool) -> Result<Rc<Object>, ApiError> {
         if self.authorizing() {
             self.serving()?;
-            let namespace = obj.meta().namespace.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| "default".to_string());
-            self.authorize_client_on("create", obj.resource_id(), "", &namespace, "")?;
+            self.authorize_client_on("create", obj.resource_id(), "", request_namespace(&obj), "")?;
             return self.as_authorized(|api| api.create_with(obj, dry_run));
         }
         self.check_reachable()?;
@@ -960,10 +965,8 @@ impl ApiServer {
         if self.authorizing() {
             self.serving()?;
             let (verb, subresource) = self.client_update(status_only);
-            let meta = obj.meta();
-            let namespace = meta.namespace.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| "default".to_string());
-            let name = meta.name.clone().unwrap_or_default();
-            self.authorize_client_on(verb, obj.resource_id(), subresource, &namespace, &name)?;
+            let name = obj.meta().name.as_deref().unwrap_or_default();
+            self.authorize_client_on(verb, obj.resource_id(), subresource, request_namespace(&obj), name)?;
             return self.as_authorized(|api| api.update_with(obj, status_only, dry_run));
         }
         self.check_reachable()?;
@@ -1413,6 +1416,12 @@ fn graceful_period(obj: &Object, requested: Option<i64>) -> i64 {
 }
 
 /// Kinds whose strategy sets `metadata.generation` and bumps it on spec changes.
+/// The namespace a write of `obj` is addressed to: its own, else `default`
+/// (as the server defaults it; a cluster-scoped kind's is ignored).
+fn request_namespace(obj: &Object) -> &str {
+    obj.meta().namespace.as_deref().filter(|n| !n.is_empty()).unwrap_or("default")
+}
+
 pub fn tracks_generation(rid: ResourceId) -> bool {
     matches!(
         api::resource(rid).kind,

@@ -313,6 +313,9 @@ fn run_words_with(cluster: &mut Cluster, mut words: Vec<String>, stdin: Option<&
     };
     let requests_before = session.cluster.sim.api.client_requests();
     let result = verbs::dispatch(&mut session);
+    // Requests other than kubectl's (the components' as the cluster
+    // settles, the page's own reads) are not authorized.
+    session.cluster.sim.api.set_client(None);
     // Let the cluster react to what the command did, at this same instant.
     if settle {
         session.cluster.sim.settle();
@@ -334,8 +337,6 @@ fn run_words_with(cluster: &mut Cluster, mut words: Vec<String>, stdin: Option<&
         terminal = Some(both);
         session.err = err;
     }
-    // Requests other than kubectl's (the page's own reads) are not authorized.
-    session.cluster.sim.api.set_client(None);
     let mut output = Output { stdout: session.out, stderr: session.err, exit_code: 0, terminal, interactive: session.interactive };
     match result {
         Ok(()) => {}

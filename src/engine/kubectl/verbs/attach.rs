@@ -8,7 +8,6 @@
 //! the container stops (at most ten minutes of virtual time) for `run`,
 //! while `kubectl attach` prints its banner and returns.
 
-use crate::engine::rbac::Request;
 use crate::engine::api::pod::Pod;
 
 use super::exec::{choose_container, TTY_REFUSED};
@@ -44,7 +43,7 @@ pub fn run(s: &mut Session) -> Result {
         other => other,
     })?;
     let pod_name = pod.metadata.name.clone().unwrap_or_default();
-    s.cluster.sim.api.authorize_client(&Request { verb: "create", resource: "pods", subresource: "attach", namespace: &namespace, name: &pod_name, ..Default::default() })?;
+    s.cluster.sim.api.authorize_client_on("create", ids::pods(), "attach", &namespace, &pod_name)?;
     let options = AttachOptions { stdin: s.args.flag("stdin"), tty: s.args.flag("tty"), quiet, remove: false, wait_for_exit: false, stream: s.terminal };
     attach(s, &pod, &container, options)
 }

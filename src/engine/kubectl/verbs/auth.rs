@@ -2,7 +2,6 @@
 //! self-subject reviews, asked and printed as kubectl 1.33 does
 //! (`staging/src/k8s.io/kubectl/pkg/cmd/auth`).
 
-use k8s_openapi::api::rbac::v1::PolicyRule;
 use serde_json::{json, Value};
 
 use super::describe::rbac::{compact_rules, go_list, resource_group};
@@ -185,19 +184,13 @@ fn list_rules(s: &mut Session, namespace: &str) -> Result {
     if let Some(error) = &review.evaluation_error {
         s.warn(&format!("Warning: the list may be incomplete: {error}\n"));
     }
-    // The review answers resource rules, then non-resource ones.
-    let resource_rules = review.rules.iter().filter(|r| !opt(&r.resources).is_empty()).map(|r| PolicyRule { non_resource_urls: None, ..r.clone() });
-    let url_rules = review.rules.iter().filter(|r| !opt(&r.non_resource_urls).is_empty()).map(|r| PolicyRule {
-        verbs: r.verbs.clone(),
-        non_resource_urls: r.non_resource_urls.clone(),
-        ..Default::default()
-    });
-    let rules: Vec<PolicyRule> = resource_rules.chain(url_rules).collect();
+    // Broken down, compacted and sorted, the rules print the same in any
+    // order: the review's split into resource and URL rules need not be made.
     let mut text = String::new();
     if !s.args.flag("no-headers") {
         text.push_str("Resources\tNon-Resource URLs\tResource Names\tVerbs\n");
     }
-    for rule in compact_rules(&rules) {
+    for rule in compact_rules(&review.rules) {
         text.push_str(&format!(
             "{}\t{}\t{}\t{}\n",
             resource_group(&rule),

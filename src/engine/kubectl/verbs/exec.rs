@@ -7,11 +7,10 @@
 //! script (no terminal) kubectl says it cannot use a TTY and the shell
 //! reads a heredoc given on stdin.
 
-use crate::engine::rbac::Request;
 use crate::engine::api::pod::Pod;
 
 use super::logs::find_pod;
-use crate::engine::api::{ApiError, Reason};
+use crate::engine::api::{ids, ApiError, Reason};
 use crate::engine::kubectl::interactive::{self, Interactive, ShellSession};
 use crate::engine::kubectl::{Error, Result, Session};
 use crate::engine::network::in_containers;
@@ -100,7 +99,7 @@ pub fn run(s: &mut Session) -> Result {
     let namespace = pod.metadata.namespace.clone().unwrap_or_default();
     let pod_name = pod.metadata.name.clone().unwrap_or_default();
     // kubectl 1.33 execs over a websocket, which the API server authorizes as a create.
-    s.cluster.sim.api.authorize_client(&Request { verb: "create", resource: "pods", subresource: "exec", namespace: &namespace, name: &pod_name, ..Default::default() })?;
+    s.cluster.sim.api.authorize_client_on("create", ids::pods(), "exec", &namespace, &pod_name)?;
     let (uid, node) = reach_kubelet(s, &pod, &container)?;
     let now = s.cluster.now();
     // A shell with a terminal in the page stays open for typed lines.

@@ -164,8 +164,9 @@ pub fn run(s: &mut Session) -> Result {
                             errors.push(e);
                         }
                     }
-                    // A ComponentStatus's unknown name: not a NotFound, so
-                    // `--ignore-not-found` keeps it.
+                    // A ComponentStatus's unknown name (not a NotFound, so
+                    // `--ignore-not-found` keeps it) or a refusal: printed
+                    // after what was found.
                     Err(e) if e.reason == Reason::Unknown || e.reason == Reason::Forbidden => errors.push(e),
                     Err(e) => return Err(Error::Api(e)),
                 }

@@ -4,7 +4,6 @@
 //! `-f` in the page keeps following until the container stops (or Ctrl-C);
 //! in a script, which cannot wait, it prints what exists and returns.
 
-use crate::engine::rbac::Request;
 use crate::engine::sort::SortStable;
 use crate::engine::api::pod::Pod;
 
@@ -88,8 +87,7 @@ pub fn run(s: &mut Session) -> Result {
     let mut streams = Vec::new();
     for (pod, container) in &requests {
         let pod_name = pod.metadata.name.clone().unwrap_or_default();
-        let log_request = Request { verb: "get", resource: "pods", subresource: "log", namespace: &namespace, name: &pod_name, ..Default::default() };
-        s.cluster.sim.api.authorize_client(&log_request)?;
+        s.cluster.sim.api.authorize_client_on("get", ids::pods(), "log", &namespace, &pod_name)?;
         let Some(node) = pod.bound_node().map(str::to_string) else {
             // An unscheduled pod has no log location; the API server answers with nothing.
             continue;
