@@ -252,6 +252,9 @@ pub mod ids {
     id!(storage_classes, "storage.k8s.io", "storageclasses");
     id!(horizontal_pod_autoscalers, "autoscaling", "horizontalpodautoscalers");
     id!(cluster_roles, "rbac.authorization.k8s.io", "clusterroles");
+    id!(cluster_role_bindings, "rbac.authorization.k8s.io", "clusterrolebindings");
+    id!(roles, "rbac.authorization.k8s.io", "roles");
+    id!(role_bindings, "rbac.authorization.k8s.io", "rolebindings");
 }
 
 pub fn resource(id: ResourceId) -> &'static ResourceType {

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use k8s_openapi::api::rbac::v1::{PolicyRule, RoleRef};
 
 use super::ApiServer;
-use crate::engine::api::{find_resource, resource, ApiError, Object, Reason, ResourceId};
+use crate::engine::api::{ids, resource, ApiError, Object, Reason, ResourceId};
 use crate::engine::rbac::{self, Binding, Decision, Request, Roles, RulesReview, User};
 
 /// Who kubectl's requests come from, and how its writes are sent.
@@ -77,19 +77,15 @@ impl Policy {
     }
 }
 
-fn rbac_resource(plural: &str) -> ResourceId {
-    find_resource("rbac.authorization.k8s.io", plural).expect("the resource table lists RBAC's kinds")
-}
-
 impl Roles for ApiServer {
     fn rules(&self, role_ref: &RoleRef, binding_namespace: &str) -> Result<Vec<PolicyRule>, String> {
-        let (plural, singular, namespace) = match role_ref.kind.as_str() {
-            "ClusterRole" => ("clusterroles", "clusterrole", ""),
-            "Role" => ("roles", "role", binding_namespace),
+        let (rid, singular, namespace) = match role_ref.kind.as_str() {
+            "ClusterRole" => (ids::cluster_roles(), "clusterrole", ""),
+            "Role" => (ids::roles(), "role", binding_namespace),
             other => return Err(format!("unsupported role reference kind: {other:?}")),
         };
         let not_found = || format!("{singular}.rbac.authorization.k8s.io \"{}\" not found", role_ref.name);
-        let entry = self.store.get(&Self::key(rbac_resource(plural), namespace, &role_ref.name)).ok_or_else(not_found)?;
+        let entry = self.store.get(&Self::key(rid, namespace, &role_ref.name)).ok_or_else(not_found)?;
         match &*entry.value.object() {
             Object::ClusterRole(r) => Ok(r.rules.clone().unwrap_or_default()),
             Object::Role(r) => Ok(r.rules.clone().unwrap_or_default()),
@@ -124,9 +120,9 @@ impl ApiServer {
     /// namespace's, in key order.
     fn policy_for(&self, namespace: &str) -> Policy {
         let mut bindings: Vec<Rc<Object>> =
-            self.store.range(&Self::prefix(rbac_resource("clusterrolebindings"), None)).map(|(_, e)| e.value.object()).collect();
+            self.store.range(&Self::prefix(ids::cluster_role_bindings(), None)).map(|(_, e)| e.value.object()).collect();
         if !namespace.is_empty() {
-            let prefix = Self::prefix(rbac_resource("rolebindings"), Some(namespace));
+            let prefix = Self::prefix(ids::role_bindings(), Some(namespace));
             bindings.extend(self.store.range(&prefix).map(|(_, e)| e.value.object()));
         }
         Policy { bindings }
