@@ -25,12 +25,14 @@
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use super::tools::{self, Stream, ToolContext};
 use super::{ContainerRef, Origin};
 use crate::engine::node::container_fs::{self as cfs, Files, Overlay};
 use crate::engine::node::exec::{self as node_exec, ExecError};
 use crate::engine::node::filesystem::{file_name, Errno, Inode};
+use crate::engine::node::identity::ProcessUser;
 use crate::engine::node::images::{self, ImageName, Toolkit};
 use crate::engine::node::runtime::{date_output, wall_secs, DeferredProgram};
 use crate::engine::node::shell::{self, CommandResult, End, ExternalCall, ExternalCommands, Host, Outcome, Program, ShellState, Timed};
@@ -52,6 +54,16 @@ struct WorldFiles<'a, 'w> {
     world: SharedWorld<'a, 'w>,
     target: Target,
     now: VirtualTime,
+    /// Who the container's processes run as.
+    user: Rc<ProcessUser>,
+}
+
+/// Who a container's processes run as (root when it is gone).
+fn user_of(world: &World, target: &Target) -> Rc<ProcessUser> {
+    world
+        .machine(&target.node)
+        .and_then(|m| m.runtime.sandbox(&target.uid)?.latest(&target.container).map(|c| Rc::clone(&c.user)))
+        .unwrap_or_default()
 }
 
 impl WorldFiles<'_, '_> {
@@ -85,6 +97,9 @@ impl Files for WorldFiles<'_, '_> {
     }
     fn delete(&mut self, path: &str) -> Result<(), Errno> {
         self.write(|f| f.delete(path))
+    }
+    fn user(&self) -> &ProcessUser {
+        &self.user
     }
 }
 
@@ -185,8 +200,9 @@ pub fn exec(world: &mut World, node: &str, uid: &str, container: &str, argv: &[S
     };
     let target = target(node, uid, container);
     let Some((origin, image, toolkit)) = identity(world, &target) else { return Some(Err(ExecError::NotRunning)) };
+    let user = user_of(world, &target);
     let cell = RefCell::new(world);
-    let mut files = WorldFiles { world: &cell, target, now };
+    let mut files = WorldFiles { world: &cell, target, now, user };
     let mut network = NetworkCommands { world: &cell, origin, image, toolkit, tty, now, ahead: None };
     let host = Host { files: &mut files, info: &prepared.info, env: prepared.env, external: Some(&mut network) };
     Some(shell::run_exec(argv, host, &prepared.workdir, stdin).map_err(ExecError::Start))
@@ -203,8 +219,9 @@ pub fn shell_line(world: &mut World, node: &str, uid: &str, container: &str, sta
     };
     let target = target(node, uid, container);
     let Some((origin, image, toolkit)) = identity(world, &target) else { return Some(Err(ExecError::NotRunning)) };
+    let user = user_of(world, &target);
     let cell = RefCell::new(world);
-    let mut files = WorldFiles { world: &cell, target, now };
+    let mut files = WorldFiles { world: &cell, target, now, user };
     let mut network = NetworkCommands { world: &cell, origin, image, toolkit, tty, now, ahead: None };
     let host = Host { files: &mut files, info: &info, env: Default::default(), external: Some(&mut network) };
     Some(Ok(shell::run_line(state, line, host)))
@@ -274,8 +291,9 @@ fn evaluate(world: &mut World, r: &ContainerRef, waiting: &Waiting) -> Option<(P
     };
     let target = target(&r.node, &r.uid, &r.container);
     let (origin, image, toolkit) = identity(world, &target)?;
+    let user = user_of(world, &target);
     let cell = RefCell::new(world);
-    let files = WorldFiles { world: &cell, target, now: waiting.start };
+    let files = WorldFiles { world: &cell, target, now: waiting.start, user };
     let mut overlay = Overlay::new(&files, wall_secs(waiting.start));
     let ahead = Ahead { made: waiting.made.clone(), calls: 0, horizon, resume_at: None };
     let mut network = NetworkCommands { world: &cell, origin, image, toolkit, tty: false, now: waiting.start, ahead: Some(ahead) };

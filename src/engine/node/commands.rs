@@ -19,6 +19,7 @@ use k8s_openapi::jiff::{tz::TimeZone, Timestamp};
 
 use super::container_fs::{self as cfs, Files, Mount};
 use super::filesystem::{file_name, join, normalize, Errno, Inode, Kind};
+use super::identity::{self, ProcessUser};
 use super::images::{Base, Toolkit};
 
 /// Marks where `$(date)` output goes; filled in when the line is written.
@@ -124,10 +125,7 @@ pub fn run(cmd: &mut Cmd) -> i32 {
         "env" | "printenv" => env(cmd),
         "hostname" => hostname(cmd),
         "id" => id(cmd),
-        "whoami" => {
-            cmd.say("root");
-            0
-        }
+        "whoami" => whoami(cmd),
         "ps" => ps(cmd),
         "touch" => touch(cmd),
         "rm" => rm(cmd),
@@ -376,20 +374,74 @@ fn hostname(cmd: &mut Cmd) -> i32 {
     0
 }
 
+/// The container's `/etc/passwd` and `/etc/group`, as its programs read them.
+fn account_files(cmd: &Cmd) -> (String, String) {
+    let read = |path: &str| cfs::read_file(&*cmd.files, "/", path).unwrap_or_default();
+    (read("/etc/passwd"), read("/etc/group"))
+}
+
+/// The groups `id` lists: busybox prints the kernel's list as it is
+/// (sorted); coreutils prints the primary group first, then the others.
+fn listed_groups(user: &ProcessUser, busybox: bool) -> Vec<u32> {
+    if busybox {
+        return user.groups.clone();
+    }
+    std::iter::once(user.gid).chain(user.groups.iter().copied().filter(|g| *g != user.gid)).collect()
+}
+
 fn id(cmd: &mut Cmd) -> i32 {
     let (flags, _) = flags_and_operands(cmd.args);
-    let name = flags.contains('n');
-    if flags.contains('u') || flags.contains('g') {
-        cmd.say(if name { "root" } else { "0" });
-        return 0;
-    }
-    let groups = match cmd.info.base {
-        Base::Busybox => "0(root),10(wheel)",
-        Base::Alpine => "0(root),1(bin),2(daemon),3(sys),4(adm),6(disk),10(wheel),11(floppy),20(dialout),26(tape),27(video)",
-        _ => "0(root)",
+    let by_name = flags.contains('n');
+    let busybox = cmd.busybox();
+    let user = cmd.files.user().clone();
+    let (passwd, group) = account_files(cmd);
+    let user_name = identity::user_name(&passwd, user.uid);
+    let with_name = |id: u32, name: Option<&str>| name.map_or_else(|| id.to_string(), |n| format!("{id}({n})"));
+    let mut status = 0;
+    let mut one = |id: u32, name: Option<&str>, what: &str, cmd: &mut Cmd| -> String {
+        match name {
+            Some(n) if by_name => n.to_string(),
+            None if by_name => {
+                status = 1;
+                if !busybox {
+                    cmd.complain(format!("id: cannot find name for {what} ID {id}"));
+                }
+                id.to_string()
+            }
+            _ => id.to_string(),
+        }
     };
-    cmd.say(&format!("uid=0(root) gid=0(root) groups={groups}"));
-    0
+    if flags.contains('u') {
+        let line = one(user.uid, user_name, "user", cmd);
+        cmd.say(&line);
+    } else if flags.contains('g') {
+        let line = one(user.gid, identity::group_name(&group, user.gid), "group", cmd);
+        cmd.say(&line);
+    } else if flags.contains('G') {
+        let names: Vec<String> = listed_groups(&user, busybox).into_iter().map(|g| one(g, identity::group_name(&group, g), "group", cmd)).collect();
+        cmd.say(&names.join(" "));
+    } else {
+        let groups: Vec<String> = listed_groups(&user, busybox).into_iter().map(|g| with_name(g, identity::group_name(&group, g))).collect();
+        let line = format!("uid={} gid={} groups={}", with_name(user.uid, user_name), with_name(user.gid, identity::group_name(&group, user.gid)), groups.join(","));
+        cmd.say(&line);
+    }
+    status
+}
+
+fn whoami(cmd: &mut Cmd) -> i32 {
+    let uid = cmd.files.user().uid;
+    let (passwd, _) = account_files(cmd);
+    match identity::user_name(&passwd, uid) {
+        Some(name) => {
+            cmd.say(name);
+            0
+        }
+        None => {
+            let line = if cmd.busybox() { format!("whoami: unknown uid {uid}") } else { format!("whoami: cannot find name for user ID {uid}") };
+            cmd.complain(line);
+            1
+        }
+    }
 }
 
 fn ps(cmd: &mut Cmd) -> i32 {
@@ -401,7 +453,11 @@ fn ps(cmd: &mut Cmd) -> i32 {
         let args = std::iter::once("ps".to_string()).chain(cmd.args.iter().cloned()).collect::<Vec<_>>().join(" ");
         processes.push(Process { pid, command: args });
     }
-    let rows: Vec<String> = processes.iter().map(|p| format!("{:>5} root      0:00 {}", p.pid, p.command)).collect();
+    let uid = cmd.files.user().uid;
+    let (passwd, _) = account_files(cmd);
+    let user = identity::user_name(&passwd, uid).map_or_else(|| uid.to_string(), str::to_string);
+    let user: String = user.chars().take(8).collect();
+    let rows: Vec<String> = processes.iter().map(|p| format!("{:>5} {user:<8}  0:00 {}", p.pid, p.command)).collect();
     for r in rows {
         cmd.say(&r);
     }
@@ -1579,23 +1635,31 @@ fn ls(cmd: &mut Cmd) -> i32 {
             }
         }
     }
-    let entry_line = |name: &str, inode: &Inode, link_widths: (usize, usize, usize)| -> String {
+    let (passwd, group) = if long { account_files(cmd) } else { Default::default() };
+    let owner = |inode: &Inode| identity::user_name(&passwd, inode.uid).map_or_else(|| inode.uid.to_string(), str::to_string);
+    let group_of = |inode: &Inode| identity::group_name(&group, inode.gid).map_or_else(|| inode.gid.to_string(), str::to_string);
+    let entry_line = |name: &str, inode: &Inode, link_widths: (usize, usize, usize, usize)| -> String {
         let size = if human_sizes { human(inode.size().div_ceil(1024), busybox).replace(".0K", "K") } else { inode.size().to_string() };
         let nlink = if inode.is_dir() { 2 } else { 1 };
+        let (user, group) = (owner(inode), group_of(inode));
         let mut line = if busybox {
-            format!("{} {:>4} {:<8} {:<8} {:>9} {} {name}", mode_string(inode), nlink, "root", "root", size, ls_time(inode.mtime, now))
+            let short = |s: String| s.chars().take(8).collect::<String>();
+            format!("{} {:>4} {:<8} {:<8} {:>9} {} {name}", mode_string(inode), nlink, short(user), short(group), size, ls_time(inode.mtime, now))
         } else {
-            format!("{} {:>w0$} root root {:>w2$} {} {name}", mode_string(inode), nlink, size, ls_time(inode.mtime, now), w0 = link_widths.0, w2 = link_widths.2)
+            format!("{} {:>w0$} {user:<w1$} {group:<w3$} {:>w2$} {} {name}", mode_string(inode), nlink, size, ls_time(inode.mtime, now), w0 = link_widths.0, w1 = link_widths.1, w2 = link_widths.2, w3 = link_widths.3)
         };
         if let Kind::Symlink(t) = &inode.kind {
             line.push_str(&format!(" -> {t}"));
         }
         line
     };
-    let widths_for = |entries: &[(String, Inode)]| -> (usize, usize, usize) {
+    // Widths of the link count, owner, size and group columns.
+    let widths_for = |entries: &[(String, Inode)]| -> (usize, usize, usize, usize) {
         let l = entries.iter().map(|(_, i)| if i.is_dir() { 1 } else { 1 }).max().unwrap_or(1);
         let s = entries.iter().map(|(_, i)| if human_sizes { human(i.size().div_ceil(1024), busybox).len() } else { i.size().to_string().len() }).max().unwrap_or(1);
-        (l, 0, s)
+        let u = entries.iter().map(|(_, i)| owner(i).len()).max().unwrap_or(1);
+        let g = entries.iter().map(|(_, i)| group_of(i).len()).max().unwrap_or(1);
+        (l, u, s, g)
     };
     // Files named on the command line come first.
     if !file_args.is_empty() {
@@ -1706,9 +1770,15 @@ mod tests {
     fn utilities_print_in_each_images_words() {
         let mut root = RootFs::new(Rc::new(Fs::new()), false);
         root.upper_mut().insert("/", Inode::dir(0o755, 0));
+        let (passwd, group) = crate::engine::node::rootfs::account_files(Base::Busybox);
+        root.upper_mut().insert("/etc", Inode::dir(0o755, 0));
+        root.upper_mut().insert("/etc/passwd", Inode::file(passwd, 0o644, 0));
+        root.upper_mut().insert("/etc/group", Inode::file(group, 0o644, 0));
         let mut disk = Fs::new();
         let mut mounts = Mounts::default();
-        let mut fs = ViewMut { root: &mut root, mounts: &mut mounts, disk: &mut disk, now: 0 };
+        // Busybox's root, in `wheel` by its /etc/group.
+        let user = crate::engine::node::identity::ProcessUser { uid: 0, gid: 0, groups: vec![0, 10] };
+        let mut fs = ViewMut { root: &mut root, mounts: &mut mounts, disk: &mut disk, now: 0, user: &user };
         assert_eq!(run_in(Base::Busybox, &mut fs, "cat", &["/x"], "").1, "cat: can't open '/x': No such file or directory\n");
         assert_eq!(run_in(Base::Debian, &mut fs, "cat", &["/x"], "").1, "cat: /x: No such file or directory\n");
         assert_eq!(run_in(Base::Debian, &mut fs, "ls", &["/x"], "").1, "ls: cannot access '/x': No such file or directory\n");
@@ -1736,7 +1806,7 @@ mod tests {
         root.upper_mut().insert("/", Inode::dir(0o755, 0));
         let mut disk = Fs::new();
         let mut mounts = Mounts::default();
-        let mut fs = ViewMut { root: &mut root, mounts: &mut mounts, disk: &mut disk, now: 0 };
+        let mut fs = ViewMut { root: &mut root, mounts: &mut mounts, disk: &mut disk, now: 0, user: &crate::engine::node::identity::ROOT };
         run_in(Base::Busybox, &mut fs, "mkdir", &["-p", "/data/sub"], "");
         let mut info = info(Base::Busybox);
         let usage = |used_kb| Some(Usage { total_kb: 1000, used_kb });

@@ -23,11 +23,12 @@ use crate::engine::api::pod::Pod;
 use super::commands::{self, PodIdentity, SystemInfo};
 use super::container_fs::{Overlay, RootFs, View};
 use super::filesystem::{file_name, Fs};
+use super::identity::{self, ProcessUser};
 use super::images::{self, Base, DefaultProcess, ImageName};
 use super::rootfs;
 use super::stress;
 use super::runtime::{ContainerSetup, DeferredProgram, Environment, ProcessSpec, StartupMarks};
-use super::shell::{self, Host, NetworkWanted, Program, StartError};
+use super::shell::{self, Effect, End, Host, NetworkWanted, Program, StartError, Timed};
 use crate::engine::api::Object;
 use crate::engine::sim::clock::VirtualTime;
 
@@ -43,6 +44,11 @@ pub fn command_line(c: &Container, image: &ImageName, env: &[(String, String)]) 
     let args = expanded(c.args.as_ref(), env);
     if let Some(mut argv) = command {
         argv.extend(args.unwrap_or_default());
+        if matches!(images::base_of(image), Base::Busybox | Base::Alpine) {
+            if let Some(last) = ash_exec_last(&argv) {
+                return last;
+            }
+        }
         return argv.join(" ");
     }
     let family = image.short_repository();
@@ -60,6 +66,27 @@ pub fn command_line(c: &Container, image: &ImageName, env: &[(String, String)]) 
         (_, Some(DefaultProcess::Stress)) => std::iter::once("/stress".to_string()).chain(args.unwrap_or_default()).collect::<Vec<_>>().join(" "),
         _ => args.map(|a| a.join(" ")).unwrap_or_else(|| format!("/{family}")),
     }
+}
+
+/// busybox's `sh -c` runs its script's last command in its own process
+/// (it execs it, without a fork, when no trap is set), so `ps` shows that
+/// command as PID 1. Only a plain last command (words, no expansion,
+/// quoting or redirection, not a shell builtin) is recognised.
+fn ash_exec_last(argv: &[String]) -> Option<String> {
+    const BUILTINS: &[&str] = &[
+        ":", ".", "[", "alias", "break", "case", "cd", "continue", "do", "done", "echo", "elif", "else", "esac", "eval", "exit", "export", "false", "fi", "for", "getopts", "hash", "if", "kill", "let", "local", "printf", "pwd", "read", "readonly", "return", "set", "shift", "source", "test", "then", "times", "trap", "true", "type", "ulimit", "umask", "unalias", "unset", "until", "wait", "while",
+    ];
+    let [sh, flag, script, ..] = argv else { return None };
+    if !matches!(file_name(sh), "sh" | "ash") || flag != "-c" || script.contains(|c| "|&<>()`$'\"\\*?[]{}#=".contains(c)) || script.contains("trap") {
+        return None;
+    }
+    let last = script.split([';', '\n']).map(str::trim).rfind(|s| !s.is_empty())?;
+    let mut words: Vec<&str> = last.split_whitespace().collect();
+    if words.first() == Some(&"exec") {
+        words.remove(0);
+    }
+    let first = *words.first()?;
+    (!BUILTINS.contains(&first)).then(|| words.join(" "))
 }
 
 /// The image's environment with the kubelet's variables, as the runtime
@@ -84,6 +111,24 @@ pub fn environment(image: &ImageName, hostname: &str, kubelet_env: &[(String, St
 pub fn root_fs(c: &Container, image: &ImageName) -> RootFs {
     let read_only = c.security_context.as_ref().and_then(|s| s.read_only_root_filesystem).unwrap_or(false);
     RootFs::new(rootfs::image_root(image), read_only)
+}
+
+/// Who the container's processes run as, from its security context and
+/// the image's account files; kept once for the containers that run as
+/// the same (nearly all run as the image's root).
+pub fn process_user(pod: &Pod, c: &Container, image: &ImageName, root: &RootFs) -> Rc<ProcessUser> {
+    thread_local! {
+        static LAST: std::cell::RefCell<Rc<ProcessUser>> = std::cell::RefCell::default();
+    }
+    let text = |path: &str| root.image.get(path).and_then(|i| i.content()).unwrap_or_default();
+    let user = identity::container_user(pod, c, images::image_uid(image), &text("/etc/passwd"), &text("/etc/group"));
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if **last != user {
+            *last = Rc::new(user);
+        }
+        Rc::clone(&last)
+    })
 }
 
 /// The working directory: the container's, or the image's.
@@ -120,6 +165,60 @@ fn server(program: Program, declared: &[i32], extra: &[i32], stops: bool, fails:
     ProcessSpec { program, serves, stops_on_sigterm: stops, fails_after_requests: fails, deferred: None, hog: None }
 }
 
+/// What the nginx image prints as a user other than root, up to nginx's
+/// start-up notices: the entrypoint cannot touch the default server's
+/// file, nginx ignores its `user` directive, and where that user may not
+/// make nginx's temporary directory or its pid file, it fails (`true`:
+/// it exits 1).
+fn nginx_unprivileged(files: &dyn crate::engine::node::container_fs::Files) -> (Vec<String>, bool) {
+    use crate::engine::node::container_fs as cfs;
+    use crate::engine::node::filesystem::parent;
+    use crate::engine::node::identity::WRITE;
+    let user = files.user();
+    let may_make = |path: &str| cfs::stat(files, "/", parent(path)).is_ok_and(|(at, dir)| dir.is_dir() && !files.read_only(&at) && user.may_change(&dir));
+    let failed = if !may_make("/var/cache/nginx/client_temp") && cfs::stat(files, "/", "/var/cache/nginx/client_temp").is_err() {
+        Some("mkdir() \"/var/cache/nginx/client_temp\" failed (13: Permission denied)")
+    } else if !may_make("/run/nginx.pid") && !cfs::stat(files, "/", "/run/nginx.pid").is_ok_and(|(at, f)| !files.read_only(&at) && user.may(&f, WRITE)) {
+        Some("open() \"/run/nginx.pid\" failed (13: Permission denied)")
+    } else {
+        None
+    };
+    let default_conf = "/etc/nginx/conf.d/default.conf";
+    let ipv6 = match cfs::stat(files, "/", default_conf) {
+        Ok((at, f)) if !f.is_dir() => {
+            if files.read_only(&at) || !user.may(&f, WRITE) {
+                vec![format!("10-listen-on-ipv6-by-default.sh: info: can not modify {default_conf} (read-only file system?)")]
+            } else {
+                vec![format!("10-listen-on-ipv6-by-default.sh: info: Getting the checksum of {default_conf}"), format!("10-listen-on-ipv6-by-default.sh: info: Enabled listen on IPv6 in {default_conf}")]
+            }
+        }
+        _ => vec![format!("10-listen-on-ipv6-by-default.sh: info: {default_conf} is not a file or does not exist")],
+    };
+    let user_directive = "the \"user\" directive makes sense only if the master process runs with super-user privileges, ignored in /etc/nginx/nginx.conf:2";
+    let mut lines: Vec<String> = [
+        "/docker-entrypoint.sh: /docker-entrypoint.d/ is not empty, will attempt to perform configuration",
+        "/docker-entrypoint.sh: Looking for shell scripts in /docker-entrypoint.d/",
+        "/docker-entrypoint.sh: Launching /docker-entrypoint.d/10-listen-on-ipv6-by-default.sh",
+    ]
+    .map(str::to_string)
+    .to_vec();
+    lines.extend(ipv6);
+    lines.extend(
+        [
+            "/docker-entrypoint.sh: Sourcing /docker-entrypoint.d/15-local-resolvers.envsh",
+            "/docker-entrypoint.sh: Launching /docker-entrypoint.d/20-envsubst-on-templates.sh",
+            "/docker-entrypoint.sh: Launching /docker-entrypoint.d/30-tune-worker-processes.sh",
+            "/docker-entrypoint.sh: Configuration complete; ready for start up",
+        ]
+        .map(str::to_string),
+    );
+    lines.extend([format!("{{time}} [warn] 1#1: {user_directive}"), format!("nginx: [warn] {user_directive}")]);
+    if let Some(failed) = failed {
+        lines.extend([format!("{{time}} [emerg] 1#1: {failed}"), format!("nginx: [emerg] {failed}")]);
+    }
+    (lines, failed.is_some())
+}
+
 /// Whether the simulated shell runs `name` itself (rather than it being the image's own software).
 /// A process that waits for the network to evaluate its command.
 fn awaiting_network(command: DeferredProgram, stops_on_sigterm: bool) -> ProcessSpec {
@@ -152,7 +251,7 @@ pub fn process_for(
     let stdin_open = c.stdin.unwrap_or(false);
     let command = expanded(c.command.as_ref(), kubelet_env);
     let args = expanded(c.args.as_ref(), kubelet_env);
-    let view = View { root: &setup.root, mounts: &setup.mounts, disk };
+    let view = View { root: &setup.root, mounts: &setup.mounts, disk, user: &setup.user };
     // Only a command the shell model runs reads it (not an image's server).
     let system_info = || SystemInfo {
         hostname: hostname.clone(),
@@ -193,6 +292,19 @@ pub fn process_for(
         }
     };
     let (ports, stops, fails) = catalogue.as_ref().map_or((&[][..], true, None), |i| (i.ports, i.stops_on_sigterm, i.fails_after_requests));
+    // The nginx image started by a user other than root stops where that user may not write.
+    if command.is_none() && setup.user.uid != 0 && image.short_repository() == "nginx" {
+        let (printed, failed) = nginx_unprivileged(&view);
+        let mut printed: Vec<Rc<str>> = printed.iter().map(|l| super::volumes::shared_content(&marks.render(l))).collect();
+        if failed {
+            let timeline = printed.into_iter().map(|l| Timed { at_ms: 0, effect: Effect::Log(l) }).collect();
+            let program = Program { timeline, repeat: None, end: End::Exit { at_ms: 0, code: 1 } };
+            return (Ok(ProcessSpec { program, serves: vec![], stops_on_sigterm: true, fails_after_requests: None, deferred: None, hog: None }), false);
+        }
+        // nginx's own lines, after the entrypoint's.
+        printed.extend(lines(false).into_iter().skip_while(|l| !l.contains("[notice]")));
+        return (Ok(server(Program::forever(printed), &declared, ports, stops, fails)), false);
+    }
     let run_argv = |argv: Vec<String>| -> (Result<ProcessSpec, String>, bool) {
         let mut overlay = Overlay::new(&view, super::runtime::wall_secs(now));
         let name = file_name(argv.first().map(String::as_str).unwrap_or("")).to_string();

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use super::filesystem::{file_name, is_within, join, normalize, parent, Errno, Fs, Inode, Kind};
+use super::identity::{ProcessUser, READ, WRITE};
 
 /// Where a mount's files come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -386,6 +387,9 @@ pub trait Files {
     fn mount_of(&self, _path: &str) -> Option<&Mount> {
         None
     }
+    /// Who reads and writes through it: what permissions are checked
+    /// against and who owns what it creates.
+    fn user(&self) -> &ProcessUser;
 }
 
 /// A mount's path in the container, shared with every other mount there.
@@ -470,12 +474,15 @@ pub fn copy_up_parents(root: &mut RootFs, path: &str) {
     }
 }
 
-/// Mount points directly inside `dir`, listed even where no layer has them.
+/// Mount points directly inside `dir`, listed even where no layer has
+/// them, each as its mount's root (what a `stat` of it finds).
 fn add_mount_points(entries: &mut Vec<(String, Inode)>, mounts: &Mounts, dir: &str, disk: &Fs) {
     for m in mounts.iter() {
-        if &*m.path != "/" && parent(&m.path) == dir && !entries.iter().any(|(n, _)| n == file_name(&m.path)) {
-            if let Some(inode) = mount_lstat(mounts, m, "/", disk) {
-                entries.push((file_name(&m.path).to_string(), inode));
+        if &*m.path != "/" && parent(&m.path) == dir {
+            let Some(inode) = mount_lstat(mounts, m, "/", disk) else { continue };
+            match entries.iter_mut().find(|(n, _)| n == file_name(&m.path)) {
+                Some(entry) => entry.1 = inode,
+                None => entries.push((file_name(&m.path).to_string(), inode)),
             }
         }
     }
@@ -487,6 +494,7 @@ pub struct View<'a> {
     pub root: &'a RootFs,
     pub mounts: &'a Mounts,
     pub disk: &'a Fs,
+    pub user: &'a ProcessUser,
 }
 
 /// A container's files, writable.
@@ -496,6 +504,7 @@ pub struct ViewMut<'a> {
     pub disk: &'a mut Fs,
     /// Unix seconds written as modification times.
     pub now: i64,
+    pub user: &'a ProcessUser,
 }
 
 fn view_lstat(root: &RootFs, mounts: &Mounts, disk: &Fs, path: &str) -> Option<Inode> {
@@ -535,6 +544,9 @@ impl Files for View<'_> {
     }
     fn mount_of(&self, path: &str) -> Option<&Mount> {
         locate(self.mounts, path).map(|(_, m, _)| m)
+    }
+    fn user(&self) -> &ProcessUser {
+        self.user
     }
 }
 
@@ -609,6 +621,9 @@ impl Files for ViewMut<'_> {
     fn mount_of(&self, path: &str) -> Option<&Mount> {
         locate(self.mounts, path).map(|(_, m, _)| m)
     }
+    fn user(&self) -> &ProcessUser {
+        self.user
+    }
 }
 
 /// Changes made on top of other files without touching them: a script
@@ -665,6 +680,9 @@ impl Files for Overlay<'_> {
     }
     fn mount_of(&self, path: &str) -> Option<&Mount> {
         self.lower.mount_of(path)
+    }
+    fn user(&self) -> &ProcessUser {
+        self.lower.user()
     }
 }
 
@@ -730,6 +748,7 @@ pub fn lstat(fs: &dyn Files, cwd: &str, path: &str) -> Result<(String, Inode), E
 pub fn read_file(fs: &dyn Files, cwd: &str, path: &str) -> Result<String, Errno> {
     let (_, inode) = stat(fs, cwd, path)?;
     match inode.kind {
+        Kind::File(_) if !fs.user().may(&inode, READ) => Err(Errno::Access),
         Kind::File(c) => Ok(c.to_string()),
         Kind::Dir => Err(Errno::IsDir),
         _ => Err(Errno::NoEnt),
@@ -744,22 +763,32 @@ pub fn list_dir(fs: &dyn Files, cwd: &str, path: &str) -> Result<Vec<(String, In
     Ok(fs.entries(&at))
 }
 
-/// Writes (or appends to) a file, creating it `0644`.
+/// The directory an entry is made in, when the process may add to it.
+fn parent_to_change(fs: &dyn Files, at: &str) -> Result<Inode, Errno> {
+    let dir = fs.lstat(parent(at)).filter(Inode::is_dir).ok_or(Errno::NoEnt)?;
+    if fs.user().may_change(&dir) || fs.read_only(at) {
+        Ok(dir)
+    } else {
+        Err(Errno::Access)
+    }
+}
+
+/// Writes (or appends to) a file, creating it `0644`, owned by the writer.
 pub fn write_file(fs: &mut dyn Files, cwd: &str, path: &str, content: &str, append: bool) -> Result<(), Errno> {
     let at = resolve(fs, cwd, path, true)?;
-    if !fs.lstat(parent(&at)).is_some_and(|p| p.is_dir()) {
-        return Err(Errno::NoEnt);
-    }
     let existing = fs.lstat(&at);
-    let (mode, uid, gid, old) = match &existing {
+    let (mut inode, old) = match &existing {
         Some(i) if i.is_dir() => return Err(Errno::IsDir),
-        Some(i) => (i.mode, i.uid, i.gid, i.content().map(std::borrow::Cow::into_owned).unwrap_or_default()),
-        None => (0o644, 0, 0, String::new()),
+        Some(_) if !fs.lstat(parent(&at)).is_some_and(|p| p.is_dir()) => return Err(Errno::NoEnt),
+        Some(i) if !fs.user().may(i, WRITE) && !fs.read_only(&at) => return Err(Errno::Access),
+        Some(i) => (i.clone(), i.content().map(std::borrow::Cow::into_owned).unwrap_or_default()),
+        None => {
+            let dir = parent_to_change(fs, &at)?;
+            (fs.user().owns_new(Some(&dir), Inode::file("", 0o644, 0)), String::new())
+        }
     };
     let body = if append { format!("{old}{content}") } else { content.to_string() };
-    let mut inode = Inode::file(&body, mode, 0);
-    inode.uid = uid;
-    inode.gid = gid;
+    inode.kind = Inode::file(&body, 0, 0).kind;
     fs.put(&at, inode)
 }
 
@@ -774,7 +803,11 @@ pub fn make_dir(fs: &mut dyn Files, cwd: &str, path: &str, parents: bool) -> Res
             match fs.lstat(&resolved) {
                 Some(i) if i.is_dir() => {}
                 Some(_) => return Err(Errno::NotDir),
-                None => fs.put(&resolved, Inode::dir(0o755, 0))?,
+                None => {
+                    let dir = parent_to_change(fs, &resolved)?;
+                    let made = fs.user().owns_new(Some(&dir), Inode::dir(0o755, 0));
+                    fs.put(&resolved, made)?
+                }
             }
         }
         return Ok(());
@@ -783,15 +816,15 @@ pub fn make_dir(fs: &mut dyn Files, cwd: &str, path: &str, parents: bool) -> Res
     if fs.lstat(&at).is_some() {
         return Err(Errno::Exists);
     }
-    if !fs.lstat(parent(&at)).is_some_and(|p| p.is_dir()) {
-        return Err(Errno::NoEnt);
-    }
-    fs.put(&at, Inode::dir(0o755, 0))
+    let dir = parent_to_change(fs, &at)?;
+    let made = fs.user().owns_new(Some(&dir), Inode::dir(0o755, 0));
+    fs.put(&at, made)
 }
 
 /// Removes a file or link (`rm`), an empty directory (`rmdir`), or a tree (`rm -r`).
 pub fn remove(fs: &mut dyn Files, cwd: &str, path: &str, recursive: bool, dir_ok: bool) -> Result<(), Errno> {
     let (at, inode) = lstat(fs, cwd, path)?;
+    parent_to_change(fs, &at)?;
     if inode.is_dir() {
         if !recursive && !dir_ok {
             return Err(Errno::IsDir);
@@ -813,15 +846,15 @@ pub fn remove(fs: &mut dyn Files, cwd: &str, path: &str, recursive: bool, dir_ok
 pub fn touch(fs: &mut dyn Files, cwd: &str, path: &str) -> Result<(), Errno> {
     let at = resolve(fs, cwd, path, true)?;
     match fs.lstat(&at) {
+        Some(i) if !fs.user().may(&i, WRITE) && i.uid != fs.user().uid && !fs.read_only(&at) => Err(Errno::Access),
         Some(mut i) => {
             i.mtime = 0;
             fs.put(&at, i)
         }
         None => {
-            if !fs.lstat(parent(&at)).is_some_and(|p| p.is_dir()) {
-                return Err(Errno::NoEnt);
-            }
-            fs.put(&at, Inode::file("", 0o644, 0))
+            let dir = parent_to_change(fs, &at)?;
+            let made = fs.user().owns_new(Some(&dir), Inode::file("", 0o644, 0));
+            fs.put(&at, made)
         }
     }
 }
@@ -852,7 +885,7 @@ mod tests {
     #[test]
     fn reads_follow_mounts_and_links() {
         let (root, mounts, disk) = setup();
-        let view = View { root: &root, mounts: &mounts, disk: &disk };
+        let view = View { root: &root, mounts: &mounts, disk: &disk, user: &crate::engine::node::identity::ROOT };
         assert_eq!(read_file(&view, "/", "/etc/config/key").as_deref(), Ok("v1\n"));
         assert_eq!(read_file(&view, "/etc", "config/key").as_deref(), Ok("v1\n"));
         assert_eq!(resolve(&view, "/", "/bin/ls", true).as_deref(), Ok("/usr/bin/ls"));
@@ -866,7 +899,7 @@ mod tests {
     fn writes_land_in_the_right_place() {
         let (mut root, mut mounts, mut disk) = setup();
         {
-            let mut view = ViewMut { root: &mut root, mounts: &mut mounts, disk: &mut disk, now: 5 };
+            let mut view = ViewMut { root: &mut root, mounts: &mut mounts, disk: &mut disk, now: 5, user: &crate::engine::node::identity::ROOT };
             write_file(&mut view, "/", "/cache/f", "x\n", false).unwrap();
             write_file(&mut view, "/", "/cache/f", "y\n", true).unwrap();
             write_file(&mut view, "/", "/tmp.txt", "t", false).unwrap();
@@ -924,14 +957,14 @@ mod tests {
         image.insert("/dev", Inode::dir(0o755, 0));
         let (mut root, mut disk) = (RootFs::new(Rc::new(image), false), Fs::new());
         disk.insert("/var/lib/kubelet/pods/b/etc-hosts", Inode::file("", 0o644, 0));
-        let mut view = ViewMut { root: &mut root, mounts: &mut b, disk: &mut disk, now: 1 };
+        let mut view = ViewMut { root: &mut root, mounts: &mut b, disk: &mut disk, now: 1, user: &crate::engine::node::identity::ROOT };
         write_file(&mut view, "/", "/dev/shm/x", "x", false).unwrap();
         write_file(&mut view, "/", "/etc/hosts", "h", false).unwrap();
         assert!(!Rc::ptr_eq(&a.list, &b.list));
         assert_eq!(disk.get("/var/lib/kubelet/pods/b/etc-hosts").and_then(Inode::content).as_deref(), Some("h"));
-        let view = View { root: &root, mounts: &a, disk: &disk };
+        let view = View { root: &root, mounts: &a, disk: &disk, user: &crate::engine::node::identity::ROOT };
         assert_eq!(read_file(&view, "/", "/dev/shm/x"), Err(Errno::NoEnt));
-        let view = View { root: &root, mounts: &b, disk: &disk };
+        let view = View { root: &root, mounts: &b, disk: &disk, user: &crate::engine::node::identity::ROOT };
         assert_eq!(read_file(&view, "/", "/dev/shm/x").as_deref(), Ok("x"));
         // A different list is not shared.
         let c = Mounts::of_pod(list(), "/var/lib/kubelet/pods/c", "", "");
@@ -941,7 +974,7 @@ mod tests {
     #[test]
     fn an_overlay_keeps_changes_to_itself() {
         let (root, mounts, disk) = setup();
-        let view = View { root: &root, mounts: &mounts, disk: &disk };
+        let view = View { root: &root, mounts: &mounts, disk: &disk, user: &crate::engine::node::identity::ROOT };
         let mut overlay = Overlay::new(&view, 0);
         write_file(&mut overlay, "/", "/cache/f", "hi", false).unwrap();
         assert_eq!(read_file(&overlay, "/", "/cache/f").as_deref(), Ok("hi"));

@@ -476,10 +476,15 @@ fn any_tag(_: &str) -> bool {
 }
 
 /// The numeric user an image's config runs its process as: Bitnami's
-/// images are built to run as 1001; every other image here runs as root.
+/// images are built to run as 1001, CoreDNS's (since 1.11) and
+/// distroless's `nonroot` tags as distroless's `nonroot`, 65532; every
+/// other image here runs as root.
 pub fn image_uid(image: &ImageName) -> i64 {
-    if image.canonical_repository().starts_with("docker.io/bitnami/") {
+    let repository = image.canonical_repository();
+    if repository.starts_with("docker.io/bitnami/") {
         1001
+    } else if repository == "registry.k8s.io/coredns/coredns" || (repository.starts_with("gcr.io/distroless/") && image.tag.contains("nonroot")) {
+        65532
     } else {
         0
     }

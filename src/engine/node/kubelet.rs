@@ -21,6 +21,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use super::container_config;
 use super::env;
 use super::exec;
+use super::identity::ProcStatus;
 use super::images::{self, ImageName};
 use super::node_status::{self, MachineIds, Readiness, LEASE_NAMESPACE};
 use super::object_cache::{self, ObjectCache};
@@ -1237,10 +1238,22 @@ impl Kubelet {
             pod.spec.as_ref().and_then(|s| s.hostname.clone()).filter(|h| !h.is_empty()).unwrap_or_else(|| pod.metadata.name.clone().unwrap_or_default())
         };
         let mut root = container_config::root_fs(c, &image);
+        let user = container_config::process_user(pod, c, &image, &root);
         let command_line = container_config::command_line(c, &image, &kubelet_env);
         let no_volumes = PodVolumes::default();
         let volumes = self.state.workers.get(&*uid).map_or(&no_volumes, |w| &w.volumes);
-        let mounts = volumes::container_mounts(pod, c, volumes, &mut self.machine.disk, &mut root, &kubelet_env, ctx.now)?;
+        let pod_seccomp = pod.spec.as_ref().and_then(|s| s.security_context.as_ref()?.seccomp_profile.as_ref()).map(|p| p.type_.as_str());
+        let proc_status = ProcStatus {
+            command: &command_line,
+            user: &user,
+            context: c.security_context.as_ref(),
+            pod_seccomp,
+            node_cpus: u32::try_from(self.spec.cpu_millis / 1000).unwrap_or(1),
+            node_memory_kb: self.machine.memory_kb,
+            rss_kb: crate::engine::metrics::usage::resting_bytes(&image) / 1024,
+        }
+        .render_shared();
+        let mounts = volumes::container_mounts(pod, c, volumes, &mut self.machine.disk, &mut root, &kubelet_env, &proc_status, ctx.now)?;
         let setup = ContainerSetup {
             root,
             mounts,
@@ -1251,6 +1264,7 @@ impl Kubelet {
             interactive: false,
             spec_hash: 0,
             termination: termination_message_of(c),
+            user,
         };
         Ok((setup, kubelet_env))
     }

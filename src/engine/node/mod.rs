@@ -11,6 +11,7 @@
 //! - [`filesystem`] and [`container_fs`]: files on a node's disk and a container's view of them.
 //! - [`shell`] and [`commands`]: how container commands (`sleep`, `echo`, `sh -c …`, `ls`) behave.
 //! - [`exec`]: commands run inside a running container.
+//! - [`identity`]: the user and groups a container's processes run as.
 //! - [`node_status`] and [`pod_status`]: the objects the kubelet writes.
 //! - [`kube_proxy`]: kube-proxy (inert for now).
 //! - [`static_pods`]: the kubelet's manifest directory and mirror pods.
@@ -23,6 +24,7 @@ pub mod container_fs;
 pub mod env;
 pub mod exec;
 pub mod filesystem;
+pub mod identity;
 pub mod images;
 pub mod kube_proxy;
 pub mod kubelet;

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Container, ContainerState, ContainerStateRunning, ContainerStateTerminated, ContainerStateWaiting, ContainerStatus, HostIP, PodCondition, PodIP, PodStatus, VolumeMountStatus};
+use k8s_openapi::api::core::v1::{Container, ContainerState, ContainerUser, LinuxContainerUser, ContainerStateRunning, ContainerStateTerminated, ContainerStateWaiting, ContainerStatus, HostIP, PodCondition, PodIP, PodStatus, VolumeMountStatus};
 use crate::engine::api::pod::Pod;
 
 use super::runtime::{Flavor, RuntimeContainer, Sandbox};
@@ -125,6 +125,15 @@ fn container_status(spec: &Container, inputs: &Inputs, default_waiting: &str) ->
         state: Some(state),
         last_state: Some(last_state.map_or_else(ContainerState::default, |t| ContainerState { terminated: Some(t), ..Default::default() })),
         volume_mounts,
+        // containerd 2 reports who the container's first process ran as;
+        // cri-dockerd does not.
+        user: latest.filter(|_| flavor == Flavor::Containerd).map(|c| ContainerUser {
+            linux: Some(LinuxContainerUser {
+                uid: c.user.uid.into(),
+                gid: c.user.gid.into(),
+                supplemental_groups: Some(c.user.groups.iter().map(|g| i64::from(*g)).collect()),
+            }),
+        }),
         ..Default::default()
     }
 }

@@ -127,6 +127,19 @@ nogroup:x:65533:
 nobody:x:65534:
 ";
 
+const DISTROLESS_PASSWD: &str = "root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n";
+const DISTROLESS_GROUP: &str = "root:x:0:\nnobody:x:65534:\ntty:x:5:\nstaff:x:50:\nnonroot:x:65532:\n";
+
+/// The image's `/etc/passwd` and `/etc/group`, as it ships them.
+pub fn account_files(base: Base) -> (&'static str, &'static str) {
+    match base {
+        Base::Busybox => (BUSYBOX_PASSWD, BUSYBOX_GROUP),
+        Base::Alpine => (ALPINE_PASSWD, ALPINE_GROUP),
+        Base::Debian => (DEBIAN_PASSWD, DEBIAN_GROUP),
+        Base::Distroless => (DISTROLESS_PASSWD, DISTROLESS_GROUP),
+    }
+}
+
 const DEBIAN_PASSWD: &str = "root:x:0:0:root:/root:/bin/bash
 daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin
 bin:x:2:2:bin:/bin:/usr/sbin/nologin
@@ -386,8 +399,8 @@ fn build(base: Base, fam: &str, extra: &[&'static str]) -> Fs {
             for d in ["/bin", "/lib", "/lib64", "/usr/sbin", "/var/spool/mail", "/var/www"] {
                 dir(&mut fs, d, 0o755);
             }
-            file(&mut fs, "/etc/passwd", BUSYBOX_PASSWD, 0o644);
-            file(&mut fs, "/etc/group", BUSYBOX_GROUP, 0o644);
+            file(&mut fs, "/etc/passwd", account_files(base).0, 0o644);
+            file(&mut fs, "/etc/group", account_files(base).1, 0o644);
             file(&mut fs, "/etc/shadow", "root:*:10933:0:99999:7:::\ndaemon:*:10933:0:99999:7:::\nbin:*:10933:0:99999:7:::\nsys:*:10933:0:99999:7:::\nsync:*:10933:0:99999:7:::\nmail:*:10933:0:99999:7:::\nwww-data:*:10933:0:99999:7:::\noperator:*:10933:0:99999:7:::\nnobody:*:10933:0:99999:7:::\n", 0o600);
             file(&mut fs, "/etc/nsswitch.conf", "hosts: files dns\nnetworks: files\n", 0o644);
             "/bin"
@@ -396,8 +409,8 @@ fn build(base: Base, fam: &str, extra: &[&'static str]) -> Fs {
             for d in ["/bin", "/lib", "/media", "/mnt", "/opt", "/run", "/sbin", "/srv", "/usr/bin", "/usr/lib", "/usr/local", "/usr/sbin", "/usr/share", "/var/cache", "/var/lib", "/var/log", "/etc/apk"] {
                 dir(&mut fs, d, 0o755);
             }
-            file(&mut fs, "/etc/passwd", ALPINE_PASSWD, 0o644);
-            file(&mut fs, "/etc/group", ALPINE_GROUP, 0o644);
+            file(&mut fs, "/etc/passwd", account_files(base).0, 0o644);
+            file(&mut fs, "/etc/group", account_files(base).1, 0o644);
             file(&mut fs, "/etc/alpine-release", "3.22.0\n", 0o644);
             file(&mut fs, "/etc/os-release", ALPINE_OS_RELEASE, 0o644);
             file(&mut fs, "/etc/hostname", "localhost\n", 0o644);
@@ -410,15 +423,15 @@ fn build(base: Base, fam: &str, extra: &[&'static str]) -> Fs {
             for (link, target) in [("/bin", "usr/bin"), ("/lib", "usr/lib"), ("/lib64", "usr/lib64"), ("/sbin", "usr/sbin")] {
                 fs.insert(link, Inode::symlink(target, t));
             }
-            file(&mut fs, "/etc/passwd", DEBIAN_PASSWD, 0o644);
-            file(&mut fs, "/etc/group", DEBIAN_GROUP, 0o644);
+            file(&mut fs, "/etc/passwd", account_files(base).0, 0o644);
+            file(&mut fs, "/etc/group", account_files(base).1, 0o644);
             file(&mut fs, "/etc/os-release", DEBIAN_OS_RELEASE, 0o644);
             file(&mut fs, "/etc/debian_version", "12.11\n", 0o644);
             "/usr/bin"
         }
         Base::Distroless => {
-            file(&mut fs, "/etc/passwd", "root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n", 0o644);
-            file(&mut fs, "/etc/group", "root:x:0:\nnobody:x:65534:\ntty:x:5:\nstaff:x:50:\nnonroot:x:65532:\n", 0o644);
+            file(&mut fs, "/etc/passwd", account_files(base).0, 0o644);
+            file(&mut fs, "/etc/group", account_files(base).1, 0o644);
             "/bin"
         }
     };
@@ -451,6 +464,13 @@ fn build(base: Base, fam: &str, extra: &[&'static str]) -> Fs {
             file(&mut fs, "/etc/nginx/conf.d/default.conf", NGINX_DEFAULT_CONF, 0o644);
             file(&mut fs, "/etc/nginx/mime.types", "types {\n    text/html                                        html htm shtml;\n    text/css                                         css;\n    application/javascript                           js;\n}\n", 0o644);
             dir(&mut fs, "/var/cache/nginx", 0o755);
+            // The image's own account, uid and gid 101, that its workers run as.
+            let (passwd, group, account) = match base {
+                Base::Alpine => (ALPINE_PASSWD, ALPINE_GROUP, ("nginx:x:101:101:nginx:/var/cache/nginx:/sbin/nologin\n", "nginx:x:101:nginx\n")),
+                _ => (DEBIAN_PASSWD, DEBIAN_GROUP, ("nginx:x:101:101:nginx user:/nonexistent:/bin/false\n", "nginx:x:101:\n")),
+            };
+            file(&mut fs, "/etc/passwd", &format!("{passwd}{}", account.0), 0o644);
+            file(&mut fs, "/etc/group", &format!("{group}{}", account.1), 0o644);
             fs.insert("/var/log/nginx/access.log", Inode::symlink("/dev/stdout", t));
             fs.insert("/var/log/nginx/error.log", Inode::symlink("/dev/stderr", t));
         }

@@ -27,6 +27,7 @@ use k8s_openapi::jiff::{tz::TimeZone, Timestamp};
 
 use super::container_fs::{self as cfs, Files, Mounts, RootFs, View, ViewMut};
 use super::filesystem::{Fs, Inode, Kind};
+use super::identity::{self, ProcessUser};
 use super::images::{self, Base, ImageName};
 use super::shell::{self, Effect, End, Program};
 use super::volumes::SharedByHash;
@@ -302,6 +303,8 @@ pub struct RuntimeContainer {
     pub base: Base,
     /// PID 1's command line, as `ps` shows it.
     pub command_line: Rc<str>,
+    /// Who its processes run as.
+    pub user: Rc<ProcessUser>,
     /// The next PID an exec'd process gets.
     pub next_pid: u32,
     /// The main process waits on an attached terminal (`stdin: true`).
@@ -441,6 +444,8 @@ pub struct ContainerSetup {
     pub spec_hash: u32,
     /// Where its termination message is read from, when not the default.
     pub termination: Option<Rc<TerminationMessage>>,
+    /// Who its processes run as (shared by the containers that run as the same).
+    pub user: Rc<ProcessUser>,
 }
 
 /// A container's `terminationMessagePath` and `terminationMessagePolicy`,
@@ -502,7 +507,7 @@ impl RuntimeContainer {
     fn termination_message(&self, disk: &Fs) -> Option<String> {
         let exit = self.exit.as_ref()?;
         let (path, fallback) = self.termination.as_deref().map_or((TERMINATION_MESSAGE_PATH, false), |t| (t.path.as_str(), t.fallback_to_logs));
-        let view = View { root: &self.root, mounts: &self.mounts, disk };
+        let view = View { root: &self.root, mounts: &self.mounts, disk, user: &identity::ROOT };
         let mut text = cfs::read_file(&view, "/", path).unwrap_or_default();
         if text.len() > TERMINATION_MESSAGE_BYTES {
             let mut cut = TERMINATION_MESSAGE_BYTES;
@@ -693,7 +698,7 @@ impl RuntimeContainer {
         let now_secs = wall_secs(at);
         let workdir = self.workdir.clone();
         let read = |root: &RootFs, mounts: &Mounts, disk: &Fs, path: &str| -> String {
-            let view = View { root, mounts, disk };
+            let view = View { root, mounts, disk, user: &identity::ROOT };
             cfs::read_file(&view, &workdir, path).unwrap_or_default()
         };
         match effect {
@@ -711,17 +716,17 @@ impl RuntimeContainer {
                         inode = Inode { kind: Kind::File(filled.as_str().into()), ..inode };
                     }
                 }
-                let mut view = ViewMut { root: &mut self.root, mounts: &mut self.mounts, disk, now: now_secs };
+                let mut view = ViewMut { root: &mut self.root, mounts: &mut self.mounts, disk, now: now_secs, user: &identity::ROOT };
                 let _ = view.put(&path, inode);
             }
             Effect::Delete(path) => {
-                let mut view = ViewMut { root: &mut self.root, mounts: &mut self.mounts, disk, now: now_secs };
+                let mut view = ViewMut { root: &mut self.root, mounts: &mut self.mounts, disk, now: now_secs, user: &identity::ROOT };
                 let _ = view.delete(&path);
             }
             Effect::Cat { paths, busybox } => {
                 let mut lines = Vec::new();
                 {
-                    let view = View { root: &self.root, mounts: &self.mounts, disk };
+                    let view = View { root: &self.root, mounts: &self.mounts, disk, user: &self.user };
                     for p in &paths {
                         match cfs::read_file(&view, &workdir, p) {
                             Ok(content) => lines.extend(content.strip_suffix('\n').unwrap_or(&content).split('\n').map(str::to_string)),
@@ -768,12 +773,12 @@ impl RuntimeContainer {
 
     /// The container's files, for reading.
     pub fn view<'a>(&'a self, disk: &'a Fs) -> View<'a> {
-        View { root: &self.root, mounts: &self.mounts, disk }
+        View { root: &self.root, mounts: &self.mounts, disk, user: &self.user }
     }
 
     /// The container's files, for writing at `now`.
     pub fn view_mut<'a>(&'a mut self, disk: &'a mut Fs, now: VirtualTime) -> ViewMut<'a> {
-        ViewMut { root: &mut self.root, mounts: &mut self.mounts, disk, now: wall_secs(now) }
+        ViewMut { root: &mut self.root, mounts: &mut self.mounts, disk, now: wall_secs(now), user: &self.user }
     }
 
     pub fn push_log(&mut self, time: VirtualTime, text: impl Into<Rc<str>>) {
@@ -1192,6 +1197,7 @@ impl Runtime {
             workdir: super::volumes::shared_content(if setup.workdir.is_empty() { "/" } else { &setup.workdir }),
             base,
             command_line: super::volumes::shared_content(&setup.command_line),
+            user: setup.user,
             next_pid: 7,
             interactive: setup.interactive,
             applied_until: None,
@@ -1578,7 +1584,7 @@ mod tests {
     }
 
     fn spec_in(script: &str, setup: &ContainerSetup, disk: &Fs) -> ProcessSpec {
-        let view = View { root: &setup.root, mounts: &setup.mounts, disk };
+        let view = View { root: &setup.root, mounts: &setup.mounts, disk, user: &setup.user };
         let mut overlay = Overlay::new(&view, 0);
         let info = SystemInfo { hostname: "p".into(), base: Base::Busybox, kernel: String::new(), now: None, processes: vec![], mounts: vec![], tty: false, pod: PodIdentity::default() };
         let program = compile_script(script, vec![], Host { files: &mut overlay, info: &info, env: IndexMap::new(), external: None }, "/");

@@ -853,6 +853,9 @@ impl Files for Recorder<'_> {
     fn mount_of(&self, path: &str) -> Option<&Mount> {
         self.inner.mount_of(path)
     }
+    fn user(&self) -> &crate::engine::node::identity::ProcessUser {
+        self.inner.user()
+    }
 }
 
 struct Shell<'h> {
@@ -2149,7 +2152,7 @@ mod tests {
     fn compile(script: &str, base: Base, image: &str) -> Program {
         let r = root(image);
         let disk = Fs::new();
-        let view = View { root: &r, mounts: &Mounts::default(), disk: &disk };
+        let view = View { root: &r, mounts: &Mounts::default(), disk: &disk, user: &crate::engine::node::identity::ROOT };
         let mut overlay = Overlay::new(&view, 0);
         let info = info(base);
         let host = Host { files: &mut overlay, info: &info, env: IndexMap::new(), external: None };
@@ -2183,7 +2186,7 @@ mod tests {
     fn endless_loops_repeat() {
         let r = root("busybox");
         let disk = Fs::new();
-        let view = View { root: &r, mounts: &Mounts::default(), disk: &disk };
+        let view = View { root: &r, mounts: &Mounts::default(), disk: &disk, user: &crate::engine::node::identity::ROOT };
         let mut overlay = Overlay::new(&view, 0);
         let info = info(Base::Busybox);
         let env = IndexMap::from([("INTERVAL".to_string(), "3".to_string())]);
@@ -2215,7 +2218,7 @@ mod tests {
         let mut disk = Fs::new();
         let mut mounts = Mounts::default();
         let info = info(Base::Busybox);
-        let mut files = ViewMut { root: &mut r, mounts: &mut mounts, disk: &mut disk, now: 0 };
+        let mut files = ViewMut { root: &mut r, mounts: &mut mounts, disk: &mut disk, now: 0, user: &crate::engine::node::identity::ROOT };
         let mut state = ShellState::new(Flavor::Ash, "/", IndexMap::from([("PATH".to_string(), DEFAULT_PATH.to_string())]));
         let o = run_line(&mut state, "nslookup web", Host { files: &mut files, info: &info, env: IndexMap::new(), external: None });
         assert_eq!((o.stderr.as_str(), o.status), ("nslookup: network is unreachable\n", 1));
@@ -2234,7 +2237,7 @@ mod tests {
     fn external_programs_keep_their_order_and_take_time() {
         let r = root("busybox");
         let disk = Fs::new();
-        let view = View { root: &r, mounts: &Mounts::default(), disk: &disk };
+        let view = View { root: &r, mounts: &Mounts::default(), disk: &disk, user: &crate::engine::node::identity::ROOT };
         let mut overlay = Overlay::new(&view, 0);
         let info = info(Base::Busybox);
         let mut net = SlowNetwork;
@@ -2256,7 +2259,7 @@ mod tests {
     fn exec_form_finds_programs_like_runc() {
         let r = root("busybox");
         let disk = Fs::new();
-        let view = View { root: &r, mounts: &Mounts::default(), disk: &disk };
+        let view = View { root: &r, mounts: &Mounts::default(), disk: &disk, user: &crate::engine::node::identity::ROOT };
         let mut overlay = Overlay::new(&view, 0);
         let info = info(Base::Busybox);
         let p = compile_exec(&["sleep".into(), "3600".into()], Host { files: &mut overlay, info: &info, env: IndexMap::new(), external: None }, "/").unwrap();
@@ -2279,7 +2282,7 @@ mod tests {
         info.now = Some(crate::engine::api::meta::EPOCH_SECONDS);
         let mut state = ShellState::new(Flavor::Ash, "/", IndexMap::from([("PATH".to_string(), DEFAULT_PATH.to_string()), ("HOSTNAME".to_string(), "pod-1".to_string())]));
         let mut line = |state: &mut ShellState, text: &str| {
-            let mut files = ViewMut { root: &mut r, mounts: &mut mounts, disk: &mut disk, now: 0 };
+            let mut files = ViewMut { root: &mut r, mounts: &mut mounts, disk: &mut disk, now: 0, user: &crate::engine::node::identity::ROOT };
             run_line(state, text, Host { files: &mut files, info: &info, env: IndexMap::new(), external: None })
         };
         assert_eq!(line(&mut state, "cd /tmp && echo hi > f && cat f | wc -l").stdout, "1\n");

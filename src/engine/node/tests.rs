@@ -479,7 +479,7 @@ fn a_pre_stop_hook_delays_the_stop_within_the_grace_period() {
 #[test]
 fn run_as_non_root_refuses_a_root_user() {
     let mut c = cluster();
-    let pod = |name: &str, context: Value| json!({"metadata": {"name": name}, "spec": {"securityContext": context, "containers": [{"name": "web", "image": "nginx"}]}});
+    let pod = |name: &str, context: Value| json!({"metadata": {"name": name}, "spec": {"securityContext": context, "containers": [{"name": "web", "image": "busybox", "command": ["sleep", "3600"]}]}});
     run_pod(&mut c, pod("image-root", json!({"runAsNonRoot": true})), "worker-1");
     run_pod(&mut c, pod("user-root", json!({"runAsNonRoot": true, "runAsUser": 0})), "worker-2");
     run_pod(&mut c, pod("user-1000", json!({"runAsNonRoot": true, "runAsUser": 1000})), "worker-3");

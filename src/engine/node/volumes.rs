@@ -592,6 +592,33 @@ fn atomic_write(disk: &mut Fs, dir: &str, payload: &Payload, now: VirtualTime, r
     }
 }
 
+/// The pod's `fsGroup`, which volumes that manage ownership are given to.
+fn fs_group(pod: &Pod) -> Option<u32> {
+    pod.spec.as_ref()?.security_context.as_ref()?.fs_group.and_then(|g| u32::try_from(g).ok())
+}
+
+/// `SetVolumeOwnership`: everything under `dir` goes to group `gid`,
+/// readable by it (writable too unless the volume is read-only), each
+/// directory set-group-ID so what is made in it joins the group; links
+/// change group only.
+fn set_volume_ownership(disk: &mut Fs, dir: &str, gid: u32, read_only: bool) {
+    let mask = if read_only { 0o440 } else { 0o660 };
+    let mut pending = vec![dir.to_string()];
+    while let Some(path) = pending.pop() {
+        let Some(mut inode) = disk.get(&path).cloned() else { continue };
+        inode.gid = gid;
+        match inode.kind {
+            Kind::Dir => {
+                inode.mode |= mask | 0o2110;
+                pending.extend(disk.children(&path).into_iter().map(|(name, _)| join(&path, &name)));
+            }
+            Kind::Symlink(_) => {}
+            _ => inode.mode |= mask,
+        }
+        disk.insert(&path, inode);
+    }
+}
+
 fn hostpath_setup(disk: &mut Fs, path: &str, kind: &str, secs: i64) -> Result<(), String> {
     let existing = disk.get(path).cloned();
     let is_dir = existing.as_ref().is_some_and(Inode::is_dir);
@@ -670,6 +697,9 @@ fn set_up(pod: &Pod, v: &Volume, vc: &mut VolumeContext) -> Result<Mounted, Stri
     let dir = format!("{}/volumes/{}/{}", pod_dir(&uid), plugin_of(v), pod.volume_name(&v.name));
     if let Some(ed) = &v.empty_dir {
         vc.disk.mkdir_all(&dir, 0o777, secs);
+        if let Some(gid) = fs_group(pod) {
+            set_volume_ownership(vc.disk, &dir, gid, false);
+        }
         return Ok(Mounted { path: dir, atomic: false, tmpfs: ed.medium.as_deref() == Some("Memory"), read_only: false, payload: 0, token_issued: None });
     }
     if let Some(hp) = &v.host_path {
@@ -686,6 +716,9 @@ fn set_up(pod: &Pod, v: &Volume, vc: &mut VolumeContext) -> Result<Mounted, Stri
         let tmpfs = v.secret.is_some() || v.projected.is_some() || v.downward_api.is_some();
         vc.disk.insert(&dir, Inode::dir(if tmpfs { 0o1777 } else { 0o777 }, secs));
         atomic_write(vc.disk, &dir, &payload, vc.now, vc.rng);
+        if let Some(gid) = fs_group(pod) {
+            set_volume_ownership(vc.disk, &dir, gid, true);
+        }
         let has_token = v.projected.iter().flat_map(|p| p.sources.iter().flatten()).any(|s| s.service_account_token.is_some());
         return Ok(Mounted { path: dir, atomic: true, tmpfs, read_only: true, payload: digest(&payload), token_issued: has_token.then_some(vc.now) });
     }
@@ -743,6 +776,9 @@ pub fn refresh(state: &mut PodVolumes, pod: &Pod, vc: &mut VolumeContext) -> Vec
         match payload_of(pod, v, vc, issued) {
             Ok(payload) if digest(&payload) != m.payload => {
                 atomic_write(vc.disk, &m.path, &payload, vc.now, vc.rng);
+                if let Some(gid) = fs_group(pod) {
+                    set_volume_ownership(vc.disk, &m.path, gid, true);
+                }
                 if let Some(entry) = state.mounted_mut(name) {
                     entry.payload = digest(&payload);
                     entry.token_issued = m.token_issued.map(|_| issued);
@@ -767,6 +803,9 @@ impl Files for Disk<'_> {
     }
     fn read_only(&self, _: &str) -> bool {
         true
+    }
+    fn user(&self) -> &super::identity::ProcessUser {
+        &super::identity::ROOT
     }
     fn put(&mut self, _: &str, _: Inode) -> Result<(), Errno> {
         Err(Errno::ReadOnly)
@@ -883,6 +922,31 @@ fn pseudo_trees() -> (std::rc::Rc<Fs>, std::rc::Rc<Fs>, std::rc::Rc<Fs>) {
     })
 }
 
+thread_local! {
+    /// `/proc` trees with their first process's status, one for each text.
+    static PROCS: std::cell::RefCell<SharedByHash<Fs>> = const { std::cell::RefCell::new(SharedByHash::new(SHARED_PRUNE_MIN)) };
+}
+
+/// The shared `/proc` with `/proc/1/status` reading `status`: containers
+/// whose first processes show the same share one tree.
+fn proc_with_status(proc: &Fs, status: &str) -> std::rc::Rc<Fs> {
+    let hash = {
+        use std::hash::Hasher;
+        let mut h = rustc_hash::FxHasher::default();
+        h.write(status.as_bytes());
+        h.finish()
+    };
+    let same = |found: &Fs, status: &&str| found.get("/1/status").and_then(Inode::content).is_some_and(|c| c == *status);
+    PROCS.with(|p| {
+        p.borrow_mut().share(hash, status, same, |status| {
+            let mut fs = proc.clone();
+            let made = proc.get("/1").map_or(0, |i| i.mtime);
+            fs.insert("/1/status", Inode::file(status, 0o444, made));
+            std::rc::Rc::new(fs)
+        })
+    })
+}
+
 fn pseudo_dev(secs: i64) -> Fs {
     let mut fs = Fs::new();
     fs.insert("/", Inode::dir(0o755, secs));
@@ -941,7 +1005,8 @@ fn private_dir(secs: i64) -> std::rc::Rc<Fs> {
 
 /// A container's mounts in `/proc/mounts` order (`makeMounts` plus what
 /// the runtime adds), or the error that makes it CreateContainerConfigError.
-pub fn container_mounts(pod: &Pod, container: &Container, state: &PodVolumes, disk: &mut Fs, root: &mut RootFs, env: &[(String, String)], now: VirtualTime) -> Result<Mounts, String> {
+#[allow(clippy::too_many_arguments)]
+pub fn container_mounts(pod: &Pod, container: &Container, state: &PodVolumes, disk: &mut Fs, root: &mut RootFs, env: &[(String, String)], proc_status: &str, now: VirtualTime) -> Result<Mounts, String> {
     let uid = pod.metadata.uid.clone().unwrap_or_default();
     let dir = pod_dir(&uid);
     let secs = wall_secs(now);
@@ -1030,6 +1095,7 @@ pub fn container_mounts(pod: &Pod, container: &Container, state: &PodVolumes, di
     by_depth.sort_stable_by_key(|(depth, _)| *depth);
     let cri = by_depth.into_iter().map(|(_, m)| m);
     let (dev, proc, sys) = pseudo_trees();
+    let proc = proc_with_status(&proc, proc_status);
     let made = private_dir(secs);
     let mut mounts = vec![
         Mount::snapshot("/proc", proc, false, &MountKind::PROC),
