@@ -8,6 +8,7 @@
 //! crashed containers restart after a back-off of 10 s doubling to 5 min,
 //! forgotten after 10 min of running; image pulls back off the same way.
 
+mod admission;
 mod file_source;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -34,6 +35,7 @@ use crate::engine::apiserver::events::{EventRecorder, NORMAL, WARNING};
 use crate::engine::apiserver::{DeleteOptions, Query, WatchEvent, WatchEventType};
 use crate::engine::cluster::NodeSpec;
 use crate::engine::informer::Informer;
+use crate::engine::scheduler::resources::Resources;
 use crate::engine::selector::FieldSelector;
 use crate::engine::sim::clock::VirtualTime;
 use crate::engine::sim::Ctx;
@@ -156,6 +158,13 @@ struct Worker {
     /// The open sync's runtime work made a sandbox or started a container,
     /// which the PLEG's next relist sees.
     runtime_changed: bool,
+    /// Admission refused the pod: it is `Failed` and nothing of it runs.
+    rejected: bool,
+    /// The pod has ended (`Succeeded` or `Failed`): it no longer counts
+    /// against what admission finds the node running.
+    ended: bool,
+    /// What the pod requests, as admission counts it against the node.
+    requests: Resources,
 }
 
 /// After a sync failed to start a container (its image could not be had
@@ -200,6 +209,12 @@ impl WorkerSteps {
 }
 
 impl Worker {
+    /// Whether admission counts the pod as running on the node: admitted,
+    /// not ended, and not done terminating (its deletion sent).
+    fn counts(&self) -> bool {
+        !self.rejected && !self.ended && !self.delete_sent
+    }
+
     fn steps(&self) -> Option<&WorkerSteps> {
         self.steps.as_deref()
     }
@@ -504,7 +519,9 @@ fn put_status(ctx: &mut Ctx, pod: &Pod, mut status: PodStatus) -> Option<Rc<PodS
             conditions.push(c.clone());
         }
     }
-    status.conditions = Some(conditions);
+    // A rejected pod's status has none of its own, and one bound by its
+    // own nodeName none from the scheduler either: no conditions at all.
+    status.conditions = (!conditions.is_empty()).then_some(conditions);
     if stored.status.as_deref() == Some(&status) {
         return None;
     }
@@ -521,6 +538,30 @@ fn container_port(c: &Container, port: &IntOrString) -> i32 {
         IntOrString::Int(p) => *p,
         IntOrString::String(name) => c.ports.iter().flatten().find(|p| p.name.as_deref() == Some(name.as_str())).map_or(0, |p| p.container_port),
     }
+}
+
+fn pod_ended(pod: &Pod) -> bool {
+    matches!(pod.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded") | Some("Failed"))
+}
+
+/// A pod's requests as admission counts them (the scheduler's sum); the
+/// pods of one template share a spec, so the last one's are kept.
+fn admission_requests(pod: &Pod) -> Resources {
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(Rc<PodSpec>, Resources)>> = const { std::cell::RefCell::new(None) };
+    }
+    let Some(spec) = pod.spec.as_ref() else { return Resources::default() };
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        match last.as_ref() {
+            Some((kept, requests)) if Rc::ptr_eq(kept, spec) => requests.clone(),
+            _ => {
+                let requests = crate::engine::scheduler::resources::pod_requests(pod).requests;
+                *last = Some((Rc::clone(spec), requests.clone()));
+                requests
+            }
+        }
+    })
 }
 
 /// The active deadline handler's reason and message.
@@ -1324,6 +1365,10 @@ impl Kubelet {
             Some((key, _)) => key.clone(),
             None => {
                 let key: Rc<str> = Rc::from(uid);
+                let ended = pod_ended(pod);
+                let requests = admission_requests(pod);
+                // A pod that has ended is not admitted again (a restarted kubelet finds it so).
+                let rejection = if ended || file_source::is_mirror_object(obj) { None } else { self.admit(ctx, pod, &requests) };
                 self.state.workers.insert(key.clone(), Box::new(Worker {
                     start_time: now,
                     steps: None,
@@ -1336,10 +1381,20 @@ impl Kubelet {
                     quiet_at: std::ptr::null(),
                     runtime_sync_open: false,
                     runtime_changed: false,
+                    rejected: rejection.is_some(),
+                    ended,
+                    requests,
                 }));
+                if let Some((reason, message)) = rejection {
+                    self.reject(ctx, pod, &reason, message);
+                    return;
+                }
                 key
             }
         };
+        if self.state.workers.get(&*uid).is_some_and(|w| w.rejected) && pod.metadata.deletion_timestamp.is_none() {
+            return;
+        }
         // The ConfigMap and Secret managers watch what the pod references;
         // the same spec references the same objects (a status write keeps it).
         let registered = self.state.workers.get(&*uid).and_then(|w| w.registered_spec.as_ref()).zip(pod.spec.as_ref()).is_some_and(|(r, s)| Rc::ptr_eq(r, s));
@@ -1379,7 +1434,10 @@ impl Kubelet {
                 self.finish_step(ctx, pod, step);
             }
         }
-        let terminal = matches!(pod.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded") | Some("Failed"));
+        let terminal = pod_ended(pod);
+        if let Some(w) = self.state.workers.get_mut(&*uid) {
+            w.ended = terminal;
+        }
         let volumes_ready = terminal || self.sync_volumes(ctx, pod, &uid);
         if volumes_ready && self.state.workers.get(&*uid).is_some_and(|w| w.step().is_none()) {
             self.decide(ctx, pod, &uid);
@@ -1535,6 +1593,49 @@ impl Kubelet {
     /// handler's `ShouldEvict`): the kubelet says so, sets it `Failed` with
     /// reason `DeadlineExceeded`, and stops its containers as for a
     /// deletion; nothing is started again.
+    /// `canAdmitPod`: the pods admitted before this one that have not
+    /// ended (nor finished terminating) are what the node runs; its own
+    /// Node object says what it has.
+    fn admit(&self, ctx: &mut Ctx, pod: &Pod, requests: &Resources) -> Option<admission::Rejection> {
+        let node = ctx.api.get(ids::nodes(), "", &self.spec.name).ok();
+        let node = node.as_deref().and_then(|o| if let Object::Node(n) = o { Some(&**n) } else { None });
+        let counted = || self.state.workers.values().filter(|w| w.counts());
+        let mut requested = Resources::default();
+        for w in counted() {
+            requested.add(&w.requests);
+        }
+        let pods = counted().count() as i64;
+        let mut ports = Vec::new();
+        if !crate::engine::scheduler::framework::pod_host_ports(pod).is_empty() {
+            for obj in self.state.pods.items() {
+                let Object::Pod(other) = &**obj else { continue };
+                let admitted = other.metadata.uid.as_deref().and_then(|u| self.state.workers.get(u)).is_some_and(|w| w.counts());
+                if admitted {
+                    ports.extend(crate::engine::scheduler::framework::pod_host_ports(other));
+                }
+            }
+        }
+        let load = admission::Load { requested, pods, ports };
+        admission::admit(pod, node, self.machine.runtime.flavor, requests, load, file_source::is_static(pod)).err()
+    }
+
+    /// `rejectPod`: a Warning Event with the reason and message, and the
+    /// pod `Failed` with them ("Pod was rejected: …").
+    fn reject(&mut self, ctx: &mut Ctx, pod: &Pod, reason: &str, message: String) {
+        let about = crate::engine::apiserver::events::reference_to(ids::pods(), &pod.metadata);
+        self.state.recorder.record_ref(ctx.api, about, WARNING, reason, message.clone());
+        let status = PodStatus {
+            phase: Some("Failed".into()),
+            reason: Some(reason.to_string()),
+            message: Some(format!("Pod was rejected: {message}")),
+            qos_class: pod.status.as_ref().and_then(|s| s.qos_class.clone()),
+            start_time: Some(meta::api_time(ctx.now)),
+            ..Default::default()
+        };
+        self.state.pod_requests += 1;
+        put_status(ctx, pod, status);
+    }
+
     fn sync_past_deadline(&mut self, ctx: &mut Ctx, pod: &Pod, uid: &str) {
         let first = self.state.workers.get(uid).is_some_and(|w| !w.killing);
         if first {

@@ -36,6 +36,9 @@ fn capacity_checker_sees_a_node_overcommitted_by_hand() {
     let mut checker = checkers::capacity::RequestsFitAllocatable;
     assert_eq!(first_violation(&mut checker, &c), None);
     let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: big\nspec:\n  nodeName: worker-1\n  containers:\n  - name: c\n    image: nginx\n    resources:\n      requests:\n        cpu: \"5\"\n";
+    // A running kubelet refuses the pod (OutOfcpu); with it stopped, the
+    // pod stays bound there, and the node is overcommitted.
+    c.sim.stop("kubelet/worker-1").unwrap();
     kubectl(&mut c, "apply -f -", Some(pod));
     let found = first_violation(&mut checker, &c).expect("overcommitted");
     // Besides the big pod, worker-1 runs its DaemonSets' pods (kindnet asks for 100m).
