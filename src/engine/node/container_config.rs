@@ -114,20 +114,36 @@ pub fn root_fs(c: &Container, image: &ImageName) -> RootFs {
 }
 
 /// Who the container's processes run as, from its security context and
-/// the image's account files; kept once for the containers that run as
-/// the same (nearly all run as the image's root).
+/// the image's account files. Everything it depends on is in the pod's
+/// spec, which the pods of one template share: the users of the last few
+/// specs' containers are kept (reading the account files is most of the
+/// cost), each user shared by the containers that run as it.
 pub fn process_user(pod: &Pod, c: &Container, image: &ImageName, root: &RootFs) -> Rc<ProcessUser> {
+    /// Templates started together on a node: a workload's and its DaemonSets'.
+    const KEPT: usize = 4;
+    type Kept = (Rc<k8s_openapi::api::core::v1::PodSpec>, String, Rc<ProcessUser>);
     thread_local! {
-        static LAST: std::cell::RefCell<Rc<ProcessUser>> = std::cell::RefCell::default();
+        static RECENT: std::cell::RefCell<std::collections::VecDeque<Kept>> = const { std::cell::RefCell::new(std::collections::VecDeque::new()) };
+    }
+    let spec = pod.spec.as_ref();
+    let found = spec.and_then(|spec| {
+        RECENT.with(|recent| recent.borrow().iter().find(|(s, name, _)| Rc::ptr_eq(s, spec) && *name == c.name).map(|(_, _, user)| Rc::clone(user)))
+    });
+    if let Some(user) = found {
+        return user;
     }
     let text = |path: &str| root.image.get(path).and_then(|i| i.content()).unwrap_or_default();
     let user = identity::container_user(pod, c, images::image_uid(image), &text("/etc/passwd"), &text("/etc/group"));
-    LAST.with(|last| {
-        let mut last = last.borrow_mut();
-        if **last != user {
-            *last = Rc::new(user);
+    RECENT.with(|recent| {
+        let mut recent = recent.borrow_mut();
+        let user = recent.iter().find(|(_, _, u)| **u == user).map_or_else(|| Rc::new(user), |(_, _, u)| Rc::clone(u));
+        if let Some(spec) = spec {
+            if recent.len() == KEPT {
+                recent.pop_front();
+            }
+            recent.push_back((Rc::clone(spec), c.name.clone(), Rc::clone(&user)));
         }
-        Rc::clone(&last)
+        user
     })
 }
 
