@@ -114,35 +114,53 @@ pub fn root_fs(c: &Container, image: &ImageName) -> RootFs {
 }
 
 /// Who the container's processes run as, from its security context and
-/// the image's account files. Everything it depends on is in the pod's
-/// spec, which the pods of one template share: the users of the last few
-/// specs' containers are kept (reading the account files is most of the
-/// cost), each user shared by the containers that run as it.
+/// the image's account files. Reading the account files is most of the
+/// cost and the answer depends only on the image and the few settings
+/// below, which nearly every container shares with many others: the
+/// users of the last few distinct images and settings are kept, each
+/// user shared by the containers that run as it.
 pub fn process_user(pod: &Pod, c: &Container, image: &ImageName, root: &RootFs) -> Rc<ProcessUser> {
-    /// Templates started together on a node: a workload's and its DaemonSets'.
-    const KEPT: usize = 4;
-    type Kept = (Rc<k8s_openapi::api::core::v1::PodSpec>, String, Rc<ProcessUser>);
+    /// Distinct images and settings started together on a node: a
+    /// workload's containers and its DaemonSets'.
+    const KEPT: usize = 8;
+    #[derive(PartialEq)]
+    struct Settings {
+        image_uid: i64,
+        run_as_user: Option<i64>,
+        run_as_group: Option<i64>,
+        strict: bool,
+        fs_group: Option<i64>,
+        supplemental: Option<Vec<i64>>,
+    }
+    type Kept = (Rc<crate::engine::node::filesystem::Fs>, Settings, Rc<ProcessUser>);
     thread_local! {
         static RECENT: std::cell::RefCell<std::collections::VecDeque<Kept>> = const { std::cell::RefCell::new(std::collections::VecDeque::new()) };
     }
-    let spec = pod.spec.as_ref();
-    let found = spec.and_then(|spec| {
-        RECENT.with(|recent| recent.borrow().iter().find(|(s, name, _)| Rc::ptr_eq(s, spec) && *name == c.name).map(|(_, _, user)| Rc::clone(user)))
+    let pod_context = pod.spec.as_ref().and_then(|s| s.security_context.as_ref());
+    let own = c.security_context.as_ref();
+    let settings = Settings {
+        image_uid: images::image_uid(image),
+        run_as_user: own.and_then(|s| s.run_as_user).or_else(|| pod_context.and_then(|s| s.run_as_user)),
+        run_as_group: own.and_then(|s| s.run_as_group).or_else(|| pod_context.and_then(|s| s.run_as_group)),
+        strict: pod_context.and_then(|s| s.supplemental_groups_policy.as_deref()) == Some("Strict"),
+        fs_group: pod_context.and_then(|s| s.fs_group),
+        supplemental: pod_context.and_then(|s| s.supplemental_groups.clone()),
+    };
+    let found = RECENT.with(|recent| {
+        recent.borrow().iter().find(|(fs, kept, _)| Rc::ptr_eq(fs, &root.image) && *kept == settings).map(|(_, _, user)| Rc::clone(user))
     });
     if let Some(user) = found {
         return user;
     }
     let text = |path: &str| root.image.get(path).and_then(|i| i.content()).unwrap_or_default();
-    let user = identity::container_user(pod, c, images::image_uid(image), &text("/etc/passwd"), &text("/etc/group"));
+    let user = identity::container_user(pod, c, settings.image_uid, &text("/etc/passwd"), &text("/etc/group"));
     RECENT.with(|recent| {
         let mut recent = recent.borrow_mut();
         let user = recent.iter().find(|(_, _, u)| **u == user).map_or_else(|| Rc::new(user), |(_, _, u)| Rc::clone(u));
-        if let Some(spec) = spec {
-            if recent.len() == KEPT {
-                recent.pop_front();
-            }
-            recent.push_back((Rc::clone(spec), c.name.clone(), Rc::clone(&user)));
+        if recent.len() == KEPT {
+            recent.pop_front();
         }
+        recent.push_back((Rc::clone(&root.image), settings, Rc::clone(&user)));
         user
     })
 }
