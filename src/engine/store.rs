@@ -8,6 +8,7 @@
 
 mod compact_event;
 mod keyspace;
+pub use keyspace::COUNTED_PREFIXES;
 mod shared_texts;
 
 use std::collections::VecDeque;
@@ -271,6 +272,12 @@ impl Store {
     /// native and the page's builds).
     pub fn scan_unordered<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = &'a Entry> + 'a {
         self.entries.scan_unordered(prefix)
+    }
+
+    /// Whether any key starts with `prefix`: without a search for the
+    /// kinds the keyspace counts ([`COUNTED_PREFIXES`]).
+    pub fn holds_any_under(&self, prefix: &str) -> bool {
+        self.entries.holds_any_under(prefix)
     }
 
     /// Every entry whose key starts with `prefix`, in key order.

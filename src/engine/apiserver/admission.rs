@@ -380,6 +380,11 @@ fn is_mirror_pod(pod: &Pod) -> bool {
 }
 
 /// The objects of one resource in one namespace (or cluster-wide), in key order.
+/// Where the store keeps ResourceQuotas and LimitRanges: it counts their
+/// keys, so a cluster without any is told so without a search.
+const RESOURCE_QUOTAS_PREFIX: &str = crate::engine::store::COUNTED_PREFIXES[0];
+const LIMIT_RANGES_PREFIX: &str = crate::engine::store::COUNTED_PREFIXES[1];
+
 fn list_in(api: &ApiServer, resource_id: crate::engine::api::ResourceId, namespace: Option<&str>) -> Vec<std::rc::Rc<Object>> {
     let prefix = ApiServer::prefix(resource_id, namespace);
     api.store.range(&prefix).map(|(_, e)| e.value.object()).collect()
@@ -392,6 +397,9 @@ fn list_in(api: &ApiServer, resource_id: crate::engine::api::ResourceId, namespa
 pub fn resource_quota(api: &ApiServer, obj: &Object) -> Result<Vec<(String, crate::engine::resource_quota::Usage)>, ApiError> {
     let rt = crate::engine::api::resource(obj.resource_id());
     if !rt.namespaced {
+        return Ok(Vec::new());
+    }
+    if !api.store.holds_any_under(RESOURCE_QUOTAS_PREFIX) {
         return Ok(Vec::new());
     }
     let held = list_in(api, ids::resource_quotas(), obj.meta().namespace.as_deref());
@@ -649,6 +657,9 @@ fn default_toleration_seconds(spec: &mut PodSpec) {
 /// LimitRanges, then enforces their minimums and maximums.
 fn limit_ranger(api: &ApiServer, pod: &mut Pod) -> Result<(), ApiError> {
     let Some(limit_ranges) = find_resource("", "limitranges") else { return Ok(()) };
+    if !api.store.holds_any_under(LIMIT_RANGES_PREFIX) {
+        return Ok(());
+    }
     let namespace = pod.metadata.namespace.clone().unwrap_or_default();
     let ranges: Vec<_> = list_in(api, limit_ranges, Some(&namespace))
         .iter()

@@ -33,6 +33,18 @@ fn is_event(key: &str) -> bool {
     key.starts_with(EVENTS_PREFIX)
 }
 
+/// Kinds whose keys are counted, so that asking whether there are any is
+/// not a search: the API server's admission asks at every create (a
+/// ResourceQuota for every namespaced object, a LimitRange for every
+/// pod), and most clusters hold none, where the search compared the
+/// prefix with a dozen long keys.
+pub const COUNTED_PREFIXES: [&str; 2] = ["/registry/resourcequotas/", "/registry/limitranges/"];
+
+/// Which of [`COUNTED_PREFIXES`] `key` is under.
+fn counted(key: &str) -> Option<usize> {
+    COUNTED_PREFIXES.iter().position(|p| key.starts_with(p))
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct Keyspace {
     ordered: OrderedMap,
@@ -48,6 +60,8 @@ pub struct Keyspace {
 struct OrderedMap {
     entries: FxHashMap<Rc<str>, Entry>,
     order: BTreeSet<Rc<str>>,
+    /// How many keys are under each of [`COUNTED_PREFIXES`].
+    counts: [usize; COUNTED_PREFIXES.len()],
 }
 
 impl OrderedMap {
@@ -57,6 +71,9 @@ impl OrderedMap {
                 held.insert(entry);
             }
             hash_map::Entry::Vacant(slot) => {
+                if let Some(i) = counted(slot.key()) {
+                    self.counts[i] += 1;
+                }
                 self.order.insert(slot.key().clone());
                 slot.insert(entry);
             }
@@ -65,6 +82,9 @@ impl OrderedMap {
 
     fn remove_entry(&mut self, key: &str) -> Option<(Rc<str>, Entry)> {
         let removed = self.entries.remove_entry(key)?;
+        if let Some(i) = counted(key) {
+            self.counts[i] -= 1;
+        }
         self.order.remove(key);
         Some(removed)
     }
@@ -149,6 +169,15 @@ impl Keyspace {
         self.ordered.entries.len() + self.events.len()
     }
 
+    /// Whether any key is under `prefix`, one of [`COUNTED_PREFIXES`]
+    /// (any other prefix: found by a search).
+    pub fn holds_any_under(&self, prefix: &str) -> bool {
+        match COUNTED_PREFIXES.iter().position(|p| *p == prefix) {
+            Some(i) => self.ordered.counts[i] > 0,
+            None => self.range(prefix).next().is_some(),
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.ordered.entries.is_empty() && self.events.is_empty()
     }
@@ -194,10 +223,10 @@ impl Keyspace {
                 hash_map::Entry::Vacant(slot) => Ok(Vacant::Event(slot, self.event_order.get_mut())),
             }
         } else {
-            let OrderedMap { entries, order } = &mut self.ordered;
+            let OrderedMap { entries, order, counts } = &mut self.ordered;
             match entries.entry(key) {
                 hash_map::Entry::Occupied(existing) => Err(&*existing.into_mut()),
-                hash_map::Entry::Vacant(slot) => Ok(Vacant::Ordered(slot, order)),
+                hash_map::Entry::Vacant(slot) => Ok(Vacant::Ordered(slot, order, counts)),
             }
         }
     }
@@ -285,14 +314,14 @@ impl Keyspace {
 
 /// A key's place, found absent.
 pub enum Vacant<'a> {
-    Ordered(hash_map::VacantEntry<'a, Rc<str>, Entry>, &'a mut BTreeSet<Rc<str>>),
+    Ordered(hash_map::VacantEntry<'a, Rc<str>, Entry>, &'a mut BTreeSet<Rc<str>>, &'a mut [usize; COUNTED_PREFIXES.len()]),
     Event(hash_map::VacantEntry<'a, Rc<str>, Entry>, &'a mut Option<EventOrder>),
 }
 
 impl Vacant<'_> {
     pub fn key(&self) -> &Rc<str> {
         match self {
-            Vacant::Ordered(slot, _) => slot.key(),
+            Vacant::Ordered(slot, _, _) => slot.key(),
             Vacant::Event(slot, _) => slot.key(),
         }
     }
@@ -300,7 +329,10 @@ impl Vacant<'_> {
     /// Writes `entry` there.
     pub fn insert(self, entry: Entry) {
         match self {
-            Vacant::Ordered(slot, order) => {
+            Vacant::Ordered(slot, order, counts) => {
+                if let Some(i) = counted(slot.key()) {
+                    counts[i] += 1;
+                }
                 order.insert(slot.key().clone());
                 slot.insert(entry);
             }
@@ -363,7 +395,7 @@ mod tests {
 
     /// Keys around the Events' block: namespaces and names that are
     /// prefixes of one another, keys just before and after the block.
-    const KEYS: [&str; 14] = [
+    const KEYS: [&str; 17] = [
         "/registry/events/a/x.1",
         "/registry/events/a/x.10",
         "/registry/events/a/x.2",
@@ -377,6 +409,9 @@ mod tests {
         "/registry/pods/a/x",
         "/registry/pods/a-b/x",
         "/registry/namespaces/a",
+        "/registry/resourcequotas/a/q",
+        "/registry/resourcequotas/b/q",
+        "/registry/limitranges/a/l",
         "/registry/f",
     ];
 
@@ -434,6 +469,11 @@ mod tests {
                 }
                 assert_eq!(keyspace.len(), model.len());
                 assert_eq!(keyspace.ordered.entries.len(), keyspace.ordered.order.len(), "every key found by hash is in order");
+                for prefix in COUNTED_PREFIXES {
+                    let held = model.keys().any(|k| k.starts_with(prefix));
+                    assert_eq!(keyspace.holds_any_under(prefix), held, "{prefix}");
+                    assert_eq!(keyspace.clone().holds_any_under(prefix), held, "{prefix}, cloned (a snapshot)");
+                }
                 assert_eq!(keyspace.get(key).map(|e| e.mod_revision), model.get(key).map(|e| e.mod_revision));
                 // Ordered reads now and then, so later writes meet a kept order.
                 if rng.u8(..4) == 0 {

@@ -368,3 +368,28 @@ fn pod_security_labels_must_parse_and_raising_enforce_names_the_pods_that_break_
     }
     assert_eq!(api.update(new_image).map_err(|e| e.reason), Err(Reason::Forbidden));
 }
+
+#[test]
+fn the_counted_prefixes_are_where_quotas_and_limit_ranges_are_kept() {
+    assert_eq!(ApiServer::prefix(ids::resource_quotas(), None), RESOURCE_QUOTAS_PREFIX);
+    let limit_ranges = find_resource("", "limitranges").expect("limitranges is served");
+    assert_eq!(ApiServer::prefix(limit_ranges, None), LIMIT_RANGES_PREFIX);
+}
+
+#[test]
+fn a_quota_deleted_no_longer_refuses() {
+    let mut api = server();
+    create(&mut api, json!({"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "none", "namespace": "default"}, "spec": {"hard": {"configmaps": "0"}}}));
+    // As the quota controller would: what the quota allows, and uses.
+    api.modify(ids::resource_quotas(), "default", "none", true, |o| {
+        let Object::ResourceQuota(q) = o else { return false };
+        let zero = || [("configmaps".to_string(), k8s_openapi::apimachinery::pkg::api::resource::Quantity("0".into()))].into_iter().collect();
+        q.status = Some(k8s_openapi::api::core::v1::ResourceQuotaStatus { hard: Some(zero()), used: Some(zero()) });
+        true
+    })
+    .expect("the quota's status is written");
+    let configmap = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "default"}});
+    assert_eq!(create_err(&mut api, configmap.clone()).reason, Reason::Forbidden);
+    api.delete(ids::resource_quotas(), "default", "none", &crate::engine::apiserver::DeleteOptions::default()).expect("the quota is deleted");
+    assert_eq!(create(&mut api, configmap)["metadata"]["name"], "c");
+}
