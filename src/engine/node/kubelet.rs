@@ -1589,10 +1589,6 @@ impl Kubelet {
         }
     }
 
-    /// A pod past its `activeDeadlineSeconds` (the active deadline
-    /// handler's `ShouldEvict`): the kubelet says so, sets it `Failed` with
-    /// reason `DeadlineExceeded`, and stops its containers as for a
-    /// deletion; nothing is started again.
     /// `canAdmitPod`: the pods admitted before this one that have not
     /// ended (nor finished terminating) are what the node runs; its own
     /// Node object says what it has.
@@ -1636,6 +1632,10 @@ impl Kubelet {
         put_status(ctx, pod, status);
     }
 
+    /// A pod past its `activeDeadlineSeconds` (the active deadline
+    /// handler's `ShouldEvict`): the kubelet says so, sets it `Failed` with
+    /// reason `DeadlineExceeded`, and stops its containers as for a
+    /// deletion; nothing is started again.
     fn sync_past_deadline(&mut self, ctx: &mut Ctx, pod: &Pod, uid: &str) {
         let first = self.state.workers.get(uid).is_some_and(|w| !w.killing);
         if first {
