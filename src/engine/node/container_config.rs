@@ -23,7 +23,7 @@ use crate::engine::api::pod::Pod;
 use super::commands::{self, PodIdentity, SystemInfo};
 use super::container_fs::{Overlay, RootFs, View};
 use super::filesystem::{file_name, Fs};
-use super::identity::{self, ProcessUser};
+use super::identity::{self, ProcessUser, UserSettings};
 use super::images::{self, Base, DefaultProcess, ImageName};
 use super::rootfs;
 use super::stress;
@@ -123,29 +123,11 @@ pub fn process_user(pod: &Pod, c: &Container, image: &ImageName, root: &RootFs) 
     /// Distinct images and settings started together on a node: a
     /// workload's containers and its DaemonSets'.
     const KEPT: usize = 8;
-    #[derive(PartialEq)]
-    struct Settings {
-        image_uid: i64,
-        run_as_user: Option<i64>,
-        run_as_group: Option<i64>,
-        strict: bool,
-        fs_group: Option<i64>,
-        supplemental: Option<Vec<i64>>,
-    }
-    type Kept = (Rc<crate::engine::node::filesystem::Fs>, Settings, Rc<ProcessUser>);
+    type Kept = (Rc<super::filesystem::Fs>, UserSettings, Rc<ProcessUser>);
     thread_local! {
         static RECENT: std::cell::RefCell<std::collections::VecDeque<Kept>> = const { std::cell::RefCell::new(std::collections::VecDeque::new()) };
     }
-    let pod_context = pod.spec.as_ref().and_then(|s| s.security_context.as_ref());
-    let own = c.security_context.as_ref();
-    let settings = Settings {
-        image_uid: images::image_uid(image),
-        run_as_user: own.and_then(|s| s.run_as_user).or_else(|| pod_context.and_then(|s| s.run_as_user)),
-        run_as_group: own.and_then(|s| s.run_as_group).or_else(|| pod_context.and_then(|s| s.run_as_group)),
-        strict: pod_context.and_then(|s| s.supplemental_groups_policy.as_deref()) == Some("Strict"),
-        fs_group: pod_context.and_then(|s| s.fs_group),
-        supplemental: pod_context.and_then(|s| s.supplemental_groups.clone()),
-    };
+    let settings = UserSettings::of(pod, c, images::image_uid(image));
     let found = RECENT.with(|recent| {
         recent.borrow().iter().find(|(fs, kept, _)| Rc::ptr_eq(fs, &root.image) && *kept == settings).map(|(_, _, user)| Rc::clone(user))
     });
@@ -153,7 +135,7 @@ pub fn process_user(pod: &Pod, c: &Container, image: &ImageName, root: &RootFs) 
         return user;
     }
     let text = |path: &str| root.image.get(path).and_then(|i| i.content()).unwrap_or_default();
-    let user = identity::container_user(pod, c, settings.image_uid, &text("/etc/passwd"), &text("/etc/group"));
+    let user = identity::container_user(&settings, &text("/etc/passwd"), &text("/etc/group"));
     RECENT.with(|recent| {
         let mut recent = recent.borrow_mut();
         let user = recent.iter().find(|(_, _, u)| **u == user).map_or_else(|| Rc::new(user), |(_, _, u)| Rc::clone(u));

@@ -100,28 +100,51 @@ pub fn group_name(group: &str, gid: u32) -> Option<&str> {
     group_entries(group).find(|e| e.1 == gid).map(|e| e.0)
 }
 
-/// The credentials of a container's processes: `runAsUser` (the
-/// container's, else the pod's, else the image's user), `runAsGroup`
-/// (else the user's group in the image's `/etc/passwd`, else 0); the
-/// supplementary groups are the primary group, the groups the image's
-/// `/etc/group` lists the user in (not with `supplementalGroupsPolicy:
-/// Strict`), `fsGroup` and `supplementalGroups`.
-pub fn container_user(pod: &Pod, c: &Container, image_uid: i64, passwd: &str, group: &str) -> ProcessUser {
-    let pod_context = pod.spec.as_ref().and_then(|s| s.security_context.as_ref());
-    let own = c.security_context.as_ref();
+/// What a container's credentials follow besides the image's account
+/// files: the image's own user and the security contexts' settings (the
+/// container's over the pod's).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserSettings {
+    pub image_uid: i64,
+    pub run_as_user: Option<i64>,
+    pub run_as_group: Option<i64>,
+    /// `supplementalGroupsPolicy: Strict`.
+    pub strict: bool,
+    pub fs_group: Option<i64>,
+    pub supplemental_groups: Option<Vec<i64>>,
+}
+
+impl UserSettings {
+    pub fn of(pod: &Pod, c: &Container, image_uid: i64) -> Self {
+        let pod_context = pod.spec.as_ref().and_then(|s| s.security_context.as_ref());
+        let own = c.security_context.as_ref();
+        UserSettings {
+            image_uid,
+            run_as_user: own.and_then(|s| s.run_as_user).or_else(|| pod_context.and_then(|s| s.run_as_user)),
+            run_as_group: own.and_then(|s| s.run_as_group).or_else(|| pod_context.and_then(|s| s.run_as_group)),
+            strict: pod_context.and_then(|s| s.supplemental_groups_policy.as_deref()) == Some("Strict"),
+            fs_group: pod_context.and_then(|s| s.fs_group),
+            supplemental_groups: pod_context.and_then(|s| s.supplemental_groups.clone()),
+        }
+    }
+}
+
+/// The credentials of a container's processes: `runAsUser` (else the
+/// image's user), `runAsGroup` (else the user's group in the image's
+/// `/etc/passwd`, else 0); the supplementary groups are the primary group,
+/// the groups the image's `/etc/group` lists the user in (not with
+/// `supplementalGroupsPolicy: Strict`), `fsGroup` and `supplementalGroups`.
+pub fn container_user(settings: &UserSettings, passwd: &str, group: &str) -> ProcessUser {
     let id = |v: i64| u32::try_from(v).unwrap_or(0);
-    let uid = own.and_then(|s| s.run_as_user).or_else(|| pod_context.and_then(|s| s.run_as_user)).map_or_else(|| id(image_uid), id);
+    let uid = settings.run_as_user.map_or_else(|| id(settings.image_uid), id);
     let entry = passwd_entries(passwd).find(|e| e.1 == uid);
-    let gid = own.and_then(|s| s.run_as_group).or_else(|| pod_context.and_then(|s| s.run_as_group)).map_or_else(|| entry.map_or(0, |e| e.2), id);
+    let gid = settings.run_as_group.map_or_else(|| entry.map_or(0, |e| e.2), id);
     let mut groups = vec![gid];
-    let strict = pod_context.and_then(|s| s.supplemental_groups_policy.as_deref()) == Some("Strict");
-    if let (Some((name, _, _)), false) = (entry, strict) {
+    if let (Some((name, _, _)), false) = (entry, settings.strict) {
         groups.extend(group_entries(group).filter(|(g, _, members)| *g != name && members.split(',').any(|m| m == name)).map(|e| e.1));
     }
-    if let Some(s) = pod_context {
-        groups.extend(s.fs_group.map(id));
-        groups.extend(s.supplemental_groups.iter().flatten().copied().map(id));
-    }
+    groups.extend(settings.fs_group.map(id));
+    groups.extend(settings.supplemental_groups.iter().flatten().copied().map(id));
     groups.sort_unstable();
     groups.dedup();
     ProcessUser { uid, gid, groups }
@@ -238,73 +261,71 @@ impl ProcStatus<'_> {
 }
 
 fn render(key: &StatusKey) -> String {
-    {
-        let StatusKey { name, user, bounding, no_new_privs, filtered, cpus, memory_kb, rss_kb } = key;
-        let (bounding, no_new_privs, filtered, cpus, rss) = (*bounding, *no_new_privs, *filtered, *cpus, *rss_kb);
-        // A user other than root keeps none past its exec (no ambient set).
-        let effective = if user.uid == 0 { bounding } else { 0 };
-        let (uid, gid) = (user.uid, user.gid);
-        let groups: String = user.groups.iter().map(|g| format!("{g} ")).collect();
-        let cpu_mask = if cpus == 64 { u64::MAX } else { (1u64 << cpus) - 1 };
-        // About what busybox's sleep maps for what it keeps resident.
-        let size = rss * 5;
-        let lines = [
-            format!("Name:\t{name}"),
-            "Umask:\t0022".into(),
-            "State:\tS (sleeping)".into(),
-            "Tgid:\t1".into(),
-            "Ngid:\t0".into(),
-            "Pid:\t1".into(),
-            "PPid:\t0".into(),
-            "TracerPid:\t0".into(),
-            format!("Uid:\t{uid}\t{uid}\t{uid}\t{uid}"),
-            format!("Gid:\t{gid}\t{gid}\t{gid}\t{gid}"),
-            "FDSize:\t64".into(),
-            format!("Groups:\t{groups}"),
-            "NStgid:\t1".into(),
-            "NSpid:\t1".into(),
-            "NSpgid:\t1".into(),
-            "NSsid:\t1".into(),
-            "Kthread:\t0".into(),
-            format!("VmPeak:\t{size:>8} kB"),
-            format!("VmSize:\t{size:>8} kB"),
-            format!("VmLck:\t{:>8} kB", 0),
-            format!("VmPin:\t{:>8} kB", 0),
-            format!("VmHWM:\t{rss:>8} kB"),
-            format!("VmRSS:\t{rss:>8} kB"),
-            format!("RssAnon:\t{:>8} kB", rss / 4),
-            format!("RssFile:\t{:>8} kB", rss - rss / 4),
-            format!("RssShmem:\t{:>8} kB", 0),
-            format!("VmSwap:\t{:>8} kB", 0),
-            "Threads:\t1".into(),
-            // RLIMIT_SIGPENDING's default: half the kernel's thread limit, a 32nd of its pages.
-            format!("SigQ:\t0/{}", memory_kb / 256),
-            "SigPnd:\t0000000000000000".into(),
-            "ShdPnd:\t0000000000000000".into(),
-            "SigBlk:\t0000000000000000".into(),
-            "SigIgn:\t0000000000000000".into(),
-            "SigCgt:\t0000000000000000".into(),
-            "CapInh:\t0000000000000000".into(),
-            format!("CapPrm:\t{effective:016x}"),
-            format!("CapEff:\t{effective:016x}"),
-            format!("CapBnd:\t{bounding:016x}"),
-            "CapAmb:\t0000000000000000".into(),
-            format!("NoNewPrivs:\t{}", u8::from(no_new_privs)),
-            format!("Seccomp:\t{}", if filtered { 2 } else { 0 }),
-            format!("Seccomp_filters:\t{}", u8::from(filtered)),
-            "Speculation_Store_Bypass:\tthread vulnerable".into(),
-            "SpeculationIndirectBranch:\tconditional enabled".into(),
-            format!("Cpus_allowed:\t{cpu_mask:x}"),
-            format!("Cpus_allowed_list:\t0-{}", cpus - 1),
-            "Mems_allowed:\t00000000,00000001".into(),
-            "Mems_allowed_list:\t0".into(),
-            "voluntary_ctxt_switches:\t25".into(),
-            "nonvoluntary_ctxt_switches:\t2".into(),
-        ];
-        let mut text = lines.join("\n");
-        text.push('\n');
-        text
-    }
+    let StatusKey { name, user, bounding, no_new_privs, filtered, cpus, memory_kb, rss_kb } = key;
+    let (bounding, no_new_privs, filtered, cpus, rss) = (*bounding, *no_new_privs, *filtered, *cpus, *rss_kb);
+    // A user other than root keeps none past its exec (no ambient set).
+    let effective = if user.uid == 0 { bounding } else { 0 };
+    let (uid, gid) = (user.uid, user.gid);
+    let groups: String = user.groups.iter().map(|g| format!("{g} ")).collect();
+    let cpu_mask = if cpus == 64 { u64::MAX } else { (1u64 << cpus) - 1 };
+    // About what busybox's sleep maps for what it keeps resident.
+    let size = rss * 5;
+    let lines = [
+        format!("Name:\t{name}"),
+        "Umask:\t0022".into(),
+        "State:\tS (sleeping)".into(),
+        "Tgid:\t1".into(),
+        "Ngid:\t0".into(),
+        "Pid:\t1".into(),
+        "PPid:\t0".into(),
+        "TracerPid:\t0".into(),
+        format!("Uid:\t{uid}\t{uid}\t{uid}\t{uid}"),
+        format!("Gid:\t{gid}\t{gid}\t{gid}\t{gid}"),
+        "FDSize:\t64".into(),
+        format!("Groups:\t{groups}"),
+        "NStgid:\t1".into(),
+        "NSpid:\t1".into(),
+        "NSpgid:\t1".into(),
+        "NSsid:\t1".into(),
+        "Kthread:\t0".into(),
+        format!("VmPeak:\t{size:>8} kB"),
+        format!("VmSize:\t{size:>8} kB"),
+        format!("VmLck:\t{:>8} kB", 0),
+        format!("VmPin:\t{:>8} kB", 0),
+        format!("VmHWM:\t{rss:>8} kB"),
+        format!("VmRSS:\t{rss:>8} kB"),
+        format!("RssAnon:\t{:>8} kB", rss / 4),
+        format!("RssFile:\t{:>8} kB", rss - rss / 4),
+        format!("RssShmem:\t{:>8} kB", 0),
+        format!("VmSwap:\t{:>8} kB", 0),
+        "Threads:\t1".into(),
+        // RLIMIT_SIGPENDING's default: half the kernel's thread limit, a 32nd of its pages.
+        format!("SigQ:\t0/{}", memory_kb / 256),
+        "SigPnd:\t0000000000000000".into(),
+        "ShdPnd:\t0000000000000000".into(),
+        "SigBlk:\t0000000000000000".into(),
+        "SigIgn:\t0000000000000000".into(),
+        "SigCgt:\t0000000000000000".into(),
+        "CapInh:\t0000000000000000".into(),
+        format!("CapPrm:\t{effective:016x}"),
+        format!("CapEff:\t{effective:016x}"),
+        format!("CapBnd:\t{bounding:016x}"),
+        "CapAmb:\t0000000000000000".into(),
+        format!("NoNewPrivs:\t{}", u8::from(no_new_privs)),
+        format!("Seccomp:\t{}", if filtered { 2 } else { 0 }),
+        format!("Seccomp_filters:\t{}", u8::from(filtered)),
+        "Speculation_Store_Bypass:\tthread vulnerable".into(),
+        "SpeculationIndirectBranch:\tconditional enabled".into(),
+        format!("Cpus_allowed:\t{cpu_mask:x}"),
+        format!("Cpus_allowed_list:\t0-{}", cpus - 1),
+        "Mems_allowed:\t00000000,00000001".into(),
+        "Mems_allowed_list:\t0".into(),
+        "voluntary_ctxt_switches:\t25".into(),
+        "nonvoluntary_ctxt_switches:\t2".into(),
+    ];
+    let mut text = lines.join("\n");
+    text.push('\n');
+    text
 }
 
 #[cfg(test)]
@@ -326,7 +347,7 @@ mod tests {
     fn user_in(base: Base, pod_context: serde_json::Value, own: serde_json::Value) -> ProcessUser {
         let (pod, c) = pod(pod_context, own);
         let (passwd, group) = rootfs::account_files(base);
-        container_user(&pod, &c, 0, passwd, group)
+        container_user(&UserSettings::of(&pod, &c, 0), passwd, group)
     }
 
     #[test]
