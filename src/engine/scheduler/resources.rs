@@ -62,6 +62,15 @@ impl Scalars {
         self.0.as_ref().and_then(|m| m.get(name)).copied()
     }
 
+    /// Keeps the names `keep` accepts (a set left empty is no box).
+    pub fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
+        let Some(map) = self.0.as_mut() else { return };
+        map.retain(|name, _| keep(name));
+        if map.is_empty() {
+            self.0 = None;
+        }
+    }
+
     /// Sets `name` to `change(its amount, or 0)`.
     fn update(&mut self, name: &str, change: impl FnOnce(i64) -> i64) {
         let map = self.0.get_or_insert_with(Default::default);

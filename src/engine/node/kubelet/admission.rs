@@ -9,6 +9,7 @@ use k8s_openapi::api::core::v1::Node;
 use crate::engine::api::pod::Pod;
 use crate::engine::node::runtime::Flavor;
 use crate::engine::scheduler::framework::{pod_host_ports, HostPort};
+use crate::engine::scheduler::plugins::node_resources_fit::{self, Insufficient};
 use crate::engine::scheduler::plugins::{node_affinity, node_ports, tolerated_by_any};
 use crate::engine::scheduler::resources::{node_allocatable, Resources};
 
@@ -44,37 +45,13 @@ pub(in crate::engine::node) fn admit(pod: &Pod, node: Option<&Node>, flavor: Fla
         return fail("SupplementalGroupsPolicyNotSupported", "SupplementalGroupsPolicy=Strict is not supported in this node".into());
     }
     let allocatable = node_allocatable(node);
-    let used = &load.requested;
-    let short = |resource: &str, requested: i64, used: i64, capacity: i64| -> Result<(), Rejection> {
-        let reason = match resource {
-            "cpu" => "OutOfcpu".to_string(),
-            "memory" => "OutOfmemory".to_string(),
-            "ephemeral-storage" => "OutOfephemeral-storage".to_string(),
-            "pods" => "OutOfpods".to_string(),
-            other => format!("OutOf{other}"),
-        };
-        Err((reason, format!("Node didn't have enough resource: {resource}, requested: {requested}, used: {used}, capacity: {capacity}")))
-    };
-    if load.pods + 1 > allocatable.pods {
-        return short("pods", 1, load.pods, allocatable.pods);
-    }
-    let any_request = requests.milli_cpu != 0 || requests.memory != 0 || requests.ephemeral_storage != 0 || !requests.scalar.is_empty();
-    if any_request {
-        if requests.milli_cpu > 0 && requests.milli_cpu > allocatable.milli_cpu - used.milli_cpu {
-            return short("cpu", requests.milli_cpu, used.milli_cpu, allocatable.milli_cpu);
-        }
-        if requests.memory > 0 && requests.memory > allocatable.memory - used.memory {
-            return short("memory", requests.memory, used.memory, allocatable.memory);
-        }
-        if requests.ephemeral_storage > 0 && requests.ephemeral_storage > allocatable.ephemeral_storage - used.ephemeral_storage {
-            return short("ephemeral-storage", requests.ephemeral_storage, used.ephemeral_storage, allocatable.ephemeral_storage);
-        }
-        for (name, &amount) in requests.scalar.iter() {
-            // An extended resource the node does not advertise is a cluster-level one: not the node's to check.
-            if amount > 0 && allocatable.scalar.iter().any(|(n, _)| n == name) && amount > allocatable.scalar(name) - used.scalar(name) {
-                return short(name, amount, used.scalar(name), allocatable.scalar(name));
-            }
-        }
+    // An extended resource the node does not advertise is a cluster-level
+    // one: not the node's to check (`removeMissingExtendedResources`).
+    let mut requests = requests.clone();
+    requests.scalar.retain(|name| allocatable.scalar.get(name).is_some());
+    if let Some(short) = node_resources_fit::insufficient_against(&requests, &allocatable, load.pods, &load.requested).into_iter().next() {
+        let Insufficient { resource, requested, used, capacity, .. } = short;
+        return fail(&format!("OutOf{resource}"), format!("Node didn't have enough resource: {resource}, requested: {requested}, used: {used}, capacity: {capacity}"));
     }
     let predicate = |name: &str, reason: &str| fail(name, format!("Predicate {name} failed: {reason}"));
     let no_labels = Default::default();

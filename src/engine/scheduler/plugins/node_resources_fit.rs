@@ -4,18 +4,24 @@
 
 use super::ScorePlugin;
 use crate::engine::scheduler::framework::{Code, NodeInfo, PodInfo, Reason, Status, MAX_NODE_SCORE};
-use crate::engine::scheduler::resources::PodRequests;
+use crate::engine::scheduler::resources::{PodRequests, Resources};
 
 pub const NAME: &str = "NodeResourcesFit";
 /// Weight in the default profile (LeastAllocated, cpu and memory weighted 1 each).
 pub const WEIGHT: i64 = 1;
 
-/// One resource the node lacks.
+/// One resource the node lacks (`InsufficientResource`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Insufficient {
     pub reason: Reason,
     /// The request exceeds the node's whole allocatable: no eviction helps.
     pub unresolvable: bool,
+    /// The resource (`pods`, `cpu`, …), what the pod asks of it, what the
+    /// node's pods use and what the node has: the kubelet's admission says them.
+    pub resource: Reason,
+    pub requested: i64,
+    pub used: i64,
+    pub capacity: i64,
 }
 
 pub fn filter(pod: &PodInfo, node: &NodeInfo) -> Status {
@@ -43,37 +49,37 @@ pub fn fits(pod: &PodRequests, node: &NodeInfo) -> bool {
 /// What `fitsRequest` reports, in its order: pods, cpu, memory,
 /// ephemeral-storage, then extended resources by name.
 pub fn insufficient_resources(pod: &PodRequests, node: &NodeInfo) -> Vec<Insufficient> {
-    insufficient_against(pod, node, node.pod_count, &node.requested)
+    insufficient_against(&pod.requests, &node.allocatable, node.pod_count, &node.requested)
 }
 
-/// As [`insufficient_resources`], with the node's usage given explicitly
-/// (preemption asks "what if these pods were gone?").
-pub fn insufficient_against(
-    pod: &PodRequests,
-    node: &NodeInfo,
-    pod_count: i64,
-    used: &crate::engine::scheduler::resources::Resources,
-) -> Vec<Insufficient> {
+/// As [`insufficient_resources`], for requests against what a node has
+/// and what its pods use, given explicitly (preemption asks "what if
+/// these pods were gone?"; the kubelet's admission counts the pods it
+/// admitted).
+pub fn insufficient_against(r: &Resources, alloc: &Resources, pod_count: i64, used: &Resources) -> Vec<Insufficient> {
+    let short = |reason: Reason, resource: Reason, requested: i64, used: i64, capacity: i64| Insufficient {
+        reason,
+        unresolvable: requested > capacity,
+        resource,
+        requested,
+        used,
+        capacity,
+    };
     let mut out = Vec::new();
-    let alloc = &node.allocatable;
     if pod_count + 1 > alloc.pods {
-        out.push(Insufficient { reason: Reason::Borrowed("Too many pods"), unresolvable: false });
+        out.push(Insufficient { unresolvable: false, ..short(Reason::Borrowed("Too many pods"), Reason::Borrowed("pods"), 1, pod_count, alloc.pods) });
     }
-    let r = &pod.requests;
     if r.milli_cpu == 0 && r.memory == 0 && r.ephemeral_storage == 0 && r.scalar.is_empty() {
         return out;
     }
     if r.milli_cpu > 0 && r.milli_cpu > alloc.milli_cpu - used.milli_cpu {
-        out.push(Insufficient { reason: Reason::Borrowed("Insufficient cpu"), unresolvable: r.milli_cpu > alloc.milli_cpu });
+        out.push(short(Reason::Borrowed("Insufficient cpu"), Reason::Borrowed("cpu"), r.milli_cpu, used.milli_cpu, alloc.milli_cpu));
     }
     if r.memory > 0 && r.memory > alloc.memory - used.memory {
-        out.push(Insufficient { reason: Reason::Borrowed("Insufficient memory"), unresolvable: r.memory > alloc.memory });
+        out.push(short(Reason::Borrowed("Insufficient memory"), Reason::Borrowed("memory"), r.memory, used.memory, alloc.memory));
     }
     if r.ephemeral_storage > 0 && r.ephemeral_storage > alloc.ephemeral_storage - used.ephemeral_storage {
-        out.push(Insufficient {
-            reason: Reason::Borrowed("Insufficient ephemeral-storage"),
-            unresolvable: r.ephemeral_storage > alloc.ephemeral_storage,
-        });
+        out.push(short(Reason::Borrowed("Insufficient ephemeral-storage"), Reason::Borrowed("ephemeral-storage"), r.ephemeral_storage, used.ephemeral_storage, alloc.ephemeral_storage));
     }
     for (name, &amount) in r.scalar.iter() {
         if amount == 0 {
@@ -81,7 +87,7 @@ pub fn insufficient_against(
         }
         let allocatable = alloc.scalar(name);
         if amount > allocatable - used.scalar(name) {
-            out.push(Insufficient { reason: Reason::Owned(format!("Insufficient {name}")), unresolvable: amount > allocatable });
+            out.push(short(Reason::Owned(format!("Insufficient {name}")), Reason::Owned(name.clone()), amount, used.scalar(name), allocatable));
         }
     }
     out
