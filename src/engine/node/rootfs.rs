@@ -394,13 +394,14 @@ fn build(base: Base, fam: &str, extra: &[&'static str]) -> Fs {
     for d in common {
         dir(&mut fs, d, if d == "/tmp" { 0o1777 } else if d == "/root" { 0o700 } else { 0o755 });
     }
+    let (passwd, group) = account_files(base);
+    file(&mut fs, "/etc/passwd", passwd, 0o644);
+    file(&mut fs, "/etc/group", group, 0o644);
     let bin_dir = match base {
         Base::Busybox => {
             for d in ["/bin", "/lib", "/lib64", "/usr/sbin", "/var/spool/mail", "/var/www"] {
                 dir(&mut fs, d, 0o755);
             }
-            file(&mut fs, "/etc/passwd", account_files(base).0, 0o644);
-            file(&mut fs, "/etc/group", account_files(base).1, 0o644);
             file(&mut fs, "/etc/shadow", "root:*:10933:0:99999:7:::\ndaemon:*:10933:0:99999:7:::\nbin:*:10933:0:99999:7:::\nsys:*:10933:0:99999:7:::\nsync:*:10933:0:99999:7:::\nmail:*:10933:0:99999:7:::\nwww-data:*:10933:0:99999:7:::\noperator:*:10933:0:99999:7:::\nnobody:*:10933:0:99999:7:::\n", 0o600);
             file(&mut fs, "/etc/nsswitch.conf", "hosts: files dns\nnetworks: files\n", 0o644);
             "/bin"
@@ -409,8 +410,6 @@ fn build(base: Base, fam: &str, extra: &[&'static str]) -> Fs {
             for d in ["/bin", "/lib", "/media", "/mnt", "/opt", "/run", "/sbin", "/srv", "/usr/bin", "/usr/lib", "/usr/local", "/usr/sbin", "/usr/share", "/var/cache", "/var/lib", "/var/log", "/etc/apk"] {
                 dir(&mut fs, d, 0o755);
             }
-            file(&mut fs, "/etc/passwd", account_files(base).0, 0o644);
-            file(&mut fs, "/etc/group", account_files(base).1, 0o644);
             file(&mut fs, "/etc/alpine-release", "3.22.0\n", 0o644);
             file(&mut fs, "/etc/os-release", ALPINE_OS_RELEASE, 0o644);
             file(&mut fs, "/etc/hostname", "localhost\n", 0o644);
@@ -423,15 +422,11 @@ fn build(base: Base, fam: &str, extra: &[&'static str]) -> Fs {
             for (link, target) in [("/bin", "usr/bin"), ("/lib", "usr/lib"), ("/lib64", "usr/lib64"), ("/sbin", "usr/sbin")] {
                 fs.insert(link, Inode::symlink(target, t));
             }
-            file(&mut fs, "/etc/passwd", account_files(base).0, 0o644);
-            file(&mut fs, "/etc/group", account_files(base).1, 0o644);
             file(&mut fs, "/etc/os-release", DEBIAN_OS_RELEASE, 0o644);
             file(&mut fs, "/etc/debian_version", "12.11\n", 0o644);
             "/usr/bin"
         }
         Base::Distroless => {
-            file(&mut fs, "/etc/passwd", account_files(base).0, 0o644);
-            file(&mut fs, "/etc/group", account_files(base).1, 0o644);
             "/bin"
         }
     };
@@ -465,9 +460,9 @@ fn build(base: Base, fam: &str, extra: &[&'static str]) -> Fs {
             file(&mut fs, "/etc/nginx/mime.types", "types {\n    text/html                                        html htm shtml;\n    text/css                                         css;\n    application/javascript                           js;\n}\n", 0o644);
             dir(&mut fs, "/var/cache/nginx", 0o755);
             // The image's own account, uid and gid 101, that its workers run as.
-            let (passwd, group, account) = match base {
-                Base::Alpine => (ALPINE_PASSWD, ALPINE_GROUP, ("nginx:x:101:101:nginx:/var/cache/nginx:/sbin/nologin\n", "nginx:x:101:nginx\n")),
-                _ => (DEBIAN_PASSWD, DEBIAN_GROUP, ("nginx:x:101:101:nginx user:/nonexistent:/bin/false\n", "nginx:x:101:\n")),
+            let account = match base {
+                Base::Alpine => ("nginx:x:101:101:nginx:/var/cache/nginx:/sbin/nologin\n", "nginx:x:101:nginx\n"),
+                _ => ("nginx:x:101:101:nginx user:/nonexistent:/bin/false\n", "nginx:x:101:\n"),
             };
             file(&mut fs, "/etc/passwd", &format!("{passwd}{}", account.0), 0o644);
             file(&mut fs, "/etc/group", &format!("{group}{}", account.1), 0o644);
