@@ -543,13 +543,15 @@ thread_local! {
 
 /// The same text as an earlier volume file or log line, shared rather than copied.
 pub(super) fn shared_content(content: &str) -> std::rc::Rc<str> {
-    let h = {
-        use std::hash::Hasher;
-        let mut h = rustc_hash::FxHasher::default();
-        h.write(content.as_bytes());
-        h.finish()
-    };
-    SHARED.with(|shared| shared.borrow_mut().share(h, content, |rc, content| rc == *content, std::rc::Rc::from))
+    SHARED.with(|shared| shared.borrow_mut().share(text_hash(content), content, |rc, content| rc == *content, std::rc::Rc::from))
+}
+
+/// A text's key among shared ones (FxHash: compared only with this process's own).
+fn text_hash(text: &str) -> u64 {
+    use std::hash::Hasher;
+    let mut h = rustc_hash::FxHasher::default();
+    h.write(text.as_bytes());
+    h.finish()
 }
 
 /// The kubelet's AtomicWriter: writes `payload` under `dir` behind a
@@ -930,12 +932,7 @@ thread_local! {
 /// The shared `/proc` with `/proc/1/status` reading `status`: containers
 /// whose first processes show the same share one tree.
 fn proc_with_status(proc: &Fs, status: &str) -> std::rc::Rc<Fs> {
-    let hash = {
-        use std::hash::Hasher;
-        let mut h = rustc_hash::FxHasher::default();
-        h.write(status.as_bytes());
-        h.finish()
-    };
+    let hash = text_hash(status);
     let same = |found: &Fs, status: &&str| found.get("/1/status").and_then(Inode::content).is_some_and(|c| c == *status);
     PROCS.with(|p| {
         p.borrow_mut().share(hash, status, same, |status| {
