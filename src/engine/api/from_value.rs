@@ -182,6 +182,9 @@ impl<'de, 'p> Node<'de, 'p> {
         }
     }
 
+    // On the page, one function per struct type, compiled only when a value
+    // of it is first decoded (see `decode` in `api/mod.rs`).
+    #[cfg_attr(target_arch = "wasm32", inline(never))]
     fn visit_object<V: Visitor<'de>>(self, map: &'de Map<String, Value>, visitor: V) -> Result<V::Value, Message> {
         let mut access = Fields { fields: map.iter(), pending: None, path: self.path };
         let out = visitor.visit_map(&mut access)?;

@@ -100,8 +100,7 @@ macro_rules! kinds {
             /// The object as JSON with `apiVersion` and `kind`, keys sorted as
             /// kubectl prints them.
             pub fn to_json(&self) -> Value {
-                let value = match self { $( Object::$variant(o) => serde_json::to_value(o) ),* };
-                let mut value = value.unwrap_or(Value::Null);
+                let mut value = match self { $( Object::$variant(o) => encode(o) ),* };
                 match self {
                     Object::Event(_) => event_fields_go_always_writes(&mut value),
                     // Never stored, so never given a creation time, which
@@ -131,10 +130,24 @@ macro_rules! kinds {
             pub fn from_value(resource: ResourceId, value: &Value) -> Result<Object, DecodeError> {
                 let variant = VARIANTS.get(resource.0 as usize).copied()
                     .ok_or_else(|| DecodeError { message: "unknown resource".into(), path: Vec::new() })?;
-                Ok(match variant { $( Variant::$variant => Object::$variant(Box::new(from_value::from_value(value)?)) ),* })
+                Ok(match variant { $( Variant::$variant => Object::$variant(decode(value)?) ),* })
             }
         }
     };
+}
+
+// On the page each kind's decoder and encoder stay functions of their own,
+// called from the match over kinds rather than inlined into it: the browser
+// compiles a function the first time it runs, and one function holding all
+// 53 kinds' code would be compiled whole at the first object decoded.
+#[cfg_attr(target_arch = "wasm32", inline(never))]
+fn decode<T: serde::de::DeserializeOwned>(value: &Value) -> Result<Box<T>, DecodeError> {
+    from_value::from_value(value).map(Box::new)
+}
+
+#[cfg_attr(target_arch = "wasm32", inline(never))]
+fn encode<T: serde::Serialize>(object: &T) -> Value {
+    serde_json::to_value(object).unwrap_or(Value::Null)
 }
 
 /// A core Event's fields that Go's encoding writes even when unset: its
