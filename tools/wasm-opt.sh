@@ -21,8 +21,13 @@ if [[ -z "$opt" ]]; then
   echo "wasm-opt: no binaryen >= 116 found; the page's wasm is left unshrunk" >&2
   exit 0
 fi
+# -ocimfs=0: a function with one caller is not inlined into it for that
+# reason alone. The browser compiles each function the first time it runs, so
+# a cold path folded into a hot caller is compiled at start-up all the same;
+# kept apart it is compiled only if it runs (a faster first render, and the
+# page is smaller too: see README, "First render").
 for wasm in "$TRUNK_STAGING_DIR"/*_bg.wasm; do
-  "$opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+  "$opt" -Oz -ocimfs=0 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
     --enable-reference-types --enable-mutable-globals --enable-multivalue "$wasm" -o "$wasm.opt"
   mv "$wasm.opt" "$wasm"
 done
