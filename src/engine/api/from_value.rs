@@ -173,6 +173,8 @@ impl<'de, 'p> Node<'de, 'p> {
         Message::invalid_type(unexpected(self.value), visitor)
     }
 
+    // As `visit_object`: one function per element type on the page.
+    #[cfg_attr(target_arch = "wasm32", inline(never))]
     fn visit_array<V: Visitor<'de>>(self, items: &'de [Value], visitor: V) -> Result<V::Value, Message> {
         let mut access = Items { items: items.iter(), index: 0, path: self.path };
         let out = visitor.visit_seq(&mut access)?;
@@ -392,6 +394,7 @@ struct Items<'de, 'p> {
 impl<'de, 'p> SeqAccess<'de> for Items<'de, 'p> {
     type Error = Message;
 
+    #[cfg_attr(target_arch = "wasm32", inline(never))]
     fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, Message> {
         let Some(value) = self.items.next() else { return Ok(None) };
         let depth = self.path.enter(Step::Item(self.index));
@@ -421,6 +424,9 @@ impl<'de, 'p> MapAccess<'de> for Fields<'de, 'p> {
         seed.deserialize(de::value::BorrowedStrDeserializer::<Message>::new(key)).map(Some)
     }
 
+    // On the page, one function per field type, shared by every struct's
+    // fields of that type rather than copied into each.
+    #[cfg_attr(target_arch = "wasm32", inline(never))]
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Message> {
         let Some((key, value)) = self.pending.take() else { return Err(Message::custom("value is missing")) };
         let depth = self.path.enter(Step::Field(key));
