@@ -296,16 +296,34 @@ fn decimal_digits(mut n: u128) -> usize {
 }
 
 /// Appends `n` in `radix` (10 or 16, lowercase), as `{}` and `{:x}` write it.
-fn push_digits(out: &mut String, mut n: u128, radix: u128) {
+fn push_digits(out: &mut String, n: u128, radix: u128) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut buf = [0u8; 40];
     let mut at = buf.len();
-    loop {
-        at -= 1;
-        buf[at] = DIGITS[(n % radix) as usize];
-        n /= radix;
-        if n == 0 {
-            break;
+    debug_assert!(radix == 10 || radix == 16, "push_digits writes decimal or hex");
+    // An Event's name stamp fits in 64 bits until the year 2554; 128-bit
+    // division is a library call per digit, 64-bit division by a constant
+    // radix is a multiply.
+    match u64::try_from(n) {
+        Ok(mut n) => loop {
+            at -= 1;
+            let digit = if radix == 16 { n % 16 } else { n % 10 };
+            buf[at] = DIGITS[digit as usize];
+            n = if radix == 16 { n / 16 } else { n / 10 };
+            if n == 0 {
+                break;
+            }
+        },
+        Err(_) => {
+            let mut n = n;
+            loop {
+                at -= 1;
+                buf[at] = DIGITS[(n % radix) as usize];
+                n /= radix;
+                if n == 0 {
+                    break;
+                }
+            }
         }
     }
     for &b in &buf[at..] {
@@ -508,7 +526,7 @@ mod tests {
 
     #[test]
     fn digits_are_written_as_format_writes_them() {
-        for n in [0u128, 7, 10, 255, 4096, 1_764_460_800_123_456_789, u128::from(u64::MAX), u128::MAX] {
+        for n in [0u128, 7, 10, 255, 4096, 1_764_460_800_123_456_789, u128::from(u64::MAX), u128::from(u64::MAX) + 1, u128::MAX] {
             let (mut decimal, mut hex) = (String::new(), String::new());
             push_digits(&mut decimal, n, 10);
             push_digits(&mut hex, n, 16);
