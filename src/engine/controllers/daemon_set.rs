@@ -183,10 +183,34 @@ fn pod_fingerprint(pod: &Pod) -> u64 {
 }
 
 /// What the controller remembers of a node to notice changes that matter
-/// (`shouldIgnoreNodeUpdate`): labels, taints, and its conditions' statuses.
-fn node_fingerprint(node: &Node) -> String {
-    let conditions: Vec<(String, String)> = node.status.iter().flat_map(|s| s.conditions.iter().flatten()).map(|c| (c.type_.clone(), c.status.clone())).collect();
-    format!("{:?}{:?}{:?}", node.metadata.labels, node.spec, conditions)
+/// (`shouldIgnoreNodeUpdate`): labels, spec (taints), and its conditions' statuses.
+#[derive(PartialEq)]
+struct NodeSeen {
+    labels: Option<BTreeMap<String, String>>,
+    spec: Option<k8s_openapi::api::core::v1::NodeSpec>,
+    conditions: Vec<(String, String)>,
+}
+
+fn node_conditions(node: &Node) -> impl Iterator<Item = (&str, &str)> {
+    node.status.iter().flat_map(|s| s.conditions.iter().flatten()).map(|c| (c.type_.as_str(), c.status.as_str()))
+}
+
+impl NodeSeen {
+    fn of(node: &Node) -> Self {
+        NodeSeen {
+            labels: node.metadata.labels.clone(),
+            spec: node.spec.clone(),
+            conditions: node_conditions(node).map(|(t, s)| (t.to_string(), s.to_string())).collect(),
+        }
+    }
+
+    /// Compared in place: a node's heartbeats change none of it, and each
+    /// one passes here.
+    fn still(&self, node: &Node) -> bool {
+        self.labels == node.metadata.labels
+            && self.spec == node.spec
+            && self.conditions.iter().map(|(t, s)| (t.as_str(), s.as_str())).eq(node_conditions(node))
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -199,7 +223,7 @@ pub struct DaemonSetController {
     work: WorkLoop,
     pods: PodControl,
     expectations: Expectations,
-    nodes_seen: FxHashMap<String, String>,
+    nodes_seen: FxHashMap<String, NodeSeen>,
     failed_backoff: FxHashMap<(ObjectKey, String), Backoff>,
     /// Per daemon set: its claimed pods by node and each node's summary ([`SetState`]).
     states: FxHashMap<ObjectKey, SetState>,
@@ -317,9 +341,8 @@ impl DaemonSetController {
                 }
                 continue;
             }
-            let print = node_fingerprint(node);
-            if self.nodes_seen.get(&name) != Some(&print) {
-                self.nodes_seen.insert(name.clone(), print);
+            if !self.nodes_seen.get(&name).is_some_and(|seen| seen.still(node)) {
+                self.nodes_seen.insert(name.clone(), NodeSeen::of(node));
                 changed_nodes.push(name);
             }
         }
