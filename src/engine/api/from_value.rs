@@ -173,7 +173,7 @@ impl<'de, 'p> Node<'de, 'p> {
         Message::invalid_type(unexpected(self.value), visitor)
     }
 
-    // As `visit_object`: one function per element type on the page.
+    // On the page, one function per element type (see `visit_object`).
     #[cfg_attr(target_arch = "wasm32", inline(never))]
     fn visit_array<V: Visitor<'de>>(self, items: &'de [Value], visitor: V) -> Result<V::Value, Message> {
         let mut access = Items { items: items.iter(), index: 0, path: self.path };

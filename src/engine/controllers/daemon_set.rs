@@ -184,7 +184,6 @@ fn pod_fingerprint(pod: &Pod) -> u64 {
 
 /// What the controller remembers of a node to notice changes that matter
 /// (`shouldIgnoreNodeUpdate`): labels, spec (taints), and its conditions' statuses.
-#[derive(PartialEq)]
 struct NodeSeen {
     labels: Option<BTreeMap<String, String>>,
     spec: Option<k8s_openapi::api::core::v1::NodeSpec>,
