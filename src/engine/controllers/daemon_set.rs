@@ -182,34 +182,16 @@ fn pod_fingerprint(pod: &Pod) -> u64 {
     h.finish()
 }
 
-/// What the controller remembers of a node to notice changes that matter
-/// (`shouldIgnoreNodeUpdate`): labels, spec (taints), and its conditions' statuses.
-struct NodeSeen {
-    labels: Option<BTreeMap<String, String>>,
-    spec: Option<k8s_openapi::api::core::v1::NodeSpec>,
-    conditions: Vec<(String, String)>,
+/// Whether a node update leaves what the controller reads of a node as it
+/// was (`shouldIgnoreNodeUpdate`): labels, spec (taints), and its
+/// conditions' statuses. Compared in place, as each heartbeat passes here.
+fn same_for_daemons(seen: &Object, node: &Node) -> bool {
+    let Object::Node(seen) = seen else { return false };
+    seen.metadata.labels == node.metadata.labels && seen.spec == node.spec && condition_statuses(seen).eq(condition_statuses(node))
 }
 
-fn node_conditions(node: &Node) -> impl Iterator<Item = (&str, &str)> {
+fn condition_statuses(node: &Node) -> impl Iterator<Item = (&str, &str)> {
     node.status.iter().flat_map(|s| s.conditions.iter().flatten()).map(|c| (c.type_.as_str(), c.status.as_str()))
-}
-
-impl NodeSeen {
-    fn of(node: &Node) -> Self {
-        NodeSeen {
-            labels: node.metadata.labels.clone(),
-            spec: node.spec.clone(),
-            conditions: node_conditions(node).map(|(t, s)| (t.to_string(), s.to_string())).collect(),
-        }
-    }
-
-    /// Compared in place: a node's heartbeats change none of it, and each
-    /// one passes here.
-    fn still(&self, node: &Node) -> bool {
-        self.labels == node.metadata.labels
-            && self.spec == node.spec
-            && self.conditions.iter().map(|(t, s)| (t.as_str(), s.as_str())).eq(node_conditions(node))
-    }
 }
 
 #[derive(Clone, Copy)]
@@ -222,7 +204,8 @@ pub struct DaemonSetController {
     work: WorkLoop,
     pods: PodControl,
     expectations: Expectations,
-    nodes_seen: FxHashMap<String, NodeSeen>,
+    /// The last version of each node seen (shared with the watch, not copied).
+    nodes_seen: FxHashMap<String, Rc<Object>>,
     failed_backoff: FxHashMap<(ObjectKey, String), Backoff>,
     /// Per daemon set: its claimed pods by node and each node's summary ([`SetState`]).
     states: FxHashMap<ObjectKey, SetState>,
@@ -340,8 +323,11 @@ impl DaemonSetController {
                 }
                 continue;
             }
-            if !self.nodes_seen.get(&name).is_some_and(|seen| seen.still(node)) {
-                self.nodes_seen.insert(name.clone(), NodeSeen::of(node));
+            let changed = !self.nodes_seen.get(&name).is_some_and(|seen| same_for_daemons(seen, node));
+            // The newest version is kept even when nothing changed, so no
+            // older one stays alive for this map alone.
+            self.nodes_seen.insert(name.clone(), ev.object.clone());
+            if changed {
                 changed_nodes.push(name);
             }
         }
