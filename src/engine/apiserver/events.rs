@@ -297,33 +297,26 @@ fn decimal_digits(mut n: u128) -> usize {
 
 /// Appends `n` in `radix` (10 or 16, lowercase), as `{}` and `{:x}` write it.
 fn push_digits(out: &mut String, n: u128, radix: u128) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut buf = [0u8; 40];
-    let mut at = buf.len();
     debug_assert!(radix == 10 || radix == 16, "push_digits writes decimal or hex");
-    // An Event's name stamp fits in 64 bits until the year 2554; 128-bit
-    // division is a library call per digit, 64-bit division by a constant
-    // radix is a multiply.
-    match u64::try_from(n) {
-        Ok(mut n) => loop {
-            at -= 1;
-            let digit = if radix == 16 { n % 16 } else { n % 10 };
-            buf[at] = DIGITS[digit as usize];
-            n = if radix == 16 { n / 16 } else { n / 10 };
-            if n == 0 {
-                break;
-            }
-        },
-        Err(_) => {
-            let mut n = n;
-            loop {
-                at -= 1;
-                buf[at] = DIGITS[(n % radix) as usize];
-                n /= radix;
-                if n == 0 {
-                    break;
-                }
-            }
+    // An Event's name stamp fits in 64 bits until the year 2554: 64-bit
+    // division by a constant radix is a multiply, where 128-bit division is
+    // a library call per digit. A wider value goes through `fmt`.
+    let Ok(mut n) = u64::try_from(n) else {
+        use std::fmt::Write;
+        let _ = if radix == 16 { write!(out, "{n:x}") } else { write!(out, "{n}") };
+        return;
+    };
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    // u64::MAX has 20 decimal digits.
+    let mut buf = [0u8; 20];
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        let digit = if radix == 16 { n % 16 } else { n % 10 };
+        buf[at] = DIGITS[digit as usize];
+        n = if radix == 16 { n / 16 } else { n / 10 };
+        if n == 0 {
+            break;
         }
     }
     for &b in &buf[at..] {
