@@ -56,8 +56,10 @@ pub struct Evaluation {
     pub feasible: Vec<usize>,
     /// (node slot, filter index, status) for each node that failed.
     pub failures: Vec<(usize, usize, Status)>,
-    /// Nodes PreFilter ruled out by name, and the reason they count under.
-    pub absent: Vec<usize>,
+    /// How many nodes PreFilter ruled out by name (every node it did not
+    /// name: those not marked in `named_slots`), and the reason they count
+    /// under.
+    pub absent: usize,
     pub absent_reason: String,
     pub scores: Vec<PluginScores>,
     /// Whether `scores` and `totals` were computed (two or more feasible nodes).
@@ -74,17 +76,30 @@ pub struct Evaluation {
     /// The feasible nodes' buffer, kept empty between pods so that scoring
     /// allocates nothing per pod.
     feasible_nodes: Vec<&'static NodeInfo>,
-    /// Per node slot, whether PreFilter named the node (reused between pods).
+    /// Per node slot, whether PreFilter named the node; empty when it named
+    /// none (every node is considered). Reused between pods.
     named_slots: Vec<bool>,
 }
 
 impl Evaluation {
+    /// Whether PreFilter named the node at `slot` (when it named some).
+    fn named(&self, slot: usize) -> bool {
+        self.named_slots.get(slot).copied().unwrap_or(false)
+    }
+
+    /// The nodes PreFilter ruled out by name, in node-tree order.
+    fn absent_slots<'a>(&'a self, cache: &'a Cache) -> impl Iterator<Item = usize> + 'a {
+        let any = self.absent > 0;
+        cache.order().iter().copied().filter(move |&slot| any && !self.named(slot))
+    }
+
     fn reset(&mut self, nodes_total: usize) {
         self.nodes_total = nodes_total;
         self.feasible.clear();
         self.failures.clear();
-        self.absent.clear();
+        self.absent = 0;
         self.absent_reason.clear();
+        self.named_slots.clear();
         self.scored = false;
         self.totals.clear();
         self.chosen = None;
@@ -101,7 +116,7 @@ impl Evaluation {
             return Some(r.status.code);
         }
         let slot = cache.node(node)?.slot;
-        if self.absent.contains(&slot) {
+        if self.absent > 0 && !self.named(slot) {
             return Some(Code::UnschedulableAndUnresolvable);
         }
         self.failures.iter().find(|(s, _, _)| *s == slot).map(|(_, _, st)| st.code)
@@ -179,22 +194,26 @@ pub fn evaluate(
             // PreFilterResult (a DaemonSet pod's node affinity names its one
             // node): only the named nodes are filtered, in node-tree order;
             // marking their slots by name spares comparing every node's name.
+            // The others are absent: counted, and listed only when a decision
+            // records them.
             let mut named = std::mem::take(&mut eval.named_slots);
-            named.clear();
             named.resize(cache.slot_count(), false);
+            let mut first = None;
+            let mut marked = 0;
             for node in names.iter().filter_map(|n| cache.node(n)) {
-                if let Some(mark) = named.get_mut(node.slot) {
+                if let Some(mark) = named.get_mut(node.slot).filter(|m| !**m) {
                     *mark = true;
+                    marked += 1;
+                    first = Some(node.slot);
                 }
             }
-            let mut kept = Vec::with_capacity(names.len());
-            for &slot in cache.order() {
-                if named.get(slot).copied().unwrap_or(false) {
-                    kept.push(slot);
-                } else {
-                    eval.absent.push(slot);
-                }
-            }
+            // One named node (a DaemonSet pod's) is its own order: no walk
+            // over every node to find it.
+            let kept: Vec<usize> = match (marked, first) {
+                (1, Some(slot)) => vec![slot],
+                _ => cache.order().iter().copied().filter(|&slot| named.get(slot).copied().unwrap_or(false)).collect(),
+            };
+            eval.absent = cache.order().len() - kept.len();
             eval.named_slots = named;
             eval.absent_reason = format!("node(s) didn't satisfy plugin(s) [{}]", {
                 let mut by = state.node_names_by.clone();
@@ -319,7 +338,7 @@ fn relend<'a, 'b, T>(mut refs: Vec<&'a T>) -> Vec<&'b T> {
 /// ones filters rejected.
 fn scored_nodes_recorded(eval: &Evaluation) -> usize {
     let evaluated = eval.feasible.len() + eval.failures.len();
-    if evaluated + eval.absent.len() <= decision::NODES_PER_DECISION {
+    if evaluated + eval.absent <= decision::NODES_PER_DECISION {
         decision::NODES_PER_DECISION
     } else {
         decision::SCORED_NODES_PER_LARGE_DECISION
@@ -347,7 +366,7 @@ struct DecisionLists {
 /// (up to `VERDICTS_KEPT` verdicts), so their lists are sized exactly.
 fn decision_size(eval: &Evaluation) -> usize {
     let scored = scored_nodes_recorded(eval).min(eval.feasible.len());
-    (scored + eval.failures.len() + eval.absent.len()).min(decision::NODES_PER_DECISION)
+    (scored + eval.failures.len() + eval.absent).min(decision::NODES_PER_DECISION)
 }
 
 /// What PostFilter (preemption) concluded.
@@ -573,7 +592,7 @@ impl Scheduler {
             message.push_str(&format!(" {}.", r.status.message()));
             return message;
         }
-        let absent = std::iter::repeat_n(eval.absent_reason.as_str(), eval.absent.len());
+        let absent = std::iter::repeat_n(eval.absent_reason.as_str(), eval.absent);
         let histogram = reason_histogram(eval.failures.iter().flat_map(|(_, _, s)| s.reasons.iter().map(|r| r.as_ref())).chain(absent));
         if !histogram.is_empty() {
             message.push_str(&format!(" {histogram}."));
@@ -653,13 +672,13 @@ impl Scheduler {
                 total: None,
             });
         }
-        if nodes.len() < limit && !eval.absent.is_empty() {
+        if nodes.len() < limit && eval.absent > 0 {
             let reason: Rc<str> = Rc::from(eval.absent_reason.as_str());
-            for slot in &eval.absent {
+            for slot in eval.absent_slots(&self.cache) {
                 if nodes.len() >= limit {
                     break;
                 }
-                let Some(node) = self.cache.node_at(*slot) else { continue };
+                let Some(node) = self.cache.node_at(slot) else { continue };
                 nodes.push(NodeVerdict { node: node.name.clone(), filter: FilterVerdict::NotConsidered { reason: reason.clone() }, total: None });
             }
         }
@@ -695,7 +714,7 @@ impl Scheduler {
             nodes,
             score_plugins,
             scores,
-            omitted: (evaluated + eval.absent.len()).saturating_sub(recorded),
+            omitted: (evaluated + eval.absent).saturating_sub(recorded),
             chosen,
             tied: eval.tied,
             preemption: None,
