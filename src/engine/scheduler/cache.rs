@@ -232,6 +232,8 @@ pub struct Cache {
     selector_generation: u64,
     /// Nodes with a `topology.kubernetes.io/zone` label.
     zoned_nodes: usize,
+    /// Nodes with a PreferNoSchedule taint.
+    soft_tainted_nodes: usize,
 }
 
 /// The claims a pod's volumes name, as `namespace/claim` (ephemeral volumes
@@ -340,6 +342,11 @@ impl Cache {
         self.zoned_nodes
     }
 
+    /// How many nodes carry a PreferNoSchedule taint.
+    pub fn soft_tainted_nodes(&self) -> usize {
+        self.soft_tainted_nodes
+    }
+
     /// How many nodes report an image (`ImageStateSummary.NumNodes`).
     pub fn image_node_count(&self, name: &str) -> u32 {
         self.image_nodes.get(name).copied().unwrap_or(0)
@@ -362,6 +369,7 @@ impl Cache {
                 self.order_dirty = true;
             }
             self.zoned_nodes = (self.zoned_nodes as isize + zoned_change).max(0) as usize;
+            self.soft_tainted_nodes = (self.soft_tainted_nodes + usize::from(!info.soft_taints().is_empty())).saturating_sub(usize::from(!old.soft_taints().is_empty()));
             if images_changed {
                 self.count_images(&old.images, -1);
                 self.count_images(&new_images, 1);
@@ -373,6 +381,7 @@ impl Cache {
         let name = info.name.clone();
         let images = info.images.clone();
         self.zoned_nodes += usize::from(info.zone.is_some());
+        self.soft_tainted_nodes += usize::from(!info.soft_taints().is_empty());
         if slot == self.slots.len() {
             self.slots.push(Some(info));
         } else if let Some(s) = self.slots.get_mut(slot) {
@@ -409,6 +418,7 @@ impl Cache {
             let images = info.images.clone();
             self.count_images(&images, -1);
             self.zoned_nodes -= usize::from(info.zone.is_some());
+            self.soft_tainted_nodes = self.soft_tainted_nodes.saturating_sub(usize::from(!info.soft_taints().is_empty()));
         }
         self.free_slots.push(slot);
         self.added.retain(|&s| s != slot);

@@ -64,6 +64,15 @@ impl ScorePlugin for TaintTolerationScore {
         }
         intolerable_prefer_no_schedule(taints, pod.tolerations)
     }
+    fn score_all(&self, pod: &PodInfo, ctx: &super::ScoreContext, out: &mut Vec<i64>) {
+        if ctx.cache.soft_tainted_nodes() == 0 {
+            // No node has a PreferNoSchedule taint: every node scores 0,
+            // known without reading any node.
+            out.resize(ctx.feasible.len(), 0);
+            return;
+        }
+        out.extend(ctx.feasible.iter().map(|n| self.score(pod, n, ctx)));
+    }
     fn normalize(&self, _nodes: &[&NodeInfo], scores: &mut [i64]) {
         default_normalize(MAX_NODE_SCORE, true, scores);
     }
@@ -102,6 +111,36 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn score_all_reads_nodes_only_while_one_has_a_soft_taint() {
+        use crate::engine::scheduler::cache::Cache;
+        use crate::engine::scheduler::plugins::testing::node_object;
+        let named = |name: &str, taints: serde_json::Value| node_object(json!({"metadata": {"name": name}, "spec": {"taints": taints}}));
+        let mut cache = Cache::default();
+        cache.upsert_node(named("a", json!([])));
+        cache.upsert_node(named("b", json!([{"key": "k", "effect": "PreferNoSchedule"}])));
+        assert_eq!(cache.soft_tainted_nodes(), 1);
+        let plain = pod(json!({}));
+        let score = |cache: &Cache| {
+            let feasible: Vec<&NodeInfo> = ["a", "b"].iter().filter_map(|n| cache.node(n)).collect();
+            let listers = Default::default();
+            let state = Default::default();
+            let ctx = super::super::ScoreContext { feasible: &feasible, cache, listers: &listers, state: &state };
+            let mut out = Vec::new();
+            TaintTolerationScore.score_all(&info(&plain), &ctx, &mut out);
+            out
+        };
+        assert_eq!(score(&cache), vec![0, 1]);
+        // The taint goes: no node is read, every node scores 0.
+        cache.upsert_node(named("b", json!([{"key": "k", "effect": "NoSchedule"}])));
+        assert_eq!(cache.soft_tainted_nodes(), 0);
+        assert_eq!(score(&cache), vec![0, 0]);
+        cache.upsert_node(named("a", json!([{"key": "k", "effect": "PreferNoSchedule"}])));
+        assert_eq!((cache.soft_tainted_nodes(), score(&cache)), (1, vec![1, 0]));
+        cache.remove_node("a");
+        assert_eq!(cache.soft_tainted_nodes(), 0);
     }
 
     #[test]
