@@ -587,6 +587,33 @@ fn node_affinity_naming_a_node_filters_only_that_node() {
     assert!(failed.first().is_some_and(|(m, _, _)| m.starts_with("0/4 nodes are available: 1 Insufficient cpu, 3 node(s) didn't satisfy plugin(s) [NodeAffinity].")), "{failed:?}");
 }
 
+#[test]
+fn nodes_a_pin_leaves_out_are_counted_and_the_first_recorded() {
+    let pinned = |nodes: &[&str]| json!({"spec": {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+        {"matchFields": [{"key": "metadata.name", "operator": "In", "values": nodes}]}]}}}}});
+    let mut w = World::new();
+    for i in 0..150 {
+        w.node(node_json(&format!("node-{i:03}"), "4", json!({})));
+    }
+    w.pod(pod_json("agent", "100m", pinned(&["node-120"])));
+    w.pod(pod_json("big", "8", pinned(&["node-007"])));
+    // Two named nodes are filtered in node-tree order, whatever order they are named in.
+    w.pod(pod_json("pair", "100m", pinned(&["node-140", "node-003"])));
+    w.run_ms(500);
+    assert_eq!(w.node_of("agent").as_deref(), Some("node-120"));
+    let d = w.scheduler().decision(&ObjectKey::new("default", "agent")).expect("decision kept");
+    assert_eq!((d.nodes_total, d.evaluated, d.feasible, d.nodes.len(), d.omitted), (150, 1, 1, 100, 50));
+    let absent: Vec<&str> = d.nodes.iter().skip(1).map(|v| &*v.node).collect();
+    let expected: Vec<String> = (0..150).filter(|&i| i != 120).take(99).map(|i| format!("node-{i:03}")).collect();
+    assert_eq!(absent, expected.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(d.nodes.iter().skip(1).all(|v| matches!(&v.filter, super::decision::FilterVerdict::NotConsidered { reason } if &**reason == "node(s) didn't satisfy plugin(s) [NodeAffinity]")));
+    let failed = w.events("big", "FailedScheduling");
+    assert!(failed.first().is_some_and(|(m, _, _)| m.starts_with("0/150 nodes are available: 1 Insufficient cpu, 149 node(s) didn't satisfy plugin(s) [NodeAffinity].")), "{failed:?}");
+    let pair = w.scheduler().decision(&ObjectKey::new("default", "pair")).expect("decision kept");
+    assert_eq!((pair.evaluated, pair.feasible, pair.omitted), (2, 2, 50));
+    assert!(pair.nodes.iter().skip(2).all(|v| v.node.as_ref() != "node-003" && v.node.as_ref() != "node-140"));
+}
+
 /// A StorageClass, claim and pod for volume binding tests.
 fn volume_world(provisioner: &str) -> World {
     let mut w = World::new();
