@@ -213,7 +213,7 @@ pub fn evaluate(
                 (1, Some(slot)) => vec![slot],
                 _ => cache.order().iter().copied().filter(|&slot| named.get(slot).copied().unwrap_or(false)).collect(),
             };
-            eval.absent = cache.order().len() - kept.len();
+            eval.absent = cache.order().len().saturating_sub(kept.len());
             eval.named_slots = named;
             eval.absent_reason = format!("node(s) didn't satisfy plugin(s) [{}]", {
                 let mut by = state.node_names_by.clone();
