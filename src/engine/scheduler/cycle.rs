@@ -196,12 +196,11 @@ pub fn evaluate(
             // marking their slots by name spares comparing every node's name.
             // The others are absent: counted, and listed only when a decision
             // records them.
-            let mut named = std::mem::take(&mut eval.named_slots);
-            named.resize(cache.slot_count(), false);
+            eval.named_slots.resize(cache.slot_count(), false);
             let mut first = None;
             let mut marked = 0;
             for node in names.iter().filter_map(|n| cache.node(n)) {
-                if let Some(mark) = named.get_mut(node.slot).filter(|m| !**m) {
+                if let Some(mark) = eval.named_slots.get_mut(node.slot).filter(|m| !**m) {
                     *mark = true;
                     marked += 1;
                     first = Some(node.slot);
@@ -211,10 +210,9 @@ pub fn evaluate(
             // over every node to find it.
             let kept: Vec<usize> = match (marked, first) {
                 (1, Some(slot)) => vec![slot],
-                _ => cache.order().iter().copied().filter(|&slot| named.get(slot).copied().unwrap_or(false)).collect(),
+                _ => cache.order().iter().copied().filter(|&slot| eval.named(slot)).collect(),
             };
             eval.absent = cache.order().len().saturating_sub(kept.len());
-            eval.named_slots = named;
             eval.absent_reason = format!("node(s) didn't satisfy plugin(s) [{}]", {
                 let mut by = state.node_names_by.clone();
                 by.sort_stable();

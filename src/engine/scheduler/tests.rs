@@ -597,7 +597,7 @@ fn nodes_a_pin_leaves_out_are_counted_and_the_first_recorded() {
     }
     w.pod(pod_json("agent", "100m", pinned(&["node-120"])));
     w.pod(pod_json("big", "8", pinned(&["node-007"])));
-    // Two named nodes are filtered in node-tree order, whatever order they are named in.
+    // Naming two nodes (in the opposite of node-tree order) evaluates both, and neither is recorded as absent.
     w.pod(pod_json("pair", "100m", pinned(&["node-140", "node-003"])));
     w.run_ms(500);
     assert_eq!(w.node_of("agent").as_deref(), Some("node-120"));
