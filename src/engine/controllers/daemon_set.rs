@@ -316,19 +316,28 @@ impl DaemonSetController {
         let mut changed_nodes: Vec<String> = Vec::new();
         for ev in changes.of(ids::nodes()) {
             let Object::Node(node) = &*ev.object else { continue };
-            let name = node.metadata.name.clone().unwrap_or_default();
+            let name = node.metadata.name.as_deref().unwrap_or_default();
             if ev.kind == WatchEventType::Deleted {
-                if self.nodes_seen.remove(&name).is_some() {
-                    changed_nodes.push(name);
+                if self.nodes_seen.remove(name).is_some() {
+                    changed_nodes.push(name.to_string());
                 }
                 continue;
             }
-            let changed = !self.nodes_seen.get(&name).is_some_and(|seen| same_for_daemons(seen, node));
-            // The newest version is kept even when nothing changed, so no
-            // older one stays alive for this map alone.
-            self.nodes_seen.insert(name.clone(), ev.object.clone());
+            let changed = match self.nodes_seen.get_mut(name) {
+                // The newest version is kept even when nothing changed, so
+                // no older one stays alive for this map alone.
+                Some(seen) => {
+                    let changed = !same_for_daemons(seen, node);
+                    *seen = ev.object.clone();
+                    changed
+                }
+                None => {
+                    self.nodes_seen.insert(name.to_string(), ev.object.clone());
+                    true
+                }
+            };
             if changed {
-                changed_nodes.push(name);
+                changed_nodes.push(name.to_string());
             }
         }
         if !changed_nodes.is_empty() {
