@@ -30,7 +30,7 @@ use super::pod_status::{self, is_sidecar, restart_policy, should_restart, Inputs
 use super::programs;
 use super::runtime::{random_hex, ContainerSetup, Flavor, LogLine, Runtime, Sandbox};
 use super::volumes::{self, PodVolumes, VolumeContext};
-use crate::engine::api::{ids, meta, Object, ObjectKey, Reason};
+use crate::engine::api::{ids, meta, KeyRef, Object, ObjectKey, Reason};
 use crate::engine::apiserver::events::{EventRecorder, NORMAL, WARNING};
 use crate::engine::apiserver::{DeleteOptions, Query, WatchEvent, WatchEventType};
 use crate::engine::cluster::NodeSpec;
@@ -405,13 +405,31 @@ struct State {
     /// Pods whose last sync changed nothing, by the address of the pod
     /// version that sync read (the entry holds that version, so the address
     /// cannot be another's): a full sync looks every pod up here, and a
-    /// UID-keyed map compared long strings. Only looked up, never iterated.
+    /// UID-keyed map compared long strings. Only looked up, never iterated
+    /// (but by debug builds' checks).
     quiet: FxHashMap<*const Object, QuietSync>,
     /// (Each pod's entry in `quiet` is found from its worker, `Worker::quiet_at`.)
-    /// The pods of the entries dropped from `quiet` during this run: a full
-    /// sync lists a quiet pod by its address alone, and syncs the version
-    /// kept here if its entry goes before its turn.
-    quiet_dropped: Vec<Rc<Object>>,
+    /// The entries dropped from `quiet` during this run: a full sync lists
+    /// a quiet pod by its address alone, and syncs the version kept here if
+    /// its entry goes before its turn.
+    quiet_dropped: Vec<QuietSync>,
+    /// The pods a full sync must look at, each as its version in view:
+    /// every pod in view whose version has no entry in `quiet` is here (and
+    /// some that have one). A full sync that may trust it (see
+    /// `indexed_shared`) syncs these alone, not every pod of the node: most
+    /// of a busy node's many full syncs are for one pod's timed step while
+    /// the others wait. (Every entry in `quiet` is for a version in view:
+    /// a pod's new version or deletion drops its entry.)
+    unsettled: BTreeMap<ObjectKey, Rc<Object>>,
+    /// `quiet`'s entries by when they stop holding (`QuietSync::until`),
+    /// with pairs of entries since gone, checked against the entry.
+    quiet_until: BTreeSet<(VirtualTime, *const Object)>,
+    /// `quiet`'s entries by the wake-up they ask for, kept as `quiet_until`.
+    quiet_wakes: BTreeSet<(VirtualTime, *const Object)>,
+    /// The shared inputs of the last full sync that looked at every pod,
+    /// while every entry made since was made with them: only then does an
+    /// entry not in `quiet_until`'s past hold, and `unsettled` suffice.
+    indexed_shared: Option<SharedInputs>,
     /// The mirror pods among the pod informer's items, kept from its
     /// events: finding them by reading every pod at each full sync read
     /// every pod's metadata.
@@ -459,6 +477,10 @@ impl State {
             services: Informer::new(Query::all(ids::services())),
             quiet: FxHashMap::default(),
             quiet_dropped: Vec::new(),
+            unsettled: BTreeMap::new(),
+            quiet_until: BTreeSet::new(),
+            quiet_wakes: BTreeSet::new(),
+            indexed_shared: None,
             mirrors: BTreeSet::new(),
             orphans_settled: false,
             orphan_check_lists: 0,
@@ -2130,7 +2152,7 @@ impl Kubelet {
     fn quiet_version(&self, at: *const Object) -> Option<Rc<Object>> {
         match self.state.quiet.get(&at) {
             Some(q) => Some(q.pod.clone()),
-            None => self.state.quiet_dropped.iter().rev().find(|p| std::ptr::eq(Rc::as_ptr(p), at)).cloned(),
+            None => self.state.quiet_dropped.iter().rev().find(|q| std::ptr::eq(Rc::as_ptr(&q.pod), at)).map(|q| q.pod.clone()),
         }
     }
 
@@ -2153,7 +2175,10 @@ impl Kubelet {
             None => {
                 let kept = kept.and_then(|uid| self.state.workers.get(uid)).map_or(std::ptr::null(), |w| w.quiet_at);
                 let entry = self.state.quiet.remove(&kept);
-                self.state.quiet_dropped.extend(self.state.quiet.drain().map(|(_, q)| q.pod));
+                let dropped: Vec<QuietSync> = self.state.quiet.drain().map(|(_, q)| q).collect();
+                for q in dropped {
+                    self.note_dropped(q);
+                }
                 for w in self.state.workers.values_mut() {
                     if w.quiet_at != kept {
                         w.quiet_at = std::ptr::null();
@@ -2173,10 +2198,37 @@ impl Kubelet {
         let slot = std::mem::replace(&mut w.quiet_at, at);
         if !slot.is_null() && slot != at {
             if let Some(old) = self.state.quiet.remove(&slot) {
-                self.state.quiet_dropped.push(old.pod);
+                self.note_dropped(old);
             }
         }
-        self.state.quiet.insert(at, q);
+        // Only a pod's own sync of the version in view remembers it.
+        let state = &mut self.state;
+        state.unsettled.remove(&q.pod.key_parts() as &dyn KeyRef);
+        state.quiet_until.insert((q.until, at));
+        if let Some(wake) = q.wake {
+            state.quiet_wakes.insert((wake, at));
+        }
+        if state.indexed_shared != Some(q.shared) {
+            state.indexed_shared = None;
+        }
+        state.quiet.insert(at, q);
+    }
+
+    /// An entry leaves `quiet`: its pod (the version in view) is looked at
+    /// by the next full sync.
+    fn note_dropped(&mut self, q: QuietSync) {
+        self.unsettle(&q.pod);
+        self.state.quiet_dropped.push(q);
+    }
+
+    fn unsettle(&mut self, pod: &Rc<Object>) {
+        let parts = pod.key_parts();
+        match self.state.unsettled.get_mut(&parts as &dyn KeyRef) {
+            Some(held) => *held = pod.clone(),
+            None => {
+                self.state.unsettled.insert(ObjectKey::of(pod), pod.clone());
+            }
+        }
     }
 
     fn forget_quiet(&mut self, uid: &str) {
@@ -2184,7 +2236,7 @@ impl Kubelet {
         let at = std::mem::replace(&mut w.quiet_at, std::ptr::null());
         if !at.is_null() {
             if let Some(old) = self.state.quiet.remove(&at) {
-                self.state.quiet_dropped.push(old.pod);
+                self.note_dropped(old);
             }
         }
     }
@@ -2312,6 +2364,111 @@ impl Kubelet {
         events
     }
 
+    /// A pod whose version changed has no entry in `quiet` yet; the entry
+    /// of the version it replaces (or of a pod gone) is dropped.
+    fn note_unsettled(&mut self, events: &[WatchEvent]) {
+        for ev in events {
+            let uid = ev.object.meta().uid.as_deref().unwrap_or("");
+            let gone = ev.kind == WatchEventType::Deleted;
+            if let Some(w) = self.state.workers.get_mut(uid).filter(|w| !w.quiet_at.is_null() && (gone || w.quiet_at != Rc::as_ptr(&ev.object))) {
+                let at = std::mem::replace(&mut w.quiet_at, std::ptr::null());
+                self.state.quiet.remove(&at);
+            }
+            if gone {
+                self.state.unsettled.remove(&ev.object.key_parts() as &dyn KeyRef);
+            } else {
+                self.unsettle(&ev.object);
+            }
+        }
+    }
+
+    /// A full sync of the unsettled pods alone, with the network ready and
+    /// every entry in `quiet` made with `shared`. It does what a full sync
+    /// of every pod in key order does: a pod whose entry holds is passed
+    /// over and its wake-up asked for, and one whose entry goes before its
+    /// turn is synced at its turn (it is unsettled from then on).
+    fn sync_unsettled(&mut self, ctx: &mut Ctx, shared: SharedInputs) {
+        let now = ctx.now;
+        self.forget_touched();
+        // Entries that stopped holding: their pods are looked at.
+        while let Some(&(until, at)) = self.state.quiet_until.first().filter(|(until, _)| *until <= now) {
+            self.state.quiet_until.remove(&(until, at));
+            if let Some(pod) = self.state.quiet.get(&at).filter(|q| q.until == until).map(|q| q.pod.clone()) {
+                self.unsettle(&pod);
+            }
+        }
+        if cfg!(debug_assertions) {
+            for o in self.state.pods.items() {
+                if !file_source::is_mirror_object(o) && self.still_quiet(o, now, shared).is_none() {
+                    let held = self.state.unsettled.get(&o.key_parts() as &dyn KeyRef);
+                    assert!(held.is_some_and(|h| Rc::ptr_eq(h, o)), "pod {} neither quiet nor unsettled as its version in view", ObjectKey::of(o));
+                }
+            }
+            let in_view = |o: &Rc<Object>| {
+                let parts = o.key_parts();
+                self.state.pods.get_by_parts(parts.0, parts.1).is_some_and(|held| Rc::ptr_eq(held, o))
+            };
+            assert!(self.state.quiet.values().all(|q| in_view(&q.pod)), "a quiet entry for a version not in view");
+            assert!(self.state.unsettled.values().all(in_view), "an unsettled pod not as it is in view");
+        }
+        // Drops before any pod's turn are synced at their turns.
+        let mut seen_dropped = self.state.quiet_dropped.len();
+        let mut cursor: Option<ObjectKey> = None;
+        let mut looked_at = 0usize;
+        loop {
+            self.forget_touched();
+            // An entry that goes after its pod's turn was passed over, as a
+            // walk of every pod would have: its wake-up is asked for.
+            if let Some(turn) = &cursor {
+                for q in &self.state.quiet_dropped[seen_dropped..] {
+                    let passed = (&q.pod.key_parts() as &dyn KeyRef) < (turn as &dyn KeyRef);
+                    if let Some(wake) = q.wake.filter(|_| passed && q.wake_if_holds(now, shared).is_some()) {
+                        ctx.wake_at(wake);
+                    }
+                }
+            }
+            seen_dropped = self.state.quiet_dropped.len();
+            let next = match &cursor {
+                None => self.state.unsettled.first_key_value(),
+                Some(turn) => self.state.unsettled.range::<dyn KeyRef, _>((std::ops::Bound::Excluded(turn as &dyn KeyRef), std::ops::Bound::Unbounded)).next(),
+            };
+            let Some((key, pod)) = next.map(|(k, p)| (k.clone(), p.clone())) else { break };
+            if file_source::is_mirror_object(&pod) {
+                // Mirrors are never synced.
+                self.state.unsettled.remove(&key);
+                cursor = Some(key);
+                continue;
+            }
+            cursor = Some(key);
+            looked_at += 1;
+            self.sync_pod_unless_quiet(ctx, &pod, shared);
+        }
+        // The wake-ups of the entries passed over: the earliest that holds.
+        let mut kept = Vec::new();
+        while let Some(&(wake, at)) = self.state.quiet_wakes.first() {
+            let pair = self.state.quiet_wakes.pop_first();
+            let Some(q) = self.state.quiet.get(&at).filter(|q| q.wake == Some(wake)) else { continue };
+            kept.extend(pair);
+            if q.wake_if_holds(now, shared).is_some() {
+                ctx.wake_at(wake);
+                break;
+            }
+        }
+        self.state.quiet_wakes.extend(kept);
+        if cfg!(debug_assertions) {
+            // A pod passed over is synced anyway, and must change nothing.
+            let holding: Vec<Rc<Object>> = self.state.pods.items().filter(|o| !file_source::is_mirror_object(o)).cloned().collect();
+            for o in holding {
+                self.forget_touched();
+                if self.still_quiet(&o, now, shared).is_some() {
+                    self.sync_pod_unless_quiet(ctx, &o, shared);
+                }
+            }
+        } else {
+            self.state.quiet_passes += self.state.pods.len().saturating_sub(looked_at) as u64;
+        }
+    }
+
     fn run_on_machine(&mut self, ctx: &mut Ctx) {
         self.ensure_machine(ctx);
         let now = ctx.now;
@@ -2344,6 +2501,7 @@ impl Kubelet {
         }
         let events = self.sync_informers(ctx);
         self.note_mirrors(&events);
+        self.note_unsettled(&events);
         for ev in &events {
             if ev.kind == WatchEventType::Deleted {
                 ctx.log(format!("pod {} removed from the API", ObjectKey::of(&ev.object)));
@@ -2362,7 +2520,13 @@ impl Kubelet {
         };
         // A pod whose own object changed is synced at once, as its pod
         // worker would be; every pod is synced when timed work is due.
-        let mut pods: Vec<Due> = if full_sync {
+        let indexed = full_sync && network_ready && self.state.indexed_shared == Some(shared);
+        if indexed {
+            self.sync_unsettled(ctx, shared);
+        }
+        let mut pods: Vec<Due> = if indexed {
+            Vec::new()
+        } else if full_sync {
             // A pod remembered as quiet is listed by its address alone (it
             // is no mirror: mirrors are never synced), so passing it over
             // reads nothing of the pod, and with what its entry says now
@@ -2397,7 +2561,7 @@ impl Kubelet {
                         // drop is in `quiet_dropped`, and only a pod's own
                         // sync remembers it again. (One dropped and back is
                         // looked at again by `sync_pod_unless_quiet`.)
-                        let kept = !self.state.quiet_dropped.iter().any(|p| std::ptr::eq(Rc::as_ptr(p), at));
+                        let kept = !self.state.quiet_dropped.iter().any(|q| std::ptr::eq(Rc::as_ptr(&q.pod), at));
                         let pass = listed_wake.filter(|_| kept);
                         debug_assert!(pass.is_none() || pass == self.still_quiet_at(at, now, shared).map(|(wake, _)| wake), "a quiet pod's entry changed after it was listed");
                         if let Some(wake) = pass.filter(|_| !cfg!(debug_assertions)) {
@@ -2420,6 +2584,11 @@ impl Kubelet {
             }
         }
         self.state.quiet_dropped.clear();
+        if full_sync && network_ready && !indexed {
+            // Every pod was looked at with these inputs: what did not hold
+            // was synced, and is remembered again with them or unsettled.
+            self.state.indexed_shared = Some(shared);
+        }
         if !network_ready {
             ctx.wake_at(self.machine.booted_at.plus_millis(NETWORK_READY_AFTER_BOOT_MS));
         }
