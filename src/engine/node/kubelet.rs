@@ -404,7 +404,7 @@ struct State {
     services: Informer,
     /// Pods whose last sync changed nothing, by the address of the pod
     /// version that sync read (the entry holds that version, so the address
-    /// cannot be another's): a full sync looks every pod up here, and a
+    /// cannot be another's): a full sync of every pod looks each up here, and a
     /// UID-keyed map compared long strings. Only looked up, never iterated
     /// (but by debug builds' checks).
     quiet: FxHashMap<*const Object, QuietSync>,
@@ -445,6 +445,8 @@ struct State {
     pod_requests: u64,
     /// Pod syncs passed over as quiet (checked in debug builds).
     quiet_passes: u64,
+    /// Full syncs that looked at the unsettled pods alone.
+    unsettled_syncs: u64,
     /// How many of the kubelet's watches had ended when it last polled
     /// them (`None`: not yet polled), for
     /// [`crate::engine::apiserver::ApiServer::nothing_to_poll`].
@@ -486,6 +488,7 @@ impl State {
             orphan_check_lists: 0,
             pod_requests: 0,
             quiet_passes: 0,
+            unsettled_syncs: 0,
             watches_ended: None,
         }
     }
@@ -2125,6 +2128,11 @@ impl Kubelet {
         self.state.quiet_passes
     }
 
+    /// Full syncs since the kubelet started that looked at the unsettled pods alone.
+    pub fn unsettled_syncs(&self) -> u64 {
+        self.state.unsettled_syncs
+    }
+
     fn requests(&self, ctx: &Ctx) -> Requests {
         Requests { writes: ctx.api.writes, pod_requests: self.state.pod_requests, events: self.state.recorder.attempts(), rng: ctx.rng.get_seed() }
     }
@@ -2389,6 +2397,7 @@ impl Kubelet {
     /// turn is synced at its turn (it is unsettled from then on).
     fn sync_unsettled(&mut self, ctx: &mut Ctx, shared: SharedInputs) {
         let now = ctx.now;
+        self.state.unsettled_syncs += 1;
         self.forget_touched();
         // Entries that stopped holding: their pods are looked at.
         while let Some(&(until, at)) = self.state.quiet_until.first().filter(|(until, _)| *until <= now) {
