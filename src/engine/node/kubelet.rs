@@ -421,10 +421,10 @@ struct State {
     /// the others wait. (Every entry in `quiet` is for a version in view:
     /// a pod's new version or deletion drops its entry.)
     unsettled: BTreeMap<ObjectKey, Rc<Object>>,
-    /// `quiet`'s entries by when they stop holding (`QuietSync::until`),
-    /// with pairs of entries since gone, checked against the entry.
+    /// `quiet`'s entries by when they stop holding (`QuietSync::until`);
+    /// an entry's pair leaves with it, or here once it stopped holding.
     quiet_until: BTreeSet<(VirtualTime, *const Object)>,
-    /// `quiet`'s entries by the wake-up they ask for, kept as `quiet_until`.
+    /// `quiet`'s entries by the wake-up they ask for; an entry's pair leaves with it.
     quiet_wakes: BTreeSet<(VirtualTime, *const Object)>,
     /// The shared inputs of the last full sync that looked at every pod,
     /// while every entry made since was made with them: only then does an
@@ -454,6 +454,14 @@ struct State {
 }
 
 impl State {
+    /// Takes an entry leaving `quiet` out of its indexes.
+    fn unindex(&mut self, at: *const Object, q: &QuietSync) {
+        self.quiet_until.remove(&(q.until, at));
+        if let Some(wake) = q.wake {
+            self.quiet_wakes.remove(&(wake, at));
+        }
+    }
+
     fn new(node: &str) -> Self {
         State {
             started: false,
@@ -2212,12 +2220,15 @@ impl Kubelet {
         // Only a pod's own sync of the version in view remembers it.
         let state = &mut self.state;
         state.unsettled.remove(&q.pod.key_parts() as &dyn KeyRef);
+        if state.indexed_shared != Some(q.shared) {
+            state.indexed_shared = None;
+        }
+        if let Some(old) = state.quiet.remove(&at) {
+            state.unindex(at, &old);
+        }
         state.quiet_until.insert((q.until, at));
         if let Some(wake) = q.wake {
             state.quiet_wakes.insert((wake, at));
-        }
-        if state.indexed_shared != Some(q.shared) {
-            state.indexed_shared = None;
         }
         state.quiet.insert(at, q);
     }
@@ -2225,6 +2236,7 @@ impl Kubelet {
     /// An entry leaves `quiet`: its pod (the version in view) is looked at
     /// by the next full sync.
     fn note_dropped(&mut self, q: QuietSync) {
+        self.state.unindex(Rc::as_ptr(&q.pod), &q);
         self.unsettle(&q.pod);
         self.state.quiet_dropped.push(q);
     }
@@ -2380,7 +2392,9 @@ impl Kubelet {
             let gone = ev.kind == WatchEventType::Deleted;
             if let Some(w) = self.state.workers.get_mut(uid).filter(|w| !w.quiet_at.is_null() && (gone || w.quiet_at != Rc::as_ptr(&ev.object))) {
                 let at = std::mem::replace(&mut w.quiet_at, std::ptr::null());
-                self.state.quiet.remove(&at);
+                if let Some(old) = self.state.quiet.remove(&at) {
+                    self.state.unindex(at, &old);
+                }
             }
             if gone {
                 self.state.unsettled.remove(&ev.object.key_parts() as &dyn KeyRef);
@@ -2419,6 +2433,10 @@ impl Kubelet {
             };
             assert!(self.state.quiet.values().all(|q| in_view(&q.pod)), "a quiet entry for a version not in view");
             assert!(self.state.unsettled.values().all(in_view), "an unsettled pod not as it is in view");
+            let state = &self.state;
+            assert!(state.quiet_wakes.iter().all(|(wake, at)| state.quiet.get(at).is_some_and(|q| q.wake == Some(*wake))), "a wake-up of an entry gone");
+            assert!(state.quiet_until.iter().all(|(until, at)| state.quiet.get(at).is_some_and(|q| q.until == *until)), "an end of an entry gone");
+            assert_eq!(state.quiet_wakes.len(), state.quiet.values().filter(|q| q.wake.is_some()).count(), "an entry's wake-up not indexed");
         }
         // Drops before any pod's turn are synced at their turns.
         let mut seen_dropped = self.state.quiet_dropped.len();
