@@ -223,6 +223,13 @@ pub struct Sharing {
     /// The origins last used, most recent first: a recorder writes its
     /// Events in runs, and comparing a few short texts spares hashing them.
     recent_origins: Vec<Rc<Origin>>,
+    /// Origins by one hash of their texts as an Event carries them: a
+    /// cluster of many nodes interleaves its kubelets' Events, so the
+    /// recent few miss, and sharing each text before finding the origin
+    /// hashed six texts in tables of every text. Weak, so an origin no
+    /// Event holds is still pruned from `origins`.
+    origins_by_texts: FxHashMap<u64, std::rc::Weak<Origin>>,
+    origins_by_texts_prune: PruneSchedule,
 }
 
 /// How many origins [`Sharing::recent_origins`] remembers.
@@ -305,6 +312,17 @@ impl Sharing {
             self.recent_origins[..=at].rotate_right(1);
             return found;
         }
+        let by_texts = {
+            use std::hash::{Hash, Hasher};
+            let mut hasher = rustc_hash::FxHasher::default();
+            (has_source, source_component, source_host, type_, reporting_component, reporting_instance, action).hash(&mut hasher);
+            hasher.finish()
+        };
+        let found = self.origins_by_texts.get(&by_texts).and_then(std::rc::Weak::upgrade).filter(|o| same(o));
+        if let Some(found) = found {
+            self.remember_recent(found.clone());
+            return found;
+        }
         let texts = &mut self.texts;
         let origin = Origin {
             has_source,
@@ -316,11 +334,21 @@ impl Sharing {
             action: action.map(|t| texts.share(t)),
         };
         let shared = self.origins.share_with(&origin, |o| Rc::new(o.clone()));
+        let by = &mut self.origins_by_texts;
+        self.origins_by_texts_prune.before_adding(by.len(), || {
+            by.retain(|_, o| o.strong_count() > 0);
+            by.len()
+        });
+        self.origins_by_texts.insert(by_texts, Rc::downgrade(&shared));
+        self.remember_recent(shared.clone());
+        shared
+    }
+
+    fn remember_recent(&mut self, origin: Rc<Origin>) {
         if self.recent_origins.len() == RECENT_ORIGINS {
             self.recent_origins.pop();
         }
-        self.recent_origins.insert(0, shared.clone());
-        shared
+        self.recent_origins.insert(0, origin);
     }
 }
 
@@ -734,6 +762,20 @@ mod tests {
         let recent = CompactEvent::of(&host(0), &mut sharing).expect("compact");
         assert!(Rc::ptr_eq(&first.origin, &recent.origin));
         assert_eq!(sharing.recent_origins.len(), RECENT_ORIGINS);
+        assert_eq!(sharing.origins_by_texts.len(), 2 * RECENT_ORIGINS + 1, "each origin found by its texts' hash");
+    }
+
+    #[test]
+    fn origins_no_event_holds_are_pruned_whatever_finds_them_by_their_texts() {
+        let mut sharing = Sharing::default();
+        let many = 3 * crate::engine::store::shared_texts::PRUNE_FLOOR;
+        for i in 0..many {
+            let mut ev = recorded();
+            ev.source = Some(EventSource { component: Some("kubelet".into()), host: Some(format!("node-{i}")) });
+            drop(CompactEvent::of(&ev, &mut sharing).expect("compact"));
+        }
+        assert!(sharing.origins.len() < many / 2, "{} origins kept", sharing.origins.len());
+        assert!(sharing.origins_by_texts.len() < many / 2, "{} origins found by texts", sharing.origins_by_texts.len());
     }
 
     #[test]

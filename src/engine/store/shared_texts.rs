@@ -8,7 +8,7 @@ use std::rc::Rc;
 use rustc_hash::FxBuildHasher;
 
 /// Below this many values the set is never pruned.
-const PRUNE_FLOOR: usize = 4096;
+pub(crate) const PRUNE_FLOOR: usize = 4096;
 
 /// When a table of shared values next drops the values no one holds any
 /// more: once it has doubled since the last pruning, so the pruning costs a
