@@ -211,6 +211,12 @@ def scenario(page, driver, http_log=None):
         loaded, load_requests = check_page_safety(first, http_log, 0, "load")
         print(f"requests while loading: {len(load_requests)} ({', '.join(load_requests)})")
 
+        # The switch acts only while the scheduler runs (a stopped one's Stop
+        # is disabled): click once the page shows it running.
+        first.wait("scheduler running and its Stop enabled", lambda: first.js(
+            "const c = document.querySelector('[data-testid=\"component-scheduler\"]');"
+            " const b = document.querySelector('[data-testid=\"stop-scheduler\"]');"
+            " return !!c && !!b && c.dataset.state === 'running' && !b.disabled"))
         first.click("stop-scheduler")
         first.wait("scheduler stopped", lambda: first.js(
             "return document.querySelector('[data-testid=\"component-scheduler\"]').dataset.state") == "stopped")
