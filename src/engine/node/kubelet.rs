@@ -454,12 +454,15 @@ struct State {
 }
 
 impl State {
-    /// Takes an entry leaving `quiet` out of its indexes.
-    fn unindex(&mut self, at: *const Object, q: &QuietSync) {
+    /// Takes the entry at `at` out of `quiet` and of its indexes: the one
+    /// way an entry leaves.
+    fn take_quiet(&mut self, at: *const Object) -> Option<QuietSync> {
+        let q = self.quiet.remove(&at)?;
         self.quiet_until.remove(&(q.until, at));
         if let Some(wake) = q.wake {
             self.quiet_wakes.remove(&(wake, at));
         }
+        Some(q)
     }
 
     fn new(node: &str) -> Self {
@@ -2190,18 +2193,16 @@ impl Kubelet {
             }
             None => {
                 let kept = kept.and_then(|uid| self.state.workers.get(uid)).map_or(std::ptr::null(), |w| w.quiet_at);
-                let entry = self.state.quiet.remove(&kept);
-                let dropped: Vec<QuietSync> = self.state.quiet.drain().map(|(_, q)| q).collect();
-                for q in dropped {
-                    self.note_dropped(q);
+                let dropped: Vec<*const Object> = self.state.quiet.keys().copied().filter(|&at| at != kept).collect();
+                for at in dropped {
+                    if let Some(q) = self.state.take_quiet(at) {
+                        self.note_dropped(q);
+                    }
                 }
                 for w in self.state.workers.values_mut() {
                     if w.quiet_at != kept {
                         w.quiet_at = std::ptr::null();
                     }
-                }
-                if let Some(q) = entry {
-                    self.state.quiet.insert(kept, q);
                 }
             }
         }
@@ -2213,7 +2214,7 @@ impl Kubelet {
         let Some(w) = self.state.workers.get_mut(uid) else { return };
         let slot = std::mem::replace(&mut w.quiet_at, at);
         if !slot.is_null() && slot != at {
-            if let Some(old) = self.state.quiet.remove(&slot) {
+            if let Some(old) = self.state.take_quiet(slot) {
                 self.note_dropped(old);
             }
         }
@@ -2223,9 +2224,7 @@ impl Kubelet {
         if state.indexed_shared != Some(q.shared) {
             state.indexed_shared = None;
         }
-        if let Some(old) = state.quiet.remove(&at) {
-            state.unindex(at, &old);
-        }
+        state.take_quiet(at);
         state.quiet_until.insert((q.until, at));
         if let Some(wake) = q.wake {
             state.quiet_wakes.insert((wake, at));
@@ -2236,7 +2235,6 @@ impl Kubelet {
     /// An entry leaves `quiet`: its pod (the version in view) is looked at
     /// by the next full sync.
     fn note_dropped(&mut self, q: QuietSync) {
-        self.state.unindex(Rc::as_ptr(&q.pod), &q);
         self.unsettle(&q.pod);
         self.state.quiet_dropped.push(q);
     }
@@ -2255,7 +2253,7 @@ impl Kubelet {
         let Some(w) = self.state.workers.get_mut(uid) else { return };
         let at = std::mem::replace(&mut w.quiet_at, std::ptr::null());
         if !at.is_null() {
-            if let Some(old) = self.state.quiet.remove(&at) {
+            if let Some(old) = self.state.take_quiet(at) {
                 self.note_dropped(old);
             }
         }
@@ -2392,9 +2390,7 @@ impl Kubelet {
             let gone = ev.kind == WatchEventType::Deleted;
             if let Some(w) = self.state.workers.get_mut(uid).filter(|w| !w.quiet_at.is_null() && (gone || w.quiet_at != Rc::as_ptr(&ev.object))) {
                 let at = std::mem::replace(&mut w.quiet_at, std::ptr::null());
-                if let Some(old) = self.state.quiet.remove(&at) {
-                    self.state.unindex(at, &old);
-                }
+                self.state.take_quiet(at);
             }
             if gone {
                 self.state.unsettled.remove(&ev.object.key_parts() as &dyn KeyRef);
