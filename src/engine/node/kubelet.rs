@@ -2466,18 +2466,12 @@ impl Kubelet {
             looked_at += 1;
             self.sync_pod_unless_quiet(ctx, &pod, shared);
         }
-        // The wake-ups of the entries passed over: the earliest that holds.
-        let mut kept = Vec::new();
-        while let Some(&(wake, at)) = self.state.quiet_wakes.first() {
-            let pair = self.state.quiet_wakes.pop_first();
-            let Some(q) = self.state.quiet.get(&at).filter(|q| q.wake == Some(wake)) else { continue };
-            kept.extend(pair);
-            if q.wake_if_holds(now, shared).is_some() {
-                ctx.wake_at(wake);
-                break;
-            }
+        // The wake-ups of the entries passed over: the earliest that holds
+        // (every pair names its entry: they leave together).
+        let state = &self.state;
+        if let Some(&(wake, _)) = state.quiet_wakes.iter().find(|(_, at)| state.quiet.get(at).is_some_and(|q| q.wake_if_holds(now, shared).is_some())) {
+            ctx.wake_at(wake);
         }
-        self.state.quiet_wakes.extend(kept);
         if cfg!(debug_assertions) {
             // A pod passed over is synced anyway, and must change nothing.
             let holding: Vec<Rc<Object>> = self.state.pods.items().filter(|o| !file_source::is_mirror_object(o)).cloned().collect();
