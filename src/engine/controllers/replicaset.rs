@@ -318,17 +318,21 @@ fn kept_flags(previous: &mut Peekable<std::vec::IntoIter<(Rc<Object>, PodFlags)>
 }
 
 /// Updates `kept` to the versions in `current` (the same pods, in key
-/// order) where they changed; false, part-way, if a pod differs.
+/// order) where they changed; false, part-way, if a pod differs. A pod
+/// whose version is the one kept is not read at all: most of a set's pods
+/// did not change since its last sync, and reading each would be a cold
+/// load per pod on every sync.
 fn refresh_in_place<'a>(
     kept: &mut [(Rc<Object>, PodFlags)],
-    current: impl Iterator<Item = (&'a Rc<Object>, &'a Pod)>,
+    current: impl Iterator<Item = &'a Rc<Object>>,
     selector: &Selector,
     template_labels: Option<&BTreeMap<String, String>>,
 ) -> bool {
-    for (slot, (o, p)) in kept.iter_mut().zip(current) {
+    for (slot, o) in kept.iter_mut().zip(current) {
         if Rc::ptr_eq(&slot.0, o) {
             continue;
         }
+        let Object::Pod(p) = &**o else { return false };
         if key_order(&slot.0, o) != Ordering::Equal {
             return false;
         }
@@ -450,7 +454,7 @@ impl ReplicaSetController {
         // Bring the tally up to date: in place while the set holds the same
         // pods (a status write replaced some of their versions), so the pods
         // that did not change are not touched at all; else merged afresh.
-        let in_place = tally.pods.len() == pods.controlled_count(&v.uid) && refresh_in_place(&mut tally.pods, controlled(), &v.selector, template_labels);
+        let in_place = tally.pods.len() == pods.controlled_count(&v.uid) && refresh_in_place(&mut tally.pods, pods.controlled_iter(&v.uid), &v.selector, template_labels);
         if !in_place {
             tally.places.clear();
             let mut previous = std::mem::take(&mut tally.pods).into_iter().peekable();
