@@ -376,12 +376,14 @@ struct State {
     next_lease: VirtualTime,
     next_status: VirtualTime,
     last_report: Option<VirtualTime>,
-    /// Boxed: a map node holds room for eleven entries whatever it holds,
-    /// and a worker is a few hundred bytes, so a node of workers inline was
-    /// about half empty space.
+    /// Boxed: a worker is a few hundred bytes, and the table's empty
+    /// slots need not be as wide.
     /// Keyed by the pod's UID, shared with the ConfigMap and Secret
-    /// managers' entries for the pod.
-    workers: BTreeMap<Rc<str>, Box<Worker>>,
+    /// managers' entries for the pod. Hashed, not ordered: a pod sync looks
+    /// its worker up about ten times, and in an ordered map each lookup
+    /// compared the UID with several others. Nothing that depends on order
+    /// iterates it unsorted.
+    workers: FxHashMap<Rc<str>, Box<Worker>>,
     pull_free_at: VirtualTime,
     crash_backoff: BTreeMap<String, Backoff>,
     pull_backoff: BTreeMap<String, Backoff>,
@@ -475,7 +477,7 @@ impl State {
             next_lease: VirtualTime::ZERO,
             next_status: VirtualTime::ZERO,
             last_report: None,
-            workers: BTreeMap::new(),
+            workers: FxHashMap::default(),
             pull_free_at: VirtualTime::ZERO,
             crash_backoff: BTreeMap::new(),
             pull_backoff: BTreeMap::new(),
@@ -2030,7 +2032,9 @@ impl Kubelet {
         let known: BTreeSet<&str> =
             self.state.pods.items().filter_map(|o| o.meta().uid.as_deref()).chain(self.state.static_pods.keys().map(String::as_str)).collect();
         let orphans: Vec<String> = self.machine.runtime.sandboxes().map(|(uid, _)| uid).filter(|uid| !known.contains(uid.as_str())).cloned().collect();
-        let workers: Vec<String> = self.state.workers.keys().filter(|uid| !known.contains(&***uid)).map(|uid| uid.to_string()).collect();
+        let mut workers: Vec<String> = self.state.workers.keys().filter(|uid| !known.contains(&***uid)).map(|uid| uid.to_string()).collect();
+        // In UID order, as they are removed in this order.
+        workers.sort_unstable();
         (orphans, workers)
     }
 
