@@ -199,7 +199,7 @@ struct Node {
 
 impl Children {
     fn find(&self, name: &str) -> Result<usize, usize> {
-        self.0.binary_search_by(|(n, _)| (**n).cmp(name))
+        self.0.binary_search_by(|(n, _)| name_order(n, name))
     }
 
     fn get(&self, name: &str) -> Option<&Node> {
@@ -299,6 +299,17 @@ impl Drop for Children {
         while let Some((_, mut node)) = pending.pop() {
             pending.append(&mut node.below.0);
         }
+    }
+}
+
+/// Byte order of two names, as `str`'s, deciding on the first byte where
+/// it differs: the names a search meets most are pods' UIDs under
+/// `/var/lib/kubelet/pods`, which nearly always differ there, and a call
+/// to compare whole names cost more than the rest of the search.
+fn name_order(a: &str, b: &str) -> std::cmp::Ordering {
+    match (a.as_bytes().first(), b.as_bytes().first()) {
+        (Some(x), Some(y)) if x != y => x.cmp(y),
+        _ => a.cmp(b),
     }
 }
 
@@ -640,6 +651,16 @@ pub fn is_within(path: &str, prefix: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_order_as_strings_do() {
+        let names = ["", "a", "ab", "b", "..data", "..2026_01_01", "é", "e", "kubernetes.io~projected", "kubernetes.io~empty-dir", "0f3c", "0f3", "f0", "A"];
+        for a in names {
+            for b in names {
+                assert_eq!(name_order(a, b), a.cmp(b), "{a:?} {b:?}");
+            }
+        }
+    }
 
     #[test]
     fn paths_normalize_like_the_kernel() {
