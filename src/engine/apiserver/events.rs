@@ -286,7 +286,7 @@ impl<'a> AggregationKey<'a> {
     }
 }
 
-fn decimal_digits(mut n: u128) -> usize {
+pub(crate) fn decimal_digits(mut n: u128) -> usize {
     let mut digits = 1;
     while n >= 10 {
         n /= 10;
@@ -296,7 +296,7 @@ fn decimal_digits(mut n: u128) -> usize {
 }
 
 /// Appends `n` in `radix` (10 or 16, lowercase), as `{}` and `{:x}` write it.
-fn push_digits(out: &mut String, n: u128, radix: u128) {
+pub(crate) fn push_digits(out: &mut String, n: u128, radix: u128) {
     debug_assert!(radix == 10 || radix == 16, "push_digits writes decimal or hex");
     // An Event's name stamp fits in 64 bits until the year 2554: 64-bit
     // division by a constant radix is a multiply, where 128-bit division is

@@ -529,8 +529,12 @@ impl Fs {
 
     /// Direct children of a directory, by name.
     pub fn children(&self, dir: &str) -> Vec<(String, &Inode)> {
-        let Some(below) = self.below(dir) else { return Vec::new() };
-        below.0.iter().filter(|(name, _)| !name.is_empty()).filter_map(|(name, node)| node.inode.as_ref().map(|i| (name.to_string(), i))).collect()
+        self.children_iter(dir).map(|(name, inode)| (name.to_string(), inode)).collect()
+    }
+
+    /// What [`Fs::children`] lists, borrowed.
+    pub fn children_iter(&self, dir: &str) -> impl Iterator<Item = (&str, &Inode)> {
+        self.below(dir).into_iter().flat_map(|below| below.0.iter()).filter(|(name, _)| !name.is_empty()).filter_map(|(name, node)| node.inode.as_ref().map(|i| (&**name, i)))
     }
 
     /// A copy of the subtree at `path`, re-rooted at `/`.

@@ -1292,7 +1292,7 @@ impl Kubelet {
             w.runtime_changed = true;
         }
         // The node's own resolver, for dnsPolicy Default.
-        let gateway = self.spec.address.rsplit_once('.').map_or_else(String::new, |(net, _)| format!("{net}.1"));
+        let gateway = self.spec.address.rsplit_once('.').map_or_else(String::new, |(net, _)| [net, ".1"].concat());
         volumes::write_pod_files(&mut self.machine.disk, pod, &ip, &gateway, ctx.now);
     }
 

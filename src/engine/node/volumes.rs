@@ -554,12 +554,37 @@ fn text_hash(text: &str) -> u64 {
     h.finish()
 }
 
+/// The directory an atomic write puts its files in, as the kubelet names
+/// it: `..`, the time as `%Y_%m_%d_%H_%M_%S.`, then a random number.
+/// Written digit by digit: formatting the time was a tenth of a volume's
+/// setup, and every pod sets one up.
+fn data_dir_name(secs: i64, random: u32) -> String {
+    use crate::engine::apiserver::events::{decimal_digits, push_digits};
+    let t = TimeZone::UTC.to_datetime(Timestamp::from_second(secs).unwrap_or(Timestamp::UNIX_EPOCH));
+    let mut name = String::with_capacity(32);
+    name.push_str("..");
+    let fields = [(i64::from(t.year()), 4), (t.month().into(), 2), (t.day().into(), 2), (t.hour().into(), 2), (t.minute().into(), 2), (t.second().into(), 2)];
+    for (i, (n, width)) in fields.into_iter().enumerate() {
+        if i > 0 {
+            name.push('_');
+        }
+        // The clock starts in 2026: no field is negative.
+        let n = u128::try_from(n).unwrap_or(0);
+        for _ in decimal_digits(n)..width {
+            name.push('0');
+        }
+        push_digits(&mut name, n, 10);
+    }
+    name.push('.');
+    push_digits(&mut name, u128::from(random), 10);
+    name
+}
+
 /// The kubelet's AtomicWriter: writes `payload` under `dir` behind a
 /// `..data` link so readers see the old or the new contents, never a mix.
 fn atomic_write(disk: &mut Fs, dir: &str, payload: &Payload, now: VirtualTime, rng: &mut fastrand::Rng) {
     let secs = wall_secs(now);
-    let z = Timestamp::from_second(secs).unwrap_or(Timestamp::UNIX_EPOCH).to_zoned(TimeZone::UTC);
-    let ts = format!("..{}{}", z.strftime("%Y_%m_%d_%H_%M_%S."), rng.u32(1_000_000_000..u32::MAX));
+    let ts = data_dir_name(secs, rng.u32(1_000_000_000..u32::MAX));
     let ts_dir = join(dir, &ts);
     disk.insert(&ts_dir, Inode::dir(0o755, secs));
     // The files put in from the new directory, not each walked to from `/`.
@@ -581,10 +606,9 @@ fn atomic_write(disk: &mut Fs, dir: &str, payload: &Payload, now: VirtualTime, r
     let links = tops.iter().map(|top| (top.as_str(), Inode::symlink(&format!("..data/{top}"), secs)));
     disk.insert_all_under(dir, std::iter::once(("..data", Inode::symlink(&ts, secs))).chain(links));
     let stale: Vec<String> = disk
-        .children(dir)
-        .into_iter()
-        .filter(|(name, i)| !name.starts_with("..") && matches!(i.kind, Kind::Symlink(_)) && !tops.contains(name))
-        .map(|(name, _)| name)
+        .children_iter(dir)
+        .filter(|(name, i)| !name.starts_with("..") && matches!(i.kind, Kind::Symlink(_)) && !tops.contains(*name))
+        .map(|(name, _)| name.to_string())
         .collect();
     for name in stale {
         disk.remove(&join(dir, &name));
@@ -849,10 +873,11 @@ pub fn write_pod_files(disk: &mut Fs, pod: &Pod, ip: &str, node_gateway: &str, n
     let spec = crate::engine::api::pod_spec_or_empty(pod.spec.as_deref());
     let ns = pod.metadata.namespace.as_deref().unwrap_or("");
     let hostname = spec.hostname.as_deref().filter(|h| !h.is_empty()).unwrap_or_else(|| pod.metadata.name.as_deref().unwrap_or(""));
+    // Texts joined, not formatted: every pod writes these.
     let mut hosts = String::new();
     match spec.subdomain.as_deref().filter(|s| !s.is_empty()) {
         Some(sub) => hosts.push_str(&format!("{ip}\t{hostname}.{sub}.{ns}.svc.cluster.local\t{hostname}\n")),
-        None => hosts.push_str(&format!("{ip}\t{hostname}\n")),
+        None => hosts.extend([ip, "\t", hostname, "\n"]),
     }
     if let Some(aliases) = spec.host_aliases.as_ref().filter(|a| !a.is_empty()) {
         hosts.push_str("\n# Entries added by HostAliases.\n");
@@ -861,13 +886,12 @@ pub fn write_pod_files(disk: &mut Fs, pod: &Pod, ip: &str, node_gateway: &str, n
         }
     }
     let hosts = Content::Made(std::rc::Rc::new(PodHosts(hosts.into_boxed_str())));
-    disk.insert(&join(&dir, "etc-hosts"), Inode { kind: Kind::File(hosts), mode: 0o644, uid: 0, gid: 0, mtime: secs });
-    disk.insert(&join(&dir, "etc-hostname"), Inode::file(&format!("{hostname}\n"), 0o644, secs));
+    let hostname_file = Inode::file(&[hostname, "\n"].concat(), 0o644, secs);
     let policy = spec.dns_policy.clone().unwrap_or_else(|| "ClusterFirst".into());
     let host_network = spec.host_network.unwrap_or(false);
     let cluster = policy == "ClusterFirstWithHostNet" || (policy == "ClusterFirst" && !host_network);
     let (mut servers, mut searches, mut options): (Vec<String>, Vec<String>, Vec<String>) = if cluster {
-        (vec![CLUSTER_DNS.into()], vec![format!("{ns}.svc.cluster.local"), "svc.cluster.local".into(), "cluster.local".into()], vec!["ndots:5".into()])
+        (vec![CLUSTER_DNS.into()], vec![[ns, ".svc.cluster.local"].concat(), "svc.cluster.local".into(), "cluster.local".into()], vec!["ndots:5".into()])
     } else if policy == "None" {
         (vec![], vec![], vec![])
     } else {
@@ -886,17 +910,26 @@ pub fn write_pod_files(disk: &mut Fs, pod: &Pod, ip: &str, node_gateway: &str, n
         }
     }
     let mut resolv = String::new();
-    if !searches.is_empty() {
-        resolv.push_str(&format!("search {}\n", searches.join(" ")));
-    }
+    let mut line = |key: &str, values: &[String]| {
+        if !values.is_empty() {
+            resolv.push_str(key);
+            for value in values {
+                resolv.push(' ');
+                resolv.push_str(value);
+            }
+            resolv.push('\n');
+        }
+    };
+    line("search", &searches);
     for s in servers {
-        resolv.push_str(&format!("nameserver {s}\n"));
+        line("nameserver", std::slice::from_ref(&s));
     }
-    if !options.is_empty() {
-        resolv.push_str(&format!("options {}\n", options.join(" ")));
-    }
+    line("options", &options);
     // The same in every pod of a namespace: kept once.
-    disk.insert(&join(&dir, "resolv.conf"), Inode { kind: Kind::File(shared_content(&resolv).into()), mode: 0o644, uid: 0, gid: 0, mtime: secs });
+    let resolv = Inode { kind: Kind::File(shared_content(&resolv).into()), mode: 0o644, uid: 0, gid: 0, mtime: secs };
+    let hosts = Inode { kind: Kind::File(hosts), mode: 0o644, uid: 0, gid: 0, mtime: secs };
+    // One walk down to the pod's directory for the three.
+    disk.insert_all_under(&dir, [("etc-hosts", hosts), ("etc-hostname", hostname_file), ("resolv.conf", resolv)]);
 }
 
 /// Removes everything the pod had on the node's disk (its emptyDirs and
@@ -1149,6 +1182,15 @@ mod tests {
         let want = format!("{HOSTS_HEADER}10.244.1.7\tweb-1\n\n# Entries added by HostAliases.\n10.0.0.9\ta\tb\n");
         assert_eq!((content.text().into_owned(), content.len(), file.mode), (want.clone(), want.len(), 0o644));
         assert!(want.starts_with("# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n"));
+    }
+
+    #[test]
+    fn data_directories_are_named_as_the_time_formatted() {
+        use crate::engine::api::meta::EPOCH_SECONDS;
+        for (secs, random) in [(EPOCH_SECONDS, 1_000_000_000), (EPOCH_SECONDS + 3_599, 4_294_967_294), (EPOCH_SECONDS + 86_400 * 400 + 45_296, 1_234_567_890), (0, 1_000_000_007)] {
+            let z = Timestamp::from_second(secs).unwrap_or(Timestamp::UNIX_EPOCH).to_zoned(TimeZone::UTC);
+            assert_eq!(data_dir_name(secs, random), format!("..{}{random}", z.strftime("%Y_%m_%d_%H_%M_%S.")));
+        }
     }
 
     #[test]
