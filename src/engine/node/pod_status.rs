@@ -61,7 +61,7 @@ pub fn should_restart(policy: &str, code: i32) -> bool {
 fn terminated(c: &RuntimeContainer, flavor: Flavor) -> Option<ContainerStateTerminated> {
     let exit = c.exit.as_ref()?;
     Some(ContainerStateTerminated {
-        container_id: Some(format!("{}://{}", flavor.id_scheme(), c.id)),
+        container_id: Some(c.id.uri(flavor.id_scheme())),
         exit_code: exit.code,
         finished_at: Some(api_time(exit.at)),
         message: exit.message.clone(),
@@ -118,7 +118,7 @@ fn container_status(spec: &Container, inputs: &Inputs, default_waiting: &str) ->
         name: spec.name.clone(),
         image,
         image_id: latest.map(|c| flavor.status_image_id(&c.image)).unwrap_or_default(),
-        container_id: latest.map(|c| format!("{}://{}", flavor.id_scheme(), c.id)),
+        container_id: latest.map(|c| c.id.uri(flavor.id_scheme())),
         ready: running && inputs.ready.get(&spec.name).copied().unwrap_or(true),
         restart_count: latest.map_or(0, |c| c.attempt),
         started: Some(running && inputs.started.get(&spec.name).copied().unwrap_or(true)),

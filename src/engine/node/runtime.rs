@@ -1419,6 +1419,16 @@ impl HexId {
         self.0.iter().flat_map(|b| [HEX_DIGITS[(b >> 4) as usize], HEX_DIGITS[(b & 15) as usize]])
     }
 
+    /// `<scheme>://<id>`, as a container status names the container;
+    /// joined, not formatted: every status of every container writes it.
+    pub fn uri(&self, scheme: &str) -> String {
+        let mut uri = String::with_capacity(scheme.len() + 3 + 64);
+        uri.push_str(scheme);
+        uri.push_str("://");
+        uri.extend(self.digits().map(char::from));
+        uri
+    }
+
     /// The id as 64 words' worth of hashing input, for digests.
     fn words(&self) -> [u64; 4] {
         let mut w = [0u64; 4];
@@ -1578,6 +1588,14 @@ mod tests {
     use crate::engine::node::container_fs::Overlay;
     use crate::engine::node::rootfs;
     use crate::engine::node::shell::{compile_script, Host};
+
+    #[test]
+    fn an_id_as_a_status_names_it_is_its_scheme_and_digits() {
+        let mut rng = fastrand::Rng::with_seed(7);
+        let id = HexId::random(&mut rng);
+        assert_eq!(id.uri("containerd"), format!("containerd://{id}"));
+        assert_eq!(id.uri("docker").len(), "docker://".len() + 64);
+    }
 
     fn spec(script: &str) -> ProcessSpec {
         spec_in(script, &setup(), &Fs::new())
