@@ -217,6 +217,16 @@ impl Mounts {
         path
     }
 
+    /// Where `source` is below the pod's directory, if it is there.
+    pub fn in_pod<'a>(&'a self, source: &'a MountSource) -> Option<&'a str> {
+        match source {
+            MountSource::InPod(rel) => Some(rel),
+            MountSource::TerminationLog => Some(self.own_part(1)),
+            MountSource::TokenVolume => Some(self.own_part(2)),
+            MountSource::Disk(_) | MountSource::Snapshot(_) | MountSource::Private(_) => None,
+        }
+    }
+
     /// Where `source` is on the node's disk (`None` for files of its own).
     pub fn disk_path<'a>(&'a self, source: &'a MountSource) -> Option<std::borrow::Cow<'a, str>> {
         use std::borrow::Cow;

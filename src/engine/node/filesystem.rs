@@ -186,6 +186,22 @@ pub struct Fs {
     top: Children,
 }
 
+/// What is below one directory of an [`Fs`] (see [`Fs::subtree`]).
+pub struct Subtree<'a>(&'a Children);
+
+impl<'a> Subtree<'a> {
+    /// `Fs::get(&join(dir, rel))`, for a `rel` that is not empty and does
+    /// not start with `/`.
+    pub fn get(&self, rel: &str) -> Option<&'a Inode> {
+        let mut parts = components(rel);
+        let mut node = self.0.get(parts.next()?)?;
+        for part in parts {
+            node = node.below.get(part)?;
+        }
+        node.inode.as_ref()
+    }
+}
+
 /// A directory's names, in byte order, each with what is at and below it.
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Children(Vec<(Box<str>, Node)>);
@@ -366,6 +382,13 @@ impl Fs {
             node = node.below.get_mut(part)?;
         }
         Some(node)
+    }
+
+    /// The entries below directory `dir`, to look several up without
+    /// walking down to it each time. `dir` is a path without a trailing
+    /// `/`, other than `/` itself.
+    pub fn subtree(&self, dir: &str) -> Option<Subtree<'_>> {
+        self.below(dir).map(Subtree)
     }
 
     /// What is below `path` (everything for `/`).
@@ -655,6 +678,20 @@ pub fn is_within(path: &str, prefix: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_subtree_finds_what_the_whole_path_finds() {
+        let mut fs = Fs::new();
+        let dir = "/var/lib/kubelet/pods/0f3c";
+        for path in ["/var/lib/kubelet/pods/0f3c/etc-hosts", "/var/lib/kubelet/pods/0f3c/containers/c/01ab", "/var/lib/kubelet/pods/0f3c/volumes/kubernetes.io~projected/x/..data", "/var/lib/kubelet/pods/0f3d/etc-hosts"] {
+            fs.insert(path, Inode::file("x", 0o644, 0));
+        }
+        let below = fs.subtree(dir).expect("the pod's directory");
+        for rel in ["etc-hosts", "containers", "containers/c", "containers/c/01ab", "containers//c", "volumes/kubernetes.io~projected/x/..data", "missing", "etc-hosts/x", "..", "."] {
+            assert_eq!(below.get(rel), fs.get(&join(dir, rel)), "{rel:?}");
+        }
+        assert!(fs.subtree("/var/lib/kubelet/pods/none").is_none());
+    }
 
     #[test]
     fn names_order_as_strings_do() {

@@ -1143,15 +1143,19 @@ pub fn container_mounts(pod: &Pod, container: &Container, state: &PodVolumes, di
     let mounts = Mounts::of_pod(mounts, &dir, log_rel, token_rel.unwrap_or(""));
     // The runtime creates mount points the image lacks in the container's
     // layer (the root overlay is none).
+    // The mount points in the pod's directory are looked up below it,
+    // walked down to once (without a UID its name ends in `/`: the long way).
+    let pod_files = disk.subtree(&dir).filter(|_| !uid.is_empty());
     let points: Vec<(String, bool)> = mounts[1..]
         .iter()
         .map(|m| {
-            let is_file = match &m.source {
-                MountSource::Snapshot(fs) => fs.get("/").is_some_and(|i| !i.is_dir()),
-                MountSource::Private(_) => false,
-                source => mounts.disk_path(source).is_some_and(|p| disk.get(&p).is_some_and(|i| !i.is_dir())),
+            let is_file = match (&m.source, mounts.in_pod(&m.source), &pod_files) {
+                (MountSource::Snapshot(fs), _, _) => fs.get("/").is_some_and(|i| !i.is_dir()),
+                (MountSource::Private(_), _, _) => false,
+                (_, Some(rel), Some(below)) if !rel.is_empty() && !rel.starts_with('/') => below.get(rel).is_some_and(|i| !i.is_dir()),
+                (source, _, _) => mounts.disk_path(source).is_some_and(|p| disk.get(&p).is_some_and(|i| !i.is_dir())),
             };
-            (m.path.to_string(), is_file)
+            (String::from(&*m.path), is_file)
         })
         .collect();
     cfs::mount_points(root, &points, secs);
