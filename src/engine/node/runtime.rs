@@ -377,8 +377,11 @@ impl Environment {
     /// texts are borrowed until shared, so a container whose variables
     /// another already has copies none of them.
     pub fn of_settings<'a>(settings: impl IntoIterator<Item = (&'a str, std::borrow::Cow<'a, str>)>, defaults: &[(&'a str, &'a str)]) -> Self {
-        let mut vars: Vec<(&'a str, std::borrow::Cow<'a, str>)> = Vec::new();
-        let mut places: rustc_hash::FxHashMap<&'a str, usize> = rustc_hash::FxHashMap::default();
+        let settings = settings.into_iter();
+        // Sized once: the table grew four times for every container started.
+        let expected = settings.size_hint().0 + defaults.len();
+        let mut vars: Vec<(&'a str, std::borrow::Cow<'a, str>)> = Vec::with_capacity(expected);
+        let mut places: rustc_hash::FxHashMap<&'a str, usize> = rustc_hash::FxHashMap::with_capacity_and_hasher(expected, Default::default());
         for (name, value) in settings {
             match places.get(name) {
                 Some(&at) => {
