@@ -533,7 +533,8 @@ fn container_ref(pod: &Pod, container: &str, init: bool) -> ObjectReference {
         name: pod.metadata.name.clone(),
         namespace: pod.metadata.namespace.clone(),
         uid: pod.metadata.uid.clone(),
-        field_path: Some(format!("spec.{list}{{{container}}}")),
+        // Joined, not formatted: every container Event names it.
+        field_path: Some(["spec.", list, "{", container, "}"].concat()),
         ..Default::default()
     }
 }
@@ -1212,7 +1213,7 @@ impl Kubelet {
                         return;
                     }
                 }
-                self.record_container(ctx, pod, &c.name, step.init, NORMAL, "Created", format!("Created container: {}", c.name));
+                self.record_container(ctx, pod, &c.name, step.init, NORMAL, "Created", ["Created container: ", &c.name].concat());
                 let until = now.plus_millis(50 + ctx.rng.u64(..150));
                 if let Some(w) = self.state.workers.get_mut(&*uid) {
                     w.steps_mut().step = Some(Step { container: c.name.clone(), init: step.init, until, kind: StepKind::Start });
@@ -1250,7 +1251,7 @@ impl Kubelet {
                         if let Ok(image) = images::parse_image(&spec_image) {
                             crate::engine::network::exchange::attach_app(&mut self.machine.runtime, &uid, c, &image);
                         }
-                        self.record_container(ctx, pod, &c.name, step.init, NORMAL, "Started", format!("Started container {}", c.name));
+                        self.record_container(ctx, pod, &c.name, step.init, NORMAL, "Started", ["Started container ", &c.name].concat());
                         if ctx.logging() {
                             ctx.log(format!("started container {} in {}/{}", c.name, pod.metadata.namespace.as_deref().unwrap_or(""), pod.metadata.name.as_deref().unwrap_or("")));
                         }
