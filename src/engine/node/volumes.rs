@@ -1103,7 +1103,13 @@ pub fn container_mounts(pod: &Pod, container: &Container, state: &PodVolumes, di
         cri.push(Mount { path: shared_content(&normalize("/", &vm.mount_path)), source, read_only, kind });
     }
     let own_hosts = container.volume_mounts.iter().flatten().any(|m| normalize("/", &m.mount_path) == "/etc/hosts");
-    if !own_hosts && disk.get(&join(&dir, "etc-hosts")).is_some() {
+    // Both of the pod's files looked up in one walk down to its directory
+    // (the termination log written below is in another).
+    let (has_hosts, has_hostname) = match disk.subtree(&dir).filter(|_| !uid.is_empty()) {
+        Some(below) => (below.get("etc-hosts").is_some(), below.get("etc-hostname").is_some()),
+        None => (disk.get(&join(&dir, "etc-hosts")).is_some(), disk.get(&join(&dir, "etc-hostname")).is_some()),
+    };
+    if !own_hosts && has_hosts {
         cri.push(Mount::in_pod("/etc/hosts", "etc-hosts", false));
     }
     let log_name = super::images::stable_hex(&format!("{uid}/{}/{secs}", container.name), 8);
@@ -1114,7 +1120,7 @@ pub fn container_mounts(pod: &Pod, container: &Container, state: &PodVolumes, di
     disk.insert(&term_log, Inode::file("", 0o666, secs));
     let term_path = container.termination_message_path.as_deref().filter(|p| !p.is_empty()).unwrap_or("/dev/termination-log");
     cri.push(Mount::own(term_path, MountSource::TerminationLog, false));
-    if disk.get(&join(&dir, "etc-hostname")).is_some() {
+    if has_hostname {
         cri.push(Mount::in_pod("/etc/hostname", "etc-hostname", false));
         cri.push(Mount::in_pod("/etc/resolv.conf", "resolv.conf", false));
     }
