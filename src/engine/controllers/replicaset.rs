@@ -498,18 +498,19 @@ impl ReplicaSetController {
         let pods = cache.of(ids::pods());
         let template_labels = v.template.and_then(|t| t.metadata.as_ref()).and_then(|m| m.labels.as_ref());
         let mut released = false;
-        // Borrowed from the informer: a sync must not copy every pod.
-        let mut active: Vec<&Pod> = Vec::with_capacity(tallied.len());
+        // Borrowed from the informer, and not read unless a deletion must
+        // choose among them: the flags say the rest, and a sync must not
+        // copy every pod, nor load each one.
+        let mut active: Vec<&Rc<Object>> = Vec::with_capacity(tallied.len());
         let mut active_flags: Vec<PodFlags> = Vec::with_capacity(tallied.len());
         for (o, flags) in tallied {
-            let Object::Pod(p) = &**o else { continue };
             if !flags.active {
                 continue;
             }
             if flags.matches {
-                active.push(p);
+                active.push(o);
                 active_flags.push(*flags);
-            } else {
+            } else if let Object::Pod(p) = &**o {
                 self.pods.release(ctx, p, &v.uid);
                 released = true;
             }
@@ -529,18 +530,18 @@ impl ReplicaSetController {
         }
         for p in &adopted {
             active_flags.push(PodFlags::of(p, &v.selector, template_labels));
-            active.push(p);
         }
+        let active_count = active.len() + adopted.len();
         let mut failure: Option<ApiError> = None;
-        *settled = needs_sync && !released && adoptable.is_empty() && active.len() as i64 == v.replicas.max(0) as i64;
+        *settled = needs_sync && !released && adoptable.is_empty() && active_count as i64 == v.replicas.max(0) as i64;
         if needs_sync {
-            if let Err(e) = self.manage_replicas(ctx, cache, key, obj, v, &active) {
+            if let Err(e) = self.manage_replicas(ctx, cache, key, obj, v, &active, &adopted) {
                 failure = Some(e);
             }
         }
         // Status is recomputed from what the informer sees.
         let mut next = Status {
-            replicas: active.len() as i32,
+            replicas: active_count as i32,
             fully_labeled: active_flags.iter().filter(|f| f.fully_labeled).count() as i32,
             ready: active_flags.iter().filter(|f| f.ready).count() as i32,
             available: active_flags.iter().filter(|f| f.available(v.min_ready_seconds, ctx.now)).count() as i32,
@@ -553,7 +554,7 @@ impl ReplicaSetController {
             // rewritten with it would sync the ReplicaSet again at once.
             Some(e) if e.reason != Reason::ConnectionRefused => {
                 if next.failure.is_none() {
-                    let reason = if (active.len() as i64) < v.replicas.max(0) as i64 { "FailedCreate" } else { "FailedDelete" };
+                    let reason = if (active_count as i64) < v.replicas.max(0) as i64 { "FailedCreate" } else { "FailedDelete" };
                     next.failure = Some(("True".into(), reason.into(), e.message.clone(), Some(meta::api_time(ctx.now))));
                 }
             }
@@ -593,8 +594,10 @@ impl ReplicaSetController {
         Ok([next_available, expiry].into_iter().flatten().min())
     }
 
-    fn manage_replicas(&mut self, ctx: &mut Ctx, cache: &Cache, key: &ObjectKey, obj: &Object, v: &View, active: &[&Pod]) -> Result<(), ApiError> {
-        let diff = active.len() as i64 - v.replicas.max(0) as i64;
+    /// `active` are the set's own active pods, `adopted` those it adopted in this sync.
+    #[allow(clippy::too_many_arguments)]
+    fn manage_replicas(&mut self, ctx: &mut Ctx, cache: &Cache, key: &ObjectKey, obj: &Object, v: &View, active: &[&Rc<Object>], adopted: &[Pod]) -> Result<(), ApiError> {
+        let diff = (active.len() + adopted.len()) as i64 - v.replicas.max(0) as i64;
         if diff < 0 {
             let want = ((-diff) as usize).min(BURST_REPLICAS);
             let Some(template) = v.template else { return Ok(()) };
@@ -608,7 +611,8 @@ impl ReplicaSetController {
             }
         } else if diff > 0 {
             let n = (diff as usize).min(BURST_REPLICAS);
-            let victims = self.pods_to_delete(cache, v, active, n, ctx.now);
+            let active: Vec<&Pod> = active.iter().filter_map(|o| if let Object::Pod(p) = &***o { Some(&**p) } else { None }).chain(adopted).collect();
+            let victims = self.pods_to_delete(cache, v, &active, n, ctx.now);
             let uids: BTreeSet<String> = crate::engine::sort::insert_all(victims.iter().filter_map(|p| p.metadata.uid.clone()));
             self.expectations.expect_deletions(key, uids, ctx.now);
             let mut error = None;
