@@ -232,10 +232,7 @@ impl Mounts {
         use std::borrow::Cow;
         match source {
             MountSource::Disk(path) => Some(Cow::Borrowed(path)),
-            MountSource::InPod(rel) => Some(Cow::Owned(self.below_pod(rel))),
-            MountSource::TerminationLog => Some(Cow::Owned(self.below_pod(self.own_part(1)))),
-            MountSource::TokenVolume => Some(Cow::Owned(self.below_pod(self.own_part(2)))),
-            MountSource::Snapshot(_) | MountSource::Private(_) => None,
+            _ => self.in_pod(source).map(|rel| Cow::Owned(self.below_pod(rel))),
         }
     }
 
