@@ -132,41 +132,69 @@ impl Machine {
 /// Every node's machine, by node name, and the network between them.
 #[derive(Debug, Default)]
 pub struct World {
-    /// `None` while the machine is lent to its kubelet's run: it stays in
-    /// its place in the map, which reads as if it were not there.
-    /// Boxed: a kubelet's every run borrows its machine and hands it
-    /// back, a pointer each way.
-    machines: BTreeMap<String, Option<Box<Machine>>>,
+    /// Each node's machine, in the order nodes were added; `None` while the
+    /// machine is lent to its kubelet's run: it stays in its place, which
+    /// reads as if it were not there. Boxed: a kubelet's every run borrows
+    /// its machine and hands it back, a pointer each way.
+    machines: Vec<Option<Box<Machine>>>,
+    /// Each node's place in `machines`, found by hash: a kubelet's every run
+    /// looks its node up twice, and a search among thousands of names in
+    /// order compared a dozen of them each time.
+    place_of: rustc_hash::FxHashMap<String, usize>,
+    /// The node names in order, with their places, for walks.
+    in_order: BTreeMap<String, usize>,
     pub net: Network,
 }
 
 impl World {
     pub fn new(seed: u64) -> Self {
-        World { machines: BTreeMap::new(), net: Network::new(seed) }
+        World { machines: Vec::new(), place_of: Default::default(), in_order: BTreeMap::new(), net: Network::new(seed) }
     }
 
     pub fn add_machine(&mut self, node: &str, machine: Machine) {
         self.net.plan.add_node(node, &machine.address, &machine.pod_cidr);
-        self.machines.insert(node.to_string(), Some(Box::new(machine)));
+        self.place(node, Box::new(machine));
+    }
+
+    /// Puts `machine` in `node`'s place, making one for a new name.
+    fn place(&mut self, node: &str, machine: Box<Machine>) {
+        match self.place_of.get(node) {
+            Some(&at) => {
+                if let Some(slot) = self.machines.get_mut(at) {
+                    *slot = Some(machine);
+                }
+            }
+            None => {
+                let at = self.machines.len();
+                self.machines.push(Some(machine));
+                self.place_of.insert(node.to_string(), at);
+                self.in_order.insert(node.to_string(), at);
+            }
+        }
+    }
+
+    fn slot_mut(&mut self, node: &str) -> Option<&mut Option<Box<Machine>>> {
+        let at = *self.place_of.get(node)?;
+        self.machines.get_mut(at)
     }
 
     pub fn machine(&self, node: &str) -> Option<&Machine> {
-        self.machines.get(node)?.as_deref()
+        self.machines.get(*self.place_of.get(node)?)?.as_deref()
     }
 
     pub fn machine_mut(&mut self, node: &str) -> Option<&mut Machine> {
-        self.machines.get_mut(node)?.as_deref_mut()
+        self.slot_mut(node)?.as_deref_mut()
     }
 
     pub fn machines(&self) -> impl Iterator<Item = (&String, &Machine)> {
-        self.machines.iter().filter_map(|(node, machine)| Some((node, machine.as_deref()?)))
+        self.in_order.iter().filter_map(|(node, &at)| Some((node, self.machines.get(at)?.as_deref()?)))
     }
 
     /// Takes a machine out for its own kubelet's run; [`World::put_back`]
     /// returns it. Until then the world reads as if the node had no machine
     /// (its place is kept: no removal and insertion of the name per run).
     pub(crate) fn lend(&mut self, node: &str) -> Option<Box<Machine>> {
-        self.machines.get_mut(node)?.take()
+        self.slot_mut(node)?.take()
     }
 
     pub(crate) fn put_back(&mut self, node: &str, mut machine: Box<Machine>) {
@@ -180,12 +208,7 @@ impl World {
         for (uid, container, id, at, command) in machine.runtime.started_scripts.drain(..) {
             self.net.scripts.start(ContainerRef { node: node.to_string(), uid, container, id }, command, at);
         }
-        match self.machines.get_mut(node) {
-            Some(place) => *place = Some(machine),
-            None => {
-                self.machines.insert(node.to_string(), Some(machine));
-            }
-        }
+        self.place(node, machine);
     }
 }
 
