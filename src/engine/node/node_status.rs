@@ -156,19 +156,21 @@ pub fn status(spec: &NodeSpec, ids: &MachineIds, runtime: &Runtime, readiness: &
         condition("Ready", ready_status, ready_reason, ready_message, previous, now),
     ];
     let flavor = runtime.flavor;
-    let images: Vec<ContainerImage> = runtime
-        .images()
-        .into_iter()
-        .take(MAX_IMAGES_REPORTED)
-        .map(|img| {
-            let (repo, tagged) = match flavor {
-                Flavor::Containerd => (img.name.canonical_repository(), img.name.canonical()),
-                Flavor::Docker => (img.name.short_repository(), img.name.short()),
-            };
-            let digest = super::images::at_digest("", &repo, &img.name);
-            ContainerImage { names: Some(vec![digest, tagged]), size_bytes: Some(img.size_bytes as i64) }
-        })
-        .collect();
+    let images = runtime.reported_images(|| {
+        runtime
+            .images()
+            .into_iter()
+            .take(MAX_IMAGES_REPORTED)
+            .map(|img| {
+                let (repo, tagged) = match flavor {
+                    Flavor::Containerd => (img.name.canonical_repository(), img.name.canonical()),
+                    Flavor::Docker => (img.name.short_repository(), img.name.short()),
+                };
+                let digest = super::images::at_digest("", &repo, &img.name);
+                ContainerImage { names: Some(vec![digest, tagged]), size_bytes: Some(img.size_bytes as i64) }
+            })
+            .collect()
+    });
     let (os_image, runtime_handlers, features) = match flavor {
         Flavor::Docker => ("Ubuntu 22.04.5 LTS", None, None),
         Flavor::Containerd => {

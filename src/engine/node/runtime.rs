@@ -23,6 +23,7 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use indexmap::IndexMap;
+use k8s_openapi::api::core::v1::ContainerImage;
 use k8s_openapi::jiff::{tz::TimeZone, Timestamp};
 
 use super::container_fs::{self as cfs, Files, Mounts, RootFs, View, ViewMut};
@@ -336,7 +337,7 @@ pub struct Environment {
 }
 
 /// The variable whose value each container has its own of.
-const OWN_VARIABLE: &str = "HOSTNAME";
+pub const OWN_VARIABLE: &str = "HOSTNAME";
 
 thread_local! {
     /// Variable lists by a hash of their texts' addresses.
@@ -355,6 +356,12 @@ impl Environment {
             Some(own) if &**k == OWN_VARIABLE => (&**k, &**own),
             _ => (&**k, &**v),
         })
+    }
+
+    /// The same variables with `hostname` as `HOSTNAME`'s value, if the
+    /// list has the variable.
+    pub fn with_own_hostname(&self, hostname: &str) -> Environment {
+        Environment { vars: self.vars.clone(), hostname: self.hostname.as_ref().map(|_| Rc::from(hostname)) }
     }
 
     /// A copy a process can change (a shell's exports).
@@ -906,6 +913,10 @@ pub struct Runtime {
     touched_all: bool,
     /// Bumped whenever an image is added.
     image_revision: u64,
+    /// The node status's image list, for the image revision and flavor it
+    /// was made for: a node reports its images every status update, and
+    /// they change only when one is pulled.
+    reported_images: std::cell::RefCell<Option<(u64, Flavor, Vec<ContainerImage>)>>,
     /// Until when no process has anything due, and the earliest change by
     /// itself ([`Runtime::next_change`]), as the last full advance found
     /// them; `None` once a sandbox is handed out for change.
@@ -927,13 +938,13 @@ pub struct Runtime {
 impl Runtime {
     /// A runtime with no images, sandboxes or addresses.
     pub fn vacant() -> Self {
-        Runtime { flavor: Flavor::Containerd, images: BTreeMap::new(), sandboxes: BTreeMap::new(), touched: Vec::new(), touched_all: true, image_revision: 0, idle: None, cidr_base: 0, cidr_hosts: 0, next_ip: 1, started_clients: Vec::new(), started_talkers: Vec::new(), started_scripts: Vec::new() }
+        Runtime { flavor: Flavor::Containerd, images: BTreeMap::new(), sandboxes: BTreeMap::new(), touched: Vec::new(), touched_all: true, image_revision: 0, reported_images: Default::default(), idle: None, cidr_base: 0, cidr_hosts: 0, next_ip: 1, started_clients: Vec::new(), started_talkers: Vec::new(), started_scripts: Vec::new() }
     }
 
     pub fn new(flavor: Flavor, pod_cidr: &str, control_plane: bool) -> Self {
         let (base, prefix) = parse_cidr(pod_cidr).unwrap_or((0x0af4_0000, 24));
         let hosts = if prefix >= 31 { 1 } else { (1u64 << (32 - prefix)).saturating_sub(2).min(u32::MAX as u64) as u32 };
-        let mut rt = Runtime { flavor, images: BTreeMap::new(), sandboxes: BTreeMap::new(), touched: Vec::new(), touched_all: true, image_revision: 0, idle: None, cidr_base: base, cidr_hosts: hosts, next_ip: 1, started_clients: Vec::new(), started_talkers: Vec::new(), started_scripts: Vec::new() };
+        let mut rt = Runtime { flavor, images: BTreeMap::new(), sandboxes: BTreeMap::new(), touched: Vec::new(), touched_all: true, image_revision: 0, reported_images: Default::default(), idle: None, cidr_base: base, cidr_hosts: hosts, next_ip: 1, started_clients: Vec::new(), started_talkers: Vec::new(), started_scripts: Vec::new() };
         // What kubeadm/minikube leave on a node before any workload runs.
         let mut preloaded = vec![("registry.k8s.io/pause:3.10", 320_368u64), ("registry.k8s.io/kube-proxy:v1.33.1", 30_938_946)];
         if control_plane {
@@ -969,8 +980,13 @@ impl Runtime {
     }
 
     pub fn add_image(&mut self, name: ImageName, size_bytes: u64) {
-        if self.images.insert(name.canonical(), CachedImage { name, size_bytes }).is_none() {
-            self.image_revision += 1;
+        let image = CachedImage { name, size_bytes };
+        match self.images.insert(image.name.canonical(), image) {
+            None => self.image_revision += 1,
+            // The same canonical name written another way: what the node
+            // reports may differ though no image was added.
+            Some(old) if self.images.get(&old.name.canonical()) != Some(&old) => *self.reported_images.get_mut() = None,
+            Some(_) => {}
         }
     }
 
@@ -983,6 +999,20 @@ impl Runtime {
     /// Changes whenever an image is added.
     pub fn image_revision(&self) -> u64 {
         self.image_revision
+    }
+
+    /// The node status's image list: `make`'s, made again only once an
+    /// image was added or the flavor changed since it was last made.
+    pub fn reported_images(&self, make: impl FnOnce() -> Vec<ContainerImage>) -> Vec<ContainerImage> {
+        let mut kept = self.reported_images.borrow_mut();
+        match &*kept {
+            Some((revision, flavor, images)) if *revision == self.image_revision && *flavor == self.flavor => images.clone(),
+            _ => {
+                let images = make();
+                *kept = Some((self.image_revision, self.flavor, images.clone()));
+                images
+            }
+        }
     }
 
     /// Images on the node, largest first (as the kubelet reports them).
@@ -1591,6 +1621,35 @@ mod tests {
     use crate::engine::node::container_fs::Overlay;
     use crate::engine::node::rootfs;
     use crate::engine::node::shell::{compile_script, Host};
+
+    #[test]
+    fn the_reported_image_list_is_made_again_once_the_images_change() {
+        let mut rt = Runtime::new(Flavor::Containerd, "10.244.1.0/24", false);
+        let made = std::cell::Cell::new(0);
+        let report = |rt: &Runtime| {
+            rt.reported_images(|| {
+                made.set(made.get() + 1);
+                rt.images().iter().map(|i| ContainerImage { names: Some(vec![images::digest_of(&i.name)]), size_bytes: Some(i.size_bytes as i64) }).collect()
+            })
+        };
+        let first = report(&rt);
+        assert_eq!(report(&rt), first);
+        assert_eq!(made.get(), 1, "kept while no image is added");
+        rt.add_image(images::parse_image("nginx:1.27").unwrap(), 10);
+        let second = report(&rt);
+        assert_eq!((made.get(), second.len()), (2, first.len() + 1));
+        rt.add_image(images::parse_image("nginx:1.27").unwrap(), 10);
+        assert_eq!(report(&rt), second);
+        assert_eq!(made.get(), 2, "the same image again changes nothing");
+        // The same canonical name with a digest: reported otherwise, though no image was added.
+        rt.add_image(images::parse_image("nginx:1.27@sha256:0123").unwrap(), 10);
+        let third = report(&rt);
+        assert_eq!(made.get(), 3);
+        assert_ne!(third, second);
+        rt.flavor = Flavor::Docker;
+        report(&rt);
+        assert_eq!(made.get(), 4, "made again for another flavor");
+    }
 
     #[test]
     fn an_id_as_a_status_names_it_is_its_scheme_and_digits() {
