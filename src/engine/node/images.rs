@@ -592,6 +592,25 @@ impl ImageName {
 /// Parses an image reference as the kubelet's `applyDefaultImageTag` does,
 /// with its error message for names a registry refuses.
 pub fn parse_image(image: &str) -> Result<ImageName, String> {
+    thread_local! {
+        /// The last reference parsed and what it gave: a container's start
+        /// parses its image several times, and a node's pods mostly share one.
+        static LAST: std::cell::RefCell<Option<(String, Result<ImageName, String>)>> = const { std::cell::RefCell::new(None) };
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        match &*last {
+            Some((text, parsed)) if text == image => parsed.clone(),
+            _ => {
+                let parsed = parse_image_uncached(image);
+                *last = Some((image.to_string(), parsed.clone()));
+                parsed
+            }
+        }
+    })
+}
+
+fn parse_image_uncached(image: &str) -> Result<ImageName, String> {
     let refuse = |why: String| Err(format!("Failed to apply default image tag {image:?}: couldn't parse image name {image:?}: invalid reference format{why}"));
     if image.is_empty() || image.chars().any(|c| c.is_whitespace()) {
         return refuse(String::new());
@@ -840,6 +859,13 @@ fn push_stable_hex(out: &mut String, seed: &str, len: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_image_parsed_again_gives_what_parsing_it_afresh_does() {
+        for image in ["nginx", "nginx", "nginx:1.27", "Nginx:1", "Nginx:1", "registry.k8s.io/pause:3.10", "", "busybox@sha256:abc", "nginx"] {
+            assert_eq!(parse_image(image), parse_image_uncached(image), "{image:?}");
+        }
+    }
 
     #[test]
     fn parses_names_as_the_kubelet_does() {
