@@ -27,7 +27,7 @@ use super::identity::{self, ProcessUser, UserSettings};
 use super::images::{self, Base, DefaultProcess, ImageName};
 use super::rootfs;
 use super::stress;
-use super::runtime::{ContainerSetup, DeferredProgram, Environment, ProcessSpec, StartupMarks};
+use super::runtime::{ContainerSetup, DeferredProgram, Environment, ProcessSpec, StartupMarks, OWN_VARIABLE};
 use super::shell::{self, Effect, End, Host, NetworkWanted, Program, StartError, Timed};
 use crate::engine::api::Object;
 use crate::engine::sim::clock::VirtualTime;
@@ -92,6 +92,35 @@ fn ash_exec_last(argv: &[String]) -> Option<String> {
 /// The image's environment with the kubelet's variables, as the runtime
 /// sets it: `PATH`, `HOSTNAME`, the image's `ENV`, the kubelet's, `HOME`.
 pub fn environment(image: &ImageName, hostname: &str, kubelet_env: &[(String, String)]) -> Environment {
+    /// The last container's environment, for its image and the kubelet's
+    /// variables: the next container of its template has the same but for
+    /// `HOSTNAME` (its pod's name), when neither sets that variable.
+    struct Kept {
+        image: ImageName,
+        kubelet_env: Vec<(String, String)>,
+        hostname_is_own: bool,
+        env: Environment,
+    }
+    thread_local! {
+        static KEPT: std::cell::RefCell<Option<Kept>> = const { std::cell::RefCell::new(None) };
+    }
+    let found = KEPT.with(|kept| {
+        let kept = kept.borrow();
+        let k = kept.as_ref().filter(|k| k.image == *image && k.kubelet_env == kubelet_env)?;
+        Some(if k.hostname_is_own { k.env.with_own_hostname(hostname) } else { k.env.clone() })
+    });
+    if let Some(env) = found {
+        debug_assert_eq!(env, environment_uncached(image, hostname, kubelet_env), "a container's environment from the last one's");
+        return env;
+    }
+    let env = environment_uncached(image, hostname, kubelet_env);
+    let image_env = images::lookup(image).map_or(&[][..], |e| e.env);
+    let hostname_is_own = !image_env.iter().any(|(name, _)| *name == OWN_VARIABLE) && !kubelet_env.iter().any(|(name, _)| name == OWN_VARIABLE);
+    KEPT.with(|kept| *kept.borrow_mut() = Some(Kept { image: image.clone(), kubelet_env: kubelet_env.to_vec(), hostname_is_own, env: env.clone() }));
+    env
+}
+
+fn environment_uncached(image: &ImageName, hostname: &str, kubelet_env: &[(String, String)]) -> Environment {
     use std::borrow::Cow;
     let entry = images::lookup(image);
     let image_env = entry.as_ref().map_or(&[][..], |e| e.env);
@@ -105,6 +134,108 @@ pub fn environment(image: &ImageName, hostname: &str, kubelet_env: &[(String, St
         }))
         .chain(kubelet_env.iter().map(|(k, v)| (k.as_str(), Cow::Borrowed(v.as_str()))));
     Environment::of_settings(settings, &[("HOME", "/root")])
+}
+
+/// What a catalogue server prints as it starts: its lines, with the marks
+/// filled in for this start.
+struct StartupLines<'a> {
+    lines: &'static [&'static str],
+    /// Run by hand, the software skips the image's entrypoint scripts.
+    own_command: bool,
+    version: &'a str,
+    at: VirtualTime,
+    hostname: &'a str,
+    ip: &'a str,
+}
+
+/// The last start-up lines printed, and what they were printed for: the
+/// time only as finely as the lines show it, the host only if a line names
+/// it. Containers of one image started within a second mostly print the
+/// same lines (nginx's times are to the second).
+struct KeptStartupLines {
+    lines: &'static [&'static str],
+    own_command: bool,
+    version: String,
+    clock: StartupClock,
+    instant: u64,
+    host: Option<(String, String)>,
+    printed: Vec<Rc<str>>,
+}
+
+/// How finely a server's start-up lines show the time.
+#[derive(Clone, Copy)]
+enum StartupClock {
+    Unshown,
+    Seconds,
+    Millis,
+}
+
+impl StartupClock {
+    /// `{time}` and `{date}` are to the second; the others to the
+    /// millisecond or finer (a virtual time is whole milliseconds).
+    fn of(lines: &[&str]) -> Self {
+        let shows = |marks: &[&str]| lines.iter().any(|l| marks.iter().any(|m| l.contains(m)));
+        if shows(&["{apache_time}", "{redis_time}", "{iso_time}"]) {
+            StartupClock::Millis
+        } else if shows(&["{time}", "{date}"]) {
+            StartupClock::Seconds
+        } else {
+            StartupClock::Unshown
+        }
+    }
+
+    /// The instant as the lines show it.
+    fn instant(self, at: VirtualTime) -> u64 {
+        match self {
+            StartupClock::Unshown => 0,
+            StartupClock::Seconds => at.as_millis() / 1000,
+            StartupClock::Millis => at.as_millis(),
+        }
+    }
+}
+
+thread_local! {
+    static KEPT_STARTUP_LINES: std::cell::RefCell<Option<KeptStartupLines>> = const { std::cell::RefCell::new(None) };
+}
+
+impl StartupLines<'_> {
+    fn render(&self, marks: &StartupMarks) -> Vec<Rc<str>> {
+        self.lines
+            .iter()
+            .filter(|l| !self.own_command || !(l.contains("docker-entrypoint") || l.starts_with("10-listen")))
+            .map(|l| {
+                if !l.contains('{') {
+                    return super::volumes::shared_content(l);
+                }
+                let template = if l.contains("{version}") { std::borrow::Cow::Owned(l.replace("{version}", self.version)) } else { std::borrow::Cow::Borrowed(*l) };
+                super::volumes::shared_content(&marks.render(&template))
+            })
+            .collect()
+    }
+
+    /// The lines kept, if they were printed for the same start.
+    fn kept(&self) -> Option<Vec<Rc<str>>> {
+        KEPT_STARTUP_LINES.with(|kept| {
+            let kept = kept.borrow();
+            let k = kept.as_ref()?;
+            let same = std::ptr::eq(k.lines, self.lines)
+                && k.own_command == self.own_command
+                && k.clock.instant(self.at) == k.instant
+                && k.version == self.version
+                && k.host.as_ref().is_none_or(|(hostname, ip)| hostname == self.hostname && ip == self.ip);
+            same.then(|| k.printed.clone())
+        })
+    }
+
+    fn keep(&self, printed: Vec<Rc<str>>) -> Vec<Rc<str>> {
+        let names_host = self.lines.iter().any(|l| l.contains("{hostname}") || l.contains("{ip}"));
+        let host = names_host.then(|| (self.hostname.to_string(), self.ip.to_string()));
+        let clock = StartupClock::of(self.lines);
+        let instant = clock.instant(self.at);
+        let kept = KeptStartupLines { lines: self.lines, own_command: self.own_command, version: self.version.to_string(), clock, instant, host, printed: printed.clone() };
+        KEPT_STARTUP_LINES.with(|k| *k.borrow_mut() = Some(kept));
+        printed
+    }
 }
 
 /// The container's files before its mounts: the image's, read-only if asked.
@@ -292,18 +423,10 @@ pub fn process_for(
     let marks = StartupMarks::new(now, &hostname, ip);
     let lines = |own_command: bool| -> Vec<Rc<str>> {
         match catalogue.as_ref().map(|i| i.process) {
-            Some(DefaultProcess::Server(lines)) => lines
-                .iter()
-                // Run by hand, the software skips the image's entrypoint scripts.
-                .filter(|l| !own_command || !(l.contains("docker-entrypoint") || l.starts_with("10-listen")))
-                .map(|l| {
-                    if !l.contains('{') {
-                        return super::volumes::shared_content(l);
-                    }
-                    let template = if l.contains("{version}") { std::borrow::Cow::Owned(l.replace("{version}", &version)) } else { std::borrow::Cow::Borrowed(*l) };
-                    super::volumes::shared_content(&marks.render(&template))
-                })
-                .collect(),
+            Some(DefaultProcess::Server(lines)) => {
+                let printed = StartupLines { lines, own_command, version: &version, at: now, hostname: &hostname, ip };
+                printed.kept().unwrap_or_else(|| printed.keep(printed.render(&marks)))
+            }
             _ => vec![],
         }
     };
@@ -416,6 +539,67 @@ mod tests {
         let keys: Vec<&str> = env.iter().map(|(k, _)| k).collect();
         assert_eq!(keys, vec!["PATH", "HOSTNAME", "NGINX_VERSION", "NJS_VERSION", "NJS_RELEASE", "PKG_RELEASE", "DYNPKG_RELEASE", "A", "HOME"]);
         assert_eq!(env.get("NGINX_VERSION"), Some("1.27.5"));
+    }
+
+    #[test]
+    fn an_environment_from_the_last_container_is_the_one_made_afresh() {
+        let nginx = images::parse_image("nginx:1.27.5").unwrap();
+        let redis = images::parse_image("redis:7.2").unwrap();
+        let services: Vec<(String, String)> = vec![("KUBERNETES_PORT".into(), "tcp://10.96.0.1:443".into())];
+        let own_hostname: Vec<(String, String)> = vec![("HOSTNAME".into(), "mine".into())];
+        // Each call in turn, so each may find the one before it kept.
+        let calls = [
+            (&nginx, "web-1", &services),
+            (&nginx, "web-2", &services),
+            (&nginx, "web-2", &own_hostname),
+            (&nginx, "web-3", &own_hostname),
+            (&redis, "web-3", &own_hostname),
+            (&redis, "cache-1", &services),
+            (&nginx, "web-1", &services),
+        ];
+        for (image, hostname, kubelet_env) in calls {
+            let env = environment(image, hostname, kubelet_env);
+            assert_eq!(env, environment_uncached(image, hostname, kubelet_env), "{hostname}");
+            let expected = kubelet_env.iter().find(|(k, _)| k == "HOSTNAME").map_or(hostname, |(_, v)| v.as_str());
+            assert_eq!(env.get("HOSTNAME"), Some(expected));
+        }
+    }
+
+    #[test]
+    fn start_up_lines_kept_are_those_printed_for_the_same_start() {
+        let nginx = images::lookup(&images::parse_image("nginx:1.27.5").unwrap()).unwrap();
+        let httpd = images::lookup(&images::parse_image("httpd:2.4").unwrap()).unwrap();
+        let (DefaultProcess::Server(nginx), DefaultProcess::Server(httpd)) = (nginx.process, httpd.process) else { panic!("servers") };
+        let t = VirtualTime::from_millis(61_250);
+        let same_second = VirtualTime::from_millis(61_900);
+        let later = VirtualTime::from_millis(62_000);
+        let starts = [
+            (nginx, false, "1.27.5", t, "web-1", "10.244.1.2"),
+            (nginx, false, "1.27.5", same_second, "web-2", "10.244.1.3"),
+            (nginx, true, "1.27.5", t, "web-2", "10.244.1.3"),
+            (nginx, false, "1.27.5", later, "web-2", "10.244.1.3"),
+            (nginx, false, "1.25.5", later, "web-2", "10.244.1.3"),
+            (httpd, false, "2.4.63", later, "web-2", "10.244.1.3"),
+            (httpd, false, "2.4.63", later, "web-3", "10.244.1.4"),
+            (nginx, false, "1.27.5", t, "web-1", "10.244.1.2"),
+        ];
+        let mut hits = 0;
+        for (lines, own_command, version, at, hostname, ip) in starts {
+            let printed = StartupLines { lines, own_command, version, at, hostname, ip };
+            let fresh = printed.render(&StartupMarks::new(at, hostname, ip));
+            match printed.kept() {
+                Some(kept) => {
+                    hits += 1;
+                    assert_eq!(kept, fresh, "{hostname} at {at:?}");
+                }
+                None => {
+                    printed.keep(fresh);
+                }
+            }
+        }
+        // nginx's second pod in the same second, and httpd's second pod at
+        // the same millisecond with another address: only the first.
+        assert_eq!(hits, 1);
     }
 
     #[test]
