@@ -52,6 +52,22 @@ fn cpu_quantity(millis: i64) -> Quantity {
 /// nothing; a kubeadm/kind node keeps the default 100Mi hard-eviction
 /// threshold out of allocatable memory.
 pub fn resources(spec: &NodeSpec) -> (BTreeMap<String, Quantity>, BTreeMap<String, Quantity>) {
+    type Kept = ((i64, i64, i64, bool), (BTreeMap<String, Quantity>, BTreeMap<String, Quantity>));
+    thread_local! {
+        /// The last node size's: every status update reports them, and a
+        /// cluster's nodes mostly share one size.
+        static LAST: std::cell::RefCell<Option<Kept>> = const { std::cell::RefCell::new(None) };
+    }
+    let size = (spec.memory_bytes, spec.cpu_millis, spec.max_pods, is_minikube(spec));
+    if let Some(found) = LAST.with(|last| last.borrow().as_ref().filter(|(kept, _)| *kept == size).map(|(_, r)| r.clone())) {
+        return found;
+    }
+    let made = resources_of(spec);
+    LAST.with(|last| *last.borrow_mut() = Some((size, made.clone())));
+    made
+}
+
+fn resources_of(spec: &NodeSpec) -> (BTreeMap<String, Quantity>, BTreeMap<String, Quantity>) {
     let memory_ki = spec.memory_bytes.max(0) / 1024;
     let storage_ki: i64 = if is_minikube(spec) { 61_202_244 } else { 102_626_232 };
     let mut capacity = BTreeMap::new();
@@ -283,6 +299,26 @@ mod tests {
             s
         };
         strip(a) != strip(b)
+    }
+
+    #[test]
+    fn a_node_size_reported_again_has_the_resources_worked_out_afresh() {
+        let spec = |name: &str, cpu_millis: i64, memory_bytes: i64| crate::engine::cluster::NodeSpec {
+            name: name.into(),
+            cpu_millis,
+            memory_bytes,
+            max_pods: 110,
+            control_plane: false,
+            tainted: false,
+            pod_cidr: "10.244.1.0/24".into(),
+            address: "172.18.0.3".into(),
+            join_after_ms: 0,
+        };
+        let sizes = [spec("kind-worker", 2000, 4 << 30), spec("kind-worker2", 2000, 4 << 30), spec("minikube", 2000, 4 << 30), spec("kind-worker", 4000, 4 << 30), spec("kind-worker", 4000, 8 << 30), spec("kind-worker", 2000, 4 << 30)];
+        for s in &sizes {
+            assert_eq!(resources(s), resources_of(s), "{}", s.name);
+        }
+        assert_ne!(resources(&sizes[0]).1, resources(&sizes[2]).1, "minikube keeps no eviction threshold out");
     }
 
     #[test]
