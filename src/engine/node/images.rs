@@ -493,6 +493,20 @@ pub fn image_uid(image: &ImageName) -> i64 {
 /// The software version a tag of a catalogue image stands for, for the
 /// lines the software prints (`nginx/1.27.5`).
 pub fn software_version(repository: &str, tag: &str) -> String {
+    thread_local! {
+        /// The last repository and tag asked about, with the answer: every
+        /// container start of a catalogue image asks.
+        static LAST: std::cell::RefCell<Option<(String, String, String)>> = const { std::cell::RefCell::new(None) };
+    }
+    if let Some(version) = LAST.with(|last| last.borrow().as_ref().filter(|(r, t, _)| r == repository && t == tag).map(|(_, _, v)| v.clone())) {
+        return version;
+    }
+    let version = software_version_of(repository, tag);
+    LAST.with(|last| *last.borrow_mut() = Some((repository.to_string(), tag.to_string(), version.clone())));
+    version
+}
+
+fn software_version_of(repository: &str, tag: &str) -> String {
     let head = tag.split('-').next().unwrap_or("");
     let parts: Vec<u32> = head.split('.').map_while(|p| p.parse().ok()).collect();
     let series: &[Series] = match repository {
@@ -859,6 +873,13 @@ fn push_stable_hex(out: &mut String, seed: &str, len: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_version_asked_again_is_the_one_worked_out_afresh() {
+        for (repository, tag) in [("nginx", "1.27"), ("nginx", "1.27"), ("nginx", "stable"), ("redis", "7.2"), ("registry.k8s.io/nginx-slim", "0.8"), ("nginx", "1.27"), ("busybox", "1.36")] {
+            assert_eq!(software_version(repository, tag), software_version_of(repository, tag), "{repository}:{tag}");
+        }
+    }
 
     #[test]
     fn an_image_parsed_again_gives_what_parsing_it_afresh_does() {
