@@ -28,6 +28,7 @@ pub mod bootstrap;
 pub mod cluster;
 pub mod controllers;
 pub mod cron;
+pub mod digits;
 pub mod etcdctl;
 pub mod host;
 pub mod informer;

@@ -41,7 +41,7 @@ impl ResourceType {
         if self.group.is_empty() {
             self.version.to_string()
         } else {
-            format!("{}/{}", self.group, self.version)
+            [self.group, "/", self.version].concat()
         }
     }
     /// `deployments.apps`, or `pods` for the core group: what kubectl prints
@@ -50,14 +50,14 @@ impl ResourceType {
         if self.group.is_empty() {
             self.singular.to_string()
         } else {
-            format!("{}.{}", self.singular, self.group)
+            [self.singular, ".", self.group].concat()
         }
     }
     pub fn qualified_plural(&self) -> String {
         if self.group.is_empty() {
             self.plural.to_string()
         } else {
-            format!("{}.{}", self.plural, self.group)
+            [self.plural, ".", self.group].concat()
         }
     }
 }

@@ -468,7 +468,7 @@ fn service_account(api: &mut ApiServer, pod: &mut Pod) -> Result<(), ApiError> {
     let automount = spec.automount_service_account_token.or(account.automount_service_account_token).unwrap_or(true);
     if automount {
         let suffix = api.random_suffix(5);
-        mount_service_account_token(spec, &format!("kube-api-access-{suffix}"));
+        mount_service_account_token(spec, &["kube-api-access-", suffix.as_str()].concat());
     }
     if spec.image_pull_secrets.as_ref().is_none_or(Vec::is_empty) {
         if let Some(secrets) = account.image_pull_secrets.filter(|s| !s.is_empty()) {

@@ -17,6 +17,7 @@ use crate::engine::sim::clock::VirtualTime;
 use crate::engine::store::Value;
 
 use super::ApiServer;
+use crate::engine::digits::{decimal_digits, push_digits};
 
 pub const NORMAL: &str = "Normal";
 pub const WARNING: &str = "Warning";
@@ -286,43 +287,6 @@ impl<'a> AggregationKey<'a> {
     }
 }
 
-pub(crate) fn decimal_digits(mut n: u128) -> usize {
-    let mut digits = 1;
-    while n >= 10 {
-        n /= 10;
-        digits += 1;
-    }
-    digits
-}
-
-/// Appends `n` in `radix` (10 or 16, lowercase), as `{}` and `{:x}` write it.
-pub(crate) fn push_digits(out: &mut String, n: u128, radix: u128) {
-    debug_assert!(radix == 10 || radix == 16, "push_digits writes decimal or hex");
-    // An Event's name stamp fits in 64 bits until the year 2554: 64-bit
-    // division by a constant radix is a multiply, where 128-bit division is
-    // a library call per digit. A wider value goes through `fmt`.
-    let Ok(mut n) = u64::try_from(n) else {
-        use std::fmt::Write;
-        let _ = if radix == 16 { write!(out, "{n:x}") } else { write!(out, "{n}") };
-        return;
-    };
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    // u64::MAX has 20 decimal digits.
-    let mut buf = [0u8; 20];
-    let mut at = buf.len();
-    loop {
-        at -= 1;
-        let digit = if radix == 16 { n % 16 } else { n % 10 };
-        buf[at] = DIGITS[digit as usize];
-        n = if radix == 16 { n / 16 } else { n / 10 };
-        if n == 0 {
-            break;
-        }
-    }
-    for &b in &buf[at..] {
-        out.push(char::from(b));
-    }
-}
 
 impl EventRecorder {
     /// `component` is the event source (`kubelet`, `deployment-controller`);
@@ -400,7 +364,7 @@ impl EventRecorder {
     /// updates.
     #[allow(clippy::too_many_arguments)]
     fn record_combined(&mut self, api: &mut ApiServer, involved: ObjectReference, type_: &str, reason: &str, message: &str, similar: u64, admitted: bool) {
-        let text = format!("{COMBINED_PREFIX}{message}");
+        let text = [COMBINED_PREFIX, message].concat();
         let uid = involved.uid.clone().unwrap_or_default();
         let correlator = &mut self.correlator;
         if let Some((recorded, unwritten)) = correlator.combined.get_mut(&similar).filter(|(v, _)| v.event_combines(&uid, reason, COMBINED_PREFIX)) {
@@ -516,18 +480,6 @@ impl EventRecorder {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn digits_are_written_as_format_writes_them() {
-        for n in [0u128, 7, 10, 255, 4096, 1_764_460_800_123_456_789, u128::from(u64::MAX), u128::from(u64::MAX) + 1, u128::MAX] {
-            let (mut decimal, mut hex) = (String::new(), String::new());
-            push_digits(&mut decimal, n, 10);
-            push_digits(&mut hex, n, 16);
-            assert_eq!(decimal, n.to_string());
-            assert_eq!(hex, format!("{n:x}"));
-            assert_eq!(decimal_digits(n), decimal.len());
-        }
-    }
 
     fn api_with_default_namespace() -> ApiServer {
         let mut api = ApiServer::new(7, "192.168.49.2:8443");

@@ -874,7 +874,7 @@ impl ApiServer {
         if obj.meta().name.as_deref().is_none_or(str::is_empty) {
             if let Some(prefix) = obj.meta().generate_name.clone().filter(|p| !p.is_empty()) {
                 let suffix = self.random_suffix(5);
-                obj.meta_mut().name = Some(format!("{prefix}{suffix}"));
+                obj.meta_mut().name = Some([prefix, suffix].concat());
             }
         }
         let namespace = obj.meta().namespace.clone().unwrap_or_default();

@@ -201,7 +201,7 @@ fn name_messages(rule: NameRule, name: &str, prefix: bool) -> Vec<String> {
     // A generateName may end in a dash; the generated suffix completes it.
     let masked;
     let name = if prefix && name.len() > 1 && name.ends_with('-') {
-        masked = format!("{}a", &name[..name.len() - 1]);
+        masked = [&name[..name.len() - 1], "a"].concat();
         masked.as_str()
     } else {
         name
@@ -295,7 +295,7 @@ fn validate_owner_references(meta: &ObjectMeta, errs: &mut Errors) {
             errs.invalid_str(&format!("{field}.uid"), &reference.uid, "uid must not be empty");
         }
         if reference.controller == Some(true) {
-            let current = format!("{}/{}", reference.kind, reference.name);
+            let current = [reference.kind.as_str(), "/", &reference.name].concat();
             match &first_controller {
                 Some(first) => errs.invalid(
                     field,

@@ -1067,13 +1067,13 @@ impl DeploymentController {
             };
             if complete {
                 let msg = match &new_name {
-                    Some(n) => format!("ReplicaSet \"{n}\" has successfully progressed."),
+                    Some(n) => ["ReplicaSet \"", n, "\" has successfully progressed."].concat(),
                     None => "Deployment has successfully progressed.".to_string(),
                 };
                 set_condition(&mut next, new_condition("Progressing", "True", NEW_RS_AVAILABLE, msg, ctx.now));
             } else if progressing {
                 let msg = match &new_name {
-                    Some(n) => format!("ReplicaSet \"{n}\" is progressing."),
+                    Some(n) => ["ReplicaSet \"", n, "\" is progressing."].concat(),
                     None => "Deployment is progressing.".to_string(),
                 };
                 let mut cond = new_condition("Progressing", "True", RS_UPDATED, msg, ctx.now);

@@ -47,7 +47,7 @@ impl PodControl {
                 if ctx.logging() {
                     ctx.log(format!("created pod {}/{name} for {} {}", m.namespace.as_deref().unwrap_or(""), resource(owner.resource_id()).kind, m.name.as_deref().unwrap_or("")));
                 }
-                self.recorder.record(ctx.api, owner, NORMAL, "SuccessfulCreate", format!("Created pod: {name}"));
+                self.recorder.record(ctx.api, owner, NORMAL, "SuccessfulCreate", ["Created pod: ", name.as_str()].concat());
                 Ok(stored)
             }
             Err(e) => {

@@ -17,8 +17,22 @@ pub fn parse_ip(text: &str) -> Option<u32> {
     (parts == 4).then_some(value)
 }
 
+/// Dotted quad, written digit by digit: every pod sandbox gets an address.
 pub fn format_ip(v: u32) -> String {
-    format!("{}.{}.{}.{}", v >> 24, (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff)
+    let mut out = String::with_capacity(15);
+    for (i, octet) in v.to_be_bytes().into_iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        if octet >= 100 {
+            out.push(char::from(b'0' + octet / 100));
+        }
+        if octet >= 10 {
+            out.push(char::from(b'0' + octet / 10 % 10));
+        }
+        out.push(char::from(b'0' + octet % 10));
+    }
+    out
 }
 
 /// `10.244.1.0/24` → (base, prefix length).
@@ -123,6 +137,13 @@ impl AddressPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_are_written_as_dotted_quads() {
+        for v in [0, 1, 9, 10, 99, 100, 255, 256, 0x0af4_0102, 0x0a00_0a64, 0xc0a8_0001, u32::MAX].into_iter().chain((0..u32::MAX).step_by(65_537)) {
+            assert_eq!(format_ip(v), format!("{}.{}.{}.{}", v >> 24, (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff));
+        }
+    }
 
     #[test]
     fn places_addresses() {

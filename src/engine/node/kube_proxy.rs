@@ -76,7 +76,7 @@ pub fn service_rules(svc: &Service, slices: &[&EndpointSlice]) -> Vec<(ServicePo
                         ip: ip.clone(),
                         port: number,
                         node: ep.node_name.clone(),
-                        pod: ep.target_ref.as_ref().map(|r| format!("{}/{}", r.namespace.clone().unwrap_or_default(), r.name.clone().unwrap_or_default())),
+                        pod: ep.target_ref.as_ref().map(|r| [r.namespace.as_deref().unwrap_or_default(), "/", r.name.as_deref().unwrap_or_default()].concat()),
                         ready,
                         serving: c.serving.unwrap_or(ready),
                         terminating: c.terminating.unwrap_or(false),
@@ -86,7 +86,7 @@ pub fn service_rules(svc: &Service, slices: &[&EndpointSlice]) -> Vec<(ServicePo
         }
         endpoints.sort_stable_by(|a, b| (&a.ip, a.port).cmp(&(&b.ip, b.port)));
         endpoints.dedup_by(|a, b| a.ip == b.ip && a.port == b.port);
-        let chain = if port_name.is_empty() { format!("{ns}/{name}") } else { format!("{ns}/{name}:{port_name}") };
+        let chain = if port_name.is_empty() { [ns.as_str(), "/", name.as_str()].concat() } else { [ns.as_str(), "/", name.as_str(), ":", port_name.as_str()].concat() };
         let rule = Rc::new(ServicePortRule {
             name: chain,
             namespace: ns.clone(),

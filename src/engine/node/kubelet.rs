@@ -84,21 +84,50 @@ fn backoff_next(map: &mut BTreeMap<String, Backoff>, key: &str, event_time: Virt
 }
 
 /// Go's `time.Duration` formatting, as kubelet messages print durations.
+/// Written digit by digit: every image pull's Event prints two.
 pub fn go_duration(ms: u64) -> String {
+    use crate::engine::digits::push_digits;
     if ms == 0 {
         return "0s".into();
     }
+    let mut out = String::with_capacity(16);
     if ms < 1000 {
-        return format!("{ms}ms");
+        push_digits(&mut out, ms.into(), 10);
+        out.push_str("ms");
+        return out;
     }
     let (h, m, s, rem) = (ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
-    let secs = if rem == 0 { format!("{s}s") } else { format!("{s}.{}s", format!("{rem:03}").trim_end_matches('0')) };
     if h > 0 {
-        format!("{h}h{m}m{secs}")
-    } else if m > 0 {
-        format!("{m}m{secs}")
+        push_digits(&mut out, h.into(), 10);
+        out.push('h');
+    }
+    if h > 0 || m > 0 {
+        push_digits(&mut out, m.into(), 10);
+        out.push('m');
+    }
+    push_digits(&mut out, s.into(), 10);
+    if rem > 0 {
+        // Milliseconds as three digits, without their trailing zeros.
+        let digits = [rem / 100, rem / 10 % 10, rem % 10];
+        let kept = if digits[2] != 0 { 3 } else if digits[1] != 0 { 2 } else { 1 };
+        out.push('.');
+        for d in &digits[..kept] {
+            out.push(char::from(b'0' + *d as u8));
+        }
+    }
+    out.push('s');
+    out
+}
+
+/// `format!("{text:?}")` for a text, as kubelet messages quote image
+/// references: printable ASCII without quotes or backslashes (every
+/// reference the kubelet pulls) is joined as it is, anything else goes
+/// through `Debug`'s escapes.
+fn quoted(text: &str) -> String {
+    if text.bytes().all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\') {
+        ["\"", text, "\""].concat()
     } else {
-        secs
+        format!("{text:?}")
     }
 }
 
@@ -1010,7 +1039,7 @@ impl Kubelet {
             return;
         }
         if present && policy != "Always" {
-            self.record_container(ctx, pod, &c.name, init, NORMAL, "Pulled", format!("Container image {spec_image:?} already present on machine"));
+            self.record_container(ctx, pod, &c.name, init, NORMAL, "Pulled", ["Container image ", &quoted(&spec_image), " already present on machine"].concat());
             let until = now.plus_millis(150 + ctx.rng.u64(..250));
             if let Some(w) = self.state.workers.get_mut(&*uid) {
                 w.steps_mut().step = Some(Step { container: c.name.clone(), init, until, kind: StepKind::Create });
@@ -1018,7 +1047,7 @@ impl Kubelet {
             ctx.wake_at(until);
             return;
         }
-        let key = format!("{uid}_{spec_image}");
+        let key = [&*uid, "_", &*spec_image].concat();
         if let Some(entry) = self.state.pull_backoff.get(&key).copied() {
             let end = entry.last_update.plus_millis(entry.duration_ms);
             if now < end {
@@ -1056,7 +1085,7 @@ impl Kubelet {
             );
         }
         let credentials = container_config::pull_credentials(&found);
-        self.record_container(ctx, pod, &c.name, init, NORMAL, "Pulling", format!("Pulling image {spec_image:?}"));
+        self.record_container(ctx, pod, &c.name, init, NORMAL, "Pulling", ["Pulling image ", &quoted(&spec_image)].concat());
         let failure = images::pull_failure(&image, self.machine.runtime.flavor == Flavor::Docker, &credentials);
         let present = present || self.state.pulls_queued.contains(&image.canonical());
         if failure.is_none() {
@@ -1074,7 +1103,9 @@ impl Kubelet {
         if let Some(w) = self.state.workers.get_mut(&*uid) {
             w.steps_mut().step = Some(Step { container: c.name.clone(), init, until, kind: StepKind::Pull(Box::new(Pull { image, queued_at: now, pull_ms, failure })) });
         }
-        ctx.log(format!("pulling image {spec_image} for {}/{}", pod.metadata.namespace.as_deref().unwrap_or(""), pod.metadata.name.as_deref().unwrap_or("")));
+        if ctx.logging() {
+            ctx.log(format!("pulling image {spec_image} for {}/{}", pod.metadata.namespace.as_deref().unwrap_or(""), pod.metadata.name.as_deref().unwrap_or("")));
+        }
         ctx.wake_at(until);
     }
 
@@ -1095,7 +1126,7 @@ impl Kubelet {
         }
         // The kubelet keys the back-off by the container's definition too:
         // another image starts afresh.
-        let key = format!("{uid}/{}/{}", c.name, c.image.as_deref().unwrap_or(""));
+        let key = [&*uid, "/", &c.name, "/", c.image.as_deref().unwrap_or("")].concat();
         // `doBackOff` counts from the newest exit the sync saw when it
         // began: for a container it killed to restart, the one before.
         let since = if replaced { self.machine.runtime.sandbox(&uid).and_then(|s| s.previous(&c.name)).and_then(|p| p.exit.as_ref()).map(|e| e.at) } else { Some(finished) };
@@ -1169,7 +1200,7 @@ impl Kubelet {
             StepKind::Sandbox => self.finish_sandbox(ctx, pod),
             StepKind::Pull(pull) => {
                 let Pull { image, queued_at, pull_ms, failure } = *pull;
-                let key = format!("{uid}_{spec_image}");
+                let key = [&*uid, "_", &*spec_image].concat();
                 match failure {
                     Some(err) => {
                         self.record_container(ctx, pod, &c.name, step.init, WARNING, "Failed", format!("Failed to pull image {spec_image:?}: {err}"));
@@ -1190,7 +1221,7 @@ impl Kubelet {
                             step.init,
                             NORMAL,
                             "Pulled",
-                            format!("Successfully pulled image {spec_image:?} in {} ({} including waiting). Image size: {size} bytes.", go_duration(pull_ms), go_duration(total)),
+                            ["Successfully pulled image ", &quoted(&spec_image), " in ", &go_duration(pull_ms), " (", &go_duration(total), " including waiting). Image size: ", &crate::engine::digits::decimal(size), " bytes."].concat(),
                         );
                         let until = now.plus_millis(150 + ctx.rng.u64(..250));
                         if let Some(w) = self.state.workers.get_mut(&*uid) {
@@ -2632,5 +2663,46 @@ impl Kubelet {
         let asked = ctx.pending_wake().unwrap_or(VirtualTime::from_millis(u64::MAX));
         self.state.next_full_sync = if full_sync { asked } else { self.state.next_full_sync.min(asked) };
         self.state.quiet_dropped.clear();
+    }
+}
+
+#[cfg(test)]
+mod text_tests {
+    use super::{go_duration, quoted};
+
+    /// Go's duration as it was formatted before it was written digit by digit.
+    fn go_duration_formatted(ms: u64) -> String {
+        if ms == 0 {
+            return "0s".into();
+        }
+        if ms < 1000 {
+            return format!("{ms}ms");
+        }
+        let (h, m, s, rem) = (ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
+        let secs = if rem == 0 { format!("{s}s") } else { format!("{s}.{}s", format!("{rem:03}").trim_end_matches('0')) };
+        if h > 0 {
+            format!("{h}h{m}m{secs}")
+        } else if m > 0 {
+            format!("{m}m{secs}")
+        } else {
+            secs
+        }
+    }
+
+    #[test]
+    fn durations_are_written_as_go_formats_them() {
+        let edges = [0, 1, 9, 10, 999, 1000, 1001, 1010, 1100, 1234, 59_999, 60_000, 60_001, 61_500, 3_599_999, 3_600_000, 3_600_010, 86_400_000, 90_061_001, u64::MAX];
+        for ms in edges.into_iter().chain((0..200_000).step_by(7)).chain((0..5_000_000).step_by(997)) {
+            assert_eq!(go_duration(ms), go_duration_formatted(ms), "{ms} ms");
+        }
+        assert_eq!(go_duration(1_500), "1.5s");
+        assert_eq!(go_duration(3_723_040), "1h2m3.04s");
+    }
+
+    #[test]
+    fn texts_are_quoted_as_debug_quotes_them() {
+        for text in ["nginx:1.27", "", "registry.k8s.io/pause:3.10", "a\"b", "back\\slash", "tab\there", "new\nline", "é", "\u{7f}", "it's", "~ {}"] {
+            assert_eq!(quoted(text), format!("{text:?}"), "{text}");
+        }
     }
 }

@@ -30,6 +30,7 @@ use super::container_fs::{self as cfs, Files, Mounts, RootFs, View, ViewMut};
 use super::filesystem::{Fs, Inode, Kind};
 use super::identity::{self, ProcessUser};
 use super::images::{self, Base, ImageName};
+use crate::engine::network::address::format_ip;
 use super::shell::{self, Effect, End, Program};
 use super::volumes::SharedByHash;
 use crate::engine::api::meta::EPOCH_SECONDS;
@@ -1423,10 +1424,6 @@ fn parse_cidr(cidr: &str) -> Option<(u32, u32)> {
     }
     let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
     Some((value & mask, len))
-}
-
-fn format_ip(v: u32) -> String {
-    format!("{}.{}.{}.{}", v >> 24, (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff)
 }
 
 /// A container's or sandbox's id: 64 hex digits kept as 32 bytes and

@@ -559,7 +559,7 @@ fn text_hash(text: &str) -> u64 {
 /// Written digit by digit: formatting the time was a tenth of a volume's
 /// setup, and every pod sets one up.
 fn data_dir_name(secs: i64, random: u32) -> String {
-    use crate::engine::apiserver::events::{decimal_digits, push_digits};
+    use crate::engine::digits::{decimal_digits, push_digits};
     let t = TimeZone::UTC.to_datetime(Timestamp::from_second(secs).unwrap_or(Timestamp::UNIX_EPOCH));
     let mut name = String::with_capacity(32);
     name.push_str("..");
@@ -603,7 +603,7 @@ fn atomic_write(disk: &mut Fs, dir: &str, payload: &Payload, now: VirtualTime, r
         _ => None,
     };
     let tops: std::collections::BTreeSet<String> = crate::engine::sort::insert_all(payload.iter().map(|f| f.path.split('/').next().unwrap_or("").to_string()).filter(|p| !p.is_empty()));
-    let links = tops.iter().map(|top| (top.as_str(), Inode::symlink(&format!("..data/{top}"), secs)));
+    let links = tops.iter().map(|top| (top.as_str(), Inode::symlink(&["..data/", top.as_str()].concat(), secs)));
     disk.insert_all_under(dir, std::iter::once(("..data", Inode::symlink(&ts, secs))).chain(links));
     let stale: Vec<String> = disk
         .children_iter(dir)
@@ -720,7 +720,7 @@ fn claim_path(pod: &Pod, claim: &str, read_only: bool, vc: &mut VolumeContext) -
 fn set_up(pod: &Pod, v: &Volume, vc: &mut VolumeContext) -> Result<Mounted, String> {
     let uid = pod.metadata.uid.clone().unwrap_or_default();
     let secs = wall_secs(vc.now);
-    let dir = format!("{}/volumes/{}/{}", pod_dir(&uid), plugin_of(v), pod.volume_name(&v.name));
+    let dir = [pod_dir(&uid).as_str(), "/volumes/", plugin_of(v), "/", pod.volume_name(&v.name)].concat();
     if let Some(ed) = &v.empty_dir {
         vc.disk.mkdir_all(&dir, 0o777, secs);
         if let Some(gid) = fs_group(pod) {
@@ -1112,7 +1112,15 @@ pub fn container_mounts(pod: &Pod, container: &Container, state: &PodVolumes, di
     if !own_hosts && has_hosts {
         cri.push(Mount::in_pod("/etc/hosts", "etc-hosts", false));
     }
-    let log_name = super::images::stable_hex(&format!("{uid}/{}/{secs}", container.name), 8);
+    let seed = match u128::try_from(secs) {
+        Ok(secs) => {
+            let mut seed = [uid.as_str(), "/", container.name.as_str(), "/"].concat();
+            crate::engine::digits::push_digits(&mut seed, secs, 10);
+            seed
+        }
+        Err(_) => format!("{uid}/{}/{secs}", container.name),
+    };
+    let log_name = super::images::stable_hex(&seed, 8);
     let mut term_log = String::with_capacity(dir.len() + "/containers/".len() + container.name.len() + 1 + log_name.len());
     for part in [dir.as_str(), "/containers/", &container.name, "/", &log_name] {
         term_log.push_str(part);

@@ -549,7 +549,10 @@ impl Scheduler {
         };
         let chosen = eval.feasible.get(chosen).and_then(|&slot| self.cache.node_at(slot)).map(|n| n.name.clone());
         let message = match &chosen {
-            Some(node) => format!("Successfully assigned {key} to {node}"),
+            Some(node) => {
+                let (ns, slash) = if key.namespace.is_empty() { ("", "") } else { (&key.namespace[..], "/") };
+                ["Successfully assigned ", ns, slash, &key.name[..], " to ", &node[..]].concat()
+            }
             None => "internal error: the chosen node left the cache".to_string(),
         };
         let d = self.build_decision(key, info, now, attempt, eval, chosen.clone(), message.clone(), verdicts);

@@ -9,6 +9,7 @@
 //! times, a count) and the events.k8s.io one's (an `eventTime` to the
 //! microsecond, an action, now and then a series or a related object).
 
+use crate::engine::digits::push_digits;
 use std::rc::Rc;
 
 use k8s_openapi::api::core::v1::{Event, EventSeries, EventSource, ObjectReference};
@@ -396,7 +397,11 @@ impl Number {
     }
     fn text(&self) -> Option<String> {
         match self {
-            Number::Decimal(n) => Some(n.to_string()),
+            Number::Decimal(n) => {
+                let mut text = String::with_capacity(20);
+                push_digits(&mut text, u128::from(*n), 10);
+                Some(text)
+            }
             Number::Text(t) => unshare(t),
         }
     }
@@ -423,14 +428,19 @@ impl Uid {
     }
     fn text(&self) -> Option<String> {
         match self {
-            Uid::Uuid(high, low) => Some(format!(
-                "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-                high >> 32,
-                (high >> 16) & 0xffff,
-                high & 0xffff,
-                low >> 48,
-                low & 0xffff_ffff_ffff
-            )),
+            Uid::Uuid(high, low) => {
+                // `8-4-4-4-12` lowercase hex digits, written one by one.
+                let bits = (u128::from(*high) << 64) | u128::from(*low);
+                let mut text = String::with_capacity(36);
+                for i in 0..32 {
+                    if matches!(i, 8 | 12 | 16 | 20) {
+                        text.push('-');
+                    }
+                    let digit = (bits >> (124 - 4 * i)) & 0xf;
+                    text.push(char::from(b"0123456789abcdef"[digit as usize]));
+                }
+                Some(text)
+            }
             Uid::Text(t) => unshare(t),
         }
     }
@@ -470,7 +480,14 @@ impl Name {
     }
     fn text(&self, object: &Text) -> Option<String> {
         match self {
-            Name::AfterObject(clock) => Some(format!("{}.{clock:x}", object.as_deref().unwrap_or_default())),
+            Name::AfterObject(clock) => {
+                let object = object.as_deref().unwrap_or_default();
+                let mut text = String::with_capacity(object.len() + 17);
+                text.push_str(object);
+                text.push('.');
+                push_digits(&mut text, u128::from(*clock), 16);
+                Some(text)
+            }
             Name::Text(t) => unshare(t),
         }
     }
