@@ -917,7 +917,7 @@ pub struct Runtime {
     /// The node status's image list, for the image revision and flavor it
     /// was made for: a node reports its images every status update, and
     /// they change only when one is pulled.
-    reported_images: std::cell::RefCell<Option<(u64, Flavor, Vec<ContainerImage>)>>,
+    reported_images: std::cell::RefCell<Option<(u64, Flavor, Rc<[ContainerImage]>)>>,
     /// Until when no process has anything due, and the earliest change by
     /// itself ([`Runtime::next_change`]), as the last full advance found
     /// them; `None` once a sandbox is handed out for change.
@@ -1004,13 +1004,28 @@ impl Runtime {
 
     /// The node status's image list: `make`'s, made again only once an
     /// image was added or the flavor changed since it was last made.
+    /// Nodes with the same images share the one list kept.
     pub fn reported_images(&self, make: impl FnOnce() -> Vec<ContainerImage>) -> Vec<ContainerImage> {
+        thread_local! {
+            static LAST_MADE: std::cell::RefCell<Option<Rc<[ContainerImage]>>> = const { std::cell::RefCell::new(None) };
+        }
         let mut kept = self.reported_images.borrow_mut();
         match &*kept {
-            Some((revision, flavor, images)) if *revision == self.image_revision && *flavor == self.flavor => images.clone(),
+            Some((revision, flavor, images)) if *revision == self.image_revision && *flavor == self.flavor => images.to_vec(),
             _ => {
                 let images = make();
-                *kept = Some((self.image_revision, self.flavor, images.clone()));
+                let shared = LAST_MADE.with(|last| {
+                    let mut last = last.borrow_mut();
+                    match &*last {
+                        Some(list) if **list == *images => Rc::clone(list),
+                        _ => {
+                            let list: Rc<[ContainerImage]> = Rc::from(images.as_slice());
+                            *last = Some(Rc::clone(&list));
+                            list
+                        }
+                    }
+                });
+                *kept = Some((self.image_revision, self.flavor, shared));
                 images
             }
         }
