@@ -549,9 +549,9 @@ pub struct ImageName {
 impl ImageName {
     /// The registry host, when the name carries one (`registry.k8s.io`).
     pub fn registry(&self) -> Option<&str> {
-        let first = self.repository.split('/').next().unwrap_or("");
-        let has_registry = self.repository.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
-        has_registry.then_some(first)
+        // One pass over the first component: every canonical name asks.
+        let (first, _) = self.repository.split_once('/')?;
+        (first.bytes().any(|b| b == b'.' || b == b':') || first == "localhost").then_some(first)
     }
     /// `docker.io/library/nginx` for Docker Hub short names.
     pub fn canonical_repository(&self) -> String {
@@ -933,6 +933,18 @@ mod tests {
         let pinned = parse_image("nginx@sha256:0123abcd").unwrap();
         assert_eq!(digest_of(&pinned), "sha256:0123abcd");
         assert_eq!(at_digest("", &pinned.canonical_repository(), &pinned), "docker.io/library/nginx@sha256:0123abcd");
+    }
+
+    #[test]
+    fn a_registry_is_the_first_component_that_names_a_host() {
+        let by_split = |repository: &str| {
+            let first = repository.split('/').next().unwrap_or("");
+            (repository.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost")).then_some(first.to_string())
+        };
+        for repository in ["nginx", "luksa/kubia", "registry.k8s.io/pause", "localhost/app", "localhost", "localhost:5000/app", "a.b", "a.b/c", "a:1/b/c", "/x", "x/", "", "docker.io/library/redis", "my_org/app.v2"] {
+            let name = ImageName { repository: repository.into(), tag: String::new(), digest: None };
+            assert_eq!(name.registry().map(str::to_string), by_split(repository), "{repository:?}");
+        }
     }
 
     #[test]
