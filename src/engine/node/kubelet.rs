@@ -612,24 +612,10 @@ fn pod_ended(pod: &Pod) -> bool {
     matches!(pod.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded") | Some("Failed"))
 }
 
-/// A pod's requests as admission counts them (the scheduler's sum); the
-/// pods of one template share a spec, so the last one's are kept.
+/// A pod's requests as admission counts them (the scheduler's sum, kept
+/// by spec).
 fn admission_requests(pod: &Pod) -> Resources {
-    thread_local! {
-        static LAST: std::cell::RefCell<Option<(Rc<PodSpec>, Resources)>> = const { std::cell::RefCell::new(None) };
-    }
-    let Some(spec) = pod.spec.as_ref() else { return Resources::default() };
-    LAST.with(|last| {
-        let mut last = last.borrow_mut();
-        match last.as_ref() {
-            Some((kept, requests)) if Rc::ptr_eq(kept, spec) => requests.clone(),
-            _ => {
-                let requests = crate::engine::scheduler::resources::pod_requests(pod).requests;
-                *last = Some((Rc::clone(spec), requests.clone()));
-                requests
-            }
-        }
-    })
+    crate::engine::scheduler::resources::pod_requests(pod).requests
 }
 
 /// The active deadline handler's reason and message.

@@ -6,9 +6,12 @@
 //! the pod overhead. The "non-zero" variant gives containers that set no cpu
 //! or memory request 100m and 200Mi, so that scoring spreads best-effort pods.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
-use k8s_openapi::api::core::v1::{Container, Node};
+use k8s_openapi::api::core::v1::{Container, Node, PodSpec};
+use rustc_hash::FxHashMap;
 use crate::engine::api::pod::Pod;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
@@ -200,6 +203,34 @@ impl NonZero {
 /// requests at every attempt).
 pub fn pod_requests(pod: &Pod) -> PodRequests {
     let Some(spec) = pod.spec.as_ref() else { return PodRequests::default() };
+    KEPT_REQUESTS.with(|kept| {
+        let mut kept = kept.borrow_mut();
+        if let Some((_, requests)) = kept.get(&Rc::as_ptr(spec)) {
+            return requests.clone();
+        }
+        let requests = spec_requests(spec);
+        if kept.len() >= KEPT_SPECS {
+            kept.clear();
+        }
+        kept.insert(Rc::as_ptr(spec), (Rc::clone(spec), requests.clone()));
+        requests
+    })
+}
+
+/// How many specs' requests [`pod_requests`] keeps. The pods of one
+/// template share their spec, and a node's kubelet and the scheduler meet
+/// the pods of many templates in turn: a single kept spec missed nearly
+/// every time in a cluster of many Deployments.
+const KEPT_SPECS: usize = 1024;
+
+thread_local! {
+    /// Requests by spec address, each with its spec held so the address
+    /// stays its own (a shared spec is never changed in place while held).
+    static KEPT_REQUESTS: RefCell<FxHashMap<*const PodSpec, (Rc<PodSpec>, PodRequests)>> = RefCell::new(FxHashMap::default());
+}
+
+/// [`pod_requests`] of a spec, worked out.
+fn spec_requests(spec: &PodSpec) -> PodRequests {
     let mut sum = Resources::default();
     let mut sum_nz = NonZero::default();
     for c in &spec.containers {
@@ -245,10 +276,24 @@ pub fn pod_requests(pod: &Pod) -> PodRequests {
 /// when a kubelet reports no allocatable.
 pub fn node_allocatable(node: &Node) -> Resources {
     let status = node.status.as_ref();
-    status
-        .and_then(|s| s.allocatable.as_ref().or(s.capacity.as_ref()))
-        .map(Resources::from_list)
-        .unwrap_or_default()
+    let Some(list) = status.and_then(|s| s.allocatable.as_ref().or(s.capacity.as_ref())) else { return Resources::default() };
+    // Nodes of one size report equal lists: the last one's sum is kept
+    // (every pod's admission reads its node's).
+    LAST_ALLOCATABLE.with(|last| {
+        let mut last = last.borrow_mut();
+        match &*last {
+            Some((kept, sum)) if kept == list => sum.clone(),
+            _ => {
+                let sum = Resources::from_list(list);
+                *last = Some((list.clone(), sum.clone()));
+                sum
+            }
+        }
+    })
+}
+
+thread_local! {
+    static LAST_ALLOCATABLE: RefCell<Option<(BTreeMap<String, Quantity>, Resources)>> = const { RefCell::new(None) };
 }
 
 #[cfg(test)]
