@@ -253,9 +253,10 @@ struct SubjectRef<'a> {
 }
 
 impl Subject {
-    fn is(&self, s: &SubjectRef) -> bool {
-        self.uid.as_deref() == s.uid
-            && self.name.as_deref() == s.name
+    /// Whether this subject, found by `s`'s UID, is the one `s` describes
+    /// (its UID is the key it was found by).
+    fn is_besides_uid(&self, s: &SubjectRef) -> bool {
+        self.name.as_deref() == s.name
             && self.namespace.as_deref() == s.namespace
             && self.involved_namespace.as_deref() == s.involved_namespace
             && self.kind.as_deref() == s.kind
@@ -281,7 +282,8 @@ impl Sharing {
         };
         let map = &mut self.subjects_by_uid;
         if let Some(found) = map.by_uid.get(uid) {
-            if found.is(s) {
+            debug_assert_eq!(found.uid.as_deref(), Some(uid));
+            if found.is_besides_uid(s) {
                 return found.clone();
             }
         }
@@ -299,14 +301,16 @@ impl Sharing {
     /// The shared origin of an Event.
     #[allow(clippy::too_many_arguments)]
     fn origin(&mut self, has_source: bool, source_component: Option<&str>, source_host: Option<&str>, type_: Option<&str>, reporting_component: Option<&str>, reporting_instance: Option<&str>, action: Option<&str>) -> Rc<Origin> {
+        // The texts that tell recorders apart first: a kubelet's origins
+        // differ from its neighbours' only in the node's name.
         let same = |o: &Origin| {
-            o.has_source == has_source
-                && o.action.as_deref() == action
-                && o.source_component.as_deref() == source_component
-                && o.source_host.as_deref() == source_host
-                && o.type_.as_deref() == type_
-                && o.reporting_component.as_deref() == reporting_component
+            o.source_host.as_deref() == source_host
                 && o.reporting_instance.as_deref() == reporting_instance
+                && o.has_source == has_source
+                && o.action.as_deref() == action
+                && o.type_.as_deref() == type_
+                && o.source_component.as_deref() == source_component
+                && o.reporting_component.as_deref() == reporting_component
         };
         if let Some(at) = self.recent_origins.iter().position(|o| same(o)) {
             let found = self.recent_origins[at].clone();
