@@ -37,9 +37,8 @@ pub fn push_digits(out: &mut String, n: u128, radix: u128) {
             break;
         }
     }
-    for &b in &buf[at..] {
-        out.push(char::from(b));
-    }
+    // Digits only: always UTF-8, and one copy rather than a push per digit.
+    out.push_str(std::str::from_utf8(&buf[at..]).unwrap_or_default());
 }
 
 /// `n` in decimal, as `{}` writes it.

@@ -621,7 +621,8 @@ impl ApiServer {
         // `/registry/<plural[.group]>/[<namespace>/]<name>`, written piece by
         // piece: every request makes one.
         let rt = resource(resource_id);
-        let mut key = String::with_capacity(12 + rt.plural.len() + rt.group.len() + namespace.len() + name.len());
+        // "/registry/", and a '.' and two '/' at most.
+        let mut key = String::with_capacity(13 + rt.plural.len() + rt.group.len() + namespace.len() + name.len());
         key.push_str("/registry/");
         key.push_str(rt.plural);
         if !rt.group.is_empty() {
@@ -1537,14 +1538,17 @@ fn is_pod_key(key: &str, namespace: &str, name: &str) -> bool {
 fn uuid_text(a: u64, b: u64) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let bits = (u128::from(a) << 64) | u128::from(b);
-    let mut text = String::with_capacity(36);
+    let mut text = [b'-'; 36];
+    let mut at = 0;
     for i in 0..32 {
         if matches!(i, 8 | 12 | 16 | 20) {
-            text.push('-');
+            at += 1;
         }
-        text.push(char::from(HEX[((bits >> (124 - 4 * i)) & 0xf) as usize]));
+        text[at] = HEX[((bits >> (124 - 4 * i)) & 0xf) as usize];
+        at += 1;
     }
-    text
+    // Hex digits and dashes only: always UTF-8.
+    std::str::from_utf8(&text).map(str::to_owned).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -306,8 +306,9 @@ impl TokenSource {
     /// From the claims' texts in [`TokenSource`]'s order.
     fn of(iat: i64, parts: [&str; 7]) -> Self {
         let end = |text: &str| u32::try_from(text.len()).unwrap_or(u32::MAX);
-        let mut shared = String::new();
-        let mut own = String::new();
+        let sized = |in_own: bool| TOKEN_PARTS.iter().zip(parts).filter(|((own, _), _)| *own == in_own).map(|(_, part)| part.len()).sum::<usize>();
+        let mut shared = String::with_capacity(sized(false));
+        let mut own = String::with_capacity(sized(true));
         let mut ends = [0u32; 5];
         for ((in_own, at), part) in TOKEN_PARTS.into_iter().zip(parts) {
             if in_own {
@@ -404,7 +405,8 @@ fn payload_of(pod: &Pod, v: &Volume, vc: &VolumeContext, token_issued: VirtualTi
         return downward_payload(pod, src.items.as_deref().unwrap_or(&[]), src.default_mode, vc);
     }
     if let Some(src) = &v.projected {
-        let mut out = Vec::new();
+        // Most sources give one file (the token, `ca.crt`, the namespace).
+        let mut out = Vec::with_capacity(src.sources.as_ref().map_or(0, Vec::len));
         let mut errors = Vec::new();
         for s in src.sources.iter().flatten() {
             if let Some(cm) = &s.config_map {
@@ -874,7 +876,7 @@ pub fn write_pod_files(disk: &mut Fs, pod: &Pod, ip: &str, node_gateway: &str, n
     let ns = pod.metadata.namespace.as_deref().unwrap_or("");
     let hostname = spec.hostname.as_deref().filter(|h| !h.is_empty()).unwrap_or_else(|| pod.metadata.name.as_deref().unwrap_or(""));
     // Texts joined, not formatted: every pod writes these.
-    let mut hosts = String::new();
+    let mut hosts = String::with_capacity(ip.len() + hostname.len() + 2);
     match spec.subdomain.as_deref().filter(|s| !s.is_empty()) {
         Some(sub) => hosts.push_str(&format!("{ip}\t{hostname}.{sub}.{ns}.svc.cluster.local\t{hostname}\n")),
         None => hosts.extend([ip, "\t", hostname, "\n"]),
@@ -909,7 +911,8 @@ pub fn write_pod_files(disk: &mut Fs, pod: &Pod, ip: &str, node_gateway: &str, n
             options.push(text);
         }
     }
-    let mut resolv = String::new();
+    // Room for a cluster-first file's three lines, grown only past them.
+    let mut resolv = String::with_capacity(104 + ns.len());
     let mut line = |key: &str, values: &[String]| {
         if !values.is_empty() {
             resolv.push_str(key);
@@ -1042,7 +1045,9 @@ pub fn container_mounts(pod: &Pod, container: &Container, state: &PodVolumes, di
     let secs = wall_secs(now);
     // The token volume's directory below the pod's: its name is the pod's own.
     let mut token_rel: Option<&str> = None;
-    let mut cri: Vec<Mount> = Vec::new();
+    // The volumes', then /etc/hosts, the termination log, /etc/hostname,
+    // /etc/resolv.conf and /dev/shm.
+    let mut cri: Vec<Mount> = Vec::with_capacity(container.volume_mounts.as_ref().map_or(0, Vec::len) + 5);
     for vm in container.volume_mounts.iter().flatten() {
         let name = pod.volume_name(&vm.name);
         let Some(m) = state.mounted(name) else {
@@ -1114,7 +1119,9 @@ pub fn container_mounts(pod: &Pod, container: &Container, state: &PodVolumes, di
     }
     let seed = match u128::try_from(secs) {
         Ok(secs) => {
-            let mut seed = [uid.as_str(), "/", container.name.as_str(), "/"].concat();
+            // With room for the seconds' digits.
+            let mut seed = String::with_capacity(uid.len() + container.name.len() + 2 + 20);
+            seed.extend([uid.as_str(), "/", container.name.as_str(), "/"]);
             crate::engine::digits::push_digits(&mut seed, secs, 10);
             seed
         }
@@ -1137,21 +1144,23 @@ pub fn container_mounts(pod: &Pod, container: &Container, state: &PodVolumes, di
     // each path's depth counted once.
     let mut by_depth: Vec<(usize, Mount)> = cri.into_iter().map(|m| (m.path.bytes().filter(|&b| b == b'/').count(), m)).collect();
     by_depth.sort_stable_by_key(|(depth, _)| *depth);
+    let cri_len = by_depth.len();
     let cri = by_depth.into_iter().map(|(_, m)| m);
     let (dev, proc, sys) = pseudo_trees();
     let proc = proc_with_status(&proc, proc_status);
     let made = private_dir(secs);
-    let mut mounts = vec![
+    // Kept for the container's life (shared): sized once, no spare capacity.
+    let mut mounts = Vec::with_capacity(7 + cri_len);
+    mounts.push(Mount::private("/", empty_private(), root.read_only, &MountKind::OVERLAY));
+    mounts.extend([
         Mount::snapshot("/proc", proc, false, &MountKind::PROC),
         Mount::snapshot("/dev", dev, false, &MountKind::DEV),
         Mount::private("/dev/pts", made.clone(), false, &MountKind::DEVPTS),
         Mount::private("/dev/mqueue", made.clone(), false, &MountKind::MQUEUE),
         Mount::snapshot("/sys", sys, true, &MountKind::SYSFS),
         Mount::private("/sys/fs/cgroup", made, true, &MountKind::CGROUP),
-    ];
+    ]);
     mounts.extend(cri);
-    mounts.insert(0, Mount::private("/", empty_private(), root.read_only, &MountKind::OVERLAY));
-    // Kept for the container's life (shared): no spare capacity.
     mounts.shrink_to_fit();
     let log_rel = term_log.get(dir.len() + 1..).unwrap_or("");
     let mounts = Mounts::of_pod(mounts, &dir, log_rel, token_rel.unwrap_or(""));
