@@ -263,6 +263,8 @@ pub mod ids {
     id!(endpoint_slices, "discovery.k8s.io", "endpointslices");
     id!(priority_classes, "scheduling.k8s.io", "priorityclasses");
     id!(storage_classes, "storage.k8s.io", "storageclasses");
+    id!(pod_disruption_budgets, "policy", "poddisruptionbudgets");
+    id!(limit_ranges, "", "limitranges");
     id!(horizontal_pod_autoscalers, "autoscaling", "horizontalpodautoscalers");
     id!(cluster_roles, "rbac.authorization.k8s.io", "clusterroles");
     id!(cluster_role_bindings, "rbac.authorization.k8s.io", "clusterrolebindings");

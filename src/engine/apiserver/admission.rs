@@ -656,10 +656,10 @@ fn default_toleration_seconds(spec: &mut PodSpec) {
 /// LimitRanger: fills container requests and limits from the namespace's
 /// LimitRanges, then enforces their minimums and maximums.
 fn limit_ranger(api: &ApiServer, pod: &mut Pod) -> Result<(), ApiError> {
-    let Some(limit_ranges) = find_resource("", "limitranges") else { return Ok(()) };
     if !api.store.holds_any_under(LIMIT_RANGES_PREFIX) {
         return Ok(());
     }
+    let limit_ranges = ids::limit_ranges();
     let namespace = pod.metadata.namespace.clone().unwrap_or_default();
     let ranges: Vec<_> = list_in(api, limit_ranges, Some(&namespace))
         .iter()

@@ -18,7 +18,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, Time};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use crate::engine::api::meta::{api_time, controller_of, virtual_of};
-use crate::engine::api::{find_resource, ids, Object, ObjectKey, ResourceId};
+use crate::engine::api::{ids, Object, ObjectKey, ResourceId};
 use crate::engine::apiserver::eviction::update_disruption_allowed_condition;
 use crate::engine::apiserver::events::{EventRecorder, NORMAL, WARNING};
 use crate::engine::selector::Selector;
@@ -34,7 +34,7 @@ pub const DELETION_TIMEOUT_MS: u64 = 2 * 60 * 1000;
 pub const STALE_POD_DISRUPTION_TIMEOUT_MS: u64 = 2 * 60 * 1000;
 
 fn pdb_resource() -> ResourceId {
-    find_resource("policy", "poddisruptionbudgets").unwrap_or(ResourceId(u16::MAX))
+    ids::pod_disruption_budgets()
 }
 
 /// A budget's selector; unset selects nothing, `{}` selects every pod in the namespace.
