@@ -18,7 +18,7 @@ use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 
 use super::{ApiServer, DeleteOptions, Deleted, Query};
-use crate::engine::api::{find_resource, ids, meta, ApiError, Object, Reason};
+use crate::engine::api::{ids, meta, ApiError, Object, Reason};
 use crate::engine::selector::Selector;
 
 pub const TOO_MANY_REQUESTS: &str = "Cannot evict pod as it would violate the pod's disruption budget.";
@@ -84,7 +84,7 @@ impl ApiServer {
         if can_ignore_budget(pod) {
             return self.mark_and_delete(namespace, name, opts);
         }
-        let pdb_rid = find_resource("policy", "poddisruptionbudgets").ok_or_else(|| ApiError::new(Reason::InternalError, "no poddisruptionbudgets resource"))?;
+        let pdb_rid = ids::pod_disruption_budgets();
         let (budgets, _) = self.list(&Query::in_namespace(pdb_rid, namespace))?;
         let labels = pod.metadata.labels.clone().unwrap_or_default();
         let matching: Vec<PodDisruptionBudget> = budgets
@@ -132,7 +132,7 @@ impl ApiServer {
             return Ok(());
         }
         let now = meta::api_time(self.now());
-        let rid = find_resource("policy", "poddisruptionbudgets").ok_or_else(|| ApiError::new(Reason::InternalError, "no poddisruptionbudgets resource"))?;
+        let rid = ids::pod_disruption_budgets();
         let ns = pdb.metadata.namespace.clone().unwrap_or_default();
         let expected_rv = pdb.metadata.resource_version.clone();
         let mut refused = None;

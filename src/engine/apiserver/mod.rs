@@ -572,7 +572,7 @@ impl ApiServer {
         let b = self.rng.u64(..);
         let b = (b & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000;
         let a = (a & 0xffff_ffff_ffff_0fff) | 0x4000;
-        uuid_text(a, b)
+        crate::engine::digits::uuid(a, b)
     }
 
     /// A partitioned caller's requests never arrive.
@@ -1532,24 +1532,6 @@ fn is_pod_key(key: &str, namespace: &str, name: &str) -> bool {
     key.strip_prefix("/registry/pods/").and_then(|rest| rest.strip_prefix(namespace)).and_then(|rest| rest.strip_prefix('/')) == Some(name)
 }
 
-/// `a` and `b` as a lowercase `8-4-4-4-12` UUID, as
-/// `format!("{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", …)` writes it without
-/// the formatting machinery (every create makes one).
-fn uuid_text(a: u64, b: u64) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let bits = (u128::from(a) << 64) | u128::from(b);
-    let mut text = [b'-'; 36];
-    let mut at = 0;
-    for i in 0..32 {
-        if matches!(i, 8 | 12 | 16 | 20) {
-            at += 1;
-        }
-        text[at] = HEX[((bits >> (124 - 4 * i)) & 0xf) as usize];
-        at += 1;
-    }
-    // Hex digits and dashes only: always UTF-8.
-    std::str::from_utf8(&text).map(str::to_owned).unwrap_or_default()
-}
 
 #[cfg(test)]
 mod event_ttl_tests {
@@ -1808,7 +1790,7 @@ mod shared_spec_tests {
 }
 
 #[cfg(test)]
-mod uuid_text_tests {
+mod key_tests {
     use super::*;
 
     #[test]
@@ -1826,13 +1808,5 @@ mod uuid_text_tests {
         assert!(!is_pod_key(&key, "bench", "app-1"));
         assert!(!is_pod_key(&key, "ben", "ch/app-1-x"));
         assert!(!is_pod_key(&ApiServer::key(ids::services(), "bench", "app-1-x"), "bench", "app-1-x"));
-    }
-
-    #[test]
-    fn writes_what_format_writes() {
-        for (a, b) in [(0u64, 0u64), (u64::MAX, u64::MAX), (0x0123_4567_89ab_4def, 0x8edc_ba98_7654_3210), (0x4000, 0x8000_0000_0000_0001)] {
-            let formatted = format!("{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", a >> 32, (a >> 16) & 0xffff, a & 0xffff, b >> 48, b & 0xffff_ffff_ffff);
-            assert_eq!(uuid_text(a, b), formatted);
-        }
     }
 }

@@ -24,13 +24,7 @@ pub fn format_ip(v: u32) -> String {
         if i > 0 {
             out.push('.');
         }
-        if octet >= 100 {
-            out.push(char::from(b'0' + octet / 100));
-        }
-        if octet >= 10 {
-            out.push(char::from(b'0' + octet / 10 % 10));
-        }
-        out.push(char::from(b'0' + octet % 10));
+        crate::engine::digits::push_digits(&mut out, octet.into(), 10);
     }
     out
 }

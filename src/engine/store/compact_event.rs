@@ -401,11 +401,7 @@ impl Number {
     }
     fn text(&self) -> Option<String> {
         match self {
-            Number::Decimal(n) => {
-                let mut text = String::with_capacity(20);
-                push_digits(&mut text, u128::from(*n), 10);
-                Some(text)
-            }
+            Number::Decimal(n) => Some(crate::engine::digits::decimal(*n)),
             Number::Text(t) => unshare(t),
         }
     }
@@ -432,19 +428,7 @@ impl Uid {
     }
     fn text(&self) -> Option<String> {
         match self {
-            Uid::Uuid(high, low) => {
-                // `8-4-4-4-12` lowercase hex digits, written one by one.
-                let bits = (u128::from(*high) << 64) | u128::from(*low);
-                let mut text = String::with_capacity(36);
-                for i in 0..32 {
-                    if matches!(i, 8 | 12 | 16 | 20) {
-                        text.push('-');
-                    }
-                    let digit = (bits >> (124 - 4 * i)) & 0xf;
-                    text.push(char::from(b"0123456789abcdef"[digit as usize]));
-                }
-                Some(text)
-            }
+            Uid::Uuid(high, low) => Some(crate::engine::digits::uuid(*high, *low)),
             Uid::Text(t) => unshare(t),
         }
     }
