@@ -32,6 +32,7 @@ pub mod digits;
 pub mod etcdctl;
 pub mod host;
 pub mod informer;
+pub mod kept;
 pub mod keys_by_name;
 pub mod kubectl;
 pub mod metrics;

@@ -496,14 +496,9 @@ pub fn software_version(repository: &str, tag: &str) -> String {
     thread_local! {
         /// The last repository and tag asked about, with the answer: every
         /// container start of a catalogue image asks.
-        static LAST: std::cell::RefCell<Option<(String, String, String)>> = const { std::cell::RefCell::new(None) };
+        static LAST: std::cell::RefCell<Option<((String, String), String)>> = const { std::cell::RefCell::new(None) };
     }
-    if let Some(version) = LAST.with(|last| last.borrow().as_ref().filter(|(r, t, _)| r == repository && t == tag).map(|(_, _, v)| v.clone())) {
-        return version;
-    }
-    let version = software_version_of(repository, tag);
-    LAST.with(|last| *last.borrow_mut() = Some((repository.to_string(), tag.to_string(), version.clone())));
-    version
+    crate::engine::kept::last_or_make(&LAST, |(r, t)| r == repository && t == tag, || (repository.to_string(), tag.to_string()), || software_version_of(repository, tag))
 }
 
 fn software_version_of(repository: &str, tag: &str) -> String {
@@ -611,17 +606,7 @@ pub fn parse_image(image: &str) -> Result<ImageName, String> {
         /// parses its image several times, and a node's pods mostly share one.
         static LAST: std::cell::RefCell<Option<(String, Result<ImageName, String>)>> = const { std::cell::RefCell::new(None) };
     }
-    LAST.with(|last| {
-        let mut last = last.borrow_mut();
-        match &*last {
-            Some((text, parsed)) if text == image => parsed.clone(),
-            _ => {
-                let parsed = parse_image_uncached(image);
-                *last = Some((image.to_string(), parsed.clone()));
-                parsed
-            }
-        }
-    })
+    crate::engine::kept::last_or_make(&LAST, |text| text == image, || image.to_string(), || parse_image_uncached(image))
 }
 
 fn parse_image_uncached(image: &str) -> Result<ImageName, String> {

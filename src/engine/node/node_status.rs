@@ -59,12 +59,7 @@ pub fn resources(spec: &NodeSpec) -> (BTreeMap<String, Quantity>, BTreeMap<Strin
         static LAST: std::cell::RefCell<Option<Kept>> = const { std::cell::RefCell::new(None) };
     }
     let size = (spec.memory_bytes, spec.cpu_millis, spec.max_pods, is_minikube(spec));
-    if let Some(found) = LAST.with(|last| last.borrow().as_ref().filter(|(kept, _)| *kept == size).map(|(_, r)| r.clone())) {
-        return found;
-    }
-    let made = resources_of(spec);
-    LAST.with(|last| *last.borrow_mut() = Some((size, made.clone())));
-    made
+    crate::engine::kept::last_or_make(&LAST, |kept| *kept == size, || size, || resources_of(spec))
 }
 
 fn resources_of(spec: &NodeSpec) -> (BTreeMap<String, Quantity>, BTreeMap<String, Quantity>) {

@@ -279,17 +279,7 @@ pub fn node_allocatable(node: &Node) -> Resources {
     let Some(list) = status.and_then(|s| s.allocatable.as_ref().or(s.capacity.as_ref())) else { return Resources::default() };
     // Nodes of one size report equal lists: the last one's sum is kept
     // (every pod's admission reads its node's).
-    LAST_ALLOCATABLE.with(|last| {
-        let mut last = last.borrow_mut();
-        match &*last {
-            Some((kept, sum)) if kept == list => sum.clone(),
-            _ => {
-                let sum = Resources::from_list(list);
-                *last = Some((list.clone(), sum.clone()));
-                sum
-            }
-        }
-    })
+    crate::engine::kept::last_or_make(&LAST_ALLOCATABLE, |kept| kept == list, || list.clone(), || Resources::from_list(list))
 }
 
 thread_local! {
