@@ -112,6 +112,36 @@ pub fn service_rules(svc: &Service, slices: &[&EndpointSlice]) -> Vec<(ServicePo
     out
 }
 
+/// A Service's compiled rules, shared by every kube-proxy that compiled
+/// them from the same versions of the Service and its slices.
+type CompiledService = Rc<[(ServicePortKind, Rc<ServicePortRule>)]>;
+
+/// The versions one Service's rules were last compiled from.
+type CompiledFrom = (Rc<Object>, Vec<Rc<Object>>);
+
+thread_local! {
+    static LAST_COMPILED: std::cell::RefCell<Option<(CompiledFrom, CompiledService)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// [`service_rules`] of the Service and slices `svc` and `slices` hold
+/// (each kube-proxy gets the same versions from its watch, one after
+/// another): compiled once per version, not once per node, and held by
+/// the kept versions so that an address stays theirs.
+fn shared_service_rules(svc: Rc<Object>, slices: Vec<Rc<Object>>) -> CompiledService {
+    let same = |(s, sl): &CompiledFrom| Rc::ptr_eq(s, &svc) && sl.len() == slices.len() && sl.iter().zip(&slices).all(|(a, b)| Rc::ptr_eq(a, b));
+    let compile = || -> CompiledService {
+        let Object::Service(service) = &*svc else { return Rc::from(Vec::new()) };
+        let slice_refs: Vec<&EndpointSlice> = slices.iter().filter_map(|o| match &**o {
+            Object::EndpointSlice(s) => Some(&**s),
+            _ => None,
+        }).collect();
+        Rc::from(service_rules(service, &slice_refs))
+    };
+    let rules = crate::engine::kept::last_or_make(&LAST_COMPILED, same, || (svc.clone(), slices.clone()), compile);
+    debug_assert_eq!(rules, compile(), "kept rules are the ones these versions compile to");
+    rules
+}
+
 /// Where a chain is hooked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ServicePortKind {
@@ -126,7 +156,7 @@ struct State {
     services: Informer,
     slices: Informer,
     /// Compiled rules per Service, rebuilt when the Service or its slices change.
-    compiled: BTreeMap<ObjectKey, Vec<(ServicePortKind, Rc<ServicePortRule>)>>,
+    compiled: BTreeMap<ObjectKey, CompiledService>,
     /// EndpointSlices by the Service they belong to.
     slices_by_service: BTreeMap<ObjectKey, std::collections::BTreeSet<ObjectKey>>,
     dirty: bool,
@@ -164,25 +194,22 @@ impl KubeProxy {
     }
 
     fn recompile(&mut self, key: &ObjectKey) {
-        let svc = match self.state.services.get(key).map(|o| &**o) {
-            Some(Object::Service(s)) => s.clone(),
+        let svc = match self.state.services.get(key) {
+            Some(obj) if matches!(&**obj, Object::Service(_)) => obj.clone(),
             _ => {
                 self.state.compiled.remove(key);
                 return;
             }
         };
-        let slices: Vec<&EndpointSlice> = self
+        let slices: Vec<Rc<Object>> = self
             .state
             .slices_by_service
             .get(key)
             .into_iter()
             .flatten()
-            .filter_map(|k| match self.state.slices.get(k).map(|o| &**o) {
-                Some(Object::EndpointSlice(s)) => Some(&**s),
-                _ => None,
-            })
+            .filter_map(|k| self.state.slices.get(k).filter(|o| matches!(&***o, Object::EndpointSlice(_))).cloned())
             .collect();
-        self.state.compiled.insert(key.clone(), service_rules(&svc, &slices));
+        self.state.compiled.insert(key.clone(), shared_service_rules(svc, slices));
     }
 
     /// Writes the compiled rules into the machine's kernel.
@@ -190,7 +217,7 @@ impl KubeProxy {
         let Some(machine) = ctx.world.machine_mut(&self.node) else { return };
         let mut rules = ProxyRules { synced_at: Some(ctx.now), affinity: std::mem::take(&mut machine.proxy.affinity), ..Default::default() };
         for entries in self.state.compiled.values() {
-            for (kind, rule) in entries {
+            for (kind, rule) in entries.iter() {
                 match kind {
                     ServicePortKind::ClusterIp(ip, port, proto) => {
                         rules.service_ips.insert(ip.clone(), ());
