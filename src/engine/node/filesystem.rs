@@ -10,6 +10,8 @@
 
 use std::rc::Rc;
 
+use thin_vec::ThinVec;
+
 /// Where the simulation's clock starts, in Unix seconds (2026-01-01).
 pub use crate::engine::api::meta::EPOCH_SECONDS;
 
@@ -203,8 +205,11 @@ impl<'a> Subtree<'a> {
 }
 
 /// A directory's names, in byte order, each with what is at and below it.
+/// A `ThinVec` (one word; its length and capacity live in its buffer):
+/// most entries are files and links with nothing below them, and a disk
+/// holds about 18 entries for every pod on the node.
 #[derive(Debug, Default, PartialEq, Eq)]
-struct Children(Vec<(Box<str>, Node)>);
+struct Children(ThinVec<(Box<str>, Node)>);
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct Node {
@@ -522,7 +527,7 @@ impl Fs {
         let node = &mut dir.0[last].1;
         let taken = if whole || node.below.0.is_empty() { dir.0.remove(last).1 } else { Node { inode: node.inode.take(), below: Children::default() } };
         if dir.0.is_empty() {
-            dir.0 = Vec::new();
+            dir.0 = ThinVec::new();
         }
         // Directories that held only what went, and have no entry of their own.
         for depth in (0..above.len()).rev() {
@@ -533,7 +538,7 @@ impl Fs {
             }
             dir.0.remove(at[depth]);
             if dir.0.is_empty() {
-                dir.0 = Vec::new();
+                dir.0 = ThinVec::new();
             }
         }
         Some(taken)
