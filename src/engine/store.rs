@@ -8,7 +8,7 @@
 
 mod compact_event;
 mod keyspace;
-pub use keyspace::COUNTED_PREFIXES;
+pub use keyspace::{HeldKey, COUNTED_PREFIXES};
 mod shared_texts;
 
 use std::collections::VecDeque;
@@ -253,7 +253,13 @@ impl Store {
 
     /// The store's own copy of `key`, to share rather than copy.
     pub fn shared_key(&self, key: &str) -> Option<Rc<str>> {
-        self.entries.get_key_value(key).map(|(k, _)| k.clone())
+        self.entries.shared_key(key)
+    }
+
+    /// The stored `key`, to hold for later without a text of its own (an
+    /// Event's, whose text the keyspace does not keep).
+    pub fn held_key(&self, key: &str) -> Option<HeldKey> {
+        self.entries.held_key(key)
     }
 
     /// The store's own key of the write at `revision`, if it was the last
@@ -280,8 +286,9 @@ impl Store {
         self.entries.holds_any_under(prefix)
     }
 
-    /// Every entry whose key starts with `prefix`, in key order.
-    pub fn range<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a Rc<str>, &'a Entry)> + 'a {
+    /// Every entry whose key starts with `prefix`, in key order, with the
+    /// key's text (an Event's is made for the read: see `keyspace`).
+    pub fn range<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (Rc<str>, &'a Entry)> + 'a {
         self.entries.range(prefix)
     }
 

@@ -205,8 +205,9 @@ pub struct ApiServer {
     /// Events' leases, soonest first: (expiry, key, the write's revision).
     /// Every write of an Event attaches a fresh lease of [`EVENT_TTL_SECS`]
     /// (`--event-ttl`); one that a later write replaced is skipped.
-    /// The key is the store's own, shared.
-    event_leases: VecDeque<(VirtualTime, Rc<str>, i64)>,
+    /// The key is held as the store keeps it (an Event's head shared,
+    /// its stamp a number), not as a text of its own.
+    event_leases: VecDeque<(VirtualTime, crate::engine::store::HeldKey, i64)>,
     /// The pods of one controller share one spec when theirs are equal.
     pod_specs: shared_specs::SharedSpecs,
     /// The status the last created pod was stored with: a created pod whose
@@ -446,7 +447,7 @@ impl ApiServer {
         self.event_leases.clear();
         let expiry = self.now.plus_secs(EVENT_TTL_SECS);
         for rid in (0..api::RESOURCES.len() as u16).map(ResourceId).filter(|r| is_event(*r)) {
-            let leases: Vec<_> = self.store.range(&Self::prefix(rid, None)).map(|(k, e)| (expiry, k.clone(), e.mod_revision)).collect();
+            let leases: Vec<_> = self.store.range(&Self::prefix(rid, None)).filter_map(|(k, e)| self.store.held_key(&k).map(|held| (expiry, held, e.mod_revision))).collect();
             self.event_leases.extend(leases);
         }
         Ok(self.store.revision())
@@ -482,7 +483,8 @@ impl ApiServer {
             return;
         }
         while self.event_leases.front().is_some_and(|(at, _, _)| *at <= self.now) {
-            let Some((_, key, revision)) = self.event_leases.pop_front() else { break };
+            let Some((_, held, revision)) = self.event_leases.pop_front() else { break };
+            let key = held.text();
             let Some(old) = self.store.get(&key).filter(|e| e.mod_revision == revision).map(|e| e.value.object()) else { continue };
             if let Ok((gone, deleted_at)) = self.store.delete_if(&key, Some(revision)) {
                 let gone = Rc::new(with_resource_version((*gone).clone(), deleted_at));
@@ -496,8 +498,8 @@ impl ApiServer {
         if !is_event(rid) {
             return;
         }
-        if let Some(key) = self.store.key_written_at(revision).or_else(|| self.store.shared_key(key)) {
-            self.event_leases.push_back((self.now.plus_secs(EVENT_TTL_SECS), key, revision));
+        if let Some(held) = self.store.held_key(key) {
+            self.event_leases.push_back((self.now.plus_secs(EVENT_TTL_SECS), held, revision));
         }
     }
     pub fn now(&self) -> VirtualTime {
