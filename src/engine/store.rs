@@ -8,7 +8,7 @@
 
 mod compact_event;
 mod keyspace;
-pub use keyspace::{HeldKey, COUNTED_PREFIXES};
+pub use keyspace::{EventKey, COUNTED_PREFIXES};
 mod shared_texts;
 
 use std::collections::VecDeque;
@@ -256,10 +256,10 @@ impl Store {
         self.entries.shared_key(key)
     }
 
-    /// The stored `key`, to hold for later without a text of its own (an
-    /// Event's, whose text the keyspace does not keep).
-    pub fn held_key(&self, key: &str) -> Option<HeldKey> {
-        self.entries.held_key(key)
+    /// The stored core Event key `key`, to hold for later without a text
+    /// of its own (the keyspace keeps none for it); `None` for any other key.
+    pub fn event_key(&self, key: &str) -> Option<EventKey> {
+        self.entries.event_key(key)
     }
 
     /// The store's own key of the write at `revision`, if it was the last

@@ -207,7 +207,7 @@ pub struct ApiServer {
     /// (`--event-ttl`); one that a later write replaced is skipped.
     /// The key is held as the store keeps it (an Event's head shared,
     /// its stamp a number), not as a text of its own.
-    event_leases: VecDeque<(VirtualTime, crate::engine::store::HeldKey, i64)>,
+    event_leases: VecDeque<(VirtualTime, crate::engine::store::EventKey, i64)>,
     /// The pods of one controller share one spec when theirs are equal.
     pod_specs: shared_specs::SharedSpecs,
     /// The status the last created pod was stored with: a created pod whose
@@ -447,7 +447,7 @@ impl ApiServer {
         self.event_leases.clear();
         let expiry = self.now.plus_secs(EVENT_TTL_SECS);
         for rid in (0..api::RESOURCES.len() as u16).map(ResourceId).filter(|r| is_event(*r)) {
-            let leases: Vec<_> = self.store.range(&Self::prefix(rid, None)).filter_map(|(k, e)| self.store.held_key(&k).map(|held| (expiry, held, e.mod_revision))).collect();
+            let leases: Vec<_> = self.store.range(&Self::prefix(rid, None)).filter_map(|(k, e)| self.store.event_key(&k).map(|held| (expiry, held, e.mod_revision))).collect();
             self.event_leases.extend(leases);
         }
         Ok(self.store.revision())
@@ -498,7 +498,7 @@ impl ApiServer {
         if !is_event(rid) {
             return;
         }
-        if let Some(held) = self.store.held_key(key) {
+        if let Some(held) = self.store.event_key(key) {
             self.event_leases.push_back((self.now.plus_secs(EVENT_TTL_SECS), held, revision));
         }
     }

@@ -10,8 +10,8 @@
 //! them in order: the first such read sorts them, and later ones merge in
 //! the keys created since. An Event's key is kept as its object's part,
 //! shared by that object's Events, and its stamp as a number (see
-//! [`EventKey`]); its text is made when it is read. Every other key is found by hash too, with its
-//! order kept beside in an ordered set: reading or updating a pod searched
+//! [`EventKey`]); its text is made when it is read. Every other key is
+//! found by hash too, with its order kept beside in an ordered set: reading or updating a pod searched
 //! the ordered map, comparing its key with a few dozen others, each behind
 //! its own pointer (a cache miss apiece in a large cluster); now only
 //! creating and deleting a key places it in order. A reader sees one
@@ -166,7 +166,7 @@ impl EventKey {
     }
 
     /// The key's text (the head itself when it has no stamp).
-    fn text(&self) -> Rc<str> {
+    pub fn text(&self) -> Rc<str> {
         if self.stamp == 0 {
             return self.head.clone();
         }
@@ -185,23 +185,6 @@ impl EventKey {
                 let (suffix, len) = stamp_suffix(self.stamp);
                 suffix[..len].starts_with(rest.as_bytes())
             }
-        }
-    }
-}
-
-/// A stored key held for later (an Event's lease until it expires): an
-/// Event's as the keyspace keeps it, sharing its head; any other's text.
-#[derive(Clone, Debug)]
-pub enum HeldKey {
-    Event(EventKey),
-    Text(Rc<str>),
-}
-
-impl HeldKey {
-    pub fn text(&self) -> Rc<str> {
-        match self {
-            HeldKey::Event(key) => key.text(),
-            HeldKey::Text(text) => text.clone(),
         }
     }
 }
@@ -314,9 +297,10 @@ impl EventMap {
         self.shards.iter().all(|s| s.is_empty())
     }
 
-    fn get(&self, key: &str) -> Option<&Entry> {
+    /// The stored key and entry of the Event key `key`.
+    fn find(&self, key: &str) -> Option<(&EventKey, &Entry)> {
         let parts = split_event_key(key);
-        self.of(parts).get(&parts as &dyn EventKeyRef)
+        self.of(parts).get_key_value(&parts as &dyn EventKeyRef)
     }
 
     fn get_by_key(&self, key: &EventKey) -> Option<&Entry> {
@@ -412,7 +396,7 @@ impl Keyspace {
 
     pub fn get(&self, key: &str) -> Option<&Entry> {
         if is_event(key) {
-            self.events.get(key)
+            self.events.find(key).map(|(_, e)| e)
         } else {
             self.ordered.entries.get(key)
         }
@@ -422,21 +406,16 @@ impl Keyspace {
     /// Event's is made from its head and stamp).
     pub fn shared_key(&self, key: &str) -> Option<Rc<str>> {
         if is_event(key) {
-            let parts = split_event_key(key);
-            self.events.of(parts).get_key_value(&parts as &dyn EventKeyRef).map(|(k, _)| k.text())
+            self.events.find(key).map(|(k, _)| k.text())
         } else {
             self.ordered.entries.get_key_value(key).map(|(k, _)| k.clone())
         }
     }
 
-    /// The stored `key`, to hold without a text of its own.
-    pub fn held_key(&self, key: &str) -> Option<HeldKey> {
-        if is_event(key) {
-            let parts = split_event_key(key);
-            self.events.of(parts).get_key_value(&parts as &dyn EventKeyRef).map(|(k, _)| HeldKey::Event(k.clone()))
-        } else {
-            self.ordered.entries.get_key_value(key).map(|(k, _)| HeldKey::Text(k.clone()))
-        }
+    /// The stored core Event key `key` as the keyspace keeps it, to hold
+    /// without a text of its own (`None` for any other key).
+    pub fn event_key(&self, key: &str) -> Option<EventKey> {
+        is_event(key).then(|| self.events.find(key)).flatten().map(|(k, _)| k.clone())
     }
 
     /// The entry under `key` to change in place, with the store's key.
