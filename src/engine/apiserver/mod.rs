@@ -13,6 +13,7 @@ pub mod defaults;
 pub mod patch;
 pub mod events;
 pub mod events_api;
+mod event_leases;
 pub mod eviction;
 pub mod validation;
 mod shared_specs;
@@ -207,7 +208,7 @@ pub struct ApiServer {
     /// (`--event-ttl`); one that a later write replaced is skipped.
     /// The key is held as the store keeps it (an Event's head shared,
     /// its stamp a number), not as a text of its own.
-    event_leases: VecDeque<(VirtualTime, crate::engine::store::EventKey, i64)>,
+    event_leases: event_leases::EventLeases<(VirtualTime, crate::engine::store::EventKey, i64)>,
     /// The pods of one controller share one spec when theirs are equal.
     pod_specs: shared_specs::SharedSpecs,
     /// The status the last created pod was stored with: a created pod whose
@@ -281,7 +282,7 @@ impl ApiServer {
             client_requests: std::cell::Cell::new(0),
             client_warnings: std::cell::RefCell::new(Vec::new()),
             snapshots: BTreeMap::new(),
-            event_leases: VecDeque::new(),
+            event_leases: event_leases::EventLeases::default(),
             pod_specs: shared_specs::SharedSpecs::default(),
             last_created_status: None,
             last_bound_status: None,
@@ -528,7 +529,7 @@ impl ApiServer {
         if running && !self.etcd_running {
             // A starting etcd renews every lease for its whole TTL.
             let expiry = self.now.plus_secs(EVENT_TTL_SECS);
-            for lease in &mut self.event_leases {
+            for lease in self.event_leases.iter_mut() {
                 lease.0 = expiry;
             }
         }
