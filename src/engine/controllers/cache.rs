@@ -152,7 +152,8 @@ impl Indexed {
     fn index(&mut self, key: ObjectKey, obj: &Rc<Object>) {
         let m = obj.meta();
         let uid: Rc<str> = Rc::from(m.uid.as_deref().unwrap_or_default());
-        let key = SharedKey::new(key);
+        // The informer holds the object (it applied the event first): its key is shared.
+        let key = self.informer.held_key(&key).cloned().unwrap_or_else(|| SharedKey::new(key));
         let owners: Box<[String]> = m.owner_references.iter().flatten().map(|o| o.uid.clone()).collect();
         let place = controller_place(m.owner_references.as_ref());
         let controller = place.and_then(|i| owners.get(i as usize)).cloned();

@@ -468,10 +468,10 @@ impl Cache {
     }
 
     /// Records a pod on its node (bound, or assumed while binding).
-    /// Replaces an earlier record of the same pod.
-    pub fn add_pod(&mut self, key: ObjectKey, mut pod: AssignedPod) {
-        self.remove_pod(&key);
-        let key = SharedKey::new(key);
+    /// Replaces an earlier record of the same pod. The key is the one the
+    /// scheduler's pod informer holds, when it has one: shared, not copied.
+    pub fn add_pod(&mut self, key: SharedKey, mut pod: AssignedPod) {
+        self.remove_pod(&key.0);
         pod.slot = self.by_name.get(&pod.node).copied();
         self.account(&pod, 1);
         self.index_pod(&key, &pod, 1);
@@ -792,7 +792,7 @@ mod tests {
         c.upsert_node(node("a", None));
         let key = ObjectKey::new("default", "p1");
         let first = pod("p1", "500m", "web");
-        c.add_pod(key.clone(), AssignedPod::new(first.clone(), Rc::from("a")));
+        c.add_pod(SharedKey::new(key.clone()), AssignedPod::new(first.clone(), Rc::from("a")));
         let newer = pod("p1", "500m", "web");
         let relabelled = pod("p1", "500m", "db");
         let (Object::Pod(p), Object::Pod(r)) = (&*newer, &*relabelled) else { panic!("pods") };
@@ -817,12 +817,12 @@ mod tests {
         assert_eq!(c.image_node_count("nginx:1.27"), 3);
         let web = c.ensure_selector("default", &Selector::parse("app=web").unwrap()).unwrap();
         let key = ObjectKey::new("default", "p1");
-        c.add_pod(key.clone(), AssignedPod::new(pod("p1", "500m", "web"), Rc::from("a")));
+        c.add_pod(SharedKey::new(key.clone()), AssignedPod::new(pod("p1", "500m", "web"), Rc::from("a")));
         assert_eq!(c.node("a").unwrap().requested.milli_cpu, 500);
         let slot_a = c.node("a").unwrap().slot;
         assert_eq!(c.selector(web).unwrap().live_at(slot_a), 1);
         // Pod known before its node: counted when the node arrives.
-        c.add_pod(ObjectKey::new("default", "p2"), AssignedPod::new(pod("p2", "1", "web"), Rc::from("d")));
+        c.add_pod(SharedKey::new(ObjectKey::new("default", "p2")), AssignedPod::new(pod("p2", "1", "web"), Rc::from("d")));
         c.upsert_node(node("d", None));
         assert_eq!(c.node("d").unwrap().requested.milli_cpu, 1000);
         assert_eq!(c.selector(web).unwrap().total(), 2);
@@ -846,8 +846,8 @@ mod tests {
     fn new_selectors_count_pods_already_assigned() {
         let mut c = Cache::default();
         c.upsert_node(node("a", None));
-        c.add_pod(ObjectKey::new("default", "p1"), AssignedPod::new(pod("p1", "100m", "web"), Rc::from("a")));
-        c.add_pod(ObjectKey::new("default", "p2"), AssignedPod::new(pod("p2", "100m", "db"), Rc::from("a")));
+        c.add_pod(SharedKey::new(ObjectKey::new("default", "p1")), AssignedPod::new(pod("p1", "100m", "web"), Rc::from("a")));
+        c.add_pod(SharedKey::new(ObjectKey::new("default", "p2")), AssignedPod::new(pod("p2", "100m", "db"), Rc::from("a")));
         let count = |c: &mut Cache, ns: &str, s: &str| c.ensure_selector(ns, &Selector::parse(s).unwrap()).and_then(|id| c.selector(id)).map(|e| e.total());
         assert_eq!(count(&mut c, "default", "app=web"), Some(1));
         assert_eq!(count(&mut c, "default", "app in (web,db)"), Some(2));
@@ -864,7 +864,7 @@ mod tests {
     fn idle_selectors_are_swept_once_they_outnumber_those_in_use() {
         let mut c = Cache::default();
         c.upsert_node(node("a", None));
-        c.add_pod(ObjectKey::new("default", "p1"), AssignedPod::new(pod("p1", "100m", "web"), Rc::from("a")));
+        c.add_pod(SharedKey::new(ObjectKey::new("default", "p1")), AssignedPod::new(pod("p1", "100m", "web"), Rc::from("a")));
         let web = c.ensure_selector("default", &Selector::parse("app=web").unwrap()).unwrap();
         for i in 0..300 {
             c.ensure_selector("default", &Selector::parse(&format!("app=idle-{i}")).unwrap());

@@ -375,7 +375,7 @@ mod tests {
         for (name, node, labels, affinity) in pods {
             let p = pod_object(json!({"metadata": {"name": name, "labels": labels},
                 "spec": {"containers": [{"name": "c"}], "affinity": affinity}}));
-            c.add_pod(crate::engine::api::ObjectKey::new("default", *name), AssignedPod::new(p, Rc::from(*node)));
+            c.add_pod(crate::engine::api::SharedKey::new(crate::engine::api::ObjectKey::new("default", *name)), AssignedPod::new(p, Rc::from(*node)));
         }
         c
     }

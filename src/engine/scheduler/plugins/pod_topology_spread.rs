@@ -610,7 +610,7 @@ mod tests {
         c.refresh_order();
         for (name, node, labels) in pods {
             let p = pod_object(json!({"metadata": {"name": name, "labels": labels}}));
-            c.add_pod(ObjectKey::new("default", *name), AssignedPod::new(p, Rc::from(*node)));
+            c.add_pod(crate::engine::api::SharedKey::new(ObjectKey::new("default", *name)), AssignedPod::new(p, Rc::from(*node)));
         }
         c
     }
