@@ -69,11 +69,21 @@ fn plugin_of(v: &Volume) -> &'static str {
     }
 }
 
+/// Where a volume set up on the node is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum MountedAt {
+    /// `<pod's directory>/volumes/<plugin>/<volume name>`, made from those
+    /// when asked: a text kept for it would be about 100 bytes a pod (the
+    /// token volume's), at 150,000 pods 17 MB.
+    InPod { plugin: &'static str },
+    /// Elsewhere on the disk: a hostPath's, a PersistentVolume's.
+    Disk(String),
+}
+
 /// A volume set up on the node.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Mounted {
-    /// Its directory (or file) on the node's disk.
-    pub path: String,
+    at: MountedAt,
     /// Projected from API objects (written atomically, read-only).
     pub atomic: bool,
     /// Backed by memory: shown as `tmpfs`.
@@ -83,6 +93,17 @@ pub struct Mounted {
     payload: u64,
     /// When the service account token in it was issued.
     token_issued: Option<VirtualTime>,
+}
+
+impl Mounted {
+    /// Its directory (or file) on the node's disk, for the pod with `uid`
+    /// and the volume `name` (as [`PodVolumes`] holds it).
+    fn path(&self, uid: &str, name: &str) -> std::borrow::Cow<'_, str> {
+        match &self.at {
+            MountedAt::InPod { plugin } => [pod_dir(uid).as_str(), "/volumes/", plugin, "/", name].concat().into(),
+            MountedAt::Disk(path) => path.as_str().into(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -113,7 +134,7 @@ impl PodVolumes {
     }
 
     /// The volume `name`, once set up.
-    pub fn mounted(&self, name: &str) -> Option<&Mounted> {
+    fn mounted(&self, name: &str) -> Option<&Mounted> {
         self.mounted.iter().find(|(n, _)| n == name).map(|(_, m)| m)
     }
 
@@ -722,22 +743,23 @@ fn claim_path(pod: &Pod, claim: &str, read_only: bool, vc: &mut VolumeContext) -
 fn set_up(pod: &Pod, v: &Volume, vc: &mut VolumeContext) -> Result<Mounted, String> {
     let uid = pod.metadata.uid.clone().unwrap_or_default();
     let secs = wall_secs(vc.now);
+    let in_pod = MountedAt::InPod { plugin: plugin_of(v) };
     let dir = [pod_dir(&uid).as_str(), "/volumes/", plugin_of(v), "/", pod.volume_name(&v.name)].concat();
     if let Some(ed) = &v.empty_dir {
         vc.disk.mkdir_all(&dir, 0o777, secs);
         if let Some(gid) = fs_group(pod) {
             set_volume_ownership(vc.disk, &dir, gid, false);
         }
-        return Ok(Mounted { path: dir, atomic: false, tmpfs: ed.medium.as_deref() == Some("Memory"), read_only: false, payload: 0, token_issued: None });
+        return Ok(Mounted { at: in_pod, atomic: false, tmpfs: ed.medium.as_deref() == Some("Memory"), read_only: false, payload: 0, token_issued: None });
     }
     if let Some(hp) = &v.host_path {
         let path = normalize("/", &hp.path);
         hostpath_setup(vc.disk, &path, hp.type_.as_deref().unwrap_or(""), secs)?;
-        return Ok(Mounted { path, atomic: false, tmpfs: false, read_only: false, payload: 0, token_issued: None });
+        return Ok(Mounted { at: MountedAt::Disk(path), atomic: false, tmpfs: false, read_only: false, payload: 0, token_issued: None });
     }
     if let Some(claim) = &v.persistent_volume_claim {
         let (path, ro) = claim_path(pod, &claim.claim_name, claim.read_only.unwrap_or(false), vc)?;
-        return Ok(Mounted { path, atomic: false, tmpfs: false, read_only: ro, payload: 0, token_issued: None });
+        return Ok(Mounted { at: MountedAt::Disk(path), atomic: false, tmpfs: false, read_only: ro, payload: 0, token_issued: None });
     }
     if v.config_map.is_some() || v.secret.is_some() || v.downward_api.is_some() || v.projected.is_some() {
         let payload = payload_of(pod, v, vc, vc.now)?;
@@ -748,11 +770,11 @@ fn set_up(pod: &Pod, v: &Volume, vc: &mut VolumeContext) -> Result<Mounted, Stri
             set_volume_ownership(vc.disk, &dir, gid, true);
         }
         let has_token = v.projected.iter().flat_map(|p| p.sources.iter().flatten()).any(|s| s.service_account_token.is_some());
-        return Ok(Mounted { path: dir, atomic: true, tmpfs, read_only: true, payload: digest(&payload), token_issued: has_token.then_some(vc.now) });
+        return Ok(Mounted { at: in_pod, atomic: true, tmpfs, read_only: true, payload: digest(&payload), token_issued: has_token.then_some(vc.now) });
     }
     // Volume types a simulated node cannot provide (nfs, iscsi, cloud disks) mount as empty directories.
     vc.disk.mkdir_all(&dir, 0o755, secs);
-    Ok(Mounted { path: dir, atomic: false, tmpfs: false, read_only: false, payload: 0, token_issued: None })
+    Ok(Mounted { at: in_pod, atomic: false, tmpfs: false, read_only: false, payload: 0, token_issued: None })
 }
 
 /// Sets up every volume not yet mounted whose retry is due. Returns the
@@ -803,9 +825,10 @@ pub fn refresh(state: &mut PodVolumes, pod: &Pod, vc: &mut VolumeContext) -> Vec
         };
         match payload_of(pod, v, vc, issued) {
             Ok(payload) if digest(&payload) != m.payload => {
-                atomic_write(vc.disk, &m.path, &payload, vc.now, vc.rng);
+                let path = m.path(pod.metadata.uid.as_deref().unwrap_or_default(), name);
+                atomic_write(vc.disk, &path, &payload, vc.now, vc.rng);
                 if let Some(gid) = fs_group(pod) {
-                    set_volume_ownership(vc.disk, &m.path, gid, true);
+                    set_volume_ownership(vc.disk, &path, gid, true);
                 }
                 if let Some(entry) = state.mounted_mut(name) {
                     entry.payload = digest(&payload);
@@ -1044,7 +1067,7 @@ pub fn container_mounts(pod: &Pod, container: &Container, state: &PodVolumes, di
     let dir = pod_dir(&uid);
     let secs = wall_secs(now);
     // The token volume's directory below the pod's: its name is the pod's own.
-    let mut token_rel: Option<&str> = None;
+    let mut token_rel: Option<String> = None;
     // The volumes', then /etc/hosts, the termination log, /etc/hostname,
     // /etc/resolv.conf and /dev/shm.
     let mut cri: Vec<Mount> = Vec::with_capacity(container.volume_mounts.as_ref().map_or(0, Vec::len) + 5);
@@ -1065,20 +1088,23 @@ pub fn container_mounts(pod: &Pod, container: &Container, state: &PodVolumes, di
         }
         let read_only = vm.read_only.unwrap_or(false) || m.read_only;
         let kind = if m.tmpfs { &MountKind::TMPFS_VOLUME } else { &MountKind::DISK };
+        let path = m.path(&uid, name);
         let source = if sub.is_empty() {
-            match in_pod(&dir, &m.path) {
+            match in_pod(&dir, &path) {
                 // A name the spec does not hold (the token volume's) is this pod's alone.
-                Some(rel) if name != vm.name && token_rel.is_none_or(|t| t == rel) => {
-                    token_rel = Some(rel);
+                Some(rel) if name != vm.name && token_rel.as_deref().is_none_or(|t| t == rel) => {
+                    if token_rel.is_none() {
+                        token_rel = Some(rel.to_string());
+                    }
                     MountSource::TokenVolume
                 }
                 Some(rel) => MountSource::InPod(shared_content(rel)),
-                None => MountSource::Disk(m.path.as_str().into()),
+                None => MountSource::Disk(path.as_ref().into()),
             }
         } else if m.atomic {
             // Bound to the file it resolves to now: later updates do not reach it.
             let view = Disk(disk);
-            let resolved = cfs::resolve(&view, "/", &join(&m.path, &sub), true).ok().filter(|p| disk.get(p).is_some());
+            let resolved = cfs::resolve(&view, "/", &join(&path, &sub), true).ok().filter(|p| disk.get(p).is_some());
             let snapshot = match resolved {
                 Some(p) => {
                     let mut fs = disk.copy_tree(&p);
@@ -1095,7 +1121,7 @@ pub fn container_mounts(pod: &Pod, container: &Container, state: &PodVolumes, di
             };
             MountSource::Snapshot(std::rc::Rc::new(snapshot))
         } else {
-            let at = join(&m.path, &sub);
+            let at = join(&path, &sub);
             if disk.get(&at).is_none() {
                 // The kubelet creates a missing subPath as a directory.
                 disk.mkdir_all(&at, 0o755, secs);
@@ -1163,7 +1189,7 @@ pub fn container_mounts(pod: &Pod, container: &Container, state: &PodVolumes, di
     mounts.extend(cri);
     mounts.shrink_to_fit();
     let log_rel = term_log.get(dir.len() + 1..).unwrap_or("");
-    let mounts = Mounts::of_pod(mounts, &dir, log_rel, token_rel.unwrap_or(""));
+    let mounts = Mounts::of_pod(mounts, &dir, log_rel, token_rel.as_deref().unwrap_or(""));
     // The runtime creates mount points the image lacks in the container's
     // layer (the root overlay is none).
     // The mount points in the pod's directory are looked up below it,
