@@ -45,14 +45,12 @@ pub struct Indexed {
 /// Objects of one namespace by name.
 type HeldByName = BTreeMap<Rc<str>, Rc<Object>>;
 
-#[derive(Default)]
+/// What an object was indexed as: the version indexed (also held in
+/// `by_controller` or `orphans`), whose uid, owners and controller its
+/// index entries name. Its own copies of those uids were about 110 bytes
+/// a pod.
 struct IndexEntry {
-    uid: Rc<str>,
-    /// The owners' uids, in order; sized to what they are.
-    owners: Box<[String]>,
-    /// Which of `owners` is the controller: its place, not a third copy
-    /// of its uid.
-    controller: Option<u32>,
+    indexed: Rc<Object>,
 }
 
 /// The node `obj` is bound to, if it is a bound pod.
@@ -63,18 +61,28 @@ fn node_of(obj: &Object) -> Option<&str> {
     }
 }
 
+/// An object's owners' uids, in order.
+fn owner_uids(obj: &Object) -> impl Iterator<Item = &str> {
+    obj.meta().owner_references.iter().flatten().map(|o| o.uid.as_str())
+}
+
 impl IndexEntry {
+    fn uid(&self) -> &str {
+        self.indexed.meta().uid.as_deref().unwrap_or_default()
+    }
+
     /// Whether `obj` is indexed under the same uid, owners and controller.
     fn matches(&self, obj: &Object) -> bool {
-        let m = obj.meta();
-        m.uid.as_deref().unwrap_or_default() == &*self.uid
-            && m.owner_references.iter().flatten().map(|o| o.uid.as_str()).eq(self.owners.iter().map(String::as_str))
-            && controller_place(m.owner_references.as_ref()) == self.controller
+        let (m, held) = (obj.meta(), self.indexed.meta());
+        m.uid.as_deref().unwrap_or_default() == self.uid()
+            && owner_uids(obj).eq(owner_uids(&self.indexed))
+            && controller_place(m.owner_references.as_ref()) == controller_place(held.owner_references.as_ref())
     }
 
     /// The controller's uid (`meta::controller_of`'s).
     fn controller(&self) -> Option<&String> {
-        self.controller.and_then(|i| self.owners.get(i as usize))
+        let owners = self.indexed.meta().owner_references.as_ref()?;
+        controller_place(Some(owners)).and_then(|i| owners.get(i as usize)).map(|o| &o.uid)
     }
 }
 
@@ -126,10 +134,10 @@ impl Indexed {
         let key_ref = key as &dyn KeyRef;
         let Some(entry) = self.indexed_as.remove(key_ref) else { return };
         remove_from(&mut self.by_namespace, &key.namespace, key_ref);
-        if self.by_uid.get(&*entry.uid).is_some_and(|k| *k.0 == *key) {
-            self.by_uid.remove(&*entry.uid);
+        if self.by_uid.get(entry.uid()).is_some_and(|k| *k.0 == *key) {
+            self.by_uid.remove(entry.uid());
         }
-        for owner in &entry.owners {
+        for owner in owner_uids(&entry.indexed) {
             remove_from(&mut self.by_owner, owner, key_ref);
         }
         // The held version is the one indexed, so its node is the one the key is filed under.
@@ -154,9 +162,8 @@ impl Indexed {
         let uid: Rc<str> = Rc::from(m.uid.as_deref().unwrap_or_default());
         // The informer holds the object (it applied the event first): its key is shared.
         let key = self.informer.held_key(&key).cloned().unwrap_or_else(|| SharedKey::new(key));
-        let owners: Box<[String]> = m.owner_references.iter().flatten().map(|o| o.uid.clone()).collect();
         let place = controller_place(m.owner_references.as_ref());
-        let controller = place.and_then(|i| owners.get(i as usize)).cloned();
+        let controller = place.and_then(|i| m.owner_references.as_ref()?.get(i as usize)).map(|o| o.uid.clone());
         if let Some(node) = node_of(obj) {
             file_under(&mut self.by_node, node, key.clone());
         }
@@ -165,14 +172,14 @@ impl Indexed {
         }
         let (namespace, name) = (&key.0.namespace, &key.0.name);
         file_under(&mut self.by_namespace, namespace, key.clone());
-        for owner in &owners {
+        for owner in owner_uids(obj) {
             file_under(&mut self.by_owner, owner, key.clone());
         }
         match controller {
             Some(c) => self.by_controller.entry(c).or_default().entry(namespace.clone()).or_default().insert(name.clone(), obj.clone()),
             None => self.orphans.entry(namespace.clone()).or_default().insert(name.clone(), obj.clone()),
         };
-        self.indexed_as.insert(key, IndexEntry { uid, owners, controller: place });
+        self.indexed_as.insert(key, IndexEntry { indexed: obj.clone() });
     }
 
     fn apply(&mut self, events: &[WatchEvent]) {
@@ -189,6 +196,10 @@ impl Indexed {
                 };
                 if let Some(slot) = held.and_then(|m| m.get_mut(parts.1)) {
                     let old = std::mem::replace(slot, ev.object.clone());
+                    let key = key.clone();
+                    if let Some(entry) = self.indexed_as.get_mut(&parts as &dyn KeyRef) {
+                        entry.indexed = ev.object.clone();
+                    }
                     let node = node_of(&ev.object);
                     if node_of(&old) != node {
                         if let Some(was) = node_of(&old) {
