@@ -76,10 +76,14 @@ impl Informer {
         self.items.held(key)
     }
 
-    /// The key the cache holds `key`'s object under: indexes built beside
-    /// the cache share it rather than make a copy (about 100 bytes an object).
-    pub fn held_key(&self, key: &dyn KeyRef) -> Option<&SharedKey> {
-        self.items.by_key.get_key_value(key).map(|(held, _)| held)
+    /// The key the cache holds `key`'s object under, for indexes built
+    /// beside the cache to share rather than copy (about 100 bytes an
+    /// object); `key` itself, made shared, when the cache holds none.
+    pub fn share_key(&self, key: ObjectKey) -> SharedKey {
+        match self.items.by_key.get_key_value(&key as &dyn KeyRef) {
+            Some((held, _)) => held.clone(),
+            None => SharedKey::new(key),
+        }
     }
 
     /// As [`Informer::get`], without building a key.

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use rustc_hash::FxHashMap;
 use std::rc::Rc;
 
-use crate::engine::api::{resource_for_kind, KeyRef, Object, ObjectKey, ResourceId, SharedKey};
+use crate::engine::api::{meta, resource_for_kind, KeyRef, Object, ObjectKey, ResourceId, SharedKey};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use crate::engine::apiserver::{Query, WatchEvent, WatchEventType};
 use crate::engine::informer::Informer;
@@ -79,11 +79,15 @@ impl IndexEntry {
             && controller_place(m.owner_references.as_ref()) == controller_place(held.owner_references.as_ref())
     }
 
-    /// The controller's uid (`meta::controller_of`'s).
+    /// The controller's uid.
     fn controller(&self) -> Option<&String> {
-        let owners = self.indexed.meta().owner_references.as_ref()?;
-        controller_place(Some(owners)).and_then(|i| owners.get(i as usize)).map(|o| &o.uid)
+        controller_uid(&self.indexed)
     }
+}
+
+/// The uid of `obj`'s controller (`meta::controller_of`'s).
+fn controller_uid(obj: &Object) -> Option<&String> {
+    meta::controller_of(obj.meta().owner_references.as_ref()).map(|o| &o.uid)
 }
 
 /// Where `meta::controller_of` finds the controller among `owners`.
@@ -161,9 +165,8 @@ impl Indexed {
         let m = obj.meta();
         let uid: Rc<str> = Rc::from(m.uid.as_deref().unwrap_or_default());
         // The informer holds the object (it applied the event first): its key is shared.
-        let key = self.informer.held_key(&key).cloned().unwrap_or_else(|| SharedKey::new(key));
-        let place = controller_place(m.owner_references.as_ref());
-        let controller = place.and_then(|i| m.owner_references.as_ref()?.get(i as usize)).map(|o| o.uid.clone());
+        let key = self.informer.share_key(key);
+        let controller = controller_uid(obj).cloned();
         if let Some(node) = node_of(obj) {
             file_under(&mut self.by_node, node, key.clone());
         }
@@ -188,25 +191,24 @@ impl Indexed {
             // but the node: only the held object is replaced, found by the
             // borrowed key, and a binding moves the key to its node.
             let parts = ev.object.key_parts();
-            let indexed = if ev.kind == WatchEventType::Deleted { None } else { self.indexed_as.get_key_value(&parts as &dyn KeyRef) };
-            if let Some((key, entry)) = indexed.filter(|(_, e)| e.matches(&ev.object)) {
+            let indexed = if ev.kind == WatchEventType::Deleted { None } else { self.indexed_as.get_mut(&parts as &dyn KeyRef) };
+            if let Some(entry) = indexed.filter(|e| e.matches(&ev.object)) {
                 let held = match entry.controller() {
                     Some(c) => self.by_controller.get_mut(c).and_then(|n| n.get_mut(parts.0)),
                     None => self.orphans.get_mut(parts.0),
                 };
                 if let Some(slot) = held.and_then(|m| m.get_mut(parts.1)) {
                     let old = std::mem::replace(slot, ev.object.clone());
-                    let key = key.clone();
-                    if let Some(entry) = self.indexed_as.get_mut(&parts as &dyn KeyRef) {
-                        entry.indexed = ev.object.clone();
-                    }
+                    entry.indexed = ev.object.clone();
                     let node = node_of(&ev.object);
                     if node_of(&old) != node {
                         if let Some(was) = node_of(&old) {
                             remove_from(&mut self.by_node, was, &parts as &dyn KeyRef);
                         }
-                        if let Some(node) = node {
-                            file_under(&mut self.by_node, node, key.clone());
+                        // (A binding, once a pod: the key is looked up only then.)
+                        let key = self.indexed_as.get_key_value(&parts as &dyn KeyRef).map(|(k, _)| k.clone());
+                        if let Some((node, key)) = node.zip(key) {
+                            file_under(&mut self.by_node, node, key);
                         }
                     }
                     continue;

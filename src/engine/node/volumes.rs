@@ -95,12 +95,17 @@ pub struct Mounted {
     token_issued: Option<VirtualTime>,
 }
 
+/// `<pod's directory>/volumes/<plugin>/<volume name>`.
+fn volume_dir(uid: &str, plugin: &str, name: &str) -> String {
+    [pod_dir(uid).as_str(), "/volumes/", plugin, "/", name].concat()
+}
+
 impl Mounted {
     /// Its directory (or file) on the node's disk, for the pod with `uid`
     /// and the volume `name` (as [`PodVolumes`] holds it).
     fn path(&self, uid: &str, name: &str) -> std::borrow::Cow<'_, str> {
         match &self.at {
-            MountedAt::InPod { plugin } => [pod_dir(uid).as_str(), "/volumes/", plugin, "/", name].concat().into(),
+            MountedAt::InPod { plugin } => volume_dir(uid, plugin, name).into(),
             MountedAt::Disk(path) => path.as_str().into(),
         }
     }
@@ -743,8 +748,9 @@ fn claim_path(pod: &Pod, claim: &str, read_only: bool, vc: &mut VolumeContext) -
 fn set_up(pod: &Pod, v: &Volume, vc: &mut VolumeContext) -> Result<Mounted, String> {
     let uid = pod.metadata.uid.clone().unwrap_or_default();
     let secs = wall_secs(vc.now);
-    let in_pod = MountedAt::InPod { plugin: plugin_of(v) };
-    let dir = [pod_dir(&uid).as_str(), "/volumes/", plugin_of(v), "/", pod.volume_name(&v.name)].concat();
+    let plugin = plugin_of(v);
+    let in_pod = MountedAt::InPod { plugin };
+    let dir = volume_dir(&uid, plugin, pod.volume_name(&v.name));
     if let Some(ed) = &v.empty_dir {
         vc.disk.mkdir_all(&dir, 0o777, secs);
         if let Some(gid) = fs_group(pod) {

@@ -17,7 +17,7 @@ use super::framework::PodInfo;
 use super::plugins::volume_binding::{self, BindingCheck, PodVolumes, ANN_SELECTED_NODE, BIND_POLL_MS, BIND_TIMEOUT_MS};
 use super::plugins::{CycleState, Handle};
 use super::{set_pod_scheduled_false, truncate_message, Scheduler};
-use crate::engine::api::{Object, ObjectKey, Reason as ApiReason, SharedKey};
+use crate::engine::api::{Object, ObjectKey, Reason as ApiReason};
 use crate::engine::apiserver::events::{NORMAL, WARNING};
 use crate::engine::sim::clock::VirtualTime;
 use crate::engine::sim::Ctx;
@@ -61,8 +61,7 @@ impl Scheduler {
             self.listers.assume_claim(pvc.clone());
         }
         // Assume: the pod counts on the node before the API confirms it.
-        let held = self.pods.held_key(&key).cloned().unwrap_or_else(|| SharedKey::new(key.clone()));
-        self.cache.add_pod(held, AssignedPod::with_requests(object.clone(), node.clone(), info.requests.clone()));
+        self.cache.add_pod(self.pods.share_key(key.clone()), AssignedPod::with_requests(object.clone(), node.clone(), info.requests.clone()));
         self.nominator.remove(&key);
         if volumes.is_empty() {
             self.bind(ctx, key, object, node, message);

@@ -38,7 +38,7 @@ use std::rc::Rc;
 use k8s_openapi::api::core::v1::PodCondition;
 use crate::engine::api::pod::Pod;
 
-use crate::engine::api::{ids, meta, KeyRef, Object, ObjectKey, SharedKey};
+use crate::engine::api::{ids, meta, KeyRef, Object, ObjectKey};
 use crate::engine::apiserver::events_api::EventsApiRecorder;
 use crate::engine::apiserver::WatchEventType;
 use crate::engine::apiserver::Query;
@@ -317,8 +317,7 @@ impl Scheduler {
                     // Added, or its labels or terminating state changed: it
                     // still holds its resources (a terminating pod until it
                     // is gone), so only what counts pods may change.
-                    let held = self.pods.held_key(&key).cloned().unwrap_or_else(|| SharedKey::new(key));
-                    self.cache.add_pod(held, AssignedPod::new(ev.object.clone(), Rc::from(node)));
+                    self.cache.add_pod(self.pods.share_key(key), AssignedPod::new(ev.object.clone(), Rc::from(node)));
                     self.move_for_assigned_pod(ctx.now, false);
                 }
                 continue;
