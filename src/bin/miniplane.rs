@@ -421,7 +421,7 @@ impl Counted {
         let Value::Object(obj) = &entry.value else { return false };
         match (self, &**obj) {
             (Counted::Bound, Object::Pod(pod)) => pod.node_name().is_some(),
-            (Counted::Running, Object::Pod(pod)) => pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"),
+            (Counted::Running, Object::Pod(pod)) => pod.status.as_ref().and_then(|s| s.phase()) == Some("Running"),
             _ => false,
         }
     }

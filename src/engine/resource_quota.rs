@@ -189,7 +189,7 @@ fn limits_of(c: &Container) -> Usage {
 /// `QuotaV1Pod`: a pod counts against compute quota until it has ended or
 /// its deletion's grace period has passed.
 fn pod_counts(pod: &Pod, now: VirtualTime) -> bool {
-    if matches!(pod.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded") | Some("Failed")) {
+    if matches!(pod.status.as_ref().and_then(|s| s.phase()), Some("Succeeded") | Some("Failed")) {
         return false;
     }
     match (&pod.metadata.deletion_timestamp, pod.metadata.deletion_grace_period_seconds) {

@@ -380,7 +380,7 @@ impl TopologyModel {
         let mut entry = PodEntry { view, requests: (0, 0), replica_set, pending: None, object: object.clone() };
         match entry.view.node.clone() {
             Some(node) => {
-                let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref()).unwrap_or("Pending");
+                let phase = pod.status.as_ref().and_then(|s| s.phase()).unwrap_or("Pending");
                 if phase != "Succeeded" && phase != "Failed" {
                     entry.requests = pod_requests(pod);
                 }
@@ -489,9 +489,9 @@ fn pending_reason(pod: &Pod) -> String {
     if pod.metadata.deletion_timestamp.is_some() {
         return "Terminating".to_string();
     }
-    let condition = pod.status.as_ref().and_then(|s| s.conditions.as_ref()).and_then(|c| c.iter().find(|c| c.type_ == "PodScheduled"));
+    let condition = pod.status.as_ref().and_then(|s| s.condition("PodScheduled"));
     match condition {
-        Some(c) if c.status == "False" => match (c.reason.as_deref(), c.message.as_deref()) {
+        Some(c) if c.status == "False" => match (c.reason, c.message) {
             (Some(reason), Some(message)) if !message.is_empty() => format!("{reason}: {message}"),
             (Some(reason), _) => reason.to_string(),
             (None, _) => "Not scheduled".to_string(),

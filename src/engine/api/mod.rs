@@ -7,6 +7,7 @@ pub mod from_value;
 pub mod meta;
 pub mod pod;
 pub mod shared_spec;
+pub mod stored_status;
 
 pub use error::{ApiError, Cause, Reason};
 pub use from_value::DecodeError;

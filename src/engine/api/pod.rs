@@ -46,6 +46,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::ser::{Impossible, SerializeStruct};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+pub use super::stored_status::StoredStatus;
+
 /// The k8s-openapi type the stored Pod decodes through and converts from.
 pub type OpenApiPod = k8s_openapi::api::core::v1::Pod;
 
@@ -55,7 +57,8 @@ pub struct Pod {
     pub metadata: ObjectMeta,
     /// Without its `node_name`, which is [`Pod::node_name`].
     pub spec: Option<Rc<PodSpec>>,
-    pub status: Option<Rc<PodStatus>>,
+    /// Packed when it has the usual shape ([`StoredStatus`]).
+    pub status: Option<Rc<StoredStatus>>,
     /// `spec.nodeName`, kept out of the shared spec; set only with a spec.
     pub node_name: Option<String>,
     /// The token volume's name, which [`TOKEN_VOLUME_PLACEHOLDER`] stands
@@ -343,7 +346,7 @@ impl Pod {
     /// The status to change, made if there was none; a shared status is
     /// copied first.
     pub fn status_mut(&mut self) -> &mut PodStatus {
-        Rc::make_mut(self.status.get_or_insert_with(Default::default))
+        Rc::make_mut(self.status.get_or_insert_with(Default::default)).whole_mut()
     }
 
     /// The spec, if there is one, to change in place (copied first if shared).
@@ -353,7 +356,7 @@ impl Pod {
 
     /// The status, if there is one, to change in place (copied first if shared).
     pub fn status_mut_if_any(&mut self) -> Option<&mut PodStatus> {
-        self.status.as_mut().map(Rc::make_mut)
+        self.status.as_mut().map(|status| Rc::make_mut(status).whole_mut())
     }
 
     /// Whether this version holds the very spec `stored` holds (not a copy):
@@ -384,7 +387,7 @@ impl Pod {
                 }
                 spec
             }),
-            status: self.status.map(Rc::unwrap_or_clone),
+            status: self.status.map(|status| Rc::unwrap_or_clone(status).into_whole()),
         }
     }
 }
@@ -393,7 +396,7 @@ impl From<OpenApiPod> for Pod {
     fn from(pod: OpenApiPod) -> Self {
         let mut spec = pod.spec;
         let node_name = spec.as_mut().and_then(|s| s.node_name.take());
-        Pod { metadata: pod.metadata, spec: spec.map(Rc::new), status: pod.status.map(Rc::new), node_name, token_volume: None, affinity_node: None }
+        Pod { metadata: pod.metadata, spec: spec.map(Rc::new), status: pod.status.map(|status| Rc::new(StoredStatus::new(status))), node_name, token_volume: None, affinity_node: None }
     }
 }
 

@@ -797,7 +797,7 @@ fn prepare_pod_for_create(pod: &mut Pod) {
             ..Default::default()
         }]);
     }
-    pod.status = Some(status.into());
+    pod.status = Some(std::rc::Rc::new(status.into()));
 }
 
 /// The pod's QoS class from its containers' CPU and memory requests and limits.

@@ -34,7 +34,7 @@ fn pod_ready(pod: &Pod) -> bool {
 
 /// `canIgnorePDB`.
 fn can_ignore_budget(pod: &Pod) -> bool {
-    matches!(pod.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded") | Some("Failed") | Some("Pending")) || pod.metadata.deletion_timestamp.is_some()
+    matches!(pod.status.as_ref().and_then(|s| s.phase()), Some("Succeeded") | Some("Failed") | Some("Pending")) || pod.metadata.deletion_timestamp.is_some()
 }
 
 /// A budget's selector; an unset selector selects nothing.

@@ -213,7 +213,7 @@ pub struct ApiServer {
     pod_specs: shared_specs::SharedSpecs,
     /// The status the last created pod was stored with: a created pod whose
     /// status is equal (its template's pods' usually are) shares it.
-    last_created_status: Option<Rc<k8s_openapi::api::core::v1::PodStatus>>,
+    last_created_status: Option<Rc<api::pod::StoredStatus>>,
     /// The last binding's status before and after: the next pod bound in
     /// the same second with an equal status shares the result.
     last_bound_status: Option<BoundStatus>,
@@ -246,9 +246,9 @@ const WATCH_LEDGER_LIMIT: ComponentId = 1 << 20;
 /// `bound` (with `PodScheduled` at `at`).
 #[derive(Debug)]
 struct BoundStatus {
-    pending: Option<Rc<k8s_openapi::api::core::v1::PodStatus>>,
+    pending: Option<Rc<api::pod::StoredStatus>>,
     at: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time,
-    bound: Rc<k8s_openapi::api::core::v1::PodStatus>,
+    bound: Rc<api::pod::StoredStatus>,
 }
 
 /// How long etcd keeps an Event after its last write: the API server's
@@ -939,7 +939,7 @@ impl ApiServer {
             pod.take_affinity_node_from_spec();
             self.pod_specs.share(pod);
             match (&self.last_created_status, &pod.status) {
-                (Some(last), Some(status)) if **last == **status => pod.status = Some(last.clone()),
+                (Some(last), Some(status)) if last == status => pod.status = Some(last.clone()),
                 _ => self.last_created_status = pod.status.clone(),
             }
         }
@@ -1341,6 +1341,12 @@ impl ApiServer {
 
 fn with_resource_version(mut obj: Object, revision: i64) -> Object {
     obj.meta_mut().resource_version = Some(revision.to_string());
+    if let Object::Pod(pod) = &mut obj {
+        // A writer that changed the status in place left it whole.
+        if let Some(status) = pod.status.as_mut().filter(|s| s.packs_whole()) {
+            Rc::make_mut(status).repack();
+        }
+    }
     obj
 }
 
@@ -1404,7 +1410,7 @@ fn graceful_period(obj: &Object, requested: Option<i64>) -> i64 {
     let Object::Pod(pod) = obj else { return 0 };
     let spec = pod.spec.as_ref();
     let scheduled = pod.bound_node().is_some();
-    let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
+    let phase = pod.status.as_ref().and_then(|s| s.phase());
     if !scheduled || matches!(phase, Some("Succeeded") | Some("Failed")) {
         return 0;
     }

@@ -177,8 +177,8 @@ fn pod_fingerprint(pod: &Pod) -> u64 {
     util::pod_phase(pod).hash(&mut h);
     util::node_name(pod).hash(&mut h);
     target_node_of(pod).hash(&mut h);
-    let ready = pod.status.iter().flat_map(|s| s.conditions.iter().flatten()).find(|c| c.type_ == "Ready");
-    ready.map(|c| (&c.status, c.last_transition_time.as_ref().map(|t| meta::virtual_of(t).as_millis()))).hash(&mut h);
+    let ready = pod.status.as_ref().and_then(|s| s.condition("Ready"));
+    ready.map(|c| (c.status, c.last_transition_time.as_ref().map(|t| meta::virtual_of(t).as_millis()))).hash(&mut h);
     h.finish()
 }
 

@@ -275,7 +275,7 @@ mod tests {
         Pod {
             metadata: ObjectMeta { name: Some(name.into()), namespace: Some("kube-system".into()), labels: Some(BTreeMap::from([(HASH_LABEL.into(), hash.into())])), ..Default::default() },
             spec: Some(PodSpec::default().into()),
-            status: Some(PodStatus { phase: Some("Running".into()), conditions, ..Default::default() }.into()),
+            status: Some(std::rc::Rc::new(PodStatus { phase: Some("Running".into()), conditions, ..Default::default() }.into())),
             node_name: Some("n1".into()),
             token_volume: None,
             affinity_node: None,

@@ -328,11 +328,11 @@ impl DisruptionController {
 /// When a non-terminating, non-finished pod got a `DisruptionTarget=True`
 /// condition that may go stale (not the kubelet's own).
 fn stale_since(pod: &Pod) -> Option<VirtualTime> {
-    if pod.metadata.deletion_timestamp.is_some() || matches!(pod.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded") | Some("Failed")) {
+    if pod.metadata.deletion_timestamp.is_some() || matches!(pod.status.as_ref().and_then(|s| s.phase()), Some("Succeeded") | Some("Failed")) {
         return None;
     }
-    let c = pod.status.as_ref()?.conditions.as_ref()?.iter().find(|c| c.type_ == "DisruptionTarget")?;
-    if c.status != "True" || c.reason.as_deref() == Some("TerminationByKubelet") {
+    let c = pod.status.as_ref()?.condition("DisruptionTarget")?;
+    if c.status != "True" || c.reason == Some("TerminationByKubelet") {
         return None;
     }
     Some(c.last_transition_time.as_ref().map(virtual_of).unwrap_or(VirtualTime::ZERO))

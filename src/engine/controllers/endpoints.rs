@@ -144,7 +144,7 @@ impl EndpointsController {
             if !selector.matches(p.metadata.labels.as_ref()) || matches!(util::pod_phase(p), "Succeeded" | "Failed") {
                 continue;
             }
-            let Some(ip) = p.status.as_ref().and_then(|s| s.pod_ip.clone()).filter(|ip| !ip.is_empty()) else { continue };
+            let Some(ip) = p.status.as_ref().and_then(|s| s.pod_ip()).map(std::borrow::Cow::into_owned).filter(|ip| !ip.is_empty()) else { continue };
             let terminating = util::is_terminating(p);
             if terminating && self.what == Publishes::Endpoints {
                 continue;

@@ -854,7 +854,7 @@ mod tests {
         sim.run_for_ms(100);
         let newest = live_pods(&sim, "default")
             .into_iter()
-            .find(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) != Some("Running"))
+            .find(|p| p.status.as_ref().and_then(|s| s.phase()) != Some("Running"))
             .and_then(|p| p.metadata.name)
             .expect("pending pod");
         scale(&mut sim, "web", 2);

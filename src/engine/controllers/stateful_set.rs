@@ -75,7 +75,7 @@ fn in_ordinal_range(set: &StatefulSet, ordinal: i32) -> bool {
 }
 
 fn phase(pod: &Pod) -> Option<&str> {
-    pod.status.as_ref().and_then(|s| s.phase.as_deref())
+    pod.status.as_ref().and_then(|s| s.phase())
 }
 
 /// The API server has it (a pod about to be created has no phase).

@@ -61,7 +61,7 @@ impl Component for FakeKubelet {
                 }
                 continue;
             }
-            let running = pod.status.as_ref().and_then(|s| s.phase.as_deref()).is_some_and(|p| p != "Pending");
+            let running = pod.status.as_ref().and_then(|s| s.phase()).is_some_and(|p| p != "Pending");
             let broken = pod.spec.iter().flat_map(|s| &s.containers).any(|c| c.image.as_deref() == Some(BROKEN_IMAGE));
             if running || broken {
                 continue;

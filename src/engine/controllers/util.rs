@@ -50,7 +50,7 @@ pub fn pod_from_template(template: &PodTemplateSpec, namespace: &str, generate_n
 }
 
 pub fn pod_phase(pod: &Pod) -> &str {
-    pod.status.as_ref().and_then(|s| s.phase.as_deref()).unwrap_or("Pending")
+    pod.status.as_ref().and_then(|s| s.phase()).unwrap_or("Pending")
 }
 
 /// Not terminating, not finished: it counts toward the replicas.
@@ -62,8 +62,8 @@ pub fn is_terminating(pod: &Pod) -> bool {
     pod.metadata.deletion_timestamp.is_some()
 }
 
-fn ready_condition(pod: &Pod) -> Option<&k8s_openapi::api::core::v1::PodCondition> {
-    pod.status.as_ref()?.conditions.as_ref()?.iter().find(|c| c.type_ == "Ready")
+fn ready_condition(pod: &Pod) -> Option<crate::engine::api::stored_status::Condition<'_>> {
+    pod.status.as_ref()?.condition("Ready")
 }
 
 pub fn is_ready(pod: &Pod) -> bool {
@@ -72,7 +72,7 @@ pub fn is_ready(pod: &Pod) -> bool {
 
 /// When the pod last became ready.
 pub fn ready_since(pod: &Pod) -> Option<VirtualTime> {
-    ready_condition(pod).filter(|c| c.status == "True").and_then(|c| c.last_transition_time.as_ref()).map(meta::virtual_of)
+    ready_condition(pod).filter(|c| c.status == "True").and_then(|c| c.last_transition_time).as_ref().map(meta::virtual_of)
 }
 
 /// Ready for at least `min_ready_seconds` at `now` (`podutil.IsPodAvailable`).

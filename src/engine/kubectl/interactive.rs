@@ -139,7 +139,7 @@ pub fn wait_for_completion(cluster: &mut Cluster, namespace: &str, pod: &str, li
     let until = cluster.now().plus_millis(limit_ms);
     while cluster.now() < until {
         let done = cluster.sim.api.get(ids::pods(), namespace, pod).ok().is_none_or(|o| match &*o {
-            Object::Pod(p) => matches!(p.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded") | Some("Failed")),
+            Object::Pod(p) => matches!(p.status.as_ref().and_then(|s| s.phase()), Some("Succeeded") | Some("Failed")),
             _ => true,
         });
         if done {

@@ -73,7 +73,7 @@ impl Component for PolicyAgent {
         }
         for o in self.pods.iter().flat_map(|i| i.items()) {
             let Object::Pod(p) = &**o else { continue };
-            let Some(ip) = p.status.as_ref().and_then(|s| s.pod_ip.clone()).filter(|ip| !ip.is_empty()) else { continue };
+            let Some(ip) = p.status.as_ref().and_then(|s| s.pod_ip()).map(std::borrow::Cow::into_owned).filter(|ip| !ip.is_empty()) else { continue };
             if p.spec.as_ref().and_then(|s| s.host_network).unwrap_or(false) {
                 continue;
             }

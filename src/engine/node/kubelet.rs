@@ -16,7 +16,7 @@ use rustc_hash::FxHashMap;
 use std::rc::Rc;
 
 use k8s_openapi::api::core::v1::{Container, LifecycleHandler, Node, ObjectReference, PodSpec, PodStatus, Probe};
-use crate::engine::api::pod::Pod;
+use crate::engine::api::pod::{Pod, StoredStatus};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::container_config;
@@ -273,7 +273,7 @@ impl Worker {
 /// nothing to write. The `Rc`s are held so their addresses stay theirs.
 #[derive(Debug)]
 struct StatusMemo {
-    status: Rc<PodStatus>,
+    status: Rc<StoredStatus>,
     spec: Option<Rc<PodSpec>>,
     /// The sandbox's stamp, if there was one (see [`Sandbox::stamp`]).
     /// Stamps start at 1; a memo is not made for a stamp of 0, so the
@@ -574,7 +574,7 @@ fn container_ref(pod: &Pod, container: &str, init: bool) -> ObjectReference {
 /// name, or already says the same. The new version is the stored one's
 /// metadata and spec with this status: the stored status is not copied.
 /// Returns the status written, if it was.
-fn put_status(ctx: &mut Ctx, pod: &Pod, mut status: PodStatus) -> Option<Rc<PodStatus>> {
+fn put_status(ctx: &mut Ctx, pod: &Pod, mut status: PodStatus) -> Option<Rc<StoredStatus>> {
     let (ns, name) = (pod.metadata.namespace.as_deref().unwrap_or(""), pod.metadata.name.as_deref().unwrap_or(""));
     let Ok(current) = ctx.api.get(ids::pods(), ns, name) else { return None };
     let Object::Pod(stored) = &*current else { return None };
@@ -582,14 +582,11 @@ fn put_status(ctx: &mut Ctx, pod: &Pod, mut status: PodStatus) -> Option<Rc<PodS
         return None;
     }
     let mut conditions: Vec<_> = status.conditions.take().unwrap_or_default().into_iter().filter(|c| pod_status::KUBELET_CONDITIONS.contains(&c.type_.as_str())).collect();
-    for c in stored.status.iter().flat_map(|s| s.conditions.iter().flatten()) {
-        if !pod_status::KUBELET_CONDITIONS.contains(&c.type_.as_str()) {
-            conditions.push(c.clone());
-        }
-    }
+    conditions.extend(stored.status.iter().flat_map(|s| s.conditions_except(pod_status::KUBELET_CONDITIONS)));
     // A rejected pod's status has none of its own, and one bound by its
     // own nodeName none from the scheduler either: no conditions at all.
     status.conditions = (!conditions.is_empty()).then_some(conditions);
+    let status = StoredStatus::new(status);
     if stored.status.as_deref() == Some(&status) {
         return None;
     }
@@ -609,7 +606,7 @@ fn container_port(c: &Container, port: &IntOrString) -> i32 {
 }
 
 fn pod_ended(pod: &Pod) -> bool {
-    matches!(pod.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded") | Some("Failed"))
+    matches!(pod.status.as_ref().and_then(|s| s.phase()), Some("Succeeded") | Some("Failed"))
 }
 
 /// A pod's requests as admission counts them (the scheduler's sum, kept
@@ -1292,7 +1289,7 @@ impl Kubelet {
     fn previous_restart_count(&self, pod: &Pod, name: &str) -> i32 {
         pod.status
             .as_ref()
-            .and_then(|s| s.container_statuses.iter().flatten().chain(s.init_container_statuses.iter().flatten()).find(|c| c.name == name))
+            .and_then(|s| s.container_statuses().iter().chain(s.init_container_statuses()).find(|c| c.name == name))
             .filter(|c| c.container_id.is_some())
             .map_or(0, |c| c.restart_count + 1)
     }
@@ -1542,7 +1539,7 @@ impl Kubelet {
         let now = ctx.now;
         let spec = crate::engine::api::pod_spec_or_empty(pod.spec.as_deref());
         let policy = restart_policy(pod).to_string();
-        let phase = pod.status.as_ref().and_then(|s| s.phase.clone());
+        let phase = pod.status.as_ref().and_then(|s| s.phase()).map(str::to_string);
         let sandbox_ready = self.machine.runtime.sandbox(uid).is_some_and(|s| s.ready);
         let any_running = self.machine.runtime.sandbox(uid).is_some_and(|s| s.containers.iter().any(|c| c.is_running()));
         if matches!(phase.as_deref(), Some("Succeeded") | Some("Failed")) {
@@ -2003,7 +2000,7 @@ impl Kubelet {
         };
         if memo_applies && worker.status_memo.as_ref().is_some_and(|m| m.holds(pod, stamp)) {
             if cfg!(debug_assertions) {
-                assert_eq!(pod.status.as_deref(), Some(&pod_status::generate(&inputs)), "a pod's remembered status is not what generating it gives");
+                assert!(pod.status.as_deref().is_some_and(|s| *s == pod_status::generate(&inputs)), "a pod's remembered status is not what generating it gives");
             }
             return;
         }
@@ -2018,9 +2015,9 @@ impl Kubelet {
         // kubelet never moves a pod out of a terminal phase (it takes the
         // API's phase over its own), even if its runtime no longer knows the
         // containers (a restored etcd brought the pod back).
-        let api_terminal = matches!(pod.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded") | Some("Failed"));
+        let api_terminal = matches!(pod.status.as_ref().and_then(|s| s.phase()), Some("Succeeded") | Some("Failed"));
         let regresses = api_terminal && !matches!(status.phase.as_deref(), Some("Succeeded") | Some("Failed"));
-        let memo = if pod.status.as_deref() == Some(&status) {
+        let memo = if pod.status.as_deref().is_some_and(|s| *s == status) {
             pod.status.clone()
         } else if !regresses {
             self.state.pod_requests += 1;

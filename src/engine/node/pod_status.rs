@@ -145,16 +145,11 @@ fn exit_code(s: &ContainerStatus) -> Option<i32> {
 /// The status the kubelet would write now, merged over the pod's current one.
 pub fn generate(inputs: &Inputs) -> PodStatus {
     let pod = inputs.pod;
-    // Borrowed: this runs for every pod sync, and pods are large.
-    let default_status;
     let spec = crate::engine::api::pod_spec_or_empty(pod.spec.as_deref());
-    let current = match pod.status.as_ref() {
-        Some(s) => s,
-        None => {
-            default_status = PodStatus::default();
-            &default_status
-        }
-    };
+    // Read through its packed fields: this runs for every pod sync. The
+    // fields a packed status never holds are read from the whole one.
+    let current = pod.status.as_deref();
+    let rare = current.and_then(|c| c.whole());
     let policy = restart_policy(pod);
     let init_specs: &[Container] = spec.init_containers.as_deref().unwrap_or(&[]);
     let default_waiting = if init_specs.is_empty() { "ContainerCreating" } else { "PodInitializing" };
@@ -216,11 +211,8 @@ pub fn generate(inputs: &Inputs) -> PodStatus {
 
     let transition = |type_: &str, status: &str| {
         current
-            .conditions
-            .iter()
-            .flatten()
-            .find(|c| c.type_ == type_ && c.status == status)
-            .and_then(|c| c.last_transition_time.clone())
+            .and_then(|current| current.conditions().find(|c| c.type_ == type_ && c.status == status))
+            .and_then(|c| c.last_transition_time)
             .or_else(|| Some(api_time(inputs.now)))
     };
     let cond = |type_: &str, ok: bool, reason: Option<&str>, message: Option<String>| {
@@ -257,17 +249,17 @@ pub fn generate(inputs: &Inputs) -> PodStatus {
     } else {
         cond("Initialized", true, None, None)
     };
-    let others = || current.conditions.iter().flatten().filter(|c| !KUBELET_CONDITIONS.contains(&c.type_.as_str()));
-    let mut conditions = Vec::with_capacity(KUBELET_CONDITIONS.len() + others().count());
+    let others = current.map_or(0, |current| current.conditions().filter(|c| !KUBELET_CONDITIONS.contains(&c.type_)).count());
+    let mut conditions = Vec::with_capacity(KUBELET_CONDITIONS.len() + others);
     conditions.extend([
         cond("PodReadyToStartContainers", sandbox_ready, None, None),
         initialized,
         cond("Ready", all_ready, ready_reason, ready_message.clone()),
         cond("ContainersReady", all_ready, ready_reason, ready_message),
     ]);
-    conditions.extend(others().cloned());
+    conditions.extend(current.into_iter().flat_map(|current| current.conditions_except(KUBELET_CONDITIONS)));
 
-    let pod_ip = inputs.sandbox.map(|s| s.ip.clone()).or(current.pod_ip.clone());
+    let pod_ip = inputs.sandbox.map(|s| s.ip.clone()).or_else(|| current.and_then(|c| c.pod_ip()).map(std::borrow::Cow::into_owned));
     PodStatus {
         phase: Some(phase.to_string()),
         conditions: Some(conditions),
@@ -275,16 +267,16 @@ pub fn generate(inputs: &Inputs) -> PodStatus {
         host_ips: Some(vec![HostIP { ip: inputs.host_ip.to_string() }]),
         pod_ip: pod_ip.clone(),
         pod_ips: pod_ip.map(|ip| vec![PodIP { ip }]),
-        start_time: current.start_time.clone().or_else(|| Some(api_time(inputs.start_time))),
+        start_time: current.and_then(|c| c.start_time()).or_else(|| Some(api_time(inputs.start_time))),
         init_container_statuses: if init_statuses.is_empty() { None } else { Some(init_statuses) },
         container_statuses: Some(statuses),
-        ephemeral_container_statuses: current.ephemeral_container_statuses.clone(),
-        message: inputs.evicted.map(|(_, m)| m.to_string()).or_else(|| current.message.clone()),
-        nominated_node_name: current.nominated_node_name.clone(),
-        observed_generation: current.observed_generation,
-        qos_class: current.qos_class.clone(),
-        reason: inputs.evicted.map(|(r, _)| r.to_string()).or_else(|| current.reason.clone()),
-        resize: current.resize.clone(),
-        resource_claim_statuses: current.resource_claim_statuses.clone(),
+        ephemeral_container_statuses: rare.and_then(|r| r.ephemeral_container_statuses.clone()),
+        message: inputs.evicted.map(|(_, m)| m.to_string()).or_else(|| rare.and_then(|r| r.message.clone())),
+        nominated_node_name: rare.and_then(|r| r.nominated_node_name.clone()),
+        observed_generation: rare.and_then(|r| r.observed_generation),
+        qos_class: current.and_then(|c| c.qos_class()).map(str::to_string),
+        reason: inputs.evicted.map(|(r, _)| r.to_string()).or_else(|| rare.and_then(|r| r.reason.clone())),
+        resize: rare.and_then(|r| r.resize.clone()),
+        resource_claim_statuses: rare.and_then(|r| r.resource_claim_statuses.clone()),
     }
 }

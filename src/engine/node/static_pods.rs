@@ -101,7 +101,7 @@ pub fn read_manifest(file: &str, text: &str, node: &str, now: VirtualTime, nanos
     if !tolerations.contains(&tolerate_all) {
         tolerations.push(tolerate_all);
     }
-    pod.status = Some(k8s_openapi::api::core::v1::PodStatus { phase: Some("Pending".into()), ..Default::default() }.into());
+    pod.status = Some(std::rc::Rc::new(k8s_openapi::api::core::v1::PodStatus { phase: Some("Pending".into()), ..Default::default() }.into()));
     Ok(*pod)
 }
 

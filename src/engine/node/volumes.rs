@@ -480,7 +480,7 @@ fn payload_of(pod: &Pod, v: &Volume, vc: &VolumeContext, token_issued: VirtualTi
 }
 
 fn downward_payload(pod: &Pod, items: &[k8s_openapi::api::core::v1::DownwardAPIVolumeFile], default_mode: Option<i32>, vc: &VolumeContext) -> Result<Payload, String> {
-    let pod_ip = pod.status.as_ref().and_then(|s| s.pod_ip.clone()).unwrap_or_default();
+    let pod_ip = pod.status.as_ref().and_then(|s| s.pod_ip()).map(std::borrow::Cow::into_owned).unwrap_or_default();
     let mut out = Vec::new();
     for item in items {
         let value = if let Some(f) = &item.field_ref {

@@ -177,7 +177,7 @@ pub fn evaluate(
     };
     let h = Handle { cache, listers };
     // A pod nominated by an earlier preemption tries that node first.
-    let nominated = info.pod.status.as_ref().and_then(|s| s.nominated_node_name.as_deref()).filter(|n| !n.is_empty());
+    let nominated = info.pod.status.as_ref().and_then(|s| s.nominated_node_name()).filter(|n| !n.is_empty());
     if let Some(node) = nominated.and_then(|n| cache.node(n)) {
         let allowed = state.node_names.as_ref().is_none_or(|names| names.contains(&*node.name));
         if allowed && filter_with_nominated(&h, &state, info, node, nominator).is_none() {
@@ -418,7 +418,7 @@ impl Scheduler {
     /// work when it nominates a node.
     fn post_filter(&mut self, ctx: &mut Ctx, info: &PodInfo, eval: &Evaluation) -> PostFilter {
         let mut note = PreemptionNote::default();
-        let nominated = info.pod.status.as_ref().and_then(|s| s.nominated_node_name.as_deref()).filter(|n| !n.is_empty());
+        let nominated = info.pod.status.as_ref().and_then(|s| s.nominated_node_name()).filter(|n| !n.is_empty());
         let nominated_status = nominated.and_then(|n| eval.status_of(&self.cache, n));
         let h = self.handle();
         if let Err(msg) = preemption::eligible(&h, info, nominated_status) {

@@ -213,7 +213,7 @@ impl Scheduler {
     }
 
     fn terminal(pod: &Pod) -> bool {
-        matches!(pod.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded") | Some("Failed"))
+        matches!(pod.status.as_ref().and_then(|s| s.phase()), Some("Succeeded") | Some("Failed"))
     }
 
     fn handle_node_events(&mut self, ctx: &mut Ctx) {
@@ -334,7 +334,7 @@ impl Scheduler {
                 }
                 continue;
             }
-            match pod.status.as_ref().and_then(|s| s.nominated_node_name.as_deref()).filter(|n| !n.is_empty()) {
+            match pod.status.as_ref().and_then(|s| s.nominated_node_name()).filter(|n| !n.is_empty()) {
                 Some(node) => self.nominator.set(key.clone(), ev.object.clone(), node),
                 None => self.nominator.remove(&key),
             }

@@ -834,7 +834,7 @@ fn pod_phases(s: &Session, namespace: &str, owner_uid: &str) -> (usize, usize, u
         if !meta::controller_of(pod.metadata.owner_references.as_ref()).is_some_and(|r| r.uid == owner_uid) {
             continue;
         }
-        match pod.status.as_ref().and_then(|s| s.phase.as_deref()) {
+        match pod.status.as_ref().and_then(|s| s.phase()) {
             Some("Running") => counts.0 += 1,
             Some("Succeeded") => counts.2 += 1,
             Some("Failed") => counts.3 += 1,
@@ -1098,7 +1098,7 @@ fn describe_node(w: &mut Writer, s: &Session, obj: &Object, now: VirtualTime) {
             Object::Pod(p) => Some((**p).clone()),
             _ => None,
         })
-        .filter(|p| !matches!(p.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded") | Some("Failed")))
+        .filter(|p| !matches!(p.status.as_ref().and_then(|s| s.phase()), Some("Succeeded") | Some("Failed")))
         .collect();
     let allocatable = status.allocatable.clone().filter(|a| !a.is_empty()).or(status.capacity.clone()).unwrap_or_default();
     let alloc = |res: &str| allocatable.get(res).and_then(parse_stored).unwrap_or_else(Quantity::zero);

@@ -199,7 +199,7 @@ pub fn find_pod(s: &mut Session, namespace: &str, target: &str, announce: bool) 
         .collect();
     // kubectl prefers running, then older pods.
     pods.sort_stable_by_key(|p| {
-        let running = p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running");
+        let running = p.status.as_ref().and_then(|s| s.phase()) == Some("Running");
         (!running, p.metadata.creation_timestamp.as_ref().map(meta::virtual_of))
     });
     let count = pods.len();

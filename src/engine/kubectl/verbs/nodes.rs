@@ -168,7 +168,7 @@ fn drain_node(
     let mut evict: Vec<Pod> = Vec::new();
     for obj in &pods {
         let Object::Pod(p) = &**obj else { continue };
-        let phase = p.status.as_ref().and_then(|s| s.phase.as_deref());
+        let phase = p.status.as_ref().and_then(|s| s.phase());
         let finished = matches!(phase, Some("Succeeded") | Some("Failed"));
         let is_mirror = p.metadata.annotations.as_ref().is_some_and(|a| a.contains_key("kubernetes.io/config.mirror"));
         if is_mirror {

@@ -94,7 +94,7 @@ pub fn run(s: &mut Session) -> Result {
             ..Default::default()
         }
         .into()),
-        status: Some(PodStatus::default().into()),
+        status: Some(std::rc::Rc::new(PodStatus::default().into())),
         node_name: None,
         token_volume: None,
         affinity_node: None,

@@ -114,7 +114,7 @@ impl Kubelet {
 
     fn working_pod(&self, sp: &StaticPod) -> Pod {
         let mut pod = sp.pod.clone();
-        pod.status = sp.status.clone().map(Rc::new).or_else(|| self.mirror_of_static(&sp.pod).and_then(|m| m.status.clone()));
+        pod.status = sp.status.clone().map(|s| Rc::new(s.into())).or_else(|| self.mirror_of_static(&sp.pod).and_then(|m| m.status.clone()));
         if let Some(at) = sp.removed_at {
             pod.metadata.deletion_timestamp = Some(api_time(at));
             pod.metadata.deletion_grace_period_seconds = pod.spec.as_ref().and_then(|s| s.termination_grace_period_seconds).or(Some(30));
@@ -154,15 +154,15 @@ impl Kubelet {
         }
         sp.status = Some(status.clone());
         let Some(mirror) = self.mirror_of_static(pod) else { return };
-        if mirror.metadata.deletion_timestamp.is_some() || mirror.status.as_deref() == Some(&status) {
+        if mirror.metadata.deletion_timestamp.is_some() || mirror.status.as_deref().is_some_and(|s| *s == status) {
             return;
         }
         let (ns, name) = (mirror.metadata.namespace.clone().unwrap_or_default(), mirror.metadata.name.clone().unwrap_or_default());
         let hash = uid.to_string();
         let _ = ctx.api.modify(ids::pods(), &ns, &name, true, |obj| match obj {
             Object::Pod(p) if mirror_hash(p) == Some(hash.as_str()) => {
-                let changed = p.status.as_deref() != Some(&status);
-                p.status = Some(Rc::new(status.clone()));
+                let changed = !p.status.as_deref().is_some_and(|s| *s == status);
+                p.status = Some(Rc::new(status.clone().into()));
                 changed
             }
             _ => false,
@@ -314,7 +314,7 @@ mod tests {
         c.sim.run_for_ms(15_000);
         let after = system_pod(&c, "kube-scheduler-control-plane").expect("back");
         assert_ne!(container_id(&after), container_id(&before), "a new container");
-        assert_eq!(after.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Running"));
+        assert_eq!(after.status.as_ref().and_then(|s| s.phase()), Some("Running"));
     }
 
     #[test]
@@ -335,7 +335,7 @@ mod tests {
             _ => panic!("no mirror pod"),
         };
         assert!(mirror_hash(&mirror).is_some());
-        assert_eq!(mirror.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Running"));
+        assert_eq!(mirror.status.as_ref().and_then(|s| s.phase()), Some("Running"));
     }
 
     #[test]

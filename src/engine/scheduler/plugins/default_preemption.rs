@@ -141,7 +141,7 @@ pub fn eligible(h: &Handle, pod: &PodInfo, nominated_status: Option<Code>) -> Re
     if spec.and_then(|s| s.preemption_policy.as_deref()) == Some("Never") {
         return Err(NOT_ELIGIBLE_NEVER);
     }
-    let nominated = pod.pod.status.as_ref().and_then(|s| s.nominated_node_name.as_deref()).filter(|n| !n.is_empty());
+    let nominated = pod.pod.status.as_ref().and_then(|s| s.nominated_node_name()).filter(|n| !n.is_empty());
     if let Some(node) = nominated {
         if nominated_status == Some(Code::UnschedulableAndUnresolvable) {
             return Ok(());

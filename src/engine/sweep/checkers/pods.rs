@@ -11,7 +11,7 @@ pub fn node_of(pod: &Pod) -> Option<&str> {
 }
 
 pub fn phase(pod: &Pod) -> &str {
-    pod.status.as_ref().and_then(|s| s.phase.as_deref()).unwrap_or("Pending")
+    pod.status.as_ref().and_then(|s| s.phase()).unwrap_or("Pending")
 }
 
 pub fn terminating(pod: &Pod) -> bool {
