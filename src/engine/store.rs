@@ -9,7 +9,7 @@
 mod compact_event;
 mod keyspace;
 pub use keyspace::{EventKey, COUNTED_PREFIXES};
-mod shared_texts;
+pub(crate) mod shared_texts;
 
 use std::collections::VecDeque;
 use std::rc::Rc;

@@ -185,9 +185,9 @@ pub(crate) fn pod_view_with(pod: &Pod, replica_set_owner: Option<String>) -> Pod
         (None, None) => String::new(),
     };
     let containers = pod.spec.as_ref().map(|s| s.containers.len()).unwrap_or(0);
-    let statuses = pod.status.as_ref().map_or(&[][..], |s| s.container_statuses());
-    let ready_count = statuses.iter().filter(|c| c.ready).count();
-    let restarts = statuses.iter().map(|c| c.restart_count).sum();
+    let statuses = || pod.status.iter().flat_map(|s| s.containers()).filter(|c| !c.init);
+    let ready_count = statuses().filter(|c| c.ready).count();
+    let restarts = statuses().map(|c| c.restart_count).sum();
     PodView { status: printers::pod_status(pod), namespace, name, owner, node, ready: format!("{ready_count}/{containers}"), restarts }
 }
 

@@ -2,25 +2,32 @@
 //! shape kubelets and schedulers write.
 //!
 //! Every running pod's status holds five conditions, a phase, its node's
-//! and its own address and a QoS class. In k8s-openapi's structs that is
-//! about 1.4 KB a pod (a condition is 144 bytes before its type and status
-//! texts), and a busy cluster's memory is mostly pods. Packed, the
-//! conditions' types, statuses, the phase and the QoS class are numbers,
-//! the addresses four bytes and the times seconds: about 200 bytes.
+//! and its own address, a QoS class and a status for each container. In
+//! k8s-openapi's structs that is about 2.7 KB a pod (a condition is 144
+//! bytes before its type and status texts, a container status about 700
+//! before its texts), and a busy cluster's memory is mostly pods. Packed,
+//! the conditions' types and statuses, the phase and the QoS class are
+//! numbers, the addresses four bytes, the times seconds, a container's
+//! name, image and image ID texts shared by every pod that has them, and
+//! its states in the forms a kubelet writes while it starts and runs it
+//! are packed too.
 //!
 //! A status with anything outside that shape (a condition type or phase
 //! no component writes, a fractional time, an address written unusually,
-//! a message on the pod) is kept whole, so packing never changes what is
-//! stored. Readers that run for every pod read the packed fields
+//! a message on the pod) is kept whole, as is a container status with a
+//! field this simulation's kubelets do not write; so packing never changes
+//! what is stored. Readers that run for every pod read the packed fields
 //! ([`StoredStatus::phase`], [`StoredStatus::condition`],
-//! [`StoredStatus::pod_ip`], …); others dereference to the `PodStatus`,
-//! which is unpacked once for this version and kept with it.
+//! [`StoredStatus::pod_ip`], [`StoredStatus::containers`], …); others
+//! dereference to the `PodStatus`, which is unpacked once for this version
+//! and kept with it.
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 use std::net::Ipv4Addr;
 use std::ops::Deref;
+use std::rc::Rc;
 
-use k8s_openapi::api::core::v1::{ContainerStatus, HostIP, PodCondition, PodIP, PodStatus};
+use k8s_openapi::api::core::v1::{ContainerState, ContainerStateRunning, ContainerStateWaiting, ContainerStatus, ContainerUser, HostIP, PodCondition, PodIP, PodStatus, VolumeMountStatus};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 
@@ -253,12 +260,186 @@ impl Head {
     }
 }
 
+/// What every reader of a container's status asks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ContainerSummary<'a> {
+    pub name: &'a str,
+    pub init: bool,
+    pub ready: bool,
+    pub restart_count: i32,
+    pub container_id: Option<&'a str>,
+}
+
+impl<'a> ContainerSummary<'a> {
+    fn of(c: &'a ContainerStatus, init: bool) -> Self {
+        ContainerSummary { name: &c.name, init, ready: c.ready, restart_count: c.restart_count, container_id: c.container_id.as_deref() }
+    }
+}
+
+thread_local! {
+    /// Names, images and image IDs: the same few texts in every pod's status.
+    static CONTAINER_TEXTS: RefCell<crate::engine::store::shared_texts::SharedTexts> = RefCell::default();
+}
+
+fn shared_text(text: &str) -> Rc<str> {
+    CONTAINER_TEXTS.with(|texts| texts.borrow_mut().share(text))
+}
+
+/// A container's state in the forms a kubelet writes while it starts and
+/// runs it; any other (a terminated container, a message) kept whole.
+#[derive(Clone, Debug, PartialEq)]
+enum PackedState {
+    Unset,
+    Empty,
+    Waiting { reason: Option<Rc<str>> },
+    Running { started_at: i64 },
+    Other(Box<ContainerState>),
+}
+
+impl PackedState {
+    fn pack(state: Option<ContainerState>) -> PackedState {
+        match state {
+            None => PackedState::Unset,
+            Some(ContainerState { running: None, terminated: None, waiting: None }) => PackedState::Empty,
+            Some(ContainerState { running: None, terminated: None, waiting: Some(ContainerStateWaiting { reason, message: None }) }) => PackedState::Waiting { reason: reason.as_deref().map(shared_text) },
+            Some(ContainerState { running: Some(ContainerStateRunning { started_at }), terminated: None, waiting: None }) if pack_time(started_at.as_ref()).is_some() => {
+                PackedState::Running { started_at: pack_time(started_at.as_ref()).unwrap_or(NO_TIME) }
+            }
+            Some(other) => PackedState::Other(Box::new(other)),
+        }
+    }
+
+    fn holds(&self, state: Option<&ContainerState>) -> bool {
+        match (self, state) {
+            (PackedState::Unset, None) => true,
+            (PackedState::Empty, Some(ContainerState { running: None, terminated: None, waiting: None })) => true,
+            (PackedState::Waiting { reason }, Some(ContainerState { running: None, terminated: None, waiting: Some(ContainerStateWaiting { reason: theirs, message: None }) })) => reason.as_deref() == theirs.as_deref(),
+            (PackedState::Running { started_at }, Some(ContainerState { running: Some(ContainerStateRunning { started_at: theirs }), terminated: None, waiting: None })) => pack_time(theirs.as_ref()) == Some(*started_at),
+            (PackedState::Other(other), Some(state)) => **other == *state,
+            _ => false,
+        }
+    }
+
+    fn unpack(&self) -> Option<ContainerState> {
+        match self {
+            PackedState::Unset => None,
+            PackedState::Empty => Some(ContainerState::default()),
+            PackedState::Waiting { reason } => Some(ContainerState { waiting: Some(ContainerStateWaiting { reason: reason.as_deref().map(str::to_string), message: None }), ..Default::default() }),
+            PackedState::Running { started_at } => Some(ContainerState { running: Some(ContainerStateRunning { started_at: time(*started_at) }), ..Default::default() }),
+            PackedState::Other(other) => Some((**other).clone()),
+        }
+    }
+}
+
+/// A container's status with its repeated texts shared and its states
+/// packed; one with a field a kubelet of this simulation does not write
+/// (resources, a stop signal) kept whole.
+#[derive(Clone, Debug, PartialEq)]
+enum PackedContainer {
+    Packed(Box<ContainerFields>),
+    Whole(Box<ContainerStatus>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct ContainerFields {
+    name: Rc<str>,
+    image: Rc<str>,
+    image_id: Rc<str>,
+    container_id: Option<Box<str>>,
+    restart_count: i32,
+    ready: bool,
+    started: Option<bool>,
+    state: PackedState,
+    last_state: PackedState,
+    user: Option<ContainerUser>,
+    volume_mounts: Option<Box<[VolumeMountStatus]>>,
+}
+
+impl PackedContainer {
+    fn pack(c: ContainerStatus) -> PackedContainer {
+        let rare = c.allocated_resources.is_some() || c.allocated_resources_status.is_some() || c.resources.is_some() || c.stop_signal.is_some();
+        if rare {
+            return PackedContainer::Whole(Box::new(c));
+        }
+        PackedContainer::Packed(Box::new(ContainerFields {
+            name: shared_text(&c.name),
+            image: shared_text(&c.image),
+            image_id: shared_text(&c.image_id),
+            container_id: c.container_id.map(String::into_boxed_str),
+            restart_count: c.restart_count,
+            ready: c.ready,
+            started: c.started,
+            state: PackedState::pack(c.state),
+            last_state: PackedState::pack(c.last_state),
+            user: c.user,
+            volume_mounts: c.volume_mounts.map(Vec::into_boxed_slice),
+        }))
+    }
+
+    /// Whether `c` is the status this packs.
+    fn holds(&self, c: &ContainerStatus) -> bool {
+        match self {
+            PackedContainer::Whole(whole) => **whole == *c,
+            PackedContainer::Packed(p) => {
+                let rare = c.allocated_resources.is_some() || c.allocated_resources_status.is_some() || c.resources.is_some() || c.stop_signal.is_some();
+                !rare
+                    && *p.name == *c.name
+                    && *p.image == *c.image
+                    && *p.image_id == *c.image_id
+                    && p.container_id.as_deref() == c.container_id.as_deref()
+                    && p.restart_count == c.restart_count
+                    && p.ready == c.ready
+                    && p.started == c.started
+                    && p.state.holds(c.state.as_ref())
+                    && p.last_state.holds(c.last_state.as_ref())
+                    && p.user == c.user
+                    && p.volume_mounts.as_deref() == c.volume_mounts.as_deref()
+            }
+        }
+    }
+
+    fn unpack(&self) -> ContainerStatus {
+        match self {
+            PackedContainer::Whole(whole) => (**whole).clone(),
+            PackedContainer::Packed(p) => ContainerStatus {
+                name: p.name.to_string(),
+                image: p.image.to_string(),
+                image_id: p.image_id.to_string(),
+                container_id: p.container_id.as_deref().map(str::to_string),
+                restart_count: p.restart_count,
+                ready: p.ready,
+                started: p.started,
+                state: p.state.unpack(),
+                last_state: p.last_state.unpack(),
+                user: p.user.clone(),
+                volume_mounts: p.volume_mounts.as_ref().map(|m| m.to_vec()),
+                ..Default::default()
+            },
+        }
+    }
+
+    fn summary(&self, init: bool) -> ContainerSummary<'_> {
+        match self {
+            PackedContainer::Whole(whole) => ContainerSummary::of(whole, init),
+            PackedContainer::Packed(p) => ContainerSummary { name: &p.name, init, ready: p.ready, restart_count: p.restart_count, container_id: p.container_id.as_deref() },
+        }
+    }
+}
+
+fn containers_hold(packed: Option<&[PackedContainer]>, whole: Option<&[ContainerStatus]>) -> bool {
+    match (packed, whole) {
+        (None, None) => true,
+        (Some(packed), Some(whole)) => packed.len() == whole.len() && packed.iter().zip(whole).all(|(p, c)| p.holds(c)),
+        _ => false,
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 struct Packed {
     head: Head,
     conditions: Option<Box<[PackedCondition]>>,
-    container_statuses: Option<Vec<ContainerStatus>>,
-    init_container_statuses: Option<Vec<ContainerStatus>>,
+    container_statuses: Option<Box<[PackedContainer]>>,
+    init_container_statuses: Option<Box<[PackedContainer]>>,
 }
 
 impl Packed {
@@ -272,7 +453,8 @@ impl Packed {
                 None => return Err(s),
             },
         };
-        Ok(Packed { head, conditions, container_statuses: s.container_statuses, init_container_statuses: s.init_container_statuses })
+        let containers = |list: Option<Vec<ContainerStatus>>| list.map(|list| list.into_iter().map(PackedContainer::pack).collect());
+        Ok(Packed { head, conditions, container_statuses: containers(s.container_statuses), init_container_statuses: containers(s.init_container_statuses) })
     }
 
     /// Whether `s` is the status this packs, compared without making either.
@@ -284,8 +466,8 @@ impl Packed {
         };
         conditions_equal
             && Head::pack(s).is_some_and(|head| head == self.head)
-            && self.container_statuses == s.container_statuses
-            && self.init_container_statuses == s.init_container_statuses
+            && containers_hold(self.container_statuses.as_deref(), s.container_statuses.as_deref())
+            && containers_hold(self.init_container_statuses.as_deref(), s.init_container_statuses.as_deref())
     }
 
     fn unpack(&self) -> PodStatus {
@@ -294,8 +476,8 @@ impl Packed {
         let pod_ip = head.pod.ip().map(|ip| ip.to_string());
         PodStatus {
             conditions: self.conditions.as_ref().map(|list| list.iter().map(PackedCondition::unpack).collect()),
-            container_statuses: self.container_statuses.clone(),
-            init_container_statuses: self.init_container_statuses.clone(),
+            container_statuses: self.container_statuses.as_ref().map(|list| list.iter().map(PackedContainer::unpack).collect()),
+            init_container_statuses: self.init_container_statuses.as_ref().map(|list| list.iter().map(PackedContainer::unpack).collect()),
             host_ips: host_ip.clone().map(|ip| vec![HostIP { ip }]),
             host_ip,
             pod_ips: pod_ip.clone().map(|ip| vec![PodIP { ip }]),
@@ -447,18 +629,18 @@ impl StoredStatus {
         }
     }
 
-    pub fn container_statuses(&self) -> &[ContainerStatus] {
-        match self.view() {
-            View::Packed(packed) => packed.container_statuses.as_deref().unwrap_or_default(),
-            View::Whole(whole) => whole.container_statuses.as_deref().unwrap_or_default(),
+    /// The containers' statuses, then the init containers'.
+    pub fn containers(&self) -> impl Iterator<Item = ContainerSummary<'_>> {
+        fn list<T>(l: Option<&[T]>) -> &[T] {
+            l.unwrap_or_default()
         }
-    }
-
-    pub fn init_container_statuses(&self) -> &[ContainerStatus] {
-        match self.view() {
-            View::Packed(packed) => packed.init_container_statuses.as_deref().unwrap_or_default(),
-            View::Whole(whole) => whole.init_container_statuses.as_deref().unwrap_or_default(),
-        }
+        let ((packed, packed_init), (whole, whole_init)) = match self.view() {
+            View::Packed(p) => ((list(p.container_statuses.as_deref()), list(p.init_container_statuses.as_deref())), (&[][..], &[][..])),
+            View::Whole(w) => ((&[][..], &[][..]), (list(w.container_statuses.as_deref()), list(w.init_container_statuses.as_deref()))),
+        };
+        let packed = packed.iter().map(|c| c.summary(false)).chain(packed_init.iter().map(|c| c.summary(true)));
+        let whole = whole.iter().map(|c| ContainerSummary::of(c, false)).chain(whole_init.iter().map(|c| ContainerSummary::of(c, true)));
+        packed.chain(whole)
     }
 }
 
@@ -528,7 +710,7 @@ impl serde::Serialize for StoredStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use k8s_openapi::api::core::v1::{ContainerState, ContainerStateRunning};
+    use k8s_openapi::api::core::v1::{ContainerStateTerminated, LinuxContainerUser};
 
     fn at(secs: i64) -> Option<Time> {
         Some(Time(Timestamp::from_second(secs).unwrap()))
@@ -628,6 +810,42 @@ mod tests {
         s.pod_ips = None;
         s.qos_class = Some("Guaranteed".into());
         out.push(s);
+        // Containers as they start, end and restart, and one with a field
+        // packing leaves whole.
+        let waiting = ContainerStatus {
+            name: "web".into(),
+            image: "nginx".into(),
+            started: Some(false),
+            state: Some(ContainerState { waiting: Some(ContainerStateWaiting { reason: Some("ContainerCreating".into()), message: None }), ..Default::default() }),
+            last_state: Some(ContainerState::default()),
+            ..Default::default()
+        };
+        let ended = ContainerState {
+            terminated: Some(ContainerStateTerminated { exit_code: 1, reason: Some("Error".into()), finished_at: at(1_767_225_700), container_id: Some("containerd://0a1b".into()), ..Default::default() }),
+            ..Default::default()
+        };
+        let restarted = ContainerStatus {
+            restart_count: 2,
+            container_id: Some("containerd://0a1b".into()),
+            image_id: "docker.io/library/busybox@sha256:0f3e".into(),
+            user: Some(ContainerUser { linux: Some(LinuxContainerUser { uid: 0, gid: 0, supplemental_groups: Some(vec![0, 10]) }) }),
+            volume_mounts: Some(vec![VolumeMountStatus { name: "data".into(), mount_path: "/data".into(), read_only: Some(true), recursive_read_only: Some("Disabled".into()) }]),
+            state: Some(ended.clone()),
+            last_state: Some(ended),
+            ..waiting.clone()
+        };
+        let signalled = ContainerStatus { stop_signal: Some("SIGTERM".into()), ..waiting.clone() };
+        let unset = ContainerStatus { state: None, last_state: None, ..waiting.clone() };
+        let messaged = ContainerStatus {
+            state: Some(ContainerState { waiting: Some(ContainerStateWaiting { reason: Some("ErrImagePull".into()), message: Some("not found".into()) }), ..Default::default() }),
+            ..waiting.clone()
+        };
+        for (containers, init) in [(vec![waiting.clone()], None), (vec![restarted.clone(), signalled], Some(vec![unset, messaged])), (vec![], Some(vec![restarted]))] {
+            let mut s = running();
+            s.container_statuses = Some(containers);
+            s.init_container_statuses = init;
+            out.push(s);
+        }
         out
     }
 
@@ -644,7 +862,9 @@ mod tests {
             assert_eq!(stored.pod_ip().as_deref(), status.pod_ip.as_deref());
             assert_eq!(stored.host_ip().as_deref(), status.host_ip.as_deref());
             assert_eq!(stored.start_time(), status.start_time);
-            assert_eq!(stored.container_statuses(), status.container_statuses.as_deref().unwrap_or_default());
+            let containers: Vec<_> = stored.containers().collect();
+            let expected: Vec<_> = status.container_statuses.iter().flatten().map(|c| ContainerSummary::of(c, false)).chain(status.init_container_statuses.iter().flatten().map(|c| ContainerSummary::of(c, true))).collect();
+            assert_eq!(containers, expected);
             let read: Vec<_> = stored.conditions().collect();
             let written: Vec<_> = status.conditions.iter().flatten().map(Condition::of).collect();
             assert_eq!(read, written);

@@ -1289,7 +1289,7 @@ impl Kubelet {
     fn previous_restart_count(&self, pod: &Pod, name: &str) -> i32 {
         pod.status
             .as_ref()
-            .and_then(|s| s.container_statuses().iter().chain(s.init_container_statuses()).find(|c| c.name == name))
+            .and_then(|s| s.containers().find(|c| c.name == name))
             .filter(|c| c.container_id.is_some())
             .map_or(0, |c| c.restart_count + 1)
     }
