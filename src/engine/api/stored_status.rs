@@ -751,40 +751,32 @@ mod tests {
 
     /// Statuses of other shapes: each must be kept whole, and read back as written.
     fn unusual() -> Vec<PodStatus> {
-        let mut out = Vec::new();
-        let mut s = running();
-        s.nominated_node_name = Some("worker-1".into());
-        out.push(s);
-        let mut s = running();
-        s.conditions.as_mut().unwrap().push(condition("example.com/gate", "True", 1_767_225_600));
-        out.push(s);
-        let mut s = running();
-        s.conditions.as_mut().unwrap()[0].status = "Maybe".into();
-        out.push(s);
-        let mut s = running();
-        s.phase = Some("Waiting".into());
-        out.push(s);
-        let mut s = running();
-        s.pod_ip = Some("10.244.01.7".into());
-        s.pod_ips = Some(vec![PodIP { ip: "10.244.01.7".into() }]);
-        out.push(s);
-        let mut s = running();
-        s.pod_ips = Some(vec![PodIP { ip: "10.244.1.7".into() }, PodIP { ip: "fd00::7".into() }]);
-        out.push(s);
-        let mut s = running();
-        s.pod_ips = None;
-        out.push(s);
-        let mut s = running();
-        s.host_ip = Some("fd00::3".into());
-        s.host_ips = Some(vec![HostIP { ip: "fd00::3".into() }]);
-        out.push(s);
-        let mut s = running();
-        s.start_time = Some(Time(Timestamp::from_second(1_767_225_601).unwrap() + k8s_openapi::jiff::SignedDuration::from_millis(5)));
-        out.push(s);
-        let mut s = running();
-        s.message = Some("evicted".into());
-        out.push(s);
-        out
+        let changes: [fn(&mut PodStatus); 10] = [
+            |s| s.nominated_node_name = Some("worker-1".into()),
+            |s| s.conditions.get_or_insert_default().push(condition("example.com/gate", "True", 1_767_225_600)),
+            |s| s.conditions.get_or_insert_default()[0].status = "Maybe".into(),
+            |s| s.phase = Some("Waiting".into()),
+            |s| {
+                s.pod_ip = Some("10.244.01.7".into());
+                s.pod_ips = Some(vec![PodIP { ip: "10.244.01.7".into() }]);
+            },
+            |s| s.pod_ips = Some(vec![PodIP { ip: "10.244.1.7".into() }, PodIP { ip: "fd00::7".into() }]),
+            |s| s.pod_ips = None,
+            |s| {
+                s.host_ip = Some("fd00::3".into());
+                s.host_ips = Some(vec![HostIP { ip: "fd00::3".into() }]);
+            },
+            |s| s.start_time = Some(Time(Timestamp::from_second(1_767_225_601).unwrap() + k8s_openapi::jiff::SignedDuration::from_millis(5))),
+            |s| s.message = Some("evicted".into()),
+        ];
+        changes
+            .iter()
+            .map(|change| {
+                let mut s = running();
+                change(&mut s);
+                s
+            })
+            .collect()
     }
 
     /// Statuses of the usual shape besides the running one: each must pack.
