@@ -920,7 +920,8 @@ fn pod_row(pod: &Pod, wide: bool, now: VirtualTime) -> Row {
     ];
     if wide {
         let spec = pod.spec.clone().unwrap_or_default();
-        let status = pod.status.clone().unwrap_or_default();
+        // Made for this row alone, as in `pod_summary`.
+        let status = pod.status.as_ref().map(|s| s.to_whole()).unwrap_or_default();
         let ip = status.pod_ips.as_ref().and_then(|ips| ips.first()).map(|i| i.ip.clone()).unwrap_or_default();
         let gates = spec.readiness_gates.clone().unwrap_or_default();
         let gates_text = if gates.is_empty() {
