@@ -315,8 +315,7 @@ impl Items {
                 self.slots.len() - 1
             }
         };
-        let (namespace, name) = key.parts();
-        let key = SharedKey::new(ObjectKey::new(namespace, name));
+        let key = SharedKey::interned(key);
         self.order.insert(key.clone(), slot);
         self.by_key.insert(key, slot);
     }

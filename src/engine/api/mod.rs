@@ -446,6 +446,39 @@ impl SharedKey {
     pub fn new(key: ObjectKey) -> Self {
         SharedKey(Rc::new(key))
     }
+
+    /// The one key every holder of `key` shares: a pod is held by the
+    /// scheduler's, the controller manager's and its kubelet's informers,
+    /// a Service by every node's kube-proxy and kubelet.
+    pub fn interned(key: &dyn KeyRef) -> SharedKey {
+        INTERNED_KEYS.with(|cell| {
+            let mut interned = cell.borrow_mut();
+            let InternedKeys { keys, prune } = &mut *interned;
+            if let Some(found) = keys.get(key) {
+                return found.clone();
+            }
+            prune.before_adding(keys.len(), || {
+                keys.retain(|k| Rc::strong_count(&k.0) > 1);
+                keys.len()
+            });
+            let (namespace, name) = key.parts();
+            let made = SharedKey::new(ObjectKey::new(namespace, name));
+            keys.insert(made.clone());
+            made
+        })
+    }
+}
+
+/// The keys [`SharedKey::interned`] gave, dropped once no one else holds
+/// them (when the set has doubled since it last looked).
+#[derive(Default)]
+struct InternedKeys {
+    keys: std::collections::HashSet<SharedKey, rustc_hash::FxBuildHasher>,
+    prune: crate::engine::store::shared_texts::PruneSchedule,
+}
+
+thread_local! {
+    static INTERNED_KEYS: std::cell::RefCell<InternedKeys> = std::cell::RefCell::default();
 }
 
 impl<'a> std::borrow::Borrow<dyn KeyRef + 'a> for SharedKey {
@@ -518,6 +551,23 @@ pub fn pod_spec_or_empty(spec: Option<&api::core::v1::PodSpec>) -> &api::core::v
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_holder_of_a_key_gets_the_one_interned_key() {
+        let first = SharedKey::interned(&("default", "interned-web-1"));
+        let again = SharedKey::interned(&ObjectKey::new("default", "interned-web-1"));
+        assert!(Rc::ptr_eq(&first.0, &again.0));
+        let elsewhere = SharedKey::interned(&("other", "interned-web-1"));
+        assert!(!Rc::ptr_eq(&first.0, &elsewhere.0));
+        assert_eq!(elsewhere.0.parts(), ("other", "interned-web-1"));
+        // Unheld keys are dropped once the set has grown enough to look.
+        for i in 0..3 * crate::engine::store::shared_texts::PRUNE_FLOOR {
+            drop(SharedKey::interned(&("default", format!("unheld-{i}").as_str())));
+        }
+        let held = INTERNED_KEYS.with(|k| k.borrow().keys.len());
+        assert!(held < 3 * crate::engine::store::shared_texts::PRUNE_FLOOR, "{held} kept");
+        assert!(Rc::ptr_eq(&SharedKey::interned(&("default", "interned-web-1")).0, &first.0), "a held key is kept");
+    }
 
     #[test]
     fn resource_ids_found_at_compile_time_are_the_table_positions() {
