@@ -448,10 +448,18 @@ impl Packed {
         let Some(head) = Head::pack(&s) else { return Err(s) };
         let conditions = match &s.conditions {
             None => None,
-            Some(list) => match list.iter().map(PackedCondition::pack).collect::<Option<Box<[_]>>>() {
-                Some(packed) => Some(packed),
-                None => return Err(s),
-            },
+            Some(list) => {
+                // Of its exact length: a collect through `Option` does not
+                // know it, and grew the list and shrank it again.
+                let mut packed = Vec::with_capacity(list.len());
+                for c in list {
+                    match PackedCondition::pack(c) {
+                        Some(c) => packed.push(c),
+                        None => return Err(s),
+                    }
+                }
+                Some(packed.into_boxed_slice())
+            }
         };
         let containers = |list: Option<Vec<ContainerStatus>>| list.map(|list| list.into_iter().map(PackedContainer::pack).collect());
         Ok(Packed { head, conditions, container_statuses: containers(s.container_statuses), init_container_statuses: containers(s.init_container_statuses) })
