@@ -354,6 +354,13 @@ impl Pod {
         self.spec.as_mut().map(Rc::make_mut)
     }
 
+    /// The whole status (empty if none), made for the caller when it is
+    /// packed and not kept: for readers that walk every pod once (tables)
+    /// or seldom.
+    pub fn status_for_call(&self) -> Cow<'_, PodStatus> {
+        self.status.as_ref().map(|s| s.to_whole()).unwrap_or_default()
+    }
+
     /// The status, if there is one, to change in place (copied first if shared).
     pub fn status_mut_if_any(&mut self) -> Option<&mut PodStatus> {
         self.status.as_mut().map(|status| Rc::make_mut(status).whole_mut())

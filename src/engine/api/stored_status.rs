@@ -355,10 +355,15 @@ struct ContainerFields {
     volume_mounts: Option<Box<[VolumeMountStatus]>>,
 }
 
+/// Whether a container status has a field this simulation's kubelets do
+/// not write (such a status is kept whole).
+fn has_rare_fields(c: &ContainerStatus) -> bool {
+    c.allocated_resources.is_some() || c.allocated_resources_status.is_some() || c.resources.is_some() || c.stop_signal.is_some()
+}
+
 impl PackedContainer {
     fn pack(c: ContainerStatus) -> PackedContainer {
-        let rare = c.allocated_resources.is_some() || c.allocated_resources_status.is_some() || c.resources.is_some() || c.stop_signal.is_some();
-        if rare {
+        if has_rare_fields(&c) {
             return PackedContainer::Whole(Box::new(c));
         }
         PackedContainer::Packed(Box::new(ContainerFields {
@@ -381,8 +386,7 @@ impl PackedContainer {
         match self {
             PackedContainer::Whole(whole) => **whole == *c,
             PackedContainer::Packed(p) => {
-                let rare = c.allocated_resources.is_some() || c.allocated_resources_status.is_some() || c.resources.is_some() || c.stop_signal.is_some();
-                !rare
+                !has_rare_fields(c)
                     && *p.name == *c.name
                     && *p.image == *c.image
                     && *p.image_id == *c.image_id
@@ -577,20 +581,22 @@ impl StoredStatus {
     }
 
     pub fn conditions(&self) -> impl Iterator<Item = Condition<'_>> {
-        let (packed, whole) = match self.view() {
-            View::Packed(packed) => (packed.conditions.as_deref().unwrap_or_default(), &[][..]),
-            View::Whole(whole) => (&[][..], whole.conditions.as_deref().unwrap_or_default()),
-        };
+        let (packed, whole) = self.condition_lists();
         packed.iter().map(Condition::of_packed).chain(whole.iter().map(Condition::of))
+    }
+
+    /// The conditions, packed or whole (the other list empty).
+    fn condition_lists(&self) -> (&[PackedCondition], &[PodCondition]) {
+        match self.view() {
+            View::Packed(packed) => (packed.conditions.as_deref().unwrap_or_default(), &[]),
+            View::Whole(whole) => (&[], whole.conditions.as_deref().unwrap_or_default()),
+        }
     }
 
     /// The conditions of types other than `types`, as k8s-openapi's, each
     /// made (or copied) for the caller.
     pub fn conditions_except<'a>(&'a self, types: &'a [&str]) -> impl Iterator<Item = PodCondition> + 'a {
-        let (packed, whole) = match self.view() {
-            View::Packed(packed) => (packed.conditions.as_deref().unwrap_or_default(), &[][..]),
-            View::Whole(whole) => (&[][..], whole.conditions.as_deref().unwrap_or_default()),
-        };
+        let (packed, whole) = self.condition_lists();
         let kept = |type_: &str| !types.contains(&type_);
         packed.iter().filter(move |c| kept(word(c.type_, CONDITION_TYPES).unwrap_or_default())).map(PackedCondition::unpack).chain(whole.iter().filter(move |c| kept(&c.type_)).cloned())
     }

@@ -140,7 +140,7 @@ fn group_pods(pods: &[&Pod], usage: &BTreeMap<String, PodUsage>, resource: &str,
     let (mut ready, mut unready, mut missing, mut ignored) = (0, BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
     for pod in pods {
         let name = pod.metadata.name.clone().unwrap_or_default();
-        let status = pod.status.as_ref().map(|s| s.to_whole()).unwrap_or_default();
+        let status = pod.status_for_call();
         let phase = status.phase.as_deref().unwrap_or("");
         if pod.metadata.deletion_timestamp.is_some() || phase == "Failed" {
             ignored.insert(name);

@@ -265,7 +265,7 @@ fn match_failure_policy<'a>(policy: Option<&'a PodFailurePolicy>, pod: &Pod) -> 
     let Some(policy) = policy else { return (None, true, None) };
     let ns = pod.metadata.namespace.as_deref().unwrap_or("");
     let name = pod.metadata.name.as_deref().unwrap_or("");
-    let status = pod.status.as_ref().map(|s| s.to_whole()).unwrap_or_default();
+    let status = pod.status_for_call();
     for (index, rule) in policy.rules.iter().enumerate() {
         let action = rule.action.as_str();
         if let Some(req) = &rule.on_exit_codes {

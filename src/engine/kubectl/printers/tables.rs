@@ -808,7 +808,7 @@ pub struct PodSummary {
 pub fn pod_summary(pod: &Pod, now: VirtualTime) -> PodSummary {
     let spec = pod.spec.clone().unwrap_or_default();
     // Made for this row alone: a table lists every pod.
-    let status = pod.status.as_ref().map(|s| s.to_whole()).unwrap_or_default();
+    let status = pod.status_for_call();
     let mut restarts: i64 = 0;
     let mut sidecar_restarts: i64 = 0;
     let mut total = spec.containers.len();
@@ -920,8 +920,7 @@ fn pod_row(pod: &Pod, wide: bool, now: VirtualTime) -> Row {
     ];
     if wide {
         let spec = pod.spec.clone().unwrap_or_default();
-        // Made for this row alone, as in `pod_summary`.
-        let status = pod.status.as_ref().map(|s| s.to_whole()).unwrap_or_default();
+        let status = pod.status_for_call();
         let ip = status.pod_ips.as_ref().and_then(|ips| ips.first()).map(|i| i.ip.clone()).unwrap_or_default();
         let gates = spec.readiness_gates.clone().unwrap_or_default();
         let gates_text = if gates.is_empty() {
