@@ -1644,9 +1644,9 @@ fn ls(cmd: &mut Cmd) -> i32 {
         let (user, group) = (owner(inode), group_of(inode));
         let mut line = if busybox {
             let short = |s: String| s.chars().take(8).collect::<String>();
-            format!("{} {:>4} {:<8} {:<8} {:>9} {} {name}", mode_string(inode), nlink, short(user), short(group), size, ls_time(inode.mtime, now))
+            format!("{} {:>4} {:<8} {:<8} {:>9} {} {name}", mode_string(inode), nlink, short(user), short(group), size, ls_time(inode.mtime(), now))
         } else {
-            format!("{} {:>w0$} {user:<w1$} {group:<w3$} {:>w2$} {} {name}", mode_string(inode), nlink, size, ls_time(inode.mtime, now), w0 = link_widths.0, w1 = link_widths.1, w2 = link_widths.2, w3 = link_widths.3)
+            format!("{} {:>w0$} {user:<w1$} {group:<w3$} {:>w2$} {} {name}", mode_string(inode), nlink, size, ls_time(inode.mtime(), now), w0 = link_widths.0, w1 = link_widths.1, w2 = link_widths.2, w3 = link_widths.3)
         };
         if let Kind::Symlink(t) = &inode.kind {
             line.push_str(&format!(" -> {t}"));

@@ -322,8 +322,8 @@ impl RootFs {
 
 fn made_at(inode: &Inode, made: i64) -> Inode {
     let mut inode = inode.clone();
-    if inode.mtime == MADE_WITH_LAYER {
-        inode.mtime = made;
+    if inode.mtime() == MADE_WITH_LAYER {
+        inode.set_mtime(made);
     }
     inode
 }
@@ -584,7 +584,7 @@ impl Files for ViewMut<'_> {
         if self.read_only(path) {
             return Err(Errno::ReadOnly);
         }
-        inode.mtime = self.now;
+        inode.set_mtime(self.now);
         match self.target(path) {
             Some((_, _, Some(at))) => self.disk.insert(&at, inode),
             Some((i, rel, None)) => match self.mounts.source_mut(i) {
@@ -617,7 +617,7 @@ impl Files for ViewMut<'_> {
             },
             None => {
                 if self.root.image.get(path).is_some() {
-                    self.root.upper_mut().insert(path, Inode { kind: Kind::Whiteout, mode: 0, uid: 0, gid: 0, mtime: self.now });
+                    self.root.upper_mut().insert(path, Inode::new(Kind::Whiteout, 0, self.now));
                 } else {
                     self.root.upper_mut().remove(path);
                 }
@@ -674,7 +674,7 @@ impl Files for Overlay<'_> {
         if self.read_only(path) {
             return Err(Errno::ReadOnly);
         }
-        inode.mtime = self.now;
+        inode.set_mtime(self.now);
         self.changes.insert(path.to_string(), Some(inode));
         Ok(())
     }
@@ -855,7 +855,7 @@ pub fn touch(fs: &mut dyn Files, cwd: &str, path: &str) -> Result<(), Errno> {
     match fs.lstat(&at) {
         Some(i) if !fs.user().may(&i, WRITE) && i.uid != fs.user().uid && !fs.read_only(&at) => Err(Errno::Access),
         Some(mut i) => {
-            i.mtime = 0;
+            i.set_mtime(0);
             fs.put(&at, i)
         }
         None => {

@@ -27,7 +27,7 @@ use k8s_openapi::api::core::v1::ContainerImage;
 use k8s_openapi::jiff::{tz::TimeZone, Timestamp};
 
 use super::container_fs::{self as cfs, Files, Mounts, RootFs, View, ViewMut};
-use super::filesystem::{Fs, Inode, Kind};
+use super::filesystem::{Fs, Kind};
 use super::identity::{self, ProcessUser};
 use super::images::{self, Base, ImageName};
 use crate::engine::network::address::format_ip;
@@ -724,7 +724,7 @@ impl RuntimeContainer {
                     let content = content.text();
                     if content.contains(shell::DATE_MARK) || content.contains(shell::FILE_MARK_OPEN) {
                         let filled = shell::fill_marks(&content, &date_output(at), &mut |p| read(&self.root, &self.mounts, disk, p));
-                        inode = Inode { kind: Kind::File(filled.as_str().into()), ..inode };
+                        inode.kind = Kind::File(filled.as_str().into());
                     }
                 }
                 let mut view = ViewMut { root: &mut self.root, mounts: &mut self.mounts, disk, now: now_secs, user: &identity::ROOT };
@@ -1633,6 +1633,7 @@ mod tests {
     use crate::engine::node::container_fs::Overlay;
     use crate::engine::node::rootfs;
     use crate::engine::node::shell::{compile_script, Host};
+    use crate::engine::node::filesystem::Inode;
 
     #[test]
     fn the_reported_image_list_is_made_again_once_the_images_change() {

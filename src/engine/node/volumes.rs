@@ -623,7 +623,7 @@ fn atomic_write(disk: &mut Fs, dir: &str, payload: &Payload, now: VirtualTime, r
                 PayloadContent::Text(text) => Content::Text(shared_content(text)),
                 PayloadContent::Token(token) => Content::Made(token.clone()),
             };
-            (f.path.as_str(), Inode { kind: Kind::File(content), mode: f.mode, uid: 0, gid: 0, mtime: secs })
+            (f.path.as_str(), Inode::new(Kind::File(content), f.mode, secs))
         }),
     );
     let old_target = match disk.get(&join(dir, "..data")).map(|i| i.kind.clone()) {
@@ -958,8 +958,8 @@ pub fn write_pod_files(disk: &mut Fs, pod: &Pod, ip: &str, node_gateway: &str, n
     }
     line("options", &options);
     // The same in every pod of a namespace: kept once.
-    let resolv = Inode { kind: Kind::File(shared_content(&resolv).into()), mode: 0o644, uid: 0, gid: 0, mtime: secs };
-    let hosts = Inode { kind: Kind::File(hosts), mode: 0o644, uid: 0, gid: 0, mtime: secs };
+    let resolv = Inode::new(Kind::File(shared_content(&resolv).into()), 0o644, secs);
+    let hosts = Inode::new(Kind::File(hosts), 0o644, secs);
     // One walk down to the pod's directory for the three.
     disk.insert_all_under(&dir, [("etc-hosts", hosts), ("etc-hostname", hostname_file), ("resolv.conf", resolv)]);
 }
@@ -1002,7 +1002,7 @@ fn proc_with_status(proc: &Fs, status: &str) -> std::rc::Rc<Fs> {
     PROCS.with(|p| {
         p.borrow_mut().share(hash, status, same, |status| {
             let mut fs = proc.clone();
-            let made = proc.get("/1").map_or(0, |i| i.mtime);
+            let made = proc.get("/1").map_or(0, Inode::mtime);
             fs.insert("/1/status", Inode::file(status, 0o444, made));
             std::rc::Rc::new(fs)
         })
