@@ -10,6 +10,7 @@
 //! microsecond, an action, now and then a series or a related object).
 
 use crate::engine::digits::push_digits;
+use std::borrow::Cow;
 use std::rc::Rc;
 
 use k8s_openapi::api::core::v1::{Event, EventSeries, EventSource, ObjectReference};
@@ -357,6 +358,12 @@ impl Sharing {
     }
 }
 
+/// Where a shared message holds the name of the object its Event is about
+/// (see [`CompactEvent::of`]). An Event whose message has this character
+/// of its own is kept typed.
+const OBJECT_NAME_MARK: char = '\0';
+const MARK_TEXT: &str = "\0";
+
 /// A text of one object or one Event, kept as it is rather than shared.
 fn self_text(text: &str) -> Rc<str> {
     Rc::from(text)
@@ -521,6 +528,7 @@ impl CompactEvent {
             uid,
         } = metadata;
         let unkept = annotations.is_some()
+            || message.as_deref().is_some_and(|m| m.contains(OBJECT_NAME_MARK))
             || deletion_grace_period_seconds.is_some()
             || deletion_timestamp.is_some()
             || finalizers.is_some()
@@ -557,9 +565,13 @@ impl CompactEvent {
         let origin = sharing.origin(source.is_some(), source_component, source_host, type_.as_deref(), reporting_component.as_deref(), reporting_instance.as_deref(), action.as_deref());
         let texts = &mut sharing.texts;
         // A message that names its object ("Successfully assigned
-        // default/web-1 to node-2") is that object's alone: kept as it is.
+        // default/web-1 to node-2") is shared with the mark in the name's
+        // place: by every pod bound to one node.
         let message = match (message.as_deref(), involved_name.as_deref()) {
-            (Some(m), Some(object)) if !object.is_empty() && m.contains(object) => Some(self_text(m)),
+            (Some(m), Some(object)) if !object.is_empty() => match m.split_once(object) {
+                Some((before, after)) => Some(texts.share(&[before, MARK_TEXT, after].concat())),
+                None => Some(texts.share(m)),
+            },
             (m, _) => m.map(|t| texts.share(t)),
         };
         let numbers = Numbers::of(Written {
@@ -603,7 +615,7 @@ impl CompactEvent {
                 uid: unshare(&subject.uid),
             },
             reason: unshare(&self.reason),
-            message: unshare(&self.message),
+            message: self.message().map(Cow::into_owned),
             source: origin.has_source.then(|| EventSource { component: unshare(&origin.source_component), host: unshare(&origin.source_host) }),
             first_timestamp: numbers.first_timestamp.clone(),
             last_timestamp: numbers.last_timestamp.clone(),
@@ -636,18 +648,39 @@ impl CompactEvent {
         self.numbers.get().name.text(&self.subject.name)
     }
 
+    /// `message`, with its object's name in the mark's place.
+    fn message(&self) -> Option<Cow<'_, str>> {
+        let text = self.message.as_deref()?;
+        Some(match text.split_once(OBJECT_NAME_MARK) {
+            Some((before, after)) => Cow::Owned([before, self.subject.name.as_deref().unwrap_or_default(), after].concat()),
+            None => Cow::Borrowed(text),
+        })
+    }
+
+    /// Whether [`CompactEvent::message`] is `value` (an unset one is empty).
+    fn message_is(&self, value: &str) -> bool {
+        let Some(text) = self.message.as_deref() else { return value.is_empty() };
+        match text.split_once(OBJECT_NAME_MARK) {
+            Some((before, after)) => value
+                .strip_prefix(before)
+                .and_then(|rest| rest.strip_prefix(self.subject.name.as_deref().unwrap_or_default()))
+                .is_some_and(|rest| rest == after),
+            None => text == value,
+        }
+    }
+
     /// Whether the Event is about the object `uid` (its container
     /// `field_path`) with `reason` and `message`, an unset text reading as
     /// empty: what an event recorder aggregates Events by.
     pub fn aggregates_as(&self, uid: &str, field_path: &str, reason: &str, message: &str) -> bool {
         let is = |text: &Text, value: &str| text.as_deref().unwrap_or_default() == value;
-        is(&self.subject.uid, uid) && is(&self.field_path, field_path) && is(&self.reason, reason) && is(&self.message, message)
+        is(&self.subject.uid, uid) && is(&self.field_path, field_path) && is(&self.reason, reason) && self.message_is(message)
     }
 
     /// See [`super::Value::event_combines`].
     pub fn combines(&self, uid: &str, reason: &str, prefix: &str) -> bool {
         let is = |text: &Text, value: &str| text.as_deref().unwrap_or_default() == value;
-        is(&self.subject.uid, uid) && is(&self.reason, reason) && self.message.as_deref().unwrap_or_default().starts_with(prefix)
+        is(&self.subject.uid, uid) && is(&self.reason, reason) && self.message().unwrap_or_default().starts_with(prefix)
     }
 
     /// What a field selector compares for `field`, as
@@ -730,6 +763,26 @@ mod tests {
             sharing.texts.share(text);
         }
         assert_eq!(sharing.texts.len(), shared_before + 3, "the pod's name, its uid and the message naming it were not shared texts");
+        // Another pod bound to the same node shares the message, its name in
+        // the mark's place; each reads back its own.
+        let mut neighbour = scheduled.clone();
+        neighbour.involved_object.name = Some("web-7d9c-q8z7m".into());
+        neighbour.involved_object.uid = Some("a1b2c3d4-0000-4000-8000-000000000002".into());
+        neighbour.metadata.name = Some("web-7d9c-q8z7m.188a1b2c3d4e5f61".into());
+        neighbour.message = Some("Successfully assigned default/web-7d9c-q8z7m to minikube-m02".into());
+        let n = CompactEvent::of(&neighbour, &mut sharing).expect("compact");
+        assert!(Rc::ptr_eq(a.message.as_ref().unwrap(), n.message.as_ref().unwrap()));
+        assert_eq!((a.event(), n.event()), (scheduled.clone(), neighbour.clone()));
+        let message = neighbour.message.as_deref().unwrap_or_default();
+        assert!(n.aggregates_as("a1b2c3d4-0000-4000-8000-000000000002", "spec.containers{nginx}", "Scheduled", message));
+        for wrong in ["", "Successfully assigned default/web-7d9c-x2x4q to minikube-m02", "Successfully assigned default/web-7d9c-q8z7m to minikube-m0", "Successfully assigned default/web-7d9c-q8z7m to minikube-m022"] {
+            assert!(!n.aggregates_as("a1b2c3d4-0000-4000-8000-000000000002", "spec.containers{nginx}", "Scheduled", wrong), "{wrong}");
+        }
+        assert!(n.combines("a1b2c3d4-0000-4000-8000-000000000002", "Scheduled", "Successfully assigned default/web-7d9c-q8"));
+        // A message with the mark's own character is not one this form keeps.
+        let mut marked = neighbour.clone();
+        marked.message = Some("odd\0message".into());
+        assert!(CompactEvent::of(&marked, &mut sharing).is_none());
         // The pod's next Event finds its subject by uid; a message that does
         // not name the pod is shared.
         let started = recorded();
