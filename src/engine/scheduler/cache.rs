@@ -84,55 +84,109 @@ pub struct SelectorCounts {
     pub namespace: String,
     pub selector: Selector,
     /// Matching pods that are not terminating (what spreading counts).
-    live: Vec<u32>,
+    live: SlotCounts,
     /// Matching terminating pods (pod affinity still counts them).
-    terminating: Vec<u32>,
+    terminating: SlotCounts,
     total: u64,
 }
 
+/// How many pods are on each node slot that has any, in slot order. A
+/// selector's pods are on a few of the cluster's nodes (a Deployment's
+/// 100 replicas among 5,000), and a count for every slot was 20 KB a
+/// selector at 5,000 nodes, 30 MB for 1,500 Deployments.
+#[derive(Clone, Debug, Default)]
+pub struct SlotCounts(Vec<(u32, u32)>);
+
+impl SlotCounts {
+    fn find(&self, slot: usize) -> Result<usize, usize> {
+        match u32::try_from(slot) {
+            Ok(slot) => self.0.binary_search_by_key(&slot, |&(s, _)| s),
+            Err(_) => Err(self.0.len()),
+        }
+    }
+
+    pub fn get(&self, slot: usize) -> u32 {
+        self.find(slot).map_or(0, |i| self.0[i].1)
+    }
+
+    /// (slot, count) for the slots with a pod, in slot order.
+    pub fn entries(&self) -> &[(u32, u32)] {
+        &self.0
+    }
+
+    fn add(&mut self, slot: usize) {
+        match self.find(slot) {
+            Ok(i) => self.0[i].1 += 1,
+            Err(i) => {
+                if let Ok(slot) = u32::try_from(slot) {
+                    self.0.insert(i, (slot, 1));
+                }
+            }
+        }
+    }
+
+    /// Takes one pod off `slot`; whether there was one.
+    fn remove(&mut self, slot: usize) -> bool {
+        let Ok(i) = self.find(slot) else { return false };
+        self.0[i].1 -= 1;
+        if self.0[i].1 == 0 {
+            self.0.remove(i);
+        }
+        true
+    }
+}
+
 impl SelectorCounts {
-    /// Non-terminating matching pods by slot (shorter than the slot table
-    /// when the last slots hold none).
-    pub fn live_slice(&self) -> &[u32] {
+    /// Non-terminating matching pods on the slots that have any.
+    pub fn live_counts(&self) -> &SlotCounts {
         &self.live
     }
     pub fn live_at(&self, slot: usize) -> u32 {
-        self.live.get(slot).copied().unwrap_or(0)
-    }
-    pub fn all_at(&self, slot: usize) -> u32 {
-        self.live_at(slot) + self.terminating.get(slot).copied().unwrap_or(0)
+        self.live.get(slot)
     }
     /// Matching pods on any node, terminating or not.
     pub fn total(&self) -> u64 {
         self.total
     }
-    /// Slots with at least one matching pod (terminating or not).
+    /// Slots with at least one matching pod (terminating or not), in slot
+    /// order, with how many.
     pub fn occupied(&self) -> impl Iterator<Item = (usize, u32)> + '_ {
-        let n = self.live.len().max(self.terminating.len());
-        (0..n).map(|s| (s, self.all_at(s))).filter(|(_, c)| *c > 0)
+        let (mut live, mut terminating) = (self.live.0.iter().peekable(), self.terminating.0.iter().peekable());
+        std::iter::from_fn(move || {
+            let (slot, n) = match (live.peek(), terminating.peek()) {
+                (Some(&&(a, x)), Some(&&(b, y))) if a == b => {
+                    live.next();
+                    terminating.next();
+                    (a, x + y)
+                }
+                (Some(&&(a, x)), Some(&&(b, _))) if a < b => {
+                    live.next();
+                    (a, x)
+                }
+                (_, Some(&&(b, y))) => {
+                    terminating.next();
+                    (b, y)
+                }
+                (Some(&&(a, x)), None) => {
+                    live.next();
+                    (a, x)
+                }
+                (None, None) => return None,
+            };
+            Some((slot as usize, n))
+        })
     }
 
     /// Counts a pod in or out; returns whether the entry went from
     /// counting nothing to counting something (1), the reverse (-1), or
     /// neither (0).
-    /// `slots` is the node table's length: a list that must grow is given
-    /// room for every slot at once. Grown by doubling, each selector's
-    /// list at 5,000 nodes went through a dozen sizes to end with room for
-    /// 8,192, the allocator keeping each outgrown one.
-    fn adjust(&mut self, slot: usize, terminating: bool, sign: i64, slots: usize) -> isize {
-        let v = if terminating { &mut self.terminating } else { &mut self.live };
-        if v.len() <= slot {
-            if v.capacity() <= slot {
-                v.reserve_exact(slots.max(slot + 1) - v.len());
-            }
-            v.resize(slot + 1, 0);
-        }
+    fn adjust(&mut self, slot: usize, terminating: bool, sign: i64) -> isize {
+        let counts = if terminating { &mut self.terminating } else { &mut self.live };
         if sign > 0 {
-            v[slot] += 1;
+            counts.add(slot);
             self.total += 1;
             isize::from(self.total == 1)
-        } else if v[slot] > 0 {
-            v[slot] -= 1;
+        } else if counts.remove(slot) {
             self.total -= 1;
             -isize::from(self.total == 0)
         } else {
@@ -546,16 +600,15 @@ impl Cache {
         if let Some(&id) = self.selectors.by_key.get(&key) {
             return Some(id);
         }
-        let mut entry = SelectorCounts { namespace: namespace.to_string(), selector: selector.clone(), live: Vec::new(), terminating: Vec::new(), total: 0 };
+        let mut entry = SelectorCounts { namespace: namespace.to_string(), selector: selector.clone(), live: SlotCounts::default(), terminating: SlotCounts::default(), total: 0 };
         if self.may_match_any(namespace, selector) {
-            let slots = self.slots.len();
             for (k, p) in &self.pods {
                 if &*k.0.namespace != namespace {
                     continue;
                 }
                 let Some(slot) = p.slot else { continue };
                 if selector.matches(Some(p.labels())) {
-                    entry.adjust(slot, p.terminating, 1, slots);
+                    entry.adjust(slot, p.terminating, 1);
                 }
             }
         }
@@ -751,10 +804,9 @@ impl Cache {
                 }
             }
         }
-        let slots = self.slots.len();
         for id in matched[..n].iter().chain(overflow.iter()) {
             if let Some(e) = self.selectors.entries.get_mut(*id).and_then(Option::as_mut) {
-                let change = e.adjust(slot, pod.terminating, sign, slots);
+                let change = e.adjust(slot, pod.terminating, sign);
                 self.selectors.in_use = self.selectors.in_use.saturating_add_signed(change);
             }
         }
@@ -804,6 +856,25 @@ mod tests {
         assert!(c.confirm(&parts as &dyn KeyRef, "a", p, &newer));
         assert!(Rc::ptr_eq(&c.pod(&key).unwrap().object, &newer), "the newer version kept");
         assert_eq!(c.node("a").unwrap().requested.milli_cpu, 500, "counted once");
+    }
+
+    #[test]
+    fn selector_counts_keep_only_the_slots_that_hold_pods() {
+        let mut counts = SelectorCounts { namespace: "default".into(), selector: Selector::parse("app=web").unwrap(), live: SlotCounts::default(), terminating: SlotCounts::default(), total: 0 };
+        assert_eq!(counts.adjust(4_999, false, 1), 1, "the first pod");
+        for (slot, terminating) in [(7, false), (7, false), (4_999, true), (3, true), (7, true)] {
+            assert_eq!(counts.adjust(slot, terminating, 1), 0);
+        }
+        assert_eq!(counts.live_counts().entries(), &[(7, 2), (4_999, 1)]);
+        assert_eq!(counts.occupied().collect::<Vec<_>>(), vec![(3, 1), (7, 3), (4_999, 2)]);
+        assert_eq!((counts.live_at(7), counts.live_at(3), counts.live_at(8), counts.total()), (2, 0, 0, 6));
+        assert_eq!(counts.adjust(8, false, -1), 0, "no pod there to take off");
+        for (slot, terminating) in [(7, false), (7, false), (3, true), (7, true), (4_999, true)] {
+            assert_eq!(counts.adjust(slot, terminating, -1), 0);
+        }
+        assert_eq!(counts.live_counts().entries(), &[(4_999, 1)], "a slot left with none is dropped");
+        assert_eq!(counts.adjust(4_999, false, -1), -1, "the last pod");
+        assert_eq!(counts.occupied().count(), 0);
     }
 
     #[test]

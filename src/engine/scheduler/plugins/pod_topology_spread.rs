@@ -22,7 +22,7 @@ use crate::engine::api::pod::Pod;
 use super::{node_affinity, taint_toleration, CycleState, Handle, ScoreContext, ScorePlugin};
 use crate::engine::api::meta::controller_of;
 use crate::engine::api::Object;
-use crate::engine::scheduler::cache::{Cache, SelectorId};
+use crate::engine::scheduler::cache::{Cache, SelectorId, SlotCounts};
 use crate::engine::scheduler::framework::{pod_labels, selector_or_nothing, NodeInfo, PodInfo, Status, LABEL_HOSTNAME, LABEL_ZONE, MAX_NODE_SCORE};
 use crate::engine::scheduler::listers::{Kind, Listers};
 use crate::engine::selector::Selector;
@@ -481,12 +481,13 @@ impl ScorePlugin for SpreadScore {
     /// As `score` per node, with each constraint's counts looked up once.
     fn score_all(&self, _pod: &PodInfo, ctx: &ScoreContext, out: &mut Vec<i64>) {
         // (kind, hostname counts by slot, maxSkew - 1, weight) per constraint.
-        let plan: Vec<(KeyKind, &[u32], f64, f64)> = self
+        let none = SlotCounts::default();
+        let plan: Vec<(KeyKind, &SlotCounts, f64, f64)> = self
             .constraints
             .iter()
             .zip(&self.weights)
             .map(|(c, w)| {
-                let counts = if c.key_kind == KeyKind::Hostname { c.selector_id.and_then(|id| ctx.cache.selector(id)).map_or(&[][..], |s| s.live_slice()) } else { &[][..] };
+                let counts = if c.key_kind == KeyKind::Hostname { c.selector_id.and_then(|id| ctx.cache.selector(id)).map_or(&none, |s| s.live_counts()) } else { &none };
                 (c.key_kind, counts, (c.max_skew - 1) as f64, *w)
             })
             .collect();
@@ -502,7 +503,7 @@ impl ScorePlugin for SpreadScore {
                 if !node.has_hostname_label {
                     return 0;
                 }
-                let count = host.get(node.slot).copied().unwrap_or(0) as i64;
+                let count = host.get(node.slot) as i64;
                 // 0.0 + x is x for every x the sum can hold (never -0.0).
                 (count as f64 * weight + skew + 0.5) as i64
             }));
@@ -516,7 +517,7 @@ impl ScorePlugin for SpreadScore {
             let mut score = 0.0;
             for (i, (kind, host, skew, weight)) in plan.iter().enumerate() {
                 let count = match kind {
-                    KeyKind::Hostname if node.has_hostname_label => host.get(node.slot).copied().unwrap_or(0) as i64,
+                    KeyKind::Hostname if node.has_hostname_label => host.get(node.slot) as i64,
                     KeyKind::Hostname => continue,
                     KeyKind::Zone => match &node.zone {
                         Some(z) => self.counts[i].get(z.as_str()).copied().unwrap_or(0),
