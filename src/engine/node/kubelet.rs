@@ -364,6 +364,41 @@ struct QuietSync {
     shared: SharedInputs,
 }
 
+/// The quiet entries by their pod version's address, in address order: a
+/// node's few dozen in a list as long as they are (a hash table of 32
+/// entries had room for 64, each 80 bytes: 5 KB a node).
+#[derive(Default)]
+struct QuietTable(Vec<(*const Object, QuietSync)>);
+
+impl QuietTable {
+    fn find(&self, at: *const Object) -> Result<usize, usize> {
+        self.0.binary_search_by(|(entry, _)| entry.cmp(&at))
+    }
+
+    fn get(&self, at: &*const Object) -> Option<&QuietSync> {
+        self.find(*at).ok().map(|i| &self.0[i].1)
+    }
+
+    fn remove(&mut self, at: &*const Object) -> Option<QuietSync> {
+        self.find(*at).ok().map(|i| self.0.remove(i).1)
+    }
+
+    fn insert(&mut self, at: *const Object, q: QuietSync) {
+        match self.find(at) {
+            Ok(i) => self.0[i].1 = q,
+            Err(i) => self.0.insert(i, (at, q)),
+        }
+    }
+
+    fn keys(&self) -> impl Iterator<Item = &*const Object> {
+        self.0.iter().map(|(at, _)| at)
+    }
+
+    fn values(&self) -> impl Iterator<Item = &QuietSync> {
+        self.0.iter().map(|(_, q)| q)
+    }
+}
+
 impl QuietSync {
     /// The wake-up a sync of the pod would ask for again, if the entry
     /// still holds at `now` with these shared inputs.
@@ -436,9 +471,9 @@ struct State {
     /// Pods whose last sync changed nothing, by the address of the pod
     /// version that sync read (the entry holds that version, so the address
     /// cannot be another's): a full sync of every pod looks each up here, and a
-    /// UID-keyed map compared long strings. Only looked up, never iterated
-    /// (but by debug builds' checks).
-    quiet: FxHashMap<*const Object, QuietSync>,
+    /// UID-keyed map compared long strings. Iterated only where the order
+    /// does not matter (dropping every entry, debug builds' checks).
+    quiet: QuietTable,
     /// (Each pod's entry in `quiet` is found from its worker, `Worker::quiet_at`.)
     /// The entries dropped from `quiet` during this run: a full sync lists
     /// a quiet pod by its address alone, and syncs the version kept here if
@@ -519,7 +554,7 @@ impl State {
             configmaps: ObjectCache::configmaps(),
             secrets: ObjectCache::secrets(),
             services: Informer::new(Query::all(ids::services())),
-            quiet: FxHashMap::default(),
+            quiet: QuietTable::default(),
             quiet_dropped: Vec::new(),
             unsettled: BTreeMap::new(),
             quiet_until: BTreeSet::new(),
@@ -2687,5 +2722,29 @@ mod text_tests {
         for text in ["nginx:1.27", "", "registry.k8s.io/pause:3.10", "a\"b", "back\\slash", "tab\there", "new\nline", "é", "\u{7f}", "it's", "~ {}"] {
             assert_eq!(quoted(text), format!("{text:?}"), "{text}");
         }
+    }
+}
+
+#[cfg(test)]
+mod quiet_table_tests {
+    use super::*;
+
+    #[test]
+    fn quiet_entries_are_found_by_address_in_a_list_of_their_number() {
+        let shared = SharedInputs { images: 0, configmaps: 0, secrets: 0, network_ready: true };
+        let pods: Vec<Rc<Object>> = (0..5).map(|_| Rc::new(Object::Pod(Box::default()))).collect();
+        let entry = |pod: &Rc<Object>, until: u64| QuietSync { pod: pod.clone(), wake: None, until: VirtualTime::from_secs(until), sandbox: 0, shared };
+        let mut table = QuietTable::default();
+        for (i, pod) in pods.iter().enumerate().rev() {
+            table.insert(Rc::as_ptr(pod), entry(pod, i as u64));
+        }
+        table.insert(Rc::as_ptr(&pods[2]), entry(&pods[2], 20));
+        let keys: Vec<*const Object> = table.keys().copied().collect();
+        assert!(keys.windows(2).all(|w| w[0] < w[1]), "in address order, one entry a version");
+        assert_eq!(keys.len(), 5);
+        assert_eq!(table.get(&Rc::as_ptr(&pods[2])).map(|q| q.until), Some(VirtualTime::from_secs(20)), "replaced");
+        assert_eq!(table.remove(&Rc::as_ptr(&pods[4])).map(|q| q.until), Some(VirtualTime::from_secs(4)));
+        assert!(table.get(&Rc::as_ptr(&pods[4])).is_none() && table.remove(&Rc::as_ptr(&pods[4])).is_none());
+        assert_eq!(table.values().count(), 4);
     }
 }
