@@ -499,14 +499,16 @@ impl ScorePlugin for SpreadScore {
         let zones_unknown = ctx.cache.zoned_nodes() == 0;
         let mut contributing = plan.iter().filter(|(kind, ..)| !(zones_unknown && *kind == KeyKind::Zone));
         if let (Some(&(KeyKind::Hostname, host, skew, weight)), None, false) = (contributing.next(), contributing.next(), self.any_ignored) {
-            out.extend(ctx.feasible.iter().map(|node| {
-                if !node.has_hostname_label {
-                    return 0;
-                }
-                let count = host.get(node.slot) as i64;
-                // 0.0 + x is x for every x the sum can hold (never -0.0).
-                (count as f64 * weight + skew + 0.5) as i64
-            }));
+            host.with_dense(|host| {
+                out.extend(ctx.feasible.iter().map(|node| {
+                    if !node.has_hostname_label {
+                        return 0;
+                    }
+                    let count = host.get(node.slot).copied().unwrap_or(0) as i64;
+                    // 0.0 + x is x for every x the sum can hold (never -0.0).
+                    (count as f64 * weight + skew + 0.5) as i64
+                }))
+            });
             return;
         }
         for node in ctx.feasible {
