@@ -498,42 +498,50 @@ impl ScorePlugin for SpreadScore {
         // the hostname constraint's alone, as the general loop below sums it.
         let zones_unknown = ctx.cache.zoned_nodes() == 0;
         let mut contributing = plan.iter().filter(|(kind, ..)| !(zones_unknown && *kind == KeyKind::Zone));
-        if let (Some(&(KeyKind::Hostname, host, skew, weight)), None, false) = (contributing.next(), contributing.next(), self.any_ignored) {
-            host.with_dense(|host| {
+        let only_host = match (contributing.next(), contributing.next(), self.any_ignored) {
+            (Some(&(KeyKind::Hostname, _, skew, weight)), None, false) => Some((skew, weight)),
+            _ => None,
+        };
+        // The first hostname constraint's counts (the system defaults have
+        // one) are read from a list by slot; any other's by a search.
+        let first_host = plan.iter().position(|(kind, ..)| *kind == KeyKind::Hostname);
+        first_host.map_or(&none, |i| plan[i].1).with_dense(|first_host_counts| {
+            if let Some((skew, weight)) = only_host {
                 out.extend(ctx.feasible.iter().map(|node| {
                     if !node.has_hostname_label {
                         return 0;
                     }
-                    let count = host.get(node.slot).copied().unwrap_or(0) as i64;
+                    let count = first_host_counts.get(node.slot).copied().unwrap_or(0) as i64;
                     // 0.0 + x is x for every x the sum can hold (never -0.0).
                     (count as f64 * weight + skew + 0.5) as i64
-                }))
-            });
-            return;
-        }
-        for node in ctx.feasible {
-            if self.is_ignored(node.slot) {
-                out.push(0);
-                continue;
+                }));
+                return;
             }
-            let mut score = 0.0;
-            for (i, (kind, host, skew, weight)) in plan.iter().enumerate() {
-                let count = match kind {
-                    KeyKind::Hostname if node.has_hostname_label => host.get(node.slot) as i64,
-                    KeyKind::Hostname => continue,
-                    KeyKind::Zone => match &node.zone {
-                        Some(z) => self.counts[i].get(z.as_str()).copied().unwrap_or(0),
-                        None => continue,
-                    },
-                    KeyKind::Other => match self.constraints[i].value(node) {
-                        Some(v) => self.counts[i].get(v).copied().unwrap_or(0),
-                        None => continue,
-                    },
-                };
-                score += count as f64 * weight + skew;
+            for node in ctx.feasible {
+                if self.is_ignored(node.slot) {
+                    out.push(0);
+                    continue;
+                }
+                let mut score = 0.0;
+                for (i, (kind, host, skew, weight)) in plan.iter().enumerate() {
+                    let count = match kind {
+                        KeyKind::Hostname if node.has_hostname_label && Some(i) == first_host => first_host_counts.get(node.slot).copied().unwrap_or(0) as i64,
+                        KeyKind::Hostname if node.has_hostname_label => host.get(node.slot) as i64,
+                        KeyKind::Hostname => continue,
+                        KeyKind::Zone => match &node.zone {
+                            Some(z) => self.counts[i].get(z.as_str()).copied().unwrap_or(0),
+                            None => continue,
+                        },
+                        KeyKind::Other => match self.constraints[i].value(node) {
+                            Some(v) => self.counts[i].get(v).copied().unwrap_or(0),
+                            None => continue,
+                        },
+                    };
+                    score += count as f64 * weight + skew;
+                }
+                out.push((score + 0.5) as i64);
             }
-            out.push((score + 0.5) as i64);
-        }
+        });
     }
     fn normalize(&self, nodes: &[&NodeInfo], scores: &mut [i64]) {
         if !self.any_ignored {
