@@ -28,17 +28,14 @@ type Text = Option<Rc<str>>;
 pub struct CompactEvent {
     numbers: Numbers,
     subject: Rc<Subject>,
-    /// `involvedObject.fieldPath` (a container).
-    field_path: Text,
-    reason: Text,
-    message: Text,
+    wording: Rc<Wording>,
     origin: Rc<Origin>,
 }
 
 /// An Event's name, uid, resource versions, times and count: packed as
 /// plain numbers when each is in the form a recorder writes it (nearly
 /// every Event), else as written. Packed, a compact Event and its `Rc` fit
-/// in 160 bytes where these fields alone took 168.
+/// in 112 bytes where these fields alone took 168.
 #[derive(Clone, Debug, PartialEq)]
 enum Numbers {
     Packed(Packed),
@@ -74,10 +71,14 @@ struct Packed {
     resource_version: u64,
     involved_resource_version: u64,
     /// `creationTimestamp`, `firstTimestamp`, `lastTimestamp`, in Unix
-    /// seconds; with [`SET_EVENT_TIME`], the second holds `eventTime` in
-    /// Unix microseconds instead (an events.k8s.io Event has no
-    /// `firstTimestamp`, and a field more would not fit the size class).
-    seconds: [i64; 3],
+    /// seconds (32 bits reach 2106; a time outside is kept as written);
+    /// with [`SET_EVENT_TIME`], the second holds `eventTime`'s whole
+    /// seconds instead (an events.k8s.io Event has no `firstTimestamp`)
+    /// and `micros` the rest. Narrower than `i64`s, so a compact Event and
+    /// its `Rc` fit the allocator's 112-byte class.
+    seconds: [u32; 3],
+    /// `eventTime`'s microseconds past its second.
+    micros: u32,
     count: i32,
     /// Which of the unsettable ones are set: the three times (bits 0-2),
     /// the count, the uid, the involved object's resource version and
@@ -114,8 +115,8 @@ impl Packed {
         let mut seconds = [0; 3];
         for (i, time) in [&w.creation_timestamp, &w.first_timestamp, &w.last_timestamp].into_iter().enumerate() {
             if let Some(Time(t)) = time {
-                let whole = t.as_second();
-                if Timestamp::from_second(whole).ok() != Some(*t) {
+                let whole = u32::try_from(t.as_second()).ok()?;
+                if Timestamp::from_second(i64::from(whole)).ok() != Some(*t) {
                     return None;
                 }
                 seconds[i] = whole;
@@ -132,20 +133,23 @@ impl Packed {
         if w.series.is_some() || w.related.is_some() {
             return None;
         }
+        let mut micros = 0;
         if let Some(MicroTime(t)) = &w.event_time {
-            let micros = t.as_microsecond();
-            if set & (1 << 1) != 0 || Timestamp::from_microsecond(micros).ok() != Some(*t) {
+            let all = t.as_microsecond();
+            let whole = u32::try_from(all.div_euclid(1_000_000)).ok()?;
+            micros = u32::try_from(all.rem_euclid(1_000_000)).ok()?;
+            if set & (1 << 1) != 0 || Timestamp::from_microsecond(all).ok() != Some(*t) {
                 return None;
             }
-            seconds[1] = micros;
+            seconds[1] = whole;
             set |= SET_EVENT_TIME;
         }
-        Some(Packed { name_clock, uid, resource_version, involved_resource_version, seconds, count, set })
+        Some(Packed { name_clock, uid, resource_version, involved_resource_version, seconds, micros, count, set })
     }
 
     /// Creation, first or last time (0, 1, 2).
     fn time(&self, i: usize) -> Option<Time> {
-        (self.set & (1 << i) != 0 && !(i == 1 && self.set & SET_EVENT_TIME != 0)).then(|| Timestamp::from_second(self.seconds[i]).ok().map(Time)).flatten()
+        (self.set & (1 << i) != 0 && !(i == 1 && self.set & SET_EVENT_TIME != 0)).then(|| Timestamp::from_second(i64::from(self.seconds[i])).ok().map(Time)).flatten()
     }
 
     fn written(&self) -> Written {
@@ -160,7 +164,7 @@ impl Packed {
             first_timestamp: time(1),
             last_timestamp: time(2),
             count: has(SET_COUNT).then_some(self.count),
-            event_time: has(SET_EVENT_TIME).then(|| Timestamp::from_microsecond(self.seconds[1]).ok().map(MicroTime)).flatten(),
+            event_time: has(SET_EVENT_TIME).then(|| Timestamp::from_microsecond(i64::from(self.seconds[1]) * 1_000_000 + i64::from(self.micros)).ok().map(MicroTime)).flatten(),
             series: None,
             related: None,
         }
@@ -211,6 +215,17 @@ struct Origin {
     action: Text,
 }
 
+/// What an Event says: the same for every pod of a template that reaches
+/// one step (`Started`, `Started container nginx`), so kept once for them
+/// all rather than as three texts in each Event.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Wording {
+    /// `involvedObject.fieldPath` (a container).
+    field_path: Text,
+    reason: Text,
+    message: Text,
+}
+
 /// What compact Events share, kept by the store.
 #[derive(Debug, Default)]
 pub struct Sharing {
@@ -222,6 +237,7 @@ pub struct Sharing {
     /// Subjects without a uid, shared as a whole.
     subjects: Shared<Subject>,
     origins: Shared<Origin>,
+    wordings: Shared<Wording>,
     /// The origins last used, most recent first: a recorder writes its
     /// Events in runs, and comparing a few short texts spares hashing them.
     recent_origins: Vec<Rc<Origin>>,
@@ -590,7 +606,9 @@ impl CompactEvent {
             series: series.clone(),
             related: related.clone(),
         });
-        let compact = CompactEvent { numbers, field_path: share(texts, field_path), reason: share(texts, reason), message, subject, origin };
+        let wording = Wording { field_path: share(texts, field_path), reason: share(texts, reason), message };
+        let wording = sharing.wordings.share_with(&wording, |w| Rc::new(w.clone()));
+        let compact = CompactEvent { numbers, subject, wording, origin };
         debug_assert_eq!(&compact.event(), event, "the compact form gives the Event back");
         Some(compact)
     }
@@ -610,14 +628,14 @@ impl CompactEvent {
             },
             involved_object: ObjectReference {
                 api_version: unshare(&subject.api_version),
-                field_path: unshare(&self.field_path),
+                field_path: unshare(&self.wording.field_path),
                 kind: unshare(&subject.kind),
                 name: unshare(&subject.name),
                 namespace: unshare(&subject.involved_namespace),
                 resource_version: numbers.involved_resource_version.text(),
                 uid: unshare(&subject.uid),
             },
-            reason: unshare(&self.reason),
+            reason: unshare(&self.wording.reason),
             message: self.message().map(Cow::into_owned),
             source: origin.has_source.then(|| EventSource { component: unshare(&origin.source_component), host: unshare(&origin.source_host) }),
             first_timestamp: numbers.first_timestamp.clone(),
@@ -653,7 +671,7 @@ impl CompactEvent {
 
     /// `message`, with its object's name in the mark's place.
     fn message(&self) -> Option<Cow<'_, str>> {
-        let text = self.message.as_deref()?;
+        let text = self.wording.message.as_deref()?;
         Some(match text.split_once(OBJECT_NAME_MARK) {
             Some((before, after)) => Cow::Owned([before, self.subject.name.as_deref().unwrap_or_default(), after].concat()),
             None => Cow::Borrowed(text),
@@ -662,7 +680,7 @@ impl CompactEvent {
 
     /// Whether [`CompactEvent::message`] is `value` (an unset one is empty).
     fn message_is(&self, value: &str) -> bool {
-        let Some(text) = self.message.as_deref() else { return value.is_empty() };
+        let Some(text) = self.wording.message.as_deref() else { return value.is_empty() };
         match text.split_once(OBJECT_NAME_MARK) {
             Some((before, after)) => value
                 .strip_prefix(before)
@@ -677,13 +695,14 @@ impl CompactEvent {
     /// empty: what an event recorder aggregates Events by.
     pub fn aggregates_as(&self, uid: &str, field_path: &str, reason: &str, message: &str) -> bool {
         let is = |text: &Text, value: &str| text.as_deref().unwrap_or_default() == value;
-        is(&self.subject.uid, uid) && is(&self.field_path, field_path) && is(&self.reason, reason) && self.message_is(message)
+        let wording = &self.wording;
+        is(&self.subject.uid, uid) && is(&wording.field_path, field_path) && is(&wording.reason, reason) && self.message_is(message)
     }
 
     /// See [`super::Value::event_combines`].
     pub fn combines(&self, uid: &str, reason: &str, prefix: &str) -> bool {
         let is = |text: &Text, value: &str| text.as_deref().unwrap_or_default() == value;
-        is(&self.subject.uid, uid) && is(&self.reason, reason) && self.message().unwrap_or_default().starts_with(prefix)
+        is(&self.subject.uid, uid) && is(&self.wording.reason, reason) && self.message().unwrap_or_default().starts_with(prefix)
     }
 
     /// What a field selector compares for `field`, as
@@ -698,9 +717,9 @@ impl CompactEvent {
             "involvedObject.namespace" => unshare(&subject.involved_namespace),
             "involvedObject.uid" => unshare(&subject.uid),
             "involvedObject.apiVersion" => unshare(&subject.api_version),
-            "involvedObject.fieldPath" => unshare(&self.field_path),
+            "involvedObject.fieldPath" => unshare(&self.wording.field_path),
             "involvedObject.resourceVersion" => self.numbers.get().involved_resource_version.text(),
-            "reason" => unshare(&self.reason),
+            "reason" => unshare(&self.wording.reason),
             "type" => unshare(&origin.type_),
             "reportingComponent" => unshare(&origin.reporting_component),
             "source" => if origin.has_source { unshare(&origin.source_component) } else { None },
@@ -746,8 +765,16 @@ mod tests {
         assert!(matches!(numbers.uid, Uid::Uuid(..)));
         assert_eq!(numbers.resource_version, Number::Decimal(1234));
         let b = CompactEvent::of(&ev, &mut sharing).expect("compact");
-        assert!(Rc::ptr_eq(a.reason.as_ref().unwrap(), b.reason.as_ref().unwrap()));
+        assert!(Rc::ptr_eq(&a.wording, &b.wording), "the same step of the same container shares its wording");
         assert!(Rc::ptr_eq(&a.subject, &b.subject) && Rc::ptr_eq(&a.origin, &b.origin));
+        // Another container's, or another reason's, has its own; its texts
+        // are still shared with the first.
+        let mut sidecar = ev.clone();
+        sidecar.involved_object.field_path = Some("spec.containers{sidecar}".into());
+        let c = CompactEvent::of(&sidecar, &mut sharing).expect("compact");
+        assert!(!Rc::ptr_eq(&a.wording, &c.wording));
+        assert!(Rc::ptr_eq(a.wording.reason.as_ref().unwrap(), c.wording.reason.as_ref().unwrap()));
+        assert_eq!(c.event(), sidecar);
         assert_eq!(a.field_value("involvedObject.fieldPath").as_deref(), Some("spec.containers{nginx}"));
         assert_eq!(a.field_value("metadata.name").as_deref(), Some("web-7d9c-x2x4q.188a1b2c3d4e5f60"));
         assert_eq!(a.field_value("source").as_deref(), Some("kubelet"));
@@ -774,7 +801,7 @@ mod tests {
         neighbour.metadata.name = Some("web-7d9c-q8z7m.188a1b2c3d4e5f61".into());
         neighbour.message = Some("Successfully assigned default/web-7d9c-q8z7m to minikube-m02".into());
         let n = CompactEvent::of(&neighbour, &mut sharing).expect("compact");
-        assert!(Rc::ptr_eq(a.message.as_ref().unwrap(), n.message.as_ref().unwrap()));
+        assert!(Rc::ptr_eq(&a.wording, &n.wording), "the message naming each pod is one wording");
         assert_eq!((a.event(), n.event()), (scheduled.clone(), neighbour.clone()));
         let message = neighbour.message.as_deref().unwrap_or_default();
         assert!(n.aggregates_as("a1b2c3d4-0000-4000-8000-000000000002", "spec.containers{nginx}", "Scheduled", message));
@@ -792,7 +819,7 @@ mod tests {
         let b = CompactEvent::of(&started, &mut sharing).expect("compact");
         let c = CompactEvent::of(&started, &mut sharing).expect("compact");
         assert!(Rc::ptr_eq(&a.subject, &b.subject));
-        assert!(Rc::ptr_eq(b.message.as_ref().unwrap(), c.message.as_ref().unwrap()));
+        assert!(Rc::ptr_eq(&b.wording, &c.wording));
         // Another object under the same uid (a recreated name, a hand-written
         // Event) gets a subject of its own, and comes back as written.
         let mut other = recorded();
@@ -869,9 +896,33 @@ mod tests {
     }
 
     #[test]
-    fn a_compact_event_and_its_rc_fit_in_160_bytes() {
-        // 160 is one of the allocator's size classes; 256 was the next one up.
-        assert!(std::mem::size_of::<CompactEvent>() + 2 * std::mem::size_of::<usize>() <= 160, "{}", std::mem::size_of::<CompactEvent>());
+    fn a_compact_event_and_its_rc_fit_in_112_bytes() {
+        // 112 is one of the allocator's size classes (128 and 160 the next
+        // ones up); only 64-bit targets are measured.
+        if std::mem::size_of::<usize>() == 8 {
+            assert!(std::mem::size_of::<CompactEvent>() + 2 * std::mem::size_of::<usize>() <= 112, "{}", std::mem::size_of::<CompactEvent>());
+        }
+    }
+
+    #[test]
+    fn packed_times_reach_their_ends_and_others_are_kept_as_written() {
+        let mut sharing = Sharing::default();
+        let at = |seconds: i64| Time(Timestamp::from_second(seconds).expect("a time"));
+        let micro = |micros: i64| MicroTime(Timestamp::from_microsecond(micros).expect("a time"));
+        for (seconds, packs) in [(0, true), (i64::from(u32::MAX), true), (-1, false), (i64::from(u32::MAX) + 1, false)] {
+            let mut ev = recorded();
+            ev.last_timestamp = Some(at(seconds));
+            let compact = CompactEvent::of(&ev, &mut sharing).expect("compact");
+            assert_eq!(matches!(compact.numbers, Numbers::Packed(_)), packs, "last seen at {seconds}");
+            assert_eq!(compact.event(), ev);
+        }
+        for (micros, packs) in [(1_767_225_600_123_456, true), (0, true), (999_999, true), (-1, false), ((i64::from(u32::MAX) + 1) * 1_000_000, false)] {
+            let mut ev = scheduled();
+            ev.event_time = Some(micro(micros));
+            let compact = CompactEvent::of(&ev, &mut sharing).expect("compact");
+            assert_eq!(matches!(compact.numbers, Numbers::Packed(_)), packs, "event time {micros}");
+            assert_eq!(compact.event(), ev);
+        }
     }
 
     #[test]
