@@ -22,8 +22,8 @@ pub enum Kind {
     File(Content),
     Dir,
     /// Its target, sized to it (a `String`'s capacity would widen every
-    /// entry of every disk by a word).
-    Symlink(Box<str>),
+    /// entry of every disk by a word); shared as names are ([`shared_name`]).
+    Symlink(Rc<str>),
     /// In a container's writable layer: the image's entry here was deleted.
     Whiteout,
 }
@@ -132,7 +132,7 @@ impl Inode {
         Inode::new(Kind::Dir, mode, mtime)
     }
     pub fn symlink(target: &str, mtime: i64) -> Self {
-        Inode::new(Kind::Symlink(target.into()), 0o777, mtime)
+        Inode::new(Kind::Symlink(shared_name(target)), 0o777, mtime)
     }
     /// Last modification, Unix seconds; `i64::MIN` as it was set.
     pub fn mtime(&self) -> i64 {
@@ -233,7 +233,29 @@ impl<'a> Subtree<'a> {
 /// most entries are files and links with nothing below them, and a disk
 /// holds about 18 entries for every pod on the node.
 #[derive(Debug, Default, PartialEq, Eq)]
-struct Children(ThinVec<(Box<str>, Node)>);
+struct Children(ThinVec<(Rc<str>, Node)>);
+
+thread_local! {
+    /// Names and link targets that recur on every node and under every pod
+    /// (`volumes`, `kubernetes.io~projected`, `..data/token`, a container's
+    /// name): kept once for every disk.
+    static SHARED_NAMES: std::cell::RefCell<crate::engine::store::shared_texts::SharedTexts> = std::cell::RefCell::new(Default::default());
+}
+
+/// `name` as an entry keeps it: shared with every other entry of that name
+/// when it has no digit, its own otherwise. A name with a digit is nearly
+/// always one object's alone (a pod's uid, a token volume's suffix, a
+/// timestamped directory, a container's id), which sharing would keep in
+/// the table too.
+fn shared_name(name: &str) -> Rc<str> {
+    if name.bytes().any(|b| b.is_ascii_digit()) {
+        return Rc::from(name);
+    }
+    SHARED_NAMES.with(|names| match names.try_borrow_mut() {
+        Ok(mut names) => names.share(name),
+        Err(_) => Rc::from(name),
+    })
+}
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct Node {
@@ -264,7 +286,7 @@ impl Children {
                 if self.0.len() == self.0.capacity() {
                     self.0.reserve_exact(if self.0.len() < 16 { 1 } else { self.0.len() });
                 }
-                self.0.insert(i, (name.into(), Node::default()));
+                self.0.insert(i, (shared_name(name), Node::default()));
                 i
             }
         };
@@ -311,9 +333,9 @@ impl Clone for Children {
     fn clone(&self) -> Self {
         let mut out = Children::default();
         // What is being filled, by depth: (name, copy without what is below yet).
-        let mut open: Vec<(Box<str>, Node)> = Vec::new();
-        let mut pending: Vec<(usize, &(Box<str>, Node))> = self.0.iter().rev().map(|e| (0, e)).collect();
-        let close = |open: &mut Vec<(Box<str>, Node)>, out: &mut Children| {
+        let mut open: Vec<(Rc<str>, Node)> = Vec::new();
+        let mut pending: Vec<(usize, &(Rc<str>, Node))> = self.0.iter().rev().map(|e| (0, e)).collect();
+        let close = |open: &mut Vec<(Rc<str>, Node)>, out: &mut Children| {
             if let Some((name, mut node)) = open.pop() {
                 node.below.0.shrink_to_fit();
                 match open.last_mut() {
@@ -780,7 +802,39 @@ mod tests {
         inode.set_mtime(EPOCH_SECONDS);
         assert_eq!(inode.mtime(), EPOCH_SECONDS);
         #[cfg(target_pointer_width = "64")]
-        assert_eq!(std::mem::size_of::<(Box<str>, Node)>(), 64, "a directory list's entry");
+        assert_eq!(std::mem::size_of::<(Rc<str>, Node)>(), 64, "a directory list's entry");
+    }
+
+    #[test]
+    fn names_and_link_targets_without_digits_are_shared_between_trees() {
+        let pod = |uid: &str| {
+            let mut fs = Fs::new();
+            let dir = format!("/var/lib/kubelet/pods/{uid}/volumes/kubernetes.io~projected/kube-api-access-x");
+            fs.insert(&format!("{dir}/token"), Inode::symlink("..data/token", 0));
+            fs.insert(&format!("{dir}/..data"), Inode::symlink("..2026_01_01_00_01_00.1", 0));
+            fs
+        };
+        let (a, b) = (pod("0b38b8c0-1"), pod("0b38b8c0-2"));
+        let names = |fs: &Fs, parent: &str| -> Vec<Rc<str>> {
+            let children = if parent == "/" { Some(&fs.top) } else { fs.node(parent).map(|n| &n.below) };
+            children.map(|c| c.0.iter().map(|(n, _)| n.clone()).collect()).unwrap_or_default()
+        };
+        let (a_pods, b_pods) = (names(&a, "/var/lib/kubelet/pods"), names(&b, "/var/lib/kubelet/pods"));
+        assert!(!Rc::ptr_eq(&a_pods[0], &b_pods[0]) && a_pods[0].as_ref() != b_pods[0].as_ref(), "a pod's uid is its own");
+        let (a_top, b_top) = (names(&a, "/"), names(&b, "/"));
+        assert!(Rc::ptr_eq(&a_top[0], &b_top[0]), "`var` is one text for both");
+        let a_vol = "/var/lib/kubelet/pods/0b38b8c0-1/volumes/kubernetes.io~projected/kube-api-access-x";
+        let b_vol = "/var/lib/kubelet/pods/0b38b8c0-2/volumes/kubernetes.io~projected/kube-api-access-x";
+        let (a_files, b_files) = (names(&a, a_vol), names(&b, b_vol));
+        assert_eq!(a_files.iter().map(|n| n.as_ref()).collect::<Vec<_>>(), ["..data", "token"]);
+        assert!(Rc::ptr_eq(&a_files[1], &b_files[1]));
+        let target = |fs: &Fs, path: &str| match fs.get(path).map(|i| &i.kind) {
+            Some(Kind::Symlink(t)) => t.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert!(Rc::ptr_eq(&target(&a, &format!("{a_vol}/token")), &target(&b, &format!("{b_vol}/token"))), "`..data/token` is shared");
+        assert!(!Rc::ptr_eq(&target(&a, &format!("{a_vol}/..data")), &target(&b, &format!("{b_vol}/..data"))), "a timestamped target is not");
+        assert_eq!(a.get(&format!("{a_vol}/..data")), b.get(&format!("{b_vol}/..data")), "equal all the same");
     }
 
     #[test]
