@@ -235,26 +235,18 @@ impl<'a> Subtree<'a> {
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Children(ThinVec<(Rc<str>, Node)>);
 
-thread_local! {
-    /// Names and link targets that recur on every node and under every pod
-    /// (`volumes`, `kubernetes.io~projected`, `..data/token`, a container's
-    /// name): kept once for every disk.
-    static SHARED_NAMES: std::cell::RefCell<crate::engine::store::shared_texts::SharedTexts> = std::cell::RefCell::new(Default::default());
-}
-
-/// `name` as an entry keeps it: shared with every other entry of that name
-/// when it has no digit, its own otherwise. A name with a digit is nearly
-/// always one object's alone (a pod's uid, a token volume's suffix, a
-/// timestamped directory, a container's id), which sharing would keep in
-/// the table too.
+/// `name` as an entry keeps it. Names and link targets that recur on every
+/// node and under every pod (`volumes`, `kubernetes.io~projected`,
+/// `..data/token`, a container's name) are kept once for every disk, with
+/// the disks' other shared texts; a name with a digit is nearly always one
+/// object's alone (a pod's uid, a token volume's suffix, a timestamped
+/// directory, a container's id), which sharing would keep in the table
+/// too, so it is the entry's own.
 fn shared_name(name: &str) -> Rc<str> {
     if name.bytes().any(|b| b.is_ascii_digit()) {
         return Rc::from(name);
     }
-    SHARED_NAMES.with(|names| match names.try_borrow_mut() {
-        Ok(mut names) => names.share(name),
-        Err(_) => Rc::from(name),
-    })
+    super::volumes::shared_content(name)
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
