@@ -1,25 +1,32 @@
 //! Virtual time. Nothing in the engine reads a wall clock.
 
 use std::fmt;
+use std::num::NonZeroU64;
 
 /// Milliseconds since the simulated cluster began.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct VirtualTime(u64);
+///
+/// Kept as the milliseconds plus one, so that `Option<VirtualTime>` is one
+/// word, as `VirtualTime` is: a running container, a pod's worker and the
+/// kubelet's probes each hold several. The last millisecond, `u64::MAX`,
+/// is the one time it cannot hold: it stands for "never" where it is asked
+/// for, and `u64::MAX - 1` serves as well there.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct VirtualTime(NonZeroU64);
 
 impl VirtualTime {
-    pub const ZERO: VirtualTime = VirtualTime(0);
+    pub const ZERO: VirtualTime = VirtualTime(NonZeroU64::MIN);
 
     pub fn from_millis(ms: u64) -> Self {
-        VirtualTime(ms)
+        VirtualTime(NonZeroU64::MIN.saturating_add(ms))
     }
     pub fn from_secs(s: u64) -> Self {
-        VirtualTime(s.saturating_mul(1000))
+        Self::from_millis(s.saturating_mul(1000))
     }
     pub fn as_millis(self) -> u64 {
-        self.0
+        self.0.get() - 1
     }
     pub fn as_secs(self) -> u64 {
-        self.0 / 1000
+        self.as_millis() / 1000
     }
     pub fn plus_millis(self, ms: u64) -> Self {
         VirtualTime(self.0.saturating_add(ms))
@@ -29,14 +36,27 @@ impl VirtualTime {
     }
     /// Milliseconds from `earlier` to `self`, zero if `earlier` is later.
     pub fn millis_since(self, earlier: VirtualTime) -> u64 {
-        self.0.saturating_sub(earlier.0)
+        self.0.get().saturating_sub(earlier.0.get())
+    }
+}
+
+impl Default for VirtualTime {
+    fn default() -> Self {
+        VirtualTime::ZERO
+    }
+}
+
+impl fmt::Debug for VirtualTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("VirtualTime").field(&self.as_millis()).finish()
     }
 }
 
 impl fmt::Display for VirtualTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let total = self.0 / 1000;
-        write!(f, "{:02}:{:02}:{:02}.{:03}", total / 3600, total / 60 % 60, total % 60, self.0 % 1000)
+        let ms = self.as_millis();
+        let total = ms / 1000;
+        write!(f, "{:02}:{:02}:{:02}.{:03}", total / 3600, total / 60 % 60, total % 60, ms % 1000)
     }
 }
 
@@ -79,6 +99,23 @@ pub fn parse_duration_ms(text: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_time_and_an_optional_time_are_one_word_each() {
+        assert_eq!(std::mem::size_of::<Option<VirtualTime>>(), 8);
+        assert_eq!(VirtualTime::default(), VirtualTime::ZERO);
+        assert_eq!(VirtualTime::ZERO.as_millis(), 0);
+        assert_eq!(format!("{:?}", VirtualTime::from_millis(1500)), "VirtualTime(1500)");
+        assert_eq!(VirtualTime::from_millis(u64::MAX - 1).as_millis(), u64::MAX - 1);
+        // The last millisecond is held as the one before it: still later than any other.
+        assert_eq!(VirtualTime::from_millis(u64::MAX).as_millis(), u64::MAX - 1);
+        assert_eq!(VirtualTime::from_millis(u64::MAX - 2).plus_millis(5).as_millis(), u64::MAX - 1);
+        assert!(VirtualTime::from_millis(7) < VirtualTime::from_millis(8));
+        assert_eq!(VirtualTime::from_millis(9).millis_since(VirtualTime::from_millis(4)), 5);
+        assert_eq!(VirtualTime::from_millis(4).millis_since(VirtualTime::from_millis(9)), 0);
+        assert_eq!(VirtualTime::from_secs(3).as_secs(), 3);
+        assert_eq!(VirtualTime::from_millis(3_723_004).to_string(), "01:02:03.004");
+    }
 
     #[test]
     fn parses_go_durations() {
