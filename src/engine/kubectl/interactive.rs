@@ -247,7 +247,7 @@ pub fn follow(cluster: &mut Cluster, f: &mut Follow) -> Step {
     let many = f.streams.len() > 1;
     for stream in &mut f.streams {
         let Some(machine) = cluster.sim.world.machine(&stream.node) else { continue };
-        let Some(sandbox) = machine.runtime.sandboxes().find(|(_, s)| s.namespace == f.namespace && s.pod == stream.pod).map(|(_, s)| s) else { continue };
+        let Some(sandbox) = machine.runtime.sandboxes().find(|(_, s)| *s.namespace == *f.namespace && s.pod == stream.pod).map(|(_, s)| s) else { continue };
         let Some(c) = sandbox.containers.iter().find(|c| c.id == stream.container_id) else { continue };
         let total = c.logs_dropped + c.logs.len() as u64;
         let skip = stream.seen.saturating_sub(c.logs_dropped) as usize;

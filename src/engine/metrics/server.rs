@@ -134,11 +134,11 @@ impl MetricsServer {
                     }
                 }
                 if complete && !containers.is_empty() {
-                    let key = (sandbox.namespace.clone(), sandbox.pod.clone());
+                    let key = (sandbox.namespace.to_string(), sandbox.pod.clone());
                     containers.sort_stable_by(|a, b| a.name.cmp(&b.name));
                     snapshot.pods.insert(
                         key,
-                        PodMetrics { namespace: sandbox.namespace.clone(), name: sandbox.pod.clone(), timestamp: now, window_ms: window_ms.unwrap_or(RESOLUTION_MS), containers },
+                        PodMetrics { namespace: sandbox.namespace.to_string(), name: sandbox.pod.clone(), timestamp: now, window_ms: window_ms.unwrap_or(RESOLUTION_MS), containers },
                     );
                 }
             }

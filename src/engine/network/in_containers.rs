@@ -180,7 +180,7 @@ impl ExternalCommands for NetworkCommands<'_, '_> {
 fn identity(world: &World, target: &Target) -> Option<(Origin, ImageName, Toolkit)> {
     let sandbox = world.machine(&target.node)?.runtime.sandbox(&target.uid)?;
     let c = sandbox.latest(&target.container)?;
-    let origin = Origin::Pod { node: target.node.clone(), uid: target.uid.clone(), namespace: sandbox.namespace.clone(), name: sandbox.pod.clone(), ip: sandbox.ip.clone() };
+    let origin = Origin::Pod { node: target.node.clone(), uid: target.uid.clone(), namespace: sandbox.namespace.to_string(), name: sandbox.pod.clone(), ip: sandbox.ip.clone() };
     let toolkit = images::lookup(&c.image).map_or(Toolkit::Coreutils, |i| i.toolkit);
     Some((origin, ImageName::clone(&c.image), toolkit))
 }

@@ -165,7 +165,7 @@ pub fn connect(world: &mut World, from: &Origin, ip: &str, port: i32, proto: Pro
         return Err(ConnectError::NoRoute);
     };
     let uid = uid.clone();
-    let (namespace, pod, pod_ip) = (sandbox.namespace.clone(), sandbox.pod.clone(), sandbox.ip.clone());
+    let (namespace, pod, pod_ip) = (sandbox.namespace.to_string(), sandbox.pod.clone(), sandbox.ip.clone());
     let listener = sandbox.containers.iter().rev().find_map(|c| c.serves(dst_port).then(|| (c.name.clone(), c.id.to_string())));
     let from_pod = match from {
         Origin::Pod { namespace, name, .. } => Some((namespace.as_str(), name.as_str())),
@@ -183,7 +183,7 @@ fn loopback(world: &mut World, node: &str, uid: &str, port: i32, client_port: u1
     let machine = world.machine_mut(node).ok_or(ConnectError::Refused)?;
     machine.advance(now);
     let sandbox = machine.runtime.sandbox_mut(uid).ok_or(ConnectError::Refused)?;
-    let (namespace, pod, pod_ip) = (sandbox.namespace.clone(), sandbox.pod.clone(), sandbox.ip.clone());
+    let (namespace, pod, pod_ip) = (sandbox.namespace.to_string(), sandbox.pod.clone(), sandbox.ip.clone());
     let (container, container_id) = sandbox
         .containers
         .iter()

@@ -150,7 +150,7 @@ pub fn deliver_due(world: &mut World, now: VirtualTime) -> usize {
         let found = world.machine_mut(&r.node).filter(|m| m.powered).and_then(|m| {
             m.advance(at);
             let s = m.runtime.sandbox_mut(&r.uid)?;
-            let (ns, pod, ip) = (s.namespace.clone(), s.pod.clone(), s.ip.clone());
+            let (ns, pod, ip) = (s.namespace.to_string(), s.pod.clone(), s.ip.clone());
             let c = s.containers.iter().find(|c| c.id == r.id)?;
             c.is_running().then(|| (ns, pod, ip, crate::engine::node::images::ImageName::clone(&c.image)))
         });

@@ -174,7 +174,7 @@ fn origin_of(world: &World, source: &Source, api: Option<&ApiServer>) -> Result<
                 if !m.powered {
                     continue;
                 }
-                if let Some((uid, s)) = m.runtime.sandboxes().find(|(_, s)| s.ready && s.namespace == *namespace && s.pod == *name) {
+                if let Some((uid, s)) = m.runtime.sandboxes().find(|(_, s)| s.ready && *s.namespace == **namespace && s.pod == *name) {
                     if s.containers.iter().any(|c| c.is_running()) {
                         return Ok(Origin::Pod { node: node.clone(), uid: uid.clone(), namespace: namespace.clone(), name: name.clone(), ip: s.ip.clone() });
                     }

@@ -54,7 +54,7 @@ pub fn system_info(machine: &Machine, sandbox: &Sandbox, c: &RuntimeContainer, n
         mounts,
         tty,
         pod: PodIdentity {
-            namespace: sandbox.namespace.clone(),
+            namespace: sandbox.namespace.to_string(),
             name: sandbox.pod.clone(),
             uid: String::new(),
             ip: sandbox.ip.clone(),

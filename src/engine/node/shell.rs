@@ -91,7 +91,9 @@ pub struct Repeat {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Program {
     pub timeline: Vec<Timed>,
-    pub repeat: Option<Repeat>,
+    /// Shared: few programs repeat, and a running process's walk reads it
+    /// on every advance.
+    pub repeat: Option<Rc<Repeat>>,
     pub end: End,
 }
 
@@ -926,7 +928,7 @@ impl<'h> Shell<'h> {
             Flow::Break(_) | Flow::Continue(_) => End::Exit { at_ms: self.t, code: 0 },
             Flow::Forever => End::Never,
         };
-        Program { timeline: self.effects, repeat: self.repeat, end }
+        Program { timeline: self.effects, repeat: self.repeat.map(Rc::new), end }
     }
 
     fn outcome(self, flow: Flow) -> Outcome {
@@ -2205,7 +2207,7 @@ mod tests {
         assert_eq!(p.timeline[1], Timed { at_ms: 30_000, effect: Effect::Delete("/tmp/healthy".into()) });
         assert_eq!(p.end, End::Exit { at_ms: 630_000, code: 0 });
         let p = compile("while true; do cat /etc/config/x; sleep 5; done", Base::Busybox, "busybox");
-        assert_eq!(p.repeat.unwrap().body, vec![Timed { at_ms: 0, effect: Effect::Cat { paths: vec!["/etc/config/x".into()], busybox: true } }]);
+        assert_eq!(p.repeat.as_ref().unwrap().body, vec![Timed { at_ms: 0, effect: Effect::Cat { paths: vec!["/etc/config/x".into()], busybox: true } }]);
         let p = compile("echo \"$(date) $(cat /data/f)\"", Base::Busybox, "busybox");
         assert_eq!(logs(&p), vec![(0, format!("{DATE_MARK} {FILE_MARK_OPEN}/data/f{FILE_MARK_CLOSE}"))]);
     }

@@ -93,7 +93,7 @@ impl<'a> Observation<'a> {
                 let running = sandbox.containers.iter().any(|c| c.is_running() && c.next_change().is_none_or(|t| t > now));
                 if running {
                     let uid = mirrors.get(uid).unwrap_or(uid).clone();
-                    out.insert(RunningPod { node: node.clone(), namespace: sandbox.namespace.clone(), name: sandbox.pod.clone(), uid });
+                    out.insert(RunningPod { node: node.clone(), namespace: sandbox.namespace.to_string(), name: sandbox.pod.clone(), uid });
                 }
             }
         }

@@ -226,7 +226,7 @@ fn kubelet_logs(s: &Session, node: &str, namespace: &str, pod: &str, container: 
         }
         (Some(kubelet), Some(machine)) => {
             let lines = kubelet.log_lines(machine, namespace, pod, Some(container), previous)?;
-            let instance = machine.runtime.sandboxes().find(|(_, sb)| sb.namespace == namespace && sb.pod == pod).and_then(|(_, sb)| sb.latest(container));
+            let instance = machine.runtime.sandboxes().find(|(_, sb)| &*sb.namespace == namespace && sb.pod == pod).and_then(|(_, sb)| sb.latest(container));
             let (id, dropped, running) = instance.map_or((String::new(), 0, false), |c| (c.id.to_string(), if previous { 0 } else { c.logs_dropped }, c.is_running()));
             Ok((lines, id, dropped, running))
         }
