@@ -814,7 +814,7 @@ impl RuntimeContainer {
 #[derive(Clone, Debug)]
 pub struct Sandbox {
     pub id: HexId,
-    /// Shared with the node's other sandboxes in it (see
+    /// One text for every sandbox in the namespace, on any node (see
     /// `volumes::shared_content`): a sandbox is then 160 bytes, one of the
     /// allocator's size classes (192 the next one up).
     pub namespace: Rc<str>,
