@@ -19,13 +19,13 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// A stand-in rustc in `dir` that reports `llvm` as its LLVM version and
-/// otherwise prints its arguments, one a line.
+/// A stand-in rustc in `dir` that reports `llvm` as its LLVM version (or,
+/// for an empty one, fails to say) and otherwise prints its arguments, one
+/// a line.
 fn fake_rustc(dir: &Path, llvm: &str) -> PathBuf {
     let path = dir.join("rustc");
-    let script = format!(
-        "#!/usr/bin/env bash\nif [[ \"$1\" == -vV ]]; then echo 'rustc 1.0.0'; echo 'LLVM version: {llvm}'; exit 0; fi\nprintf '%s\\n' \"$@\"\n"
-    );
+    let version = if llvm.is_empty() { "exit 1".to_string() } else { format!("echo 'rustc 1.0.0'; echo 'LLVM version: {llvm}'; exit 0") };
+    let script = format!("#!/usr/bin/env bash\nif [[ \"$1\" == -vV ]]; then {version}; fi\nprintf '%s\\n' \"$@\"\n");
     std::fs::write(&path, script).unwrap();
     Command::new("chmod").arg("+x").arg(&path).status().unwrap();
     path
@@ -92,4 +92,6 @@ fn every_other_build_runs_as_asked() {
 fn a_rustc_with_another_llvm_builds_without_the_profile() {
     let args = ["--crate-name", "miniplane", "-C", "opt-level=3"];
     assert_eq!(handed("other-llvm", "1.0.0", &args), owned(&args));
+    // One that cannot say which LLVM it has.
+    assert_eq!(handed("no-llvm", "", &args), owned(&args));
 }

@@ -3,9 +3,10 @@
 # build at opt-level 3 (`cargo build --release`, `cargo run --release`) is
 # optimised with the run profile in pgo/ (profile-guided optimisation: README,
 # "The profile-guided build"). Everything else runs rustc exactly as asked:
-# the page (`--target wasm32-unknown-unknown`), debug builds and tests,
-# build scripts, an instrumented build (scripts/pgo.sh), and any build when
-# the profile is missing or was written by another LLVM than this rustc's.
+# any build that names a --target (the page's, cargo-fuzz's), debug builds
+# and tests, build scripts, an instrumented build (scripts/pgo.sh), and any
+# build when the profile is missing or was written by another LLVM than
+# this rustc's, or when this rustc does not say which LLVM it has.
 set -euo pipefail
 rustc="$1"
 shift
@@ -22,8 +23,9 @@ for arg in "$@"; do
   prev="$arg"
 done
 if $optimised && [[ -f "$profile" ]]; then
-  llvm="$("$rustc" -vV 2>/dev/null | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p')"
-  if [[ -n "$llvm" && "$llvm" == "$(cat "$root/pgo/llvm-major" 2>/dev/null)" ]]; then
+  llvm="$({ "$rustc" -vV 2>/dev/null || true; } | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p')"
+  written="$(cat "$root/pgo/llvm-major" 2>/dev/null || true)"
+  if [[ -n "$llvm" && "$llvm" == "$written" ]]; then
     exec "$rustc" "$@" "-Cprofile-use=$profile"
   fi
 fi
