@@ -4,4 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --browser
 export PATH="$HOME/.cargo/bin:$PATH"
-exec trunk serve --release --offline --address 127.0.0.1 --port "${PORT:-8080}"
+exec bash scripts/trunk.sh serve --release --offline --address 127.0.0.1 --port "${PORT:-8080}"

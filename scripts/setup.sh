@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs whatever the build and the tests need and is missing:
-# the wasm target, trunk, the wasm-bindgen CLI matching Cargo.lock, and
+# the wasm target, the standard library's source and the crates the builds
+# use, trunk, the wasm-bindgen CLI matching Cargo.lock, and
 # Debian's Chromium, ChromeDriver and binaryen (wasm-opt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +16,17 @@ WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/"/,"",$3); 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   echo "setup: adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown
+fi
+
+# The page builds its own standard library (scripts/trunk.sh): its source,
+# and the crates it and the project use, fetched for Trunk's offline builds.
+sysroot=$(rustc --print sysroot)
+if [ ! -f "$sysroot/lib/rustlib/src/rust/library/Cargo.lock" ]; then
+  echo "setup: adding rust-src (the page builds its own standard library)"
+  rustup component add rust-src
+fi
+if ! { cargo fetch --locked -q && RUSTC_BOOTSTRAP=1 cargo fetch --locked -q --manifest-path "$sysroot/lib/rustlib/src/rust/library/Cargo.toml"; }; then
+  echo "setup: could not fetch crates; builds use the ones already here" >&2
 fi
 
 if ! trunk --version 2>/dev/null | grep -q "$TRUNK_VERSION"; then

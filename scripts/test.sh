@@ -17,7 +17,7 @@ echo "== fault sweep (short; the README reports a long one)"
 cargo run --locked -q -- sweep --seeds 20 --steps 40 --from 5000 --jobs 2
 
 echo "== app build"
-trunk build --release --offline
+bash scripts/trunk.sh build --release --offline
 
 if [ -f tests/web.rs ]; then
   echo "== UI components (wasm-bindgen-test, headless Chromium)"

@@ -20,7 +20,7 @@ if ! need trunk; then
 fi
 
 if [[ "${SKIP_BUILD:-}" != "1" ]]; then
-  trunk build --release --offline
+  bash scripts/trunk.sh build --release --offline
 fi
 test -f dist/index.html
 
