@@ -3,9 +3,10 @@
 # The page builds its own standard library (cargo's build-std) with the
 # page's profile, optimised for size as the rest of the page is, and with
 # panics that trap at once (`-Cpanic=immediate-abort`) rather than carrying
-# the code that formats a message: a wasm32-unknown-unknown page has nowhere
-# to print it, and a panic ends the page either way. About 95 KB less
-# gzipped (README, "Page weight"). Both are unstable cargo and rustc options,
+# the code that formats a message: a panic ends the page either way, but
+# the console no longer gets its message from Yew's panic hook (a plain
+# `trunk build` keeps it, to chase one). About 95 KB less gzipped (README,
+# "The page's standard library"). Both are unstable cargo and rustc options,
 # which RUSTC_BOOTSTRAP lets this stable toolchain use; scripts/setup.sh adds
 # the standard library's source (rust-src) and fetches its crates.
 set -euo pipefail
