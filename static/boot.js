@@ -9,4 +9,20 @@ document.addEventListener('securitypolicyviolation', (e) => {
   root.dataset.cspLast = `${e.violatedDirective} ${e.blockedURI}`;
 });
 
+// A panic in the engine or the UI traps (WebAssembly's `unreachable`) and
+// the page no longer answers: say so on the page rather than leave it
+// looking alive. (The page's build carries no panic messages: README, "The
+// page's standard library".)
+function stopped(error) {
+  if (!(error instanceof WebAssembly.RuntimeError) || document.getElementById('engine-stopped')) return;
+  const note = document.createElement('div');
+  note.id = 'engine-stopped';
+  note.className = 'engine-stopped';
+  note.setAttribute('role', 'alert');
+  note.textContent = 'Miniplane stopped on an internal error; the page may no longer answer. Reload it to go on.';
+  document.body.append(note);
+}
+window.addEventListener('error', (e) => stopped(e.error));
+window.addEventListener('unhandledrejection', (e) => stopped(e.reason));
+
 init({ module_or_path: new URL('./miniplane-web_bg.wasm', import.meta.url) });

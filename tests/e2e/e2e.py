@@ -67,6 +67,10 @@ spec:
 """
 
 
+# A module with one exported function, `f`, whose body is `unreachable`.
+UNREACHABLE_WASM = bytes([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 7, 5, 1, 1, 102, 0, 0, 10, 5, 1, 3, 0, 0, 11])
+
+
 class Browser:
     """One Chromium with its own fresh profile."""
 
@@ -270,6 +274,18 @@ def scenario(page, driver, http_log=None):
         _, after_load = check_page_safety(first, http_log, loaded, "after load")
         assert not after_load, f"the page made requests after loading: {after_load}"
         print("requests after loading: 0")
+
+        # A panic in the page's build is a WebAssembly trap: the page says it
+        # stopped. An ordinary script error does not; a real trap in a
+        # callback (a one-function module whose body is `unreachable`) does.
+        first.js("setTimeout(() => { throw new Error('not a trap'); });")
+        time.sleep(0.5)
+        assert first.js("return document.getElementById('engine-stopped') === null"), "a script error shown as the engine stopping"
+        first.js("const trap = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(arguments[0])));"
+                 "setTimeout(() => trap.exports.f());", list(UNREACHABLE_WASM))
+        notice = first.wait("the stopped notice", lambda: first.js("const n = document.getElementById('engine-stopped'); return n && n.textContent"))
+        assert "stopped on an internal error" in notice, notice
+        print("trap: the page says it stopped")
     finally:
         first.quit()
 
