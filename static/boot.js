@@ -9,10 +9,10 @@ document.addEventListener('securitypolicyviolation', (e) => {
   root.dataset.cspLast = `${e.violatedDirective} ${e.blockedURI}`;
 });
 
-// A panic in the engine or the UI traps (WebAssembly's `unreachable`) and
-// the page no longer answers: say so on the page rather than leave it
-// looking alive. (The page's build carries no panic messages: README, "The
-// page's standard library".)
+// A panic (or running out of memory) traps (WebAssembly's `unreachable`)
+// and leaves the engine's state half-changed: say so on the page rather
+// than leave it looking alive. (The page's build carries no panic
+// messages: README, "The page's standard library".)
 function stopped(error) {
   if (!(error instanceof WebAssembly.RuntimeError) || document.getElementById('engine-stopped')) return;
   const note = document.createElement('div');
