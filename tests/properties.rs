@@ -17,7 +17,8 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-use miniplane::engine::api::{self, Object};
+use miniplane::engine::api::{self, go_time, Object};
+use k8s_openapi::jiff;
 use miniplane::engine::apiserver::{decode, defaults, patch, validation};
 use miniplane::engine::cluster::{Cluster, Profile, ProfileKind};
 use miniplane::engine::kubectl::{self, args, printers::jsonpath::Template, NoFiles};
@@ -165,6 +166,35 @@ proptest! {
         decode_all(&yaml);
         decode_all(&obj.to_string());
         decode_all(&format!("{yaml}---\n{yaml}"));
+    }
+
+    #[test]
+    fn times_of_any_text_parse_or_fail_cleanly(text in "([0-9]|-|:|T|t|Z|z|\\.|,|\\+| |\\PC){0,40}") {
+        for layout in [go_time::Layout::Rfc3339, go_time::Layout::Rfc3339Micro] {
+            if let Err(message) = go_time::parse(layout, &text) {
+                // Go's wording, which the API server passes on as it is.
+                prop_assert!(message.starts_with("parsing time \""), "{}", message);
+            }
+        }
+    }
+
+    #[test]
+    fn times_as_go_writes_them_read_back(seconds in 0i64..253_402_300_800, micros in 0i64..1_000_000, offset_minutes in -1439i64..1440) {
+        // RFC 3339 with a zone offset, as Go's `Format` writes a time that is
+        // not UTC: the same instant read back, whichever layout.
+        let instant = jiff::Timestamp::new(seconds, i32::try_from(micros * 1000).unwrap_or(0)).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+        let offset = jiff::tz::Offset::from_seconds(i32::try_from(offset_minutes * 60).unwrap_or(0)).unwrap_or(jiff::tz::Offset::UTC);
+        let local = offset.to_datetime(instant);
+        if (0..=9999).contains(&local.year()) {
+            let sign = if offset_minutes < 0 { '-' } else { '+' };
+            let zone = format!("{sign}{:02}:{:02}", offset_minutes.abs() / 60, offset_minutes.abs() % 60);
+            let whole = local.strftime("%Y-%m-%dT%H:%M:%S").to_string();
+            let micro_text = format!("{whole}.{:06}{zone}", micros);
+            prop_assert_eq!(go_time::parse(go_time::Layout::Rfc3339Micro, &micro_text), Ok(instant));
+            prop_assert_eq!(go_time::parse(go_time::Layout::Rfc3339, &micro_text), Ok(instant));
+            let whole_seconds = jiff::Timestamp::new(seconds, 0).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+            prop_assert_eq!(go_time::parse(go_time::Layout::Rfc3339, &format!("{whole}{zone}")), Ok(whole_seconds));
+        }
     }
 
     #[test]

@@ -304,9 +304,32 @@ impl<'de, 'p> Deserializer<'de> for Node<'de, 'p> {
     /// `resource.Quantity`: it is parsed here as the API server's Go decoder
     /// parses it (a malformed one fails the request with apimachinery's
     /// error) and kept in canonical form.
+    ///
+    /// It asks for `Time` and `MicroTime` the same way: a text is read as
+    /// Go's `time.Parse` reads it ([`super::go_time`]), so a time a 1.33
+    /// API server refuses is refused with Go's words, and one it reads is
+    /// handed on in the form jiff reads. A value that is not a text fails
+    /// as Go's `json.Unmarshal` into a `string` fails inside their
+    /// `UnmarshalJSON`.
     fn deserialize_newtype_struct<V: Visitor<'de>>(self, name: &'static str, visitor: V) -> Result<V::Value, Message> {
-        if name != "Quantity" {
-            return visitor.visit_newtype_struct(self);
+        let layout = match name {
+            "Quantity" => None,
+            "Time" => Some(super::go_time::Layout::Rfc3339),
+            "MicroTime" => Some(super::go_time::Layout::Rfc3339Micro),
+            _ => return visitor.visit_newtype_struct(self),
+        };
+        if let Some(layout) = layout {
+            return match self.value {
+                Value::String(text) => match super::go_time::parse(layout, text) {
+                    Ok(instant) => visitor.visit_newtype_struct(de::value::StringDeserializer::<Message>::new(instant.to_string())),
+                    Err(e) => Err(Message(e)),
+                },
+                Value::Null => visitor.visit_newtype_struct(self),
+                // encoding/json's type error, to which the API server's
+                // decoder adds the field (`... into Go struct field
+                // ObjectMeta.metadata.creationTimestamp of type string`).
+                other => Err(Message::invalid_type(unexpected(other), &"string")),
+            };
         }
         let text = match self.value {
             Value::String(s) => s.clone(),

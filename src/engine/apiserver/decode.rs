@@ -404,7 +404,7 @@ pub fn decode_object(rid: ResourceId, value: &Value) -> Result<Object, ApiError>
     let value = octal_modes(value.clone());
     let obj = match Object::from_value(rid, &value) {
         Ok(obj) => obj,
-        Err(e) if value::is_quantity_error(&e.message) => return Err(cannot_handle(e.message)),
+        Err(e) if value::is_passed_on_unwrapped(&e.message) => return Err(cannot_handle(e.message)),
         Err(e) => return Err(cannot_handle(go_type_error(rt.kind, &e.fields(), &e.message))),
     };
     let round_trip = obj.to_json();
@@ -423,7 +423,7 @@ pub fn decode_object(rid: ResourceId, value: &Value) -> Result<Object, ApiError>
 pub fn decode_typed(rid: ResourceId, value: &Value) -> Result<Object, String> {
     let value = octal_modes(value.clone());
     Object::from_value(rid, &value).map_err(|e| {
-        if value::is_quantity_error(&e.message) {
+        if value::is_passed_on_unwrapped(&e.message) {
             e.message
         } else {
             go_type_error(resource(rid).kind, &e.fields(), &e.message)

@@ -1,13 +1,17 @@
-//! apimachinery's quantity errors, which the API server passes on without
-//! Go's `json:` prefix. Quantities are parsed and kept in canonical form
-//! while decoding (`crate::engine::api::from_value`).
+//! Errors that the API server passes on as they are: apimachinery's
+//! quantity errors and `time.Parse`'s, each returned from a type's own
+//! `UnmarshalJSON`, which the decoder hands back as it is (it adds a field
+//! only to encoding/json's type errors).
+//! Quantities and times are parsed while decoding
+//! (`crate::engine::api::from_value`).
 
 use crate::engine::quantity;
 
-/// Whether `message` is one of apimachinery's quantity errors, which the
-/// API server passes on without Go's `json:` prefix.
-pub fn is_quantity_error(message: &str) -> bool {
-    [quantity::QuantityError::FormatWrong, quantity::QuantityError::Numeric, quantity::QuantityError::Suffix]
-        .iter()
-        .any(|e| message.starts_with(&e.to_string()))
+/// Whether `message` is one of apimachinery's quantity errors or a
+/// `time.ParseError`, which the API server passes on as they are.
+pub fn is_passed_on_unwrapped(message: &str) -> bool {
+    crate::engine::api::go_time::is_parse_error(message)
+        || [quantity::QuantityError::FormatWrong, quantity::QuantityError::Numeric, quantity::QuantityError::Suffix]
+            .iter()
+            .any(|e| message.starts_with(&e.to_string()))
 }
