@@ -96,8 +96,18 @@ pub fn is_parse_error(message: &str) -> bool {
 /// "2006-01-02T15:04:05Z07:00": cannot parse "bogus" as "2006"`).
 pub fn parse(layout: Layout, value: &str) -> Result<Timestamp, String> {
     let fields = parse_fields(layout, value.as_bytes())?;
-    fields.timestamp().map_err(|e| format!("parsing time {}: {e}", quote(value.as_bytes())))
+    // Go reads any year up to 9999 with any offset, so the instant may be
+    // in year -1 or past jiff's last one; neither can be written back as
+    // a time that reads again.
+    let held = fields.timestamp().ok().filter(|t| t.as_second() >= FIRST_SECOND_HELD);
+    held.ok_or_else(|| format!("parsing time {}: the instant is outside {FIRST_HELD}..={LAST_HELD}, the times Miniplane holds", quote(value.as_bytes())))
 }
+
+/// The first instant written with a four-digit year, as the API writes times.
+const FIRST_HELD: &str = "0000-01-01T00:00:00Z";
+const FIRST_SECOND_HELD: i64 = -62_167_219_200;
+/// jiff's last instant.
+const LAST_HELD: &str = "9999-12-30T22:00:00Z";
 
 /// What a parse read, before it is made an instant.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -520,9 +530,13 @@ mod tests {
             let _ = micro(value);
         }
         // Go reads these, but the instants are past the last one jiff holds
-        // (9999-12-30T22:00:00Z): a refusal, not a panic.
-        assert!(time("9999-12-31T23:59:59-24:00").is_err());
-        assert!(time("9999-12-30T22:00:01Z").is_err());
-        assert_eq!(time("9999-12-30T22:00:00Z").as_deref(), Ok("9999-12-30T22:00:00Z"));
+        // or before year 0: a refusal, not a panic.
+        let outside = |value: &str| Err(format!("parsing time \"{value}\": the instant is outside {FIRST_HELD}..={LAST_HELD}, the times Miniplane holds"));
+        assert_eq!(time("9999-12-31T23:59:59-24:00"), outside("9999-12-31T23:59:59-24:00"));
+        assert_eq!(time("9999-12-30T22:00:01Z"), outside("9999-12-30T22:00:01Z"));
+        assert_eq!(time("0000-01-01T00:00:00+00:01"), outside("0000-01-01T00:00:00+00:01"));
+        assert_eq!(time("9999-12-30T22:00:00Z").as_deref(), Ok(LAST_HELD));
+        assert_eq!(time("0000-01-01T00:00:00Z").as_deref(), Ok(FIRST_HELD));
+        assert_eq!(Timestamp::from_second(FIRST_SECOND_HELD).map(|t| t.to_string()).ok().as_deref(), Some(FIRST_HELD));
     }
 }
