@@ -29,31 +29,19 @@ impl Layout {
     }
 
     /// The layout's elements as Go's `nextStdChunk` splits it: the literal
-    /// text before each, and the element's own text.
-    fn chunks(self) -> &'static [(&'static str, Element)] {
-        const RFC3339: [(&str, Element); 7] = [
+    /// text before each, and the element. The two layouts differ only in
+    /// the fraction after the seconds.
+    fn chunks(self) -> impl Iterator<Item = (&'static str, Element)> {
+        const DATE_TIME: [(&str, Element); 6] = [
             ("", Element::LongYear),
             ("-", Element::ZeroMonth),
             ("-", Element::ZeroDay),
             ("T", Element::Hour),
             (":", Element::ZeroMinute),
             (":", Element::ZeroSecond),
-            ("", Element::ColonZone),
         ];
-        const MICRO: [(&str, Element); 8] = [
-            ("", Element::LongYear),
-            ("-", Element::ZeroMonth),
-            ("-", Element::ZeroDay),
-            ("T", Element::Hour),
-            (":", Element::ZeroMinute),
-            (":", Element::ZeroSecond),
-            ("", Element::SixDigitFraction),
-            ("", Element::ColonZone),
-        ];
-        match self {
-            Layout::Rfc3339 => &RFC3339,
-            Layout::Rfc3339Micro => &MICRO,
-        }
+        let fraction = (self == Layout::Rfc3339Micro).then_some(("", Element::SixDigitFraction));
+        DATE_TIME.into_iter().chain(fraction).chain([("", Element::ColonZone)])
     }
 }
 
@@ -150,8 +138,7 @@ fn parse_fields(layout: Layout, whole: &[u8]) -> Result<Fields, String> {
     let range_error = |what: &str| format!("parsing time {}: {what} out of range", quote(whole));
     let mut fields = Fields::default();
     let mut value = whole;
-    let chunks = layout.chunks();
-    for (i, &(prefix, element)) in chunks.iter().enumerate() {
+    for (prefix, element) in layout.chunks() {
         value = match skip(value, prefix.as_bytes()) {
             Some(rest) => rest,
             None => return Err(error(prefix, value_at_mismatch(value, prefix.as_bytes()))),
@@ -171,43 +158,26 @@ fn parse_fields(layout: Layout, whole: &[u8]) -> Result<Fields, String> {
                     value = &value[4..];
                 }
             }
-            Element::ZeroMonth => match getnum(value, true) {
-                Some((month, rest)) => {
-                    fields.month = month;
-                    value = rest;
-                    if !(1..=12).contains(&month) {
-                        out_of_range = Some("month");
+            Element::ZeroMonth | Element::ZeroDay | Element::Hour | Element::ZeroMinute => {
+                let (fixed, held, range) = match element {
+                    Element::ZeroMonth => (true, &mut fields.month, Some((1, 12, "month"))),
+                    // Any day of one or two digits: checked against its month at the end.
+                    Element::ZeroDay => (true, &mut fields.day, None),
+                    Element::Hour => (false, &mut fields.hour, Some((0, 23, "hour"))),
+                    _ => (true, &mut fields.minute, Some((0, 59, "minute"))),
+                };
+                match getnum(value, fixed) {
+                    Some((n, rest)) => {
+                        *held = n;
+                        value = rest;
+                        match range {
+                            Some((low, high, what)) if !(low..=high).contains(&n) => out_of_range = Some(what),
+                            _ => {}
+                        }
                     }
+                    None => bad = true,
                 }
-                None => bad = true,
-            },
-            Element::ZeroDay => match getnum(value, true) {
-                Some((day, rest)) => {
-                    fields.day = day;
-                    value = rest;
-                }
-                None => bad = true,
-            },
-            Element::Hour => match getnum(value, false) {
-                Some((hour, rest)) => {
-                    fields.hour = hour;
-                    value = rest;
-                    if hour >= 24 {
-                        out_of_range = Some("hour");
-                    }
-                }
-                None => bad = true,
-            },
-            Element::ZeroMinute => match getnum(value, true) {
-                Some((minute, rest)) => {
-                    fields.minute = minute;
-                    value = rest;
-                    if minute >= 60 {
-                        out_of_range = Some("minute");
-                    }
-                }
-                None => bad = true,
-            },
+            }
             Element::ZeroSecond => match getnum(value, true) {
                 Some((second, rest)) => {
                     fields.second = second;
@@ -218,8 +188,7 @@ fn parse_fields(layout: Layout, whole: &[u8]) -> Result<Fields, String> {
                         // A fraction the layout does not name is read here,
                         // however many digits it has; one the layout names is
                         // left to its own element.
-                        let layout_has_fraction = chunks.get(i + 1).is_some_and(|(_, next)| *next == Element::SixDigitFraction);
-                        if !layout_has_fraction {
+                        if layout == Layout::Rfc3339 {
                             let digits = 1 + value[1..].iter().take_while(|b| b.is_ascii_digit()).count();
                             match parse_nanoseconds(value, digits) {
                                 Nanos::Read(nanos) => fields.nanos = nanos,
