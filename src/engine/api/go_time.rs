@@ -139,10 +139,7 @@ fn parse_fields(layout: Layout, whole: &[u8]) -> Result<Fields, String> {
     let mut fields = Fields::default();
     let mut value = whole;
     for (prefix, element) in layout.chunks() {
-        value = match skip(value, prefix.as_bytes()) {
-            Some(rest) => rest,
-            None => return Err(error(prefix, value_at_mismatch(value, prefix.as_bytes()))),
-        };
+        value = skip(value, prefix.as_bytes()).map_err(|rest| error(prefix, rest))?;
         let hold = value;
         let mut bad = false;
         let mut out_of_range: Option<&str> = None;
@@ -260,44 +257,25 @@ fn parse_fields(layout: Layout, whole: &[u8]) -> Result<Fields, String> {
 }
 
 /// Go's `skip`: `value` without `prefix` (a run of spaces in the prefix
-/// matching any run in the value), or `None` where they differ.
-fn skip<'a>(mut value: &'a [u8], mut prefix: &[u8]) -> Option<&'a [u8]> {
+/// matching any run in the value), or, where they differ, what is left of
+/// `value` there, which Go's error shows.
+fn skip<'a>(mut value: &'a [u8], mut prefix: &[u8]) -> Result<&'a [u8], &'a [u8]> {
     while let Some(&p) = prefix.first() {
         if p == b' ' {
             if value.first().is_some_and(|&v| v != b' ') {
-                return None;
+                return Err(value);
             }
             prefix = trim_spaces(prefix);
             value = trim_spaces(value);
             continue;
         }
         if value.first() != Some(&p) {
-            return None;
+            return Err(value);
         }
         prefix = &prefix[1..];
         value = &value[1..];
     }
-    Some(value)
-}
-
-/// What is left of `value` where `skip` stopped: Go reports it.
-fn value_at_mismatch<'a>(mut value: &'a [u8], mut prefix: &[u8]) -> &'a [u8] {
-    while let (Some(&p), Some(&v)) = (prefix.first(), value.first()) {
-        if p == b' ' {
-            if v != b' ' {
-                break;
-            }
-            prefix = trim_spaces(prefix);
-            value = trim_spaces(value);
-            continue;
-        }
-        if v != p {
-            break;
-        }
-        prefix = &prefix[1..];
-        value = &value[1..];
-    }
-    value
+    Ok(value)
 }
 
 fn trim_spaces(mut s: &[u8]) -> &[u8] {
