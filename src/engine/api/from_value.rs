@@ -173,6 +173,22 @@ impl<'de, 'p> Node<'de, 'p> {
         Message::invalid_type(unexpected(self.value), visitor)
     }
 
+    /// A `Time` or `MicroTime` read with `layout` (see
+    /// `deserialize_newtype_struct`).
+    fn time<V: Visitor<'de>>(self, layout: super::go_time::Layout, visitor: V) -> Result<V::Value, Message> {
+        match self.value {
+            Value::String(text) => match super::go_time::parse(layout, text) {
+                Ok(instant) => visitor.visit_newtype_struct(de::value::StringDeserializer::<Message>::new(instant.to_string())),
+                Err(e) => Err(Message(e)),
+            },
+            Value::Null => visitor.visit_newtype_struct(self),
+            // encoding/json's type error, to which the API server's decoder
+            // adds the field (`... into Go struct field
+            // ObjectMeta.metadata.creationTimestamp of type string`).
+            other => Err(Message::invalid_type(unexpected(other), &"string")),
+        }
+    }
+
     // On the page, one function per element type (see `visit_object`).
     #[cfg_attr(target_arch = "wasm32", inline(never))]
     fn visit_array<V: Visitor<'de>>(self, items: &'de [Value], visitor: V) -> Result<V::Value, Message> {
@@ -312,24 +328,11 @@ impl<'de, 'p> Deserializer<'de> for Node<'de, 'p> {
     /// as Go's `json.Unmarshal` into a `string` fails inside their
     /// `UnmarshalJSON`.
     fn deserialize_newtype_struct<V: Visitor<'de>>(self, name: &'static str, visitor: V) -> Result<V::Value, Message> {
-        let layout = match name {
-            "Quantity" => None,
-            "Time" => Some(super::go_time::Layout::Rfc3339),
-            "MicroTime" => Some(super::go_time::Layout::Rfc3339Micro),
+        match name {
+            "Quantity" => {}
+            "Time" => return self.time(super::go_time::Layout::Rfc3339, visitor),
+            "MicroTime" => return self.time(super::go_time::Layout::Rfc3339Micro, visitor),
             _ => return visitor.visit_newtype_struct(self),
-        };
-        if let Some(layout) = layout {
-            return match self.value {
-                Value::String(text) => match super::go_time::parse(layout, text) {
-                    Ok(instant) => visitor.visit_newtype_struct(de::value::StringDeserializer::<Message>::new(instant.to_string())),
-                    Err(e) => Err(Message(e)),
-                },
-                Value::Null => visitor.visit_newtype_struct(self),
-                // encoding/json's type error, to which the API server's
-                // decoder adds the field (`... into Go struct field
-                // ObjectMeta.metadata.creationTimestamp of type string`).
-                other => Err(Message::invalid_type(unexpected(other), &"string")),
-            };
         }
         let text = match self.value {
             Value::String(s) => s.clone(),
