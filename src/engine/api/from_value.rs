@@ -10,7 +10,8 @@
 //! It behaves as serde_json's deserializer for `&Value` does (the same
 //! visits, the same error messages), so decoding accepts and refuses what
 //! `serde_json::from_value` would, except that quantities are checked and
-//! made canonical as the API server's decoder does.
+//! made canonical as the API server's decoder does, and a null text, number
+//! or boolean is its zero value, as Go leaves such a field for a null.
 
 use std::cell::RefCell;
 use std::fmt;
@@ -24,6 +25,8 @@ use serde_json::{Map, Number, Value};
 pub enum Segment {
     /// A field of an object.
     Field(String),
+    /// An entry of a map, by its key.
+    Key(String),
     /// An item of a list.
     Item(usize),
 }
@@ -38,13 +41,15 @@ pub struct DecodeError {
 }
 
 impl DecodeError {
-    /// The field names on the path, without list positions.
+    /// The field names on the path, without list positions or map keys,
+    /// as encoding/json names a type error's field: it stacks the fields of
+    /// structs only.
     pub fn fields(&self) -> Vec<&str> {
         self.path
             .iter()
             .filter_map(|s| match s {
                 Segment::Field(f) => Some(f.as_str()),
-                Segment::Item(_) => None,
+                Segment::Key(_) | Segment::Item(_) => None,
             })
             .collect()
     }
@@ -57,8 +62,8 @@ impl fmt::Display for DecodeError {
             f.write_str(" at ")?;
             for (i, s) in self.path.iter().enumerate() {
                 match s {
-                    Segment::Field(name) if i == 0 => f.write_str(name)?,
-                    Segment::Field(name) => write!(f, ".{name}")?,
+                    Segment::Field(name) | Segment::Key(name) if i == 0 => f.write_str(name)?,
+                    Segment::Field(name) | Segment::Key(name) => write!(f, ".{name}")?,
                     Segment::Item(n) => write!(f, "[{n}]")?,
                 }
             }
@@ -101,6 +106,7 @@ struct PathLog<'de>(RefCell<Vec<Step<'de>>>);
 #[derive(Clone, Copy)]
 enum Step<'de> {
     Field(&'de str),
+    Key(&'de str),
     Item(usize),
 }
 
@@ -124,6 +130,7 @@ impl<'de> PathLog<'de> {
             .iter()
             .map(|s| match s {
                 Step::Field(f) => Segment::Field((*f).to_string()),
+                Step::Key(k) => Segment::Key((*k).to_string()),
                 Step::Item(i) => Segment::Item(*i),
             })
             .collect()
@@ -203,8 +210,10 @@ impl<'de, 'p> Node<'de, 'p> {
     // On the page, one function per struct type, compiled only when a value
     // of it is first decoded (see `decode` in `api/mod.rs`).
     #[cfg_attr(target_arch = "wasm32", inline(never))]
-    fn visit_object<V: Visitor<'de>>(self, map: &'de Map<String, Value>, visitor: V) -> Result<V::Value, Message> {
-        let mut access = Fields { fields: map.iter(), pending: None, path: self.path };
+    /// `keyed`: the object is a map (its entries are keys), not a struct
+    /// (its entries are fields).
+    fn visit_object<V: Visitor<'de>>(self, map: &'de Map<String, Value>, keyed: bool, visitor: V) -> Result<V::Value, Message> {
+        let mut access = Fields { fields: map.iter(), pending: None, keyed, path: self.path };
         let out = visitor.visit_map(&mut access)?;
         match access.fields.len() {
             0 => Ok(out),
@@ -223,13 +232,16 @@ impl<'de, 'p> Deserializer<'de> for Node<'de, 'p> {
             Value::Number(n) => visit_number(n, visitor),
             Value::String(s) => visitor.visit_borrowed_str(s),
             Value::Array(items) => self.visit_array(items, visitor),
-            Value::Object(map) => self.visit_object(map, visitor),
+            Value::Object(map) => self.visit_object(map, true, visitor),
         }
     }
 
     fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Message> {
         match self.value {
             Value::Bool(b) => visitor.visit_bool(*b),
+            // Go leaves a value that is not a pointer, map, slice or
+            // interface as it was for a null: its zero value.
+            Value::Null => visitor.visit_bool(false),
             _ => Err(self.invalid_type(&visitor)),
         }
     }
@@ -278,6 +290,7 @@ impl<'de, 'p> Deserializer<'de> for Node<'de, 'p> {
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Message> {
         match self.value {
             Value::String(s) => visitor.visit_borrowed_str(s),
+            Value::Null => visitor.visit_borrowed_str(""),
             _ => Err(self.invalid_type(&visitor)),
         }
     }
@@ -365,7 +378,7 @@ impl<'de, 'p> Deserializer<'de> for Node<'de, 'p> {
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Message> {
         match self.value {
-            Value::Object(map) => self.visit_object(map, visitor),
+            Value::Object(map) => self.visit_object(map, true, visitor),
             _ => Err(self.invalid_type(&visitor)),
         }
     }
@@ -373,7 +386,7 @@ impl<'de, 'p> Deserializer<'de> for Node<'de, 'p> {
     fn deserialize_struct<V: Visitor<'de>>(self, _name: &'static str, _fields: &'static [&'static str], visitor: V) -> Result<V::Value, Message> {
         match self.value {
             Value::Array(items) => self.visit_array(items, visitor),
-            Value::Object(map) => self.visit_object(map, visitor),
+            Value::Object(map) => self.visit_object(map, false, visitor),
             _ => Err(self.invalid_type(&visitor)),
         }
     }
@@ -406,6 +419,7 @@ impl<'de, 'p> Node<'de, 'p> {
     fn deserialize_number<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Message> {
         match self.value {
             Value::Number(n) => visit_number(n, visitor),
+            Value::Null => visitor.visit_u64(0),
             _ => Err(self.invalid_type(&visitor)),
         }
     }
@@ -438,6 +452,8 @@ impl<'de, 'p> SeqAccess<'de> for Items<'de, 'p> {
 struct Fields<'de, 'p> {
     fields: serde_json::map::Iter<'de>,
     pending: Option<(&'de str, &'de Value)>,
+    /// A map's entries, not a struct's fields (see `visit_object`).
+    keyed: bool,
     path: &'p PathLog<'de>,
 }
 
@@ -455,7 +471,7 @@ impl<'de, 'p> MapAccess<'de> for Fields<'de, 'p> {
     #[cfg_attr(target_arch = "wasm32", inline(never))]
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Message> {
         let Some((key, value)) = self.pending.take() else { return Err(Message::custom("value is missing")) };
-        let depth = self.path.enter(Step::Field(key));
+        let depth = self.path.enter(if self.keyed { Step::Key(key) } else { Step::Field(key) });
         let out = seed.deserialize(Node { value, path: self.path })?;
         self.path.leave(depth);
         Ok(out)

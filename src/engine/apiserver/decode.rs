@@ -379,6 +379,24 @@ pub fn document_identity(value: &Value) -> (String, String, String, String) {
     )
 }
 
+/// kubectl's builder decodes each document's `metadata` as an
+/// `ObjectMeta` before it maps or sends it (cli-runtime's
+/// `metadataValidatingDecoder`, with encoding/json), so a value of the
+/// wrong type there is refused by kubectl itself, with or without a
+/// server dry run. The error is without the `unable to decode` kubectl
+/// puts in front.
+pub fn check_metadata(value: &Value) -> Result<(), String> {
+    let Some(meta) = value.get("metadata").filter(|m| !m.is_null()) else { return Ok(()) };
+    match crate::engine::api::from_value::from_value::<k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>(meta) {
+        Ok(_) => Ok(()),
+        Err(e) if value::is_passed_on_unwrapped(&e.message) => Err(e.message),
+        Err(e) => {
+            let fields: Vec<&str> = std::iter::once("metadata").chain(e.fields()).collect();
+            Err(go_type_error("metadataOnlyObject", &fields, &e.message))
+        }
+    }
+}
+
 /// The served resource for a document, or kubectl's mapping error (without
 /// the `error: ` kubectl adds in front).
 pub fn resolve_kind(value: &Value, source: &str) -> Result<ResourceId, String> {
@@ -568,6 +586,7 @@ fn singular_struct(field: &str) -> String {
         "items" => "KeyToPath".into(),
         "matchExpressions" => "LabelSelectorRequirement".into(),
         "ownerReferences" => "OwnerReference".into(),
+        "managedFields" => "ManagedFieldsEntry".into(),
         "rules" => "PolicyRule".into(),
         "subjects" => "Subject".into(),
         "conditions" => "Condition".into(),
@@ -735,6 +754,40 @@ mod tests {
         v["spec"]["template"]["spec"]["containers"][0]["image"] = 5.into();
         let err = decode_object(ids::deployments(), &v).unwrap_err();
         assert!(err.message.ends_with("json: cannot unmarshal number into Go struct field Container.spec.template.spec.containers.image of type string"), "{}", err.message);
+    }
+
+    #[test]
+    fn a_maps_wrong_value_is_named_by_the_map_and_a_null_text_is_empty() {
+        // encoding/json stacks struct fields only: a map's key is not part
+        // of the field, and the struct is the one holding the map.
+        let mut v = deployment(serde_json::json!({}));
+        v["spec"]["template"]["metadata"]["labels"]["tier"] = 1.into();
+        let err = decode_object(ids::deployments(), &v).unwrap_err();
+        assert!(err.message.ends_with("json: cannot unmarshal number into Go struct field ObjectMeta.spec.template.metadata.labels of type string"), "{}", err.message);
+        v["spec"]["template"]["metadata"]["labels"]["tier"] = Value::Null;
+        v["spec"]["template"]["spec"]["containers"][0]["name"] = Value::Null;
+        let Object::Deployment(d) = decode_object(ids::deployments(), &v).unwrap() else { panic!("a deployment") };
+        let template = &d.spec.as_ref().unwrap().template;
+        assert_eq!(template.metadata.as_ref().and_then(|m| m.labels.as_ref()).and_then(|l| l.get("tier")).map(String::as_str), Some(""));
+        assert_eq!(template.spec.as_ref().unwrap().containers[0].name, "");
+    }
+
+    #[test]
+    fn kubectl_reads_a_documents_metadata_with_encoding_json() {
+        let doc = |meta: Value| serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta});
+        let cases = [
+            (serde_json::json!({"name": "c", "annotations": {"a": 1}}), "json: cannot unmarshal number into Go struct field ObjectMeta.metadata.annotations of type string"),
+            (serde_json::json!(5), "json: cannot unmarshal number into Go struct field metadataOnlyObject.metadata of type v1.ObjectMeta"),
+            (serde_json::json!({"generation": "2"}), "json: cannot unmarshal string into Go struct field ObjectMeta.metadata.generation of type int64"),
+            (serde_json::json!({"ownerReferences": [{"name": 1}]}), "json: cannot unmarshal number into Go struct field OwnerReference.metadata.ownerReferences.name of type string"),
+            (serde_json::json!({"managedFields": [{"time": 5}]}), "json: cannot unmarshal number into Go struct field ManagedFieldsEntry.metadata.managedFields.time of type string"),
+            (serde_json::json!({"creationTimestamp": "bogus"}), "parsing time \"bogus\" as \"2006-01-02T15:04:05Z07:00\": cannot parse \"bogus\" as \"2006\""),
+        ];
+        for (meta, expected) in cases {
+            assert_eq!(check_metadata(&doc(meta.clone())), Err(expected.to_string()), "{meta}");
+        }
+        assert_eq!(check_metadata(&doc(serde_json::json!({"name": "c", "labels": {"x": null}, "bogus": 1}))), Ok(()));
+        assert_eq!(check_metadata(&serde_json::json!({"kind": "ConfigMap"})), Ok(()));
     }
 
     #[test]

@@ -103,6 +103,14 @@ pub fn load_with(s: &Session, validate: bool) -> Vec<std::result::Result<Info, F
                     break;
                 }
             }
+            // The builder's decoder reads the metadata before the kind is
+            // mapped; a document without a kind fails in that decoder first.
+            if doc.value.get("kind").and_then(Value::as_str).is_some_and(|k| !k.is_empty()) {
+                if let Err(e) = decode::check_metadata(&doc.value) {
+                    out.push(Err(Failure::Text(format!("unable to decode {source:?}: {e}"))));
+                    continue;
+                }
+            }
             let rid = match decode::resolve_kind(&doc.value, &source) {
                 Ok(rid) => rid,
                 Err(e) => {
