@@ -2,7 +2,6 @@
 //! Generated objects match kubectl 1.33's generators field for field.
 
 use std::collections::BTreeMap;
-use std::rc::Rc;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStatus, DeploymentStrategy};
 use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, CronJobStatus, JobSpec, JobStatus, JobTemplateSpec};
@@ -20,7 +19,7 @@ use crate::engine::api::{resolve_resource_arg, resource, ApiError, Object, Reaso
 use crate::engine::apiserver::decode;
 use crate::engine::kubectl::manifest::{self, DryRun};
 use crate::engine::kubectl::printers::{self, OutputFormat};
-use crate::engine::kubectl::verbs::apply::{last_applied_json, print_collected, report, with_annotation, write_output_format, LAST_APPLIED};
+use crate::engine::kubectl::verbs::apply::{last_applied_json, print_each, report, with_annotation, write_output_format, Printed, LAST_APPLIED};
 use crate::engine::kubectl::{Error, Result, Session};
 
 pub fn run(s: &mut Session) -> Result {
@@ -77,21 +76,20 @@ fn from_files(s: &mut Session) -> Result {
         };
         count += 1;
         let value = if save_config { with_annotation(&info.value, LAST_APPLIED, &last_applied_json(&info.value)) } else { info.value.clone() };
-        let result = decode::decode_object(info.rid, &value).and_then(|obj| {
-            if dry == DryRun::Client {
-                return Ok(Rc::new(obj));
-            }
-            s.cluster.sim.api.create_with(obj, dry == DryRun::Server)
-        });
+        if dry == DryRun::Client {
+            report(s, &format, &mut printed, Printed::Read { rid: info.rid, name: info.name.clone(), value }, "created", dry);
+            continue;
+        }
+        let result = decode::decode_object(info.rid, &value).and_then(|obj| s.cluster.sim.api.create_with(obj, dry == DryRun::Server));
         match result {
-            Ok(obj) => report(s, &format, &mut printed, obj, "created", dry),
+            Ok(obj) => report(s, &format, &mut printed, Printed::Stored(obj), "created", dry),
             Err(e) => failures.push(manifest::with_source("creating", &info.source, e)),
         }
     }
     if count == 0 && failures.is_empty() {
         return Err(Error::Message("error: no objects passed to create".to_string()));
     }
-    print_collected(s, &format, &printed)?;
+    print_each(s, &format, &printed)?;
     manifest::finish(s, failures)
 }
 
@@ -193,8 +191,8 @@ pub fn submit_generated_as(s: &mut Session, mut obj: Object, wrap: Option<&str>,
     match s.cluster.sim.api.create_with(obj, dry == DryRun::Server) {
         Ok(created) => {
             let mut printed = Vec::new();
-            report(s, &format, &mut printed, created, operation, dry);
-            print_collected(s, &format, &printed)
+            report(s, &format, &mut printed, Printed::Stored(created), operation, dry);
+            print_each(s, &format, &printed)
         }
         Err(e) => Err(wrap_create_error(s, e, wrap, rt)),
     }
