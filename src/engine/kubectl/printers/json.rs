@@ -104,7 +104,12 @@ fn go_number(n: &serde_json::Number) -> String {
         let s = format!("{f:e}");
         let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
         let exp: i32 = exp.parse().unwrap_or(0);
-        return format!("{mantissa}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
+        // strconv's two exponent digits, less the leading zero of a
+        // negative one, which encoding/json cleans off (`e-07` to `e-7`).
+        return match exp {
+            ..0 => format!("{mantissa}e-{}", exp.abs()),
+            _ => format!("{mantissa}e+{exp:02}"),
+        };
     }
     format!("{f}")
 }

@@ -29,7 +29,8 @@ pub fn last_applied_json(value: &Value) -> String {
             meta.insert("annotations".to_string(), Value::Object(others));
         }
     }
-    let mut text = serde_json::to_string(&v).unwrap_or_default();
+    // encoding/json's Encoder: its escaping of `<`, `>` and `&`, and its numbers.
+    let mut text = printers::json::to_json_compact(&v);
     text.push('\n');
     text
 }
