@@ -156,6 +156,18 @@ proptest! {
     }
 
     #[test]
+    fn quoted_scalars_stay_texts_and_plain_ones_read_or_fail_cleanly(text in "([0-9]|_|\\.|\\+|-|e|E|x|X|o|O|b|B|y|Y|n|N|:|~|!|&|[a-z]|[A-Z]| ){0,16}") {
+        // Quoted, any scalar is the text it quotes, whatever it looks like.
+        let quoted = format!("a: '{}'\n", text.replace('\'', "''"));
+        let parsed = decode::parse_manifests(&quoted);
+        prop_assert!(parsed.error.is_none(), "{quoted:?}: {:?}", parsed.error);
+        prop_assert_eq!(parsed.documents.first().map(|d| d.value["a"].clone()), Some(Value::String(text.clone())));
+        // Plain (and as a key), it is read as go-yaml reads it or refused.
+        decode_all(&format!("a: {text}\n{text}: 1\n- {text}\n"));
+        decode_all(&format!("a: [{text}, {{{text}: {text}}}]\n"));
+    }
+
+    #[test]
     fn manifests_of_any_text_decode_or_fail_cleanly(text in "(\\PC|\\n|\\t| |:|-|\\[|\\]|\\{|\\}|&|\\*|!|#|'|\"){0,200}") {
         decode_all(&text);
     }

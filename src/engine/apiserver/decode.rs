@@ -16,9 +16,10 @@
 //! depth (serde's recursion limit of 128) and alias expansion (serde_yaml's
 //! repetition limit), so a YAML bomb errors quickly instead of growing.
 
+pub mod go_yaml;
 mod value;
 
-use serde::Deserialize as _;
+use serde::de::DeserializeSeed as _;
 use serde_json::Value;
 
 use crate::engine::api::{resource, resource_for_kind, ApiError, Object, Reason, ResourceId};
@@ -220,15 +221,20 @@ fn parse_yaml_stream(text: &str) -> ParsedManifests {
     parsed
 }
 
-/// One YAML document to JSON, as `sigs.k8s.io/yaml.YAMLToJSON` converts it
-/// (floats without a fraction become integers, as Go's marshaller prints them).
+/// One YAML document to JSON, as `sigs.k8s.io/yaml.YAMLToJSON` converts it:
+/// go-yaml v2's plain scalars (`go_yaml.rs`), and floats without a fraction
+/// as integers, as Go's marshaller prints them.
 pub fn yaml_to_json(doc: &str) -> Result<Value, SyntaxError> {
-    let value = Value::deserialize(serde_yaml::Deserializer::from_str(doc)).map_err(|e| yaml_syntax_error(doc, &e))?;
+    let value = go_yaml::Document { doc }.deserialize(serde_yaml::Deserializer::from_str(doc)).map_err(|e| yaml_syntax_error(doc, &e))?;
     Ok(integral_floats_to_integers(value))
 }
 
+/// Numbers as kubectl's unstructured objects hold them: an integer that is
+/// no int64 is a float64 (`18446744073709551615` is sent as
+/// `18446744073709552000`), and a float without a fraction an integer.
 fn integral_floats_to_integers(value: Value) -> Value {
     match value {
+        Value::Number(n) if n.is_u64() && !n.is_i64() => n.as_f64().map_or(Value::Number(n), |f| Value::from(f)),
         Value::Number(n) if n.is_f64() => match n.as_f64() {
             Some(f) if f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15 => Value::from(f as i64),
             _ => Value::Number(n),
@@ -269,6 +275,12 @@ fn yaml_syntax_error(doc: &str, e: &serde_yaml::Error) -> SyntaxError {
     let text = e.to_string();
     let absolute_line = e.location().map(|l| l.line());
     let wrap = |go: String| SyntaxError { message: format!("error converting YAML to JSON: yaml: {go}"), line: absolute_line };
+    // sigs.k8s.io/yaml's own refusals after go-yaml read the document.
+    // (serde_yaml puts the value's path in front and its place after.)
+    if let Some(at) = text.find("json: unsupported value: ").or_else(|| text.find("unsupported map key of type: ")) {
+        let message = text[at..].split(" at line ").next().unwrap_or_default();
+        return SyntaxError { message: format!("error converting YAML to JSON: {message}"), line: absolute_line };
+    }
     if text.starts_with("repetition limit exceeded") {
         return wrap("document contains excessive aliasing".to_string());
     }
@@ -419,15 +431,14 @@ pub fn decode_object(rid: ResourceId, value: &Value) -> Result<Object, ApiError>
     let cannot_handle = |detail: String| {
         ApiError::bad_request(format!("{} in version {:?} cannot be handled as a {}: {detail}", rt.kind, rt.version, rt.kind))
     };
-    let value = octal_modes(value.clone());
-    let obj = match Object::from_value(rid, &value) {
+    let obj = match Object::from_value(rid, value) {
         Ok(obj) => obj,
         Err(e) if value::is_passed_on_unwrapped(&e.message) => return Err(cannot_handle(e.message)),
         Err(e) => return Err(cannot_handle(go_type_error(rt.kind, &e.fields(), &e.message))),
     };
     let round_trip = obj.to_json();
     let mut unknown = Vec::new();
-    unknown_fields(&value, &round_trip, "", &mut unknown);
+    unknown_fields(value, &round_trip, "", &mut unknown);
     if !unknown.is_empty() {
         let list: Vec<String> = unknown.iter().map(|f| format!("unknown field {f:?}")).collect();
         return Err(cannot_handle(format!("strict decoding error: {}", list.join(", "))));
@@ -439,37 +450,13 @@ pub fn decode_object(rid: ResourceId, value: &Value) -> Result<Object, ApiError>
 /// decoding, without the server's body limit or strict field check; the
 /// error is encoding/json's.
 pub fn decode_typed(rid: ResourceId, value: &Value) -> Result<Object, String> {
-    let value = octal_modes(value.clone());
-    Object::from_value(rid, &value).map_err(|e| {
+    Object::from_value(rid, value).map_err(|e| {
         if value::is_passed_on_unwrapped(&e.message) {
             e.message
         } else {
             go_type_error(resource(rid).kind, &e.fields(), &e.message)
         }
     })
-}
-
-/// go-yaml reads `0644` as octal; serde_yaml (YAML 1.2) keeps it a string.
-/// File modes are the one place manifests rely on that, so convert them.
-fn octal_modes(value: Value) -> Value {
-    match value {
-        Value::Object(map) => Value::Object(crate::engine::sort::insert_all(
-            map.into_iter()
-                .map(|(k, v)| {
-                    let v = match (&v, k.as_str()) {
-                        (Value::String(s), "defaultMode" | "mode")
-                            if s.len() > 1 && s.starts_with('0') && s.chars().all(|c| ('0'..='7').contains(&c)) =>
-                        {
-                            i64::from_str_radix(s, 8).map(Value::from).unwrap_or(v)
-                        }
-                        _ => octal_modes(v),
-                    };
-                    (k, v)
-                }),
-        )),
-        Value::Array(items) => Value::Array(items.into_iter().map(octal_modes).collect()),
-        other => other,
-    }
 }
 
 /// Fields of `input` that the typed round trip dropped, as the API server

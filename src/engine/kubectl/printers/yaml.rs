@@ -8,6 +8,7 @@
 //! scalar analysis (plain, single-quoted, double-quoted or literal) and its
 //! line folding at column 80.
 
+use crate::engine::apiserver::decode::go_yaml;
 use crate::engine::sort::SortStable;
 use serde_json::Value;
 
@@ -315,7 +316,7 @@ fn choose_style(s: &str, key: bool) -> Style {
     let analysis = analyze(s);
     let requested = if s.contains('\n') {
         Style::Literal
-    } else if resolves_to_non_string(s) || is_base60_float(s) {
+    } else if go_yaml::resolves_to_non_string(s) || is_base60_float(s) {
         Style::DoubleQuoted
     } else {
         Style::Plain
@@ -432,149 +433,6 @@ fn analyze(s: &str) -> Analysis {
         a.block_plain_allowed = false;
     }
     a
-}
-
-/// Whether go-yaml v2 would read the string, unquoted, as something other
-/// than a string (null, bool, number, timestamp) — then it must be quoted.
-fn resolves_to_non_string(s: &str) -> bool {
-    const SPECIAL: &[&str] = &[
-        "", "~", "null", "Null", "NULL", "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE",
-        "false", "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF", ".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF",
-        "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", "<<",
-    ];
-    if SPECIAL.contains(&s) {
-        return true;
-    }
-    let Some(first) = s.chars().next() else { return true };
-    match first {
-        '.' => s.parse::<f64>().is_ok() && !s.contains(|c: char| c.is_alphabetic()),
-        '0'..='9' | '+' | '-' => {
-            if is_timestamp(s) {
-                return true;
-            }
-            let plain: String = s.chars().filter(|&c| c != '_').collect();
-            is_go_int(&plain) || is_yaml_style_float(&plain) || is_binary_int(&plain)
-        }
-        _ => false,
-    }
-}
-
-/// `strconv.ParseInt(s, 0, 64)` or `ParseUint` succeeding: decimal, `0x`, `0o`, `0b`, leading-zero octal.
-fn is_go_int(s: &str) -> bool {
-    let body = s.strip_prefix(['+', '-']).unwrap_or(s);
-    if body.is_empty() {
-        return false;
-    }
-    let (digits, radix) = if let Some(h) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
-        (h, 16)
-    } else if let Some(o) = body.strip_prefix("0o").or_else(|| body.strip_prefix("0O")) {
-        (o, 8)
-    } else if let Some(b) = body.strip_prefix("0b").or_else(|| body.strip_prefix("0B")) {
-        (b, 2)
-    } else if body.len() > 1 && body.starts_with('0') {
-        (&body[1..], 8)
-    } else {
-        (body, 10)
-    };
-    !digits.is_empty() && u64::from_str_radix(digits, radix).is_ok()
-}
-
-fn is_binary_int(s: &str) -> bool {
-    let body = s.strip_prefix('-').unwrap_or(s);
-    body.strip_prefix("0b").is_some_and(|d| !d.is_empty() && i64::from_str_radix(d, 2).is_ok())
-}
-
-/// `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`
-fn is_yaml_style_float(s: &str) -> bool {
-    let b = s.as_bytes();
-    let mut i = 0;
-    if i < b.len() && (b[i] == b'-' || b[i] == b'+') {
-        i += 1;
-    }
-    let int_start = i;
-    while i < b.len() && b[i].is_ascii_digit() {
-        i += 1;
-    }
-    let int_digits = i - int_start;
-    if i < b.len() && b[i] == b'.' {
-        i += 1;
-        let frac_start = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        if int_digits == 0 && i == frac_start {
-            return false;
-        }
-    } else if int_digits == 0 {
-        return false;
-    }
-    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
-        i += 1;
-        if i < b.len() && (b[i] == b'-' || b[i] == b'+') {
-            i += 1;
-        }
-        let exp_start = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        if i == exp_start {
-            return false;
-        }
-    }
-    i == b.len()
-}
-
-/// go-yaml's timestamp forms: `2006-1-2`, `2006-1-2T15:4:5[.frac](Z|±hh:mm)`
-/// (or lower-case `t`), and `2006-1-2 15:4:5[.frac]`.
-fn is_timestamp(s: &str) -> bool {
-    let b = s.as_bytes();
-    if b.len() < 5 || !b[..4].iter().all(u8::is_ascii_digit) || b[4] != b'-' {
-        return false;
-    }
-    let mut i = 5;
-    let number = |i: &mut usize, max: usize| -> bool {
-        let start = *i;
-        while *i < b.len() && b[*i].is_ascii_digit() && *i - start < max {
-            *i += 1;
-        }
-        *i > start
-    };
-    let expect = |i: &mut usize, c: u8| -> bool {
-        if *i < b.len() && b[*i] == c {
-            *i += 1;
-            true
-        } else {
-            false
-        }
-    };
-    if !(number(&mut i, 2) && expect(&mut i, b'-') && number(&mut i, 2)) {
-        return false;
-    }
-    if i == b.len() {
-        return true;
-    }
-    let separator = b[i];
-    if !matches!(separator, b'T' | b't' | b' ') {
-        return false;
-    }
-    i += 1;
-    if !(number(&mut i, 2) && expect(&mut i, b':') && number(&mut i, 2) && expect(&mut i, b':') && number(&mut i, 2)) {
-        return false;
-    }
-    if expect(&mut i, b'.') && !number(&mut i, 9) {
-        return false;
-    }
-    if separator == b' ' {
-        return i == b.len();
-    }
-    if expect(&mut i, b'Z') {
-        return i == b.len();
-    }
-    if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
-        i += 1;
-        return number(&mut i, 2) && expect(&mut i, b':') && number(&mut i, 2) && i == b.len();
-    }
-    false
 }
 
 /// `^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$`: go-yaml still quotes
