@@ -87,14 +87,14 @@ pub enum Printed {
 }
 
 impl Printed {
-    fn qualified_name(&self) -> String {
+    pub fn qualified_name(&self) -> String {
         match self {
             Printed::Stored(obj) => printers::qualified_name(obj),
             Printed::Read { rid, name, .. } => format!("{}/{name}", resource(*rid).qualified_singular()),
         }
     }
 
-    fn to_json(&self) -> Value {
+    pub fn to_json(&self) -> Value {
         match self {
             Printed::Stored(obj) => obj.to_json(),
             Printed::Read { value, .. } => value.clone(),
@@ -162,7 +162,8 @@ pub fn print_as_list(s: &mut Session, format: &Option<OutputFormat>, printed: &[
     }
 }
 
-fn print_one(s: &mut Session, format: &OutputFormat, qualified_name: &str, value: &Value) -> Result {
+/// One object in `format` (`name`, `json`, a jsonpath, else `yaml`).
+pub fn print_one(s: &mut Session, format: &OutputFormat, qualified_name: &str, value: &Value) -> Result {
     let text = match format {
         OutputFormat::Name => format!("{qualified_name}\n"),
         OutputFormat::Json => format!("{}\n", printers::json::to_json_indented(value)),

@@ -3,9 +3,15 @@
 
 use std::collections::BTreeMap;
 
+use serde_json::Value;
+
 use crate::engine::kubectl::manifest::{self, DryRun, Failure};
+use crate::engine::kubectl::printers::{json, OutputFormat};
 use crate::engine::kubectl::targets::{self, qualified};
+use crate::engine::kubectl::verbs::apply::{print_one, write_output_format, Printed};
 use crate::engine::kubectl::{Error, Result, Session};
+
+const LOCAL_DRY_RUN_SERVER: &str = "error: cannot specify --local and --dry-run=server - did you mean --dry-run=client?";
 
 pub fn run(s: &mut Session) -> Result {
     let annotate = s.args.verb() == "annotate";
@@ -13,24 +19,70 @@ pub fn run(s: &mut Session) -> Result {
     let mut resources = Vec::new();
     let mut sets: Vec<(String, String)> = Vec::new();
     let mut removes: Vec<String> = Vec::new();
+    // kubectl's `GetResourcesAndPairs`: `k=v` (not starting with `=`) and
+    // `k-` are changes, and every resource comes before the first of them.
     for w in s.args.positionals.clone() {
-        if let Some((k, v)) = w.split_once('=') {
-            sets.push((k.to_string(), v.to_string()));
-        } else if let Some(k) = w.strip_suffix('-').filter(|_| !resources.is_empty()) {
-            removes.push(k.to_string());
-        } else {
+        let change = (w.contains('=') && !w.starts_with('=')) || (w.ends_with('-') && w != "-");
+        if !change {
+            if !sets.is_empty() || !removes.is_empty() {
+                return Err(Error::Message(format!("error: all resources must be specified before {noun} changes: {w}")));
+            }
             resources.push(w);
+        } else if let Some((k, v)) = w.split_once('=') {
+            sets.push((k.to_string(), v.to_string()));
+        } else if let Some(k) = w.strip_suffix('-') {
+            removes.push(k.to_string());
         }
     }
     let list = s.args.flag("list");
-    if sets.is_empty() && removes.is_empty() && !list {
-        return Err(Error::Message(format!("error: at least one {noun} update is required\nSee 'kubectl {} -h' for help and examples", s.args.verb())));
-    }
     if let Some(k) = sets.iter().map(|(k, _)| k).find(|k| removes.contains(k)) {
-        return Err(Error::Message(format!("error: can not both modify and remove the following {noun}(s) in the same command: {k}")));
+        // `label` words it without the key; `annotate` names it.
+        let message = if annotate {
+            format!("error: can not both modify and remove the following annotation(s) in the same command: {k}")
+        } else {
+            "error: can not both modify and remove a label in the same command".to_string()
+        };
+        return Err(Error::Message(message));
     }
-    let overwrite = s.args.flag("overwrite");
     let dry = DryRun::from_session(s)?;
+    // `Validate`, in kubectl's order; `annotate` names its example files
+    // `rsrc`, `label` its `pod`.
+    let local = s.args.flag("local");
+    let files = !s.args.values("filename").is_empty();
+    let example = if annotate { "rsrc" } else { "pod" };
+    if s.args.flag("all") && s.args.has("selector") {
+        return Err(Error::Message("error: cannot set --all and --selector at the same time".to_string()));
+    }
+    if local {
+        if dry == DryRun::Server {
+            return Err(Error::Message(LOCAL_DRY_RUN_SERVER.to_string()));
+        }
+        if !resources.is_empty() {
+            return Err(Error::Message(format!("error: can only use local files by -f {example}.yaml or --filename={example}.json when --local=true is set")));
+        }
+        if !files {
+            return Err(Error::Message(format!("error: one or more files must be specified as -f {example}.yaml or --filename={example}.json")));
+        }
+    } else if resources.is_empty() && !files {
+        return Err(Error::Message("error: one or more resources must be specified as <resource> <name> or <resource>/<name>".to_string()));
+    }
+    if sets.is_empty() && removes.is_empty() && !list {
+        return Err(Error::Message(format!("error: at least one {noun} update is required")));
+    }
+    // kubectl makes its printer for each object once it is changed, so a
+    // format it has no printer for fails each object, after its change.
+    let format = match write_output_format(s) {
+        Ok(format) => Ok(format),
+        Err(Error::Message(m)) => Err(m.trim_start_matches("error: ").to_string()),
+        Err(e) => return Err(e),
+    };
+    let overwrite = s.args.flag("overwrite");
+    let change = Change { annotate, sets, removes, overwrite };
+    if local {
+        return run_local(s, &change, list, &format);
+    }
+    let Change { sets, removes, .. } = &change;
+    let mut printed = 0;
     let (targets, mut failures) = targets::resolve(s, &resources, true)?;
     for t in &targets {
         let obj = match targets::fetch(s, t) {
@@ -56,10 +108,10 @@ pub fn run(s: &mut Session) -> Result {
             }
         }
         let mut next_map = current.clone();
-        for (k, v) in &sets {
+        for (k, v) in sets {
             next_map.insert(k.clone(), v.clone());
         }
-        for k in &removes {
+        for k in removes {
             next_map.remove(k);
         }
         let verb = if annotate { "annotated" } else { "labeled" };
@@ -70,7 +122,8 @@ pub fn run(s: &mut Session) -> Result {
         } else {
             verb.to_string()
         };
-        if next_map != current && dry != DryRun::Client {
+        let mut shown = obj.clone();
+        if next_map != current {
             let mut next = (*obj).clone();
             let value = (!next_map.is_empty()).then_some(next_map);
             if annotate {
@@ -78,13 +131,104 @@ pub fn run(s: &mut Session) -> Result {
             } else {
                 next.meta_mut().labels = value;
             }
-            if let Err(e) = s.cluster.sim.api.update_with(next, false, dry == DryRun::Server) {
-                failures.push(manifest::with_source(if annotate { "annotating" } else { "labeling" }, &t.source, e));
-                continue;
+            if dry == DryRun::Client {
+                shown = std::rc::Rc::new(next);
+            } else {
+                match s.cluster.sim.api.update_with(next, false, dry == DryRun::Server) {
+                    Ok(stored) => shown = stored,
+                    Err(e) => {
+                        failures.push(manifest::with_source(if annotate { "annotating" } else { "labeling" }, &t.source, e));
+                        continue;
+                    }
+                }
             }
         }
         s.take_warnings();
-        s.out.push_str(&format!("{} {message}{}\n", qualified(t), dry.suffix()));
+        match &format {
+            Ok(None) => s.out.push_str(&format!("{} {message}{}\n", qualified(t), dry.suffix())),
+            Ok(Some(format)) => print_changed(s, format, annotate, &mut printed, &Printed::Stored(shown))?,
+            Err(unmatched) => failures.push(Failure::Text(unmatched.clone())),
+        }
     }
     manifest::finish(s, failures)
+}
+
+/// What a `label` or `annotate` command sets and removes.
+struct Change {
+    annotate: bool,
+    sets: Vec<(String, String)>,
+    removes: Vec<String>,
+    overwrite: bool,
+}
+
+/// `--local`: the `-f` files' objects changed and printed as kubectl read
+/// them (unstructured, without the namespace it fills in), with nothing
+/// asked of the server.
+fn run_local(s: &mut Session, change: &Change, list: bool, format: &std::result::Result<Option<OutputFormat>, String>) -> Result {
+    let field = if change.annotate { "annotations" } else { "labels" };
+    let mut failures = Vec::new();
+    let mut printed = 0;
+    for item in manifest::load_with(s, false) {
+        let info = match item {
+            Ok(info) => info,
+            Err(f) => {
+                failures.push(f);
+                continue;
+            }
+        };
+        let mut value = info.value.clone();
+        let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut) else { continue };
+        if info.namespace_defaulted {
+            meta.remove("namespace");
+        }
+        let before = json::to_json_compact(&value);
+        let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut) else { continue };
+        let current = meta.get(field).and_then(Value::as_object).cloned().unwrap_or_default();
+        if list {
+            for (k, v) in &current {
+                s.out.push_str(&format!("{k}={}\n", v.as_str().unwrap_or_default()));
+            }
+            continue;
+        }
+        if !change.overwrite {
+            if let Some((k, old)) = change.sets.iter().find_map(|(k, v)| current.get(k).and_then(Value::as_str).filter(|old| old != v).map(|old| (k, old))) {
+                failures.push(Failure::Text(format!("'{k}' already has a value ({old}), and --overwrite is false")));
+                continue;
+            }
+        }
+        // kubectl sets the map even when nothing is left in it.
+        let mut next = current;
+        for (k, v) in &change.sets {
+            next.insert(k.clone(), Value::String(v.clone()));
+        }
+        for k in &change.removes {
+            next.remove(k);
+        }
+        meta.insert(field.to_string(), Value::Object(next));
+        // kubectl words the outcome by the object's JSON before and after.
+        let after = json::to_json_compact(&value);
+        let verb = if change.annotate { "annotated" } else { "labeled" };
+        let message = match (before == after, !change.overwrite && after.len() < before.len()) {
+            (true, _) => format!("not {verb}"),
+            (false, true) => format!("un{verb}"),
+            (false, false) => verb.to_string(),
+        };
+        let item = Printed::Read { rid: info.rid, name: info.name.clone(), value };
+        match format {
+            Ok(None) => s.out.push_str(&format!("{} {message}\n", item.qualified_name())),
+            Ok(Some(format)) => print_changed(s, format, change.annotate, &mut printed, &item)?,
+            Err(unmatched) => failures.push(Failure::Text(unmatched.clone())),
+        }
+    }
+    manifest::finish(s, failures)
+}
+
+/// Prints a changed object for `-o`: `annotate` puts `---` between YAML
+/// documents, `label` (a printer made for each object) does not.
+fn print_changed(s: &mut Session, format: &OutputFormat, annotate: bool, printed: &mut usize, item: &Printed) -> Result {
+    if annotate && *printed > 0 && matches!(format, OutputFormat::Yaml) {
+        s.out.push_str("---\n");
+    }
+    *printed += 1;
+    print_one(s, format, &item.qualified_name(), &item.to_json())
 }
