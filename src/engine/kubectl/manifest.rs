@@ -24,6 +24,18 @@ pub struct Info {
 }
 
 impl Info {
+    /// The document as `--local` reads it: kubectl fills in no namespace
+    /// locally, so one the document did not name is left out.
+    pub fn local_value(&self) -> Value {
+        let mut value = self.value.clone();
+        if self.namespace_defaulted {
+            if let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut) {
+                meta.remove("namespace");
+            }
+        }
+        value
+    }
+
     /// `Resource: "apps/v1, Resource=deployments", GroupVersionKind: …` as
     /// kubectl's `Info.String()` writes it in some error messages.
     pub fn describe(&self) -> String {

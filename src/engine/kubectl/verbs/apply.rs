@@ -90,6 +90,8 @@ impl Printed {
     pub fn qualified_name(&self) -> String {
         match self {
             Printed::Stored(obj) => printers::qualified_name(obj),
+            // The name printer's word for an object without a name.
+            Printed::Read { rid, name, .. } if name.is_empty() => format!("{}/<unknown>", resource(*rid).qualified_singular()),
             Printed::Read { rid, name, .. } => format!("{}/{name}", resource(*rid).qualified_singular()),
         }
     }

@@ -176,14 +176,15 @@ fn run_local(s: &mut Session, change: &Change, list: bool, format: &std::result:
                 continue;
             }
         };
-        let mut value = info.value.clone();
-        let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut) else { continue };
-        if info.namespace_defaulted {
-            meta.remove("namespace");
-        }
+        let mut value = info.local_value();
         let before = json::to_json_compact(&value);
-        let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut) else { continue };
-        let current = meta.get(field).and_then(Value::as_object).cloned().unwrap_or_default();
+        // The builder's decoder made sure the metadata is an object, null
+        // or missing; kubectl's accessor can set nothing in a null one.
+        let meta = match value.as_object_mut().map(|o| o.entry("metadata").or_insert_with(|| Value::Object(Default::default()))) {
+            Some(Value::Object(meta)) => Some(meta),
+            _ => None,
+        };
+        let current = meta.as_ref().and_then(|m| m.get(field)).and_then(Value::as_object).cloned().unwrap_or_default();
         if list {
             for (k, v) in &current {
                 s.out.push_str(&format!("{k}={}\n", v.as_str().unwrap_or_default()));
@@ -204,7 +205,9 @@ fn run_local(s: &mut Session, change: &Change, list: bool, format: &std::result:
         for k in &change.removes {
             next.remove(k);
         }
-        meta.insert(field.to_string(), Value::Object(next));
+        if let Some(meta) = meta {
+            meta.insert(field.to_string(), Value::Object(next));
+        }
         // kubectl words the outcome by the object's JSON before and after.
         let after = json::to_json_compact(&value);
         let verb = if change.annotate { "annotated" } else { "labeled" };

@@ -262,13 +262,7 @@ pub fn find(s: &mut Session, words: &[String], local: bool) -> std::result::Resu
                     continue;
                 }
             };
-            let mut value = info.value.clone();
-            // A file's object keeps what it said: kubectl fills in no namespace locally.
-            if info.namespace_defaulted {
-                if let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut) {
-                    meta.remove("namespace");
-                }
-            }
+            let value = info.local_value();
             match decode::decode_typed(info.rid, &value) {
                 Ok(object) => {
                     let rt = resource(info.rid);
