@@ -281,6 +281,9 @@ fn yaml_syntax_error(doc: &str, e: &serde_yaml::Error) -> SyntaxError {
         let message = text[at..].split(" at line ").next().unwrap_or_default();
         return SyntaxError { message: format!("error converting YAML to JSON: {message}"), line: absolute_line };
     }
+    if text.contains(go_yaml::MERGE_WANTS_MAP) {
+        return wrap(go_yaml::MERGE_WANTS_MAP.to_string());
+    }
     if text.starts_with("repetition limit exceeded") {
         return wrap("document contains excessive aliasing".to_string());
     }

@@ -20,12 +20,11 @@ use serde_json::{Map, Number, Value};
 /// go-yaml's plain booleans (`resolve.go`).
 const TRUE_WORDS: &[&str] = &["y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "true", "True", "TRUE"];
 const FALSE_WORDS: &[&str] = &["n", "N", "no", "No", "NO", "off", "Off", "OFF", "false", "False", "FALSE"];
-/// go-yaml's other plain words that are not texts: nulls, the float
-/// specials and the merge key.
-const OTHER_WORDS: &[&str] = &[
-    "", "~", "null", "Null", "NULL", ".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf",
-    "-.INF", "<<",
-];
+/// go-yaml's other plain words that are not texts: nulls and the float
+/// specials. (`<<` is in its table too, but `resolve` never looks it up:
+/// its first byte gives no hint, so a `<<` text is written plain.)
+const OTHER_WORDS: &[&str] =
+    &["", "~", "null", "Null", "NULL", ".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF"];
 
 /// Whether go-yaml's `resolve` gives `s`, written plain, a tag other than
 /// a text's: go-yaml's marshaller then quotes it.
@@ -203,6 +202,26 @@ fn resolved_value<E: de::Error>(doc: &str, text: &str) -> Result<Value, E> {
     })
 }
 
+/// go-yaml v2's merge key (`<<: *base`): the merged map's entries are set
+/// where the key stands, over what came before it; of a list of maps, the
+/// earlier ones win.
+fn merge_into<E: de::Error>(out: &mut Map<String, Value>, merged: Value) -> Result<(), E> {
+    match merged {
+        Value::Object(entries) => out.extend(entries),
+        Value::Array(maps) if maps.iter().all(Value::is_object) => {
+            for map in maps.into_iter().rev() {
+                if let Value::Object(entries) = map {
+                    out.extend(entries);
+                }
+            }
+        }
+        _ => return Err(E::custom(MERGE_WANTS_MAP)),
+    }
+    Ok(())
+}
+
+pub const MERGE_WANTS_MAP: &str = "map merge requires map or sequence of maps as the value";
+
 /// A document's value, read with go-yaml's scalars (see the module).
 pub struct Document<'d> {
     pub doc: &'d str,
@@ -280,7 +299,11 @@ impl<'de> Visitor<'de> for Document<'de> {
         let mut out = Map::new();
         while let Some(key) = map.next_key_seed(Key { doc: self.doc })? {
             let value = map.next_value_seed(Document { doc: self.doc })?;
-            out.insert(key, value);
+            if key.merge {
+                merge_into(&mut out, value)?;
+            } else {
+                out.insert(key.text, value);
+            }
         }
         Ok(Value::Object(out))
     }
@@ -292,71 +315,87 @@ struct Key<'d> {
     doc: &'d str,
 }
 
-impl<'de> DeserializeSeed<'de> for Key<'de> {
-    type Value = String;
+/// A mapping key's JSON text, and whether it is go-yaml's merge key (a
+/// plain `<<`).
+struct MapKey {
+    text: String,
+    merge: bool,
+}
 
-    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<String, D::Error> {
+impl MapKey {
+    fn text(text: String) -> Self {
+        MapKey { text, merge: false }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Key<'de> {
+    type Value = MapKey;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<MapKey, D::Error> {
         deserializer.deserialize_any(self)
     }
 }
 
 impl<'de> Visitor<'de> for Key<'de> {
-    type Value = String;
+    type Value = MapKey;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a mapping key")
     }
 
-    fn visit_bool<E: de::Error>(self, b: bool) -> Result<String, E> {
-        Ok(b.to_string())
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<MapKey, E> {
+        Ok(MapKey::text(b.to_string()))
     }
 
-    fn visit_i64<E: de::Error>(self, i: i64) -> Result<String, E> {
-        Ok(i.to_string())
+    fn visit_i64<E: de::Error>(self, i: i64) -> Result<MapKey, E> {
+        Ok(MapKey::text(i.to_string()))
     }
 
-    fn visit_u64<E: de::Error>(self, u: u64) -> Result<String, E> {
-        Ok(u.to_string())
+    fn visit_u64<E: de::Error>(self, u: u64) -> Result<MapKey, E> {
+        Ok(MapKey::text(u.to_string()))
     }
 
-    fn visit_f64<E: de::Error>(self, f: f64) -> Result<String, E> {
-        Ok(go_float32_key(f))
+    fn visit_f64<E: de::Error>(self, f: f64) -> Result<MapKey, E> {
+        Ok(MapKey::text(go_float32_key(f)))
     }
 
-    fn visit_i128<E: de::Error>(self, i: i128) -> Result<String, E> {
-        Ok(go_float32_key(i as f64))
+    fn visit_i128<E: de::Error>(self, i: i128) -> Result<MapKey, E> {
+        Ok(MapKey::text(go_float32_key(i as f64)))
     }
 
-    fn visit_u128<E: de::Error>(self, u: u128) -> Result<String, E> {
-        Ok(go_float32_key(u as f64))
+    fn visit_u128<E: de::Error>(self, u: u128) -> Result<MapKey, E> {
+        Ok(MapKey::text(go_float32_key(u as f64)))
     }
 
-    fn visit_borrowed_str<E: de::Error>(self, text: &'de str) -> Result<String, E> {
+    fn visit_borrowed_str<E: de::Error>(self, text: &'de str) -> Result<MapKey, E> {
         if !is_plain_in(self.doc, text) {
-            return Ok(text.to_string());
+            return Ok(MapKey::text(text.to_string()));
         }
-        Ok(match resolve(text) {
+        if text == "<<" {
+            return Ok(MapKey { text: text.to_string(), merge: true });
+        }
+        Ok(MapKey::text(match resolve(text) {
             Scalar::Bool(b) => b.to_string(),
             Scalar::Int(i) => i.to_string(),
             Scalar::Uint(u) => u.to_string(),
             Scalar::Float(f) => go_float32_key(f),
             Scalar::Text => text.to_string(),
-        })
+        }))
     }
 
-    fn visit_str<E: de::Error>(self, text: &str) -> Result<String, E> {
-        Ok(text.to_string())
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<MapKey, E> {
+        Ok(MapKey::text(text.to_string()))
     }
 
-    fn visit_unit<E: de::Error>(self) -> Result<String, E> {
+    fn visit_unit<E: de::Error>(self) -> Result<MapKey, E> {
         Err(E::custom("unsupported map key of type: <nil>"))
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, _seq: A) -> Result<String, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, _seq: A) -> Result<MapKey, A::Error> {
         Err(de::Error::custom("unsupported map key of type: []interface {}"))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, _map: A) -> Result<String, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, _map: A) -> Result<MapKey, A::Error> {
         Err(de::Error::custom("unsupported map key of type: map[interface {}]interface {}"))
     }
 }
@@ -477,6 +516,16 @@ mod tests {
         let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(keys, ["1.5", "16", "7", "false", "on", "true"]);
         assert!(read("~: 1\n").unwrap_err().contains("unsupported map key of type: <nil>"));
+    }
+
+    #[test]
+    fn a_plain_merge_key_merges_where_it_stands_and_a_quoted_one_is_a_key() {
+        let v = read("base: &b {app: web, tier: front}\nm:\n  app: first\n  <<: *b\n  extra: 1\n  tier: own\nq:\n  '<<': x\nl:\n  <<: [{a: 1}, {a: 2, c: 3}]\n").unwrap();
+        assert_eq!(v["m"], serde_json::json!({"app": "web", "extra": 1, "tier": "own"}));
+        assert_eq!(v["q"], serde_json::json!({"<<": "x"}));
+        assert_eq!(v["l"], serde_json::json!({"a": 1, "c": 3}));
+        assert!(read("m:\n  <<: 5\n").unwrap_err().contains(MERGE_WANTS_MAP));
+        assert!(!resolves_to_non_string("<<"));
     }
 
     #[test]
