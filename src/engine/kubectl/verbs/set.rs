@@ -17,23 +17,8 @@ use crate::engine::api::{resource, Object};
 use crate::engine::apiserver::decode;
 use crate::engine::kubectl::manifest::{self, DryRun, Failure};
 use crate::engine::kubectl::printers::{self, go_types, OutputFormat};
-use crate::engine::kubectl::targets::{self, qualified, Target};
+use crate::engine::kubectl::targets::{self, Target};
 use crate::engine::kubectl::{Error, Result, Session};
-
-/// The pod template spec of a workload, if it has one.
-pub fn pod_spec_mut(obj: &mut Object) -> Option<&mut PodSpec> {
-    match obj {
-        Object::Deployment(d) => d.spec_mut_if_any()?.template.spec.as_mut(),
-        Object::ReplicaSet(r) => r.spec_mut_if_any()?.template.as_mut()?.spec.as_mut(),
-        Object::StatefulSet(r) => r.spec_mut_if_any()?.template.spec.as_mut(),
-        Object::DaemonSet(r) => r.spec_mut_if_any()?.template.spec.as_mut(),
-        Object::ReplicationController(r) => r.spec.as_mut()?.template.as_mut()?.spec.as_mut(),
-        Object::Job(j) => j.spec_mut_if_any()?.template.spec.as_mut(),
-        Object::CronJob(c) => c.spec.as_mut()?.job_template.spec.as_mut()?.template.spec.as_mut(),
-        Object::Pod(p) => p.spec_mut_if_any(),
-        _ => None,
-    }
-}
 
 pub fn run(s: &mut Session) -> Result {
     match s.args.command.as_str() {
@@ -45,7 +30,8 @@ pub fn run(s: &mut Session) -> Result {
     }
 }
 
-/// `kubectl set image TYPE/NAME CONTAINER=IMAGE…` (`*=IMAGE` for every container).
+/// `kubectl set image TYPE/NAME CONTAINER=IMAGE…` (`*=IMAGE` for every
+/// container), on the server's objects or, with `--local`, the files'.
 fn image(s: &mut Session) -> Result {
     let words = s.args.positionals.clone();
     let mut resources = Vec::new();
@@ -57,52 +43,47 @@ fn image(s: &mut Session) -> Result {
         }
     }
     if images.is_empty() {
-        return Err(Error::Message("error: at least one image update is required\nSee 'kubectl set image -h' for help and examples".to_string()));
+        return Err(Error::Message("error: at least one image update is required".to_string()));
     }
     let dry = DryRun::from_session(s)?;
-    let (targets, mut failures) = targets::resolve(s, &resources, true)?;
-    for t in &targets {
-        let obj = match targets::fetch(s, t) {
-            Ok(o) => o,
-            Err(f) => {
-                failures.push(f);
+    if s.args.flag("local") && dry == DryRun::Server {
+        return Err(Error::Message(LOCAL_DRY_RUN_SERVER.to_string()));
+    }
+    let mode = Mode::from_session(s)?;
+    let objects = find(s, &resources, mode.local)?;
+    let mut printer = Printer::new("image updated");
+    let mut failures = Vec::new();
+    for found in &objects {
+        let mut next = (*found.object).clone();
+        let spec = match template_spec(&mut next) {
+            Ok(spec) => spec,
+            Err(e) => {
+                failures.push(Failure::Text(format!("error: {} {e}\n", found.object_name)));
                 continue;
             }
         };
-        let mut next = (*obj).clone();
-        let Some(spec) = pod_spec_mut(&mut next) else {
-            failures.push(Failure::Text(format!("{} is not a workload with a pod template", qualified(t))));
-            continue;
-        };
-        let mut missing = None;
         for (container, image) in &images {
-            let mut found = false;
+            let mut found_one = false;
             for c in spec.init_containers.iter_mut().flatten().chain(spec.containers.iter_mut()) {
                 if container == "*" || &c.name == container {
                     c.image = Some(image.clone());
-                    found = true;
+                    found_one = true;
                 }
             }
-            if !found {
-                missing = Some(container.clone());
+            // Reported, but the other images are still set.
+            if !found_one && container != "*" {
+                failures.push(Failure::Text(format!("unable to find container named \"{container}\"")));
             }
-        }
-        if let Some(c) = missing {
-            failures.push(Failure::Text(format!("unable to find container named \"{c}\"")));
-            continue;
         }
         // kubectl skips an object its change leaves as it was (an empty
         // patch): nothing is written and nothing printed.
-        if unchanged(&obj, &next) {
+        if unchanged(&found.object, &next) {
             continue;
         }
-        if dry != DryRun::Client {
-            if let Err(e) = s.cluster.sim.api.update_with(next, false, dry == DryRun::Server) {
-                failures.push(manifest::with_source("patching", &t.source, e));
-                continue;
-            }
+        let stored = write(s, &mode, found, next, "failed to patch image update to pod template: ");
+        if let Err(f) = stored.and_then(|stored| printer.print(s, &mode, &stored)) {
+            failures.push(f);
         }
-        s.out.push_str(&format!("{} image updated{}\n", qualified(t), dry.suffix()));
     }
     manifest::finish(s, failures)
 }
