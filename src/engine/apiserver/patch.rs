@@ -133,7 +133,30 @@ fn merge_list(current: &[Value], patch: &[Value], key: &str, parents: &mut Vec<S
             None => out.push(strategic(&Value::Null, item, parents)?),
         }
     }
-    Ok(out)
+    Ok(in_patch_order(out, current, patch, key))
+}
+
+/// strategicpatch's `normalizeElementOrder`: the patch's items in the
+/// patch's order and the others in the object's, merged so that of two
+/// items the object holds, the earlier comes first, and an item new to
+/// the object comes before the object's own.
+fn in_patch_order(merged: Vec<Value>, current: &[Value], patch: &[Value], key: &str) -> Vec<Value> {
+    let place = |list: &[Value], item: &Value| item.get(key).and_then(|id| list.iter().position(|other| other.get(key) == Some(id)));
+    let (mut patched, server_only): (Vec<Value>, Vec<Value>) = merged.into_iter().partition(|item| place(patch, item).is_some());
+    patched.sort_by_key(|item| place(patch, item));
+    let mut out = Vec::with_capacity(patched.len() + server_only.len());
+    let (mut left, mut right) = (server_only.into_iter().peekable(), patched.into_iter().peekable());
+    loop {
+        let take_left = match (left.peek(), right.peek()) {
+            (Some(l), Some(r)) => matches!((place(current, l), place(current, r)), (Some(li), Some(ri)) if li < ri),
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        let next = if take_left { left.next() } else { right.next() };
+        out.extend(next);
+    }
+    out
 }
 
 /// What `kubectl apply` makes of an object: fields set in `modified` win,
@@ -297,14 +320,17 @@ fn add(doc: &mut Value, path: &str, value: Value) -> Result<(), String> {
 fn remove(doc: &mut Value, path: &str) -> Result<(), String> {
     let (parent, key) = split_pointer(path)?;
     let missing = || format!("remove operation does not apply: doc is missing path: \"{path}\": missing value");
+    // Where the parent is there, json-patch words what its remove found.
+    let failed = |why: String| format!("error in remove for path: '{path}': {why}");
     match doc.pointer_mut(&parent) {
-        Some(Value::Object(map)) => map.remove(&key).map(|_| ()).ok_or_else(missing),
-        Some(Value::Array(items)) => match key.parse::<usize>() {
-            Ok(i) if i < items.len() => {
-                items.remove(i);
+        Some(Value::Object(map)) => map.remove(&key).map(|_| ()).ok_or_else(|| failed(format!("Unable to remove nonexistent key: {key}: missing value"))),
+        Some(Value::Array(items)) => match key.parse::<i64>() {
+            Ok(i) if (0..items.len() as i64).contains(&i) => {
+                items.remove(i as usize);
                 Ok(())
             }
-            _ => Err(missing()),
+            Ok(i) => Err(failed(format!("Unable to access invalid index: {i}: invalid index referenced"))),
+            Err(_) => Err(failed(format!("strconv.Atoi: parsing {key:?}: invalid syntax"))),
         },
         _ => Err(missing()),
     }
@@ -325,6 +351,12 @@ mod tests {
         let del = json!({"spec": {"containers": [{"name": "a", "$patch": "delete"}]}});
         let out = strategic_merge_patch(&target, &del).unwrap();
         assert_eq!(out["spec"]["containers"].as_array().unwrap().len(), 1);
+        // An item new to the object comes before the object's own; the
+        // patch's items keep the patch's order.
+        let patch = json!({"spec": {"containers": [{"name": "c", "image": "w"}, {"name": "a", "image": "v"}]}});
+        let out = strategic_merge_patch(&target, &patch).unwrap();
+        let names: Vec<&str> = out["spec"]["containers"].as_array().unwrap().iter().filter_map(|c| c["name"].as_str()).collect();
+        assert_eq!(names, ["c", "a", "b"]);
     }
 
     #[test]
@@ -338,8 +370,13 @@ mod tests {
         let doc = json!({"spec": {"replicas": 1, "list": [1, 2]}});
         let ops = json!([{"op": "replace", "path": "/spec/replicas", "value": 3}, {"op": "add", "path": "/spec/list/-", "value": 9}, {"op": "remove", "path": "/spec/list/0"}]);
         assert_eq!(json_patch(&doc, &ops).unwrap(), json!({"spec": {"replicas": 3, "list": [2, 9]}}));
+        // The parent is missing, or the parent has no such key or item.
+        let err = json_patch(&doc, &json!([{"op": "remove", "path": "/nope/x"}])).unwrap_err();
+        assert_eq!(err, "remove operation does not apply: doc is missing path: \"/nope/x\": missing value");
         let err = json_patch(&doc, &json!([{"op": "remove", "path": "/spec/nope"}])).unwrap_err();
-        assert_eq!(err, "remove operation does not apply: doc is missing path: \"/spec/nope\": missing value");
+        assert_eq!(err, "error in remove for path: '/spec/nope': Unable to remove nonexistent key: nope: missing value");
+        let err = json_patch(&doc, &json!([{"op": "remove", "path": "/spec/list/5"}])).unwrap_err();
+        assert_eq!(err, "error in remove for path: '/spec/list/5': Unable to access invalid index: 5: invalid index referenced");
     }
 
     #[test]

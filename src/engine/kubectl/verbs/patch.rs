@@ -5,8 +5,12 @@ use serde_json::Value;
 use crate::engine::api::ApiError;
 use crate::engine::apiserver::{decode, patch};
 use crate::engine::kubectl::manifest::{self, DryRun, Failure};
+use crate::engine::kubectl::printers::OutputFormat;
 use crate::engine::kubectl::targets::{self, qualified};
+use crate::engine::kubectl::verbs::apply::{print_one, write_output_format, Printed};
 use crate::engine::kubectl::{Error, Result, Session};
+
+const LOCAL_DRY_RUN_SERVER: &str = "error: cannot specify --local and --dry-run=server - did you mean --dry-run=client?";
 
 pub fn run(s: &mut Session) -> Result {
     let text = match (s.args.value("patch"), s.args.value("patch-file")) {
@@ -21,6 +25,17 @@ pub fn run(s: &mut Session) -> Result {
     let patch_value: Value = decode::yaml_to_json(&text).map_err(|e| Error::Message(format!("error: unable to parse {text:?}: {}", e.message)))?;
     let dry = DryRun::from_session(s)?;
     let words = s.args.positionals.clone();
+    let local = s.args.flag("local");
+    if local && dry == DryRun::Server {
+        return Err(Error::Message(LOCAL_DRY_RUN_SERVER.to_string()));
+    }
+    if local && !words.is_empty() {
+        return Err(Error::Message("error: cannot specify --local and server resources".to_string()));
+    }
+    let format = write_output_format(s)?;
+    if local {
+        return run_local(s, &kind, &patch_value, &format);
+    }
     let (targets, mut failures) = targets::resolve(s, &words, false)?;
     for t in &targets {
         let obj = match targets::fetch(s, t) {
@@ -31,12 +46,7 @@ pub fn run(s: &mut Session) -> Result {
             }
         };
         let current = obj.to_json();
-        let patched = match kind.as_str() {
-            "merge" => Ok(patch::merge_patch(&current, &patch_value)),
-            "json" => patch::json_patch(&current, &patch_value),
-            _ => patch::strategic_merge_patch(&current, &patch_value),
-        };
-        let patched = match patched {
+        let patched = match apply_patch(&kind, &current, &patch_value) {
             Ok(v) => v,
             Err(e) => {
                 failures.push(Failure::Api(ApiError::new(crate::engine::api::Reason::Invalid, e)));
@@ -51,16 +61,65 @@ pub fn run(s: &mut Session) -> Result {
             }
         };
         if next == *obj {
-            s.out.push_str(&format!("{} patched (no change)\n", qualified(t)));
+            match &format {
+                None => s.out.push_str(&format!("{} patched (no change)\n", qualified(t))),
+                Some(f) => print_one(s, f, &qualified(t), &obj.to_json())?,
+            }
             continue;
         }
-        if dry != DryRun::Client {
-            if let Err(e) = s.cluster.sim.api.update_with(next, false, dry == DryRun::Server) {
-                failures.push(manifest::with_source("patching", &t.source, e));
+        let shown = if dry == DryRun::Client {
+            std::rc::Rc::new(next)
+        } else {
+            match s.cluster.sim.api.update_with(next, false, dry == DryRun::Server) {
+                Ok(stored) => stored,
+                Err(e) => {
+                    failures.push(manifest::with_source("patching", &t.source, e));
+                    continue;
+                }
+            }
+        };
+        match &format {
+            None => s.out.push_str(&format!("{} patched{}\n", qualified(t), dry.suffix())),
+            Some(f) => print_one(s, f, &qualified(t), &shown.to_json())?,
+        }
+    }
+    manifest::finish(s, failures)
+}
+
+fn apply_patch(kind: &str, current: &Value, patch_value: &Value) -> std::result::Result<Value, String> {
+    match kind {
+        "merge" => Ok(patch::merge_patch(current, patch_value)),
+        "json" => patch::json_patch(current, patch_value),
+        _ => patch::strategic_merge_patch(current, patch_value),
+    }
+}
+
+/// `--local`: the patch applied to the `-f` files' objects as kubectl read
+/// them, with nothing asked of the server and no check of the result.
+fn run_local(s: &mut Session, kind: &str, patch_value: &Value, format: &Option<OutputFormat>) -> Result {
+    let mut failures = Vec::new();
+    for item in manifest::load_with(s, false) {
+        let info = match item {
+            Ok(info) => info,
+            Err(f) => {
+                failures.push(f);
                 continue;
             }
+        };
+        let current = info.local_value();
+        let patched = match apply_patch(kind, &current, patch_value) {
+            Ok(v) => v,
+            Err(e) => {
+                failures.push(Failure::Text(e));
+                continue;
+            }
+        };
+        let operation = if patched == current { "patched (no change)" } else { "patched" };
+        let item = Printed::Read { rid: info.rid, name: info.name.clone(), value: patched };
+        match format {
+            None => s.out.push_str(&format!("{} {operation}\n", item.qualified_name())),
+            Some(f) => print_one(s, f, &item.qualified_name(), &item.to_json())?,
         }
-        s.out.push_str(&format!("{} patched{}\n", qualified(t), dry.suffix()));
     }
     manifest::finish(s, failures)
 }
