@@ -70,6 +70,12 @@ pub fn load(s: &Session) -> Vec<std::result::Result<Info, Failure>> {
     load_with(s, validate)
 }
 
+/// A read object, or `None` with its failure put in `failures`, so a
+/// command goes on with the rest in order.
+pub fn kept(item: std::result::Result<Info, Failure>, failures: &mut Vec<Failure>) -> Option<Info> {
+    item.map_err(|f| failures.push(f)).ok()
+}
+
 /// As [`load`]; `validate` false for the commands whose builder has no
 /// schema (the `set` commands), which never ask the server for one.
 pub fn load_with(s: &Session, validate: bool) -> Vec<std::result::Result<Info, Failure>> {

@@ -169,13 +169,7 @@ fn run_local(s: &mut Session, change: &Change, list: bool, format: &std::result:
     let mut failures = Vec::new();
     let mut printed = 0;
     for item in manifest::load_with(s, false) {
-        let info = match item {
-            Ok(info) => info,
-            Err(f) => {
-                failures.push(f);
-                continue;
-            }
-        };
+        let Some(info) = manifest::kept(item, &mut failures) else { continue };
         let mut value = info.local_value();
         let before = json::to_json_compact(&value);
         // The builder's decoder made sure the metadata is an object, null

@@ -99,13 +99,7 @@ fn apply_patch(kind: &str, current: &Value, patch_value: &Value) -> std::result:
 fn run_local(s: &mut Session, kind: &str, patch_value: &Value, format: &Option<OutputFormat>) -> Result {
     let mut failures = Vec::new();
     for item in manifest::load_with(s, false) {
-        let info = match item {
-            Ok(info) => info,
-            Err(f) => {
-                failures.push(f);
-                continue;
-            }
-        };
+        let Some(info) = manifest::kept(item, &mut failures) else { continue };
         let current = info.local_value();
         let patched = match apply_patch(kind, &current, patch_value) {
             Ok(v) => v,

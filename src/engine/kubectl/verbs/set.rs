@@ -236,13 +236,7 @@ pub fn find(s: &mut Session, words: &[String], local: bool) -> std::result::Resu
             return Err(Error::Message(targets::NO_RESOURCES.to_string()));
         }
         for item in manifest::load_with(s, false) {
-            let info = match item {
-                Ok(info) => info,
-                Err(f) => {
-                    failures.push(f);
-                    continue;
-                }
-            };
+            let Some(info) = manifest::kept(item, &mut failures) else { continue };
             let value = info.local_value();
             match decode::decode_typed(info.rid, &value) {
                 Ok(object) => {
