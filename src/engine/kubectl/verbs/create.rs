@@ -502,19 +502,8 @@ fn quota(s: &mut Session) -> Result {
 /// A generator's `Complete` after its NAME: `--dry-run`, then `-o` (a
 /// generator prints no tables), then `--validate` (`GetValidationDirective`).
 pub(super) fn generator_complete(s: &Session) -> std::result::Result<(), Error> {
-    const FORMATS: &str = "go-template,go-template-file,json,jsonpath,jsonpath-as-json,jsonpath-file,name,template,templatefile,yaml";
     DryRun::from_session(s)?;
-    if let Some(o) = s.args.value("output").filter(|o| !o.is_empty()) {
-        match printers::parse_output_format(Some(o)) {
-            Ok(OutputFormat::Json | OutputFormat::Yaml | OutputFormat::Name | OutputFormat::JsonPath(_)) => {}
-            Err(e) if e.starts_with("error: template format") || e.starts_with("error: go-template") => return Err(Error::Message(e)),
-            _ => {
-                return Err(Error::Message(format!(
-                    "error: unable to match a printer suitable for the output format \"{o}\", allowed formats are: {FORMATS}"
-                )))
-            }
-        }
-    }
+    write_output_format(s)?;
     if let Some(v) = s.args.value("validate") {
         let boolean = matches!(v, "1" | "t" | "T" | "TRUE" | "true" | "True" | "0" | "f" | "F" | "FALSE" | "false" | "False");
         if !boolean && !matches!(v, "strict" | "warn" | "ignore") {

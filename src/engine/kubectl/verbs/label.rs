@@ -9,9 +9,8 @@ use crate::engine::kubectl::manifest::{self, DryRun, Failure};
 use crate::engine::kubectl::printers::{json, OutputFormat};
 use crate::engine::kubectl::targets::{self, qualified};
 use crate::engine::kubectl::verbs::apply::{print_one, write_output_format, Printed};
+use crate::engine::kubectl::verbs::set::LOCAL_DRY_RUN_SERVER;
 use crate::engine::kubectl::{Error, Result, Session};
-
-const LOCAL_DRY_RUN_SERVER: &str = "error: cannot specify --local and --dry-run=server - did you mean --dry-run=client?";
 
 pub fn run(s: &mut Session) -> Result {
     let annotate = s.args.verb() == "annotate";

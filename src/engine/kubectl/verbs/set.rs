@@ -18,6 +18,7 @@ use crate::engine::apiserver::decode;
 use crate::engine::kubectl::manifest::{self, DryRun, Failure};
 use crate::engine::kubectl::printers::{self, go_types, OutputFormat};
 use crate::engine::kubectl::targets::{self, Target};
+use crate::engine::kubectl::verbs::apply::write_output_format;
 use crate::engine::kubectl::{Error, Result, Session};
 
 pub fn run(s: &mut Session) -> Result {
@@ -196,30 +197,19 @@ impl Mode {
     }
 }
 
-/// The formats a `set` command's printer accepts.
+/// The formats a `set` command's printer accepts: the writers' ones, with
+/// a template that does not parse failing before anything is changed.
 fn output_format(s: &Session) -> std::result::Result<Option<OutputFormat>, Error> {
-    let unmatched = |o: &str| {
-        Error::Message(format!(
-            "error: unable to match a printer suitable for the output format \"{o}\", allowed formats are: go-template,go-template-file,json,jsonpath,jsonpath-as-json,jsonpath-file,name,template,templatefile,yaml"
-        ))
-    };
-    match s.args.value("output") {
-        None | Some("") => Ok(None),
-        Some(o) if o == "wide" || o.starts_with("custom-columns") => Err(unmatched(o)),
-        Some(o) => match printers::parse_output_format(Some(o)) {
-            // A template that does not parse fails before anything is changed.
-            Ok(OutputFormat::JsonPath(expr)) => match printers::jsonpath::Template::parse(&expr) {
-                Ok(_) => Ok(Some(OutputFormat::JsonPath(expr))),
-                Err(e) => Err(Error::Message(format!("error: error parsing jsonpath {expr}, {e}"))),
-            },
-            Ok(f) => Ok(Some(f)),
-            Err(e) if e.starts_with("error: unable to match") => Err(unmatched(o)),
-            Err(e) => Err(Error::Message(e)),
+    match write_output_format(s)? {
+        Some(OutputFormat::JsonPath(expr)) => match printers::jsonpath::Template::parse(&expr) {
+            Ok(_) => Ok(Some(OutputFormat::JsonPath(expr))),
+            Err(e) => Err(Error::Message(format!("error: error parsing jsonpath {expr}, {e}"))),
         },
+        format => Ok(format),
     }
 }
 
-const LOCAL_DRY_RUN_SERVER: &str = "error: cannot specify --local and --dry-run=server - did you mean --dry-run=client?";
+pub(super) const LOCAL_DRY_RUN_SERVER: &str = "error: cannot specify --local and --dry-run=server - did you mean --dry-run=client?";
 
 /// kubectl's `LocalResourceError`: `--local` takes objects from files only.
 const LOCAL_RESOURCE_ERROR: &str = "error: you must specify resources by --filename when --local is set.\nExample resource specifications include:\n   '-f rsrc.yaml'\n   '--filename=rsrc.json'";
