@@ -226,21 +226,21 @@ fn parse_yaml_stream(text: &str) -> ParsedManifests {
 /// as integers, as Go's marshaller prints them.
 pub fn yaml_to_json(doc: &str) -> Result<Value, SyntaxError> {
     let value = go_yaml::Document { doc }.deserialize(serde_yaml::Deserializer::from_str(doc)).map_err(|e| yaml_syntax_error(doc, &e))?;
-    Ok(integral_floats_to_integers(value))
+    Ok(as_unstructured_numbers(value))
 }
 
 /// Numbers as kubectl's unstructured objects hold them: an integer that is
 /// no int64 is a float64 (`18446744073709551615` is sent as
 /// `18446744073709552000`), and a float without a fraction an integer.
-fn integral_floats_to_integers(value: Value) -> Value {
+fn as_unstructured_numbers(value: Value) -> Value {
     match value {
         Value::Number(n) if n.is_u64() && !n.is_i64() => n.as_f64().map_or(Value::Number(n), |f| Value::from(f)),
         Value::Number(n) if n.is_f64() => match n.as_f64() {
             Some(f) if f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15 => Value::from(f as i64),
             _ => Value::Number(n),
         },
-        Value::Array(items) => Value::Array(items.into_iter().map(integral_floats_to_integers).collect()),
-        Value::Object(map) => Value::Object(crate::engine::sort::insert_all(map.into_iter().map(|(k, v)| (k, integral_floats_to_integers(v))))),
+        Value::Array(items) => Value::Array(items.into_iter().map(as_unstructured_numbers).collect()),
+        Value::Object(map) => Value::Object(crate::engine::sort::insert_all(map.into_iter().map(|(k, v)| (k, as_unstructured_numbers(v))))),
         other => other,
     }
 }
@@ -404,11 +404,21 @@ pub fn check_metadata(value: &Value) -> Result<(), String> {
     let Some(meta) = value.get("metadata").filter(|m| !m.is_null()) else { return Ok(()) };
     match crate::engine::api::from_value::from_value::<k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>(meta) {
         Ok(_) => Ok(()),
-        Err(e) if value::is_passed_on_unwrapped(&e.message) => Err(e.message),
         Err(e) => {
             let fields: Vec<&str> = std::iter::once("metadata").chain(e.fields()).collect();
-            Err(go_type_error("metadataOnlyObject", &fields, &e.message))
+            Err(decode_error_text("metadataOnlyObject", &fields, &e.message))
         }
+    }
+}
+
+/// A typed decode's error as Go gives it: a type's own `UnmarshalJSON`
+/// error (a quantity's, a time's) as it is, else encoding/json's type
+/// error naming the struct and field.
+fn decode_error_text(kind: &str, fields: &[&str], message: &str) -> String {
+    if value::is_passed_on_unwrapped(message) {
+        message.to_string()
+    } else {
+        go_type_error(kind, fields, message)
     }
 }
 
@@ -434,11 +444,7 @@ pub fn decode_object(rid: ResourceId, value: &Value) -> Result<Object, ApiError>
     let cannot_handle = |detail: String| {
         ApiError::bad_request(format!("{} in version {:?} cannot be handled as a {}: {detail}", rt.kind, rt.version, rt.kind))
     };
-    let obj = match Object::from_value(rid, value) {
-        Ok(obj) => obj,
-        Err(e) if value::is_passed_on_unwrapped(&e.message) => return Err(cannot_handle(e.message)),
-        Err(e) => return Err(cannot_handle(go_type_error(rt.kind, &e.fields(), &e.message))),
-    };
+    let obj = Object::from_value(rid, value).map_err(|e| cannot_handle(decode_error_text(rt.kind, &e.fields(), &e.message)))?;
     let round_trip = obj.to_json();
     let mut unknown = Vec::new();
     unknown_fields(value, &round_trip, "", &mut unknown);
@@ -453,13 +459,7 @@ pub fn decode_object(rid: ResourceId, value: &Value) -> Result<Object, ApiError>
 /// decoding, without the server's body limit or strict field check; the
 /// error is encoding/json's.
 pub fn decode_typed(rid: ResourceId, value: &Value) -> Result<Object, String> {
-    Object::from_value(rid, value).map_err(|e| {
-        if value::is_passed_on_unwrapped(&e.message) {
-            e.message
-        } else {
-            go_type_error(resource(rid).kind, &e.fields(), &e.message)
-        }
-    })
+    Object::from_value(rid, value).map_err(|e| decode_error_text(resource(rid).kind, &e.fields(), &e.message))
 }
 
 /// Fields of `input` that the typed round trip dropped, as the API server
