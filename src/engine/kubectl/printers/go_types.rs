@@ -61,6 +61,9 @@ fn root(kind: &str) -> Option<&'static str> {
         "CronJob" => "CronJob",
         "ReplicationController" => "ReplicationController",
         "Pod" => "Pod",
+        "Service" => "Service",
+        "Ingress" => "Ingress",
+        "PodDisruptionBudget" => "PodDisruptionBudget",
         _ => return None,
     })
 }
@@ -164,6 +167,36 @@ fn fields(ty: &str) -> &'static [Field] {
         "PersistentVolumeClaimSpec" => const { &[
             o("accessModes", Null), o("selector", Struct("LabelSelector")), a("resources", Struct("ResourceRequirements")), o("volumeName", Str),
             o("storageClassName", Null), o("volumeMode", Null), o("dataSource", Null), o("dataSourceRef", Null), o("volumeAttributesClassName", Null),
+        ] },
+        "Service" => const { &[o("kind", Str), o("apiVersion", Str), a("metadata", Struct("ObjectMeta")), a("spec", Struct("ServiceSpec")), a("status", Struct("ServiceStatus"))] },
+        "ServiceSpec" => const { &[
+            o("ports", Structs("ServicePort")), o("selector", Null), o("clusterIP", Str), o("clusterIPs", Null), o("type", Str), o("externalIPs", Null),
+            o("sessionAffinity", Str), o("loadBalancerIP", Str), o("loadBalancerSourceRanges", Null), o("externalName", Str),
+            o("externalTrafficPolicy", Str), o("healthCheckNodePort", Int), o("publishNotReadyAddresses", Bool), o("sessionAffinityConfig", Null),
+            o("ipFamilies", Null), o("ipFamilyPolicy", Null), o("allocateLoadBalancerNodePorts", Null), o("loadBalancerClass", Null),
+            o("internalTrafficPolicy", Null), o("trafficDistribution", Null),
+        ] },
+        "ServicePort" => const { &[o("name", Str), o("protocol", Str), o("appProtocol", Null), a("port", Int), o("targetPort", Null), o("nodePort", Int)] },
+        "ServiceStatus" => const { &[a("loadBalancer", Struct("LoadBalancerStatus")), o("conditions", Null)] },
+        "LoadBalancerStatus" => const { &[o("ingress", Null)] },
+        "Ingress" => const { &[o("kind", Str), o("apiVersion", Str), a("metadata", Struct("ObjectMeta")), a("spec", Struct("IngressSpec")), a("status", Struct("IngressStatus"))] },
+        "IngressSpec" => const { &[o("ingressClassName", Null), o("defaultBackend", Struct("IngressBackend")), o("tls", Structs("IngressTLS")), o("rules", Structs("IngressRule"))] },
+        "IngressTLS" => const { &[o("hosts", Null), o("secretName", Str)] },
+        "IngressRule" => const { &[o("host", Str), o("http", Struct("HTTPIngressRuleValue"))] },
+        "HTTPIngressRuleValue" => const { &[a("paths", Structs("HTTPIngressPath"))] },
+        "HTTPIngressPath" => const { &[o("path", Str), a("pathType", Null), a("backend", Struct("IngressBackend"))] },
+        "IngressBackend" => const { &[o("service", Struct("IngressServiceBackend")), o("resource", Null)] },
+        "IngressServiceBackend" => const { &[a("name", Str), a("port", Struct("ServiceBackendPort"))] },
+        "ServiceBackendPort" => const { &[o("name", Str), o("number", Int)] },
+        "IngressStatus" => const { &[a("loadBalancer", Struct("IngressLoadBalancerStatus"))] },
+        "IngressLoadBalancerStatus" => const { &[o("ingress", Null)] },
+        "PodDisruptionBudget" => const {
+            &[o("kind", Str), o("apiVersion", Str), a("metadata", Struct("ObjectMeta")), a("spec", Struct("PodDisruptionBudgetSpec")), a("status", Struct("PodDisruptionBudgetStatus"))]
+        },
+        "PodDisruptionBudgetSpec" => const { &[o("minAvailable", Null), o("selector", Struct("LabelSelector")), o("maxUnavailable", Null), o("unhealthyPodEvictionPolicy", Null)] },
+        "PodDisruptionBudgetStatus" => const { &[
+            o("observedGeneration", Int), o("disruptedPods", Null), a("disruptionsAllowed", Int), a("currentHealthy", Int), a("desiredHealthy", Int),
+            a("expectedPods", Int), o("conditions", Null),
         ] },
         "PersistentVolumeClaimStatus" => const { &[
             o("phase", Str), o("accessModes", Null), o("capacity", Null), o("conditions", Null), o("allocatedResources", Null),
@@ -342,13 +375,17 @@ fn struct_at(kind: &str, path: &[&str]) -> Option<&'static str> {
     Some(ty)
 }
 
+/// Where `key` comes among the fields of the struct `path` leads to from
+/// `kind`'s root, if the table knows that struct.
+pub fn field_rank(kind: &str, path: &[&str], key: &str) -> Option<usize> {
+    let ty = struct_at(kind, path)?;
+    fields(ty).iter().position(|f| f.json == key)
+}
+
 /// `-o json` of a typed object: Go's `json.MarshalIndent` with each
 /// struct's fields in declaration order (a map's keys sorted).
 pub fn to_json(kind: &str, value: &Value) -> String {
-    super::json::to_json_in_field_order(value, true, &|path, key| {
-        let ty = struct_at(kind, path)?;
-        fields(ty).iter().position(|f| f.json == key)
-    })
+    super::json::to_json_in_field_order(value, true, &|path, key| field_rank(kind, path, key))
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::engine::api::{resolve_resource_arg, resource, Object};
 use crate::engine::kubectl::{Error, Result, Session};
 
-use super::create::submit_generated_as;
+use super::create::{submit_generated_as, SaveConfig};
 
 fn int_flag(s: &Session, flag: &str) -> std::result::Result<i32, Error> {
     match s.args.value(flag) {
@@ -78,7 +78,7 @@ pub fn run(s: &mut Session) -> Result {
         status: Some(HorizontalPodAutoscalerStatus::default()),
     };
     // Go prints the status's nil `currentMetrics` list as null.
-    submit_generated_as(s, Object::HorizontalPodAutoscaler(Box::new(hpa)), None, "autoscaled", |v| {
+    submit_generated_as(s, Object::HorizontalPodAutoscaler(Box::new(hpa)), None, "autoscaled", SaveConfig::NotOnClientDryRun, |v| {
         if let Some(status) = v.get_mut("status").and_then(Value::as_object_mut) {
             status.entry("currentMetrics").or_insert(Value::Null);
         }

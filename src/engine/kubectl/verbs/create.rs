@@ -131,12 +131,24 @@ fn with_null_timestamps(value: &mut Value) {
 /// Sends a generated object (or prints it, for `--dry-run=client`), as
 /// every `create <kind>` does. `wrap` is the command's own error prefix.
 pub fn submit_generated(s: &mut Session, obj: Object, wrap: Option<&str>, operation: &str) -> Result {
-    submit_generated_as(s, obj, wrap, operation, |_| {})
+    submit_generated_as(s, obj, wrap, operation, SaveConfig::Always, |_| {})
 }
 
-/// [`submit_generated`] with `printed` adjusting what `--dry-run=client`
-/// prints (Go fields a typed object cannot hold, such as a `null` list).
-pub fn submit_generated_as(s: &mut Session, mut obj: Object, wrap: Option<&str>, operation: &str, printed: impl Fn(&mut Value)) -> Result {
+/// Where a command's `--save-config` writes the last-applied annotation.
+/// The `create` generators write it before a client dry run prints; `run`,
+/// `expose` and `autoscale` print a client dry run's object first; `create
+/// service` registers the flag but never reads it.
+#[derive(Clone, Copy, PartialEq)]
+pub enum SaveConfig {
+    Always,
+    NotOnClientDryRun,
+    Never,
+}
+
+/// [`submit_generated`] with where `--save-config` applies, and `printed`
+/// adjusting what `--dry-run=client` prints (Go fields a typed object
+/// cannot hold, such as a `null` list).
+pub fn submit_generated_as(s: &mut Session, mut obj: Object, wrap: Option<&str>, operation: &str, save: SaveConfig, printed: impl Fn(&mut Value)) -> Result {
     let dry = DryRun::from_session(s)?;
     let format = write_output_format(s)?;
     let rt = resource(obj.resource_id());
@@ -155,7 +167,12 @@ pub fn submit_generated_as(s: &mut Session, mut obj: Object, wrap: Option<&str>,
         printed(&mut v);
         v
     };
-    if s.args.flag("save-config") {
+    let saves = match save {
+        SaveConfig::Always => true,
+        SaveConfig::NotOnClientDryRun => dry != DryRun::Client,
+        SaveConfig::Never => false,
+    };
+    if saves && s.args.flag("save-config") {
         // `CreateOrUpdateAnnotation`: the object without the annotation (its
         // emptied map left out), compact, in Go's field order.
         let mut v = client_view(&obj);
@@ -199,11 +216,15 @@ pub fn submit_generated_as(s: &mut Session, mut obj: Object, wrap: Option<&str>,
 }
 
 /// Go's declaration order for the fields of a generated (typed) object
-/// that `-o json` and `--save-config` print: the top level of the kinds
-/// kubectl generates, every ObjectMeta, a ResourceQuota's spec and status
-/// and the RBAC kinds' rules, subjects and references. Other objects' keys
-/// print sorted, as a map's are.
+/// that `-o json` and `--save-config` print: the kinds `go_types` knows
+/// (workloads, Pods, Services, Ingresses, PodDisruptionBudgets) through
+/// it, then the top level of the other kinds kubectl generates, every
+/// ObjectMeta, a ResourceQuota's spec and status and the RBAC kinds' rules,
+/// subjects and references. Other objects' keys print sorted, as a map's are.
 fn go_field_rank(kind: &str, path: &[&str], key: &str) -> Option<usize> {
+    if let Some(rank) = printers::go_types::field_rank(kind, path, key) {
+        return Some(rank);
+    }
     const TOP: &[&str] = &[
         "kind", "apiVersion", "metadata", "spec", "status", "value", "globalDefault", "description", "preemptionPolicy", "immutable", "data",
         "stringData", "binaryData", "type", "subjects", "roleRef", "rules", "aggregationRule",
@@ -368,7 +389,7 @@ fn service(s: &mut Session, kind: &str) -> Result {
         status: Some(ServiceStatus { load_balancer: Some(LoadBalancerStatus::default()), ..Default::default() }),
     };
     let wrap = format!("failed to create {kind} service: ");
-    submit_generated(s, Object::Service(Box::new(svc)), Some(&wrap), "created")
+    submit_generated_as(s, Object::Service(Box::new(svc)), Some(&wrap), "created", SaveConfig::Never, |_| {})
 }
 
 /// `--from-literal` and `--from-file` sources as key → bytes.

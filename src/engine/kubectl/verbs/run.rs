@@ -10,7 +10,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::engine::api::Object;
 use super::attach;
-use crate::engine::kubectl::verbs::create::submit_generated;
+use crate::engine::kubectl::verbs::create::{submit_generated_as, SaveConfig};
 use crate::engine::kubectl::{Error, Result, Session};
 
 pub fn run(s: &mut Session) -> Result {
@@ -35,7 +35,7 @@ pub fn run(s: &mut Session) -> Result {
         return Err(Error::Message("error: --rm should only be used for attached containers".to_string()));
     }
     if attach && s.args.has("dry-run") && s.args.value("dry-run") != Some("none") {
-        return Err(Error::Message("error: --dry-run=[server|client] can't be used with attached containers options (--attach, --stdin, or --tty)".to_string()));
+        return Err(Error::Message("error: --dry-run=[server|client] can't be used with attached containers options (--attach, --stdin, or --tty)\nSee 'kubectl run -h' for help and examples".to_string()));
     }
     let labels: BTreeMap<String, String> = match s.args.value("labels") {
         Some(spec) => {
@@ -99,10 +99,12 @@ pub fn run(s: &mut Session) -> Result {
         token_volume: None,
         affinity_node: None,
     };
-    let pod = apply_overrides(s, pod)?;
+    let object = apply_overrides(s, Object::Pod(Box::new(pod)))?;
     if !attach {
-        return submit_generated(s, Object::Pod(Box::new(pod)), None, "created");
+        return submit_generated_as(s, object, None, "created", SaveConfig::NotOnClientDryRun, |_| {});
     }
+    let Object::Pod(pod) = object else { return Err(Error::Message("error: the overrides did not leave a Pod".to_string())) };
+    let pod = *pod;
     let restart_policy = pod.spec.as_ref().and_then(|sp| sp.restart_policy.clone()).unwrap_or_default();
     let namespace = s.namespace();
     let name = pod.metadata.name.clone().unwrap_or_default();
@@ -146,27 +148,22 @@ pub fn run(s: &mut Session) -> Result {
     result
 }
 
-/// `--overrides`: an inline JSON patch of the generated pod, applied as
+/// `--overrides`: an inline JSON patch of the generated object, applied as
 /// `--override-type` says (merge by default, as kubectl's Overrider).
-fn apply_overrides(s: &Session, pod: Pod) -> std::result::Result<Pod, Error> {
+pub(super) fn apply_overrides(s: &Session, object: Object) -> std::result::Result<Object, Error> {
     use crate::engine::apiserver::patch;
-    let Some(text) = s.args.value("overrides").filter(|o| !o.is_empty()) else { return Ok(pod) };
+    let Some(text) = s.args.value("overrides").filter(|o| !o.is_empty()) else { return Ok(object) };
     let kind = s.args.value("override-type").unwrap_or("merge");
     if !matches!(kind, "json" | "merge" | "strategic") {
         return Err(Error::Message(format!("error: invalid override type: {kind}")));
     }
     let overrides: serde_json::Value =
         serde_json::from_str(text).map_err(|e| Error::Message(format!("error: {e}")))?;
-    let mut generated = serde_json::to_value(&pod).map_err(|e| Error::Message(format!("error: {e}")))?;
-    if let serde_json::Value::Object(map) = &mut generated {
-        map.insert("apiVersion".into(), "v1".into());
-        map.insert("kind".into(), "Pod".into());
-    }
+    let generated = object.to_json();
     let patched = match kind {
         "json" => patch::json_patch(&generated, &overrides).map_err(|e| Error::Message(format!("error: {e}")))?,
         "strategic" => patch::strategic_merge_patch(&generated, &overrides).map_err(|e| Error::Message(format!("error: {e}")))?,
         _ => patch::merge_patch(&generated, &overrides),
     };
-    // The API server's decoder (one typed decoder of pods in the page); its message without the path.
-    crate::engine::api::from_value::from_value(&patched).map_err(|e| Error::Message(format!("error: {}", e.message)))
+    crate::engine::apiserver::decode::decode_typed(object.resource_id(), &patched).map_err(|e| Error::Message(format!("error: {e}")))
 }
