@@ -1,4 +1,4 @@
-//! `kubectl create -f`, the `create <kind>` generators and `kubectl expose`.
+//! `kubectl create -f` and the `create <kind>` generators.
 //! Generated objects match kubectl 1.33's generators field for field.
 
 use std::collections::BTreeMap;
@@ -15,7 +15,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::ByteString;
 use serde_json::Value;
 
-use crate::engine::api::{resolve_resource_arg, resource, ApiError, Object, Reason, ResourceType};
+use crate::engine::api::{resource, ApiError, Object, Reason, ResourceType};
 use crate::engine::apiserver::decode;
 use crate::engine::kubectl::manifest::{self, DryRun};
 use crate::engine::kubectl::printers::{self, OutputFormat};
@@ -739,102 +739,3 @@ fn serviceaccount(s: &mut Session) -> Result {
     submit_generated(s, Object::ServiceAccount(Box::new(sa)), Some("failed to create serviceaccount: "), "created")
 }
 
-/// `kubectl expose deployment|rs|rc|pod|service NAME`.
-pub fn expose(s: &mut Session) -> Result {
-    let (kind_arg, name) = match s.args.positionals.as_slice() {
-        [one] if one.contains('/') => {
-            let (k, n) = one.split_once('/').unwrap_or((one, ""));
-            (k.to_string(), n.to_string())
-        }
-        [k, n] => (k.clone(), n.clone()),
-        _ => {
-            return Err(Error::Message(
-                "error: You must provide one or more resources by argument or filename.\nExample resource specifications include:\n   '-f rsrc.yaml'\n   '--filename=rsrc.json'\n   '<resource> <name>'\n   '<resource>'".to_string(),
-            ))
-        }
-    };
-    let Some(rid) = resolve_resource_arg(&kind_arg) else {
-        return Err(Error::Message(format!("error: the server doesn't have a resource type \"{kind_arg}\"")));
-    };
-    let namespace = s.namespace();
-    let obj = s.cluster.sim.api.get(rid, &namespace, &name)?;
-    let (selector, container_ports): (Option<BTreeMap<String, String>>, Vec<(i32, String)>) = match &*obj {
-        Object::Deployment(d) => {
-            let spec = d.spec.as_ref();
-            (spec.and_then(|s| s.selector.match_labels.clone()), template_ports(spec.map(|s| &s.template)))
-        }
-        Object::ReplicaSet(r) => {
-            let spec = r.spec.as_ref();
-            (spec.and_then(|s| s.selector.match_labels.clone()), template_ports(spec.and_then(|s| s.template.as_ref())))
-        }
-        Object::ReplicationController(r) => {
-            let spec = r.spec.as_ref();
-            (spec.and_then(|s| s.selector.clone()), template_ports(spec.and_then(|s| s.template.as_ref())))
-        }
-        Object::Pod(p) => (p.metadata.labels.clone(), pod_ports(p.spec.as_deref())),
-        Object::Service(svc) => {
-            let spec = svc.spec.as_ref();
-            let ports = spec.and_then(|s| s.ports.clone()).unwrap_or_default();
-            (spec.and_then(|s| s.selector.clone()), ports.iter().map(|p| (p.port, p.protocol.clone().unwrap_or_else(|| "TCP".into()))).collect())
-        }
-        _ => {
-            let rt = resource(rid);
-            return Err(Error::Message(format!("error: cannot expose a {}", rt.kind)));
-        }
-    };
-    let Some(selector) = selector.filter(|m| !m.is_empty()) else {
-        let rt = resource(rid);
-        return Err(Error::Message(format!("error: couldn't retrieve selectors via --selector flag or introspection: the {} has no selector", rt.kind)));
-    };
-    let ports: Vec<(i32, String)> = match s.args.value("port") {
-        Some(p) => vec![(p.parse().map_err(|_| Error::Message(format!("error: invalid port {p}")))?, s.args.value("protocol").unwrap_or("TCP").to_string())],
-        None => container_ports,
-    };
-    if ports.is_empty() {
-        return Err(Error::Message("error: couldn't find port via --port flag or introspection".to_string()));
-    }
-    let target = s.args.value("target-port").map(|t| match t.parse::<i32>() {
-        Ok(n) => IntOrString::Int(n),
-        Err(_) => IntOrString::String(t.to_string()),
-    });
-    let multiple = ports.len() > 1;
-    let service_ports = ports
-        .iter()
-        .enumerate()
-        .map(|(i, (port, protocol))| ServicePort {
-            name: multiple.then(|| format!("port-{}", i + 1)),
-            port: *port,
-            protocol: Some(protocol.clone()),
-            target_port: target.clone().or_else(|| (!multiple).then_some(IntOrString::Int(*port))),
-            ..Default::default()
-        })
-        .collect();
-    let service_name = s.args.value("name").map(str::to_string).unwrap_or_else(|| name.clone());
-    let svc = Service {
-        metadata: ObjectMeta { name: Some(service_name), labels: obj.meta().labels.clone(), ..Default::default() },
-        spec: Some(ServiceSpec {
-            ports: Some(service_ports),
-            selector: Some(selector),
-            type_: s.args.value("type").map(str::to_string),
-            ..Default::default()
-        }),
-        status: Some(ServiceStatus { load_balancer: Some(LoadBalancerStatus::default()), ..Default::default() }),
-    };
-    submit_generated(s, Object::Service(Box::new(svc)), None, "exposed")
-}
-
-fn template_ports(template: Option<&PodTemplateSpec>) -> Vec<(i32, String)> {
-    pod_ports(template.and_then(|t| t.spec.as_ref()))
-}
-
-fn pod_ports(spec: Option<&PodSpec>) -> Vec<(i32, String)> {
-    let mut out: Vec<(i32, String)> = Vec::new();
-    for c in spec.map(|s| s.containers.as_slice()).unwrap_or(&[]) {
-        for p in c.ports.as_deref().unwrap_or(&[]) {
-            if !out.iter().any(|(n, _)| *n == p.container_port) {
-                out.push((p.container_port, p.protocol.clone().unwrap_or_else(|| "TCP".into())));
-            }
-        }
-    }
-    out
-}

@@ -10,6 +10,7 @@ mod create_rbac;
 mod delete;
 mod describe;
 mod exec;
+mod expose;
 mod get;
 mod info;
 mod label;
@@ -39,7 +40,7 @@ pub fn dispatch(s: &mut Session) -> Result {
         "create" => create::run(s),
         "replace" => apply::replace(s),
         "run" => run::run(s),
-        "expose" => create::expose(s),
+        "expose" => expose::run(s),
         "delete" => delete::run(s),
         "scale" => scale::run(s),
         "autoscale" => autoscale::run(s),
