@@ -7,16 +7,8 @@
 use std::path::{Path, PathBuf};
 
 use miniplane::engine::cluster::{Cluster, Profile, ProfileKind};
-use miniplane::engine::kubectl::FileSource;
+use miniplane::engine::kubectl::DiskFiles;
 use miniplane::engine::script;
-
-struct Dir(PathBuf);
-
-impl FileSource for Dir {
-    fn read(&self, path: &str) -> Result<String, String> {
-        std::fs::read_to_string(self.0.join(path)).map_err(|_| format!("the path \"{path}\" does not exist"))
-    }
-}
 
 fn header_value<'a>(text: &'a str, key: &str) -> Option<&'a str> {
     text.lines().take_while(|l| l.starts_with('#')).find_map(|l| l.strip_prefix('#')?.trim().strip_prefix(key)?.strip_prefix(':').map(str::trim))
@@ -28,7 +20,7 @@ fn run_script(path: &Path, seed_override: Option<u64>) -> String {
     let seed = seed_override.or_else(|| header_value(&text, "seed").and_then(|s| s.parse().ok())).unwrap_or(1);
     let commands = script::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut cluster = Cluster::new(Profile::new(profile), seed);
-    let dir = Dir(path.parent().expect("script has a folder").to_path_buf());
+    let dir = DiskFiles { base: path.parent().expect("script has a folder").to_path_buf() };
     script::run(&mut cluster, &commands, &dir)
 }
 

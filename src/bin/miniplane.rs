@@ -11,7 +11,7 @@ use std::time::Instant;
 use miniplane::engine::api::{ids, Object};
 use miniplane::engine::apiserver::{ApiServer, Query};
 use miniplane::engine::cluster::{Cluster, Profile, ProfileKind};
-use miniplane::engine::kubectl::FileSource;
+use miniplane::engine::kubectl::DiskFiles;
 use miniplane::engine::script;
 use miniplane::engine::store::{Entry, Value};
 use miniplane::engine::sweep;
@@ -84,21 +84,6 @@ fn main() -> ExitCode {
             eprint!("{USAGE}");
             ExitCode::from(2)
         }
-    }
-}
-
-/// Reads `-f PATH` relative to the script's folder (or the working folder for stdin).
-struct LocalFiles {
-    base: PathBuf,
-}
-
-impl FileSource for LocalFiles {
-    fn read(&self, path: &str) -> Result<String, String> {
-        let full = self.base.join(path);
-        if full.is_dir() {
-            return Err(format!("error reading {path}: is a directory"));
-        }
-        std::fs::read_to_string(&full).map_err(|_| format!("the path \"{path}\" does not exist"))
     }
 }
 
@@ -188,16 +173,16 @@ fn script_command(args: &[String]) -> ExitCode {
         }
     };
     if opts.check {
-        return checked_script(&opts, &text, &commands, LocalFiles { base });
+        return checked_script(&opts, &text, &commands, DiskFiles { base });
     }
     let mut cluster = Cluster::new(Profile::new(opts.profile), opts.seed);
-    let files = LocalFiles { base };
+    let files = DiskFiles { base };
     print!("{}", script::run(&mut cluster, &commands, &files));
     ExitCode::SUCCESS
 }
 
 /// `script --check`: the transcript, then the first violation if any.
-fn checked_script(opts: &Options, text: &str, commands: &[script::Command], files: LocalFiles) -> ExitCode {
+fn checked_script(opts: &Options, text: &str, commands: &[script::Command], files: DiskFiles) -> ExitCode {
     let _ = commands;
     sweep::quiet_panics();
     let (transcript, failure) = sweep::run_checked(opts.profile, opts.seed, text, &files, false);

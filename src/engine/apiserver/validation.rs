@@ -19,7 +19,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
 use crate::engine::api::{Cause, Object};
 
-pub use names::{dns1035_label, dns1123_label, dns1123_subdomain, label_value, qualified_name};
+pub use names::{config_map_key, dns1035_label, dns1123_label, dns1123_subdomain, label_value, qualified_name};
 
 /// A field path as validation walks down to a field (`spec.containers[0].name`),
 /// written out only when an error names it: most objects are valid, and

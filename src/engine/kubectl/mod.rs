@@ -51,6 +51,70 @@ impl Output {
 /// Where `-f PATH` reads files from (the local disk natively, the editor in the browser).
 pub trait FileSource {
     fn read(&self, path: &str) -> std::result::Result<String, String>;
+
+    /// A `--from-file` or `--from-env-file` path as kubectl's `os.Stat` and
+    /// `os.ReadFile` find it; the error is the system's reason, as Go words
+    /// it (`no such file or directory`).
+    fn entry(&self, path: &str) -> std::result::Result<FileEntry, String> {
+        self.read(path).map(|text| FileEntry::File(text.into_bytes())).map_err(|_| "no such file or directory".to_string())
+    }
+}
+
+/// A file's bytes, or a directory's regular files (name and bytes) in
+/// name order, as `os.ReadDir` lists them.
+pub enum FileEntry {
+    File(Vec<u8>),
+    Dir(Vec<(String, Vec<u8>)>),
+}
+
+/// The local disk's files, `-f PATH` relative to `base` (the script's
+/// folder, or the working folder for stdin): the command line and the
+/// transcript tests.
+#[cfg(not(target_arch = "wasm32"))]
+pub struct DiskFiles {
+    pub base: std::path::PathBuf,
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl FileSource for DiskFiles {
+    fn read(&self, path: &str) -> std::result::Result<String, String> {
+        let full = self.base.join(path);
+        if full.is_dir() {
+            return Err(format!("error reading {path}: is a directory"));
+        }
+        std::fs::read_to_string(&full).map_err(|_| format!("the path \"{path}\" does not exist"))
+    }
+
+    fn entry(&self, path: &str) -> std::result::Result<FileEntry, String> {
+        let full = self.base.join(path);
+        let metadata = std::fs::metadata(&full).map_err(|e| go_errno(&e))?;
+        if !metadata.is_dir() {
+            return std::fs::read(&full).map(FileEntry::File).map_err(|e| go_errno(&e));
+        }
+        let mut files = Vec::new();
+        for item in std::fs::read_dir(&full).map_err(|e| format!("error listing files in {path}: {}", go_errno(&e)))? {
+            let item = item.map_err(|e| go_errno(&e))?;
+            if item.file_type().is_ok_and(|t| t.is_file()) {
+                let bytes = std::fs::read(item.path()).map_err(|e| go_errno(&e))?;
+                files.push((item.file_name().to_string_lossy().into_owned(), bytes));
+            }
+        }
+        files.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(FileEntry::Dir(files))
+    }
+}
+
+/// The system's reason as Go's `syscall.Errno` prints it: the C library's
+/// text in lower case, without Rust's ` (os error N)`.
+#[cfg(not(target_arch = "wasm32"))]
+fn go_errno(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    let text = text.split(" (os error").next().unwrap_or(&text);
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 /// No files at all.

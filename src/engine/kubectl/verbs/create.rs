@@ -20,7 +20,7 @@ use crate::engine::apiserver::decode;
 use crate::engine::kubectl::manifest::{self, DryRun};
 use crate::engine::kubectl::printers::{self, OutputFormat};
 use crate::engine::kubectl::verbs::apply::{last_applied_json, print_each, report, with_annotation, write_output_format, Printed, LAST_APPLIED};
-use crate::engine::kubectl::{Error, Result, Session};
+use crate::engine::kubectl::{Error, FileEntry, Result, Session};
 
 pub fn run(s: &mut Session) -> Result {
     let command = s.args.command.clone();
@@ -392,28 +392,6 @@ fn service(s: &mut Session, kind: &str) -> Result {
     submit_generated_as(s, Object::Service(Box::new(svc)), Some(&wrap), "created", SaveConfig::Never, |_| {})
 }
 
-/// `--from-literal` and `--from-file` sources as key → bytes.
-fn data_sources(s: &Session) -> std::result::Result<BTreeMap<String, String>, Error> {
-    let mut data = BTreeMap::new();
-    for literal in s.args.values("from-literal") {
-        let Some((k, v)) = literal.split_once('=') else {
-            return Err(Error::Message(format!("error: invalid literal source {literal}, expected key=value")));
-        };
-        if data.insert(k.to_string(), v.to_string()).is_some() {
-            return Err(Error::Message(format!("error: cannot add key {k}, another key by that name already exists in Data for ConfigMap \"{}\"", s.args.positionals.first().cloned().unwrap_or_default())));
-        }
-    }
-    for source in s.args.values("from-file") {
-        let (key, path) = match source.split_once('=') {
-            Some((k, p)) => (k.to_string(), p.to_string()),
-            None => (source.rsplit('/').next().unwrap_or(source).to_string(), source.clone()),
-        };
-        let text = s.files.read(&path).map_err(|e| Error::Message(format!("error: error reading {path}: {}", e.trim_start_matches("error: "))))?;
-        data.insert(key, text);
-    }
-    Ok(data)
-}
-
 /// `kubectl create poddisruptionbudget NAME --selector=… --min-available=N|--max-unavailable=N`.
 fn pod_disruption_budget(s: &mut Session) -> Result {
     use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec, PodDisruptionBudgetStatus};
@@ -574,21 +552,268 @@ fn quota_scopes(spec: &str) -> std::result::Result<Option<Vec<String>>, String> 
 
 fn configmap(s: &mut Session) -> Result {
     let name = one_name(s)?;
-    let data = data_sources(s)?;
-    let cm = ConfigMap { metadata: ObjectMeta { name: Some(name), ..Default::default() }, data: (!data.is_empty()).then_some(data), ..Default::default() };
+    let mut payload = Payload::new(PayloadKind::ConfigMap, &name);
+    let sources = Sources::read(s)?;
+    payload.add_files(s, &sources.files)?;
+    payload.add_literals(&sources.literals)?;
+    payload.add_env_files(s, &sources.env_files)?;
+    let (data, binary) = payload.split_text();
+    let mut cm = ConfigMap {
+        metadata: ObjectMeta { name: Some(name), ..Default::default() },
+        data: (!data.is_empty()).then_some(data),
+        binary_data: (!binary.is_empty()).then_some(binary),
+        ..Default::default()
+    };
+    if s.args.flag("append-hash") {
+        let hash = config_map_hash(&cm);
+        cm.metadata.name = cm.metadata.name.map(|n| format!("{n}-{hash}"));
+    }
     submit_generated(s, Object::ConfigMap(Box::new(cm)), Some("failed to create configmap: "), "created")
 }
 
 fn secret(s: &mut Session) -> Result {
     let name = one_name(s)?;
-    let data: BTreeMap<String, ByteString> = crate::engine::sort::insert_all(data_sources(s)?.into_iter().map(|(k, v)| (k, ByteString(v.into_bytes()))));
-    let secret = Secret {
+    let mut payload = Payload::new(PayloadKind::Secret, &name);
+    let sources = Sources::read(s)?;
+    payload.add_literals(&sources.literals)?;
+    payload.add_files(s, &sources.files)?;
+    payload.add_env_files(s, &sources.env_files)?;
+    let data: BTreeMap<String, ByteString> = payload.entries.into_iter().map(|(k, v)| (k, ByteString(v))).collect();
+    let mut secret = Secret {
         metadata: ObjectMeta { name: Some(name), ..Default::default() },
         data: (!data.is_empty()).then_some(data),
         type_: s.args.value("type").map(str::to_string),
         ..Default::default()
     };
+    if s.args.flag("append-hash") {
+        let hash = secret_hash(&secret);
+        secret.metadata.name = secret.metadata.name.map(|n| format!("{n}-{hash}"));
+    }
     submit_generated(s, Object::Secret(Box::new(secret)), Some("failed to create secret "), "created")
+}
+
+/// `--from-file`, `--from-literal` and `--from-env-file` as kubectl's flags
+/// read them (the file flags split at commas, literals kept whole).
+struct Sources {
+    files: Vec<String>,
+    literals: Vec<String>,
+    env_files: Vec<String>,
+}
+
+impl Sources {
+    fn read(s: &Session) -> std::result::Result<Sources, Error> {
+        let files = s.args.string_slice("from-file").map_err(Error::Usage)?;
+        let env_files = s.args.string_slice("from-env-file").map_err(Error::Usage)?;
+        let literals = s.args.values("from-literal").to_vec();
+        if !env_files.is_empty() && (!files.is_empty() || !literals.is_empty()) {
+            return Err(Error::Message("error: from-env-file cannot be combined with from-file or from-literal".to_string()));
+        }
+        Ok(Sources { files, literals, env_files })
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum PayloadKind {
+    ConfigMap,
+    Secret,
+}
+
+/// A generated ConfigMap's or Secret's keys, added as kubectl's
+/// `addKeyFrom…` functions add them, with their checks and words.
+struct Payload<'a> {
+    kind: PayloadKind,
+    name: &'a str,
+    entries: BTreeMap<String, Vec<u8>>,
+}
+
+impl<'a> Payload<'a> {
+    fn new(kind: PayloadKind, name: &'a str) -> Self {
+        Payload { kind, name, entries: BTreeMap::new() }
+    }
+
+    fn add(&mut self, key: &str, value: Vec<u8>) -> std::result::Result<(), Error> {
+        let problems = crate::engine::apiserver::validation::config_map_key(key);
+        let fail = |text: String| Err(Error::Message(format!("error: {text}")));
+        match self.kind {
+            PayloadKind::ConfigMap => {
+                if !problems.is_empty() {
+                    return fail(format!("{key:?} is not a valid key name for a ConfigMap: {}", problems.join(",")));
+                }
+                if let Some(existing) = self.entries.get(key) {
+                    let place = if std::str::from_utf8(existing).is_ok() { "Data" } else { "BinaryData" };
+                    return fail(format!("cannot add key {key:?}, another key by that name already exists in {place} for ConfigMap {:?}", self.name));
+                }
+            }
+            PayloadKind::Secret => {
+                if !problems.is_empty() {
+                    return fail(format!("{key:?} is not valid key name for a Secret {}", problems.join(";")));
+                }
+                if self.entries.contains_key(key) {
+                    return fail(format!("cannot add key {key}, another key by that name already exists"));
+                }
+            }
+        }
+        self.entries.insert(key.to_string(), value);
+        Ok(())
+    }
+
+    /// `ParseLiteralSource`: `key=value`, the value after the first `=`.
+    fn add_literals(&mut self, literals: &[String]) -> std::result::Result<(), Error> {
+        for literal in literals {
+            match literal.split_once('=') {
+                Some((key, value)) if !key.is_empty() => self.add(key, value.as_bytes().to_vec())?,
+                _ => return Err(Error::Message(format!("error: invalid literal source {literal}, expected key=value"))),
+            }
+        }
+        Ok(())
+    }
+
+    /// `ParseFileSource` and the file or directory it names.
+    fn add_files(&mut self, s: &Session, sources: &[String]) -> std::result::Result<(), Error> {
+        let fail = |text: String| Err(Error::Message(format!("error: {text}")));
+        for source in sources {
+            let (key, path) = match source.matches('=').count() {
+                0 => (go_path_base(source), source.as_str()),
+                1 if source.starts_with('=') => return fail(format!("key name for file path {} missing", &source[1..])),
+                1 if source.ends_with('=') => return fail(format!("file path for key name {} missing", &source[..source.len() - 1])),
+                1 => source.split_once('=').map(|(k, p)| (k.to_string(), p)).unwrap_or_default(),
+                _ => return fail("key names or file paths cannot contain '='".to_string()),
+            };
+            match s.files.entry(path) {
+                Err(reason) => return fail(format!("error reading {path}: {reason}")),
+                Ok(FileEntry::File(bytes)) => self.add(&key, bytes)?,
+                Ok(FileEntry::Dir(files)) => {
+                    if source.contains('=') {
+                        return fail("cannot give a key name for a directory path".to_string());
+                    }
+                    for (name, bytes) in files {
+                        self.add(&name, bytes)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `AddFromEnvFile`: one `KEY=value` a line; blank lines and `#`
+    /// comments skipped; a line without `=` takes the variable from the
+    /// environment kubectl runs in, which here has none set.
+    fn add_env_files(&mut self, s: &Session, paths: &[String]) -> std::result::Result<(), Error> {
+        let fail = |text: String| Err(Error::Message(format!("error: {text}")));
+        for path in paths {
+            let bytes = match s.files.entry(path) {
+                Err(reason) => return fail(format!("error reading {path}: {reason}")),
+                Ok(FileEntry::Dir(_)) if self.kind == PayloadKind::ConfigMap => return fail("env config file cannot be a directory".to_string()),
+                Ok(FileEntry::Dir(_)) => return fail("env secret file cannot be a directory".to_string()),
+                Ok(FileEntry::File(bytes)) => bytes,
+            };
+            for (number, line) in scanner_lines(&bytes).into_iter().enumerate() {
+                let Ok(text) = std::str::from_utf8(line) else {
+                    let listed: Vec<String> = line.iter().map(u8::to_string).collect();
+                    return fail(format!("env file {path} contains invalid utf8 bytes at line {}: [{}]", number + 1, listed.join(" ")));
+                };
+                let text = if number == 0 { text.strip_prefix('\u{feff}').unwrap_or(text) } else { text };
+                let text = text.trim_start();
+                if text.is_empty() || text.starts_with('#') {
+                    continue;
+                }
+                let (key, value) = text.split_once('=').unwrap_or((text, ""));
+                let problems = super::set::env_var_name_problems(key);
+                if !problems.is_empty() {
+                    return fail(format!("{key:?} is not a valid key name: {}", problems.join(";")));
+                }
+                self.add(key, value.as_bytes().to_vec())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A ConfigMap's `data` (UTF-8 values) and `binaryData` (the rest).
+    fn split_text(self) -> (BTreeMap<String, String>, BTreeMap<String, ByteString>) {
+        let mut data = BTreeMap::new();
+        let mut binary = BTreeMap::new();
+        for (key, value) in self.entries {
+            match String::from_utf8(value) {
+                Ok(text) => {
+                    data.insert(key, text);
+                }
+                Err(e) => {
+                    binary.insert(key, ByteString(e.into_bytes()));
+                }
+            }
+        }
+        (data, binary)
+    }
+}
+
+/// Go's `path.Base(filepath.ToSlash(p))`: the last element, trailing
+/// slashes ignored; `/` for a path of slashes, `.` for an empty one.
+fn go_path_base(path: &str) -> String {
+    let trimmed = path.trim_end_matches('/');
+    if trimmed.is_empty() {
+        return if path.is_empty() { ".".to_string() } else { "/".to_string() };
+    }
+    trimmed.rsplit('/').next().unwrap_or(trimmed).to_string()
+}
+
+/// The lines `bufio.Scanner` gives: split at `\n`, a `\r` before it
+/// dropped, no empty line after a final newline.
+fn scanner_lines(bytes: &[u8]) -> Vec<&[u8]> {
+    let mut lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l)).collect();
+    if bytes.is_empty() || bytes.ends_with(b"\n") {
+        lines.pop();
+    }
+    lines
+}
+
+/// kubectl's `hash.ConfigMapHash`: the name's suffix for `--append-hash`.
+fn config_map_hash(cm: &ConfigMap) -> String {
+    // encoding/json of a map: keys sorted; `data` written even when null.
+    let mut m = serde_json::Map::new();
+    if let Some(binary) = cm.binary_data.as_ref().filter(|b| !b.is_empty()) {
+        m.insert("binaryData".into(), serde_json::to_value(binary).unwrap_or(Value::Null));
+    }
+    m.insert("data".into(), serde_json::to_value(cm.data.clone().unwrap_or_default()).unwrap_or(Value::Null));
+    if let Some(immutable) = cm.immutable {
+        m.insert("immutable".into(), Value::Bool(immutable));
+    }
+    m.insert("kind".into(), "ConfigMap".into());
+    m.insert("name".into(), cm.metadata.name.clone().unwrap_or_default().into());
+    name_hash(&Value::Object(m))
+}
+
+/// kubectl's `hash.SecretHash`.
+fn secret_hash(secret: &Secret) -> String {
+    let mut m = serde_json::Map::new();
+    m.insert("data".into(), serde_json::to_value(secret.data.clone().unwrap_or_default()).unwrap_or(Value::Null));
+    if let Some(immutable) = secret.immutable {
+        m.insert("immutable".into(), Value::Bool(immutable));
+    }
+    m.insert("kind".into(), "Secret".into());
+    m.insert("name".into(), secret.metadata.name.clone().unwrap_or_default().into());
+    m.insert("type".into(), secret.type_.clone().unwrap_or_default().into());
+    name_hash(&Value::Object(m))
+}
+
+/// `encodeHash(hash(json))`: SHA-256's first ten hex digits, with `0`, `1`,
+/// `3`, `a` and `e` turned into `g`, `h`, `k`, `m` and `t`.
+fn name_hash(value: &Value) -> String {
+    use sha2::{Digest, Sha256};
+    let encoded = crate::engine::kubectl::printers::json::to_json_compact(value);
+    let digest = Sha256::digest(encoded.as_bytes());
+    digest
+        .iter()
+        .take(5)
+        .flat_map(|b| [b >> 4, b & 0xf])
+        .map(|nibble| match nibble {
+            0 => 'g',
+            1 => 'h',
+            3 => 'k',
+            10 => 'm',
+            14 => 't',
+            n => char::from_digit(u32::from(n), 16).unwrap_or('0'),
+        })
+        .collect()
 }
 
 /// `kubectl create secret docker-registry`: a `kubernetes.io/dockerconfigjson`

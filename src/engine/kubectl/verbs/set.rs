@@ -5,6 +5,7 @@
 //! server, or print them for `--local` and `--dry-run=client`.
 
 mod env;
+pub(super) use env::env_var_name_problems;
 mod resources;
 mod service_account;
 

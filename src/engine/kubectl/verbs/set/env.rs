@@ -243,7 +243,7 @@ fn read_env(text: &str) -> Vec<EnvVar> {
 }
 
 /// apimachinery's `IsEnvVarName`.
-fn env_var_name_problems(name: &str) -> Vec<String> {
+pub(crate) fn env_var_name_problems(name: &str) -> Vec<String> {
     let mut problems = Vec::new();
     let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_');
     let starts_well = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || matches!(c, '-' | '.' | '_'));
