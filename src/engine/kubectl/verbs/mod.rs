@@ -29,6 +29,12 @@ use super::{Error, Result, Session};
 pub fn dispatch(s: &mut Session) -> Result {
     let command = s.args.command.clone();
     let verb = command.split(' ').next().unwrap_or("");
+    if s.args.flag("help") && !verb.is_empty() {
+        return Err(help_not_simulated(&command));
+    }
+    if let Some(refusal) = unsimulated_flag(s) {
+        return Err(Error::Message(refusal));
+    }
     match verb {
         "" => info::help(s),
         "get" => get::run(s),
@@ -61,3 +67,43 @@ pub fn dispatch(s: &mut Session) -> Result {
 
 #[cfg(test)]
 pub mod write_tests;
+
+/// `--help` on a command: kubectl prints the command's help and runs
+/// nothing. The help texts are not in the page, so this says where they
+/// are; the command still does not run (`delete pod web --help` deletes
+/// nothing).
+fn help_not_simulated(command: &str) -> Error {
+    let words: Vec<&str> = command.split(' ').collect();
+    let page: Vec<String> = (1..=words.len()).map(|n| format!("kubectl_{}", words[..n].join("_"))).collect();
+    Error::Message(format!(
+        "error: kubectl's help texts are not part of this simulation, and \"kubectl {command}\" was not run; its reference is https://kubernetes.io/docs/reference/kubectl/generated/{}/",
+        page.join("/")
+    ))
+}
+
+/// A flag kubectl would act on that this simulation does not: refused,
+/// not ignored, and nothing runs.
+fn unsimulated_flag(s: &Session) -> Option<String> {
+    let verb = s.args.command.clone();
+    let given = |flag: &str| s.args.has(flag);
+    let refusal = if given("kustomize") {
+        "kustomize directories (-k) are not part of this simulation; give the rendered manifests with -f".to_string()
+    } else if (given("prune") && s.args.flag("prune")) || given("prune-allowlist") {
+        "apply --prune is not part of this simulation; delete what you took out of your files with kubectl delete".to_string()
+    } else if given("interactive") && s.args.flag("interactive") && verb == "delete" {
+        "delete --interactive is not part of this simulation (it asks before deleting); run the delete without it".to_string()
+    } else if given("output-watch-events") && s.args.flag("output-watch-events") {
+        "--output-watch-events is not part of this simulation: a watch here prints the objects it lists and no events after them".to_string()
+    } else if given("show-managed-fields") && s.args.flag("show-managed-fields") {
+        "--show-managed-fields is not part of this simulation: objects here keep no managed fields".to_string()
+    } else if given("raw") && verb != "config view" {
+        format!("{verb} --raw is not part of this simulation: it reads the API server's paths directly")
+    } else if (given("raw") && s.args.flag("raw")) || (given("flatten") && s.args.flag("flatten")) {
+        "config view --raw and --flatten are not part of this simulation: its kubeconfig holds no credentials to show".to_string()
+    } else if given("allow-missing-template-keys") && !s.args.flag("allow-missing-template-keys") {
+        "--allow-missing-template-keys=false is not part of this simulation: a template's missing key prints as empty".to_string()
+    } else {
+        return None;
+    };
+    Some(format!("error: {refusal}"))
+}
