@@ -15,6 +15,37 @@ pub struct Discovered {
     pub short_names: &'static [&'static str],
     pub namespaced: bool,
     pub kind: &'static str,
+    /// The verbs its storage serves, sorted as discovery lists them.
+    pub verbs: &'static [&'static str],
+    pub categories: &'static [&'static str],
+}
+
+/// What a generic registry store serves: every verb.
+const ALL_VERBS: &[&str] = &["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
+
+/// The verbs a resource's storage serves: most are a generic registry
+/// store; a namespace's has no collection delete, component statuses are
+/// read-only and the bindings and reviews are create-only.
+fn verbs_of(group: &str, plural: &str) -> &'static [&'static str] {
+    match (group, plural) {
+        ("", "namespaces") => &["create", "delete", "get", "list", "patch", "update", "watch"],
+        ("", "componentstatuses") => &["get", "list"],
+        ("", "bindings") | ("authentication.k8s.io", _) | ("authorization.k8s.io", _) => &["create"],
+        _ => ALL_VERBS,
+    }
+}
+
+/// The categories a resource's storage names: `all` for the workloads and
+/// their Services (`kubectl get all`), `api-extensions` for the kinds that
+/// extend the API.
+fn categories_of(group: &str, in_all: bool) -> &'static [&'static str] {
+    if in_all {
+        &["all"]
+    } else if matches!(group, "admissionregistration.k8s.io" | "apiextensions.k8s.io" | "apiregistration.k8s.io") {
+        &["api-extensions"]
+    } else {
+        &[]
+    }
 }
 
 /// What a 1.33 API server's discovery lists: the stored resources plus the
@@ -22,7 +53,16 @@ pub struct Discovered {
 pub fn discovered() -> Vec<Discovered> {
     let mut list: Vec<Discovered> = RESOURCES
         .iter()
-        .map(|r| Discovered { group: r.group, version: r.version, plural: r.plural, short_names: r.short_names, namespaced: r.namespaced, kind: r.kind })
+        .map(|r| Discovered {
+            group: r.group,
+            version: r.version,
+            plural: r.plural,
+            short_names: r.short_names,
+            namespaced: r.namespaced,
+            kind: r.kind,
+            verbs: verbs_of(r.group, r.plural),
+            categories: categories_of(r.group, r.in_all),
+        })
         .collect();
     let extra: &[(&'static str, &'static str, &'static str, bool, &'static str)] = &[
         ("", "v1", "bindings", true, "Binding"),
@@ -34,7 +74,7 @@ pub fn discovered() -> Vec<Discovered> {
         ("authorization.k8s.io", "v1", "subjectaccessreviews", false, "SubjectAccessReview"),
     ];
     for &(group, version, plural, namespaced, kind) in extra {
-        list.push(Discovered { group, version, plural, short_names: &[], namespaced, kind });
+        list.push(Discovered { group, version, plural, short_names: &[], namespaced, kind, verbs: verbs_of(group, plural), categories: &[] });
     }
     // Discovery lists groups ("" first) and, within one, resources by name;
     // kubectl then sorts stably by group.

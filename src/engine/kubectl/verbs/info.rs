@@ -217,20 +217,49 @@ fn cluster_info(s: &mut Session) -> Result {
     Ok(())
 }
 
+/// `kubectl api-resources`, as 1.33's `RunAPIResources` filters, sorts and
+/// prints discovery.
 fn api_resources(s: &mut Session) -> Result {
-    let namespaced = s.args.value("namespaced").map(|v| v == "true");
+    if !s.args.positionals.is_empty() {
+        return Err(Error::Message(format!(
+            "error: unexpected arguments: [{}]\nSee 'kubectl api-resources -h' for help and examples",
+            s.args.positionals.join(" ")
+        )));
+    }
+    let output = s.args.value("output").unwrap_or("").to_string();
+    if !matches!(output.as_str(), "" | "wide" | "name") {
+        return Err(Error::Message(format!("error: --output {output} is not available")));
+    }
+    let sort_by = s.args.value("sort-by").unwrap_or("").to_string();
+    if !matches!(sort_by.as_str(), "" | "name" | "kind") {
+        return Err(Error::Message("error: --sort-by accepts only name or kind".to_string()));
+    }
+    let namespaced = match s.args.value("namespaced") {
+        None => None,
+        Some(v) => Some(match v {
+            "1" | "t" | "T" | "TRUE" | "true" | "True" => true,
+            "0" | "f" | "F" | "FALSE" | "false" | "False" => false,
+            _ => {
+                return Err(Error::Usage(format!("invalid argument \"{v}\" for \"--namespaced\" flag: strconv.ParseBool: parsing \"{v}\": invalid syntax")));
+            }
+        }),
+    };
+    let verbs = s.args.string_slice("verbs").map_err(Error::Usage)?;
+    let categories = s.args.string_slice("categories").map_err(Error::Usage)?;
     let group = s.args.value("api-group").map(str::to_string);
     let mut list: Vec<Discovered> = discovered()
         .into_iter()
         .filter(|d| namespaced.is_none_or(|n| d.namespaced == n))
         .filter(|d| group.as_ref().is_none_or(|g| d.group == g))
+        .filter(|d| verbs.iter().all(|v| d.verbs.contains(&v.as_str())))
+        .filter(|d| categories.iter().all(|c| d.categories.contains(&c.as_str())))
         .collect();
-    match s.args.value("sort-by") {
-        Some("name") => list.sort_stable_by(|a, b| a.plural.cmp(b.plural)),
-        Some("kind") => list.sort_stable_by(|a, b| a.kind.cmp(b.kind)),
+    match sort_by.as_str() {
+        "name" => list.sort_stable_by(|a, b| a.plural.cmp(b.plural)),
+        "kind" => list.sort_stable_by(|a, b| a.kind.cmp(b.kind)),
         _ => {}
     }
-    if s.args.value("output") == Some("name") {
+    if output == "name" {
         for d in &list {
             if d.group.is_empty() {
                 s.out.push_str(&format!("{}\n", d.plural));
@@ -240,13 +269,18 @@ fn api_resources(s: &mut Session) -> Result {
         }
         return Ok(());
     }
+    let wide = output == "wide";
     let mut text = String::new();
     if !s.args.flag("no-headers") {
-        text.push_str("NAME\tSHORTNAMES\tAPIVERSION\tNAMESPACED\tKIND\n");
+        text.push_str(if wide { "NAME\tSHORTNAMES\tAPIVERSION\tNAMESPACED\tKIND\tVERBS\tCATEGORIES\n" } else { "NAME\tSHORTNAMES\tAPIVERSION\tNAMESPACED\tKIND\n" });
     }
     for d in &list {
         let api_version = if d.group.is_empty() { d.version.to_string() } else { format!("{}/{}", d.group, d.version) };
-        text.push_str(&format!("{}\t{}\t{api_version}\t{}\t{}\n", d.plural, d.short_names.join(","), d.namespaced, d.kind));
+        text.push_str(&format!("{}\t{}\t{api_version}\t{}\t{}", d.plural, d.short_names.join(","), d.namespaced, d.kind));
+        if wide {
+            text.push_str(&format!("\t{}\t{}", d.verbs.join(","), d.categories.join(",")));
+        }
+        text.push('\n');
     }
     s.out.push_str(&TABLE.format(&text));
     Ok(())
