@@ -83,6 +83,11 @@ pub fn run(s: &mut Session) -> Result {
     let Change { sets, removes, .. } = &change;
     let mut printed = 0;
     let (targets, mut failures) = targets::resolve(s, &resources, true)?;
+    // A precondition the server checks: the patch carries this version.
+    let resource_version = s.args.value("resource-version").filter(|v| !v.is_empty()).map(str::to_string);
+    if resource_version.is_some() && !single_item_implied(s, &resources) {
+        return Err(Error::Message("error: --resource-version may only be used with a single resource".to_string()));
+    }
     for t in &targets {
         let obj = match targets::fetch(s, t) {
             Ok(o) => o,
@@ -122,13 +127,16 @@ pub fn run(s: &mut Session) -> Result {
             verb.to_string()
         };
         let mut shown = obj.clone();
-        if next_map != current {
+        if next_map != current || resource_version.is_some() {
             let mut next = (*obj).clone();
             let value = (!next_map.is_empty()).then_some(next_map);
             if annotate {
                 next.meta_mut().annotations = value;
             } else {
                 next.meta_mut().labels = value;
+            }
+            if let Some(version) = &resource_version {
+                next.meta_mut().resource_version = Some(version.clone());
             }
             if dry == DryRun::Client {
                 shown = std::rc::Rc::new(next);
@@ -227,4 +235,21 @@ fn print_changed(s: &mut Session, format: &OutputFormat, annotate: bool, printed
     }
     *printed += 1;
     print_one(s, format, &item.qualified_name(), &item.to_json())
+}
+
+/// The resource builder's `IntoSingleItemImplied`: one object named, as
+/// `TYPE NAME`, `TYPE/NAME` or one file, with no selector.
+fn single_item_implied(s: &Session, resources: &[String]) -> bool {
+    let files = s.args.values("filename");
+    if !files.is_empty() {
+        return files.len() == 1;
+    }
+    if s.args.value("selector").is_some() || s.args.flag("all") {
+        return false;
+    }
+    match resources {
+        [one] => one.contains('/'),
+        [kind, name] => !kind.contains(',') && !kind.contains('/') && !name.contains('/'),
+        _ => false,
+    }
 }

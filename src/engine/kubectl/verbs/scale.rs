@@ -39,6 +39,7 @@ pub fn run(s: &mut Session) -> Result {
         Some(c) => c.parse().ok().filter(|n: &i32| *n >= 0),
         None => None,
     };
+    let resource_version = s.args.value("resource-version").filter(|v| !v.is_empty()).map(str::to_string);
     let dry = DryRun::from_session(s)?;
     let words = s.args.positionals.clone();
     let (targets, mut failures) = targets::resolve(s, &words, true)?;
@@ -60,12 +61,20 @@ pub fn run(s: &mut Session) -> Result {
                 continue;
             }
         }
+        if let Some(want) = resource_version.as_deref() {
+            let was = obj.meta().resource_version.clone().unwrap_or_default();
+            if want != was {
+                failures.push(Failure::Text(format!("Expected resource version to be {want}, was {was}")));
+                continue;
+            }
+        }
         if dry != DryRun::Client {
             let mut next = (*obj).clone();
             set_replicas(&mut next, replicas);
             // The scale subresource: a merge patch, or an update when a
-            // precondition (`--current-replicas`) must hold.
-            s.cluster.sim.api.set_client_update(if current.is_some() { "update" } else { "patch" }, "scale");
+            // precondition (`--current-replicas`, `--resource-version`) must hold.
+            let precondition = current.is_some() || resource_version.is_some();
+            s.cluster.sim.api.set_client_update(if precondition { "update" } else { "patch" }, "scale");
             let result = s.cluster.sim.api.update_with(next, false, dry == DryRun::Server);
             // kubectl writes the scale subresource, which admission's pod
             // template checks (PodSecurity's warnings) pass over.
