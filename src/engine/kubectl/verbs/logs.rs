@@ -44,8 +44,11 @@ pub fn run(s: &mut Session) -> Result {
         return Err(Error::Message(format!("error: --all-containers=true should not be specified with container name {}", s.args.value("container").unwrap_or(""))));
     }
     let selector = s.args.value("selector").map(str::to_string);
+    // `--all-pods`: every pod of a workload, each line prefixed.
+    let all_pods = s.args.flag("all-pods");
     let pods: Vec<Pod> = match (positionals.first(), selector.as_deref()) {
         (Some(_), Some(_)) => return Err(Error::Message("error: only one of a selector or a resource name may be given".into())),
+        (Some(target), None) if all_pods => find_pods(s, &namespace, target, Announce::Nothing)?,
         (Some(target), None) => vec![find_pod(s, &namespace, target, true)?],
         (None, Some(sel)) => {
             let selector = Selector::parse(sel).map_err(|e| Error::Message(format!("error: {e}")))?;
@@ -73,7 +76,7 @@ pub fn run(s: &mut Session) -> Result {
     let limit_bytes: Option<usize> = s.args.value("limit-bytes").and_then(|v| v.parse().ok());
     let mut requests: Vec<(Pod, String)> = Vec::new();
     for pod in &pods {
-        for c in containers_of(s, pod)? {
+        for c in containers_of(s, pod, !all_pods)? {
             requests.push((pod.clone(), c));
         }
     }
@@ -83,7 +86,7 @@ pub fn run(s: &mut Session) -> Result {
             requests.len()
         )));
     }
-    let prefix = s.args.flag("prefix");
+    let prefix = s.args.flag("prefix") || all_pods;
     let mut streams = Vec::new();
     for (pod, container) in &requests {
         let pod_name = pod.metadata.name.clone().unwrap_or_default();
@@ -136,7 +139,7 @@ pub fn run(s: &mut Session) -> Result {
 }
 
 /// The containers asked for: `--all-containers`, `-c`, or the default one.
-fn containers_of(s: &mut Session, pod: &Pod) -> Result<Vec<String>> {
+fn containers_of(s: &mut Session, pod: &Pod, say_default: bool) -> Result<Vec<String>> {
     let pod_name = pod.metadata.name.clone().unwrap_or_default();
     let spec = pod.spec.clone().unwrap_or_default();
     let all_names: Vec<String> = spec.init_containers.iter().flatten().chain(spec.containers.iter()).map(|c| c.name.clone()).collect();
@@ -153,7 +156,7 @@ fn containers_of(s: &mut Session, pod: &Pod) -> Result<Vec<String>> {
     let annotated = pod.metadata.annotations.as_ref().and_then(|a| a.get("kubectl.kubernetes.io/default-container")).cloned();
     let chosen = annotated.filter(|a| spec.containers.iter().any(|c| &c.name == a)).or_else(|| spec.containers.first().map(|c| c.name.clone()));
     let Some(chosen) = chosen else { return Ok(vec![]) };
-    if spec.containers.len() + spec.init_containers.as_ref().map(Vec::len).unwrap_or(0) > 1 {
+    if say_default && spec.containers.len() + spec.init_containers.as_ref().map(Vec::len).unwrap_or(0) > 1 {
         let mut names: Vec<String> = spec.containers.iter().map(|c| c.name.clone()).collect();
         names.extend(spec.init_containers.iter().flatten().map(|c| format!("{} (init)", c.name)));
         s.say(true, &format!("Defaulted container \"{chosen}\" out of: {}\n", names.join(", ")));
@@ -165,11 +168,31 @@ fn containers_of(s: &mut Session, pod: &Pod) -> Result<Vec<String>> {
 /// controller (`deploy/web`, `job/x`) whose first pod kubectl picks
 /// (`logs` says which when there are several).
 pub fn find_pod(s: &mut Session, namespace: &str, target: &str, announce: bool) -> Result<Pod> {
+    let announce = if announce { Announce::FirstOfSeveral } else { Announce::NotLogs };
+    let pods = find_pods(s, namespace, target, announce)?;
+    pods.into_iter().next().ok_or_else(|| Error::Message("error: timed out waiting for the condition".to_string()))
+}
+
+/// What [`find_pods`] says about the pods it found.
+#[derive(Clone, Copy, PartialEq)]
+enum Announce {
+    /// `logs`: "Found 2 pods, using pod/…"; the first pod only.
+    FirstOfSeveral,
+    /// `logs --all-pods`: every pod, nothing said.
+    Nothing,
+    /// `exec`, `attach`: the first pod, nothing said, and their wording
+    /// for a kind without pods.
+    NotLogs,
+}
+
+/// The pods a target names, in kubectl's logging order (running first,
+/// then older): the pod itself, or a workload's.
+fn find_pods(s: &mut Session, namespace: &str, target: &str, announce: Announce) -> Result<Vec<Pod>> {
     let (kind, name) = target.split_once('/').unwrap_or(("pod", target));
     let rid = resolve(kind)?;
     let obj = s.cluster.sim.api.get(rid, namespace, name)?;
     if let Object::Pod(p) = &*obj {
-        return Ok(*p.clone());
+        return Ok(vec![*p.clone()]);
     }
     let selector = match &*obj {
         Object::Deployment(d) => d.spec.as_ref().map(|s| Selector::from_api(&s.selector)),
@@ -183,7 +206,7 @@ pub fn find_pod(s: &mut Session, namespace: &str, target: &str, announce: bool) 
     }
     .ok_or_else(|| {
         let r = crate::engine::api::resource(rid);
-        if announce {
+        if announce != Announce::NotLogs {
             Error::Message(format!("error: cannot get the logs from {}", r.qualified_plural()))
         } else {
             Error::Message(format!("error: cannot attach to *{}.{}: not implemented", r.version, r.kind))
@@ -203,13 +226,17 @@ pub fn find_pod(s: &mut Session, namespace: &str, target: &str, announce: bool) 
         (!running, p.metadata.creation_timestamp.as_ref().map(meta::virtual_of))
     });
     let count = pods.len();
-    let Some(first) = pods.into_iter().next() else {
+    let Some(first) = pods.first() else {
         return Err(Error::Message("error: timed out waiting for the condition".to_string()));
     };
-    if count > 1 && announce {
+    if announce == Announce::Nothing {
+        return Ok(pods);
+    }
+    if count > 1 && announce == Announce::FirstOfSeveral {
         s.say(true, &format!("Found {count} pods, using pod/{}\n", first.metadata.name.as_deref().unwrap_or("")));
     }
-    Ok(first)
+    pods.truncate(1);
+    Ok(pods)
 }
 
 /// Asks the node's kubelet for a container's output: its lines, the

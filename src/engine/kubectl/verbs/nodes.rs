@@ -10,7 +10,7 @@ use crate::engine::kubectl::manifest::{self, DryRun, Failure};
 use crate::engine::kubectl::targets::{self, Target};
 use crate::engine::kubectl::verbs::delete::{timeout_ms, wait_until_gone};
 use crate::engine::kubectl::{Error, Result, Session};
-use crate::engine::selector::FieldSelector;
+use crate::engine::selector::{FieldSelector, Selector};
 
 pub fn run(s: &mut Session) -> Result {
     match s.args.verb() {
@@ -161,7 +161,9 @@ fn drain_node(
     timeout: u64,
 ) -> std::result::Result<(), String> {
     let fields = FieldSelector::parse(&format!("spec.nodeName={node}")).map_err(|e| e.to_string())?;
-    let (pods, _) = s.cluster.sim.api.list(&Query::all(ids::pods()).with_fields(fields)).map_err(|e| s.format_api_error(&e))?;
+    // `--pod-selector`: only the pods it matches are evicted.
+    let labels = Selector::parse(s.args.value("pod-selector").unwrap_or("")).map_err(|e| e.to_string())?;
+    let (pods, _) = s.cluster.sim.api.list(&Query::all(ids::pods()).with_fields(fields).with_labels(labels)).map_err(|e| s.format_api_error(&e))?;
     let mut daemon = Vec::new();
     let mut unmanaged = Vec::new();
     let mut local = Vec::new();
