@@ -101,6 +101,12 @@ fn drain(s: &mut Session) -> Result {
     let use_eviction = !s.args.flag("disable-eviction");
     let grace: Option<i64> = s.args.value("grace-period").and_then(|g| g.parse().ok()).filter(|g: &i64| *g >= 0);
     let timeout = timeout_ms(s, 0)?;
+    let skip_deleted_after: u64 = match s.args.value("skip-wait-for-delete-timeout") {
+        None => 0,
+        Some(v) => v.parse::<i64>().map(|n| n.max(0) as u64).map_err(|_| {
+            Error::Usage(format!("invalid argument \"{v}\" for \"--skip-wait-for-delete-timeout\" flag: strconv.ParseInt: parsing \"{v}\": invalid syntax"))
+        })?,
+    };
     for f in std::mem::take(&mut failures) {
         let text = match f {
             Failure::Api(e) => s.format_api_error(&e),
@@ -125,7 +131,7 @@ fn drain(s: &mut Session) -> Result {
     let mut fatal: Vec<String> = Vec::new();
     let mut remaining: Vec<String> = Vec::new();
     for t in &targets {
-        match drain_node(s, &t.name, dry, ignore_daemonsets, force, delete_emptydir, use_eviction, grace, timeout) {
+        match drain_node(s, &t.name, dry, ignore_daemonsets, force, delete_emptydir, use_eviction, grace, timeout, skip_deleted_after) {
             Ok(()) => s.say(false, &format!("node/{} drained{}\n", t.name, dry.suffix())),
             Err(e) => {
                 s.say(true, &format!("error: unable to drain node {:?} due to error: {e}, continuing command...\n", t.name));
@@ -159,7 +165,14 @@ fn drain_node(
     use_eviction: bool,
     grace: Option<i64>,
     timeout: u64,
+    skip_deleted_after: u64,
 ) -> std::result::Result<(), String> {
+    // `shouldSkipPod`: a pod whose deletion began more than
+    // `--skip-wait-for-delete-timeout` whole seconds ago is left alone.
+    let long_deleted = |p: &Pod, now: VirtualTime| {
+        skip_deleted_after > 0
+            && p.metadata.deletion_timestamp.as_ref().is_some_and(|t| now.millis_since(meta::virtual_of(t)) / 1000 > skip_deleted_after)
+    };
     let fields = FieldSelector::parse(&format!("spec.nodeName={node}")).map_err(|e| e.to_string())?;
     // `--pod-selector`: only the pods it matches are evicted.
     let labels = Selector::parse(s.args.value("pod-selector").unwrap_or("")).map_err(|e| e.to_string())?;
@@ -168,8 +181,12 @@ fn drain_node(
     let mut unmanaged = Vec::new();
     let mut local = Vec::new();
     let mut evict: Vec<Pod> = Vec::new();
+    let listed_at = s.cluster.sim.now();
     for obj in &pods {
         let Object::Pod(p) = &**obj else { continue };
+        if long_deleted(p, listed_at) {
+            continue;
+        }
         let phase = p.status.as_ref().and_then(|s| s.phase());
         let finished = matches!(phase, Some("Succeeded") | Some("Failed"));
         let is_mirror = p.metadata.annotations.as_ref().is_some_and(|a| a.contains_key("kubernetes.io/config.mirror"));
@@ -299,12 +316,17 @@ fn drain_node(
                     }
                 }
                 Progress::Wait { uid, poll } if *poll <= now => {
-                    let gone = match s.cluster.sim.api.get(ids::pods(), &ns, &name) {
+                    let current = s.cluster.sim.api.get(ids::pods(), &ns, &name);
+                    let gone = match &current {
                         Err(e) if e.reason == Reason::NotFound => true,
                         Err(_) => false,
                         Ok(obj) => obj.meta().uid != *uid,
                     };
-                    if gone {
+                    let skipped = !gone && matches!(current.as_deref(), Ok(Object::Pod(p)) if long_deleted(p, now));
+                    if skipped {
+                        s.say(false, &format!("pod {name:?} has DeletionTimestamp older than {skip_deleted_after} seconds, skipping\n"));
+                        *state = Progress::Done;
+                    } else if gone {
                         s.say(false, &format!("pod/{name} evicted\n"));
                         *state = Progress::Done;
                     } else if deadline.is_some_and(|d| now >= d) {
