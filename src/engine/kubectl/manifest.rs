@@ -82,24 +82,32 @@ pub fn load_with(s: &Session, validate: bool) -> Vec<std::result::Result<Info, F
     let mut out = Vec::new();
     let explicit_namespace = s.args.value("namespace").map(str::to_string);
     let namespace = s.namespace();
+    // Each source's text in the builder's order; a directory is its manifests.
+    let mut sources: Vec<std::result::Result<(String, String), Failure>> = Vec::new();
+    let recursive = s.args.flag("recursive");
     for path in s.args.values("filename") {
-        let (source, text) = if path == "-" {
-            ("STDIN".to_string(), s.stdin.unwrap_or("").to_string())
+        if path == "-" {
+            sources.push(Ok(("STDIN".to_string(), s.stdin.unwrap_or("").to_string())));
         } else if path.starts_with("http://") || path.starts_with("https://") {
-            match crate::engine::network::internet::fetch(path) {
-                Some(t) => (path.clone(), t),
-                None => {
-                    out.push(Err(Failure::Text(crate::engine::network::internet::fetch_error(path))));
-                    continue;
-                }
+            sources.push(match crate::engine::network::internet::fetch(path) {
+                Some(t) => Ok((path.clone(), t)),
+                None => Err(Failure::Text(crate::engine::network::internet::fetch_error(path))),
+            });
+        } else if let Some(files) = s.files.manifests_in(path, recursive) {
+            if files.is_empty() {
+                sources.push(Err(Failure::Text(format!("error reading [{path}]: recognized file extensions are [.json .yaml .yml]"))));
             }
+            sources.extend(files.into_iter().map(|file| s.files.read(&file).map(|t| (file, t)).map_err(Failure::Text)));
         } else {
-            match s.files.read(path) {
-                Ok(t) => (path.clone(), t),
-                Err(e) => {
-                    out.push(Err(Failure::Text(e)));
-                    continue;
-                }
+            sources.push(s.files.read(path).map(|t| (path.clone(), t)).map_err(Failure::Text));
+        }
+    }
+    for source in sources {
+        let (source, text) = match source {
+            Ok(read) => read,
+            Err(f) => {
+                out.push(Err(f));
+                continue;
             }
         };
         let parsed = decode::parse_manifests(&text);

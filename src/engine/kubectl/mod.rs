@@ -58,6 +58,13 @@ pub trait FileSource {
     fn entry(&self, path: &str) -> std::result::Result<FileEntry, String> {
         self.read(path).map(|text| FileEntry::File(text.into_bytes())).map_err(|_| "no such file or directory".to_string())
     }
+
+    /// For `-f DIR`: the manifests kubectl's builder visits below the
+    /// directory `path` (`.json`, `.yaml` and `.yml` files, lexically, one
+    /// level or with `recursive` all), or `None` when `path` is no directory.
+    fn manifests_in(&self, _path: &str, _recursive: bool) -> Option<Vec<String>> {
+        None
+    }
 }
 
 /// A file's bytes, or a directory's regular files (name and bytes) in
@@ -101,6 +108,37 @@ impl FileSource for DiskFiles {
         }
         files.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(FileEntry::Dir(files))
+    }
+
+    fn manifests_in(&self, path: &str, recursive: bool) -> Option<Vec<String>> {
+        if !self.base.join(path).is_dir() {
+            return None;
+        }
+        let mut found = Vec::new();
+        self.walk(path, recursive, &mut found);
+        Some(found)
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl DiskFiles {
+    /// `filepath.Walk` as `ExpandPathsToFileVisitors` uses it: entries in
+    /// lexical order, a directory's below it at once, links not followed.
+    fn walk(&self, dir: &str, recursive: bool, found: &mut Vec<String>) {
+        let Ok(read) = std::fs::read_dir(self.base.join(dir)) else { return };
+        let mut entries: Vec<(String, bool)> =
+            read.flatten().map(|e| (e.file_name().to_string_lossy().into_owned(), e.file_type().is_ok_and(|t| t.is_dir()))).collect();
+        entries.sort();
+        for (name, is_dir) in entries {
+            let child = format!("{}/{name}", dir.trim_end_matches('/'));
+            if is_dir {
+                if recursive {
+                    self.walk(&child, recursive, found);
+                }
+            } else if [".json", ".yaml", ".yml"].iter().any(|ext| name.ends_with(ext) && name.len() > ext.len()) {
+                found.push(child);
+            }
+        }
     }
 }
 

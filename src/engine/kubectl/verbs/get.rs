@@ -7,6 +7,7 @@ use crate::engine::api::{resolve_resource_arg, resource, ApiError, Object, Reaso
 use crate::engine::apiserver::component_status::check_watchable;
 use crate::engine::apiserver::Query;
 use crate::engine::kubectl::printers::{self, jsonpath, tables, OutputFormat, TableOptions};
+use crate::engine::kubectl::manifest;
 use crate::engine::kubectl::{Error, Result, Session};
 use crate::engine::selector::{FieldSelector, Selector};
 
@@ -14,6 +15,8 @@ use crate::engine::selector::{FieldSelector, Selector};
 struct Request {
     resource: ResourceId,
     names: Vec<String>,
+    /// A `-f` document's own namespace (the command's when it named none).
+    namespace: Option<String>,
 }
 
 const NO_RESOURCE: &str = "You must specify the type of resource to get. Use \"kubectl api-resources\" for a complete list of supported resources.\n\nerror: Required resource not specified.\nUse \"kubectl explain <resource>\" for a detailed description of that resource (e.g. kubectl explain pods).\nSee 'kubectl get -h' for help and examples";
@@ -40,7 +43,7 @@ fn requests_from_args(args: &[String]) -> Result<(Vec<Request>, bool)> {
             if name.is_empty() {
                 return Err(Error::Message(format!("error: arguments in resource/name form must have a single resource and name")));
             }
-            requests.push(Request { resource: resolve(kind)?, names: vec![name.to_string()] });
+            requests.push(Request { resource: resolve(kind)?, names: vec![name.to_string()], namespace: None });
         }
         let first = requests.first().map(|r| r.resource);
         let several = requests.iter().any(|r| Some(r.resource) != first);
@@ -67,27 +70,21 @@ fn requests_from_args(args: &[String]) -> Result<(Vec<Request>, bool)> {
             }
         }
     }
-    Ok((ids.into_iter().map(|resource| Request { resource, names: names.clone() }).collect(), several))
+    Ok((ids.into_iter().map(|resource| Request { resource, names: names.clone(), namespace: None }).collect(), several))
 }
 
-/// Requests for the objects manifests in `-f` files name.
-fn requests_from_files(s: &Session) -> Result<Vec<Request>> {
+/// Requests for the objects manifests in `-f` sources name, read as every
+/// `-f` command reads them (directories, stdin, URLs, Lists), unvalidated
+/// as get's builder reads them.
+fn requests_from_files(s: &mut Session) -> Result<Vec<Request>> {
     let mut requests = Vec::new();
-    for path in s.args.values("filename") {
-        let text = s.files.read(path).map_err(|e| Error::Message(format!("error: {e}")))?;
-        for doc in text.split("\n---") {
-            let Ok(value) = serde_yaml::from_str::<serde_json::Value>(doc) else { continue };
-            if value.is_null() {
-                continue;
-            }
-            let api_version = value["apiVersion"].as_str().unwrap_or("");
-            let kind = value["kind"].as_str().unwrap_or("");
-            let name = value["metadata"]["name"].as_str().unwrap_or("");
-            let resource = crate::engine::api::resource_for_kind(api_version, kind).ok_or_else(|| {
-                Error::Message(format!("error: resource mapping not found for name: \"{name}\" namespace: \"\" from \"{path}\": no matches for kind \"{kind}\" in version \"{api_version}\""))
-            })?;
-            requests.push(Request { resource, names: vec![name.to_string()] });
-        }
+    let mut failures = Vec::new();
+    for item in manifest::load_with(s, false) {
+        let Some(info) = manifest::kept(item, &mut failures) else { continue };
+        requests.push(Request { resource: info.rid, names: vec![info.name], namespace: Some(info.namespace) });
+    }
+    if !failures.is_empty() {
+        manifest::finish(s, failures)?;
     }
     Ok(requests)
 }
@@ -126,7 +123,10 @@ pub fn run(s: &mut Session) -> Result {
         None => FieldSelector::default(),
     };
     let (requests, several_kinds) = if s.args.has("filename") {
-        (requests_from_files(s)?, false)
+        // `multipleGVKsRequested`: the kinds the files' objects are of.
+        let requests = requests_from_files(s)?;
+        let several = requests.first().is_some_and(|first| requests.iter().any(|r| r.resource != first.resource));
+        (requests, several)
     } else {
         requests_from_args(&s.args.positionals)?
     };
@@ -157,7 +157,7 @@ pub fn run(s: &mut Session) -> Result {
             }
         } else {
             for name in &request.names {
-                match s.cluster.sim.api.get(request.resource, &namespace, name) {
+                match s.cluster.sim.api.get(request.resource, request.namespace.as_deref().unwrap_or(&namespace), name) {
                     Ok(obj) => found.push(obj),
                     Err(e) if e.reason == Reason::NotFound => {
                         if !ignore_not_found {
