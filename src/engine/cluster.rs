@@ -148,6 +148,10 @@ pub struct Cluster {
     pub sim: Sim,
     pub profile: Profile,
     pub seed: u64,
+    /// The namespace kubectl's kubeconfig context names, where a command
+    /// without `-n` works (`kubectl config set-context --current
+    /// --namespace=…`); empty for none, which kubectl reads as `default`.
+    pub context_namespace: String,
 }
 
 /// How long a fresh cluster runs before it is handed over: every node has
@@ -171,7 +175,7 @@ impl Cluster {
         let mut sim = Sim::new(seed, api);
         register_components(&mut sim, &profile, seed);
         host_components(&mut sim, &profile);
-        Cluster { sim, profile, seed }
+        Cluster { sim, profile, seed, context_namespace: "default".to_string() }
     }
 
     pub fn now(&self) -> VirtualTime {

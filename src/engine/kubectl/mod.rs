@@ -285,7 +285,11 @@ impl Session<'_> {
 
     /// The namespace a command works in: `-n`, else `default`.
     pub fn namespace(&self) -> String {
-        self.args.value("namespace").unwrap_or("default").to_string()
+        match self.args.value("namespace") {
+            Some(namespace) => namespace.to_string(),
+            None if self.cluster.context_namespace.is_empty() => "default".to_string(),
+            None => self.cluster.context_namespace.clone(),
+        }
     }
     /// The server's address, as connection errors name it.
     pub fn server(&self) -> String {

@@ -133,13 +133,61 @@ pub fn run(s: &mut Session) -> Result {
             if !s.args.flag("no-headers") {
                 text.push_str("CURRENT\tNAME\tCLUSTER\tAUTHINFO\tNAMESPACE\n");
             }
-            text.push_str(&format!("*\t{context}\t{cluster}\t{user}\tdefault\n"));
+            text.push_str(&format!("*\t{context}\t{cluster}\t{user}\t{}\n", s.cluster.context_namespace));
             s.out.push_str(&TABLE.format(&text));
             Ok(())
+        }
+        "config set-context" => set_context(s),
+        "config use-context" => {
+            let (context, _, _) = kubeconfig_names(s);
+            match s.args.positionals.as_slice() {
+                [name] if *name == context => {
+                    s.out.push_str(&format!("Switched to context {name:?}.\n"));
+                    Ok(())
+                }
+                [name] if name.is_empty() => Err(Error::Message("error: empty context names are not allowed".to_string())),
+                [name] => Err(Error::Message(format!("error: no context exists with the name: {name:?}"))),
+                other => Err(Error::Message(format!("error: Unexpected args: [{}]", other.join(" ")))),
+            }
         }
         other => Err(Error::Message(format!("error: \"kubectl {other}\" is not available in this simulator"))),
     }
 }
+
+/// `kubectl config set-context`: this kubeconfig has one context, whose
+/// namespace can be changed; a new context, or another cluster or user,
+/// is refused.
+fn set_context(s: &mut Session) -> Result {
+    let (context, cluster, user) = kubeconfig_names(s);
+    let name = match s.args.positionals.as_slice() {
+        [] => None,
+        [name] => Some(name.clone()),
+        other => return Err(Error::Message(format!("error: Unexpected args: [{}]", other.join(" ")))),
+    };
+    let current = s.args.flag("current");
+    let name = match (name.filter(|n| !n.is_empty()), current) {
+        (None, false) => return Err(Error::Message("error: you must specify a non-empty context name or --current".to_string())),
+        (Some(_), true) => return Err(Error::Message("error: you cannot specify both a context name and --current".to_string())),
+        (Some(name), false) => name,
+        (None, true) => context.clone(),
+    };
+    if name != context {
+        return Err(Error::Message(format!(
+            "error: this cluster's kubeconfig has one context, {context:?}: set-context can change its namespace, not make {name:?}"
+        )));
+    }
+    for (flag, kept) in [("cluster", &cluster), ("user", &user)] {
+        if s.args.value(flag).is_some_and(|v| v != kept.as_str()) {
+            return Err(Error::Message(format!("error: this cluster's kubeconfig has one {flag}, {kept:?}: set-context can change the context's namespace only")));
+        }
+    }
+    if let Some(namespace) = s.args.value("namespace") {
+        s.cluster.context_namespace = namespace.to_string();
+    }
+    s.out.push_str(&format!("Context {name:?} modified.\n"));
+    Ok(())
+}
+
 
 pub fn help(s: &mut Session) -> Result {
     s.out.push_str(HELP);
@@ -338,21 +386,38 @@ fn config_view(s: &mut Session) -> Result {
     let config = serde_json::json!({
         "apiVersion": "v1",
         "clusters": [{"cluster": cluster, "name": cluster_name}],
-        "contexts": [{"context": {"cluster": cluster_name, "namespace": "default", "user": user}, "name": context}],
+        "contexts": [{"context": context_entry(&cluster_name, &s.cluster.context_namespace, &user), "name": context}],
         "current-context": context,
         "kind": "Config",
         "preferences": {},
         "users": [{"name": user, "user": user_entry}],
     });
-    let format = match s.args.value("output") {
-        Some("json") => OutputFormat::Json,
-        _ => OutputFormat::Yaml,
-    };
-    match format {
+    match printers::parse_output_format(s.args.value("output")).map_err(Error::Message)? {
+        OutputFormat::Table | OutputFormat::Yaml => s.out.push_str(&printers::to_yaml(&config)),
         OutputFormat::Json => s.out.push_str(&format!("{}\n", printers::json::to_json_indented(&config))),
-        _ => s.out.push_str(&printers::to_yaml(&config)),
+        OutputFormat::JsonPath(expr) => {
+            let template = printers::jsonpath::Template::parse(&expr).map_err(|e| Error::Message(format!("error: error parsing jsonpath {expr}, {e}")))?;
+            s.out.push_str(&template.execute(&config));
+        }
+        // The Config has no name.
+        OutputFormat::Name => s.out.push_str("config/<unknown>\n"),
+        _ => {
+            let other = s.args.value("output").unwrap_or("");
+            return Err(Error::Message(format!(
+                "error: unable to match a printer suitable for the output format \"{other}\", allowed formats are: go-template,go-template-file,json,jsonpath,jsonpath-as-json,jsonpath-file,name,template,templatefile,yaml"
+            )));
+        }
     }
     Ok(())
+}
+
+/// A kubeconfig context: its namespace only when it names one.
+fn context_entry(cluster: &str, namespace: &str, user: &str) -> serde_json::Value {
+    let mut entry = serde_json::json!({"cluster": cluster, "user": user});
+    if !namespace.is_empty() {
+        entry["namespace"] = namespace.into();
+    }
+    entry
 }
 
 fn config_help() -> String {
