@@ -165,6 +165,11 @@ pub static COMMANDS: &[Command] = &[
         subcommands: &[],
     },
     Command {
+        path: "create secret tls",
+        flags: &[v("cert", None), v("key", None), b("append-hash", None), DRY_RUN, OUTPUT, b("save-config", None), o("validate", "strict"), v("field-manager", None), v("template", None)],
+        subcommands: &[],
+    },
+    Command {
         path: "create secret docker-registry",
         flags: &[v("docker-username", None), v("docker-password", None), v("docker-email", None), o("docker-server", "https://index.docker.io/v1/"), v("from-file", None), b("append-hash", None), DRY_RUN, OUTPUT, b("save-config", None), o("validate", "strict"), v("field-manager", None), v("template", None)],
         subcommands: &[],

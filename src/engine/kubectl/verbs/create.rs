@@ -35,6 +35,10 @@ pub fn run(s: &mut Session) -> Result {
         "create configmap" => configmap(s),
         "create secret generic" => secret(s),
         "create secret docker-registry" => docker_registry_secret(s),
+        // kubectl checks the pair with crypto/tls, which is not modelled.
+        "create secret tls" => Err(Error::Message(
+            "error: create secret tls is not available in this simulation: kubectl checks the certificate and key with Go's crypto/tls, which it does not model; apply a Secret of type kubernetes.io/tls with tls.crt and tls.key instead".to_string(),
+        )),
         "create job" => job(s),
         "create cronjob" => cronjob(s),
         "create serviceaccount" => serviceaccount(s),
