@@ -296,6 +296,22 @@ pub static COMMANDS: &[Command] = &[
         subcommands: &[],
     },
     Command {
+        path: "set subject",
+        flags: &[
+            b("all", None), b("allow-missing-template-keys", None), DRY_RUN, v("field-manager", None), FILENAME, v("group", None), b("local", None),
+            OUTPUT, RECURSIVE, SELECTOR, v("serviceaccount", None), b("show-managed-fields", None), v("template", None), v("user", None),
+        ],
+        subcommands: &[],
+    },
+    Command {
+        path: "set selector",
+        flags: &[
+            b("all", None), b("allow-missing-template-keys", None), DRY_RUN, v("field-manager", None), FILENAME, b("local", None), OUTPUT,
+            RECURSIVE, v("resource-version", None), b("show-managed-fields", None), v("template", None),
+        ],
+        subcommands: &[],
+    },
+    Command {
         path: "set resources",
         flags: &[
             b("all", None), b("allow-missing-template-keys", None), v("containers", Some('c')), DRY_RUN, v("field-manager", None), FILENAME,

@@ -64,6 +64,8 @@ fn root(kind: &str) -> Option<&'static str> {
         "Service" => "Service",
         "Ingress" => "Ingress",
         "PodDisruptionBudget" => "PodDisruptionBudget",
+        "RoleBinding" => "RoleBinding",
+        "ClusterRoleBinding" => "ClusterRoleBinding",
         _ => return None,
     })
 }
@@ -176,7 +178,7 @@ fn fields(ty: &str) -> &'static [Field] {
             o("ipFamilies", Null), o("ipFamilyPolicy", Null), o("allocateLoadBalancerNodePorts", Null), o("loadBalancerClass", Null),
             o("internalTrafficPolicy", Null), o("trafficDistribution", Null),
         ] },
-        "ServicePort" => const { &[o("name", Str), o("protocol", Str), o("appProtocol", Null), a("port", Int), o("targetPort", Null), o("nodePort", Int)] },
+        "ServicePort" => const { &[o("name", Str), o("protocol", Str), o("appProtocol", Null), a("port", Int), a("targetPort", Int), o("nodePort", Int)] },
         "ServiceStatus" => const { &[a("loadBalancer", Struct("LoadBalancerStatus")), o("conditions", Null)] },
         "LoadBalancerStatus" => const { &[o("ingress", Null)] },
         "Ingress" => const { &[o("kind", Str), o("apiVersion", Str), a("metadata", Struct("ObjectMeta")), a("spec", Struct("IngressSpec")), a("status", Struct("IngressStatus"))] },
@@ -198,6 +200,11 @@ fn fields(ty: &str) -> &'static [Field] {
             o("observedGeneration", Int), o("disruptedPods", Null), a("disruptionsAllowed", Int), a("currentHealthy", Int), a("desiredHealthy", Int),
             a("expectedPods", Int), o("conditions", Null),
         ] },
+        "RoleBinding" | "ClusterRoleBinding" => const {
+            &[o("kind", Str), o("apiVersion", Str), a("metadata", Struct("ObjectMeta")), o("subjects", Structs("Subject")), a("roleRef", Struct("RoleRef"))]
+        },
+        "Subject" => const { &[a("kind", Str), o("apiGroup", Str), a("name", Str), o("namespace", Str)] },
+        "RoleRef" => const { &[a("apiGroup", Str), a("kind", Str), a("name", Str)] },
         "PersistentVolumeClaimStatus" => const { &[
             o("phase", Str), o("accessModes", Null), o("capacity", Null), o("conditions", Null), o("allocatedResources", Null),
             o("allocatedResourceStatuses", Null), o("currentVolumeAttributesClassName", Null), o("modifyVolumeStatus", Null),

@@ -10,7 +10,7 @@ use k8s_openapi::api::core::v1::{
     ConfigMap, Container, ContainerPort, Namespace, NamespaceSpec, NamespaceStatus, PodSpec, PodTemplateSpec, ResourceRequirements,
     Secret, Service, ServiceAccount, ServicePort, ServiceSpec, ServiceStatus, LoadBalancerStatus,
 };
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::ByteString;
 use serde_json::Value;
@@ -396,10 +396,36 @@ fn service(s: &mut Session, kind: &str) -> Result {
     submit_generated_as(s, Object::Service(Box::new(svc)), Some(&wrap), "created", SaveConfig::Never, |_| {})
 }
 
+/// apimachinery's `ParseToLabelSelector`: equalities as `matchLabels`, set
+/// and existence tests as `matchExpressions`, in the parsed order.
+pub(super) fn parse_to_label_selector(text: &str) -> std::result::Result<(BTreeMap<String, String>, Vec<LabelSelectorRequirement>), String> {
+    use crate::engine::selector::Op;
+    let parsed = crate::engine::selector::Selector::parse(text).map_err(|e| format!("couldn't parse the selector string {text:?}: {e}"))?;
+    let mut match_labels = BTreeMap::new();
+    let mut expressions = Vec::new();
+    for r in parsed.requirements {
+        let operator = match r.op {
+            Op::Equals | Op::DoubleEquals => {
+                match_labels.insert(r.key, r.values.into_iter().next().unwrap_or_default());
+                continue;
+            }
+            Op::NotEquals => return Err("\"!=\" is not a valid label selector operator".into()),
+            Op::GreaterThan => return Err("\"gt\" isn't supported in label selectors".into()),
+            Op::LessThan => return Err("\"lt\" isn't supported in label selectors".into()),
+            Op::NotIn => "NotIn",
+            Op::In => "In",
+            Op::Exists => "Exists",
+            Op::DoesNotExist => "DoesNotExist",
+        };
+        let values = (!r.values.is_empty()).then_some(r.values);
+        expressions.push(LabelSelectorRequirement { key: r.key, operator: operator.into(), values });
+    }
+    Ok((match_labels, expressions))
+}
+
 /// `kubectl create poddisruptionbudget NAME --selector=… --min-available=N|--max-unavailable=N`.
 fn pod_disruption_budget(s: &mut Session) -> Result {
     use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec, PodDisruptionBudgetStatus};
-    use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
     let name = one_name(s)?;
     let selector = s.args.value("selector").unwrap_or("").to_string();
     let min = s.args.value("min-available").unwrap_or("").to_string();
@@ -423,30 +449,7 @@ fn pod_disruption_budget(s: &mut Session) -> Result {
     if !max.is_empty() && !valid(&max) {
         return Err(Error::Message("error: invalid format specified for max-unavailable".into()));
     }
-    let parsed = crate::engine::selector::Selector::parse(&selector).map_err(|e| Error::Message(format!("error: {e}")))?;
-    let mut match_labels = BTreeMap::new();
-    let mut expressions = Vec::new();
-    for r in parsed.requirements {
-        use crate::engine::selector::Op;
-        match r.op {
-            Op::Equals | Op::DoubleEquals => {
-                match_labels.insert(r.key, r.values.into_iter().next().unwrap_or_default());
-            }
-            Op::NotEquals => return Err(Error::Message("error: \"!=\" is not a valid label selector operator".into())),
-            Op::GreaterThan => return Err(Error::Message("error: \"gt\" isn't supported in label selectors".into())),
-            Op::LessThan => return Err(Error::Message("error: \"lt\" isn't supported in label selectors".into())),
-            op => {
-                let operator = match op {
-                    Op::NotIn => "NotIn",
-                    Op::In => "In",
-                    Op::Exists => "Exists",
-                    _ => "DoesNotExist",
-                };
-                let values = (!r.values.is_empty()).then_some(r.values);
-                expressions.push(LabelSelectorRequirement { key: r.key, operator: operator.into(), values });
-            }
-        }
-    }
+    let (match_labels, expressions) = parse_to_label_selector(&selector).map_err(|e| Error::Message(format!("error: {e}")))?;
     let int_or = |v: &str| match v.parse::<i32>() {
         Ok(n) => IntOrString::Int(n),
         Err(_) => IntOrString::String(v.to_string()),

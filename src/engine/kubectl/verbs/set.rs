@@ -5,6 +5,8 @@
 //! server, or print them for `--local` and `--dry-run=client`.
 
 mod env;
+mod selector;
+mod subject;
 pub(super) use env::env_var_name_problems;
 mod resources;
 mod service_account;
@@ -28,6 +30,8 @@ pub fn run(s: &mut Session) -> Result {
         "set env" => env::run(s),
         "set resources" => resources::run(s),
         "set serviceaccount" => service_account::run(s),
+        "set subject" => subject::run(s),
+        "set selector" => selector::run(s),
         command => Err(Error::Message(format!("error: \"kubectl {command}\" is not available in this simulation"))),
     }
 }
