@@ -92,7 +92,7 @@ fn unsimulated_flag(s: &Session) -> Option<String> {
         "apply --prune is not part of this simulation; delete what you took out of your files with kubectl delete".to_string()
     } else if given("interactive") && s.args.flag("interactive") && verb == "delete" {
         "delete --interactive is not part of this simulation (it asks before deleting); run the delete without it".to_string()
-    } else if given("output-watch-events") && s.args.flag("output-watch-events") {
+    } else if s.args.flag("output-watch-events") && (s.args.flag("watch") || s.args.flag("watch-only")) {
         "--output-watch-events is not part of this simulation: a watch here prints the objects it lists and no events after them".to_string()
     } else if given("show-managed-fields") && s.args.flag("show-managed-fields") {
         "--show-managed-fields is not part of this simulation: objects here keep no managed fields".to_string()
