@@ -11,24 +11,10 @@ use crate::engine::kubectl::discovery::{self, resource_for};
 use crate::engine::kubectl::printers::{jsonpath, json as json_printer, tabwriter, to_yaml};
 use crate::engine::rbac::Request;
 
-const HELP: &str = "Inspect authorization.
-
-Available Commands:
-  can-i         Check whether an action is allowed
-  reconcile     Reconciles rules for RBAC role, role binding, cluster role, and cluster role binding objects
-  whoami        Experimental: Check self subject attributes
-
-Usage:
-  kubectl auth [flags] [options]
-
-Use \"kubectl auth <command> --help\" for more information about a given command.
-Use \"kubectl options\" for a list of global command-line options (applies to all commands).";
-
 pub fn run(s: &mut Session) -> Result {
     match s.args.command.as_str() {
         "auth can-i" => can_i(s),
         "auth whoami" => whoami(s),
-        "auth" => Err(Error::Message(HELP.to_string())),
         command => Err(Error::Message(format!("error: \"kubectl {command}\" is not available in this simulation"))),
     }
 }

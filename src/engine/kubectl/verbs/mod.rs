@@ -35,6 +35,12 @@ pub fn dispatch(s: &mut Session) -> Result {
     if let Some(refusal) = unsimulated_flag(s) {
         return Err(Error::Message(refusal));
     }
+    if let Some(help) = group_help(&command) {
+        return Err(Error::Message(match s.args.positionals.first() {
+            None => help.trim_end_matches('\n').to_string(),
+            Some(word) => format!("error: unknown command {word:?}\nSee 'kubectl {command} -h' for help and examples"),
+        }));
+    }
     match verb {
         "" => info::help(s),
         "get" => get::run(s),
@@ -106,4 +112,19 @@ fn unsimulated_flag(s: &Session) -> Option<String> {
         return None;
     };
     Some(format!("error: {refusal}"))
+}
+
+/// A command group run without its subcommand: kubectl prints the group's
+/// help (to stderr, failing), as cobra's `DefaultSubCommandRun` does.
+/// These texts are kubectl 1.33's own.
+fn group_help(command: &str) -> Option<&'static str> {
+    Some(match command {
+        "create secret" => include_str!("group_help/create_secret.txt"),
+        "create service" => include_str!("group_help/create_service.txt"),
+        "set" => include_str!("group_help/set.txt"),
+        "rollout" => include_str!("group_help/rollout.txt"),
+        "auth" => include_str!("group_help/auth.txt"),
+        "top" => include_str!("group_help/top.txt"),
+        _ => return None,
+    })
 }

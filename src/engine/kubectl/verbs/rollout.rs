@@ -26,6 +26,9 @@ const DEFAULT_STATUS_WAIT_MS: u64 = 3600 * 1000;
 pub fn run(s: &mut Session) -> Result {
     let command = s.args.command.clone();
     let words = s.args.positionals.clone();
+    if words.is_empty() && s.args.values("filename").is_empty() {
+        return Err(Error::Message("error: required resource not specified".to_string()));
+    }
     let (targets, mut failures) = targets::resolve(s, &words, false)?;
     for t in &targets {
         let result = match command.as_str() {

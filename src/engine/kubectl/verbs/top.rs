@@ -20,31 +20,12 @@ use crate::engine::selector::{FieldSelector, Selector};
 const METRICS_CREATION_DELAY_MS: u64 = 2 * 60_000;
 const MI: u64 = 1024 * 1024;
 
-const HELP: &str = "Display resource (CPU/memory) usage.
-
- The top command allows you to see the resource consumption for nodes or pods.
-
- This command requires Metrics Server to be correctly configured and working on the server.
-
-Available Commands:
-  node          Display resource (CPU/memory) usage of nodes
-  pod           Display resource (CPU/memory) usage of pods
-
-Usage:
-  kubectl top [flags] [options]
-
-Use \"kubectl top <command> --help\" for more information about a given command.
-Use \"kubectl options\" for a list of global command-line options (applies to all commands).
-";
-
 pub fn run(s: &mut Session) -> Result {
     match s.args.verb_path() {
         "top node" => nodes(s),
         "top pod" => pods(s),
-        _ => {
-            s.out.push_str(HELP);
-            Ok(())
-        }
+        // `kubectl top` alone prints its group's help (verbs::group_help).
+        other => Err(Error::Message(format!("error: \"kubectl {other}\" is not available in this simulation"))),
     }
 }
 
