@@ -77,12 +77,10 @@ pub enum FileEntry {
 /// The local disk's files, `-f PATH` relative to `base` (the script's
 /// folder, or the working folder for stdin): the command line and the
 /// transcript tests.
-#[cfg(not(target_arch = "wasm32"))]
 pub struct DiskFiles {
     pub base: std::path::PathBuf,
 }
 
-#[cfg(not(target_arch = "wasm32"))]
 impl FileSource for DiskFiles {
     fn read(&self, path: &str) -> std::result::Result<String, String> {
         let full = self.base.join(path);
@@ -120,7 +118,6 @@ impl FileSource for DiskFiles {
     }
 }
 
-#[cfg(not(target_arch = "wasm32"))]
 impl DiskFiles {
     /// `filepath.Walk` as `ExpandPathsToFileVisitors` uses it: entries in
     /// lexical order, a directory's below it at once, links not followed.
@@ -144,7 +141,6 @@ impl DiskFiles {
 
 /// The system's reason as Go's `syscall.Errno` prints it: the C library's
 /// text in lower case, without Rust's ` (os error N)`.
-#[cfg(not(target_arch = "wasm32"))]
 fn go_errno(e: &std::io::Error) -> String {
     let text = e.to_string();
     let text = text.split(" (os error").next().unwrap_or(&text);
