@@ -84,6 +84,9 @@ pub struct DiskFiles {
 impl FileSource for DiskFiles {
     fn read(&self, path: &str) -> std::result::Result<String, String> {
         let full = self.base.join(path);
+        if path.is_empty() {
+            return Err(format!("the path \"{path}\" does not exist"));
+        }
         if full.is_dir() {
             return Err(format!("error reading {path}: is a directory"));
         }
@@ -91,6 +94,10 @@ impl FileSource for DiskFiles {
     }
 
     fn entry(&self, path: &str) -> std::result::Result<FileEntry, String> {
+        // Go's os.Stat("") fails; joined to the base it would be the base.
+        if path.is_empty() {
+            return Err("no such file or directory".to_string());
+        }
         let full = self.base.join(path);
         let metadata = std::fs::metadata(&full).map_err(|e| go_errno(&e))?;
         if !metadata.is_dir() {
@@ -109,7 +116,7 @@ impl FileSource for DiskFiles {
     }
 
     fn manifests_in(&self, path: &str, recursive: bool) -> Option<Vec<String>> {
-        if !self.base.join(path).is_dir() {
+        if path.is_empty() || !self.base.join(path).is_dir() {
             return None;
         }
         let mut found = Vec::new();
