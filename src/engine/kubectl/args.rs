@@ -751,3 +751,12 @@ mod tests {
         assert!(p("get pods -n").unwrap_err().starts_with("error: flag needs an argument: 'n' in -n"));
     }
 }
+
+/// Go's `strconv.ParseBool`, as pflag reads a boolean flag's value.
+pub fn parse_go_bool(value: &str) -> Option<bool> {
+    match value {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
+    }
+}

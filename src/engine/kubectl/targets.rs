@@ -28,7 +28,8 @@ impl Target {
 
 pub const NO_RESOURCES: &str = "error: You must provide one or more resources by argument or filename.\nExample resource specifications include:\n   '-f rsrc.yaml'\n   '--filename=rsrc.json'\n   '<resource> <name>'\n   '<resource>'";
 
-fn resolve_type(arg: &str) -> Result<ResourceId, Error> {
+/// A resource type argument, or kubectl's error for one the server does not serve.
+pub fn resolve_type(arg: &str) -> Result<ResourceId, Error> {
     resolve_resource_arg(arg).ok_or_else(|| Error::Message(format!("error: the server doesn't have a resource type \"{arg}\"")))
 }
 

@@ -223,8 +223,8 @@ pub fn submit_generated_as(s: &mut Session, mut obj: Object, wrap: Option<&str>,
 /// that `-o json` and `--save-config` print: the kinds `go_types` knows
 /// (workloads, Pods, Services, Ingresses, PodDisruptionBudgets) through
 /// it, then the top level of the other kinds kubectl generates, every
-/// ObjectMeta, a ResourceQuota's spec and status and the RBAC kinds' rules,
-/// subjects and references. Other objects' keys print sorted, as a map's are.
+/// ObjectMeta, a ResourceQuota's spec and status and the roles' rules and
+/// aggregation rule (the bindings are `go_types`'). Other objects' keys print sorted, as a map's are.
 fn go_field_rank(kind: &str, path: &[&str], key: &str) -> Option<usize> {
     if let Some(rank) = printers::go_types::field_rank(kind, path, key) {
         return Some(rank);
@@ -239,8 +239,6 @@ fn go_field_rank(kind: &str, path: &[&str], key: &str) -> Option<usize> {
     ];
     const QUOTA: &[&str] = &["hard", "scopes", "scopeSelector", "used"];
     const POLICY_RULE: &[&str] = &["verbs", "apiGroups", "resources", "resourceNames", "nonResourceURLs"];
-    const SUBJECT: &[&str] = &["kind", "apiGroup", "name", "namespace"];
-    const ROLE_REF: &[&str] = &["apiGroup", "kind", "name"];
     const LABEL_SELECTOR: &[&str] = &["matchLabels", "matchExpressions"];
     let rbac = matches!(kind, "Role" | "ClusterRole" | "RoleBinding" | "ClusterRoleBinding");
     let fields = match path {
@@ -248,8 +246,6 @@ fn go_field_rank(kind: &str, path: &[&str], key: &str) -> Option<usize> {
         [.., "metadata"] => META,
         ["spec"] | ["status"] if kind == "ResourceQuota" => QUOTA,
         ["rules"] if rbac => POLICY_RULE,
-        ["subjects"] if rbac => SUBJECT,
-        ["roleRef"] if rbac => ROLE_REF,
         ["aggregationRule", "clusterRoleSelectors"] if rbac => LABEL_SELECTOR,
         _ => return None,
     };
@@ -511,7 +507,7 @@ pub(super) fn generator_complete(s: &Session) -> std::result::Result<(), Error> 
     DryRun::from_session(s)?;
     write_output_format(s)?;
     if let Some(v) = s.args.value("validate") {
-        let boolean = matches!(v, "1" | "t" | "T" | "TRUE" | "true" | "True" | "0" | "f" | "F" | "FALSE" | "false" | "False");
+        let boolean = crate::engine::kubectl::args::parse_go_bool(v).is_some();
         if !boolean && !matches!(v, "strict" | "warn" | "ignore") {
             return Err(Error::Message(format!(
                 "error: invalid - validate option \"{v}\"; must be one of: strict (or true), warn, ignore (or false)"

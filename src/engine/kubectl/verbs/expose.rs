@@ -11,7 +11,7 @@ use k8s_openapi::api::core::v1::{LoadBalancerStatus, PodSpec, Service, ServicePo
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use crate::engine::api::{resolve_resource_arg, resource, Object, ResourceId};
+use crate::engine::api::{resource, Object, ResourceId};
 use crate::engine::apiserver::decode;
 use crate::engine::kubectl::manifest::{self, DryRun, Failure};
 use crate::engine::kubectl::printers::OutputFormat;
@@ -127,17 +127,16 @@ fn exposed(s: &Session) -> std::result::Result<Vec<std::result::Result<(Resource
         name: name.to_string(),
         source: String::new(),
     };
-    let resolve = |arg: &str| resolve_resource_arg(arg).ok_or_else(|| Error::Message(format!("error: the server doesn't have a resource type \"{arg}\"")));
     let mut named = Vec::new();
     if tuples {
         for w in words {
             let Some((kind, name)) = w.split_once('/') else {
                 return Err(Error::Message("error: there is no need to specify a resource type as a separate argument when passing arguments in resource/name form (e.g. 'kubectl get resource/<resource_name>' instead of 'kubectl get resource resource/<resource_name>'".to_string()));
             };
-            named.push(target(resolve(kind)?, name));
+            named.push(target(targets::resolve_type(kind)?, name));
         }
     } else {
-        let types = first.split(',').map(resolve).collect::<std::result::Result<Vec<_>, _>>()?;
+        let types = first.split(',').map(targets::resolve_type).collect::<std::result::Result<Vec<_>, _>>()?;
         if words.len() == 1 {
             return Err(Error::Message("error: resource(s) were provided, but no name was specified".to_string()));
         }

@@ -284,13 +284,9 @@ fn api_resources(s: &mut Session) -> Result {
     }
     let namespaced = match s.args.value("namespaced") {
         None => None,
-        Some(v) => Some(match v {
-            "1" | "t" | "T" | "TRUE" | "true" | "True" => true,
-            "0" | "f" | "F" | "FALSE" | "false" | "False" => false,
-            _ => {
-                return Err(Error::Usage(format!("invalid argument \"{v}\" for \"--namespaced\" flag: strconv.ParseBool: parsing \"{v}\": invalid syntax")));
-            }
-        }),
+        Some(v) => Some(crate::engine::kubectl::args::parse_go_bool(v).ok_or_else(|| {
+            Error::Usage(format!("invalid argument \"{v}\" for \"--namespaced\" flag: strconv.ParseBool: parsing \"{v}\": invalid syntax"))
+        })?),
     };
     let verbs = s.args.string_slice("verbs").map_err(Error::Usage)?;
     let categories = s.args.string_slice("categories").map_err(Error::Usage)?;

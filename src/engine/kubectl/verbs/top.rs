@@ -40,9 +40,7 @@ fn sort_by(s: &Session) -> std::result::Result<String, Error> {
 fn bool_flag(s: &Session, name: &str) -> std::result::Result<bool, Error> {
     match s.args.value(name) {
         None => Ok(false),
-        Some("true" | "1" | "t" | "T" | "TRUE" | "True") => Ok(true),
-        Some("false" | "0" | "f" | "F" | "FALSE" | "False") => Ok(false),
-        Some(v) => Err(Error::Message(format!(
+        Some(v) => crate::engine::kubectl::args::parse_go_bool(v).ok_or_else(|| Error::Message(format!(
             "error: invalid argument \"{v}\" for \"--{name}\" flag: strconv.ParseBool: parsing \"{v}\": invalid syntax\nSee 'kubectl {} --help' for usage.",
             s.args.verb_path()
         ))),

@@ -5,9 +5,9 @@
 
 use k8s_openapi::api::rbac::v1::Subject;
 
-use super::{find, write, Mode, Printer, LOCAL_DRY_RUN_SERVER};
+use super::{find, write, Mode, Printer};
 use crate::engine::api::Object;
-use crate::engine::kubectl::manifest::{self, DryRun, Failure};
+use crate::engine::kubectl::manifest::{self, Failure};
 use crate::engine::kubectl::{Error, Result, Session};
 use crate::engine::sort::SortStable;
 
@@ -16,9 +16,7 @@ pub fn run(s: &mut Session) -> Result {
     let words = s.args.positionals.clone();
     // Complete reads the objects first; Validate checks the flags after.
     let objects = find(s, &words, mode.local)?;
-    if mode.local && mode.dry == DryRun::Server {
-        return Err(Error::Message(LOCAL_DRY_RUN_SERVER.to_string()));
-    }
+    mode.check_local()?;
     if s.args.flag("all") && s.args.value("selector").is_some() {
         return Err(Error::Message("error: cannot set --all and --selector at the same time".to_string()));
     }
