@@ -149,6 +149,46 @@ pub enum SaveConfig {
     Never,
 }
 
+/// The typed object as Go encodes it: a namespace only when `-n` gave one.
+fn client_json(s: &Session, obj: &Object) -> Value {
+    let mut v = obj.to_json();
+    if resource(obj.resource_id()).namespaced && !s.args.has("namespace") {
+        if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+            meta.remove("namespace");
+        }
+    }
+    with_null_timestamps(&mut v);
+    v
+}
+
+/// `--save-config`, as `CreateOrUpdateAnnotation` writes it: the object
+/// without the annotation (its emptied map left out), compact, in Go's
+/// field order. Nothing without the flag. `run`, `expose` and `autoscale`
+/// ([`SaveConfig::NotOnClientDryRun`]) write it before the object has a
+/// namespace, even with `-n`; the `create` generators after theirs.
+pub fn save_config(s: &Session, obj: &mut Object, save: SaveConfig, printed: &dyn Fn(&mut Value)) {
+    if !s.args.flag("save-config") || save == SaveConfig::Never {
+        return;
+    }
+    let kind = resource(obj.resource_id()).kind;
+    let mut v = client_json(s, obj);
+    printed(&mut v);
+    if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+        if save == SaveConfig::NotOnClientDryRun {
+            meta.remove("namespace");
+        }
+        let emptied = meta.get_mut("annotations").and_then(Value::as_object_mut).is_some_and(|a| {
+            a.remove(LAST_APPLIED);
+            a.is_empty()
+        });
+        if emptied {
+            meta.remove("annotations");
+        }
+    }
+    let text = format!("{}\n", printers::json::to_json_in_field_order(&v, false, &|path, key| go_field_rank(kind, path, key)));
+    obj.meta_mut().annotations.get_or_insert_with(BTreeMap::new).insert(LAST_APPLIED.to_string(), text);
+}
+
 /// [`submit_generated`] with where `--save-config` applies, and `printed`
 /// adjusting what `--dry-run=client` prints (Go fields a typed object
 /// cannot hold, such as a `null` list).
@@ -159,15 +199,8 @@ pub fn submit_generated_as(s: &mut Session, mut obj: Object, wrap: Option<&str>,
     if rt.namespaced {
         obj.meta_mut().namespace = Some(s.namespace());
     }
-    // The typed object as Go encodes it: a namespace only when `-n` gave one.
     let client_view = |obj: &Object| {
-        let mut v = obj.to_json();
-        if rt.namespaced && !s.args.has("namespace") {
-            if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
-                meta.remove("namespace");
-            }
-        }
-        with_null_timestamps(&mut v);
+        let mut v = client_json(s, obj);
         printed(&mut v);
         v
     };
@@ -176,21 +209,8 @@ pub fn submit_generated_as(s: &mut Session, mut obj: Object, wrap: Option<&str>,
         SaveConfig::NotOnClientDryRun => dry != DryRun::Client,
         SaveConfig::Never => false,
     };
-    if saves && s.args.flag("save-config") {
-        // `CreateOrUpdateAnnotation`: the object without the annotation (its
-        // emptied map left out), compact, in Go's field order.
-        let mut v = client_view(&obj);
-        if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
-            let emptied = meta.get_mut("annotations").and_then(Value::as_object_mut).is_some_and(|a| {
-                a.remove(LAST_APPLIED);
-                a.is_empty()
-            });
-            if emptied {
-                meta.remove("annotations");
-            }
-        }
-        let text = format!("{}\n", printers::json::to_json_in_field_order(&v, false, &|path, key| go_field_rank(rt.kind, path, key)));
-        obj.meta_mut().annotations.get_or_insert_with(BTreeMap::new).insert(LAST_APPLIED.to_string(), text);
+    if saves {
+        save_config(s, &mut obj, save, &printed);
     }
     if dry == DryRun::Client {
         let v = client_view(&obj);

@@ -10,7 +10,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::engine::api::Object;
 use super::attach;
-use crate::engine::kubectl::verbs::create::{submit_generated_as, SaveConfig};
+use crate::engine::kubectl::verbs::create::{save_config, submit_generated_as, SaveConfig};
 use crate::engine::kubectl::{Error, Result, Session};
 
 pub fn run(s: &mut Session) -> Result {
@@ -108,9 +108,10 @@ pub fn run(s: &mut Session) -> Result {
     let restart_policy = pod.spec.as_ref().and_then(|sp| sp.restart_policy.clone()).unwrap_or_default();
     let namespace = s.namespace();
     let name = pod.metadata.name.clone().unwrap_or_default();
-    let mut created = pod;
-    created.metadata.namespace = Some(namespace.clone());
-    s.cluster.sim.api.create(Object::Pod(Box::new(created)))?;
+    let mut created = Object::Pod(Box::new(pod));
+    save_config(s, &mut created, SaveConfig::NotOnClientDryRun, &|_| {});
+    created.meta_mut().namespace = Some(namespace.clone());
+    s.cluster.sim.api.create(created)?;
     s.cluster.sim.settle();
     let timeout = match s.args.value("pod-running-timeout") {
         Some(t) => super::delete::parse_duration_ms(t).ok_or_else(|| Error::Message(format!("error: invalid argument \"{t}\" for \"--pod-running-timeout\" flag: time: invalid duration \"{t}\"")))?,
