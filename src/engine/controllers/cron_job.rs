@@ -275,7 +275,7 @@ impl CronJobController {
                     active.retain(|r| r.uid != j.metadata.uid);
                 }
                 let name = j.metadata.name.clone().unwrap_or_default();
-                self.recorder.record(ctx.api, owner, NORMAL, "SawCompletedJob", format!("Saw completed job: {name}, status: {}", finished.unwrap_or("")));
+                self.recorder.record(ctx.api, owner, NORMAL, "SawCompletedJob", format!("Saw completed job: {name}, condition: {}", finished.unwrap_or("")));
                 changed = true;
             } else if finished == Some("Complete") {
                 let done = j.status.as_ref().and_then(|s: &JobStatus| s.completion_time.clone());
@@ -532,7 +532,7 @@ mod tests {
         let st = get(&sim, "hello").status.unwrap();
         assert!(st.active.is_none());
         assert!(st.last_successful_time.is_some());
-        assert!(events_for(&sim, "hello").contains(&("SawCompletedJob".into(), format!("Saw completed job: hello-{minutes}, status: Complete"))));
+        assert!(events_for(&sim, "hello").contains(&("SawCompletedJob".into(), format!("Saw completed job: hello-{minutes}, condition: Complete"))));
     }
 
     #[test]
