@@ -112,6 +112,19 @@ macro_rules! kinds {
                             meta.entry("creationTimestamp").or_insert(Value::Null);
                         }
                     }
+                    Object::Pod(_) => nested_creation_timestamps(&mut value, &[&["spec"]], &[]),
+                    Object::PodTemplate(_) => nested_creation_timestamps(&mut value, &[], &[&["template"]]),
+                    Object::Deployment(_) | Object::ReplicaSet(_) | Object::ReplicationController(_) | Object::DaemonSet(_) | Object::Job(_) => {
+                        nested_creation_timestamps(&mut value, &[], &[&["spec", "template"]])
+                    }
+                    Object::StatefulSet(_) => {
+                        nested_creation_timestamps(&mut value, &[], &[&["spec", "template"]]);
+                        let claims = value.pointer_mut("/spec/volumeClaimTemplates").and_then(Value::as_array_mut);
+                        for claim in claims.into_iter().flatten() {
+                            nested_creation_timestamps(claim, &[], &[&[]]);
+                        }
+                    }
+                    Object::CronJob(_) => nested_creation_timestamps(&mut value, &[], &[&["spec", "jobTemplate"], &["spec", "jobTemplate", "spec", "template"]]),
                     // `rules` has no `omitempty`: an aggregated ClusterRole's is `null`.
                     Object::Role(_) | Object::ClusterRole(_) => {
                         if let Some(fields) = value.as_object_mut() {
@@ -150,6 +163,46 @@ fn decode<T: serde::de::DeserializeOwned>(value: &Value) -> Result<Box<T>, Decod
 #[cfg_attr(target_arch = "wasm32", inline(never))]
 fn encode<T: serde::Serialize>(object: &T) -> Value {
     serde_json::to_value(object).unwrap_or(Value::Null)
+}
+
+/// A nested `ObjectMeta` (a pod template's, a job template's, a claim
+/// template's) is never given a creation time, and Go's `metav1.Time` has
+/// no `omitempty` that could leave a zero struct out: 1.33 writes
+/// `creationTimestamp: null` there (dropped only in 1.34). `templates` are
+/// the paths of templates, each written whole with its `metadata`;
+/// `pod_specs` the paths of pod specs whose ephemeral volumes' claim
+/// templates get the same (a template's own pod spec is covered with it).
+fn nested_creation_timestamps(value: &mut Value, pod_specs: &[&[&str]], templates: &[&[&str]]) {
+    fn at<'v>(value: &'v mut Value, path: &[&str]) -> Option<&'v mut serde_json::Map<String, Value>> {
+        path.iter().try_fold(value, |v, key| v.get_mut(*key))?.as_object_mut()
+    }
+    fn stamp(template: &mut serde_json::Map<String, Value>) {
+        let meta = template.entry("metadata").or_insert_with(|| Value::Object(serde_json::Map::new()));
+        if let Some(meta) = meta.as_object_mut() {
+            meta.entry("creationTimestamp").or_insert(Value::Null);
+        }
+    }
+    fn ephemeral_claims(spec: &mut serde_json::Map<String, Value>) {
+        let volumes = spec.get_mut("volumes").and_then(Value::as_array_mut);
+        for volume in volumes.into_iter().flatten() {
+            if let Some(claim) = volume.pointer_mut("/ephemeral/volumeClaimTemplate").and_then(Value::as_object_mut) {
+                stamp(claim);
+            }
+        }
+    }
+    for path in pod_specs {
+        if let Some(spec) = at(value, path) {
+            ephemeral_claims(spec);
+        }
+    }
+    for path in templates {
+        if let Some(template) = at(value, path) {
+            stamp(template);
+            if let Some(spec) = template.get_mut("spec").and_then(Value::as_object_mut) {
+                ephemeral_claims(spec);
+            }
+        }
+    }
 }
 
 /// A core Event's fields that Go's encoding writes even when unset: its

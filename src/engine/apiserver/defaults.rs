@@ -301,6 +301,8 @@ pub fn default_job_spec(spec: &mut JobSpec) {
     set(&mut spec.suspend, false);
     let replacement = if spec.pod_failure_policy.is_some() { "Failed" } else { "TerminatingOrFailed" };
     set_str(&mut spec.pod_replacement_policy, replacement);
+    // Defaulted since 1.29 (#120206), rather than read as false where unset.
+    set(&mut spec.manual_selector, false);
     if let Some(policy) = &mut spec.pod_failure_policy {
         for rule in &mut policy.rules {
             for pattern in rule.on_pod_conditions.iter_mut().flatten() {

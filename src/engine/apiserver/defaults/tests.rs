@@ -133,7 +133,7 @@ fn deployment_defaults() {
             "revisionHistoryLimit": 10,
             "selector": {"matchLabels": {"app": "web"}},
             "strategy": {"rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}, "type": "RollingUpdate"},
-            "template": {"metadata": {"labels": {"app": "web"}}, "spec": defaulted_template_spec()}
+            "template": {"metadata": {"creationTimestamp": null, "labels": {"app": "web"}}, "spec": defaulted_template_spec()}
         })
     );
 }
@@ -174,7 +174,7 @@ fn daemon_set_and_stateful_set_defaults() {
         spec["volumeClaimTemplates"][0],
         json!({
             "apiVersion": "v1", "kind": "PersistentVolumeClaim",
-            "metadata": {"name": "data"},
+            "metadata": {"creationTimestamp": null, "name": "data"},
             "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}, "volumeMode": "Filesystem"},
             "status": {"phase": "Pending"}
         })
@@ -194,7 +194,7 @@ fn job_and_cron_job_defaults() {
     assert_eq!(spec["completionMode"], json!("NonIndexed"));
     assert_eq!(spec["suspend"], json!(false));
     assert_eq!(spec["podReplacementPolicy"], json!("TerminatingOrFailed"));
-    assert_eq!(spec.get("manualSelector"), None);
+    assert_eq!(spec["manualSelector"], json!(false));
     assert_eq!(spec["template"]["spec"]["restartPolicy"], json!("Never"));
 
     let cj = defaulted(json!({

@@ -426,11 +426,13 @@ fn execute_nodes(nodes: &[Node], root: &Value, current: &Value, out: &mut String
     }
 }
 
-/// How a selected value prints: strings bare, collections as compact JSON.
+/// How a selected value prints: strings bare, collections as compact JSON,
+/// `null` as `null` (client-go's `evalToText` since 1.29; custom columns
+/// still print Go's `<nil>`).
 fn text_of(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
-        Value::Null => "<nil>".to_string(),
+        Value::Null => "null".to_string(),
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => go_value_number(n),
         Value::Array(_) | Value::Object(_) => to_json_compact(v),
