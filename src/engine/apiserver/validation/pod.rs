@@ -446,10 +446,16 @@ fn validate_probe(probe: &Probe, path: &Path, success_must_be_one: bool, errs: &
     ] {
         errs.non_negative(&path.field(field), value.unwrap_or(0) as i64);
     }
+    if let Some(grace) = probe.termination_grace_period_seconds.filter(|g| *g <= 0) {
+        errs.invalid_int(&path.field("terminationGracePeriodSeconds"), grace, "must be greater than 0");
+    }
     if success_must_be_one {
         if let Some(threshold) = probe.success_threshold.filter(|t| *t != 1) {
             errs.invalid_int(&path.field("successThreshold"), threshold as i64, "must be 1");
         }
+    } else if let Some(grace) = probe.termination_grace_period_seconds {
+        // Only a readiness probe may not restart the container at all.
+        errs.invalid_int(&path.field("terminationGracePeriodSeconds"), grace, "must not be set for readinessProbes");
     }
     if let Some(http) = &probe.http_get {
         if let k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(port) = http.port {

@@ -102,6 +102,15 @@ fn pod_spec_messages() {
         causes(pod_with(json!({"containers": [{"name": "a", "image": "nginx", "livenessProbe": {"successThreshold": 2, "httpGet": {"port": 80}}}]}))),
         vec!["spec.containers[0].livenessProbe.successThreshold: Invalid value: 2: must be 1".to_string()]
     );
+    assert_eq!(
+        causes(pod_with(json!({"containers": [{"name": "a", "image": "nginx",
+            "livenessProbe": {"terminationGracePeriodSeconds": 0, "tcpSocket": {"port": 80}},
+            "readinessProbe": {"terminationGracePeriodSeconds": 5, "tcpSocket": {"port": 80}}}]}))),
+        vec![
+            "spec.containers[0].livenessProbe.terminationGracePeriodSeconds: Invalid value: 0: must be greater than 0".to_string(),
+            "spec.containers[0].readinessProbe.terminationGracePeriodSeconds: Invalid value: 5: must not be set for readinessProbes".to_string(),
+        ]
+    );
 }
 
 fn deployment(selector: Value, labels: Value) -> Value {
