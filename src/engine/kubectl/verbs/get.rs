@@ -89,12 +89,14 @@ fn requests_from_files(s: &mut Session) -> Result<Vec<Request>> {
     Ok(requests)
 }
 
-/// A `--sort-by` key: numbers compare as numbers, everything else as text.
+/// A `--sort-by` key: numbers compare as numbers, everything else as text;
+/// a missing field or a `null` (an Event's unset `lastTimestamp`) first, as
+/// kubectl's `isLess` orders a nil interface.
 fn sort_objects(objects: &mut [Rc<Object>], expr: &str) -> Result {
     let relaxed = jsonpath::relaxed(expr);
     let template = jsonpath::Template::parse(&relaxed).map_err(|e| Error::Message(format!("error: error parsing jsonpath {relaxed}, {e}")))?;
     let mut keyed: Vec<(Option<serde_json::Value>, Rc<Object>)> =
-        objects.iter().map(|o| (template.find(&o.to_json()).into_iter().next(), o.clone())).collect();
+        objects.iter().map(|o| (template.find(&o.to_json()).into_iter().next().filter(|v| !v.is_null()), o.clone())).collect();
     keyed.sort_stable_by(|(a, _), (b, _)| match (a, b) {
         (None, None) => std::cmp::Ordering::Equal,
         (None, Some(_)) => std::cmp::Ordering::Less,
