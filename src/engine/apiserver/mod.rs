@@ -1200,6 +1200,10 @@ impl ApiServer {
         }
         self.warn_if_deprecated(resource_id);
         let rt = resource(resource_id);
+        // The NamespaceLifecycle admission plugin's immortal namespaces.
+        if resource_id == ids::namespaces() && matches!(name, "default" | "kube-system" | "kube-public") {
+            return Err(ApiError::new(Reason::Forbidden, format!("namespaces \"{name}\" is forbidden: this namespace may not be deleted")));
+        }
         let namespace = if rt.namespaced { namespace } else { "" };
         let key = Self::key(resource_id, namespace, name);
         let Some(entry) = self.store.get(&key) else {
