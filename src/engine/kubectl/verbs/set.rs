@@ -286,7 +286,7 @@ fn check_builder_arguments(s: &Session, words: &[String]) -> std::result::Result
 
 /// kubectl's typed view of an object: what its patches are computed from
 /// and what `-o` prints.
-fn typed_json(obj: &Object) -> Value {
+pub fn typed_json(obj: &Object) -> Value {
     go_types::typed_view(resource(obj.resource_id()).kind, &obj.to_json())
 }
 
@@ -300,13 +300,13 @@ pub fn unchanged(before: &Object, after: &Object) -> bool {
 /// or each object in the `-o` format (YAML documents separated by `---`).
 pub struct Printer {
     /// `env updated`, `resource requirements updated`…
-    pub operation: &'static str,
+    pub operation: String,
     printed: usize,
 }
 
 impl Printer {
-    pub fn new(operation: &'static str) -> Printer {
-        Printer { operation, printed: 0 }
+    pub fn new(operation: &str) -> Printer {
+        Printer { operation: operation.to_string(), printed: 0 }
     }
 
     pub fn print(&mut self, s: &mut Session, mode: &Mode, obj: &Object) -> std::result::Result<(), Failure> {
