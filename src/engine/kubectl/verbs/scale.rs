@@ -5,6 +5,7 @@ use crate::engine::api::{ApiError, Object, Reason};
 use crate::engine::kubectl::manifest::{self, DryRun, Failure};
 use crate::engine::kubectl::targets::{self, qualified};
 use crate::engine::kubectl::printers::OutputFormat;
+use crate::engine::kubectl::verbs::set;
 use crate::engine::kubectl::verbs::apply::{print_one, write_output_format};
 use crate::engine::kubectl::{Error, Result, Session};
 
@@ -25,6 +26,19 @@ fn set_replicas(obj: &mut Object, n: i32) {
         Object::StatefulSet(r) => r.spec_mut().replicas = Some(n),
         Object::ReplicationController(r) => r.spec.get_or_insert_with(Default::default).replicas = Some(n),
         _ => {}
+    }
+}
+
+/// `--record` after a scale: kubectl's second patch, a merge patch of the
+/// change cause alone, sent without `--dry-run`'s dryRun (as kubectl sends
+/// it), its failure only logged.
+fn record_change_cause(s: &mut Session, t: &targets::Target) {
+    let Ok(current) = targets::fetch(s, t) else { return };
+    let mut next = (*current).clone();
+    set::record(s, &mut next);
+    if next.meta().annotations != current.meta().annotations {
+        s.cluster.sim.api.set_client_update("patch", "");
+        let _ = s.cluster.sim.api.update_with(next, false, false);
     }
 }
 
@@ -87,6 +101,9 @@ pub fn run(s: &mut Session) -> Result {
                 failures.push(manifest::with_source("scaling", &t.source, e));
                 continue;
             }
+        }
+        if dry != DryRun::Client && s.args.flag("record") {
+            record_change_cause(s, t);
         }
         // kubectl prints the object as its builder read it, before the scale.
         match &format {

@@ -81,6 +81,7 @@ fn image(s: &mut Session) -> Result {
                 failures.push(Failure::Text(format!("unable to find container named \"{container}\"")));
             }
         }
+        record(s, &mut next);
         // kubectl skips an object its change leaves as it was (an empty
         // patch): nothing is written and nothing printed.
         if unchanged(&found.object, &next) {
@@ -282,6 +283,17 @@ fn check_builder_arguments(s: &Session, words: &[String]) -> std::result::Result
         return Err(Error::Message("error: selectors and the all flag cannot be used when passing resource/name arguments".to_string()));
     }
     Ok(())
+}
+
+const CHANGE_CAUSE: &str = "kubernetes.io/change-cause";
+
+/// `--record`: kubectl's ChangeCauseRecorder sets the change cause to the
+/// command line on the object it changes (with `--record=false` or
+/// without the flag it records nothing).
+pub fn record(s: &Session, obj: &mut Object) {
+    if s.args.flag("record") {
+        obj.meta_mut().annotations.get_or_insert_with(Default::default).insert(CHANGE_CAUSE.to_string(), s.args.recorded_command_line());
+    }
 }
 
 /// kubectl's typed view of an object: what its patches are computed from
