@@ -63,6 +63,8 @@ const ALL_NS: Flag = b("all-namespaces", Some('A'));
 const FILENAME: Flag = v("filename", Some('f'));
 const DRY_RUN: Flag = o("dry-run", "unchanged");
 const RECURSIVE: Flag = b("recursive", Some('R'));
+/// Deprecated (kubectl warns when it is given) but still acted on.
+const RECORD: Flag = b("record", None);
 
 pub static COMMANDS: &[Command] = &[
     Command {
@@ -274,7 +276,7 @@ pub static COMMANDS: &[Command] = &[
     },
     Command {
         path: "scale",
-        flags: &[v("replicas", None), v("current-replicas", None), v("resource-version", None), SELECTOR, FILENAME, RECURSIVE, b("all", None), OUTPUT, DRY_RUN, v("timeout", None), v("template", None)],
+        flags: &[RECORD, v("replicas", None), v("current-replicas", None), v("resource-version", None), SELECTOR, FILENAME, RECURSIVE, b("all", None), OUTPUT, DRY_RUN, v("timeout", None), v("template", None)],
         subcommands: &[],
     },
     Command { path: "rollout", flags: &[], subcommands: &["status", "history", "undo", "restart", "pause", "resume"] },
@@ -285,7 +287,7 @@ pub static COMMANDS: &[Command] = &[
     Command { path: "rollout pause", flags: &[OUTPUT, SELECTOR, FILENAME, RECURSIVE, v("field-manager", None), v("template", None)], subcommands: &[] },
     Command { path: "rollout resume", flags: &[OUTPUT, SELECTOR, FILENAME, RECURSIVE, v("field-manager", None), v("template", None)], subcommands: &[] },
     Command { path: "set", flags: &[], subcommands: &["image", "env", "resources", "selector", "serviceaccount", "subject"] },
-    Command { path: "set image", flags: &[SELECTOR, b("all", None), FILENAME, RECURSIVE, OUTPUT, DRY_RUN, b("local", None), v("field-manager", None), v("template", None)], subcommands: &[] },
+    Command { path: "set image", flags: &[RECORD, SELECTOR, b("all", None), FILENAME, RECURSIVE, OUTPUT, DRY_RUN, b("local", None), v("field-manager", None), v("template", None)], subcommands: &[] },
     Command {
         path: "set env",
         flags: &[
@@ -314,6 +316,7 @@ pub static COMMANDS: &[Command] = &[
     Command {
         path: "set resources",
         flags: &[
+            RECORD,
             b("all", None), b("allow-missing-template-keys", None), v("containers", Some('c')), DRY_RUN, v("field-manager", None), FILENAME,
             v("limits", None), b("local", None), OUTPUT, RECURSIVE, v("requests", None), SELECTOR, b("show-managed-fields", None), v("template", None),
         ],
@@ -322,6 +325,7 @@ pub static COMMANDS: &[Command] = &[
     Command {
         path: "set serviceaccount",
         flags: &[
+            RECORD,
             b("all", None), b("allow-missing-template-keys", None), DRY_RUN, v("field-manager", None), FILENAME, b("local", None), OUTPUT, RECURSIVE,
             b("show-managed-fields", None), v("template", None),
         ],
@@ -401,6 +405,10 @@ pub struct Args {
     values: BTreeMap<&'static str, Vec<String>>,
     /// Words after `--`.
     pub after_dash: Vec<String>,
+    /// The command's words as typed (`set`, `image`), for `--record`.
+    command_words: Vec<String>,
+    /// Every flag given, by long name, in the order given, for `--record`.
+    flags_in_order: Vec<(&'static str, String)>,
 }
 
 impl Args {
@@ -434,9 +442,31 @@ impl Args {
     pub fn verb_path(&self) -> &str {
         &self.command
     }
+    /// The change cause `--record` writes: what record_flags.go's
+    /// `parseCommandArguments` makes of the command line, `kubectl`, the
+    /// words that are not flags (the command's, then its arguments), then
+    /// each flag as ` --<long name>=<value>` in the order given.
+    pub fn recorded_command_line(&self) -> String {
+        let mut line = "kubectl".to_string();
+        for word in self.command_words.iter().chain(&self.positionals).chain(&self.after_dash) {
+            line.push(' ');
+            line.push_str(word);
+        }
+        for (name, value) in &self.flags_in_order {
+            line.push_str(&format!(" --{name}={value}"));
+        }
+        line
+    }
     /// The first word of the command: `rollout` for `rollout status`.
     pub fn verb(&self) -> &str {
         self.command.split(' ').next().unwrap_or("")
+    }
+}
+
+impl Args {
+    fn set(&mut self, long: &'static str, value: String) {
+        self.flags_in_order.push((long, value.clone()));
+        self.values.entry(long).or_default().push(value);
     }
 }
 
@@ -571,6 +601,7 @@ pub fn parse(words: &[String]) -> Result<Args, String> {
             if command.is_none() {
                 return Err(format!("error: unknown command \"{w}\" for \"kubectl\"\nRun 'kubectl --help' for usage."));
             }
+            args.command_words.push(w.clone());
             i += 1;
             break;
         }
@@ -606,6 +637,7 @@ pub fn parse(words: &[String]) -> Result<Args, String> {
                 let path = format!("{} {}", command.path, sub);
                 if let Some(c) = find_command(&path) {
                     command = c;
+                    args.command_words.push(w);
                     continue;
                 }
                 // A known sub-command without its own table keeps the parent's flags.
@@ -644,7 +676,7 @@ pub fn parse(words: &[String]) -> Result<Args, String> {
                     None => return Err(format!("error: flag needs an argument: --{name}\nSee 'kubectl {} --help' for usage.", command.path)),
                 },
             };
-            args.values.entry(flag.long).or_default().push(value);
+            args.set(flag.long, value);
         } else if let Some(body) = w.strip_prefix('-').filter(|b| !b.is_empty()) {
             let chars: Vec<char> = body.chars().collect();
             let mut k = 0;
@@ -657,11 +689,11 @@ pub fn parse(words: &[String]) -> Result<Args, String> {
                     FlagKind::Bool | FlagKind::OptionalValue(_) => {
                         let rest: String = chars[k + 1..].iter().collect();
                         if let Some(v) = rest.strip_prefix('=') {
-                            args.values.entry(flag.long).or_default().push(v.to_string());
+                            args.set(flag.long, v.to_string());
                             break;
                         }
                         let default = if let FlagKind::OptionalValue(d) = flag.kind { d } else { "true" };
-                        args.values.entry(flag.long).or_default().push(default.to_string());
+                        args.set(flag.long, default.to_string());
                         k += 1;
                     }
                     FlagKind::Value => {
@@ -674,7 +706,7 @@ pub fn parse(words: &[String]) -> Result<Args, String> {
                                 None => return Err(format!("error: flag needs an argument: '{c}' in -{c}\nSee 'kubectl {} --help' for usage.", command.path)),
                             }
                         };
-                        args.values.entry(flag.long).or_default().push(value);
+                        args.set(flag.long, value);
                         break;
                     }
                 }

@@ -420,6 +420,10 @@ fn run_words_with(cluster: &mut Cluster, mut words: Vec<String>, stdin: Option<&
         warnings: Vec::new(),
         warned: Default::default(),
     };
+    // pflag's notice for a deprecated flag, as it parses it.
+    for _ in 0..session.args.values("record").len() {
+        session.warn("Flag --record has been deprecated, --record will be removed in the future\n");
+    }
     let requests_before = session.cluster.sim.api.client_requests();
     let result = verbs::dispatch(&mut session);
     // Requests other than kubectl's (the components' as the cluster

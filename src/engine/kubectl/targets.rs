@@ -37,6 +37,17 @@ pub fn resolve_type(arg: &str) -> Result<ResourceId, Error> {
 /// not be read (their own documents). `words` are the positionals that name
 /// objects (after any that the verb consumed).
 pub fn resolve(s: &Session, words: &[String], allow_all: bool) -> Result<(Vec<Target>, Vec<Failure>), Error> {
+    resolve_with(s, words, allow_all, false)
+}
+
+/// As [`resolve`] for the commands whose builder takes an empty selector
+/// (`ResourceTypeOrNameArgs(true, …)`, the `rollout` commands): a type
+/// without names selects every object of it in the namespace.
+pub fn resolve_bare_type_as_all(s: &Session, words: &[String]) -> Result<(Vec<Target>, Vec<Failure>), Error> {
+    resolve_with(s, words, false, true)
+}
+
+fn resolve_with(s: &Session, words: &[String], allow_all: bool, bare_type_as_all: bool) -> Result<(Vec<Target>, Vec<Failure>), Error> {
     let mut failures = Vec::new();
     let namespace = s.namespace();
     let namespace_of = |rid: ResourceId| if resource(rid).namespaced { namespace.clone() } else { String::new() };
@@ -73,7 +84,7 @@ pub fn resolve(s: &Session, words: &[String], allow_all: bool) -> Result<(Vec<Ta
     let field_selector = s.args.value("field-selector");
     let all = allow_all && s.args.flag("all");
     if names.is_empty() {
-        if selector.is_none() && field_selector.is_none() && !all {
+        if selector.is_none() && field_selector.is_none() && !all && !bare_type_as_all {
             return Err(Error::Message("error: resource(s) were provided, but no name was specified".to_string()));
         }
         let labels = match selector {

@@ -696,7 +696,7 @@ fn describe_pod_template(w: &mut Writer, template: &PodTemplateSpec) {
     w.line(0, "Pod Template:");
     let meta = template.metadata.clone().unwrap_or_default();
     let spec = template.spec.clone().unwrap_or_default();
-    labels_multiline(w, "  ", "Labels", meta.labels.as_ref());
+    labels_multiline(w, "", "  Labels", meta.labels.as_ref());
     if meta.annotations.as_ref().is_some_and(|a| !a.is_empty()) {
         annotations_multiline(w, "  Annotations", meta.annotations.as_ref());
     }
@@ -711,8 +711,8 @@ fn describe_pod_template(w: &mut Writer, template: &PodTemplateSpec) {
     if let Some(pc) = spec.priority_class_name.as_deref().filter(|s| !s.is_empty()) {
         w.line(1, &format!("Priority Class Name:\t{pc}"));
     }
-    labels_multiline(w, "  ", "Node-Selectors", spec.node_selector.as_ref());
-    tolerations_multiline(w, "  ", "Tolerations", spec.tolerations.as_deref().unwrap_or(&[]));
+    labels_multiline(w, "", "  Node-Selectors", spec.node_selector.as_ref());
+    tolerations_multiline(w, "", "  Tolerations", spec.tolerations.as_deref().unwrap_or(&[]));
 }
 
 fn conditions_with_reason<'a>(w: &mut Writer, conds: impl Iterator<Item = (&'a str, &'a str, &'a str)>) {

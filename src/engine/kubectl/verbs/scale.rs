@@ -1,9 +1,12 @@
 //! `kubectl scale`: sets `spec.replicas` of deployments, replica sets,
 //! replication controllers and stateful sets.
 
-use crate::engine::api::{resource, ApiError, Object, Reason};
+use crate::engine::api::{ApiError, Object, Reason};
 use crate::engine::kubectl::manifest::{self, DryRun, Failure};
 use crate::engine::kubectl::targets::{self, qualified};
+use crate::engine::kubectl::printers::OutputFormat;
+use crate::engine::kubectl::verbs::set;
+use crate::engine::kubectl::verbs::apply::{print_one, write_output_format};
 use crate::engine::kubectl::{Error, Result, Session};
 
 fn replicas_of(obj: &Object) -> Option<i32> {
@@ -26,6 +29,19 @@ fn set_replicas(obj: &mut Object, n: i32) {
     }
 }
 
+/// `--record` after a scale: kubectl's second patch, a merge patch of the
+/// change cause alone, sent without `--dry-run`'s dryRun (as kubectl sends
+/// it), its failure only logged.
+fn record_change_cause(s: &mut Session, t: &targets::Target) {
+    let Ok(current) = targets::fetch(s, t) else { return };
+    let mut next = (*current).clone();
+    set::record(s, &mut next);
+    if next.meta().annotations != current.meta().annotations {
+        s.cluster.sim.api.set_client_update("patch", "");
+        let _ = s.cluster.sim.api.update_with(next, false, false);
+    }
+}
+
 pub fn run(s: &mut Session) -> Result {
     let Some(replicas) = s.args.value("replicas") else {
         return Err(Error::Message("error: required flag(s) \"replicas\" not set".to_string()));
@@ -41,8 +57,10 @@ pub fn run(s: &mut Session) -> Result {
     };
     let resource_version = s.args.value("resource-version").filter(|v| !v.is_empty()).map(str::to_string);
     let dry = DryRun::from_session(s)?;
+    let format = write_output_format(s)?;
     let words = s.args.positionals.clone();
     let (targets, mut failures) = targets::resolve(s, &words, true)?;
+    let mut printed = 0;
     for t in &targets {
         let obj = match targets::fetch(s, t) {
             Ok(o) => o,
@@ -84,8 +102,21 @@ pub fn run(s: &mut Session) -> Result {
                 continue;
             }
         }
-        let _ = resource(t.rid);
-        s.out.push_str(&format!("{} scaled{}\n", qualified(t), dry.suffix()));
+        if dry != DryRun::Client && s.args.flag("record") {
+            record_change_cause(s, t);
+        }
+        // kubectl prints the object as its builder read it, before the scale.
+        match &format {
+            None => s.out.push_str(&format!("{} scaled{}\n", qualified(t), dry.suffix())),
+            Some(format) => {
+                // One YAML printer for every object: documents after the first follow `---`.
+                if matches!(format, OutputFormat::Yaml) && printed > 0 {
+                    s.out.push_str("---\n");
+                }
+                printed += 1;
+                print_one(s, format, &qualified(t), &obj.to_json())?;
+            }
+        }
     }
     manifest::finish(s, failures)
 }

@@ -81,6 +81,7 @@ fn image(s: &mut Session) -> Result {
                 failures.push(Failure::Text(format!("unable to find container named \"{container}\"")));
             }
         }
+        record(s, &mut next);
         // kubectl skips an object its change leaves as it was (an empty
         // patch): nothing is written and nothing printed.
         if unchanged(&found.object, &next) {
@@ -284,9 +285,20 @@ fn check_builder_arguments(s: &Session, words: &[String]) -> std::result::Result
     Ok(())
 }
 
+const CHANGE_CAUSE: &str = "kubernetes.io/change-cause";
+
+/// `--record`: kubectl's ChangeCauseRecorder sets the change cause to the
+/// command line on the object it changes (with `--record=false` or
+/// without the flag it records nothing).
+pub fn record(s: &Session, obj: &mut Object) {
+    if s.args.flag("record") {
+        obj.meta_mut().annotations.get_or_insert_with(Default::default).insert(CHANGE_CAUSE.to_string(), s.args.recorded_command_line());
+    }
+}
+
 /// kubectl's typed view of an object: what its patches are computed from
 /// and what `-o` prints.
-fn typed_json(obj: &Object) -> Value {
+pub fn typed_json(obj: &Object) -> Value {
     go_types::typed_view(resource(obj.resource_id()).kind, &obj.to_json())
 }
 
@@ -300,13 +312,13 @@ pub fn unchanged(before: &Object, after: &Object) -> bool {
 /// or each object in the `-o` format (YAML documents separated by `---`).
 pub struct Printer {
     /// `env updated`, `resource requirements updated`…
-    pub operation: &'static str,
+    pub operation: String,
     printed: usize,
 }
 
 impl Printer {
-    pub fn new(operation: &'static str) -> Printer {
-        Printer { operation, printed: 0 }
+    pub fn new(operation: &str) -> Printer {
+        Printer { operation: operation.to_string(), printed: 0 }
     }
 
     pub fn print(&mut self, s: &mut Session, mode: &Mode, obj: &Object) -> std::result::Result<(), Failure> {

@@ -58,13 +58,14 @@ pub fn run(s: &mut Session) -> Result {
     }
     let mut printer = Printer::new("resource requirements updated");
     for (found, next) in changed {
-        let next = match next {
+        let mut next = match next {
             Ok(next) => next,
             Err(e) => {
                 failures.push(Failure::Text(format!("error: {} {e}\n", found.object_name)));
                 continue;
             }
         };
+        super::record(s, &mut next);
         if unchanged(&found.object, &next) {
             continue;
         }

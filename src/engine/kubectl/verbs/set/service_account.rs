@@ -30,6 +30,7 @@ pub fn run(s: &mut Session) -> Result {
                 continue;
             }
         }
+        super::record(s, &mut next);
         // An empty patch changes nothing on the server, which answers with
         // the object as stored.
         let writes = found.target.is_some() && !mode.local && mode.dry != DryRun::Client;
