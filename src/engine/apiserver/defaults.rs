@@ -347,7 +347,9 @@ fn default_service(spec: &mut ServiceSpec) {
         }
     }
     let service_type = spec.type_.clone().unwrap_or_default();
-    if matches!(service_type.as_str(), "NodePort" | "LoadBalancer") {
+    // Every externally-accessible Service (`ExternallyAccessible`), a ClusterIP one with external IPs too.
+    let has_external_ips = spec.external_ips.as_ref().is_some_and(|ips| !ips.is_empty());
+    if matches!(service_type.as_str(), "NodePort" | "LoadBalancer") || (service_type == "ClusterIP" && has_external_ips) {
         set_str(&mut spec.external_traffic_policy, "Cluster");
     }
     if matches!(service_type.as_str(), "ClusterIP" | "NodePort" | "LoadBalancer") {

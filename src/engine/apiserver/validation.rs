@@ -3,6 +3,7 @@
 //! back in the order a 1.33 server lists them.
 
 mod autoscaling;
+mod endpoints;
 mod job_policies;
 mod names;
 mod pod;
@@ -373,6 +374,8 @@ fn validate_kind(obj: &Object, errs: &mut Errors) {
         Object::Job(job) => workloads::validate_job(job, errs),
         Object::CronJob(cj) => workloads::validate_cron_job(cj, errs),
         Object::Service(svc) => service::validate_service(svc, errs),
+        Object::Endpoints(ep) => endpoints::validate_endpoints(ep, errs),
+        Object::EndpointSlice(slice) => endpoints::validate_endpoint_slice(slice, errs),
         Object::ConfigMap(cm) => validate_config_map(cm, errs),
         Object::Secret(secret) => validate_secret(secret, errs),
         Object::PersistentVolumeClaim(pvc) => storage::validate_claim(pvc, errs),
@@ -391,6 +394,11 @@ pub fn validate_update(obj: &Object, old: &Object) -> Vec<Cause> {
             // Pods validate their spec again, then what may change.
             pod::validate_pod_spec(p.spec.as_deref(), p.node_name(), p.token_volume.as_deref(), "spec", &mut errs);
             pod::validate_pod_update(p, old_pod, &mut errs);
+        }
+        // `ValidateServiceUpdate` checks what may not change before the Service itself.
+        (Object::Service(_), Object::Service(_)) => {
+            validate_immutable_fields(obj, old, &mut errs);
+            validate_kind(obj, &mut errs);
         }
         _ => {
             // A CronJob's update rules differ from its create rules (TZ in an old schedule, no name limit).

@@ -146,7 +146,8 @@ impl EndpointsController {
             }
             let Some(ip) = p.status.as_ref().and_then(|s| s.pod_ip()).map(std::borrow::Cow::into_owned).filter(|ip| !ip.is_empty()) else { continue };
             let terminating = util::is_terminating(p);
-            if terminating && self.what == Publishes::Endpoints {
+            // `ShouldPodBeInEndpoints`: Endpoints keep a terminating pod only when not-ready addresses are published.
+            if terminating && self.what == Publishes::Endpoints && !publish_not_ready {
                 continue;
             }
             let ready = util::is_ready(p);
@@ -165,8 +166,9 @@ impl EndpointsController {
                     ..Default::default()
                 },
                 hostname,
-                ready: (ready || publish_not_ready) && !terminating,
-                serving: ready || publish_not_ready,
+                // `podToEndpoint`: serving is the pod's readiness; ready is published regardless, or serving and not terminating.
+                ready: publish_not_ready || (ready && !terminating),
+                serving: ready,
                 terminating,
             };
             out.push((member, resolve_ports(svc, p)));
@@ -211,8 +213,10 @@ impl EndpointsController {
         // Without a selector the Endpoints are the user's to write.
         let Some(selector) = selector else { return Ok(()) };
         let mut groups: BTreeMap<Vec<Port>, (Vec<EndpointAddress>, Vec<EndpointAddress>)> = BTreeMap::new();
+        // "Allow headless service not to have ports": its pods are listed without ports.
+        let headless_without_ports = svc.spec.as_ref().is_some_and(|s| s.cluster_ip.as_deref() == Some("None") && s.ports.as_ref().is_none_or(Vec::is_empty));
         for (m, ports) in self.members(cache, svc, selector) {
-            if ports.is_empty() {
+            if ports.is_empty() && !headless_without_ports {
                 continue;
             }
             let addr = EndpointAddress { ip: m.ip, node_name: m.node, target_ref: Some(m.target), hostname: m.hostname };
@@ -228,7 +232,7 @@ impl EndpointsController {
             .map(|(ports, (ready, not_ready))| EndpointSubset {
                 addresses: (!ready.is_empty()).then_some(ready),
                 not_ready_addresses: (!not_ready.is_empty()).then_some(not_ready),
-                ports: Some(ports.into_iter().map(|(name, port, protocol, app_protocol)| EndpointPort { name, port, protocol: Some(protocol), app_protocol }).collect()),
+                ports: (!ports.is_empty()).then(|| ports.into_iter().map(|(name, port, protocol, app_protocol)| EndpointPort { name, port, protocol: Some(protocol), app_protocol }).collect()),
             })
             .collect();
         let subsets = (!subsets.is_empty()).then_some(subsets);

@@ -12,6 +12,7 @@ pub mod daemon_set_state;
 pub mod deployment;
 pub mod disruption;
 pub mod endpoints;
+pub mod endpointslice_mirroring;
 pub mod garbage_collector;
 pub mod history;
 pub mod horizontal_pod_autoscaler;
@@ -173,6 +174,7 @@ impl ControllerManager {
             Box::new(ttl_after_finished::TtlAfterFinishedController::new()),
             Box::new(endpoints::EndpointsController::new(endpoints::Publishes::Endpoints)),
             Box::new(endpoints::EndpointsController::new(endpoints::Publishes::EndpointSlices)),
+            Box::new(endpointslice_mirroring::EndpointSliceMirroringController::new()),
             Box::new(garbage_collector::GarbageCollector::new()),
             Box::new(namespace::NamespaceController::new()),
             Box::new(node_lifecycle::NodeLifecycleController::new()),

@@ -77,13 +77,10 @@ pub fn expand(input: &str, lookup: &dyn Fn(&str) -> Option<String>) -> String {
     out
 }
 
+/// `makeEnvVariableName`: dashes become underscores, letters upper case;
+/// a leading digit (a port name may start with one) stays as it is.
 fn env_name(s: &str) -> String {
-    let name = s.replace(['.', '-'], "_").to_uppercase();
-    if name.starts_with(|c: char| c.is_ascii_digit()) {
-        format!("_{name}")
-    } else {
-        name
-    }
+    s.replace('-', "_").to_uppercase()
 }
 
 /// The service-link variables of one Service (`envvars.FromServices`).

@@ -242,17 +242,120 @@ pub fn allocate_for_create(api: &mut ApiServer, svc: &mut Service) -> Result<(),
     allocate_node_ports(api, spec, &mut ports, &BTreeSet::new())
 }
 
+/// `patchAllocatedValues`: values the server allocated stay when an update
+/// leaves them out (node ports matched by port name, as the registry maps them).
+fn patch_allocated_values(spec: &mut ServiceSpec, old_spec: &ServiceSpec) {
+    if needs_cluster_ip(spec) && needs_cluster_ip(old_spec) {
+        if spec.cluster_ip.as_deref().is_none_or(str::is_empty) {
+            spec.cluster_ip = old_spec.cluster_ip.clone();
+        }
+        if spec.cluster_ips.as_ref().is_none_or(Vec::is_empty) {
+            spec.cluster_ips = old_spec.cluster_ips.clone();
+        }
+    }
+    if needs_node_port(spec) && needs_node_port(old_spec) {
+        for port in spec.ports.iter_mut().flatten() {
+            if port.node_port.is_none_or(|p| p == 0) {
+                let previous = old_spec.ports.iter().flatten().find(|o| o.name.as_deref().unwrap_or_default() == port.name.as_deref().unwrap_or_default());
+                port.node_port = previous.and_then(|o| o.node_port);
+            }
+        }
+    }
+    if needs_health_check_node_port(spec) && needs_health_check_node_port(old_spec) && spec.health_check_node_port.is_none_or(|p| p == 0) {
+        spec.health_check_node_port = old_spec.health_check_node_port;
+    }
+}
+
+/// `needsNodePort` of the registry: the type alone decides.
+fn needs_node_port(spec: &ServiceSpec) -> bool {
+    matches!(spec.type_.as_deref(), Some("NodePort" | "LoadBalancer"))
+}
+
+fn needs_health_check_node_port(spec: &ServiceSpec) -> bool {
+    spec.type_.as_deref() == Some("LoadBalancer") && spec.external_traffic_policy.as_deref() == Some("Local")
+}
+
+/// `ExternallyAccessible`: a NodePort or LoadBalancer Service, or a ClusterIP one with external IPs.
+fn externally_accessible(spec: &ServiceSpec) -> bool {
+    match spec.type_.as_deref() {
+        Some("NodePort" | "LoadBalancer") => true,
+        Some("ClusterIP") => spec.external_ips.as_ref().is_some_and(|ips| !ips.is_empty()),
+        _ => false,
+    }
+}
+
+/// `normalizeClusterIPs`: keeps `clusterIPs` in step with `clusterIP` when a
+/// client changed only the singular field, so validation sees the change.
+fn normalize_cluster_ips(spec: &mut ServiceSpec, old_spec: &ServiceSpec) {
+    let old_ip = old_spec.cluster_ip.clone().unwrap_or_default();
+    let old_ips = old_spec.cluster_ips.clone().unwrap_or_default();
+    let new_ip = spec.cluster_ip.clone().unwrap_or_default();
+    // An old client patched something else and sent no clusterIPs.
+    if !old_ips.is_empty() && spec.cluster_ips.as_ref().is_none_or(Vec::is_empty) && old_ip == new_ip {
+        spec.cluster_ips = Some(old_ips.clone());
+    }
+    if old_ip != new_ip {
+        let same_plural = spec.cluster_ips.clone().unwrap_or_default() == old_ips;
+        if !old_ip.is_empty() && new_ip.is_empty() {
+            // Clearing the singular clears the plural on the client's behalf.
+            if same_plural {
+                spec.cluster_ips = None;
+            }
+        } else if same_plural {
+            spec.cluster_ips = Some(vec![new_ip]);
+        }
+    }
+}
+
+/// `dropTypeDependentFields`: a type change clears what the new type does not
+/// use, when the client did not also change it (validation refuses that);
+/// what was allocated is released with it.
+fn drop_type_dependent_fields(spec: &mut ServiceSpec, old_spec: &ServiceSpec) {
+    if needs_cluster_ip(old_spec) && !needs_cluster_ip(spec) {
+        if spec.cluster_ip == old_spec.cluster_ip && spec.cluster_ips.clone().unwrap_or_default() == old_spec.cluster_ips.clone().unwrap_or_default() {
+            spec.cluster_ip = None;
+            spec.cluster_ips = None;
+        }
+        if spec.ip_families.clone().unwrap_or_default() == old_spec.ip_families.clone().unwrap_or_default() {
+            spec.ip_families = None;
+        }
+        if spec.ip_family_policy.clone().unwrap_or_default() == old_spec.ip_family_policy.clone().unwrap_or_default() {
+            spec.ip_family_policy = None;
+        }
+    }
+    let node_ports = |s: &ServiceSpec| -> BTreeSet<i32> { crate::engine::sort::insert_all(s.ports.iter().flatten().filter_map(|p| p.node_port).filter(|p| *p != 0)) };
+    if needs_node_port(old_spec) && !needs_node_port(spec) && node_ports(old_spec).is_superset(&node_ports(spec)) {
+        for port in spec.ports.iter_mut().flatten() {
+            port.node_port = None;
+        }
+    }
+    if needs_health_check_node_port(old_spec) && !needs_health_check_node_port(spec) && spec.health_check_node_port.unwrap_or(0) == old_spec.health_check_node_port.unwrap_or(0) {
+        spec.health_check_node_port = None;
+    }
+    let was_load_balancer = old_spec.type_.as_deref() == Some("LoadBalancer");
+    let is_load_balancer = spec.type_.as_deref() == Some("LoadBalancer");
+    if was_load_balancer && !is_load_balancer {
+        if spec.allocate_load_balancer_node_ports.is_some() && spec.allocate_load_balancer_node_ports == old_spec.allocate_load_balancer_node_ports {
+            spec.allocate_load_balancer_node_ports = None;
+        }
+        if spec.load_balancer_class == old_spec.load_balancer_class {
+            spec.load_balancer_class = None;
+        }
+    }
+    if externally_accessible(old_spec) && !externally_accessible(spec) && spec.external_traffic_policy.clone().unwrap_or_default() == old_spec.external_traffic_policy.clone().unwrap_or_default() {
+        spec.external_traffic_policy = None;
+    }
+}
+
 pub fn allocate_for_update(api: &mut ApiServer, svc: &mut Service, old: &Service) -> Result<(), Vec<Cause>> {
     let namespace = svc.metadata.namespace.clone().unwrap_or_default();
     let name = svc.metadata.name.clone().unwrap_or_default();
     let spec = svc.spec.get_or_insert_with(Default::default);
     let old_spec = old.spec.clone().unwrap_or_default();
-    // Values the server allocated stay when an update leaves them out.
+    patch_allocated_values(spec, &old_spec);
+    normalize_cluster_ips(spec, &old_spec);
+    drop_type_dependent_fields(spec, &old_spec);
     if needs_cluster_ip(spec) && needs_cluster_ip(&old_spec) {
-        if spec.cluster_ip.as_deref().is_none_or(str::is_empty) && spec.cluster_ips.as_ref().is_none_or(Vec::is_empty) {
-            spec.cluster_ip = old_spec.cluster_ip.clone();
-            spec.cluster_ips = old_spec.cluster_ips.clone();
-        }
         if spec.ip_families.as_ref().is_none_or(Vec::is_empty) {
             spec.ip_families = old_spec.ip_families.clone();
         }
@@ -260,22 +363,20 @@ pub fn allocate_for_update(api: &mut ApiServer, svc: &mut Service, old: &Service
             spec.ip_family_policy = old_spec.ip_family_policy.clone();
         }
     }
-    if needs_node_ports(spec) && needs_node_ports(&old_spec) {
-        for port in spec.ports.iter_mut().flatten() {
-            if port.node_port.is_none_or(|p| p == 0) {
-                let previous = old_spec.ports.iter().flatten().find(|o| o.port == port.port && o.protocol == port.protocol);
-                port.node_port = previous.and_then(|o| o.node_port);
-            }
-        }
-        if spec.health_check_node_port.is_none() {
-            spec.health_check_node_port = old_spec.health_check_node_port;
-        }
-    }
+    let is_load_balancer = spec.type_.as_deref() == Some("LoadBalancer");
     default_families(spec);
     let (ips, mut ports) = in_use(api, Some((namespace.as_str(), name.as_str())));
-    if spec.cluster_ip != old_spec.cluster_ip || !needs_cluster_ip(&old_spec) {
+    // Only a Service that had no cluster IP gets one; a changed one is validation's to refuse.
+    if !needs_cluster_ip(&old_spec) {
         allocate_cluster_ip(api, spec, &ips)?;
     }
     let mine: BTreeSet<i32> = crate::engine::sort::insert_all(old_spec.ports.iter().flatten().filter_map(|p| p.node_port));
-    allocate_node_ports(api, spec, &mut ports, &mine)
+    allocate_node_ports(api, spec, &mut ports, &mine)?;
+    // A load balancer's status goes with the type.
+    if !is_load_balancer {
+        if let Some(status) = svc.status.as_mut() {
+            status.load_balancer = Some(Default::default());
+        }
+    }
+    Ok(())
 }

@@ -355,30 +355,46 @@ pub fn row(obj: &Object, wide: bool, now: VirtualTime) -> Row {
             named(headers, cells)
         }
         Object::Endpoints(ep) => {
-            let mut list: Vec<String> = Vec::new();
-            let mut total = 0;
-            for subset in ep.subsets.iter().flatten() {
-                let ports = subset.ports.clone().unwrap_or_default();
-                for addr in subset.addresses.iter().flatten() {
+            // The server's `formatEndpoints`: `<none>` only without subsets (a
+            // subset of not-ready addresses prints an empty cell), each port's
+            // addresses in turn, three at most.
+            let subsets = ep.subsets.as_deref().unwrap_or_default();
+            let text = if subsets.is_empty() {
+                "<none>".to_string()
+            } else {
+                const MAX: usize = 3;
+                let mut list: Vec<String> = Vec::new();
+                let mut more = false;
+                let mut count = 0;
+                for subset in subsets {
+                    let addresses = subset.addresses.as_deref().unwrap_or_default();
+                    let ports = subset.ports.as_deref().unwrap_or_default();
+                    count += addresses.len() * ports.len().max(1);
                     if ports.is_empty() {
-                        total += 1;
-                        if list.len() < 3 {
+                        for addr in addresses {
+                            if list.len() == MAX {
+                                more = true;
+                                break;
+                            }
                             list.push(addr.ip.clone());
                         }
+                        continue;
                     }
-                    for port in &ports {
-                        total += 1;
-                        if list.len() < 3 {
-                            list.push(format!("{}:{}", addr.ip, port.port));
+                    for port in ports {
+                        for addr in addresses {
+                            if list.len() == MAX {
+                                more = true;
+                                break;
+                            }
+                            let host = if addr.ip.contains(':') { format!("[{}]", addr.ip) } else { addr.ip.clone() };
+                            list.push(format!("{host}:{}", port.port));
                         }
                     }
                 }
-            }
-            let mut text = list.join(",");
-            if total > list.len() {
-                text = format!("{text} + {} more...", total - list.len());
-            }
-            named(vec!["NAME", "ENDPOINTS", "AGE"], vec![name, none_if_empty(text), age_cell])
+                let joined = list.join(",");
+                if more { format!("{joined} + {} more...", count.saturating_sub(MAX)) } else { joined }
+            };
+            named(vec!["NAME", "ENDPOINTS", "AGE"], vec![name, text, age_cell])
         }
         Object::EndpointSlice(es) => {
             let ports: Vec<String> = es.ports.iter().flatten().filter_map(|p| p.port.map(|x| x.to_string())).collect();

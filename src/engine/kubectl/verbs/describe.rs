@@ -928,28 +928,57 @@ fn describe_service(w: &mut Writer, s: &Session, obj: &Object) {
 }
 
 /// The ready `ip:port` pairs of a service port, as `describe service` lists them.
+/// kubectl's `formatEndpointSlices`: `<none>` only when no slice exists; a
+/// slice without ports lists its ready addresses bare, one with ports the
+/// ready addresses of the named port; three at most.
 fn format_slice_endpoints(slices: &[k8s_openapi::api::discovery::v1::EndpointSlice], port_name: &str) -> String {
-    let mut list = Vec::new();
+    if slices.is_empty() {
+        return "<none>".into();
+    }
+    const MAX: usize = 3;
+    let mut list: Vec<String> = Vec::new();
+    let mut more = false;
+    let mut count: usize = 0;
+    let ready = |ep: &k8s_openapi::api::discovery::v1::Endpoint| ep.conditions.as_ref().and_then(|c| c.ready) != Some(false);
     for slice in slices {
-        for port in slice.ports.iter().flatten().filter(|p| p.name.as_deref().unwrap_or("") == port_name) {
+        let ports = slice.ports.as_deref().unwrap_or_default();
+        if ports.is_empty() {
             for ep in &slice.endpoints {
-                if ep.conditions.as_ref().and_then(|c| c.ready) == Some(false) {
+                if list.len() == MAX {
+                    more = true;
+                }
+                if !ready(ep) {
                     continue;
                 }
-                for addr in &ep.addresses {
-                    list.push(format!("{addr}:{}", port.port.unwrap_or(0)));
+                if !more {
+                    list.push(ep.addresses.first().cloned().unwrap_or_default());
                 }
+                count += 1;
+            }
+            continue;
+        }
+        for port in ports.iter().filter(|p| p.name.as_deref().unwrap_or("") == port_name) {
+            for ep in &slice.endpoints {
+                if list.len() == MAX {
+                    more = true;
+                }
+                if !ready(ep) {
+                    continue;
+                }
+                if !more {
+                    let addr = ep.addresses.first().cloned().unwrap_or_default();
+                    let host = if addr.contains(':') { format!("[{addr}]") } else { addr };
+                    list.push(format!("{host}:{}", port.port.unwrap_or(0)));
+                }
+                count += 1;
             }
         }
     }
-    if list.is_empty() {
-        return "<none>".into();
-    }
-    let shown: Vec<String> = list.iter().take(3).cloned().collect();
-    if list.len() > 3 {
-        format!("{} + {} more...", shown.join(","), list.len() - 3)
+    let joined = list.join(",");
+    if more {
+        format!("{joined} + {} more...", count.saturating_sub(MAX))
     } else {
-        shown.join(",")
+        joined
     }
 }
 
