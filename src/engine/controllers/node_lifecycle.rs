@@ -12,7 +12,10 @@
 //! tolerate a NoExecute taint are deleted; pods tolerating it for
 //! `tolerationSeconds` (300 s from the DefaultTolerationSeconds admission
 //! plugin) are deleted when that runs out. When the node reports Ready again
-//! the taints go and pending evictions are cancelled.
+//! the taints go and pending evictions are cancelled. A cordoned node
+//! (`spec.unschedulable`) gets the `node.kubernetes.io/unschedulable`
+//! NoSchedule taint as soon as the controller sees it, and loses it when
+//! uncordoned.
 //!
 //! Pods are read from the controller manager's shared pod informer and its
 //! index by node, as the real controller reads the shared informer
@@ -41,6 +44,7 @@ pub const NODE_MONITOR_PERIOD_MS: u64 = 5_000;
 pub const NODE_MONITOR_GRACE_PERIOD_MS: u64 = 50_000;
 pub const TAINT_UNREACHABLE: &str = "node.kubernetes.io/unreachable";
 pub const TAINT_NOT_READY: &str = "node.kubernetes.io/not-ready";
+pub const TAINT_UNSCHEDULABLE: &str = "node.kubernetes.io/unschedulable";
 const NODE_CONDITIONS: &[&str] = &["MemoryPressure", "DiskPressure", "PIDPressure", "Ready"];
 
 #[derive(Debug)]
@@ -262,6 +266,32 @@ impl NodeLifecycleController {
         });
     }
 
+    /// `doNoScheduleTaintingPass`, run for every added or updated node: a
+    /// cordoned node (`spec.unschedulable`) gets the
+    /// `node.kubernetes.io/unschedulable:NoSchedule` taint, an uncordoned one
+    /// loses it.
+    fn taint_unschedulable(&mut self, ctx: &mut Ctx, events: &[WatchEvent]) {
+        let now = ctx.now;
+        for ev in events {
+            if ev.kind == WatchEventType::Deleted {
+                continue;
+            }
+            let Object::Node(n) = &*ev.object else { continue };
+            let Some(name) = n.metadata.name.as_deref() else { continue };
+            if unschedulable_retaint(n, now).is_none() {
+                continue;
+            }
+            let _ = ctx.api.modify(ids::nodes(), "", name, false, |obj| {
+                let Object::Node(n) = obj else { return false };
+                let Some(taints) = unschedulable_retaint(n, now) else {
+                    return false;
+                };
+                n.spec.get_or_insert_with(Default::default).taints = if taints.is_empty() { None } else { Some(taints) };
+                true
+            });
+        }
+    }
+
     /// The taint-eviction controller's pass over pods on NoExecute-tainted nodes.
     fn evict(&mut self, ctx: &mut Ctx, cache: &Cache) {
         let now = ctx.now;
@@ -389,6 +419,7 @@ impl Controller for NodeLifecycleController {
     fn sync(&mut self, ctx: &mut Ctx, cache: &Cache, _changes: &Changes) {
         let node_events = self.nodes.sync(ctx);
         self.index_nodes(&node_events);
+        self.taint_unschedulable(ctx, &node_events);
         self.leases.sync(ctx);
         if !self.nodes.has_synced() {
             return;
@@ -422,6 +453,24 @@ impl Controller for NodeLifecycleController {
     fn as_any(&self) -> &dyn Any {
         self
     }
+}
+
+/// A node's taints with the unschedulable NoSchedule taint following
+/// `spec.unschedulable`; `None` when they already do. An added taint is
+/// stamped with `timeAdded`, as `SwapNodeControllerTaint` stamps it.
+fn unschedulable_retaint(node: &Node, now: VirtualTime) -> Option<Vec<Taint>> {
+    let spec = node.spec.as_ref();
+    let wanted = spec.and_then(|s| s.unschedulable).unwrap_or(false);
+    let current = spec.and_then(|s| s.taints.as_deref()).unwrap_or(&[]);
+    let is_ours = |t: &Taint| t.key == TAINT_UNSCHEDULABLE && t.effect == "NoSchedule";
+    if current.iter().any(is_ours) == wanted {
+        return None;
+    }
+    let mut taints: Vec<Taint> = current.iter().filter(|t| !is_ours(t)).cloned().collect();
+    if wanted {
+        taints.push(Taint { key: TAINT_UNSCHEDULABLE.to_string(), effect: "NoSchedule".to_string(), value: None, time_added: Some(meta::api_time(now)) });
+    }
+    Some(taints)
 }
 
 /// A node's taints with the not-ready/unreachable ones following `wanted`;

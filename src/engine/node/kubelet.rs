@@ -437,6 +437,9 @@ struct State {
     pods: Informer,
     registered: bool,
     node_uid: Option<String>,
+    /// `spec.unschedulable` as the last status sync saw it
+    /// (`lastNodeUnschedulable`), for the NodeSchedulable events.
+    last_unschedulable: bool,
     next_lease: VirtualTime,
     next_status: VirtualTime,
     last_report: Option<VirtualTime>,
@@ -538,6 +541,7 @@ impl State {
             pods: Informer::new(Query::all(ids::pods()).with_fields(FieldSelector::node_name(node))),
             registered: false,
             node_uid: None,
+            last_unschedulable: false,
             next_lease: VirtualTime::ZERO,
             next_status: VirtualTime::ZERO,
             last_report: None,
@@ -944,6 +948,7 @@ impl Kubelet {
             }
         };
         let Object::Node(current) = &*current else { return };
+        self.record_schedulable_change(ctx, current);
         let readiness = self.readiness(now);
         let previous = current.status.as_ref();
         let new_status = node_status::status(&self.spec, &ids, &self.machine.runtime, &readiness, previous, now);
@@ -964,6 +969,19 @@ impl Kubelet {
                 ctx.log(format!("node {node_name} status is now {what}"));
             }
         }
+    }
+
+    /// `recordNodeSchedulableEvent`, the last node status setter: a cordon or
+    /// uncordon seen since the last sync is told as an event.
+    fn record_schedulable_change(&mut self, ctx: &mut Ctx, node: &Node) {
+        let unschedulable = node.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false);
+        if unschedulable == self.state.last_unschedulable {
+            return;
+        }
+        self.state.last_unschedulable = unschedulable;
+        let node_name = self.spec.name.clone();
+        let what = if unschedulable { "NodeNotSchedulable" } else { "NodeSchedulable" };
+        self.state.recorder.record_ref(ctx.api, node_ref(&node_name), NORMAL, what, format!("Node {node_name} status is now: {what}"));
     }
 
     fn renew_lease(&mut self, ctx: &mut Ctx) {
