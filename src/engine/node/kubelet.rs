@@ -940,10 +940,10 @@ impl Kubelet {
         let current = match ctx.api.get(ids::nodes(), "", &node_name) {
             Ok(current) => current,
             Err(e) => {
-                if e.reason == Reason::NotFound {
-                    // Our Node was deleted: register again.
-                    self.state.registered = false;
-                }
+                // A running kubelet registers once (`registrationCompleted`):
+                // when its Node is deleted it only fails to update its status,
+                // until it restarts and registers again.
+                ctx.log(format!("Error updating node status, will retry: error getting node \"{node_name}\": {}", e.message));
                 return;
             }
         };
@@ -997,8 +997,13 @@ impl Kubelet {
             true
         });
         if let Err(e) = renewed {
+            // The lease controller creates a Lease only once it can own it
+            // by its Node (`setNodeOwnerFunc`): with the Node deleted, none.
             if e.reason == Reason::NotFound {
-                let _ = ctx.api.create(Object::Lease(Box::new(node_status::lease(&node, self.state.node_uid.as_deref(), now))));
+                if let Ok(node_object) = ctx.api.get(ids::nodes(), "", &node) {
+                    let uid = node_object.meta().uid.clone();
+                    let _ = ctx.api.create(Object::Lease(Box::new(node_status::lease(&node, uid.as_deref(), now))));
+                }
             }
         }
     }
