@@ -26,7 +26,7 @@ use serde_json::Value;
 
 use crate::engine::api::{ids, meta, resource, Object, Reason};
 use crate::engine::apiserver::Query;
-use crate::engine::kubectl::printers::tables::{age, format_label_selector, format_labels, selector_string};
+use crate::engine::kubectl::printers::tables::{age, age_or_invalid, format_label_selector, format_labels, selector_string};
 use crate::engine::kubectl::printers::tabwriter::DESCRIBE;
 use crate::engine::kubectl::{Error, Result, Session};
 use crate::engine::selector::{FieldSelector, Selector};
@@ -347,7 +347,7 @@ fn describe_pod(w: &mut Writer, pod: &Pod, now: VirtualTime) {
     let phase = status.phase.clone().unwrap_or_default();
     match &m.deletion_timestamp {
         Some(ts) if phase != "Failed" && phase != "Succeeded" => {
-            w.line(0, &format!("Status:\tTerminating (lasts {})", age(Some(ts), now)));
+            w.line(0, &format!("Status:\tTerminating (lasts {})", age_or_invalid(ts, now)));
             w.line(0, &format!("Termination Grace Period:\t{}s", m.deletion_grace_period_seconds.unwrap_or(0)));
         }
         _ => w.line(0, &format!("Status:\t{phase}")),
