@@ -70,7 +70,8 @@ pub struct NodeLifecycleController {
     recorder: EventRecorder,
     eviction_recorder: EventRecorder,
     health: BTreeMap<String, Health>,
-    known: BTreeSet<String>,
+    /// The nodes seen, with their uids (for the RemovingNode event).
+    known: BTreeMap<String, Option<String>>,
     next_monitor: VirtualTime,
     evictions: BTreeMap<ObjectKey, ScheduledEviction>,
     /// Nodes with NoExecute taints and those taints, kept from node events
@@ -92,7 +93,7 @@ impl NodeLifecycleController {
             recorder: EventRecorder::new("node-controller", None),
             eviction_recorder: EventRecorder::new("taint-eviction-controller", None),
             health: BTreeMap::new(),
-            known: BTreeSet::new(),
+            known: BTreeMap::new(),
             next_monitor: VirtualTime::ZERO,
             evictions: BTreeMap::new(),
             no_execute: BTreeMap::new(),
@@ -129,15 +130,16 @@ impl NodeLifecycleController {
         let nodes: Vec<std::rc::Rc<Object>> = self.nodes.items().filter(|o| matches!(&***o, Object::Node(_))).cloned().collect();
         let nodes: Vec<&Node> = nodes.iter().filter_map(|o| if let Object::Node(n) = &**o { Some(&**n) } else { None }).collect();
         let names: BTreeSet<String> = crate::engine::sort::insert_all(nodes.iter().filter_map(|n| n.metadata.name.clone()));
-        for gone in self.known.difference(&names).cloned().collect::<Vec<_>>() {
-            self.known.remove(&gone);
+        let gone: Vec<String> = self.known.keys().filter(|n| !names.contains(*n)).cloned().collect();
+        for gone in gone {
+            let uid = self.known.remove(&gone).flatten();
             self.health.remove(&gone);
-            let node = Node { metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta { name: Some(gone.clone()), ..Default::default() }, ..Default::default() };
+            let node = Node { metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta { name: Some(gone.clone()), uid, ..Default::default() }, ..Default::default() };
             self.node_event(ctx, &node, NORMAL, "RemovingNode", format!("Node {gone} event: Removing Node {gone} from Controller"));
         }
         for node in nodes {
             let Some(name) = node.metadata.name.clone() else { continue };
-            if self.known.insert(name.clone()) {
+            if self.known.insert(name.clone(), node.metadata.uid.clone()).is_none() {
                 self.node_event(ctx, node, NORMAL, "RegisteredNode", format!("Node {name} event: Registered Node {name} in Controller"));
             }
             let ready_cond = node.status.as_ref().and_then(|s| s.conditions.as_ref()).and_then(|cs| cs.iter().find(|c| c.type_ == "Ready")).cloned();

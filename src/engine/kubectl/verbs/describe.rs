@@ -1263,8 +1263,9 @@ fn smart_label(field: &str) -> String {
         .join(" ")
 }
 
-/// The object's events: matched by kind, name and namespace, and by uid
-/// (kubelets name nodes by name where controllers use the uid).
+/// The object's events (`searchEvents`): matched by kind, name, namespace
+/// and uid, so an event naming no uid is not shown; a node's also by its
+/// name as uid (kubelets name nodes by name where controllers use the uid).
 fn events_for(s: &Session, obj: &Object) -> Vec<Event> {
     let m = obj.meta();
     let kind = resource(obj.resource_id()).kind;
@@ -1287,7 +1288,7 @@ fn events_for(s: &Session, obj: &Object) -> Vec<Event> {
         .filter(|e| {
             let io = &e.involved_object;
             io.namespace.clone().unwrap_or_default() == m.namespace.clone().unwrap_or_default()
-                && io.uid.as_deref().is_none_or(|u| u.is_empty() || u == uid || u == name)
+                && (uid.is_empty() || io.uid.as_deref() == Some(uid.as_str()) || (kind == "Node" && io.uid.as_deref() == Some(name.as_str())))
         })
         .collect();
     sort_events(&mut events);
