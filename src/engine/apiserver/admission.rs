@@ -128,6 +128,9 @@ pub fn admit_update(api: &mut ApiServer, obj: &mut Object, old: &Object) -> Resu
 /// Validating admission, after the object's own validation passed.
 pub fn validate_update(api: &ApiServer, obj: &Object, old: &Object) -> Result<(), ApiError> {
     pod_security(api, obj, Some(old))?;
+    if let Object::PriorityClass(pc) = obj {
+        one_global_default(api, pc, true)?;
+    }
     if let (Object::PersistentVolumeClaim(pvc), Object::PersistentVolumeClaim(old_pvc)) = (obj, old) {
         persistent_volume_claim_resize(api, pvc, old_pvc)?;
     }
@@ -358,6 +361,31 @@ fn template_generation(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::Ob
 
 fn set_template_generation(meta: &mut k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta, generation: i64) {
     meta.annotations.get_or_insert_with(BTreeMap::new).insert(TEMPLATE_GENERATION.to_string(), generation.to_string());
+}
+
+/// The Priority plugin's `validatePriorityClass`: a class may be marked the
+/// global default only while no other class is (of several, the lowest
+/// valued is named).
+pub fn one_global_default(api: &ApiServer, pc: &k8s_openapi::api::scheduling::v1::PriorityClass, update: bool) -> Result<(), ApiError> {
+    if pc.global_default != Some(true) {
+        return Ok(());
+    }
+    let classes = list_in(api, ids::priority_classes(), None);
+    let mut default: Option<&k8s_openapi::api::scheduling::v1::PriorityClass> = None;
+    for o in &classes {
+        if let Object::PriorityClass(other) = &**o {
+            if other.global_default == Some(true) && default.is_none_or(|d| d.value > other.value) {
+                default = Some(other);
+            }
+        }
+    }
+    let name = pc.metadata.name.as_deref().unwrap_or("");
+    match default.and_then(|d| d.metadata.name.as_deref()) {
+        Some(existing) if !update || existing != name => {
+            Err(forbidden("priorityclasses.scheduling.k8s.io", name, format!("PriorityClass {existing} is already marked as default. Only one default can exist")))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn forbidden(qualified_plural: &str, name: &str, message: impl std::fmt::Display) -> ApiError {

@@ -909,6 +909,9 @@ impl ApiServer {
             return Err(invalid_error(&obj, causes));
         }
         admission::pod_security(self, &obj, None)?;
+        if let Object::PriorityClass(pc) = &obj {
+            admission::one_global_default(self, pc, false)?;
+        }
         // ResourceQuota, the last validating admission plugin.
         let charges = admission::resource_quota(self, &obj)?;
         let name = obj.meta().name.clone().unwrap_or_default();
@@ -1203,6 +1206,10 @@ impl ApiServer {
         // The NamespaceLifecycle admission plugin's immortal namespaces.
         if resource_id == ids::namespaces() && matches!(name, "default" | "kube-system" | "kube-public") {
             return Err(ApiError::new(Reason::Forbidden, format!("namespaces \"{name}\" is forbidden: this namespace may not be deleted")));
+        }
+        // The PriorityClass REST's Delete refuses the system classes, present or not.
+        if resource_id == ids::priority_classes() && validation::SYSTEM_PRIORITY_CLASSES.iter().any(|(system, _)| *system == name) {
+            return Err(ApiError::new(Reason::Forbidden, format!("{} \"{name}\" is forbidden: this is a system priority class and cannot be deleted", rt.qualified_plural())));
         }
         let namespace = if rt.namespaced { namespace } else { "" };
         let key = Self::key(resource_id, namespace, name);

@@ -354,7 +354,40 @@ pub fn validate_create(obj: &Object) -> Vec<Cause> {
     if let Object::Pod(p) = obj {
         pod::validate_pod_create_extras(p, &mut errs);
     }
+    if let Object::PriorityClass(pc) = obj {
+        validate_priority_class(pc, &mut errs);
+    }
     errs.0
+}
+
+/// The highest value a PriorityClass not among the system ones may have
+/// (`HighestUserDefinablePriority`).
+pub const HIGHEST_USER_DEFINABLE_PRIORITY: i32 = 1_000_000_000;
+/// The system PriorityClasses (name, value), none of them the global default.
+pub const SYSTEM_PRIORITY_CLASSES: [(&str, i32); 2] = [("system-node-critical", 2_000_001_000), ("system-cluster-critical", 2_000_000_000)];
+
+/// `ValidatePriorityClass` (create only: an update is checked by
+/// `ValidatePriorityClassUpdate` alone).
+fn validate_priority_class(pc: &k8s_openapi::api::scheduling::v1::PriorityClass, errs: &mut Errors) {
+    let name = pc.metadata.name.as_deref().unwrap_or("");
+    if name.starts_with("system-") {
+        // `IsKnownSystemPriorityClass`
+        let global_default = pc.global_default.unwrap_or(false);
+        let problem = match SYSTEM_PRIORITY_CLASSES.iter().find(|(known, _)| *known == name) {
+            None => Some(format!("{name} is not a known system priority class")),
+            Some((known, value)) if *value != pc.value => Some(format!("value of {known} PriorityClass must be {value}")),
+            Some((known, _)) if global_default => Some(format!("globalDefault of {known} PriorityClass must be false")),
+            Some(_) => None,
+        };
+        if let Some(problem) = problem {
+            errs.forbidden("metadata.name", &format!("priority class names with 'system-' prefix are reserved for system use only. error: {problem}"));
+        }
+    } else if pc.value > HIGHEST_USER_DEFINABLE_PRIORITY {
+        errs.forbidden("value", &format!("maximum allowed value of a user defined priority is {HIGHEST_USER_DEFINABLE_PRIORITY}"));
+    }
+    if pc.preemption_policy.is_some() {
+        errs.one_of("preemptionPolicy", pc.preemption_policy.as_deref(), &["PreemptLowerPriority", "Never"]);
+    }
 }
 
 /// The checks on an object's own content, shared by create and update.
@@ -451,6 +484,18 @@ fn validate_immutable_fields(obj: &Object, old: &Object, errs: &mut Errors) {
         }
         (Object::StatefulSet(d), Object::StatefulSet(o)) => workloads::validate_stateful_set_update(d, o, errs),
         (Object::CronJob(d), Object::CronJob(o)) => workloads::validate_cron_job_update(d, o, errs),
+        // `ValidatePriorityClassUpdate`: value and preemptionPolicy are immutable.
+        (Object::PriorityClass(d), Object::PriorityClass(o)) => {
+            if d.value != o.value {
+                errs.forbidden("value", "may not be changed in an update.");
+            }
+            if d.preemption_policy != o.preemption_policy {
+                match d.preemption_policy.as_deref() {
+                    Some(policy) => errs.invalid_str("preemptionPolicy", policy, "field is immutable"),
+                    None => errs.invalid("preemptionPolicy", "null", "field is immutable"),
+                }
+            }
+        }
         (Object::Job(d), Object::Job(o)) => workloads::validate_job_update(d, o, errs),
         (Object::Service(d), Object::Service(o)) => service::validate_service_update(d, o, errs),
         (Object::ConfigMap(d), Object::ConfigMap(o)) => {

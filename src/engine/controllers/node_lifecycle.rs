@@ -12,7 +12,10 @@
 //! tolerate a NoExecute taint are deleted; pods tolerating it for
 //! `tolerationSeconds` (300 s from the DefaultTolerationSeconds admission
 //! plugin) are deleted when that runs out. When the node reports Ready again
-//! the taints go and pending evictions are cancelled.
+//! the taints go and pending evictions are cancelled. A cordoned node
+//! (`spec.unschedulable`) gets the `node.kubernetes.io/unschedulable`
+//! NoSchedule taint as soon as the controller sees it, and loses it when
+//! uncordoned.
 //!
 //! Pods are read from the controller manager's shared pod informer and its
 //! index by node, as the real controller reads the shared informer
@@ -41,6 +44,7 @@ pub const NODE_MONITOR_PERIOD_MS: u64 = 5_000;
 pub const NODE_MONITOR_GRACE_PERIOD_MS: u64 = 50_000;
 pub const TAINT_UNREACHABLE: &str = "node.kubernetes.io/unreachable";
 pub const TAINT_NOT_READY: &str = "node.kubernetes.io/not-ready";
+pub const TAINT_UNSCHEDULABLE: &str = "node.kubernetes.io/unschedulable";
 const NODE_CONDITIONS: &[&str] = &["MemoryPressure", "DiskPressure", "PIDPressure", "Ready"];
 
 #[derive(Debug)]
@@ -66,7 +70,8 @@ pub struct NodeLifecycleController {
     recorder: EventRecorder,
     eviction_recorder: EventRecorder,
     health: BTreeMap<String, Health>,
-    known: BTreeSet<String>,
+    /// The nodes seen, with their uids (for the RemovingNode event).
+    known: BTreeMap<String, Option<String>>,
     next_monitor: VirtualTime,
     evictions: BTreeMap<ObjectKey, ScheduledEviction>,
     /// Nodes with NoExecute taints and those taints, kept from node events
@@ -88,7 +93,7 @@ impl NodeLifecycleController {
             recorder: EventRecorder::new("node-controller", None),
             eviction_recorder: EventRecorder::new("taint-eviction-controller", None),
             health: BTreeMap::new(),
-            known: BTreeSet::new(),
+            known: BTreeMap::new(),
             next_monitor: VirtualTime::ZERO,
             evictions: BTreeMap::new(),
             no_execute: BTreeMap::new(),
@@ -125,15 +130,16 @@ impl NodeLifecycleController {
         let nodes: Vec<std::rc::Rc<Object>> = self.nodes.items().filter(|o| matches!(&***o, Object::Node(_))).cloned().collect();
         let nodes: Vec<&Node> = nodes.iter().filter_map(|o| if let Object::Node(n) = &**o { Some(&**n) } else { None }).collect();
         let names: BTreeSet<String> = crate::engine::sort::insert_all(nodes.iter().filter_map(|n| n.metadata.name.clone()));
-        for gone in self.known.difference(&names).cloned().collect::<Vec<_>>() {
-            self.known.remove(&gone);
+        let gone: Vec<String> = self.known.keys().filter(|n| !names.contains(*n)).cloned().collect();
+        for gone in gone {
+            let uid = self.known.remove(&gone).flatten();
             self.health.remove(&gone);
-            let node = Node { metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta { name: Some(gone.clone()), ..Default::default() }, ..Default::default() };
+            let node = Node { metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta { name: Some(gone.clone()), uid, ..Default::default() }, ..Default::default() };
             self.node_event(ctx, &node, NORMAL, "RemovingNode", format!("Node {gone} event: Removing Node {gone} from Controller"));
         }
         for node in nodes {
             let Some(name) = node.metadata.name.clone() else { continue };
-            if self.known.insert(name.clone()) {
+            if self.known.insert(name.clone(), node.metadata.uid.clone()).is_none() {
                 self.node_event(ctx, node, NORMAL, "RegisteredNode", format!("Node {name} event: Registered Node {name} in Controller"));
             }
             let ready_cond = node.status.as_ref().and_then(|s| s.conditions.as_ref()).and_then(|cs| cs.iter().find(|c| c.type_ == "Ready")).cloned();
@@ -260,6 +266,32 @@ impl NodeLifecycleController {
             spec.taints = if taints.is_empty() { None } else { Some(taints) };
             true
         });
+    }
+
+    /// `doNoScheduleTaintingPass`, run for every added or updated node: a
+    /// cordoned node (`spec.unschedulable`) gets the
+    /// `node.kubernetes.io/unschedulable:NoSchedule` taint, an uncordoned one
+    /// loses it.
+    fn taint_unschedulable(&mut self, ctx: &mut Ctx, events: &[WatchEvent]) {
+        let now = ctx.now;
+        for ev in events {
+            if ev.kind == WatchEventType::Deleted {
+                continue;
+            }
+            let Object::Node(n) = &*ev.object else { continue };
+            let Some(name) = n.metadata.name.as_deref() else { continue };
+            if unschedulable_retaint(n, now).is_none() {
+                continue;
+            }
+            let _ = ctx.api.modify(ids::nodes(), "", name, false, |obj| {
+                let Object::Node(n) = obj else { return false };
+                let Some(taints) = unschedulable_retaint(n, now) else {
+                    return false;
+                };
+                n.spec.get_or_insert_with(Default::default).taints = if taints.is_empty() { None } else { Some(taints) };
+                true
+            });
+        }
     }
 
     /// The taint-eviction controller's pass over pods on NoExecute-tainted nodes.
@@ -389,6 +421,7 @@ impl Controller for NodeLifecycleController {
     fn sync(&mut self, ctx: &mut Ctx, cache: &Cache, _changes: &Changes) {
         let node_events = self.nodes.sync(ctx);
         self.index_nodes(&node_events);
+        self.taint_unschedulable(ctx, &node_events);
         self.leases.sync(ctx);
         if !self.nodes.has_synced() {
             return;
@@ -422,6 +455,24 @@ impl Controller for NodeLifecycleController {
     fn as_any(&self) -> &dyn Any {
         self
     }
+}
+
+/// A node's taints with the unschedulable NoSchedule taint following
+/// `spec.unschedulable`; `None` when they already do. An added taint is
+/// stamped with `timeAdded`, as `SwapNodeControllerTaint` stamps it.
+fn unschedulable_retaint(node: &Node, now: VirtualTime) -> Option<Vec<Taint>> {
+    let spec = node.spec.as_ref();
+    let wanted = spec.and_then(|s| s.unschedulable).unwrap_or(false);
+    let current = spec.and_then(|s| s.taints.as_deref()).unwrap_or(&[]);
+    let is_ours = |t: &Taint| t.key == TAINT_UNSCHEDULABLE && t.effect == "NoSchedule";
+    if current.iter().any(is_ours) == wanted {
+        return None;
+    }
+    let mut taints: Vec<Taint> = current.iter().filter(|t| !is_ours(t)).cloned().collect();
+    if wanted {
+        taints.push(Taint { key: TAINT_UNSCHEDULABLE.to_string(), effect: "NoSchedule".to_string(), value: None, time_added: Some(meta::api_time(now)) });
+    }
+    Some(taints)
 }
 
 /// A node's taints with the not-ready/unreachable ones following `wanted`;

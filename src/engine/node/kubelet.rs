@@ -437,6 +437,9 @@ struct State {
     pods: Informer,
     registered: bool,
     node_uid: Option<String>,
+    /// `spec.unschedulable` as the last status sync saw it
+    /// (`lastNodeUnschedulable`), for the NodeSchedulable events.
+    last_unschedulable: bool,
     next_lease: VirtualTime,
     next_status: VirtualTime,
     last_report: Option<VirtualTime>,
@@ -538,6 +541,7 @@ impl State {
             pods: Informer::new(Query::all(ids::pods()).with_fields(FieldSelector::node_name(node))),
             registered: false,
             node_uid: None,
+            last_unschedulable: false,
             next_lease: VirtualTime::ZERO,
             next_status: VirtualTime::ZERO,
             last_report: None,
@@ -936,14 +940,15 @@ impl Kubelet {
         let current = match ctx.api.get(ids::nodes(), "", &node_name) {
             Ok(current) => current,
             Err(e) => {
-                if e.reason == Reason::NotFound {
-                    // Our Node was deleted: register again.
-                    self.state.registered = false;
-                }
+                // A running kubelet registers once (`registrationCompleted`):
+                // when its Node is deleted it only fails to update its status,
+                // until it restarts and registers again.
+                ctx.log(format!("Error updating node status, will retry: error getting node \"{node_name}\": {}", e.message));
                 return;
             }
         };
         let Object::Node(current) = &*current else { return };
+        self.record_schedulable_change(ctx, current);
         let readiness = self.readiness(now);
         let previous = current.status.as_ref();
         let new_status = node_status::status(&self.spec, &ids, &self.machine.runtime, &readiness, previous, now);
@@ -966,6 +971,19 @@ impl Kubelet {
         }
     }
 
+    /// `recordNodeSchedulableEvent`, the last node status setter: a cordon or
+    /// uncordon seen since the last sync is told as an event.
+    fn record_schedulable_change(&mut self, ctx: &mut Ctx, node: &Node) {
+        let unschedulable = node.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false);
+        if unschedulable == self.state.last_unschedulable {
+            return;
+        }
+        self.state.last_unschedulable = unschedulable;
+        let node_name = self.spec.name.clone();
+        let what = if unschedulable { "NodeNotSchedulable" } else { "NodeSchedulable" };
+        self.state.recorder.record_ref(ctx.api, node_ref(&node_name), NORMAL, what, format!("Node {node_name} status is now: {what}"));
+    }
+
     fn renew_lease(&mut self, ctx: &mut Ctx) {
         let node = self.spec.name.clone();
         let now = ctx.now;
@@ -979,8 +997,13 @@ impl Kubelet {
             true
         });
         if let Err(e) = renewed {
+            // The lease controller creates a Lease only once it can own it
+            // by its Node (`setNodeOwnerFunc`): with the Node deleted, none.
             if e.reason == Reason::NotFound {
-                let _ = ctx.api.create(Object::Lease(Box::new(node_status::lease(&node, self.state.node_uid.as_deref(), now))));
+                if let Ok(node_object) = ctx.api.get(ids::nodes(), "", &node) {
+                    let uid = node_object.meta().uid.clone();
+                    let _ = ctx.api.create(Object::Lease(Box::new(node_status::lease(&node, uid.as_deref(), now))));
+                }
             }
         }
     }

@@ -30,6 +30,18 @@ pub fn age(t: Option<&Time>, now: VirtualTime) -> String {
     }
 }
 
+/// `translateTimestampSince` for a time that may lie ahead (a pod's
+/// `deletionTimestamp` is when its grace period ends): `HumanDuration` of a
+/// duration below -1 s is `<invalid>`, of one up to a second ahead `0s`.
+pub fn age_or_invalid(t: &Time, now: VirtualTime) -> String {
+    let at = virtual_of(t);
+    // Go's int(d.Seconds()) truncates toward zero.
+    if at > now && at.millis_since(now) / 1000 > 1 {
+        return "<invalid>".to_string();
+    }
+    human_duration(now.millis_since(at))
+}
+
 fn micro_age(t: Option<&MicroTime>, now: VirtualTime) -> String {
     match t {
         None => "<unknown>".to_string(),

@@ -25,6 +25,15 @@ fn human_duration_matches_apimachinery() {
     }
 }
 
+#[test]
+fn a_time_two_seconds_ahead_or_more_is_invalid() {
+    let at = crate::engine::api::meta::api_time(VirtualTime::from_secs(100));
+    let cases = [(130_000, "30s"), (100_000, "0s"), (98_001, "0s"), (98_000, "<invalid>"), (60_000, "<invalid>")];
+    for (now, want) in cases {
+        assert_eq!(tables::age_or_invalid(&at, VirtualTime::from_millis(now)), want, "{now}");
+    }
+}
+
 fn pod(status: serde_json::Value) -> Pod {
     serde_json::from_value(serde_json::json!({
         "metadata": {"name": "p", "creationTimestamp": "2026-01-01T00:00:00Z"},

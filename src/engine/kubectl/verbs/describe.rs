@@ -26,7 +26,7 @@ use serde_json::Value;
 
 use crate::engine::api::{ids, meta, resource, Object, Reason};
 use crate::engine::apiserver::Query;
-use crate::engine::kubectl::printers::tables::{age, format_label_selector, format_labels, selector_string};
+use crate::engine::kubectl::printers::tables::{age, age_or_invalid, format_label_selector, format_labels, selector_string};
 use crate::engine::kubectl::printers::tabwriter::DESCRIBE;
 use crate::engine::kubectl::{Error, Result, Session};
 use crate::engine::selector::{FieldSelector, Selector};
@@ -347,7 +347,7 @@ fn describe_pod(w: &mut Writer, pod: &Pod, now: VirtualTime) {
     let phase = status.phase.clone().unwrap_or_default();
     match &m.deletion_timestamp {
         Some(ts) if phase != "Failed" && phase != "Succeeded" => {
-            w.line(0, &format!("Status:\tTerminating (lasts {})", age(Some(ts), now)));
+            w.line(0, &format!("Status:\tTerminating (lasts {})", age_or_invalid(ts, now)));
             w.line(0, &format!("Termination Grace Period:\t{}s", m.deletion_grace_period_seconds.unwrap_or(0)));
         }
         _ => w.line(0, &format!("Status:\t{phase}")),
@@ -1292,8 +1292,9 @@ fn smart_label(field: &str) -> String {
         .join(" ")
 }
 
-/// The object's events: matched by kind, name and namespace, and by uid
-/// (kubelets name nodes by name where controllers use the uid).
+/// The object's events (`searchEvents`): matched by kind, name, namespace
+/// and uid, so an event naming no uid is not shown; a node's also by its
+/// name as uid (kubelets name nodes by name where controllers use the uid).
 fn events_for(s: &Session, obj: &Object) -> Vec<Event> {
     let m = obj.meta();
     let kind = resource(obj.resource_id()).kind;
@@ -1316,7 +1317,7 @@ fn events_for(s: &Session, obj: &Object) -> Vec<Event> {
         .filter(|e| {
             let io = &e.involved_object;
             io.namespace.clone().unwrap_or_default() == m.namespace.clone().unwrap_or_default()
-                && io.uid.as_deref().is_none_or(|u| u.is_empty() || u == uid || u == name)
+                && (uid.is_empty() || io.uid.as_deref() == Some(uid.as_str()) || (kind == "Node" && io.uid.as_deref() == Some(name.as_str())))
         })
         .collect();
     sort_events(&mut events);

@@ -128,13 +128,13 @@ fn drain(s: &mut Session) -> Result {
             }
         }
     }
-    let mut fatal: Vec<String> = Vec::new();
+    let mut fatal: Vec<DrainError> = Vec::new();
     let mut remaining: Vec<String> = Vec::new();
     for t in &targets {
         match drain_node(s, &t.name, dry, ignore_daemonsets, force, delete_emptydir, use_eviction, grace, timeout, skip_deleted_after) {
             Ok(()) => s.say(false, &format!("node/{} drained{}\n", t.name, dry.suffix())),
             Err(e) => {
-                s.say(true, &format!("error: unable to drain node {:?} due to error: {e}, continuing command...\n", t.name));
+                s.say(true, &format!("error: unable to drain node {:?} due to error: {}, continuing command...\n", t.name, e.text()));
                 fatal.push(e);
                 remaining.push(t.name.clone());
             }
@@ -146,11 +146,20 @@ fn drain(s: &mut Session) -> Result {
             s.say(true, &format!(" {n}\n"));
         }
     }
-    match fatal.len() {
-        0 => Ok(()),
-        1 => Err(Error::Message(format!("error: {}", fatal[0]))),
-        _ => Err(Error::Message(format!("error: [{}]", fatal.join(", ")))),
-    }
+    // `checkErr` on the aggregate of the nodes' errors: one node's error is
+    // unwrapped; an aggregate prints one error a line (`MultipleErrors`),
+    // with no `error: ` prefix; any other error gets one unless it is an
+    // API status.
+    let lines: Vec<String> = match fatal.as_slice() {
+        [] => return Ok(()),
+        [one] if one.aggregate => one.errors.iter().map(|e| e.message().to_string()).collect(),
+        [one] => {
+            let plain = one.errors.first().map(|e| e.standard.clone().unwrap_or_else(|| format!("error: {}", e.text))).unwrap_or_default();
+            return Err(Error::Message(plain));
+        }
+        several => several.iter().map(|e| if e.aggregate { e.text() } else { e.errors.first().map(|e| e.message().to_string()).unwrap_or_default() }).collect(),
+    };
+    Err(Error::Message(lines.join("\n")))
 }
 
 /// `deleteOrEvictPodsSimple` for one node; `Err` is the aggregated error text.
@@ -166,72 +175,60 @@ fn drain_node(
     grace: Option<i64>,
     timeout: u64,
     skip_deleted_after: u64,
-) -> std::result::Result<(), String> {
+) -> std::result::Result<(), DrainError> {
     // `shouldSkipPod`: a pod whose deletion began more than
     // `--skip-wait-for-delete-timeout` whole seconds ago is left alone.
     let long_deleted = |p: &Pod, now: VirtualTime| {
         skip_deleted_after > 0
             && p.metadata.deletion_timestamp.as_ref().is_some_and(|t| now.millis_since(meta::virtual_of(t)) / 1000 > skip_deleted_after)
     };
-    let fields = FieldSelector::parse(&format!("spec.nodeName={node}")).map_err(|e| e.to_string())?;
+    // `GetPodsForDeletion` answers a list of errors, which kubectl aggregates.
+    let fields = FieldSelector::parse(&format!("spec.nodeName={node}")).map_err(|e| DrainError::aggregate(vec![e.to_string()]))?;
     // `--pod-selector`: only the pods it matches are evicted.
-    let labels = Selector::parse(s.args.value("pod-selector").unwrap_or("")).map_err(|e| e.to_string())?;
-    let (pods, _) = s.cluster.sim.api.list(&Query::all(ids::pods()).with_fields(fields).with_labels(labels)).map_err(|e| s.format_api_error(&e))?;
-    let mut daemon = Vec::new();
-    let mut unmanaged = Vec::new();
-    let mut local = Vec::new();
+    let labels = Selector::parse(s.args.value("pod-selector").unwrap_or("")).map_err(|e| DrainError::aggregate(vec![e.to_string()]))?;
+    let (pods, _) = s
+        .cluster
+        .sim
+        .api
+        .list(&Query::all(ids::pods()).with_fields(fields).with_labels(labels))
+        .map_err(|e| DrainError { errors: vec![GoError { text: e.message.clone(), standard: Some(s.format_api_error(&e)) }], aggregate: true })?;
+    // `filterPods`: each pod goes through the filters in order until one
+    // keeps it (an error, a skip, or a warning that keeps it); the last
+    // status is its reason, so a later filter's status replaces an earlier
+    // warning (the local-storage warning never survives the
+    // no-controller filter after it, a TODO in kubectl's source).
     let mut evict: Vec<Pod> = Vec::new();
+    // Reasons in the order first met: kubectl groups them in a Go map,
+    // whose order is one of this order's rotations.
+    let mut errors: Vec<(String, Vec<String>)> = Vec::new();
+    let mut warnings: Vec<(String, Vec<String>)> = Vec::new();
+    let file = |groups: &mut Vec<(String, Vec<String>)>, message: String, pod: String| match groups.iter_mut().find(|(m, _)| *m == message) {
+        Some((_, pods)) => pods.push(pod),
+        None => groups.push((message, vec![pod])),
+    };
     let listed_at = s.cluster.sim.now();
     for obj in &pods {
         let Object::Pod(p) = &**obj else { continue };
-        if long_deleted(p, listed_at) {
-            continue;
+        let status = drain_status(s, p, long_deleted(p, listed_at), ignore_daemonsets, force, delete_emptydir);
+        match status {
+            DrainStatus::Okay => evict.push((**p).clone()),
+            DrainStatus::Skip => {}
+            DrainStatus::Warning { delete, message } => {
+                file(&mut warnings, message, pod_key(p));
+                if delete {
+                    evict.push((**p).clone());
+                }
+            }
+            DrainStatus::Error(message) => file(&mut errors, message, pod_key(p)),
         }
-        let phase = p.status.as_ref().and_then(|s| s.phase());
-        let finished = matches!(phase, Some("Succeeded") | Some("Failed"));
-        let is_mirror = p.metadata.annotations.as_ref().is_some_and(|a| a.contains_key("kubernetes.io/config.mirror"));
-        if is_mirror {
-            continue;
-        }
-        let controller = meta::controller_of(p.metadata.owner_references.as_ref());
-        if controller.is_some_and(|c| c.kind == "DaemonSet") && !finished {
-            daemon.push(pod_key(p));
-            continue;
-        }
-        if controller.is_none() && !finished {
-            unmanaged.push(pod_key(p));
-        }
-        let has_empty_dir = p.spec.as_ref().and_then(|s| s.volumes.as_ref()).is_some_and(|v| v.iter().any(|v| v.empty_dir.is_some()));
-        if has_empty_dir && !finished {
-            local.push(pod_key(p));
-        }
-        evict.push(*p.clone());
     }
-    let mut problems = Vec::new();
-    if !daemon.is_empty() && !ignore_daemonsets {
-        problems.push(format!("cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): {}", daemon.join(", ")));
-    }
-    if !unmanaged.is_empty() && !force {
-        problems.push(format!("cannot delete Pods that declare no controller (use --force to override): {}", unmanaged.join(", ")));
-    }
-    if !local.is_empty() && !delete_emptydir {
-        problems.push(format!("cannot delete Pods with local storage (use --delete-emptydir-data to override): {}", local.join(", ")));
-    }
-    if !problems.is_empty() {
-        return Err(if problems.len() == 1 { problems.remove(0) } else { format!("[{}]", problems.join(", ")) });
-    }
-    let mut warnings = Vec::new();
-    if !daemon.is_empty() {
-        warnings.push(format!("ignoring DaemonSet-managed Pods: {}", daemon.join(", ")));
-    }
-    if !local.is_empty() {
-        warnings.push(format!("deleting Pods with local storage: {}", local.join(", ")));
-    }
-    if !unmanaged.is_empty() {
-        warnings.push(format!("deleting Pods that declare no controller: {}", unmanaged.join(", ")));
+    if !errors.is_empty() {
+        let errors = errors.into_iter().map(|(message, pods)| format!("cannot delete {message}: {}", pods.join(", "))).collect();
+        return Err(DrainError::aggregate(errors));
     }
     if !warnings.is_empty() {
-        s.say(true, &format!("Warning: {}\n", warnings.join("; ")));
+        let text: Vec<String> = warnings.into_iter().map(|(message, pods)| format!("{message}: {}", pods.join(", "))).collect();
+        s.say(true, &format!("Warning: {}\n", text.join("; ")));
     }
     match dry {
         DryRun::Client => {
@@ -249,7 +246,7 @@ fn drain_node(
                 let result = if use_eviction { s.cluster.sim.api.evict(&ns, &name, &opts) } else { s.cluster.sim.api.delete(ids::pods(), &ns, &name, &opts) };
                 if let Err(e) = result {
                     if e.reason != Reason::NotFound {
-                        return Err(format!("error when evicting pods/{name:?} -n {ns:?}: {}", e.message));
+                        return Err(DrainError::aggregate(vec![format!("error when evicting pods/{name:?} -n {ns:?}: {}", e.message)]));
                     }
                 }
             }
@@ -267,12 +264,12 @@ fn drain_node(
             match s.cluster.sim.api.delete(ids::pods(), &ns, &name, &opts) {
                 Ok(d) => gone.push((Target { rid: ids::pods(), namespace: ns, name, source: String::new() }, d.object().meta().uid.clone())),
                 Err(e) if e.reason == Reason::NotFound => {}
-                Err(e) => return Err(s.format_api_error(&e)),
+                Err(e) => return Err(DrainError { errors: vec![GoError { text: e.message.clone(), standard: Some(s.format_api_error(&e)) }], aggregate: false }),
             }
         }
         let budget = if timeout == 0 { 3600 * 1000 } else { timeout };
         if let Some(stuck) = wait_until_gone(s, &gone, budget) {
-            return Err(format!("error when waiting for pod {:?} in namespace {:?} to terminate: context deadline exceeded", stuck.name, stuck.namespace));
+            return Err(DrainError { errors: vec![GoError::plain(format!("error when waiting for pod {:?} in namespace {:?} to terminate: context deadline exceeded", stuck.name, stuck.namespace))], aggregate: false });
         }
         for (p, _) in &gone {
             s.say(false, &format!("pod/{} deleted\n", p.name));
@@ -312,7 +309,7 @@ fn drain_node(
                             s.say(true, &format!("error when evicting pods/{name:?} -n {ns:?} (will retry after 5s): {}\n", e.message));
                             *state = Progress::Evict(now.plus_millis(EVICT_RETRY_MS));
                         }
-                        Err(e) => *state = Progress::Failed(format!("error when evicting pods/{name:?} -n {ns:?}: {}", s.format_api_error(&e))),
+                        Err(e) => *state = Progress::Failed(format!("error when evicting pods/{name:?} -n {ns:?}: {}", e.message)),
                     }
                 }
                 Progress::Wait { uid, poll } if *poll <= now => {
@@ -365,10 +362,108 @@ fn drain_node(
             _ => None,
         })
         .collect();
-    match errors.len() {
-        0 => Ok(()),
-        1 => Err(errors[0].clone()),
-        _ => Err(format!("[{}]", errors.join(", "))),
+    // `evictPods` aggregates its goroutines' errors.
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(DrainError::aggregate(errors))
+    }
+}
+
+/// One pod's `PodDeleteStatus` after kubectl's drain filters.
+enum DrainStatus {
+    Okay,
+    Skip,
+    Warning { delete: bool, message: String },
+    Error(String),
+}
+
+/// kubectl's drain filters in their order (`makeFilters`): skip-deleted,
+/// DaemonSet, mirror pod, local storage, no controller. A filter that keeps
+/// the pod ends the run; a warning that deletes it is replaced by the next
+/// filter's status.
+fn drain_status(s: &Session, p: &Pod, long_deleted: bool, ignore_daemonsets: bool, force: bool, delete_emptydir: bool) -> DrainStatus {
+    if long_deleted {
+        return DrainStatus::Skip;
+    }
+    let phase = p.status.as_ref().and_then(|s| s.phase());
+    let finished = matches!(phase, Some("Succeeded") | Some("Failed"));
+    let controller = meta::controller_of(p.metadata.owner_references.as_ref());
+    // daemonSetFilter: a pod of a DaemonSet that is gone goes only with --force.
+    if let Some(c) = controller.filter(|c| c.kind == "DaemonSet" && !finished) {
+        let namespace = p.metadata.namespace.as_deref().unwrap_or("");
+        if let Err(e) = s.cluster.sim.api.get(ids::daemon_sets(), namespace, &c.name) {
+            if e.reason == Reason::NotFound && force {
+                return DrainStatus::Warning { delete: true, message: e.message };
+            }
+            return DrainStatus::Error(e.message);
+        }
+        if !ignore_daemonsets {
+            return DrainStatus::Error("DaemonSet-managed Pods (use --ignore-daemonsets to ignore)".into());
+        }
+        return DrainStatus::Warning { delete: false, message: "ignoring DaemonSet-managed Pods".into() };
+    }
+    if p.metadata.annotations.as_ref().is_some_and(|a| a.contains_key("kubernetes.io/config.mirror")) {
+        return DrainStatus::Skip;
+    }
+    let has_empty_dir = p.spec.as_ref().and_then(|s| s.volumes.as_ref()).is_some_and(|v| v.iter().any(|v| v.empty_dir.is_some()));
+    if has_empty_dir && !finished && !delete_emptydir {
+        return DrainStatus::Error("Pods with local storage (use --delete-emptydir-data to override)".into());
+    }
+    // With --delete-emptydir-data the local-storage warning would come here,
+    // and the no-controller filter's status replaces it.
+    if finished || controller.is_some() {
+        return DrainStatus::Okay;
+    }
+    if force {
+        return DrainStatus::Warning { delete: true, message: "deleting Pods that declare no controller".into() };
+    }
+    DrainStatus::Error("cannot delete Pods that declare no controller (use --force to override)".into())
+}
+
+/// A Go error as kubectl prints it: its `Error()` text and, for an API
+/// status, `StandardErrorMessage`'s wording.
+struct GoError {
+    text: String,
+    standard: Option<String>,
+}
+
+impl GoError {
+    fn plain(text: String) -> Self {
+        GoError { text, standard: None }
+    }
+
+    /// `messageForError`
+    fn message(&self) -> &str {
+        self.standard.as_deref().unwrap_or(&self.text)
+    }
+}
+
+/// What draining one node failed with: an aggregate (`GetPodsForDeletion`'s
+/// errors, `evictPods`') or one error (`deletePods`').
+struct DrainError {
+    errors: Vec<GoError>,
+    aggregate: bool,
+}
+
+impl DrainError {
+    fn aggregate(errors: Vec<String>) -> Self {
+        DrainError { errors: errors.into_iter().map(GoError::plain).collect(), aggregate: true }
+    }
+
+    /// `Error()`: an aggregate of several is bracketed, each message once.
+    fn text(&self) -> String {
+        let mut seen: Vec<&str> = Vec::new();
+        for e in &self.errors {
+            if !seen.contains(&e.text.as_str()) {
+                seen.push(&e.text);
+            }
+        }
+        if seen.len() == 1 {
+            seen[0].to_string()
+        } else {
+            format!("[{}]", seen.join(", "))
+        }
     }
 }
 

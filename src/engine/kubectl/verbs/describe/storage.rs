@@ -11,7 +11,7 @@ use k8s_openapi::api::storage::v1::StorageClass;
 
 use crate::engine::api::{ids, Object};
 use crate::engine::apiserver::Query;
-use crate::engine::kubectl::printers::tables::{age, format_labels};
+use crate::engine::kubectl::printers::tables::{age_or_invalid, format_labels};
 use crate::engine::kubectl::Session;
 use crate::engine::sim::clock::VirtualTime;
 use crate::engine::storage::{self, access_modes_string};
@@ -41,7 +41,7 @@ pub(super) fn describe_persistent_volume(w: &mut Writer, pv: &PersistentVolume, 
     w.line(0, &format!("Finalizers:\t{}", go_list(m.finalizers.as_ref())));
     w.line(0, &format!("StorageClass:\t{}", storage::volume_class(pv)));
     match &m.deletion_timestamp {
-        Some(ts) => w.line(0, &format!("Status:\tTerminating (lasts {})", age(Some(ts), now))),
+        Some(ts) => w.line(0, &format!("Status:\tTerminating (lasts {})", age_or_invalid(ts, now))),
         None => w.line(0, &format!("Status:\t{}", status.phase.clone().unwrap_or_default())),
     }
     let claim = spec
@@ -159,7 +159,7 @@ pub(super) fn describe_persistent_volume_claim(w: &mut Writer, s: &Session, pvc:
     w.line(0, &format!("Namespace:\t{}", m.namespace.as_deref().unwrap_or("")));
     w.line(0, &format!("StorageClass:\t{}", storage::claim_class(pvc)));
     match &m.deletion_timestamp {
-        Some(ts) => w.line(0, &format!("Status:\tTerminating (lasts {})", age(Some(ts), now))),
+        Some(ts) => w.line(0, &format!("Status:\tTerminating (lasts {})", age_or_invalid(ts, now))),
         None => w.line(0, &format!("Status:\t{}", status.phase.clone().unwrap_or_default())),
     }
     let volume = spec.volume_name.clone().unwrap_or_default();
