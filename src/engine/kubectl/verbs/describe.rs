@@ -164,6 +164,8 @@ pub fn describe_object(s: &Session, obj: &Object, show_events: bool, now: Virtua
         Object::Ingress(ing) => network::describe_ingress(&mut w, s, ing),
         Object::IngressClass(ic) => network::describe_ingress_class(&mut w, ic),
         Object::NetworkPolicy(np) => network::describe_network_policy(&mut w, np),
+        Object::Endpoints(ep) => network::describe_endpoints(&mut w, obj, ep),
+        Object::EndpointSlice(slice) => network::describe_endpoint_slice(&mut w, obj, slice),
         Object::HorizontalPodAutoscaler(hpa) => autoscaling::describe_horizontal_pod_autoscaler(&mut w, hpa),
         Object::Role(r) => rbac::describe_role(&mut w, &r.metadata, r.rules.as_deref()),
         Object::ClusterRole(r) => rbac::describe_role(&mut w, &r.metadata, r.rules.as_deref()),

@@ -231,3 +231,66 @@ pub(super) fn describe_network_policy(w: &mut Writer, np: &NetworkPolicy) {
     }
     w.line(1, &format!("Policy Types: {}", spec.policy_types.clone().unwrap_or_default().join(", ")));
 }
+
+/// `describeEndpoints`: each subset's ready and not-ready addresses and its
+/// ports, a blank line after each.
+pub(super) fn describe_endpoints(w: &mut Writer, obj: &Object, endpoints: &k8s_openapi::api::core::v1::Endpoints) {
+    super::header(w, obj);
+    w.line(0, "Subsets:");
+    for subset in endpoints.subsets.iter().flatten() {
+        let ips = |addresses: Option<&Vec<k8s_openapi::api::core::v1::EndpointAddress>>| {
+            let joined = addresses.into_iter().flatten().map(|a| a.ip.as_str()).collect::<Vec<_>>().join(",");
+            if joined.is_empty() { "<none>".to_string() } else { joined }
+        };
+        w.line(1, &format!("Addresses:\t{}", ips(subset.addresses.as_ref())));
+        w.line(1, &format!("NotReadyAddresses:\t{}", ips(subset.not_ready_addresses.as_ref())));
+        if let Some(ports) = subset.ports.as_ref().filter(|p| !p.is_empty()) {
+            w.line(1, "Ports:");
+            w.line(2, "Name\tPort\tProtocol");
+            w.line(2, "----\t----\t--------");
+            for port in ports {
+                let name = port.name.as_deref().filter(|n| !n.is_empty()).unwrap_or("<unset>");
+                w.line(2, &format!("{name}\t{}\t{}", port.port, port.protocol.as_deref().unwrap_or("")));
+            }
+        }
+        w.line(0, "");
+    }
+}
+
+/// `describeEndpointSliceV1`: the address type, the ports, and each
+/// endpoint with its readiness, hostname, target, node and zone.
+pub(super) fn describe_endpoint_slice(w: &mut Writer, obj: &Object, slice: &EndpointSlice) {
+    super::header(w, obj);
+    w.line(0, &format!("AddressType:\t{}", slice.address_type));
+    match slice.ports.as_ref().filter(|p| !p.is_empty()) {
+        None => w.line(0, "Ports: <unset>"),
+        Some(ports) => {
+            w.line(0, "Ports:");
+            w.line(1, "Name\tPort\tProtocol");
+            w.line(1, "----\t----\t--------");
+            for port in ports {
+                let name = port.name.as_deref().filter(|n| !n.is_empty()).unwrap_or("<unset>");
+                let number = port.port.map_or_else(|| "<unset>".to_string(), |p| p.to_string());
+                w.line(1, &format!("{name}\t{number}\t{}", port.protocol.as_deref().unwrap_or("")));
+            }
+        }
+    }
+    if slice.endpoints.is_empty() {
+        w.line(0, "Endpoints: <none>");
+        return;
+    }
+    w.line(0, "Endpoints:");
+    for endpoint in &slice.endpoints {
+        let addresses = endpoint.addresses.join(", ");
+        w.line(1, &format!("- Addresses:\t{}", if addresses.is_empty() { "<none>" } else { &addresses }));
+        w.line(2, "Conditions:");
+        let ready = endpoint.conditions.as_ref().and_then(|c| c.ready).map_or_else(|| "<unset>".to_string(), |r| r.to_string());
+        w.line(3, &format!("Ready:\t{ready}"));
+        w.line(2, &format!("Hostname:\t{}", endpoint.hostname.as_deref().unwrap_or("<unset>")));
+        if let Some(target) = &endpoint.target_ref {
+            w.line(2, &format!("TargetRef:\t{}/{}", target.kind.as_deref().unwrap_or(""), target.name.as_deref().unwrap_or("")));
+        }
+        w.line(2, &format!("NodeName:\t{}", endpoint.node_name.as_deref().unwrap_or("<unset>")));
+        w.line(2, &format!("Zone:\t{}", endpoint.zone.as_deref().unwrap_or("<unset>")));
+    }
+}
