@@ -282,7 +282,9 @@ fn drain_node(
     let mut progress: Vec<Progress> = evict.iter().map(|_| Progress::Evict(start)).collect();
     // Drain runs until every pod is gone (or the timeout): bound the virtual
     // time a budget that never allows an eviction can hold the command.
-    let horizon = start.plus_millis(if timeout == 0 { 24 * 3_600_000 } else { timeout });
+    // With --timeout, a pod waiting out a refused eviction fails at its next
+    // attempt after the deadline, with the global timeout's words.
+    let horizon = start.plus_millis(24 * 3_600_000 + timeout);
     loop {
         let now = s.cluster.sim.now();
         // Each pod's goroutine announces its attempt before its request
@@ -352,7 +354,11 @@ fn drain_node(
             }
             break;
         }
-        let next = deadline.map_or(next, |d| next.min(d.max(now.plus_millis(1)))).max(now.plus_millis(1)).min(horizon);
+        let next = match deadline {
+            Some(d) if now < d => next.min(d),
+            _ => next,
+        };
+        let next = next.max(now.plus_millis(1)).min(horizon);
         s.cluster.sim.run_until(next);
     }
     let errors: Vec<String> = progress
