@@ -185,7 +185,13 @@ struct ServiceEntry {
     ports: Vec<(String, String, i32)>,
     /// (address, hostname) of ready endpoints.
     endpoints: Vec<(String, Option<String>)>,
+    /// A headless Service's SRV backends: each ready endpoint with each of
+    /// its slice's ports (name, protocol, port), as CoreDNS lists them.
+    endpoint_ports: Vec<EndpointPort>,
 }
+
+/// (address, hostname, port name, protocol, port).
+type EndpointPort = (String, Option<String>, String, String, i32);
 
 /// What CoreDNS's `kubernetes` plugin answers from: its view of Services and
 /// EndpointSlices (zone `cluster.local`, `pods insecure`, TTL 30).
@@ -227,6 +233,12 @@ impl DnsRecords {
                     continue;
                 }
                 for addr in &ep.addresses {
+                    for port in slice.ports.iter().flatten() {
+                        let backend = (addr.clone(), ep.hostname.clone(), port.name.clone().unwrap_or_default(), port.protocol.clone().unwrap_or_else(|| "TCP".into()), port.port.unwrap_or(0));
+                        if !entry.endpoint_ports.contains(&backend) {
+                            entry.endpoint_ports.push(backend);
+                        }
+                    }
                     if entry.endpoints.iter().any(|(a, _)| a == addr) {
                         continue;
                     }
@@ -240,6 +252,7 @@ impl DnsRecords {
         }
         for entry in records.services.values_mut() {
             entry.endpoints.sort_stable();
+            entry.endpoint_ports.sort_stable();
         }
         records
     }
@@ -295,19 +308,7 @@ impl DnsRecords {
                             answers: entry.endpoints.iter().map(|(ip, _)| Record { name: name.to_string(), ttl: TTL, data: RData::A(ip.clone()) }).collect(),
                         },
                     },
-                    QType::Srv => DnsReply {
-                        rcode: Rcode::NoError,
-                        authoritative: true,
-                        answers: entry
-                            .ports
-                            .iter()
-                            .map(|(_, _, port)| Record {
-                                name: name.to_string(),
-                                ttl: TTL,
-                                data: RData::Srv { priority: 0, weight: 100, port: *port as u16, target: name.to_string() },
-                            })
-                            .collect(),
-                    },
+                    QType::Srv => self.srv(name, entry, svc, ns, None),
                     _ => nodata,
                 }
             }
@@ -325,16 +326,48 @@ impl DnsRecords {
             [port, proto, svc, ns, "svc"] if port.starts_with('_') && proto.starts_with('_') => {
                 let Some(entry) = self.services.get(&(ns.to_string(), svc.to_string())) else { return DnsReply::nxdomain() };
                 let wanted = (&port[1..], proto[1..].to_ascii_uppercase());
-                let Some((_, _, number)) = entry.ports.iter().find(|(n, p, _)| n == wanted.0 && *p == wanted.1) else { return DnsReply::nxdomain() };
+                let reply = self.srv(name, entry, svc, ns, Some((wanted.0, &wanted.1)));
+                if reply.answers.is_empty() {
+                    return DnsReply::nxdomain();
+                }
                 if q.qtype != QType::Srv {
                     return nodata;
                 }
-                let target = format!("{svc}.{ns}.svc.{CLUSTER_DOMAIN}");
-                self.one(name, RData::Srv { priority: 0, weight: 100, port: *number as u16, target })
+                reply
             }
             [ns, "svc"] if self.namespaces.contains_key(*ns) => nodata,
             ["svc"] | ["pod"] => nodata,
             _ => DnsReply::nxdomain(),
+        }
+    }
+
+    /// CoreDNS's SRV answer (`findServices`, then `backend_lookup.go`'s
+    /// `SRV`): a Service with a cluster IP has one backend a port, named by
+    /// the Service; a headless one a backend for each ready endpoint and
+    /// port of its slices, named by the endpoint's hostname or dashed
+    /// address, with the slice's (target) port. `wanted` is the `_port._proto`
+    /// a query names. All share priority 0, and their weights split 100.
+    fn srv(&self, name: &str, entry: &ServiceEntry, svc: &str, ns: &str, wanted: Option<(&str, &str)>) -> DnsReply {
+        let matches = |port_name: &str, protocol: &str| wanted.is_none_or(|(n, p)| n == port_name && p == protocol);
+        let backends: Vec<(String, i32)> = if entry.cluster_ip.is_some() {
+            entry.ports.iter().filter(|(n, p, _)| matches(n, p)).map(|(_, _, port)| (format!("{svc}.{ns}.svc.{CLUSTER_DOMAIN}"), *port)).collect()
+        } else {
+            entry
+                .endpoint_ports
+                .iter()
+                .filter(|(_, _, n, p, _)| matches(n, p))
+                .map(|(ip, host, _, _, port)| (format!("{}.{svc}.{ns}.svc.{CLUSTER_DOMAIN}", host.clone().unwrap_or_else(|| ip.replace('.', "-"))), *port))
+                .collect()
+        };
+        // Each backend weighs 100 of their sum, scaled to 100, at least 1.
+        let weight = if backends.is_empty() { 100 } else { (100 / backends.len()).max(1) as u16 };
+        DnsReply {
+            rcode: Rcode::NoError,
+            authoritative: true,
+            answers: backends
+                .into_iter()
+                .map(|(target, port)| Record { name: name.to_string(), ttl: TTL, data: RData::Srv { priority: 0, weight, port: port as u16, target } })
+                .collect(),
         }
     }
 
