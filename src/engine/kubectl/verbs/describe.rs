@@ -627,10 +627,6 @@ fn describe_probe(p: &k8s_openapi::api::core::v1::Probe) -> String {
     format!("unknown {attrs}")
 }
 
-fn opt_bool(b: Option<bool>) -> String {
-    b.map(|x| x.to_string()).unwrap_or_else(|| "<nil>".into())
-}
-
 /// `token`: the pod's token volume name kept beside its spec
 /// ([`Pod::token_volume`]), shown for the placeholder.
 fn describe_volumes(w: &mut Writer, volumes: &[Volume], token: Option<&str>, space: &str) {
@@ -668,12 +664,12 @@ fn describe_volumes(w: &mut Writer, volumes: &[Volume], token: Option<&str>, spa
             for src in p.sources.iter().flatten() {
                 if let Some(sec) = &src.secret {
                     w.line(2, &format!("SecretName:\t{}", sec.name));
-                    w.line(2, &format!("SecretOptionalName:\t{}", opt_bool(sec.optional)));
+                    w.line(2, &format!("Optional:\t{}", sec.optional.unwrap_or(false)));
                 } else if src.downward_api.is_some() {
                     w.line(2, "DownwardAPI:\ttrue");
                 } else if let Some(cm) = &src.config_map {
                     w.line(2, &format!("ConfigMapName:\t{}", cm.name));
-                    w.line(2, &format!("ConfigMapOptional:\t{}", opt_bool(cm.optional)));
+                    w.line(2, &format!("Optional:\t{}", cm.optional.unwrap_or(false)));
                 } else if let Some(t) = &src.service_account_token {
                     w.line(2, &format!("TokenExpirationSeconds:\t{}", t.expiration_seconds.unwrap_or(3600)));
                 }
@@ -684,6 +680,9 @@ fn describe_volumes(w: &mut Writer, volumes: &[Volume], token: Option<&str>, spa
             for item in d.items.iter().flatten() {
                 if let Some(f) = &item.field_ref {
                     w.line(3, &format!("{} -> {}", f.field_path, item.path));
+                }
+                if let Some(r) = &item.resource_field_ref {
+                    w.line(3, &format!("{} -> {}", r.resource, item.path));
                 }
             }
         } else {
@@ -1408,7 +1407,7 @@ Volumes:
     Type:                    Projected (a volume that contains injected data from multiple sources)
     TokenExpirationSeconds:  3607
     ConfigMapName:           kube-root-ca.crt
-    ConfigMapOptional:       <nil>
+    Optional:                false
     DownwardAPI:             true
 QoS Class:                   BestEffort
 Node-Selectors:              <none>
