@@ -139,6 +139,8 @@ pub fn describe_object(s: &Session, obj: &Object, show_events: bool, now: Virtua
             for (k, v) in cm.data.iter().flatten() {
                 w.line(0, &format!("{k}:\n----"));
                 w.line(0, v);
+                // kubectl 1.33 ends each value with a blank line.
+                w.line(0, "");
             }
             w.line(0, "\nBinaryData\n====");
             for (k, v) in cm.binary_data.iter().flatten() {
