@@ -160,6 +160,7 @@ pub fn describe_object(s: &Session, obj: &Object, show_events: bool, now: Virtua
                 }
             }
         }
+        Object::ServiceAccount(sa) => describe_service_account(&mut w, s, obj, sa),
         Object::PersistentVolume(pv) => storage::describe_persistent_volume(&mut w, pv, now),
         Object::PersistentVolumeClaim(pvc) => storage::describe_persistent_volume_claim(&mut w, s, pvc, now),
         Object::StorageClass(sc) => storage::describe_storage_class(&mut w, sc),
@@ -185,6 +186,49 @@ pub fn pod_template_text(template: &PodTemplateSpec) -> String {
     let mut w = Writer::default();
     describe_pod_template(&mut w, template);
     w.text
+}
+
+/// `ServiceAccountDescriber`: its pull and mountable secrets (a name no
+/// Secret in the namespace has marked `(not found)`) and the token Secrets
+/// annotated with its name and uid, the three rows in their headers' order.
+fn describe_service_account(w: &mut Writer, s: &Session, obj: &Object, sa: &k8s_openapi::api::core::v1::ServiceAccount) {
+    header(w, obj);
+    let namespace = sa.metadata.namespace.as_deref().unwrap_or("");
+    let name = sa.metadata.name.as_deref().unwrap_or("");
+    let uid = sa.metadata.uid.as_deref().unwrap_or("");
+    let mut tokens = Vec::new();
+    // A failed list leaves every name found, as kubectl tolerates it.
+    let mut existing: Option<std::collections::BTreeSet<String>> = None;
+    if let Ok((secrets, _)) = s.cluster.sim.api.list(&Query::in_namespace(ids::secrets(), namespace)) {
+        let mut names = std::collections::BTreeSet::new();
+        for secret in &secrets {
+            let Object::Secret(secret) = &**secret else { continue };
+            let secret_name = secret.metadata.name.clone().unwrap_or_default();
+            if secret.type_.as_deref() == Some("kubernetes.io/service-account-token") {
+                let annotation = |key: &str| secret.metadata.annotations.as_ref().and_then(|a| a.get(key)).map_or("", String::as_str);
+                if annotation("kubernetes.io/service-account.name") == name && annotation("kubernetes.io/service-account.uid") == uid {
+                    tokens.push(secret_name.clone());
+                }
+            }
+            names.insert(secret_name);
+        }
+        existing = Some(names);
+    }
+    let pull: Vec<String> = sa.image_pull_secrets.iter().flatten().map(|r| r.name.clone()).collect();
+    let mountable: Vec<String> = sa.secrets.iter().flatten().map(|r| r.name.clone().unwrap_or_default()).collect();
+    let missing = |secret: &str| existing.as_ref().is_some_and(|names| !names.contains(secret));
+    for (header, names, may_be_missing) in
+        [("Image pull secrets:", &pull, true), ("Mountable secrets: ", &mountable, true), ("Tokens:            ", &tokens, false)]
+    {
+        if names.is_empty() {
+            w.line(0, &format!("{header}\t<none>"));
+        }
+        for (i, secret) in names.iter().enumerate() {
+            let prefix = if i == 0 { header } else { "                   " };
+            let not_found = if may_be_missing && missing(secret) { " (not found)" } else { "" };
+            w.line(0, &format!("{prefix}\t{secret}{not_found}"));
+        }
+    }
 }
 
 /// Kinds whose describers show no events.
