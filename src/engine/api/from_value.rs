@@ -175,6 +175,28 @@ fn visit_number<'de, V: Visitor<'de>>(n: &Number, visitor: V) -> Result<V::Value
     }
 }
 
+/// Whether `visitor` is k8s-openapi's `ByteString` visitor, told by what
+/// it expects; the comparison stops at the first character that differs.
+fn expects_base64(visitor: &dyn de::Expected) -> bool {
+    const BASE64_EXPECTED: &str = "a base64-encoded string";
+    struct Compare {
+        rest: &'static str,
+    }
+    impl fmt::Write for Compare {
+        fn write_str(&mut self, text: &str) -> fmt::Result {
+            match self.rest.strip_prefix(text) {
+                Some(rest) => {
+                    self.rest = rest;
+                    Ok(())
+                }
+                None => Err(fmt::Error),
+            }
+        }
+    }
+    let mut compare = Compare { rest: BASE64_EXPECTED };
+    fmt::write(&mut compare, format_args!("{visitor}")).is_ok() && compare.rest.is_empty()
+}
+
 impl<'de, 'p> Node<'de, 'p> {
     fn invalid_type<V: Visitor<'de>>(self, visitor: &V) -> Message {
         Message::invalid_type(unexpected(self.value), visitor)
@@ -289,6 +311,13 @@ impl<'de, 'p> Deserializer<'de> for Node<'de, 'p> {
 
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Message> {
         match self.value {
+            // A `[]byte` field (k8s-openapi's `ByteString`) is read with Go's
+            // decoder, whose rules and errors differ from the base64 crate's,
+            // and handed over in the canonical form.
+            Value::String(s) if expects_base64(&visitor) => match super::go_base64::decode(s.as_bytes()) {
+                Ok(bytes) => visitor.visit_str(&base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes)),
+                Err(e) => Err(Message(e)),
+            },
             Value::String(s) => visitor.visit_borrowed_str(s),
             Value::Null => visitor.visit_borrowed_str(""),
             _ => Err(self.invalid_type(&visitor)),

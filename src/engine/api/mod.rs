@@ -4,6 +4,7 @@
 
 mod error;
 pub mod from_value;
+pub mod go_base64;
 pub mod go_time;
 pub mod meta;
 pub mod pod;

@@ -855,6 +855,7 @@ impl ApiServer {
         }
         self.check_reachable()?;
         keep_node_name_outside_spec(&mut obj);
+        merge_string_data(&mut obj);
         let rid = obj.resource_id();
         let rt = resource(rid);
         // No route: the request never reaches a handler that would warn.
@@ -978,6 +979,7 @@ impl ApiServer {
         }
         self.check_reachable()?;
         keep_node_name_outside_spec(&mut obj);
+        merge_string_data(&mut obj);
         let rid = obj.resource_id();
         if component_status::is_component_status(rid) {
             return Err(component_status::method_not_allowed());
@@ -1405,6 +1407,21 @@ fn has_spec_finalizers(obj: &Object) -> bool {
 fn keep_node_name_outside_spec(obj: &mut Object) {
     if let Object::Pod(pod) = obj {
         pod.take_node_name_from_spec();
+    }
+}
+
+/// A Secret's `stringData` is write-only: decoding the request moves each
+/// entry into `data`, over a key of the same name, and it is never stored
+/// (`Convert_v1_Secret_To_core_Secret`), so validation and every reader see
+/// the merged `data`.
+fn merge_string_data(obj: &mut Object) {
+    if let Object::Secret(secret) = obj {
+        if let Some(string_data) = secret.string_data.take().filter(|d| !d.is_empty()) {
+            let data = secret.data.get_or_insert_with(BTreeMap::new);
+            for (key, value) in string_data {
+                data.insert(key, k8s_openapi::ByteString(value.into_bytes()));
+            }
+        }
     }
 }
 

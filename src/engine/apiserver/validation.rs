@@ -4,6 +4,7 @@
 
 mod autoscaling;
 mod endpoints;
+mod go_json;
 mod job_policies;
 mod names;
 mod pod;
@@ -557,54 +558,55 @@ fn validate_config_map(cm: &k8s_openapi::api::core::v1::ConfigMap, errs: &mut Er
     }
 }
 
+/// `ValidateSecret`, on the Secret as decoding left it: `stringData`
+/// already merged into `data`, so its keys and values are checked as data.
 fn validate_secret(secret: &k8s_openapi::api::core::v1::Secret, errs: &mut Errors) {
+    let empty = BTreeMap::new();
+    let data = secret.data.as_ref().unwrap_or(&empty);
     let mut total = 0usize;
-    for (key, value) in secret.data.iter().flatten() {
+    for (key, value) in data {
         validate_data_key(key, &format!("data[{key}]"), errs);
         total += value.0.len();
-    }
-    for (key, value) in secret.string_data.iter().flatten() {
-        validate_data_key(key, &format!("stringData[{key}]"), errs);
-        total += value.len();
     }
     if total > MAX_DATA_SIZE {
         errs.too_long("data", MAX_DATA_SIZE);
     }
-    let data = secret.data.clone().unwrap_or_default();
     match secret.type_.as_deref().unwrap_or("") {
         "kubernetes.io/service-account-token" => {
-            let annotations = secret.metadata.annotations.clone().unwrap_or_default();
-            if annotations.get("kubernetes.io/service-account.name").is_none_or(String::is_empty) {
+            let annotations = secret.metadata.annotations.as_ref();
+            if annotations.and_then(|a| a.get("kubernetes.io/service-account.name")).is_none_or(String::is_empty) {
                 errs.required("metadata.annotations[kubernetes.io/service-account.name]", "");
             }
         }
-        "kubernetes.io/dockercfg" => {
-            if !data.contains_key(".dockercfg") {
-                errs.required("data[.dockercfg]", "");
-            }
-        }
-        "kubernetes.io/dockerconfigjson" => {
-            if !data.contains_key(".dockerconfigjson") {
-                errs.required("data[.dockerconfigjson]", "");
+        kind @ ("kubernetes.io/dockercfg" | "kubernetes.io/dockerconfigjson") => {
+            let key = if kind == "kubernetes.io/dockercfg" { ".dockercfg" } else { ".dockerconfigjson" };
+            match data.get(key) {
+                None => errs.required(&format!("data[{key}]"), ""),
+                Some(config) => {
+                    if let Some(error) = go_json::unmarshal_map_error(&config.0) {
+                        errs.invalid(&format!("data[{key}]"), "\"<secret contents redacted>\"", &error);
+                    }
+                }
             }
         }
         "kubernetes.io/basic-auth" => {
+            // Either may be empty, but one must be there.
             if !data.contains_key("username") && !data.contains_key("password") {
                 errs.required("data[username]", "");
                 errs.required("data[password]", "");
             }
         }
         "kubernetes.io/ssh-auth" => {
-            if !data.contains_key("ssh-privatekey") {
+            if data.get("ssh-privatekey").is_none_or(|key| key.0.is_empty()) {
                 errs.required("data[ssh-privatekey]", "");
             }
         }
         "kubernetes.io/tls" => {
-            if !data.contains_key("tls.key") {
-                errs.required("data[tls.key]", "");
-            }
             if !data.contains_key("tls.crt") {
                 errs.required("data[tls.crt]", "");
+            }
+            if !data.contains_key("tls.key") {
+                errs.required("data[tls.key]", "");
             }
         }
         _ => {}

@@ -29,6 +29,7 @@ pub mod queue;
 pub mod replicaset;
 pub mod resource_quota;
 pub mod serviceaccount;
+pub mod tokens;
 pub mod stateful_set;
 pub mod ttl_after_finished;
 #[cfg(test)]
@@ -164,6 +165,7 @@ impl ControllerManager {
             // any controller of this same instant creates pods in it.
             Box::new(serviceaccount::NamespaceDefaults::new(serviceaccount::Publishes::DefaultServiceAccount)),
             Box::new(serviceaccount::NamespaceDefaults::new(serviceaccount::Publishes::RootCa)),
+            Box::new(tokens::TokensController::new()),
             Box::new(replicaset::ReplicaSetController::new(replicaset::Kind::ReplicaSet)),
             Box::new(replicaset::ReplicaSetController::new(replicaset::Kind::ReplicationController)),
             Box::new(deployment::DeploymentController::new()),

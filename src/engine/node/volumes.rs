@@ -394,6 +394,24 @@ fn service_account_token(claims: &TokenClaims) -> String {
     })
 }
 
+/// A legacy service account token, as the tokens controller writes it into
+/// a `kubernetes.io/service-account-token` Secret (`LegacyClaims`: no
+/// audience, expiry or pod; the claims' keys in go-jose's sorted order),
+/// signed by the same cluster key as bound tokens (a stand-in signature).
+pub fn legacy_service_account_token(namespace: &str, secret: &str, service_account: &str, service_account_uid: &str) -> String {
+    let claims = serde_json::json!({
+        "iss": "kubernetes/serviceaccount",
+        "kubernetes.io/serviceaccount/namespace": namespace,
+        "kubernetes.io/serviceaccount/secret.name": secret,
+        "kubernetes.io/serviceaccount/service-account.name": service_account,
+        "kubernetes.io/serviceaccount/service-account.uid": service_account_uid,
+        "sub": format!("system:serviceaccount:{namespace}:{service_account}"),
+    });
+    let seed = format!("legacy/{namespace}/{secret}/{service_account_uid}");
+    let signature: String = base64url(super::images::stable_hex(&format!("signature/{seed}"), 256).as_bytes()).chars().take(SIGNATURE_CHARS).collect();
+    TOKEN_HEADER.with(|header| format!("{header}.{}.{signature}", base64url(claims.to_string().as_bytes())))
+}
+
 /// Characters of a token's signature (an RS256 signature, 256 bytes, in base64url).
 const SIGNATURE_CHARS: usize = 342;
 

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, Volume};
+use k8s_openapi::api::core::v1::{Container, DownwardAPIVolumeFile, EnvFromSource, EnvVar, KeyToPath, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, Volume, VolumeProjection};
 use crate::engine::api::pod::{shown_volume_name, Pod};
 
 use super::names::{dns1123_label, dns1123_subdomain, port_name, port_number};
@@ -103,15 +103,39 @@ fn validate_volumes(volumes: &[Volume], token: Option<&str>, path: &Path, errs: 
                 }
             }
         }
-        if let Some(cm) = &volume.config_map {
-            if cm.name.is_empty() {
-                local.required(&format!("{item}.configMap.name"), "");
+        if let Some(secret) = &volume.secret {
+            let source = item.field("secret");
+            if secret.secret_name.as_deref().is_none_or(str::is_empty) {
+                local.required(&source.field("secretName"), "");
+            }
+            validate_file_mode(secret.default_mode, &source.field("defaultMode"), &mut local);
+            let items = source.field("items");
+            for (j, key_to_path) in secret.items.iter().flatten().enumerate() {
+                validate_key_to_path(key_to_path, &items.index(j), &mut local);
             }
         }
-        if let Some(secret) = &volume.secret {
-            if secret.secret_name.as_deref().is_none_or(str::is_empty) {
-                local.required(&format!("{item}.secret.secretName"), "");
+        if let Some(downward) = &volume.downward_api {
+            let source = item.field("downwardAPI");
+            validate_file_mode(downward.default_mode, &source.field("defaultMode"), &mut local);
+            for file in downward.items.iter().flatten() {
+                validate_downward_api_file(file, &source, &mut local);
             }
+        }
+        if let Some(cm) = &volume.config_map {
+            let source = item.field("configMap");
+            if cm.name.is_empty() {
+                local.required(&source.field("name"), "");
+            }
+            validate_file_mode(cm.default_mode, &source.field("defaultMode"), &mut local);
+            let items = source.field("items");
+            for (j, key_to_path) in cm.items.iter().flatten().enumerate() {
+                validate_key_to_path(key_to_path, &items.index(j), &mut local);
+            }
+        }
+        if let Some(projected) = &volume.projected {
+            let source = item.field("projected");
+            validate_file_mode(projected.default_mode, &source.field("defaultMode"), &mut local);
+            validate_projection_sources(projected.sources.as_deref().unwrap_or_default(), &source, &mut local);
         }
         if let Some(claim) = &volume.persistent_volume_claim {
             if claim.claim_name.is_empty() {
@@ -141,6 +165,131 @@ fn validate_volumes(volumes: &[Volume], token: Option<&str>, path: &Path, errs: 
         }
     }
     names
+}
+
+const FILE_MODE_ERROR: &str = "must be a number between 0 and 0777 (octal), both inclusive";
+
+fn validate_file_mode(mode: Option<i32>, field: &Path, errs: &mut Errors) {
+    if let Some(mode) = mode.filter(|m| !(0..=0o777).contains(m)) {
+        errs.invalid_int(field, mode.into(), FILE_MODE_ERROR);
+    }
+}
+
+/// `validateKeyToPath`: an item of a ConfigMap or Secret volume or projection.
+fn validate_key_to_path(key_to_path: &KeyToPath, path: &Path, errs: &mut Errors) {
+    if key_to_path.key.is_empty() {
+        errs.required(&path.field("key"), "");
+    }
+    if key_to_path.path.is_empty() {
+        errs.required(&path.field("path"), "");
+    }
+    validate_local_non_reserved_path(&key_to_path.path, &path.field("path"), errs);
+    validate_file_mode(key_to_path.mode, &path.field("mode"), errs);
+}
+
+/// `validateLocalDescendingPath`: relative, and no `..` element.
+fn validate_local_descending_path(target: &str, field: &Path, errs: &mut Errors) {
+    if target.starts_with('/') {
+        errs.invalid_str(field, target, "must be a relative path");
+    }
+    // One error is enough, even for `../../..`.
+    if target.split('/').any(|element| element == "..") {
+        errs.invalid_str(field, target, "must not contain '..'");
+    }
+}
+
+/// `ValidateLocalNonReservedPath`: also no name beginning with `..` (the
+/// atomic writer's `..data` and its timestamped directories).
+fn validate_local_non_reserved_path(target: &str, field: &Path, errs: &mut Errors) {
+    validate_local_descending_path(target, field, errs);
+    if target.starts_with("..") && !target.starts_with("../") {
+        errs.invalid_str(field, target, "must not start with '..'");
+    }
+}
+
+/// `validateDownwardAPIVolumeFile`. Its errors name the volume source, not
+/// the item (`downwardAPI.path`), as 1.33 names them.
+fn validate_downward_api_file(file: &DownwardAPIVolumeFile, source: &Path, errs: &mut Errors) {
+    if file.path.is_empty() {
+        errs.required(&source.field("path"), "");
+    }
+    validate_local_non_reserved_path(&file.path, &source.field("path"), errs);
+    match (&file.field_ref, &file.resource_field_ref) {
+        (Some(_), Some(_)) => errs.invalid_str(source, "resource", "fieldRef and resourceFieldRef can not be specified simultaneously"),
+        (None, None) => errs.required(source, "one of fieldRef and resourceFieldRef is required"),
+        (Some(_), None) => {}
+        (None, Some(resource)) => {
+            if resource.container_name.as_deref().is_none_or(str::is_empty) {
+                errs.required(&source.field("resourceFieldRef").field("containerName"), "");
+            }
+        }
+    }
+    validate_file_mode(file.mode, &source.field("mode"), errs);
+}
+
+/// `validateProjectionSources`: each source's checks, and no path written
+/// twice across sources.
+fn validate_projection_sources(sources: &[VolumeProjection], projected: &Path, errs: &mut Errors) {
+    let mut all_paths = BTreeSet::new();
+    let sources_path = projected.field("sources");
+    for (i, source) in sources.iter().enumerate() {
+        let mut count = 0;
+        let source_path = sources_path.index(i);
+        let mut key_to_paths = |kind: &str, name: &str, items: &[KeyToPath], errs: &mut Errors| {
+            let kind_path = source_path.field(kind);
+            if name.is_empty() {
+                errs.required(&kind_path.field("name"), "");
+            }
+            let items_path = kind_path.field("items");
+            for (j, key_to_path) in items.iter().enumerate() {
+                validate_key_to_path(key_to_path, &items_path.index(j), errs);
+                if !key_to_path.path.is_empty() && !all_paths.insert(key_to_path.path.clone()) {
+                    errs.invalid_str(projected, name, "conflicting duplicate paths");
+                }
+            }
+        };
+        if let Some(secret) = &source.secret {
+            count += 1;
+            key_to_paths("secret", &secret.name, secret.items.as_deref().unwrap_or_default(), errs);
+        }
+        if let Some(config_map) = &source.config_map {
+            count += 1;
+            key_to_paths("configMap", &config_map.name, config_map.items.as_deref().unwrap_or_default(), errs);
+        }
+        if let Some(downward) = &source.downward_api {
+            count += 1;
+            let downward_path = source_path.field("downwardAPI");
+            for file in downward.items.iter().flatten() {
+                validate_downward_api_file(file, &downward_path, errs);
+                if !file.path.is_empty() && !all_paths.insert(file.path.clone()) {
+                    errs.invalid_str(projected, &file.path, "conflicting duplicate paths");
+                }
+            }
+        }
+        if let Some(token) = &source.service_account_token {
+            count += 1;
+            let expiration = token.expiration_seconds.unwrap_or(3600);
+            let expiration_path = source_path.field("serviceAccountToken");
+            if expiration < 10 * 60 {
+                errs.invalid_int(&expiration_path.field("expirationSeconds"), expiration, "may not specify a duration less than 10 minutes");
+            }
+            if expiration > 1 << 32 {
+                errs.invalid_int(&expiration_path.field("expirationSeconds"), expiration, "may not specify a duration larger than 2^32 seconds");
+            }
+            // 1.33 names the projected volume's `path` here, not the source's.
+            if token.path.is_empty() {
+                errs.required(&projected.field("path"), "");
+            } else {
+                validate_local_non_reserved_path(&token.path, &projected.field("path"), errs);
+            }
+        }
+        if source.cluster_trust_bundle.is_some() {
+            count += 1;
+        }
+        if count > 1 {
+            errs.forbidden(&source_path, "may not specify more than 1 volume type per source");
+        }
+    }
 }
 
 fn volume_sources(volume: &Volume) -> Vec<&'static str> {
@@ -296,11 +445,8 @@ fn validate_container_common(container: &Container, volumes: &BTreeSet<String>, 
     }
     errs.one_of(&path.field("terminationMessagePolicy"), container.termination_message_policy.as_deref(), &["File", "FallbackToLogsOnError"]);
     validate_container_ports(container, &path.field("ports"), errs);
-    for (i, env) in container.env.iter().flatten().enumerate() {
-        if env.name.is_empty() {
-            errs.required(&format!("{path}.env[{i}].name"), "");
-        }
-    }
+    validate_env(container.env.as_deref().unwrap_or_default(), &path.field("env"), errs);
+    validate_env_from(container.env_from.as_deref().unwrap_or_default(), &path.field("envFrom"), errs);
     let mut mount_paths = BTreeSet::new();
     for (i, mount) in container.volume_mounts.iter().flatten().enumerate() {
         let item_parent = path.field("volumeMounts");
@@ -318,10 +464,123 @@ fn validate_container_common(container: &Container, volumes: &BTreeSet<String>, 
         if !mount_paths.insert(mount.mount_path.clone()) {
             errs.invalid_str(&item.field("mountPath"), &mount.mount_path, "must be unique");
         }
+        // 1.33 names these `volumeMounts.subPath`, without the mount's index.
+        let sub_path = mount.sub_path.as_deref().unwrap_or("");
+        if !sub_path.is_empty() {
+            validate_local_descending_path(sub_path, &item_parent.field("subPath"), errs);
+        }
+        if let Some(expr) = mount.sub_path_expr.as_deref().filter(|e| !e.is_empty()) {
+            if !sub_path.is_empty() {
+                errs.invalid_str(&item.field("subPathExpr"), expr, "subPathExpr and subPath are mutually exclusive");
+            }
+            validate_local_descending_path(expr, &item_parent.field("subPathExpr"), errs);
+        }
     }
     errs.one_of(&path.field("imagePullPolicy"), container.image_pull_policy.as_deref(), &["Always", "IfNotPresent", "Never"]);
     if let Some(resources) = &container.resources {
         validate_resources(resources, &path.field("resources"), errs);
+    }
+}
+
+/// `IsRelaxedEnvVarName` (the RelaxedEnvironmentVariableValidation gate is
+/// on by default in 1.33).
+fn env_var_name_errors(name: &str) -> Option<&'static str> {
+    name.chars()
+        .any(|c| !(' '..='~').contains(&c) || c == '=')
+        .then_some("a valid environment variable name must consist only of printable ASCII characters other than '='")
+}
+
+/// `ValidateEnv` and `validateEnvVarValueFrom`.
+fn validate_env(vars: &[EnvVar], path: &Path, errs: &mut Errors) {
+    for (i, var) in vars.iter().enumerate() {
+        let item = path.index(i);
+        if var.name.is_empty() {
+            errs.required(&item.field("name"), "");
+        } else if let Some(msg) = env_var_name_errors(&var.name) {
+            errs.invalid_str(&item.field("name"), &var.name, msg);
+        }
+        let Some(value_from) = &var.value_from else { continue };
+        let from_path = item.field("valueFrom");
+        let mut count = 0;
+        if value_from.field_ref.is_some() {
+            count += 1;
+        }
+        if value_from.resource_field_ref.is_some() {
+            count += 1;
+        }
+        if let Some(key_ref) = &value_from.config_map_key_ref {
+            count += 1;
+            validate_key_selector(&key_ref.name, &key_ref.key, &from_path.field("configMapKeyRef"), errs);
+        }
+        if let Some(key_ref) = &value_from.secret_key_ref {
+            count += 1;
+            validate_key_selector(&key_ref.name, &key_ref.key, &from_path.field("secretKeyRef"), errs);
+        }
+        if count == 0 {
+            errs.invalid_str(&from_path, "", "must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`");
+        } else if var.value.as_deref().is_some_and(|v| !v.is_empty()) {
+            errs.invalid_str(&from_path, "", "may not be specified when `value` is not empty");
+        } else if count > 1 {
+            errs.invalid_str(&from_path, "", "may not have more than one field specified at a time");
+        }
+    }
+}
+
+/// `validateConfigMapKeySelector` and `validateSecretKeySelector`: both check
+/// the name as a Secret name, even an empty one.
+fn validate_key_selector(name: &str, key: &str, path: &Path, errs: &mut Errors) {
+    for msg in dns1123_subdomain(name) {
+        errs.invalid_str(&path.field("name"), name, &msg);
+    }
+    if key.is_empty() {
+        errs.required(&path.field("key"), "");
+    } else {
+        for msg in super::config_map_key(key) {
+            errs.invalid_str(&path.field("key"), key, &msg);
+        }
+    }
+}
+
+/// `ValidateEnvFrom`.
+fn validate_env_from(sources: &[EnvFromSource], path: &Path, errs: &mut Errors) {
+    for (i, source) in sources.iter().enumerate() {
+        let item = path.index(i);
+        if let Some(prefix) = source.prefix.as_deref().filter(|p| !p.is_empty()) {
+            if let Some(msg) = env_var_name_errors(prefix) {
+                errs.invalid_str(&item.field("prefix"), prefix, msg);
+            }
+        }
+        let mut count = 0;
+        for (field, name) in [
+            ("configMapRef", source.config_map_ref.as_ref().map(|r| r.name.as_str())),
+            ("secretRef", source.secret_ref.as_ref().map(|r| r.name.as_str())),
+        ] {
+            let Some(name) = name else { continue };
+            count += 1;
+            let name_path = item.field(field);
+            if name.is_empty() {
+                errs.required(&name_path.field("name"), "");
+            } else {
+                for msg in dns1123_subdomain(&mask_trailing_dash(name)) {
+                    errs.invalid_str(&name_path.field("name"), name, &msg);
+                }
+            }
+        }
+        // These two name the list, not the item.
+        if count == 0 {
+            errs.invalid_str(path, "", "must specify one of: `configMapRef` or `secretRef`");
+        } else if count > 1 {
+            errs.invalid_str(path, "", "may not have more than one field specified at a time");
+        }
+    }
+}
+
+/// apimachinery's `maskTrailingDash`: a name checked as a prefix may end
+/// in a dash.
+fn mask_trailing_dash(name: &str) -> String {
+    match name.strip_suffix('-') {
+        Some(rest) if name.len() > 1 => format!("{rest}a"),
+        _ => name.to_string(),
     }
 }
 

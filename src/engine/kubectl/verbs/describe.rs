@@ -139,6 +139,8 @@ pub fn describe_object(s: &Session, obj: &Object, show_events: bool, now: Virtua
             for (k, v) in cm.data.iter().flatten() {
                 w.line(0, &format!("{k}:\n----"));
                 w.line(0, v);
+                // kubectl 1.33 ends each value with a blank line.
+                w.line(0, "");
             }
             w.line(0, "\nBinaryData\n====");
             for (k, v) in cm.binary_data.iter().flatten() {
@@ -158,6 +160,7 @@ pub fn describe_object(s: &Session, obj: &Object, show_events: bool, now: Virtua
                 }
             }
         }
+        Object::ServiceAccount(sa) => describe_service_account(&mut w, s, obj, sa),
         Object::PersistentVolume(pv) => storage::describe_persistent_volume(&mut w, pv, now),
         Object::PersistentVolumeClaim(pvc) => storage::describe_persistent_volume_claim(&mut w, s, pvc, now),
         Object::StorageClass(sc) => storage::describe_storage_class(&mut w, sc),
@@ -185,6 +188,49 @@ pub fn pod_template_text(template: &PodTemplateSpec) -> String {
     let mut w = Writer::default();
     describe_pod_template(&mut w, template);
     w.text
+}
+
+/// `ServiceAccountDescriber`: its pull and mountable secrets (a name no
+/// Secret in the namespace has marked `(not found)`) and the token Secrets
+/// annotated with its name and uid, the three rows in their headers' order.
+fn describe_service_account(w: &mut Writer, s: &Session, obj: &Object, sa: &k8s_openapi::api::core::v1::ServiceAccount) {
+    header(w, obj);
+    let namespace = sa.metadata.namespace.as_deref().unwrap_or("");
+    let name = sa.metadata.name.as_deref().unwrap_or("");
+    let uid = sa.metadata.uid.as_deref().unwrap_or("");
+    let mut tokens = Vec::new();
+    // A failed list leaves every name found, as kubectl tolerates it.
+    let mut existing: Option<std::collections::BTreeSet<String>> = None;
+    if let Ok((secrets, _)) = s.cluster.sim.api.list(&Query::in_namespace(ids::secrets(), namespace)) {
+        let mut names = std::collections::BTreeSet::new();
+        for secret in &secrets {
+            let Object::Secret(secret) = &**secret else { continue };
+            let secret_name = secret.metadata.name.clone().unwrap_or_default();
+            if secret.type_.as_deref() == Some("kubernetes.io/service-account-token") {
+                let annotation = |key: &str| secret.metadata.annotations.as_ref().and_then(|a| a.get(key)).map_or("", String::as_str);
+                if annotation("kubernetes.io/service-account.name") == name && annotation("kubernetes.io/service-account.uid") == uid {
+                    tokens.push(secret_name.clone());
+                }
+            }
+            names.insert(secret_name);
+        }
+        existing = Some(names);
+    }
+    let pull: Vec<String> = sa.image_pull_secrets.iter().flatten().map(|r| r.name.clone()).collect();
+    let mountable: Vec<String> = sa.secrets.iter().flatten().map(|r| r.name.clone().unwrap_or_default()).collect();
+    let missing = |secret: &str| existing.as_ref().is_some_and(|names| !names.contains(secret));
+    for (header, names, may_be_missing) in
+        [("Image pull secrets:", &pull, true), ("Mountable secrets: ", &mountable, true), ("Tokens:            ", &tokens, false)]
+    {
+        if names.is_empty() {
+            w.line(0, &format!("{header}\t<none>"));
+        }
+        for (i, secret) in names.iter().enumerate() {
+            let prefix = if i == 0 { header } else { "                   " };
+            let not_found = if may_be_missing && missing(secret) { " (not found)" } else { "" };
+            w.line(0, &format!("{prefix}\t{secret}{not_found}"));
+        }
+    }
 }
 
 /// Kinds whose describers show no events.
@@ -629,10 +675,6 @@ fn describe_probe(p: &k8s_openapi::api::core::v1::Probe) -> String {
     format!("unknown {attrs}")
 }
 
-fn opt_bool(b: Option<bool>) -> String {
-    b.map(|x| x.to_string()).unwrap_or_else(|| "<nil>".into())
-}
-
 /// `token`: the pod's token volume name kept beside its spec
 /// ([`Pod::token_volume`]), shown for the placeholder.
 fn describe_volumes(w: &mut Writer, volumes: &[Volume], token: Option<&str>, space: &str) {
@@ -670,12 +712,12 @@ fn describe_volumes(w: &mut Writer, volumes: &[Volume], token: Option<&str>, spa
             for src in p.sources.iter().flatten() {
                 if let Some(sec) = &src.secret {
                     w.line(2, &format!("SecretName:\t{}", sec.name));
-                    w.line(2, &format!("SecretOptionalName:\t{}", opt_bool(sec.optional)));
+                    w.line(2, &format!("Optional:\t{}", sec.optional.unwrap_or(false)));
                 } else if src.downward_api.is_some() {
                     w.line(2, "DownwardAPI:\ttrue");
                 } else if let Some(cm) = &src.config_map {
                     w.line(2, &format!("ConfigMapName:\t{}", cm.name));
-                    w.line(2, &format!("ConfigMapOptional:\t{}", opt_bool(cm.optional)));
+                    w.line(2, &format!("Optional:\t{}", cm.optional.unwrap_or(false)));
                 } else if let Some(t) = &src.service_account_token {
                     w.line(2, &format!("TokenExpirationSeconds:\t{}", t.expiration_seconds.unwrap_or(3600)));
                 }
@@ -686,6 +728,9 @@ fn describe_volumes(w: &mut Writer, volumes: &[Volume], token: Option<&str>, spa
             for item in d.items.iter().flatten() {
                 if let Some(f) = &item.field_ref {
                     w.line(3, &format!("{} -> {}", f.field_path, item.path));
+                }
+                if let Some(r) = &item.resource_field_ref {
+                    w.line(3, &format!("{} -> {}", r.resource, item.path));
                 }
             }
         } else {
@@ -1440,7 +1485,7 @@ Volumes:
     Type:                    Projected (a volume that contains injected data from multiple sources)
     TokenExpirationSeconds:  3607
     ConfigMapName:           kube-root-ca.crt
-    ConfigMapOptional:       <nil>
+    Optional:                false
     DownwardAPI:             true
 QoS Class:                   BestEffort
 Node-Selectors:              <none>
