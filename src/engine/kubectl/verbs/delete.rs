@@ -9,7 +9,7 @@ use crate::engine::kubectl::{Error, Result, Session};
 
 /// How long `delete` waits when no `--timeout` is given. kubectl waits a
 /// week; an hour of virtual time is as good, and bounds the work.
-const DEFAULT_WAIT_MS: u64 = 3600 * 1000;
+pub const DEFAULT_WAIT_MS: u64 = 3600 * 1000;
 
 /// Parses a Go duration (`30s`, `2m`, `1h30m`, `500ms`, `0`) to milliseconds.
 pub fn parse_duration_ms(text: &str) -> Option<u64> {
@@ -49,6 +49,24 @@ pub fn timeout_ms(s: &Session, default: u64) -> std::result::Result<u64, Error> 
     }
 }
 
+/// `--cascade`, as kubectl's delete flags read it (`replace` has them too).
+pub fn cascade(s: &Session) -> std::result::Result<Propagation, Error> {
+    match s.args.value("cascade").unwrap_or("background") {
+        "background" | "true" => Ok(Propagation::Background),
+        "foreground" => Ok(Propagation::Foreground),
+        "orphan" | "false" => Ok(Propagation::Orphan),
+        other => Err(Error::Message(format!("error: invalid cascade value ({other}). Must be \"background\", \"foreground\", or \"orphan\""))),
+    }
+}
+
+/// `--grace-period`, -1 (the server's default) when not given.
+pub fn grace_period(s: &Session) -> std::result::Result<i64, Error> {
+    match s.args.value("grace-period") {
+        Some(g) => g.parse().map_err(|_| Error::Message(format!("error: invalid argument \"{g}\" for \"--grace-period\" flag: strconv.ParseInt: parsing \"{g}\": invalid syntax"))),
+        None => Ok(-1),
+    }
+}
+
 pub fn run(s: &mut Session) -> Result {
     let output = s.args.value("output").map(str::to_string);
     if let Some(o) = output.as_deref().filter(|o| *o != "name") {
@@ -57,19 +75,9 @@ pub fn run(s: &mut Session) -> Result {
     if s.args.flag("all") && s.args.has("selector") {
         return Err(Error::Message("error: cannot set --all and --selector at the same time".to_string()));
     }
-    let propagation = match s.args.value("cascade").unwrap_or("background") {
-        "background" | "true" => Propagation::Background,
-        "foreground" => Propagation::Foreground,
-        "orphan" | "false" => Propagation::Orphan,
-        other => {
-            return Err(Error::Message(format!("error: invalid cascade value ({other}). Must be \"background\", \"foreground\", or \"orphan\"")))
-        }
-    };
+    let propagation = cascade(s)?;
     let force = s.args.flag("force");
-    let mut grace: i64 = match s.args.value("grace-period") {
-        Some(g) => g.parse().map_err(|_| Error::Message(format!("error: invalid argument \"{g}\" for \"--grace-period\" flag: strconv.ParseInt: parsing \"{g}\": invalid syntax")))?,
-        None => -1,
-    };
+    let mut grace = grace_period(s)?;
     if s.args.flag("now") {
         if grace != -1 {
             return Err(Error::Message("error: --now and --grace-period cannot be specified together".to_string()));
