@@ -33,6 +33,33 @@ pub fn resolve_type(arg: &str) -> Result<ResourceId, Error> {
     resolve_resource_arg(arg).ok_or_else(|| Error::Message(format!("error: the server doesn't have a resource type \"{arg}\"")))
 }
 
+/// A `-l` or `--field-selector` kubectl's builder acts on: an empty or
+/// blank one is ignored, as `LabelSelectorParam` ignores it.
+pub fn selector_given(s: &Session, flag: &str) -> bool {
+    s.args.value(flag).is_some_and(|v| !v.trim().is_empty())
+}
+
+/// The resource builder's refusals of names beside a selector
+/// (`visitBySelector`): checked before any type is resolved. `select_all` is
+/// `delete`'s `--all` (`SelectAllParam`, a selector of everything); the
+/// other verbs' `--all` selects only when no name is given.
+pub fn check_names_and_selectors(s: &Session, words: &[String], select_all: bool) -> Result<(), Error> {
+    let selector = selector_given(s, "selector") || selector_given(s, "field-selector");
+    if select_all && selector {
+        return Err(Error::Message("error: setting 'all' parameter but found a non empty selector. ".to_string()));
+    }
+    if !selector && !select_all {
+        return Ok(());
+    }
+    if words.iter().any(|w| w.contains('/')) {
+        return Err(Error::Message("error: selectors and the all flag cannot be used when passing resource/name arguments".to_string()));
+    }
+    if words.len() > 1 {
+        return Err(Error::Message("error: name cannot be provided when a selector is specified".to_string()));
+    }
+    Ok(())
+}
+
 /// Targets named by the command line, plus failures for objects that could
 /// not be read (their own documents). `words` are the positionals that name
 /// objects (after any that the verb consumed).
@@ -53,6 +80,7 @@ pub fn resolve(s: &Session, words: &[String], allow_all: bool) -> Result<(Vec<Ta
         }
         return Ok((targets, failures));
     }
+    check_names_and_selectors(s, words, false)?;
     let Some(first) = words.first() else {
         return Err(Error::Message(NO_RESOURCES.to_string()));
     };
@@ -69,8 +97,8 @@ pub fn resolve(s: &Session, words: &[String], allow_all: bool) -> Result<(Vec<Ta
     }
     let types: Vec<ResourceId> = first.split(',').map(resolve_type).collect::<Result<_, _>>()?;
     let names = &words[1..];
-    let selector = s.args.value("selector");
-    let field_selector = s.args.value("field-selector");
+    let selector = s.args.value("selector").filter(|_| selector_given(s, "selector"));
+    let field_selector = s.args.value("field-selector").filter(|_| selector_given(s, "field-selector"));
     let all = allow_all && s.args.flag("all");
     if names.is_empty() {
         if selector.is_none() && field_selector.is_none() && !all {
@@ -102,9 +130,6 @@ pub fn resolve(s: &Session, words: &[String], allow_all: bool) -> Result<(Vec<Ta
             }));
         }
         return Ok((targets, failures));
-    }
-    if selector.is_some() || field_selector.is_some() {
-        return Err(Error::Message("error: name cannot be provided when a selector is specified".to_string()));
     }
     let mut targets = Vec::new();
     for rid in types {

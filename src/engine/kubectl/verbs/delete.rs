@@ -69,12 +69,6 @@ pub fn grace_period(s: &Session) -> std::result::Result<i64, Error> {
 
 pub fn run(s: &mut Session) -> Result {
     let output = s.args.value("output").map(str::to_string);
-    if let Some(o) = output.as_deref().filter(|o| *o != "name") {
-        return Err(Error::Message(format!("error: unexpected -o output mode: {o}. We only support '-o name'")));
-    }
-    if s.args.flag("all") && s.args.has("selector") {
-        return Err(Error::Message("error: cannot set --all and --selector at the same time".to_string()));
-    }
     let propagation = cascade(s)?;
     let force = s.args.flag("force");
     let mut grace = grace_period(s)?;
@@ -90,19 +84,25 @@ pub fn run(s: &mut Session) -> Result {
     if force && grace < 0 {
         grace = 0;
     }
+    let dry = DryRun::from_session(s)?;
+    let wait = s.args.value("wait").is_none_or(|w| w != "false");
+    let timeout = timeout_ms(s, 0)?;
+    let bulk = s.args.flag("all") || s.args.has("selector") || s.args.has("field-selector");
+    let ignore_not_found = if s.args.has("ignore-not-found") { s.args.flag("ignore-not-found") } else { bulk };
+    let words = s.args.positionals.clone();
+    // kubectl's Complete builds the request (its argument errors first),
+    // then Validate checks -o and --force and warns.
+    targets::check_names_and_selectors(s, &words, s.args.flag("all"))?;
+    let (targets, mut failures) = targets::resolve(s, &words, true)?;
+    if let Some(o) = output.as_deref().filter(|o| *o != "name") {
+        return Err(Error::Message(format!("error: unexpected -o output mode: {o}. We only support '-o name'")));
+    }
     if force && grace > 0 {
         return Err(Error::Message("error: --force and --grace-period greater than 0 cannot be specified together".to_string()));
     }
     if force && grace == 0 {
         s.warn("Warning: Immediate deletion does not wait for confirmation that the running resource has been terminated. The resource may continue to run on the cluster indefinitely.\n");
     }
-    let dry = DryRun::from_session(s)?;
-    let wait = s.args.value("wait").is_none_or(|w| w != "false");
-    let timeout = timeout_ms(s, 0)?;
-    let bulk = s.args.flag("all") || s.args.has("selector");
-    let ignore_not_found = if s.args.has("ignore-not-found") { s.args.flag("ignore-not-found") } else { bulk };
-    let words = s.args.positionals.clone();
-    let (targets, mut failures) = targets::resolve(s, &words, true)?;
     let mut deleted: Vec<(Target, Option<String>)> = Vec::new();
     for t in &targets {
         let opts = DeleteOptions {

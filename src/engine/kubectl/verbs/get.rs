@@ -7,7 +7,7 @@ use crate::engine::api::{resolve_resource_arg, resource, ApiError, Object, Reaso
 use crate::engine::apiserver::component_status::check_watchable;
 use crate::engine::apiserver::Query;
 use crate::engine::kubectl::printers::{self, jsonpath, tables, OutputFormat, TableOptions};
-use crate::engine::kubectl::manifest;
+use crate::engine::kubectl::{manifest, targets};
 use crate::engine::kubectl::{Error, Result, Session};
 use crate::engine::selector::{FieldSelector, Selector};
 
@@ -130,6 +130,7 @@ pub fn run(s: &mut Session) -> Result {
         let several = requests.first().is_some_and(|first| requests.iter().any(|r| r.resource != first.resource));
         (requests, several)
     } else {
+        targets::check_names_and_selectors(s, &s.args.positionals, false)?;
         requests_from_args(&s.args.positionals)?
     };
     let single_item = requests.len() == 1 && requests.iter().all(|r| r.names.len() == 1);
