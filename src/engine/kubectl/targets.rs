@@ -3,7 +3,7 @@
 
 use std::rc::Rc;
 
-use crate::engine::api::{resolve_resource_arg, resource, Object, ResourceId};
+use crate::engine::api::{resolve_resource_arg, resource, ApiError, Object, Reason, ResourceId};
 use crate::engine::apiserver::Query;
 use crate::engine::kubectl::manifest::{self, Failure};
 use crate::engine::kubectl::{Error, Session};
@@ -31,6 +31,25 @@ pub const NO_RESOURCES: &str = "error: You must provide one or more resources by
 /// A resource type argument, or kubectl's error for one the server does not serve.
 pub fn resolve_type(arg: &str) -> Result<ResourceId, Error> {
     resolve_resource_arg(arg).ok_or_else(|| Error::Message(format!("error: the server doesn't have a resource type \"{arg}\"")))
+}
+
+/// cli-runtime's `EnhanceListError`: a list the server refuses as a bad
+/// request (an unsupported field label) names the resource and selectors,
+/// `Unable to find "/v1, Resource=pods" that match label selector "", …`.
+pub fn enhance_list_error(s: &Session, rid: ResourceId, mut e: ApiError) -> ApiError {
+    if !matches!(e.reason, Reason::BadRequest | Reason::NotFound) {
+        return e;
+    }
+    let rt = resource(rid);
+    let subject = format!("{}/{}, Resource={}", rt.group, rt.version, rt.plural);
+    let labels = s.args.value("selector").map_or("", str::trim);
+    let fields = s.args.value("field-selector").map_or("", str::trim);
+    e.message = if labels.is_empty() && fields.is_empty() {
+        format!("Unable to list {subject:?}: {}", e.message)
+    } else {
+        format!("Unable to find {subject:?} that match label selector {labels:?}, field selector {fields:?}: {}", e.message)
+    };
+    e
 }
 
 /// A `-l` or `--field-selector` kubectl's builder acts on: an empty or
@@ -121,7 +140,7 @@ pub fn resolve(s: &Session, words: &[String], allow_all: bool) -> Result<(Vec<Ta
             }
             .with_labels(labels.clone())
             .with_fields(fields.clone());
-            let (items, _) = s.cluster.sim.api.list(&query)?;
+            let (items, _) = s.cluster.sim.api.list(&query).map_err(|e| enhance_list_error(s, rid, e))?;
             targets.extend(items.iter().map(|o| Target {
                 rid,
                 namespace: o.meta().namespace.clone().unwrap_or_default(),

@@ -85,7 +85,7 @@ pub fn run(s: &mut Session) -> Result {
             None => {
                 let rt = resource(*id);
                 let query = if all_namespaces || !rt.namespaced { Query::all(*id) } else { Query::in_namespace(*id, &namespace) };
-                let (items, _) = s.cluster.sim.api.list(&query.with_labels(labels.clone()))?;
+                let (items, _) = s.cluster.sim.api.list(&query.with_labels(labels.clone())).map_err(|e| crate::engine::kubectl::targets::enhance_list_error(s, *id, e))?;
                 objects.extend(items);
             }
         }

@@ -155,7 +155,7 @@ pub fn run(s: &mut Session) -> Result {
             match s.cluster.sim.api.list(&query) {
                 Ok((items, _)) => found.extend(items),
                 // kubectl goes on to the other kinds and prints the refusal after them.
-                Err(e) if e.reason == Reason::Forbidden => errors.push(e),
+                Err(e) if matches!(e.reason, Reason::Forbidden | Reason::BadRequest) => errors.push(targets::enhance_list_error(s, request.resource, e)),
                 Err(e) => return Err(Error::Api(e)),
             }
         } else {
