@@ -1,6 +1,7 @@
 //! `kubectl get` and `kubectl events`.
 
 use crate::engine::sort::SortStable;
+use std::collections::BTreeSet;
 use std::rc::Rc;
 
 use crate::engine::api::{resolve_resource_arg, resource, ApiError, Object, Reason, ResourceId, RESOURCES};
@@ -124,14 +125,28 @@ pub fn run(s: &mut Session) -> Result {
         Some(text) => FieldSelector::parse(text).map_err(|e| Error::Message(format!("error: {e}")))?,
         None => FieldSelector::default(),
     };
+    let watching = s.args.flag("watch") || s.args.flag("watch-only");
     let (requests, several_kinds) = if s.args.has("filename") {
         // `multipleGVKsRequested`: the kinds the files' objects are of.
         let requests = requests_from_files(s)?;
         let several = requests.first().is_some_and(|first| requests.iter().any(|r| r.resource != first.resource));
+        if watching && several {
+            return Err(Error::Message("error: watch is only supported on individual resources and resource collections - more than 1 resource was found".to_string()));
+        }
         (requests, several)
     } else {
         targets::check_names_and_selectors(s, &s.args.positionals, false)?;
-        requests_from_args(&s.args.positionals)?
+        // A watch's builder takes a single resource type (`all` is several).
+        let single_type_refused = || Error::Message("error: you may only specify a single resource type".to_string());
+        let types = s.args.positionals.first().filter(|t| !t.contains('/'));
+        if watching && types.is_some_and(|t| t.split(',').any(|w| w == "all") || t.split(',').collect::<BTreeSet<_>>().len() > 1) {
+            return Err(single_type_refused());
+        }
+        let (requests, several) = requests_from_args(&s.args.positionals)?;
+        if watching && types.is_none() && several {
+            return Err(single_type_refused());
+        }
+        (requests, several)
     };
     let single_item = requests.len() == 1 && requests.iter().all(|r| r.names.len() == 1);
     if all_namespaces && requests.iter().any(|r| !r.names.is_empty()) && !s.args.has("filename") {
@@ -203,7 +218,8 @@ pub fn run(s: &mut Session) -> Result {
             let opts = TableOptions {
                 wide: format == OutputFormat::Wide,
                 with_namespace: all_namespaces,
-                with_kind: several_kinds || s.args.flag("show-kind"),
+                // A watch's printer adds the kind only for --show-kind.
+                with_kind: (several_kinds && !watching) || s.args.flag("show-kind"),
                 no_headers: s.args.flag("no-headers"),
                 label_columns: s.args.values("label-columns").iter().flat_map(|v| v.split(',')).filter(|k| !k.is_empty()).map(str::to_string).collect(),
                 show_labels: s.args.flag("show-labels"),
@@ -218,7 +234,8 @@ pub fn run(s: &mut Session) -> Result {
                 group_opts.with_namespace = opts.with_namespace && objs.first().is_some_and(|o| resource(o.resource_id()).namespaced);
                 s.out.push_str(&printers::render_table(objs, &group_opts, now));
             }
-            if objects.is_empty() && errors.is_empty() && !ignore_not_found {
+            // A watch prints what it lists and waits: never "No resources found".
+            if objects.is_empty() && errors.is_empty() && !ignore_not_found && !watching {
                 let all_namespaced = requests.iter().all(|r| resource(r.resource).namespaced);
                 if all_namespaced && !all_namespaces {
                     s.err.push_str(&format!("No resources found in {namespace} namespace.\n"));
