@@ -90,14 +90,32 @@ fn requests_from_files(s: &mut Session) -> Result<Vec<Request>> {
     Ok(requests)
 }
 
+/// How `--sort-by` treats a set of objects: kubectl sorts the rows of each
+/// table the server returned (one per list, one per named object) and
+/// refuses one whose rows all lack the field; other formats sort all
+/// objects together, and refuse only when there are several and none has it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SortScope {
+    Sort,
+    /// A named object's own table: checked for the field, not reordered.
+    CheckOnly,
+}
+
 /// A `--sort-by` key: numbers compare as numbers, everything else as text;
 /// a missing field or a `null` (an Event's unset `lastTimestamp`) first, as
-/// kubectl's `isLess` orders a nil interface.
-fn sort_objects(objects: &mut [Rc<Object>], expr: &str) -> Result {
+/// kubectl's `isLess` orders a nil interface. No object having the field
+/// (a `null` counts as having it) is kubectl's error.
+fn sort_objects(objects: &mut [Rc<Object>], expr: &str, scope: SortScope) -> Result {
     let relaxed = jsonpath::relaxed(expr);
     let template = jsonpath::Template::parse(&relaxed).map_err(|e| Error::Message(format!("error: error parsing jsonpath {relaxed}, {e}")))?;
-    let mut keyed: Vec<(Option<serde_json::Value>, Rc<Object>)> =
-        objects.iter().map(|o| (template.find(&o.to_json()).into_iter().next().filter(|v| !v.is_null()), o.clone())).collect();
+    let found: Vec<Option<serde_json::Value>> = objects.iter().map(|o| template.find(&o.to_json()).into_iter().next()).collect();
+    if !objects.is_empty() && found.iter().all(Option::is_none) {
+        return Err(Error::Message(format!("error: couldn't find any field with path {relaxed:?} in the list of objects")));
+    }
+    if scope == SortScope::CheckOnly {
+        return Ok(());
+    }
+    let mut keyed: Vec<(Option<serde_json::Value>, Rc<Object>)> = found.into_iter().map(|v| v.filter(|v| !v.is_null())).zip(objects.iter().cloned()).collect();
     keyed.sort_stable_by(|(a, _), (b, _)| match (a, b) {
         (None, None) => std::cmp::Ordering::Equal,
         (None, Some(_)) => std::cmp::Ordering::Less,
@@ -126,6 +144,13 @@ pub fn run(s: &mut Session) -> Result {
         None => FieldSelector::default(),
     };
     let watching = s.args.flag("watch") || s.args.flag("watch-only");
+    if s.args.value("sort-by").is_some_and(|e| !e.is_empty()) {
+        if s.args.flag("watch") {
+            s.err.push_str("warning: --watch requested, --sort-by will be ignored for watch events received\n");
+        } else if s.args.flag("watch-only") {
+            s.err.push_str("warning: --watch-only requested, --sort-by will be ignored\n");
+        }
+    }
     let (requests, several_kinds) = if s.args.has("filename") {
         // `multipleGVKsRequested`: the kinds the files' objects are of.
         let requests = requests_from_files(s)?;
@@ -153,6 +178,10 @@ pub fn run(s: &mut Session) -> Result {
         return Err(Error::Message("error: a resource cannot be retrieved by name across all namespaces".to_string()));
     }
     let ignore_not_found = s.args.flag("ignore-not-found");
+    // The server's tables (for the table formats) are sorted each by itself.
+    let tables = matches!(format, OutputFormat::Table | OutputFormat::Wide);
+    // A watch prints objects as they come: kubectl says it will not sort.
+    let sort_by = s.args.value("sort-by").filter(|e| !e.is_empty() && !watching);
 
     // Fetch everything first: kubectl prints what it found, then the errors.
     let mut groups: Vec<(ResourceId, Vec<Rc<Object>>)> = Vec::new();
@@ -190,8 +219,14 @@ pub fn run(s: &mut Session) -> Result {
                 }
             }
         }
-        if let Some(expr) = s.args.value("sort-by") {
-            sort_objects(&mut found, expr)?;
+        if let Some(expr) = sort_by.filter(|_| tables) {
+            if request.names.is_empty() {
+                sort_objects(&mut found, expr, SortScope::Sort)?;
+            } else {
+                for obj in &found {
+                    sort_objects(&mut [obj.clone()], expr, SortScope::CheckOnly)?;
+                }
+            }
         }
         match groups.last_mut() {
             Some((rid, objs)) if *rid == request.resource => objs.extend(found),
@@ -199,7 +234,11 @@ pub fn run(s: &mut Session) -> Result {
         }
     }
     groups.retain(|(_, objs)| !objs.is_empty());
-    let objects: Vec<Rc<Object>> = groups.iter().flat_map(|(_, o)| o.iter().cloned()).collect();
+    let mut objects: Vec<Rc<Object>> = groups.iter().flat_map(|(_, o)| o.iter().cloned()).collect();
+    // Other formats sort every object together, a single one not at all.
+    if let Some(expr) = sort_by.filter(|_| !tables && objects.len() > 1) {
+        sort_objects(&mut objects, expr, SortScope::Sort)?;
+    }
 
     // kubectl prints what it got, then opens the watch, which a resource
     // without one (ComponentStatus) refuses.
