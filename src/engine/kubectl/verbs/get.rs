@@ -316,18 +316,19 @@ fn finish(s: &mut Session, errors: Vec<ApiError>) -> Result {
 pub fn events(s: &mut Session) -> Result {
     let all_namespaces = s.args.flag("all-namespaces");
     let namespace = s.namespace();
+    // Its own table, or a printer of -o's (json, yaml, name, templates):
+    // there is no wide.
+    let format = super::apply::write_output_format(s)?;
+    let types: Vec<String> = s.args.values("types").iter().flat_map(|v| v.split(',')).map(|t| t.trim().to_string()).collect();
+    if types.iter().any(|t| !t.eq_ignore_ascii_case("Normal") && !t.eq_ignore_ascii_case("Warning")) {
+        return Err(Error::Message("error: valid --types are Normal or Warning".to_string()));
+    }
     let query = if all_namespaces {
         Query::all(crate::engine::api::ids::events())
     } else {
         Query::in_namespace(crate::engine::api::ids::events(), &namespace)
     };
     let (items, _) = s.cluster.sim.api.list(&query)?;
-    let types: Vec<String> = s.args.values("types").iter().flat_map(|v| v.split(',')).map(|t| t.trim().to_string()).collect();
-    for t in &types {
-        if t != "Normal" && t != "Warning" {
-            return Err(Error::Message(format!("error: valid --types are Normal or Warning, got {t}")));
-        }
-    }
     let target = match s.args.value("for") {
         Some(spec) => {
             let (kind, name) = spec.split_once('/').ok_or_else(|| Error::Message(format!("error: --for must be in resource/name form")))?;
@@ -342,7 +343,7 @@ pub fn events(s: &mut Session) -> Result {
             Object::Event(e) => Some((**e).clone()),
             _ => None,
         })
-        .filter(|e| types.is_empty() || types.iter().any(|t| Some(t) == e.type_.as_ref()))
+        .filter(|e| types.is_empty() || types.iter().any(|t| e.type_.as_deref().is_some_and(|et| t.eq_ignore_ascii_case(et))))
         .filter(|e| {
             target.as_ref().is_none_or(|(kind, name)| {
                 e.involved_object.kind.as_deref() == Some(kind.as_str()) && e.involved_object.name.as_deref() == Some(name.as_str())
@@ -358,6 +359,9 @@ pub fn events(s: &mut Session) -> Result {
         return Ok(());
     }
     sort_events(&mut events);
+    if let Some(format) = format {
+        return print_event_list(s, &format, &events);
+    }
     let now = s.cluster.now();
     let mut text = String::new();
     if !s.args.flag("no-headers") {
@@ -384,6 +388,37 @@ pub fn events(s: &mut Session) -> Result {
     }
     s.out.push_str(&printers::tabwriter::TABLE.format(&text));
     Ok(())
+}
+
+/// `kubectl events -o …`: the events as the `v1.EventList` kubectl built
+/// from its pages (an empty ListMeta), or each one's name.
+fn print_event_list(s: &mut Session, format: &OutputFormat, events: &[k8s_openapi::api::core::v1::Event]) -> Result {
+    let items: Vec<serde_json::Value> = events.iter().map(|e| Object::Event(Box::new(e.clone())).to_json()).collect();
+    match format {
+        OutputFormat::Name => {
+            for e in events {
+                s.out.push_str(&format!("event/{}\n", e.metadata.name.as_deref().unwrap_or_default()));
+            }
+            Ok(())
+        }
+        OutputFormat::Json => {
+            let list = serde_json::json!({ "kind": "EventList", "apiVersion": "v1", "metadata": {}, "items": items });
+            let rank = |path: &[&str], key: &str| match (path, key) {
+                ([], "kind") => Some(0),
+                ([], "apiVersion") => Some(1),
+                ([], "metadata") => Some(2),
+                ([], "items") => Some(3),
+                _ => None,
+            };
+            s.out.push_str(&printers::json::to_json_in_field_order(&list, true, &rank));
+            s.out.push('\n');
+            Ok(())
+        }
+        other => {
+            let list = serde_json::json!({ "kind": "EventList", "apiVersion": "v1", "metadata": {}, "items": items });
+            super::apply::print_one(s, other, "", &list)
+        }
+    }
 }
 
 /// Events oldest first by when they last happened (kubectl's `SortableEvents`).
