@@ -557,6 +557,24 @@ fn canonical_subcommand(word: &str) -> &str {
     }
 }
 
+/// kubectl 1.33's commands this cluster does not offer, and why: refused
+/// with that, not with the "unknown command" kubectl gives a command it
+/// does not have.
+fn not_simulated(word: &str) -> Option<&'static str> {
+    Some(match word {
+        "cp" => "containers are simulated and have no files to copy",
+        "debug" => "containers are simulated, so there is no debugging container to start",
+        "diff" => "use kubectl apply --dry-run=server -o yaml to see what the server would store",
+        "proxy" => "the API server is not served on a local port",
+        "completion" => "there is no shell here to complete commands in",
+        "kustomize" => "kustomize is not bundled; apply the manifests with -f",
+        "plugin" => "there are no plugins to list",
+        "certificate" => "CertificateSigningRequests are not served",
+        "alpha" => "kubectl's alpha commands are not offered",
+        _ => return None,
+    })
+}
+
 /// Parses words (without the leading `kubectl`). Errors are kubectl's lines.
 pub fn parse(words: &[String]) -> Result<Args, String> {
     let mut args = Args::default();
@@ -569,6 +587,9 @@ pub fn parse(words: &[String]) -> Result<Args, String> {
         if command.is_none() && !w.starts_with('-') {
             command = find_command(w);
             if command.is_none() {
+                if let Some(why) = not_simulated(w) {
+                    return Err(format!("error: kubectl {w} is not part of this simulation: {why}"));
+                }
                 return Err(format!("error: unknown command \"{w}\" for \"kubectl\"\nRun 'kubectl --help' for usage."));
             }
             i += 1;
