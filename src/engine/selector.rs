@@ -473,19 +473,25 @@ impl FieldSelector {
     }
 }
 
+/// The field labels 1.33's conversion functions accept for `kind`
+/// (`AddFieldLabelConversionFunc`); a kind without one takes
+/// `metadata.name` and `metadata.namespace`. Node and Namespace have their
+/// own, without `metadata.namespace`.
 fn field_value_supported(kind: &str, field: &str) -> bool {
-    if field == "metadata.name" || field == "metadata.namespace" {
+    if field == "metadata.name" {
         return true;
     }
     match kind {
+        "Node" => field == "spec.unschedulable",
+        "Namespace" => field == "status.phase",
+        _ if field == "metadata.namespace" => true,
         "Pod" => matches!(
             field,
             "spec.nodeName" | "spec.restartPolicy" | "spec.schedulerName" | "spec.serviceAccountName" | "spec.hostNetwork" | "status.phase" | "status.podIP" | "status.nominatedNodeName"
         ),
         "Event" => field.starts_with("involvedObject.") || matches!(field, "reason" | "reportingComponent" | "source" | "type"),
-        "Node" => field == "spec.unschedulable",
-        "Namespace" => field == "status.phase",
         "Secret" => field == "type",
+        "Service" => matches!(field, "spec.clusterIP" | "spec.type"),
         "ReplicaSet" | "ReplicationController" => field == "status.replicas",
         "Job" => field == "status.successful",
         _ => false,
@@ -550,6 +556,25 @@ pub fn field_value<'a>(obj: &'a Object, field: &str) -> Option<Cow<'a, str>> {
         },
         Object::Secret(s) => match field {
             "type" => text(&s.type_),
+            _ => None,
+        },
+        Object::Service(svc) => match field {
+            "spec.clusterIP" => svc.spec.as_ref().and_then(|s| text(&s.cluster_ip)),
+            "spec.type" => svc.spec.as_ref().and_then(|s| text(&s.type_)),
+            _ => None,
+        },
+        // The selectable fields are numbers written in decimal
+        // (`strconv.Itoa`), 0 when the status has none yet.
+        Object::ReplicaSet(rs) => match field {
+            "status.replicas" => Some(Cow::Owned(rs.status.as_ref().map_or(0, |s| s.replicas).to_string())),
+            _ => None,
+        },
+        Object::ReplicationController(rc) => match field {
+            "status.replicas" => Some(Cow::Owned(rc.status.as_ref().map_or(0, |s| s.replicas).to_string())),
+            _ => None,
+        },
+        Object::Job(job) => match field {
+            "status.successful" => Some(Cow::Owned(job.status.as_ref().and_then(|s| s.succeeded).unwrap_or(0).to_string())),
             _ => None,
         },
         _ => None,
@@ -638,5 +663,18 @@ mod tests {
         assert!(!Selector::parse("n<3").unwrap().matches(Some(&l)));
         assert!(!Selector::parse("m>3").unwrap().matches(Some(&l)));
         assert!(!Selector::parse("z<3").unwrap().matches(Some(&l)));
+    }
+
+    #[test]
+    fn field_labels_are_the_conversion_functions() {
+        let supported = |kind: &str, text: &str| FieldSelector::parse(text).unwrap().check_supported(kind).is_ok();
+        assert!(supported("Service", "spec.type=ClusterIP,spec.clusterIP=None,metadata.namespace=default"));
+        assert!(supported("ReplicaSet", "status.replicas=2"));
+        assert!(supported("Job", "status.successful=1"));
+        assert!(supported("Deployment", "metadata.namespace=default"));
+        assert!(!supported("Node", "metadata.namespace=default"));
+        assert!(!supported("Namespace", "metadata.namespace=default"));
+        assert!(!supported("Deployment", "spec.replicas=2"));
+        assert_eq!(FieldSelector::parse("metadata.labels.app=web").unwrap().check_supported("Pod"), Err("field label not supported: metadata.labels.app".to_string()));
     }
 }

@@ -101,7 +101,10 @@ impl NamespaceController {
                 }
             }
             if left > 0 {
-                remaining.insert(resource(rid).qualified_plural(), left);
+                // status_condition_utils.go writes "%s.%s" of resource and
+                // group: a core resource keeps the dot (`pods.`).
+                let rt = resource(rid);
+                remaining.insert(format!("{}.{}", rt.plural, rt.group), left);
             }
         }
         Ok((remaining, finalizers))
@@ -253,7 +256,7 @@ mod tests {
         let status = ns.status.clone().unwrap();
         assert_eq!(status.phase.as_deref(), Some("Terminating"));
         let remaining = status.conditions.unwrap().into_iter().find(|c| c.type_ == "NamespaceContentRemaining").unwrap();
-        assert_eq!(remaining.message.as_deref(), Some("Some resources are remaining: pods has 2 resource instances"));
+        assert_eq!(remaining.message.as_deref(), Some("Some resources are remaining: pods. has 2 resource instances"));
         sim.run_for_ms(10_000);
         for rid in [ids::pods(), ids::replica_sets(), ids::config_maps(), ids::service_accounts()] {
             assert_eq!(left(&sim, rid), 0);

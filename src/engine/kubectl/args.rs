@@ -351,7 +351,7 @@ pub static COMMANDS: &[Command] = &[
     Command { path: "taint", flags: &[b("overwrite", None), SELECTOR, b("all", None), DRY_RUN, OUTPUT, v("field-manager", None), v("template", None), b("validate", None)], subcommands: &[] },
     Command { path: "wait", flags: &[v("for", None), v("timeout", None), SELECTOR, b("all", None), ALL_NS, FILENAME, RECURSIVE, v("field-selector", None), OUTPUT, b("local", None), v("template", None)], subcommands: &[] },
     Command { path: "patch", flags: &[v("patch", Some('p')), v("type", None), FILENAME, RECURSIVE, OUTPUT, DRY_RUN, b("local", None), v("patch-file", None), v("subresource", None), v("field-manager", None), v("template", None)], subcommands: &[] },
-    Command { path: "replace", flags: &[FILENAME, RECURSIVE, OUTPUT, DRY_RUN, b("force", None), o("cascade", "background"), v("grace-period", None), b("save-config", None), o("validate", "strict"), v("field-manager", None), v("template", None)], subcommands: &[] },
+    Command { path: "replace", flags: &[FILENAME, RECURSIVE, OUTPUT, DRY_RUN, b("force", None), o("cascade", "background"), v("grace-period", None), v("timeout", None), b("wait", None), b("save-config", None), o("validate", "strict"), v("field-manager", None), v("template", None)], subcommands: &[] },
     Command { path: "expose", flags: &[v("port", None), v("target-port", None), v("type", None), v("name", None), v("protocol", None), SELECTOR, v("labels", Some('l')), v("external-ip", None), v("cluster-ip", None), FILENAME, OUTPUT, DRY_RUN, v("session-affinity", None), v("load-balancer-ip", None), b("save-config", None), v("field-manager", None), v("template", None), v("override-type", None), v("overrides", None)], subcommands: &[] },
     Command { path: "edit", flags: &[OUTPUT, FILENAME, b("save-config", None), v("field-manager", None), b("windows-line-endings", None), v("subresource", None), o("validate", "strict")], subcommands: &[] },
     Command { path: "exec", flags: &[v("container", Some('c')), b("stdin", Some('i')), b("tty", Some('t')), b("quiet", Some('q')), FILENAME, v("pod-running-timeout", None)], subcommands: &[] },
@@ -587,6 +587,24 @@ fn canonical_subcommand(word: &str) -> &str {
     }
 }
 
+/// kubectl 1.33's commands this cluster does not offer, and why: refused
+/// with that, not with the "unknown command" kubectl gives a command it
+/// does not have.
+fn not_simulated(word: &str) -> Option<&'static str> {
+    Some(match word {
+        "cp" => "containers are simulated and have no files to copy",
+        "debug" => "containers are simulated, so there is no debugging container to start",
+        "diff" => "use kubectl apply --dry-run=server -o yaml to see what the server would store",
+        "proxy" => "the API server is not served on a local port",
+        "completion" => "there is no shell here to complete commands in",
+        "kustomize" => "kustomize is not bundled; apply the manifests with -f",
+        "plugin" => "there are no plugins to list",
+        "certificate" => "CertificateSigningRequests are not served",
+        "alpha" => "kubectl's alpha commands are not offered",
+        _ => return None,
+    })
+}
+
 /// Parses words (without the leading `kubectl`). Errors are kubectl's lines.
 pub fn parse(words: &[String]) -> Result<Args, String> {
     let mut args = Args::default();
@@ -599,6 +617,9 @@ pub fn parse(words: &[String]) -> Result<Args, String> {
         if command.is_none() && !w.starts_with('-') {
             command = find_command(w);
             if command.is_none() {
+                if let Some(why) = not_simulated(w) {
+                    return Err(format!("error: kubectl {w} is not part of this simulation: {why}"));
+                }
                 return Err(format!("error: unknown command \"{w}\" for \"kubectl\"\nRun 'kubectl --help' for usage."));
             }
             args.command_words.push(w.clone());

@@ -3,7 +3,7 @@
 
 use std::rc::Rc;
 
-use crate::engine::api::{resolve_resource_arg, resource, Object, ResourceId};
+use crate::engine::api::{resolve_resource_arg, resource, ApiError, Object, Reason, ResourceId};
 use crate::engine::apiserver::Query;
 use crate::engine::kubectl::manifest::{self, Failure};
 use crate::engine::kubectl::{Error, Session};
@@ -31,6 +31,52 @@ pub const NO_RESOURCES: &str = "error: You must provide one or more resources by
 /// A resource type argument, or kubectl's error for one the server does not serve.
 pub fn resolve_type(arg: &str) -> Result<ResourceId, Error> {
     resolve_resource_arg(arg).ok_or_else(|| Error::Message(format!("error: the server doesn't have a resource type \"{arg}\"")))
+}
+
+/// cli-runtime's `EnhanceListError`: a list the server refuses as a bad
+/// request (an unsupported field label) names the resource and selectors,
+/// `Unable to find "/v1, Resource=pods" that match label selector "", …`.
+pub fn enhance_list_error(s: &Session, rid: ResourceId, mut e: ApiError) -> ApiError {
+    if !matches!(e.reason, Reason::BadRequest | Reason::NotFound) {
+        return e;
+    }
+    let rt = resource(rid);
+    let subject = format!("{}/{}, Resource={}", rt.group, rt.version, rt.plural);
+    let labels = s.args.value("selector").map_or("", str::trim);
+    let fields = s.args.value("field-selector").map_or("", str::trim);
+    e.message = if labels.is_empty() && fields.is_empty() {
+        format!("Unable to list {subject:?}: {}", e.message)
+    } else {
+        format!("Unable to find {subject:?} that match label selector {labels:?}, field selector {fields:?}: {}", e.message)
+    };
+    e
+}
+
+/// A `-l` or `--field-selector` kubectl's builder acts on: an empty or
+/// blank one is ignored, as `LabelSelectorParam` ignores it.
+pub fn selector_given(s: &Session, flag: &str) -> bool {
+    s.args.value(flag).is_some_and(|v| !v.trim().is_empty())
+}
+
+/// The resource builder's refusals of names beside a selector
+/// (`visitBySelector`): checked before any type is resolved. `select_all` is
+/// `delete`'s `--all` (`SelectAllParam`, a selector of everything); the
+/// other verbs' `--all` selects only when no name is given.
+pub fn check_names_and_selectors(s: &Session, words: &[String], select_all: bool) -> Result<(), Error> {
+    let selector = selector_given(s, "selector") || selector_given(s, "field-selector");
+    if select_all && selector {
+        return Err(Error::Message("error: setting 'all' parameter but found a non empty selector. ".to_string()));
+    }
+    if !selector && !select_all {
+        return Ok(());
+    }
+    if words.iter().any(|w| w.contains('/')) {
+        return Err(Error::Message("error: selectors and the all flag cannot be used when passing resource/name arguments".to_string()));
+    }
+    if words.len() > 1 {
+        return Err(Error::Message("error: name cannot be provided when a selector is specified".to_string()));
+    }
+    Ok(())
 }
 
 /// Targets named by the command line, plus failures for objects that could
@@ -64,6 +110,7 @@ fn resolve_with(s: &Session, words: &[String], allow_all: bool, bare_type_as_all
         }
         return Ok((targets, failures));
     }
+    check_names_and_selectors(s, words, false)?;
     let Some(first) = words.first() else {
         return Err(Error::Message(NO_RESOURCES.to_string()));
     };
@@ -80,8 +127,8 @@ fn resolve_with(s: &Session, words: &[String], allow_all: bool, bare_type_as_all
     }
     let types: Vec<ResourceId> = first.split(',').map(resolve_type).collect::<Result<_, _>>()?;
     let names = &words[1..];
-    let selector = s.args.value("selector");
-    let field_selector = s.args.value("field-selector");
+    let selector = s.args.value("selector").filter(|_| selector_given(s, "selector"));
+    let field_selector = s.args.value("field-selector").filter(|_| selector_given(s, "field-selector"));
     let all = allow_all && s.args.flag("all");
     if names.is_empty() {
         if selector.is_none() && field_selector.is_none() && !all && !bare_type_as_all {
@@ -104,7 +151,7 @@ fn resolve_with(s: &Session, words: &[String], allow_all: bool, bare_type_as_all
             }
             .with_labels(labels.clone())
             .with_fields(fields.clone());
-            let (items, _) = s.cluster.sim.api.list(&query)?;
+            let (items, _) = s.cluster.sim.api.list(&query).map_err(|e| enhance_list_error(s, rid, e))?;
             targets.extend(items.iter().map(|o| Target {
                 rid,
                 namespace: o.meta().namespace.clone().unwrap_or_default(),
@@ -113,9 +160,6 @@ fn resolve_with(s: &Session, words: &[String], allow_all: bool, bare_type_as_all
             }));
         }
         return Ok((targets, failures));
-    }
-    if selector.is_some() || field_selector.is_some() {
-        return Err(Error::Message("error: name cannot be provided when a selector is specified".to_string()));
     }
     let mut targets = Vec::new();
     for rid in types {

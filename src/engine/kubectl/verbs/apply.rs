@@ -8,7 +8,10 @@ use serde_json::Value;
 use crate::engine::api::{resource, Object, Reason, ResourceId};
 use crate::engine::apiserver::{decode, patch};
 use crate::engine::kubectl::manifest::{self, DryRun, Failure, Info};
+use crate::engine::apiserver::DeleteOptions;
 use crate::engine::kubectl::printers::{self, OutputFormat};
+use crate::engine::kubectl::targets::Target;
+use super::delete;
 use crate::engine::kubectl::{Error, Result, Session};
 
 pub const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
@@ -321,11 +324,35 @@ fn diff_patch(from: &Value, to: &Value) -> Value {
 
 /// `kubectl replace -f`: PUT each object, keeping the stored resourceVersion.
 pub fn replace(s: &mut Session) -> Result {
-    if s.args.values("filename").is_empty() {
-        return Err(Error::Message("error: must specify --filename to replace".to_string()));
-    }
     let dry = DryRun::from_session(s)?;
     let format = write_output_format(s)?;
+    let propagation = delete::cascade(s)?;
+    if s.args.values("filename").is_empty() {
+        return Err(Error::Message("error: must specify one of -f and -k".to_string()));
+    }
+    let force = s.args.flag("force");
+    let mut grace = delete::grace_period(s)?;
+    let mut wait = s.args.flag("wait");
+    // kubectl turns --grace-period=0 into 1 and waits for the deletion, to
+    // keep a forced replace from leaving a running pod behind.
+    if grace == 0 {
+        grace = 1;
+        wait = true;
+    }
+    let timeout = delete::timeout_ms(s, 0)?;
+    if grace >= 0 && !force {
+        return Err(Error::Message("error: --grace-period must have --force specified".to_string()));
+    }
+    if timeout != 0 && !force {
+        return Err(Error::Message("error: --timeout must have --force specified".to_string()));
+    }
+    if force && dry != DryRun::None {
+        return Err(Error::Message("error: --dry-run can not be used when --force is set".to_string()));
+    }
+    if force {
+        let deletion = DeleteOptions { grace_period_seconds: (grace >= 0).then_some(grace), propagation: Some(propagation), ..Default::default() };
+        return force_replace(s, &format, &deletion, wait, timeout);
+    }
     let mut failures = Vec::new();
     let mut printed = Vec::new();
     for item in manifest::load(s) {
@@ -363,4 +390,95 @@ pub fn replace(s: &mut Session) -> Result {
     }
     print_each(s, &format, &printed)?;
     manifest::finish(s, failures)
+}
+
+/// How long `replace --force` waits for each object to be gone when no
+/// `--timeout` is given, as kubectl's forceReplace does.
+const FORCE_REPLACE_WAIT_MS: u64 = 5 * 60 * 1000;
+
+/// `replace --force`: kubectl's forceReplace deletes every object of the
+/// files (one that is not there is no error), polls each second until each
+/// is gone by its name, then creates them anew: new uids and creation
+/// times, and a pod's fields an update may not change can change.
+fn force_replace(s: &mut Session, format: &Option<OutputFormat>, deletion: &DeleteOptions, wait: bool, timeout: u64) -> Result {
+    let mut failures = Vec::new();
+    let infos: Vec<Info> = manifest::load(s).into_iter().filter_map(|item| manifest::kept(item, &mut failures)).collect();
+    let mut deleted = Vec::new();
+    for info in &infos {
+        let target = Target { rid: info.rid, namespace: info.namespace.clone(), name: info.name.clone(), source: info.source.clone() };
+        match s.cluster.sim.api.delete(info.rid, &info.namespace, &info.name, deletion) {
+            Ok(gone) => {
+                let rt = resource(info.rid);
+                let kind = if rt.group.is_empty() { rt.kind.to_ascii_lowercase() } else { format!("{}.{}", rt.kind.to_ascii_lowercase(), rt.group) };
+                // The delete half prints as `delete` does: its own line, or
+                // `kind/name` alone for `-o name`.
+                if matches!(format, Some(OutputFormat::Name)) {
+                    s.out.push_str(&format!("{kind}/{}\n", info.name));
+                } else {
+                    s.out.push_str(&format!("{kind} \"{}\" deleted\n", info.name));
+                }
+                deleted.push((target, gone.object().meta().uid.clone()));
+            }
+            Err(e) if e.reason == Reason::NotFound => {}
+            Err(e) => failures.push(manifest::with_source("deleting", &info.source, e)),
+        }
+    }
+    if !failures.is_empty() {
+        return manifest::finish(s, failures);
+    }
+    if infos.is_empty() {
+        s.out.push_str("No resources found\n");
+    }
+    if wait && !deleted.is_empty() {
+        let budget = if timeout == 0 { delete::DEFAULT_WAIT_MS } else { timeout };
+        if let Some(t) = delete::wait_until_gone(s, &deleted, budget) {
+            return Err(Error::Message(format!("error: timed out waiting for the condition on {}", t.plural_name())));
+        }
+    }
+    let budget = if timeout == 0 { FORCE_REPLACE_WAIT_MS } else { timeout };
+    for info in &infos {
+        wait_until_name_free(s, info, budget)?;
+    }
+    let mut printed = Vec::new();
+    let mut count = 0;
+    for info in &infos {
+        let mut value = if s.args.flag("save-config") { with_annotation(&info.value, LAST_APPLIED, &last_applied_json(&info.value)) } else { info.value.clone() };
+        // kubectl clears the resourceVersion of what it creates.
+        if let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut) {
+            meta.remove("resourceVersion");
+        }
+        match decode::decode_object(info.rid, &value).and_then(|obj| s.cluster.sim.api.create_with(obj, false)) {
+            Ok(obj) => {
+                count += 1;
+                report(s, format, &mut printed, Printed::Stored(obj), "replaced", DryRun::None);
+            }
+            // forceReplace passes a create's error on without the file's name.
+            Err(e) => failures.push(Failure::Api(e)),
+        }
+    }
+    print_each(s, format, &printed)?;
+    if count == 0 && failures.is_empty() {
+        return Err(Error::Message("error: no objects passed to replace".to_string()));
+    }
+    manifest::finish(s, failures)
+}
+
+/// Polls, a second apart as kubectl does, until `info`'s name is free.
+fn wait_until_name_free(s: &mut Session, info: &Info, budget_ms: u64) -> Result {
+    let start = s.cluster.sim.now();
+    let mut waited = 0;
+    loop {
+        s.cluster.sim.settle();
+        match s.cluster.sim.api.get(info.rid, &info.namespace, &info.name) {
+            Err(e) if e.reason == Reason::NotFound => return Ok(()),
+            Err(e) => return Err(Error::Api(e)),
+            Ok(_) => {}
+        }
+        waited += 1000;
+        if waited >= budget_ms {
+            s.cluster.sim.run_until(start.plus_millis(budget_ms));
+            return Err(Error::Message("error: context deadline exceeded".to_string()));
+        }
+        s.cluster.sim.run_until(start.plus_millis(waited));
+    }
 }

@@ -9,7 +9,7 @@ use crate::engine::kubectl::{Error, Result, Session};
 
 /// How long `delete` waits when no `--timeout` is given. kubectl waits a
 /// week; an hour of virtual time is as good, and bounds the work.
-const DEFAULT_WAIT_MS: u64 = 3600 * 1000;
+pub const DEFAULT_WAIT_MS: u64 = 3600 * 1000;
 
 /// Parses a Go duration (`30s`, `2m`, `1h30m`, `500ms`, `0`) to milliseconds.
 pub fn parse_duration_ms(text: &str) -> Option<u64> {
@@ -49,27 +49,29 @@ pub fn timeout_ms(s: &Session, default: u64) -> std::result::Result<u64, Error> 
     }
 }
 
+/// `--cascade`, as kubectl's delete flags read it (`replace` has them too).
+pub fn cascade(s: &Session) -> std::result::Result<Propagation, Error> {
+    match s.args.value("cascade").unwrap_or("background") {
+        "background" | "true" => Ok(Propagation::Background),
+        "foreground" => Ok(Propagation::Foreground),
+        "orphan" | "false" => Ok(Propagation::Orphan),
+        other => Err(Error::Message(format!("error: invalid cascade value ({other}). Must be \"background\", \"foreground\", or \"orphan\""))),
+    }
+}
+
+/// `--grace-period`, -1 (the server's default) when not given.
+pub fn grace_period(s: &Session) -> std::result::Result<i64, Error> {
+    match s.args.value("grace-period") {
+        Some(g) => g.parse().map_err(|_| Error::Message(format!("error: invalid argument \"{g}\" for \"--grace-period\" flag: strconv.ParseInt: parsing \"{g}\": invalid syntax"))),
+        None => Ok(-1),
+    }
+}
+
 pub fn run(s: &mut Session) -> Result {
     let output = s.args.value("output").map(str::to_string);
-    if let Some(o) = output.as_deref().filter(|o| *o != "name") {
-        return Err(Error::Message(format!("error: unexpected -o output mode: {o}. We only support '-o name'")));
-    }
-    if s.args.flag("all") && s.args.has("selector") {
-        return Err(Error::Message("error: cannot set --all and --selector at the same time".to_string()));
-    }
-    let propagation = match s.args.value("cascade").unwrap_or("background") {
-        "background" | "true" => Propagation::Background,
-        "foreground" => Propagation::Foreground,
-        "orphan" | "false" => Propagation::Orphan,
-        other => {
-            return Err(Error::Message(format!("error: invalid cascade value ({other}). Must be \"background\", \"foreground\", or \"orphan\"")))
-        }
-    };
+    let propagation = cascade(s)?;
     let force = s.args.flag("force");
-    let mut grace: i64 = match s.args.value("grace-period") {
-        Some(g) => g.parse().map_err(|_| Error::Message(format!("error: invalid argument \"{g}\" for \"--grace-period\" flag: strconv.ParseInt: parsing \"{g}\": invalid syntax")))?,
-        None => -1,
-    };
+    let mut grace = grace_period(s)?;
     if s.args.flag("now") {
         if grace != -1 {
             return Err(Error::Message("error: --now and --grace-period cannot be specified together".to_string()));
@@ -82,19 +84,25 @@ pub fn run(s: &mut Session) -> Result {
     if force && grace < 0 {
         grace = 0;
     }
+    let dry = DryRun::from_session(s)?;
+    let wait = s.args.value("wait").is_none_or(|w| w != "false");
+    let timeout = timeout_ms(s, 0)?;
+    let bulk = s.args.flag("all") || s.args.has("selector") || s.args.has("field-selector");
+    let ignore_not_found = if s.args.has("ignore-not-found") { s.args.flag("ignore-not-found") } else { bulk };
+    let words = s.args.positionals.clone();
+    // kubectl's Complete builds the request (its argument errors first),
+    // then Validate checks -o and --force and warns.
+    targets::check_names_and_selectors(s, &words, s.args.flag("all"))?;
+    let (targets, mut failures) = targets::resolve(s, &words, true)?;
+    if let Some(o) = output.as_deref().filter(|o| *o != "name") {
+        return Err(Error::Message(format!("error: unexpected -o output mode: {o}. We only support '-o name'")));
+    }
     if force && grace > 0 {
         return Err(Error::Message("error: --force and --grace-period greater than 0 cannot be specified together".to_string()));
     }
     if force && grace == 0 {
         s.warn("Warning: Immediate deletion does not wait for confirmation that the running resource has been terminated. The resource may continue to run on the cluster indefinitely.\n");
     }
-    let dry = DryRun::from_session(s)?;
-    let wait = s.args.value("wait").is_none_or(|w| w != "false");
-    let timeout = timeout_ms(s, 0)?;
-    let bulk = s.args.flag("all") || s.args.has("selector");
-    let ignore_not_found = if s.args.has("ignore-not-found") { s.args.flag("ignore-not-found") } else { bulk };
-    let words = s.args.positionals.clone();
-    let (targets, mut failures) = targets::resolve(s, &words, true)?;
     let mut deleted: Vec<(Target, Option<String>)> = Vec::new();
     for t in &targets {
         let opts = DeleteOptions {

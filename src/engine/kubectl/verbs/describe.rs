@@ -45,6 +45,7 @@ pub fn run(s: &mut Session) -> Result {
     let Some(first) = args.first() else {
         return Err(Error::Message("You must specify the type of resource to describe. Use \"kubectl api-resources\" for a complete list of supported resources.\n\nerror: Required resource not specified.\nSee 'kubectl describe -h' for help and examples".to_string()));
     };
+    crate::engine::kubectl::targets::check_names_and_selectors(s, &args, false)?;
     let mut targets: Vec<(crate::engine::api::ResourceId, Option<String>)> = Vec::new();
     if first.contains('/') {
         for arg in &args {
@@ -84,7 +85,7 @@ pub fn run(s: &mut Session) -> Result {
             None => {
                 let rt = resource(*id);
                 let query = if all_namespaces || !rt.namespaced { Query::all(*id) } else { Query::in_namespace(*id, &namespace) };
-                let (items, _) = s.cluster.sim.api.list(&query.with_labels(labels.clone()))?;
+                let (items, _) = s.cluster.sim.api.list(&query.with_labels(labels.clone())).map_err(|e| crate::engine::kubectl::targets::enhance_list_error(s, *id, e))?;
                 objects.extend(items);
             }
         }

@@ -1,13 +1,14 @@
 //! `kubectl get` and `kubectl events`.
 
 use crate::engine::sort::SortStable;
+use std::collections::BTreeSet;
 use std::rc::Rc;
 
 use crate::engine::api::{resolve_resource_arg, resource, ApiError, Object, Reason, ResourceId, RESOURCES};
 use crate::engine::apiserver::component_status::check_watchable;
 use crate::engine::apiserver::Query;
 use crate::engine::kubectl::printers::{self, jsonpath, tables, OutputFormat, TableOptions};
-use crate::engine::kubectl::manifest;
+use crate::engine::kubectl::{manifest, targets};
 use crate::engine::kubectl::{Error, Result, Session};
 use crate::engine::selector::{FieldSelector, Selector};
 
@@ -89,14 +90,32 @@ fn requests_from_files(s: &mut Session) -> Result<Vec<Request>> {
     Ok(requests)
 }
 
+/// How `--sort-by` treats a set of objects: kubectl sorts the rows of each
+/// table the server returned (one per list, one per named object) and
+/// refuses one whose rows all lack the field; other formats sort all
+/// objects together, and refuse only when there are several and none has it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SortScope {
+    Sort,
+    /// A named object's own table: checked for the field, not reordered.
+    CheckOnly,
+}
+
 /// A `--sort-by` key: numbers compare as numbers, everything else as text;
 /// a missing field or a `null` (an Event's unset `lastTimestamp`) first, as
-/// kubectl's `isLess` orders a nil interface.
-fn sort_objects(objects: &mut [Rc<Object>], expr: &str) -> Result {
+/// kubectl's `isLess` orders a nil interface. No object having the field
+/// (a `null` counts as having it) is kubectl's error.
+fn sort_objects(objects: &mut [Rc<Object>], expr: &str, scope: SortScope) -> Result {
     let relaxed = jsonpath::relaxed(expr);
     let template = jsonpath::Template::parse(&relaxed).map_err(|e| Error::Message(format!("error: error parsing jsonpath {relaxed}, {e}")))?;
-    let mut keyed: Vec<(Option<serde_json::Value>, Rc<Object>)> =
-        objects.iter().map(|o| (template.find(&o.to_json()).into_iter().next().filter(|v| !v.is_null()), o.clone())).collect();
+    let found: Vec<Option<serde_json::Value>> = objects.iter().map(|o| template.find(&o.to_json()).into_iter().next()).collect();
+    if !objects.is_empty() && found.iter().all(Option::is_none) {
+        return Err(Error::Message(format!("error: couldn't find any field with path {relaxed:?} in the list of objects")));
+    }
+    if scope == SortScope::CheckOnly {
+        return Ok(());
+    }
+    let mut keyed: Vec<(Option<serde_json::Value>, Rc<Object>)> = found.into_iter().map(|v| v.filter(|v| !v.is_null())).zip(objects.iter().cloned()).collect();
     keyed.sort_stable_by(|(a, _), (b, _)| match (a, b) {
         (None, None) => std::cmp::Ordering::Equal,
         (None, Some(_)) => std::cmp::Ordering::Less,
@@ -124,19 +143,45 @@ pub fn run(s: &mut Session) -> Result {
         Some(text) => FieldSelector::parse(text).map_err(|e| Error::Message(format!("error: {e}")))?,
         None => FieldSelector::default(),
     };
+    let watching = s.args.flag("watch") || s.args.flag("watch-only");
+    if s.args.value("sort-by").is_some_and(|e| !e.is_empty()) {
+        if s.args.flag("watch") {
+            s.err.push_str("warning: --watch requested, --sort-by will be ignored for watch events received\n");
+        } else if s.args.flag("watch-only") {
+            s.err.push_str("warning: --watch-only requested, --sort-by will be ignored\n");
+        }
+    }
     let (requests, several_kinds) = if s.args.has("filename") {
         // `multipleGVKsRequested`: the kinds the files' objects are of.
         let requests = requests_from_files(s)?;
         let several = requests.first().is_some_and(|first| requests.iter().any(|r| r.resource != first.resource));
+        if watching && several {
+            return Err(Error::Message("error: watch is only supported on individual resources and resource collections - more than 1 resource was found".to_string()));
+        }
         (requests, several)
     } else {
-        requests_from_args(&s.args.positionals)?
+        targets::check_names_and_selectors(s, &s.args.positionals, false)?;
+        // A watch's builder takes a single resource type (`all` is several).
+        let single_type_refused = || Error::Message("error: you may only specify a single resource type".to_string());
+        let types = s.args.positionals.first().filter(|t| !t.contains('/'));
+        if watching && types.is_some_and(|t| t.split(',').any(|w| w == "all") || t.split(',').collect::<BTreeSet<_>>().len() > 1) {
+            return Err(single_type_refused());
+        }
+        let (requests, several) = requests_from_args(&s.args.positionals)?;
+        if watching && types.is_none() && several {
+            return Err(single_type_refused());
+        }
+        (requests, several)
     };
     let single_item = requests.len() == 1 && requests.iter().all(|r| r.names.len() == 1);
     if all_namespaces && requests.iter().any(|r| !r.names.is_empty()) && !s.args.has("filename") {
         return Err(Error::Message("error: a resource cannot be retrieved by name across all namespaces".to_string()));
     }
     let ignore_not_found = s.args.flag("ignore-not-found");
+    // The server's tables (for the table formats) are sorted each by itself.
+    let tables = matches!(format, OutputFormat::Table | OutputFormat::Wide);
+    // A watch prints objects as they come: kubectl says it will not sort.
+    let sort_by = s.args.value("sort-by").filter(|e| !e.is_empty() && !watching);
 
     // Fetch everything first: kubectl prints what it found, then the errors.
     let mut groups: Vec<(ResourceId, Vec<Rc<Object>>)> = Vec::new();
@@ -154,7 +199,7 @@ pub fn run(s: &mut Session) -> Result {
             match s.cluster.sim.api.list(&query) {
                 Ok((items, _)) => found.extend(items),
                 // kubectl goes on to the other kinds and prints the refusal after them.
-                Err(e) if e.reason == Reason::Forbidden => errors.push(e),
+                Err(e) if matches!(e.reason, Reason::Forbidden | Reason::BadRequest) => errors.push(targets::enhance_list_error(s, request.resource, e)),
                 Err(e) => return Err(Error::Api(e)),
             }
         } else {
@@ -174,8 +219,14 @@ pub fn run(s: &mut Session) -> Result {
                 }
             }
         }
-        if let Some(expr) = s.args.value("sort-by") {
-            sort_objects(&mut found, expr)?;
+        if let Some(expr) = sort_by.filter(|_| tables) {
+            if request.names.is_empty() {
+                sort_objects(&mut found, expr, SortScope::Sort)?;
+            } else {
+                for obj in &found {
+                    sort_objects(&mut [obj.clone()], expr, SortScope::CheckOnly)?;
+                }
+            }
         }
         match groups.last_mut() {
             Some((rid, objs)) if *rid == request.resource => objs.extend(found),
@@ -183,7 +234,11 @@ pub fn run(s: &mut Session) -> Result {
         }
     }
     groups.retain(|(_, objs)| !objs.is_empty());
-    let objects: Vec<Rc<Object>> = groups.iter().flat_map(|(_, o)| o.iter().cloned()).collect();
+    let mut objects: Vec<Rc<Object>> = groups.iter().flat_map(|(_, o)| o.iter().cloned()).collect();
+    // Other formats sort every object together, a single one not at all.
+    if let Some(expr) = sort_by.filter(|_| !tables && objects.len() > 1) {
+        sort_objects(&mut objects, expr, SortScope::Sort)?;
+    }
 
     // kubectl prints what it got, then opens the watch, which a resource
     // without one (ComponentStatus) refuses.
@@ -202,7 +257,8 @@ pub fn run(s: &mut Session) -> Result {
             let opts = TableOptions {
                 wide: format == OutputFormat::Wide,
                 with_namespace: all_namespaces,
-                with_kind: several_kinds || s.args.flag("show-kind"),
+                // A watch's printer adds the kind only for --show-kind.
+                with_kind: (several_kinds && !watching) || s.args.flag("show-kind"),
                 no_headers: s.args.flag("no-headers"),
                 label_columns: s.args.values("label-columns").iter().flat_map(|v| v.split(',')).filter(|k| !k.is_empty()).map(str::to_string).collect(),
                 show_labels: s.args.flag("show-labels"),
@@ -217,7 +273,8 @@ pub fn run(s: &mut Session) -> Result {
                 group_opts.with_namespace = opts.with_namespace && objs.first().is_some_and(|o| resource(o.resource_id()).namespaced);
                 s.out.push_str(&printers::render_table(objs, &group_opts, now));
             }
-            if objects.is_empty() && errors.is_empty() && !ignore_not_found {
+            // A watch prints what it lists and waits: never "No resources found".
+            if objects.is_empty() && errors.is_empty() && !ignore_not_found && !watching {
                 let all_namespaced = requests.iter().all(|r| resource(r.resource).namespaced);
                 if all_namespaced && !all_namespaces {
                     s.err.push_str(&format!("No resources found in {namespace} namespace.\n"));
@@ -259,18 +316,19 @@ fn finish(s: &mut Session, errors: Vec<ApiError>) -> Result {
 pub fn events(s: &mut Session) -> Result {
     let all_namespaces = s.args.flag("all-namespaces");
     let namespace = s.namespace();
+    // Its own table, or a printer of -o's (json, yaml, name, templates):
+    // there is no wide.
+    let format = super::apply::write_output_format(s)?;
+    let types: Vec<String> = s.args.values("types").iter().flat_map(|v| v.split(',')).map(|t| t.trim().to_string()).collect();
+    if types.iter().any(|t| !t.eq_ignore_ascii_case("Normal") && !t.eq_ignore_ascii_case("Warning")) {
+        return Err(Error::Message("error: valid --types are Normal or Warning".to_string()));
+    }
     let query = if all_namespaces {
         Query::all(crate::engine::api::ids::events())
     } else {
         Query::in_namespace(crate::engine::api::ids::events(), &namespace)
     };
     let (items, _) = s.cluster.sim.api.list(&query)?;
-    let types: Vec<String> = s.args.values("types").iter().flat_map(|v| v.split(',')).map(|t| t.trim().to_string()).collect();
-    for t in &types {
-        if t != "Normal" && t != "Warning" {
-            return Err(Error::Message(format!("error: valid --types are Normal or Warning, got {t}")));
-        }
-    }
     let target = match s.args.value("for") {
         Some(spec) => {
             let (kind, name) = spec.split_once('/').ok_or_else(|| Error::Message(format!("error: --for must be in resource/name form")))?;
@@ -285,7 +343,7 @@ pub fn events(s: &mut Session) -> Result {
             Object::Event(e) => Some((**e).clone()),
             _ => None,
         })
-        .filter(|e| types.is_empty() || types.iter().any(|t| Some(t) == e.type_.as_ref()))
+        .filter(|e| types.is_empty() || types.iter().any(|t| e.type_.as_deref().is_some_and(|et| t.eq_ignore_ascii_case(et))))
         .filter(|e| {
             target.as_ref().is_none_or(|(kind, name)| {
                 e.involved_object.kind.as_deref() == Some(kind.as_str()) && e.involved_object.name.as_deref() == Some(name.as_str())
@@ -301,6 +359,9 @@ pub fn events(s: &mut Session) -> Result {
         return Ok(());
     }
     sort_events(&mut events);
+    if let Some(format) = format {
+        return print_event_list(s, &format, &events);
+    }
     let now = s.cluster.now();
     let mut text = String::new();
     if !s.args.flag("no-headers") {
@@ -327,6 +388,37 @@ pub fn events(s: &mut Session) -> Result {
     }
     s.out.push_str(&printers::tabwriter::TABLE.format(&text));
     Ok(())
+}
+
+/// `kubectl events -o …`: the events as the `v1.EventList` kubectl built
+/// from its pages (an empty ListMeta), or each one's name.
+fn print_event_list(s: &mut Session, format: &OutputFormat, events: &[k8s_openapi::api::core::v1::Event]) -> Result {
+    let items: Vec<serde_json::Value> = events.iter().map(|e| Object::Event(Box::new(e.clone())).to_json()).collect();
+    match format {
+        OutputFormat::Name => {
+            for e in events {
+                s.out.push_str(&format!("event/{}\n", e.metadata.name.as_deref().unwrap_or_default()));
+            }
+            Ok(())
+        }
+        OutputFormat::Json => {
+            let list = serde_json::json!({ "kind": "EventList", "apiVersion": "v1", "metadata": {}, "items": items });
+            let rank = |path: &[&str], key: &str| match (path, key) {
+                ([], "kind") => Some(0),
+                ([], "apiVersion") => Some(1),
+                ([], "metadata") => Some(2),
+                ([], "items") => Some(3),
+                _ => None,
+            };
+            s.out.push_str(&printers::json::to_json_in_field_order(&list, true, &rank));
+            s.out.push('\n');
+            Ok(())
+        }
+        other => {
+            let list = serde_json::json!({ "kind": "EventList", "apiVersion": "v1", "metadata": {}, "items": items });
+            super::apply::print_one(s, other, "", &list)
+        }
+    }
 }
 
 /// Events oldest first by when they last happened (kubectl's `SortableEvents`).

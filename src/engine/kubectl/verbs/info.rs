@@ -350,9 +350,13 @@ fn explain(s: &mut Session) -> Result {
     let kind_word = target.split('.').next().unwrap_or("");
     let rid = resolve(kind_word)?;
     let rt = resource(rid);
+    // kubectl's template writes no GROUP line for the core group.
+    if !rt.group.is_empty() {
+        s.out.push_str(&format!("GROUP:      {}\n", rt.group));
+    }
     s.out.push_str(&format!(
-        "GROUP:      {}\nKIND:       {}\nVERSION:    {}\n\nField documentation is not bundled with this simulator.\nSee https://kubernetes.io/docs/reference/kubernetes-api/ for the {} schema.\n",
-        rt.group, rt.kind, rt.version, rt.kind
+        "KIND:       {}\nVERSION:    {}\n\nField documentation is not bundled with this simulator.\nSee https://kubernetes.io/docs/reference/kubernetes-api/ for the {} schema.\n",
+        rt.kind, rt.version, rt.kind
     ));
     Ok(())
 }

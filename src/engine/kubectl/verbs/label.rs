@@ -15,9 +15,11 @@ use crate::engine::kubectl::{Error, Result, Session};
 pub fn run(s: &mut Session) -> Result {
     let annotate = s.args.verb() == "annotate";
     let noun = if annotate { "annotation" } else { "label" };
+    let dry = DryRun::from_session(s)?;
     let mut resources = Vec::new();
     let mut sets: Vec<(String, String)> = Vec::new();
     let mut removes: Vec<String> = Vec::new();
+    let mut set_words = Vec::new();
     // kubectl's `GetResourcesAndPairs`: `k=v` (not starting with `=`) and
     // `k-` are changes, and every resource comes before the first of them.
     for w in s.args.positionals.clone() {
@@ -29,11 +31,25 @@ pub fn run(s: &mut Session) -> Result {
             resources.push(w);
         } else if let Some((k, v)) = w.split_once('=') {
             sets.push((k.to_string(), v.to_string()));
+            set_words.push(w.clone());
         } else if let Some(k) = w.strip_suffix('-') {
             removes.push(k.to_string());
         }
     }
     let list = s.args.flag("list");
+    // `label`'s parseLabels checks each `k=v` as the server would check the value.
+    if !annotate {
+        for w in &set_words {
+            let parts: Vec<&str> = w.split('=').collect();
+            let [_, value] = parts[..] else {
+                return Err(Error::Message(format!("error: invalid label spec: {w}")));
+            };
+            let problems = crate::engine::apiserver::validation::label_value(value);
+            if !problems.is_empty() {
+                return Err(Error::Message(format!("error: invalid label value: {w:?}: {}", problems.join(";"))));
+            }
+        }
+    }
     if let Some(k) = sets.iter().map(|(k, _)| k).find(|k| removes.contains(k)) {
         // `label` words it without the key; `annotate` names it.
         let message = if annotate {
@@ -43,14 +59,21 @@ pub fn run(s: &mut Session) -> Result {
         };
         return Err(Error::Message(message));
     }
-    let dry = DryRun::from_session(s)?;
+    // annotate's own check reads a flag -o does not set, so there --list
+    // wins and -o goes unused.
+    if !annotate && list && s.args.value("output").is_some_and(|o| !o.is_empty()) {
+        return Err(Error::Message("error: --list and --output may not be specified together".to_string()));
+    }
     // `Validate`, in kubectl's order; `annotate` names its example files
     // `rsrc`, `label` its `pod`.
     let local = s.args.flag("local");
     let files = !s.args.values("filename").is_empty();
     let example = if annotate { "rsrc" } else { "pod" };
-    if s.args.flag("all") && s.args.has("selector") {
+    if s.args.flag("all") && s.args.value("selector").is_some_and(|v| !v.is_empty()) {
         return Err(Error::Message("error: cannot set --all and --selector at the same time".to_string()));
+    }
+    if !annotate && s.args.flag("all") && s.args.value("field-selector").is_some_and(|v| !v.is_empty()) {
+        return Err(Error::Message("error: cannot set --all and --field-selector at the same time".to_string()));
     }
     if local {
         if dry == DryRun::Server {
@@ -85,7 +108,8 @@ pub fn run(s: &mut Session) -> Result {
     let (targets, mut failures) = targets::resolve(s, &resources, true)?;
     // A precondition the server checks: the patch carries this version.
     let resource_version = s.args.value("resource-version").filter(|v| !v.is_empty()).map(str::to_string);
-    if resource_version.is_some() && !single_item_implied(s, &resources) {
+    let one = single_item_implied(s, &resources);
+    if resource_version.is_some() && !one {
         return Err(Error::Message("error: --resource-version may only be used with a single resource".to_string()));
     }
     for t in &targets {
@@ -98,11 +122,12 @@ pub fn run(s: &mut Session) -> Result {
         };
         let current: BTreeMap<String, String> =
             if annotate { obj.meta().annotations.clone() } else { obj.meta().labels.clone() }.unwrap_or_default();
-        if list {
-            for (k, v) in &current {
-                s.out.push_str(&format!("{k}={v}\n"));
+        // Sent to the server only: a client dry run and --list change the
+        // object kubectl holds without this notice.
+        if !annotate && !list && dry != DryRun::Client {
+            for k in removes.iter().filter(|k| !current.contains_key(*k)) {
+                s.out.push_str(&format!("label {k:?} not found.\n"));
             }
-            continue;
         }
         if !overwrite {
             if let Some((k, _)) = sets.iter().find(|(k, v)| current.get(k).is_some_and(|old| old != v)) {
@@ -117,6 +142,19 @@ pub fn run(s: &mut Session) -> Result {
         }
         for k in removes {
             next_map.remove(k);
+        }
+        // --list shows the labels with the command's changes made, and
+        // sends nothing; several objects each under a heading.
+        if list {
+            let indent = if one { "" } else { " " };
+            if !one {
+                let rt = crate::engine::api::resource(t.rid);
+                s.out.push_str(&format!("Listing {noun}s for {}.{}/{}:\n", rt.kind, rt.group, t.name));
+            }
+            for (k, v) in &next_map {
+                s.out.push_str(&format!("{indent}{k}={v}\n"));
+            }
+            continue;
         }
         let verb = if annotate { "annotated" } else { "labeled" };
         let message = if next_map == current {

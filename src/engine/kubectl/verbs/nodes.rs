@@ -28,6 +28,9 @@ fn node_targets(s: &Session, names: &[String]) -> std::result::Result<(Vec<Targe
     if names.is_empty() && !s.args.has("selector") && !s.args.flag("all") {
         return Err(Error::Message(format!("error: USAGE: {} NODE [flags]\nSee 'kubectl {} -h' for help and examples", s.args.verb(), s.args.verb())));
     }
+    if !names.is_empty() && s.args.value("selector").is_some_and(|v| !v.is_empty()) {
+        return Err(Error::Message(format!("error: cannot specify both a node name and a --selector option\nSee 'kubectl {} -h' for help and examples", s.args.verb())));
+    }
     targets::resolve(s, &words, true)
 }
 

@@ -1,4 +1,4 @@
-//! `kubectl wait --for=condition=X|delete|jsonpath='{…}'=V`, advancing
+//! `kubectl wait --for=condition=X|create|delete|jsonpath='{…}'=V`, advancing
 //! virtual time until every object meets the condition or `--timeout`.
 
 use serde_json::Value;
@@ -10,6 +10,8 @@ use crate::engine::kubectl::verbs::delete::timeout_ms;
 use crate::engine::kubectl::{Error, Result, Session};
 
 enum Condition {
+    /// The objects exist: polled for every half second first.
+    Create,
     Delete,
     /// `condition=Ready` (status `True`) or `condition=Ready=false`.
     Status { kind: String, value: String },
@@ -18,8 +20,11 @@ enum Condition {
 }
 
 fn parse_for(text: &str) -> std::result::Result<Condition, String> {
-    if text == "delete" {
+    if text.eq_ignore_ascii_case("delete") {
         return Ok(Condition::Delete);
+    }
+    if text.eq_ignore_ascii_case("create") {
+        return Ok(Condition::Create);
     }
     if let Some(rest) = text.strip_prefix("condition=") {
         let (kind, value) = rest.split_once('=').unwrap_or((rest, "true"));
@@ -41,6 +46,7 @@ fn parse_for(text: &str) -> std::result::Result<Condition, String> {
 fn met(obj: &Object, c: &Condition) -> bool {
     let json = obj.to_json();
     match c {
+        Condition::Create => true,
         Condition::Delete => false,
         Condition::Status { kind, value } => json
             .pointer("/status/conditions")
@@ -68,12 +74,13 @@ fn met(obj: &Object, c: &Condition) -> bool {
 }
 
 pub fn run(s: &mut Session) -> Result {
-    let Some(for_text) = s.args.value("for").map(str::to_string) else {
-        return Err(Error::Message("error: --for must be specified".to_string()));
-    };
+    let for_text = s.args.value("for").unwrap_or_default().to_string();
     let condition = parse_for(&for_text).map_err(|e| Error::Message(format!("error: {e}")))?;
     let timeout = timeout_ms(s, 30_000)?;
     let words = s.args.positionals.clone();
+    if matches!(condition, Condition::Create) {
+        wait_until_created(s, &words, timeout)?;
+    }
     let (targets, mut failures) = targets::resolve(s, &words, true)?;
     if targets.is_empty() && failures.is_empty() {
         return Err(Error::Message("error: no matching resources found".to_string()));
@@ -120,4 +127,35 @@ pub fn run(s: &mut Session) -> Result {
         s.cluster.sim.run_until(next.max(s.cluster.sim.now().plus_millis(1)));
     }
     manifest::finish(s, failures)
+}
+
+/// kubectl's wait for `create`: every half second it asks again for what
+/// the arguments name until something is there, or the timeout passes.
+fn wait_until_created(s: &mut Session, words: &[String], timeout_ms: u64) -> Result {
+    let start = s.cluster.sim.now();
+    let mut waited = 0;
+    loop {
+        s.cluster.sim.settle();
+        let (targets, failures) = targets::resolve(s, words, true)?;
+        if let Some(failure) = failures.into_iter().next() {
+            return manifest::finish(s, vec![failure]);
+        }
+        let mut missing = false;
+        for t in &targets {
+            match s.cluster.sim.api.get(t.rid, &t.namespace, &t.name) {
+                Ok(_) => {}
+                Err(e) if e.reason == crate::engine::api::Reason::NotFound => missing = true,
+                Err(e) => return Err(Error::Api(e)),
+            }
+        }
+        if !targets.is_empty() && !missing {
+            return Ok(());
+        }
+        waited += 500;
+        if waited > timeout_ms {
+            s.cluster.sim.run_until(start.plus_millis(timeout_ms));
+            return Err(Error::Message("error: timed out waiting for the condition".to_string()));
+        }
+        s.cluster.sim.run_until(start.plus_millis(waited));
+    }
 }
