@@ -7,6 +7,7 @@
 //! which is harmless because defaulting is idempotent.
 
 mod allocation;
+mod limit_ranger;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -28,7 +29,7 @@ pub fn admit_create(api: &mut ApiServer, obj: &mut Object) -> Result<(), ApiErro
     defaults::apply(obj);
     match obj {
         Object::Pod(pod) => {
-            limit_ranger(api, pod)?;
+            limit_ranger::default_pod(api, pod);
             service_account(api, pod)?;
             priority(api, pod)?;
             default_toleration_seconds(pod.spec_mut());
@@ -125,8 +126,16 @@ pub fn admit_update(api: &mut ApiServer, obj: &mut Object, old: &Object) -> Resu
     Ok(())
 }
 
+/// Validating admission of a create, after the object's own validation
+/// passed (ResourceQuota, the last plugin, is [`resource_quota`]).
+pub fn validate_create(api: &ApiServer, obj: &Object) -> Result<(), ApiError> {
+    limit_ranger::validate(api, obj, None)?;
+    pod_security(api, obj, None)
+}
+
 /// Validating admission, after the object's own validation passed.
 pub fn validate_update(api: &ApiServer, obj: &Object, old: &Object) -> Result<(), ApiError> {
+    limit_ranger::validate(api, obj, Some(old))?;
     pod_security(api, obj, Some(old))?;
     if let (Object::PersistentVolumeClaim(pvc), Object::PersistentVolumeClaim(old_pvc)) = (obj, old) {
         persistent_volume_claim_resize(api, pvc, old_pvc)?;
@@ -650,115 +659,6 @@ fn default_toleration_seconds(spec: &mut PodSpec) {
                 value: None,
             });
         }
-    }
-}
-
-/// LimitRanger: fills container requests and limits from the namespace's
-/// LimitRanges, then enforces their minimums and maximums.
-fn limit_ranger(api: &ApiServer, pod: &mut Pod) -> Result<(), ApiError> {
-    if !api.store.holds_any_under(LIMIT_RANGES_PREFIX) {
-        return Ok(());
-    }
-    let limit_ranges = ids::limit_ranges();
-    let namespace = pod.metadata.namespace.clone().unwrap_or_default();
-    let ranges: Vec<_> = list_in(api, limit_ranges, Some(&namespace))
-        .iter()
-        .filter_map(|o| match &**o {
-            Object::LimitRange(lr) => Some(lr.clone()),
-            _ => None,
-        })
-        .collect();
-    if ranges.is_empty() {
-        return Ok(());
-    }
-    let name = pod_name(pod);
-    let mut errors = Vec::new();
-    for range in &ranges {
-        let items: Vec<_> = range.spec.iter().flat_map(|s| s.limits.iter()).filter(|i| i.type_ == "Container").cloned().collect();
-        let mut default_limits = BTreeMap::new();
-        let mut default_requests = BTreeMap::new();
-        for item in &items {
-            default_limits.extend(item.default.clone().unwrap_or_default());
-            default_requests.extend(item.default_request.clone().unwrap_or_default());
-        }
-        let spec = pod.spec_mut();
-        let mut notes = Vec::new();
-        let groups = [("init container", spec.init_containers.iter_mut().flatten().collect::<Vec<_>>()), ("container", spec.containers.iter_mut().collect())];
-        for (prefix, containers) in groups {
-            for container in containers {
-                let resources = container.resources.get_or_insert_with(Default::default);
-                let limits = resources.limits.get_or_insert_with(BTreeMap::new);
-                let mut set_limits: Vec<String> = Vec::new();
-                for (k, v) in &default_limits {
-                    if !limits.contains_key(k) {
-                        limits.insert(k.clone(), v.clone());
-                        set_limits.push(k.clone());
-                    }
-                }
-                let requests = resources.requests.get_or_insert_with(BTreeMap::new);
-                let mut set_requests: Vec<String> = Vec::new();
-                for (k, v) in &default_requests {
-                    if !requests.contains_key(k) {
-                        requests.insert(k.clone(), v.clone());
-                        set_requests.push(k.clone());
-                    }
-                }
-                if resources.limits.as_ref().is_some_and(BTreeMap::is_empty) {
-                    resources.limits = None;
-                }
-                if resources.requests.as_ref().is_some_and(BTreeMap::is_empty) {
-                    resources.requests = None;
-                }
-                if !set_requests.is_empty() {
-                    notes.push(format!("{} request for {prefix} {}", set_requests.join(", "), container.name));
-                }
-                if !set_limits.is_empty() {
-                    notes.push(format!("{} limit for {prefix} {}", set_limits.join(", "), container.name));
-                }
-            }
-        }
-        if !notes.is_empty() {
-            pod.metadata
-                .annotations
-                .get_or_insert_with(BTreeMap::new)
-                .insert("kubernetes.io/limit-ranger".to_string(), format!("LimitRanger plugin set: {}", notes.join("; ")));
-        }
-        let spec = pod.spec_mut();
-        for item in &items {
-            for container in spec.containers.iter().chain(spec.init_containers.iter().flatten()) {
-                let requests = container.resources.as_ref().and_then(|r| r.requests.clone()).unwrap_or_default();
-                let limits = container.resources.as_ref().and_then(|r| r.limits.clone()).unwrap_or_default();
-                for (resource_name, min) in item.min.iter().flatten() {
-                    let Some(min_q) = parse_stored(min) else { continue };
-                    match requests.get(resource_name).and_then(parse_stored) {
-                        None => errors.push(format!("minimum {resource_name} usage per Container is {}.  No request is specified", min_q.canonical())),
-                        Some(request) if request < min_q => errors.push(format!(
-                            "minimum {resource_name} usage per Container is {}, but request is {}",
-                            min_q.canonical(),
-                            request.canonical()
-                        )),
-                        Some(_) => {}
-                    }
-                }
-                for (resource_name, max) in item.max.iter().flatten() {
-                    let Some(max_q) = parse_stored(max) else { continue };
-                    match limits.get(resource_name).and_then(parse_stored) {
-                        None => errors.push(format!("maximum {resource_name} usage per Container is {}.  No limit is specified", max_q.canonical())),
-                        Some(limit) if limit > max_q => errors.push(format!(
-                            "maximum {resource_name} usage per Container is {}, but limit is {}",
-                            max_q.canonical(),
-                            limit.canonical()
-                        )),
-                        Some(_) => {}
-                    }
-                }
-            }
-        }
-    }
-    match errors.len() {
-        0 => Ok(()),
-        1 => Err(forbidden("pods", &name, &errors[0])),
-        _ => Err(forbidden("pods", &name, format!("[{}]", errors.join(", ")))),
     }
 }
 

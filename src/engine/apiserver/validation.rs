@@ -6,6 +6,7 @@ mod autoscaling;
 mod job_policies;
 mod names;
 mod pod;
+mod policy;
 pub use pod::volume_source_names;
 mod service;
 pub mod storage;
@@ -379,6 +380,7 @@ fn validate_kind(obj: &Object, errs: &mut Errors) {
         Object::PersistentVolume(pv) => storage::validate_volume(pv, errs),
         Object::StorageClass(sc) => storage::validate_storage_class(sc, errs),
         Object::HorizontalPodAutoscaler(hpa) => autoscaling::validate_horizontal_pod_autoscaler(hpa, errs),
+        Object::LimitRange(lr) => policy::validate_limit_range(lr, errs),
         _ => {}
     }
 }
