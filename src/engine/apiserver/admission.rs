@@ -57,6 +57,7 @@ pub fn admit_create(api: &mut ApiServer, obj: &mut Object) -> Result<(), ApiErro
             }
             ns.status = Some(k8s_openapi::api::core::v1::NamespaceStatus { phase: Some("Active".to_string()), conditions: None });
         }
+        Object::Ingress(ing) => default_ingress_class(api, ing),
         Object::PersistentVolumeClaim(pvc) => {
             default_storage_class(api, pvc);
             add_finalizer(&mut pvc.metadata, "kubernetes.io/pvc-protection");
@@ -659,6 +660,33 @@ fn default_toleration_seconds(spec: &mut PodSpec) {
                 value: None,
             });
         }
+    }
+}
+
+/// DefaultIngressClass: an Ingress that names no class (neither
+/// `ingressClassName` nor the `kubernetes.io/ingress.class` annotation)
+/// gets the IngressClass annotated as default, the newest if several are
+/// (the first by name among those created in the same second).
+fn default_ingress_class(api: &ApiServer, ing: &mut k8s_openapi::api::networking::v1::Ingress) {
+    let spec = ing.spec.get_or_insert_with(Default::default);
+    if spec.ingress_class_name.is_some() || ing.metadata.annotations.as_ref().is_some_and(|a| a.contains_key("kubernetes.io/ingress.class")) {
+        return;
+    }
+    let Some(classes) = find_resource("networking.k8s.io", "ingressclasses") else { return };
+    let listed = list_in(api, classes, None);
+    let newest = listed
+        .iter()
+        .filter_map(|o| match &**o {
+            Object::IngressClass(c) if c.metadata.annotations.as_ref().and_then(|a| a.get("ingressclass.kubernetes.io/is-default-class")).is_some_and(|v| v == "true") => Some(&c.metadata),
+            _ => None,
+        })
+        // Key order is name order: a later class wins only when strictly newer.
+        .fold(None, |best: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>, m| match best {
+            Some(b) if b.creation_timestamp.as_ref().map(|t| t.0) >= m.creation_timestamp.as_ref().map(|t| t.0) => Some(b),
+            _ => Some(m),
+        });
+    if let Some(name) = newest.and_then(|m| m.name.clone()) {
+        spec.ingress_class_name = Some(name);
     }
 }
 
