@@ -385,6 +385,7 @@ fn validate_kind(obj: &Object, errs: &mut Errors) {
         Object::StorageClass(sc) => storage::validate_storage_class(sc, errs),
         Object::HorizontalPodAutoscaler(hpa) => autoscaling::validate_horizontal_pod_autoscaler(hpa, errs),
         Object::LimitRange(lr) => policy::validate_limit_range(lr, errs),
+        Object::ResourceQuota(quota) => policy::validate_resource_quota(quota, errs),
         Object::Ingress(ing) => networking::validate_ingress(ing, errs),
         _ => {}
     }

@@ -222,3 +222,164 @@ pub fn validate_limit_range(lr: &LimitRange, errs: &mut Errors) {
         }
     }
 }
+
+/// `helper.IsStandardQuotaResourceName`.
+fn is_standard_quota_resource_name(name: &str) -> bool {
+    matches!(
+        name,
+        "cpu" | "memory"
+            | "ephemeral-storage"
+            | "requests.cpu"
+            | "requests.memory"
+            | "requests.storage"
+            | "requests.ephemeral-storage"
+            | "limits.cpu"
+            | "limits.memory"
+            | "limits.ephemeral-storage"
+            | "pods"
+            | "resourcequotas"
+            | "services"
+            | "replicationcontrollers"
+            | "secrets"
+            | "persistentvolumeclaims"
+            | "configmaps"
+            | "services.nodeports"
+            | "services.loadbalancers"
+    ) || is_quota_huge_page(name)
+}
+
+/// `helper.IsIntegerResourceName`: object counts and extended resources.
+fn is_integer_resource_name(name: &str) -> bool {
+    matches!(
+        name,
+        "pods" | "resourcequotas" | "services" | "replicationcontrollers" | "secrets" | "configmaps" | "persistentvolumeclaims" | "services.nodeports" | "services.loadbalancers"
+    ) || is_extended_resource_name(name)
+}
+
+/// `helper.IsStandardResourceQuotaScope` with the scopes 1.33 enables by
+/// default (VolumeAttributesClass is behind a gate that is off).
+fn is_standard_scope(scope: &str) -> bool {
+    matches!(scope, "Terminating" | "NotTerminating" | "BestEffort" | "NotBestEffort" | "PriorityClass" | "CrossNamespacePodAffinity")
+}
+
+/// `helper.IsResourceQuotaScopeValidForResource`.
+fn scope_valid_for_resource(scope: &str, resource: &str) -> bool {
+    let pod_count = resource == "pods";
+    let pod_compute = matches!(resource, "cpu" | "memory" | "limits.cpu" | "limits.memory" | "requests.cpu" | "requests.memory");
+    match scope {
+        "Terminating" | "NotTerminating" | "NotBestEffort" | "PriorityClass" | "CrossNamespacePodAffinity" => pod_count || pod_compute,
+        "BestEffort" => pod_count,
+        _ => true,
+    }
+}
+
+/// A `[]string` (or a named string slice) as Go's `%#v` prints it.
+fn go_strings(type_name: &str, values: Option<&Vec<String>>) -> String {
+    match values {
+        None => format!("[]{type_name}(nil)"),
+        Some(v) => format!("[]{type_name}{{{}}}", v.iter().map(|s| quote(s)).collect::<Vec<_>>().join(", ")),
+    }
+}
+
+/// Whether a set of scopes holds both of a pair that cannot go together.
+fn conflicting(scopes: &BTreeSet<&str>) -> usize {
+    [("BestEffort", "NotBestEffort"), ("Terminating", "NotTerminating")].iter().filter(|(a, b)| scopes.contains(a) && scopes.contains(b)).count()
+}
+
+/// `ValidateResourceQuotaSpec`: resource names and values, scopes and the
+/// scope selector.
+pub fn validate_resource_quota(quota: &ResourceQuota, errs: &mut Errors) {
+    let spec = quota.spec.clone().unwrap_or_default();
+    let root = Path::Root("spec");
+    let hard_path = root.field("hard");
+    let hard = spec.hard.clone().unwrap_or_default();
+    for (name, value) in &hard {
+        let path = hard_path.key(name);
+        validate_resource_name(name, &path, errs);
+        if !name.contains('/') && !is_standard_quota_resource_name(name) {
+            errs.invalid_str(&path, name, "must be a standard resource for quota");
+        }
+        if let Some(q) = parse_stored(value) {
+            if q.is_negative() {
+                errs.invalid_str(&path, &q.canonical(), "must be greater than or equal to 0");
+            }
+            if is_integer_resource_name(name) && q.milli_value() % 1000 != 0 {
+                errs.invalid(&path, &go_struct(value.0.trim()), "must be an integer");
+            }
+        }
+    }
+    let scopes = spec.scopes.clone().unwrap_or_default();
+    if !scopes.is_empty() {
+        let path = root.field("scopes");
+        let shown = go_strings("core.ResourceQuotaScope", spec.scopes.as_ref());
+        let mut set = BTreeSet::new();
+        for scope in &scopes {
+            if !is_standard_scope(scope) {
+                errs.invalid(&path, &shown, "unsupported scope");
+            }
+            for name in hard.keys() {
+                if is_standard_quota_resource_name(name) && !scope_valid_for_resource(scope, name) {
+                    errs.invalid(&path, &shown, "unsupported scope applied to resource");
+                }
+            }
+            set.insert(scope.as_str());
+        }
+        for _ in 0..conflicting(&set) {
+            errs.invalid(&path, &shown, "conflicting scopes");
+        }
+    }
+    if let Some(selector) = &spec.scope_selector {
+        let selector_path = root.field("scopeSelector");
+        let path = selector_path.field("matchExpressions");
+        let expressions = selector.match_expressions.as_deref().unwrap_or_default();
+        let shown_selector = {
+            let items: Vec<String> = expressions
+                .iter()
+                .map(|e| {
+                    format!(
+                        "core.ScopedResourceSelectorRequirement{{ScopeName:{}, Operator:{}, Values:{}}}",
+                        quote(&e.scope_name),
+                        quote(&e.operator),
+                        go_strings("string", e.values.as_ref())
+                    )
+                })
+                .collect();
+            let list = match &selector.match_expressions {
+                None => "[]core.ScopedResourceSelectorRequirement(nil)".to_string(),
+                Some(_) => format!("[]core.ScopedResourceSelectorRequirement{{{}}}", items.join(", ")),
+            };
+            format!("core.ScopeSelector{{MatchExpressions:{list}}}")
+        };
+        let mut set = BTreeSet::new();
+        for e in expressions {
+            if !is_standard_scope(&e.scope_name) {
+                errs.invalid_str(&path.field("scopeName"), &e.scope_name, "unsupported scope");
+            }
+            for name in hard.keys() {
+                if is_standard_quota_resource_name(name) && !scope_valid_for_resource(&e.scope_name, name) {
+                    errs.invalid(&path, &shown_selector, "unsupported scope applied to resource");
+                }
+            }
+            if matches!(e.scope_name.as_str(), "BestEffort" | "NotBestEffort" | "Terminating" | "NotTerminating" | "CrossNamespacePodAffinity") && e.operator != "Exists" {
+                errs.invalid_str(
+                    &path.field("operator"),
+                    &e.operator,
+                    "must be 'Exist' when scope is any of ResourceQuotaScopeTerminating, ResourceQuotaScopeNotTerminating, ResourceQuotaScopeBestEffort, ResourceQuotaScopeNotBestEffort or ResourceQuotaScopeCrossNamespacePodAffinity",
+                );
+            }
+            let values = e.values.as_ref().map_or(0, Vec::len);
+            match e.operator.as_str() {
+                "In" | "NotIn" if values == 0 => errs.required(&path.field("values"), "must be at least one value when `operator` is 'In' or 'NotIn' for scope selector"),
+                "Exists" | "DoesNotExist" if values != 0 => {
+                    errs.invalid(&path.field("values"), &go_strings("string", e.values.as_ref()), "must be no value when `operator` is 'Exist' or 'DoesNotExist' for scope selector")
+                }
+                "In" | "NotIn" | "Exists" | "DoesNotExist" => {}
+                other => errs.invalid_str(&path.field("operator"), other, "not a valid selector operator"),
+            }
+            set.insert(e.scope_name.as_str());
+        }
+        for _ in 0..conflicting(&set) {
+            errs.invalid(&path, &go_strings("core.ResourceQuotaScope", spec.scopes.as_ref()), "conflicting scopes");
+        }
+    }
+}
