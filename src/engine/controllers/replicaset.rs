@@ -912,17 +912,20 @@ mod tests {
         // Alone, so no namespace controller empties the terminating namespace.
         let manager = crate::engine::controllers::ControllerManager::new(vec![Box::new(ReplicaSetController::new(Kind::ReplicaSet))]);
         let mut sim = testkit::sim_with(manager);
+        // kube-system may not be deleted: a namespace of the test's own.
+        let namespace: k8s_openapi::api::core::v1::Namespace = serde_json::from_value(serde_json::json!({"metadata": {"name": "team"}})).expect("namespace");
+        sim.api.create(Object::Namespace(Box::new(namespace))).expect("create namespace");
         let mut rs = replica_set("web", 2);
         if let Object::ReplicaSet(r) = &mut rs {
-            r.metadata.namespace = Some("kube-system".into());
+            r.metadata.namespace = Some("team".into());
         }
         sim.api.create(rs).expect("create");
         sim.api
-            .delete(ids::namespaces(), "", "kube-system", &DeleteOptions { propagation: Some(crate::engine::apiserver::Propagation::Orphan), ..Default::default() })
+            .delete(ids::namespaces(), "", "team", &DeleteOptions { propagation: Some(crate::engine::apiserver::Propagation::Orphan), ..Default::default() })
             .expect("terminate namespace");
         sim.run_for_ms(1_000);
         // The event itself cannot be written in a terminating namespace; the condition can.
-        let rs = match &*sim.api.get(ids::replica_sets(), "kube-system", "web").expect("rs") {
+        let rs = match &*sim.api.get(ids::replica_sets(), "team", "web").expect("rs") {
             Object::ReplicaSet(rs) => rs.clone(),
             _ => unreachable!(),
         };
