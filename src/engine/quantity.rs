@@ -417,6 +417,52 @@ pub fn normalize(text: &str) -> Result<String, QuantityError> {
     Ok(q.canonical())
 }
 
+/// Go's `%#v` of the `resource.Quantity` `ParseQuantity` makes of `text`,
+/// with its cached text set to the canonical form (validation prints it
+/// after calling `String()`): what a field error shows for a quantity.
+/// A value Go keeps as an `inf.Dec` (a fraction of a binary suffix, too
+/// many digits) shows a nil `Dec`, where Go shows a pointer's address.
+pub fn go_struct(text: &str) -> String {
+    let Ok(q) = Quantity::parse(text) else { return format!("{text:?}") };
+    let format = match q.format {
+        Format::BinarySI => "BinarySI",
+        Format::DecimalSI => "DecimalSI",
+        Format::DecimalExponent => "DecimalExponent",
+    };
+    let (value, scale) = go_int64_amount(text).unwrap_or((0, 0));
+    format!(
+        "resource.Quantity{{i:resource.int64Amount{{value:{value}, scale:{scale}}}, d:resource.infDecAmount{{Dec:(*inf.Dec)(nil)}}, s:{:?}, Format:{format:?}}}",
+        q.canonical()
+    )
+}
+
+/// The `int64Amount` of `ParseQuantity`'s fast path, `None` where Go
+/// takes its `inf.Dec` path.
+fn go_int64_amount(text: &str) -> Option<(i64, i64)> {
+    if text == "0" {
+        return Some((0, 0));
+    }
+    let s = split(text).ok()?;
+    let (base, exponent, format) = interpret(s.suffix)?;
+    let (mantissa, scale, precision) = match format {
+        Format::DecimalSI | Format::DecimalExponent => (1i64, exponent, 18 - (s.num.len() + s.denom.len()) as i64),
+        Format::BinarySI if base == 2 && exponent >= 0 && s.denom.is_empty() => {
+            (1i64.checked_shl(exponent as u32)?, 0, 15 - s.num.len() as i64 - (exponent as f32 * 3.0 / 10.0) as i64 - 1)
+        }
+        Format::BinarySI => return None,
+    };
+    if precision < 0 {
+        return None;
+    }
+    let scale = scale - s.denom.len() as i64;
+    if scale < NANO_EXPONENT {
+        return None;
+    }
+    let value: i64 = format!("{}{}", s.num, s.denom).parse().ok()?;
+    let result = value.checked_mul(mantissa)?;
+    Some((if s.positive { result } else { -result }, scale))
+}
+
 /// A stored quantity in milli-units (cpu), 0 when malformed.
 pub fn milli_value_of(q: &k8s_openapi::apimachinery::pkg::api::resource::Quantity) -> i64 {
     Quantity::parse(q.0.trim()).map_or(0, |q| q.milli_value())

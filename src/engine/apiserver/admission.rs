@@ -7,6 +7,7 @@
 //! which is harmless because defaulting is idempotent.
 
 mod allocation;
+mod limit_ranger;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -28,7 +29,7 @@ pub fn admit_create(api: &mut ApiServer, obj: &mut Object) -> Result<(), ApiErro
     defaults::apply(obj);
     match obj {
         Object::Pod(pod) => {
-            limit_ranger(api, pod)?;
+            limit_ranger::default_pod(api, pod);
             service_account(api, pod)?;
             priority(api, pod)?;
             default_toleration_seconds(pod.spec_mut());
@@ -56,6 +57,7 @@ pub fn admit_create(api: &mut ApiServer, obj: &mut Object) -> Result<(), ApiErro
             }
             ns.status = Some(k8s_openapi::api::core::v1::NamespaceStatus { phase: Some("Active".to_string()), conditions: None });
         }
+        Object::Ingress(ing) => default_ingress_class(api, ing),
         Object::PersistentVolumeClaim(pvc) => {
             default_storage_class(api, pvc);
             add_finalizer(&mut pvc.metadata, "kubernetes.io/pvc-protection");
@@ -125,8 +127,20 @@ pub fn admit_update(api: &mut ApiServer, obj: &mut Object, old: &Object) -> Resu
     Ok(())
 }
 
+/// Validating admission of a create, after the object's own validation
+/// passed (ResourceQuota, the last plugin, is [`resource_quota`]).
+pub fn validate_create(api: &ApiServer, obj: &Object) -> Result<(), ApiError> {
+    limit_ranger::validate(api, obj, None)?;
+    pod_security(api, obj, None)?;
+    if let Object::PriorityClass(pc) = obj {
+        one_global_default(api, pc, false)?;
+    }
+    Ok(())
+}
+
 /// Validating admission, after the object's own validation passed.
 pub fn validate_update(api: &ApiServer, obj: &Object, old: &Object) -> Result<(), ApiError> {
+    limit_ranger::validate(api, obj, Some(old))?;
     pod_security(api, obj, Some(old))?;
     if let Object::PriorityClass(pc) = obj {
         one_global_default(api, pc, true)?;
@@ -681,112 +695,30 @@ fn default_toleration_seconds(spec: &mut PodSpec) {
     }
 }
 
-/// LimitRanger: fills container requests and limits from the namespace's
-/// LimitRanges, then enforces their minimums and maximums.
-fn limit_ranger(api: &ApiServer, pod: &mut Pod) -> Result<(), ApiError> {
-    if !api.store.holds_any_under(LIMIT_RANGES_PREFIX) {
-        return Ok(());
+/// DefaultIngressClass: an Ingress that names no class (neither
+/// `ingressClassName` nor the `kubernetes.io/ingress.class` annotation)
+/// gets the IngressClass annotated as default, the newest if several are
+/// (the first by name among those created in the same second).
+fn default_ingress_class(api: &ApiServer, ing: &mut k8s_openapi::api::networking::v1::Ingress) {
+    let spec = ing.spec.get_or_insert_with(Default::default);
+    if spec.ingress_class_name.is_some() || ing.metadata.annotations.as_ref().is_some_and(|a| a.contains_key("kubernetes.io/ingress.class")) {
+        return;
     }
-    let limit_ranges = ids::limit_ranges();
-    let namespace = pod.metadata.namespace.clone().unwrap_or_default();
-    let ranges: Vec<_> = list_in(api, limit_ranges, Some(&namespace))
+    let Some(classes) = find_resource("networking.k8s.io", "ingressclasses") else { return };
+    let listed = list_in(api, classes, None);
+    let newest = listed
         .iter()
         .filter_map(|o| match &**o {
-            Object::LimitRange(lr) => Some(lr.clone()),
+            Object::IngressClass(c) if c.metadata.annotations.as_ref().and_then(|a| a.get("ingressclass.kubernetes.io/is-default-class")).is_some_and(|v| v == "true") => Some(&c.metadata),
             _ => None,
         })
-        .collect();
-    if ranges.is_empty() {
-        return Ok(());
-    }
-    let name = pod_name(pod);
-    let mut errors = Vec::new();
-    for range in &ranges {
-        let items: Vec<_> = range.spec.iter().flat_map(|s| s.limits.iter()).filter(|i| i.type_ == "Container").cloned().collect();
-        let mut default_limits = BTreeMap::new();
-        let mut default_requests = BTreeMap::new();
-        for item in &items {
-            default_limits.extend(item.default.clone().unwrap_or_default());
-            default_requests.extend(item.default_request.clone().unwrap_or_default());
-        }
-        let spec = pod.spec_mut();
-        let mut notes = Vec::new();
-        let groups = [("init container", spec.init_containers.iter_mut().flatten().collect::<Vec<_>>()), ("container", spec.containers.iter_mut().collect())];
-        for (prefix, containers) in groups {
-            for container in containers {
-                let resources = container.resources.get_or_insert_with(Default::default);
-                let limits = resources.limits.get_or_insert_with(BTreeMap::new);
-                let mut set_limits: Vec<String> = Vec::new();
-                for (k, v) in &default_limits {
-                    if !limits.contains_key(k) {
-                        limits.insert(k.clone(), v.clone());
-                        set_limits.push(k.clone());
-                    }
-                }
-                let requests = resources.requests.get_or_insert_with(BTreeMap::new);
-                let mut set_requests: Vec<String> = Vec::new();
-                for (k, v) in &default_requests {
-                    if !requests.contains_key(k) {
-                        requests.insert(k.clone(), v.clone());
-                        set_requests.push(k.clone());
-                    }
-                }
-                if resources.limits.as_ref().is_some_and(BTreeMap::is_empty) {
-                    resources.limits = None;
-                }
-                if resources.requests.as_ref().is_some_and(BTreeMap::is_empty) {
-                    resources.requests = None;
-                }
-                if !set_requests.is_empty() {
-                    notes.push(format!("{} request for {prefix} {}", set_requests.join(", "), container.name));
-                }
-                if !set_limits.is_empty() {
-                    notes.push(format!("{} limit for {prefix} {}", set_limits.join(", "), container.name));
-                }
-            }
-        }
-        if !notes.is_empty() {
-            pod.metadata
-                .annotations
-                .get_or_insert_with(BTreeMap::new)
-                .insert("kubernetes.io/limit-ranger".to_string(), format!("LimitRanger plugin set: {}", notes.join("; ")));
-        }
-        let spec = pod.spec_mut();
-        for item in &items {
-            for container in spec.containers.iter().chain(spec.init_containers.iter().flatten()) {
-                let requests = container.resources.as_ref().and_then(|r| r.requests.clone()).unwrap_or_default();
-                let limits = container.resources.as_ref().and_then(|r| r.limits.clone()).unwrap_or_default();
-                for (resource_name, min) in item.min.iter().flatten() {
-                    let Some(min_q) = parse_stored(min) else { continue };
-                    match requests.get(resource_name).and_then(parse_stored) {
-                        None => errors.push(format!("minimum {resource_name} usage per Container is {}.  No request is specified", min_q.canonical())),
-                        Some(request) if request < min_q => errors.push(format!(
-                            "minimum {resource_name} usage per Container is {}, but request is {}",
-                            min_q.canonical(),
-                            request.canonical()
-                        )),
-                        Some(_) => {}
-                    }
-                }
-                for (resource_name, max) in item.max.iter().flatten() {
-                    let Some(max_q) = parse_stored(max) else { continue };
-                    match limits.get(resource_name).and_then(parse_stored) {
-                        None => errors.push(format!("maximum {resource_name} usage per Container is {}.  No limit is specified", max_q.canonical())),
-                        Some(limit) if limit > max_q => errors.push(format!(
-                            "maximum {resource_name} usage per Container is {}, but limit is {}",
-                            max_q.canonical(),
-                            limit.canonical()
-                        )),
-                        Some(_) => {}
-                    }
-                }
-            }
-        }
-    }
-    match errors.len() {
-        0 => Ok(()),
-        1 => Err(forbidden("pods", &name, &errors[0])),
-        _ => Err(forbidden("pods", &name, format!("[{}]", errors.join(", ")))),
+        // Key order is name order: a later class wins only when strictly newer.
+        .fold(None, |best: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>, m| match best {
+            Some(b) if b.creation_timestamp.as_ref().map(|t| t.0) >= m.creation_timestamp.as_ref().map(|t| t.0) => Some(b),
+            _ => Some(m),
+        });
+    if let Some(name) = newest.and_then(|m| m.name.clone()) {
+        spec.ingress_class_name = Some(name);
     }
 }
 

@@ -97,7 +97,8 @@ impl ApiServer {
             .cloned()
             .collect();
         if matching.len() > 1 {
-            return Err(ApiError::new(Reason::InternalError, MULTIPLE_BUDGETS));
+            // A bare Status with code 500 and no reason, as 1.33's eviction REST returns it.
+            return Err(ApiError::new(Reason::Unknown, MULTIPLE_BUDGETS));
         }
         if let Some(pdb) = matching.first() {
             let status = pdb.status.clone().unwrap_or_default();

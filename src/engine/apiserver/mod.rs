@@ -909,10 +909,7 @@ impl ApiServer {
         if !causes.is_empty() {
             return Err(invalid_error(&obj, causes));
         }
-        admission::pod_security(self, &obj, None)?;
-        if let Object::PriorityClass(pc) = &obj {
-            admission::one_global_default(self, pc, false)?;
-        }
+        admission::validate_create(self, &obj)?;
         // ResourceQuota, the last validating admission plugin.
         let charges = admission::resource_quota(self, &obj)?;
         let name = obj.meta().name.clone().unwrap_or_default();

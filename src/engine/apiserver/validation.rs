@@ -7,7 +7,9 @@ mod endpoints;
 mod go_json;
 mod job_policies;
 mod names;
+mod networking;
 mod pod;
+mod policy;
 pub use pod::volume_source_names;
 mod service;
 pub mod storage;
@@ -21,7 +23,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
 use crate::engine::api::{Cause, Object};
 
-pub use names::{config_map_key, dns1035_label, dns1123_label, dns1123_subdomain, label_value, qualified_name};
+pub use names::{config_map_key, dns1035_label, dns1123_label, dns1123_subdomain, label_value, qualified_name, wildcard_dns1123_subdomain};
 
 /// A field path as validation walks down to a field (`spec.containers[0].name`),
 /// written out only when an error names it: most objects are valid, and
@@ -358,6 +360,9 @@ pub fn validate_create(obj: &Object) -> Vec<Cause> {
     if let Object::PriorityClass(pc) = obj {
         validate_priority_class(pc, &mut errs);
     }
+    if let Object::Ingress(ing) = obj {
+        networking::validate_ingress_create(ing, &mut errs);
+    }
     errs.0
 }
 
@@ -416,6 +421,9 @@ fn validate_kind(obj: &Object, errs: &mut Errors) {
         Object::PersistentVolume(pv) => storage::validate_volume(pv, errs),
         Object::StorageClass(sc) => storage::validate_storage_class(sc, errs),
         Object::HorizontalPodAutoscaler(hpa) => autoscaling::validate_horizontal_pod_autoscaler(hpa, errs),
+        Object::LimitRange(lr) => policy::validate_limit_range(lr, errs),
+        Object::ResourceQuota(quota) => policy::validate_resource_quota(quota, errs),
+        Object::Ingress(ing) => networking::validate_ingress(ing, errs),
         _ => {}
     }
 }

@@ -7,6 +7,7 @@
 //! Go's tabwriter, as kubectl does, so column blocks line up the same way.
 
 mod autoscaling;
+mod limits;
 mod network;
 mod pdb;
 mod quota;
@@ -130,6 +131,7 @@ pub fn describe_object(s: &Session, obj: &Object, show_events: bool, now: Virtua
         Object::Namespace(_) => describe_namespace(&mut w, s, obj),
         Object::PodDisruptionBudget(p) => pdb::describe(&mut w, p),
         Object::ResourceQuota(q) => quota::describe_quota(&mut w, q),
+        Object::LimitRange(lr) => limits::describe_limit_range(&mut w, lr),
         Object::StatefulSet(set) => workloads::describe_stateful_set(&mut w, s, obj, set),
         Object::DaemonSet(ds) => workloads::describe_daemon_set(&mut w, s, obj, ds),
         Object::Job(job) => workloads::describe_job(&mut w, obj, job),
@@ -242,6 +244,7 @@ fn has_events(obj: &Object) -> bool {
             | Object::Secret(_)
             | Object::NetworkPolicy(_)
             | Object::ResourceQuota(_)
+            | Object::LimitRange(_)
             | Object::Role(_)
             | Object::ClusterRole(_)
             | Object::RoleBinding(_)
@@ -1038,6 +1041,17 @@ fn describe_namespace(w: &mut Writer, s: &Session, obj: &Object) {
     labels_multiline(w, "", "Labels", m.labels.as_ref());
     annotations_multiline(w, "Annotations", m.annotations.as_ref());
     w.line(0, &format!("Status:\t{}", ns.status.as_ref().and_then(|s| s.phase.clone()).unwrap_or_default()));
+    let conditions = ns.status.as_ref().and_then(|s| s.conditions.as_deref()).unwrap_or_default();
+    if !conditions.is_empty() {
+        w.line(0, "Conditions:");
+        w.line(1, "Type\tStatus\tLastTransitionTime\tReason\tMessage");
+        w.line(1, "----\t------\t------------------\t------\t-------");
+        for c in conditions {
+            // Go's zero time where a condition has none.
+            let when = c.last_transition_time.as_ref().map_or_else(|| "Mon, 01 Jan 0001 00:00:00 +0000".to_string(), rfc1123z);
+            w.line(1, &format!("{}\t{}\t{when}\t{}\t{}", c.type_, c.status, c.reason.as_deref().unwrap_or(""), c.message.as_deref().unwrap_or("")));
+        }
+    }
     let count = |plural: &str| {
         crate::engine::api::find_resource("", plural)
             .and_then(|id| s.cluster.sim.api.list(&Query::in_namespace(id, &name)).ok())
@@ -1050,11 +1064,10 @@ fn describe_namespace(w: &mut Writer, s: &Session, obj: &Object) {
         quotas.iter().filter_map(|q| if let Object::ResourceQuota(q) = &**q { Some(&**q) } else { None }).collect();
     quota::describe_resource_quotas(w, &quotas);
     w.line(0, "");
-    if count("limitranges").is_empty() {
-        w.line(0, "No LimitRange resource.");
-    } else {
-        w.line(0, "Resource Limits");
-    }
+    let ranges = count("limitranges");
+    let ranges: Vec<&k8s_openapi::api::core::v1::LimitRange> =
+        ranges.iter().filter_map(|r| if let Object::LimitRange(r) = &**r { Some(&**r) } else { None }).collect();
+    limits::describe_limit_ranges(w, &ranges);
 }
 
 fn describe_node(w: &mut Writer, s: &Session, obj: &Object, now: VirtualTime) {

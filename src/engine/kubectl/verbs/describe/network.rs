@@ -142,7 +142,11 @@ fn ports_lines(w: &mut Writer, ports: Option<&Vec<NetworkPolicyPort>>, indent: &
             for port in list {
                 let proto = port.protocol.clone().unwrap_or_else(|| "TCP".into());
                 let number = port.port.as_ref().map_or_else(|| "<nil>".to_string(), int_or_string);
-                w.line(0, &format!("{indent}{title}: {number}/{proto}"));
+                // A range (`endPort`) is its own line, whichever direction.
+                match port.end_port {
+                    None => w.line(0, &format!("{indent}{title}: {number}/{proto}")),
+                    Some(end) => w.line(0, &format!("{indent}To Port Range: {number}-{end}/{proto}")),
+                }
             }
         }
     }

@@ -1,0 +1,171 @@
+//! Ingress validation, as 1.33's `pkg/apis/networking/validation` words it
+//! (`ValidateIngressSpec` and what it calls).
+
+use k8s_openapi::api::networking::v1::{HTTPIngressPath, Ingress, IngressBackend};
+
+use super::names::{dns1035_label, dns1123_subdomain, path_segment_name, port_name, port_number, wildcard_dns1123_subdomain};
+use super::{quote, Errors, Path};
+
+const SUPPORTED_PATH_TYPES: &[&str] = &["Exact", "ImplementationSpecific", "Prefix"];
+const INVALID_PATH_SEQUENCES: &[&str] = &["//", "/./", "/../", "%2f", "%2F"];
+const INVALID_PATH_SUFFIXES: &[&str] = &["/..", "/."];
+
+/// Whether a host is an IP address (`netutils.ParseIPSloppy`).
+fn is_ip(host: &str) -> bool {
+    host.parse::<std::net::IpAddr>().is_ok()
+}
+
+pub fn validate_ingress(ing: &Ingress, errs: &mut Errors) {
+    let spec = ing.spec.clone().unwrap_or_default();
+    let path = Path::Root("spec");
+    let rules = spec.rules.as_deref().unwrap_or_default();
+    if rules.is_empty() && spec.default_backend.is_none() {
+        let value = if spec.rules.is_some() { "[]networking.IngressRule{}" } else { "[]networking.IngressRule(nil)" };
+        errs.invalid(&path, value, "either `defaultBackend` or `rules` must be specified");
+    }
+    if let Some(backend) = &spec.default_backend {
+        validate_backend(backend, &path.field("defaultBackend"), errs);
+    }
+    let rules_path = path.field("rules");
+    for (i, rule) in rules.iter().enumerate() {
+        let rule_path = rules_path.index(i);
+        if let Some(host) = rule.host.as_deref().filter(|h| !h.is_empty()) {
+            let host_path = rule_path.field("host");
+            if is_ip(host) {
+                errs.invalid_str(&host_path, host, "must be a DNS name, not an IP address");
+            }
+            let messages = if host.contains('*') { wildcard_dns1123_subdomain(host) } else { dns1123_subdomain(host) };
+            for message in messages {
+                errs.invalid_str(&host_path, host, &message);
+            }
+        }
+        if let Some(http) = &rule.http {
+            let http_path = rule_path.field("http");
+            let paths_path = http_path.field("paths");
+            if http.paths.is_empty() {
+                errs.required(&paths_path, "");
+            }
+            for (j, p) in http.paths.iter().enumerate() {
+                validate_http_path(p, &paths_path.index(j), errs);
+            }
+        }
+    }
+    let tls_path = path.field("tls");
+    for (i, tls) in spec.tls.iter().flatten().enumerate() {
+        let item = tls_path.index(i);
+        let hosts_path = item.field("hosts");
+        for (j, host) in tls.hosts.iter().flatten().enumerate() {
+            let messages = if host.contains('*') { wildcard_dns1123_subdomain(host) } else { dns1123_subdomain(host) };
+            for message in messages {
+                errs.invalid_str(&hosts_path.index(j), host, &message);
+            }
+        }
+        if let Some(secret) = tls.secret_name.as_deref().filter(|s| !s.is_empty()) {
+            for message in dns1123_subdomain(secret) {
+                errs.invalid_str(&item.field("secretName"), secret, &message);
+            }
+        }
+    }
+    if let Some(class) = &spec.ingress_class_name {
+        for message in dns1123_subdomain(class) {
+            errs.invalid_str(&path.field("ingressClassName"), class, &message);
+        }
+    }
+}
+
+/// `ValidateIngressCreate`'s own check: the beta annotation and the field,
+/// when both are given, must name the same class.
+pub fn validate_ingress_create(ing: &Ingress, errs: &mut Errors) {
+    let annotation = ing.metadata.annotations.as_ref().and_then(|a| a.get("kubernetes.io/ingress.class"));
+    let field = ing.spec.as_ref().and_then(|s| s.ingress_class_name.as_ref());
+    if let (Some(annotation), Some(field)) = (annotation, field) {
+        if annotation != field {
+            errs.invalid_str("annotations.kubernetes.io/ingress.class", annotation, "must match `ingressClassName` when both are specified");
+        }
+    }
+}
+
+fn validate_http_path(p: &HTTPIngressPath, path: &Path, errs: &mut Errors) {
+    let value = p.path.as_deref().unwrap_or("");
+    let path_field = path.field("path");
+    match p.path_type.as_str() {
+        "" => {
+            errs.required(&path.field("pathType"), "pathType must be specified");
+            return;
+        }
+        "Exact" | "Prefix" => {
+            if !value.starts_with('/') {
+                errs.invalid_str(&path_field, value, "must be an absolute path");
+            }
+            if !value.is_empty() {
+                for sequence in INVALID_PATH_SEQUENCES.iter().filter(|s| value.contains(*s)) {
+                    errs.invalid_str(&path_field, value, &format!("must not contain '{sequence}'"));
+                }
+                for suffix in INVALID_PATH_SUFFIXES.iter().filter(|s| value.ends_with(*s)) {
+                    errs.invalid_str(&path_field, value, &format!("cannot end with '{suffix}'"));
+                }
+            }
+        }
+        "ImplementationSpecific" => {
+            if !value.is_empty() && !value.starts_with('/') {
+                errs.invalid_str(&path_field, value, "must be an absolute path");
+            }
+        }
+        other => errs.unsupported(&path.field("pathType"), other, SUPPORTED_PATH_TYPES),
+    }
+    validate_backend(&p.backend, &path.field("backend"), errs);
+}
+
+/// `validateIngressBackend`: a service (name and one of port name or
+/// number) or a resource, not both.
+fn validate_backend(backend: &IngressBackend, path: &Path, errs: &mut Errors) {
+    match (&backend.resource, &backend.service) {
+        (Some(_), Some(_)) => errs.invalid(path, &quote(""), "cannot set both resource and service backends"),
+        (Some(resource), None) => {
+            let resource_path = path.field("resource");
+            if let Some(group) = &resource.api_group {
+                for message in dns1123_subdomain(group) {
+                    errs.invalid_str(&resource_path.field("apiGroup"), group, &message);
+                }
+            }
+            for (field, value, required) in [("kind", &resource.kind, "kind is required"), ("name", &resource.name, "name is required")] {
+                if value.is_empty() {
+                    errs.required(&resource_path.field(field), required);
+                } else {
+                    for message in path_segment_name(value, false) {
+                        errs.invalid_str(&resource_path.field(field), value, &message);
+                    }
+                }
+            }
+        }
+        (None, Some(service)) => {
+            let service_path = path.field("service");
+            if service.name.is_empty() {
+                errs.required(&service_path.field("name"), "");
+            } else {
+                for message in dns1035_label(&service.name) {
+                    errs.invalid_str(&service_path.field("name"), &service.name, &message);
+                }
+            }
+            let port = service.port.clone().unwrap_or_default();
+            let name = port.name.as_deref().unwrap_or("");
+            let number = port.number.unwrap_or(0);
+            let port_path = service_path.field("port");
+            match (!name.is_empty(), number != 0) {
+                (true, true) => errs.invalid(path, &quote(""), "cannot set both port name & port number"),
+                (true, false) => {
+                    for message in port_name(name) {
+                        errs.invalid_str(&port_path.field("name"), name, &message);
+                    }
+                }
+                (false, true) => {
+                    for message in port_number(number as i64) {
+                        errs.invalid_int(&port_path.field("number"), number as i64, &message);
+                    }
+                }
+                (false, false) => errs.required(path, "port name or number is required"),
+            }
+        }
+        (None, None) => errs.invalid(path, &quote(""), "resource or service backend is required"),
+    }
+}
