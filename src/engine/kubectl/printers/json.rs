@@ -29,6 +29,18 @@ pub type FieldRank<'a> = &'a dyn Fn(&[&str], &str) -> Option<usize>;
 
 /// As [`to_json_indented`] (`indented`) or [`to_json_compact`], with each
 /// object's keys in the order `rank` gives.
+/// A typed list's own fields (`metav1.List`, `EventList`) in Go's order;
+/// its items as they come.
+pub fn list_field_rank(path: &[&str], key: &str) -> Option<usize> {
+    match (path, key) {
+        ([], "kind") => Some(0),
+        ([], "apiVersion") => Some(1),
+        ([], "metadata") => Some(2),
+        ([], "items") => Some(3),
+        _ => None,
+    }
+}
+
 pub fn to_json_in_field_order(value: &Value, indented: bool, rank: FieldRank) -> String {
     let mut out = String::new();
     write(value, indented.then_some(0), &mut out, &mut Vec::new(), Some(rank));

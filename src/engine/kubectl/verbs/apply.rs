@@ -151,14 +151,7 @@ pub fn print_as_list(s: &mut Session, format: &Option<OutputFormat>, printed: &[
                 "metadata": {},
             });
             if matches!(format, OutputFormat::Json) {
-                let rank = |path: &[&str], key: &str| match (path, key) {
-                    ([], "kind") => Some(0),
-                    ([], "apiVersion") => Some(1),
-                    ([], "metadata") => Some(2),
-                    ([], "items") => Some(3),
-                    _ => None,
-                };
-                s.out.push_str(&printers::json::to_json_in_field_order(&list, true, &rank));
+                s.out.push_str(&printers::json::to_json_in_field_order(&list, true, &printers::json::list_field_rank));
                 s.out.push('\n');
                 return Ok(());
             }

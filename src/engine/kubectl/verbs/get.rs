@@ -403,14 +403,7 @@ fn print_event_list(s: &mut Session, format: &OutputFormat, events: &[k8s_openap
         }
         OutputFormat::Json => {
             let list = serde_json::json!({ "kind": "EventList", "apiVersion": "v1", "metadata": {}, "items": items });
-            let rank = |path: &[&str], key: &str| match (path, key) {
-                ([], "kind") => Some(0),
-                ([], "apiVersion") => Some(1),
-                ([], "metadata") => Some(2),
-                ([], "items") => Some(3),
-                _ => None,
-            };
-            s.out.push_str(&printers::json::to_json_in_field_order(&list, true, &rank));
+            s.out.push_str(&printers::json::to_json_in_field_order(&list, true, &printers::json::list_field_rank));
             s.out.push('\n');
             Ok(())
         }
