@@ -424,6 +424,7 @@ fn validate_kind(obj: &Object, errs: &mut Errors) {
         Object::LimitRange(lr) => policy::validate_limit_range(lr, errs),
         Object::ResourceQuota(quota) => policy::validate_resource_quota(quota, errs),
         Object::Ingress(ing) => networking::validate_ingress(ing, errs),
+        Object::NetworkPolicy(np) => networking::validate_network_policy(np, errs),
         _ => {}
     }
 }

@@ -169,3 +169,165 @@ fn validate_backend(backend: &IngressBackend, path: &Path, errs: &mut Errors) {
         (None, None) => errs.invalid(path, &quote(""), "resource or service backend is required"),
     }
 }
+
+/// `ValidateNetworkPolicySpec`: the pod selector, each rule's ports and
+/// peers, the policy types.
+pub fn validate_network_policy(policy: &k8s_openapi::api::networking::v1::NetworkPolicy, errs: &mut Errors) {
+    let spec = policy.spec.clone().unwrap_or_default();
+    if let Some(selector) = &spec.pod_selector {
+        super::workloads::validate_label_selector(selector, "spec.podSelector", errs);
+    }
+    for (i, rule) in spec.ingress.iter().flatten().enumerate() {
+        let at = format!("spec.ingress[{i}]");
+        for (j, port) in rule.ports.iter().flatten().enumerate() {
+            validate_policy_port(port, &format!("{at}.ports[{j}]"), errs);
+        }
+        for (j, peer) in rule.from.iter().flatten().enumerate() {
+            validate_policy_peer(peer, &format!("{at}.from[{j}]"), errs);
+        }
+    }
+    for (i, rule) in spec.egress.iter().flatten().enumerate() {
+        let at = format!("spec.egress[{i}]");
+        for (j, port) in rule.ports.iter().flatten().enumerate() {
+            validate_policy_port(port, &format!("{at}.ports[{j}]"), errs);
+        }
+        for (j, peer) in rule.to.iter().flatten().enumerate() {
+            validate_policy_peer(peer, &format!("{at}.to[{j}]"), errs);
+        }
+    }
+    let types = spec.policy_types.as_deref().unwrap_or_default();
+    if types.len() > 2 {
+        let shown = types.iter().map(|t| quote(t)).collect::<Vec<_>>().join(", ");
+        errs.invalid("spec.policyTypes", &format!("[]networking.PolicyType{{{shown}}}"), "may not specify more than two policyTypes");
+        return;
+    }
+    for (i, policy_type) in types.iter().enumerate() {
+        if policy_type != "Ingress" && policy_type != "Egress" {
+            errs.unsupported(&format!("spec.policyTypes[{i}]"), policy_type, &["Ingress", "Egress"]);
+        }
+    }
+}
+
+/// `ValidateNetworkPolicyPort`.
+fn validate_policy_port(port: &k8s_openapi::api::networking::v1::NetworkPolicyPort, at: &str, errs: &mut Errors) {
+    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+    if let Some(protocol) = port.protocol.as_deref().filter(|p| !matches!(*p, "TCP" | "UDP" | "SCTP")) {
+        errs.unsupported(&format!("{at}.protocol"), protocol, &["TCP", "UDP", "SCTP"]);
+    }
+    match &port.port {
+        Some(IntOrString::Int(number)) => {
+            for msg in port_number(i64::from(*number)) {
+                errs.invalid_int(&format!("{at}.port"), i64::from(*number), &msg);
+            }
+            if let Some(end) = port.end_port {
+                // Go shows the port, not the end, beside this message.
+                if end < *number {
+                    errs.invalid_int(&format!("{at}.endPort"), i64::from(*number), "must be greater than or equal to `port`");
+                }
+                for msg in port_number(i64::from(end)) {
+                    errs.invalid_int(&format!("{at}.endPort"), i64::from(end), &msg);
+                }
+            }
+        }
+        Some(IntOrString::String(name)) => {
+            if let Some(end) = port.end_port {
+                errs.invalid_int(&format!("{at}.endPort"), i64::from(end), "may not be specified when `port` is non-numeric");
+            }
+            for msg in port_name(name) {
+                errs.invalid_str(&format!("{at}.port"), name, &msg);
+            }
+        }
+        None => {
+            if let Some(end) = port.end_port {
+                errs.invalid_int(&format!("{at}.endPort"), i64::from(end), "may not be specified when `port` is not specified");
+            }
+        }
+    }
+}
+
+/// `ValidateNetworkPolicyPeer`: one kind of peer, or pod and namespace
+/// selectors together.
+fn validate_policy_peer(peer: &k8s_openapi::api::networking::v1::NetworkPolicyPeer, at: &str, errs: &mut Errors) {
+    let mut peers = 0;
+    if let Some(selector) = &peer.pod_selector {
+        peers += 1;
+        super::workloads::validate_label_selector(selector, &format!("{at}.podSelector"), errs);
+    }
+    if let Some(selector) = &peer.namespace_selector {
+        peers += 1;
+        super::workloads::validate_label_selector(selector, &format!("{at}.namespaceSelector"), errs);
+    }
+    if let Some(block) = &peer.ip_block {
+        peers += 1;
+        validate_ip_block(block, &format!("{at}.ipBlock"), errs);
+    }
+    if peers == 0 {
+        errs.required(at, "must specify a peer");
+    } else if peers > 1 && peer.ip_block.is_some() {
+        errs.forbidden(at, "may not specify both ipBlock and another peer");
+    }
+}
+
+const VALID_CIDR: &str = "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)";
+
+/// `ValidateIPBlock`: a CIDR, and exceptions strictly inside it.
+fn validate_ip_block(block: &k8s_openapi::api::networking::v1::IPBlock, at: &str, errs: &mut Errors) {
+    if block.cidr.is_empty() {
+        errs.required(&format!("{at}.cidr"), "");
+        return;
+    }
+    let Some(outer) = cidr(&block.cidr) else {
+        errs.invalid_str(&format!("{at}.cidr"), &block.cidr, VALID_CIDR);
+        return;
+    };
+    for (i, text) in block.except.iter().flatten().enumerate() {
+        let field = format!("{at}.except[{i}]");
+        let Some(inner) = cidr(text) else {
+            errs.invalid_str(&field, text, VALID_CIDR);
+            continue;
+        };
+        if outer.v4 != inner.v4 || !outer.contains(inner.network) || outer.bits >= inner.bits {
+            errs.invalid_str(&field, text, "must be a strict subset of `cidr`");
+        }
+    }
+}
+
+/// A CIDR as `netutils.ParseCIDRSloppy` reads it: its network and prefix length.
+struct Cidr {
+    network: u128,
+    bits: u32,
+    v4: bool,
+}
+
+impl Cidr {
+    fn mask(&self) -> u128 {
+        let width = if self.v4 { 32 } else { 128 };
+        let all = if self.v4 { u128::from(u32::MAX) } else { u128::MAX };
+        match width - self.bits {
+            128 => 0,
+            host_bits => (u128::MAX << host_bits) & all,
+        }
+    }
+
+    fn contains(&self, address: u128) -> bool {
+        address & self.mask() == self.network
+    }
+}
+
+fn cidr(text: &str) -> Option<Cidr> {
+    let (ip, bits) = text.split_once('/')?;
+    if bits.is_empty() || bits.len() > 3 || !bits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let bits: u32 = bits.parse().ok()?;
+    let (address, v4) = match super::service::ip_of(ip)? {
+        std::net::IpAddr::V4(v4) => (u128::from(u32::from(v4)), true),
+        std::net::IpAddr::V6(v6) => (u128::from(v6), false),
+    };
+    if bits > if v4 { 32 } else { 128 } {
+        return None;
+    }
+    let mut block = Cidr { network: address, bits, v4 };
+    block.network &= block.mask();
+    Some(block)
+}
