@@ -605,6 +605,61 @@ fn not_simulated(word: &str) -> Option<&'static str> {
     })
 }
 
+/// kubectl's commands as its root command holds them (cobra's
+/// `c.commands`: the help groups' order, then those added after), without
+/// the ones cobra does not offer (`help`, an `alpha` with no subcommands),
+/// each with the words it is explicitly suggested for.
+const ROOT_COMMANDS: &[(&str, &[&str])] = &[
+    ("create", &[]), ("expose", &[]), ("run", &[]), ("set", &[]),
+    ("explain", &[]), ("get", &["list", "ps"]), ("edit", &[]), ("delete", &["rm"]),
+    ("rollout", &[]), ("scale", &[]), ("autoscale", &[]),
+    ("certificate", &[]), ("cluster-info", &[]), ("top", &[]), ("cordon", &[]), ("uncordon", &[]), ("drain", &[]), ("taint", &[]),
+    ("describe", &[]), ("logs", &[]), ("attach", &[]), ("exec", &[]), ("port-forward", &[]), ("proxy", &[]), ("cp", &[]), ("auth", &[]), ("debug", &[]), ("events", &[]),
+    ("diff", &[]), ("apply", &[]), ("patch", &[]), ("replace", &[]), ("wait", &["list", "ps"]), ("kustomize", &[]),
+    ("label", &[]), ("annotate", &[]), ("completion", &[]),
+    ("config", &[]), ("plugin", &[]), ("version", &[]), ("api-versions", &[]), ("api-resources", &[]), ("options", &[]),
+];
+
+/// cobra's `findSuggestions` for an unknown root command: the commands
+/// within a Levenshtein distance of 2 (ignoring case), those it begins, and
+/// those naming it among their suggestions, in the root's order.
+fn command_suggestions(typed: &str) -> String {
+    let typed_lower = typed.to_lowercase();
+    let mut found = Vec::new();
+    for (name, suggested_for) in ROOT_COMMANDS {
+        if levenshtein(&typed_lower, name) <= 2 || name.starts_with(&typed_lower) {
+            found.push(*name);
+        }
+        if suggested_for.iter().any(|word| word.eq_ignore_ascii_case(typed)) {
+            found.push(*name);
+        }
+    }
+    if found.is_empty() {
+        return String::new();
+    }
+    let mut text = String::from("\n\nDid you mean this?\n");
+    for name in found {
+        text.push_str(&format!("\t{name}\n"));
+    }
+    text
+}
+
+/// Edit distance over characters, as cobra's `ld`.
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = if ca == *cb { diagonal } else { 1 + diagonal.min(above).min(row[j]) };
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
 /// Parses words (without the leading `kubectl`). Errors are kubectl's lines.
 pub fn parse(words: &[String]) -> Result<Args, String> {
     let mut args = Args::default();
@@ -620,7 +675,7 @@ pub fn parse(words: &[String]) -> Result<Args, String> {
                 if let Some(why) = not_simulated(w) {
                     return Err(format!("error: kubectl {w} is not part of this simulation: {why}"));
                 }
-                return Err(format!("error: unknown command \"{w}\" for \"kubectl\"\nRun 'kubectl --help' for usage."));
+                return Err(format!("error: unknown command \"{w}\" for \"kubectl\"{}", command_suggestions(w)));
             }
             args.command_words.push(w.clone());
             i += 1;
