@@ -1333,6 +1333,10 @@ impl Kubelet {
                     }
                     Err(msg) => {
                         self.record_container(ctx, pod, &c.name, step.init, WARNING, "Failed", format!("Error: {msg}"));
+                        // The reason cache keeps `ErrRunContainer` with the
+                        // runtime's message: the container shows Waiting
+                        // (RunContainerError) over its StartError exit.
+                        self.set_waiting(&uid, &c.name, "RunContainerError", Some(msg));
                     }
                 }
                 if let Some(next) = self.machine.runtime.next_change() {
