@@ -1632,6 +1632,31 @@ impl Kubelet {
             ctx.wake_at(until);
             return;
         }
+        // With every regular container exited for good, `computePodActions`
+        // kills the pod (KillPod) and starts no sidecar again: the sidecars
+        // stop with the pod's grace period, and the pod ends after them.
+        let regular_done = !spec.containers.is_empty()
+            && self.machine.runtime.sandbox(uid).is_some_and(|s| spec.containers.iter().all(|c| s.latest(&c.name).and_then(|l| l.exit.as_ref()).is_some_and(|e| !should_restart(&policy, e.code))));
+        if regular_done {
+            let grace_s = spec.termination_grace_period_seconds.unwrap_or(30).max(0) as u64;
+            let to_stop: Vec<String> = spec
+                .init_containers
+                .iter()
+                .flatten()
+                .filter(|c| is_sidecar(c))
+                .filter(|c| self.machine.runtime.sandbox(uid).and_then(|s| s.latest(&c.name)).is_some_and(|l| l.is_running() && !l.is_stopping()))
+                .map(|c| c.name.clone())
+                .collect();
+            for name in to_stop {
+                self.record_container(ctx, pod, &name, true, NORMAL, "Killing", format!("Stopping container {name}"));
+                self.stop_container(ctx, pod, uid, &name, true, grace_s);
+            }
+            self.machine.advance(now);
+            if let Some(next) = self.machine.runtime.next_change() {
+                ctx.wake_at(next);
+            }
+            return;
+        }
         // Init containers, in order.
         for c in spec.init_containers.iter().flatten() {
             let latest = self.machine.runtime.sandbox(uid).and_then(|s| s.latest(&c.name)).map(|l| (l.is_running(), l.exit.clone(), l.spec_hash));
