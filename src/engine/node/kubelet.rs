@@ -28,7 +28,7 @@ use super::node_status::{self, MachineIds, Readiness, LEASE_NAMESPACE};
 use super::object_cache::{self, ObjectCache};
 use super::pod_status::{self, is_sidecar, restart_policy, should_restart, Inputs, Waiting};
 use super::programs;
-use super::runtime::{random_hex, ContainerSetup, Flavor, LogLine, Runtime, Sandbox};
+use super::runtime::{random_hex, ContainerSetup, Flavor, LogLine, Runtime, RuntimeContainer, Sandbox};
 use super::volumes::{self, PodVolumes, VolumeContext};
 use crate::engine::api::{ids, meta, KeyRef, Object, ObjectKey, Reason};
 use crate::engine::apiserver::events::{EventRecorder, NORMAL, WARNING};
@@ -166,6 +166,9 @@ struct Worker {
     steps: Option<Box<WorkerSteps>>,
     /// Containers told to stop for the pod's deletion.
     killing: bool,
+    /// When the kill began: a sidecar stopped after the main containers
+    /// gets what is left of the grace period.
+    kill_started: VirtualTime,
     delete_sent: bool,
     /// A sandbox was found dead (after a reboot) and reported.
     sandbox_changed_reported: bool,
@@ -1333,6 +1336,10 @@ impl Kubelet {
                     }
                     Err(msg) => {
                         self.record_container(ctx, pod, &c.name, step.init, WARNING, "Failed", format!("Error: {msg}"));
+                        // The reason cache keeps `ErrRunContainer` with the
+                        // runtime's message: the container shows Waiting
+                        // (RunContainerError) over its StartError exit.
+                        self.set_waiting(&uid, &c.name, "RunContainerError", Some(msg));
                     }
                 }
                 if let Some(next) = self.machine.runtime.next_change() {
@@ -1484,6 +1491,7 @@ impl Kubelet {
                     start_time: now,
                     steps: None,
                     killing: false,
+                    kill_started: VirtualTime::ZERO,
                     delete_sent: false,
                     sandbox_changed_reported: false,
                     volumes: PodVolumes::default(),
@@ -1626,6 +1634,31 @@ impl Kubelet {
                 w.steps_mut().step = Some(Step { container: String::new(), init: false, until, kind: StepKind::Sandbox });
             }
             ctx.wake_at(until);
+            return;
+        }
+        // With every regular container exited for good, `computePodActions`
+        // kills the pod (KillPod) and starts no sidecar again: the sidecars
+        // stop with the pod's grace period, and the pod ends after them.
+        let regular_done = !spec.containers.is_empty()
+            && self.machine.runtime.sandbox(uid).is_some_and(|s| spec.containers.iter().all(|c| s.latest(&c.name).and_then(|l| l.exit.as_ref()).is_some_and(|e| !should_restart(&policy, e.code))));
+        if regular_done {
+            let grace_s = spec.termination_grace_period_seconds.unwrap_or(30).max(0) as u64;
+            let to_stop: Vec<String> = spec
+                .init_containers
+                .iter()
+                .flatten()
+                .filter(|c| is_sidecar(c))
+                .filter(|c| self.machine.runtime.sandbox(uid).and_then(|s| s.latest(&c.name)).is_some_and(|l| l.is_running() && !l.is_stopping()))
+                .map(|c| c.name.clone())
+                .collect();
+            for name in to_stop {
+                self.record_container(ctx, pod, &name, true, NORMAL, "Killing", format!("Stopping container {name}"));
+                self.stop_container(ctx, pod, uid, &name, true, grace_s);
+            }
+            self.machine.advance(now);
+            if let Some(next) = self.machine.runtime.next_change() {
+                ctx.wake_at(next);
+            }
             return;
         }
         // Init containers, in order.
@@ -1771,6 +1804,7 @@ impl Kubelet {
         if !already {
             if let Some(w) = self.state.workers.get_mut(uid) {
                 w.killing = true;
+                w.kill_started = ctx.now;
                 if let Some(s) = w.steps.as_mut() {
                     s.step = None;
                 }
@@ -1784,9 +1818,13 @@ impl Kubelet {
                 .unwrap_or_default();
             for (name, init) in running {
                 self.record_container(ctx, pod, &name, init, NORMAL, "Killing", format!("Stopping container {name}"));
-                self.stop_container(ctx, pod, uid, &name, init, grace_s);
+                // Sidecars wait their turn (below).
+                if !(init && find_container(pod, &name).is_some_and(|(c, _)| is_sidecar(c))) {
+                    self.stop_container(ctx, pod, uid, &name, init, grace_s);
+                }
             }
         }
+        self.stop_sidecars_in_turn(ctx, pod, uid, grace_s);
         let still_running = self.machine.runtime.sandbox(uid).is_some_and(|s| s.containers.iter().any(|c| c.is_running()));
         if still_running {
             if let Some(t) = self.machine.runtime.next_change() {
@@ -1795,6 +1833,34 @@ impl Kubelet {
             return;
         }
         self.machine.runtime.stop_sandbox(uid);
+    }
+
+    /// `terminationOrdering` (kuberuntime_termination_order.go): a sidecar
+    /// is signalled once every main container and every sidecar declared
+    /// after it has exited, so sidecars stop in reverse order; it gets what
+    /// is left of the grace period (whole seconds), at least 2 s.
+    fn stop_sidecars_in_turn(&mut self, ctx: &mut Ctx, pod: &Pod, uid: &str, grace_s: u64) {
+        let spec = crate::engine::api::pod_spec_or_empty(pod.spec.as_deref());
+        let Some(sandbox) = self.machine.runtime.sandbox(uid) else { return };
+        let running = |name: &str| sandbox.latest(name).is_some_and(RuntimeContainer::is_running);
+        if spec.containers.iter().any(|c| running(&c.name)) {
+            return;
+        }
+        let sidecars: Vec<&Container> = spec.init_containers.iter().flatten().filter(|c| is_sidecar(c)).collect();
+        let mut due = Vec::new();
+        for (i, c) in sidecars.iter().enumerate() {
+            let waits = sidecars[i + 1..].iter().any(|later| running(&later.name));
+            if !waits && sandbox.latest(&c.name).is_some_and(|l| l.is_running() && !l.is_stopping()) {
+                due.push(c.name.clone());
+            }
+        }
+        let started = self.state.workers.get(uid).map_or(ctx.now, |w| w.kill_started);
+        let waited_s = ctx.now.millis_since(started) / 1000;
+        let left_s = grace_s.saturating_sub(waited_s).max(2);
+        for name in due {
+            self.stop_container(ctx, pod, uid, &name, true, left_s);
+        }
+        self.machine.advance(ctx.now);
     }
 
     /// The postStart hook, run once the container started. A failed hook

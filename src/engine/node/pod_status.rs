@@ -153,24 +153,66 @@ pub fn generate(inputs: &Inputs) -> PodStatus {
     let policy = restart_policy(pod);
     let init_specs: &[Container] = spec.init_containers.as_deref().unwrap_or(&[]);
     let default_waiting = if init_specs.is_empty() { "ContainerCreating" } else { "PodInitializing" };
-    let init_statuses: Vec<ContainerStatus> = init_specs.iter().map(|c| container_status(c, inputs, default_waiting)).collect();
+    let init_statuses: Vec<ContainerStatus> = init_specs
+        .iter()
+        .map(|c| {
+            let mut status = container_status(c, inputs, default_waiting);
+            // The prober counts a plain init container ready once it exited 0, not while it runs.
+            if !is_sidecar(c) {
+                status.ready = exit_code(&status) == Some(0);
+            }
+            status
+        })
+        .collect();
     let statuses: Vec<ContainerStatus> = spec.containers.iter().map(|c| container_status(c, inputs, default_waiting)).collect();
 
-    // Init containers: which are not done yet, and did one fail for good?
+    // GeneratePodInitializedCondition: a plain init container is done once
+    // it exited 0, a sidecar once it has started.
     let mut incomplete: Vec<String> = Vec::new();
-    let mut init_failed = false;
     for (c, s) in init_specs.iter().zip(&init_statuses) {
         let done = if is_sidecar(c) { s.started == Some(true) } else { exit_code(s) == Some(0) };
         if !done {
             incomplete.push(c.name.clone());
-            if !is_sidecar(c) && exit_code(s).is_some_and(|code| code != 0) && policy == "Never" {
-                init_failed = true;
-            }
         }
     }
+    // HasAnyActiveRegularContainerStarted: a regular container in the pod's
+    // sandbox means its init containers ran once; a sidecar restarting later
+    // does not take the pod back to initializing.
+    let regular_started = spec.containers.iter().any(|c| inputs.sandbox.is_some_and(|s| s.latest(&c.name).is_some()));
 
     // getPhase.
+    let (mut pending_init, mut pending_sidecars, mut failed_init) = (0, 0, 0);
     let (mut running, mut waiting, mut stopped, mut succeeded) = (0, 0, 0, 0);
+    let last_exit = |s: &ContainerStatus| s.last_state.as_ref().and_then(|l| l.terminated.as_ref()).map(|t| t.exit_code);
+    for (c, s) in init_specs.iter().zip(&init_statuses) {
+        let state = s.state.as_ref();
+        let is_running = state.is_some_and(|st| st.running.is_some());
+        let is_terminated = state.and_then(|st| st.terminated.as_ref());
+        if is_sidecar(c) {
+            // A sidecar that stopped, or waits to restart after it stopped, is ignored.
+            if is_running {
+                if s.started != Some(true) {
+                    pending_sidecars += 1;
+                }
+                running += 1;
+            } else if is_terminated.is_none() && last_exit(s).is_none() {
+                pending_sidecars += 1;
+                waiting += 1;
+            }
+        } else if is_running {
+            pending_init += 1;
+        } else if let Some(t) = is_terminated {
+            if t.exit_code != 0 {
+                failed_init += 1;
+            }
+        } else if let Some(code) = last_exit(s) {
+            if code != 0 {
+                failed_init += 1;
+            }
+        } else {
+            pending_init += 1;
+        }
+    }
     for s in &statuses {
         let state = s.state.as_ref();
         if state.is_some_and(|st| st.running.is_some()) {
@@ -180,7 +222,7 @@ pub fn generate(inputs: &Inputs) -> PodStatus {
             if t.exit_code == 0 {
                 succeeded += 1;
             }
-        } else if s.last_state.as_ref().and_then(|l| l.terminated.as_ref()).is_some() {
+        } else if last_exit(s).is_some() {
             stopped += 1;
         } else {
             waiting += 1;
@@ -191,9 +233,9 @@ pub fn generate(inputs: &Inputs) -> PodStatus {
         "Failed"
     } else if inputs.terminated_for_deletion {
         if stopped == succeeded && stopped == total { "Succeeded" } else { "Failed" }
-    } else if init_failed {
+    } else if failed_init > 0 && policy == "Never" {
         "Failed"
-    } else if !incomplete.is_empty() || waiting > 0 {
+    } else if pending_init > 0 || (pending_sidecars > 0 && !regular_started) || waiting > 0 {
         "Pending"
     } else if running > 0 {
         "Running"
@@ -236,16 +278,18 @@ pub fn generate(inputs: &Inputs) -> PodStatus {
     }
     let (ready_reason, ready_message) = if phase == "Succeeded" {
         (Some("PodCompleted"), None)
+    } else if phase == "Failed" {
+        (Some("PodFailed"), None)
     } else if !unready.is_empty() {
         (Some("ContainersNotReady"), Some(format!("containers with unready status: [{}]", unready.join(" "))))
     } else {
         (None, None)
     };
-    let all_ready = unready.is_empty() && phase != "Succeeded";
-    let initialized = if !incomplete.is_empty() {
-        cond("Initialized", false, Some("ContainersNotInitialized"), Some(format!("containers with incomplete status: [{}]", incomplete.join(" "))))
-    } else if phase == "Succeeded" && init_specs.is_empty() {
+    let all_ready = unready.is_empty() && !terminal;
+    let initialized = if phase == "Succeeded" {
         cond("Initialized", true, Some("PodCompleted"), None)
+    } else if !incomplete.is_empty() && !regular_started {
+        cond("Initialized", false, Some("ContainersNotInitialized"), Some(format!("containers with incomplete status: [{}]", incomplete.join(" "))))
     } else {
         cond("Initialized", true, None, None)
     };

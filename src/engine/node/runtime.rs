@@ -598,6 +598,11 @@ impl RuntimeContainer {
     }
 
     /// Asks the process to stop (SIGTERM), with SIGKILL after `grace_ms`.
+    /// Whether it was asked to stop and has not yet.
+    pub fn is_stopping(&self) -> bool {
+        self.is_running() && self.stop_requested.is_some()
+    }
+
     pub fn stop(&mut self, now: VirtualTime, grace_ms: u64) {
         if !self.is_running() {
             return;
