@@ -19,37 +19,97 @@ use super::get::resolve;
 
 const USAGE: &str = "error: expected 'logs [-f] [-p] (POD | TYPE/NAME) [-c CONTAINER]'.\nPOD or TYPE/NAME is a required argument for the logs command\nSee 'kubectl logs -h' for help and examples";
 
-fn parse_since(s: &Session) -> Result<Option<VirtualTime>> {
-    let now = s.cluster.now();
-    if let Some(since) = s.args.value("since") {
-        let ms = super::delete::parse_duration_ms(since)
-            .ok_or_else(|| Error::Message(format!("error: invalid argument \"{since}\" for \"--since\" flag: time: invalid duration \"{since}\"\nSee 'kubectl logs --help' for usage.")))?;
-        return Ok(Some(VirtualTime::from_millis(now.as_millis().saturating_sub(ms))));
+/// `--since` as kubectl sends it: the duration rounded to whole seconds
+/// (Go's `ParseDuration` takes a sign), or `None` when zero, which means all
+/// logs.
+fn since_seconds(s: &Session) -> Result<Option<i64>> {
+    let Some(since) = s.args.value("since") else { return Ok(None) };
+    let (negative, magnitude) = match since.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, since.strip_prefix('+').unwrap_or(since)),
+    };
+    let ms = super::delete::parse_duration_ms(magnitude)
+        .ok_or_else(|| Error::Message(format!("error: invalid argument \"{since}\" for \"--since\" flag: time: invalid duration \"{since}\"\nSee 'kubectl logs --help' for usage.")))?;
+    if ms == 0 {
+        return Ok(None);
     }
-    if let Some(t) = s.args.value("since-time") {
-        let parsed = t.parse::<k8s_openapi::jiff::Timestamp>().map_err(|_| Error::Message(format!("error: --since-time must be an RFC3339 timestamp")))?;
-        let ms = (parsed.as_millisecond() - crate::engine::api::meta::EPOCH_SECONDS * 1000).max(0) as u64;
-        return Ok(Some(VirtualTime::from_millis(ms)));
-    }
-    Ok(None)
+    // time.Duration.Round(time.Second) rounds halves away from zero.
+    let seconds = ms.saturating_add(500) / 1000;
+    let seconds = i64::try_from(seconds).unwrap_or(i64::MAX);
+    Ok(Some(if negative { -seconds } else { seconds }))
+}
+
+fn parse_since_time(s: &Session) -> Result<Option<VirtualTime>> {
+    let Some(t) = s.args.value("since-time") else { return Ok(None) };
+    let parsed = t.parse::<k8s_openapi::jiff::Timestamp>().map_err(|_| Error::Message(format!("error: --since-time must be an RFC3339 timestamp")))?;
+    let ms = (parsed.as_millisecond() - crate::engine::api::meta::EPOCH_SECONDS * 1000).max(0) as u64;
+    Ok(Some(VirtualTime::from_millis(ms)))
+}
+
+/// An integer flag as cobra parses it.
+fn int_flag(s: &Session, flag: &str) -> Result<Option<i64>> {
+    let Some(text) = s.args.value(flag) else { return Ok(None) };
+    text.parse()
+        .map(Some)
+        .map_err(|_| Error::Message(format!("error: invalid argument \"{text}\" for \"--{flag}\" flag: strconv.ParseInt: parsing \"{text}\": invalid syntax\nSee 'kubectl logs --help' for usage.")))
 }
 
 pub fn run(s: &mut Session) -> Result {
     let namespace = s.namespace();
     let positionals = s.args.positionals.clone();
-    if s.args.has("since") && s.args.has("since-time") {
+    // Flags cobra parses before anything runs.
+    let tail_flag = int_flag(s, "tail")?;
+    let limit_bytes = int_flag(s, "limit-bytes")?;
+    let since_seconds = since_seconds(s)?;
+    let selector = s.args.value("selector").map(str::to_string);
+    // kubectl's Complete: the arguments, then the object they name.
+    let inline_container: Option<String> = match (positionals.len(), selector.is_some()) {
+        (0, false) => return Err(Error::Message(USAGE.into())),
+        (1, true) => return Err(Error::Message("error: only a selector (-l) or a POD name is allowed\nSee 'kubectl logs -h' for help and examples".into())),
+        (2, true) => return Err(Error::Message("error: selectors and the all flag cannot be used when passing resource/name arguments".into())),
+        (2, false) => Some(positionals[1].clone()),
+        (0 | 1, _) => None,
+        _ => return Err(Error::Message(USAGE.into())),
+    };
+    let since_time = parse_since_time(s)?;
+    if let Some(target) = positionals.first() {
+        let (kind, name) = target.split_once('/').unwrap_or(("pod", target));
+        let rid = resolve(kind)?;
+        s.cluster.sim.api.get(rid, &namespace, name).map_err(|e| match e {
+            // kubectl wraps a missing object into a plain error naming the namespace.
+            e if e.reason == Reason::NotFound => Error::Message(format!("error: error from server (NotFound): {} in namespace \"{namespace}\"", e.message)),
+            e => Error::Api(e),
+        })?;
+    }
+    // kubectl's Validate.
+    let container = inline_container.clone().or_else(|| s.args.value("container").map(str::to_string));
+    if s.args.has("since-time") && s.args.has("since") && s.args.value("since").and_then(|v| super::delete::parse_duration_ms(v.trim_start_matches(['-', '+']))) != Some(0) {
         return Err(Error::Message("error: at most one of `sinceTime` or `sinceSeconds` may be specified".into()));
     }
-    if s.args.flag("all-containers") && s.args.has("container") {
-        return Err(Error::Message(format!("error: --all-containers=true should not be specified with container name {}", s.args.value("container").unwrap_or(""))));
+    if s.args.flag("all-containers") {
+        if let Some(c) = &container {
+            return Err(Error::Message(format!("error: --all-containers=true should not be specified with container name {c}")));
+        }
     }
-    let selector = s.args.value("selector").map(str::to_string);
+    if inline_container.is_some() && s.args.has("container") {
+        return Err(Error::Message("error: only one of -c or an inline [CONTAINER] arg is allowed".into()));
+    }
+    if limit_bytes.is_some_and(|n| n < 0) {
+        return Err(Error::Message("error: --limit-bytes must be greater than 0".into()));
+    }
+    if since_seconds.is_some_and(|n| n < 0) {
+        return Err(Error::Message("error: --since must be greater than 0".into()));
+    }
+    if tail_flag.is_some_and(|n| n < -1) {
+        return Err(Error::Message("error: --tail must be greater than or equal to -1".into()));
+    }
+    let now = s.cluster.now();
+    let since = since_seconds.map(|secs| VirtualTime::from_millis(now.as_millis().saturating_sub(secs.unsigned_abs().saturating_mul(1000)))).or(since_time);
     // `--all-pods`: every pod of a workload, each line prefixed.
     let all_pods = s.args.flag("all-pods");
     let pods: Vec<Pod> = match (positionals.first(), selector.as_deref()) {
-        (Some(_), Some(_)) => return Err(Error::Message("error: only one of a selector or a resource name may be given".into())),
-        (Some(target), None) if all_pods => find_pods(s, &namespace, target, Announce::Nothing)?,
-        (Some(target), None) => vec![find_pod(s, &namespace, target, true)?],
+        (Some(target), _) if all_pods => find_pods(s, &namespace, target, Announce::Nothing)?,
+        (Some(target), _) => vec![find_pod(s, &namespace, target, true)?],
         (None, Some(sel)) => {
             let selector = Selector::parse(sel).map_err(|e| Error::Message(format!("error: {e}")))?;
             let (pods, _) = s.cluster.sim.api.list(&Query::in_namespace(ids::pods(), &namespace).with_labels(selector))?;
@@ -65,18 +125,18 @@ pub fn run(s: &mut Session) -> Result {
     let follow = s.args.flag("follow");
     let max_requests: usize = s.args.value("max-log-requests").and_then(|v| v.parse().ok()).unwrap_or(5);
     let previous = s.args.flag("previous");
-    let since = parse_since(s)?;
     let timestamps = s.args.flag("timestamps");
     // With a selector kubectl shows the last 10 lines unless told otherwise.
-    let tail: Option<i64> = match s.args.value("tail") {
-        Some(t) => Some(t.parse().map_err(|_| Error::Message(format!("error: invalid argument \"{t}\" for \"--tail\" flag: strconv.ParseInt: parsing \"{t}\": invalid syntax")))?),
+    let tail: Option<i64> = match tail_flag {
+        Some(n) => Some(n),
         None if selector.is_some() => Some(10),
         None => None,
     };
-    let limit_bytes: Option<usize> = s.args.value("limit-bytes").and_then(|v| v.parse().ok());
+    // Zero means no limit.
+    let limit_bytes: Option<usize> = limit_bytes.filter(|n| *n > 0).map(|n| usize::try_from(n).unwrap_or(usize::MAX));
     let mut requests: Vec<(Pod, String)> = Vec::new();
     for pod in &pods {
-        for c in containers_of(s, pod, !all_pods)? {
+        for c in containers_of(s, pod, container.as_deref(), !all_pods)? {
             requests.push((pod.clone(), c));
         }
     }
@@ -139,16 +199,17 @@ pub fn run(s: &mut Session) -> Result {
 }
 
 /// The containers asked for: `--all-containers`, `-c`, or the default one.
-fn containers_of(s: &mut Session, pod: &Pod, say_default: bool) -> Result<Vec<String>> {
+fn containers_of(s: &mut Session, pod: &Pod, container: Option<&str>, say_default: bool) -> Result<Vec<String>> {
     let pod_name = pod.metadata.name.clone().unwrap_or_default();
     let spec = pod.spec.clone().unwrap_or_default();
     let all_names: Vec<String> = spec.init_containers.iter().flatten().chain(spec.containers.iter()).map(|c| c.name.clone()).collect();
     if s.args.flag("all-containers") {
         return Ok(all_names);
     }
-    if let Some(c) = s.args.value("container") {
-        if !all_names.iter().any(|n| n == c) {
-            return Err(Error::Api(ApiError::new(Reason::BadRequest, format!("container {c} is not valid for pod {pod_name}"))));
+    if let Some(c) = container {
+        // kubectl checks the name itself, among every kind of container.
+        if !all_names.iter().chain(spec.ephemeral_containers.iter().flatten().map(|e| &e.name)).any(|n| n == c) {
+            return Err(Error::Message(format!("error: container {c} is not valid for pod {pod_name}")));
         }
         return Ok(vec![c.to_string()]);
     }
@@ -260,3 +321,4 @@ fn kubelet_logs(s: &Session, node: &str, namespace: &str, pod: &str, container: 
         _ => Ok((vec![], String::new(), 0, false)),
     }
 }
+
