@@ -4,7 +4,7 @@
 //! `-f` in the page keeps following until the container stops (or Ctrl-C);
 //! in a script, which cannot wait, it prints what exists and returns.
 
-use crate::engine::sort::SortStable;
+use crate::engine::controllers::util::{is_ready, ready_since};
 use crate::engine::api::pod::Pod;
 
 use crate::engine::api::{ids, meta, ApiError, Object, Reason};
@@ -281,11 +281,13 @@ fn find_pods(s: &mut Session, namespace: &str, target: &str, announce: Announce)
             _ => None,
         })
         .collect();
-    // kubectl prefers running, then older pods.
-    pods.sort_stable_by_key(|p| {
-        let running = p.status.as_ref().and_then(|s| s.phase()) == Some("Running");
-        (!running, p.metadata.creation_timestamp.as_ref().map(meta::virtual_of))
-    });
+    // `logs` orders with podutils.ByLogging, `exec` and `attach` with
+    // sort.Reverse(ActivePods); both put the longest-ready running pod first.
+    if announce == Announce::NotLogs {
+        go_insertion_sort(&mut pods, |a, b| active_pods_less(b, a));
+    } else {
+        go_insertion_sort(&mut pods, by_logging_less);
+    }
     let count = pods.len();
     let Some(first) = pods.first() else {
         return Err(Error::Message("error: timed out waiting for the condition".to_string()));
@@ -322,3 +324,127 @@ fn kubelet_logs(s: &Session, node: &str, namespace: &str, pod: &str, container: 
     }
 }
 
+/// Go's `sort.Sort` as it runs on up to 12 items (an insertion sort, so
+/// ties keep the API server's list order); used for any length here, where
+/// Go's pdqsort would leave ties of a longer list in another order.
+fn go_insertion_sort<T>(items: &mut [T], less: impl Fn(&T, &T) -> bool) {
+    for i in 1..items.len() {
+        let mut j = i;
+        while j > 0 && less(&items[j], &items[j - 1]) {
+            items.swap(j, j - 1);
+            j -= 1;
+        }
+    }
+}
+
+fn phase_of(pod: &Pod) -> &str {
+    pod.status.as_ref().and_then(|s| s.phase()).unwrap_or("")
+}
+
+fn node_of(pod: &Pod) -> &str {
+    pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).unwrap_or("")
+}
+
+fn created(pod: &Pod) -> Option<VirtualTime> {
+    pod.metadata.creation_timestamp.as_ref().map(meta::virtual_of)
+}
+
+/// `afterOrZero`: whether `t1` is after `t2`, a missing time counting as
+/// after any other.
+fn after_or_zero(t1: Option<VirtualTime>, t2: Option<VirtualTime>) -> bool {
+    match (t1, t2) {
+        (Some(a), Some(b)) => a > b,
+        (t1, _) => t1.is_none(),
+    }
+}
+
+/// The highest restart count among regular containers, then among sidecars
+/// (`maxContainerRestarts`).
+fn max_restarts(pod: &Pod) -> (i32, i32) {
+    let Some(status) = pod.status.as_ref() else { return (0, 0) };
+    let regular = status.container_statuses.iter().flatten().map(|c| c.restart_count).max().unwrap_or(0).max(0);
+    let sidecars: Vec<&str> = pod.spec.iter().flat_map(|s| s.init_containers.iter().flatten()).filter(|c| c.restart_policy.as_deref() == Some("Always")).map(|c| c.name.as_str()).collect();
+    let sidecar = status.init_container_statuses.iter().flatten().filter(|c| sidecars.contains(&c.name.as_str())).map(|c| c.restart_count).max().unwrap_or(0).max(0);
+    (regular, sidecar)
+}
+
+/// `compareMaxContainerRestarts`: more restarts sort first.
+fn more_restarts(a: &Pod, b: &Pod) -> Option<bool> {
+    let (regular_a, sidecar_a) = max_restarts(a);
+    let (regular_b, sidecar_b) = max_restarts(b);
+    if regular_a != regular_b {
+        return Some(regular_a > regular_b);
+    }
+    (sidecar_a != sidecar_b).then_some(sidecar_a > sidecar_b)
+}
+
+/// `podutils.ByLogging.Less`: assigned, running, ready, longest ready, most
+/// restarted, oldest first.
+fn by_logging_less(a: &Pod, b: &Pod) -> bool {
+    let (node_a, node_b) = (node_of(a), node_of(b));
+    if node_a != node_b && (node_a.is_empty() || node_b.is_empty()) {
+        return !node_a.is_empty();
+    }
+    let rank = |p: &Pod| match phase_of(p) {
+        "Running" => 0,
+        "Unknown" => 1,
+        "Pending" => 2,
+        _ => 0,
+    };
+    if rank(a) != rank(b) {
+        return rank(a) < rank(b);
+    }
+    let (ready_a, ready_b) = (is_ready(a), is_ready(b));
+    if ready_a != ready_b {
+        return ready_a;
+    }
+    if ready_a && ready_b && ready_since(a) != ready_since(b) {
+        return after_or_zero(ready_since(b), ready_since(a));
+    }
+    if let Some(more) = more_restarts(a, b) {
+        return more;
+    }
+    if created(a) != created(b) {
+        return after_or_zero(created(b), created(a));
+    }
+    false
+}
+
+/// `podutils.ActivePods.Less`: the pod a controller would delete first.
+fn active_pods_less(a: &Pod, b: &Pod) -> bool {
+    let (node_a, node_b) = (node_of(a), node_of(b));
+    if node_a != node_b && (node_a.is_empty() || node_b.is_empty()) {
+        return node_a.is_empty();
+    }
+    let rank = |p: &Pod| match phase_of(p) {
+        "Pending" => 0,
+        "Unknown" => 1,
+        "Running" => 2,
+        _ => 0,
+    };
+    if rank(a) != rank(b) {
+        return rank(a) < rank(b);
+    }
+    let (ready_a, ready_b) = (is_ready(a), is_ready(b));
+    if ready_a != ready_b {
+        return !ready_a;
+    }
+    let (deleting_a, deleting_b) = (a.metadata.deletion_timestamp.is_some(), b.metadata.deletion_timestamp.is_some());
+    if deleting_a != deleting_b {
+        return deleting_a;
+    }
+    let deleted = |p: &Pod| p.metadata.deletion_timestamp.as_ref().map(meta::virtual_of);
+    if deleting_a && deleting_b && deleted(a) != deleted(b) {
+        return deleted(a) < deleted(b);
+    }
+    if ready_a && ready_b && ready_since(a) != ready_since(b) {
+        return after_or_zero(ready_since(a), ready_since(b));
+    }
+    if let Some(more) = more_restarts(a, b) {
+        return more;
+    }
+    if created(a) != created(b) {
+        return after_or_zero(created(a), created(b));
+    }
+    false
+}
