@@ -342,7 +342,7 @@ fn phase_of(pod: &Pod) -> &str {
 }
 
 fn node_of(pod: &Pod) -> &str {
-    pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).unwrap_or("")
+    pod.bound_node().unwrap_or("")
 }
 
 fn created(pod: &Pod) -> Option<VirtualTime> {
@@ -447,4 +447,49 @@ fn active_pods_less(a: &Pod, b: &Pod) -> bool {
         return after_or_zero(created(a), created(b));
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(name: &str, node: &str, phase: &str, ready_at: Option<&str>, restarts: i32) -> Pod {
+        let conditions = match ready_at {
+            Some(t) => serde_json::json!([{"type": "Ready", "status": "True", "lastTransitionTime": t}]),
+            None => serde_json::json!([{"type": "Ready", "status": "False", "lastTransitionTime": "2026-01-01T00:00:01Z"}]),
+        };
+        serde_json::from_value::<crate::engine::api::pod::OpenApiPod>(serde_json::json!({
+            "metadata": {"name": name, "namespace": "default", "creationTimestamp": "2026-01-01T00:00:00Z"},
+            "spec": {"nodeName": node, "containers": [{"name": "c", "image": "nginx"}]},
+            "status": {"phase": phase, "conditions": conditions, "containerStatuses": [{"name": "c", "image": "nginx", "imageID": "", "ready": ready_at.is_some(), "restartCount": restarts}]}
+        }))
+        .unwrap()
+        .into()
+    }
+
+    fn order(mut pods: Vec<Pod>, exec: bool) -> Vec<String> {
+        if exec {
+            go_insertion_sort(&mut pods, |a, b| active_pods_less(b, a));
+        } else {
+            go_insertion_sort(&mut pods, by_logging_less);
+        }
+        pods.iter().map(|p| p.metadata.name.clone().unwrap_or_default()).collect()
+    }
+
+    #[test]
+    fn logs_and_exec_prefer_the_assigned_earliest_ready_pod_and_keep_ties_in_list_order() {
+        let pods = || {
+            vec![
+                pod("unassigned", "", "Pending", None, 0),
+                pod("pending", "n1", "Pending", None, 0),
+                pod("unready", "n1", "Running", None, 0),
+                pod("late", "n1", "Running", Some("2026-01-01T00:00:09Z"), 0),
+                pod("early-b", "n1", "Running", Some("2026-01-01T00:00:05Z"), 0),
+                pod("early-a", "n1", "Running", Some("2026-01-01T00:00:05Z"), 0),
+                pod("restarted", "n1", "Running", Some("2026-01-01T00:00:09Z"), 2),
+            ]
+        };
+        assert_eq!(order(pods(), false), ["early-b", "early-a", "restarted", "late", "unready", "pending", "unassigned"]);
+        assert_eq!(order(pods(), true), ["early-b", "early-a", "late", "restarted", "unready", "pending", "unassigned"]);
+    }
 }
