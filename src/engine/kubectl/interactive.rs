@@ -105,13 +105,8 @@ pub fn log_timestamp(line: &LogLine, salt: u64) -> String {
     let secs = crate::engine::api::meta::EPOCH_SECONDS + (ms / 1000) as i64;
     let nanos = (ms % 1000) * 1_000_000 + (salt.wrapping_mul(2_654_435_761) ^ ms) % 1_000_000;
     let z = k8s_openapi::jiff::Timestamp::from_second(secs).unwrap_or(k8s_openapi::jiff::Timestamp::UNIX_EPOCH).to_zoned(k8s_openapi::jiff::tz::TimeZone::UTC);
-    let frac = format!("{nanos:09}");
-    let frac = frac.trim_end_matches('0');
-    if frac.is_empty() {
-        z.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
-    } else {
-        format!("{}.{frac}Z", z.strftime("%Y-%m-%dT%H:%M:%S"))
-    }
+    // The kubelet writes RFC3339NanoFixed: always nine fractional digits.
+    format!("{}.{nanos:09}Z", z.strftime("%Y-%m-%dT%H:%M:%S"))
 }
 
 /// How a `run` pod ended, as kubectl reports it after the pod completes.

@@ -12,7 +12,7 @@ use crate::engine::api::pod::Pod;
 
 use super::exec::{choose_container, TTY_REFUSED};
 use super::logs::find_pod;
-use crate::engine::api::{ids, Object};
+use crate::engine::api::{ids, ApiError, Object, Reason};
 use crate::engine::kubectl::interactive::{self, Follow, Interactive, ShellSession, Stream};
 use crate::engine::kubectl::{Error, Result, Session};
 use crate::engine::node::exec as node_exec;
@@ -91,6 +91,10 @@ pub fn attach(s: &mut Session, pod: &Pod, container: &str, mut o: AttachOptions)
     };
     if !o.quiet {
         s.say(true, PROMPT_HINT);
+    }
+    // The API server refuses to proxy to a pod no node runs.
+    if node.is_empty() {
+        return Err(Error::Api(ApiError::new(Reason::BadRequest, format!("pod {pod_name} does not have a host assigned"))));
     }
     let uid = match reach {
         Ok(uid) => uid,

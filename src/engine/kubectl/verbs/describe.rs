@@ -126,6 +126,7 @@ pub fn describe_object(s: &Session, obj: &Object, show_events: bool, now: Virtua
         Object::Pod(pod) => describe_pod(&mut w, pod, now),
         Object::Deployment(_) => describe_deployment(&mut w, s, obj),
         Object::ReplicaSet(_) => describe_replica_set(&mut w, s, obj),
+        Object::ReplicationController(rc) => describe_replication_controller(&mut w, s, rc),
         Object::Node(_) => describe_node(&mut w, s, obj, now),
         Object::Service(_) => describe_service(&mut w, s, obj),
         Object::Namespace(_) => describe_namespace(&mut w, s, obj),
@@ -869,6 +870,24 @@ fn describe_replica_set(w: &mut Writer, s: &Session, obj: &Object) {
     if let Some(c) = controlled_by(obj) {
         w.line(0, &format!("Controlled By:\t{c}"));
     }
+    w.line(0, &format!("Replicas:\t{} current / {} desired", st.replicas, spec.replicas.unwrap_or(1)));
+    let (running, waiting, succeeded, failed) = pod_phases(s, m.namespace.as_deref().unwrap_or(""), m.uid.as_deref().unwrap_or(""));
+    w.line(0, &format!("Pods Status:\t{running} Running / {waiting} Waiting / {succeeded} Succeeded / {failed} Failed"));
+    describe_pod_template(w, &spec.template.clone().unwrap_or_default());
+    conditions_with_reason(w, st.conditions.iter().flatten().map(|c| (c.type_.as_str(), c.status.as_str(), c.reason.as_deref().unwrap_or(""))));
+}
+
+/// `describeReplicationController`: a ReplicaSet's text with a map selector
+/// and no "Controlled By".
+fn describe_replication_controller(w: &mut Writer, s: &Session, rc: &k8s_openapi::api::core::v1::ReplicationController) {
+    let spec = rc.spec.clone().unwrap_or_default();
+    let st = rc.status.clone().unwrap_or_default();
+    let m = &rc.metadata;
+    w.line(0, &format!("Name:\t{}", m.name.as_deref().unwrap_or("")));
+    w.line(0, &format!("Namespace:\t{}", m.namespace.as_deref().unwrap_or("")));
+    w.line(0, &format!("Selector:\t{}", format_labels(spec.selector.as_ref())));
+    labels_multiline(w, "", "Labels", m.labels.as_ref());
+    annotations_multiline(w, "Annotations", m.annotations.as_ref());
     w.line(0, &format!("Replicas:\t{} current / {} desired", st.replicas, spec.replicas.unwrap_or(1)));
     let (running, waiting, succeeded, failed) = pod_phases(s, m.namespace.as_deref().unwrap_or(""), m.uid.as_deref().unwrap_or(""));
     w.line(0, &format!("Pods Status:\t{running} Running / {waiting} Waiting / {succeeded} Succeeded / {failed} Failed"));

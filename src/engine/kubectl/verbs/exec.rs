@@ -69,16 +69,14 @@ pub fn run(s: &mut Session) -> Result {
     let namespace = s.namespace();
     let quiet = s.args.flag("quiet");
     let positionals = s.args.positionals.clone();
-    let mut command = s.args.after_dash.clone();
+    let command = s.args.after_dash.clone();
+    // kubectl 1.33 no longer runs a command given without `--`.
+    if command.is_empty() && positionals.len() > 1 {
+        return Err(Error::Message("error: exec [POD] [COMMAND] is not supported anymore. Use exec [POD] -- [COMMAND] instead\nSee 'kubectl exec -h' for help and examples".into()));
+    }
     let Some(target) = positionals.first().cloned() else {
         return Err(Error::Message("error: pod, type/name or --filename must be specified".into()));
     };
-    if command.is_empty() && positionals.len() > 1 {
-        if !quiet {
-            s.say(true, "kubectl exec [POD] [COMMAND] is DEPRECATED and will be removed in a future version. Use kubectl exec [POD] -- [COMMAND] instead.\n");
-        }
-        command = positionals[1..].to_vec();
-    }
     if command.is_empty() {
         return Err(Error::Message("error: you must specify at least one command for the container".into()));
     }
