@@ -908,7 +908,9 @@ fn pod_phases(s: &Session, namespace: &str, owner_uid: &str) -> (usize, usize, u
             Some("Running") => counts.0 += 1,
             Some("Succeeded") => counts.2 += 1,
             Some("Failed") => counts.3 += 1,
-            _ => counts.1 += 1,
+            // Unknown (a lost node's) counts nowhere, as getPodStatusForController's switch.
+            Some("Pending") => counts.1 += 1,
+            _ => {}
         }
     }
     counts
