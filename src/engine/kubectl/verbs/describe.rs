@@ -1011,39 +1011,34 @@ fn format_slice_endpoints(slices: &[k8s_openapi::api::discovery::v1::EndpointSli
     let mut list: Vec<String> = Vec::new();
     let mut more = false;
     let mut count: usize = 0;
-    let ready = |ep: &k8s_openapi::api::discovery::v1::Endpoint| ep.conditions.as_ref().and_then(|c| c.ready) != Some(false);
+    // One entry: the endpoint's first address, with the port when the slice has ports.
+    let mut note = |ep: &k8s_openapi::api::discovery::v1::Endpoint, port: Option<i32>| {
+        if list.len() == MAX {
+            more = true;
+        }
+        if ep.conditions.as_ref().and_then(|c| c.ready) == Some(false) {
+            return;
+        }
+        if !more {
+            let addr = ep.addresses.first().cloned().unwrap_or_default();
+            list.push(match port {
+                None => addr,
+                Some(port) => {
+                    let host = if addr.contains(':') { format!("[{addr}]") } else { addr };
+                    format!("{host}:{port}")
+                }
+            });
+        }
+        count += 1;
+    };
     for slice in slices {
         let ports = slice.ports.as_deref().unwrap_or_default();
         if ports.is_empty() {
-            for ep in &slice.endpoints {
-                if list.len() == MAX {
-                    more = true;
-                }
-                if !ready(ep) {
-                    continue;
-                }
-                if !more {
-                    list.push(ep.addresses.first().cloned().unwrap_or_default());
-                }
-                count += 1;
-            }
+            slice.endpoints.iter().for_each(|ep| note(ep, None));
             continue;
         }
         for port in ports.iter().filter(|p| p.name.as_deref().unwrap_or("") == port_name) {
-            for ep in &slice.endpoints {
-                if list.len() == MAX {
-                    more = true;
-                }
-                if !ready(ep) {
-                    continue;
-                }
-                if !more {
-                    let addr = ep.addresses.first().cloned().unwrap_or_default();
-                    let host = if addr.contains(':') { format!("[{addr}]") } else { addr };
-                    list.push(format!("{host}:{}", port.port.unwrap_or(0)));
-                }
-                count += 1;
-            }
+            slice.endpoints.iter().for_each(|ep| note(ep, Some(port.port.unwrap_or(0))));
         }
     }
     let joined = list.join(",");
