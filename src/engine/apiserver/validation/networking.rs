@@ -12,7 +12,7 @@ const INVALID_PATH_SUFFIXES: &[&str] = &["/..", "/."];
 
 /// Whether a host is an IP address (`netutils.ParseIPSloppy`).
 fn is_ip(host: &str) -> bool {
-    host.parse::<std::net::IpAddr>().is_ok()
+    super::service::ip_of(host).is_some()
 }
 
 pub fn validate_ingress(ing: &Ingress, errs: &mut Errors) {
@@ -276,13 +276,13 @@ fn validate_ip_block(block: &k8s_openapi::api::networking::v1::IPBlock, at: &str
         errs.required(&format!("{at}.cidr"), "");
         return;
     }
-    let Some(outer) = cidr(&block.cidr) else {
+    let Some(outer) = super::service::cidr(&block.cidr) else {
         errs.invalid_str(&format!("{at}.cidr"), &block.cidr, VALID_CIDR);
         return;
     };
     for (i, text) in block.except.iter().flatten().enumerate() {
         let field = format!("{at}.except[{i}]");
-        let Some(inner) = cidr(text) else {
+        let Some(inner) = super::service::cidr(text) else {
             errs.invalid_str(&field, text, VALID_CIDR);
             continue;
         };
@@ -290,44 +290,4 @@ fn validate_ip_block(block: &k8s_openapi::api::networking::v1::IPBlock, at: &str
             errs.invalid_str(&field, text, "must be a strict subset of `cidr`");
         }
     }
-}
-
-/// A CIDR as `netutils.ParseCIDRSloppy` reads it: its network and prefix length.
-struct Cidr {
-    network: u128,
-    bits: u32,
-    v4: bool,
-}
-
-impl Cidr {
-    fn mask(&self) -> u128 {
-        let width = if self.v4 { 32 } else { 128 };
-        let all = if self.v4 { u128::from(u32::MAX) } else { u128::MAX };
-        match width - self.bits {
-            128 => 0,
-            host_bits => (u128::MAX << host_bits) & all,
-        }
-    }
-
-    fn contains(&self, address: u128) -> bool {
-        address & self.mask() == self.network
-    }
-}
-
-fn cidr(text: &str) -> Option<Cidr> {
-    let (ip, bits) = text.split_once('/')?;
-    if bits.is_empty() || bits.len() > 3 || !bits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let bits: u32 = bits.parse().ok()?;
-    let (address, v4) = match super::service::ip_of(ip)? {
-        std::net::IpAddr::V4(v4) => (u128::from(u32::from(v4)), true),
-        std::net::IpAddr::V6(v6) => (u128::from(v6), false),
-    };
-    if bits > if v4 { 32 } else { 128 } {
-        return None;
-    }
-    let mut block = Cidr { network: address, bits, v4 };
-    block.network &= block.mask();
-    Some(block)
 }

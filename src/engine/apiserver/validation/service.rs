@@ -147,7 +147,7 @@ pub fn validate_service(svc: &Service, errs: &mut Errors) {
         }
         for (i, range) in source_ranges.iter().enumerate() {
             let value = range.trim();
-            if !is_cidr(value) {
+            if cidr(value).is_none() {
                 errs.invalid_str(&format!("spec.LoadBalancerSourceRanges[{i}]"), value, "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)");
             }
         }
@@ -191,11 +191,44 @@ pub fn ip_of(text: &str) -> Option<std::net::IpAddr> {
     Some(std::net::IpAddr::from(octets))
 }
 
-fn is_cidr(text: &str) -> bool {
-    let Some((ip, bits)) = text.split_once('/') else { return false };
-    let Some(addr) = ip_of(ip) else { return false };
-    let max = if addr.is_ipv4() { 32 } else { 128 };
-    !bits.is_empty() && bits.len() <= 3 && bits.bytes().all(|b| b.is_ascii_digit()) && bits.parse::<u32>().is_ok_and(|b| b <= max)
+/// A CIDR as `netutils.ParseCIDRSloppy` reads it: its network and prefix length.
+pub(super) struct Cidr {
+    pub(super) network: u128,
+    pub(super) bits: u32,
+    pub(super) v4: bool,
+}
+
+impl Cidr {
+    fn mask(&self) -> u128 {
+        let width = if self.v4 { 32 } else { 128 };
+        let all = if self.v4 { u128::from(u32::MAX) } else { u128::MAX };
+        match width - self.bits {
+            128 => 0,
+            host_bits => (u128::MAX << host_bits) & all,
+        }
+    }
+
+    pub(super) fn contains(&self, address: u128) -> bool {
+        address & self.mask() == self.network
+    }
+}
+
+pub(super) fn cidr(text: &str) -> Option<Cidr> {
+    let (ip, bits) = text.split_once('/')?;
+    if bits.is_empty() || bits.len() > 3 || !bits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let bits: u32 = bits.parse().ok()?;
+    let (address, v4) = match ip_of(ip)? {
+        std::net::IpAddr::V4(v4) => (u128::from(u32::from(v4)), true),
+        std::net::IpAddr::V6(v6) => (u128::from(v6), false),
+    };
+    if bits > if v4 { 32 } else { 128 } {
+        return None;
+    }
+    let mut block = Cidr { network: address, bits, v4 };
+    block.network &= block.mask();
+    Some(block)
 }
 
 /// `ValidateNonSpecialIP`: endpoints and external IPs may not be unspecified,
