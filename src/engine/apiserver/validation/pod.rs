@@ -215,16 +215,110 @@ fn validate_downward_api_file(file: &DownwardAPIVolumeFile, source: &Path, errs:
     }
     validate_local_non_reserved_path(&file.path, &source.field("path"), errs);
     match (&file.field_ref, &file.resource_field_ref) {
-        (Some(_), Some(_)) => errs.invalid_str(source, "resource", "fieldRef and resourceFieldRef can not be specified simultaneously"),
-        (None, None) => errs.required(source, "one of fieldRef and resourceFieldRef is required"),
-        (Some(_), None) => {}
-        (None, Some(resource)) => {
-            if resource.container_name.as_deref().is_none_or(str::is_empty) {
-                errs.required(&source.field("resourceFieldRef").field("containerName"), "");
+        (Some(field_ref), resource) => {
+            validate_object_field_selector(field_ref, VOLUME_FIELD_PATHS, &source.field("fieldRef"), errs);
+            if resource.is_some() {
+                errs.invalid_str(source, "resource", "fieldRef and resourceFieldRef can not be specified simultaneously");
             }
         }
+        (None, Some(resource)) => validate_resource_field_selector(resource, true, &source.field("resourceFieldRef"), errs),
+        (None, None) => errs.required(source, "one of fieldRef and resourceFieldRef is required"),
     }
     validate_file_mode(file.mode, &source.field("mode"), errs);
+}
+
+/// `validVolumeDownwardAPIFieldPathExpressions`, sorted as `sets.List` lists them.
+const VOLUME_FIELD_PATHS: &[&str] = &["metadata.annotations", "metadata.labels", "metadata.name", "metadata.namespace", "metadata.uid"];
+
+/// `validEnvDownwardAPIFieldPathExpressions`, sorted.
+const ENV_FIELD_PATHS: &[&str] = &["metadata.name", "metadata.namespace", "metadata.uid", "spec.nodeName", "spec.serviceAccountName", "status.hostIP", "status.hostIPs", "status.podIP", "status.podIPs"];
+
+/// `validContainerResourceFieldPathExpressions`, sorted.
+const CONTAINER_RESOURCE_PATHS: &[&str] = &["limits.cpu", "limits.ephemeral-storage", "limits.memory", "requests.cpu", "requests.ephemeral-storage", "requests.memory"];
+
+/// `fieldpath.SplitMaybeSubscriptedPath`: `metadata.labels['app']` is
+/// `metadata.labels` and `app`.
+fn split_subscripted_path(path: &str) -> Option<(&str, &str)> {
+    let (head, subscript) = path.strip_suffix("']")?.split_once("['")?;
+    (!head.is_empty()).then_some((head, subscript))
+}
+
+/// `podshelper.ConvertDownwardAPIFieldLabel`: the field paths a pod has,
+/// or its error.
+fn downward_field_label(version: &str, label: &str) -> Result<(), String> {
+    if version != "v1" {
+        return Err(format!("unsupported pod version: {version}"));
+    }
+    if let Some((head, _)) = split_subscripted_path(label) {
+        return match head {
+            "metadata.annotations" | "metadata.labels" => Ok(()),
+            _ => Err(format!("field label does not support subscript: {label}")),
+        };
+    }
+    match label {
+        "metadata.annotations" | "metadata.labels" | "metadata.name" | "metadata.namespace" | "metadata.uid" | "spec.nodeName" | "spec.restartPolicy" | "spec.serviceAccountName" | "spec.schedulerName" | "status.phase" | "status.hostIP" | "status.hostIPs" | "status.podIP" | "status.podIPs" | "spec.host" => Ok(()),
+        _ => Err(format!("field label not supported: {label}")),
+    }
+}
+
+/// `validateObjectFieldSelector`. A subscript names a label or annotation
+/// key, which must be a qualified name (an annotation's in lower case).
+fn validate_object_field_selector(selector: &k8s_openapi::api::core::v1::ObjectFieldSelector, supported: &[&str], path: &Path, errs: &mut Errors) {
+    let version = selector.api_version.as_deref().unwrap_or("");
+    if version.is_empty() {
+        return errs.required(&path.field("apiVersion"), "");
+    }
+    let field_path = selector.field_path.as_str();
+    if field_path.is_empty() {
+        return errs.required(&path.field("fieldPath"), "");
+    }
+    if let Err(err) = downward_field_label(version, field_path) {
+        return errs.invalid_str(&path.field("fieldPath"), field_path, &format!("error converting fieldPath: {err}"));
+    }
+    // `spec.host` is the old name of `spec.nodeName`.
+    let internal = if field_path == "spec.host" { "spec.nodeName" } else { field_path };
+    match split_subscripted_path(internal) {
+        Some(("metadata.annotations", key)) => {
+            let key = key.to_lowercase();
+            for msg in super::names::qualified_name(&key) {
+                errs.invalid_str(path, &key, &msg);
+            }
+        }
+        Some((_, key)) => {
+            for msg in super::names::qualified_name(key) {
+                errs.invalid_str(path, key, &msg);
+            }
+        }
+        None if !supported.contains(&internal) => errs.unsupported(&path.field("fieldPath"), internal, supported),
+        None => {}
+    }
+}
+
+/// `validateContainerResourceFieldSelector` and
+/// `validateContainerResourceDivisor`. A volume's selector must name its
+/// container; hugepages resources are taken by prefix.
+fn validate_resource_field_selector(selector: &k8s_openapi::api::core::v1::ResourceFieldSelector, volume: bool, path: &Path, errs: &mut Errors) {
+    let resource = selector.resource.as_str();
+    if volume && selector.container_name.as_deref().is_none_or(str::is_empty) {
+        errs.required(&path.field("containerName"), "");
+    } else if resource.is_empty() {
+        errs.required(&path.field("resource"), "");
+    } else if !CONTAINER_RESOURCE_PATHS.contains(&resource) && !resource.starts_with("requests.hugepages-") && !resource.starts_with("limits.hugepages-") {
+        errs.unsupported(&path.field("resource"), resource, CONTAINER_RESOURCE_PATHS);
+    }
+    let Some(divisor) = selector.divisor.as_ref().and_then(|d| Quantity::parse(&d.0).ok()).filter(|d| !d.is_zero()) else { return };
+    let divisor = divisor.canonical();
+    const SIZES: &[&str] = &["1", "1k", "1M", "1G", "1T", "1P", "1E", "1Ki", "1Mi", "1Gi", "1Ti", "1Pi", "1Ei"];
+    let (supported, words) = match resource {
+        "limits.cpu" | "requests.cpu" => (&["1m", "1"][..], "only divisor's values 1m and 1 are supported with the cpu resource"),
+        "limits.memory" | "requests.memory" => (SIZES, "only divisor's values 1, 1k, 1M, 1G, 1T, 1P, 1E, 1Ki, 1Mi, 1Gi, 1Ti, 1Pi, 1Ei are supported with the memory resource"),
+        "limits.ephemeral-storage" | "requests.ephemeral-storage" => (SIZES, "only divisor's values 1, 1k, 1M, 1G, 1T, 1P, 1E, 1Ki, 1Mi, 1Gi, 1Ti, 1Pi, 1Ei are supported with the local ephemeral storage resource"),
+        r if r.starts_with("requests.hugepages-") || r.starts_with("limits.hugepages-") => (SIZES, "only divisor's values 1, 1k, 1M, 1G, 1T, 1P, 1E, 1Ki, 1Mi, 1Gi, 1Ti, 1Pi, 1Ei are supported with the hugepages resource"),
+        _ => return,
+    };
+    if !supported.contains(&divisor.as_str()) {
+        errs.invalid_str(&path.field("divisor"), resource, words);
+    }
 }
 
 /// `validateProjectionSources`: each source's checks, and no path written
@@ -502,11 +596,13 @@ fn validate_env(vars: &[EnvVar], path: &Path, errs: &mut Errors) {
         let Some(value_from) = &var.value_from else { continue };
         let from_path = item.field("valueFrom");
         let mut count = 0;
-        if value_from.field_ref.is_some() {
+        if let Some(field_ref) = &value_from.field_ref {
             count += 1;
+            validate_object_field_selector(field_ref, ENV_FIELD_PATHS, &from_path.field("fieldRef"), errs);
         }
-        if value_from.resource_field_ref.is_some() {
+        if let Some(resource_ref) = &value_from.resource_field_ref {
             count += 1;
+            validate_resource_field_selector(resource_ref, false, &from_path.field("resourceFieldRef"), errs);
         }
         if let Some(key_ref) = &value_from.config_map_key_ref {
             count += 1;
