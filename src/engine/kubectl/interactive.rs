@@ -100,13 +100,35 @@ fn kubelet<'a>(cluster: &'a Cluster, node: &str) -> Option<&'a Kubelet> {
 }
 
 /// RFC 3339 with nanoseconds, as the runtime stamps log lines.
-pub fn log_timestamp(line: &LogLine, salt: u64) -> String {
+/// `rank` is the line's place among the lines printed at its millisecond
+/// ([`SameInstantRank`]): the time's sub-millisecond part grows with it, so
+/// a burst's timestamps increase as the runtime's would, the rest drawn from
+/// the line's place in the log.
+pub fn log_timestamp(line: &LogLine, salt: u64, rank: u64) -> String {
     let ms = line.time.as_millis();
     let secs = crate::engine::api::meta::EPOCH_SECONDS + (ms / 1000) as i64;
-    let nanos = (ms % 1000) * 1_000_000 + (salt.wrapping_mul(2_654_435_761) ^ ms) % 1_000_000;
+    let start = ms.wrapping_mul(2_654_435_761) % 400_000;
+    let nanos = (ms % 1000) * 1_000_000 + start + rank.min(599) * 1_000 + salt.wrapping_mul(2_654_435_761) % 1_000;
     let z = k8s_openapi::jiff::Timestamp::from_second(secs).unwrap_or(k8s_openapi::jiff::Timestamp::UNIX_EPOCH).to_zoned(k8s_openapi::jiff::tz::TimeZone::UTC);
     // The kubelet writes RFC3339NanoFixed: always nine fractional digits.
     format!("{}.{nanos:09}Z", z.strftime("%Y-%m-%dT%H:%M:%S"))
+}
+
+/// A log's lines' places among those printed at the same millisecond,
+/// given the lines in order.
+#[derive(Default)]
+pub struct SameInstantRank {
+    last: Option<u64>,
+    rank: u64,
+}
+
+impl SameInstantRank {
+    pub fn next(&mut self, line: &LogLine) -> u64 {
+        let ms = line.time.as_millis();
+        self.rank = if self.last == Some(ms) { self.rank + 1 } else { 0 };
+        self.last = Some(ms);
+        self.rank
+    }
 }
 
 /// How a `run` pod ended, as kubectl reports it after the pod completes.
@@ -246,12 +268,17 @@ pub fn follow(cluster: &mut Cluster, f: &mut Follow) -> Step {
         let Some(c) = sandbox.containers.iter().find(|c| c.id == stream.container_id) else { continue };
         let total = c.logs_dropped + c.logs.len() as u64;
         let skip = stream.seen.saturating_sub(c.logs_dropped) as usize;
-        for (i, line) in c.logs.iter().enumerate().skip(skip) {
+        let mut rank = SameInstantRank::default();
+        for (i, line) in c.logs.iter().enumerate() {
+            let line_rank = rank.next(&line);
+            if i < skip {
+                continue;
+            }
             if f.prefix || many {
                 step.output.push_str(&format!("[pod/{}/{}] ", stream.pod, stream.container));
             }
             if f.timestamps {
-                step.output.push_str(&log_timestamp(&line, c.logs_dropped + i as u64));
+                step.output.push_str(&log_timestamp(&line, c.logs_dropped + i as u64, line_rank));
                 step.output.push(' ');
             }
             step.output.push_str(&line.text);

@@ -163,18 +163,19 @@ pub fn run(s: &mut Session) -> Result {
                 Error::Api(ApiError::new(Reason::BadRequest, msg))
             }
         })?;
-        let mut chosen: Vec<(usize, &LogLine)> = lines.iter().enumerate().filter(|(_, l)| since.is_none_or(|t| l.time >= t)).collect();
+        let mut rank = interactive::SameInstantRank::default();
+        let mut chosen: Vec<(usize, u64, &LogLine)> = lines.iter().enumerate().map(|(i, l)| (i, rank.next(l), l)).filter(|(_, _, l)| since.is_none_or(|t| l.time >= t)).collect();
         if let Some(n) = tail.filter(|n| *n >= 0) {
             let start = chosen.len().saturating_sub(n as usize);
             chosen.drain(..start);
         }
         let mut text = String::new();
-        for (i, line) in chosen {
+        for (i, line_rank, line) in chosen {
             if prefix {
                 text.push_str(&format!("[pod/{pod_name}/{container}] "));
             }
             if timestamps {
-                text.push_str(&interactive::log_timestamp(line, dropped + i as u64));
+                text.push_str(&interactive::log_timestamp(line, dropped + i as u64, line_rank));
                 text.push(' ');
             }
             text.push_str(&line.text);
