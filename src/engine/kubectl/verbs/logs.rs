@@ -21,7 +21,8 @@ const USAGE: &str = "error: expected 'logs [-f] [-p] (POD | TYPE/NAME) [-c CONTA
 
 /// `--since` as kubectl sends it: the duration rounded to whole seconds
 /// (Go's `ParseDuration` takes a sign), or `None` when zero, which means all
-/// logs.
+/// logs. Under half a second rounds to 0, which kubectl still sends and the
+/// API server refuses.
 fn since_seconds(s: &Session) -> Result<Option<i64>> {
     let Some(since) = s.args.value("since") else { return Ok(None) };
     let (negative, magnitude) = match since.strip_prefix('-') {
@@ -151,6 +152,11 @@ pub fn run(s: &mut Session) -> Result {
     for (pod, container) in &requests {
         let pod_name = pod.metadata.name.clone().unwrap_or_default();
         s.cluster.sim.api.authorize_client_on("get", ids::pods(), "log", &namespace, &pod_name)?;
+        // ValidatePodLogOptions.
+        if since_seconds == Some(0) {
+            let cause = crate::engine::api::Cause { field: "sinceSeconds".into(), message: "Invalid value: 0: must be greater than 0".into() };
+            return Err(Error::Api(ApiError::invalid("PodLogOptions", "PodLogOptions", &pod_name, vec![cause])));
+        }
         let Some(node) = pod.bound_node().map(str::to_string) else {
             // An unscheduled pod has no log location; the API server answers with nothing.
             continue;
