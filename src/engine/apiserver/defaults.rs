@@ -141,6 +141,11 @@ pub fn apply(obj: &mut Object) {
                 set(&mut port.name, String::new());
                 set_str(&mut port.protocol, "TCP");
             }
+            // An endpoint's conditions are a struct, not a pointer, in Go:
+            // without any it still reads back as `conditions: {}`.
+            for endpoint in &mut slice.endpoints {
+                endpoint.conditions.get_or_insert_with(Default::default);
+            }
         }
         Object::LimitRange(lr) => {
             for item in lr.spec.iter_mut().flat_map(|s| s.limits.iter_mut()) {
