@@ -438,8 +438,9 @@ pub fn validate_update(obj: &Object, old: &Object) -> Vec<Cause> {
             pod::validate_pod_spec(p.spec.as_deref(), p.node_name(), p.token_volume.as_deref(), "spec", &mut errs);
             pod::validate_pod_update(p, old_pod, &mut errs);
         }
-        // `ValidateServiceUpdate` checks what may not change before the Service itself.
-        (Object::Service(_), Object::Service(_)) => {
+        // `ValidateServiceUpdate`, `ValidateConfigMapUpdate` and
+        // `ValidateSecretUpdate` check what may not change before the object itself.
+        (Object::Service(_), Object::Service(_)) | (Object::ConfigMap(_), Object::ConfigMap(_)) | (Object::Secret(_), Object::Secret(_)) => {
             validate_immutable_fields(obj, old, &mut errs);
             validate_kind(obj, &mut errs);
         }
