@@ -35,6 +35,7 @@ pub mod ttl_after_finished;
 #[cfg(test)]
 mod testkit;
 pub mod util;
+pub mod volume_expand;
 
 use std::any::Any;
 use std::collections::BTreeSet;
@@ -184,6 +185,7 @@ impl ControllerManager {
             Box::new(persistent_volume::PersistentVolumeController::new()),
             Box::new(pvc_protection::PvcProtectionController::new()),
             Box::new(pv_protection::PvProtectionController::new()),
+            Box::new(volume_expand::VolumeExpandController::new()),
             Box::new(pod_gc::PodGarbageCollector::new()),
             Box::new(horizontal_pod_autoscaler::HorizontalPodAutoscalerController::new()),
             Box::new(resource_quota::ResourceQuotaController::new()),
