@@ -126,6 +126,17 @@ macro_rules! kinds {
                         }
                     }
                     Object::CronJob(_) => nested_creation_timestamps(&mut value, &[], &[&["spec", "jobTemplate"], &["spec", "jobTemplate", "spec", "template"]]),
+                    // autoscaling/v2's status is a struct, written even when empty, and
+                    // its `currentMetrics` has no `omitempty`: `null` until the first sync.
+                    Object::HorizontalPodAutoscaler(_) => {
+                        if let Some(fields) = value.as_object_mut() {
+                            let status = fields.entry("status").or_insert_with(|| Value::Object(serde_json::Map::new()));
+                            if let Some(status) = status.as_object_mut() {
+                                status.entry("currentMetrics").or_insert(Value::Null);
+                                status.entry("desiredReplicas").or_insert(Value::from(0));
+                            }
+                        }
+                    }
                     // `rules` has no `omitempty`: an aggregated ClusterRole's is `null`.
                     Object::Role(_) | Object::ClusterRole(_) => {
                         if let Some(fields) = value.as_object_mut() {

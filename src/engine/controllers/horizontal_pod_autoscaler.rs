@@ -110,13 +110,18 @@ fn milli_quantity(milli: i64) -> ApiQuantity {
     ApiQuantity(Quantity::from_nanos(milli as i128 * 1_000_000, Format::DecimalSI).canonical())
 }
 
-/// The pods' total request of `resource`, by pod name, or the first container without one.
+/// `calculatePodRequests`: the pods' total request of `resource`, by pod name, or
+/// the first container without one. Sidecars (init containers that restart
+/// `Always`) run beside the app, so they count, after the app containers.
 fn requests(pods: &[&Pod], resource: &str) -> Result<BTreeMap<String, i64>, String> {
     let mut out = BTreeMap::new();
     for pod in pods {
         let name = pod.metadata.name.clone().unwrap_or_default();
         let mut sum = 0;
-        for c in pod.spec.as_ref().map(|s| s.containers.as_slice()).unwrap_or_default() {
+        let spec = pod.spec.as_ref();
+        let containers = spec.map(|s| s.containers.as_slice()).unwrap_or_default();
+        let sidecars = spec.and_then(|s| s.init_containers.as_deref()).unwrap_or_default().iter().filter(|c| c.restart_policy.as_deref() == Some("Always"));
+        for c in containers.iter().chain(sidecars) {
             match c.resources.as_ref().and_then(|r| r.requests.as_ref()).and_then(|r| r.get(resource)) {
                 Some(q) => sum += milli_value_of(q),
                 None => return Err(format!("missing request for {resource} in container {} of Pod {name}", c.name)),
@@ -617,26 +622,32 @@ impl HorizontalPodAutoscalerController {
         }
         let up_window = up.stabilization_window_seconds.unwrap_or(0).max(0) as u64 * 1000;
         let down_window = down.stabilization_window_seconds.unwrap_or(300).max(0) as u64 * 1000;
-        let (window, scaling_up) = if proposed >= current { (up_window, true) } else { (down_window, false) };
+        // `stabilizeRecommendationWithBehaviors`: the current count, raised to the
+        // lowest recommendation of the scale-up window and lowered to the highest
+        // of the scale-down window, so neither window ever moves it the other way.
         let obsolete = up_window.max(down_window);
         let recs = self.recommendations.entry(key.clone()).or_default();
-        let mut stabilized = proposed;
+        let (mut up_recommendation, mut down_recommendation) = (proposed, proposed);
         let mut old = None;
         for (i, r) in recs.iter().enumerate() {
             let age = now.millis_since(r.at);
-            if age < window {
-                stabilized = if scaling_up { stabilized.min(r.replicas) } else { stabilized.max(r.replicas) };
+            if age < up_window {
+                up_recommendation = up_recommendation.min(r.replicas);
+            }
+            if age < down_window {
+                down_recommendation = down_recommendation.max(r.replicas);
             }
             if age > obsolete {
                 old = Some(i);
             }
         }
+        let stabilized = current.max(up_recommendation).min(down_recommendation);
         match old {
             Some(i) => recs[i] = Recommendation { replicas: proposed, at: now },
             None => recs.push(Recommendation { replicas: proposed, at: now }),
         }
         if stabilized != proposed {
-            let (reason, message) = if scaling_up {
+            let (reason, message) = if proposed >= current {
                 ("ScaleUpStabilized", "recent recommendations were lower than current one, applying the lowest recent recommendation")
             } else {
                 ("ScaleDownStabilized", "recent recommendations were higher than current one, applying the highest recent recommendation")
@@ -646,7 +657,7 @@ impl HorizontalPodAutoscalerController {
             set_condition(status, "AbleToScale", "True", "ReadyForNewScale", "recommended size matches current size".into(), now);
         }
         let (desired, reason, message) = if stabilized > current {
-            let limit = scale_limit(current, self.scale_up_events.get(key).map(Vec::as_slice).unwrap_or(&[]), &up, true, now).max(current);
+            let limit = scale_limit(current, self.scale_events(key), &up, true, now).max(current);
             let (maximum, reason, message) = if max > limit {
                 (limit, "ScaleUpLimit", "the desired replica count is increasing faster than the maximum scale rate")
             } else {
@@ -658,7 +669,7 @@ impl HorizontalPodAutoscalerController {
                 (stabilized, "DesiredWithinRange", "the desired count is within the acceptable range")
             }
         } else if stabilized < current {
-            let limit = scale_limit(current, self.scale_down_events.get(key).map(Vec::as_slice).unwrap_or(&[]), &down, false, now).min(current);
+            let limit = scale_limit(current, self.scale_events(key), &down, false, now).min(current);
             let (minimum, reason, message) = if min < limit {
                 (limit, "ScaleDownLimit", "the desired replica count is decreasing faster than the maximum scale rate")
             } else {
@@ -675,6 +686,13 @@ impl HorizontalPodAutoscalerController {
         let limited = if desired == stabilized { "False" } else { "True" };
         set_condition(status, "ScalingLimited", limited, reason, message.into(), now);
         desired
+    }
+
+    fn scale_events(&self, key: &ObjectKey) -> RecentScaleEvents<'_> {
+        RecentScaleEvents {
+            up: self.scale_up_events.get(key).map(Vec::as_slice).unwrap_or(&[]),
+            down: self.scale_down_events.get(key).map(Vec::as_slice).unwrap_or(&[]),
+        }
     }
 
     fn store_scale_event(&mut self, key: &ObjectKey, behavior: Option<&k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscalerBehavior>, previous: i32, new: i32, now: VirtualTime) {
@@ -698,43 +716,40 @@ impl HorizontalPodAutoscalerController {
     }
 }
 
+/// The pods added and removed by this HPA's recent rescales.
+struct RecentScaleEvents<'a> {
+    up: &'a [ScaleEvent],
+    down: &'a [ScaleEvent],
+}
+
+/// `getReplicasChangePerPeriod`: the replicas changed within the last `period_ms`.
+fn changed_within(events: &[ScaleEvent], period_ms: u64, now: VirtualTime) -> i32 {
+    events.iter().filter(|e| now.millis_since(e.at) < period_ms).map(|e| e.change).sum()
+}
+
 /// `calculateScaleUpLimitWithScalingRules` / `calculateScaleDownLimitWithBehaviors`.
-fn scale_limit(current: i32, events: &[ScaleEvent], rules: &HPAScalingRules, up: bool, now: VirtualTime) -> i32 {
+fn scale_limit(current: i32, events: RecentScaleEvents, rules: &HPAScalingRules, up: bool, now: VirtualTime) -> i32 {
     let select = rules.select_policy.as_deref().unwrap_or("Max");
     if select == "Disabled" {
         return current;
     }
-    // For scaling up the largest change is the highest count; for scaling down, the lowest.
-    let pick_larger_change = select != "Min";
-    let mut result: Option<i32> = None;
+    // The largest change is the highest count scaling up and the lowest scaling down;
+    // `Min` picks the smallest change.
+    let pick_highest = up == (select != "Min");
+    let mut result = if pick_highest { i32::MIN } else { i32::MAX };
     for policy in rules.policies.iter().flatten() {
         let period = policy.period_seconds.max(0) as u64 * 1000;
-        let changed: i32 = events.iter().filter(|e| now.millis_since(e.at) < period).map(|e| e.change).sum();
-        let proposed = if up {
-            let start = current - changed;
-            match policy.type_.as_str() {
-                "Pods" => start + policy.value,
-                _ => (start as f64 * (1.0 + policy.value as f64 / 100.0)).ceil() as i32,
-            }
-        } else {
-            let start = current + changed;
-            match policy.type_.as_str() {
-                "Pods" => start - policy.value,
-                _ => (start as f64 * (1.0 - policy.value as f64 / 100.0)) as i32,
-            }
+        // The count at the period's start: both directions' changes within it are undone.
+        let start = current - changed_within(events.up, period, now) + changed_within(events.down, period, now);
+        let proposed = match (up, policy.type_.as_str()) {
+            (true, "Pods") => start + policy.value,
+            (true, _) => (start as f64 * (1.0 + policy.value as f64 / 100.0)).ceil() as i32,
+            (false, "Pods") => start - policy.value,
+            (false, _) => (start as f64 * (1.0 - policy.value as f64 / 100.0)) as i32,
         };
-        result = Some(match result {
-            None => proposed,
-            Some(r) => {
-                if up == pick_larger_change {
-                    r.max(proposed)
-                } else {
-                    r.min(proposed)
-                }
-            }
-        });
+        result = if pick_highest { result.max(proposed) } else { result.min(proposed) };
     }
-    result.unwrap_or(if up { 0 } else { i32::MAX })
+    result
 }
 
 impl Reconciler for HorizontalPodAutoscalerController {
@@ -789,27 +804,34 @@ mod tests {
         }
     }
 
+    fn none() -> RecentScaleEvents<'static> {
+        RecentScaleEvents { up: &[], down: &[] }
+    }
+
     #[test]
     fn scale_up_limits_follow_the_default_policies() {
         let up = rules("Max", &[("Pods", 4, 15), ("Percent", 100, 15)]);
         let now = VirtualTime::from_secs(100);
         // From 1: max(1+4, 1*2) = 5; from 10: max(14, 20) = 20.
-        assert_eq!(scale_limit(1, &[], &up, true, now), 5);
-        assert_eq!(scale_limit(10, &[], &up, true, now), 20);
+        assert_eq!(scale_limit(1, none(), &up, true, now), 5);
+        assert_eq!(scale_limit(10, none(), &up, true, now), 20);
         // 4 pods added 10 s ago count against the period: it starts from 1.
         let recent = [ScaleEvent { change: 4, at: VirtualTime::from_secs(90), outdated: false }];
-        assert_eq!(scale_limit(5, &recent, &up, true, now), 5);
-        assert_eq!(scale_limit(5, &recent, &rules("Min", &[("Pods", 4, 15), ("Percent", 100, 15)]), true, now), 2);
-        assert_eq!(scale_limit(5, &[], &rules("Disabled", &[("Pods", 4, 15)]), true, now), 5);
+        assert_eq!(scale_limit(5, RecentScaleEvents { up: &recent, down: &[] }, &up, true, now), 5);
+        assert_eq!(scale_limit(5, RecentScaleEvents { up: &recent, down: &[] }, &rules("Min", &[("Pods", 4, 15), ("Percent", 100, 15)]), true, now), 2);
+        assert_eq!(scale_limit(5, none(), &rules("Disabled", &[("Pods", 4, 15)]), true, now), 5);
     }
 
     #[test]
     fn scale_down_limits_round_down_percentages() {
         let down = rules("Max", &[("Percent", 50, 60)]);
         let now = VirtualTime::from_secs(100);
-        assert_eq!(scale_limit(7, &[], &down, false, now), 3);
+        assert_eq!(scale_limit(7, none(), &down, false, now), 3);
         let recent = [ScaleEvent { change: 2, at: VirtualTime::from_secs(70), outdated: false }];
-        assert_eq!(scale_limit(5, &recent, &down, false, now), 3);
+        assert_eq!(scale_limit(5, RecentScaleEvents { up: &[], down: &recent }, &down, false, now), 3);
+        // 2 pods removed 30 s ago count against a scale-up's period too: it starts from 7.
+        let up = rules("Max", &[("Pods", 1, 60)]);
+        assert_eq!(scale_limit(5, RecentScaleEvents { up: &[], down: &recent }, &up, true, now), 8);
     }
 
     #[test]
@@ -829,5 +851,26 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(requests(&[&single], "cpu").unwrap()["web-2"], 250);
+        let with_sidecar: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "web-3"},
+            "spec": {
+                "initContainers": [
+                    {"name": "setup", "resources": {"requests": {"cpu": "1"}}},
+                    {"name": "proxy", "restartPolicy": "Always", "resources": {"requests": {"cpu": "50m"}}}
+                ],
+                "containers": [{"name": "app", "resources": {"requests": {"cpu": "250m"}}}]
+            }
+        }))
+        .unwrap();
+        assert_eq!(requests(&[&with_sidecar], "cpu").unwrap()["web-3"], 300);
+        let sidecar_without: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "web-4"},
+            "spec": {
+                "initContainers": [{"name": "proxy", "restartPolicy": "Always"}],
+                "containers": [{"name": "app", "resources": {"requests": {"cpu": "250m"}}}]
+            }
+        }))
+        .unwrap();
+        assert_eq!(requests(&[&sidecar_without], "cpu").unwrap_err(), "missing request for cpu in container proxy of Pod web-4");
     }
 }
