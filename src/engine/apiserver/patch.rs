@@ -506,6 +506,7 @@ mod tests {
         assert_eq!(out["spec"]["strategy"], json!({"type": "Recreate"}));
         let err = strategic_merge_patch(&deploy, &json!({"spec": {"strategy": {"$retainKeys": ["type"], "rollingUpdate": {}}}})).unwrap_err();
         assert_eq!((err.reason, err.message.as_str()), (Reason::BadRequest, "invalid patch format of retainKeys"));
+        let pod = json!({"kind": "Pod", "spec": {"containers": [{"name": "c"}]}});
         let err = strategic_merge_patch(&pod, &json!({"spec": {"containers": [{"image": "x", "n": 1.5}]}})).unwrap_err();
         assert_eq!(err.message, "map: map[image:x n:1.5] does not contain declared merge key: name");
         // apply keeps only the strategy keys the file sets (retainKeys), and
