@@ -9,23 +9,68 @@
 
 use serde_json::{Map, Value};
 
-/// The key list items are merged by, for the list at `field` whose
-/// enclosing fields are `parents` (JSON names, innermost last). `None`: the
-/// list is replaced as a whole, as for lists without a patch strategy.
-fn merge_key(field: &str, parents: &[String]) -> Option<&'static str> {
+use crate::engine::api::{ApiError, Reason};
+
+/// How a list merges, by its field's `patchStrategy` and `patchMergeKey`
+/// in the 1.33 API types: for the list at `field` whose enclosing fields
+/// are `parents` (JSON names, innermost last) in an object of `kind`.
+enum ListMerge {
+    /// No patch strategy: the patch's list replaces the object's.
+    Atomic,
+    /// `patchStrategy:"merge"` with a merge key: items merge by it.
+    ByKey(&'static str),
+    /// `patchStrategy:"merge"` on a list of texts (`metadata.finalizers`,
+    /// a Node's `spec.podCIDRs`): the union, without duplicates.
+    Scalars,
+}
+
+fn list_merge(kind: &str, field: &str, parents: &[String]) -> ListMerge {
     let parent = parents.last().map(String::as_str).unwrap_or("");
     match field {
-        "containers" | "initContainers" | "ephemeralContainers" | "volumes" | "env" | "imagePullSecrets" => Some("name"),
-        "volumeMounts" => Some("mountPath"),
-        "volumeDevices" => Some("devicePath"),
-        "ports" if matches!(parent, "containers" | "initContainers" | "ephemeralContainers") => Some("containerPort"),
-        "ports" if parent == "spec" => Some("port"),
-        "hostAliases" => Some("ip"),
-        "ownerReferences" => Some("uid"),
-        "conditions" => Some("type"),
-        "topologySpreadConstraints" => Some("topologyKey"),
-        _ => None,
+        "finalizers" if parent == "metadata" => ListMerge::Scalars,
+        "podCIDRs" if kind == "Node" && parent == "spec" => ListMerge::Scalars,
+        // A ServiceAccount's own lists: `secrets` merges by name, its
+        // `imagePullSecrets` has no strategy (a PodSpec's merges by name).
+        "secrets" if kind == "ServiceAccount" && parents.is_empty() => ListMerge::ByKey("name"),
+        "imagePullSecrets" if kind == "ServiceAccount" && parents.is_empty() => ListMerge::Atomic,
+        "containers" | "initContainers" | "ephemeralContainers" | "volumes" | "env" | "imagePullSecrets" | "schedulingGates" => ListMerge::ByKey("name"),
+        "resourceClaims" if parent == "spec" => ListMerge::ByKey("name"),
+        "volumeMounts" => ListMerge::ByKey("mountPath"),
+        "volumeDevices" => ListMerge::ByKey("devicePath"),
+        "ports" if matches!(parent, "containers" | "initContainers" | "ephemeralContainers") => ListMerge::ByKey("containerPort"),
+        "ports" if parent == "spec" => ListMerge::ByKey("port"),
+        "hostAliases" => ListMerge::ByKey("ip"),
+        "podIPs" | "hostIPs" if parent == "status" => ListMerge::ByKey("ip"),
+        "addresses" if kind == "Node" && parent == "status" => ListMerge::ByKey("type"),
+        "ownerReferences" => ListMerge::ByKey("uid"),
+        "conditions" => ListMerge::ByKey("type"),
+        "topologySpreadConstraints" => ListMerge::ByKey("topologyKey"),
+        _ => ListMerge::Atomic,
     }
+}
+
+/// `patchStrategy:"replace"` on a struct (a PodDisruptionBudget's
+/// `spec.selector`): the patch's map replaces the object's whole.
+fn replaces_map(kind: &str, field: &str, parents: &[String]) -> bool {
+    kind == "PodDisruptionBudget" && field == "selector" && parents == ["spec"]
+}
+
+/// `patchStrategy:"retainKeys"`: a Deployment's `spec.strategy` and the
+/// items of a pod's `volumes` and `resourceClaims` (`parents` ends with the
+/// map's own field). kubectl apply sends `$retainKeys` with the keys the
+/// file sets, so the server clears the others (`rollingUpdate` when the
+/// type becomes `Recreate`, the old source when a volume's changes).
+fn retains_keys(kind: &str, parents: &[String]) -> bool {
+    match parents {
+        [spec, strategy] => kind == "Deployment" && spec == "spec" && strategy == "strategy",
+        [.., parent, list] => list == "volumes" || (list == "resourceClaims" && parent == "spec"),
+        _ => false,
+    }
+}
+
+/// The object's kind, which decides some fields' strategies.
+fn kind_of(value: &Value) -> &str {
+    value.get("kind").and_then(Value::as_str).unwrap_or("")
 }
 
 /// RFC 7386: objects merge, `null` deletes, everything else replaces.
@@ -50,30 +95,58 @@ pub fn merge_patch(target: &Value, patch: &Value) -> Value {
     }
 }
 
-/// A strategic merge patch: as a merge patch, but lists with a merge key
-/// merge item by item, and `$patch: delete|replace` directives apply.
-pub fn strategic_merge_patch(target: &Value, patch: &Value) -> Result<Value, String> {
-    strategic(target, patch, &mut Vec::new())
+const RETAIN_KEYS: &str = "$retainKeys";
+const DELETE_FROM_PRIMITIVE_LIST: &str = "$deleteFromPrimitiveList/";
+const SET_ELEMENT_ORDER: &str = "$setElementOrder/";
+
+/// A strategic merge patch as the API server's `strategicpatch` applies it:
+/// as a merge patch, but lists with a merge key merge item by item, lists
+/// of texts with the merge strategy are joined, and the `$patch`,
+/// `$retainKeys` and `$deleteFromPrimitiveList` directives apply. Errors
+/// carry the server's reason: strategicpatch's own errors reach kubectl
+/// as a plain 500 (`Error from server: …`), a malformed `$retainKeys` as a
+/// bad request.
+pub fn strategic_merge_patch(target: &Value, patch: &Value) -> Result<Value, ApiError> {
+    strategic(target, patch, kind_of(target), &mut Vec::new())
 }
 
-fn strategic(target: &Value, patch: &Value, parents: &mut Vec<String>) -> Result<Value, String> {
+fn strategic(target: &Value, patch: &Value, kind: &str, parents: &mut Vec<String>) -> Result<Value, ApiError> {
     let Value::Object(p) = patch else { return Ok(patch.clone()) };
-    match p.get("$patch").and_then(Value::as_str) {
-        Some("replace") => {
+    match p.get("$patch") {
+        Some(Value::String(d)) if d == "replace" => {
             let mut replaced = p.clone();
             replaced.remove("$patch");
             return Ok(Value::Object(replaced));
         }
-        Some("delete") => return Ok(Value::Null),
-        Some(other) => return Err(format!("Unknown patch type: {other}")),
+        // `handleDirectiveInMergeMap`: the map is left empty, not removed.
+        Some(Value::String(d)) if d == "delete" => return Ok(Value::Object(Map::new())),
+        Some(other) => return Err(ApiError::new(Reason::Unknown, format!("unknown patch type: {} in map: {}", go_format(other), go_format(patch)))),
         None => {}
     }
     let mut out = match target {
         Value::Object(t) => t.clone(),
         _ => Map::new(),
     };
+    // `applyRetainKeysDirective`: every key the patch sets must be listed,
+    // and the object's keys not listed are cleared.
+    if let Some(keys) = p.get(RETAIN_KEYS) {
+        let malformed = || ApiError::bad_request("invalid patch format of retainKeys");
+        let Value::Array(keys) = keys else { return Err(malformed()) };
+        let listed = |k: &str| keys.iter().any(|key| key.as_str() == Some(k));
+        let unlisted = p.iter().any(|(k, v)| k != RETAIN_KEYS && !v.is_null() && !k.starts_with(DELETE_FROM_PRIMITIVE_LIST) && !k.starts_with(SET_ELEMENT_ORDER) && !listed(k));
+        if unlisted {
+            return Err(malformed());
+        }
+        out.retain(|k, _| listed(k));
+    }
     for (k, v) in p {
-        if k.starts_with("$setElementOrder/") || k == "$retainKeys" {
+        if k.starts_with(SET_ELEMENT_ORDER) || k == RETAIN_KEYS {
+            continue;
+        }
+        if let Some(field) = k.strip_prefix(DELETE_FROM_PRIMITIVE_LIST) {
+            if let (Some(Value::Array(items)), Value::Array(gone)) = (out.get_mut(field), v) {
+                items.retain(|item| !gone.contains(item));
+            }
             continue;
         }
         if v.is_null() {
@@ -82,28 +155,27 @@ fn strategic(target: &Value, patch: &Value, parents: &mut Vec<String>) -> Result
         }
         let current = out.get(k).cloned().unwrap_or(Value::Null);
         let merged = match (&current, v) {
-            (Value::Array(cur), Value::Array(items)) => match merge_key(k, parents) {
-                Some(key) => {
+            (Value::Array(cur), Value::Array(items)) => match list_merge(kind, k, parents) {
+                ListMerge::ByKey(key) => {
                     parents.push(k.clone());
-                    let merged = merge_list(cur, items, key, parents);
+                    let merged = merge_list(cur, items, key, kind, parents);
                     parents.pop();
                     Value::Array(merged?)
                 }
-                None => Value::Array(items.iter().filter(|i| !is_directive(i)).cloned().collect()),
+                ListMerge::Scalars => Value::Array(merge_scalars(cur, items)),
+                ListMerge::Atomic => Value::Array(items.iter().filter(|i| !is_directive(i)).cloned().collect()),
             },
+            (_, Value::Array(items)) => Value::Array(items.iter().filter(|i| !is_directive(i)).cloned().collect()),
+            (Value::Object(_), Value::Object(_)) if replaces_map(kind, k, parents) => strategic(&Value::Null, v, kind, parents)?,
             (_, Value::Object(_)) => {
                 parents.push(k.clone());
-                let merged = strategic(&current, v, parents);
+                let merged = strategic(&current, v, kind, parents);
                 parents.pop();
                 merged?
             }
             _ => v.clone(),
         };
-        if merged.is_null() {
-            out.remove(k);
-        } else {
-            out.insert(k.clone(), merged);
-        }
+        out.insert(k.clone(), merged);
     }
     Ok(Value::Object(out))
 }
@@ -112,11 +184,45 @@ fn is_directive(item: &Value) -> bool {
     item.get("$patch").is_some()
 }
 
-fn merge_list(current: &[Value], patch: &[Value], key: &str, parents: &mut Vec<String>) -> Result<Vec<Value>, String> {
+/// Go's `%v` of a value decoded into `interface{}` (as strategicpatch's
+/// errors print the patch's maps): `map[k:v]` with sorted keys, `[a b]`,
+/// texts bare, whole numbers as integers.
+fn go_format(value: &Value) -> String {
+    match value {
+        Value::Null => "<nil>".to_string(),
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => i.to_string(),
+            (None, Some(f)) => crate::engine::kubectl::printers::yaml::go_format_float(f),
+            _ => n.to_string(),
+        },
+        Value::Array(items) => format!("[{}]", items.iter().map(go_format).collect::<Vec<_>>().join(" ")),
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            format!("map[{}]", keys.iter().map(|k| format!("{k}:{}", go_format(&map[*k]))).collect::<Vec<_>>().join(" "))
+        }
+    }
+}
+
+/// strategicpatch's `mergeSlice` for texts: the object's and the patch's
+/// items without duplicates, in `normalizeElementOrder`'s order.
+fn merge_scalars(current: &[Value], patch: &[Value]) -> Vec<Value> {
+    let mut merged: Vec<Value> = Vec::with_capacity(current.len() + patch.len());
+    for item in current.iter().chain(patch) {
+        if !merged.contains(item) {
+            merged.push(item.clone());
+        }
+    }
+    in_patch_order(merged, current, patch, None)
+}
+
+fn merge_list(current: &[Value], patch: &[Value], key: &str, kind: &str, parents: &mut Vec<String>) -> Result<Vec<Value>, ApiError> {
     let mut out: Vec<Value> = current.to_vec();
     for item in patch {
         let Some(id) = item.get(key) else {
-            return Err(format!("map: {item} does not contain declared merge key: {key}"));
+            return Err(ApiError::new(Reason::Unknown, format!("map: {} does not contain declared merge key: {key}", go_format(item))));
         };
         let position = out.iter().position(|c| c.get(key) == Some(id));
         if item.get("$patch").and_then(Value::as_str) == Some("delete") {
@@ -127,21 +233,30 @@ fn merge_list(current: &[Value], patch: &[Value], key: &str, parents: &mut Vec<S
         }
         match position {
             Some(i) => {
-                let merged = strategic(&out[i], item, parents)?;
+                let merged = strategic(&out[i], item, kind, parents)?;
                 out[i] = merged;
             }
-            None => out.push(strategic(&Value::Null, item, parents)?),
+            None => out.push(strategic(&Value::Null, item, kind, parents)?),
         }
     }
-    Ok(in_patch_order(out, current, patch, key))
+    Ok(in_patch_order(out, current, patch, Some(key)))
+}
+
+/// What identifies a list item: its merge key's value, or the item itself
+/// in a list of texts.
+fn identity<'a>(item: &'a Value, key: Option<&str>) -> Option<&'a Value> {
+    match key {
+        Some(key) => item.get(key),
+        None => Some(item),
+    }
 }
 
 /// strategicpatch's `normalizeElementOrder`: the patch's items in the
 /// patch's order and the others in the object's, merged so that of two
 /// items the object holds, the earlier comes first, and an item new to
 /// the object comes before the object's own.
-fn in_patch_order(merged: Vec<Value>, current: &[Value], patch: &[Value], key: &str) -> Vec<Value> {
-    let place = |list: &[Value], item: &Value| item.get(key).and_then(|id| list.iter().position(|other| other.get(key) == Some(id)));
+fn in_patch_order(merged: Vec<Value>, current: &[Value], patch: &[Value], key: Option<&str>) -> Vec<Value> {
+    let place = |list: &[Value], item: &Value| identity(item, key).and_then(|id| list.iter().position(|other| identity(other, key) == Some(id)));
     let (mut patched, server_only): (Vec<Value>, Vec<Value>) = merged.into_iter().partition(|item| place(patch, item).is_some());
     patched.sort_by_key(|item| place(patch, item));
     let mut out = Vec::with_capacity(patched.len() + server_only.len());
@@ -162,12 +277,14 @@ fn in_patch_order(merged: Vec<Value>, current: &[Value], patch: &[Value], key: &
 /// What `kubectl apply` makes of an object: fields set in `modified` win,
 /// fields in `original` (the last applied configuration) but no longer in
 /// `modified` are removed, anything else `current` holds (defaults, status,
-/// other writers' fields) is kept. Lists with a merge key merge per item.
+/// other writers' fields) is kept. Lists with a merge key merge per item;
+/// where a field's strategy is `retainKeys` only the keys `modified` sets
+/// are kept, as the `$retainKeys` kubectl sends makes the server do.
 pub fn three_way_merge(original: &Value, modified: &Value, current: &Value) -> Value {
-    three_way(original, modified, current, &mut Vec::new())
+    three_way(original, modified, current, kind_of(current), &mut Vec::new())
 }
 
-fn three_way(original: &Value, modified: &Value, current: &Value, parents: &mut Vec<String>) -> Value {
+fn three_way(original: &Value, modified: &Value, current: &Value, kind: &str, parents: &mut Vec<String>) -> Value {
     let (Value::Object(m), Value::Object(c)) = (modified, current) else { return modified.clone() };
     let empty = Map::new();
     let o = original.as_object().unwrap_or(&empty);
@@ -179,20 +296,28 @@ fn three_way(original: &Value, modified: &Value, current: &Value, parents: &mut 
         }
         let ov = o.get(k).unwrap_or(&Value::Null);
         let merged = match (c.get(k), mv) {
+            (Some(Value::Object(_)), Value::Object(_)) if replaces_map(kind, k, parents) => mv.clone(),
             (Some(cv @ Value::Object(_)), Value::Object(_)) => {
                 parents.push(k.clone());
-                let v = three_way(ov, mv, cv, parents);
+                let v = three_way(ov, mv, cv, kind, parents);
                 parents.pop();
                 v
             }
-            (Some(Value::Array(cl)), Value::Array(ml)) => match merge_key(k, parents) {
-                Some(key) => {
+            (Some(Value::Array(cl)), Value::Array(ml)) => match list_merge(kind, k, parents) {
+                ListMerge::ByKey(key) => {
                     parents.push(k.clone());
-                    let v = three_way_list(ov.as_array().map(Vec::as_slice).unwrap_or(&[]), ml, cl, key, parents);
+                    let v = three_way_list(ov.as_array().map(Vec::as_slice).unwrap_or(&[]), ml, cl, key, kind, parents);
                     parents.pop();
                     Value::Array(v)
                 }
-                None => mv.clone(),
+                ListMerge::Scalars => {
+                    // Added items joined, and those the last apply set but
+                    // the file no longer has deleted (`$deleteFromPrimitiveList`).
+                    let removed: Vec<&Value> = ov.as_array().into_iter().flatten().filter(|v| !ml.contains(v)).collect();
+                    let kept: Vec<Value> = cl.iter().filter(|v| !removed.contains(v)).cloned().collect();
+                    Value::Array(merge_scalars(&kept, ml))
+                }
+                ListMerge::Atomic => mv.clone(),
             },
             _ => mv.clone(),
         };
@@ -203,10 +328,13 @@ fn three_way(original: &Value, modified: &Value, current: &Value, parents: &mut 
             out.remove(k);
         }
     }
+    if retains_keys(kind, parents) {
+        out.retain(|k, _| m.get(k).is_some_and(|v| !v.is_null()));
+    }
     Value::Object(out)
 }
 
-fn three_way_list(original: &[Value], modified: &[Value], current: &[Value], key: &str, parents: &mut Vec<String>) -> Vec<Value> {
+fn three_way_list(original: &[Value], modified: &[Value], current: &[Value], key: &str, kind: &str, parents: &mut Vec<String>) -> Vec<Value> {
     let id_of = |v: &Value| v.get(key).cloned();
     let removed: Vec<Value> = original
         .iter()
@@ -219,7 +347,7 @@ fn three_way_list(original: &[Value], modified: &[Value], current: &[Value], key
         let cur = current.iter().find(|c| id.is_some() && c.get(key) == id);
         let orig = original.iter().find(|o| id.is_some() && o.get(key) == id).unwrap_or(&Value::Null);
         out.push(match cur {
-            Some(c) => three_way(orig, m, c, parents),
+            Some(c) => three_way(orig, m, c, kind, parents),
             None => m.clone(),
         });
     }
@@ -357,6 +485,37 @@ mod tests {
         let out = strategic_merge_patch(&target, &patch).unwrap();
         let names: Vec<&str> = out["spec"]["containers"].as_array().unwrap().iter().filter_map(|c| c["name"].as_str()).collect();
         assert_eq!(names, ["c", "a", "b"]);
+    }
+
+    #[test]
+    fn strategies_follow_the_fields_patch_tags() {
+        // finalizers merge as a set, new items first; a delete list removes.
+        let cm = json!({"kind": "ConfigMap", "metadata": {"finalizers": ["a"]}});
+        let out = strategic_merge_patch(&cm, &json!({"metadata": {"finalizers": ["b", "a"]}})).unwrap();
+        assert_eq!(out["metadata"]["finalizers"], json!(["b", "a"]));
+        let out = strategic_merge_patch(&out, &json!({"metadata": {"$deleteFromPrimitiveList/finalizers": ["a"]}})).unwrap();
+        assert_eq!(out["metadata"], json!({"finalizers": ["b"]}));
+        // A ServiceAccount's imagePullSecrets are replaced, a pod's merge.
+        let sa = json!({"kind": "ServiceAccount", "imagePullSecrets": [{"name": "a"}]});
+        assert_eq!(strategic_merge_patch(&sa, &json!({"imagePullSecrets": [{"name": "b"}]})).unwrap()["imagePullSecrets"], json!([{"name": "b"}]));
+        let pod = json!({"kind": "Pod", "spec": {"imagePullSecrets": [{"name": "a"}]}});
+        assert_eq!(strategic_merge_patch(&pod, &json!({"spec": {"imagePullSecrets": [{"name": "b"}]}})).unwrap()["spec"]["imagePullSecrets"], json!([{"name": "b"}, {"name": "a"}]));
+        // $retainKeys clears the unlisted keys and refuses unlisted patch keys.
+        let deploy = json!({"kind": "Deployment", "spec": {"strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1}}}});
+        let out = strategic_merge_patch(&deploy, &json!({"spec": {"strategy": {"$retainKeys": ["type"], "type": "Recreate"}}})).unwrap();
+        assert_eq!(out["spec"]["strategy"], json!({"type": "Recreate"}));
+        let err = strategic_merge_patch(&deploy, &json!({"spec": {"strategy": {"$retainKeys": ["type"], "rollingUpdate": {}}}})).unwrap_err();
+        assert_eq!((err.reason, err.message.as_str()), (Reason::BadRequest, "invalid patch format of retainKeys"));
+        let pod = json!({"kind": "Pod", "spec": {"containers": [{"name": "c"}]}});
+        let err = strategic_merge_patch(&pod, &json!({"spec": {"containers": [{"image": "x", "n": 1.5}]}})).unwrap_err();
+        assert_eq!(err.message, "map: map[image:x n:1.5] does not contain declared merge key: name");
+        // apply keeps only the strategy keys the file sets (retainKeys), and
+        // a volume's old source is dropped though the last apply lacked it.
+        let current = json!({"kind": "Deployment", "spec": {"strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%"}}, "template": {"spec": {"volumes": [{"name": "v", "emptyDir": {}}]}}}});
+        let modified = json!({"kind": "Deployment", "spec": {"strategy": {"type": "Recreate"}, "template": {"spec": {"volumes": [{"name": "v", "configMap": {"name": "c"}}]}}}});
+        let out = three_way_merge(&Value::Null, &modified, &current);
+        assert_eq!(out["spec"]["strategy"], json!({"type": "Recreate"}));
+        assert_eq!(out["spec"]["template"]["spec"]["volumes"], json!([{"name": "v", "configMap": {"name": "c"}}]));
     }
 
     #[test]

@@ -321,6 +321,9 @@ pub fn format_api_error(e: &ApiError, server: &str) -> String {
                 s
             }
         }
+        // An `Invalid` status naming no object and no field (a JSON patch
+        // that does not apply): checkErr's generic wording.
+        Reason::Invalid if e.causes.is_empty() && e.name.is_empty() => format!("The request is invalid: {}", e.message),
         Reason::InternalError if e.message.starts_with("etcdserver:") => format!("Error from server: {}", e.message),
         Reason::Unknown => format!("Error from server: {}", e.message),
         _ => format!("Error from server ({}): {}", e.reason.as_str(), e.message),

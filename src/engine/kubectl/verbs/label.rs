@@ -130,9 +130,8 @@ pub fn run(s: &mut Session) -> Result {
             }
         }
         if !overwrite {
-            if let Some((k, _)) = sets.iter().find(|(k, v)| current.get(k).is_some_and(|old| old != v)) {
-                let old = current.get(k).cloned().unwrap_or_default();
-                failures.push(Failure::Text(format!("'{k}' already has a value ({old}), and --overwrite is false")));
+            if let Some(refusal) = overwrite_refusal(annotate, sets, |k| current.get(k).map(String::as_str)) {
+                failures.push(Failure::Text(refusal));
                 continue;
             }
         }
@@ -157,7 +156,10 @@ pub fn run(s: &mut Session) -> Result {
             continue;
         }
         let verb = if annotate { "annotated" } else { "labeled" };
-        let message = if next_map == current {
+        // annotate's printer always says `annotated`; label words the change.
+        let message = if annotate {
+            verb.to_string()
+        } else if next_map == current {
             format!("not {verb}")
         } else if !overwrite && next_map.len() < current.len() {
             format!("un{verb}")
@@ -231,8 +233,8 @@ fn run_local(s: &mut Session, change: &Change, list: bool, format: &std::result:
             continue;
         }
         if !change.overwrite {
-            if let Some((k, old)) = change.sets.iter().find_map(|(k, v)| current.get(k).and_then(Value::as_str).filter(|old| old != v).map(|old| (k, old))) {
-                failures.push(Failure::Text(format!("'{k}' already has a value ({old}), and --overwrite is false")));
+            if let Some(refusal) = overwrite_refusal(change.annotate, &change.sets, |k| current.get(k).and_then(Value::as_str)) {
+                failures.push(Failure::Text(refusal));
                 continue;
             }
         }
@@ -251,6 +253,7 @@ fn run_local(s: &mut Session, change: &Change, list: bool, format: &std::result:
         let after = json::to_json_compact(&value);
         let verb = if change.annotate { "annotated" } else { "labeled" };
         let message = match (before == after, !change.overwrite && after.len() < before.len()) {
+            _ if change.annotate => verb.to_string(),
             (true, _) => format!("not {verb}"),
             (false, true) => format!("un{verb}"),
             (false, false) => verb.to_string(),
@@ -263,6 +266,24 @@ fn run_local(s: &mut Session, change: &Change, list: bool, format: &std::result:
         }
     }
     manifest::finish(s, failures)
+}
+
+/// Why a change without `--overwrite` is refused: label names the first
+/// key that has another value; annotate (`validateNoAnnotationOverwrites`)
+/// names every one, the change cause excepted (in key order, where Go
+/// ranges over a map).
+fn overwrite_refusal<'a>(annotate: bool, sets: &[(String, String)], current: impl Fn(&str) -> Option<&'a str>) -> Option<String> {
+    let mut clashes = sets.iter().filter_map(|(k, v)| current(k).filter(|old| old != v).map(|old| (k, old)));
+    if !annotate {
+        return clashes.next().map(|(k, old)| format!("'{k}' already has a value ({old}), and --overwrite is false"));
+    }
+    let mut named: Vec<(&String, &str)> = clashes.filter(|(k, _)| k.as_str() != "kubernetes.io/change-cause").collect();
+    named.sort();
+    if named.is_empty() {
+        return None;
+    }
+    let list: Vec<String> = named.iter().map(|(k, old)| format!("'{k}' already has a value ({old})")).collect();
+    Some(format!("--overwrite is false but found the following declared annotation(s): {}", list.join("; ")))
 }
 
 /// Prints a changed object for `-o`: `annotate` puts `---` between YAML

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::engine::api::ApiError;
+use crate::engine::api::{ApiError, Reason};
 use crate::engine::apiserver::{decode, patch};
 use crate::engine::kubectl::manifest::{self, DryRun, Failure};
 use crate::engine::kubectl::printers::OutputFormat;
@@ -45,10 +45,16 @@ pub fn run(s: &mut Session) -> Result {
             }
         };
         let current = obj.to_json();
-        let patched = match apply_patch(&kind, &current, &patch_value) {
+        // A client dry run patches the object kubectl fetched itself.
+        let patched = if dry == DryRun::Client {
+            apply_patch_locally(&kind, &current, &patch_value).map_err(Failure::Text)
+        } else {
+            apply_patch(&kind, &current, &patch_value).map_err(Failure::Api)
+        };
+        let patched = match patched {
             Ok(v) => v,
-            Err(e) => {
-                failures.push(Failure::Api(ApiError::new(crate::engine::api::Reason::Invalid, e)));
+            Err(f) => {
+                failures.push(f);
                 continue;
             }
         };
@@ -85,11 +91,41 @@ pub fn run(s: &mut Session) -> Result {
     manifest::finish(s, failures)
 }
 
-fn apply_patch(kind: &str, current: &Value, patch_value: &Value) -> std::result::Result<Value, String> {
+/// The patch as the API server applies it, failing as it answers: a JSON
+/// patch it cannot decode (it decodes the operations strictly first, as
+/// kubectl sends no `fieldValidation` and the default is `Warn`) is a bad
+/// request; one that does not apply is a bare 422, whose message hides
+/// json-patch's reason (`NewGenericServerResponse`, in `applyJSPatch`).
+fn apply_patch(kind: &str, current: &Value, patch_value: &Value) -> std::result::Result<Value, ApiError> {
+    match kind {
+        "merge" => Ok(patch::merge_patch(current, patch_value)),
+        "json" => {
+            let decoded = match patch_value {
+                Value::Array(_) => patch_value,
+                Value::Null => return Ok(current.clone()),
+                other => {
+                    let found = match other {
+                        Value::Object(_) => "object",
+                        Value::String(_) => "string",
+                        Value::Number(_) => "number",
+                        _ => "bool",
+                    };
+                    return Err(ApiError::bad_request(format!("error decoding patch: json: cannot unmarshal {found} into Go value of type []handlers.jsonPatchOp")));
+                }
+            };
+            patch::json_patch(current, decoded).map_err(|_| ApiError::new(Reason::Invalid, "the server rejected our request due to an error in our request"))
+        }
+        _ => patch::strategic_merge_patch(current, patch_value),
+    }
+}
+
+/// The patch as kubectl applies it to a file's object (`getPatchedJSON`),
+/// with the patch libraries' own words.
+fn apply_patch_locally(kind: &str, current: &Value, patch_value: &Value) -> std::result::Result<Value, String> {
     match kind {
         "merge" => Ok(patch::merge_patch(current, patch_value)),
         "json" => patch::json_patch(current, patch_value),
-        _ => patch::strategic_merge_patch(current, patch_value),
+        _ => patch::strategic_merge_patch(current, patch_value).map_err(|e| e.message),
     }
 }
 
@@ -100,7 +136,7 @@ fn run_local(s: &mut Session, kind: &str, patch_value: &Value, format: &Option<O
     for item in manifest::load_with(s, false) {
         let Some(info) = manifest::kept(item, &mut failures) else { continue };
         let current = info.local_value();
-        let patched = match apply_patch(kind, &current, patch_value) {
+        let patched = match apply_patch_locally(kind, &current, patch_value) {
             Ok(v) => v,
             Err(e) => {
                 failures.push(Failure::Text(e));
