@@ -327,6 +327,7 @@ pub mod ids {
     id!(jobs, "batch", "jobs");
     id!(cron_jobs, "batch", "cronjobs");
     id!(leases, "coordination.k8s.io", "leases");
+    id!(events_v1, "events.k8s.io", "events");
     id!(endpoint_slices, "discovery.k8s.io", "endpointslices");
     id!(priority_classes, "scheduling.k8s.io", "priorityclasses");
     id!(storage_classes, "storage.k8s.io", "storageclasses");

@@ -24,7 +24,8 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use rustc_hash::FxHashMap;
 use std::rc::Rc;
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use k8s_openapi::jiff::Timestamp;
 
 use crate::engine::api::pod::Pod;
 use crate::engine::keys_by_name::{file_under, remove_from, KeysByName};
@@ -127,6 +128,10 @@ impl Latency {
 
 /// At most this many snapshot files are kept on the etcd host.
 pub const MAX_SNAPSHOT_FILES: usize = 32;
+
+/// The garbage collector's finalizers a propagation policy sets.
+pub const ORPHAN_FINALIZER: &str = "orphan";
+pub const FOREGROUND_FINALIZER: &str = "foregroundDeletion";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Propagation {
@@ -1228,65 +1233,105 @@ impl ApiServer {
             }
         }
         let mut next = (*old).clone();
-        let mut changed = false;
-        let meta = next.meta_mut();
-        let finalizer = match opts.propagation {
-            Some(Propagation::Orphan) => Some("orphan"),
-            Some(Propagation::Foreground) => Some("foregroundDeletion"),
-            _ => None,
-        };
-        if let Some(f) = finalizer {
-            let finalizers = meta.finalizers.get_or_insert_with(Vec::new);
-            if !finalizers.iter().any(|x| x == f) && meta.deletion_timestamp.is_none() {
-                finalizers.push(f.to_string());
-                changed = true;
+        let already_deleting = old.meta().deletion_timestamp.is_some();
+        // The namespace REST's Delete: the first request only marks it
+        // (a deletionTimestamp, no grace period, phase Terminating) and sets
+        // the garbage collector's finalizers; while its spec finalizers
+        // remain, a repeat changes nothing.
+        if let Object::Namespace(ns) = &mut next {
+            if !already_deleting {
+                ns.metadata.deletion_timestamp = Some(api::meta::api_time(self.now));
+                ns.status.get_or_insert_with(Default::default).phase = Some("Terminating".to_string());
+                set_collector_finalizers(&mut ns.metadata, opts.propagation);
+                return self.store_pending_deletion(&key, current, &rt, name, &old, next, opts.dry_run);
+            }
+            if has_spec_finalizers(&next) {
+                return Ok(Deleted::Pending(old));
             }
         }
-        let grace = graceful_period(&next, opts.grace_period_seconds);
-        let has_finalizers = next.meta().finalizers.as_ref().is_some_and(|f| !f.is_empty()) || has_spec_finalizers(&next);
-        let meta = next.meta_mut();
-        if grace > 0 || has_finalizers {
-            let deadline = self.now.plus_secs(grace as u64);
-            let shorter = match (&meta.deletion_timestamp, meta.deletion_grace_period_seconds) {
-                (None, _) => true,
-                (Some(_), Some(existing)) => grace < existing,
-                (Some(_), None) => false,
-            };
-            if shorter {
-                meta.deletion_timestamp = Some(api::meta::api_time(deadline));
-                meta.deletion_grace_period_seconds = Some(grace);
-                changed = true;
-            }
-            if resource_id == ids::namespaces() {
-                if let Object::Namespace(ns) = &mut next {
-                    let status = ns.status.get_or_insert_with(Default::default);
-                    if status.phase.as_deref() != Some("Terminating") {
-                        status.phase = Some("Terminating".to_string());
-                        changed = true;
+        // rest.BeforeDelete: a negative grace period is read as 1 s; only a
+        // pod is deleted gracefully; one already waiting out its grace period
+        // may only have it shortened, counted from when its deletion began.
+        let requested = opts.grace_period_seconds.map(|g| if g < 0 { 1 } else { g });
+        let mut graceful_seconds = None;
+        if let Object::Pod(pod) = &next {
+            match (&pod.metadata.deletion_timestamp, pod.metadata.deletion_grace_period_seconds) {
+                (None, _) => graceful_seconds = Some(pod_grace_period(pod, requested)),
+                (Some(_), None | Some(0)) => {}
+                (Some(deadline), Some(existing)) => match requested {
+                    Some(shorter) if shorter < existing => {
+                        let began = deadline.0.as_second() - existing;
+                        let moved = Timestamp::from_second(began + shorter).unwrap_or(deadline.0);
+                        let meta = next.meta_mut();
+                        meta.deletion_timestamp = Some(Time(moved));
+                        meta.deletion_grace_period_seconds = Some(shorter);
+                        graceful_seconds = Some(shorter);
                     }
+                    // Graceful deletion is pending: the finalizers are not touched either.
+                    _ => return Ok(Deleted::Pending(old)),
+                },
+            }
+        }
+        let meta = next.meta_mut();
+        if !already_deleting {
+            if let Some(grace) = graceful_seconds {
+                meta.deletion_timestamp = Some(api::meta::api_time(self.now.plus_secs(grace as u64)));
+                meta.deletion_grace_period_seconds = Some(grace);
+            }
+        }
+        set_collector_finalizers(meta, opts.propagation);
+        let pending_finalizers = meta.finalizers.as_ref().is_some_and(|f| !f.is_empty());
+        match graceful_seconds {
+            // markAsDeleting: held by finalizers, it is marked now (or keeps
+            // an earlier mark) with no grace period.
+            None if pending_finalizers => {
+                let now = api::meta::api_time(self.now);
+                if meta.deletion_timestamp.as_ref().is_none_or(|t| t.0 > now.0) {
+                    meta.deletion_timestamp = Some(now);
                 }
+                meta.deletion_grace_period_seconds = Some(0);
             }
-            if !changed || opts.dry_run {
-                return Ok(Deleted::Pending(if opts.dry_run { Rc::new(next) } else { old }));
-            }
-            let (stored, _) = self
-                .store
-                .put_if(&key, Some(current), |rev| with_resource_version(next, rev))
-                .map_err(|_| ApiError::conflict(&rt.qualified_plural(), name))?;
-            self.writes += 1;
-            self.fan_out(Some(&old), &stored, WatchEventType::Modified);
-            return Ok(Deleted::Pending(stored));
+            Some(grace) if pending_finalizers || grace > 0 => {}
+            _ => return self.delete_now(&key, current, &rt, name, &old, opts.dry_run),
         }
-        if opts.dry_run {
-            return Ok(Deleted::Now(old));
+        // The first deletion is a change controllers must see through
+        // their observed generation (BeforeDelete, markAsDeleting).
+        if !already_deleting && meta.generation.is_some_and(|g| g > 0) {
+            meta.generation = meta.generation.map(|g| g + 1);
         }
-        let (gone, revision) = self.store.delete_if(&key, Some(current)).map_err(|e| match e {
+        if *next.meta() == *old.meta() {
+            return Ok(Deleted::Pending(old));
+        }
+        self.store_pending_deletion(&key, current, &rt, name, &old, next, opts.dry_run)
+    }
+
+    /// Writes an object marked for deletion that finalizers or a grace period keep.
+    #[allow(clippy::too_many_arguments)]
+    fn store_pending_deletion(&mut self, key: &str, current: i64, rt: &api::ResourceType, name: &str, old: &Rc<Object>, next: Object, dry_run: bool) -> Result<Deleted, ApiError> {
+        if dry_run {
+            return Ok(Deleted::Pending(Rc::new(next)));
+        }
+        let (stored, _) = self
+            .store
+            .put_if(key, Some(current), |rev| with_resource_version(next, rev))
+            .map_err(|_| ApiError::conflict(&rt.qualified_plural(), name))?;
+        self.writes += 1;
+        self.fan_out(Some(old), &stored, WatchEventType::Modified);
+        Ok(Deleted::Pending(stored))
+    }
+
+    /// Removes an object from the store at once.
+    fn delete_now(&mut self, key: &str, current: i64, rt: &api::ResourceType, name: &str, old: &Rc<Object>, dry_run: bool) -> Result<Deleted, ApiError> {
+        if dry_run {
+            return Ok(Deleted::Now(old.clone()));
+        }
+        let (gone, revision) = self.store.delete_if(key, Some(current)).map_err(|e| match e {
             StoreError::KeyNotFound => ApiError::not_found(&rt.qualified_plural(), name),
             _ => ApiError::conflict(&rt.qualified_plural(), name),
         })?;
         self.writes += 1;
         let gone = Rc::new(with_resource_version((*gone).clone(), revision));
-        self.fan_out(Some(&old), &gone, WatchEventType::Deleted);
+        self.fan_out(Some(old), &gone, WatchEventType::Deleted);
         Ok(Deleted::Now(gone))
     }
 
@@ -1428,25 +1473,35 @@ fn is_graceful_pending(obj: &Object) -> bool {
     matches!(obj, Object::Pod(_)) && obj.meta().deletion_grace_period_seconds.is_some_and(|g| g > 0)
 }
 
-/// The grace period a delete gets: pods use the request's, else their
-/// `terminationGracePeriodSeconds`; an unscheduled or finished pod and every
-/// other kind go at once.
-fn graceful_period(obj: &Object, requested: Option<i64>) -> i64 {
-    let Object::Pod(pod) = obj else { return 0 };
-    let spec = pod.spec.as_ref();
+/// The pod strategy's `CheckGracefulDelete`: the request's grace period,
+/// else the pod's `terminationGracePeriodSeconds`; an unscheduled or
+/// finished pod goes at once.
+fn pod_grace_period(pod: &Pod, requested: Option<i64>) -> i64 {
     let scheduled = pod.bound_node().is_some();
     let phase = pod.status.as_ref().and_then(|s| s.phase());
     if !scheduled || matches!(phase, Some("Succeeded") | Some("Failed")) {
         return 0;
     }
-    let grace = requested.unwrap_or_else(|| spec.and_then(|s| s.termination_grace_period_seconds).unwrap_or(30));
-    // A negative request means "the object's default"; 0 means "as soon as possible" (1 s).
-    if grace < 0 {
-        spec.and_then(|s| s.termination_grace_period_seconds).unwrap_or(30).max(0)
-    } else if requested == Some(0) {
-        0
-    } else {
-        grace
+    requested.unwrap_or_else(|| pod.spec.as_ref().and_then(|s| s.termination_grace_period_seconds).unwrap_or(30)).max(0)
+}
+
+/// `deletionFinalizersForGarbageCollection`: a propagation policy puts the
+/// garbage collector's finalizer it asks for (`orphan`,
+/// `foregroundDeletion`) in place of the other, and background removes
+/// both; with no policy the object's own stay.
+fn set_collector_finalizers(meta: &mut ObjectMeta, propagation: Option<Propagation>) {
+    let wanted = match propagation {
+        None => return,
+        Some(Propagation::Orphan) => Some(ORPHAN_FINALIZER),
+        Some(Propagation::Foreground) => Some(FOREGROUND_FINALIZER),
+        Some(Propagation::Background) => None,
+    };
+    let current = meta.finalizers.as_deref().unwrap_or_default();
+    let mut finalizers: Vec<String> = current.iter().filter(|f| *f != ORPHAN_FINALIZER && *f != FOREGROUND_FINALIZER).cloned().collect();
+    finalizers.extend(wanted.map(str::to_string));
+    let same_set = finalizers.iter().all(|f| current.contains(f)) && current.iter().all(|f| finalizers.contains(f));
+    if !same_set {
+        meta.finalizers = if finalizers.is_empty() { None } else { Some(finalizers) };
     }
 }
 

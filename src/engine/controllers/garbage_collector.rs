@@ -11,7 +11,7 @@
 use std::any::Any;
 use std::rc::Rc;
 
-use crate::engine::api::{ids, resource, resource_for_kind, ApiError, Object, ObjectKey, Reason, ResourceId};
+use crate::engine::api::{ids, resource, resource_for_kind, ApiError, Object, ObjectKey, Reason, ResourceId, RESOURCES};
 use crate::engine::apiserver::{DeleteOptions, Propagation, WatchEventType};
 use crate::engine::sim::clock::VirtualTime;
 use crate::engine::sim::Ctx;
@@ -19,28 +19,20 @@ use crate::engine::sim::Ctx;
 use super::queue::{drain, WorkQueue};
 use super::{Cache, Changes, Controller};
 
-pub const FOREGROUND: &str = "foregroundDeletion";
-pub const ORPHAN: &str = "orphan";
+pub const FOREGROUND: &str = crate::engine::apiserver::FOREGROUND_FINALIZER;
+pub const ORPHAN: &str = crate::engine::apiserver::ORPHAN_FINALIZER;
 
-/// The kinds the collector watches (asked on every controller-manager run).
-pub fn watched() -> [ResourceId; 15] {
-    [
-        ids::pods(),
-        ids::replica_sets(),
-        ids::deployments(),
-        ids::replication_controllers(),
-        ids::stateful_sets(),
-        ids::daemon_sets(),
-        ids::controller_revisions(),
-        ids::jobs(),
-        ids::cron_jobs(),
-        ids::services(),
-        ids::endpoints(),
-        ids::endpoint_slices(),
-        ids::config_maps(),
-        ids::secrets(),
-        ids::persistent_volume_claims(),
-    ]
+/// The kinds the collector watches (asked on every controller-manager run):
+/// as `GetDeletableResources` finds them, every kind that can be listed,
+/// watched and deleted, so an owner reference on any of them is acted on.
+/// Events are left out (nothing here owns them, and they are most of a busy
+/// cluster's writes), and Leases (README: a node's Lease outlives its Node).
+pub fn watched() -> &'static [ResourceId] {
+    static WATCHED: std::sync::OnceLock<Vec<ResourceId>> = std::sync::OnceLock::new();
+    WATCHED.get_or_init(|| {
+        let skipped = [ids::events(), ids::events_v1(), ids::leases(), ids::component_statuses()];
+        (0..RESOURCES.len()).map(|i| ResourceId(i as u16)).filter(|rid| !skipped.contains(rid)).collect()
+    })
 }
 
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -99,7 +91,7 @@ impl GarbageCollector {
     }
 
     fn handle_events(&mut self, cache: &Cache, changes: &Changes) {
-        for rid in watched() {
+        for &rid in watched() {
             for ev in changes.of(rid) {
                 match ev.kind {
                     WatchEventType::Deleted => {
@@ -156,6 +148,11 @@ impl GarbageCollector {
                 solid += 1;
                 continue;
             };
+            if resource(owner_rid).namespaced && !resource(rid).namespaced {
+                // namespacedOwnerOfClusterScopedObjectErr: an owner reference
+                // has no namespace to look in, so the item is left as it is.
+                return Ok(());
+            }
             let ns = if resource(owner_rid).namespaced { &*key.namespace } else { "" };
             match ctx.api.get(owner_rid, ns, &r.name) {
                 Ok(owner) if owner.meta().uid.as_deref() == Some(r.uid.as_str()) => {
@@ -292,14 +289,14 @@ impl Controller for GarbageCollector {
         watched().to_vec()
     }
     fn sync(&mut self, ctx: &mut Ctx, cache: &Cache, changes: &Changes) {
-        if !cache.synced(&watched()) {
+        if !cache.synced(watched()) {
             self.primed = false;
             return;
         }
         if !self.primed {
             // After a (re)start the whole graph is new: look at everything once.
             self.primed = true;
-            for rid in watched() {
+            for &rid in watched() {
                 for o in cache.of(rid).items() {
                     self.observe(cache, rid, o);
                 }

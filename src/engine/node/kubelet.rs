@@ -1801,7 +1801,15 @@ impl Kubelet {
             .unwrap_or(30)
             .max(0) as u64;
         let already = self.state.workers.get(uid).is_some_and(|w| w.killing);
-        if !already {
+        if already {
+            // A second delete that shortened the grace period: the pod worker
+            // kills again with it, counted from now (a longer one changes nothing).
+            if let Some(sandbox) = self.machine.runtime.sandbox_mut(uid) {
+                for c in sandbox.containers.iter_mut().filter(|c| c.is_running() && c.is_stopping()) {
+                    c.stop(ctx.now, grace_s.max(1) * 1000);
+                }
+            }
+        } else {
             if let Some(w) = self.state.workers.get_mut(uid) {
                 w.killing = true;
                 w.kill_started = ctx.now;

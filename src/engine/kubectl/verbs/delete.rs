@@ -103,8 +103,15 @@ pub fn run(s: &mut Session) -> Result {
     if force && grace == 0 {
         s.warn("Warning: Immediate deletion does not wait for confirmation that the running resource has been terminated. The resource may continue to run on the cluster indefinitely.\n");
     }
+    // kubectl warns once when a namespace given with -n does not scope what
+    // it deletes (WarnClusterScope).
+    let mut warn_cluster_scope = s.args.value("namespace").is_some_and(|n| !n.is_empty()) && !s.args.flag("all-namespaces");
     let mut deleted: Vec<(Target, Option<String>)> = Vec::new();
     for t in &targets {
+        if warn_cluster_scope && !resource(t.rid).namespaced {
+            s.warn("Warning: deleting cluster-scoped resources, not scoped to the provided namespace\n");
+            warn_cluster_scope = false;
+        }
         let opts = DeleteOptions {
             grace_period_seconds: (grace >= 0).then_some(grace),
             propagation: Some(propagation),
