@@ -9,9 +9,17 @@ use miniplane::lesson::{self, verify};
 fn every_builtin_lesson_verifies() {
     let mut failures = Vec::new();
     for (id, text) in lesson::builtin_sources() {
-        let result = lesson::parse(text, Some(id)).map_err(|e| e.to_string()).and_then(|l| verify::verify(&l).map(|_| ()).map_err(|f| f.message));
-        if let Err(e) = result {
-            failures.push(format!("lessons/{id}: {e}"));
+        let result = lesson::parse(text, Some(id)).map_err(|e| e.to_string()).and_then(|l| verify::verify(&l).map_err(|f| f.message));
+        match result {
+            Err(e) => failures.push(format!("lessons/{id}: {e}")),
+            // "Show me" runs the solution and stops: what it printed is what
+            // the learner compares with the text, so a built-in solution
+            // waits long enough for its step to be done when it ends.
+            Ok(report) => {
+                for (index, step) in report.steps.iter().enumerate().filter(|(_, s)| s.held_after_ms > 0) {
+                    failures.push(format!("lessons/{id}: step {} \"{}\": the check held only {} ms after the solution ended", index + 1, step.title, step.held_after_ms));
+                }
+            }
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
@@ -25,6 +33,7 @@ const WRONG: &[(&str, usize, &str, u64)] = &[
     ("replicaset-heals", 0, "kubectl create deployment simpleapp --image=dd43028/demo-repo:release1 --replicas=3\nkubectl get pods\n", 120_000),
     ("replicaset-heals", 2, "kubectl delete pod simpleapp\n", 60_000),
     ("rolling-update", 0, "kubectl set image deployments/kubernetes-bootcamp kubernetes-bootcamp=docker.io/jocatalin/kubernetes-bootcamp:v3\n", 120_000),
+    ("rolling-update", 1, "kubectl get rs\nkubectl rollout history deployment/kubernetes-bootcamp --revision=1\n", 10_000),
     ("rolling-update", 2, "kubectl rollout undo deployments/kubernetes-bootcamp --to-revision=2\n", 120_000),
     ("orphans-and-adoption", 1, "kubectl delete rs -l app=kubernetes-bootcamp\nkubectl get rs\n", 120_000),
     ("orphans-and-adoption", 2, "kubectl delete deployment kubernetes-bootcamp --cascade=orphan\nkubectl delete rs -l app=kubernetes-bootcamp\n", 120_000),

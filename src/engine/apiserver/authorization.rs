@@ -174,7 +174,7 @@ impl ApiServer {
     /// The verb and subresource the client's updates are sent with.
     pub(super) fn client_update(&self, status_only: bool) -> (&'static str, &'static str) {
         match self.client.as_deref() {
-            Some(_) if status_only => ("update", "status"),
+            Some(c) if status_only => (c.update_verb, "status"),
             Some(c) => (c.update_verb, c.update_subresource),
             None => ("update", ""),
         }

@@ -1585,6 +1585,10 @@ macro_rules! status_kinds {
                 _ => {}
             }
         }
+        /// Whether the kind serves a `/status` subresource.
+        pub fn has_status_subresource(obj: &Object) -> bool {
+            matches!(obj, Object::Pod(_) $( | Object::$variant(_) )* $( | Object::$shared(_) )*)
+        }
         fn spec_changed(a: &Object, b: &Object) -> bool {
             match (a, b) {
                 (Object::Pod(x), Object::Pod(y)) => !x.same_spec(y),

@@ -1,13 +1,16 @@
 //! `kubectl patch -p PATCH [--type=strategic|merge|json]`.
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use serde_json::Value;
 
-use crate::engine::api::{ApiError, Reason};
-use crate::engine::apiserver::{decode, patch};
+use crate::engine::api::{ApiError, Cause, Object, Reason};
+use crate::engine::apiserver::{decode, has_status_subresource, patch};
 use crate::engine::kubectl::manifest::{self, DryRun, Failure};
+use crate::engine::kubectl::printers::tables::selector_string;
 use crate::engine::kubectl::printers::OutputFormat;
 use crate::engine::kubectl::targets::{self, qualified};
 use crate::engine::kubectl::verbs::apply::{print_one, write_output_format, Printed};
+use crate::engine::kubectl::verbs::scale::{replicas_of, set_replicas};
 use crate::engine::kubectl::verbs::set::LOCAL_DRY_RUN_SERVER;
 use crate::engine::kubectl::{Error, Result, Session};
 
@@ -35,6 +38,7 @@ pub fn run(s: &mut Session) -> Result {
     if local {
         return run_local(s, &kind, &patch_value, &format);
     }
+    let subresource = s.args.value("subresource").unwrap_or_default().to_string();
     let (targets, mut failures) = targets::resolve(s, &words, false)?;
     for t in &targets {
         let obj = match targets::fetch(s, t) {
@@ -44,6 +48,23 @@ pub fn run(s: &mut Session) -> Result {
                 continue;
             }
         };
+        // kubectl reads and patches the subresource's own path; one the
+        // kind does not serve (or that is not simulated: a pod's `resize`)
+        // is a 404 for that read.
+        let served = match subresource.as_str() {
+            "" => true,
+            "status" => has_status_subresource(&obj),
+            "scale" => replicas_of(&obj).is_some(),
+            _ => false,
+        };
+        if !served {
+            failures.push(Failure::Api(ApiError::new(Reason::NotFound, "the server could not find the requested resource")));
+            continue;
+        }
+        if subresource == "scale" {
+            patch_scale(s, t, &obj, &kind, &patch_value, dry, &format, &mut failures)?;
+            continue;
+        }
         let current = obj.to_json();
         // A client dry run patches the object kubectl fetched itself.
         let patched = if dry == DryRun::Client {
@@ -65,7 +86,10 @@ pub fn run(s: &mut Session) -> Result {
                 continue;
             }
         };
-        if next == *obj {
+        // A status write keeps the stored spec and metadata: only a change
+        // of the status is one.
+        let unchanged = if subresource == "status" { patched.get("status") == current.get("status") } else { next == *obj };
+        if unchanged {
             match &format {
                 None => s.out.push_str(&format!("{} patched (no change)\n", qualified(t))),
                 Some(f) => print_one(s, f, &qualified(t), &obj.to_json())?,
@@ -75,7 +99,7 @@ pub fn run(s: &mut Session) -> Result {
         let shown = if dry == DryRun::Client {
             std::rc::Rc::new(next)
         } else {
-            match s.cluster.sim.api.update_with(next, false, dry == DryRun::Server) {
+            match s.cluster.sim.api.update_with(next, subresource == "status", dry == DryRun::Server) {
                 Ok(stored) => stored,
                 Err(e) => {
                     failures.push(manifest::with_source("patching", &t.source, e));
@@ -89,6 +113,87 @@ pub fn run(s: &mut Session) -> Result {
         }
     }
     manifest::finish(s, failures)
+}
+
+/// `--subresource scale`: the patch applies to the object's
+/// `autoscaling/v1` Scale, whose `spec.replicas` is written back; kubectl
+/// prints the Scale the server returns.
+#[allow(clippy::too_many_arguments)]
+fn patch_scale(s: &mut Session, t: &targets::Target, obj: &Object, kind: &str, patch_value: &Value, dry: DryRun, format: &Option<OutputFormat>, failures: &mut Vec<Failure>) -> Result {
+    let have = replicas_of(obj).unwrap_or_default();
+    let meta = obj.meta();
+    let name = meta.name.clone().unwrap_or_default();
+    let value = obj.to_json();
+    let status_replicas = value.pointer("/status/replicas").and_then(Value::as_i64).unwrap_or(0);
+    // The registry's Scale: the selector as `labels.Selector.String()`.
+    let selector = match (obj, value.pointer("/spec/selector")) {
+        (Object::ReplicationController(_), Some(Value::Object(set))) => set.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())).collect::<Vec<_>>().join(","),
+        (_, Some(v)) => serde_json::from_value::<LabelSelector>(v.clone()).map(|l| selector_string(&l)).unwrap_or_default(),
+        (_, None) => String::new(),
+    };
+    let mut scale = serde_json::json!({
+        "apiVersion": "autoscaling/v1",
+        "kind": "Scale",
+        "metadata": {"name": name, "namespace": meta.namespace, "uid": meta.uid, "resourceVersion": meta.resource_version, "creationTimestamp": value.pointer("/metadata/creationTimestamp")},
+        "spec": {"replicas": have},
+        "status": {"replicas": status_replicas},
+    });
+    if let Some(status) = scale.get_mut("status").and_then(Value::as_object_mut).filter(|_| !selector.is_empty()) {
+        status.insert("selector".to_string(), Value::from(selector));
+    }
+    let patched = match apply_patch(kind, &scale, patch_value) {
+        Ok(v) => v,
+        Err(e) => {
+            failures.push(Failure::Api(e));
+            return Ok(());
+        }
+    };
+    let replicas = match patched.pointer("/spec/replicas") {
+        None | Some(Value::Null) => Some(0),
+        Some(v) => v.as_i64(),
+    };
+    let replicas = match replicas.and_then(|r| i32::try_from(r).ok()) {
+        Some(r) if r >= 0 => r,
+        _ => {
+            let shown = patched.pointer("/spec/replicas").map(Value::to_string).unwrap_or_default();
+            let cause = Cause { field: "spec.replicas".to_string(), message: format!("Invalid value: {shown}: must be greater than or equal to 0") };
+            failures.push(Failure::Api(ApiError::invalid("Scale", "Scale.autoscaling", &name, vec![cause])));
+            return Ok(());
+        }
+    };
+    let shown_name = format!("scale.autoscaling/{name}");
+    if replicas == have {
+        match format {
+            None => s.out.push_str(&format!("{shown_name} patched (no change)\n")),
+            Some(f) => print_one(s, f, &shown_name, &patched)?,
+        }
+        return Ok(());
+    }
+    let mut shown = patched;
+    if dry != DryRun::Client {
+        let mut next = obj.clone();
+        set_replicas(&mut next, replicas);
+        s.cluster.sim.api.set_client_update("patch", "scale");
+        let result = s.cluster.sim.api.update_with(next, false, dry == DryRun::Server);
+        // The scale subresource passes over admission's pod template checks.
+        s.cluster.sim.api.take_client_warnings();
+        match result {
+            Ok(stored) => {
+                if let Some(rv) = shown.pointer_mut("/metadata/resourceVersion") {
+                    *rv = Value::from(stored.meta().resource_version.clone().unwrap_or_default());
+                }
+            }
+            Err(e) => {
+                failures.push(manifest::with_source("patching", &t.source, e));
+                return Ok(());
+            }
+        }
+    }
+    match format {
+        None => s.out.push_str(&format!("{shown_name} patched{}\n", dry.suffix())),
+        Some(f) => print_one(s, f, &shown_name, &shown)?,
+    }
+    Ok(())
 }
 
 /// The patch as the API server applies it, failing as it answers: a JSON

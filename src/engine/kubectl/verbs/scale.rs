@@ -9,7 +9,7 @@ use crate::engine::kubectl::verbs::set;
 use crate::engine::kubectl::verbs::apply::{print_one, write_output_format};
 use crate::engine::kubectl::{Error, Result, Session};
 
-fn replicas_of(obj: &Object) -> Option<i32> {
+pub(crate) fn replicas_of(obj: &Object) -> Option<i32> {
     match obj {
         Object::Deployment(d) => Some(d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)),
         Object::ReplicaSet(r) => Some(r.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)),
@@ -19,7 +19,7 @@ fn replicas_of(obj: &Object) -> Option<i32> {
     }
 }
 
-fn set_replicas(obj: &mut Object, n: i32) {
+pub(crate) fn set_replicas(obj: &mut Object, n: i32) {
     match obj {
         Object::Deployment(d) => d.spec_mut().replicas = Some(n),
         Object::ReplicaSet(r) => r.spec_mut().replicas = Some(n),
