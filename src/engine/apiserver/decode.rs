@@ -455,6 +455,23 @@ pub fn decode_object(rid: ResourceId, value: &Value) -> Result<Object, ApiError>
     Ok(obj)
 }
 
+/// Decodes a document as the API server does for a write that asked for no
+/// field validation, as `kubectl patch` asks none: the server's default,
+/// `Warn`, drops unknown fields and names each (`unknown field "spec.x"`)
+/// for a warning.
+pub fn decode_object_warning_unknown(rid: ResourceId, value: &Value) -> Result<(Object, Vec<String>), ApiError> {
+    let size = serde_json::to_vec(value).map(|v| v.len()).unwrap_or(usize::MAX);
+    if size > MAX_REQUEST_BYTES {
+        return Err(ApiError::new(Reason::RequestEntityTooLarge, format!("Request entity too large: limit is {MAX_REQUEST_BYTES}")));
+    }
+    let rt = resource(rid);
+    let obj = Object::from_value(rid, value)
+        .map_err(|e| ApiError::bad_request(format!("{} in version {:?} cannot be handled as a {}: {}", rt.kind, rt.version, rt.kind, decode_error_text(rt.kind, &e.fields(), &e.message))))?;
+    let mut unknown = Vec::new();
+    unknown_fields(value, &obj.to_json(), "", &mut unknown);
+    Ok((obj, unknown.iter().map(|f| format!("unknown field {f:?}")).collect()))
+}
+
 /// Decodes a document as kubectl's builder does with `--local`: Go's typed
 /// decoding, without the server's body limit or strict field check; the
 /// error is encoding/json's.

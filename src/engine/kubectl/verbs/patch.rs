@@ -79,8 +79,16 @@ pub fn run(s: &mut Session) -> Result {
                 continue;
             }
         };
-        let next = match decode::decode_object(t.rid, &patched) {
-            Ok(o) => o,
+        let next = match decode::decode_object_warning_unknown(t.rid, &patched) {
+            Ok((o, unknown)) => {
+                // A client dry run decodes without the server's field check.
+                if dry != DryRun::Client {
+                    for warning in unknown {
+                        s.cluster.sim.api.warn(warning);
+                    }
+                }
+                o
+            }
             Err(e) => {
                 failures.push(Failure::Api(e));
                 continue;
