@@ -171,7 +171,11 @@ pub fn connect(world: &mut World, from: &Origin, ip: &str, port: i32, proto: Pro
         Origin::Pod { namespace, name, .. } => Some((namespace.as_str(), name.as_str())),
         _ => None,
     };
-    if !policy::allows(world, from_pod, &seen_client, (&namespace, &pod), &dst_ip, dst_port, proto) {
+    // Pods cannot block access from their resident node (its own processes,
+    // hostNetwork pods, traffic it masquerades onto the pod's bridge), as
+    // the NetworkPolicy documentation says of every implementation.
+    let from_resident_node = world.net.plan.node_ip(&pod_node) == Some(seen_client.as_str()) || world.net.plan.pod_gateway(&pod_node).as_deref() == Some(seen_client.as_str());
+    if !from_resident_node && !policy::allows(world, from_pod, &seen_client, (&namespace, &pod), &dst_ip, dst_port, proto) {
         return Err(ConnectError::TimedOut);
     }
     let Some((container, container_id)) = listener else { return Err(ConnectError::Refused) };
