@@ -296,7 +296,7 @@ impl DnsRecords {
             [svc, ns, "svc"] => {
                 let Some(entry) = self.services.get(&(ns.to_string(), svc.to_string())) else { return DnsReply::nxdomain() };
                 if let Some(target) = &entry.external_name {
-                    return self.one(name, RData::Cname(target.clone()));
+                    return self.external_name(name, target, q.qtype, 0);
                 }
                 match q.qtype {
                     QType::A => match &entry.cluster_ip {
@@ -371,6 +371,43 @@ impl DnsRecords {
         }
     }
 
+    /// An ExternalName Service's answer, as CoreDNS's `A`/`AAAA` in
+    /// `plugin/backend_lookup.go` give it: a target inside the cluster zone
+    /// is looked up in the same records and the CNAME comes with its
+    /// addresses (or, when the target has none, the answer is empty); a
+    /// target outside goes to the upstream, which here never answers, so
+    /// the CNAME comes alone. Other query types get the CNAME.
+    fn external_name(&self, name: &str, target: &str, qtype: QType, depth: usize) -> DnsReply {
+        let cname = Record { name: name.to_string(), ttl: TTL, data: RData::Cname(target.to_string()) };
+        if !matches!(qtype, QType::A | QType::Aaaa) {
+            return DnsReply { rcode: Rcode::NoError, authoritative: true, answers: vec![cname] };
+        }
+        let nodata = DnsReply { rcode: Rcode::NoError, authoritative: true, answers: vec![] };
+        // `x CNAME x` is a loop, and chains stop after eight CNAMEs.
+        if target == name || depth > 7 {
+            return nodata;
+        }
+        let in_zone = target == CLUSTER_DOMAIN || target.ends_with(&format!(".{CLUSTER_DOMAIN}"));
+        if !in_zone {
+            return DnsReply { rcode: Rcode::NoError, authoritative: true, answers: vec![cname] };
+        }
+        let next = match target.strip_suffix(&format!(".{CLUSTER_DOMAIN}")).map(|inner| inner.split('.').collect::<Vec<_>>()) {
+            Some(labels) if matches!(labels.as_slice(), [_, _, "svc"]) => {
+                match self.services.get(&(labels[1].to_string(), labels[0].to_string())).and_then(|e| e.external_name.as_ref()) {
+                    Some(further) => self.external_name(target, further, qtype, depth + 1),
+                    None => self.answer(&DnsQuery::new(target, qtype)),
+                }
+            }
+            _ => self.answer(&DnsQuery::new(target, qtype)),
+        };
+        if next.rcode != Rcode::NoError || next.answers.is_empty() {
+            return nodata;
+        }
+        let mut answers = vec![cname];
+        answers.extend(next.answers);
+        DnsReply { rcode: Rcode::NoError, authoritative: true, answers }
+    }
+
     fn one(&self, name: &str, data: RData) -> DnsReply {
         DnsReply { rcode: Rcode::NoError, authoritative: true, answers: vec![Record { name: name.to_string(), ttl: TTL, data }] }
     }
@@ -415,6 +452,37 @@ mod tests {
                 .collect(),
             ports: None,
         }
+    }
+
+    #[test]
+    fn external_names_inside_the_zone_are_followed() {
+        let external = |name: &str, target: &str| {
+            let mut s = svc("default", name, "");
+            let spec = s.spec.as_mut().unwrap();
+            spec.type_ = Some("ExternalName".into());
+            spec.external_name = Some(target.into());
+            spec.cluster_ip = None;
+            s
+        };
+        let services = [
+            svc("default", "web", "10.96.10.20"),
+            external("alias", "web.default.svc.cluster.local"),
+            external("chain", "alias.default.svc.cluster.local"),
+            external("outside", "www.example.com"),
+            external("dangling", "nope.default.svc.cluster.local"),
+        ];
+        let r = DnsRecords::build(services.iter(), [].iter());
+        let ask = |n: &str, t: QType| r.answer(&DnsQuery::new(n, t));
+        let alias = ask("alias.default.svc.cluster.local", QType::A);
+        assert_eq!(alias.answers[0].data, RData::Cname("web.default.svc.cluster.local".into()));
+        assert_eq!(alias.addresses(), ["10.96.10.20"]);
+        assert_eq!(ask("chain.default.svc.cluster.local", QType::A).answers.len(), 3);
+        assert_eq!(ask("chain.default.svc.cluster.local", QType::A).addresses(), ["10.96.10.20"]);
+        // The target has no AAAA record: an empty answer, without the CNAME.
+        assert!(ask("alias.default.svc.cluster.local", QType::Aaaa).answers.is_empty());
+        assert!(ask("dangling.default.svc.cluster.local", QType::A).answers.is_empty());
+        assert_eq!(ask("dangling.default.svc.cluster.local", QType::A).rcode, Rcode::NoError);
+        assert_eq!(ask("outside.default.svc.cluster.local", QType::A).answers, [Record { name: "outside.default.svc.cluster.local".into(), ttl: TTL, data: RData::Cname("www.example.com".into()) }]);
     }
 
     #[test]

@@ -66,6 +66,9 @@ fn find_container<'a>(world: &'a mut World, landing: &Landing) -> Option<&'a mut
 /// Hands `payload` to the application behind `landing`. Returns its reply
 /// and when the reply is complete.
 pub fn exchange(world: &mut World, landing: &Landing, payload: Payload, now: VirtualTime, depth: u32) -> (Reply, VirtualTime) {
+    // A hostNetwork pod shares its node's UTS namespace: its hostname is the node's.
+    let host_network = world.machine(&landing.node).and_then(|m| m.runtime.sandbox(&landing.uid)).is_some_and(|s| s.host_network);
+    let hostname = if host_network { landing.node.clone() } else { landing.pod.clone() };
     let Some(container) = find_container(world, landing) else { return (Reply::Closed, now) };
     let mut app = std::mem::replace(&mut container.app, AppState::Busy);
     let started_at = container.started_at.unwrap_or(now);
@@ -81,7 +84,7 @@ pub fn exchange(world: &mut World, landing: &Landing, payload: Payload, now: Vir
     let (reply, logs, cpu_us) = {
         let mut cx = ServeCx {
             now,
-            pod: &landing.pod,
+            pod: &hostname,
             namespace: &landing.namespace,
             pod_ip: &landing.pod_ip,
             started_at,

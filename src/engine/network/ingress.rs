@@ -66,8 +66,12 @@ impl Route {
 pub struct IngressTable {
     /// Host (empty: any host) → routes.
     pub hosts: BTreeMap<String, Vec<Route>>,
-    /// An Ingress's `defaultBackend`, if one of them has it.
+    /// The catch-all server's backend: the `defaultBackend` of the oldest
+    /// Ingress that has one and no rules (`createServers`' "catch all" case).
     pub default_backend: Option<Upstream>,
+    /// A host's own fallback: the `defaultBackend` of the Ingress that first
+    /// named the host, which ingress-nginx gives that server's root location.
+    pub host_defaults: BTreeMap<String, Upstream>,
     /// Ingresses of this class, `namespace/name`.
     pub ingresses: Vec<String>,
 }
@@ -142,14 +146,22 @@ impl IngressTable {
             let ns = ing.metadata.namespace.clone().unwrap_or_default();
             table.ingresses.push(format!("{ns}/{}", ing.metadata.name.clone().unwrap_or_default()));
             let Some(spec) = &ing.spec else { continue };
-            if let Some(db) = &spec.default_backend {
-                if table.default_backend.is_none() {
-                    table.default_backend = upstream_for(&ns, db, &services, slices);
-                }
+            let own_default = spec.default_backend.as_ref().and_then(|db| upstream_for(&ns, db, &services, slices));
+            let rules = spec.rules.as_deref().unwrap_or_default();
+            if rules.is_empty() && table.default_backend.is_none() {
+                table.default_backend = own_default.clone();
             }
             let rewrite = ing.metadata.annotations.as_ref().and_then(|a| a.get(REWRITE_ANNOTATION)).cloned();
-            for rule in spec.rules.iter().flatten() {
+            for rule in rules {
                 let host = rule.host.clone().unwrap_or_default().to_ascii_lowercase();
+                // A named host's server is made by the first Ingress naming it;
+                // rules without a host join the catch-all server, whose
+                // fallback only a rule-less Ingress sets.
+                if !host.is_empty() && !table.hosts.contains_key(&host) {
+                    if let Some(up) = &own_default {
+                        table.host_defaults.insert(host.clone(), up.clone());
+                    }
+                }
                 let routes = table.hosts.entry(host).or_default();
                 for p in rule.http.iter().flat_map(|h| h.paths.iter()) {
                     let path = p.path.clone().unwrap_or_else(|| "/".into());
@@ -165,23 +177,33 @@ impl IngressTable {
         table
     }
 
-    /// The route a request takes, if any rule matches.
-    pub fn route(&self, host: &str, path: &str) -> Option<&Route> {
+    /// The server (host key) nginx picks for a request's host: the exact
+    /// name, else the wildcard one, else the catch-all (`""`).
+    fn server(&self, host: &str) -> String {
         let host = host.to_ascii_lowercase();
-        let exact = self.hosts.get(&host);
-        let wildcard = host.split_once('.').and_then(|(_, rest)| self.hosts.get(&format!("*.{rest}")));
-        let any = self.hosts.get("");
-        for routes in [exact, wildcard].into_iter().flatten() {
-            if let Some(r) = best(routes, path) {
-                return Some(r);
-            }
+        if self.hosts.contains_key(&host) {
+            return host;
         }
-        // A host with its own server block only falls back to `*` rules when
-        // it has none of its own (ingress-nginx builds one server per host).
-        if exact.is_some() || wildcard.is_some() {
-            return None;
+        match host.split_once('.').map(|(_, rest)| format!("*.{rest}")) {
+            Some(wildcard) if self.hosts.contains_key(&wildcard) => wildcard,
+            _ => String::new(),
         }
-        any.and_then(|routes| best(routes, path))
+    }
+
+    /// The route a request takes, if any rule of its server matches.
+    pub fn route(&self, host: &str, path: &str) -> Option<&Route> {
+        self.hosts.get(&self.server(host)).and_then(|routes| best(routes, path))
+    }
+
+    /// Where a request no rule matches goes: its server's root location,
+    /// the default backend (`None`: the controller's own, a 404).
+    pub fn fallback(&self, host: &str) -> Option<&Upstream> {
+        let server = self.server(host);
+        if server.is_empty() {
+            self.default_backend.as_ref()
+        } else {
+            self.host_defaults.get(&server)
+        }
     }
 }
 
@@ -243,5 +265,24 @@ mod tests {
         assert_eq!(t.route("foo.com", "/api/v1").unwrap().upstream.name, "api");
         assert_eq!(t.route("FOO.com", "/x").unwrap().upstream.name, "root");
         assert!(t.route("bar.com", "/x").is_none());
+    }
+
+    #[test]
+    fn a_host_with_its_own_server_does_not_fall_through() {
+        let up = |n: &str| Upstream { name: n.into(), endpoints: vec![], resolved: true };
+        let route = |p: &str, n: &str| Route { path: p.into(), path_type: "Prefix".into(), upstream: up(n), rewrite: None };
+        let mut t = IngressTable::default();
+        t.hosts.insert("a.wild.com".into(), vec![route("/a", "exact")]);
+        t.hosts.insert("*.wild.com".into(), vec![route("/", "wild")]);
+        t.hosts.insert(String::new(), vec![route("/any", "any")]);
+        t.host_defaults.insert("a.wild.com".into(), up("own-default"));
+        t.default_backend = Some(up("catch-all"));
+        assert!(t.route("a.wild.com", "/b").is_none());
+        assert_eq!(t.fallback("a.wild.com").unwrap().name, "own-default");
+        assert_eq!(t.route("b.wild.com", "/b").unwrap().upstream.name, "wild");
+        assert!(t.fallback("b.wild.com").is_none());
+        assert!(t.route("other.com", "/b").is_none());
+        assert_eq!(t.route("other.com", "/any/x").unwrap().upstream.name, "any");
+        assert_eq!(t.fallback("other.com").unwrap().name, "catch-all");
     }
 }

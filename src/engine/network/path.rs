@@ -142,7 +142,7 @@ pub fn connect(world: &mut World, from: &Origin, ip: &str, port: i32, proto: Pro
                     dst_ip = ip;
                     dst_port = port;
                 }
-                None => return Err(ConnectError::Refused),
+                None => return on_host_network(world, from, &target, &seen_client, &dst_ip, dst_port, proto, client_port, via, now),
             },
         }
     }
@@ -171,7 +171,11 @@ pub fn connect(world: &mut World, from: &Origin, ip: &str, port: i32, proto: Pro
         Origin::Pod { namespace, name, .. } => Some((namespace.as_str(), name.as_str())),
         _ => None,
     };
-    if !policy::allows(world, from_pod, &seen_client, (&namespace, &pod), &dst_ip, dst_port, proto) {
+    // Pods cannot block access from their resident node (its own processes,
+    // hostNetwork pods, traffic it masquerades onto the pod's bridge), as
+    // the NetworkPolicy documentation says of every implementation.
+    let from_resident_node = world.net.plan.node_ip(&pod_node) == Some(seen_client.as_str()) || world.net.plan.pod_gateway(&pod_node).as_deref() == Some(seen_client.as_str());
+    if !from_resident_node && !policy::allows(world, from_pod, &seen_client, (&namespace, &pod), &dst_ip, dst_port, proto) {
         return Err(ConnectError::TimedOut);
     }
     let Some((container, container_id)) = listener else { return Err(ConnectError::Refused) };
@@ -205,11 +209,48 @@ fn loopback(world: &mut World, node: &str, uid: &str, port: i32, client_port: u1
     })
 }
 
+/// A connection to a node's own address that no NodePort or hostPort rule
+/// took: a socket on the node itself, which is where `hostNetwork` pods
+/// listen. Their own node is not policed, but a pod's egress policy is
+/// (the node is an address outside the pod network, matched by `ipBlock`).
+#[allow(clippy::too_many_arguments)]
+fn on_host_network(world: &mut World, from: &Origin, node: &str, client_ip: &str, ip: &str, port: i32, proto: Proto, client_port: u16, via: Option<String>, now: VirtualTime) -> Result<Landing, ConnectError> {
+    if let Origin::Pod { namespace, name, .. } = from {
+        if !policy::allows_egress_out(world, (namespace, name), ip, port, proto) {
+            return Err(ConnectError::TimedOut);
+        }
+    }
+    let machine = world.machine_mut(node).ok_or(ConnectError::Refused)?;
+    machine.advance(now);
+    let (uid, sandbox) = machine
+        .runtime
+        .sandboxes_mut()
+        .filter(|(_, s)| s.ready && s.host_network)
+        .find(|(_, s)| s.containers.iter().any(|c| c.serves(port)))
+        .ok_or(ConnectError::Refused)?;
+    let (container, container_id) = sandbox.containers.iter().rev().find_map(|c| c.serves(port).then(|| (c.name.clone(), c.id.to_string()))).ok_or(ConnectError::Refused)?;
+    Ok(Landing {
+        node: node.to_string(),
+        uid: uid.clone(),
+        namespace: sandbox.namespace.to_string(),
+        pod: sandbox.pod.clone(),
+        container,
+        container_id,
+        pod_ip: ip.to_string(),
+        port,
+        client_ip: client_ip.to_string(),
+        client_port,
+        via,
+    })
+}
+
 /// A pod on `node` that declared `hostPort: port` (the CNI portmap plugin).
 fn host_port(world: &mut World, node: &str, port: i32, now: VirtualTime) -> Option<(String, i32)> {
     let machine = world.machine_mut(node)?;
     machine.advance(now);
-    machine.runtime.sandboxes_mut().filter(|(_, s)| s.ready).find_map(|(_, s)| {
+    // A hostNetwork pod's ports (which the API defaults as hostPorts) are
+    // sockets on the node itself, not a mapping: `on_host_network` finds them.
+    machine.runtime.sandboxes_mut().filter(|(_, s)| s.ready && !s.host_network).find_map(|(_, s)| {
         let ip = s.ip.clone();
         s.containers.iter_mut().find_map(|c| {
             let mapped = c.host_ports.iter().find(|(h, _)| *h == port).map(|(_, p)| *p)?;

@@ -7,6 +7,7 @@ use std::rc::Rc;
 use super::{http_of, http_reply, Incoming, Payload, Reply, ServeCx};
 use crate::engine::network::dns::{DnsRecords, DnsReply, QType, RData, Rcode};
 use crate::engine::network::http::{http_date, HttpResponse};
+use crate::engine::sort::SortStable;
 
 #[derive(Clone, Debug, Default)]
 pub struct CoreDns {
@@ -43,12 +44,18 @@ impl CoreDns {
             Payload::Dns(q) => {
                 cx.cpu_us += 40;
                 let mut reply = self.records.answer(q);
-                if reply.answers.len() > 1 {
-                    // The `loadbalance` plugin reorders A records per answer.
+                // The `loadbalance` plugin (`roundRobin`) puts CNAMEs first,
+                // then other records, then the A/AAAA records, reordered per
+                // answer; SRV records keep their order.
+                let (mut addresses, mut others): (Vec<_>, Vec<_>) = std::mem::take(&mut reply.answers).into_iter().partition(|r| matches!(r.data, RData::A(_) | RData::Aaaa(_)));
+                if addresses.len() > 1 {
                     self.rotation = self.rotation.wrapping_add(1);
-                    let n = reply.answers.len();
-                    reply.answers.rotate_left(self.rotation % n);
+                    let n = addresses.len();
+                    addresses.rotate_left(self.rotation % n);
                 }
+                others.sort_stable_by_key(|r| !matches!(r.data, RData::Cname(_)));
+                others.extend(addresses);
+                reply.answers = others;
                 if let Some((_, ip)) = self.hosts.iter().find(|(h, _)| *h == q.name) {
                     reply = DnsReply { rcode: Rcode::NoError, authoritative: true, answers: vec![] };
                     if q.qtype == QType::A {

@@ -41,7 +41,7 @@ impl Controller {
             let query = http.target.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
             http.target = format!("{rewritten}{query}");
         }
-        let upstream: Option<Upstream> = route.map(|r| r.upstream).or_else(|| self.table.default_backend.clone());
+        let upstream: Option<Upstream> = route.map(|r| r.upstream).or_else(|| self.table.fallback(&host).cloned());
         let request_id = format!("{:032x}", ((cx.now.as_millis() as u128) << 64) | (self.requests as u128 * 0x9e37_79b9_7f4a_7c15));
         let (resp, upstream_name, upstream_addr, upstream_status) = match upstream {
             None => (nginx_error(404, SERVER, http_date(cx.now), false), "upstream-default-backend".to_string(), "-".to_string(), "-".to_string()),

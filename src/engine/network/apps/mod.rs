@@ -118,7 +118,7 @@ pub struct Incoming {
 /// What a server has around it while it answers.
 pub struct ServeCx<'a> {
     pub now: VirtualTime,
-    /// The pod's name (its hostname).
+    /// The pod's hostname: its name, or its node's for a hostNetwork pod.
     pub pod: &'a str,
     pub namespace: &'a str,
     pub pod_ip: &'a str,
