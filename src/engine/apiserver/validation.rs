@@ -399,7 +399,7 @@ fn validate_priority_class(pc: &k8s_openapi::api::scheduling::v1::PriorityClass,
 /// The checks on an object's own content, shared by create and update.
 fn validate_kind(obj: &Object, errs: &mut Errors) {
     match obj {
-        Object::Pod(p) => pod::validate_pod_spec(p.spec.as_deref(), p.node_name(), p.token_volume.as_deref(), "spec", errs),
+        Object::Pod(p) => pod::validate_pod_spec(p.spec.as_deref(), p.node_name(), p.token_volume.as_deref(), p.affinity_node.as_deref(), "spec", errs),
         Object::PodTemplate(t) => {
             if let Some(template) = &t.template {
                 pod::validate_pod_template(template, "template", errs);
@@ -464,7 +464,7 @@ pub fn validate_update(obj: &Object, old: &Object) -> Vec<Cause> {
     match (obj, old) {
         (Object::Pod(p), Object::Pod(old_pod)) => {
             // Pods validate their spec again, then what may change.
-            pod::validate_pod_spec(p.spec.as_deref(), p.node_name(), p.token_volume.as_deref(), "spec", &mut errs);
+            pod::validate_pod_spec(p.spec.as_deref(), p.node_name(), p.token_volume.as_deref(), p.affinity_node.as_deref(), "spec", &mut errs);
             pod::validate_pod_update(p, old_pod, &mut errs);
         }
         // `ValidateServiceUpdate` checks what may not change before the Service itself.
