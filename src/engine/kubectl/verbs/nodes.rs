@@ -572,8 +572,23 @@ fn taint(s: &mut Session) -> Result {
             }
         }
     }
+    // `Validate` checks the type before the taints, then the names.
+    if !resources[0].contains('/') {
+        let kind = resources[0].to_lowercase();
+        if targets::resolve_type(&kind)? != ids::nodes() {
+            return Err(Error::Message(format!("error: invalid resource type {kind}, only node types are supported")));
+        }
+    }
     if !conflicts.is_empty() {
         return Err(Error::Message(format!("error: can not both modify and remove the following taint(s) in the same command: {}", conflicts.join(", "))));
+    }
+    let all = s.args.flag("all");
+    let selector = s.args.value("selector").is_some_and(|v| !v.is_empty());
+    if all && selector {
+        return Err(Error::Message("error: setting 'all' parameter with a non empty selector is prohibited".to_string()));
+    }
+    if !all && !selector && resources.len() < 2 && !resources[0].contains('/') {
+        return Err(Error::Message("error: at least one resource name must be specified since 'all' parameter is not set".to_string()));
     }
     let overwrite = s.args.flag("overwrite");
     let dry = DryRun::from_session(s)?;
