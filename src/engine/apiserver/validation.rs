@@ -399,7 +399,7 @@ fn validate_priority_class(pc: &k8s_openapi::api::scheduling::v1::PriorityClass,
 /// The checks on an object's own content, shared by create and update.
 fn validate_kind(obj: &Object, errs: &mut Errors) {
     match obj {
-        Object::Pod(p) => pod::validate_pod_spec(p.spec.as_deref(), p.node_name(), p.token_volume.as_deref(), "spec", errs),
+        Object::Pod(p) => pod::validate_pod_spec(p.spec.as_deref(), p.node_name(), p.token_volume.as_deref(), p.affinity_node.as_deref(), "spec", errs),
         Object::PodTemplate(t) => {
             if let Some(template) = &t.template {
                 pod::validate_pod_template(template, "template", errs);
@@ -425,7 +425,36 @@ fn validate_kind(obj: &Object, errs: &mut Errors) {
         Object::ResourceQuota(quota) => policy::validate_resource_quota(quota, errs),
         Object::Ingress(ing) => networking::validate_ingress(ing, errs),
         Object::NetworkPolicy(np) => networking::validate_network_policy(np, errs),
+        Object::Node(node) => validate_node_taints(node.spec.as_ref().and_then(|s| s.taints.as_deref()).unwrap_or_default(), errs),
         _ => {}
+    }
+}
+
+/// `validateNodeTaints`, as `ValidateNode` calls it on create and update:
+/// under `metadata.taints` (its path, not the field's), each key a label
+/// name, each value a label value, each effect one of the three, and no
+/// two taints with one key and effect.
+fn validate_node_taints(taints: &[k8s_openapi::api::core::v1::Taint], errs: &mut Errors) {
+    const EFFECTS: [&str; 3] = ["NoSchedule", "PreferNoSchedule", "NoExecute"];
+    let path = Path::Root("metadata");
+    let path = path.field("taints");
+    for (i, taint) in taints.iter().enumerate() {
+        let item = path.index(i);
+        for msg in qualified_name(&taint.key) {
+            errs.invalid_str(&item.field("key"), &taint.key, &msg);
+        }
+        let value = taint.value.as_deref().unwrap_or("");
+        let msgs = label_value(value);
+        if !msgs.is_empty() {
+            errs.invalid_str(&item.field("value"), value, &msgs.join(";"));
+        }
+        errs.one_of(&item.field("effect"), Some(&taint.effect), &EFFECTS);
+        if taints[..i].iter().any(|t| t.key == taint.key && t.effect == taint.effect) {
+            // `field.Duplicate` of the internal `core.Taint`, printed with `%#v`.
+            let time_added = if taint.time_added.is_some() { "(*v1.Time)(0xc000a1c0f0)" } else { "(*v1.Time)(nil)" };
+            let shown = format!("core.Taint{{Key:{}, Value:{}, Effect:{}, TimeAdded:{time_added}}}", quote(&taint.key), quote(value), quote(&taint.effect));
+            errs.duplicate(&item, &format!("{shown}: taints must be unique by key and effect pair"));
+        }
     }
 }
 
@@ -435,7 +464,7 @@ pub fn validate_update(obj: &Object, old: &Object) -> Vec<Cause> {
     match (obj, old) {
         (Object::Pod(p), Object::Pod(old_pod)) => {
             // Pods validate their spec again, then what may change.
-            pod::validate_pod_spec(p.spec.as_deref(), p.node_name(), p.token_volume.as_deref(), "spec", &mut errs);
+            pod::validate_pod_spec(p.spec.as_deref(), p.node_name(), p.token_volume.as_deref(), p.affinity_node.as_deref(), "spec", &mut errs);
             pod::validate_pod_update(p, old_pod, &mut errs);
         }
         // `ValidateServiceUpdate`, `ValidateConfigMapUpdate` and

@@ -314,23 +314,21 @@ impl NodeLifecycleController {
             }
             let key = ObjectKey::new(pod.metadata.namespace.clone().unwrap_or_default(), pod.metadata.name.clone().unwrap_or_default());
             let tolerations = pod.spec.as_ref().and_then(|s| s.tolerations.as_deref()).unwrap_or_default();
+            // `GetMatchingTolerations`: each taint is tolerated by the first
+            // toleration that matches it, and only that one's seconds count
+            // (`getMinTolerationTime`: none set is forever, zero or less is now).
             let mut min_seconds: Option<i64> = None;
             let mut all_tolerated = true;
-            let mut forever = true;
             for taint in taints {
-                let matching: Vec<&Toleration> = tolerations.iter().filter(|t| tolerates(t, taint)).collect();
-                if matching.is_empty() {
+                let Some(used) = tolerations.iter().find(|t| tolerates(t, taint)) else {
                     all_tolerated = false;
                     break;
-                }
-                for t in matching {
-                    if let Some(s) = t.toleration_seconds {
-                        forever = false;
-                        min_seconds = Some(min_seconds.map_or(s, |m| m.min(s)));
-                    }
+                };
+                if let Some(s) = used.toleration_seconds {
+                    min_seconds = Some(min_seconds.map_or(s, |m| m.min(s)));
                 }
             }
-            if all_tolerated && forever {
+            if all_tolerated && min_seconds.is_none() {
                 continue;
             }
             still_wanted.insert(key.clone());
@@ -339,6 +337,11 @@ impl NodeLifecycleController {
             let entry = self.evictions.entry(key.clone()).or_insert(ScheduledEviction { uid: uid.clone(), created: now, fire_at: now.plus_millis(delay_ms) });
             if entry.uid != uid {
                 *entry = ScheduledEviction { uid, created: now, fire_at: now.plus_millis(delay_ms) };
+            } else if !all_tolerated && entry.fire_at > now {
+                // A taint it does not tolerate: the waiting deletion is
+                // cancelled, with its event, and the pod deleted at once.
+                self.eviction_recorder.record_ref(ctx.api, pod_reference(&key), NORMAL, "TaintManagerEviction", format!("Cancelling deletion of Pod {key}"));
+                *entry = ScheduledEviction { uid: entry.uid.clone(), created: now, fire_at: now };
             }
             entry.fire_at = entry.fire_at.min(entry.created.plus_millis(delay_ms));
         }

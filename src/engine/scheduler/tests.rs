@@ -598,7 +598,11 @@ fn nodes_a_pin_leaves_out_are_counted_and_the_first_recorded() {
     w.pod(pod_json("agent", "100m", pinned(&["node-120"])));
     w.pod(pod_json("big", "8", pinned(&["node-007"])));
     // Naming two nodes (in the opposite of node-tree order) evaluates both, and neither is recorded as absent.
-    w.pod(pod_json("pair", "100m", pinned(&["node-140", "node-003"])));
+    // Each is a term of its own: validation allows one name in an `In` on `metadata.name`.
+    let pair = json!({"spec": {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+        {"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["node-140"]}]},
+        {"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["node-003"]}]}]}}}}});
+    w.pod(pod_json("pair", "100m", pair));
     w.run_ms(500);
     assert_eq!(w.node_of("agent").as_deref(), Some("node-120"));
     let d = w.scheduler().decision(&ObjectKey::new("default", "agent")).expect("decision kept");

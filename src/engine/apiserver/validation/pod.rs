@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use k8s_openapi::api::core::v1::{Container, DownwardAPIVolumeFile, EnvFromSource, EnvVar, KeyToPath, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, Volume, VolumeProjection};
+use k8s_openapi::api::core::v1::{Affinity, Container, DownwardAPIVolumeFile, NodeSelectorTerm, PodAffinityTerm, TopologySpreadConstraint, EnvFromSource, EnvVar, KeyToPath, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, Volume, VolumeProjection};
 use crate::engine::api::pod::{shown_volume_name, Pod};
 
 use super::names::{dns1123_label, dns1123_subdomain, port_name, port_number};
@@ -15,7 +15,7 @@ pub fn validate_pod_template(template: &PodTemplateSpec, path: &str, errs: &mut 
     validate_labels(meta.labels.as_ref(), &path.field("labels"), errs);
     validate_annotations(meta.annotations.as_ref(), &path.field("annotations"), errs);
     let node_name = template.spec.as_ref().and_then(|s| s.node_name.as_deref());
-    pod_spec_at(template.spec.as_ref(), node_name, None, &path.field("spec"), errs);
+    pod_spec_at(template.spec.as_ref(), node_name, None, None, &path.field("spec"), errs);
     if template.spec.as_ref().is_some_and(|s| s.ephemeral_containers.as_ref().is_some_and(|e| !e.is_empty())) {
         errs.forbidden(&format!("{path}.spec.ephemeralContainers"), "ephemeral containers not allowed in pod template");
     }
@@ -25,11 +25,13 @@ pub fn validate_pod_template(template: &PodTemplateSpec, path: &str, errs: &mut 
 /// spec ([`Pod::node_name`]), a template inside. `token` is the pod's
 /// token volume name kept beside its spec ([`Pod::token_volume`]), which
 /// the spec's volumes and mounts name as the placeholder.
-pub fn validate_pod_spec(spec: Option<&PodSpec>, node_name: Option<&str>, token: Option<&str>, path: &str, errs: &mut Errors) {
-    pod_spec_at(spec, node_name, token, &Path::Root(path), errs);
+/// `affinity_node` is the node a DaemonSet pod's pin names, kept beside
+/// its spec ([`Pod::affinity_node`]).
+pub fn validate_pod_spec(spec: Option<&PodSpec>, node_name: Option<&str>, token: Option<&str>, affinity_node: Option<&str>, path: &str, errs: &mut Errors) {
+    pod_spec_at(spec, node_name, token, affinity_node, &Path::Root(path), errs);
 }
 
-fn pod_spec_at(spec: Option<&PodSpec>, node_name: Option<&str>, token: Option<&str>, path: &Path, errs: &mut Errors) {
+fn pod_spec_at(spec: Option<&PodSpec>, node_name: Option<&str>, token: Option<&str>, affinity_node: Option<&str>, path: &Path, errs: &mut Errors) {
     let spec = crate::engine::api::pod_spec_or_empty(spec);
     if spec.termination_grace_period_seconds.is_none() {
         errs.required(&path.field("terminationGracePeriodSeconds"), "");
@@ -41,6 +43,12 @@ fn pod_spec_at(spec: Option<&PodSpec>, node_name: Option<&str>, token: Option<&s
     errs.one_of(&path.field("restartPolicy"), Some(restart_policy), &["Always", "OnFailure", "Never"]);
     errs.one_of(&path.field("dnsPolicy"), spec.dns_policy.as_deref(), &["ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"]);
     validate_labels(spec.node_selector.as_ref(), &path.field("nodeSelector"), errs);
+    if let Some(affinity) = &spec.affinity {
+        validate_affinity(affinity, affinity_node, &path.field("affinity"), errs);
+    }
+    if let Some(constraints) = spec.topology_spread_constraints.as_deref() {
+        validate_topology_spread_constraints(constraints, &path.field("topologySpreadConstraints"), errs);
+    }
     if let Some(name) = spec.service_account_name.as_deref().filter(|s| !s.is_empty()) {
         for msg in dns1123_subdomain(name) {
             errs.invalid_str(&path.field("serviceAccountName"), name, &msg);
@@ -817,6 +825,174 @@ fn validate_probe(probe: &Probe, path: &Path, success_must_be_one: bool, errs: &
             for msg in port_number(port as i64) {
                 errs.invalid_int(&format!("{path}.httpGet.port"), port as i64, &msg);
             }
+        }
+    }
+}
+
+/// `validateAffinity`: node affinity's selector terms and weights, and each
+/// pod (anti-)affinity term's selectors, namespaces and topology key.
+fn validate_affinity(affinity: &Affinity, affinity_node: Option<&str>, path: &Path, errs: &mut Errors) {
+    if let Some(node) = &affinity.node_affinity {
+        let path = path.field("nodeAffinity");
+        if let Some(required) = &node.required_during_scheduling_ignored_during_execution {
+            let terms_path = path.field("requiredDuringSchedulingIgnoredDuringExecution");
+            let terms_path = terms_path.field("nodeSelectorTerms");
+            if required.node_selector_terms.is_empty() {
+                errs.required(&terms_path, "must have at least one node selector term");
+            }
+            for (i, term) in required.node_selector_terms.iter().enumerate() {
+                validate_node_selector_term(term, affinity_node, &terms_path.index(i), errs);
+            }
+        }
+        let preferred_path = path.field("preferredDuringSchedulingIgnoredDuringExecution");
+        for (i, preferred) in node.preferred_during_scheduling_ignored_during_execution.iter().flatten().enumerate() {
+            let item = preferred_path.index(i);
+            if !(1..=100).contains(&preferred.weight) {
+                errs.invalid_int(&item.field("weight"), preferred.weight as i64, "must be in the range 1-100");
+            }
+            validate_node_selector_term(&preferred.preference, None, &item.field("preference"), errs);
+        }
+    }
+    let pod_terms = [("podAffinity", affinity.pod_affinity.as_ref().map(|a| (&a.required_during_scheduling_ignored_during_execution, &a.preferred_during_scheduling_ignored_during_execution))), ("podAntiAffinity", affinity.pod_anti_affinity.as_ref().map(|a| (&a.required_during_scheduling_ignored_during_execution, &a.preferred_during_scheduling_ignored_during_execution)))];
+    for (field, terms) in pod_terms {
+        let Some((required, preferred)) = terms else { continue };
+        let path = path.field(field);
+        let required_path = path.field("requiredDuringSchedulingIgnoredDuringExecution");
+        for (i, term) in required.iter().flatten().enumerate() {
+            validate_pod_affinity_term(term, &required_path.index(i), errs);
+        }
+        let preferred_path = path.field("preferredDuringSchedulingIgnoredDuringExecution");
+        for (i, weighted) in preferred.iter().flatten().enumerate() {
+            let item = preferred_path.index(i);
+            if !(1..=100).contains(&weighted.weight) {
+                errs.invalid_int(&item.field("weight"), weighted.weight as i64, "must be in the range 1-100");
+            }
+            validate_pod_affinity_term(&weighted.pod_affinity_term, &item.field("podAffinityTerm"), errs);
+        }
+    }
+}
+
+/// `ValidateNodeSelectorTerm`: expressions on labels, fields on the node's
+/// name only (`affinity_node` standing for a DaemonSet pin's placeholder).
+fn validate_node_selector_term(term: &NodeSelectorTerm, affinity_node: Option<&str>, path: &Path, errs: &mut Errors) {
+    let expressions = path.field("matchExpressions");
+    for (j, req) in term.match_expressions.iter().flatten().enumerate() {
+        let item = expressions.index(j);
+        let values = req.values.as_ref().map_or(0, Vec::len);
+        match req.operator.as_str() {
+            "In" | "NotIn" if values == 0 => errs.required(&item.field("values"), "must be specified when `operator` is 'In' or 'NotIn'"),
+            "Exists" | "DoesNotExist" if values > 0 => errs.forbidden(&item.field("values"), "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"),
+            "Gt" | "Lt" if values != 1 => errs.required(&item.field("values"), "must be specified single value when `operator` is 'Lt' or 'Gt'"),
+            "In" | "NotIn" | "Exists" | "DoesNotExist" | "Gt" | "Lt" => {}
+            other => errs.invalid_str(&item.field("operator"), other, "not a valid selector operator"),
+        }
+        for msg in super::qualified_name(&req.key) {
+            errs.invalid_str(&item.field("key"), &req.key, &msg);
+        }
+    }
+    let fields = path.field("matchFields");
+    for (j, req) in term.match_fields.iter().flatten().enumerate() {
+        let item = fields.index(j);
+        let values = req.values.as_deref().unwrap_or_default();
+        match req.operator.as_str() {
+            "In" | "NotIn" => {
+                if values.len() != 1 {
+                    errs.required(&item.field("values"), "must be only one value when `operator` is 'In' or 'NotIn' for node field selector");
+                }
+            }
+            other => errs.invalid_str(&item.field("operator"), other, "not a valid selector operator"),
+        }
+        if req.key != "metadata.name" {
+            errs.invalid_str(&item.field("key"), &req.key, "not a valid field selector key");
+            continue;
+        }
+        let values_path = item.field("values");
+        for (i, value) in values.iter().enumerate() {
+            let value = match affinity_node {
+                Some(node) if value == crate::engine::api::pod::AFFINITY_NODE_PLACEHOLDER => node,
+                _ => value.as_str(),
+            };
+            for msg in dns1123_subdomain(value) {
+                errs.invalid_str(&values_path.index(i), value, &msg);
+            }
+        }
+    }
+}
+
+/// `validatePodAffinityTerm` (its selectors, namespaces and topology key).
+fn validate_pod_affinity_term(term: &PodAffinityTerm, path: &Path, errs: &mut Errors) {
+    if let Some(selector) = &term.label_selector {
+        super::workloads::validate_label_selector(selector, &path.field("labelSelector").to_string(), errs);
+    }
+    if let Some(selector) = &term.namespace_selector {
+        super::workloads::validate_label_selector(selector, &path.field("namespaceSelector").to_string(), errs);
+    }
+    for name in term.namespaces.iter().flatten() {
+        for msg in dns1123_label(name) {
+            // Its path says `namespace`, as `validatePodAffinityTerm` writes it.
+            errs.invalid_str(&path.field("namespace"), name, &msg);
+        }
+    }
+    if term.topology_key.is_empty() {
+        errs.required(&path.field("topologyKey"), "can not be empty");
+    }
+    for msg in super::qualified_name(&term.topology_key) {
+        errs.invalid_str(&path.field("topologyKey"), &term.topology_key, &msg);
+    }
+}
+
+/// `validateTopologySpreadConstraints`.
+fn validate_topology_spread_constraints(constraints: &[TopologySpreadConstraint], path: &Path, errs: &mut Errors) {
+    const NOT_POSITIVE: &str = "must be greater than zero";
+    for (i, c) in constraints.iter().enumerate() {
+        let item = path.index(i);
+        if c.max_skew <= 0 {
+            errs.invalid_int(&item.field("maxSkew"), c.max_skew as i64, NOT_POSITIVE);
+        }
+        if c.topology_key.is_empty() {
+            errs.required(&item.field("topologyKey"), "can not be empty");
+        }
+        if !["DoNotSchedule", "ScheduleAnyway"].contains(&c.when_unsatisfiable.as_str()) {
+            errs.unsupported(&item.field("whenUnsatisfiable"), &c.when_unsatisfiable, &["DoNotSchedule", "ScheduleAnyway"]);
+        }
+        // `ValidateSpreadConstraintNotRepeat`: against the later ones.
+        if constraints[i + 1..].iter().any(|o| o.topology_key == c.topology_key && o.when_unsatisfiable == c.when_unsatisfiable) {
+            errs.duplicate(&item.field("{topologyKey, whenUnsatisfiable}"), &quote(&format!("{{{}, {}}}", c.topology_key, c.when_unsatisfiable)));
+        }
+        if let Some(min_domains) = c.min_domains {
+            if min_domains <= 0 {
+                errs.invalid_int(&item.field("minDomains"), min_domains as i64, NOT_POSITIVE);
+            }
+            if c.when_unsatisfiable != "DoNotSchedule" {
+                errs.invalid_int(&item.field("minDomains"), min_domains as i64, &format!("can only use minDomains if whenUnsatisfiable=DoNotSchedule, not {}", c.when_unsatisfiable));
+            }
+        }
+        for (field, policy) in [("nodeAffinityPolicy", &c.node_affinity_policy), ("nodeTaintsPolicy", &c.node_taints_policy)] {
+            if let Some(policy) = policy.as_deref() {
+                if !["Honor", "Ignore"].contains(&policy) {
+                    errs.unsupported(&item.field(field), policy, &["Honor", "Ignore"]);
+                }
+            }
+        }
+        let keys = c.match_label_keys.as_deref().unwrap_or_default();
+        if !keys.is_empty() {
+            let keys_path = item.field("matchLabelKeys");
+            if c.label_selector.is_none() {
+                errs.forbidden(&keys_path, "must not be specified when labelSelector is not set");
+            }
+            let selector = c.label_selector.as_ref();
+            for (j, key) in keys.iter().enumerate() {
+                for msg in super::qualified_name(key) {
+                    errs.invalid_str(&keys_path.index(j), key, &msg);
+                }
+                let in_selector = selector.is_some_and(|s| s.match_labels.as_ref().is_some_and(|l| l.contains_key(key)) || s.match_expressions.iter().flatten().any(|e| e.key == *key));
+                if in_selector {
+                    errs.invalid_str(&keys_path.index(j), key, "exists in both matchLabelKeys and labelSelector");
+                }
+            }
+        }
+        if let Some(selector) = &c.label_selector {
+            super::workloads::validate_label_selector(selector, &item.field("labelSelector").to_string(), errs);
         }
     }
 }

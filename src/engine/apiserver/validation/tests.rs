@@ -381,3 +381,42 @@ fn field_paths_show_as_the_format_they_replace() {
     errs.required("spec.image", "");
     assert_eq!(errs.0.iter().map(|c| c.field.as_str()).collect::<Vec<_>>(), ["spec.containers[0].image", "spec.image"]);
 }
+
+#[test]
+fn node_taints_as_validate_node_taints_words_them() {
+    let node = |taints: Value| json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n"}, "spec": {"taints": taints}});
+    assert!(causes(node(json!([{"key": "a", "value": "b", "effect": "NoExecute"}, {"key": "a", "effect": "NoSchedule"}]))).is_empty());
+    assert_eq!(
+        causes(node(json!([{"key": "x", "effect": "Bogus"}, {"key": "y"}, {"key": "y", "value": "2", "effect": "NoSchedule"}, {"key": "y", "effect": "NoSchedule"}]))),
+        vec![
+            "metadata.taints[0].effect: Unsupported value: \"Bogus\": supported values: \"NoSchedule\", \"PreferNoSchedule\", \"NoExecute\"".to_string(),
+            "metadata.taints[1].effect: Required value".to_string(),
+            "metadata.taints[3]: Duplicate value: core.Taint{Key:\"y\", Value:\"\", Effect:\"NoSchedule\", TimeAdded:(*v1.Time)(nil)}: taints must be unique by key and effect pair".to_string(),
+        ]
+    );
+}
+
+#[test]
+fn topology_spread_and_affinity_in_validate_pod_spec_order() {
+    let container = json!([{"name": "a", "image": "nginx"}]);
+    let spread = json!([{"maxSkew": 0, "topologyKey": "zone", "whenUnsatisfiable": "ScheduleAnyway", "minDomains": 0}, {"maxSkew": 1, "topologyKey": "zone", "whenUnsatisfiable": "ScheduleAnyway"}]);
+    let affinity = json!({"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [{"topologyKey": "zone", "labelSelector": {"matchExpressions": [{"key": "app", "operator": "In"}]}}]}});
+    assert_eq!(
+        causes(pod_with(json!({"containers": container, "topologySpreadConstraints": spread, "affinity": affinity}))),
+        vec![
+            "spec.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].labelSelector.matchExpressions[0].values: Required value: must be specified when `operator` is 'In' or 'NotIn'".to_string(),
+            "spec.topologySpreadConstraints[0].maxSkew: Invalid value: 0: must be greater than zero".to_string(),
+            "spec.topologySpreadConstraints[0].{topologyKey, whenUnsatisfiable}: Duplicate value: \"{zone, ScheduleAnyway}\"".to_string(),
+            "spec.topologySpreadConstraints[0].minDomains: Invalid value: 0: must be greater than zero".to_string(),
+            "spec.topologySpreadConstraints[0].minDomains: Invalid value: 0: can only use minDomains if whenUnsatisfiable=DoNotSchedule, not ScheduleAnyway".to_string(),
+        ]
+    );
+    // A DaemonSet pod's pin, its node kept beside the spec, is a valid node name.
+    let pinned = json!({"containers": container, "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["worker-1"]}]}]}}}});
+    let mut obj = object(pod_with(pinned));
+    if let Object::Pod(p) = &mut obj {
+        p.take_affinity_node_from_spec();
+        assert_eq!(p.affinity_node.as_deref(), Some("worker-1"));
+    }
+    assert!(validate_create(&obj).is_empty());
+}

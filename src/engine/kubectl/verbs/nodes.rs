@@ -482,49 +482,113 @@ enum TaintSpec {
     Remove { key: String, effect: Option<String> },
 }
 
-fn parse_taint(spec: &str) -> std::result::Result<TaintSpec, String> {
+/// kubectl's `parseTaint`: `<key>=<value>:<effect>`, `<key>:<effect>` or
+/// `<key>`, the key a qualified name and the value a label value.
+fn parse_taint(spec: &str) -> std::result::Result<Taint, String> {
+    use crate::engine::apiserver::validation::{label_value, qualified_name};
     const EFFECTS: [&str; 3] = ["NoSchedule", "PreferNoSchedule", "NoExecute"];
-    if let Some(body) = spec.strip_suffix('-') {
-        let (key, effect) = match body.split_once(':') {
-            Some((k, e)) => (k.to_string(), Some(e.to_string())),
-            None => (body.to_string(), None),
-        };
-        if let Some(e) = &effect {
-            if !EFFECTS.contains(&e.as_str()) {
-                return Err(format!("invalid taint effect: {e}, unsupported taint effect"));
+    let parts: Vec<&str> = spec.split(':').collect();
+    let (key, value, effect) = match parts.as_slice() {
+        [key] => (key.to_string(), String::new(), String::new()),
+        [kv, effect] => {
+            if !EFFECTS.contains(effect) {
+                return Err(format!("invalid taint effect: {effect}, unsupported taint effect"));
             }
+            let kv: Vec<&str> = kv.split('=').collect();
+            if kv.len() > 2 {
+                return Err(format!("invalid taint spec: {spec}"));
+            }
+            let value = kv.get(1).copied().unwrap_or("");
+            let errs = label_value(value);
+            if !errs.is_empty() {
+                return Err(format!("invalid taint spec: {spec}, {}", errs.join("; ")));
+            }
+            (kv[0].to_string(), value.to_string(), effect.to_string())
         }
-        return Ok(TaintSpec::Remove { key, effect });
-    }
-    let Some((kv, effect)) = spec.rsplit_once(':') else {
-        return Err(format!("invalid taint spec: {spec}, at least one taint update is required"));
+        _ => return Err(format!("invalid taint spec: {spec}")),
     };
-    if !EFFECTS.contains(&effect) {
-        return Err(format!("invalid taint effect: {effect}, unsupported taint effect"));
+    let errs = qualified_name(&key);
+    if !errs.is_empty() {
+        return Err(format!("invalid taint spec: {spec}, {}", errs.join("; ")));
     }
-    let (key, value) = match kv.split_once('=') {
-        Some((k, v)) => (k.to_string(), Some(v.to_string()).filter(|v| !v.is_empty())),
-        None => (kv.to_string(), None),
-    };
-    if key.is_empty() {
-        return Err(format!("invalid taint spec: {spec}, at least one taint update is required"));
+    Ok(Taint { key, value: (!value.is_empty()).then_some(value), effect, time_added: None })
+}
+
+/// kubectl's `parseTaints`: a trailing `-` removes by key (and effect, if
+/// given; a value is read and dropped); an addition needs an effect and
+/// may name one key and effect once.
+fn parse_taints(specs: &[String]) -> std::result::Result<Vec<TaintSpec>, String> {
+    let mut parsed = Vec::new();
+    for spec in specs {
+        if let Some(body) = spec.strip_suffix('-') {
+            let t = parse_taint(body)?;
+            parsed.push(TaintSpec::Remove { key: t.key, effect: (!t.effect.is_empty()).then_some(t.effect) });
+            continue;
+        }
+        let t = parse_taint(spec)?;
+        if t.effect.is_empty() {
+            return Err(format!("invalid taint spec: {spec}"));
+        }
+        if parsed.iter().any(|p| matches!(p, TaintSpec::Add(o) if o.key == t.key && o.effect == t.effect)) {
+            // Go's `%v` of the `v1.Taint` value.
+            return Err(format!("duplicated taints with the same key and effect: {{{} {} {} <nil>}}", t.key, t.value.as_deref().unwrap_or(""), t.effect));
+        }
+        parsed.push(TaintSpec::Add(t));
     }
-    Ok(TaintSpec::Add(Taint { key, value, effect: effect.to_string(), time_added: None }))
+    Ok(parsed)
 }
 
 fn taint(s: &mut Session) -> Result {
     let words = s.args.positionals.clone();
+    // kubectl's `Complete`: every resource word comes before the taints.
     let mut resources = Vec::new();
-    let mut specs = Vec::new();
-    for (i, w) in words.iter().enumerate() {
-        if i >= 1 && (w.contains(':') || w.contains('=') || w.ends_with('-')) {
-            specs.push(parse_taint(w).map_err(|e| Error::Message(format!("error: {e}")))?);
+    let mut taint_words = Vec::new();
+    for w in &words {
+        let is_taint = w.contains('=') || w.contains(':') || w.ends_with('-');
+        if is_taint {
+            taint_words.push(w.clone());
+        } else if !taint_words.is_empty() {
+            return Err(Error::Message(format!("error: all resources must be specified before taint changes: {w}")));
         } else {
             resources.push(w.clone());
         }
     }
-    if specs.is_empty() {
+    if resources.is_empty() {
+        return Err(Error::Message("error: one or more resources must be specified as <resource> <name>".to_string()));
+    }
+    if taint_words.is_empty() {
         return Err(Error::Message("error: at least one taint update is required".to_string()));
+    }
+    let specs = parse_taints(&taint_words).map_err(|e| Error::Message(format!("error: {e}\nSee 'kubectl taint -h' for help and examples")))?;
+    // `Validate`: a taint may not be both changed and removed.
+    let mut conflicts = Vec::new();
+    for spec in &specs {
+        let TaintSpec::Add(add) = spec else { continue };
+        for other in &specs {
+            if let TaintSpec::Remove { key, effect } = other {
+                if *key == add.key && effect.as_ref().is_none_or(|e| *e == add.effect) {
+                    conflicts.push(format!("{key}={}", effect.as_deref().unwrap_or("")));
+                }
+            }
+        }
+    }
+    // `Validate` checks the type before the taints, then the names.
+    if !resources[0].contains('/') {
+        let kind = resources[0].to_lowercase();
+        if targets::resolve_type(&kind)? != ids::nodes() {
+            return Err(Error::Message(format!("error: invalid resource type {kind}, only node types are supported")));
+        }
+    }
+    if !conflicts.is_empty() {
+        return Err(Error::Message(format!("error: can not both modify and remove the following taint(s) in the same command: {}", conflicts.join(", "))));
+    }
+    let all = s.args.flag("all");
+    let selector = s.args.value("selector").is_some_and(|v| !v.is_empty());
+    if all && selector {
+        return Err(Error::Message("error: setting 'all' parameter with a non empty selector is prohibited".to_string()));
+    }
+    if !all && !selector && resources.len() < 2 && !resources[0].contains('/') {
+        return Err(Error::Message("error: at least one resource name must be specified since 'all' parameter is not set".to_string()));
     }
     let overwrite = s.args.flag("overwrite");
     let dry = DryRun::from_session(s)?;
@@ -541,39 +605,39 @@ fn taint(s: &mut Session) -> Result {
             failures.push(Failure::Text(format!("taint is only supported on nodes, not {}", crate::engine::api::resource(t.rid).plural)));
             continue;
         };
-        let mut taints = node.spec.as_ref().and_then(|s| s.taints.clone()).unwrap_or_default();
-        let mut removed = false;
-        let mut error = None;
-        for spec in &specs {
-            match spec {
-                TaintSpec::Add(new) => {
-                    if let Some(existing) = taints.iter_mut().find(|x| x.key == new.key && x.effect == new.effect) {
-                        if !overwrite {
-                            error = Some(format!("node {} already has {} taint(s) with same effect(s) and --overwrite is false", t.name, new.key));
-                            break;
-                        }
-                        *existing = new.clone();
-                    } else {
-                        taints.push(new.clone());
-                    }
-                }
-                TaintSpec::Remove { key, effect } => {
-                    let before = taints.len();
-                    taints.retain(|x| !(x.key == *key && effect.as_ref().is_none_or(|e| *e == x.effect)));
-                    if taints.len() == before {
-                        let shown = match effect {
-                            Some(e) => format!("{key}:{e}"),
-                            None => key.clone(),
-                        };
-                        error = Some(format!("taint {shown:?} not found"));
-                        break;
-                    }
-                    removed = true;
-                }
+        let old = node.spec.as_ref().and_then(|s| s.taints.clone()).unwrap_or_default();
+        let adds: Vec<&Taint> = specs.iter().filter_map(|x| if let TaintSpec::Add(t) = x { Some(t) } else { None }).collect();
+        if !overwrite {
+            let existing: Vec<&str> = adds.iter().filter(|a| old.iter().any(|o| o.key == a.key && o.effect == a.effect)).map(|a| a.key.as_str()).collect();
+            if !existing.is_empty() {
+                failures.push(Failure::Text(format!("node {} already has {} taint(s) with same effect(s) and --overwrite is false", t.name, existing.join(","))));
+                continue;
             }
         }
-        if let Some(e) = error {
-            failures.push(Failure::Text(e));
+        // `reorganizeTaints`: the added taints first, then the old ones they
+        // do not replace, less the removed ones.
+        let mut taints: Vec<Taint> = adds.iter().map(|a| (*a).clone()).collect();
+        taints.extend(old.iter().filter(|o| !adds.iter().any(|a| a.key == o.key && a.effect == o.effect)).cloned());
+        let added = taints.len() != old.len();
+        let mut removed = false;
+        let mut not_found = Vec::new();
+        for spec in &specs {
+            let TaintSpec::Remove { key, effect } = spec else { continue };
+            let before = taints.len();
+            taints.retain(|x| !(x.key == *key && effect.as_ref().is_none_or(|e| *e == x.effect)));
+            removed = taints.len() != before;
+            if !removed {
+                let shown = match effect {
+                    Some(e) => format!("{key}:{e}"),
+                    None => key.clone(),
+                };
+                not_found.push(format!("taint {shown:?} not found"));
+            }
+        }
+        if !not_found.is_empty() {
+            // `utilerrors.NewAggregate`: one error alone, several in brackets.
+            let text = if not_found.len() == 1 { not_found.remove(0) } else { format!("[{}]", not_found.join(", ")) };
+            failures.push(Failure::Text(text));
             continue;
         }
         if dry != DryRun::Client {
@@ -584,8 +648,13 @@ fn taint(s: &mut Session) -> Result {
                 continue;
             }
         }
-        let adds = specs.iter().any(|x| matches!(x, TaintSpec::Add(_)));
-        let word = if removed && !adds { "untainted" } else if overwrite && adds && !removed { "modified" } else { "tainted" };
+        let word = if (added && removed) || overwrite {
+            "modified"
+        } else if added {
+            "tainted"
+        } else {
+            "untainted"
+        };
         s.out.push_str(&format!("node/{} {word}{}\n", t.name, dry.suffix()));
     }
     manifest::finish(s, failures)
