@@ -16,6 +16,7 @@
 //! depth (serde's recursion limit of 128) and alias expansion (serde_yaml's
 //! repetition limit), so a YAML bomb errors quickly instead of growing.
 
+pub mod autoscaling_v1;
 pub mod go_yaml;
 mod value;
 
@@ -426,11 +427,43 @@ fn decode_error_text(kind: &str, fields: &[&str], message: &str) -> String {
 /// the `error: ` kubectl adds in front).
 pub fn resolve_kind(value: &Value, source: &str) -> Result<ResourceId, String> {
     let (name, namespace, api_version, kind) = document_identity(value);
+    // autoscaling/v1 is served beside the stored v2, and converted on decoding.
+    if autoscaling_v1::is_v1_document(value) {
+        return Ok(crate::engine::api::ids::horizontal_pod_autoscalers());
+    }
     resource_for_kind(&api_version, &kind).ok_or_else(|| {
         format!(
             "resource mapping not found for name: {name:?} namespace: {namespace:?} from {source:?}: no matches for kind {kind:?} in version {api_version:?}\nensure CRDs are installed first"
         )
     })
+}
+
+/// An autoscaling/v1 HorizontalPodAutoscaler of `rid`'s resource, decoded
+/// as v1 and converted to the stored autoscaling/v2 form, with the fields
+/// the v1 decoding dropped; `None` for any other document.
+fn converted_v1_autoscaler(rid: ResourceId, value: &Value) -> Result<Option<(Value, Vec<String>)>, ApiError> {
+    if rid != crate::engine::api::ids::horizontal_pod_autoscalers() || !autoscaling_v1::is_v1_document(value) {
+        return Ok(None);
+    }
+    let kind = "HorizontalPodAutoscaler";
+    let cannot_handle = |detail: String| ApiError::bad_request(format!("{kind} in version \"v1\" cannot be handled as a {kind}: {detail}"));
+    let hpa: k8s_openapi::api::autoscaling::v1::HorizontalPodAutoscaler =
+        crate::engine::api::from_value::from_value(value).map_err(|e| cannot_handle(decode_error_text(kind, &e.fields(), &e.message)))?;
+    let mut unknown = Vec::new();
+    unknown_fields(value, &serde_json::to_value(&hpa).unwrap_or(Value::Null), "", &mut unknown);
+    let converted = autoscaling_v1::to_v2(hpa).map_err(cannot_handle)?;
+    Ok(Some((serde_json::to_value(&converted).unwrap_or(Value::Null), unknown)))
+}
+
+/// A document in the form its resource is stored in: an autoscaling/v1
+/// HorizontalPodAutoscaler converted to autoscaling/v2, so kubectl apply's
+/// three-way merge compares like with like; any other document, or one
+/// that does not decode, as it is.
+pub fn stored_form(rid: ResourceId, value: &Value) -> Value {
+    match converted_v1_autoscaler(rid, value) {
+        Ok(Some((converted, _))) => converted,
+        _ => value.clone(),
+    }
 }
 
 /// Decodes a document as the API server does for a write: the body limit,
@@ -440,6 +473,18 @@ pub fn decode_object(rid: ResourceId, value: &Value) -> Result<Object, ApiError>
     if size > MAX_REQUEST_BYTES {
         return Err(ApiError::new(Reason::RequestEntityTooLarge, format!("Request entity too large: limit is {MAX_REQUEST_BYTES}")));
     }
+    let converted = converted_v1_autoscaler(rid, value)?;
+    let value = match &converted {
+        Some((_, unknown)) if !unknown.is_empty() => {
+            let list: Vec<String> = unknown.iter().map(|f| format!("unknown field {f:?}")).collect();
+            return Err(ApiError::bad_request(format!(
+                "HorizontalPodAutoscaler in version \"v1\" cannot be handled as a HorizontalPodAutoscaler: strict decoding error: {}",
+                list.join(", ")
+            )));
+        }
+        Some((v2, _)) => v2,
+        None => value,
+    };
     let rt = resource(rid);
     let cannot_handle = |detail: String| {
         ApiError::bad_request(format!("{} in version {:?} cannot be handled as a {}: {detail}", rt.kind, rt.version, rt.kind))
@@ -464,6 +509,11 @@ pub fn decode_object_warning_unknown(rid: ResourceId, value: &Value) -> Result<(
     if size > MAX_REQUEST_BYTES {
         return Err(ApiError::new(Reason::RequestEntityTooLarge, format!("Request entity too large: limit is {MAX_REQUEST_BYTES}")));
     }
+    let converted = converted_v1_autoscaler(rid, value)?;
+    if let Some((v2, unknown)) = converted {
+        let obj = Object::from_value(rid, &v2).map_err(|e| ApiError::bad_request(e.message))?;
+        return Ok((obj, unknown.iter().map(|f| format!("unknown field {f:?}")).collect()));
+    }
     let rt = resource(rid);
     let obj = Object::from_value(rid, value)
         .map_err(|e| ApiError::bad_request(format!("{} in version {:?} cannot be handled as a {}: {}", rt.kind, rt.version, rt.kind, decode_error_text(rt.kind, &e.fields(), &e.message))))?;
@@ -476,6 +526,9 @@ pub fn decode_object_warning_unknown(rid: ResourceId, value: &Value) -> Result<(
 /// decoding, without the server's body limit or strict field check; the
 /// error is encoding/json's.
 pub fn decode_typed(rid: ResourceId, value: &Value) -> Result<Object, String> {
+    if let Some((v2, _)) = converted_v1_autoscaler(rid, value).map_err(|e| e.message)? {
+        return Object::from_value(rid, &v2).map_err(|e| e.message);
+    }
     Object::from_value(rid, value).map_err(|e| decode_error_text(resource(rid).kind, &e.fields(), &e.message))
 }
 

@@ -264,6 +264,12 @@ fn apply_one(s: &mut Session, info: &Info, dry: DryRun) -> std::result::Result<(
             Value::Null
         }
     };
+    // kubectl merges in the version the file names, with the object read
+    // in that version; here the object is read as stored, so a file (and
+    // its last-applied copy) of another served version is converted to the
+    // stored one first.
+    let original = decode::stored_form(info.rid, &original);
+    let modified = decode::stored_form(info.rid, &modified);
     let current_json = current.to_json();
     let merged = patch::three_way_merge(&original, &modified, &current_json);
     let patch_text = serde_json::to_string(&diff_patch(&current_json, &merged)).unwrap_or_default();
