@@ -466,36 +466,38 @@ pub fn stored_form(rid: ResourceId, value: &Value) -> Value {
     }
 }
 
-/// Decodes a document as the API server does for a write: the body limit,
-/// then Go's typed decoding, then strict field validation.
-pub fn decode_object(rid: ResourceId, value: &Value) -> Result<Object, ApiError> {
+/// The API server's decoding of a write: the body limit, an autoscaling/v1
+/// HorizontalPodAutoscaler converted to the stored v2, Go's typed decoding;
+/// with the version the document was decoded as and the unknown fields it
+/// had (`unknown field "spec.x"`), which the field validation asked for
+/// refuses or warns of.
+fn decode_for_write(rid: ResourceId, value: &Value) -> Result<(Object, &'static str, Vec<String>), ApiError> {
     let size = serde_json::to_vec(value).map(|v| v.len()).unwrap_or(usize::MAX);
     if size > MAX_REQUEST_BYTES {
         return Err(ApiError::new(Reason::RequestEntityTooLarge, format!("Request entity too large: limit is {MAX_REQUEST_BYTES}")));
     }
-    let converted = converted_v1_autoscaler(rid, value)?;
-    let value = match &converted {
-        Some((_, unknown)) if !unknown.is_empty() => {
-            let list: Vec<String> = unknown.iter().map(|f| format!("unknown field {f:?}")).collect();
-            return Err(ApiError::bad_request(format!(
-                "HorizontalPodAutoscaler in version \"v1\" cannot be handled as a HorizontalPodAutoscaler: strict decoding error: {}",
-                list.join(", ")
-            )));
-        }
-        Some((v2, _)) => v2,
-        None => value,
-    };
     let rt = resource(rid);
-    let cannot_handle = |detail: String| {
-        ApiError::bad_request(format!("{} in version {:?} cannot be handled as a {}: {detail}", rt.kind, rt.version, rt.kind))
+    let cannot_handle = |detail: String| ApiError::bad_request(format!("{} in version {:?} cannot be handled as a {}: {detail}", rt.kind, rt.version, rt.kind));
+    let (obj, version, unknown) = match converted_v1_autoscaler(rid, value)? {
+        Some((v2, unknown)) => (Object::from_value(rid, &v2).map_err(|e| cannot_handle(e.message))?, "v1", unknown),
+        None => {
+            let obj = Object::from_value(rid, value).map_err(|e| cannot_handle(decode_error_text(rt.kind, &e.fields(), &e.message)))?;
+            let mut unknown = Vec::new();
+            unknown_fields(value, &obj.to_json(), "", &mut unknown);
+            (obj, rt.version, unknown)
+        }
     };
-    let obj = Object::from_value(rid, value).map_err(|e| cannot_handle(decode_error_text(rt.kind, &e.fields(), &e.message)))?;
-    let round_trip = obj.to_json();
-    let mut unknown = Vec::new();
-    unknown_fields(value, &round_trip, "", &mut unknown);
+    Ok((obj, version, unknown.iter().map(|f| format!("unknown field {f:?}")).collect()))
+}
+
+/// Decodes a document as the API server does for a write with strict field
+/// validation, as kubectl's create, apply and replace ask: an unknown field
+/// is refused.
+pub fn decode_object(rid: ResourceId, value: &Value) -> Result<Object, ApiError> {
+    let (obj, version, unknown) = decode_for_write(rid, value)?;
     if !unknown.is_empty() {
-        let list: Vec<String> = unknown.iter().map(|f| format!("unknown field {f:?}")).collect();
-        return Err(cannot_handle(format!("strict decoding error: {}", list.join(", "))));
+        let kind = resource(rid).kind;
+        return Err(ApiError::bad_request(format!("{kind} in version {version:?} cannot be handled as a {kind}: strict decoding error: {}", unknown.join(", "))));
     }
     Ok(obj)
 }
@@ -505,21 +507,7 @@ pub fn decode_object(rid: ResourceId, value: &Value) -> Result<Object, ApiError>
 /// `Warn`, drops unknown fields and names each (`unknown field "spec.x"`)
 /// for a warning.
 pub fn decode_object_warning_unknown(rid: ResourceId, value: &Value) -> Result<(Object, Vec<String>), ApiError> {
-    let size = serde_json::to_vec(value).map(|v| v.len()).unwrap_or(usize::MAX);
-    if size > MAX_REQUEST_BYTES {
-        return Err(ApiError::new(Reason::RequestEntityTooLarge, format!("Request entity too large: limit is {MAX_REQUEST_BYTES}")));
-    }
-    let converted = converted_v1_autoscaler(rid, value)?;
-    if let Some((v2, unknown)) = converted {
-        let obj = Object::from_value(rid, &v2).map_err(|e| ApiError::bad_request(e.message))?;
-        return Ok((obj, unknown.iter().map(|f| format!("unknown field {f:?}")).collect()));
-    }
-    let rt = resource(rid);
-    let obj = Object::from_value(rid, value)
-        .map_err(|e| ApiError::bad_request(format!("{} in version {:?} cannot be handled as a {}: {}", rt.kind, rt.version, rt.kind, decode_error_text(rt.kind, &e.fields(), &e.message))))?;
-    let mut unknown = Vec::new();
-    unknown_fields(value, &obj.to_json(), "", &mut unknown);
-    Ok((obj, unknown.iter().map(|f| format!("unknown field {f:?}")).collect()))
+    decode_for_write(rid, value).map(|(obj, _, unknown)| (obj, unknown))
 }
 
 /// Decodes a document as kubectl's builder does with `--local`: Go's typed
