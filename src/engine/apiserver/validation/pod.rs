@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use k8s_openapi::api::core::v1::{Affinity, Container, DownwardAPIVolumeFile, NodeSelectorTerm, PodAffinityTerm, TopologySpreadConstraint, EnvFromSource, EnvVar, KeyToPath, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, Volume, VolumeProjection};
+use k8s_openapi::api::core::v1::{Affinity, Container, DownwardAPIVolumeFile, NodeSelectorRequirement, NodeSelectorTerm, PodAffinityTerm, TopologySpreadConstraint, EnvFromSource, EnvVar, KeyToPath, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, Volume, VolumeProjection};
 use crate::engine::api::pod::{shown_volume_name, Pod};
 
 use super::names::{dns1123_label, dns1123_subdomain, port_name, port_number};
@@ -872,12 +872,10 @@ fn validate_affinity(affinity: &Affinity, affinity_node: Option<&str>, path: &Pa
     }
 }
 
-/// `ValidateNodeSelectorTerm`: expressions on labels, fields on the node's
-/// name only (`affinity_node` standing for a DaemonSet pin's placeholder).
-fn validate_node_selector_term(term: &NodeSelectorTerm, affinity_node: Option<&str>, path: &Path, errs: &mut Errors) {
-    let expressions = path.field("matchExpressions");
-    for (j, req) in term.match_expressions.iter().flatten().enumerate() {
-        let item = expressions.index(j);
+/// `ValidateNodeSelectorRequirement` for each of a term's label expressions.
+pub(super) fn validate_node_selector_expressions(expressions: &[NodeSelectorRequirement], path: &Path, errs: &mut Errors) {
+    for (j, req) in expressions.iter().enumerate() {
+        let item = path.index(j);
         let values = req.values.as_ref().map_or(0, Vec::len);
         match req.operator.as_str() {
             "In" | "NotIn" if values == 0 => errs.required(&item.field("values"), "must be specified when `operator` is 'In' or 'NotIn'"),
@@ -890,6 +888,12 @@ fn validate_node_selector_term(term: &NodeSelectorTerm, affinity_node: Option<&s
             errs.invalid_str(&item.field("key"), &req.key, &msg);
         }
     }
+}
+
+/// `ValidateNodeSelectorTerm`: expressions on labels, fields on the node's
+/// name only (`affinity_node` standing for a DaemonSet pin's placeholder).
+fn validate_node_selector_term(term: &NodeSelectorTerm, affinity_node: Option<&str>, path: &Path, errs: &mut Errors) {
+    validate_node_selector_expressions(term.match_expressions.as_deref().unwrap_or_default(), &path.field("matchExpressions"), errs);
     let fields = path.field("matchFields");
     for (j, req) in term.match_fields.iter().flatten().enumerate() {
         let item = fields.index(j);

@@ -106,24 +106,9 @@ fn validate_node_selector(selector: &NodeSelector, path: &str, errs: &mut Errors
         return;
     }
     for (i, term) in selector.node_selector_terms.iter().enumerate() {
-        for (j, req) in term.match_expressions.iter().flatten().enumerate() {
-            let item = format!("{terms_path}[{i}].matchExpressions[{j}]");
-            let values = req.values.as_ref().map_or(0, Vec::len);
-            match req.operator.as_str() {
-                "In" | "NotIn" if values == 0 => {
-                    errs.required(&format!("{item}.values"), "must be specified when `operator` is 'In' or 'NotIn'")
-                }
-                "Exists" | "DoesNotExist" if values > 0 => {
-                    errs.forbidden(&format!("{item}.values"), "may not be specified when `operator` is 'Exists' or 'DoesNotExist'")
-                }
-                "Gt" | "Lt" if values != 1 => errs.required(&format!("{item}.values"), "must be specified single value when `operator` is 'Lt' or 'Gt'"),
-                "In" | "NotIn" | "Exists" | "DoesNotExist" | "Gt" | "Lt" => {}
-                other => errs.invalid_str(&format!("{item}.operator"), other, "not a valid selector operator"),
-            }
-            for msg in qualified_name(&req.key) {
-                errs.invalid_str(&format!("{item}.key"), &req.key, &msg);
-            }
-        }
+        let term_path = format!("{terms_path}[{i}]");
+        let term_path = super::Path::Root(&term_path);
+        super::pod::validate_node_selector_expressions(term.match_expressions.as_deref().unwrap_or_default(), &term_path.field("matchExpressions"), errs);
     }
 }
 
