@@ -167,19 +167,7 @@ pub fn apply(obj: &mut Object) {
             let spec = hpa.spec.get_or_insert_with(Default::default);
             set(&mut spec.min_replicas, 1);
             if spec.metrics.as_ref().is_none_or(Vec::is_empty) {
-                use k8s_openapi::api::autoscaling::v2::{MetricSpec, MetricTarget, ResourceMetricSource};
-                spec.metrics = Some(vec![MetricSpec {
-                    type_: "Resource".to_string(),
-                    resource: Some(ResourceMetricSource {
-                        name: "cpu".to_string(),
-                        target: MetricTarget {
-                            type_: "Utilization".to_string(),
-                            average_utilization: Some(80),
-                            ..Default::default()
-                        },
-                    }),
-                    ..Default::default()
-                }]);
+                spec.metrics = Some(vec![cpu_utilization_metric(DEFAULT_CPU_UTILIZATION)]);
             }
             // `SetDefaults_HorizontalPodAutoscalerBehavior`: a given behavior
             // gets every unset rule (the scale-down window stays unset: the
@@ -575,3 +563,21 @@ fn image_tag(image: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests;
+
+/// `autoscaling.DefaultCPUUtilization`: the target of an autoscaler given no metrics.
+pub const DEFAULT_CPU_UTILIZATION: i32 = 80;
+
+/// An autoscaler's metric on its pods' average CPU use as a percentage of
+/// their requests (`kubectl autoscale --cpu-percent`, autoscaling/v1's
+/// `targetCPUUtilizationPercentage`, and the default).
+pub fn cpu_utilization_metric(percent: i32) -> k8s_openapi::api::autoscaling::v2::MetricSpec {
+    use k8s_openapi::api::autoscaling::v2::{MetricSpec, MetricTarget, ResourceMetricSource};
+    MetricSpec {
+        type_: "Resource".to_string(),
+        resource: Some(ResourceMetricSource {
+            name: "cpu".to_string(),
+            target: MetricTarget { type_: "Utilization".to_string(), average_utilization: Some(percent), ..Default::default() },
+        }),
+        ..Default::default()
+    }
+}

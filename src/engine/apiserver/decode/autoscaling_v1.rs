@@ -4,7 +4,7 @@
 //! (`Convert_v1_HorizontalPodAutoscaler_To_autoscaling_HorizontalPodAutoscaler`
 //! and its spec and status functions) after `SetDefaults_HorizontalPodAutoscaler`
 //! (`pkg/apis/autoscaling/v1/defaults.go`: minReplicas 1; the 80% CPU
-//! default is the conversion's, since it needs the metrics annotation).
+//! default is the v2 defaulting's, applied to the converted object).
 
 use k8s_openapi::api::autoscaling::{v1, v2};
 use serde_json::Value;
@@ -18,9 +18,6 @@ pub const METRIC_STATUSES_ANNOTATION: &str = "autoscaling.alpha.kubernetes.io/cu
 pub const CONDITIONS_ANNOTATION: &str = "autoscaling.alpha.kubernetes.io/conditions";
 /// `autoscaling.BehaviorSpecsAnnotation`: `spec.behavior`, as JSON of the v2 field.
 pub const BEHAVIOR_SPECS_ANNOTATION: &str = "autoscaling.alpha.kubernetes.io/behavior";
-
-/// `autoscaling.DefaultCPUUtilization`.
-const DEFAULT_CPU_UTILIZATION: i32 = 80;
 
 /// Whether a document is an autoscaling/v1 HorizontalPodAutoscaler.
 pub fn is_v1_document(value: &Value) -> bool {
@@ -37,13 +34,9 @@ pub fn to_v2(mut hpa: v1::HorizontalPodAutoscaler) -> Result<v2::HorizontalPodAu
         return Err(format!("the {METRIC_SPECS_ANNOTATION} annotation is not converted in this simulation; write the HorizontalPodAutoscaler as autoscaling/v2"));
     }
     let spec = hpa.spec.unwrap_or_default();
-    let mut metrics = Vec::new();
-    if let Some(target) = spec.target_cpu_utilization_percentage {
-        metrics.push(cpu_utilization(target));
-    }
-    if metrics.is_empty() {
-        metrics.push(cpu_utilization(DEFAULT_CPU_UTILIZATION));
-    }
+    // Without a target the conversion leaves the metrics out; the API
+    // server's defaulting gives the 80 % CPU one, as for a v2 object.
+    let metrics = spec.target_cpu_utilization_percentage.map(|target| vec![crate::engine::apiserver::defaults::cpu_utilization_metric(target)]);
     // Only well-formed data moves from the annotation to the field.
     let behavior = annotations
         .get(BEHAVIOR_SPECS_ANNOTATION)
@@ -85,7 +78,7 @@ pub fn to_v2(mut hpa: v1::HorizontalPodAutoscaler) -> Result<v2::HorizontalPodAu
         spec: Some(v2::HorizontalPodAutoscalerSpec {
             behavior,
             max_replicas: spec.max_replicas,
-            metrics: Some(metrics),
+            metrics,
             // `SetDefaults_HorizontalPodAutoscaler` (v1).
             min_replicas: Some(spec.min_replicas.unwrap_or(1)),
             scale_target_ref: v2::CrossVersionObjectReference {
@@ -98,26 +91,19 @@ pub fn to_v2(mut hpa: v1::HorizontalPodAutoscaler) -> Result<v2::HorizontalPodAu
     })
 }
 
-fn cpu_utilization(target: i32) -> v2::MetricSpec {
-    v2::MetricSpec {
-        type_: "Resource".to_string(),
-        resource: Some(v2::ResourceMetricSource {
-            name: "cpu".to_string(),
-            target: v2::MetricTarget { type_: "Utilization".to_string(), average_utilization: Some(target), ..Default::default() },
-        }),
-        ..Default::default()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::engine::apiserver::decode::{decode_object, resolve_kind};
+    use crate::engine::apiserver::defaults::cpu_utilization_metric;
     use crate::engine::api::Object;
 
+    /// The object as the API server stores it: decoded, converted and defaulted.
     fn decoded(value: Value) -> Result<v2::HorizontalPodAutoscaler, String> {
         let rid = resolve_kind(&value, "test")?;
-        match decode_object(rid, &value).map_err(|e| e.message)? {
+        let mut obj = decode_object(rid, &value).map_err(|e| e.message)?;
+        crate::engine::apiserver::defaults::apply(&mut obj);
+        match obj {
             Object::HorizontalPodAutoscaler(hpa) => Ok(*hpa),
             _ => Err("not an autoscaler".to_string()),
         }
@@ -136,7 +122,7 @@ mod tests {
         .unwrap();
         let spec = hpa.spec.unwrap();
         assert_eq!(spec.min_replicas, Some(1));
-        assert_eq!(spec.metrics, Some(vec![cpu_utilization(80)]));
+        assert_eq!(spec.metrics, Some(vec![cpu_utilization_metric(80)]));
         assert_eq!(spec.behavior.and_then(|b| b.scale_down).and_then(|d| d.stabilization_window_seconds), Some(30));
         assert_eq!(hpa.metadata.annotations, None);
     }
@@ -148,7 +134,7 @@ mod tests {
             "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "web"}, "minReplicas": 2, "maxReplicas": 5, "targetCPUUtilizationPercentage": 50},
         }))
         .unwrap();
-        assert_eq!(hpa.spec.as_ref().and_then(|s| s.metrics.clone()), Some(vec![cpu_utilization(50)]));
+        assert_eq!(hpa.spec.as_ref().and_then(|s| s.metrics.clone()), Some(vec![cpu_utilization_metric(50)]));
         assert_eq!(hpa.spec.and_then(|s| s.min_replicas), Some(2));
         let err = decoded(serde_json::json!({
             "apiVersion": "autoscaling/v1", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "web"},

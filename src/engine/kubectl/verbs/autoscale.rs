@@ -3,7 +3,7 @@
 //! kubectl 1.33's `createHorizontalPodAutoscalerV2` builds it.
 
 use k8s_openapi::api::autoscaling::v2::{
-    CrossVersionObjectReference, HorizontalPodAutoscaler, HorizontalPodAutoscalerSpec, HorizontalPodAutoscalerStatus, MetricSpec, MetricTarget, ResourceMetricSource,
+    CrossVersionObjectReference, HorizontalPodAutoscaler, HorizontalPodAutoscalerSpec, HorizontalPodAutoscalerStatus,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::Value;
@@ -56,16 +56,7 @@ pub fn run(s: &mut Session) -> Result {
     }
     let api_version = if rt.group.is_empty() { rt.version.to_string() } else { format!("{}/{}", rt.group, rt.version) };
     let hpa_name = s.args.value("name").filter(|n| !n.is_empty()).unwrap_or(&name).to_string();
-    let metrics = (cpu_percent >= 0).then(|| {
-        vec![MetricSpec {
-            type_: "Resource".into(),
-            resource: Some(ResourceMetricSource {
-                name: "cpu".into(),
-                target: MetricTarget { type_: "Utilization".into(), average_utilization: Some(cpu_percent), ..Default::default() },
-            }),
-            ..Default::default()
-        }]
-    });
+    let metrics = (cpu_percent >= 0).then(|| vec![crate::engine::apiserver::defaults::cpu_utilization_metric(cpu_percent)]);
     let hpa = HorizontalPodAutoscaler {
         metadata: ObjectMeta { name: Some(hpa_name), ..Default::default() },
         spec: Some(HorizontalPodAutoscalerSpec {
