@@ -242,5 +242,114 @@ pub fn rules_for(user: &User, bindings: &[Binding], roles: &dyn Roles) -> RulesR
     RulesReview { rules, evaluation_error: (!errors.is_empty()).then(|| aggregate(&errors)) }
 }
 
+/// `BreakdownRule`: `rule` as rules of one group, resource, verb (and
+/// resource name) each, or one non-resource URL and verb each.
+pub fn breakdown_rule(rule: &PolicyRule) -> Vec<PolicyRule> {
+    let one = |s: &String| Some(vec![s.clone()]);
+    let mut subrules = Vec::new();
+    for group in rule.api_groups.iter().flatten() {
+        for resource in rule.resources.iter().flatten() {
+            for verb in &rule.verbs {
+                let single = PolicyRule { api_groups: one(group), resources: one(resource), verbs: vec![verb.clone()], ..Default::default() };
+                match rule.resource_names.as_deref() {
+                    Some(names) if !names.is_empty() => {
+                        subrules.extend(names.iter().map(|name| PolicyRule { resource_names: one(name), ..single.clone() }));
+                    }
+                    _ => subrules.push(single),
+                }
+            }
+        }
+    }
+    for url in rule.non_resource_urls.iter().flatten() {
+        for verb in &rule.verbs {
+            subrules.push(PolicyRule { non_resource_urls: one(url), verbs: vec![verb.clone()], ..Default::default() });
+        }
+    }
+    subrules
+}
+
+fn listed(list: &Option<Vec<String>>) -> &[String] {
+    list.as_deref().unwrap_or_default()
+}
+
+fn has_all(set: &[String], wanted: &[String]) -> bool {
+    wanted.iter().all(|w| set.contains(w))
+}
+
+/// `resourceCoversAll`: `*`, each resource itself, or `*/subresource`.
+fn resources_cover(owned: &[String], wanted: &[String]) -> bool {
+    if owned.iter().any(|r| r == "*") || has_all(owned, wanted) {
+        return true;
+    }
+    wanted.iter().all(|path| {
+        owned.contains(path)
+            || path.split_once('/').is_some_and(|(_, subresource)| owned.iter().any(|r| r.strip_prefix("*/") == Some(subresource)))
+    })
+}
+
+/// `nonResourceURLsCoversAll`: each URL exact or under a `prefix*`.
+fn urls_cover(owned: &[String], wanted: &[String]) -> bool {
+    wanted.iter().all(|path| owned.iter().any(|owner| owner == path || (owner.ends_with('*') && path.starts_with(owner.trim_end_matches('*')))))
+}
+
+/// `ruleCovers`: whether `owner` allows all a broken-down `sub` does.
+fn rule_covers(owner: &PolicyRule, sub: &PolicyRule) -> bool {
+    let verbs = owner.verbs.iter().any(|v| v == "*") || has_all(&owner.verbs, &sub.verbs);
+    let groups = listed(&owner.api_groups).iter().any(|g| g == "*") || has_all(listed(&owner.api_groups), listed(&sub.api_groups));
+    let resources = resources_cover(listed(&owner.resources), listed(&sub.resources));
+    let urls = urls_cover(listed(&owner.non_resource_urls), listed(&sub.non_resource_urls));
+    let owner_names = listed(&owner.resource_names);
+    let names = owner_names.is_empty() || (!listed(&sub.resource_names).is_empty() && has_all(owner_names, listed(&sub.resource_names)));
+    verbs && groups && resources && names && urls
+}
+
+/// `Covers`: the broken-down parts of `wanted` that no rule of `owned`
+/// covers (none when `owned` covers them all).
+pub fn uncovered(owned: &[PolicyRule], wanted: &[PolicyRule]) -> Vec<PolicyRule> {
+    wanted.iter().flat_map(breakdown_rule).filter(|sub| !owned.iter().any(|owner| rule_covers(owner, sub))).collect()
+}
+
+/// The API server's `CompactRules`: rules of one group and one resource
+/// and nothing else but verbs are merged, their verbs in order; the rest
+/// are kept as they are.
+pub fn compact_rules(rules: Vec<PolicyRule>) -> Vec<PolicyRule> {
+    let mut compacted = Vec::new();
+    let mut simple: Vec<PolicyRule> = Vec::new();
+    for rule in rules {
+        let is_simple = listed(&rule.resource_names).is_empty()
+            && listed(&rule.non_resource_urls).is_empty()
+            && listed(&rule.api_groups).len() == 1
+            && listed(&rule.resources).len() == 1;
+        if !is_simple {
+            compacted.push(rule);
+            continue;
+        }
+        match simple.iter_mut().find(|s| s.api_groups == rule.api_groups && s.resources == rule.resources) {
+            Some(existing) => existing.verbs.extend(rule.verbs),
+            None => simple.push(PolicyRule { api_groups: rule.api_groups, resources: rule.resources, verbs: rule.verbs, ..Default::default() }),
+        }
+    }
+    compacted.extend(simple);
+    compacted
+}
+
+/// `CompactString`: the rule's non-empty lists, each as Go's `%q` of a
+/// string slice (`{APIGroups:["apps"], Resources:["deployments"], Verbs:["create"]}`).
+pub fn compact_string(rule: &PolicyRule) -> String {
+    let quoted = |items: &[String]| format!("[{}]", items.iter().map(|s| crate::engine::apiserver::validation::quote(s)).collect::<Vec<_>>().join(" "));
+    let parts: Vec<String> = [
+        ("APIGroups", listed(&rule.api_groups)),
+        ("Resources", listed(&rule.resources)),
+        ("NonResourceURLs", listed(&rule.non_resource_urls)),
+        ("ResourceNames", listed(&rule.resource_names)),
+        ("Verbs", rule.verbs.as_slice()),
+    ]
+    .into_iter()
+    .filter(|(_, items)| !items.is_empty())
+    .map(|(name, items)| format!("{name}:{}", quoted(items)))
+    .collect();
+    format!("{{{}}}", parts.join(", "))
+}
+
 #[cfg(test)]
 mod tests;

@@ -9,6 +9,7 @@ use k8s_openapi::api::rbac::v1::{PolicyRule, RoleRef};
 
 use super::ApiServer;
 use crate::engine::api::{ids, resource, ApiError, Object, Reason, ResourceId};
+use super::validation::quote;
 use crate::engine::rbac::{self, Binding, Decision, Request, Roles, RulesReview, User};
 
 /// Who kubectl's requests come from, and how its writes are sent.
@@ -77,14 +78,17 @@ impl Policy {
     }
 }
 
-impl Roles for ApiServer {
-    fn rules(&self, role_ref: &RoleRef, binding_namespace: &str) -> Result<Vec<PolicyRule>, String> {
-        let (rid, singular, namespace) = match role_ref.kind.as_str() {
-            "ClusterRole" => (ids::cluster_roles(), "clusterrole", ""),
-            "Role" => (ids::roles(), "role", binding_namespace),
+impl ApiServer {
+    /// The rules of the role `role_ref` names; a missing role's error names
+    /// its resource as `resource_name` does (`clusterrole` for the
+    /// authorizer's listers, `clusterroles` for the registry).
+    fn stored_rules(&self, role_ref: &RoleRef, binding_namespace: &str, resource_name: fn(&'static str) -> &'static str) -> Result<Vec<PolicyRule>, String> {
+        let (rid, namespace) = match role_ref.kind.as_str() {
+            "ClusterRole" => (ids::cluster_roles(), ""),
+            "Role" => (ids::roles(), binding_namespace),
             other => return Err(format!("unsupported role reference kind: {other:?}")),
         };
-        let not_found = || format!("{singular}.rbac.authorization.k8s.io \"{}\" not found", role_ref.name);
+        let not_found = || format!("{}.rbac.authorization.k8s.io \"{}\" not found", resource_name(resource(rid).plural), role_ref.name);
         let entry = self.store.get(&Self::key(rid, namespace, &role_ref.name)).ok_or_else(not_found)?;
         match &*entry.value.object() {
             Object::ClusterRole(r) => Ok(r.rules.clone().unwrap_or_default()),
@@ -92,6 +96,59 @@ impl Roles for ApiServer {
             _ => Err(not_found()),
         }
     }
+}
+
+/// `clusterroles` → `clusterrole`: the authorizer's listers name the kind.
+fn lister_name(plural: &'static str) -> &'static str {
+    plural.strip_suffix('s').unwrap_or(plural)
+}
+
+impl Roles for ApiServer {
+    fn rules(&self, role_ref: &RoleRef, binding_namespace: &str) -> Result<Vec<PolicyRule>, String> {
+        self.stored_rules(role_ref, binding_namespace, lister_name)
+    }
+}
+
+/// The roles as the RBAC registry's rule resolver reads them: through the
+/// API's storage, whose NotFound names the resource (`clusterroles`).
+struct Registry<'a>(&'a ApiServer);
+
+impl Roles for Registry<'_> {
+    fn rules(&self, role_ref: &RoleRef, binding_namespace: &str) -> Result<Vec<PolicyRule>, String> {
+        self.0.stored_rules(role_ref, binding_namespace, |plural| plural)
+    }
+}
+
+const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
+
+/// `IsOnlyMutatingGCFields`: the write changes nothing but owner
+/// references and finalizers (and managed fields).
+fn only_gc_fields_change(obj: &Object, old: &Object) -> bool {
+    let mut copied = obj.clone();
+    let meta = copied.meta_mut();
+    meta.owner_references.clone_from(&old.meta().owner_references);
+    meta.finalizers.clone_from(&old.meta().finalizers);
+    meta.managed_fields.clone_from(&old.meta().managed_fields);
+    meta.self_link.clone_from(&old.meta().self_link);
+    copied == *old
+}
+
+fn has_aggregation_rule(obj: Option<&Object>) -> bool {
+    matches!(obj, Some(Object::ClusterRole(r)) if r.aggregation_rule.as_ref().and_then(|a| a.cluster_role_selectors.as_ref()).is_some_and(|s| !s.is_empty()))
+}
+
+/// `*` on everything, resources and URLs: what setting an aggregation rule needs.
+fn full_authority() -> Vec<PolicyRule> {
+    let all = || Some(vec!["*".to_string()]);
+    vec![
+        PolicyRule { verbs: vec!["*".into()], api_groups: all(), resources: all(), ..Default::default() },
+        PolicyRule { verbs: vec!["*".into()], non_resource_urls: all(), ..Default::default() },
+    ]
+}
+
+/// `apierrors.NewForbidden` of an RBAC resource.
+fn rbac_forbidden(plural: &str, name: &str, message: &str) -> ApiError {
+    ApiError::new(Reason::Forbidden, format!("{plural}.{RBAC_GROUP} \"{name}\" is forbidden: {message}"))
 }
 
 impl ApiServer {
@@ -178,6 +235,97 @@ impl ApiServer {
             Some(c) => (c.update_verb, c.update_subresource),
             None => ("update", ""),
         }
+    }
+
+    /// `ConfirmNoEscalation`: `Err` with its message unless the rules
+    /// `user` holds in `namespace` cover `rules`.
+    fn confirm_no_escalation(&self, user: &User, namespace: &str, rules: &[PolicyRule]) -> Result<(), String> {
+        let policy = self.policy_for(namespace);
+        let mut owned = Vec::new();
+        let errors = rbac::visit_rules(user, &policy.bindings(), &Registry(self), |rule| {
+            owned.push(rule.clone());
+            true
+        });
+        let missing = rbac::uncovered(&owned, rules);
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let descriptions: std::collections::BTreeSet<String> = rbac::compact_rules(missing).iter().map(rbac::compact_string).collect();
+        let groups: Vec<String> = user.groups.iter().map(|g| quote(g)).collect();
+        let mut message = format!(
+            "user {} (groups=[{}]) is attempting to grant RBAC permissions not currently held:\n{}",
+            quote(&user.name),
+            groups.join(" "),
+            descriptions.into_iter().collect::<Vec<_>>().join("\n")
+        );
+        if !errors.is_empty() {
+            message.push_str(&format!("; resolution errors: [{}]", rbac::aggregate(&errors)));
+        }
+        Err(message)
+    }
+
+    /// RBAC's escalation checks (`pkg/registry/rbac/*/policybased`), run
+    /// on the client's create (`old` is `None`) or update of a role or
+    /// binding once the request itself is authorized: a user may only
+    /// write a role whose rules it holds itself (or with `escalate` on the
+    /// roles), and only bind a role whose rules it holds (or with `bind` on
+    /// that role). `system:masters` is exempt; a write of owner references
+    /// and finalizers alone is not checked.
+    pub(super) fn check_escalation(&self, obj: &Object, old: Option<&Object>) -> Result<(), ApiError> {
+        let (plural, role_ref) = match obj {
+            Object::Role(_) => ("roles", None),
+            Object::ClusterRole(_) => ("clusterroles", None),
+            Object::RoleBinding(b) => ("rolebindings", Some(&b.role_ref)),
+            Object::ClusterRoleBinding(b) => ("clusterrolebindings", Some(&b.role_ref)),
+            _ => return Ok(()),
+        };
+        let Some(user) = self.client_user() else { return Ok(()) };
+        if user.groups.iter().any(|g| g == rbac::PRIVILEGED_GROUP) {
+            return Ok(());
+        }
+        let namespace = if resource(obj.resource_id()).namespaced { super::request_namespace(obj) } else { "" };
+        let name = obj.meta().name.as_deref().unwrap_or_default();
+        let allowed = |request: Request| self.authorize(user, &request).allowed;
+        let Some(role_ref) = role_ref else {
+            // `RoleEscalationAuthorized`: the request's own name (none on a create).
+            let request_name = if old.is_some() { name } else { "" };
+            if allowed(Request { verb: "escalate", group: RBAC_GROUP, resource: plural, namespace, name: request_name, ..Default::default() }) {
+                return Ok(());
+            }
+            if old.is_some_and(|old| only_gc_fields_change(obj, old)) {
+                return Ok(());
+            }
+            let rules = match obj {
+                Object::Role(r) => r.rules.as_deref(),
+                Object::ClusterRole(r) => r.rules.as_deref(),
+                _ => None,
+            };
+            self.confirm_no_escalation(user, namespace, rules.unwrap_or_default()).map_err(|message| rbac_forbidden(plural, name, &message))?;
+            // An aggregation rule can gather anything: it needs `*` on everything.
+            if (has_aggregation_rule(Some(obj)) || has_aggregation_rule(old)) && self.confirm_no_escalation(user, namespace, &full_authority()).is_err() {
+                return Err(rbac_forbidden(plural, name, "must have cluster-admin privileges to use the aggregationRule"));
+            }
+            return Ok(());
+        };
+        if old.is_some_and(|old| only_gc_fields_change(obj, old)) {
+            return Ok(());
+        }
+        // `BindingAuthorized`: `bind` on the very role, in the binding's namespace.
+        let role_resource = match role_ref.kind.as_str() {
+            "ClusterRole" => Some("clusterroles"),
+            "Role" => Some("roles"),
+            _ => None,
+        };
+        if let Some(role_resource) = role_resource {
+            if allowed(Request { verb: "bind", group: &role_ref.api_group, resource: role_resource, namespace, name: &role_ref.name, ..Default::default() }) {
+                return Ok(());
+            }
+        }
+        let rules = self.stored_rules(role_ref, namespace, |plural| plural).map_err(|error| match role_resource {
+            Some(role_resource) => ApiError::not_found(&format!("{role_resource}.{RBAC_GROUP}"), &role_ref.name),
+            None => ApiError::new(Reason::Unknown, error),
+        })?;
+        self.confirm_no_escalation(user, namespace, &rules).map_err(|message| rbac_forbidden(plural, name, &message))
     }
 
     /// Runs `request` with the client's identity set aside, so the

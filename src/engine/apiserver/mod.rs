@@ -856,6 +856,7 @@ impl ApiServer {
         if self.authorizing() {
             self.serving()?;
             self.authorize_client_on("create", obj.resource_id(), "", request_namespace(&obj), "")?;
+            self.check_escalation(&obj, None)?;
             return self.as_authorized(|api| api.create_with(obj, dry_run));
         }
         self.check_reachable()?;
@@ -977,6 +978,12 @@ impl ApiServer {
             let (verb, subresource) = self.client_update(status_only);
             let name = obj.meta().name.as_deref().unwrap_or_default();
             self.authorize_client_on(verb, obj.resource_id(), subresource, request_namespace(&obj), name)?;
+            if !status_only && matches!(obj, Object::Role(_) | Object::ClusterRole(_) | Object::RoleBinding(_) | Object::ClusterRoleBinding(_)) {
+                let namespace = if resource(obj.resource_id()).namespaced { request_namespace(&obj) } else { "" };
+                if let Some(entry) = self.store.get(&Self::key(obj.resource_id(), namespace, name)) {
+                    self.check_escalation(&obj, Some(&entry.value.object()))?;
+                }
+            }
             return self.as_authorized(|api| api.update_with(obj, status_only, dry_run));
         }
         self.check_reachable()?;

@@ -10,6 +10,7 @@ mod names;
 mod networking;
 mod pod;
 mod policy;
+mod rbac;
 pub use pod::volume_source_names;
 mod service;
 pub mod storage;
@@ -426,6 +427,10 @@ fn validate_kind(obj: &Object, errs: &mut Errors) {
         Object::Ingress(ing) => networking::validate_ingress(ing, errs),
         Object::NetworkPolicy(np) => networking::validate_network_policy(np, errs),
         Object::Node(node) => validate_node_taints(node.spec.as_ref().and_then(|s| s.taints.as_deref()).unwrap_or_default(), errs),
+        Object::Role(role) => rbac::validate_role(role.rules.as_ref(), errs),
+        Object::ClusterRole(role) => rbac::validate_cluster_role(role.rules.as_ref(), role.aggregation_rule.as_ref(), errs),
+        Object::RoleBinding(binding) => rbac::validate_binding(&binding.role_ref, binding.subjects.as_ref(), true, errs),
+        Object::ClusterRoleBinding(binding) => rbac::validate_binding(&binding.role_ref, binding.subjects.as_ref(), false, errs),
         _ => {}
     }
 }
@@ -567,6 +572,8 @@ fn validate_immutable_fields(obj: &Object, old: &Object, errs: &mut Errors) {
         (Object::PersistentVolumeClaim(d), Object::PersistentVolumeClaim(o)) => storage::validate_claim_update(d, o, errs),
         (Object::PersistentVolume(d), Object::PersistentVolume(o)) => storage::validate_volume_update(d, o, errs),
         (Object::StorageClass(d), Object::StorageClass(o)) => storage::validate_storage_class_update(d, o, errs),
+        (Object::RoleBinding(d), Object::RoleBinding(o)) => rbac::validate_role_ref_unchanged(&d.role_ref, &o.role_ref, errs),
+        (Object::ClusterRoleBinding(d), Object::ClusterRoleBinding(o)) => rbac::validate_role_ref_unchanged(&d.role_ref, &o.role_ref, errs),
         _ => {}
     }
 }

@@ -205,6 +205,14 @@ pub static COMMANDS: &[Command] = &[
         subcommands: &[],
     },
     Command {
+        path: "create token",
+        flags: &[
+            v("audience", None), v("bound-object-kind", None), v("bound-object-name", None), v("bound-object-uid", None), v("duration", None),
+            OUTPUT, v("template", None), b("allow-missing-template-keys", None), b("show-managed-fields", None),
+        ],
+        subcommands: &[],
+    },
+    Command {
         path: "create quota",
         flags: &[
             v("hard", None), v("scopes", None), DRY_RUN, OUTPUT, b("save-config", None), o("validate", "strict"), v("field-manager", None),

@@ -124,3 +124,32 @@ fn refusals_are_worded_as_the_api_server_words_them() {
     let url = Request { verb: "get", path: Some("/metrics"), ..Default::default() };
     assert_eq!(url.forbidden_message("jane"), "User \"jane\" cannot get path \"/metrics\"");
 }
+
+#[test]
+fn covers_breaks_the_wanted_rules_down_and_keeps_what_no_owned_rule_covers() {
+    let owned = vec![
+        rule(&["get", "list"], &[""], &["pods", "*/log"]),
+        PolicyRule { resource_names: strings(&["web"]), ..rule(&["delete"], &[""], &["pods"]) },
+        PolicyRule { verbs: vec!["get".into()], non_resource_urls: strings(&["/api/*"]), ..Default::default() },
+    ];
+    assert!(uncovered(&owned, &[rule(&["get"], &[""], &["pods", "pods/log", "services/log"])]).is_empty());
+    // A named rule covers that name only, never the whole resource.
+    let named_delete = PolicyRule { resource_names: strings(&["web"]), ..rule(&["delete"], &[""], &["pods"]) };
+    assert!(uncovered(&owned, &[named_delete]).is_empty());
+    assert_eq!(uncovered(&owned, &[rule(&["delete"], &[""], &["pods"])]), vec![rule(&["delete"], &[""], &["pods"])]);
+    let urls = PolicyRule { verbs: vec!["get".into(), "post".into()], non_resource_urls: strings(&["/api/v1"]), ..Default::default() };
+    let post = PolicyRule { verbs: vec!["post".into()], non_resource_urls: strings(&["/api/v1"]), ..Default::default() };
+    assert_eq!(uncovered(&owned, &[urls]), vec![post]);
+    // `*` on everything covers any resource rule.
+    assert!(uncovered(&[rule(&["*"], &["*"], &["*"])], &[rule(&["escalate"], &["x.io"], &["a/b"])]).is_empty());
+}
+
+#[test]
+fn missing_rules_are_compacted_by_group_and_resource_and_printed_as_the_api_server_does() {
+    let missing = uncovered(&[], &[rule(&["get", "delete"], &["", "apps"], &["pods"])]);
+    let compacted = compact_rules(missing);
+    let printed: Vec<String> = compacted.iter().map(compact_string).collect();
+    assert_eq!(printed, vec![r#"{APIGroups:[""], Resources:["pods"], Verbs:["get" "delete"]}"#, r#"{APIGroups:["apps"], Resources:["pods"], Verbs:["get" "delete"]}"#]);
+    let named = PolicyRule { resource_names: strings(&["web"]), ..rule(&["get"], &[""], &["pods"]) };
+    assert_eq!(compact_string(&compact_rules(vec![named])[0]), r#"{APIGroups:[""], Resources:["pods"], ResourceNames:["web"], Verbs:["get"]}"#);
+}
