@@ -424,6 +424,21 @@ pub fn normalize(text: &str) -> Result<String, QuantityError> {
 /// many digits) shows a nil `Dec`, where Go shows a pointer's address.
 pub fn go_struct(text: &str) -> String {
     let Ok(q) = Quantity::parse(text) else { return format!("{text:?}") };
+    go_struct_of(text, &q, &q.canonical())
+}
+
+/// Go's `%#v` of the `resource.Quantity` `ParseQuantity` makes of `text`,
+/// as decoding leaves it: its cached text is `text` where the parse keeps
+/// it (a canonical form), else empty. What a field error shows when it
+/// prints a quantity nothing has called `String()` on (a volume's
+/// capacity).
+pub fn go_struct_as_parsed(text: &str) -> String {
+    let Ok(q) = Quantity::parse(text) else { return format!("{text:?}") };
+    let cached = if q.keeps_text { text } else { "" };
+    go_struct_of(text, &q, cached)
+}
+
+fn go_struct_of(text: &str, q: &Quantity, cached: &str) -> String {
     let format = match q.format {
         Format::BinarySI => "BinarySI",
         Format::DecimalSI => "DecimalSI",
@@ -431,8 +446,7 @@ pub fn go_struct(text: &str) -> String {
     };
     let (value, scale) = go_int64_amount(text).unwrap_or((0, 0));
     format!(
-        "resource.Quantity{{i:resource.int64Amount{{value:{value}, scale:{scale}}}, d:resource.infDecAmount{{Dec:(*inf.Dec)(nil)}}, s:{:?}, Format:{format:?}}}",
-        q.canonical()
+        "resource.Quantity{{i:resource.int64Amount{{value:{value}, scale:{scale}}}, d:resource.infDecAmount{{Dec:(*inf.Dec)(nil)}}, s:{cached:?}, Format:{format:?}}}"
     )
 }
 
@@ -481,6 +495,14 @@ pub fn parse_stored(q: &k8s_openapi::apimachinery::pkg::api::resource::Quantity)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn go_struct_as_parsed_keeps_only_the_text_go_keeps() {
+        assert_eq!(go_struct_as_parsed("1Gi"), r#"resource.Quantity{i:resource.int64Amount{value:1073741824, scale:0}, d:resource.infDecAmount{Dec:(*inf.Dec)(nil)}, s:"1Gi", Format:"BinarySI"}"#);
+        // `2000` is not canonical (`2k`): Go keeps no text for it.
+        assert_eq!(go_struct_as_parsed("2000"), r#"resource.Quantity{i:resource.int64Amount{value:2000, scale:0}, d:resource.infDecAmount{Dec:(*inf.Dec)(nil)}, s:"", Format:"DecimalSI"}"#);
+        assert_eq!(go_struct_as_parsed("0"), r#"resource.Quantity{i:resource.int64Amount{value:0, scale:0}, d:resource.infDecAmount{Dec:(*inf.Dec)(nil)}, s:"0", Format:"DecimalSI"}"#);
+    }
 
     #[test]
     fn stores_what_go_stores() {

@@ -740,8 +740,10 @@ fn default_storage_class(api: &ApiServer, pvc: &mut k8s_openapi::api::core::v1::
     }
 }
 
-/// The pod strategy's `PrepareForCreate`: status starts Pending with its QoS class.
+/// The pod strategy's `PrepareForCreate`: status starts Pending with its QoS
+/// class, and each pod (anti-)affinity term's label keys join its selector.
 fn prepare_pod_for_create(pod: &mut Pod) {
+    mutate_pod_affinity(pod);
     let spec = pod.spec.clone().unwrap_or_default();
     let mut status = k8s_openapi::api::core::v1::PodStatus {
         phase: Some("Pending".to_string()),
@@ -758,6 +760,42 @@ fn prepare_pod_for_create(pod: &mut Pod) {
         }]);
     }
     pod.status = Some(std::rc::Rc::new(status.into()));
+}
+
+/// `mutatePodAffinity` (MatchLabelKeysInPodAffinity, on in 1.33): each pod
+/// (anti-)affinity term with a label selector gets `key In (value)` for each
+/// `matchLabelKeys` key and `key NotIn (value)` for each `mismatchLabelKeys`
+/// key the pod has a label for, so the scheduler matches on them.
+fn mutate_pod_affinity(pod: &mut Pod) {
+    let has_keys = |t: &k8s_openapi::api::core::v1::PodAffinityTerm| t.label_selector.is_some() && (t.match_label_keys.as_ref().is_some_and(|k| !k.is_empty()) || t.mismatch_label_keys.as_ref().is_some_and(|k| !k.is_empty()));
+    let Some(affinity) = pod.spec.as_ref().and_then(|s| s.affinity.as_ref()) else { return };
+    let terms = |required: Option<&Vec<k8s_openapi::api::core::v1::PodAffinityTerm>>, preferred: Option<&Vec<k8s_openapi::api::core::v1::WeightedPodAffinityTerm>>| required.into_iter().flatten().any(has_keys) || preferred.into_iter().flatten().any(|w| has_keys(&w.pod_affinity_term));
+    let wanted = affinity.pod_affinity.as_ref().is_some_and(|a| terms(a.required_during_scheduling_ignored_during_execution.as_ref(), a.preferred_during_scheduling_ignored_during_execution.as_ref()))
+        || affinity.pod_anti_affinity.as_ref().is_some_and(|a| terms(a.required_during_scheduling_ignored_during_execution.as_ref(), a.preferred_during_scheduling_ignored_during_execution.as_ref()));
+    if !wanted {
+        return;
+    }
+    let labels = pod.metadata.labels.clone().unwrap_or_default();
+    let apply = |term: &mut k8s_openapi::api::core::v1::PodAffinityTerm| {
+        let Some(selector) = term.label_selector.as_mut() else { return };
+        for (keys, operator) in [(&term.match_label_keys, "In"), (&term.mismatch_label_keys, "NotIn")] {
+            for key in keys.iter().flatten() {
+                if let Some(value) = labels.get(key) {
+                    selector.match_expressions.get_or_insert_with(Vec::new).push(k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement { key: key.clone(), operator: operator.to_string(), values: Some(vec![value.clone()]) });
+                }
+            }
+        }
+    };
+    let Some(affinity) = pod.spec_mut().affinity.as_mut() else { return };
+    // Preferred terms first, then required, as the strategy walks them.
+    if let Some(a) = affinity.pod_affinity.as_mut() {
+        a.preferred_during_scheduling_ignored_during_execution.iter_mut().flatten().for_each(|w| apply(&mut w.pod_affinity_term));
+        a.required_during_scheduling_ignored_during_execution.iter_mut().flatten().for_each(&apply);
+    }
+    if let Some(a) = affinity.pod_anti_affinity.as_mut() {
+        a.preferred_during_scheduling_ignored_during_execution.iter_mut().flatten().for_each(|w| apply(&mut w.pod_affinity_term));
+        a.required_during_scheduling_ignored_during_execution.iter_mut().flatten().for_each(&apply);
+    }
 }
 
 /// The pod's QoS class from its containers' CPU and memory requests and limits.

@@ -9,9 +9,14 @@
 //! the caches is confirmed with a live read before anything is deleted.
 
 use std::any::Any;
+use std::collections::BTreeSet;
 use std::rc::Rc;
 
+use k8s_openapi::api::core::v1::ObjectReference;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+
 use crate::engine::api::{ids, resource, resource_for_kind, ApiError, Object, ObjectKey, Reason, ResourceId, RESOURCES};
+use crate::engine::apiserver::events::{EventRecorder, WARNING};
 use crate::engine::apiserver::{DeleteOptions, Propagation, WatchEventType};
 use crate::engine::sim::clock::VirtualTime;
 use crate::engine::sim::Ctx;
@@ -46,6 +51,13 @@ enum Work {
 pub struct GarbageCollector {
     queue: WorkQueue<Work>,
     primed: bool,
+    recorder: EventRecorder,
+    /// Dependents seen referring to an owner in another namespace, with that
+    /// owner's uid: the graph builder reports each once, as the reference
+    /// joins the graph (again after a restart).
+    invalid_namespace_refs: BTreeSet<(String, String)>,
+    /// The references found since the last run, to report as it ends.
+    to_report: Vec<(ObjectReference, String)>,
 }
 
 impl Default for GarbageCollector {
@@ -64,7 +76,7 @@ fn deleting_dependents(obj: &Object) -> bool {
 
 impl GarbageCollector {
     pub fn new() -> Self {
-        GarbageCollector { queue: WorkQueue::default(), primed: false }
+        GarbageCollector { queue: WorkQueue::default(), primed: false, recorder: EventRecorder::new("garbage-collector-controller", None), invalid_namespace_refs: BTreeSet::new(), to_report: Vec::new() }
     }
 
     /// Queues what an object's state asks of the collector.
@@ -79,15 +91,46 @@ impl GarbageCollector {
                 return;
             }
         }
-        // Owners absent from the caches or deleting their dependents first
-        // need a closer look; everything else is left alone cheaply.
-        let needs_look = m.owner_references.iter().flatten().any(|r| match cache.find_owner(r) {
-            None => true,
-            Some((_, owner)) => owner.meta().deletion_timestamp.is_some(),
-        });
+        // Owners absent from the caches, deleting their dependents first or
+        // found under other coordinates (`addDependentToOwners`: another
+        // namespace, name or kind) need a closer look; everything else is
+        // left alone cheaply.
+        let mut needs_look = false;
+        for r in m.owner_references.iter().flatten() {
+            let Some((owner_rid, owner)) = cache.find_owner(r) else {
+                needs_look = true;
+                continue;
+            };
+            let om = owner.meta();
+            let owner_namespace = om.namespace.as_deref().unwrap_or("");
+            let namespace = m.namespace.as_deref().unwrap_or("");
+            if !owner_namespace.is_empty() && owner_namespace != namespace {
+                self.report_invalid_namespace(rid, m, r);
+                needs_look = true;
+            } else if om.deletion_timestamp.is_some() || om.name.as_deref() != Some(r.name.as_str()) || resource(owner_rid).kind != r.kind {
+                needs_look = true;
+            }
+        }
         if needs_look {
             self.queue.add(Work::AttemptToDelete(rid, ObjectKey::of(obj)));
         }
+    }
+
+    /// `reportInvalidNamespaceOwnerRef`: a dependent naming an owner that
+    /// lives in another namespace gets a Warning, once.
+    fn report_invalid_namespace(&mut self, rid: ResourceId, m: &ObjectMeta, r: &OwnerReference) {
+        let uid = m.uid.clone().unwrap_or_default();
+        if !self.invalid_namespace_refs.insert((uid.clone(), r.uid.clone())) {
+            return;
+        }
+        let namespace = m.namespace.clone().unwrap_or_default();
+        let owner = format!("[{}/{}, namespace: {namespace}, name: {}, uid: {}]", r.api_version, r.kind, r.name, r.uid);
+        // A namespace name needs no escaping in Go's `%q`.
+        let message = format!("ownerRef {owner} does not exist in namespace \"{namespace}\"");
+        let res = resource(rid);
+        let api_version = if res.group.is_empty() { res.version.to_string() } else { format!("{}/{}", res.group, res.version) };
+        let reference = ObjectReference { api_version: Some(api_version), kind: Some(res.kind.to_string()), name: m.name.clone(), namespace: m.namespace.clone().filter(|n| !n.is_empty()), uid: Some(uid), ..Default::default() };
+        self.to_report.push((reference, message));
     }
 
     fn handle_events(&mut self, cache: &Cache, changes: &Changes) {
@@ -304,6 +347,9 @@ impl Controller for GarbageCollector {
         } else {
             self.handle_events(cache, changes);
         }
+        for (reference, message) in std::mem::take(&mut self.to_report) {
+            self.recorder.record_ref(ctx.api, reference, WARNING, "OwnerRefInvalidNamespace", message);
+        }
         let mut queue = std::mem::take(&mut self.queue);
         drain(&mut queue, ctx, |ctx, work| self.process(ctx, cache, work));
         // Work queued while processing (dependents to delete) joins the rest.
@@ -316,6 +362,8 @@ impl Controller for GarbageCollector {
     fn reset(&mut self) {
         self.queue.clear();
         self.primed = false;
+        self.invalid_namespace_refs.clear();
+        self.to_report.clear();
     }
     fn as_any(&self) -> &dyn Any {
         self

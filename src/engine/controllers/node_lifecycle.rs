@@ -60,7 +60,6 @@ struct Health {
 #[derive(Debug)]
 struct ScheduledEviction {
     uid: String,
-    created: VirtualTime,
     fire_at: VirtualTime,
 }
 
@@ -309,10 +308,17 @@ impl NodeLifecycleController {
             let Object::Pod(pod) = &**o else { continue };
             let Some(node) = pod.node_name.clone() else { continue };
             let Some(taints) = no_execute.get(&node) else { continue };
+            let key = ObjectKey::new(pod.metadata.namespace.clone().unwrap_or_default(), pod.metadata.name.clone().unwrap_or_default());
             if pod.metadata.deletion_timestamp.is_some() {
+                // The controller acts on changes to tolerations and taints, and
+                // a deletion is neither: a deleted pod keeps the eviction it was
+                // waiting for (cancelled, with its event, once the pod is gone)
+                // and is given none.
+                if self.evictions.get(&key).is_some_and(|e| pod.metadata.uid.as_deref() == Some(e.uid.as_str())) {
+                    still_wanted.insert(key);
+                }
                 continue;
             }
-            let key = ObjectKey::new(pod.metadata.namespace.clone().unwrap_or_default(), pod.metadata.name.clone().unwrap_or_default());
             let tolerations = pod.spec.as_ref().and_then(|s| s.tolerations.as_deref()).unwrap_or_default();
             // `GetMatchingTolerations`: each taint is tolerated by the first
             // toleration that matches it, and only that one's seconds count
@@ -334,25 +340,28 @@ impl NodeLifecycleController {
             still_wanted.insert(key.clone());
             let uid = pod.metadata.uid.clone().unwrap_or_default();
             let delay_ms = if all_tolerated { min_seconds.unwrap_or(0).max(0) as u64 * 1000 } else { 0 };
-            let entry = self.evictions.entry(key.clone()).or_insert(ScheduledEviction { uid: uid.clone(), created: now, fire_at: now.plus_millis(delay_ms) });
+            let entry = self.evictions.entry(key.clone()).or_insert(ScheduledEviction { uid: uid.clone(), fire_at: now.plus_millis(delay_ms) });
             if entry.uid != uid {
-                *entry = ScheduledEviction { uid, created: now, fire_at: now.plus_millis(delay_ms) };
+                // The pod it waited for is gone (its deletion cancels the
+                // work, with the event) and this one of the same name is new.
+                self.eviction_recorder.record_ref(ctx.api, pod_reference(&key), NORMAL, "TaintManagerEviction", format!("Cancelling deletion of Pod {key}"));
+                *entry = ScheduledEviction { uid, fire_at: now.plus_millis(delay_ms) };
             } else if !all_tolerated && entry.fire_at > now {
                 // A taint it does not tolerate: the waiting deletion is
                 // cancelled, with its event, and the pod deleted at once.
                 self.eviction_recorder.record_ref(ctx.api, pod_reference(&key), NORMAL, "TaintManagerEviction", format!("Cancelling deletion of Pod {key}"));
-                *entry = ScheduledEviction { uid: entry.uid.clone(), created: now, fire_at: now };
+                entry.fire_at = now;
             }
-            entry.fire_at = entry.fire_at.min(entry.created.plus_millis(delay_ms));
+            // A waiting eviction keeps the time it was given: `processPodOnNode`
+            // leaves a work item created earlier in place, whatever the
+            // tolerations now say, and `AddWork` never replaces one.
         }
-        // Pods no longer on a tainted node (or gone): cancel their evictions.
+        // Pods no longer on a tainted node, tolerating it for ever, or gone:
+        // `cancelWorkWithEvent` says so for each waiting eviction.
         let cancelled: Vec<ObjectKey> = self.evictions.keys().filter(|k| !still_wanted.contains(*k)).cloned().collect();
         for key in cancelled {
             self.evictions.remove(&key);
-            if pods.get(&key).is_some_and(|p| p.meta().deletion_timestamp.is_none()) {
-                let reference = pod_reference(&key);
-                self.eviction_recorder.record_ref(ctx.api, reference, NORMAL, "TaintManagerEviction", format!("Cancelling deletion of Pod {key}"));
-            }
+            self.eviction_recorder.record_ref(ctx.api, pod_reference(&key), NORMAL, "TaintManagerEviction", format!("Cancelling deletion of Pod {key}"));
         }
         let due: Vec<(ObjectKey, String)> = self.evictions.iter().filter(|(_, e)| e.fire_at <= now).map(|(k, e)| (k.clone(), e.uid.clone())).collect();
         for (key, uid) in due {

@@ -376,8 +376,13 @@ impl DnsRecords {
     /// is looked up in the same records and the CNAME comes with its
     /// addresses (or, when the target has none, the answer is empty); a
     /// target outside goes to the upstream, which here never answers, so
-    /// the CNAME comes alone. Other query types get the CNAME.
+    /// the CNAME comes alone. An SRV query gets `SRV`'s answer for the one
+    /// backend `findServices` makes of the Service (no port, weight 100,
+    /// the external name as its target); other query types get the CNAME.
     fn external_name(&self, name: &str, target: &str, qtype: QType, depth: usize) -> DnsReply {
+        if qtype == QType::Srv {
+            return self.one(name, RData::Srv { priority: 0, weight: 100, port: 0, target: target.to_string() });
+        }
         let cname = Record { name: name.to_string(), ttl: TTL, data: RData::Cname(target.to_string()) };
         if !matches!(qtype, QType::A | QType::Aaaa) {
             return DnsReply { rcode: Rcode::NoError, authoritative: true, answers: vec![cname] };

@@ -623,16 +623,28 @@ fn put_status(ctx: &mut Ctx, pod: &Pod, mut status: PodStatus) -> Option<Rc<Stor
     if stored.metadata.uid != pod.metadata.uid {
         return None;
     }
-    let mut conditions: Vec<_> = status.conditions.take().unwrap_or_default().into_iter().filter(|c| pod_status::KUBELET_CONDITIONS.contains(&c.type_.as_str())).collect();
-    let generated = !conditions.is_empty();
-    conditions.extend(stored.status.iter().flat_map(|s| s.conditions_except(pod_status::KUBELET_CONDITIONS)));
+    let generated: Vec<_> = status.conditions.take().unwrap_or_default().into_iter().filter(|c| pod_status::KUBELET_CONDITIONS.contains(&c.type_.as_str())).collect();
+    // `mergePodStatus`: the conditions others own (DisruptionTarget,
+    // readiness gates') come first, in their stored order, then the
+    // kubelet's, PodScheduled last as `generateAPIPodStatus` lists it.
+    let mut scheduled = None;
+    let mut conditions = Vec::with_capacity(generated.len() + 2);
+    for c in stored.status.iter().flat_map(|s| s.conditions_except(pod_status::KUBELET_CONDITIONS)) {
+        if c.type_ == "PodScheduled" {
+            scheduled = Some(c);
+        } else {
+            conditions.push(c);
+        }
+    }
     // `generateAPIPodStatus` always reports the pod scheduled: one bound by
     // its own nodeName, which no scheduler marked, gets PodScheduled from
     // the kubelet's first write. A rejected pod's status has no conditions
     // of its own, so it gets none.
-    if generated && !conditions.iter().any(|c| c.type_ == "PodScheduled") {
-        conditions.push(k8s_openapi::api::core::v1::PodCondition { type_: "PodScheduled".into(), status: "True".into(), last_transition_time: Some(meta::api_time(ctx.now)), ..Default::default() });
+    if scheduled.is_none() && !generated.is_empty() {
+        scheduled = Some(k8s_openapi::api::core::v1::PodCondition { type_: "PodScheduled".into(), status: "True".into(), last_transition_time: Some(meta::api_time(ctx.now)), ..Default::default() });
     }
+    conditions.extend(generated);
+    conditions.extend(scheduled);
     status.conditions = (!conditions.is_empty()).then_some(conditions);
     let status = StoredStatus::new(status);
     if stored.status.as_deref() == Some(&status) {

@@ -841,7 +841,7 @@ fn validate_affinity(affinity: &Affinity, affinity_node: Option<&str>, path: &Pa
                 errs.required(&terms_path, "must have at least one node selector term");
             }
             for (i, term) in required.node_selector_terms.iter().enumerate() {
-                validate_node_selector_term(term, affinity_node, &terms_path.index(i), errs);
+                validate_node_selector_term(term, affinity_node, true, &terms_path.index(i), errs);
             }
         }
         let preferred_path = path.field("preferredDuringSchedulingIgnoredDuringExecution");
@@ -850,7 +850,8 @@ fn validate_affinity(affinity: &Affinity, affinity_node: Option<&str>, path: &Pa
             if !(1..=100).contains(&preferred.weight) {
                 errs.invalid_int(&item.field("weight"), preferred.weight as i64, "must be in the range 1-100");
             }
-            validate_node_selector_term(&preferred.preference, None, &item.field("preference"), errs);
+            // Preferred terms may name values no label can have: they only weigh nodes.
+            validate_node_selector_term(&preferred.preference, None, false, &item.field("preference"), errs);
         }
     }
     let pod_terms = [("podAffinity", affinity.pod_affinity.as_ref().map(|a| (&a.required_during_scheduling_ignored_during_execution, &a.preferred_during_scheduling_ignored_during_execution))), ("podAntiAffinity", affinity.pod_anti_affinity.as_ref().map(|a| (&a.required_during_scheduling_ignored_during_execution, &a.preferred_during_scheduling_ignored_during_execution)))];
@@ -872,8 +873,11 @@ fn validate_affinity(affinity: &Affinity, affinity_node: Option<&str>, path: &Pa
     }
 }
 
-/// `ValidateNodeSelectorRequirement` for each of a term's label expressions.
-pub(super) fn validate_node_selector_expressions(expressions: &[NodeSelectorRequirement], path: &Path, errs: &mut Errors) {
+/// `ValidateNodeSelectorRequirement` for each of a term's label expressions;
+/// `label_values`: each value must be a label value (required terms: the
+/// relaxation 1.33 gives an old object that already had a bad one cannot
+/// arise here, since node affinity cannot change after creation).
+fn validate_node_selector_expressions(expressions: &[NodeSelectorRequirement], label_values: bool, path: &Path, errs: &mut Errors) {
     for (j, req) in expressions.iter().enumerate() {
         let item = path.index(j);
         let values = req.values.as_ref().map_or(0, Vec::len);
@@ -887,13 +891,21 @@ pub(super) fn validate_node_selector_expressions(expressions: &[NodeSelectorRequ
         for msg in super::qualified_name(&req.key) {
             errs.invalid_str(&item.field("key"), &req.key, &msg);
         }
+        if label_values {
+            let values_path = item.field("values");
+            for (i, value) in req.values.iter().flatten().enumerate() {
+                for msg in super::label_value(value) {
+                    errs.invalid_str(&values_path.index(i), value, &msg);
+                }
+            }
+        }
     }
 }
 
 /// `ValidateNodeSelectorTerm`: expressions on labels, fields on the node's
 /// name only (`affinity_node` standing for a DaemonSet pin's placeholder).
-fn validate_node_selector_term(term: &NodeSelectorTerm, affinity_node: Option<&str>, path: &Path, errs: &mut Errors) {
-    validate_node_selector_expressions(term.match_expressions.as_deref().unwrap_or_default(), &path.field("matchExpressions"), errs);
+pub(super) fn validate_node_selector_term(term: &NodeSelectorTerm, affinity_node: Option<&str>, label_values: bool, path: &Path, errs: &mut Errors) {
+    validate_node_selector_expressions(term.match_expressions.as_deref().unwrap_or_default(), label_values, &path.field("matchExpressions"), errs);
     let fields = path.field("matchFields");
     for (j, req) in term.match_fields.iter().flatten().enumerate() {
         let item = fields.index(j);
@@ -937,11 +949,55 @@ fn validate_pod_affinity_term(term: &PodAffinityTerm, path: &Path, errs: &mut Er
             errs.invalid_str(&path.field("namespace"), name, &msg);
         }
     }
+    validate_match_label_keys_and_mismatch_label_keys(term, path, errs);
     if term.topology_key.is_empty() {
         errs.required(&path.field("topologyKey"), "can not be empty");
     }
     for msg in super::qualified_name(&term.topology_key) {
         errs.invalid_str(&path.field("topologyKey"), &term.topology_key, &msg);
+    }
+}
+
+/// `validateMatchLabelKeysAndMismatchLabelKeys`: each key a label name, only
+/// with a label selector; a `matchLabelKeys` key the selector already
+/// selects on (seen again after the API server merged the key into the
+/// selector at creation: its path is the term's, indexed, as 1.33 writes
+/// it); no key in both lists.
+fn validate_match_label_keys_and_mismatch_label_keys(term: &PodAffinityTerm, path: &Path, errs: &mut Errors) {
+    let match_keys = term.match_label_keys.as_deref().unwrap_or_default();
+    let mismatch_keys = term.mismatch_label_keys.as_deref().unwrap_or_default();
+    for (field, keys) in [("matchLabelKeys", match_keys), ("mismatchLabelKeys", mismatch_keys)] {
+        if keys.is_empty() {
+            continue;
+        }
+        let keys_path = path.field(field);
+        if term.label_selector.is_none() {
+            errs.forbidden(&keys_path, "must not be specified when labelSelector is not set");
+            continue;
+        }
+        for (i, key) in keys.iter().enumerate() {
+            for msg in super::qualified_name(key) {
+                errs.invalid_str(&keys_path.index(i), key, &msg);
+            }
+        }
+    }
+    if let Some(selector) = &term.label_selector {
+        // The index of each key is its last place in the list, as Go's map keeps it.
+        let index_of = |key: &str| match_keys.iter().rposition(|k| k == key);
+        let mut seen: std::collections::BTreeSet<&str> = selector.match_labels.iter().flatten().map(|(k, _)| k.as_str()).collect();
+        for expression in selector.match_expressions.iter().flatten() {
+            let key = expression.key.as_str();
+            if let Some(i) = index_of(key).filter(|_| seen.contains(key)) {
+                errs.invalid_str(&path.index(i), key, "exists in both matchLabelKeys and labelSelector");
+            }
+            seen.insert(key);
+        }
+    }
+    let keys_path = path.field("matchLabelKeys");
+    for (i, key) in match_keys.iter().enumerate() {
+        if mismatch_keys.contains(key) {
+            errs.invalid_str(&keys_path.index(i), key, "exists in both matchLabelKeys and mismatchLabelKeys");
+        }
     }
 }
 

@@ -108,7 +108,7 @@ fn validate_node_selector(selector: &NodeSelector, path: &str, errs: &mut Errors
     for (i, term) in selector.node_selector_terms.iter().enumerate() {
         let term_path = format!("{terms_path}[{i}]");
         let term_path = super::Path::Root(&term_path);
-        super::pod::validate_node_selector_expressions(term.match_expressions.as_deref().unwrap_or_default(), &term_path.field("matchExpressions"), errs);
+        super::pod::validate_node_selector_term(term, None, true, &term_path, errs);
     }
 }
 
@@ -155,7 +155,9 @@ fn go_resource_list(list: Option<&BTreeMap<String, ApiQuantity>>) -> String {
     match list {
         None => "core.ResourceList(nil)".to_string(),
         Some(l) => {
-            let items: Vec<String> = l.iter().map(|(k, v)| format!("{}:resource.Quantity{{s:{}}}", quote(k), quote(&v.0))).collect();
+            // Stored in canonical form when Go would not keep the text, so a
+            // quantity written otherwise (`1000m`) shows its canonical form.
+            let items: Vec<String> = l.iter().map(|(k, v)| format!("{}:{}", quote(k), crate::engine::quantity::go_struct_as_parsed(&v.0))).collect();
             format!("core.ResourceList{{{}}}", items.join(", "))
         }
     }
