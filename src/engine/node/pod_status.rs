@@ -286,6 +286,24 @@ pub fn generate(inputs: &Inputs) -> PodStatus {
         (None, None)
     };
     let all_ready = unready.is_empty() && !terminal;
+    // GeneratePodReadyCondition: with its containers ready, the pod is Ready
+    // only once the condition each readiness gate names (another
+    // component's to write) is True.
+    let gates_unready: Vec<String> = match spec.readiness_gates.as_deref() {
+        Some(gates) if all_ready => gates
+            .iter()
+            .filter_map(|gate| {
+                let type_ = gate.condition_type.as_str();
+                let found = current.and_then(|current| current.conditions().find(|c| c.type_ == type_ && !KUBELET_CONDITIONS.contains(&c.type_)).map(|c| c.status.to_string()));
+                match found.as_deref() {
+                    None => Some(format!("corresponding condition of pod readiness gate {type_:?} does not exist.")),
+                    Some("True") => None,
+                    Some(status) => Some(format!("the status of pod readiness gate {type_:?} is not \"True\", but {status}")),
+                }
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
     let initialized = if phase == "Succeeded" {
         cond("Initialized", true, Some("PodCompleted"), None)
     } else if !incomplete.is_empty() && !regular_started {
@@ -298,7 +316,7 @@ pub fn generate(inputs: &Inputs) -> PodStatus {
     conditions.extend([
         cond("PodReadyToStartContainers", sandbox_ready, None, None),
         initialized,
-        cond("Ready", all_ready, ready_reason, ready_message.clone()),
+        if gates_unready.is_empty() { cond("Ready", all_ready, ready_reason, ready_message.clone()) } else { cond("Ready", false, Some("ReadinessGatesNotReady"), Some(gates_unready.join(", "))) },
         cond("ContainersReady", all_ready, ready_reason, ready_message),
     ]);
     conditions.extend(current.into_iter().flat_map(|current| current.conditions_except(KUBELET_CONDITIONS)));

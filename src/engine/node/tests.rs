@@ -454,7 +454,8 @@ fn a_pre_stop_hook_delays_the_stop_within_the_grace_period() {
         json!({"metadata": {"name": name}, "spec": {"terminationGracePeriodSeconds": grace, "containers": [{"name": "web", "image": "nginx", "lifecycle": {"preStop": hook}}]}})
     };
     run_pod(&mut c, pod("graceful", 30, json!({"exec": {"command": ["sh", "-c", "sleep 8"]}})), "worker-1");
-    run_pod(&mut c, pod("cut-short", 5, json!({"sleep": {"seconds": 20}})), "worker-2");
+    // An exec hook: a sleep action longer than the grace period is refused by validation.
+    run_pod(&mut c, pod("cut-short", 5, json!({"exec": {"command": ["sleep", "20"]}})), "worker-2");
     c.sim.run_for_ms(20_000);
     for name in ["graceful", "cut-short"] {
         assert_eq!(shown_state(&get_pod(&c, name).unwrap()), "Running");

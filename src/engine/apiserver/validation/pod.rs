@@ -2,8 +2,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use k8s_openapi::api::core::v1::{Affinity, Container, DownwardAPIVolumeFile, NodeSelectorRequirement, NodeSelectorTerm, PodAffinityTerm, TopologySpreadConstraint, EnvFromSource, EnvVar, KeyToPath, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, Volume, VolumeProjection};
+use k8s_openapi::api::core::v1::{Affinity, Container, ExecAction, GRPCAction, HTTPGetAction, Lifecycle, SleepAction, TCPSocketAction, DownwardAPIVolumeFile, NodeSelectorRequirement, NodeSelectorTerm, PodAffinityTerm, TopologySpreadConstraint, EnvFromSource, EnvVar, KeyToPath, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, Volume, VolumeProjection};
 use crate::engine::api::pod::{shown_volume_name, Pod};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::names::{dns1123_label, dns1123_subdomain, port_name, port_number};
 use super::{quote, validate_annotations, validate_labels, Errors, Path};
@@ -38,8 +39,10 @@ fn pod_spec_at(spec: Option<&PodSpec>, node_name: Option<&str>, token: Option<&s
     }
     let volumes = validate_volumes(spec.volumes.as_deref().unwrap_or_default(), token, &path.field("volumes"), errs);
     let restart_policy = spec.restart_policy.as_deref().unwrap_or("");
+    let grace = spec.termination_grace_period_seconds;
+    // As ValidatePodSpec: the containers, then the init containers.
+    validate_containers(&spec.containers, &volumes, token, grace, &path.field("containers"), errs);
     validate_init_containers(spec, &volumes, token, &path.field("initContainers"), errs);
-    validate_containers(&spec.containers, &volumes, token, &path.field("containers"), errs);
     errs.one_of(&path.field("restartPolicy"), Some(restart_policy), &["Always", "OnFailure", "Never"]);
     errs.one_of(&path.field("dnsPolicy"), spec.dns_policy.as_deref(), &["ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"]);
     validate_labels(spec.node_selector.as_ref(), &path.field("nodeSelector"), errs);
@@ -498,12 +501,15 @@ fn validate_init_containers(spec: &PodSpec, volumes: &BTreeSet<String>, token: O
                 }
             }
         } else {
+            if let Some(lifecycle) = &container.lifecycle {
+                validate_lifecycle(lifecycle, spec.termination_grace_period_seconds, &item.field("lifecycle"), errs);
+            }
             validate_probes(container, &item, errs);
         }
     }
 }
 
-fn validate_containers(containers: &[Container], volumes: &BTreeSet<String>, token: Option<&str>, path: &Path, errs: &mut Errors) {
+fn validate_containers(containers: &[Container], volumes: &BTreeSet<String>, token: Option<&str>, grace: Option<i64>, path: &Path, errs: &mut Errors) {
     if containers.is_empty() {
         errs.required(path, "");
         return;
@@ -514,6 +520,9 @@ fn validate_containers(containers: &[Container], volumes: &BTreeSet<String>, tok
         validate_container_common(container, volumes, token, &item, errs);
         if !names.insert(container.name.as_str()) {
             errs.duplicate(&item.field("name"), &quote(&container.name));
+        }
+        if let Some(lifecycle) = &container.lifecycle {
+            validate_lifecycle(lifecycle, grace, &item.field("lifecycle"), errs);
         }
         validate_probes(container, &item, errs);
         if container.restart_policy.is_some() {
@@ -793,13 +802,91 @@ fn validate_probes(container: &Container, path: &Path, errs: &mut Errors) {
     }
 }
 
-fn validate_probe(probe: &Probe, path: &Path, success_must_be_one: bool, errs: &mut Errors) {
-    let handlers = [probe.exec.is_some(), probe.http_get.is_some(), probe.tcp_socket.is_some(), probe.grpc.is_some()];
-    match handlers.iter().filter(|h| **h).count() {
-        0 => errs.required(path, "must specify a handler type"),
-        1 => {}
-        _ => errs.forbidden(path, "may not specify more than 1 handler type"),
+/// The actions a probe or lifecycle hook may name (1.33's `commonHandler`).
+struct Handler<'a> {
+    exec: Option<&'a ExecAction>,
+    http_get: Option<&'a HTTPGetAction>,
+    tcp_socket: Option<&'a TCPSocketAction>,
+    grpc: Option<&'a GRPCAction>,
+    sleep: Option<&'a SleepAction>,
+}
+
+/// `validateLifecycle`: each hook is a handler; a `sleep` must fit in the
+/// pod's grace period.
+fn validate_lifecycle(lifecycle: &Lifecycle, grace: Option<i64>, path: &Path, errs: &mut Errors) {
+    for (field, hook) in [("postStart", &lifecycle.post_start), ("preStop", &lifecycle.pre_stop)] {
+        if let Some(hook) = hook {
+            let handler = Handler { exec: hook.exec.as_ref(), http_get: hook.http_get.as_ref(), tcp_socket: hook.tcp_socket.as_ref(), grpc: None, sleep: hook.sleep.as_ref() };
+            validate_handler(&handler, grace, &path.field(field), errs);
+        }
     }
+}
+
+/// `validateHandler`: exactly one action, the second and later ones
+/// refused at their own field, each action's fields checked.
+fn validate_handler(handler: &Handler, grace: Option<i64>, path: &Path, errs: &mut Errors) {
+    let mut count = 0;
+    let mut one = |field: &str, errs: &mut Errors| {
+        count += 1;
+        if count > 1 {
+            errs.forbidden(&path.field(field), "may not specify more than 1 handler type");
+        }
+        count == 1
+    };
+    if let Some(exec) = handler.exec {
+        if one("exec", errs) && exec.command.as_ref().is_none_or(Vec::is_empty) {
+            errs.required(&path.field("exec").field("command"), "");
+        }
+    }
+    if let Some(http) = handler.http_get {
+        if one("httpGet", errs) {
+            validate_port_num_or_name(&http.port, &path.field("httpGet").field("port"), errs);
+        }
+    }
+    if let Some(tcp) = handler.tcp_socket {
+        if one("tcpSocket", errs) {
+            validate_port_num_or_name(&tcp.port, &path.field("tcpSocket").field("port"), errs);
+        }
+    }
+    if let Some(grpc) = handler.grpc {
+        if one("grpc", errs) {
+            for msg in port_number(i64::from(grpc.port)) {
+                errs.invalid_int(&path.field("grpc").field("port"), i64::from(grpc.port), &msg);
+            }
+        }
+    }
+    if let Some(sleep) = handler.sleep {
+        // PodLifecycleSleepActionAllowZero is on in 1.33: zero is allowed.
+        if one("sleep", errs) {
+            if let Some(grace) = grace.filter(|g| sleep.seconds < 0 || sleep.seconds > *g) {
+                errs.invalid_int(&path.field("sleep"), sleep.seconds, &format!("must be non-negative and less than terminationGracePeriodSeconds ({grace})"));
+            }
+        }
+    }
+    if count == 0 {
+        errs.required(path, "must specify a handler type");
+    }
+}
+
+/// `ValidatePortNumOrName`.
+fn validate_port_num_or_name(port: &IntOrString, path: &Path, errs: &mut Errors) {
+    match port {
+        IntOrString::Int(number) => {
+            for msg in port_number(i64::from(*number)) {
+                errs.invalid_int(path, i64::from(*number), &msg);
+            }
+        }
+        IntOrString::String(name) => {
+            for msg in port_name(name) {
+                errs.invalid_str(path, name, &msg);
+            }
+        }
+    }
+}
+
+fn validate_probe(probe: &Probe, path: &Path, success_must_be_one: bool, errs: &mut Errors) {
+    let handler = Handler { exec: probe.exec.as_ref(), http_get: probe.http_get.as_ref(), tcp_socket: probe.tcp_socket.as_ref(), grpc: probe.grpc.as_ref(), sleep: None };
+    validate_handler(&handler, None, path, errs);
     for (field, value) in [
         ("initialDelaySeconds", probe.initial_delay_seconds),
         ("timeoutSeconds", probe.timeout_seconds),
@@ -819,13 +906,6 @@ fn validate_probe(probe: &Probe, path: &Path, success_must_be_one: bool, errs: &
     } else if let Some(grace) = probe.termination_grace_period_seconds {
         // Only a readiness probe may not restart the container at all.
         errs.invalid_int(&path.field("terminationGracePeriodSeconds"), grace, "must not be set for readinessProbes");
-    }
-    if let Some(http) = &probe.http_get {
-        if let k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(port) = http.port {
-            for msg in port_number(port as i64) {
-                errs.invalid_int(&format!("{path}.httpGet.port"), port as i64, &msg);
-            }
-        }
     }
 }
 
