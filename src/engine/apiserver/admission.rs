@@ -76,6 +76,7 @@ pub fn admit_create(api: &mut ApiServer, obj: &mut Object) -> Result<(), ApiErro
         Object::Deployment(d) => d.status = Some(Default::default()),
         Object::ReplicaSet(rs) => rs.status = Some(Default::default()),
         Object::StatefulSet(sts) => {
+            drop_stateful_set_max_unavailable(sts, false);
             sts.status = Some(k8s_openapi::api::apps::v1::StatefulSetStatus { available_replicas: Some(0), ..Default::default() })
         }
         Object::DaemonSet(ds) => {
@@ -115,6 +116,9 @@ pub fn admit_update(api: &mut ApiServer, obj: &mut Object, old: &Object) -> Resu
         (Object::Namespace(ns), Object::Namespace(old_ns)) => {
             // Finalizers change only through the finalize subresource.
             ns.spec = old_ns.spec.clone();
+        }
+        (Object::StatefulSet(sts), Object::StatefulSet(old_sts)) => {
+            drop_stateful_set_max_unavailable(sts, has_max_unavailable(old_sts));
         }
         (Object::DaemonSet(ds), Object::DaemonSet(old_ds)) => {
             // The template generation counts template changes; users cannot set it.
@@ -368,6 +372,22 @@ fn pods_breaking(api: &ApiServer, namespace: &str, enforce: crate::engine::pod_s
 
 /// A DaemonSet's `spec.templateGeneration`, which apps/v1 carries as this annotation.
 pub const TEMPLATE_GENERATION: &str = "deprecated.daemonset.template.generation";
+
+/// The StatefulSet strategy's `dropStatefulSetDisabledFields`: 1.33 keeps
+/// the MaxUnavailableStatefulSet gate (alpha) off, so a rolling update's
+/// `maxUnavailable` is dropped unless the stored object already had one.
+fn drop_stateful_set_max_unavailable(sts: &mut crate::engine::api::shared_spec::StatefulSet, in_use: bool) {
+    if in_use || !has_max_unavailable(sts) {
+        return;
+    }
+    if let Some(rolling) = sts.spec_mut().update_strategy.as_mut().and_then(|u| u.rolling_update.as_mut()) {
+        rolling.max_unavailable = None;
+    }
+}
+
+fn has_max_unavailable(sts: &crate::engine::api::shared_spec::StatefulSet) -> bool {
+    sts.spec.as_ref().and_then(|s| s.update_strategy.as_ref()).and_then(|u| u.rolling_update.as_ref()).is_some_and(|r| r.max_unavailable.is_some())
+}
 
 fn template_generation(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> i64 {
     meta.annotations.as_ref().and_then(|a| a.get(TEMPLATE_GENERATION)).and_then(|v| v.parse().ok()).unwrap_or(0)

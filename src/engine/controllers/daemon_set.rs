@@ -20,7 +20,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use crate::engine::api::{ids, meta, ApiError, KeyRef, Object, ObjectKey, Reason, ResourceId};
 use crate::engine::apiserver::admission::TEMPLATE_GENERATION;
-use crate::engine::apiserver::events::WARNING;
+use crate::engine::apiserver::events::{NORMAL, WARNING};
 use crate::engine::apiserver::WatchEventType;
 use crate::engine::scheduler::plugins::{node_affinity, taint_toleration};
 use crate::engine::selector::Selector;
@@ -586,6 +586,20 @@ impl DaemonSetController {
             let at = ctx.now.plus_secs(min_ready as u64);
             requeue = Some(requeue.map_or(at, |r| r.min(at)));
         }
+        if min_ready > 0 {
+            // A pod that turns ready wakes its set minReadySeconds and a
+            // second later (`updatePod`), whichever pod on its node it is:
+            // a surge's new pod must be seen available for the old one to go.
+            let pods = cache.of(ids::pods());
+            for name in state.watched.iter().filter(|n| state.summaries.get(*n).is_some_and(|s| s.volatile)) {
+                for p in state.pods_on(name, |k| pods.get(k), &adopted) {
+                    if let Some(at) = util::available_at(p, min_ready).filter(|at| util::is_ready(p) && *at > ctx.now) {
+                        let at = at.plus_secs(1);
+                        requeue = Some(requeue.map_or(at, |r| r.min(at)));
+                    }
+                }
+            }
+        }
         Ok(requeue)
     }
 
@@ -691,7 +705,11 @@ impl DaemonSetController {
                                 self.pods.recorder.record(ctx.api, obj, WARNING, "FailedDaemonPod", msg);
                                 to_delete.push(p);
                             }
-                            "Succeeded" => to_delete.push(p),
+                            "Succeeded" => {
+                                let msg = format!("Found succeeded daemon pod {}/{} on node {name}, will try to delete it", key.namespace, p.metadata.name.as_deref().unwrap_or(""));
+                                self.pods.recorder.record(ctx.api, obj, NORMAL, "SucceededDaemonPod", msg);
+                                to_delete.push(p);
+                            }
                             _ => running.push(p),
                         }
                     }
@@ -1139,6 +1157,27 @@ mod tests {
         }
         assert!(saw_four, "a surge pod ran beside an old one");
         assert!(pods(&c).iter().all(|p| image(p) == "fluentd:v1.17"));
+    }
+
+    #[test]
+    fn a_surge_with_min_ready_seconds_moves_on_once_the_new_pod_is_available() {
+        let mut c = cluster();
+        let mut ds = daemon_set("agent");
+        let spec = ds.spec_mut();
+        spec.min_ready_seconds = Some(5);
+        spec.update_strategy = Some(DaemonSetUpdateStrategy {
+            type_: Some("RollingUpdate".into()),
+            rolling_update: Some(RollingUpdateDaemonSet { max_surge: Some(IntOrString::Int(1)), max_unavailable: Some(IntOrString::Int(0)) }),
+        });
+        c.sim.api.create(Object::DaemonSet(Box::new(ds))).expect("create");
+        c.sim.run_for_ms(30_000);
+        edit(&mut c, "agent", |s| s.template.spec.as_mut().unwrap().containers[0].image = Some("fluentd:v1.17".into()));
+        // Nothing but the new pods' readiness wakes the set: without the
+        // wake-up minReadySeconds after it, both pods stay on the first node.
+        c.sim.run_for_ms(180_000);
+        let live = pods(&c);
+        assert_eq!(live.len(), 3);
+        assert!(live.iter().all(|p| image(p) == "fluentd:v1.17"));
     }
 
     #[test]

@@ -246,12 +246,11 @@ pub fn validate_stateful_set(sts: &StatefulSet, errs: &mut Errors) {
     match strategy.type_.as_deref().unwrap_or("") {
         "" => errs.required("spec.updateStrategy", ""),
         "OnDelete" => {
-            if strategy.rolling_update.is_some() {
-                errs.invalid(
-                    "spec.updateStrategy.rollingUpdate",
-                    "&apps.RollingUpdateStatefulSetStrategy{...}",
-                    "only allowed for updateStrategy 'RollingUpdate'",
-                );
+            if let Some(rolling) = &strategy.rolling_update {
+                // field.Invalid prints the pointer's value with %#v; the
+                // strategy dropped maxUnavailable (its gate is off in 1.33).
+                let value = format!("apps.RollingUpdateStatefulSetStrategy{{Partition:{}, MaxUnavailable:(*intstr.IntOrString)(nil)}}", rolling.partition.unwrap_or(0));
+                errs.invalid("spec.updateStrategy.rollingUpdate", &value, "only allowed for updateStrategy 'RollingUpdate'");
             }
         }
         "RollingUpdate" => {
@@ -259,7 +258,12 @@ pub fn validate_stateful_set(sts: &StatefulSet, errs: &mut Errors) {
                 errs.non_negative("spec.updateStrategy.rollingUpdate.partition", partition as i64);
             }
         }
-        _ => errs.invalid("spec.updateStrategy", "apps.StatefulSetUpdateStrategy{...}", "must be 'RollingUpdate' or 'OnDelete'"),
+        other => {
+            // A set rolling update would print as its pointer's address.
+            let rolling = if strategy.rolling_update.is_some() { "(*apps.RollingUpdateStatefulSetStrategy)(0xc000...)" } else { "(*apps.RollingUpdateStatefulSetStrategy)(nil)" };
+            let value = format!("apps.StatefulSetUpdateStrategy{{Type:{}, RollingUpdate:{rolling}}}", quote(other));
+            errs.invalid("spec.updateStrategy", &value, "must be 'RollingUpdate' or 'OnDelete'")
+        }
     }
     if let Some(policy) = &spec.persistent_volume_claim_retention_policy {
         let path = "spec.persistentVolumeClaimRetentionPolicy";

@@ -12,7 +12,8 @@ use k8s_openapi::api::core::v1::PodTemplateSpec;
 
 use crate::engine::api::{ids, meta, resource, ApiError, Object, Reason};
 use crate::engine::controllers::history;
-use crate::engine::apiserver::Query;
+use crate::engine::apiserver::{ApiServer, Query};
+use crate::engine::store::ChangeKind;
 use crate::engine::kubectl::manifest::{self, DryRun, Failure};
 use crate::engine::kubectl::targets::{self, Target};
 use crate::engine::kubectl::verbs::delete::timeout_ms;
@@ -254,10 +255,34 @@ fn status(s: &mut Session, t: &Target, revision: i64) -> std::result::Result<(),
     let deadline = s.cluster.sim.now().plus_millis(if timeout == 0 { DEFAULT_STATUS_WAIT_MS } else { timeout });
     let mut seen: Option<String> = None;
     let kind = group_kind(t);
+    // Where the watch has read the change log to: kubectl's watch hands
+    // the status viewer every version written, several in one instant too.
+    let mut read_to: Option<(String, i64)> = None;
     loop {
         s.cluster.sim.settle();
-        let obj = rollable(s, t, |_| format!("no status viewer has been implemented for {kind}"))?;
-        if seen.as_deref() != obj.meta().resource_version.as_deref() {
+        let mut versions: Vec<Rc<Object>> = Vec::new();
+        let mut deleted = false;
+        if let Some((key, from)) = &read_to {
+            for c in s.cluster.sim.api.store().changes_since(*from, key).unwrap_or_default().iter().filter(|c| &*c.key == key.as_str()) {
+                if c.kind == ChangeKind::Delete {
+                    deleted = true;
+                    break;
+                }
+                versions.push(c.value.object());
+            }
+        }
+        if !deleted {
+            let latest = rollable(s, t, |_| format!("no status viewer has been implemented for {kind}"))?;
+            if versions.last().map(|o| o.meta().resource_version.clone()) != Some(latest.meta().resource_version.clone()) {
+                versions.push(latest.clone());
+            }
+            let m = latest.meta();
+            read_to = Some((ApiServer::key(t.rid, m.namespace.as_deref().unwrap_or(""), m.name.as_deref().unwrap_or("")), s.cluster.sim.api.store().revision()));
+        }
+        for obj in versions {
+            if seen.as_deref() == obj.meta().resource_version.as_deref() {
+                continue;
+            }
             seen = obj.meta().resource_version.clone();
             if let Object::Deployment(d) = &*obj {
                 check_running_revision(d, revision)?;
@@ -267,6 +292,10 @@ fn status(s: &mut Session, t: &Target, revision: i64) -> std::result::Result<(),
             if done || !watch {
                 return Ok(());
             }
+        }
+        if deleted {
+            // The watch's Deleted event ends it (so as not to follow a new object of that name).
+            return Err(Failure::Text("object has been deleted".to_string()));
         }
         if s.cluster.sim.now() >= deadline {
             return Err(Failure::Text("timed out waiting for the condition".to_string()));
