@@ -886,7 +886,6 @@ impl ApiServer {
         // its prefix (`pods "web-7c4d8-" is forbidden`), as
         // `admission.NewForbidden` does. The suffix is drawn here all the
         // same; a pod gets its name once its mutating plugins are done.
-        let requested_name = obj.meta().name.clone().filter(|n| !n.is_empty()).or_else(|| obj.meta().generate_name.clone()).unwrap_or_default();
         let mut generated_name = None;
         if obj.meta().name.as_deref().is_none_or(str::is_empty) {
             if let Some(prefix) = obj.meta().generate_name.clone().filter(|p| !p.is_empty()) {
@@ -894,18 +893,13 @@ impl ApiServer {
                 generated_name = Some([prefix, suffix].concat());
             }
         }
-        // A Service's allocations, made here during admission, happen in
-        // the registry after the name is made.
-        if !matches!(obj, Object::Pod(_)) {
-            if let Some(name) = generated_name.take() {
-                obj.meta_mut().name = Some(name);
-            }
-        }
         let namespace = obj.meta().namespace.clone().unwrap_or_default();
         if rt.namespaced && rid != ids::namespaces() {
             match self.store.get(&Self::key(ids::namespaces(), "", &namespace)) {
                 None => return Err(ApiError::not_found("namespaces", &namespace)),
                 Some(e) if e.value.object().meta().deletion_timestamp.is_some() => {
+                    let meta = obj.meta();
+                    let requested_name = meta.name.as_deref().filter(|n| !n.is_empty()).or(meta.generate_name.as_deref()).unwrap_or_default();
                     return Err(ApiError::new(
                         Reason::Forbidden,
                         format!(
@@ -915,6 +909,13 @@ impl ApiServer {
                     ))
                 }
                 Some(_) => {}
+            }
+        }
+        // A Service's allocations, made here during admission, happen in
+        // the registry after the name is made.
+        if !matches!(obj, Object::Pod(_)) {
+            if let Some(name) = generated_name.take() {
+                obj.meta_mut().name = Some(name);
             }
         }
         // The uid exists before the create strategy runs: a Job's generated
