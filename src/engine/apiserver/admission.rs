@@ -426,8 +426,10 @@ fn forbidden(qualified_plural: &str, name: &str, message: impl std::fmt::Display
     ApiError::new(Reason::Forbidden, format!("{qualified_plural} \"{name}\" is forbidden: {message}"))
 }
 
+/// The name a refusal gives a pod: before the registry makes one from
+/// `generateName` (the mutating plugins), the prefix (`extractResourceName`).
 fn pod_name(pod: &Pod) -> String {
-    pod.metadata.name.clone().unwrap_or_default()
+    pod.metadata.name.clone().filter(|n| !n.is_empty()).or_else(|| pod.metadata.generate_name.clone()).unwrap_or_default()
 }
 
 fn add_finalizer(meta: &mut k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta, finalizer: &str) {

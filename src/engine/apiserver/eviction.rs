@@ -7,7 +7,8 @@
 //! and records the pod in `disruptedPods` (so the disruption controller
 //! does not count it while it goes), or answers 429 TooManyRequests, which
 //! `kubectl drain` retries every 5 s. An unready pod may go without taking
-//! from the budget while the budget is met. The evicted pod gets the
+//! from the budget while the budget is met, or whenever the budget's
+//! `unhealthyPodEvictionPolicy` is `AlwaysAllow`. The evicted pod gets the
 //! `DisruptionTarget` condition before its graceful deletion.
 
 use std::collections::BTreeMap;
@@ -102,8 +103,12 @@ impl ApiServer {
         }
         if let Some(pdb) = matching.first() {
             let status = pdb.status.clone().unwrap_or_default();
-            let unready_but_met = !pod_ready(pod) && status.current_healthy >= status.desired_healthy && status.desired_healthy > 0;
-            if !unready_but_met {
+            // An unready pod does not count towards the budget: it goes
+            // without taking a disruption while the budget is met, or
+            // always under `unhealthyPodEvictionPolicy: AlwaysAllow`.
+            let always_allow = pdb.spec.as_ref().and_then(|s| s.unhealthy_pod_eviction_policy.as_deref()) == Some("AlwaysAllow");
+            let unready_may_go = !pod_ready(pod) && (always_allow || (status.current_healthy >= status.desired_healthy && status.desired_healthy > 0));
+            if !unready_may_go {
                 self.take_disruption(pdb, name, opts.dry_run)?;
             }
         }

@@ -882,10 +882,16 @@ impl ApiServer {
                 return Err(ApiError::bad_request("resourceVersion should not be set on objects to be created"));
             }
         }
+        // The mutating admission plugins run before the registry makes a
+        // name from `generateName`, so their refusals name the object by
+        // its prefix (`pods "web-7c4d8-" is forbidden`), as
+        // `admission.NewForbidden` does. The suffix is drawn here all the
+        // same; a pod gets its name once its mutating plugins are done.
+        let mut generated_name = None;
         if obj.meta().name.as_deref().is_none_or(str::is_empty) {
             if let Some(prefix) = obj.meta().generate_name.clone().filter(|p| !p.is_empty()) {
                 let suffix = self.random_suffix(5);
-                obj.meta_mut().name = Some([prefix, suffix].concat());
+                generated_name = Some([prefix, suffix].concat());
             }
         }
         let namespace = obj.meta().namespace.clone().unwrap_or_default();
@@ -893,16 +899,24 @@ impl ApiServer {
             match self.store.get(&Self::key(ids::namespaces(), "", &namespace)) {
                 None => return Err(ApiError::not_found("namespaces", &namespace)),
                 Some(e) if e.value.object().meta().deletion_timestamp.is_some() => {
+                    let meta = obj.meta();
+                    let requested_name = meta.name.as_deref().filter(|n| !n.is_empty()).or(meta.generate_name.as_deref()).unwrap_or_default();
                     return Err(ApiError::new(
                         Reason::Forbidden,
                         format!(
-                            "{} \"{}\" is forbidden: unable to create new content in namespace {namespace} because it is being terminated",
+                            "{} \"{requested_name}\" is forbidden: unable to create new content in namespace {namespace} because it is being terminated",
                             rt.qualified_plural(),
-                            obj.meta().name.clone().unwrap_or_default()
                         ),
                     ))
                 }
                 Some(_) => {}
+            }
+        }
+        // A Service's allocations, made here during admission, happen in
+        // the registry after the name is made.
+        if !matches!(obj, Object::Pod(_)) {
+            if let Some(name) = generated_name.take() {
+                obj.meta_mut().name = Some(name);
             }
         }
         // The uid exists before the create strategy runs: a Job's generated
@@ -910,6 +924,9 @@ impl ApiServer {
         let uid = self.new_uid();
         obj.meta_mut().uid = Some(uid.clone());
         admission::admit_create(self, &mut obj)?;
+        if let Some(name) = generated_name {
+            obj.meta_mut().name = Some(name);
+        }
         defaults::apply(&mut obj);
         let causes = validation::validate_create(&obj);
         if !causes.is_empty() {

@@ -424,6 +424,7 @@ fn validate_kind(obj: &Object, errs: &mut Errors) {
         Object::HorizontalPodAutoscaler(hpa) => autoscaling::validate_horizontal_pod_autoscaler(hpa, errs),
         Object::LimitRange(lr) => policy::validate_limit_range(lr, errs),
         Object::ResourceQuota(quota) => policy::validate_resource_quota(quota, errs),
+        Object::PodDisruptionBudget(pdb) => policy::validate_pod_disruption_budget(pdb, errs),
         Object::Ingress(ing) => networking::validate_ingress(ing, errs),
         Object::NetworkPolicy(np) => networking::validate_network_policy(np, errs),
         Object::Node(node) => validate_node_taints(node.spec.as_ref().and_then(|s| s.taints.as_deref()).unwrap_or_default(), errs),

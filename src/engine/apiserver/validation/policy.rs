@@ -1,13 +1,16 @@
 //! LimitRange and ResourceQuota validation, as 1.33's
 //! `pkg/apis/core/validation` words it (`ValidateLimitRange`,
-//! `ValidateResourceQuotaSpec`). Go walks their resource maps in random
+//! `ValidateResourceQuotaSpec`), and PodDisruptionBudget validation
+//! (`pkg/apis/policy/validation`). Go walks their resource maps in random
 //! order; here each map is walked in key order.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::{LimitRange, ResourceQuota};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as ApiQuantity;
 
+use super::workloads::{not_more_than_100_percent, validate_int_or_percent, validate_label_selector};
 use super::{qualified_name, quote, Errors, Path};
 use crate::engine::quantity::{go_struct, parse_stored, Quantity};
 
@@ -381,5 +384,72 @@ pub fn validate_resource_quota(quota: &ResourceQuota, errs: &mut Errors) {
         for _ in 0..conflicting(&set) {
             errs.invalid(&path, &go_strings("core.ResourceQuotaScope", spec.scopes.as_ref()), "conflicting scopes");
         }
+    }
+}
+
+/// `ValidatePodDisruptionBudgetSpec`, on create and on every update (a
+/// policy/v1 budget's spec may change).
+pub fn validate_pod_disruption_budget(pdb: &PodDisruptionBudget, errs: &mut Errors) {
+    let Some(spec) = &pdb.spec else { return };
+    if spec.min_available.is_some() && spec.max_unavailable.is_some() {
+        // The internal spec printed with `%#v`: its pointers show as
+        // addresses, which differ on every request.
+        let pointer = |set: bool, ty: &str, address: &str| if set { format!("(*{ty})({address})") } else { format!("(*{ty})(nil)") };
+        let shown = format!(
+            "policy.PodDisruptionBudgetSpec{{MinAvailable:{}, Selector:{}, MaxUnavailable:{}, UnhealthyPodEvictionPolicy:{}}}",
+            pointer(true, "intstr.IntOrString", "0xc000a1c0f0"),
+            pointer(spec.selector.is_some(), "v1.LabelSelector", "0xc000b3e2d0"),
+            pointer(true, "intstr.IntOrString", "0xc000a1c108"),
+            pointer(spec.unhealthy_pod_eviction_policy.is_some(), "policy.UnhealthyPodEvictionPolicyType", "0xc000c52a10"),
+        );
+        errs.invalid("spec", &shown, "minAvailable and maxUnavailable cannot be both set");
+    }
+    for (value, path) in [(&spec.min_available, "spec.minAvailable"), (&spec.max_unavailable, "spec.maxUnavailable")] {
+        if value.is_some() {
+            validate_int_or_percent(value.as_ref(), path, errs);
+            not_more_than_100_percent(value.as_ref(), path, errs);
+        }
+    }
+    if let Some(selector) = &spec.selector {
+        validate_label_selector(selector, "spec.selector", errs);
+    }
+    if let Some(policy) = spec.unhealthy_pod_eviction_policy.as_deref() {
+        if policy != "AlwaysAllow" && policy != "IfHealthyBudget" {
+            errs.unsupported("spec.unhealthyPodEvictionPolicy", policy, &["AlwaysAllow", "IfHealthyBudget"]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod pdb_tests {
+    use super::*;
+    use k8s_openapi::api::policy::v1::PodDisruptionBudgetSpec;
+    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+    fn messages(spec: PodDisruptionBudgetSpec) -> Vec<String> {
+        let pdb = PodDisruptionBudget { spec: Some(spec), ..Default::default() };
+        let mut errs = Errors::default();
+        validate_pod_disruption_budget(&pdb, &mut errs);
+        errs.0.into_iter().map(|c| format!("{}: {}", c.field, c.message)).collect()
+    }
+
+    #[test]
+    fn a_budget_sets_one_bound_within_100_percent() {
+        let both = messages(PodDisruptionBudgetSpec {
+            min_available: Some(IntOrString::Int(-1)),
+            max_unavailable: Some(IntOrString::String("120%".into())),
+            ..Default::default()
+        });
+        assert_eq!(both, vec![
+            "spec: Invalid value: policy.PodDisruptionBudgetSpec{MinAvailable:(*intstr.IntOrString)(0xc000a1c0f0), Selector:(*v1.LabelSelector)(nil), MaxUnavailable:(*intstr.IntOrString)(0xc000a1c108), UnhealthyPodEvictionPolicy:(*policy.UnhealthyPodEvictionPolicyType)(nil)}: minAvailable and maxUnavailable cannot be both set".to_string(),
+            "spec.minAvailable: Invalid value: -1: must be greater than or equal to 0".to_string(),
+            "spec.maxUnavailable: Invalid value: intstr.IntOrString{Type:1, IntVal:0, StrVal:\"120%\"}: must not be greater than 100%".to_string(),
+        ]);
+        let bad = messages(PodDisruptionBudgetSpec { min_available: Some(IntOrString::String("half".into())), unhealthy_pod_eviction_policy: Some("Sometimes".into()), ..Default::default() });
+        assert_eq!(bad, vec![
+            "spec.minAvailable: Invalid value: intstr.IntOrString{Type:1, IntVal:0, StrVal:\"half\"}: a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')".to_string(),
+            "spec.unhealthyPodEvictionPolicy: Unsupported value: \"Sometimes\": supported values: \"AlwaysAllow\", \"IfHealthyBudget\"".to_string(),
+        ]);
+        assert!(messages(PodDisruptionBudgetSpec { max_unavailable: Some(IntOrString::String("100%".into())), ..Default::default() }).is_empty());
     }
 }

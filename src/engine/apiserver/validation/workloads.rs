@@ -42,6 +42,12 @@ pub(super) fn validate_label_selector(selector: &LabelSelector, path: &str, errs
         for msg in super::qualified_name(&expr.key) {
             errs.invalid_str(&format!("{item}.key"), &expr.key, &msg);
         }
+        // `AllowInvalidLabelValueInSelector` is false for a new object.
+        for (j, value) in expr.values.iter().flatten().enumerate() {
+            for msg in super::label_value(value) {
+                errs.invalid_str(&format!("{item}.values[{j}]"), value, &msg);
+            }
+        }
     }
 }
 
@@ -86,7 +92,7 @@ fn validate_replica_template(template: &PodTemplateSpec, errs: &mut Errors) {
 }
 
 /// An IntOrString as Go's `%#v` prints it.
-fn go_int_or_string(value: Option<&IntOrString>) -> String {
+pub(super) fn go_int_or_string(value: Option<&IntOrString>) -> String {
     match value {
         None => "intstr.IntOrString{Type:0, IntVal:0, StrVal:\"\"}".to_string(),
         Some(IntOrString::Int(i)) => format!("intstr.IntOrString{{Type:0, IntVal:{i}, StrVal:\"\"}}"),
@@ -95,8 +101,10 @@ fn go_int_or_string(value: Option<&IntOrString>) -> String {
 }
 
 /// `ValidatePositiveIntOrPercent` and the percent bound; returns the value
-/// (a percent counts as its number) for the both-zero check.
-fn validate_int_or_percent(value: Option<&IntOrString>, path: &str, errs: &mut Errors) -> i64 {
+/// (a percent counts as its number) for the both-zero check. A bad percent
+/// is shown as the whole `IntOrString`: its `String` method has a pointer
+/// receiver, so the field error prints the value with `%#v`.
+pub(super) fn validate_int_or_percent(value: Option<&IntOrString>, path: &str, errs: &mut Errors) -> i64 {
     match value {
         Some(IntOrString::Int(i)) => {
             errs.non_negative(path, *i as i64);
@@ -107,9 +115,9 @@ fn validate_int_or_percent(value: Option<&IntOrString>, path: &str, errs: &mut E
             match number.and_then(|n| n.parse::<i64>().ok()) {
                 Some(n) => n,
                 None => {
-                    errs.invalid_str(
+                    errs.invalid(
                         path,
-                        s,
+                        &go_int_or_string(value),
                         "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')",
                     );
                     0
@@ -120,7 +128,7 @@ fn validate_int_or_percent(value: Option<&IntOrString>, path: &str, errs: &mut E
     }
 }
 
-fn not_more_than_100_percent(value: Option<&IntOrString>, path: &str, errs: &mut Errors) {
+pub(super) fn not_more_than_100_percent(value: Option<&IntOrString>, path: &str, errs: &mut Errors) {
     if let Some(IntOrString::String(s)) = value {
         if let Some(n) = s.strip_suffix('%').and_then(|n| n.parse::<i64>().ok()) {
             if n > 100 {

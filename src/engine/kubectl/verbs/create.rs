@@ -487,7 +487,7 @@ fn pod_disruption_budget(s: &mut Session) -> Result {
         }),
         status: Some(PodDisruptionBudgetStatus::default()),
     };
-    submit_generated(s, Object::PodDisruptionBudget(Box::new(pdb)), None, "created")
+    submit_generated(s, Object::PodDisruptionBudget(Box::new(pdb)), Some("failed to create poddisruptionbudgets: "), "created")
 }
 
 /// `kubectl create priorityclass NAME [--value=N] [--global-default] [--description=…] [--preemption-policy=…]`.
@@ -502,7 +502,7 @@ fn priority_class(s: &mut Session) -> Result {
         description: s.args.value("description").filter(|d| !d.is_empty()).map(str::to_string),
         preemption_policy: Some(s.args.value("preemption-policy").unwrap_or("PreemptLowerPriority").to_string()),
     };
-    submit_generated(s, Object::PriorityClass(Box::new(pc)), None, "created")
+    submit_generated(s, Object::PriorityClass(Box::new(pc)), Some("failed to create priorityclass: "), "created")
 }
 
 /// `kubectl create quota NAME [--hard=res=qty,…] [--scopes=Scope,…]`

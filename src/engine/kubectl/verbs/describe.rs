@@ -2,7 +2,7 @@
 //! pkg/describe/describe.go) for pods, deployments, replica sets, nodes,
 //! services, namespaces, config maps and secrets (storage kinds in
 //! `storage.rs`; StatefulSets, DaemonSets, Jobs and CronJobs in
-//! `workloads.rs`; resource quotas in `quota.rs`), and its generic
+//! `workloads.rs`; resource quotas in `quota.rs`; priority classes), and its generic
 //! describer for every other kind. Text is written with tabs and aligned by
 //! Go's tabwriter, as kubectl does, so column blocks line up the same way.
 
@@ -174,6 +174,7 @@ pub fn describe_object(s: &Session, obj: &Object, show_events: bool, now: Virtua
         Object::Endpoints(ep) => network::describe_endpoints(&mut w, obj, ep),
         Object::EndpointSlice(slice) => network::describe_endpoint_slice(&mut w, obj, slice),
         Object::HorizontalPodAutoscaler(hpa) => autoscaling::describe_horizontal_pod_autoscaler(&mut w, hpa),
+        Object::PriorityClass(pc) => describe_priority_class(&mut w, pc),
         Object::Role(r) => rbac::describe_role(&mut w, &r.metadata, r.rules.as_deref()),
         Object::ClusterRole(r) => rbac::describe_role(&mut w, &r.metadata, r.rules.as_deref()),
         Object::RoleBinding(b) => rbac::describe_binding(&mut w, &b.metadata, &b.role_ref, b.subjects.as_deref()),
@@ -184,6 +185,17 @@ pub fn describe_object(s: &Session, obj: &Object, show_events: bool, now: Virtua
         describe_events(&mut w, &events, now);
     }
     DESCRIBE.format(&w.text)
+}
+
+/// `describePriorityClass`: no labels, and the annotations on one line as
+/// `labels.FormatLabels` writes them.
+fn describe_priority_class(w: &mut Writer, pc: &k8s_openapi::api::scheduling::v1::PriorityClass) {
+    w.line(0, &format!("Name:\t{}", pc.metadata.name.as_deref().unwrap_or("")));
+    w.line(0, &format!("Value:\t{}", pc.value));
+    w.line(0, &format!("GlobalDefault:\t{}", pc.global_default.unwrap_or(false)));
+    w.line(0, &format!("PreemptionPolicy:\t{}", pc.preemption_policy.as_deref().unwrap_or("")));
+    w.line(0, &format!("Description:\t{}", pc.description.as_deref().unwrap_or("")));
+    w.line(0, &format!("Annotations:\t{}", format_labels(pc.metadata.annotations.as_ref())));
 }
 
 /// A pod template as `DescribePodTemplate` writes it, unaligned (what
