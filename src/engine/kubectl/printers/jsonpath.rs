@@ -319,7 +319,7 @@ impl<'t> Parser<'t> {
                     params[i].value = value.parse::<i64>().map_err(|_| format!("array index {value} is not a number"))?;
                 }
             } else if i == 1 {
-                params[i] = Param { value: params[0].value + 1, known: true, derived: true };
+                params[i] = Param { value: params[0].value.saturating_add(1), known: true, derived: true };
             } else {
                 params[i] = Param::default();
             }
@@ -734,13 +734,13 @@ fn eval_array<'a>(input: Vec<Found<'a>>, node_params: &[Param; 3]) -> Result<Vec
             params[0].value = 0;
         }
         if params[0].value < 0 {
-            params[0].value += len;
+            params[0].value = params[0].value.saturating_add(len);
         }
         if !params[1].known {
             params[1].value = len;
         }
         if params[1].value < 0 || (params[1].value == 0 && params[1].derived) {
-            params[1].value += len;
+            params[1].value = params[1].value.saturating_add(len);
         }
         if params[1].value == params[0].value {
             // Asking for no elements is allowed, and ends the walk.
@@ -750,7 +750,7 @@ fn eval_array<'a>(input: Vec<Found<'a>>, node_params: &[Param; 3]) -> Result<Vec
             return Err(format!("array index out of bounds: index {}, length {len}", params[0].value));
         }
         if params[1].value > len || params[1].value < 0 {
-            return Err(format!("array index out of bounds: index {}, length {len}", params[1].value - 1));
+            return Err(format!("array index out of bounds: index {}, length {len}", params[1].value.saturating_sub(1)));
         }
         if params[0].value > params[1].value {
             return Err(format!("starting index {} is greater than ending index {}", params[0].value, params[1].value));
