@@ -217,8 +217,10 @@ proptest! {
     #[test]
     fn jsonpath_of_any_text_parses_or_fails_cleanly(template in "(\\{|\\}|\\[|\\]|\\.|\\*|\\?|@|=|'|\"|range |end|[a-z]|[0-9]|:|-|,| |\\\\){0,40}", data in tree()) {
         if let Ok(t) = Template::parse(&template) {
-            let _ = t.execute(&data);
-            let _ = t.find(&data);
+            let _ = t.execute(&data, true);
+            let _ = t.execute(&data, false);
+            let _ = t.execute_as_json(&data, true);
+            let _ = t.find_results(&data, true);
         }
     }
 

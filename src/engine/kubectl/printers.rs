@@ -25,6 +25,8 @@ pub enum OutputFormat {
     Json,
     Name,
     JsonPath(String),
+    /// `jsonpath-as-json=…`: each of the template's values as a JSON array.
+    JsonPathAsJson(String),
     /// `custom-columns=HEADER:.path,…`
     CustomColumns(String),
 }
@@ -34,19 +36,29 @@ const ALLOWED_FORMATS: &str =
 
 /// Parses `-o`; kubectl's error for an unknown format otherwise.
 pub fn parse_output_format(value: Option<&str>) -> std::result::Result<OutputFormat, String> {
+    // cli-runtime's JSON, YAML and name printers match their formats in
+    // lower case (`-o JSON`); the others as given.
+    let lower = value.map(str::to_ascii_lowercase);
+    match lower.as_deref() {
+        Some("yaml") => return Ok(OutputFormat::Yaml),
+        Some("json") => return Ok(OutputFormat::Json),
+        Some("name") => return Ok(OutputFormat::Name),
+        _ => {}
+    }
     match value {
         None | Some("") => Ok(OutputFormat::Table),
         Some("wide") => Ok(OutputFormat::Wide),
-        Some("yaml") => Ok(OutputFormat::Yaml),
-        Some("json") => Ok(OutputFormat::Json),
-        Some("name") => Ok(OutputFormat::Name),
         Some("jsonpath") | Some("jsonpath-as-json") | Some("go-template") | Some("template") => {
             Err("error: template format specified but no template given".to_string())
         }
         Some("custom-columns") => Err("error: custom-columns format specified but no custom columns given".to_string()),
         Some(other) => {
+            // cli-runtime's JSONPathPrintFlags: a format with an empty template is refused.
             if let Some(expr) = other.strip_prefix("jsonpath=") {
-                return Ok(OutputFormat::JsonPath(expr.to_string()));
+                return if expr.is_empty() { Err("error: template format specified but no template given".to_string()) } else { Ok(OutputFormat::JsonPath(expr.to_string())) };
+            }
+            if let Some(expr) = other.strip_prefix("jsonpath-as-json=") {
+                return if expr.is_empty() { Err("error: template format specified but no template given".to_string()) } else { Ok(OutputFormat::JsonPathAsJson(expr.to_string())) };
             }
             if let Some(spec) = other.strip_prefix("custom-columns=") {
                 return Ok(OutputFormat::CustomColumns(spec.to_string()));
@@ -54,7 +66,7 @@ pub fn parse_output_format(value: Option<&str>) -> std::result::Result<OutputFor
             if other.starts_with("go-template=") || other.starts_with("template=") {
                 return Err("error: go-template output is not available in this simulator; use -o jsonpath=… instead".to_string());
             }
-            Err(format!("error: unable to match a printer suitable for the output format \"{other}\", allowed formats are: {ALLOWED_FORMATS}"))
+            Err(format!("error: unable to match a printer suitable for the output format {}, allowed formats are: {ALLOWED_FORMATS}", jsonpath::go_quote(other)))
         }
     }
 }
@@ -75,7 +87,7 @@ pub fn print_objects(s: &mut Session, objects: &[Rc<Object>], format: &OutputFor
             let opts = TableOptions { wide: *format == OutputFormat::Wide, ..Default::default() };
             render_table(objects, &opts, now)
         }
-        other => render_structured(objects, other, objects.len() == 1).map_err(Error::Message)?,
+        other => render_structured(objects, other, objects.len() == 1, allow_missing_template_keys(s)).map_err(Error::Message)?,
     };
     s.out.push_str(&text);
     Ok(())
@@ -91,10 +103,23 @@ pub fn list_json(objects: &[Rc<Object>]) -> Value {
     })
 }
 
+/// `--allow-missing-template-keys` (true unless given false).
+pub fn allow_missing_template_keys(s: &Session) -> bool {
+    !s.args.has("allow-missing-template-keys") || s.args.flag("allow-missing-template-keys")
+}
+
+/// `-o jsonpath=…` (`as_json`: `-o jsonpath-as-json=…`) of `value`, with
+/// cli-runtime's wording when the template does not parse or fails on it.
+pub fn render_jsonpath(expr: &str, as_json: bool, value: &Value, allow_missing_keys: bool) -> std::result::Result<String, String> {
+    let template = jsonpath::Template::parse(expr).map_err(|e| format!("error: error parsing jsonpath {expr}, {e}"))?;
+    let text = if as_json { template.execute_as_json(value, allow_missing_keys) } else { template.execute(value, allow_missing_keys) };
+    text.map_err(|e| format!("error: {}", jsonpath::execution_error(expr, &e, value)))
+}
+
 /// `yaml`, `json`, `name`, `jsonpath` and `custom-columns` output.
 /// `single`: the command named exactly one object, so it prints bare rather
 /// than inside a `List`.
-pub fn render_structured(objects: &[Rc<Object>], format: &OutputFormat, single: bool) -> std::result::Result<String, String> {
+pub fn render_structured(objects: &[Rc<Object>], format: &OutputFormat, single: bool, allow_missing_keys: bool) -> std::result::Result<String, String> {
     let value = || match (single, objects.first()) {
         (true, Some(o)) if objects.len() == 1 => o.to_json(),
         _ => list_json(objects),
@@ -103,48 +128,65 @@ pub fn render_structured(objects: &[Rc<Object>], format: &OutputFormat, single: 
         OutputFormat::Name => objects.iter().map(|o| format!("{}\n", qualified_name(o))).collect(),
         OutputFormat::Json => format!("{}\n", json::to_json_indented(&value())),
         OutputFormat::Yaml => yaml::to_yaml(&value()),
-        OutputFormat::JsonPath(expr) => {
-            let template = jsonpath::Template::parse(expr).map_err(|e| format!("error: error parsing jsonpath {expr}, {e}"))?;
-            template.execute(&value())
+        OutputFormat::JsonPath(expr) => render_jsonpath(expr, false, &value(), allow_missing_keys)?,
+        OutputFormat::JsonPathAsJson(expr) => render_jsonpath(expr, true, &value(), allow_missing_keys)?,
+        OutputFormat::CustomColumns(spec) => {
+            let (text, error) = custom_columns(objects, spec, false)?;
+            match error {
+                None => text,
+                Some(e) => return Err(format!("{text}{e}")),
+            }
         }
-        OutputFormat::CustomColumns(spec) => custom_columns(objects, spec, false)?,
         OutputFormat::Table | OutputFormat::Wide => return Err("error: a table is not a structured format".to_string()),
     })
 }
 
-/// `-o custom-columns=NAME:.metadata.name,…`.
-pub fn custom_columns(objects: &[Rc<Object>], spec: &str, no_headers: bool) -> std::result::Result<String, String> {
+/// `-o custom-columns=NAME:.metadata.name,…`: the aligned table, and the
+/// error that stopped it (kubectl's printer writes the header and the rows
+/// before a failing one, then fails).
+pub fn custom_columns(objects: &[Rc<Object>], spec: &str, no_headers: bool) -> std::result::Result<(String, Option<String>), String> {
+    if spec.is_empty() {
+        return Err("error: custom-columns format specified but no custom columns given".to_string());
+    }
     let mut columns = Vec::new();
     for part in spec.split(',') {
         let Some((header, expr)) = part.split_once(':') else {
             return Err(format!("error: unexpected custom-columns spec: {part}, expected <header>:<json-path-expr>"));
         };
-        let relaxed = jsonpath::relaxed(expr);
-        let template = jsonpath::Template::parse(&relaxed).map_err(|e| format!("error: error parsing jsonpath {relaxed}, {e}"))?;
-        columns.push((header.to_string(), template));
+        columns.push((header.to_string(), jsonpath::relaxed_expression(expr).map_err(|e| format!("error: {e}"))?));
     }
     let mut text = String::new();
     if !no_headers {
         text.push_str(&columns.iter().map(|(h, _)| h.as_str()).collect::<Vec<_>>().join("\t"));
         text.push('\n');
     }
+    // Each column's template is parsed as the printer starts, after the header.
+    let mut templates = Vec::new();
+    for (_, expr) in &columns {
+        match jsonpath::Template::parse(expr) {
+            Ok(t) => templates.push(t),
+            Err(e) => return Ok((tabwriter::TABLE.format(&text), Some(format!("error: {e}")))),
+        }
+    }
     for obj in objects {
         let value = obj.to_json();
-        let cells: Vec<String> = columns
-            .iter()
-            .map(|(_, t)| {
-                let found = t.find(&value);
-                if found.is_empty() {
-                    "<none>".to_string()
-                } else {
-                    found.iter().map(jsonpath::go_sprint).collect::<Vec<_>>().join(",")
-                }
-            })
-            .collect();
+        let mut cells = Vec::new();
+        for template in &templates {
+            let found = match template.find_results(&value, true) {
+                Ok(found) => found,
+                Err(e) => return Ok((tabwriter::TABLE.format(&text), Some(format!("error: {e}")))),
+            };
+            let mut shown: Vec<String> = Vec::new();
+            if found.first().is_none_or(|first| first.is_empty()) {
+                shown.push("<none>".to_string());
+            }
+            shown.extend(found.iter().flatten().map(|v| jsonpath::go_sprint(v)));
+            cells.push(shown.join(","));
+        }
         text.push_str(&cells.join("\t"));
         text.push('\n');
     }
-    Ok(tabwriter::TABLE.format(&text))
+    Ok((tabwriter::TABLE.format(&text), None))
 }
 
 /// How a table is decorated.

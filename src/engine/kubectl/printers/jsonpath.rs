@@ -1,41 +1,39 @@
-//! kubectl's JSONPath templates (`-o jsonpath=…`, `custom-columns`,
-//! `--sort-by`): client-go's dialect, with `{range}…{end}`, string literals,
-//! `[*]`, indexes and slices, `..` descent and `[?(@.x=="y")]` filters.
-//! Missing keys print nothing, as kubectl allows them by default.
+//! kubectl's JSONPath templates (`-o jsonpath=…`, custom columns,
+//! `--sort-by`): client-go v0.33.0's util/jsonpath, its parser and its
+//! evaluator, step by step over decoded JSON, so a template fails where
+//! kubectl's fails (an index past the end, a filter on a map, a bare word
+//! in a filter) with client-go's words, and a missing key is an error only
+//! when the caller does not allow missing keys.
+
+use std::borrow::Cow;
 
 use serde_json::Value;
 
-use super::json::to_json_compact;
+use super::json::{to_json_compact, to_json_indented};
 
 #[derive(Clone, Debug, PartialEq)]
 enum Node {
     Text(String),
-    Path(Vec<Step>),
-    Range(Vec<Step>, Vec<Node>),
-}
-
-#[derive(Clone, Debug, PartialEq)]
-enum Step {
+    List(Vec<Node>),
     Field(String),
-    /// `..name`: every descendant's `name`.
-    Descend(String),
+    Identifier(String),
+    Array([Param; 3]),
+    Filter { left: Vec<Node>, right: Vec<Node>, operator: String },
+    Int(i64),
+    Float(f64),
+    Bool(bool),
     Wildcard,
-    Index(i64),
-    Slice(Option<i64>, Option<i64>, Option<i64>),
-    Union(Vec<String>),
-    Filter(Filter),
+    Recursive,
+    Union(Vec<Vec<Node>>),
 }
 
-#[derive(Clone, Debug, PartialEq)]
-struct Filter {
-    left: Vec<Step>,
-    op: Option<(String, Operand)>,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-enum Operand {
-    Literal(Value),
-    Path(Vec<Step>),
+/// A slice bound (`ParamsEntry`): `derived` marks an end made from a
+/// single index (`[2]` is `[2:3]`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Param {
+    value: i64,
+    known: bool,
+    derived: bool,
 }
 
 /// A parsed template.
@@ -44,398 +42,831 @@ pub struct Template {
     nodes: Vec<Node>,
 }
 
+/// One selected value: borrowed from the object, or made by the template
+/// (a literal, a string's bytes).
+type Found<'a> = Cow<'a, Value>;
+
+static NULL: Value = Value::Null;
+
 impl Template {
-    /// Parses a template; errors read as kubectl's (`unclosed action`, …).
+    /// `jsonpath.Parse`; errors read as client-go's (`unclosed action`, …).
     pub fn parse(text: &str) -> Result<Template, String> {
-        let mut stack: Vec<(Vec<Step>, Vec<Node>)> = Vec::new();
-        let mut nodes: Vec<Node> = Vec::new();
-        let mut rest = text;
-        while !rest.is_empty() {
-            let Some(open) = rest.find('{') else {
-                nodes.push(Node::Text(rest.to_string()));
-                break;
-            };
-            if open > 0 {
-                nodes.push(Node::Text(rest[..open].to_string()));
-            }
-            let after = &rest[open + 1..];
-            let close = find_action_end(after).ok_or_else(|| "unclosed action".to_string())?;
-            let action = after[..close].trim();
-            rest = &after[close + 1..];
-            if action == "end" {
-                let (path, outer) = stack.pop().ok_or_else(|| "not in range, nothing to end".to_string())?;
-                let body = std::mem::replace(&mut nodes, outer);
-                nodes.push(Node::Range(path, body));
-            } else if let Some(path) = action.strip_prefix("range ") {
-                let steps = parse_path(path.trim())?;
-                stack.push((steps, std::mem::take(&mut nodes)));
-            } else if action.starts_with('"') || action.starts_with('\'') {
-                nodes.push(Node::Text(unquote(action)?));
-            } else if action.is_empty() {
-                continue;
-            } else {
-                nodes.push(Node::Path(parse_path(action)?));
-            }
-        }
-        if !stack.is_empty() {
-            return Err("unclosed range".to_string());
-        }
+        let mut parser = Parser { input: text, pos: 0, start: 0, width: 0 };
+        let mut nodes = Vec::new();
+        parser.parse_text(&mut nodes)?;
         Ok(Template { nodes })
     }
 
-    /// The template's text for `data`.
-    pub fn execute(&self, data: &Value) -> String {
+    /// `JSONPath.Execute`: the template's text for `data`, or the error
+    /// that stops it (nothing is printed then).
+    pub fn execute(&self, data: &Value, allow_missing_keys: bool) -> Result<String, String> {
+        let results = self.find_results(data, allow_missing_keys)?;
         let mut out = String::new();
-        execute_nodes(&self.nodes, data, data, &mut out);
-        out
+        for values in &results {
+            print_results(values, &mut out);
+        }
+        Ok(out)
     }
 
-    /// Every value the template's paths select (custom columns and `--sort-by` use this).
-    pub fn find(&self, data: &Value) -> Vec<Value> {
-        let mut found = Vec::new();
-        for node in &self.nodes {
-            if let Node::Path(steps) = node {
-                found.extend(eval(steps, data, data).into_iter().cloned());
+    /// `-o jsonpath-as-json`: each node's values as one indented JSON array.
+    pub fn execute_as_json(&self, data: &Value, allow_missing_keys: bool) -> Result<String, String> {
+        let results = self.find_results(data, allow_missing_keys)?;
+        let mut out = String::new();
+        for values in &results {
+            let array = Value::Array(values.iter().map(|v| v.as_ref().clone()).collect());
+            out.push_str(&to_json_indented(&array));
+            out.push('\n');
+        }
+        Ok(out)
+    }
+
+    /// `JSONPath.FindResults`: the values each top-level node selects (a
+    /// range's nodes once per element), as custom columns and `--sort-by` read them.
+    pub fn find_results<'a>(&'a self, data: &'a Value, allow_missing_keys: bool) -> Result<Vec<Vec<Found<'a>>>, String> {
+        let mut run = Run { allow_missing_keys, begin_range: 0, in_range: 0, end_range: 0, last_end_node: None };
+        run.find_results(&self.nodes, 0, Cow::Borrowed(data))
+    }
+}
+
+/// cli-runtime's `RelaxedJSONPathExpression` (custom columns, `--sort-by`):
+/// `a.b`, `.a.b`, `{a.b}` and `{.a.b}` all become `{.a.b}`.
+pub fn relaxed_expression(expr: &str) -> Result<String, String> {
+    if expr.is_empty() {
+        return Ok(String::new());
+    }
+    let no_braces = |s: &str| !s.is_empty() && !s.contains(['{', '}']);
+    // `^\{\.?([^{}]+)\}$` first, then `^\.?([^{}]+)$`.
+    if let Some(inner) = expr.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+        let field = inner.strip_prefix('.').filter(|f| no_braces(f)).unwrap_or(inner);
+        if no_braces(field) {
+            return Ok(format!("{{.{field}}}"));
+        }
+    }
+    let field = expr.strip_prefix('.').filter(|f| no_braces(f)).unwrap_or(expr);
+    if no_braces(field) {
+        return Ok(format!("{{.{field}}}"));
+    }
+    Err("unexpected path string, expected a 'name1.name2' or '.name1.name2' or '{name1.name2}' or '{.name1.name2}'".to_string())
+}
+
+/// [`relaxed_expression`], or the text itself where that refuses it.
+pub fn relaxed(expr: &str) -> String {
+    relaxed_expression(expr).unwrap_or_else(|_| expr.to_string())
+}
+
+const EOF: Option<char> = None;
+
+struct Parser<'t> {
+    input: &'t str,
+    pos: usize,
+    start: usize,
+    width: usize,
+}
+
+impl<'t> Parser<'t> {
+    fn consume_text(&mut self) -> &'t str {
+        let value = &self.input[self.start..self.pos];
+        self.start = self.pos;
+        value
+    }
+
+    fn next(&mut self) -> Option<char> {
+        match self.input[self.pos..].chars().next() {
+            None => {
+                self.width = 0;
+                EOF
+            }
+            Some(c) => {
+                self.width = c.len_utf8();
+                self.pos += self.width;
+                Some(c)
             }
         }
-        found
+    }
+
+    fn peek(&mut self) -> Option<char> {
+        let c = self.next();
+        self.backup();
+        c
+    }
+
+    fn backup(&mut self) {
+        self.pos -= self.width;
+    }
+
+    fn rest(&self) -> &'t str {
+        &self.input[self.pos..]
+    }
+
+    /// The byte two before the current position (client-go's escape test).
+    fn escaped(&self) -> bool {
+        self.pos >= 2 && self.input.as_bytes().get(self.pos - 2) == Some(&b'\\')
+    }
+
+    fn parse_text(&mut self, root: &mut Vec<Node>) -> Result<(), String> {
+        loop {
+            if self.rest().starts_with('{') {
+                if self.pos > self.start {
+                    root.push(Node::Text(self.consume_text().to_string()));
+                }
+                self.pos += 1;
+                self.consume_text();
+                let mut action = Vec::new();
+                self.parse_inside_action(&mut action)?;
+                root.push(Node::List(action));
+                continue;
+            }
+            if self.next() == EOF {
+                break;
+            }
+        }
+        if self.pos > self.start {
+            root.push(Node::Text(self.consume_text().to_string()));
+        }
+        Ok(())
+    }
+
+    /// Everything up to the action's closing brace.
+    fn parse_inside_action(&mut self, cur: &mut Vec<Node>) -> Result<(), String> {
+        loop {
+            if self.rest().starts_with('}') {
+                self.pos += 1;
+                self.consume_text();
+                return Ok(());
+            }
+            if self.rest().starts_with("[?(") {
+                self.parse_filter(cur)?;
+                continue;
+            }
+            if self.rest().starts_with("..") {
+                self.parse_recursive(cur)?;
+                continue;
+            }
+            match self.next() {
+                None | Some('\r') | Some('\n') => return Err("unclosed action".to_string()),
+                Some(' ') | Some('@') | Some('$') => {
+                    self.consume_text();
+                }
+                Some('[') => self.parse_array(cur)?,
+                Some(q @ ('"' | '\'')) => self.parse_quote(cur, q)?,
+                Some('.') => self.parse_field(cur)?,
+                Some(c) if c == '+' || c == '-' || is_digit(c) => {
+                    self.backup();
+                    self.parse_number(cur)?;
+                }
+                Some(c) if is_alphanumeric(c) => {
+                    self.backup();
+                    self.parse_identifier(cur)?;
+                }
+                Some(c) => return Err(format!("unrecognized character in action: {}", go_sharp_u(c))),
+            }
+        }
+    }
+
+    fn parse_identifier(&mut self, cur: &mut Vec<Node>) -> Result<(), String> {
+        loop {
+            let r = self.next();
+            if is_terminator(r) {
+                self.backup();
+                break;
+            }
+        }
+        let value = self.consume_text();
+        cur.push(match value {
+            "true" => Node::Bool(true),
+            "false" => Node::Bool(false),
+            _ => Node::Identifier(value.to_string()),
+        });
+        Ok(())
+    }
+
+    fn parse_recursive(&mut self, cur: &mut Vec<Node>) -> Result<(), String> {
+        if cur.last() == Some(&Node::Recursive) {
+            return Err("invalid multiple recursive descent".to_string());
+        }
+        self.pos += 2;
+        self.consume_text();
+        cur.push(Node::Recursive);
+        if self.peek().is_some_and(is_alphanumeric) {
+            return self.parse_field(cur);
+        }
+        Ok(())
+    }
+
+    fn parse_number(&mut self, cur: &mut Vec<Node>) -> Result<(), String> {
+        if matches!(self.peek(), Some('+') | Some('-')) {
+            self.next();
+        }
+        loop {
+            match self.next() {
+                Some(c) if c == '.' || is_digit(c) => {}
+                _ => {
+                    self.backup();
+                    break;
+                }
+            }
+        }
+        let value = self.consume_text();
+        if let Ok(i) = value.parse::<i64>() {
+            cur.push(Node::Int(i));
+        } else if let Some(f) = parse_go_float(value) {
+            cur.push(Node::Float(f));
+        } else {
+            return Err(format!("cannot parse number {value}"));
+        }
+        Ok(())
+    }
+
+    fn parse_array(&mut self, cur: &mut Vec<Node>) -> Result<(), String> {
+        loop {
+            match self.next() {
+                None | Some('\n') => return Err("unterminated array".to_string()),
+                Some(']') => break,
+                _ => {}
+            }
+        }
+        let consumed = self.consume_text();
+        let mut text = &consumed[1..consumed.len() - 1];
+        if text == "*" {
+            text = ":";
+        }
+        let parts: Vec<&str> = text.split(',').collect();
+        if parts.len() > 1 {
+            let mut union = Vec::new();
+            for part in parts {
+                union.push(parse_action(&format!("[{}]", part.trim_matches(' ')))?);
+            }
+            cur.push(Node::Union(union));
+            return Ok(());
+        }
+        // A dict key, `['a.b']`, reads as the field path `.a.b`.
+        if let Some(key) = text.strip_prefix('\'').and_then(|t| t.strip_suffix('\'')).filter(|k| !k.contains('\'')) {
+            cur.extend(parse_action(&format!(".{key}"))?);
+            return Ok(());
+        }
+        let groups = slice_groups(text).ok_or_else(|| format!("invalid array index {text}"))?;
+        let mut params = [Param::default(); 3];
+        for i in 0..3 {
+            let mut value = groups[i];
+            if !value.is_empty() {
+                if i > 0 {
+                    value = &value[1..];
+                }
+                if i > 0 && value.is_empty() {
+                    params[i].known = false;
+                } else {
+                    params[i].known = true;
+                    params[i].value = value.parse::<i64>().map_err(|_| format!("array index {value} is not a number"))?;
+                }
+            } else if i == 1 {
+                params[i] = Param { value: params[0].value.saturating_add(1), known: true, derived: true };
+            } else {
+                params[i] = Param::default();
+            }
+        }
+        cur.push(Node::Array(params));
+        Ok(())
+    }
+
+    fn parse_filter(&mut self, cur: &mut Vec<Node>) -> Result<(), String> {
+        self.pos += 3;
+        self.consume_text();
+        let mut begin = false;
+        let mut end = false;
+        let mut pair = '"';
+        loop {
+            match self.next() {
+                None | Some('\n') => return Err("unterminated filter".to_string()),
+                Some(r @ ('"' | '\'')) => {
+                    if !begin {
+                        begin = true;
+                        pair = r;
+                        continue;
+                    }
+                    if !self.escaped() && r == pair {
+                        end = true;
+                    }
+                }
+                Some(')') if begin == end => break,
+                _ => {}
+            }
+        }
+        if self.next() != Some(']') {
+            return Err("unclosed array expect ]".to_string());
+        }
+        let consumed = self.consume_text();
+        let text = &consumed[..consumed.len() - 2];
+        match filter_parts(text) {
+            None => cur.push(Node::Filter { left: parse_action(text)?, right: Vec::new(), operator: "exists".to_string() }),
+            Some((left, operator, right)) => {
+                cur.push(Node::Filter { left: parse_action(left)?, right: parse_action(right)?, operator: operator.to_string() })
+            }
+        }
+        Ok(())
+    }
+
+    fn parse_quote(&mut self, cur: &mut Vec<Node>, end: char) -> Result<(), String> {
+        loop {
+            match self.next() {
+                None | Some('\n') => return Err("unterminated quoted string".to_string()),
+                Some(c) if c == end && !self.escaped() => break,
+                _ => {}
+            }
+        }
+        let value = self.consume_text();
+        let text = unquote_extend(value).ok_or_else(|| format!("unquote string {value} error invalid syntax"))?;
+        cur.push(Node::Text(text));
+        Ok(())
+    }
+
+    fn parse_field(&mut self, cur: &mut Vec<Node>) -> Result<(), String> {
+        self.consume_text();
+        while self.advance() {}
+        let value = self.consume_text();
+        cur.push(if value == "*" { Node::Wildcard } else { Node::Field(value.replace('\\', "")) });
+        Ok(())
+    }
+
+    /// Steps over one character of a field name (an escaped one whole).
+    fn advance(&mut self) -> bool {
+        let r = self.next();
+        if r == Some('\\') {
+            self.next();
+        } else if is_terminator(r) {
+            self.backup();
+            return false;
+        }
+        true
     }
 }
 
-/// kubectl's relaxed form for custom columns and `--sort-by`: `.a.b`, `a.b`
-/// and `{.a.b}` all mean `{.a.b}`.
-pub fn relaxed(expr: &str) -> String {
-    let trimmed = expr.trim();
-    let inner = trimmed.strip_prefix('{').and_then(|s| s.strip_suffix('}')).unwrap_or(trimmed);
-    if inner.starts_with('.') || inner.starts_with('[') {
-        format!("{{{inner}}}")
+/// `parseAction`: the nodes of `{text}`'s first action.
+fn parse_action(text: &str) -> Result<Vec<Node>, String> {
+    let template = Template::parse(&format!("{{{text}}}"))?;
+    match template.nodes.into_iter().next() {
+        Some(Node::List(nodes)) => Ok(nodes),
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// `^(-?[\d]*)(:-?[\d]*)?(:-?[\d]*)?$`: the three groups, empty when absent.
+fn slice_groups(text: &str) -> Option<[&str; 3]> {
+    let bytes = text.as_bytes();
+    let number = |from: usize| {
+        let mut j = from;
+        if bytes.get(j) == Some(&b'-') {
+            j += 1;
+        }
+        while bytes.get(j).is_some_and(u8::is_ascii_digit) {
+            j += 1;
+        }
+        j
+    };
+    let mut i = number(0);
+    let mut groups = [&text[..i], "", ""];
+    for group in groups.iter_mut().skip(1) {
+        if bytes.get(i) == Some(&b':') {
+            let end = number(i + 1);
+            *group = &text[i..end];
+            i = end;
+        }
+    }
+    (i == text.len()).then_some(groups)
+}
+
+/// `^([^!<>=]+)([!<>=]+)(.+?)$` over a filter's text.
+fn filter_parts(text: &str) -> Option<(&str, &str, &str)> {
+    let is_operator = |c: char| matches!(c, '!' | '<' | '>' | '=');
+    let left_end = text.find(is_operator)?;
+    if left_end == 0 {
+        return None;
+    }
+    let after = &text[left_end..];
+    let operator_len = after.find(|c: char| !is_operator(c))?;
+    let right = &after[operator_len..];
+    if right.is_empty() || right.contains('\n') {
+        return None;
+    }
+    Some((&text[..left_end], &after[..operator_len], right))
+}
+
+fn is_terminator(r: Option<char>) -> bool {
+    match r {
+        None => true,
+        Some(c) => matches!(c, ' ' | '\t' | '\r' | '\n' | '.' | ',' | '[' | ']' | '$' | '@' | '{' | '}'),
+    }
+}
+
+/// Go's `unicode.IsDigit`.
+fn is_digit(c: char) -> bool {
+    c.is_ascii_digit() || (!c.is_ascii() && c.is_numeric())
+}
+
+fn is_alphanumeric(c: char) -> bool {
+    c == '_' || c.is_alphabetic() || is_digit(c)
+}
+
+/// Go's `%#U`: `U+002A '*'` (the character only when printable).
+fn go_sharp_u(c: char) -> String {
+    if c.is_control() {
+        format!("U+{:04X}", c as u32)
     } else {
-        format!("{{.{inner}}}")
+        format!("U+{:04X} '{c}'", c as u32)
     }
 }
 
-fn find_action_end(s: &str) -> Option<usize> {
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
-    for (i, c) in s.char_indices() {
-        if escaped {
-            escaped = false;
-            continue;
-        }
-        match (quote, c) {
-            (_, '\\') => escaped = true,
-            (Some(q), c) if c == q => quote = None,
-            (None, '"') | (None, '\'') => quote = Some(c),
-            (None, '}') => return Some(i),
-            _ => {}
-        }
+/// `strconv.ParseFloat` over what `parseNumber` gathers (digits and dots).
+fn parse_go_float(text: &str) -> Option<f64> {
+    let digits = text.trim_start_matches(['+', '-']);
+    if digits.is_empty() || digits == "." || digits.matches('.').count() > 1 {
+        return None;
     }
-    None
+    text.parse::<f64>().ok()
 }
 
-fn unquote(s: &str) -> Result<String, String> {
-    let quote = s.chars().next().unwrap_or('"');
-    let inner = s.strip_prefix(quote).and_then(|r| r.strip_suffix(quote)).ok_or_else(|| format!("unterminated string {s}"))?;
+/// client-go's `UnquoteExtend`: `strconv.Unquote` that also takes single quotes.
+fn unquote_extend(s: &str) -> Option<String> {
+    let quote = s.chars().next()?;
+    if s.len() < 2 || !s.ends_with(quote) || (quote != '"' && quote != '\'') {
+        return None;
+    }
+    let inner = &s[1..s.len() - 1];
+    if !inner.contains('\\') && !inner.contains(quote) {
+        return Some(inner.to_string());
+    }
     let mut out = String::new();
-    let mut chars = inner.chars();
+    let mut chars = inner.chars().peekable();
     while let Some(c) = chars.next() {
+        if c == quote {
+            return None;
+        }
         if c != '\\' {
             out.push(c);
             continue;
         }
-        match chars.next() {
-            Some('n') => out.push('\n'),
-            Some('t') => out.push('\t'),
-            Some('r') => out.push('\r'),
-            Some('\\') => out.push('\\'),
-            Some('"') => out.push('"'),
-            Some('\'') => out.push('\''),
-            Some(other) => {
-                out.push('\\');
-                out.push(other);
+        let escape = chars.next()?;
+        let mut hex = |n: usize| -> Option<u32> {
+            let mut v = 0u32;
+            for _ in 0..n {
+                v = v * 16 + chars.next()?.to_digit(16)?;
             }
-            None => out.push('\\'),
-        }
-    }
-    Ok(out)
-}
-
-fn parse_path(text: &str) -> Result<Vec<Step>, String> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut i = 0;
-    if matches!(chars.first(), Some('@') | Some('$')) {
-        i = 1;
-    } else if !matches!(chars.first(), Some('.') | Some('[')) {
-        return Err(format!("unrecognized identifier {text}"));
-    }
-    let mut steps = Vec::new();
-    while i < chars.len() {
-        match chars[i] {
-            '.' => {
-                let descend = chars.get(i + 1) == Some(&'.');
-                i += if descend { 2 } else { 1 };
-                let mut name = String::new();
-                while i < chars.len() && chars[i] != '.' && chars[i] != '[' {
-                    if chars[i] == '\\' && i + 1 < chars.len() {
-                        i += 1;
-                    }
-                    name.push(chars[i]);
-                    i += 1;
-                }
-                if descend {
-                    steps.push(Step::Descend(name));
-                } else if name == "*" {
-                    steps.push(Step::Wildcard);
-                } else if !name.is_empty() {
-                    steps.push(Step::Field(name));
-                }
-            }
-            '[' => {
-                let close = matching_bracket(&chars, i).ok_or_else(|| format!("unterminated array in {text}"))?;
-                let inner: String = chars[i + 1..close].iter().collect();
-                steps.push(parse_bracket(inner.trim())?);
-                i = close + 1;
-            }
-            c => return Err(format!("unrecognized character in action: U+{:04X} '{c}'", c as u32)),
-        }
-    }
-    Ok(steps)
-}
-
-fn matching_bracket(chars: &[char], open: usize) -> Option<usize> {
-    let mut depth = 0;
-    let mut quote: Option<char> = None;
-    for (i, &c) in chars.iter().enumerate().skip(open) {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '"') | (None, '\'') => quote = Some(c),
-            (None, '[') => depth += 1,
-            (None, ']') => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(i);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
-}
-
-fn parse_bracket(inner: &str) -> Result<Step, String> {
-    if inner == "*" {
-        return Ok(Step::Wildcard);
-    }
-    if let Some(filter) = inner.strip_prefix("?(").and_then(|f| f.strip_suffix(')')) {
-        return Ok(Step::Filter(parse_filter(filter.trim())?));
-    }
-    if inner.starts_with('\'') || inner.starts_with('"') {
-        let names = inner.split(',').map(|p| unquote(p.trim())).collect::<Result<Vec<_>, _>>()?;
-        return Ok(Step::Union(names));
-    }
-    if inner.contains(':') {
-        let parts: Vec<&str> = inner.split(':').collect();
-        let num = |i: usize| -> Result<Option<i64>, String> {
-            match parts.get(i).map(|p| p.trim()) {
-                None | Some("") => Ok(None),
-                Some(p) => p.parse().map(Some).map_err(|_| format!("invalid array index {p}")),
-            }
+            Some(v)
         };
-        return Ok(Step::Slice(num(0)?, num(1)?, num(2)?));
-    }
-    inner.parse().map(Step::Index).map_err(|_| format!("invalid array index {inner}"))
-}
-
-fn parse_filter(text: &str) -> Result<Filter, String> {
-    for op in ["==", "!=", "<=", ">=", "<", ">"] {
-        if let Some((left, right)) = split_outside_quotes(text, op) {
-            let left = parse_path(left.trim())?;
-            let right = right.trim();
-            let operand = if right.starts_with('@') || right.starts_with('$') {
-                Operand::Path(parse_path(right)?)
-            } else if right.starts_with('"') || right.starts_with('\'') {
-                Operand::Literal(Value::String(unquote(right)?))
-            } else if let Ok(n) = right.parse::<i64>() {
-                Operand::Literal(Value::from(n))
-            } else if let Ok(f) = right.parse::<f64>() {
-                Operand::Literal(Value::from(f))
-            } else if right == "true" || right == "false" {
-                Operand::Literal(Value::Bool(right == "true"))
-            } else {
-                return Err(format!("unrecognized filter operand {right}"));
-            };
-            return Ok(Filter { left, op: Some((op.to_string(), operand)) });
-        }
-    }
-    Ok(Filter { left: parse_path(text)?, op: None })
-}
-
-fn split_outside_quotes<'a>(text: &'a str, op: &str) -> Option<(&'a str, &'a str)> {
-    let mut quote: Option<char> = None;
-    for (i, c) in text.char_indices() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '"') | (None, '\'') => quote = Some(c),
-            (None, _) if text[i..].starts_with(op) => return Some((&text[..i], &text[i + op.len()..])),
-            _ => {}
-        }
-    }
-    None
-}
-
-fn eval<'a>(steps: &[Step], root: &'a Value, current: &'a Value) -> Vec<&'a Value> {
-    let mut values = vec![current];
-    for step in steps {
-        let mut next = Vec::new();
-        for v in values {
-            apply(step, root, v, &mut next);
-        }
-        values = next;
-    }
-    values
-}
-
-fn apply<'a>(step: &Step, root: &'a Value, v: &'a Value, out: &mut Vec<&'a Value>) {
-    match step {
-        Step::Field(name) => {
-            if let Some(x) = v.as_object().and_then(|m| m.get(name)) {
-                out.push(x);
-            }
-        }
-        Step::Union(names) => {
-            for name in names {
-                if let Some(x) = v.as_object().and_then(|m| m.get(name)) {
-                    out.push(x);
+        match escape {
+            'a' => out.push('\u{7}'),
+            'b' => out.push('\u{8}'),
+            'f' => out.push('\u{c}'),
+            'n' => out.push('\n'),
+            'r' => out.push('\r'),
+            't' => out.push('\t'),
+            'v' => out.push('\u{b}'),
+            '\\' => out.push('\\'),
+            '\'' | '"' if escape == quote => out.push(escape),
+            'x' => out.push(char::from(u8::try_from(hex(2)?).ok()?)),
+            'u' => out.push(char::from_u32(hex(4)?)?),
+            'U' => out.push(char::from_u32(hex(8)?)?),
+            '0'..='7' => {
+                let mut v = escape.to_digit(8)?;
+                for _ in 0..2 {
+                    v = v * 8 + chars.next()?.to_digit(8)?;
                 }
+                out.push(char::from(u8::try_from(v).ok()?));
             }
-        }
-        Step::Descend(name) => descend(name, v, out),
-        Step::Wildcard => match v {
-            Value::Array(items) => out.extend(items.iter()),
-            Value::Object(map) => out.extend(map.values()),
-            _ => {}
-        },
-        Step::Index(i) => {
-            if let Value::Array(items) = v {
-                let len = items.len() as i64;
-                let idx = if *i < 0 { len + i } else { *i };
-                if (0..len).contains(&idx) {
-                    out.push(&items[idx as usize]);
-                }
-            }
-        }
-        Step::Slice(start, end, stride) => {
-            if let Value::Array(items) = v {
-                let len = items.len() as i64;
-                let clamp = |x: i64| if x < 0 { (len + x).max(0) } else { x.min(len) };
-                let s = clamp(start.unwrap_or(0));
-                let e = clamp(end.unwrap_or(len));
-                let step = stride.unwrap_or(1).max(1) as usize;
-                if s < e {
-                    out.extend(items[s as usize..e as usize].iter().step_by(step));
-                }
-            }
-        }
-        Step::Filter(filter) => {
-            if let Value::Array(items) = v {
-                out.extend(items.iter().filter(|item| filter_matches(filter, root, item)));
-            }
+            _ => return None,
         }
     }
+    Some(out)
 }
 
-fn descend<'a>(name: &str, v: &'a Value, out: &mut Vec<&'a Value>) {
-    match v {
-        Value::Object(map) => {
-            if name.is_empty() || name == "*" {
-                out.extend(map.values());
-            } else if let Some(x) = map.get(name) {
-                out.push(x);
-            }
-            for child in map.values() {
-                descend(name, child, out);
-            }
-        }
-        Value::Array(items) => {
-            for child in items {
-                descend(name, child, out);
-            }
-        }
-        _ => {}
-    }
+/// One execution's range bookkeeping (client-go keeps it on the JSONPath).
+struct Run {
+    allow_missing_keys: bool,
+    begin_range: usize,
+    in_range: usize,
+    end_range: usize,
+    last_end_node: Option<usize>,
 }
 
-fn filter_matches(filter: &Filter, root: &Value, item: &Value) -> bool {
-    let left = eval(&filter.left, root, item);
-    let Some((op, operand)) = &filter.op else {
-        return !left.is_empty();
-    };
-    let right: Vec<&Value> = match operand {
-        Operand::Literal(v) => vec![v],
-        Operand::Path(p) => eval(p, root, item),
-    };
-    let (Some(l), Some(r)) = (left.first(), right.first()) else { return false };
-    match (l.as_f64(), r.as_f64()) {
-        (Some(a), Some(b)) => match op.as_str() {
-            "==" => a == b,
-            "!=" => a != b,
-            "<" => a < b,
-            ">" => a > b,
-            "<=" => a <= b,
-            ">=" => a >= b,
-            _ => false,
-        },
-        _ => match op.as_str() {
-            "==" => l == r,
-            "!=" => l != r,
-            _ => match (l.as_str(), r.as_str()) {
-                (Some(a), Some(b)) => match op.as_str() {
-                    "<" => a < b,
-                    ">" => a > b,
-                    "<=" => a <= b,
-                    ">=" => a >= b,
-                    _ => false,
-                },
-                _ => false,
-            },
-        },
-    }
-}
-
-fn execute_nodes(nodes: &[Node], root: &Value, current: &Value, out: &mut String) {
-    for node in nodes {
-        match node {
-            Node::Text(t) => out.push_str(t),
-            Node::Path(steps) => {
-                let values = eval(steps, root, current);
-                for (i, v) in values.iter().enumerate() {
-                    if i > 0 {
-                        out.push(' ');
+impl Run {
+    fn find_results<'a>(&mut self, nodes: &'a [Node], start: usize, data: Found<'a>) -> Result<Vec<Vec<Found<'a>>>, String> {
+        let cur = vec![data];
+        let mut full = Vec::new();
+        let mut i = start;
+        while i < nodes.len() {
+            let results = self.walk(cur.clone(), &nodes[i])?;
+            // An end node closes the block this call is running.
+            if self.end_range > 0 && self.end_range <= self.in_range {
+                self.end_range -= 1;
+                self.last_end_node = Some(i);
+                break;
+            }
+            if self.begin_range > 0 {
+                self.begin_range -= 1;
+                self.in_range += 1;
+                if results.is_empty() {
+                    // Walked once with nothing, to find where the range ends.
+                    self.find_results(nodes, i + 1, Cow::Borrowed(&NULL))?;
+                } else {
+                    for value in results {
+                        full.extend(self.find_results(nodes, i + 1, value)?);
                     }
-                    out.push_str(&text_of(v));
+                }
+                self.in_range -= 1;
+                if let Some(end) = self.last_end_node.filter(|&end| end > i) {
+                    i = end;
+                }
+                i += 1;
+                continue;
+            }
+            full.push(results);
+            i += 1;
+        }
+        Ok(full)
+    }
+
+    fn walk<'a>(&mut self, input: Vec<Found<'a>>, node: &'a Node) -> Result<Vec<Found<'a>>, String> {
+        match node {
+            Node::List(nodes) => self.eval_list(input, nodes),
+            Node::Text(text) => Ok(vec![Cow::Owned(Value::String(text.clone()))]),
+            Node::Field(name) => self.eval_field(input, name),
+            Node::Array(params) => eval_array(input, params),
+            Node::Filter { left, right, operator } => self.eval_filter(input, left, right, operator),
+            Node::Int(i) => Ok(input.iter().map(|_| Cow::Owned(Value::from(*i))).collect()),
+            Node::Float(f) => Ok(input.iter().map(|_| Cow::Owned(serde_json::Number::from_f64(*f).map(Value::Number).unwrap_or(Value::Null))).collect()),
+            Node::Bool(b) => Ok(input.iter().map(|_| Cow::Owned(Value::Bool(*b))).collect()),
+            Node::Wildcard => Ok(input.iter().flat_map(children).collect()),
+            Node::Recursive => Ok(eval_recursive(input)),
+            Node::Union(lists) => {
+                let mut result = Vec::new();
+                for list in lists {
+                    result.extend(self.eval_list(input.clone(), list)?);
+                }
+                Ok(result)
+            }
+            Node::Identifier(name) => match name.as_str() {
+                "range" => {
+                    self.begin_range += 1;
+                    Ok(input)
+                }
+                "end" if self.in_range > 0 => {
+                    self.end_range += 1;
+                    Ok(Vec::new())
+                }
+                "end" => Err("not in range, nothing to end".to_string()),
+                other => Err(format!("unrecognized identifier {other}")),
+            },
+        }
+    }
+
+    fn eval_list<'a>(&mut self, input: Vec<Found<'a>>, nodes: &'a [Node]) -> Result<Vec<Found<'a>>, String> {
+        let mut cur = input;
+        for node in nodes {
+            cur = self.walk(cur, node)?;
+        }
+        Ok(cur)
+    }
+
+    fn eval_field<'a>(&self, input: Vec<Found<'a>>, name: &str) -> Result<Vec<Found<'a>>, String> {
+        if input.is_empty() {
+            return Ok(input);
+        }
+        let results: Vec<Found<'a>> = input.iter().filter_map(|v| project(v, |x| x.as_object().and_then(|m| m.get(name)))).collect();
+        if results.is_empty() && !self.allow_missing_keys {
+            return Err(format!("{name} is not found"));
+        }
+        Ok(results)
+    }
+
+    fn eval_filter<'a>(&mut self, input: Vec<Found<'a>>, left: &'a [Node], right: &'a [Node], operator: &str) -> Result<Vec<Found<'a>>, String> {
+        let mut results = Vec::new();
+        for value in &input {
+            if !value.is_array() {
+                return Err(format!("{} is not array or slice and cannot be filtered", go_sprint_reflect(value)));
+            }
+            for item in children(value) {
+                let lefts = self.eval_list(vec![item.clone()], left);
+                if operator == "exists" {
+                    if lefts.is_ok_and(|l| !l.is_empty()) {
+                        results.push(item);
+                    }
+                    continue;
+                }
+                let lefts = lefts?;
+                let l = match lefts.len() {
+                    0 => continue,
+                    1 => lefts[0].clone(),
+                    _ => return Err("can only compare one element at a time".to_string()),
+                };
+                let rights = self.eval_list(vec![item.clone()], right)?;
+                let r = match rights.len() {
+                    0 => continue,
+                    1 => &rights[0],
+                    _ => return Err("can only compare one element at a time".to_string()),
+                };
+                let pass = match operator {
+                    "<" => less(&l, r)?,
+                    ">" => !less_equal(&l, r)?,
+                    "==" => equal(&l, r)?,
+                    "!=" => !equal(&l, r)?,
+                    "<=" => less_equal(&l, r)?,
+                    ">=" => !less(&l, r)?,
+                    other => return Err(format!("unrecognized filter operator {other}")),
+                };
+                if pass {
+                    results.push(item);
                 }
             }
-            Node::Range(steps, body) => {
-                for v in eval(steps, root, current) {
-                    execute_nodes(body, root, v, out);
-                }
+        }
+        Ok(results)
+    }
+}
+
+/// A value's child, borrowed where the value is.
+fn project<'a>(v: &Found<'a>, pick: impl Fn(&Value) -> Option<&Value>) -> Option<Found<'a>> {
+    match v {
+        Cow::Borrowed(r) => pick(r).map(Cow::Borrowed),
+        Cow::Owned(o) => pick(o).cloned().map(Cow::Owned),
+    }
+}
+
+/// `evalWildcard`'s view of a value: a map's values, a list's items, a
+/// string's bytes (as numbers); nothing for the rest.
+fn children<'a>(v: &Found<'a>) -> Vec<Found<'a>> {
+    match v {
+        Cow::Borrowed(Value::Object(m)) => m.values().map(Cow::Borrowed).collect(),
+        Cow::Borrowed(Value::Array(items)) => items.iter().map(Cow::Borrowed).collect(),
+        Cow::Owned(Value::Object(m)) => m.values().cloned().map(Cow::Owned).collect(),
+        Cow::Owned(Value::Array(items)) => items.iter().cloned().map(Cow::Owned).collect(),
+        _ => match v.as_ref() {
+            Value::String(s) => s.bytes().map(|b| Cow::Owned(Value::from(b))).collect(),
+            _ => Vec::new(),
+        },
+    }
+}
+
+/// `evalRecursive`: every value with children, then its descendants, depth first.
+fn eval_recursive(input: Vec<Found<'_>>) -> Vec<Found<'_>> {
+    let mut result = Vec::new();
+    for value in input {
+        let inner = children(&value);
+        if !inner.is_empty() {
+            result.push(value);
+            result.extend(eval_recursive(inner));
+        }
+    }
+    result
+}
+
+/// `evalArray`: an index or a slice of each list (a `null` skipped).
+fn eval_array<'a>(input: Vec<Found<'a>>, node_params: &[Param; 3]) -> Result<Vec<Found<'a>>, String> {
+    let mut result = Vec::new();
+    for value in &input {
+        if value.is_null() {
+            continue;
+        }
+        if !value.is_array() {
+            return Err(format!("{} is not array or slice", go_type_name(value)));
+        }
+        let items = children(value);
+        let len = items.len() as i64;
+        let mut params = *node_params;
+        if !params[0].known {
+            params[0].value = 0;
+        }
+        if params[0].value < 0 {
+            params[0].value = params[0].value.saturating_add(len);
+        }
+        if !params[1].known {
+            params[1].value = len;
+        }
+        if params[1].value < 0 || (params[1].value == 0 && params[1].derived) {
+            params[1].value = params[1].value.saturating_add(len);
+        }
+        if params[1].value == params[0].value {
+            // Asking for no elements is allowed, and ends the walk.
+            return Ok(result);
+        }
+        if params[0].value >= len || params[0].value < 0 {
+            return Err(format!("array index out of bounds: index {}, length {len}", params[0].value));
+        }
+        if params[1].value > len || params[1].value < 0 {
+            return Err(format!("array index out of bounds: index {}, length {len}", params[1].value.saturating_sub(1)));
+        }
+        if params[0].value > params[1].value {
+            return Err(format!("starting index {} is greater than ending index {}", params[0].value, params[1].value));
+        }
+        let step = if params[2].known {
+            if params[2].value <= 0 {
+                return Err("step must be > 0".to_string());
             }
+            params[2].value as usize
+        } else {
+            1
+        };
+        result.extend(items.into_iter().take(params[1].value as usize).skip(params[0].value as usize).step_by(step));
+    }
+    Ok(result)
+}
+
+/// The basic kinds Go's template comparisons know.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Bool,
+    Int(i64),
+    Uint(u64),
+    Float(f64),
+    Str,
+}
+
+fn basic_kind(v: &Value) -> Result<Kind, String> {
+    match v {
+        Value::Bool(_) => Ok(Kind::Bool),
+        Value::String(_) => Ok(Kind::Str),
+        Value::Number(n) => Ok(match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => Kind::Int(i),
+            (None, Some(u)) => Kind::Uint(u),
+            _ => Kind::Float(n.as_f64().unwrap_or(0.0)),
+        }),
+        _ => Err("invalid type for comparison".to_string()),
+    }
+}
+
+const BAD_COMPARISON: &str = "incompatible types for comparison";
+
+/// Go's template `eq` on two values.
+fn equal(a: &Value, b: &Value) -> Result<bool, String> {
+    Ok(match (basic_kind(a)?, basic_kind(b)?) {
+        (Kind::Bool, Kind::Bool) => a.as_bool() == b.as_bool(),
+        (Kind::Str, Kind::Str) => a.as_str() == b.as_str(),
+        (Kind::Int(x), Kind::Int(y)) => x == y,
+        (Kind::Uint(x), Kind::Uint(y)) => x == y,
+        (Kind::Int(x), Kind::Uint(y)) | (Kind::Uint(y), Kind::Int(x)) => x >= 0 && x as u64 == y,
+        (Kind::Float(x), Kind::Float(y)) => x == y,
+        _ => return Err(BAD_COMPARISON.to_string()),
+    })
+}
+
+/// Go's template `lt`.
+fn less(a: &Value, b: &Value) -> Result<bool, String> {
+    Ok(match (basic_kind(a)?, basic_kind(b)?) {
+        (Kind::Bool, Kind::Bool) => return Err("invalid type for comparison".to_string()),
+        (Kind::Str, Kind::Str) => a.as_str() < b.as_str(),
+        (Kind::Int(x), Kind::Int(y)) => x < y,
+        (Kind::Uint(x), Kind::Uint(y)) => x < y,
+        (Kind::Int(x), Kind::Uint(y)) => x < 0 || (x as u64) < y,
+        (Kind::Uint(x), Kind::Int(y)) => y >= 0 && x < y as u64,
+        (Kind::Float(x), Kind::Float(y)) => x < y,
+        _ => return Err(BAD_COMPARISON.to_string()),
+    })
+}
+
+fn less_equal(a: &Value, b: &Value) -> Result<bool, String> {
+    if less(a, b)? {
+        return Ok(true);
+    }
+    equal(a, b)
+}
+
+/// `PrintResults`: containers as compact JSON, the rest as text, spaced.
+fn print_results(values: &[Found<'_>], out: &mut String) {
+    for (i, v) in values.iter().enumerate() {
+        match v.as_ref() {
+            Value::Object(_) | Value::Array(_) => out.push_str(&to_json_compact(v)),
+            other => out.push_str(&text_of(other)),
+        }
+        if i + 1 != values.len() {
+            out.push(' ');
         }
     }
 }
 
-/// How a selected value prints: strings bare, collections as compact JSON,
-/// `null` as `null` (client-go's `evalToText` since 1.29; custom columns
-/// still print Go's `<nil>`).
+/// `evalToText`: strings bare, `null` as `null`, the rest as Go prints them.
 fn text_of(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Null => "null".to_string(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => go_value_number(n),
-        Value::Array(_) | Value::Object(_) => to_json_compact(v),
+        other => go_sprint(other),
+    }
+}
+
+/// The Go type a decoded JSON value has, as `%v` of its `reflect.Type` names it.
+fn go_type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Object(_) => "map[string]interface {}",
+        Value::Array(_) => "[]interface {}",
+        Value::String(_) => "string",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float64",
+        Value::Number(_) => "int64",
+        Value::Null => "interface {}",
+    }
+}
+
+/// `%v` of a `reflect.Value` (a `null` is the invalid value).
+fn go_sprint_reflect(v: &Value) -> String {
+    match v {
+        Value::Null => "<invalid reflect.Value>".to_string(),
+        other => go_sprint(other),
     }
 }
 
@@ -468,13 +899,70 @@ pub fn go_sprint(v: &Value) -> String {
     }
 }
 
+/// Go's `%#v` of a decoded JSON value (`map[string]interface {}{"a":1}`),
+/// as the JSONPath printer shows the object a template failed on.
+pub fn go_sharp_v(v: &Value) -> String {
+    match v {
+        Value::Null => "interface {}(nil)".to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => go_value_number(n),
+        Value::String(s) => go_quote(s),
+        Value::Array(items) => format!("[]interface {{}}{{{}}}", items.iter().map(go_sharp_v).collect::<Vec<_>>().join(", ")),
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            let text: Vec<String> = entries.iter().map(|(k, x)| format!("{}:{}", go_quote(k), go_sharp_v(x))).collect();
+            format!("map[string]interface {{}}{{{}}}", text.join(", "))
+        }
+    }
+}
+
+/// Go's `strconv.Quote`.
+pub fn go_quote(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{b}' => out.push_str("\\v"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if c.is_control() || c.is_whitespace() && c != ' ' => {
+                if (c as u32) < 0x10000 {
+                    out.push_str(&format!("\\u{:04x}", c as u32));
+                } else {
+                    out.push_str(&format!("\\U{:08x}", c as u32));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// cli-runtime's `JSONPathPrinter.PrintObj` failure: the template, the
+/// error and the object the template ran on.
+pub fn execution_error(raw_template: &str, error: &str, data: &Value) -> String {
+    format!(
+        "error executing jsonpath {}: Error executing template: {error}. Printing more information for debugging the template:\n\ttemplate was:\n\t\t{raw_template}\n\tobject given to jsonpath engine was:\n\t\t{}\n\n\n",
+        go_quote(raw_template),
+        go_sharp_v(data)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
 
-    fn run(template: &str, data: &Value) -> String {
-        Template::parse(template).unwrap().execute(data)
+    fn run(template: &str, data: &Value) -> Result<String, String> {
+        Template::parse(template)?.execute(data, true)
     }
 
     #[test]
@@ -483,23 +971,59 @@ mod tests {
             {"metadata": {"name": "a"}, "status": {"conditions": [{"type": "Ready", "status": "True"}]}},
             {"metadata": {"name": "b"}, "status": {"conditions": [{"type": "Ready", "status": "False"}]}},
         ]});
-        assert_eq!(run("{.items[*].metadata.name}", &list), "a b");
-        assert_eq!(run("{.items[0].metadata.name}", &list), "a");
-        assert_eq!(run("{.items[-1].metadata.name}", &list), "b");
-        assert_eq!(run("{range .items[*]}{.metadata.name}{\"\\n\"}{end}", &list), "a\nb\n");
-        assert_eq!(run("{.items[?(@.status.conditions[0].status==\"False\")].metadata.name}", &list), "b");
-        assert_eq!(run("{.items[0].status.conditions[?(@.type==\"Ready\")].status}", &list), "True");
-        assert_eq!(run("{.items[0].missing}", &list), "");
-        assert_eq!(run("names: {..name}", &list), "names: a b");
-        assert_eq!(run("{.items[0].metadata}", &list), "{\"name\":\"a\"}");
+        let ok = |t: &str| run(t, &list).unwrap_or_else(|e| format!("ERR {e}"));
+        assert_eq!(ok("{.items[*].metadata.name}"), "a b");
+        assert_eq!(ok("{.items[0].metadata.name}"), "a");
+        assert_eq!(ok("{.items[-1].metadata.name}"), "b");
+        assert_eq!(ok("{range .items[*]}{.metadata.name}{\"\\n\"}{end}"), "a\nb\n");
+        assert_eq!(ok("{.items[?(@.status.conditions[0].status==\"False\")].metadata.name}"), "b");
+        assert_eq!(ok("{.items[0].status.conditions[?(@.type==\"Ready\")].status}"), "True");
+        assert_eq!(ok("{.items[0].missing}"), "");
+        assert_eq!(ok("names: {..name}"), "names: a b");
+        assert_eq!(ok("{.items[0].metadata}"), "{\"name\":\"a\"}");
+        assert_eq!(ok("{.items[0:1].metadata.name}{.items[2:2]}"), "a");
+        assert_eq!(ok("{.items[0]['metadata']['name']}"), "a");
+        assert_eq!(ok("{.items[0,1].metadata.name}"), "a b");
+        assert_eq!(ok("{true} {1.5} {'x'}"), "true 1.5 x");
     }
 
     #[test]
-    fn reports_template_errors() {
-        assert!(Template::parse("{.a").is_err());
-        assert!(Template::parse("{range .items[*]}").is_err());
-        assert!(Template::parse("{metadata.name}").is_err());
-        assert_eq!(relaxed("metadata.name"), "{.metadata.name}");
-        assert_eq!(relaxed("{.metadata.name}"), "{.metadata.name}");
+    fn fails_where_client_go_fails() {
+        let data = json!({"items": [], "data": {"a": "1"}, "n": 2});
+        let err = |t: &str| run(t, &data).err().unwrap_or_default();
+        assert_eq!(err("{.items[0].metadata.name}"), "array index out of bounds: index 0, length 0");
+        assert_eq!(err("{.data[*]}"), "map[string]interface {} is not array or slice");
+        assert_eq!(err("{.data.a[0]}"), "string is not array or slice");
+        assert_eq!(err("{.data[?(@==\"1\")]}"), "map[a:1] is not array or slice and cannot be filtered");
+        assert_eq!(err("{end}"), "not in range, nothing to end");
+        assert_eq!(err("{nosuch}"), "unrecognized identifier nosuch");
+        let pods = json!({"items": [{"name": "a", "n": 1}]});
+        assert_eq!(run("{.items[?(@.name=a)].name}", &pods).err().unwrap_or_default(), "unrecognized identifier a");
+        assert_eq!(run("{.items[?(@.name=\"a\")].name}", &pods).err().unwrap_or_default(), "unrecognized filter operator =");
+        assert_eq!(run("{.items[?(@.n==\"1\")].name}", &pods).err().unwrap_or_default(), "incompatible types for comparison");
+        assert_eq!(run("{.items[?(@.n>=1)].name}", &pods), Ok("a".to_string()));
+        let strict = Template::parse("{.data.b}").map(|t| t.execute(&data, false));
+        assert_eq!(strict, Ok(Err("b is not found".to_string())));
+    }
+
+    #[test]
+    fn reports_parse_errors_as_client_go() {
+        let err = |t: &str| Template::parse(t).err().unwrap_or_default();
+        assert_eq!(err("{.a"), "unclosed action");
+        assert_eq!(err("{.a[0}"), "unterminated array");
+        assert_eq!(err("{.a[x]}"), "invalid array index x");
+        assert_eq!(err("{.a[?(@.x==1)}"), "unclosed array expect ]");
+        assert_eq!(err("{*}"), "unrecognized character in action: U+002A '*'");
+        assert_eq!(err("{\"a}"), "unterminated quoted string");
+        assert!(Template::parse("{range .items[*]}").is_ok());
+        assert_eq!(relaxed_expression("metadata.name"), Ok("{.metadata.name}".to_string()));
+        assert_eq!(relaxed_expression("{.metadata.name}"), Ok("{.metadata.name}".to_string()));
+        assert!(relaxed_expression("{a}{b}").is_err());
+    }
+
+    #[test]
+    fn dumps_objects_as_go_does() {
+        let v = json!({"b": [1, "x"], "a": null, "c": {"d": true}});
+        assert_eq!(go_sharp_v(&v), "map[string]interface {}{\"a\":interface {}(nil), \"b\":[]interface {}{1, \"x\"}, \"c\":map[string]interface {}{\"d\":true}}");
     }
 }

@@ -409,18 +409,15 @@ pub fn row(obj: &Object, wide: bool, now: VirtualTime) -> Row {
             named(vec!["NAME", "ENDPOINTS", "AGE"], vec![name, text, age_cell])
         }
         Object::EndpointSlice(es) => {
-            let ports: Vec<String> = es.ports.iter().flatten().filter_map(|p| p.port.map(|x| x.to_string())).collect();
-            let ports = if ports.is_empty() { "<unset>".to_string() } else { ports.join(",") };
-            let addresses: Vec<&String> = es.endpoints.iter().flat_map(|e| e.addresses.iter()).collect();
-            let shown: Vec<&str> = addresses.iter().take(3).map(|s| s.as_str()).collect();
-            let mut eps = shown.join(",");
-            if addresses.len() > 3 {
-                eps = format!("{eps} + {} more...", addresses.len() - 3);
-            }
-            if addresses.is_empty() {
-                eps = "<unset>".into();
-            }
-            named(vec!["NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"], vec![name, es.address_type.clone(), ports, eps, age_cell])
+            // formatDiscoveryPorts: a port without a number shows its name, or `*`.
+            let ports: Vec<String> = es
+                .ports
+                .iter()
+                .flatten()
+                .map(|p| p.port.map(|x| x.to_string()).or_else(|| p.name.clone()).unwrap_or_else(|| "*".to_string()))
+                .collect();
+            let addresses: Vec<String> = es.endpoints.iter().flat_map(|e| e.addresses.iter().cloned()).collect();
+            named(vec!["NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"], vec![name, es.address_type.clone(), list_with_more(&ports), list_with_more(&addresses), age_cell])
         }
         Object::ConfigMap(cm) => {
             let count = cm.data.as_ref().map(BTreeMap::len).unwrap_or(0) + cm.binary_data.as_ref().map(BTreeMap::len).unwrap_or(0);
@@ -474,13 +471,27 @@ pub fn row(obj: &Object, wide: bool, now: VirtualTime) -> Row {
         Object::Ingress(ing) => {
             let spec = ing.spec.clone().unwrap_or_default();
             let rules = spec.rules.clone().unwrap_or_default();
-            let hosts: Vec<String> = rules.iter().filter_map(|r| r.host.clone()).filter(|h| !h.is_empty()).collect();
-            let mut host_text = hosts.iter().take(3).cloned().collect::<Vec<_>>().join(",");
-            if host_text.is_empty() {
-                host_text = "*".into();
-            } else if rules.len() > 3 && hosts.len() > 3 {
-                host_text = format!("{host_text} + {} more...", rules.len() - 3);
+            // formatHosts: the first three hosts; any rule after the third
+            // host (with a host or not) makes it `+ N more...`, N counting rules.
+            let mut shown: Vec<&str> = Vec::new();
+            let mut more = false;
+            for rule in &rules {
+                if shown.len() == 3 {
+                    more = true;
+                }
+                if !more {
+                    if let Some(h) = rule.host.as_deref().filter(|h| !h.is_empty()) {
+                        shown.push(h);
+                    }
+                }
             }
+            let host_text = if shown.is_empty() {
+                "*".to_string()
+            } else if more {
+                format!("{} + {} more...", shown.join(","), rules.len().saturating_sub(3))
+            } else {
+                shown.join(",")
+            };
             let mut addrs: Vec<String> = ing
                 .status
                 .as_ref()
@@ -676,7 +687,7 @@ pub fn row(obj: &Object, wide: bool, now: VirtualTime) -> Row {
         Object::RuntimeClass(rc) => named(vec!["NAME", "HANDLER", "AGE"], vec![name, rc.handler.clone(), age_cell]),
         Object::CSIDriver(d) => {
             let spec = d.spec.clone();
-            let modes = spec.volume_lifecycle_modes.clone().unwrap_or_default().join(",");
+            let modes = none_if_empty(spec.volume_lifecycle_modes.clone().unwrap_or_default().join(","));
             named(
                 vec!["NAME", "ATTACHREQUIRED", "PODINFOONMOUNT", "STORAGECAPACITY", "TOKENREQUESTS", "REQUIRESREPUBLISH", "MODES", "AGE"],
                 vec![
@@ -684,7 +695,8 @@ pub fn row(obj: &Object, wide: bool, now: VirtualTime) -> Row {
                     spec.attach_required.unwrap_or(true).to_string(),
                     spec.pod_info_on_mount.unwrap_or(false).to_string(),
                     spec.storage_capacity.unwrap_or(false).to_string(),
-                    none_if_empty(spec.token_requests.iter().flatten().map(|t| t.audience.clone()).collect::<Vec<_>>().join(",")),
+                    // printCSIDriver: `<unset>` only without the list.
+                    spec.token_requests.as_ref().map(|t| t.iter().map(|t| t.audience.clone()).collect::<Vec<_>>().join(",")).unwrap_or_else(|| "<unset>".into()),
                     spec.requires_republish.unwrap_or(false).to_string(),
                     modes,
                     age_cell,
@@ -706,6 +718,19 @@ pub fn row(obj: &Object, wide: bool, now: VirtualTime) -> Row {
             named(vec!["NAME", "STATUS", "MESSAGE", "ERROR"], vec![name, status, message, error])
         }
         _ => named(vec!["NAME", "AGE"], vec![name, age_cell]),
+    }
+}
+
+/// `listWithMoreString`: the first three, `+ N more...` past them, `<unset>` for none.
+fn list_with_more(items: &[String]) -> String {
+    const MAX: usize = 3;
+    let shown = items.iter().take(MAX).cloned().collect::<Vec<_>>().join(",");
+    if items.len() > MAX {
+        format!("{shown} + {} more...", items.len() - MAX)
+    } else if shown.is_empty() {
+        "<unset>".to_string()
+    } else {
+        shown
     }
 }
 

@@ -114,15 +114,15 @@ fn nodes_show_readiness_roles_and_cordon() {
 fn structured_output_wraps_several_objects_in_a_list() {
     let ns: k8s_openapi::api::core::v1::Namespace = serde_json::from_value(serde_json::json!({"metadata": {"name": "a"}})).unwrap();
     let objects = vec![Rc::new(Object::Namespace(Box::new(ns)))];
-    assert_eq!(render_structured(&objects, &OutputFormat::Name, false).unwrap(), "namespace/a\n");
+    assert_eq!(render_structured(&objects, &OutputFormat::Name, false, true).unwrap(), "namespace/a\n");
     assert_eq!(
-        render_structured(&objects, &OutputFormat::Yaml, false).unwrap(),
+        render_structured(&objects, &OutputFormat::Yaml, false, true).unwrap(),
         "apiVersion: v1\nitems:\n- apiVersion: v1\n  kind: Namespace\n  metadata:\n    name: a\nkind: List\nmetadata:\n  resourceVersion: \"\"\n"
     );
-    assert_eq!(render_structured(&objects, &OutputFormat::JsonPath("{.metadata.name}".into()), true).unwrap(), "a");
+    assert_eq!(render_structured(&objects, &OutputFormat::JsonPath("{.metadata.name}".into()), true, true).unwrap(), "a");
     assert_eq!(
         custom_columns(&objects, "NAME:.metadata.name,LABELS:.metadata.labels", false).unwrap(),
-        "NAME   LABELS\na      <none>\n"
+        ("NAME   LABELS\na      <none>\n".to_string(), None)
     );
     assert!(parse_output_format(Some("bogus")).is_err());
 }

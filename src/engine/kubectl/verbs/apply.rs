@@ -64,7 +64,8 @@ pub fn with_annotation(value: &Value, key: &str, text: &str) -> Value {
 pub fn write_output_format(s: &Session) -> std::result::Result<Option<OutputFormat>, Error> {
     let unmatched = |o: &str| {
         Error::Message(format!(
-            "error: unable to match a printer suitable for the output format \"{o}\", allowed formats are: go-template,go-template-file,json,jsonpath,jsonpath-as-json,jsonpath-file,name,template,templatefile,yaml"
+            "error: unable to match a printer suitable for the output format {}, allowed formats are: go-template,go-template-file,json,jsonpath,jsonpath-as-json,jsonpath-file,name,template,templatefile,yaml",
+            printers::jsonpath::go_quote(o)
         ))
     };
     match s.args.value("output") {
@@ -165,10 +166,8 @@ pub fn print_one(s: &mut Session, format: &OutputFormat, qualified_name: &str, v
     let text = match format {
         OutputFormat::Name => format!("{qualified_name}\n"),
         OutputFormat::Json => format!("{}\n", printers::json::to_json_indented(value)),
-        OutputFormat::JsonPath(expr) => {
-            let template = printers::jsonpath::Template::parse(expr).map_err(|e| Error::Message(format!("error: error parsing jsonpath {expr}, {e}")))?;
-            template.execute(value)
-        }
+        OutputFormat::JsonPath(expr) => printers::render_jsonpath(expr, false, value, printers::allow_missing_template_keys(s)).map_err(Error::Message)?,
+        OutputFormat::JsonPathAsJson(expr) => printers::render_jsonpath(expr, true, value, printers::allow_missing_template_keys(s)).map_err(Error::Message)?,
         _ => printers::to_yaml(value),
     };
     s.out.push_str(&text);

@@ -200,7 +200,8 @@ fn whoami(s: &mut Session) -> Result {
             Some(expr) => Some(jsonpath::Template::parse(&jsonpath::relaxed(expr)).map_err(|e| Error::Message(format!("error: {e}")))?),
             None => {
                 return Err(Error::Message(format!(
-                    "error: unable to match a printer suitable for the output format \"{other}\", allowed formats are: {WHOAMI_FORMATS}"
+                    "error: unable to match a printer suitable for the output format {}, allowed formats are: {WHOAMI_FORMATS}",
+                    jsonpath::go_quote(other)
                 )))
             }
         },
@@ -244,7 +245,11 @@ fn whoami(s: &mut Session) -> Result {
         "yaml" => to_yaml(&review),
         "json" => format!("{}\n", json_printer::to_json_indented(&review)),
         "name" => "selfsubjectreview.authentication.k8s.io/\n".to_string(),
-        _ => jsonpath_template.map(|t| t.execute(&review)).unwrap_or_default(),
+        _ => match jsonpath_template.map(|t| t.execute(&review, true)) {
+            Some(Err(e)) => return Err(Error::Message(format!("error: {}", jsonpath::execution_error(format.trim_start_matches("jsonpath="), &e, &review)))),
+            Some(Ok(text)) => text,
+            None => String::new(),
+        },
     };
     s.say(false, &text);
     Ok(())

@@ -225,10 +225,8 @@ pub fn submit_generated_as(s: &mut Session, mut obj: Object, wrap: Option<&str>,
                 s.out.push_str(&printers::json::to_json_in_field_order(&v, true, &|path, key| go_field_rank(rt.kind, path, key)));
                 s.out.push('\n');
             }
-            Some(OutputFormat::JsonPath(expr)) => {
-                let template = printers::jsonpath::Template::parse(&expr).map_err(|e| Error::Message(format!("error: error parsing jsonpath {expr}, {e}")))?;
-                s.out.push_str(&template.execute(&v));
-            }
+            Some(OutputFormat::JsonPath(expr)) => s.out.push_str(&printers::render_jsonpath(&expr, false, &v, printers::allow_missing_template_keys(s)).map_err(Error::Message)?),
+            Some(OutputFormat::JsonPathAsJson(expr)) => s.out.push_str(&printers::render_jsonpath(&expr, true, &v, printers::allow_missing_template_keys(s)).map_err(Error::Message)?),
             Some(_) => s.out.push_str(&printers::to_yaml(&v)),
         }
         return Ok(());

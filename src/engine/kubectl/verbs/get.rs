@@ -101,16 +101,32 @@ enum SortScope {
     CheckOnly,
 }
 
-/// A `--sort-by` key: numbers compare as numbers, everything else as text;
-/// a missing field or a `null` (an Event's unset `lastTimestamp`) first, as
-/// kubectl's `isLess` orders a nil interface. No object having the field
-/// (a `null` counts as having it) is kubectl's error.
-fn sort_objects(objects: &mut [Rc<Object>], expr: &str, scope: SortScope) -> Result {
-    let relaxed = jsonpath::relaxed(expr);
-    let template = jsonpath::Template::parse(&relaxed).map_err(|e| Error::Message(format!("error: error parsing jsonpath {relaxed}, {e}")))?;
-    let found: Vec<Option<serde_json::Value>> = objects.iter().map(|o| template.find(&o.to_json()).into_iter().next()).collect();
+/// kubectl's sorters (`--sort-by`): the field relaxed as
+/// `NewRuntimeSorter` relaxes it, each object's first value as the key; a
+/// missing field or a `null` (an Event's unset `lastTimestamp`) first,
+/// numbers as numbers, two texts that both read as quantities as
+/// quantities (`isLess`), other texts as text. No object having the field
+/// (a `null` counts as having it) is kubectl's error. `table`: the server's
+/// tables are sorted (`NewTableSorter`, whose errors say so), not objects
+/// (`SortObjects`, which relaxes the field again).
+fn sort_objects(objects: &mut [Rc<Object>], expr: &str, scope: SortScope, table: bool) -> Result {
+    let field = jsonpath::relaxed(expr);
+    let field = if table { field } else { jsonpath::relaxed_expression(&field).map_err(|e| Error::Message(format!("error: {e}")))? };
+    let template = jsonpath::Template::parse(&field).map_err(|e| Error::Message(if table { format!("error: sorting error: {e}") } else { format!("error: {e}") }))?;
+    let mut found: Vec<Option<serde_json::Value>> = Vec::with_capacity(objects.len());
+    for obj in objects.iter() {
+        let value = obj.to_json();
+        let results = match template.find_results(&value, true) {
+            Ok(results) => results,
+            Err(e) if table => {
+                return Err(Error::Message(format!("error: Failed to get values for [][]reflect.Value(nil) using {field} (&errors.errorString{{s:{}}})", jsonpath::go_quote(&e))))
+            }
+            Err(e) => return Err(Error::Message(format!("error: {e}"))),
+        };
+        found.push(results.first().and_then(|first| first.first()).map(|v| v.as_ref().clone()));
+    }
     if !objects.is_empty() && found.iter().all(Option::is_none) {
-        return Err(Error::Message(format!("error: couldn't find any field with path {relaxed:?} in the list of objects")));
+        return Err(Error::Message(format!("error: couldn't find any field with path {} in the list of objects", jsonpath::go_quote(&field))));
     }
     if scope == SortScope::CheckOnly {
         return Ok(());
@@ -120,15 +136,27 @@ fn sort_objects(objects: &mut [Rc<Object>], expr: &str, scope: SortScope) -> Res
         (None, None) => std::cmp::Ordering::Equal,
         (None, Some(_)) => std::cmp::Ordering::Less,
         (Some(_), None) => std::cmp::Ordering::Greater,
-        (Some(x), Some(y)) => match (x.as_f64(), y.as_f64()) {
-            (Some(p), Some(q)) => p.partial_cmp(&q).unwrap_or(std::cmp::Ordering::Equal),
-            _ => jsonpath::go_sprint(x).cmp(&jsonpath::go_sprint(y)),
-        },
+        (Some(x), Some(y)) => sort_key_order(x, y),
     });
     for (slot, (_, obj)) in objects.iter_mut().zip(keyed) {
         *slot = obj;
     }
     Ok(())
+}
+
+/// `isLess` on two present values.
+fn sort_key_order(x: &serde_json::Value, y: &serde_json::Value) -> std::cmp::Ordering {
+    use crate::engine::quantity::Quantity;
+    if let (Some(p), Some(q)) = (x.as_f64(), y.as_f64()) {
+        return p.partial_cmp(&q).unwrap_or(std::cmp::Ordering::Equal);
+    }
+    if let (Some(a), Some(b)) = (x.as_str(), y.as_str()) {
+        if let (Ok(p), Ok(q)) = (Quantity::parse(a), Quantity::parse(b)) {
+            return p.partial_cmp(&q).unwrap_or(std::cmp::Ordering::Equal);
+        }
+        return a.cmp(b);
+    }
+    jsonpath::go_sprint(x).cmp(&jsonpath::go_sprint(y))
 }
 
 pub fn run(s: &mut Session) -> Result {
@@ -221,10 +249,10 @@ pub fn run(s: &mut Session) -> Result {
         }
         if let Some(expr) = sort_by.filter(|_| tables) {
             if request.names.is_empty() {
-                sort_objects(&mut found, expr, SortScope::Sort)?;
+                sort_objects(&mut found, expr, SortScope::Sort, true)?;
             } else {
                 for obj in &found {
-                    sort_objects(&mut [obj.clone()], expr, SortScope::CheckOnly)?;
+                    sort_objects(&mut [obj.clone()], expr, SortScope::CheckOnly, true)?;
                 }
             }
         }
@@ -237,7 +265,7 @@ pub fn run(s: &mut Session) -> Result {
     let mut objects: Vec<Rc<Object>> = groups.iter().flat_map(|(_, o)| o.iter().cloned()).collect();
     // Other formats sort every object together, a single one not at all.
     if let Some(expr) = sort_by.filter(|_| !tables && objects.len() > 1) {
-        sort_objects(&mut objects, expr, SortScope::Sort)?;
+        sort_objects(&mut objects, expr, SortScope::Sort, false)?;
     }
 
     // kubectl prints what it got, then opens the watch, which a resource
@@ -286,12 +314,15 @@ pub fn run(s: &mut Session) -> Result {
             // virtual time passes, so the current table is all there is.
         }
         OutputFormat::CustomColumns(spec) => {
-            let text = printers::custom_columns(&objects, spec, s.args.flag("no-headers")).map_err(Error::Message)?;
+            let (text, error) = printers::custom_columns(&objects, spec, s.args.flag("no-headers")).map_err(Error::Message)?;
             s.out.push_str(&text);
+            if let Some(e) = error {
+                return Err(Error::Message(e));
+            }
         }
         other => {
             if !(objects.is_empty() && !errors.is_empty() && single_item) {
-                let text = printers::render_structured(&objects, other, single_item).map_err(Error::Message)?;
+                let text = printers::render_structured(&objects, other, single_item, printers::allow_missing_template_keys(s)).map_err(Error::Message)?;
                 s.out.push_str(&text);
             }
         }

@@ -395,16 +395,15 @@ fn config_view(s: &mut Session) -> Result {
     match printers::parse_output_format(s.args.value("output")).map_err(Error::Message)? {
         OutputFormat::Table | OutputFormat::Yaml => s.out.push_str(&printers::to_yaml(&config)),
         OutputFormat::Json => s.out.push_str(&format!("{}\n", printers::json::to_json_indented(&config))),
-        OutputFormat::JsonPath(expr) => {
-            let template = printers::jsonpath::Template::parse(&expr).map_err(|e| Error::Message(format!("error: error parsing jsonpath {expr}, {e}")))?;
-            s.out.push_str(&template.execute(&config));
-        }
+        OutputFormat::JsonPath(expr) => s.out.push_str(&printers::render_jsonpath(&expr, false, &config, printers::allow_missing_template_keys(s)).map_err(Error::Message)?),
+        OutputFormat::JsonPathAsJson(expr) => s.out.push_str(&printers::render_jsonpath(&expr, true, &config, printers::allow_missing_template_keys(s)).map_err(Error::Message)?),
         // The Config has no name.
         OutputFormat::Name => s.out.push_str("config/<unknown>\n"),
         _ => {
             let other = s.args.value("output").unwrap_or("");
             return Err(Error::Message(format!(
-                "error: unable to match a printer suitable for the output format \"{other}\", allowed formats are: go-template,go-template-file,json,jsonpath,jsonpath-as-json,jsonpath-file,name,template,templatefile,yaml"
+                "error: unable to match a printer suitable for the output format {}, allowed formats are: go-template,go-template-file,json,jsonpath,jsonpath-as-json,jsonpath-file,name,template,templatefile,yaml",
+                printers::jsonpath::go_quote(other)
             )));
         }
     }

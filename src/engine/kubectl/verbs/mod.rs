@@ -106,8 +106,6 @@ fn unsimulated_flag(s: &Session) -> Option<String> {
         format!("{verb} --raw is not part of this simulation: it reads the API server's paths directly")
     } else if (given("raw") && s.args.flag("raw")) || (given("flatten") && s.args.flag("flatten")) {
         "config view --raw and --flatten are not part of this simulation: its kubeconfig holds no credentials to show".to_string()
-    } else if given("allow-missing-template-keys") && !s.args.flag("allow-missing-template-keys") {
-        "--allow-missing-template-keys=false is not part of this simulation: a template's missing key prints as empty".to_string()
     } else {
         return None;
     };

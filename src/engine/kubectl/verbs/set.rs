@@ -211,6 +211,10 @@ fn output_format(s: &Session) -> std::result::Result<Option<OutputFormat>, Error
             Ok(_) => Ok(Some(OutputFormat::JsonPath(expr))),
             Err(e) => Err(Error::Message(format!("error: error parsing jsonpath {expr}, {e}"))),
         },
+        Some(OutputFormat::JsonPathAsJson(expr)) => match printers::jsonpath::Template::parse(&expr) {
+            Ok(_) => Ok(Some(OutputFormat::JsonPathAsJson(expr))),
+            Err(e) => Err(Error::Message(format!("error: error parsing jsonpath {expr}, {e}"))),
+        },
         format => Ok(format),
     }
 }
@@ -331,10 +335,8 @@ impl Printer {
                 let separator = if self.printed > 0 { "---\n" } else { "" };
                 format!("{separator}{}", printers::to_yaml(&typed_json(obj)))
             }
-            Some(OutputFormat::JsonPath(expr)) => {
-                let template = printers::jsonpath::Template::parse(expr).map_err(|e| Failure::Text(format!("error parsing jsonpath {expr}, {e}")))?;
-                template.execute(&typed_json(obj))
-            }
+            Some(OutputFormat::JsonPath(expr)) => printers::render_jsonpath(expr, false, &typed_json(obj), printers::allow_missing_template_keys(s)).map_err(|e| Failure::Text(e.trim_start_matches("error: ").to_string()))?,
+            Some(OutputFormat::JsonPathAsJson(expr)) => printers::render_jsonpath(expr, true, &typed_json(obj), printers::allow_missing_template_keys(s)).map_err(|e| Failure::Text(e.trim_start_matches("error: ").to_string()))?,
             Some(_) => return Err(Failure::Text("a table is not a structured format".to_string())),
         };
         self.printed += 1;
