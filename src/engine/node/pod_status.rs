@@ -12,6 +12,9 @@ use crate::engine::sim::clock::VirtualTime;
 
 /// Conditions the kubelet writes; others (PodScheduled, DisruptionTarget) are kept as found.
 pub const KUBELET_CONDITIONS: &[&str] = &["PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady"];
+/// The conditions `mergePodStatus` takes from the kubelet's new status
+/// (`PodConditionsByKubelet`), PodScheduled among them.
+const KUBELET_CONDITIONS_AND_SCHEDULED: &[&str] = &["PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"];
 
 /// Why a container is not running, as the kubelet's reason cache remembers it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -311,15 +314,18 @@ pub fn generate(inputs: &Inputs) -> PodStatus {
     } else {
         cond("Initialized", true, None, None)
     };
+    // In the order the kubelet's status write leaves them (`mergePodStatus`):
+    // the conditions others own first, then the kubelet's, PodScheduled last.
     let others = current.map_or(0, |current| current.conditions().filter(|c| !KUBELET_CONDITIONS.contains(&c.type_)).count());
     let mut conditions = Vec::with_capacity(KUBELET_CONDITIONS.len() + others);
+    conditions.extend(current.into_iter().flat_map(|current| current.conditions_except(KUBELET_CONDITIONS_AND_SCHEDULED)));
     conditions.extend([
         cond("PodReadyToStartContainers", sandbox_ready, None, None),
         initialized,
         if gates_unready.is_empty() { cond("Ready", all_ready, ready_reason, ready_message.clone()) } else { cond("Ready", false, Some("ReadinessGatesNotReady"), Some(gates_unready.join(", "))) },
         cond("ContainersReady", all_ready, ready_reason, ready_message),
     ]);
-    conditions.extend(current.into_iter().flat_map(|current| current.conditions_except(KUBELET_CONDITIONS)));
+    conditions.extend(current.into_iter().flat_map(|current| current.conditions_except(KUBELET_CONDITIONS)).filter(|c| c.type_ == "PodScheduled"));
 
     let pod_ip = inputs.sandbox.map(|s| s.ip.clone()).or_else(|| current.and_then(|c| c.pod_ip()).map(std::borrow::Cow::into_owned));
     PodStatus {
