@@ -21,6 +21,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 
 use crate::engine::api::{ids, meta, Object, Reason};
 use crate::engine::apiserver::events::{EventRecorder, NORMAL};
+use crate::engine::apiserver::events_api::EventsApiRecorder;
 use crate::engine::apiserver::ApiServer;
 use crate::engine::sim::clock::VirtualTime;
 use crate::engine::sim::Ctx;
@@ -41,6 +42,31 @@ struct Observed {
     transitions: i32,
 }
 
+/// Where the `LeaderElection` Event is written: kube-controller-manager's
+/// `tools/record` recorder, or kube-scheduler's `tools/events` broadcaster
+/// through `DeprecatedNewLegacyRecorder` (an events.k8s.io Event whose
+/// action is `NoteLess`).
+pub enum Recorder {
+    Core(EventRecorder),
+    EventsApi(EventsApiRecorder),
+}
+
+impl Recorder {
+    fn record(&mut self, api: &mut ApiServer, regarding: ObjectReference, note: String) {
+        match self {
+            Recorder::Core(r) => r.record_ref(api, regarding, NORMAL, "LeaderElection", note),
+            Recorder::EventsApi(r) => r.event_ref(api, regarding, None, NORMAL, "LeaderElection", "NoteLess", note),
+        }
+    }
+
+    fn reset(&mut self) {
+        match self {
+            Recorder::Core(r) => r.reset(),
+            Recorder::EventsApi(r) => r.reset(),
+        }
+    }
+}
+
 pub struct LeaderElector {
     lease: &'static str,
     host: String,
@@ -50,7 +76,7 @@ pub struct LeaderElector {
     stream: u64,
     draws: u64,
     release_on_cancel: bool,
-    recorder: EventRecorder,
+    recorder: Recorder,
     identity: Option<String>,
     leading: bool,
     observed: Option<(Observed, VirtualTime)>,
@@ -58,16 +84,14 @@ pub struct LeaderElector {
 }
 
 impl LeaderElector {
-    /// `source` is the recorder's component (`default-scheduler`,
-    /// `kube-controller-manager`).
-    pub fn new(lease: &'static str, host: &str, source: &str, stream: u64, release_on_cancel: bool) -> Self {
+    pub fn new(lease: &'static str, host: &str, recorder: Recorder, stream: u64, release_on_cancel: bool) -> Self {
         LeaderElector {
             lease,
             host: host.to_string(),
             stream,
             draws: 0,
             release_on_cancel,
-            recorder: EventRecorder::new(source, None),
+            recorder,
             identity: None,
             leading: false,
             observed: None,
@@ -182,7 +206,7 @@ impl LeaderElector {
         };
         let stream = self.next_stream();
         let recorder = &mut self.recorder;
-        api.with_own_draws(stream, |api| recorder.record_ref(api, reference, NORMAL, "LeaderElection", format!("{identity} became leader")));
+        api.with_own_draws(stream, |api| recorder.record(api, reference, format!("{identity} became leader")));
     }
 
     /// The process stopped: a leader with `ReleaseOnCancel` gives the Lease

@@ -200,7 +200,7 @@ impl ControllerManager {
     /// Lease before starting the controllers; a stopped one does not
     /// release it (no `ReleaseOnCancel`), so its next start waits it out.
     pub fn with_leader_election(mut self, host: &str) -> Self {
-        self.elector = Some(crate::engine::leader_election::LeaderElector::new("kube-controller-manager", host, "kube-controller-manager", 0x6c65_6164_6572_0002, false));
+        self.elector = Some(crate::engine::leader_election::LeaderElector::new("kube-controller-manager", host, crate::engine::leader_election::Recorder::Core(crate::engine::apiserver::events::EventRecorder::new("kube-controller-manager", None)), 0x6c65_6164_6572_0002, false));
         self
     }
 

@@ -29,7 +29,7 @@ pub mod resources;
 #[cfg(test)]
 mod tests;
 
-use crate::engine::leader_election::LeaderElector;
+use crate::engine::leader_election::{LeaderElector, Recorder};
 use crate::engine::sort::SortStable;
 use std::any::Any;
 use std::collections::BTreeMap;
@@ -179,10 +179,11 @@ impl Scheduler {
 
     /// Elects a leader through the `kube-system/kube-scheduler` Lease
     /// before scheduling, releasing it when stopped (kube-scheduler's
-    /// `ReleaseOnCancel`); its Events come from the first profile's
-    /// scheduler name.
+    /// `ReleaseOnCancel`); its Event comes from the first profile's
+    /// scheduler name, through the events.k8s.io API.
     pub fn with_leader_election(mut self) -> Self {
-        self.elector = Some(LeaderElector::new("kube-scheduler", &self.host, SCHEDULER_NAME, 0x6c65_6164_6572_0001, true));
+        let recorder = Recorder::EventsApi(EventsApiRecorder::new(SCHEDULER_NAME, &self.host));
+        self.elector = Some(LeaderElector::new("kube-scheduler", &self.host, recorder, 0x6c65_6164_6572_0001, true));
         self
     }
 
