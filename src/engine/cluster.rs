@@ -186,8 +186,15 @@ impl Cluster {
 /// The control plane and the node agents, in a fixed order.
 fn register_components(sim: &mut Sim, profile: &Profile, seed: u64) {
     let control_plane = profile.nodes.iter().find(|n| n.control_plane).or(profile.nodes.first()).map_or("control-plane", |n| n.name.as_str());
-    sim.add(Box::new(Scheduler::on_host(control_plane)));
-    sim.add(Box::new(ControllerManager::standard()));
+    // kubeadm's `--leader-elect=true` (minikube passes false).
+    let leader_elect = KubeadmConfig::for_profile(profile).is_some_and(|c| c.leader_elect);
+    if leader_elect {
+        sim.add(Box::new(Scheduler::on_host(control_plane).with_leader_election()));
+        sim.add(Box::new(ControllerManager::standard().with_leader_election(control_plane)));
+    } else {
+        sim.add(Box::new(Scheduler::on_host(control_plane)));
+        sim.add(Box::new(ControllerManager::standard()));
+    }
     sim.add(Box::new(provisioner::for_profile(profile, seed)));
     sim.add(Box::new(MetricsServer::new()));
     sim.add(Box::new(PodClients::default()));

@@ -35,6 +35,7 @@ pub mod informer;
 pub mod kept;
 pub mod keys_by_name;
 pub mod kubectl;
+pub mod leader_election;
 pub mod metrics;
 pub mod network;
 pub mod node;

@@ -575,6 +575,11 @@ impl ApiServer {
         out
     }
 
+    /// A uid drawn from a stream of its own (see [`ApiServer::with_own_draws`]).
+    pub fn uid_of_stream(&mut self, stream: u64) -> String {
+        self.with_own_draws(stream, |api| api.new_uid())
+    }
+
     fn new_uid(&mut self) -> String {
         let a = self.rng.u64(..);
         let b = self.rng.u64(..);

@@ -147,6 +147,9 @@ impl<R: Reconciler> Controller for R {
 pub struct ControllerManager {
     controllers: Vec<Box<dyn Controller>>,
     cache: Cache,
+    /// `--leader-elect=true`: the controllers start only once it holds
+    /// the `kube-system/kube-controller-manager` Lease.
+    elector: Option<crate::engine::leader_election::LeaderElector>,
 }
 
 impl ControllerManager {
@@ -156,7 +159,7 @@ impl ControllerManager {
         for rid in wanted {
             cache.ensure(rid);
         }
-        ControllerManager { controllers, cache }
+        ControllerManager { controllers, cache, elector: None }
     }
 
     /// The controllers a 1.33 kube-controller-manager runs that this engine models.
@@ -193,6 +196,14 @@ impl ControllerManager {
         ])
     }
 
+    /// Elects a leader through the `kube-system/kube-controller-manager`
+    /// Lease before starting the controllers; a stopped one does not
+    /// release it (no `ReleaseOnCancel`), so its next start waits it out.
+    pub fn with_leader_election(mut self, host: &str) -> Self {
+        self.elector = Some(crate::engine::leader_election::LeaderElector::new("kube-controller-manager", host, crate::engine::leader_election::Recorder::Core(crate::engine::apiserver::events::EventRecorder::new("kube-controller-manager", None)), 0x6c65_6164_6572_0002, false));
+        self
+    }
+
     pub fn controller(&self, name: &str) -> Option<&dyn Controller> {
         self.controllers.iter().find(|c| c.name() == name).map(|c| &**c)
     }
@@ -207,6 +218,12 @@ impl Component for ControllerManager {
         "controller-manager"
     }
     fn run(&mut self, ctx: &mut Ctx) {
+        // Its informers and controllers start once it leads.
+        if let Some(elector) = &mut self.elector {
+            if !elector.lead(ctx) {
+                return;
+            }
+        }
         let changes = self.cache.sync(ctx);
         for c in &mut self.controllers {
             c.sync(ctx, &self.cache, &changes);
@@ -214,6 +231,11 @@ impl Component for ControllerManager {
     }
     fn leftovers(&mut self) -> Vec<Box<dyn crate::engine::sim::leftovers::Release>> {
         self.cache.leftovers()
+    }
+    fn on_terminate(&mut self, ctx: &mut Ctx) {
+        if let Some(elector) = &mut self.elector {
+            elector.stopped(ctx.api, ctx.now);
+        }
     }
     fn on_stop(&mut self) {
         self.cache.reset();

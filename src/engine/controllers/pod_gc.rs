@@ -2,7 +2,11 @@
 //! pods bound to a node that has been gone for the 40 s quarantine (marking
 //! them Failed with a `DisruptionTarget` condition first, as 1.33 does), and
 //! unscheduled pods already being deleted. This is how a node that leaves
-//! the cluster loses its pods, DaemonSet pods included.
+//! the cluster loses its pods, DaemonSet pods included. Pods being deleted
+//! on a node that is not Ready and carries the
+//! `node.kubernetes.io/out-of-service` taint (non-graceful node shutdown)
+//! are marked Failed and deleted at once (`gcTerminating`), so a
+//! StatefulSet can make its pod again elsewhere.
 
 use std::any::Any;
 use std::collections::BTreeMap;
@@ -10,6 +14,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::PodCondition;
 
 use crate::engine::api::{ids, meta, Object, ResourceId};
+use crate::engine::sort::SortStable;
 use crate::engine::apiserver::DeleteOptions;
 use crate::engine::sim::clock::VirtualTime;
 use crate::engine::sim::Ctx;
@@ -17,6 +22,18 @@ use crate::engine::sim::Ctx;
 use super::{util, Cache, Changes, Controller};
 
 const CHECK_PERIOD_MS: u64 = 20_000;
+const TAINT_OUT_OF_SERVICE: &str = "node.kubernetes.io/out-of-service";
+
+/// Why a pod is collected.
+#[derive(Clone, Copy, PartialEq)]
+enum Doom {
+    /// Unscheduled and being deleted (`gcUnscheduledTerminating`).
+    Unscheduled,
+    /// Being deleted on a node out of service (`gcTerminating`).
+    OutOfService,
+    /// Its node is gone (`gcOrphaned`).
+    Orphaned,
+}
 const QUARANTINE_MS: u64 = 40_000;
 /// Pods removed per check, so one check stays short.
 const PER_CHECK: usize = 500;
@@ -37,7 +54,7 @@ impl PodGarbageCollector {
     fn check(&mut self, ctx: &mut Ctx, cache: &Cache) {
         let nodes = cache.of(ids::nodes());
         let now = ctx.now;
-        let mut doomed: Vec<(String, String, Option<String>, bool)> = Vec::new();
+        let mut doomed: Vec<(String, String, Option<String>, Doom)> = Vec::new();
         let mut still_missing: BTreeMap<String, VirtualTime> = BTreeMap::new();
         // Every pod's node is looked up: by hash in a set of the names, as
         // a B-tree search of the node keys compared strings ten times a pod.
@@ -50,11 +67,15 @@ impl PodGarbageCollector {
             if node.is_empty() {
                 if util::is_terminating(p) {
                     let (ns, name, uid) = names();
-                    doomed.push((ns, name, uid, false));
+                    doomed.push((ns, name, uid, Doom::Unscheduled));
                 }
                 continue;
             }
             if known.contains(node) {
+                if util::is_terminating(p) && nodes.get_by_parts("", node).is_some_and(|n| out_of_service(n)) {
+                    let (ns, name, uid) = names();
+                    doomed.push((ns, name, uid, Doom::OutOfService));
+                }
                 continue;
             }
             let since = *self.missing_since.get(node).unwrap_or(&now);
@@ -62,12 +83,29 @@ impl PodGarbageCollector {
             // Past the quarantine, and still gone when asked directly.
             if now.millis_since(since) >= QUARANTINE_MS && ctx.api.get(ids::nodes(), "", node).is_err() {
                 let (ns, name, uid) = names();
-                doomed.push((ns, name, uid, true));
+                doomed.push((ns, name, uid, Doom::Orphaned));
             }
         }
         self.missing_since = still_missing;
-        for (ns, name, uid, orphaned) in doomed.into_iter().take(PER_CHECK) {
-            if orphaned {
+        // `gc` collects the out-of-service node's pods before the orphans.
+        doomed.sort_stable_by_key(|d| d.3 != Doom::OutOfService);
+        for (ns, name, uid, doom) in doomed.into_iter().take(PER_CHECK) {
+            if doom == Doom::OutOfService {
+                // `markFailedAndDeletePod`: the phase, and no condition.
+                let _ = ctx.api.modify(ids::pods(), &ns, &name, true, |o| {
+                    let Object::Pod(p) = o else { return false };
+                    if p.metadata.uid != uid {
+                        return false;
+                    }
+                    let status = p.status_mut();
+                    if matches!(status.phase.as_deref(), Some("Succeeded") | Some("Failed")) {
+                        return false;
+                    }
+                    status.phase = Some("Failed".into());
+                    true
+                });
+            }
+            if doom == Doom::Orphaned {
                 let stamp = meta::api_time(now);
                 let _ = ctx.api.modify(ids::pods(), &ns, &name, true, |o| {
                     let Object::Pod(p) = o else { return false };
@@ -97,6 +135,14 @@ impl PodGarbageCollector {
             }
         }
     }
+}
+
+/// Not Ready (`IsNodeReady`) and tainted `node.kubernetes.io/out-of-service`
+/// with any value and effect (`TaintKeyExists`).
+fn out_of_service(node: &Object) -> bool {
+    let Object::Node(n) = node else { return false };
+    let tainted = n.spec.as_ref().and_then(|s| s.taints.as_ref()).is_some_and(|ts| ts.iter().any(|t| t.key == TAINT_OUT_OF_SERVICE));
+    tainted && !n.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
 }
 
 impl Controller for PodGarbageCollector {

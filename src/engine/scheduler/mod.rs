@@ -29,6 +29,7 @@ pub mod resources;
 #[cfg(test)]
 mod tests;
 
+use crate::engine::leader_election::{LeaderElector, Recorder};
 use crate::engine::sort::SortStable;
 use std::any::Any;
 use std::collections::BTreeMap;
@@ -147,6 +148,9 @@ pub struct Scheduler {
     /// Pods in PreBind, waiting for their volumes to bind.
     waiting: BTreeMap<ObjectKey, binding::WaitingBind>,
     spread_memo: plugins::pod_topology_spread::DefaultConstraintsMemo,
+    /// `--leader-elect=true`: schedules only while it holds the
+    /// `kube-system/kube-scheduler` Lease.
+    elector: Option<LeaderElector>,
 }
 
 impl Scheduler {
@@ -169,7 +173,18 @@ impl Scheduler {
             nominator: Nominator::default(),
             waiting: BTreeMap::new(),
             spread_memo: Default::default(),
+            elector: None,
         }
+    }
+
+    /// Elects a leader through the `kube-system/kube-scheduler` Lease
+    /// before scheduling, releasing it when stopped (kube-scheduler's
+    /// `ReleaseOnCancel`); its Event comes from the first profile's
+    /// scheduler name, through the events.k8s.io API.
+    pub fn with_leader_election(mut self) -> Self {
+        let recorder = Recorder::EventsApi(EventsApiRecorder::new(SCHEDULER_NAME, &self.host));
+        self.elector = Some(LeaderElector::new("kube-scheduler", &self.host, recorder, 0x6c65_6164_6572_0001, true));
+        self
     }
 
     /// The last scheduling attempt's explanation for a pod, if remembered.
@@ -501,6 +516,12 @@ impl Component for Scheduler {
         if !self.nodes.has_synced() || !self.pods.has_synced() || !self.listers.has_synced() {
             return;
         }
+        // Its caches sync first; scheduling waits for the Lease.
+        if let Some(elector) = &mut self.elector {
+            if !elector.lead(ctx) {
+                return;
+            }
+        }
         self.check_bindings(ctx);
         self.queue.flush(ctx.now);
         let mut budget = PODS_PER_RUN;
@@ -518,8 +539,16 @@ impl Component for Scheduler {
         parts
     }
 
+    fn on_terminate(&mut self, ctx: &mut Ctx) {
+        if let Some(elector) = &mut self.elector {
+            elector.stopped(ctx.api, ctx.now);
+        }
+    }
+
     fn on_stop(&mut self) {
+        let elector = self.elector.take();
         *self = Scheduler::on_host(&self.host);
+        self.elector = elector;
     }
 
     fn informers(&self) -> Vec<&Informer> {

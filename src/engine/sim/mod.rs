@@ -128,6 +128,9 @@ pub trait Component {
     }
     /// The process started again; it will run at once.
     fn on_start(&mut self, _ctx: &mut Ctx) {}
+    /// The process is being stopped, before [`Component::on_stop`]: what it
+    /// still writes as it exits (a leader giving up its Lease).
+    fn on_terminate(&mut self, _ctx: &mut Ctx) {}
     /// The list+watch caches this process reads, for checkers that compare
     /// them with the store.
     fn informers(&self) -> Vec<&crate::engine::informer::Informer> {
@@ -524,6 +527,7 @@ impl Sim {
                 self.schedule(id, t);
             }
         } else {
+            let _ = self.with_ctx(id, |component, ctx| component.on_terminate(ctx));
             let parts = self.slots[id].component.leftovers();
             self.leftovers.add(parts);
             self.slots[id].component.on_stop();

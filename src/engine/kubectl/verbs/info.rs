@@ -298,6 +298,12 @@ fn api_resources(s: &mut Session) -> Result {
         .filter(|d| verbs.iter().all(|v| d.verbs.contains(&v.as_str())))
         .filter(|d| categories.iter().all(|c| d.categories.contains(&c.as_str())))
         .collect();
+    // Discovery is asked afresh (no `--cached` here): with the API server
+    // down, kubectl prints its table's header over no rows, then the error.
+    let discovery = s.cluster.sim.api.serving();
+    if discovery.is_err() {
+        list.clear();
+    }
     match sort_by.as_str() {
         "name" => list.sort_stable_by(|a, b| a.plural.cmp(b.plural)),
         "kind" => list.sort_stable_by(|a, b| a.kind.cmp(b.kind)),
@@ -311,7 +317,7 @@ fn api_resources(s: &mut Session) -> Result {
                 s.out.push_str(&format!("{}.{}\n", d.plural, d.group));
             }
         }
-        return Ok(());
+        return discovery.map_err(Error::Api);
     }
     let wide = output == "wide";
     let mut text = String::new();
@@ -327,11 +333,16 @@ fn api_resources(s: &mut Session) -> Result {
         text.push('\n');
     }
     s.out.push_str(&TABLE.format(&text));
-    Ok(())
+    discovery.map_err(Error::Api)
 }
 
 fn api_versions(s: &mut Session) -> Result {
-    s.cluster.sim.api.list(&crate::engine::apiserver::Query::all(crate::engine::api::ids::namespaces()))?;
+    // Discovery: served by the API server from memory (etcd need not
+    // answer, every authenticated user may read it).
+    if s.cluster.sim.api.serving().is_err() {
+        let server = s.server();
+        return Err(Error::Message(format!("error: couldn't get available api versions from server: Get \"https://{server}/api?timeout=32s\": dial tcp {server}: connect: connection refused")));
+    }
     let mut versions: Vec<String> = RESOURCES.iter().map(|r| r.api_version()).collect();
     versions.extend(["authentication.k8s.io/v1", "authorization.k8s.io/v1", "autoscaling/v1"].map(String::from));
     versions.sort_stable();
