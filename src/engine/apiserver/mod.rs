@@ -896,7 +896,7 @@ impl ApiServer {
         if obj.meta().name.as_deref().is_none_or(str::is_empty) {
             if let Some(prefix) = obj.meta().generate_name.clone().filter(|p| !p.is_empty()) {
                 let suffix = self.random_suffix(5);
-                generated_name = Some([prefix, suffix].concat());
+                generated_name = Some([generated_name_base(&prefix), &suffix].concat());
             }
         }
         let namespace = obj.meta().namespace.clone().unwrap_or_default();
@@ -1421,6 +1421,22 @@ impl ApiServer {
             self.close_watch(id);
         }
     }
+}
+
+/// The longest `generateName` the server keeps before its 5-character
+/// suffix (`names.MaxGeneratedNameLength`), so generated names stay
+/// within 63 characters.
+pub const MAX_GENERATED_NAME_LENGTH: usize = 58;
+
+/// A `generateName` cut to [`MAX_GENERATED_NAME_LENGTH`] bytes, as
+/// `SimpleNameGenerator` cuts it (a cut inside a multi-byte character
+/// moves back to its start; validation refuses such names anyway).
+fn generated_name_base(prefix: &str) -> &str {
+    let mut end = prefix.len().min(MAX_GENERATED_NAME_LENGTH);
+    while !prefix.is_char_boundary(end) {
+        end -= 1;
+    }
+    &prefix[..end]
 }
 
 fn with_resource_version(mut obj: Object, revision: i64) -> Object {

@@ -778,7 +778,7 @@ impl JobController {
                 if let Some(s) = t.spec.as_mut() {
                     s.hostname = Some(format!("{name}-{ix}"));
                 }
-                prefix = format!("{name}-{ix}-");
+                prefix = generate_name_with_index(&name, *ix);
                 if per_index {
                     let (counted, ignored) = failure_counts.get(i).copied().unwrap_or_default();
                     let annotations = t.metadata.get_or_insert_with(Default::default).annotations.get_or_insert_with(BTreeMap::new);
@@ -1113,6 +1113,20 @@ fn pods_for_removal<'a>(job: &Job, pods: &[&'a Pod], at_least: usize, now: Virtu
 }
 
 /// `JOB_COMPLETION_INDEX` from the pod's index annotation in every container.
+/// An Indexed pod's `generateName`, `<job>-<index>-`, with the job name
+/// cut so the index survives the server's cut to 58 characters
+/// (`podGenerateNameWithIndex`).
+fn generate_name_with_index(job_name: &str, index: i32) -> String {
+    let append = format!("-{index}-");
+    let max = crate::engine::apiserver::MAX_GENERATED_NAME_LENGTH;
+    if job_name.len() + append.len() <= max {
+        return format!("{job_name}{append}");
+    }
+    let keep = max.saturating_sub(append.len());
+    let cut = job_name.char_indices().map(|(i, _)| i).chain(std::iter::once(job_name.len())).take_while(|i| *i <= keep).last().unwrap_or(0);
+    format!("{}{append}", &job_name[..cut])
+}
+
 fn add_completion_index_env(template: &mut k8s_openapi::api::core::v1::PodTemplateSpec) {
     let Some(spec) = template.spec.as_mut() else { return };
     for c in spec.containers.iter_mut().chain(spec.init_containers.iter_mut().flatten()) {
@@ -1503,6 +1517,15 @@ mod tests {
         sim.run_for_ms(5_000);
         assert!(testkit::pods(&sim, "default").is_empty());
         assert_eq!(status(&sim, "external"), JobStatus::default());
+    }
+
+    #[test]
+    fn long_job_names_are_cut_before_the_index() {
+        assert_eq!(generate_name_with_index("short", 3), "short-3-");
+        let long = "a".repeat(60);
+        let name = generate_name_with_index(&long, 12);
+        assert_eq!(name, format!("{}-12-", "a".repeat(54)));
+        assert_eq!(name.len(), 58);
     }
 
     #[test]

@@ -199,7 +199,8 @@ fn validate_exit_codes(req: &PodFailurePolicyOnExitCodesRequirement, path: &str,
         errs.invalid_str(&format!("{path}.containerName"), name, "must be one of the container or initContainer names in the pod template");
     }
     let values_path = format!("{path}.values");
-    let json = format!("[{}]", req.values.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(","));
+    // Field errors print the internal []int32 with Go's %#v.
+    let go_values = format!("[]int32{{{}}}", req.values.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", "));
     if req.values.is_empty() {
         errs.invalid(&values_path, "null", "at least one value is required");
     } else if req.values.len() > MAX_EXIT_CODE_VALUES {
@@ -216,7 +217,7 @@ fn validate_exit_codes(req: &PodFailurePolicyOnExitCodesRequirement, path: &str,
         }
     }
     if req.values.windows(2).any(|w| w[0] > w[1]) {
-        errs.invalid(&values_path, &json, "must be ordered");
+        errs.invalid(&values_path, &go_values, "must be ordered");
     }
 }
 
