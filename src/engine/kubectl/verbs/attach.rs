@@ -216,7 +216,8 @@ pub fn attach(s: &mut Session, pod: &Pod, container: &str, mut o: AttachOptions)
     }
 }
 
-/// Waits (in virtual time) until the pod runs or has finished; its latest state.
+/// Waits (in virtual time) until the pod runs and is ready, or has
+/// finished (kubectl run's `podRunningAndReady`); its latest state.
 pub fn wait_running(s: &mut Session, namespace: &str, name: &str, limit_ms: u64) -> Option<Pod> {
     let until = s.cluster.now().plus_millis(limit_ms);
     loop {
@@ -224,8 +225,10 @@ pub fn wait_running(s: &mut Session, namespace: &str, name: &str, limit_ms: u64)
             Some(Object::Pod(p)) => Some((**p).clone()),
             _ => None,
         };
-        let phase = pod.as_ref().and_then(|p| p.status.as_ref()).and_then(|st| st.phase.clone()).unwrap_or_default();
-        let ready = matches!(phase.as_str(), "Running" | "Succeeded" | "Failed");
+        let status = pod.as_ref().and_then(|p| p.status.as_ref());
+        let phase = status.and_then(|st| st.phase.clone()).unwrap_or_default();
+        let pod_ready = status.and_then(|st| st.conditions.as_ref()).is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+        let ready = matches!(phase.as_str(), "Succeeded" | "Failed") || (phase == "Running" && pod_ready);
         if ready || pod.is_none() {
             return pod.filter(|_| ready);
         }
