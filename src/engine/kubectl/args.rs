@@ -600,7 +600,7 @@ fn canonical_subcommand(word: &str) -> &str {
 /// does not have.
 fn not_simulated(word: &str) -> Option<&'static str> {
     Some(match word {
-        "cp" => "containers are simulated and have no files to copy",
+        "cp" => "there is no local filesystem to copy to or from; read a container's file with kubectl exec POD -- cat PATH",
         "debug" => "containers are simulated, so there is no debugging container to start",
         "diff" => "use kubectl apply --dry-run=server -o yaml to see what the server would store",
         "proxy" => "the API server is not served on a local port",

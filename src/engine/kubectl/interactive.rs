@@ -40,6 +40,9 @@ pub struct ShellSession {
     pub attached: bool,
     /// `run --rm`: delete the pod when the session ends.
     pub remove: bool,
+    /// `run --rm --expose`: delete the pod's Service after it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub remove_service: bool,
     /// `run` with restartPolicy Never/OnFailure: report how the pod ended.
     pub wait_for_exit: bool,
     /// Printed when an attached session ends and the pod restarts its container.
@@ -61,6 +64,9 @@ pub struct Follow {
     pub timestamps: bool,
     /// `run --rm`: delete the pod when the output ends.
     pub remove: Option<String>,
+    /// `run --rm --expose`: delete the pod's Service after it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub remove_service: bool,
     /// `run` with restartPolicy Never/OnFailure: report how the pod ended.
     pub wait_for_exit: bool,
 }
@@ -151,35 +157,62 @@ fn delete_pod(cluster: &mut Cluster, namespace: &str, pod: &str) -> String {
     super::run_words(cluster, words, None, &super::NoFiles).combined()
 }
 
-/// Runs until a `run` pod has finished (bounded), for its exit status.
-pub fn wait_for_completion(cluster: &mut Cluster, namespace: &str, pod: &str, limit_ms: u64) {
+/// Runs until a `run` pod has finished (bounded), for its exit status:
+/// kubectl's `waitForPod` with `podCompleted`, or `podSucceeded` for a
+/// pod restarted on failure (whose failures it waits through). Whether it
+/// finished in time.
+pub fn wait_for_completion(cluster: &mut Cluster, namespace: &str, pod: &str, limit_ms: u64) -> bool {
     let until = cluster.now().plus_millis(limit_ms);
-    while cluster.now() < until {
+    loop {
         let done = cluster.sim.api.get(ids::pods(), namespace, pod).ok().is_none_or(|o| match &*o {
-            Object::Pod(p) => matches!(p.status.as_ref().and_then(|s| s.phase()), Some("Succeeded") | Some("Failed")),
+            Object::Pod(p) => {
+                let on_failure = p.spec.as_ref().and_then(|sp| sp.restart_policy.as_deref()) == Some("OnFailure");
+                match p.status.as_ref().and_then(|s| s.phase()) {
+                    Some("Succeeded") => true,
+                    Some("Failed") => !on_failure,
+                    _ => false,
+                }
+            }
             _ => true,
         });
         if done {
-            return;
+            return true;
+        }
+        if cluster.now() >= until {
+            return false;
         }
         let next = cluster.sim.next_timer().unwrap_or(until).min(until).max(cluster.now().plus_millis(1));
         cluster.sim.run_until(next);
     }
 }
 
-/// What ends an attached command: report the exit, remove the pod.
-pub fn finish(cluster: &mut Cluster, namespace: &str, pod: &str, remove: bool, wait_for_exit: bool, out: &mut String) -> i32 {
+/// `run --rm`'s deletions, as kubectl's `removeCreatedObjects`: the pod,
+/// then the Service `--expose` made.
+pub fn remove_run_objects(cluster: &mut Cluster, namespace: &str, pod: &str, service: bool, out: &mut String) {
+    out.push_str(&delete_pod(cluster, namespace, pod));
+    if service {
+        let words = vec!["delete".to_string(), "service".to_string(), pod.to_string(), "--namespace".to_string(), namespace.to_string()];
+        out.push_str(&super::run_words(cluster, words, None, &super::NoFiles).combined());
+    }
+}
+
+/// What ends an attached command: report the exit, remove the pod (and
+/// `--expose`'s Service).
+pub fn finish(cluster: &mut Cluster, namespace: &str, pod: &str, remove: bool, remove_service: bool, wait_for_exit: bool, out: &mut String) -> i32 {
     let mut code = 0;
     let mut failure = None;
     if wait_for_exit {
-        wait_for_completion(cluster, namespace, pod, 60_000);
-        if let Some((c, msg)) = run_outcome(cluster, namespace, pod) {
+        if !wait_for_completion(cluster, namespace, pod, 60_000) {
+            // kubectl gives up after --pod-running-timeout (a minute unless set).
+            code = 1;
+            failure = Some("error: timed out waiting for the condition".to_string());
+        } else if let Some((c, msg)) = run_outcome(cluster, namespace, pod) {
             code = c;
             failure = Some(msg);
         }
     }
     if remove {
-        out.push_str(&delete_pod(cluster, namespace, pod));
+        remove_run_objects(cluster, namespace, pod, remove_service, out);
     }
     if let Some(msg) = failure {
         out.push_str(&msg);
@@ -244,7 +277,7 @@ pub fn shell_line(cluster: &mut Cluster, session: &mut ShellSession, line: &str)
                         step.output.push('\n');
                     }
                     let mut tail = String::new();
-                    step.exit_code = finish(cluster, &session.namespace.clone(), &session.pod.clone(), session.remove, session.wait_for_exit, &mut tail);
+                    step.exit_code = finish(cluster, &session.namespace.clone(), &session.pod.clone(), session.remove, session.remove_service, session.wait_for_exit, &mut tail);
                     step.output.push_str(&tail);
                 } else if o.status != 0 {
                     step.output.push_str(&format!("command terminated with exit code {}\n", o.status));
@@ -293,12 +326,12 @@ pub fn follow(cluster: &mut Cluster, f: &mut Follow) -> Step {
         step.ended = true;
         if let Some(pod) = f.remove.clone() {
             let mut tail = String::new();
-            step.exit_code = finish(cluster, &f.namespace.clone(), &pod, true, f.wait_for_exit, &mut tail);
+            step.exit_code = finish(cluster, &f.namespace.clone(), &pod, true, f.remove_service, f.wait_for_exit, &mut tail);
             step.output.push_str(&tail);
         } else if let Some(pod) = f.streams.first().map(|s| s.pod.clone()).filter(|_| f.wait_for_exit) {
             // Nothing to remove; kubectl still reports a failed run.
             let mut tail = String::new();
-            step.exit_code = finish(cluster, &f.namespace.clone(), &pod, false, true, &mut tail);
+            step.exit_code = finish(cluster, &f.namespace.clone(), &pod, false, false, true, &mut tail);
             step.output.push_str(&tail);
         }
     }
@@ -311,7 +344,7 @@ pub fn interrupt(cluster: &mut Cluster, interactive: &mut Interactive) -> Step {
         Interactive::Follow(f) => {
             let mut step = Step { output: "^C\n".into(), ended: true, exit_code: 130 };
             if let Some(pod) = f.remove.clone() {
-                step.output.push_str(&delete_pod(cluster, &f.namespace.clone(), &pod));
+                remove_run_objects(cluster, &f.namespace.clone(), &pod, f.remove_service, &mut step.output);
             }
             step
         }

@@ -26,6 +26,7 @@ pub const PROMPT_HINT: &str = "If you don't see a command prompt, try pressing e
 pub fn run(s: &mut Session) -> Result {
     let namespace = s.namespace();
     let positionals = s.args.positionals.clone();
+    super::run::pod_running_timeout(s, "attach")?;
     let target = match positionals.as_slice() {
         [] => return Err(Error::Message("error: at least 1 argument is required for attach".into())),
         [one] => one.clone(),
@@ -37,6 +38,18 @@ pub fn run(s: &mut Session) -> Result {
     if phase == "Succeeded" || phase == "Failed" {
         return Err(Error::Message(format!("error: cannot attach a container in a completed pod; current phase is {phase}")));
     }
+    // kubectl looks the container up itself (`FindOrDefaultContainerByName`)
+    // before it asks the API server.
+    if let Some(named) = s.args.value("container") {
+        let spec = pod.spec.as_ref();
+        let known = spec.is_some_and(|sp| {
+            sp.containers.iter().chain(sp.init_containers.iter().flatten()).any(|c| c.name == named) || sp.ephemeral_containers.iter().flatten().any(|c| c.name == named)
+        });
+        if !known {
+            let pod_name = pod.metadata.name.as_deref().unwrap_or_default();
+            return Err(Error::Message(format!("error: cannot attach to the container: container {named} not found in pod {pod_name}")));
+        }
+    }
     let quiet = s.args.flag("quiet");
     let container = choose_container(s, &pod, quiet).map_err(|e| match e {
         Error::Message(m) => Error::Message(format!("error: cannot attach to the container: {}", m.trim_start_matches("error: "))),
@@ -44,7 +57,7 @@ pub fn run(s: &mut Session) -> Result {
     })?;
     let pod_name = pod.metadata.name.clone().unwrap_or_default();
     s.cluster.sim.api.authorize_client_on("create", ids::pods(), "attach", &namespace, &pod_name)?;
-    let options = AttachOptions { stdin: s.args.flag("stdin"), tty: s.args.flag("tty"), quiet, remove: false, wait_for_exit: false, stream: s.terminal };
+    let options = AttachOptions { stdin: s.args.flag("stdin"), tty: s.args.flag("tty"), quiet, remove: false, remove_service: false, wait_for_exit: false, stream: s.terminal };
     attach(s, &pod, &container, options)
 }
 
@@ -54,6 +67,8 @@ pub struct AttachOptions {
     pub quiet: bool,
     /// `run --rm`.
     pub remove: bool,
+    /// `run --rm --expose`: its Service goes too.
+    pub remove_service: bool,
     /// `run` with restartPolicy Never or OnFailure.
     pub wait_for_exit: bool,
     /// Stay for the output to come (a script can only do so for `run`, whose
@@ -130,6 +145,7 @@ pub fn attach(s: &mut Session, pod: &Pod, container: &str, mut o: AttachOptions)
             state,
             attached: true,
             remove: o.remove,
+            remove_service: o.remove_service,
             wait_for_exit: o.wait_for_exit,
             resume_hint,
         };
@@ -166,6 +182,7 @@ pub fn attach(s: &mut Session, pod: &Pod, container: &str, mut o: AttachOptions)
         prefix: false,
         timestamps: false,
         remove: o.remove.then(|| pod_name.clone()),
+        remove_service: o.remove_service,
         wait_for_exit: o.wait_for_exit,
     };
     if !o.stream {
@@ -199,7 +216,8 @@ pub fn attach(s: &mut Session, pod: &Pod, container: &str, mut o: AttachOptions)
     }
 }
 
-/// Waits (in virtual time) until the pod runs or has finished; its latest state.
+/// Waits (in virtual time) until the pod runs and is ready, or has
+/// finished (kubectl run's `podRunningAndReady`); its latest state.
 pub fn wait_running(s: &mut Session, namespace: &str, name: &str, limit_ms: u64) -> Option<Pod> {
     let until = s.cluster.now().plus_millis(limit_ms);
     loop {
@@ -207,8 +225,10 @@ pub fn wait_running(s: &mut Session, namespace: &str, name: &str, limit_ms: u64)
             Some(Object::Pod(p)) => Some((**p).clone()),
             _ => None,
         };
-        let phase = pod.as_ref().and_then(|p| p.status.as_ref()).and_then(|st| st.phase.clone()).unwrap_or_default();
-        let ready = matches!(phase.as_str(), "Running" | "Succeeded" | "Failed");
+        let status = pod.as_ref().and_then(|p| p.status.as_ref());
+        let phase = status.and_then(|st| st.phase.clone()).unwrap_or_default();
+        let pod_ready = status.and_then(|st| st.conditions.as_ref()).is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+        let ready = matches!(phase.as_str(), "Succeeded" | "Failed") || (phase == "Running" && pod_ready);
         if ready || pod.is_none() {
             return pod.filter(|_| ready);
         }

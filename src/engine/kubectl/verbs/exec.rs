@@ -74,6 +74,7 @@ pub fn run(s: &mut Session) -> Result {
     if command.is_empty() && positionals.len() > 1 {
         return Err(Error::Message("error: exec [POD] [COMMAND] is not supported anymore. Use exec [POD] -- [COMMAND] instead\nSee 'kubectl exec -h' for help and examples".into()));
     }
+    super::run::pod_running_timeout(s, "exec")?;
     let Some(target) = positionals.first().cloned() else {
         return Err(Error::Message("error: pod, type/name or --filename must be specified".into()));
     };
@@ -118,6 +119,7 @@ pub fn run(s: &mut Session) -> Result {
                     state,
                     attached: false,
                     remove: false,
+                    remove_service: false,
                     wait_for_exit: false,
                     resume_hint: None,
                 };

@@ -183,6 +183,14 @@ fn service_for(o: &mut Options, rid: ResourceId, object: &Object) -> std::result
     create_service(o).map_err(fail)
 }
 
+/// The Service `kubectl run --expose` creates (`RunOptions.generateService`):
+/// named after the pod, selecting `--labels` (else `run=NAME`), labelled
+/// with `--labels`, one TCP port `--port` targeting the same port.
+pub(super) fn service_for_run(name: &str, labels: &str, port: &str) -> std::result::Result<Service, String> {
+    let selector = if labels.is_empty() { format!("run={name}") } else { labels.to_string() };
+    create_service(&Options { selector, labels: labels.to_string(), port: port.to_string(), name: name.to_string(), default_name: name.to_string(), ..Default::default() })
+}
+
 /// kubectl's `createService`.
 fn create_service(o: &Options) -> std::result::Result<Service, String> {
     if o.selector.is_empty() {
@@ -255,7 +263,7 @@ fn service_port(name: Option<String>, port: i32, protocol: &str) -> ServicePort 
 }
 
 /// Go's `strconv.Atoi` for a port, and its `int32` conversion.
-fn go_atoi(text: &str) -> std::result::Result<i32, String> {
+pub(super) fn go_atoi(text: &str) -> std::result::Result<i32, String> {
     let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!("strconv.Atoi: parsing {text:?}: invalid syntax"));
@@ -268,7 +276,7 @@ fn go_atoi(text: &str) -> std::result::Result<i32, String> {
 
 /// kubectl's `parseLabels`, for `--selector`, `--labels` and what
 /// introspection found.
-fn parse_labels(spec: &str) -> std::result::Result<BTreeMap<String, String>, String> {
+pub(super) fn parse_labels(spec: &str) -> std::result::Result<BTreeMap<String, String>, String> {
     let mut labels = BTreeMap::new();
     for pair in spec.split(',') {
         let parts: Vec<&str> = pair.split('=').collect();
