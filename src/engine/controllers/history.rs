@@ -51,9 +51,14 @@ pub fn revision_name(owner: &str, hash: &str) -> String {
 }
 
 /// The patch a revision stores: the pod template, replacing the owner's.
+/// `getPatch` encodes the typed object, whose zero `creationTimestamp`
+/// Go writes as `null`; it is part of the hashed bytes.
 pub fn template_patch(template: &PodTemplateSpec) -> Value {
     let mut t = serde_json::to_value(template).unwrap_or(Value::Null);
     if let Value::Object(m) = &mut t {
+        if let Value::Object(metadata) = m.entry("metadata").or_insert_with(|| Value::Object(Default::default())) {
+            metadata.entry("creationTimestamp").or_insert(Value::Null);
+        }
         m.insert("$patch".into(), Value::String("replace".into()));
     }
     serde_json::json!({ "spec": { "template": t } })
@@ -190,6 +195,8 @@ mod tests {
         let t = template("web", "nginx");
         let patch = template_patch(&t);
         assert_eq!(patch["spec"]["template"]["$patch"], "replace");
+        assert_eq!(patch["spec"]["template"]["metadata"]["creationTimestamp"], Value::Null);
+        assert!(serde_json::to_string(&patch).unwrap_or_default().contains(r#""metadata":{"creationTimestamp":null,"labels":"#));
         let rev = ControllerRevision { data: Some(RawExtension(patch.clone())), ..Default::default() };
         assert_eq!(template_of(&rev), Some(t.clone()));
         let h = hash(&patch, Some(0));
