@@ -37,7 +37,19 @@ pub fn hash(data: &Value, collision_count: Option<i32>) -> String {
             h ^= *b as u32;
         }
     };
-    feed(serde_json::to_string(data).unwrap_or_default().as_bytes());
+    // Go's json.Marshal escapes these for HTML (`sh -c 'a && b'` hashes as `\u0026\u0026`).
+    let text = serde_json::to_string(data).unwrap_or_default();
+    let mut buf = [0u8; 4];
+    for c in text.chars() {
+        match c {
+            '&' => feed(b"\\u0026"),
+            '<' => feed(b"\\u003c"),
+            '>' => feed(b"\\u003e"),
+            '\u{2028}' => feed(b"\\u2028"),
+            '\u{2029}' => feed(b"\\u2029"),
+            c => feed(c.encode_utf8(&mut buf).as_bytes()),
+        }
+    }
     if let Some(c) = collision_count {
         feed(c.to_string().as_bytes());
     }
@@ -204,6 +216,12 @@ mod tests {
         assert_ne!(h, hash(&patch, Some(1)));
         assert_ne!(h, hash(&template_patch(&template("web", "nginx:2")), Some(0)));
         assert_eq!(revision_name("web", &h), format!("web-{h}"));
+        // `&` is hashed as Go's encoder writes it: the bytes `{"a":"x\u0026y"}`.
+        let mut expected: u32 = 0x811c_9dc5;
+        for b in br#"{"a":"x\u0026y"}"# {
+            expected = expected.wrapping_mul(0x0100_0193) ^ *b as u32;
+        }
+        assert_eq!(hash(&serde_json::json!({"a": "x&y"}), None), safe_encode(&expected.to_string()));
         assert_eq!(revision_name(&"x".repeat(300), "h").len(), 225);
     }
 }
