@@ -37,19 +37,9 @@ pub fn hash(data: &Value, collision_count: Option<i32>) -> String {
             h ^= *b as u32;
         }
     };
-    // Go's json.Marshal escapes these for HTML (`sh -c 'a && b'` hashes as `\u0026\u0026`).
-    let text = serde_json::to_string(data).unwrap_or_default();
-    let mut buf = [0u8; 4];
-    for c in text.chars() {
-        match c {
-            '&' => feed(b"\\u0026"),
-            '<' => feed(b"\\u003c"),
-            '>' => feed(b"\\u003e"),
-            '\u{2028}' => feed(b"\\u2028"),
-            '\u{2029}' => feed(b"\\u2029"),
-            c => feed(c.encode_utf8(&mut buf).as_bytes()),
-        }
-    }
+    // `getPatch`'s bytes are Go's json.Marshal of a map: keys sorted, and
+    // `&`, `<`, `>` escaped (`sh -c 'a && b'` hashes as `\u0026\u0026`).
+    feed(crate::engine::kubectl::printers::json::to_json_compact(data).as_bytes());
     if let Some(c) = collision_count {
         feed(c.to_string().as_bytes());
     }
