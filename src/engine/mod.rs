@@ -46,6 +46,7 @@ pub mod resource_quota;
 pub mod scheduler;
 pub mod script;
 pub mod selector;
+pub mod go_sort;
 pub mod sort;
 pub mod sim;
 pub mod storage;

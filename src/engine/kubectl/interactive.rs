@@ -45,8 +45,18 @@ pub struct ShellSession {
     pub remove_service: bool,
     /// `run` with restartPolicy Never/OnFailure: report how the pod ended.
     pub wait_for_exit: bool,
+    /// `run`'s `--pod-running-timeout`: how long it waits for that end.
+    #[serde(default = "default_pod_running_timeout")]
+    pub pod_running_timeout_ms: u64,
     /// Printed when an attached session ends and the pod restarts its container.
     pub resume_hint: Option<String>,
+}
+
+/// kubectl's `--pod-running-timeout` default, a minute.
+pub const DEFAULT_POD_RUNNING_TIMEOUT_MS: u64 = 60_000;
+
+fn default_pod_running_timeout() -> u64 {
+    DEFAULT_POD_RUNNING_TIMEOUT_MS
 }
 
 impl ShellSession {
@@ -69,6 +79,9 @@ pub struct Follow {
     pub remove_service: bool,
     /// `run` with restartPolicy Never/OnFailure: report how the pod ended.
     pub wait_for_exit: bool,
+    /// `run`'s `--pod-running-timeout`: how long it waits for that end.
+    #[serde(default = "default_pod_running_timeout")]
+    pub pod_running_timeout_ms: u64,
 }
 
 /// One container's output being followed.
@@ -152,20 +165,51 @@ pub fn run_outcome(cluster: &Cluster, namespace: &str, pod: &str) -> Option<(i32
     }
 }
 
-fn delete_pod(cluster: &mut Cluster, namespace: &str, pod: &str) -> String {
-    let words = vec!["delete".to_string(), "pod".to_string(), pod.to_string(), "--namespace".to_string(), namespace.to_string()];
+/// Deletes one object `run` made, printing what `delete` prints; nothing
+/// when it is already gone, since kubectl's deferred `removeCreatedObjects`
+/// drops that error.
+fn delete_created(cluster: &mut Cluster, resource: &str, namespace: &str, name: &str) -> String {
+    let rid = if resource == "pod" { ids::pods() } else { ids::services() };
+    if cluster.sim.api.get(rid, namespace, name).is_err() {
+        return String::new();
+    }
+    let words = vec!["delete".to_string(), resource.to_string(), name.to_string(), "--namespace".to_string(), namespace.to_string()];
     super::run_words(cluster, words, None, &super::NoFiles).combined()
+}
+
+/// How kubectl's `waitForPod` ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PodWait {
+    /// The exit condition held.
+    Done,
+    /// `--pod-running-timeout` passed: `timed out waiting for the condition`.
+    TimedOut,
+    /// The watch saw the pod deleted: the conditions' `NotFound` with an empty name.
+    Deleted,
+}
+
+/// What kubectl prints when `waitForPod` fails (the NotFound is an
+/// `errors.NewNotFound` for an empty name).
+pub fn pod_wait_failure(end: PodWait) -> Option<&'static str> {
+    match end {
+        PodWait::Done => None,
+        PodWait::TimedOut => Some("error: timed out waiting for the condition"),
+        PodWait::Deleted => Some("Error from server (NotFound): pods \"\" not found"),
+    }
 }
 
 /// Runs until a `run` pod has finished (bounded), for its exit status:
 /// kubectl's `waitForPod` with `podCompleted`, or `podSucceeded` for a
-/// pod restarted on failure (whose failures it waits through). Whether it
-/// finished in time.
-pub fn wait_for_completion(cluster: &mut Cluster, namespace: &str, pod: &str, limit_ms: u64) -> bool {
+/// pod restarted on failure (whose failures it waits through). A pod
+/// already gone is listed as nothing and waited for until the timeout; one
+/// deleted during the wait ends it with `NotFound`.
+pub fn wait_for_completion(cluster: &mut Cluster, namespace: &str, pod: &str, limit_ms: u64) -> PodWait {
     let until = cluster.now().plus_millis(limit_ms);
+    let mut seen = false;
     loop {
-        let done = cluster.sim.api.get(ids::pods(), namespace, pod).ok().is_none_or(|o| match &*o {
-            Object::Pod(p) => {
+        let done = match cluster.sim.api.get(ids::pods(), namespace, pod).ok().as_deref() {
+            Some(Object::Pod(p)) => {
+                seen = true;
                 let on_failure = p.spec.as_ref().and_then(|sp| sp.restart_policy.as_deref()) == Some("OnFailure");
                 match p.status.as_ref().and_then(|s| s.phase()) {
                     Some("Succeeded") => true,
@@ -173,13 +217,14 @@ pub fn wait_for_completion(cluster: &mut Cluster, namespace: &str, pod: &str, li
                     _ => false,
                 }
             }
-            _ => true,
-        });
+            _ if seen => return PodWait::Deleted,
+            _ => false,
+        };
         if done {
-            return true;
+            return PodWait::Done;
         }
         if cluster.now() >= until {
-            return false;
+            return PodWait::TimedOut;
         }
         let next = cluster.sim.next_timer().unwrap_or(until).min(until).max(cluster.now().plus_millis(1));
         cluster.sim.run_until(next);
@@ -189,23 +234,23 @@ pub fn wait_for_completion(cluster: &mut Cluster, namespace: &str, pod: &str, li
 /// `run --rm`'s deletions, as kubectl's `removeCreatedObjects`: the pod,
 /// then the Service `--expose` made.
 pub fn remove_run_objects(cluster: &mut Cluster, namespace: &str, pod: &str, service: bool, out: &mut String) {
-    out.push_str(&delete_pod(cluster, namespace, pod));
+    out.push_str(&delete_created(cluster, "pod", namespace, pod));
     if service {
-        let words = vec!["delete".to_string(), "service".to_string(), pod.to_string(), "--namespace".to_string(), namespace.to_string()];
-        out.push_str(&super::run_words(cluster, words, None, &super::NoFiles).combined());
+        out.push_str(&delete_created(cluster, "service", namespace, pod));
     }
 }
 
 /// What ends an attached command: report the exit, remove the pod (and
 /// `--expose`'s Service).
-pub fn finish(cluster: &mut Cluster, namespace: &str, pod: &str, remove: bool, remove_service: bool, wait_for_exit: bool, out: &mut String) -> i32 {
+#[allow(clippy::too_many_arguments)]
+pub fn finish(cluster: &mut Cluster, namespace: &str, pod: &str, remove: bool, remove_service: bool, wait_for_exit: bool, timeout_ms: u64, out: &mut String) -> i32 {
     let mut code = 0;
     let mut failure = None;
     if wait_for_exit {
-        if !wait_for_completion(cluster, namespace, pod, 60_000) {
-            // kubectl gives up after --pod-running-timeout (a minute unless set).
+        // kubectl gives up after --pod-running-timeout, or when the pod is deleted.
+        if let Some(text) = pod_wait_failure(wait_for_completion(cluster, namespace, pod, timeout_ms)) {
             code = 1;
-            failure = Some("error: timed out waiting for the condition".to_string());
+            failure = Some(text.to_string());
         } else if let Some((c, msg)) = run_outcome(cluster, namespace, pod) {
             code = c;
             failure = Some(msg);
@@ -277,7 +322,7 @@ pub fn shell_line(cluster: &mut Cluster, session: &mut ShellSession, line: &str)
                         step.output.push('\n');
                     }
                     let mut tail = String::new();
-                    step.exit_code = finish(cluster, &session.namespace.clone(), &session.pod.clone(), session.remove, session.remove_service, session.wait_for_exit, &mut tail);
+                    step.exit_code = finish(cluster, &session.namespace.clone(), &session.pod.clone(), session.remove, session.remove_service, session.wait_for_exit, session.pod_running_timeout_ms, &mut tail);
                     step.output.push_str(&tail);
                 } else if o.status != 0 {
                     step.output.push_str(&format!("command terminated with exit code {}\n", o.status));
@@ -326,12 +371,12 @@ pub fn follow(cluster: &mut Cluster, f: &mut Follow) -> Step {
         step.ended = true;
         if let Some(pod) = f.remove.clone() {
             let mut tail = String::new();
-            step.exit_code = finish(cluster, &f.namespace.clone(), &pod, true, f.remove_service, f.wait_for_exit, &mut tail);
+            step.exit_code = finish(cluster, &f.namespace.clone(), &pod, true, f.remove_service, f.wait_for_exit, f.pod_running_timeout_ms, &mut tail);
             step.output.push_str(&tail);
         } else if let Some(pod) = f.streams.first().map(|s| s.pod.clone()).filter(|_| f.wait_for_exit) {
             // Nothing to remove; kubectl still reports a failed run.
             let mut tail = String::new();
-            step.exit_code = finish(cluster, &f.namespace.clone(), &pod, false, false, true, &mut tail);
+            step.exit_code = finish(cluster, &f.namespace.clone(), &pod, false, false, true, f.pod_running_timeout_ms, &mut tail);
             step.output.push_str(&tail);
         }
     }

@@ -1483,9 +1483,17 @@ fn kill(cmd: &mut Cmd) -> i32 {
     let (_, operands) = flags_and_operands(cmd.args);
     let mut status = 0;
     for p in &operands {
-        let known = p.parse::<u32>().ok().is_some_and(|pid| cmd.info.processes.iter().any(|x| x.pid == pid));
-        // Signals to PID 1 without a handler are ignored by the kernel; the
-        // simulation leaves every process running.
+        let Ok(pid) = p.parse::<u32>() else {
+            // busybox's kill reads the PID with bb_strtoi, dash's with number().
+            status = 1;
+            let line = if cmd.busybox() { format!("sh: invalid number '{p}'") } else { format!("sh: 1: kill: Illegal number: {p}") };
+            cmd.complain(line);
+            continue;
+        };
+        // PID 1 is always there (a main process is evaluated before its
+        // process list exists). Signals to PID 1 without a handler are
+        // ignored by the kernel; the simulation leaves every process running.
+        let known = pid == 1 || cmd.info.processes.iter().any(|x| x.pid == pid);
         if !known {
             status = 1;
             let line = if cmd.busybox() { format!("sh: can't kill pid {p}: No such process") } else { format!("sh: 1: kill: No such process") };

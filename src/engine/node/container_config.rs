@@ -378,6 +378,31 @@ fn simulated(name: &str) -> bool {
         || matches!(name, "wget" | "curl" | "nc" | "nslookup" | "ping" | "telnet" | "redis-cli")
 }
 
+fn is_nginx_program(argv0: &str) -> bool {
+    matches!(file_name(argv0), "nginx" | "nginx-debug")
+}
+
+/// What nginx prints for `-v` (its version) or, as root, `-t` (a test of
+/// the image's configuration) before it exits with 0; `None` for a
+/// command line that starts the server.
+fn nginx_informational(argv: &[String], version: &str, uid: u32) -> Option<Vec<String>> {
+    match argv.get(1..)? {
+        [flag] if flag == "-v" => Some(vec![format!("nginx version: nginx/{version}")]),
+        [flag] if flag == "-t" && uid == 0 => Some(vec![
+            "nginx: the configuration file /etc/nginx/nginx.conf syntax is ok".to_string(),
+            "nginx: configuration file /etc/nginx/nginx.conf test is successful".to_string(),
+        ]),
+        _ => None,
+    }
+}
+
+/// A process that prints these lines and exits with `code`.
+fn exits_printing(printed: Vec<Rc<str>>, code: i32) -> ProcessSpec {
+    let timeline = printed.into_iter().map(|l| Timed { at_ms: 0, effect: Effect::Log(l) }).collect();
+    let program = Program { timeline, repeat: None, end: End::Exit { at_ms: 0, code } };
+    ProcessSpec { program, serves: vec![], stops_on_sigterm: true, fails_after_requests: None, deferred: None, hog: None }
+}
+
 /// What the container's main process does, and whether it waits on a terminal.
 #[allow(clippy::too_many_arguments)]
 pub fn process_for(
@@ -431,8 +456,13 @@ pub fn process_for(
         }
     };
     let (ports, stops, fails) = catalogue.as_ref().map_or((&[][..], true, None), |i| (i.ports, i.stops_on_sigterm, i.fails_after_requests));
+    // The nginx image's entrypoint runs its arguments (`exec "$@"`), after
+    // its configuration scripts only when they start with nginx.
+    let nginx_image = image.short_repository() == "nginx";
+    let nginx_entrypoint_args = args.as_ref().filter(|a| command.is_none() && nginx_image && !a.is_empty());
+    let entrypoint_runs_other = nginx_entrypoint_args.is_some_and(|a| !is_nginx_program(&a[0]) || nginx_informational(a, &version, setup.user.uid).is_some());
     // The nginx image started by a user other than root stops where that user may not write.
-    if command.is_none() && setup.user.uid != 0 && image.short_repository() == "nginx" {
+    if command.is_none() && setup.user.uid != 0 && nginx_image && !entrypoint_runs_other {
         let (printed, failed) = nginx_unprivileged(&view);
         let mut printed: Vec<Rc<str>> = printed.iter().map(|l| super::volumes::shared_content(&marks.render(l))).collect();
         if failed {
@@ -452,6 +482,12 @@ pub fn process_for(
         let mut network = NetworkWanted::default();
         let info = system_info();
         let host = Host { files: &mut overlay, info: &info, env: setup.env.to_map(), external: Some(&mut network) };
+        // nginx asked only for its version or a configuration test prints it and exits.
+        if nginx_image && is_nginx_program(&name) {
+            if let Some(printed) = nginx_informational(&argv, &version, setup.user.uid) {
+                return (Ok(exits_printing(printed.iter().map(|l| super::volumes::shared_content(l)).collect(), 0)), false);
+            }
+        }
         let compiled = shell::compile_exec(&argv, host, &setup.workdir);
         // Load loops are run by the network pass by pass; any other use of the network waits for it.
         let deferred = network.used && crate::engine::network::talkers::loop_of(&argv, &[]).is_none();
@@ -481,6 +517,16 @@ pub fn process_for(
     if let Some(mut argv) = command {
         argv.extend(args.unwrap_or_default());
         return run_argv(argv);
+    }
+    if let Some(argv) = nginx_entrypoint_args.cloned() {
+        if !is_nginx_program(&argv[0]) {
+            return run_argv(argv);
+        }
+        if let Some(printed) = nginx_informational(&argv, &version, setup.user.uid) {
+            let mut out: Vec<Rc<str>> = lines(false).into_iter().take_while(|l| !l.contains("[notice]")).collect();
+            out.extend(printed.iter().map(|l| super::volumes::shared_content(l)));
+            return (Ok(exits_printing(out, 0)), false);
+        }
     }
     match catalogue.as_ref().map(|i| i.process) {
         Some(DefaultProcess::Server(_)) => (Ok(server(Program::forever(lines(false)), &declared, ports, stops, fails)), false),

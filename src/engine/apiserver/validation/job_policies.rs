@@ -202,7 +202,8 @@ fn validate_exit_codes(req: &PodFailurePolicyOnExitCodesRequirement, path: &str,
     // Field errors print the internal []int32 with Go's %#v.
     let go_values = format!("[]int32{{{}}}", req.values.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", "));
     if req.values.is_empty() {
-        errs.invalid(&values_path, "null", "at least one value is required");
+        // Go prints an empty slice as `[]int32{}` (a missing one, `[]int32(nil)`, decodes to the same empty list here).
+        errs.invalid(&values_path, &go_values, "at least one value is required");
     } else if req.values.len() > MAX_EXIT_CODE_VALUES {
         too_many(errs, &values_path, req.values.len(), MAX_EXIT_CODE_VALUES);
     }

@@ -13,7 +13,7 @@ use crate::engine::api::pod::Pod;
 use super::exec::{choose_container, TTY_REFUSED};
 use super::logs::find_pod;
 use crate::engine::api::{ids, ApiError, Object, Reason};
-use crate::engine::kubectl::interactive::{self, Follow, Interactive, ShellSession, Stream};
+use crate::engine::kubectl::interactive::{self, Follow, Interactive, PodWait, ShellSession, Stream};
 use crate::engine::kubectl::{Error, Result, Session};
 use crate::engine::node::exec as node_exec;
 use crate::engine::node::Kubelet;
@@ -57,7 +57,7 @@ pub fn run(s: &mut Session) -> Result {
     })?;
     let pod_name = pod.metadata.name.clone().unwrap_or_default();
     s.cluster.sim.api.authorize_client_on("create", ids::pods(), "attach", &namespace, &pod_name)?;
-    let options = AttachOptions { stdin: s.args.flag("stdin"), tty: s.args.flag("tty"), quiet, remove: false, remove_service: false, wait_for_exit: false, stream: s.terminal };
+    let options = AttachOptions { stdin: s.args.flag("stdin"), tty: s.args.flag("tty"), quiet, remove: false, remove_service: false, wait_for_exit: false, pod_running_timeout_ms: interactive::DEFAULT_POD_RUNNING_TIMEOUT_MS, stream: s.terminal };
     attach(s, &pod, &container, options)
 }
 
@@ -71,6 +71,8 @@ pub struct AttachOptions {
     pub remove_service: bool,
     /// `run` with restartPolicy Never or OnFailure.
     pub wait_for_exit: bool,
+    /// `run`'s `--pod-running-timeout`, for that wait.
+    pub pod_running_timeout_ms: u64,
     /// Stay for the output to come (a script can only do so for `run`, whose
     /// command ends; `kubectl attach` there shows nothing and returns).
     pub stream: bool,
@@ -147,6 +149,7 @@ pub fn attach(s: &mut Session, pod: &Pod, container: &str, mut o: AttachOptions)
             remove: o.remove,
             remove_service: o.remove_service,
             wait_for_exit: o.wait_for_exit,
+            pod_running_timeout_ms: o.pod_running_timeout_ms,
             resume_hint,
         };
         if o.tty && s.terminal {
@@ -184,6 +187,7 @@ pub fn attach(s: &mut Session, pod: &Pod, container: &str, mut o: AttachOptions)
         remove: o.remove.then(|| pod_name.clone()),
         remove_service: o.remove_service,
         wait_for_exit: o.wait_for_exit,
+        pod_running_timeout_ms: o.pod_running_timeout_ms,
     };
     if !o.stream {
         return Ok(());
@@ -217,9 +221,12 @@ pub fn attach(s: &mut Session, pod: &Pod, container: &str, mut o: AttachOptions)
 }
 
 /// Waits (in virtual time) until the pod runs and is ready, or has
-/// finished (kubectl run's `podRunningAndReady`); its latest state.
-pub fn wait_running(s: &mut Session, namespace: &str, name: &str, limit_ms: u64) -> Option<Pod> {
+/// finished (kubectl run's `podRunningAndReady`); its latest state. A pod
+/// deleted during the wait ends it (`NotFound`); one never seen is waited
+/// for until the timeout, as the watch lists nothing.
+pub fn wait_running(s: &mut Session, namespace: &str, name: &str, limit_ms: u64) -> std::result::Result<Pod, PodWait> {
     let until = s.cluster.now().plus_millis(limit_ms);
+    let mut seen = false;
     loop {
         let pod = match s.cluster.sim.api.get(ids::pods(), namespace, name).ok().as_deref() {
             Some(Object::Pod(p)) => Some((**p).clone()),
@@ -229,11 +236,14 @@ pub fn wait_running(s: &mut Session, namespace: &str, name: &str, limit_ms: u64)
         let phase = status.and_then(|st| st.phase.clone()).unwrap_or_default();
         let pod_ready = status.and_then(|st| st.conditions.as_ref()).is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
         let ready = matches!(phase.as_str(), "Succeeded" | "Failed") || (phase == "Running" && pod_ready);
-        if ready || pod.is_none() {
-            return pod.filter(|_| ready);
+        match pod {
+            Some(pod) if ready => return Ok(pod),
+            Some(_) => seen = true,
+            None if seen => return Err(PodWait::Deleted),
+            None => {}
         }
         if s.cluster.now() >= until {
-            return None;
+            return Err(PodWait::TimedOut);
         }
         let next = s.cluster.sim.next_timer().unwrap_or(until).min(until).max(s.cluster.now().plus_millis(1));
         s.cluster.sim.run_until(next);

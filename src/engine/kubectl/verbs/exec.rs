@@ -12,7 +12,8 @@ use crate::engine::api::pod::Pod;
 use super::logs::find_pod;
 use crate::engine::api::{ids, ApiError, Reason};
 use crate::engine::kubectl::interactive::{self, Interactive, ShellSession};
-use crate::engine::kubectl::{Error, Result, Session};
+use crate::engine::kubectl::{manifest, Error, Result, Session};
+use crate::engine::api::resource;
 use crate::engine::network::in_containers;
 use crate::engine::node::exec::{self as node_exec, ExecError};
 use crate::engine::node::runtime::{random_hex, Flavor};
@@ -65,22 +66,48 @@ pub fn reach_kubelet(s: &Session, pod: &Pod, container: &str) -> Result<(String,
     }
 }
 
+/// `exec -f FILE`: the builder reads the files (their errors first) and
+/// refuses a name beside them; its result is one object only for a single
+/// file (not stdin, not a directory) holding one document, else a list,
+/// which exec refuses. kubectl then finds that object's pod as for
+/// TYPE/NAME. Its namespace and `TYPE/NAME`.
+fn file_target(s: &mut Session, named_too: bool) -> std::result::Result<(String, String), Error> {
+    let mut infos = Vec::new();
+    for item in manifest::load(s) {
+        match item {
+            Ok(info) => infos.push(info),
+            Err(failure) => return Err(manifest::finish(s, vec![failure]).err().unwrap_or(Error::Silent)),
+        }
+    }
+    if named_too {
+        return Err(Error::Message("error: resource/name arguments cannot be provided when a path is specified".into()));
+    }
+    let paths = s.args.values("filename");
+    let single_item_implied = paths.len() == 1 && paths.iter().all(|path| path != "-" && s.files.manifests_in(path, false).is_none());
+    match infos.as_slice() {
+        [info] if single_item_implied => Ok((info.namespace.clone(), format!("{}/{}", resource(info.rid).plural, info.name))),
+        _ => Err(Error::Message("error: cannot exec into multiple objects at a time".into())),
+    }
+}
+
 pub fn run(s: &mut Session) -> Result {
     let namespace = s.namespace();
     let quiet = s.args.flag("quiet");
     let positionals = s.args.positionals.clone();
     let command = s.args.after_dash.clone();
+    let by_file = !s.args.values("filename").is_empty();
     // kubectl 1.33 no longer runs a command given without `--`.
-    if command.is_empty() && positionals.len() > 1 {
+    if command.is_empty() && (positionals.len() > 1 || (!positionals.is_empty() && by_file)) {
         return Err(Error::Message("error: exec [POD] [COMMAND] is not supported anymore. Use exec [POD] -- [COMMAND] instead\nSee 'kubectl exec -h' for help and examples".into()));
     }
     super::run::pod_running_timeout(s, "exec")?;
-    let Some(target) = positionals.first().cloned() else {
+    if positionals.is_empty() && !by_file {
         return Err(Error::Message("error: pod, type/name or --filename must be specified".into()));
-    };
+    }
     if command.is_empty() {
         return Err(Error::Message("error: you must specify at least one command for the container".into()));
     }
+    let (namespace, target) = if by_file { file_target(s, positionals.first().is_some())? } else { (namespace, positionals.first().cloned().unwrap_or_default()) };
     let pod = find_pod(s, &namespace, &target, false)?;
     let phase = pod.status.as_ref().and_then(|st| st.phase.clone()).unwrap_or_default();
     if phase == "Succeeded" || phase == "Failed" {
@@ -121,6 +148,7 @@ pub fn run(s: &mut Session) -> Result {
                     remove: false,
                     remove_service: false,
                     wait_for_exit: false,
+                    pod_running_timeout_ms: interactive::DEFAULT_POD_RUNNING_TIMEOUT_MS,
                     resume_hint: None,
                 };
                 s.interactive = Some(Interactive::Shell(session));

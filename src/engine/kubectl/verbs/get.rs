@@ -132,16 +132,22 @@ fn sort_objects(objects: &mut [Rc<Object>], expr: &str, scope: SortScope, table:
         return Ok(());
     }
     let mut keyed: Vec<(Option<serde_json::Value>, Rc<Object>)> = found.into_iter().map(|v| v.filter(|v| !v.is_null())).zip(objects.iter().cloned()).collect();
-    keyed.sort_stable_by(|(a, _), (b, _)| match (a, b) {
-        (None, None) => std::cmp::Ordering::Equal,
-        (None, Some(_)) => std::cmp::Ordering::Less,
-        (Some(_), None) => std::cmp::Ordering::Greater,
-        (Some(x), Some(y)) => sort_key_order(x, y),
-    });
+    crate::engine::go_sort::sort(&mut keyed, |(a, _), (b, _)| sorter_less(a.as_ref(), b.as_ref()));
     for (slot, (_, obj)) in objects.iter_mut().zip(keyed) {
         *slot = obj;
     }
     Ok(())
+}
+
+/// kubectl's sorters' `Less`: an object lacking the field is less than any
+/// other, itself included, so those do not keep their order (`sort.Sort`
+/// up to 12 objects puts them first in reverse order).
+fn sorter_less(i: Option<&serde_json::Value>, j: Option<&serde_json::Value>) -> bool {
+    match (i, j) {
+        (None, _) => true,
+        (Some(_), None) => false,
+        (Some(x), Some(y)) => sort_key_order(x, y) == std::cmp::Ordering::Less,
+    }
 }
 
 /// `isLess` on two present values.

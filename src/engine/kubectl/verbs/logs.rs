@@ -200,7 +200,7 @@ pub fn run(s: &mut Session) -> Result {
         }
     }
     if follow && s.terminal && !streams.is_empty() {
-        s.interactive = Some(Interactive::Follow(Follow { namespace, streams, prefix, timestamps, remove: None, remove_service: false, wait_for_exit: false }));
+        s.interactive = Some(Interactive::Follow(Follow { namespace, streams, prefix, timestamps, remove: None, remove_service: false, wait_for_exit: false, pod_running_timeout_ms: crate::engine::kubectl::interactive::DEFAULT_POD_RUNNING_TIMEOUT_MS }));
     }
     Ok(())
 }

@@ -165,13 +165,16 @@ pub fn run(s: &mut Session) -> Result {
     s.cluster.sim.settle();
     // What the exit status is waited for follows the flag (`getRestartPolicy`), not the pod.
     let wait_for_exit = !s.args.flag("leave-stdin-open") && (wait_policy == "Never" || wait_policy == "OnFailure");
-    let Some(running) = attach::wait_running(s, &namespace, &name, timeout) else {
-        let mut tail = String::new();
-        if remove {
-            crate::engine::kubectl::interactive::remove_run_objects(s.cluster, &namespace, &name, remove_service, &mut tail);
+    let running = match attach::wait_running(s, &namespace, &name, timeout) {
+        Ok(pod) => pod,
+        Err(end) => {
+            let mut tail = String::new();
+            if remove {
+                crate::engine::kubectl::interactive::remove_run_objects(s.cluster, &namespace, &name, remove_service, &mut tail);
+            }
+            s.say(false, &tail);
+            return Err(Error::Message(crate::engine::kubectl::interactive::pod_wait_failure(end).unwrap_or_default().to_string()));
         }
-        s.say(false, &tail);
-        return Err(Error::Message("error: timed out waiting for the condition".to_string()));
     };
     let phase = running.status.as_ref().and_then(|st| st.phase.clone()).unwrap_or_default();
     let quiet = s.args.flag("quiet");
@@ -180,11 +183,11 @@ pub fn run(s: &mut Session) -> Result {
         let text = crate::engine::kubectl::run_words(s.cluster, vec!["logs".into(), name.clone(), "--namespace".into(), namespace.clone()], None, &crate::engine::kubectl::NoFiles).combined();
         s.say(false, &text);
         let mut tail = String::new();
-        let code = crate::engine::kubectl::interactive::finish(s.cluster, &namespace, &name, remove, remove_service, wait_for_exit, &mut tail);
+        let code = crate::engine::kubectl::interactive::finish(s.cluster, &namespace, &name, remove, remove_service, wait_for_exit, timeout, &mut tail);
         s.say(false, &tail);
         if code != 0 { Err(Error::Exit(code, String::new())) } else { Ok(()) }
     } else {
-        let options = attach::AttachOptions { stdin: interactive, tty, quiet, remove, remove_service, wait_for_exit, stream: true };
+        let options = attach::AttachOptions { stdin: interactive, tty, quiet, remove, remove_service, wait_for_exit, pod_running_timeout_ms: timeout, stream: true };
         let result = attach::attach(s, &running, &name, options);
         match (&result, &s.interactive) {
             // The page's terminal now drives it; its end removes the pod.
