@@ -60,6 +60,30 @@ impl TabWriter {
     }
 }
 
+impl TabWriter {
+    /// The text of several flushes of kubectl's tabwriter, which is Go's
+    /// with `RememberWidths` (what a watch prints through): each flush is
+    /// aligned alone, but a column never narrows below the width an earlier
+    /// flush gave it. For tables whose lines all have the same cells.
+    pub fn format_remembering_widths(&self, flushes: &[String]) -> String {
+        let mut remembered: Vec<usize> = Vec::new();
+        let mut out = String::new();
+        for text in flushes {
+            let lines: Vec<Vec<&str>> = text.lines().map(|l| l.split('\t').collect()).collect();
+            let columns = lines.iter().map(|l| l.len().saturating_sub(1)).max().unwrap_or(0);
+            for column in 0..columns {
+                let width = lines.iter().filter(|l| column + 1 < l.len()).map(|l| cell_width(l[column]) + self.padding).max().unwrap_or(0).max(self.min_width);
+                match remembered.get_mut(column) {
+                    Some(w) => *w = (*w).max(width),
+                    None => remembered.push(width),
+                }
+            }
+            write_lines(&lines, 0, lines.len(), &remembered, &mut out);
+        }
+        out
+    }
+}
+
 fn cell_width(cell: &str) -> usize {
     cell.chars().count()
 }
