@@ -320,6 +320,19 @@ pub fn run(s: &mut Session) -> Result {
                 return Err(Error::Message(e));
             }
         }
+        // A watch hands the printer each listed object alone: YAML
+        // documents split by `---`, JSON objects one after another, a
+        // template run on each object rather than on a List.
+        other if watching && !matches!(other, OutputFormat::Name) => {
+            let allow_missing_keys = printers::allow_missing_template_keys(s);
+            for (i, object) in objects.iter().enumerate() {
+                if i > 0 && *other == OutputFormat::Yaml {
+                    s.out.push_str("---\n");
+                }
+                let text = printers::render_structured(std::slice::from_ref(object), other, true, allow_missing_keys).map_err(Error::Message)?;
+                s.out.push_str(&text);
+            }
+        }
         other => {
             if !(objects.is_empty() && !errors.is_empty() && single_item) {
                 let text = printers::render_structured(&objects, other, single_item, printers::allow_missing_template_keys(s)).map_err(Error::Message)?;
