@@ -123,6 +123,16 @@ mod tests {
     }
 
     #[test]
+    fn a_watch_widens_columns_and_never_narrows_them() {
+        // kubectl 1.33's `events -w` against a stub server printed these.
+        let flushes = ["LAST SEEN\tTYPE\tREASON\tOBJECT\tMESSAGE\n42m\tNormal\tPulled\tPod/a\tSuccessfully pulled image\n", "24h\tWarning\tBackOff\tPod/zzzzzzzzzzzzzzzzzz\tx\n", "42m\tNormal\tStarted\tPod/a\tok\n"].map(String::from);
+        assert_eq!(
+            TABLE.format_remembering_widths(&flushes),
+            "LAST SEEN   TYPE     REASON   OBJECT   MESSAGE\n42m         Normal   Pulled   Pod/a    Successfully pulled image\n24h         Warning   BackOff   Pod/zzzzzzzzzzzzzzzzzz   x\n42m         Normal    Started   Pod/a                    ok\n"
+        );
+    }
+
+    #[test]
     fn lines_without_tabs_end_a_column_block() {
         let text = "Name:\tx\nIPs:\n  IP:\t10.0.0.1\nControlled By:\tReplicaSet/x\n";
         assert_eq!(DESCRIBE.format(text), "Name:  x\nIPs:\n  IP:           10.0.0.1\nControlled By:  ReplicaSet/x\n");
