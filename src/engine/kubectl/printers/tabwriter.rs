@@ -60,6 +60,30 @@ impl TabWriter {
     }
 }
 
+impl TabWriter {
+    /// The text of several flushes of kubectl's tabwriter, which is Go's
+    /// with `RememberWidths` (what a watch prints through): each flush is
+    /// aligned alone, but a column never narrows below the width an earlier
+    /// flush gave it. For tables whose lines all have the same cells.
+    pub fn format_remembering_widths(&self, flushes: &[String]) -> String {
+        let mut remembered: Vec<usize> = Vec::new();
+        let mut out = String::new();
+        for text in flushes {
+            let lines: Vec<Vec<&str>> = text.lines().map(|l| l.split('\t').collect()).collect();
+            let columns = lines.iter().map(|l| l.len().saturating_sub(1)).max().unwrap_or(0);
+            for column in 0..columns {
+                let width = lines.iter().filter(|l| column + 1 < l.len()).map(|l| cell_width(l[column]) + self.padding).max().unwrap_or(0).max(self.min_width);
+                match remembered.get_mut(column) {
+                    Some(w) => *w = (*w).max(width),
+                    None => remembered.push(width),
+                }
+            }
+            write_lines(&lines, 0, lines.len(), &remembered, &mut out);
+        }
+        out
+    }
+}
+
 fn cell_width(cell: &str) -> usize {
     cell.chars().count()
 }
@@ -96,6 +120,16 @@ mod tests {
     #[test]
     fn narrow_columns_keep_the_minimum_width() {
         assert_eq!(TABLE.format("A\tB\nx\ty\n"), "A     B\nx     y\n");
+    }
+
+    #[test]
+    fn a_watch_widens_columns_and_never_narrows_them() {
+        // kubectl 1.33's `events -w` against a stub server printed these.
+        let flushes = ["LAST SEEN\tTYPE\tREASON\tOBJECT\tMESSAGE\n42m\tNormal\tPulled\tPod/a\tSuccessfully pulled image\n", "24h\tWarning\tBackOff\tPod/zzzzzzzzzzzzzzzzzz\tx\n", "42m\tNormal\tStarted\tPod/a\tok\n"].map(String::from);
+        assert_eq!(
+            TABLE.format_remembering_widths(&flushes),
+            "LAST SEEN   TYPE     REASON   OBJECT   MESSAGE\n42m         Normal   Pulled   Pod/a    Successfully pulled image\n24h         Warning   BackOff   Pod/zzzzzzzzzzzzzzzzzz   x\n42m         Normal    Started   Pod/a                    ok\n"
+        );
     }
 
     #[test]

@@ -326,6 +326,19 @@ pub fn run(s: &mut Session) -> Result {
                 return Err(Error::Message(e));
             }
         }
+        // A watch hands the printer each listed object alone: YAML
+        // documents split by `---`, JSON objects one after another, a
+        // template run on each object rather than on a List.
+        other if watching && !matches!(other, OutputFormat::Name) => {
+            let allow_missing_keys = printers::allow_missing_template_keys(s);
+            for (i, object) in objects.iter().enumerate() {
+                if i > 0 && *other == OutputFormat::Yaml {
+                    s.out.push_str("---\n");
+                }
+                let text = printers::render_structured(std::slice::from_ref(object), other, true, allow_missing_keys).map_err(Error::Message)?;
+                s.out.push_str(&text);
+            }
+        }
         other => {
             if !(objects.is_empty() && !errors.is_empty() && single_item) {
                 let text = printers::render_structured(&objects, other, single_item, printers::allow_missing_template_keys(s)).map_err(Error::Message)?;
@@ -369,6 +382,9 @@ pub fn events(s: &mut Session) -> Result {
     let target = match s.args.value("for") {
         Some(spec) => {
             let (kind, name) = spec.split_once('/').ok_or_else(|| Error::Message(format!("error: --for must be in resource/name form")))?;
+            if name.contains('/') {
+                return Err(Error::Message("error: arguments in resource/name form may not have more than one slash".to_string()));
+            }
             let rid = resolve(kind)?;
             Some((resource(rid).kind.to_string(), name.to_string()))
         }
@@ -387,6 +403,9 @@ pub fn events(s: &mut Session) -> Result {
             })
         })
         .collect();
+    if s.args.flag("watch") {
+        return print_event_watch(s, format.as_ref(), &mut events, all_namespaces);
+    }
     if events.is_empty() {
         if all_namespaces {
             s.err.push_str("No events found.\n");
@@ -400,44 +419,74 @@ pub fn events(s: &mut Session) -> Result {
         return print_event_list(s, &format, &events);
     }
     let now = s.cluster.now();
-    let mut text = String::new();
-    if !s.args.flag("no-headers") {
-        if all_namespaces {
-            text.push_str("NAMESPACE\t");
-        }
-        text.push_str("LAST SEEN\tTYPE\tREASON\tOBJECT\tMESSAGE\n");
-    }
+    let mut text = event_table_header(s, all_namespaces);
     for e in &events {
-        if all_namespaces {
-            text.push_str(e.metadata.namespace.as_deref().unwrap_or(""));
-            text.push('\t');
-        }
-        let io = &e.involved_object;
-        text.push_str(&format!(
-            "{}\t{}\t{}\t{}/{}\t{}\n",
-            event_interval(e, now),
-            e.type_.as_deref().unwrap_or(""),
-            e.reason.as_deref().unwrap_or(""),
-            io.kind.as_deref().unwrap_or(""),
-            io.name.as_deref().unwrap_or(""),
-            e.message.as_deref().unwrap_or("").trim()
-        ));
+        text.push_str(&event_row(e, all_namespaces, now));
     }
     s.out.push_str(&printers::tabwriter::TABLE.format(&text));
     Ok(())
 }
 
+fn event_table_header(s: &Session, all_namespaces: bool) -> String {
+    if s.args.flag("no-headers") {
+        return String::new();
+    }
+    let namespace = if all_namespaces { "NAMESPACE\t" } else { "" };
+    format!("{namespace}LAST SEEN\tTYPE\tREASON\tOBJECT\tMESSAGE\n")
+}
+
+/// One line of kubectl's `EventPrinter`.
+fn event_row(e: &k8s_openapi::api::core::v1::Event, all_namespaces: bool, now: crate::engine::sim::clock::VirtualTime) -> String {
+    let namespace = if all_namespaces { format!("{}\t", e.metadata.namespace.as_deref().unwrap_or("")) } else { String::new() };
+    let io = &e.involved_object;
+    format!(
+        "{namespace}{}\t{}\t{}\t{}/{}\t{}\n",
+        event_interval(e, now),
+        e.type_.as_deref().unwrap_or(""),
+        e.reason.as_deref().unwrap_or(""),
+        io.kind.as_deref().unwrap_or(""),
+        io.name.as_deref().unwrap_or(""),
+        e.message.as_deref().unwrap_or("").trim()
+    )
+}
+
+/// `kubectl events -w`: the watch opens with the Events that exist, in
+/// the order etcd holds their keys (namespace, then name), each printed
+/// and flushed as it comes, so no "No events found" and no sorting by
+/// time; the table's columns widen as wider rows come (kubectl's
+/// tabwriter remembers widths across flushes), and -o prints each Event
+/// alone (`-o name` as `event/NAME`, YAML documents split by `---`).
+fn print_event_watch(s: &mut Session, format: Option<&OutputFormat>, events: &mut [k8s_openapi::api::core::v1::Event], all_namespaces: bool) -> Result {
+    let key = |e: &k8s_openapi::api::core::v1::Event| format!("{}/{}", e.metadata.namespace.as_deref().unwrap_or(""), e.metadata.name.as_deref().unwrap_or(""));
+    events.sort_by_cached_key(key);
+    if let Some(format) = format {
+        for (i, e) in events.iter().enumerate() {
+            if i > 0 && *format == OutputFormat::Yaml {
+                s.out.push_str("---\n");
+            }
+            let name = format!("event/{}", e.metadata.name.as_deref().unwrap_or_default());
+            super::apply::print_one(s, format, &name, &Object::Event(Box::new(e.clone())).to_json())?;
+        }
+        return Ok(());
+    }
+    let now = s.cluster.now();
+    let mut flushes = Vec::with_capacity(events.len());
+    for (i, e) in events.iter().enumerate() {
+        let header = if i == 0 { event_table_header(s, all_namespaces) } else { String::new() };
+        flushes.push(header + &event_row(e, all_namespaces, now));
+    }
+    s.out.push_str(&printers::tabwriter::TABLE.format_remembering_widths(&flushes));
+    Ok(())
+}
+
 /// `kubectl events -o …`: the events as the `v1.EventList` kubectl built
-/// from its pages (an empty ListMeta), or each one's name.
+/// from its pages (an empty ListMeta).
 fn print_event_list(s: &mut Session, format: &OutputFormat, events: &[k8s_openapi::api::core::v1::Event]) -> Result {
     let items: Vec<serde_json::Value> = events.iter().map(|e| Object::Event(Box::new(e.clone())).to_json()).collect();
     match format {
-        OutputFormat::Name => {
-            for e in events {
-                s.out.push_str(&format!("event/{}\n", e.metadata.name.as_deref().unwrap_or_default()));
-            }
-            Ok(())
-        }
+        // kubectl hands its typed EventList to the name printer, which
+        // refuses list types, and drops that error: nothing is printed.
+        OutputFormat::Name => Ok(()),
         OutputFormat::Json => {
             let list = serde_json::json!({ "kind": "EventList", "apiVersion": "v1", "metadata": {}, "items": items });
             s.out.push_str(&printers::json::to_json_in_field_order(&list, true, &printers::json::list_field_rank));
