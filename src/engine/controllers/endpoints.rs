@@ -27,6 +27,8 @@ use super::{Cache, Changes, Controller};
 pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
 pub const MANAGED_BY_LABEL: &str = "endpointslice.kubernetes.io/managed-by";
 pub const MANAGED_BY: &str = "endpointslice-controller.k8s.io";
+const ENDPOINTS_MANAGED_BY_LABEL: &str = "endpoints.kubernetes.io/managed-by";
+const ENDPOINTS_MANAGED_BY: &str = "endpoint-controller";
 const TRIGGER_TIME: &str = "endpoints.kubernetes.io/last-change-trigger-time";
 const HEADLESS_LABEL: &str = "service.kubernetes.io/headless";
 const MAX_ENDPOINTS_PER_SLICE: usize = 100;
@@ -243,7 +245,9 @@ impl EndpointsController {
             })
             .collect();
         let subsets = (!subsets.is_empty()).then_some(subsets);
-        let labels = Self::labels_for(svc);
+        let mut labels = Self::labels_for(svc);
+        // 1.33's controller marks the Endpoints it writes (`LabelManagedBy` = `ControllerName`).
+        labels.insert(ENDPOINTS_MANAGED_BY_LABEL.into(), ENDPOINTS_MANAGED_BY.into());
         match existing.as_deref() {
             Some(Object::Endpoints(ep)) => {
                 if ep.subsets == subsets && ep.metadata.labels.clone().unwrap_or_default() == labels {
