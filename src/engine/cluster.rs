@@ -20,6 +20,7 @@ use crate::engine::network::pod_clients::PodClients;
 use crate::engine::network::policy_agent::PolicyAgent;
 use crate::engine::node::{KubeProxy, Kubelet};
 use crate::engine::scheduler::Scheduler;
+use crate::engine::apiserver::admission::allocation::ServiceRange;
 use crate::engine::apiserver::ApiServer;
 use crate::engine::sim::clock::VirtualTime;
 use crate::engine::sim::{Host, Sim};
@@ -169,6 +170,9 @@ impl Cluster {
     /// The cluster at virtual time zero, components registered but not yet run.
     pub fn unbooted(profile: Profile, seed: u64) -> Self {
         let mut api = ApiServer::new(seed, &profile.server);
+        if let Some(range) = KubeadmConfig::for_profile(&profile).and_then(|c| ServiceRange::parse(c.service_subnet)) {
+            api.service_range = range;
+        }
         bootstrap_objects(&mut api);
         let _ = api.create(Object::StorageClass(Box::new(provisioner::standard_class(profile.kind))));
         addons::install_coredns(&mut api, profile.kind == ProfileKind::Minikube);

@@ -137,6 +137,13 @@ macro_rules! kinds {
                             }
                         }
                     }
+                    // `endpoints` has no `omitempty`, and an empty list comes back from
+                    // storage as Go's nil slice: a slice without endpoints reads `null`.
+                    Object::EndpointSlice(_) => {
+                        if let Some(endpoints) = value.get_mut("endpoints").filter(|e| e.as_array().is_some_and(Vec::is_empty)) {
+                            *endpoints = Value::Null;
+                        }
+                    }
                     // `rules` has no `omitempty`: an aggregated ClusterRole's is `null`.
                     Object::Role(_) | Object::ClusterRole(_) => {
                         if let Some(fields) = value.as_object_mut() {

@@ -6,7 +6,7 @@
 //! `admit_create` defaults first; the API server defaults again afterwards,
 //! which is harmless because defaulting is idempotent.
 
-mod allocation;
+pub mod allocation;
 mod limit_ranger;
 
 use std::collections::{BTreeMap, BTreeSet};

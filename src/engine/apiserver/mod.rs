@@ -191,6 +191,8 @@ pub struct ApiServer {
     pub host: String,
     /// Number of writes accepted, for benchmarks.
     pub writes: u64,
+    /// `--service-cluster-ip-range`, which the profile's kubeadm configuration sets.
+    pub service_range: admission::allocation::ServiceRange,
     /// The component whose request is being served (`None`: kubectl, the user).
     caller: Option<ComponentId>,
     /// Who the client (kubectl) is, for authorizing its requests; `None`
@@ -279,6 +281,7 @@ impl ApiServer {
             now: VirtualTime::ZERO,
             host: host.to_string(),
             writes: 0,
+            service_range: admission::allocation::ServiceRange::default(),
             caller: None,
             client: None,
             cut_off: BTreeSet::new(),

@@ -27,6 +27,8 @@ use super::{Cache, Changes, Controller};
 pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
 pub const MANAGED_BY_LABEL: &str = "endpointslice.kubernetes.io/managed-by";
 pub const MANAGED_BY: &str = "endpointslice-controller.k8s.io";
+const ENDPOINTS_MANAGED_BY_LABEL: &str = "endpoints.kubernetes.io/managed-by";
+const ENDPOINTS_MANAGED_BY: &str = "endpoint-controller";
 const TRIGGER_TIME: &str = "endpoints.kubernetes.io/last-change-trigger-time";
 const HEADLESS_LABEL: &str = "service.kubernetes.io/headless";
 const MAX_ENDPOINTS_PER_SLICE: usize = 100;
@@ -66,25 +68,32 @@ fn selector_of(svc: &Service) -> Option<Selector> {
     Some(Selector::from_map(labels))
 }
 
+/// `FindPort`: a named targetPort is the container port of that name and the
+/// Service port's protocol, in the containers or, failing them, in the
+/// sidecars (init containers with `restartPolicy: Always`); a pod without
+/// one is not an endpoint for that Service port.
+fn find_named_port(pod: &Pod, name: &str, protocol: &str) -> Option<i32> {
+    let spec = pod.spec.as_ref()?;
+    let sidecars = spec.init_containers.iter().flatten().filter(|c| c.restart_policy.as_deref() == Some("Always"));
+    spec.containers
+        .iter()
+        .chain(sidecars)
+        .flat_map(|c| c.ports.iter().flatten())
+        .find(|p| p.name.as_deref() == Some(name) && p.protocol.as_deref().unwrap_or("TCP") == protocol)
+        .map(|p| p.container_port)
+}
+
 fn resolve_ports(svc: &Service, pod: &Pod) -> Vec<Port> {
     let mut out = Vec::new();
     for sp in svc.spec.iter().flat_map(|s| s.ports.iter().flatten()) {
+        let protocol = sp.protocol.clone().unwrap_or_else(|| "TCP".into());
         let port = match &sp.target_port {
             None => Some(sp.port),
             Some(IntOrString::Int(n)) => Some(*n),
-            Some(IntOrString::String(name)) => match name.parse::<i32>() {
-                Ok(n) => Some(n),
-                Err(_) => pod
-                    .spec
-                    .iter()
-                    .flat_map(|s| s.containers.iter())
-                    .flat_map(|c| c.ports.iter().flatten())
-                    .find(|p| p.name.as_deref() == Some(name.as_str()))
-                    .map(|p| p.container_port),
-            },
+            Some(IntOrString::String(name)) => find_named_port(pod, name, &protocol),
         };
         if let Some(port) = port {
-            out.push((sp.name.clone(), port, sp.protocol.clone().unwrap_or_else(|| "TCP".into()), sp.app_protocol.clone()));
+            out.push((sp.name.clone(), port, protocol, sp.app_protocol.clone()));
         }
     }
     out.sort_stable();
@@ -236,7 +245,9 @@ impl EndpointsController {
             })
             .collect();
         let subsets = (!subsets.is_empty()).then_some(subsets);
-        let labels = Self::labels_for(svc);
+        let mut labels = Self::labels_for(svc);
+        // 1.33's controller marks the Endpoints it writes (`LabelManagedBy` = `ControllerName`).
+        labels.insert(ENDPOINTS_MANAGED_BY_LABEL.into(), ENDPOINTS_MANAGED_BY.into());
         match existing.as_deref() {
             Some(Object::Endpoints(ep)) => {
                 if ep.subsets == subsets && ep.metadata.labels.clone().unwrap_or_default() == labels {

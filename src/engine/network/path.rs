@@ -115,8 +115,15 @@ pub fn connect(world: &mut World, from: &Origin, ip: &str, port: i32, proto: Pro
             return Err(if src_node.as_deref() == Some(target.as_str()) { ConnectError::Refused } else { ConnectError::NoRoute });
         }
         let rule = world.machine(&target).and_then(|m| m.proxy.node_ports.get(&(dst_port, proto)).cloned());
+        // An externalTrafficPolicy: Local chain first sends traffic from this node's own pods
+        // (the pod CIDR, as kubeadm configures kube-proxy's local detector) and from the node
+        // itself (`--src-type LOCAL`) to the Cluster chain: only outside traffic is kept local.
+        let short_circuited = match from {
+            Origin::Pod { node, .. } | Origin::Node(node) => *node == target,
+            Origin::Host => false,
+        };
         match rule {
-            Some(rule) => match choose(world, &target, &rule, &client_ip, rule.external_local, now) {
+            Some(rule) => match choose(world, &target, &rule, &client_ip, rule.external_local && !short_circuited, now) {
                 Translation::To { ip, port, chain } => {
                     if !rule.external_local {
                         // Cluster policy masquerades: the pod sees the node that forwarded.

@@ -12,22 +12,43 @@ use crate::engine::store::Value;
 
 use super::super::ApiServer;
 
-/// `--service-cluster-ip-range`.
-pub const SERVICE_CIDR: &str = "10.96.0.0/12";
-const SERVICE_BASE: u32 = 0x0a60_0000; // 10.96.0.0
-const SERVICE_PREFIX_LEN: u32 = 12;
 /// `--service-node-port-range`.
 pub const NODE_PORT_MIN: i32 = 30000;
 pub const NODE_PORT_MAX: i32 = 32767;
 
-fn service_size() -> u32 {
-    1u32 << (32 - SERVICE_PREFIX_LEN)
+/// `--service-cluster-ip-range`: kubeadm's `10.96.0.0/12` (minikube), or
+/// kind's `10.96.0.0/16`; cluster IPs are allocated from it alone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceRange {
+    pub cidr: String,
+    base: u32,
+    prefix_len: u32,
 }
 
-/// The first addresses of the range are kept for static assignment
-/// (`kubernetes` is .1, `kube-dns` is .10); dynamic ones come from above.
-fn dynamic_ip_offset() -> u32 {
-    (service_size() / 16).clamp(16, 256)
+impl Default for ServiceRange {
+    fn default() -> Self {
+        ServiceRange::parse("10.96.0.0/12").unwrap_or(ServiceRange { cidr: "10.96.0.0/12".into(), base: 0x0a60_0000, prefix_len: 12 })
+    }
+}
+
+impl ServiceRange {
+    /// An IPv4 CIDR with a prefix of 8 to 30 bits; `None` otherwise.
+    pub fn parse(cidr: &str) -> Option<ServiceRange> {
+        let (address, prefix) = cidr.split_once('/')?;
+        let prefix_len: u32 = prefix.parse().ok().filter(|p| (8..=30).contains(p))?;
+        let base = u32::from(address.parse::<Ipv4Addr>().ok()?) & (u32::MAX << (32 - prefix_len));
+        Some(ServiceRange { cidr: cidr.to_string(), base, prefix_len })
+    }
+
+    fn size(&self) -> u32 {
+        1u32 << (32 - self.prefix_len)
+    }
+
+    /// The first addresses of the range are kept for static assignment
+    /// (`kubernetes` is .1, `kube-dns` is .10); dynamic ones come from above.
+    fn dynamic_offset(&self) -> u32 {
+        (self.size() / 16).clamp(16, 256)
+    }
 }
 
 /// Likewise, the lowest node ports are kept for static assignment.
@@ -132,18 +153,20 @@ fn allocate_cluster_ip(api: &mut ApiServer, spec: &mut ServiceSpec, used: &BTree
         return Ok(());
     }
     let requested = spec.cluster_ip.clone().filter(|s| !s.is_empty());
-    let size = service_size();
+    let range = api.service_range.clone();
+    let size = range.size();
     if let Some(ip) = requested {
         // An address that does not parse is validation's to report.
         let Ok(addr) = ip.parse::<Ipv4Addr>() else { return Ok(()) };
         let value = u32::from(addr);
         let field = "spec.clusterIPs".to_string();
         let list = ip_list_value(spec.cluster_ips.as_deref().unwrap_or_default());
-        if value < SERVICE_BASE + 1 || value >= SERVICE_BASE + size - 1 {
+        if value < range.base + 1 || value >= range.base + size - 1 {
             return Err(vec![Cause {
                 field,
                 message: format!(
-                    "Invalid value: {list}: failed to allocate IP {ip}: the provided IP ({ip}) is not in the valid range. The range of valid IPs is {SERVICE_CIDR}"
+                    "Invalid value: {list}: failed to allocate IP {ip}: the provided IP ({ip}) is not in the valid range. The range of valid IPs is {}",
+                    range.cidr
                 ),
             }]);
         }
@@ -157,13 +180,13 @@ fn allocate_cluster_ip(api: &mut ApiServer, spec: &mut ServiceSpec, used: &BTree
     }
     // A random start in the dynamic band, then the next free address; the
     // static band only when the dynamic one is full.
-    let offset = dynamic_ip_offset();
+    let offset = range.dynamic_offset();
     let usable = size - 2;
     let dynamic = usable - offset;
     let start = api.rng.u32(0..dynamic);
     let candidates = (0..dynamic).map(|i| offset + 1 + (start + i) % dynamic).chain(1..=offset);
     for candidate in candidates {
-        let value = SERVICE_BASE + candidate;
+        let value = range.base + candidate;
         if !used.contains(&value) {
             let ip = Ipv4Addr::from(value).to_string();
             spec.cluster_ip = Some(ip.clone());
