@@ -742,21 +742,41 @@ fn validate_resource_name(name: &str, path: &Path, errs: &mut Errors) {
     }
 }
 
+/// `ValidateResourceQuantityValue`, and for hugepages
+/// `validateResourceQuantityHugePageValue`.
 fn validate_quantity(name: &str, value: &str, path: &Path, errs: &mut Errors) -> Option<Quantity> {
     let q = Quantity::parse(value.trim()).ok()?;
     if q.is_negative() {
         errs.invalid_str(path, value, "must be greater than or equal to 0");
     }
     if name.contains('/') && !q.is_integer() {
-        errs.invalid_str(path, value, "must be an integer");
+        // The bad value is the `resource.Quantity` itself, printed with `%#v`.
+        errs.invalid(path, &crate::engine::quantity::go_struct_as_parsed(value.trim()), "must be an integer");
+    }
+    if name.starts_with("hugepages-") && !huge_page_value_divisible(name, &q) {
+        let shown = q.canonical();
+        errs.invalid_str(path, &shown, &format!("{shown} is not positive integer multiple of {name}"));
     }
     Some(q)
 }
 
+/// `IsHugePageResourceValueDivisible`: a whole number of pages of the size
+/// the name gives.
+fn huge_page_value_divisible(name: &str, q: &Quantity) -> bool {
+    let Ok(page) = Quantity::parse(name.trim_start_matches("hugepages-")) else { return false };
+    if page.nanos() <= 0 || page.milli_value() % 1000 != 0 {
+        return false;
+    }
+    page.value() != 0 && q.value() % page.value() == 0
+}
+
+/// `ValidateContainerResourceRequirements`.
 fn validate_resources(resources: &ResourceRequirements, path: &Path, errs: &mut Errors) {
     let empty = BTreeMap::new();
     let limits = resources.limits.as_ref().unwrap_or(&empty);
     let requests = resources.requests.as_ref().unwrap_or(&empty);
+    let cpu_or_memory = |list: &BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>| list.keys().any(|n| n == "cpu" || n == "memory");
+    let huge_pages = |list: &BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>| list.keys().any(|n| n.starts_with("hugepages-"));
     let mut limit_values = BTreeMap::new();
     for (name, value) in limits {
         let field_parent = path.field("limits");
@@ -787,6 +807,9 @@ fn validate_resources(resources: &ResourceRequirements, path: &Path, errs: &mut 
             }
             _ => {}
         }
+    }
+    if !cpu_or_memory(limits) && !cpu_or_memory(requests) && (huge_pages(limits) || huge_pages(requests)) {
+        errs.forbidden(path, "HugePages require cpu or memory");
     }
 }
 
