@@ -80,8 +80,16 @@ fn pod_spec_at(spec: Option<&PodSpec>, node_name: Option<&str>, token: Option<&s
             errs.invalid_str(&path.field("priorityClassName"), class, &msg);
         }
     }
+    if let Some(class) = spec.runtime_class_name.as_deref() {
+        for msg in dns1123_subdomain(class) {
+            errs.invalid_str(&path.field("runtimeClassName"), class, &msg);
+        }
+    }
     if let Some(policy) = spec.preemption_policy.as_deref() {
         errs.one_of(&path.field("preemptionPolicy"), Some(policy), &["PreemptLowerPriority", "Never"]);
+    }
+    if let Some(overhead) = spec.overhead.as_ref() {
+        validate_overhead(overhead, &path.field("overhead"), errs);
     }
 }
 
@@ -813,6 +821,27 @@ fn validate_resources(resources: &ResourceRequirements, path: &Path, errs: &mut 
     }
 }
 
+/// `validateOverhead`: the overhead checked as a container's limits, under
+/// `<path>.limits`.
+fn validate_overhead(overhead: &BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>, path: &Path, errs: &mut Errors) {
+    validate_resources(&ResourceRequirements { limits: Some(overhead.clone()), ..Default::default() }, path, errs);
+}
+
+/// `node/validation.ValidateRuntimeClass`'s checks of the class's own fields.
+pub fn validate_runtime_class(class: &k8s_openapi::api::node::v1::RuntimeClass, errs: &mut Errors) {
+    for msg in dns1123_label(&class.handler) {
+        errs.invalid_str("handler", &class.handler, &msg);
+    }
+    if let Some(pod_fixed) = class.overhead.as_ref().and_then(|o| o.pod_fixed.as_ref()) {
+        validate_overhead(pod_fixed, &Path::Root("overhead"), errs);
+    }
+    if let Some(scheduling) = &class.scheduling {
+        let path = Path::Root("scheduling");
+        validate_labels(scheduling.node_selector.as_ref(), &path.field("nodeSelector"), errs);
+        validate_toleration_list(scheduling.tolerations.as_deref().unwrap_or_default(), &path.field("tolerations"), errs);
+    }
+}
+
 fn validate_probes(container: &Container, path: &Path, errs: &mut Errors) {
     for (field, probe, success_must_be_one) in [
         ("livenessProbe", &container.liveness_probe, true),
@@ -1161,7 +1190,12 @@ fn validate_topology_spread_constraints(constraints: &[TopologySpreadConstraint]
 }
 
 fn validate_tolerations(spec: &PodSpec, path: &Path, errs: &mut Errors) {
-    for (i, t) in spec.tolerations.iter().flatten().enumerate() {
+    validate_toleration_list(spec.tolerations.as_deref().unwrap_or_default(), path, errs);
+}
+
+/// `ValidateTolerations`.
+fn validate_toleration_list(tolerations: &[k8s_openapi::api::core::v1::Toleration], path: &Path, errs: &mut Errors) {
+    for (i, t) in tolerations.iter().enumerate() {
         let item = path.index(i);
         let key = t.key.as_deref().unwrap_or("");
         let operator = t.operator.as_deref().unwrap_or("");
