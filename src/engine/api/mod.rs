@@ -337,6 +337,7 @@ pub mod ids {
     id!(events_v1, "events.k8s.io", "events");
     id!(endpoint_slices, "discovery.k8s.io", "endpointslices");
     id!(priority_classes, "scheduling.k8s.io", "priorityclasses");
+    id!(runtime_classes, "node.k8s.io", "runtimeclasses");
     id!(storage_classes, "storage.k8s.io", "storageclasses");
     id!(pod_disruption_budgets, "policy", "poddisruptionbudgets");
     id!(limit_ranges, "", "limitranges");

@@ -8,6 +8,7 @@
 
 pub mod allocation;
 mod limit_ranger;
+mod runtime_class;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -33,6 +34,7 @@ pub fn admit_create(api: &mut ApiServer, obj: &mut Object) -> Result<(), ApiErro
             service_account(api, pod)?;
             priority(api, pod)?;
             default_toleration_seconds(pod.spec_mut());
+            runtime_class::admit(api, pod)?;
             prepare_pod_for_create(pod);
         }
         Object::Job(job) => {
@@ -136,6 +138,9 @@ pub fn admit_update(api: &mut ApiServer, obj: &mut Object, old: &Object) -> Resu
 pub fn validate_create(api: &ApiServer, obj: &Object) -> Result<(), ApiError> {
     limit_ranger::validate(api, obj, None)?;
     pod_security(api, obj, None)?;
+    if let Object::Pod(pod) = obj {
+        runtime_class::validate(api, pod)?;
+    }
     if let Object::PriorityClass(pc) = obj {
         one_global_default(api, pc, false)?;
     }

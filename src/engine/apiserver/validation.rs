@@ -427,6 +427,7 @@ fn validate_kind(obj: &Object, errs: &mut Errors) {
         Object::PodDisruptionBudget(pdb) => policy::validate_pod_disruption_budget(pdb, errs),
         Object::Ingress(ing) => networking::validate_ingress(ing, errs),
         Object::NetworkPolicy(np) => networking::validate_network_policy(np, errs),
+        Object::RuntimeClass(class) => pod::validate_runtime_class(class, errs),
         Object::Node(node) => validate_node_taints(node.spec.as_ref().and_then(|s| s.taints.as_deref()).unwrap_or_default(), errs),
         Object::Role(role) => rbac::validate_role(role.rules.as_ref(), errs),
         Object::ClusterRole(role) => rbac::validate_cluster_role(role.rules.as_ref(), role.aggregation_rule.as_ref(), errs),
@@ -478,6 +479,12 @@ pub fn validate_update(obj: &Object, old: &Object) -> Vec<Cause> {
         (Object::Service(_), Object::Service(_)) | (Object::ConfigMap(_), Object::ConfigMap(_)) | (Object::Secret(_), Object::Secret(_)) => {
             validate_immutable_fields(obj, old, &mut errs);
             validate_kind(obj, &mut errs);
+        }
+        // `ValidateRuntimeClassUpdate`: the metadata and the handler, which may not change.
+        (Object::RuntimeClass(class), Object::RuntimeClass(old_class)) => {
+            if class.handler != old_class.handler {
+                errs.invalid_str("handler", &class.handler, "field is immutable");
+            }
         }
         _ => {
             // A CronJob's update rules differ from its create rules (TZ in an old schedule, no name limit).

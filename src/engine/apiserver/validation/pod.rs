@@ -80,8 +80,16 @@ fn pod_spec_at(spec: Option<&PodSpec>, node_name: Option<&str>, token: Option<&s
             errs.invalid_str(&path.field("priorityClassName"), class, &msg);
         }
     }
+    if let Some(class) = spec.runtime_class_name.as_deref() {
+        for msg in dns1123_subdomain(class) {
+            errs.invalid_str(&path.field("runtimeClassName"), class, &msg);
+        }
+    }
     if let Some(policy) = spec.preemption_policy.as_deref() {
         errs.one_of(&path.field("preemptionPolicy"), Some(policy), &["PreemptLowerPriority", "Never"]);
+    }
+    if let Some(overhead) = spec.overhead.as_ref() {
+        validate_overhead(overhead, &path.field("overhead"), errs);
     }
 }
 
@@ -742,21 +750,41 @@ fn validate_resource_name(name: &str, path: &Path, errs: &mut Errors) {
     }
 }
 
+/// `ValidateResourceQuantityValue`, and for hugepages
+/// `validateResourceQuantityHugePageValue`.
 fn validate_quantity(name: &str, value: &str, path: &Path, errs: &mut Errors) -> Option<Quantity> {
     let q = Quantity::parse(value.trim()).ok()?;
     if q.is_negative() {
         errs.invalid_str(path, value, "must be greater than or equal to 0");
     }
     if name.contains('/') && !q.is_integer() {
-        errs.invalid_str(path, value, "must be an integer");
+        // The bad value is the `resource.Quantity` itself, printed with `%#v`.
+        errs.invalid(path, &crate::engine::quantity::go_struct_as_parsed(value.trim()), "must be an integer");
+    }
+    if name.starts_with("hugepages-") && !huge_page_value_divisible(name, &q) {
+        let shown = q.canonical();
+        errs.invalid_str(path, &shown, &format!("{shown} is not positive integer multiple of {name}"));
     }
     Some(q)
 }
 
+/// `IsHugePageResourceValueDivisible`: a whole number of pages of the size
+/// the name gives.
+fn huge_page_value_divisible(name: &str, q: &Quantity) -> bool {
+    let Ok(page) = Quantity::parse(name.trim_start_matches("hugepages-")) else { return false };
+    if page.nanos() <= 0 || page.milli_value() % 1000 != 0 {
+        return false;
+    }
+    page.value() != 0 && q.value() % page.value() == 0
+}
+
+/// `ValidateContainerResourceRequirements`.
 fn validate_resources(resources: &ResourceRequirements, path: &Path, errs: &mut Errors) {
     let empty = BTreeMap::new();
     let limits = resources.limits.as_ref().unwrap_or(&empty);
     let requests = resources.requests.as_ref().unwrap_or(&empty);
+    let cpu_or_memory = |list: &BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>| list.keys().any(|n| n == "cpu" || n == "memory");
+    let huge_pages = |list: &BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>| list.keys().any(|n| n.starts_with("hugepages-"));
     let mut limit_values = BTreeMap::new();
     for (name, value) in limits {
         let field_parent = path.field("limits");
@@ -787,6 +815,30 @@ fn validate_resources(resources: &ResourceRequirements, path: &Path, errs: &mut 
             }
             _ => {}
         }
+    }
+    if !cpu_or_memory(limits) && !cpu_or_memory(requests) && (huge_pages(limits) || huge_pages(requests)) {
+        errs.forbidden(path, "HugePages require cpu or memory");
+    }
+}
+
+/// `validateOverhead`: the overhead checked as a container's limits, under
+/// `<path>.limits`.
+fn validate_overhead(overhead: &BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>, path: &Path, errs: &mut Errors) {
+    validate_resources(&ResourceRequirements { limits: Some(overhead.clone()), ..Default::default() }, path, errs);
+}
+
+/// `node/validation.ValidateRuntimeClass`'s checks of the class's own fields.
+pub fn validate_runtime_class(class: &k8s_openapi::api::node::v1::RuntimeClass, errs: &mut Errors) {
+    for msg in dns1123_label(&class.handler) {
+        errs.invalid_str("handler", &class.handler, &msg);
+    }
+    if let Some(pod_fixed) = class.overhead.as_ref().and_then(|o| o.pod_fixed.as_ref()) {
+        validate_overhead(pod_fixed, &Path::Root("overhead"), errs);
+    }
+    if let Some(scheduling) = &class.scheduling {
+        let path = Path::Root("scheduling");
+        validate_labels(scheduling.node_selector.as_ref(), &path.field("nodeSelector"), errs);
+        validate_toleration_list(scheduling.tolerations.as_deref().unwrap_or_default(), &path.field("tolerations"), errs);
     }
 }
 
@@ -1138,7 +1190,12 @@ fn validate_topology_spread_constraints(constraints: &[TopologySpreadConstraint]
 }
 
 fn validate_tolerations(spec: &PodSpec, path: &Path, errs: &mut Errors) {
-    for (i, t) in spec.tolerations.iter().flatten().enumerate() {
+    validate_toleration_list(spec.tolerations.as_deref().unwrap_or_default(), path, errs);
+}
+
+/// `ValidateTolerations`.
+fn validate_toleration_list(tolerations: &[k8s_openapi::api::core::v1::Toleration], path: &Path, errs: &mut Errors) {
+    for (i, t) in tolerations.iter().enumerate() {
         let item = path.index(i);
         let key = t.key.as_deref().unwrap_or("");
         let operator = t.operator.as_deref().unwrap_or("");

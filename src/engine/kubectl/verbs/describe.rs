@@ -1221,7 +1221,9 @@ fn describe_node(w: &mut Writer, s: &Session, obj: &Object, now: VirtualTime) {
     let allocatable = status.allocatable.clone().filter(|a| !a.is_empty()).or(status.capacity.clone()).unwrap_or_default();
     let alloc = |res: &str| allocatable.get(res).and_then(parse_stored).unwrap_or_else(Quantity::zero);
     let (alloc_cpu, alloc_mem, alloc_eph) = (alloc("cpu").milli_value(), alloc("memory").value(), alloc("ephemeral-storage").value());
-    let percent = |part: i64, whole: i64| if whole == 0 { 0 } else { part * 100 / whole };
+    // `int64(float64(part) / float64(whole) * 100)`: truncated after a
+    // float division, so 290m of 1 cpu is 28%, as kubectl shows it.
+    let percent = |part: i64, whole: i64| if whole == 0 { 0 } else { (part as f64 / whole as f64 * 100.0) as i64 };
     w.line(0, &format!("Non-terminated Pods:\t({} in total)", pods.len()));
     w.line(1, "Namespace\tName\t\tCPU Requests\tCPU Limits\tMemory Requests\tMemory Limits\tAge");
     w.line(1, "---------\t----\t\t------------\t----------\t---------------\t-------------\t---");
@@ -1250,8 +1252,8 @@ fn describe_node(w: &mut Writer, s: &Session, obj: &Object, now: VirtualTime) {
         for (kind, list) in [("req", &req), ("lim", &lim)] {
             for res in ["cpu", "memory", "ephemeral-storage"] {
                 if let Some(q) = list.get(res) {
-                    let entry = totals.entry((kind, res)).or_insert(Quantity::from_nanos(0, q.format));
-                    *entry = entry.add(q);
+                    let sum = totals.get(&(kind, res)).map_or(*q, |prev| go_add(prev, q));
+                    totals.insert((kind, res), sum);
                 }
             }
         }
@@ -1276,36 +1278,74 @@ fn zero_time() -> String {
     "Mon, 01 Jan 0001 00:00:00 +0000".to_string()
 }
 
-/// A pod's effective requests and limits: the sum over containers, or the
-/// largest init container where that is more.
-fn pod_requests_and_limits(pod: &Pod) -> (BTreeMap<String, Quantity>, BTreeMap<String, Quantity>) {
-    let spec = pod.spec.clone().unwrap_or_default();
-    let mut req: BTreeMap<String, Quantity> = BTreeMap::new();
-    let mut lim: BTreeMap<String, Quantity> = BTreeMap::new();
-    let add = |into: &mut BTreeMap<String, Quantity>, from: Option<&BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>>| {
-        for (k, v) in from.into_iter().flatten() {
-            if let Some(q) = parse_stored(v) {
-                let e = into.entry(k.clone()).or_insert(Quantity::from_nanos(0, q.format));
-                *e = e.add(&q);
-            }
-        }
-    };
-    for c in &spec.containers {
-        let r = c.resources.clone().unwrap_or_default();
-        add(&mut req, r.requests.as_ref());
-        add(&mut lim, r.limits.as_ref());
+type ResourceSums = BTreeMap<String, Quantity>;
+
+/// `Quantity.Add`: the sum keeps the first quantity's format, unless that
+/// one is zero.
+fn go_add(sum: &Quantity, q: &Quantity) -> Quantity {
+    let format = if sum.is_zero() { q.format } else { sum.format };
+    Quantity::from_nanos(sum.nanos().saturating_add(q.nanos()), format)
+}
+
+/// kubectl's `addResourceList`.
+fn add_resource_list(into: &mut ResourceSums, from: &ResourceSums) {
+    for (name, q) in from {
+        let sum = into.get(name).map_or(*q, |prev| go_add(prev, q));
+        into.insert(name.clone(), sum);
     }
-    for c in spec.init_containers.iter().flatten() {
-        let r = c.resources.clone().unwrap_or_default();
-        for (into, from) in [(&mut req, r.requests), (&mut lim, r.limits)] {
-            for (k, v) in from.into_iter().flatten() {
-                if let Some(q) = parse_stored(&v) {
-                    let e = into.entry(k).or_insert(Quantity::from_nanos(0, q.format));
-                    if q.nanos() > e.nanos() {
-                        *e = q;
-                    }
-                }
-            }
+}
+
+/// kubectl's `maxResourceList`.
+fn max_resource_list(into: &mut ResourceSums, from: &ResourceSums) {
+    for (name, q) in from {
+        if into.get(name).is_none_or(|prev| q.nanos() > prev.nanos()) {
+            into.insert(name.clone(), *q);
+        }
+    }
+}
+
+/// kubectl's `PodRequestsAndLimits` (`k8s.io/kubectl/pkg/util/resource`):
+/// the containers' sum, sidecars (restartable init containers) added to
+/// it, the largest of the init containers (each with the sidecars started
+/// before it) where that is more, and the pod's overhead (added to a limit
+/// only where the pod has a non-zero one).
+fn pod_requests_and_limits(pod: &Pod) -> (ResourceSums, ResourceSums) {
+    let spec = crate::engine::api::pod_spec_or_empty(pod.spec.as_deref());
+    let list = |from: Option<&BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>>| -> ResourceSums {
+        from.into_iter().flatten().filter_map(|(name, q)| parse_stored(q).map(|q| (name.clone(), q))).collect()
+    };
+    let mut sums = [ResourceSums::new(), ResourceSums::new()];
+    for c in &spec.containers {
+        let r = c.resources.as_ref();
+        add_resource_list(&mut sums[0], &list(r.and_then(|r| r.requests.as_ref())));
+        add_resource_list(&mut sums[1], &list(r.and_then(|r| r.limits.as_ref())));
+    }
+    for (i, sum) in sums.iter_mut().enumerate() {
+        let mut sidecars = ResourceSums::new();
+        let mut init = ResourceSums::new();
+        for c in spec.init_containers.iter().flatten() {
+            let r = c.resources.as_ref();
+            let own = list(r.and_then(|r| if i == 0 { r.requests.as_ref() } else { r.limits.as_ref() }));
+            let with_sidecars = if c.restart_policy.as_deref() == Some("Always") {
+                add_resource_list(sum, &own);
+                add_resource_list(&mut sidecars, &own);
+                sidecars.clone()
+            } else {
+                let mut tmp = own;
+                add_resource_list(&mut tmp, &sidecars);
+                tmp
+            };
+            max_resource_list(&mut init, &with_sidecars);
+        }
+        max_resource_list(sum, &init);
+    }
+    let [mut req, mut lim] = sums;
+    let overhead = list(spec.overhead.as_ref());
+    add_resource_list(&mut req, &overhead);
+    for (name, q) in &overhead {
+        if let Some(limit) = lim.get(name).filter(|l| !l.is_zero()) {
+            let sum = go_add(limit, q);
+            lim.insert(name.clone(), sum);
         }
     }
     (req, lim)
