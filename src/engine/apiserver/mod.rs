@@ -865,6 +865,9 @@ impl ApiServer {
             self.serving()?;
             self.authorize_client_on("create", obj.resource_id(), "", request_namespace(&obj), "")?;
             self.check_escalation(&obj, None)?;
+            if let (Object::CertificateSigningRequest(csr), Some(user)) = (&mut obj, self.client_user()) {
+                stamp_requestor(csr, user);
+            }
             return self.as_authorized(|api| api.create_with(obj, dry_run));
         }
         self.check_reachable()?;
@@ -1653,6 +1656,17 @@ status_kinds!(
     CronJob, HorizontalPodAutoscaler, PodDisruptionBudget, Ingress, CertificateSigningRequest;
     shared spec: Deployment, ReplicaSet, DaemonSet, StatefulSet, Job
 );
+
+/// The CSR strategy's `PrepareForCreate`: the request's user replaces
+/// whatever identity the manifest gave, and a new request carries no
+/// status (so none is created already approved).
+fn stamp_requestor(csr: &mut k8s_openapi::api::certificates::v1::CertificateSigningRequest, user: &crate::engine::rbac::User) {
+    csr.spec.username = Some(user.name.clone()).filter(|n| !n.is_empty());
+    csr.spec.uid = user.uid.clone().filter(|u| !u.is_empty());
+    csr.spec.groups = Some(user.groups.clone()).filter(|g| !g.is_empty());
+    csr.spec.extra = None;
+    csr.status = Some(Default::default());
+}
 
 /// An `Invalid` error naming the object as kubectl prints it.
 pub fn invalid_error(obj: &Object, causes: Vec<api::Cause>) -> ApiError {

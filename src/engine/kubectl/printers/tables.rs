@@ -657,7 +657,8 @@ pub fn row(obj: &Object, wide: bool, now: VirtualTime) -> Row {
         }
         Object::RoleBinding(rb) => binding_row(name, &rb.role_ref, rb.subjects.as_deref(), age_cell, wide),
         Object::ClusterRoleBinding(rb) => binding_row(name, &rb.role_ref, rb.subjects.as_deref(), age_cell, wide),
-        Object::Role(_) | Object::ClusterRole(_) | Object::LimitRange(_) | Object::CustomResourceDefinition(_) => {
+        // Their registries convert with rest.NewDefaultTableConvertor.
+        Object::Role(_) | Object::ClusterRole(_) | Object::LimitRange(_) | Object::CustomResourceDefinition(_) | Object::CSIStorageCapacity(_) => {
             named(vec!["NAME", "CREATED AT"], vec![name, created.map(rfc3339).unwrap_or_default()])
         }
         Object::ResourceQuota(q) => {
@@ -676,7 +677,8 @@ pub fn row(obj: &Object, wide: bool, now: VirtualTime) -> Row {
                     requests.push(text);
                 }
             }
-            named(vec!["NAME", "AGE", "REQUEST", "LIMIT"], vec![name, age_cell, requests.join(", "), limits.join(", ")])
+            // 1.33 prints AGE last (kubernetes#129419).
+            named(vec!["NAME", "REQUEST", "LIMIT", "AGE"], vec![name, requests.join(", "), limits.join(", "), age_cell])
         }
         Object::MutatingWebhookConfiguration(m) => {
             named(vec!["NAME", "WEBHOOKS", "AGE"], vec![name, m.webhooks.as_ref().map(Vec::len).unwrap_or(0).to_string(), age_cell])
@@ -717,8 +719,156 @@ pub fn row(obj: &Object, wide: bool, now: VirtualTime) -> Row {
                 .unwrap_or_else(|| ("Unknown".into(), String::new(), String::new()));
             named(vec!["NAME", "STATUS", "MESSAGE", "ERROR"], vec![name, status, message, error])
         }
+        Object::PodTemplate(pt) => {
+            // printPodTemplate: no AGE column.
+            let template = pt.template.clone().unwrap_or_default();
+            let (names, images) = containers_cells(template.spec.as_ref().map(|s| s.containers.as_slice()).unwrap_or(&[]));
+            let pod_labels = format_labels(template.metadata.as_ref().and_then(|m| m.labels.as_ref()));
+            named(vec!["NAME", "CONTAINERS", "IMAGES", "POD LABELS"], vec![name, names, images, pod_labels])
+        }
+        Object::CertificateSigningRequest(csr) => {
+            let spec = &csr.spec;
+            let signer = if spec.signer_name.is_empty() { "<none>".to_string() } else { spec.signer_name.clone() };
+            let duration = spec.expiration_seconds.map(|s| human_duration(u64::try_from(s).unwrap_or(0) * 1000)).unwrap_or_else(|| "<none>".into());
+            named(
+                vec!["NAME", "AGE", "SIGNERNAME", "REQUESTOR", "REQUESTEDDURATION", "CONDITION"],
+                vec![name, age_cell, signer, spec.username.clone().unwrap_or_default(), duration, csr_condition(csr)],
+            )
+        }
+        Object::APIService(svc) => {
+            // kube-aggregator's REST.ConvertToTable.
+            let service = svc
+                .spec
+                .as_ref()
+                .and_then(|s| s.service.as_ref())
+                .map(|r| format!("{}/{}", r.namespace.clone().unwrap_or_default(), r.name.clone().unwrap_or_default()))
+                .unwrap_or_else(|| "Local".into());
+            let available = svc
+                .status
+                .as_ref()
+                .and_then(|s| s.conditions.as_ref())
+                .and_then(|c| c.iter().find(|c| c.type_ == "Available"))
+                .map(|c| match c.reason.as_deref() {
+                    Some(reason) if c.status != "True" && !reason.is_empty() => format!("{} ({reason})", c.status),
+                    _ => c.status.clone(),
+                })
+                .unwrap_or_else(|| "Unknown".into());
+            named(vec!["NAME", "SERVICE", "AVAILABLE", "AGE"], vec![name, service, available, age_cell])
+        }
+        Object::ValidatingAdmissionPolicy(p) => {
+            let spec = p.spec.clone().unwrap_or_default();
+            let param_kind = spec
+                .param_kind
+                .as_ref()
+                .map(|k| format!("{}/{}", k.api_version.clone().unwrap_or_default(), k.kind.clone().unwrap_or_default()))
+                .unwrap_or_else(|| "<unset>".into());
+            named(vec!["NAME", "VALIDATIONS", "PARAMKIND", "AGE"], vec![name, spec.validations.as_ref().map(Vec::len).unwrap_or(0).to_string(), param_kind, age_cell])
+        }
+        Object::ValidatingAdmissionPolicyBinding(b) => {
+            let spec = b.spec.clone().unwrap_or_default();
+            let param = match &spec.param_ref {
+                Some(r) => match (r.name.as_deref().filter(|n| !n.is_empty()), r.namespace.as_deref().filter(|n| !n.is_empty())) {
+                    (Some(n), Some(ns)) => format!("{ns}/{n}"),
+                    // A name without a namespace may be cluster-scoped: `*/`.
+                    (Some(n), None) => format!("*/{n}"),
+                    (None, _) => r.selector.as_ref().map(selector_string).unwrap_or_else(|| "<unset>".into()),
+                },
+                None => "<unset>".into(),
+            };
+            named(vec!["NAME", "POLICYNAME", "PARAMREF", "AGE"], vec![name, spec.policy_name.clone().unwrap_or_default(), param, age_cell])
+        }
+        Object::FlowSchema(fs) => {
+            let spec = fs.spec.clone().unwrap_or_default();
+            let distinguisher = spec.distinguisher_method.as_ref().map(|d| d.type_.clone()).unwrap_or_else(|| "<none>".into());
+            // The Dangling condition's status, `?` without one.
+            let missing = fs
+                .status
+                .as_ref()
+                .and_then(|s| s.conditions.as_ref())
+                .and_then(|c| c.iter().find(|c| c.type_.as_deref() == Some("Dangling")))
+                .map(|c| c.status.clone().unwrap_or_default())
+                .unwrap_or_else(|| "?".into());
+            named(
+                vec!["NAME", "PRIORITYLEVEL", "MATCHINGPRECEDENCE", "DISTINGUISHERMETHOD", "AGE", "MISSINGPL"],
+                vec![name, spec.priority_level_configuration.name.clone(), spec.matching_precedence.unwrap_or(0).to_string(), distinguisher, age_cell, missing],
+            )
+        }
+        Object::PriorityLevelConfiguration(plc) => {
+            let spec = plc.spec.clone().unwrap_or_default();
+            let none = || "<none>".to_string();
+            let (shares, queues, hand_size, queue_length) = match &spec.limited {
+                Some(limited) => {
+                    let shares = limited.nominal_concurrency_shares.unwrap_or(0).to_string();
+                    match limited.limit_response.as_ref().and_then(|r| r.queuing.as_ref()) {
+                        Some(q) => (shares, q.queues.unwrap_or(0).to_string(), q.hand_size.unwrap_or(0).to_string(), q.queue_length_limit.unwrap_or(0).to_string()),
+                        None => (shares, none(), none(), none()),
+                    }
+                }
+                None => (none(), none(), none(), none()),
+            };
+            named(
+                vec!["NAME", "TYPE", "NOMINALCONCURRENCYSHARES", "QUEUES", "HANDSIZE", "QUEUELENGTHLIMIT", "AGE"],
+                vec![name, spec.type_.clone(), shares, queues, hand_size, queue_length, age_cell],
+            )
+        }
+        Object::ServiceCIDR(cidr) => {
+            let cidrs = cidr.spec.as_ref().and_then(|s| s.cidrs.clone()).unwrap_or_default().join(",");
+            named(vec!["NAME", "CIDRS", "AGE"], vec![name, cidrs, age_cell])
+        }
+        Object::IPAddress(ip) => {
+            // printIPAddress fills an age cell its two columns do not show.
+            let parent = ip
+                .spec
+                .as_ref()
+                .map(|s| {
+                    let r = &s.parent_ref;
+                    let mut text = match r.group.as_deref().filter(|g| !g.is_empty()) {
+                        Some(group) => format!("{}.{group}", r.resource).to_lowercase(),
+                        None => r.resource.to_lowercase(),
+                    };
+                    if let Some(ns) = r.namespace.as_deref().filter(|n| !n.is_empty()) {
+                        text.push('/');
+                        text.push_str(ns);
+                    }
+                    text.push('/');
+                    text.push_str(&r.name);
+                    text
+                })
+                .unwrap_or_else(|| "<none>".into());
+            named(vec!["NAME", "PARENTREF"], vec![name, parent])
+        }
+        Object::VolumeAttachment(va) => {
+            let spec = &va.spec;
+            let attached = va.status.as_ref().is_some_and(|s| s.attached);
+            named(
+                vec!["NAME", "ATTACHER", "PV", "NODE", "ATTACHED", "AGE"],
+                vec![name, spec.attacher.clone(), spec.source.persistent_volume_name.clone().unwrap_or_default(), spec.node_name.clone(), attached.to_string(), age_cell],
+            )
+        }
         _ => named(vec!["NAME", "AGE"], vec![name, age_cell]),
     }
+}
+
+/// `extractCSRStatus`: Denied over Approved over Pending, then `,Failed`
+/// and `,Issued`.
+fn csr_condition(csr: &k8s_openapi::api::certificates::v1::CertificateSigningRequest) -> String {
+    let conditions = csr.status.as_ref().and_then(|s| s.conditions.as_deref()).unwrap_or(&[]);
+    let has = |t: &str| conditions.iter().any(|c| c.type_ == t);
+    let mut status = if has("Denied") {
+        "Denied"
+    } else if has("Approved") {
+        "Approved"
+    } else {
+        "Pending"
+    }
+    .to_string();
+    if has("Failed") {
+        status.push_str(",Failed");
+    }
+    if csr.status.as_ref().and_then(|s| s.certificate.as_ref()).is_some_and(|c| !c.0.is_empty()) {
+        status.push_str(",Issued");
+    }
+    status
 }
 
 /// `listWithMoreString`: the first three, `+ N more...` past them, `<unset>` for none.

@@ -128,7 +128,7 @@ fn structured_output_wraps_several_objects_in_a_list() {
 }
 
 /// `kubectl get quota`: printResourceQuota's columns from status.hard and
-/// status.used (the rows as a fake server's Table gave them to kubectl.1.33).
+/// status.used, AGE last as in 1.33 (kubernetes#129419).
 #[test]
 fn quotas_list_status_by_resource_as_print_resource_quota() {
     let objects: Vec<Rc<Object>> = [
@@ -141,6 +141,6 @@ fn quotas_list_status_by_resource_as_print_resource_quota() {
     .collect();
     assert_eq!(
         render_table(&objects, &TableOptions::default(), VirtualTime::from_secs(5)),
-        "NAME    AGE   REQUEST                                                                      LIMIT\nempty   5s                                                                                 \nexp     5s    limits: 0/3, limitsx.cpu: 0/4, w: 3/5, x: 5/1e3, y: 1e3/2k, z: 1536Mi/1Gi    limits.cpu: 1500m/2\nsmall   5s    count/foo: 0/5, pods: 1/2, requests.cpu: 500m/1, requests.memory: 500m/1Gi   limits.memory: 512M/1Gi\n"
+        "NAME    REQUEST                                                                      LIMIT                     AGE\nempty                                                                                                          5s\nexp     limits: 0/3, limitsx.cpu: 0/4, w: 3/5, x: 5/1e3, y: 1e3/2k, z: 1536Mi/1Gi    limits.cpu: 1500m/2       5s\nsmall   count/foo: 0/5, pods: 1/2, requests.cpu: 500m/1, requests.memory: 500m/1Gi   limits.memory: 512M/1Gi   5s\n"
     );
 }

@@ -253,6 +253,13 @@ pub fn run(s: &mut Session) -> Result {
                 }
             }
         }
+        if tables && request.names.is_empty() {
+            if let Some(first) = found.first() {
+                if matches!(&**first, Object::FlowSchema(_)) {
+                    sort_flow_schemas(&mut found);
+                }
+            }
+        }
         if let Some(expr) = sort_by.filter(|_| tables) {
             if request.names.is_empty() {
                 sort_objects(&mut found, expr, SortScope::Sort, true)?;
@@ -267,6 +274,14 @@ pub fn run(s: &mut Session) -> Result {
             _ => groups.push((request.resource, found)),
         }
     }
+    // `multipleGVKsRequested` counts what the builder returned: every list
+    // (a table, even an empty one) and each named object found, not the
+    // names that were not found.
+    let several_kinds = several_kinds && {
+        let mut returned: Vec<ResourceId> = requests.iter().filter(|r| r.names.is_empty()).map(|r| r.resource).collect();
+        returned.extend(groups.iter().filter(|(_, objs)| !objs.is_empty()).map(|(rid, _)| *rid));
+        returned.first().is_some_and(|first| returned.iter().any(|r| r != first))
+    };
     groups.retain(|(_, objs)| !objs.is_empty());
     let mut objects: Vec<Rc<Object>> = groups.iter().flat_map(|(_, o)| o.iter().cloned()).collect();
     // Other formats sort every object together, a single one not at all.
@@ -348,6 +363,16 @@ pub fn run(s: &mut Session) -> Result {
     }
     errors.extend(watch_refused);
     finish(s, errors)
+}
+
+/// `printFlowSchemaList` prints FlowSchemas in the order the API server
+/// matches them (`FlowSchemaSequence`): by matching precedence, then name.
+fn sort_flow_schemas(objects: &mut [Rc<Object>]) {
+    let precedence = |o: &Rc<Object>| match &**o {
+        Object::FlowSchema(fs) => fs.spec.as_ref().and_then(|s| s.matching_precedence).unwrap_or(0),
+        _ => 0,
+    };
+    objects.sort_stable_by(|a, b| precedence(a).cmp(&precedence(b)).then_with(|| a.meta().name.cmp(&b.meta().name)));
 }
 
 fn finish(s: &mut Session, errors: Vec<ApiError>) -> Result {

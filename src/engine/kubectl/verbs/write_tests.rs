@@ -307,7 +307,7 @@ fn create_quota_goes_through_the_api_server() {
     let out = k(&mut c, "kubectl create quota x -n nope");
     assert_eq!(out.stderr, "error: failed to create quota: namespaces \"nope\" not found\n");
     let out = k(&mut c, "kubectl get quota -n q");
-    assert!(out.stdout.starts_with("NAME    AGE   REQUEST"), "{}", out.stdout);
+    assert!(out.stdout.starts_with("NAME    REQUEST"), "{}", out.stdout);
     let out = k(&mut c, "kubectl describe quota small -n q");
     assert!(
         out.stdout.starts_with("Name:       small\nNamespace:  q\nScopes:     NotTerminating\n * Matches all pods that do not have an active deadline. These pods usually include long running pods whose container command is not expected to terminate.\nResource"),
