@@ -275,10 +275,49 @@ fn validate_object_meta(meta: &ObjectMeta, namespaced: bool, rule: NameRule, err
     validate_labels(meta.labels.as_ref(), "metadata.labels", errs);
     validate_annotations(meta.annotations.as_ref(), "metadata.annotations", errs);
     validate_owner_references(meta, errs);
-    for finalizer in meta.finalizers.iter().flatten() {
+    let finalizers = meta.finalizers.as_deref().unwrap_or_default();
+    for finalizer in finalizers {
         for msg in qualified_name(finalizer) {
             errs.invalid_str("metadata.finalizers", finalizer, &msg);
         }
+    }
+    if finalizers.iter().any(|f| f == "orphan") && finalizers.iter().any(|f| f == "foregroundDeletion") {
+        let list: Vec<String> = finalizers.iter().map(|f| quote(f)).collect();
+        errs.invalid("metadata.finalizers", &format!("[]string{{{}}}", list.join(", ")), "finalizer orphan and foregroundDeletion cannot be both set");
+    }
+    validate_kube_finalizer_names(meta, errs);
+}
+
+/// `helper.IsStandardFinalizerName`.
+const STANDARD_FINALIZERS: [&str; 3] = ["kubernetes", "orphan", "foregroundDeletion"];
+
+/// `validateKubeFinalizerName`: a finalizer with no domain prefix must be
+/// one of the standard ones.
+fn validate_kube_finalizer_name<F: fmt::Display + ?Sized>(finalizer: &str, field: &F, errs: &mut Errors) {
+    if !finalizer.contains('/') && !STANDARD_FINALIZERS.contains(&finalizer) {
+        errs.invalid_str(field, finalizer, "name is neither a standard finalizer name nor is it fully qualified");
+    }
+}
+
+/// The core API's `ValidateObjectMeta` and `ValidateObjectMetaUpdate` check
+/// each of `metadata.finalizers` so, after apimachinery's checks.
+fn validate_kube_finalizer_names(meta: &ObjectMeta, errs: &mut Errors) {
+    let path = Path::Root("metadata");
+    let path = path.field("finalizers");
+    for (i, finalizer) in meta.finalizers.iter().flatten().enumerate() {
+        validate_kube_finalizer_name(finalizer, &path.index(i), errs);
+    }
+}
+
+/// `ValidateNamespace`'s `spec.finalizers` (create only: an update keeps the
+/// stored spec, and the finalize subresource is the namespace controller's).
+fn validate_namespace_finalizers(ns: &k8s_openapi::api::core::v1::Namespace, errs: &mut Errors) {
+    let finalizers = ns.spec.as_ref().and_then(|s| s.finalizers.as_deref()).unwrap_or_default();
+    for finalizer in finalizers {
+        for msg in qualified_name(finalizer) {
+            errs.invalid_str("spec.finalizers", finalizer, &msg);
+        }
+        validate_kube_finalizer_name(finalizer, "spec.finalizers", errs);
     }
 }
 
@@ -318,6 +357,7 @@ fn validate_object_meta_update(meta: &ObjectMeta, old: &ObjectMeta, errs: &mut E
     validate_labels(meta.labels.as_ref(), "metadata.labels", errs);
     validate_annotations(meta.annotations.as_ref(), "metadata.annotations", errs);
     validate_owner_references(meta, errs);
+    validate_kube_finalizer_names(meta, errs);
 }
 
 /// The checks of a metadata update that compare it with the stored one
@@ -363,6 +403,9 @@ pub fn validate_create(obj: &Object) -> Vec<Cause> {
     }
     if let Object::Ingress(ing) = obj {
         networking::validate_ingress_create(ing, &mut errs);
+    }
+    if let Object::Namespace(ns) = obj {
+        validate_namespace_finalizers(ns, &mut errs);
     }
     errs.0
 }
