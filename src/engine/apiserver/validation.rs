@@ -288,6 +288,21 @@ fn validate_object_meta(meta: &ObjectMeta, namespaced: bool, rule: NameRule, err
     validate_kube_finalizer_names(meta, errs);
 }
 
+/// `legacyValidateEvent` for an Event without `eventTime` (the core/v1
+/// shape): its namespace must be its involved object's, or for a
+/// cluster-scoped object empty or `default`.
+fn validate_legacy_event_namespace(event: &k8s_openapi::api::core::v1::Event, errs: &mut Errors) {
+    if event.event_time.is_some() {
+        return;
+    }
+    let involved = event.involved_object.namespace.as_deref().unwrap_or("");
+    let namespace = event.metadata.namespace.as_deref().unwrap_or("");
+    let matches = if involved.is_empty() { namespace.is_empty() || namespace == "default" } else { namespace == involved };
+    if !matches {
+        errs.invalid_str("involvedObject.namespace", involved, "does not match event.namespace");
+    }
+}
+
 /// `helper.IsStandardFinalizerName`.
 const STANDARD_FINALIZERS: [&str; 3] = ["kubernetes", "orphan", "foregroundDeletion"];
 
@@ -407,6 +422,9 @@ pub fn validate_create(obj: &Object) -> Vec<Cause> {
     if let Object::Namespace(ns) = obj {
         validate_namespace_finalizers(ns, &mut errs);
     }
+    if let Object::Event(event) = obj {
+        validate_legacy_event_namespace(event, &mut errs);
+    }
     errs.0
 }
 
@@ -470,6 +488,7 @@ fn validate_kind(obj: &Object, errs: &mut Errors) {
         Object::PodDisruptionBudget(pdb) => policy::validate_pod_disruption_budget(pdb, errs),
         Object::Ingress(ing) => networking::validate_ingress(ing, errs),
         Object::NetworkPolicy(np) => networking::validate_network_policy(np, errs),
+        Object::IngressClass(class) => networking::validate_ingress_class(class, errs),
         Object::Node(node) => validate_node_taints(node.spec.as_ref().and_then(|s| s.taints.as_deref()).unwrap_or_default(), errs),
         Object::Role(role) => rbac::validate_role(role.rules.as_ref(), errs),
         Object::ClusterRole(role) => rbac::validate_cluster_role(role.rules.as_ref(), role.aggregation_rule.as_ref(), errs),
@@ -518,7 +537,10 @@ pub fn validate_update(obj: &Object, old: &Object) -> Vec<Cause> {
         }
         // `ValidateServiceUpdate`, `ValidateConfigMapUpdate` and
         // `ValidateSecretUpdate` check what may not change before the object itself.
-        (Object::Service(_), Object::Service(_)) | (Object::ConfigMap(_), Object::ConfigMap(_)) | (Object::Secret(_), Object::Secret(_)) => {
+        (Object::Service(_), Object::Service(_))
+        | (Object::ConfigMap(_), Object::ConfigMap(_))
+        | (Object::Secret(_), Object::Secret(_))
+        | (Object::IngressClass(_), Object::IngressClass(_)) => {
             validate_immutable_fields(obj, old, &mut errs);
             validate_kind(obj, &mut errs);
         }
@@ -587,6 +609,7 @@ fn validate_immutable_fields(obj: &Object, old: &Object, errs: &mut Errors) {
         }
         (Object::Job(d), Object::Job(o)) => workloads::validate_job_update(d, o, errs),
         (Object::Service(d), Object::Service(o)) => service::validate_service_update(d, o, errs),
+        (Object::IngressClass(d), Object::IngressClass(o)) => networking::validate_ingress_class_update(d, o, errs),
         (Object::ConfigMap(d), Object::ConfigMap(o)) => {
             if o.immutable == Some(true) {
                 if d.immutable != Some(true) {
