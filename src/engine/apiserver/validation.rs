@@ -275,10 +275,64 @@ fn validate_object_meta(meta: &ObjectMeta, namespaced: bool, rule: NameRule, err
     validate_labels(meta.labels.as_ref(), "metadata.labels", errs);
     validate_annotations(meta.annotations.as_ref(), "metadata.annotations", errs);
     validate_owner_references(meta, errs);
-    for finalizer in meta.finalizers.iter().flatten() {
+    let finalizers = meta.finalizers.as_deref().unwrap_or_default();
+    for finalizer in finalizers {
         for msg in qualified_name(finalizer) {
             errs.invalid_str("metadata.finalizers", finalizer, &msg);
         }
+    }
+    if finalizers.iter().any(|f| f == "orphan") && finalizers.iter().any(|f| f == "foregroundDeletion") {
+        let list: Vec<String> = finalizers.iter().map(|f| quote(f)).collect();
+        errs.invalid("metadata.finalizers", &format!("[]string{{{}}}", list.join(", ")), "finalizer orphan and foregroundDeletion cannot be both set");
+    }
+    validate_kube_finalizer_names(meta, errs);
+}
+
+/// `legacyValidateEvent` for an Event without `eventTime` (the core/v1
+/// shape): its namespace must be its involved object's, or for a
+/// cluster-scoped object empty or `default`.
+fn validate_legacy_event_namespace(event: &k8s_openapi::api::core::v1::Event, errs: &mut Errors) {
+    if event.event_time.is_some() {
+        return;
+    }
+    let involved = event.involved_object.namespace.as_deref().unwrap_or("");
+    let namespace = event.metadata.namespace.as_deref().unwrap_or("");
+    let matches = if involved.is_empty() { namespace.is_empty() || namespace == "default" } else { namespace == involved };
+    if !matches {
+        errs.invalid_str("involvedObject.namespace", involved, "does not match event.namespace");
+    }
+}
+
+/// `helper.IsStandardFinalizerName`.
+const STANDARD_FINALIZERS: [&str; 3] = ["kubernetes", "orphan", "foregroundDeletion"];
+
+/// `validateKubeFinalizerName`: a finalizer with no domain prefix must be
+/// one of the standard ones.
+fn validate_kube_finalizer_name<F: fmt::Display + ?Sized>(finalizer: &str, field: &F, errs: &mut Errors) {
+    if !finalizer.contains('/') && !STANDARD_FINALIZERS.contains(&finalizer) {
+        errs.invalid_str(field, finalizer, "name is neither a standard finalizer name nor is it fully qualified");
+    }
+}
+
+/// The core API's `ValidateObjectMeta` and `ValidateObjectMetaUpdate` check
+/// each of `metadata.finalizers` so, after apimachinery's checks.
+fn validate_kube_finalizer_names(meta: &ObjectMeta, errs: &mut Errors) {
+    let path = Path::Root("metadata");
+    let path = path.field("finalizers");
+    for (i, finalizer) in meta.finalizers.iter().flatten().enumerate() {
+        validate_kube_finalizer_name(finalizer, &path.index(i), errs);
+    }
+}
+
+/// `ValidateNamespace`'s `spec.finalizers` (create only: an update keeps the
+/// stored spec, and the finalize subresource is the namespace controller's).
+fn validate_namespace_finalizers(ns: &k8s_openapi::api::core::v1::Namespace, errs: &mut Errors) {
+    let finalizers = ns.spec.as_ref().and_then(|s| s.finalizers.as_deref()).unwrap_or_default();
+    for finalizer in finalizers {
+        for msg in qualified_name(finalizer) {
+            errs.invalid_str("spec.finalizers", finalizer, &msg);
+        }
+        validate_kube_finalizer_name(finalizer, "spec.finalizers", errs);
     }
 }
 
@@ -318,6 +372,7 @@ fn validate_object_meta_update(meta: &ObjectMeta, old: &ObjectMeta, errs: &mut E
     validate_labels(meta.labels.as_ref(), "metadata.labels", errs);
     validate_annotations(meta.annotations.as_ref(), "metadata.annotations", errs);
     validate_owner_references(meta, errs);
+    validate_kube_finalizer_names(meta, errs);
 }
 
 /// The checks of a metadata update that compare it with the stored one
@@ -363,6 +418,12 @@ pub fn validate_create(obj: &Object) -> Vec<Cause> {
     }
     if let Object::Ingress(ing) = obj {
         networking::validate_ingress_create(ing, &mut errs);
+    }
+    if let Object::Namespace(ns) = obj {
+        validate_namespace_finalizers(ns, &mut errs);
+    }
+    if let Object::Event(event) = obj {
+        validate_legacy_event_namespace(event, &mut errs);
     }
     errs.0
 }
@@ -428,6 +489,7 @@ fn validate_kind(obj: &Object, errs: &mut Errors) {
         Object::Ingress(ing) => networking::validate_ingress(ing, errs),
         Object::NetworkPolicy(np) => networking::validate_network_policy(np, errs),
         Object::RuntimeClass(class) => pod::validate_runtime_class(class, errs),
+        Object::IngressClass(class) => networking::validate_ingress_class(class, errs),
         Object::Node(node) => validate_node_taints(node.spec.as_ref().and_then(|s| s.taints.as_deref()).unwrap_or_default(), errs),
         Object::Role(role) => rbac::validate_role(role.rules.as_ref(), errs),
         Object::ClusterRole(role) => rbac::validate_cluster_role(role.rules.as_ref(), role.aggregation_rule.as_ref(), errs),
@@ -476,7 +538,10 @@ pub fn validate_update(obj: &Object, old: &Object) -> Vec<Cause> {
         }
         // `ValidateServiceUpdate`, `ValidateConfigMapUpdate` and
         // `ValidateSecretUpdate` check what may not change before the object itself.
-        (Object::Service(_), Object::Service(_)) | (Object::ConfigMap(_), Object::ConfigMap(_)) | (Object::Secret(_), Object::Secret(_)) => {
+        (Object::Service(_), Object::Service(_))
+        | (Object::ConfigMap(_), Object::ConfigMap(_))
+        | (Object::Secret(_), Object::Secret(_))
+        | (Object::IngressClass(_), Object::IngressClass(_)) => {
             validate_immutable_fields(obj, old, &mut errs);
             validate_kind(obj, &mut errs);
         }
@@ -551,6 +616,7 @@ fn validate_immutable_fields(obj: &Object, old: &Object, errs: &mut Errors) {
         }
         (Object::Job(d), Object::Job(o)) => workloads::validate_job_update(d, o, errs),
         (Object::Service(d), Object::Service(o)) => service::validate_service_update(d, o, errs),
+        (Object::IngressClass(d), Object::IngressClass(o)) => networking::validate_ingress_class_update(d, o, errs),
         (Object::ConfigMap(d), Object::ConfigMap(o)) => {
             if o.immutable == Some(true) {
                 if d.immutable != Some(true) {

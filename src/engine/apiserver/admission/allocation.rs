@@ -101,33 +101,89 @@ fn needs_node_ports(spec: &ServiceSpec) -> bool {
     }
 }
 
-/// IP families and policy on a single-stack IPv4 cluster.
-fn default_families(spec: &mut ServiceSpec) {
+/// `initIPFamilyFields` on a single-stack IPv4 cluster: the policy and
+/// families a Service gets, and the requests such a cluster refuses before
+/// anything is allocated (each group of errors alone, as the registry
+/// returns them).
+fn init_ip_families(spec: &mut ServiceSpec) -> Result<(), Vec<Cause>> {
     if !needs_cluster_ip(spec) {
-        return;
+        return Ok(());
     }
     let headless_without_selector = is_headless(spec) && spec.selector.as_ref().is_none_or(|s| s.is_empty());
+    if spec.ip_family_policy.is_none() {
+        let policy = if headless_without_selector { "RequireDualStack" } else { "SingleStack" };
+        spec.ip_family_policy = Some(policy.to_string());
+    }
+    // The loose pre-validation, `ValidateServiceClusterIPsRelatedFields`'s family and policy checks.
+    let mut causes = Vec::new();
+    let invalid = |field: String, value: &str, detail: &str| Cause { field, message: format!("Invalid value: \"{value}\": {detail}") };
+    let families = spec.ip_families.clone().unwrap_or_default();
+    for (i, family) in families.iter().enumerate() {
+        if family != "IPv4" && family != "IPv6" {
+            causes.push(Cause { field: format!("spec.ipFamilies[{i}]"), message: format!("Unsupported value: \"{family}\": supported values: \"IPv4\", \"IPv6\"") });
+        }
+        if families[..i].contains(family) {
+            causes.push(Cause { field: format!("spec.ipFamilies[{i}]"), message: format!("Duplicate value: \"{family}\"") });
+        }
+    }
+    let policy = spec.ip_family_policy.clone().unwrap_or_default();
+    if !matches!(policy.as_str(), "SingleStack" | "PreferDualStack" | "RequireDualStack") {
+        causes.push(Cause {
+            field: "spec.ipFamilyPolicy".to_string(),
+            message: format!("Unsupported value: \"{policy}\": supported values: \"PreferDualStack\", \"RequireDualStack\", \"SingleStack\""),
+        });
+    }
+    if !causes.is_empty() {
+        return Err(causes);
+    }
+    let cluster_ips = spec.cluster_ips.clone().unwrap_or_default();
+    if policy == "SingleStack" {
+        if cluster_ips.len() == 2 {
+            causes.push(invalid("spec.ipFamilyPolicy".to_string(), &policy, "must be 'RequireDualStack' or 'PreferDualStack' when multiple cluster IPs are specified"));
+        }
+        if families.len() == 2 {
+            causes.push(invalid("spec.ipFamilyPolicy".to_string(), &policy, "must be 'RequireDualStack' or 'PreferDualStack' when multiple IP families are specified"));
+        }
+    }
+    // A family is inferred from each cluster IP the request names.
+    for (i, ip) in cluster_ips.iter().enumerate() {
+        if ip == "None" {
+            break;
+        }
+        if i >= families.len() && ip.parse::<std::net::Ipv6Addr>().is_ok() {
+            causes.push(Cause { field: format!("spec.clusterIPs[{i}]"), message: format!("Invalid value: {}: IPv6 is not configured on this cluster", ip_list_value(&cluster_ips)) });
+        }
+    }
+    if !causes.is_empty() {
+        return Err(causes);
+    }
     if headless_without_selector {
         // Such a service only mirrors endpoints, so it may span every family.
-        if spec.ip_family_policy.is_none() {
-            spec.ip_family_policy = Some("RequireDualStack".to_string());
-        }
         let families = spec.ip_families.get_or_insert_with(Vec::new);
         if families.is_empty() {
             families.push("IPv4".to_string());
         }
-        if families.len() < 2 && spec.ip_family_policy.as_deref() != Some("SingleStack") {
+        if families.len() < 2 && policy != "SingleStack" {
             let other = if families[0] == "IPv6" { "IPv4" } else { "IPv6" };
             families.push(other.to_string());
         }
-        return;
+        return Ok(());
     }
-    if spec.ip_family_policy.is_none() {
-        spec.ip_family_policy = Some("SingleStack".to_string());
+    if policy == "RequireDualStack" {
+        causes.push(invalid("spec.ipFamilyPolicy".to_string(), &policy, "this cluster is not configured for dual-stack services"));
     }
-    if spec.ip_families.as_ref().is_none_or(Vec::is_empty) {
+    for (i, family) in families.iter().enumerate() {
+        if family != "IPv4" {
+            causes.push(invalid(format!("spec.ipFamilies[{i}]"), family, "not configured on this cluster"));
+        }
+    }
+    if !causes.is_empty() {
+        return Err(causes);
+    }
+    if families.is_empty() {
         spec.ip_families = Some(vec!["IPv4".to_string()]);
     }
+    Ok(())
 }
 
 fn sync_cluster_ips(spec: &mut ServiceSpec) {
@@ -259,7 +315,7 @@ fn allocate_node_ports(api: &mut ApiServer, spec: &mut ServiceSpec, used: &mut B
 
 pub fn allocate_for_create(api: &mut ApiServer, svc: &mut Service) -> Result<(), Vec<Cause>> {
     let spec = svc.spec.get_or_insert_with(Default::default);
-    default_families(spec);
+    init_ip_families(spec)?;
     let (ips, mut ports) = in_use(api, None);
     allocate_cluster_ip(api, spec, &ips)?;
     allocate_node_ports(api, spec, &mut ports, &BTreeSet::new())
@@ -387,7 +443,7 @@ pub fn allocate_for_update(api: &mut ApiServer, svc: &mut Service, old: &Service
         }
     }
     let is_load_balancer = spec.type_.as_deref() == Some("LoadBalancer");
-    default_families(spec);
+    init_ip_families(spec)?;
     let (ips, mut ports) = in_use(api, Some((namespace.as_str(), name.as_str())));
     // Only a Service that had no cluster IP gets one; a changed one is validation's to refuse.
     if !needs_cluster_ip(&old_spec) {

@@ -89,7 +89,7 @@ pub fn validate_index_limits(spec: &JobSpec, path: &str, errs: &mut Errors) {
 }
 
 /// `IsDomainPrefixedPath`.
-fn validate_domain_prefixed_path(field: &str, value: &str, errs: &mut Errors) {
+pub(super) fn validate_domain_prefixed_path(field: &str, value: &str, errs: &mut Errors) {
     if value.is_empty() {
         errs.required(field, "");
         return;

@@ -291,3 +291,24 @@ fn validate_ip_block(block: &k8s_openapi::api::networking::v1::IPBlock, at: &str
         }
     }
 }
+
+/// `maxLenIngressClassController`.
+const MAX_INGRESS_CLASS_CONTROLLER_LEN: usize = 250;
+
+/// `validateIngressClassSpec`'s controller: a domain-prefixed path such as
+/// `k8s.io/ingress-nginx`, at most 250 bytes.
+pub fn validate_ingress_class(class: &k8s_openapi::api::networking::v1::IngressClass, errs: &mut Errors) {
+    let controller = class.spec.as_ref().and_then(|s| s.controller.as_deref()).unwrap_or("");
+    if controller.len() > MAX_INGRESS_CLASS_CONTROLLER_LEN {
+        errs.too_long("spec.controller", MAX_INGRESS_CLASS_CONTROLLER_LEN);
+    }
+    super::job_policies::validate_domain_prefixed_path("spec.controller", controller, errs);
+}
+
+/// `validateIngressClassSpecUpdate`: the controller may not change.
+pub fn validate_ingress_class_update(class: &k8s_openapi::api::networking::v1::IngressClass, old: &k8s_openapi::api::networking::v1::IngressClass, errs: &mut Errors) {
+    let controller = |c: &k8s_openapi::api::networking::v1::IngressClass| c.spec.as_ref().and_then(|s| s.controller.clone()).unwrap_or_default();
+    if controller(class) != controller(old) {
+        errs.invalid_str("spec.controller", &controller(class), "field is immutable");
+    }
+}

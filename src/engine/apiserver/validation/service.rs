@@ -168,6 +168,20 @@ pub fn validate_service(svc: &Service, errs: &mut Errors) {
         policy if externally_accessible => errs.one_of("spec.externalTrafficPolicy", policy, &["Cluster", "Local"]),
         _ => {}
     }
+    // `NeedsHealthCheck`: only a LoadBalancer with the Local policy has a health check node port.
+    let needs_health_check = service_type == "LoadBalancer" && spec.external_traffic_policy.as_deref() == Some("Local");
+    match spec.health_check_node_port.unwrap_or(0) {
+        0 if needs_health_check => errs.required("spec.healthCheckNodePort", ""),
+        0 => {}
+        port if !needs_health_check => {
+            errs.invalid_int("spec.healthCheckNodePort", port.into(), "may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'")
+        }
+        port => {
+            for msg in port_number(port.into()) {
+                errs.invalid_int("spec.healthCheckNodePort", port.into(), &msg);
+            }
+        }
+    }
     if let Some(policy) = spec.internal_traffic_policy.as_deref() {
         errs.one_of("spec.internalTrafficPolicy", Some(policy), &["Cluster", "Local"]);
     }
