@@ -92,6 +92,25 @@ pub fn run(s: &mut Session) -> Result {
         }
     }
     let now = s.cluster.now();
+    // kubectl's DescribeMatchingResources: `describe TYPE NAME` naming no
+    // object describes every one of that type in the namespace whose name
+    // starts with NAME, each followed by a blank line; the NotFound stands
+    // only when none does.
+    let single_type = targets.first().map(|(id, _)| *id).filter(|_| args.len() == 2 && !first.contains('/') && !first.contains(','));
+    if let (Some(id), true) = (single_type, objects.is_empty() && errors.len() == 1 && errors.iter().all(|e| e.reason == Reason::NotFound)) {
+        let prefix = &args[1];
+        let query = if resource(id).namespaced { Query::in_namespace(id, &namespace) } else { Query::all(id) };
+        let (items, _) = s.cluster.sim.api.list(&query).map_err(|e| crate::engine::kubectl::targets::enhance_list_error(s, id, e))?;
+        let matching: Vec<Rc<Object>> = items.into_iter().filter(|o| o.meta().name.as_deref().is_some_and(|n| n.starts_with(prefix.as_str()))).collect();
+        if !matching.is_empty() {
+            for obj in &matching {
+                let text = describe_object(s, obj, show_events, now);
+                s.out.push_str(&text);
+                s.out.push('\n');
+            }
+            return Ok(());
+        }
+    }
     for (i, obj) in objects.iter().enumerate() {
         let text = describe_object(s, obj, show_events, now);
         if i > 0 {
@@ -1059,7 +1078,9 @@ fn describe_deployment(w: &mut Writer, s: &Session, obj: &Object) {
     let old: Vec<String> = rss
         .iter()
         .enumerate()
-        .filter(|(i, rs)| Some(*i) != new_index && rs.spec.as_ref().and_then(|s| s.replicas).unwrap_or(0) > 0)
+        // `GetAllReplicaSetsInChunks`' second list: every old replica set,
+        // those scaled to zero too.
+        .filter(|(i, _)| Some(*i) != new_index)
         .map(|(_, rs)| describe_rs(rs))
         .collect();
     let new = new_index.and_then(|i| rss.get(i)).map(describe_rs);
@@ -1747,5 +1768,26 @@ Events:
         assert_eq!(smart_label("creationTimestamp"), "Creation Timestamp");
         assert_eq!(smart_label("uid"), "UID");
         assert_eq!(smart_label("holderIdentity"), "Holder Identity");
+    }
+
+    #[test]
+    fn resource_field_refs_divide_and_round_up_as_kubectl() {
+        let container: Container = serde_json::from_value(serde_json::json!({
+            "name": "c", "resources": {"limits": {"cpu": "500m", "memory": "100Mi"}, "requests": {"cpu": "250m"}}
+        }))
+        .unwrap();
+        let value = |resource: &str, divisor: Option<&str>| {
+            let selector: k8s_openapi::api::core::v1::ResourceFieldSelector =
+                serde_json::from_value(serde_json::json!({"resource": resource, "divisor": divisor})).unwrap();
+            container_resource_value(&selector, &container)
+        };
+        assert_eq!(value("limits.cpu", Some("1m")).as_deref(), Some("500"));
+        assert_eq!(value("limits.cpu", None).as_deref(), Some("1"));
+        assert_eq!(value("requests.cpu", Some("0")).as_deref(), Some("1"));
+        assert_eq!(value("limits.memory", Some("1Mi")).as_deref(), Some("100"));
+        assert_eq!(value("requests.memory", None).as_deref(), Some("0"));
+        assert_eq!(value("limits.ephemeral-storage", None).as_deref(), Some("0"));
+        assert_eq!(value("limits.hugepages-2Mi", None).as_deref(), Some("0"));
+        assert_eq!(value("limits.nvidia.com/gpu", None), None);
     }
 }
