@@ -92,6 +92,25 @@ pub fn run(s: &mut Session) -> Result {
         }
     }
     let now = s.cluster.now();
+    // kubectl's DescribeMatchingResources: `describe TYPE NAME` naming no
+    // object describes every one of that type in the namespace whose name
+    // starts with NAME, each followed by a blank line; the NotFound stands
+    // only when none does.
+    let single_type = targets.first().map(|(id, _)| *id).filter(|_| args.len() == 2 && !first.contains('/') && !first.contains(','));
+    if let (Some(id), true) = (single_type, objects.is_empty() && errors.len() == 1 && errors.iter().all(|e| e.reason == Reason::NotFound)) {
+        let prefix = &args[1];
+        let query = if resource(id).namespaced { Query::in_namespace(id, &namespace) } else { Query::all(id) };
+        let (items, _) = s.cluster.sim.api.list(&query).map_err(|e| crate::engine::kubectl::targets::enhance_list_error(s, id, e))?;
+        let matching: Vec<Rc<Object>> = items.into_iter().filter(|o| o.meta().name.as_deref().is_some_and(|n| n.starts_with(prefix.as_str()))).collect();
+        if !matching.is_empty() {
+            for obj in &matching {
+                let text = describe_object(s, obj, show_events, now);
+                s.out.push_str(&text);
+                s.out.push('\n');
+            }
+            return Ok(());
+        }
+    }
     for (i, obj) in objects.iter().enumerate() {
         let text = describe_object(s, obj, show_events, now);
         if i > 0 {
@@ -467,6 +486,28 @@ fn describe_pod(w: &mut Writer, pod: &Pod, now: VirtualTime) {
     w.line(0, &format!("QoS Class:\t{qos}"));
     labels_multiline(w, "", "Node-Selectors", spec.node_selector.as_ref());
     tolerations_multiline(w, "", "Tolerations", spec.tolerations.as_deref().unwrap_or(&[]));
+    topology_spread_constraints(w, spec.topology_spread_constraints.as_deref().unwrap_or(&[]), "");
+}
+
+/// `describeTopologySpreadConstraints`: nothing without constraints, else
+/// one a line sorted by topology key.
+fn topology_spread_constraints(w: &mut Writer, constraints: &[k8s_openapi::api::core::v1::TopologySpreadConstraint], space: &str) {
+    if constraints.is_empty() {
+        return;
+    }
+    let mut sorted = constraints.to_vec();
+    sorted.sort_stable_by(|a, b| a.topology_key.cmp(&b.topology_key));
+    w.raw(&format!("{space}Topology Spread Constraints:\t"));
+    for (i, c) in sorted.iter().enumerate() {
+        if i > 0 {
+            w.raw(&format!("{space}\t"));
+        }
+        let mut text = format!("{}:{} when max skew {} is exceeded", c.topology_key, c.when_unsatisfiable, c.max_skew);
+        if let Some(selector) = &c.label_selector {
+            text.push_str(&format!(" for selector {}", format_label_selector(Some(selector))));
+        }
+        w.raw(&format!("{text}\n"));
+    }
 }
 
 /// The QoS class the API server would have set.
@@ -590,7 +631,11 @@ fn describe_containers(w: &mut Writer, label: &str, containers: &[Container], st
                         let value = pod.map(|p| field_ref_value(p, &f.field_path)).unwrap_or_default();
                         w.line(3, &format!("{}:\t{value} ({}:{})", e.name, f.api_version.as_deref().unwrap_or("v1"), f.field_path));
                     } else if let Some(r) = &from.resource_field_ref {
-                        w.line(3, &format!("{}:\t{} ({})", e.name, "node allocatable", r.resource));
+                        let mut value = container_resource_value(r, c).unwrap_or_default();
+                        if value == "0" && (r.resource == "limits.cpu" || r.resource == "limits.memory") {
+                            value = "node allocatable".to_string();
+                        }
+                        w.line(3, &format!("{}:\t{value} ({})", e.name, r.resource));
                     } else if let Some(k) = &from.secret_key_ref {
                         w.line(3, &format!("{}:\t<set to the key '{}' in secret '{}'>\tOptional: {}", e.name, k.key, k.name, k.optional.unwrap_or(false)));
                     } else if let Some(k) = &from.config_map_key_ref {
@@ -610,23 +655,52 @@ fn describe_containers(w: &mut Writer, label: &str, containers: &[Container], st
             let name = pod.map_or(mnt.name.as_str(), |p| p.volume_name(&mnt.name));
             w.line(3, &format!("{} from {} ({})", mnt.mount_path, name, flags.join(",")));
         }
+        if let Some(devices) = c.volume_devices.as_ref().filter(|d| !d.is_empty()) {
+            // kubectl reuses the mounts' `<none>` here: a container with
+            // devices and no mounts prints `Devices:  <none>` above its list.
+            w.line(2, &format!("Devices:{}", if mounts.is_empty() { "\t<none>" } else { "" }));
+            let mut devices = devices.clone();
+            devices.sort_stable_by(|a, b| a.device_path.cmp(&b.device_path));
+            for device in &devices {
+                w.line(3, &format!("{} from {}", device.device_path, device.name));
+            }
+        }
     }
 }
 
+/// `EnvValueRetriever`: kubectl's scheme registers no field label
+/// conversions, so `ConvertFieldLabel` passes only metadata.name and
+/// metadata.namespace; every other path (spec.nodeName, status.podIP,
+/// metadata.uid, labels) shows blank, as `NODE_NAME:   (v1:spec.nodeName)`.
 fn field_ref_value(pod: &Pod, path: &str) -> String {
-    let status = pod.status.as_deref();
-    let spec = pod.spec.as_deref();
-    let text = |value: Option<&String>| value.cloned().unwrap_or_default();
     match path {
         "metadata.name" => pod.metadata.name.clone().unwrap_or_default(),
         "metadata.namespace" => pod.metadata.namespace.clone().unwrap_or_default(),
-        "metadata.uid" => pod.metadata.uid.clone().unwrap_or_default(),
-        "spec.nodeName" => text(pod.node_name.as_ref()),
-        "spec.serviceAccountName" => text(spec.and_then(|s| s.service_account_name.as_ref())),
-        "status.podIP" => text(status.and_then(|s| s.pod_ip.as_ref())),
-        "status.hostIP" => text(status.and_then(|s| s.host_ip.as_ref())),
         _ => String::new(),
     }
+}
+
+/// kubectl's `ExtractContainerResourceValue`: the container's own request or
+/// limit (zero when unset) over the divisor (1 when unset or zero), rounded
+/// up; `None` for a resource it does not know.
+fn container_resource_value(selector: &k8s_openapi::api::core::v1::ResourceFieldSelector, c: &Container) -> Option<String> {
+    let divisor = selector.divisor.as_ref().and_then(parse_stored).filter(|d| !d.is_zero()).unwrap_or_else(|| Quantity::parse("1").unwrap_or_else(|_| Quantity::zero()));
+    let (list_name, name) = selector.resource.split_once('.')?;
+    let resources = c.resources.clone().unwrap_or_default();
+    let list = match list_name {
+        "limits" => resources.limits,
+        "requests" => resources.requests,
+        _ => return None,
+    };
+    let amount = list.as_ref().and_then(|l| l.get(name)).and_then(parse_stored).unwrap_or_else(Quantity::zero);
+    // Go converts both to float64 and takes the ceiling.
+    let ratio = match name {
+        "cpu" => amount.milli_value() as f64 / divisor.milli_value() as f64,
+        "memory" | "ephemeral-storage" => amount.value() as f64 / divisor.value() as f64,
+        _ if name.starts_with("hugepages-") => amount.value() as f64 / divisor.value() as f64,
+        _ => return None,
+    };
+    Some((ratio.ceil() as i64).to_string())
 }
 
 fn describe_state(w: &mut Writer, title: &str, state: Option<&ContainerState>) {
@@ -750,9 +824,153 @@ fn describe_volumes(w: &mut Writer, volumes: &[Volume], token: Option<&str>, spa
                     w.line(3, &format!("{} -> {}", r.resource, item.path));
                 }
             }
+        } else if let Some(nfs) = &v.nfs {
+            w.line(2, "Type:\tNFS (an NFS mount that lasts the lifetime of a pod)");
+            w.line(2, &format!("Server:\t{}", nfs.server));
+            w.line(2, &format!("Path:\t{}", nfs.path));
+            w.line(2, &format!("ReadOnly:\t{}", nfs.read_only.unwrap_or(false)));
+        } else if let Some(git) = &v.git_repo {
+            w.line(2, "Type:\tGitRepo (a volume that is pulled from git when the pod is created)");
+            w.line(2, &format!("Repository:\t{}", git.repository));
+            w.line(2, &format!("Revision:\t{}", git.revision.as_deref().unwrap_or("")));
+        } else if let Some(gce) = &v.gce_persistent_disk {
+            w.line(2, "Type:\tGCEPersistentDisk (a Persistent Disk resource in Google Compute Engine)");
+            w.line(2, &format!("PDName:\t{}", gce.pd_name));
+            w.line(2, &format!("FSType:\t{}", gce.fs_type.as_deref().unwrap_or("")));
+            w.line(2, &format!("Partition:\t{}", gce.partition.unwrap_or(0)));
+            w.line(2, &format!("ReadOnly:\t{}", gce.read_only.unwrap_or(false)));
+        } else if let Some(aws) = &v.aws_elastic_block_store {
+            w.line(2, "Type:\tAWSElasticBlockStore (a Persistent Disk resource in AWS)");
+            w.line(2, &format!("VolumeID:\t{}", aws.volume_id));
+            w.line(2, &format!("FSType:\t{}", aws.fs_type.as_deref().unwrap_or("")));
+            w.line(2, &format!("Partition:\t{}", aws.partition.unwrap_or(0)));
+            w.line(2, &format!("ReadOnly:\t{}", aws.read_only.unwrap_or(false)));
+        } else if let Some(gluster) = &v.glusterfs {
+            w.line(2, "Type:\tGlusterfs (a Glusterfs mount on the host that shares a pod's lifetime)");
+            w.line(2, &format!("EndpointsName:\t{}", gluster.endpoints));
+            w.line(2, &format!("Path:\t{}", gluster.path));
+            w.line(2, &format!("ReadOnly:\t{}", gluster.read_only.unwrap_or(false)));
+        } else if let Some(ephemeral) = &v.ephemeral {
+            w.line(2, "Type:\tEphemeralVolume (an inline specification for a volume that gets created and deleted with the pod)");
+            if let Some(template) = &ephemeral.volume_claim_template {
+                ephemeral_claim_template(w, template);
+            }
+        } else if let Some(fc) = &v.fc {
+            w.line(2, "Type:\tFC (a Fibre Channel disk)");
+            w.line(2, &format!("TargetWWNs:\t{}", fc.target_wwns.clone().unwrap_or_default().join(", ")));
+            w.line(2, &format!("LUN:\t{}", fc.lun.map_or_else(|| "<none>".to_string(), |l| l.to_string())));
+            w.line(2, &format!("FSType:\t{}", fc.fs_type.as_deref().unwrap_or("")));
+            w.line(2, &format!("ReadOnly:\t{}", fc.read_only.unwrap_or(false)));
+        } else if let Some(azure) = &v.azure_file {
+            w.line(2, "Type:\tAzureFile (an Azure File Service mount on the host and bind mount to the pod)");
+            w.line(2, &format!("SecretName:\t{}", azure.secret_name));
+            w.line(2, &format!("ShareName:\t{}", azure.share_name));
+            w.line(2, &format!("ReadOnly:\t{}", azure.read_only.unwrap_or(false)));
+        } else if let Some(csi) = &v.csi {
+            w.line(2, "Type:\tCSI (a Container Storage Interface (CSI) volume source)");
+            w.line(2, &format!("Driver:\t{}", csi.driver));
+            w.line(2, &format!("FSType:\t{}", csi.fs_type.as_deref().unwrap_or("")));
+            w.line(2, &format!("ReadOnly:\t{}", csi.read_only.unwrap_or(false)));
+            csi_volume_attributes(w, csi.volume_attributes.as_ref());
+        } else if let Some(image) = &v.image {
+            w.line(2, "Type:\tImage (a container image or OCI artifact)");
+            w.line(2, &format!("Reference:\t{}", image.reference.as_deref().unwrap_or("")));
+            w.line(2, &format!("PullPolicy:\t{}", image.pull_policy.as_deref().unwrap_or("")));
         } else {
-            w.line(2, "<unknown>");
+            w.line(1, "<unknown>");
         }
+    }
+}
+
+/// `printCSIPersistentVolumeAttributesMultilineIndent`: each of its writes
+/// starts with LEVEL_2's four spaces, even mid-line, so a value cell begins
+/// with them and a continuation line's first cell is eight spaces; `<none>`
+/// is written bare.
+fn csi_volume_attributes(w: &mut Writer, attributes: Option<&BTreeMap<String, String>>) {
+    const PREFIX: &str = "    ";
+    w.raw(&format!("{PREFIX}VolumeAttributes:\t"));
+    let Some(attributes) = attributes.filter(|a| !a.is_empty()) else {
+        w.raw("<none>\n");
+        return;
+    };
+    for (i, (key, value)) in attributes.iter().enumerate() {
+        if i > 0 {
+            w.raw(&format!("{PREFIX}{PREFIX}\t"));
+        }
+        let line = format!("{key}={value}");
+        w.raw(&format!("{PREFIX}{}\n", go_truncated(&line, MAX_ANNOTATION_LEN)));
+    }
+}
+
+/// `s` cut to `max` bytes plus `...` when longer, as Go's `s[:max]`, stepping
+/// back to a character boundary where Go would split one.
+fn go_truncated(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let end = (0..=max).rev().find(|&i| s.is_char_boundary(i)).unwrap_or(0);
+    format!("{}...", &s[..end])
+}
+
+/// `printEphemeralVolumeSource`: the claim template printed by
+/// `printPersistentVolumeClaim` (not a full claim) through a writer nested
+/// at LEVEL_2, which puts four spaces before every write, mid-line too:
+/// hence `Labels:\t    <none>` and continuation lines of eight spaces.
+fn ephemeral_claim_template(w: &mut Writer, template: &k8s_openapi::api::core::v1::PersistentVolumeClaimTemplate) {
+    const PREFIX: &str = "    ";
+    let meta = template.metadata.clone().unwrap_or_default();
+    let spec = &template.spec;
+    let annotations = meta.annotations.clone().unwrap_or_default();
+    // `GetPersistentVolumeClaimClass`: the beta annotation wins over the field.
+    let class = annotations.get("volume.beta.kubernetes.io/storage-class").cloned().or_else(|| spec.storage_class_name.clone()).unwrap_or_default();
+    w.raw(&format!("{PREFIX}StorageClass:\t{class}\n"));
+    w.raw(&format!("{PREFIX}Volume:\t{}\n", spec.volume_name.as_deref().unwrap_or("")));
+    w.raw(&format!("{PREFIX}Labels:\t"));
+    match meta.labels.as_ref().filter(|l| !l.is_empty()) {
+        None => w.raw(&format!("{PREFIX}<none>\n")),
+        Some(labels) => {
+            for (i, (key, value)) in labels.iter().enumerate() {
+                if i > 0 {
+                    w.raw(&format!("{PREFIX}{PREFIX}\t"));
+                }
+                w.raw(&format!("{PREFIX}{key}={value}\n"));
+            }
+        }
+    }
+    w.raw(&format!("{PREFIX}Annotations:\t"));
+    let entries: Vec<(&String, &String)> = annotations.iter().filter(|(k, _)| k.as_str() != "kubectl.kubernetes.io/last-applied-configuration").collect();
+    if entries.is_empty() {
+        w.raw(&format!("{PREFIX}<none>\n"));
+    }
+    for (i, (key, value)) in entries.into_iter().enumerate() {
+        if i > 0 {
+            w.raw(&format!("{PREFIX}\t"));
+        }
+        let value = value.strip_suffix('\n').unwrap_or(value);
+        if value.len() + key.len() + 2 > MAX_ANNOTATION_LEN || value.contains('\n') {
+            w.raw(&format!("{PREFIX}{key}:\n"));
+            for line in value.split('\n') {
+                w.raw(&format!("{PREFIX}\t  {}\n", shorten(line, MAX_ANNOTATION_LEN - 2)));
+            }
+        } else {
+            w.raw(&format!("{PREFIX}{key}: {value}\n"));
+        }
+    }
+    // Capacity comes from a claim's status, which a template has none of:
+    // blank, or the zero quantity's "0" when the template names a volume.
+    let bound = spec.volume_name.as_deref().is_some_and(|v| !v.is_empty());
+    w.raw(&format!("{PREFIX}Capacity:\t{}\n", if bound { "0" } else { "" }));
+    w.raw(&format!("{PREFIX}Access Modes:\t\n"));
+    if let Some(mode) = &spec.volume_mode {
+        w.raw(&format!("{PREFIX}VolumeMode:\t{mode}\n"));
+    }
+    if let Some(source) = &spec.data_source {
+        w.raw(&format!("{PREFIX}DataSource:\n"));
+        if let Some(group) = &source.api_group {
+            w.raw(&format!("{PREFIX}  APIGroup:\t{group}\n"));
+        }
+        w.raw(&format!("{PREFIX}  Kind:\t{}\n", source.kind));
+        w.raw(&format!("{PREFIX}  Name:\t{}\n", source.name));
     }
 }
 
@@ -772,6 +990,7 @@ fn describe_pod_template(w: &mut Writer, template: &PodTemplateSpec) {
     }
     describe_containers(w, "Containers", &spec.containers, None, "  ", None);
     describe_volumes(w, spec.volumes.as_deref().unwrap_or(&[]), None, "  ");
+    topology_spread_constraints(w, spec.topology_spread_constraints.as_deref().unwrap_or(&[]), "  ");
     if let Some(pc) = spec.priority_class_name.as_deref().filter(|s| !s.is_empty()) {
         w.line(1, &format!("Priority Class Name:\t{pc}"));
     }
@@ -859,7 +1078,9 @@ fn describe_deployment(w: &mut Writer, s: &Session, obj: &Object) {
     let old: Vec<String> = rss
         .iter()
         .enumerate()
-        .filter(|(i, rs)| Some(*i) != new_index && rs.spec.as_ref().and_then(|s| s.replicas).unwrap_or(0) > 0)
+        // `GetAllReplicaSetsInChunks`' second list: every old replica set,
+        // those scaled to zero too.
+        .filter(|(i, _)| Some(*i) != new_index)
         .map(|(_, rs)| describe_rs(rs))
         .collect();
     let new = new_index.and_then(|i| rss.get(i)).map(describe_rs);
@@ -1587,5 +1808,26 @@ Events:
         assert_eq!(smart_label("creationTimestamp"), "Creation Timestamp");
         assert_eq!(smart_label("uid"), "UID");
         assert_eq!(smart_label("holderIdentity"), "Holder Identity");
+    }
+
+    #[test]
+    fn resource_field_refs_divide_and_round_up_as_kubectl() {
+        let container: Container = serde_json::from_value(serde_json::json!({
+            "name": "c", "resources": {"limits": {"cpu": "500m", "memory": "100Mi"}, "requests": {"cpu": "250m"}}
+        }))
+        .unwrap();
+        let value = |resource: &str, divisor: Option<&str>| {
+            let selector: k8s_openapi::api::core::v1::ResourceFieldSelector =
+                serde_json::from_value(serde_json::json!({"resource": resource, "divisor": divisor})).unwrap();
+            container_resource_value(&selector, &container)
+        };
+        assert_eq!(value("limits.cpu", Some("1m")).as_deref(), Some("500"));
+        assert_eq!(value("limits.cpu", None).as_deref(), Some("1"));
+        assert_eq!(value("requests.cpu", Some("0")).as_deref(), Some("1"));
+        assert_eq!(value("limits.memory", Some("1Mi")).as_deref(), Some("100"));
+        assert_eq!(value("requests.memory", None).as_deref(), Some("0"));
+        assert_eq!(value("limits.ephemeral-storage", None).as_deref(), Some("0"));
+        assert_eq!(value("limits.hugepages-2Mi", None).as_deref(), Some("0"));
+        assert_eq!(value("limits.nvidia.com/gpu", None), None);
     }
 }

@@ -105,22 +105,7 @@ pub(super) fn describe_persistent_volume(w: &mut Writer, pv: &PersistentVolume, 
         w.line(2, &format!("FSType:\t{}", csi.fs_type.clone().unwrap_or_default()));
         w.line(2, &format!("VolumeHandle:\t{}", csi.volume_handle));
         w.line(2, &format!("ReadOnly:\t{}", csi.read_only.unwrap_or(false)));
-        match csi.volume_attributes.as_ref().filter(|a| !a.is_empty()) {
-            None => w.line(2, "VolumeAttributes:\t<none>"),
-            Some(attributes) => {
-                for (i, (k, v)) in attributes.iter().enumerate() {
-                    let mut line = format!("{k}={v}");
-                    if line.len() > super::MAX_ANNOTATION_LEN {
-                        line = format!("{}...", &line[..(0..=super::MAX_ANNOTATION_LEN).rev().find(|&c| line.is_char_boundary(c)).unwrap_or(0)]);
-                    }
-                    if i == 0 {
-                        w.line(2, &format!("VolumeAttributes:\t{line}"));
-                    } else {
-                        w.line(2, &format!("\t{line}"));
-                    }
-                }
-            }
-        }
+        super::csi_volume_attributes(w, csi.volume_attributes.as_ref());
     } else {
         w.line(1, "<unknown>");
     }
