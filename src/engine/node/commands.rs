@@ -806,6 +806,31 @@ enum Re {
     Repeat(Box<Re>, usize, Option<usize>),
 }
 
+/// Groups nested deeper than this are refused (`grep` says so) rather than
+/// parsed by a recursion as deep as the pattern is long.
+const REGEX_NESTING_LIMIT: usize = 100;
+
+/// Whether a pattern nests groups deeper than [`REGEX_NESTING_LIMIT`].
+fn regex_too_nested(pattern: &str, extended: bool) -> bool {
+    let mut depth = 0usize;
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        // An escaped character is one token: `\(` opens a basic group, `(` an extended one.
+        let token = if c == '\\' { chars.next().map(|e| (e, true)) } else { Some((c, false)) };
+        match token {
+            Some(('(', escaped)) if escaped != extended => {
+                depth += 1;
+                if depth > REGEX_NESTING_LIMIT {
+                    return true;
+                }
+            }
+            Some((')', escaped)) if escaped != extended => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
 fn parse_re(pattern: &str, extended: bool) -> Vec<Vec<Re>> {
     let chars: Vec<char> = pattern.chars().collect();
     let mut pos = 0;
@@ -861,13 +886,13 @@ fn parse_alt(c: &[char], pos: &mut usize, ext: bool, depth: usize) -> Vec<Vec<Re
                 *pos += 1;
                 Re::Class(ranges, negate)
             }
-            '(' if ext => {
+            '(' if ext && depth < REGEX_NESTING_LIMIT => {
                 *pos += 1;
                 let inner = parse_alt(c, pos, ext, depth + 1);
                 *pos += 1;
                 Re::Group(inner)
             }
-            '\\' if !ext && c.get(*pos + 1) == Some(&'(') => {
+            '\\' if !ext && c.get(*pos + 1) == Some(&'(') && depth < REGEX_NESTING_LIMIT => {
                 *pos += 2;
                 let inner = parse_alt(c, pos, ext, depth + 1);
                 *pos += 2;
@@ -917,18 +942,28 @@ fn class_has(ranges: &[(char, char)], negate: bool, ch: char, fold: bool) -> boo
     found != negate
 }
 
-/// Ends of matches of `seq[i..]` starting at `at`.
+/// Ends of matches of `seq` starting at `at`, atom by atom over the set of
+/// ends so far (a loop, not a recursion per atom: a long pattern cannot
+/// exhaust the stack, and each end is tried once).
 fn match_seq(seq: &[Re], text: &[char], at: usize, fold: bool, budget: &mut usize) -> Vec<usize> {
-    if *budget == 0 {
-        return Vec::new();
+    let mut ends = vec![at];
+    for re in seq {
+        if *budget == 0 {
+            return Vec::new();
+        }
+        *budget = budget.saturating_sub(ends.len());
+        let mut next = Vec::new();
+        for end in ends {
+            next.extend(match_atom(re, text, end, fold, budget));
+        }
+        next.sort_unstable();
+        next.dedup();
+        if next.is_empty() {
+            return next;
+        }
+        ends = next;
     }
-    *budget -= 1;
-    let Some((first, rest)) = seq.split_first() else { return vec![at] };
-    let mut out = Vec::new();
-    for end in match_atom(first, text, at, fold, budget) {
-        out.extend(match_seq(rest, text, end, fold, budget));
-    }
-    out
+    ends
 }
 
 fn match_atom(re: &Re, text: &[char], at: usize, fold: bool, budget: &mut usize) -> Vec<usize> {
@@ -1042,6 +1077,11 @@ fn grep(cmd: &mut Cmd) -> i32 {
     };
     let extended = flags.contains('E') || cmd.name == "egrep";
     let fixed = flags.contains('F') || cmd.name == "fgrep";
+    if !fixed && regex_too_nested(&pattern, extended) {
+        // regcomp's REG_ESPACE, as busybox reports a pattern it cannot compile.
+        cmd.complain(format!("grep: bad regex '{pattern}': Out of memory"));
+        return 2;
+    }
     let re = Pattern::new(&pattern, extended, fixed, flags.contains('i'), flags.contains('w'));
     let invert = flags.contains('v');
     let mut status = 1;
@@ -1164,12 +1204,16 @@ fn test(cmd: &mut Cmd) -> i32 {
     }
 }
 
+/// Padding one `printf` may write: a width beyond it is cut to it (a live
+/// command's output is kept to a mebibyte anyway).
+const PRINTF_PAD_LIMIT: usize = 1 << 20;
+
 /// `printf FORMAT [ARG]...`, reusing the format while arguments remain.
 pub fn format_printf(fmt: &str, args: &[String]) -> String {
     let mut out = String::new();
     let mut args = args.iter();
     let chars: Vec<char> = fmt.chars().collect();
-    loop {
+    'format: loop {
         let mut used = false;
         let mut i = 0;
         while i < chars.len() {
@@ -1209,14 +1253,24 @@ pub fn format_printf(fmt: &str, args: &[String]) -> String {
                 'b' => unescape(&arg).0,
                 _ => arg,
             };
-            let padded = if left {
-                format!("{value:<width$}")
-            } else if zero && matches!(conv, 'd' | 'i' | 'x' | 'o') {
-                format!("{value:0>width$}")
+            // Padded by hand: a width of any size is the user's, and one
+            // command's output is bounded like any other's.
+            let pad = width.saturating_sub(value.chars().count()).min(PRINTF_PAD_LIMIT);
+            let fill = if zero && !left && matches!(conv, 'd' | 'i' | 'x' | 'o') { '0' } else { ' ' };
+            if left {
+                out.push_str(&value);
+                out.extend(std::iter::repeat_n(fill, pad));
+            } else if fill == '0' && value.starts_with('-') {
+                out.push('-');
+                out.extend(std::iter::repeat_n(fill, pad));
+                out.push_str(&value[1..]);
             } else {
-                format!("{value:>width$}")
-            };
-            out.push_str(&padded);
+                out.extend(std::iter::repeat_n(fill, pad));
+                out.push_str(&value);
+            }
+            if out.len() > PRINTF_PAD_LIMIT {
+                break 'format;
+            }
         }
         if !used || args.len() == 0 {
             break;
@@ -1250,7 +1304,9 @@ fn seq(cmd: &mut Cmd) -> i32 {
     let mut emitted = 0;
     while (step > 0 && n <= to) || (step < 0 && n >= to) {
         cmd.say(&n.to_string());
-        n += step;
+        // The last value representable ends the sequence, as coreutils' does.
+        let Some(next) = n.checked_add(step) else { break };
+        n = next;
         emitted += 1;
         if emitted >= 100_000 {
             break;
@@ -1385,23 +1441,39 @@ fn which(cmd: &mut Cmd) -> i32 {
 
 fn cut(cmd: &mut Cmd) -> i32 {
     let mut delim = '\t';
-    let mut fields: Vec<usize> = Vec::new();
-    let mut chars_sel: Vec<usize> = Vec::new();
+    let mut fields: Vec<(usize, usize)> = Vec::new();
+    let mut chars_sel: Vec<(usize, usize)> = Vec::new();
     let mut operands = Vec::new();
     let mut i = 0;
-    let parse_list = |s: &str| -> Vec<usize> {
-        let mut out = Vec::new();
+    // A list as sorted, merged 1-based ranges: `3-` is open-ended, and a
+    // list of any length costs a binary search per field, not a scan.
+    let parse_list = |s: &str| -> Vec<(usize, usize)> {
+        let mut ranges = Vec::new();
         for part in s.split(',') {
             match part.split_once('-') {
                 Some((a, b)) => {
                     let a: usize = a.parse().unwrap_or(1);
-                    let b: usize = b.parse().unwrap_or(a + 1000);
-                    out.extend(a..=b.min(a + 10_000));
+                    let b: usize = b.parse().unwrap_or(usize::MAX);
+                    if a <= b {
+                        ranges.push((a, b));
+                    }
                 }
-                None => out.extend(part.parse::<usize>().ok()),
+                None => ranges.extend(part.parse::<usize>().ok().map(|n| (n, n))),
             }
         }
-        out
+        ranges.sort_unstable();
+        let mut merged: Vec<(usize, usize)> = Vec::with_capacity(ranges.len());
+        for (a, b) in ranges {
+            match merged.last_mut() {
+                Some(last) if a <= last.1.saturating_add(1) => last.1 = last.1.max(b),
+                _ => merged.push((a, b)),
+            }
+        }
+        merged
+    };
+    let selected = |ranges: &[(usize, usize)], n: usize| {
+        let after = ranges.partition_point(|(a, _)| *a <= n);
+        after > 0 && ranges[after - 1].1 >= n
     };
     while i < cmd.args.len() {
         let a = cmd.args[i].clone();
@@ -1427,11 +1499,11 @@ fn cut(cmd: &mut Cmd) -> i32 {
     let Some(text) = input_lines(cmd, &operands) else { return 1 };
     for line in text.lines() {
         let picked = if !chars_sel.is_empty() {
-            line.chars().enumerate().filter(|(i, _)| chars_sel.contains(&(i + 1))).map(|(_, c)| c).collect::<String>()
+            line.chars().enumerate().filter(|(i, _)| selected(&chars_sel, i + 1)).map(|(_, c)| c).collect::<String>()
         } else if !line.contains(delim) {
             line.to_string()
         } else {
-            line.split(delim).enumerate().filter(|(i, _)| fields.contains(&(i + 1))).map(|(_, f)| f).collect::<Vec<_>>().join(&delim.to_string())
+            line.split(delim).enumerate().filter(|(i, _)| selected(&fields, i + 1)).map(|(_, f)| f).collect::<Vec<_>>().join(&delim.to_string())
         };
         cmd.say(&picked);
     }

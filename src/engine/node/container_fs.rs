@@ -700,6 +700,10 @@ const MAX_LINKS: usize = 40;
 /// component but the last must exist; the last may be missing (for
 /// creation) and is followed only with `follow_last`.
 pub fn resolve(fs: &dyn Files, cwd: &str, path: &str, follow_last: bool) -> Result<String, Errno> {
+    // The kernel's PATH_MAX (with its terminating NUL) and NAME_MAX.
+    if path.len() >= 4096 || path.split('/').any(|name| name.len() > 255) {
+        return Err(Errno::NameTooLong);
+    }
     let start = normalize(cwd, path);
     let mut pending: Vec<String> = start.split('/').filter(|c| !c.is_empty()).map(str::to_string).collect();
     pending.reverse();
@@ -802,20 +806,30 @@ pub fn write_file(fs: &mut dyn Files, cwd: &str, path: &str, content: &str, appe
 /// `mkdir` (with `-p`, missing parents too and no error when present).
 pub fn make_dir(fs: &mut dyn Files, cwd: &str, path: &str, parents: bool) -> Result<(), Errno> {
     if parents {
+        if path.len() >= 4096 || path.split('/').any(|name| name.len() > 255) {
+            return Err(Errno::NameTooLong);
+        }
         let full = normalize(cwd, path);
-        let mut at = String::new();
+        // Each component is resolved from the directory the previous one
+        // resolved to, not from `/` again: a deep path costs its depth
+        // once per component, not its depth squared.
+        let mut resolved = "/".to_string();
         for component in full.split('/').filter(|c| !c.is_empty()) {
-            at = format!("{at}/{component}");
-            let resolved = resolve(fs, "/", &at, true)?;
-            match fs.lstat(&resolved) {
+            let candidate = join(&resolved, component);
+            let next = match fs.lstat(&candidate) {
+                Some(Inode { kind: Kind::Symlink(_), .. }) => resolve(fs, "/", &candidate, true)?,
+                _ => candidate,
+            };
+            match fs.lstat(&next) {
                 Some(i) if i.is_dir() => {}
                 Some(_) => return Err(Errno::NotDir),
                 None => {
-                    let dir = parent_to_change(fs, &resolved)?;
+                    let dir = parent_to_change(fs, &next)?;
                     let made = fs.user().owns_new(Some(&dir), Inode::dir(0o755, 0));
-                    fs.put(&resolved, made)?
+                    fs.put(&next, made)?
                 }
             }
+            resolved = next;
         }
         return Ok(());
     }

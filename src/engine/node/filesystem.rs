@@ -178,6 +178,7 @@ pub enum Errno {
     ReadOnly,
     Loop,
     Access,
+    NameTooLong,
 }
 
 impl Errno {
@@ -192,6 +193,7 @@ impl Errno {
             Errno::ReadOnly => "Read-only file system",
             Errno::Loop => "Symbolic link loop",
             Errno::Access => "Permission denied",
+            Errno::NameTooLong => "File name too long",
         }
     }
 }

@@ -49,6 +49,14 @@ const LOOP_BUDGET: usize = 500;
 const DEPTH_LIMIT: usize = 32;
 /// Bytes of output one live command may produce.
 const OUTPUT_LIMIT: usize = 1 << 20;
+/// Compound commands (`if`, `while`, `for`) nested inside one another before
+/// the parser refuses the script, rather than recursing as deep as it is long.
+const NESTING_LIMIT: usize = 100;
+/// Bytes one expansion (a word, a variable's value) may grow to: a value
+/// doubled in a loop stops here instead of taking all the memory there is.
+const EXPANSION_LIMIT: usize = 1 << 20;
+/// Bytes of arguments a command may be given (Linux's default ARG_MAX).
+const ARG_MAX: usize = 2 << 20;
 
 /// The default `$PATH` of container images.
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -616,10 +624,12 @@ type List = Vec<AndOr>;
 struct Parser {
     tokens: Vec<Token>,
     pos: usize,
+    /// Compound commands open around the one being parsed.
+    nesting: usize,
 }
 
 fn parse(src: &str) -> Result<List, String> {
-    let mut p = Parser { tokens: tokenize(src)?, pos: 0 };
+    let mut p = Parser { tokens: tokenize(src)?, pos: 0, nesting: 0 };
     let list = p.list(&[])?;
     if p.pos < p.tokens.len() {
         return Err(format!("unexpected \"{}\"", p.peek_word().unwrap_or_else(|| "token".into())));
@@ -696,6 +706,18 @@ impl Parser {
         Ok(nodes)
     }
     fn command(&mut self, stop: &[&str]) -> Result<Node, String> {
+        if matches!(self.peek_word().as_deref(), Some("while" | "until" | "for" | "if")) {
+            if self.nesting >= NESTING_LIMIT {
+                return Err("nesting too deep".into());
+            }
+            self.nesting += 1;
+            let node = self.compound_or_simple(stop);
+            self.nesting -= 1;
+            return node;
+        }
+        self.compound_or_simple(stop)
+    }
+    fn compound_or_simple(&mut self, stop: &[&str]) -> Result<Node, String> {
         match self.peek_word().as_deref() {
             Some(kw @ ("while" | "until")) => {
                 let until = kw == "until";
@@ -1090,7 +1112,16 @@ impl<'h> Shell<'h> {
                 f => f,
             },
             Node::For { var, items, body } => {
-                let values: Vec<String> = items.iter().flat_map(|w| self.expand_fields(w)).collect();
+                let mut values: Vec<String> = Vec::new();
+                let mut total = 0;
+                for w in items {
+                    if total > EXPANSION_LIMIT {
+                        break;
+                    }
+                    let fields = self.expand_fields(w);
+                    total += fields.iter().map(String::len).sum::<usize>();
+                    values.extend(fields);
+                }
                 let mut flow = Flow::Status(0);
                 for v in values {
                     self.set_var(var, v);
@@ -1188,6 +1219,9 @@ impl<'h> Shell<'h> {
     fn expand(&mut self, word: &Word) -> String {
         let mut out = String::new();
         for part in &word.0 {
+            if out.len() > EXPANSION_LIMIT {
+                break;
+            }
             match part {
                 Part::Literal(s) => out.push_str(s),
                 Part::Quoted(s) | Part::Bare(s) => out.push_str(&self.expand_text(s)),
@@ -1257,11 +1291,34 @@ impl<'h> Shell<'h> {
         candidates
     }
 
+    /// Expands `$…` in `s`. Expansions nest (`${a:-${b}}`, `$(( $((1)) ))`):
+    /// the nesting counts towards [`DEPTH_LIMIT`] like a substitution, and
+    /// the result stops at [`EXPANSION_LIMIT`].
     fn expand_text(&mut self, s: &str) -> String {
+        if self.depth >= DEPTH_LIMIT {
+            return String::new();
+        }
+        self.depth += 1;
+        let mut out = self.expand_text_at_depth(s);
+        self.depth -= 1;
+        if out.len() > EXPANSION_LIMIT {
+            let mut end = EXPANSION_LIMIT;
+            while !out.is_char_boundary(end) {
+                end -= 1;
+            }
+            out.truncate(end);
+        }
+        out
+    }
+
+    fn expand_text_at_depth(&mut self, s: &str) -> String {
         let chars: Vec<char> = s.chars().collect();
         let mut out = String::new();
         let mut i = 0;
         while let Some(&c) = chars.get(i) {
+            if out.len() > EXPANSION_LIMIT {
+                break;
+            }
             if c != '$' {
                 out.push(c);
                 i += 1;
@@ -1307,7 +1364,23 @@ impl<'h> Shell<'h> {
                     i = j + 1;
                 }
                 Some('{') => {
-                    let end = chars.iter().skip(i).position(|&c| c == '}').map(|p| p + i);
+                    // The `}` that closes this `${`, past any nested `${…}`.
+                    let mut open = 0usize;
+                    let mut end = None;
+                    let mut j = i + 2;
+                    while let Some(&ch) = chars.get(j) {
+                        if ch == '$' && chars.get(j + 1) == Some(&'{') {
+                            open += 1;
+                            j += 1;
+                        } else if ch == '}' {
+                            if open == 0 {
+                                end = Some(j);
+                                break;
+                            }
+                            open -= 1;
+                        }
+                        j += 1;
+                    }
                     let body: String = chars.get(i + 2..end.unwrap_or(chars.len())).map(|c| c.iter().collect()).unwrap_or_default();
                     out.push_str(&self.parameter(&body));
                     i = end.map_or(chars.len(), |e| e + 1);
@@ -1398,8 +1471,18 @@ impl<'h> Shell<'h> {
 
     fn run_simple(&mut self, words: &[Word], redirects: &[Redirect], stdin: &str) -> Flow {
         let mut argv: Vec<String> = Vec::with_capacity(words.len());
+        let mut total = 0;
         for w in words {
-            argv.extend(self.expand_fields(w));
+            let fields = self.expand_fields(w);
+            total += fields.iter().map(String::len).sum::<usize>();
+            argv.extend(fields);
+            if total > ARG_MAX {
+                // execve's E2BIG: the kernel takes no more than this at once.
+                let name = argv.first().cloned().unwrap_or_default();
+                let line = format!("{} {name}: Argument list too long\n", self.err_prefix());
+                self.emit(2, &line);
+                return Flow::Status(126);
+            }
         }
         // Leading assignments: for the shell, or for this command only.
         let mut assignments = Vec::new();
@@ -1927,19 +2010,18 @@ impl<'h> Shell<'h> {
 fn wildcard(pattern: &str, name: &str) -> bool {
     let p: Vec<char> = pattern.chars().collect();
     let n: Vec<char> = name.chars().collect();
-    fn go(p: &[char], n: &[char]) -> bool {
+    // The element at the start of `p` (not `*`) against `c`: whether it
+    // matches, and how many pattern characters it spans.
+    fn element(p: &[char], c: char) -> (bool, usize) {
         match p.first() {
-            None => n.is_empty(),
-            Some('*') => (0..=n.len()).any(|i| go(&p[1..], &n[i..])),
-            Some('?') => !n.is_empty() && go(&p[1..], &n[1..]),
+            Some('?') => (true, 1),
             Some('[') => {
-                let Some(close) = p.iter().position(|c| *c == ']') else { return !n.is_empty() && n[0] == '[' && go(&p[1..], &n[1..]) };
+                let Some(close) = p.iter().position(|c| *c == ']') else { return (c == '[', 1) };
                 let set = &p[1..close];
                 let (negate, set) = match set.first() {
                     Some('!' | '^') => (true, &set[1..]),
                     _ => (false, set),
                 };
-                let Some(&c) = n.first() else { return false };
                 let mut hit = false;
                 let mut i = 0;
                 while i < set.len() {
@@ -1951,12 +2033,40 @@ fn wildcard(pattern: &str, name: &str) -> bool {
                         i += 1;
                     }
                 }
-                hit != negate && go(&p[close + 1..], &n[1..])
+                (hit != negate, close + 1)
             }
-            Some(c) => n.first() == Some(c) && go(&p[1..], &n[1..]),
+            Some(&x) => (x == c, 1),
+            None => (false, 0),
         }
     }
-    go(&p, &n)
+    // Greedy, going back only to the last `*` (what it matched grows by
+    // one): time proportional to pattern times name, never exponential.
+    let (mut pi, mut ni) = (0, 0);
+    let mut last_star: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        if p.get(pi) == Some(&'*') {
+            pi += 1;
+            last_star = Some((pi, ni));
+            continue;
+        }
+        if pi < p.len() {
+            let (matched, width) = element(&p[pi..], n[ni]);
+            if matched {
+                pi += width;
+                ni += 1;
+                continue;
+            }
+        }
+        match last_star {
+            Some((after_star, from)) => {
+                pi = after_star;
+                ni = from + 1;
+                last_star = Some((after_star, from + 1));
+            }
+            None => return false,
+        }
+    }
+    p[pi.min(p.len())..].iter().all(|c| *c == '*')
 }
 
 /// `$((…))`: integers with `+ - * / %`, comparisons and parentheses.
@@ -1965,6 +2075,8 @@ fn arithmetic(expr: &str, var: &dyn Fn(&str) -> Option<String>) -> i64 {
         s: Vec<char>,
         i: usize,
         var: &'a dyn Fn(&str) -> Option<String>,
+        /// Parentheses and unary minuses open around the current atom.
+        nesting: usize,
     }
     impl P<'_> {
         fn ws(&mut self) {
@@ -1975,9 +2087,16 @@ fn arithmetic(expr: &str, var: &dyn Fn(&str) -> Option<String>) -> i64 {
         fn atom(&mut self) -> i64 {
             self.ws();
             match self.s.get(self.i).copied() {
+                Some('(' | '-') if self.nesting >= NESTING_LIMIT => {
+                    // Nested past any real expression: the rest is not evaluated.
+                    self.i = self.s.len();
+                    0
+                }
                 Some('(') => {
                     self.i += 1;
+                    self.nesting += 1;
                     let v = self.cmp();
+                    self.nesting -= 1;
                     self.ws();
                     if self.s.get(self.i) == Some(&')') {
                         self.i += 1;
@@ -1986,7 +2105,10 @@ fn arithmetic(expr: &str, var: &dyn Fn(&str) -> Option<String>) -> i64 {
                 }
                 Some('-') => {
                     self.i += 1;
-                    self.atom().wrapping_neg()
+                    self.nesting += 1;
+                    let v = self.atom().wrapping_neg();
+                    self.nesting -= 1;
+                    v
                 }
                 Some(c) if c.is_ascii_digit() => {
                     let start = self.i;
@@ -2070,7 +2192,7 @@ fn arithmetic(expr: &str, var: &dyn Fn(&str) -> Option<String>) -> i64 {
             })
         }
     }
-    let mut p = P { s: expr.chars().collect(), i: 0, var };
+    let mut p = P { s: expr.chars().collect(), i: 0, var, nesting: 0 };
     p.cmp()
 }
 
@@ -2273,6 +2395,50 @@ mod tests {
         let p = compile_exec(&["/bin/sh".into(), "-c".into(), "echo $0 $1".into(), "a".into(), "b".into()], Host { files: &mut overlay, info: &info, env: IndexMap::new(), external: None }, "/").unwrap();
         assert_eq!(logs(&p), vec![(0, "a b".into())]);
         assert!(compile("echo 'unterminated", Base::Busybox, "busybox").end == End::Exit { at_ms: 0, code: 2 });
+    }
+
+    #[test]
+    fn hostile_lines_get_bounded_answers_not_crashes() {
+        let mut r = root("busybox");
+        let mut disk = Fs::new();
+        let mut mounts = Mounts::default();
+        let info = info(Base::Busybox);
+        let mut state = ShellState::new(Flavor::Ash, "/", IndexMap::from([("PATH".to_string(), DEFAULT_PATH.to_string())]));
+        let mut line = |state: &mut ShellState, text: &str| {
+            let mut files = ViewMut { root: &mut r, mounts: &mut mounts, disk: &mut disk, now: 0, user: &crate::engine::node::identity::ROOT };
+            run_line(state, text, Host { files: &mut files, info: &info, env: IndexMap::new(), external: None })
+        };
+        // Nesting that used to recurse as deep as the line is long.
+        assert_eq!(line(&mut state, &format!("echo $(({}1))", "-".repeat(100_000))).stdout, "0\n");
+        assert_eq!(line(&mut state, &format!("echo $(({}1{}))", "(".repeat(50_000), ")".repeat(50_000))).stdout, "0\n");
+        let o = line(&mut state, &format!("{}echo{}", "if true; then ".repeat(20_000), "; fi".repeat(20_000)));
+        assert_eq!((o.stderr.as_str(), o.status), ("sh: Syntax error: nesting too deep\n", 2));
+        assert_eq!(line(&mut state, &format!("{}echo deep{}", "if true; then ".repeat(50), "; fi".repeat(50))).stdout, "deep\n");
+        line(&mut state, &format!("echo {}{}", "${x:-".repeat(20_000), "}".repeat(20_000)));
+        assert_eq!(line(&mut state, "echo ${y:-${z:-nested}}").stdout, "nested\n");
+        let o = line(&mut state, &format!("grep -E '{}a{}' /etc/passwd", "(".repeat(50_000), ")".repeat(50_000)));
+        assert_eq!(o.status, 2);
+        assert!(o.stderr.ends_with("': Out of memory\n"), "{}", o.stderr);
+        let long = "a".repeat(100_000);
+        assert_eq!(line(&mut state, &format!("echo {long} | grep -c {long}")).stdout, "1\n");
+        // Sizes: a value doubled in a loop stops growing; widths are bounded.
+        assert_eq!(line(&mut state, "x=a; for i in $(seq 1 40); do x=$x$x; done; echo ${#x}").stdout, "1048574\n");
+        assert_eq!(line(&mut state, "printf '%99999999d' 1 | wc -c").stdout, format!("{}\n", (1 << 20) + 1));
+        assert_eq!(line(&mut state, "printf '%05d|%-4s|%3s' -42 ab c").stdout, "-0042|ab  |  c");
+        // Overflow at the ends of the integers.
+        assert_eq!(line(&mut state, "seq 9223372036854775806 9223372036854775807").stdout, "9223372036854775806\n9223372036854775807\n");
+        assert_eq!(line(&mut state, "echo abc | cut -c 18446744073709551614-18446744073709551615").stdout, "\n");
+        assert_eq!(line(&mut state, "echo a:b:c:d | cut -d: -f 3-").stdout, "c:d\n");
+        assert_eq!(line(&mut state, &format!("echo abcdef | cut -c {}", vec!["2-4"; 100_000].join(","))).stdout, "bcd\n");
+        // Paths past PATH_MAX and names past NAME_MAX, as the kernel refuses them.
+        let o = line(&mut state, &format!("mkdir -p /tmp/{}", "d/".repeat(3000)));
+        assert!(o.stderr.ends_with("File name too long\n"), "{}", o.stderr);
+        let o = line(&mut state, &format!("touch /tmp/{}", "x".repeat(256)));
+        assert!(o.stderr.ends_with("File name too long\n"), "{}", o.stderr);
+        assert_eq!(line(&mut state, &format!("mkdir -p /tmp/{}d && echo made", "d/".repeat(300))).stdout, "made\n");
+        // A glob of many stars is matched in time proportional to its length.
+        assert_eq!(line(&mut state, &format!("echo /e*{}x", "*".repeat(60))).stdout, format!("/e*{}x\n", "*".repeat(60)));
+        assert!(wildcard("*a*b*c", "xxaxxbxxc") && !wildcard("*a*b*c", "xxaxxcxxb") && wildcard("[!a-c]?*", "dzz") && !wildcard("[a-c]", "d"));
     }
 
     #[test]

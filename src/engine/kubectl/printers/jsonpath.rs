@@ -83,7 +83,7 @@ impl Template {
     /// `JSONPath.FindResults`: the values each top-level node selects (a
     /// range's nodes once per element), as custom columns and `--sort-by` read them.
     pub fn find_results<'a>(&'a self, data: &'a Value, allow_missing_keys: bool) -> Result<Vec<Vec<Found<'a>>>, String> {
-        let mut run = Run { allow_missing_keys, begin_range: 0, in_range: 0, end_range: 0, last_end_node: None };
+        let mut run = Run { allow_missing_keys, begin_range: 0, in_range: 0, end_range: 0, last_end_node: None, blocks: 0 };
         run.find_results(&self.nodes, 0, Cow::Borrowed(data))
     }
 }
@@ -545,10 +545,24 @@ struct Run {
     in_range: usize,
     end_range: usize,
     last_end_node: Option<usize>,
+    /// Blocks walked so far: client-go walks the rest of a template again
+    /// after each `{range}` with no `{end}`, twice as often per level, so a
+    /// run stops here rather than freeze the page.
+    blocks: usize,
 }
+
+/// Blocks one run may walk (a range over every pod of a large cluster, with
+/// ranges inside it, stays far below).
+const RANGE_BLOCK_LIMIT: usize = 1_000_000;
+/// `{range}` blocks open at once.
+const RANGE_NESTING_LIMIT: usize = 64;
 
 impl Run {
     fn find_results<'a>(&mut self, nodes: &'a [Node], start: usize, data: Found<'a>) -> Result<Vec<Vec<Found<'a>>>, String> {
+        self.blocks += 1;
+        if self.blocks > RANGE_BLOCK_LIMIT || self.in_range > RANGE_NESTING_LIMIT {
+            return Err(format!("too many range blocks (more than {RANGE_NESTING_LIMIT} open, or {RANGE_BLOCK_LIMIT} walked); is an {{end}} missing?"));
+        }
         let cur = vec![data];
         let mut full = Vec::new();
         let mut i = start;
@@ -1016,6 +1030,10 @@ mod tests {
         assert_eq!(err("{*}"), "unrecognized character in action: U+002A '*'");
         assert_eq!(err("{\"a}"), "unterminated quoted string");
         assert!(Template::parse("{range .items[*]}").is_ok());
+        // Unclosed ranges cost client-go twice as much per level: bounded here.
+        let unclosed = "{range .items[*]}".repeat(3000);
+        assert!(run(&unclosed, &serde_json::json!({"items": [1]})).is_err());
+        assert!(run(&"{range .items[*]}".repeat(30), &serde_json::json!({"items": [1]})).is_err());
         assert_eq!(relaxed_expression("metadata.name"), Ok("{.metadata.name}".to_string()));
         assert_eq!(relaxed_expression("{.metadata.name}"), Ok("{.metadata.name}".to_string()));
         assert!(relaxed_expression("{a}{b}").is_err());
