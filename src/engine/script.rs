@@ -118,11 +118,12 @@ pub fn parse(text: &str) -> Result<Vec<Command>, ScriptError> {
         }
         let err = |message: String| ScriptError { line: number, message };
         let (command_part, heredoc) = split_heredoc(line);
-        if command_part.contains("$(") {
+        let substituted = if command_part.contains("$(") { substitutions(command_part).map_err(err)? } else { Vec::new() };
+        if !substituted.is_empty() {
             if heredoc.is_some() {
                 return Err(err("a here-document cannot be combined with $(…)".into()));
             }
-            for inner in substitutions(command_part).map_err(err)? {
+            for (_, inner) in &substituted {
                 let head = inner.split_whitespace().next().unwrap_or("");
                 if head != "kubectl" && !crate::engine::host::COMMANDS.contains(&head) {
                     return Err(err(format!("only kubectl and host commands can be substituted, found \"$({inner})\"")));
@@ -325,30 +326,48 @@ fn explain_error(e: &str) -> String {
     }
 }
 
-/// The commands inside each `$(…)` of a line, in order.
-fn substitutions(line: &str) -> Result<Vec<String>, String> {
+/// The commands inside each `$(…)` of a line that the learner's shell would
+/// expand (not those in single quotes or after a backslash), in order, with
+/// where each `$(` starts.
+fn substitutions(line: &str) -> Result<Vec<(usize, String)>, String> {
     let mut out = Vec::new();
-    let mut rest = line;
-    while let Some(start) = rest.find("$(") {
-        let after = &rest[start + 2..];
-        let mut depth = 1;
-        let mut end = None;
-        for (i, c) in after.char_indices() {
-            match c {
-                '(' => depth += 1,
-                ')' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        end = Some(i);
-                        break;
+    let (mut single, mut double) = (false, false);
+    let mut chars = line.char_indices().peekable();
+    while let Some((start, c)) = chars.next() {
+        match c {
+            // Single quotes keep `$(` for the command the line runs (`sh -c
+            // 'echo $(hostname)'` in a container), as the learner's shell does.
+            '\'' if !double => single = !single,
+            '"' if !single => double = !double,
+            '\\' if !single => {
+                chars.next();
+            }
+            '$' if !single && chars.peek().is_some_and(|&(_, next)| next == '(') => {
+                let after = &line[start + 2..];
+                let mut depth = 1;
+                let mut end = None;
+                for (i, c) in after.char_indices() {
+                    match c {
+                        '(' => depth += 1,
+                        ')' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                end = Some(i);
+                                break;
+                            }
+                        }
+                        _ => {}
                     }
                 }
-                _ => {}
+                let Some(end) = end else { return Err("unterminated $(".into()) };
+                out.push((start, after[..end].to_string()));
+                // Resume after the closing parenthesis.
+                while chars.peek().is_some_and(|&(i, _)| i <= start + 2 + end) {
+                    chars.next();
+                }
             }
+            _ => {}
         }
-        let Some(end) = end else { return Err("unterminated $(".into()) };
-        out.push(after[..end].to_string());
-        rest = &after[end + 1..];
     }
     Ok(out)
 }
@@ -357,10 +376,9 @@ fn substitutions(line: &str) -> Result<Vec<String>, String> {
 /// stdout, its lines joined by spaces as an unquoted substitution is.
 fn expand(cluster: &mut Cluster, line: &str, files: &dyn FileSource) -> Result<String, String> {
     let mut out = String::new();
-    let mut rest = line;
-    for inner in substitutions(line)? {
-        let Some(start) = rest.find("$(") else { break };
-        out.push_str(&rest[..start]);
+    let mut copied = 0;
+    for (start, inner) in substitutions(line)? {
+        out.push_str(line.get(copied..start).unwrap_or_default());
         let words = shell_words::split(&inner).map_err(|_| "unterminated quote".to_string())?;
         let printed = if words.first().map(String::as_str) == Some("kubectl") {
             let result = kubectl::run_words(cluster, words[1..].to_vec(), None, files);
@@ -376,9 +394,9 @@ fn expand(cluster: &mut Cluster, line: &str, files: &dyn FileSource) -> Result<S
             result.text
         };
         out.push_str(&printed.split_whitespace().collect::<Vec<_>>().join(" "));
-        rest = &rest[start + 2 + inner.len() + 1..];
+        copied = start + 2 + inner.len() + 1;
     }
-    out.push_str(rest);
+    out.push_str(line.get(copied..).unwrap_or_default());
     Ok(out)
 }
 
@@ -516,6 +534,20 @@ mod tests {
         assert!(matches!(cmds[1].step, Step::Substituted(_)));
         assert_eq!(parse("kubectl get pod $(rm -rf /)").unwrap_err().line, 1);
         assert_eq!(parse("kubectl get pod $(kubectl get pods").unwrap_err().line, 1);
+    }
+
+    #[test]
+    fn single_quoted_substitutions_are_left_to_the_command() {
+        // The learner's shell leaves `$(…)` in single quotes (or after a
+        // backslash) to the container's shell.
+        let cmds = parse("kubectl exec web -- sh -c 'echo $(hostname) $((3+4))'\nkubectl exec web -- sh -c \\$(hostname)\n").unwrap();
+        assert!(matches!(&cmds[0].step, Step::Kubectl { chain, .. } if chain[0].last().map(String::as_str) == Some("echo $(hostname) $((3+4))")));
+        assert!(matches!(&cmds[1].step, Step::Kubectl { chain, .. } if chain[0].last().map(String::as_str) == Some("$(hostname)")));
+        // Double quotes do not protect it.
+        assert_eq!(parse("kubectl exec web -- sh -c \"echo $(hostname)\"").unwrap_err().line, 1);
+        let mixed = parse("kubectl label pod $(kubectl get pods -o name) note='$(kept)'").unwrap();
+        assert_eq!(mixed[0].step, Step::Substituted("kubectl label pod $(kubectl get pods -o name) note='$(kept)'".into()));
+        assert_eq!(substitutions("a '$(x)' $(kubectl get pods) \"$(kubectl version)\"").unwrap(), vec![(9, "kubectl get pods".to_string()), (30, "kubectl version".to_string())]);
     }
 
     #[test]
