@@ -217,6 +217,41 @@ pub fn pod_requests(pod: &Pod) -> PodRequests {
     })
 }
 
+/// The requests the scheduler counts for a pod on a node (`PodRequests`
+/// with `UseStatusResources`, as 1.33 sets it with InPlacePodVerticalScaling
+/// on): for a pod whose kubelet reports its containers' resources, each
+/// container counts the larger of its spec's and its status's requests,
+/// or its status's alone while the resize is `Infeasible`. Other pods
+/// count their spec's, kept by spec.
+pub fn scheduled_requests(pod: &Pod) -> PodRequests {
+    if !pod.status.as_deref().is_some_and(|s| s.reports_container_resources()) {
+        return pod_requests(pod);
+    }
+    let (Some(spec), Some(status)) = (pod.spec.as_deref(), pod.status.as_deref()) else { return pod_requests(pod) };
+    let status: &k8s_openapi::api::core::v1::PodStatus = status;
+    let infeasible = status.conditions.iter().flatten().any(|c| c.type_ == "PodResizePending" && c.reason.as_deref() == Some("Infeasible"));
+    let mut effective = spec.clone();
+    let reported = |name: &str, init: bool| {
+        let list = if init { status.init_container_statuses.as_ref() } else { status.container_statuses.as_ref() };
+        list.into_iter().flatten().find(|s| s.name == name).and_then(|s| s.resources.as_ref()).map(|r| r.requests.clone().unwrap_or_default())
+    };
+    let containers = effective.containers.iter_mut().map(|c| (c, false)).chain(effective.init_containers.iter_mut().flatten().map(|c| (c, true)));
+    for (c, init) in containers {
+        let Some(reported) = reported(&c.name, init) else { continue };
+        let requests = c.resources.get_or_insert_with(Default::default).requests.get_or_insert_with(Default::default);
+        if infeasible {
+            *requests = reported;
+            continue;
+        }
+        for (name, q) in reported {
+            if requests.get(&name).is_none_or(|have| milli_value(&q) > milli_value(have)) {
+                requests.insert(name, q);
+            }
+        }
+    }
+    spec_requests(&effective)
+}
+
 /// How many specs' requests [`pod_requests`] keeps. The pods of one
 /// template share their spec, and a node's kubelet and the scheduler meet
 /// the pods of many templates in turn: a single kept spec missed nearly
