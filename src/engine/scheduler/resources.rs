@@ -326,6 +326,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_resized_pod_counts_the_larger_of_its_spec_and_status_requests_unless_infeasible() {
+        use k8s_openapi::api::core::v1::{ContainerStatus, PodCondition, PodStatus, ResourceRequirements};
+        let cpu = |q: &str| Some(BTreeMap::from([("cpu".to_string(), Quantity(q.into()))]));
+        let container = |q: &str| Container { name: "c".into(), resources: Some(ResourceRequirements { requests: cpu(q), ..Default::default() }), ..Default::default() };
+        let pod = |spec: &str, status: Option<&str>, infeasible: bool| {
+            let mut p = Pod { spec: Some(Rc::new(PodSpec { containers: vec![container(spec)], ..Default::default() })), ..Default::default() };
+            let statuses = status.map(|q| vec![ContainerStatus { name: "c".into(), resources: Some(ResourceRequirements { requests: cpu(q), ..Default::default() }), ..Default::default() }]);
+            let conditions = infeasible.then(|| vec![PodCondition { type_: "PodResizePending".into(), status: "True".into(), reason: Some("Infeasible".into()), ..Default::default() }]);
+            p.status = Some(Rc::new(PodStatus { container_statuses: statuses, conditions, ..Default::default() }.into()));
+            p
+        };
+        assert_eq!(scheduled_requests(&pod("500m", None, false)).requests.milli_cpu, 500, "a pod never resized counts its spec");
+        assert_eq!(scheduled_requests(&pod("500m", Some("800m"), false)).requests.milli_cpu, 800, "a downsize not yet actuated");
+        assert_eq!(scheduled_requests(&pod("900m", Some("800m"), false)).requests.milli_cpu, 900, "an upsize allocated");
+        assert_eq!(scheduled_requests(&pod("9000", Some("800m"), true)).requests.milli_cpu, 800, "an infeasible upsize");
+    }
+
+    #[test]
     fn extended_resources_taken_back_to_zero_leave_no_set_behind() {
         let gpus = Resources::from_list(&BTreeMap::from([("nvidia.com/gpu".to_string(), Quantity("2".into())), ("cpu".to_string(), Quantity("1".into()))]));
         assert_eq!((gpus.scalar("nvidia.com/gpu"), gpus.milli_cpu), (2, 1000));
