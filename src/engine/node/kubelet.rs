@@ -1506,7 +1506,17 @@ impl Kubelet {
             None => {
                 let key: Rc<str> = Rc::from(uid);
                 let ended = pod_ended(pod);
-                let requests = admission_requests(pod);
+                // A resized pod is admitted again with what was allocated
+                // to it (`UpdatePodFromAllocation`), not its spec's wish.
+                let restored = resize::restored(pod);
+                let requests = match &restored {
+                    Some(r) => {
+                        let mut allocated = pod.clone();
+                        allocated.spec = Some(r.allocated.clone());
+                        admission_requests(&allocated)
+                    }
+                    None => admission_requests(pod),
+                };
                 // A pod that has ended is not admitted again (a restarted kubelet finds it so).
                 let rejection = if ended || file_source::is_mirror_object(obj) { None } else { self.admit(ctx, pod, &requests) };
                 self.state.workers.insert(key.clone(), Box::new(Worker {
@@ -1525,7 +1535,7 @@ impl Kubelet {
                     rejected: rejection.is_some(),
                     ended,
                     requests,
-                    resize: None,
+                    resize: restored.filter(|_| rejection.is_none()),
                 }));
                 if let Some((reason, message)) = rejection {
                     self.reject(ctx, pod, &reason, message);

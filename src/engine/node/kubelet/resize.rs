@@ -67,6 +67,32 @@ impl Resize {
     }
 }
 
+/// What a restarted kubelet finds of a resized pod (1.33 reads its
+/// allocation checkpoint): the resources its status reports as what the
+/// containers run with, allocated unless a resize was pending, in which
+/// case the spec's are tried again at the first sync.
+pub fn restored(pod: &crate::engine::api::pod::Pod) -> Option<Box<Resize>> {
+    let status = pod.status.as_deref().filter(|s| s.reports_container_resources())?;
+    let status: &k8s_openapi::api::core::v1::PodStatus = status;
+    let spec = pod.spec.clone()?;
+    let reported = |name: &str| status.container_statuses.iter().flatten().chain(status.init_container_statuses.iter().flatten()).find(|c| c.name == name).and_then(|c| c.resources.clone());
+    let actuated: BTreeMap<String, ResourceRequirements> = resizable(&spec).filter_map(|c| reported(&c.name).map(|r| (c.name.clone(), r))).collect();
+    let pending = status.conditions.iter().flatten().find(|c| c.type_ == PENDING).cloned();
+    let allocated = if pending.is_some() {
+        let mut allocated = (*spec).clone();
+        let sidecars = allocated.init_containers.iter_mut().flatten().filter(|c| c.restart_policy.as_deref() == Some("Always"));
+        for c in allocated.containers.iter_mut().chain(sidecars) {
+            if let Some(r) = actuated.get(&c.name) {
+                c.resources = Some(r.clone());
+            }
+        }
+        Rc::new(allocated)
+    } else {
+        spec
+    };
+    Some(Box::new(Resize { allocated, actuated, pending, in_progress: None, actuate_at: None, retry_at: None }))
+}
+
 fn condition(type_: &str, old: Option<&PodCondition>, reason: &str, message: String, now: VirtualTime) -> PodCondition {
     let transition = match old {
         Some(o) if o.reason.as_deref().unwrap_or("") == reason => o.last_transition_time.clone(),
