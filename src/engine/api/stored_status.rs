@@ -720,6 +720,16 @@ impl StoredStatus {
         }
     }
 
+    /// Whether a container status reports the resources its container
+    /// runs with (a kubelet writes them for a resized pod): the scheduler
+    /// then counts them too. Cheap for the usual packed status.
+    pub fn reports_container_resources(&self) -> bool {
+        match self.view() {
+            View::Packed(p) => p.container_statuses.iter().chain(p.init_container_statuses.iter()).flatten().any(|c| matches!(c, PackedContainer::Whole(c) if c.resources.is_some())),
+            View::Whole(w) => w.container_statuses.iter().chain(w.init_container_statuses.iter()).flatten().any(|c| c.resources.is_some()),
+        }
+    }
+
     /// The containers' statuses, then the init containers'.
     pub fn containers(&self) -> impl Iterator<Item = ContainerSummary<'_>> {
         fn list<T>(l: Option<&[T]>) -> &[T] {

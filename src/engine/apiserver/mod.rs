@@ -1109,6 +1109,78 @@ impl ApiServer {
         Ok(stored)
     }
 
+    /// `PATCH pods/<name>/resize` with the patched pod (`podResizeStrategy`):
+    /// the stored pod with only its containers' resources and resize
+    /// policies taken from `obj` (its metadata and status as stored), then
+    /// `ValidatePodResize`. A pod whose containers were added, removed or
+    /// renamed keeps them as sent, for validation to refuse.
+    pub fn resize_pod(&mut self, obj: Object, dry_run: bool) -> Result<Rc<Object>, ApiError> {
+        if self.authorizing() {
+            self.serving()?;
+            let (verb, _) = self.client_update(false);
+            let name = obj.meta().name.as_deref().unwrap_or_default();
+            self.authorize_client_on(verb, obj.resource_id(), "resize", request_namespace(&obj), name)?;
+            return self.as_authorized(|api| api.resize_pod(obj, dry_run));
+        }
+        self.check_reachable()?;
+        let namespace = obj.meta().namespace.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| "default".to_string());
+        let name = obj.meta().name.clone().unwrap_or_default();
+        let key = Self::key(ids::pods(), &namespace, &name);
+        let Some(entry) = self.store.get(&key) else {
+            return Err(ApiError::not_found("pods", &name));
+        };
+        let old = entry.value.object();
+        let current = entry.mod_revision;
+        let (Object::Pod(sent), Object::Pod(stored)) = (&obj, &*old) else {
+            return Err(ApiError::not_found("pods", &name));
+        };
+        if let Some(rv) = sent.metadata.resource_version.as_deref().filter(|rv| !rv.is_empty()) {
+            if rv.parse::<i64>().ok() != Some(current) {
+                return Err(ApiError::conflict("pods", &name));
+            }
+        }
+        let mut next = (**stored).clone();
+        let sent_spec = api::pod_spec_or_empty(sent.spec.as_deref());
+        let stored_spec = api::pod_spec_or_empty(stored.spec.as_deref());
+        let same_names = |a: &[k8s_openapi::api::core::v1::Container], b: &[k8s_openapi::api::core::v1::Container]| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.name == y.name);
+        let shaped = same_names(&sent_spec.containers, &stored_spec.containers)
+            && same_names(sent_spec.init_containers.as_deref().unwrap_or_default(), stored_spec.init_containers.as_deref().unwrap_or_default());
+        if shaped {
+            let spec = next.spec_mut();
+            for (c, from) in spec.containers.iter_mut().zip(&sent_spec.containers) {
+                c.resources = from.resources.clone();
+                c.resize_policy = from.resize_policy.clone();
+            }
+            for (c, from) in spec.init_containers.iter_mut().flatten().zip(sent_spec.init_containers.iter().flatten()) {
+                c.resources = from.resources.clone();
+                c.resize_policy = from.resize_policy.clone();
+            }
+        } else {
+            next.spec_mut().containers = sent_spec.containers.clone();
+            next.spec_mut().init_containers = sent_spec.init_containers.clone();
+        }
+        let causes = validation::validate_resize(&next, stored);
+        let unchanged = next == **stored;
+        let obj = Object::Pod(Box::new(next));
+        if !causes.is_empty() {
+            return Err(invalid_error(&obj, causes));
+        }
+        // Nothing a resize may change changed: nothing is written.
+        if unchanged {
+            return Ok(old.clone());
+        }
+        if dry_run {
+            return Ok(Rc::new(obj));
+        }
+        let (stored, _) = self
+            .store
+            .put_if(&key, Some(current), |rev| with_resource_version(obj, rev))
+            .map_err(|_| ApiError::conflict("pods", &name))?;
+        self.writes += 1;
+        self.fan_out(Some(&old), &stored, WatchEventType::Modified);
+        Ok(stored)
+    }
+
     /// Reads, changes and writes an object, retrying on conflicts as
     /// client-go's `RetryOnConflict` does. `change` returns `false` to skip the write.
     pub fn modify(

@@ -562,6 +562,16 @@ pub fn validate_update(obj: &Object, old: &Object) -> Vec<Cause> {
     dedup(errs.0)
 }
 
+/// A write of `pods/resize` (`podResizeStrategy.ValidateUpdate`): the
+/// metadata update and the spec, then `ValidatePodResize`.
+pub fn validate_resize(pod: &crate::engine::api::pod::Pod, old: &crate::engine::api::pod::Pod) -> Vec<Cause> {
+    let mut errs = Errors::default();
+    validate_object_meta_update(&pod.metadata, &old.metadata, &mut errs);
+    pod::validate_pod_spec(pod.spec.as_deref(), pod.node_name(), pod.token_volume.as_deref(), pod.affinity_node.as_deref(), "spec", &mut errs);
+    pod::validate_pod_resize(pod, old, &mut errs);
+    dedup(errs.0)
+}
+
 /// A status write (`pods/status`, `replicasets/status` and the like),
 /// whose metadata and spec are the stored ones. It checks the metadata
 /// update only, as each kind's `Validate…StatusUpdate` does before its

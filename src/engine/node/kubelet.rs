@@ -10,6 +10,7 @@
 
 mod admission;
 mod file_source;
+mod resize;
 
 use std::collections::{BTreeMap, BTreeSet};
 use rustc_hash::FxHashMap;
@@ -197,6 +198,9 @@ struct Worker {
     ended: bool,
     /// What the pod requests, as admission counts it against the node.
     requests: Resources,
+    /// An in-place resize's allocation and conditions; `None` for a pod
+    /// whose resources never changed.
+    resize: Option<Box<resize::Resize>>,
 }
 
 /// After a sync failed to start a container (its image could not be had
@@ -1502,7 +1506,17 @@ impl Kubelet {
             None => {
                 let key: Rc<str> = Rc::from(uid);
                 let ended = pod_ended(pod);
-                let requests = admission_requests(pod);
+                // A resized pod is admitted again with what was allocated
+                // to it (`UpdatePodFromAllocation`), not its spec's wish.
+                let restored = resize::restored(pod);
+                let requests = match &restored {
+                    Some(r) => {
+                        let mut allocated = pod.clone();
+                        allocated.spec = Some(r.allocated.clone());
+                        admission_requests(&allocated)
+                    }
+                    None => admission_requests(pod),
+                };
                 // A pod that has ended is not admitted again (a restarted kubelet finds it so).
                 let rejection = if ended || file_source::is_mirror_object(obj) { None } else { self.admit(ctx, pod, &requests) };
                 self.state.workers.insert(key.clone(), Box::new(Worker {
@@ -1521,6 +1535,7 @@ impl Kubelet {
                     rejected: rejection.is_some(),
                     ended,
                     requests,
+                    resize: restored.filter(|_| rejection.is_none()),
                 }));
                 if let Some((reason, message)) = rejection {
                     self.reject(ctx, pod, &reason, message);
@@ -1535,14 +1550,20 @@ impl Kubelet {
         // The ConfigMap and Secret managers watch what the pod references;
         // the same spec references the same objects (a status write keeps it).
         let registered = self.state.workers.get(&*uid).and_then(|w| w.registered_spec.as_ref()).zip(pod.spec.as_ref()).is_some_and(|(r, s)| Rc::ptr_eq(r, s));
+        let mut previous_spec = None;
         if !registered {
             let ns = pod.metadata.namespace.clone().unwrap_or_default();
             let (maps, secrets) = object_cache::references(pod);
             self.state.configmaps.register(&uid, &ns, &maps);
             self.state.secrets.register(&uid, &ns, &secrets);
             if let Some(w) = self.state.workers.get_mut(&*uid) {
-                w.registered_spec = pod.spec.clone();
+                previous_spec = std::mem::replace(&mut w.registered_spec, pod.spec.clone());
             }
+        }
+        // A spec that changed may carry new resources; a resize under way
+        // is seen to at every sync. Other syncs pass by.
+        if previous_spec.is_some() || self.state.workers.get(&*uid).is_some_and(|w| w.resize.is_some()) {
+            self.sync_resize(ctx, pod, &uid, previous_spec);
         }
         self.state.configmaps.sync_new(ctx);
         self.state.secrets.sync_new(ctx);
@@ -1748,6 +1769,116 @@ impl Kubelet {
                     }
                 }
             }
+        }
+    }
+
+    /// `handlePodResourcesResize` and the resize half of `SyncPod`: a pod
+    /// whose resources differ from its allocation is allocated them if
+    /// `canResizePod` finds room (the pod then shows `PodResizeInProgress`
+    /// until its containers run with them, a second later, restarting
+    /// those whose resize policy asks it), or is left `PodResizePending`.
+    /// A deferred resize is tried again at the pod's resyncs.
+    fn sync_resize(&mut self, ctx: &mut Ctx, pod: &Pod, uid: &str, previous_spec: Option<Rc<PodSpec>>) {
+        let now = ctx.now;
+        let Some(spec) = pod.spec.clone() else { return };
+        let Some(w) = self.state.workers.get_mut(uid) else { return };
+        if w.rejected || w.ended || pod.metadata.deletion_timestamp.is_some() {
+            return;
+        }
+        let mut state = match (w.resize.take(), previous_spec.clone()) {
+            (Some(state), _) => state,
+            (None, Some(previous)) if !resize::same_resources(&previous, &spec) => Box::new(resize::Resize::new(previous)),
+            _ => return,
+        };
+        w.status_memo = None;
+        let changed = previous_spec.is_some();
+        if resize::same_resources(&state.allocated, &spec) {
+            state.pending = None;
+            state.retry_at = None;
+            state.allocated = spec.clone();
+        } else if changed || state.retry_at.is_none_or(|at| at <= now) {
+            let requests = admission_requests(pod);
+            match self.can_resize(ctx, pod, uid, &requests) {
+                Ok(()) => {
+                    state.pending = None;
+                    state.retry_at = None;
+                    state.allocated = spec.clone();
+                    if let Some(w) = self.state.workers.get_mut(uid) {
+                        w.requests = requests;
+                    }
+                }
+                Err((reason, message)) => {
+                    state.set_pending(reason, message, now);
+                    state.retry_at = Some(now.plus_millis(RESYNC_MS));
+                }
+            }
+        }
+        if let Some(at) = state.retry_at {
+            ctx.wake_at(at);
+        }
+        if state.actuating() {
+            match state.actuate_at {
+                Some(at) if at <= now => self.actuate(ctx, pod, uid, &mut state),
+                Some(at) => ctx.wake_at(at),
+                None => {
+                    state.set_in_progress(now);
+                    let at = now.plus_millis(RESYNC_AFTER_ERROR_MS);
+                    state.actuate_at = Some(at);
+                    ctx.wake_at(at);
+                }
+            }
+        }
+        if !state.actuating() {
+            state.in_progress = None;
+            state.actuate_at = None;
+        }
+        if let Some(w) = self.state.workers.get_mut(uid) {
+            w.resize = Some(state);
+        }
+    }
+
+    /// The runtime's resize (`doPodResizeAction`): each running container
+    /// gets its allocated resources; one whose resize policy restarts it
+    /// for a changed resource is killed and started again instead.
+    fn actuate(&mut self, ctx: &mut Ctx, pod: &Pod, uid: &str, state: &mut resize::Resize) {
+        let allocated = state.allocated.clone();
+        for c in resize::resizable(&allocated) {
+            let running = state.actuated.get(&c.name).cloned().unwrap_or_default();
+            let wanted = c.resources.clone().unwrap_or_default();
+            if running == wanted {
+                continue;
+            }
+            if resize::needs_restart(c, &running) {
+                let init = !pod.spec.as_ref().is_some_and(|s| s.containers.iter().any(|r| r.name == c.name));
+                self.replace_changed(ctx, pod, uid, c, init, format!("Container {} resize requires restart", c.name));
+            }
+            state.actuated.insert(c.name.clone(), wanted);
+        }
+    }
+
+    /// `canResizePod`: the pod's new requests against the node's
+    /// allocatable (`Infeasible` past it), then against what the other
+    /// admitted pods hold (`Deferred`, with admission's message).
+    fn can_resize(&self, ctx: &mut Ctx, pod: &Pod, uid: &str, requests: &Resources) -> Result<(), (&'static str, String)> {
+        let node = ctx.api.get(ids::nodes(), "", &self.spec.name).ok();
+        let node = node.as_deref().and_then(|o| if let Object::Node(n) = o { Some(&**n) } else { None });
+        let Some(node) = node else { return Ok(()) };
+        let allocatable = crate::engine::scheduler::resources::node_allocatable(node);
+        if requests.memory > allocatable.memory {
+            return Err(("Infeasible", format!("Node didn't have enough capacity: memory, requested: {}, capacity: {}", requests.memory, allocatable.memory)));
+        }
+        if requests.milli_cpu > allocatable.milli_cpu {
+            return Err(("Infeasible", format!("Node didn't have enough capacity: cpu, requested: {}, capacity: {}", requests.milli_cpu, allocatable.milli_cpu)));
+        }
+        let others = || self.state.workers.iter().filter(|(key, w)| &***key != uid && w.counts()).map(|(_, w)| w);
+        let mut requested = Resources::default();
+        for w in others() {
+            requested.add(&w.requests);
+        }
+        let load = admission::Load { requested, pods: others().count() as i64, ports: Vec::new() };
+        match admission::admit(pod, Some(node), self.machine.runtime.flavor, requests, load, file_source::is_static(pod)) {
+            Ok(()) => Ok(()),
+            Err((_, message)) => Err(("Deferred", message)),
         }
     }
 
@@ -2132,7 +2263,7 @@ impl Kubelet {
         let evicted = active_deadline(pod).is_some_and(|at| at <= ctx.now).then_some(DEADLINE_EXCEEDED);
         // Without probes, deletion or a deadline, what generating reads
         // besides the pod is the sandbox and the waiting reasons (see StatusMemo).
-        let memo_applies = !probed && !deleting && evicted.is_none() && !file_source::is_static(pod);
+        let memo_applies = !probed && !deleting && evicted.is_none() && !file_source::is_static(pod) && worker.resize.is_none();
         let stamp = sandbox.map(Sandbox::stamp);
         let deleted_and_stopped = deleting && !sandbox.is_some_and(|s| s.containers.iter().any(|c| c.is_running()));
         let inputs = Inputs {
@@ -2146,6 +2277,7 @@ impl Kubelet {
             started: &started,
             terminated_for_deletion: deleted_and_stopped && worker.killing,
             evicted,
+            resize: worker.resize.as_deref().map(|r| (r.conditions().cloned().collect(), &r.actuated)),
             now: ctx.now,
         };
         if memo_applies && worker.status_memo.as_ref().is_some_and(|m| m.holds(pod, stamp)) {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Container, ContainerState, ContainerUser, LinuxContainerUser, ContainerStateRunning, ContainerStateTerminated, ContainerStateWaiting, ContainerStatus, HostIP, PodCondition, PodIP, PodStatus, VolumeMountStatus};
+use k8s_openapi::api::core::v1::{Container, ResourceRequirements, ContainerState, ContainerUser, LinuxContainerUser, ContainerStateRunning, ContainerStateTerminated, ContainerStateWaiting, ContainerStatus, HostIP, PodCondition, PodIP, PodStatus, VolumeMountStatus};
 use crate::engine::api::pod::Pod;
 
 use super::runtime::{Flavor, RuntimeContainer, Sandbox};
@@ -11,10 +11,10 @@ use crate::engine::api::meta::api_time;
 use crate::engine::sim::clock::VirtualTime;
 
 /// Conditions the kubelet writes; others (PodScheduled, DisruptionTarget) are kept as found.
-pub const KUBELET_CONDITIONS: &[&str] = &["PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady"];
+pub const KUBELET_CONDITIONS: &[&str] = &["PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodResizePending", "PodResizeInProgress"];
 /// The conditions `mergePodStatus` takes from the kubelet's new status
 /// (`PodConditionsByKubelet`), PodScheduled among them.
-const KUBELET_CONDITIONS_AND_SCHEDULED: &[&str] = &["PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"];
+const KUBELET_CONDITIONS_AND_SCHEDULED: &[&str] = &["PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodResizePending", "PodResizeInProgress", "PodScheduled"];
 
 /// Why a container is not running, as the kubelet's reason cache remembers it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,6 +40,9 @@ pub struct Inputs<'a> {
     /// The kubelet ends the pod: `Failed` with this reason and message (a
     /// pod past its `activeDeadlineSeconds`).
     pub evicted: Option<(&'static str, &'static str)>,
+    /// A resized pod's resize conditions and the resources its containers
+    /// run with, by name (`None` for a pod never resized).
+    pub resize: Option<(Vec<PodCondition>, &'a BTreeMap<String, ResourceRequirements>)>,
     pub now: VirtualTime,
 }
 
@@ -167,7 +170,17 @@ pub fn generate(inputs: &Inputs) -> PodStatus {
             status
         })
         .collect();
-    let statuses: Vec<ContainerStatus> = spec.containers.iter().map(|c| container_status(c, inputs, default_waiting)).collect();
+    let mut statuses: Vec<ContainerStatus> = spec.containers.iter().map(|c| container_status(c, inputs, default_waiting)).collect();
+    // `convertContainerStatusResources`: the resources each container runs
+    // with (reported here for a resized pod's containers only).
+    let mut init_statuses = init_statuses;
+    if let Some((_, actuated)) = &inputs.resize {
+        for s in statuses.iter_mut().chain(init_statuses.iter_mut()) {
+            if let Some(r) = actuated.get(&s.name) {
+                s.resources = Some(r.clone());
+            }
+        }
+    }
 
     // GeneratePodInitializedCondition: a plain init container is done once
     // it exited 0, a sidecar once it has started.
@@ -319,6 +332,7 @@ pub fn generate(inputs: &Inputs) -> PodStatus {
     let others = current.map_or(0, |current| current.conditions().filter(|c| !KUBELET_CONDITIONS.contains(&c.type_)).count());
     let mut conditions = Vec::with_capacity(KUBELET_CONDITIONS.len() + others);
     conditions.extend(current.into_iter().flat_map(|current| current.conditions_except(KUBELET_CONDITIONS_AND_SCHEDULED)));
+    conditions.extend(inputs.resize.iter().flat_map(|(resize_conditions, _)| resize_conditions.iter().cloned()));
     conditions.extend([
         cond("PodReadyToStartContainers", sandbox_ready, None, None),
         initialized,

@@ -17,7 +17,7 @@ use std::rc::Rc;
 use crate::engine::api::pod::Pod;
 
 use super::framework::{pod_host_ports, pod_labels, pod_priority, HostPort, NodeInfo, PodAffinityInfo};
-use super::resources::{pod_requests, PodRequests};
+use super::resources::{scheduled_requests, PodRequests};
 use crate::engine::api::{KeyRef, Object, ObjectKey, SharedKey};
 use crate::engine::selector::{Op, Selector};
 
@@ -37,10 +37,26 @@ pub struct AssignedPod {
     pub affinity: Option<Rc<PodAffinityInfo>>,
 }
 
+/// Whether the pod still counts what it was recorded with: the same spec
+/// and no resources reported in its status (the usual case, two pointer
+/// reads), or the same requests worked out again (an in-place resize
+/// changes the spec's or the status's resources).
+fn same_requests(recorded: &AssignedPod, pod: &Pod) -> bool {
+    let same_spec = match (&recorded.pod().spec, &pod.spec) {
+        (Some(a), Some(b)) => Rc::ptr_eq(a, b),
+        (None, None) => true,
+        _ => false,
+    };
+    if same_spec && !pod.status.as_deref().is_some_and(|s| s.reports_container_resources()) {
+        return true;
+    }
+    recorded.requests == scheduled_requests(pod)
+}
+
 impl AssignedPod {
     pub fn new(object: Rc<Object>, node: Rc<str>) -> Self {
         let requests = match &*object {
-            Object::Pod(p) => pod_requests(p),
+            Object::Pod(p) => scheduled_requests(p),
             _ => PodRequests::default(),
         };
         Self::with_requests(object, node, requests)
@@ -524,7 +540,7 @@ impl Cache {
     /// with the same labels (the watch confirming what the scheduler assumed).
     pub fn has_pod_on(&self, key: &ObjectKey, node: &str, pod: &Pod) -> bool {
         self.pods.get(key as &dyn KeyRef).is_some_and(|p| {
-            &*p.node == node && p.terminating == pod.metadata.deletion_timestamp.is_some() && p.pod().metadata.labels == pod.metadata.labels
+            &*p.node == node && p.terminating == pod.metadata.deletion_timestamp.is_some() && p.pod().metadata.labels == pod.metadata.labels && same_requests(p, pod)
         })
     }
 
@@ -533,7 +549,7 @@ impl Cache {
     /// newer version is now kept).
     pub fn confirm(&mut self, key: &dyn KeyRef, node: &str, pod: &Pod, object: &Rc<Object>) -> bool {
         let Some(p) = self.pods.get_mut(key) else { return false };
-        if &*p.node != node || p.terminating != pod.metadata.deletion_timestamp.is_some() || p.pod().metadata.labels != pod.metadata.labels {
+        if &*p.node != node || p.terminating != pod.metadata.deletion_timestamp.is_some() || p.pod().metadata.labels != pod.metadata.labels || !same_requests(p, pod) {
             return false;
         }
         if !Rc::ptr_eq(&p.object, object) {

@@ -217,6 +217,41 @@ pub fn pod_requests(pod: &Pod) -> PodRequests {
     })
 }
 
+/// The requests the scheduler counts for a pod on a node (`PodRequests`
+/// with `UseStatusResources`, as 1.33 sets it with InPlacePodVerticalScaling
+/// on): for a pod whose kubelet reports its containers' resources, each
+/// container counts the larger of its spec's and its status's requests,
+/// or its status's alone while the resize is `Infeasible`. Other pods
+/// count their spec's, kept by spec.
+pub fn scheduled_requests(pod: &Pod) -> PodRequests {
+    if !pod.status.as_deref().is_some_and(|s| s.reports_container_resources()) {
+        return pod_requests(pod);
+    }
+    let (Some(spec), Some(status)) = (pod.spec.as_deref(), pod.status.as_deref()) else { return pod_requests(pod) };
+    let status: &k8s_openapi::api::core::v1::PodStatus = status;
+    let infeasible = status.conditions.iter().flatten().any(|c| c.type_ == "PodResizePending" && c.reason.as_deref() == Some("Infeasible"));
+    let mut effective = spec.clone();
+    let reported = |name: &str, init: bool| {
+        let list = if init { status.init_container_statuses.as_ref() } else { status.container_statuses.as_ref() };
+        list.into_iter().flatten().find(|s| s.name == name).and_then(|s| s.resources.as_ref()).map(|r| r.requests.clone().unwrap_or_default())
+    };
+    let containers = effective.containers.iter_mut().map(|c| (c, false)).chain(effective.init_containers.iter_mut().flatten().map(|c| (c, true)));
+    for (c, init) in containers {
+        let Some(reported) = reported(&c.name, init) else { continue };
+        let requests = c.resources.get_or_insert_with(Default::default).requests.get_or_insert_with(Default::default);
+        if infeasible {
+            *requests = reported;
+            continue;
+        }
+        for (name, q) in reported {
+            if requests.get(&name).is_none_or(|have| milli_value(&q) > milli_value(have)) {
+                requests.insert(name, q);
+            }
+        }
+    }
+    spec_requests(&effective)
+}
+
 /// How many specs' requests [`pod_requests`] keeps. The pods of one
 /// template share their spec, and a node's kubelet and the scheduler meet
 /// the pods of many templates in turn: a single kept spec missed nearly
@@ -289,6 +324,24 @@ thread_local! {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_resized_pod_counts_the_larger_of_its_spec_and_status_requests_unless_infeasible() {
+        use k8s_openapi::api::core::v1::{ContainerStatus, PodCondition, PodStatus, ResourceRequirements};
+        let cpu = |q: &str| Some(BTreeMap::from([("cpu".to_string(), Quantity(q.into()))]));
+        let container = |q: &str| Container { name: "c".into(), resources: Some(ResourceRequirements { requests: cpu(q), ..Default::default() }), ..Default::default() };
+        let pod = |spec: &str, status: Option<&str>, infeasible: bool| {
+            let mut p = Pod { spec: Some(Rc::new(PodSpec { containers: vec![container(spec)], ..Default::default() })), ..Default::default() };
+            let statuses = status.map(|q| vec![ContainerStatus { name: "c".into(), resources: Some(ResourceRequirements { requests: cpu(q), ..Default::default() }), ..Default::default() }]);
+            let conditions = infeasible.then(|| vec![PodCondition { type_: "PodResizePending".into(), status: "True".into(), reason: Some("Infeasible".into()), ..Default::default() }]);
+            p.status = Some(Rc::new(PodStatus { container_statuses: statuses, conditions, ..Default::default() }.into()));
+            p
+        };
+        assert_eq!(scheduled_requests(&pod("500m", None, false)).requests.milli_cpu, 500, "a pod never resized counts its spec");
+        assert_eq!(scheduled_requests(&pod("500m", Some("800m"), false)).requests.milli_cpu, 800, "a downsize not yet actuated");
+        assert_eq!(scheduled_requests(&pod("900m", Some("800m"), false)).requests.milli_cpu, 900, "an upsize allocated");
+        assert_eq!(scheduled_requests(&pod("9000", Some("800m"), true)).requests.milli_cpu, 800, "an infeasible upsize");
+    }
 
     #[test]
     fn extended_resources_taken_back_to_zero_leave_no_set_behind() {

@@ -41,8 +41,8 @@ fn pod_spec_at(spec: Option<&PodSpec>, node_name: Option<&str>, token: Option<&s
     let restart_policy = spec.restart_policy.as_deref().unwrap_or("");
     let grace = spec.termination_grace_period_seconds;
     // As ValidatePodSpec: the containers, then the init containers.
-    validate_containers(&spec.containers, &volumes, token, grace, &path.field("containers"), errs);
-    validate_init_containers(spec, &volumes, token, &path.field("initContainers"), errs);
+    validate_containers(&spec.containers, &volumes, token, grace, restart_policy, &path.field("containers"), errs);
+    validate_init_containers(spec, &volumes, token, restart_policy, &path.field("initContainers"), errs);
     errs.one_of(&path.field("restartPolicy"), Some(restart_policy), &["Always", "OnFailure", "Never"]);
     errs.one_of(&path.field("dnsPolicy"), spec.dns_policy.as_deref(), &["ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"]);
     validate_labels(spec.node_selector.as_ref(), &path.field("nodeSelector"), errs);
@@ -482,11 +482,11 @@ pub fn volume_source_names(volume: &Volume) -> impl Iterator<Item = &'static str
     .filter_map(|(source, present)| present.then_some(source))
 }
 
-fn validate_init_containers(spec: &PodSpec, volumes: &BTreeSet<String>, token: Option<&str>, path: &Path, errs: &mut Errors) {
+fn validate_init_containers(spec: &PodSpec, volumes: &BTreeSet<String>, token: Option<&str>, restart_policy: &str, path: &Path, errs: &mut Errors) {
     let mut names: BTreeSet<&str> = crate::engine::sort::insert_all(spec.containers.iter().map(|c| c.name.as_str()));
     for (i, container) in spec.init_containers.iter().flatten().enumerate() {
         let item = path.index(i);
-        validate_container_common(container, volumes, token, &item, errs);
+        validate_container_common(container, volumes, token, restart_policy, &item, errs);
         let restartable = container.restart_policy.as_deref() == Some("Always");
         if let Some(policy) = container.restart_policy.as_deref() {
             errs.one_of(&item.field("restartPolicy"), Some(policy), &["Always"]);
@@ -517,7 +517,7 @@ fn validate_init_containers(spec: &PodSpec, volumes: &BTreeSet<String>, token: O
     }
 }
 
-fn validate_containers(containers: &[Container], volumes: &BTreeSet<String>, token: Option<&str>, grace: Option<i64>, path: &Path, errs: &mut Errors) {
+fn validate_containers(containers: &[Container], volumes: &BTreeSet<String>, token: Option<&str>, grace: Option<i64>, restart_policy: &str, path: &Path, errs: &mut Errors) {
     if containers.is_empty() {
         errs.required(path, "");
         return;
@@ -525,7 +525,7 @@ fn validate_containers(containers: &[Container], volumes: &BTreeSet<String>, tok
     let mut names = BTreeSet::new();
     for (i, container) in containers.iter().enumerate() {
         let item = path.index(i);
-        validate_container_common(container, volumes, token, &item, errs);
+        validate_container_common(container, volumes, token, restart_policy, &item, errs);
         if !names.insert(container.name.as_str()) {
             errs.duplicate(&item.field("name"), &quote(&container.name));
         }
@@ -550,7 +550,7 @@ fn validate_containers(containers: &[Container], volumes: &BTreeSet<String>, tok
     }
 }
 
-fn validate_container_common(container: &Container, volumes: &BTreeSet<String>, token: Option<&str>, path: &Path, errs: &mut Errors) {
+fn validate_container_common(container: &Container, volumes: &BTreeSet<String>, token: Option<&str>, restart_policy: &str, path: &Path, errs: &mut Errors) {
     let name_path = path.field("name");
     if container.name.is_empty() {
         errs.required(&name_path, "");
@@ -598,6 +598,35 @@ fn validate_container_common(container: &Container, volumes: &BTreeSet<String>, 
     errs.one_of(&path.field("imagePullPolicy"), container.image_pull_policy.as_deref(), &["Always", "IfNotPresent", "Never"]);
     if let Some(resources) = &container.resources {
         validate_resources(resources, &path.field("resources"), errs);
+    }
+    if let Some(policies) = container.resize_policy.as_deref() {
+        validate_resize_policy(policies, restart_policy, &path.field("resizePolicy"), errs);
+    }
+}
+
+/// `validateResizePolicy`: each resource named once, cpu or memory, with
+/// `NotRequired` or `RestartContainer` (only `NotRequired` in a pod that
+/// never restarts). With `InPlacePodVerticalScaling` on (1.33's default)
+/// init containers may carry one too (`AllowSidecarResizePolicy`).
+fn validate_resize_policy(policies: &[k8s_openapi::api::core::v1::ContainerResizePolicy], restart_policy: &str, path: &Path, errs: &mut Errors) {
+    let mut seen = BTreeSet::new();
+    for (i, p) in policies.iter().enumerate() {
+        if !seen.insert(p.resource_name.as_str()) {
+            errs.duplicate(&path.index(i), &quote(&p.resource_name));
+        }
+        match p.resource_name.as_str() {
+            "cpu" | "memory" => {}
+            "" => errs.required(path, ""),
+            other => errs.unsupported(path, other, &["cpu", "memory"]),
+        }
+        match p.restart_policy.as_str() {
+            "NotRequired" | "RestartContainer" => {}
+            "" => errs.required(path, ""),
+            other => errs.unsupported(path, other, &["NotRequired", "RestartContainer"]),
+        }
+        if restart_policy == "Never" && p.restart_policy != "NotRequired" {
+            errs.invalid_str(path, &p.restart_policy, "must be 'NotRequired' when `restartPolicy` is 'Never'");
+        }
     }
 }
 
@@ -1332,4 +1361,132 @@ fn spec_diff(old: &PodSpec, new: &PodSpec) -> String {
     }
     lines.push("  }".to_string());
     lines.join("\n")
+}
+
+/// The mirror pod annotation a static pod's API object carries.
+const MIRROR_POD_ANNOTATION: &str = "kubernetes.io/config.mirror";
+
+/// `ValidatePodResize` (`pods/resize`): the spec validated again, then
+/// what a resize may change: the CPU and memory requests and limits of
+/// the regular and sidecar containers, never removed, the memory limit not
+/// lowered (nor added) unless that container restarts for memory, and the
+/// pod's QoS class kept. `pod` holds the old spec with the new resources
+/// and resize policies (`dropNonResizeUpdates`).
+pub fn validate_pod_resize(pod: &Pod, old: &Pod, errs: &mut Errors) {
+    let spec = crate::engine::api::pod_spec_or_empty(pod.spec.as_deref());
+    let old_spec = crate::engine::api::pod_spec_or_empty(old.spec.as_deref());
+    let pod_level = |s: &PodSpec| s.resources.as_ref().is_some_and(|r| r.requests.as_ref().is_some_and(|m| !m.is_empty()) || r.limits.as_ref().is_some_and(|m| !m.is_empty()));
+    if pod_level(old_spec) || pod_level(spec) {
+        *errs = Errors::default();
+        errs.forbidden("", "pods with pod-level resources cannot be resized");
+        return;
+    }
+    if old.metadata.annotations.as_ref().is_some_and(|a| a.contains_key(MIRROR_POD_ANNOTATION)) {
+        *errs = Errors::default();
+        errs.forbidden("", "static pods cannot be resized");
+        return;
+    }
+    if old_spec.os.as_ref().is_some_and(|os| os.name == "windows") {
+        *errs = Errors::default();
+        errs.forbidden("", "windows pods cannot be resized");
+        return;
+    }
+    // `GetPodQOS` of the stored pod (its status's class) against the class
+    // the new resources make; the value shown is the status's, kept.
+    let old_class = old.status.as_ref().and_then(|s| s.qos_class()).map(str::to_string).unwrap_or_else(|| crate::engine::apiserver::admission::pod_qos_class(old_spec).to_string());
+    if old_class != crate::engine::apiserver::admission::pod_qos_class(spec) {
+        let shown = pod.status.as_ref().and_then(|s| s.qos_class()).unwrap_or("");
+        errs.invalid_str("spec", shown, "Pod QOS Class may not change as a result of resizing");
+    }
+    let same_shape = |new: &[Container], previous: &[Container]| new.len() == previous.len() && new.iter().zip(previous).all(|(a, b)| a.name == b.name);
+    let no_containers: Vec<Container> = Vec::new();
+    let inits = spec.init_containers.as_ref().unwrap_or(&no_containers);
+    let old_inits = old_spec.init_containers.as_ref().unwrap_or(&no_containers);
+    if !same_shape(&spec.containers, &old_spec.containers) || !same_shape(inits, old_inits) {
+        if errs.0.is_empty() {
+            errs.forbidden("spec", "only cpu and memory resources are mutable");
+        }
+        return;
+    }
+    for (i, (c, previous)) in inits.iter().zip(old_inits).enumerate().filter(|(_, (_, p))| is_restartable(p)) {
+        validate_container_resize(c, previous, &format!("spec.initContainers[{i}].resources"), errs);
+    }
+    for (i, (c, previous)) in spec.containers.iter().zip(&old_spec.containers).enumerate() {
+        validate_container_resize(c, previous, &format!("spec.containers[{i}].resources"), errs);
+    }
+    for (c, previous) in spec.containers.iter().zip(&old_spec.containers) {
+        if without_cpu_memory_changes(c, previous) != *previous {
+            errs.forbidden("spec", "only cpu and memory resources are mutable");
+        }
+    }
+    for (c, previous) in inits.iter().zip(old_inits) {
+        if is_restartable(previous) {
+            if without_cpu_memory_changes(c, previous) != *previous {
+                errs.forbidden("spec", "only cpu and memory resources for sidecar containers are mutable");
+            }
+        } else if c != previous {
+            errs.forbidden("spec", "resources for non-sidecar init containers are immutable");
+        }
+    }
+}
+
+fn is_restartable(c: &Container) -> bool {
+    c.restart_policy.as_deref() == Some("Always")
+}
+
+/// `validateContainerResize`: requests and limits are not removed, and
+/// a memory limit is not lowered or added unless the container's memory
+/// resize policy is `RestartContainer` (1.33).
+fn validate_container_resize(c: &Container, previous: &Container, path: &str, errs: &mut Errors) {
+    let lists = |c: &Container| {
+        let r = c.resources.as_ref();
+        (r.and_then(|r| r.requests.clone()).unwrap_or_default(), r.and_then(|r| r.limits.clone()).unwrap_or_default())
+    };
+    let (requests, limits) = lists(c);
+    let (old_requests, old_limits) = lists(previous);
+    let removed = |new: &BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>, old: &BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>| old.keys().any(|k| !new.contains_key(k));
+    if removed(&requests, &old_requests) {
+        errs.forbidden(&format!("{path}.requests"), "resource requests cannot be removed");
+    }
+    if removed(&limits, &old_limits) {
+        errs.forbidden(&format!("{path}.limits"), "resource limits cannot be removed");
+    }
+    let memory_policy = c.resize_policy.iter().flatten().find(|p| p.resource_name == "memory").map_or("", |p| p.restart_policy.as_str());
+    if memory_policy == "NotRequired" || memory_policy.is_empty() {
+        let value = |m: &BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>| m.get("memory").and_then(|q| Quantity::parse(&q.0).ok());
+        match (value(&limits), limits.contains_key("memory"), value(&old_limits), old_limits.contains_key("memory")) {
+            (Some(new), _, Some(old), _) if new < old => {
+                errs.forbidden(&format!("{path}.limits[memory]"), "memory limits cannot be decreased unless resizePolicy is RestartContainer");
+            }
+            (_, true, _, false) => errs.forbidden(&format!("{path}.limits[memory]"), "memory limits cannot be added unless resizePolicy is RestartContainer"),
+            _ => {}
+        }
+    }
+}
+
+/// `dropCPUMemoryResourcesFromContainer`: the container with its CPU and
+/// memory requests and limits put back as they were (and its resources'
+/// other parts as the new ones), to find any other change.
+fn without_cpu_memory_changes(c: &Container, previous: &Container) -> Container {
+    type List = BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>;
+    let munge = |new: Option<&List>, old: Option<&List>| -> Option<List> {
+        let old = old?;
+        let mut munged = new.cloned().unwrap_or_default();
+        munged.remove("cpu");
+        munged.remove("memory");
+        for name in ["cpu", "memory"] {
+            if let Some(q) = old.get(name) {
+                munged.insert(name.to_string(), q.clone());
+            }
+        }
+        Some(munged)
+    };
+    let new = c.resources.as_ref();
+    let old = previous.resources.as_ref();
+    let limits = munge(new.and_then(|r| r.limits.as_ref()), old.and_then(|r| r.limits.as_ref()));
+    let requests = munge(new.and_then(|r| r.requests.as_ref()), old.and_then(|r| r.requests.as_ref()));
+    let mut munged = c.clone();
+    // An empty `resources` and none are the same to the API (both decode to the zero value).
+    munged.resources = if limits.is_none() && requests.is_none() && previous.resources.as_ref().is_none_or(|r| *r == Default::default()) { previous.resources.clone() } else { Some(k8s_openapi::api::core::v1::ResourceRequirements { limits, requests, ..Default::default() }) };
+    munged
 }

@@ -420,3 +420,40 @@ fn topology_spread_and_affinity_in_validate_pod_spec_order() {
     }
     assert!(validate_create(&obj).is_empty());
 }
+
+/// `ValidatePodResize` on the stored pod and the pod the resize strategy
+/// makes of it (only the containers' resources and resize policies taken).
+fn resize_causes(old: Value, resources: Value, memory_policy: Option<&str>) -> Vec<String> {
+    let Object::Pod(mut old) = object(pod_with(old)) else { panic!("a pod") };
+    if let Some(policy) = memory_policy {
+        old.spec_mut().containers[0].resize_policy = Some(vec![k8s_openapi::api::core::v1::ContainerResizePolicy { resource_name: "memory".into(), restart_policy: policy.into() }]);
+    }
+    let mut new = (*old).clone();
+    new.spec_mut().containers[0].resources = serde_json::from_value(resources).ok();
+    validate_resize(&new, &old).into_iter().map(|c| format!("{}: {}", c.field, c.message)).collect()
+}
+
+#[test]
+fn resize_keeps_the_qos_class_and_what_may_not_shrink() {
+    let guaranteed = json!({"containers": [{"name": "a", "image": "nginx", "resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}}}]});
+    assert_eq!(resize_causes(guaranteed.clone(), json!({"requests": {"cpu": "2", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "1Gi"}}), None), Vec::<String>::new());
+    // The class shown is the stored status's: none was written here.
+    assert_eq!(
+        resize_causes(guaranteed.clone(), json!({"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}}), None),
+        vec!["spec: Invalid value: \"\": Pod QOS Class may not change as a result of resizing"]
+    );
+    assert_eq!(
+        resize_causes(guaranteed.clone(), json!({"requests": {"cpu": "1", "memory": "512Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}}), None),
+        vec!["spec.containers[0].resources.limits[memory]: Forbidden: memory limits cannot be decreased unless resizePolicy is RestartContainer"]
+    );
+    assert_eq!(resize_causes(guaranteed, json!({"requests": {"cpu": "1", "memory": "512Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}}), Some("RestartContainer")), Vec::<String>::new());
+    let burstable = json!({"containers": [{"name": "a", "image": "nginx", "resources": {"requests": {"cpu": "100m"}}}]});
+    assert_eq!(
+        resize_causes(burstable.clone(), json!({"requests": {"cpu": "100m"}, "limits": {"memory": "1Gi"}}), None),
+        vec!["spec.containers[0].resources.limits[memory]: Forbidden: memory limits cannot be added unless resizePolicy is RestartContainer"]
+    );
+    assert_eq!(
+        resize_causes(burstable, json!({"requests": {"cpu": "100m", "ephemeral-storage": "1Gi"}}), None),
+        vec!["spec: Forbidden: only cpu and memory resources are mutable"]
+    );
+}

@@ -1529,16 +1529,34 @@ fn max_resource_list(into: &mut ResourceSums, from: &ResourceSums) {
 /// the containers' sum, sidecars (restartable init containers) added to
 /// it, the largest of the init containers (each with the sidecars started
 /// before it) where that is more, and the pod's overhead (added to a limit
-/// only where the pod has a non-zero one).
+/// only where the pod has a non-zero one). A container whose status reports
+/// its resources (a resized pod's) requests the larger of its spec's and
+/// its status's, or its status's alone while the resize is `Infeasible`
+/// (`determineContainerReqs`).
 fn pod_requests_and_limits(pod: &Pod) -> (ResourceSums, ResourceSums) {
     let spec = crate::engine::api::pod_spec_or_empty(pod.spec.as_deref());
     let list = |from: Option<&BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>>| -> ResourceSums {
         from.into_iter().flatten().filter_map(|(name, q)| parse_stored(q).map(|q| (name.clone(), q))).collect()
     };
+    let status = pod.status.as_deref().filter(|s| s.reports_container_resources()).map(|s| -> &k8s_openapi::api::core::v1::PodStatus { s });
+    let infeasible = status.is_some_and(|s| s.conditions.iter().flatten().any(|c| c.type_ == "PodResizePending" && c.reason.as_deref() == Some("Infeasible")));
+    let requests_of = |c: &k8s_openapi::api::core::v1::Container| -> ResourceSums {
+        let own = list(c.resources.as_ref().and_then(|r| r.requests.as_ref()));
+        let reported = status.and_then(|s| s.container_statuses.iter().flatten().chain(s.init_container_statuses.iter().flatten()).find(|cs| cs.name == c.name)).and_then(|cs| cs.resources.as_ref());
+        match reported {
+            Some(r) if infeasible => list(r.requests.as_ref()),
+            Some(r) => {
+                let mut larger = own;
+                max_resource_list(&mut larger, &list(r.requests.as_ref()));
+                larger
+            }
+            None => own,
+        }
+    };
     let mut sums = [ResourceSums::new(), ResourceSums::new()];
     for c in &spec.containers {
         let r = c.resources.as_ref();
-        add_resource_list(&mut sums[0], &list(r.and_then(|r| r.requests.as_ref())));
+        add_resource_list(&mut sums[0], &requests_of(c));
         add_resource_list(&mut sums[1], &list(r.and_then(|r| r.limits.as_ref())));
     }
     for (i, sum) in sums.iter_mut().enumerate() {
@@ -1546,8 +1564,9 @@ fn pod_requests_and_limits(pod: &Pod) -> (ResourceSums, ResourceSums) {
         let mut init = ResourceSums::new();
         for c in spec.init_containers.iter().flatten() {
             let r = c.resources.as_ref();
-            let own = list(r.and_then(|r| if i == 0 { r.requests.as_ref() } else { r.limits.as_ref() }));
-            let with_sidecars = if c.restart_policy.as_deref() == Some("Always") {
+            let sidecar = c.restart_policy.as_deref() == Some("Always");
+            let own = if i == 0 && sidecar { requests_of(c) } else { list(r.and_then(|r| if i == 0 { r.requests.as_ref() } else { r.limits.as_ref() })) };
+            let with_sidecars = if sidecar {
                 add_resource_list(sum, &own);
                 add_resource_list(&mut sidecars, &own);
                 sidecars.clone()

@@ -49,12 +49,12 @@ pub fn run(s: &mut Session) -> Result {
             }
         };
         // kubectl reads and patches the subresource's own path; one the
-        // kind does not serve (or that is not simulated: a pod's `resize`)
-        // is a 404 for that read.
+        // kind does not serve is a 404 for that read.
         let served = match subresource.as_str() {
             "" => true,
             "status" => has_status_subresource(&obj),
             "scale" => replicas_of(&obj).is_some(),
+            "resize" => matches!(&*obj, Object::Pod(_)),
             _ => false,
         };
         if !served {
@@ -94,6 +94,23 @@ pub fn run(s: &mut Session) -> Result {
                 continue;
             }
         };
+        if subresource == "resize" && dry != DryRun::Client {
+            s.cluster.sim.api.set_client_update("patch", "resize");
+            let result = s.cluster.sim.api.resize_pod(next, dry == DryRun::Server);
+            match result {
+                // The server kept the pod as it was: kubectl finds the object it sent back unchanged.
+                Ok(stored) if stored.meta().resource_version == obj.meta().resource_version => match &format {
+                    None => s.out.push_str(&format!("{} patched (no change)\n", qualified(t))),
+                    Some(f) => print_one(s, f, &qualified(t), &stored.to_json())?,
+                },
+                Ok(stored) => match &format {
+                    None => s.out.push_str(&format!("{} patched{}\n", qualified(t), dry.suffix())),
+                    Some(f) => print_one(s, f, &qualified(t), &stored.to_json())?,
+                },
+                Err(e) => failures.push(manifest::with_source("patching", &t.source, e)),
+            }
+            continue;
+        }
         // A status write keeps the stored spec and metadata: only a change
         // of the status is one.
         let unchanged = if subresource == "status" { patched.get("status") == current.get("status") } else { next == *obj };
