@@ -337,6 +337,11 @@ pub fn run_script_step(scene: &mut Scene, cluster: &mut Cluster, text: &str, ste
                 _ => (String::new(), true),
             }
         }
+        // What a pipe's commands do to the cluster is the line's to replay.
+        script::Step::Pipeline(line) => match act(scene, cluster, Action::Host { line: line.clone() }) {
+            Outcome::Kubectl(o) => (o.combined(), o.exit_code == 0),
+            _ => (String::new(), true),
+        },
         script::Step::Host(words) => {
             match act(scene, cluster, Action::Host { line: shell_words::join(words) }) {
                 Outcome::Kubectl(o) => (o.combined(), o.exit_code == 0),
@@ -443,6 +448,9 @@ pub fn is_script_line(line: &str) -> bool {
 
 /// Runs a host command line, with its output in kubectl's shape.
 pub fn run_host(cluster: &mut Cluster, line: &str) -> Output {
+    if crate::engine::host::has_pipe(line) {
+        return crate::engine::host::run_pipeline(cluster, line, &NoFiles);
+    }
     let words = match shell_words::split(line) {
         Ok(w) => w,
         Err(_) => return Output { stderr: "error: unterminated quote\n".into(), exit_code: 1, ..Default::default() },

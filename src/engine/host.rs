@@ -172,3 +172,114 @@ fn minikube(cluster: &mut Cluster, args: &[String]) -> HostOutput {
     text.push_str(&format!("🎉  Opening service {namespace}/{name} in default browser...\n"));
     HostOutput { text, code: 0 }
 }
+
+/// Whether a line pipes one command into another (`kubectl get pods | grep
+/// web`): a `|` outside quotes and `$(…)`, not one of `||`'s.
+pub fn has_pipe(line: &str) -> bool {
+    let bytes = line.as_bytes();
+    let (mut single, mut double, mut depth) = (false, false, 0usize);
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if !single => i += 1,
+            b'\'' if !double => single = !single,
+            b'"' if !single => double = !double,
+            b'$' if !single && bytes.get(i + 1) == Some(&b'(') => {
+                depth += 1;
+                i += 1;
+            }
+            b')' if !single && !double && depth > 0 => depth -= 1,
+            b'|' if !single && !double && depth == 0 => {
+                if bytes.get(i + 1) == Some(&b'|') {
+                    i += 1;
+                } else {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    false
+}
+
+/// The learner's machine's programs that reach the cluster: kubectl and the
+/// host commands above, run from a shell line.
+struct LearnerPrograms<'a> {
+    cluster: &'a mut Cluster,
+    files: &'a dyn crate::engine::kubectl::FileSource,
+}
+
+impl crate::engine::node::shell::ExternalCommands for LearnerPrograms<'_> {
+    fn run(&mut self, call: &mut crate::engine::node::shell::ExternalCall) -> Option<crate::engine::node::shell::CommandResult> {
+        let name = call.argv.first().map(|a| a.rsplit('/').next().unwrap_or(a))?;
+        let mut result = crate::engine::node::shell::CommandResult::default();
+        if name == "kubectl" {
+            let stdin = (!call.stdin.is_empty()).then_some(call.stdin);
+            let output = crate::engine::kubectl::run_words(self.cluster, call.argv[1..].to_vec(), stdin, self.files);
+            result.output.push((1, output.stdout));
+            result.output.push((2, output.stderr));
+            result.status = output.exit_code;
+        } else if COMMANDS.contains(&name) {
+            let mut words = call.argv.to_vec();
+            words[0] = name.to_string();
+            let output = run(self.cluster, &words);
+            result.output.push((if output.code == 0 { 1 } else { 2 }, output.text));
+            result.status = output.code;
+        } else {
+            return None;
+        }
+        Some(result)
+    }
+}
+
+/// What a line with a pipe printed, as kubectl's output: the line runs in a
+/// shell on the learner's machine (bash, GNU tools), whose `kubectl`,
+/// `curl`, `wget`, `minikube` and `traffic` act on the cluster; each
+/// command's output is the next one's input.
+pub fn run_pipeline(cluster: &mut Cluster, line: &str, files: &dyn crate::engine::kubectl::FileSource) -> crate::engine::kubectl::Output {
+    use crate::engine::node::commands::{PodIdentity, SystemInfo};
+    use crate::engine::node::container_fs::{Mounts, RootFs, ViewMut};
+    use crate::engine::node::filesystem::Fs;
+    use crate::engine::node::images::Base;
+    use crate::engine::node::shell::{self, Host, DEFAULT_PATH};
+    let now = cluster.sim.now();
+    let info = SystemInfo {
+        hostname: "learner".into(),
+        base: Base::Debian,
+        kernel: "6.8.0-60-generic".into(),
+        now: Some(crate::engine::node::runtime::wall_secs(now)),
+        processes: Vec::new(),
+        mounts: Vec::new(),
+        tty: false,
+        pod: PodIdentity::default(),
+    };
+    let mut root = RootFs::new(crate::engine::node::rootfs::learner_root(), false);
+    let (mut mounts, mut disk) = (Mounts::default(), Fs::new());
+    let mut view = ViewMut { root: &mut root, mounts: &mut mounts, disk: &mut disk, now: crate::engine::node::runtime::wall_secs(now), user: &crate::engine::node::identity::ROOT };
+    let mut programs = LearnerPrograms { cluster, files };
+    let env = indexmap::IndexMap::from([("PATH".to_string(), DEFAULT_PATH.to_string()), ("HOME".to_string(), "/root".to_string())]);
+    let host = Host { files: &mut view, info: &info, env, external: Some(&mut programs) };
+    let argv = ["bash".to_string(), "-c".to_string(), line.to_string()];
+    match shell::run_exec(&argv, host, "/root", "") {
+        Ok(outcome) => crate::engine::kubectl::Output { stdout: outcome.stdout, stderr: outcome.stderr, exit_code: outcome.status, terminal: Some(outcome.combined), ..Default::default() },
+        Err(e) => crate::engine::kubectl::Output { stderr: format!("bash: {}\n", e.message()), exit_code: 127, ..Default::default() },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_pipe;
+
+    #[test]
+    fn a_pipe_is_one_outside_quotes_and_substitutions() {
+        assert!(has_pipe("kubectl get pods | grep web"));
+        assert!(has_pipe("a|b"));
+        assert!(!has_pipe("kubectl get pods || echo no"));
+        assert!(!has_pipe("kubectl exec web -- sh -c 'ls | wc -l'"));
+        assert!(!has_pipe("kubectl exec web -- sh -c \"ls | wc -l\""));
+        assert!(!has_pipe("kubectl get pod $(kubectl get pods -o name | head -1)"));
+        assert!(!has_pipe("kubectl get pods -l 'a in (x)' \\| b"));
+        assert!(has_pipe("kubectl get pod $(kubectl get pods -o name) | cat"));
+    }
+}

@@ -73,6 +73,9 @@ pub enum Step {
     /// A kubectl or host command with `$(kubectl …)` substitutions, expanded
     /// when it runs (as a shell would) and then split into words.
     Substituted(String),
+    /// A line with a pipe (`kubectl get pods | grep web`), run by a shell on
+    /// the learner's machine (`host::run_pipeline`).
+    Pipeline(String),
 }
 
 /// The first words of the commands that are not kubectl.
@@ -118,6 +121,13 @@ pub fn parse(text: &str) -> Result<Vec<Command>, ScriptError> {
         }
         let err = |message: String| ScriptError { line: number, message };
         let (command_part, heredoc) = split_heredoc(line);
+        if crate::engine::host::has_pipe(command_part) {
+            if heredoc.is_some() {
+                return Err(err("a here-document cannot be combined with a pipe".into()));
+            }
+            commands.push(Command { line: number, text: line.to_string(), step: Step::Pipeline(command_part.to_string()) });
+            continue;
+        }
         let substituted = if command_part.contains("$(") { substitutions(command_part).map_err(err)? } else { Vec::new() };
         if !substituted.is_empty() {
             if heredoc.is_some() {
@@ -477,6 +487,10 @@ pub fn run_step_status(cluster: &mut Cluster, step: &Step, files: &dyn FileSourc
             Err(e) => (explain_error(&e), false),
         },
         Step::Host(words) => host_result(crate::engine::host::run(cluster, words)),
+        Step::Pipeline(line) => {
+            let output = crate::engine::host::run_pipeline(cluster, line, files);
+            (output.combined(), output.exit_code == 0)
+        }
         Step::Substituted(line) => match expand(cluster, line, files) {
             Ok(expanded) => match shell_words::split(&expanded) {
                 Ok(words) if words.first().map(String::as_str) == Some("kubectl") => {
@@ -492,7 +506,7 @@ pub fn run_step_status(cluster: &mut Cluster, step: &Step, files: &dyn FileSourc
 
 /// Whether a step is a fault, or the end of one (for the sweep's counts).
 pub fn is_fault(step: &Step) -> bool {
-    !matches!(step, Step::Kubectl { .. } | Step::Sleep(_) | Step::Explain { .. } | Step::Host(_) | Step::Substituted(_))
+    !matches!(step, Step::Kubectl { .. } | Step::Sleep(_) | Step::Explain { .. } | Step::Host(_) | Step::Substituted(_) | Step::Pipeline(_))
 }
 
 fn host_result(output: crate::engine::host::HostOutput) -> (String, bool) {
@@ -548,6 +562,18 @@ mod tests {
         let mixed = parse("kubectl label pod $(kubectl get pods -o name) note='$(kept)'").unwrap();
         assert_eq!(mixed[0].step, Step::Substituted("kubectl label pod $(kubectl get pods -o name) note='$(kept)'".into()));
         assert_eq!(substitutions("a '$(x)' $(kubectl get pods) \"$(kubectl version)\"").unwrap(), vec![(9, "kubectl get pods".to_string()), (30, "kubectl version".to_string())]);
+    }
+
+    #[test]
+    fn lines_with_a_pipe_run_on_the_learners_machine() {
+        let cmds = parse("kubectl get secret s -o jsonpath='{.data.p}' | base64 -d\necho -n admin | base64\nkubectl get pods || kubectl get nodes\nkubectl exec web -- sh -c 'ls | wc -l'\nkubectl get pod $(kubectl get pods -o name | head -1)\n").unwrap();
+        assert_eq!(cmds[0].step, Step::Pipeline("kubectl get secret s -o jsonpath='{.data.p}' | base64 -d".into()));
+        assert_eq!(cmds[1].step, Step::Pipeline("echo -n admin | base64".into()));
+        // `||`, a quoted pipe and one inside `$(…)` are not the line's own.
+        assert!(matches!(&cmds[2].step, Step::Kubectl { .. }));
+        assert!(matches!(&cmds[3].step, Step::Kubectl { .. }));
+        assert!(matches!(&cmds[4].step, Step::Substituted(_)));
+        assert_eq!(parse("kubectl apply -f - <<EOF | cat\nkind: X\nEOF\n").unwrap_err().line, 1);
     }
 
     #[test]

@@ -1579,7 +1579,7 @@ impl App {
             self.rebuild_views();
             return Some((out, ok));
         }
-        if matches!(first, "kubectl" | "stop" | "start" | "sleep") || crate::engine::host::COMMANDS.contains(&first) || script::is_explain_line(&trimmed) {
+        if matches!(first, "kubectl" | "stop" | "start" | "sleep") || crate::engine::host::COMMANDS.contains(&first) || script::is_explain_line(&trimmed) || crate::engine::host::has_pipe(&trimmed) {
             return match script::parse(&trimmed) {
                 Ok(commands) => match commands.into_iter().next() {
                     Some(command) => Some(self.run_command(&command)),

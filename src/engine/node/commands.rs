@@ -113,6 +113,7 @@ pub fn provides(name: &str) -> bool {
         "cat" | "ls" | "echo" | "env" | "printenv" | "hostname" | "id" | "whoami" | "ps" | "touch" | "rm" | "mkdir" | "rmdir" | "date"
             | "df" | "mount" | "pwd" | "uname" | "wc" | "head" | "tail" | "grep" | "egrep" | "fgrep" | "test" | "[" | "true" | "false"
             | "printf" | "seq" | "sort" | "uniq" | "tee" | "cp" | "mv" | "basename" | "dirname" | "which" | "cut" | "tr" | "kill"
+            | "base64"
     )
 }
 
@@ -178,6 +179,7 @@ pub fn run(cmd: &mut Cmd) -> i32 {
         "cut" => cut(cmd),
         "tr" => tr(cmd),
         "kill" => kill(cmd),
+        "base64" => base64(cmd),
         _ => 127,
     }
 }
@@ -750,6 +752,111 @@ fn wc(cmd: &mut Cmd) -> i32 {
         cmd.say(&line);
     }
     status
+}
+
+/// `base64 [-d] [-i] [-w COLS] [FILE]`: coreutils' and busybox's, which
+/// wrap at 76 columns and, decoding, skip line breaks and stop at the first
+/// character outside the alphabet (what came before it is printed).
+fn base64(cmd: &mut Cmd) -> i32 {
+    use base64::Engine as _;
+    let (mut decode, mut ignore_garbage, mut wrap) = (false, false, 76usize);
+    let mut operands = Vec::new();
+    let mut i = 0;
+    while i < cmd.args.len() {
+        let a = cmd.args[i].as_str();
+        match a {
+            "-d" | "--decode" => decode = true,
+            "-i" | "--ignore-garbage" => ignore_garbage = true,
+            "-di" | "-id" => {
+                decode = true;
+                ignore_garbage = true;
+            }
+            "-w" | "--wrap" => {
+                i += 1;
+                let Some(cols) = cmd.args.get(i).and_then(|c| c.parse::<usize>().ok()) else {
+                    let given = cmd.args.get(i).cloned().unwrap_or_default();
+                    let line = if cmd.busybox() { format!("base64: invalid number '{given}'") } else { format!("base64: invalid wrap size: '{given}'") };
+                    cmd.complain(line);
+                    return 1;
+                };
+                wrap = cols;
+            }
+            _ if a.starts_with("--wrap=") || (a.starts_with("-w") && a.len() > 2) => {
+                let given = a.trim_start_matches("--wrap=").trim_start_matches("-w");
+                let Ok(cols) = given.parse::<usize>() else {
+                    let line = if cmd.busybox() { format!("base64: invalid number '{given}'") } else { format!("base64: invalid wrap size: '{given}'") };
+                    cmd.complain(line);
+                    return 1;
+                };
+                wrap = cols;
+            }
+            "-" => operands.push(a.to_string()),
+            _ if a.starts_with('-') => {
+                let line = if cmd.busybox() { format!("base64: unrecognized option '{a}'") } else if a.starts_with("--") { format!("base64: unrecognized option '{a}'\nTry 'base64 --help' for more information.") } else { format!("base64: invalid option -- '{}'\nTry 'base64 --help' for more information.", a.chars().nth(1).unwrap_or('-')) };
+                cmd.complain(line);
+                return 1;
+            }
+            _ => operands.push(a.to_string()),
+        }
+        i += 1;
+    }
+    if operands.len() > 1 {
+        let line = if cmd.busybox() { "BusyBox v1.37.0 (2024-09-26 21:31:42 UTC) multi-call binary.\n\nUsage: base64 [-d] [-w COL] [FILE]".to_string() } else { format!("base64: extra operand '{}'\nTry 'base64 --help' for more information.", operands[1]) };
+        cmd.complain(line);
+        return 1;
+    }
+    let Some(input) = input_lines(cmd, &operands) else { return 1 };
+    if !decode {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(input.as_bytes());
+        if encoded.is_empty() {
+            return 0;
+        }
+        let mut lines = String::with_capacity(encoded.len() + encoded.len() / 76 + 1);
+        for (n, c) in encoded.chars().enumerate() {
+            if wrap > 0 && n > 0 && n % wrap == 0 {
+                lines.push('\n');
+            }
+            lines.push(c);
+        }
+        cmd.say(&lines);
+        return 0;
+    }
+    let alphabet = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=');
+    let mut kept = String::with_capacity(input.len());
+    let mut invalid = false;
+    for c in input.chars() {
+        if c == '\n' || (ignore_garbage && !alphabet(c)) {
+            continue;
+        }
+        if !alphabet(c) {
+            invalid = true;
+            break;
+        }
+        kept.push(c);
+    }
+    // Whole groups of four decode; a group cut short or padded wrongly is invalid.
+    let whole = kept.len() / 4 * 4;
+    let mut bytes = Vec::with_capacity(whole / 4 * 3);
+    for group in kept.as_bytes()[..whole].chunks(4) {
+        match base64::engine::general_purpose::STANDARD.decode(group) {
+            Ok(b) => bytes.extend(b),
+            Err(_) => {
+                invalid = true;
+                break;
+            }
+        }
+    }
+    if whole != kept.len() {
+        invalid = true;
+    }
+    cmd.out.push_str(&String::from_utf8_lossy(&bytes));
+    if invalid {
+        // busybox's read_base64 and coreutils' base64 word it differently.
+        let line = if cmd.busybox() { "base64: truncated base64 input" } else { "base64: invalid input" };
+        cmd.complain(line.to_string());
+        return 1;
+    }
+    0
 }
 
 fn head_tail(cmd: &mut Cmd) -> i32 {

@@ -20,16 +20,16 @@ pub const IMAGE_BUILD_TIME: i64 = 1_747_699_200;
 
 /// Applets of the busybox binary that the simulated shell runs.
 pub const BUSYBOX_PROGRAMS: &[&str] = &[
-    "[", "ash", "basename", "cat", "cp", "cut", "date", "df", "dirname", "echo", "env", "false", "grep", "head", "hostname", "id",
+    "[", "ash", "base64", "basename", "cat", "cp", "cut", "date", "df", "dirname", "echo", "env", "false", "grep", "head", "hostname", "id",
     "kill", "ls", "mkdir", "mount", "mv", "nc", "nslookup", "ping", "printenv", "printf", "ps", "pwd", "rm", "rmdir", "seq", "sh",
-    "sleep", "sort", "tail", "tee", "telnet", "test", "touch", "tr", "true", "uname", "uniq", "wc", "wget", "which", "whoami",
+    "sleep", "sort", "tail", "tee", "telnet", "test", "touch", "tr", "true", "uname", "uniq", "wc", "wget", "which", "whoami", "xargs",
 ];
 
 /// Debian 12 programs (coreutils, dash, bash, grep, mount, …) the simulated shell runs.
 pub const DEBIAN_PROGRAMS: &[&str] = &[
-    "[", "basename", "bash", "cat", "cp", "cut", "dash", "date", "df", "dirname", "echo", "env", "false", "grep", "head", "hostname",
+    "[", "base64", "basename", "bash", "cat", "cp", "cut", "dash", "date", "df", "dirname", "echo", "env", "false", "grep", "head", "hostname",
     "id", "kill", "ls", "mkdir", "mount", "mv", "printenv", "printf", "pwd", "rm", "rmdir", "seq", "sh", "sleep", "sort", "tail",
-    "tee", "test", "touch", "tr", "true", "uname", "uniq", "wc", "which", "whoami",
+    "tee", "test", "touch", "tr", "true", "uname", "uniq", "wc", "which", "whoami", "xargs",
 ];
 
 const BUSYBOX_PASSWD: &str = "root:x:0:0:root:/root:/bin/sh
@@ -370,6 +370,23 @@ pub fn image_root(image: &ImageName) -> Rc<Fs> {
     ROOTS.with(|r| r.borrow_mut().insert(key, built.clone()));
     built
 }
+
+/// The learner's own machine, where a terminal line with a pipe runs
+/// (`kubectl get secret s -o jsonpath='{.data.password}' | base64 -d`): a
+/// Debian system with GNU coreutils, and kubectl and the other host
+/// commands on its `$PATH` (they run against the cluster).
+pub fn learner_root() -> Rc<Fs> {
+    let key = (Base::Debian, "learner", LEARNER_PROGRAMS.to_vec());
+    if let Some(found) = ROOTS.with(|r| r.borrow().get(&key).cloned()) {
+        return found;
+    }
+    let built = Rc::new(build(Base::Debian, "", LEARNER_PROGRAMS));
+    ROOTS.with(|r| r.borrow_mut().insert(key, built.clone()));
+    built
+}
+
+/// What the learner's machine has besides Debian's programs.
+pub const LEARNER_PROGRAMS: &[&str] = &["kubectl", "curl", "wget", "minikube", "traffic"];
 
 /// The programs the image has, by name.
 pub fn programs(base: Base, extra: &[&'static str]) -> Vec<&'static str> {

@@ -1648,6 +1648,7 @@ impl<'h> Shell<'h> {
             "sh" | "bash" | "ash" | "dash" => return self.nested_shell(&name, &args, stdin),
             "sleep" => return self.sleep(&args),
             "env" if args.iter().any(|a| !a.starts_with('-') && !a.contains('=')) => return self.env_command(&args, stdin),
+            "xargs" => return self.xargs(&args, stdin),
             "tail" if self.mode == Mode::Timeline && args.iter().any(|a| a == "-f" || a == "-F") => return Flow::Forever,
             "cat" if self.mode == Mode::Timeline && !args.is_empty() && self.fd1 == Dest::Top(1) && args.iter().all(|a| !a.starts_with('-')) => {
                 // Printed to the log: read the files when it happens.
@@ -1786,6 +1787,93 @@ impl<'h> Shell<'h> {
         let flow = self.dispatch(rest, stdin);
         self.exported = saved;
         flow
+    }
+
+    /// `xargs [-r] [-0] [-n N] [-I REPLACE] [COMMAND [ARG]…]`: runs the
+    /// command (`echo` when none) with the input's items as more arguments.
+    /// Items are split on blanks and line breaks, with quotes and
+    /// backslashes read as findutils and busybox read them; `-I` takes each
+    /// line whole and puts it in place of REPLACE. The status is 123 when
+    /// a run failed, 127 when the command was not found, 126 when it could
+    /// not run, as findutils gives it.
+    fn xargs(&mut self, args: &[String], stdin: &str) -> Flow {
+        let busybox = self.toolkit() == Toolkit::Busybox;
+        let (mut per_run, mut replace, mut skip_empty, mut nul) = (None::<usize>, None::<String>, false, false);
+        let mut i = 0;
+        while i < args.len() {
+            let a = args[i].as_str();
+            let value = |i: &mut usize| -> Option<String> {
+                *i += 1;
+                args.get(*i).cloned()
+            };
+            match a {
+                "-r" | "--no-run-if-empty" => skip_empty = true,
+                "-0" | "--null" => nul = true,
+                "-n" | "-I" | "-L" => {
+                    let Some(v) = value(&mut i) else {
+                        let line = if busybox { format!("xargs: option requires an argument -- '{}'\n", &a[1..]) } else { format!("xargs: option requires an argument -- '{}'\nUsage: xargs [OPTION]... COMMAND [INITIAL-ARGS]...\nRun COMMAND with arguments INITIAL-ARGS and more arguments read from input.\n\nMandatory and optional arguments to long options are also\nmandatory or optional for the corresponding short option.\n", &a[1..]) };
+                        self.emit(2, &line);
+                        return Flow::Status(1);
+                    };
+                    if a == "-I" {
+                        replace = Some(v);
+                    } else {
+                        match v.parse::<usize>() {
+                            Ok(n) if n > 0 => per_run = Some(n),
+                            _ => {
+                                let line = if busybox { format!("xargs: invalid number '{v}'\n") } else { format!("xargs: invalid number \"{v}\" for -{} option\nTry 'xargs --help' for more information.\n", &a[1..]) };
+                                self.emit(2, &line);
+                                return Flow::Status(1);
+                            }
+                        }
+                    }
+                }
+                _ if a.starts_with("-n") && a.len() > 2 => per_run = a[2..].parse().ok().filter(|n| *n > 0).or(per_run),
+                _ if a.starts_with("-I") && a.len() > 2 => replace = Some(a[2..].to_string()),
+                "--" => {
+                    i += 1;
+                    break;
+                }
+                _ if a.starts_with('-') && a.len() > 1 => {
+                    let line = if busybox { format!("xargs: unrecognized option '{a}'\n") } else { format!("xargs: invalid option -- '{}'\nUsage: xargs [OPTION]... COMMAND [INITIAL-ARGS]...\nRun COMMAND with arguments INITIAL-ARGS and more arguments read from input.\n\nMandatory and optional arguments to long options are also\nmandatory or optional for the corresponding short option.\n", a.chars().nth(1).unwrap_or('-')) };
+                    self.emit(2, &line);
+                    return Flow::Status(1);
+                }
+                _ => break,
+            }
+            i += 1;
+        }
+        let command: Vec<String> = if i < args.len() { args[i..].to_vec() } else { vec!["echo".to_string()] };
+        let items: Vec<String> = if replace.is_some() {
+            stdin.lines().map(|l| l.trim_start().to_string()).filter(|l| !l.is_empty()).collect()
+        } else if nul {
+            stdin.split('\0').filter(|s| !s.is_empty()).map(str::to_string).collect()
+        } else {
+            match xargs_items(stdin) {
+                Ok(items) => items,
+                Err(quote) => {
+                    let line = if busybox { "xargs: unmatched quote\n".to_string() } else { format!("xargs: unmatched {quote} quote; by default quotes are special to xargs unless you use the -0 option\n") };
+                    self.emit(2, &line);
+                    return Flow::Status(1);
+                }
+            }
+        };
+        let runs: Vec<Vec<String>> = match &replace {
+            Some(r) => items.iter().map(|item| command.iter().map(|w| w.replace(r.as_str(), item)).collect()).collect(),
+            None if items.is_empty() => if skip_empty { Vec::new() } else { vec![command.clone()] },
+            None => items.chunks(per_run.unwrap_or(usize::MAX).min(items.len().max(1))).map(|chunk| command.iter().cloned().chain(chunk.iter().cloned()).collect()).collect(),
+        };
+        let mut status = 0;
+        for argv in runs {
+            match self.dispatch(&argv, "") {
+                Flow::Status(0) => {}
+                Flow::Status(127) => return Flow::Status(127),
+                Flow::Status(126) => return Flow::Status(126),
+                Flow::Status(_) => status = 123,
+                other => return other,
+            }
+        }
+        Flow::Status(status)
     }
 
     fn nested_shell(&mut self, name: &str, args: &[String], stdin: &str) -> Flow {
@@ -2217,6 +2305,57 @@ fn parse_sleep_ms(arg: &str) -> Option<u64> {
 }
 
 /// Replaces the date and file marks of a main process's line when it is printed.
+/// The items `xargs` reads: blank-separated words, where quotes keep
+/// blanks and a backslash the next character; a quote left open is an
+/// error (which quote).
+fn xargs_items(input: &str) -> Result<Vec<String>, &'static str> {
+    let mut items = Vec::new();
+    let mut current = String::new();
+    let mut started = false;
+    let mut chars = input.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' | '"' => {
+                started = true;
+                let mut closed = false;
+                for q in chars.by_ref() {
+                    if q == c {
+                        closed = true;
+                        break;
+                    }
+                    if q == '\n' {
+                        break;
+                    }
+                    current.push(q);
+                }
+                if !closed {
+                    return Err(if c == '\'' { "single" } else { "double" });
+                }
+            }
+            '\\' => {
+                started = true;
+                if let Some(next) = chars.next() {
+                    current.push(next);
+                }
+            }
+            c if c.is_whitespace() => {
+                if started {
+                    items.push(std::mem::take(&mut current));
+                    started = false;
+                }
+            }
+            c => {
+                started = true;
+                current.push(c);
+            }
+        }
+    }
+    if started {
+        items.push(current);
+    }
+    Ok(items)
+}
+
 pub fn fill_marks(text: &str, date: &str, read: &mut dyn FnMut(&str) -> String) -> String {
     if !text.contains(DATE_MARK) && !text.contains(FILE_MARK_OPEN) {
         return text.to_string();
@@ -2395,6 +2534,24 @@ mod tests {
         let p = compile_exec(&["/bin/sh".into(), "-c".into(), "echo $0 $1".into(), "a".into(), "b".into()], Host { files: &mut overlay, info: &info, env: IndexMap::new(), external: None }, "/").unwrap();
         assert_eq!(logs(&p), vec![(0, "a b".into())]);
         assert!(compile("echo 'unterminated", Base::Busybox, "busybox").end == End::Exit { at_ms: 0, code: 2 });
+    }
+
+    #[test]
+    fn xargs_reads_items_as_findutils_does() {
+        assert_eq!(xargs_items("a  b\n'c d' \"e\"f g\\ h\n").unwrap(), vec!["a", "b", "c d", "ef", "g h"]);
+        assert_eq!(xargs_items("''\n").unwrap(), vec![""]);
+        assert_eq!(xargs_items("'open\n"), Err("single"));
+        assert_eq!(xargs_items("\"open"), Err("double"));
+        let p = compile("echo 1 2 3 | xargs -n 2 echo n; printf 'x\\ny\\n' | xargs -I{} echo '<{}>'; echo | xargs echo empty; echo | xargs -r echo never", Base::Busybox, "busybox");
+        let lines: Vec<String> = logs(&p).into_iter().map(|(_, l)| l).collect();
+        assert_eq!(lines, vec!["n 1 2", "n 3", "<x>", "<y>", "empty"]);
+    }
+
+    #[test]
+    fn base64_encodes_wraps_and_decodes() {
+        let p = compile("printf 'hello' | base64; echo aGVsbG8K | base64 -d; printf abcdef | base64 -w 4; echo 'aGk=%' | base64 -d", Base::Debian, "nginx");
+        let lines: Vec<String> = logs(&p).into_iter().map(|(_, l)| l).collect();
+        assert_eq!(lines, vec!["aGVsbG8=", "hello", "YWJj", "ZGVm", "hi", "base64: invalid input"]);
     }
 
     #[test]
