@@ -257,6 +257,12 @@ def scenario(page, driver, http_log=None):
         first.click("reveal-secret")
         first.wait("the secret's value revealed", lambda: "czNjcjN0" in output())
 
+        # Lines with a pipe run on the learner's machine, kubectl's output feeding the next program.
+        first.type_line("echo -n piped-through | base64")
+        first.wait("base64 on the learner's machine", lambda: "cGlwZWQtdGhyb3VnaA==" in first.terminal())
+        first.type_line("kubectl get deploy web -o name | xargs echo found:")
+        first.wait("kubectl piped into xargs", lambda: "found: deployment.apps/web" in first.terminal())
+
         # An interactive shell in a container, typed into through the terminal.
         first.type_line("kubectl exec -it deploy/web -- bash")
         prompt = first.wait("bash's prompt", lambda: (lambda p: p if p.startswith("root@web-") else None)(first.prompt()))
