@@ -333,6 +333,7 @@ pub mod ids {
     id!(controller_revisions, "apps", "controllerrevisions");
     id!(jobs, "batch", "jobs");
     id!(cron_jobs, "batch", "cronjobs");
+    id!(certificate_signing_requests, "certificates.k8s.io", "certificatesigningrequests");
     id!(leases, "coordination.k8s.io", "leases");
     id!(events_v1, "events.k8s.io", "events");
     id!(endpoint_slices, "discovery.k8s.io", "endpointslices");

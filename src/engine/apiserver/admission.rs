@@ -144,6 +144,27 @@ pub fn validate_create(api: &ApiServer, obj: &Object) -> Result<(), ApiError> {
     if let Object::PriorityClass(pc) = obj {
         one_global_default(api, pc, false)?;
     }
+    if let Object::CertificateSigningRequest(csr) = obj {
+        certificate_subject_restriction(csr)?;
+    }
+    Ok(())
+}
+
+/// CertificateSubjectRestriction: no request to the kube-apiserver-client
+/// signer may ask for the `system:masters` group.
+fn certificate_subject_restriction(csr: &k8s_openapi::api::certificates::v1::CertificateSigningRequest) -> Result<(), ApiError> {
+    use crate::engine::certificates as certs;
+    if csr.spec.signer_name != certs::KUBE_APISERVER_CLIENT {
+        return Ok(());
+    }
+    let request = certs::parse_request(&csr.spec.request.0).map_err(|e| ApiError::new(crate::engine::api::Reason::InternalError, format!("failed to parse CSR: {e}")))?;
+    if request.organizations.iter().any(|o| o == "system:masters") {
+        let name = csr.metadata.name.as_deref().unwrap_or("");
+        return Err(ApiError::new(
+            crate::engine::api::Reason::Forbidden,
+            format!("certificatesigningrequests.certificates.k8s.io \"{name}\" is forbidden: use of {} signer with system:masters group is not allowed", certs::KUBE_APISERVER_CLIENT),
+        ));
+    }
     Ok(())
 }
 

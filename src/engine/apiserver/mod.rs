@@ -1064,6 +1064,16 @@ impl ApiServer {
             copy_status(&mut obj, &old);
             obj
         };
+        // A CSR's spec never changes after create (`csrStrategy.PrepareForUpdate`);
+        // a status write's new conditions are given their times (`populateConditionTimestamps`).
+        if let (Object::CertificateSigningRequest(csr), Object::CertificateSigningRequest(stored)) = (&mut obj, &*old) {
+            if status_only {
+                let now = self.now;
+                populate_condition_times(csr.status.iter_mut().flat_map(|s| s.conditions.iter_mut().flatten()), stored, now);
+            } else {
+                csr.spec = stored.spec.clone();
+            }
+        }
         preserve_system_meta(obj.meta_mut(), old.meta());
         if status_only {
             stamp_volume_phase_transition(&mut obj, &old, self.now);
@@ -1179,6 +1189,75 @@ impl ApiServer {
         self.writes += 1;
         self.fan_out(Some(&old), &stored, WatchEventType::Modified);
         Ok(stored)
+    }
+
+    /// `PUT certificatesigningrequests/<name>/approval` (kubectl
+    /// certificate approve and deny): the stored request with only the
+    /// conditions sent (`csrApprovalStrategy`), each given its times, and
+    /// the CertificateApproval admission plugin: the client must hold
+    /// `approve` on the request's signer (`signers`, by its name or
+    /// `<domain>/*`).
+    pub fn update_approval(&mut self, obj: Object, dry_run: bool) -> Result<Rc<Object>, ApiError> {
+        let name = obj.meta().name.clone().unwrap_or_default();
+        let key = Self::key(ids::certificate_signing_requests(), "", &name);
+        let plural = resource(ids::certificate_signing_requests()).qualified_plural();
+        if self.authorizing() {
+            self.serving()?;
+            self.authorize_client_on("update", ids::certificate_signing_requests(), "approval", "", &name)?;
+            if let Some(Object::CertificateSigningRequest(stored)) = self.store.get(&key).map(|e| e.value.object()).as_deref() {
+                if !self.may_approve(&stored.spec.signer_name) {
+                    return Err(ApiError::new(
+                        Reason::Forbidden,
+                        format!("{plural} \"{name}\" is forbidden: user not permitted to approve requests with signerName \"{}\"", stored.spec.signer_name),
+                    ));
+                }
+            }
+            return self.as_authorized(|api| api.update_approval(obj, dry_run));
+        }
+        self.check_reachable()?;
+        let Some(entry) = self.store.get(&key) else {
+            return Err(ApiError::not_found(&plural, &name));
+        };
+        let old = entry.value.object();
+        let current = entry.mod_revision;
+        let (Object::CertificateSigningRequest(sent), Object::CertificateSigningRequest(stored)) = (&obj, &*old) else {
+            return Err(ApiError::not_found(&plural, &name));
+        };
+        if let Some(rv) = sent.metadata.resource_version.as_deref().filter(|rv| !rv.is_empty()) {
+            if rv.parse::<i64>().ok() != Some(current) {
+                return Err(ApiError::conflict(&plural, &name));
+            }
+        }
+        let mut next = (**stored).clone();
+        let mut conditions = sent.status.as_ref().and_then(|s| s.conditions.clone());
+        populate_condition_times(conditions.iter_mut().flatten(), stored, self.now);
+        next.status.get_or_insert_with(Default::default).conditions = conditions;
+        let causes = validation::validate_csr_write(&next, stored, validation::certificates::CsrWrite::Approval);
+        let obj = Object::CertificateSigningRequest(Box::new(next));
+        if !causes.is_empty() {
+            return Err(invalid_error(&obj, causes));
+        }
+        if dry_run {
+            return Ok(Rc::new(obj));
+        }
+        let (written, _) = self
+            .store
+            .put_if(&key, Some(current), |rev| with_resource_version(obj, rev))
+            .map_err(|_| ApiError::conflict(&plural, &name))?;
+        self.writes += 1;
+        self.fan_out(Some(&old), &written, WatchEventType::Modified);
+        Ok(written)
+    }
+
+    /// `IsAuthorizedForSignerName`: the client may `approve` for the
+    /// signer by its name or by `<domain>/*`.
+    fn may_approve(&self, signer: &str) -> bool {
+        let Some(user) = self.client_user() else { return true };
+        let asks = |name: &str| {
+            let request = crate::engine::rbac::Request { verb: "approve", group: "certificates.k8s.io", resource: "signers", subresource: "", namespace: "", name, path: None };
+            self.authorize(user, &request).allowed
+        };
+        asks(signer) || signer.split_once('/').is_some_and(|(domain, _)| asks(&format!("{domain}/*")))
     }
 
     /// Reads, changes and writes an object, retrying on conflicts as
@@ -1738,6 +1817,26 @@ fn stamp_requestor(csr: &mut k8s_openapi::api::certificates::v1::CertificateSign
     csr.spec.groups = Some(user.groups.clone()).filter(|g| !g.is_empty());
     csr.spec.extra = None;
     csr.status = Some(Default::default());
+}
+
+/// `populateConditionTimestamps`: a condition without a `lastUpdateTime`
+/// gets now; without a `lastTransitionTime`, the stored one of a condition
+/// of its type and status, else now.
+fn populate_condition_times<'a>(
+    conditions: impl Iterator<Item = &'a mut k8s_openapi::api::certificates::v1::CertificateSigningRequestCondition>,
+    stored: &k8s_openapi::api::certificates::v1::CertificateSigningRequest,
+    now: VirtualTime,
+) {
+    let stored_conditions = stored.status.as_ref().and_then(|s| s.conditions.as_deref()).unwrap_or(&[]);
+    for c in conditions {
+        if c.last_update_time.is_none() {
+            c.last_update_time = Some(api::meta::api_time(now));
+        }
+        if c.last_transition_time.is_none() {
+            let kept = stored_conditions.iter().find(|o| o.type_ == c.type_ && o.status == c.status).and_then(|o| o.last_transition_time.clone());
+            c.last_transition_time = Some(kept.unwrap_or_else(|| api::meta::api_time(now)));
+        }
+    }
 }
 
 /// An `Invalid` error naming the object as kubectl prints it.

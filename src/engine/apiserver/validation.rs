@@ -3,6 +3,7 @@
 //! back in the order a 1.33 server lists them.
 
 mod autoscaling;
+pub mod certificates;
 mod endpoints;
 mod go_json;
 mod job_policies;
@@ -425,6 +426,9 @@ pub fn validate_create(obj: &Object) -> Vec<Cause> {
     if let Object::Event(event) = obj {
         validate_legacy_event_namespace(event, &mut errs);
     }
+    if let Object::CertificateSigningRequest(csr) = obj {
+        certificates::validate(csr, None, certificates::CsrWrite::Create, &mut errs);
+    }
     errs.0
 }
 
@@ -545,6 +549,10 @@ pub fn validate_update(obj: &Object, old: &Object) -> Vec<Cause> {
             validate_immutable_fields(obj, old, &mut errs);
             validate_kind(obj, &mut errs);
         }
+        // `ValidateCertificateSigningRequestUpdate`: the request again, with what the stored one already breaks tolerated.
+        (Object::CertificateSigningRequest(csr), Object::CertificateSigningRequest(old_csr)) => {
+            certificates::validate(csr, Some(old_csr), certificates::CsrWrite::Update, &mut errs);
+        }
         // `ValidateRuntimeClassUpdate`: the metadata and the handler, which may not change.
         (Object::RuntimeClass(class), Object::RuntimeClass(old_class)) => {
             if class.handler != old_class.handler {
@@ -559,6 +567,19 @@ pub fn validate_update(obj: &Object, old: &Object) -> Vec<Cause> {
             validate_immutable_fields(obj, old, &mut errs);
         }
     }
+    dedup(errs.0)
+}
+
+/// A write of a CSR's `status` or `approval` subresource
+/// (`ValidateCertificateSigningRequestStatusUpdate`, `…ApprovalUpdate`).
+pub fn validate_csr_write(
+    csr: &k8s_openapi::api::certificates::v1::CertificateSigningRequest,
+    old: &k8s_openapi::api::certificates::v1::CertificateSigningRequest,
+    write: certificates::CsrWrite,
+) -> Vec<Cause> {
+    let mut errs = Errors::default();
+    certificates::validate(csr, Some(old), write, &mut errs);
+    validate_object_meta_update(&csr.metadata, &old.metadata, &mut errs);
     dedup(errs.0)
 }
 
@@ -579,6 +600,10 @@ pub fn validate_resize(pod: &crate::engine::api::pod::Pod, old: &crate::engine::
 /// validated again. Every ReplicaSet and Deployment status write, one per
 /// pod that becomes ready, validated its whole pod template again.
 pub fn validate_status_update(obj: &Object, old: &Object) -> Vec<Cause> {
+    // `ValidateCertificateSigningRequestStatusUpdate`: a signer's write is the one status rule modelled.
+    if let (Object::CertificateSigningRequest(csr), Object::CertificateSigningRequest(old_csr)) = (obj, old) {
+        return validate_csr_write(csr, old_csr, certificates::CsrWrite::Status);
+    }
     let (meta, old_meta) = (obj.meta(), old.meta());
     // The stored metadata, which passed these checks when it was written,
     // is what a status write keeps: its labels, annotations and owners are

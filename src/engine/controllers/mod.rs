@@ -32,6 +32,7 @@ pub mod serviceaccount;
 pub mod tokens;
 pub mod stateful_set;
 pub mod ttl_after_finished;
+pub mod certificates;
 #[cfg(test)]
 mod testkit;
 pub mod util;
@@ -193,6 +194,8 @@ impl ControllerManager {
             Box::new(horizontal_pod_autoscaler::HorizontalPodAutoscalerController::new()),
             Box::new(resource_quota::ResourceQuotaController::new()),
             Box::new(clusterrole_aggregation::ClusterRoleAggregationController::new()),
+            Box::new(certificates::CsrApprovingController::new()),
+            Box::new(certificates::CsrSigningController::new()),
         ])
     }
 

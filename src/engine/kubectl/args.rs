@@ -287,6 +287,9 @@ pub static COMMANDS: &[Command] = &[
         flags: &[b("allow-missing-template-keys", None), RECORD, v("replicas", None), v("current-replicas", None), v("resource-version", None), SELECTOR, FILENAME, RECURSIVE, b("all", None), OUTPUT, DRY_RUN, v("timeout", None), v("template", None)],
         subcommands: &[],
     },
+    Command { path: "certificate", flags: &[], subcommands: &["approve", "deny"] },
+    Command { path: "certificate approve", flags: &[b("allow-missing-template-keys", None), FILENAME, b("force", None), v("kustomize", Some('k')), OUTPUT, RECURSIVE, b("show-managed-fields", None), v("template", None)], subcommands: &[] },
+    Command { path: "certificate deny", flags: &[b("allow-missing-template-keys", None), FILENAME, b("force", None), v("kustomize", Some('k')), OUTPUT, RECURSIVE, b("show-managed-fields", None), v("template", None)], subcommands: &[] },
     Command { path: "rollout", flags: &[], subcommands: &["status", "history", "undo", "restart", "pause", "resume"] },
     Command { path: "rollout status", flags: &[v("revision", None), o("watch", "true"), v("timeout", None), SELECTOR, FILENAME, RECURSIVE], subcommands: &[] },
     Command { path: "rollout history", flags: &[b("allow-missing-template-keys", None), v("revision", None), OUTPUT, SELECTOR, FILENAME, RECURSIVE, v("template", None)], subcommands: &[] },
@@ -607,7 +610,6 @@ fn not_simulated(word: &str) -> Option<&'static str> {
         "completion" => "there is no shell here to complete commands in",
         "kustomize" => "kustomize is not bundled; apply the manifests with -f",
         "plugin" => "there are no plugins to list",
-        "certificate" => "CertificateSigningRequests are not served",
         "alpha" => "kubectl's alpha commands are not offered",
         _ => return None,
     })

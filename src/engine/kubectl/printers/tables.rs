@@ -851,7 +851,7 @@ pub fn row(obj: &Object, wide: bool, now: VirtualTime) -> Row {
 
 /// `extractCSRStatus`: Denied over Approved over Pending, then `,Failed`
 /// and `,Issued`.
-fn csr_condition(csr: &k8s_openapi::api::certificates::v1::CertificateSigningRequest) -> String {
+pub(crate) fn csr_condition(csr: &k8s_openapi::api::certificates::v1::CertificateSigningRequest) -> String {
     let conditions = csr.status.as_ref().and_then(|s| s.conditions.as_deref()).unwrap_or(&[]);
     let has = |t: &str| conditions.iter().any(|c| c.type_ == t);
     let mut status = if has("Denied") {

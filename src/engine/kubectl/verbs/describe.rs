@@ -194,6 +194,7 @@ pub fn describe_object(s: &Session, obj: &Object, show_events: bool, now: Virtua
         Object::EndpointSlice(slice) => network::describe_endpoint_slice(&mut w, obj, slice),
         Object::HorizontalPodAutoscaler(hpa) => autoscaling::describe_horizontal_pod_autoscaler(&mut w, hpa),
         Object::PriorityClass(pc) => describe_priority_class(&mut w, pc),
+        Object::CertificateSigningRequest(csr) => describe_certificate_signing_request(&mut w, csr),
         Object::Role(r) => rbac::describe_role(&mut w, &r.metadata, r.rules.as_deref()),
         Object::ClusterRole(r) => rbac::describe_role(&mut w, &r.metadata, r.rules.as_deref()),
         Object::RoleBinding(b) => rbac::describe_binding(&mut w, &b.metadata, &b.role_ref, b.subjects.as_deref()),
@@ -204,6 +205,46 @@ pub fn describe_object(s: &Session, obj: &Object, show_events: bool, now: Virtua
         describe_events(&mut w, &events, now);
     }
     DESCRIBE.format(&w.text)
+}
+
+/// `describeCertificateSigningRequest`: the requester and signer, then
+/// the subject and alternative names read from `spec.request`.
+fn describe_certificate_signing_request(w: &mut Writer, csr: &k8s_openapi::api::certificates::v1::CertificateSigningRequest) {
+    let list = |w: &mut Writer, name: &str, values: &[String]| {
+        if !values.is_empty() {
+            w.line(0, &format!("\t{name}:\t{}", values.join("\n\t\t")));
+        }
+    };
+    let request = crate::engine::certificates::parse_request(&csr.spec.request.0).unwrap_or_default();
+    w.line(0, &format!("Name:\t{}", csr.metadata.name.as_deref().unwrap_or("")));
+    w.line(0, &format!("Labels:\t{}", format_labels(csr.metadata.labels.as_ref())));
+    w.line(0, &format!("Annotations:\t{}", format_labels(csr.metadata.annotations.as_ref())));
+    w.line(0, &format!("CreationTimestamp:\t{}", csr.metadata.creation_timestamp.as_ref().map(rfc1123z).unwrap_or_default()));
+    w.line(0, &format!("Requesting User:\t{}", csr.spec.username.as_deref().unwrap_or("")));
+    if !csr.spec.signer_name.is_empty() {
+        w.line(0, &format!("Signer:\t{}", csr.spec.signer_name));
+    }
+    if let Some(seconds) = csr.spec.expiration_seconds {
+        w.line(0, &format!("Requested Duration:\t{}", crate::engine::kubectl::printers::human_duration(seconds.max(0) as u64 * 1000)));
+    }
+    w.line(0, &format!("Status:\t{}", crate::engine::kubectl::printers::tables::csr_condition(csr)));
+    w.line(0, "Subject:");
+    w.line(0, &format!("\tCommon Name:\t{}", request.common_name));
+    w.line(0, &format!("\tSerial Number:\t{}", request.serial_number));
+    list(w, "Organization", &request.organizations);
+    list(w, "Organizational Unit", &request.organizational_units);
+    list(w, "Country", &request.countries);
+    list(w, "Locality", &request.localities);
+    list(w, "Province", &request.provinces);
+    list(w, "StreetAddress", &request.street_addresses);
+    list(w, "PostalCode", &request.postal_codes);
+    if !(request.dns_names.is_empty() && request.email_addresses.is_empty() && request.ip_addresses.is_empty() && request.uris.is_empty()) {
+        w.line(0, "Subject Alternative Names:");
+        list(w, "DNS Names", &request.dns_names);
+        list(w, "Email Addresses", &request.email_addresses);
+        list(w, "URIs", &request.uris);
+        list(w, "IP Addresses", &request.ip_addresses);
+    }
 }
 
 /// `describePriorityClass`: no labels, and the annotations on one line as

@@ -4,6 +4,7 @@ pub mod apply;
 mod attach;
 mod auth;
 mod autoscale;
+mod certificate;
 pub mod create;
 mod create_ingress;
 mod create_rbac;
@@ -55,6 +56,7 @@ pub fn dispatch(s: &mut Session) -> Result {
         "expose" => expose::run(s),
         "delete" => delete::run(s),
         "scale" => scale::run(s),
+        "certificate" => certificate::run(s),
         "autoscale" => autoscale::run(s),
         "rollout" => rollout::run(s),
         "set" => set::run(s),
