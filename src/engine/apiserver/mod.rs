@@ -670,6 +670,16 @@ impl ApiServer {
         prefix
     }
 
+    /// A create's `AlreadyExists`; the registry's store says so when the
+    /// object in the way is being deleted (`object is being deleted: …`).
+    fn already_exists(&self, key: &str, qualified: &str, name: &str) -> ApiError {
+        let mut error = ApiError::already_exists(qualified, name);
+        if self.store.get(key).is_some_and(|e| e.value.object().meta().deletion_timestamp.is_some()) {
+            error.message = format!("object is being deleted: {}", error.message);
+        }
+        error
+    }
+
     pub fn get(&self, resource_id: ResourceId, namespace: &str, name: &str) -> Result<Rc<Object>, ApiError> {
         self.check_readable()?;
         self.authorize_client_on("get", resource_id, "", namespace, name)?;
@@ -950,7 +960,7 @@ impl ApiServer {
         let key = Self::key(rid, &namespace, &name);
         // A real write finds an existing key in its compare-and-swap below.
         if dry_run && self.store.get(&key).is_some() {
-            return Err(ApiError::already_exists(&rt.qualified_plural(), &name));
+            return Err(self.already_exists(&key, &rt.qualified_plural(), &name));
         }
         let now = self.now;
         {
@@ -981,7 +991,7 @@ impl ApiServer {
         let (stored, revision) = self
             .store
             .put_if(&key, Some(0), |rev| with_resource_version(obj, rev))
-            .map_err(|_| ApiError::already_exists(&rt.qualified_plural(), &name))?;
+            .map_err(|_| self.already_exists(&key, &rt.qualified_plural(), &name))?;
         self.writes += 1;
         self.lease_event(rid, &key, revision);
         self.fan_out(None, &stored, WatchEventType::Added);
