@@ -693,6 +693,43 @@ impl ApiServer {
             .ok_or_else(|| ApiError::not_found(&resource(resource_id).qualified_plural(), name))
     }
 
+    /// The object a PATCH of it (or of its `subresource`) applies to,
+    /// authorized as that patch: kubectl sends the patch without reading
+    /// the object first, so a user who may patch but not get is let in,
+    /// and one who may not patch is refused before a missing object is.
+    pub fn get_to_patch(&self, resource_id: ResourceId, namespace: &str, name: &str, subresource: &str) -> Result<Rc<Object>, ApiError> {
+        self.check_readable()?;
+        self.authorize_client_on("patch", resource_id, subresource, namespace, name)?;
+        self.store
+            .get(&Self::key(resource_id, namespace, name))
+            .map(|e| e.value.object())
+            .ok_or_else(|| ApiError::not_found(&resource(resource_id).qualified_plural(), name))
+    }
+
+    /// A read of an object's subresource (`kubectl get --subresource`):
+    /// RBAC authorizes `resource/subresource` (not the object's own
+    /// resource), then a kind that does not serve it is the router's 404.
+    /// The object itself is returned: `status` serves it whole, and the
+    /// caller makes a `scale` its Scale.
+    pub fn get_subresource(&self, resource_id: ResourceId, namespace: &str, name: &str, subresource: &str) -> Result<Rc<Object>, ApiError> {
+        self.check_readable()?;
+        self.authorize_client_on("get", resource_id, subresource, namespace, name)?;
+        let kind = resource(resource_id).kind;
+        let served = match subresource {
+            "status" => serves_status(kind),
+            "scale" => matches!(kind, "Deployment" | "ReplicaSet" | "StatefulSet" | "ReplicationController"),
+            _ => false,
+        };
+        if !served {
+            return Err(ApiError::new(Reason::NotFound, "the server could not find the requested resource"));
+        }
+        self.warn_if_deprecated(resource_id);
+        self.store
+            .get(&Self::key(resource_id, namespace, name))
+            .map(|e| e.value.object())
+            .ok_or_else(|| ApiError::not_found(&resource(resource_id).qualified_plural(), name))
+    }
+
     /// The objects matching `query`, in key order, and the revision they were read at.
     pub fn list(&self, query: &Query) -> Result<(Vec<Rc<Object>>, i64), ApiError> {
         self.check_readable()?;
@@ -1721,6 +1758,10 @@ macro_rules! status_kinds {
         /// Whether the kind serves a `/status` subresource.
         pub fn has_status_subresource(obj: &Object) -> bool {
             matches!(obj, Object::Pod(_) $( | Object::$variant(_) )* $( | Object::$shared(_) )*)
+        }
+        /// [`has_status_subresource`] by the kind's name.
+        fn serves_status(kind: &str) -> bool {
+            matches!(kind, "Pod" $( | stringify!($variant) )* $( | stringify!($shared) )*)
         }
         fn spec_changed(a: &Object, b: &Object) -> bool {
             match (a, b) {
