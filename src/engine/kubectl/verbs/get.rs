@@ -459,7 +459,10 @@ pub fn events(s: &mut Session) -> Result {
                 return Err(Error::Message("error: arguments in resource/name form may not have more than one slash".to_string()));
             }
             let rid = resolve(kind)?;
-            Some((resource(rid).kind.to_string(), name.to_string()))
+            let rt = resource(rid);
+            // The field selector names the kind and its `apiVersion`.
+            let api_version = if rt.group.is_empty() { rt.version.to_string() } else { format!("{}/{}", rt.group, rt.version) };
+            Some((rt.kind.to_string(), api_version, name.to_string()))
         }
         None => None,
     };
@@ -471,8 +474,10 @@ pub fn events(s: &mut Session) -> Result {
         })
         .filter(|e| types.is_empty() || types.iter().any(|t| e.type_.as_deref().is_some_and(|et| t.eq_ignore_ascii_case(et))))
         .filter(|e| {
-            target.as_ref().is_none_or(|(kind, name)| {
-                e.involved_object.kind.as_deref() == Some(kind.as_str()) && e.involved_object.name.as_deref() == Some(name.as_str())
+            target.as_ref().is_none_or(|(kind, api_version, name)| {
+                e.involved_object.kind.as_deref() == Some(kind.as_str())
+                    && e.involved_object.api_version.as_deref().unwrap_or_default() == api_version
+                    && e.involved_object.name.as_deref() == Some(name.as_str())
             })
         })
         .collect();
