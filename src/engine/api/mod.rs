@@ -406,6 +406,17 @@ pub fn resource_for_kind(api_version: &str, kind: &str) -> Option<ResourceId> {
 /// kubectl's priority RESTMapper (so `events` is core/v1).
 pub fn resolve_resource_arg(arg: &str) -> Option<ResourceId> {
     let lower = arg.to_ascii_lowercase();
+    let names = |r: &ResourceType, name: &str| r.plural == name || r.singular == name || r.kind.eq_ignore_ascii_case(name) || r.short_names.contains(&name);
+    // `ParseResourceArg`: two dots or more may name `resource.version.group`
+    // (`deployments.v1.apps`, `pods.v1.`), tried before `resource.group`.
+    if lower.matches('.').count() >= 2 {
+        let mut parts = lower.splitn(3, '.');
+        if let (Some(name), Some(version), Some(group)) = (parts.next(), parts.next(), parts.next()) {
+            if let Some(i) = RESOURCES.iter().position(|r| r.group == group && r.version == version && names(r, name)) {
+                return Some(ResourceId(i as u16));
+            }
+        }
+    }
     let (name, group) = match lower.split_once('.') {
         Some((n, g)) => (n.to_string(), Some(g.to_string())),
         None => (lower.clone(), None),
@@ -415,7 +426,7 @@ pub fn resolve_resource_arg(arg: &str) -> Option<ResourceId> {
         .iter()
         .enumerate()
         .filter(|(_, r)| group.as_deref().is_none_or(|g| r.group == g || r.group.starts_with(&format!("{g}."))))
-        .find(|(_, r)| r.plural == name || r.singular == name || r.kind.eq_ignore_ascii_case(name) || r.short_names.contains(&name))
+        .find(|(_, r)| names(r, name))
         .map(|(i, _)| ResourceId(i as u16))
 }
 

@@ -670,6 +670,16 @@ impl ApiServer {
         prefix
     }
 
+    /// A create's `AlreadyExists`; the registry's store says so when the
+    /// object in the way is being deleted (`object is being deleted: …`).
+    fn already_exists(&self, key: &str, qualified: &str, name: &str) -> ApiError {
+        let mut error = ApiError::already_exists(qualified, name);
+        if self.store.get(key).is_some_and(|e| e.value.object().meta().deletion_timestamp.is_some()) {
+            error.message = format!("object is being deleted: {}", error.message);
+        }
+        error
+    }
+
     pub fn get(&self, resource_id: ResourceId, namespace: &str, name: &str) -> Result<Rc<Object>, ApiError> {
         self.check_readable()?;
         self.authorize_client_on("get", resource_id, "", namespace, name)?;
@@ -677,6 +687,43 @@ impl ApiServer {
         if component_status::is_component_status(resource_id) {
             return self.component_status(name);
         }
+        self.store
+            .get(&Self::key(resource_id, namespace, name))
+            .map(|e| e.value.object())
+            .ok_or_else(|| ApiError::not_found(&resource(resource_id).qualified_plural(), name))
+    }
+
+    /// The object a PATCH of it (or of its `subresource`) applies to,
+    /// authorized as that patch: kubectl sends the patch without reading
+    /// the object first, so a user who may patch but not get is let in,
+    /// and one who may not patch is refused before a missing object is.
+    pub fn get_to_patch(&self, resource_id: ResourceId, namespace: &str, name: &str, subresource: &str) -> Result<Rc<Object>, ApiError> {
+        self.check_readable()?;
+        self.authorize_client_on("patch", resource_id, subresource, namespace, name)?;
+        self.store
+            .get(&Self::key(resource_id, namespace, name))
+            .map(|e| e.value.object())
+            .ok_or_else(|| ApiError::not_found(&resource(resource_id).qualified_plural(), name))
+    }
+
+    /// A read of an object's subresource (`kubectl get --subresource`):
+    /// RBAC authorizes `resource/subresource` (not the object's own
+    /// resource), then a kind that does not serve it is the router's 404.
+    /// The object itself is returned: `status` serves it whole, and the
+    /// caller makes a `scale` its Scale.
+    pub fn get_subresource(&self, resource_id: ResourceId, namespace: &str, name: &str, subresource: &str) -> Result<Rc<Object>, ApiError> {
+        self.check_readable()?;
+        self.authorize_client_on("get", resource_id, subresource, namespace, name)?;
+        let kind = resource(resource_id).kind;
+        let served = match subresource {
+            "status" => serves_status(kind),
+            "scale" => matches!(kind, "Deployment" | "ReplicaSet" | "StatefulSet" | "ReplicationController"),
+            _ => false,
+        };
+        if !served {
+            return Err(ApiError::new(Reason::NotFound, "the server could not find the requested resource"));
+        }
+        self.warn_if_deprecated(resource_id);
         self.store
             .get(&Self::key(resource_id, namespace, name))
             .map(|e| e.value.object())
@@ -950,7 +997,7 @@ impl ApiServer {
         let key = Self::key(rid, &namespace, &name);
         // A real write finds an existing key in its compare-and-swap below.
         if dry_run && self.store.get(&key).is_some() {
-            return Err(ApiError::already_exists(&rt.qualified_plural(), &name));
+            return Err(self.already_exists(&key, &rt.qualified_plural(), &name));
         }
         let now = self.now;
         {
@@ -981,7 +1028,7 @@ impl ApiServer {
         let (stored, revision) = self
             .store
             .put_if(&key, Some(0), |rev| with_resource_version(obj, rev))
-            .map_err(|_| ApiError::already_exists(&rt.qualified_plural(), &name))?;
+            .map_err(|_| self.already_exists(&key, &rt.qualified_plural(), &name))?;
         self.writes += 1;
         self.lease_event(rid, &key, revision);
         self.fan_out(None, &stored, WatchEventType::Added);
@@ -1790,6 +1837,10 @@ macro_rules! status_kinds {
         /// Whether the kind serves a `/status` subresource.
         pub fn has_status_subresource(obj: &Object) -> bool {
             matches!(obj, Object::Pod(_) $( | Object::$variant(_) )* $( | Object::$shared(_) )*)
+        }
+        /// [`has_status_subresource`] by the kind's name.
+        fn serves_status(kind: &str) -> bool {
+            matches!(kind, "Pod" $( | stringify!($variant) )* $( | stringify!($shared) )*)
         }
         fn spec_changed(a: &Object, b: &Object) -> bool {
             match (a, b) {

@@ -494,7 +494,10 @@ fn validate_kind(obj: &Object, errs: &mut Errors) {
         Object::NetworkPolicy(np) => networking::validate_network_policy(np, errs),
         Object::RuntimeClass(class) => pod::validate_runtime_class(class, errs),
         Object::IngressClass(class) => networking::validate_ingress_class(class, errs),
-        Object::Node(node) => validate_node_taints(node.spec.as_ref().and_then(|s| s.taints.as_deref()).unwrap_or_default(), errs),
+        Object::Node(node) => {
+            validate_node_taints(node.spec.as_ref().and_then(|s| s.taints.as_deref()).unwrap_or_default(), errs);
+            validate_node_pod_cidrs(&node_pod_cidrs(node), errs);
+        }
         Object::Role(role) => rbac::validate_role(role.rules.as_ref(), errs),
         Object::ClusterRole(role) => rbac::validate_cluster_role(role.rules.as_ref(), role.aggregation_rule.as_ref(), errs),
         Object::RoleBinding(binding) => rbac::validate_binding(&binding.role_ref, binding.subjects.as_ref(), true, errs),
@@ -527,6 +530,50 @@ fn validate_node_taints(taints: &[k8s_openapi::api::core::v1::Taint], errs: &mut
             let time_added = if taint.time_added.is_some() { "(*v1.Time)(0xc000a1c0f0)" } else { "(*v1.Time)(nil)" };
             let shown = format!("core.Taint{{Key:{}, Value:{}, Effect:{}, TimeAdded:{time_added}}}", quote(&taint.key), quote(value), quote(&taint.effect));
             errs.duplicate(&item, &format!("{shown}: taints must be unique by key and effect pair"));
+        }
+    }
+}
+
+/// A node's pod CIDRs as the API server holds them: `podCIDRs`, or the
+/// single `podCIDR` a client set alone (`Convert_v1_NodeSpec_To_core_NodeSpec`).
+fn node_pod_cidrs(node: &k8s_openapi::api::core::v1::Node) -> Vec<String> {
+    let spec = node.spec.as_ref();
+    match spec.and_then(|s| s.pod_cidrs.clone()).filter(|c| !c.is_empty()) {
+        Some(cidrs) => cidrs,
+        None => spec.and_then(|s| s.pod_cidr.clone()).filter(|c| !c.is_empty()).into_iter().collect(),
+    }
+}
+
+/// `ValidateNode`'s pod CIDRs: each a CIDR; two or more only as one IPv4
+/// and one IPv6 (`IsDualStackCIDRStrings`, whose parse error is an
+/// internal error beside the family error), without duplicates.
+fn validate_node_pod_cidrs(cidrs: &[String], errs: &mut Errors) {
+    const VALID_CIDR: &str = "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)";
+    let parsed: Vec<Option<service::Cidr>> = cidrs.iter().map(|c| service::cidr(c)).collect();
+    for (i, (text, block)) in cidrs.iter().zip(&parsed).enumerate() {
+        if block.is_none() {
+            errs.invalid_str(&format!("spec.podCIDRs[{i}]"), text, VALID_CIDR);
+        }
+    }
+    if cidrs.len() < 2 {
+        return;
+    }
+    let mut dual_stack = false;
+    if let Some(i) = parsed.iter().position(Option::is_none) {
+        // `netutils.ParseCIDRs`' error, as `field.InternalError` words it.
+        errs.push("spec.podCIDRs", format!("Internal error: invalid PodCIDRs. failed to check with dual stack with error:invalid CIDR[{i}]: <nil> (invalid CIDR address: {})", cidrs[i]));
+    } else {
+        let v4 = parsed.iter().flatten().filter(|c| c.v4).count();
+        dual_stack = v4 > 0 && v4 < parsed.len();
+    }
+    if !dual_stack || cidrs.len() > 2 {
+        let quoted: Vec<String> = cidrs.iter().map(|c| quote(c)).collect();
+        errs.invalid("spec.podCIDRs", &format!("[]string{{{}}}", quoted.join(", ")), "may specify no more than one CIDR for each IP family");
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, text) in cidrs.iter().enumerate() {
+        if !seen.insert(text) {
+            errs.duplicate(&format!("spec.podCIDRs[{i}]"), &quote(text));
         }
     }
 }
@@ -650,6 +697,14 @@ fn validate_immutable_fields(obj: &Object, old: &Object, errs: &mut Errors) {
             }
         }
         (Object::Job(d), Object::Job(o)) => workloads::validate_job_update(d, o, errs),
+        // `ValidateNodeUpdate`: pod CIDRs may be set once, from none, and
+        // then never changed (one error per changed entry, told once).
+        (Object::Node(d), Object::Node(o)) => {
+            let (new_cidrs, old_cidrs) = (node_pod_cidrs(d), node_pod_cidrs(o));
+            if !old_cidrs.is_empty() && new_cidrs != old_cidrs {
+                errs.forbidden("spec.podCIDRs", "node updates may not change podCIDR except from \"\" to valid");
+            }
+        }
         (Object::Service(d), Object::Service(o)) => service::validate_service_update(d, o, errs),
         (Object::IngressClass(d), Object::IngressClass(o)) => networking::validate_ingress_class_update(d, o, errs),
         (Object::ConfigMap(d), Object::ConfigMap(o)) => {

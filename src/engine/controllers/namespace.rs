@@ -15,12 +15,34 @@ use crate::engine::sim::Ctx;
 use super::queue::{drain, WorkQueue};
 use super::{Cache, Changes, Controller};
 
-/// How soon a namespace whose content is still going is looked at again.
+/// A vanished namespace whose content is still going is looked at again this soon.
 const CONTENT_REMAINING_RETRY_MS: u64 = 2_000;
+/// `namespaceDeletionGracePeriod`: a deleted namespace (or its update) is
+/// synced this long after it is seen, for HA API servers to observe it.
+const DELETION_GRACE_PERIOD_MS: u64 = 5_000;
+/// `finalizerEstimateSeconds`: the wait assumed for content held by finalizers.
+const FINALIZER_ESTIMATE_SECONDS: u64 = 15;
+/// `nsControllerRateLimiter`'s per-namespace back-off after a failed sync:
+/// 5 ms doubling, at most a minute.
+const FAILURE_BACKOFF_BASE_MS: u64 = 5;
+const FAILURE_BACKOFF_MAX_MS: u64 = 60_000;
 
 pub struct NamespaceController {
     queue: WorkQueue,
     primed: bool,
+    /// Failed syncs in a row, per namespace (the rate limiter's count).
+    failures: BTreeMap<String, u32>,
+}
+
+/// What deleting a namespace's content left: the objects per resource, the
+/// finalizers holding them, how long to wait for them (`estimate`, in
+/// seconds) and the resources whose objects stay for no known reason.
+#[derive(Default)]
+struct ContentLeft {
+    remaining: BTreeMap<String, usize>,
+    finalizers: BTreeMap<String, usize>,
+    estimate: u64,
+    unexpected: Vec<String>,
 }
 
 impl Default for NamespaceController {
@@ -31,7 +53,15 @@ impl Default for NamespaceController {
 
 impl NamespaceController {
     pub fn new() -> Self {
-        NamespaceController { queue: WorkQueue::default(), primed: false }
+        NamespaceController { queue: WorkQueue::default(), primed: false, failures: BTreeMap::new() }
+    }
+
+    /// `AddRateLimited` after a failed sync of `ns_name`.
+    fn back_off(&mut self, ns_name: &str, now: VirtualTime) -> VirtualTime {
+        let failures = self.failures.entry(ns_name.to_string()).or_insert(0);
+        let delay = FAILURE_BACKOFF_BASE_MS.saturating_mul(1u64 << (*failures).min(30)).min(FAILURE_BACKOFF_MAX_MS);
+        *failures += 1;
+        now.plus_millis(delay)
     }
 
     fn sync_one(&mut self, ctx: &mut Ctx, key: &ObjectKey) -> Result<Option<VirtualTime>, ApiError> {
@@ -46,13 +76,20 @@ impl NamespaceController {
         if ns.as_ref().is_some_and(|n| n.meta().deletion_timestamp.is_none()) {
             return Ok(None);
         }
-        let (remaining, finalizers) = self.delete_content(ctx, &ns_name)?;
+        let deleted_at = ns.as_ref().and_then(|n| n.meta().deletion_timestamp.as_ref().map(meta::virtual_of));
+        let left = self.delete_content(ctx, &ns_name, deleted_at)?;
         let Some(ns) = ns else {
-            return Ok((!remaining.is_empty()).then(|| ctx.now.plus_millis(CONTENT_REMAINING_RETRY_MS)));
+            return Ok((!left.remaining.is_empty()).then(|| ctx.now.plus_millis(CONTENT_REMAINING_RETRY_MS)));
         };
-        self.update_conditions(ctx, &ns, &remaining, &finalizers)?;
-        if !remaining.is_empty() {
-            return Ok(Some(ctx.now.plus_millis(CONTENT_REMAINING_RETRY_MS)));
+        self.update_conditions(ctx, &ns, &left)?;
+        if !left.unexpected.is_empty() {
+            // An error, not an estimate: tried again after the back-off.
+            return Ok(Some(self.back_off(&ns_name, ctx.now)));
+        }
+        self.failures.remove(ns_name.as_ref());
+        if !left.remaining.is_empty() {
+            // `ResourcesRemainingError`: looked at again after half the estimate, plus a second.
+            return Ok(Some(ctx.now.plus_millis((left.estimate / 2 + 1) * 1_000)));
         }
         // Empty: drop our finalizer through `namespaces/finalize`; the API
         // server removes the namespace once no finalizer is left.
@@ -68,11 +105,10 @@ impl NamespaceController {
         Ok(None)
     }
 
-    /// Deletes every namespaced object in the namespace; returns what is
-    /// left per resource and the finalizers holding objects back.
-    fn delete_content(&mut self, ctx: &mut Ctx, ns: &str) -> Result<(BTreeMap<String, usize>, BTreeMap<String, usize>), ApiError> {
-        let mut remaining = BTreeMap::new();
-        let mut finalizers: BTreeMap<String, usize> = BTreeMap::new();
+    /// Deletes every namespaced object in the namespace
+    /// (`deleteAllContentForGroupVersionResource`); returns what is left.
+    fn delete_content(&mut self, ctx: &mut Ctx, ns: &str, deleted_at: Option<VirtualTime>) -> Result<ContentLeft, ApiError> {
+        let mut left = ContentLeft::default();
         for (i, rt) in RESOURCES.iter().enumerate() {
             if !rt.namespaced {
                 continue;
@@ -82,7 +118,26 @@ impl NamespaceController {
             if items.is_empty() {
                 continue;
             }
-            let mut left = 0;
+            // `estimateGracefulTermination`: the longest grace period of the
+            // pods not yet finished, none once that long has passed since
+            // the namespace was deleted.
+            let mut estimate = 0;
+            if rid == ids::pods() {
+                for obj in &items {
+                    let Object::Pod(pod) = &**obj else { continue };
+                    let phase = pod.status.as_ref().and_then(|s| s.phase());
+                    if matches!(phase, Some("Succeeded" | "Failed")) {
+                        continue;
+                    }
+                    let grace = pod.spec.as_ref().and_then(|s| s.termination_grace_period_seconds).map_or(0, |g| u64::try_from(g).unwrap_or(0));
+                    estimate = estimate.max(grace);
+                }
+                if deleted_at.is_none_or(|at| ctx.now.millis_since(at) >= estimate * 1_000) {
+                    estimate = 0;
+                }
+            }
+            let mut count = 0;
+            let mut held = 0;
             for obj in &items {
                 let m = obj.meta();
                 let name = m.name.clone().unwrap_or_default();
@@ -95,22 +150,36 @@ impl NamespaceController {
                         Err(e) => return Err(e),
                     }
                 }
-                left += 1;
+                count += 1;
+                if m.finalizers.as_ref().is_some_and(|f| !f.is_empty()) {
+                    held += 1;
+                }
                 for f in m.finalizers.iter().flatten() {
-                    *finalizers.entry(f.clone()).or_default() += 1;
+                    *left.finalizers.entry(f.clone()).or_default() += 1;
                 }
             }
-            if left > 0 {
-                // status_condition_utils.go writes "%s.%s" of resource and
-                // group: a core resource keeps the dot (`pods.`).
-                let rt = resource(rid);
-                remaining.insert(format!("{}.{}", rt.plural, rt.group), left);
+            if count == 0 {
+                continue;
+            }
+            // status_condition_utils.go writes "%s.%s" of resource and
+            // group: a core resource keeps the dot (`pods.`).
+            let rt = resource(rid);
+            left.remaining.insert(format!("{}.{}", rt.plural, rt.group), count);
+            if estimate > 0 {
+                left.estimate = left.estimate.max(estimate);
+            } else if held > 0 {
+                left.estimate = left.estimate.max(FINALIZER_ESTIMATE_SECONDS);
+            } else {
+                // Nothing explains why they stay (a pod past its grace
+                // period whose kubelet is away): the sync fails.
+                left.unexpected.push(format!("unexpected items still remain in namespace: {ns} for gvr: {}/{}, Resource={}", rt.group, rt.version, rt.plural));
             }
         }
-        Ok((remaining, finalizers))
+        Ok(left)
     }
 
-    fn update_conditions(&mut self, ctx: &mut Ctx, ns: &Object, remaining: &BTreeMap<String, usize>, finalizers: &BTreeMap<String, usize>) -> Result<(), ApiError> {
+    fn update_conditions(&mut self, ctx: &mut Ctx, ns: &Object, left: &ContentLeft) -> Result<(), ApiError> {
+        let (remaining, finalizers) = (&left.remaining, &left.finalizers);
         let cond = |type_: &str, status: &str, reason: &str, message: String| NamespaceCondition {
             type_: type_.into(),
             status: status.into(),
@@ -121,7 +190,14 @@ impl NamespaceController {
         let mut wanted = vec![
             cond("NamespaceDeletionDiscoveryFailure", "False", "ResourcesDiscovered", "All resources successfully discovered".into()),
             cond("NamespaceDeletionGroupVersionParsingFailure", "False", "ParsedGroupVersions", "All legacy kube types successfully parsed".into()),
-            cond("NamespaceDeletionContentFailure", "False", "ContentDeleted", "All content successfully deleted, may be waiting on finalization".into()),
+            if left.unexpected.is_empty() {
+                cond("NamespaceDeletionContentFailure", "False", "ContentDeleted", "All content successfully deleted, may be waiting on finalization".into())
+            } else {
+                // `makeDeleteContentCondition`: the errors sorted.
+                let mut errors = left.unexpected.clone();
+                errors.sort();
+                cond("NamespaceDeletionContentFailure", "True", "ContentDeletionFailed", format!("Failed to delete all resource types, {} remaining: {}", errors.len(), errors.join(", ")))
+            },
         ];
         if remaining.is_empty() {
             wanted.push(cond("NamespaceContentRemaining", "False", "ContentRemoved", "All content successfully removed".into()));
@@ -178,17 +254,23 @@ impl Controller for NamespaceController {
             self.primed = false;
             return;
         }
+        // `enqueueNamespace`: a namespace being deleted is synced
+        // `namespaceDeletionGracePeriod` after each add or update seen.
+        let after_grace = ctx.now.plus_millis(DELETION_GRACE_PERIOD_MS);
         if !self.primed {
             self.primed = true;
             for o in cache.of(ids::namespaces()).items() {
                 if o.meta().deletion_timestamp.is_some() {
-                    self.queue.add(ObjectKey::of(o));
+                    self.queue.add_at(ObjectKey::of(o), after_grace);
                 }
             }
         }
         for ev in changes.of(ids::namespaces()) {
-            if ev.kind == WatchEventType::Deleted || ev.object.meta().deletion_timestamp.is_some() {
+            if ev.kind == WatchEventType::Deleted {
+                self.failures.remove(ev.object.meta().name.as_deref().unwrap_or_default());
                 self.queue.add(ObjectKey::of(&ev.object));
+            } else if ev.object.meta().deletion_timestamp.is_some() {
+                self.queue.add_at(ObjectKey::of(&ev.object), after_grace);
             }
         }
         let mut queue = std::mem::take(&mut self.queue);
@@ -197,6 +279,7 @@ impl Controller for NamespaceController {
     }
     fn reset(&mut self) {
         self.queue.clear();
+        self.failures.clear();
         self.primed = false;
     }
     fn as_any(&self) -> &dyn Any {
@@ -251,13 +334,17 @@ mod tests {
     fn terminating_namespace_is_emptied_then_finalized() {
         let mut sim = setup(Some(vec!["example.com/hold".into()]));
         sim.api.delete(ids::namespaces(), "", "team", &DeleteOptions::default()).expect("delete");
-        sim.run_for_ms(500);
+        sim.run_for_ms(4_900);
+        let Object::Namespace(ns) = &*sim.api.get(ids::namespaces(), "", "team").expect("terminating") else { unreachable!() };
+        assert!(ns.status.as_ref().unwrap().conditions.is_none(), "the controller waits out namespaceDeletionGracePeriod");
+        assert_eq!(testkit::live_pods(&sim, "team").len(), 2);
+        sim.run_for_ms(200);
         let Object::Namespace(ns) = &*sim.api.get(ids::namespaces(), "", "team").expect("terminating") else { unreachable!() };
         let status = ns.status.clone().unwrap();
         assert_eq!(status.phase.as_deref(), Some("Terminating"));
         let remaining = status.conditions.unwrap().into_iter().find(|c| c.type_ == "NamespaceContentRemaining").unwrap();
         assert_eq!(remaining.message.as_deref(), Some("Some resources are remaining: pods. has 2 resource instances"));
-        sim.run_for_ms(10_000);
+        sim.run_for_ms(30_000);
         for rid in [ids::pods(), ids::replica_sets(), ids::config_maps(), ids::service_accounts()] {
             assert_eq!(left(&sim, rid), 0);
         }
@@ -276,7 +363,7 @@ mod tests {
     fn content_of_a_vanished_namespace_is_removed() {
         let mut sim = setup(None);
         sim.api.delete(ids::namespaces(), "", "team", &DeleteOptions::default()).expect("delete");
-        sim.run_for_ms(10_000);
+        sim.run_for_ms(30_000);
         assert_eq!(left(&sim, ids::pods()), 0);
         assert_eq!(left(&sim, ids::replica_sets()), 0);
     }

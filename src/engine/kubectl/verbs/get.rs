@@ -207,6 +207,11 @@ pub fn run(s: &mut Session) -> Result {
         }
         (requests, several)
     };
+    // `--subresource`: each named object's subresource path is read.
+    let subresource = s.args.value("subresource").filter(|v| !v.is_empty()).map(str::to_string);
+    if subresource.is_some() && requests.iter().any(|r| r.names.is_empty()) {
+        return Err(Error::Message("error: subresource cannot be used when bulk resources are specified".to_string()));
+    }
     let single_item = requests.len() == 1 && requests.iter().all(|r| r.names.len() == 1);
     if all_namespaces && requests.iter().any(|r| !r.names.is_empty()) && !s.args.has("filename") {
         return Err(Error::Message("error: a resource cannot be retrieved by name across all namespaces".to_string()));
@@ -238,7 +243,12 @@ pub fn run(s: &mut Session) -> Result {
             }
         } else {
             for name in &request.names {
-                match s.cluster.sim.api.get(request.resource, request.namespace.as_deref().unwrap_or(&namespace), name) {
+                let request_namespace = request.namespace.as_deref().unwrap_or(&namespace);
+                let got = match &subresource {
+                    Some(sub) => s.cluster.sim.api.get_subresource(request.resource, request_namespace, name, sub),
+                    None => s.cluster.sim.api.get(request.resource, request_namespace, name),
+                };
+                match got {
                     Ok(obj) => found.push(obj),
                     Err(e) if e.reason == Reason::NotFound => {
                         if !ignore_not_found {
@@ -287,6 +297,11 @@ pub fn run(s: &mut Session) -> Result {
     // Other formats sort every object together, a single one not at all.
     if let Some(expr) = sort_by.filter(|_| !tables && objects.len() > 1) {
         sort_objects(&mut objects, expr, SortScope::Sort, false)?;
+    }
+
+    if subresource.as_deref() == Some("scale") {
+        print_scales(s, &format, &objects, single_item)?;
+        return finish(s, errors);
     }
 
     // kubectl prints what it got, then opens the watch, which a resource
@@ -365,6 +380,39 @@ pub fn run(s: &mut Session) -> Result {
     finish(s, errors)
 }
 
+/// The Scales `--subresource scale` read, as the server's `printScale`
+/// table (name, desired and available replicas, age) or the objects.
+fn print_scales(s: &mut Session, format: &OutputFormat, objects: &[Rc<Object>], single_item: bool) -> Result {
+    let scales: Vec<serde_json::Value> = objects.iter().map(|o| super::scale::scale_of(o)).collect();
+    match format {
+        OutputFormat::Table | OutputFormat::Wide => {
+            let now = s.cluster.now();
+            let mut text = if s.args.flag("no-headers") || scales.is_empty() { String::new() } else { "NAME\tDESIRED\tAVAILABLE\tAGE\n".to_string() };
+            for (scale, obj) in scales.iter().zip(objects) {
+                let number = |pointer: &str| scale.pointer(pointer).and_then(serde_json::Value::as_i64).unwrap_or(0);
+                let age = tables::age(obj.meta().creation_timestamp.as_ref(), now);
+                text.push_str(&format!("{}\t{}\t{}\t{age}\n", obj.meta().name.as_deref().unwrap_or_default(), number("/spec/replicas"), number("/status/replicas")));
+            }
+            s.out.push_str(&printers::tabwriter::TABLE.format(&text));
+        }
+        OutputFormat::Name => {
+            for obj in objects {
+                s.out.push_str(&format!("scale.autoscaling/{}\n", obj.meta().name.as_deref().unwrap_or_default()));
+            }
+        }
+        other => {
+            let value = match scales.as_slice() {
+                [one] if single_item => one.clone(),
+                _ => serde_json::json!({"apiVersion": "v1", "items": scales, "kind": "List", "metadata": {"resourceVersion": ""}}),
+            };
+            if !scales.is_empty() {
+                super::apply::print_one(s, other, "", &value)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// `printFlowSchemaList` prints FlowSchemas in the order the API server
 /// matches them (`FlowSchemaSequence`): by matching precedence, then name.
 fn sort_flow_schemas(objects: &mut [Rc<Object>]) {
@@ -411,7 +459,10 @@ pub fn events(s: &mut Session) -> Result {
                 return Err(Error::Message("error: arguments in resource/name form may not have more than one slash".to_string()));
             }
             let rid = resolve(kind)?;
-            Some((resource(rid).kind.to_string(), name.to_string()))
+            let rt = resource(rid);
+            // The field selector names the kind and its `apiVersion`.
+            let api_version = if rt.group.is_empty() { rt.version.to_string() } else { format!("{}/{}", rt.group, rt.version) };
+            Some((rt.kind.to_string(), api_version, name.to_string()))
         }
         None => None,
     };
@@ -423,8 +474,10 @@ pub fn events(s: &mut Session) -> Result {
         })
         .filter(|e| types.is_empty() || types.iter().any(|t| e.type_.as_deref().is_some_and(|et| t.eq_ignore_ascii_case(et))))
         .filter(|e| {
-            target.as_ref().is_none_or(|(kind, name)| {
-                e.involved_object.kind.as_deref() == Some(kind.as_str()) && e.involved_object.name.as_deref() == Some(name.as_str())
+            target.as_ref().is_none_or(|(kind, api_version, name)| {
+                e.involved_object.kind.as_deref() == Some(kind.as_str())
+                    && e.involved_object.api_version.as_deref().unwrap_or_default() == api_version
+                    && e.involved_object.name.as_deref() == Some(name.as_str())
             })
         })
         .collect();

@@ -1,16 +1,14 @@
 //! `kubectl patch -p PATCH [--type=strategic|merge|json]`.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use serde_json::Value;
 
 use crate::engine::api::{ApiError, Cause, Object, Reason};
 use crate::engine::apiserver::{decode, has_status_subresource, patch};
 use crate::engine::kubectl::manifest::{self, DryRun, Failure};
-use crate::engine::kubectl::printers::tables::selector_string;
 use crate::engine::kubectl::printers::OutputFormat;
 use crate::engine::kubectl::targets::{self, qualified};
 use crate::engine::kubectl::verbs::apply::{print_one, write_output_format, Printed};
-use crate::engine::kubectl::verbs::scale::{replicas_of, set_replicas};
+use crate::engine::kubectl::verbs::scale::{replicas_of, scale_of, set_replicas};
 use crate::engine::kubectl::verbs::set::LOCAL_DRY_RUN_SERVER;
 use crate::engine::kubectl::{Error, Result, Session};
 
@@ -41,7 +39,13 @@ pub fn run(s: &mut Session) -> Result {
     let subresource = s.args.value("subresource").unwrap_or_default().to_string();
     let (targets, mut failures) = targets::resolve(s, &words, false)?;
     for t in &targets {
-        let obj = match targets::fetch(s, t) {
+        // A client dry run reads the object to patch it itself.
+        let fetched = if dry == DryRun::Client {
+            targets::fetch(s, t)
+        } else {
+            s.cluster.sim.api.get_to_patch(t.rid, &t.namespace, &t.name, &subresource).map_err(Failure::Api)
+        };
+        let obj = match fetched {
             Ok(o) => o,
             Err(f) => {
                 failures.push(f);
@@ -146,26 +150,8 @@ pub fn run(s: &mut Session) -> Result {
 #[allow(clippy::too_many_arguments)]
 fn patch_scale(s: &mut Session, t: &targets::Target, obj: &Object, kind: &str, patch_value: &Value, dry: DryRun, format: &Option<OutputFormat>, failures: &mut Vec<Failure>) -> Result {
     let have = replicas_of(obj).unwrap_or_default();
-    let meta = obj.meta();
-    let name = meta.name.clone().unwrap_or_default();
-    let value = obj.to_json();
-    let status_replicas = value.pointer("/status/replicas").and_then(Value::as_i64).unwrap_or(0);
-    // The registry's Scale: the selector as `labels.Selector.String()`.
-    let selector = match (obj, value.pointer("/spec/selector")) {
-        (Object::ReplicationController(_), Some(Value::Object(set))) => set.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())).collect::<Vec<_>>().join(","),
-        (_, Some(v)) => serde_json::from_value::<LabelSelector>(v.clone()).map(|l| selector_string(&l)).unwrap_or_default(),
-        (_, None) => String::new(),
-    };
-    let mut scale = serde_json::json!({
-        "apiVersion": "autoscaling/v1",
-        "kind": "Scale",
-        "metadata": {"name": name, "namespace": meta.namespace, "uid": meta.uid, "resourceVersion": meta.resource_version, "creationTimestamp": value.pointer("/metadata/creationTimestamp")},
-        "spec": {"replicas": have},
-        "status": {"replicas": status_replicas},
-    });
-    if let Some(status) = scale.get_mut("status").and_then(Value::as_object_mut).filter(|_| !selector.is_empty()) {
-        status.insert("selector".to_string(), Value::from(selector));
-    }
+    let name = obj.meta().name.clone().unwrap_or_default();
+    let scale = scale_of(obj);
     let patched = match apply_patch(kind, &scale, patch_value) {
         Ok(v) => v,
         Err(e) => {

@@ -1,7 +1,11 @@
 //! `kubectl scale`: sets `spec.replicas` of deployments, replica sets,
 //! replication controllers and stateful sets.
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use serde_json::Value;
+
 use crate::engine::api::{ApiError, Object, Reason};
+use crate::engine::kubectl::printers::tables::selector_string;
 use crate::engine::kubectl::manifest::{self, DryRun, Failure};
 use crate::engine::kubectl::targets::{self, qualified};
 use crate::engine::kubectl::printers::OutputFormat;
@@ -17,6 +21,31 @@ pub(crate) fn replicas_of(obj: &Object) -> Option<i32> {
         Object::ReplicationController(r) => Some(r.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)),
         _ => None,
     }
+}
+
+/// The object's `autoscaling/v1` Scale, as the registry's scale
+/// subresource serves it (the selector as `labels.Selector.String()`).
+pub(crate) fn scale_of(obj: &Object) -> Value {
+    let have = replicas_of(obj).unwrap_or_default();
+    let meta = obj.meta();
+    let value = obj.to_json();
+    let status_replicas = value.pointer("/status/replicas").and_then(Value::as_i64).unwrap_or(0);
+    let selector = match (obj, value.pointer("/spec/selector")) {
+        (Object::ReplicationController(_), Some(Value::Object(set))) => set.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())).collect::<Vec<_>>().join(","),
+        (_, Some(v)) => serde_json::from_value::<LabelSelector>(v.clone()).map(|l| selector_string(&l)).unwrap_or_default(),
+        (_, None) => String::new(),
+    };
+    let mut scale = serde_json::json!({
+        "apiVersion": "autoscaling/v1",
+        "kind": "Scale",
+        "metadata": {"name": meta.name, "namespace": meta.namespace, "uid": meta.uid, "resourceVersion": meta.resource_version, "creationTimestamp": value.pointer("/metadata/creationTimestamp")},
+        "spec": {"replicas": have},
+        "status": {"replicas": status_replicas},
+    });
+    if let Some(status) = scale.get_mut("status").and_then(Value::as_object_mut).filter(|_| !selector.is_empty()) {
+        status.insert("selector".to_string(), Value::from(selector));
+    }
+    scale
 }
 
 pub(crate) fn set_replicas(obj: &mut Object, n: i32) {
