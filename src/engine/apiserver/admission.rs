@@ -28,6 +28,7 @@ pub const MIRROR_POD_ANNOTATION: &str = "kubernetes.io/config.mirror";
 
 pub fn admit_create(api: &mut ApiServer, obj: &mut Object) -> Result<(), ApiError> {
     defaults::apply(obj);
+    drop_image_volumes(obj, false);
     match obj {
         Object::Pod(pod) => {
             limit_ranger::default_pod(api, pod);
@@ -96,6 +97,7 @@ pub fn admit_create(api: &mut ApiServer, obj: &mut Object) -> Result<(), ApiErro
 
 pub fn admit_update(api: &mut ApiServer, obj: &mut Object, old: &Object) -> Result<(), ApiError> {
     defaults::apply_update(obj, old);
+    drop_image_volumes(obj, pod_template_of(old).is_some_and(|(_, spec)| has_image_volumes(spec)) || matches!(old, Object::Pod(p) if p.spec.as_deref().is_some_and(has_image_volumes)));
     match (obj, old) {
         // The stored spec, kept (a metadata patch): it had these on create.
         (Object::Pod(pod), Object::Pod(old_pod)) if pod.keeps_spec_of(old_pod) => {}
@@ -394,6 +396,58 @@ fn pods_breaking(api: &ApiServer, namespace: &str, enforce: crate::engine::pod_s
     pod_warnings.sort();
     warnings.extend(pod_warnings);
     warnings
+}
+
+fn has_image_volumes(spec: &PodSpec) -> bool {
+    spec.volumes.iter().flatten().any(|v| v.image.is_some())
+}
+
+/// `dropImageVolumes` (`dropDisabledFields`, pods and every pod template):
+/// 1.33 keeps the ImageVolume gate (beta) off, so `image` volumes and the
+/// containers' mounts of them are dropped, unless the stored object had
+/// some already. The pod is stored, and runs, without them.
+fn drop_image_volumes(obj: &mut Object, in_use: bool) {
+    let has = match &*obj {
+        Object::Pod(pod) => pod.spec.as_deref().is_some_and(has_image_volumes),
+        other => pod_template_of(other).is_some_and(|(_, spec)| has_image_volumes(spec)),
+    };
+    if in_use || !has {
+        return;
+    }
+    let spec = match obj {
+        Object::Pod(pod) => Some(pod.spec_mut()),
+        Object::PodTemplate(t) => t.template.as_mut().and_then(|t| t.spec.as_mut()),
+        Object::ReplicationController(rc) => rc.spec.as_mut().and_then(|s| s.template.as_mut()).and_then(|t| t.spec.as_mut()),
+        Object::ReplicaSet(rs) => rs.spec_mut().template.as_mut().and_then(|t| t.spec.as_mut()),
+        Object::Deployment(d) => d.spec_mut().template.spec.as_mut(),
+        Object::DaemonSet(ds) => ds.spec_mut().template.spec.as_mut(),
+        Object::StatefulSet(sts) => sts.spec_mut().template.spec.as_mut(),
+        Object::Job(job) => job.spec_mut().template.spec.as_mut(),
+        Object::CronJob(cj) => cj.spec.as_mut().and_then(|s| s.job_template.spec.as_mut()).and_then(|j| j.template.spec.as_mut()),
+        _ => None,
+    };
+    let Some(spec) = spec else { return };
+    let dropped: Vec<String> = spec.volumes.iter().flatten().filter(|v| v.image.is_some()).map(|v| v.name.clone()).collect();
+    if let Some(volumes) = spec.volumes.as_mut() {
+        volumes.retain(|v| v.image.is_none());
+    }
+    if spec.volumes.as_ref().is_some_and(Vec::is_empty) {
+        spec.volumes = None;
+    }
+    let keep = |mounts: &mut Option<Vec<k8s_openapi::api::core::v1::VolumeMount>>| {
+        if let Some(list) = mounts.as_mut() {
+            list.retain(|m| !dropped.contains(&m.name));
+            if list.is_empty() {
+                *mounts = None;
+            }
+        }
+    };
+    for c in spec.containers.iter_mut().chain(spec.init_containers.iter_mut().flatten()) {
+        keep(&mut c.volume_mounts);
+    }
+    for c in spec.ephemeral_containers.iter_mut().flatten() {
+        keep(&mut c.volume_mounts);
+    }
 }
 
 /// A DaemonSet's `spec.templateGeneration`, which apps/v1 carries as this annotation.

@@ -13,6 +13,7 @@ pub mod deployment;
 pub mod disruption;
 pub mod endpoints;
 pub mod endpointslice_mirroring;
+pub mod ephemeral_volume;
 pub mod garbage_collector;
 pub mod history;
 pub mod horizontal_pod_autoscaler;
@@ -186,6 +187,7 @@ impl ControllerManager {
             Box::new(namespace::NamespaceController::new()),
             Box::new(node_lifecycle::NodeLifecycleController::new()),
             Box::new(disruption::DisruptionController::new()),
+            Box::new(ephemeral_volume::EphemeralVolumeController::new()),
             Box::new(persistent_volume::PersistentVolumeController::new()),
             Box::new(pvc_protection::PvcProtectionController::new()),
             Box::new(pv_protection::PvProtectionController::new()),

@@ -64,6 +64,12 @@ fn plugin_of(v: &Volume) -> &'static str {
         "kubernetes.io~projected"
     } else if v.empty_dir.is_some() {
         "kubernetes.io~empty-dir"
+    } else if v.nfs.is_some() {
+        "kubernetes.io~nfs"
+    } else if v.csi.is_some() {
+        "kubernetes.io~csi"
+    } else if v.git_repo.is_some() {
+        "kubernetes.io~git-repo"
     } else {
         "kubernetes.io~unknown"
     }
@@ -115,6 +121,57 @@ impl Mounted {
 struct Failure {
     retry_at: VirtualTime,
     backoff_ms: u64,
+    /// The attempt under way hangs until `retry_at`, when it fails.
+    hanging: bool,
+}
+
+/// Why a volume could not be set up.
+#[derive(Debug)]
+enum SetUpError {
+    /// Failed at once; the message is worded by [`mount_all`].
+    Failed(String),
+    /// The attempt hangs for `takes_ms` before it fails with `message`
+    /// (a mount that times out, a wait for an attachment that never comes).
+    Hangs { message: String, takes_ms: u64 },
+}
+
+impl From<String> for SetUpError {
+    fn from(message: String) -> Self {
+        SetUpError::Failed(message)
+    }
+}
+
+/// `podAttachAndMountTimeout`: how long the kubelet's pod sync waits for
+/// its volumes before it gives up with `Unable to attach or mount volumes`.
+const ATTACH_AND_MOUNT_TIMEOUT_MS: u64 = 123_000;
+/// How long `mount -t nfs` to a server that never answers takes to fail
+/// (mount.nfs retries a foreground mount for two minutes).
+const NFS_MOUNT_TIMEOUT_MS: u64 = 120_000;
+
+/// The kubelet's `mount` failure of an NFS export, as mount-utils words
+/// it: no NFS server runs here, so a server named by address never
+/// answers (the mount hangs, then times out) and a name does not resolve
+/// on the node (it fails at once).
+fn nfs_mount_failure(server: &str, path: &str, target: &str, read_only: bool, options: &[String], volume: Option<&str>) -> SetUpError {
+    // `JoinMountOptions`: the volume's options and the plugin's, as a sorted set.
+    let mut options: std::collections::BTreeSet<&str> = options.iter().map(String::as_str).filter(|o| !o.is_empty()).collect();
+    if read_only {
+        options.insert("ro");
+    }
+    let options: Vec<&str> = options.into_iter().collect();
+    let host = if server.contains(':') { format!("[{server}]") } else { server.to_string() };
+    let option_args = if options.is_empty() { String::new() } else { format!("-o {} ", options.join(",")) };
+    let address = server.parse::<std::net::IpAddr>().is_ok();
+    let output = if address { "mount.nfs: Connection timed out".to_string() } else { format!("mount.nfs: Failed to resolve server {server}: Name or service not known") };
+    let mut message = format!("mount failed: exit status 32\nMounting command: mount\nMounting arguments: -t nfs {option_args}{host}:{path} {target}\nOutput: {output}\n");
+    if let Some(volume) = volume {
+        message = format!("MountVolume.SetUp failed for volume \"{volume}\" : {message}");
+    }
+    if address {
+        SetUpError::Hangs { message, takes_ms: NFS_MOUNT_TIMEOUT_MS }
+    } else {
+        SetUpError::Failed(message)
+    }
 }
 
 /// One pod's volumes.
@@ -726,16 +783,19 @@ fn hostpath_setup(disk: &mut Fs, path: &str, kind: &str, secs: i64) -> Result<()
 }
 
 /// Where a claim's data lives on this node.
-fn claim_path(pod: &Pod, claim: &str, read_only: bool, vc: &mut VolumeContext) -> Result<(String, bool), String> {
+fn claim_path(pod: &Pod, volume_name: &str, claim: &str, read_only: bool, ephemeral: bool, vc: &mut VolumeContext) -> Result<(String, bool), SetUpError> {
     let ns = pod.metadata.namespace.clone().unwrap_or_default();
     let err = |why: String| format!("error processing PVC {ns}/{claim}: {why}");
     let pvc_rid = find_resource("", "persistentvolumeclaims").ok_or_else(|| err("persistentvolumeclaims are not served".into()))?;
     let pv_rid = find_resource("", "persistentvolumes").ok_or_else(|| err("persistentvolumes are not served".into()))?;
     let pvc = vc.api.get(pvc_rid, &ns, claim).map_err(|e| err(format!("failed to fetch PVC from API server: {}", e.message)))?;
-    let Object::PersistentVolumeClaim(pvc) = &*pvc else { return Err(err("unexpected object".into())) };
+    let Object::PersistentVolumeClaim(pvc) = &*pvc else { return Err(err("unexpected object".into()).into()) };
     let volume = pvc.spec.as_ref().and_then(|s| s.volume_name.clone()).filter(|v| !v.is_empty()).ok_or_else(|| err("PVC is not bound".into()))?;
+    if ephemeral {
+        crate::engine::controllers::ephemeral_volume::volume_is_for_pod(pod, pvc)?;
+    }
     let pv = vc.api.get(pv_rid, "", &volume).map_err(|e| err(format!("failed to fetch PV {volume} from API server: {}", e.message)))?;
-    let Object::PersistentVolume(pv) = &*pv else { return Err(err("unexpected object".into())) };
+    let Object::PersistentVolume(pv) = &*pv else { return Err(err("unexpected object".into()).into()) };
     let spec = pv.spec.clone().unwrap_or_default();
     let secs = wall_secs(vc.now);
     let ro = read_only || spec.access_modes.iter().flatten().all(|m| m == "ReadOnlyMany");
@@ -747,23 +807,29 @@ fn claim_path(pod: &Pod, claim: &str, read_only: bool, vc: &mut VolumeContext) -
     if let Some(local) = &spec.local {
         let path = normalize("/", &local.path);
         if vc.disk.get(&path).is_none() {
-            return Err(format!("MountVolume.NewMounter initialization failed for volume \"{volume}\" : path \"{}\" does not exist", local.path));
+            return Err(format!("MountVolume.NewMounter initialization failed for volume \"{volume}\" : path \"{}\" does not exist", local.path).into());
         }
         return Ok((path, ro));
     }
-    let kind = if spec.csi.is_some() {
-        "csi"
-    } else if spec.nfs.is_some() {
-        "nfs"
-    } else {
-        "volume"
-    };
-    let path = format!("/var/lib/kubelet/plugins/kubernetes.io/{kind}/{volume}");
+    if spec.csi.is_some() {
+        // No CSIDriver object says the driver needs no attaching, so the
+        // attach/detach controller waits for an external attacher that no
+        // cluster here runs, and the kubelet for the attachment.
+        return Err(SetUpError::Hangs {
+            message: format!("Unable to attach or mount volumes: unmounted volumes=[{volume_name}], unattached volumes=[{volume_name}], failed to process volumes=[]: context deadline exceeded"),
+            takes_ms: ATTACH_AND_MOUNT_TIMEOUT_MS,
+        });
+    }
+    if let Some(nfs) = &spec.nfs {
+        let target = volume_dir(pod.metadata.uid.as_deref().unwrap_or(""), "kubernetes.io~nfs", &volume);
+        return Err(nfs_mount_failure(&nfs.server, &nfs.path, &target, read_only, spec.mount_options.as_deref().unwrap_or(&[]), Some(&volume)));
+    }
+    let path = format!("/var/lib/kubelet/plugins/kubernetes.io/volume/{volume}");
     vc.disk.mkdir_all(&path, 0o755, secs);
     Ok((path, ro))
 }
 
-fn set_up(pod: &Pod, v: &Volume, vc: &mut VolumeContext) -> Result<Mounted, String> {
+fn set_up(pod: &Pod, v: &Volume, vc: &mut VolumeContext) -> Result<Mounted, SetUpError> {
     let uid = pod.metadata.uid.clone().unwrap_or_default();
     let secs = wall_secs(vc.now);
     let plugin = plugin_of(v);
@@ -778,15 +844,32 @@ fn set_up(pod: &Pod, v: &Volume, vc: &mut VolumeContext) -> Result<Mounted, Stri
     }
     if let Some(hp) = &v.host_path {
         let path = normalize("/", &hp.path);
-        hostpath_setup(vc.disk, &path, hp.type_.as_deref().unwrap_or(""), secs)?;
+        hostpath_setup(vc.disk, &path, hp.type_.as_deref().unwrap_or(""), secs).map_err(SetUpError::Failed)?;
         return Ok(Mounted { at: MountedAt::Disk(path), atomic: false, tmpfs: false, read_only: false, payload: 0, token_issued: None });
     }
     if let Some(claim) = &v.persistent_volume_claim {
-        let (path, ro) = claim_path(pod, &claim.claim_name, claim.read_only.unwrap_or(false), vc)?;
+        let (path, ro) = claim_path(pod, &v.name, &claim.claim_name, claim.read_only.unwrap_or(false), false, vc)?;
         return Ok(Mounted { at: MountedAt::Disk(path), atomic: false, tmpfs: false, read_only: ro, payload: 0, token_issued: None });
     }
+    if v.ephemeral.is_some() {
+        let claim = crate::engine::controllers::ephemeral_volume::volume_claim_name(pod.metadata.name.as_deref().unwrap_or(""), v);
+        let (path, ro) = claim_path(pod, &v.name, &claim, false, true, vc)?;
+        return Ok(Mounted { at: MountedAt::Disk(path), atomic: false, tmpfs: false, read_only: ro, payload: 0, token_issued: None });
+    }
+    if let Some(csi) = &v.csi {
+        // Only a driver's node plugin registered with the kubelet mounts a
+        // CSI volume; kind and minikube run none.
+        return Err(format!("kubernetes.io/csi: mounter.SetUpAt failed to get CSI client: driver name {} not found in the list of registered CSI drivers", csi.driver).into());
+    }
+    if let Some(nfs) = &v.nfs {
+        return Err(nfs_mount_failure(&nfs.server, &nfs.path, &dir, nfs.read_only.unwrap_or(false), &[], None));
+    }
+    if v.git_repo.is_some() {
+        // GitRepoVolumeDriver: deprecated and off by default in 1.33.
+        return Err("git-repo volume plugin has been disabled; if necessary, it may be re-enabled by enabling the feature-gate `GitRepoVolumeDriver`".to_string().into());
+    }
     if v.config_map.is_some() || v.secret.is_some() || v.downward_api.is_some() || v.projected.is_some() {
-        let payload = payload_of(pod, v, vc, vc.now)?;
+        let payload = payload_of(pod, v, vc, vc.now).map_err(SetUpError::Failed)?;
         let tmpfs = v.secret.is_some() || v.projected.is_some() || v.downward_api.is_some();
         vc.disk.insert(&dir, Inode::dir(if tmpfs { 0o1777 } else { 0o777 }, secs));
         atomic_write(vc.disk, &dir, &payload, vc.now, vc.rng);
@@ -796,7 +879,7 @@ fn set_up(pod: &Pod, v: &Volume, vc: &mut VolumeContext) -> Result<Mounted, Stri
         let has_token = v.projected.iter().flat_map(|p| p.sources.iter().flatten()).any(|s| s.service_account_token.is_some());
         return Ok(Mounted { at: in_pod, atomic: true, tmpfs, read_only: true, payload: digest(&payload), token_issued: has_token.then_some(vc.now) });
     }
-    // Volume types a simulated node cannot provide (nfs, iscsi, cloud disks) mount as empty directories.
+    // Volume types a simulated node cannot provide (iscsi, cloud disks) mount as empty directories.
     vc.disk.mkdir_all(&dir, 0o755, secs);
     Ok(Mounted { at: in_pod, atomic: false, tmpfs: false, read_only: false, payload: 0, token_issued: None })
 }
@@ -820,11 +903,22 @@ pub fn mount_all(state: &mut PodVolumes, pod: &Pod, vc: &mut VolumeContext) -> V
                 state.mounted.reserve_exact(1);
                 state.mounted.push((name.to_string(), m));
             }
-            Err(e) => {
-                let backoff_ms = state.failures.get(name).map_or(MOUNT_BACKOFF_INITIAL_MS, |f| (f.backoff_ms * 2).min(MOUNT_BACKOFF_MAX_MS));
-                state.failures.insert(name.to_string(), Failure { retry_at: vc.now.plus_millis(backoff_ms), backoff_ms });
-                let message = if e.starts_with("MountVolume.") || e.starts_with("error processing PVC") { e } else { format!("MountVolume.SetUp failed for volume \"{}\" : {e}", name) };
+            Err(SetUpError::Failed(e)) => {
+                let backoff_ms = state.failures.get(name).filter(|f| !f.hanging).map_or(MOUNT_BACKOFF_INITIAL_MS, |f| (f.backoff_ms * 2).min(MOUNT_BACKOFF_MAX_MS));
+                state.failures.insert(name.to_string(), Failure { retry_at: vc.now.plus_millis(backoff_ms), backoff_ms, hanging: false });
+                let worded = e.starts_with("MountVolume.") || e.starts_with("error processing PVC") || e.starts_with("PVC ");
+                let message = if worded { e } else { format!("MountVolume.SetUp failed for volume \"{}\" : {e}", name) };
                 failed.push((name.to_string(), message));
+            }
+            Err(SetUpError::Hangs { message, takes_ms }) => {
+                // The attempt started now fails once it has hung; the one
+                // that was hanging until now fails with its message.
+                let was_hanging = state.failures.get(name).is_some_and(|f| f.hanging);
+                state.failures.insert(name.to_string(), Failure { retry_at: vc.now.plus_millis(takes_ms), backoff_ms: takes_ms, hanging: true });
+                if was_hanging {
+                    let worded = message.starts_with("MountVolume.") || message.starts_with("Unable to attach");
+                    failed.push((name.to_string(), if worded { message } else { format!("MountVolume.SetUp failed for volume \"{}\" : {message}", name) }));
+                }
             }
         }
     }
