@@ -1677,6 +1677,11 @@ impl<'h> Shell<'h> {
         let mut input = stdin.to_string();
         for r in redirects {
             let target = r.target.as_ref().map(|w| self.expand(w)).unwrap_or_default();
+            if self.expansion_failed {
+                self.fd1 = saved1;
+                self.fd2 = saved2;
+                return self.expansion_failure();
+            }
             match r.kind {
                 RedirectKind::In => match cfs::read_file(self.host.files, &self.cwd, &target) {
                     Ok(content) => input = content,
