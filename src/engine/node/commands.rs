@@ -371,7 +371,37 @@ fn env(cmd: &mut Cmd) -> i32 {
 
 fn hostname(cmd: &mut Cmd) -> i32 {
     let (flags, _) = flags_and_operands(cmd.args);
-    let value = if flags.contains('i') { cmd.info.pod.ip.clone() } else { cmd.info.hostname.clone() };
+    let short = cmd.info.hostname.clone();
+    // `-f` and `-d` resolve the name (`gethostbyname`): the kubelet's
+    // /etc/hosts line for the pod names its FQDN first when the pod has a
+    // subdomain (`web.sub.ns.svc.cluster.local web`).
+    let canonical = || {
+        let hosts = cfs::read_file(&*cmd.files, "/", "/etc/hosts").unwrap_or_default();
+        hosts
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .find_map(|l| {
+                let names: Vec<&str> = l.split_whitespace().skip(1).collect();
+                names.contains(&short.as_str()).then(|| names.first().map(|n| n.to_string())).flatten()
+            })
+            .unwrap_or_else(|| short.clone())
+    };
+    let value = if flags.contains('i') {
+        cmd.info.pod.ip.clone()
+    } else if flags.contains('f') {
+        canonical()
+    } else if flags.contains('d') {
+        match canonical().split_once('.') {
+            Some((_, domain)) => domain.to_string(),
+            // busybox prints nothing for a name without a domain.
+            None if cmd.info.toolkit() == Toolkit::Busybox => return 0,
+            None => String::new(),
+        }
+    } else if flags.contains('s') {
+        short.split('.').next().unwrap_or_default().to_string()
+    } else {
+        short.clone()
+    };
     cmd.say(&value);
     0
 }

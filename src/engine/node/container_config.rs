@@ -38,6 +38,12 @@ fn expanded(list: Option<&Vec<String>>, env: &[(String, String)]) -> Option<Vec<
     list.filter(|v| !v.is_empty()).map(|v| v.iter().map(|s| super::env::expand(s, &lookup)).collect())
 }
 
+/// The image's name without registry or owner (`redis`, `kubia`).
+fn image_family(image: &ImageName) -> String {
+    let repository = image.short_repository();
+    repository.rsplit('/').next().unwrap_or("").to_string()
+}
+
 /// PID 1's command line as `ps` shows it.
 pub fn command_line(c: &Container, image: &ImageName, env: &[(String, String)]) -> String {
     let command = expanded(c.command.as_ref(), env);
@@ -51,8 +57,15 @@ pub fn command_line(c: &Container, image: &ImageName, env: &[(String, String)]) 
         }
         return argv.join(" ");
     }
-    let family = image.short_repository();
-    let family = family.rsplit('/').next().unwrap_or("");
+    let family = image_family(image);
+    let family = family.as_str();
+    if let Some(argv) = args.as_deref().and_then(|a| entrypoint_argv(family, a)) {
+        return match (argv[0].as_str(), port_flag(&argv[0], &argv)) {
+            // redis sets its process title to its address.
+            ("redis-server", port) if !asks_version("redis-server", &argv) => format!("redis-server *:{}", port.unwrap_or(6379)),
+            _ => argv.join(" "),
+        };
+    }
     match (family, images::lookup(image).map(|i| i.process)) {
         ("nginx" | "nginx-slim", _) => "nginx: master process nginx -g daemon off;".into(),
         ("redis", _) => "redis-server *:6379".into(),
@@ -378,6 +391,47 @@ fn simulated(name: &str) -> bool {
         || matches!(name, "wget" | "curl" | "nc" | "nslookup" | "ping" | "telnet" | "redis-cli")
 }
 
+/// What the entrypoint of an image whose server takes arguments runs for
+/// the container's `args`: docker-library's `docker-entrypoint.sh` puts the
+/// server first when they start with an option (redis: or name a `.conf`
+/// file), then `exec "$@"`; httpd has no entrypoint, its args replace its
+/// CMD. `None` for other images.
+fn entrypoint_argv(family: &str, args: &[String]) -> Option<Vec<String>> {
+    let first = args.first()?;
+    let server = match family {
+        "redis" if first.starts_with('-') || first.ends_with(".conf") => Some("redis-server"),
+        "mongo" if first.starts_with('-') => Some("mongod"),
+        "redis" | "mongo" | "httpd" => None,
+        _ => return None,
+    };
+    Some(server.map(str::to_string).into_iter().chain(args.iter().cloned()).collect())
+}
+
+/// The port a server's command line names (`redis-server --port 7000`,
+/// `mongod --port 27018` or `--port=27018`), where it listens instead of
+/// its default.
+fn port_flag(name: &str, argv: &[String]) -> Option<i32> {
+    if !matches!(name, "redis-server" | "mongod") {
+        return None;
+    }
+    argv.iter().enumerate().find_map(|(i, a)| match a.strip_prefix("--port=") {
+        Some(port) if name == "mongod" => port.parse().ok(),
+        _ if a == "--port" => argv.get(i + 1).and_then(|p| p.parse().ok()),
+        _ => None,
+    })
+}
+
+/// The image's own server asked for its version (`redis-server -v`,
+/// `httpd -v`, `node --version`): it prints it and exits.
+fn asks_version(name: &str, argv: &[String]) -> bool {
+    let flag = argv.get(1).map(String::as_str);
+    match name {
+        "redis-server" | "node" => matches!(flag, Some("-v" | "--version")),
+        "httpd" => flag == Some("-v"),
+        _ => false,
+    }
+}
+
 fn is_nginx_program(argv0: &str) -> bool {
     matches!(file_name(argv0), "nginx" | "nginx-debug")
 }
@@ -504,7 +558,20 @@ pub fn process_for(
         }
         match compiled {
             Ok(_) if bare_shell && stdin_open => (Ok(server(Program::forever(vec![]), &[], &[], false, None)), true),
-            Ok(_) if !simulated(&name) => (Ok(server(Program::forever(lines(true)), &declared, ports, stops, fails)), false),
+            Ok(program) if !simulated(&name) && asks_version(&name, &argv) => {
+                (Ok(ProcessSpec { program, serves: vec![], stops_on_sigterm: true, fails_after_requests: None, deferred: None, hog: None }), false)
+            }
+            Ok(_) if !simulated(&name) => match port_flag(&name, &argv) {
+                // Its start-up lines name the port it was given.
+                Some(port) => {
+                    let printed: Vec<Rc<str>> = lines(true)
+                        .iter()
+                        .map(|l| super::volumes::shared_content(&l.replace("port=6379.", &format!("port={port}.")).replace("\"port\":27017", &format!("\"port\":{port}"))))
+                        .collect();
+                    (Ok(server(Program::forever(printed), &declared, &[port], stops, fails)), false)
+                }
+                None => (Ok(server(Program::forever(lines(true)), &declared, ports, stops, fails)), false),
+            },
             Ok(_) if deferred => (Ok(awaiting_network(DeferredProgram::Exec(argv.clone()), false)), false),
             Ok(program) => (Ok(ProcessSpec { program, serves: vec![], stops_on_sigterm: false, fails_after_requests: None, deferred: None, hog: None }), false),
             Err(e) if known => (Err(e.message()), false),
@@ -527,6 +594,9 @@ pub fn process_for(
             out.extend(printed.iter().map(|l| super::volumes::shared_content(l)));
             return (Ok(exits_printing(out, 0)), false);
         }
+    }
+    if let Some(argv) = args.as_deref().and_then(|a| entrypoint_argv(image_family(image).as_str(), a)) {
+        return run_argv(argv);
     }
     match catalogue.as_ref().map(|i| i.process) {
         Some(DefaultProcess::Server(_)) => (Ok(server(Program::forever(lines(false)), &declared, ports, stops, fails)), false),

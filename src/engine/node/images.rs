@@ -177,7 +177,8 @@ const NGINX_ENV: &[(&str, &str)] = &[
     ("PKG_RELEASE", "1~bookworm"),
     ("DYNPKG_RELEASE", "1~bookworm"),
 ];
-const HTTPD_ENV: &[(&str, &str)] = &[("HTTPD_PREFIX", "/usr/local/apache2"), ("HTTPD_VERSION", "{version}")];
+/// The image's `ENV PATH $HTTPD_PREFIX/bin:$PATH` puts httpd on the path.
+const HTTPD_ENV: &[(&str, &str)] = &[("PATH", "/usr/local/apache2/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"), ("HTTPD_PREFIX", "/usr/local/apache2"), ("HTTPD_VERSION", "{version}")];
 const REDIS_ENV: &[(&str, &str)] = &[("REDIS_VERSION", "{version}"), ("REDIS_DOWNLOAD_URL", "http://download.redis.io/releases/redis-{version}.tar.gz")];
 const MONGO_ENV: &[(&str, &str)] = &[("GOSU_VERSION", "1.17"), ("MONGO_PACKAGE", "mongodb-org"), ("MONGO_MAJOR", "8.0"), ("MONGO_VERSION", "{version}")];
 const NODE_ENV: &[(&str, &str)] = &[("NODE_VERSION", "7.10.1"), ("YARN_VERSION", "0.24.4")];

@@ -490,6 +490,8 @@ fn build(base: Base, fam: &str, extra: &[&'static str]) -> Fs {
             file(&mut fs, "/usr/local/apache2/htdocs/index.html", HTTPD_INDEX, 0o644);
             file(&mut fs, "/usr/local/apache2/conf/httpd.conf", "ServerRoot \"/usr/local/apache2\"\nListen 80\nDocumentRoot \"/usr/local/apache2/htdocs\"\n", 0o644);
             dir(&mut fs, "/usr/local/apache2/logs", 0o755);
+            // The image's CMD.
+            file(&mut fs, "/usr/local/bin/httpd-foreground", "#!/bin/sh\nset -e\n\n# Apache gets grumpy about PID files pre-existing\nrm -f /usr/local/apache2/logs/httpd.pid\n\nexec httpd -DFOREGROUND \"$@\"\n", 0o755);
         }
         "redis" => {
             dir(&mut fs, "/data", 0o755);
