@@ -2,6 +2,7 @@
 
 pub mod apply;
 mod attach;
+mod debug;
 mod auth;
 mod autoscale;
 pub mod create;
@@ -64,6 +65,7 @@ pub fn dispatch(s: &mut Session) -> Result {
         "patch" => patch::run(s),
         "exec" => exec::run(s),
         "attach" => attach::run(s),
+        "debug" => debug::run(s),
         "top" => top::run(s),
         "auth" => auth::run(s),
         "port-forward" | "cp" | "edit" => info::simulated_only(s),
