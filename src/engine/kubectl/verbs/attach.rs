@@ -84,9 +84,11 @@ pub fn attach(s: &mut Session, pod: &Pod, container: &str, mut o: AttachOptions)
     let pod_name = pod.metadata.name.clone().unwrap_or_default();
     let spec = pod.spec.as_ref();
     let ephemeral = spec.and_then(|sp| sp.ephemeral_containers.iter().flatten().find(|c| c.name == container));
-    let allocated = match ephemeral {
-        Some(e) => e.tty.unwrap_or(false),
-        None => spec.and_then(|sp| sp.containers.iter().chain(sp.init_containers.iter().flatten()).find(|c| c.name == container)).and_then(|c| c.tty).unwrap_or(false),
+    let (allocated, stdin_once) = match ephemeral {
+        Some(e) => (e.tty.unwrap_or(false), e.stdin_once.unwrap_or(false)),
+        None => spec
+            .and_then(|sp| sp.containers.iter().chain(sp.init_containers.iter().flatten()).find(|c| c.name == container))
+            .map_or((false, false), |c| (c.tty.unwrap_or(false), c.stdin_once.unwrap_or(false))),
     };
     if o.tty && !allocated {
         o.tty = false;
@@ -164,10 +166,15 @@ pub fn attach(s: &mut Session, pod: &Pod, container: &str, mut o: AttachOptions)
             s.interactive = Some(Interactive::Shell(session));
             return Ok(());
         }
-        // No terminal: the shell reads stdin to its end, then stdin closes and it exits.
+        // No terminal: the shell reads stdin to its end, then stdin closes
+        // and it exits if the container's stdin closes with the first
+        // attach (`stdinOnce`, as `run -i` sets); else the container's
+        // stdin stays open and its shell runs on (`debug -i`).
         let input = s.stdin.unwrap_or("").to_string();
         let mut lines: Vec<String> = input.lines().map(str::to_string).collect();
-        lines.push("exit".into());
+        if stdin_once {
+            lines.push("exit".into());
+        }
         for line in lines {
             let step = interactive::shell_line(s.cluster, &mut session, &line);
             let text = if line == "exit" && step.ended { step.output.trim_start_matches("exit\n").to_string() } else { step.output };
