@@ -104,7 +104,7 @@ fn unsimulated_flag(s: &Session) -> Option<String> {
         "--output-watch-events is not part of this simulation: a watch here prints the objects it lists and no events after them".to_string()
     } else if given("show-managed-fields") && s.args.flag("show-managed-fields") {
         "--show-managed-fields is not part of this simulation: objects here keep no managed fields".to_string()
-    } else if given("raw") && verb != "config view" {
+    } else if given("raw") && verb != "config view" && verb != "get" {
         format!("{verb} --raw is not part of this simulation: it reads the API server's paths directly")
     } else if (given("raw") && s.args.flag("raw")) || (given("flatten") && s.args.flag("flatten")) {
         "config view --raw and --flatten are not part of this simulation: its kubeconfig holds no credentials to show".to_string()
