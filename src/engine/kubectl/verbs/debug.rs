@@ -600,3 +600,91 @@ fn handle_attach(s: &mut Session, o: &Options, pod: &Pod, container: &str) -> Re
     };
     attach::attach(s, &running, container, options)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{apply_profile, Keep, Style};
+    use k8s_openapi::api::core::v1::{Container, EphemeralContainer, PodSpec, Probe};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+    use std::collections::BTreeMap;
+
+    const KEEP_NOTHING: Keep = Keep { labels: false, annotations: false, liveness: false, readiness: false, startup: false, init_containers: true };
+
+    fn pod_spec() -> PodSpec {
+        PodSpec {
+            containers: vec![
+                Container { name: "app".into(), readiness_probe: Some(Probe::default()), ..Default::default() },
+                Container { name: "debugger".into(), ..Default::default() },
+            ],
+            ..Default::default()
+        }
+    }
+
+    fn labelled() -> ObjectMeta {
+        ObjectMeta { labels: Some(BTreeMap::from([("app".to_string(), "web".to_string())])), annotations: Some(BTreeMap::from([("a".to_string(), "b".to_string())])), ..Default::default() }
+    }
+
+    /// `profiles.go`: what each profile sets on a node's debugging pod.
+    #[test]
+    fn node_profiles_set_host_namespaces_root_mount_and_contexts() {
+        for (profile, host, root, privileged) in [("legacy", true, true, false), ("general", true, true, false), ("baseline", false, false, false), ("netadmin", true, false, false), ("sysadmin", true, true, true)] {
+            let mut spec = pod_spec();
+            apply_profile(profile, Style::Node, KEEP_NOTHING, &mut ObjectMeta::default(), &mut spec, "debugger");
+            assert_eq!(spec.host_pid == Some(true) && spec.host_network == Some(true) && spec.host_ipc == Some(true), host, "{profile}");
+            let mounted = spec.containers[1].volume_mounts.iter().flatten().any(|m| m.mount_path == "/host" && m.name == "host-root");
+            assert_eq!(mounted, root, "{profile}");
+            assert_eq!(spec.volumes.iter().flatten().any(|v| v.host_path.as_ref().is_some_and(|h| h.path == "/")), root, "{profile}");
+            let context = spec.containers[1].security_context.clone().unwrap_or_default();
+            assert_eq!(context.privileged == Some(true), privileged, "{profile}");
+        }
+        let mut spec = pod_spec();
+        apply_profile("netadmin", Style::Node, KEEP_NOTHING, &mut ObjectMeta::default(), &mut spec, "debugger");
+        let added = spec.containers[1].security_context.as_ref().and_then(|c| c.capabilities.as_ref()).and_then(|c| c.add.clone());
+        assert_eq!(added, Some(vec!["NET_ADMIN".to_string(), "NET_RAW".to_string()]));
+    }
+
+    /// A copy: legacy drops the labels only; general also the annotations
+    /// and probes, adds SYS_PTRACE and shares the process namespace;
+    /// restricted runs as non-root with every capability dropped.
+    #[test]
+    fn copy_profiles_trim_the_copy() {
+        let mut spec = pod_spec();
+        let mut meta = labelled();
+        apply_profile("legacy", Style::PodCopy, KEEP_NOTHING, &mut meta, &mut spec, "debugger");
+        assert!(meta.labels.is_none() && meta.annotations.is_some());
+        assert!(spec.containers[0].readiness_probe.is_some() && spec.share_process_namespace.is_none());
+
+        let mut spec = pod_spec();
+        let mut meta = labelled();
+        apply_profile("general", Style::PodCopy, Keep { labels: true, ..KEEP_NOTHING }, &mut meta, &mut spec, "debugger");
+        assert!(meta.labels.is_some() && meta.annotations.is_none());
+        assert!(spec.containers[0].readiness_probe.is_none());
+        assert_eq!(spec.share_process_namespace, Some(true));
+        let added = spec.containers[1].security_context.as_ref().and_then(|c| c.capabilities.as_ref()).and_then(|c| c.add.clone());
+        assert_eq!(added, Some(vec!["SYS_PTRACE".to_string()]));
+
+        let mut spec = pod_spec();
+        spec.share_process_namespace = Some(false);
+        apply_profile("restricted", Style::PodCopy, KEEP_NOTHING, &mut labelled(), &mut spec, "debugger");
+        // Only set where not set already.
+        assert_eq!(spec.share_process_namespace, Some(false));
+        let context = spec.containers[1].security_context.clone().unwrap_or_default();
+        assert_eq!(context.run_as_non_root, Some(true));
+        assert_eq!(context.allow_privilege_escalation, Some(false));
+        assert_eq!(context.capabilities.and_then(|c| c.drop), Some(vec!["ALL".to_string()]));
+        assert_eq!(context.seccomp_profile.map(|p| p.type_), Some("RuntimeDefault".to_string()));
+    }
+
+    /// An ephemeral container's profile marks go on it, not on the pod's
+    /// containers of another name.
+    #[test]
+    fn ephemeral_profiles_mark_the_ephemeral_container() {
+        let mut spec = pod_spec();
+        spec.ephemeral_containers = Some(vec![EphemeralContainer { name: "debugger-x".into(), ..Default::default() }]);
+        apply_profile("sysadmin", Style::Ephemeral, KEEP_NOTHING, &mut ObjectMeta::default(), &mut spec, "debugger-x");
+        assert!(spec.containers.iter().all(|c| c.security_context.is_none()));
+        assert!(spec.host_pid.is_none());
+        let ephemeral = spec.ephemeral_containers.unwrap_or_default();
+        assert_eq!(ephemeral[0].security_context.as_ref().and_then(|c| c.privileged), Some(true));
+    }
+}
