@@ -404,16 +404,20 @@ pub fn default_pod_spec(spec: &mut PodSpec) {
     for container in spec.containers.iter_mut().chain(spec.init_containers.iter_mut().flatten()) {
         default_container(container, host_network);
     }
-    for container in spec.ephemeral_containers.iter_mut().flatten() {
+    default_ephemeral_containers(spec.ephemeral_containers.iter_mut().flatten());
+    for volume in spec.volumes.iter_mut().flatten() {
+        default_volume(volume);
+    }
+}
+
+pub fn default_ephemeral_containers<'a>(containers: impl Iterator<Item = &'a mut k8s_openapi::api::core::v1::EphemeralContainer>) {
+    for container in containers {
         set_str(&mut container.image_pull_policy, pull_policy_for(container.image.as_deref().unwrap_or("")));
         set_str(&mut container.termination_message_path, "/dev/termination-log");
         set_str(&mut container.termination_message_policy, "File");
         for env in container.env.iter_mut().flatten() {
             default_env(env);
         }
-    }
-    for volume in spec.volumes.iter_mut().flatten() {
-        default_volume(volume);
     }
 }
 

@@ -1307,6 +1307,60 @@ impl ApiServer {
         asks(signer) || signer.split_once('/').is_some_and(|(domain, _)| asks(&format!("{domain}/*")))
     }
 
+    /// `PATCH pods/<name>/ephemeralcontainers` with the patched pod
+    /// (`podEphemeralContainersStrategy`): the stored pod with only its
+    /// ephemeral containers taken from `obj`, defaulted, then
+    /// `ValidatePodEphemeralContainersUpdate`.
+    pub fn update_ephemeral_containers(&mut self, obj: Object, dry_run: bool) -> Result<Rc<Object>, ApiError> {
+        if self.authorizing() {
+            self.serving()?;
+            let (verb, _) = self.client_update(false);
+            let name = obj.meta().name.as_deref().unwrap_or_default();
+            self.authorize_client_on(verb, obj.resource_id(), "ephemeralcontainers", request_namespace(&obj), name)?;
+            return self.as_authorized(|api| api.update_ephemeral_containers(obj, dry_run));
+        }
+        self.check_reachable()?;
+        let namespace = obj.meta().namespace.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| "default".to_string());
+        let name = obj.meta().name.clone().unwrap_or_default();
+        let key = Self::key(ids::pods(), &namespace, &name);
+        let Some(entry) = self.store.get(&key) else {
+            return Err(ApiError::not_found("pods", &name));
+        };
+        let old = entry.value.object();
+        let current = entry.mod_revision;
+        let (Object::Pod(sent), Object::Pod(stored)) = (&obj, &*old) else {
+            return Err(ApiError::not_found("pods", &name));
+        };
+        if let Some(rv) = sent.metadata.resource_version.as_deref().filter(|rv| !rv.is_empty()) {
+            if rv.parse::<i64>().ok() != Some(current) {
+                return Err(ApiError::conflict("pods", &name));
+            }
+        }
+        let mut next = (**stored).clone();
+        let mut ephemeral = api::pod_spec_or_empty(sent.spec.as_deref()).ephemeral_containers.clone().filter(|e| !e.is_empty());
+        defaults::default_ephemeral_containers(ephemeral.iter_mut().flatten());
+        next.spec_mut().ephemeral_containers = ephemeral;
+        let causes = validation::validate_ephemeral_update(&next, stored);
+        let unchanged = next == **stored;
+        let obj = Object::Pod(Box::new(next));
+        if !causes.is_empty() {
+            return Err(invalid_error(&obj, causes));
+        }
+        if unchanged {
+            return Ok(old.clone());
+        }
+        if dry_run {
+            return Ok(Rc::new(obj));
+        }
+        let (stored, _) = self
+            .store
+            .put_if(&key, Some(current), |rev| with_resource_version(obj, rev))
+            .map_err(|_| ApiError::conflict("pods", &name))?;
+        self.writes += 1;
+        self.fan_out(Some(&old), &stored, WatchEventType::Modified);
+        Ok(stored)
+    }
+
     /// Reads, changes and writes an object, retrying on conflicts as
     /// client-go's `RetryOnConflict` does. `change` returns `false` to skip the write.
     pub fn modify(

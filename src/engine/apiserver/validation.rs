@@ -640,6 +640,22 @@ pub fn validate_resize(pod: &crate::engine::api::pod::Pod, old: &crate::engine::
     dedup(errs.0)
 }
 
+/// `ValidatePodEphemeralContainersUpdate`: the pod as a whole, then (a
+/// static pod's mirror refused outright) the ephemeral containers kept.
+pub fn validate_ephemeral_update(pod: &crate::engine::api::pod::Pod, old: &crate::engine::api::pod::Pod) -> Vec<Cause> {
+    let mut errs = Errors::default();
+    validate_object_meta_update(&pod.metadata, &old.metadata, &mut errs);
+    pod::validate_pod_spec(pod.spec.as_deref(), pod.node_name(), pod.token_volume.as_deref(), pod.affinity_node.as_deref(), "spec", &mut errs);
+    if old.metadata.annotations.as_ref().is_some_and(|a| a.contains_key("kubernetes.io/config.mirror")) {
+        let mut only = Errors::default();
+        // `field.NewPath("")`, which the error prints as `[]`.
+        only.forbidden("[]", "static pods do not support ephemeral containers");
+        return only.0;
+    }
+    pod::validate_ephemeral_containers_kept(pod, old, &mut errs);
+    dedup(errs.0)
+}
+
 /// A status write (`pods/status`, `replicasets/status` and the like),
 /// whose metadata and spec are the stored ones. It checks the metadata
 /// update only, as each kind's `Validate…StatusUpdate` does before its

@@ -366,6 +366,16 @@ pub static COMMANDS: &[Command] = &[
     Command { path: "expose", flags: &[b("allow-missing-template-keys", None), v("port", None), v("target-port", None), v("type", None), v("name", None), v("protocol", None), SELECTOR, v("labels", Some('l')), v("external-ip", None), v("cluster-ip", None), FILENAME, OUTPUT, DRY_RUN, v("session-affinity", None), v("load-balancer-ip", None), b("save-config", None), v("field-manager", None), v("template", None), v("override-type", None), v("overrides", None)], subcommands: &[] },
     Command { path: "edit", flags: &[b("allow-missing-template-keys", None), OUTPUT, FILENAME, b("save-config", None), v("field-manager", None), b("windows-line-endings", None), v("subresource", None), o("validate", "strict")], subcommands: &[] },
     Command { path: "exec", flags: &[v("container", Some('c')), b("stdin", Some('i')), b("tty", Some('t')), b("quiet", Some('q')), FILENAME, v("pod-running-timeout", None)], subcommands: &[] },
+    Command {
+        path: "debug",
+        flags: &[
+            FILENAME, b("arguments-only", None), b("attach", None), v("container", Some('c')), v("copy-to", None), b("replace", None), v("env", None), v("image", None),
+            b("keep-labels", None), b("keep-annotations", None), b("keep-liveness", None), b("keep-readiness", None), b("keep-startup", None), b("keep-init-containers", None),
+            v("set-image", None), v("image-pull-policy", None), b("stdin", Some('i')), b("quiet", Some('q')), b("same-node", None), b("share-processes", None),
+            v("target", None), b("tty", Some('t')), v("profile", None), v("custom", None),
+        ],
+        subcommands: &[],
+    },
     Command { path: "attach", flags: &[v("container", Some('c')), b("stdin", Some('i')), b("tty", Some('t')), b("quiet", Some('q')), v("pod-running-timeout", None)], subcommands: &[] },
     Command { path: "port-forward", flags: &[v("address", None), v("pod-running-timeout", None)], subcommands: &[] },
     Command { path: "top", flags: &[], subcommands: &["node", "pod", "nodes", "pods", "no", "po"] },
@@ -604,7 +614,6 @@ fn canonical_subcommand(word: &str) -> &str {
 fn not_simulated(word: &str) -> Option<&'static str> {
     Some(match word {
         "cp" => "there is no local filesystem to copy to or from; read a container's file with kubectl exec POD -- cat PATH",
-        "debug" => "containers are simulated, so there is no debugging container to start",
         "diff" => "use kubectl apply --dry-run=server -o yaml to see what the server would store",
         "proxy" => "the API server is not served on a local port",
         "completion" => "there is no shell here to complete commands in",

@@ -153,7 +153,23 @@ pub fn prepare_line(machine: &mut Machine, uid: &str, container: &str, state: &S
         _ => "sh",
     };
     let first = line.split_whitespace().next().unwrap_or("");
-    Ok(system_info(machine, sandbox, c, now, tty, &[Process { pid: pid.saturating_sub(6).max(7), command: shell_name.into() }, Process { pid, command: line.trim().split(['|', ';', '&']).next().unwrap_or(first).trim().to_string() }]))
+    let command = Process { pid, command: line.trim().split(['|', ';', '&']).next().unwrap_or(first).trim().to_string() };
+    let target = state.process_target.as_deref().and_then(|t| sandbox.latest(t)).filter(|t| t.is_running());
+    Ok(match (target, state.attached) {
+        // In the target's namespace its process is the first; this
+        // container's own come after it.
+        (Some(target), _) => {
+            let mut info = system_info(machine, sandbox, c, now, tty, &[command]);
+            for p in &mut info.processes {
+                p.pid += 6;
+            }
+            info.processes.insert(0, Process { pid: 1, command: target.command_line.to_string() });
+            info
+        }
+        // The attached shell is the container's first process itself.
+        (None, true) => system_info(machine, sandbox, c, now, tty, &[command]),
+        (None, false) => system_info(machine, sandbox, c, now, tty, &[Process { pid: pid.saturating_sub(6).max(7), command: shell_name.into() }, command]),
+    })
 }
 
 /// Runs one line typed at an interactive shell in the container.

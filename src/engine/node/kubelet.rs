@@ -601,7 +601,8 @@ fn node_ref(node: &str) -> ObjectReference {
 }
 
 fn container_ref(pod: &Pod, container: &str, init: bool) -> ObjectReference {
-    let list = if init { "initContainers" } else { "containers" };
+    let ephemeral = !init && pod.spec.as_ref().and_then(|s| s.ephemeral_containers.as_ref()).is_some_and(|e| e.iter().any(|c| c.name == container));
+    let list = if init { "initContainers" } else if ephemeral { "ephemeralContainers" } else { "containers" };
     ObjectReference {
         api_version: Some("v1".into()),
         kind: Some("Pod".into()),
@@ -741,6 +742,34 @@ fn find_container<'a>(pod: &'a Pod, name: &str) -> Option<(&'a Container, bool)>
     spec.init_containers.iter().flatten().find(|c| c.name == name).map(|c| (c, true))
 }
 
+/// An ephemeral container as the kubelet runs it: a `Container` with the
+/// same fields (the kubelet converts `EphemeralContainerCommon` likewise).
+pub(crate) fn ephemeral_as_container(e: &k8s_openapi::api::core::v1::EphemeralContainer) -> Container {
+    Container {
+        name: e.name.clone(),
+        image: e.image.clone(),
+        command: e.command.clone(),
+        args: e.args.clone(),
+        working_dir: e.working_dir.clone(),
+        env: e.env.clone(),
+        env_from: e.env_from.clone(),
+        volume_mounts: e.volume_mounts.clone(),
+        volume_devices: e.volume_devices.clone(),
+        image_pull_policy: e.image_pull_policy.clone(),
+        security_context: e.security_context.clone(),
+        stdin: e.stdin,
+        stdin_once: e.stdin_once,
+        tty: e.tty,
+        termination_message_path: e.termination_message_path.clone(),
+        termination_message_policy: e.termination_message_policy.clone(),
+        ..Default::default()
+    }
+}
+
+fn find_ephemeral(pod: &Pod, name: &str) -> Option<Container> {
+    pod.spec.as_ref()?.ephemeral_containers.as_ref()?.iter().find(|c| c.name == name).map(ephemeral_as_container)
+}
+
 /// The pull policy the API server defaults: Always for `:latest` or no tag.
 fn pull_policy(c: &Container) -> String {
     if let Some(p) = c.image_pull_policy.clone().filter(|p| !p.is_empty()) {
@@ -845,7 +874,7 @@ impl Kubelet {
         let Some(p) = pod_obj else {
             return Err(format!("pod \"{pod}\" not found"));
         };
-        if find_container(p, &container_name).is_none() {
+        if find_container(p, &container_name).is_none() && find_ephemeral(p, &container_name).is_none() {
             return Err(format!("container {container_name} is not valid for pod {pod}"));
         }
         // A mirror pod's containers are its static pod's.
@@ -853,7 +882,7 @@ impl Kubelet {
         let sandbox = machine.runtime.sandbox(&uid);
         let status = p.status.as_ref();
         let cstatus = status
-            .and_then(|s| s.container_statuses.iter().flatten().chain(s.init_container_statuses.iter().flatten()).find(|c| c.name == container_name).cloned());
+            .and_then(|s| s.container_statuses.iter().flatten().chain(s.init_container_statuses.iter().flatten()).chain(s.ephemeral_container_statuses.iter().flatten()).find(|c| c.name == container_name).cloned());
         let latest = sandbox.and_then(|s| s.latest(&container_name));
         let chosen = if previous {
             match sandbox.and_then(|s| if latest.is_some_and(|c| c.exit.is_some()) && cstatus.as_ref().is_some_and(|c| c.state.as_ref().is_some_and(|st| st.waiting.is_some())) { s.latest(&container_name) } else { s.previous(&container_name) }) {
@@ -1255,11 +1284,21 @@ impl Kubelet {
         let uid = pod.metadata.uid.clone().unwrap_or_default();
         let now = ctx.now;
         // Borrowed from the pod (not the kubelet): a Container is about 2 KB.
-        let Some((c, _)) = find_container(pod, &step.container) else {
-            if matches!(step.kind, StepKind::Sandbox) {
-                self.finish_sandbox(ctx, pod);
-            }
-            return;
+        let ephemeral;
+        let c = match find_container(pod, &step.container) {
+            Some((c, _)) => c,
+            None => match find_ephemeral(pod, &step.container) {
+                Some(e) => {
+                    ephemeral = e;
+                    &ephemeral
+                }
+                None => {
+                    if matches!(step.kind, StepKind::Sandbox) {
+                        self.finish_sandbox(ctx, pod);
+                    }
+                    return;
+                }
+            },
         };
         let spec_image = c.image.clone().unwrap_or_default();
         match step.kind {
@@ -1768,6 +1807,21 @@ impl Kubelet {
                         return;
                     }
                 }
+            }
+        }
+        // `computePodActions`: an ephemeral container is started once, when
+        // it has no status, and never restarted.
+        for e in spec.ephemeral_containers.iter().flatten() {
+            if self.machine.runtime.sandbox(uid).and_then(|s| s.latest(&e.name)).is_some() {
+                continue;
+            }
+            let c = ephemeral_as_container(e);
+            if self.waits_for_start_retry(ctx, uid, &c) {
+                continue;
+            }
+            self.begin_start(ctx, pod, &c, false);
+            if self.state.workers.get(uid).is_some_and(|w| w.step().is_some()) {
+                return;
             }
         }
     }

@@ -144,6 +144,20 @@ fn container_status(spec: &Container, inputs: &Inputs, default_waiting: &str) ->
     }
 }
 
+/// `convertToAPIContainerStatuses` for ephemeral containers: never ready,
+/// and no startup state (the prober does not follow them).
+fn ephemeral_statuses(ephemeral: &[k8s_openapi::api::core::v1::EphemeralContainer], inputs: &Inputs, default_waiting: &str) -> Vec<ContainerStatus> {
+    ephemeral
+        .iter()
+        .map(|e| {
+            let mut status = container_status(&super::kubelet::ephemeral_as_container(e), inputs, default_waiting);
+            status.ready = false;
+            status.started = None;
+            status
+        })
+        .collect()
+}
+
 fn exit_code(s: &ContainerStatus) -> Option<i32> {
     s.state.as_ref()?.terminated.as_ref().map(|t| t.exit_code)
 }
@@ -352,7 +366,7 @@ pub fn generate(inputs: &Inputs) -> PodStatus {
         start_time: current.and_then(|c| c.start_time()).or_else(|| Some(api_time(inputs.start_time))),
         init_container_statuses: if init_statuses.is_empty() { None } else { Some(init_statuses) },
         container_statuses: Some(statuses),
-        ephemeral_container_statuses: rare.and_then(|r| r.ephemeral_container_statuses.clone()),
+        ephemeral_container_statuses: spec.ephemeral_containers.as_deref().filter(|e| !e.is_empty()).map(|ephemeral| ephemeral_statuses(ephemeral, inputs, default_waiting)),
         message: inputs.evicted.map(|(_, m)| m.to_string()).or_else(|| rare.and_then(|r| r.message.clone())),
         nominated_node_name: rare.and_then(|r| r.nominated_node_name.clone()),
         observed_generation: rare.and_then(|r| r.observed_generation),

@@ -254,6 +254,14 @@ pub struct ShellState {
     /// Shells started from this one by typing `sh` or `bash`: `exit` returns to the outer one.
     #[serde(default)]
     pub nested: Vec<Flavor>,
+    /// The shell is the container's own process (`kubectl attach`), not one
+    /// started beside it (`kubectl exec`).
+    #[serde(default)]
+    pub attached: bool,
+    /// An ephemeral container's `targetContainerName`: it shares that
+    /// container's process namespace, whose first process is the target's.
+    #[serde(default)]
+    pub process_target: Option<String>,
 }
 
 /// An ordered map kept in order through serde (as a list of pairs).
@@ -284,7 +292,7 @@ fn shell_start_env(flavor: Flavor, env: &mut IndexMap<String, String>, cwd: &str
 impl ShellState {
     pub fn new(flavor: Flavor, cwd: &str, mut env: IndexMap<String, String>) -> Self {
         shell_start_env(flavor, &mut env, cwd);
-        ShellState { flavor, cwd: cwd.to_string(), exported: env, locals: BTreeMap::new(), last_status: 0, lines: 0, nested: Vec::new() }
+        ShellState { flavor, cwd: cwd.to_string(), exported: env, locals: BTreeMap::new(), last_status: 0, lines: 0, nested: Vec::new(), attached: false, process_target: None }
     }
 
     /// The prompt the shell prints: `/ # `, `# `, `root@web:/# `.

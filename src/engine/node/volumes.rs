@@ -773,9 +773,14 @@ fn hostpath_setup(disk: &mut Fs, path: &str, kind: &str, secs: i64) -> Result<()
         "CharDevice" => return Err(format!("hostPath type check failed: {path} is not a character device")),
         "BlockDevice" => return Err(format!("hostPath type check failed: {path} is not a block device")),
         _ => {
-            // No type: the runtime creates a missing directory to bind it.
+            // No type: the runtime creates a missing directory to bind it
+            // (the node's root, `/`, always exists).
             if existing.is_none() {
-                disk.mkdir_all(path, 0o755, secs);
+                if path == "/" {
+                    disk.insert(path, Inode::dir(0o755, secs));
+                } else {
+                    disk.mkdir_all(path, 0o755, secs);
+                }
             }
         }
     }

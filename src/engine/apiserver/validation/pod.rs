@@ -43,6 +43,9 @@ fn pod_spec_at(spec: Option<&PodSpec>, node_name: Option<&str>, token: Option<&s
     // As ValidatePodSpec: the containers, then the init containers.
     validate_containers(&spec.containers, &volumes, token, grace, restart_policy, &path.field("containers"), errs);
     validate_init_containers(spec, &volumes, token, restart_policy, &path.field("initContainers"), errs);
+    if let Some(ephemeral) = spec.ephemeral_containers.as_deref() {
+        validate_ephemeral_containers(ephemeral, spec, &volumes, token, restart_policy, &path.field("ephemeralContainers"), errs);
+    }
     errs.one_of(&path.field("restartPolicy"), Some(restart_policy), &["Always", "OnFailure", "Never"]);
     errs.one_of(&path.field("dnsPolicy"), spec.dns_policy.as_deref(), &["ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"]);
     validate_labels(spec.node_selector.as_ref(), &path.field("nodeSelector"), errs);
@@ -513,6 +516,71 @@ fn validate_init_containers(spec: &PodSpec, volumes: &BTreeSet<String>, token: O
                 validate_lifecycle(lifecycle, spec.termination_grace_period_seconds, &item.field("lifecycle"), errs);
             }
             validate_probes(container, &item, errs);
+        }
+    }
+}
+
+/// `validateEphemeralContainers`: each as a container, named uniquely
+/// among all of the pod's containers, targeting a regular or init
+/// container, and without the fields the workload relies on (ports,
+/// probes, lifecycle, resources: `validateFieldAllowList`) or sub-paths.
+fn validate_ephemeral_containers(ephemeral: &[k8s_openapi::api::core::v1::EphemeralContainer], spec: &PodSpec, volumes: &BTreeSet<String>, token: Option<&str>, restart_policy: &str, path: &Path, errs: &mut Errors) {
+    let others: BTreeSet<&str> = spec.containers.iter().chain(spec.init_containers.iter().flatten()).map(|c| c.name.as_str()).collect();
+    let mut all = others.clone();
+    const NOT_ALLOWED: &str = "cannot be set for an Ephemeral Container";
+    for (i, e) in ephemeral.iter().enumerate() {
+        let item = path.index(i);
+        let c = crate::engine::node::kubelet::ephemeral_as_container(e);
+        validate_container_common(&c, volumes, token, restart_policy, &item, errs);
+        let image = e.image.as_deref().unwrap_or("");
+        if image.trim() != image {
+            errs.invalid_str(&item.field("image"), image, "must not have leading or trailing whitespace");
+        }
+        if !all.insert(e.name.as_str()) {
+            errs.duplicate(&item.field("name"), &quote(&e.name));
+        }
+        if let Some(target) = e.target_container_name.as_deref().filter(|t| !t.is_empty()) {
+            if !others.contains(target) {
+                errs.not_found(&item.field("targetContainerName"), &quote(target));
+            }
+        }
+        let resources_set = e.resources.as_ref().is_some_and(|r| r.limits.as_ref().is_some_and(|l| !l.is_empty()) || r.requests.as_ref().is_some_and(|l| !l.is_empty()) || r.claims.as_ref().is_some_and(|l| !l.is_empty()));
+        for (field, set) in [
+            ("ports", e.ports.as_ref().is_some_and(|p| !p.is_empty())),
+            ("resources", resources_set),
+            ("resizePolicy", e.resize_policy.as_ref().is_some_and(|p| !p.is_empty())),
+            ("restartPolicy", e.restart_policy.as_deref().is_some_and(|p| !p.is_empty())),
+            ("livenessProbe", e.liveness_probe.is_some()),
+            ("readinessProbe", e.readiness_probe.is_some()),
+            ("startupProbe", e.startup_probe.is_some()),
+            ("lifecycle", e.lifecycle.is_some()),
+        ] {
+            if set {
+                errs.forbidden(&item.field(field), NOT_ALLOWED);
+            }
+        }
+        let mounts = item.field("volumeMounts");
+        for (j, mount) in e.volume_mounts.iter().flatten().enumerate() {
+            let mount_path = mounts.index(j);
+            if mount.sub_path.as_deref().is_some_and(|p| !p.is_empty()) {
+                errs.forbidden(&mount_path.field("subPath"), NOT_ALLOWED);
+            }
+            if mount.sub_path_expr.as_deref().is_some_and(|p| !p.is_empty()) {
+                errs.forbidden(&mount_path.field("subPathExpr"), NOT_ALLOWED);
+            }
+        }
+    }
+}
+
+/// The second half of `ValidatePodEphemeralContainersUpdate`: ephemeral
+/// containers, once added, may be neither removed nor changed.
+pub fn validate_ephemeral_containers_kept(pod: &Pod, old: &Pod, errs: &mut Errors) {
+    let new = pod.spec.as_ref().and_then(|s| s.ephemeral_containers.as_deref()).unwrap_or_default();
+    for previous in old.spec.as_ref().and_then(|s| s.ephemeral_containers.as_deref()).unwrap_or_default() {
+        match new.iter().find(|e| e.name == previous.name) {
+            None => errs.forbidden("spec.ephemeralContainers", &format!("existing ephemeral containers {} may not be removed\n", quote(&previous.name))),
+            Some(e) if e != previous => errs.forbidden(&format!("spec.ephemeralContainers[{}]", previous.name), &format!("existing ephemeral containers {} may not be changed\n", quote(&previous.name))),
+            Some(_) => {}
         }
     }
 }

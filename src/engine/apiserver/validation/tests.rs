@@ -457,3 +457,44 @@ fn resize_keeps_the_qos_class_and_what_may_not_shrink() {
         vec!["spec: Forbidden: only cpu and memory resources are mutable"]
     );
 }
+
+/// `ValidatePodEphemeralContainersUpdate`: the pod's spec with its
+/// ephemeral containers (`validateEphemeralContainers`: the allow list,
+/// unique names, a target among the regular and init containers, no
+/// sub-path), then none removed or changed, and never for a mirror pod.
+#[test]
+fn ephemeral_containers_update() {
+    let pod = |ephemeral: Value, annotations: Value| {
+        let mut manifest = pod_with(json!({"containers": [{"name": "app", "image": "nginx"}], "ephemeralContainers": ephemeral}));
+        manifest["metadata"]["annotations"] = annotations;
+        match object(manifest) {
+            Object::Pod(p) => *p,
+            _ => panic!("a pod"),
+        }
+    };
+    let messages = |new: &crate::engine::api::pod::Pod, old: &crate::engine::api::pod::Pod| validate_ephemeral_update(new, old).into_iter().map(|c| format!("{}: {}", c.field, c.message)).collect::<Vec<_>>();
+    let none = pod(json!([]), json!({}));
+    let debugger = json!({"name": "dbg", "image": "busybox", "targetContainerName": "app"});
+    let added = pod(json!([debugger]), json!({}));
+    assert!(messages(&added, &none).is_empty(), "{:?}", messages(&added, &none));
+    let not_allowed = pod(
+        json!([{"name": "app", "image": "busybox", "targetContainerName": "gone", "ports": [{"containerPort": 80}], "lifecycle": {"preStop": {"sleep": {"seconds": 1}}}, "volumeMounts": [{"name": "v", "mountPath": "/v", "subPath": "x"}]}]),
+        json!({}),
+    );
+    assert_eq!(
+        messages(&not_allowed, &none),
+        vec![
+            "spec.ephemeralContainers[0].volumeMounts[0].name: Not found: \"v\"".to_string(),
+            "spec.ephemeralContainers[0].name: Duplicate value: \"app\"".to_string(),
+            "spec.ephemeralContainers[0].targetContainerName: Not found: \"gone\"".to_string(),
+            "spec.ephemeralContainers[0].ports: Forbidden: cannot be set for an Ephemeral Container".to_string(),
+            "spec.ephemeralContainers[0].lifecycle: Forbidden: cannot be set for an Ephemeral Container".to_string(),
+            "spec.ephemeralContainers[0].volumeMounts[0].subPath: Forbidden: cannot be set for an Ephemeral Container".to_string(),
+        ]
+    );
+    let changed = pod(json!([{"name": "dbg", "image": "busybox:1.36", "targetContainerName": "app"}]), json!({}));
+    assert_eq!(messages(&changed, &added), vec!["spec.ephemeralContainers[dbg]: Forbidden: existing ephemeral containers \"dbg\" may not be changed\n".to_string()]);
+    assert_eq!(messages(&none, &added), vec!["spec.ephemeralContainers: Forbidden: existing ephemeral containers \"dbg\" may not be removed\n".to_string()]);
+    let mirror = json!({"kubernetes.io/config.mirror": "abc"});
+    assert_eq!(messages(&pod(json!([debugger]), mirror.clone()), &pod(json!([]), mirror)), vec!["[]: Forbidden: static pods do not support ephemeral containers".to_string()]);
+}

@@ -82,8 +82,14 @@ pub struct AttachOptions {
 pub fn attach(s: &mut Session, pod: &Pod, container: &str, mut o: AttachOptions) -> Result {
     let namespace = pod.metadata.namespace.clone().unwrap_or_default();
     let pod_name = pod.metadata.name.clone().unwrap_or_default();
-    let spec_container = pod.spec.as_ref().and_then(|sp| sp.containers.iter().find(|c| c.name == container)).cloned().unwrap_or_default();
-    let allocated = spec_container.tty.unwrap_or(false);
+    let spec = pod.spec.as_ref();
+    let ephemeral = spec.and_then(|sp| sp.ephemeral_containers.iter().flatten().find(|c| c.name == container));
+    let (allocated, stdin_once) = match ephemeral {
+        Some(e) => (e.tty.unwrap_or(false), e.stdin_once.unwrap_or(false)),
+        None => spec
+            .and_then(|sp| sp.containers.iter().chain(sp.init_containers.iter().flatten()).find(|c| c.name == container))
+            .map_or((false, false), |c| (c.tty.unwrap_or(false), c.stdin_once.unwrap_or(false))),
+    };
     if o.tty && !allocated {
         o.tty = false;
         if !o.quiet {
@@ -119,8 +125,10 @@ pub fn attach(s: &mut Session, pod: &Pod, container: &str, mut o: AttachOptions)
         Err(_) => return Err(Error::Message(format!("error: unable to upgrade connection: container {container} not found in pod {pod_name}_{namespace}"))),
     };
     let restart = pod.spec.as_ref().and_then(|sp| sp.restart_policy.clone()).unwrap_or_else(|| "Always".into());
-    let resume_hint = (o.stdin && o.tty && restart == "Always" && !o.quiet)
-        .then(|| format!("Session ended, resume using 'kubectl attach {pod_name} -c {container} -i -t' command when the pod is running"));
+    let resume_hint = (o.stdin && o.tty && restart == "Always" && !o.quiet).then(|| match ephemeral {
+        Some(_) => format!("Session ended, the ephemeral container will not be restarted but may be reattached using 'kubectl attach {pod_name} -c {container} -i -t' if it is still running"),
+        None => format!("Session ended, resume using 'kubectl attach {pod_name} -c {container} -i -t' command when the pod is running"),
+    });
     let interactive_main = s
         .cluster
         .sim
@@ -133,9 +141,11 @@ pub fn attach(s: &mut Session, pod: &Pod, container: &str, mut o: AttachOptions)
     if let (true, Some((true, command))) = (o.stdin, interactive_main.clone()) {
         let program = command.split_whitespace().next().unwrap_or("sh").to_string();
         let opened = interactive::with_machine(s.cluster, &node, |machine| node_exec::open_shell(machine, &uid, container, &program, o.tty, now));
-        let Some(Ok(state)) = opened else {
+        let Some(Ok(mut state)) = opened else {
             return Err(Error::Message(format!("error: unable to upgrade connection: container {container} not found in pod {pod_name}_{namespace}")));
         };
+        state.attached = true;
+        state.process_target = ephemeral.and_then(|e| e.target_container_name.clone()).filter(|t| !t.is_empty());
         let hostname = pod.spec.as_ref().and_then(|sp| sp.hostname.clone()).filter(|h| !h.is_empty()).unwrap_or_else(|| pod_name.clone());
         let mut session = ShellSession {
             namespace: namespace.clone(),
@@ -156,10 +166,15 @@ pub fn attach(s: &mut Session, pod: &Pod, container: &str, mut o: AttachOptions)
             s.interactive = Some(Interactive::Shell(session));
             return Ok(());
         }
-        // No terminal: the shell reads stdin to its end, then stdin closes and it exits.
+        // No terminal: the shell reads stdin to its end, then stdin closes
+        // and it exits if the container's stdin closes with the first
+        // attach (`stdinOnce`, as `run -i` sets); else the container's
+        // stdin stays open and its shell runs on (`debug -i`).
         let input = s.stdin.unwrap_or("").to_string();
         let mut lines: Vec<String> = input.lines().map(str::to_string).collect();
-        lines.push("exit".into());
+        if stdin_once {
+            lines.push("exit".into());
+        }
         for line in lines {
             let step = interactive::shell_line(s.cluster, &mut session, &line);
             let text = if line == "exit" && step.ended { step.output.trim_start_matches("exit\n").to_string() } else { step.output };

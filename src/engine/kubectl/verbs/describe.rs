@@ -509,6 +509,10 @@ fn describe_pod(w: &mut Writer, pod: &Pod, now: VirtualTime) {
         describe_containers(w, "Init Containers", init, status.init_container_statuses.as_deref(), "", Some(pod));
     }
     describe_containers(w, "Containers", &spec.containers, Some(status.container_statuses.as_deref().unwrap_or(&[])), "", Some(pod));
+    if let Some(ephemeral) = spec.ephemeral_containers.as_ref().filter(|c| !c.is_empty()) {
+        let as_containers: Vec<Container> = ephemeral.iter().map(crate::engine::node::kubelet::ephemeral_as_container).collect();
+        describe_containers(w, "Ephemeral Containers", &as_containers, Some(status.ephemeral_container_statuses.as_deref().unwrap_or(&[])), "", Some(pod));
+    }
     if let Some(gates) = spec.readiness_gates.as_ref().filter(|g| !g.is_empty()) {
         w.line(0, "Readiness Gates:\n  Type\tStatus");
         for g in gates {

@@ -166,6 +166,9 @@ fn sort_key_order(x: &serde_json::Value, y: &serde_json::Value) -> std::cmp::Ord
 }
 
 pub fn run(s: &mut Session) -> Result {
+    if s.args.has("raw") {
+        return super::info::raw_get(s);
+    }
     let format = printers::parse_output_format(s.args.value("output")).map_err(Error::Message)?;
     let all_namespaces = s.args.flag("all-namespaces");
     let namespace = s.namespace();

@@ -209,6 +209,40 @@ pub fn simulated_only(s: &mut Session) -> Result {
     Err(Error::Message(format!("error: containers in this cluster are simulated, so kubectl {verb} cannot {what}")))
 }
 
+/// `kubectl get --raw PATH` (`GetOptions.Complete`, `Validate`, then
+/// `rawhttp.RawGet`, which copies the body as the server wrote it). The
+/// health endpoints answer `ok` and `/version` the server's version as
+/// `WriteRawJSON` indents it; other paths are refused as not simulated.
+pub fn raw_get(s: &mut Session) -> Result {
+    let path = s.args.value("raw").unwrap_or("").to_string();
+    if !s.args.positionals.is_empty() {
+        return Err(Error::Message("error: arguments may not be passed when --raw is specified".to_string()));
+    }
+    if s.args.flag("watch") || s.args.flag("watch-only") || s.args.value("selector").is_some_and(|l| !l.is_empty()) {
+        return Err(Error::Message("error: --raw may not be specified with other flags that filter the server request or alter the output".to_string()));
+    }
+    if s.args.value("output").is_some_and(|o| !o.is_empty()) {
+        return Err(Error::Message("error: --raw and --output are mutually exclusive".to_string()));
+    }
+    // `url.ParseRequestURI`: an absolute path (or an absolute URL).
+    if !path.starts_with('/') && !path.contains("://") {
+        return Err(Error::Message(format!("error: --raw must be a valid URL path: parse {path:?}: invalid URI for request")));
+    }
+    let (route, query) = path.split_once('?').unwrap_or((path.as_str(), ""));
+    let body = match route {
+        "/healthz" | "/livez" | "/readyz" if query.is_empty() => "ok".to_string(),
+        "/version" => SERVER_VERSION_JSON.trim_start_matches("\"serverVersion\": ").replace("\n  ", "\n"),
+        _ => {
+            return Err(Error::Message(format!(
+                "error: get --raw {path} is not part of this simulation: it serves /healthz, /livez, /readyz and /version (their per-check lists, ?verbose, are not simulated); read objects with kubectl get -o json"
+            )))
+        }
+    };
+    s.cluster.sim.api.list(&crate::engine::apiserver::Query::all(crate::engine::api::ids::namespaces())).map_err(Error::Api)?;
+    s.out.push_str(&body);
+    Ok(())
+}
+
 fn version(s: &mut Session) -> Result {
     let client_only = s.args.flag("client");
     let reachable: Result = if client_only {

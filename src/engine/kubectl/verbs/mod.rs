@@ -2,6 +2,7 @@
 
 pub mod apply;
 mod attach;
+mod debug;
 mod auth;
 mod autoscale;
 mod certificate;
@@ -66,6 +67,7 @@ pub fn dispatch(s: &mut Session) -> Result {
         "patch" => patch::run(s),
         "exec" => exec::run(s),
         "attach" => attach::run(s),
+        "debug" => debug::run(s),
         "top" => top::run(s),
         "auth" => auth::run(s),
         "port-forward" | "cp" | "edit" => info::simulated_only(s),
@@ -104,7 +106,7 @@ fn unsimulated_flag(s: &Session) -> Option<String> {
         "--output-watch-events is not part of this simulation: a watch here prints the objects it lists and no events after them".to_string()
     } else if given("show-managed-fields") && s.args.flag("show-managed-fields") {
         "--show-managed-fields is not part of this simulation: objects here keep no managed fields".to_string()
-    } else if given("raw") && verb != "config view" {
+    } else if given("raw") && verb != "config view" && verb != "get" {
         format!("{verb} --raw is not part of this simulation: it reads the API server's paths directly")
     } else if (given("raw") && s.args.flag("raw")) || (given("flatten") && s.args.flag("flatten")) {
         "config view --raw and --flatten are not part of this simulation: its kubeconfig holds no credentials to show".to_string()

@@ -58,7 +58,7 @@ pub fn run(s: &mut Session) -> Result {
             "" => true,
             "status" => has_status_subresource(&obj),
             "scale" => replicas_of(&obj).is_some(),
-            "resize" => matches!(&*obj, Object::Pod(_)),
+            "resize" | "ephemeralcontainers" => matches!(&*obj, Object::Pod(_)),
             _ => false,
         };
         if !served {
@@ -98,9 +98,14 @@ pub fn run(s: &mut Session) -> Result {
                 continue;
             }
         };
-        if subresource == "resize" && dry != DryRun::Client {
-            s.cluster.sim.api.set_client_update("patch", "resize");
-            let result = s.cluster.sim.api.resize_pod(next, dry == DryRun::Server);
+        if matches!(subresource.as_str(), "resize" | "ephemeralcontainers") && dry != DryRun::Client {
+            let result = if subresource == "resize" {
+                s.cluster.sim.api.set_client_update("patch", "resize");
+                s.cluster.sim.api.resize_pod(next, dry == DryRun::Server)
+            } else {
+                s.cluster.sim.api.set_client_update("patch", "ephemeralcontainers");
+                s.cluster.sim.api.update_ephemeral_containers(next, dry == DryRun::Server)
+            };
             match result {
                 // The server kept the pod as it was: kubectl finds the object it sent back unchanged.
                 Ok(stored) if stored.meta().resource_version == obj.meta().resource_version => match &format {
