@@ -302,7 +302,7 @@ fn evaluate(world: &mut World, r: &ContainerRef, waiting: &Waiting) -> Option<(P
         DeferredProgram::Exec(argv) => match shell::compile_exec(argv, host, &workdir) {
             Ok(program) => program,
             // The command was found when the container started; only a vanished file fails here.
-            Err(e) => Program { timeline: vec![Timed { at_ms: 0, effect: shell::Effect::Log(e.message().into()) }], repeat: None, end: End::Exit { at_ms: 0, code: 127 } },
+            Err(e) => Program { timeline: vec![Timed { at_ms: 0, effect: shell::Effect::Log(e.message().into()) }], repeat: None, resume: None, end: End::Exit { at_ms: 0, code: 127 } },
         },
         DeferredProgram::Script { script, positional } => shell::compile_script(script, positional.clone(), host, &workdir),
     };

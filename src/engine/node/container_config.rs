@@ -453,7 +453,7 @@ fn nginx_informational(argv: &[String], version: &str, uid: u32) -> Option<Vec<S
 /// A process that prints these lines and exits with `code`.
 fn exits_printing(printed: Vec<Rc<str>>, code: i32) -> ProcessSpec {
     let timeline = printed.into_iter().map(|l| Timed { at_ms: 0, effect: Effect::Log(l) }).collect();
-    let program = Program { timeline, repeat: None, end: End::Exit { at_ms: 0, code } };
+    let program = Program { timeline, repeat: None, resume: None, end: End::Exit { at_ms: 0, code } };
     ProcessSpec { program, serves: vec![], stops_on_sigterm: true, fails_after_requests: None, deferred: None, hog: None }
 }
 
@@ -521,7 +521,7 @@ pub fn process_for(
         let mut printed: Vec<Rc<str>> = printed.iter().map(|l| super::volumes::shared_content(&marks.render(l))).collect();
         if failed {
             let timeline = printed.into_iter().map(|l| Timed { at_ms: 0, effect: Effect::Log(l) }).collect();
-            let program = Program { timeline, repeat: None, end: End::Exit { at_ms: 0, code: 1 } };
+            let program = Program { timeline, repeat: None, resume: None, end: End::Exit { at_ms: 0, code: 1 } };
             return (Ok(ProcessSpec { program, serves: vec![], stops_on_sigterm: true, fails_after_requests: None, deferred: None, hog: None }), false);
         }
         // nginx's own lines, after the entrypoint's.

@@ -39,7 +39,7 @@ pub fn bpi_program(args: &[String]) -> Option<Program> {
     let text = computed(digits);
     // bignum's arithmetic takes its time: about 6 s for 2,000 digits.
     let took_ms = (digits * digits / 650).max(50) as u64;
-    Some(Program { timeline: vec![Timed { at_ms: took_ms, effect: Effect::Log(text) }], repeat: None, end: End::Exit { at_ms: took_ms, code: 0 } })
+    Some(Program { timeline: vec![Timed { at_ms: took_ms, effect: Effect::Log(text) }], repeat: None, resume: None, end: End::Exit { at_ms: took_ms, code: 0 } })
 }
 
 thread_local! {

@@ -65,7 +65,7 @@ pub fn listening_ports(image: &ImageName, argv: &[String]) -> Vec<i32> {
 pub fn unless_stopped(process: Result<ProcessSpec, String>, image: &ImageName, stopped: &BTreeSet<String>) -> Result<ProcessSpec, String> {
     match program_of(image) {
         Some(program) if stopped.contains(program) => Ok(ProcessSpec {
-            program: Program { timeline: Vec::new(), repeat: None, end: End::Exit { at_ms: 0, code: 1 } },
+            program: Program { timeline: Vec::new(), repeat: None, resume: None, end: End::Exit { at_ms: 0, code: 1 } },
             serves: Vec::new(),
             stops_on_sigterm: true,
             fails_after_requests: None,

@@ -62,6 +62,9 @@ fn shared_image(image: ImageName) -> Rc<ImageName> {
 pub const LOG_LINES_LIMIT: usize = 1_000;
 /// Loop iterations materialised per advance; a long gap skips ahead.
 const REPEAT_LIMIT: u64 = LOG_LINES_LIMIT as u64;
+/// Walks one advance makes while processes' programs are worked out
+/// further (a chunk each): bounds the work of one long stretch of time.
+const WALKS_PER_ADVANCE: usize = 64;
 /// Container instances kept per container name (the current and the previous one).
 const INSTANCES_KEPT: usize = 2;
 
@@ -571,7 +574,19 @@ impl RuntimeContainer {
             End::Never => None,
         };
         let stopped = if self.process.stops_on_sigterm { self.stop_requested } else { self.stop_deadline };
-        [natural, stopped].into_iter().flatten().min()
+        // Where the program is worked out further, which may find its end.
+        let resumed = self.resume_at();
+        [natural, stopped, resumed].into_iter().flatten().min()
+    }
+
+    /// When the process reaches the end of what its program was worked out
+    /// to and goes on from where its shell stopped (see [`shell::resume`]).
+    fn resume_at(&self) -> Option<VirtualTime> {
+        let resume = self.process.program.resume.as_ref()?;
+        if self.extensible || self.exit.is_some() {
+            return None;
+        }
+        Some(self.started_at?.plus_millis(resume.at_ms))
     }
 
     /// The earliest instant from which moving the process on does more
@@ -592,7 +607,7 @@ impl RuntimeContainer {
         let signal = if self.process.stops_on_sigterm { self.stop_requested } else { self.stop_deadline };
         let step = match program.timeline.get(self.applied) {
             Some(step) => Some(start.plus_millis(step.at_ms)),
-            None => program.repeat.as_ref().map(|rep| start.plus_millis(rep.start_ms).plus_millis(self.repeats_done.saturating_mul(rep.period_ms))),
+            None => program.repeat.as_ref().map(|rep| start.plus_millis(rep.start_ms).plus_millis(self.repeats_done.saturating_mul(rep.period_ms))).or_else(|| self.resume_at()),
         };
         [natural, signal, step].into_iter().flatten().min()
     }
@@ -614,7 +629,7 @@ impl RuntimeContainer {
         self.stop_deadline = Some(self.stop_deadline.map_or(deadline, |d| d.min(deadline)));
         // Effects up to now were applied when the runtime advanced; a
         // process that stops at once ends here.
-        let _ = self.take_due(now);
+        let _ = self.take_due(now, None);
     }
 
     /// Stops the process after a preStop hook that takes `hook_ms`:
@@ -629,12 +644,14 @@ impl RuntimeContainer {
             self.stop_requested = Some(term);
         }
         self.stop_deadline = Some(self.stop_deadline.map_or(deadline, |d| d.min(deadline)));
-        let _ = self.take_due(now);
+        let _ = self.take_due(now, None);
     }
 
     /// Moves the process up to `now`: what it did since last time, in
-    /// order, and its exit if it ended.
-    fn take_due(&mut self, now: VirtualTime) -> Vec<(VirtualTime, Effect)> {
+    /// order, and its exit if it ended. With the node's disk, a program
+    /// whose timeline was all applied and which stopped being worked out
+    /// before `now` is worked out further, against its files as they are.
+    fn take_due(&mut self, now: VirtualTime, disk: Option<&Fs>) -> Vec<(VirtualTime, Effect)> {
         let Some(start) = self.started_at else { return Vec::new() };
         let natural_exit = match self.process.program.end {
             End::Exit { at_ms, code } => Some((start.plus_millis(at_ms), code)),
@@ -665,6 +682,9 @@ impl RuntimeContainer {
                 }
             }
             return due;
+        }
+        if let Some(disk) = disk {
+            self.resume_if_due(limit, disk);
         }
         self.applied_until = Some(limit);
         while let Some(step) = self.process.program.timeline.get(self.applied) {
@@ -707,6 +727,33 @@ impl RuntimeContainer {
             }
         }
         due
+    }
+
+    /// Works the program out further when its timeline is all applied and
+    /// the process has reached where its shell stopped by `limit`.
+    fn resume_if_due(&mut self, limit: VirtualTime, disk: &Fs) {
+        let Some(at) = self.resume_at().filter(|at| *at <= limit) else { return };
+        if self.applied < self.process.program.timeline.len() {
+            return;
+        }
+        let Some(resume) = self.process.program.resume.take() else { return };
+        let view = View { root: &self.root, mounts: &self.mounts, disk, user: &self.user };
+        let mut overlay = cfs::Overlay::new(&view, wall_secs(at));
+        let next = shell::resume(&resume, &mut overlay);
+        let program = &mut self.process.program;
+        program.timeline = next.timeline;
+        program.resume = next.resume;
+        program.end = next.end;
+        if next.repeat.is_some() {
+            program.repeat = next.repeat;
+        }
+        self.applied = 0;
+    }
+
+    /// Whether the process's program is to be worked out further by `now`
+    /// (another walk then applies what it does next).
+    fn resumes_by(&self, now: VirtualTime) -> bool {
+        self.applied >= self.process.program.timeline.len() && self.resume_at().is_some_and(|at| at <= now)
     }
 
     /// Applies one thing the process did, against its files on `disk`.
@@ -1294,17 +1341,26 @@ impl Runtime {
             }
             return;
         }
-        self.walk(now, disk);
+        // A program worked out further in a walk is applied, and worked
+        // out again, in the next (a long stretch of time: one walk per
+        // stretch of its loop; a loop that never sleeps ends in a few).
+        for _ in 0..WALKS_PER_ADVANCE {
+            if !self.walk(now, disk) {
+                break;
+            }
+        }
     }
 
-    /// Brings the sandboxes that need it up to `now` (see [`Runtime::advance`]).
-    fn walk(&mut self, now: VirtualTime, disk: &mut Fs) {
+    /// Brings the sandboxes that need it up to `now` (see [`Runtime::advance`]);
+    /// whether a process is to be worked out further by `now`.
+    fn walk(&mut self, now: VirtualTime, disk: &mut Fs) -> bool {
         let mut due: Vec<(VirtualTime, usize, usize, usize, Effect)> = Vec::new();
         // Containers that exited in this walk: their termination messages
         // are read once what they wrote is on the disk.
         let mut ended: Vec<(usize, usize)> = Vec::new();
         let mut seq = 0;
         let mut all = Idle::NEVER;
+        let mut again = false;
         for (si, (uid, sandbox)) in self.sandboxes.iter_mut().enumerate() {
             let pending = sandbox.dirty || sandbox.idle.until <= now.as_millis();
             if pending || cfg!(debug_assertions) {
@@ -1313,10 +1369,11 @@ impl Runtime {
                 for (ci, c) in sandbox.containers.iter_mut().enumerate() {
                     // Of what a pod sync reads, moving a process on changes only its exit.
                     let had_exited = c.exit.is_some();
-                    for (at, effect) in c.take_due(now) {
+                    for (at, effect) in c.take_due(now, Some(disk)) {
                         due.push((at, si, ci, seq, effect));
                         seq += 1;
                     }
+                    again |= c.resumes_by(now);
                     if c.exit.is_some() != had_exited {
                         note_touched(&mut self.touched, &mut self.touched_all, uid);
                         exited = true;
@@ -1337,7 +1394,7 @@ impl Runtime {
         // Applying the effects changes files and logs, not what is due.
         self.idle = Some(all);
         if due.is_empty() && ended.is_empty() {
-            return;
+            return again;
         }
         due.sort_stable_by(|a, b| (a.0, a.3).cmp(&(b.0, b.3)));
         let mut sandboxes: Vec<&mut Sandbox> = self.sandboxes.values_mut().map(|s| &mut **s).collect();
@@ -1358,6 +1415,7 @@ impl Runtime {
                 }
             }
         }
+        again
     }
 
     /// The earliest instant a process changes by itself.

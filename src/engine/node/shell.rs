@@ -22,6 +22,10 @@
 //! provided through [`ExternalCommands`]; with no provider they fail with
 //! `network is unreachable`, never succeed silently.
 //!
+//! A main process's loop is worked out 500 passes at a time: the shell's
+//! state where it stopped (variables, the loop and what encloses it, its
+//! clock) is kept as a [`Resume`], run on when time reaches it.
+//!
 //! Simplifications: `sleep` in a live command returns at once (the command
 //! runs at one virtual instant); a loop that never ends in a live command
 //! stops after 500 passes, as if interrupted; a main process's reads of
@@ -45,8 +49,12 @@ pub const FILE_MARK_OPEN: char = '\u{2}';
 pub const FILE_MARK_CLOSE: char = '\u{3}';
 /// Commands run in one program before the model gives up and calls it endless.
 const STEP_BUDGET: usize = 20_000;
-/// Iterations of a data-dependent loop evaluated before treating it as endless.
+/// Passes of a data-dependent loop evaluated at a time: a main process's
+/// loop then stops there to be resumed; a live one is treated as endless.
 const LOOP_BUDGET: usize = 500;
+/// Chunks of a main process's loop resumed in a row without its clock
+/// moving (a loop that never sleeps) before it is treated as endless.
+const STILL_CHUNKS: u32 = 20;
 /// Nested `sh -c`, `eval` and substitutions before the shell refuses.
 const DEPTH_LIMIT: usize = 32;
 /// Bytes of output one live command may produce.
@@ -106,13 +114,71 @@ pub struct Program {
     /// Shared: few programs repeat, and a running process's walk reads it
     /// on every advance.
     pub repeat: Option<Rc<Repeat>>,
+    /// Where the shell stopped working the program out (a loop after
+    /// [`LOOP_BUDGET`] passes): the timeline goes on from there (see
+    /// [`resume`]) once the process reaches it.
+    pub resume: Option<Rc<Resume>>,
     pub end: End,
 }
 
 impl Program {
     pub fn forever(lines: Vec<Rc<str>>) -> Self {
-        Program { timeline: lines.into_iter().map(|l| Timed { at_ms: 0, effect: Effect::Log(l) }).collect(), repeat: None, end: End::Never }
+        Program { timeline: lines.into_iter().map(|l| Timed { at_ms: 0, effect: Effect::Log(l) }).collect(), repeat: None, resume: None, end: End::Never }
     }
+}
+
+/// A main process's shell stopped between two passes of a loop, with what
+/// it needs to go on: its variables, its clock, and the commands still to
+/// run, innermost first.
+#[derive(Debug)]
+pub struct Resume {
+    /// Milliseconds after the process started: where its timeline ends.
+    pub at_ms: u64,
+    flavor: Flavor,
+    exported: IndexMap<String, String>,
+    locals: BTreeMap<String, String>,
+    positional: Vec<String>,
+    cwd: String,
+    last: i32,
+    depth: usize,
+    line_no: usize,
+    frames: Vec<Frame>,
+    info: SystemInfo,
+    /// `set -e`, the `trap … EXIT` command and `$!`, as they were.
+    errexit: bool,
+    exit_trap: Option<String>,
+    last_background: Option<u32>,
+    /// Chunks in a row that ended where they began.
+    still: u32,
+}
+
+/// Each resumed chunk is a new value: two are the same only if they are one.
+impl PartialEq for Resume {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self, other)
+    }
+}
+impl Eq for Resume {}
+
+/// What runs after the command the shell stopped in, at one level of nesting.
+#[derive(Clone, Debug)]
+enum Frame {
+    /// The rest of a list.
+    List(List),
+    /// The rest of an `&&`/`||` chain.
+    AndOr(Vec<(bool, Vec<Node>)>),
+    /// A `while`/`until` loop whose pass is under way: next its condition.
+    Loop { cond: List, body: List, until: bool },
+    /// A `for` loop's values still to take.
+    For { var: String, values: Vec<String>, body: List },
+    /// A nested shell or script ending: its parent's state comes back
+    /// (for a nested shell, after its own `trap … EXIT` has run, its
+    /// parent's `set -e` state and trap).
+    Shell { positional: Vec<String>, exported: Option<IndexMap<String, String>>, flavor: Flavor, errexit: Option<(bool, usize, Option<String>)> },
+    /// `exec`: the command's end is the shell's.
+    Exec,
+    /// `env A=1 cmd`, `A=1 cmd`: the variables were for cmd alone.
+    Env(IndexMap<String, String>),
 }
 
 /// What a program outside the node's own tools printed.
@@ -315,6 +381,7 @@ pub fn compile_exec(argv: &[String], host: Host, workdir: &str) -> Result<Progra
     let program = shell.locate(argv)?;
     shell.flavor = Flavor::of(&program, shell.host.info.base);
     shell.positional = vec![argv.first().cloned().unwrap_or_default()];
+    shell.resumable = true;
     let flow = shell.dispatch(argv, "");
     Ok(shell.finish(flow))
 }
@@ -325,9 +392,66 @@ pub fn compile_script(script: &str, positional: Vec<String>, host: Host, workdir
     let mut shell = Shell::new(host, Mode::Timeline, flavor, workdir, positional);
     let cwd = shell.cwd.clone();
     shell_start_env(flavor, &mut shell.exported, &cwd);
+    shell.resumable = true;
     let flow = shell.run_script(script);
     let flow = shell.run_exit_trap(flow);
     shell.finish(flow)
+}
+
+/// Works out the next part of a main process's program from where the
+/// last one stopped, against its files as they are now. A program that
+/// turns to the network here (which only the network can evaluate) stops
+/// being worked out.
+pub fn resume(from: &Resume, files: &mut dyn Files) -> Program {
+    let mut network = NetworkWanted::default();
+    let host = Host { files, info: &from.info, env: IndexMap::new(), external: Some(&mut network) };
+    let mut shell = Shell::new(host, Mode::Timeline, from.flavor, &from.cwd, from.positional.clone());
+    shell.exported = from.exported.clone();
+    shell.locals = from.locals.clone();
+    shell.last = from.last;
+    shell.depth = from.depth;
+    shell.line_no = from.line_no;
+    shell.t = from.at_ms;
+    shell.slept_ms = from.at_ms;
+    shell.resumable = true;
+    shell.errexit = from.errexit;
+    shell.exit_trap = from.exit_trap.clone();
+    shell.last_background = from.last_background;
+    let flow = shell.run_frames(from.frames.clone());
+    let flow = shell.run_exit_trap(flow);
+    let mut program = shell.finish(flow);
+    if network.used {
+        return Program::forever(vec![]);
+    }
+    if let Some(next) = program.resume.take() {
+        let still = if next.at_ms == from.at_ms { from.still + 1 } else { 0 };
+        if still <= STILL_CHUNKS {
+            program.resume = Some(Rc::new(Resume { still, ..Rc::try_unwrap(next).unwrap_or_else(|shared| shared.fork()) }));
+        }
+    }
+    program
+}
+
+impl Resume {
+    fn fork(&self) -> Resume {
+        Resume {
+            at_ms: self.at_ms,
+            flavor: self.flavor,
+            exported: self.exported.clone(),
+            locals: self.locals.clone(),
+            positional: self.positional.clone(),
+            cwd: self.cwd.clone(),
+            last: self.last,
+            depth: self.depth,
+            line_no: self.line_no,
+            frames: self.frames.clone(),
+            info: self.info.clone(),
+            errexit: self.errexit,
+            exit_trap: self.exit_trap.clone(),
+            last_background: self.last_background,
+            still: self.still,
+        }
+    }
 }
 
 /// Runs an exec-form command now (`kubectl exec`, exec probes).
@@ -863,6 +987,9 @@ enum Flow {
     Exit(i32),
     /// Never ends (`sleep infinity`, `tail -f`, an endless loop already recorded).
     Forever,
+    /// A main process's loop stopped after its budget of passes, to go on
+    /// later from `Shell::frames`.
+    Suspend,
     Break(usize),
     Continue(usize),
 }
@@ -954,6 +1081,13 @@ struct Shell<'h> {
     line_dropped: bool,
     /// Command substitutions run so far.
     substitutions: usize,
+    /// A main process worked out ahead of time: a long loop may stop and be resumed.
+    resumable: bool,
+    /// Inside something a stop could not be resumed in (a condition, a
+    /// pipeline, `eval`, a script on stdin): loops there run to their budget.
+    pinned: usize,
+    /// Where a suspended program goes on, innermost first.
+    frames: Vec<Frame>,
 }
 
 impl<'h> Shell<'h> {
@@ -997,6 +1131,9 @@ impl<'h> Shell<'h> {
             exit_trap: None,
             line_dropped: false,
             substitutions: 0,
+            resumable: false,
+            pinned: 0,
+            frames: Vec::new(),
         }
     }
 
@@ -1004,16 +1141,114 @@ impl<'h> Shell<'h> {
         let end = match flow {
             Flow::Status(code) | Flow::Exit(code) => End::Exit { at_ms: self.t, code },
             Flow::Break(_) | Flow::Continue(_) => End::Exit { at_ms: self.t, code: 0 },
-            Flow::Forever => End::Never,
+            Flow::Forever | Flow::Suspend => End::Never,
         };
-        Program { timeline: self.effects, repeat: self.repeat.map(Rc::new), end }
+        let resume = matches!(flow, Flow::Suspend).then(|| {
+            Rc::new(Resume {
+                at_ms: self.t,
+                flavor: self.flavor,
+                exported: self.exported,
+                locals: self.locals,
+                positional: self.positional,
+                cwd: self.cwd,
+                last: self.last,
+                depth: self.depth,
+                line_no: self.line_no,
+                frames: self.frames,
+                info: self.host.info.clone(),
+                errexit: self.errexit,
+                exit_trap: self.exit_trap,
+                last_background: self.last_background,
+                still: 0,
+            })
+        });
+        Program { timeline: self.effects, repeat: self.repeat.map(Rc::new), resume, end }
+    }
+
+    /// Whether a loop may stop here to be resumed: a main process at a
+    /// point its state says all about (its output is the log's).
+    fn can_suspend(&self) -> bool {
+        self.resumable && self.mode == Mode::Timeline && self.pinned == 0 && self.captures.is_empty() && self.fd1 == Dest::Top(1) && self.fd2 == Dest::Top(2)
+    }
+
+    /// Runs what a suspended program had still to run, level by level.
+    fn run_frames(&mut self, frames: Vec<Frame>) -> Flow {
+        let mut flow = Flow::Status(self.last);
+        let mut outer = frames.into_iter();
+        while let Some(frame) = outer.next() {
+            flow = self.continue_frame(frame, flow);
+            if matches!(flow, Flow::Suspend) {
+                self.frames.extend(outer);
+                return Flow::Suspend;
+            }
+        }
+        flow
+    }
+
+    /// One level of a suspended program, given how the level inside it ended.
+    fn continue_frame(&mut self, frame: Frame, flow: Flow) -> Flow {
+        match frame {
+            Frame::List(rest) => match flow {
+                Flow::Status(s) => {
+                    self.last = s;
+                    self.run_list(&rest)
+                }
+                f => f,
+            },
+            Frame::AndOr(rest) => self.run_and_or_rest(flow, &rest),
+            Frame::Loop { cond, body, until } => match flow {
+                Flow::Status(s) => self.run_loop_from(&cond, &body, until, Flow::Status(s)),
+                Flow::Break(n) if n > 1 => Flow::Break(n - 1),
+                Flow::Break(_) => Flow::Status(0),
+                Flow::Continue(n) if n > 1 => Flow::Continue(n - 1),
+                Flow::Continue(_) => self.run_loop_from(&cond, &body, until, Flow::Status(0)),
+                f => f,
+            },
+            Frame::For { var, values, body } => match flow {
+                Flow::Break(n) if n > 1 => Flow::Break(n - 1),
+                Flow::Break(_) => Flow::Status(0),
+                Flow::Continue(n) if n > 1 => Flow::Continue(n - 1),
+                Flow::Status(_) | Flow::Continue(_) => self.run_for_values(&var, &values, &body, flow),
+                f => f,
+            },
+            Frame::Shell { positional, exported, flavor, errexit } => {
+                let flow = if let Some(parent) = errexit {
+                    let flow = self.run_exit_trap(flow);
+                    if matches!(flow, Flow::Suspend | Flow::Forever) {
+                        return flow;
+                    }
+                    (self.errexit, self.errexit_ignored, self.exit_trap) = parent;
+                    flow
+                } else {
+                    flow
+                };
+                self.depth = self.depth.saturating_sub(1);
+                self.positional = positional;
+                if let Some(exported) = exported {
+                    self.exported = exported;
+                }
+                self.flavor = flavor;
+                match flow {
+                    Flow::Exit(s) => Flow::Status(s),
+                    f => f,
+                }
+            }
+            Frame::Exec => match flow {
+                Flow::Status(s) => Flow::Exit(s),
+                f => f,
+            },
+            Frame::Env(exported) => {
+                self.exported = exported;
+                flow
+            }
+        }
     }
 
     fn outcome(self, flow: Flow) -> Outcome {
         let (status, exited) = match flow {
             Flow::Status(s) => (s, false),
             Flow::Exit(s) => (s, true),
-            Flow::Forever => (130, false),
+            Flow::Forever | Flow::Suspend => (130, false),
             Flow::Break(_) | Flow::Continue(_) => (0, false),
         };
         Outcome { stdout: self.stdout, stderr: self.stderr, combined: self.combined, status, exited, slept_ms: self.slept_ms }
@@ -1107,15 +1342,24 @@ impl<'h> Shell<'h> {
 
     fn run_list(&mut self, list: &List) -> Flow {
         let mut flow = Flow::Status(self.last);
-        for and_or in list {
+        for (i, and_or) in list.iter().enumerate() {
             if and_or.background {
                 // Run to its end here (the model has one thread of time); the
                 // shell goes on with status 0 and `$!` naming the job.
-                let job = self.run_and_or(and_or);
-                if let Flow::Forever = job {
-                    return job;
-                }
                 let pid = self.last_background.map_or_else(|| self.host.info.processes.iter().map(|p| p.pid).max().unwrap_or(1) + 1, |p| p + 1);
+                let job = self.run_and_or(and_or);
+                match job {
+                    Flow::Forever => return job,
+                    Flow::Suspend => {
+                        // The job goes on when the program is resumed; what follows it sees its `$!`.
+                        self.last_background = Some(pid);
+                        if let Some(rest) = list.get(i + 1..).filter(|r| !r.is_empty()) {
+                            self.frames.push(Frame::List(rest.to_vec()));
+                        }
+                        return job;
+                    }
+                    _ => {}
+                }
                 self.last_background = Some(pid);
                 self.last = 0;
                 flow = Flow::Status(0);
@@ -1131,6 +1375,12 @@ impl<'h> Shell<'h> {
                     return Flow::Exit(s);
                 }
                 Flow::Status(s) => self.last = s,
+                Flow::Suspend => {
+                    if let Some(rest) = list.get(i + 1..).filter(|r| !r.is_empty()) {
+                        self.frames.push(Frame::List(rest.to_vec()));
+                    }
+                    return flow;
+                }
                 _ => return flow,
             }
         }
@@ -1138,20 +1388,35 @@ impl<'h> Shell<'h> {
     }
 
     fn run_and_or(&mut self, and_or: &AndOr) -> Flow {
-        let mut flow = self.run_pipeline(&and_or.first);
+        let flow = self.run_pipeline(&and_or.first);
         self.status_from_list_head = !and_or.rest.is_empty();
-        for (and, pipeline) in &and_or.rest {
+        self.run_and_or_rest(flow, &and_or.rest)
+    }
+
+    /// An `&&`/`||` chain's commands after one that ended with `flow`.
+    fn run_and_or_rest(&mut self, mut flow: Flow, rest: &[(bool, Vec<Node>)]) -> Flow {
+        for (i, (and, pipeline)) in rest.iter().enumerate() {
             let status = match flow {
                 Flow::Status(s) => s,
+                Flow::Suspend => break,
                 _ => return flow,
             };
             self.last = status;
             if (status == 0) == *and {
                 flow = self.run_pipeline(pipeline);
                 self.status_from_list_head = false;
+                if matches!(flow, Flow::Suspend) {
+                    if let Some(later) = rest.get(i + 1..).filter(|r| !r.is_empty()) {
+                        self.frames.push(Frame::AndOr(later.to_vec()));
+                    }
+                    return flow;
+                }
             } else {
                 self.status_from_list_head = true;
             }
+        }
+        if matches!(flow, Flow::Suspend) && !rest.is_empty() {
+            self.frames.push(Frame::AndOr(rest.to_vec()));
         }
         flow
     }
@@ -1160,6 +1425,14 @@ impl<'h> Shell<'h> {
         if nodes.len() == 1 {
             return self.run_node(&nodes[0], "");
         }
+        // A loop in a pipeline reads the stage before it: not resumable.
+        self.pinned += 1;
+        let flow = self.run_piped(nodes);
+        self.pinned -= 1;
+        flow
+    }
+
+    fn run_piped(&mut self, nodes: &[Node]) -> Flow {
         let mut input = String::new();
         let mut flow = Flow::Status(0);
         for (i, node) in nodes.iter().enumerate() {
@@ -1215,28 +1488,19 @@ impl<'h> Shell<'h> {
                 if self.expansion_failed {
                     return self.expansion_failure();
                 }
-                let mut flow = Flow::Status(0);
-                for v in values {
-                    self.set_var(var, v);
-                    flow = self.run_list(body);
-                    match flow {
-                        Flow::Status(_) => {}
-                        Flow::Break(n) => return if n > 1 { Flow::Break(n - 1) } else { Flow::Status(0) },
-                        Flow::Continue(n) if n > 1 => return Flow::Continue(n - 1),
-                        Flow::Continue(_) => {}
-                        f => return f,
-                    }
-                }
-                flow
+                self.run_for_values(var, &values, body, Flow::Status(0))
             }
             Node::Loop { cond, body, until } => self.run_loop(cond, body, *until),
         }
     }
 
-    /// An `if`, `while` or `until` condition: `set -e` ignores its failures.
+    /// An `if`, `while` or `until` condition: `set -e` ignores its
+    /// failures, and a loop in it runs to its budget (not resumable).
     fn run_condition(&mut self, cond: &List) -> Flow {
         self.errexit_ignored += 1;
+        self.pinned += 1;
         let flow = self.run_list(cond);
+        self.pinned -= 1;
         self.errexit_ignored -= 1;
         flow
     }
@@ -1244,11 +1508,11 @@ impl<'h> Shell<'h> {
     /// Runs the `trap … EXIT` command as the shell ends with `flow`: it sees
     /// the exit status in `$?`, which stays the shell's unless it exits itself.
     fn run_exit_trap(&mut self, flow: Flow) -> Flow {
-        let Some(command) = self.exit_trap.take() else { return flow };
         let status = match flow {
             Flow::Status(s) | Flow::Exit(s) => s,
             _ => return flow,
         };
+        let Some(command) = self.exit_trap.take() else { return flow };
         self.last = status;
         let (errexit, ignored) = (self.errexit, self.errexit_ignored);
         self.errexit_ignored = 0;
@@ -1261,19 +1525,50 @@ impl<'h> Shell<'h> {
         }
     }
 
+    /// A `for` loop's passes over `values`.
+    fn run_for_values(&mut self, var: &str, values: &[String], body: &List, mut flow: Flow) -> Flow {
+        for (i, v) in values.iter().enumerate() {
+            self.set_var(var, v.clone());
+            flow = self.run_list(body);
+            match flow {
+                Flow::Status(_) => {}
+                Flow::Break(n) => return if n > 1 { Flow::Break(n - 1) } else { Flow::Status(0) },
+                Flow::Continue(n) if n > 1 => return Flow::Continue(n - 1),
+                Flow::Continue(_) => {}
+                Flow::Suspend => {
+                    let values = values.get(i + 1..).unwrap_or_default().to_vec();
+                    self.frames.push(Frame::For { var: var.to_string(), values, body: body.clone() });
+                    return flow;
+                }
+                f => return f,
+            }
+        }
+        flow
+    }
+
     fn run_loop(&mut self, cond: &List, body: &List, until: bool) -> Flow {
         let constant = cond.len() == 1
             && cond.first().is_some_and(|c| c.rest.is_empty() && c.first.len() == 1)
             && matches!(cond.first().and_then(|c| c.first.first()), Some(Node::Simple { words, redirects })
                 if redirects.is_empty() && words.len() == 1 && matches!(words.first().map(Word::raw).as_deref(), Some("true" | ":")));
         if constant && !until && self.mode == Mode::Timeline && self.depth == 0 && self.captures.is_empty() {
-            // An endless loop: record one pass as the repeating body.
+            // An endless loop: record one pass as the repeating body, if
+            // the pass leaves the shell as it found it (else passes differ).
             let start = self.t;
             let before = self.effects.len();
-            match self.run_list(body) {
+            let state = (self.exported.clone(), self.locals.clone(), self.cwd.clone(), self.positional.clone());
+            let first = self.run_list(body);
+            match first {
                 Flow::Status(_) | Flow::Continue(_) => {}
                 Flow::Break(_) => return Flow::Status(0),
+                Flow::Suspend => {
+                    self.frames.push(Frame::Loop { cond: cond.clone(), body: body.clone(), until });
+                    return first;
+                }
                 f => return f,
+            }
+            if state != (self.exported.clone(), self.locals.clone(), self.cwd.clone(), self.positional.clone()) {
+                return self.run_loop_from(cond, body, until, Flow::Status(self.last));
             }
             let body_effects: Vec<Timed> = self
                 .effects
@@ -1289,7 +1584,13 @@ impl<'h> Shell<'h> {
             self.repeat = Some(Repeat { start_ms: start, period_ms: period, body: body_effects });
             return Flow::Forever;
         }
-        let mut flow = Flow::Status(0);
+        self.run_loop_from(cond, body, until, Flow::Status(0))
+    }
+
+    /// A `while`/`until` loop from its condition, `flow` the last pass's end.
+    /// A main process's loop stops after [`LOOP_BUDGET`] passes (or half
+    /// the program's step budget) to be resumed; other loops end there.
+    fn run_loop_from(&mut self, cond: &List, body: &List, until: bool, mut flow: Flow) -> Flow {
         for _ in 0..LOOP_BUDGET {
             let status = match self.run_condition(cond) {
                 Flow::Status(s) => s,
@@ -1304,8 +1605,22 @@ impl<'h> Shell<'h> {
                 Flow::Break(n) => return if n > 1 { Flow::Break(n - 1) } else { Flow::Status(0) },
                 Flow::Continue(n) if n > 1 => return Flow::Continue(n - 1),
                 Flow::Continue(_) => flow = Flow::Status(0),
+                Flow::Suspend => {
+                    self.frames.push(Frame::Loop { cond: cond.clone(), body: body.clone(), until });
+                    return flow;
+                }
                 f => return f,
             }
+            if self.steps > STEP_BUDGET / 2 && self.can_suspend() {
+                break;
+            }
+        }
+        if self.can_suspend() {
+            if let Flow::Status(s) = flow {
+                self.last = s;
+            }
+            self.frames.push(Frame::Loop { cond: cond.clone(), body: body.clone(), until });
+            return Flow::Suspend;
         }
         match self.mode {
             Mode::Timeline => Flow::Forever,
@@ -1755,10 +2070,17 @@ impl<'h> Shell<'h> {
         } else {
             // `A=1 cmd`: the variables are in cmd's environment only.
             let saved: Vec<(String, Option<String>)> = assignments.iter().map(|(k, _)| (k.clone(), self.exported.get(k).cloned())).collect();
+            let before = self.resumable.then(|| self.exported.clone());
             for (k, v) in &assignments {
                 self.exported.insert(k.clone(), v.clone());
             }
             let flow = self.dispatch(&argv, &input);
+            if let (Flow::Suspend, Some(before)) = (&flow, before) {
+                self.frames.push(Frame::Env(before));
+                self.fd1 = saved1;
+                self.fd2 = saved2;
+                return flow;
+            }
             for (k, old) in saved {
                 match old {
                     Some(v) => {
@@ -1824,6 +2146,10 @@ impl<'h> Shell<'h> {
                 self.depth += 1;
                 let flow = if self.depth < DEPTH_LIMIT { self.run_script(&body) } else { Flow::Status(2) };
                 self.depth -= 1;
+                if matches!(flow, Flow::Suspend) {
+                    self.frames.push(Frame::Shell { positional: saved, exported: None, flavor: self.flavor, errexit: None });
+                    return flow;
+                }
                 self.positional = saved;
                 return match flow {
                     Flow::Exit(s) => Flow::Status(s),
@@ -1972,6 +2298,10 @@ impl<'h> Shell<'h> {
             rest = &rest[1..];
         }
         let flow = self.dispatch(rest, stdin);
+        if matches!(flow, Flow::Suspend) {
+            self.frames.push(Frame::Env(saved));
+            return flow;
+        }
         self.exported = saved;
         flow
     }
@@ -2083,6 +2413,10 @@ impl<'h> Shell<'h> {
             self.depth += 1;
             let flow = if self.depth < DEPTH_LIMIT { self.run_script(&script) } else { Flow::Status(2) };
             self.depth -= 1;
+            if matches!(flow, Flow::Suspend) {
+                self.frames.push(Frame::Shell { positional: saved, exported: Some(saved_env), flavor: saved_flavor, errexit: Some(saved_errexit) });
+                return flow;
+            }
             self.positional = saved;
             flow
         } else if let Some(file) = rest.first() {
@@ -2092,6 +2426,10 @@ impl<'h> Shell<'h> {
                     self.depth += 1;
                     let flow = if self.depth < DEPTH_LIMIT { self.run_script(&script) } else { Flow::Status(2) };
                     self.depth -= 1;
+                    if matches!(flow, Flow::Suspend) {
+                        self.frames.push(Frame::Shell { positional: saved, exported: Some(saved_env), flavor: saved_flavor, errexit: Some(saved_errexit) });
+                        return flow;
+                    }
                     self.positional = saved;
                     flow
                 }
@@ -2108,7 +2446,9 @@ impl<'h> Shell<'h> {
         } else if !stdin.is_empty() {
             // A shell reading its script from stdin.
             self.depth += 1;
+            self.pinned += 1;
             let flow = if self.depth < DEPTH_LIMIT { self.run_script(stdin) } else { Flow::Status(2) };
+            self.pinned -= 1;
             self.depth -= 1;
             flow
         } else {
@@ -2252,6 +2592,10 @@ impl<'h> Shell<'h> {
                 }
                 match self.dispatch(args, stdin) {
                     Flow::Status(s) => Flow::Exit(s),
+                    Flow::Suspend => {
+                        self.frames.push(Frame::Exec);
+                        Flow::Suspend
+                    }
                     f => f,
                 }
             }
@@ -2261,7 +2605,9 @@ impl<'h> Shell<'h> {
                     return Some(Flow::Status(2));
                 }
                 self.depth += 1;
+                self.pinned += 1;
                 let flow = self.run_script(&script);
+                self.pinned -= 1;
                 self.depth -= 1;
                 flow
             }
@@ -2270,7 +2616,9 @@ impl<'h> Shell<'h> {
                 match cfs::read_file(self.host.files, &self.cwd, file) {
                     Ok(script) if self.depth < DEPTH_LIMIT => {
                         self.depth += 1;
+                        self.pinned += 1;
                         let flow = self.run_script(&script);
+                        self.pinned -= 1;
                         self.depth -= 1;
                         flow
                     }
@@ -2976,6 +3324,43 @@ mod tests {
         let r = p.repeat.clone().unwrap();
         assert_eq!((r.start_ms, r.period_ms), (0, 3000));
         assert_eq!(r.body, vec![Timed { at_ms: 0, effect: Effect::Log("tick 3".into()) }]);
+    }
+
+    #[test]
+    fn a_long_loop_is_resumed_from_its_state() {
+        let r = root("busybox");
+        let disk = Fs::new();
+        let view = View { root: &r, mounts: &Mounts::default(), disk: &disk, user: &crate::engine::node::identity::ROOT };
+        let mut overlay = Overlay::new(&view, 0);
+        let info = info(Base::Busybox);
+        let host = Host { files: &mut overlay, info: &info, env: IndexMap::new(), external: None };
+        let argv: Vec<String> = ["sh", "-c", "i=0; while [ $i -lt 1200 ]; do echo $i; i=$((i+1)); sleep 1; done; echo done; exit 3"].iter().map(|a| a.to_string()).collect();
+        let p = compile_exec(&argv, host, "/").unwrap();
+        assert_eq!(p.end, End::Never);
+        assert_eq!(p.timeline.len(), 500);
+        let first = p.resume.clone().unwrap();
+        assert_eq!(first.at_ms, 500_000);
+        let p = resume(&first, &mut overlay);
+        assert_eq!(logs(&p).first(), Some(&(500_000, "500".to_string())));
+        let p = resume(&p.resume.clone().unwrap(), &mut overlay);
+        assert_eq!(logs(&p).last(), Some(&(1_200_000, "done".to_string())));
+        assert_eq!(p.end, End::Exit { at_ms: 1_200_000, code: 3 });
+        assert!(p.resume.is_none());
+        // A `while true` counter at the top level counts on, not repeating its first pass.
+        let host = Host { files: &mut overlay, info: &info, env: IndexMap::new(), external: None };
+        let p = compile_script("i=0; while true; do echo $i; i=$((i+1)); sleep 1; done", vec![], host, "/");
+        assert!(p.repeat.is_none());
+        let p = resume(&p.resume.clone().unwrap(), &mut overlay);
+        assert_eq!(logs(&p).first(), Some(&(501_000, "501".to_string())));
+        // A loop that never sleeps ends being worked out.
+        let host = Host { files: &mut overlay, info: &info, env: IndexMap::new(), external: None };
+        let mut p = compile_script("while :; do x=1; done", vec![], host, "/");
+        let mut chunks = 0;
+        while let Some(next) = p.resume.clone() {
+            p = resume(&next, &mut overlay);
+            chunks += 1;
+        }
+        assert_eq!((chunks, p.end), (STILL_CHUNKS as usize + 1, End::Never));
     }
 
     #[test]

@@ -91,7 +91,7 @@ pub fn polinux(args: &[String]) -> Option<Load> {
         memory_bytes: vm.saturating_mul(vm_bytes),
         cpu_millis: busy.saturating_mul(1000),
         allocated_after_ms: VM_TOUCH_MS,
-        program: Program { timeline, repeat: None, end },
+        program: Program { timeline, repeat: None, resume: None, end },
     })
 }
 
@@ -137,7 +137,7 @@ pub fn vish(args: &[String]) -> Option<Load> {
         memory_bytes: total_bytes,
         cpu_millis: cpus.saturating_mul(1000),
         allocated_after_ms: steps.saturating_mul(sleep_ms),
-        program: Program { timeline: Vec::new(), repeat: None, end: End::Never },
+        program: Program { timeline: Vec::new(), repeat: None, resume: None, end: End::Never },
     })
 }
 
