@@ -1172,12 +1172,29 @@ impl ApiServer {
     /// `ValidatePodResize`. A pod whose containers were added, removed or
     /// renamed keeps them as sent, for validation to refuse.
     pub fn resize_pod(&mut self, obj: Object, dry_run: bool) -> Result<Rc<Object>, ApiError> {
+        self.write_pod_subresource(obj, dry_run, "resize", resized_pod)
+    }
+
+    /// `PATCH pods/<name>/ephemeralcontainers` with the patched pod
+    /// (`podEphemeralContainersStrategy`): the stored pod with only its
+    /// ephemeral containers taken from `obj`, defaulted, then
+    /// `ValidatePodEphemeralContainersUpdate`.
+    pub fn update_ephemeral_containers(&mut self, obj: Object, dry_run: bool) -> Result<Rc<Object>, ApiError> {
+        self.write_pod_subresource(obj, dry_run, "ephemeralcontainers", with_ephemeral_containers)
+    }
+
+    /// A write to a pod's subresource: authorized as that subresource, the
+    /// sent pod checked against the stored version, `update` making the pod
+    /// to store from the sent and the stored one (what the subresource's
+    /// strategy keeps) with its validation's causes; a write that changes
+    /// nothing is not made.
+    fn write_pod_subresource(&mut self, obj: Object, dry_run: bool, subresource: &'static str, update: fn(&api::pod::Pod, &api::pod::Pod) -> (api::pod::Pod, Vec<api::Cause>)) -> Result<Rc<Object>, ApiError> {
         if self.authorizing() {
             self.serving()?;
             let (verb, _) = self.client_update(false);
             let name = obj.meta().name.as_deref().unwrap_or_default();
-            self.authorize_client_on(verb, obj.resource_id(), "resize", request_namespace(&obj), name)?;
-            return self.as_authorized(|api| api.resize_pod(obj, dry_run));
+            self.authorize_client_on(verb, obj.resource_id(), subresource, request_namespace(&obj), name)?;
+            return self.as_authorized(|api| api.write_pod_subresource(obj, dry_run, subresource, update));
         }
         self.check_reachable()?;
         let namespace = obj.meta().namespace.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| "default".to_string());
@@ -1196,33 +1213,13 @@ impl ApiServer {
                 return Err(ApiError::conflict("pods", &name));
             }
         }
-        let mut next = (**stored).clone();
-        let sent_spec = api::pod_spec_or_empty(sent.spec.as_deref());
-        let stored_spec = api::pod_spec_or_empty(stored.spec.as_deref());
-        let same_names = |a: &[k8s_openapi::api::core::v1::Container], b: &[k8s_openapi::api::core::v1::Container]| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.name == y.name);
-        let shaped = same_names(&sent_spec.containers, &stored_spec.containers)
-            && same_names(sent_spec.init_containers.as_deref().unwrap_or_default(), stored_spec.init_containers.as_deref().unwrap_or_default());
-        if shaped {
-            let spec = next.spec_mut();
-            for (c, from) in spec.containers.iter_mut().zip(&sent_spec.containers) {
-                c.resources = from.resources.clone();
-                c.resize_policy = from.resize_policy.clone();
-            }
-            for (c, from) in spec.init_containers.iter_mut().flatten().zip(sent_spec.init_containers.iter().flatten()) {
-                c.resources = from.resources.clone();
-                c.resize_policy = from.resize_policy.clone();
-            }
-        } else {
-            next.spec_mut().containers = sent_spec.containers.clone();
-            next.spec_mut().init_containers = sent_spec.init_containers.clone();
-        }
-        let causes = validation::validate_resize(&next, stored);
+        let (next, causes) = update(sent, stored);
         let unchanged = next == **stored;
         let obj = Object::Pod(Box::new(next));
         if !causes.is_empty() {
             return Err(invalid_error(&obj, causes));
         }
-        // Nothing a resize may change changed: nothing is written.
+        // Nothing the subresource may change changed: nothing is written.
         if unchanged {
             return Ok(old.clone());
         }
@@ -1305,60 +1302,6 @@ impl ApiServer {
             self.authorize(user, &request).allowed
         };
         asks(signer) || signer.split_once('/').is_some_and(|(domain, _)| asks(&format!("{domain}/*")))
-    }
-
-    /// `PATCH pods/<name>/ephemeralcontainers` with the patched pod
-    /// (`podEphemeralContainersStrategy`): the stored pod with only its
-    /// ephemeral containers taken from `obj`, defaulted, then
-    /// `ValidatePodEphemeralContainersUpdate`.
-    pub fn update_ephemeral_containers(&mut self, obj: Object, dry_run: bool) -> Result<Rc<Object>, ApiError> {
-        if self.authorizing() {
-            self.serving()?;
-            let (verb, _) = self.client_update(false);
-            let name = obj.meta().name.as_deref().unwrap_or_default();
-            self.authorize_client_on(verb, obj.resource_id(), "ephemeralcontainers", request_namespace(&obj), name)?;
-            return self.as_authorized(|api| api.update_ephemeral_containers(obj, dry_run));
-        }
-        self.check_reachable()?;
-        let namespace = obj.meta().namespace.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| "default".to_string());
-        let name = obj.meta().name.clone().unwrap_or_default();
-        let key = Self::key(ids::pods(), &namespace, &name);
-        let Some(entry) = self.store.get(&key) else {
-            return Err(ApiError::not_found("pods", &name));
-        };
-        let old = entry.value.object();
-        let current = entry.mod_revision;
-        let (Object::Pod(sent), Object::Pod(stored)) = (&obj, &*old) else {
-            return Err(ApiError::not_found("pods", &name));
-        };
-        if let Some(rv) = sent.metadata.resource_version.as_deref().filter(|rv| !rv.is_empty()) {
-            if rv.parse::<i64>().ok() != Some(current) {
-                return Err(ApiError::conflict("pods", &name));
-            }
-        }
-        let mut next = (**stored).clone();
-        let mut ephemeral = api::pod_spec_or_empty(sent.spec.as_deref()).ephemeral_containers.clone().filter(|e| !e.is_empty());
-        defaults::default_ephemeral_containers(ephemeral.iter_mut().flatten());
-        next.spec_mut().ephemeral_containers = ephemeral;
-        let causes = validation::validate_ephemeral_update(&next, stored);
-        let unchanged = next == **stored;
-        let obj = Object::Pod(Box::new(next));
-        if !causes.is_empty() {
-            return Err(invalid_error(&obj, causes));
-        }
-        if unchanged {
-            return Ok(old.clone());
-        }
-        if dry_run {
-            return Ok(Rc::new(obj));
-        }
-        let (stored, _) = self
-            .store
-            .put_if(&key, Some(current), |rev| with_resource_version(obj, rev))
-            .map_err(|_| ApiError::conflict("pods", &name))?;
-        self.writes += 1;
-        self.fan_out(Some(&old), &stored, WatchEventType::Modified);
-        Ok(stored)
     }
 
     /// Reads, changes and writes an object, retrying on conflicts as
@@ -1963,6 +1906,46 @@ fn is_pod_key(key: &str, namespace: &str, name: &str) -> bool {
     key.strip_prefix("/registry/pods/").and_then(|rest| rest.strip_prefix(namespace)).and_then(|rest| rest.strip_prefix('/')) == Some(name)
 }
 
+
+/// `podResizeStrategy`: the stored pod with the sent containers' resources
+/// and resize policies (the sent containers whole when their names differ,
+/// for validation to refuse), and `ValidatePodResize`'s causes.
+fn resized_pod(sent: &api::pod::Pod, stored: &api::pod::Pod) -> (api::pod::Pod, Vec<api::Cause>) {
+    let mut next = stored.clone();
+    let sent_spec = api::pod_spec_or_empty(sent.spec.as_deref());
+    let stored_spec = api::pod_spec_or_empty(stored.spec.as_deref());
+    let same_names = |a: &[k8s_openapi::api::core::v1::Container], b: &[k8s_openapi::api::core::v1::Container]| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.name == y.name);
+    let shaped = same_names(&sent_spec.containers, &stored_spec.containers)
+        && same_names(sent_spec.init_containers.as_deref().unwrap_or_default(), stored_spec.init_containers.as_deref().unwrap_or_default());
+    if shaped {
+        let spec = next.spec_mut();
+        for (c, from) in spec.containers.iter_mut().zip(&sent_spec.containers) {
+            c.resources = from.resources.clone();
+            c.resize_policy = from.resize_policy.clone();
+        }
+        for (c, from) in spec.init_containers.iter_mut().flatten().zip(sent_spec.init_containers.iter().flatten()) {
+            c.resources = from.resources.clone();
+            c.resize_policy = from.resize_policy.clone();
+        }
+    } else {
+        next.spec_mut().containers = sent_spec.containers.clone();
+        next.spec_mut().init_containers = sent_spec.init_containers.clone();
+    }
+    let causes = validation::validate_resize(&next, stored);
+    (next, causes)
+}
+
+/// `podEphemeralContainersStrategy`: the stored pod with the sent
+/// ephemeral containers, defaulted, and
+/// `ValidatePodEphemeralContainersUpdate`'s causes.
+fn with_ephemeral_containers(sent: &api::pod::Pod, stored: &api::pod::Pod) -> (api::pod::Pod, Vec<api::Cause>) {
+    let mut next = stored.clone();
+    let mut ephemeral = api::pod_spec_or_empty(sent.spec.as_deref()).ephemeral_containers.clone().filter(|e| !e.is_empty());
+    defaults::default_ephemeral_containers(ephemeral.iter_mut().flatten());
+    next.spec_mut().ephemeral_containers = ephemeral;
+    let causes = validation::validate_ephemeral_update(&next, stored);
+    (next, causes)
+}
 
 #[cfg(test)]
 mod event_ttl_tests {
