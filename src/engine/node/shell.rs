@@ -130,7 +130,7 @@ impl Program {
 /// A main process's shell stopped between two passes of a loop, with what
 /// it needs to go on: its variables, its clock, and the commands still to
 /// run, innermost first.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Resume {
     /// Milliseconds after the process started: where its timeline ends.
     pub at_ms: u64,
@@ -426,32 +426,10 @@ pub fn resume(from: &Resume, files: &mut dyn Files) -> Program {
     if let Some(next) = program.resume.take() {
         let still = if next.at_ms == from.at_ms { from.still + 1 } else { 0 };
         if still <= STILL_CHUNKS {
-            program.resume = Some(Rc::new(Resume { still, ..Rc::try_unwrap(next).unwrap_or_else(|shared| shared.fork()) }));
+            program.resume = Some(Rc::new(Resume { still, ..Rc::try_unwrap(next).unwrap_or_else(|shared| (*shared).clone()) }));
         }
     }
     program
-}
-
-impl Resume {
-    fn fork(&self) -> Resume {
-        Resume {
-            at_ms: self.at_ms,
-            flavor: self.flavor,
-            exported: self.exported.clone(),
-            locals: self.locals.clone(),
-            positional: self.positional.clone(),
-            cwd: self.cwd.clone(),
-            last: self.last,
-            depth: self.depth,
-            line_no: self.line_no,
-            frames: self.frames.clone(),
-            info: self.info.clone(),
-            errexit: self.errexit,
-            exit_trap: self.exit_trap.clone(),
-            last_background: self.last_background,
-            still: self.still,
-        }
-    }
 }
 
 /// Runs an exec-form command now (`kubectl exec`, exec probes).
