@@ -448,7 +448,7 @@ pub fn is_script_line(line: &str) -> bool {
 
 /// Runs a host command line, with its output in kubectl's shape.
 pub fn run_host(cluster: &mut Cluster, line: &str) -> Output {
-    if crate::engine::host::has_pipe(line) {
+    if crate::engine::host::needs_shell(line) {
         return crate::engine::host::run_pipeline(cluster, line, &NoFiles);
     }
     let words = match shell_words::split(line) {
@@ -466,6 +466,10 @@ pub fn run_host(cluster: &mut Cluster, line: &str) -> Output {
 /// Whether a terminal line only reads: it changes nothing, so a scene need
 /// not keep it (links stay short).
 pub fn is_read_only(line: &str) -> bool {
+    // A line for the learner's shell may write its files (`> pods.txt`).
+    if crate::engine::host::needs_shell(line) {
+        return false;
+    }
     if crate::engine::host::is_host_command(line) {
         let words: Vec<String> = line.split_whitespace().map(str::to_string).collect();
         return crate::engine::host::is_read_only(&words);
@@ -674,6 +678,40 @@ mod tests {
         cluster.sim.run_for_ms(30_000);
         scene.until_ms = cluster.now().as_millis();
         (scene, cluster)
+    }
+
+    #[test]
+    fn files_written_on_the_learners_machine_are_replayed() {
+        let mut scene = Scene::new(7);
+        let mut cluster = scene.boot();
+        let text = "kubectl create deployment web --image=nginx --dry-run=client -o yaml > web.yaml\ncat <<EOF > cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\nEOF\nmkdir out && cp cm.yaml out/\nkubectl apply -f web.yaml\nkubectl get pods > pods.txt\n";
+        for command in script::parse(text).expect("parses") {
+            let (printed, ok) = run_script_step(&mut scene, &mut cluster, &command.text, &command.step);
+            assert!(ok, "{}: {printed}", command.text);
+        }
+        // A read whose output is written to a file is kept in the scene.
+        assert!(!is_read_only("kubectl get pods > pods.txt"));
+        let decoded = Scene::from_fragment(&format!("#{}", scene.to_fragment())).expect("decodes");
+        let mut rebuilt = decoded.boot();
+        Replay::new(decoded).run_to_end(&mut rebuilt);
+        assert_eq!(rebuilt.learner, cluster.learner);
+        assert_eq!(transcript(&rebuilt), transcript(&cluster));
+        let listed = run_host(&mut rebuilt, "ls -R");
+        assert_eq!(listed.stdout, ".:\ncm.yaml\nout\npods.txt\nweb.yaml\n\n./out:\ncm.yaml\n");
+        // The page's kubectl reads them too.
+        let applied = perform(&mut rebuilt, &Action::Kubectl { line: "apply -f out/cm.yaml".into(), stdin: None });
+        assert!(matches!(&applied, Outcome::Kubectl(o) if o.stdout == "configmap/notes created\n"), "{applied:?}");
+    }
+
+    #[test]
+    fn bad_host_lines_in_a_link_do_not_panic() {
+        let mut scene = Scene::new(3);
+        for line in ["cat <<", "cat <<EOF", "cat <<'' > x", "> /", "rm -rf / ; ls /", "mkdir -p a/b/c && cp -r a a/b", "echo x > /dev/fd/0", "kubectl cp web:/x .", "kubectl cp ./nope web:/x", "x=$(printf 'a%.0s' $(seq 1 100000)); while true; do echo $x >> big; done", "cat <<EOF | \nEOF"] {
+            scene.actions.push(Timed { t: BOOT_MS, r: None, action: Action::Host { line: line.to_string() } });
+        }
+        let mut cluster = scene.boot();
+        Replay::new(scene).run_to_end(&mut cluster);
+        assert!(cluster.learner.upper_used_kb() <= crate::engine::learner_home::MAX_HOME_KB);
     }
 
     #[test]

@@ -153,6 +153,9 @@ pub struct Cluster {
     /// without `-n` works (`kubectl config set-context --current
     /// --namespace=…`); empty for none, which kubectl reads as `default`.
     pub context_namespace: String,
+    /// The learner's machine's files (`~` is `/root`): what terminal lines
+    /// wrote there, read by the next ones and by kubectl's `-f`.
+    pub learner: std::rc::Rc<crate::engine::node::container_fs::RootFs>,
 }
 
 /// How long a fresh cluster runs before it is handed over: every node has
@@ -179,7 +182,7 @@ impl Cluster {
         let mut sim = Sim::new(seed, api);
         register_components(&mut sim, &profile, seed);
         host_components(&mut sim, &profile);
-        Cluster { sim, profile, seed, context_namespace: "default".to_string() }
+        Cluster { sim, profile, seed, context_namespace: "default".to_string(), learner: crate::engine::learner_home::fresh() }
     }
 
     pub fn now(&self) -> VirtualTime {

@@ -173,10 +173,28 @@ fn minikube(cluster: &mut Cluster, args: &[String]) -> HostOutput {
     HostOutput { text, code: 0 }
 }
 
-/// Whether a line pipes one command into another (`kubectl get pods | grep
-/// web`): a `|` outside quotes and `$(…)`, not one of `||`'s.
-pub fn has_pipe(line: &str) -> bool {
+/// The programs of the learner's machine a line may start with to run in
+/// its shell (the files' commands and the text tools around them); `sleep`
+/// stays the scripts' own (virtual time), and kubectl's verbs typed without
+/// `kubectl` keep theirs but `cp`, which the machine's `cp` is.
+pub const SHELL_PROGRAMS: &[&str] = &[
+    "[", "base64", "basename", "bash", "cat", "cd", "cp", "cut", "date", "dirname", "echo", "env", "false", "grep", "head", "hostname", "id", "ls",
+    "mkdir", "mv", "printenv", "printf", "pwd", "rm", "rmdir", "sh", "sort", "tail", "tee", "test", "touch", "tr", "true", "uname", "uniq", "wc",
+    "which", "whoami", "xargs",
+];
+
+/// What a line asks of a shell outside quotes and `$(…)`.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Operators {
+    /// `|` (not `||`), `;`, or a redirection (`>`, `>>`, `<`, `2>&1`).
+    shell: bool,
+    /// A here-document's `<<WORD`: where it starts and ends in the line, and WORD unquoted.
+    here_document: Option<(usize, usize, String)>,
+}
+
+fn operators(line: &str) -> Operators {
     let bytes = line.as_bytes();
+    let mut found = Operators::default();
     let (mut single, mut double, mut depth) = (false, false, 0usize);
     let mut i = 0;
     while i < bytes.len() {
@@ -189,18 +207,86 @@ pub fn has_pipe(line: &str) -> bool {
                 i += 1;
             }
             b')' if !single && !double && depth > 0 => depth -= 1,
-            b'|' if !single && !double && depth == 0 => {
-                if bytes.get(i + 1) == Some(&b'|') {
-                    i += 1;
-                } else {
-                    return true;
+            _ if single || double || depth > 0 => {}
+            b'|' if bytes.get(i + 1) == Some(&b'|') => i += 1,
+            b'&' if bytes.get(i + 1) == Some(&b'&') => i += 1,
+            b'<' if bytes.get(i + 1) == Some(&b'<') && bytes.get(i + 2) != Some(&b'<') && found.here_document.is_none() => {
+                // `<<WORD` or `<<-WORD`, the word maybe quoted.
+                let mut end = i + 2;
+                if bytes.get(end) == Some(&b'-') {
+                    end += 1;
                 }
+                while bytes.get(end) == Some(&b' ') {
+                    end += 1;
+                }
+                let word_start = end;
+                while end < bytes.len() && !matches!(bytes[end], b' ' | b'\t' | b'|' | b';' | b'>' | b'<' | b'&') {
+                    end += 1;
+                }
+                let marker = line.get(word_start..end).unwrap_or("").trim_matches(|c| c == '\'' || c == '"').to_string();
+                if marker.is_empty() {
+                    found.shell = true;
+                } else {
+                    found.here_document = Some((i, end, marker));
+                }
+                i = end;
+                continue;
             }
+            b'|' | b';' | b'>' | b'<' => found.shell = true,
             _ => {}
         }
         i += 1;
     }
-    false
+    found
+}
+
+/// Whether a line pipes one command into another (`kubectl get pods | grep
+/// web`): a `|` outside quotes and `$(…)`, not one of `||`'s.
+pub fn has_pipe(line: &str) -> bool {
+    line.lines().next().is_some_and(|first| operators(first).shell && first.contains('|'))
+}
+
+/// Whether a line is the learner's shell's rather than kubectl's alone: a
+/// pipe, `;` or redirection outside quotes, or a first word that is one of
+/// the machine's [`SHELL_PROGRAMS`]. A here-document alone (`kubectl apply
+/// -f - <<EOF`) keeps the line kubectl's.
+pub fn needs_shell(line: &str) -> bool {
+    let first_line = line.lines().next().unwrap_or("");
+    if operators(first_line).shell {
+        return true;
+    }
+    first_line.split_whitespace().next().is_some_and(|w| SHELL_PROGRAMS.contains(&w))
+}
+
+/// The here-document marker of a shell line's first line, if it has one.
+pub fn here_document_marker(line: &str) -> Option<String> {
+    operators(line.lines().next().unwrap_or("")).here_document.map(|(_, _, marker)| marker)
+}
+
+/// Where a line's here-document is read from: a private, read-only file
+/// that lives for the line (bash's own is a pipe or a deleted temporary file).
+const HERE_DOCUMENT: &str = "/dev/fd/0";
+
+/// A shell line and its here-document (the lines after the first, up to
+/// the marker): the line without `<<WORD`, and the document, which the
+/// line's first command reads as its input. The document is taken as
+/// written (`$VAR` in it is not expanded).
+fn split_here_document(text: &str) -> (String, Option<String>) {
+    let mut lines = text.lines();
+    let first = lines.next().unwrap_or("");
+    let Some((start, end, marker)) = operators(first).here_document else { return (first.to_string(), None) };
+    // The document becomes the command's input, as bash gives it one: a
+    // file the command reads (`cat <<EOF > pod.yaml` is `cat < DOC > pod.yaml`).
+    let line = format!("{} <{HERE_DOCUMENT} {}", first.get(..start).unwrap_or(""), first.get(end..).unwrap_or(""));
+    let mut body = String::new();
+    for l in lines {
+        if l.trim() == marker {
+            break;
+        }
+        body.push_str(l);
+        body.push('\n');
+    }
+    (line, Some(body))
 }
 
 /// The learner's machine's programs that reach the cluster: kubectl and the
@@ -216,7 +302,14 @@ impl crate::engine::node::shell::ExternalCommands for LearnerPrograms<'_> {
         let mut result = crate::engine::node::shell::CommandResult::default();
         if name == "kubectl" {
             let stdin = (!call.stdin.is_empty()).then_some(call.stdin);
-            let output = crate::engine::kubectl::run_words(self.cluster, call.argv[1..].to_vec(), stdin, self.files);
+            // kubectl reads (`-f`) and writes (`cp`) the machine's files as the shell left them.
+            let home = crate::engine::learner_home::HomeFiles::new(&*call.files, call.cwd, self.files);
+            let mut output = crate::engine::kubectl::run_words_on_machine(self.cluster, call.argv[1..].to_vec(), stdin, &home);
+            let writes = home.writes.take();
+            drop(home);
+            if let Err(e) = crate::engine::learner_home::apply_writes(call.files, call.cwd, writes) {
+                output.push_error(&format!("error: {e}\n"));
+            }
             result.output.push((1, output.stdout));
             result.output.push((2, output.stderr));
             result.status = output.exit_code;
@@ -233,16 +326,20 @@ impl crate::engine::node::shell::ExternalCommands for LearnerPrograms<'_> {
     }
 }
 
-/// What a line with a pipe printed, as kubectl's output: the line runs in a
-/// shell on the learner's machine (bash, GNU tools), whose `kubectl`,
+/// What a line for the learner's shell printed, as kubectl's output: it
+/// runs in bash on the learner's machine (GNU tools), whose `kubectl`,
 /// `curl`, `wget`, `minikube` and `traffic` act on the cluster; each
-/// command's output is the next one's input.
-pub fn run_pipeline(cluster: &mut Cluster, line: &str, files: &dyn crate::engine::kubectl::FileSource) -> crate::engine::kubectl::Output {
+/// command's output is the next one's input, and what it writes stays on
+/// the machine ([`Cluster::learner`]). `text` may hold a here-document
+/// after its first line.
+pub fn run_pipeline(cluster: &mut Cluster, text: &str, files: &dyn crate::engine::kubectl::FileSource) -> crate::engine::kubectl::Output {
+    use crate::engine::learner_home::{HOME, MAX_HOME_KB};
     use crate::engine::node::commands::{PodIdentity, SystemInfo};
-    use crate::engine::node::container_fs::{Mounts, RootFs, ViewMut};
+    use crate::engine::node::container_fs::{Mounts, ViewMut};
     use crate::engine::node::filesystem::Fs;
     use crate::engine::node::images::Base;
     use crate::engine::node::shell::{self, Host, DEFAULT_PATH};
+    let (line, here_document) = split_here_document(text);
     let now = cluster.sim.now();
     let info = SystemInfo {
         hostname: "learner".into(),
@@ -254,22 +351,68 @@ pub fn run_pipeline(cluster: &mut Cluster, line: &str, files: &dyn crate::engine
         tty: false,
         pod: PodIdentity::default(),
     };
-    let mut root = RootFs::new(crate::engine::node::rootfs::learner_root(), false);
-    let (mut mounts, mut disk) = (Mounts::default(), Fs::new());
-    let mut view = ViewMut { root: &mut root, mounts: &mut mounts, disk: &mut disk, now: crate::engine::node::runtime::wall_secs(now), user: &crate::engine::node::identity::ROOT };
-    let mut programs = LearnerPrograms { cluster, files };
-    let env = indexmap::IndexMap::from([("PATH".to_string(), DEFAULT_PATH.to_string()), ("HOME".to_string(), "/root".to_string())]);
-    let host = Host { files: &mut view, info: &info, env, external: Some(&mut programs) };
-    let argv = ["bash".to_string(), "-c".to_string(), line.to_string()];
-    match shell::run_exec(&argv, host, "/root", "") {
-        Ok(outcome) => crate::engine::kubectl::Output { stdout: outcome.stdout, stderr: outcome.stderr, exit_code: outcome.status, terminal: Some(outcome.combined), ..Default::default() },
-        Err(e) => crate::engine::kubectl::Output { stderr: format!("bash: {}\n", e.message()), exit_code: 127, ..Default::default() },
+    // The machine's files leave the cluster while the line runs (its kubectl
+    // reaches them through the shell), and come back changed.
+    let before = std::mem::take(&mut cluster.learner);
+    let mut machine = before.clone();
+    let mut output = {
+        let root = std::rc::Rc::make_mut(&mut machine);
+        let mut mounts = Mounts::default();
+        if let Some(body) = &here_document {
+            let mut document = Fs::new();
+            document.insert("/", crate::engine::node::filesystem::Inode::dir(0o500, 0));
+            document.insert("/0", crate::engine::node::filesystem::Inode::file(body, 0o400, 0));
+            mounts.push(crate::engine::node::container_fs::Mount::private("/dev/fd", std::rc::Rc::new(document), true, &crate::engine::node::container_fs::MountKind::TMPFS_VOLUME));
+        }
+        let mut disk = Fs::new();
+        let mut view = ViewMut { root, mounts: &mut mounts, disk: &mut disk, now: crate::engine::node::runtime::wall_secs(now), user: &crate::engine::node::identity::ROOT };
+        let mut programs = LearnerPrograms { cluster: &mut *cluster, files };
+        let env = indexmap::IndexMap::from([("PATH".to_string(), DEFAULT_PATH.to_string()), ("HOME".to_string(), HOME.to_string())]);
+        let host = Host { files: &mut view, info: &info, env, external: Some(&mut programs) };
+        let argv = ["bash".to_string(), "-c".to_string(), line];
+        match shell::run_exec(&argv, host, HOME, "") {
+            Ok(outcome) => crate::engine::kubectl::Output { stdout: outcome.stdout, stderr: outcome.stderr, exit_code: outcome.status, terminal: Some(outcome.combined), ..Default::default() },
+            Err(e) => crate::engine::kubectl::Output { stderr: format!("bash: {}\n", e.message()), exit_code: 127, ..Default::default() },
+        }
+    };
+    if machine.upper_used_kb() > MAX_HOME_KB {
+        // The machine's disk is full: the line's writes are undone.
+        cluster.learner = before;
+        output.push_error("bash: write error: No space left on device\n");
+    } else {
+        cluster.learner = machine;
     }
+    output
 }
 
 #[cfg(test)]
 mod tests {
-    use super::has_pipe;
+    use super::{has_pipe, needs_shell, split_here_document};
+
+    #[test]
+    fn the_shell_takes_redirections_here_documents_and_file_commands() {
+        assert!(needs_shell("kubectl create deploy web --image=nginx --dry-run=client -o yaml > web.yaml"));
+        assert!(needs_shell("kubectl get pods 2>&1"));
+        assert!(needs_shell("wc -l < pods.txt"));
+        assert!(needs_shell("kubectl get pods; ls"));
+        assert!(needs_shell("cat <<EOF > pod.yaml\nkind: Pod\nEOF"));
+        assert!(needs_shell("ls"));
+        assert!(needs_shell("rm web.yaml"));
+        assert!(needs_shell("echo hi"));
+        // kubectl's own lines keep their path: quoted operators, a
+        // here-document alone, `&&` and `||`, a substitution's pipe.
+        assert!(!needs_shell("kubectl get pods"));
+        assert!(!needs_shell("kubectl apply -f - <<EOF\nkind: Pod\nEOF"));
+        assert!(!needs_shell("kubectl exec web -- sh -c 'echo hi > /tmp/x; cat < /tmp/x'"));
+        assert!(!needs_shell("kubectl get pods -o jsonpath=\"{.items[?(@.x>1)]}\""));
+        assert!(!needs_shell("kubectl get pods && kubectl get nodes || kubectl version"));
+        assert!(!needs_shell("kubectl get pod $(kubectl get pods -o name | head -1)"));
+        assert!(!needs_shell("sleep 5s"));
+        assert!(!needs_shell("curl http://10.0.0.1"));
+        assert_eq!(split_here_document("cat <<'EOF' > a\nx\n  y\nEOF\nignored"), ("cat  </dev/fd/0  > a".to_string(), Some("x\n  y\n".to_string())));
+        assert_eq!(split_here_document("cat <<-EOF|wc -l\nx"), ("cat  </dev/fd/0 |wc -l".to_string(), Some("x\n".to_string())));
+        assert_eq!(split_here_document("ls"), ("ls".to_string(), None));
+    }
 
     #[test]
     fn a_pipe_is_one_outside_quotes_and_substitutions() {

@@ -21,6 +21,7 @@
 //! - `metrics`: metrics-server and the resource metrics API (`kubectl top`, the HPA).
 //! - `kubectl`: the command line, printing what kubectl 1.33 prints.
 //! - `host`: commands on the learner's machine (curl, wget, minikube service, traffic).
+//! - `learner_home`: the learner's machine's files, kept with the cluster.
 
 pub mod api;
 pub mod apiserver;
@@ -36,6 +37,7 @@ pub mod informer;
 pub mod kept;
 pub mod keys_by_name;
 pub mod kubectl;
+pub mod learner_home;
 pub mod leader_election;
 pub mod metrics;
 pub mod network;

@@ -73,8 +73,10 @@ pub enum Step {
     /// A kubectl or host command with `$(kubectl …)` substitutions, expanded
     /// when it runs (as a shell would) and then split into words.
     Substituted(String),
-    /// A line with a pipe (`kubectl get pods | grep web`), run by a shell on
-    /// the learner's machine (`host::run_pipeline`).
+    /// A line for the learner's shell (`host::needs_shell`): a pipe
+    /// (`kubectl get pods | grep web`), a redirection (`kubectl create … -o
+    /// yaml > web.yaml`), a file command (`cat`, `ls`, `rm`); run on the
+    /// learner's machine (`host::run_pipeline`), here-document included.
     Pipeline(String),
 }
 
@@ -120,14 +122,29 @@ pub fn parse(text: &str) -> Result<Vec<Command>, ScriptError> {
             continue;
         }
         let err = |message: String| ScriptError { line: number, message };
-        let (command_part, heredoc) = split_heredoc(line);
-        if crate::engine::host::has_pipe(command_part) {
-            if heredoc.is_some() {
-                return Err(err("a here-document cannot be combined with a pipe".into()));
+        if crate::engine::host::needs_shell(line) {
+            // The learner's shell takes the line, and its here-document with it.
+            let mut text = line.to_string();
+            if let Some(marker) = crate::engine::host::here_document_marker(line) {
+                let mut closed = false;
+                while i < lines.len() {
+                    let l = lines[i];
+                    i += 1;
+                    text.push('\n');
+                    text.push_str(l);
+                    if l.trim() == marker {
+                        closed = true;
+                        break;
+                    }
+                }
+                if !closed {
+                    return Err(err(format!("here-document not terminated by \"{marker}\"")));
+                }
             }
-            commands.push(Command { line: number, text: line.to_string(), step: Step::Pipeline(command_part.to_string()) });
+            commands.push(Command { line: number, text: line.to_string(), step: Step::Pipeline(text) });
             continue;
         }
+        let (command_part, heredoc) = split_heredoc(line);
         let substituted = if command_part.contains("$(") { substitutions(command_part).map_err(err)? } else { Vec::new() };
         if !substituted.is_empty() {
             if heredoc.is_some() {
@@ -151,13 +168,13 @@ pub fn parse(text: &str) -> Result<Vec<Command>, ScriptError> {
         let step = match first.as_str() {
             "kubectl" => {
                 let mut stdin = None;
-                if let Some(marker) = heredoc {
+                if let Some(marker) = &heredoc {
                     let mut body = String::new();
                     let mut closed = false;
                     while i < lines.len() {
                         let l = lines[i];
                         i += 1;
-                        if l.trim() == marker {
+                        if l.trim() == marker.as_str() {
                             closed = true;
                             break;
                         }
@@ -170,14 +187,22 @@ pub fn parse(text: &str) -> Result<Vec<Command>, ScriptError> {
                     stdin = Some(body);
                 }
                 let mut chain = Vec::new();
+                let mut others = false;
                 for part in words.split(|w| w == "&&") {
                     match part.first().map(String::as_str) {
                         Some("kubectl") => chain.push(part[1..].to_vec()),
-                        Some(other) => return Err(err(format!("only kubectl commands can be chained with &&, found \"{other}\""))),
+                        Some(_) => others = true,
                         None => return Err(err("empty command around &&".into())),
                     }
                 }
-                Step::Kubectl { chain, stdin }
+                if others && heredoc.is_none() {
+                    // `kubectl … && ls`: the learner's shell runs the chain.
+                    Step::Pipeline(line.to_string())
+                } else if others {
+                    return Err(err("a here-document cannot be combined with a chain of other commands".into()));
+                } else {
+                    Step::Kubectl { chain, stdin }
+                }
             }
             "explain" => {
                 let (namespace, name) = parse_explain(&words[1..]).map_err(err)?;
@@ -573,7 +598,14 @@ mod tests {
         assert!(matches!(&cmds[2].step, Step::Kubectl { .. }));
         assert!(matches!(&cmds[3].step, Step::Kubectl { .. }));
         assert!(matches!(&cmds[4].step, Step::Substituted(_)));
-        assert_eq!(parse("kubectl apply -f - <<EOF | cat\nkind: X\nEOF\n").unwrap_err().line, 1);
+        // A here-document goes with the line to the shell.
+        let heredoc = parse("cat <<EOF | kubectl apply -f -\nkind: X\nEOF\nkubectl get pods > pods.txt\nls -l\nkubectl apply -f - <<EOF\nkind: Y\nEOF\n").unwrap();
+        assert_eq!(heredoc[0].text, "cat <<EOF | kubectl apply -f -");
+        assert_eq!(heredoc[0].step, Step::Pipeline("cat <<EOF | kubectl apply -f -\nkind: X\nEOF".into()));
+        assert_eq!(heredoc[1].step, Step::Pipeline("kubectl get pods > pods.txt".into()));
+        assert_eq!(heredoc[2].step, Step::Pipeline("ls -l".into()));
+        assert!(matches!(&heredoc[3].step, Step::Kubectl { stdin: Some(_), .. }), "a here-document alone keeps kubectl's line");
+        assert_eq!(parse("cat <<EOF > a.yaml\nkind: X\n").unwrap_err().line, 1);
     }
 
     #[test]
@@ -585,7 +617,7 @@ mod tests {
         assert_eq!(parse("kubectl get 'pods").unwrap_err().line, 1);
         assert_eq!(parse("x\nkubectl apply -f - <<EOF\nkind: X\n").unwrap_err().line, 1);
         assert_eq!(parse("kubectl apply -f - <<EOF\nkind: X\n").unwrap_err().line, 1);
-        assert_eq!(parse("kubectl get pods && ls").unwrap_err().line, 1);
+        assert_eq!(parse("kubectl get pods && ls").unwrap()[0].step, Step::Pipeline("kubectl get pods && ls".into()));
         assert_eq!(parse("partition worker-1").unwrap_err().message, "usage: partition node/NAME");
         assert_eq!(parse("heal").unwrap_err().line, 1);
         assert!(parse("slow scheduler 1s").is_err());

@@ -1579,7 +1579,7 @@ impl App {
             self.rebuild_views();
             return Some((out, ok));
         }
-        if matches!(first, "kubectl" | "stop" | "start" | "sleep") || crate::engine::host::COMMANDS.contains(&first) || script::is_explain_line(&trimmed) || crate::engine::host::has_pipe(&trimmed) {
+        if matches!(first, "kubectl" | "stop" | "start" | "sleep") || crate::engine::host::COMMANDS.contains(&first) || script::is_explain_line(&trimmed) || crate::engine::host::needs_shell(&trimmed) {
             return match script::parse(&trimmed) {
                 Ok(commands) => match commands.into_iter().next() {
                     Some(command) => Some(self.run_command(&command)),
@@ -1626,6 +1626,8 @@ impl App {
                 let marker = command.text.split("<<").nth(1).map(|m| m.trim().trim_start_matches('-').trim_matches(|c| c == '\'' || c == '"')).unwrap_or("EOF");
                 format!("{}\n{body}{marker}", command.text)
             }
+            // A shell line's here-document is shown with it.
+            script::Step::Pipeline(text) => text.clone(),
             _ => command.text.clone(),
         };
         if self.replay.is_some() {

@@ -36,6 +36,17 @@ pub struct Output {
 }
 
 impl Output {
+    /// An error after what was printed (exit 1 unless it had failed already).
+    pub fn push_error(&mut self, text: &str) {
+        self.stderr.push_str(text);
+        if let Some(t) = self.terminal.as_mut() {
+            t.push_str(text);
+        }
+        if self.exit_code == 0 {
+            self.exit_code = 1;
+        }
+    }
+
     /// What a terminal shows: both streams as written (stdout then stderr
     /// for commands that do not interleave them).
     pub fn combined(&self) -> String {
@@ -64,6 +75,23 @@ pub trait FileSource {
     /// level or with `recursive` all), or `None` when `path` is no directory.
     fn manifests_in(&self, _path: &str, _recursive: bool) -> Option<Vec<String>> {
         None
+    }
+
+    /// A directory's files and directories below it for `kubectl cp`, a
+    /// directory (`None`) before what it holds, `""` for the directory
+    /// itself; by default its regular files only.
+    fn tree(&self, path: &str) -> Vec<(String, Option<String>)> {
+        let mut found = vec![(String::new(), None)];
+        if let Ok(FileEntry::Dir(files)) = self.entry(path) {
+            found.extend(files.into_iter().map(|(name, bytes)| (name, Some(String::from_utf8_lossy(&bytes).into_owned()))));
+        }
+        found
+    }
+
+    /// A change `kubectl cp` makes to a local path (only the learner's
+    /// machine takes them: the real disk is never written).
+    fn write(&self, _change: crate::engine::learner_home::LocalWrite) -> std::result::Result<(), String> {
+        Err("read-only file system".into())
     }
 }
 
@@ -398,7 +426,38 @@ pub fn run_read_only_strict(cluster: &mut Cluster, words: Vec<String>) -> Output
     run_words_with(cluster, words, None, &NoFiles, false, false)
 }
 
-fn run_words_with(cluster: &mut Cluster, mut words: Vec<String>, stdin: Option<&str>, files: &dyn FileSource, terminal: bool, settle: bool) -> Output {
+/// Runs a command with the learner's machine's files in front of `files`
+/// (the page has no others; a script's folder is below them), and keeps
+/// what `kubectl cp` wrote there.
+fn run_words_with(cluster: &mut Cluster, words: Vec<String>, stdin: Option<&str>, files: &dyn FileSource, terminal: bool, settle: bool) -> Output {
+    use crate::engine::learner_home::{self, HomeFiles, HOME};
+    let machine = cluster.learner.clone();
+    let (mounts, disk) = (crate::engine::node::container_fs::Mounts::default(), crate::engine::node::filesystem::Fs::new());
+    let view = learner_home::view(&machine, &mounts, &disk);
+    let home = HomeFiles::new(&view, HOME, files);
+    let mut output = run_session(cluster, words, stdin, &home, terminal, settle);
+    let writes = home.writes.take();
+    drop(home);
+    drop(machine);
+    if !writes.is_empty() {
+        let learner = std::rc::Rc::make_mut(&mut cluster.learner);
+        let (mut mounts, mut disk) = (crate::engine::node::container_fs::Mounts::default(), crate::engine::node::filesystem::Fs::new());
+        let now = crate::engine::node::runtime::wall_secs(cluster.sim.now());
+        let mut files = crate::engine::node::container_fs::ViewMut { root: learner, mounts: &mut mounts, disk: &mut disk, now, user: &crate::engine::node::identity::ROOT };
+        if let Err(e) = learner_home::apply_writes(&mut files, HOME, writes) {
+            output.push_error(&format!("error: {e}\n"));
+        }
+    }
+    output
+}
+
+/// As [`run_words`] for kubectl run by the learner's shell, whose files
+/// `files` already are (`kubectl cp`'s writes stay in it for the shell).
+pub(crate) fn run_words_on_machine(cluster: &mut Cluster, words: Vec<String>, stdin: Option<&str>, files: &dyn FileSource) -> Output {
+    run_session(cluster, words, stdin, files, false, true)
+}
+
+fn run_session(cluster: &mut Cluster, mut words: Vec<String>, stdin: Option<&str>, files: &dyn FileSource, terminal: bool, settle: bool) -> Output {
     if words.first().is_some_and(|w| w == "kubectl") {
         words.remove(0);
     }
