@@ -365,6 +365,7 @@ pub static COMMANDS: &[Command] = &[
     Command { path: "replace", flags: &[b("allow-missing-template-keys", None), FILENAME, RECURSIVE, OUTPUT, DRY_RUN, b("force", None), o("cascade", "background"), v("grace-period", None), v("timeout", None), b("wait", None), b("save-config", None), o("validate", "strict"), v("field-manager", None), v("template", None)], subcommands: &[] },
     Command { path: "expose", flags: &[b("allow-missing-template-keys", None), v("port", None), v("target-port", None), v("type", None), v("name", None), v("protocol", None), SELECTOR, v("labels", Some('l')), v("external-ip", None), v("cluster-ip", None), FILENAME, OUTPUT, DRY_RUN, v("session-affinity", None), v("load-balancer-ip", None), b("save-config", None), v("field-manager", None), v("template", None), v("override-type", None), v("overrides", None)], subcommands: &[] },
     Command { path: "edit", flags: &[b("allow-missing-template-keys", None), OUTPUT, FILENAME, b("save-config", None), v("field-manager", None), b("windows-line-endings", None), v("subresource", None), o("validate", "strict")], subcommands: &[] },
+    Command { path: "cp", flags: &[v("container", Some('c')), b("no-preserve", None), v("retries", None)], subcommands: &[] },
     Command { path: "exec", flags: &[v("container", Some('c')), b("stdin", Some('i')), b("tty", Some('t')), b("quiet", Some('q')), FILENAME, v("pod-running-timeout", None)], subcommands: &[] },
     Command {
         path: "debug",
@@ -613,7 +614,6 @@ fn canonical_subcommand(word: &str) -> &str {
 /// does not have.
 fn not_simulated(word: &str) -> Option<&'static str> {
     Some(match word {
-        "cp" => "there is no local filesystem to copy to or from; read a container's file with kubectl exec POD -- cat PATH",
         "diff" => "use kubectl apply --dry-run=server -o yaml to see what the server would store",
         "proxy" => "the API server is not served on a local port",
         "completion" => "there is no shell here to complete commands in",

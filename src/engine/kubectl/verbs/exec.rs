@@ -181,7 +181,7 @@ pub fn run(s: &mut Session) -> Result {
 }
 
 /// A program that cannot start, in the node's runtime's words.
-fn start_failure(s: &mut Session, node: &str, why: &str) -> Error {
+pub(crate) fn start_failure(s: &mut Session, node: &str, why: &str) -> Error {
     let flavor = s.cluster.sim.world.machine(node).map_or(Flavor::Containerd, |m| m.runtime.flavor);
     let oci = format!("OCI runtime exec failed: exec failed: unable to start container process: {why}: unknown");
     match flavor {

@@ -6,6 +6,7 @@ mod debug;
 mod auth;
 mod autoscale;
 mod certificate;
+mod cp;
 pub mod create;
 mod create_ingress;
 mod create_rbac;
@@ -70,7 +71,8 @@ pub fn dispatch(s: &mut Session) -> Result {
         "debug" => debug::run(s),
         "top" => top::run(s),
         "auth" => auth::run(s),
-        "port-forward" | "cp" | "edit" => info::simulated_only(s),
+        "cp" => cp::run(s),
+        "port-forward" | "edit" => info::simulated_only(s),
         _ => Err(Error::Message(format!("error: unknown command \"{verb}\" for \"kubectl\""))),
     }
 }
