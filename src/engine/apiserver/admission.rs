@@ -267,8 +267,9 @@ pub fn pod_security(api: &ApiServer, obj: &Object, old: Option<&Object>) -> Resu
         }
         _ => {
             // A workload's template only gets warnings (and audit lines),
-            // which only the client sees.
-            if !api.serving_client() {
+            // which only the client sees; a write of its scale subresource
+            // is not looked at (`ValidatePodController`).
+            if !api.serving_client() || api.write_subresource() == "scale" {
                 return Ok(());
             }
             let Some((meta, spec)) = pod_template_of(obj) else { return Ok(()) };

@@ -16,6 +16,7 @@ pub mod events_api;
 mod event_leases;
 pub mod eviction;
 pub mod validation;
+pub mod pod_warnings;
 mod shared_specs;
 
 pub use authorization::Client;
@@ -229,6 +230,9 @@ pub struct ApiServer {
     fan_out_targets: Vec<WatchId>,
     /// Which components the ComponentStatus registry probes answer.
     serving_healthz: component_status::Serving,
+    /// The subresource kubectl's write being served goes through (`scale`),
+    /// empty for the object itself.
+    write_subresource: &'static str,
     /// Per component (by id, the slots' dense numbering): what its watches
     /// hold, so a component can tell in one look that polling each of them
     /// would find nothing (see [`ApiServer::nothing_to_poll`]).
@@ -296,6 +300,7 @@ impl ApiServer {
             last_bound_status: None,
             fan_out_targets: Vec::new(),
             serving_healthz: Default::default(),
+            write_subresource: "",
         }
     }
 
@@ -320,6 +325,12 @@ impl ApiServer {
     /// The warnings the client's requests got since it last took them.
     pub fn take_client_warnings(&self) -> Vec<String> {
         std::mem::take(&mut *self.client_warnings.borrow_mut())
+    }
+
+    /// The subresource the write being served goes through (`scale`, or
+    /// empty for the object itself).
+    pub fn write_subresource(&self) -> &'static str {
+        self.write_subresource
     }
 
     /// The deprecation warning a request on a deprecated kind gets (the
@@ -986,9 +997,23 @@ impl ApiServer {
             obj.meta_mut().name = Some(name);
         }
         defaults::apply(&mut obj);
+        // The pod strategy's PrepareForCreate warns of AppArmor annotations
+        // before validation; WarningsOnCreate follows a valid object, before
+        // the validating admission plugins.
+        let warned = self.serving_client();
+        if let (true, Object::Pod(pod)) = (warned, &obj) {
+            for warning in pod_warnings::app_armor_annotations(&pod.metadata, crate::engine::api::pod_spec_or_empty(pod.spec.as_deref())) {
+                self.warn(warning);
+            }
+        }
         let causes = validation::validate_create(&obj);
         if !causes.is_empty() {
             return Err(invalid_error(&obj, causes));
+        }
+        if warned {
+            for warning in pod_warnings::on_write(&obj, None) {
+                self.warn(warning);
+            }
         }
         admission::validate_create(self, &obj)?;
         // ResourceQuota, the last validating admission plugin.
@@ -1059,7 +1084,12 @@ impl ApiServer {
                     self.check_escalation(&obj, Some(&entry.value.object()))?;
                 }
             }
-            return self.as_authorized(|api| api.update_with(obj, status_only, dry_run));
+            return self.as_authorized(|api| {
+                api.write_subresource = subresource;
+                let result = api.update_with(obj, status_only, dry_run);
+                api.write_subresource = "";
+                result
+            });
         }
         self.check_reachable()?;
         keep_node_name_outside_spec(&mut obj);
@@ -1140,6 +1170,11 @@ impl ApiServer {
             return Err(invalid_error(&obj, causes));
         }
         if !status_only {
+            if self.serving_client() {
+                for warning in pod_warnings::on_write(&obj, Some(&*old)) {
+                    self.warn(warning);
+                }
+            }
             admission::validate_update(self, &obj, &old)?;
         }
         if dry_run {

@@ -7,7 +7,7 @@ pub mod certificates;
 mod endpoints;
 mod go_json;
 mod job_policies;
-mod names;
+pub(crate) mod names;
 mod networking;
 mod pod;
 mod policy;

@@ -8,7 +8,7 @@
 //!   removed with the pod;
 //! - `hostPath`: its own path;
 //! - a PersistentVolumeClaim: its volume's `hostPath.path` or `local.path`
-//!   (other volume types: `/var/lib/kubelet/plugins/kubernetes.io/<type>/<pv>`),
+//!   (a volume type this node cannot serve fails or is refused: `Unserved`),
 //!   which outlives the pods that use it.
 //!
 //! Projected volumes (`configMap`, `secret`, `downwardAPI`, `projected`) are
@@ -787,6 +787,71 @@ fn hostpath_setup(disk: &mut Fs, path: &str, kind: &str, secs: i64) -> Result<()
     Ok(())
 }
 
+/// What a 1.33 kubelet on a kind node does with a volume type it cannot
+/// serve.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Unserved {
+    /// The in-tree plugin was removed (or, for flexVolume, no driver is
+    /// installed): no plugin claims the volume, so the desired state of
+    /// world never takes it and the pod's volume wait fails at once.
+    NoPlugin,
+    /// Migrated to a CSI driver that needs attaching: the attachment no
+    /// external attacher makes is waited for until the wait times out.
+    NeverAttached,
+    /// Migrated to a CSI driver without attaching: the mount finds no such
+    /// driver registered with the kubelet.
+    NoCsiDriver(&'static str),
+    /// Served by a plugin that needs host tools and storage this
+    /// simulation has not modelled: refused, not faked.
+    NotSimulated(&'static str),
+}
+
+/// The volume sources of a pod's volume or a PersistentVolume that a
+/// simulated kind node cannot serve (pkg/volume in kubernetes v1.33:
+/// removed plugins, CSI migration, iscsi and fc).
+macro_rules! unserved_source {
+    ($source:expr) => {{
+        let s = $source;
+        if s.photon_persistent_disk.is_some() || s.scale_io.is_some() || s.flocker.is_some() || s.storageos.is_some() || s.quobyte.is_some() || s.glusterfs.is_some() || s.cephfs.is_some() || s.rbd.is_some() || s.flex_volume.is_some() {
+            Some(Unserved::NoPlugin)
+        } else if s.aws_elastic_block_store.is_some() || s.gce_persistent_disk.is_some() || s.azure_disk.is_some() || s.cinder.is_some() || s.vsphere_volume.is_some() {
+            Some(Unserved::NeverAttached)
+        } else if s.azure_file.is_some() {
+            Some(Unserved::NoCsiDriver("file.csi.azure.com"))
+        } else if s.portworx_volume.is_some() {
+            Some(Unserved::NoCsiDriver("pxd.portworx.com"))
+        } else if s.iscsi.is_some() {
+            Some(Unserved::NotSimulated("iscsi"))
+        } else if s.fc.is_some() {
+            Some(Unserved::NotSimulated("fc"))
+        } else {
+            None
+        }
+    }};
+}
+
+/// The failure of an unserved volume: `pod_volume` is its name in the pod,
+/// `spec_name` the volume spec's (the PersistentVolume's for a claim).
+fn unserved_failure(unserved: Unserved, pod_volume: &str, spec_name: &str) -> SetUpError {
+    match unserved {
+        // `WaitForAttachAndMount` ends on the populator's pod error
+        // (`AddPodToVolume`: "failed to get Plugin from volumeSpec").
+        Unserved::NoPlugin => SetUpError::Failed(format!(
+            "Unable to attach or mount volumes: unmounted volumes=[{pod_volume}], unattached volumes=[], failed to process volumes=[{pod_volume}]: failed to get Plugin from volumeSpec for volume \"{spec_name}\" err=no volume plugin matched"
+        )),
+        Unserved::NeverAttached => SetUpError::Hangs {
+            message: format!("Unable to attach or mount volumes: unmounted volumes=[{pod_volume}], unattached volumes=[{pod_volume}], failed to process volumes=[]: context deadline exceeded"),
+            takes_ms: ATTACH_AND_MOUNT_TIMEOUT_MS,
+        },
+        Unserved::NoCsiDriver(driver) => SetUpError::Failed(format!(
+            "MountVolume.SetUp failed for volume \"{spec_name}\" : kubernetes.io/csi: mounter.SetUpAt failed to get CSI client: driver name {driver} not found in the list of registered CSI drivers"
+        )),
+        Unserved::NotSimulated(plugin) => SetUpError::Failed(format!(
+            "MountVolume.SetUp failed for volume \"{spec_name}\" : {plugin} volumes are not simulated: this node has no {plugin} storage to attach"
+        )),
+    }
+}
+
 /// Where a claim's data lives on this node.
 fn claim_path(pod: &Pod, volume_name: &str, claim: &str, read_only: bool, ephemeral: bool, vc: &mut VolumeContext) -> Result<(String, bool), SetUpError> {
     let ns = pod.metadata.namespace.clone().unwrap_or_default();
@@ -824,6 +889,9 @@ fn claim_path(pod: &Pod, volume_name: &str, claim: &str, read_only: bool, epheme
             message: format!("Unable to attach or mount volumes: unmounted volumes=[{volume_name}], unattached volumes=[{volume_name}], failed to process volumes=[]: context deadline exceeded"),
             takes_ms: ATTACH_AND_MOUNT_TIMEOUT_MS,
         });
+    }
+    if let Some(unserved) = unserved_source!(&spec) {
+        return Err(unserved_failure(unserved, volume_name, &volume));
     }
     if let Some(nfs) = &spec.nfs {
         let target = volume_dir(pod.metadata.uid.as_deref().unwrap_or(""), "kubernetes.io~nfs", &volume);
@@ -884,7 +952,10 @@ fn set_up(pod: &Pod, v: &Volume, vc: &mut VolumeContext) -> Result<Mounted, SetU
         let has_token = v.projected.iter().flat_map(|p| p.sources.iter().flatten()).any(|s| s.service_account_token.is_some());
         return Ok(Mounted { at: in_pod, atomic: true, tmpfs, read_only: true, payload: digest(&payload), token_issued: has_token.then_some(vc.now) });
     }
-    // Volume types a simulated node cannot provide (iscsi, cloud disks) mount as empty directories.
+    if let Some(unserved) = unserved_source!(v) {
+        return Err(unserved_failure(unserved, &v.name, &v.name));
+    }
+    // No source at all (which validation refuses) mounts as an empty directory.
     vc.disk.mkdir_all(&dir, 0o755, secs);
     Ok(Mounted { at: in_pod, atomic: false, tmpfs: false, read_only: false, payload: 0, token_issued: None })
 }
@@ -911,7 +982,7 @@ pub fn mount_all(state: &mut PodVolumes, pod: &Pod, vc: &mut VolumeContext) -> V
             Err(SetUpError::Failed(e)) => {
                 let backoff_ms = state.failures.get(name).filter(|f| !f.hanging).map_or(MOUNT_BACKOFF_INITIAL_MS, |f| (f.backoff_ms * 2).min(MOUNT_BACKOFF_MAX_MS));
                 state.failures.insert(name.to_string(), Failure { retry_at: vc.now.plus_millis(backoff_ms), backoff_ms, hanging: false });
-                let worded = e.starts_with("MountVolume.") || e.starts_with("error processing PVC") || e.starts_with("PVC ");
+                let worded = e.starts_with("MountVolume.") || e.starts_with("error processing PVC") || e.starts_with("PVC ") || e.starts_with("Unable to attach");
                 let message = if worded { e } else { format!("MountVolume.SetUp failed for volume \"{}\" : {e}", name) };
                 failed.push((name.to_string(), message));
             }

@@ -191,8 +191,6 @@ fn patch_scale(s: &mut Session, t: &targets::Target, obj: &Object, kind: &str, p
         set_replicas(&mut next, replicas);
         s.cluster.sim.api.set_client_update("patch", "scale");
         let result = s.cluster.sim.api.update_with(next, false, dry == DryRun::Server);
-        // The scale subresource passes over admission's pod template checks.
-        s.cluster.sim.api.take_client_warnings();
         match result {
             Ok(stored) => {
                 if let Some(rv) = shown.pointer_mut("/metadata/resourceVersion") {

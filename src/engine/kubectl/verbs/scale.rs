@@ -123,9 +123,6 @@ pub fn run(s: &mut Session) -> Result {
             let precondition = current.is_some() || resource_version.is_some();
             s.cluster.sim.api.set_client_update(if precondition { "update" } else { "patch" }, "scale");
             let result = s.cluster.sim.api.update_with(next, false, dry == DryRun::Server);
-            // kubectl writes the scale subresource, which admission's pod
-            // template checks (PodSecurity's warnings) pass over.
-            s.cluster.sim.api.take_client_warnings();
             if let Err(e) = result {
                 failures.push(manifest::with_source("scaling", &t.source, e));
                 continue;
