@@ -11,7 +11,8 @@
 //! (`-n N`), `grep` (`-i -v -c -n -q -E -F -w`, basic and extended regular
 //! expressions), `test`/`[`, `true`, `false`, `printf`, `seq`, `sort`
 //! (`-r -n -u`), `uniq` (`-c`), `tee` (`-a`), `cp` (`-r`), `mv`,
-//! `basename`, `dirname`, `which`, `cut` (`-d -f`), `tr`, `kill`.
+//! `basename`, `dirname`, `which`, `cut` (`-d -f`), `tr`, `kill`; `sed`
+//! and `awk` (in `sed.rs`, `awk.rs`).
 
 use crate::engine::sort::SortStable;
 use indexmap::IndexMap;
@@ -113,7 +114,7 @@ pub fn provides(name: &str) -> bool {
         "cat" | "ls" | "echo" | "env" | "printenv" | "hostname" | "id" | "whoami" | "ps" | "touch" | "rm" | "mkdir" | "rmdir" | "date"
             | "df" | "mount" | "pwd" | "uname" | "wc" | "head" | "tail" | "grep" | "egrep" | "fgrep" | "test" | "[" | "true" | "false"
             | "printf" | "seq" | "sort" | "uniq" | "tee" | "cp" | "mv" | "basename" | "dirname" | "which" | "cut" | "tr" | "kill"
-            | "base64"
+            | "base64" | "sed" | "awk" | "mawk"
     )
 }
 
@@ -180,6 +181,8 @@ pub fn run(cmd: &mut Cmd) -> i32 {
         "tr" => tr(cmd),
         "kill" => kill(cmd),
         "base64" => base64(cmd),
+        "sed" => super::sed::run(cmd),
+        "awk" | "mawk" => super::awk::run(cmd),
         _ => 127,
     }
 }

@@ -18,6 +18,7 @@
 //! - [`programs`]: the cluster's own binaries in containers (ports, and
 //!   the components whose pods fail while they are stopped).
 
+pub mod awk;
 pub mod commands;
 pub mod container_config;
 pub mod container_fs;
@@ -32,9 +33,11 @@ pub mod node_status;
 pub mod object_cache;
 pub mod pi;
 pub mod pod_status;
+pub mod posix_regex;
 pub mod programs;
 pub mod rootfs;
 pub mod runtime;
+pub mod sed;
 pub mod shell;
 pub mod static_pods;
 pub mod stress;
