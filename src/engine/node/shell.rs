@@ -10,12 +10,14 @@
 //! Understood: `;`, `&&`, `||`, `|` pipes, newlines, `while`/`until … do …
 //! done`, `for x in …; do … done`, `if … then … elif … else … fi`,
 //! redirections (`>`, `>>`, `<`, `2>`, `2>&1`, `>&2`, `&>`), `$VAR`,
-//! `${VAR}`, `${VAR:-x}`, `${#VAR}`, `${VAR%pat}` and its kin, `$1`, `$?`,
+//! `${VAR}`, `${VAR:-x}`, `${#VAR}`, `${VAR%pat}` and its kin, bash's and
+//! ash's `${VAR/p/r}` and `${VAR:off:len}`, `case … esac`, functions
+//! (`local`, `return`), `{ … }`, `( … )`, `$RANDOM`, `$PPID`, `$1`, `$?`,
 //! `$#`, `$@`, `$$`, `$!`, `$((…))` arithmetic (each shell's operators and
 //! error messages; an error ends a script with status 2), `$(…)` and
 //! backquote substitution, `*`/`?` globs, quoting, `&` (the job runs to its
 //! end first), and the builtins `cd`, `export`, `unset`, `exit`, `exec`,
-//! `set` (`-e`, `--`), `shift`, `read`, `eval`, `.`, `trap … EXIT`, `wait`,
+//! `set` (`-e`, `-x`, `--`), `shift`, `read`, `eval`, `.`, `trap … EXIT`, `wait`,
 //! `break`, `continue`, `type`, `command -v`. Programs come from the image (see `commands`); a
 //! program the image lacks is "not found". Programs outside the node (the
 //! network's `wget`, `curl`, `nc`, `nslookup`, `ping`, `redis-cli`) are
@@ -1855,8 +1857,15 @@ impl<'h> Shell<'h> {
     /// Runs a function with `args` as its positional parameters.
     fn call_function(&mut self, body: Rc<Node>, argv: &[String], stdin: &str) -> Flow {
         if self.function_locals.len() >= FUNCTION_DEPTH_LIMIT {
-            // A real shell recurses until its stack runs out and the
-            // kernel kills it: no message of its own, status 139.
+            if self.flavor == Flavor::Dash {
+                // dash counts its calls (eval.c `evalfun`) and says so.
+                let line = format!("{} Maximum function recursion depth (1000) reached\n", self.err_prefix());
+                self.emit(2, &line);
+                self.line_dropped = true;
+                return Flow::Exit(2);
+            }
+            // bash and ash recurse until their stack runs out and the
+            // kernel kills them: no message of their own, status 139.
             return Flow::Exit(139);
         }
         let zero = self.positional.first().cloned().unwrap_or_default();
@@ -1984,7 +1993,8 @@ impl<'h> Shell<'h> {
             // the pass leaves the shell as it found it (else passes differ).
             let start = self.t;
             let before = self.effects.len();
-            let state = (self.exported.clone(), self.locals.clone(), self.cwd.clone(), self.positional.clone());
+            // `$RANDOM` moves its generator: a pass that reads it differs from the next.
+            let state = (self.exported.clone(), self.locals.clone(), self.cwd.clone(), self.positional.clone(), self.random_seed, self.functions.clone());
             let first = self.run_list(body);
             match first {
                 Flow::Status(_) | Flow::Continue(_) => {}
@@ -1995,7 +2005,7 @@ impl<'h> Shell<'h> {
                 }
                 f => return f,
             }
-            if state != (self.exported.clone(), self.locals.clone(), self.cwd.clone(), self.positional.clone()) {
+            if state != (self.exported.clone(), self.locals.clone(), self.cwd.clone(), self.positional.clone(), self.random_seed, self.functions.clone()) {
                 return self.run_loop_from(cond, body, until, Flow::Status(self.last));
             }
             let body_effects: Vec<Timed> = self
@@ -4386,6 +4396,7 @@ mod tests {
         // A recursive function counts down, and one that never stops ends the shell as a crash would.
         assert_eq!(live(Flavor::Bash, "fact() { if [ $1 -le 1 ]; then echo 1; else echo $(( $1 * $(fact $(( $1 - 1 ))) )); fi; }; fact 10").0, "3628800\n");
         assert_eq!(live(Flavor::Ash, "f() { f; }; f; echo after"), (String::new(), String::new(), 139));
+        assert_eq!(live(Flavor::Dash, "f() { f; }; f; echo after"), (String::new(), "sh: 1: Maximum function recursion depth (1000) reached\n".into(), 2));
     }
 
     #[test]
@@ -4421,6 +4432,14 @@ mod tests {
         assert_eq!(a, live(Flavor::Ash, "echo $RANDOM $RANDOM").0, "the same process gets the same numbers");
         assert!(a.split_whitespace().all(|n| n.parse::<u32>().is_ok_and(|n| n < 32768)), "{a}");
         assert_eq!(live(Flavor::Dash, "echo \"[$RANDOM]\"").0, "[]\n");
+    }
+
+    #[test]
+    fn an_endless_loop_reading_random_gets_new_numbers() {
+        let p = compile("while true; do echo $RANDOM; sleep 1; done", Base::Busybox, "busybox");
+        let lines: Vec<String> = logs(&p).into_iter().take(3).map(|(_, l)| l).collect();
+        assert_eq!(lines.len(), 3, "{p:?}");
+        assert!(lines[0] != lines[1] || lines[1] != lines[2], "{lines:?}");
     }
 
     #[test]
