@@ -10,12 +10,14 @@
 //! Understood: `;`, `&&`, `||`, `|` pipes, newlines, `while`/`until … do …
 //! done`, `for x in …; do … done`, `if … then … elif … else … fi`,
 //! redirections (`>`, `>>`, `<`, `2>`, `2>&1`, `>&2`, `&>`), `$VAR`,
-//! `${VAR}`, `${VAR:-x}`, `${#VAR}`, `${VAR%pat}` and its kin, `$1`, `$?`,
+//! `${VAR}`, `${VAR:-x}`, `${#VAR}`, `${VAR%pat}` and its kin, bash's and
+//! ash's `${VAR/p/r}` and `${VAR:off:len}`, `case … esac`, functions
+//! (`local`, `return`), `{ … }`, `( … )`, `$RANDOM`, `$PPID`, `$1`, `$?`,
 //! `$#`, `$@`, `$$`, `$!`, `$((…))` arithmetic (each shell's operators and
 //! error messages; an error ends a script with status 2), `$(…)` and
 //! backquote substitution, `*`/`?` globs, quoting, `&` (the job runs to its
 //! end first), and the builtins `cd`, `export`, `unset`, `exit`, `exec`,
-//! `set` (`-e`, `--`), `shift`, `read`, `eval`, `.`, `trap … EXIT`, `wait`,
+//! `set` (`-e`, `-x`, `--`), `shift`, `read`, `eval`, `.`, `trap … EXIT`, `wait`,
 //! `break`, `continue`, `type`, `command -v`. Programs come from the image (see `commands`); a
 //! program the image lacks is "not found". Programs outside the node (the
 //! network's `wget`, `curl`, `nc`, `nslookup`, `ping`, `redis-cli`) are
@@ -67,6 +69,8 @@ const NESTING_LIMIT: usize = 100;
 const EXPANSION_LIMIT: usize = 1 << 20;
 /// Places a `${v%pattern}` with wildcards is tried at, at most.
 const PATTERN_CUTS_LIMIT: usize = 1 << 14;
+/// Characters a `${v/pattern/r}` with wildcards compares, at most.
+const REPLACE_WORK_LIMIT: usize = 1 << 22;
 /// Bytes of arguments a command may be given (Linux's default ARG_MAX).
 const ARG_MAX: usize = 2 << 20;
 
@@ -148,6 +152,11 @@ pub struct Resume {
     errexit: bool,
     exit_trap: Option<String>,
     last_background: Option<u32>,
+    /// Its functions, the variables its function calls hid, `set -x`, `$RANDOM`'s state.
+    functions: Functions,
+    function_locals: Vec<Vec<HiddenVar>>,
+    xtrace: bool,
+    random_seed: Option<u32>,
     /// Chunks in a row that ended where they began.
     still: u32,
 }
@@ -179,6 +188,8 @@ enum Frame {
     Exec,
     /// `env A=1 cmd`, `A=1 cmd`: the variables were for cmd alone.
     Env(IndexMap<String, String>),
+    /// A function call ending: the caller's positional parameters come back.
+    Function { positional: Vec<String> },
 }
 
 /// What a program outside the node's own tools printed.
@@ -328,6 +339,15 @@ pub struct ShellState {
     /// container's process namespace, whose first process is the target's.
     #[serde(default)]
     pub process_target: Option<String>,
+    /// Functions defined at the prompt: kept while the page runs, not
+    /// written out with its state (the lines that made them are).
+    #[serde(skip)]
+    pub functions: Functions,
+    /// `set -x`, and `$RANDOM`'s generator where it stopped.
+    #[serde(default)]
+    pub xtrace: bool,
+    #[serde(default)]
+    pub random_seed: Option<u32>,
 }
 
 /// An ordered map kept in order through serde (as a list of pairs).
@@ -358,7 +378,7 @@ fn shell_start_env(flavor: Flavor, env: &mut IndexMap<String, String>, cwd: &str
 impl ShellState {
     pub fn new(flavor: Flavor, cwd: &str, mut env: IndexMap<String, String>) -> Self {
         shell_start_env(flavor, &mut env, cwd);
-        ShellState { flavor, cwd: cwd.to_string(), exported: env, locals: BTreeMap::new(), last_status: 0, lines: 0, nested: Vec::new(), attached: false, process_target: None }
+        ShellState { flavor, cwd: cwd.to_string(), exported: env, locals: BTreeMap::new(), last_status: 0, lines: 0, nested: Vec::new(), attached: false, process_target: None, functions: Functions::default(), xtrace: false, random_seed: None }
     }
 
     /// The prompt the shell prints: `/ # `, `# `, `root@web:/# `.
@@ -417,6 +437,10 @@ pub fn resume(from: &Resume, files: &mut dyn Files) -> Program {
     shell.errexit = from.errexit;
     shell.exit_trap = from.exit_trap.clone();
     shell.last_background = from.last_background;
+    shell.functions = from.functions.clone();
+    shell.function_locals = from.function_locals.clone();
+    shell.xtrace = from.xtrace;
+    shell.random_seed = from.random_seed;
     let flow = shell.run_frames(from.frames.clone());
     let flow = shell.run_exit_trap(flow);
     let mut program = shell.finish(flow);
@@ -467,6 +491,9 @@ pub fn run_line(state: &mut ShellState, line: &str, host: Host) -> Outcome {
     shell.exported = state.exported.clone();
     shell.locals = state.locals.clone();
     shell.last = state.last_status;
+    shell.functions = state.functions.clone();
+    shell.xtrace = state.xtrace;
+    shell.random_seed = state.random_seed;
     shell.interactive = true;
     state.lines += 1;
     shell.line_no = state.lines;
@@ -474,6 +501,9 @@ pub fn run_line(state: &mut ShellState, line: &str, host: Host) -> Outcome {
     state.cwd = shell.cwd.clone();
     state.exported = shell.exported.clone();
     state.locals = shell.locals.clone();
+    state.functions = shell.functions.clone();
+    state.xtrace = shell.xtrace;
+    state.random_seed = shell.random_seed;
     let line_dropped = shell.line_dropped;
     let mut outcome = shell.outcome(flow);
     state.last_status = outcome.status;
@@ -544,6 +574,11 @@ enum Token {
     Or,
     Pipe,
     Redirect(RedirectKind, u8),
+    /// `(` and `)`: a subshell, a function definition, a `case` pattern's end.
+    LParen,
+    RParen,
+    /// `;;`: the end of a `case` arm.
+    CaseEnd,
 }
 
 fn read_substitution(chars: &mut std::iter::Peekable<std::str::Chars>, current: &mut String) {
@@ -558,6 +593,34 @@ fn read_substitution(chars: &mut std::iter::Peekable<std::str::Chars>, current: 
             if depth == 0 {
                 break;
             }
+        }
+    }
+}
+
+/// `${` already consumed up to the `{`: copies through the matching `}`,
+/// so a `${v: -2}` or `${v/ /_}` stays one word.
+fn read_braced(chars: &mut std::iter::Peekable<std::str::Chars>, current: &mut String) {
+    let mut depth = 0;
+    let mut quote: Option<char> = None;
+    while let Some(ch) = chars.next() {
+        current.push(ch);
+        match (quote, ch) {
+            (Some(q), c) if c == q => quote = None,
+            (Some('"'), '\\') | (None, '\\') => {
+                if let Some(next) = chars.next() {
+                    current.push(next);
+                }
+            }
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(ch),
+            (None, '{') => depth += 1,
+            (None, '}') => {
+                depth -= 1;
+                if depth == 0 {
+                    break;
+                }
+            }
+            _ => {}
         }
     }
 }
@@ -643,6 +706,15 @@ fn tokenize(src: &str) -> Result<Vec<Token>, String> {
                 current.push('$');
                 read_substitution(&mut chars, &mut current);
             }
+            '$' if chars.peek() == Some(&'{') => {
+                in_word = true;
+                current.push('$');
+                read_braced(&mut chars, &mut current);
+            }
+            '(' | ')' => {
+                flush(&mut tokens, &mut parts, &mut current, &mut in_word);
+                tokens.push(if c == '(' { Token::LParen } else { Token::RParen });
+            }
             '`' => {
                 in_word = true;
                 let mut inner = String::new();
@@ -664,6 +736,11 @@ fn tokenize(src: &str) -> Result<Vec<Token>, String> {
                 tokens.push(Token::Sep);
             }
             ' ' | '\t' | '\r' => flush(&mut tokens, &mut parts, &mut current, &mut in_word),
+            ';' if chars.peek() == Some(&';') => {
+                chars.next();
+                flush(&mut tokens, &mut parts, &mut current, &mut in_word);
+                tokens.push(Token::CaseEnd);
+            }
             '\n' | ';' => {
                 flush(&mut tokens, &mut parts, &mut current, &mut in_word);
                 tokens.push(Token::Sep);
@@ -733,6 +810,16 @@ enum Node {
     Loop { cond: List, body: List, until: bool },
     For { var: String, items: Vec<Word>, body: List },
     If { cond: List, then: List, otherwise: List },
+    /// `case WORD in PATTERN|PATTERN) LIST;; … esac`.
+    Case { word: Word, arms: Vec<(Vec<Word>, List)> },
+    /// `{ LIST; }`.
+    Group(List),
+    /// `( LIST )`: run in a copy of the shell.
+    Subshell(List),
+    /// `NAME() COMMAND`: defines a function.
+    Function { name: String, body: Rc<Node> },
+    /// A compound command with redirections (`while …; done < file`).
+    Redirected { node: Box<Node>, redirects: Vec<Redirect> },
 }
 
 #[derive(Clone, Debug)]
@@ -750,15 +837,23 @@ struct Parser {
     pos: usize,
     /// Compound commands open around the one being parsed.
     nesting: usize,
+    /// bash and busybox ash take `function NAME`; dash reads it as a command.
+    /// bash wants a compound command as a function's body; ash and dash take any.
+    flavor: Flavor,
 }
 
-fn parse(src: &str) -> Result<List, String> {
-    let mut p = Parser { tokens: tokenize(src)?, pos: 0, nesting: 0 };
+fn parse(src: &str, flavor: Flavor) -> Result<List, String> {
+    let mut p = Parser { tokens: tokenize(src)?, pos: 0, nesting: 0, flavor };
     let list = p.list(&[])?;
     if p.pos < p.tokens.len() {
-        return Err(format!("unexpected \"{}\"", p.peek_word().unwrap_or_else(|| "token".into())));
+        return Err(format!("unexpected \"{}\"", p.peek_shown()));
     }
     Ok(list)
+}
+
+/// A name a function may have.
+fn is_name(word: &str) -> bool {
+    word.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') && word.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 impl Parser {
@@ -769,6 +864,22 @@ impl Parser {
         match self.peek() {
             Some(Token::Word(w)) => Some(w.raw()),
             _ => None,
+        }
+    }
+    /// The next token as a shell names it in a syntax error.
+    fn peek_shown(&self) -> String {
+        match self.peek() {
+            Some(Token::Word(w)) => w.raw(),
+            Some(Token::And) => "&&".into(),
+            Some(Token::Or) => "||".into(),
+            Some(Token::Pipe) => "|".into(),
+            Some(Token::Background) => "&".into(),
+            Some(Token::LParen) => "(".into(),
+            Some(Token::RParen) => ")".into(),
+            Some(Token::CaseEnd) => ";;".into(),
+            Some(Token::Sep) => ";".into(),
+            Some(Token::Redirect(..)) => "redirection".into(),
+            None => "end of file".into(),
         }
     }
     fn skip_seps(&mut self) {
@@ -793,7 +904,7 @@ impl Parser {
         let mut list = Vec::new();
         loop {
             self.skip_seps();
-            if self.peek().is_none() {
+            if matches!(self.peek(), None | Some(Token::CaseEnd | Token::RParen)) {
                 break;
             }
             if let Some(w) = self.peek_word() {
@@ -835,19 +946,139 @@ impl Parser {
         Ok(nodes)
     }
     fn command(&mut self, stop: &[&str]) -> Result<Node, String> {
-        if matches!(self.peek_word().as_deref(), Some("while" | "until" | "for" | "if")) {
-            if self.nesting >= NESTING_LIMIT {
-                return Err("nesting too deep".into());
-            }
-            self.nesting += 1;
-            let node = self.compound_or_simple(stop);
-            self.nesting -= 1;
-            return node;
+        let compound = matches!(self.peek_word().as_deref(), Some("while" | "until" | "for" | "if" | "case" | "{" | "function")) || self.peek() == Some(&Token::LParen) || self.tokens.get(self.pos + 1) == Some(&Token::LParen);
+        if !compound {
+            return self.compound_or_simple(stop);
         }
-        self.compound_or_simple(stop)
+        if self.nesting >= NESTING_LIMIT {
+            return Err("nesting too deep".into());
+        }
+        self.nesting += 1;
+        let node = self.compound_or_simple(stop);
+        self.nesting -= 1;
+        let mut node = node?;
+        if matches!(node, Node::Simple { .. } | Node::Function { .. }) {
+            return Ok(node);
+        }
+        // Redirections after a compound command apply to all of it.
+        let mut redirects = Vec::new();
+        while let Some(Token::Redirect(kind, fd)) = self.peek().cloned() {
+            self.pos += 1;
+            redirects.push(self.redirect_target(kind, fd)?);
+        }
+        if !redirects.is_empty() {
+            node = Node::Redirected { node: Box::new(node), redirects };
+        }
+        Ok(node)
+    }
+    fn redirect_target(&mut self, kind: RedirectKind, fd: u8) -> Result<Redirect, String> {
+        if let RedirectKind::Dup(_) = kind {
+            return Ok(Redirect { fd, kind, target: None });
+        }
+        match self.peek() {
+            Some(Token::Word(target)) => {
+                let target = target.clone();
+                self.pos += 1;
+                Ok(Redirect { fd, kind, target: Some(target) })
+            }
+            _ => Err("unexpected redirection".into()),
+        }
+    }
+    /// `NAME() BODY` (or `function NAME [()] BODY`), the name already read.
+    fn function_body(&mut self, name: String, stop: &[&str]) -> Result<Node, String> {
+        if self.peek() == Some(&Token::LParen) {
+            self.pos += 1;
+            if self.peek() != Some(&Token::RParen) {
+                return Err(format!("unexpected \"{}\" (expecting \")\")", self.peek_shown()));
+            }
+            self.pos += 1;
+        }
+        self.skip_seps();
+        let body = self.command(stop)?;
+        if matches!(body, Node::Simple { .. }) && self.flavor == Flavor::Bash {
+            return Err("unexpected word (expecting \"{\")".into());
+        }
+        Ok(Node::Function { name, body: Rc::new(body) })
+    }
+    /// `case WORD in … esac`, `case` already read.
+    fn case(&mut self) -> Result<Node, String> {
+        let word = match self.peek() {
+            Some(Token::Word(w)) => w.clone(),
+            _ => return Err(format!("unexpected \"{}\" (expecting word)", self.peek_shown())),
+        };
+        self.pos += 1;
+        self.expect_word("in")?;
+        let mut arms = Vec::new();
+        loop {
+            self.skip_seps();
+            if self.peek_word().as_deref() == Some("esac") {
+                self.pos += 1;
+                return Ok(Node::Case { word, arms });
+            }
+            if self.peek() == Some(&Token::LParen) {
+                self.pos += 1;
+            }
+            let mut patterns = Vec::new();
+            loop {
+                match self.peek() {
+                    Some(Token::Word(w)) => patterns.push(w.clone()),
+                    _ => return Err(format!("unexpected \"{}\" (expecting \")\")", self.peek_shown())),
+                }
+                self.pos += 1;
+                match self.peek() {
+                    Some(Token::Pipe) => self.pos += 1,
+                    Some(Token::RParen) => {
+                        self.pos += 1;
+                        break;
+                    }
+                    _ => return Err(format!("unexpected \"{}\" (expecting \")\")", self.peek_shown())),
+                }
+            }
+            let body = self.list(&["esac"])?;
+            arms.push((patterns, body));
+            self.skip_seps();
+            match self.peek() {
+                Some(Token::CaseEnd) => self.pos += 1,
+                _ if self.peek_word().as_deref() == Some("esac") => {}
+                _ => return Err(format!("unexpected \"{}\" (expecting \"esac\")", self.peek_shown())),
+            }
+        }
     }
     fn compound_or_simple(&mut self, stop: &[&str]) -> Result<Node, String> {
+        if self.peek() == Some(&Token::LParen) {
+            self.pos += 1;
+            let body = self.list(&[])?;
+            self.skip_seps();
+            if self.peek() != Some(&Token::RParen) {
+                return Err(format!("unexpected \"{}\" (expecting \")\")", self.peek_shown()));
+            }
+            self.pos += 1;
+            return Ok(Node::Subshell(body));
+        }
+        if let (Some(Token::Word(w)), Some(Token::LParen)) = (self.peek(), self.tokens.get(self.pos + 1)) {
+            let name = w.raw();
+            if is_name(&name) && matches!(w.0.as_slice(), [Part::Bare(_)]) {
+                self.pos += 1;
+                return self.function_body(name, stop);
+            }
+        }
         match self.peek_word().as_deref() {
+            Some("function") if self.flavor != Flavor::Dash => {
+                self.pos += 1;
+                let name = self.peek_word().filter(|n| is_name(n)).ok_or_else(|| format!("unexpected \"{}\" (expecting a name)", self.peek_shown()))?;
+                self.pos += 1;
+                self.function_body(name, stop)
+            }
+            Some("case") => {
+                self.pos += 1;
+                self.case()
+            }
+            Some("{") => {
+                self.pos += 1;
+                let body = self.list(&["}"])?;
+                self.expect_word("}")?;
+                Ok(Node::Group(body))
+            }
             Some(kw @ ("while" | "until")) => {
                 let until = kw == "until";
                 self.pos += 1;
@@ -904,7 +1135,7 @@ impl Parser {
                 };
                 Ok(Node::If { cond, then, otherwise })
             }
-            Some(kw @ ("do" | "done" | "then" | "fi" | "else" | "elif")) if !stop.contains(&kw) => Err(format!("unexpected \"{kw}\"")),
+            Some(kw @ ("do" | "done" | "then" | "fi" | "else" | "elif" | "esac" | "}")) if !stop.contains(&kw) => Err(format!("unexpected \"{kw}\"")),
             _ => {
                 let mut words = Vec::new();
                 let mut redirects = Vec::new();
@@ -919,29 +1150,13 @@ impl Parser {
                         }
                         Some(Token::Redirect(kind, fd)) => {
                             self.pos += 1;
-                            if let RedirectKind::Dup(_) = kind {
-                                redirects.push(Redirect { fd, kind, target: None });
-                                continue;
-                            }
-                            match self.peek() {
-                                Some(Token::Word(target)) => {
-                                    redirects.push(Redirect { fd, kind, target: Some(target.clone()) });
-                                    self.pos += 1;
-                                }
-                                _ => return Err("unexpected redirection".into()),
-                            }
+                            redirects.push(self.redirect_target(kind, fd)?);
                         }
                         _ => break,
                     }
                 }
                 if words.is_empty() && redirects.is_empty() {
-                    return Err(match self.peek() {
-                        Some(Token::And) => "unexpected \"&&\"".to_string(),
-                        Some(Token::Or) => "unexpected \"||\"".to_string(),
-                        Some(Token::Pipe) => "unexpected \"|\"".to_string(),
-                        Some(Token::Background) => "unexpected \"&\"".to_string(),
-                        _ => format!("unexpected \"{}\"", self.peek_word().unwrap_or_else(|| "end of file".into())),
-                    });
+                    return Err(format!("unexpected \"{}\"", self.peek_shown()));
                 }
                 Ok(Node::Simple { words, redirects })
             }
@@ -970,6 +1185,8 @@ enum Flow {
     Suspend,
     Break(usize),
     Continue(usize),
+    /// `return N`: ends the function (or the sourced file) it runs in.
+    Return(i32),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -1066,7 +1283,43 @@ struct Shell<'h> {
     pinned: usize,
     /// Where a suspended program goes on, innermost first.
     frames: Vec<Frame>,
+    /// The shell's functions.
+    functions: Functions,
+    /// For each function call under way, innermost last: the variables its
+    /// `local` hid, to be put back when it returns.
+    function_locals: Vec<Vec<HiddenVar>>,
+    /// `set -x`: each simple command is printed to stderr before it runs.
+    xtrace: bool,
+    /// `$RANDOM`'s generator state, seeded on first use.
+    random_seed: Option<u32>,
+    /// Files being read by `.`: bash's `return` ends one.
+    sourcing: usize,
+    /// Command substitutions open around the command running now.
+    substitution_depth: usize,
 }
+
+/// A variable as it was before `local` made a function's own copy:
+/// (name, its unexported value, its exported value).
+type HiddenVar = (String, Option<String>, Option<String>);
+
+/// The words the shells reserve (`if`, `case`, `{`…).
+const RESERVED_WORDS: &[&str] = &["!", "case", "do", "done", "elif", "else", "esac", "fi", "for", "function", "if", "in", "then", "until", "while", "{", "}"];
+
+/// Function calls nested in one another before the shell gives up as a
+/// real one does when its stack runs out (killed by SIGSEGV, status 139).
+const FUNCTION_DEPTH_LIMIT: usize = 100;
+
+/// A shell's functions by name. Two sets are the same when they hold the
+/// same definitions (one parse each), which is all a prompt's state needs.
+#[derive(Clone, Debug, Default)]
+pub struct Functions(BTreeMap<String, Rc<Node>>);
+
+impl PartialEq for Functions {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.len() == other.0.len() && self.0.iter().zip(other.0.iter()).all(|((a, x), (b, y))| a == b && Rc::ptr_eq(x, y))
+    }
+}
+impl Eq for Functions {}
 
 impl<'h> Shell<'h> {
     fn new(host: Host<'h>, mode: Mode, flavor: Flavor, cwd: &str, positional: Vec<String>) -> Self {
@@ -1112,12 +1365,18 @@ impl<'h> Shell<'h> {
             resumable: false,
             pinned: 0,
             frames: Vec::new(),
+            functions: Functions::default(),
+            function_locals: Vec::new(),
+            xtrace: false,
+            random_seed: None,
+            sourcing: 0,
+            substitution_depth: 0,
         }
     }
 
     fn finish(self, flow: Flow) -> Program {
         let end = match flow {
-            Flow::Status(code) | Flow::Exit(code) => End::Exit { at_ms: self.t, code },
+            Flow::Status(code) | Flow::Exit(code) | Flow::Return(code) => End::Exit { at_ms: self.t, code },
             Flow::Break(_) | Flow::Continue(_) => End::Exit { at_ms: self.t, code: 0 },
             Flow::Forever | Flow::Suspend => End::Never,
         };
@@ -1137,6 +1396,10 @@ impl<'h> Shell<'h> {
                 errexit: self.errexit,
                 exit_trap: self.exit_trap,
                 last_background: self.last_background,
+                functions: self.functions,
+                function_locals: self.function_locals,
+                xtrace: self.xtrace,
+                random_seed: self.random_seed,
                 still: 0,
             })
         });
@@ -1207,7 +1470,7 @@ impl<'h> Shell<'h> {
                 }
                 self.flavor = flavor;
                 match flow {
-                    Flow::Exit(s) => Flow::Status(s),
+                    Flow::Exit(s) | Flow::Return(s) => Flow::Status(s),
                     f => f,
                 }
             }
@@ -1219,6 +1482,7 @@ impl<'h> Shell<'h> {
                 self.exported = exported;
                 flow
             }
+            Frame::Function { positional } => self.end_function(positional, flow),
         }
     }
 
@@ -1228,6 +1492,9 @@ impl<'h> Shell<'h> {
             Flow::Exit(s) => (s, true),
             Flow::Forever | Flow::Suspend => (130, false),
             Flow::Break(_) | Flow::Continue(_) => (0, false),
+            // `return` outside a function ends a script as `exit` would;
+            // at a prompt it ends only the line.
+            Flow::Return(s) => (s, !self.interactive),
         };
         Outcome { stdout: self.stdout, stderr: self.stderr, combined: self.combined, status, exited, slept_ms: self.slept_ms }
     }
@@ -1242,6 +1509,51 @@ impl<'h> Shell<'h> {
             Flavor::Ash => "sh:".to_string(),
             Flavor::Dash => format!("sh: {}:", self.line_no),
             Flavor::Bash => "bash:".to_string(),
+        }
+    }
+
+    /// What bash puts before a builtin's error: the line number when the
+    /// shell runs a script (`builtin_error_prolog`), not at a prompt.
+    fn builtin_prefix(&self) -> String {
+        if self.interactive {
+            "bash:".to_string()
+        } else {
+            format!("bash: line {}:", self.line_no)
+        }
+    }
+
+    /// `set -x`: the command about to run, on the shell's stderr, as each
+    /// shell prints it: dash as the words are (`eprintlist`), ash quoting
+    /// what the shell would read otherwise (`maybe_single_quote`), bash
+    /// quoting too, with one `+` more in each command substitution.
+    fn trace(&mut self, assignments: &[(String, String)], argv: &[String]) {
+        let words = assignments.iter().map(|(k, v)| format!("{k}={}", self.trace_quote(v, false))).chain(argv.iter().map(|a| self.trace_quote(a, true)));
+        let text: Vec<String> = words.collect();
+        self.trace_line(&text.join(" "));
+    }
+
+    /// One `set -x` line, after its `+`s, on the shell's stderr.
+    fn trace_line(&mut self, text: &str) {
+        let plus = if self.flavor == Flavor::Bash { "+".repeat(1 + self.substitution_depth.min(DEPTH_LIMIT)) } else { "+".to_string() };
+        let line = format!("{plus} {text}\n");
+        let saved = std::mem::replace(&mut self.fd1, self.fd2.clone());
+        self.emit(1, &line);
+        self.fd1 = saved;
+    }
+
+    fn trace_quote(&self, word: &str, argument: bool) -> String {
+        let needs = match self.flavor {
+            Flavor::Dash => false,
+            // Reserved words are always quoted, lest they read as syntax.
+            Flavor::Ash => (argument && RESERVED_WORDS.contains(&word)) || word.chars().any(|c| c < '+' || (';'..='?').contains(&c) || matches!(c, '`' | '[' | '\\') || c > 'z'),
+            Flavor::Bash => word.is_empty() || word.starts_with(['~', '#']) || word.chars().any(|c| c.is_whitespace() || "'\"\\|&;()<>!{}*[?]^$`".contains(c)),
+        };
+        if !needs {
+            return word.to_string();
+        }
+        match self.flavor {
+            Flavor::Bash => format!("'{}'", word.replace('\'', "'\\''")),
+            _ => format!("'{}'", word.replace('\'', "'\"'\"'")),
         }
     }
 
@@ -1305,12 +1617,13 @@ impl<'h> Shell<'h> {
     }
 
     fn run_script(&mut self, script: &str) -> Flow {
-        match parse(script) {
+        match parse(script, self.flavor) {
             Ok(list) => self.run_list(&list),
             Err(e) => {
                 let line = match self.flavor {
                     Flavor::Bash => format!("bash: -c: line {}: syntax error: {e}\n", self.line_no),
-                    _ => format!("{} Syntax error: {e}\n", self.err_prefix()),
+                    Flavor::Dash => format!("{} Syntax error: {}\n", self.err_prefix(), dash_syntax_error(&e)),
+                    Flavor::Ash => format!("{} Syntax error: {e}\n", self.err_prefix()),
                 };
                 self.emit(2, &line);
                 Flow::Exit(2)
@@ -1469,7 +1782,148 @@ impl<'h> Shell<'h> {
                 self.run_for_values(var, &values, body, Flow::Status(0))
             }
             Node::Loop { cond, body, until } => self.run_loop(cond, body, *until),
+            Node::Case { word, arms } => {
+                let value = self.expand(word);
+                if self.expansion_failed {
+                    return self.expansion_failure();
+                }
+                if self.xtrace && self.flavor == Flavor::Bash {
+                    let shown = self.trace_quote(&value, true);
+                    self.trace_line(&format!("case {shown} in"));
+                }
+                for (patterns, body) in arms {
+                    for pattern in patterns {
+                        let pattern = self.expand_pattern(pattern);
+                        if self.expansion_failed {
+                            return self.expansion_failure();
+                        }
+                        if wildcard(&pattern, &value) {
+                            // An arm with no commands leaves the status 0.
+                            return if body.is_empty() { Flow::Status(0) } else { self.run_list(body) };
+                        }
+                    }
+                }
+                Flow::Status(0)
+            }
+            Node::Group(body) => self.run_list(body),
+            Node::Subshell(body) => self.run_subshell(body),
+            Node::Function { name, body } => {
+                self.functions.0.insert(name.clone(), Rc::clone(body));
+                Flow::Status(0)
+            }
+            Node::Redirected { node, redirects } => {
+                let (saved1, saved2) = (self.fd1.clone(), self.fd2.clone());
+                let mut input = stdin.to_string();
+                let flow = match self.apply_redirects(redirects, &mut input) {
+                    Err(flow) => flow,
+                    Ok(()) => {
+                        // The compound's `read`s take the file; its loops are not resumable.
+                        self.pinned += 1;
+                        let flow = if redirects.iter().any(|r| r.kind == RedirectKind::In) {
+                            let outer = std::mem::replace(&mut self.top_stdin, input);
+                            let flow = self.run_node(node, "");
+                            self.top_stdin = outer;
+                            flow
+                        } else {
+                            self.run_node(node, stdin)
+                        };
+                        self.pinned -= 1;
+                        flow
+                    }
+                };
+                self.fd1 = saved1;
+                self.fd2 = saved2;
+                flow
+            }
         }
+    }
+
+    /// `( LIST )`: what the list changes (variables, directory, functions,
+    /// options) stays in the copy; its `exit` ends only the copy.
+    fn run_subshell(&mut self, body: &List) -> Flow {
+        let saved = (self.exported.clone(), self.locals.clone(), self.cwd.clone(), self.positional.clone(), self.functions.clone(), self.errexit, self.exit_trap.take(), self.xtrace);
+        self.pinned += 1;
+        let flow = self.run_list(body);
+        let flow = self.run_exit_trap(flow);
+        self.pinned -= 1;
+        (self.exported, self.locals, self.cwd, self.positional, self.functions, self.errexit, self.exit_trap, self.xtrace) = saved;
+        match flow {
+            Flow::Exit(s) | Flow::Return(s) => Flow::Status(s),
+            Flow::Break(_) | Flow::Continue(_) => Flow::Status(0),
+            f => f,
+        }
+    }
+
+    /// Runs a function with `args` as its positional parameters.
+    fn call_function(&mut self, body: Rc<Node>, argv: &[String], stdin: &str) -> Flow {
+        if self.function_locals.len() >= FUNCTION_DEPTH_LIMIT {
+            if self.flavor == Flavor::Dash {
+                // dash counts its calls (eval.c `evalfun`) and says so.
+                let line = format!("{} Maximum function recursion depth (1000) reached\n", self.err_prefix());
+                self.emit(2, &line);
+                self.line_dropped = true;
+                return Flow::Exit(2);
+            }
+            // bash and ash recurse until their stack runs out and the
+            // kernel kills them: no message of their own, status 139.
+            return Flow::Exit(139);
+        }
+        let zero = self.positional.first().cloned().unwrap_or_default();
+        let caller = std::mem::replace(&mut self.positional, std::iter::once(zero).chain(argv.iter().skip(1).cloned()).collect());
+        self.function_locals.push(Vec::new());
+        let flow = self.run_node(&body, stdin);
+        if matches!(flow, Flow::Suspend) {
+            self.frames.push(Frame::Function { positional: caller });
+            return flow;
+        }
+        self.end_function(caller, flow)
+    }
+
+    /// A function's end: its `local` variables give way to the ones they
+    /// hid, the caller's parameters come back, `return N` is its status.
+    fn end_function(&mut self, caller: Vec<String>, flow: Flow) -> Flow {
+        for (name, local, exported) in self.function_locals.pop().unwrap_or_default().into_iter().rev() {
+            match local {
+                Some(v) => self.locals.insert(name.clone(), v),
+                None => self.locals.remove(&name),
+            };
+            match exported {
+                Some(v) => self.exported.insert(name, v),
+                None => self.exported.shift_remove(&name),
+            };
+        }
+        self.positional = caller;
+        match flow {
+            Flow::Return(s) => Flow::Status(s),
+            f => f,
+        }
+    }
+
+    /// A `case` pattern: what was quoted matches itself only.
+    fn expand_pattern(&mut self, word: &Word) -> String {
+        let mut out = String::new();
+        for part in &word.0 {
+            let (text, quoted) = match part {
+                Part::Literal(s) => (s.clone(), true),
+                Part::Quoted(s) => (self.expand_text(s), true),
+                Part::Bare(s) => (self.expand_text(s), false),
+            };
+            if quoted {
+                for c in text.chars() {
+                    // `[*]` is a set holding the character alone.
+                    if matches!(c, '*' | '?' | '[') {
+                        out.push('[');
+                        out.push(c);
+                        out.push(']');
+                    } else {
+                        out.push(c);
+                    }
+                }
+            } else {
+                out.push_str(&text);
+            }
+        }
+        out
     }
 
     /// An `if`, `while` or `until` condition: `set -e` ignores its
@@ -1487,7 +1941,7 @@ impl<'h> Shell<'h> {
     /// the exit status in `$?`, which stays the shell's unless it exits itself.
     fn run_exit_trap(&mut self, flow: Flow) -> Flow {
         let status = match flow {
-            Flow::Status(s) | Flow::Exit(s) => s,
+            Flow::Status(s) | Flow::Exit(s) | Flow::Return(s) => s,
             _ => return flow,
         };
         let Some(command) = self.exit_trap.take() else { return flow };
@@ -1506,6 +1960,11 @@ impl<'h> Shell<'h> {
     /// A `for` loop's passes over `values`.
     fn run_for_values(&mut self, var: &str, values: &[String], body: &List, mut flow: Flow) -> Flow {
         for (i, v) in values.iter().enumerate() {
+            if self.xtrace && self.flavor == Flavor::Bash {
+                // bash prints the loop's head at each pass.
+                let words: Vec<String> = values.iter().map(|w| self.trace_quote(w, true)).collect();
+                self.trace_line(&format!("for {var} in {}", words.join(" ")));
+            }
             self.set_var(var, v.clone());
             flow = self.run_list(body);
             match flow {
@@ -1534,7 +1993,8 @@ impl<'h> Shell<'h> {
             // the pass leaves the shell as it found it (else passes differ).
             let start = self.t;
             let before = self.effects.len();
-            let state = (self.exported.clone(), self.locals.clone(), self.cwd.clone(), self.positional.clone());
+            // `$RANDOM` moves its generator: a pass that reads it differs from the next.
+            let state = (self.exported.clone(), self.locals.clone(), self.cwd.clone(), self.positional.clone(), self.random_seed, self.functions.clone());
             let first = self.run_list(body);
             match first {
                 Flow::Status(_) | Flow::Continue(_) => {}
@@ -1545,7 +2005,7 @@ impl<'h> Shell<'h> {
                 }
                 f => return f,
             }
-            if state != (self.exported.clone(), self.locals.clone(), self.cwd.clone(), self.positional.clone()) {
+            if state != (self.exported.clone(), self.locals.clone(), self.cwd.clone(), self.positional.clone(), self.random_seed, self.functions.clone()) {
                 return self.run_loop_from(cond, body, until, Flow::Status(self.last));
             }
             let body_effects: Vec<Timed> = self
@@ -1628,6 +2088,11 @@ impl<'h> Shell<'h> {
     }
 
     fn set_var(&mut self, name: &str, value: String) {
+        if name == "RANDOM" && self.flavor != Flavor::Dash {
+            // Assigning seeds the generator (bash's `assign_random`).
+            self.random_seed = Some(value.trim().parse::<i64>().unwrap_or(0) as u32);
+            return;
+        }
         if let Some(v) = self.exported.get_mut(name) {
             *v = value;
         } else {
@@ -1825,7 +2290,7 @@ impl<'h> Shell<'h> {
                         j += 1;
                     }
                     let name: String = chars.get(i + 1..j).map(|c| c.iter().collect()).unwrap_or_default();
-                    out.push_str(&self.var(&name).unwrap_or_default());
+                    out.push_str(&self.lookup(&name).unwrap_or_default());
                     i = j;
                 }
                 _ => {
@@ -1837,11 +2302,13 @@ impl<'h> Shell<'h> {
         out
     }
 
-    /// `${NAME}`, `${NAME:-default}`, `${NAME:=default}`, `${#NAME}`, and
-    /// the pattern removals `${NAME#p}`, `${NAME##p}`, `${NAME%p}`, `${NAME%%p}`.
+    /// `${NAME}`, `${NAME:-default}`, `${NAME:=default}`, `${#NAME}`, the
+    /// pattern removals `${NAME#p}`, `${NAME##p}`, `${NAME%p}`, `${NAME%%p}`,
+    /// and bash's and ash's `${NAME:offset:length}` and `${NAME/p/r}`
+    /// (dash has neither: `Bad substitution`).
     fn parameter(&mut self, body: &str) -> String {
         if let Some(name) = body.strip_prefix('#').filter(|n| !n.is_empty()) {
-            return self.var(name).unwrap_or_default().chars().count().to_string();
+            return self.lookup(name).unwrap_or_default().chars().count().to_string();
         }
         let name_len = if body.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '@' | '*' | '?' | '#' | '$' | '!')) {
             1
@@ -1849,20 +2316,36 @@ impl<'h> Shell<'h> {
             body.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(body.len())
         };
         let (name, operation) = body.split_at(name_len.min(body.len()));
+        if !name.is_empty() {
+            let substring = operation.strip_prefix(':').filter(|rest| !rest.starts_with(['-', '=', '+', '?']));
+            let replacement = operation.strip_prefix('/');
+            if substring.is_some() || replacement.is_some() {
+                if self.flavor == Flavor::Dash {
+                    self.expansion_error("Bad substitution");
+                    return String::new();
+                }
+                let value = self.lookup(name).unwrap_or_default();
+                return match (substring, replacement) {
+                    (Some(spec), _) => self.substring(&value, spec),
+                    (_, Some(spec)) => self.replace_pattern(&value, spec),
+                    _ => value,
+                };
+            }
+        }
         for op in ["##", "#", "%%", "%"] {
             if let Some(pattern) = operation.strip_prefix(op).filter(|_| !name.is_empty()) {
-                let value = self.var(name).unwrap_or_default();
-                let pattern = self.expand_text(pattern);
+                let value = self.lookup(name).unwrap_or_default();
+                let pattern = self.expand_operand(pattern, true);
                 return remove_pattern(&value, &pattern, op);
             }
         }
         for op in [":-", ":=", ":+", "-", "="] {
             if let Some((name, default)) = body.split_once(op) {
                 if name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                    let value = self.var(name);
+                    let value = self.lookup(name);
                     let empty = value.as_deref().is_none_or(str::is_empty);
                     let unset = value.is_none();
-                    let default = self.expand_text(default);
+                    let default = self.expand_operand(default, false);
                     return match op {
                         ":-" if empty => default,
                         "-" if unset => default,
@@ -1876,7 +2359,211 @@ impl<'h> Shell<'h> {
                 }
             }
         }
-        self.var(body).unwrap_or_default()
+        self.lookup(body).unwrap_or_default()
+    }
+
+    /// The word in a `${…}` (a default, a pattern, a replacement): quotes
+    /// are removed, and in a pattern what they held matches itself only.
+    fn expand_operand(&mut self, text: &str, pattern: bool) -> String {
+        let mut parts = Vec::new();
+        let mut bare = String::new();
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\'' | '"' => {
+                    if !bare.is_empty() {
+                        parts.push(Part::Bare(std::mem::take(&mut bare)));
+                    }
+                    let inner: String = chars.by_ref().take_while(|ch| *ch != c).collect();
+                    parts.push(if c == '\'' { Part::Literal(inner) } else { Part::Quoted(inner) });
+                }
+                '\\' => {
+                    if !bare.is_empty() {
+                        parts.push(Part::Bare(std::mem::take(&mut bare)));
+                    }
+                    parts.push(Part::Literal(chars.next().map(String::from).unwrap_or_default()));
+                }
+                _ => bare.push(c),
+            }
+        }
+        if !bare.is_empty() {
+            parts.push(Part::Bare(bare));
+        }
+        let word = Word(parts);
+        if pattern {
+            self.expand_pattern(&word)
+        } else {
+            self.expand(&word)
+        }
+    }
+
+    /// `${NAME:offset}` and `${NAME:offset:length}`: both arithmetic; a
+    /// negative offset counts from the end, a negative length too.
+    fn substring(&mut self, value: &str, spec: &str) -> String {
+        let (offset, length) = match spec.split_once(':') {
+            Some((o, l)) => (o, Some(l)),
+            None => (spec, None),
+        };
+        let chars: Vec<char> = value.chars().collect();
+        let count = chars.len() as i64;
+        let Some(offset) = self.arithmetic_operand(offset) else { return String::new() };
+        let start = if offset < 0 { count + offset } else { offset };
+        if start < 0 || start > count {
+            return String::new();
+        }
+        let end = match length {
+            None => count,
+            Some(l) => {
+                let Some(l) = self.arithmetic_operand(l) else { return String::new() };
+                if l >= 0 {
+                    start.saturating_add(l).min(count)
+                } else if count + l < start {
+                    let message = format!("{}: substring expression < 0", l);
+                    self.expansion_error(&message);
+                    return String::new();
+                } else {
+                    count + l
+                }
+            }
+        };
+        chars.get(start as usize..end as usize).map(|c| c.iter().collect()).unwrap_or_default()
+    }
+
+    /// An arithmetic word inside `${…}`; `None` after printing its error.
+    fn arithmetic_operand(&mut self, text: &str) -> Option<i64> {
+        let expanded = self.expand_text(text);
+        if expanded.trim().is_empty() {
+            return Some(0);
+        }
+        let flavor = self.flavor;
+        match arithmetic(&expanded, flavor, self) {
+            Ok(v) => Some(v),
+            Err((error, token)) => {
+                let message = error.message(flavor, &expanded, &token);
+                self.expansion_error(&message);
+                None
+            }
+        }
+    }
+
+    /// `${NAME/pattern/replacement}`: the first longest match replaced;
+    /// `//` every match, `/#` one at the start, `/%` one at the end.
+    fn replace_pattern(&mut self, value: &str, spec: &str) -> String {
+        let (mode, spec) = match spec.chars().next() {
+            Some(m @ ('/' | '#' | '%')) => (m, &spec[1..]),
+            _ => (' ', spec),
+        };
+        let (pattern, replacement) = match split_unescaped(spec, '/') {
+            Some((p, r)) => (p, r),
+            None => (spec, ""),
+        };
+        let pattern = self.expand_operand(pattern, true);
+        let replacement = self.expand_operand(replacement, false);
+        if pattern.is_empty() {
+            return value.to_string();
+        }
+        if !pattern.contains(['*', '?', '[']) {
+            let replaced = match mode {
+                '/' => value.replace(&pattern, &replacement),
+                '#' => value.strip_prefix(pattern.as_str()).map_or_else(|| value.to_string(), |rest| format!("{replacement}{rest}")),
+                '%' => value.strip_suffix(pattern.as_str()).map_or_else(|| value.to_string(), |rest| format!("{rest}{replacement}")),
+                _ => value.replacen(&pattern, &replacement, 1),
+            };
+            return if replaced.len() > EXPANSION_LIMIT { value.to_string() } else { replaced };
+        }
+        let chars: Vec<char> = value.chars().collect();
+        // Characters compared in all: past this, the rest is left as it is.
+        let mut work = 0usize;
+        let mut matches_at = |from: usize, anchored_end: bool| -> Option<usize> {
+            // The longest match starting at `from`.
+            let mut end = chars.len();
+            loop {
+                work += end - from + 1;
+                if work > REPLACE_WORK_LIMIT {
+                    return None;
+                }
+                let candidate: String = chars.get(from..end).map(|c| c.iter().collect()).unwrap_or_default();
+                if wildcard(&pattern, &candidate) {
+                    return Some(end);
+                }
+                if anchored_end || end == from {
+                    return None;
+                }
+                end -= 1;
+            }
+        };
+        let mut out = String::new();
+        let mut i = 0;
+        let mut replaced = false;
+        while i <= chars.len() {
+            let found = match mode {
+                '#' if i > 0 => None,
+                '%' => matches_at(i, true),
+                _ if replaced && mode != '/' => None,
+                _ => matches_at(i, false),
+            };
+            match found {
+                Some(end) if end > i || mode == '#' || mode == '%' => {
+                    out.push_str(&replacement);
+                    replaced = true;
+                    i = end;
+                    if end == chars.len() || (mode != '/' && mode != ' ') {
+                        out.extend(chars.get(i..).unwrap_or_default());
+                        break;
+                    }
+                }
+                _ => {
+                    if let Some(c) = chars.get(i) {
+                        out.push(*c);
+                    }
+                    i += 1;
+                }
+            }
+            if out.len() > EXPANSION_LIMIT {
+                break;
+            }
+        }
+        out
+    }
+
+    /// A variable's value as an expansion reads it: `$RANDOM` (bash, ash)
+    /// is a new number each time, `$PPID` the shell's parent.
+    fn lookup(&mut self, name: &str) -> Option<String> {
+        match name {
+            "RANDOM" if self.flavor != Flavor::Dash => Some(self.next_random().to_string()),
+            // The shell's parent is outside the container's process
+            // namespace (containerd-shim, runc exec): the kernel shows 0.
+            "PPID" => Some(self.var(name).unwrap_or_else(|| "0".to_string())),
+            _ => self.var(name),
+        }
+    }
+
+    /// bash's `$RANDOM` generator (variables.c `brand`: Park and Miller's
+    /// minimal standard, 15 bits of it). A shell seeds it once from what
+    /// it knows of itself: its pod, its process ID and the time, so each
+    /// process has its own stream and a replay gives the same numbers.
+    fn next_random(&mut self) -> u32 {
+        let seed = match self.random_seed {
+            Some(seed) => seed,
+            None => {
+                let mut hash: u32 = 0x811c_9dc5;
+                let pod = &self.host.info.pod;
+                let now = self.host.info.now.unwrap_or_default() as u64 ^ self.t;
+                for byte in pod.uid.bytes().chain(pod.container.bytes()).chain(self.own_pid().to_le_bytes()).chain(now.to_le_bytes()) {
+                    hash = (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193);
+                }
+                hash
+            }
+        };
+        let last = if seed == 0 { 123_459_876 } else { seed as i64 };
+        let (high, low) = (last / 127_773, last % 127_773);
+        let mut next = 16_807 * low - 2_836 * high;
+        if next < 0 {
+            next += 0x7fff_ffff;
+        }
+        let next = next as u32;
+        self.random_seed = Some(next);
+        ((next >> 16) ^ (next & 0xffff)) & 0x7fff
     }
 
     /// `$(…)`: the command's output without trailing newlines.
@@ -1900,7 +2587,9 @@ impl<'h> Shell<'h> {
         let saved = std::mem::replace(&mut self.fd1, Dest::Capture(slot));
         // Time spent inside a substitution still passes.
         self.depth += 1;
+        self.substitution_depth += 1;
         let flow = self.run_script(inner);
+        self.substitution_depth -= 1;
         self.depth -= 1;
         self.substitutions += 1;
         self.expansion_failed = false;
@@ -1969,6 +2658,9 @@ impl<'h> Shell<'h> {
                 _ => break,
             }
         }
+        if self.xtrace {
+            self.trace(&assignments, &argv);
+        }
         if argv.is_empty() {
             for (k, v) in std::mem::take(&mut assignments) {
                 self.set_var(&k, v);
@@ -1976,69 +2668,10 @@ impl<'h> Shell<'h> {
         }
         let (saved1, saved2) = (self.fd1.clone(), self.fd2.clone());
         let mut input = stdin.to_string();
-        for r in redirects {
-            let target = r.target.as_ref().map(|w| self.expand(w)).unwrap_or_default();
-            if self.expansion_failed {
-                self.fd1 = saved1;
-                self.fd2 = saved2;
-                return self.expansion_failure();
-            }
-            match r.kind {
-                RedirectKind::In => match cfs::read_file(self.host.files, &self.cwd, &target) {
-                    Ok(content) => input = content,
-                    Err(e) => {
-                        let line = match self.flavor {
-                            Flavor::Ash => format!("sh: can't open '{target}': {}\n", e.message()),
-                            Flavor::Dash => format!("sh: {}: cannot open {target}: {}\n", self.line_no, if e == Errno::NoEnt { "No such file" } else { e.message() }),
-                            Flavor::Bash => format!("bash: {target}: {}\n", e.message()),
-                        };
-                        self.emit(2, &line);
-                        self.fd1 = saved1;
-                        self.fd2 = saved2;
-                        return Flow::Status(1);
-                    }
-                },
-                RedirectKind::Dup(to) => {
-                    let dest = if to == 2 { self.fd2.clone() } else { self.fd1.clone() };
-                    if r.fd == 2 {
-                        self.fd2 = dest;
-                    } else {
-                        self.fd1 = dest;
-                    }
-                }
-                RedirectKind::Out | RedirectKind::Append | RedirectKind::Both => {
-                    let dest = match target.as_str() {
-                        "/dev/null" => Dest::Null,
-                        "/dev/stdout" => self.fd1.clone(),
-                        "/dev/stderr" => self.fd2.clone(),
-                        _ => {
-                            if r.kind != RedirectKind::Append {
-                                let cwd = self.cwd.clone();
-                                if let Err(e) = self.with_files(|f| cfs::write_file(f, &cwd, &target, "", false)) {
-                                    let line = match self.flavor {
-                                        Flavor::Ash => format!("sh: can't create {target}: {}\n", e.message()),
-                                        Flavor::Dash => format!("sh: {}: cannot create {target}: {}\n", self.line_no, e.message()),
-                                        Flavor::Bash => format!("bash: {target}: {}\n", e.message()),
-                                    };
-                                    self.emit(2, &line);
-                                    self.fd1 = saved1;
-                                    self.fd2 = saved2;
-                                    return Flow::Status(if self.flavor == Flavor::Dash { 2 } else { 1 });
-                                }
-                            }
-                            Dest::File(normalize(&self.cwd, &target))
-                        }
-                    };
-                    if r.kind == RedirectKind::Both {
-                        self.fd1 = dest.clone();
-                        self.fd2 = dest;
-                    } else if r.fd == 2 {
-                        self.fd2 = dest;
-                    } else {
-                        self.fd1 = dest;
-                    }
-                }
-            }
+        if let Err(flow) = self.apply_redirects(redirects, &mut input) {
+            self.fd1 = saved1;
+            self.fd2 = saved2;
+            return flow;
         }
         let flow = if argv.is_empty() {
             // `x=$(cmd)` alone: the status of its last command substitution.
@@ -2076,6 +2709,71 @@ impl<'h> Shell<'h> {
         flow
     }
 
+    /// Points fd 1 and 2 where `redirects` say, and reads a `< file` into
+    /// `input`; on a failure, the flow the command ends with (its caller
+    /// puts the descriptors back).
+    fn apply_redirects(&mut self, redirects: &[Redirect], input: &mut String) -> Result<(), Flow> {
+        for r in redirects {
+            let target = r.target.as_ref().map(|w| self.expand(w)).unwrap_or_default();
+            if self.expansion_failed {
+                return Err(self.expansion_failure());
+            }
+            match r.kind {
+                RedirectKind::In => match cfs::read_file(self.host.files, &self.cwd, &target) {
+                    Ok(content) => *input = content,
+                    Err(e) => {
+                        let line = match self.flavor {
+                            Flavor::Ash => format!("sh: can't open '{target}': {}\n", e.message()),
+                            Flavor::Dash => format!("sh: {}: cannot open {target}: {}\n", self.line_no, if e == Errno::NoEnt { "No such file" } else { e.message() }),
+                            Flavor::Bash => format!("bash: {target}: {}\n", e.message()),
+                        };
+                        self.emit(2, &line);
+                        return Err(Flow::Status(1));
+                    }
+                },
+                RedirectKind::Dup(to) => {
+                    let dest = if to == 2 { self.fd2.clone() } else { self.fd1.clone() };
+                    if r.fd == 2 {
+                        self.fd2 = dest;
+                    } else {
+                        self.fd1 = dest;
+                    }
+                }
+                RedirectKind::Out | RedirectKind::Append | RedirectKind::Both => {
+                    let dest = match target.as_str() {
+                        "/dev/null" => Dest::Null,
+                        "/dev/stdout" => self.fd1.clone(),
+                        "/dev/stderr" => self.fd2.clone(),
+                        _ => {
+                            if r.kind != RedirectKind::Append {
+                                let cwd = self.cwd.clone();
+                                if let Err(e) = self.with_files(|f| cfs::write_file(f, &cwd, &target, "", false)) {
+                                    let line = match self.flavor {
+                                        Flavor::Ash => format!("sh: can't create {target}: {}\n", e.message()),
+                                        Flavor::Dash => format!("sh: {}: cannot create {target}: {}\n", self.line_no, e.message()),
+                                        Flavor::Bash => format!("bash: {target}: {}\n", e.message()),
+                                    };
+                                    self.emit(2, &line);
+                                    return Err(Flow::Status(if self.flavor == Flavor::Dash { 2 } else { 1 }));
+                                }
+                            }
+                            Dest::File(normalize(&self.cwd, &target))
+                        }
+                    };
+                    if r.kind == RedirectKind::Both {
+                        self.fd1 = dest.clone();
+                        self.fd2 = dest;
+                    } else if r.fd == 2 {
+                        self.fd2 = dest;
+                    } else {
+                        self.fd1 = dest;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Finds the program an exec-form command names, as runc would.
     fn locate(&mut self, argv: &[String]) -> Result<String, StartError> {
         let Some(first) = argv.first() else { return Err(StartError::NotFound(String::new())) };
@@ -2104,6 +2802,9 @@ impl<'h> Shell<'h> {
     fn dispatch(&mut self, argv: &[String], stdin: &str) -> Flow {
         let Some(first) = argv.first() else { return Flow::Status(0) };
         let args: Vec<String> = argv[1..].to_vec();
+        if let Some(body) = self.functions.0.get(first).cloned() {
+            return self.call_function(body, argv, stdin);
+        }
         if let Some(flow) = self.builtin(first, &args, stdin) {
             return flow;
         }
@@ -2130,7 +2831,7 @@ impl<'h> Shell<'h> {
                 }
                 self.positional = saved;
                 return match flow {
-                    Flow::Exit(s) => Flow::Status(s),
+                    Flow::Exit(s) | Flow::Return(s) => Flow::Status(s),
                     f => f,
                 };
             }
@@ -2439,7 +3140,7 @@ impl<'h> Shell<'h> {
         // A child shell's variables die with it.
         self.exported = saved_env;
         match flow {
-            Flow::Exit(s) => Flow::Status(s),
+            Flow::Exit(s) | Flow::Return(s) => Flow::Status(s),
             f => f,
         }
     }
@@ -2467,14 +3168,19 @@ impl<'h> Shell<'h> {
                     }
                     let Some(sign) = flag.chars().next().filter(|c| matches!(c, '-' | '+')) else { break };
                     if flag == "-o" || flag == "+o" {
-                        if rest.get(1).is_some_and(|o| o == "errexit") {
-                            self.errexit = sign == '-';
+                        match rest.get(1).map(String::as_str) {
+                            Some("errexit") => self.errexit = sign == '-',
+                            Some("xtrace") => self.xtrace = sign == '-',
+                            _ => {}
                         }
                         rest = rest.get(2..).unwrap_or(&[]);
                         continue;
                     }
                     if flag.contains('e') {
                         self.errexit = sign == '-';
+                    }
+                    if flag.contains('x') {
+                        self.xtrace = sign == '-';
                     }
                     rest = &rest[1..];
                 }
@@ -2555,6 +3261,69 @@ impl<'h> Shell<'h> {
                 Flow::Status(0)
             }
             "exit" => Flow::Exit(args.first().and_then(|a| a.parse::<i32>().ok()).map_or(self.last, |c| c & 0xff)),
+            "return" => {
+                let outside = self.function_locals.is_empty() && self.sourcing == 0;
+                let status = match args.first().map(|a| (a, a.parse::<i64>())) {
+                    None => self.last,
+                    Some((_, Ok(n))) if n >= 0 || self.flavor == Flavor::Bash => (n & 0xff) as i32,
+                    Some((a, _)) => {
+                        let line = match self.flavor {
+                            Flavor::Ash => format!("sh: return: line {}: Illegal number: {a}\n", self.line_no),
+                            Flavor::Dash => format!("sh: {}: return: Illegal number: {a}\n", self.line_no),
+                            Flavor::Bash => format!("{} return: {a}: numeric argument required\n", self.builtin_prefix()),
+                        };
+                        self.emit(2, &line);
+                        // ash and dash: an error in a special builtin ends the script.
+                        if self.flavor != Flavor::Bash {
+                            self.line_dropped = true;
+                            return Some(Flow::Exit(2));
+                        }
+                        2
+                    }
+                };
+                if outside && self.flavor == Flavor::Bash {
+                    let line = format!("{} return: can only `return' from a function or sourced script\n", self.builtin_prefix());
+                    self.emit(2, &line);
+                    return Some(Flow::Status(1));
+                }
+                // Outside a function ash and dash leave the script, as ksh does.
+                Flow::Return(status)
+            }
+            "local" => {
+                let Some(hidden) = self.function_locals.last().map(|h| h.iter().map(|(n, _, _)| n.clone()).collect::<Vec<_>>()) else {
+                    let line = match self.flavor {
+                        Flavor::Ash => format!("sh: local: line {}: not in a function\n", self.line_no),
+                        Flavor::Dash => format!("sh: {}: local: not in a function\n", self.line_no),
+                        Flavor::Bash => format!("{} local: can only be used in a function\n", self.builtin_prefix()),
+                    };
+                    self.emit(2, &line);
+                    // dash's and ash's `sh_error` ends a script (a prompt's line); bash goes on.
+                    self.line_dropped = self.flavor != Flavor::Bash;
+                    return Some(if self.flavor == Flavor::Bash { Flow::Status(1) } else { Flow::Exit(2) });
+                };
+                for a in args {
+                    let (name, value) = match a.split_once('=') {
+                        Some((k, v)) => (k.to_string(), Some(v.to_string())),
+                        None => (a.clone(), None),
+                    };
+                    if !hidden.contains(&name) {
+                        let before = (name.clone(), self.locals.get(&name).cloned(), self.exported.get(&name).cloned());
+                        if let Some(frame) = self.function_locals.last_mut() {
+                            frame.push(before);
+                        }
+                    }
+                    // `local x` keeps x's value in ash and dash, unsets it in bash.
+                    match value {
+                        Some(v) => self.set_var(&name, v),
+                        None if self.flavor == Flavor::Bash => {
+                            self.locals.remove(&name);
+                            self.exported.shift_remove(&name);
+                        }
+                        None => {}
+                    }
+                }
+                Flow::Status(0)
+            }
             "break" => Flow::Break(args.first().and_then(|a| a.parse().ok()).unwrap_or(1).max(1)),
             "continue" => Flow::Continue(args.first().and_then(|a| a.parse().ok()).unwrap_or(1).max(1)),
             "shift" => {
@@ -2595,10 +3364,15 @@ impl<'h> Shell<'h> {
                     Ok(script) if self.depth < DEPTH_LIMIT => {
                         self.depth += 1;
                         self.pinned += 1;
+                        self.sourcing += 1;
                         let flow = self.run_script(&script);
+                        self.sourcing -= 1;
                         self.pinned -= 1;
                         self.depth -= 1;
-                        flow
+                        match flow {
+                            Flow::Return(s) if self.function_locals.is_empty() => Flow::Status(s),
+                            f => f,
+                        }
                     }
                     _ => {
                         let line = format!("{} .: {file}: not found\n", self.err_prefix());
@@ -2649,6 +3423,43 @@ impl<'h> Shell<'h> {
             _ => return None,
         })
     }
+}
+
+/// A syntax error in dash's words: the token first, a plain word as
+/// `word` (parser.c `synexpect`: `"%s unexpected (expecting %s)"`).
+fn dash_syntax_error(error: &str) -> String {
+    let Some(rest) = error.strip_prefix("unexpected ") else { return error.to_string() };
+    let (token, expecting) = match rest.strip_prefix('"').and_then(|r| r.split_once('"')) {
+        Some((token, tail)) => (token, tail),
+        None => match rest.split_once(' ') {
+            Some((token, tail)) => (token, tail),
+            None => (rest, ""),
+        },
+    };
+    let expecting = if expecting.is_empty() || expecting.starts_with(' ') { expecting.to_string() } else { format!(" {expecting}") };
+    let named = RESERVED_WORDS.contains(&token) || token == "end of file" || token.chars().all(|c| "&|;()<>".contains(c));
+    if named && token != "end of file" {
+        format!("\"{token}\" unexpected{expecting}")
+    } else if named {
+        format!("end of file unexpected{expecting}")
+    } else {
+        format!("word unexpected{expecting}")
+    }
+}
+
+/// `text` split at the first `sep` not after a backslash.
+fn split_unescaped(text: &str, sep: char) -> Option<(&str, &str)> {
+    let mut escaped = false;
+    for (i, c) in text.char_indices() {
+        if escaped {
+            escaped = false;
+        } else if c == '\\' {
+            escaped = true;
+        } else if c == sep {
+            return Some((&text[..i], &text[i + c.len_utf8()..]));
+        }
+    }
+    None
 }
 
 /// Whether `name` matches a glob with `*`, `?` and `[…]`.
@@ -3536,6 +4347,112 @@ mod tests {
         assert_eq!(remove_pattern("/a/b/c.tar.gz", ".*", "%%"), "/a/b/c");
         assert_eq!(remove_pattern("/a/b/c.tar.gz", "/", "#"), "a/b/c.tar.gz");
         assert_eq!(remove_pattern("abc", "x*", "#"), "abc");
+    }
+
+    /// Runs `script` live in a fresh shell of `flavor` (busybox's root for
+    /// ash, debian's otherwise): (stdout, stderr, status).
+    fn live(flavor: Flavor, script: &str) -> (String, String, i32) {
+        let (image, base) = if flavor == Flavor::Ash { ("busybox", Base::Busybox) } else { ("debian", Base::Debian) };
+        let mut r = root(image);
+        let mut disk = Fs::new();
+        let mut mounts = Mounts::default();
+        let info = info(base);
+        let mut files = ViewMut { root: &mut r, mounts: &mut mounts, disk: &mut disk, now: 0, user: &crate::engine::node::identity::ROOT };
+        let mut state = ShellState::new(flavor, "/", IndexMap::from([("PATH".to_string(), DEFAULT_PATH.to_string())]));
+        let o = run_line(&mut state, script, Host { files: &mut files, info: &info, env: IndexMap::new(), external: None });
+        (o.stdout, o.stderr, o.status)
+    }
+
+    #[test]
+    fn case_matches_patterns_in_order() {
+        let script = "for x in apple b7 '*' zzz; do case $x in a*|b?) echo \"$x: a or b\";; \"*\") echo \"$x: star\";; [x-z]*) echo \"$x: late\";; esac; done; case q in (q) ;; esac; echo $?";
+        for flavor in [Flavor::Ash, Flavor::Dash, Flavor::Bash] {
+            assert_eq!(live(flavor, script).0, "apple: a or b\nb7: a or b\n*: star\nzzz: late\n0\n");
+        }
+        assert_eq!(live(Flavor::Dash, "case x in x) echo a; esac").2, 0);
+        assert!(live(Flavor::Dash, "case x in x echo a;; esac").1.contains("Syntax error"));
+    }
+
+    #[test]
+    fn functions_take_arguments_locals_and_return() {
+        let script = "x=top; f() { local x=\"in $1\"; echo \"$x/$#/$*\"; return 3; }; f a b; echo \"$? $x $#\"; g() { for i in 1 2 3; do [ $i = 2 ] && return $i; done; }; g; echo $?";
+        for flavor in [Flavor::Ash, Flavor::Dash, Flavor::Bash] {
+            assert_eq!(live(flavor, script).0, "in a/2/a b\n3 top 0\n2\n", "{flavor:?}");
+        }
+        // `local x` keeps x's value in ash and dash; bash's starts unset.
+        assert_eq!(live(Flavor::Dash, "x=1; f() { local x; echo \"[$x]\"; }; f").0, "[1]\n");
+        assert_eq!(live(Flavor::Bash, "x=1; f() { local x; echo \"[$x]\"; }; f; echo $x").0, "[]\n1\n");
+        assert_eq!(live(Flavor::Dash, "local a=1; echo $?"), (String::new(), "sh: 1: local: not in a function\n".into(), 2));
+        // dash takes any command as a function's body, bash only a compound one.
+        assert_eq!(live(Flavor::Dash, "f() echo hi; f").0, "hi\n");
+        assert_eq!(live(Flavor::Dash, "f() { f; }; function g { :; }").1, "sh: 1: Syntax error: \"}\" unexpected\n");
+        assert_eq!(live(Flavor::Dash, "case x in x echo a;; esac").1, "sh: 1: Syntax error: word unexpected (expecting \")\")\n");
+        assert_eq!(live(Flavor::Ash, "return 4; echo no"), (String::new(), String::new(), 4));
+        assert_eq!(live(Flavor::Bash, "return 4; echo $?").0, "1\n");
+        assert_eq!(live(Flavor::Dash, "f() { return x; }; f; echo no"), (String::new(), "sh: 1: return: Illegal number: x\n".into(), 2));
+        // `function` is bash's and ash's word; dash reads it as a command.
+        assert_eq!(live(Flavor::Ash, "function g { echo g; }; g").0, "g\n");
+        assert_eq!(live(Flavor::Dash, "function g { echo g; }; g").2, 2);
+        // A recursive function counts down, and one that never stops ends the shell as a crash would.
+        assert_eq!(live(Flavor::Bash, "fact() { if [ $1 -le 1 ]; then echo 1; else echo $(( $1 * $(fact $(( $1 - 1 ))) )); fi; }; fact 10").0, "3628800\n");
+        assert_eq!(live(Flavor::Ash, "f() { f; }; f; echo after"), (String::new(), String::new(), 139));
+        assert_eq!(live(Flavor::Dash, "f() { f; }; f; echo after"), (String::new(), "sh: 1: Maximum function recursion depth (1000) reached\n".into(), 2));
+    }
+
+    #[test]
+    fn endless_recursion_fits_the_pages_stack() {
+        // wasm32's stack is 1 MiB; a debug build's frames are larger than the page's.
+        let run = std::thread::Builder::new().stack_size(1 << 20).spawn(|| live(Flavor::Bash, "f() { echo x >/dev/null; f \"$@\" a; }; f; echo after").2);
+        assert_eq!(run.ok().and_then(|t| t.join().ok()), Some(139));
+    }
+
+    #[test]
+    fn subshells_groups_and_redirected_loops() {
+        let script = "cd /tmp; (cd /; x=5; echo \"in $x $PWD\"; exit 3); echo \"$? [$x] $PWD\"; { echo one; echo two; } > /tmp/g; while read l; do echo \"got $l\"; done < /tmp/g";
+        assert_eq!(live(Flavor::Ash, script).0, "in 5 /\n3 [] /tmp\ngot one\ngot two\n");
+    }
+
+    #[test]
+    fn bash_and_ash_substitutions_dash_refuses() {
+        let script = "v=a-b-c; p=/usr/local/bin; echo ${v/-/_} ${v//-/_} ${v/#a/A} ${v/%c/C} ${v//[ab]/X} ${v/b*/Z} \"${v//-/ }\" ${p:1:3} ${p:5} ${p: -3} ${p:(-3):2}";
+        for flavor in [Flavor::Ash, Flavor::Bash] {
+            assert_eq!(live(flavor, script).0, "a_b-c a_b_c A-b-c a-b-C X-X-c a-Z a b c usr local/bin bin bi\n");
+        }
+        assert_eq!(live(Flavor::Dash, "echo before; echo ${v/a/b}; echo after"), ("before\n".into(), "sh: 1: Bad substitution\n".into(), 2));
+        assert_eq!(live(Flavor::Bash, "v=abc; echo ${v:1:-1}").0, "b\n");
+        assert_eq!(live(Flavor::Ash, "echo ${X:-\"a  b\"} \"${Y:-c  d}\"").0, "a b c  d\n");
+    }
+
+    #[test]
+    fn random_and_ppid() {
+        let (out, _, _) = live(Flavor::Bash, "RANDOM=1; echo $RANDOM $RANDOM; echo $PPID");
+        // bash 5.2 seeded with 1: 16807 → (16807>>16)^(16807&0xffff) = 16807; 282475249 → 4310^11177.
+        assert_eq!(out, format!("16807 {}\n0\n", (282_475_249u32 >> 16 ^ (282_475_249u32 & 0xffff)) & 0x7fff));
+        let (a, _, _) = live(Flavor::Ash, "echo $RANDOM $RANDOM");
+        assert_eq!(a, live(Flavor::Ash, "echo $RANDOM $RANDOM").0, "the same process gets the same numbers");
+        assert!(a.split_whitespace().all(|n| n.parse::<u32>().is_ok_and(|n| n < 32768)), "{a}");
+        assert_eq!(live(Flavor::Dash, "echo \"[$RANDOM]\"").0, "[]\n");
+    }
+
+    #[test]
+    fn an_endless_loop_reading_random_gets_new_numbers() {
+        let p = compile("while true; do echo $RANDOM; sleep 1; done", Base::Busybox, "busybox");
+        let lines: Vec<String> = logs(&p).into_iter().take(3).map(|(_, l)| l).collect();
+        assert_eq!(lines.len(), 3, "{p:?}");
+        assert!(lines[0] != lines[1] || lines[1] != lines[2], "{lines:?}");
+    }
+
+    #[test]
+    fn xtrace_prints_each_shells_way() {
+        let script = "set -x; a=\"1 2\"; echo \"$a\" [ x ] ''";
+        assert_eq!(live(Flavor::Dash, script).1, "+ a=1 2\n+ echo 1 2 [ x ] \n");
+        assert_eq!(live(Flavor::Ash, script).1, "+ a='1 2'\n+ echo '1 2' '[' x ] \n");
+        assert_eq!(live(Flavor::Bash, script).1, "+ a='1 2'\n+ echo '1 2' '[' x ']' ''\n");
+        assert_eq!(live(Flavor::Bash, "set -x; echo $(echo hi); set +x; echo quiet").1, "++ echo hi\n+ echo hi\n+ set +x\n");
+        // bash alone shows a `for` loop's head at each pass and a `case`'s word.
+        let script = "set -x; for i in 1 2; do :; done; case a in a) true;; esac; echo a | cat";
+        assert_eq!(live(Flavor::Bash, script).1, "+ for i in 1 2\n+ :\n+ for i in 1 2\n+ :\n+ case a in\n+ true\n+ echo a\n+ cat\n");
+        assert_eq!(live(Flavor::Dash, script).1, "+ :\n+ :\n+ true\n+ echo a\n+ cat\n");
     }
 
     #[test]
