@@ -227,26 +227,21 @@ fn check_node(node: &Node, declared: &Declarations, scope: &mut Vec<String>) -> 
 
 fn binary(op: BinaryOp, a: Ty, b: Ty) -> Option<Ty> {
     use BinaryOp::*;
-    let dyn_either = a == Ty::Dyn || b == Ty::Dyn;
+    // A `dyn` operand takes the other's type: the arithmetic overloads all
+    // take two operands of one type, so that is the one that can apply.
+    let (a, b) = match (a, b) {
+        (Ty::Dyn, Ty::Dyn) => return Some(if matches!(op, Add | Sub | Mul | Div | Rem) { Ty::Dyn } else { Ty::Bool }),
+        (Ty::Dyn, known) if !matches!(op, In) => (known, known),
+        (known, Ty::Dyn) if !matches!(op, In) => (known, known),
+        pair => pair,
+    };
     match op {
-        Add => match (a, b) {
-            _ if dyn_either => Some(if a == b { a } else { Ty::Dyn }),
-            (Ty::Int, Ty::Int) | (Ty::Uint, Ty::Uint) | (Ty::Double, Ty::Double) | (Ty::String, Ty::String) | (Ty::List, Ty::List) => Some(a),
-            _ => None,
-        },
-        Sub | Mul | Div => match (a, b) {
-            _ if dyn_either => Some(if a == b { a } else { Ty::Dyn }),
-            _ if a == b && a.numeric() => Some(a),
-            _ => None,
-        },
-        Rem => match (a, b) {
-            _ if dyn_either => Some(if a == b { a } else { Ty::Dyn }),
-            (Ty::Int, Ty::Int) | (Ty::Uint, Ty::Uint) => Some(a),
-            _ => None,
-        },
-        Eq | Ne => (dyn_either || a == b).then_some(Ty::Bool),
+        Add => matches!(a, Ty::Int | Ty::Uint | Ty::Double | Ty::String | Ty::List).then_some(a).filter(|_| a == b),
+        Sub | Mul | Div => (a == b && a.numeric()).then_some(a),
+        Rem => (a == b && matches!(a, Ty::Int | Ty::Uint)).then_some(a),
+        Eq | Ne => (a == b).then_some(Ty::Bool),
         Lt | Le | Gt | Ge => {
-            let ordered = dyn_either || (a.numeric() && b.numeric()) || (a == b && matches!(a, Ty::String | Ty::Bool));
+            let ordered = (a.numeric() && b.numeric()) || (a == b && matches!(a, Ty::String | Ty::Bool));
             ordered.then_some(Ty::Bool)
         }
         In => matches!(b, Ty::List | Ty::Map | Ty::Dyn).then_some(Ty::Bool),

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 pub use check::Declarations;
-pub use eval::{Activation, Lazy};
+pub use eval::{Activation, Lazy, OUT_OF_BUDGET};
 
 use crate::engine::quantity::Quantity;
 

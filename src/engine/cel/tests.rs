@@ -83,10 +83,14 @@ fn compile_errors_are_worded_as_cel_go_words_them() {
         Err(CompileError::Cel("ERROR: <input>:1:1: undeclared reference to 'foo' (in container '')\n | foo == 1\n | ^".to_string()))
     );
     assert_eq!(
-        compile("object.x + 'a' == 1 && 1 + 'a' == 2", &d, Returns::Bool),
-        Err(CompileError::Cel("ERROR: <input>:1:26: found no matching overload for '_+_' applied to '(int, string)'\n | object.x + 'a' == 1 && 1 + 'a' == 2\n | .........................^".to_string()))
+        compile("object.x == 1 && 1 + 'a' == 2", &d, Returns::Bool),
+        Err(CompileError::Cel("ERROR: <input>:1:20: found no matching overload for '_+_' applied to '(int, string)'\n | object.x == 1 && 1 + 'a' == 2\n | ...................^".to_string()))
     );
     assert_eq!(compile("1 + 1", &d, Returns::Bool), Err(CompileError::Returns("must evaluate to bool".to_string())));
+    // A dyn operand takes the other's type, as cel-go's overloads resolve it.
+    assert_eq!(compile("object.spec.replicas + 1", &d, Returns::Bool), Err(CompileError::Returns("must evaluate to bool".to_string())));
+    assert!(compile("object.a + object.b", &d, Returns::Bool).is_ok());
+    assert!(compile("object.a == 1 && object.b in ['x']", &d, Returns::Bool).is_ok());
     assert!(matches!(compile("params.x", &d, Returns::Any), Err(CompileError::Cel(_))));
     assert!(compile("params.x", &Declarations { params: true, variables: vec![] }, Returns::Any).is_ok());
     assert!(matches!(compile("variables.foo", &d, Returns::Any), Err(CompileError::Cel(m)) if m.contains("undefined field 'foo'")));
