@@ -227,7 +227,8 @@ impl Activation {
             Expr::Binary(op, a, b) => {
                 let left = self.eval(a, locals)?;
                 let right = self.eval(b, locals)?;
-                let result = binary(*op, &left, &right)?;
+                let result = binary(*op, &left, &right, &self.call_cost)?;
+                self.charge(0)?;
                 if let Value::Str(s) = &result {
                     self.charge(s.len())?;
                 }
@@ -246,7 +247,8 @@ impl Activation {
                 for a in args {
                     values.push(self.eval(a, locals)?);
                 }
-                let result = call(receiver, function, &values)?;
+                let result = call(receiver, function, &values, &self.call_cost)?;
+                self.charge(0)?;
                 match &result {
                     Value::Str(s) => self.charge(s.len())?,
                     Value::List(l) => self.charge(l.len())?,
@@ -394,10 +396,16 @@ fn numeric_cmp(a: &Value, b: &Value) -> Option<Ordering> {
 
 /// Heterogeneous equality: values of different types are unequal, numbers
 /// compare by value.
-pub fn equals(a: &Value, b: &Value) -> bool {
+/// Each pair compared is a step counted in `steps`; past the per-call
+/// limit the comparison stops (the caller's next charge fails it).
+pub fn equals(a: &Value, b: &Value, steps: &Cell<u64>) -> bool {
+    steps.set(steps.get().saturating_add(1));
+    if steps.get() > PER_CALL_LIMIT {
+        return false;
+    }
     match (a, b) {
-        (Value::List(x), Value::List(y)) => x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| equals(p, q)),
-        (Value::Map(x), Value::Map(y)) => x.len() == y.len() && x.iter().all(|(k, v)| lookup(y, &key_value(k)).ok().flatten().is_some_and(|w| equals(v, &w))),
+        (Value::List(x), Value::List(y)) => x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| equals(p, q, steps)),
+        (Value::Map(x), Value::Map(y)) => x.len() == y.len() && x.iter().all(|(k, v)| lookup(y, &key_value(k)).ok().flatten().is_some_and(|w| equals(v, &w, steps))),
         (Value::Quantity(x), Value::Quantity(y)) => x.nanos() == y.nanos(),
         _ => match numeric_cmp(a, b) {
             Some(o) => o == Ordering::Equal,
@@ -406,13 +414,13 @@ pub fn equals(a: &Value, b: &Value) -> bool {
     }
 }
 
-fn binary(op: BinaryOp, a: &Value, b: &Value) -> Result<Value, String> {
+fn binary(op: BinaryOp, a: &Value, b: &Value, steps: &Cell<u64>) -> Result<Value, String> {
     use BinaryOp::*;
     let overflow = || "integer overflow".to_string();
     let uoverflow = || "unsigned integer overflow".to_string();
     Ok(match op {
-        Eq => Value::Bool(equals(a, b)),
-        Ne => Value::Bool(!equals(a, b)),
+        Eq => Value::Bool(equals(a, b, steps)),
+        Ne => Value::Bool(!equals(a, b, steps)),
         Lt | Le | Gt | Ge => {
             let ordering = match (a, b) {
                 (Value::Str(x), Value::Str(y)) => Some(x.cmp(y)),
@@ -431,7 +439,7 @@ fn binary(op: BinaryOp, a: &Value, b: &Value) -> Result<Value, String> {
             })
         }
         In => match b {
-            Value::List(items) => Value::Bool(items.iter().any(|i| equals(a, i))),
+            Value::List(items) => Value::Bool(items.iter().any(|i| equals(a, i, steps))),
             Value::Map(map) => Value::Bool(lookup(map, a)?.is_some()),
             _ => return Err(no_overload()),
         },
@@ -529,7 +537,7 @@ fn str_arg(v: &Value) -> Result<&str, String> {
 
 fn regex_matches(text: &str, pattern: &str) -> Result<bool, String> {
     let re = regex_lite::RegexBuilder::new(pattern)
-        .size_limit(1 << 20)
+        .size_limit(1 << 16)
         .nest_limit(64)
         .build()
         .map_err(|e| format!("error parsing regexp: {e}"))?;
@@ -544,7 +552,21 @@ fn quantity_arg(v: &Value) -> Result<Quantity, String> {
     }
 }
 
-fn call(receiver: Option<Value>, function: &str, args: &[Value]) -> Result<Value, String> {
+/// What a value costs to scan: its bytes or items.
+fn scan_cost(v: &Value) -> u64 {
+    match v {
+        Value::Str(s) => s.len() as u64,
+        Value::List(l) => l.len() as u64,
+        Value::Map(m) => m.len() as u64,
+        _ => 0,
+    }
+}
+
+fn call(receiver: Option<Value>, function: &str, args: &[Value], steps: &Cell<u64>) -> Result<Value, String> {
+    // A function reads its inputs once at least; a regular expression is
+    // compiled on each call.
+    let scanned: u64 = receiver.iter().chain(args).map(scan_cost).sum::<u64>() + if function == "matches" { 100 } else { 0 };
+    steps.set(steps.get().saturating_add(scanned));
     // The global form of a function that is also a method (`size(x)`) is the method on its first argument.
     let (receiver, args) = match (receiver, function) {
         (Some(r), _) => (r, args),
@@ -604,7 +626,7 @@ fn call(receiver: Option<Value>, function: &str, args: &[Value]) -> Result<Value
             Value::Int(found.map_or(-1, |byte| s[..byte].chars().count() as i64))
         }
         ("indexOf" | "lastIndexOf", Value::List(items), [x]) => {
-            let mut positions = items.iter().enumerate().filter(|(_, v)| equals(v, x)).map(|(i, _)| i as i64);
+            let mut positions = items.iter().enumerate().filter(|(_, v)| equals(v, x, steps)).map(|(i, _)| i as i64);
             Value::Int(if function == "indexOf" { positions.next() } else { positions.last() }.unwrap_or(-1))
         }
         ("substring", Value::Str(s), [start, rest @ ..]) => {
@@ -637,7 +659,7 @@ fn call(receiver: Option<Value>, function: &str, args: &[Value]) -> Result<Value
         ("isSorted", Value::List(items), []) => {
             let mut sorted = true;
             for pair in items.windows(2) {
-                if let Value::Bool(true) = binary(BinaryOp::Gt, &pair[0], &pair[1])? {
+                if let Value::Bool(true) = binary(BinaryOp::Gt, &pair[0], &pair[1], steps)? {
                     sorted = false;
                 }
             }
@@ -650,7 +672,7 @@ fn call(receiver: Option<Value>, function: &str, args: &[Value]) -> Result<Value
                 _ => Value::Int(0),
             });
             for item in items.iter() {
-                total = binary(BinaryOp::Add, &total, item)?;
+                total = binary(BinaryOp::Add, &total, item, steps)?;
             }
             total
         }
@@ -658,7 +680,7 @@ fn call(receiver: Option<Value>, function: &str, args: &[Value]) -> Result<Value
             let mut best = items.first().cloned().ok_or_else(|| format!("{function}(list) argument must not be empty"))?;
             for item in items.iter().skip(1) {
                 let op = if function == "min" { BinaryOp::Lt } else { BinaryOp::Gt };
-                if binary(op, item, &best)? == Value::Bool(true) {
+                if binary(op, item, &best, steps)? == Value::Bool(true) {
                     best = item.clone();
                 }
             }

@@ -132,3 +132,17 @@ fn hostile_expressions_are_bounded() {
         let _ = compile(src, &Declarations::default(), Returns::Any).map(|p| p.eval(&activation));
     }
 }
+
+#[test]
+fn comparing_large_lists_is_charged() {
+    let names: Vec<String> = (0..14).map(|i| format!("v{i}")).collect();
+    let mut lazies = vec![Lazy::new("v0".to_string(), compile("[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]", &Declarations::default(), Returns::Any).unwrap())];
+    for i in 1..14 {
+        let decl = Declarations { params: false, variables: names[..i].to_vec() };
+        lazies.push(Lazy::new(format!("v{i}"), compile(&format!("variables.v{0} + variables.v{0}", i - 1), &decl, Returns::Any).unwrap()));
+    }
+    let decl = Declarations { params: false, variables: names.clone() };
+    let program = compile("variables.v13.all(x, variables.v13 == variables.v13 && 'ab'.matches('a+b'))", &decl, Returns::Bool).unwrap();
+    let activation = Activation::new(Value::Null, Value::Null, Value::Null, Value::Null, Value::Null, lazies);
+    assert_eq!(program.eval(&activation), Err(eval::COST_LIMIT_EXCEEDED.to_string()));
+}
