@@ -26,6 +26,7 @@
 pub mod api;
 pub mod apiserver;
 pub mod bootstrap;
+pub mod cel;
 pub mod certificates;
 pub mod cluster;
 pub mod controllers;

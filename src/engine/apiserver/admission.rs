@@ -9,6 +9,7 @@
 pub mod allocation;
 mod limit_ranger;
 mod runtime_class;
+pub mod validating_policy;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -90,6 +91,8 @@ pub fn admit_create(api: &mut ApiServer, obj: &mut Object) -> Result<(), ApiErro
         Object::ReplicationController(rc) => rc.status = Some(Default::default()),
         Object::CronJob(cj) => cj.status = Some(Default::default()),
         Object::ResourceQuota(q) => q.status = Some(Default::default()),
+        Object::ValidatingAdmissionPolicy(p) => validating_policy::default_policy(p, 1),
+        Object::ValidatingAdmissionPolicyBinding(b) => validating_policy::default_binding(b),
         _ => {}
     }
     Ok(())
@@ -130,6 +133,13 @@ pub fn admit_update(api: &mut ApiServer, obj: &mut Object, old: &Object) -> Resu
             let changed = ds.spec.as_ref().map(|s| &s.template) != old_ds.spec.as_ref().map(|s| &s.template);
             set_template_generation(&mut ds.metadata, if changed { old_generation + 1 } else { old_generation });
         }
+        (Object::ValidatingAdmissionPolicy(p), Object::ValidatingAdmissionPolicy(old_p)) => {
+            // The status controller observes the generation the write makes.
+            validating_policy::default_policy(p, 0);
+            let generation = old_p.metadata.generation.unwrap_or(1) + i64::from(p.spec != old_p.spec);
+            validating_policy::default_policy(p, generation);
+        }
+        (Object::ValidatingAdmissionPolicyBinding(b), _) => validating_policy::default_binding(b),
         _ => {}
     }
     Ok(())
@@ -149,7 +159,7 @@ pub fn validate_create(api: &ApiServer, obj: &Object) -> Result<(), ApiError> {
     if let Object::CertificateSigningRequest(csr) = obj {
         certificate_subject_restriction(csr)?;
     }
-    Ok(())
+    validating_policy::admit(api, &validating_policy::Request { operation: "CREATE", object: Some(obj), old_object: None, subresource: "" })
 }
 
 /// CertificateSubjectRestriction: no request to the kube-apiserver-client
@@ -180,7 +190,7 @@ pub fn validate_update(api: &ApiServer, obj: &Object, old: &Object) -> Result<()
     if let (Object::PersistentVolumeClaim(pvc), Object::PersistentVolumeClaim(old_pvc)) = (obj, old) {
         persistent_volume_claim_resize(api, pvc, old_pvc)?;
     }
-    Ok(())
+    validating_policy::admit(api, &validating_policy::Request { operation: "UPDATE", object: Some(obj), old_object: Some(old), subresource: api.served_update_subresource() })
 }
 
 /// PersistentVolumeClaimResize: a claim may only grow once bound, and only

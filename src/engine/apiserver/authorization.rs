@@ -332,9 +332,17 @@ impl ApiServer {
     /// reads and writes it makes on its own behalf are not authorized again.
     pub(super) fn as_authorized<T>(&mut self, request: impl FnOnce(&mut Self) -> T) -> T {
         let client = self.client.take();
+        let outer = std::mem::replace(&mut self.served_client, client.clone());
         let result = request(self);
+        self.served_client = outer;
         self.client = client;
         result
+    }
+
+    /// The subresource the client's update being served goes to (`scale`
+    /// for `kubectl scale`), `""` for the object itself.
+    pub(super) fn served_update_subresource(&self) -> &'static str {
+        self.served_client.as_deref().map_or("", |c| c.update_subresource)
     }
 
     /// The user `requestor` acts as with kubectl's `--as`, `--as-group`

@@ -199,6 +199,9 @@ pub struct ApiServer {
     /// Who the client (kubectl) is, for authorizing its requests; `None`
     /// for the page's own reads.
     client: Option<Rc<Client>>,
+    /// The client whose authorized request is being served (admission
+    /// asks which subresource its update goes to).
+    served_client: Option<Rc<Client>>,
     /// Components that cannot reach the API server (their node is partitioned).
     cut_off: BTreeSet<ComponentId>,
     latency: Latency,
@@ -288,6 +291,7 @@ impl ApiServer {
             service_range: admission::allocation::ServiceRange::default(),
             caller: None,
             client: None,
+            served_client: None,
             cut_off: BTreeSet::new(),
             latency: Latency::default(),
             delayed: BTreeSet::new(),
@@ -1497,6 +1501,8 @@ impl ApiServer {
                 return Err(ApiError::conflict(&rt.qualified_plural(), name));
             }
         }
+        // The registry's delete validation: the validating admission plugins.
+        admission::validating_policy::admit(self, &admission::validating_policy::Request { operation: "DELETE", object: None, old_object: Some(&old), subresource: "" })?;
         let mut next = (*old).clone();
         let already_deleting = old.meta().deletion_timestamp.is_some();
         // The namespace REST's Delete: the first request only marks it

@@ -494,6 +494,8 @@ fn validate_kind(obj: &Object, errs: &mut Errors) {
         Object::NetworkPolicy(np) => networking::validate_network_policy(np, errs),
         Object::RuntimeClass(class) => pod::validate_runtime_class(class, errs),
         Object::IngressClass(class) => networking::validate_ingress_class(class, errs),
+        Object::ValidatingAdmissionPolicy(p) => super::admission::validating_policy::validate_policy(p, errs),
+        Object::ValidatingAdmissionPolicyBinding(b) => super::admission::validating_policy::validate_binding(b, errs),
         Object::Node(node) => {
             validate_node_taints(node.spec.as_ref().and_then(|s| s.taints.as_deref()).unwrap_or_default(), errs);
             validate_node_pod_cidrs(&node_pod_cidrs(node), errs);

@@ -22,7 +22,7 @@ mod nodes;
 mod patch;
 mod rollout;
 mod run;
-mod scale;
+pub(crate) mod scale;
 mod set;
 mod top;
 mod wait;

@@ -1,0 +1,306 @@
+//! The type check cel-go runs when a policy is written: every name must be
+//! declared, every function known, operators applied to types they accept.
+//! Kubernetes declares `object`, `oldObject`, `params` and the rest as `dyn`
+//! when it checks a stored expression, so most types here are only known
+//! for literals and what is computed from them.
+
+use super::parse::{BinaryOp, Expr, Issue, Macro, Node};
+use super::{Value, UNSUPPORTED};
+
+/// The names an expression may use besides its own comprehension variables.
+#[derive(Clone, Debug, Default)]
+pub struct Declarations {
+    /// The policy has a `paramKind`, so `params` is declared.
+    pub params: bool,
+    /// The policy's `variables` (each may use only those before it).
+    pub variables: Vec<String>,
+}
+
+/// A statically known type; `Dyn` when only evaluation can tell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ty {
+    Dyn,
+    Null,
+    Bool,
+    Int,
+    Uint,
+    Double,
+    String,
+    List,
+    Map,
+    Type,
+    Quantity,
+}
+
+impl Ty {
+    fn name(self) -> &'static str {
+        match self {
+            Ty::Dyn => "dyn",
+            Ty::Null => "null_type",
+            Ty::Bool => "bool",
+            Ty::Int => "int",
+            Ty::Uint => "uint",
+            Ty::Double => "double",
+            Ty::String => "string",
+            Ty::List => "list(dyn)",
+            Ty::Map => "map(dyn, dyn)",
+            Ty::Type => "type",
+            Ty::Quantity => "kubernetes.Quantity",
+        }
+    }
+    fn numeric(self) -> bool {
+        matches!(self, Ty::Int | Ty::Uint | Ty::Double)
+    }
+}
+
+/// Names of types, usable as values (`type(x) == string`).
+pub const TYPE_NAMES: [&str; 10] = ["int", "uint", "double", "bool", "string", "bytes", "list", "map", "null_type", "type"];
+
+/// Global functions of cel-go and Kubernetes' libraries this simulation
+/// does not evaluate: refused by name rather than as undeclared.
+const UNSUPPORTED_GLOBALS: [&str; 12] = ["duration", "timestamp", "bytes", "url", "isURL", "ip", "isIP", "cidr", "isCIDR", "optional", "strings", "base64"];
+const UNSUPPORTED_METHODS: [&str; 24] = [
+    "find", "findAll", "format", "quote", "reverse", "distinct", "slice", "flatten", "sort", "sortBy", "getHost", "getPort", "getScheme", "getQuery", "getEscapedPath",
+    "getHours", "getMinutes", "getSeconds", "getMilliseconds", "getFullYear", "getMonth", "getDayOfMonth", "orValue", "hasValue",
+];
+
+fn issue(at: usize, message: String) -> Vec<Issue> {
+    vec![Issue { at, message }]
+}
+
+fn no_overload(at: usize, function: &str, args: &[Ty]) -> Vec<Issue> {
+    let names: Vec<&str> = args.iter().map(|t| t.name()).collect();
+    issue(at, format!("found no matching overload for '{function}' applied to '({})'", names.join(", ")))
+}
+
+pub fn check(root: &Node, declared: &Declarations) -> Result<Ty, Vec<Issue>> {
+    let mut scope = Vec::new();
+    check_node(root, declared, &mut scope)
+}
+
+fn check_node(node: &Node, declared: &Declarations, scope: &mut Vec<String>) -> Result<Ty, Vec<Issue>> {
+    let at = node.at;
+    Ok(match &node.expr {
+        Expr::Literal(v) => match v {
+            Value::Null => Ty::Null,
+            Value::Bool(_) => Ty::Bool,
+            Value::Int(_) => Ty::Int,
+            Value::Uint(_) => Ty::Uint,
+            Value::Double(_) => Ty::Double,
+            Value::Str(_) => Ty::String,
+            _ => Ty::Dyn,
+        },
+        Expr::Ident(name) => {
+            if scope.iter().any(|v| v == name) {
+                return Ok(Ty::Dyn);
+            }
+            match name.as_str() {
+                "object" | "oldObject" | "request" | "namespaceObject" | "variables" => Ty::Dyn,
+                "params" if declared.params => Ty::Dyn,
+                "authorizer" => return Err(issue(at, format!("the authorizer variable {UNSUPPORTED}"))),
+                _ if TYPE_NAMES.contains(&name.as_str()) => Ty::Type,
+                _ => return Err(issue(at, format!("undeclared reference to '{name}' (in container '')"))),
+            }
+        }
+        Expr::Select(operand, field) => {
+            if matches!(&operand.expr, Expr::Ident(v) if v == "variables" && !scope.iter().any(|s| s == "variables")) {
+                if !declared.variables.iter().any(|v| v == field) {
+                    return Err(issue(at, format!("undefined field '{field}'")));
+                }
+                return Ok(Ty::Dyn);
+            }
+            let ty = check_node(operand, declared, scope)?;
+            match ty {
+                Ty::Dyn | Ty::Map => Ty::Dyn,
+                other => return Err(issue(at, format!("type '{}' does not support field selection", other.name()))),
+            }
+        }
+        Expr::Has(operand, _) => {
+            let ty = check_node(operand, declared, scope)?;
+            if !matches!(ty, Ty::Dyn | Ty::Map) {
+                return Err(issue(at, format!("type '{}' does not support field selection", ty.name())));
+            }
+            Ty::Bool
+        }
+        Expr::Index(operand, index) => {
+            let ty = check_node(operand, declared, scope)?;
+            let index_ty = check_node(index, declared, scope)?;
+            match ty {
+                Ty::Dyn | Ty::Map => Ty::Dyn,
+                Ty::List if matches!(index_ty, Ty::Int | Ty::Uint | Ty::Double | Ty::Dyn) => Ty::Dyn,
+                _ => return Err(no_overload(at, "_[_]", &[ty, index_ty])),
+            }
+        }
+        Expr::List(items) => {
+            for item in items {
+                check_node(item, declared, scope)?;
+            }
+            Ty::List
+        }
+        Expr::Map(entries) => {
+            for (k, v) in entries {
+                let key = check_node(k, declared, scope)?;
+                if !matches!(key, Ty::Dyn | Ty::Bool | Ty::Int | Ty::Uint | Ty::String) {
+                    return Err(issue(k.at, format!("unsupported map key type: {}", key.name())));
+                }
+                check_node(v, declared, scope)?;
+            }
+            Ty::Map
+        }
+        Expr::Not(operand) => {
+            let ty = check_node(operand, declared, scope)?;
+            if !matches!(ty, Ty::Bool | Ty::Dyn) {
+                return Err(no_overload(at, "!_", &[ty]));
+            }
+            Ty::Bool
+        }
+        Expr::Negate(operand) => {
+            let ty = check_node(operand, declared, scope)?;
+            match ty {
+                Ty::Int | Ty::Double | Ty::Dyn => ty,
+                _ => return Err(no_overload(at, "-_", &[ty])),
+            }
+        }
+        Expr::And(a, b) | Expr::Or(a, b) => {
+            let (ta, tb) = (check_node(a, declared, scope)?, check_node(b, declared, scope)?);
+            if !matches!(ta, Ty::Bool | Ty::Dyn) || !matches!(tb, Ty::Bool | Ty::Dyn) {
+                let function = if matches!(node.expr, Expr::And(..)) { "_&&_" } else { "_||_" };
+                return Err(no_overload(at, function, &[ta, tb]));
+            }
+            Ty::Bool
+        }
+        Expr::Conditional(c, a, b) => {
+            let tc = check_node(c, declared, scope)?;
+            if !matches!(tc, Ty::Bool | Ty::Dyn) {
+                return Err(no_overload(at, "_?_:_", &[tc]));
+            }
+            let (ta, tb) = (check_node(a, declared, scope)?, check_node(b, declared, scope)?);
+            if ta == tb {
+                ta
+            } else {
+                Ty::Dyn
+            }
+        }
+        Expr::Binary(op, a, b) => {
+            let (ta, tb) = (check_node(a, declared, scope)?, check_node(b, declared, scope)?);
+            binary(*op, ta, tb).ok_or_else(|| no_overload(at, op.function(), &[ta, tb]))?
+        }
+        Expr::Comprehension { kind, range, var, filter, body } => {
+            let tr = check_node(range, declared, scope)?;
+            if !matches!(tr, Ty::Dyn | Ty::List | Ty::Map) {
+                return Err(issue(range.at, format!("expression of type '{}' cannot be range of a comprehension (must be list, map, or dynamic)", tr.name())));
+            }
+            scope.push(var.clone());
+            let checked = (|| {
+                if let Some(filter) = filter {
+                    let tf = check_node(filter, declared, scope)?;
+                    if !matches!(tf, Ty::Bool | Ty::Dyn) {
+                        return Err(issue(filter.at, format!("expected type 'bool' but found '{}'", tf.name())));
+                    }
+                }
+                let tb = check_node(body, declared, scope)?;
+                if *kind != Macro::Map && !matches!(tb, Ty::Bool | Ty::Dyn) {
+                    return Err(issue(body.at, format!("expected type 'bool' but found '{}'", tb.name())));
+                }
+                Ok(())
+            })();
+            scope.pop();
+            checked?;
+            match kind {
+                Macro::All | Macro::Exists | Macro::ExistsOne => Ty::Bool,
+                Macro::Map | Macro::Filter => Ty::List,
+            }
+        }
+        Expr::Call(target, function, args) => {
+            let receiver = match target {
+                Some(t) => Some(check_node(t, declared, scope)?),
+                None => None,
+            };
+            let mut arg_types = Vec::with_capacity(args.len());
+            for a in args {
+                arg_types.push(check_node(a, declared, scope)?);
+            }
+            call(at, receiver, function, &arg_types)?
+        }
+    })
+}
+
+fn binary(op: BinaryOp, a: Ty, b: Ty) -> Option<Ty> {
+    use BinaryOp::*;
+    // A `dyn` operand takes the other's type: the arithmetic overloads all
+    // take two operands of one type, so that is the one that can apply.
+    let (a, b) = match (a, b) {
+        (Ty::Dyn, Ty::Dyn) => return Some(if matches!(op, Add | Sub | Mul | Div | Rem) { Ty::Dyn } else { Ty::Bool }),
+        (Ty::Dyn, known) if !matches!(op, In) => (known, known),
+        (known, Ty::Dyn) if !matches!(op, In) => (known, known),
+        pair => pair,
+    };
+    match op {
+        Add => matches!(a, Ty::Int | Ty::Uint | Ty::Double | Ty::String | Ty::List).then_some(a).filter(|_| a == b),
+        Sub | Mul | Div => (a == b && a.numeric()).then_some(a),
+        Rem => (a == b && matches!(a, Ty::Int | Ty::Uint)).then_some(a),
+        Eq | Ne => (a == b).then_some(Ty::Bool),
+        Lt | Le | Gt | Ge => {
+            let ordered = (a.numeric() && b.numeric()) || (a == b && matches!(a, Ty::String | Ty::Bool));
+            ordered.then_some(Ty::Bool)
+        }
+        In => matches!(b, Ty::List | Ty::Map | Ty::Dyn).then_some(Ty::Bool),
+    }
+}
+
+/// A function's result type, or why the call does not check.
+fn call(at: usize, receiver: Option<Ty>, function: &str, args: &[Ty]) -> Result<Ty, Vec<Issue>> {
+    let n = args.len();
+    let result = match (receiver.is_some(), function, n) {
+        (false, "size", 1) | (true, "size", 0) => Ty::Int,
+        (false, "int", 1) => Ty::Int,
+        (false, "uint", 1) => Ty::Uint,
+        (false, "double", 1) => Ty::Double,
+        (false, "string", 1) => Ty::String,
+        (false, "bool", 1) => Ty::Bool,
+        (false, "type", 1) => Ty::Type,
+        (false, "dyn", 1) => Ty::Dyn,
+        (false, "matches", 2) | (true, "matches", 1) => Ty::Bool,
+        (false, "quantity", 1) => Ty::Quantity,
+        (false, "isQuantity", 1) => Ty::Bool,
+        (true, "startsWith" | "endsWith" | "contains", 1) => Ty::Bool,
+        (true, "lowerAscii" | "upperAscii" | "trim", 0) => Ty::String,
+        (true, "split", 1 | 2) => Ty::List,
+        (true, "join", 0 | 1) => Ty::String,
+        (true, "replace", 2 | 3) => Ty::String,
+        (true, "indexOf" | "lastIndexOf", 1 | 2) => Ty::Int,
+        (true, "substring", 1 | 2) => Ty::String,
+        (true, "charAt", 1) => Ty::String,
+        (true, "isSorted", 0) => Ty::Bool,
+        (true, "sum" | "min" | "max", 0) => Ty::Dyn,
+        (true, "isLessThan" | "isGreaterThan", 1) => Ty::Bool,
+        (true, "compareTo", 1) => Ty::Int,
+        (true, "add" | "sub", 1) => Ty::Quantity,
+        (true, "asInteger" | "sign", 0) => Ty::Int,
+        (true, "asApproximateFloat", 0) => Ty::Double,
+        (true, "isInteger", 0) => Ty::Bool,
+        (false, name, _) if UNSUPPORTED_GLOBALS.contains(&name) => {
+            return Err(issue(at, format!("the CEL function '{name}' {UNSUPPORTED}")));
+        }
+        (true, name, _) if UNSUPPORTED_METHODS.contains(&name) => {
+            return Err(issue(at, format!("the CEL function '{name}' {UNSUPPORTED}")));
+        }
+        (_, "size" | "int" | "uint" | "double" | "string" | "bool" | "type" | "dyn" | "matches" | "quantity" | "isQuantity", _)
+        | (true, "startsWith" | "endsWith" | "contains" | "lowerAscii" | "upperAscii" | "trim" | "split" | "join" | "replace" | "indexOf" | "lastIndexOf" | "substring" | "charAt" | "isSorted" | "sum" | "min" | "max" | "isLessThan" | "isGreaterThan" | "compareTo" | "add" | "sub" | "asInteger" | "sign" | "asApproximateFloat" | "isInteger", _) => {
+            let mut shown: Vec<Ty> = receiver.into_iter().collect();
+            shown.extend_from_slice(args);
+            return Err(no_overload(at, function, &shown));
+        }
+        _ => return Err(issue(at, format!("undeclared reference to '{function}' (in container '')"))),
+    };
+    // A method on a receiver whose type is known and has no such method.
+    if let Some(receiver) = receiver {
+        let string_method = matches!(function, "startsWith" | "endsWith" | "contains" | "lowerAscii" | "upperAscii" | "trim" | "split" | "replace" | "substring" | "charAt" | "matches");
+        if string_method && !matches!(receiver, Ty::String | Ty::Dyn) {
+            let mut shown = vec![receiver];
+            shown.extend_from_slice(args);
+            return Err(no_overload(at, function, &shown));
+        }
+    }
+    Ok(result)
+}

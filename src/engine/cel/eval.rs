@@ -1,0 +1,788 @@
+//! Evaluation, with cel-go's runtime semantics: `&&` and `||` commutative
+//! over errors, overflow-checked integers, heterogeneous equality, and
+//! Kubernetes' string, list and quantity libraries. Every step is charged
+//! against a cost limit, as cel-go's per-call limit stops a runaway one.
+
+use std::cell::{Cell, RefCell};
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use super::parse::{BinaryOp, Expr, Macro, Node};
+use super::{check, Key, Program, Value};
+use crate::engine::quantity::Quantity;
+
+/// Kubernetes' `PerCallLimit`: one expression's evaluation may cost this much.
+const PER_CALL_LIMIT: u64 = 1_000_000;
+/// Kubernetes' `RuntimeCELCostBudget`, shared by one evaluation's expressions.
+const RUNTIME_BUDGET: u64 = 10_000_000;
+/// cel-go's error when one expression costs more than [`PER_CALL_LIMIT`].
+pub const COST_LIMIT_EXCEEDED: &str = "operation cancelled: actual cost limit exceeded";
+/// What Kubernetes answers once the whole budget is spent.
+pub const OUT_OF_BUDGET: &str = "validation failed due to running out of cost budget, no further validation rules will be run";
+
+/// A variable evaluated the first time it is used, then kept.
+pub struct Lazy {
+    pub name: String,
+    pub program: Program,
+    value: RefCell<Option<Result<Value, String>>>,
+}
+
+impl Lazy {
+    pub fn new(name: String, program: Program) -> Lazy {
+        Lazy { name, program, value: RefCell::new(None) }
+    }
+}
+
+/// The inputs of one evaluation: `object`, `oldObject`, `params`,
+/// `request`, `namespaceObject` and the policy's `variables`.
+pub struct Activation {
+    pub object: Value,
+    pub old_object: Value,
+    pub params: Value,
+    pub request: Value,
+    pub namespace_object: Value,
+    pub variables: Vec<Lazy>,
+    /// What the current expression has cost so far.
+    call_cost: Cell<u64>,
+    /// What every expression of this activation has cost.
+    total_cost: Cell<u64>,
+    /// How deep variables are being evaluated inside one another.
+    variable_depth: Cell<usize>,
+}
+
+type Locals = Vec<(String, Value)>;
+
+fn no_overload() -> String {
+    "no such overload".to_string()
+}
+
+impl Activation {
+    pub fn new(object: Value, old_object: Value, params: Value, request: Value, namespace_object: Value, variables: Vec<Lazy>) -> Activation {
+        Activation {
+            object,
+            old_object,
+            params,
+            request,
+            namespace_object,
+            variables,
+            call_cost: Cell::new(0),
+            total_cost: Cell::new(0),
+            variable_depth: Cell::new(0),
+        }
+    }
+
+    /// Whether the budget all expressions share is spent.
+    pub fn out_of_budget(&self) -> bool {
+        self.total_cost.get() > RUNTIME_BUDGET
+    }
+
+    pub(super) fn eval_program(&self, root: &Node) -> Result<Value, String> {
+        // A variable evaluated inside this expression is charged to it.
+        let outer = self.call_cost.replace(0);
+        let result = self.eval(root, &mut Vec::new());
+        let spent = self.call_cost.get();
+        self.call_cost.set(outer + spent);
+        self.total_cost.set(self.total_cost.get().saturating_add(spent));
+        if spent > PER_CALL_LIMIT {
+            return Err(COST_LIMIT_EXCEEDED.to_string());
+        }
+        result
+    }
+
+    fn charge(&self, units: usize) -> Result<(), String> {
+        let cost = self.call_cost.get().saturating_add(units as u64 + 1);
+        self.call_cost.set(cost);
+        if cost > PER_CALL_LIMIT {
+            return Err(COST_LIMIT_EXCEEDED.to_string());
+        }
+        Ok(())
+    }
+
+    fn variable(&self, name: &str) -> Result<Value, String> {
+        let Some(lazy) = self.variables.iter().find(|v| v.name == name) else {
+            return Err(format!("no such key: {name}"));
+        };
+        if let Some(known) = lazy.value.borrow().as_ref() {
+            return known.clone();
+        }
+        // Variables use only those before them, so this nests at most as
+        // deep as the list is long; bounded all the same.
+        if self.variable_depth.get() > 16 {
+            return Err("variables nest too deeply".to_string());
+        }
+        self.variable_depth.set(self.variable_depth.get() + 1);
+        let result = self.eval(&lazy.program.root, &mut Vec::new());
+        self.variable_depth.set(self.variable_depth.get() - 1);
+        *lazy.value.borrow_mut() = Some(result.clone());
+        result
+    }
+
+    fn eval(&self, node: &Node, locals: &mut Locals) -> Result<Value, String> {
+        self.charge(0)?;
+        match &node.expr {
+            Expr::Literal(v) => Ok(v.clone()),
+            Expr::Ident(name) => {
+                if let Some((_, v)) = locals.iter().rev().find(|(n, _)| n == name) {
+                    return Ok(v.clone());
+                }
+                match name.as_str() {
+                    "object" => Ok(self.object.clone()),
+                    "oldObject" => Ok(self.old_object.clone()),
+                    "params" => Ok(self.params.clone()),
+                    "request" => Ok(self.request.clone()),
+                    "namespaceObject" => Ok(self.namespace_object.clone()),
+                    "variables" => {
+                        let mut all = BTreeMap::new();
+                        for lazy in &self.variables {
+                            all.insert(Key::Str(Rc::from(lazy.name.as_str())), self.variable(&lazy.name)?);
+                        }
+                        Ok(Value::Map(Rc::new(all)))
+                    }
+                    other => match check::TYPE_NAMES.iter().find(|t| **t == other) {
+                        Some(t) => Ok(Value::Type(t)),
+                        None => Err(format!("no such attribute: {other}")),
+                    },
+                }
+            }
+            Expr::Select(operand, field) => {
+                if matches!(&operand.expr, Expr::Ident(v) if v == "variables") && !locals.iter().any(|(n, _)| n == "variables") {
+                    return self.variable(field);
+                }
+                match self.eval(operand, locals)? {
+                    Value::Map(map) => map.get(&Key::Str(Rc::from(field.as_str()))).cloned().ok_or_else(|| format!("no such key: {field}")),
+                    _ => Err(no_overload()),
+                }
+            }
+            Expr::Has(operand, field) => match self.eval(operand, locals)? {
+                Value::Map(map) => Ok(Value::Bool(map.contains_key(&Key::Str(Rc::from(field.as_str()))))),
+                _ => Err(no_overload()),
+            },
+            Expr::Index(operand, index) => {
+                let container = self.eval(operand, locals)?;
+                let index = self.eval(index, locals)?;
+                match container {
+                    Value::List(items) => {
+                        let i = list_index(&index)?;
+                        usize::try_from(i)
+                            .ok()
+                            .and_then(|i| items.get(i))
+                            .cloned()
+                            .ok_or_else(|| format!("index '{i}' out of range in list size '{}'", items.len()))
+                    }
+                    Value::Map(map) => lookup(&map, &index)?.ok_or_else(|| format!("no such key: {}", display_key(&index))),
+                    _ => Err(no_overload()),
+                }
+            }
+            Expr::List(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    out.push(self.eval(item, locals)?);
+                }
+                Ok(Value::List(Rc::new(out)))
+            }
+            Expr::Map(entries) => {
+                let mut out = BTreeMap::new();
+                for (k, v) in entries {
+                    let key = to_key(&self.eval(k, locals)?)?;
+                    let value = self.eval(v, locals)?;
+                    if out.insert(key.clone(), value).is_some() {
+                        return Err(format!("Failed with repeated key: {}", display_key(&key_value(&key))));
+                    }
+                }
+                Ok(Value::Map(Rc::new(out)))
+            }
+            Expr::Not(operand) => match self.eval(operand, locals)? {
+                Value::Bool(b) => Ok(Value::Bool(!b)),
+                _ => Err(no_overload()),
+            },
+            Expr::Negate(operand) => match self.eval(operand, locals)? {
+                Value::Int(i) => i.checked_neg().map(Value::Int).ok_or_else(|| "integer overflow".to_string()),
+                Value::Double(d) => Ok(Value::Double(-d)),
+                _ => Err(no_overload()),
+            },
+            Expr::And(a, b) | Expr::Or(a, b) => {
+                let is_and = matches!(node.expr, Expr::And(..));
+                // The side that decides (false for &&, true for ||) wins over an error on the other.
+                let decisive = !is_and;
+                let left = self.eval(a, locals).and_then(as_bool);
+                if left == Ok(decisive) {
+                    return Ok(Value::Bool(decisive));
+                }
+                let right = self.eval(b, locals).and_then(as_bool);
+                match (left, right) {
+                    (_, Ok(r)) if r == decisive => Ok(Value::Bool(decisive)),
+                    (Err(e), _) | (_, Err(e)) => {
+                        // A spent cost limit is not an ordinary error: it stops everything.
+                        Err(e)
+                    }
+                    (Ok(_), Ok(_)) => Ok(Value::Bool(!decisive)),
+                }
+            }
+            Expr::Conditional(c, a, b) => match self.eval(c, locals)? {
+                Value::Bool(true) => self.eval(a, locals),
+                Value::Bool(false) => self.eval(b, locals),
+                _ => Err(no_overload()),
+            },
+            Expr::Binary(op, a, b) => {
+                let left = self.eval(a, locals)?;
+                let right = self.eval(b, locals)?;
+                let result = binary(*op, &left, &right, &self.call_cost)?;
+                self.charge(0)?;
+                if let Value::Str(s) = &result {
+                    self.charge(s.len())?;
+                }
+                if let Value::List(l) = &result {
+                    self.charge(l.len())?;
+                }
+                Ok(result)
+            }
+            Expr::Comprehension { kind, range, var, filter, body } => self.comprehension(*kind, range, var, filter.as_deref(), body, locals),
+            Expr::Call(target, function, args) => {
+                let receiver = match target {
+                    Some(t) => Some(self.eval(t, locals)?),
+                    None => None,
+                };
+                let mut values = Vec::with_capacity(args.len());
+                for a in args {
+                    values.push(self.eval(a, locals)?);
+                }
+                let result = call(receiver, function, &values, &self.call_cost)?;
+                self.charge(0)?;
+                match &result {
+                    Value::Str(s) => self.charge(s.len())?,
+                    Value::List(l) => self.charge(l.len())?,
+                    _ => {}
+                }
+                Ok(result)
+            }
+        }
+    }
+
+    fn comprehension(&self, kind: Macro, range: &Node, var: &str, filter: Option<&Node>, body: &Node, locals: &mut Locals) -> Result<Value, String> {
+        let items: Vec<Value> = match self.eval(range, locals)? {
+            Value::List(items) => items.as_ref().clone(),
+            Value::Map(map) => map.keys().map(key_value).collect(),
+            _ => return Err(no_overload()),
+        };
+        let mut found_false = false;
+        let mut found_true = false;
+        let mut count = 0usize;
+        let mut first_error = None;
+        let mut out = Vec::new();
+        for item in items {
+            self.charge(0)?;
+            locals.push((var.to_string(), item.clone()));
+            let step = (|| -> Result<(), String> {
+                match kind {
+                    Macro::All | Macro::Exists => match self.eval(body, locals).and_then(as_bool) {
+                        Ok(b) => {
+                            found_false |= !b;
+                            found_true |= b;
+                        }
+                        Err(e) if e == COST_LIMIT_EXCEEDED => return Err(e),
+                        Err(e) => {
+                            first_error.get_or_insert(e);
+                        }
+                    },
+                    Macro::ExistsOne => count += usize::from(self.eval(body, locals).and_then(as_bool)?),
+                    Macro::Filter => {
+                        if self.eval(body, locals).and_then(as_bool)? {
+                            out.push(item.clone());
+                        }
+                    }
+                    Macro::Map => {
+                        let keep = match filter {
+                            Some(f) => self.eval(f, locals).and_then(as_bool)?,
+                            None => true,
+                        };
+                        if keep {
+                            out.push(self.eval(body, locals)?);
+                        }
+                    }
+                }
+                Ok(())
+            })();
+            locals.pop();
+            step?;
+            // `all` stops at the first false, `exists` at the first true.
+            if (kind == Macro::All && found_false) || (kind == Macro::Exists && found_true) {
+                break;
+            }
+        }
+        match kind {
+            Macro::All if found_false => Ok(Value::Bool(false)),
+            Macro::Exists if found_true => Ok(Value::Bool(true)),
+            Macro::All | Macro::Exists => match first_error {
+                Some(e) => Err(e),
+                None => Ok(Value::Bool(kind == Macro::All)),
+            },
+            Macro::ExistsOne => Ok(Value::Bool(count == 1)),
+            Macro::Map | Macro::Filter => Ok(Value::List(Rc::new(out))),
+        }
+    }
+}
+
+fn as_bool(v: Value) -> Result<bool, String> {
+    match v {
+        Value::Bool(b) => Ok(b),
+        _ => Err(no_overload()),
+    }
+}
+
+fn list_index(index: &Value) -> Result<i64, String> {
+    match index {
+        Value::Int(i) => Ok(*i),
+        Value::Uint(u) => i64::try_from(*u).map_err(|_| "integer overflow".to_string()),
+        Value::Double(d) if d.fract() == 0.0 && d.abs() < 9.2e18 => Ok(*d as i64),
+        _ => Err(format!("unsupported index type '{}' in list", index.type_name())),
+    }
+}
+
+fn to_key(v: &Value) -> Result<Key, String> {
+    match v {
+        Value::Bool(b) => Ok(Key::Bool(*b)),
+        Value::Int(i) => Ok(Key::Int(*i)),
+        Value::Uint(u) => Ok(Key::Uint(*u)),
+        Value::Str(s) => Ok(Key::Str(s.clone())),
+        other => Err(format!("unsupported key type: {}", other.type_name())),
+    }
+}
+
+fn key_value(k: &Key) -> Value {
+    match k {
+        Key::Bool(b) => Value::Bool(*b),
+        Key::Int(i) => Value::Int(*i),
+        Key::Uint(u) => Value::Uint(*u),
+        Key::Str(s) => Value::Str(s.clone()),
+    }
+}
+
+fn display_key(v: &Value) -> String {
+    match v {
+        Value::Str(s) => s.to_string(),
+        other => format_value(other),
+    }
+}
+
+/// A map lookup; numeric keys match across int, uint and whole doubles.
+fn lookup(map: &BTreeMap<Key, Value>, key: &Value) -> Result<Option<Value>, String> {
+    let candidates: Vec<Key> = match key {
+        Value::Int(i) => vec![Key::Int(*i)].into_iter().chain(u64::try_from(*i).ok().map(Key::Uint)).collect(),
+        Value::Uint(u) => vec![Key::Uint(*u)].into_iter().chain(i64::try_from(*u).ok().map(Key::Int)).collect(),
+        Value::Double(d) if d.fract() == 0.0 && d.abs() < 9.2e18 => vec![Key::Int(*d as i64)],
+        Value::Double(_) => vec![],
+        other => vec![to_key(other)?],
+    };
+    Ok(candidates.iter().find_map(|k| map.get(k)).cloned())
+}
+
+/// Numbers compared across int, uint and double, as Kubernetes' CEL
+/// (cross-type numeric comparisons) compares them.
+fn numeric_cmp(a: &Value, b: &Value) -> Option<Ordering> {
+    match (a, b) {
+        (Value::Int(x), Value::Int(y)) => Some(x.cmp(y)),
+        (Value::Uint(x), Value::Uint(y)) => Some(x.cmp(y)),
+        (Value::Int(x), Value::Uint(y)) => Some(i128::from(*x).cmp(&i128::from(*y))),
+        (Value::Uint(x), Value::Int(y)) => Some(i128::from(*x).cmp(&i128::from(*y))),
+        (Value::Double(x), Value::Double(y)) => x.partial_cmp(y),
+        (Value::Double(x), Value::Int(y)) => x.partial_cmp(&(*y as f64)),
+        (Value::Int(x), Value::Double(y)) => (*x as f64).partial_cmp(y),
+        (Value::Double(x), Value::Uint(y)) => x.partial_cmp(&(*y as f64)),
+        (Value::Uint(x), Value::Double(y)) => (*x as f64).partial_cmp(y),
+        _ => None,
+    }
+}
+
+/// Heterogeneous equality: values of different types are unequal, numbers
+/// compare by value.
+/// Each pair compared is a step counted in `steps`; past the per-call
+/// limit the comparison stops (the caller's next charge fails it).
+pub fn equals(a: &Value, b: &Value, steps: &Cell<u64>) -> bool {
+    steps.set(steps.get().saturating_add(1));
+    if steps.get() > PER_CALL_LIMIT {
+        return false;
+    }
+    match (a, b) {
+        (Value::List(x), Value::List(y)) => x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| equals(p, q, steps)),
+        (Value::Map(x), Value::Map(y)) => x.len() == y.len() && x.iter().all(|(k, v)| lookup(y, &key_value(k)).ok().flatten().is_some_and(|w| equals(v, &w, steps))),
+        (Value::Quantity(x), Value::Quantity(y)) => x.nanos() == y.nanos(),
+        _ => match numeric_cmp(a, b) {
+            Some(o) => o == Ordering::Equal,
+            None => a == b,
+        },
+    }
+}
+
+fn binary(op: BinaryOp, a: &Value, b: &Value, steps: &Cell<u64>) -> Result<Value, String> {
+    use BinaryOp::*;
+    let overflow = || "integer overflow".to_string();
+    let uoverflow = || "unsigned integer overflow".to_string();
+    Ok(match op {
+        Eq => Value::Bool(equals(a, b, steps)),
+        Ne => Value::Bool(!equals(a, b, steps)),
+        Lt | Le | Gt | Ge => {
+            let ordering = match (a, b) {
+                (Value::Str(x), Value::Str(y)) => Some(x.cmp(y)),
+                (Value::Bool(x), Value::Bool(y)) => Some(x.cmp(y)),
+                _ if numeric_cmp(a, b).is_some() || matches!((a, b), (Value::Double(_), _) | (_, Value::Double(_))) => numeric_cmp(a, b),
+                _ => return Err(no_overload()),
+            };
+            Value::Bool(match ordering {
+                None => false,
+                Some(o) => match op {
+                    Lt => o == Ordering::Less,
+                    Le => o != Ordering::Greater,
+                    Gt => o == Ordering::Greater,
+                    _ => o != Ordering::Less,
+                },
+            })
+        }
+        In => match b {
+            Value::List(items) => Value::Bool(items.iter().any(|i| equals(a, i, steps))),
+            Value::Map(map) => Value::Bool(lookup(map, a)?.is_some()),
+            _ => return Err(no_overload()),
+        },
+        Add => match (a, b) {
+            (Value::Int(x), Value::Int(y)) => Value::Int(x.checked_add(*y).ok_or_else(overflow)?),
+            (Value::Uint(x), Value::Uint(y)) => Value::Uint(x.checked_add(*y).ok_or_else(uoverflow)?),
+            (Value::Double(x), Value::Double(y)) => Value::Double(x + y),
+            (Value::Str(x), Value::Str(y)) => Value::string([&**x, &**y].concat()),
+            (Value::List(x), Value::List(y)) => Value::List(Rc::new(x.iter().chain(y.iter()).cloned().collect())),
+            _ => return Err(no_overload()),
+        },
+        Sub => match (a, b) {
+            (Value::Int(x), Value::Int(y)) => Value::Int(x.checked_sub(*y).ok_or_else(overflow)?),
+            (Value::Uint(x), Value::Uint(y)) => Value::Uint(x.checked_sub(*y).ok_or_else(uoverflow)?),
+            (Value::Double(x), Value::Double(y)) => Value::Double(x - y),
+            _ => return Err(no_overload()),
+        },
+        Mul => match (a, b) {
+            (Value::Int(x), Value::Int(y)) => Value::Int(x.checked_mul(*y).ok_or_else(overflow)?),
+            (Value::Uint(x), Value::Uint(y)) => Value::Uint(x.checked_mul(*y).ok_or_else(uoverflow)?),
+            (Value::Double(x), Value::Double(y)) => Value::Double(x * y),
+            _ => return Err(no_overload()),
+        },
+        Div => match (a, b) {
+            (Value::Int(_) | Value::Uint(_), Value::Int(0) | Value::Uint(0)) => return Err("division by zero".to_string()),
+            (Value::Int(x), Value::Int(y)) => Value::Int(x.checked_div(*y).ok_or_else(overflow)?),
+            (Value::Uint(x), Value::Uint(y)) => Value::Uint(x / y),
+            (Value::Double(x), Value::Double(y)) => Value::Double(x / y),
+            _ => return Err(no_overload()),
+        },
+        Rem => match (a, b) {
+            (Value::Int(_) | Value::Uint(_), Value::Int(0) | Value::Uint(0)) => return Err("modulus by zero".to_string()),
+            (Value::Int(x), Value::Int(y)) => Value::Int(x.checked_rem(*y).ok_or_else(overflow)?),
+            (Value::Uint(x), Value::Uint(y)) => Value::Uint(x % y),
+            _ => return Err(no_overload()),
+        },
+    })
+}
+
+/// A value as `string()` writes it.
+fn format_value(v: &Value) -> String {
+    match v {
+        Value::Null => "null".to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Uint(u) => u.to_string(),
+        Value::Double(d) => format_double(*d),
+        Value::Str(s) => s.to_string(),
+        Value::Type(t) => t.to_string(),
+        Value::Quantity(q) => q.canonical(),
+        Value::List(items) => format!("[{}]", items.iter().map(format_value).collect::<Vec<_>>().join(", ")),
+        Value::Map(map) => format!("{{{}}}", map.iter().map(|(k, v)| format!("{}: {}", format_value(&key_value(k)), format_value(v))).collect::<Vec<_>>().join(", ")),
+    }
+}
+
+/// Go's `strconv.FormatFloat(d, 'g', -1, 64)`, which cel-go's `string()` uses.
+fn format_double(d: f64) -> String {
+    if d.is_nan() {
+        return "NaN".to_string();
+    }
+    if d.is_infinite() {
+        return if d > 0.0 { "+Inf" } else { "-Inf" }.to_string();
+    }
+    let exp = if d == 0.0 { 0 } else { d.abs().log10().floor() as i32 };
+    if (-4..21).contains(&exp) {
+        return format!("{d}");
+    }
+    // Shortest digits in exponent form: `1e+21`, `1.5e-05`.
+    let text = format!("{d:e}");
+    let (mantissa, e) = text.split_once('e').unwrap_or((&text, "0"));
+    let e: i32 = e.parse().unwrap_or(0);
+    format!("{mantissa}e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs())
+}
+
+fn chars_index(s: &str, char_index: usize) -> Option<usize> {
+    if char_index == s.chars().count() {
+        return Some(s.len());
+    }
+    s.char_indices().nth(char_index).map(|(i, _)| i)
+}
+
+fn int_arg(v: &Value) -> Result<i64, String> {
+    match v {
+        Value::Int(i) => Ok(*i),
+        _ => Err(no_overload()),
+    }
+}
+
+fn str_arg(v: &Value) -> Result<&str, String> {
+    match v {
+        Value::Str(s) => Ok(s),
+        _ => Err(no_overload()),
+    }
+}
+
+fn regex_matches(text: &str, pattern: &str) -> Result<bool, String> {
+    let re = regex_lite::RegexBuilder::new(pattern)
+        .size_limit(1 << 16)
+        .nest_limit(64)
+        .build()
+        .map_err(|e| format!("error parsing regexp: {e}"))?;
+    Ok(re.is_match(text))
+}
+
+fn quantity_arg(v: &Value) -> Result<Quantity, String> {
+    match v {
+        Value::Quantity(q) => Ok(*q),
+        Value::Int(i) => Ok(Quantity::from_nanos(i128::from(*i) * 1_000_000_000, crate::engine::quantity::Format::DecimalSI)),
+        _ => Err(no_overload()),
+    }
+}
+
+/// What a value costs to scan: its bytes or items.
+fn scan_cost(v: &Value) -> u64 {
+    match v {
+        Value::Str(s) => s.len() as u64,
+        Value::List(l) => l.len() as u64,
+        Value::Map(m) => m.len() as u64,
+        _ => 0,
+    }
+}
+
+fn call(receiver: Option<Value>, function: &str, args: &[Value], steps: &Cell<u64>) -> Result<Value, String> {
+    // A function reads its inputs once at least; a regular expression is
+    // compiled on each call.
+    let scanned: u64 = receiver.iter().chain(args).map(scan_cost).sum::<u64>() + if function == "matches" { 100 } else { 0 };
+    steps.set(steps.get().saturating_add(scanned));
+    // The global form of a function that is also a method (`size(x)`) is the method on its first argument.
+    let (receiver, args) = match (receiver, function) {
+        (Some(r), _) => (r, args),
+        (None, "size" | "matches") => match args.split_first() {
+            Some((first, rest)) => (first.clone(), rest),
+            None => return Err(no_overload()),
+        },
+        (None, _) => return global(function, args),
+    };
+    Ok(match (function, &receiver, args) {
+        ("size", Value::Str(s), []) => Value::Int(s.chars().count() as i64),
+        ("size", Value::List(l), []) => Value::Int(l.len() as i64),
+        ("size", Value::Map(m), []) => Value::Int(m.len() as i64),
+        ("startsWith", Value::Str(s), [p]) => Value::Bool(s.starts_with(str_arg(p)?)),
+        ("endsWith", Value::Str(s), [p]) => Value::Bool(s.ends_with(str_arg(p)?)),
+        ("contains", Value::Str(s), [p]) => Value::Bool(s.contains(str_arg(p)?)),
+        ("matches", Value::Str(s), [p]) => Value::Bool(regex_matches(s, str_arg(p)?)?),
+        ("lowerAscii", Value::Str(s), []) => Value::string(s.to_ascii_lowercase()),
+        ("upperAscii", Value::Str(s), []) => Value::string(s.to_ascii_uppercase()),
+        ("trim", Value::Str(s), []) => Value::string(s.trim().to_string()),
+        ("split", Value::Str(s), [sep]) => Value::List(Rc::new(split(s, str_arg(sep)?, -1))),
+        ("split", Value::Str(s), [sep, n]) => Value::List(Rc::new(split(s, str_arg(sep)?, int_arg(n)?))),
+        ("join", Value::List(items), []) => join(items, "")?,
+        ("join", Value::List(items), [sep]) => join(items, str_arg(sep)?)?,
+        ("replace", Value::Str(s), [from, to]) => Value::string(s.replace(str_arg(from)?, str_arg(to)?)),
+        ("replace", Value::Str(s), [from, to, n]) => {
+            let n = int_arg(n)?;
+            if n < 0 {
+                Value::string(s.replace(str_arg(from)?, str_arg(to)?))
+            } else {
+                Value::string(s.replacen(str_arg(from)?, str_arg(to)?, n as usize))
+            }
+        }
+        ("indexOf" | "lastIndexOf", Value::Str(s), [sub, rest @ ..]) => {
+            let sub = str_arg(sub)?;
+            let last = function == "lastIndexOf";
+            let count = s.chars().count() as i64;
+            let start = match rest {
+                [] => if last { count } else { 0 },
+                [i] => int_arg(i)?,
+                _ => return Err(no_overload()),
+            };
+            if start < 0 || start > count {
+                return Err(format!("index out of range: {start}"));
+            }
+            let at = chars_index(s, start as usize).unwrap_or(s.len());
+            let found = if last {
+                // A match may start at `at` at the latest: it ends by `at + sub.len()`.
+                let mut end = (at + sub.len()).min(s.len());
+                while !s.is_char_boundary(end) {
+                    end -= 1;
+                }
+                s.get(..end).and_then(|head| head.rfind(sub))
+            } else {
+                s.get(at..).and_then(|tail| tail.find(sub)).map(|i| i + at)
+            };
+            Value::Int(found.map_or(-1, |byte| s[..byte].chars().count() as i64))
+        }
+        ("indexOf" | "lastIndexOf", Value::List(items), [x]) => {
+            let mut positions = items.iter().enumerate().filter(|(_, v)| equals(v, x, steps)).map(|(i, _)| i as i64);
+            Value::Int(if function == "indexOf" { positions.next() } else { positions.last() }.unwrap_or(-1))
+        }
+        ("substring", Value::Str(s), [start, rest @ ..]) => {
+            let count = s.chars().count() as i64;
+            let start = int_arg(start)?;
+            let end = match rest {
+                [] => count,
+                [e] => int_arg(e)?,
+                _ => return Err(no_overload()),
+            };
+            if start < 0 || start > count {
+                return Err(format!("index out of range: {start}"));
+            }
+            if end < 0 || end > count {
+                return Err(format!("index out of range: {end}"));
+            }
+            if start > end {
+                return Err(format!("invalid substring range. start: {start}, end: {end}"));
+            }
+            Value::string(s.chars().skip(start as usize).take((end - start) as usize).collect())
+        }
+        ("charAt", Value::Str(s), [i]) => {
+            let i = int_arg(i)?;
+            let count = s.chars().count() as i64;
+            if i < 0 || i > count {
+                return Err(format!("index out of range: {i}"));
+            }
+            Value::string(s.chars().nth(i as usize).map(String::from).unwrap_or_default())
+        }
+        ("isSorted", Value::List(items), []) => {
+            let mut sorted = true;
+            for pair in items.windows(2) {
+                if let Value::Bool(true) = binary(BinaryOp::Gt, &pair[0], &pair[1], steps)? {
+                    sorted = false;
+                }
+            }
+            Value::Bool(sorted)
+        }
+        ("sum", Value::List(items), []) => {
+            let mut total = items.first().map_or(Value::Int(0), |v| match v {
+                Value::Uint(_) => Value::Uint(0),
+                Value::Double(_) => Value::Double(0.0),
+                _ => Value::Int(0),
+            });
+            for item in items.iter() {
+                total = binary(BinaryOp::Add, &total, item, steps)?;
+            }
+            total
+        }
+        ("min" | "max", Value::List(items), []) => {
+            let mut best = items.first().cloned().ok_or_else(|| format!("{function}(list) argument must not be empty"))?;
+            for item in items.iter().skip(1) {
+                let op = if function == "min" { BinaryOp::Lt } else { BinaryOp::Gt };
+                if binary(op, item, &best, steps)? == Value::Bool(true) {
+                    best = item.clone();
+                }
+            }
+            best
+        }
+        ("isLessThan" | "isGreaterThan" | "compareTo", Value::Quantity(q), [other]) => {
+            let other = quantity_arg(other)?;
+            let o = q.nanos().cmp(&other.nanos());
+            match function {
+                "isLessThan" => Value::Bool(o == Ordering::Less),
+                "isGreaterThan" => Value::Bool(o == Ordering::Greater),
+                _ => Value::Int(o as i64),
+            }
+        }
+        ("add" | "sub", Value::Quantity(q), [other]) => {
+            let other = quantity_arg(other)?;
+            let nanos = if function == "add" { q.nanos().checked_add(other.nanos()) } else { q.nanos().checked_sub(other.nanos()) };
+            Value::Quantity(Quantity::from_nanos(nanos.ok_or_else(|| "integer overflow".to_string())?, q.format))
+        }
+        ("asInteger", Value::Quantity(q), []) => {
+            if !q.is_integer() || q.nanos().abs() / 1_000_000_000 > i128::from(i64::MAX) {
+                return Err("cannot convert value to integer".to_string());
+            }
+            Value::Int(q.value())
+        }
+        ("asApproximateFloat", Value::Quantity(q), []) => Value::Double(q.nanos() as f64 / 1e9),
+        ("isInteger", Value::Quantity(q), []) => Value::Bool(q.is_integer()),
+        ("sign", Value::Quantity(q), []) => Value::Int(q.nanos().signum() as i64),
+        _ => return Err(no_overload()),
+    })
+}
+
+fn split(s: &str, sep: &str, n: i64) -> Vec<Value> {
+    let parts: Vec<Value> = match n {
+        0 => return Vec::new(),
+        n if n < 0 => {
+            if sep.is_empty() {
+                s.chars().map(|c| Value::string(c.to_string())).collect()
+            } else {
+                s.split(sep).map(|p| Value::string(p.to_string())).collect()
+            }
+        }
+        n => {
+            if sep.is_empty() {
+                let chars: Vec<char> = s.chars().collect();
+                let n = (n as usize).min(chars.len().max(1));
+                let mut out: Vec<Value> = chars.iter().take(n.saturating_sub(1)).map(|c| Value::string(c.to_string())).collect();
+                out.push(Value::string(chars.iter().skip(n.saturating_sub(1)).collect()));
+                out
+            } else {
+                s.splitn(n as usize, sep).map(|p| Value::string(p.to_string())).collect()
+            }
+        }
+    };
+    parts
+}
+
+fn join(items: &[Value], sep: &str) -> Result<Value, String> {
+    let mut parts = Vec::with_capacity(items.len());
+    for item in items {
+        parts.push(str_arg(item)?.to_string());
+    }
+    Ok(Value::string(parts.join(sep)))
+}
+
+fn global(function: &str, args: &[Value]) -> Result<Value, String> {
+    let [arg] = args else { return Err(no_overload()) };
+    Ok(match (function, arg) {
+        ("dyn", v) => v.clone(),
+        ("type", v) => Value::Type(v.type_name()),
+        ("int", Value::Int(i)) => Value::Int(*i),
+        ("int", Value::Uint(u)) => Value::Int(i64::try_from(*u).map_err(|_| "integer overflow".to_string())?),
+        ("int", Value::Double(d)) => {
+            if !d.is_finite() || *d <= -9.223372036854776e18 || *d >= 9.223372036854776e18 {
+                return Err("integer overflow".to_string());
+            }
+            Value::Int(*d as i64)
+        }
+        ("int", Value::Str(s)) => Value::Int(s.parse().map_err(|_| format!("strconv.ParseInt: parsing {s:?}: invalid syntax"))?),
+        ("uint", Value::Uint(u)) => Value::Uint(*u),
+        ("uint", Value::Int(i)) => Value::Uint(u64::try_from(*i).map_err(|_| "unsigned integer overflow".to_string())?),
+        ("uint", Value::Double(d)) => {
+            if !d.is_finite() || *d < 0.0 || *d >= 1.8446744073709552e19 {
+                return Err("unsigned integer overflow".to_string());
+            }
+            Value::Uint(*d as u64)
+        }
+        ("uint", Value::Str(s)) => Value::Uint(s.parse().map_err(|_| format!("strconv.ParseUint: parsing {s:?}: invalid syntax"))?),
+        ("double", Value::Double(d)) => Value::Double(*d),
+        ("double", Value::Int(i)) => Value::Double(*i as f64),
+        ("double", Value::Uint(u)) => Value::Double(*u as f64),
+        ("double", Value::Str(s)) => Value::Double(s.parse().map_err(|_| format!("strconv.ParseFloat: parsing {s:?}: invalid syntax"))?),
+        ("string", Value::Str(s)) => Value::Str(s.clone()),
+        ("string", v @ (Value::Int(_) | Value::Uint(_) | Value::Double(_) | Value::Bool(_))) => Value::string(format_value(v)),
+        ("bool", Value::Bool(b)) => Value::Bool(*b),
+        ("bool", Value::Str(s)) => match &**s {
+            "1" | "t" | "T" | "TRUE" | "true" | "True" => Value::Bool(true),
+            "0" | "f" | "F" | "FALSE" | "false" | "False" => Value::Bool(false),
+            _ => return Err(format!("strconv.ParseBool: parsing {s:?}: invalid syntax")),
+        },
+        ("quantity", Value::Str(s)) => Value::Quantity(Quantity::parse(s).map_err(|e| e.to_string())?),
+        ("isQuantity", Value::Str(s)) => Value::Bool(Quantity::parse(s).is_ok()),
+        _ => return Err(no_overload()),
+    })
+}
