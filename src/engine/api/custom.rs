@@ -113,23 +113,25 @@ impl TypeNames {
     }
 }
 
-/// The id of the custom resource type with these names, filed on first use.
-pub fn intern(names: &TypeNames) -> ResourceId {
+/// The id of the custom resource type with these names, filed on first
+/// use; `None` once ids run out (tens of thousands of definitions).
+pub fn intern(names: &TypeNames) -> Option<ResourceId> {
     TYPES.with(|types| {
         let mut types = types.borrow_mut();
         let slot = match types.iter().position(|t| t.group == names.group && t.plural == names.plural) {
             Some(slot) => {
-                if !names.names(types[slot]) {
-                    types[slot] = names.leaked();
+                if let Some(filed) = types.get_mut(slot).filter(|t| !names.names(t)) {
+                    *filed = names.leaked();
                 }
                 slot
             }
             None => {
+                u16::try_from(RESOURCES.len() + types.len()).ok()?;
                 types.push(names.leaked());
                 types.len() - 1
             }
         };
-        ResourceId((RESOURCES.len() + slot) as u16)
+        u16::try_from(RESOURCES.len() + slot).ok().map(ResourceId)
     })
 }
 

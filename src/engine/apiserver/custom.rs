@@ -362,8 +362,8 @@ impl ApiServer {
                 continue;
             }
             let accepted = crd.status.as_ref().and_then(|s| s.accepted_names.clone()).unwrap_or_default();
-            let Some(names) = type_names(&crd, &accepted) else { continue };
-            resources.push(ServedResource { id: custom::intern(&names), categories: accepted.categories.clone().unwrap_or_default(), crd });
+            let Some(id) = type_names(&crd, &accepted).and_then(|names| custom::intern(&names)) else { continue };
+            resources.push(ServedResource { id, categories: accepted.categories.clone().unwrap_or_default(), crd });
         }
         resources.sort_by(|a, b| {
             let (x, y) = (api::resource(a.id), api::resource(b.id));
