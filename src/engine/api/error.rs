@@ -15,6 +15,8 @@ pub enum Reason {
     Timeout,
     TooManyRequests,
     RequestEntityTooLarge,
+    /// A patch type the resource does not accept (a strategic merge patch of a custom object).
+    UnsupportedMediaType,
     /// Not a server answer: the client could not reach the API server.
     ConnectionRefused,
     /// `StatusReasonUnknown` (empty): a storage's plain error, a 500.
@@ -35,6 +37,7 @@ impl Reason {
             Reason::Timeout => 504,
             Reason::TooManyRequests => 429,
             Reason::RequestEntityTooLarge => 413,
+            Reason::UnsupportedMediaType => 415,
             Reason::ConnectionRefused => 0,
             Reason::Unknown => 500,
         }
@@ -53,6 +56,7 @@ impl Reason {
             Reason::Timeout => "Timeout",
             Reason::TooManyRequests => "TooManyRequests",
             Reason::RequestEntityTooLarge => "RequestEntityTooLarge",
+            Reason::UnsupportedMediaType => "UnsupportedMediaType",
             Reason::ConnectionRefused => "ConnectionRefused",
             Reason::Unknown => "",
         }

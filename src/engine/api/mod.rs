@@ -2,6 +2,7 @@
 //! `k8s-openapi` value inside one `Object` enum, plus the resource table that
 //! discovery (`kubectl api-resources`), REST mapping and the store keys use.
 
+pub mod custom;
 mod error;
 pub mod from_value;
 pub mod go_base64;
@@ -69,7 +70,7 @@ macro_rules! kinds {
     ($( $variant:ident => $ty:ty, $singular:literal, $namespaced:literal, $in_all:literal, [$($short:literal),*] ;)*) => {
         /// A stored object of any served kind.
         #[derive(Clone, Debug, PartialEq)]
-        pub enum Object { $( $variant(Box<$ty>) ),* }
+        pub enum Object { $( $variant(Box<$ty>), )* Custom(Box<custom::CustomObject>) }
 
         /// Every stored resource, ordered by group then plural as discovery lists them.
         pub static RESOURCES: &[ResourceType] = &[ $(
@@ -92,18 +93,18 @@ macro_rules! kinds {
 
         impl Object {
             pub fn resource_id(&self) -> ResourceId {
-                match self { $( Object::$variant(_) => ResourceId(Variant::$variant as u16) ),* }
+                match self { $( Object::$variant(_) => ResourceId(Variant::$variant as u16), )* Object::Custom(o) => o.resource }
             }
             pub fn meta(&self) -> &ObjectMeta {
-                match self { $( Object::$variant(o) => &o.metadata ),* }
+                match self { $( Object::$variant(o) => &o.metadata, )* Object::Custom(o) => &o.metadata }
             }
             pub fn meta_mut(&mut self) -> &mut ObjectMeta {
-                match self { $( Object::$variant(o) => &mut o.metadata ),* }
+                match self { $( Object::$variant(o) => &mut o.metadata, )* Object::Custom(o) => &mut o.metadata }
             }
             /// The object as JSON with `apiVersion` and `kind`, keys sorted as
             /// kubectl prints them.
             pub fn to_json(&self) -> Value {
-                let mut value = match self { $( Object::$variant(o) => encode(o) ),* };
+                let mut value = match self { $( Object::$variant(o) => encode(o), )* Object::Custom(o) => o.to_json() };
                 match self {
                     Object::Event(_) => event_fields_go_always_writes(&mut value),
                     // Never stored, so never given a creation time, which
@@ -162,8 +163,12 @@ macro_rules! kinds {
             /// As [`Object::from_json`], from a borrowed value; a type error
             /// carries the path of the field it is about.
             pub fn from_value(resource: ResourceId, value: &Value) -> Result<Object, DecodeError> {
-                let variant = VARIANTS.get(resource.0 as usize).copied()
-                    .ok_or_else(|| DecodeError { message: "unknown resource".into(), path: Vec::new() })?;
+                let Some(variant) = VARIANTS.get(resource.0 as usize).copied() else {
+                    return match custom::custom_type(resource) {
+                        Some(_) => custom::CustomObject::from_value(resource, value).map(|o| Object::Custom(Box::new(o))),
+                        None => Err(DecodeError { message: "unknown resource".into(), path: Vec::new() }),
+                    };
+                };
                 Ok(match variant { $( Variant::$variant => Object::$variant(decode(value)?) ),* })
             }
         }
@@ -350,8 +355,15 @@ pub mod ids {
 }
 
 pub fn resource(id: ResourceId) -> &'static ResourceType {
-    &RESOURCES[id.0 as usize]
+    match RESOURCES.get(id.0 as usize) {
+        Some(rt) => rt,
+        // A custom resource's type stays filed for the thread's life; an id
+        // no one made reads as an empty type rather than a panic.
+        None => custom::custom_type(id).unwrap_or(&UNKNOWN_TYPE),
+    }
 }
+
+static UNKNOWN_TYPE: ResourceType = ResourceType { group: "", version: "", kind: "", plural: "", singular: "", short_names: &[], namespaced: false, in_all: false };
 
 /// The table position of `group`/`plural`; a `const fn`, so the engine's
 /// own ids ([`ids`]) are found when the crate compiles.
@@ -399,6 +411,10 @@ pub fn resource_for_kind(api_version: &str, kind: &str) -> Option<ResourceId> {
         .iter()
         .position(|r| r.group == group && r.version == version && r.kind == kind)
         .map(|i| ResourceId(i as u16))
+        .or_else(|| custom::served().resources.iter().find(|r| {
+            let rt = resource(r.id);
+            rt.group == group && rt.kind == kind && (rt.version == version || custom::serves_version(&r.crd, version))
+        }).map(|r| r.id))
 }
 
 /// What kubectl resolves a resource argument (`po`, `pods`, `deploy`,
@@ -422,12 +438,14 @@ pub fn resolve_resource_arg(arg: &str) -> Option<ResourceId> {
         None => (lower.clone(), None),
     };
     let name = name.as_str();
+    let in_group = |r: &ResourceType| group.as_deref().is_none_or(|g| r.group == g || r.group.starts_with(&format!("{g}.")));
     RESOURCES
         .iter()
         .enumerate()
-        .filter(|(_, r)| group.as_deref().is_none_or(|g| r.group == g || r.group.starts_with(&format!("{g}."))))
+        .filter(|(_, r)| in_group(r))
         .find(|(_, r)| names(r, name))
         .map(|(i, _)| ResourceId(i as u16))
+        .or_else(|| custom::served().resources.iter().map(|r| r.id).find(|id| in_group(resource(*id)) && names(resource(*id), name)))
 }
 
 /// A namespaced name, the key components and caches use.

@@ -481,9 +481,18 @@ fn decode_for_write(rid: ResourceId, value: &Value) -> Result<(Object, &'static 
     let (obj, version, unknown) = match converted_v1_autoscaler(rid, value)? {
         Some((v2, unknown)) => (Object::from_value(rid, &v2).map_err(|e| cannot_handle(e.message))?, "v1", unknown),
         None => {
-            let obj = Object::from_value(rid, value).map_err(|e| cannot_handle(decode_error_text(rt.kind, &e.fields(), &e.message)))?;
+            let mut obj = Object::from_value(rid, value).map_err(|e| cannot_handle(decode_error_text(rt.kind, &e.fields(), &e.message)))?;
             let mut unknown = Vec::new();
-            unknown_fields(value, &obj.to_json(), "", &mut unknown);
+            // A custom object's unknown fields are those its schema prunes
+            // (its metadata's those the typed decoding dropped).
+            if let Object::Custom(custom) = &mut obj {
+                if let Some(meta) = value.get("metadata") {
+                    unknown_fields(meta, &serde_json::to_value(&custom.metadata).unwrap_or(Value::Null), "metadata", &mut unknown);
+                }
+                unknown.extend(super::custom::prune_and_default(custom));
+            } else {
+                unknown_fields(value, &obj.to_json(), "", &mut unknown);
+            }
             (obj, rt.version, unknown)
         }
     };

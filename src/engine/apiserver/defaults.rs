@@ -61,6 +61,10 @@ pub fn apply_update(obj: &mut Object, old: &Object) {
 
 pub fn apply(obj: &mut Object) {
     match obj {
+        Object::CustomResourceDefinition(crd) => super::custom::default_crd(crd),
+        Object::Custom(o) => {
+            super::custom::prune_and_default(o);
+        }
         Object::Pod(pod) => {
             let spec = pod.spec_mut();
             default_pod_spec(spec);

@@ -8,6 +8,8 @@
 pub mod admission;
 pub mod authorization;
 pub mod component_status;
+pub mod custom;
+pub mod custom_schema;
 pub mod decode;
 pub mod defaults;
 pub mod patch;
@@ -240,6 +242,14 @@ pub struct ApiServer {
     /// hold, so a component can tell in one look that polling each of them
     /// would find nothing (see [`ApiServer::nothing_to_poll`]).
     watch_ledgers: Vec<WatchLedger>,
+    /// The custom resources the established definitions serve.
+    custom_served: Rc<api::custom::Served>,
+    /// A definition was written since the CRD controllers last ran.
+    custom_dirty: bool,
+    /// The CRD controllers are running (their own writes only mark dirty).
+    custom_syncing: bool,
+    /// A served definition is being deleted: its objects' deletions matter.
+    custom_terminating: bool,
 }
 
 /// One component's watches, in brief.
@@ -271,6 +281,8 @@ pub const EVENT_TTL_SECS: u64 = 3600;
 
 impl ApiServer {
     pub fn new(seed: u64, host: &str) -> Self {
+        // A new cluster serves no custom resource yet.
+        api::custom::install(Rc::default());
         ApiServer {
             store: Store::default(),
             running: true,
@@ -305,6 +317,10 @@ impl ApiServer {
             fan_out_targets: Vec::new(),
             serving_healthz: Default::default(),
             write_subresource: "",
+            custom_served: Rc::default(),
+            custom_dirty: false,
+            custom_syncing: false,
+            custom_terminating: false,
         }
     }
 
@@ -474,6 +490,7 @@ impl ApiServer {
             let leases: Vec<_> = self.store.range(&Self::prefix(rid, None)).filter_map(|(k, e)| self.store.event_key(&k).map(|held| (expiry, held, e.mod_revision))).collect();
             self.event_leases.extend(leases);
         }
+        self.resync_custom_resources();
         Ok(self.store.revision())
     }
 
@@ -731,7 +748,9 @@ impl ApiServer {
         self.authorize_client_on("get", resource_id, subresource, namespace, name)?;
         let kind = resource(resource_id).kind;
         let served = match subresource {
+            "status" if resource_id.0 as usize >= api::RESOURCES.len() => custom::has_status(resource_id),
             "status" => serves_status(kind),
+            "scale" if resource_id.0 as usize >= api::RESOURCES.len() => custom::scale_of(resource_id).is_some(),
             "scale" => matches!(kind, "Deployment" | "ReplicaSet" | "StatefulSet" | "ReplicationController"),
             _ => false,
         };
@@ -942,6 +961,7 @@ impl ApiServer {
             return Err(component_status::method_not_allowed());
         }
         self.warn_if_deprecated(rid);
+        self.check_custom_create(&obj)?;
         {
             let meta = obj.meta_mut();
             if rt.namespaced {
@@ -1009,6 +1029,14 @@ impl ApiServer {
             for warning in pod_warnings::app_armor_annotations(&pod.metadata, crate::engine::api::pod_spec_or_empty(pod.spec.as_deref())) {
                 self.warn(warning);
             }
+        }
+        match &mut obj {
+            Object::CustomResourceDefinition(crd) => custom::prepare_crd_create(crd),
+            // With a status subresource, a create's status is dropped.
+            Object::Custom(o) if custom::has_status(rid) => {
+                o.content.remove("status");
+            }
+            _ => {}
         }
         let causes = validation::validate_create(&obj);
         if !causes.is_empty() {
@@ -1158,6 +1186,9 @@ impl ApiServer {
         preserve_system_meta(obj.meta_mut(), old.meta());
         if status_only {
             stamp_volume_phase_transition(&mut obj, &old, self.now);
+        }
+        if let (Object::CustomResourceDefinition(crd), Object::CustomResourceDefinition(stored), false) = (&mut obj, &*old, status_only) {
+            custom::prepare_crd_update(crd, stored);
         }
         if !status_only {
             admission::admit_update(self, &mut obj, &old)?;
@@ -1505,6 +1536,14 @@ impl ApiServer {
         admission::validating_policy::admit(self, &admission::validating_policy::Request { operation: "DELETE", object: None, old_object: Some(&old), subresource: "" })?;
         let mut next = (*old).clone();
         let already_deleting = old.meta().deletion_timestamp.is_some();
+        // The definition's REST Delete: the cleanup finalizer and a
+        // `Terminating` condition, so its objects go before it does.
+        if let (Object::CustomResourceDefinition(crd), false) = (&mut next, already_deleting) {
+            let finalizers = crd.metadata.finalizers.get_or_insert_with(Vec::new);
+            if !finalizers.iter().any(|f| f == custom::CLEANUP_FINALIZER) {
+                finalizers.push(custom::CLEANUP_FINALIZER.to_string());
+            }
+        }
         // The namespace REST's Delete: the first request only marks it
         // (a deletionTimestamp, no grace period, phase Terminating) and sets
         // the garbage collector's finalizers; while its spec finalizers
@@ -1662,6 +1701,9 @@ impl ApiServer {
         for id in overflowed {
             self.close_watch(id);
         }
+        if matches!(**new, Object::CustomResourceDefinition(_) | Object::Custom(_)) {
+            self.note_custom_write(new);
+        }
     }
 }
 
@@ -1800,7 +1842,8 @@ fn request_namespace(obj: &Object) -> &str {
 }
 
 pub fn tracks_generation(rid: ResourceId) -> bool {
-    matches!(
+    // Every custom object has a generation (the custom resource strategy).
+    rid.0 as usize >= api::RESOURCES.len() || matches!(
         api::resource(rid).kind,
         "Deployment"
             | "ReplicaSet"
@@ -1856,6 +1899,14 @@ macro_rules! status_kinds {
                         Object::$shared(merged)
                     }
                 } )*
+                (Object::Custom(new), Object::Custom(stored)) => {
+                    let mut merged = stored.clone();
+                    match new.content.get("status") {
+                        Some(status) => merged.content.insert("status".to_string(), status.clone()),
+                        None => merged.content.remove("status"),
+                    };
+                    Object::Custom(merged)
+                }
                 (obj, old) => {
                     let mut merged = old.clone();
                     copy_status(&mut merged, &obj);
@@ -1869,11 +1920,21 @@ macro_rules! status_kinds {
                 (Object::Pod(t), Object::Pod(f)) => t.status = f.status.clone(),
                 $( (Object::$variant(t), Object::$variant(f)) => t.status = f.status.clone(), )*
                 $( (Object::$shared(t), Object::$shared(f)) => t.status = f.status.clone(), )*
+                // Only a version with a status subresource keeps its status from a main write.
+                (Object::Custom(t), Object::Custom(f)) if custom::has_status(t.resource) => {
+                    match f.content.get("status") {
+                        Some(status) => t.content.insert("status".to_string(), status.clone()),
+                        None => t.content.remove("status"),
+                    };
+                }
                 _ => {}
             }
         }
         /// Whether the kind serves a `/status` subresource.
         pub fn has_status_subresource(obj: &Object) -> bool {
+            if let Object::Custom(o) = obj {
+                return custom::has_status(o.resource);
+            }
             matches!(obj, Object::Pod(_) $( | Object::$variant(_) )* $( | Object::$shared(_) )*)
         }
         /// [`has_status_subresource`] by the kind's name.
@@ -1885,6 +1946,13 @@ macro_rules! status_kinds {
                 (Object::Pod(x), Object::Pod(y)) => !x.same_spec(y),
                 $( (Object::$variant(x), Object::$variant(y)) => x.spec != y.spec, )*
                 $( (Object::$shared(x), Object::$shared(y)) => !api::pod::shared_or_equal(&x.spec, &y.spec), )*
+                // The custom resource strategy: anything but metadata (and the
+                // status, with a status subresource) is the spec.
+                (Object::Custom(x), Object::Custom(y)) => {
+                    let with_status = !custom::has_status(x.resource);
+                    let rest = |o: &api::custom::CustomObject| o.content.iter().filter(|(k, _)| with_status || k.as_str() != "status").map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>();
+                    rest(x) != rest(y)
+                }
                 _ => a.to_json().get("spec") != b.to_json().get("spec"),
             }
         }
@@ -1893,7 +1961,7 @@ macro_rules! status_kinds {
 
 status_kinds!(
     Node, Namespace, Service, PersistentVolumeClaim, PersistentVolume, ReplicationController, ResourceQuota,
-    CronJob, HorizontalPodAutoscaler, PodDisruptionBudget, Ingress, CertificateSigningRequest;
+    CronJob, HorizontalPodAutoscaler, PodDisruptionBudget, Ingress, CertificateSigningRequest, CustomResourceDefinition;
     shared spec: Deployment, ReplicaSet, DaemonSet, StatefulSet, Job
 );
 

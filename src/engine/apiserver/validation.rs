@@ -414,6 +414,11 @@ pub fn validate_create(obj: &Object) -> Vec<Cause> {
     if let Object::Pod(p) = obj {
         pod::validate_pod_create_extras(p, &mut errs);
     }
+    match obj {
+        Object::CustomResourceDefinition(crd) => errs.0.extend(super::custom::validate_crd(crd)),
+        Object::Custom(o) => errs.0.extend(super::custom::validate_custom(o)),
+        _ => {}
+    }
     if let Object::PriorityClass(pc) = obj {
         validate_priority_class(pc, &mut errs);
     }
@@ -583,6 +588,11 @@ fn validate_node_pod_cidrs(cidrs: &[String], errs: &mut Errors) {
 pub fn validate_update(obj: &Object, old: &Object) -> Vec<Cause> {
     let mut errs = Errors::default();
     validate_object_meta_update(obj.meta(), old.meta(), &mut errs);
+    match obj {
+        Object::CustomResourceDefinition(crd) => errs.0.extend(super::custom::validate_crd(crd)),
+        Object::Custom(o) => errs.0.extend(super::custom::validate_custom(o)),
+        _ => {}
+    }
     match (obj, old) {
         (Object::Pod(p), Object::Pod(old_pod)) => {
             // Pods validate their spec again, then what may change.

@@ -109,11 +109,13 @@ impl NamespaceController {
     /// (`deleteAllContentForGroupVersionResource`); returns what is left.
     fn delete_content(&mut self, ctx: &mut Ctx, ns: &str, deleted_at: Option<VirtualTime>) -> Result<ContentLeft, ApiError> {
         let mut left = ContentLeft::default();
-        for (i, rt) in RESOURCES.iter().enumerate() {
-            if !rt.namespaced {
+        // The built-in resources, then the custom ones the cluster serves.
+        let custom = crate::engine::api::custom::served();
+        let rids = (0..RESOURCES.len()).map(|i| ResourceId(i as u16)).chain(custom.resources.iter().map(|r| r.id));
+        for rid in rids {
+            if !resource(rid).namespaced {
                 continue;
             }
-            let rid = ResourceId(i as u16);
             let (items, _) = ctx.api.list(&Query::in_namespace(rid, ns))?;
             if items.is_empty() {
                 continue;

@@ -76,6 +76,12 @@ pub fn discovered() -> Vec<Discovered> {
     for &(group, version, plural, namespaced, kind) in extra {
         list.push(Discovered { group, version, plural, short_names: &[], namespaced, kind, verbs: verbs_of(group, plural), categories: &[] });
     }
+    // The custom resources the established definitions serve.
+    for served in &crate::engine::api::custom::served().resources {
+        let r = crate::engine::api::resource(served.id);
+        let categories = crate::engine::api::custom::static_list(&served.categories);
+        list.push(Discovered { group: r.group, version: r.version, plural: r.plural, short_names: r.short_names, namespaced: r.namespaced, kind: r.kind, verbs: ALL_VERBS, categories });
+    }
     // Discovery lists groups ("" first) and, within one, resources by name;
     // kubectl then sorts stably by group.
     list.sort_stable_by(|a, b| a.group.cmp(b.group).then(a.plural.cmp(b.plural)));

@@ -461,6 +461,8 @@ fn run_session(cluster: &mut Cluster, mut words: Vec<String>, stdin: Option<&str
     if words.first().is_some_and(|w| w == "kubectl") {
         words.remove(0);
     }
+    // kubectl's discovery and mapping read this cluster's custom resources.
+    cluster.sim.api.install_custom_resources();
     let args = match args::parse(&words) {
         Ok(a) => a,
         Err(e) => return Output { stdout: String::new(), stderr: ensure_newline(e), exit_code: 1, ..Default::default() },

@@ -542,6 +542,8 @@ impl Sim {
         let slot = &mut self.slots[id];
         let name = Rc::clone(&slot.name);
         self.api.set_caller(Some(id));
+        // The component reads this cluster's custom resources.
+        self.api.install_custom_resources();
         let mut ctx = Ctx { api: &mut self.api, now, rng: &mut self.rng, world: &mut self.world, activity: &mut self.activity, me: id, name: &name, wake: None };
         f(&mut *slot.component, &mut ctx);
         let wake = ctx.wake;

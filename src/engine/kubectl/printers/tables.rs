@@ -10,6 +10,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, MicroTime, T
 
 use crate::engine::api::{meta::virtual_of, Object};
 use crate::engine::selector::Selector;
+use serde_json::Value;
+use super::jsonpath;
 use crate::engine::sim::clock::VirtualTime;
 
 use super::human_duration;
@@ -20,6 +22,52 @@ pub struct Row {
     pub cells: Vec<String>,
     /// Which cell is the object's name (kind prefixes go there); events have none.
     pub name_column: Option<usize>,
+}
+
+/// apiextensions-apiserver's table convertor: NAME, then the served
+/// version's `additionalPrinterColumns` (those of priority 0 only, unless
+/// wide), each cell the first value its JSONPath finds, typed as the
+/// column says (`cellForJSONValue`; a `date` as an age); no column at
+/// all is one `Age` column.
+fn custom_row(obj: &Object, rid: crate::engine::api::ResourceId, wide: bool, now: VirtualTime) -> Row {
+    let name = obj.meta().name.clone().unwrap_or_default();
+    let version = crate::engine::api::resource(rid).version;
+    let columns = crate::engine::apiserver::custom::definition_of(rid)
+        .and_then(|crd| crd.spec.versions.iter().find(|v| v.name == version).map(|v| v.additional_printer_columns.clone().unwrap_or_default()))
+        .unwrap_or_default();
+    if columns.is_empty() {
+        return Row { headers: vec!["NAME", "AGE"], cells: vec![name, age(obj.meta().creation_timestamp.as_ref(), now)], name_column: Some(0) };
+    }
+    let data = obj.to_json();
+    let mut headers = vec!["NAME"];
+    let mut cells = vec![name];
+    for column in columns.iter().filter(|c| wide || c.priority.unwrap_or(0) == 0) {
+        headers.push(crate::engine::api::custom::static_text(&column.name.to_uppercase()));
+        let found = jsonpath::Template::parse(&format!("{{{}}}", column.json_path)).ok().and_then(|t| {
+            let results = t.find_results(&data, true).ok()?;
+            results.first()?.first().map(|v| v.as_ref().clone())
+        });
+        cells.push(match found {
+            None | Some(Value::Null) => "<none>".to_string(),
+            Some(value) => custom_cell(&column.type_, &value, now),
+        });
+    }
+    Row { headers, cells, name_column: Some(0) }
+}
+
+/// `cellForJSONValue`, as kubectl prints the cell (`<none>` for nil).
+fn custom_cell(type_: &str, value: &Value, now: VirtualTime) -> String {
+    match (type_, value) {
+        ("string", v) => jsonpath::go_sprint(v),
+        ("integer", Value::Number(n)) => n.as_i64().map(|i| i.to_string()).unwrap_or_else(|| (n.as_f64().unwrap_or(0.0) as i64).to_string()),
+        ("number", Value::Number(n)) => jsonpath::go_sprint(&Value::Number(n.clone())),
+        ("boolean", Value::Bool(b)) => b.to_string(),
+        ("date", Value::String(text)) => match crate::engine::api::go_time::parse(crate::engine::api::go_time::Layout::Rfc3339, text) {
+            Ok(t) => age(Some(&Time(t)), now),
+            Err(_) => "<invalid>".to_string(),
+        },
+        _ => "<none>".to_string(),
+    }
 }
 
 /// `translateTimestampSince`: the age of an API time at `now`.
@@ -103,6 +151,7 @@ pub fn row(obj: &Object, wide: bool, now: VirtualTime) -> Row {
     let named = |headers: Vec<&'static str>, cells: Vec<String>| Row { headers, cells, name_column: Some(0) };
     match obj {
         Object::Pod(pod) => pod_row(pod, wide, now),
+        Object::Custom(custom) => custom_row(obj, custom.resource, wide, now),
         Object::Node(node) => {
             let status = node.status.clone().unwrap_or_default();
             let mut states: Vec<String> = Vec::new();

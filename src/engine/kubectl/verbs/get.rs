@@ -29,7 +29,14 @@ pub fn resolve(word: &str) -> Result<ResourceId> {
 
 /// The resources `all` stands for, in discovery order.
 fn all_category() -> Vec<ResourceId> {
-    RESOURCES.iter().enumerate().filter(|(_, r)| r.in_all).map(|(i, _)| ResourceId(i as u16)).collect()
+    let built_in = RESOURCES.iter().enumerate().filter(|(_, r)| r.in_all).map(|(i, _)| ResourceId(i as u16));
+    built_in.chain(custom_category("all")).collect()
+}
+
+/// The custom resources a definition puts in `category` (after the
+/// built-in groups, as discovery lists the definitions' groups).
+fn custom_category(category: &str) -> Vec<ResourceId> {
+    crate::engine::api::custom::served().resources.iter().filter(|r| r.categories.iter().any(|c| c == category)).map(|r| r.id).collect()
 }
 
 /// Splits `get` arguments into requests: `TYPE[,TYPE…] [NAME…]` or `TYPE/NAME…`.
@@ -60,6 +67,14 @@ fn requests_from_args(args: &[String]) -> Result<(Vec<Request>, bool)> {
         if word == "all" {
             several = true;
             for id in all_category() {
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+        } else if let Some(members) = Some(custom_category(word)).filter(|m| !m.is_empty()) {
+            // A category only custom resources name (kubectl's category expander).
+            several = true;
+            for id in members {
                 if !ids.contains(&id) {
                     ids.push(id);
                 }

@@ -69,6 +69,14 @@ pub fn run(s: &mut Session) -> Result {
             patch_scale(s, t, &obj, &kind, &patch_value, dry, &format, &mut failures)?;
             continue;
         }
+        // The custom resource handler serves JSON and merge patches only.
+        if matches!(&*obj, Object::Custom(_)) && !matches!(kind.as_str(), "merge" | "json") && dry != DryRun::Client {
+            failures.push(Failure::Api(ApiError::new(
+                Reason::UnsupportedMediaType,
+                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml",
+            )));
+            continue;
+        }
         let current = obj.to_json();
         // A client dry run patches the object kubectl fetched itself.
         let patched = if dry == DryRun::Client {

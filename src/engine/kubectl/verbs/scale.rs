@@ -19,8 +19,18 @@ pub(crate) fn replicas_of(obj: &Object) -> Option<i32> {
         Object::ReplicaSet(r) => Some(r.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)),
         Object::StatefulSet(r) => Some(r.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)),
         Object::ReplicationController(r) => Some(r.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)),
+        // A custom resource's scale subresource reads its `specReplicasPath` (0 when unset).
+        Object::Custom(o) => {
+            let scale = crate::engine::apiserver::custom::scale_of(o.resource)?;
+            Some(o.field(&json_path_fields(&scale.spec_replicas_path)).and_then(Value::as_i64).map_or(0, |n| n as i32))
+        }
         _ => None,
     }
+}
+
+/// The fields of a scale subresource's path (`.spec.replicas`).
+fn json_path_fields(path: &str) -> Vec<&str> {
+    path.split('.').filter(|f| !f.is_empty()).collect()
 }
 
 /// The object's `autoscaling/v1` Scale, as the registry's scale
@@ -29,8 +39,17 @@ pub(crate) fn scale_of(obj: &Object) -> Value {
     let have = replicas_of(obj).unwrap_or_default();
     let meta = obj.meta();
     let value = obj.to_json();
-    let status_replicas = value.pointer("/status/replicas").and_then(Value::as_i64).unwrap_or(0);
+    let custom_scale = match obj {
+        Object::Custom(o) => crate::engine::apiserver::custom::scale_of(o.resource).map(|scale| (o, scale)),
+        _ => None,
+    };
+    let status_replicas = match &custom_scale {
+        Some((o, scale)) => o.field(&json_path_fields(&scale.status_replicas_path)).and_then(Value::as_i64).unwrap_or(0),
+        None => value.pointer("/status/replicas").and_then(Value::as_i64).unwrap_or(0),
+    };
+    let custom_selector = custom_scale.as_ref().and_then(|(o, scale)| o.field(&json_path_fields(scale.label_selector_path.as_deref()?))?.as_str().map(str::to_string));
     let selector = match (obj, value.pointer("/spec/selector")) {
+        _ if custom_scale.is_some() => custom_selector.unwrap_or_default(),
         (Object::ReplicationController(_), Some(Value::Object(set))) => set.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())).collect::<Vec<_>>().join(","),
         (_, Some(v)) => serde_json::from_value::<LabelSelector>(v.clone()).map(|l| selector_string(&l)).unwrap_or_default(),
         (_, None) => String::new(),
@@ -54,6 +73,18 @@ pub(crate) fn set_replicas(obj: &mut Object, n: i32) {
         Object::ReplicaSet(r) => r.spec_mut().replicas = Some(n),
         Object::StatefulSet(r) => r.spec_mut().replicas = Some(n),
         Object::ReplicationController(r) => r.spec.get_or_insert_with(Default::default).replicas = Some(n),
+        Object::Custom(o) => {
+            let Some(scale) = crate::engine::apiserver::custom::scale_of(o.resource) else { return };
+            let fields = json_path_fields(&scale.spec_replicas_path);
+            let Some((last, parents)) = fields.split_last() else { return };
+            let mut at = &mut o.content;
+            for field in parents {
+                let next = at.entry(field.to_string()).or_insert_with(|| Value::Object(serde_json::Map::new()));
+                let Some(object) = next.as_object_mut() else { return };
+                at = object;
+            }
+            at.insert(last.to_string(), Value::from(n));
+        }
         _ => {}
     }
 }
