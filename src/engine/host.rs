@@ -178,9 +178,9 @@ fn minikube(cluster: &mut Cluster, args: &[String]) -> HostOutput {
 /// stays the scripts' own (virtual time), and kubectl's verbs typed without
 /// `kubectl` keep theirs but `cp`, which the machine's `cp` is.
 pub const SHELL_PROGRAMS: &[&str] = &[
-    "[", "base64", "basename", "bash", "cat", "cd", "cp", "cut", "date", "dirname", "echo", "env", "false", "grep", "head", "hostname", "id", "ls",
-    "mkdir", "mv", "printenv", "printf", "pwd", "rm", "rmdir", "sh", "sort", "tail", "tee", "test", "touch", "tr", "true", "uname", "uniq", "wc",
-    "which", "whoami", "xargs",
+    "[", "awk", "base64", "basename", "bash", "cat", "cd", "cp", "cut", "dash", "date", "df", "dirname", "echo", "env", "false", "grep", "head",
+    "hostname", "id", "kill", "ls", "mawk", "mkdir", "mount", "mv", "printenv", "printf", "pwd", "rm", "rmdir", "sed", "seq", "sh", "sort", "tail",
+    "tee", "test", "touch", "tr", "true", "uname", "uniq", "wc", "which", "whoami", "xargs",
 ];
 
 /// What a line asks of a shell outside quotes and `$(…)`.
@@ -399,6 +399,12 @@ mod tests {
         assert!(needs_shell("ls"));
         assert!(needs_shell("rm web.yaml"));
         assert!(needs_shell("echo hi"));
+        assert!(needs_shell("sed -i 's/a/b/' web.yaml"));
+        // Every program of the machine starts a shell line, but `sleep`,
+        // which a script reads as the cluster's clock.
+        for program in crate::engine::node::rootfs::DEBIAN_PROGRAMS.iter().filter(|p| **p != "sleep") {
+            assert!(super::SHELL_PROGRAMS.contains(program), "{program} is on the learner's machine");
+        }
         // kubectl's own lines keep their path: quoted operators, a
         // here-document alone, `&&` and `||`, a substitution's pipe.
         assert!(!needs_shell("kubectl get pods"));
