@@ -279,7 +279,7 @@ pub fn pod_security(api: &ApiServer, obj: &Object, old: Option<&Object>) -> Resu
             // A workload's template only gets warnings (and audit lines),
             // which only the client sees; a write of its scale subresource
             // is not looked at (`ValidatePodController`).
-            if !api.serving_client() || api.write_subresource() == "scale" {
+            if !api.serving_client() || api.served_update_subresource() == "scale" {
                 return Ok(());
             }
             let Some((meta, spec)) = pod_template_of(obj) else { return Ok(()) };

@@ -235,9 +235,6 @@ pub struct ApiServer {
     fan_out_targets: Vec<WatchId>,
     /// Which components the ComponentStatus registry probes answer.
     serving_healthz: component_status::Serving,
-    /// The subresource kubectl's write being served goes through (`scale`),
-    /// empty for the object itself.
-    write_subresource: &'static str,
     /// Per component (by id, the slots' dense numbering): what its watches
     /// hold, so a component can tell in one look that polling each of them
     /// would find nothing (see [`ApiServer::nothing_to_poll`]).
@@ -316,7 +313,6 @@ impl ApiServer {
             last_bound_status: None,
             fan_out_targets: Vec::new(),
             serving_healthz: Default::default(),
-            write_subresource: "",
             custom_served: Rc::default(),
             custom_dirty: false,
             custom_syncing: false,
@@ -345,12 +341,6 @@ impl ApiServer {
     /// The warnings the client's requests got since it last took them.
     pub fn take_client_warnings(&self) -> Vec<String> {
         std::mem::take(&mut *self.client_warnings.borrow_mut())
-    }
-
-    /// The subresource the write being served goes through (`scale`, or
-    /// empty for the object itself).
-    pub fn write_subresource(&self) -> &'static str {
-        self.write_subresource
     }
 
     /// The deprecation warning a request on a deprecated kind gets (the
@@ -1116,12 +1106,7 @@ impl ApiServer {
                     self.check_escalation(&obj, Some(&entry.value.object()))?;
                 }
             }
-            return self.as_authorized(|api| {
-                api.write_subresource = subresource;
-                let result = api.update_with(obj, status_only, dry_run);
-                api.write_subresource = "";
-                result
-            });
+            return self.as_authorized(|api| api.update_with(obj, status_only, dry_run));
         }
         self.check_reachable()?;
         keep_node_name_outside_spec(&mut obj);
