@@ -240,12 +240,6 @@ fn operators(line: &str) -> Operators {
     found
 }
 
-/// Whether a line pipes one command into another (`kubectl get pods | grep
-/// web`): a `|` outside quotes and `$(…)`, not one of `||`'s.
-pub fn has_pipe(line: &str) -> bool {
-    line.lines().next().is_some_and(|first| operators(first).shell && first.contains('|'))
-}
-
 /// Whether a line is the learner's shell's rather than kubectl's alone: a
 /// pipe, `;` or redirection outside quotes, or a first word that is one of
 /// the machine's [`SHELL_PROGRAMS`]. A here-document alone (`kubectl apply
@@ -387,7 +381,7 @@ pub fn run_pipeline(cluster: &mut Cluster, text: &str, files: &dyn crate::engine
 
 #[cfg(test)]
 mod tests {
-    use super::{has_pipe, needs_shell, split_here_document};
+    use super::{needs_shell, split_here_document};
 
     #[test]
     fn the_shell_takes_redirections_here_documents_and_file_commands() {
@@ -422,13 +416,13 @@ mod tests {
 
     #[test]
     fn a_pipe_is_one_outside_quotes_and_substitutions() {
-        assert!(has_pipe("kubectl get pods | grep web"));
-        assert!(has_pipe("a|b"));
-        assert!(!has_pipe("kubectl get pods || echo no"));
-        assert!(!has_pipe("kubectl exec web -- sh -c 'ls | wc -l'"));
-        assert!(!has_pipe("kubectl exec web -- sh -c \"ls | wc -l\""));
-        assert!(!has_pipe("kubectl get pod $(kubectl get pods -o name | head -1)"));
-        assert!(!has_pipe("kubectl get pods -l 'a in (x)' \\| b"));
-        assert!(has_pipe("kubectl get pod $(kubectl get pods -o name) | cat"));
+        assert!(needs_shell("kubectl get pods | grep web"));
+        assert!(needs_shell("a|b"));
+        assert!(!needs_shell("kubectl get pods || echo no"));
+        assert!(!needs_shell("kubectl exec web -- sh -c 'ls | wc -l'"));
+        assert!(!needs_shell("kubectl exec web -- sh -c \"ls | wc -l\""));
+        assert!(!needs_shell("kubectl get pod $(kubectl get pods -o name | head -1)"));
+        assert!(!needs_shell("kubectl get pods -l 'a in (x)' \\| b"));
+        assert!(needs_shell("kubectl get pod $(kubectl get pods -o name) | cat"));
     }
 }
