@@ -38,9 +38,10 @@ fn is_event(key: &str) -> bool {
 /// Kinds whose keys are counted, so that asking whether there are any is
 /// not a search: the API server's admission asks at every create (a
 /// ResourceQuota for every namespaced object, a LimitRange for every
-/// pod), and most clusters hold none, where the search compared the
-/// prefix with a dozen long keys.
-pub const COUNTED_PREFIXES: [&str; 2] = ["/registry/resourcequotas/", "/registry/limitranges/"];
+/// pod, a ValidatingAdmissionPolicy for every write), and most clusters
+/// hold none, where the search compared the prefix with a dozen long keys.
+pub const COUNTED_PREFIXES: [&str; 3] =
+    ["/registry/resourcequotas/", "/registry/limitranges/", "/registry/validatingadmissionpolicies.admissionregistration.k8s.io/"];
 
 /// Which of [`COUNTED_PREFIXES`] `key` is under.
 fn counted(key: &str) -> Option<usize> {
