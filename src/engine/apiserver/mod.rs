@@ -19,6 +19,7 @@ mod event_leases;
 pub mod eviction;
 pub mod validation;
 pub mod pod_warnings;
+pub mod object_warnings;
 mod shared_specs;
 
 pub use authorization::Client;
@@ -1033,7 +1034,7 @@ impl ApiServer {
             return Err(invalid_error(&obj, causes));
         }
         if warned {
-            for warning in pod_warnings::on_write(&obj, None) {
+            for warning in object_warnings::on_write(&obj, None) {
                 self.warn(warning);
             }
         }
@@ -1191,7 +1192,7 @@ impl ApiServer {
         }
         if !status_only {
             if self.serving_client() {
-                for warning in pod_warnings::on_write(&obj, Some(&*old)) {
+                for warning in object_warnings::on_write(&obj, Some(&*old)) {
                     self.warn(warning);
                 }
             }

@@ -37,7 +37,7 @@ fn child(parent: &str, name: &str) -> String {
 }
 
 /// `nodeapi.GetNodeLabelDeprecatedMessage` (pkg/api/node/util.go).
-fn deprecated_node_label(key: &str) -> Option<&'static str> {
+pub(super) fn deprecated_node_label(key: &str) -> Option<&'static str> {
     Some(match key {
         "beta.kubernetes.io/arch" => r#"deprecated since v1.14; use "kubernetes.io/arch" instead"#,
         "beta.kubernetes.io/os" => r#"deprecated since v1.14; use "kubernetes.io/os" instead"#,
@@ -52,7 +52,7 @@ fn deprecated_node_label(key: &str) -> Option<&'static str> {
 }
 
 /// `nodeapi.GetWarningsForNodeSelectorTerm`: only its expressions' keys.
-fn node_selector_term(term: &NodeSelectorTerm, path: &str, warnings: &mut Vec<String>) {
+pub(super) fn node_selector_term(term: &NodeSelectorTerm, path: &str, warnings: &mut Vec<String>) {
     for (i, expression) in term.match_expressions.iter().flatten().enumerate() {
         if let Some(message) = deprecated_node_label(&expression.key) {
             warnings.push(format!("{path}.matchExpressions[{i}].key: {} is {message}", expression.key));
@@ -109,7 +109,7 @@ fn containers<'a>(spec: &'a PodSpec, spec_path: &str) -> Vec<ContainerView<'a>> 
 
 /// The warning for a memory or ephemeral-storage quantity that is not a
 /// whole number of bytes (`MilliValue() % 1000 != 0`), printed canonically.
-fn fractional_bytes(quantities: Option<&BTreeMap<String, Quantity>>, resource: &str, path: &str, warnings: &mut Vec<String>) {
+pub(super) fn fractional_bytes(quantities: Option<&BTreeMap<String, Quantity>>, resource: &str, path: &str, warnings: &mut Vec<String>) {
     let Some(quantity) = quantities.and_then(|q| q.get(resource)).and_then(crate::engine::quantity::parse_stored) else { return };
     if quantity.milli_value() % 1000 != 0 {
         warnings.push(format!("{path}[{resource}]: fractional byte value {:?} is invalid, must be an integer", quantity.canonical()));

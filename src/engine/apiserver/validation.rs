@@ -13,7 +13,7 @@ mod pod;
 mod policy;
 mod rbac;
 pub use pod::volume_source_names;
-mod service;
+pub(super) mod service;
 pub mod storage;
 mod workloads;
 
