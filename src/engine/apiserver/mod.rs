@@ -1192,7 +1192,8 @@ impl ApiServer {
         debug_assert!(!status_only || !spec_changed(&obj, &old), "a status write of {key} changed its spec");
         let mut causes = if status_only { validation::validate_status_update(&obj, &old) } else { validation::validate_update(&obj, &old) };
         let mut ratcheted = Vec::new();
-        if let (false, Object::Custom(o), Object::Custom(old_custom)) = (status_only, &obj, &*old) {
+        // The status strategy runs the rules too (a status rule is checked on a status write).
+        if let (Object::Custom(o), Object::Custom(old_custom)) = (&obj, &*old) {
             let outcome = custom::validate_custom_rules(o, Some(old_custom), &causes);
             causes.extend(outcome.causes);
             ratcheted = outcome.warnings;
