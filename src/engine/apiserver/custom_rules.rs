@@ -359,7 +359,8 @@ pub fn validate_rules(content: &Json, old: Option<&Json>, schema: &JSONSchemaPro
     walk.outcome
 }
 
-fn has_rules(schema: &JSONSchemaProps, depth: usize) -> bool {
+/// Whether any node of the schema has a rule.
+pub fn has_rules(schema: &JSONSchemaProps, depth: usize) -> bool {
     depth <= MAX_DEPTH
         && (schema.x_kubernetes_validations.as_ref().is_some_and(|r| !r.is_empty())
             || schema.properties.iter().flatten().any(|(_, p)| has_rules(p, depth + 1))
