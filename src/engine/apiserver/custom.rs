@@ -103,7 +103,15 @@ pub fn validate_crd(crd: &CustomResourceDefinition) -> Vec<Cause> {
         let fld = format!("spec.versions[{i}]");
         match version.schema.as_ref().and_then(|s| s.open_api_v3_schema.as_ref()) {
             None => errs.required(&format!("{fld}.schema.openAPIV3Schema"), "schemas are required"),
-            Some(schema) => super::custom_schema::check_schema(schema, &format!("{fld}.schema.openAPIV3Schema"), &mut errs),
+            Some(schema) => {
+                let before = errs.0.len();
+                let at = format!("{fld}.schema.openAPIV3Schema");
+                super::custom_schema::check_schema(schema, &at, &mut errs);
+                // Rules are compiled against a schema that holds together.
+                if errs.0.len() == before {
+                    super::custom_rules::check_rules(schema, &at, &mut errs);
+                }
+            }
         }
     }
     if let Some(status) = &crd.status {
@@ -431,4 +439,18 @@ pub fn validate_custom(obj: &CustomObject) -> Vec<Cause> {
     let Some(crd) = definition_of(obj.resource) else { return Vec::new() };
     let Some(schema) = schema_of(&crd, obj.resource) else { return Vec::new() };
     super::custom_schema::validate(&obj.content, schema)
+}
+
+/// The definition's `x-kubernetes-validations` on a custom object's
+/// create (`old` none) or update, after the schema's own validation.
+pub fn validate_custom_rules(obj: &CustomObject, old: Option<&CustomObject>, schema_causes: &[Cause]) -> super::custom_rules::RuleOutcome {
+    let Some(crd) = definition_of(obj.resource) else { return Default::default() };
+    let Some(schema) = schema_of(&crd, obj.resource) else { return Default::default() };
+    // Most definitions have no rules: nothing to build for them.
+    if !super::custom_rules::has_rules(schema, 0) {
+        return Default::default();
+    }
+    let rt = api::resource(obj.resource);
+    let root = |o: &CustomObject| super::custom_rules::root_json(rt.api_version(), rt.kind, &o.metadata, &o.content);
+    super::custom_rules::validate_rules(&root(obj), old.map(root).as_ref(), schema, schema_causes)
 }

@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 const MAX_DEPTH: usize = 64;
 
 /// The schema a list's items follow.
-fn items(schema: &JSONSchemaProps) -> Option<&JSONSchemaProps> {
+pub(super) fn items(schema: &JSONSchemaProps) -> Option<&JSONSchemaProps> {
     match schema.items.as_ref()? {
         JSONSchemaPropsOrArray::Schema(s) => Some(s),
         JSONSchemaPropsOrArray::Schemas(list) => list.first(),
@@ -22,7 +22,7 @@ fn items(schema: &JSONSchemaProps) -> Option<&JSONSchemaProps> {
 }
 
 /// The schema a map's values follow (`additionalProperties`).
-fn additional(schema: &JSONSchemaProps) -> Option<&JSONSchemaProps> {
+pub(super) fn additional(schema: &JSONSchemaProps) -> Option<&JSONSchemaProps> {
     match schema.additional_properties.as_ref()? {
         JSONSchemaPropsOrBool::Schema(s) => Some(s),
         JSONSchemaPropsOrBool::Bool(_) => None,

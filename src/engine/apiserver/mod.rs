@@ -10,6 +10,7 @@ pub mod authorization;
 pub mod component_status;
 pub mod custom;
 pub mod custom_schema;
+pub mod custom_rules;
 pub mod decode;
 pub mod defaults;
 pub mod patch;
@@ -1029,7 +1030,11 @@ impl ApiServer {
             }
             _ => {}
         }
-        let causes = validation::validate_create(&obj);
+        let mut causes = validation::validate_create(&obj);
+        if let Object::Custom(o) = &obj {
+            // A create has no old value: its transition rules do not run, and nothing ratchets.
+            causes.extend(custom::validate_custom_rules(o, None, &causes).causes);
+        }
         if !causes.is_empty() {
             return Err(invalid_error(&obj, causes));
         }
@@ -1186,9 +1191,19 @@ impl ApiServer {
         }
         // A status write keeps the stored spec, so only its metadata is checked.
         debug_assert!(!status_only || !spec_changed(&obj, &old), "a status write of {key} changed its spec");
-        let causes = if status_only { validation::validate_status_update(&obj, &old) } else { validation::validate_update(&obj, &old) };
+        let mut causes = if status_only { validation::validate_status_update(&obj, &old) } else { validation::validate_update(&obj, &old) };
+        let mut ratcheted = Vec::new();
+        // The status strategy runs the rules too (a status rule is checked on a status write).
+        if let (Object::Custom(o), Object::Custom(old_custom)) = (&obj, &*old) {
+            let outcome = custom::validate_custom_rules(o, Some(old_custom), &causes);
+            causes.extend(outcome.causes);
+            ratcheted = outcome.warnings;
+        }
         if !causes.is_empty() {
             return Err(invalid_error(&obj, causes));
+        }
+        for warning in ratcheted {
+            self.warn(warning);
         }
         if !status_only {
             if self.serving_client() {

@@ -4,6 +4,8 @@
 //! when it checks a stored expression, so most types here are only known
 //! for literals and what is computed from them.
 
+use std::collections::BTreeMap;
+
 use super::parse::{BinaryOp, Expr, Issue, Macro, Node};
 use super::{Value, UNSUPPORTED};
 
@@ -14,11 +16,26 @@ pub struct Declarations {
     pub params: bool,
     /// The policy's `variables` (each may use only those before it).
     pub variables: Vec<String>,
+    /// A CRD's validation rule: `self` and `oldSelf` are declared instead
+    /// of an admission policy's names, typed from the schema.
+    pub rule: Option<RuleScope>,
+}
+
+/// The types of a validation rule's `self`, from the schema node it sits
+/// on (apiextensions-apiserver's `SchemaDeclType`): an object with
+/// properties is [`Ty::Object`], whose fields are known, so a misspelled
+/// field is refused when the CRD is written.
+#[derive(Clone, Debug, Default)]
+pub struct RuleScope {
+    pub self_type: Ty,
+    /// Each object type's fields (escaped names) and their types.
+    pub objects: Vec<BTreeMap<String, Ty>>,
 }
 
 /// A statically known type; `Dyn` when only evaluation can tell.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Ty {
+    #[default]
     Dyn,
     Null,
     Bool,
@@ -30,6 +47,8 @@ pub enum Ty {
     Map,
     Type,
     Quantity,
+    /// An object of a CRD's schema: its fields in [`RuleScope::objects`].
+    Object(usize),
 }
 
 impl Ty {
@@ -46,6 +65,7 @@ impl Ty {
             Ty::Map => "map(dyn, dyn)",
             Ty::Type => "type",
             Ty::Quantity => "kubernetes.Quantity",
+            Ty::Object(_) => "object",
         }
     }
     fn numeric(self) -> bool {
@@ -94,6 +114,13 @@ fn check_node(node: &Node, declared: &Declarations, scope: &mut Vec<String>) -> 
             if scope.iter().any(|v| v == name) {
                 return Ok(Ty::Dyn);
             }
+            if let Some(rule) = &declared.rule {
+                return match name.as_str() {
+                    "self" | "oldSelf" => Ok(rule.self_type),
+                    _ if TYPE_NAMES.contains(&name.as_str()) => Ok(Ty::Type),
+                    _ => Err(issue(at, format!("undeclared reference to '{name}' (in container '')"))),
+                };
+            }
             match name.as_str() {
                 "object" | "oldObject" | "request" | "namespaceObject" | "variables" => Ty::Dyn,
                 "params" if declared.params => Ty::Dyn,
@@ -103,7 +130,8 @@ fn check_node(node: &Node, declared: &Declarations, scope: &mut Vec<String>) -> 
             }
         }
         Expr::Select(operand, field) => {
-            if matches!(&operand.expr, Expr::Ident(v) if v == "variables" && !scope.iter().any(|s| s == "variables")) {
+            let policy = declared.rule.is_none();
+            if policy && matches!(&operand.expr, Expr::Ident(v) if v == "variables" && !scope.iter().any(|s| s == "variables")) {
                 if !declared.variables.iter().any(|v| v == field) {
                     return Err(issue(at, format!("undefined field '{field}'")));
                 }
@@ -112,12 +140,15 @@ fn check_node(node: &Node, declared: &Declarations, scope: &mut Vec<String>) -> 
             let ty = check_node(operand, declared, scope)?;
             match ty {
                 Ty::Dyn | Ty::Map => Ty::Dyn,
+                Ty::Object(_) => object_field(at, declared, ty, field)?,
                 other => return Err(issue(at, format!("type '{}' does not support field selection", other.name()))),
             }
         }
-        Expr::Has(operand, _) => {
+        Expr::Has(operand, field) => {
             let ty = check_node(operand, declared, scope)?;
-            if !matches!(ty, Ty::Dyn | Ty::Map) {
+            if let Ty::Object(_) = ty {
+                object_field(at, declared, ty, field)?;
+            } else if !matches!(ty, Ty::Dyn | Ty::Map) {
                 return Err(issue(at, format!("type '{}' does not support field selection", ty.name())));
             }
             Ty::Bool
@@ -126,7 +157,7 @@ fn check_node(node: &Node, declared: &Declarations, scope: &mut Vec<String>) -> 
             let ty = check_node(operand, declared, scope)?;
             let index_ty = check_node(index, declared, scope)?;
             match ty {
-                Ty::Dyn | Ty::Map => Ty::Dyn,
+                Ty::Dyn | Ty::Map | Ty::Object(_) => Ty::Dyn,
                 Ty::List if matches!(index_ty, Ty::Int | Ty::Uint | Ty::Double | Ty::Dyn) => Ty::Dyn,
                 _ => return Err(no_overload(at, "_[_]", &[ty, index_ty])),
             }
@@ -223,6 +254,13 @@ fn check_node(node: &Node, declared: &Declarations, scope: &mut Vec<String>) -> 
             call(at, receiver, function, &arg_types)?
         }
     })
+}
+
+/// A field of a schema object: declared, or cel-go's `undefined field`.
+fn object_field(at: usize, declared: &Declarations, object: Ty, field: &str) -> Result<Ty, Vec<Issue>> {
+    let Ty::Object(i) = object else { return Ok(Ty::Dyn) };
+    let fields = declared.rule.as_ref().and_then(|r| r.objects.get(i));
+    fields.and_then(|f| f.get(field)).copied().ok_or_else(|| issue(at, format!("undefined field '{field}'")))
 }
 
 fn binary(op: BinaryOp, a: Ty, b: Ty) -> Option<Ty> {

@@ -43,6 +43,10 @@ pub struct Activation {
     pub request: Value,
     pub namespace_object: Value,
     pub variables: Vec<Lazy>,
+    /// A CRD validation rule's `self`, and `oldSelf` on an update that
+    /// has an old value here.
+    pub rule_self: Value,
+    pub old_self: Option<Value>,
     /// What the current expression has cost so far.
     call_cost: Cell<u64>,
     /// What every expression of this activation has cost.
@@ -66,10 +70,17 @@ impl Activation {
             request,
             namespace_object,
             variables,
+            rule_self: Value::Null,
+            old_self: None,
             call_cost: Cell::new(0),
             total_cost: Cell::new(0),
             variable_depth: Cell::new(0),
         }
+    }
+
+    /// The activation of a CRD's validation rules at one schema node.
+    pub fn for_rule(rule_self: Value, old_self: Option<Value>) -> Activation {
+        Activation { rule_self, old_self, ..Activation::new(Value::Null, Value::Null, Value::Null, Value::Null, Value::Null, Vec::new()) }
     }
 
     /// Whether the budget all expressions share is spent.
@@ -132,6 +143,9 @@ impl Activation {
                     "params" => Ok(self.params.clone()),
                     "request" => Ok(self.request.clone()),
                     "namespaceObject" => Ok(self.namespace_object.clone()),
+                    // Declared only for a CRD's rules (the checker refuses them elsewhere).
+                    "self" => Ok(self.rule_self.clone()),
+                    "oldSelf" => self.old_self.clone().ok_or_else(|| "no such attribute: oldSelf".to_string()),
                     "variables" => {
                         let mut all = BTreeMap::new();
                         for lazy in &self.variables {

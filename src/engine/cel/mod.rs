@@ -16,8 +16,8 @@ mod parse;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-pub use check::Declarations;
-pub use eval::{Activation, Lazy, OUT_OF_BUDGET};
+pub use check::{Declarations, RuleScope, Ty};
+pub use eval::{Activation, Lazy, COST_LIMIT_EXCEEDED, OUT_OF_BUDGET};
 
 use crate::engine::quantity::Quantity;
 
@@ -169,6 +169,28 @@ fn display_issues(src: &str, mut issues: Vec<parse::Issue>) -> String {
 }
 
 impl Program {
+    /// Whether the expression names `name` (a rule naming `oldSelf` is a
+    /// transition rule), outside a comprehension that binds it.
+    pub fn uses(&self, name: &str) -> bool {
+        fn walk(node: &parse::Node, name: &str) -> bool {
+            use parse::Expr;
+            match &node.expr {
+                Expr::Literal(_) => false,
+                Expr::Ident(n) => n == name,
+                Expr::Select(a, _) | Expr::Has(a, _) | Expr::Not(a) | Expr::Negate(a) => walk(a, name),
+                Expr::Index(a, b) | Expr::Binary(_, a, b) | Expr::And(a, b) | Expr::Or(a, b) => walk(a, name) || walk(b, name),
+                Expr::Conditional(a, b, c) => walk(a, name) || walk(b, name) || walk(c, name),
+                Expr::Call(target, _, args) => target.as_deref().is_some_and(|t| walk(t, name)) || args.iter().any(|a| walk(a, name)),
+                Expr::List(items) => items.iter().any(|i| walk(i, name)),
+                Expr::Map(entries) => entries.iter().any(|(k, v)| walk(k, name) || walk(v, name)),
+                Expr::Comprehension { range, var, filter, body, .. } => {
+                    walk(range, name) || (var != name && (filter.as_deref().is_some_and(|f| walk(f, name)) || walk(body, name)))
+                }
+            }
+        }
+        walk(&self.root, name)
+    }
+
     /// Evaluates the expression; an error is worded as cel-go words it
     /// (`no such key: replicas`).
     pub fn eval(&self, activation: &Activation) -> Result<Value, String> {

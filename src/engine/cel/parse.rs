@@ -609,12 +609,14 @@ impl Parser {
                 if matches!(self.peek(), Token::Punct("{")) {
                     return Err(Issue { at, message: "message construction (`Type{...}`) is not supported by this simulation".to_string() });
                 }
+                // cel-go places a global call at its opening parenthesis.
+                let paren = self.at();
                 if self.eat("(") {
                     let args = self.args(")")?;
                     if name == "has" {
                         return match (args.len(), args.into_iter().next()) {
                             (1, Some(Node { expr: Expr::Select(operand, field), .. })) => node(Expr::Has(operand, field), at),
-                            _ => Err(Issue { at, message: "invalid argument to has() macro".to_string() }),
+                            _ => Err(Issue { at: paren, message: "invalid argument to has() macro".to_string() }),
                         };
                     }
                     Expr::Call(None, name, args)

@@ -92,7 +92,7 @@ fn compile_errors_are_worded_as_cel_go_words_them() {
     assert!(compile("object.a + object.b", &d, Returns::Bool).is_ok());
     assert!(compile("object.a == 1 && object.b in ['x']", &d, Returns::Bool).is_ok());
     assert!(matches!(compile("params.x", &d, Returns::Any), Err(CompileError::Cel(_))));
-    assert!(compile("params.x", &Declarations { params: true, variables: vec![] }, Returns::Any).is_ok());
+    assert!(compile("params.x", &Declarations { params: true, variables: vec![], rule: None }, Returns::Any).is_ok());
     assert!(matches!(compile("variables.foo", &d, Returns::Any), Err(CompileError::Cel(m)) if m.contains("undefined field 'foo'")));
     assert!(matches!(compile("duration('1s') > duration('0s')", &d, Returns::Bool), Err(CompileError::Unsupported(_))));
     assert!(matches!(compile("authorizer.group('').resource('x').check('get').allowed()", &d, Returns::Bool), Err(CompileError::Unsupported(_))));
@@ -102,7 +102,7 @@ fn compile_errors_are_worded_as_cel_go_words_them() {
 
 #[test]
 fn variables_are_evaluated_once_in_order() {
-    let d = Declarations { params: false, variables: vec!["names".to_string()] };
+    let d = Declarations { params: false, variables: vec!["names".to_string()], rule: None };
     let names = compile("object.items.map(i, i.name)", &Declarations::default(), Returns::Any).unwrap();
     let program = compile("variables.names.all(n, n.startsWith('a'))", &d, Returns::Bool).unwrap();
     let object = Value::from_json(&serde_json::json!({"items": [{"name": "ab"}, {"name": "ac"}]}));
@@ -119,11 +119,11 @@ fn hostile_expressions_are_bounded() {
     let d: Vec<String> = (0..40).map(|i| format!("v{i}")).collect();
     let mut lazies = vec![Lazy::new("v0".to_string(), compile("'xxxxxxxxxxxxxxxx'", &Declarations::default(), Returns::Any).unwrap())];
     for i in 1..40 {
-        let decl = Declarations { params: false, variables: d[..i].to_vec() };
+        let decl = Declarations { params: false, variables: d[..i].to_vec(), rule: None };
         let src = format!("variables.v{} + variables.v{}", i - 1, i - 1);
         lazies.push(Lazy::new(format!("v{i}"), compile(&src, &decl, Returns::Any).unwrap()));
     }
-    let decl = Declarations { params: false, variables: d.clone() };
+    let decl = Declarations { params: false, variables: d.clone(), rule: None };
     let program = compile("variables.v39.size() > 0", &decl, Returns::Bool).unwrap();
     let activation = Activation::new(Value::Null, Value::Null, Value::Null, Value::Null, Value::Null, lazies);
     assert!(program.eval(&activation).is_err());
@@ -138,11 +138,33 @@ fn comparing_large_lists_is_charged() {
     let names: Vec<String> = (0..14).map(|i| format!("v{i}")).collect();
     let mut lazies = vec![Lazy::new("v0".to_string(), compile("[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]", &Declarations::default(), Returns::Any).unwrap())];
     for i in 1..14 {
-        let decl = Declarations { params: false, variables: names[..i].to_vec() };
+        let decl = Declarations { params: false, variables: names[..i].to_vec(), rule: None };
         lazies.push(Lazy::new(format!("v{i}"), compile(&format!("variables.v{0} + variables.v{0}", i - 1), &decl, Returns::Any).unwrap()));
     }
-    let decl = Declarations { params: false, variables: names.clone() };
+    let decl = Declarations { params: false, variables: names.clone(), rule: None };
     let program = compile("variables.v13.all(x, variables.v13 == variables.v13 && 'ab'.matches('a+b'))", &decl, Returns::Bool).unwrap();
     let activation = Activation::new(Value::Null, Value::Null, Value::Null, Value::Null, Value::Null, lazies);
     assert_eq!(program.eval(&activation), Err(eval::COST_LIMIT_EXCEEDED.to_string()));
+}
+
+#[test]
+fn a_crd_rule_declares_self_and_old_self_typed_from_its_schema() {
+    let mut scope = RuleScope::default();
+    scope.objects.push(std::collections::BTreeMap::from([("replicas".to_string(), Ty::Int)]));
+    scope.self_type = Ty::Object(0);
+    let d = Declarations { rule: Some(scope), ..Default::default() };
+    let program = compile("self.replicas <= 3 && self == oldSelf", &d, Returns::Bool).unwrap();
+    assert!(program.uses("oldSelf"));
+    assert!(!compile("[true].all(oldSelf, oldSelf)", &Declarations::default(), Returns::Any).map_or(true, |p| p.uses("oldSelf")));
+    let object = Value::from_json(&serde_json::json!({"replicas": 2}));
+    assert_eq!(program.eval(&Activation::for_rule(object.clone(), Some(object))), Ok(Value::Bool(true)));
+    let refused = |src: &str| match compile(src, &d, Returns::Bool) {
+        Err(CompileError::Cel(issues)) => issues,
+        other => panic!("{src}: {other:?}"),
+    };
+    assert!(refused("self.replica > 0").starts_with("ERROR: <input>:1:5: undefined field 'replica'"));
+    assert!(refused("self.replicas == true").starts_with("ERROR: <input>:1:15: found no matching overload for '_==_' applied to '(int, bool)'"));
+    assert!(refused("object.spec == 1").starts_with("ERROR: <input>:1:1: undeclared reference to 'object'"));
+    // cel-go places a macro's error at the call's parenthesis.
+    assert!(refused("has(self)").starts_with("ERROR: <input>:1:4: invalid argument to has() macro"));
 }

@@ -211,7 +211,7 @@ pub fn validate_policy(policy: &ValidatingAdmissionPolicy, errs: &mut Errors) {
         if condition.expression.trim().is_empty() {
             errs.required(&format!("{path}.expression"), "");
         } else {
-            let declared = Declarations { params: has_params, variables: Vec::new() };
+            let declared = Declarations { params: has_params, variables: Vec::new(), rule: None };
             compile_field(condition.expression.trim(), &declared, Returns::Bool, &format!("{path}.expression"), errs);
         }
         if condition.name.is_empty() {
@@ -229,7 +229,7 @@ pub fn validate_policy(policy: &ValidatingAdmissionPolicy, errs: &mut Errors) {
         if variable.expression.trim().is_empty() {
             errs.required(&format!("{path}.expression"), "expression is not specified");
         } else {
-            let declared = Declarations { params: has_params, variables: variables.clone() };
+            let declared = Declarations { params: has_params, variables: variables.clone(), rule: None };
             compile_field(&variable.expression, &declared, Returns::Any, &format!("{path}.expression"), errs);
         }
         variables.push(variable.name.clone());
@@ -241,7 +241,7 @@ pub fn validate_policy(policy: &ValidatingAdmissionPolicy, errs: &mut Errors) {
         errs.required("spec.auditAnnotations", "validations or auditAnnotations must contain at least one item");
         return;
     }
-    let declared = Declarations { params: has_params, variables };
+    let declared = Declarations { params: has_params, variables, rule: None };
     for (i, v) in validations.iter().enumerate() {
         let path = format!("spec.validations[{i}]");
         if v.expression.trim().is_empty() {
@@ -623,7 +623,7 @@ pub fn admit(api: &ApiServer, request: &Request) -> Result<(), ApiError> {
             }
         }
         let variable_names: Vec<String> = spec.variables.iter().flatten().map(|v| v.name.clone()).collect();
-        let declared = Declarations { params: spec.param_kind.is_some(), variables: variable_names };
+        let declared = Declarations { params: spec.param_kind.is_some(), variables: variable_names, rule: None };
         for binding in &bindings {
             let Object::ValidatingAdmissionPolicyBinding(binding) = &**binding else { continue };
             let Some(binding_spec) = &binding.spec else { continue };
@@ -658,7 +658,7 @@ pub fn admit(api: &ApiServer, request: &Request) -> Result<(), ApiError> {
                     .flatten()
                     .enumerate()
                     .filter_map(|(i, v)| {
-                        let earlier = Declarations { params: declared.params, variables: declared.variables.get(..i)?.to_vec() };
+                        let earlier = Declarations { params: declared.params, variables: declared.variables.get(..i)?.to_vec(), rule: None };
                         cel::compile(&v.expression, &earlier, Returns::Any).ok().map(|p| Lazy::new(v.name.clone(), p))
                     })
                     .collect();
