@@ -162,7 +162,10 @@ impl GarbageCollector {
         if into_period == 0 {
             let added: Vec<ResourceId> = found.iter().copied().filter(|rid| !self.custom_monitors.contains(rid)).collect();
             self.custom_monitors = found;
-            self.relook_at_dependents_of(cache, &added);
+            // The first look comes with priming, which looked at every object already.
+            if ctx.now > started {
+                self.relook_at_dependents_of(cache, &added);
+            }
         } else {
             ctx.wake_at(ctx.now.plus_millis(DISCOVERY_SYNC_PERIOD_MS - into_period));
         }
