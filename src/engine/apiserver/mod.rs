@@ -18,6 +18,7 @@ pub mod events;
 pub mod events_api;
 mod event_leases;
 pub mod eviction;
+pub mod token_request;
 pub mod validation;
 pub mod pod_warnings;
 pub mod object_warnings;

@@ -306,6 +306,11 @@ fn remove_held(namespaces: &mut BTreeMap<Rc<str>, HeldByName>, at: &str, name: &
     held
 }
 
+/// Whether `rid` names a custom resource (filed after the built-in table).
+pub fn is_custom(rid: ResourceId) -> bool {
+    rid.0 as usize >= crate::engine::api::RESOURCES.len()
+}
+
 /// Every shared informer the controllers asked for.
 #[derive(Default)]
 pub struct Cache {
@@ -389,6 +394,29 @@ impl Cache {
         for indexed in self.informers.values_mut() {
             indexed.reset();
         }
+        // Custom resources' informers come back as a controller asks for them again.
+        self.informers.retain(|rid, _| !is_custom(*rid));
+    }
+
+    /// Keeps informers for exactly these custom resources (the garbage
+    /// collector's monitors, as its discovery sync last found them):
+    /// one no longer wanted stops watching and goes. Returns whether one
+    /// was added, to be listed on the next run.
+    pub fn keep_custom(&mut self, wanted: &BTreeSet<ResourceId>, api: &mut crate::engine::apiserver::ApiServer) -> bool {
+        let gone: Vec<ResourceId> = self.informers.keys().copied().filter(|rid| is_custom(*rid) && !wanted.contains(rid)).collect();
+        for rid in gone {
+            if let Some(mut indexed) = self.informers.remove(&rid) {
+                indexed.informer.close(api);
+            }
+        }
+        let mut added = false;
+        for &rid in wanted {
+            if !self.informers.contains_key(&rid) {
+                self.ensure(rid);
+                added = true;
+            }
+        }
+        added
     }
 
     /// Every informer's objects and indexes, for the simulation to free a

@@ -7,6 +7,9 @@
 //! The ownership graph is the shared informers' owner-uid index; only kinds
 //! that own or are owned in this engine are watched. An owner missing from
 //! the caches is confirmed with a live read before anything is deleted.
+//! Custom resources join as `GarbageCollector.Sync` finds them in discovery:
+//! at the start and then every 30 s, a resource served since the last look
+//! gets a monitor (an informer) and one no longer served loses it.
 
 use std::any::Any;
 use std::collections::BTreeSet;
@@ -26,6 +29,10 @@ use super::{Cache, Changes, Controller};
 
 pub const FOREGROUND: &str = crate::engine::apiserver::FOREGROUND_FINALIZER;
 pub const ORPHAN: &str = crate::engine::apiserver::ORPHAN_FINALIZER;
+
+/// How often the collector asks discovery for new resources
+/// (kube-controller-manager's `garbageCollector.Sync(..., 30*time.Second)`).
+pub const DISCOVERY_SYNC_PERIOD_MS: u64 = 30_000;
 
 /// The kinds the collector watches (asked on every controller-manager run):
 /// as `GetDeletableResources` finds them, every kind that can be listed,
@@ -58,6 +65,12 @@ pub struct GarbageCollector {
     invalid_namespace_refs: BTreeSet<(String, String)>,
     /// The references found since the last run, to report as it ends.
     to_report: Vec<(ObjectReference, String)>,
+    /// The custom resources it monitors, as its last discovery sync found
+    /// them served, in id order.
+    custom_monitors: Vec<ResourceId>,
+    /// When its discovery sync loop started (it looks again every
+    /// `DISCOVERY_SYNC_PERIOD_MS` from there).
+    discovery_started: Option<VirtualTime>,
 }
 
 impl Default for GarbageCollector {
@@ -76,7 +89,7 @@ fn deleting_dependents(obj: &Object) -> bool {
 
 impl GarbageCollector {
     pub fn new() -> Self {
-        GarbageCollector { queue: WorkQueue::default(), primed: false, recorder: EventRecorder::new("garbage-collector-controller", None), invalid_namespace_refs: BTreeSet::new(), to_report: Vec::new() }
+        GarbageCollector { queue: WorkQueue::default(), primed: false, recorder: EventRecorder::new("garbage-collector-controller", None), invalid_namespace_refs: BTreeSet::new(), to_report: Vec::new(), custom_monitors: Vec::new(), discovery_started: None }
     }
 
     /// Queues what an object's state asks of the collector.
@@ -133,8 +146,59 @@ impl GarbageCollector {
         self.to_report.push((reference, message));
     }
 
+    /// `Sync`: at each tick of its period, monitors exactly the custom
+    /// resources discovery lists now. A change seen between ticks waits
+    /// for the next one (a wake-up then); none asks for nothing.
+    fn sync_discovery(&mut self, ctx: &mut Ctx, cache: &Cache) {
+        let Some(started) = self.discovery_started else { return };
+        let served = crate::engine::api::custom::served();
+        let mut found: Vec<ResourceId> = served.resources.iter().map(|r| r.id).collect();
+        found.sort();
+        found.dedup();
+        if found == self.custom_monitors {
+            return;
+        }
+        let into_period = ctx.now.millis_since(started) % DISCOVERY_SYNC_PERIOD_MS;
+        if into_period == 0 {
+            let added: Vec<ResourceId> = found.iter().copied().filter(|rid| !self.custom_monitors.contains(rid)).collect();
+            self.custom_monitors = found;
+            // The first look comes with priming, which looked at every object already.
+            if ctx.now > started {
+                self.relook_at_dependents_of(cache, &added);
+            }
+        } else {
+            ctx.wake_at(ctx.now.plus_millis(DISCOVERY_SYNC_PERIOD_MS - into_period));
+        }
+    }
+
+    /// A cached object owned by an object of a newly monitored kind may
+    /// have lost that owner while nothing watched it: 1.33 finds out by
+    /// retrying the owner's virtual node in the graph until a read says it
+    /// is gone; here the dependents are looked at again once the kind's
+    /// monitor starts.
+    fn relook_at_dependents_of(&mut self, cache: &Cache, kinds: &[ResourceId]) {
+        if kinds.is_empty() {
+            return;
+        }
+        let monitored: Vec<ResourceId> = self.monitored().collect();
+        for rid in monitored {
+            for o in cache.of(rid).items() {
+                let of_kinds = o.meta().owner_references.iter().flatten().any(|r| resource_for_kind(&r.api_version, &r.kind).is_some_and(|owner| kinds.contains(&owner)));
+                if of_kinds {
+                    self.queue.add(Work::AttemptToDelete(rid, ObjectKey::of(o)));
+                }
+            }
+        }
+    }
+
+    /// Every resource it watches now: the built-in ones, then its custom monitors.
+    fn monitored(&self) -> impl Iterator<Item = ResourceId> + '_ {
+        watched().iter().copied().chain(self.custom_monitors.iter().copied())
+    }
+
     fn handle_events(&mut self, cache: &Cache, changes: &Changes) {
-        for &rid in watched() {
+        let monitored: Vec<ResourceId> = self.monitored().collect();
+        for rid in monitored {
             for ev in changes.of(rid) {
                 match ev.kind {
                     WatchEventType::Deleted => {
@@ -331,6 +395,9 @@ impl Controller for GarbageCollector {
     fn watches(&self) -> Vec<ResourceId> {
         watched().to_vec()
     }
+    fn custom_watches(&self) -> &[ResourceId] {
+        &self.custom_monitors
+    }
     fn sync(&mut self, ctx: &mut Ctx, cache: &Cache, changes: &Changes) {
         if !cache.synced(watched()) {
             self.primed = false;
@@ -339,7 +406,9 @@ impl Controller for GarbageCollector {
         if !self.primed {
             // After a (re)start the whole graph is new: look at everything once.
             self.primed = true;
-            for &rid in watched() {
+            self.discovery_started.get_or_insert(ctx.now);
+            let monitored: Vec<ResourceId> = self.monitored().collect();
+            for rid in monitored {
                 for o in cache.of(rid).items() {
                     self.observe(cache, rid, o);
                 }
@@ -347,6 +416,7 @@ impl Controller for GarbageCollector {
         } else {
             self.handle_events(cache, changes);
         }
+        self.sync_discovery(ctx, cache);
         for (reference, message) in std::mem::take(&mut self.to_report) {
             self.recorder.record_ref(ctx.api, reference, WARNING, "OwnerRefInvalidNamespace", message);
         }
@@ -364,6 +434,8 @@ impl Controller for GarbageCollector {
         self.primed = false;
         self.invalid_namespace_refs.clear();
         self.to_report.clear();
+        self.custom_monitors.clear();
+        self.discovery_started = None;
     }
     fn as_any(&self) -> &dyn Any {
         self

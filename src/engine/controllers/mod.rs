@@ -57,6 +57,11 @@ pub trait Controller {
     fn watches(&self) -> Vec<ResourceId> {
         Vec::new()
     }
+    /// Custom resources whose shared informers it reads now, beyond
+    /// `watches` (the garbage collector's monitors, found by discovery).
+    fn custom_watches(&self) -> &[ResourceId] {
+        &[]
+    }
     /// Sync what changed. `changes` holds what the shared informers
     /// delivered since the last run; `cache` is their state after it.
     /// Controllers that keep their own informers implement [`Controller::run`] instead.
@@ -232,6 +237,11 @@ impl Component for ControllerManager {
         let changes = self.cache.sync(ctx);
         for c in &mut self.controllers {
             c.sync(ctx, &self.cache, &changes);
+        }
+        let custom: BTreeSet<ResourceId> = self.controllers.iter().flat_map(|c| c.custom_watches().iter().copied()).collect();
+        if self.cache.keep_custom(&custom, ctx.api) {
+            // A new informer lists on the next run, at this same instant.
+            ctx.wake_at(ctx.now);
         }
     }
     fn leftovers(&mut self) -> Vec<Box<dyn crate::engine::sim::leftovers::Release>> {

@@ -297,18 +297,23 @@ fn base64url(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// What a bound service account token says (its JWT claims), borrowed.
-struct TokenClaims<'a> {
-    audience: &'a str,
-    iat: i64,
-    jti: &'a str,
-    namespace: &'a str,
-    node: &'a str,
-    node_uid: &'a str,
-    pod: &'a str,
-    pod_uid: &'a str,
-    service_account: &'a str,
-    service_account_uid: &'a str,
+/// What a bound service account token says (its JWT claims), borrowed:
+/// `pkg/serviceaccount/claims.go`'s `Claims`.
+#[derive(Clone, Copy)]
+pub struct TokenClaims<'a> {
+    pub audiences: &'a [&'a str],
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: &'a str,
+    pub namespace: &'a str,
+    /// The objects it is bound to, each (name, uid).
+    pub node: Option<(&'a str, &'a str)>,
+    pub pod: Option<(&'a str, &'a str)>,
+    pub secret: Option<(&'a str, &'a str)>,
+    pub service_account: &'a str,
+    pub service_account_uid: &'a str,
+    /// When a token given a year instead of 3607 s should have expired.
+    pub warn_after: Option<i64>,
 }
 
 /// The claims as `serde_json` writes the object `{"aud": [..], "exp": ..,
@@ -332,18 +337,29 @@ fn claims_json(c: &TokenClaims) -> Vec<u8> {
     }
     let mut out = Vec::with_capacity(512);
     out.extend_from_slice(b"{\"aud\":[");
-    text(&mut out, c.audience);
-    let _ = write!(out, "],\"exp\":{},\"iat\":{},\"iss\":\"https://kubernetes.default.svc.cluster.local\",\"jti\":", c.iat + EXTENDED_TOKEN_SECONDS, c.iat);
+    for (i, audience) in c.audiences.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        text(&mut out, audience);
+    }
+    let _ = write!(out, "],\"exp\":{},\"iat\":{},\"iss\":\"https://kubernetes.default.svc.cluster.local\",\"jti\":", c.exp, c.iat);
     text(&mut out, c.jti);
     out.extend_from_slice(b",\"kubernetes.io\":{\"namespace\":");
     text(&mut out, c.namespace);
-    out.push(b',');
-    named(&mut out, "node", c.node, c.node_uid);
-    out.push(b',');
-    named(&mut out, "pod", c.pod, c.pod_uid);
+    // go-jose writes the claims as a map: keys sorted.
+    for (key, bound) in [("node", c.node), ("pod", c.pod), ("secret", c.secret)] {
+        if let Some((name, uid)) = bound {
+            out.push(b',');
+            named(&mut out, key, name, uid);
+        }
+    }
     out.push(b',');
     named(&mut out, "serviceaccount", c.service_account, c.service_account_uid);
-    let _ = write!(out, ",\"warnafter\":{}}},\"nbf\":{},\"sub\":", c.iat + 3607, c.iat);
+    if let Some(warn_after) = c.warn_after {
+        let _ = write!(out, ",\"warnafter\":{warn_after}");
+    }
+    let _ = write!(out, "}},\"nbf\":{},\"sub\":", c.iat);
     text(&mut out, &format!("system:serviceaccount:{}:{}", c.namespace, c.service_account));
     out.push(b'}');
     out
@@ -422,20 +438,39 @@ impl TokenSource {
 impl super::filesystem::MadeText for TokenSource {
     fn text(&self) -> String {
         let [audience, namespace, node, pod, pod_uid, service_account, service_account_uid] = std::array::from_fn(|i| self.part(i));
-        service_account_token(&TokenClaims { audience, iat: self.iat, jti: "", namespace, node, node_uid: "", pod, pod_uid, service_account, service_account_uid })
+        pod_service_account_token(self.iat, audience, namespace, (node, pod, pod_uid), (service_account, service_account_uid))
     }
 }
 
-/// A bound service account token as the API server issues it (a JWT signed
-/// by the cluster; the signature here is a stand-in of the right length),
-/// for `claims` without their `jti` and node uid, which it derives.
-fn service_account_token(claims: &TokenClaims) -> String {
-    use base64::Engine;
-    let (iat, pod_uid) = (claims.iat, claims.pod_uid);
+/// A pod's own token, as the kubelet asks for it (3607 s, extended to a
+/// year with a warning after 3607 s): its `jti` and node uid derived.
+fn pod_service_account_token(iat: i64, audience: &str, namespace: &str, (node, pod, pod_uid): (&str, &str, &str), (service_account, service_account_uid): (&str, &str)) -> String {
     let seed = format!("{pod_uid}/{iat}");
     let hex = super::images::stable_hex(&seed, 32);
     let jti = format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32]);
-    let claims = claims_json(&TokenClaims { jti: &jti, node_uid: &super::images::stable_hex(claims.node, 8), ..*claims });
+    let node_uid = super::images::stable_hex(node, 8);
+    let claims = TokenClaims {
+        audiences: &[audience],
+        iat,
+        exp: iat + EXTENDED_TOKEN_SECONDS,
+        jti: &jti,
+        namespace,
+        node: Some((node, &node_uid)),
+        pod: Some((pod, pod_uid)),
+        secret: None,
+        service_account,
+        service_account_uid,
+        warn_after: Some(iat + 3607),
+    };
+    service_account_token(&claims, &seed)
+}
+
+/// A bound service account token as the API server issues it (a JWT signed
+/// by the cluster; the signature here is a stand-in of the right length,
+/// drawn from `seed`).
+pub fn service_account_token(claims: &TokenClaims, seed: &str) -> String {
+    use base64::Engine;
+    let claims = claims_json(claims);
     let engine = &base64::engine::general_purpose::URL_SAFE_NO_PAD;
     TOKEN_HEADER.with(|header| {
         // header.claims.signature, encoded into the one string the volume keeps.
@@ -1475,8 +1510,7 @@ mod tests {
         let sparse = ["", "ns", "", "pod", "", "", "sa-uid"];
         let made = TokenSource::of(0, sparse);
         assert_eq!(std::array::from_fn::<&str, 7, _>(|i| made.part(i)), sparse);
-        let claims = TokenClaims { audience: texts[0], iat: 1_767_225_600, jti: "", namespace: texts[1], node: texts[2], node_uid: "", pod: texts[3], pod_uid: texts[4], service_account: texts[5], service_account_uid: texts[6] };
-        let token = service_account_token(&claims);
+        let token = pod_service_account_token(1_767_225_600, texts[0], texts[1], (texts[2], texts[3], texts[4]), (texts[5], texts[6]));
         assert_eq!(source.text(), token);
         assert_eq!(source.len(), token.len());
         let file = Content::Made(std::rc::Rc::new(source));
@@ -1498,16 +1532,17 @@ mod tests {
         for (aud, ns, node, pod, sa, sa_uid) in cases {
             let iat = 1_767_225_600;
             let claims = TokenClaims {
-                audience: aud,
+                audiences: &[aud],
                 iat,
+                exp: iat + EXTENDED_TOKEN_SECONDS,
                 jti: "0123abcd-0000-1111-2222-333344445555",
                 namespace: ns,
-                node,
-                node_uid: "89abcdef",
-                pod,
-                pod_uid: "4f1c",
+                node: Some((node, "89abcdef")),
+                pod: Some((pod, "4f1c")),
+                secret: None,
                 service_account: sa,
                 service_account_uid: sa_uid,
+                warn_after: Some(iat + 3607),
             };
             let expected = serde_json::json!({
                 "aud": [aud],
@@ -1517,8 +1552,8 @@ mod tests {
                 "jti": claims.jti,
                 "kubernetes.io": {
                     "namespace": ns,
-                    "node": {"name": node, "uid": claims.node_uid},
-                    "pod": {"name": pod, "uid": claims.pod_uid},
+                    "node": {"name": node, "uid": "89abcdef"},
+                    "pod": {"name": pod, "uid": "4f1c"},
                     "serviceaccount": {"name": sa, "uid": sa_uid},
                     "warnafter": iat + 3607,
                 },
@@ -1528,6 +1563,15 @@ mod tests {
             .to_string();
             assert_eq!(String::from_utf8(claims_json(&claims)).unwrap(), expected);
         }
+        // A requested token: two audiences, bound to a secret only, no warning.
+        let claims = TokenClaims { audiences: &["a", "b"], iat: 10, exp: 3610, jti: "j", namespace: "ns", node: None, pod: None, secret: Some(("s", "su")), service_account: "sa", service_account_uid: "u", warn_after: None };
+        let expected = serde_json::json!({
+            "aud": ["a", "b"], "exp": 3610, "iat": 10, "iss": "https://kubernetes.default.svc.cluster.local", "jti": "j",
+            "kubernetes.io": {"namespace": "ns", "secret": {"name": "s", "uid": "su"}, "serviceaccount": {"name": "sa", "uid": "u"}},
+            "nbf": 10, "sub": "system:serviceaccount:ns:sa",
+        })
+        .to_string();
+        assert_eq!(String::from_utf8(claims_json(&claims)).unwrap(), expected);
     }
 
     #[test]

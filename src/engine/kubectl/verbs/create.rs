@@ -39,10 +39,7 @@ pub fn run(s: &mut Session) -> Result {
         "create secret tls" => Err(Error::Message(
             "error: create secret tls is not available in this simulation: kubectl checks the certificate and key with Go's crypto/tls, which it does not model; apply a Secret of type kubernetes.io/tls with tls.crt and tls.key instead".to_string(),
         )),
-        // kubectl here has no credentials but its kubeconfig's (no --token).
-        "create token" => Err(Error::Message(
-            "error: create token is not available in this simulation: kubectl has no credentials but its kubeconfig's, so a token could not be used; use --as=system:serviceaccount:NAMESPACE:NAME to act as a service account, or read a pod's token at /var/run/secrets/kubernetes.io/serviceaccount/token".to_string(),
-        )),
+        "create token" => super::create_token::run(s),
         "create job" => job(s),
         "create cronjob" => cronjob(s),
         "create serviceaccount" => serviceaccount(s),

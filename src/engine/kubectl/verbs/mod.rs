@@ -9,6 +9,7 @@ mod certificate;
 mod cp;
 pub mod create;
 mod create_ingress;
+mod create_token;
 mod create_rbac;
 mod delete;
 mod describe;
