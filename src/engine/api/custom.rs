@@ -141,8 +141,14 @@ pub fn custom_type(id: ResourceId) -> Option<&'static ResourceType> {
 }
 
 /// Makes `served` what the free functions of this thread see.
-pub fn install(served: Rc<Served>) {
-    SERVED.with(|s| *s.borrow_mut() = served);
+pub fn install(served: &Rc<Served>) {
+    // Every component run installs its cluster's table: most find it there.
+    SERVED.with(|s| {
+        let mut installed = s.borrow_mut();
+        if !Rc::ptr_eq(&installed, served) {
+            *installed = served.clone();
+        }
+    });
 }
 
 pub fn served() -> Rc<Served> {

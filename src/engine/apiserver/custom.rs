@@ -186,7 +186,7 @@ impl ApiServer {
     /// Makes this cluster's custom resources what the engine's free
     /// functions (REST mapping, decoding) read.
     pub fn install_custom_resources(&self) {
-        custom::install(self.custom_served.clone());
+        custom::install(&self.custom_served);
     }
 
     /// Called as a write fans out: a definition's write (or a custom

@@ -282,7 +282,7 @@ pub const EVENT_TTL_SECS: u64 = 3600;
 impl ApiServer {
     pub fn new(seed: u64, host: &str) -> Self {
         // A new cluster serves no custom resource yet.
-        api::custom::install(Rc::default());
+        api::custom::install(&Rc::default());
         ApiServer {
             store: Store::default(),
             running: true,
