@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use super::parse::{BinaryOp, Expr, Macro, Node};
+use super::time::{self, Timestamp};
 use super::{check, Key, Program, Value};
 use crate::engine::quantity::Quantity;
 
@@ -213,6 +214,7 @@ impl Activation {
             Expr::Negate(operand) => match self.eval(operand, locals)? {
                 Value::Int(i) => i.checked_neg().map(Value::Int).ok_or_else(|| "integer overflow".to_string()),
                 Value::Double(d) => Ok(Value::Double(-d)),
+                Value::Duration(d) => d.checked_neg().map(Value::Duration).ok_or_else(|| "integer overflow".to_string()),
                 _ => Err(no_overload()),
             },
             Expr::And(a, b) | Expr::Or(a, b) => {
@@ -421,6 +423,7 @@ pub fn equals(a: &Value, b: &Value, steps: &Cell<u64>) -> bool {
         (Value::List(x), Value::List(y)) => x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| equals(p, q, steps)),
         (Value::Map(x), Value::Map(y)) => x.len() == y.len() && x.iter().all(|(k, v)| lookup(y, &key_value(k)).ok().flatten().is_some_and(|w| equals(v, &w, steps))),
         (Value::Quantity(x), Value::Quantity(y)) => x.nanos() == y.nanos(),
+        (Value::Timestamp(x), Value::Timestamp(y)) => x.same_instant(y),
         _ => match numeric_cmp(a, b) {
             Some(o) => o == Ordering::Equal,
             None => a == b,
@@ -439,6 +442,8 @@ fn binary(op: BinaryOp, a: &Value, b: &Value, steps: &Cell<u64>) -> Result<Value
             let ordering = match (a, b) {
                 (Value::Str(x), Value::Str(y)) => Some(x.cmp(y)),
                 (Value::Bool(x), Value::Bool(y)) => Some(x.cmp(y)),
+                (Value::Duration(x), Value::Duration(y)) => Some(x.cmp(y)),
+                (Value::Timestamp(x), Value::Timestamp(y)) => Some(x.cmp_instant(y)),
                 _ if numeric_cmp(a, b).is_some() || matches!((a, b), (Value::Double(_), _) | (_, Value::Double(_))) => numeric_cmp(a, b),
                 _ => return Err(no_overload()),
             };
@@ -463,12 +468,17 @@ fn binary(op: BinaryOp, a: &Value, b: &Value, steps: &Cell<u64>) -> Result<Value
             (Value::Double(x), Value::Double(y)) => Value::Double(x + y),
             (Value::Str(x), Value::Str(y)) => Value::string([&**x, &**y].concat()),
             (Value::List(x), Value::List(y)) => Value::List(Rc::new(x.iter().chain(y.iter()).cloned().collect())),
+            (Value::Duration(x), Value::Duration(y)) => Value::Duration(x.checked_add(*y).ok_or_else(overflow)?),
+            (Value::Timestamp(t), Value::Duration(d)) | (Value::Duration(d), Value::Timestamp(t)) => Value::Timestamp(t.add(*d)?),
             _ => return Err(no_overload()),
         },
         Sub => match (a, b) {
             (Value::Int(x), Value::Int(y)) => Value::Int(x.checked_sub(*y).ok_or_else(overflow)?),
             (Value::Uint(x), Value::Uint(y)) => Value::Uint(x.checked_sub(*y).ok_or_else(uoverflow)?),
             (Value::Double(x), Value::Double(y)) => Value::Double(x - y),
+            (Value::Duration(x), Value::Duration(y)) => Value::Duration(x.checked_sub(*y).ok_or_else(overflow)?),
+            (Value::Timestamp(t), Value::Duration(d)) => Value::Timestamp(t.add(d.checked_neg().ok_or_else(overflow)?)?),
+            (Value::Timestamp(x), Value::Timestamp(y)) => Value::Duration(x.since(y)?),
             _ => return Err(no_overload()),
         },
         Mul => match (a, b) {
@@ -504,6 +514,8 @@ fn format_value(v: &Value) -> String {
         Value::Str(s) => s.to_string(),
         Value::Type(t) => t.to_string(),
         Value::Quantity(q) => q.canonical(),
+        Value::Duration(d) => time::format_duration(*d),
+        Value::Timestamp(t) => t.rfc3339_nano(),
         Value::List(items) => format!("[{}]", items.iter().map(format_value).collect::<Vec<_>>().join(", ")),
         Value::Map(map) => format!("{{{}}}", map.iter().map(|(k, v)| format!("{}: {}", format_value(&key_value(k)), format_value(v))).collect::<Vec<_>>().join(", ")),
     }
@@ -723,6 +735,11 @@ fn call(receiver: Option<Value>, function: &str, args: &[Value], steps: &Cell<u6
         ("asApproximateFloat", Value::Quantity(q), []) => Value::Double(q.nanos() as f64 / 1e9),
         ("isInteger", Value::Quantity(q), []) => Value::Bool(q.is_integer()),
         ("sign", Value::Quantity(q), []) => Value::Int(q.nanos().signum() as i64),
+        (_, Value::Duration(d), []) => Value::Int(time::duration_field(function, *d).ok_or_else(no_overload)?),
+        (_, Value::Timestamp(t), []) => Value::Int(t.field(function, 0).ok_or_else(no_overload)?),
+        (_, Value::Timestamp(t), [zone]) if time::TIMESTAMP_ACCESSORS.contains(&function) => {
+            Value::Int(t.field(function, time::zone_offset(str_arg(zone)?)?).ok_or_else(no_overload)?)
+        }
         _ => return Err(no_overload()),
     })
 }
@@ -788,7 +805,14 @@ fn global(function: &str, args: &[Value]) -> Result<Value, String> {
         ("double", Value::Uint(u)) => Value::Double(*u as f64),
         ("double", Value::Str(s)) => Value::Double(s.parse().map_err(|_| format!("strconv.ParseFloat: parsing {s:?}: invalid syntax"))?),
         ("string", Value::Str(s)) => Value::Str(s.clone()),
-        ("string", v @ (Value::Int(_) | Value::Uint(_) | Value::Double(_) | Value::Bool(_))) => Value::string(format_value(v)),
+        ("string", v @ (Value::Int(_) | Value::Uint(_) | Value::Double(_) | Value::Bool(_) | Value::Duration(_) | Value::Timestamp(_))) => Value::string(format_value(v)),
+        ("int", Value::Duration(d)) => Value::Int(*d),
+        ("int", Value::Timestamp(t)) => Value::Int(t.seconds),
+        ("duration", Value::Duration(d)) => Value::Duration(*d),
+        ("duration", Value::Str(s)) => Value::Duration(time::parse_duration(s).ok_or_else(|| "type conversion error from 'string' to 'google.protobuf.Duration'".to_string())?),
+        ("timestamp", Value::Timestamp(t)) => Value::Timestamp(*t),
+        ("timestamp", Value::Str(s)) => Value::Timestamp(time::parse_timestamp(s)?),
+        ("timestamp", Value::Int(i)) => Value::Timestamp(Timestamp::from_unix(*i)?),
         ("bool", Value::Bool(b)) => Value::Bool(*b),
         ("bool", Value::Str(s)) => match &**s {
             "1" | "t" | "T" | "TRUE" | "true" | "True" => Value::Bool(true),

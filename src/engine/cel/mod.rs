@@ -12,6 +12,7 @@
 mod check;
 mod eval;
 mod parse;
+mod time;
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -36,6 +37,10 @@ pub enum Value {
     Type(&'static str),
     /// Kubernetes' quantity library (`quantity("1Gi")`).
     Quantity(Quantity),
+    /// `google.protobuf.Duration`: nanoseconds, as Go's `time.Duration`.
+    Duration(i64),
+    /// `google.protobuf.Timestamp`.
+    Timestamp(time::Timestamp),
 }
 
 /// A map key: CEL allows bool, int, uint and string keys.
@@ -84,6 +89,8 @@ impl Value {
             Value::Map(_) => "map",
             Value::Type(_) => "type",
             Value::Quantity(_) => "kubernetes.Quantity",
+            Value::Duration(_) => "google.protobuf.Duration",
+            Value::Timestamp(_) => "google.protobuf.Timestamp",
         }
     }
 }
