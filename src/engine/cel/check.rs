@@ -49,6 +49,8 @@ pub enum Ty {
     Quantity,
     Duration,
     Timestamp,
+    /// `optional_type(dyn)`: what it holds is not tracked.
+    Optional,
     /// An object of a CRD's schema: its fields in [`RuleScope::objects`].
     Object(usize),
 }
@@ -69,6 +71,7 @@ impl Ty {
             Ty::Quantity => "kubernetes.Quantity",
             Ty::Duration => "google.protobuf.Duration",
             Ty::Timestamp => "google.protobuf.Timestamp",
+            Ty::Optional => "optional_type(dyn)",
             Ty::Object(_) => "object",
         }
     }
@@ -85,7 +88,7 @@ pub const TYPE_NAMES: [&str; 10] = ["int", "uint", "double", "bool", "string", "
 const UNSUPPORTED_GLOBALS: [&str; 10] = ["bytes", "url", "isURL", "ip", "isIP", "cidr", "isCIDR", "optional", "strings", "base64"];
 const UNSUPPORTED_METHODS: [&str; 17] = [
     "find", "findAll", "format", "quote", "reverse", "distinct", "slice", "flatten", "sort", "sortBy", "getHost", "getPort", "getScheme", "getQuery", "getEscapedPath",
-    "orValue", "hasValue",
+    "optMap", "optFlatMap",
 ];
 
 fn issue(at: usize, message: String) -> Vec<Issue> {
@@ -144,9 +147,32 @@ fn check_node(node: &Node, declared: &Declarations, scope: &mut Vec<String>) -> 
             let ty = check_node(operand, declared, scope)?;
             match ty {
                 Ty::Dyn | Ty::Map => Ty::Dyn,
+                // Selecting on an optional keeps it optional (`a.?b.c`).
+                Ty::Optional => Ty::Optional,
                 Ty::Object(_) => object_field(at, declared, ty, field)?,
                 other => return Err(issue(at, format!("type '{}' does not support field selection", other.name()))),
             }
+        }
+        Expr::OptSelect(operand, field) => {
+            let ty = check_node(operand, declared, scope)?;
+            match ty {
+                Ty::Dyn | Ty::Map | Ty::Optional => {}
+                Ty::Object(_) => {
+                    object_field(at, declared, ty, field)?;
+                }
+                other => return Err(no_overload(at, "_?._", &[other, Ty::String])),
+            }
+            Ty::Optional
+        }
+        Expr::OptIndex(operand, index) => {
+            let ty = check_node(operand, declared, scope)?;
+            let index_ty = check_node(index, declared, scope)?;
+            match ty {
+                Ty::Dyn | Ty::Map | Ty::Object(_) | Ty::Optional => {}
+                Ty::List if matches!(index_ty, Ty::Int | Ty::Dyn) => {}
+                _ => return Err(no_overload(at, "_[?_]", &[ty, index_ty])),
+            }
+            Ty::Optional
         }
         Expr::Has(operand, field) => {
             let ty = check_node(operand, declared, scope)?;
@@ -162,6 +188,7 @@ fn check_node(node: &Node, declared: &Declarations, scope: &mut Vec<String>) -> 
             let index_ty = check_node(index, declared, scope)?;
             match ty {
                 Ty::Dyn | Ty::Map | Ty::Object(_) => Ty::Dyn,
+                Ty::Optional => Ty::Optional,
                 Ty::List if matches!(index_ty, Ty::Int | Ty::Uint | Ty::Double | Ty::Dyn) => Ty::Dyn,
                 _ => return Err(no_overload(at, "_[_]", &[ty, index_ty])),
             }
@@ -246,6 +273,17 @@ fn check_node(node: &Node, declared: &Declarations, scope: &mut Vec<String>) -> 
             match kind {
                 Macro::All | Macro::Exists | Macro::ExistsOne => Ty::Bool,
                 Macro::Map | Macro::Filter => Ty::List,
+            }
+        }
+        Expr::Call(Some(target), function, args) if matches!(&target.expr, Expr::Ident(n) if n == "optional" && !scope.iter().any(|s| s == n)) => {
+            let mut arg_types = Vec::with_capacity(args.len());
+            for a in args {
+                arg_types.push(check_node(a, declared, scope)?);
+            }
+            match (function.as_str(), arg_types.len()) {
+                ("of" | "ofNonZeroValue", 1) | ("none", 0) => Ty::Optional,
+                ("of" | "ofNonZeroValue" | "none", _) => return Err(no_overload(at, &format!("optional.{function}"), &arg_types)),
+                _ => return Err(issue(at, format!("the CEL function 'optional.{function}' {UNSUPPORTED}"))),
             }
         }
         Expr::Call(target, function, args) => {
@@ -361,6 +399,10 @@ fn call(at: usize, receiver: Option<Ty>, function: &str, args: &[Ty]) -> Result<
         (true, "asInteger" | "sign", 0) => Ty::Int,
         (true, "asApproximateFloat", 0) => Ty::Double,
         (true, "isInteger", 0) => Ty::Bool,
+        (true, "hasValue", 0) if matches!(receiver, Some(Ty::Optional | Ty::Dyn)) => Ty::Bool,
+        (true, "value", 0) if matches!(receiver, Some(Ty::Optional | Ty::Dyn)) => Ty::Dyn,
+        (true, "orValue", 1) if matches!(receiver, Some(Ty::Optional | Ty::Dyn)) => Ty::Dyn,
+        (true, "or", 1) if matches!(receiver, Some(Ty::Optional | Ty::Dyn)) && matches!(args.first(), Some(Ty::Optional | Ty::Dyn)) => Ty::Optional,
         (false, name, _) if UNSUPPORTED_GLOBALS.contains(&name) => {
             return Err(issue(at, format!("the CEL function '{name}' {UNSUPPORTED}")));
         }
@@ -368,6 +410,7 @@ fn call(at: usize, receiver: Option<Ty>, function: &str, args: &[Ty]) -> Result<
             return Err(issue(at, format!("the CEL function '{name}' {UNSUPPORTED}")));
         }
         (_, "size" | "int" | "uint" | "double" | "string" | "bool" | "type" | "dyn" | "matches" | "quantity" | "isQuantity" | "duration" | "timestamp", _)
+        | (true, "hasValue" | "value" | "orValue" | "or", _)
         | (true, "getFullYear" | "getMonth" | "getDate" | "getDayOfMonth" | "getDayOfYear" | "getDayOfWeek" | "getHours" | "getMinutes" | "getSeconds" | "getMilliseconds", _)
         | (true, "startsWith" | "endsWith" | "contains" | "lowerAscii" | "upperAscii" | "trim" | "split" | "join" | "replace" | "indexOf" | "lastIndexOf" | "substring" | "charAt" | "isSorted" | "sum" | "min" | "max" | "isLessThan" | "isGreaterThan" | "compareTo" | "add" | "sub" | "asInteger" | "sign" | "asApproximateFloat" | "isInteger", _) => {
             let mut shown: Vec<Ty> = receiver.into_iter().collect();

@@ -166,7 +166,24 @@ impl Activation {
                 }
                 match self.eval(operand, locals)? {
                     Value::Map(map) => map.get(&Key::Str(Rc::from(field.as_str()))).cloned().ok_or_else(|| format!("no such key: {field}")),
+                    // After an optional, the rest of the path is optional too (cel-go's `applyQualifiers`).
+                    Value::Optional(None) => Ok(Value::Optional(None)),
+                    Value::Optional(Some(inner)) => optional_select(&inner, field),
                     _ => Err(no_overload()),
+                }
+            }
+            Expr::OptSelect(operand, field) => match self.eval(operand, locals)? {
+                Value::Optional(None) => Ok(Value::Optional(None)),
+                Value::Optional(Some(inner)) => optional_select(&inner, field),
+                other => optional_select(&other, field),
+            },
+            Expr::OptIndex(operand, index) => {
+                let container = self.eval(operand, locals)?;
+                let index = self.eval(index, locals)?;
+                match container {
+                    Value::Optional(None) => Ok(Value::Optional(None)),
+                    Value::Optional(Some(inner)) => optional_index(&inner, &index),
+                    other => optional_index(&other, &index),
                 }
             }
             Expr::Has(operand, field) => match self.eval(operand, locals)? {
@@ -186,6 +203,8 @@ impl Activation {
                             .ok_or_else(|| format!("index '{i}' out of range in list size '{}'", items.len()))
                     }
                     Value::Map(map) => lookup(&map, &index)?.ok_or_else(|| format!("no such key: {}", display_key(&index))),
+                    Value::Optional(None) => Ok(Value::Optional(None)),
+                    Value::Optional(Some(inner)) => optional_index(&inner, &index),
                     _ => Err(no_overload()),
                 }
             }
@@ -254,6 +273,37 @@ impl Activation {
                 Ok(result)
             }
             Expr::Comprehension { kind, range, var, filter, body } => self.comprehension(*kind, range, var, filter.as_deref(), body, locals),
+            Expr::Call(Some(target), function, args) if matches!(&target.expr, Expr::Ident(n) if n == "optional") && !locals.iter().any(|(n, _)| n == "optional") => {
+                let mut values = Vec::with_capacity(args.len());
+                for a in args {
+                    values.push(self.eval(a, locals)?);
+                }
+                match (function.as_str(), values.as_slice()) {
+                    ("none", []) => Ok(Value::Optional(None)),
+                    ("of", [v]) => Ok(Value::Optional(Some(Rc::new(v.clone())))),
+                    ("ofNonZeroValue", [v]) => Ok(Value::Optional((!is_zero_value(v)).then(|| Rc::new(v.clone())))),
+                    _ => Err(no_overload()),
+                }
+            }
+            Expr::Call(Some(target), function, args) if matches!(function.as_str(), "or" | "orValue") && args.len() == 1 => {
+                // Both stop at a present receiver without evaluating the alternative.
+                let receiver = self.eval(target, locals)?;
+                match (&receiver, function.as_str()) {
+                    (Value::Optional(Some(_)), "or") => Ok(receiver),
+                    (Value::Optional(Some(v)), _) => Ok(v.as_ref().clone()),
+                    (Value::Optional(None), _) => {
+                        let alternative = match args.first() {
+                            Some(a) => self.eval(a, locals)?,
+                            None => return Err(no_overload()),
+                        };
+                        if function == "or" && !matches!(alternative, Value::Optional(_)) {
+                            return Err(no_overload());
+                        }
+                        Ok(alternative)
+                    }
+                    _ => Err(no_overload()),
+                }
+            }
             Expr::Call(target, function, args) => {
                 let receiver = match target {
                     Some(t) => Some(self.eval(t, locals)?),
@@ -336,6 +386,43 @@ impl Activation {
             Macro::ExistsOne => Ok(Value::Bool(count == 1)),
             Macro::Map | Macro::Filter => Ok(Value::List(Rc::new(out))),
         }
+    }
+}
+
+/// `x.?field` on a value: present or not, never an error for a map.
+fn optional_select(container: &Value, field: &str) -> Result<Value, String> {
+    match container {
+        Value::Map(map) => Ok(Value::Optional(map.get(&Key::Str(Rc::from(field))).cloned().map(Rc::new))),
+        _ => Err(no_overload()),
+    }
+}
+
+/// `x[?index]`: a list index out of range or a missing key is `optional.none()`.
+fn optional_index(container: &Value, index: &Value) -> Result<Value, String> {
+    match container {
+        Value::List(items) => {
+            let i = list_index(index)?;
+            Ok(Value::Optional(usize::try_from(i).ok().and_then(|i| items.get(i)).cloned().map(Rc::new)))
+        }
+        Value::Map(map) => Ok(Value::Optional(lookup(map, index)?.map(Rc::new))),
+        _ => Err(no_overload()),
+    }
+}
+
+/// cel-go's `IsZeroValue`, which `optional.ofNonZeroValue` tests.
+fn is_zero_value(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Bool(b) => !b,
+        Value::Int(i) => *i == 0,
+        Value::Uint(u) => *u == 0,
+        Value::Double(d) => *d == 0.0,
+        Value::Str(s) => s.is_empty(),
+        Value::List(l) => l.is_empty(),
+        Value::Map(m) => m.is_empty(),
+        Value::Duration(d) => *d == 0,
+        Value::Optional(o) => o.is_none(),
+        Value::Type(_) | Value::Quantity(_) | Value::Timestamp(_) => false,
     }
 }
 
@@ -424,6 +511,10 @@ pub fn equals(a: &Value, b: &Value, steps: &Cell<u64>) -> bool {
         (Value::Map(x), Value::Map(y)) => x.len() == y.len() && x.iter().all(|(k, v)| lookup(y, &key_value(k)).ok().flatten().is_some_and(|w| equals(v, &w, steps))),
         (Value::Quantity(x), Value::Quantity(y)) => x.nanos() == y.nanos(),
         (Value::Timestamp(x), Value::Timestamp(y)) => x.same_instant(y),
+        (Value::Optional(x), Value::Optional(y)) => match (x, y) {
+            (Some(x), Some(y)) => equals(x, y, steps),
+            (x, y) => x.is_none() && y.is_none(),
+        },
         _ => match numeric_cmp(a, b) {
             Some(o) => o == Ordering::Equal,
             None => a == b,
@@ -516,6 +607,8 @@ fn format_value(v: &Value) -> String {
         Value::Quantity(q) => q.canonical(),
         Value::Duration(d) => time::format_duration(*d),
         Value::Timestamp(t) => t.rfc3339_nano(),
+        Value::Optional(None) => "optional.none()".to_string(),
+        Value::Optional(Some(v)) => format!("optional({})", format_value(v)),
         Value::List(items) => format!("[{}]", items.iter().map(format_value).collect::<Vec<_>>().join(", ")),
         Value::Map(map) => format!("{{{}}}", map.iter().map(|(k, v)| format!("{}: {}", format_value(&key_value(k)), format_value(v))).collect::<Vec<_>>().join(", ")),
     }
@@ -735,6 +828,8 @@ fn call(receiver: Option<Value>, function: &str, args: &[Value], steps: &Cell<u6
         ("asApproximateFloat", Value::Quantity(q), []) => Value::Double(q.nanos() as f64 / 1e9),
         ("isInteger", Value::Quantity(q), []) => Value::Bool(q.is_integer()),
         ("sign", Value::Quantity(q), []) => Value::Int(q.nanos().signum() as i64),
+        ("hasValue", Value::Optional(o), []) => Value::Bool(o.is_some()),
+        ("value", Value::Optional(o), []) => o.as_deref().cloned().ok_or_else(|| "optional.none() dereference".to_string())?,
         (_, Value::Duration(d), []) => Value::Int(time::duration_field(function, *d).ok_or_else(no_overload)?),
         (_, Value::Timestamp(t), []) => Value::Int(t.field(function, 0).ok_or_else(no_overload)?),
         (_, Value::Timestamp(t), [zone]) if time::TIMESTAMP_ACCESSORS.contains(&function) => {

@@ -96,7 +96,7 @@ fn compile_errors_are_worded_as_cel_go_words_them() {
     assert!(matches!(compile("variables.foo", &d, Returns::Any), Err(CompileError::Cel(m)) if m.contains("undefined field 'foo'")));
     assert!(matches!(compile("url('https://x').getHost() == 'x'", &d, Returns::Bool), Err(CompileError::Unsupported(_))));
     assert!(matches!(compile("authorizer.group('').resource('x').check('get').allowed()", &d, Returns::Bool), Err(CompileError::Unsupported(_))));
-    assert!(matches!(compile("object.?spec.orValue(1)", &d, Returns::Any), Err(CompileError::Unsupported(_))));
+    assert!(matches!(compile("object.spec.optMap(object, object)", &d, Returns::Any), Err(CompileError::Unsupported(_))));
     assert!(matches!(compile("object.spec.replicas <=", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.starts_with("ERROR: <input>:1:24: Syntax error:")));
 }
 
@@ -223,4 +223,28 @@ fn timestamps_as_cel_go_parses_prints_and_computes_them() {
     assert!(matches!(compile("timestamp(0).getHours('America/New_York') == 1", &d, Returns::Bool), Err(CompileError::Unsupported(m)) if m == "the time zone 'America/New_York' is not supported by this simulation"));
     assert!(matches!(compile("timestamp(0) < duration('1s')", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.contains("found no matching overload for '_<_' applied to '(google.protobuf.Timestamp, google.protobuf.Duration)'")));
     assert!(matches!(compile("duration('1s') - timestamp(0) == duration('1s')", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.contains("'_-_' applied to '(google.protobuf.Duration, google.protobuf.Timestamp)'")));
+}
+
+#[test]
+fn optionals_as_kubernetes_enables_them() {
+    yes("{'a': 1}.?a == optional.of(1) && {'a': 1}.?b == optional.none() && {'a': 1}.?b.orValue(5) == 5");
+    yes("[1, 2][?1].value() == 2 && ![1, 2][?5].hasValue() && {'k': 'v'}[?'k'].hasValue()");
+    yes("optional.of(1).or(optional.of(2)).value() == 1 && optional.none().or(optional.of(2)) == optional.of(2)");
+    yes("optional.ofNonZeroValue('') == optional.none() && optional.ofNonZeroValue(0).hasValue() == false && optional.ofNonZeroValue([1]).hasValue()");
+    // `or` and `orValue` do not evaluate the alternative of a present value.
+    yes("optional.of(1).orValue(1 / 0) == 1 && optional.of(1).or(optional.of(1 / 0)).value() == 1");
+    let o = serde_json::json!({"spec": {"replicas": 3}, "metadata": {}});
+    assert_eq!(run("object.?spec.?replicas.orValue(1)", o.clone()), Ok(Value::Int(3)));
+    // After `.?` the rest of the path is optional as well.
+    assert_eq!(run("object.?status.replicas.orValue(1)", o.clone()), Ok(Value::Int(1)));
+    assert_eq!(run("object.?spec.paused.orValue(false)", o.clone()), Ok(Value::Bool(false)));
+    assert_eq!(run("object.?metadata.labels['app'].orValue('none')", o.clone()), Ok(Value::string("none".to_string())));
+    assert_eq!(run("object.?status.value()", o.clone()), Err("optional.none() dereference".to_string()));
+    assert_eq!(run("optional.none().orValue(object.missing)", o), Err("no such key: missing".to_string()));
+    let d = Declarations::default();
+    assert!(matches!(compile("1.?a.hasValue()", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.contains("found no matching overload for '_?._' applied to '(int, string)'")));
+    assert!(matches!(compile("optional.unwrap([]) == []", &d, Returns::Bool), Err(CompileError::Unsupported(m)) if m == "the CEL function 'optional.unwrap' is not supported by this simulation"));
+    assert!(matches!(compile("[?object.?a] == []", &d, Returns::Bool), Err(CompileError::Unsupported(_))));
+    assert!(matches!(compile("object.?a", &d, Returns::Bool), Err(CompileError::Returns(_))));
+    assert!(matches!(compile("1.hasValue()", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.contains("found no matching overload for 'hasValue' applied to '(int)'")));
 }
