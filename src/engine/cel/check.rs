@@ -86,8 +86,8 @@ pub const TYPE_NAMES: [&str; 10] = ["int", "uint", "double", "bool", "string", "
 /// Global functions of cel-go and Kubernetes' libraries this simulation
 /// does not evaluate: refused by name rather than as undeclared.
 const UNSUPPORTED_GLOBALS: [&str; 10] = ["bytes", "url", "isURL", "ip", "isIP", "cidr", "isCIDR", "optional", "strings", "base64"];
-const UNSUPPORTED_METHODS: [&str; 17] = [
-    "find", "findAll", "format", "quote", "reverse", "distinct", "slice", "flatten", "sort", "sortBy", "getHost", "getPort", "getScheme", "getQuery", "getEscapedPath",
+const UNSUPPORTED_METHODS: [&str; 15] = [
+    "format", "quote", "reverse", "distinct", "slice", "flatten", "sort", "sortBy", "getHost", "getPort", "getScheme", "getQuery", "getEscapedPath",
     "optMap", "optFlatMap",
 ];
 
@@ -286,6 +286,19 @@ fn check_node(node: &Node, declared: &Declarations, scope: &mut Vec<String>) -> 
                 _ => return Err(issue(at, format!("the CEL function 'optional.{function}' {UNSUPPORTED}"))),
             }
         }
+        // cel-go's sets extension (ext/sets.go): two lists in, a bool out.
+        Expr::Call(Some(target), function, args) if matches!(&target.expr, Expr::Ident(n) if n == "sets" && !scope.iter().any(|s| s == n)) => {
+            let mut arg_types = Vec::with_capacity(args.len());
+            for a in args {
+                arg_types.push(check_node(a, declared, scope)?);
+            }
+            let name = format!("sets.{function}");
+            match (function.as_str(), arg_types.as_slice()) {
+                ("contains" | "equivalent" | "intersects", [a, b]) if matches!(a, Ty::List | Ty::Dyn) && matches!(b, Ty::List | Ty::Dyn) => Ty::Bool,
+                ("contains" | "equivalent" | "intersects", _) => return Err(no_overload(at, &name, &arg_types)),
+                _ => return Err(issue(at, format!("undeclared reference to '{name}' (in container '')"))),
+            }
+        }
         Expr::Call(target, function, args) => {
             let receiver = match target {
                 Some(t) => Some(check_node(t, declared, scope)?),
@@ -399,6 +412,8 @@ fn call(at: usize, receiver: Option<Ty>, function: &str, args: &[Ty]) -> Result<
         (true, "asInteger" | "sign", 0) => Ty::Int,
         (true, "asApproximateFloat", 0) => Ty::Double,
         (true, "isInteger", 0) => Ty::Bool,
+        (true, "find", 1) if matches!(receiver, Some(Ty::String | Ty::Dyn)) => Ty::String,
+        (true, "findAll", 1 | 2) if matches!(receiver, Some(Ty::String | Ty::Dyn)) => Ty::List,
         (true, "hasValue", 0) if matches!(receiver, Some(Ty::Optional | Ty::Dyn)) => Ty::Bool,
         (true, "value", 0) if matches!(receiver, Some(Ty::Optional | Ty::Dyn)) => Ty::Dyn,
         (true, "orValue", 1) if matches!(receiver, Some(Ty::Optional | Ty::Dyn)) => Ty::Dyn,
@@ -410,7 +425,7 @@ fn call(at: usize, receiver: Option<Ty>, function: &str, args: &[Ty]) -> Result<
             return Err(issue(at, format!("the CEL function '{name}' {UNSUPPORTED}")));
         }
         (_, "size" | "int" | "uint" | "double" | "string" | "bool" | "type" | "dyn" | "matches" | "quantity" | "isQuantity" | "duration" | "timestamp", _)
-        | (true, "hasValue" | "value" | "orValue" | "or", _)
+        | (true, "hasValue" | "value" | "orValue" | "or" | "find" | "findAll", _)
         | (true, "getFullYear" | "getMonth" | "getDate" | "getDayOfMonth" | "getDayOfYear" | "getDayOfWeek" | "getHours" | "getMinutes" | "getSeconds" | "getMilliseconds", _)
         | (true, "startsWith" | "endsWith" | "contains" | "lowerAscii" | "upperAscii" | "trim" | "split" | "join" | "replace" | "indexOf" | "lastIndexOf" | "substring" | "charAt" | "isSorted" | "sum" | "min" | "max" | "isLessThan" | "isGreaterThan" | "compareTo" | "add" | "sub" | "asInteger" | "sign" | "asApproximateFloat" | "isInteger", _) => {
             let mut shown: Vec<Ty> = receiver.into_iter().collect();

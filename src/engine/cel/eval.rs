@@ -285,6 +285,23 @@ impl Activation {
                     _ => Err(no_overload()),
                 }
             }
+            Expr::Call(Some(target), function, args) if matches!(&target.expr, Expr::Ident(n) if n == "sets") && !locals.iter().any(|(n, _)| n == "sets") => {
+                let mut values = Vec::with_capacity(args.len());
+                for a in args {
+                    values.push(self.eval(a, locals)?);
+                }
+                let [Value::List(a), Value::List(b)] = values.as_slice() else { return Err(no_overload()) };
+                // Every pair may be compared: charged up front.
+                self.charge(a.len().saturating_mul(b.len()))?;
+                let steps = &self.call_cost;
+                let contains = |x: &[Value], y: &[Value]| y.iter().all(|v| x.iter().any(|w| equals(w, v, steps)));
+                Ok(Value::Bool(match function.as_str() {
+                    "contains" => contains(a, b),
+                    "equivalent" => contains(a, b) && contains(b, a),
+                    "intersects" => a.iter().any(|v| b.iter().any(|w| equals(v, w, steps))),
+                    _ => return Err(no_overload()),
+                }))
+            }
             Expr::Call(Some(target), function, args) if matches!(function.as_str(), "or" | "orValue") && args.len() == 1 => {
                 // Both stop at a present receiver without evaluating the alternative.
                 let receiver = self.eval(target, locals)?;
@@ -654,13 +671,17 @@ fn str_arg(v: &Value) -> Result<&str, String> {
     }
 }
 
+fn compile_regex(pattern: &str) -> Result<regex_lite::Regex, String> {
+    regex_lite::RegexBuilder::new(pattern).size_limit(1 << 16).nest_limit(64).build().map_err(|e| format!("error parsing regexp: {e}"))
+}
+
+/// Kubernetes' regex library wraps the compile error (library/regex.go).
+fn illegal_regex(e: String) -> String {
+    format!("Illegal regex: {e}")
+}
+
 fn regex_matches(text: &str, pattern: &str) -> Result<bool, String> {
-    let re = regex_lite::RegexBuilder::new(pattern)
-        .size_limit(1 << 16)
-        .nest_limit(64)
-        .build()
-        .map_err(|e| format!("error parsing regexp: {e}"))?;
-    Ok(re.is_match(text))
+    Ok(compile_regex(pattern)?.is_match(text))
 }
 
 fn quantity_arg(v: &Value) -> Result<Quantity, String> {
@@ -684,7 +705,7 @@ fn scan_cost(v: &Value) -> u64 {
 fn call(receiver: Option<Value>, function: &str, args: &[Value], steps: &Cell<u64>) -> Result<Value, String> {
     // A function reads its inputs once at least; a regular expression is
     // compiled on each call.
-    let scanned: u64 = receiver.iter().chain(args).map(scan_cost).sum::<u64>() + if function == "matches" { 100 } else { 0 };
+    let scanned: u64 = receiver.iter().chain(args).map(scan_cost).sum::<u64>() + if matches!(function, "matches" | "find" | "findAll") { 100 } else { 0 };
     steps.set(steps.get().saturating_add(scanned));
     // The global form of a function that is also a method (`size(x)`) is the method on its first argument.
     let (receiver, args) = match (receiver, function) {
@@ -828,6 +849,18 @@ fn call(receiver: Option<Value>, function: &str, args: &[Value], steps: &Cell<u6
         ("asApproximateFloat", Value::Quantity(q), []) => Value::Double(q.nanos() as f64 / 1e9),
         ("isInteger", Value::Quantity(q), []) => Value::Bool(q.is_integer()),
         ("sign", Value::Quantity(q), []) => Value::Int(q.nanos().signum() as i64),
+        ("find", Value::Str(s), [p]) => Value::string(compile_regex(str_arg(p)?).map_err(illegal_regex)?.find(s).map(|m| m.as_str().to_string()).unwrap_or_default()),
+        ("findAll", Value::Str(s), [p, rest @ ..]) => {
+            let limit = match rest {
+                [] => -1,
+                [n] => int_arg(n)?,
+                _ => return Err(no_overload()),
+            };
+            let re = compile_regex(str_arg(p)?).map_err(illegal_regex)?;
+            // Go's FindAllString: a negative limit is no limit.
+            let found = re.find_iter(s).map(|m| Value::string(m.as_str().to_string()));
+            Value::List(Rc::new(if limit < 0 { found.collect() } else { found.take(limit as usize).collect() }))
+        }
         ("hasValue", Value::Optional(o), []) => Value::Bool(o.is_some()),
         ("value", Value::Optional(o), []) => o.as_deref().cloned().ok_or_else(|| "optional.none() dereference".to_string())?,
         (_, Value::Duration(d), []) => Value::Int(time::duration_field(function, *d).ok_or_else(no_overload)?),

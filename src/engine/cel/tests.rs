@@ -248,3 +248,17 @@ fn optionals_as_kubernetes_enables_them() {
     assert!(matches!(compile("object.?a", &d, Returns::Bool), Err(CompileError::Returns(_))));
     assert!(matches!(compile("1.hasValue()", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.contains("found no matching overload for 'hasValue' applied to '(int)'")));
 }
+
+#[test]
+fn sets_and_regex_find() {
+    yes("sets.contains([1, 2, 3], [3, 1]) && !sets.contains([1], [2]) && sets.contains([1.0], [1]) && sets.contains([], [])");
+    yes("sets.equivalent([1, 2, 2], [2, 1]) && !sets.equivalent([1], [1, 2])");
+    yes("sets.intersects([1, 2], [2, 3]) && !sets.intersects([1], []) && !sets.intersects(['a'], ['b'])");
+    yes("'abc 123'.find('[0-9]+') == '123' && 'abc'.find('[0-9]+') == ''");
+    yes("'a1b22c333'.findAll('[0-9]+') == ['1', '22', '333'] && 'a1b22c333'.findAll('[0-9]+', 2) == ['1', '22'] && 'a1'.findAll('[0-9]', 0) == []");
+    yes("'a1b2'.findAll('[0-9]', -1) == ['1', '2']");
+    assert!(matches!(run("'a'.find('[')", serde_json::json!({})), Err(e) if e.starts_with("Illegal regex: error parsing regexp:")));
+    let d = Declarations::default();
+    assert!(matches!(compile("sets.contains([1], 1)", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.contains("found no matching overload for 'sets.contains' applied to '(list(dyn), int)'")));
+    assert!(matches!(compile("1.find('x') == ''", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.contains("found no matching overload for 'find' applied to '(int, string)'")));
+}
