@@ -30,6 +30,8 @@ pub struct RuleScope {
     pub self_type: Ty,
     /// Each object type's fields (escaped names) and their types.
     pub objects: Vec<BTreeMap<String, Ty>>,
+    /// The rule sets `optionalOldSelf: true`: `oldSelf` is an optional.
+    pub optional_old_self: bool,
 }
 
 /// A statically known type; `Dyn` when only evaluation can tell.
@@ -123,6 +125,7 @@ fn check_node(node: &Node, declared: &Declarations, scope: &mut Vec<String>) -> 
             }
             if let Some(rule) = &declared.rule {
                 return match name.as_str() {
+                    "oldSelf" if rule.optional_old_self => Ok(Ty::Optional),
                     "self" | "oldSelf" => Ok(rule.self_type),
                     _ if TYPE_NAMES.contains(&name.as_str()) => Ok(Ty::Type),
                     _ => Err(issue(at, format!("undeclared reference to '{name}' (in container '')"))),
