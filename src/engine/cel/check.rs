@@ -302,6 +302,11 @@ fn check_node(node: &Node, declared: &Declarations, scope: &mut Vec<String>) -> 
                 _ => return Err(issue(at, format!("undeclared reference to '{name}' (in container '')"))),
             }
         }
+        // Other extensions' namespaced functions (`strings.quote`, `base64.encode`...).
+        Expr::Call(Some(target), function, _) if matches!(&target.expr, Expr::Ident(n) if matches!(n.as_str(), "strings" | "base64" | "math" | "lists") && !scope.iter().any(|s| s == n)) => {
+            let Expr::Ident(namespace) = &target.expr else { return Err(issue(at, format!("the CEL function '{function}' {UNSUPPORTED}"))) };
+            return Err(issue(at, format!("the CEL function '{namespace}.{function}' {UNSUPPORTED}")));
+        }
         Expr::Call(target, function, args) => {
             let receiver = match target {
                 Some(t) => Some(check_node(t, declared, scope)?),

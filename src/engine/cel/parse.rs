@@ -541,6 +541,9 @@ impl Parser {
             "exists_one" => Macro::ExistsOne,
             "map" => Macro::Map,
             "filter" => Macro::Filter,
+            "transformList" | "transformMap" | "transformMapEntry" => {
+                return Err(Issue { at, message: format!("the two-variable comprehension '{name}' is not supported by this simulation") });
+            }
             _ => return node(Expr::Call(Some(Box::new(target)), name, args), at),
         };
         let arity_ok = args.len() == 2 || (kind == Macro::Map && args.len() == 3);

@@ -262,3 +262,16 @@ fn sets_and_regex_find() {
     assert!(matches!(compile("sets.contains([1], 1)", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.contains("found no matching overload for 'sets.contains' applied to '(list(dyn), int)'")));
     assert!(matches!(compile("1.find('x') == ''", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.contains("found no matching overload for 'find' applied to '(int, string)'")));
 }
+
+#[test]
+fn what_remains_is_refused_by_name() {
+    let d = Declarations::default();
+    for (src, named) in [
+        ("[1].transformList(i, v, v * 2) == [2]", "the two-variable comprehension 'transformList' is not supported by this simulation"),
+        ("strings.quote('a') == 'a'", "the CEL function 'strings.quote' is not supported by this simulation"),
+        ("isURL('https://x')", "the CEL function 'isURL' is not supported by this simulation"),
+        ("'%s'.format(['a']) == 'a'", "the CEL function 'format' is not supported by this simulation"),
+    ] {
+        assert_eq!(compile(src, &d, Returns::Bool), Err(CompileError::Unsupported(named.to_string())), "{src}");
+    }
+}
