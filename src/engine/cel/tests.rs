@@ -217,6 +217,8 @@ fn timestamps_as_cel_go_parses_prints_and_computes_them() {
     assert_eq!(run("timestamp('9999-12-31T23:59:59Z') + duration('1s')", o.clone()), Err("timestamp overflow".to_string()));
     assert_eq!(run("timestamp(253402300800)", o.clone()), Err("timestamp overflow".to_string()));
     assert_eq!(run("timestamp(0).getHours(object.bad)", o.clone()), Err("timezone offset minutes out of range [0, 59]: +02:75".to_string()));
+    assert_eq!(run("timestamp('9999-12-31T23:59:59Z').getHours('2562047788015215:00')", o.clone()), Err("no such overload".to_string()));
+    assert!(run("timestamp(0).getHours('-9223372036854775807:00')", o.clone()).is_err());
     assert_eq!(run("timestamp(0).getHours(object.zone)", o), Err("the time zone 'Europe/Paris' is not supported by this simulation".to_string()));
     let d = Declarations::default();
     assert_eq!(compile("timestamp('2023-01-01') < timestamp(0)", &d, Returns::Bool), Err(CompileError::Cel("ERROR: <input>:1:11: invalid timestamp argument\n | timestamp('2023-01-01') < timestamp(0)\n | ..........^".to_string())));

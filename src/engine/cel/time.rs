@@ -80,7 +80,8 @@ impl Timestamp {
     /// The accessors (`getFullYear`, `getHours`, ...) in a time zone given
     /// as seconds east of UTC; `None` for a name that is not an accessor.
     pub fn field(&self, function: &str, offset: i64) -> Option<i64> {
-        let local = self.seconds + offset;
+        // An absurd offset (`'+99999999999:00'`) must not overflow.
+        let local = self.seconds.checked_add(offset)?;
         let days = local.div_euclid(86_400);
         let second_of_day = local.rem_euclid(86_400);
         let (year, month, day) = civil_from_days(days);
@@ -132,7 +133,7 @@ pub fn zone_offset(zone: &str) -> Result<i64, String> {
     if !(0..=59).contains(&minutes) {
         return Err(format!("timezone offset minutes out of range [0, 59]: {zone}"));
     }
-    let offset = if zone.starts_with('-') { hours.checked_mul(60).map(|h| h - minutes) } else { hours.checked_mul(60).map(|h| h + minutes) };
+    let offset = if zone.starts_with('-') { hours.checked_mul(60).and_then(|h| h.checked_sub(minutes)) } else { hours.checked_mul(60).and_then(|h| h.checked_add(minutes)) };
     offset.and_then(|m| m.checked_mul(60)).ok_or_else(|| format!("strconv.Atoi: parsing {zone:?}: value out of range"))
 }
 
