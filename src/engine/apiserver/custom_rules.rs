@@ -152,6 +152,15 @@ fn compile_detail(error: CompileError, returns: &str, prefix: &str) -> String {
 
 /// `compileRule`: the rule must evaluate to a bool, its message expression to a string.
 fn compile(rule: &ValidationRule, declared: &Declarations) -> (Result<cel::Program, String>, Option<Result<cel::Program, String>>) {
+    let mut optional = None;
+    if rule.optional_old_self == Some(true) {
+        let mut with_optional = declared.clone();
+        if let Some(scope) = with_optional.rule.as_mut() {
+            scope.optional_old_self = true;
+        }
+        optional = Some(with_optional);
+    }
+    let declared = optional.as_ref().unwrap_or(declared);
     let program = cel::compile(&rule.rule, declared, Returns::Bool).map_err(|e| compile_detail(e, "cel expression must evaluate to a bool", ""));
     let message = rule.message_expression.as_deref().filter(|m| !m.trim().is_empty()).map(|m| {
         cel::compile(m, declared, Returns::String).map_err(|e| compile_detail(e, "must evaluate to a string", "messageExpression "))
@@ -311,9 +320,6 @@ fn check_node(schema: &JSONSchemaProps, fld: &str, resource_root: bool, uncorrel
         if program.uses("oldSelf") {
             if let Some(within) = uncorrelatable {
                 cel_errs.invalid(&format!("{at}.rule"), &quote(&rule.rule), &format!("oldSelf cannot be used on the uncorrelatable portion of the schema within {within}"));
-            } else if rule.optional_old_self == Some(true) {
-                // An optional oldSelf needs CEL's optional types, which this simulation does not evaluate.
-                cel_errs.invalid(&format!("{at}.optionalOldSelf"), "true", "optionalOldSelf is not supported by this simulation");
             }
         } else if let Some(optional) = rule.optional_old_self {
             cel_errs.invalid(&format!("{at}.optionalOldSelf"), &optional.to_string(), "may not be set if oldSelf is not used in rule");
@@ -453,11 +459,14 @@ impl Walk {
                     continue;
                 }
             };
-            // A transition rule runs only where there is an old value.
-            if compiled.uses_old_self && old_self.is_none() {
+            // A transition rule runs only where there is an old value,
+            // unless its oldSelf is optional (then none on a create).
+            let optional_old_self = rule.optional_old_self == Some(true);
+            if compiled.uses_old_self && old_self.is_none() && !optional_old_self {
                 continue;
             }
-            let activation = Activation::for_rule(rule_self.clone(), old_self.clone());
+            let old_value = if optional_old_self { Some(Value::Optional(old_self.clone().map(Rc::new))) } else { old_self.clone() };
+            let activation = Activation::for_rule(rule_self.clone(), old_value);
             let shown = rule_error_string(rule);
             match compiled.rule.eval(&activation) {
                 Ok(Value::Bool(true)) => continue,

@@ -30,6 +30,8 @@ pub struct RuleScope {
     pub self_type: Ty,
     /// Each object type's fields (escaped names) and their types.
     pub objects: Vec<BTreeMap<String, Ty>>,
+    /// The rule sets `optionalOldSelf: true`: `oldSelf` is an optional.
+    pub optional_old_self: bool,
 }
 
 /// A statically known type; `Dyn` when only evaluation can tell.
@@ -47,6 +49,10 @@ pub enum Ty {
     Map,
     Type,
     Quantity,
+    Duration,
+    Timestamp,
+    /// `optional_type(dyn)`: what it holds is not tracked.
+    Optional,
     /// An object of a CRD's schema: its fields in [`RuleScope::objects`].
     Object(usize),
 }
@@ -65,6 +71,9 @@ impl Ty {
             Ty::Map => "map(dyn, dyn)",
             Ty::Type => "type",
             Ty::Quantity => "kubernetes.Quantity",
+            Ty::Duration => "google.protobuf.Duration",
+            Ty::Timestamp => "google.protobuf.Timestamp",
+            Ty::Optional => "optional_type(dyn)",
             Ty::Object(_) => "object",
         }
     }
@@ -78,10 +87,10 @@ pub const TYPE_NAMES: [&str; 10] = ["int", "uint", "double", "bool", "string", "
 
 /// Global functions of cel-go and Kubernetes' libraries this simulation
 /// does not evaluate: refused by name rather than as undeclared.
-const UNSUPPORTED_GLOBALS: [&str; 12] = ["duration", "timestamp", "bytes", "url", "isURL", "ip", "isIP", "cidr", "isCIDR", "optional", "strings", "base64"];
-const UNSUPPORTED_METHODS: [&str; 24] = [
-    "find", "findAll", "format", "quote", "reverse", "distinct", "slice", "flatten", "sort", "sortBy", "getHost", "getPort", "getScheme", "getQuery", "getEscapedPath",
-    "getHours", "getMinutes", "getSeconds", "getMilliseconds", "getFullYear", "getMonth", "getDayOfMonth", "orValue", "hasValue",
+const UNSUPPORTED_GLOBALS: [&str; 10] = ["bytes", "url", "isURL", "ip", "isIP", "cidr", "isCIDR", "optional", "strings", "base64"];
+const UNSUPPORTED_METHODS: [&str; 15] = [
+    "format", "quote", "reverse", "distinct", "slice", "flatten", "sort", "sortBy", "getHost", "getPort", "getScheme", "getQuery", "getEscapedPath",
+    "optMap", "optFlatMap",
 ];
 
 fn issue(at: usize, message: String) -> Vec<Issue> {
@@ -116,6 +125,7 @@ fn check_node(node: &Node, declared: &Declarations, scope: &mut Vec<String>) -> 
             }
             if let Some(rule) = &declared.rule {
                 return match name.as_str() {
+                    "oldSelf" if rule.optional_old_self => Ok(Ty::Optional),
                     "self" | "oldSelf" => Ok(rule.self_type),
                     _ if TYPE_NAMES.contains(&name.as_str()) => Ok(Ty::Type),
                     _ => Err(issue(at, format!("undeclared reference to '{name}' (in container '')"))),
@@ -140,9 +150,32 @@ fn check_node(node: &Node, declared: &Declarations, scope: &mut Vec<String>) -> 
             let ty = check_node(operand, declared, scope)?;
             match ty {
                 Ty::Dyn | Ty::Map => Ty::Dyn,
+                // Selecting on an optional keeps it optional (`a.?b.c`).
+                Ty::Optional => Ty::Optional,
                 Ty::Object(_) => object_field(at, declared, ty, field)?,
                 other => return Err(issue(at, format!("type '{}' does not support field selection", other.name()))),
             }
+        }
+        Expr::OptSelect(operand, field) => {
+            let ty = check_node(operand, declared, scope)?;
+            match ty {
+                Ty::Dyn | Ty::Map | Ty::Optional => {}
+                Ty::Object(_) => {
+                    object_field(at, declared, ty, field)?;
+                }
+                other => return Err(no_overload(at, "_?._", &[other, Ty::String])),
+            }
+            Ty::Optional
+        }
+        Expr::OptIndex(operand, index) => {
+            let ty = check_node(operand, declared, scope)?;
+            let index_ty = check_node(index, declared, scope)?;
+            match ty {
+                Ty::Dyn | Ty::Map | Ty::Object(_) | Ty::Optional => {}
+                Ty::List if matches!(index_ty, Ty::Int | Ty::Dyn) => {}
+                _ => return Err(no_overload(at, "_[?_]", &[ty, index_ty])),
+            }
+            Ty::Optional
         }
         Expr::Has(operand, field) => {
             let ty = check_node(operand, declared, scope)?;
@@ -158,6 +191,7 @@ fn check_node(node: &Node, declared: &Declarations, scope: &mut Vec<String>) -> 
             let index_ty = check_node(index, declared, scope)?;
             match ty {
                 Ty::Dyn | Ty::Map | Ty::Object(_) => Ty::Dyn,
+                Ty::Optional => Ty::Optional,
                 Ty::List if matches!(index_ty, Ty::Int | Ty::Uint | Ty::Double | Ty::Dyn) => Ty::Dyn,
                 _ => return Err(no_overload(at, "_[_]", &[ty, index_ty])),
             }
@@ -188,6 +222,8 @@ fn check_node(node: &Node, declared: &Declarations, scope: &mut Vec<String>) -> 
         Expr::Negate(operand) => {
             let ty = check_node(operand, declared, scope)?;
             match ty {
+                // cel-go declares `-_` for int and double only; a duration
+                // negates only when it arrives as `dyn`.
                 Ty::Int | Ty::Double | Ty::Dyn => ty,
                 _ => return Err(no_overload(at, "-_", &[ty])),
             }
@@ -242,6 +278,35 @@ fn check_node(node: &Node, declared: &Declarations, scope: &mut Vec<String>) -> 
                 Macro::Map | Macro::Filter => Ty::List,
             }
         }
+        Expr::Call(Some(target), function, args) if matches!(&target.expr, Expr::Ident(n) if n == "optional" && !scope.iter().any(|s| s == n)) => {
+            let mut arg_types = Vec::with_capacity(args.len());
+            for a in args {
+                arg_types.push(check_node(a, declared, scope)?);
+            }
+            match (function.as_str(), arg_types.len()) {
+                ("of" | "ofNonZeroValue", 1) | ("none", 0) => Ty::Optional,
+                ("of" | "ofNonZeroValue" | "none", _) => return Err(no_overload(at, &format!("optional.{function}"), &arg_types)),
+                _ => return Err(issue(at, format!("the CEL function 'optional.{function}' {UNSUPPORTED}"))),
+            }
+        }
+        // cel-go's sets extension (ext/sets.go): two lists in, a bool out.
+        Expr::Call(Some(target), function, args) if matches!(&target.expr, Expr::Ident(n) if n == "sets" && !scope.iter().any(|s| s == n)) => {
+            let mut arg_types = Vec::with_capacity(args.len());
+            for a in args {
+                arg_types.push(check_node(a, declared, scope)?);
+            }
+            let name = format!("sets.{function}");
+            match (function.as_str(), arg_types.as_slice()) {
+                ("contains" | "equivalent" | "intersects", [a, b]) if matches!(a, Ty::List | Ty::Dyn) && matches!(b, Ty::List | Ty::Dyn) => Ty::Bool,
+                ("contains" | "equivalent" | "intersects", _) => return Err(no_overload(at, &name, &arg_types)),
+                _ => return Err(issue(at, format!("undeclared reference to '{name}' (in container '')"))),
+            }
+        }
+        // Other extensions' namespaced functions (`strings.quote`, `base64.encode`...).
+        Expr::Call(Some(target), function, _) if matches!(&target.expr, Expr::Ident(n) if matches!(n.as_str(), "strings" | "base64" | "math" | "lists") && !scope.iter().any(|s| s == n)) => {
+            let Expr::Ident(namespace) = &target.expr else { return Err(issue(at, format!("the CEL function '{function}' {UNSUPPORTED}"))) };
+            return Err(issue(at, format!("the CEL function '{namespace}.{function}' {UNSUPPORTED}")));
+        }
         Expr::Call(target, function, args) => {
             let receiver = match target {
                 Some(t) => Some(check_node(t, declared, scope)?),
@@ -251,9 +316,35 @@ fn check_node(node: &Node, declared: &Declarations, scope: &mut Vec<String>) -> 
             for a in args {
                 arg_types.push(check_node(a, declared, scope)?);
             }
-            call(at, receiver, function, &arg_types)?
+            let result = call(at, receiver, function, &arg_types)?;
+            validate_literals(receiver.is_some(), function, args)?;
+            result
         }
     })
+}
+
+/// Kubernetes (1.29 on) runs cel-go's `ValidateDurationLiterals` and
+/// `ValidateTimestampLiterals`: a literal argument that would fail at
+/// evaluation fails the check (`invalid duration argument`). A literal
+/// time zone this simulation cannot resolve is refused by name.
+fn validate_literals(method: bool, function: &str, args: &[Node]) -> Result<(), Vec<Issue>> {
+    let Some(Node { expr: Expr::Literal(Value::Str(text)), at, .. }) = args.first() else { return Ok(()) };
+    let valid = match (method, function) {
+        (false, "duration") => super::time::parse_duration(text).is_some(),
+        (false, "timestamp") => super::time::parse_timestamp(text).is_ok(),
+        (true, name) if super::time::TIMESTAMP_ACCESSORS.contains(&name) => {
+            if !text.contains(':') && !matches!(&**text, "" | "UTC") {
+                return Err(issue(*at, super::time::unsupported_zone(text)));
+            }
+            true
+        }
+        _ => true,
+    };
+    if valid {
+        Ok(())
+    } else {
+        Err(issue(*at, format!("invalid {function} argument")))
+    }
 }
 
 /// A field of a schema object: declared, or cel-go's `undefined field`.
@@ -267,6 +358,14 @@ fn binary(op: BinaryOp, a: Ty, b: Ty) -> Option<Ty> {
     use BinaryOp::*;
     // A `dyn` operand takes the other's type: the arithmetic overloads all
     // take two operands of one type, so that is the one that can apply.
+    let time = |t: Ty| matches!(t, Ty::Duration | Ty::Timestamp);
+    match (op, a, b) {
+        (Add, Ty::Duration, Ty::Duration) | (Sub, Ty::Duration, Ty::Duration) | (Sub, Ty::Timestamp, Ty::Timestamp) => return Some(Ty::Duration),
+        (Add, Ty::Timestamp, Ty::Duration) | (Add, Ty::Duration, Ty::Timestamp) | (Sub, Ty::Timestamp, Ty::Duration) => return Some(Ty::Timestamp),
+        // `t - x` is a duration or a timestamp as x turns out to be.
+        (Add | Sub, Ty::Dyn, t) | (Add | Sub, t, Ty::Dyn) if time(t) => return Some(Ty::Dyn),
+        _ => {}
+    }
     let (a, b) = match (a, b) {
         (Ty::Dyn, Ty::Dyn) => return Some(if matches!(op, Add | Sub | Mul | Div | Rem) { Ty::Dyn } else { Ty::Bool }),
         (Ty::Dyn, known) if !matches!(op, In) => (known, known),
@@ -279,7 +378,7 @@ fn binary(op: BinaryOp, a: Ty, b: Ty) -> Option<Ty> {
         Rem => (a == b && matches!(a, Ty::Int | Ty::Uint)).then_some(a),
         Eq | Ne => (a == b).then_some(Ty::Bool),
         Lt | Le | Gt | Ge => {
-            let ordered = (a.numeric() && b.numeric()) || (a == b && matches!(a, Ty::String | Ty::Bool));
+            let ordered = (a.numeric() && b.numeric()) || (a == b && matches!(a, Ty::String | Ty::Bool | Ty::Duration | Ty::Timestamp));
             ordered.then_some(Ty::Bool)
         }
         In => matches!(b, Ty::List | Ty::Map | Ty::Dyn).then_some(Ty::Bool),
@@ -301,6 +400,10 @@ fn call(at: usize, receiver: Option<Ty>, function: &str, args: &[Ty]) -> Result<
         (false, "matches", 2) | (true, "matches", 1) => Ty::Bool,
         (false, "quantity", 1) => Ty::Quantity,
         (false, "isQuantity", 1) => Ty::Bool,
+        (false, "duration", 1) if matches!(args.first(), Some(Ty::String | Ty::Duration | Ty::Dyn)) => Ty::Duration,
+        (false, "timestamp", 1) if matches!(args.first(), Some(Ty::String | Ty::Int | Ty::Timestamp | Ty::Dyn)) => Ty::Timestamp,
+        (true, "getHours" | "getMinutes" | "getSeconds" | "getMilliseconds", 0) if matches!(receiver, Some(Ty::Duration | Ty::Timestamp | Ty::Dyn)) => Ty::Int,
+        (true, name, 0 | 1) if super::time::TIMESTAMP_ACCESSORS.contains(&name) && matches!(receiver, Some(Ty::Timestamp | Ty::Dyn)) && matches!(args.first(), None | Some(Ty::String | Ty::Dyn)) => Ty::Int,
         (true, "startsWith" | "endsWith" | "contains", 1) => Ty::Bool,
         (true, "lowerAscii" | "upperAscii" | "trim", 0) => Ty::String,
         (true, "split", 1 | 2) => Ty::List,
@@ -317,13 +420,21 @@ fn call(at: usize, receiver: Option<Ty>, function: &str, args: &[Ty]) -> Result<
         (true, "asInteger" | "sign", 0) => Ty::Int,
         (true, "asApproximateFloat", 0) => Ty::Double,
         (true, "isInteger", 0) => Ty::Bool,
+        (true, "find", 1) if matches!(receiver, Some(Ty::String | Ty::Dyn)) => Ty::String,
+        (true, "findAll", 1 | 2) if matches!(receiver, Some(Ty::String | Ty::Dyn)) => Ty::List,
+        (true, "hasValue", 0) if matches!(receiver, Some(Ty::Optional | Ty::Dyn)) => Ty::Bool,
+        (true, "value", 0) if matches!(receiver, Some(Ty::Optional | Ty::Dyn)) => Ty::Dyn,
+        (true, "orValue", 1) if matches!(receiver, Some(Ty::Optional | Ty::Dyn)) => Ty::Dyn,
+        (true, "or", 1) if matches!(receiver, Some(Ty::Optional | Ty::Dyn)) && matches!(args.first(), Some(Ty::Optional | Ty::Dyn)) => Ty::Optional,
         (false, name, _) if UNSUPPORTED_GLOBALS.contains(&name) => {
             return Err(issue(at, format!("the CEL function '{name}' {UNSUPPORTED}")));
         }
         (true, name, _) if UNSUPPORTED_METHODS.contains(&name) => {
             return Err(issue(at, format!("the CEL function '{name}' {UNSUPPORTED}")));
         }
-        (_, "size" | "int" | "uint" | "double" | "string" | "bool" | "type" | "dyn" | "matches" | "quantity" | "isQuantity", _)
+        (_, "size" | "int" | "uint" | "double" | "string" | "bool" | "type" | "dyn" | "matches" | "quantity" | "isQuantity" | "duration" | "timestamp", _)
+        | (true, "hasValue" | "value" | "orValue" | "or" | "find" | "findAll", _)
+        | (true, "getFullYear" | "getMonth" | "getDate" | "getDayOfMonth" | "getDayOfYear" | "getDayOfWeek" | "getHours" | "getMinutes" | "getSeconds" | "getMilliseconds", _)
         | (true, "startsWith" | "endsWith" | "contains" | "lowerAscii" | "upperAscii" | "trim" | "split" | "join" | "replace" | "indexOf" | "lastIndexOf" | "substring" | "charAt" | "isSorted" | "sum" | "min" | "max" | "isLessThan" | "isGreaterThan" | "compareTo" | "add" | "sub" | "asInteger" | "sign" | "asApproximateFloat" | "isInteger", _) => {
             let mut shown: Vec<Ty> = receiver.into_iter().collect();
             shown.extend_from_slice(args);

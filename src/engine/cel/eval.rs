@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use super::parse::{BinaryOp, Expr, Macro, Node};
+use super::time::{self, Timestamp};
 use super::{check, Key, Program, Value};
 use crate::engine::quantity::Quantity;
 
@@ -165,7 +166,24 @@ impl Activation {
                 }
                 match self.eval(operand, locals)? {
                     Value::Map(map) => map.get(&Key::Str(Rc::from(field.as_str()))).cloned().ok_or_else(|| format!("no such key: {field}")),
+                    // After an optional, the rest of the path is optional too (cel-go's `applyQualifiers`).
+                    Value::Optional(None) => Ok(Value::Optional(None)),
+                    Value::Optional(Some(inner)) => optional_select(&inner, field),
                     _ => Err(no_overload()),
+                }
+            }
+            Expr::OptSelect(operand, field) => match self.eval(operand, locals)? {
+                Value::Optional(None) => Ok(Value::Optional(None)),
+                Value::Optional(Some(inner)) => optional_select(&inner, field),
+                other => optional_select(&other, field),
+            },
+            Expr::OptIndex(operand, index) => {
+                let container = self.eval(operand, locals)?;
+                let index = self.eval(index, locals)?;
+                match container {
+                    Value::Optional(None) => Ok(Value::Optional(None)),
+                    Value::Optional(Some(inner)) => optional_index(&inner, &index),
+                    other => optional_index(&other, &index),
                 }
             }
             Expr::Has(operand, field) => match self.eval(operand, locals)? {
@@ -185,6 +203,8 @@ impl Activation {
                             .ok_or_else(|| format!("index '{i}' out of range in list size '{}'", items.len()))
                     }
                     Value::Map(map) => lookup(&map, &index)?.ok_or_else(|| format!("no such key: {}", display_key(&index))),
+                    Value::Optional(None) => Ok(Value::Optional(None)),
+                    Value::Optional(Some(inner)) => optional_index(&inner, &index),
                     _ => Err(no_overload()),
                 }
             }
@@ -213,6 +233,7 @@ impl Activation {
             Expr::Negate(operand) => match self.eval(operand, locals)? {
                 Value::Int(i) => i.checked_neg().map(Value::Int).ok_or_else(|| "integer overflow".to_string()),
                 Value::Double(d) => Ok(Value::Double(-d)),
+                Value::Duration(d) => d.checked_neg().map(Value::Duration).ok_or_else(|| "integer overflow".to_string()),
                 _ => Err(no_overload()),
             },
             Expr::And(a, b) | Expr::Or(a, b) => {
@@ -252,6 +273,54 @@ impl Activation {
                 Ok(result)
             }
             Expr::Comprehension { kind, range, var, filter, body } => self.comprehension(*kind, range, var, filter.as_deref(), body, locals),
+            Expr::Call(Some(target), function, args) if matches!(&target.expr, Expr::Ident(n) if n == "optional") && !locals.iter().any(|(n, _)| n == "optional") => {
+                let mut values = Vec::with_capacity(args.len());
+                for a in args {
+                    values.push(self.eval(a, locals)?);
+                }
+                match (function.as_str(), values.as_slice()) {
+                    ("none", []) => Ok(Value::Optional(None)),
+                    ("of", [v]) => Ok(Value::Optional(Some(Rc::new(v.clone())))),
+                    ("ofNonZeroValue", [v]) => Ok(Value::Optional((!is_zero_value(v)).then(|| Rc::new(v.clone())))),
+                    _ => Err(no_overload()),
+                }
+            }
+            Expr::Call(Some(target), function, args) if matches!(&target.expr, Expr::Ident(n) if n == "sets") && !locals.iter().any(|(n, _)| n == "sets") => {
+                let mut values = Vec::with_capacity(args.len());
+                for a in args {
+                    values.push(self.eval(a, locals)?);
+                }
+                let [Value::List(a), Value::List(b)] = values.as_slice() else { return Err(no_overload()) };
+                // Every pair may be compared: charged up front.
+                self.charge(a.len().saturating_mul(b.len()))?;
+                let steps = &self.call_cost;
+                let contains = |x: &[Value], y: &[Value]| y.iter().all(|v| x.iter().any(|w| equals(w, v, steps)));
+                Ok(Value::Bool(match function.as_str() {
+                    "contains" => contains(a, b),
+                    "equivalent" => contains(a, b) && contains(b, a),
+                    "intersects" => a.iter().any(|v| b.iter().any(|w| equals(v, w, steps))),
+                    _ => return Err(no_overload()),
+                }))
+            }
+            Expr::Call(Some(target), function, args) if matches!(function.as_str(), "or" | "orValue") && args.len() == 1 => {
+                // Both stop at a present receiver without evaluating the alternative.
+                let receiver = self.eval(target, locals)?;
+                match (&receiver, function.as_str()) {
+                    (Value::Optional(Some(_)), "or") => Ok(receiver),
+                    (Value::Optional(Some(v)), _) => Ok(v.as_ref().clone()),
+                    (Value::Optional(None), _) => {
+                        let alternative = match args.first() {
+                            Some(a) => self.eval(a, locals)?,
+                            None => return Err(no_overload()),
+                        };
+                        if function == "or" && !matches!(alternative, Value::Optional(_)) {
+                            return Err(no_overload());
+                        }
+                        Ok(alternative)
+                    }
+                    _ => Err(no_overload()),
+                }
+            }
             Expr::Call(target, function, args) => {
                 let receiver = match target {
                     Some(t) => Some(self.eval(t, locals)?),
@@ -334,6 +403,43 @@ impl Activation {
             Macro::ExistsOne => Ok(Value::Bool(count == 1)),
             Macro::Map | Macro::Filter => Ok(Value::List(Rc::new(out))),
         }
+    }
+}
+
+/// `x.?field` on a value: present or not, never an error for a map.
+fn optional_select(container: &Value, field: &str) -> Result<Value, String> {
+    match container {
+        Value::Map(map) => Ok(Value::Optional(map.get(&Key::Str(Rc::from(field))).cloned().map(Rc::new))),
+        _ => Err(no_overload()),
+    }
+}
+
+/// `x[?index]`: a list index out of range or a missing key is `optional.none()`.
+fn optional_index(container: &Value, index: &Value) -> Result<Value, String> {
+    match container {
+        Value::List(items) => {
+            let i = list_index(index)?;
+            Ok(Value::Optional(usize::try_from(i).ok().and_then(|i| items.get(i)).cloned().map(Rc::new)))
+        }
+        Value::Map(map) => Ok(Value::Optional(lookup(map, index)?.map(Rc::new))),
+        _ => Err(no_overload()),
+    }
+}
+
+/// cel-go's `IsZeroValue`, which `optional.ofNonZeroValue` tests.
+fn is_zero_value(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Bool(b) => !b,
+        Value::Int(i) => *i == 0,
+        Value::Uint(u) => *u == 0,
+        Value::Double(d) => *d == 0.0,
+        Value::Str(s) => s.is_empty(),
+        Value::List(l) => l.is_empty(),
+        Value::Map(m) => m.is_empty(),
+        Value::Duration(d) => *d == 0,
+        Value::Optional(o) => o.is_none(),
+        Value::Type(_) | Value::Quantity(_) | Value::Timestamp(_) => false,
     }
 }
 
@@ -421,6 +527,11 @@ pub fn equals(a: &Value, b: &Value, steps: &Cell<u64>) -> bool {
         (Value::List(x), Value::List(y)) => x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| equals(p, q, steps)),
         (Value::Map(x), Value::Map(y)) => x.len() == y.len() && x.iter().all(|(k, v)| lookup(y, &key_value(k)).ok().flatten().is_some_and(|w| equals(v, &w, steps))),
         (Value::Quantity(x), Value::Quantity(y)) => x.nanos() == y.nanos(),
+        (Value::Timestamp(x), Value::Timestamp(y)) => x.same_instant(y),
+        (Value::Optional(x), Value::Optional(y)) => match (x, y) {
+            (Some(x), Some(y)) => equals(x, y, steps),
+            (x, y) => x.is_none() && y.is_none(),
+        },
         _ => match numeric_cmp(a, b) {
             Some(o) => o == Ordering::Equal,
             None => a == b,
@@ -439,6 +550,8 @@ fn binary(op: BinaryOp, a: &Value, b: &Value, steps: &Cell<u64>) -> Result<Value
             let ordering = match (a, b) {
                 (Value::Str(x), Value::Str(y)) => Some(x.cmp(y)),
                 (Value::Bool(x), Value::Bool(y)) => Some(x.cmp(y)),
+                (Value::Duration(x), Value::Duration(y)) => Some(x.cmp(y)),
+                (Value::Timestamp(x), Value::Timestamp(y)) => Some(x.cmp_instant(y)),
                 _ if numeric_cmp(a, b).is_some() || matches!((a, b), (Value::Double(_), _) | (_, Value::Double(_))) => numeric_cmp(a, b),
                 _ => return Err(no_overload()),
             };
@@ -463,12 +576,17 @@ fn binary(op: BinaryOp, a: &Value, b: &Value, steps: &Cell<u64>) -> Result<Value
             (Value::Double(x), Value::Double(y)) => Value::Double(x + y),
             (Value::Str(x), Value::Str(y)) => Value::string([&**x, &**y].concat()),
             (Value::List(x), Value::List(y)) => Value::List(Rc::new(x.iter().chain(y.iter()).cloned().collect())),
+            (Value::Duration(x), Value::Duration(y)) => Value::Duration(x.checked_add(*y).ok_or_else(overflow)?),
+            (Value::Timestamp(t), Value::Duration(d)) | (Value::Duration(d), Value::Timestamp(t)) => Value::Timestamp(t.add(*d)?),
             _ => return Err(no_overload()),
         },
         Sub => match (a, b) {
             (Value::Int(x), Value::Int(y)) => Value::Int(x.checked_sub(*y).ok_or_else(overflow)?),
             (Value::Uint(x), Value::Uint(y)) => Value::Uint(x.checked_sub(*y).ok_or_else(uoverflow)?),
             (Value::Double(x), Value::Double(y)) => Value::Double(x - y),
+            (Value::Duration(x), Value::Duration(y)) => Value::Duration(x.checked_sub(*y).ok_or_else(overflow)?),
+            (Value::Timestamp(t), Value::Duration(d)) => Value::Timestamp(t.add(d.checked_neg().ok_or_else(overflow)?)?),
+            (Value::Timestamp(x), Value::Timestamp(y)) => Value::Duration(x.since(y)?),
             _ => return Err(no_overload()),
         },
         Mul => match (a, b) {
@@ -504,6 +622,10 @@ fn format_value(v: &Value) -> String {
         Value::Str(s) => s.to_string(),
         Value::Type(t) => t.to_string(),
         Value::Quantity(q) => q.canonical(),
+        Value::Duration(d) => time::format_duration(*d),
+        Value::Timestamp(t) => t.rfc3339_nano(),
+        Value::Optional(None) => "optional.none()".to_string(),
+        Value::Optional(Some(v)) => format!("optional({})", format_value(v)),
         Value::List(items) => format!("[{}]", items.iter().map(format_value).collect::<Vec<_>>().join(", ")),
         Value::Map(map) => format!("{{{}}}", map.iter().map(|(k, v)| format!("{}: {}", format_value(&key_value(k)), format_value(v))).collect::<Vec<_>>().join(", ")),
     }
@@ -549,13 +671,17 @@ fn str_arg(v: &Value) -> Result<&str, String> {
     }
 }
 
+fn compile_regex(pattern: &str) -> Result<regex_lite::Regex, String> {
+    regex_lite::RegexBuilder::new(pattern).size_limit(1 << 16).nest_limit(64).build().map_err(|e| format!("error parsing regexp: {e}"))
+}
+
+/// Kubernetes' regex library wraps the compile error (library/regex.go).
+fn illegal_regex(e: String) -> String {
+    format!("Illegal regex: {e}")
+}
+
 fn regex_matches(text: &str, pattern: &str) -> Result<bool, String> {
-    let re = regex_lite::RegexBuilder::new(pattern)
-        .size_limit(1 << 16)
-        .nest_limit(64)
-        .build()
-        .map_err(|e| format!("error parsing regexp: {e}"))?;
-    Ok(re.is_match(text))
+    Ok(compile_regex(pattern)?.is_match(text))
 }
 
 fn quantity_arg(v: &Value) -> Result<Quantity, String> {
@@ -579,7 +705,7 @@ fn scan_cost(v: &Value) -> u64 {
 fn call(receiver: Option<Value>, function: &str, args: &[Value], steps: &Cell<u64>) -> Result<Value, String> {
     // A function reads its inputs once at least; a regular expression is
     // compiled on each call.
-    let scanned: u64 = receiver.iter().chain(args).map(scan_cost).sum::<u64>() + if function == "matches" { 100 } else { 0 };
+    let scanned: u64 = receiver.iter().chain(args).map(scan_cost).sum::<u64>() + if matches!(function, "matches" | "find" | "findAll") { 100 } else { 0 };
     steps.set(steps.get().saturating_add(scanned));
     // The global form of a function that is also a method (`size(x)`) is the method on its first argument.
     let (receiver, args) = match (receiver, function) {
@@ -723,6 +849,25 @@ fn call(receiver: Option<Value>, function: &str, args: &[Value], steps: &Cell<u6
         ("asApproximateFloat", Value::Quantity(q), []) => Value::Double(q.nanos() as f64 / 1e9),
         ("isInteger", Value::Quantity(q), []) => Value::Bool(q.is_integer()),
         ("sign", Value::Quantity(q), []) => Value::Int(q.nanos().signum() as i64),
+        ("find", Value::Str(s), [p]) => Value::string(compile_regex(str_arg(p)?).map_err(illegal_regex)?.find(s).map(|m| m.as_str().to_string()).unwrap_or_default()),
+        ("findAll", Value::Str(s), [p, rest @ ..]) => {
+            let limit = match rest {
+                [] => -1,
+                [n] => int_arg(n)?,
+                _ => return Err(no_overload()),
+            };
+            let re = compile_regex(str_arg(p)?).map_err(illegal_regex)?;
+            // Go's FindAllString: a negative limit is no limit.
+            let found = re.find_iter(s).map(|m| Value::string(m.as_str().to_string()));
+            Value::List(Rc::new(if limit < 0 { found.collect() } else { found.take(limit as usize).collect() }))
+        }
+        ("hasValue", Value::Optional(o), []) => Value::Bool(o.is_some()),
+        ("value", Value::Optional(o), []) => o.as_deref().cloned().ok_or_else(|| "optional.none() dereference".to_string())?,
+        (_, Value::Duration(d), []) => Value::Int(time::duration_field(function, *d).ok_or_else(no_overload)?),
+        (_, Value::Timestamp(t), []) => Value::Int(t.field(function, 0).ok_or_else(no_overload)?),
+        (_, Value::Timestamp(t), [zone]) if time::TIMESTAMP_ACCESSORS.contains(&function) => {
+            Value::Int(t.field(function, time::zone_offset(str_arg(zone)?)?).ok_or_else(no_overload)?)
+        }
         _ => return Err(no_overload()),
     })
 }
@@ -788,7 +933,14 @@ fn global(function: &str, args: &[Value]) -> Result<Value, String> {
         ("double", Value::Uint(u)) => Value::Double(*u as f64),
         ("double", Value::Str(s)) => Value::Double(s.parse().map_err(|_| format!("strconv.ParseFloat: parsing {s:?}: invalid syntax"))?),
         ("string", Value::Str(s)) => Value::Str(s.clone()),
-        ("string", v @ (Value::Int(_) | Value::Uint(_) | Value::Double(_) | Value::Bool(_))) => Value::string(format_value(v)),
+        ("string", v @ (Value::Int(_) | Value::Uint(_) | Value::Double(_) | Value::Bool(_) | Value::Duration(_) | Value::Timestamp(_))) => Value::string(format_value(v)),
+        ("int", Value::Duration(d)) => Value::Int(*d),
+        ("int", Value::Timestamp(t)) => Value::Int(t.seconds),
+        ("duration", Value::Duration(d)) => Value::Duration(*d),
+        ("duration", Value::Str(s)) => Value::Duration(time::parse_duration(s).ok_or_else(|| "type conversion error from 'string' to 'google.protobuf.Duration'".to_string())?),
+        ("timestamp", Value::Timestamp(t)) => Value::Timestamp(*t),
+        ("timestamp", Value::Str(s)) => Value::Timestamp(time::parse_timestamp(s)?),
+        ("timestamp", Value::Int(i)) => Value::Timestamp(Timestamp::from_unix(*i)?),
         ("bool", Value::Bool(b)) => Value::Bool(*b),
         ("bool", Value::Str(s)) => match &**s {
             "1" | "t" | "T" | "TRUE" | "true" | "True" => Value::Bool(true),

@@ -12,6 +12,7 @@
 mod check;
 mod eval;
 mod parse;
+mod time;
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -36,6 +37,12 @@ pub enum Value {
     Type(&'static str),
     /// Kubernetes' quantity library (`quantity("1Gi")`).
     Quantity(Quantity),
+    /// `google.protobuf.Duration`: nanoseconds, as Go's `time.Duration`.
+    Duration(i64),
+    /// `google.protobuf.Timestamp`.
+    Timestamp(time::Timestamp),
+    /// An optional (`optional.of(x)`, `optional.none()`, `a.?b`).
+    Optional(Option<Rc<Value>>),
 }
 
 /// A map key: CEL allows bool, int, uint and string keys.
@@ -84,6 +91,9 @@ impl Value {
             Value::Map(_) => "map",
             Value::Type(_) => "type",
             Value::Quantity(_) => "kubernetes.Quantity",
+            Value::Duration(_) => "google.protobuf.Duration",
+            Value::Timestamp(_) => "google.protobuf.Timestamp",
+            Value::Optional(_) => "optional_type",
         }
     }
 }
@@ -177,8 +187,8 @@ impl Program {
             match &node.expr {
                 Expr::Literal(_) => false,
                 Expr::Ident(n) => n == name,
-                Expr::Select(a, _) | Expr::Has(a, _) | Expr::Not(a) | Expr::Negate(a) => walk(a, name),
-                Expr::Index(a, b) | Expr::Binary(_, a, b) | Expr::And(a, b) | Expr::Or(a, b) => walk(a, name) || walk(b, name),
+                Expr::Select(a, _) | Expr::OptSelect(a, _) | Expr::Has(a, _) | Expr::Not(a) | Expr::Negate(a) => walk(a, name),
+                Expr::Index(a, b) | Expr::OptIndex(a, b) | Expr::Binary(_, a, b) | Expr::And(a, b) | Expr::Or(a, b) => walk(a, name) || walk(b, name),
                 Expr::Conditional(a, b, c) => walk(a, name) || walk(b, name) || walk(c, name),
                 Expr::Call(target, _, args) => target.as_deref().is_some_and(|t| walk(t, name)) || args.iter().any(|a| walk(a, name)),
                 Expr::List(items) => items.iter().any(|i| walk(i, name)),

@@ -29,8 +29,8 @@ fn node(expr: Expr, at: usize) -> Result<Node, Issue> {
     let child = |n: &Node| n.height;
     let below = match &expr {
         Expr::Literal(_) | Expr::Ident(_) => 0,
-        Expr::Select(n, _) | Expr::Has(n, _) | Expr::Not(n) | Expr::Negate(n) => child(n),
-        Expr::Index(a, b) | Expr::Binary(_, a, b) | Expr::And(a, b) | Expr::Or(a, b) => child(a).max(child(b)),
+        Expr::Select(n, _) | Expr::OptSelect(n, _) | Expr::Has(n, _) | Expr::Not(n) | Expr::Negate(n) => child(n),
+        Expr::Index(a, b) | Expr::OptIndex(a, b) | Expr::Binary(_, a, b) | Expr::And(a, b) | Expr::Or(a, b) => child(a).max(child(b)),
         Expr::Conditional(a, b, c) => child(a).max(child(b)).max(child(c)),
         Expr::Call(target, _, args) => target.as_deref().map_or(0, child).max(args.iter().map(child).max().unwrap_or(0)),
         Expr::List(items) => items.iter().map(child).max().unwrap_or(0),
@@ -57,9 +57,13 @@ pub enum Expr {
     Literal(Value),
     Ident(String),
     Select(Box<Node>, String),
+    /// `a.?b`: `optional.of(a.b)` if `a` has `b`, else `optional.none()`.
+    OptSelect(Box<Node>, String),
     /// `has(a.b)`
     Has(Box<Node>, String),
     Index(Box<Node>, Box<Node>),
+    /// `a[?i]`, the optional index.
+    OptIndex(Box<Node>, Box<Node>),
     /// A function call, global (`size(x)`) or on a receiver (`x.size()`).
     Call(Option<Box<Node>>, String, Vec<Node>),
     List(Vec<Node>),
@@ -482,9 +486,7 @@ impl Parser {
         loop {
             let at = self.at();
             if self.eat(".") {
-                if self.eat("?") {
-                    return Err(Issue { at, message: "optional field selection (`.?`) is not supported by this simulation".to_string() });
-                }
+                let optional = self.eat("?");
                 let name = match self.bump() {
                     Token::Ident(name) => name,
                     Token::In => "in".to_string(),
@@ -493,19 +495,20 @@ impl Parser {
                         return Err(Issue { at: self.at(), message: format!("Syntax error: no viable alternative at input '.{}'", describe(&other).trim_matches('\'')) });
                     }
                 };
-                if self.eat("(") {
+                if optional {
+                    operand = node(Expr::OptSelect(Box::new(operand), name), at)?;
+                } else if self.eat("(") {
                     let args = self.args(")")?;
                     operand = self.member_call(operand, name, args, at)?;
                 } else {
                     operand = node(Expr::Select(Box::new(operand), name), at)?;
                 }
             } else if self.eat("[") {
-                if self.eat("?") {
-                    return Err(Issue { at, message: "optional index (`[?`) is not supported by this simulation".to_string() });
-                }
+                let optional = self.eat("?");
                 let index = self.expr()?;
                 self.expect("]")?;
-                operand = node(Expr::Index(Box::new(operand), Box::new(index)), at)?;
+                let (operand_box, index_box) = (Box::new(operand), Box::new(index));
+                operand = node(if optional { Expr::OptIndex(operand_box, index_box) } else { Expr::Index(operand_box, index_box) }, at)?;
             } else {
                 return Ok(operand);
             }
@@ -538,6 +541,9 @@ impl Parser {
             "exists_one" => Macro::ExistsOne,
             "map" => Macro::Map,
             "filter" => Macro::Filter,
+            "transformList" | "transformMap" | "transformMapEntry" => {
+                return Err(Issue { at, message: format!("the two-variable comprehension '{name}' is not supported by this simulation") });
+            }
             _ => return node(Expr::Call(Some(Box::new(target)), name, args), at),
         };
         let arity_ok = args.len() == 2 || (kind == Macro::Map && args.len() == 3);
@@ -574,6 +580,9 @@ impl Parser {
                 return Ok(inner);
             }
             Token::Punct("[") => {
+                if matches!(self.peek(), Token::Punct("?")) {
+                    return Err(Issue { at, message: "the optional list element (`[?x]`) is not supported by this simulation".to_string() });
+                }
                 self.depth += 1;
                 let items = self.args("]")?;
                 self.depth -= 1;
@@ -583,6 +592,9 @@ impl Parser {
                 let mut entries = Vec::new();
                 if !self.eat("}") {
                     loop {
+                        if matches!(self.peek(), Token::Punct("?")) {
+                            return Err(Issue { at: self.at(), message: "the optional map entry (`{?k: v}`) is not supported by this simulation".to_string() });
+                        }
                         let key = self.expr()?;
                         self.expect(":")?;
                         let value = self.expr()?;

@@ -94,9 +94,9 @@ fn compile_errors_are_worded_as_cel_go_words_them() {
     assert!(matches!(compile("params.x", &d, Returns::Any), Err(CompileError::Cel(_))));
     assert!(compile("params.x", &Declarations { params: true, variables: vec![], rule: None }, Returns::Any).is_ok());
     assert!(matches!(compile("variables.foo", &d, Returns::Any), Err(CompileError::Cel(m)) if m.contains("undefined field 'foo'")));
-    assert!(matches!(compile("duration('1s') > duration('0s')", &d, Returns::Bool), Err(CompileError::Unsupported(_))));
+    assert!(matches!(compile("url('https://x').getHost() == 'x'", &d, Returns::Bool), Err(CompileError::Unsupported(_))));
     assert!(matches!(compile("authorizer.group('').resource('x').check('get').allowed()", &d, Returns::Bool), Err(CompileError::Unsupported(_))));
-    assert!(matches!(compile("object.?spec.orValue(1)", &d, Returns::Any), Err(CompileError::Unsupported(_))));
+    assert!(matches!(compile("object.spec.optMap(object, object)", &d, Returns::Any), Err(CompileError::Unsupported(_))));
     assert!(matches!(compile("object.spec.replicas <=", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.starts_with("ERROR: <input>:1:24: Syntax error:")));
 }
 
@@ -167,4 +167,113 @@ fn a_crd_rule_declares_self_and_old_self_typed_from_its_schema() {
     assert!(refused("object.spec == 1").starts_with("ERROR: <input>:1:1: undeclared reference to 'object'"));
     // cel-go places a macro's error at the call's parenthesis.
     assert!(refused("has(self)").starts_with("ERROR: <input>:1:4: invalid argument to has() macro"));
+}
+
+#[test]
+fn durations_as_cel_go_parses_prints_and_computes_them() {
+    yes("string(duration('1h2m3s')) == '3723s' && string(duration('1.5s')) == '1.5s'");
+    yes("string(duration('-1m30s')) == '-90s' && string(duration('1ms')) == '0.001s' && string(duration('1ns')) == '0.000000001s'");
+    yes("string(duration('0')) == '0s' && string(duration('+2h')) == '7200s' && duration('1\u{b5}s') == duration('1000ns')");
+    yes("duration('1h') == duration('60m') && duration('1ms') < duration('1s') && duration('60s') >= duration('1m')");
+    yes("duration('1m') + duration('1s') == duration('61s') && duration('1m') - duration('1s') == duration('59s')");
+    yes("duration('3730s').getHours() == 1 && duration('3730s').getMinutes() == 62 && duration('3730s').getSeconds() == 3730");
+    yes("duration('1.5s').getMilliseconds() == 1500 && duration('-90m').getHours() == -1 && int(duration('1s')) == 1000000000");
+    yes("duration(duration('5s')) == duration('5s') && dyn(duration('1s')) != 1000000000");
+    let o = serde_json::json!({"d": "abc", "t": "2023-13-01T00:00:00Z", "zero": "0000-01-01T00:00:00Z", "ok": "90m", "zone": "Europe/Paris"});
+    assert_eq!(run("duration(object.ok) > duration('1h')", o.clone()), Ok(Value::Bool(true)));
+    assert_eq!(run("duration(object.d)", o.clone()), Err("type conversion error from 'string' to 'google.protobuf.Duration'".to_string()));
+    assert_eq!(run("duration('2562047h') + duration('1h')", o.clone()), Err("integer overflow".to_string()));
+    assert_eq!(run("duration('2562048h')", o), Err("Cel(\"ERROR: <input>:1:10: invalid duration argument\\n | duration('2562048h')\\n | .........^\")".to_string()));
+    let d = Declarations::default();
+    assert_eq!(compile("duration('abc') > duration('1s')", &d, Returns::Bool), Err(CompileError::Cel("ERROR: <input>:1:10: invalid duration argument\n | duration('abc') > duration('1s')\n | .........^".to_string())));
+    assert!(matches!(compile("duration('1s') + 1 == 2", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.contains("found no matching overload for '_+_' applied to '(google.protobuf.Duration, int)'")));
+    assert!(matches!(compile("duration('1s').getFullYear() == 1", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.contains("found no matching overload for 'getFullYear' applied to '(google.protobuf.Duration)'")));
+}
+
+#[test]
+fn timestamps_as_cel_go_parses_prints_and_computes_them() {
+    yes("timestamp('2023-01-01T00:00:00Z') + duration('24h') == timestamp('2023-01-02T00:00:00Z')");
+    yes("duration('24h') + timestamp('2023-01-01T00:00:00Z') == timestamp('2023-01-02T00:00:00Z')");
+    yes("timestamp('2023-01-10T12:00:00Z') - timestamp('2023-01-10T00:00:00Z') == duration('12h')");
+    yes("timestamp('2023-01-10T12:00:00Z') - duration('12h') == timestamp('2023-01-10T00:00:00Z')");
+    yes("string(timestamp('2023-01-10T12:00:00.500+02:00')) == '2023-01-10T12:00:00.5+02:00'");
+    yes("string(timestamp('2023-01-10T12:00:00.123456789Z')) == '2023-01-10T12:00:00.123456789Z'");
+    yes("string(timestamp(0)) == '1970-01-01T00:00:00Z' && int(timestamp('1970-01-01T00:00:01Z')) == 1");
+    yes("string(timestamp('2023-01-10T23:00:00-05:00') + duration('2h')) == '2023-01-11T01:00:00-05:00'");
+    yes("timestamp('2023-01-10T12:00:00+02:00') == timestamp('2023-01-10T10:00:00Z')");
+    yes("timestamp('2001-01-01T02:03:04Z') < timestamp('2002-02-02T02:03:04Z')");
+    // The accessors read UTC (Kubernetes sets DefaultUTCTimeZone), or the zone given.
+    let t = "timestamp('2023-01-10T12:34:56.789+02:00')";
+    for (accessor, value) in [("getFullYear()", 2023), ("getMonth()", 0), ("getDate()", 10), ("getDayOfMonth()", 9), ("getDayOfYear()", 9), ("getDayOfWeek()", 2),
+        ("getHours()", 10), ("getMinutes()", 34), ("getSeconds()", 56), ("getMilliseconds()", 789), ("getHours('+02:00')", 12), ("getHours('-05:30')", 5),
+        ("getMinutes('-05:30')", 4), ("getHours('UTC')", 10), ("getDayOfWeek('-11:00')", 1), ("getFullYear('+00:00')", 2023)]
+    {
+        assert_eq!(run(&format!("{t}.{accessor}"), serde_json::json!({})), Ok(Value::Int(value)), "{accessor}");
+    }
+    yes("timestamp('2024-12-31T23:59:59Z').getDayOfYear() == 365 && timestamp('2024-02-29T00:00:00Z').getMonth() == 1");
+    let o = serde_json::json!({"t": "2023-13-01T00:00:00Z", "zero": "0000-01-01T00:00:00Z", "zone": "Europe/Paris", "bad": "+02:75"});
+    assert_eq!(run("timestamp(object.t)", o.clone()), Err("type conversion error from 'string' to 'google.protobuf.Timestamp'".to_string()));
+    assert_eq!(run("timestamp(object.zero)", o.clone()), Err("timestamp overflow".to_string()));
+    assert_eq!(run("timestamp('9999-12-31T23:59:59Z') + duration('1s')", o.clone()), Err("timestamp overflow".to_string()));
+    assert_eq!(run("timestamp(253402300800)", o.clone()), Err("timestamp overflow".to_string()));
+    assert_eq!(run("timestamp(0).getHours(object.bad)", o.clone()), Err("timezone offset minutes out of range [0, 59]: +02:75".to_string()));
+    assert_eq!(run("timestamp('9999-12-31T23:59:59Z').getHours('2562047788015215:00')", o.clone()), Err("no such overload".to_string()));
+    assert!(run("timestamp(0).getHours('-9223372036854775807:00')", o.clone()).is_err());
+    assert_eq!(run("timestamp(0).getHours(object.zone)", o), Err("the time zone 'Europe/Paris' is not supported by this simulation".to_string()));
+    let d = Declarations::default();
+    assert_eq!(compile("timestamp('2023-01-01') < timestamp(0)", &d, Returns::Bool), Err(CompileError::Cel("ERROR: <input>:1:11: invalid timestamp argument\n | timestamp('2023-01-01') < timestamp(0)\n | ..........^".to_string())));
+    assert!(matches!(compile("timestamp(0).getHours('America/New_York') == 1", &d, Returns::Bool), Err(CompileError::Unsupported(m)) if m == "the time zone 'America/New_York' is not supported by this simulation"));
+    assert!(matches!(compile("timestamp(0) < duration('1s')", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.contains("found no matching overload for '_<_' applied to '(google.protobuf.Timestamp, google.protobuf.Duration)'")));
+    assert!(matches!(compile("duration('1s') - timestamp(0) == duration('1s')", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.contains("'_-_' applied to '(google.protobuf.Duration, google.protobuf.Timestamp)'")));
+}
+
+#[test]
+fn optionals_as_kubernetes_enables_them() {
+    yes("{'a': 1}.?a == optional.of(1) && {'a': 1}.?b == optional.none() && {'a': 1}.?b.orValue(5) == 5");
+    yes("[1, 2][?1].value() == 2 && ![1, 2][?5].hasValue() && {'k': 'v'}[?'k'].hasValue()");
+    yes("optional.of(1).or(optional.of(2)).value() == 1 && optional.none().or(optional.of(2)) == optional.of(2)");
+    yes("optional.ofNonZeroValue('') == optional.none() && optional.ofNonZeroValue(0).hasValue() == false && optional.ofNonZeroValue([1]).hasValue()");
+    // `or` and `orValue` do not evaluate the alternative of a present value.
+    yes("optional.of(1).orValue(1 / 0) == 1 && optional.of(1).or(optional.of(1 / 0)).value() == 1");
+    let o = serde_json::json!({"spec": {"replicas": 3}, "metadata": {}});
+    assert_eq!(run("object.?spec.?replicas.orValue(1)", o.clone()), Ok(Value::Int(3)));
+    // After `.?` the rest of the path is optional as well.
+    assert_eq!(run("object.?status.replicas.orValue(1)", o.clone()), Ok(Value::Int(1)));
+    assert_eq!(run("object.?spec.paused.orValue(false)", o.clone()), Ok(Value::Bool(false)));
+    assert_eq!(run("object.?metadata.labels['app'].orValue('none')", o.clone()), Ok(Value::string("none".to_string())));
+    assert_eq!(run("object.?status.value()", o.clone()), Err("optional.none() dereference".to_string()));
+    assert_eq!(run("optional.none().orValue(object.missing)", o), Err("no such key: missing".to_string()));
+    let d = Declarations::default();
+    assert!(matches!(compile("1.?a.hasValue()", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.contains("found no matching overload for '_?._' applied to '(int, string)'")));
+    assert!(matches!(compile("optional.unwrap([]) == []", &d, Returns::Bool), Err(CompileError::Unsupported(m)) if m == "the CEL function 'optional.unwrap' is not supported by this simulation"));
+    assert!(matches!(compile("[?object.?a] == []", &d, Returns::Bool), Err(CompileError::Unsupported(_))));
+    assert!(matches!(compile("object.?a", &d, Returns::Bool), Err(CompileError::Returns(_))));
+    assert!(matches!(compile("1.hasValue()", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.contains("found no matching overload for 'hasValue' applied to '(int)'")));
+}
+
+#[test]
+fn sets_and_regex_find() {
+    yes("sets.contains([1, 2, 3], [3, 1]) && !sets.contains([1], [2]) && sets.contains([1.0], [1]) && sets.contains([], [])");
+    yes("sets.equivalent([1, 2, 2], [2, 1]) && !sets.equivalent([1], [1, 2])");
+    yes("sets.intersects([1, 2], [2, 3]) && !sets.intersects([1], []) && !sets.intersects(['a'], ['b'])");
+    yes("'abc 123'.find('[0-9]+') == '123' && 'abc'.find('[0-9]+') == ''");
+    yes("'a1b22c333'.findAll('[0-9]+') == ['1', '22', '333'] && 'a1b22c333'.findAll('[0-9]+', 2) == ['1', '22'] && 'a1'.findAll('[0-9]', 0) == []");
+    yes("'a1b2'.findAll('[0-9]', -1) == ['1', '2']");
+    assert!(matches!(run("'a'.find('[')", serde_json::json!({})), Err(e) if e.starts_with("Illegal regex: error parsing regexp:")));
+    let d = Declarations::default();
+    assert!(matches!(compile("sets.contains([1], 1)", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.contains("found no matching overload for 'sets.contains' applied to '(list(dyn), int)'")));
+    assert!(matches!(compile("1.find('x') == ''", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.contains("found no matching overload for 'find' applied to '(int, string)'")));
+}
+
+#[test]
+fn what_remains_is_refused_by_name() {
+    let d = Declarations::default();
+    for (src, named) in [
+        ("[1].transformList(i, v, v * 2) == [2]", "the two-variable comprehension 'transformList' is not supported by this simulation"),
+        ("strings.quote('a') == 'a'", "the CEL function 'strings.quote' is not supported by this simulation"),
+        ("isURL('https://x')", "the CEL function 'isURL' is not supported by this simulation"),
+        ("'%s'.format(['a']) == 'a'", "the CEL function 'format' is not supported by this simulation"),
+    ] {
+        assert_eq!(compile(src, &d, Returns::Bool), Err(CompileError::Unsupported(named.to_string())), "{src}");
+    }
 }
