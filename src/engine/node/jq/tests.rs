@@ -175,6 +175,10 @@ fn errors_and_exit_statuses_are_jq_1_6s() {
     assert!(jq(&["-n", "def f: 1; f"], "").1.contains("def (function definitions) is not simulated here"));
     // Bad input: jq's parser's words; status 4 as Debian's 1.6 exits.
     assert_eq!(jq(&["."], "{\n"), (String::new(), "parse error: Unfinished JSON term at EOF at line 2, column 0\n".into(), 4));
+    // kubectl's table is not JSON: found at the delimiter after the word.
+    assert_eq!(jq(&["."], "NAME   READY\n").1, "parse error: Invalid numeric literal at line 1, column 5\n");
+    assert_eq!(jq(&["."], "NAME\n").1, "parse error: Invalid numeric literal at line 2, column 0\n");
+    assert_eq!(jq(&["."], "tru x").1, "parse error: Invalid literal at line 1, column 4\n");
     assert_eq!(jq(&["."], "[1,]").1, "parse error: Expected another array element at line 1, column 4\n");
     assert_eq!(jq(&["."], "{\"a\" 1}").1, "parse error: Expected separator between values at line 1, column 7\n");
     assert_eq!(jq(&[".a"], "{\"a\":1} xx"), ("1\n".into(), "parse error: Invalid numeric literal at EOF at line 1, column 10\n".into(), 4));

@@ -414,7 +414,8 @@ impl<'a> Reader<'a> {
                     self.pos += 1;
                 }
                 let word = std::str::from_utf8(&self.text[start..self.pos]).unwrap_or("");
-                let end = self.pos.saturating_sub(1);
+                // jq reads `t…`, `f…`, `n…` as keywords, the rest as numbers.
+                let what = if word.starts_with(['t', 'f', 'n']) { "Invalid literal" } else { "Invalid numeric literal" };
                 match word {
                     "null" => Ok(Json::Null),
                     "true" => Ok(Json::Bool(true)),
@@ -422,7 +423,8 @@ impl<'a> Reader<'a> {
                     "nan" => Ok(Json::Number(f64::NAN)),
                     _ => match parse_number(word) {
                         Some(n) => Ok(Json::Number(n)),
-                        None => Err(self.fail("Invalid numeric literal", if self.pos >= self.text.len() { self.pos } else { end })),
+                        // Found at the delimiter after the literal.
+                        None => Err(self.fail(what, self.pos)),
                     },
                 }
             }
