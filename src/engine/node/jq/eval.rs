@@ -1063,8 +1063,8 @@ fn range(from: f64, upto: f64, by: f64, out: Out) -> Flow {
         out(Json::Number(at))?;
         at += by;
         count += 1;
-        if count > 10_000_000 {
-            return fail("range: more than 10000000 values in this simulation".into());
+        if count > 1_000_000 {
+            return fail("range: more than 1000000 values in this simulation".into());
         }
     }
     Ok(())
@@ -1484,6 +1484,10 @@ pub fn getpath(root: &Json, path: &[Json]) -> Result<Json, Stop> {
 }
 
 pub fn setpath(root: Json, path: &[Json], value: Json) -> Result<Json, Stop> {
+    // Each step is native stack.
+    if path.len() > super::value::MAX_NESTING {
+        return fail(format!("Paths longer than {} are not simulated here", super::value::MAX_NESTING));
+    }
     let Some((step, rest)) = path.split_first() else { return Ok(value) };
     match (root, step) {
         (Json::Null, Json::String(k)) => {
@@ -1509,8 +1513,9 @@ pub fn setpath(root: Json, path: &[Json], value: Json) -> Result<Json, Stop> {
                 }
             }
             let i = i as usize;
-            if i > 10_000_000 {
-                return fail("Array index too large".into());
+            // jq grows the array to any index; the page's memory is smaller.
+            if i > 100_000 {
+                return fail("Array index too large for this simulation (at most 100000)".into());
             }
             if i >= items.len() {
                 items.resize(i + 1, Json::Null);
@@ -1554,6 +1559,9 @@ fn delpaths(root: Json, mut paths: Vec<Json>) -> Result<Json, Stop> {
 }
 
 fn delpath(root: Json, path: &[Json]) -> Result<Json, Stop> {
+    if path.len() > super::value::MAX_NESTING {
+        return fail(format!("Paths longer than {} are not simulated here", super::value::MAX_NESTING));
+    }
     let Some((step, rest)) = path.split_first() else { return Ok(Json::Null) };
     match (root, step) {
         (Json::Null, _) => Ok(Json::Null),

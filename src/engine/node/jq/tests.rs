@@ -203,4 +203,6 @@ fn no_input_makes_it_panic() {
     }
     let _ = jq(&["-n", "[limit(5; repeat(1))], [range(0; 5; 0)] | length"], "");
     let _ = jq(&["-n", "[nan, 1, nan] | sort, unique"], "");
+    assert!(jq(&["-n", "setpath([range(100000) | 0]; 1)"], "").1.contains("not simulated"));
+    assert!(jq(&["-n", "[1] | .[1e12] = 1"], "").1.contains("too large"));
 }
