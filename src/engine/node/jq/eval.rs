@@ -33,6 +33,24 @@ fn fail<T>(message: String) -> Result<T, Stop> {
     Err(Stop::Error(Json::String(message)))
 }
 
+/// A value a loop or a constructor made, refused past the nesting the
+/// reader allows: printing, comparing and dropping it recurse once a level,
+/// and the page's stack holds a few thousand levels at most.
+fn shallow(value: Json) -> Result<Json, Stop> {
+    fn deeper(value: &Json, levels: usize) -> bool {
+        match value {
+            _ if levels == 0 => matches!(value, Json::Array(_) | Json::Object(_)),
+            Json::Array(items) => items.iter().any(|v| deeper(v, levels - 1)),
+            Json::Object(map) => map.values().any(|v| deeper(v, levels - 1)),
+            _ => false,
+        }
+    }
+    if deeper(&value, super::value::MAX_NESTING) {
+        return fail(format!("Values nested deeper than {} levels are not simulated here", super::value::MAX_NESTING));
+    }
+    Ok(value)
+}
+
 /// Variables in scope, innermost first.
 #[derive(Clone, Default)]
 pub struct Env(Option<Rc<(String, Json, Env)>>);
@@ -156,7 +174,7 @@ impl Machine {
             Ast::Interpolated(parts, format) => self.interpolate(parts, 0, String::new(), format.as_deref(), &input, env, out),
             Ast::Format(name) => out(Json::String(format(name, &input)?)),
             Ast::Array(None) => out(Json::Array(Vec::new())),
-            Ast::Array(Some(inner)) => out(Json::Array(self.collect(inner, input, env)?)),
+            Ast::Array(Some(inner)) => out(shallow(Json::Array(self.collect(inner, input, env)?))?),
             Ast::Object(entries) => self.object(entries, 0, IndexMap::new(), &input, env, out),
             Ast::Neg(inner) => self.eval(inner, input, env, &mut |v| match v {
                 Json::Number(n) => out(Json::Number(-n)),
@@ -213,7 +231,7 @@ impl Machine {
                     let current = acc.take().unwrap_or(Json::Null);
                     let mut last = None;
                     self.eval(update, current, &bound, &mut |v| {
-                        last = Some(v);
+                        last = Some(shallow(v)?);
                         Ok(())
                     })?;
                     acc = last;
@@ -230,7 +248,7 @@ impl Machine {
                     let bound = env.bind(name, item);
                     let mut states = Vec::new();
                     self.eval(update, acc.clone(), &bound, &mut |v| {
-                        states.push(v);
+                        states.push(shallow(v)?);
                         Ok(())
                     })?;
                     for state in states {
@@ -290,7 +308,7 @@ impl Machine {
     }
 
     fn object(&self, entries: &[(Ast, Option<Ast>)], at: usize, built: IndexMap<String, Json>, input: &Json, env: &Env, out: Out) -> Flow {
-        let Some((key, value)) = entries.get(at) else { return out(Json::Object(built)) };
+        let Some((key, value)) = entries.get(at) else { return out(shallow(Json::Object(built))?) };
         self.eval(key, input.clone(), env, &mut |k| {
             let Json::String(name) = k else {
                 return fail(format!("Cannot use {} as object key", describe(&k)));
@@ -820,7 +838,7 @@ impl Machine {
                 other => fail(format!("{} ({}) cannot be parsed as JSON", other.kind(), brief(other))),
             },
             ("recurse", 0) => recurse_values(input, out),
-            ("recurse", 1) => self.recurse_with(arg(0), input, env, out, 0),
+            ("recurse", 1) => self.recurse_with(arg(0), input, env, out),
             ("env", 0) => out(self.environment.clone()),
             ("input", 0) => {
                 let next = self.inputs.borrow_mut().pop_front();
@@ -937,7 +955,7 @@ impl Machine {
                         return out(current);
                     }
                     match self.collect(arg(1), current, env)?.into_iter().last() {
-                        Some(next) => current = next,
+                        Some(next) => current = shallow(next)?,
                         None => return Ok(()),
                     }
                 }
@@ -981,7 +999,7 @@ impl Machine {
                 out(Json::Object(map))
             }
             // `def repeat(f): def _repeat: f | (., _repeat); _repeat;`
-            ("repeat", 1) => self.repeat(arg(0), input, env, out, 0),
+            ("repeat", 1) => self.repeat(arg(0), input, env, out),
             _ => fail(format!("{name}/{} is not simulated here", args.len())),
         }
     }
@@ -1003,22 +1021,40 @@ impl Machine {
         }
     }
 
-    fn repeat(&self, f: &Ast, input: Json, env: &Env, out: Out, depth: usize) -> Flow {
-        if depth > MAX_DEPTH {
-            return fail(format!("repeat: more than {MAX_DEPTH} levels in this simulation"));
+    /// `repeat(f)` as jq 1.6 runs it: the outputs of `f` on the same
+    /// input, again and again (`1 | repeat(.*2)` gives 2, 2, 2, ...), for
+    /// at most as many rounds as `while` takes steps.
+    fn repeat(&self, f: &Ast, input: Json, env: &Env, out: Out) -> Flow {
+        for _ in 0..100_000 {
+            for value in self.collect(f, input.clone(), env)? {
+                out(shallow(value)?)?;
+            }
         }
-        self.eval(f, input, env, &mut |v| {
-            out(v.clone())?;
-            self.repeat(f, v, env, out, depth + 1)
-        })
+        fail("repeat: more than 100000 steps in this simulation".into())
     }
 
-    fn recurse_with(&self, f: &Ast, input: Json, env: &Env, out: Out, depth: usize) -> Flow {
-        if depth > MAX_DEPTH {
-            return fail(format!("recurse: more than {MAX_DEPTH} levels in this simulation"));
+    /// `recurse(f)`: the input, then `recurse(f)` of each output of `f`.
+    fn recurse_with(&self, f: &Ast, input: Json, env: &Env, out: Out) -> Flow {
+        self.depth_first("recurse", f, vec![input], env, out)
+    }
+
+    /// Gives each of `first`, each followed by what `f` makes of it, depth
+    /// first, down to [`MAX_DEPTH`] levels.
+    fn depth_first(&self, name: &str, f: &Ast, first: Vec<Json>, env: &Env, out: Out) -> Flow {
+        let mut levels = vec![first.into_iter()];
+        while let Some(level) = levels.last_mut() {
+            let Some(value) = level.next() else {
+                levels.pop();
+                continue;
+            };
+            let value = shallow(value)?;
+            out(value.clone())?;
+            if levels.len() > MAX_DEPTH {
+                return fail(format!("{name}: more than {MAX_DEPTH} levels in this simulation"));
+            }
+            levels.push(self.collect(f, value, env)?.into_iter());
         }
-        out(input.clone())?;
-        self.eval(f, input, env, &mut |v| self.recurse_with(f, v, env, out, depth + 1))
+        Ok(())
     }
 
     fn walk(&self, f: &Ast, input: Json, env: &Env) -> Result<Vec<Json>, Stop> {

@@ -206,3 +206,33 @@ fn no_input_makes_it_panic() {
     assert!(jq(&["-n", "setpath([range(100000) | 0]; 1)"], "").1.contains("not simulated"));
     assert!(jq(&["-n", "[1] | .[1e12] = 1"], "").1.contains("too large"));
 }
+
+#[test]
+fn deep_programs_fit_the_pages_stack() {
+    // The page runs on a 1 MiB stack: what a loop builds, and a recursion
+    // as deep as the evaluator allows, must fit in it.
+    let run = || {
+        for program in [
+            "reduce range(100000) as $i (null; [.]) | length",
+            "reduce range(100000) as $i (null; {a: .}) | length",
+            "reduce range(3000) as $i ([1]; group_by(.)) | length",
+            "[foreach range(100000) as $i (null; [.])] | length",
+            "[recurse(if . < 2000 then .+1 else empty end)] | length",
+            "[limit(2000; repeat(.))] | length",
+            "last(range(5000) as $i | 1)",
+            "[.] | until(length > 100000; [.]) | length",
+        ] {
+            let (_, err, status) = jq(&["-n", program], "");
+            assert!(status == 0 || err.contains("in this simulation") || err.contains("not simulated here"), "{program}: {err}");
+        }
+    };
+    let handle = std::thread::Builder::new().stack_size(1 << 20).spawn(run);
+    assert!(handle.is_ok_and(|h| h.join().is_ok()));
+}
+
+#[test]
+fn repeat_gives_the_outputs_of_its_filter_on_the_same_input_as_jq_1_6_does() {
+    // jq 1.6: `jq -nc '[limit(6; 1 | repeat(.+1, .+10))]'` prints [2,11,2,11,2,11].
+    assert_eq!(jq(&["-nc", "[limit(6; 1 | repeat(.+1, .+10))]"], "").0, "[2,11,2,11,2,11]\n");
+    assert_eq!(jq(&["-nc", "[1|recurse(if . < 4 then .+1 else empty end)]"], "").0, "[1,2,3,4]\n");
+}
