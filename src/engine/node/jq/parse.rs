@@ -109,6 +109,9 @@ pub struct Parser<'a> {
     open_ifs: Vec<usize>,
     /// How many filters are open around the one being read.
     depth: usize,
+    /// How many terms and suffixes were read: each is a level of the
+    /// program's tree at worst, and each level native stack to read and run.
+    parts: usize,
 }
 
 type Parsed = Result<Ast, SyntaxError>;
@@ -116,13 +119,16 @@ type Parsed = Result<Ast, SyntaxError>;
 /// How deep a program's filters may nest: each level is a dozen native
 /// frames while read and more while run, and the page's stack is small.
 const MAX_NESTING: usize = 64;
+/// Most terms and suffixes in one program (see [`Parser::parts`]): a
+/// chain of `|`, `,` or `.a` is as deep as it is long.
+const MAX_PARTS: usize = 128;
 
 fn boxed(a: Ast) -> Box<Ast> {
     Box::new(a)
 }
 
 pub fn parse(src: &str) -> Parsed {
-    let mut p = Parser { src, pos: 0, last_start: 0, open_ifs: Vec::new(), depth: 0 };
+    let mut p = Parser { src, pos: 0, last_start: 0, open_ifs: Vec::new(), depth: 0, parts: 0 };
     p.skip_space();
     if p.pos >= src.len() {
         return Ok(Ast::Identity);
@@ -448,6 +454,16 @@ impl<'a> Parser<'a> {
         self.postfix()
     }
 
+    /// Counts a term or suffix read, refusing a program past [`MAX_PARTS`].
+    fn part(&mut self) -> Result<(), SyntaxError> {
+        self.parts += 1;
+        if self.parts > MAX_PARTS {
+            let (_, start) = self.peek();
+            return Err(self.refuse(&format!("programs of more than {MAX_PARTS} terms"), start));
+        }
+        Ok(())
+    }
+
     fn too_deep(&self, at: usize) -> SyntaxError {
         self.refuse(&format!("nesting deeper than {}", MAX_NESTING), at)
     }
@@ -456,6 +472,7 @@ impl<'a> Parser<'a> {
     fn postfix(&mut self) -> Parsed {
         let mut term = self.term()?;
         loop {
+            self.part()?;
             match self.peek().0 {
                 Tok::Field(name) => {
                     self.lex();
@@ -497,6 +514,11 @@ impl<'a> Parser<'a> {
                     if tok != Tok::Punct("|") {
                         return Err(self.unexpected(&tok, start, Some("'|'")));
                     }
+                    // A binding runs its body inside the source's output:
+                    // a level of the evaluator's deepest frames, counted as four.
+                    for _ in 0..4 {
+                        self.part()?;
+                    }
                     let body = self.pipe()?;
                     return Ok(Ast::As(boxed(term), name, boxed(body)));
                 }
@@ -536,6 +558,7 @@ impl<'a> Parser<'a> {
     /// Every nested filter is read through here: the nesting is counted,
     /// as each level is native stack.
     fn term(&mut self) -> Parsed {
+        self.part()?;
         self.depth += 1;
         let result = if self.depth > MAX_NESTING {
             let (_, start) = self.peek();
@@ -679,6 +702,7 @@ impl<'a> Parser<'a> {
     fn postfix_only(&mut self) -> Parsed {
         let mut term = self.term()?;
         loop {
+            self.part()?;
             match self.peek().0 {
                 Tok::Field(name) => {
                     self.lex();

@@ -236,3 +236,32 @@ fn repeat_gives_the_outputs_of_its_filter_on_the_same_input_as_jq_1_6_does() {
     assert_eq!(jq(&["-nc", "[limit(6; 1 | repeat(.+1, .+10))]"], "").0, "[2,11,2,11,2,11]\n");
     assert_eq!(jq(&["-nc", "[1|recurse(if . < 4 then .+1 else empty end)]"], "").0, "[1,2,3,4]\n");
 }
+
+#[test]
+fn long_chains_fit_the_pages_stack() {
+    // A chain of `|`, `,`, `//`, `as` or suffixes is as deep as it is long,
+    // to read and to run: every length up to far past the limit, on the
+    // page's 1 MiB stack.
+    let chains = || {
+        for n in (1..=140).chain([1_000, 20_000]) {
+            for program in [
+                format!("1{}", " | .".repeat(n)),
+                format!("1{}", " + 1".repeat(n)),
+                format!("1{}", ", 1".repeat(n)),
+                format!("1{}", " // 1".repeat(n)),
+                format!("0 | {}1", "-".repeat(n)),
+                format!("{} .", "1 as $x |".repeat(n)),
+                format!("{{}}{}", ".a".repeat(n)),
+                format!("[1]{}", "[0]".repeat(n)),
+                format!("1{}", " and true".repeat(n)),
+                format!("{{a: 1{}}}", " | .".repeat(n)),
+            ] {
+                if std::env::var("JQ_TRACE").is_ok() { eprintln!("{n} {}", &program[..program.len().min(30)]); }
+                let (_, err, status) = jq(&["-n", &program], "");
+                assert!(status == 0 || status == 5 || err.contains("not simulated here") || err.contains("nesting deeper"), "{program}: {status} {err}");
+            }
+        }
+    };
+    let handle = std::thread::Builder::new().stack_size(1 << 20).spawn(chains);
+    assert!(handle.is_ok_and(|h| h.join().is_ok()));
+}
