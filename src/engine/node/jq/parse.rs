@@ -145,7 +145,38 @@ pub fn parse(src: &str) -> Parsed {
         p.lex();
         return Err(p.unexpected(&stray(tok), start, Some("$end")));
     }
+    if deeper_than(&ast, MAX_TREE_DEPTH) {
+        return Err(p.refuse(&format!("a program nested more than {MAX_TREE_DEPTH} levels deep (operator chains included)"), 0));
+    }
     Ok(ast)
+}
+
+/// How deep a program's tree may be: the evaluator goes down it
+/// recursively, a few frames a level, and the page's stack is 1 MiB.
+const MAX_TREE_DEPTH: usize = 40;
+
+/// Whether `ast` is more than `budget` levels deep. It stops descending
+/// once the budget is spent, so it recurses at most `budget` levels itself.
+fn deeper_than(ast: &Ast, budget: usize) -> bool {
+    let Some(budget) = budget.checked_sub(1) else { return true };
+    let deeper = |a: &Ast| deeper_than(a, budget);
+    let deeper_opt = |a: &Option<Box<Ast>>| a.as_deref().is_some_and(deeper);
+    match ast {
+        Ast::Identity | Ast::RecurseAll | Ast::Literal(_) | Ast::Format(_) | Ast::Var(_) => false,
+        Ast::Index(a, b) | Ast::Pipe(a, b) | Ast::Comma(a, b) | Ast::Binary(_, a, b) | Ast::And(a, b) | Ast::Or(a, b) | Ast::Alternative(a, b) | Ast::Update(_, a, b) => deeper(a) || deeper(b),
+        // A binding runs its body inside its source's output: two levels.
+        Ast::As(a, _, b) => deeper(a) || budget == 0 || deeper_than(b, budget - 1),
+        Ast::Slice(a, b, c) => deeper(a) || deeper_opt(b) || deeper_opt(c),
+        Ast::Iterate(a) | Ast::Neg(a) => deeper(a),
+        Ast::Try(a, b) => deeper(a) || deeper_opt(b),
+        Ast::Array(a) => deeper_opt(a),
+        Ast::Interpolated(parts, _) => parts.iter().any(|p| matches!(p, Part::Expr(a) if deeper(a))),
+        Ast::Object(entries) => entries.iter().any(|(k, v)| deeper(k) || v.as_ref().is_some_and(deeper)),
+        Ast::If(branches, otherwise) => branches.iter().any(|(c, t)| deeper(c) || deeper(t)) || deeper_opt(otherwise),
+        Ast::Reduce(a, _, b, c) => deeper(a) || deeper(b) || deeper(c),
+        Ast::Foreach(a, _, b, c, d) => deeper(a) || deeper(b) || deeper(c) || deeper_opt(d),
+        Ast::Call(_, args, _) => args.iter().any(deeper),
+    }
 }
 
 impl<'a> Parser<'a> {
@@ -459,7 +490,7 @@ impl<'a> Parser<'a> {
         self.parts += 1;
         if self.parts > MAX_PARTS {
             let (_, start) = self.peek();
-            return Err(self.refuse(&format!("programs of more than {MAX_PARTS} terms"), start));
+            return Err(self.refuse(&format!("a program of more than {MAX_PARTS} terms"), start));
         }
         Ok(())
     }

@@ -256,7 +256,6 @@ fn long_chains_fit_the_pages_stack() {
                 format!("1{}", " and true".repeat(n)),
                 format!("{{a: 1{}}}", " | .".repeat(n)),
             ] {
-                if std::env::var("JQ_TRACE").is_ok() { eprintln!("{n} {}", &program[..program.len().min(30)]); }
                 let (_, err, status) = jq(&["-n", &program], "");
                 assert!(status == 0 || status == 5 || err.contains("not simulated here") || err.contains("nesting deeper"), "{program}: {status} {err}");
             }
