@@ -26,6 +26,7 @@ pub mod env;
 pub mod exec;
 pub mod filesystem;
 pub mod identity;
+pub mod jq;
 pub mod images;
 pub mod kube_proxy;
 pub mod kubelet;

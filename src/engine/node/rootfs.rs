@@ -386,7 +386,7 @@ pub fn learner_root() -> Rc<Fs> {
 }
 
 /// What the learner's machine has besides Debian's programs.
-pub const LEARNER_PROGRAMS: &[&str] = &["kubectl", "curl", "wget", "minikube", "traffic"];
+pub const LEARNER_PROGRAMS: &[&str] = &["kubectl", "curl", "wget", "minikube", "traffic", "jq"];
 
 /// The programs the image has, by name.
 pub fn programs(base: Base, extra: &[&'static str]) -> Vec<&'static str> {
