@@ -15,65 +15,11 @@ use crate::engine::kubectl::{Error, Result, Session};
 /// `boundObjectKinds`: the kinds a token may be bound to, with their API versions.
 const BOUND_OBJECT_KINDS: [(&str, &str); 3] = [("Node", "v1"), ("Pod", "v1"), ("Secret", "v1")];
 
-/// A Go duration (`time.ParseDuration`) in nanoseconds, or the error text
-/// after `time: `.
-pub fn parse_go_duration(text: &str) -> std::result::Result<i128, String> {
-    let invalid = || format!("invalid duration {text:?}");
-    let (negative, mut rest) = match text.strip_prefix('-') {
-        Some(r) => (true, r),
-        None => (false, text.strip_prefix('+').unwrap_or(text)),
-    };
-    if rest == "0" {
-        return Ok(0);
-    }
-    if rest.is_empty() {
-        return Err(invalid());
-    }
-    let mut total: i128 = 0;
-    while !rest.is_empty() {
-        let whole_len = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
-        let (whole, after) = rest.split_at(whole_len);
-        let (fraction, after) = match after.strip_prefix('.') {
-            Some(f) => {
-                let len = f.find(|c: char| !c.is_ascii_digit()).unwrap_or(f.len());
-                f.split_at(len)
-            }
-            None => ("", after),
-        };
-        if whole.is_empty() && fraction.is_empty() {
-            return Err(invalid());
-        }
-        let unit_len = after.find(|c: char| c == '.' || c.is_ascii_digit()).unwrap_or(after.len());
-        let (unit, after) = after.split_at(unit_len);
-        let scale: i128 = match unit {
-            "" => return Err(format!("missing unit in duration {text:?}")),
-            "ns" => 1,
-            "us" | "µs" | "μs" => 1_000,
-            "ms" => 1_000_000,
-            "s" => 1_000_000_000,
-            "m" => 60_000_000_000,
-            "h" => 3_600_000_000_000,
-            _ => return Err(format!("unknown unit {unit:?} in duration {text:?}")),
-        };
-        let whole: i128 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| invalid())? };
-        // The fraction's digits beyond what the unit can hold are dropped, as Go drops them.
-        let mut part = whole.checked_mul(scale).ok_or_else(invalid)?;
-        let mut place = scale;
-        for digit in fraction.bytes().map(|b| i128::from(b - b'0')) {
-            place /= 10;
-            part += digit * place;
-        }
-        total = total.checked_add(part).filter(|t| *t <= i128::from(i64::MAX)).ok_or_else(invalid)?;
-        rest = after;
-    }
-    Ok(if negative { -total } else { total })
-}
-
 pub fn run(s: &mut Session) -> Result {
     let name = one_name(s)?;
     let duration_ns = match s.args.value("duration") {
         None => 0,
-        Some(text) => parse_go_duration(text).map_err(|e| Error::Message(format!("error: invalid argument {text:?} for \"--duration\" flag: time: {e}\nSee 'kubectl create token --help' for usage.")))?,
+        Some(text) => crate::engine::cron::parse_go_duration(text).map_err(|e| Error::Message(format!("error: invalid argument {text:?} for \"--duration\" flag: {e}\nSee 'kubectl create token --help' for usage.")))?,
     };
     let format = write_output_format(s)?;
     let audiences: Vec<String> = s.args.values("audience").iter().map(|a| a.to_string()).collect();
@@ -164,7 +110,7 @@ fn as_go_json(request: &TokenRequest) -> Value {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_go_duration;
+    use crate::engine::cron::parse_go_duration;
     use crate::engine::kubectl::verbs::write_tests::{cluster, k};
 
     #[test]
@@ -188,10 +134,10 @@ mod tests {
         assert_eq!(parse_go_duration("1.5s"), Ok(1_500_000_000));
         assert_eq!(parse_go_duration("-1s"), Ok(-1_000_000_000));
         assert_eq!(parse_go_duration(".5m"), Ok(30_000_000_000));
-        assert_eq!(parse_go_duration("abc"), Err("invalid duration \"abc\"".into()));
-        assert_eq!(parse_go_duration("5"), Err("missing unit in duration \"5\"".into()));
-        assert_eq!(parse_go_duration("5x"), Err("unknown unit \"x\" in duration \"5x\"".into()));
-        assert_eq!(parse_go_duration(""), Err("invalid duration \"\"".into()));
+        assert_eq!(parse_go_duration("abc"), Err("time: invalid duration \"abc\"".into()));
+        assert_eq!(parse_go_duration("5"), Err("time: missing unit in duration \"5\"".into()));
+        assert_eq!(parse_go_duration("5x"), Err("time: unknown unit \"x\" in duration \"5x\"".into()));
+        assert_eq!(parse_go_duration(""), Err("time: invalid duration \"\"".into()));
         assert!(parse_go_duration("99999999999999999999h").is_err());
     }
 }
