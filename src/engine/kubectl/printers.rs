@@ -1,6 +1,7 @@
 //! Output formats: tables, `-o yaml|json|name|jsonpath|custom-columns`,
 //! ages, pod status. The shared entry points for every verb and the UI.
 
+pub mod go_template;
 pub mod go_types;
 pub mod json;
 pub mod jsonpath;
@@ -29,6 +30,9 @@ pub enum OutputFormat {
     JsonPathAsJson(String),
     /// `custom-columns=HEADER:.path,…`
     CustomColumns(String),
+    /// `go-template=…`, `template=…`, `go-template-file=…`, `templatefile=…`
+    /// or `--template`: the template's text, parsed.
+    GoTemplate(Rc<go_template::Template>),
 }
 
 const ALLOWED_FORMATS: &str =
@@ -63,10 +67,96 @@ pub fn parse_output_format(value: Option<&str>) -> std::result::Result<OutputFor
             if let Some(spec) = other.strip_prefix("custom-columns=") {
                 return Ok(OutputFormat::CustomColumns(spec.to_string()));
             }
-            if other.starts_with("go-template=") || other.starts_with("template=") {
-                return Err("error: go-template output is not available in this simulator; use -o jsonpath=… instead".to_string());
+            for format in ["go-template=", "template="] {
+                if let Some(text) = other.strip_prefix(format) {
+                    return go_template_format(text);
+                }
             }
             Err(format!("error: unable to match a printer suitable for the output format {}, allowed formats are: {ALLOWED_FORMATS}", jsonpath::go_quote(other)))
+        }
+    }
+}
+
+/// A Go template's printer, or cli-runtime's error for an empty or broken one.
+fn go_template_format(text: &str) -> std::result::Result<OutputFormat, String> {
+    if text.is_empty() {
+        return Err("error: template format specified but no template given".to_string());
+    }
+    go_template::Template::parse(text).map(|t| OutputFormat::GoTemplate(Rc::new(t))).map_err(|e| format!("error: error parsing template {text}, {e}"))
+}
+
+/// `-o` with `--template` and the template files, as cli-runtime's
+/// `PrintFlags.ToPrinter` reads them: `--template` alone means
+/// `go-template`; a bare template format takes its template from
+/// `--template`; the `-file` formats read the learner's file.
+pub fn session_output_format(s: &Session) -> std::result::Result<OutputFormat, String> {
+    let template = s.args.value("template").filter(|t| !t.is_empty());
+    let output = match (s.args.value("output"), template) {
+        (None, Some(_)) => Some("go-template"),
+        (output, _) => output,
+    };
+    let Some(output) = output else { return parse_output_format(None) };
+    let lower = output.to_ascii_lowercase();
+    if matches!(lower.as_str(), "yaml" | "json" | "name") {
+        return parse_output_format(Some(output));
+    }
+    const JSONPATH: [&str; 3] = ["jsonpath", "jsonpath-as-json", "jsonpath-file"];
+    const GO: [&str; 4] = ["template", "go-template", "go-template-file", "templatefile"];
+    let (format, value) = match template {
+        // With `--template` the format is named bare; `go-template=…`
+        // matches no printer then.
+        Some(_) if JSONPATH.iter().chain(GO.iter()).any(|f| output.starts_with(&format!("{f}="))) => {
+            return Err(format!("error: unable to match a printer suitable for the output format {}, allowed formats are: {ALLOWED_FORMATS}", jsonpath::go_quote(output)));
+        }
+        Some(t) => (output, t.to_string()),
+        None => match JSONPATH.iter().chain(GO.iter()).find_map(|f| output.strip_prefix(*f).and_then(|r| r.strip_prefix('=')).map(|v| (*f, v))) {
+            Some((f, v)) => (f, v.to_string()),
+            None => return parse_output_format(Some(output)),
+        },
+    };
+    if !JSONPATH.contains(&format) && !GO.contains(&format) {
+        return parse_output_format(Some(output));
+    }
+    if value.is_empty() {
+        return Err("error: template format specified but no template given".to_string());
+    }
+    let text = if matches!(format, "jsonpath-file" | "go-template-file" | "templatefile") {
+        match s.files.entry(&value) {
+            Ok(crate::engine::kubectl::FileEntry::File(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
+            Ok(_) => return Err(format!("error: error reading --template {value}, read {value}: is a directory")),
+            Err(e) => return Err(format!("error: error reading --template {value}, open {value}: {e}")),
+        }
+    } else {
+        value
+    };
+    match format {
+        "jsonpath" | "jsonpath-file" => {
+            jsonpath::Template::parse(&text).map_err(|e| format!("error: error parsing jsonpath {text}, {e}"))?;
+            Ok(OutputFormat::JsonPath(text))
+        }
+        "jsonpath-as-json" => {
+            jsonpath::Template::parse(&text).map_err(|e| format!("error: error parsing jsonpath {text}, {e}"))?;
+            Ok(OutputFormat::JsonPathAsJson(text))
+        }
+        _ => go_template_format(&text),
+    }
+}
+
+/// Runs a Go template over `value` as cli-runtime's printer does: what it
+/// wrote, and on a failure the debugging lines it writes after it (to the
+/// output) and the error kubectl ends with. `raw` is the object's JSON as
+/// kubectl marshalled it.
+pub fn render_go_template(template: &go_template::Template, value: &Value, allow_missing_keys: bool, raw: &str) -> (String, Option<String>) {
+    let mut out = String::new();
+    match template.execute(value, !allow_missing_keys, &mut out) {
+        Ok(()) => (out, None),
+        Err(e) => {
+            let source = template.source();
+            out.push_str(&format!(
+                "Error executing template: {e}. Printing more information for debugging the template:\n\ttemplate was:\n\t\t{source}\n\traw data was:\n\t\t{raw}\n\tobject given to template engine was:\n\t\t{}\n\n",
+                go_template::go_value_text(value)
+            ));
+            (out, Some(format!("error: error executing template {}: {e}", jsonpath::go_quote(source))))
         }
     }
 }
@@ -87,7 +177,14 @@ pub fn print_objects(s: &mut Session, objects: &[Rc<Object>], format: &OutputFor
             let opts = TableOptions { wide: *format == OutputFormat::Wide, ..Default::default() };
             render_table(objects, &opts, now)
         }
-        other => render_structured(objects, other, objects.len() == 1, allow_missing_template_keys(s)).map_err(Error::Message)?,
+        other => {
+            let (text, error) = render_structured_partly(objects, other, objects.len() == 1, allow_missing_template_keys(s));
+            s.out.push_str(&text);
+            return match error {
+                Some(e) => Err(Error::Message(e)),
+                None => Ok(()),
+            };
+        }
     };
     s.out.push_str(&text);
     Ok(())
@@ -120,6 +217,37 @@ pub fn render_jsonpath(expr: &str, as_json: bool, value: &Value, allow_missing_k
 /// `single`: the command named exactly one object, so it prints bare rather
 /// than inside a `List`.
 pub fn render_structured(objects: &[Rc<Object>], format: &OutputFormat, single: bool, allow_missing_keys: bool) -> std::result::Result<String, String> {
+    match render_structured_partly(objects, format, single, allow_missing_keys) {
+        (text, None) => Ok(text),
+        (text, Some(e)) => Err(format!("{text}{e}")),
+    }
+}
+
+/// As [`render_structured`]: what is printed, and the error that stopped
+/// the printer part-way (a custom column or a Go template that fails
+/// writes what came before it).
+pub fn render_structured_partly(objects: &[Rc<Object>], format: &OutputFormat, single: bool, allow_missing_keys: bool) -> (String, Option<String>) {
+    let value = || match (single, objects.first()) {
+        (true, Some(o)) if objects.len() == 1 => o.to_json(),
+        _ => list_json(objects),
+    };
+    match format {
+        OutputFormat::GoTemplate(t) => {
+            let v = value();
+            render_go_template(t, &v, allow_missing_keys, &json::to_json_compact(&v))
+        }
+        OutputFormat::CustomColumns(spec) => match custom_columns(objects, spec, false) {
+            Ok(done) => done,
+            Err(e) => (String::new(), Some(e)),
+        },
+        other => match render_whole(objects, other, single, allow_missing_keys) {
+            Ok(text) => (text, None),
+            Err(e) => (String::new(), Some(e)),
+        },
+    }
+}
+
+fn render_whole(objects: &[Rc<Object>], format: &OutputFormat, single: bool, allow_missing_keys: bool) -> std::result::Result<String, String> {
     let value = || match (single, objects.first()) {
         (true, Some(o)) if objects.len() == 1 => o.to_json(),
         _ => list_json(objects),
@@ -130,14 +258,7 @@ pub fn render_structured(objects: &[Rc<Object>], format: &OutputFormat, single: 
         OutputFormat::Yaml => yaml::to_yaml(&value()),
         OutputFormat::JsonPath(expr) => render_jsonpath(expr, false, &value(), allow_missing_keys)?,
         OutputFormat::JsonPathAsJson(expr) => render_jsonpath(expr, true, &value(), allow_missing_keys)?,
-        OutputFormat::CustomColumns(spec) => {
-            let (text, error) = custom_columns(objects, spec, false)?;
-            match error {
-                None => text,
-                Some(e) => return Err(format!("{text}{e}")),
-            }
-        }
-        OutputFormat::Table | OutputFormat::Wide => return Err("error: a table is not a structured format".to_string()),
+        OutputFormat::CustomColumns(_) | OutputFormat::GoTemplate(_) | OutputFormat::Table | OutputFormat::Wide => return Err("error: a table is not a structured format".to_string()),
     })
 }
 

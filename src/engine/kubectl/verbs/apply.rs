@@ -60,7 +60,8 @@ pub fn with_annotation(value: &Value, key: &str, text: &str) -> Value {
 }
 
 /// The `-o` format a writing verb accepts (kubectl's `PrintFlags` without
-/// the table printers): none, `name`, `yaml`, `json`, a jsonpath.
+/// the table printers): none, `name`, `yaml`, `json`, a jsonpath, a Go
+/// template (`--template` alone is one).
 pub fn write_output_format(s: &Session) -> std::result::Result<Option<OutputFormat>, Error> {
     let unmatched = |o: &str| {
         Error::Message(format!(
@@ -68,12 +69,13 @@ pub fn write_output_format(s: &Session) -> std::result::Result<Option<OutputForm
             printers::jsonpath::go_quote(o)
         ))
     };
+    let template_given = s.args.value("template").is_some_and(|t| !t.is_empty());
     match s.args.value("output") {
-        None | Some("") => Ok(None),
-        Some(o) => match printers::parse_output_format(Some(o)) {
-            Ok(OutputFormat::Table | OutputFormat::Wide | OutputFormat::CustomColumns(_)) => Err(unmatched(o)),
+        None | Some("") if !template_given => Ok(None),
+        o => match printers::session_output_format(s) {
+            Ok(OutputFormat::Table | OutputFormat::Wide | OutputFormat::CustomColumns(_)) => Err(unmatched(o.unwrap_or(""))),
             Ok(f) => Ok(Some(f)),
-            Err(e) if e.starts_with("error: unable to match") || e.starts_with("error: custom-columns") => Err(unmatched(o)),
+            Err(e) if e.starts_with("error: unable to match") || e.starts_with("error: custom-columns") => Err(unmatched(o.unwrap_or(""))),
             Err(e) => Err(Error::Message(e)),
         },
     }
@@ -168,6 +170,14 @@ pub fn print_one(s: &mut Session, format: &OutputFormat, qualified_name: &str, v
         OutputFormat::Json => format!("{}\n", printers::json::to_json_indented(value)),
         OutputFormat::JsonPath(expr) => printers::render_jsonpath(expr, false, value, printers::allow_missing_template_keys(s)).map_err(Error::Message)?,
         OutputFormat::JsonPathAsJson(expr) => printers::render_jsonpath(expr, true, value, printers::allow_missing_template_keys(s)).map_err(Error::Message)?,
+        OutputFormat::GoTemplate(t) => {
+            let (text, error) = printers::render_go_template(t, value, printers::allow_missing_template_keys(s), &printers::json::to_json_compact(value));
+            s.out.push_str(&text);
+            return match error {
+                Some(e) => Err(Error::Message(e)),
+                None => Ok(()),
+            };
+        }
         _ => printers::to_yaml(value),
     };
     s.out.push_str(&text);

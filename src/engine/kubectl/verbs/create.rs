@@ -224,6 +224,15 @@ pub fn submit_generated_as(s: &mut Session, mut obj: Object, wrap: Option<&str>,
             }
             Some(OutputFormat::JsonPath(expr)) => s.out.push_str(&printers::render_jsonpath(&expr, false, &v, printers::allow_missing_template_keys(s)).map_err(Error::Message)?),
             Some(OutputFormat::JsonPathAsJson(expr)) => s.out.push_str(&printers::render_jsonpath(&expr, true, &v, printers::allow_missing_template_keys(s)).map_err(Error::Message)?),
+            Some(OutputFormat::GoTemplate(t)) => {
+                // kubectl marshals the typed object: its fields in Go's order.
+                let raw = printers::json::to_json_in_field_order(&v, false, &|path, key| go_field_rank(rt.kind, path, key));
+                let (text, error) = printers::render_go_template(&t, &v, printers::allow_missing_template_keys(s), &raw);
+                s.out.push_str(&text);
+                if let Some(e) = error {
+                    return Err(Error::Message(e));
+                }
+            }
             Some(_) => s.out.push_str(&printers::to_yaml(&v)),
         }
         return Ok(());

@@ -184,7 +184,7 @@ pub fn run(s: &mut Session) -> Result {
     if s.args.has("raw") {
         return super::info::raw_get(s);
     }
-    let format = printers::parse_output_format(s.args.value("output")).map_err(Error::Message)?;
+    let format = printers::session_output_format(s).map_err(Error::Message)?;
     let all_namespaces = s.args.flag("all-namespaces");
     let namespace = s.namespace();
     let labels = match s.args.value("selector") {
@@ -383,14 +383,20 @@ pub fn run(s: &mut Session) -> Result {
                 if i > 0 && *other == OutputFormat::Yaml {
                     s.out.push_str("---\n");
                 }
-                let text = printers::render_structured(std::slice::from_ref(object), other, true, allow_missing_keys).map_err(Error::Message)?;
+                let (text, error) = printers::render_structured_partly(std::slice::from_ref(object), other, true, allow_missing_keys);
                 s.out.push_str(&text);
+                if let Some(e) = error {
+                    return Err(Error::Message(e));
+                }
             }
         }
         other => {
             if !(objects.is_empty() && !errors.is_empty() && single_item) {
-                let text = printers::render_structured(&objects, other, single_item, printers::allow_missing_template_keys(s)).map_err(Error::Message)?;
+                let (text, error) = printers::render_structured_partly(&objects, other, single_item, printers::allow_missing_template_keys(s));
                 s.out.push_str(&text);
+                if let Some(e) = error {
+                    return Err(Error::Message(e));
+                }
             }
         }
     }

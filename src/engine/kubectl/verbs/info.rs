@@ -437,11 +437,18 @@ fn config_view(s: &mut Session) -> Result {
         "preferences": {},
         "users": [{"name": user, "user": user_entry}],
     });
-    match printers::parse_output_format(s.args.value("output")).map_err(Error::Message)? {
+    match printers::session_output_format(s).map_err(Error::Message)? {
         OutputFormat::Table | OutputFormat::Yaml => s.out.push_str(&printers::to_yaml(&config)),
         OutputFormat::Json => s.out.push_str(&format!("{}\n", printers::json::to_json_indented(&config))),
         OutputFormat::JsonPath(expr) => s.out.push_str(&printers::render_jsonpath(&expr, false, &config, printers::allow_missing_template_keys(s)).map_err(Error::Message)?),
         OutputFormat::JsonPathAsJson(expr) => s.out.push_str(&printers::render_jsonpath(&expr, true, &config, printers::allow_missing_template_keys(s)).map_err(Error::Message)?),
+        OutputFormat::GoTemplate(t) => {
+            let (text, error) = printers::render_go_template(&t, &config, printers::allow_missing_template_keys(s), &printers::json::to_json_compact(&config));
+            s.out.push_str(&text);
+            if let Some(e) = error {
+                return Err(Error::Message(e));
+            }
+        }
         // The Config has no name.
         OutputFormat::Name => s.out.push_str("config/<unknown>\n"),
         _ => {

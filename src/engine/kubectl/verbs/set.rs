@@ -337,6 +337,16 @@ impl Printer {
             }
             Some(OutputFormat::JsonPath(expr)) => printers::render_jsonpath(expr, false, &typed_json(obj), printers::allow_missing_template_keys(s)).map_err(|e| Failure::Text(e.trim_start_matches("error: ").to_string()))?,
             Some(OutputFormat::JsonPathAsJson(expr)) => printers::render_jsonpath(expr, true, &typed_json(obj), printers::allow_missing_template_keys(s)).map_err(|e| Failure::Text(e.trim_start_matches("error: ").to_string()))?,
+            Some(OutputFormat::GoTemplate(t)) => {
+                let value = typed_json(obj);
+                let (text, error) = printers::render_go_template(t, &value, printers::allow_missing_template_keys(s), &printers::json::to_json_compact(&value));
+                self.printed += 1;
+                s.out.push_str(&text);
+                return match error {
+                    Some(e) => Err(Failure::Text(e.trim_start_matches("error: ").to_string())),
+                    None => Ok(()),
+                };
+            }
             Some(_) => return Err(Failure::Text("a table is not a structured format".to_string())),
         };
         self.printed += 1;
