@@ -352,8 +352,18 @@ impl Builder<'_> {
         if kind == "Component" {
             return Err(refused("kind Component"));
         }
-        if !kind.is_empty() && kind != "Kustomization" {
-            return Err(format!("Failed to read kustomization file under {}:\nkind should be Kustomization or Component", absolute(dir)));
+        // `EnforceFields`, after `FixKustomization` filled in the kind.
+        let kind = if kind.is_empty() { "Kustomization".to_string() } else { kind };
+        let api_version = string_field(k.get("apiVersion"), "Kustomization.apiVersion")?;
+        let mut problems = Vec::new();
+        if kind != "Kustomization" {
+            problems.push("kind should be Kustomization or Component".to_string());
+        }
+        if !api_version.is_empty() && api_version != "kustomize.config.k8s.io/v1beta1" {
+            problems.push(format!("apiVersion for {kind} should be kustomize.config.k8s.io/v1beta1"));
+        }
+        if !problems.is_empty() {
+            return Err(format!("Failed to read kustomization file under {}:\n{}", absolute(dir), problems.join("\n")));
         }
         if let Some(field) = REFUSED_FIELDS.iter().find(|f| k.get(**f).is_some_and(|v| !v.is_null())) {
             return Err(refused(&format!("'{field}' field")));
@@ -717,7 +727,7 @@ impl Builder<'_> {
                 return Err(format!("must specify a target for JSON patch [{described}]"));
             };
             for r in resources.iter_mut().filter(|r| target.selects(r)) {
-                r.value = patch::json_patch(&r.value, &ops).map_err(|e| format!("failed to apply json patch '{}': {e}", text.trim_end()))?;
+                r.value = patch::json_patch(&r.value, &ops)?;
             }
             return Ok(());
         }
