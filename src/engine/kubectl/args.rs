@@ -70,7 +70,7 @@ pub static COMMANDS: &[Command] = &[
     Command {
         path: "get",
         flags: &[
-            OUTPUT, SELECTOR, ALL_NS, FILENAME, RECURSIVE,
+            OUTPUT, SELECTOR, ALL_NS, FILENAME, RECURSIVE, v("kustomize", Some('k')),
             b("show-labels", None), b("watch", Some('w')), b("watch-only", None), v("field-selector", None),
             b("no-headers", None), v("label-columns", Some('L')), v("sort-by", None), b("ignore-not-found", None),
             b("show-kind", None), v("chunk-size", None), b("show-managed-fields", None), v("template", None),
@@ -94,6 +94,15 @@ pub static COMMANDS: &[Command] = &[
         subcommands: &[],
     },
     Command {
+        path: "kustomize",
+        flags: &[
+            b("as-current-user", None), b("enable-alpha-plugins", None), b("enable-helm", None), v("env", Some('e')), v("helm-api-versions", None),
+            v("helm-command", None), b("helm-debug", None), v("helm-kube-version", None), v("load-restrictor", None), v("mount", None),
+            b("network", None), v("network-name", None), OUTPUT,
+        ],
+        subcommands: &[],
+    },
+    Command {
         path: "apply",
         flags: &[
             FILENAME, RECURSIVE, DRY_RUN, OUTPUT, SELECTOR, b("server-side", None), b("force-conflicts", None),
@@ -106,7 +115,7 @@ pub static COMMANDS: &[Command] = &[
     Command {
         path: "create",
         flags: &[
-            FILENAME, RECURSIVE, DRY_RUN, OUTPUT, b("save-config", None), o("validate", "strict"), v("field-manager", None),
+            FILENAME, RECURSIVE, DRY_RUN, OUTPUT, b("save-config", None), v("kustomize", Some('k')), o("validate", "strict"), v("field-manager", None),
             b("edit", None), v("raw", None), SELECTOR, b("windows-line-endings", None), v("template", None),
             b("show-managed-fields", None), b("allow-missing-template-keys", None),
         ],
@@ -617,7 +626,6 @@ fn not_simulated(word: &str) -> Option<&'static str> {
         "diff" => "use kubectl apply --dry-run=server -o yaml to see what the server would store",
         "proxy" => "the API server is not served on a local port",
         "completion" => "there is no shell here to complete commands in",
-        "kustomize" => "kustomize is not bundled; apply the manifests with -f",
         "plugin" => "there are no plugins to list",
         "alpha" => "kubectl's alpha commands are not offered",
         _ => return None,

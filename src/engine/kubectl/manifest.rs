@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::engine::api::{resource, ApiError, Reason, ResourceId};
 use crate::engine::apiserver::decode;
-use crate::engine::kubectl::{format_api_error, Error, Result, Session};
+use crate::engine::kubectl::{format_api_error, kustomize, Error, Result, Session};
 
 /// One object read from a manifest, mapped to a served resource.
 #[derive(Clone, Debug)]
@@ -70,6 +70,37 @@ pub fn load(s: &Session) -> Vec<std::result::Result<Info, Failure>> {
     load_with(s, validate)
 }
 
+/// `FilenameOptions.validate` and the check that some source is given, as
+/// the writing verbs make them before reading anything; then kustomize's
+/// warnings, which it prints as it loads a `-k` directory (the loader,
+/// which cannot write, builds it again for the objects).
+pub fn check_sources(s: &mut Session, none_given: Option<&str>) -> Result {
+    let kustomize = s.args.value("kustomize").map(str::to_string);
+    let mut problems = Vec::new();
+    if kustomize.is_some() && !s.args.values("filename").is_empty() {
+        problems.push("only one of -f or -k can be specified");
+    }
+    if kustomize.is_some() && s.args.flag("recursive") {
+        problems.push("the -k flag can't be used with -f or -R");
+    }
+    match problems.as_slice() {
+        [] => {}
+        [one] => return Err(Error::Message(format!("error: {one}"))),
+        // checkErr prints an aggregate of several one line each, unprefixed.
+        several => return Err(Error::Message(several.join("\n"))),
+    }
+    let Some(dir) = kustomize else {
+        return match none_given {
+            Some(text) if s.args.values("filename").is_empty() => Err(Error::Message(text.to_string())),
+            _ => Ok(()),
+        };
+    };
+    for warning in kustomize::build(s.files, &dir).warnings {
+        s.warn(&format!("{warning}\n"));
+    }
+    Ok(())
+}
+
 /// A read object, or `None` with its failure put in `failures`, so a
 /// command goes on with the rest in order.
 pub fn kept(item: std::result::Result<Info, Failure>, failures: &mut Vec<Failure>) -> Option<Info> {
@@ -85,6 +116,11 @@ pub fn load_with(s: &Session, validate: bool) -> Vec<std::result::Result<Info, F
     // Each source's text in the builder's order; a directory is its manifests.
     let mut sources: Vec<std::result::Result<(String, String), Failure>> = Vec::new();
     let recursive = s.args.flag("recursive");
+    if let Some(dir) = s.args.value("kustomize") {
+        // The KustomizeVisitor: the built objects as one source named by the directory.
+        let built = kustomize::build(s.files, dir);
+        sources.push(built.result.map(|objects| (dir.to_string(), kustomize::to_yaml(&objects))).map_err(Failure::Text));
+    }
     for path in s.args.values("filename") {
         if path == "-" {
             sources.push(Ok(("STDIN".to_string(), s.stdin.unwrap_or("").to_string())));

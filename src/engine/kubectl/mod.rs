@@ -8,6 +8,7 @@
 pub mod args;
 pub mod discovery;
 pub mod interactive;
+pub mod kustomize;
 pub mod manifest;
 pub mod targets;
 pub mod printers;

@@ -97,7 +97,7 @@ fn resolve_with(s: &Session, words: &[String], allow_all: bool, bare_type_as_all
     let mut failures = Vec::new();
     let namespace = s.namespace();
     let namespace_of = |rid: ResourceId| if resource(rid).namespaced { namespace.clone() } else { String::new() };
-    if !s.args.values("filename").is_empty() {
+    if !s.args.values("filename").is_empty() || s.args.has("kustomize") {
         if !words.is_empty() {
             return Err(Error::Message("error: Unexpected args: ".to_string() + &format!("{words:?}").replace('"', "")));
         }

@@ -188,9 +188,7 @@ pub fn run(s: &mut Session) -> Result {
     if s.args.command != "apply" {
         return Err(Error::Message(format!("error: \"kubectl {}\" is not available in this simulation", s.args.command)));
     }
-    if s.args.values("filename").is_empty() {
-        return Err(Error::Message("error: must specify one of -f and -k".to_string()));
-    }
+    manifest::check_sources(s, Some("error: must specify one of -f and -k"))?;
     if s.args.flag("server-side") {
         return Err(Error::Message("error: server-side apply is not available in this simulation; use client-side apply".to_string()));
     }

@@ -57,7 +57,7 @@ pub fn run(s: &mut Session) -> Result {
 
 /// `kubectl create -f`.
 fn from_files(s: &mut Session) -> Result {
-    if s.args.values("filename").is_empty() {
+    if s.args.values("filename").is_empty() && !s.args.has("kustomize") {
         if let Some(arg) = s.args.positionals.first() {
             return Err(Error::Message(format!("error: unknown command \"{arg}\" for \"kubectl create\"")));
         }
@@ -65,6 +65,7 @@ fn from_files(s: &mut Session) -> Result {
             "error: must specify one of -f and -k\n\nSee 'kubectl create -h' for help and examples".to_string(),
         ));
     }
+    manifest::check_sources(s, None)?;
     let dry = DryRun::from_session(s)?;
     let format = write_output_format(s)?;
     let save_config = s.args.flag("save-config");
@@ -828,7 +829,7 @@ fn secret_hash(secret: &Secret) -> String {
 
 /// `encodeHash(hash(json))`: SHA-256's first ten hex digits, with `0`, `1`,
 /// `3`, `a` and `e` turned into `g`, `h`, `k`, `m` and `t`.
-fn name_hash(value: &Value) -> String {
+pub(crate) fn name_hash(value: &Value) -> String {
     use sha2::{Digest, Sha256};
     let encoded = crate::engine::kubectl::printers::json::to_json_compact(value);
     let digest = Sha256::digest(encoded.as_bytes());

@@ -92,6 +92,7 @@ pub fn run(s: &mut Session) -> Result {
     let words = s.args.positionals.clone();
     // kubectl's Complete builds the request (its argument errors first),
     // then Validate checks -o and --force and warns.
+    crate::engine::kubectl::manifest::check_sources(s, None)?;
     targets::check_names_and_selectors(s, &words, s.args.flag("all"))?;
     let (targets, mut failures) = targets::resolve(s, &words, true)?;
     if let Some(o) = output.as_deref().filter(|o| *o != "name") {

@@ -73,6 +73,7 @@ pub fn dispatch(s: &mut Session) -> Result {
         "top" => top::run(s),
         "auth" => auth::run(s),
         "cp" => cp::run(s),
+        "kustomize" => kustomize(s),
         "port-forward" | "edit" => info::simulated_only(s),
         _ => Err(Error::Message(format!("error: unknown command \"{verb}\" for \"kubectl\""))),
     }
@@ -80,6 +81,23 @@ pub fn dispatch(s: &mut Session) -> Result {
 
 #[cfg(test)]
 pub mod write_tests;
+
+/// `kubectl kustomize [DIR]`: the built objects as YAML, kustomize's
+/// warnings on stderr first (kubectl/pkg/cmd/kustomize/kustomize.go).
+fn kustomize(s: &mut Session) -> Result {
+    if s.args.positionals.len() > 1 {
+        return Err(Error::Message("error: specify one path to kustomization.yaml".to_string()));
+    }
+    let dir = s.args.positionals.first().cloned().unwrap_or_else(|| ".".to_string());
+    let built = super::kustomize::build(s.files, &dir);
+    for warning in &built.warnings {
+        s.warn(&format!("{warning}\n"));
+    }
+    let objects = built.result.map_err(|e| Error::Message(format!("error: {e}")))?;
+    let text = super::kustomize::to_yaml(&objects);
+    s.say(false, &text);
+    Ok(())
+}
 
 /// `--help` on a command: kubectl prints the command's help and runs
 /// nothing. The help texts are not in the page, so this says where they
@@ -99,8 +117,14 @@ fn help_not_simulated(command: &str) -> Error {
 fn unsimulated_flag(s: &Session) -> Option<String> {
     let verb = s.args.command.clone();
     let given = |flag: &str| s.args.has(flag);
-    let refusal = if given("kustomize") {
-        "kustomize directories (-k) are not part of this simulation; give the rendered manifests with -f".to_string()
+    let refusal = if given("kustomize") && !["apply", "create", "delete"].contains(&verb.as_str()) {
+        format!("{verb} -k is not part of this simulation: kustomize directories are read by kubectl apply, create and delete -k and by kubectl kustomize")
+    } else if verb == "kustomize" && ["enable-helm", "enable-alpha-plugins", "env", "mount", "network", "network-name", "as-current-user", "helm-command", "helm-api-versions", "helm-kube-version", "helm-debug"].iter().any(|f| given(f)) {
+        "kubectl kustomize's helm charts and plugin functions are not part of this simulation".to_string()
+    } else if verb == "kustomize" && given("load-restrictor") && s.args.value("load-restrictor") != Some("LoadRestrictionsRootOnly") {
+        "kustomize --load-restrictor is not part of this simulation: a kustomization reads the files below its own directory".to_string()
+    } else if verb == "kustomize" && given("output") {
+        "kustomize -o is not part of this simulation: redirect its output instead (kubectl kustomize DIR > FILE)".to_string()
     } else if (given("prune") && s.args.flag("prune")) || given("prune-allowlist") {
         "apply --prune is not part of this simulation; delete what you took out of your files with kubectl delete".to_string()
     } else if given("interactive") && s.args.flag("interactive") && verb == "delete" {
