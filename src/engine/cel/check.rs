@@ -53,6 +53,9 @@ pub enum Ty {
     Timestamp,
     /// `optional_type(dyn)`: what it holds is not tracked.
     Optional,
+    /// Kubernetes' `net.IP` and `net.CIDR`.
+    Ip,
+    Cidr,
     /// An object of a CRD's schema: its fields in [`RuleScope::objects`].
     Object(usize),
 }
@@ -74,6 +77,8 @@ impl Ty {
             Ty::Duration => "google.protobuf.Duration",
             Ty::Timestamp => "google.protobuf.Timestamp",
             Ty::Optional => "optional_type(dyn)",
+            Ty::Ip => "net.IP",
+            Ty::Cidr => "net.CIDR",
             Ty::Object(_) => "object",
         }
     }
@@ -87,7 +92,7 @@ pub const TYPE_NAMES: [&str; 10] = ["int", "uint", "double", "bool", "string", "
 
 /// Global functions of cel-go and Kubernetes' libraries this simulation
 /// does not evaluate: refused by name rather than as undeclared.
-const UNSUPPORTED_GLOBALS: [&str; 10] = ["bytes", "url", "isURL", "ip", "isIP", "cidr", "isCIDR", "optional", "strings", "base64"];
+const UNSUPPORTED_GLOBALS: [&str; 6] = ["bytes", "url", "isURL", "optional", "strings", "base64"];
 const UNSUPPORTED_METHODS: [&str; 15] = [
     "format", "quote", "reverse", "distinct", "slice", "flatten", "sort", "sortBy", "getHost", "getPort", "getScheme", "getQuery", "getEscapedPath",
     "optMap", "optFlatMap",
@@ -289,6 +294,19 @@ fn check_node(node: &Node, declared: &Declarations, scope: &mut Vec<String>) -> 
                 _ => return Err(issue(at, format!("the CEL function 'optional.{function}' {UNSUPPORTED}"))),
             }
         }
+        // The ip library's one namespaced function (library/ip.go).
+        Expr::Call(Some(target), function, args) if matches!(&target.expr, Expr::Ident(n) if n == "ip" && !scope.iter().any(|s| s == n)) => {
+            let mut arg_types = Vec::with_capacity(args.len());
+            for a in args {
+                arg_types.push(check_node(a, declared, scope)?);
+            }
+            match (function.as_str(), arg_types.as_slice()) {
+                ("isCanonical", [Ty::String | Ty::Dyn]) => Ty::Bool,
+                ("isCanonical", _) => return Err(no_overload(at, "ip.isCanonical", &arg_types)),
+                // `ip` names only a function: as a receiver it is undeclared.
+                _ => return Err(issue(target.at, "undeclared reference to 'ip' (in container '')".to_string())),
+            }
+        }
         // cel-go's sets extension (ext/sets.go): two lists in, a bool out.
         Expr::Call(Some(target), function, args) if matches!(&target.expr, Expr::Ident(n) if n == "sets" && !scope.iter().any(|s| s == n)) => {
             let mut arg_types = Vec::with_capacity(args.len());
@@ -422,6 +440,17 @@ fn call(at: usize, receiver: Option<Ty>, function: &str, args: &[Ty]) -> Result<
         (true, "isInteger", 0) => Ty::Bool,
         (true, "find", 1) if matches!(receiver, Some(Ty::String | Ty::Dyn)) => Ty::String,
         (true, "findAll", 1 | 2) if matches!(receiver, Some(Ty::String | Ty::Dyn)) => Ty::List,
+        // Kubernetes' ip and cidr libraries (library/ip.go, library/cidr.go).
+        (false, "ip", 1) if matches!(args.first(), Some(Ty::String | Ty::Dyn)) => Ty::Ip,
+        (false, "cidr", 1) if matches!(args.first(), Some(Ty::String | Ty::Dyn)) => Ty::Cidr,
+        (false, "isIP" | "isCIDR", 1) if matches!(args.first(), Some(Ty::String | Ty::Dyn)) => Ty::Bool,
+        (true, "family", 0) if matches!(receiver, Some(Ty::Ip | Ty::Dyn)) => Ty::Int,
+        (true, "isUnspecified" | "isLoopback" | "isLinkLocalMulticast" | "isLinkLocalUnicast" | "isGlobalUnicast", 0) if matches!(receiver, Some(Ty::Ip | Ty::Dyn)) => Ty::Bool,
+        (true, "containsIP", 1) if matches!(receiver, Some(Ty::Cidr | Ty::Dyn)) && matches!(args.first(), Some(Ty::String | Ty::Ip | Ty::Dyn)) => Ty::Bool,
+        (true, "containsCIDR", 1) if matches!(receiver, Some(Ty::Cidr | Ty::Dyn)) && matches!(args.first(), Some(Ty::String | Ty::Cidr | Ty::Dyn)) => Ty::Bool,
+        (true, "ip", 0) if matches!(receiver, Some(Ty::Cidr | Ty::Dyn)) => Ty::Ip,
+        (true, "prefixLength", 0) if matches!(receiver, Some(Ty::Cidr | Ty::Dyn)) => Ty::Int,
+        (true, "masked", 0) if matches!(receiver, Some(Ty::Cidr | Ty::Dyn)) => Ty::Cidr,
         (true, "hasValue", 0) if matches!(receiver, Some(Ty::Optional | Ty::Dyn)) => Ty::Bool,
         (true, "value", 0) if matches!(receiver, Some(Ty::Optional | Ty::Dyn)) => Ty::Dyn,
         (true, "orValue", 1) if matches!(receiver, Some(Ty::Optional | Ty::Dyn)) => Ty::Dyn,
@@ -434,6 +463,8 @@ fn call(at: usize, receiver: Option<Ty>, function: &str, args: &[Ty]) -> Result<
         }
         (_, "size" | "int" | "uint" | "double" | "string" | "bool" | "type" | "dyn" | "matches" | "quantity" | "isQuantity" | "duration" | "timestamp", _)
         | (true, "hasValue" | "value" | "orValue" | "or" | "find" | "findAll", _)
+        | (false, "ip" | "cidr" | "isIP" | "isCIDR", _)
+        | (true, "ip" | "family" | "isUnspecified" | "isLoopback" | "isLinkLocalMulticast" | "isLinkLocalUnicast" | "isGlobalUnicast" | "containsIP" | "containsCIDR" | "prefixLength" | "masked", _)
         | (true, "getFullYear" | "getMonth" | "getDate" | "getDayOfMonth" | "getDayOfYear" | "getDayOfWeek" | "getHours" | "getMinutes" | "getSeconds" | "getMilliseconds", _)
         | (true, "startsWith" | "endsWith" | "contains" | "lowerAscii" | "upperAscii" | "trim" | "split" | "join" | "replace" | "indexOf" | "lastIndexOf" | "substring" | "charAt" | "isSorted" | "sum" | "min" | "max" | "isLessThan" | "isGreaterThan" | "compareTo" | "add" | "sub" | "asInteger" | "sign" | "asApproximateFloat" | "isInteger", _) => {
             let mut shown: Vec<Ty> = receiver.into_iter().collect();

@@ -8,6 +8,7 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
+use super::net;
 use super::parse::{BinaryOp, Expr, Macro, Node};
 use super::time::{self, Timestamp};
 use super::{check, Key, Program, Value};
@@ -285,6 +286,14 @@ impl Activation {
                     _ => Err(no_overload()),
                 }
             }
+            Expr::Call(Some(target), function, args) if matches!(&target.expr, Expr::Ident(n) if n == "ip") && !locals.iter().any(|(n, _)| n == "ip") => {
+                let [arg] = args.as_slice() else { return Err(no_overload()) };
+                let value = self.eval(arg, locals)?;
+                match (function.as_str(), &value) {
+                    ("isCanonical", Value::Str(s)) => Ok(Value::Bool(net::is_canonical(s)?)),
+                    _ => Err(no_overload()),
+                }
+            }
             Expr::Call(Some(target), function, args) if matches!(&target.expr, Expr::Ident(n) if n == "sets") && !locals.iter().any(|(n, _)| n == "sets") => {
                 let mut values = Vec::with_capacity(args.len());
                 for a in args {
@@ -439,7 +448,7 @@ fn is_zero_value(v: &Value) -> bool {
         Value::Map(m) => m.is_empty(),
         Value::Duration(d) => *d == 0,
         Value::Optional(o) => o.is_none(),
-        Value::Type(_) | Value::Quantity(_) | Value::Timestamp(_) => false,
+        Value::Type(_) | Value::Quantity(_) | Value::Timestamp(_) | Value::Ip(_) | Value::Cidr(_) => false,
     }
 }
 
@@ -626,6 +635,8 @@ fn format_value(v: &Value) -> String {
         Value::Timestamp(t) => t.rfc3339_nano(),
         Value::Optional(None) => "optional.none()".to_string(),
         Value::Optional(Some(v)) => format!("optional({})", format_value(v)),
+        Value::Ip(a) => a.to_text(),
+        Value::Cidr(c) => c.to_text(),
         Value::List(items) => format!("[{}]", items.iter().map(format_value).collect::<Vec<_>>().join(", ")),
         Value::Map(map) => format!("{{{}}}", map.iter().map(|(k, v)| format!("{}: {}", format_value(&key_value(k)), format_value(v))).collect::<Vec<_>>().join(", ")),
     }
@@ -861,6 +872,19 @@ fn call(receiver: Option<Value>, function: &str, args: &[Value], steps: &Cell<u6
             let found = re.find_iter(s).map(|m| Value::string(m.as_str().to_string()));
             Value::List(Rc::new(if limit < 0 { found.collect() } else { found.take(limit as usize).collect() }))
         }
+        ("family", Value::Ip(a), []) => Value::Int(a.family()),
+        ("isUnspecified", Value::Ip(a), []) => Value::Bool(a.is_unspecified()),
+        ("isLoopback", Value::Ip(a), []) => Value::Bool(a.is_loopback()),
+        ("isLinkLocalMulticast", Value::Ip(a), []) => Value::Bool(a.is_link_local_multicast()),
+        ("isLinkLocalUnicast", Value::Ip(a), []) => Value::Bool(a.is_link_local_unicast()),
+        ("isGlobalUnicast", Value::Ip(a), []) => Value::Bool(a.is_global_unicast()),
+        ("containsIP", Value::Cidr(c), [Value::Ip(a)]) => Value::Bool(c.contains_ip(a)),
+        ("containsIP", Value::Cidr(c), [Value::Str(s)]) => Value::Bool(c.contains_ip(&net::parse_ip(s)?)),
+        ("containsCIDR", Value::Cidr(c), [Value::Cidr(other)]) => Value::Bool(c.contains_cidr(other)),
+        ("containsCIDR", Value::Cidr(c), [Value::Str(s)]) => Value::Bool(c.contains_cidr(&string_to_cidr(s)?)),
+        ("ip", Value::Cidr(c), []) => Value::Ip(c.addr()),
+        ("prefixLength", Value::Cidr(c), []) => Value::Int(c.bits()),
+        ("masked", Value::Cidr(c), []) => Value::Cidr(c.masked()),
         ("hasValue", Value::Optional(o), []) => Value::Bool(o.is_some()),
         ("value", Value::Optional(o), []) => o.as_deref().cloned().ok_or_else(|| "optional.none() dereference".to_string())?,
         (_, Value::Duration(d), []) => Value::Int(time::duration_field(function, *d).ok_or_else(no_overload)?),
@@ -870,6 +894,12 @@ fn call(receiver: Option<Value>, function: &str, args: &[Value], steps: &Cell<u6
         }
         _ => return Err(no_overload()),
     })
+}
+
+/// The cidr library's `stringToCIDR`, which wraps `parseCIDR`'s error in
+/// the same words again.
+fn string_to_cidr(s: &str) -> Result<net::Prefix, String> {
+    net::parse_cidr(s).map_err(|e| format!("network address parse error during conversion from string: {e}"))
 }
 
 fn split(s: &str, sep: &str, n: i64) -> Vec<Value> {
@@ -949,6 +979,12 @@ fn global(function: &str, args: &[Value]) -> Result<Value, String> {
         },
         ("quantity", Value::Str(s)) => Value::Quantity(Quantity::parse(s).map_err(|e| e.to_string())?),
         ("isQuantity", Value::Str(s)) => Value::Bool(Quantity::parse(s).is_ok()),
+        ("ip", Value::Str(s)) => Value::Ip(net::parse_ip(s)?),
+        ("isIP", Value::Str(s)) => Value::Bool(net::parse_ip(s).is_ok()),
+        ("cidr", Value::Str(s)) => Value::Cidr(string_to_cidr(s)?),
+        ("isCIDR", Value::Str(s)) => Value::Bool(net::parse_cidr(s).is_ok()),
+        ("string", Value::Ip(a)) => Value::string(a.to_text()),
+        ("string", Value::Cidr(c)) => Value::string(c.to_text()),
         _ => return Err(no_overload()),
     })
 }

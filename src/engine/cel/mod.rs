@@ -11,6 +11,7 @@
 
 mod check;
 mod eval;
+mod net;
 mod parse;
 mod time;
 
@@ -43,6 +44,10 @@ pub enum Value {
     Timestamp(time::Timestamp),
     /// An optional (`optional.of(x)`, `optional.none()`, `a.?b`).
     Optional(Option<Rc<Value>>),
+    /// Kubernetes' ip library (`ip('10.0.0.1')`).
+    Ip(net::Addr),
+    /// Kubernetes' cidr library (`cidr('10.0.0.0/8')`).
+    Cidr(net::Prefix),
 }
 
 /// A map key: CEL allows bool, int, uint and string keys.
@@ -94,6 +99,8 @@ impl Value {
             Value::Duration(_) => "google.protobuf.Duration",
             Value::Timestamp(_) => "google.protobuf.Timestamp",
             Value::Optional(_) => "optional_type",
+            Value::Ip(_) => "net.IP",
+            Value::Cidr(_) => "net.CIDR",
         }
     }
 }

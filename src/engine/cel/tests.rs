@@ -271,9 +271,51 @@ fn what_remains_is_refused_by_name() {
     for (src, named) in [
         ("[1].transformList(i, v, v * 2) == [2]", "the two-variable comprehension 'transformList' is not supported by this simulation"),
         ("strings.quote('a') == 'a'", "the CEL function 'strings.quote' is not supported by this simulation"),
-        ("isURL('https://x')", "the CEL function 'isURL' is not supported by this simulation"),
         ("'%s'.format(['a']) == 'a'", "the CEL function 'format' is not supported by this simulation"),
     ] {
         assert_eq!(compile(src, &d, Returns::Bool), Err(CompileError::Unsupported(named.to_string())), "{src}");
+    }
+}
+
+#[test]
+fn ip_and_cidr_libraries() {
+    // library/ip.go and library/cidr.go's documented examples.
+    yes("ip('127.0.0.1').family() == 4 && ip('::1').family() == 6");
+    yes("isIP('127.0.0.1') && isIP('::1') && !isIP('127.0.0.256') && !isIP(':::1') && !isIP('fe80::1%eth0') && !isIP('::ffff:1.2.3.4')");
+    yes("ip.isCanonical('127.0.0.1') && ip.isCanonical('2001:db8::abcd') && !ip.isCanonical('2001:DB8::ABCD') && !ip.isCanonical('2001:db8::0:0:0:abcd')");
+    yes("ip('0.0.0.0').isUnspecified() && !ip('127.0.0.1').isUnspecified() && ip('::').isUnspecified() && !ip('::1').isUnspecified()");
+    yes("ip('127.0.0.1').isLoopback() && !ip('192.168.0.1').isLoopback() && ip('::1').isLoopback()");
+    yes("ip('224.0.0.1').isLinkLocalMulticast() && !ip('224.0.1.1').isLinkLocalMulticast() && ip('ff02::1').isLinkLocalMulticast()");
+    yes("ip('169.254.169.254').isLinkLocalUnicast() && ip('fe80::1').isLinkLocalUnicast() && !ip('fd80::1').isLinkLocalUnicast()");
+    yes("ip('192.168.0.1').isGlobalUnicast() && !ip('255.255.255.255').isGlobalUnicast() && !ip('ff00::1').isGlobalUnicast()");
+    yes("string(ip('2001:DB8:0:0::1')) == '2001:db8::1' && ip('10.0.0.1') == ip('10.0.0.1') && ip('10.0.0.1') != ip('10.0.0.2')");
+    yes("type(ip('10.0.0.1')) == type(ip('::1')) && type(cidr('10.0.0.0/8')) != type(ip('::1'))");
+    yes("cidr('192.168.0.0/24').containsIP(ip('192.168.0.1')) && !cidr('192.168.0.0/24').containsIP('192.168.1.1')");
+    yes("cidr('192.168.0.0/16').containsCIDR(cidr('192.168.10.0/24')) && !cidr('192.168.1.0/24').containsCIDR('192.168.2.0/24')");
+    yes("cidr('192.168.0.1/24').ip() == ip('192.168.0.1') && cidr('::1/128').ip().family() == 6");
+    yes("cidr('192.168.0.1/24').masked() == cidr('192.168.0.0/24') && cidr('192.168.0.1/24') != cidr('192.168.0.1/24').masked()");
+    yes("cidr('192.168.0.0/16').prefixLength() == 16 && string(cidr('2001:db8::1/32').masked()) == '2001:db8::/32'");
+    yes("isCIDR('192.168.0.0/16') && isCIDR('::1/128') && isCIDR('192.168.0.1/16') && !isCIDR('192.168.0.0/33') && !isCIDR('::1/129')");
+    let o = serde_json::json!({});
+    assert_eq!(
+        run("ip('127.0.0.256')", o.clone()),
+        Err(r#"IP Address "127.0.0.256" parse error during conversion from string: ParseAddr("127.0.0.256"): IPv4 field has value >255"#.to_string())
+    );
+    assert_eq!(
+        run("cidr('10.0.0.0/33')", o.clone()),
+        Err(r#"network address parse error during conversion from string: network address parse error during conversion from string: netip.ParsePrefix("10.0.0.0/33"): prefix length out of range"#.to_string())
+    );
+    assert_eq!(run("cidr('10.0.0.0/8').containsIP('x')", o.clone()), Err(r#"IP Address "x" parse error during conversion from string: ParseAddr("x"): unable to parse IP"#.to_string()));
+    assert_eq!(run("ip.isCanonical('fe80::1%eth0')", o), Err(r#"IP address "fe80::1%eth0" with zone value is not allowed"#.to_string()));
+    let d = Declarations::default();
+    for (src, error) in [
+        ("ip(1) == ip('::1')", "found no matching overload for 'ip' applied to '(int)'"),
+        ("'a'.family() == 4", "found no matching overload for 'family' applied to '(string)'"),
+        ("ip('::1') == '::1'", "found no matching overload for '_==_' applied to '(net.IP, string)'"),
+        ("cidr('::/0').containsIP(1)", "found no matching overload for 'containsIP' applied to '(net.CIDR, int)'"),
+        ("ip('::1').masked() == ip('::1')", "found no matching overload for 'masked' applied to '(net.IP)'"),
+        ("ip.nope('a')", "undeclared reference to 'ip' (in container '')"),
+    ] {
+        assert!(matches!(compile(src, &d, Returns::Bool), Err(CompileError::Cel(m)) if m.contains(error)), "{src}: {:?}", compile(src, &d, Returns::Bool));
     }
 }
