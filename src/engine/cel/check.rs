@@ -90,13 +90,13 @@ impl Ty {
 /// Names of types, usable as values (`type(x) == string`).
 pub const TYPE_NAMES: [&str; 10] = ["int", "uint", "double", "bool", "string", "bytes", "list", "map", "null_type", "type"];
 
-/// Global functions of cel-go and Kubernetes' libraries this simulation
-/// does not evaluate: refused by name rather than as undeclared.
-const UNSUPPORTED_GLOBALS: [&str; 6] = ["bytes", "url", "isURL", "optional", "strings", "base64"];
-const UNSUPPORTED_METHODS: [&str; 15] = [
-    "format", "quote", "reverse", "distinct", "slice", "flatten", "sort", "sortBy", "getHost", "getPort", "getScheme", "getQuery", "getEscapedPath",
-    "optMap", "optFlatMap",
-];
+/// Global functions of 1.33's environment this simulation does not
+/// evaluate: refused by name rather than as undeclared. What 1.33 does not
+/// offer (cel-go's lists, math and encoders extensions, the strings
+/// extension's `reverse` from its version 3: base.go enables version 2) is
+/// undeclared, as there.
+const UNSUPPORTED_GLOBALS: [&str; 3] = ["bytes", "url", "isURL"];
+const UNSUPPORTED_METHODS: [&str; 8] = ["format", "getHost", "getPort", "getScheme", "getQuery", "getEscapedPath", "optMap", "optFlatMap"];
 
 fn issue(at: usize, message: String) -> Vec<Issue> {
     vec![Issue { at, message }]
@@ -290,7 +290,8 @@ fn check_node(node: &Node, declared: &Declarations, scope: &mut Vec<String>) -> 
             }
             match (function.as_str(), arg_types.len()) {
                 ("of" | "ofNonZeroValue", 1) | ("none", 0) => Ty::Optional,
-                ("of" | "ofNonZeroValue" | "none", _) => return Err(no_overload(at, &format!("optional.{function}"), &arg_types)),
+                ("unwrap", 1) if matches!(arg_types.first(), Some(Ty::List | Ty::Dyn)) => Ty::List,
+                ("of" | "ofNonZeroValue" | "none" | "unwrap", _) => return Err(no_overload(at, &format!("optional.{function}"), &arg_types)),
                 _ => return Err(issue(at, format!("the CEL function 'optional.{function}' {UNSUPPORTED}"))),
             }
         }
@@ -320,8 +321,10 @@ fn check_node(node: &Node, declared: &Declarations, scope: &mut Vec<String>) -> 
                 _ => return Err(issue(at, format!("undeclared reference to '{name}' (in container '')"))),
             }
         }
-        // Other extensions' namespaced functions (`strings.quote`, `base64.encode`...).
-        Expr::Call(Some(target), function, _) if matches!(&target.expr, Expr::Ident(n) if matches!(n.as_str(), "strings" | "base64" | "math" | "lists") && !scope.iter().any(|s| s == n)) => {
+        // The strings extension's namespaced `strings.quote`. Other
+        // namespaces (`base64.`, `math.`, `lists.`) are not in 1.33's
+        // environment: their target is an undeclared reference, as in cel-go.
+        Expr::Call(Some(target), function, _) if matches!(&target.expr, Expr::Ident(n) if n == "strings" && !scope.iter().any(|s| s == n)) => {
             let Expr::Ident(namespace) = &target.expr else { return Err(issue(at, format!("the CEL function '{function}' {UNSUPPORTED}"))) };
             return Err(issue(at, format!("the CEL function '{namespace}.{function}' {UNSUPPORTED}")));
         }
@@ -331,8 +334,23 @@ fn check_node(node: &Node, declared: &Declarations, scope: &mut Vec<String>) -> 
                 None => None,
             };
             let mut arg_types = Vec::with_capacity(args.len());
+            let mut arg_error = None;
             for a in args {
-                arg_types.push(check_node(a, declared, scope)?);
+                match check_node(a, declared, scope) {
+                    Ok(ty) => arg_types.push(ty),
+                    Err(e) => {
+                        arg_error.get_or_insert(e);
+                        arg_types.push(Ty::Dyn);
+                    }
+                }
+            }
+            if let Some(e) = arg_error {
+                // An undeclared function sits at its parenthesis, before its
+                // arguments, so cel-go lists it first.
+                return Err(match call(at, receiver, function, &arg_types) {
+                    Err(undeclared) if undeclared.first().is_some_and(|i| i.message.starts_with("undeclared reference")) => undeclared,
+                    _ => e,
+                });
             }
             let result = call(at, receiver, function, &arg_types)?;
             validate_literals(receiver.is_some(), function, args)?;
@@ -455,6 +473,9 @@ fn call(at: usize, receiver: Option<Ty>, function: &str, args: &[Ty]) -> Result<
         (true, "value", 0) if matches!(receiver, Some(Ty::Optional | Ty::Dyn)) => Ty::Dyn,
         (true, "orValue", 1) if matches!(receiver, Some(Ty::Optional | Ty::Dyn)) => Ty::Dyn,
         (true, "or", 1) if matches!(receiver, Some(Ty::Optional | Ty::Dyn)) && matches!(args.first(), Some(Ty::Optional | Ty::Dyn)) => Ty::Optional,
+        // The optional library's version 2 (cel-go cel/library.go): 1.33 enables its latest.
+        (true, "first" | "last", 0) if matches!(receiver, Some(Ty::List | Ty::Dyn)) => Ty::Optional,
+        (true, "unwrapOpt", 0) if matches!(receiver, Some(Ty::List | Ty::Dyn)) => Ty::List,
         (false, name, _) if UNSUPPORTED_GLOBALS.contains(&name) => {
             return Err(issue(at, format!("the CEL function '{name}' {UNSUPPORTED}")));
         }
@@ -462,7 +483,7 @@ fn call(at: usize, receiver: Option<Ty>, function: &str, args: &[Ty]) -> Result<
             return Err(issue(at, format!("the CEL function '{name}' {UNSUPPORTED}")));
         }
         (_, "size" | "int" | "uint" | "double" | "string" | "bool" | "type" | "dyn" | "matches" | "quantity" | "isQuantity" | "duration" | "timestamp", _)
-        | (true, "hasValue" | "value" | "orValue" | "or" | "find" | "findAll", _)
+        | (true, "hasValue" | "value" | "orValue" | "or" | "find" | "findAll" | "first" | "last" | "unwrapOpt", _)
         | (false, "ip" | "cidr" | "isIP" | "isCIDR", _)
         | (true, "ip" | "family" | "isUnspecified" | "isLoopback" | "isLinkLocalMulticast" | "isLinkLocalUnicast" | "isGlobalUnicast" | "containsIP" | "containsCIDR" | "prefixLength" | "masked", _)
         | (true, "getFullYear" | "getMonth" | "getDate" | "getDayOfMonth" | "getDayOfYear" | "getDayOfWeek" | "getHours" | "getMinutes" | "getSeconds" | "getMilliseconds", _)

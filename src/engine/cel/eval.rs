@@ -283,6 +283,7 @@ impl Activation {
                     ("none", []) => Ok(Value::Optional(None)),
                     ("of", [v]) => Ok(Value::Optional(Some(Rc::new(v.clone())))),
                     ("ofNonZeroValue", [v]) => Ok(Value::Optional((!is_zero_value(v)).then(|| Rc::new(v.clone())))),
+                    ("unwrap", [Value::List(items)]) => unwrap_optionals(items),
                     _ => Err(no_overload()),
                 }
             }
@@ -885,6 +886,9 @@ fn call(receiver: Option<Value>, function: &str, args: &[Value], steps: &Cell<u6
         ("ip", Value::Cidr(c), []) => Value::Ip(c.addr()),
         ("prefixLength", Value::Cidr(c), []) => Value::Int(c.bits()),
         ("masked", Value::Cidr(c), []) => Value::Cidr(c.masked()),
+        ("first", Value::List(items), []) => Value::Optional(items.first().cloned().map(Rc::new)),
+        ("last", Value::List(items), []) => Value::Optional(items.last().cloned().map(Rc::new)),
+        ("unwrapOpt", Value::List(items), []) => unwrap_optionals(items)?,
         ("hasValue", Value::Optional(o), []) => Value::Bool(o.is_some()),
         ("value", Value::Optional(o), []) => o.as_deref().cloned().ok_or_else(|| "optional.none() dereference".to_string())?,
         (_, Value::Duration(d), []) => Value::Int(time::duration_field(function, *d).ok_or_else(no_overload)?),
@@ -894,6 +898,19 @@ fn call(receiver: Option<Value>, function: &str, args: &[Value], steps: &Cell<u6
         }
         _ => return Err(no_overload()),
     })
+}
+
+/// cel-go's `optUnwrap`: the present values of a list of optionals.
+fn unwrap_optionals(items: &[Value]) -> Result<Value, String> {
+    let mut present = Vec::new();
+    for item in items {
+        match item {
+            Value::Optional(Some(v)) => present.push(v.as_ref().clone()),
+            Value::Optional(None) => {}
+            other => return Err(format!("value {} is not optional", format_value(other))),
+        }
+    }
+    Ok(Value::List(Rc::new(present)))
 }
 
 /// The cidr library's `stringToCIDR`, which wraps `parseCIDR`'s error in

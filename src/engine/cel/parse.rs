@@ -495,11 +495,13 @@ impl Parser {
                         return Err(Issue { at: self.at(), message: format!("Syntax error: no viable alternative at input '.{}'", describe(&other).trim_matches('\'')) });
                     }
                 };
+                // cel-go places a member call, like a global one, at its opening parenthesis.
+                let paren = self.at();
                 if optional {
                     operand = node(Expr::OptSelect(Box::new(operand), name), at)?;
                 } else if self.eat("(") {
                     let args = self.args(")")?;
-                    operand = self.member_call(operand, name, args, at)?;
+                    operand = self.member_call(operand, name, args, paren)?;
                 } else {
                     operand = node(Expr::Select(Box::new(operand), name), at)?;
                 }

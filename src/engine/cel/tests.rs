@@ -245,7 +245,10 @@ fn optionals_as_kubernetes_enables_them() {
     assert_eq!(run("optional.none().orValue(object.missing)", o), Err("no such key: missing".to_string()));
     let d = Declarations::default();
     assert!(matches!(compile("1.?a.hasValue()", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.contains("found no matching overload for '_?._' applied to '(int, string)'")));
-    assert!(matches!(compile("optional.unwrap([]) == []", &d, Returns::Bool), Err(CompileError::Unsupported(m)) if m == "the CEL function 'optional.unwrap' is not supported by this simulation"));
+    // The optional library's version 2, which 1.33 enables (cel-go cel/library.go).
+    yes("optional.unwrap([optional.of(42), optional.none()]) == [42] && [optional.none(), optional.of('a')].unwrapOpt() == ['a']");
+    yes("[1, 2, 3].first() == optional.of(1) && [1, 2, 3].last().value() == 3 && !([].first().hasValue()) && ![].last().hasValue()");
+    assert_eq!(run("optional.unwrap([optional.of(1), 2])", serde_json::json!({})), Err("value 2 is not optional".to_string()));
     assert!(matches!(compile("[?object.?a] == []", &d, Returns::Bool), Err(CompileError::Unsupported(_))));
     assert!(matches!(compile("object.?a", &d, Returns::Bool), Err(CompileError::Returns(_))));
     assert!(matches!(compile("1.hasValue()", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.contains("found no matching overload for 'hasValue' applied to '(int)'")));
@@ -274,6 +277,29 @@ fn what_remains_is_refused_by_name() {
         ("'%s'.format(['a']) == 'a'", "the CEL function 'format' is not supported by this simulation"),
     ] {
         assert_eq!(compile(src, &d, Returns::Bool), Err(CompileError::Unsupported(named.to_string())), "{src}");
+    }
+}
+
+#[test]
+fn what_1_33_does_not_offer_is_undeclared() {
+    // base.go enables neither cel-go's lists, math nor encoders extension,
+    // and the strings extension at version 2 (`reverse` is version 3).
+    let d = Declarations::default();
+    for (src, caret) in [
+        ("[1, 1].distinct() == [1]", "ERROR: <input>:1:16: undeclared reference to 'distinct' (in container '')\n | [1, 1].distinct() == [1]\n | ...............^"),
+        ("[[1]].flatten() == [1]", "undeclared reference to 'flatten'"),
+        ("[2, 1].sort() == [1, 2]", "undeclared reference to 'sort'"),
+        ("[1, 2].slice(0, 1) == [1]", "undeclared reference to 'slice'"),
+        // cel-go reports the unknown `x` too, but after the call's parenthesis.
+        ("[1].sortBy(x, -x) == [1]", "ERROR: <input>:1:11: undeclared reference to 'sortBy' (in container '')"),
+        ("'ab'.reverse() == 'ba'", "undeclared reference to 'reverse'"),
+        ("'ab'.quote() == 'ab'", "undeclared reference to 'quote'"),
+        ("base64.encode('a') == 'YQ=='", "ERROR: <input>:1:1: undeclared reference to 'base64' (in container '')"),
+        ("math.greatest(1, 2) == 2", "ERROR: <input>:1:1: undeclared reference to 'math' (in container '')"),
+        ("lists.range(2) == [0, 1]", "ERROR: <input>:1:1: undeclared reference to 'lists' (in container '')"),
+    ] {
+        let result = compile(src, &d, Returns::Bool);
+        assert!(matches!(&result, Err(CompileError::Cel(m)) if m.contains(caret)), "{src}: {result:?}");
     }
 }
 
