@@ -257,12 +257,14 @@ fn check_node(node: &Node, declared: &Declarations, scope: &mut Vec<String>) -> 
             let (ta, tb) = (check_node(a, declared, scope)?, check_node(b, declared, scope)?);
             binary(*op, ta, tb).ok_or_else(|| no_overload(at, op.function(), &[ta, tb]))?
         }
-        Expr::Comprehension { kind, range, var, filter, body } => {
+        Expr::Comprehension { kind, range, var, var2, filter, body } => {
             let tr = check_node(range, declared, scope)?;
             if !matches!(tr, Ty::Dyn | Ty::List | Ty::Map) {
                 return Err(issue(range.at, format!("expression of type '{}' cannot be range of a comprehension (must be list, map, or dynamic)", tr.name())));
             }
+            let bound = 1 + usize::from(var2.is_some());
             scope.push(var.clone());
+            scope.extend(var2.iter().cloned());
             let checked = (|| {
                 if let Some(filter) = filter {
                     let tf = check_node(filter, declared, scope)?;
@@ -271,16 +273,22 @@ fn check_node(node: &Node, declared: &Declarations, scope: &mut Vec<String>) -> 
                     }
                 }
                 let tb = check_node(body, declared, scope)?;
-                if *kind != Macro::Map && !matches!(tb, Ty::Bool | Ty::Dyn) {
-                    return Err(issue(body.at, format!("expected type 'bool' but found '{}'", tb.name())));
+                match kind {
+                    Macro::Map | Macro::TransformList | Macro::TransformMap => {}
+                    // The step is `cel.@mapInsert(accumulator, entry)`.
+                    Macro::TransformMapEntry if matches!(tb, Ty::Map | Ty::Dyn) => {}
+                    Macro::TransformMapEntry => return Err(no_overload(body.at, "cel.@mapInsert", &[Ty::Map, tb])),
+                    _ if matches!(tb, Ty::Bool | Ty::Dyn) => {}
+                    _ => return Err(issue(body.at, format!("expected type 'bool' but found '{}'", tb.name()))),
                 }
                 Ok(())
             })();
-            scope.pop();
+            scope.truncate(scope.len().saturating_sub(bound));
             checked?;
             match kind {
                 Macro::All | Macro::Exists | Macro::ExistsOne => Ty::Bool,
-                Macro::Map | Macro::Filter => Ty::List,
+                Macro::Map | Macro::Filter | Macro::TransformList => Ty::List,
+                Macro::TransformMap | Macro::TransformMapEntry => Ty::Map,
             }
         }
         Expr::Call(Some(target), function, args) if matches!(&target.expr, Expr::Ident(n) if n == "optional" && !scope.iter().any(|s| s == n)) => {

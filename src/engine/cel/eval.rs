@@ -273,7 +273,7 @@ impl Activation {
                 }
                 Ok(result)
             }
-            Expr::Comprehension { kind, range, var, filter, body } => self.comprehension(*kind, range, var, filter.as_deref(), body, locals),
+            Expr::Comprehension { kind, range, var, var2, filter, body } => self.comprehension(*kind, range, (var, var2.as_deref()), filter.as_deref(), body, locals),
             Expr::Call(Some(target), function, args) if matches!(&target.expr, Expr::Ident(n) if n == "optional") && !locals.iter().any(|(n, _)| n == "optional") => {
                 let mut values = Vec::with_capacity(args.len());
                 for a in args {
@@ -352,10 +352,14 @@ impl Activation {
         }
     }
 
-    fn comprehension(&self, kind: Macro, range: &Node, var: &str, filter: Option<&Node>, body: &Node, locals: &mut Locals) -> Result<Value, String> {
-        let items: Vec<Value> = match self.eval(range, locals)? {
-            Value::List(items) => items.as_ref().clone(),
-            Value::Map(map) => map.keys().map(key_value).collect(),
+    /// A macro over a list or a map. With one variable it binds a list's
+    /// items or a map's keys; with two, an index or key and its value.
+    fn comprehension(&self, kind: Macro, range: &Node, vars: (&str, Option<&str>), filter: Option<&Node>, body: &Node, locals: &mut Locals) -> Result<Value, String> {
+        let (var, var2) = vars;
+        let two = var2.is_some();
+        let items: Vec<(Value, Value)> = match self.eval(range, locals)? {
+            Value::List(items) => items.iter().enumerate().map(|(i, v)| if two { (Value::Int(i as i64), v.clone()) } else { (v.clone(), Value::Null) }).collect(),
+            Value::Map(map) => map.iter().map(|(k, v)| (key_value(k), if two { v.clone() } else { Value::Null })).collect(),
             _ => return Err(no_overload()),
         };
         let mut found_false = false;
@@ -363,10 +367,18 @@ impl Activation {
         let mut count = 0usize;
         let mut first_error = None;
         let mut out = Vec::new();
-        for item in items {
+        let mut out_map: BTreeMap<Key, Value> = BTreeMap::new();
+        for (item, value) in items {
             self.charge(0)?;
             locals.push((var.to_string(), item.clone()));
+            if let Some(var2) = var2 {
+                locals.push((var2.to_string(), value));
+            }
             let step = (|| -> Result<(), String> {
+                let kept = |locals: &mut Locals| match filter {
+                    Some(f) => self.eval(f, locals).and_then(as_bool),
+                    None => Ok(true),
+                };
                 match kind {
                     Macro::All | Macro::Exists => match self.eval(body, locals).and_then(as_bool) {
                         Ok(b) => {
@@ -384,19 +396,36 @@ impl Activation {
                             out.push(item.clone());
                         }
                     }
-                    Macro::Map => {
-                        let keep = match filter {
-                            Some(f) => self.eval(f, locals).and_then(as_bool)?,
-                            None => true,
-                        };
-                        if keep {
+                    Macro::Map | Macro::TransformList => {
+                        if kept(locals)? {
                             out.push(self.eval(body, locals)?);
+                        }
+                    }
+                    Macro::TransformMap => {
+                        if kept(locals)? {
+                            let entry = self.eval(body, locals)?;
+                            out_map.insert(to_key(&item)?, entry);
+                        }
+                    }
+                    // `cel.@mapInsert`: each entry of the body's map, never one already there.
+                    Macro::TransformMapEntry => {
+                        if kept(locals)? {
+                            let Value::Map(entries) = self.eval(body, locals)? else { return Err(no_overload()) };
+                            for (k, v) in entries.iter() {
+                                if lookup(&out_map, &key_value(k))?.is_some() {
+                                    return Err(format!("insert failed: key {} already exists", display_key(&key_value(k))));
+                                }
+                                out_map.insert(k.clone(), v.clone());
+                            }
                         }
                     }
                 }
                 Ok(())
             })();
             locals.pop();
+            if two {
+                locals.pop();
+            }
             step?;
             // `all` stops at the first false, `exists` at the first true.
             if (kind == Macro::All && found_false) || (kind == Macro::Exists && found_true) {
@@ -411,7 +440,8 @@ impl Activation {
                 None => Ok(Value::Bool(kind == Macro::All)),
             },
             Macro::ExistsOne => Ok(Value::Bool(count == 1)),
-            Macro::Map | Macro::Filter => Ok(Value::List(Rc::new(out))),
+            Macro::Map | Macro::Filter | Macro::TransformList => Ok(Value::List(Rc::new(out))),
+            Macro::TransformMap | Macro::TransformMapEntry => Ok(Value::Map(Rc::new(out_map))),
         }
     }
 }

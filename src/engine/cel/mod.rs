@@ -200,8 +200,9 @@ impl Program {
                 Expr::Call(target, _, args) => target.as_deref().is_some_and(|t| walk(t, name)) || args.iter().any(|a| walk(a, name)),
                 Expr::List(items) => items.iter().any(|i| walk(i, name)),
                 Expr::Map(entries) => entries.iter().any(|(k, v)| walk(k, name) || walk(v, name)),
-                Expr::Comprehension { range, var, filter, body, .. } => {
-                    walk(range, name) || (var != name && (filter.as_deref().is_some_and(|f| walk(f, name)) || walk(body, name)))
+                Expr::Comprehension { range, var, var2, filter, body, .. } => {
+                    let bound = var == name || var2.as_deref() == Some(name);
+                    walk(range, name) || (!bound && (filter.as_deref().is_some_and(|f| walk(f, name)) || walk(body, name)))
                 }
             }
         }

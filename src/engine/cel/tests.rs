@@ -272,7 +272,6 @@ fn sets_and_regex_find() {
 fn what_remains_is_refused_by_name() {
     let d = Declarations::default();
     for (src, named) in [
-        ("[1].transformList(i, v, v * 2) == [2]", "the two-variable comprehension 'transformList' is not supported by this simulation"),
         ("strings.quote('a') == 'a'", "the CEL function 'strings.quote' is not supported by this simulation"),
         ("'%s'.format(['a']) == 'a'", "the CEL function 'format' is not supported by this simulation"),
     ] {
@@ -343,5 +342,41 @@ fn ip_and_cidr_libraries() {
         ("ip.nope('a')", "undeclared reference to 'ip' (in container '')"),
     ] {
         assert!(matches!(compile(src, &d, Returns::Bool), Err(CompileError::Cel(m)) if m.contains(error)), "{src}: {:?}", compile(src, &d, Returns::Bool));
+    }
+}
+
+#[test]
+fn two_variable_comprehensions() {
+    // ext/comprehensions.go's documented examples (1.32's base environment on).
+    yes("[1, 2, 3].all(i, j, i < j) && !{'hello': 'world', 'taco': 'taco'}.all(k, v, k != v)");
+    yes("{'h': ['hello', 'hi'], 'j': ['joke', 'jog']}.all(k, vals, vals.all(v, v.startsWith(k)))");
+    yes("{'greeting': 'hello', 'farewell': 'goodbye'}.exists(k, v, k.startsWith('good') || v.endsWith('bye'))");
+    yes("![1, 2, 4, 8, 16].exists(i, v, v == 1024 && i == 10)");
+    yes("![1, 2, 1, 3, 1, 4].existsOne(i, v, i == 1 || v == 1) && [1, 1, 2, 2, 3, 3].existsOne(i, v, i == 2 && v == 2)");
+    yes("{'i': 0, 'j': 1, 'k': 2}.exists_one(i, v, i == 'l' || v == 1) && [1, 2].existsOne(x, x == 2)");
+    yes("[1, 2, 3].transformList(indexVar, valueVar, (indexVar * valueVar) + valueVar) == [1, 4, 9]");
+    yes("[1, 2, 3].transformList(indexVar, valueVar, indexVar % 2 == 0, (indexVar * valueVar) + valueVar) == [1, 9]");
+    yes("{'greeting': 'hello', 'farewell': 'goodbye'}.transformList(k, _, k) == ['farewell', 'greeting']");
+    yes("[1, 2, 3].transformMap(indexVar, valueVar, (indexVar * valueVar) + valueVar) == {0: 1, 1: 4, 2: 9}");
+    yes("[1, 2, 3].transformMap(indexVar, valueVar, indexVar % 2 == 0, (indexVar * valueVar) + valueVar) == {0: 1, 2: 9}");
+    yes("{'greeting': 'hello'}.transformMap(k, v, v + '!') == {'greeting': 'hello!'}");
+    yes("{'greeting': 'hello'}.transformMapEntry(keyVar, valueVar, {valueVar: keyVar}) == {'hello': 'greeting'}");
+    yes("[1, 2, 3].transformMapEntry(indexVar, valueVar, {valueVar: indexVar}) == {1: 0, 2: 1, 3: 2}");
+    let o = serde_json::json!({"metadata": {"labels": {"a": "1", "b": ""}}});
+    assert_eq!(run("object.metadata.labels.all(k, v, v != '')", o.clone()), Ok(Value::Bool(false)));
+    assert_eq!(
+        run("{'greeting': 'aloha', 'farewell': 'aloha'}.transformMapEntry(keyVar, valueVar, {valueVar: keyVar})", o),
+        Err("insert failed: key aloha already exists".to_string())
+    );
+    let d = Declarations::default();
+    for (src, error) in [
+        ("[1].all(i, i, true)", "ERROR: <input>:1:12: duplicate variable name: i"),
+        ("[1].all(i.j, v, true)", "ERROR: <input>:1:10: argument must be a simple name"),
+        ("[1].all(__result__, v, true)", "ERROR: <input>:1:9: iteration variable overwrites accumulator variable"),
+        ("[1].all(i, v, 1)", "expected type 'bool' but found 'int'"),
+        ("[1].transformList(i, v, v) == i", "undeclared reference to 'i'"),
+    ] {
+        let result = compile(src, &d, Returns::Bool);
+        assert!(matches!(&result, Err(CompileError::Cel(m)) if m.contains(error)), "{src}: {result:?}");
     }
 }
