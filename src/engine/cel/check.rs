@@ -61,7 +61,7 @@ pub enum Ty {
 }
 
 impl Ty {
-    fn name(self) -> &'static str {
+    pub(super) fn name(self) -> &'static str {
         match self {
             Ty::Dyn => "dyn",
             Ty::Null => "null_type",
@@ -96,7 +96,7 @@ pub const TYPE_NAMES: [&str; 10] = ["int", "uint", "double", "bool", "string", "
 /// extension's `reverse` from its version 3: base.go enables version 2) is
 /// undeclared, as there.
 const UNSUPPORTED_GLOBALS: [&str; 3] = ["bytes", "url", "isURL"];
-const UNSUPPORTED_METHODS: [&str; 8] = ["format", "getHost", "getPort", "getScheme", "getQuery", "getEscapedPath", "optMap", "optFlatMap"];
+const UNSUPPORTED_METHODS: [&str; 7] = ["getHost", "getPort", "getScheme", "getQuery", "getEscapedPath", "optMap", "optFlatMap"];
 
 fn issue(at: usize, message: String) -> Vec<Issue> {
     vec![Issue { at, message }]
@@ -362,6 +362,7 @@ fn check_node(node: &Node, declared: &Declarations, scope: &mut Vec<String>) -> 
             }
             let result = call(at, receiver, function, &arg_types)?;
             validate_literals(receiver.is_some(), function, args)?;
+            validate_format(at, target.as_deref(), function, args, declared, scope)?;
             result
         }
     })
@@ -389,6 +390,17 @@ fn validate_literals(method: bool, function: &str, args: &[Node]) -> Result<(), 
     } else {
         Err(issue(*at, format!("invalid {function} argument")))
     }
+}
+
+/// cel-go's `stringFormatValidator` (ext/formatting.go): a literal
+/// template formatting a literal list is checked as it would run.
+fn validate_format(at: usize, target: Option<&Node>, function: &str, args: &[Node], declared: &Declarations, scope: &mut Vec<String>) -> Result<(), Vec<Issue>> {
+    let (Some(Node { expr: Expr::Literal(Value::Str(template)), .. }), "format", [Node { expr: Expr::List(items), .. }]) = (target, function, args) else { return Ok(()) };
+    let mut types = Vec::with_capacity(items.len());
+    for item in items {
+        types.push(check_node(item, declared, scope)?);
+    }
+    super::format::check(template, &types).map_err(|e| issue(e.argument.and_then(|i| items.get(i)).map_or(at, |item| item.at), e.message))
 }
 
 /// A field of a schema object: declared, or cel-go's `undefined field`.
@@ -482,6 +494,8 @@ fn call(at: usize, receiver: Option<Ty>, function: &str, args: &[Ty]) -> Result<
         (true, "orValue", 1) if matches!(receiver, Some(Ty::Optional | Ty::Dyn)) => Ty::Dyn,
         (true, "or", 1) if matches!(receiver, Some(Ty::Optional | Ty::Dyn)) && matches!(args.first(), Some(Ty::Optional | Ty::Dyn)) => Ty::Optional,
         // The optional library's version 2 (cel-go cel/library.go): 1.33 enables its latest.
+        // The strings extension's `format` (version 1; 1.33 enables version 2).
+        (true, "format", 1) if matches!(receiver, Some(Ty::String | Ty::Dyn)) && matches!(args.first(), Some(Ty::List | Ty::Dyn)) => Ty::String,
         (true, "first" | "last", 0) if matches!(receiver, Some(Ty::List | Ty::Dyn)) => Ty::Optional,
         (true, "unwrapOpt", 0) if matches!(receiver, Some(Ty::List | Ty::Dyn)) => Ty::List,
         (false, name, _) if UNSUPPORTED_GLOBALS.contains(&name) => {
@@ -491,7 +505,7 @@ fn call(at: usize, receiver: Option<Ty>, function: &str, args: &[Ty]) -> Result<
             return Err(issue(at, format!("the CEL function '{name}' {UNSUPPORTED}")));
         }
         (_, "size" | "int" | "uint" | "double" | "string" | "bool" | "type" | "dyn" | "matches" | "quantity" | "isQuantity" | "duration" | "timestamp", _)
-        | (true, "hasValue" | "value" | "orValue" | "or" | "find" | "findAll" | "first" | "last" | "unwrapOpt", _)
+        | (true, "hasValue" | "value" | "orValue" | "or" | "find" | "findAll" | "first" | "last" | "unwrapOpt" | "format", _)
         | (false, "ip" | "cidr" | "isIP" | "isCIDR", _)
         | (true, "ip" | "family" | "isUnspecified" | "isLoopback" | "isLinkLocalMulticast" | "isLinkLocalUnicast" | "isGlobalUnicast" | "containsIP" | "containsCIDR" | "prefixLength" | "masked", _)
         | (true, "getFullYear" | "getMonth" | "getDate" | "getDayOfMonth" | "getDayOfYear" | "getDayOfWeek" | "getHours" | "getMinutes" | "getSeconds" | "getMilliseconds", _)

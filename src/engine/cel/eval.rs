@@ -652,7 +652,7 @@ fn binary(op: BinaryOp, a: &Value, b: &Value, steps: &Cell<u64>) -> Result<Value
 }
 
 /// A value as `string()` writes it.
-fn format_value(v: &Value) -> String {
+pub(super) fn format_value(v: &Value) -> String {
     match v {
         Value::Null => "null".to_string(),
         Value::Bool(b) => b.to_string(),
@@ -916,6 +916,7 @@ fn call(receiver: Option<Value>, function: &str, args: &[Value], steps: &Cell<u6
         ("ip", Value::Cidr(c), []) => Value::Ip(c.addr()),
         ("prefixLength", Value::Cidr(c), []) => Value::Int(c.bits()),
         ("masked", Value::Cidr(c), []) => Value::Cidr(c.masked()),
+        ("format", Value::Str(template), [Value::List(items)]) => Value::string(super::format::format(template, items)?),
         ("first", Value::List(items), []) => Value::Optional(items.first().cloned().map(Rc::new)),
         ("last", Value::List(items), []) => Value::Optional(items.last().cloned().map(Rc::new)),
         ("unwrapOpt", Value::List(items), []) => unwrap_optionals(items)?,

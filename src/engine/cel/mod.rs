@@ -11,6 +11,7 @@
 
 mod check;
 mod eval;
+mod format;
 mod net;
 mod parse;
 mod time;
