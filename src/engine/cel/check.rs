@@ -326,15 +326,23 @@ fn check_node(node: &Node, declared: &Declarations, scope: &mut Vec<String>) -> 
             match (function.as_str(), arg_types.as_slice()) {
                 ("contains" | "equivalent" | "intersects", [a, b]) if matches!(a, Ty::List | Ty::Dyn) && matches!(b, Ty::List | Ty::Dyn) => Ty::Bool,
                 ("contains" | "equivalent" | "intersects", _) => return Err(no_overload(at, &name, &arg_types)),
-                _ => return Err(issue(at, format!("undeclared reference to '{name}' (in container '')"))),
+                // No such function: cel-go then checks `sets` as a name, which is undeclared.
+                _ => return Err(issue(target.at, "undeclared reference to 'sets' (in container '')".to_string())),
             }
         }
-        // The strings extension's namespaced `strings.quote`. Other
-        // namespaces (`base64.`, `math.`, `lists.`) are not in 1.33's
+        // The strings extension's namespaced `strings.quote` (version 1).
+        // Other namespaces (`base64.`, `math.`, `lists.`) are not in 1.33's
         // environment: their target is an undeclared reference, as in cel-go.
-        Expr::Call(Some(target), function, _) if matches!(&target.expr, Expr::Ident(n) if n == "strings" && !scope.iter().any(|s| s == n)) => {
-            let Expr::Ident(namespace) = &target.expr else { return Err(issue(at, format!("the CEL function '{function}' {UNSUPPORTED}"))) };
-            return Err(issue(at, format!("the CEL function '{namespace}.{function}' {UNSUPPORTED}")));
+        Expr::Call(Some(target), function, args) if matches!(&target.expr, Expr::Ident(n) if n == "strings" && !scope.iter().any(|s| s == n)) => {
+            let mut arg_types = Vec::with_capacity(args.len());
+            for a in args {
+                arg_types.push(check_node(a, declared, scope)?);
+            }
+            match (function.as_str(), arg_types.as_slice()) {
+                ("quote", [Ty::String | Ty::Dyn]) => Ty::String,
+                ("quote", _) => return Err(no_overload(at, "strings.quote", &arg_types)),
+                _ => return Err(issue(target.at, "undeclared reference to 'strings' (in container '')".to_string())),
+            }
         }
         Expr::Call(target, function, args) => {
             let receiver = match target {

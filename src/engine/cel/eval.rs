@@ -295,6 +295,13 @@ impl Activation {
                     _ => Err(no_overload()),
                 }
             }
+            Expr::Call(Some(target), function, args) if matches!(&target.expr, Expr::Ident(n) if n == "strings") && !locals.iter().any(|(n, _)| n == "strings") => {
+                let [arg] = args.as_slice() else { return Err(no_overload()) };
+                match (function.as_str(), self.eval(arg, locals)?) {
+                    ("quote", Value::Str(s)) => Ok(Value::string(quote(&s))),
+                    _ => Err(no_overload()),
+                }
+            }
             Expr::Call(Some(target), function, args) if matches!(&target.expr, Expr::Ident(n) if n == "sets") && !locals.iter().any(|(n, _)| n == "sets") => {
                 let mut values = Vec::with_capacity(args.len());
                 for a in args {
@@ -929,6 +936,29 @@ fn call(receiver: Option<Value>, function: &str, args: &[Value], steps: &Cell<u6
         }
         _ => return Err(no_overload()),
     })
+}
+
+/// The strings extension's `strings.quote`: CEL's escapes, other
+/// characters as they are.
+fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{b}' => out.push_str("\\v"),
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// cel-go's `optUnwrap`: the present values of a list of optionals.

@@ -272,7 +272,8 @@ fn sets_and_regex_find() {
 fn what_remains_is_refused_by_name() {
     let d = Declarations::default();
     for (src, named) in [
-        ("strings.quote('a') == 'a'", "the CEL function 'strings.quote' is not supported by this simulation"),
+        ("isURL('https://x')", "the CEL function 'isURL' is not supported by this simulation"),
+        ("[?object.a] == []", "the optional list element (`[?x]`) is not supported by this simulation"),
     ] {
         assert_eq!(compile(src, &d, Returns::Bool), Err(CompileError::Unsupported(named.to_string())), "{src}");
     }
@@ -442,6 +443,22 @@ fn strings_format() {
         ("'double is %.34'.format([5.0]) == ''", "could not parse formatting clause: error while parsing precision: could not find end of precision specifier"),
         ("'%x is a double'.format([2.5]) == ''", "error during formatting: only integers, byte buffers, and strings can be formatted as hex, was given double"),
         ("'%s'.format(1) == ''", "found no matching overload for 'format' applied to '(string, int)'"),
+    ] {
+        let result = compile(src, &d, Returns::Bool);
+        assert!(matches!(&result, Err(CompileError::Cel(m)) if m.contains(error)), "{src}: {result:?}");
+    }
+}
+
+#[test]
+fn strings_quote() {
+    // ext/strings.go's quote, and its test with format.
+    yes("strings.quote('%s %s').format(['hello', 'world']) == '\"hello world\"'");
+    yes("strings.quote('a\\b\\n\\t\\\\\\\"') == '\"a\\\\b\\\\n\\\\t\\\\\\\\\\\\\"\"' && strings.quote('é') == '\"é\"'");
+    let d = Declarations::default();
+    for (src, error) in [
+        ("strings.quote(1) == ''", "found no matching overload for 'strings.quote' applied to '(int)'"),
+        ("strings.reverse('a') == 'a'", "ERROR: <input>:1:1: undeclared reference to 'strings' (in container '')"),
+        ("sets.nope([], []) == []", "ERROR: <input>:1:1: undeclared reference to 'sets' (in container '')"),
     ] {
         let result = compile(src, &d, Returns::Bool);
         assert!(matches!(&result, Err(CompileError::Cel(m)) if m.contains(error)), "{src}: {result:?}");
