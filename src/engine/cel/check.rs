@@ -95,8 +95,10 @@ pub const TYPE_NAMES: [&str; 10] = ["int", "uint", "double", "bool", "string", "
 /// offer (cel-go's lists, math and encoders extensions, the strings
 /// extension's `reverse` from its version 3: base.go enables version 2) is
 /// undeclared, as there.
-const UNSUPPORTED_GLOBALS: [&str; 3] = ["bytes", "url", "isURL"];
-const UNSUPPORTED_METHODS: [&str; 7] = ["getHost", "getPort", "getScheme", "getQuery", "getEscapedPath", "optMap", "optFlatMap"];
+/// Kubernetes' semver library (1.33) is one of these, and its format
+/// library (`format.named(...)`, 1.31) is refused the same way below.
+const UNSUPPORTED_GLOBALS: [&str; 5] = ["bytes", "url", "isURL", "semver", "isSemver"];
+const UNSUPPORTED_METHODS: [&str; 5] = ["getHost", "getPort", "getScheme", "getQuery", "getEscapedPath"];
 
 fn issue(at: usize, message: String) -> Vec<Issue> {
     vec![Issue { at, message }]
@@ -257,6 +259,21 @@ fn check_node(node: &Node, declared: &Declarations, scope: &mut Vec<String>) -> 
             let (ta, tb) = (check_node(a, declared, scope)?, check_node(b, declared, scope)?);
             binary(*op, ta, tb).ok_or_else(|| no_overload(at, op.function(), &[ta, tb]))?
         }
+        Expr::Comprehension { kind: kind @ (Macro::OptMap | Macro::OptFlatMap), range, var, body, .. } => {
+            // cel-go expands them to `x.hasValue() ? ... : optional.none()`.
+            let tr = check_node(range, declared, scope)?;
+            if !matches!(tr, Ty::Optional | Ty::Dyn) {
+                return Err(no_overload(at, "hasValue", &[tr]));
+            }
+            scope.push(var.clone());
+            let tb = check_node(body, declared, scope);
+            scope.pop();
+            let tb = tb?;
+            if *kind == Macro::OptFlatMap && !matches!(tb, Ty::Optional | Ty::Dyn) {
+                return Err(no_overload(at, "_?_:_", &[Ty::Bool, tb, Ty::Optional]));
+            }
+            Ty::Optional
+        }
         Expr::Comprehension { kind, range, var, var2, filter, body } => {
             let tr = check_node(range, declared, scope)?;
             if !matches!(tr, Ty::Dyn | Ty::List | Ty::Map) {
@@ -274,7 +291,7 @@ fn check_node(node: &Node, declared: &Declarations, scope: &mut Vec<String>) -> 
                 }
                 let tb = check_node(body, declared, scope)?;
                 match kind {
-                    Macro::Map | Macro::TransformList | Macro::TransformMap => {}
+                    Macro::Map | Macro::TransformList | Macro::TransformMap | Macro::OptMap | Macro::OptFlatMap => {}
                     // The step is `cel.@mapInsert(accumulator, entry)`.
                     Macro::TransformMapEntry if matches!(tb, Ty::Map | Ty::Dyn) => {}
                     Macro::TransformMapEntry => return Err(no_overload(body.at, "cel.@mapInsert", &[Ty::Map, tb])),
@@ -289,6 +306,7 @@ fn check_node(node: &Node, declared: &Declarations, scope: &mut Vec<String>) -> 
                 Macro::All | Macro::Exists | Macro::ExistsOne => Ty::Bool,
                 Macro::Map | Macro::Filter | Macro::TransformList => Ty::List,
                 Macro::TransformMap | Macro::TransformMapEntry => Ty::Map,
+                Macro::OptMap | Macro::OptFlatMap => Ty::Optional,
             }
         }
         Expr::Call(Some(target), function, args) if matches!(&target.expr, Expr::Ident(n) if n == "optional" && !scope.iter().any(|s| s == n)) => {
@@ -329,6 +347,10 @@ fn check_node(node: &Node, declared: &Declarations, scope: &mut Vec<String>) -> 
                 // No such function: cel-go then checks `sets` as a name, which is undeclared.
                 _ => return Err(issue(target.at, "undeclared reference to 'sets' (in container '')".to_string())),
             }
+        }
+        // Kubernetes' format library (library/format.go): `format.dns1123Label()`...
+        Expr::Call(Some(target), function, _) if matches!(&target.expr, Expr::Ident(n) if n == "format" && !scope.iter().any(|s| s == n)) => {
+            return Err(issue(at, format!("the CEL function 'format.{function}' {UNSUPPORTED}")));
         }
         // The strings extension's namespaced `strings.quote` (version 1).
         // Other namespaces (`base64.`, `math.`, `lists.`) are not in 1.33's

@@ -273,6 +273,21 @@ impl Activation {
                 }
                 Ok(result)
             }
+            Expr::Comprehension { kind: kind @ (Macro::OptMap | Macro::OptFlatMap), range, var, body, .. } => match self.eval(range, locals)? {
+                Value::Optional(None) => Ok(Value::Optional(None)),
+                Value::Optional(Some(inner)) => {
+                    locals.push((var.clone(), inner.as_ref().clone()));
+                    let result = self.eval(body, locals);
+                    locals.pop();
+                    let result = result?;
+                    match (kind, result) {
+                        (Macro::OptMap, v) => Ok(Value::Optional(Some(Rc::new(v)))),
+                        (_, v @ Value::Optional(_)) => Ok(v),
+                        _ => Err(no_overload()),
+                    }
+                }
+                _ => Err(no_overload()),
+            },
             Expr::Comprehension { kind, range, var, var2, filter, body } => self.comprehension(*kind, range, (var, var2.as_deref()), filter.as_deref(), body, locals),
             Expr::Call(Some(target), function, args) if matches!(&target.expr, Expr::Ident(n) if n == "optional") && !locals.iter().any(|(n, _)| n == "optional") => {
                 let mut values = Vec::with_capacity(args.len());
@@ -426,6 +441,8 @@ impl Activation {
                             }
                         }
                     }
+                    // Evaluated without iterating (see `eval`).
+                    Macro::OptMap | Macro::OptFlatMap => return Err(no_overload()),
                 }
                 Ok(())
             })();
@@ -449,6 +466,7 @@ impl Activation {
             Macro::ExistsOne => Ok(Value::Bool(count == 1)),
             Macro::Map | Macro::Filter | Macro::TransformList => Ok(Value::List(Rc::new(out))),
             Macro::TransformMap | Macro::TransformMapEntry => Ok(Value::Map(Rc::new(out_map))),
+            Macro::OptMap | Macro::OptFlatMap => Err(no_overload()),
         }
     }
 }

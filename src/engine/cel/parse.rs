@@ -54,6 +54,10 @@ pub enum Macro {
     TransformList,
     TransformMap,
     TransformMapEntry,
+    /// The optional library's `x.optMap(v, e)` and `x.optFlatMap(v, e)`:
+    /// `e` with `v` bound to an optional's value.
+    OptMap,
+    OptFlatMap,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -558,6 +562,16 @@ impl Parser {
             ("transformList", 3 | 4) => (Macro::TransformList, true),
             ("transformMap", 3 | 4) => (Macro::TransformMap, true),
             ("transformMapEntry", 3 | 4) => (Macro::TransformMapEntry, true),
+            ("optMap" | "optFlatMap", 2) => {
+                let kind = if name == "optMap" { Macro::OptMap } else { Macro::OptFlatMap };
+                let Some(Node { expr: Expr::Ident(var), .. }) = args.first() else {
+                    let at = args.first().map_or(at, |a| a.at);
+                    return Err(Issue { at, message: format!("{name}() variable name must be a simple identifier") });
+                };
+                let var = var.clone();
+                let body = args.pop().map(Box::new).ok_or(Issue { at, message: "missing macro argument".to_string() })?;
+                return node(Expr::Comprehension { kind, range: Box::new(target), var, var2: None, filter: None, body }, at);
+            }
             _ => return node(Expr::Call(Some(Box::new(target)), name, args), at),
         };
         let simple_name = |arg: &Node| match &arg.expr {

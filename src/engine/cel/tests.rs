@@ -96,7 +96,7 @@ fn compile_errors_are_worded_as_cel_go_words_them() {
     assert!(matches!(compile("variables.foo", &d, Returns::Any), Err(CompileError::Cel(m)) if m.contains("undefined field 'foo'")));
     assert!(matches!(compile("url('https://x').getHost() == 'x'", &d, Returns::Bool), Err(CompileError::Unsupported(_))));
     assert!(matches!(compile("authorizer.group('').resource('x').check('get').allowed()", &d, Returns::Bool), Err(CompileError::Unsupported(_))));
-    assert!(matches!(compile("object.spec.optMap(object, object)", &d, Returns::Any), Err(CompileError::Unsupported(_))));
+    assert!(compile("object.?spec.optMap(object, object)", &d, Returns::Any).is_ok());
     assert!(matches!(compile("object.spec.replicas <=", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.starts_with("ERROR: <input>:1:24: Syntax error:")));
 }
 
@@ -274,6 +274,8 @@ fn what_remains_is_refused_by_name() {
     for (src, named) in [
         ("isURL('https://x')", "the CEL function 'isURL' is not supported by this simulation"),
         ("[?object.a] == []", "the optional list element (`[?x]`) is not supported by this simulation"),
+        ("isSemver('1.0.0')", "the CEL function 'isSemver' is not supported by this simulation"),
+        ("format.dns1123Label().validate('a').hasValue()", "the CEL function 'format.dns1123Label' is not supported by this simulation"),
     ] {
         assert_eq!(compile(src, &d, Returns::Bool), Err(CompileError::Unsupported(named.to_string())), "{src}");
     }
@@ -459,6 +461,24 @@ fn strings_quote() {
         ("strings.quote(1) == ''", "found no matching overload for 'strings.quote' applied to '(int)'"),
         ("strings.reverse('a') == 'a'", "ERROR: <input>:1:1: undeclared reference to 'strings' (in container '')"),
         ("sets.nope([], []) == []", "ERROR: <input>:1:1: undeclared reference to 'sets' (in container '')"),
+    ] {
+        let result = compile(src, &d, Returns::Bool);
+        assert!(matches!(&result, Err(CompileError::Cel(m)) if m.contains(error)), "{src}: {result:?}");
+    }
+}
+
+#[test]
+fn opt_map_and_flat_map() {
+    // cel-go cel/library.go's optMap and optFlatMap (1.33 enables the optional library's latest version).
+    let o = serde_json::json!({"spec": {"elements": [3, 4]}});
+    assert_eq!(run("object.?spec.elements.optMap(e, size(e)).orValue(0)", o.clone()), Ok(Value::Int(2)));
+    assert_eq!(run("object.?spec.missing.optMap(e, size(e)).orValue(0)", o.clone()), Ok(Value::Int(0)));
+    assert_eq!(run("object.?spec.elements.optFlatMap(e, e[?0]).value()", o.clone()), Ok(Value::Int(3)));
+    assert_eq!(run("optional.of([]).optFlatMap(e, e[?0]).hasValue()", o), Ok(Value::Bool(false)));
+    let d = Declarations::default();
+    for (src, error) in [
+        ("optional.of(1).optMap(e.f, e).hasValue()", "ERROR: <input>:1:24: optMap() variable name must be a simple identifier"),
+        ("1.optMap(e, e).hasValue()", "found no matching overload for 'hasValue' applied to '(int)'"),
     ] {
         let result = compile(src, &d, Returns::Bool);
         assert!(matches!(&result, Err(CompileError::Cel(m)) if m.contains(error)), "{src}: {result:?}");
