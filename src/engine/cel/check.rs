@@ -53,12 +53,15 @@ pub enum Ty {
     Timestamp,
     /// `optional_type(dyn)`: what it holds is not tracked.
     Optional,
+    /// Kubernetes' `net.IP` and `net.CIDR`.
+    Ip,
+    Cidr,
     /// An object of a CRD's schema: its fields in [`RuleScope::objects`].
     Object(usize),
 }
 
 impl Ty {
-    fn name(self) -> &'static str {
+    pub(super) fn name(self) -> &'static str {
         match self {
             Ty::Dyn => "dyn",
             Ty::Null => "null_type",
@@ -74,6 +77,8 @@ impl Ty {
             Ty::Duration => "google.protobuf.Duration",
             Ty::Timestamp => "google.protobuf.Timestamp",
             Ty::Optional => "optional_type(dyn)",
+            Ty::Ip => "net.IP",
+            Ty::Cidr => "net.CIDR",
             Ty::Object(_) => "object",
         }
     }
@@ -85,13 +90,15 @@ impl Ty {
 /// Names of types, usable as values (`type(x) == string`).
 pub const TYPE_NAMES: [&str; 10] = ["int", "uint", "double", "bool", "string", "bytes", "list", "map", "null_type", "type"];
 
-/// Global functions of cel-go and Kubernetes' libraries this simulation
-/// does not evaluate: refused by name rather than as undeclared.
-const UNSUPPORTED_GLOBALS: [&str; 10] = ["bytes", "url", "isURL", "ip", "isIP", "cidr", "isCIDR", "optional", "strings", "base64"];
-const UNSUPPORTED_METHODS: [&str; 15] = [
-    "format", "quote", "reverse", "distinct", "slice", "flatten", "sort", "sortBy", "getHost", "getPort", "getScheme", "getQuery", "getEscapedPath",
-    "optMap", "optFlatMap",
-];
+/// Global functions of 1.33's environment this simulation does not
+/// evaluate: refused by name rather than as undeclared. What 1.33 does not
+/// offer (cel-go's lists, math and encoders extensions, the strings
+/// extension's `reverse` from its version 3: base.go enables version 2) is
+/// undeclared, as there.
+/// Kubernetes' semver library (1.33) is one of these, and its format
+/// library (`format.named(...)`, 1.31) is refused the same way below.
+const UNSUPPORTED_GLOBALS: [&str; 5] = ["bytes", "url", "isURL", "semver", "isSemver"];
+const UNSUPPORTED_METHODS: [&str; 5] = ["getHost", "getPort", "getScheme", "getQuery", "getEscapedPath"];
 
 fn issue(at: usize, message: String) -> Vec<Issue> {
     vec![Issue { at, message }]
@@ -252,12 +259,29 @@ fn check_node(node: &Node, declared: &Declarations, scope: &mut Vec<String>) -> 
             let (ta, tb) = (check_node(a, declared, scope)?, check_node(b, declared, scope)?);
             binary(*op, ta, tb).ok_or_else(|| no_overload(at, op.function(), &[ta, tb]))?
         }
-        Expr::Comprehension { kind, range, var, filter, body } => {
+        Expr::Comprehension { kind: kind @ (Macro::OptMap | Macro::OptFlatMap), range, var, body, .. } => {
+            // cel-go expands them to `x.hasValue() ? ... : optional.none()`.
+            let tr = check_node(range, declared, scope)?;
+            if !matches!(tr, Ty::Optional | Ty::Dyn) {
+                return Err(no_overload(at, "hasValue", &[tr]));
+            }
+            scope.push(var.clone());
+            let tb = check_node(body, declared, scope);
+            scope.pop();
+            let tb = tb?;
+            if *kind == Macro::OptFlatMap && !matches!(tb, Ty::Optional | Ty::Dyn) {
+                return Err(no_overload(at, "_?_:_", &[Ty::Bool, tb, Ty::Optional]));
+            }
+            Ty::Optional
+        }
+        Expr::Comprehension { kind, range, var, var2, filter, body } => {
             let tr = check_node(range, declared, scope)?;
             if !matches!(tr, Ty::Dyn | Ty::List | Ty::Map) {
                 return Err(issue(range.at, format!("expression of type '{}' cannot be range of a comprehension (must be list, map, or dynamic)", tr.name())));
             }
+            let bound = 1 + usize::from(var2.is_some());
             scope.push(var.clone());
+            scope.extend(var2.iter().cloned());
             let checked = (|| {
                 if let Some(filter) = filter {
                     let tf = check_node(filter, declared, scope)?;
@@ -266,16 +290,23 @@ fn check_node(node: &Node, declared: &Declarations, scope: &mut Vec<String>) -> 
                     }
                 }
                 let tb = check_node(body, declared, scope)?;
-                if *kind != Macro::Map && !matches!(tb, Ty::Bool | Ty::Dyn) {
-                    return Err(issue(body.at, format!("expected type 'bool' but found '{}'", tb.name())));
+                match kind {
+                    Macro::Map | Macro::TransformList | Macro::TransformMap | Macro::OptMap | Macro::OptFlatMap => {}
+                    // The step is `cel.@mapInsert(accumulator, entry)`.
+                    Macro::TransformMapEntry if matches!(tb, Ty::Map | Ty::Dyn) => {}
+                    Macro::TransformMapEntry => return Err(no_overload(body.at, "cel.@mapInsert", &[Ty::Map, tb])),
+                    _ if matches!(tb, Ty::Bool | Ty::Dyn) => {}
+                    _ => return Err(issue(body.at, format!("expected type 'bool' but found '{}'", tb.name()))),
                 }
                 Ok(())
             })();
-            scope.pop();
+            scope.truncate(scope.len().saturating_sub(bound));
             checked?;
             match kind {
                 Macro::All | Macro::Exists | Macro::ExistsOne => Ty::Bool,
-                Macro::Map | Macro::Filter => Ty::List,
+                Macro::Map | Macro::Filter | Macro::TransformList => Ty::List,
+                Macro::TransformMap | Macro::TransformMapEntry => Ty::Map,
+                Macro::OptMap | Macro::OptFlatMap => Ty::Optional,
             }
         }
         Expr::Call(Some(target), function, args) if matches!(&target.expr, Expr::Ident(n) if n == "optional" && !scope.iter().any(|s| s == n)) => {
@@ -285,8 +316,22 @@ fn check_node(node: &Node, declared: &Declarations, scope: &mut Vec<String>) -> 
             }
             match (function.as_str(), arg_types.len()) {
                 ("of" | "ofNonZeroValue", 1) | ("none", 0) => Ty::Optional,
-                ("of" | "ofNonZeroValue" | "none", _) => return Err(no_overload(at, &format!("optional.{function}"), &arg_types)),
+                ("unwrap", 1) if matches!(arg_types.first(), Some(Ty::List | Ty::Dyn)) => Ty::List,
+                ("of" | "ofNonZeroValue" | "none" | "unwrap", _) => return Err(no_overload(at, &format!("optional.{function}"), &arg_types)),
                 _ => return Err(issue(at, format!("the CEL function 'optional.{function}' {UNSUPPORTED}"))),
+            }
+        }
+        // The ip library's one namespaced function (library/ip.go).
+        Expr::Call(Some(target), function, args) if matches!(&target.expr, Expr::Ident(n) if n == "ip" && !scope.iter().any(|s| s == n)) => {
+            let mut arg_types = Vec::with_capacity(args.len());
+            for a in args {
+                arg_types.push(check_node(a, declared, scope)?);
+            }
+            match (function.as_str(), arg_types.as_slice()) {
+                ("isCanonical", [Ty::String | Ty::Dyn]) => Ty::Bool,
+                ("isCanonical", _) => return Err(no_overload(at, "ip.isCanonical", &arg_types)),
+                // `ip` names only a function: as a receiver it is undeclared.
+                _ => return Err(issue(target.at, "undeclared reference to 'ip' (in container '')".to_string())),
             }
         }
         // cel-go's sets extension (ext/sets.go): two lists in, a bool out.
@@ -299,13 +344,27 @@ fn check_node(node: &Node, declared: &Declarations, scope: &mut Vec<String>) -> 
             match (function.as_str(), arg_types.as_slice()) {
                 ("contains" | "equivalent" | "intersects", [a, b]) if matches!(a, Ty::List | Ty::Dyn) && matches!(b, Ty::List | Ty::Dyn) => Ty::Bool,
                 ("contains" | "equivalent" | "intersects", _) => return Err(no_overload(at, &name, &arg_types)),
-                _ => return Err(issue(at, format!("undeclared reference to '{name}' (in container '')"))),
+                // No such function: cel-go then checks `sets` as a name, which is undeclared.
+                _ => return Err(issue(target.at, "undeclared reference to 'sets' (in container '')".to_string())),
             }
         }
-        // Other extensions' namespaced functions (`strings.quote`, `base64.encode`...).
-        Expr::Call(Some(target), function, _) if matches!(&target.expr, Expr::Ident(n) if matches!(n.as_str(), "strings" | "base64" | "math" | "lists") && !scope.iter().any(|s| s == n)) => {
-            let Expr::Ident(namespace) = &target.expr else { return Err(issue(at, format!("the CEL function '{function}' {UNSUPPORTED}"))) };
-            return Err(issue(at, format!("the CEL function '{namespace}.{function}' {UNSUPPORTED}")));
+        // Kubernetes' format library (library/format.go): `format.dns1123Label()`...
+        Expr::Call(Some(target), function, _) if matches!(&target.expr, Expr::Ident(n) if n == "format" && !scope.iter().any(|s| s == n)) => {
+            return Err(issue(at, format!("the CEL function 'format.{function}' {UNSUPPORTED}")));
+        }
+        // The strings extension's namespaced `strings.quote` (version 1).
+        // Other namespaces (`base64.`, `math.`, `lists.`) are not in 1.33's
+        // environment: their target is an undeclared reference, as in cel-go.
+        Expr::Call(Some(target), function, args) if matches!(&target.expr, Expr::Ident(n) if n == "strings" && !scope.iter().any(|s| s == n)) => {
+            let mut arg_types = Vec::with_capacity(args.len());
+            for a in args {
+                arg_types.push(check_node(a, declared, scope)?);
+            }
+            match (function.as_str(), arg_types.as_slice()) {
+                ("quote", [Ty::String | Ty::Dyn]) => Ty::String,
+                ("quote", _) => return Err(no_overload(at, "strings.quote", &arg_types)),
+                _ => return Err(issue(target.at, "undeclared reference to 'strings' (in container '')".to_string())),
+            }
         }
         Expr::Call(target, function, args) => {
             let receiver = match target {
@@ -313,11 +372,27 @@ fn check_node(node: &Node, declared: &Declarations, scope: &mut Vec<String>) -> 
                 None => None,
             };
             let mut arg_types = Vec::with_capacity(args.len());
+            let mut arg_error = None;
             for a in args {
-                arg_types.push(check_node(a, declared, scope)?);
+                match check_node(a, declared, scope) {
+                    Ok(ty) => arg_types.push(ty),
+                    Err(e) => {
+                        arg_error.get_or_insert(e);
+                        arg_types.push(Ty::Dyn);
+                    }
+                }
+            }
+            if let Some(e) = arg_error {
+                // An undeclared function sits at its parenthesis, before its
+                // arguments, so cel-go lists it first.
+                return Err(match call(at, receiver, function, &arg_types) {
+                    Err(undeclared) if undeclared.first().is_some_and(|i| i.message.starts_with("undeclared reference")) => undeclared,
+                    _ => e,
+                });
             }
             let result = call(at, receiver, function, &arg_types)?;
             validate_literals(receiver.is_some(), function, args)?;
+            validate_format(at, target.as_deref(), function, args, declared, scope)?;
             result
         }
     })
@@ -345,6 +420,17 @@ fn validate_literals(method: bool, function: &str, args: &[Node]) -> Result<(), 
     } else {
         Err(issue(*at, format!("invalid {function} argument")))
     }
+}
+
+/// cel-go's `stringFormatValidator` (ext/formatting.go): a literal
+/// template formatting a literal list is checked as it would run.
+fn validate_format(at: usize, target: Option<&Node>, function: &str, args: &[Node], declared: &Declarations, scope: &mut Vec<String>) -> Result<(), Vec<Issue>> {
+    let (Some(Node { expr: Expr::Literal(Value::Str(template)), .. }), "format", [Node { expr: Expr::List(items), .. }]) = (target, function, args) else { return Ok(()) };
+    let mut types = Vec::with_capacity(items.len());
+    for item in items {
+        types.push(check_node(item, declared, scope)?);
+    }
+    super::format::check(template, &types).map_err(|e| issue(e.argument.and_then(|i| items.get(i)).map_or(at, |item| item.at), e.message))
 }
 
 /// A field of a schema object: declared, or cel-go's `undefined field`.
@@ -422,10 +508,26 @@ fn call(at: usize, receiver: Option<Ty>, function: &str, args: &[Ty]) -> Result<
         (true, "isInteger", 0) => Ty::Bool,
         (true, "find", 1) if matches!(receiver, Some(Ty::String | Ty::Dyn)) => Ty::String,
         (true, "findAll", 1 | 2) if matches!(receiver, Some(Ty::String | Ty::Dyn)) => Ty::List,
+        // Kubernetes' ip and cidr libraries (library/ip.go, library/cidr.go).
+        (false, "ip", 1) if matches!(args.first(), Some(Ty::String | Ty::Dyn)) => Ty::Ip,
+        (false, "cidr", 1) if matches!(args.first(), Some(Ty::String | Ty::Dyn)) => Ty::Cidr,
+        (false, "isIP" | "isCIDR", 1) if matches!(args.first(), Some(Ty::String | Ty::Dyn)) => Ty::Bool,
+        (true, "family", 0) if matches!(receiver, Some(Ty::Ip | Ty::Dyn)) => Ty::Int,
+        (true, "isUnspecified" | "isLoopback" | "isLinkLocalMulticast" | "isLinkLocalUnicast" | "isGlobalUnicast", 0) if matches!(receiver, Some(Ty::Ip | Ty::Dyn)) => Ty::Bool,
+        (true, "containsIP", 1) if matches!(receiver, Some(Ty::Cidr | Ty::Dyn)) && matches!(args.first(), Some(Ty::String | Ty::Ip | Ty::Dyn)) => Ty::Bool,
+        (true, "containsCIDR", 1) if matches!(receiver, Some(Ty::Cidr | Ty::Dyn)) && matches!(args.first(), Some(Ty::String | Ty::Cidr | Ty::Dyn)) => Ty::Bool,
+        (true, "ip", 0) if matches!(receiver, Some(Ty::Cidr | Ty::Dyn)) => Ty::Ip,
+        (true, "prefixLength", 0) if matches!(receiver, Some(Ty::Cidr | Ty::Dyn)) => Ty::Int,
+        (true, "masked", 0) if matches!(receiver, Some(Ty::Cidr | Ty::Dyn)) => Ty::Cidr,
         (true, "hasValue", 0) if matches!(receiver, Some(Ty::Optional | Ty::Dyn)) => Ty::Bool,
         (true, "value", 0) if matches!(receiver, Some(Ty::Optional | Ty::Dyn)) => Ty::Dyn,
         (true, "orValue", 1) if matches!(receiver, Some(Ty::Optional | Ty::Dyn)) => Ty::Dyn,
         (true, "or", 1) if matches!(receiver, Some(Ty::Optional | Ty::Dyn)) && matches!(args.first(), Some(Ty::Optional | Ty::Dyn)) => Ty::Optional,
+        // The optional library's version 2 (cel-go cel/library.go): 1.33 enables its latest.
+        // The strings extension's `format` (version 1; 1.33 enables version 2).
+        (true, "format", 1) if matches!(receiver, Some(Ty::String | Ty::Dyn)) && matches!(args.first(), Some(Ty::List | Ty::Dyn)) => Ty::String,
+        (true, "first" | "last", 0) if matches!(receiver, Some(Ty::List | Ty::Dyn)) => Ty::Optional,
+        (true, "unwrapOpt", 0) if matches!(receiver, Some(Ty::List | Ty::Dyn)) => Ty::List,
         (false, name, _) if UNSUPPORTED_GLOBALS.contains(&name) => {
             return Err(issue(at, format!("the CEL function '{name}' {UNSUPPORTED}")));
         }
@@ -433,7 +535,9 @@ fn call(at: usize, receiver: Option<Ty>, function: &str, args: &[Ty]) -> Result<
             return Err(issue(at, format!("the CEL function '{name}' {UNSUPPORTED}")));
         }
         (_, "size" | "int" | "uint" | "double" | "string" | "bool" | "type" | "dyn" | "matches" | "quantity" | "isQuantity" | "duration" | "timestamp", _)
-        | (true, "hasValue" | "value" | "orValue" | "or" | "find" | "findAll", _)
+        | (true, "hasValue" | "value" | "orValue" | "or" | "find" | "findAll" | "first" | "last" | "unwrapOpt" | "format", _)
+        | (false, "ip" | "cidr" | "isIP" | "isCIDR", _)
+        | (true, "ip" | "family" | "isUnspecified" | "isLoopback" | "isLinkLocalMulticast" | "isLinkLocalUnicast" | "isGlobalUnicast" | "containsIP" | "containsCIDR" | "prefixLength" | "masked", _)
         | (true, "getFullYear" | "getMonth" | "getDate" | "getDayOfMonth" | "getDayOfYear" | "getDayOfWeek" | "getHours" | "getMinutes" | "getSeconds" | "getMilliseconds", _)
         | (true, "startsWith" | "endsWith" | "contains" | "lowerAscii" | "upperAscii" | "trim" | "split" | "join" | "replace" | "indexOf" | "lastIndexOf" | "substring" | "charAt" | "isSorted" | "sum" | "min" | "max" | "isLessThan" | "isGreaterThan" | "compareTo" | "add" | "sub" | "asInteger" | "sign" | "asApproximateFloat" | "isInteger", _) => {
             let mut shown: Vec<Ty> = receiver.into_iter().collect();

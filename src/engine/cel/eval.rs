@@ -8,6 +8,7 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
+use super::net;
 use super::parse::{BinaryOp, Expr, Macro, Node};
 use super::time::{self, Timestamp};
 use super::{check, Key, Program, Value};
@@ -272,7 +273,22 @@ impl Activation {
                 }
                 Ok(result)
             }
-            Expr::Comprehension { kind, range, var, filter, body } => self.comprehension(*kind, range, var, filter.as_deref(), body, locals),
+            Expr::Comprehension { kind: kind @ (Macro::OptMap | Macro::OptFlatMap), range, var, body, .. } => match self.eval(range, locals)? {
+                Value::Optional(None) => Ok(Value::Optional(None)),
+                Value::Optional(Some(inner)) => {
+                    locals.push((var.clone(), inner.as_ref().clone()));
+                    let result = self.eval(body, locals);
+                    locals.pop();
+                    let result = result?;
+                    match (kind, result) {
+                        (Macro::OptMap, v) => Ok(Value::Optional(Some(Rc::new(v)))),
+                        (_, v @ Value::Optional(_)) => Ok(v),
+                        _ => Err(no_overload()),
+                    }
+                }
+                _ => Err(no_overload()),
+            },
+            Expr::Comprehension { kind, range, var, var2, filter, body } => self.comprehension(*kind, range, (var, var2.as_deref()), filter.as_deref(), body, locals),
             Expr::Call(Some(target), function, args) if matches!(&target.expr, Expr::Ident(n) if n == "optional") && !locals.iter().any(|(n, _)| n == "optional") => {
                 let mut values = Vec::with_capacity(args.len());
                 for a in args {
@@ -282,6 +298,22 @@ impl Activation {
                     ("none", []) => Ok(Value::Optional(None)),
                     ("of", [v]) => Ok(Value::Optional(Some(Rc::new(v.clone())))),
                     ("ofNonZeroValue", [v]) => Ok(Value::Optional((!is_zero_value(v)).then(|| Rc::new(v.clone())))),
+                    ("unwrap", [Value::List(items)]) => unwrap_optionals(items),
+                    _ => Err(no_overload()),
+                }
+            }
+            Expr::Call(Some(target), function, args) if matches!(&target.expr, Expr::Ident(n) if n == "ip") && !locals.iter().any(|(n, _)| n == "ip") => {
+                let [arg] = args.as_slice() else { return Err(no_overload()) };
+                let value = self.eval(arg, locals)?;
+                match (function.as_str(), &value) {
+                    ("isCanonical", Value::Str(s)) => Ok(Value::Bool(net::is_canonical(s)?)),
+                    _ => Err(no_overload()),
+                }
+            }
+            Expr::Call(Some(target), function, args) if matches!(&target.expr, Expr::Ident(n) if n == "strings") && !locals.iter().any(|(n, _)| n == "strings") => {
+                let [arg] = args.as_slice() else { return Err(no_overload()) };
+                match (function.as_str(), self.eval(arg, locals)?) {
+                    ("quote", Value::Str(s)) => Ok(Value::string(quote(&s))),
                     _ => Err(no_overload()),
                 }
             }
@@ -342,10 +374,14 @@ impl Activation {
         }
     }
 
-    fn comprehension(&self, kind: Macro, range: &Node, var: &str, filter: Option<&Node>, body: &Node, locals: &mut Locals) -> Result<Value, String> {
-        let items: Vec<Value> = match self.eval(range, locals)? {
-            Value::List(items) => items.as_ref().clone(),
-            Value::Map(map) => map.keys().map(key_value).collect(),
+    /// A macro over a list or a map. With one variable it binds a list's
+    /// items or a map's keys; with two, an index or key and its value.
+    fn comprehension(&self, kind: Macro, range: &Node, vars: (&str, Option<&str>), filter: Option<&Node>, body: &Node, locals: &mut Locals) -> Result<Value, String> {
+        let (var, var2) = vars;
+        let two = var2.is_some();
+        let items: Vec<(Value, Value)> = match self.eval(range, locals)? {
+            Value::List(items) => items.iter().enumerate().map(|(i, v)| if two { (Value::Int(i as i64), v.clone()) } else { (v.clone(), Value::Null) }).collect(),
+            Value::Map(map) => map.iter().map(|(k, v)| (key_value(k), if two { v.clone() } else { Value::Null })).collect(),
             _ => return Err(no_overload()),
         };
         let mut found_false = false;
@@ -353,10 +389,18 @@ impl Activation {
         let mut count = 0usize;
         let mut first_error = None;
         let mut out = Vec::new();
-        for item in items {
+        let mut out_map: BTreeMap<Key, Value> = BTreeMap::new();
+        for (item, value) in items {
             self.charge(0)?;
             locals.push((var.to_string(), item.clone()));
+            if let Some(var2) = var2 {
+                locals.push((var2.to_string(), value));
+            }
             let step = (|| -> Result<(), String> {
+                let kept = |locals: &mut Locals| match filter {
+                    Some(f) => self.eval(f, locals).and_then(as_bool),
+                    None => Ok(true),
+                };
                 match kind {
                     Macro::All | Macro::Exists => match self.eval(body, locals).and_then(as_bool) {
                         Ok(b) => {
@@ -374,19 +418,38 @@ impl Activation {
                             out.push(item.clone());
                         }
                     }
-                    Macro::Map => {
-                        let keep = match filter {
-                            Some(f) => self.eval(f, locals).and_then(as_bool)?,
-                            None => true,
-                        };
-                        if keep {
+                    Macro::Map | Macro::TransformList => {
+                        if kept(locals)? {
                             out.push(self.eval(body, locals)?);
                         }
                     }
+                    Macro::TransformMap => {
+                        if kept(locals)? {
+                            let entry = self.eval(body, locals)?;
+                            out_map.insert(to_key(&item)?, entry);
+                        }
+                    }
+                    // `cel.@mapInsert`: each entry of the body's map, never one already there.
+                    Macro::TransformMapEntry => {
+                        if kept(locals)? {
+                            let Value::Map(entries) = self.eval(body, locals)? else { return Err(no_overload()) };
+                            for (k, v) in entries.iter() {
+                                if lookup(&out_map, &key_value(k))?.is_some() {
+                                    return Err(format!("insert failed: key {} already exists", display_key(&key_value(k))));
+                                }
+                                out_map.insert(k.clone(), v.clone());
+                            }
+                        }
+                    }
+                    // Evaluated without iterating (see `eval`).
+                    Macro::OptMap | Macro::OptFlatMap => return Err(no_overload()),
                 }
                 Ok(())
             })();
             locals.pop();
+            if two {
+                locals.pop();
+            }
             step?;
             // `all` stops at the first false, `exists` at the first true.
             if (kind == Macro::All && found_false) || (kind == Macro::Exists && found_true) {
@@ -401,7 +464,9 @@ impl Activation {
                 None => Ok(Value::Bool(kind == Macro::All)),
             },
             Macro::ExistsOne => Ok(Value::Bool(count == 1)),
-            Macro::Map | Macro::Filter => Ok(Value::List(Rc::new(out))),
+            Macro::Map | Macro::Filter | Macro::TransformList => Ok(Value::List(Rc::new(out))),
+            Macro::TransformMap | Macro::TransformMapEntry => Ok(Value::Map(Rc::new(out_map))),
+            Macro::OptMap | Macro::OptFlatMap => Err(no_overload()),
         }
     }
 }
@@ -439,7 +504,7 @@ fn is_zero_value(v: &Value) -> bool {
         Value::Map(m) => m.is_empty(),
         Value::Duration(d) => *d == 0,
         Value::Optional(o) => o.is_none(),
-        Value::Type(_) | Value::Quantity(_) | Value::Timestamp(_) => false,
+        Value::Type(_) | Value::Quantity(_) | Value::Timestamp(_) | Value::Ip(_) | Value::Cidr(_) => false,
     }
 }
 
@@ -612,7 +677,7 @@ fn binary(op: BinaryOp, a: &Value, b: &Value, steps: &Cell<u64>) -> Result<Value
 }
 
 /// A value as `string()` writes it.
-fn format_value(v: &Value) -> String {
+pub(super) fn format_value(v: &Value) -> String {
     match v {
         Value::Null => "null".to_string(),
         Value::Bool(b) => b.to_string(),
@@ -626,6 +691,8 @@ fn format_value(v: &Value) -> String {
         Value::Timestamp(t) => t.rfc3339_nano(),
         Value::Optional(None) => "optional.none()".to_string(),
         Value::Optional(Some(v)) => format!("optional({})", format_value(v)),
+        Value::Ip(a) => a.to_text(),
+        Value::Cidr(c) => c.to_text(),
         Value::List(items) => format!("[{}]", items.iter().map(format_value).collect::<Vec<_>>().join(", ")),
         Value::Map(map) => format!("{{{}}}", map.iter().map(|(k, v)| format!("{}: {}", format_value(&key_value(k)), format_value(v))).collect::<Vec<_>>().join(", ")),
     }
@@ -861,6 +928,23 @@ fn call(receiver: Option<Value>, function: &str, args: &[Value], steps: &Cell<u6
             let found = re.find_iter(s).map(|m| Value::string(m.as_str().to_string()));
             Value::List(Rc::new(if limit < 0 { found.collect() } else { found.take(limit as usize).collect() }))
         }
+        ("family", Value::Ip(a), []) => Value::Int(a.family()),
+        ("isUnspecified", Value::Ip(a), []) => Value::Bool(a.is_unspecified()),
+        ("isLoopback", Value::Ip(a), []) => Value::Bool(a.is_loopback()),
+        ("isLinkLocalMulticast", Value::Ip(a), []) => Value::Bool(a.is_link_local_multicast()),
+        ("isLinkLocalUnicast", Value::Ip(a), []) => Value::Bool(a.is_link_local_unicast()),
+        ("isGlobalUnicast", Value::Ip(a), []) => Value::Bool(a.is_global_unicast()),
+        ("containsIP", Value::Cidr(c), [Value::Ip(a)]) => Value::Bool(c.contains_ip(a)),
+        ("containsIP", Value::Cidr(c), [Value::Str(s)]) => Value::Bool(c.contains_ip(&net::parse_ip(s)?)),
+        ("containsCIDR", Value::Cidr(c), [Value::Cidr(other)]) => Value::Bool(c.contains_cidr(other)),
+        ("containsCIDR", Value::Cidr(c), [Value::Str(s)]) => Value::Bool(c.contains_cidr(&string_to_cidr(s)?)),
+        ("ip", Value::Cidr(c), []) => Value::Ip(c.addr()),
+        ("prefixLength", Value::Cidr(c), []) => Value::Int(c.bits()),
+        ("masked", Value::Cidr(c), []) => Value::Cidr(c.masked()),
+        ("format", Value::Str(template), [Value::List(items)]) => Value::string(super::format::format(template, items)?),
+        ("first", Value::List(items), []) => Value::Optional(items.first().cloned().map(Rc::new)),
+        ("last", Value::List(items), []) => Value::Optional(items.last().cloned().map(Rc::new)),
+        ("unwrapOpt", Value::List(items), []) => unwrap_optionals(items)?,
         ("hasValue", Value::Optional(o), []) => Value::Bool(o.is_some()),
         ("value", Value::Optional(o), []) => o.as_deref().cloned().ok_or_else(|| "optional.none() dereference".to_string())?,
         (_, Value::Duration(d), []) => Value::Int(time::duration_field(function, *d).ok_or_else(no_overload)?),
@@ -870,6 +954,48 @@ fn call(receiver: Option<Value>, function: &str, args: &[Value], steps: &Cell<u6
         }
         _ => return Err(no_overload()),
     })
+}
+
+/// The strings extension's `strings.quote`: CEL's escapes, other
+/// characters as they are.
+fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{b}' => out.push_str("\\v"),
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// cel-go's `optUnwrap`: the present values of a list of optionals.
+fn unwrap_optionals(items: &[Value]) -> Result<Value, String> {
+    let mut present = Vec::new();
+    for item in items {
+        match item {
+            Value::Optional(Some(v)) => present.push(v.as_ref().clone()),
+            Value::Optional(None) => {}
+            other => return Err(format!("value {} is not optional", format_value(other))),
+        }
+    }
+    Ok(Value::List(Rc::new(present)))
+}
+
+/// The cidr library's `stringToCIDR`, which wraps `parseCIDR`'s error in
+/// the same words again.
+fn string_to_cidr(s: &str) -> Result<net::Prefix, String> {
+    net::parse_cidr(s).map_err(|e| format!("network address parse error during conversion from string: {e}"))
 }
 
 fn split(s: &str, sep: &str, n: i64) -> Vec<Value> {
@@ -949,6 +1075,12 @@ fn global(function: &str, args: &[Value]) -> Result<Value, String> {
         },
         ("quantity", Value::Str(s)) => Value::Quantity(Quantity::parse(s).map_err(|e| e.to_string())?),
         ("isQuantity", Value::Str(s)) => Value::Bool(Quantity::parse(s).is_ok()),
+        ("ip", Value::Str(s)) => Value::Ip(net::parse_ip(s)?),
+        ("isIP", Value::Str(s)) => Value::Bool(net::parse_ip(s).is_ok()),
+        ("cidr", Value::Str(s)) => Value::Cidr(string_to_cidr(s)?),
+        ("isCIDR", Value::Str(s)) => Value::Bool(net::parse_cidr(s).is_ok()),
+        ("string", Value::Ip(a)) => Value::string(a.to_text()),
+        ("string", Value::Cidr(c)) => Value::string(c.to_text()),
         _ => return Err(no_overload()),
     })
 }

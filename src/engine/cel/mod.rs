@@ -11,6 +11,8 @@
 
 mod check;
 mod eval;
+mod format;
+mod net;
 mod parse;
 mod time;
 
@@ -43,6 +45,10 @@ pub enum Value {
     Timestamp(time::Timestamp),
     /// An optional (`optional.of(x)`, `optional.none()`, `a.?b`).
     Optional(Option<Rc<Value>>),
+    /// Kubernetes' ip library (`ip('10.0.0.1')`).
+    Ip(net::Addr),
+    /// Kubernetes' cidr library (`cidr('10.0.0.0/8')`).
+    Cidr(net::Prefix),
 }
 
 /// A map key: CEL allows bool, int, uint and string keys.
@@ -94,6 +100,8 @@ impl Value {
             Value::Duration(_) => "google.protobuf.Duration",
             Value::Timestamp(_) => "google.protobuf.Timestamp",
             Value::Optional(_) => "optional_type",
+            Value::Ip(_) => "net.IP",
+            Value::Cidr(_) => "net.CIDR",
         }
     }
 }
@@ -193,8 +201,9 @@ impl Program {
                 Expr::Call(target, _, args) => target.as_deref().is_some_and(|t| walk(t, name)) || args.iter().any(|a| walk(a, name)),
                 Expr::List(items) => items.iter().any(|i| walk(i, name)),
                 Expr::Map(entries) => entries.iter().any(|(k, v)| walk(k, name) || walk(v, name)),
-                Expr::Comprehension { range, var, filter, body, .. } => {
-                    walk(range, name) || (var != name && (filter.as_deref().is_some_and(|f| walk(f, name)) || walk(body, name)))
+                Expr::Comprehension { range, var, var2, filter, body, .. } => {
+                    let bound = var == name || var2.as_deref() == Some(name);
+                    walk(range, name) || (!bound && (filter.as_deref().is_some_and(|f| walk(f, name)) || walk(body, name)))
                 }
             }
         }

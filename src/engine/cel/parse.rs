@@ -50,6 +50,14 @@ pub enum Macro {
     ExistsOne,
     Map,
     Filter,
+    /// cel-go's two-variable comprehensions (ext/comprehensions.go).
+    TransformList,
+    TransformMap,
+    TransformMapEntry,
+    /// The optional library's `x.optMap(v, e)` and `x.optFlatMap(v, e)`:
+    /// `e` with `v` bound to an optional's value.
+    OptMap,
+    OptFlatMap,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -76,7 +84,9 @@ pub enum Expr {
     Conditional(Box<Node>, Box<Node>, Box<Node>),
     /// `range.all(var, predicate)` and the other macros; `map`'s optional
     /// filter comes before its transform, as in `map(x, filter, transform)`.
-    Comprehension { kind: Macro, range: Box<Node>, var: String, filter: Option<Box<Node>>, body: Box<Node> },
+    /// `var2` is a two-variable comprehension's second variable: `var` is
+    /// then a list's index or a map's key, `var2` the value.
+    Comprehension { kind: Macro, range: Box<Node>, var: String, var2: Option<String>, filter: Option<Box<Node>>, body: Box<Node> },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -495,11 +505,13 @@ impl Parser {
                         return Err(Issue { at: self.at(), message: format!("Syntax error: no viable alternative at input '.{}'", describe(&other).trim_matches('\'')) });
                     }
                 };
+                // cel-go places a member call, like a global one, at its opening parenthesis.
+                let paren = self.at();
                 if optional {
                     operand = node(Expr::OptSelect(Box::new(operand), name), at)?;
                 } else if self.eat("(") {
                     let args = self.args(")")?;
-                    operand = self.member_call(operand, name, args, at)?;
+                    operand = self.member_call(operand, name, args, paren)?;
                 } else {
                     operand = node(Expr::Select(Box::new(operand), name), at)?;
                 }
@@ -535,31 +547,59 @@ impl Parser {
 
     /// `range.all(x, p)` and the other macros, or a plain receiver call.
     fn member_call(&mut self, target: Node, name: String, mut args: Vec<Node>, at: usize) -> Result<Node, Issue> {
-        let kind = match name.as_str() {
-            "all" => Macro::All,
-            "exists" => Macro::Exists,
-            "exists_one" => Macro::ExistsOne,
-            "map" => Macro::Map,
-            "filter" => Macro::Filter,
-            "transformList" | "transformMap" | "transformMapEntry" => {
-                return Err(Issue { at, message: format!("the two-variable comprehension '{name}' is not supported by this simulation") });
+        // One variable: `all`, `exists`, `exists_one`, `map`, `filter`; two
+        // (1.32's TwoVarComprehensions): `all`, `exists`, `existsOne` and
+        // `exists_one` with three arguments, the transforms with three or four.
+        let (kind, two) = match (name.as_str(), args.len()) {
+            ("all", 2) => (Macro::All, false),
+            ("exists", 2) => (Macro::Exists, false),
+            ("exists_one" | "existsOne", 2) => (Macro::ExistsOne, false),
+            ("map", 2 | 3) => (Macro::Map, false),
+            ("filter", 2) => (Macro::Filter, false),
+            ("all", 3) => (Macro::All, true),
+            ("exists", 3) => (Macro::Exists, true),
+            ("exists_one" | "existsOne", 3) => (Macro::ExistsOne, true),
+            ("transformList", 3 | 4) => (Macro::TransformList, true),
+            ("transformMap", 3 | 4) => (Macro::TransformMap, true),
+            ("transformMapEntry", 3 | 4) => (Macro::TransformMapEntry, true),
+            ("optMap" | "optFlatMap", 2) => {
+                let kind = if name == "optMap" { Macro::OptMap } else { Macro::OptFlatMap };
+                let Some(Node { expr: Expr::Ident(var), .. }) = args.first() else {
+                    let at = args.first().map_or(at, |a| a.at);
+                    return Err(Issue { at, message: format!("{name}() variable name must be a simple identifier") });
+                };
+                let var = var.clone();
+                let body = args.pop().map(Box::new).ok_or(Issue { at, message: "missing macro argument".to_string() })?;
+                return node(Expr::Comprehension { kind, range: Box::new(target), var, var2: None, filter: None, body }, at);
             }
             _ => return node(Expr::Call(Some(Box::new(target)), name, args), at),
         };
-        let arity_ok = args.len() == 2 || (kind == Macro::Map && args.len() == 3);
-        if !arity_ok {
-            if args.len() == 3 {
-                return Err(Issue { at, message: format!("the two-variable comprehension '{name}(k, v, ...)' is not supported by this simulation") });
+        let simple_name = |arg: &Node| match &arg.expr {
+            Expr::Ident(v) => Ok(v.clone()),
+            _ => Err(Issue { at: arg.at, message: "argument must be a simple name".to_string() }),
+        };
+        let first = args.first().ok_or(Issue { at, message: "missing macro argument".to_string() })?;
+        let var = simple_name(first)?;
+        let var2 = match (two, args.get(1)) {
+            (true, Some(second)) => {
+                let var2 = simple_name(second)?;
+                if var2 == var {
+                    return Err(Issue { at: second.at, message: format!("duplicate variable name: {var}") });
+                }
+                // cel-go's accumulator names (parser.AccumulatorName, mef.AccuIdentName()).
+                for (name, arg) in [(&var, first), (&var2, second)] {
+                    if name == "__result__" || name == "@result" {
+                        return Err(Issue { at: arg.at, message: "iteration variable overwrites accumulator variable".to_string() });
+                    }
+                }
+                Some(var2)
             }
-            return node(Expr::Call(Some(Box::new(target)), name, args), at);
-        }
-        let var = match &args[0].expr {
-            Expr::Ident(v) => v.clone(),
-            _ => return Err(Issue { at: args[0].at, message: "argument must be a simple name".to_string() }),
+            _ => None,
         };
         let body = args.pop().map(Box::new).ok_or(Issue { at, message: "missing macro argument".to_string() })?;
-        let filter = if args.len() == 2 { args.pop().map(Box::new) } else { None };
-        node(Expr::Comprehension { kind, range: Box::new(target), var, filter, body }, at)
+        let variables = if two { 2 } else { 1 };
+        let filter = if args.len() > variables { args.pop().map(Box::new) } else { None };
+        node(Expr::Comprehension { kind, range: Box::new(target), var, var2, filter, body }, at)
     }
 
     fn primary(&mut self) -> Result<Node, Issue> {

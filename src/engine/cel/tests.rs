@@ -96,7 +96,7 @@ fn compile_errors_are_worded_as_cel_go_words_them() {
     assert!(matches!(compile("variables.foo", &d, Returns::Any), Err(CompileError::Cel(m)) if m.contains("undefined field 'foo'")));
     assert!(matches!(compile("url('https://x').getHost() == 'x'", &d, Returns::Bool), Err(CompileError::Unsupported(_))));
     assert!(matches!(compile("authorizer.group('').resource('x').check('get').allowed()", &d, Returns::Bool), Err(CompileError::Unsupported(_))));
-    assert!(matches!(compile("object.spec.optMap(object, object)", &d, Returns::Any), Err(CompileError::Unsupported(_))));
+    assert!(compile("object.?spec.optMap(object, object)", &d, Returns::Any).is_ok());
     assert!(matches!(compile("object.spec.replicas <=", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.starts_with("ERROR: <input>:1:24: Syntax error:")));
 }
 
@@ -245,7 +245,10 @@ fn optionals_as_kubernetes_enables_them() {
     assert_eq!(run("optional.none().orValue(object.missing)", o), Err("no such key: missing".to_string()));
     let d = Declarations::default();
     assert!(matches!(compile("1.?a.hasValue()", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.contains("found no matching overload for '_?._' applied to '(int, string)'")));
-    assert!(matches!(compile("optional.unwrap([]) == []", &d, Returns::Bool), Err(CompileError::Unsupported(m)) if m == "the CEL function 'optional.unwrap' is not supported by this simulation"));
+    // The optional library's version 2, which 1.33 enables (cel-go cel/library.go).
+    yes("optional.unwrap([optional.of(42), optional.none()]) == [42] && [optional.none(), optional.of('a')].unwrapOpt() == ['a']");
+    yes("[1, 2, 3].first() == optional.of(1) && [1, 2, 3].last().value() == 3 && !([].first().hasValue()) && ![].last().hasValue()");
+    assert_eq!(run("optional.unwrap([optional.of(1), 2])", serde_json::json!({})), Err("value 2 is not optional".to_string()));
     assert!(matches!(compile("[?object.?a] == []", &d, Returns::Bool), Err(CompileError::Unsupported(_))));
     assert!(matches!(compile("object.?a", &d, Returns::Bool), Err(CompileError::Returns(_))));
     assert!(matches!(compile("1.hasValue()", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.contains("found no matching overload for 'hasValue' applied to '(int)'")));
@@ -269,11 +272,215 @@ fn sets_and_regex_find() {
 fn what_remains_is_refused_by_name() {
     let d = Declarations::default();
     for (src, named) in [
-        ("[1].transformList(i, v, v * 2) == [2]", "the two-variable comprehension 'transformList' is not supported by this simulation"),
-        ("strings.quote('a') == 'a'", "the CEL function 'strings.quote' is not supported by this simulation"),
         ("isURL('https://x')", "the CEL function 'isURL' is not supported by this simulation"),
-        ("'%s'.format(['a']) == 'a'", "the CEL function 'format' is not supported by this simulation"),
+        ("[?object.a] == []", "the optional list element (`[?x]`) is not supported by this simulation"),
+        ("isSemver('1.0.0')", "the CEL function 'isSemver' is not supported by this simulation"),
+        ("format.dns1123Label().validate('a').hasValue()", "the CEL function 'format.dns1123Label' is not supported by this simulation"),
     ] {
         assert_eq!(compile(src, &d, Returns::Bool), Err(CompileError::Unsupported(named.to_string())), "{src}");
+    }
+}
+
+#[test]
+fn what_1_33_does_not_offer_is_undeclared() {
+    // base.go enables neither cel-go's lists, math nor encoders extension,
+    // and the strings extension at version 2 (`reverse` is version 3).
+    let d = Declarations::default();
+    for (src, caret) in [
+        ("[1, 1].distinct() == [1]", "ERROR: <input>:1:16: undeclared reference to 'distinct' (in container '')\n | [1, 1].distinct() == [1]\n | ...............^"),
+        ("[[1]].flatten() == [1]", "undeclared reference to 'flatten'"),
+        ("[2, 1].sort() == [1, 2]", "undeclared reference to 'sort'"),
+        ("[1, 2].slice(0, 1) == [1]", "undeclared reference to 'slice'"),
+        // cel-go reports the unknown `x` too, but after the call's parenthesis.
+        ("[1].sortBy(x, -x) == [1]", "ERROR: <input>:1:11: undeclared reference to 'sortBy' (in container '')"),
+        ("'ab'.reverse() == 'ba'", "undeclared reference to 'reverse'"),
+        ("'ab'.quote() == 'ab'", "undeclared reference to 'quote'"),
+        ("base64.encode('a') == 'YQ=='", "ERROR: <input>:1:1: undeclared reference to 'base64' (in container '')"),
+        ("math.greatest(1, 2) == 2", "ERROR: <input>:1:1: undeclared reference to 'math' (in container '')"),
+        ("lists.range(2) == [0, 1]", "ERROR: <input>:1:1: undeclared reference to 'lists' (in container '')"),
+    ] {
+        let result = compile(src, &d, Returns::Bool);
+        assert!(matches!(&result, Err(CompileError::Cel(m)) if m.contains(caret)), "{src}: {result:?}");
+    }
+}
+
+#[test]
+fn ip_and_cidr_libraries() {
+    // library/ip.go and library/cidr.go's documented examples.
+    yes("ip('127.0.0.1').family() == 4 && ip('::1').family() == 6");
+    yes("isIP('127.0.0.1') && isIP('::1') && !isIP('127.0.0.256') && !isIP(':::1') && !isIP('fe80::1%eth0') && !isIP('::ffff:1.2.3.4')");
+    yes("ip.isCanonical('127.0.0.1') && ip.isCanonical('2001:db8::abcd') && !ip.isCanonical('2001:DB8::ABCD') && !ip.isCanonical('2001:db8::0:0:0:abcd')");
+    yes("ip('0.0.0.0').isUnspecified() && !ip('127.0.0.1').isUnspecified() && ip('::').isUnspecified() && !ip('::1').isUnspecified()");
+    yes("ip('127.0.0.1').isLoopback() && !ip('192.168.0.1').isLoopback() && ip('::1').isLoopback()");
+    yes("ip('224.0.0.1').isLinkLocalMulticast() && !ip('224.0.1.1').isLinkLocalMulticast() && ip('ff02::1').isLinkLocalMulticast()");
+    yes("ip('169.254.169.254').isLinkLocalUnicast() && ip('fe80::1').isLinkLocalUnicast() && !ip('fd80::1').isLinkLocalUnicast()");
+    yes("ip('192.168.0.1').isGlobalUnicast() && !ip('255.255.255.255').isGlobalUnicast() && !ip('ff00::1').isGlobalUnicast()");
+    yes("string(ip('2001:DB8:0:0::1')) == '2001:db8::1' && ip('10.0.0.1') == ip('10.0.0.1') && ip('10.0.0.1') != ip('10.0.0.2')");
+    yes("type(ip('10.0.0.1')) == type(ip('::1')) && type(cidr('10.0.0.0/8')) != type(ip('::1'))");
+    yes("cidr('192.168.0.0/24').containsIP(ip('192.168.0.1')) && !cidr('192.168.0.0/24').containsIP('192.168.1.1')");
+    yes("cidr('192.168.0.0/16').containsCIDR(cidr('192.168.10.0/24')) && !cidr('192.168.1.0/24').containsCIDR('192.168.2.0/24')");
+    yes("cidr('192.168.0.1/24').ip() == ip('192.168.0.1') && cidr('::1/128').ip().family() == 6");
+    yes("cidr('192.168.0.1/24').masked() == cidr('192.168.0.0/24') && cidr('192.168.0.1/24') != cidr('192.168.0.1/24').masked()");
+    yes("cidr('192.168.0.0/16').prefixLength() == 16 && string(cidr('2001:db8::1/32').masked()) == '2001:db8::/32'");
+    yes("isCIDR('192.168.0.0/16') && isCIDR('::1/128') && isCIDR('192.168.0.1/16') && !isCIDR('192.168.0.0/33') && !isCIDR('::1/129')");
+    let o = serde_json::json!({});
+    assert_eq!(
+        run("ip('127.0.0.256')", o.clone()),
+        Err(r#"IP Address "127.0.0.256" parse error during conversion from string: ParseAddr("127.0.0.256"): IPv4 field has value >255"#.to_string())
+    );
+    assert_eq!(
+        run("cidr('10.0.0.0/33')", o.clone()),
+        Err(r#"network address parse error during conversion from string: network address parse error during conversion from string: netip.ParsePrefix("10.0.0.0/33"): prefix length out of range"#.to_string())
+    );
+    assert_eq!(run("cidr('10.0.0.0/8').containsIP('x')", o.clone()), Err(r#"IP Address "x" parse error during conversion from string: ParseAddr("x"): unable to parse IP"#.to_string()));
+    assert_eq!(run("ip.isCanonical('fe80::1%eth0')", o), Err(r#"IP address "fe80::1%eth0" with zone value is not allowed"#.to_string()));
+    let d = Declarations::default();
+    for (src, error) in [
+        ("ip(1) == ip('::1')", "found no matching overload for 'ip' applied to '(int)'"),
+        ("'a'.family() == 4", "found no matching overload for 'family' applied to '(string)'"),
+        ("ip('::1') == '::1'", "found no matching overload for '_==_' applied to '(net.IP, string)'"),
+        ("cidr('::/0').containsIP(1)", "found no matching overload for 'containsIP' applied to '(net.CIDR, int)'"),
+        ("ip('::1').masked() == ip('::1')", "found no matching overload for 'masked' applied to '(net.IP)'"),
+        ("ip.nope('a')", "undeclared reference to 'ip' (in container '')"),
+    ] {
+        assert!(matches!(compile(src, &d, Returns::Bool), Err(CompileError::Cel(m)) if m.contains(error)), "{src}: {:?}", compile(src, &d, Returns::Bool));
+    }
+}
+
+#[test]
+fn two_variable_comprehensions() {
+    // ext/comprehensions.go's documented examples (1.32's base environment on).
+    yes("[1, 2, 3].all(i, j, i < j) && !{'hello': 'world', 'taco': 'taco'}.all(k, v, k != v)");
+    yes("{'h': ['hello', 'hi'], 'j': ['joke', 'jog']}.all(k, vals, vals.all(v, v.startsWith(k)))");
+    yes("{'greeting': 'hello', 'farewell': 'goodbye'}.exists(k, v, k.startsWith('good') || v.endsWith('bye'))");
+    yes("![1, 2, 4, 8, 16].exists(i, v, v == 1024 && i == 10)");
+    yes("![1, 2, 1, 3, 1, 4].existsOne(i, v, i == 1 || v == 1) && [1, 1, 2, 2, 3, 3].existsOne(i, v, i == 2 && v == 2)");
+    yes("{'i': 0, 'j': 1, 'k': 2}.exists_one(i, v, i == 'l' || v == 1) && [1, 2].existsOne(x, x == 2)");
+    yes("[1, 2, 3].transformList(indexVar, valueVar, (indexVar * valueVar) + valueVar) == [1, 4, 9]");
+    yes("[1, 2, 3].transformList(indexVar, valueVar, indexVar % 2 == 0, (indexVar * valueVar) + valueVar) == [1, 9]");
+    yes("{'greeting': 'hello', 'farewell': 'goodbye'}.transformList(k, _, k) == ['farewell', 'greeting']");
+    yes("[1, 2, 3].transformMap(indexVar, valueVar, (indexVar * valueVar) + valueVar) == {0: 1, 1: 4, 2: 9}");
+    yes("[1, 2, 3].transformMap(indexVar, valueVar, indexVar % 2 == 0, (indexVar * valueVar) + valueVar) == {0: 1, 2: 9}");
+    yes("{'greeting': 'hello'}.transformMap(k, v, v + '!') == {'greeting': 'hello!'}");
+    yes("{'greeting': 'hello'}.transformMapEntry(keyVar, valueVar, {valueVar: keyVar}) == {'hello': 'greeting'}");
+    yes("[1, 2, 3].transformMapEntry(indexVar, valueVar, {valueVar: indexVar}) == {1: 0, 2: 1, 3: 2}");
+    let o = serde_json::json!({"metadata": {"labels": {"a": "1", "b": ""}}});
+    assert_eq!(run("object.metadata.labels.all(k, v, v != '')", o.clone()), Ok(Value::Bool(false)));
+    assert_eq!(
+        run("{'greeting': 'aloha', 'farewell': 'aloha'}.transformMapEntry(keyVar, valueVar, {valueVar: keyVar})", o),
+        Err("insert failed: key aloha already exists".to_string())
+    );
+    let d = Declarations::default();
+    for (src, error) in [
+        ("[1].all(i, i, true)", "ERROR: <input>:1:12: duplicate variable name: i"),
+        ("[1].all(i.j, v, true)", "ERROR: <input>:1:10: argument must be a simple name"),
+        ("[1].all(__result__, v, true)", "ERROR: <input>:1:9: iteration variable overwrites accumulator variable"),
+        ("[1].all(i, v, 1)", "expected type 'bool' but found 'int'"),
+        ("[1].transformList(i, v, v) == i", "undeclared reference to 'i'"),
+    ] {
+        let result = compile(src, &d, Returns::Bool);
+        assert!(matches!(&result, Err(CompileError::Cel(m)) if m.contains(error)), "{src}: {result:?}");
+    }
+}
+
+fn text(src: &str) -> Result<Value, String> {
+    run(src, serde_json::json!({}))
+}
+
+#[test]
+fn strings_format() {
+    // cel-go ext/strings_test.go's expectations (locale en_US, as Kubernetes uses).
+    let s = |v: &str| Ok(Value::string(v.to_string()));
+    assert_eq!(text("'%o'.format([11])"), s("13"));
+    assert_eq!(text("'%o'.format([-11])"), s("-13"));
+    assert_eq!(text("'this is an unsigned octal: %o'.format([uint(65535)])"), s("this is an unsigned octal: 177777"));
+    assert_eq!(text("'%x is 30 in hexadecimal'.format([30])"), s("1e is 30 in hexadecimal"));
+    assert_eq!(text("'%X is 20 in hexadecimal'.format([30])"), s("1E is 20 in hexadecimal"));
+    assert_eq!(text("'%x is -30 in hexadecimal'.format([-30])"), s("-1e is -30 in hexadecimal"));
+    assert_eq!(text("'%x'.format(['Hello world!'])"), s("48656c6c6f20776f726c6421"));
+    assert_eq!(text("'%X'.format(['Hello world!'])"), s("48656C6C6F20776F726C6421"));
+    assert_eq!(text("'this is -5 in binary: %b'.format([-5])"), s("this is -5 in binary: -101"));
+    assert_eq!(text("'bit set from bool: %b'.format([true])"), s("bit set from bool: 1"));
+    assert_eq!(text("'%.6e'.format([1052.032911275])"), s("1.052033\u{202f}\u{d7}\u{202f}10\u{2070}\u{b3}"));
+    assert_eq!(text("'%e'.format([2.71828])"), s("2.718280\u{202f}\u{d7}\u{202f}10\u{2070}\u{2070}"));
+    assert_eq!(text("'%f'.format([2.71828])"), s("2.718280"));
+    assert_eq!(text("'%.3f'.format([4.5])"), s("4.500"));
+    assert_eq!(text("'%f %f %f'.format(['NaN', 'Infinity', '-Infinity'])"), s("NaN \u{221e} -\u{221e}"));
+    assert_eq!(text("'%s'.format([2.71])"), s("2.71"));
+    assert_eq!(text("'%s'.format([[2.71]])"), s("[2.710000]"));
+    assert_eq!(text("'%s'.format([0.000000002])"), s("2e-09"));
+    assert_eq!(text("'%s'.format([[0.000000002]])"), s("[0.000000]"));
+    assert_eq!(text("'%s'.format([double('NaN')]) + '%s'.format([double('Inf')])"), s("NaN+Inf"));
+    assert_eq!(text("'%s'.format([[double('NaN'), double('+Inf'), double('-Inf')]])"), s("[\"NaN\", \"+Inf\", \"-Inf\"]"));
+    assert_eq!(text("'null: %s'.format([null])"), s("null: null"));
+    assert_eq!(text("'type is %s'.format([type('test string')])"), s("type is string"));
+    assert_eq!(text("'%s'.format([timestamp('2023-02-03T23:31:20+00:00')])"), s("2023-02-03T23:31:20Z"));
+    assert_eq!(text("'%s'.format([duration('1h45m47s')])"), s("6347s"));
+    assert_eq!(text("'%s'.format([duration('2ns')])"), s("0.000000002s"));
+    assert_eq!(
+        text("'%s'.format([['abc', 3.14, null, [9, 8, 7, 6], timestamp('2023-02-03T23:31:20Z')]])"),
+        s("[\"abc\", 3.140000, null, [9, 8, 7, 6], timestamp(\"2023-02-03T23:31:20Z\")]")
+    );
+    assert_eq!(
+        text("'%s'.format([{'key5': null, 'key2': duration('2h'), 'key4': true, 'key3': 2.71828}])"),
+        s("{\"key2\":duration(\"7200s\"), \"key3\":2.718280, \"key4\":true, \"key5\":null}")
+    );
+    assert_eq!(text("'map with multiple key types: %s'.format([{1: 'value1', uint(2): 'value2', true: double('NaN')}])"), s("map with multiple key types: {1:\"value1\", 2:\"value2\", true:\"NaN\"}"));
+    assert_eq!(text("'%d%%'.format([50]) + '%.2f'.format([1234567.891])"), s("50%1,234,567.89"));
+    let o = serde_json::json!({"n": "x", "d": 1});
+    assert_eq!(run("'%d %d %d'.format(dyn([object.d, 1]))", o.clone()), Err("index 2 out of range".to_string()));
+    assert_eq!(run("'%a'.format(dyn([object.d]))", o.clone()), Err("could not parse formatting clause: unrecognized formatting clause \"a\"".to_string()));
+    assert_eq!(run("'string is %b'.format(dyn([object.n]))", o.clone()), Err("error during formatting: only integers and bools can be formatted as binary, was given string".to_string()));
+    assert_eq!(run("'%d'.format(dyn([duration(object.n + 'm')]))", serde_json::json!({"n": "30"})), Err("error during formatting: decimal clause can only be used on integers, was given google.protobuf.Duration".to_string()));
+    assert_eq!(run("'null: %f'.format(dyn([null]))", o.clone()), Err("error during formatting: fixed-point clause can only be used on doubles, was given null_type".to_string()));
+    assert_eq!(run("'%s'.format([[ip('::1')]])", o), Err("error during formatting: no formatting function for net.IP".to_string()));
+    // Checked when written: a literal template formatting a literal list.
+    let d = Declarations::default();
+    for (src, error) in [
+        ("'%s %s'.format(['abc']) == ''", "ERROR: <input>:1:15: index 1 out of range"),
+        ("'%s %s'.format(['abc', 'def', 'ghi']) == ''", "ERROR: <input>:1:15: too many arguments supplied to string.format (expected 2, got 3)"),
+        ("'filler %'.format([]) == ''", "unexpected end of string"),
+        ("'%j'.format([123]) == ''", "could not parse formatting clause: unrecognized formatting clause \"j\""),
+        ("'int is %d'.format([5.2]) == ''", "ERROR: <input>:1:21: error during formatting: decimal clause can only be used on integers, was given double"),
+        ("'double is %.34'.format([5.0]) == ''", "could not parse formatting clause: error while parsing precision: could not find end of precision specifier"),
+        ("'%x is a double'.format([2.5]) == ''", "error during formatting: only integers, byte buffers, and strings can be formatted as hex, was given double"),
+        ("'%s'.format(1) == ''", "found no matching overload for 'format' applied to '(string, int)'"),
+    ] {
+        let result = compile(src, &d, Returns::Bool);
+        assert!(matches!(&result, Err(CompileError::Cel(m)) if m.contains(error)), "{src}: {result:?}");
+    }
+}
+
+#[test]
+fn strings_quote() {
+    // ext/strings.go's quote, and its test with format.
+    yes("strings.quote('%s %s').format(['hello', 'world']) == '\"hello world\"'");
+    yes("strings.quote('a\\b\\n\\t\\\\\\\"') == '\"a\\\\b\\\\n\\\\t\\\\\\\\\\\\\"\"' && strings.quote('é') == '\"é\"'");
+    let d = Declarations::default();
+    for (src, error) in [
+        ("strings.quote(1) == ''", "found no matching overload for 'strings.quote' applied to '(int)'"),
+        ("strings.reverse('a') == 'a'", "ERROR: <input>:1:1: undeclared reference to 'strings' (in container '')"),
+        ("sets.nope([], []) == []", "ERROR: <input>:1:1: undeclared reference to 'sets' (in container '')"),
+    ] {
+        let result = compile(src, &d, Returns::Bool);
+        assert!(matches!(&result, Err(CompileError::Cel(m)) if m.contains(error)), "{src}: {result:?}");
+    }
+}
+
+#[test]
+fn opt_map_and_flat_map() {
+    // cel-go cel/library.go's optMap and optFlatMap (1.33 enables the optional library's latest version).
+    let o = serde_json::json!({"spec": {"elements": [3, 4]}});
+    assert_eq!(run("object.?spec.elements.optMap(e, size(e)).orValue(0)", o.clone()), Ok(Value::Int(2)));
+    assert_eq!(run("object.?spec.missing.optMap(e, size(e)).orValue(0)", o.clone()), Ok(Value::Int(0)));
+    assert_eq!(run("object.?spec.elements.optFlatMap(e, e[?0]).value()", o.clone()), Ok(Value::Int(3)));
+    assert_eq!(run("optional.of([]).optFlatMap(e, e[?0]).hasValue()", o), Ok(Value::Bool(false)));
+    let d = Declarations::default();
+    for (src, error) in [
+        ("optional.of(1).optMap(e.f, e).hasValue()", "ERROR: <input>:1:24: optMap() variable name must be a simple identifier"),
+        ("1.optMap(e, e).hasValue()", "found no matching overload for 'hasValue' applied to '(int)'"),
+    ] {
+        let result = compile(src, &d, Returns::Bool);
+        assert!(matches!(&result, Err(CompileError::Cel(m)) if m.contains(error)), "{src}: {result:?}");
     }
 }
