@@ -27,7 +27,9 @@
 //! - Ingresses: the class annotation without `spec.ingressClassName`, on
 //!   create only (pkg/registry/networking/ingress/strategy.go);
 //! - Nodes: the unused `spec.externalID`, pod CIDRs in non-standard forms
-//!   (pkg/registry/core/node/strategy.go).
+//!   (pkg/registry/core/node/strategy.go);
+//! - ServiceAccounts: the enforce-mountable-secrets annotation, by the
+//!   request that sets it (pkg/registry/core/serviceaccount/strategy.go).
 //!
 //! A Job's or CronJob's warnings on update come only when the generation
 //! changes, as a template's do; the others' on every update, as their
@@ -97,6 +99,7 @@ pub fn on_write(obj: &Object, old: Option<&Object>) -> Vec<String> {
         Object::EndpointSlice(slice) => endpoint_slice(slice, old.is_none(), &mut warnings),
         Object::Ingress(ingress) if old.is_none() => ingress_class_annotation(ingress, &mut warnings),
         Object::Node(node) => node_warnings(node, &mut warnings),
+        Object::ServiceAccount(account) => mountable_secrets_annotation(account, old, &mut warnings),
         _ => warnings.extend(super::pod_warnings::on_write(obj, old)),
     }
     warnings
@@ -396,6 +399,17 @@ fn node_warnings(node: &Node, warnings: &mut Vec<String>) {
     let cidrs = spec.pod_cidrs.as_deref().filter(|c| !c.is_empty()).unwrap_or(&lone);
     for (i, cidr) in cidrs.iter().enumerate() {
         warnings.extend(cidr_warnings(&format!("spec.podCIDRs[{i}]"), cidr));
+    }
+}
+
+const ENFORCE_MOUNTABLE_SECRETS: &str = "kubernetes.io/enforce-mountable-secrets";
+
+/// `warnIfHasEnforceMountableSecretsAnnotation`: the annotation, whatever
+/// its value, when this request is the one that sets it.
+fn mountable_secrets_annotation(account: &k8s_openapi::api::core::v1::ServiceAccount, old: Option<&Object>, warnings: &mut Vec<String>) {
+    let annotated = |meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| meta.annotations.as_ref().is_some_and(|a| a.contains_key(ENFORCE_MOUNTABLE_SECRETS));
+    if annotated(&account.metadata) && !old.is_some_and(|old| annotated(old.meta())) {
+        warnings.push(format!("metadata.annotations[{ENFORCE_MOUNTABLE_SECRETS}]: deprecated in v1.32+; prefer separate namespaces to isolate access to mounted secrets"));
     }
 }
 
