@@ -97,7 +97,11 @@ pub fn on_write(obj: &Object, old: Option<&Object>) -> Vec<String> {
         Object::NetworkPolicy(policy) => network_policy(policy, &mut warnings),
         Object::Endpoints(endpoints) => endpoints_addresses(endpoints, &mut warnings),
         Object::EndpointSlice(slice) => endpoint_slice(slice, old.is_none(), &mut warnings),
-        Object::Ingress(ingress) if old.is_none() => ingress_class_annotation(ingress, &mut warnings),
+        Object::Ingress(ingress) => {
+            if old.is_none() {
+                ingress_class_annotation(ingress, &mut warnings);
+            }
+        }
         Object::Node(node) => node_warnings(node, &mut warnings),
         Object::ServiceAccount(account) => mountable_secrets_annotation(account, old, &mut warnings),
         _ => warnings.extend(super::pod_warnings::on_write(obj, old)),
