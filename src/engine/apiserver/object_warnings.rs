@@ -32,8 +32,10 @@
 //!   request that sets it (pkg/registry/core/serviceaccount/strategy.go).
 //!
 //! A Job's or CronJob's warnings on update come only when the generation
-//! changes, as a template's do; the others' on every update, as their
-//! strategies compute them from the new object alone.
+//! changes, as a template's do; an Ingress's and an EndpointSlice's type
+//! only on create; a ServiceAccount's when the update adds the
+//! annotation; the others' on every update, as their strategies compute
+//! them from the new object alone.
 
 use k8s_openapi::api::core::v1::{Endpoints, Node, PersistentVolume, PersistentVolumeClaim, PersistentVolumeClaimSpec, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
