@@ -18,13 +18,28 @@
 //! - Services: the deprecated topology annotation, IP addresses and CIDRs
 //!   in non-standard forms (apimachinery's `GetWarningsForIP` and
 //!   `GetWarningsForCIDR`), and external IPs or an external name that the
-//!   type ignores (pkg/api/service/warnings.go).
+//!   type ignores (pkg/api/service/warnings.go);
+//! - NetworkPolicies: their ipBlocks' CIDRs in non-standard forms, and
+//!   Endpoints and EndpointSlices their addresses, unless one of the
+//!   controllers wrote them (its `managed-by` label), an EndpointSlice of
+//!   the FQDN type on create (pkg/registry/{networking/networkpolicy,
+//!   core/endpoint,discovery/endpointslice}/strategy.go);
+//! - Ingresses: the class annotation without `spec.ingressClassName`, on
+//!   create only (pkg/registry/networking/ingress/strategy.go);
+//! - Nodes: the unused `spec.externalID`, pod CIDRs in non-standard forms
+//!   (pkg/registry/core/node/strategy.go);
+//! - ServiceAccounts: the enforce-mountable-secrets annotation, by the
+//!   request that sets it (pkg/registry/core/serviceaccount/strategy.go).
 //!
 //! A Job's or CronJob's warnings on update come only when the generation
-//! changes, as a template's do; the others' on every update, as their
-//! strategies compute them from the new object alone.
+//! changes, as a template's do; an Ingress's and an EndpointSlice's type
+//! only on create; a ServiceAccount's when the update adds the
+//! annotation; the others' on every update, as their strategies compute
+//! them from the new object alone.
 
-use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, PersistentVolumeClaimSpec, Service};
+use k8s_openapi::api::core::v1::{Endpoints, Node, PersistentVolume, PersistentVolumeClaim, PersistentVolumeClaimSpec, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::node::v1::RuntimeClass;
 use k8s_openapi::api::storage::v1::{CSIStorageCapacity, StorageClass};
 use std::net::IpAddr;
@@ -81,6 +96,16 @@ pub fn on_write(obj: &Object, old: Option<&Object>) -> Vec<String> {
         Object::CSIStorageCapacity(capacity) => storage_capacity(capacity, &mut warnings),
         Object::RuntimeClass(class) => runtime_class(class, &mut warnings),
         Object::Service(service) => service_warnings(service, &mut warnings),
+        Object::NetworkPolicy(policy) => network_policy(policy, &mut warnings),
+        Object::Endpoints(endpoints) => endpoints_addresses(endpoints, &mut warnings),
+        Object::EndpointSlice(slice) => endpoint_slice(slice, old.is_none(), &mut warnings),
+        Object::Ingress(ingress) => {
+            if old.is_none() {
+                ingress_class_annotation(ingress, &mut warnings);
+            }
+        }
+        Object::Node(node) => node_warnings(node, &mut warnings),
+        Object::ServiceAccount(account) => mountable_secrets_annotation(account, old, &mut warnings),
         _ => warnings.extend(super::pod_warnings::on_write(obj, old)),
     }
     warnings
@@ -292,6 +317,105 @@ fn service_warnings(service: &Service, warnings: &mut Vec<String>) {
     }
     if !external_name_type && spec.external_name.as_deref().is_some_and(|n| !n.is_empty()) {
         warnings.push(r#"spec.externalName is ignored when spec.type is not "ExternalName""#.to_string());
+    }
+}
+
+/// `networkPolicyWarnings`: each ipBlock's CIDR, then its exceptions,
+/// the ingress rules' peers before the egress rules'.
+fn network_policy(policy: &NetworkPolicy, warnings: &mut Vec<String>) {
+    let Some(spec) = &policy.spec else { return };
+    let ingress_peers = spec.ingress.iter().flatten().enumerate().flat_map(|(i, rule)| {
+        rule.from.iter().flatten().enumerate().map(move |(j, peer)| (format!("spec.ingress[{i}].from[{j}]"), peer))
+    });
+    let egress_peers = spec.egress.iter().flatten().enumerate().flat_map(|(i, rule)| {
+        rule.to.iter().flatten().enumerate().map(move |(j, peer)| (format!("spec.egress[{i}].to[{j}]"), peer))
+    });
+    for (path, peer) in ingress_peers.chain(egress_peers) {
+        let Some(block) = &peer.ip_block else { continue };
+        warnings.extend(cidr_warnings(&format!("{path}.ipBlock.cidr"), &block.cidr));
+        for (k, except) in block.except.iter().flatten().enumerate() {
+            warnings.extend(cidr_warnings(&format!("{path}.ipBlock.except[{k}]"), except));
+        }
+    }
+}
+
+fn labelled(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta, key: &str, value: &str) -> bool {
+    meta.labels.as_ref().and_then(|labels| labels.get(key)).is_some_and(|v| v == value)
+}
+
+/// `endpointsWarnings`: the Endpoints controller's own objects are
+/// trusted (it writes canonical addresses), anyone else's are checked.
+fn endpoints_addresses(endpoints: &Endpoints, warnings: &mut Vec<String>) {
+    use crate::engine::controllers::endpoints::{ENDPOINTS_MANAGED_BY, ENDPOINTS_MANAGED_BY_LABEL};
+    if labelled(&endpoints.metadata, ENDPOINTS_MANAGED_BY_LABEL, ENDPOINTS_MANAGED_BY) {
+        return;
+    }
+    for (i, subset) in endpoints.subsets.iter().flatten().enumerate() {
+        for (j, address) in subset.addresses.iter().flatten().enumerate() {
+            warnings.extend(ip_warning(&format!("subsets[{i}].addresses[{j}].ip"), &address.ip));
+        }
+        for (j, address) in subset.not_ready_addresses.iter().flatten().enumerate() {
+            warnings.extend(ip_warning(&format!("subsets[{i}].notReadyAddresses[{j}].ip"), &address.ip));
+        }
+    }
+}
+
+/// `warnOnDeprecatedAddressType` (on create; its path names a `spec` the
+/// kind does not have, as 1.33's does) and `warnOnBadIPs`, which trusts
+/// the two EndpointSlice controllers' own slices.
+fn endpoint_slice(slice: &EndpointSlice, created: bool, warnings: &mut Vec<String>) {
+    use crate::engine::controllers::endpoints::{MANAGED_BY, MANAGED_BY_LABEL};
+    use crate::engine::controllers::endpointslice_mirroring::MIRRORING_MANAGED_BY;
+    if created && slice.address_type == "FQDN" {
+        warnings.push("spec.addressType: FQDN endpoints are deprecated".to_string());
+    }
+    if labelled(&slice.metadata, MANAGED_BY_LABEL, MANAGED_BY) || labelled(&slice.metadata, MANAGED_BY_LABEL, MIRRORING_MANAGED_BY) {
+        return;
+    }
+    // A hostname of an FQDN slice is no IP: `GetWarningsForIP` passes it by.
+    for (i, endpoint) in slice.endpoints.iter().enumerate() {
+        for (j, address) in endpoint.addresses.iter().enumerate() {
+            warnings.extend(ip_warning(&format!("endpoints[{i}].addresses[{j}]"), address));
+        }
+    }
+}
+
+const INGRESS_CLASS_ANNOTATION: &str = "kubernetes.io/ingress.class";
+
+/// The Ingress strategy's `WarningsOnCreate` (its `WarningsOnUpdate` has none).
+fn ingress_class_annotation(ingress: &Ingress, warnings: &mut Vec<String>) {
+    let annotated = ingress.metadata.annotations.as_ref().is_some_and(|a| a.contains_key(INGRESS_CLASS_ANNOTATION));
+    if annotated && ingress.spec.as_ref().is_none_or(|s| s.ingress_class_name.is_none()) {
+        warnings.push(format!("annotation {INGRESS_CLASS_ANNOTATION:?} is deprecated, please use 'spec.ingressClassName' instead"));
+    }
+}
+
+/// The node strategy's warnings: the unused `spec.externalID`, then the
+/// pod CIDRs in non-standard forms. Its `spec.configSource` warning never
+/// shows: the strategy drops that field on create, and so on every later
+/// update.
+fn node_warnings(node: &Node, warnings: &mut Vec<String>) {
+    let Some(spec) = &node.spec else { return };
+    if spec.external_id.as_deref().is_some_and(|id| !id.is_empty()) {
+        warnings.push("spec.externalID: this field is deprecated, and is unused by Kubernetes".to_string());
+    }
+    // The internal type has only `podCIDRs`: a lone `podCIDR` converts into
+    // its first entry.
+    let lone = spec.pod_cidr.iter().filter(|c| !c.is_empty()).cloned().collect::<Vec<_>>();
+    let cidrs = spec.pod_cidrs.as_deref().filter(|c| !c.is_empty()).unwrap_or(&lone);
+    for (i, cidr) in cidrs.iter().enumerate() {
+        warnings.extend(cidr_warnings(&format!("spec.podCIDRs[{i}]"), cidr));
+    }
+}
+
+const ENFORCE_MOUNTABLE_SECRETS: &str = "kubernetes.io/enforce-mountable-secrets";
+
+/// `warnIfHasEnforceMountableSecretsAnnotation`: the annotation, whatever
+/// its value, when this request is the one that sets it.
+fn mountable_secrets_annotation(account: &k8s_openapi::api::core::v1::ServiceAccount, old: Option<&Object>, warnings: &mut Vec<String>) {
+    let annotated = |meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| meta.annotations.as_ref().is_some_and(|a| a.contains_key(ENFORCE_MOUNTABLE_SECRETS));
+    if annotated(&account.metadata) && !old.is_some_and(|old| annotated(old.meta())) {
+        warnings.push(format!("metadata.annotations[{ENFORCE_MOUNTABLE_SECRETS}]: deprecated in v1.32+; prefer separate namespaces to isolate access to mounted secrets"));
     }
 }
 

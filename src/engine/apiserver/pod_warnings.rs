@@ -7,8 +7,9 @@
 //!   duplicate host aliases, pull secrets and env vars, fractional byte
 //!   quantities, seccomp and AppArmor annotations without their fields,
 //!   hostIP without hostPort and duplicate or overlapping ports, a negative
-//!   grace period, and affinity terms with a null label selector, in that
-//!   order, each named by its field path (a template's under its own path);
+//!   grace period, affinity terms with a null label selector, and DNS
+//!   nameservers and host alias IPs in non-standard forms, in that order,
+//!   each named by its field path (a template's under its own path);
 //! - the pod strategy's `WarningsOnCreate` (a name that is no DNS label)
 //!   and `applyAppArmorVersionSkew` (an AppArmor annotation a container's
 //!   field does not already say).
@@ -434,6 +435,14 @@ pub fn for_spec(prefix: &str, meta: Option<&ObjectMeta>, spec: &PodSpec) -> Vec<
             pod_affinity_terms(a.required_during_scheduling_ignored_during_execution.as_ref(), &format!("{path}.requiredDuringSchedulingIgnoredDuringExecution"), &mut warnings);
             weighted_pod_affinity_terms(a.preferred_during_scheduling_ignored_during_execution.as_ref(), &format!("{path}.preferredDuringSchedulingIgnoredDuringExecution"), &mut warnings);
         }
+    }
+
+    // IP addresses in non-standard forms, last (KEP-4858's warnings, new in 1.33)
+    for (i, nameserver) in spec.dns_config.iter().flat_map(|c| c.nameservers.iter().flatten()).enumerate() {
+        warnings.extend(super::object_warnings::ip_warning(&format!("{spec_path}.dnsConfig.nameservers[{i}]"), nameserver));
+    }
+    for (i, alias) in spec.host_aliases.iter().flatten().enumerate() {
+        warnings.extend(super::object_warnings::ip_warning(&format!("{spec_path}.hostAliases[{i}].ip"), &alias.ip));
     }
     warnings
 }

@@ -66,6 +66,7 @@ fn root(kind: &str) -> Option<&'static str> {
         "PodDisruptionBudget" => "PodDisruptionBudget",
         "RoleBinding" => "RoleBinding",
         "ClusterRoleBinding" => "ClusterRoleBinding",
+        "TokenRequest" => "TokenRequest",
         _ => return None,
     })
 }
@@ -88,6 +89,12 @@ fn fields(ty: &str) -> &'static [Field] {
             o("kind", Str), o("apiVersion", Str), a("metadata", Struct("ObjectMeta")), a("spec", Struct("PersistentVolumeClaimSpec")),
             a("status", Struct("PersistentVolumeClaimStatus")),
         ] },
+        "TokenRequest" => const { &[o("kind", Str), o("apiVersion", Str), a("metadata", Struct("ObjectMeta")), a("spec", Struct("TokenRequestSpec")), a("status", Struct("TokenRequestStatus"))] },
+        // No `omitempty` on the spec's fields: an unset pointer is `null`
+        // (the caller writes the reference's `null`, which `a` would fill as `{}`).
+        "TokenRequestSpec" => const { &[a("audiences", Null), a("expirationSeconds", Null), o("boundObjectRef", Struct("BoundObjectReference"))] },
+        "BoundObjectReference" => const { &[o("kind", Str), o("apiVersion", Str), o("name", Str), o("uid", Str)] },
+        "TokenRequestStatus" => const { &[a("token", Str), a("expirationTimestamp", Null)] },
         "ObjectMeta" => const { &[
             o("name", Str), o("generateName", Str), o("namespace", Str), o("selfLink", Str), o("uid", Str), o("resourceVersion", Str),
             o("generation", Int), a("creationTimestamp", Null), o("deletionTimestamp", Null), o("deletionGracePeriodSeconds", Null), o("labels", Null),

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use super::apply::{print_one, write_output_format};
 use super::create::one_name;
 use crate::engine::api::Reason;
+use crate::engine::kubectl::printers::{self, OutputFormat};
 use crate::engine::kubectl::{Error, Result, Session};
 
 /// `boundObjectKinds`: the kinds a token may be bound to, with their API versions.
@@ -78,7 +79,16 @@ pub fn run(s: &mut Session) -> Result {
     };
     let token = response.status.as_ref().map(|st| st.token.clone()).unwrap_or_default();
     if let Some(format) = format {
-        return print_one(s, &format, &format!("tokenrequest.authentication.k8s.io/{name}"), &as_go_json(&response));
+        let value = as_go_json(&response);
+        // kubectl prints the typed TokenRequest it decoded: `-o json` is
+        // Go's `json.MarshalIndent` of the struct, its fields in declaration
+        // order; `-o yaml` goes through a map, so its keys are sorted.
+        if matches!(format, OutputFormat::Json) {
+            s.out.push_str(&printers::go_types::to_json("TokenRequest", &value));
+            s.out.push('\n');
+            return Ok(());
+        }
+        return print_one(s, &format, &format!("tokenrequest.authentication.k8s.io/{name}"), &value);
     }
     s.out.push_str(&token);
     if s.terminal {
