@@ -11,6 +11,7 @@ pub mod interactive;
 pub mod manifest;
 pub mod targets;
 pub mod printers;
+pub mod unified_diff;
 
 pub(crate) mod verbs;
 
