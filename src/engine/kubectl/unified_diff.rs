@@ -263,7 +263,9 @@ fn discard_confusing_lines(eq: &[usize], other: &[usize], changed: &mut [bool]) 
                     } else {
                         consec += 1;
                         if consec == minimum {
-                            k -= consec;
+                            // Back to the subrun's start, to cancel it all
+                            // (a run begins with a sure discard, so k >= consec).
+                            k = k.saturating_sub(consec);
                         } else if minimum < consec {
                             discards[i + k] = NONE;
                         }
