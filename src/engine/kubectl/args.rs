@@ -113,6 +113,14 @@ pub static COMMANDS: &[Command] = &[
         subcommands: &["view-last-applied", "set-last-applied", "edit-last-applied"],
     },
     Command {
+        path: "diff",
+        flags: &[
+            FILENAME, RECURSIVE, SELECTOR, b("server-side", None), b("force-conflicts", None), v("field-manager", None),
+            b("prune", None), v("prune-allowlist", None), b("show-managed-fields", None), v("concurrency", None), v("kustomize", Some('k')),
+        ],
+        subcommands: &[],
+    },
+    Command {
         path: "create",
         flags: &[
             FILENAME, RECURSIVE, DRY_RUN, OUTPUT, b("save-config", None), v("kustomize", Some('k')), o("validate", "strict"), v("field-manager", None),
@@ -596,6 +604,15 @@ fn split_at(text: &str, at: usize) -> (&str, &str) {
     (text.get(..at).unwrap_or(text), text.get(at..).unwrap_or(""))
 }
 
+/// The line after a flag error: cobra's, or a command's own flag error
+/// function's (`kubectl diff` words it as a usage error).
+fn usage_hint(path: &str) -> String {
+    match path {
+        "diff" => crate::engine::kubectl::verbs::diff::USAGE_HINT.to_string(),
+        _ => format!("See 'kubectl {path} --help' for usage."),
+    }
+}
+
 fn find_command(path: &str) -> Option<&'static Command> {
     COMMANDS.iter().find(|c| c.path == path)
 }
@@ -623,7 +640,6 @@ fn canonical_subcommand(word: &str) -> &str {
 /// does not have.
 fn not_simulated(word: &str) -> Option<&'static str> {
     Some(match word {
-        "diff" => "use kubectl apply --dry-run=server -o yaml to see what the server would store",
         "proxy" => "the API server is not served on a local port",
         "completion" => "there is no shell here to complete commands in",
         "plugin" => "there are no plugins to list",
@@ -768,7 +784,7 @@ pub fn parse(words: &[String]) -> Result<Args, String> {
                 None => (body, None),
             };
             let Some(flag) = table.iter().find(|f| f.long == name) else {
-                return Err(format!("error: unknown flag: --{name}\nSee 'kubectl {} --help' for usage.", command.path));
+                return Err(format!("error: unknown flag: --{name}\n{}", usage_hint(command.path)));
             };
             let value = match (flag.kind, inline) {
                 (_, Some(v)) => v,
@@ -776,7 +792,7 @@ pub fn parse(words: &[String]) -> Result<Args, String> {
                 (FlagKind::OptionalValue(d), None) => d.to_string(),
                 (FlagKind::Value, None) => match it.next() {
                     Some(v) => v,
-                    None => return Err(format!("error: flag needs an argument: --{name}\nSee 'kubectl {} --help' for usage.", command.path)),
+                    None => return Err(format!("error: flag needs an argument: --{name}\n{}", usage_hint(command.path))),
                 },
             };
             args.set(flag.long, value);
@@ -786,7 +802,7 @@ pub fn parse(words: &[String]) -> Result<Args, String> {
             while k < chars.len() {
                 let c = chars[k];
                 let Some(flag) = table.iter().find(|f| f.short == Some(c)) else {
-                    return Err(format!("error: unknown shorthand flag: '{c}' in -{body}\nSee 'kubectl {} --help' for usage.", command.path));
+                    return Err(format!("error: unknown shorthand flag: '{c}' in -{body}\n{}", usage_hint(command.path)));
                 };
                 match flag.kind {
                     FlagKind::Bool | FlagKind::OptionalValue(_) => {
@@ -806,7 +822,7 @@ pub fn parse(words: &[String]) -> Result<Args, String> {
                         } else {
                             match it.next() {
                                 Some(v) => v,
-                                None => return Err(format!("error: flag needs an argument: '{c}' in -{c}\nSee 'kubectl {} --help' for usage.", command.path)),
+                                None => return Err(format!("error: flag needs an argument: '{c}' in -{c}\n{}", usage_hint(command.path))),
                             }
                         };
                         args.set(flag.long, value);

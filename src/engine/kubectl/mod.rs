@@ -12,6 +12,7 @@ pub mod kustomize;
 pub mod manifest;
 pub mod targets;
 pub mod printers;
+pub mod unified_diff;
 
 pub(crate) mod verbs;
 
@@ -466,7 +467,11 @@ fn run_session(cluster: &mut Cluster, mut words: Vec<String>, stdin: Option<&str
     cluster.sim.api.install_custom_resources();
     let args = match args::parse(&words) {
         Ok(a) => a,
-        Err(e) => return Output { stdout: String::new(), stderr: ensure_newline(e), exit_code: 1, ..Default::default() },
+        Err(e) => {
+            // kubectl diff's flag errors exit 2: its 1 means differences found.
+            let exit_code = if e.ends_with(verbs::diff::USAGE_HINT) { verbs::diff::ERROR_EXIT } else { 1 };
+            return Output { stdout: String::new(), stderr: ensure_newline(e), exit_code, ..Default::default() };
+        }
     };
     // Warnings no command took (a read) are not this command's.
     cluster.sim.api.take_client_warnings();
@@ -519,7 +524,8 @@ fn run_session(cluster: &mut Cluster, mut words: Vec<String>, stdin: Option<&str
     match result {
         Ok(()) => {}
         Err(e) => {
-            output.exit_code = 1;
+            // kubectl diff exits 1 for differences found, above for errors.
+            output.exit_code = if session.args.command == "diff" { verbs::diff::ERROR_EXIT } else { 1 };
             let text = match e {
                 Error::Api(api) => format_api_error(&api, &session.cluster.sim.api.host),
                 Error::Usage(msg) => format!("error: {msg}\nSee 'kubectl {} --help' for usage.", session.args.verb_path()),

@@ -1601,6 +1601,12 @@ fn wall(t: VirtualTime) -> k8s_openapi::jiff::Zoned {
     Timestamp::from_millisecond(ms as i64).unwrap_or(Timestamp::UNIX_EPOCH).to_zoned(TimeZone::UTC)
 }
 
+/// A file's modification time as GNU diff's `---`/`+++` lines print it:
+/// `2026-01-01 00:01:00.000000000 +0000`.
+pub fn diff_file_time(t: VirtualTime) -> String {
+    format!("{}.{:03}000000 +0000", wall(t).strftime("%Y-%m-%d %H:%M:%S"), t.as_millis() % 1000)
+}
+
 /// What busybox/coreutils `date` prints: `Thu Jan  1 00:00:05 UTC 2026`.
 pub fn date_output(t: VirtualTime) -> String {
     wall(t).strftime("%a %b %e %H:%M:%S UTC %Y").to_string()

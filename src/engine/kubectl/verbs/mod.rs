@@ -12,6 +12,7 @@ mod create_ingress;
 mod create_token;
 mod create_rbac;
 mod delete;
+pub(crate) mod diff;
 mod describe;
 mod exec;
 mod expose;
@@ -53,6 +54,7 @@ pub fn dispatch(s: &mut Session) -> Result {
         "events" => get::events(s),
         "version" | "cluster-info" | "api-resources" | "api-versions" | "config" | "explain" => info::run(s),
         "apply" => apply::run(s),
+        "diff" => diff::run(s),
         "create" => create::run(s),
         "replace" => apply::replace(s),
         "run" => run::run(s),
@@ -126,7 +128,7 @@ fn unsimulated_flag(s: &Session) -> Option<String> {
     } else if verb == "kustomize" && given("output") {
         "kustomize -o is not part of this simulation: redirect its output instead (kubectl kustomize DIR > FILE)".to_string()
     } else if (given("prune") && s.args.flag("prune")) || given("prune-allowlist") {
-        "apply --prune is not part of this simulation; delete what you took out of your files with kubectl delete".to_string()
+        format!("{verb} --prune is not part of this simulation; delete what you took out of your files with kubectl delete")
     } else if given("interactive") && s.args.flag("interactive") && verb == "delete" {
         "delete --interactive is not part of this simulation (it asks before deleting); run the delete without it".to_string()
     } else if s.args.flag("output-watch-events") && (s.args.flag("watch") || s.args.flag("watch-only")) {
