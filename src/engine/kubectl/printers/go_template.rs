@@ -1176,69 +1176,15 @@ fn unquote(token: &str) -> std::result::Result<String, ()> {
     if let Some(raw) = token.strip_prefix('`').and_then(|t| t.strip_suffix('`')) {
         return Ok(raw.replace('\r', ""));
     }
-    let inner = token.strip_prefix('"').and_then(|t| t.strip_suffix('"')).ok_or(())?;
-    let mut out = String::new();
-    let mut chars = inner.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        let Some(e) = chars.next() else { return Err(()) };
-        match e {
-            'a' => out.push('\u{7}'),
-            'b' => out.push('\u{8}'),
-            'f' => out.push('\u{c}'),
-            'n' => out.push('\n'),
-            'r' => out.push('\r'),
-            't' => out.push('\t'),
-            'v' => out.push('\u{b}'),
-            '\\' => out.push('\\'),
-            '"' => out.push('"'),
-            'x' | 'u' | 'U' => {
-                let count = match e {
-                    'x' => 2,
-                    'u' => 4,
-                    _ => 8,
-                };
-                let hex: String = (0..count).filter_map(|_| chars.next()).collect();
-                if hex.len() != count {
-                    return Err(());
-                }
-                let code = u32::from_str_radix(&hex, 16).map_err(|_| ())?;
-                if e == 'x' {
-                    // A byte; text/template's strings are UTF-8 here.
-                    out.push(char::from_u32(code).ok_or(())?);
-                } else {
-                    out.push(char::from_u32(code).ok_or(())?);
-                }
-            }
-            '0'..='7' => {
-                let mut code = e.to_digit(8).ok_or(())?;
-                for _ in 0..2 {
-                    let d = chars.next().and_then(|c| c.to_digit(8)).ok_or(())?;
-                    code = code * 8 + d;
-                }
-                if code > 255 {
-                    return Err(());
-                }
-                out.push(char::from_u32(code).ok_or(())?);
-            }
-            _ => return Err(()),
-        }
+    if !token.starts_with('"') {
+        return Err(());
     }
-    Ok(out)
+    super::jsonpath::unquote_extend(token).ok_or(())
 }
 
+/// Go's `strconv.UnquoteChar` of a character constant (`'a'`, `'\n'`).
 fn unquote_char(token: &str) -> Option<char> {
-    let inner = token.strip_prefix('\'')?.strip_suffix('\'')?;
-    if inner == "\"" {
-        return Some('"');
-    }
-    if inner == "\\'" {
-        return Some('\'');
-    }
-    let text = unquote(&format!("\"{inner}\"")).ok()?;
+    let text = super::jsonpath::unquote_extend(token)?;
     let mut chars = text.chars();
     let c = chars.next()?;
     chars.next().is_none().then_some(c)

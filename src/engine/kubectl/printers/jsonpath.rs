@@ -485,7 +485,7 @@ fn parse_go_float(text: &str) -> Option<f64> {
 }
 
 /// client-go's `UnquoteExtend`: `strconv.Unquote` that also takes single quotes.
-fn unquote_extend(s: &str) -> Option<String> {
+pub(super) fn unquote_extend(s: &str) -> Option<String> {
     let quote = s.chars().next()?;
     if s.len() < 2 || !s.ends_with(quote) || (quote != '"' && quote != '\'') {
         return None;
