@@ -9,9 +9,10 @@
 //! output, `<no value>`, `map[…]` printing and the errors (with their
 //! `output:LINE:COL` and the node they name) are Go's.
 //!
-//! Bounds for the page's stack and time, which Go does not have: 100
-//! nested parentheses or control structures, 100 nested `template` calls,
-//! 1,000,000 range iterations and 16 MiB of output.
+//! Bounds for the page's stack and time, which Go does not have: 40
+//! nested parentheses or control structures in a template, 64 bodies,
+//! template calls and parentheses being evaluated at once, 1,000,000
+//! range iterations and 16 MiB of output.
 
 use std::collections::BTreeMap;
 
@@ -19,8 +20,11 @@ use serde_json::{Map, Value};
 
 use super::jsonpath::go_quote;
 
-const MAX_NESTING: usize = 100;
-const MAX_TEMPLATE_DEPTH: usize = 100;
+/// Nested parentheses and control structures in one template body.
+const MAX_NESTING: usize = 40;
+/// Bodies and parenthesized pipelines being evaluated at once, template
+/// calls included: what fits a 1 MiB stack in a debug build.
+const MAX_EXEC_DEPTH: usize = 64;
 const MAX_ITERATIONS: u64 = 1_000_000;
 const MAX_OUTPUT: usize = 16 << 20;
 /// The name cli-runtime gives its template.
@@ -1463,10 +1467,26 @@ impl<'t> State<'t> {
     }
 
     fn walk_list(&mut self, dot: &Val, list: &[Node]) -> Exec<()> {
-        for node in list {
-            self.walk(dot, node)?;
+        self.enter()?;
+        let result = list.iter().try_for_each(|node| self.walk(dot, node));
+        self.depth -= 1;
+        result
+    }
+
+    /// One level deeper into bodies, template calls and parentheses.
+    fn enter(&mut self) -> Exec<()> {
+        if self.depth >= MAX_EXEC_DEPTH {
+            return self.error(format!("exceeded maximum template depth ({MAX_EXEC_DEPTH})"));
         }
+        self.depth += 1;
         Ok(())
+    }
+
+    fn eval_parenthesized(&mut self, dot: &Val, pipe: &Pipe) -> Exec<Val> {
+        self.enter()?;
+        let result = self.eval_pipeline(dot, pipe);
+        self.depth -= 1;
+        result
     }
 
     fn walk(&mut self, dot: &Val, node: &Node) -> Exec<()> {
@@ -1495,17 +1515,12 @@ impl<'t> State<'t> {
                 let Some(body) = self.template.defined.get(name) else {
                     return self.error(format!("template {} not defined", go_quote(name)));
                 };
-                if self.depth >= MAX_TEMPLATE_DEPTH {
-                    return self.error(format!("exceeded maximum template depth ({MAX_TEMPLATE_DEPTH})"));
-                }
                 let new_dot = match pipe {
                     Some(p) => self.eval_pipeline(dot, p)?,
                     None => Val::Invalid,
                 };
                 let saved = std::mem::replace(&mut self.vars, vec![("$".to_string(), new_dot.clone())]);
-                self.depth += 1;
                 let result = self.walk_list(&new_dot, body);
-                self.depth -= 1;
                 self.vars = saved;
                 result
             }
@@ -1667,7 +1682,7 @@ impl<'t> State<'t> {
             }
             Arg::Pipe(p) => {
                 self.not_a_function(&cmd.args, &fin)?;
-                return self.eval_pipeline(dot, p);
+                return self.eval_parenthesized(dot, p);
             }
             Arg::Variable { pos, idents } => {
                 self.at(*pos, first.show());
@@ -1739,7 +1754,7 @@ impl<'t> State<'t> {
                 let value = self.var_value(name)?;
                 self.eval_field_chain(dot, value, fields, std::slice::from_ref(arg), &None)
             }
-            Arg::Pipe(p) => self.eval_pipeline(dot, p),
+            Arg::Pipe(p) => self.eval_parenthesized(dot, p),
             Arg::Identifier { name, .. } => self.eval_function(dot, name, std::slice::from_ref(arg), None),
             Arg::Chain { node, fields, .. } => {
                 let receiver = self.eval_arg(dot, node)?;

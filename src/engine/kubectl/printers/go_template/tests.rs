@@ -53,7 +53,7 @@ fn hostile_templates_end_with_an_error_not_a_crash() {
     assert!(Template::parse(&deep_ifs).unwrap_err().contains("max expression depth exceeded"));
     let recursive = Template::parse(r#"{{define "r"}}{{template "r" .}}{{end}}{{template "r" .}}"#).unwrap();
     let mut out = String::new();
-    assert!(recursive.execute(&object(), false, &mut out).unwrap_err().contains("exceeded maximum template depth (100)"));
+    assert!(recursive.execute(&object(), false, &mut out).unwrap_err().contains("exceeded maximum template depth (64)"));
     let long = Template::parse("{{range 100000000}}x{{end}}").unwrap();
     assert!(long.execute(&object(), false, &mut String::new()).unwrap_err().contains("1000000"));
     let wide = Template::parse("{{range 1000000}}{{printf \"%100000d\" 1}}{{end}}").unwrap();
@@ -183,3 +183,24 @@ const FAILURES: &[(&str, &str, &str)] = &[
     (r#"{{range $i, $v := 3}}{{end}}"#, r#""#, r#"error: error executing template "{{range $i, $v := 3}}{{end}}": template: output:1:18: executing "output" at <3>: can't use 3 to iterate over more than one variable"#),
     (r#"{{range "abc"}}{{end}}"#, r#""#, r#"error: error executing template "{{range \"abc\"}}{{end}}": template: output:1:8: executing "output" at <"abc">: range can't iterate over abc"#),
 ];
+
+#[test]
+fn the_deepest_template_allowed_runs_on_the_pages_stack() {
+    let ifs = format!("{}x{}", "{{if 1}}".repeat(MAX_NESTING - 1), "{{end}}".repeat(MAX_NESTING - 1));
+    let parens = format!("{{{{len {}\"ab\"{}}}}}", "(print ".repeat(MAX_NESTING - 1), ")".repeat(MAX_NESTING - 1));
+    let mixed = format!("{}{{{{.metadata.name}}}}{}", "{{range $i, $e := .extra.j}}{{with $}}".repeat((MAX_NESTING - 1) / 2), "{{break}}{{end}}{{end}}".repeat((MAX_NESTING - 1) / 2));
+    // A template that calls itself, each call as deep as a body may be.
+    let body = format!("{}{{{{template \"r\" .}}}}{}", "{{if (print (print 1))}}".repeat(MAX_NESTING - 3), "{{end}}".repeat(MAX_NESTING - 3));
+    let recursive = format!("{{{{define \"r\"}}}}{body}{{{{end}}}}{{{{template \"r\" .}}}}");
+    let run = move || {
+        for text in [&ifs, &parens, &mixed] {
+            let t = Template::parse(text).unwrap();
+            let mut out = String::new();
+            t.execute(&object(), false, &mut out).unwrap();
+            assert!(!out.is_empty());
+        }
+        let t = Template::parse(&recursive).unwrap();
+        assert!(t.execute(&object(), false, &mut String::new()).unwrap_err().contains("exceeded maximum template depth (64)"));
+    };
+    std::thread::Builder::new().stack_size(1 << 20).spawn(run).unwrap().join().unwrap();
+}
