@@ -193,8 +193,26 @@ fn list_rules(s: &mut Session, namespace: &str) -> Result {
 const WHOAMI_FORMATS: &str = "go-template,go-template-file,json,jsonpath,jsonpath-as-json,jsonpath-file,name,template,templatefile,yaml";
 
 fn whoami(s: &mut Session) -> Result {
-    let format = s.args.value("output").unwrap_or_default().to_string();
+    let mut format = s.args.value("output").unwrap_or_default().to_string();
+    // Go templates and the template files, `--template` with them, as
+    // every printer reads them.
+    let template_given = s.args.value("template").is_some_and(|t| !t.is_empty());
+    let go_formats = ["go-template", "template", "go-template-file", "templatefile", "jsonpath-file"];
+    let go_template = if (template_given && !matches!(format.as_str(), "yaml" | "json" | "name")) || go_formats.iter().any(|f| format == *f || format.starts_with(&format!("{f}="))) {
+        match crate::engine::kubectl::printers::session_output_format(s) {
+            Ok(crate::engine::kubectl::printers::OutputFormat::GoTemplate(t)) => Some(t),
+            Ok(crate::engine::kubectl::printers::OutputFormat::JsonPath(expr)) => {
+                format = format!("jsonpath={expr}");
+                None
+            }
+            Err(e) if !e.starts_with("error: unable to match") => return Err(Error::Message(e)),
+            _ => None,
+        }
+    } else {
+        None
+    };
     let jsonpath_template = match format.as_str() {
+        _ if go_template.is_some() => None,
         "" | "yaml" | "json" | "name" => None,
         other => match other.strip_prefix("jsonpath=") {
             Some(expr) => Some(jsonpath::Template::parse(&jsonpath::relaxed(expr)).map_err(|e| Error::Message(format!("error: {e}")))?),
@@ -231,6 +249,15 @@ fn whoami(s: &mut Session) -> Result {
         "status": {"userInfo": Value::Object(info)},
     });
     let text = match format.as_str() {
+        _ if go_template.is_some() => {
+            let Some(t) = &go_template else { return Ok(()) };
+            let (text, error) = crate::engine::kubectl::printers::render_go_template(t, &review, crate::engine::kubectl::printers::allow_missing_template_keys(s), &json_printer::to_json_compact(&review));
+            s.say(false, &text);
+            return match error {
+                Some(e) => Err(Error::Message(e)),
+                None => Ok(()),
+            };
+        }
         "" => {
             let mut table = String::from("ATTRIBUTE\tVALUE\n");
             table.push_str(&format!("Username\t{}\n", user.name));

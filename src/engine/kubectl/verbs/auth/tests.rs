@@ -45,6 +45,11 @@ fn kubectl_is_kubeadms_admin_and_may_do_everything() {
             ("kubectl auth can-i get pods --no-headers", "error: --no-headers cannot be set without --list specified\n", 1),
             ("kubectl auth whoami -o wide", "error: unable to match a printer suitable for the output format \"wide\", allowed formats are: go-template,go-template-file,json,jsonpath,jsonpath-as-json,jsonpath-file,name,template,templatefile,yaml\n", 1),
             ("kubectl auth whoami -o jsonpath={.status.userInfo.username}", "kubernetes-admin", 0),
+            // Go templates, as every printer takes them (kubectl 1.33.1 builds the printer before the request).
+            ("kubectl auth whoami -o go-template={{.status.userInfo.username}}", "kubernetes-admin", 0),
+            ("kubectl auth whoami --template={{.kind}}", "SelfSubjectReview", 0),
+            ("kubectl auth whoami -o jsonpath --template={.kind}", "SelfSubjectReview", 0),
+            ("kubectl auth whoami -o go-template", "error: template format specified but no template given\n", 1),
         ],
     );
 }
