@@ -335,16 +335,16 @@ impl<'a> Lexer<'a> {
                 self.emit(Item::Pipe);
                 true
             }
-            '"' => self.quote(),
+            '"' => self.quoted('"', Item::String, "unterminated quoted string"),
             '`' => self.raw_quote(),
-            '$' => self.variable(),
-            '\'' => self.char_constant(),
+            '$' => self.field_or_variable(Item::Variable),
+            '\'' => self.quoted('\'', Item::CharConstant, "unterminated character constant"),
             '.' => {
                 if self.pos < self.input.len() && self.peek().is_some_and(|d| d.is_ascii_digit()) {
                     self.backup('.');
                     return self.number();
                 }
-                self.field()
+                self.field_or_variable(Item::Field)
             }
             '+' | '-' | '0'..='9' => {
                 self.backup(c);
@@ -407,13 +407,21 @@ impl<'a> Lexer<'a> {
         (rest.starts_with("-}}"), rest.starts_with("-}}"))
     }
 
-    fn identifier(&mut self) -> bool {
+    /// A run of letters and digits, which must end at a terminator.
+    fn word(&mut self) -> bool {
         while self.peek().is_some_and(is_alphanumeric) {
             self.next();
         }
         if !self.at_terminator() {
             let c = self.peek().unwrap_or(' ');
             self.error(format!("bad character {}", go_rune(c)));
+            return false;
+        }
+        true
+    }
+
+    fn identifier(&mut self) -> bool {
+        if !self.word() {
             return false;
         }
         let word = self.input.get(self.start..self.pos).unwrap_or("");
@@ -426,38 +434,17 @@ impl<'a> Lexer<'a> {
         true
     }
 
-    /// `.name`, after its dot; a lone `.` is the dot.
-    fn field(&mut self) -> bool {
+    /// `lexFieldOrVariable`: `.name` or `$name` after its first character;
+    /// a lone `.` is the dot and a lone `$` the root variable.
+    fn field_or_variable(&mut self, typ: Item) -> bool {
         if self.at_terminator() {
-            self.emit(Item::Dot);
+            self.emit(if typ == Item::Field { Item::Dot } else { Item::Variable });
             return true;
         }
-        while self.peek().is_some_and(is_alphanumeric) {
-            self.next();
-        }
-        if !self.at_terminator() {
-            let c = self.peek().unwrap_or(' ');
-            self.error(format!("bad character {}", go_rune(c)));
+        if !self.word() {
             return false;
         }
-        self.emit(Item::Field);
-        true
-    }
-
-    fn variable(&mut self) -> bool {
-        if self.at_terminator() {
-            self.emit(Item::Variable);
-            return true;
-        }
-        while self.peek().is_some_and(is_alphanumeric) {
-            self.next();
-        }
-        if !self.at_terminator() {
-            let c = self.peek().unwrap_or(' ');
-            self.error(format!("bad character {}", go_rune(c)));
-            return false;
-        }
-        self.emit(Item::Variable);
+        self.emit(typ);
         true
     }
 
@@ -470,25 +457,21 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    fn char_constant(&mut self) -> bool {
+    /// `lexQuote` and `lexChar`: up to the closing quote, an escape taking
+    /// the next character; a line end or the end of input leaves it open.
+    fn quoted(&mut self, close: char, item: Item, unterminated: &str) -> bool {
         loop {
             match self.next() {
-                Some('\\') => {
-                    if self.next().is_some_and(|c| c != '\n') {
-                        continue;
-                    }
-                    self.error("unterminated character constant".to_string());
+                Some('\\') if self.next().is_some_and(|c| c != '\n') => {}
+                Some('\\') | None | Some('\n') => {
+                    self.error(unterminated.to_string());
                     return false;
                 }
-                None | Some('\n') => {
-                    self.error("unterminated character constant".to_string());
-                    return false;
-                }
-                Some('\'') => break,
+                Some(c) if c == close => break,
                 Some(_) => {}
             }
         }
-        self.emit(Item::CharConstant);
+        self.emit(item);
         true
     }
 
@@ -542,28 +525,6 @@ impl<'a> Lexer<'a> {
             accept_run(self, "0123456789_");
         }
         !self.peek().is_some_and(is_alphanumeric)
-    }
-
-    fn quote(&mut self) -> bool {
-        loop {
-            match self.next() {
-                Some('\\') => {
-                    if self.next().is_some_and(|c| c != '\n') {
-                        continue;
-                    }
-                    self.error("unterminated quoted string".to_string());
-                    return false;
-                }
-                None | Some('\n') => {
-                    self.error("unterminated quoted string".to_string());
-                    return false;
-                }
-                Some('"') => break,
-                Some(_) => {}
-            }
-        }
-        self.emit(Item::String);
-        true
     }
 
     fn raw_quote(&mut self) -> bool {
