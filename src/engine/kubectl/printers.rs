@@ -227,10 +227,7 @@ pub fn render_structured(objects: &[Rc<Object>], format: &OutputFormat, single: 
 /// the printer part-way (a custom column or a Go template that fails
 /// writes what came before it).
 pub fn render_structured_partly(objects: &[Rc<Object>], format: &OutputFormat, single: bool, allow_missing_keys: bool) -> (String, Option<String>) {
-    let value = || match (single, objects.first()) {
-        (true, Some(o)) if objects.len() == 1 => o.to_json(),
-        _ => list_json(objects),
-    };
+    let value = || structured_value(objects, single);
     match format {
         OutputFormat::GoTemplate(t) => {
             let v = value();
@@ -247,11 +244,16 @@ pub fn render_structured_partly(objects: &[Rc<Object>], format: &OutputFormat, s
     }
 }
 
-fn render_whole(objects: &[Rc<Object>], format: &OutputFormat, single: bool, allow_missing_keys: bool) -> std::result::Result<String, String> {
-    let value = || match (single, objects.first()) {
+/// The one object a command named, or a `List` of them.
+fn structured_value(objects: &[Rc<Object>], single: bool) -> Value {
+    match (single, objects.first()) {
         (true, Some(o)) if objects.len() == 1 => o.to_json(),
         _ => list_json(objects),
-    };
+    }
+}
+
+fn render_whole(objects: &[Rc<Object>], format: &OutputFormat, single: bool, allow_missing_keys: bool) -> std::result::Result<String, String> {
+    let value = || structured_value(objects, single);
     Ok(match format {
         OutputFormat::Name => objects.iter().map(|o| format!("{}\n", qualified_name(o))).collect(),
         OutputFormat::Json => format!("{}\n", json::to_json_indented(&value())),
