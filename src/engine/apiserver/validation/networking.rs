@@ -286,10 +286,26 @@ fn validate_ip_block(block: &k8s_openapi::api::networking::v1::IPBlock, at: &str
             errs.invalid_str(&field, text, VALID_CIDR);
             continue;
         };
-        if outer.v4 != inner.v4 || !outer.contains(inner.network) || outer.bits >= inner.bits {
+        if !ip_net_contains(&outer, &inner) || outer.bits >= inner.bits {
             errs.invalid_str(&field, text, "must be a strict subset of `cidr`");
         }
     }
+}
+
+/// Go's `IPNet.Contains(except.IP)` as `ValidateIPBlock` calls it: an
+/// IPv4-mapped IPv6 network or address is compared as IPv4 (`To4`), a
+/// 128-bit mask by its last 32 bits then, so `::ffff:10.1.0.0/112` is
+/// inside `10.0.0.0/8`; the prefix lengths are compared as written.
+fn ip_net_contains(outer: &super::service::Cidr, inner: &super::service::Cidr) -> bool {
+    const LOW_32: u128 = 0xffff_ffff;
+    let mapped = |c: &super::service::Cidr| !c.v4 && c.network >> 32 == 0xffff;
+    let (outer_v4, inner_v4) = (outer.v4 || mapped(outer), inner.v4 || mapped(inner));
+    if outer_v4 != inner_v4 {
+        return false;
+    }
+    let (network, mask) = if outer_v4 { (outer.network & LOW_32, outer.mask() & LOW_32) } else { (outer.network, outer.mask()) };
+    let address = if inner_v4 { inner.network & LOW_32 } else { inner.network };
+    network & mask == address & mask
 }
 
 /// `maxLenIngressClassController`.

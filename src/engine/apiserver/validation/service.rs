@@ -213,17 +213,13 @@ pub(super) struct Cidr {
 }
 
 impl Cidr {
-    fn mask(&self) -> u128 {
+    pub(super) fn mask(&self) -> u128 {
         let width = if self.v4 { 32 } else { 128 };
         let all = if self.v4 { u128::from(u32::MAX) } else { u128::MAX };
         match width - self.bits {
             128 => 0,
             host_bits => (u128::MAX << host_bits) & all,
         }
-    }
-
-    pub(super) fn contains(&self, address: u128) -> bool {
-        address & self.mask() == self.network
     }
 }
 
