@@ -30,6 +30,9 @@ pub enum OutputFormat {
     JsonPathAsJson(String),
     /// `custom-columns=HEADER:.path,…`
     CustomColumns(String),
+    /// `custom-columns-file=FILE`: its headers and their JSONPath
+    /// expressions (relaxed), read as the format was parsed.
+    CustomColumnsFile(Vec<(String, String)>),
     /// `go-template=…`, `template=…`, `go-template-file=…`, `templatefile=…`
     /// or `--template`: the template's text, parsed.
     GoTemplate(Rc<go_template::Template>),
@@ -100,6 +103,9 @@ pub fn session_output_format(s: &Session) -> std::result::Result<OutputFormat, S
     if matches!(lower.as_str(), "yaml" | "json" | "name") {
         return parse_output_format(Some(output));
     }
+    if output.starts_with("custom-columns") {
+        return custom_columns_format(s, output, template);
+    }
     const JSONPATH: [&str; 3] = ["jsonpath", "jsonpath-as-json", "jsonpath-file"];
     const GO: [&str; 4] = ["template", "go-template", "go-template-file", "templatefile"];
     let (format, value) = match template {
@@ -140,6 +146,53 @@ pub fn session_output_format(s: &Session) -> std::result::Result<OutputFormat, S
         }
         _ => go_template_format(&text),
     }
+}
+
+/// kubectl get's `CustomColumnsPrintFlags.ToPrinter`: `--template` is the
+/// columns of a bare `custom-columns` or the file of a bare
+/// `custom-columns-file`; a file is read as the format is parsed.
+fn custom_columns_format(s: &Session, output: &str, template: Option<&str>) -> std::result::Result<OutputFormat, String> {
+    let (format, value) = match template {
+        Some(t) => (output, t),
+        None => output.split_once('=').unwrap_or((output, "")),
+    };
+    if !matches!(format, "custom-columns" | "custom-columns-file") {
+        return Err(format!("error: unable to match a printer suitable for the output format {}, allowed formats are: {ALLOWED_FORMATS}", jsonpath::go_quote(output)));
+    }
+    if value.is_empty() {
+        return Err("error: custom-columns format specified but no custom columns given".to_string());
+    }
+    if format == "custom-columns" {
+        return Ok(OutputFormat::CustomColumns(value.to_string()));
+    }
+    let text = match s.files.entry(value) {
+        Ok(crate::engine::kubectl::FileEntry::File(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
+        // Go opens a directory, and its first read fails.
+        Ok(_) => String::new(),
+        Err(e) => return Err(format!("error: error reading template {value}, open {value}: {e}")),
+    };
+    custom_columns_from_file(&text).map(OutputFormat::CustomColumnsFile)
+}
+
+/// bufio.Scanner's longest line: a longer one ends the scan.
+const MAX_SCANNED_LINE: usize = 64 * 1024;
+
+/// `NewCustomColumnsPrinterFromTemplate`: a line of headers and a line of
+/// JSONPath expressions, each split on white space; the rest is unread.
+fn custom_columns_from_file(text: &str) -> std::result::Result<Vec<(String, String)>, String> {
+    const EXPECTED: &str = "Expected format is one line of space separated headers, one line of space separated column specs.";
+    let mut lines = text.split_inclusive('\n').map(|l| l.strip_suffix('\n').unwrap_or(l)).map(|l| l.strip_suffix('\r').unwrap_or(l));
+    let mut next_line = || lines.next().filter(|l| l.len() < MAX_SCANNED_LINE);
+    let headers: Vec<&str> = next_line().ok_or_else(|| format!("error: invalid template, missing header line. {EXPECTED}"))?.split_whitespace().collect();
+    let specs: Vec<&str> = next_line().ok_or_else(|| format!("error: invalid template, missing spec line. {EXPECTED}"))?.split_whitespace().collect();
+    if headers.len() != specs.len() {
+        return Err(format!("error: number of headers ({}) and field specifications ({}) don't match", headers.len(), specs.len()));
+    }
+    headers
+        .iter()
+        .zip(&specs)
+        .map(|(header, spec)| jsonpath::relaxed_expression(spec).map(|expr| (header.to_string(), expr)).map_err(|e| format!("error: {e}")))
+        .collect()
 }
 
 /// Runs a Go template over `value` as cli-runtime's printer does: what it
@@ -237,6 +290,7 @@ pub fn render_structured_partly(objects: &[Rc<Object>], format: &OutputFormat, s
             Ok(done) => done,
             Err(e) => (String::new(), Some(e)),
         },
+        OutputFormat::CustomColumnsFile(columns) => custom_columns_table(objects, columns, false),
         other => match render_whole(objects, other, single, allow_missing_keys) {
             Ok(text) => (text, None),
             Err(e) => (String::new(), Some(e)),
@@ -260,7 +314,7 @@ fn render_whole(objects: &[Rc<Object>], format: &OutputFormat, single: bool, all
         OutputFormat::Yaml => yaml::to_yaml(&value()),
         OutputFormat::JsonPath(expr) => render_jsonpath(expr, false, &value(), allow_missing_keys)?,
         OutputFormat::JsonPathAsJson(expr) => render_jsonpath(expr, true, &value(), allow_missing_keys)?,
-        OutputFormat::CustomColumns(_) | OutputFormat::GoTemplate(_) | OutputFormat::Table | OutputFormat::Wide => return Err("error: a table is not a structured format".to_string()),
+        OutputFormat::CustomColumns(_) | OutputFormat::CustomColumnsFile(_) | OutputFormat::GoTemplate(_) | OutputFormat::Table | OutputFormat::Wide => return Err("error: a table is not a structured format".to_string()),
     })
 }
 
@@ -278,6 +332,11 @@ pub fn custom_columns(objects: &[Rc<Object>], spec: &str, no_headers: bool) -> s
         };
         columns.push((header.to_string(), jsonpath::relaxed_expression(expr).map_err(|e| format!("error: {e}"))?));
     }
+    Ok(custom_columns_table(objects, &columns, no_headers))
+}
+
+/// The custom columns' aligned table, and the error that stopped it.
+pub fn custom_columns_table(objects: &[Rc<Object>], columns: &[(String, String)], no_headers: bool) -> (String, Option<String>) {
     let mut text = String::new();
     if !no_headers {
         text.push_str(&columns.iter().map(|(h, _)| h.as_str()).collect::<Vec<_>>().join("\t"));
@@ -285,10 +344,10 @@ pub fn custom_columns(objects: &[Rc<Object>], spec: &str, no_headers: bool) -> s
     }
     // Each column's template is parsed as the printer starts, after the header.
     let mut templates = Vec::new();
-    for (_, expr) in &columns {
+    for (_, expr) in columns {
         match jsonpath::Template::parse(expr) {
             Ok(t) => templates.push(t),
-            Err(e) => return Ok((tabwriter::TABLE.format(&text), Some(format!("error: {e}")))),
+            Err(e) => return (tabwriter::TABLE.format(&text), Some(format!("error: {e}"))),
         }
     }
     for obj in objects {
@@ -297,7 +356,7 @@ pub fn custom_columns(objects: &[Rc<Object>], spec: &str, no_headers: bool) -> s
         for template in &templates {
             let found = match template.find_results(&value, true) {
                 Ok(found) => found,
-                Err(e) => return Ok((tabwriter::TABLE.format(&text), Some(format!("error: {e}")))),
+                Err(e) => return (tabwriter::TABLE.format(&text), Some(format!("error: {e}"))),
             };
             let mut shown: Vec<String> = Vec::new();
             if found.first().is_none_or(|first| first.is_empty()) {
@@ -309,7 +368,7 @@ pub fn custom_columns(objects: &[Rc<Object>], spec: &str, no_headers: bool) -> s
         text.push_str(&cells.join("\t"));
         text.push('\n');
     }
-    Ok((tabwriter::TABLE.format(&text), None))
+    (tabwriter::TABLE.format(&text), None)
 }
 
 /// How a table is decorated.

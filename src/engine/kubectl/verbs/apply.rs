@@ -72,8 +72,10 @@ pub fn write_output_format(s: &Session) -> std::result::Result<Option<OutputForm
     let template_given = s.args.value("template").is_some_and(|t| !t.is_empty());
     match s.args.value("output") {
         None | Some("") if !template_given => Ok(None),
+        // Only get's printers have custom columns (a file named is never read).
+        Some(o) if o.starts_with("custom-columns") => Err(unmatched(o)),
         o => match printers::session_output_format(s) {
-            Ok(OutputFormat::Table | OutputFormat::Wide | OutputFormat::CustomColumns(_)) => Err(unmatched(o.unwrap_or(""))),
+            Ok(OutputFormat::Table | OutputFormat::Wide | OutputFormat::CustomColumns(_) | OutputFormat::CustomColumnsFile(_)) => Err(unmatched(o.unwrap_or(""))),
             Ok(f) => Ok(Some(f)),
             Err(e) if e.starts_with("error: unable to match") || e.starts_with("error: custom-columns") => Err(unmatched(o.unwrap_or(""))),
             Err(e) => Err(Error::Message(e)),

@@ -367,8 +367,13 @@ pub fn run(s: &mut Session) -> Result {
             // `-w` would go on printing changes; within one command line no
             // virtual time passes, so the current table is all there is.
         }
-        OutputFormat::CustomColumns(spec) => {
-            let (text, error) = printers::custom_columns(&objects, spec, s.args.flag("no-headers")).map_err(Error::Message)?;
+        OutputFormat::CustomColumns(_) | OutputFormat::CustomColumnsFile(_) => {
+            let (text, error) = match &format {
+                OutputFormat::CustomColumnsFile(columns) => printers::custom_columns_table(&objects, columns, false),
+                // A file's printer (above) prints its headers, `--no-headers` or not.
+                OutputFormat::CustomColumns(spec) => printers::custom_columns(&objects, spec, s.args.flag("no-headers")).map_err(Error::Message)?,
+                _ => (String::new(), None),
+            };
             s.out.push_str(&text);
             if let Some(e) = error {
                 return Err(Error::Message(e));
