@@ -156,6 +156,8 @@ pub struct Cluster {
     /// The learner's machine's files (`~` is `/root`): what terminal lines
     /// wrote there, read by the next ones and by kubectl's `-f`.
     pub learner: std::rc::Rc<crate::engine::node::container_fs::RootFs>,
+    /// The `kubectl proxy` processes running on the learner's machine.
+    pub learner_proxies: crate::engine::learner_proxy::LearnerProxies,
 }
 
 /// How long a fresh cluster runs before it is handed over: every node has
@@ -182,7 +184,7 @@ impl Cluster {
         let mut sim = Sim::new(seed, api);
         register_components(&mut sim, &profile, seed);
         host_components(&mut sim, &profile);
-        Cluster { sim, profile, seed, context_namespace: "default".to_string(), learner: crate::engine::learner_home::fresh() }
+        Cluster { sim, profile, seed, context_namespace: "default".to_string(), learner: crate::engine::learner_home::fresh(), learner_proxies: Default::default() }
     }
 
     pub fn now(&self) -> VirtualTime {

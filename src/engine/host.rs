@@ -44,7 +44,10 @@ pub fn run(cluster: &mut Cluster, words: &[String]) -> HostOutput {
             // The host's own tools: a recent curl, GNU Wget.
             let image = parse_image(if tool == "curl" { "curlimages/curl" } else { "debian" }).unwrap_or_else(|_| unreachable_image());
             let now = cluster.sim.now();
-            let mut ctx = ToolContext { world: &mut cluster.sim.world, origin: Origin::Host, now, image, toolkit: Toolkit::Coreutils, tty: true, stdin: None };
+            // The API server runs on the first node: the proxies' connections to pods start there.
+            let control_plane = cluster.profile.nodes.first().map(|n| n.name.clone()).unwrap_or_default();
+            let loopback = crate::engine::learner_proxy::Loopback { api: &cluster.sim.api, proxies: &cluster.learner_proxies, control_plane };
+            let mut ctx = ToolContext { world: &mut cluster.sim.world, origin: Origin::Host, now, image, toolkit: Toolkit::Coreutils, tty: true, stdin: None, loopback: Some(&loopback) };
             let out = tools::run(&mut ctx, words).unwrap_or_default();
             let took = out.took_ms;
             if took > 0 {
@@ -179,14 +182,14 @@ fn minikube(cluster: &mut Cluster, args: &[String]) -> HostOutput {
 /// `kubectl` keep theirs but `cp`, which the machine's `cp` is.
 pub const SHELL_PROGRAMS: &[&str] = &[
     "[", "awk", "base64", "basename", "bash", "cat", "cd", "cp", "cut", "dash", "date", "df", "dirname", "echo", "env", "false", "grep", "head",
-    "hostname", "id", "jq", "kill", "ls", "mawk", "mkdir", "mount", "mv", "printenv", "printf", "pwd", "rm", "rmdir", "sed", "seq", "sh", "sort", "tail",
+    "hostname", "id", "jobs", "jq", "kill", "ls", "mawk", "mkdir", "mount", "mv", "printenv", "printf", "pwd", "rm", "rmdir", "sed", "seq", "sh", "sort", "tail",
     "tee", "test", "touch", "tr", "true", "uname", "uniq", "wc", "which", "whoami", "xargs",
 ];
 
 /// What a line asks of a shell outside quotes and `$(…)`.
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Operators {
-    /// `|` (not `||`), `;`, or a redirection (`>`, `>>`, `<`, `2>&1`).
+    /// `|` (not `||`), `;`, `&` (not `&&`), or a redirection (`>`, `>>`, `<`, `2>&1`).
     shell: bool,
     /// A here-document's `<<WORD`: where it starts and ends in the line, and WORD unquoted.
     here_document: Option<(usize, usize, String)>,
@@ -232,7 +235,8 @@ fn operators(line: &str) -> Operators {
                 i = end;
                 continue;
             }
-            b'|' | b';' | b'>' | b'<' => found.shell = true,
+            // `&` alone: a background job (`kubectl proxy &`).
+            b'|' | b';' | b'>' | b'<' | b'&' => found.shell = true,
             _ => {}
         }
         i += 1;
@@ -294,18 +298,37 @@ impl crate::engine::node::shell::ExternalCommands for LearnerPrograms<'_> {
     fn run(&mut self, call: &mut crate::engine::node::shell::ExternalCall) -> Option<crate::engine::node::shell::CommandResult> {
         let name = call.argv.first().map(|a| a.rsplit('/').next().unwrap_or(a))?;
         let mut result = crate::engine::node::shell::CommandResult::default();
+        if name == "kill" || name == "jobs" {
+            return learner_jobs(&mut self.cluster.learner_proxies, name, &call.argv[1..]);
+        }
         if name == "kubectl" {
+            if call.argv.get(1..).is_some_and(|rest| rest.iter().any(|w| w == "proxy")) {
+                // A proxy started with `&` keeps running as that job.
+                self.cluster.learner_proxies.starting_in_background = call.background_pid.map(|pid| (pid, call.argv.join(" ")));
+            }
             let stdin = (!call.stdin.is_empty()).then_some(call.stdin);
             // kubectl reads (`-f`) and writes (`cp`) the machine's files as the shell left them.
             let home = crate::engine::learner_home::HomeFiles::new(&*call.files, call.cwd, self.files);
             let mut output = crate::engine::kubectl::run_words_on_machine(self.cluster, call.argv[1..].to_vec(), stdin, &home);
             let writes = home.writes.take();
             drop(home);
+            if let Some(job) = self.cluster.learner_proxies.running.last().filter(|p| Some(p.pid) == call.background_pid && self.cluster.learner_proxies.starting_in_background.is_none()) {
+                // What an interactive bash prints as it puts a job in the background.
+                result.output.push((2, format!("[{}] {}\n", job.job, job.pid)));
+            }
+            self.cluster.learner_proxies.starting_in_background = None;
             if let Err(e) = crate::engine::learner_home::apply_writes(call.files, call.cwd, writes) {
                 output.push_error(&format!("error: {e}\n"));
             }
-            result.output.push((1, output.stdout));
-            result.output.push((2, output.stderr));
+            // A warning written before the output (klog's) stays before it.
+            let errors_first = output.terminal.as_deref().is_some_and(|t| !output.stderr.is_empty() && t.strip_prefix(output.stderr.as_str()) == Some(output.stdout.as_str()));
+            if errors_first {
+                result.output.push((2, output.stderr));
+                result.output.push((1, output.stdout));
+            } else {
+                result.output.push((1, output.stdout));
+                result.output.push((2, output.stderr));
+            }
             result.status = output.exit_code;
         } else if COMMANDS.contains(&name) {
             let mut words = call.argv.to_vec();
@@ -318,6 +341,64 @@ impl crate::engine::node::shell::ExternalCommands for LearnerPrograms<'_> {
         }
         Some(result)
     }
+}
+
+/// `kill` and `jobs` on the learner's machine, whose jobs are its running
+/// proxies; `None` leaves a `kill` of anything else to the shell's own.
+fn learner_jobs(proxies: &mut crate::engine::learner_proxy::LearnerProxies, name: &str, args: &[String]) -> Option<crate::engine::node::shell::CommandResult> {
+    use crate::engine::learner_proxy::job_line;
+    let mut result = crate::engine::node::shell::CommandResult::default();
+    if name == "jobs" {
+        let lines: String = (0..proxies.running.len()).filter_map(|i| proxies.running.get(i).map(|p| job_line(p.job, proxies.mark(i), "Running", &format!("{} &", p.command)))).collect();
+        result.output.push((1, lines));
+        return Some(result);
+    }
+    // Signals (`-9`, `-TERM`, `-s KILL`) all end a proxy.
+    let mut operands = Vec::new();
+    let mut i = 0;
+    while let Some(arg) = args.get(i) {
+        if arg == "-s" || arg == "-n" {
+            i += 1;
+        } else if arg == "-l" || arg == "-L" {
+            return None;
+        } else if !(arg.starts_with('-') && arg.len() > 1) {
+            operands.push(arg.clone());
+        }
+        i += 1;
+    }
+    // The machine's processes are its login shell and its jobs: bash words what it cannot find.
+    let ours = |a: &String| a.starts_with('%') || a.parse::<u32>().is_ok_and(|pid| proxies.processes().iter().skip(1).any(|p| p.pid == pid) || !proxies.processes().iter().any(|p| p.pid == pid));
+    if operands.is_empty() || !operands.iter().any(ours) {
+        return None;
+    }
+    let mut notices = String::new();
+    for operand in &operands {
+        let index = if operand.starts_with('%') { proxies.job_index(operand) } else { operand.parse::<u32>().ok().and_then(|pid| proxies.running.iter().position(|p| p.pid == pid)) };
+        match index {
+            Some(index) => {
+                let mark = proxies.mark(index);
+                if index < proxies.running.len() {
+                    let ended = proxies.running.remove(index);
+                    notices.push_str(&job_line(ended.job, mark, "Terminated", &ended.command));
+                }
+            }
+            None if operand.starts_with('%') => {
+                result.output.push((2, format!("bash: kill: {operand}: no such job\n")));
+                result.status = 1;
+            }
+            None if operand.parse::<u32>().is_ok() => {
+                result.output.push((2, format!("bash: kill: ({operand}) - No such process\n")));
+                result.status = 1;
+            }
+            None => {
+                result.output.push((2, format!("bash: kill: {operand}: arguments must be process or job IDs\n")));
+                result.status = 1;
+            }
+        }
+    }
+    // bash tells of the ended jobs before its next prompt.
+    result.output.push((2, notices));
+    Some(result)
 }
 
 /// What a line for the learner's shell printed, as kubectl's output: it
@@ -340,7 +421,7 @@ pub fn run_pipeline(cluster: &mut Cluster, text: &str, files: &dyn crate::engine
         base: Base::Debian,
         kernel: "6.8.0-60-generic".into(),
         now: Some(crate::engine::node::runtime::wall_secs(now)),
-        processes: Vec::new(),
+        processes: cluster.learner_proxies.processes(),
         mounts: Vec::new(),
         tty: false,
         pod: PodIdentity::default(),
@@ -389,6 +470,9 @@ mod tests {
         assert!(needs_shell("kubectl get pods 2>&1"));
         assert!(needs_shell("wc -l < pods.txt"));
         assert!(needs_shell("kubectl get pods; ls"));
+        // A background job (`kubectl proxy &`) is the shell's.
+        assert!(needs_shell("kubectl proxy &"));
+        assert!(needs_shell("kill %1"));
         assert!(needs_shell("cat <<EOF > pod.yaml\nkind: Pod\nEOF"));
         assert!(needs_shell("ls"));
         assert!(needs_shell("rm web.yaml"));

@@ -39,6 +39,7 @@ pub mod kept;
 pub mod keys_by_name;
 pub mod kubectl;
 pub mod learner_home;
+pub mod learner_proxy;
 pub mod leader_election;
 pub mod metrics;
 pub mod network;

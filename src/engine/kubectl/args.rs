@@ -395,6 +395,15 @@ pub static COMMANDS: &[Command] = &[
         subcommands: &[],
     },
     Command { path: "attach", flags: &[v("container", Some('c')), b("stdin", Some('i')), b("tty", Some('t')), b("quiet", Some('q')), v("pod-running-timeout", None)], subcommands: &[] },
+    Command {
+        path: "proxy",
+        flags: &[
+            v("www", Some('w')), v("www-prefix", Some('P')), v("api-prefix", None), v("accept-paths", None), v("reject-paths", None), v("accept-hosts", None),
+            v("reject-methods", None), v("port", Some('p')), v("address", None), b("disable-filter", None), v("unix-socket", Some('u')), v("keepalive", None),
+            b("append-server-path", None),
+        ],
+        subcommands: &[],
+    },
     Command { path: "port-forward", flags: &[v("address", None), v("pod-running-timeout", None)], subcommands: &[] },
     Command { path: "top", flags: &[], subcommands: &["node", "pod", "nodes", "pods", "no", "po"] },
     Command { path: "top node", flags: &[SELECTOR, b("no-headers", None), b("show-capacity", None), v("sort-by", None), b("use-protocol-buffers", None)], subcommands: &[] },
@@ -640,7 +649,6 @@ fn canonical_subcommand(word: &str) -> &str {
 /// does not have.
 fn not_simulated(word: &str) -> Option<&'static str> {
     Some(match word {
-        "proxy" => "the API server is not served on a local port",
         "completion" => "there is no shell here to complete commands in",
         "plugin" => "there are no plugins to list",
         "alpha" => "kubectl's alpha commands are not offered",

@@ -157,7 +157,7 @@ impl ExternalCommands for NetworkCommands<'_, '_> {
         let out = {
             let mut world = self.world.try_borrow_mut().ok()?;
             let stdin = (!call.stdin.is_empty()).then(|| call.stdin.to_string());
-            let mut ctx = ToolContext { world: &mut world, origin: self.origin.clone(), now, image: self.image.clone(), toolkit: self.toolkit, tty: self.tty, stdin };
+            let mut ctx = ToolContext { world: &mut world, origin: self.origin.clone(), now, image: self.image.clone(), toolkit: self.toolkit, tty: self.tty, stdin, loopback: None };
             tools::run(&mut ctx, &argv)?
         };
         for (path, content) in &out.files {

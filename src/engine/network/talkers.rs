@@ -160,7 +160,7 @@ pub fn deliver_due(world: &mut World, now: VirtualTime) -> usize {
         let mut took = 0;
         let mut output = String::new();
         for argv in talker.pass.requests.clone() {
-            let mut ctx = ToolContext { world, origin: origin.clone(), now: at.plus_millis(took), image: image.clone(), toolkit, tty: false, stdin: None };
+            let mut ctx = ToolContext { world, origin: origin.clone(), now: at.plus_millis(took), image: image.clone(), toolkit, tty: false, stdin: None, loopback: None };
             if let Some(out) = tools::run(&mut ctx, &argv) {
                 took += out.took_ms;
                 output.push_str(&out.combined());

@@ -43,7 +43,7 @@ fn run_tool(cluster: &mut Cluster, from: &Origin, image: &str, tty: bool, line: 
     let image = parse_image(image).unwrap();
     let toolkit = crate::engine::node::images::lookup(&image).map_or(Toolkit::Coreutils, |i| i.toolkit);
     let now = cluster.sim.now();
-    let mut ctx = ToolContext { world: &mut cluster.sim.world, origin: from.clone(), now, image, toolkit, tty, stdin: None };
+    let mut ctx = ToolContext { world: &mut cluster.sim.world, origin: from.clone(), now, image, toolkit, tty, stdin: None, loopback: None };
     let argv = shell_words::split(line).unwrap();
     tools::run(&mut ctx, &argv).expect("a network tool")
 }

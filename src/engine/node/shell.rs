@@ -218,6 +218,8 @@ pub struct ExternalCall<'a> {
     pub now_ms: Option<u64>,
     /// For a main process evaluated ahead of time: milliseconds since it started.
     pub elapsed_ms: u64,
+    /// The PID of the background job (`&`) the command runs in, if it does.
+    pub background_pid: Option<u32>,
 }
 
 /// Programs provided by a module outside the node (the network's `wget`,
@@ -1264,6 +1266,8 @@ struct Shell<'h> {
     expansion_failed: bool,
     /// `$!`: the process ID of the last command run with `&`.
     last_background: Option<u32>,
+    /// The PID of the background job running now (told to external programs).
+    background_job: Option<u32>,
     /// `set -e`.
     errexit: bool,
     /// Lists whose failures `set -e` ignores (an `if` or loop condition) open now.
@@ -1356,6 +1360,7 @@ impl<'h> Shell<'h> {
             interactive: false,
             expansion_failed: false,
             last_background: None,
+            background_job: None,
             errexit: false,
             errexit_ignored: 0,
             status_from_list_head: false,
@@ -1638,7 +1643,9 @@ impl<'h> Shell<'h> {
                 // Run to its end here (the model has one thread of time); the
                 // shell goes on with status 0 and `$!` naming the job.
                 let pid = self.last_background.map_or_else(|| self.host.info.processes.iter().map(|p| p.pid).max().unwrap_or(1) + 1, |p| p + 1);
+                let outer_job = self.background_job.replace(pid);
                 let job = self.run_and_or(and_or);
+                self.background_job = outer_job;
                 match job {
                     Flow::Forever => return job,
                     Flow::Suspend => {
@@ -2876,10 +2883,10 @@ impl<'h> Shell<'h> {
             Mode::Timeline => None,
         };
         let ext = self.host.external.take()?;
-        let (env, cwd, info, elapsed_ms) = (self.exported.clone(), self.cwd.clone(), self.host.info, self.t);
+        let (env, cwd, info, elapsed_ms, background_pid) = (self.exported.clone(), self.cwd.clone(), self.host.info, self.t, self.background_job);
         // Through `with_files`, so that files a main process's tool writes are in its timeline.
         let (ext, result) = self.with_files(move |files| {
-            let mut call = ExternalCall { argv, stdin, env: &env, cwd: &cwd, files, pod: &info.pod, now_ms, elapsed_ms };
+            let mut call = ExternalCall { argv, stdin, env: &env, cwd: &cwd, files, pod: &info.pod, now_ms, elapsed_ms, background_pid };
             let result = ext.run(&mut call);
             (ext, result)
         });
@@ -3419,6 +3426,15 @@ impl<'h> Shell<'h> {
                 Flow::Status(status)
             }
             // Shells carry these themselves, whatever /bin holds.
+            // The learner's machine keeps its jobs (`kubectl proxy &`) outside the shell.
+            "kill" | "jobs" if self.host.external.is_some() => {
+                let argv: Vec<String> = std::iter::once(name.to_string()).chain(args.iter().cloned()).collect();
+                match self.external(&argv, stdin) {
+                    Some(flow) => flow,
+                    None if name == "jobs" => Flow::Status(0),
+                    None => return Some(self.program(name, args, stdin)),
+                }
+            }
             "echo" | "printf" | "test" | "[" | "kill" => return Some(self.program(name, args, stdin)),
             _ => return None,
         })

@@ -209,6 +209,11 @@ pub fn simulated_only(s: &mut Session) -> Result {
     Err(Error::Message(format!("error: containers in this cluster are simulated, so kubectl {verb} cannot {what}")))
 }
 
+/// The API server's `/version` as `WriteRawJSON` indents it (no newline after).
+pub fn server_version_json() -> String {
+    SERVER_VERSION_JSON.trim_start_matches("\"serverVersion\": ").replace("\n  ", "\n")
+}
+
 /// `kubectl get --raw PATH` (`GetOptions.Complete`, `Validate`, then
 /// `rawhttp.RawGet`, which copies the body as the server wrote it). The
 /// health endpoints answer `ok` and `/version` the server's version as
@@ -231,7 +236,7 @@ pub fn raw_get(s: &mut Session) -> Result {
     let (route, query) = path.split_once('?').unwrap_or((path.as_str(), ""));
     let body = match route {
         "/healthz" | "/livez" | "/readyz" if query.is_empty() => "ok".to_string(),
-        "/version" => SERVER_VERSION_JSON.trim_start_matches("\"serverVersion\": ").replace("\n  ", "\n"),
+        "/version" => server_version_json(),
         _ => {
             return Err(Error::Message(format!(
                 "error: get --raw {path} is not part of this simulation: it serves /healthz, /livez, /readyz and /version (their per-check lists, ?verbose, are not simulated); read objects with kubectl get -o json"

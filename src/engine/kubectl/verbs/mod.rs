@@ -17,7 +17,8 @@ mod describe;
 mod exec;
 mod expose;
 mod get;
-mod info;
+pub mod info;
+mod proxy;
 mod label;
 mod logs;
 mod nodes;
@@ -76,6 +77,7 @@ pub fn dispatch(s: &mut Session) -> Result {
         "auth" => auth::run(s),
         "cp" => cp::run(s),
         "kustomize" => kustomize(s),
+        "proxy" => proxy::run(s),
         "port-forward" | "edit" => info::simulated_only(s),
         _ => Err(Error::Message(format!("error: unknown command \"{verb}\" for \"kubectl\""))),
     }

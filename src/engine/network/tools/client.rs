@@ -84,6 +84,23 @@ pub struct Fetched {
     pub responder: Option<String>,
 }
 
+/// [`fetch`], but a request from the learner's machine to its own
+/// loopback address goes to what listens there (`kubectl proxy`), or is
+/// refused when nothing does.
+pub fn fetch_with_loopback(world: &mut World, origin: &Origin, url: &Url, request: HttpRequest, now: VirtualTime, loopback: Option<&crate::engine::learner_proxy::Loopback>) -> (Result<Fetched, HttpFailure>, u64) {
+    let to_loopback = matches!(url.host.as_str(), "localhost" | "[::1]" | "::1") || url.host.starts_with("127.");
+    match loopback {
+        Some(lb) if *origin == Origin::Host && to_loopback => {
+            let ip = if url.host.starts_with("127.") { url.host.clone() } else { "127.0.0.1".to_string() };
+            match lb.serve(world, &url.host, url.port, &request, now) {
+                Some((response, took)) => (Ok(Fetched { ip, response, responder: None }), took),
+                None => (Err(HttpFailure::Connect { ip, error: ConnectError::Refused }), 1),
+            }
+        }
+        _ => fetch(world, origin, url, request, now),
+    }
+}
+
 /// One HTTP request from `origin`. Returns the outcome and the virtual
 /// milliseconds it took (resolution, connection, the server's work).
 pub fn fetch(world: &mut World, origin: &Origin, url: &Url, request: HttpRequest, now: VirtualTime) -> (Result<Fetched, HttpFailure>, u64) {

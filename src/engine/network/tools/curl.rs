@@ -1,7 +1,7 @@
 //! `curl`: the Debian/Alpine builds (7.88, 8.x) and the old ones in
 //! tutorial images (7.35, 7.38), which word connection errors differently.
 
-use super::client::{fetch, HttpFailure, Url};
+use super::client::{fetch_with_loopback, HttpFailure, Url};
 use super::{ToolContext, ToolOutput};
 use crate::engine::network::http::HttpRequest;
 use crate::engine::network::resolver::ResolveError;
@@ -160,7 +160,7 @@ pub fn run(ctx: &mut ToolContext, args: &[String]) -> ToolOutput {
         request.body = d.clone();
     }
     let now = ctx.now;
-    let (result, took) = fetch(ctx.world, &ctx.origin, &url, request.clone(), now);
+    let (result, took) = fetch_with_loopback(ctx.world, &ctx.origin, &url, request.clone(), now, ctx.loopback);
     let limit_ms = o.max_time_s.or(o.connect_timeout_s).map(|s| (s * 1000.0) as u64);
     let quiet_errors = o.silent && !o.show_error;
     let mut out = ToolOutput { took_ms: took, ..Default::default() };

@@ -31,6 +31,8 @@ pub struct ToolContext<'a> {
     pub tty: bool,
     /// What was piped or typed into it.
     pub stdin: Option<String>,
+    /// On the learner's machine: what listens on its loopback address.
+    pub loopback: Option<&'a crate::engine::learner_proxy::Loopback<'a>>,
 }
 
 /// Which stream a piece of output went to.

@@ -1,7 +1,7 @@
 //! `wget`: busybox's applet (busybox and Alpine images) and GNU Wget
 //! (Debian-based images that ship it).
 
-use super::client::{fetch, HttpFailure, Url};
+use super::client::{fetch_with_loopback, HttpFailure, Url};
 use super::{ToolContext, ToolOutput};
 use crate::engine::network::http::{wall, HttpRequest};
 use crate::engine::network::resolver::ResolveError;
@@ -120,7 +120,7 @@ pub fn run(ctx: &mut ToolContext, args: &[String]) -> ToolOutput {
         request.headers.push((k.clone(), v.clone()));
     }
     let now = ctx.now;
-    let (result, took) = fetch(ctx.world, &ctx.origin, &url, request, now);
+    let (result, took) = fetch_with_loopback(ctx.world, &ctx.origin, &url, request, now, ctx.loopback);
     if busybox {
         busybox_output(&o, &url, result, took)
     } else {
