@@ -56,6 +56,8 @@ pub enum Ty {
     /// Kubernetes' `net.IP` and `net.CIDR`.
     Ip,
     Cidr,
+    /// Kubernetes' `kubernetes.URL`.
+    Url,
     /// An object of a CRD's schema: its fields in [`RuleScope::objects`].
     Object(usize),
 }
@@ -79,6 +81,7 @@ impl Ty {
             Ty::Optional => "optional_type(dyn)",
             Ty::Ip => "net.IP",
             Ty::Cidr => "net.CIDR",
+            Ty::Url => "kubernetes.URL",
             Ty::Object(_) => "object",
         }
     }
@@ -97,8 +100,7 @@ pub const TYPE_NAMES: [&str; 10] = ["int", "uint", "double", "bool", "string", "
 /// undeclared, as there.
 /// Kubernetes' semver library (1.33) is one of these, and its format
 /// library (`format.named(...)`, 1.31) is refused the same way below.
-const UNSUPPORTED_GLOBALS: [&str; 5] = ["bytes", "url", "isURL", "semver", "isSemver"];
-const UNSUPPORTED_METHODS: [&str; 5] = ["getHost", "getPort", "getScheme", "getQuery", "getEscapedPath"];
+const UNSUPPORTED_GLOBALS: [&str; 3] = ["bytes", "semver", "isSemver"];
 
 fn issue(at: usize, message: String) -> Vec<Issue> {
     vec![Issue { at, message }]
@@ -519,6 +521,11 @@ fn call(at: usize, receiver: Option<Ty>, function: &str, args: &[Ty]) -> Result<
         (true, "ip", 0) if matches!(receiver, Some(Ty::Cidr | Ty::Dyn)) => Ty::Ip,
         (true, "prefixLength", 0) if matches!(receiver, Some(Ty::Cidr | Ty::Dyn)) => Ty::Int,
         (true, "masked", 0) if matches!(receiver, Some(Ty::Cidr | Ty::Dyn)) => Ty::Cidr,
+        // Kubernetes' url library (library/urls.go).
+        (false, "url", 1) if matches!(args.first(), Some(Ty::String | Ty::Dyn)) => Ty::Url,
+        (false, "isURL", 1) if matches!(args.first(), Some(Ty::String | Ty::Dyn)) => Ty::Bool,
+        (true, "getScheme" | "getHost" | "getHostname" | "getPort" | "getEscapedPath", 0) if matches!(receiver, Some(Ty::Url | Ty::Dyn)) => Ty::String,
+        (true, "getQuery", 0) if matches!(receiver, Some(Ty::Url | Ty::Dyn)) => Ty::Map,
         (true, "hasValue", 0) if matches!(receiver, Some(Ty::Optional | Ty::Dyn)) => Ty::Bool,
         (true, "value", 0) if matches!(receiver, Some(Ty::Optional | Ty::Dyn)) => Ty::Dyn,
         (true, "orValue", 1) if matches!(receiver, Some(Ty::Optional | Ty::Dyn)) => Ty::Dyn,
@@ -531,12 +538,10 @@ fn call(at: usize, receiver: Option<Ty>, function: &str, args: &[Ty]) -> Result<
         (false, name, _) if UNSUPPORTED_GLOBALS.contains(&name) => {
             return Err(issue(at, format!("the CEL function '{name}' {UNSUPPORTED}")));
         }
-        (true, name, _) if UNSUPPORTED_METHODS.contains(&name) => {
-            return Err(issue(at, format!("the CEL function '{name}' {UNSUPPORTED}")));
-        }
         (_, "size" | "int" | "uint" | "double" | "string" | "bool" | "type" | "dyn" | "matches" | "quantity" | "isQuantity" | "duration" | "timestamp", _)
         | (true, "hasValue" | "value" | "orValue" | "or" | "find" | "findAll" | "first" | "last" | "unwrapOpt" | "format", _)
-        | (false, "ip" | "cidr" | "isIP" | "isCIDR", _)
+        | (false, "ip" | "cidr" | "isIP" | "isCIDR" | "url" | "isURL", _)
+        | (true, "getScheme" | "getHost" | "getHostname" | "getPort" | "getEscapedPath" | "getQuery", _)
         | (true, "ip" | "family" | "isUnspecified" | "isLoopback" | "isLinkLocalMulticast" | "isLinkLocalUnicast" | "isGlobalUnicast" | "containsIP" | "containsCIDR" | "prefixLength" | "masked", _)
         | (true, "getFullYear" | "getMonth" | "getDate" | "getDayOfMonth" | "getDayOfYear" | "getDayOfWeek" | "getHours" | "getMinutes" | "getSeconds" | "getMilliseconds", _)
         | (true, "startsWith" | "endsWith" | "contains" | "lowerAscii" | "upperAscii" | "trim" | "split" | "join" | "replace" | "indexOf" | "lastIndexOf" | "substring" | "charAt" | "isSorted" | "sum" | "min" | "max" | "isLessThan" | "isGreaterThan" | "compareTo" | "add" | "sub" | "asInteger" | "sign" | "asApproximateFloat" | "isInteger", _) => {

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use super::net;
+use super::url;
 use super::parse::{BinaryOp, Expr, Macro, Node};
 use super::time::{self, Timestamp};
 use super::{check, Key, Program, Value};
@@ -504,7 +505,7 @@ fn is_zero_value(v: &Value) -> bool {
         Value::Map(m) => m.is_empty(),
         Value::Duration(d) => *d == 0,
         Value::Optional(o) => o.is_none(),
-        Value::Type(_) | Value::Quantity(_) | Value::Timestamp(_) | Value::Ip(_) | Value::Cidr(_) => false,
+        Value::Type(_) | Value::Quantity(_) | Value::Timestamp(_) | Value::Ip(_) | Value::Cidr(_) | Value::Url(_) => false,
     }
 }
 
@@ -592,6 +593,8 @@ pub fn equals(a: &Value, b: &Value, steps: &Cell<u64>) -> bool {
         (Value::List(x), Value::List(y)) => x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| equals(p, q, steps)),
         (Value::Map(x), Value::Map(y)) => x.len() == y.len() && x.iter().all(|(k, v)| lookup(y, &key_value(k)).ok().flatten().is_some_and(|w| equals(v, &w, steps))),
         (Value::Quantity(x), Value::Quantity(y)) => x.nanos() == y.nanos(),
+        // library/urls.go's `URL.Equal` compares `String()`.
+        (Value::Url(x), Value::Url(y)) => x.to_text() == y.to_text(),
         (Value::Timestamp(x), Value::Timestamp(y)) => x.same_instant(y),
         (Value::Optional(x), Value::Optional(y)) => match (x, y) {
             (Some(x), Some(y)) => equals(x, y, steps),
@@ -693,6 +696,7 @@ pub(super) fn format_value(v: &Value) -> String {
         Value::Optional(Some(v)) => format!("optional({})", format_value(v)),
         Value::Ip(a) => a.to_text(),
         Value::Cidr(c) => c.to_text(),
+        Value::Url(u) => u.to_text(),
         Value::List(items) => format!("[{}]", items.iter().map(format_value).collect::<Vec<_>>().join(", ")),
         Value::Map(map) => format!("{{{}}}", map.iter().map(|(k, v)| format!("{}: {}", format_value(&key_value(k)), format_value(v))).collect::<Vec<_>>().join(", ")),
     }
@@ -928,6 +932,15 @@ fn call(receiver: Option<Value>, function: &str, args: &[Value], steps: &Cell<u6
             let found = re.find_iter(s).map(|m| Value::string(m.as_str().to_string()));
             Value::List(Rc::new(if limit < 0 { found.collect() } else { found.take(limit as usize).collect() }))
         }
+        ("getScheme", Value::Url(u), []) => Value::string(u.scheme().to_string()),
+        ("getHost", Value::Url(u), []) => Value::string(u.host().to_string()),
+        ("getHostname", Value::Url(u), []) => Value::string(u.hostname().to_string()),
+        ("getPort", Value::Url(u), []) => Value::string(u.port().to_string()),
+        ("getEscapedPath", Value::Url(u), []) => Value::string(u.escaped_path()),
+        ("getQuery", Value::Url(u), []) => {
+            let query = u.query().into_iter().map(|(k, values)| (Key::Str(Rc::from(k)), Value::List(Rc::new(values.into_iter().map(Value::string).collect()))));
+            Value::Map(Rc::new(query.collect()))
+        }
         ("family", Value::Ip(a), []) => Value::Int(a.family()),
         ("isUnspecified", Value::Ip(a), []) => Value::Bool(a.is_unspecified()),
         ("isLoopback", Value::Ip(a), []) => Value::Bool(a.is_loopback()),
@@ -1079,6 +1092,8 @@ fn global(function: &str, args: &[Value]) -> Result<Value, String> {
         ("isIP", Value::Str(s)) => Value::Bool(net::parse_ip(s).is_ok()),
         ("cidr", Value::Str(s)) => Value::Cidr(string_to_cidr(s)?),
         ("isCIDR", Value::Str(s)) => Value::Bool(net::parse_cidr(s).is_ok()),
+        ("url", Value::Str(s)) => Value::Url(Rc::new(url::parse_url(s)?)),
+        ("isURL", Value::Str(s)) => Value::Bool(url::parse_request_uri(s).is_ok()),
         ("string", Value::Ip(a)) => Value::string(a.to_text()),
         ("string", Value::Cidr(c)) => Value::string(c.to_text()),
         _ => return Err(no_overload()),

@@ -15,6 +15,7 @@ mod format;
 mod net;
 mod parse;
 mod time;
+mod url;
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -49,6 +50,8 @@ pub enum Value {
     Ip(net::Addr),
     /// Kubernetes' cidr library (`cidr('10.0.0.0/8')`).
     Cidr(net::Prefix),
+    /// Kubernetes' url library (`url('https://example.com/')`).
+    Url(Rc<url::Url>),
 }
 
 /// A map key: CEL allows bool, int, uint and string keys.
@@ -102,6 +105,7 @@ impl Value {
             Value::Optional(_) => "optional_type",
             Value::Ip(_) => "net.IP",
             Value::Cidr(_) => "net.CIDR",
+            Value::Url(_) => "kubernetes.URL",
         }
     }
 }

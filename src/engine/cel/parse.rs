@@ -337,6 +337,17 @@ fn lex_string(src: &str, quote_at: usize, raw: bool) -> Result<(String, usize), 
     Err("Syntax error: token recognition error: unterminated string".to_string())
 }
 
+const MESSAGE_CONSTRUCTION: &str = "message construction (`Type{...}`) is not supported by this simulation";
+
+/// `a.b.c`: names only, as a message type's name is written.
+fn is_qualified_name(node: &Node) -> bool {
+    match &node.expr {
+        Expr::Ident(_) => true,
+        Expr::Select(operand, _) => is_qualified_name(operand),
+        _ => false,
+    }
+}
+
 struct Parser {
     tokens: Vec<(Token, usize)>,
     pos: usize,
@@ -522,6 +533,10 @@ impl Parser {
                 let (operand_box, index_box) = (Box::new(operand), Box::new(index));
                 operand = node(if optional { Expr::OptIndex(operand_box, index_box) } else { Expr::Index(operand_box, index_box) }, at)?;
             } else {
+                // `google.protobuf.Duration{seconds: 1}`: a qualified message name.
+                if matches!(self.peek(), Token::Punct("{")) && is_qualified_name(&operand) {
+                    return Err(Issue { at: operand.at, message: MESSAGE_CONSTRUCTION.to_string() });
+                }
                 return Ok(operand);
             }
         }
@@ -659,7 +674,7 @@ impl Parser {
                     return Err(Issue { at, message: format!("reserved identifier: {name}") });
                 }
                 if matches!(self.peek(), Token::Punct("{")) {
-                    return Err(Issue { at, message: "message construction (`Type{...}`) is not supported by this simulation".to_string() });
+                    return Err(Issue { at, message: MESSAGE_CONSTRUCTION.to_string() });
                 }
                 // cel-go places a global call at its opening parenthesis.
                 let paren = self.at();

@@ -94,7 +94,7 @@ fn compile_errors_are_worded_as_cel_go_words_them() {
     assert!(matches!(compile("params.x", &d, Returns::Any), Err(CompileError::Cel(_))));
     assert!(compile("params.x", &Declarations { params: true, variables: vec![], rule: None }, Returns::Any).is_ok());
     assert!(matches!(compile("variables.foo", &d, Returns::Any), Err(CompileError::Cel(m)) if m.contains("undefined field 'foo'")));
-    assert!(matches!(compile("url('https://x').getHost() == 'x'", &d, Returns::Bool), Err(CompileError::Unsupported(_))));
+    assert!(compile("url('https://x').getHost() == 'x'", &d, Returns::Bool).is_ok());
     assert!(matches!(compile("authorizer.group('').resource('x').check('get').allowed()", &d, Returns::Bool), Err(CompileError::Unsupported(_))));
     assert!(compile("object.?spec.optMap(object, object)", &d, Returns::Any).is_ok());
     assert!(matches!(compile("object.spec.replicas <=", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.starts_with("ERROR: <input>:1:24: Syntax error:")));
@@ -269,10 +269,47 @@ fn sets_and_regex_find() {
 }
 
 #[test]
+fn url_library() {
+    // library/urls.go's examples and apiextensions-apiserver's validation_test.go cases.
+    yes("isURL('https://user:pass@example.com:80/path?query=val#fragment') && isURL('/absolute-path')");
+    yes("!isURL('https://a:b:c/') && !isURL('../relative-path') && !isURL('') && !isURL('example.com')");
+    yes("url('/path').getScheme() == '' && url('https://example.com/').getScheme() == 'https' && url('HTTPS://x/').getScheme() == 'https'");
+    yes("url('https://example.com:80/').getHost() == 'example.com:80' && url('https://example.com/').getHost() == 'example.com'");
+    yes("url('https://[::1]:80/').getHost() == '[::1]:80' && url('https://[::1]/').getHost() == '[::1]' && url('/path').getHost() == ''");
+    yes("url('https://example.com:80/').getHostname() == 'example.com' && url('https://127.0.0.1:80/').getHostname() == '127.0.0.1'");
+    yes("url('https://[::1]:80/').getHostname() == '::1' && url('https://[::1]/').getHostname() == '::1' && url('/path').getHostname() == ''");
+    yes("url('https://example.com:80/').getPort() == '80' && url('https://example.com/').getPort() == '' && url('/path').getPort() == ''");
+    yes("url('https://example.com/path').getEscapedPath() == '/path' && url('https://example.com/path with spaces/').getEscapedPath() == '/path%20with%20spaces/'");
+    yes("url('https://example.com').getEscapedPath() == '' && url('https://x/a%2Fb').getEscapedPath() == '/a%2Fb'");
+    yes("url('https://example.com/path?k1=a&k2=b&k2=c').getQuery() == {'k1': ['a'], 'k2': ['b', 'c']}");
+    yes("url('https://example.com/path?key with spaces=value with spaces').getQuery() == {'key with spaces': ['value with spaces']}");
+    yes("url('https://example.com/path?').getQuery() == {} && url('https://example.com/path').getQuery() == {}");
+    yes("url('https://x/?a=1+2&b=%41&c&d=x;y').getQuery() == {'a': ['1 2'], 'b': ['A'], 'c': ['']}");
+    // The fragment is split off by `Parse`, not left in the path.
+    yes("url('https://x/p#frag').getEscapedPath() == '/p' && url('https://x/p?q=1#frag').getQuery() == {'q': ['1']}");
+    yes("url('https://example.com/a') == url('https://EXAMPLE.com/a'.lowerAscii()) && url('https://x/a') != url('https://x/b')");
+    yes("type(url('/a')) == type(url('/b')) && url('mailto:a@b').getScheme() == 'mailto'");
+    let err = |src: &str| run(src, serde_json::json!({})).unwrap_err();
+    assert_eq!(err("url('https://a:b:c/')"), "URL parse error during conversion from string: parse \"https://a:b:c/\": invalid port \":c\" after host");
+    assert_eq!(err("url('../relative-path')"), "URL parse error during conversion from string: parse \"../relative-path\": invalid URI for request");
+    assert_eq!(err("url('')"), "URL parse error during conversion from string: parse \"\": empty url");
+    assert_eq!(err("url(':x')"), "URL parse error during conversion from string: parse \":x\": missing protocol scheme");
+    assert_eq!(err("url('https://x/%zz')"), "URL parse error during conversion from string: parse \"https://x/%zz\": invalid URL escape \"%zz\"");
+    assert_eq!(err("url('https://[::1/')"), "URL parse error during conversion from string: parse \"https://[::1/\": missing ']' in host");
+    assert_eq!(err("url('https://a b/')"), "URL parse error during conversion from string: parse \"https://a b/\": invalid character \" \" in host name");
+    assert_eq!(err("url('https://x/\\n')"), "URL parse error during conversion from string: parse \"https://x/\\n\": net/url: invalid control character in URL");
+    assert_eq!(err("url('https://a%41/')"), "URL parse error during conversion from string: parse \"https://a%41/\": invalid URL escape \"%41\"");
+    let d = Declarations::default();
+    assert!(matches!(compile("url(1) == url('/')", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.contains("found no matching overload for 'url' applied to '(int)'")));
+    assert!(matches!(compile("'a'.getHost() == ''", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.contains("found no matching overload for 'getHost' applied to '(string)'")));
+    assert!(matches!(compile("url('/').getQuery().size() == 0", &d, Returns::Bool), Ok(_)));
+    assert_eq!(run("object.u.getHost()", serde_json::json!({"u": "x"})), Err("no such overload".to_string()));
+}
+
+#[test]
 fn what_remains_is_refused_by_name() {
     let d = Declarations::default();
     for (src, named) in [
-        ("isURL('https://x')", "the CEL function 'isURL' is not supported by this simulation"),
         ("[?object.a] == []", "the optional list element (`[?x]`) is not supported by this simulation"),
         ("isSemver('1.0.0')", "the CEL function 'isSemver' is not supported by this simulation"),
         ("format.dns1123Label().validate('a').hasValue()", "the CEL function 'format.dns1123Label' is not supported by this simulation"),
