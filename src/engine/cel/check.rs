@@ -205,19 +205,25 @@ fn check_node(node: &Node, declared: &Declarations, scope: &mut Vec<String>) -> 
                 _ => return Err(no_overload(at, "_[_]", &[ty, index_ty])),
             }
         }
-        Expr::List(items) => {
-            for item in items {
-                check_node(item, declared, scope)?;
+        Expr::List(items, optional) => {
+            for (i, item) in items.iter().enumerate() {
+                let ty = check_node(item, declared, scope)?;
+                if optional.contains(&i) {
+                    optional_entry(item, ty)?;
+                }
             }
             Ty::List
         }
         Expr::Map(entries) => {
-            for (k, v) in entries {
+            for (k, v, optional) in entries {
                 let key = check_node(k, declared, scope)?;
                 if !matches!(key, Ty::Dyn | Ty::Bool | Ty::Int | Ty::Uint | Ty::String) {
                     return Err(issue(k.at, format!("unsupported map key type: {}", key.name())));
                 }
-                check_node(v, declared, scope)?;
+                let ty = check_node(v, declared, scope)?;
+                if *optional {
+                    optional_entry(v, ty)?;
+                }
             }
             Ty::Map
         }
@@ -427,12 +433,24 @@ fn validate_literals(method: bool, function: &str, args: &[Node]) -> Result<(), 
 /// cel-go's `stringFormatValidator` (ext/formatting.go): a literal
 /// template formatting a literal list is checked as it would run.
 fn validate_format(at: usize, target: Option<&Node>, function: &str, args: &[Node], declared: &Declarations, scope: &mut Vec<String>) -> Result<(), Vec<Issue>> {
-    let (Some(Node { expr: Expr::Literal(Value::Str(template)), .. }), "format", [Node { expr: Expr::List(items), .. }]) = (target, function, args) else { return Ok(()) };
+    let (Some(Node { expr: Expr::Literal(Value::Str(template)), .. }), "format", [Node { expr: Expr::List(items, optional), .. }]) = (target, function, args) else { return Ok(()) };
+    if !optional.is_empty() {
+        return Ok(());
+    }
     let mut types = Vec::with_capacity(items.len());
     for item in items {
         types.push(check_node(item, declared, scope)?);
     }
     super::format::check(template, &types).map_err(|e| issue(e.argument.and_then(|i| items.get(i)).map_or(at, |item| item.at), e.message))
+}
+
+/// An optional list element or map value (`[?x]`, `{?k: x}`) must be an
+/// optional, or `dyn` (cel-go's checkCreateList and checkCreateMap).
+fn optional_entry(node: &Node, ty: Ty) -> Result<(), Vec<Issue>> {
+    if matches!(ty, Ty::Optional | Ty::Dyn) {
+        return Ok(());
+    }
+    Err(issue(node.at, format!("expected type 'optional_type({0})' but found '{0}'", ty.name())))
 }
 
 /// A field of a schema object: declared, or cel-go's `undefined field`.

@@ -210,18 +210,40 @@ impl Activation {
                     _ => Err(no_overload()),
                 }
             }
-            Expr::List(items) => {
+            Expr::List(items, optional) => {
                 let mut out = Vec::with_capacity(items.len());
-                for item in items {
-                    out.push(self.eval(item, locals)?);
+                for (i, item) in items.iter().enumerate() {
+                    let value = self.eval(item, locals)?;
+                    if !optional.contains(&i) {
+                        out.push(value);
+                        continue;
+                    }
+                    match value {
+                        Value::Optional(Some(present)) => out.push(present.as_ref().clone()),
+                        Value::Optional(None) => {}
+                        other => return Err(format!("cannot initialize optional list element from non-optional value {}", format_value(&other))),
+                    }
                 }
                 Ok(Value::List(Rc::new(out)))
             }
             Expr::Map(entries) => {
                 let mut out = BTreeMap::new();
-                for (k, v) in entries {
+                for (k, v, optional) in entries {
                     let key = to_key(&self.eval(k, locals)?)?;
-                    let value = self.eval(v, locals)?;
+                    let mut value = self.eval(v, locals)?;
+                    if *optional {
+                        value = match value {
+                            Value::Optional(Some(present)) => present.as_ref().clone(),
+                            // An absent value leaves the key out (cel-go deletes it).
+                            Value::Optional(None) => {
+                                out.remove(&key);
+                                continue;
+                            }
+                            other => {
+                                return Err(format!("cannot initialize optional entry '{}' from non-optional value {}", display_key(&key_value(&key)), format_value(&other)));
+                            }
+                        };
+                    }
                     if out.insert(key.clone(), value).is_some() {
                         return Err(format!("Failed with repeated key: {}", display_key(&key_value(&key))));
                     }

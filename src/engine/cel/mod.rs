@@ -203,8 +203,8 @@ impl Program {
                 Expr::Index(a, b) | Expr::OptIndex(a, b) | Expr::Binary(_, a, b) | Expr::And(a, b) | Expr::Or(a, b) => walk(a, name) || walk(b, name),
                 Expr::Conditional(a, b, c) => walk(a, name) || walk(b, name) || walk(c, name),
                 Expr::Call(target, _, args) => target.as_deref().is_some_and(|t| walk(t, name)) || args.iter().any(|a| walk(a, name)),
-                Expr::List(items) => items.iter().any(|i| walk(i, name)),
-                Expr::Map(entries) => entries.iter().any(|(k, v)| walk(k, name) || walk(v, name)),
+                Expr::List(items, _) => items.iter().any(|i| walk(i, name)),
+                Expr::Map(entries) => entries.iter().any(|(k, v, _)| walk(k, name) || walk(v, name)),
                 Expr::Comprehension { range, var, var2, filter, body, .. } => {
                     let bound = var == name || var2.as_deref() == Some(name);
                     walk(range, name) || (!bound && (filter.as_deref().is_some_and(|f| walk(f, name)) || walk(body, name)))

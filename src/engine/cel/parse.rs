@@ -33,8 +33,8 @@ fn node(expr: Expr, at: usize) -> Result<Node, Issue> {
         Expr::Index(a, b) | Expr::OptIndex(a, b) | Expr::Binary(_, a, b) | Expr::And(a, b) | Expr::Or(a, b) => child(a).max(child(b)),
         Expr::Conditional(a, b, c) => child(a).max(child(b)).max(child(c)),
         Expr::Call(target, _, args) => target.as_deref().map_or(0, child).max(args.iter().map(child).max().unwrap_or(0)),
-        Expr::List(items) => items.iter().map(child).max().unwrap_or(0),
-        Expr::Map(entries) => entries.iter().map(|(k, v)| child(k).max(child(v))).max().unwrap_or(0),
+        Expr::List(items, _) => items.iter().map(child).max().unwrap_or(0),
+        Expr::Map(entries) => entries.iter().map(|(k, v, _)| child(k).max(child(v))).max().unwrap_or(0),
         Expr::Comprehension { range, filter, body, .. } => child(range).max(child(body)).max(filter.as_deref().map_or(0, child)),
     };
     if below + 1 > MAX_HEIGHT {
@@ -74,8 +74,11 @@ pub enum Expr {
     OptIndex(Box<Node>, Box<Node>),
     /// A function call, global (`size(x)`) or on a receiver (`x.size()`).
     Call(Option<Box<Node>>, String, Vec<Node>),
-    List(Vec<Node>),
-    Map(Vec<(Node, Node)>),
+    /// A list literal and the indices of its optional elements (`[?x]`,
+    /// cel-go's `OptionalIndices`): present values are kept, absent ones left out.
+    List(Vec<Node>, Vec<usize>),
+    /// A map literal's entries; `true` marks an optional one (`{?k: v}`).
+    Map(Vec<(Node, Node, bool)>),
     Not(Box<Node>),
     Negate(Box<Node>),
     Binary(BinaryOp, Box<Node>, Box<Node>),
@@ -635,25 +638,37 @@ impl Parser {
                 return Ok(inner);
             }
             Token::Punct("[") => {
-                if matches!(self.peek(), Token::Punct("?")) {
-                    return Err(Issue { at, message: "the optional list element (`[?x]`) is not supported by this simulation".to_string() });
-                }
                 self.depth += 1;
-                let items = self.args("]")?;
+                let mut items = Vec::new();
+                let mut optional = Vec::new();
+                if !self.eat("]") {
+                    loop {
+                        if self.eat("?") {
+                            optional.push(items.len());
+                        }
+                        items.push(self.expr()?);
+                        if self.eat(",") {
+                            if self.eat("]") {
+                                break;
+                            }
+                            continue;
+                        }
+                        self.expect("]")?;
+                        break;
+                    }
+                }
                 self.depth -= 1;
-                Expr::List(items)
+                Expr::List(items, optional)
             }
             Token::Punct("{") => {
                 let mut entries = Vec::new();
                 if !self.eat("}") {
                     loop {
-                        if matches!(self.peek(), Token::Punct("?")) {
-                            return Err(Issue { at: self.at(), message: "the optional map entry (`{?k: v}`) is not supported by this simulation".to_string() });
-                        }
+                        let optional = self.eat("?");
                         let key = self.expr()?;
                         self.expect(":")?;
                         let value = self.expr()?;
-                        entries.push((key, value));
+                        entries.push((key, value, optional));
                         if self.eat(",") {
                             if self.eat("}") {
                                 break;

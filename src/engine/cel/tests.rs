@@ -249,7 +249,7 @@ fn optionals_as_kubernetes_enables_them() {
     yes("optional.unwrap([optional.of(42), optional.none()]) == [42] && [optional.none(), optional.of('a')].unwrapOpt() == ['a']");
     yes("[1, 2, 3].first() == optional.of(1) && [1, 2, 3].last().value() == 3 && !([].first().hasValue()) && ![].last().hasValue()");
     assert_eq!(run("optional.unwrap([optional.of(1), 2])", serde_json::json!({})), Err("value 2 is not optional".to_string()));
-    assert!(matches!(compile("[?object.?a] == []", &d, Returns::Bool), Err(CompileError::Unsupported(_))));
+    assert!(compile("[?object.?a] == []", &d, Returns::Bool).is_ok());
     assert!(matches!(compile("object.?a", &d, Returns::Bool), Err(CompileError::Returns(_))));
     assert!(matches!(compile("1.hasValue()", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.contains("found no matching overload for 'hasValue' applied to '(int)'")));
 }
@@ -307,10 +307,29 @@ fn url_library() {
 }
 
 #[test]
+fn optional_list_elements_and_map_entries() {
+    // cel-go's parser (optExpr), checker (checkCreateList/checkCreateMap) and interpreter (evalList/evalMap).
+    yes("[?optional.of(1), ?optional.none(), 2] == [1, 2] && [?optional.none()] == []");
+    yes("{?'a': optional.of(1), ?'b': optional.none(), 'c': 3} == {'a': 1, 'c': 3}");
+    yes("{'a': 1, ?'a': optional.none()} == {}");
+    yes("[?{'x': 1}[?'x'], ?{'x': 1}[?'y']] == [1] && {?'k': [5][?0]} == {'k': 5}");
+    let o = serde_json::json!({"spec": {"a": "x"}});
+    assert_eq!(run("[?object.spec.?a, ?object.spec.?b]", o.clone()), Ok(Value::List(Rc::new(vec![Value::string("x".to_string())]))));
+    assert_eq!(run("[?object.spec.a]", o.clone()), Err("cannot initialize optional list element from non-optional value x".to_string()));
+    assert_eq!(run("{?'k': object.spec.a}", o), Err("cannot initialize optional entry 'k' from non-optional value x".to_string()));
+    let d = Declarations::default();
+    assert_eq!(
+        compile("[?1] == []", &d, Returns::Bool),
+        Err(CompileError::Cel("ERROR: <input>:1:3: expected type 'optional_type(int)' but found 'int'\n | [?1] == []\n | ..^".to_string()))
+    );
+    assert!(matches!(compile("{?'a': 'b'} == {}", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.starts_with("ERROR: <input>:1:8: expected type 'optional_type(string)' but found 'string'")));
+    assert!(matches!(compile("[?] == []", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.contains("Syntax error")));
+}
+
+#[test]
 fn what_remains_is_refused_by_name() {
     let d = Declarations::default();
     for (src, named) in [
-        ("[?object.a] == []", "the optional list element (`[?x]`) is not supported by this simulation"),
         ("isSemver('1.0.0')", "the CEL function 'isSemver' is not supported by this simulation"),
         ("format.dns1123Label().validate('a').hasValue()", "the CEL function 'format.dns1123Label' is not supported by this simulation"),
     ] {
