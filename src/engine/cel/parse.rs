@@ -701,7 +701,7 @@ impl Parser {
                             _ => Err(Issue { at: paren, message: "invalid argument to has() macro".to_string() }),
                         };
                     }
-                    Expr::Call(None, name, args)
+                    return node(Expr::Call(None, name, args), paren);
                 } else {
                     Expr::Ident(name)
                 }

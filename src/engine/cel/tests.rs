@@ -330,7 +330,6 @@ fn optional_list_elements_and_map_entries() {
 fn what_remains_is_refused_by_name() {
     let d = Declarations::default();
     for (src, named) in [
-        ("isSemver('1.0.0')", "the CEL function 'isSemver' is not supported by this simulation"),
         ("format.dns1123Label().validate('a').hasValue()", "the CEL function 'format.dns1123Label' is not supported by this simulation"),
     ] {
         assert_eq!(compile(src, &d, Returns::Bool), Err(CompileError::Unsupported(named.to_string())), "{src}");
@@ -354,6 +353,9 @@ fn what_1_33_does_not_offer_is_undeclared() {
         ("base64.encode('a') == 'YQ=='", "ERROR: <input>:1:1: undeclared reference to 'base64' (in container '')"),
         ("math.greatest(1, 2) == 2", "ERROR: <input>:1:1: undeclared reference to 'math' (in container '')"),
         ("lists.range(2) == [0, 1]", "ERROR: <input>:1:1: undeclared reference to 'lists' (in container '')"),
+        // The semver library is introduced at 1.33: a new expression is checked at 1.32.
+        ("isSemver('1.0.0')", "ERROR: <input>:1:9: undeclared reference to 'isSemver' (in container '')"),
+        ("semver('1.0.0').major() == 1", "ERROR: <input>:1:7: undeclared reference to 'semver' (in container '')"),
     ] {
         let result = compile(src, &d, Returns::Bool);
         assert!(matches!(&result, Err(CompileError::Cel(m)) if m.contains(caret)), "{src}: {result:?}");
