@@ -58,6 +58,8 @@ pub enum Ty {
     Cidr,
     /// Kubernetes' `kubernetes.URL`.
     Url,
+    /// Kubernetes' `kubernetes.NamedFormat`.
+    Format,
     /// An object of a CRD's schema: its fields in [`RuleScope::objects`].
     Object(usize),
 }
@@ -82,6 +84,7 @@ impl Ty {
             Ty::Ip => "net.IP",
             Ty::Cidr => "net.CIDR",
             Ty::Url => "kubernetes.URL",
+            Ty::Format => "kubernetes.NamedFormat",
             Ty::Object(_) => "object",
         }
     }
@@ -359,9 +362,21 @@ fn check_node(node: &Node, declared: &Declarations, scope: &mut Vec<String>) -> 
                 _ => return Err(issue(target.at, "undeclared reference to 'sets' (in container '')".to_string())),
             }
         }
-        // Kubernetes' format library (library/format.go): `format.dns1123Label()`...
-        Expr::Call(Some(target), function, _) if matches!(&target.expr, Expr::Ident(n) if n == "format" && !scope.iter().any(|s| s == n)) => {
-            return Err(issue(at, format!("the CEL function 'format.{function}' {UNSUPPORTED}")));
+        // Kubernetes' format library (library/format.go): `format.named(name)`
+        // and a function for each named format (`format.dns1123Label()`).
+        Expr::Call(Some(target), function, args) if matches!(&target.expr, Expr::Ident(n) if n == "format" && !scope.iter().any(|s| s == n)) => {
+            let mut arg_types = Vec::with_capacity(args.len());
+            for a in args {
+                arg_types.push(check_node(a, declared, scope)?);
+            }
+            let known = function == "named" || super::named_format::lookup(function).is_some();
+            match (function.as_str(), arg_types.as_slice()) {
+                ("named", [Ty::String | Ty::Dyn]) => Ty::Optional,
+                (_, []) if function != "named" && known => Ty::Format,
+                _ if known => return Err(no_overload(at, &format!("format.{function}"), &arg_types)),
+                // No such function: cel-go then checks `format` as a name, which is undeclared.
+                _ => return Err(issue(target.at, "undeclared reference to 'format' (in container '')".to_string())),
+            }
         }
         // The strings extension's namespaced `strings.quote` (version 1).
         // Other namespaces (`base64.`, `math.`, `lists.`) are not in 1.33's
@@ -547,6 +562,7 @@ fn call(at: usize, receiver: Option<Ty>, function: &str, args: &[Ty]) -> Result<
         (false, "isURL", 1) if matches!(args.first(), Some(Ty::String | Ty::Dyn)) => Ty::Bool,
         (true, "getScheme" | "getHost" | "getHostname" | "getPort" | "getEscapedPath", 0) if matches!(receiver, Some(Ty::Url | Ty::Dyn)) => Ty::String,
         (true, "getQuery", 0) if matches!(receiver, Some(Ty::Url | Ty::Dyn)) => Ty::Map,
+        (true, "validate", 1) if matches!(receiver, Some(Ty::Format | Ty::Dyn)) && matches!(args.first(), Some(Ty::String | Ty::Dyn)) => Ty::Optional,
         (true, "hasValue", 0) if matches!(receiver, Some(Ty::Optional | Ty::Dyn)) => Ty::Bool,
         (true, "value", 0) if matches!(receiver, Some(Ty::Optional | Ty::Dyn)) => Ty::Dyn,
         (true, "orValue", 1) if matches!(receiver, Some(Ty::Optional | Ty::Dyn)) => Ty::Dyn,
@@ -562,7 +578,7 @@ fn call(at: usize, receiver: Option<Ty>, function: &str, args: &[Ty]) -> Result<
         (_, "size" | "int" | "uint" | "double" | "string" | "bool" | "type" | "dyn" | "matches" | "quantity" | "isQuantity" | "duration" | "timestamp", _)
         | (true, "hasValue" | "value" | "orValue" | "or" | "find" | "findAll" | "first" | "last" | "unwrapOpt" | "format", _)
         | (false, "ip" | "cidr" | "isIP" | "isCIDR" | "url" | "isURL", _)
-        | (true, "getScheme" | "getHost" | "getHostname" | "getPort" | "getEscapedPath" | "getQuery", _)
+        | (true, "getScheme" | "getHost" | "getHostname" | "getPort" | "getEscapedPath" | "getQuery" | "validate", _)
         | (true, "ip" | "family" | "isUnspecified" | "isLoopback" | "isLinkLocalMulticast" | "isLinkLocalUnicast" | "isGlobalUnicast" | "containsIP" | "containsCIDR" | "prefixLength" | "masked", _)
         | (true, "getFullYear" | "getMonth" | "getDate" | "getDayOfMonth" | "getDayOfYear" | "getDayOfWeek" | "getHours" | "getMinutes" | "getSeconds" | "getMilliseconds", _)
         | (true, "startsWith" | "endsWith" | "contains" | "lowerAscii" | "upperAscii" | "trim" | "split" | "join" | "replace" | "indexOf" | "lastIndexOf" | "substring" | "charAt" | "isSorted" | "sum" | "min" | "max" | "isLessThan" | "isGreaterThan" | "compareTo" | "add" | "sub" | "asInteger" | "sign" | "asApproximateFloat" | "isInteger", _) => {

@@ -8,6 +8,7 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
+use super::named_format;
 use super::net;
 use super::url;
 use super::parse::{BinaryOp, Expr, Macro, Node};
@@ -333,6 +334,17 @@ impl Activation {
                     _ => Err(no_overload()),
                 }
             }
+            Expr::Call(Some(target), function, args) if matches!(&target.expr, Expr::Ident(n) if n == "format") && !locals.iter().any(|(n, _)| n == "format") => {
+                let mut values = Vec::with_capacity(args.len());
+                for a in args {
+                    values.push(self.eval(a, locals)?);
+                }
+                match (function.as_str(), values.as_slice()) {
+                    ("named", [Value::Str(name)]) => Ok(Value::Optional(named_format::lookup(name).map(|f| Rc::new(Value::Format(f))))),
+                    (name, []) => named_format::lookup(name).map(Value::Format).ok_or_else(no_overload),
+                    _ => Err(no_overload()),
+                }
+            }
             Expr::Call(Some(target), function, args) if matches!(&target.expr, Expr::Ident(n) if n == "strings") && !locals.iter().any(|(n, _)| n == "strings") => {
                 let [arg] = args.as_slice() else { return Err(no_overload()) };
                 match (function.as_str(), self.eval(arg, locals)?) {
@@ -527,7 +539,7 @@ fn is_zero_value(v: &Value) -> bool {
         Value::Map(m) => m.is_empty(),
         Value::Duration(d) => *d == 0,
         Value::Optional(o) => o.is_none(),
-        Value::Type(_) | Value::Quantity(_) | Value::Timestamp(_) | Value::Ip(_) | Value::Cidr(_) | Value::Url(_) => false,
+        Value::Type(_) | Value::Quantity(_) | Value::Timestamp(_) | Value::Ip(_) | Value::Cidr(_) | Value::Url(_) | Value::Format(_) => false,
     }
 }
 
@@ -719,6 +731,7 @@ pub(super) fn format_value(v: &Value) -> String {
         Value::Ip(a) => a.to_text(),
         Value::Cidr(c) => c.to_text(),
         Value::Url(u) => u.to_text(),
+        Value::Format(name) => name.to_string(),
         Value::List(items) => format!("[{}]", items.iter().map(format_value).collect::<Vec<_>>().join(", ")),
         Value::Map(map) => format!("{{{}}}", map.iter().map(|(k, v)| format!("{}: {}", format_value(&key_value(k)), format_value(v))).collect::<Vec<_>>().join(", ")),
     }
@@ -953,6 +966,11 @@ fn call(receiver: Option<Value>, function: &str, args: &[Value], steps: &Cell<u6
             // Go's FindAllString: a negative limit is no limit.
             let found = re.find_iter(s).map(|m| Value::string(m.as_str().to_string()));
             Value::List(Rc::new(if limit < 0 { found.collect() } else { found.take(limit as usize).collect() }))
+        }
+        ("validate", Value::Format(name), [Value::Str(s)]) => {
+            let errors = named_format::validate(name, s);
+            let errors = (!errors.is_empty()).then(|| Rc::new(Value::List(Rc::new(errors.into_iter().map(Value::string).collect()))));
+            Value::Optional(errors)
         }
         ("getScheme", Value::Url(u), []) => Value::string(u.scheme().to_string()),
         ("getHost", Value::Url(u), []) => Value::string(u.host().to_string()),

@@ -302,7 +302,7 @@ pub fn check(template: &str, args: &[Ty]) -> Result<(), FormatError> {
         let Piece::Clause(clause) = piece else { continue };
         let ty = args.get(requested).copied().unwrap_or(Ty::Dyn);
         let fits = match clause.verb {
-            's' => !matches!(ty, Ty::Quantity | Ty::Optional | Ty::Ip | Ty::Cidr | Ty::Url | Ty::Object(_)),
+            's' => !matches!(ty, Ty::Quantity | Ty::Optional | Ty::Ip | Ty::Cidr | Ty::Url | Ty::Format | Ty::Object(_)),
             'd' | 'o' => matches!(ty, Ty::Int | Ty::Uint | Ty::Dyn),
             'f' | 'e' => matches!(ty, Ty::Double | Ty::String | Ty::Dyn),
             'b' => matches!(ty, Ty::Int | Ty::Uint | Ty::Bool | Ty::Dyn),

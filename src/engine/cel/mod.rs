@@ -12,6 +12,7 @@
 mod check;
 mod eval;
 mod format;
+mod named_format;
 mod net;
 mod parse;
 mod time;
@@ -52,6 +53,8 @@ pub enum Value {
     Cidr(net::Prefix),
     /// Kubernetes' url library (`url('https://example.com/')`).
     Url(Rc<url::Url>),
+    /// Kubernetes' format library (`format.dns1123Label()`): the format's name.
+    Format(&'static str),
 }
 
 /// A map key: CEL allows bool, int, uint and string keys.
@@ -106,6 +109,7 @@ impl Value {
             Value::Ip(_) => "net.IP",
             Value::Cidr(_) => "net.CIDR",
             Value::Url(_) => "kubernetes.URL",
+            Value::Format(_) => "kubernetes.NamedFormat",
         }
     }
 }

@@ -628,7 +628,7 @@ impl Parser {
             Token::Uint(v) => Expr::Literal(Value::Uint(v)),
             Token::Double(v) => Expr::Literal(Value::Double(v)),
             Token::Str(s) => Expr::Literal(Value::string(s)),
-            Token::Bytes => return Err(Issue { at, message: "bytes literals are not supported by this simulation".to_string() }),
+            Token::Bytes => return Err(Issue { at, message: "the bytes literal (`b'...'`) is not supported by this simulation".to_string() }),
             Token::True => Expr::Literal(Value::Bool(true)),
             Token::False => Expr::Literal(Value::Bool(false)),
             Token::Null => Expr::Literal(Value::Null),

@@ -327,10 +327,63 @@ fn optional_list_elements_and_map_entries() {
 }
 
 #[test]
+fn format_library() {
+    // library/format_test.go's cases.
+    for valid in [
+        "format.dns1123Label().validate('my-label-name')",
+        "format.dns1123Subdomain().validate('apiextensions.k8s.io')",
+        "format.dns1035Label().validate('my-label-name')",
+        "format.qualifiedName().validate('apiextensions.k8s.io/v1beta1')",
+        "format.dns1123LabelPrefix().validate('my-label-prefix-')",
+        "format.dns1123SubdomainPrefix().validate('mysubdomain.prefix.-')",
+        "format.dns1035LabelPrefix().validate('my-label-prefix-')",
+        "format.uri().validate('http://example.com')",
+        "format.uuid().validate('123e4567-e89b-12d3-a456-426614174000')",
+        "format.uuid().validate('123E4567E89B12D3A456426614174000')",
+        "format.byte().validate('aGVsbG8=')",
+        "format.date().validate('2020-01-01')",
+        "format.date().validate('2024-02-29')",
+        "format.datetime().validate('2020-01-01T00:00:00Z')",
+        "format.datetime().validate('2020-01-01t23:59:59.5+02:00')",
+        "format.labelValue().validate('my-cool-label-Value')",
+        "format.labelValue().validate('')",
+    ] {
+        yes(&format!("{valid} == optional.none()"));
+    }
+    let invalid = |src: &str| match run(&format!("{src}.value()"), serde_json::json!({})) {
+        Ok(Value::List(items)) => items.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>().join("|"),
+        other => format!("{other:?}"),
+    };
+    let one = |message: &str| format!("Str({message:?})");
+    assert_eq!(invalid("format.dns1123Label().validate('contains a space')"), one("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"));
+    assert_eq!(invalid("format.dns1123SubdomainPrefix().validate('contains a space-')"), one(r"a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"));
+    assert_eq!(invalid("format.dns1035Label().validate('contains a space')"), one("a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"));
+    assert_eq!(invalid("format.qualifiedName().validate('contains a space')"), one("name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"));
+    assert_eq!(invalid("format.labelValue().validate('my-cool-label-Value!!\\n\\n!!!')"), one("a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"));
+    assert_eq!(invalid("format.byte().validate('aGVsbG8')"), one("invalid base64"));
+    assert_eq!(invalid("format.date().validate('2020-01-32')"), one("invalid date"));
+    assert_eq!(invalid("format.date().validate('2023-02-29')"), one("invalid date"));
+    assert_eq!(invalid("format.datetime().validate('2020-01-32T00:00:00Z')"), one("invalid datetime"));
+    assert_eq!(invalid("format.datetime().validate('2020-01-01T24:00:00Z')"), one("invalid datetime"));
+    assert_eq!(invalid("format.uuid().validate('123')"), one("does not match the UUID format"));
+    assert_eq!(invalid("format.uri().validate('../x')"), one("parse \"../x\": invalid URI for request"));
+    yes("!format.named('unknown').hasValue() && format.named('dns1123Label').value() == format.dns1123Label()");
+    yes("format.dns1123Label() != format.dns1035Label() && format.named('uri').hasValue()");
+    yes("format.dns1123Label().validate('Bad').value().size() == 1");
+    let d = Declarations::default();
+    assert!(matches!(compile("format.nope() == format.uri()", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.starts_with("ERROR: <input>:1:1: undeclared reference to 'format' (in container '')")));
+    assert!(matches!(compile("format.named(1).hasValue()", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.contains("found no matching overload for 'format.named' applied to '(int)'")));
+    assert!(matches!(compile("format.uri('x') == format.uri()", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.contains("found no matching overload for 'format.uri' applied to '(string)'")));
+    assert!(matches!(compile("'x'.validate('y').hasValue()", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.contains("found no matching overload for 'validate' applied to '(string, string)'")));
+    // The string library's `format` is untouched.
+    yes("'%s'.format(['a']) == 'a'");
+}
+
+#[test]
 fn what_remains_is_refused_by_name() {
     let d = Declarations::default();
     for (src, named) in [
-        ("format.dns1123Label().validate('a').hasValue()", "the CEL function 'format.dns1123Label' is not supported by this simulation"),
+        ("b'abc' == b'abc'", "the bytes literal (`b'...'`) is not supported by this simulation"),
     ] {
         assert_eq!(compile(src, &d, Returns::Bool), Err(CompileError::Unsupported(named.to_string())), "{src}");
     }
