@@ -430,6 +430,8 @@ fn ip_and_cidr_libraries() {
     yes("type(ip('10.0.0.1')) == type(ip('::1')) && type(cidr('10.0.0.0/8')) != type(ip('::1'))");
     yes("cidr('192.168.0.0/24').containsIP(ip('192.168.0.1')) && !cidr('192.168.0.0/24').containsIP('192.168.1.1')");
     yes("cidr('192.168.0.0/16').containsCIDR(cidr('192.168.10.0/24')) && !cidr('192.168.1.0/24').containsCIDR('192.168.2.0/24')");
+    // kubernetes PR #130450 (in 1.33.0, apiserver commit 64791740a): an address inside the prefix, not only the prefix's own.
+    yes("cidr('192.168.0.0/24').containsCIDR(cidr('192.168.0.1/32')) && !cidr('192.168.0.0/24').containsCIDR(cidr('192.169.0.1/32')) && cidr('0.0.0.0/0').containsCIDR('10.1.2.3/32')");
     yes("cidr('192.168.0.1/24').ip() == ip('192.168.0.1') && cidr('::1/128').ip().family() == 6");
     yes("cidr('192.168.0.1/24').masked() == cidr('192.168.0.0/24') && cidr('192.168.0.1/24') != cidr('192.168.0.1/24').masked()");
     yes("cidr('192.168.0.0/16').prefixLength() == 16 && string(cidr('2001:db8::1/32').masked()) == '2001:db8::/32'");
