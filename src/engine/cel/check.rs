@@ -45,6 +45,7 @@ pub enum Ty {
     Uint,
     Double,
     String,
+    Bytes,
     List,
     Map,
     Type,
@@ -74,6 +75,7 @@ impl Ty {
             Ty::Uint => "uint",
             Ty::Double => "double",
             Ty::String => "string",
+            Ty::Bytes => "bytes",
             Ty::List => "list(dyn)",
             Ty::Map => "map(dyn, dyn)",
             Ty::Type => "type",
@@ -96,17 +98,6 @@ impl Ty {
 /// Names of types, usable as values (`type(x) == string`).
 pub const TYPE_NAMES: [&str; 10] = ["int", "uint", "double", "bool", "string", "bytes", "list", "map", "null_type", "type"];
 
-/// Global functions of 1.33's environment this simulation does not
-/// evaluate: refused by name rather than as undeclared. What 1.33 does not
-/// offer (cel-go's lists, math and encoders extensions, the strings
-/// extension's `reverse` from its version 3: base.go enables version 2) is
-/// undeclared, as there.
-/// Kubernetes' semver library is undeclared too: base.go introduces it at
-/// 1.33, but a 1.33 server checks a new expression in the environment of
-/// its minimum compatibility version, 1.32 (component-base's
-/// `NewEffectiveVersion`: the binary's minor less one); only an expression
-/// already stored may use it.
-const UNSUPPORTED_GLOBALS: [&str; 1] = ["bytes"];
 
 fn issue(at: usize, message: String) -> Vec<Issue> {
     vec![Issue { at, message }]
@@ -132,6 +123,7 @@ fn check_node(node: &Node, declared: &Declarations, scope: &mut Vec<String>) -> 
             Value::Uint(_) => Ty::Uint,
             Value::Double(_) => Ty::Double,
             Value::Str(_) => Ty::String,
+            Value::Bytes(_) => Ty::Bytes,
             _ => Ty::Dyn,
         },
         Expr::Ident(name) => {
@@ -497,12 +489,12 @@ fn binary(op: BinaryOp, a: Ty, b: Ty) -> Option<Ty> {
         pair => pair,
     };
     match op {
-        Add => matches!(a, Ty::Int | Ty::Uint | Ty::Double | Ty::String | Ty::List).then_some(a).filter(|_| a == b),
+        Add => matches!(a, Ty::Int | Ty::Uint | Ty::Double | Ty::String | Ty::Bytes | Ty::List).then_some(a).filter(|_| a == b),
         Sub | Mul | Div => (a == b && a.numeric()).then_some(a),
         Rem => (a == b && matches!(a, Ty::Int | Ty::Uint)).then_some(a),
         Eq | Ne => (a == b).then_some(Ty::Bool),
         Lt | Le | Gt | Ge => {
-            let ordered = (a.numeric() && b.numeric()) || (a == b && matches!(a, Ty::String | Ty::Bool | Ty::Duration | Ty::Timestamp));
+            let ordered = (a.numeric() && b.numeric()) || (a == b && matches!(a, Ty::String | Ty::Bytes | Ty::Bool | Ty::Duration | Ty::Timestamp));
             ordered.then_some(Ty::Bool)
         }
         In => matches!(b, Ty::List | Ty::Map | Ty::Dyn).then_some(Ty::Bool),
@@ -521,6 +513,7 @@ fn call(at: usize, receiver: Option<Ty>, function: &str, args: &[Ty]) -> Result<
         (false, "bool", 1) => Ty::Bool,
         (false, "type", 1) => Ty::Type,
         (false, "dyn", 1) => Ty::Dyn,
+        (false, "bytes", 1) if matches!(args.first(), Some(Ty::String | Ty::Bytes | Ty::Dyn)) => Ty::Bytes,
         (false, "matches", 2) | (true, "matches", 1) => Ty::Bool,
         (false, "quantity", 1) => Ty::Quantity,
         (false, "isQuantity", 1) => Ty::Bool,
@@ -572,10 +565,7 @@ fn call(at: usize, receiver: Option<Ty>, function: &str, args: &[Ty]) -> Result<
         (true, "format", 1) if matches!(receiver, Some(Ty::String | Ty::Dyn)) && matches!(args.first(), Some(Ty::List | Ty::Dyn)) => Ty::String,
         (true, "first" | "last", 0) if matches!(receiver, Some(Ty::List | Ty::Dyn)) => Ty::Optional,
         (true, "unwrapOpt", 0) if matches!(receiver, Some(Ty::List | Ty::Dyn)) => Ty::List,
-        (false, name, _) if UNSUPPORTED_GLOBALS.contains(&name) => {
-            return Err(issue(at, format!("the CEL function '{name}' {UNSUPPORTED}")));
-        }
-        (_, "size" | "int" | "uint" | "double" | "string" | "bool" | "type" | "dyn" | "matches" | "quantity" | "isQuantity" | "duration" | "timestamp", _)
+        (_, "size" | "int" | "uint" | "double" | "string" | "bytes" | "bool" | "type" | "dyn" | "matches" | "quantity" | "isQuantity" | "duration" | "timestamp", _)
         | (true, "hasValue" | "value" | "orValue" | "or" | "find" | "findAll" | "first" | "last" | "unwrapOpt" | "format", _)
         | (false, "ip" | "cidr" | "isIP" | "isCIDR" | "url" | "isURL", _)
         | (true, "getScheme" | "getHost" | "getHostname" | "getPort" | "getEscapedPath" | "getQuery" | "validate", _)
@@ -586,6 +576,13 @@ fn call(at: usize, receiver: Option<Ty>, function: &str, args: &[Ty]) -> Result<
             shown.extend_from_slice(args);
             return Err(no_overload(at, function, &shown));
         }
+        // What 1.33 does not offer is undeclared, as there: cel-go's lists,
+        // math and encoders extensions, the strings extension's `reverse`
+        // (its version 3: base.go enables version 2), and Kubernetes' semver
+        // library, which base.go introduces at 1.33 but a 1.33 server checks
+        // a new expression at its minimum compatibility version, 1.32
+        // (component-base's `NewEffectiveVersion`: the binary's minor less
+        // one); only an expression already stored could use it.
         _ => return Err(issue(at, format!("undeclared reference to '{function}' (in container '')"))),
     };
     // A method on a receiver whose type is known and has no such method.

@@ -535,6 +535,7 @@ fn is_zero_value(v: &Value) -> bool {
         Value::Uint(u) => *u == 0,
         Value::Double(d) => *d == 0.0,
         Value::Str(s) => s.is_empty(),
+        Value::Bytes(b) => b.is_empty(),
         Value::List(l) => l.is_empty(),
         Value::Map(m) => m.is_empty(),
         Value::Duration(d) => *d == 0,
@@ -651,6 +652,7 @@ fn binary(op: BinaryOp, a: &Value, b: &Value, steps: &Cell<u64>) -> Result<Value
         Lt | Le | Gt | Ge => {
             let ordering = match (a, b) {
                 (Value::Str(x), Value::Str(y)) => Some(x.cmp(y)),
+                (Value::Bytes(x), Value::Bytes(y)) => Some(x.cmp(y)),
                 (Value::Bool(x), Value::Bool(y)) => Some(x.cmp(y)),
                 (Value::Duration(x), Value::Duration(y)) => Some(x.cmp(y)),
                 (Value::Timestamp(x), Value::Timestamp(y)) => Some(x.cmp_instant(y)),
@@ -677,6 +679,7 @@ fn binary(op: BinaryOp, a: &Value, b: &Value, steps: &Cell<u64>) -> Result<Value
             (Value::Uint(x), Value::Uint(y)) => Value::Uint(x.checked_add(*y).ok_or_else(uoverflow)?),
             (Value::Double(x), Value::Double(y)) => Value::Double(x + y),
             (Value::Str(x), Value::Str(y)) => Value::string([&**x, &**y].concat()),
+            (Value::Bytes(x), Value::Bytes(y)) => Value::Bytes(Rc::from([&**x, &**y].concat())),
             (Value::List(x), Value::List(y)) => Value::List(Rc::new(x.iter().chain(y.iter()).cloned().collect())),
             (Value::Duration(x), Value::Duration(y)) => Value::Duration(x.checked_add(*y).ok_or_else(overflow)?),
             (Value::Timestamp(t), Value::Duration(d)) | (Value::Duration(d), Value::Timestamp(t)) => Value::Timestamp(t.add(*d)?),
@@ -722,6 +725,7 @@ pub(super) fn format_value(v: &Value) -> String {
         Value::Uint(u) => u.to_string(),
         Value::Double(d) => format_double(*d),
         Value::Str(s) => s.to_string(),
+        Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
         Value::Type(t) => t.to_string(),
         Value::Quantity(q) => q.canonical(),
         Value::Duration(d) => time::format_duration(*d),
@@ -802,6 +806,7 @@ fn quantity_arg(v: &Value) -> Result<Quantity, String> {
 fn scan_cost(v: &Value) -> u64 {
     match v {
         Value::Str(s) => s.len() as u64,
+        Value::Bytes(b) => b.len() as u64,
         Value::List(l) => l.len() as u64,
         Value::Map(m) => m.len() as u64,
         _ => 0,
@@ -824,6 +829,7 @@ fn call(receiver: Option<Value>, function: &str, args: &[Value], steps: &Cell<u6
     };
     Ok(match (function, &receiver, args) {
         ("size", Value::Str(s), []) => Value::Int(s.chars().count() as i64),
+        ("size", Value::Bytes(b), []) => Value::Int(b.len() as i64),
         ("size", Value::List(l), []) => Value::Int(l.len() as i64),
         ("size", Value::Map(m), []) => Value::Int(m.len() as i64),
         ("startsWith", Value::Str(s), [p]) => Value::Bool(s.starts_with(str_arg(p)?)),
@@ -1112,6 +1118,9 @@ fn global(function: &str, args: &[Value]) -> Result<Value, String> {
         ("double", Value::Uint(u)) => Value::Double(*u as f64),
         ("double", Value::Str(s)) => Value::Double(s.parse().map_err(|_| format!("strconv.ParseFloat: parsing {s:?}: invalid syntax"))?),
         ("string", Value::Str(s)) => Value::Str(s.clone()),
+        ("string", Value::Bytes(b)) => Value::string(String::from_utf8(b.to_vec()).map_err(|_| "invalid UTF-8 in bytes, cannot convert to string".to_string())?),
+        ("bytes", Value::Bytes(b)) => Value::Bytes(b.clone()),
+        ("bytes", Value::Str(s)) => Value::Bytes(Rc::from(s.as_bytes())),
         ("string", v @ (Value::Int(_) | Value::Uint(_) | Value::Double(_) | Value::Bool(_) | Value::Duration(_) | Value::Timestamp(_))) => Value::string(format_value(v)),
         ("int", Value::Duration(d)) => Value::Int(*d),
         ("int", Value::Timestamp(t)) => Value::Int(t.seconds),

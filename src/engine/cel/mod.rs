@@ -35,6 +35,7 @@ pub enum Value {
     Uint(u64),
     Double(f64),
     Str(Rc<str>),
+    Bytes(Rc<[u8]>),
     List(Rc<Vec<Value>>),
     Map(Rc<BTreeMap<Key, Value>>),
     /// A type value, as `type(x)` and the names `int`, `string`… give.
@@ -99,6 +100,7 @@ impl Value {
             Value::Uint(_) => "uint",
             Value::Double(_) => "double",
             Value::Str(_) => "string",
+            Value::Bytes(_) => "bytes",
             Value::List(_) => "list",
             Value::Map(_) => "map",
             Value::Type(_) => "type",

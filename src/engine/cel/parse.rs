@@ -4,6 +4,8 @@
 //! Errors carry a byte offset; [`super::display_errors`] words them as
 //! cel-go's `Issues.String()` does.
 
+use std::rc::Rc;
+
 use super::Value;
 
 /// Deeper nesting is refused, so that neither the parser nor the evaluator
@@ -141,7 +143,7 @@ enum Token {
     Uint(u64),
     Double(f64),
     Str(String),
-    Bytes,
+    Bytes(Vec<u8>),
     Ident(String),
     True,
     False,
@@ -184,8 +186,14 @@ fn lex(src: &str) -> Result<Vec<(Token, usize)>, Issue> {
             _ => (false, false, usize::MAX),
         };
         if quote_at != usize::MAX {
-            let (text, end) = lex_string(src, quote_at, raw).map_err(|message| Issue { at: start, message })?;
-            tokens.push((if is_bytes { Token::Bytes } else { Token::Str(text) }, start));
+            let (content, end) = lex_string(src, quote_at, raw, is_bytes).map_err(|message| Issue { at: start, message })?;
+            let token = if is_bytes {
+                Token::Bytes(content)
+            } else {
+                // Only whole code points were written, so this is UTF-8.
+                Token::Str(String::from_utf8(content).map_err(|_| Issue { at: start, message: "Syntax error: invalid unicode code point".to_string() })?)
+            };
+            tokens.push((token, start));
             i = end;
             continue;
         }
@@ -278,7 +286,9 @@ fn lex_number(src: &str, start: usize) -> Result<(Token, usize), String> {
 }
 
 /// A quoted string from `quote_at`; returns its value and where it ends.
-fn lex_string(src: &str, quote_at: usize, raw: bool) -> Result<(String, usize), String> {
+/// In a bytes literal (cel-go's `unescapeChar` with isBytes) `\x` and
+/// octal escapes are bytes, not code points, and `\u`, `\U` are refused.
+fn lex_string(src: &str, quote_at: usize, raw: bool, bytes: bool) -> Result<(Vec<u8>, usize), String> {
     let rest = &src[quote_at..];
     let quote = if rest.starts_with("'''") {
         "'''"
@@ -290,7 +300,8 @@ fn lex_string(src: &str, quote_at: usize, raw: bool) -> Result<(String, usize), 
         "\""
     };
     let body_start = quote_at + quote.len();
-    let mut out = String::new();
+    let mut out = Vec::new();
+    let push = |out: &mut Vec<u8>, c: char| out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
     let mut chars = src[body_start..].char_indices().peekable();
     while let Some((offset, ch)) = chars.next() {
         let here = body_start + offset;
@@ -301,7 +312,7 @@ fn lex_string(src: &str, quote_at: usize, raw: bool) -> Result<(String, usize), 
             break;
         }
         if ch != '\\' || raw {
-            out.push(ch);
+            push(&mut out, ch);
             continue;
         }
         let Some((_, esc)) = chars.next() else { break };
@@ -322,7 +333,12 @@ fn lex_string(src: &str, quote_at: usize, raw: bool) -> Result<(String, usize), 
             'f' => 12,
             'v' => 11,
             '\\' | '\'' | '"' | '`' | '?' => esc as u32,
+            'x' | 'X' if bytes => {
+                out.push(hex(&mut chars, 2)? as u8);
+                continue;
+            }
             'x' | 'X' => hex(&mut chars, 2)?,
+            'u' | 'U' if bytes => return Err("Syntax error: invalid escape sequence".to_string()),
             'u' => hex(&mut chars, 4)?,
             'U' => hex(&mut chars, 8)?,
             '0'..='3' => {
@@ -331,11 +347,15 @@ fn lex_string(src: &str, quote_at: usize, raw: bool) -> Result<(String, usize), 
                     let d = chars.next().and_then(|(_, c)| c.to_digit(8)).ok_or("Syntax error: invalid escape sequence")?;
                     v = v * 8 + d;
                 }
+                if bytes {
+                    out.push(v as u8);
+                    continue;
+                }
                 v
             }
             _ => return Err("Syntax error: invalid escape sequence".to_string()),
         };
-        out.push(char::from_u32(code).ok_or("Syntax error: invalid unicode code point")?);
+        push(&mut out, char::from_u32(code).ok_or("Syntax error: invalid unicode code point")?);
     }
     Err("Syntax error: token recognition error: unterminated string".to_string())
 }
@@ -373,7 +393,7 @@ fn describe(token: &Token) -> String {
         Token::Int(v) | Token::Uint(v) => format!("'{v}'"),
         Token::Double(v) => format!("'{v}'"),
         Token::Str(s) => format!("'\"{s}\"'"),
-        Token::Bytes => "bytes".to_string(),
+        Token::Bytes(_) => "bytes".to_string(),
         Token::Ident(s) => format!("'{s}'"),
         Token::True => "'true'".to_string(),
         Token::False => "'false'".to_string(),
@@ -628,7 +648,7 @@ impl Parser {
             Token::Uint(v) => Expr::Literal(Value::Uint(v)),
             Token::Double(v) => Expr::Literal(Value::Double(v)),
             Token::Str(s) => Expr::Literal(Value::string(s)),
-            Token::Bytes => return Err(Issue { at, message: "the bytes literal (`b'...'`) is not supported by this simulation".to_string() }),
+            Token::Bytes(b) => Expr::Literal(Value::Bytes(Rc::from(b))),
             Token::True => Expr::Literal(Value::Bool(true)),
             Token::False => Expr::Literal(Value::Bool(false)),
             Token::Null => Expr::Literal(Value::Null),

@@ -380,10 +380,25 @@ fn format_library() {
 }
 
 #[test]
+fn bytes() {
+    // cel-go's bytes literals (parser/unescape.go: `\x` and octal escapes are bytes) and common/types/bytes.go.
+    yes("b'abc' == b'abc' && b'abc' != b'abd' && b'abc' < b'abd' && b'' < b'a' && b'ab' + b'c' == b'abc'");
+    yes("size(b'\\xff\\x00') == 2 && b'\\xff'.size() == 1 && size(b'\\377') == 1 && size(b'é') == 2 && size(bytes('é')) == 2");
+    yes("bytes('abc') == b'abc' && string(b'abc') == 'abc' && string(b'\\303\\251') == 'é' && bytes(b'x') == b'x'");
+    yes("type(b'') == bytes && rb'\\x' == b'\\\\x' && B\"a\" == b'a' && b'a' in [b'b', b'a'] && dyn(b'a') != 'a'");
+    assert_eq!(run("string(b'\\xff')", serde_json::json!({})), Err("invalid UTF-8 in bytes, cannot convert to string".to_string()));
+    yes("'%x %s'.format([b'\\x01\\xab', b'hi']) == '01ab hi'");
+    let d = Declarations::default();
+    assert!(matches!(compile("b'\\u0041' == b'A'", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.contains("invalid escape sequence")));
+    assert!(matches!(compile("b'a' + 'b' == b'ab'", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.contains("found no matching overload for '_+_' applied to '(bytes, string)'")));
+    assert!(matches!(compile("bytes(1) == b''", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.contains("found no matching overload for 'bytes' applied to '(int)'")));
+}
+
+#[test]
 fn what_remains_is_refused_by_name() {
     let d = Declarations::default();
     for (src, named) in [
-        ("b'abc' == b'abc'", "the bytes literal (`b'...'`) is not supported by this simulation"),
+        ("google.protobuf.Duration{seconds: 1} == duration('1s')", "message construction (`Type{...}`) is not supported by this simulation"),
     ] {
         assert_eq!(compile(src, &d, Returns::Bool), Err(CompileError::Unsupported(named.to_string())), "{src}");
     }
