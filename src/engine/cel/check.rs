@@ -45,6 +45,7 @@ pub enum Ty {
     Uint,
     Double,
     String,
+    Bytes,
     List,
     Map,
     Type,
@@ -56,6 +57,10 @@ pub enum Ty {
     /// Kubernetes' `net.IP` and `net.CIDR`.
     Ip,
     Cidr,
+    /// Kubernetes' `kubernetes.URL`.
+    Url,
+    /// Kubernetes' `kubernetes.NamedFormat`.
+    Format,
     /// An object of a CRD's schema: its fields in [`RuleScope::objects`].
     Object(usize),
 }
@@ -70,6 +75,7 @@ impl Ty {
             Ty::Uint => "uint",
             Ty::Double => "double",
             Ty::String => "string",
+            Ty::Bytes => "bytes",
             Ty::List => "list(dyn)",
             Ty::Map => "map(dyn, dyn)",
             Ty::Type => "type",
@@ -79,6 +85,8 @@ impl Ty {
             Ty::Optional => "optional_type(dyn)",
             Ty::Ip => "net.IP",
             Ty::Cidr => "net.CIDR",
+            Ty::Url => "kubernetes.URL",
+            Ty::Format => "kubernetes.NamedFormat",
             Ty::Object(_) => "object",
         }
     }
@@ -90,15 +98,6 @@ impl Ty {
 /// Names of types, usable as values (`type(x) == string`).
 pub const TYPE_NAMES: [&str; 10] = ["int", "uint", "double", "bool", "string", "bytes", "list", "map", "null_type", "type"];
 
-/// Global functions of 1.33's environment this simulation does not
-/// evaluate: refused by name rather than as undeclared. What 1.33 does not
-/// offer (cel-go's lists, math and encoders extensions, the strings
-/// extension's `reverse` from its version 3: base.go enables version 2) is
-/// undeclared, as there.
-/// Kubernetes' semver library (1.33) is one of these, and its format
-/// library (`format.named(...)`, 1.31) is refused the same way below.
-const UNSUPPORTED_GLOBALS: [&str; 5] = ["bytes", "url", "isURL", "semver", "isSemver"];
-const UNSUPPORTED_METHODS: [&str; 5] = ["getHost", "getPort", "getScheme", "getQuery", "getEscapedPath"];
 
 fn issue(at: usize, message: String) -> Vec<Issue> {
     vec![Issue { at, message }]
@@ -124,6 +123,7 @@ fn check_node(node: &Node, declared: &Declarations, scope: &mut Vec<String>) -> 
             Value::Uint(_) => Ty::Uint,
             Value::Double(_) => Ty::Double,
             Value::Str(_) => Ty::String,
+            Value::Bytes(_) => Ty::Bytes,
             _ => Ty::Dyn,
         },
         Expr::Ident(name) => {
@@ -203,19 +203,25 @@ fn check_node(node: &Node, declared: &Declarations, scope: &mut Vec<String>) -> 
                 _ => return Err(no_overload(at, "_[_]", &[ty, index_ty])),
             }
         }
-        Expr::List(items) => {
-            for item in items {
-                check_node(item, declared, scope)?;
+        Expr::List(items, optional) => {
+            for (i, item) in items.iter().enumerate() {
+                let ty = check_node(item, declared, scope)?;
+                if optional.contains(&i) {
+                    optional_entry(item, ty)?;
+                }
             }
             Ty::List
         }
         Expr::Map(entries) => {
-            for (k, v) in entries {
+            for (k, v, optional) in entries {
                 let key = check_node(k, declared, scope)?;
                 if !matches!(key, Ty::Dyn | Ty::Bool | Ty::Int | Ty::Uint | Ty::String) {
                     return Err(issue(k.at, format!("unsupported map key type: {}", key.name())));
                 }
-                check_node(v, declared, scope)?;
+                let ty = check_node(v, declared, scope)?;
+                if *optional {
+                    optional_entry(v, ty)?;
+                }
             }
             Ty::Map
         }
@@ -348,9 +354,21 @@ fn check_node(node: &Node, declared: &Declarations, scope: &mut Vec<String>) -> 
                 _ => return Err(issue(target.at, "undeclared reference to 'sets' (in container '')".to_string())),
             }
         }
-        // Kubernetes' format library (library/format.go): `format.dns1123Label()`...
-        Expr::Call(Some(target), function, _) if matches!(&target.expr, Expr::Ident(n) if n == "format" && !scope.iter().any(|s| s == n)) => {
-            return Err(issue(at, format!("the CEL function 'format.{function}' {UNSUPPORTED}")));
+        // Kubernetes' format library (library/format.go): `format.named(name)`
+        // and a function for each named format (`format.dns1123Label()`).
+        Expr::Call(Some(target), function, args) if matches!(&target.expr, Expr::Ident(n) if n == "format" && !scope.iter().any(|s| s == n)) => {
+            let mut arg_types = Vec::with_capacity(args.len());
+            for a in args {
+                arg_types.push(check_node(a, declared, scope)?);
+            }
+            let known = function == "named" || super::named_format::lookup(function).is_some();
+            match (function.as_str(), arg_types.as_slice()) {
+                ("named", [Ty::String | Ty::Dyn]) => Ty::Optional,
+                (_, []) if function != "named" && known => Ty::Format,
+                _ if known => return Err(no_overload(at, &format!("format.{function}"), &arg_types)),
+                // No such function: cel-go then checks `format` as a name, which is undeclared.
+                _ => return Err(issue(target.at, "undeclared reference to 'format' (in container '')".to_string())),
+            }
         }
         // The strings extension's namespaced `strings.quote` (version 1).
         // Other namespaces (`base64.`, `math.`, `lists.`) are not in 1.33's
@@ -425,12 +443,24 @@ fn validate_literals(method: bool, function: &str, args: &[Node]) -> Result<(), 
 /// cel-go's `stringFormatValidator` (ext/formatting.go): a literal
 /// template formatting a literal list is checked as it would run.
 fn validate_format(at: usize, target: Option<&Node>, function: &str, args: &[Node], declared: &Declarations, scope: &mut Vec<String>) -> Result<(), Vec<Issue>> {
-    let (Some(Node { expr: Expr::Literal(Value::Str(template)), .. }), "format", [Node { expr: Expr::List(items), .. }]) = (target, function, args) else { return Ok(()) };
+    let (Some(Node { expr: Expr::Literal(Value::Str(template)), .. }), "format", [Node { expr: Expr::List(items, optional), .. }]) = (target, function, args) else { return Ok(()) };
+    if !optional.is_empty() {
+        return Ok(());
+    }
     let mut types = Vec::with_capacity(items.len());
     for item in items {
         types.push(check_node(item, declared, scope)?);
     }
     super::format::check(template, &types).map_err(|e| issue(e.argument.and_then(|i| items.get(i)).map_or(at, |item| item.at), e.message))
+}
+
+/// An optional list element or map value (`[?x]`, `{?k: x}`) must be an
+/// optional, or `dyn` (cel-go's checkCreateList and checkCreateMap).
+fn optional_entry(node: &Node, ty: Ty) -> Result<(), Vec<Issue>> {
+    if matches!(ty, Ty::Optional | Ty::Dyn) {
+        return Ok(());
+    }
+    Err(issue(node.at, format!("expected type 'optional_type({0})' but found '{0}'", ty.name())))
 }
 
 /// A field of a schema object: declared, or cel-go's `undefined field`.
@@ -459,12 +489,12 @@ fn binary(op: BinaryOp, a: Ty, b: Ty) -> Option<Ty> {
         pair => pair,
     };
     match op {
-        Add => matches!(a, Ty::Int | Ty::Uint | Ty::Double | Ty::String | Ty::List).then_some(a).filter(|_| a == b),
+        Add => matches!(a, Ty::Int | Ty::Uint | Ty::Double | Ty::String | Ty::Bytes | Ty::List).then_some(a).filter(|_| a == b),
         Sub | Mul | Div => (a == b && a.numeric()).then_some(a),
         Rem => (a == b && matches!(a, Ty::Int | Ty::Uint)).then_some(a),
         Eq | Ne => (a == b).then_some(Ty::Bool),
         Lt | Le | Gt | Ge => {
-            let ordered = (a.numeric() && b.numeric()) || (a == b && matches!(a, Ty::String | Ty::Bool | Ty::Duration | Ty::Timestamp));
+            let ordered = (a.numeric() && b.numeric()) || (a == b && matches!(a, Ty::String | Ty::Bytes | Ty::Bool | Ty::Duration | Ty::Timestamp));
             ordered.then_some(Ty::Bool)
         }
         In => matches!(b, Ty::List | Ty::Map | Ty::Dyn).then_some(Ty::Bool),
@@ -483,6 +513,7 @@ fn call(at: usize, receiver: Option<Ty>, function: &str, args: &[Ty]) -> Result<
         (false, "bool", 1) => Ty::Bool,
         (false, "type", 1) => Ty::Type,
         (false, "dyn", 1) => Ty::Dyn,
+        (false, "bytes", 1) if matches!(args.first(), Some(Ty::String | Ty::Bytes | Ty::Dyn)) => Ty::Bytes,
         (false, "matches", 2) | (true, "matches", 1) => Ty::Bool,
         (false, "quantity", 1) => Ty::Quantity,
         (false, "isQuantity", 1) => Ty::Bool,
@@ -519,6 +550,12 @@ fn call(at: usize, receiver: Option<Ty>, function: &str, args: &[Ty]) -> Result<
         (true, "ip", 0) if matches!(receiver, Some(Ty::Cidr | Ty::Dyn)) => Ty::Ip,
         (true, "prefixLength", 0) if matches!(receiver, Some(Ty::Cidr | Ty::Dyn)) => Ty::Int,
         (true, "masked", 0) if matches!(receiver, Some(Ty::Cidr | Ty::Dyn)) => Ty::Cidr,
+        // Kubernetes' url library (library/urls.go).
+        (false, "url", 1) if matches!(args.first(), Some(Ty::String | Ty::Dyn)) => Ty::Url,
+        (false, "isURL", 1) if matches!(args.first(), Some(Ty::String | Ty::Dyn)) => Ty::Bool,
+        (true, "getScheme" | "getHost" | "getHostname" | "getPort" | "getEscapedPath", 0) if matches!(receiver, Some(Ty::Url | Ty::Dyn)) => Ty::String,
+        (true, "getQuery", 0) if matches!(receiver, Some(Ty::Url | Ty::Dyn)) => Ty::Map,
+        (true, "validate", 1) if matches!(receiver, Some(Ty::Format | Ty::Dyn)) && matches!(args.first(), Some(Ty::String | Ty::Dyn)) => Ty::Optional,
         (true, "hasValue", 0) if matches!(receiver, Some(Ty::Optional | Ty::Dyn)) => Ty::Bool,
         (true, "value", 0) if matches!(receiver, Some(Ty::Optional | Ty::Dyn)) => Ty::Dyn,
         (true, "orValue", 1) if matches!(receiver, Some(Ty::Optional | Ty::Dyn)) => Ty::Dyn,
@@ -528,15 +565,10 @@ fn call(at: usize, receiver: Option<Ty>, function: &str, args: &[Ty]) -> Result<
         (true, "format", 1) if matches!(receiver, Some(Ty::String | Ty::Dyn)) && matches!(args.first(), Some(Ty::List | Ty::Dyn)) => Ty::String,
         (true, "first" | "last", 0) if matches!(receiver, Some(Ty::List | Ty::Dyn)) => Ty::Optional,
         (true, "unwrapOpt", 0) if matches!(receiver, Some(Ty::List | Ty::Dyn)) => Ty::List,
-        (false, name, _) if UNSUPPORTED_GLOBALS.contains(&name) => {
-            return Err(issue(at, format!("the CEL function '{name}' {UNSUPPORTED}")));
-        }
-        (true, name, _) if UNSUPPORTED_METHODS.contains(&name) => {
-            return Err(issue(at, format!("the CEL function '{name}' {UNSUPPORTED}")));
-        }
-        (_, "size" | "int" | "uint" | "double" | "string" | "bool" | "type" | "dyn" | "matches" | "quantity" | "isQuantity" | "duration" | "timestamp", _)
+        (_, "size" | "int" | "uint" | "double" | "string" | "bytes" | "bool" | "type" | "dyn" | "matches" | "quantity" | "isQuantity" | "duration" | "timestamp", _)
         | (true, "hasValue" | "value" | "orValue" | "or" | "find" | "findAll" | "first" | "last" | "unwrapOpt" | "format", _)
-        | (false, "ip" | "cidr" | "isIP" | "isCIDR", _)
+        | (false, "ip" | "cidr" | "isIP" | "isCIDR" | "url" | "isURL", _)
+        | (true, "getScheme" | "getHost" | "getHostname" | "getPort" | "getEscapedPath" | "getQuery" | "validate", _)
         | (true, "ip" | "family" | "isUnspecified" | "isLoopback" | "isLinkLocalMulticast" | "isLinkLocalUnicast" | "isGlobalUnicast" | "containsIP" | "containsCIDR" | "prefixLength" | "masked", _)
         | (true, "getFullYear" | "getMonth" | "getDate" | "getDayOfMonth" | "getDayOfYear" | "getDayOfWeek" | "getHours" | "getMinutes" | "getSeconds" | "getMilliseconds", _)
         | (true, "startsWith" | "endsWith" | "contains" | "lowerAscii" | "upperAscii" | "trim" | "split" | "join" | "replace" | "indexOf" | "lastIndexOf" | "substring" | "charAt" | "isSorted" | "sum" | "min" | "max" | "isLessThan" | "isGreaterThan" | "compareTo" | "add" | "sub" | "asInteger" | "sign" | "asApproximateFloat" | "isInteger", _) => {
@@ -544,6 +576,13 @@ fn call(at: usize, receiver: Option<Ty>, function: &str, args: &[Ty]) -> Result<
             shown.extend_from_slice(args);
             return Err(no_overload(at, function, &shown));
         }
+        // What 1.33 does not offer is undeclared, as there: cel-go's lists,
+        // math and encoders extensions, the strings extension's `reverse`
+        // (its version 3: base.go enables version 2), and Kubernetes' semver
+        // library, which base.go introduces at 1.33 but a 1.33 server checks
+        // a new expression at its minimum compatibility version, 1.32
+        // (component-base's `NewEffectiveVersion`: the binary's minor less
+        // one); only an expression already stored could use it.
         _ => return Err(issue(at, format!("undeclared reference to '{function}' (in container '')"))),
     };
     // A method on a receiver whose type is known and has no such method.

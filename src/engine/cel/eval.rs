@@ -8,7 +8,9 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
+use super::named_format;
 use super::net;
+use super::url;
 use super::parse::{BinaryOp, Expr, Macro, Node};
 use super::time::{self, Timestamp};
 use super::{check, Key, Program, Value};
@@ -209,18 +211,40 @@ impl Activation {
                     _ => Err(no_overload()),
                 }
             }
-            Expr::List(items) => {
+            Expr::List(items, optional) => {
                 let mut out = Vec::with_capacity(items.len());
-                for item in items {
-                    out.push(self.eval(item, locals)?);
+                for (i, item) in items.iter().enumerate() {
+                    let value = self.eval(item, locals)?;
+                    if !optional.contains(&i) {
+                        out.push(value);
+                        continue;
+                    }
+                    match value {
+                        Value::Optional(Some(present)) => out.push(present.as_ref().clone()),
+                        Value::Optional(None) => {}
+                        other => return Err(format!("cannot initialize optional list element from non-optional value {}", format_value(&other))),
+                    }
                 }
                 Ok(Value::List(Rc::new(out)))
             }
             Expr::Map(entries) => {
                 let mut out = BTreeMap::new();
-                for (k, v) in entries {
+                for (k, v, optional) in entries {
                     let key = to_key(&self.eval(k, locals)?)?;
-                    let value = self.eval(v, locals)?;
+                    let mut value = self.eval(v, locals)?;
+                    if *optional {
+                        value = match value {
+                            Value::Optional(Some(present)) => present.as_ref().clone(),
+                            // An absent value leaves the key out (cel-go deletes it).
+                            Value::Optional(None) => {
+                                out.remove(&key);
+                                continue;
+                            }
+                            other => {
+                                return Err(format!("cannot initialize optional entry '{}' from non-optional value {}", display_key(&key_value(&key)), format_value(&other)));
+                            }
+                        };
+                    }
                     if out.insert(key.clone(), value).is_some() {
                         return Err(format!("Failed with repeated key: {}", display_key(&key_value(&key))));
                     }
@@ -307,6 +331,17 @@ impl Activation {
                 let value = self.eval(arg, locals)?;
                 match (function.as_str(), &value) {
                     ("isCanonical", Value::Str(s)) => Ok(Value::Bool(net::is_canonical(s)?)),
+                    _ => Err(no_overload()),
+                }
+            }
+            Expr::Call(Some(target), function, args) if matches!(&target.expr, Expr::Ident(n) if n == "format") && !locals.iter().any(|(n, _)| n == "format") => {
+                let mut values = Vec::with_capacity(args.len());
+                for a in args {
+                    values.push(self.eval(a, locals)?);
+                }
+                match (function.as_str(), values.as_slice()) {
+                    ("named", [Value::Str(name)]) => Ok(Value::Optional(named_format::lookup(name).map(|f| Rc::new(Value::Format(f))))),
+                    (name, []) => named_format::lookup(name).map(Value::Format).ok_or_else(no_overload),
                     _ => Err(no_overload()),
                 }
             }
@@ -500,11 +535,12 @@ fn is_zero_value(v: &Value) -> bool {
         Value::Uint(u) => *u == 0,
         Value::Double(d) => *d == 0.0,
         Value::Str(s) => s.is_empty(),
+        Value::Bytes(b) => b.is_empty(),
         Value::List(l) => l.is_empty(),
         Value::Map(m) => m.is_empty(),
         Value::Duration(d) => *d == 0,
         Value::Optional(o) => o.is_none(),
-        Value::Type(_) | Value::Quantity(_) | Value::Timestamp(_) | Value::Ip(_) | Value::Cidr(_) => false,
+        Value::Type(_) | Value::Quantity(_) | Value::Timestamp(_) | Value::Ip(_) | Value::Cidr(_) | Value::Url(_) | Value::Format(_) => false,
     }
 }
 
@@ -592,6 +628,8 @@ pub fn equals(a: &Value, b: &Value, steps: &Cell<u64>) -> bool {
         (Value::List(x), Value::List(y)) => x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| equals(p, q, steps)),
         (Value::Map(x), Value::Map(y)) => x.len() == y.len() && x.iter().all(|(k, v)| lookup(y, &key_value(k)).ok().flatten().is_some_and(|w| equals(v, &w, steps))),
         (Value::Quantity(x), Value::Quantity(y)) => x.nanos() == y.nanos(),
+        // library/urls.go's `URL.Equal` compares `String()`.
+        (Value::Url(x), Value::Url(y)) => x.to_text() == y.to_text(),
         (Value::Timestamp(x), Value::Timestamp(y)) => x.same_instant(y),
         (Value::Optional(x), Value::Optional(y)) => match (x, y) {
             (Some(x), Some(y)) => equals(x, y, steps),
@@ -614,6 +652,7 @@ fn binary(op: BinaryOp, a: &Value, b: &Value, steps: &Cell<u64>) -> Result<Value
         Lt | Le | Gt | Ge => {
             let ordering = match (a, b) {
                 (Value::Str(x), Value::Str(y)) => Some(x.cmp(y)),
+                (Value::Bytes(x), Value::Bytes(y)) => Some(x.cmp(y)),
                 (Value::Bool(x), Value::Bool(y)) => Some(x.cmp(y)),
                 (Value::Duration(x), Value::Duration(y)) => Some(x.cmp(y)),
                 (Value::Timestamp(x), Value::Timestamp(y)) => Some(x.cmp_instant(y)),
@@ -640,6 +679,7 @@ fn binary(op: BinaryOp, a: &Value, b: &Value, steps: &Cell<u64>) -> Result<Value
             (Value::Uint(x), Value::Uint(y)) => Value::Uint(x.checked_add(*y).ok_or_else(uoverflow)?),
             (Value::Double(x), Value::Double(y)) => Value::Double(x + y),
             (Value::Str(x), Value::Str(y)) => Value::string([&**x, &**y].concat()),
+            (Value::Bytes(x), Value::Bytes(y)) => Value::Bytes(Rc::from([&**x, &**y].concat())),
             (Value::List(x), Value::List(y)) => Value::List(Rc::new(x.iter().chain(y.iter()).cloned().collect())),
             (Value::Duration(x), Value::Duration(y)) => Value::Duration(x.checked_add(*y).ok_or_else(overflow)?),
             (Value::Timestamp(t), Value::Duration(d)) | (Value::Duration(d), Value::Timestamp(t)) => Value::Timestamp(t.add(*d)?),
@@ -685,6 +725,7 @@ pub(super) fn format_value(v: &Value) -> String {
         Value::Uint(u) => u.to_string(),
         Value::Double(d) => format_double(*d),
         Value::Str(s) => s.to_string(),
+        Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
         Value::Type(t) => t.to_string(),
         Value::Quantity(q) => q.canonical(),
         Value::Duration(d) => time::format_duration(*d),
@@ -693,6 +734,8 @@ pub(super) fn format_value(v: &Value) -> String {
         Value::Optional(Some(v)) => format!("optional({})", format_value(v)),
         Value::Ip(a) => a.to_text(),
         Value::Cidr(c) => c.to_text(),
+        Value::Url(u) => u.to_text(),
+        Value::Format(name) => name.to_string(),
         Value::List(items) => format!("[{}]", items.iter().map(format_value).collect::<Vec<_>>().join(", ")),
         Value::Map(map) => format!("{{{}}}", map.iter().map(|(k, v)| format!("{}: {}", format_value(&key_value(k)), format_value(v))).collect::<Vec<_>>().join(", ")),
     }
@@ -763,6 +806,7 @@ fn quantity_arg(v: &Value) -> Result<Quantity, String> {
 fn scan_cost(v: &Value) -> u64 {
     match v {
         Value::Str(s) => s.len() as u64,
+        Value::Bytes(b) => b.len() as u64,
         Value::List(l) => l.len() as u64,
         Value::Map(m) => m.len() as u64,
         _ => 0,
@@ -785,6 +829,7 @@ fn call(receiver: Option<Value>, function: &str, args: &[Value], steps: &Cell<u6
     };
     Ok(match (function, &receiver, args) {
         ("size", Value::Str(s), []) => Value::Int(s.chars().count() as i64),
+        ("size", Value::Bytes(b), []) => Value::Int(b.len() as i64),
         ("size", Value::List(l), []) => Value::Int(l.len() as i64),
         ("size", Value::Map(m), []) => Value::Int(m.len() as i64),
         ("startsWith", Value::Str(s), [p]) => Value::Bool(s.starts_with(str_arg(p)?)),
@@ -928,6 +973,20 @@ fn call(receiver: Option<Value>, function: &str, args: &[Value], steps: &Cell<u6
             let found = re.find_iter(s).map(|m| Value::string(m.as_str().to_string()));
             Value::List(Rc::new(if limit < 0 { found.collect() } else { found.take(limit as usize).collect() }))
         }
+        ("validate", Value::Format(name), [Value::Str(s)]) => {
+            let errors = named_format::validate(name, s);
+            let errors = (!errors.is_empty()).then(|| Rc::new(Value::List(Rc::new(errors.into_iter().map(Value::string).collect()))));
+            Value::Optional(errors)
+        }
+        ("getScheme", Value::Url(u), []) => Value::string(u.scheme().to_string()),
+        ("getHost", Value::Url(u), []) => Value::string(u.host().to_string()),
+        ("getHostname", Value::Url(u), []) => Value::string(u.hostname().to_string()),
+        ("getPort", Value::Url(u), []) => Value::string(u.port().to_string()),
+        ("getEscapedPath", Value::Url(u), []) => Value::string(u.escaped_path()),
+        ("getQuery", Value::Url(u), []) => {
+            let query = u.query().into_iter().map(|(k, values)| (Key::Str(Rc::from(k)), Value::List(Rc::new(values.into_iter().map(Value::string).collect()))));
+            Value::Map(Rc::new(query.collect()))
+        }
         ("family", Value::Ip(a), []) => Value::Int(a.family()),
         ("isUnspecified", Value::Ip(a), []) => Value::Bool(a.is_unspecified()),
         ("isLoopback", Value::Ip(a), []) => Value::Bool(a.is_loopback()),
@@ -1059,6 +1118,9 @@ fn global(function: &str, args: &[Value]) -> Result<Value, String> {
         ("double", Value::Uint(u)) => Value::Double(*u as f64),
         ("double", Value::Str(s)) => Value::Double(s.parse().map_err(|_| format!("strconv.ParseFloat: parsing {s:?}: invalid syntax"))?),
         ("string", Value::Str(s)) => Value::Str(s.clone()),
+        ("string", Value::Bytes(b)) => Value::string(String::from_utf8(b.to_vec()).map_err(|_| "invalid UTF-8 in bytes, cannot convert to string".to_string())?),
+        ("bytes", Value::Bytes(b)) => Value::Bytes(b.clone()),
+        ("bytes", Value::Str(s)) => Value::Bytes(Rc::from(s.as_bytes())),
         ("string", v @ (Value::Int(_) | Value::Uint(_) | Value::Double(_) | Value::Bool(_) | Value::Duration(_) | Value::Timestamp(_))) => Value::string(format_value(v)),
         ("int", Value::Duration(d)) => Value::Int(*d),
         ("int", Value::Timestamp(t)) => Value::Int(t.seconds),
@@ -1079,6 +1141,8 @@ fn global(function: &str, args: &[Value]) -> Result<Value, String> {
         ("isIP", Value::Str(s)) => Value::Bool(net::parse_ip(s).is_ok()),
         ("cidr", Value::Str(s)) => Value::Cidr(string_to_cidr(s)?),
         ("isCIDR", Value::Str(s)) => Value::Bool(net::parse_cidr(s).is_ok()),
+        ("url", Value::Str(s)) => Value::Url(Rc::new(url::parse_url(s)?)),
+        ("isURL", Value::Str(s)) => Value::Bool(url::parse_request_uri(s).is_ok()),
         ("string", Value::Ip(a)) => Value::string(a.to_text()),
         ("string", Value::Cidr(c)) => Value::string(c.to_text()),
         _ => return Err(no_overload()),

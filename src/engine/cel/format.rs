@@ -159,6 +159,7 @@ fn format_clause(clause: Clause, arg: &Value) -> Result<String, String> {
                 Value::Int(i) => signed(*i < 0, format!("{:x}", i.unsigned_abs())),
                 Value::Uint(u) => format!("{u:x}"),
                 Value::Str(s) => s.bytes().map(|b| format!("{b:02x}")).collect(),
+                Value::Bytes(b) => b.iter().map(|b| format!("{b:02x}")).collect(),
                 _ => return Err(format!("only integers, byte buffers, and strings can be formatted as hex, was given {given}")),
             };
             Ok(if clause.verb == 'X' { hex.to_ascii_uppercase() } else { hex })
@@ -182,6 +183,7 @@ fn format_string(arg: &Value) -> Result<String, String> {
         Value::Map(map) => format_map(map),
         Value::Null => Ok("null".to_string()),
         Value::Str(s) => Ok(s.to_string()),
+        Value::Bytes(b) => Ok(String::from_utf8_lossy(b).into_owned()),
         Value::Type(t) => Ok(t.to_string()),
         Value::Int(_) | Value::Uint(_) | Value::Double(_) | Value::Bool(_) | Value::Duration(_) | Value::Timestamp(_) => Ok(super::eval::format_value(arg)),
         _ => Err(format!("{STRING_CLAUSE}, was given {}", arg.type_name())),
@@ -302,11 +304,11 @@ pub fn check(template: &str, args: &[Ty]) -> Result<(), FormatError> {
         let Piece::Clause(clause) = piece else { continue };
         let ty = args.get(requested).copied().unwrap_or(Ty::Dyn);
         let fits = match clause.verb {
-            's' => !matches!(ty, Ty::Quantity | Ty::Optional | Ty::Ip | Ty::Cidr | Ty::Object(_)),
+            's' => !matches!(ty, Ty::Quantity | Ty::Optional | Ty::Ip | Ty::Cidr | Ty::Url | Ty::Format | Ty::Object(_)),
             'd' | 'o' => matches!(ty, Ty::Int | Ty::Uint | Ty::Dyn),
             'f' | 'e' => matches!(ty, Ty::Double | Ty::String | Ty::Dyn),
             'b' => matches!(ty, Ty::Int | Ty::Uint | Ty::Bool | Ty::Dyn),
-            _ => matches!(ty, Ty::Int | Ty::Uint | Ty::String | Ty::Dyn),
+            _ => matches!(ty, Ty::Int | Ty::Uint | Ty::String | Ty::Bytes | Ty::Dyn),
         };
         if !fits {
             let what = match clause.verb {

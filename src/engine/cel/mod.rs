@@ -12,9 +12,11 @@
 mod check;
 mod eval;
 mod format;
+mod named_format;
 mod net;
 mod parse;
 mod time;
+mod url;
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -33,6 +35,7 @@ pub enum Value {
     Uint(u64),
     Double(f64),
     Str(Rc<str>),
+    Bytes(Rc<[u8]>),
     List(Rc<Vec<Value>>),
     Map(Rc<BTreeMap<Key, Value>>),
     /// A type value, as `type(x)` and the names `int`, `string`… give.
@@ -49,6 +52,10 @@ pub enum Value {
     Ip(net::Addr),
     /// Kubernetes' cidr library (`cidr('10.0.0.0/8')`).
     Cidr(net::Prefix),
+    /// Kubernetes' url library (`url('https://example.com/')`).
+    Url(Rc<url::Url>),
+    /// Kubernetes' format library (`format.dns1123Label()`): the format's name.
+    Format(&'static str),
 }
 
 /// A map key: CEL allows bool, int, uint and string keys.
@@ -93,6 +100,7 @@ impl Value {
             Value::Uint(_) => "uint",
             Value::Double(_) => "double",
             Value::Str(_) => "string",
+            Value::Bytes(_) => "bytes",
             Value::List(_) => "list",
             Value::Map(_) => "map",
             Value::Type(_) => "type",
@@ -102,6 +110,8 @@ impl Value {
             Value::Optional(_) => "optional_type",
             Value::Ip(_) => "net.IP",
             Value::Cidr(_) => "net.CIDR",
+            Value::Url(_) => "kubernetes.URL",
+            Value::Format(_) => "kubernetes.NamedFormat",
         }
     }
 }
@@ -199,8 +209,8 @@ impl Program {
                 Expr::Index(a, b) | Expr::OptIndex(a, b) | Expr::Binary(_, a, b) | Expr::And(a, b) | Expr::Or(a, b) => walk(a, name) || walk(b, name),
                 Expr::Conditional(a, b, c) => walk(a, name) || walk(b, name) || walk(c, name),
                 Expr::Call(target, _, args) => target.as_deref().is_some_and(|t| walk(t, name)) || args.iter().any(|a| walk(a, name)),
-                Expr::List(items) => items.iter().any(|i| walk(i, name)),
-                Expr::Map(entries) => entries.iter().any(|(k, v)| walk(k, name) || walk(v, name)),
+                Expr::List(items, _) => items.iter().any(|i| walk(i, name)),
+                Expr::Map(entries) => entries.iter().any(|(k, v, _)| walk(k, name) || walk(v, name)),
                 Expr::Comprehension { range, var, var2, filter, body, .. } => {
                     let bound = var == name || var2.as_deref() == Some(name);
                     walk(range, name) || (!bound && (filter.as_deref().is_some_and(|f| walk(f, name)) || walk(body, name)))

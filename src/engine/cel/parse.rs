@@ -4,6 +4,8 @@
 //! Errors carry a byte offset; [`super::display_errors`] words them as
 //! cel-go's `Issues.String()` does.
 
+use std::rc::Rc;
+
 use super::Value;
 
 /// Deeper nesting is refused, so that neither the parser nor the evaluator
@@ -33,8 +35,8 @@ fn node(expr: Expr, at: usize) -> Result<Node, Issue> {
         Expr::Index(a, b) | Expr::OptIndex(a, b) | Expr::Binary(_, a, b) | Expr::And(a, b) | Expr::Or(a, b) => child(a).max(child(b)),
         Expr::Conditional(a, b, c) => child(a).max(child(b)).max(child(c)),
         Expr::Call(target, _, args) => target.as_deref().map_or(0, child).max(args.iter().map(child).max().unwrap_or(0)),
-        Expr::List(items) => items.iter().map(child).max().unwrap_or(0),
-        Expr::Map(entries) => entries.iter().map(|(k, v)| child(k).max(child(v))).max().unwrap_or(0),
+        Expr::List(items, _) => items.iter().map(child).max().unwrap_or(0),
+        Expr::Map(entries) => entries.iter().map(|(k, v, _)| child(k).max(child(v))).max().unwrap_or(0),
         Expr::Comprehension { range, filter, body, .. } => child(range).max(child(body)).max(filter.as_deref().map_or(0, child)),
     };
     if below + 1 > MAX_HEIGHT {
@@ -74,8 +76,11 @@ pub enum Expr {
     OptIndex(Box<Node>, Box<Node>),
     /// A function call, global (`size(x)`) or on a receiver (`x.size()`).
     Call(Option<Box<Node>>, String, Vec<Node>),
-    List(Vec<Node>),
-    Map(Vec<(Node, Node)>),
+    /// A list literal and the indices of its optional elements (`[?x]`,
+    /// cel-go's `OptionalIndices`): present values are kept, absent ones left out.
+    List(Vec<Node>, Vec<usize>),
+    /// A map literal's entries; `true` marks an optional one (`{?k: v}`).
+    Map(Vec<(Node, Node, bool)>),
     Not(Box<Node>),
     Negate(Box<Node>),
     Binary(BinaryOp, Box<Node>, Box<Node>),
@@ -138,7 +143,7 @@ enum Token {
     Uint(u64),
     Double(f64),
     Str(String),
-    Bytes,
+    Bytes(Vec<u8>),
     Ident(String),
     True,
     False,
@@ -181,8 +186,14 @@ fn lex(src: &str) -> Result<Vec<(Token, usize)>, Issue> {
             _ => (false, false, usize::MAX),
         };
         if quote_at != usize::MAX {
-            let (text, end) = lex_string(src, quote_at, raw).map_err(|message| Issue { at: start, message })?;
-            tokens.push((if is_bytes { Token::Bytes } else { Token::Str(text) }, start));
+            let (content, end) = lex_string(src, quote_at, raw, is_bytes).map_err(|message| Issue { at: start, message })?;
+            let token = if is_bytes {
+                Token::Bytes(content)
+            } else {
+                // Only whole code points were written, so this is UTF-8.
+                Token::Str(String::from_utf8(content).map_err(|_| Issue { at: start, message: "Syntax error: invalid unicode code point".to_string() })?)
+            };
+            tokens.push((token, start));
             i = end;
             continue;
         }
@@ -275,7 +286,9 @@ fn lex_number(src: &str, start: usize) -> Result<(Token, usize), String> {
 }
 
 /// A quoted string from `quote_at`; returns its value and where it ends.
-fn lex_string(src: &str, quote_at: usize, raw: bool) -> Result<(String, usize), String> {
+/// In a bytes literal (cel-go's `unescapeChar` with isBytes) `\x` and
+/// octal escapes are bytes, not code points, and `\u`, `\U` are refused.
+fn lex_string(src: &str, quote_at: usize, raw: bool, bytes: bool) -> Result<(Vec<u8>, usize), String> {
     let rest = &src[quote_at..];
     let quote = if rest.starts_with("'''") {
         "'''"
@@ -287,7 +300,8 @@ fn lex_string(src: &str, quote_at: usize, raw: bool) -> Result<(String, usize), 
         "\""
     };
     let body_start = quote_at + quote.len();
-    let mut out = String::new();
+    let mut out = Vec::new();
+    let push = |out: &mut Vec<u8>, c: char| out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
     let mut chars = src[body_start..].char_indices().peekable();
     while let Some((offset, ch)) = chars.next() {
         let here = body_start + offset;
@@ -298,7 +312,7 @@ fn lex_string(src: &str, quote_at: usize, raw: bool) -> Result<(String, usize), 
             break;
         }
         if ch != '\\' || raw {
-            out.push(ch);
+            push(&mut out, ch);
             continue;
         }
         let Some((_, esc)) = chars.next() else { break };
@@ -319,7 +333,12 @@ fn lex_string(src: &str, quote_at: usize, raw: bool) -> Result<(String, usize), 
             'f' => 12,
             'v' => 11,
             '\\' | '\'' | '"' | '`' | '?' => esc as u32,
+            'x' | 'X' if bytes => {
+                out.push(hex(&mut chars, 2)? as u8);
+                continue;
+            }
             'x' | 'X' => hex(&mut chars, 2)?,
+            'u' | 'U' if bytes => return Err("Syntax error: invalid escape sequence".to_string()),
             'u' => hex(&mut chars, 4)?,
             'U' => hex(&mut chars, 8)?,
             '0'..='3' => {
@@ -328,13 +347,28 @@ fn lex_string(src: &str, quote_at: usize, raw: bool) -> Result<(String, usize), 
                     let d = chars.next().and_then(|(_, c)| c.to_digit(8)).ok_or("Syntax error: invalid escape sequence")?;
                     v = v * 8 + d;
                 }
+                if bytes {
+                    out.push(v as u8);
+                    continue;
+                }
                 v
             }
             _ => return Err("Syntax error: invalid escape sequence".to_string()),
         };
-        out.push(char::from_u32(code).ok_or("Syntax error: invalid unicode code point")?);
+        push(&mut out, char::from_u32(code).ok_or("Syntax error: invalid unicode code point")?);
     }
     Err("Syntax error: token recognition error: unterminated string".to_string())
+}
+
+const MESSAGE_CONSTRUCTION: &str = "message construction (`Type{...}`) is not supported by this simulation";
+
+/// `a.b.c`: names only, as a message type's name is written.
+fn is_qualified_name(node: &Node) -> bool {
+    match &node.expr {
+        Expr::Ident(_) => true,
+        Expr::Select(operand, _) => is_qualified_name(operand),
+        _ => false,
+    }
 }
 
 struct Parser {
@@ -359,7 +393,7 @@ fn describe(token: &Token) -> String {
         Token::Int(v) | Token::Uint(v) => format!("'{v}'"),
         Token::Double(v) => format!("'{v}'"),
         Token::Str(s) => format!("'\"{s}\"'"),
-        Token::Bytes => "bytes".to_string(),
+        Token::Bytes(_) => "bytes".to_string(),
         Token::Ident(s) => format!("'{s}'"),
         Token::True => "'true'".to_string(),
         Token::False => "'false'".to_string(),
@@ -522,6 +556,10 @@ impl Parser {
                 let (operand_box, index_box) = (Box::new(operand), Box::new(index));
                 operand = node(if optional { Expr::OptIndex(operand_box, index_box) } else { Expr::Index(operand_box, index_box) }, at)?;
             } else {
+                // `google.protobuf.Duration{seconds: 1}`: a qualified message name.
+                if matches!(self.peek(), Token::Punct("{")) && is_qualified_name(&operand) {
+                    return Err(Issue { at: operand.at, message: MESSAGE_CONSTRUCTION.to_string() });
+                }
                 return Ok(operand);
             }
         }
@@ -610,7 +648,7 @@ impl Parser {
             Token::Uint(v) => Expr::Literal(Value::Uint(v)),
             Token::Double(v) => Expr::Literal(Value::Double(v)),
             Token::Str(s) => Expr::Literal(Value::string(s)),
-            Token::Bytes => return Err(Issue { at, message: "bytes literals are not supported by this simulation".to_string() }),
+            Token::Bytes(b) => Expr::Literal(Value::Bytes(Rc::from(b))),
             Token::True => Expr::Literal(Value::Bool(true)),
             Token::False => Expr::Literal(Value::Bool(false)),
             Token::Null => Expr::Literal(Value::Null),
@@ -620,25 +658,37 @@ impl Parser {
                 return Ok(inner);
             }
             Token::Punct("[") => {
-                if matches!(self.peek(), Token::Punct("?")) {
-                    return Err(Issue { at, message: "the optional list element (`[?x]`) is not supported by this simulation".to_string() });
-                }
                 self.depth += 1;
-                let items = self.args("]")?;
+                let mut items = Vec::new();
+                let mut optional = Vec::new();
+                if !self.eat("]") {
+                    loop {
+                        if self.eat("?") {
+                            optional.push(items.len());
+                        }
+                        items.push(self.expr()?);
+                        if self.eat(",") {
+                            if self.eat("]") {
+                                break;
+                            }
+                            continue;
+                        }
+                        self.expect("]")?;
+                        break;
+                    }
+                }
                 self.depth -= 1;
-                Expr::List(items)
+                Expr::List(items, optional)
             }
             Token::Punct("{") => {
                 let mut entries = Vec::new();
                 if !self.eat("}") {
                     loop {
-                        if matches!(self.peek(), Token::Punct("?")) {
-                            return Err(Issue { at: self.at(), message: "the optional map entry (`{?k: v}`) is not supported by this simulation".to_string() });
-                        }
+                        let optional = self.eat("?");
                         let key = self.expr()?;
                         self.expect(":")?;
                         let value = self.expr()?;
-                        entries.push((key, value));
+                        entries.push((key, value, optional));
                         if self.eat(",") {
                             if self.eat("}") {
                                 break;
@@ -659,7 +709,7 @@ impl Parser {
                     return Err(Issue { at, message: format!("reserved identifier: {name}") });
                 }
                 if matches!(self.peek(), Token::Punct("{")) {
-                    return Err(Issue { at, message: "message construction (`Type{...}`) is not supported by this simulation".to_string() });
+                    return Err(Issue { at, message: MESSAGE_CONSTRUCTION.to_string() });
                 }
                 // cel-go places a global call at its opening parenthesis.
                 let paren = self.at();
@@ -671,7 +721,7 @@ impl Parser {
                             _ => Err(Issue { at: paren, message: "invalid argument to has() macro".to_string() }),
                         };
                     }
-                    Expr::Call(None, name, args)
+                    return node(Expr::Call(None, name, args), paren);
                 } else {
                     Expr::Ident(name)
                 }

@@ -94,7 +94,7 @@ fn compile_errors_are_worded_as_cel_go_words_them() {
     assert!(matches!(compile("params.x", &d, Returns::Any), Err(CompileError::Cel(_))));
     assert!(compile("params.x", &Declarations { params: true, variables: vec![], rule: None }, Returns::Any).is_ok());
     assert!(matches!(compile("variables.foo", &d, Returns::Any), Err(CompileError::Cel(m)) if m.contains("undefined field 'foo'")));
-    assert!(matches!(compile("url('https://x').getHost() == 'x'", &d, Returns::Bool), Err(CompileError::Unsupported(_))));
+    assert!(compile("url('https://x').getHost() == 'x'", &d, Returns::Bool).is_ok());
     assert!(matches!(compile("authorizer.group('').resource('x').check('get').allowed()", &d, Returns::Bool), Err(CompileError::Unsupported(_))));
     assert!(compile("object.?spec.optMap(object, object)", &d, Returns::Any).is_ok());
     assert!(matches!(compile("object.spec.replicas <=", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.starts_with("ERROR: <input>:1:24: Syntax error:")));
@@ -249,7 +249,7 @@ fn optionals_as_kubernetes_enables_them() {
     yes("optional.unwrap([optional.of(42), optional.none()]) == [42] && [optional.none(), optional.of('a')].unwrapOpt() == ['a']");
     yes("[1, 2, 3].first() == optional.of(1) && [1, 2, 3].last().value() == 3 && !([].first().hasValue()) && ![].last().hasValue()");
     assert_eq!(run("optional.unwrap([optional.of(1), 2])", serde_json::json!({})), Err("value 2 is not optional".to_string()));
-    assert!(matches!(compile("[?object.?a] == []", &d, Returns::Bool), Err(CompileError::Unsupported(_))));
+    assert!(compile("[?object.?a] == []", &d, Returns::Bool).is_ok());
     assert!(matches!(compile("object.?a", &d, Returns::Bool), Err(CompileError::Returns(_))));
     assert!(matches!(compile("1.hasValue()", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.contains("found no matching overload for 'hasValue' applied to '(int)'")));
 }
@@ -269,13 +269,136 @@ fn sets_and_regex_find() {
 }
 
 #[test]
+fn url_library() {
+    // library/urls.go's examples and apiextensions-apiserver's validation_test.go cases.
+    yes("isURL('https://user:pass@example.com:80/path?query=val#fragment') && isURL('/absolute-path')");
+    yes("!isURL('https://a:b:c/') && !isURL('../relative-path') && !isURL('') && !isURL('example.com')");
+    yes("url('/path').getScheme() == '' && url('https://example.com/').getScheme() == 'https' && url('HTTPS://x/').getScheme() == 'https'");
+    yes("url('https://example.com:80/').getHost() == 'example.com:80' && url('https://example.com/').getHost() == 'example.com'");
+    yes("url('https://[::1]:80/').getHost() == '[::1]:80' && url('https://[::1]/').getHost() == '[::1]' && url('/path').getHost() == ''");
+    yes("url('https://example.com:80/').getHostname() == 'example.com' && url('https://127.0.0.1:80/').getHostname() == '127.0.0.1'");
+    yes("url('https://[::1]:80/').getHostname() == '::1' && url('https://[::1]/').getHostname() == '::1' && url('/path').getHostname() == ''");
+    yes("url('https://example.com:80/').getPort() == '80' && url('https://example.com/').getPort() == '' && url('/path').getPort() == ''");
+    yes("url('https://example.com/path').getEscapedPath() == '/path' && url('https://example.com/path with spaces/').getEscapedPath() == '/path%20with%20spaces/'");
+    yes("url('https://example.com').getEscapedPath() == '' && url('https://x/a%2Fb').getEscapedPath() == '/a%2Fb'");
+    yes("url('https://example.com/path?k1=a&k2=b&k2=c').getQuery() == {'k1': ['a'], 'k2': ['b', 'c']}");
+    yes("url('https://example.com/path?key with spaces=value with spaces').getQuery() == {'key with spaces': ['value with spaces']}");
+    yes("url('https://example.com/path?').getQuery() == {} && url('https://example.com/path').getQuery() == {}");
+    yes("url('https://x/?a=1+2&b=%41&c&d=x;y').getQuery() == {'a': ['1 2'], 'b': ['A'], 'c': ['']}");
+    // The fragment is split off by `Parse`, not left in the path.
+    yes("url('https://x/p#frag').getEscapedPath() == '/p' && url('https://x/p?q=1#frag').getQuery() == {'q': ['1']}");
+    yes("url('https://example.com/a') == url('https://EXAMPLE.com/a'.lowerAscii()) && url('https://x/a') != url('https://x/b')");
+    yes("type(url('/a')) == type(url('/b')) && url('mailto:a@b').getScheme() == 'mailto'");
+    let err = |src: &str| run(src, serde_json::json!({})).unwrap_err();
+    assert_eq!(err("url('https://a:b:c/')"), "URL parse error during conversion from string: parse \"https://a:b:c/\": invalid port \":c\" after host");
+    assert_eq!(err("url('../relative-path')"), "URL parse error during conversion from string: parse \"../relative-path\": invalid URI for request");
+    assert_eq!(err("url('')"), "URL parse error during conversion from string: parse \"\": empty url");
+    assert_eq!(err("url(':x')"), "URL parse error during conversion from string: parse \":x\": missing protocol scheme");
+    assert_eq!(err("url('https://x/%zz')"), "URL parse error during conversion from string: parse \"https://x/%zz\": invalid URL escape \"%zz\"");
+    assert_eq!(err("url('https://[::1/')"), "URL parse error during conversion from string: parse \"https://[::1/\": missing ']' in host");
+    assert_eq!(err("url('https://a b/')"), "URL parse error during conversion from string: parse \"https://a b/\": invalid character \" \" in host name");
+    assert_eq!(err("url('https://x/\\n')"), "URL parse error during conversion from string: parse \"https://x/\\n\": net/url: invalid control character in URL");
+    assert_eq!(err("url('https://a%41/')"), "URL parse error during conversion from string: parse \"https://a%41/\": invalid URL escape \"%41\"");
+    let d = Declarations::default();
+    assert!(matches!(compile("url(1) == url('/')", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.contains("found no matching overload for 'url' applied to '(int)'")));
+    assert!(matches!(compile("'a'.getHost() == ''", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.contains("found no matching overload for 'getHost' applied to '(string)'")));
+    assert!(matches!(compile("url('/').getQuery().size() == 0", &d, Returns::Bool), Ok(_)));
+    assert_eq!(run("object.u.getHost()", serde_json::json!({"u": "x"})), Err("no such overload".to_string()));
+}
+
+#[test]
+fn optional_list_elements_and_map_entries() {
+    // cel-go's parser (optExpr), checker (checkCreateList/checkCreateMap) and interpreter (evalList/evalMap).
+    yes("[?optional.of(1), ?optional.none(), 2] == [1, 2] && [?optional.none()] == []");
+    yes("{?'a': optional.of(1), ?'b': optional.none(), 'c': 3} == {'a': 1, 'c': 3}");
+    yes("{'a': 1, ?'a': optional.none()} == {}");
+    yes("[?{'x': 1}[?'x'], ?{'x': 1}[?'y']] == [1] && {?'k': [5][?0]} == {'k': 5}");
+    let o = serde_json::json!({"spec": {"a": "x"}});
+    assert_eq!(run("[?object.spec.?a, ?object.spec.?b]", o.clone()), Ok(Value::List(Rc::new(vec![Value::string("x".to_string())]))));
+    assert_eq!(run("[?object.spec.a]", o.clone()), Err("cannot initialize optional list element from non-optional value x".to_string()));
+    assert_eq!(run("{?'k': object.spec.a}", o), Err("cannot initialize optional entry 'k' from non-optional value x".to_string()));
+    let d = Declarations::default();
+    assert_eq!(
+        compile("[?1] == []", &d, Returns::Bool),
+        Err(CompileError::Cel("ERROR: <input>:1:3: expected type 'optional_type(int)' but found 'int'\n | [?1] == []\n | ..^".to_string()))
+    );
+    assert!(matches!(compile("{?'a': 'b'} == {}", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.starts_with("ERROR: <input>:1:8: expected type 'optional_type(string)' but found 'string'")));
+    assert!(matches!(compile("[?] == []", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.contains("Syntax error")));
+}
+
+#[test]
+fn format_library() {
+    // library/format_test.go's cases.
+    for valid in [
+        "format.dns1123Label().validate('my-label-name')",
+        "format.dns1123Subdomain().validate('apiextensions.k8s.io')",
+        "format.dns1035Label().validate('my-label-name')",
+        "format.qualifiedName().validate('apiextensions.k8s.io/v1beta1')",
+        "format.dns1123LabelPrefix().validate('my-label-prefix-')",
+        "format.dns1123SubdomainPrefix().validate('mysubdomain.prefix.-')",
+        "format.dns1035LabelPrefix().validate('my-label-prefix-')",
+        "format.uri().validate('http://example.com')",
+        "format.uuid().validate('123e4567-e89b-12d3-a456-426614174000')",
+        "format.uuid().validate('123E4567E89B12D3A456426614174000')",
+        "format.byte().validate('aGVsbG8=')",
+        "format.date().validate('2020-01-01')",
+        "format.date().validate('2024-02-29')",
+        "format.datetime().validate('2020-01-01T00:00:00Z')",
+        "format.datetime().validate('2020-01-01t23:59:59.5+02:00')",
+        "format.labelValue().validate('my-cool-label-Value')",
+        "format.labelValue().validate('')",
+    ] {
+        yes(&format!("{valid} == optional.none()"));
+    }
+    let invalid = |src: &str| match run(&format!("{src}.value()"), serde_json::json!({})) {
+        Ok(Value::List(items)) => items.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>().join("|"),
+        other => format!("{other:?}"),
+    };
+    let one = |message: &str| format!("Str({message:?})");
+    assert_eq!(invalid("format.dns1123Label().validate('contains a space')"), one("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"));
+    assert_eq!(invalid("format.dns1123SubdomainPrefix().validate('contains a space-')"), one(r"a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"));
+    assert_eq!(invalid("format.dns1035Label().validate('contains a space')"), one("a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"));
+    assert_eq!(invalid("format.qualifiedName().validate('contains a space')"), one("name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"));
+    assert_eq!(invalid("format.labelValue().validate('my-cool-label-Value!!\\n\\n!!!')"), one("a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"));
+    assert_eq!(invalid("format.byte().validate('aGVsbG8')"), one("invalid base64"));
+    assert_eq!(invalid("format.date().validate('2020-01-32')"), one("invalid date"));
+    assert_eq!(invalid("format.date().validate('2023-02-29')"), one("invalid date"));
+    assert_eq!(invalid("format.datetime().validate('2020-01-32T00:00:00Z')"), one("invalid datetime"));
+    assert_eq!(invalid("format.datetime().validate('2020-01-01T24:00:00Z')"), one("invalid datetime"));
+    assert_eq!(invalid("format.uuid().validate('123')"), one("does not match the UUID format"));
+    assert_eq!(invalid("format.uri().validate('../x')"), one("parse \"../x\": invalid URI for request"));
+    yes("!format.named('unknown').hasValue() && format.named('dns1123Label').value() == format.dns1123Label()");
+    yes("format.dns1123Label() != format.dns1035Label() && format.named('uri').hasValue()");
+    yes("format.dns1123Label().validate('Bad').value().size() == 1");
+    let d = Declarations::default();
+    assert!(matches!(compile("format.nope() == format.uri()", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.starts_with("ERROR: <input>:1:1: undeclared reference to 'format' (in container '')")));
+    assert!(matches!(compile("format.named(1).hasValue()", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.contains("found no matching overload for 'format.named' applied to '(int)'")));
+    assert!(matches!(compile("format.uri('x') == format.uri()", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.contains("found no matching overload for 'format.uri' applied to '(string)'")));
+    assert!(matches!(compile("'x'.validate('y').hasValue()", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.contains("found no matching overload for 'validate' applied to '(string, string)'")));
+    // The string library's `format` is untouched.
+    yes("'%s'.format(['a']) == 'a'");
+}
+
+#[test]
+fn bytes() {
+    // cel-go's bytes literals (parser/unescape.go: `\x` and octal escapes are bytes) and common/types/bytes.go.
+    yes("b'abc' == b'abc' && b'abc' != b'abd' && b'abc' < b'abd' && b'' < b'a' && b'ab' + b'c' == b'abc'");
+    yes("size(b'\\xff\\x00') == 2 && b'\\xff'.size() == 1 && size(b'\\377') == 1 && size(b'é') == 2 && size(bytes('é')) == 2");
+    yes("bytes('abc') == b'abc' && string(b'abc') == 'abc' && string(b'\\303\\251') == 'é' && bytes(b'x') == b'x'");
+    yes("type(b'') == bytes && rb'\\x' == b'\\\\x' && B\"a\" == b'a' && b'a' in [b'b', b'a'] && dyn(b'a') != 'a'");
+    assert_eq!(run("string(b'\\xff')", serde_json::json!({})), Err("invalid UTF-8 in bytes, cannot convert to string".to_string()));
+    yes("'%x %s'.format([b'\\x01\\xab', b'hi']) == '01ab hi'");
+    let d = Declarations::default();
+    assert!(matches!(compile("b'\\u0041' == b'A'", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.contains("invalid escape sequence")));
+    assert!(matches!(compile("b'a' + 'b' == b'ab'", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.contains("found no matching overload for '_+_' applied to '(bytes, string)'")));
+    assert!(matches!(compile("bytes(1) == b''", &d, Returns::Bool), Err(CompileError::Cel(m)) if m.contains("found no matching overload for 'bytes' applied to '(int)'")));
+}
+
+#[test]
 fn what_remains_is_refused_by_name() {
     let d = Declarations::default();
     for (src, named) in [
-        ("isURL('https://x')", "the CEL function 'isURL' is not supported by this simulation"),
-        ("[?object.a] == []", "the optional list element (`[?x]`) is not supported by this simulation"),
-        ("isSemver('1.0.0')", "the CEL function 'isSemver' is not supported by this simulation"),
-        ("format.dns1123Label().validate('a').hasValue()", "the CEL function 'format.dns1123Label' is not supported by this simulation"),
+        ("google.protobuf.Duration{seconds: 1} == duration('1s')", "message construction (`Type{...}`) is not supported by this simulation"),
     ] {
         assert_eq!(compile(src, &d, Returns::Bool), Err(CompileError::Unsupported(named.to_string())), "{src}");
     }
@@ -298,6 +421,9 @@ fn what_1_33_does_not_offer_is_undeclared() {
         ("base64.encode('a') == 'YQ=='", "ERROR: <input>:1:1: undeclared reference to 'base64' (in container '')"),
         ("math.greatest(1, 2) == 2", "ERROR: <input>:1:1: undeclared reference to 'math' (in container '')"),
         ("lists.range(2) == [0, 1]", "ERROR: <input>:1:1: undeclared reference to 'lists' (in container '')"),
+        // The semver library is introduced at 1.33: a new expression is checked at 1.32.
+        ("isSemver('1.0.0')", "ERROR: <input>:1:9: undeclared reference to 'isSemver' (in container '')"),
+        ("semver('1.0.0').major() == 1", "ERROR: <input>:1:7: undeclared reference to 'semver' (in container '')"),
     ] {
         let result = compile(src, &d, Returns::Bool);
         assert!(matches!(&result, Err(CompileError::Cel(m)) if m.contains(caret)), "{src}: {result:?}");
@@ -319,6 +445,8 @@ fn ip_and_cidr_libraries() {
     yes("type(ip('10.0.0.1')) == type(ip('::1')) && type(cidr('10.0.0.0/8')) != type(ip('::1'))");
     yes("cidr('192.168.0.0/24').containsIP(ip('192.168.0.1')) && !cidr('192.168.0.0/24').containsIP('192.168.1.1')");
     yes("cidr('192.168.0.0/16').containsCIDR(cidr('192.168.10.0/24')) && !cidr('192.168.1.0/24').containsCIDR('192.168.2.0/24')");
+    // kubernetes PR #130450 (in 1.33.0, apiserver commit 64791740a): an address inside the prefix, not only the prefix's own.
+    yes("cidr('192.168.0.0/24').containsCIDR(cidr('192.168.0.1/32')) && !cidr('192.168.0.0/24').containsCIDR(cidr('192.169.0.1/32')) && cidr('0.0.0.0/0').containsCIDR('10.1.2.3/32')");
     yes("cidr('192.168.0.1/24').ip() == ip('192.168.0.1') && cidr('::1/128').ip().family() == 6");
     yes("cidr('192.168.0.1/24').masked() == cidr('192.168.0.0/24') && cidr('192.168.0.1/24') != cidr('192.168.0.1/24').masked()");
     yes("cidr('192.168.0.0/16').prefixLength() == 16 && string(cidr('2001:db8::1/32').masked()) == '2001:db8::/32'");
