@@ -684,7 +684,7 @@ mod tests {
     fn files_written_on_the_learners_machine_are_replayed() {
         let mut scene = Scene::new(7);
         let mut cluster = scene.boot();
-        let text = "kubectl create deployment web --image=nginx --dry-run=client -o yaml > web.yaml\ncat <<EOF > cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\nEOF\nmkdir out && cp cm.yaml out/\nkubectl apply -f web.yaml\nkubectl get pods > pods.txt\n";
+        let text = "kubectl create deployment web --image=nginx --dry-run=client -o yaml > web.yaml\ncat <<EOF > cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\nEOF\nmkdir out && cp cm.yaml out/\nkubectl apply -f web.yaml\nkubectl get pods > pods.txt\nexport APP=web\ncd out\ncd ..\n";
         for command in script::parse(text).expect("parses") {
             let (printed, ok) = run_script_step(&mut scene, &mut cluster, &command.text, &command.step);
             assert!(ok, "{}: {printed}", command.text);
@@ -695,6 +695,9 @@ mod tests {
         let mut rebuilt = decoded.boot();
         Replay::new(decoded).run_to_end(&mut rebuilt);
         assert_eq!(rebuilt.learner, cluster.learner);
+        // The terminal's shell too: its variables and directory.
+        assert_eq!(rebuilt.learner_shell, cluster.learner_shell);
+        assert_eq!(run_host(&mut rebuilt, "echo $APP $PWD").stdout, "web /root\n");
         assert_eq!(transcript(&rebuilt), transcript(&cluster));
         let listed = run_host(&mut rebuilt, "ls -R");
         assert_eq!(listed.stdout, ".:\ncm.yaml\nout\npods.txt\nweb.yaml\n\n./out:\ncm.yaml\n");

@@ -158,6 +158,10 @@ pub struct Cluster {
     pub learner: std::rc::Rc<crate::engine::node::container_fs::RootFs>,
     /// The `kubectl proxy` processes running on the learner's machine.
     pub learner_proxies: crate::engine::learner_proxy::LearnerProxies,
+    /// The learner's terminal's shell between lines: its directory,
+    /// variables and functions; rebuilt, as the files are, as a scene's
+    /// lines replay.
+    pub learner_shell: crate::engine::node::shell::ShellState,
 }
 
 /// How long a fresh cluster runs before it is handed over: every node has
@@ -184,7 +188,7 @@ impl Cluster {
         let mut sim = Sim::new(seed, api);
         register_components(&mut sim, &profile, seed);
         host_components(&mut sim, &profile);
-        Cluster { sim, profile, seed, context_namespace: "default".to_string(), learner: crate::engine::learner_home::fresh(), learner_proxies: Default::default() }
+        Cluster { sim, profile, seed, context_namespace: "default".to_string(), learner: crate::engine::learner_home::fresh(), learner_proxies: Default::default(), learner_shell: crate::engine::learner_home::fresh_shell() }
     }
 
     pub fn now(&self) -> VirtualTime {

@@ -193,6 +193,9 @@ struct Operators {
     shell: bool,
     /// A here-document's `<<WORD`: where it starts and ends in the line, and WORD unquoted.
     here_document: Option<(usize, usize, String)>,
+    /// A variable expanded outside single quotes (`$POD_NAME`, `${X}`, `$?`),
+    /// in `$(…)` too: only the shell, which keeps them, knows its value.
+    variable: bool,
 }
 
 fn operators(line: &str) -> Operators {
@@ -209,6 +212,7 @@ fn operators(line: &str) -> Operators {
                 depth += 1;
                 i += 1;
             }
+            b'$' if !single && bytes.get(i + 1).is_some_and(|&b| b.is_ascii_alphabetic() || matches!(b, b'_' | b'{' | b'?')) => found.variable = true,
             b')' if !single && !double && depth > 0 => depth -= 1,
             _ if single || double || depth > 0 => {}
             b'|' if bytes.get(i + 1) == Some(&b'|') => i += 1,
@@ -245,15 +249,33 @@ fn operators(line: &str) -> Operators {
 }
 
 /// Whether a line is the learner's shell's rather than kubectl's alone: a
-/// pipe, `;` or redirection outside quotes, or a first word that is one of
-/// the machine's [`SHELL_PROGRAMS`]. A here-document alone (`kubectl apply
+/// pipe, `;` or redirection outside quotes, a variable, or a first word
+/// that is one of the machine's [`SHELL_PROGRAMS`], a builtin or an
+/// assignment. A here-document alone (`kubectl apply
 /// -f - <<EOF`) keeps the line kubectl's.
 pub fn needs_shell(line: &str) -> bool {
     let first_line = line.lines().next().unwrap_or("");
-    if operators(first_line).shell {
+    let found = operators(first_line);
+    if found.shell || found.variable {
         return true;
     }
-    first_line.split_whitespace().next().is_some_and(|w| SHELL_PROGRAMS.contains(&w))
+    // A function's definition (`greet() { …; }`) too.
+    let defines_function = first_line.split_once("()").is_some_and(|(name, _)| is_name(name.trim()));
+    defines_function || first_line.split_whitespace().next().is_some_and(|w| SHELL_PROGRAMS.contains(&w) || SHELL_BUILTINS.contains(&w) || is_assignment(w))
+}
+
+/// The shell's own words a line may start with, most of them changing what
+/// the next lines see (`export POD_NAME=…`, `cd`, `for …; do`).
+const SHELL_BUILTINS: &[&str] = &["export", "unset", "set", "source", ".", "read", "eval", "exit", "trap", "alias", "for", "while", "until", "if", "case"];
+
+/// `NAME=value` (a shell variable, or one for the command after it).
+fn is_assignment(word: &str) -> bool {
+    word.split_once('=').is_some_and(|(name, _)| is_name(name))
+}
+
+/// A shell variable's or function's name.
+fn is_name(word: &str) -> bool {
+    word.bytes().next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_') && word.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 /// The here-document marker of a shell line's first line, if it has one.
@@ -408,12 +430,12 @@ fn learner_jobs(proxies: &mut crate::engine::learner_proxy::LearnerProxies, name
 /// the machine ([`Cluster::learner`]). `text` may hold a here-document
 /// after its first line.
 pub fn run_pipeline(cluster: &mut Cluster, text: &str, files: &dyn crate::engine::kubectl::FileSource) -> crate::engine::kubectl::Output {
-    use crate::engine::learner_home::{HOME, MAX_HOME_KB};
+    use crate::engine::learner_home::{self, MAX_HOME_KB};
     use crate::engine::node::commands::{PodIdentity, SystemInfo};
     use crate::engine::node::container_fs::{Mounts, ViewMut};
     use crate::engine::node::filesystem::Fs;
     use crate::engine::node::images::Base;
-    use crate::engine::node::shell::{self, Host, DEFAULT_PATH};
+    use crate::engine::node::shell::{self, Host};
     let (line, here_document) = split_here_document(text);
     let now = cluster.sim.now();
     let info = SystemInfo {
@@ -441,14 +463,15 @@ pub fn run_pipeline(cluster: &mut Cluster, text: &str, files: &dyn crate::engine
         }
         let mut disk = Fs::new();
         let mut view = ViewMut { root, mounts: &mut mounts, disk: &mut disk, now: crate::engine::node::runtime::wall_secs(now), user: &crate::engine::node::identity::ROOT };
+        // The terminal's shell leaves the cluster too while its line runs.
+        let mut state = std::mem::replace(&mut cluster.learner_shell, learner_home::fresh_shell());
         let mut programs = LearnerPrograms { cluster: &mut *cluster, files };
-        let env = indexmap::IndexMap::from([("PATH".to_string(), DEFAULT_PATH.to_string()), ("HOME".to_string(), HOME.to_string())]);
+        let env = state.exported.clone();
         let host = Host { files: &mut view, info: &info, env, external: Some(&mut programs) };
-        let argv = ["bash".to_string(), "-c".to_string(), line];
-        match shell::run_exec(&argv, host, HOME, "") {
-            Ok(outcome) => crate::engine::kubectl::Output { stdout: outcome.stdout, stderr: outcome.stderr, exit_code: outcome.status, terminal: Some(outcome.combined), ..Default::default() },
-            Err(e) => crate::engine::kubectl::Output { stderr: format!("bash: {}\n", e.message()), exit_code: 127, ..Default::default() },
-        }
+        let outcome = shell::run_line(&mut state, &line, host);
+        // `exit` closes the terminal; the next line is a fresh one's.
+        cluster.learner_shell = if outcome.exited { learner_home::fresh_shell() } else { state };
+        crate::engine::kubectl::Output { stdout: outcome.stdout, stderr: outcome.stderr, exit_code: outcome.status, terminal: Some(outcome.combined), ..Default::default() }
     };
     if machine.upper_used_kb() > MAX_HOME_KB {
         // The machine's disk is full: the line's writes are undone.
@@ -491,6 +514,16 @@ mod tests {
         assert!(!needs_shell("kubectl get pods -o jsonpath=\"{.items[?(@.x>1)]}\""));
         assert!(!needs_shell("kubectl get pods && kubectl get nodes || kubectl version"));
         assert!(!needs_shell("kubectl get pod $(kubectl get pods -o name | head -1)"));
+        // Variables and the words that set them are the shell's, which keeps them.
+        assert!(needs_shell("export POD_NAME=$(kubectl get pods -o name)"));
+        assert!(needs_shell("NODE_PORT=30080"));
+        assert!(needs_shell("greet() { echo hi; }"));
+        assert!(needs_shell("kubectl describe pod $POD_NAME"));
+        assert!(needs_shell("curl \"http://localhost:8001/api/v1/namespaces/default/pods/${POD_NAME}/\""));
+        assert!(needs_shell("kubectl get pod $(kubectl get pods -o name | grep $APP)"));
+        assert!(!needs_shell("kubectl exec web -- sh -c 'echo $HOSTNAME'"));
+        assert!(!needs_shell("kubectl get pods -o jsonpath='{$.items[0]}'"));
+        assert!(!needs_shell("kubectl set env deploy/web A=1"));
         assert!(!needs_shell("sleep 5s"));
         assert!(!needs_shell("curl http://10.0.0.1"));
         assert_eq!(split_here_document("cat <<'EOF' > a\nx\n  y\nEOF\nignored"), ("cat  </dev/fd/0  > a".to_string(), Some("x\n  y\n".to_string())));

@@ -24,6 +24,15 @@ pub const HOME: &str = "/root";
 /// (a loop appending forever must not fill the tab's memory or the link).
 pub const MAX_HOME_KB: u64 = 8 * 1024;
 
+/// A fresh terminal's bash on the learner's machine, at `~`: what each
+/// line leaves (the directory, variables, functions, `$?`) is there for
+/// the next, as in a real terminal.
+pub fn fresh_shell() -> crate::engine::node::shell::ShellState {
+    use crate::engine::node::shell::{Flavor, ShellState, DEFAULT_PATH};
+    let env = indexmap::IndexMap::from([("PATH".to_string(), DEFAULT_PATH.to_string()), ("HOME".to_string(), HOME.to_string())]);
+    ShellState::new(Flavor::Bash, HOME, env)
+}
+
 /// A fresh machine: the Debian root and nothing written.
 pub fn fresh() -> Rc<RootFs> {
     Rc::new(RootFs::new(crate::engine::node::rootfs::learner_root(), false))

@@ -432,11 +432,13 @@ pub fn run_read_only_strict(cluster: &mut Cluster, words: Vec<String>) -> Output
 /// (the page has no others; a script's folder is below them), and keeps
 /// what `kubectl cp` wrote there.
 fn run_words_with(cluster: &mut Cluster, words: Vec<String>, stdin: Option<&str>, files: &dyn FileSource, terminal: bool, settle: bool) -> Output {
-    use crate::engine::learner_home::{self, HomeFiles, HOME};
+    use crate::engine::learner_home::{self, HomeFiles};
     let machine = cluster.learner.clone();
+    // Relative paths are the terminal's directory's (`cd` keeps it).
+    let cwd = cluster.learner_shell.cwd.clone();
     let (mounts, disk) = (crate::engine::node::container_fs::Mounts::default(), crate::engine::node::filesystem::Fs::new());
     let view = learner_home::view(&machine, &mounts, &disk);
-    let home = HomeFiles::new(&view, HOME, files);
+    let home = HomeFiles::new(&view, &cwd, files);
     let mut output = run_session(cluster, words, stdin, &home, terminal, settle);
     let writes = home.writes.take();
     drop(home);
@@ -446,7 +448,7 @@ fn run_words_with(cluster: &mut Cluster, words: Vec<String>, stdin: Option<&str>
         let (mut mounts, mut disk) = (crate::engine::node::container_fs::Mounts::default(), crate::engine::node::filesystem::Fs::new());
         let now = crate::engine::node::runtime::wall_secs(cluster.sim.now());
         let mut files = crate::engine::node::container_fs::ViewMut { root: learner, mounts: &mut mounts, disk: &mut disk, now, user: &crate::engine::node::identity::ROOT };
-        if let Err(e) = learner_home::apply_writes(&mut files, HOME, writes) {
+        if let Err(e) = learner_home::apply_writes(&mut files, &cwd, writes) {
             output.push_error(&format!("error: {e}\n"));
         }
     }
