@@ -44,7 +44,14 @@ pub struct Build {
 /// Builds the kustomization in `dir` (relative to kubectl's working
 /// directory) into its objects, in kustomize's output order.
 pub fn build(files: &dyn FileSource, dir: &str) -> Build {
-    let mut builder = Builder { files, warnings: Vec::new() };
+    build_with(files, dir, true)
+}
+
+/// As [`build`]; `root_only` false is `--load-restrictor
+/// LoadRestrictionsNone`, where a file may come from outside the
+/// kustomization's directory.
+pub fn build_with(files: &dyn FileSource, dir: &str, root_only: bool) -> Build {
+    let mut builder = Builder { files, warnings: Vec::new(), root_only };
     let result = builder.build_top(dir);
     Build { warnings: builder.warnings, result }
 }
@@ -266,13 +273,15 @@ fn check_fields(map: &Map<String, Value>, known: &[&str]) -> Result<(), String> 
 
 fn refused(what: &str) -> String {
     format!(
-        "kustomize's {what} is not part of this simulation (it offers resources, namespace, namePrefix, nameSuffix, labels, commonLabels, commonAnnotations, images, replicas, configMapGenerator, secretGenerator, generatorOptions and patches)"
+        "kustomize's {what} is not part of this simulation (it offers resources, namespace, namePrefix, nameSuffix, labels, commonLabels, commonAnnotations, images, replicas, configMapGenerator, secretGenerator, generatorOptions, patches, patchesStrategicMerge and patchesJson6902)"
     )
 }
 
 struct Builder<'a> {
     files: &'a dyn FileSource,
     warnings: Vec<String>,
+    /// The loader's restriction: files only from in or below the root.
+    root_only: bool,
 }
 
 impl Builder<'_> {
@@ -434,7 +443,7 @@ impl Builder<'_> {
         }
         let full = join(dir, path);
         match self.files.entry(&full) {
-            Ok(FileEntry::File(_)) if !below(dir, &full) => Err(format!(
+            Ok(FileEntry::File(_)) if self.root_only && !below(dir, &full) => Err(format!(
                 "accumulation err='accumulating resources from '{path}': security; file '{}' is not in or below '{}'': must build at directory: '{}': file is not directory",
                 absolute(&full),
                 absolute(dir),
@@ -603,7 +612,7 @@ impl Builder<'_> {
         let full = join(dir, path);
         // The path is resolved (and so found) before it is checked to be below.
         let entry = self.files.entry(&full);
-        if entry.is_ok() && !below(dir, &full) {
+        if entry.is_ok() && self.root_only && !below(dir, &full) {
             return Err(format!("security; file '{}' is not in or below '{}'", absolute(&full), absolute(dir)));
         }
         match entry {
