@@ -382,7 +382,11 @@ pub fn json_patch(target: &Value, ops: &Value) -> Result<Value, String> {
             "replace" => {
                 let value = op.get("value").cloned().ok_or_else(|| "missing value".to_string())?;
                 if doc.pointer(path).is_none() {
-                    return Err(format!("replace operation does not apply: doc is missing key: {path}: missing value"));
+                    // json-patch's findObject: no parent is a missing path, a
+                    // parent without the key a missing key.
+                    let parent = path.rfind('/').and_then(|i| path.get(..i)).and_then(|p| doc.pointer(p));
+                    let what = if parent.is_some_and(|p| p.is_object() || p.is_array()) { "key" } else { "path" };
+                    return Err(format!("replace operation does not apply: doc is missing {what}: {path}: missing value"));
                 }
                 if let Some(slot) = doc.pointer_mut(path) {
                     *slot = value;
@@ -468,6 +472,14 @@ fn remove(doc: &mut Value, path: &str) -> Result<(), String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn replace_words_a_missing_parent_and_a_missing_key_apart() {
+        let doc = json!({"spec": {"a": 1}});
+        let replace = |path: &str| json_patch(&doc, &json!([{"op": "replace", "path": path, "value": 2}])).unwrap_err();
+        assert_eq!(replace("/spec/nope/x"), "replace operation does not apply: doc is missing path: /spec/nope/x: missing value");
+        assert_eq!(replace("/spec/b"), "replace operation does not apply: doc is missing key: /spec/b: missing value");
+    }
 
     #[test]
     fn strategic_merge_merges_containers_by_name() {

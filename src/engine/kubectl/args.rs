@@ -80,7 +80,7 @@ pub static COMMANDS: &[Command] = &[
     },
     Command {
         path: "describe",
-        flags: &[SELECTOR, ALL_NS, FILENAME, RECURSIVE, b("show-events", None), v("chunk-size", None)],
+        flags: &[SELECTOR, ALL_NS, FILENAME, v("kustomize", Some('k')), RECURSIVE, b("show-events", None), v("chunk-size", None)],
         subcommands: &[],
     },
     Command {
@@ -301,26 +301,26 @@ pub static COMMANDS: &[Command] = &[
     },
     Command {
         path: "scale",
-        flags: &[b("allow-missing-template-keys", None), RECORD, v("replicas", None), v("current-replicas", None), v("resource-version", None), SELECTOR, FILENAME, RECURSIVE, b("all", None), OUTPUT, DRY_RUN, v("timeout", None), v("template", None)],
+        flags: &[b("allow-missing-template-keys", None), RECORD, v("replicas", None), v("current-replicas", None), v("resource-version", None), SELECTOR, FILENAME, v("kustomize", Some('k')), RECURSIVE, b("all", None), OUTPUT, DRY_RUN, v("timeout", None), v("template", None)],
         subcommands: &[],
     },
     Command { path: "certificate", flags: &[], subcommands: &["approve", "deny"] },
     Command { path: "certificate approve", flags: &[b("allow-missing-template-keys", None), FILENAME, b("force", None), v("kustomize", Some('k')), OUTPUT, RECURSIVE, b("show-managed-fields", None), v("template", None)], subcommands: &[] },
     Command { path: "certificate deny", flags: &[b("allow-missing-template-keys", None), FILENAME, b("force", None), v("kustomize", Some('k')), OUTPUT, RECURSIVE, b("show-managed-fields", None), v("template", None)], subcommands: &[] },
     Command { path: "rollout", flags: &[], subcommands: &["status", "history", "undo", "restart", "pause", "resume"] },
-    Command { path: "rollout status", flags: &[v("revision", None), o("watch", "true"), v("timeout", None), SELECTOR, FILENAME, RECURSIVE], subcommands: &[] },
-    Command { path: "rollout history", flags: &[b("allow-missing-template-keys", None), v("revision", None), OUTPUT, SELECTOR, FILENAME, RECURSIVE, v("template", None)], subcommands: &[] },
-    Command { path: "rollout undo", flags: &[b("allow-missing-template-keys", None), v("to-revision", None), DRY_RUN, OUTPUT, SELECTOR, FILENAME, RECURSIVE, v("template", None)], subcommands: &[] },
-    Command { path: "rollout restart", flags: &[b("allow-missing-template-keys", None), OUTPUT, SELECTOR, FILENAME, RECURSIVE, v("field-manager", None), v("template", None)], subcommands: &[] },
-    Command { path: "rollout pause", flags: &[b("allow-missing-template-keys", None), OUTPUT, SELECTOR, FILENAME, RECURSIVE, v("field-manager", None), v("template", None)], subcommands: &[] },
-    Command { path: "rollout resume", flags: &[b("allow-missing-template-keys", None), OUTPUT, SELECTOR, FILENAME, RECURSIVE, v("field-manager", None), v("template", None)], subcommands: &[] },
+    Command { path: "rollout status", flags: &[v("revision", None), o("watch", "true"), v("timeout", None), SELECTOR, FILENAME, v("kustomize", Some('k')), RECURSIVE], subcommands: &[] },
+    Command { path: "rollout history", flags: &[b("allow-missing-template-keys", None), v("revision", None), OUTPUT, SELECTOR, FILENAME, v("kustomize", Some('k')), RECURSIVE, v("template", None)], subcommands: &[] },
+    Command { path: "rollout undo", flags: &[b("allow-missing-template-keys", None), v("to-revision", None), DRY_RUN, OUTPUT, SELECTOR, FILENAME, v("kustomize", Some('k')), RECURSIVE, v("template", None)], subcommands: &[] },
+    Command { path: "rollout restart", flags: &[b("allow-missing-template-keys", None), OUTPUT, SELECTOR, FILENAME, v("kustomize", Some('k')), RECURSIVE, v("field-manager", None), v("template", None)], subcommands: &[] },
+    Command { path: "rollout pause", flags: &[b("allow-missing-template-keys", None), OUTPUT, SELECTOR, FILENAME, v("kustomize", Some('k')), RECURSIVE, v("field-manager", None), v("template", None)], subcommands: &[] },
+    Command { path: "rollout resume", flags: &[b("allow-missing-template-keys", None), OUTPUT, SELECTOR, FILENAME, v("kustomize", Some('k')), RECURSIVE, v("field-manager", None), v("template", None)], subcommands: &[] },
     Command { path: "set", flags: &[], subcommands: &["image", "env", "resources", "selector", "serviceaccount", "subject"] },
-    Command { path: "set image", flags: &[b("allow-missing-template-keys", None), RECORD, SELECTOR, b("all", None), FILENAME, RECURSIVE, OUTPUT, DRY_RUN, b("local", None), v("field-manager", None), v("template", None)], subcommands: &[] },
+    Command { path: "set image", flags: &[b("allow-missing-template-keys", None), RECORD, SELECTOR, b("all", None), FILENAME, v("kustomize", Some('k')), RECURSIVE, OUTPUT, DRY_RUN, b("local", None), v("field-manager", None), v("template", None)], subcommands: &[] },
     Command {
         path: "set env",
         flags: &[
             b("all", None), b("allow-missing-template-keys", None), v("containers", Some('c')), DRY_RUN, v("env", Some('e')), v("field-manager", None),
-            FILENAME, v("from", None), v("keys", None), b("list", None), b("local", None), OUTPUT, b("overwrite", None), v("prefix", None), RECURSIVE,
+            FILENAME, v("kustomize", Some('k')), v("from", None), v("keys", None), b("list", None), b("local", None), OUTPUT, b("overwrite", None), v("prefix", None), RECURSIVE,
             b("resolve", None), SELECTOR, b("show-managed-fields", None), v("template", None),
         ],
         subcommands: &[],
@@ -328,7 +328,7 @@ pub static COMMANDS: &[Command] = &[
     Command {
         path: "set subject",
         flags: &[
-            b("all", None), b("allow-missing-template-keys", None), DRY_RUN, v("field-manager", None), FILENAME, v("group", None), b("local", None),
+            b("all", None), b("allow-missing-template-keys", None), DRY_RUN, v("field-manager", None), FILENAME, v("kustomize", Some('k')), v("group", None), b("local", None),
             OUTPUT, RECURSIVE, SELECTOR, v("serviceaccount", None), b("show-managed-fields", None), v("template", None), v("user", None),
         ],
         subcommands: &[],
@@ -345,7 +345,7 @@ pub static COMMANDS: &[Command] = &[
         path: "set resources",
         flags: &[
             RECORD,
-            b("all", None), b("allow-missing-template-keys", None), v("containers", Some('c')), DRY_RUN, v("field-manager", None), FILENAME,
+            b("all", None), b("allow-missing-template-keys", None), v("containers", Some('c')), DRY_RUN, v("field-manager", None), FILENAME, v("kustomize", Some('k')),
             v("limits", None), b("local", None), OUTPUT, RECURSIVE, v("requests", None), SELECTOR, b("show-managed-fields", None), v("template", None),
         ],
         subcommands: &[],
@@ -354,19 +354,19 @@ pub static COMMANDS: &[Command] = &[
         path: "set serviceaccount",
         flags: &[
             RECORD,
-            b("all", None), b("allow-missing-template-keys", None), DRY_RUN, v("field-manager", None), FILENAME, b("local", None), OUTPUT, RECURSIVE,
+            b("all", None), b("allow-missing-template-keys", None), DRY_RUN, v("field-manager", None), FILENAME, v("kustomize", Some('k')), b("local", None), OUTPUT, RECURSIVE,
             b("show-managed-fields", None), v("template", None),
         ],
         subcommands: &[],
     },
     Command {
         path: "label",
-        flags: &[b("allow-missing-template-keys", None), b("overwrite", None), SELECTOR, b("all", None), ALL_NS, b("list", None), v("resource-version", None), FILENAME, RECURSIVE, OUTPUT, DRY_RUN, b("local", None), v("field-selector", None), v("field-manager", None), v("template", None)],
+        flags: &[b("allow-missing-template-keys", None), b("overwrite", None), SELECTOR, b("all", None), ALL_NS, b("list", None), v("resource-version", None), FILENAME, v("kustomize", Some('k')), RECURSIVE, OUTPUT, DRY_RUN, b("local", None), v("field-selector", None), v("field-manager", None), v("template", None)],
         subcommands: &[],
     },
     Command {
         path: "annotate",
-        flags: &[b("allow-missing-template-keys", None), b("overwrite", None), SELECTOR, b("all", None), ALL_NS, b("list", None), v("resource-version", None), FILENAME, RECURSIVE, OUTPUT, DRY_RUN, b("local", None), v("field-selector", None), v("field-manager", None), v("template", None)],
+        flags: &[b("allow-missing-template-keys", None), b("overwrite", None), SELECTOR, b("all", None), ALL_NS, b("list", None), v("resource-version", None), FILENAME, v("kustomize", Some('k')), RECURSIVE, OUTPUT, DRY_RUN, b("local", None), v("field-selector", None), v("field-manager", None), v("template", None)],
         subcommands: &[],
     },
     Command { path: "cordon", flags: &[SELECTOR, DRY_RUN], subcommands: &[] },
@@ -378,10 +378,10 @@ pub static COMMANDS: &[Command] = &[
     },
     Command { path: "taint", flags: &[b("allow-missing-template-keys", None), b("overwrite", None), SELECTOR, b("all", None), DRY_RUN, OUTPUT, v("field-manager", None), v("template", None), b("validate", None)], subcommands: &[] },
     Command { path: "wait", flags: &[b("allow-missing-template-keys", None), v("for", None), v("timeout", None), SELECTOR, b("all", None), ALL_NS, FILENAME, RECURSIVE, v("field-selector", None), OUTPUT, b("local", None), v("template", None)], subcommands: &[] },
-    Command { path: "patch", flags: &[b("allow-missing-template-keys", None), v("patch", Some('p')), v("type", None), FILENAME, RECURSIVE, OUTPUT, DRY_RUN, b("local", None), v("patch-file", None), v("subresource", None), v("field-manager", None), v("template", None)], subcommands: &[] },
-    Command { path: "replace", flags: &[b("allow-missing-template-keys", None), FILENAME, RECURSIVE, OUTPUT, DRY_RUN, b("force", None), o("cascade", "background"), v("grace-period", None), v("timeout", None), b("wait", None), b("save-config", None), o("validate", "strict"), v("field-manager", None), v("template", None)], subcommands: &[] },
-    Command { path: "expose", flags: &[b("allow-missing-template-keys", None), v("port", None), v("target-port", None), v("type", None), v("name", None), v("protocol", None), SELECTOR, v("labels", Some('l')), v("external-ip", None), v("cluster-ip", None), FILENAME, OUTPUT, DRY_RUN, v("session-affinity", None), v("load-balancer-ip", None), b("save-config", None), v("field-manager", None), v("template", None), v("override-type", None), v("overrides", None)], subcommands: &[] },
-    Command { path: "edit", flags: &[b("allow-missing-template-keys", None), OUTPUT, FILENAME, b("save-config", None), v("field-manager", None), b("windows-line-endings", None), v("subresource", None), o("validate", "strict")], subcommands: &[] },
+    Command { path: "patch", flags: &[b("allow-missing-template-keys", None), v("patch", Some('p')), v("type", None), FILENAME, v("kustomize", Some('k')), RECURSIVE, OUTPUT, DRY_RUN, b("local", None), v("patch-file", None), v("subresource", None), v("field-manager", None), v("template", None)], subcommands: &[] },
+    Command { path: "replace", flags: &[b("allow-missing-template-keys", None), FILENAME, v("kustomize", Some('k')), RECURSIVE, OUTPUT, DRY_RUN, b("force", None), o("cascade", "background"), v("grace-period", None), v("timeout", None), b("wait", None), b("save-config", None), o("validate", "strict"), v("field-manager", None), v("template", None)], subcommands: &[] },
+    Command { path: "expose", flags: &[b("allow-missing-template-keys", None), v("port", None), v("target-port", None), v("type", None), v("name", None), v("protocol", None), SELECTOR, v("labels", Some('l')), v("external-ip", None), v("cluster-ip", None), FILENAME, v("kustomize", Some('k')), OUTPUT, DRY_RUN, v("session-affinity", None), v("load-balancer-ip", None), b("save-config", None), v("field-manager", None), v("template", None), v("override-type", None), v("overrides", None)], subcommands: &[] },
+    Command { path: "edit", flags: &[b("allow-missing-template-keys", None), OUTPUT, FILENAME, v("kustomize", Some('k')), b("save-config", None), v("field-manager", None), b("windows-line-endings", None), v("subresource", None), o("validate", "strict")], subcommands: &[] },
     Command { path: "cp", flags: &[v("container", Some('c')), b("no-preserve", None), v("retries", None)], subcommands: &[] },
     Command { path: "exec", flags: &[v("container", Some('c')), b("stdin", Some('i')), b("tty", Some('t')), b("quiet", Some('q')), FILENAME, v("pod-running-timeout", None)], subcommands: &[] },
     Command {
@@ -803,6 +803,7 @@ pub fn parse(words: &[String]) -> Result<Args, String> {
                     None => return Err(format!("error: flag needs an argument: --{name}\n{}", usage_hint(command.path))),
                 },
             };
+            check_bool_value(flag, &value, command.path)?;
             args.set(flag.long, value);
         } else if let Some(body) = w.strip_prefix('-').filter(|b| !b.is_empty()) {
             let chars: Vec<char> = body.chars().collect();
@@ -816,6 +817,7 @@ pub fn parse(words: &[String]) -> Result<Args, String> {
                     FlagKind::Bool | FlagKind::OptionalValue(_) => {
                         let rest: String = chars[k + 1..].iter().collect();
                         if let Some(v) = rest.strip_prefix('=') {
+                            check_bool_value(flag, v, command.path)?;
                             args.set(flag.long, v.to_string());
                             break;
                         }
@@ -903,12 +905,35 @@ mod tests {
     }
 
     #[test]
+    fn checks_a_boolean_flags_value_as_pflag_does() {
+        assert_eq!(
+            p("get pods -w=maybe").unwrap_err(),
+            "error: invalid argument \"maybe\" for \"-w, --watch\" flag: strconv.ParseBool: parsing \"maybe\": invalid syntax\nSee 'kubectl get --help' for usage."
+        );
+        assert!(p("kustomize --enable-helm=maybe").unwrap_err().contains("for \"--enable-helm\" flag: strconv.ParseBool"));
+        assert!(p("kustomize --enable-helm=F").is_ok());
+    }
+
+    #[test]
     fn reports_unknown_flags_and_commands() {
         assert_eq!(p("get pods --bogus").unwrap_err(), "error: unknown flag: --bogus\nSee 'kubectl get --help' for usage.");
         assert_eq!(p("get pods -z").unwrap_err(), "error: unknown shorthand flag: 'z' in -z\nSee 'kubectl get --help' for usage.");
         assert!(p("frobnicate").unwrap_err().starts_with("error: unknown command \"frobnicate\" for \"kubectl\""));
         assert!(p("get pods -n").unwrap_err().starts_with("error: flag needs an argument: 'n' in -n"));
     }
+}
+
+/// pflag parses a boolean flag's value as it sets it, naming the flag
+/// with its shorthand.
+fn check_bool_value(flag: &Flag, value: &str, command: &str) -> Result<(), String> {
+    if flag.kind != FlagKind::Bool || parse_go_bool(value).is_some() {
+        return Ok(());
+    }
+    let name = match flag.short {
+        Some(c) => format!("-{c}, --{}", flag.long),
+        None => format!("--{}", flag.long),
+    };
+    Err(format!("error: invalid argument {0} for \"{name}\" flag: strconv.ParseBool: parsing {0}: invalid syntax\n{1}", quote(value), usage_hint(command)))
 }
 
 /// Go's `strconv.ParseBool`, as pflag reads a boolean flag's value.

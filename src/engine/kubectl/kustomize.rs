@@ -3,8 +3,8 @@
 //! `KustTarget` reads `resources` (files and directories with their own
 //! kustomization), runs the generators (`configMapGenerator`,
 //! `secretGenerator`) and then the builtin transformers in its order
-//! (patches, namespace, prefix, suffix, labels, annotations, replicas,
-//! images); at the top the hash suffixes are added, the references to
+//! (patchesStrategicMerge, patches, namespace, prefix, suffix, labels,
+//! annotations, patchesJson6902, replicas, images); at the top the hash suffixes are added, the references to
 //! renamed objects fixed (`nameReference`) and the objects sorted in the
 //! legacy kind order. Every other kustomization field is refused by name.
 
@@ -24,13 +24,14 @@ const MAX_DEPTH: usize = 16;
 
 /// The fields this simulation does not offer, refused by name.
 const REFUSED_FIELDS: &[&str] = &[
-    "openapi", "patchesStrategicMerge", "patchesJson6902", "imageTags", "replacements", "vars", "sortOptions", "components", "crds",
+    "openapi", "imageTags", "replacements", "vars", "sortOptions", "components", "crds",
     "helmGlobals", "helmCharts", "helmChartInflationGenerator", "configurations", "generators", "transformers", "validators",
     "buildMetadata",
 ];
 const OFFERED_FIELDS: &[&str] = &[
     "apiVersion", "kind", "metadata", "namePrefix", "nameSuffix", "namespace", "commonLabels", "labels", "commonAnnotations", "patches",
-    "images", "replicas", "resources", "bases", "configMapGenerator", "secretGenerator", "generatorOptions",
+    "images", "replicas", "resources", "bases", "configMapGenerator", "secretGenerator", "generatorOptions", "patchesStrategicMerge",
+    "patchesJson6902",
 ];
 
 /// What a build printed on stderr (kustomize's deprecation warnings, which
@@ -43,7 +44,14 @@ pub struct Build {
 /// Builds the kustomization in `dir` (relative to kubectl's working
 /// directory) into its objects, in kustomize's output order.
 pub fn build(files: &dyn FileSource, dir: &str) -> Build {
-    let mut builder = Builder { files, warnings: Vec::new() };
+    build_with(files, dir, true)
+}
+
+/// As [`build`]; `root_only` false is `--load-restrictor
+/// LoadRestrictionsNone`, where a file may come from outside the
+/// kustomization's directory.
+pub fn build_with(files: &dyn FileSource, dir: &str, root_only: bool) -> Build {
+    let mut builder = Builder { files, warnings: Vec::new(), root_only };
     let result = builder.build_top(dir);
     Build { warnings: builder.warnings, result }
 }
@@ -202,6 +210,11 @@ fn string_map(value: Option<&Value>, go_field: &str) -> Result<BTreeMap<String, 
 }
 
 fn string_list(value: Option<&Value>, go_field: &str) -> Result<Vec<String>, String> {
+    typed_string_list(value, go_field, "string")
+}
+
+/// A list of a Go string type (`[]types.PatchStrategicMerge` is one).
+fn typed_string_list(value: Option<&Value>, go_field: &str, go_type: &str) -> Result<Vec<String>, String> {
     match value {
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::Array(items)) => items
@@ -209,10 +222,10 @@ fn string_list(value: Option<&Value>, go_field: &str) -> Result<Vec<String>, Str
             .map(|item| match item {
                 Value::String(s) => Ok(s.clone()),
                 Value::Null => Ok(String::new()),
-                other => Err(unmarshal_error(other, go_field, "string")),
+                other => Err(unmarshal_error(other, go_field, go_type)),
             })
             .collect(),
-        Some(other) => Err(unmarshal_error(other, go_field, "[]string")),
+        Some(other) => Err(unmarshal_error(other, go_field, &format!("[]{go_type}"))),
     }
 }
 
@@ -246,14 +259,7 @@ fn objects<'v>(value: Option<&'v Value>, go_field: &str, go_type: &str) -> Resul
 
 /// encoding/json's `UnmarshalTypeError`, as kustomize wraps it.
 fn unmarshal_error(value: &Value, go_field: &str, go_type: &str) -> String {
-    let found = match value {
-        Value::Bool(_) => "bool",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-        Value::Null => "null",
-    };
+    let found = json_kind(value);
     format!("invalid Kustomization: json: cannot unmarshal {found} into Go struct field {go_field} of type {go_type}")
 }
 
@@ -267,13 +273,15 @@ fn check_fields(map: &Map<String, Value>, known: &[&str]) -> Result<(), String> 
 
 fn refused(what: &str) -> String {
     format!(
-        "kustomize's {what} is not part of this simulation (it offers resources, namespace, namePrefix, nameSuffix, labels, commonLabels, commonAnnotations, images, replicas, configMapGenerator, secretGenerator, generatorOptions and patches)"
+        "kustomize's {what} is not part of this simulation (it offers resources, namespace, namePrefix, nameSuffix, labels, commonLabels, commonAnnotations, images, replicas, configMapGenerator, secretGenerator, generatorOptions, patches, patchesStrategicMerge and patchesJson6902)"
     )
 }
 
 struct Builder<'a> {
     files: &'a dyn FileSource,
     warnings: Vec<String>,
+    /// The loader's restriction: files only from in or below the root.
+    root_only: bool,
 }
 
 impl Builder<'_> {
@@ -326,6 +334,20 @@ impl Builder<'_> {
         let mut known: Vec<&str> = OFFERED_FIELDS.to_vec();
         known.extend_from_slice(REFUSED_FIELDS);
         check_fields(&k, &known)?;
+        // Go's decoder types the patch fields with the rest of the file,
+        // before any deprecation warning.
+        typed_string_list(k.get("patchesStrategicMerge"), "Kustomization.patchesStrategicMerge", "types.PatchStrategicMerge")?;
+        for field in ["patches", "patchesJson6902"] {
+            for p in objects(k.get(field), &format!("Kustomization.{field}"), "types.Patch")? {
+                check_fields(p, &["path", "patch", "target", "options"])?;
+                string_field(p.get("path"), &format!("Patch.{field}.path"))?;
+                string_field(p.get("patch"), &format!("Patch.{field}.patch"))?;
+                Target::read(p.get("target"), field)?;
+                if let Some(options) = p.get("options").filter(|o| !o.is_null() && !o.is_object()) {
+                    return Err(unmarshal_error(options, &format!("Patch.{field}.options"), "map[string]bool"));
+                }
+            }
+        }
         // `CheckDeprecatedFields`, printed as the file is loaded.
         let deprecated = [
             ("bases", "# Warning: 'bases' is deprecated. Please use 'resources' instead."),
@@ -421,7 +443,7 @@ impl Builder<'_> {
         }
         let full = join(dir, path);
         match self.files.entry(&full) {
-            Ok(FileEntry::File(_)) if !below(dir, &full) => Err(format!(
+            Ok(FileEntry::File(_)) if self.root_only && !below(dir, &full) => Err(format!(
                 "accumulation err='accumulating resources from '{path}': security; file '{}' is not in or below '{}'': must build at directory: '{}': file is not directory",
                 absolute(&full),
                 absolute(dir),
@@ -588,10 +610,12 @@ impl Builder<'_> {
     /// The loader's `Load`: a file below the kustomization's directory.
     fn load_file(&self, dir: &str, path: &str) -> Result<Vec<u8>, String> {
         let full = join(dir, path);
-        if !below(dir, &full) {
+        // The path is resolved (and so found) before it is checked to be below.
+        let entry = self.files.entry(&full);
+        if entry.is_ok() && self.root_only && !below(dir, &full) {
             return Err(format!("security; file '{}' is not in or below '{}'", absolute(&full), absolute(dir)));
         }
-        match self.files.entry(&full) {
+        match entry {
             Ok(FileEntry::File(bytes)) => Ok(bytes),
             Ok(FileEntry::Dir(_)) => Err(format!("read {}: is a directory", absolute(&full))),
             Err(_) => Err(format!("evalsymlink failure on '{0}' : lstat {0}: no such file or directory", absolute(&full))),
@@ -599,9 +623,14 @@ impl Builder<'_> {
     }
 
     /// `runTransformers`: the builtin transformers in `configureBuiltinTransformers`' order.
-    fn transform(&mut self, dir: &str, k: &Map<String, Value>, resources: &mut [Resource]) -> Result<(), String> {
+    fn transform(&mut self, dir: &str, k: &Map<String, Value>, resources: &mut Vec<Resource>) -> Result<(), String> {
+        let legacy_patches = typed_string_list(k.get("patchesStrategicMerge"), "Kustomization.patchesStrategicMerge", "types.PatchStrategicMerge")?;
+        self.legacy_strategic_merge(dir, &legacy_patches, resources)?;
+        // `ApplySmPatch` drops what a patch left empty (a `$patch: delete`).
+        resources.retain(|r| !is_nil_or_empty(&r.value));
         for p in objects(k.get("patches"), "Kustomization.patches", "types.Patch")? {
             self.apply_patch(dir, p, resources)?;
+            resources.retain(|r| !is_nil_or_empty(&r.value));
         }
         let namespace = string_field(k.get("namespace"), "Kustomization.namespace")?;
         if !namespace.is_empty() {
@@ -643,6 +672,9 @@ impl Builder<'_> {
         set_pairs(resources, &specs.common_labels, &common_labels);
         let annotations = string_map(k.get("commonAnnotations"), "Kustomization.commonAnnotations")?;
         set_pairs(resources, &specs.common_annotations, &annotations);
+        for p in objects(k.get("patchesJson6902"), "Kustomization.patchesJson6902", "types.Patch")? {
+            self.legacy_json6902(dir, p, resources)?;
+        }
         for replica in objects(k.get("replicas"), "Kustomization.replicas", "types.Replica")? {
             check_fields(replica, &["name", "count"])?;
             let name = string_field(replica.get("name"), "Replica.replicas.name")?;
@@ -694,58 +726,61 @@ impl Builder<'_> {
         }
         let path = string_field(p.get("path"), "Patch.patches.path")?;
         let inline = string_field(p.get("patch"), "Patch.patches.patch")?;
-        let text = match (path.is_empty(), inline.is_empty()) {
-            (true, true) => return Err("must specify one of patch and path in\n".to_string()),
-            (false, false) => return Err(format!("patch and path can't be set at the same time\n{inline}\n{path}")),
-            (true, false) => inline.clone(),
-            (false, true) => {
-                let bytes = self.load_file(dir, &path)?;
-                String::from_utf8_lossy(&bytes).into_owned()
+        let target = Target::read(p.get("target"), "patches")?;
+        // The plugin's config as kustomize marshals it into its errors.
+        let mut config = Map::new();
+        for field in ["path", "patch"] {
+            if let Some(text) = p.get(field).and_then(Value::as_str).filter(|t| !t.is_empty()) {
+                config.insert(field.into(), Value::String(text.to_string()));
             }
-        };
-        let target = match p.get("target") {
-            None | Some(Value::Null) => None,
-            Some(Value::Object(t)) => {
-                check_fields(t, &["group", "version", "kind", "name", "namespace", "labelSelector", "annotationSelector"])?;
-                let field = |f: &str| string_field(t.get(f), &format!("Selector.patches.target.{f}"));
-                if !field("labelSelector")?.is_empty() || !field("annotationSelector")?.is_empty() {
-                    return Err(refused("patch target's labelSelector and annotationSelector"));
-                }
-                Some(Target { group: field("group")?, version: field("version")?, kind: field("kind")?, name: field("name")?, namespace: field("namespace")? })
-            }
-            Some(other) => return Err(unmarshal_error(other, "Patch.patches.target", "types.Selector")),
-        };
-        let parsed = decode::parse_manifests(&text);
-        if let Some(e) = parsed.error {
-            return Err(format!("unable to parse SM or JSON patch from [{text}]: {}", e.message.trim_start_matches("error converting YAML to JSON: ")));
         }
-        let docs: Vec<Value> = parsed.documents.into_iter().map(|d| d.value).collect();
-        if let [Value::Array(_)] = docs.as_slice() {
-            let ops = docs.first().cloned().unwrap_or(Value::Null);
-            let Some(target) = target else {
-                let described = if path.is_empty() { format!("patch: {inline:?}") } else { format!("path: {path:?}") };
-                return Err(format!("must specify a target for JSON patch [{described}]"));
-            };
-            for r in resources.iter_mut().filter(|r| target.selects(r)) {
-                r.value = patch::json_patch(&r.value, &ops)?;
+        if let Some(Value::Object(t)) = p.get("target") {
+            let set: Map<String, Value> = t.iter().filter(|(_, v)| v.as_str().is_some_and(|v| !v.is_empty())).map(|(k, v)| (k.clone(), v.clone())).collect();
+            config.insert("target".into(), Value::Object(set));
+        }
+        let config = plugin_config(&Value::Object(config));
+        let configuring = |e: String| format!("trouble configuring builtin PatchTransformer with config: `\n{config}`: {e}");
+        let inline = inline.trim();
+        let (text, source) = match (path.is_empty(), inline.is_empty()) {
+            (true, true) => return Err(configuring(format!("must specify one of patch and path in\n{config}"))),
+            (false, false) => return Err(configuring(format!("patch and path can't be set at the same time\n{config}"))),
+            (true, false) => (inline.to_string(), format!("[patch: {inline:?}]")),
+            (false, true) => {
+                let bytes = self.load_file(dir, &path).map_err(|e| configuring(format!("failed to get the patch file from path({path}): {e}")))?;
+                (String::from_utf8_lossy(&bytes).into_owned(), format!("[path: {path:?}]"))
             }
-            return Ok(());
+        };
+        // Read both ways: objects for a strategic merge patch, a list for JSON 6902.
+        let strategic = patch_objects(&text);
+        let parsed = decode::parse_manifests(&text);
+        let json_ops = match (parsed.error, parsed.documents.first().map(|d| &d.value)) {
+            (None, None | Some(Value::Null)) => Ok(Value::Null),
+            (None, Some(ops @ Value::Array(items))) if items.iter().all(|op| op.is_object() || op.is_null()) => Ok(ops.clone()),
+            _ => Err(()),
+        };
+        let docs = match (strategic, json_ops) {
+            (Ok(_), Ok(_)) => return Err(configuring(format!("illegally qualifies as both an SM and JSON patch: {source}"))),
+            (Err(_), Err(_)) => return Err(configuring(format!("unable to parse SM or JSON patch from {source}"))),
+            (Ok(docs), Err(_)) => docs,
+            (Err(_), Ok(ops)) => {
+                let Some(target) = target else {
+                    return Err(format!("must specify a target for JSON patch {source}"));
+                };
+                for r in resources.iter_mut().filter(|r| target.selects(r)) {
+                    r.value = patch::json_patch(&r.value, &ops)?;
+                }
+                return Ok(());
+            }
+        };
+        if target.is_some() && docs.len() > 1 {
+            return Err(format!("Multiple Strategic-Merge Patches in one `patches` entry is not allowed to set `patches.target` field: {source}"));
         }
         for smp in docs {
             let chosen: Vec<usize> = match &target {
                 Some(t) => (0..resources.len()).filter(|i| resources.get(*i).is_some_and(|r| t.selects(r))).collect(),
                 None => {
                     let id = Resource::new(smp.clone(), false);
-                    let found: Vec<usize> = (0..resources.len())
-                        .filter(|i| {
-                            resources.get(*i).is_some_and(|r| {
-                                r.kind() == id.kind()
-                                    && r.names.iter().any(|n| n == id.name())
-                                    && (id.namespace().is_empty() || id.namespace() == r.namespace())
-                                    && (id.group_version().0 == r.group_version().0)
-                            })
-                        })
-                        .collect();
+                    let found: Vec<usize> = (0..resources.len()).filter(|i| resources.get(*i).is_some_and(|r| has_any_id_of(r, &id))).collect();
                     if found.len() != 1 {
                         let what = id.id();
                         return Err(format!(
@@ -757,22 +792,215 @@ impl Builder<'_> {
             };
             for i in chosen {
                 if let Some(r) = resources.get_mut(i) {
-                    let mut body = smp.clone();
-                    // The patch's own name and kind select; they do not rename.
-                    if let Some(meta) = body.get_mut("metadata").and_then(Value::as_object_mut) {
-                        meta.remove("name");
-                        meta.remove("namespace");
-                    }
-                    if let Some(obj) = body.as_object_mut() {
-                        obj.remove("apiVersion");
-                        obj.remove("kind");
-                    }
-                    r.value = patch::strategic_merge_patch(&r.value, &body).map_err(|e| e.message)?;
+                    merge_patch_into(r, &smp)?;
                 }
             }
         }
         Ok(())
     }
+
+    /// The deprecated `patchesStrategicMerge`, which kustomize v5 still
+    /// runs (`PatchStrategicMergeTransformer`): each entry is a patch's
+    /// text when it reads as objects, else a file's path. Every patch is
+    /// loaded first; then each finds its one target by its own id.
+    fn legacy_strategic_merge(&mut self, dir: &str, entries: &[String], resources: &mut [Resource]) -> Result<(), String> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let config = plugin_config(&serde_json::json!({ "paths": entries }));
+        let configuring = |e: String| format!("trouble configuring builtin PatchStrategicMergeTransformer with config: `\n{config}`: {e}");
+        let mut patches = Vec::new();
+        for entry in entries {
+            match patch_objects(entry) {
+                Ok(objects) => patches.extend(objects),
+                Err(_) => {
+                    let bytes = self.load_file(dir, entry).map_err(configuring)?;
+                    let objects = patch_objects(&String::from_utf8_lossy(&bytes))
+                        .map_err(|e| if e.starts_with("MalformedYAMLError") { format!("{e} in File: {entry}") } else { e })
+                        .map_err(configuring)?;
+                    patches.extend(objects);
+                }
+            }
+        }
+        if patches.is_empty() {
+            return Err(configuring(format!("patch appears to be empty; files=[{}], Patch=", entries.join(" "))));
+        }
+        for smp in patches {
+            let id = Resource::new(smp.clone(), false);
+            let found: Vec<usize> = (0..resources.len())
+                .filter(|i| resources.get(*i).is_some_and(|r| has_any_id_of(r, &id)))
+                .collect();
+            let what = id.id();
+            match found.as_slice() {
+                [one] => {
+                    if let Some(r) = resources.get_mut(*one) {
+                        merge_patch_into(r, &smp)?;
+                    }
+                }
+                [] => return Err(format!("no matches for Id {what}; failed to find unique target for patch {what}")),
+                _ => return Err(format!("multiple matches for Id {what}; failed to find unique target for patch {what}")),
+            }
+        }
+        Ok(())
+    }
+
+    /// The deprecated `patchesJson6902` (`PatchJson6902Transformer`, run
+    /// after the annotations): a target with a name and operations, inline
+    /// (YAML or JSON) or from a file.
+    fn legacy_json6902(&mut self, dir: &str, p: &Map<String, Value>, resources: &mut [Resource]) -> Result<(), String> {
+        let path = string_field(p.get("path"), "Patch.patchesJson6902.path")?;
+        let mut json_op = string_field(p.get("patch"), "Patch.patchesJson6902.patch")?;
+        let target = Target::read(p.get("target"), "patchesJson6902")?;
+        // The plugin's config as kustomize marshals it into its errors.
+        let mut config = Map::new();
+        if !json_op.is_empty() {
+            config.insert("jsonOp".into(), Value::String(json_op.clone()));
+        }
+        if !path.is_empty() {
+            config.insert("path".into(), Value::String(path.clone()));
+        }
+        if let Some(Value::Object(t)) = p.get("target") {
+            let set: Map<String, Value> = t.iter().filter(|(_, v)| v.as_str().is_some_and(|v| !v.is_empty())).map(|(k, v)| (k.clone(), v.clone())).collect();
+            config.insert("target".into(), Value::Object(set));
+        }
+        let config = plugin_config(&Value::Object(config));
+        let configuring = |e: String| format!("trouble configuring builtin PatchJson6902Transformer with config: `\n{config}`: {e}");
+        let Some(target) = target else {
+            // kustomize dereferences the missing target and crashes.
+            return Err("a patchesJson6902 entry needs a target (kubectl 1.33's kustomize crashes on one without: a nil pointer dereference)".to_string());
+        };
+        if target.name.is_empty() {
+            return Err(configuring("must specify the target name".into()));
+        }
+        if path.is_empty() && json_op.is_empty() {
+            return Err(configuring("empty file path and empty jsonOp".into()));
+        }
+        if !path.is_empty() {
+            if !json_op.is_empty() {
+                return Err(configuring("must specify a file path or jsonOp, not both".into()));
+            }
+            json_op = String::from_utf8_lossy(&self.load_file(dir, &path).map_err(configuring)?).into_owned();
+            if json_op.is_empty() {
+                return Err(configuring(format!("patch file '{path}' empty seems to be empty")));
+            }
+        }
+        let ops: Value = if json_op.starts_with('[') {
+            serde_json::from_str(&json_op).map_err(|e| configuring(format!("decoding {json_op}: {e}")))?
+        } else {
+            // Not JSON by its first byte: read as YAML and made JSON.
+            let parsed = decode::parse_manifests(&json_op);
+            if let Some(e) = parsed.error {
+                return Err(configuring(e.message));
+            }
+            let value = parsed.documents.into_iter().next().map(|d| d.value).unwrap_or(Value::Null);
+            json_op = serde_json::to_string(&value).unwrap_or_default();
+            value
+        };
+        let operations = match &ops {
+            Value::Null => Vec::new(),
+            Value::Array(items) => {
+                if let Some(bad) = items.iter().find(|op| !op.is_object() && !op.is_null()) {
+                    return Err(configuring(format!("decoding {json_op}: json: cannot unmarshal {} into Go value of type jsonpatch.Operation", json_kind(bad))));
+                }
+                items.clone()
+            }
+            other => return Err(configuring(format!("decoding {json_op}: json: cannot unmarshal {} into Go value of type jsonpatch.Patch", json_kind(other)))),
+        };
+        if operations.is_empty() {
+            return Err(configuring(format!("patch appears to be empty; file={path}, JsonOp={json_op}")));
+        }
+        for r in resources.iter_mut().filter(|r| target.selects(r)) {
+            r.value = patch::json_patch(&r.value, &ops)?;
+        }
+        Ok(())
+    }
+}
+
+/// A plugin's config as kustomize puts it in its errors: sigs.k8s.io/yaml's
+/// marshalling, keys sorted.
+fn plugin_config(config: &Value) -> String {
+    crate::engine::kubectl::printers::to_yaml(config)
+}
+
+/// encoding/json's name for a JSON value's kind in its type errors.
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+        Value::Null => "null",
+    }
+}
+
+/// The objects a patch's text holds, as kustomize's resource factory reads
+/// them (`SliceFromBytes`): empty documents dropped, a `List`'s items
+/// inlined, each with a kind and (but a list) a name.
+fn patch_objects(text: &str) -> Result<Vec<Value>, String> {
+    let parsed = decode::parse_manifests(text);
+    if let Some(e) = parsed.error {
+        return Err(format!("MalformedYAMLError: {}", e.message.trim_start_matches("error converting YAML to JSON: ")));
+    }
+    let mut out = Vec::new();
+    for doc in parsed.documents {
+        let value = doc.value;
+        if value.is_null() {
+            continue;
+        }
+        if !value.is_object() {
+            return Err("missing Resource metadata".to_string());
+        }
+        let kind = str_at(&value, &["kind"]);
+        if kind.is_empty() {
+            return Err(format!("missing kind in object {}", go_object_hint(&value)));
+        }
+        if kind.ends_with("List") {
+            if let Some(items) = value.get("items").and_then(Value::as_array) {
+                out.extend(items.iter().filter(|i| !i.is_null()).cloned());
+                continue;
+            }
+        } else if str_at(&value, &["metadata", "name"]).is_empty() {
+            return Err(format!("missing metadata.name in object {}", go_object_hint(&value)));
+        }
+        out.push(value);
+    }
+    Ok(out)
+}
+
+/// `GetMatchingResourcesByAnyId`: the patch's kind and group, one of the
+/// object's names, and its namespace when the patch gives one.
+fn has_any_id_of(r: &Resource, id: &Resource) -> bool {
+    r.kind() == id.kind()
+        && r.names.iter().any(|n| n == id.name())
+        && (id.namespace().is_empty() || id.namespace() == r.namespace())
+        && (id.group_version().0 == r.group_version().0)
+}
+
+/// kyaml's `IsNilOrEmpty`: null, or an empty map or list.
+fn is_nil_or_empty(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Object(map) => map.is_empty(),
+        Value::Array(items) => items.is_empty(),
+        _ => false,
+    }
+}
+
+/// A strategic merge patch merged into its target, whose name and kind
+/// it only selects by (`ApplySmPatch`).
+fn merge_patch_into(r: &mut Resource, smp: &Value) -> Result<(), String> {
+    let mut body = smp.clone();
+    if let Some(meta) = body.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("name");
+        meta.remove("namespace");
+    }
+    if let Some(obj) = body.as_object_mut() {
+        obj.remove("apiVersion");
+        obj.remove("kind");
+    }
+    r.value = patch::strategic_merge_patch(&r.value, &body).map_err(|e| e.message)?;
+    Ok(())
 }
 
 /// A patch's `target`: empty fields select everything.
@@ -785,6 +1013,30 @@ struct Target {
 }
 
 impl Target {
+    /// A `types.Selector` read as Go's strict decoder reads it; the label
+    /// and annotation selectors are refused.
+    fn read(value: Option<&Value>, owner: &str) -> Result<Option<Target>, String> {
+        let t = match value {
+            None | Some(Value::Null) => return Ok(None),
+            Some(Value::Object(t)) => t,
+            Some(other) => return Err(unmarshal_error(other, &format!("Patch.{owner}.target"), "types.Selector")),
+        };
+        check_fields(t, &["group", "version", "kind", "name", "namespace", "labelSelector", "annotationSelector"])?;
+        // Go names a field by the embedded structs it sits in.
+        let field = |f: &str| {
+            let within = match f {
+                "group" | "version" | "kind" => "ResId.Gvk.",
+                "name" | "namespace" => "ResId.",
+                _ => "",
+            };
+            string_field(t.get(f), &format!("Selector.{owner}.target.{within}{f}"))
+        };
+        if !field("labelSelector")?.is_empty() || !field("annotationSelector")?.is_empty() {
+            return Err(refused("patch target's labelSelector and annotationSelector"));
+        }
+        Ok(Some(Target { group: field("group")?, version: field("version")?, kind: field("kind")?, name: field("name")?, namespace: field("namespace")? }))
+    }
+
     fn selects(&self, r: &Resource) -> bool {
         let (group, version) = r.group_version();
         (self.group.is_empty() || self.group == group)

@@ -70,10 +70,15 @@ pub fn load(s: &Session) -> Vec<std::result::Result<Info, Failure>> {
     load_with(s, validate)
 }
 
+/// `-f` or `-k` given: cmdutil's `IsFilenameSliceEmpty`, negated.
+pub fn file_sources_given(s: &Session) -> bool {
+    !s.args.values("filename").is_empty() || s.args.has("kustomize")
+}
+
 /// `FilenameOptions.validate` and the check that some source is given, as
-/// the writing verbs make them before reading anything; then kustomize's
-/// warnings, which it prints as it loads a `-k` directory (the loader,
-/// which cannot write, builds it again for the objects).
+/// every verb with `-f` and `-k` makes them before reading anything; then
+/// the `-k` directory is built, once, kustomize printing its warnings as
+/// it loads it, and kept for [`load`].
 pub fn check_sources(s: &mut Session, none_given: Option<&str>) -> Result {
     let kustomize = s.args.value("kustomize").map(str::to_string);
     let mut problems = Vec::new();
@@ -95,8 +100,12 @@ pub fn check_sources(s: &mut Session, none_given: Option<&str>) -> Result {
             _ => Ok(()),
         };
     };
-    for warning in kustomize::build(s.files, &dir).warnings {
-        s.warn(&format!("{warning}\n"));
+    if s.kustomized.is_none() {
+        let built = kustomize::build(s.files, &dir);
+        for warning in &built.warnings {
+            s.warn(&format!("{warning}\n"));
+        }
+        s.kustomized = Some(built.result.map(|objects| kustomize::to_yaml(&objects)));
     }
     Ok(())
 }
@@ -117,9 +126,10 @@ pub fn load_with(s: &Session, validate: bool) -> Vec<std::result::Result<Info, F
     let mut sources: Vec<std::result::Result<(String, String), Failure>> = Vec::new();
     let recursive = s.args.flag("recursive");
     if let Some(dir) = s.args.value("kustomize") {
-        // The KustomizeVisitor: the built objects as one source named by the directory.
-        let built = kustomize::build(s.files, dir);
-        sources.push(built.result.map(|objects| (dir.to_string(), kustomize::to_yaml(&objects))).map_err(Failure::Text));
+        // The KustomizeVisitor: the built objects as one source named by
+        // the directory (built by `check_sources` unless a caller skipped it).
+        let built = s.kustomized.clone().unwrap_or_else(|| kustomize::build(s.files, dir).result.map(|objects| kustomize::to_yaml(&objects)));
+        sources.push(built.map(|text| (dir.to_string(), text)).map_err(Failure::Text));
     }
     for path in s.args.values("filename") {
         if path == "-" {
@@ -247,20 +257,28 @@ pub fn finish(s: &mut Session, failures: Vec<Failure>) -> Result {
             Some(Failure::Text(t)) => Error::Message(format!("error: {t}")),
             None => Error::Silent,
         }),
-        _ => {
-            let server = s.server();
-            for f in failures {
-                let line = match f {
-                    Failure::Api(e) if e.reason == Reason::Invalid => format!("Error from server (Invalid): {}", e.message),
-                    Failure::Api(e) => format_api_error(&e, &server),
-                    Failure::Text(t) => t,
-                };
-                s.err.push_str(&line);
-                s.err.push('\n');
-            }
-            Err(Error::Silent)
-        }
+        _ => finish_as_aggregate(s, failures),
     }
+}
+
+/// The builder's failures as one aggregate (what `get`'s tables and
+/// `describe` return from `r.Infos()`): each on its own line, with no
+/// `error: ` before it (cmdutil's checkErr prints an aggregate so).
+pub fn finish_as_aggregate(s: &mut Session, failures: Vec<Failure>) -> Result {
+    if failures.is_empty() {
+        return Ok(());
+    }
+    let server = s.server();
+    for f in failures {
+        let line = match f {
+            Failure::Api(e) if e.reason == Reason::Invalid => format!("Error from server (Invalid): {}", e.message),
+            Failure::Api(e) => format_api_error(&e, &server),
+            Failure::Text(t) => t,
+        };
+        s.err.push_str(&line);
+        s.err.push('\n');
+    }
+    Err(Error::Silent)
 }
 
 /// ` (dry run)` / ` (server dry run)` after an operation, from `--dry-run`.

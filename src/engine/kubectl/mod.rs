@@ -238,6 +238,9 @@ pub struct Session<'a> {
     warnings: Vec<(usize, usize, String)>,
     /// Warnings already shown: kubectl prints each text once a command.
     warned: std::collections::BTreeSet<String>,
+    /// The `-k` directory's objects as YAML (or why they could not be
+    /// built), built once a command, as kustomize printed its warnings.
+    pub kustomized: Option<std::result::Result<String, String>>,
 }
 
 impl Session<'_> {
@@ -491,6 +494,7 @@ fn run_session(cluster: &mut Cluster, mut words: Vec<String>, stdin: Option<&str
         files,
         warnings: Vec::new(),
         warned: Default::default(),
+        kustomized: None,
     };
     // pflag's notice for a deprecated flag, as it parses it.
     for _ in 0..session.args.values("record").len() {

@@ -335,7 +335,7 @@ pub fn replace(s: &mut Session) -> Result {
     let dry = DryRun::from_session(s)?;
     let format = write_output_format(s)?;
     let propagation = delete::cascade(s)?;
-    if s.args.values("filename").is_empty() {
+    if !manifest::file_sources_given(s) {
         return Err(Error::Message("error: must specify one of -f and -k".to_string()));
     }
     let force = s.args.flag("force");

@@ -23,7 +23,7 @@ pub fn run(s: &mut Session) -> Result {
     };
     let format = write_output_format(s)?;
     let names = s.args.positionals.clone();
-    if names.is_empty() && s.args.values("filename").is_empty() {
+    if names.is_empty() && !manifest::file_sources_given(s) {
         return Err(Error::Message("error: one or more CSRs must be specified as <name> or -f <filename>".to_string()));
     }
     // `ResourceNames("certificatesigningrequests", …)`: `csr/NAME` names its type itself.

@@ -43,6 +43,10 @@ pub fn run(s: &mut Session) -> Result {
     let args = s.args.positionals.clone();
     let all_namespaces = s.args.flag("all-namespaces");
     let namespace = s.namespace();
+    let from_files = crate::engine::kubectl::manifest::file_sources_given(s);
+    if from_files {
+        return describe_from_files(s, &args);
+    }
     let Some(first) = args.first() else {
         return Err(Error::Message("You must specify the type of resource to describe. Use \"kubectl api-resources\" for a complete list of supported resources.\n\nerror: Required resource not specified.\nSee 'kubectl describe -h' for help and examples".to_string()));
     };
@@ -135,6 +139,42 @@ pub fn run(s: &mut Session) -> Result {
         s.err.push('\n');
     }
     Err(Error::Silent)
+}
+
+/// `describe -f FILE` or `-k DIR`: the objects the files name, each read
+/// from the server in its own namespace, in the files' order; a missing
+/// one's NotFound after the others (the builder's `ContinueOnError`).
+fn describe_from_files(s: &mut Session, args: &[String]) -> Result {
+    let (found, failures) = crate::engine::kubectl::targets::resolve(s, args, false)?;
+    let show_events = s.args.value("show-events").is_none_or(|v| v == "true");
+    let now = s.cluster.now();
+    let mut errors = Vec::new();
+    let mut described = 0;
+    for target in found {
+        match s.cluster.sim.api.get(target.rid, &target.namespace, &target.name) {
+            Ok(obj) => {
+                let text = describe_object(s, &obj, show_events, now);
+                if described > 0 {
+                    s.out.push_str("\n\n");
+                }
+                s.out.push_str(&text);
+                described += 1;
+            }
+            Err(e) if matches!(e.reason, Reason::NotFound) => errors.push(e),
+            Err(e) => return Err(Error::Api(e)),
+        }
+    }
+    for e in &errors {
+        let line = s.format_api_error(e);
+        s.err.push_str(&line);
+        s.err.push('\n');
+    }
+    crate::engine::kubectl::manifest::finish_as_aggregate(s, failures)?;
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Silent)
+    }
 }
 
 /// The describe text for one object, aligned.

@@ -36,7 +36,7 @@ pub fn run(s: &mut Session) -> Result {
     if !s.args.positionals.is_empty() {
         return Err(usage(&format!("Unexpected args: [{}]", s.args.positionals.join(" "))));
     }
-    if s.args.values("filename").is_empty() {
+    if !manifest::file_sources_given(s) {
         return Err(fail("error: must specify one of -f and -k"));
     }
     let server_side = s.args.flag("server-side");

@@ -100,7 +100,7 @@ pub fn run(s: &mut Session) -> Result {
 fn exposed(s: &Session) -> std::result::Result<Vec<std::result::Result<(ResourceId, Rc<Object>), Failure>>, Error> {
     let words = &s.args.positionals;
     let tuples = words.iter().any(|w| w.contains('/'));
-    if !s.args.values("filename").is_empty() {
+    if manifest::file_sources_given(s) {
         if !words.is_empty() {
             return Err(Error::Message(if tuples {
                 "error: resource/name arguments cannot be provided when a path is specified".to_string()

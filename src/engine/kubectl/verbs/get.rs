@@ -92,14 +92,18 @@ fn requests_from_args(args: &[String]) -> Result<(Vec<Request>, bool)> {
 /// Requests for the objects manifests in `-f` sources name, read as every
 /// `-f` command reads them (directories, stdin, URLs, Lists), unvalidated
 /// as get's builder reads them.
-fn requests_from_files(s: &mut Session) -> Result<Vec<Request>> {
+fn requests_from_files(s: &mut Session, human_readable: bool) -> Result<Vec<Request>> {
     let mut requests = Vec::new();
     let mut failures = Vec::new();
     for item in manifest::load_with(s, false) {
         let Some(info) = manifest::kept(item, &mut failures) else { continue };
         requests.push(Request { resource: info.rid, names: vec![info.name], namespace: Some(info.namespace) });
     }
-    if !failures.is_empty() {
+    // The tables' path returns `r.Infos()`'s aggregate as it is;
+    // printGeneric's returns its one error.
+    if human_readable {
+        manifest::finish_as_aggregate(s, failures)?;
+    } else {
         manifest::finish(s, failures)?;
     }
     Ok(requests)
@@ -203,9 +207,9 @@ pub fn run(s: &mut Session) -> Result {
             s.err.push_str("warning: --watch-only requested, --sort-by will be ignored\n");
         }
     }
-    let (requests, several_kinds) = if s.args.has("filename") {
+    let (requests, several_kinds) = if manifest::file_sources_given(s) {
         // `multipleGVKsRequested`: the kinds the files' objects are of.
-        let requests = requests_from_files(s)?;
+        let requests = requests_from_files(s, matches!(format, OutputFormat::Table | OutputFormat::Wide))?;
         let several = requests.first().is_some_and(|first| requests.iter().any(|r| r.resource != first.resource));
         if watching && several {
             return Err(Error::Message("error: watch is only supported on individual resources and resource collections - more than 1 resource was found".to_string()));
@@ -231,7 +235,7 @@ pub fn run(s: &mut Session) -> Result {
         return Err(Error::Message("error: subresource cannot be used when bulk resources are specified".to_string()));
     }
     let single_item = requests.len() == 1 && requests.iter().all(|r| r.names.len() == 1);
-    if all_namespaces && requests.iter().any(|r| !r.names.is_empty()) && !s.args.has("filename") {
+    if all_namespaces && requests.iter().any(|r| !r.names.is_empty()) && !manifest::file_sources_given(s) {
         return Err(Error::Message("error: a resource cannot be retrieved by name across all namespaces".to_string()));
     }
     let ignore_not_found = s.args.flag("ignore-not-found");

@@ -67,7 +67,7 @@ pub fn run(s: &mut Session) -> Result {
     // `Validate`, in kubectl's order; `annotate` names its example files
     // `rsrc`, `label` its `pod`.
     let local = s.args.flag("local");
-    let files = !s.args.values("filename").is_empty();
+    let files = manifest::file_sources_given(s);
     let example = if annotate { "rsrc" } else { "pod" };
     if s.args.flag("all") && s.args.value("selector").is_some_and(|v| !v.is_empty()) {
         return Err(Error::Message("error: cannot set --all and --selector at the same time".to_string()));

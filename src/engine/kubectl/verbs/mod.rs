@@ -41,6 +41,12 @@ pub fn dispatch(s: &mut Session) -> Result {
     if let Some(refusal) = unsimulated_flag(s) {
         return Err(Error::Message(refusal));
     }
+    // Every verb with -k checks its sources and builds the kustomization
+    // before it reads objects; apply, create, delete and set env do so
+    // after their own argument checks (and edit is refused).
+    if s.args.has("kustomize") && !["apply", "create", "delete", "set env", "edit"].contains(&command.as_str()) {
+        crate::engine::kubectl::manifest::check_sources(s, None)?;
+    }
     if let Some(help) = group_help(&command) {
         return Err(Error::Message(match s.args.positionals.first() {
             None => help.trim_end_matches('\n').to_string(),
@@ -93,7 +99,8 @@ fn kustomize(s: &mut Session) -> Result {
         return Err(Error::Message("error: specify one path to kustomization.yaml".to_string()));
     }
     let dir = s.args.positionals.first().cloned().unwrap_or_else(|| ".".to_string());
-    let built = super::kustomize::build(s.files, &dir);
+    let root_only = s.args.value("load-restrictor") != Some("LoadRestrictionsNone");
+    let built = super::kustomize::build_with(s.files, &dir, root_only);
     for warning in &built.warnings {
         s.warn(&format!("{warning}\n"));
     }
@@ -121,12 +128,16 @@ fn help_not_simulated(command: &str) -> Error {
 fn unsimulated_flag(s: &Session) -> Option<String> {
     let verb = s.args.command.clone();
     let given = |flag: &str| s.args.has(flag);
-    let refusal = if given("kustomize") && !["apply", "create", "delete"].contains(&verb.as_str()) {
-        format!("{verb} -k is not part of this simulation: kustomize directories are read by kubectl apply, create and delete -k and by kubectl kustomize")
-    } else if verb == "kustomize" && ["enable-helm", "enable-alpha-plugins", "env", "mount", "network", "network-name", "as-current-user", "helm-command", "helm-api-versions", "helm-kube-version", "helm-debug"].iter().any(|f| given(f)) {
+    let refusal = if verb == "autoscale" && (given("kustomize") || given("filename")) {
+        "autoscale -f and -k are not part of this simulation: name the object instead (kubectl autoscale deployment NAME --max=N)".to_string()
+    } else if verb == "kustomize" && given("load-restrictor") && !["LoadRestrictionsRootOnly", "LoadRestrictionsNone"].contains(&s.args.value("load-restrictor").unwrap_or("")) {
+        // kustomize's flag check (commands/build/flagloadrestrictor.go), an error not a refusal.
+        format!("illegal flag value --load-restrictor {}; legal values: [LoadRestrictionsRootOnly LoadRestrictionsNone]", s.args.value("load-restrictor").unwrap_or(""))
+    } else if verb == "kustomize"
+        && (["enable-helm", "enable-alpha-plugins", "network", "as-current-user", "helm-debug"].iter().any(|f| s.args.flag(f))
+            || ["env", "mount", "network-name", "helm-command", "helm-api-versions", "helm-kube-version"].iter().any(|f| given(f)))
+    {
         "kubectl kustomize's helm charts and plugin functions are not part of this simulation".to_string()
-    } else if verb == "kustomize" && given("load-restrictor") && s.args.value("load-restrictor") != Some("LoadRestrictionsRootOnly") {
-        "kustomize --load-restrictor is not part of this simulation: a kustomization reads the files below its own directory".to_string()
     } else if verb == "kustomize" && given("output") {
         "kustomize -o is not part of this simulation: redirect its output instead (kubectl kustomize DIR > FILE)".to_string()
     } else if (given("prune") && s.args.flag("prune")) || given("prune-allowlist") {

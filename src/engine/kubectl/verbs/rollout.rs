@@ -31,7 +31,7 @@ pub fn run(s: &mut Session) -> Result {
     let words = s.args.positionals.clone();
     // Complete, then Validate, then the builder, as kubectl's commands run.
     let mode = Mode::from_session(s)?;
-    if words.is_empty() && s.args.values("filename").is_empty() {
+    if words.is_empty() && !manifest::file_sources_given(s) {
         return Err(Error::Message("error: required resource not specified".to_string()));
     }
     let revision = match command.as_str() {

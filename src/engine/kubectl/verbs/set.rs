@@ -232,7 +232,7 @@ pub fn find(s: &mut Session, words: &[String], local: bool) -> std::result::Resu
     let mut found = Vec::new();
     let mut failures = Vec::new();
     if local {
-        if s.args.values("filename").is_empty() {
+        if !manifest::file_sources_given(s) {
             return Err(Error::Message(targets::NO_RESOURCES.to_string()));
         }
         for item in manifest::load_with(s, false) {
@@ -276,7 +276,7 @@ fn check_builder_arguments(s: &Session, words: &[String]) -> std::result::Result
         return Ok(());
     }
     let tuples = words.iter().any(|w| w.contains('/'));
-    if !s.args.values("filename").is_empty() {
+    if manifest::file_sources_given(s) {
         return Err(Error::Message(if tuples {
             "error: resource/name arguments cannot be provided when a path is specified".to_string()
         } else {

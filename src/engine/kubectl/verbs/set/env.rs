@@ -25,6 +25,8 @@ pub fn run(s: &mut Session) -> Result {
     };
     let mode = Mode::from_session(s)?;
     mode.check_local()?;
+    // Only -f counts here: kubectl 1.33's set env asks for resources when
+    // it has -k alone (set_env.go's Validate reads Filenames).
     if s.args.values("filename").is_empty() && resources.is_empty() {
         return Err(Error::Message("error: one or more resources must be specified as <resource> <name> or <resource>/<name>".to_string()));
     }
@@ -37,6 +39,7 @@ pub fn run(s: &mut Session) -> Result {
     if !keys.is_empty() && from.is_empty() {
         return Err(Error::Message("error: when specifying --keys, a configmap or secret must be provided with --from".to_string()));
     }
+    manifest::check_sources(s, None)?;
 
     let mut specs = s.args.values("env").to_vec();
     specs.extend(env_args.iter().cloned());
