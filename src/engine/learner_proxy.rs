@@ -204,6 +204,16 @@ impl Loopback<'_> {
         Some(self.route(world, &path, query, request, &answer))
     }
 
+    /// What the API server answers kubectl's own GET of `target` (`kubectl
+    /// get --raw`): JSON left compact for kubectl's user agent unless
+    /// `?pretty=true` asks otherwise.
+    pub fn kubectl_get(&self, world: &mut World, target: &str, now: VirtualTime) -> (HttpResponse, u64) {
+        let (path, query) = target.split_once('?').unwrap_or((target, ""));
+        let request = HttpRequest::get(&self.api.host, target, "kubectl/v1.33.1 (linux/amd64) kubernetes/8adc0f0");
+        let pretty = query.split('&').any(|kv| kv == "pretty=true" || kv == "pretty=1");
+        self.route(world, path, query, &request, &Answer { pretty, now })
+    }
+
     fn route(&self, world: &mut World, path: &str, query: &str, request: &HttpRequest, answer: &Answer) -> (HttpResponse, u64) {
         if let Err(e) = self.api.list(&Query::all(api::ids::namespaces())) {
             if e.reason == Reason::ConnectionRefused {

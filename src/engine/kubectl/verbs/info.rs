@@ -237,15 +237,43 @@ pub fn raw_get(s: &mut Session) -> Result {
     let body = match route {
         "/healthz" | "/livez" | "/readyz" if query.is_empty() => "ok".to_string(),
         "/version" => server_version_json(),
+        // Objects, lists and the pod and Service proxies, as `kubectl proxy` serves them.
+        api if api == "/api" || api.starts_with("/api/") || api.starts_with("/apis/") => return raw_api_get(s, &path),
         _ => {
             return Err(Error::Message(format!(
-                "error: get --raw {path} is not part of this simulation: it serves /healthz, /livez, /readyz and /version (their per-check lists, ?verbose, are not simulated); read objects with kubectl get -o json"
+                "error: get --raw {path} is not part of this simulation: it serves /healthz, /livez, /readyz, /version and objects under /api and /apis (the health checks' per-check lists, ?verbose, are not simulated)"
             )))
         }
     };
     s.cluster.sim.api.list(&crate::engine::apiserver::Query::all(crate::engine::api::ids::namespaces())).map_err(Error::Api)?;
     s.out.push_str(&body);
     Ok(())
+}
+
+/// `rawhttp.RawGet` of an API path: the body as the server wrote it, or,
+/// for a failure, the error `req.Stream` makes of it (the `Status`'s
+/// reason and message; a body that is not one is a NotFound).
+fn raw_api_get(s: &mut Session, path: &str) -> Result {
+    let cluster = &mut *s.cluster;
+    cluster.sim.api.list(&crate::engine::apiserver::Query::all(crate::engine::api::ids::namespaces())).map_err(Error::Api)?;
+    let now = cluster.sim.now();
+    let control_plane = cluster.profile.nodes.first().map(|n| n.name.clone()).unwrap_or_default();
+    let loopback = crate::engine::learner_proxy::Loopback { api: &cluster.sim.api, proxies: &cluster.learner_proxies, control_plane };
+    let (response, took) = loopback.kubectl_get(&mut cluster.sim.world, path, now);
+    if took > 0 {
+        cluster.sim.run_for_ms(took.min(crate::engine::network::ConnectError::TimedOut.wait_ms()));
+    }
+    if (200..300).contains(&response.status) {
+        s.out.push_str(&response.body);
+        return Ok(());
+    }
+    let status: serde_json::Value = serde_json::from_str(&response.body).unwrap_or_default();
+    let text = |key: &str| status.get(key).and_then(serde_json::Value::as_str).filter(|t| !t.is_empty()).map(str::to_string);
+    let message = match (text("kind").as_deref(), text("reason"), text("message")) {
+        (Some("Status"), Some(reason), Some(message)) => format!("Error from server ({reason}): {message}"),
+        _ => "Error from server (NotFound): the server could not find the requested resource".to_string(),
+    };
+    Err(Error::Message(message))
 }
 
 fn version(s: &mut Session) -> Result {
