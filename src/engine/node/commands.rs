@@ -896,41 +896,44 @@ fn base64(cmd: &mut Cmd) -> i32 {
 
 fn head_tail(cmd: &mut Cmd) -> i32 {
     let mut count: usize = 10;
-    let mut from_start = false;
+    // `-n +N` (tail: from line N) or `-n -N` (head: all but the last N).
+    let mut sign = None;
+    let mut bytes = false;
     let mut operands = Vec::new();
     let mut i = 0;
     while i < cmd.args.len() {
-        let a = &cmd.args[i];
-        if a == "-n" {
-            let v = cmd.args.get(i + 1).cloned().unwrap_or_default();
-            from_start = v.starts_with('+');
-            count = v.trim_start_matches(['+', '-']).parse().unwrap_or(10);
-            i += 2;
-            continue;
-        }
-        if let Some(v) = a.strip_prefix("-n") {
-            from_start = v.starts_with('+');
+        let a = cmd.args[i].clone();
+        let value = match a.as_str() {
+            "-n" | "-c" => {
+                i += 1;
+                Some((a == "-c", cmd.args.get(i).cloned().unwrap_or_default()))
+            }
+            _ => a.strip_prefix("-n").or_else(|| a.strip_prefix("-c")).filter(|v| !v.is_empty()).map(|v| (a.starts_with("-c"), v.to_string())),
+        };
+        if let Some((in_bytes, v)) = value {
+            bytes = in_bytes;
+            sign = v.chars().next().filter(|c| matches!(c, '+' | '-'));
             count = v.trim_start_matches(['+', '-']).parse().unwrap_or(10);
         } else if a == "-f" || a == "-F" || a == "-q" {
         } else if a.len() > 1 && a.starts_with('-') && a[1..].bytes().all(|b| b.is_ascii_digit()) {
             count = a[1..].parse().unwrap_or(10);
         } else {
-            operands.push(a.clone());
+            operands.push(a);
         }
         i += 1;
     }
     let Some(text) = input_lines(cmd, &operands) else { return 1 };
-    let lines: Vec<&str> = text.split_inclusive('\n').collect();
-    let chosen: Vec<&str> = if cmd.name == "head" {
-        lines.iter().take(count).copied().collect()
-    } else if from_start {
-        lines.iter().skip(count.saturating_sub(1)).copied().collect()
-    } else {
-        lines.iter().skip(lines.len().saturating_sub(count)).copied().collect()
+    // Lines, or bytes with `-c` (each a piece of the text).
+    let pieces: Vec<&[u8]> = if bytes { text.as_bytes().chunks(1).collect() } else { text.split_inclusive('\n').map(str::as_bytes).collect() };
+    let total = pieces.len();
+    let range = match (cmd.name == "head", sign) {
+        (true, Some('-')) => 0..total.saturating_sub(count),
+        (true, _) => 0..count.min(total),
+        (false, Some('+')) => count.saturating_sub(1).min(total)..total,
+        (false, _) => total.saturating_sub(count)..total,
     };
-    for l in chosen {
-        cmd.out.push_str(l);
-    }
+    let chosen: Vec<u8> = pieces.get(range).unwrap_or_default().concat();
+    cmd.out.push_str(&String::from_utf8_lossy(&chosen));
     0
 }
 
@@ -2012,6 +2015,10 @@ mod tests {
         assert_eq!(run_in(Base::Debian, &mut fs, "grep", &["-c", "b"], "abc\nxyz\nbb\n").0, "2\n");
         assert_eq!(run_in(Base::Debian, &mut fs, "grep", &["-E", "^(a|x)"], "abc\nxyz\nbb\n").0, "abc\nxyz\n");
         assert_eq!(run_in(Base::Debian, &mut fs, "head", &["-n", "1"], "a\nb\n").0, "a\n");
+        assert_eq!(run_in(Base::Debian, &mut fs, "head", &["-c", "3"], "abcdef\n").0, "abc");
+        assert_eq!(run_in(Base::Debian, &mut fs, "head", &["-n", "-1"], "a\nb\nc\n").0, "a\nb\n");
+        assert_eq!(run_in(Base::Debian, &mut fs, "tail", &["-c4"], "abcdef\n").0, "def\n");
+        assert_eq!(run_in(Base::Debian, &mut fs, "tail", &["-n", "+2"], "a\nb\nc\n").0, "b\nc\n");
         assert_eq!(run_in(Base::Debian, &mut fs, "tail", &["-n", "1"], "a\nb\n").0, "b\n");
         assert_eq!(run_in(Base::Debian, &mut fs, "printf", &["%s-%03d\\n", "x", "7"], "").0, "x-007\n");
         assert_eq!(run_in(Base::Debian, &mut fs, "sort", &["-r"], "a\nc\nb\n").0, "c\nb\na\n");
