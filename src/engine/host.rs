@@ -186,7 +186,8 @@ pub const SHELL_PROGRAMS: &[&str] = &[
     "tee", "test", "touch", "tr", "true", "uname", "uniq", "wc", "which", "whoami", "xargs",
 ];
 
-/// What a line asks of a shell outside quotes and `$(…)`.
+/// What a line asks of a shell outside quotes and `$(…)`, and a pipe, list
+/// or redirection inside `$(…)`.
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Operators {
     /// `|` (not `||`), `;`, `&` (not `&&`), or a redirection (`>`, `>>`, `<`, `2>&1`).
@@ -214,6 +215,9 @@ fn operators(line: &str) -> Operators {
             }
             b'$' if !single && bytes.get(i + 1).is_some_and(|&b| b.is_ascii_alphabetic() || matches!(b, b'_' | b'{' | b'?')) => found.variable = true,
             b')' if !single && !double && depth > 0 => depth -= 1,
+            // A pipe, list or redirection inside `$(…)` (quoted or not):
+            // only the shell runs such a substitution.
+            b'|' | b';' | b'>' | b'<' | b'&' if !single && depth > 0 => found.shell = true,
             _ if single || double || depth > 0 => {}
             b'|' if bytes.get(i + 1) == Some(&b'|') => i += 1,
             b'&' if bytes.get(i + 1) == Some(&b'&') => i += 1,
@@ -507,13 +511,17 @@ mod tests {
             assert!(super::SHELL_PROGRAMS.contains(program), "{program} is on the learner's machine");
         }
         // kubectl's own lines keep their path: quoted operators, a
-        // here-document alone, `&&` and `||`, a substitution's pipe.
+        // here-document alone, `&&` and `||`, a lone substitution.
         assert!(!needs_shell("kubectl get pods"));
         assert!(!needs_shell("kubectl apply -f - <<EOF\nkind: Pod\nEOF"));
         assert!(!needs_shell("kubectl exec web -- sh -c 'echo hi > /tmp/x; cat < /tmp/x'"));
         assert!(!needs_shell("kubectl get pods -o jsonpath=\"{.items[?(@.x>1)]}\""));
         assert!(!needs_shell("kubectl get pods && kubectl get nodes || kubectl version"));
-        assert!(!needs_shell("kubectl get pod $(kubectl get pods -o name | head -1)"));
+        assert!(!needs_shell("kubectl get pod $(kubectl get pods -o name)"));
+        // A substitution's pipe is the shell's (the script's own
+        // substitution runs one command).
+        assert!(needs_shell("kubectl get pod $(kubectl get pods -o name | head -1)"));
+        assert!(needs_shell("kubectl exec \"$(kubectl get pods -o name | cut -d/ -f2)\" -- env"));
         // Variables and the words that set them are the shell's, which keeps them.
         assert!(needs_shell("export POD_NAME=$(kubectl get pods -o name)"));
         assert!(needs_shell("NODE_PORT=30080"));
@@ -532,13 +540,14 @@ mod tests {
     }
 
     #[test]
-    fn a_pipe_is_one_outside_quotes_and_substitutions() {
+    fn a_pipe_is_one_outside_quotes_and_in_substitutions() {
         assert!(needs_shell("kubectl get pods | grep web"));
         assert!(needs_shell("a|b"));
         assert!(!needs_shell("kubectl get pods || echo no"));
         assert!(!needs_shell("kubectl exec web -- sh -c 'ls | wc -l'"));
         assert!(!needs_shell("kubectl exec web -- sh -c \"ls | wc -l\""));
-        assert!(!needs_shell("kubectl get pod $(kubectl get pods -o name | head -1)"));
+        assert!(needs_shell("kubectl get pod $(kubectl get pods -o name | head -1)"));
+        assert!(!needs_shell("kubectl exec web -- sh -c '$(ls | wc -l)'"));
         assert!(!needs_shell("kubectl get pods -l 'a in (x)' \\| b"));
         assert!(needs_shell("kubectl get pod $(kubectl get pods -o name) | cat"));
     }
