@@ -98,8 +98,20 @@ fn minikube(cluster: &mut Cluster, args: &[String]) -> HostOutput {
     if args.first().map(String::as_str) == Some("addons") {
         return minikube_addons(cluster, &args[1..]);
     }
+    if args.iter().map(String::as_str).eq(["ip"]) {
+        // The control-plane node's address, as the driver reports it.
+        let node = cluster.profile.nodes.first().map(|n| n.name.clone()).unwrap_or_default();
+        let address = match cluster.sim.api.get(ids::nodes(), "", &node).as_deref() {
+            Ok(Object::Node(n)) => n.status.iter().flat_map(|s| s.addresses.iter().flatten()).find(|a| a.type_ == "InternalIP").map(|a| a.address.clone()),
+            _ => None,
+        };
+        return match address {
+            Some(ip) => HostOutput { text: format!("{ip}\n"), code: 0 },
+            None => HostOutput { text: "❌  Exiting due to GUEST_STATUS: state: unknown state \"minikube\"\n".into(), code: 80 },
+        };
+    }
     if args.first().map(String::as_str) != Some("service") {
-        return HostOutput { text: "minikube: only `minikube service NAME [--url] [-n NAMESPACE]` and `minikube addons enable metrics-server` are simulated\n".into(), code: 1 };
+        return HostOutput { text: "minikube: only `minikube ip`, `minikube service NAME [--url] [-n NAMESPACE]` and `minikube addons enable metrics-server` are simulated\n".into(), code: 1 };
     }
     let mut namespace = "default".to_string();
     let mut url_only = false;
