@@ -594,10 +594,11 @@ mod tests {
         let cmds = parse("kubectl get secret s -o jsonpath='{.data.p}' | base64 -d\necho -n admin | base64\nkubectl get pods || kubectl get nodes\nkubectl exec web -- sh -c 'ls | wc -l'\nkubectl get pod $(kubectl get pods -o name | head -1)\n").unwrap();
         assert_eq!(cmds[0].step, Step::Pipeline("kubectl get secret s -o jsonpath='{.data.p}' | base64 -d".into()));
         assert_eq!(cmds[1].step, Step::Pipeline("echo -n admin | base64".into()));
-        // `||`, a quoted pipe and one inside `$(…)` are not the line's own.
+        // `||` and a quoted pipe are not the line's own; one inside `$(…)`
+        // is the shell's, as only it runs such a substitution.
         assert!(matches!(&cmds[2].step, Step::Kubectl { .. }));
         assert!(matches!(&cmds[3].step, Step::Kubectl { .. }));
-        assert!(matches!(&cmds[4].step, Step::Substituted(_)));
+        assert!(matches!(&cmds[4].step, Step::Pipeline(_)));
         // A here-document goes with the line to the shell.
         let heredoc = parse("cat <<EOF | kubectl apply -f -\nkind: X\nEOF\nkubectl get pods > pods.txt\nls -l\nkubectl apply -f - <<EOF\nkind: Y\nEOF\n").unwrap();
         assert_eq!(heredoc[0].text, "cat <<EOF | kubectl apply -f -");
