@@ -77,6 +77,11 @@ const GIB: i64 = 1024 * 1024 * 1024;
 pub const WORKER_JOIN_MS: u64 = 20_000;
 
 impl Profile {
+    /// The node the control plane runs on (the API server's): the first.
+    pub fn control_plane(&self) -> &str {
+        self.nodes.first().map_or("", |n| n.name.as_str())
+    }
+
     pub fn new(kind: ProfileKind) -> Self {
         match kind {
             ProfileKind::Minikube => Profile {

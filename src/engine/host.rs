@@ -44,9 +44,8 @@ pub fn run(cluster: &mut Cluster, words: &[String]) -> HostOutput {
             // The host's own tools: a recent curl, GNU Wget.
             let image = parse_image(if tool == "curl" { "curlimages/curl" } else { "debian" }).unwrap_or_else(|_| unreachable_image());
             let now = cluster.sim.now();
-            // The API server runs on the first node: the proxies' connections to pods start there.
-            let control_plane = cluster.profile.nodes.first().map(|n| n.name.clone()).unwrap_or_default();
-            let loopback = crate::engine::learner_proxy::Loopback { api: &cluster.sim.api, proxies: &cluster.learner_proxies, control_plane };
+            // The proxies' connections to pods start on the API server's node.
+            let loopback = crate::engine::learner_proxy::Loopback::new(&cluster.sim.api, &cluster.learner_proxies, &cluster.profile);
             let mut ctx = ToolContext { world: &mut cluster.sim.world, origin: Origin::Host, now, image, toolkit: Toolkit::Coreutils, tty: true, stdin: None, loopback: Some(&loopback) };
             let out = tools::run(&mut ctx, words).unwrap_or_default();
             let took = out.took_ms;
@@ -100,8 +99,7 @@ fn minikube(cluster: &mut Cluster, args: &[String]) -> HostOutput {
     }
     if args.iter().map(String::as_str).eq(["ip"]) {
         // The control-plane node's address, as the driver reports it.
-        let node = cluster.profile.nodes.first().map(|n| n.name.clone()).unwrap_or_default();
-        let address = match cluster.sim.api.get(ids::nodes(), "", &node).as_deref() {
+        let address = match cluster.sim.api.get(ids::nodes(), "", cluster.profile.control_plane()).as_deref() {
             Ok(Object::Node(n)) => n.status.iter().flat_map(|s| s.addresses.iter().flatten()).find(|a| a.type_ == "InternalIP").map(|a| a.address.clone()),
             _ => None,
         };

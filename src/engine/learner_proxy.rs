@@ -172,7 +172,11 @@ pub struct Loopback<'a> {
     pub control_plane: String,
 }
 
-impl Loopback<'_> {
+impl<'a> Loopback<'a> {
+    pub fn new(api: &'a ApiServer, proxies: &'a LearnerProxies, profile: &crate::engine::cluster::Profile) -> Self {
+        Loopback { api, proxies, control_plane: profile.control_plane().to_string() }
+    }
+
     /// The answer to `request` at `host:port` on the learner's machine, or
     /// `None` when nothing listens there (the connection is refused).
     pub fn serve(&self, world: &mut World, host: &str, port: i32, request: &HttpRequest, now: VirtualTime) -> Option<(HttpResponse, u64)> {
@@ -196,7 +200,7 @@ impl Loopback<'_> {
         if !path.starts_with(proxy.api_prefix.trim_end_matches('/')) && proxy.api_prefix.starts_with("/api") {
             return Some((text_response(404, "404 page not found\n", now), 1));
         }
-        let pretty = query.split('&').any(|kv| kv == "pretty=true" || kv == "pretty=1") || {
+        let pretty = asks_pretty(query) || {
             let agent = request.header("User-Agent").unwrap_or("");
             agent.starts_with("curl") || agent.starts_with("Wget") || agent.starts_with("Mozilla/5.0")
         };
@@ -210,8 +214,7 @@ impl Loopback<'_> {
     pub fn kubectl_get(&self, world: &mut World, target: &str, now: VirtualTime) -> (HttpResponse, u64) {
         let (path, query) = target.split_once('?').unwrap_or((target, ""));
         let request = HttpRequest::get(&self.api.host, target, "kubectl/v1.33.1 (linux/amd64) kubernetes/8adc0f0");
-        let pretty = query.split('&').any(|kv| kv == "pretty=true" || kv == "pretty=1");
-        self.route(world, path, query, &request, &Answer { pretty, now })
+        self.route(world, path, query, &request, &Answer { pretty: asks_pretty(query), now })
     }
 
     fn route(&self, world: &mut World, path: &str, query: &str, request: &HttpRequest, answer: &Answer) -> (HttpResponse, u64) {
@@ -232,7 +235,7 @@ impl Loopback<'_> {
             }
             ["api", "v1", rest @ ..] if !rest.is_empty() => self.resource(world, "", "v1", rest, query, request, answer, is_read),
             ["apis", group, version, rest @ ..] if !rest.is_empty() => self.resource(world, group, version, rest, query, request, answer, is_read),
-            ["api", ..] | ["apis", ..] => answer.status(&ApiError::new(Reason::NotFound, "the server could not find the requested resource"), None, None),
+            ["api", ..] | ["apis", ..] => answer.status(&ApiError::new(Reason::NotFound, "the server could not find the requested resource"), None),
             _ => (text_response(404, "404 page not found\n", answer.now), 1),
         }
     }
@@ -252,13 +255,12 @@ impl Loopback<'_> {
         };
         let not_found = ApiError::new(Reason::NotFound, "the server could not find the requested resource");
         let Some(id) = api::find_resource(group, plural).filter(|id| api::resource(*id).version == version) else {
-            return answer.status(&not_found, None, None);
+            return answer.status(&not_found, None);
         };
         let rt = api::resource(id);
         if namespace.is_some() && !rt.namespaced {
-            return answer.status(&not_found, None, None);
+            return answer.status(&not_found, None);
         }
-        let qualified = if group.is_empty() { plural.to_string() } else { format!("{plural}.{group}") };
         let details = |name: &str| Some((name.to_string(), group.to_string(), plural.to_string()));
         if sub == Some("proxy") {
             if let Some(name) = name {
@@ -267,7 +269,7 @@ impl Loopback<'_> {
                     "pods" if group.is_empty() => self.pod_proxy(world, namespace, name, tail, query, request, answer),
                     "services" if group.is_empty() => self.service_proxy(world, namespace, name, tail, query, request, answer),
                     "nodes" if group.is_empty() => answer.not_simulated("the node proxy (the kubelet's own API)"),
-                    _ => answer.status(&not_found, None, None),
+                    _ => answer.status(&not_found, None),
                 };
             }
         }
@@ -291,14 +293,14 @@ impl Loopback<'_> {
                         });
                         answer.json(200, &body, &["kind", "apiVersion", "metadata", "items"])
                     }
-                    Err(e) => answer.status(&e, None, None),
+                    Err(e) => answer.status(&e, None),
                 }
             }
             (Some(name), None | Some("status")) if tail.is_empty() => match self.api.get(id, namespace.unwrap_or(""), name) {
                 Ok(object) => answer.object(&object),
-                Err(e) => answer.status(&e, details(name), Some(&qualified)),
+                Err(e) => answer.status(&e, details(name)),
             },
-            _ => answer.status(&not_found, None, None),
+            _ => answer.status(&not_found, None),
         }
     }
 
@@ -308,13 +310,13 @@ impl Loopback<'_> {
         let (scheme, name, port) = split_scheme_name_port(target);
         let object = match self.api.get(api::ids::pods(), namespace, name) {
             Ok(o) => o,
-            Err(e) => return answer.status(&e, Some((name.to_string(), String::new(), "pods".into())), Some("pods")),
+            Err(e) => return answer.status(&e, Some((name.to_string(), String::new(), "pods".into()))),
         };
-        let Object::Pod(pod) = &*object else { return answer.status(&ApiError::new(Reason::Unknown, "not a pod"), None, None) };
+        let Object::Pod(pod) = &*object else { return answer.status(&ApiError::new(Reason::Unknown, "not a pod"), None) };
         let ip = pod.status.as_ref().and_then(|s| s.pod_ip.clone()).unwrap_or_default();
         if ip.is_empty() {
             // `proxyutil.IsProxyableIP` of an empty address.
-            return answer.status(&ApiError::bad_request("address not allowed"), None, None);
+            return answer.status(&ApiError::bad_request("address not allowed"), None);
         }
         if scheme == "https" {
             return answer.not_simulated("https to a pod (the simulated applications speak plain HTTP)");
@@ -326,7 +328,7 @@ impl Loopback<'_> {
                 // A named port: the container port of that name.
                 Err(_) => match pod.spec.iter().flat_map(|s| &s.containers).flat_map(|c| c.ports.iter().flatten()).find(|cp| cp.name.as_deref() == Some(p)) {
                     Some(cp) => cp.container_port,
-                    None => return answer.status(&ApiError::bad_request(format!("no such port {p}")), None, None),
+                    None => return answer.status(&ApiError::bad_request(format!("no such port {p}")), None),
                 },
             },
         };
@@ -340,9 +342,9 @@ impl Loopback<'_> {
         let (scheme, name, port_name) = split_scheme_name_port(target);
         let object = match self.api.get(api::ids::services(), namespace, name) {
             Ok(o) => o,
-            Err(e) => return answer.status(&e, Some((name.to_string(), String::new(), "services".into())), Some("services")),
+            Err(e) => return answer.status(&e, Some((name.to_string(), String::new(), "services".into()))),
         };
-        let Object::Service(service) = &*object else { return answer.status(&ApiError::new(Reason::Unknown, "not a service"), None, None) };
+        let Object::Service(service) = &*object else { return answer.status(&ApiError::new(Reason::Unknown, "not a service"), None) };
         let spec = service.spec.clone().unwrap_or_default();
         let ports = spec.ports.clone().unwrap_or_default();
         let chosen = ports.iter().find(|p| port_name.is_empty() && ports.len() == 1 || p.name.as_deref() == Some(port_name) || (!port_name.is_empty() && p.port.to_string() == port_name) || (port_name.is_empty() && p.name.as_deref().unwrap_or("").is_empty()));
@@ -402,6 +404,11 @@ impl Loopback<'_> {
             }
         }
     }
+}
+
+/// `?pretty=true`: indented JSON whatever the client.
+fn asks_pretty(query: &str) -> bool {
+    query.split('&').any(|kv| kv == "pretty=true" || kv == "pretty=1")
 }
 
 /// `pods/NAME:PORT`, `services/https:NAME:443`: `net.SplitSchemeNamePort`.
@@ -506,7 +513,7 @@ impl Answer {
     }
 
     /// A `metav1.Status` failure; `details` is (name, group, kind).
-    fn status(&self, error: &ApiError, details: Option<(String, String, String)>, _qualified: Option<&str>) -> (HttpResponse, u64) {
+    fn status(&self, error: &ApiError, details: Option<(String, String, String)>) -> (HttpResponse, u64) {
         // `StatusDetails`' field order: name, group, kind.
         let mut map = Vec::new();
         if let Some((name, group, kind)) = details {
@@ -544,18 +551,7 @@ impl Answer {
 
     /// A request this simulation does not serve: said plainly, as a 501 Status.
     fn not_simulated(&self, what: &str) -> (HttpResponse, u64) {
-        let error = ApiError::new(Reason::Unknown, format!("{what} is not part of this simulation"));
-        let body = vec![
-            ("kind", Value::String("Status".into())),
-            ("apiVersion", Value::String("v1".into())),
-            ("metadata", Value::Object(Default::default())),
-            ("status", Value::String("Failure".into())),
-            ("message", Value::String(error.message)),
-            ("reason", Value::String("NotImplemented".into())),
-            ("details", Value::Object(Default::default())),
-            ("code", Value::from(501)),
-        ];
-        self.raw(501, ordered_json(&body, self.pretty))
+        self.failure("NotImplemented", 501, &format!("{what} is not part of this simulation"), Vec::new())
     }
 }
 
@@ -648,7 +644,7 @@ mod tests {
     #[test]
     fn a_status_lists_its_details_in_go_order() {
         let answer = Answer { pretty: false, now: VirtualTime::ZERO };
-        let (response, _) = answer.status(&ApiError::not_found("deployments.apps", "web"), Some(("web".into(), "apps".into(), "deployments".into())), None);
+        let (response, _) = answer.status(&ApiError::not_found("deployments.apps", "web"), Some(("web".into(), "apps".into(), "deployments".into())));
         assert_eq!(response.status, 404);
         assert_eq!(
             response.body,

@@ -257,8 +257,7 @@ fn raw_api_get(s: &mut Session, path: &str) -> Result {
     let cluster = &mut *s.cluster;
     cluster.sim.api.list(&crate::engine::apiserver::Query::all(crate::engine::api::ids::namespaces())).map_err(Error::Api)?;
     let now = cluster.sim.now();
-    let control_plane = cluster.profile.nodes.first().map(|n| n.name.clone()).unwrap_or_default();
-    let loopback = crate::engine::learner_proxy::Loopback { api: &cluster.sim.api, proxies: &cluster.learner_proxies, control_plane };
+    let loopback = crate::engine::learner_proxy::Loopback::new(&cluster.sim.api, &cluster.learner_proxies, &cluster.profile);
     let (response, took) = loopback.kubectl_get(&mut cluster.sim.world, path, now);
     if took > 0 {
         cluster.sim.run_for_ms(took.min(crate::engine::network::ConnectError::TimedOut.wait_ms()));
