@@ -385,7 +385,7 @@ fn learner_jobs(proxies: &mut crate::engine::learner_proxy::LearnerProxies, name
     use crate::engine::learner_proxy::job_line;
     let mut result = crate::engine::node::shell::CommandResult::default();
     if name == "jobs" {
-        let lines: String = (0..proxies.running.len()).filter_map(|i| proxies.running.get(i).map(|p| job_line(p.job, proxies.mark(i), "Running", &format!("{} &", p.command)))).collect();
+        let lines: String = proxies.running.iter().enumerate().map(|(i, p)| job_line(p.job, proxies.mark(i), "Running", &format!("{} &", p.command))).collect();
         result.output.push((1, lines));
         return Some(result);
     }
@@ -403,7 +403,8 @@ fn learner_jobs(proxies: &mut crate::engine::learner_proxy::LearnerProxies, name
         i += 1;
     }
     // The machine's processes are its login shell and its jobs: bash words what it cannot find.
-    let ours = |a: &String| a.starts_with('%') || a.parse::<u32>().is_ok_and(|pid| proxies.processes().iter().skip(1).any(|p| p.pid == pid) || !proxies.processes().iter().any(|p| p.pid == pid));
+    let processes = proxies.processes();
+    let ours = |a: &String| a.starts_with('%') || a.parse::<u32>().is_ok_and(|pid| processes.iter().skip(1).any(|p| p.pid == pid) || !processes.iter().any(|p| p.pid == pid));
     if operands.is_empty() || !operands.iter().any(ours) {
         return None;
     }
