@@ -777,10 +777,10 @@ impl Builder<'_> {
         }
         for smp in docs {
             let chosen: Vec<usize> = match &target {
-                Some(t) => (0..resources.len()).filter(|i| resources.get(*i).is_some_and(|r| t.selects(r))).collect(),
+                Some(t) => positions(resources, |r| t.selects(r)),
                 None => {
                     let id = Resource::new(smp.clone(), false);
-                    let found: Vec<usize> = (0..resources.len()).filter(|i| resources.get(*i).is_some_and(|r| has_any_id_of(r, &id))).collect();
+                    let found = positions(resources, |r| has_any_id_of(r, &id));
                     if found.len() != 1 {
                         let what = id.id();
                         return Err(format!(
@@ -827,9 +827,7 @@ impl Builder<'_> {
         }
         for smp in patches {
             let id = Resource::new(smp.clone(), false);
-            let found: Vec<usize> = (0..resources.len())
-                .filter(|i| resources.get(*i).is_some_and(|r| has_any_id_of(r, &id)))
-                .collect();
+            let found = positions(resources, |r| has_any_id_of(r, &id));
             let what = id.id();
             match found.as_slice() {
                 [one] => {
@@ -1100,6 +1098,11 @@ fn absorb(resources: &mut Vec<Resource>, generated: Resource) -> Result<(), Stri
 }
 
 /// `keyValuesFromLine`: `KEY=VALUE` lines; blank lines and `#` comments skipped.
+/// Where the resources a patch applies to stand.
+fn positions(resources: &[Resource], applies: impl Fn(&Resource) -> bool) -> Vec<usize> {
+    resources.iter().enumerate().filter(|(_, r)| applies(r)).map(|(i, _)| i).collect()
+}
+
 fn env_file_pairs(bytes: &[u8]) -> Vec<(String, String)> {
     let text = String::from_utf8_lossy(bytes);
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
