@@ -10,7 +10,10 @@
 
 use serde_json::Value;
 
+use k8s_openapi::api::core::v1::EndpointAddress;
+
 use crate::engine::api::{self, ApiError, Object, Reason};
+use crate::engine::kubectl::printers::jsonpath::go_quote;
 use crate::engine::apiserver::{ApiServer, Query};
 use crate::engine::network::http::{HttpRequest, HttpResponse};
 use crate::engine::network::tools::client::{fetch, HttpFailure, Url};
@@ -304,74 +307,108 @@ impl<'a> Loopback<'a> {
         }
     }
 
-    /// `pods/NAME[:PORT]/proxy/PATH`: to the pod's IP (`pod.ResourceLocation`).
+    /// `pods/[SCHEME:]NAME[:PORT]/proxy/PATH`: to the pod's IP, as 1.33's
+    /// `pod.ResourceLocation` finds it.
     #[allow(clippy::too_many_arguments)]
     fn pod_proxy(&self, world: &mut World, namespace: &str, target: &str, tail: &[&str], query: &str, request: &HttpRequest, answer: &Answer) -> (HttpResponse, u64) {
-        let (scheme, name, port) = split_scheme_name_port(target);
+        let Some((scheme, name, port)) = split_scheme_name_port(target) else {
+            return answer.status(&ApiError::bad_request(format!("invalid pod request {}", go_quote(target))), None);
+        };
         let object = match self.api.get(api::ids::pods(), namespace, name) {
             Ok(o) => o,
             Err(e) => return answer.status(&e, Some((name.to_string(), String::new(), "pods".into()))),
         };
         let Object::Pod(pod) = &*object else { return answer.status(&ApiError::new(Reason::Unknown, "not a pod"), None) };
-        let ip = pod.status.as_ref().and_then(|s| s.pod_ip.clone()).unwrap_or_default();
-        if ip.is_empty() {
-            // `proxyutil.IsProxyableIP` of an empty address.
+        // Without a port: the first port any container declares.
+        let first_declared = || pod.spec.iter().flat_map(|s| &s.containers).find_map(|c| c.ports.as_ref()?.first()).map(|p| p.container_port.to_string());
+        let port = if port.is_empty() { first_declared().unwrap_or_default() } else { port.to_string() };
+        let ip = pod.status.as_ref().and_then(|s| s.pod_ip()).map(|ip| ip.into_owned()).unwrap_or_default();
+        if !is_global_unicast(&ip) {
             return answer.status(&ApiError::bad_request("address not allowed"), None);
         }
         if scheme == "https" {
             return answer.not_simulated("https to a pod (the simulated applications speak plain HTTP)");
         }
-        let port = match port {
-            "" => 80,
-            p => match p.parse::<i32>() {
-                Ok(n) => n,
-                // A named port: the container port of that name.
-                Err(_) => match pod.spec.iter().flat_map(|s| &s.containers).flat_map(|c| c.ports.iter().flatten()).find(|cp| cp.name.as_deref() == Some(p)) {
-                    Some(cp) => cp.container_port,
-                    None => return answer.status(&ApiError::bad_request(format!("no such port {p}")), None),
-                },
-            },
+        // Dialled as `IP:PORT`: no port is the scheme's, and a name (even
+        // a container port's) is looked up as a service name.
+        let port = match dial_port(&port) {
+            Ok(n) => n,
+            Err(why) => return answer.unavailable(&format!("error trying to reach service: dial tcp: {why}")),
         };
         self.forward(world, &ip, port, tail, query, request, answer)
     }
 
-    /// `services/[SCHEME:]NAME[:PORT]/proxy/PATH`: to one of the Service's
-    /// ready endpoints (through the control-plane node's Service rules).
+    /// `services/[SCHEME:]NAME[:PORT]/proxy/PATH`: to one ready address of
+    /// the Service's Endpoints whose port has the asked name, as 1.33's
+    /// service `ResourceLocation` chooses it (a port number stands for the
+    /// Service port's name; no port for the unnamed one).
     #[allow(clippy::too_many_arguments)]
     fn service_proxy(&self, world: &mut World, namespace: &str, target: &str, tail: &[&str], query: &str, request: &HttpRequest, answer: &Answer) -> (HttpResponse, u64) {
-        let (scheme, name, port_name) = split_scheme_name_port(target);
-        let object = match self.api.get(api::ids::services(), namespace, name) {
-            Ok(o) => o,
-            Err(e) => return answer.status(&e, Some((name.to_string(), String::new(), "services".into()))),
+        let Some((scheme, name, asked_port)) = split_scheme_name_port(target) else {
+            return answer.status(&ApiError::bad_request(format!("invalid service request {}", go_quote(target))), None);
         };
-        let Object::Service(service) = &*object else { return answer.status(&ApiError::new(Reason::Unknown, "not a service"), None) };
-        let spec = service.spec.clone().unwrap_or_default();
-        let ports = spec.ports.clone().unwrap_or_default();
-        let chosen = ports.iter().find(|p| port_name.is_empty() && ports.len() == 1 || p.name.as_deref() == Some(port_name) || (!port_name.is_empty() && p.port.to_string() == port_name) || (port_name.is_empty() && p.name.as_deref().unwrap_or("").is_empty()));
-        let Some(chosen) = chosen else {
-            return answer.unavailable(&format!("no endpoints available for service \"{name}\""));
+        let mut port_name = asked_port.to_string();
+        if let Ok(number) = asked_port.parse::<i64>() {
+            let object = match self.api.get(api::ids::services(), namespace, name) {
+                Ok(o) => o,
+                Err(e) => return answer.status(&e, Some((name.to_string(), String::new(), "services".into()))),
+            };
+            let Object::Service(service) = &*object else { return answer.status(&ApiError::new(Reason::Unknown, "not a service"), None) };
+            let mut ports = service.spec.iter().flat_map(|s| s.ports.iter().flatten());
+            match ports.find(|p| i64::from(p.port) == number) {
+                Some(p) => port_name = p.name.clone().unwrap_or_default(),
+                None => return answer.unavailable(&format!("no service port {number} found for service {}", go_quote(name))),
+            }
+        }
+        let object = match self.api.get(api::ids::endpoints(), namespace, name) {
+            Ok(o) => o,
+            Err(e) => return answer.status(&e, Some((name.to_string(), String::new(), "endpoints".into()))),
+        };
+        let Object::Endpoints(endpoints) = &*object else { return answer.status(&ApiError::new(Reason::Unknown, "not endpoints"), None) };
+        let subsets = endpoints.subsets.as_deref().unwrap_or_default();
+        if subsets.is_empty() {
+            return answer.unavailable(&format!("no endpoints available for service {}", go_quote(name)));
+        }
+        // A random subset first, then a random address of it (`rand.Intn`).
+        let first_subset = world.net.rng().usize(..subsets.len());
+        let mut chosen = None;
+        'subsets: for i in 0..subsets.len() {
+            let subset = &subsets[(first_subset + i) % subsets.len()];
+            let addresses = subset.addresses.as_deref().unwrap_or_default();
+            if addresses.is_empty() {
+                continue;
+            }
+            for port in subset.ports.iter().flatten().filter(|p| p.name.as_deref().unwrap_or("") == port_name) {
+                let first_address = world.net.rng().usize(..addresses.len());
+                for a in 0..addresses.len() {
+                    let address = &addresses[(first_address + a) % addresses.len()];
+                    if self.is_valid_address(namespace, address) {
+                        chosen = Some((address.ip.clone(), port.port));
+                        break 'subsets;
+                    }
+                }
+            }
+        }
+        let Some((ip, port)) = chosen else {
+            return answer.unavailable(&format!("no endpoints available for service {}", go_quote(target)));
         };
         if scheme == "https" {
             return answer.not_simulated("https to a Service (the simulated applications speak plain HTTP)");
         }
-        let ready = self.ready_endpoint(namespace, name);
-        let cluster_ip = spec.cluster_ip.clone().unwrap_or_default();
-        if !ready || cluster_ip.is_empty() || cluster_ip == "None" {
-            return answer.unavailable(&format!("no endpoints available for service \"{name}\""));
-        }
-        self.forward(world, &cluster_ip, chosen.port, tail, query, request, answer)
+        self.forward(world, &ip, port, tail, query, request, answer)
     }
 
-    /// Whether any EndpointSlice of the Service has a ready endpoint.
-    fn ready_endpoint(&self, namespace: &str, service: &str) -> bool {
-        let Ok((slices, _)) = self.api.list(&Query::in_namespace(api::ids::endpoint_slices(), namespace)) else { return false };
-        slices.iter().any(|o| match &**o {
-            Object::EndpointSlice(s) => {
-                s.metadata.labels.as_ref().and_then(|l| l.get("kubernetes.io/service-name")).map(String::as_str) == Some(service)
-                    && s.endpoints.iter().any(|e| e.conditions.as_ref().and_then(|c| c.ready).unwrap_or(true))
-            }
-            _ => false,
-        })
+    /// `isValidAddress`: the address names a pod of the namespace that has
+    /// that IP (an address without a pod, as a hand-written Endpoints has,
+    /// is skipped).
+    fn is_valid_address(&self, namespace: &str, address: &EndpointAddress) -> bool {
+        let Some(target) = &address.target_ref else { return false };
+        if target.namespace.as_deref().unwrap_or("") != namespace {
+            return false;
+        }
+        let Ok(object) = self.api.get(api::ids::pods(), namespace, target.name.as_deref().unwrap_or("")) else { return false };
+        let Object::Pod(pod) = &*object else { return false };
+        pod.status.as_ref().and_then(|s| s.pod_ip()).is_some_and(|ip| *ip == address.ip)
     }
 
     /// The request, sent on from the control-plane node to `ip:port` as a
@@ -411,15 +448,57 @@ fn asks_pretty(query: &str) -> bool {
     query.split('&').any(|kv| kv == "pretty=true" || kv == "pretty=1")
 }
 
-/// `pods/NAME:PORT`, `services/https:NAME:443`: `net.SplitSchemeNamePort`.
-fn split_scheme_name_port(id: &str) -> (&str, &str, &str) {
-    let parts: Vec<&str> = id.splitn(3, ':').collect();
-    match parts.as_slice() {
-        [name] => ("", name, ""),
-        [name, port] => ("", name, port),
-        [scheme, name, port] => (scheme, name, port),
-        _ => ("", id, ""),
+/// `pods/NAME:PORT`, `services/https:NAME:443`: `net.SplitSchemeNamePort`
+/// (one to three parts, a name, and a scheme of `http`, `https` or none).
+fn split_scheme_name_port(id: &str) -> Option<(&str, &str, &str)> {
+    let parts: Vec<&str> = id.split(':').collect();
+    let (scheme, name, port) = match parts.as_slice() {
+        [name] => ("", *name, ""),
+        [name, port] => ("", *name, *port),
+        [scheme, name, port] => (*scheme, *name, *port),
+        _ => return None,
+    };
+    (!name.is_empty() && matches!(scheme, "" | "http" | "https")).then_some((scheme, name, port))
+}
+
+/// `IP.IsGlobalUnicast` of the pod's IP: the addresses the pod proxy may
+/// dial (pods' addresses are written without leading zeros, so the
+/// standard parser reads them as `ParseIPSloppy` does).
+fn is_global_unicast(text: &str) -> bool {
+    match text.parse::<std::net::IpAddr>().ok() {
+        Some(std::net::IpAddr::V4(ip)) => !(ip.is_unspecified() || ip.is_loopback() || ip.is_multicast() || ip.is_link_local() || ip.is_broadcast()),
+        Some(std::net::IpAddr::V6(ip)) => {
+            let link_local = ip.segments()[0] & 0xffc0 == 0xfe80;
+            !(ip.is_unspecified() || ip.is_loopback() || ip.is_multicast() || link_local)
+        }
+        None => false,
     }
+}
+
+/// The port Go's dialer reaches for the port part of `IP:PORT`: no port is
+/// the http scheme's 80; a number is itself; a name is a service name,
+/// from Go's own table (`net/lookup.go`; the API server's image is a static
+/// Go binary), matched without regard to case. The error is the dialer's.
+fn dial_port(port: &str) -> Result<i32, String> {
+    if port.is_empty() {
+        return Ok(80);
+    }
+    let (negative, digits) = match port.as_bytes()[0] {
+        b'+' => (false, &port[1..]),
+        b'-' => (true, &port[1..]),
+        _ => (false, port),
+    };
+    if digits.bytes().all(|b| b.is_ascii_digit()) {
+        return match digits.parse::<i32>() {
+            Ok(n) if n <= 0xFFFF && !(negative && n > 0) => Ok(n),
+            _ => Err(format!("address {port}: invalid port")),
+        };
+    }
+    const GO_TCP_SERVICES: [(&str, i32); 14] = [
+        ("ftp", 21), ("ftps", 990), ("gopher", 70), ("http", 80), ("https", 443), ("imap2", 143), ("imap3", 220),
+        ("imaps", 993), ("pop3", 110), ("pop3s", 995), ("smtp", 25), ("submissions", 465), ("ssh", 22), ("telnet", 23),
+    ];
+    GO_TCP_SERVICES.iter().find(|(name, _)| name.eq_ignore_ascii_case(port)).map(|(_, n)| *n).ok_or_else(|| format!("lookup tcp/{port}: unknown port"))
 }
 
 /// `extractHost`: the Host header without its port.
@@ -630,8 +709,24 @@ mod tests {
         assert!(!accepts(&filter, "GET", "/version", "evil.com"));
         assert_eq!(extract_host("localhost:8001"), "localhost");
         assert_eq!(extract_host("[::1]:8001"), "[::1]");
-        assert_eq!(split_scheme_name_port("https:web:443"), ("https", "web", "443"));
-        assert_eq!(split_scheme_name_port("web:8080"), ("", "web", "8080"));
+        assert_eq!(split_scheme_name_port("https:web:443"), Some(("https", "web", "443")));
+        assert_eq!(split_scheme_name_port("web:8080"), Some(("", "web", "8080")));
+        assert_eq!(split_scheme_name_port("ftp:web:21"), None);
+        assert_eq!(split_scheme_name_port(":8080"), None);
+        assert_eq!(split_scheme_name_port("a:b:c:d"), None);
+    }
+
+    #[test]
+    fn a_pod_proxy_port_is_dialled_as_go_does() {
+        assert_eq!(dial_port(""), Ok(80));
+        assert_eq!(dial_port("8080"), Ok(8080));
+        assert_eq!(dial_port("HTTP"), Ok(80));
+        assert_eq!(dial_port("web").unwrap_err(), "lookup tcp/web: unknown port");
+        assert_eq!(dial_port("70000").unwrap_err(), "address 70000: invalid port");
+        assert!(is_global_unicast("10.244.0.5"));
+        assert!(!is_global_unicast("127.0.0.1"));
+        assert!(!is_global_unicast("169.254.1.1"));
+        assert!(!is_global_unicast(""));
     }
 
     #[test]
