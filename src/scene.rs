@@ -386,6 +386,12 @@ pub struct EditorReport {
     pub ok: bool,
 }
 
+/// A terminal line's exit status, kept as the shell's `$?` for the next line.
+fn kept_status(cluster: &mut Cluster, output: kubectl::Output) -> kubectl::Output {
+    cluster.learner_shell.last_status = output.exit_code;
+    output
+}
+
 /// Carries out one action on the cluster. The only way user actions reach
 /// the engine, so live sessions and replays are the same.
 pub fn perform(cluster: &mut Cluster, action: &Action) -> Outcome {
@@ -394,8 +400,14 @@ pub fn perform(cluster: &mut Cluster, action: &Action) -> Outcome {
         Action::Delete { text } => Outcome::Editor(apply_text(cluster, text, true)),
         // Lines come from the page's terminal, where `-it` gets a terminal; a
         // here-document's text comes from a lesson's "show me".
-        Action::Kubectl { line, stdin: Some(stdin) } => Outcome::Kubectl(kubectl::run(cluster, line, Some(stdin), &NoFiles)),
-        Action::Kubectl { line, stdin: None } => Outcome::Kubectl(kubectl::run_in_terminal(cluster, line)),
+        Action::Kubectl { line, stdin: Some(stdin) } => {
+            let output = kubectl::run(cluster, line, Some(stdin), &NoFiles);
+            Outcome::Kubectl(kept_status(cluster, output))
+        }
+        Action::Kubectl { line, stdin: None } => {
+            let output = kubectl::run_in_terminal(cluster, line);
+            Outcome::Kubectl(kept_status(cluster, output))
+        }
         Action::ShellLine { session, line } => {
             let mut session = session.clone();
             let step = kubectl::interactive::shell_line(cluster, &mut session, line);
@@ -410,7 +422,10 @@ pub fn perform(cluster: &mut Cluster, action: &Action) -> Outcome {
             }
             Outcome::Clock
         }
-        Action::Host { line } => Outcome::Kubectl(run_host(cluster, line)),
+        Action::Host { line } => {
+            let output = run_host(cluster, line);
+            Outcome::Kubectl(kept_status(cluster, output))
+        }
         Action::Stop { component } => Outcome::Component(cluster.sim.stop(component)),
         Action::Start { component } => Outcome::Component(cluster.sim.start(component)),
         Action::Clock { .. } => Outcome::Clock,

@@ -486,6 +486,8 @@ pub fn run_step_status(cluster: &mut Cluster, step: &Step, files: &dyn FileSourc
             for words in chain {
                 let output = kubectl::run_words(cluster, words.clone(), stdin.as_deref(), files);
                 printed.push_str(&output.combined());
+                // The shell's `$?` on the next line.
+                cluster.learner_shell.last_status = output.exit_code;
                 if output.exit_code != 0 {
                     return (printed, false);
                 }
@@ -511,7 +513,11 @@ pub fn run_step_status(cluster: &mut Cluster, step: &Step, files: &dyn FileSourc
             Ok(text) => (text, true),
             Err(e) => (explain_error(&e), false),
         },
-        Step::Host(words) => host_result(crate::engine::host::run(cluster, words)),
+        Step::Host(words) => {
+            let output = crate::engine::host::run(cluster, words);
+            cluster.learner_shell.last_status = output.code;
+            host_result(output)
+        }
         Step::Pipeline(line) => {
             let output = crate::engine::host::run_pipeline(cluster, line, files);
             (output.combined(), output.exit_code == 0)

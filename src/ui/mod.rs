@@ -1602,7 +1602,11 @@ impl App {
     /// may keep the terminal.
     fn run_kubectl_line(&mut self, line: String, shown: String) -> (String, bool) {
         let output = if scene::is_read_only(&line) && self.replay.is_none() && !line.contains(" -f") && !line.contains("--follow") {
-            crate::engine::kubectl::run_read_only(&mut self.cluster.0.borrow_mut(), &line)
+            let mut cluster = self.cluster.0.borrow_mut();
+            let output = crate::engine::kubectl::run_read_only(&mut cluster, &line);
+            // The shell's `$?` (a read is not kept in the scene, so neither is this).
+            cluster.learner_shell.last_status = output.exit_code;
+            output
         } else {
             match self.act(Action::Kubectl { line: line.clone(), stdin: None }) {
                 Some(Outcome::Kubectl(out)) => out,
@@ -1649,7 +1653,9 @@ impl App {
             // Miniplane's own `explain pod/NAME` reads the scheduler's memory and changes nothing.
             script::Step::Explain { .. } => script::run_step_status(&mut self.cluster.0.borrow_mut(), &command.step, &crate::engine::kubectl::NoFiles),
             script::Step::Host(words) if crate::engine::host::is_read_only(words) => {
-                let output = scene::run_host(&mut self.cluster.0.borrow_mut(), &command.text);
+                let mut cluster = self.cluster.0.borrow_mut();
+                let output = scene::run_host(&mut cluster, &command.text);
+                cluster.learner_shell.last_status = output.exit_code;
                 (output.combined(), output.exit_code == 0)
             }
             step => {
