@@ -351,6 +351,12 @@ async fn exec_it_opens_an_interactive_shell_in_the_terminal() {
     assert_eq!(prompt(), "$", "back at kubectl");
     type_line("kubectl exec shell -- cat /tmp/note").await;
     assert!(terminal_text().ends_with("hello\n") || terminal_text().contains("$ kubectl exec shell -- cat /tmp/notehello"), "{}", terminal_text());
+    // The Kubernetes Basics tutorial's line: the pod's name in a variable.
+    type_line("export POD_NAME=shell").await;
+    type_line("kubectl exec -ti $POD_NAME -- sh").await;
+    assert_eq!(prompt(), "/ # ", "a terminal through the variable too: {}", terminal_text());
+    type_line("exit").await;
+    assert_eq!(prompt(), "$", "back at kubectl");
 }
 
 fn set_input(id: &str, value: &str) {

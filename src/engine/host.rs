@@ -498,6 +498,35 @@ pub fn run_pipeline(cluster: &mut Cluster, text: &str, files: &dyn crate::engine
     output
 }
 
+/// The words of a terminal line that is one `kubectl` command whose only
+/// shell feature is a variable (`kubectl exec -ti $POD_NAME -- bash`), as
+/// the learner's shell expands them; `None` for any other line. A real
+/// shell hands such a command its terminal, so the page runs these words
+/// as it runs a kubectl line typed in full: `-ti` opens a terminal in the
+/// container and `-f` follows, where the shell's own kubectl has no terminal.
+pub fn kubectl_words_after_variables(cluster: &mut Cluster, line: &str) -> Option<Vec<String>> {
+    use crate::engine::node::commands::SystemInfo;
+    use crate::engine::node::container_fs::{Mounts, ViewMut};
+    use crate::engine::node::filesystem::Fs;
+    use crate::engine::node::images::Base;
+    use crate::engine::node::shell::{self, Host};
+    let found = operators(line);
+    if found.shell || !found.variable || found.here_document.is_some() || line.split_whitespace().next() != Some("kubectl") {
+        return None;
+    }
+    let now = crate::engine::node::runtime::wall_secs(cluster.sim.now());
+    let info = SystemInfo { hostname: "learner".into(), base: Base::Debian, kernel: "6.8.0-60-generic".into(), now: Some(now), processes: Vec::new(), mounts: Vec::new(), tty: true, pod: Default::default() };
+    // Globs read the machine's files; nothing is written.
+    let mut machine = cluster.learner.clone();
+    let root = std::rc::Rc::make_mut(&mut machine);
+    let (mut mounts, mut disk) = (Mounts::default(), Fs::new());
+    let mut view = ViewMut { root, mounts: &mut mounts, disk: &mut disk, now, user: &crate::engine::node::identity::ROOT };
+    let state = &mut cluster.learner_shell;
+    let host = Host { files: &mut view, info: &info, env: state.exported.clone(), external: None };
+    let words = shell::expand_simple_command(state, line, host)?;
+    (words.first().map(String::as_str) == Some("kubectl")).then_some(words)
+}
+
 #[cfg(test)]
 mod tests {
     use super::{needs_shell, split_here_document};
@@ -561,5 +590,24 @@ mod tests {
         assert!(!needs_shell("kubectl exec web -- sh -c '$(ls | wc -l)'"));
         assert!(!needs_shell("kubectl get pods -l 'a in (x)' \\| b"));
         assert!(needs_shell("kubectl get pod $(kubectl get pods -o name) | cat"));
+    }
+
+    #[test]
+    fn a_kubectl_line_with_only_variables_is_expanded_for_the_terminal() {
+        use super::{kubectl_words_after_variables, run_pipeline};
+        use crate::engine::cluster::{Cluster, Profile, ProfileKind};
+        let mut cluster = Cluster::new(Profile::new(ProfileKind::Default), 1);
+        run_pipeline(&mut cluster, "export POD_NAME=web-1; C='my app'", &crate::engine::kubectl::NoFiles);
+        let words = |cluster: &mut Cluster, line: &str| kubectl_words_after_variables(cluster, line);
+        assert_eq!(words(&mut cluster, "kubectl exec -ti $POD_NAME -- bash").unwrap(), ["kubectl", "exec", "-ti", "web-1", "--", "bash"]);
+        assert_eq!(words(&mut cluster, "kubectl exec -ti \"${POD_NAME}\" -c \"$C\" -- sh").unwrap(), ["kubectl", "exec", "-ti", "web-1", "-c", "my app", "--", "sh"]);
+        // An unquoted value is split, as bash splits it.
+        assert_eq!(words(&mut cluster, "kubectl logs $C").unwrap(), ["kubectl", "logs", "my", "app"]);
+        // Anything more than variables stays the shell's.
+        assert_eq!(words(&mut cluster, "kubectl get pods $POD_NAME | wc -l"), None);
+        assert_eq!(words(&mut cluster, "kubectl get pod $(echo $POD_NAME)"), None);
+        assert_eq!(words(&mut cluster, "kubectl get pods"), None);
+        assert_eq!(words(&mut cluster, "echo $POD_NAME"), None);
+        assert_eq!(words(&mut cluster, "kubectl get pod $POD_NAME > out.txt"), None);
     }
 }

@@ -1638,6 +1638,14 @@ impl App {
             self.banner = Some("The scene is still being rebuilt; try again in a moment.".into());
             return (String::new(), false);
         }
+        // `kubectl exec -ti $POD_NAME -- bash`: the shell's words, run as a
+        // kubectl line typed in full is (the shell hands kubectl its terminal).
+        if let script::Step::Pipeline(text) = &command.step {
+            let words = crate::engine::host::kubectl_words_after_variables(&mut self.cluster.0.borrow_mut(), text);
+            if let Some(words) = words {
+                return self.run_kubectl_line(shell_words::join(&words[1..]), shown);
+            }
+        }
         let (out, ok) = match &command.step {
             script::Step::Sleep(ms) => {
                 let until = self.now().plus_millis(*ms);

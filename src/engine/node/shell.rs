@@ -521,6 +521,32 @@ pub fn run_line(state: &mut ShellState, line: &str, host: Host) -> Outcome {
     outcome
 }
 
+/// The words `line` would run with at the interactive shell in `state`
+/// (variables, quotes and globs expanded), when the line is one simple
+/// command of words only: no operator, redirection, substitution,
+/// assignment, reserved word or function of that name. `None` otherwise.
+/// The shell's state is as it was, but for `$RANDOM`'s generator.
+pub fn expand_simple_command(state: &mut ShellState, line: &str, host: Host) -> Option<Vec<String>> {
+    if line.contains(['\n', '`']) || line.contains("$(") {
+        return None;
+    }
+    let tokens = tokenize(line).ok()?;
+    let words: Vec<&Word> = tokens.iter().map(|t| if let Token::Word(w) = t { Some(w) } else { None }).collect::<Option<_>>()?;
+    let first = words.first()?.raw();
+    if RESERVED_WORDS.contains(&first.as_str()) || first.contains('=') || state.functions.0.contains_key(&first) {
+        return None;
+    }
+    let mut shell = Shell::new(host, Mode::Live, state.flavor, &state.cwd.clone(), vec!["bash".to_string()]);
+    shell.exported = state.exported.clone();
+    shell.locals = state.locals.clone();
+    shell.last = state.last_status;
+    shell.random_seed = state.random_seed;
+    shell.interactive = true;
+    let expanded = words.iter().flat_map(|w| shell.expand_fields(w)).collect();
+    state.random_seed = shell.random_seed;
+    Some(expanded)
+}
+
 // ---------------------------------------------------------------- parsing
 
 #[derive(Clone, Debug, PartialEq, Eq)]
