@@ -463,7 +463,8 @@ pub fn is_script_line(line: &str) -> bool {
 
 /// Runs a host command line, with its output in kubectl's shape.
 pub fn run_host(cluster: &mut Cluster, line: &str) -> Output {
-    if crate::engine::host::needs_shell(line) {
+    let calls_function = crate::engine::host::calls_function(line, |name| cluster.learner_shell.functions.defines(name));
+    if calls_function || crate::engine::host::needs_shell(line) {
         return crate::engine::host::run_pipeline(cluster, line, &NoFiles);
     }
     let words = match shell_words::split(line) {
@@ -719,6 +720,21 @@ mod tests {
         // The page's kubectl reads them too.
         let applied = perform(&mut rebuilt, &Action::Kubectl { line: "apply -f out/cm.yaml".into(), stdin: None });
         assert!(matches!(&applied, Outcome::Kubectl(o) if o.stdout == "configmap/notes created\n"), "{applied:?}");
+    }
+
+    #[test]
+    fn a_function_defined_at_the_prompt_is_called_and_replayed() {
+        let mut scene = Scene::new(7);
+        let mut cluster = scene.boot();
+        let text = "greet() { echo \"hello $1\"; }\ngreet you\nfunction bye { echo bye; }\nbye\n";
+        let printed: Vec<String> = script::parse(text).expect("parses").iter().map(|c| run_script_step(&mut scene, &mut cluster, &c.text, &c.step).0).collect();
+        assert_eq!(printed, ["", "hello you\n", "", "bye\n"]);
+        let decoded = Scene::from_fragment(&format!("#{}", scene.to_fragment())).expect("decodes");
+        let mut rebuilt = decoded.boot();
+        Replay::new(decoded).run_to_end(&mut rebuilt);
+        assert_eq!(run_host(&mut rebuilt, "greet again").stdout, "hello again\n");
+        // A name no line defined is still not the shell's.
+        assert_ne!(run_host(&mut rebuilt, "hello there").exit_code, 0);
     }
 
     #[test]

@@ -274,13 +274,32 @@ pub fn needs_shell(line: &str) -> bool {
         return true;
     }
     // A function's definition (`greet() { …; }`) too.
-    let defines_function = first_line.split_once("()").is_some_and(|(name, _)| is_name(name.trim()));
-    defines_function || first_line.split_whitespace().next().is_some_and(|w| SHELL_PROGRAMS.contains(&w) || SHELL_BUILTINS.contains(&w) || is_assignment(w))
+    defined_function(first_line).is_some() || first_line.split_whitespace().next().is_some_and(|w| SHELL_PROGRAMS.contains(&w) || SHELL_BUILTINS.contains(&w) || is_assignment(w))
+}
+
+/// The name of the function a line defines (`greet() { …; }`, `function
+/// greet { …; }`), if it starts with a definition: a later line that calls
+/// it is the shell's.
+pub fn defined_function(line: &str) -> Option<&str> {
+    let line = line.trim_start();
+    if let Some(rest) = line.strip_prefix("function ") {
+        let word = rest.split_whitespace().next()?;
+        let name = word.split_once("()").map_or(word, |(name, _)| name);
+        return is_name(name).then_some(name);
+    }
+    let (name, _) = line.split_once("()").filter(|(name, _)| is_name(name.trim()))?;
+    Some(name.trim())
+}
+
+/// A function name `line` starts with, among `defined` (those defined by
+/// earlier lines): such a call is the shell's.
+pub fn calls_function<'a>(line: &str, mut defined: impl FnMut(&str) -> bool) -> bool {
+    line.split_whitespace().next().is_some_and(|w| is_name(w) && defined(w))
 }
 
 /// The shell's own words a line may start with, most of them changing what
 /// the next lines see (`export POD_NAME=…`, `cd`, `for …; do`).
-const SHELL_BUILTINS: &[&str] = &["export", "unset", "set", "source", ".", "read", "eval", "exit", "trap", "alias", "for", "while", "until", "if", "case"];
+const SHELL_BUILTINS: &[&str] = &["export", "unset", "set", "source", ".", "read", "eval", "exit", "trap", "alias", "for", "while", "until", "if", "case", "function"];
 
 /// `NAME=value` (a shell variable, or one for the command after it).
 fn is_assignment(word: &str) -> bool {

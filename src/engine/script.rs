@@ -112,6 +112,8 @@ pub fn parse(text: &str) -> Result<Vec<Command>, ScriptError> {
         return Err(ScriptError { line: MAX_LINES + 1, message: format!("script longer than {MAX_LINES} lines") });
     }
     let mut commands = Vec::new();
+    // Functions the shell lines so far defined: a line calling one is the shell's.
+    let mut functions: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
     let mut i = 0;
     while i < lines.len() {
         let number = i + 1;
@@ -122,7 +124,8 @@ pub fn parse(text: &str) -> Result<Vec<Command>, ScriptError> {
             continue;
         }
         let err = |message: String| ScriptError { line: number, message };
-        if crate::engine::host::needs_shell(line) {
+        if crate::engine::host::needs_shell(line) || crate::engine::host::calls_function(line, |name| functions.contains(name)) {
+            functions.extend(crate::engine::host::defined_function(line));
             // The learner's shell takes the line, and its here-document with it.
             let mut text = line.to_string();
             if let Some(marker) = crate::engine::host::here_document_marker(line) {

@@ -1579,6 +1579,12 @@ impl App {
             self.rebuild_views();
             return Some((out, ok));
         }
+        // A call of a function defined at the prompt (`greet you`) is the shell's.
+        let calls_function = crate::engine::host::calls_function(&trimmed, |name| self.cluster.0.borrow().learner_shell.functions.defines(name));
+        if calls_function {
+            let command = script::Command { line: 1, text: trimmed.clone(), step: script::Step::Pipeline(trimmed.clone()) };
+            return Some(self.run_command(&command));
+        }
         if matches!(first, "kubectl" | "stop" | "start" | "sleep") || crate::engine::host::COMMANDS.contains(&first) || script::is_explain_line(&trimmed) || crate::engine::host::needs_shell(&trimmed) {
             return match script::parse(&trimmed) {
                 Ok(commands) => match commands.into_iter().next() {

@@ -1344,6 +1344,13 @@ const FUNCTION_DEPTH_LIMIT: usize = 100;
 #[derive(Clone, Debug, Default)]
 pub struct Functions(BTreeMap<String, Rc<Node>>);
 
+impl Functions {
+    /// Whether a function of this name is defined.
+    pub fn defines(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
+}
+
 impl PartialEq for Functions {
     fn eq(&self, other: &Self) -> bool {
         self.0.len() == other.0.len() && self.0.iter().zip(other.0.iter()).all(|((a, x), (b, y))| a == b && Rc::ptr_eq(x, y))
