@@ -236,8 +236,16 @@ impl<'a> Loopback<'a> {
                 let body = serde_json::json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": self.api.host}]});
                 return answer.json(200, &body, &["kind", "versions", "serverAddressByClientCIDRs"]);
             }
-            ["api", "v1", rest @ ..] if !rest.is_empty() => self.resource(world, "", "v1", rest, query, request, answer, is_read),
-            ["apis", group, version, rest @ ..] if !rest.is_empty() => self.resource(world, group, version, rest, query, request, answer, is_read),
+            ["api", "v1", rest @ ..] if !rest.is_empty() && rest != [""] => self.resource(world, "", "v1", rest, query, request, answer, is_read),
+            ["apis", group, version, rest @ ..] if !rest.is_empty() && rest != [""] => self.resource(world, group, version, rest, query, request, answer, is_read),
+            // Discovery's documents: served by a real API server, not here.
+            ["apis"] | ["apis", ""] => answer.not_simulated("API discovery (/apis)"),
+            ["api", "v1"] | ["api", "v1", ""] => answer.not_simulated("API discovery (/api/v1)"),
+            ["apis", group, rest @ ..] if rest.len() <= 2 && api::RESOURCES.iter().any(|r| r.group == *group && rest.first().is_none_or(|v| v.is_empty() || *v == r.version)) => {
+                answer.not_simulated(&format!("API discovery ({path})"))
+            }
+            ["openapi", ..] => answer.not_simulated(&format!("the OpenAPI document ({path})")),
+            ["metrics"] => answer.not_simulated("the API server's metrics"),
             ["api", ..] | ["apis", ..] => answer.status(&ApiError::new(Reason::NotFound, "the server could not find the requested resource"), None),
             _ => (text_response(404, "404 page not found\n", answer.now), 1),
         }
