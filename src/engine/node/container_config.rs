@@ -421,6 +421,32 @@ fn port_flag(name: &str, argv: &[String]) -> Option<i32> {
     })
 }
 
+/// What `agnhost netexec` logs as its servers start (Go's `log` behind
+/// klog's header): its HTTP server, then its UDP one, whose address
+/// (empty by default) `%s` prints before the port, hence two spaces.
+/// `None` for any other program.
+fn agnhost_netexec_lines(name: &str, argv: &[String], now: VirtualTime) -> Option<Vec<Rc<str>>> {
+    if name != "agnhost" || argv.get(1).map(String::as_str) != Some("netexec") {
+        return None;
+    }
+    let flag = |flag: &str, default: i64| -> i64 {
+        let prefixed = format!("--{flag}=");
+        let value = argv.iter().enumerate().find_map(|(i, a)| match a.strip_prefix(prefixed.as_str()) {
+            Some(v) => Some(v.to_string()),
+            None if a.as_str() == format!("--{flag}") => argv.get(i + 1).cloned(),
+            None => None,
+        });
+        value.and_then(|v| v.parse().ok()).unwrap_or(default)
+    };
+    let header = format!("I{} {:>7} log.go:195]", crate::engine::network::http::wall(now).strftime("%m%d %H:%M:%S%.6f"), 1);
+    let mut printed = vec![Rc::from(format!("{header} Started HTTP server on port {}", flag("http-port", 8080)))];
+    let udp = flag("udp-port", 8081);
+    if udp != -1 {
+        printed.push(Rc::from(format!("{header} Started UDP server on port  {udp}")));
+    }
+    Some(printed)
+}
+
 /// The image's own server asked for its version (`redis-server -v`,
 /// `httpd -v`, `node --version`): it prints it and exits.
 fn asks_version(name: &str, argv: &[String]) -> bool {
@@ -570,7 +596,10 @@ pub fn process_for(
                         .collect();
                     (Ok(server(Program::forever(printed), &declared, &[port], stops, fails)), false)
                 }
-                None => (Ok(server(Program::forever(lines(true)), &declared, ports, stops, fails)), false),
+                None => {
+                    let printed = agnhost_netexec_lines(&name, &argv, now).unwrap_or_else(|| lines(true));
+                    (Ok(server(Program::forever(printed), &declared, ports, stops, fails)), false)
+                }
             },
             Ok(_) if deferred => (Ok(awaiting_network(DeferredProgram::Exec(argv.clone()), false)), false),
             Ok(program) => (Ok(ProcessSpec { program, serves: vec![], stops_on_sigterm: false, fails_after_requests: None, deferred: None, hog: None }), false),
