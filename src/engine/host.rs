@@ -64,8 +64,8 @@ fn unreachable_image() -> crate::engine::node::images::ImageName {
     crate::engine::node::images::ImageName { repository: "curlimages/curl".into(), tag: "latest".into(), digest: None }
 }
 
-/// `minikube addons enable metrics-server`: the one addon the simulation
-/// carries beyond those a fresh minikube runs.
+/// `minikube addons enable|disable metrics-server`: the one addon the
+/// simulation carries beyond those a fresh minikube runs.
 fn minikube_addons(cluster: &mut Cluster, args: &[String]) -> HostOutput {
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
     match words.as_slice() {
@@ -84,8 +84,17 @@ fn minikube_addons(cluster: &mut Cluster, args: &[String]) -> HostOutput {
                 code: 0,
             }
         }
-        ["enable", other] => HostOutput { text: format!("minikube: only the metrics-server addon is simulated, not {other}\n"), code: 1 },
-        _ => HostOutput { text: "minikube: only `minikube addons enable metrics-server` is simulated\n".into(), code: 1 },
+        ["disable", "metrics-server"] => {
+            let errors = crate::engine::bootstrap::delete_all(&mut cluster.sim.api, crate::engine::bootstrap::addons::METRICS_SERVER);
+            cluster.sim.settle();
+            if !errors.is_empty() {
+                return HostOutput { text: format!("❌  Exiting due to MK_ADDON_DISABLE: disable failed: {}\n", errors.join("; ")), code: 11 };
+            }
+            // minikube's own wording, its stray opening quote included (cmd/minikube/cmd/config/disable.go).
+            HostOutput { text: "🌑  \"The 'metrics-server' addon is disabled\n".into(), code: 0 }
+        }
+        ["enable" | "disable", other] => HostOutput { text: format!("minikube: only the metrics-server addon is simulated, not {other}\n"), code: 1 },
+        _ => HostOutput { text: "minikube: only `minikube addons enable metrics-server` and `minikube addons disable metrics-server` are simulated\n".into(), code: 1 },
     }
 }
 

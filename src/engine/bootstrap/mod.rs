@@ -64,6 +64,28 @@ pub fn create_all(api: &mut ApiServer, text: &str, verb: Verb) -> Vec<String> {
     errors
 }
 
+/// Deletes what `text`'s manifests name, as `kubectl delete
+/// --ignore-not-found -f` does (an object already gone is no error);
+/// returns the other errors' messages.
+pub fn delete_all(api: &mut ApiServer, text: &str) -> Vec<String> {
+    let parsed = decode::parse_manifests(text);
+    let mut errors: Vec<String> = parsed.error.iter().map(|e| e.message.clone()).collect();
+    for doc in parsed.documents {
+        let (name, namespace, _, _) = decode::document_identity(&doc.value);
+        let deleted = decode::resolve_kind(&doc.value, "installer").and_then(|rid| {
+            let namespace = if crate::engine::api::resource(rid).namespaced { namespace.as_str() } else { "" };
+            match api.delete(rid, namespace, &name, &crate::engine::apiserver::DeleteOptions::default()) {
+                Err(e) if e.reason != crate::engine::api::Reason::NotFound => Err(e.message),
+                _ => Ok(()),
+            }
+        });
+        if let Err(e) = deleted {
+            errors.push(e);
+        }
+    }
+    errors
+}
+
 /// kubeadm's `addon` phase and the installer's own add-ons: they run once
 /// the control-plane node has registered, as `kubeadm init` waits for its
 /// kubelet before installing them. Not a process a learner can stop.
