@@ -1162,6 +1162,38 @@ impl Pattern {
         Pattern { alts: if fixed { vec![] } else { parse_re(pattern, extended) }, fixed: fixed.then(|| pattern.to_string()), fold, word }
     }
 
+    /// The leftmost-longest match starting at or after char `from`, as
+    /// char positions (start, end): what `grep -o` prints and `-x` tests.
+    pub fn find(&self, text: &[char], from: usize) -> Option<(usize, usize)> {
+        let boundary = |i: usize| i == 0 || i >= text.len() || !(text[i].is_alphanumeric() || text[i] == '_');
+        let before = |i: usize| i == 0 || !(text[i - 1].is_alphanumeric() || text[i - 1] == '_');
+        if let Some(f) = &self.fixed {
+            let needle: Vec<char> = f.chars().collect();
+            return (from..=text.len().checked_sub(needle.len())?)
+                .find(|&s| {
+                    text[s..s + needle.len()].iter().zip(&needle).all(|(a, b)| if self.fold { a.eq_ignore_ascii_case(b) } else { a == b })
+                        && (!self.word || (before(s) && boundary(s + needle.len())))
+                })
+                .map(|s| (s, s + needle.len()));
+        }
+        let mut budget = 200_000usize;
+        for start in from..=text.len() {
+            if budget == 0 {
+                return None;
+            }
+            let longest = self
+                .alts
+                .iter()
+                .flat_map(|alt| match_seq(alt, text, start, self.fold, &mut budget))
+                .filter(|e| !self.word || (before(start) && boundary(*e) && *e > start))
+                .max();
+            if let Some(end) = longest {
+                return Some((start, end));
+            }
+        }
+        None
+    }
+
     pub fn is_match(&self, line: &str) -> bool {
         let text: Vec<char> = line.chars().collect();
         let boundary = |i: usize| i == 0 || i >= text.len() || !(text[i].is_alphanumeric() || text[i] == '_');
@@ -1194,51 +1226,255 @@ impl Pattern {
     }
 }
 
-fn grep(cmd: &mut Cmd) -> i32 {
-    let mut flags = String::new();
-    let mut pattern: Option<String> = None;
-    let mut files = Vec::new();
-    let mut i = 0;
-    while i < cmd.args.len() {
-        let a = &cmd.args[i];
-        if a == "-e" {
-            pattern = cmd.args.get(i + 1).cloned();
-            i += 2;
+/// grep's options, GNU's and busybox's alike where they share them.
+#[derive(Default)]
+struct GrepOptions {
+    patterns: Vec<String>,
+    extended: bool,
+    fixed: bool,
+    fold: bool,
+    word: bool,
+    line: bool,
+    invert: bool,
+    count: bool,
+    files_with: bool,
+    files_without: bool,
+    number: bool,
+    only: bool,
+    quiet: bool,
+    no_messages: bool,
+    /// `-H` (true) or `-h` (false); unset: names when there are several files.
+    names: Option<bool>,
+    recursive: bool,
+    max_count: Option<usize>,
+    after: usize,
+    before: usize,
+}
+
+/// Why grep's arguments were refused: a message followed by the usage
+/// lines (empty: the usage alone), or one said alone (a bad number).
+enum GrepRefusal {
+    WithUsage(String),
+    Alone(String),
+}
+
+impl From<String> for GrepRefusal {
+    fn from(message: String) -> Self {
+        GrepRefusal::WithUsage(message)
+    }
+}
+
+/// Parses grep's arguments (options may follow operands until `--`, as GNU
+/// permutes them): the options and the operands, or why not.
+fn grep_options(cmd: &Cmd) -> Result<(GrepOptions, Vec<String>), GrepRefusal> {
+    let mut o = GrepOptions::default();
+    let mut operands = Vec::new();
+    let mut context: Option<usize> = None;
+    let (mut after, mut before) = (None, None);
+    let number = |flag: &str, value: &str, what: &str| -> Result<usize, GrepRefusal> {
+        value.parse::<usize>().map_err(|_| {
+            GrepRefusal::Alone(match flag {
+                "m" => "grep: invalid max count".to_string(),
+                _ => format!("grep: {value}: invalid {what} length argument"),
+            })
+        })
+    };
+    let mut args = cmd.args.iter();
+    while let Some(a) = args.next() {
+        if a == "--" {
+            operands.extend(args.by_ref().cloned());
+            break;
+        }
+        if let Some(long) = a.strip_prefix("--") {
+            let (name, value) = match long.split_once('=') {
+                Some((n, v)) => (n, Some(v.to_string())),
+                None => (long, None),
+            };
+            let mut value_or_next = || value.clone().or_else(|| args.next().cloned()).ok_or_else(|| format!("grep: option '--{name}' requires an argument"));
+            match name {
+                "extended-regexp" => o.extended = true,
+                "fixed-strings" => o.fixed = true,
+                "basic-regexp" => o.extended = false,
+                "ignore-case" => o.fold = true,
+                "no-ignore-case" => o.fold = false,
+                "word-regexp" => o.word = true,
+                "line-regexp" => o.line = true,
+                "invert-match" => o.invert = true,
+                "count" => o.count = true,
+                "files-with-matches" => o.files_with = true,
+                "files-without-match" => o.files_without = true,
+                "line-number" => o.number = true,
+                "only-matching" => o.only = true,
+                "quiet" | "silent" => o.quiet = true,
+                "no-messages" => o.no_messages = true,
+                "with-filename" => o.names = Some(true),
+                "no-filename" => o.names = Some(false),
+                "recursive" | "dereference-recursive" => o.recursive = true,
+                // Colour only decorates a terminal's output.
+                "color" | "colour" => {}
+                "regexp" => o.patterns.push(value_or_next()?),
+                "max-count" => o.max_count = Some(number("m", &value_or_next()?, "")?),
+                "after-context" => after = Some(number("A", &value_or_next()?, "context")?),
+                "before-context" => before = Some(number("B", &value_or_next()?, "context")?),
+                "context" => context = Some(number("C", &value_or_next()?, "context")?),
+                _ => return Err(format!("grep: unrecognized option '{a}'").into()),
+            }
             continue;
         }
-        if a.starts_with('-') && a.len() > 1 && pattern.is_none() {
-            flags.push_str(&a[1..]);
-        } else if pattern.is_none() {
-            pattern = Some(a.clone());
-        } else {
-            files.push(a.clone());
+        let Some(cluster) = a.strip_prefix('-').filter(|c| !c.is_empty()) else {
+            operands.push(a.clone());
+            continue;
+        };
+        // `-5`: that much context on both sides.
+        if cluster.bytes().all(|b| b.is_ascii_digit()) {
+            context = Some(number("C", cluster, "context")?);
+            continue;
         }
-        i += 1;
+        let mut chars = cluster.char_indices();
+        while let Some((i, flag)) = chars.next() {
+            let rest = &cluster[i + flag.len_utf8()..];
+            let mut value = || -> Result<String, String> {
+                if rest.is_empty() {
+                    args.next().cloned().ok_or_else(|| format!("grep: option requires an argument -- '{flag}'"))
+                } else {
+                    Ok(rest.to_string())
+                }
+            };
+            match flag {
+                'E' => o.extended = true,
+                'F' => o.fixed = true,
+                'G' => o.extended = false,
+                'i' | 'y' => o.fold = true,
+                'w' => o.word = true,
+                'x' => o.line = true,
+                'v' => o.invert = true,
+                'c' => o.count = true,
+                'l' => o.files_with = true,
+                'L' => o.files_without = true,
+                'n' => o.number = true,
+                'o' => o.only = true,
+                'q' => o.quiet = true,
+                's' => o.no_messages = true,
+                'H' => o.names = Some(true),
+                'h' => o.names = Some(false),
+                'r' | 'R' => o.recursive = true,
+                'e' | 'm' | 'A' | 'B' | 'C' => {
+                    let v = value()?;
+                    match flag {
+                        'e' => o.patterns.push(v),
+                        'm' => o.max_count = Some(number("m", &v, "")?),
+                        'A' => after = Some(number("A", &v, "context")?),
+                        'B' => before = Some(number("B", &v, "context")?),
+                        _ => context = Some(number("C", &v, "context")?),
+                    }
+                    break;
+                }
+                other => return Err(format!("grep: invalid option -- '{other}'").into()),
+            }
+        }
     }
-    let Some(pattern) = pattern else {
-        let line = if cmd.busybox() { "BusyBox v1.37.0 (2024-09-26 21:31:42 UTC) multi-call binary.\n\nUsage: grep [-HhnlLoqvsrRiwFE] [-m N] [-A|B|C N] { PATTERN | -e PATTERN... | -f FILE... } [FILE]...".to_string() } else { "Usage: grep [OPTION]... PATTERNS [FILE]...\nTry 'grep --help' for more information.".to_string() };
-        cmd.complain(line);
-        return 2;
+    o.after = after.or(context).unwrap_or(0);
+    o.before = before.or(context).unwrap_or(0);
+    if o.patterns.is_empty() {
+        if operands.is_empty() {
+            return Err(String::new().into());
+        }
+        o.patterns.push(operands.remove(0));
+    }
+    Ok((o, operands))
+}
+
+/// The files `grep -r` reads below `path`, in name order (a file named is itself).
+fn grep_walk(files: &dyn Files, cwd: &str, path: &str, out: &mut Vec<String>) {
+    match cfs::list_dir(files, cwd, path) {
+        Ok(entries) => {
+            for (name, inode) in entries {
+                let below = if path.ends_with('/') { format!("{path}{name}") } else { format!("{path}/{name}") };
+                match inode.kind {
+                    Kind::Dir => grep_walk(files, cwd, &below, out),
+                    Kind::File(_) => out.push(below),
+                    _ => {}
+                }
+            }
+        }
+        Err(_) => out.push(path.to_string()),
+    }
+}
+
+fn grep(cmd: &mut Cmd) -> i32 {
+    let usage = if cmd.busybox() { "BusyBox v1.37.0 (2024-09-26 21:31:42 UTC) multi-call binary.\n\nUsage: grep [-HhnlLoqvsrRiwFE] [-m N] [-A|B|C N] { PATTERN | -e PATTERN... | -f FILE... } [FILE]..." } else { "Usage: grep [OPTION]... PATTERNS [FILE]...\nTry 'grep --help' for more information." };
+    let (o, mut operands) = match grep_options(cmd) {
+        Ok(parsed) => parsed,
+        Err(GrepRefusal::Alone(message)) => {
+            cmd.complain(message);
+            return 2;
+        }
+        Err(GrepRefusal::WithUsage(message)) => {
+            if !message.is_empty() {
+                cmd.complain(message);
+            }
+            cmd.complain(usage.to_string());
+            return 2;
+        }
     };
-    let extended = flags.contains('E') || cmd.name == "egrep";
-    let fixed = flags.contains('F') || cmd.name == "fgrep";
+    let extended = o.extended || cmd.name == "egrep";
+    let fixed = o.fixed || cmd.name == "fgrep";
+    // Several patterns (`-e a -e b`) are alternatives.
+    let pattern = if o.patterns.len() == 1 || fixed { o.patterns[0].clone() } else if extended { o.patterns.join("|") } else { o.patterns.join("\\|") };
     if !fixed && regex_too_nested(&pattern, extended) {
         // regcomp's REG_ESPACE, as busybox reports a pattern it cannot compile.
         cmd.complain(format!("grep: bad regex '{pattern}': Out of memory"));
         return 2;
     }
-    let re = Pattern::new(&pattern, extended, fixed, flags.contains('i'), flags.contains('w'));
-    let invert = flags.contains('v');
+    let re = Pattern::new(&pattern, extended, fixed, o.fold, o.word);
+    let matches = |line: &str| -> bool {
+        if o.line {
+            let text: Vec<char> = line.chars().collect();
+            let mut from = 0;
+            while let Some((s, e)) = re.find(&text, from) {
+                if s == 0 && e == text.len() {
+                    return true;
+                }
+                if s > 0 {
+                    break;
+                }
+                from = s + 1;
+            }
+            false
+        } else {
+            re.is_match(line)
+        }
+    };
+    // `-r` without a file searches the directory, naming files from it.
+    let searches_cwd = o.recursive && operands.is_empty();
+    if searches_cwd {
+        operands.push(".".to_string());
+    }
     let mut status = 1;
     let mut sources: Vec<(Option<String>, String)> = Vec::new();
-    if files.is_empty() {
+    if operands.is_empty() {
         sources.push((None, cmd.stdin.to_string()));
     } else {
-        for f in &files {
-            match cfs::read_file(cmd.files, cmd.cwd, f) {
-                Ok(t) => sources.push((Some(f.clone()), t)),
+        let mut names = Vec::new();
+        for f in &operands {
+            if o.recursive {
+                grep_walk(cmd.files, cmd.cwd, f, &mut names);
+                if searches_cwd {
+                    for name in &mut names {
+                        if let Some(rest) = name.strip_prefix("./") {
+                            *name = rest.to_string();
+                        }
+                    }
+                }
+            } else {
+                names.push(f.clone());
+            }
+        }
+        for f in names {
+            match cfs::read_file(cmd.files, cmd.cwd, &f) {
+                Ok(t) => sources.push((Some(f), t)),
                 Err(e) => {
-                    if !flags.contains('s') {
+                    if !o.no_messages {
                         cmd.complain(format!("grep: {f}: {}", e.message()));
                     }
                     status = 2;
@@ -1246,38 +1482,75 @@ fn grep(cmd: &mut Cmd) -> i32 {
             }
         }
     }
-    let many = sources.len() > 1;
+    let show_names = o.names.unwrap_or(operands.len() > 1 || o.recursive);
     let mut any = false;
     for (name, text) in &sources {
+        let shown = name.as_deref().unwrap_or("(standard input)");
+        let lines: Vec<&str> = text.lines().collect();
         let mut count = 0;
-        for (n, line) in text.lines().enumerate() {
-            if re.is_match(line) == invert {
-                continue;
+        // The last line printed, for context and the `--` between groups.
+        let mut printed_to: Option<usize> = None;
+        let mut after_left = 0;
+        let mut n = 0;
+        while n < lines.len() {
+            let line = lines[n];
+            let selected = matches(line) != o.invert;
+            let done = o.max_count.is_some_and(|m| count >= m);
+            if selected && !done {
+                count += 1;
+                any = true;
+                if o.quiet {
+                    return 0;
+                }
+                if !(o.count || o.files_with || o.files_without) {
+                    // Leading context, with `--` after a gap.
+                    let first = n.saturating_sub(o.before).max(printed_to.map_or(0, |p| p + 1));
+                    if (o.before > 0 || o.after > 0) && printed_to.is_some_and(|p| first > p + 1) {
+                        cmd.say("--");
+                    }
+                    for (k, context_line) in lines.iter().enumerate().take(n).skip(first) {
+                        let prefix = grep_prefix(show_names.then_some(shown), o.number.then_some(k + 1), '-');
+                        cmd.say(&format!("{prefix}{context_line}"));
+                    }
+                    let prefix = grep_prefix(show_names.then_some(shown), o.number.then_some(n + 1), ':');
+                    if o.only {
+                        if !o.invert {
+                            let text: Vec<char> = line.chars().collect();
+                            let mut from = 0;
+                            while let Some((s, e)) = re.find(&text, from) {
+                                if e > s {
+                                    cmd.say(&format!("{prefix}{}", text[s..e].iter().collect::<String>()));
+                                }
+                                from = if e > s { e } else { s + 1 };
+                                if from > text.len() {
+                                    break;
+                                }
+                            }
+                        }
+                    } else {
+                        cmd.say(&format!("{prefix}{line}"));
+                    }
+                    printed_to = Some(n);
+                    after_left = o.after;
+                }
+            } else if after_left > 0 && !(o.count || o.files_with || o.files_without) {
+                after_left -= 1;
+                let prefix = grep_prefix(show_names.then_some(shown), o.number.then_some(n + 1), '-');
+                cmd.say(&format!("{prefix}{line}"));
+                printed_to = Some(n);
+            } else if done {
+                // `-m`: reading stops once its trailing context is out.
+                break;
             }
-            count += 1;
-            any = true;
-            if flags.contains('q') {
-                return 0;
-            }
-            if flags.contains('c') || flags.contains('l') {
-                continue;
-            }
-            let mut out = String::new();
-            if many {
-                out.push_str(&format!("{}:", name.as_deref().unwrap_or("(standard input)")));
-            }
-            if flags.contains('n') {
-                out.push_str(&format!("{}:", n + 1));
-            }
-            out.push_str(line);
-            cmd.say(&out);
+            n += 1;
         }
-        if flags.contains('c') {
-            let line = if many { format!("{}:{count}", name.as_deref().unwrap_or("(standard input)")) } else { count.to_string() };
+        if o.count {
+            let line = if show_names { format!("{shown}:{count}") } else { count.to_string() };
             cmd.say(&line);
-        } else if flags.contains('l') && count > 0 {
-            let n = name.clone().unwrap_or_else(|| "(standard input)".into());
-            cmd.say(&n);
+        } else if o.files_with && count > 0 {
+            cmd.say(shown);
+        } else if o.files_without && count == 0 {
+            cmd.say(shown);
         }
     }
     if any {
@@ -1285,6 +1558,21 @@ fn grep(cmd: &mut Cmd) -> i32 {
     } else {
         status
     }
+}
+
+/// What grep prints before a line: the file's name and the line's number,
+/// each followed by `:` for a selected line and `-` for context.
+fn grep_prefix(name: Option<&str>, number: Option<usize>, mark: char) -> String {
+    let mut out = String::new();
+    if let Some(name) = name {
+        out.push_str(name);
+        out.push(mark);
+    }
+    if let Some(n) = number {
+        out.push_str(&n.to_string());
+        out.push(mark);
+    }
+    out
 }
 
 /// `test` / `[`: the POSIX expressions, with `!`, `-a` and `-o`.
