@@ -69,6 +69,10 @@ pub fn exchange(world: &mut World, landing: &Landing, payload: Payload, now: Vir
     // A hostNetwork pod shares its node's UTS namespace: its hostname is the node's.
     let host_network = world.machine(&landing.node).and_then(|m| m.runtime.sandbox(&landing.uid)).is_some_and(|s| s.host_network);
     let hostname = if host_network { landing.node.clone() } else { landing.pod.clone() };
+    let docroot = match &payload {
+        Payload::Http(request) => nginx_docroot(world, landing, request.path()),
+        _ => None,
+    };
     let Some(container) = find_container(world, landing) else { return (Reply::Closed, now) };
     let mut app = std::mem::replace(&mut container.app, AppState::Busy);
     let started_at = container.started_at.unwrap_or(now);
@@ -91,6 +95,7 @@ pub fn exchange(world: &mut World, landing: &Landing, payload: Payload, now: Vir
             logs: Vec::new(),
             cpu_us: 0,
             upstream: &mut upstream,
+            docroot,
         };
         let reply = app.serve(&incoming, &mut cx);
         (reply, cx.logs, cx.cpu_us)
@@ -113,10 +118,19 @@ pub fn exchange(world: &mut World, landing: &Landing, payload: Payload, now: Vir
     (reply, done)
 }
 
+/// For an nginx container: what its files hold at `path` under its root.
+fn nginx_docroot(world: &World, landing: &Landing, path: &str) -> Option<super::apps::web::Found> {
+    let machine = world.machine(&landing.node)?;
+    let container = machine.runtime.sandbox(&landing.uid)?.containers.iter().find(|c| c.id == landing.container_id)?;
+    matches!(container.app, AppState::Nginx(_)).then(|| super::apps::web::nginx_find(&container.view(&machine.disk), path))
+}
+
 /// Answers a kubelet HTTP probe through the container's application.
 /// Returns the status code, or `None` when the application does not speak
 /// HTTP (the caller keeps its own rule).
-pub fn http_probe(container: &mut RuntimeContainer, port: i32, path: &str, host: &str, pod: &str, now: VirtualTime) -> Option<u16> {
+/// `docroot` is what an nginx container's files hold at `path`.
+#[allow(clippy::too_many_arguments)]
+pub fn http_probe(container: &mut RuntimeContainer, port: i32, path: &str, host: &str, pod: &str, now: VirtualTime, docroot: Option<super::apps::web::Found>) -> Option<u16> {
     if matches!(container.app, AppState::None | AppState::Generic | AppState::Busy) {
         return None;
     }
@@ -124,7 +138,7 @@ pub fn http_probe(container: &mut RuntimeContainer, port: i32, path: &str, host:
     let request = super::http::HttpRequest::get(&format!("{host}:{port}"), path, "kube-probe/1.33");
     let incoming = Incoming { payload: Payload::Http(request), client_ip: host.to_string(), client_port: 0, port, probe: true };
     let mut none = super::apps::NoUpstream;
-    let mut cx = ServeCx { now, pod, namespace: "", pod_ip: host, started_at: container.started_at.unwrap_or(now), logs: Vec::new(), cpu_us: 0, upstream: &mut none };
+    let mut cx = ServeCx { now, pod, namespace: "", pod_ip: host, started_at: container.started_at.unwrap_or(now), logs: Vec::new(), cpu_us: 0, upstream: &mut none, docroot };
     let reply = app.serve(&incoming, &mut cx);
     let (logs, cpu) = (cx.logs, cx.cpu_us);
     container.app = app;

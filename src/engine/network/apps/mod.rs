@@ -129,6 +129,9 @@ pub struct ServeCx<'a> {
     /// CPU the request costs, in microseconds of one core.
     pub cpu_us: u64,
     pub upstream: &'a mut dyn Upstream,
+    /// For nginx: what the container's files hold at the request's path,
+    /// looked up before serving ([`web::nginx_find`]).
+    pub docroot: Option<web::Found>,
 }
 
 impl ServeCx<'_> {

@@ -13,11 +13,12 @@ pub use crate::engine::node::rootfs::NGINX_INDEX as NGINX_WELCOME;
 use crate::engine::node::rootfs::NGINX_50X;
 
 /// When the image's html files were written (Unix seconds): `Last-Modified` and the ETag.
-const NGINX_HTML_MTIME: i64 = 1_744_804_871;
+use crate::engine::node::rootfs::NGINX_HTML_MTIME;
 
 /// nginx's built-in error page for a status (CRLF line ends, as nginx sends them).
 pub fn nginx_error_page(status: u16, server: &str) -> String {
     let title = match status {
+        301 => "301 Moved Permanently",
         400 => "400 Bad Request",
         403 => "403 Forbidden",
         404 => "404 Not Found",
@@ -56,7 +57,108 @@ pub fn nginx_access_line(client: &str, req: Option<&HttpRequest>, status: u16, b
 #[derive(Clone, Debug, Default)]
 pub struct Nginx;
 
+/// The stock server's root (`/etc/nginx/conf.d/default.conf`).
+const NGINX_ROOT: &str = "/usr/share/nginx/html";
+
+/// What nginx's stock server (`root /usr/share/nginx/html; index
+/// index.html index.htm;`, autoindex off) finds for a request path in the
+/// container's files, as its index and static modules look.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Found {
+    File { body: String, mtime: i64, content_type: &'static str },
+    /// A directory asked for without its slash: redirected to it with one.
+    Directory,
+    /// `..` above the root.
+    BadPath,
+    /// A 403 or 404, with the line nginx's error log gets (after `*1 `).
+    Refused { status: u16, error: String },
+}
+
+/// Who nginx's workers run as (the image's `nginx` account).
+const NGINX_WORKER: u32 = 101;
+
+/// Looks `path` up under nginx's root in `files`.
+pub fn nginx_find(files: &dyn crate::engine::node::container_fs::Files, path: &str) -> Found {
+    use crate::engine::node::container_fs as cfs;
+    use crate::engine::node::filesystem::{Errno, Kind};
+    // nginx's own normalisation: `//` and `.` dropped, `..` climbs.
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if parts.pop().is_none() {
+                    return Found::BadPath;
+                }
+            }
+            p => parts.push(p),
+        }
+    }
+    let trailing = path.ends_with('/') || path.ends_with("/.") || path.ends_with("/..");
+    let joined = parts.iter().map(|p| format!("/{p}")).collect::<String>();
+    let full = format!("{NGINX_ROOT}{joined}");
+    let readable = |mode: u32, uid: u32, gid: u32| mode & 0o004 != 0 || (uid == NGINX_WORKER && mode & 0o400 != 0) || (gid == NGINX_WORKER && mode & 0o040 != 0);
+    let open = |at: &str| -> Result<Found, Found> {
+        match cfs::stat(files, "/", at) {
+            Ok((_, inode)) => match &inode.kind {
+                Kind::Dir => Ok(Found::Directory),
+                Kind::File(content) if readable(inode.mode, inode.uid, inode.gid) => {
+                    Ok(Found::File { body: content.to_string(), mtime: inode.mtime(), content_type: content_type(at) })
+                }
+                _ => Err(Found::Refused { status: 403, error: format!("open() \"{at}\" failed (13: Permission denied)") }),
+            },
+            Err(Errno::Access) => Err(Found::Refused { status: 403, error: format!("open() \"{at}\" failed (13: Permission denied)") }),
+            Err(_) => Err(Found::Refused { status: 404, error: format!("open() \"{at}\" failed (2: No such file or directory)") }),
+        }
+    };
+    if !trailing {
+        return open(&full).unwrap_or_else(|refused| refused);
+    }
+    // The index module: the first index file that exists, else the directory.
+    let dir = if full.ends_with('/') { full.clone() } else { format!("{full}/") };
+    for index in ["index.html", "index.htm"] {
+        match open(&format!("{dir}{index}")) {
+            Ok(Found::Directory) => continue,
+            Ok(found) => return found,
+            Err(Found::Refused { status: 404, .. }) => continue,
+            Err(refused) => return refused,
+        }
+    }
+    match cfs::stat(files, "/", &dir) {
+        Ok((_, inode)) if inode.is_dir() => Found::Refused { status: 403, error: format!("directory index of \"{dir}\" is forbidden") },
+        _ => Found::Refused { status: 404, error: format!("\"{dir}index.html\" is not found (2: No such file or directory)") },
+    }
+}
+
+/// nginx's `mime.types` for a file's extension (`default_type
+/// application/octet-stream` otherwise).
+fn content_type(path: &str) -> &'static str {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let extension = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    match extension.as_str() {
+        "html" | "htm" | "shtml" => "text/html",
+        "css" => "text/css",
+        "xml" => "text/xml",
+        "gif" => "image/gif",
+        "jpeg" | "jpg" => "image/jpeg",
+        "js" => "application/javascript",
+        "txt" => "text/plain",
+        "png" => "image/png",
+        "svg" | "svgz" => "image/svg+xml",
+        "ico" => "image/x-icon",
+        "json" => "application/json",
+        "pdf" => "application/pdf",
+        "webp" => "image/webp",
+        "woff" => "font/woff",
+        "woff2" => "font/woff2",
+        "zip" => "application/zip",
+        _ => "application/octet-stream",
+    }
+}
+
 impl Nginx {
+    /// Serves `req` from `found`, what the container's files hold at its
+    /// path ([`nginx_find`]); without it, from the image's own pages.
     pub fn serve(&mut self, req: &Incoming, cx: &mut ServeCx) -> Reply {
         cx.cpu_us += 100;
         let Some(http) = http_of(&req.payload) else {
@@ -65,36 +167,51 @@ impl Nginx {
             return http_reply(&req.payload, resp);
         };
         let head = http.method == "HEAD";
-        let page = match http.path() {
-            "/" | "/index.html" => Some(NGINX_WELCOME),
-            "/50x.html" => Some(NGINX_50X),
-            _ => None,
-        };
-        let resp = match (page, http.method.as_str()) {
-            (Some(body), "GET" | "HEAD") => {
-                let etag = format!("\"{:x}-{:x}\"", NGINX_HTML_MTIME, body.len());
+        let found = cx.docroot.take().unwrap_or_else(|| match http.path() {
+            "/" | "/index.html" => Found::File { body: NGINX_WELCOME.to_string(), mtime: NGINX_HTML_MTIME, content_type: "text/html" },
+            "/50x.html" => Found::File { body: NGINX_50X.to_string(), mtime: NGINX_HTML_MTIME, content_type: "text/html" },
+            path => Found::Refused { status: 404, error: format!("open() \"{NGINX_ROOT}{path}\" failed (2: No such file or directory)") },
+        });
+        let mut error_line = None;
+        let date = http_date(cx.now);
+        let resp = match found {
+            _ if !matches!(http.method.as_str(), "GET" | "HEAD" | "POST") => nginx_error(405, NGINX_VERSION, date, head),
+            Found::BadPath => nginx_error(400, NGINX_VERSION, date, head),
+            Found::Refused { status, error } => {
+                error_line = Some(error);
+                nginx_error(status, NGINX_VERSION, date, head)
+            }
+            Found::Directory => {
+                // `absolute_redirect`: the Host header's name, the listening port (80) left out.
+                let host = http.header("host").unwrap_or("localhost");
+                let name = host.rsplit_once(':').filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit())).map_or(host, |(name, _)| name);
+                let query = http.target.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
+                let mut resp = nginx_error(301, NGINX_VERSION, date, head);
+                resp.headers.insert(4, ("Location".to_string(), format!("http://{name}{}/{query}", http.path())));
+                resp
+            }
+            Found::File { .. } if http.method == "POST" => nginx_error(405, NGINX_VERSION, date, head),
+            Found::File { body, mtime, content_type } => {
+                let etag = format!("\"{:x}-{:x}\"", mtime, body.len());
                 let headers = vec![
                     ("Server".to_string(), NGINX_VERSION.to_string()),
-                    ("Date".to_string(), http_date(cx.now)),
-                    ("Content-Type".to_string(), "text/html".to_string()),
+                    ("Date".to_string(), date),
+                    ("Content-Type".to_string(), content_type.to_string()),
                     ("Content-Length".to_string(), body.len().to_string()),
-                    ("Last-Modified".to_string(), http_date_unix(NGINX_HTML_MTIME)),
+                    ("Last-Modified".to_string(), http_date_unix(mtime)),
                     ("Connection".to_string(), "keep-alive".to_string()),
                     ("ETag".to_string(), etag),
                     ("Accept-Ranges".to_string(), "bytes".to_string()),
                 ];
-                HttpResponse::new(200, headers, if head { String::new() } else { body.to_string() })
+                HttpResponse::new(200, headers, if head { String::new() } else { body })
             }
-            (Some(_), _) => nginx_error(405, NGINX_VERSION, http_date(cx.now), false),
-            (None, _) => nginx_error(404, NGINX_VERSION, http_date(cx.now), head),
         };
         let bytes = if head { 0 } else { resp.body.len() };
         cx.log(nginx_access_line(&req.client_ip, Some(&http), resp.status, bytes, cx));
-        if resp.status == 404 {
+        if let Some(error) = error_line {
             cx.log(format!(
-                "{} [error] 29#29: *1 open() \"/usr/share/nginx/html{}\" failed (2: No such file or directory), client: {}, server: localhost, request: \"{}\", host: \"{}\"",
+                "{} [error] 29#29: *1 {error}, client: {}, server: localhost, request: \"{}\", host: \"{}\"",
                 crate::engine::network::http::wall(cx.now).strftime("%Y/%m/%d %H:%M:%S"),
-                http.path(),
                 req.client_ip,
                 http.request_line(),
                 http.header("host").unwrap_or("")
