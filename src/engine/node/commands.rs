@@ -112,7 +112,7 @@ impl Cmd<'_> {
 pub fn provides(name: &str) -> bool {
     matches!(
         name,
-        "cat" | "ls" | "echo" | "env" | "printenv" | "hostname" | "id" | "whoami" | "ps" | "touch" | "rm" | "mkdir" | "rmdir" | "date"
+        "cat" | "ls" | "echo" | "env" | "printenv" | "hostname" | "id" | "whoami" | "ps" | "touch" | "chmod" | "rm" | "mkdir" | "rmdir" | "date"
             | "df" | "mount" | "pwd" | "uname" | "wc" | "head" | "tail" | "grep" | "egrep" | "fgrep" | "test" | "[" | "true" | "false"
             | "printf" | "seq" | "sort" | "uniq" | "tee" | "cp" | "mv" | "basename" | "dirname" | "which" | "cut" | "tr" | "kill"
             | "base64" | "sed" | "awk" | "mawk" | "jq"
@@ -131,6 +131,7 @@ pub fn run(cmd: &mut Cmd) -> i32 {
         "whoami" => whoami(cmd),
         "ps" => ps(cmd),
         "touch" => touch(cmd),
+        "chmod" => chmod(cmd),
         "rm" => rm(cmd),
         "mkdir" => mkdir(cmd),
         "rmdir" => rmdir(cmd),
@@ -512,6 +513,130 @@ fn touch(cmd: &mut Cmd) -> i32 {
             status = 1;
             let line = if cmd.busybox() { format!("touch: {f}: {}", e.message()) } else { format!("touch: cannot touch '{f}': {}", e.message()) };
             cmd.complain(line);
+        }
+    }
+    status
+}
+
+/// A mode as `chmod` reads it: octal, or symbolic clauses
+/// (`u+x,go-w`, `a=r`, `+X`), applied to an entry's permission bits.
+fn chmod_mode(mode: &str, old: u32, is_dir: bool) -> Option<u32> {
+    if !mode.is_empty() && mode.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+        return (mode.len() <= 4).then(|| u32::from_str_radix(mode, 8).ok()).flatten();
+    }
+    // The process' umask (022) limits a clause that names no one.
+    const UMASK: u32 = 0o022;
+    let mut bits = old;
+    for clause in mode.split(',') {
+        let who_end = clause.find(['+', '-', '=']).unwrap_or(clause.len());
+        let (who, mut actions) = clause.split_at(who_end);
+        if actions.is_empty() || !who.chars().all(|c| "ugoa".contains(c)) {
+            return None;
+        }
+        let mut mask = 0;
+        for c in who.chars() {
+            mask |= match c {
+                'u' => 0o4700,
+                'g' => 0o2070,
+                'o' => 0o1007,
+                _ => 0o7777,
+            };
+        }
+        let everyone = who.is_empty();
+        if everyone {
+            mask = 0o7777;
+        }
+        while let Some(op) = actions.chars().next() {
+            let perms_end = actions[1..].find(['+', '-', '=']).map_or(actions.len(), |i| i + 1);
+            let perms = &actions[1..perms_end];
+            actions = &actions[perms_end..];
+            let mut chosen = 0;
+            for c in perms.chars() {
+                chosen |= match c {
+                    'r' => 0o444,
+                    'w' => 0o222,
+                    'x' => 0o111,
+                    'X' if is_dir || bits & 0o111 != 0 => 0o111,
+                    'X' => 0,
+                    's' => 0o6000,
+                    't' => 0o1000,
+                    // Another class' bits: `g=u`.
+                    'u' => ((bits >> 6) & 7) * 0o111,
+                    'g' => ((bits >> 3) & 7) * 0o111,
+                    'o' => (bits & 7) * 0o111,
+                    _ => return None,
+                };
+            }
+            let limit = if everyone { mask & !UMASK } else { mask };
+            match op {
+                '+' => bits |= chosen & limit,
+                '-' => bits &= !(chosen & limit),
+                _ => bits = (bits & !mask) | (chosen & limit),
+            }
+        }
+    }
+    Some(bits)
+}
+
+fn chmod(cmd: &mut Cmd) -> i32 {
+    let mut recursive = false;
+    let mut operands: Vec<String> = Vec::new();
+    let mut options_done = false;
+    for a in cmd.args {
+        // `-R`, `-f`, `-v`, `-c`; `-x` or `-w` is a mode.
+        if !options_done && a.len() > 1 && a.starts_with('-') && a[1..].chars().all(|c| "Rfvc".contains(c)) {
+            recursive |= a.contains('R');
+        } else if a == "--" && !options_done {
+            options_done = true;
+        } else {
+            operands.push(a.clone());
+        }
+    }
+    let Some((mode, files)) = operands.split_first() else { return missing_operand(cmd) };
+    if files.is_empty() {
+        let line = if cmd.busybox() { format!("BusyBox v1.37.0 (2024-09-26 21:31:42 UTC) multi-call binary.\n\nUsage: chmod [-Rcvf] MODE[,MODE]... FILE...") } else { format!("chmod: missing operand after '{mode}'\nTry 'chmod --help' for more information.") };
+        cmd.complain(line);
+        return 1;
+    }
+    if chmod_mode(mode, 0, false).is_none() {
+        let line = if cmd.busybox() { format!("chmod: invalid mode '{mode}'") } else { format!("chmod: invalid mode: '{mode}'\nTry 'chmod --help' for more information.") };
+        cmd.complain(line);
+        return 1;
+    }
+    let mut status = 0;
+    let mut pending: Vec<String> = files.to_vec();
+    pending.reverse();
+    while let Some(f) = pending.pop() {
+        let (at, mut inode) = match cfs::stat(cmd.files, cmd.cwd, &f) {
+            Ok(found) => found,
+            Err(e) => {
+                status = 1;
+                let line = if cmd.busybox() { format!("chmod: {f}: {}", e.message()) } else { format!("chmod: cannot access '{f}': {}", e.message()) };
+                cmd.complain(line);
+                continue;
+            }
+        };
+        let user = cmd.files.user();
+        if user.uid != 0 && user.uid != inode.uid {
+            status = 1;
+            let line = if cmd.busybox() { format!("chmod: {f}: Operation not permitted") } else { format!("chmod: changing permissions of '{f}': Operation not permitted") };
+            cmd.complain(line);
+            continue;
+        }
+        let is_dir = inode.is_dir();
+        inode.mode = chmod_mode(mode, inode.mode, is_dir).unwrap_or(inode.mode);
+        if let Err(e) = cmd.files.put(&at, inode) {
+            status = 1;
+            let line = if cmd.busybox() { format!("chmod: {f}: {}", e.message()) } else { format!("chmod: changing permissions of '{f}': {}", e.message()) };
+            cmd.complain(line);
+            continue;
+        }
+        if recursive && is_dir {
+            if let Ok(entries) = cfs::list_dir(cmd.files, cmd.cwd, &f) {
+                let within = |name: &str| if f.ends_with('/') { format!("{f}{name}") } else { format!("{f}/{name}") };
+                // Links met below are not followed (`-R`'s default, `-P`).
+                pending.extend(entries.iter().rev().filter(|(_, i)| !matches!(i.kind, Kind::Symlink(_))).map(|(name, _)| within(name)));
+            }
         }
     }
     status
