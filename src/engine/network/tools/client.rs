@@ -40,6 +40,11 @@ impl Url {
             Some(i) => (&rest[..i], format!("/{}", &rest[i..])),
             None => (rest, "/".to_string()),
         };
+        // curl and wget send the path with its dot segments removed.
+        let target = match target.split_once('?') {
+            Some((path, query)) => format!("{}?{query}", remove_dot_segments(path)),
+            None => remove_dot_segments(&target),
+        };
         let authority = authority.rsplit('@').next().unwrap_or(authority);
         if authority.is_empty() {
             return Err("no host".into());
@@ -62,6 +67,33 @@ impl Url {
             self.host.clone()
         }
     }
+}
+
+/// RFC 3986's `remove_dot_segments` (5.2.4), for a path starting with `/`.
+fn remove_dot_segments(path: &str) -> String {
+    let mut input = path;
+    let mut output = String::with_capacity(path.len());
+    while !input.is_empty() {
+        if let Some(rest) = input.strip_prefix("../").or_else(|| input.strip_prefix("./")) {
+            input = rest;
+        } else if input.starts_with("/./") {
+            input = &input[2..];
+        } else if input == "/." {
+            input = "/";
+        } else if input.starts_with("/../") || input == "/.." {
+            input = if input == "/.." { "/" } else { &input[3..] };
+            let cut = output.rfind('/').unwrap_or(0);
+            output.truncate(cut);
+        } else if input == "." || input == ".." {
+            input = "";
+        } else {
+            let start = usize::from(input.starts_with('/'));
+            let end = input[start..].find('/').map_or(input.len(), |i| i + start);
+            output.push_str(&input[..end]);
+            input = &input[end..];
+        }
+    }
+    output
 }
 
 /// Why a request got no HTTP response.
@@ -130,6 +162,16 @@ pub fn fetch(world: &mut World, origin: &Origin, url: &Url, request: HttpRequest
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dot_segments_are_removed_as_rfc_3986_says() {
+        assert_eq!(remove_dot_segments("/a/b/c/./../../g"), "/a/g");
+        assert_eq!(remove_dot_segments("/../../etc/passwd"), "/etc/passwd");
+        assert_eq!(remove_dot_segments("/docs/."), "/docs/");
+        assert_eq!(remove_dot_segments("/docs/.."), "/");
+        assert_eq!(remove_dot_segments("/a//b/"), "/a//b/");
+        assert_eq!(Url::parse("http://web/x/../y?q=/../z").map(|u| u.target), Ok("/y?q=/../z".to_string()));
+    }
 
     #[test]
     fn parses_urls_as_curl_does() {
