@@ -118,7 +118,7 @@ fn minikube(cluster: &mut Cluster, args: &[String]) -> HostOutput {
         };
     }
     if args.first().map(String::as_str) != Some("service") {
-        return HostOutput { text: "minikube: only `minikube ip`, `minikube service NAME [--url] [-n NAMESPACE]` and `minikube addons enable metrics-server` are simulated\n".into(), code: 1 };
+        return HostOutput { text: "minikube: only `minikube ip`, `minikube service NAME [--url] [-n NAMESPACE]` and `minikube addons enable|disable metrics-server` are simulated\n".into(), code: 1 };
     }
     let mut namespace = "default".to_string();
     let mut url_only = false;
