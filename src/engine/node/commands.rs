@@ -550,6 +550,11 @@ fn chmod_mode(mode: &str, old: u32, is_dir: bool) -> Option<u32> {
             let perms_end = actions[1..].find(['+', '-', '=']).map_or(actions.len(), |i| i + 1);
             let perms = &actions[1..perms_end];
             actions = &actions[perms_end..];
+            // Permission letters, or one class to copy from (`g=u`), not both.
+            let copies = perms.contains(['u', 'g', 'o']);
+            if copies && perms.len() != 1 {
+                return None;
+            }
             let mut chosen = 0;
             for c in perms.chars() {
                 chosen |= match c {
@@ -1396,13 +1401,15 @@ fn grep_options(cmd: &Cmd) -> Result<(GrepOptions, Vec<String>), GrepRefusal> {
     let mut operands = Vec::new();
     let mut context: Option<usize> = None;
     let (mut after, mut before) = (None, None);
-    let number = |flag: &str, value: &str, what: &str| -> Result<usize, GrepRefusal> {
-        value.parse::<usize>().map_err(|_| {
-            GrepRefusal::Alone(match flag {
-                "m" => "grep: invalid max count".to_string(),
-                _ => format!("grep: {value}: invalid {what} length argument"),
-            })
-        })
+    let context_length = |value: &str| -> Result<usize, GrepRefusal> {
+        value.parse::<usize>().map_err(|_| GrepRefusal::Alone(format!("grep: {value}: invalid context length argument")))
+    };
+    // A negative count is no limit.
+    let max_count = |value: &str| -> Result<Option<usize>, GrepRefusal> {
+        match value.parse::<i64>() {
+            Ok(n) => Ok(usize::try_from(n).ok()),
+            Err(_) => Err(GrepRefusal::Alone("grep: invalid max count".to_string())),
+        }
     };
     let mut args = cmd.args.iter();
     while let Some(a) = args.next() {
@@ -1438,10 +1445,10 @@ fn grep_options(cmd: &Cmd) -> Result<(GrepOptions, Vec<String>), GrepRefusal> {
                 // Colour only decorates a terminal's output.
                 "color" | "colour" => {}
                 "regexp" => o.patterns.push(value_or_next()?),
-                "max-count" => o.max_count = Some(number("m", &value_or_next()?, "")?),
-                "after-context" => after = Some(number("A", &value_or_next()?, "context")?),
-                "before-context" => before = Some(number("B", &value_or_next()?, "context")?),
-                "context" => context = Some(number("C", &value_or_next()?, "context")?),
+                "max-count" => o.max_count = max_count(&value_or_next()?)?,
+                "after-context" => after = Some(context_length(&value_or_next()?)?),
+                "before-context" => before = Some(context_length(&value_or_next()?)?),
+                "context" => context = Some(context_length(&value_or_next()?)?),
                 _ => return Err(format!("grep: unrecognized option '{a}'").into()),
             }
             continue;
@@ -1452,7 +1459,7 @@ fn grep_options(cmd: &Cmd) -> Result<(GrepOptions, Vec<String>), GrepRefusal> {
         };
         // `-5`: that much context on both sides.
         if cluster.bytes().all(|b| b.is_ascii_digit()) {
-            context = Some(number("C", cluster, "context")?);
+            context = Some(context_length(cluster)?);
             continue;
         }
         let mut chars = cluster.char_indices();
@@ -1487,10 +1494,10 @@ fn grep_options(cmd: &Cmd) -> Result<(GrepOptions, Vec<String>), GrepRefusal> {
                     let v = value()?;
                     match flag {
                         'e' => o.patterns.push(v),
-                        'm' => o.max_count = Some(number("m", &v, "")?),
-                        'A' => after = Some(number("A", &v, "context")?),
-                        'B' => before = Some(number("B", &v, "context")?),
-                        _ => context = Some(number("C", &v, "context")?),
+                        'm' => o.max_count = max_count(&v)?,
+                        'A' => after = Some(context_length(&v)?),
+                        'B' => before = Some(context_length(&v)?),
+                        _ => context = Some(context_length(&v)?),
                     }
                     break;
                 }
