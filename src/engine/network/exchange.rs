@@ -7,9 +7,10 @@ use super::resolver::{resolve, resolv_conf, ResolveError};
 use super::rules::Proto;
 use super::{ConnectError, Landing, Origin};
 use crate::engine::node::images::ImageName;
+use crate::engine::node::filesystem::Fs;
 use crate::engine::node::runtime::{RuntimeContainer, Runtime};
 use crate::engine::sim::clock::VirtualTime;
-use crate::engine::world::World;
+use crate::engine::world::{Machine, World};
 
 /// How deep calls may nest (ingress → app → database → …).
 const MAX_DEPTH: u32 = 6;
@@ -53,14 +54,17 @@ pub fn attach_app(runtime: &mut Runtime, uid: &str, spec: &k8s_openapi::api::cor
     }
 }
 
-fn find_container<'a>(world: &'a mut World, landing: &Landing) -> Option<&'a mut RuntimeContainer> {
-    world
-        .machine_mut(&landing.node)?
-        .runtime
-        .sandbox_mut(&landing.uid)?
-        .containers
-        .iter_mut()
-        .find(|c| c.id == landing.container_id)
+/// The container behind `landing`, with its node's disk (where its volumes are).
+fn find_container<'a>(world: &'a mut World, landing: &Landing) -> Option<(&'a mut RuntimeContainer, &'a Fs)> {
+    let Machine { runtime, disk, .. } = world.machine_mut(&landing.node)?;
+    let container = runtime.sandbox_mut(&landing.uid)?.containers.iter_mut().find(|c| c.id == landing.container_id)?;
+    Some((container, disk))
+}
+
+/// For nginx: what the container's files hold at `path` under its root
+/// (`ServeCx::docroot`); `None` for any other application.
+fn docroot(container: &RuntimeContainer, disk: &Fs, path: &str) -> Option<super::apps::web::Found> {
+    matches!(container.app, AppState::Nginx(_)).then(|| super::apps::web::nginx_find(&container.view(disk), path))
 }
 
 /// Hands `payload` to the application behind `landing`. Returns its reply
@@ -69,11 +73,11 @@ pub fn exchange(world: &mut World, landing: &Landing, payload: Payload, now: Vir
     // A hostNetwork pod shares its node's UTS namespace: its hostname is the node's.
     let host_network = world.machine(&landing.node).and_then(|m| m.runtime.sandbox(&landing.uid)).is_some_and(|s| s.host_network);
     let hostname = if host_network { landing.node.clone() } else { landing.pod.clone() };
+    let Some((container, disk)) = find_container(world, landing) else { return (Reply::Closed, now) };
     let docroot = match &payload {
-        Payload::Http(request) => nginx_docroot(world, landing, request.path()),
+        Payload::Http(request) => docroot(container, disk, request.path()),
         _ => None,
     };
-    let Some(container) = find_container(world, landing) else { return (Reply::Closed, now) };
     let mut app = std::mem::replace(&mut container.app, AppState::Busy);
     let started_at = container.started_at.unwrap_or(now);
     let origin = Origin::Pod {
@@ -106,7 +110,7 @@ pub fn exchange(world: &mut World, landing: &Landing, payload: Payload, now: Vir
         world.net.responder = Some(landing.pod.clone());
     }
     let mut done = upstream_done;
-    if let Some(container) = find_container(world, landing) {
+    if let Some((container, _)) = find_container(world, landing) {
         if matches!(container.app, AppState::Busy) {
             container.app = app;
         }
@@ -118,22 +122,16 @@ pub fn exchange(world: &mut World, landing: &Landing, payload: Payload, now: Vir
     (reply, done)
 }
 
-/// For an nginx container: what its files hold at `path` under its root.
-fn nginx_docroot(world: &World, landing: &Landing, path: &str) -> Option<super::apps::web::Found> {
-    let machine = world.machine(&landing.node)?;
-    let container = machine.runtime.sandbox(&landing.uid)?.containers.iter().find(|c| c.id == landing.container_id)?;
-    matches!(container.app, AppState::Nginx(_)).then(|| super::apps::web::nginx_find(&container.view(&machine.disk), path))
-}
-
 /// Answers a kubelet HTTP probe through the container's application.
 /// Returns the status code, or `None` when the application does not speak
 /// HTTP (the caller keeps its own rule).
-/// `docroot` is what an nginx container's files hold at `path`.
+/// `disk` is the node's, where the container's volumes are.
 #[allow(clippy::too_many_arguments)]
-pub fn http_probe(container: &mut RuntimeContainer, port: i32, path: &str, host: &str, pod: &str, now: VirtualTime, docroot: Option<super::apps::web::Found>) -> Option<u16> {
+pub fn http_probe(container: &mut RuntimeContainer, disk: &Fs, port: i32, path: &str, host: &str, pod: &str, now: VirtualTime) -> Option<u16> {
     if matches!(container.app, AppState::None | AppState::Generic | AppState::Busy) {
         return None;
     }
+    let docroot = docroot(container, disk, path);
     let mut app = std::mem::replace(&mut container.app, AppState::Busy);
     let request = super::http::HttpRequest::get(&format!("{host}:{port}"), path, "kube-probe/1.33");
     let incoming = Incoming { payload: Payload::Http(request), client_ip: host.to_string(), client_port: 0, port, probe: true };

@@ -2173,16 +2173,8 @@ impl Kubelet {
                 Err(exec::ExecError::NotRunning) => Err("container not running".into()),
             };
         }
-        // An nginx container answers from its files (looked up before its container is borrowed to answer).
-        let http_path = probe.http_get.as_ref().map(|http| {
-            let path = http.path.clone().unwrap_or_default();
-            if path.starts_with('/') { path } else { format!("/{path}") }
-        });
-        let docroot = http_path.as_deref().and_then(|path| {
-            let rc = self.machine.runtime.sandbox(uid)?.latest(&c.name)?;
-            matches!(rc.app, crate::engine::network::apps::AppState::Nginx(_)).then(|| crate::engine::network::apps::web::nginx_find(&rc.view(&self.machine.disk), path))
-        });
-        let Some(sandbox) = self.machine.runtime.sandbox_mut(uid) else { return Err("no sandbox".into()) };
+        let machine = &mut *self.machine;
+        let Some(sandbox) = machine.runtime.sandbox_mut(uid) else { return Err("no sandbox".into()) };
         let ip = sandbox.ip.clone();
         let Some(rc) = sandbox.latest_mut(&c.name) else { return Err("no container".into()) };
         let resolve = |port: &IntOrString| container_port(c, port);
@@ -2196,7 +2188,7 @@ impl Kubelet {
                 return Err(format!("Get \"{scheme}://{host}:{port}{path}\": dial tcp {host}:{port}: connect: connection refused"));
             }
             let pod_name = pod.metadata.name.clone().unwrap_or_default();
-            let code = crate::engine::network::exchange::http_probe(rc, port, &path, &host, &pod_name, now, docroot).unwrap_or_else(|| rc.http_request());
+            let code = crate::engine::network::exchange::http_probe(rc, &machine.disk, port, &path, &host, &pod_name, now).unwrap_or_else(|| rc.http_request());
             return if code < 400 { Ok(()) } else { Err(format!("HTTP probe failed with statuscode: {code}")) };
         }
         if let Some(tcp) = &probe.tcp_socket {
