@@ -6,15 +6,6 @@ use crate::engine::network::http::{http_date, http_date_unix, log_time, HttpRequ
 
 pub const NGINX_VERSION: &str = "nginx/1.27.5";
 
-/// `/usr/share/nginx/html/index.html`, as the image ships it.
-pub use crate::engine::node::rootfs::NGINX_INDEX as NGINX_WELCOME;
-
-/// `/usr/share/nginx/html/50x.html`.
-use crate::engine::node::rootfs::NGINX_50X;
-
-/// When the image's html files were written (Unix seconds): `Last-Modified` and the ETag.
-use crate::engine::node::rootfs::NGINX_HTML_MTIME;
-
 /// nginx's built-in error page for a status (CRLF line ends, as nginx sends them).
 pub fn nginx_error_page(status: u16, server: &str) -> String {
     let title = match status {
@@ -157,8 +148,9 @@ fn content_type(path: &str) -> &'static str {
 }
 
 impl Nginx {
-    /// Serves `req` from `found`, what the container's files hold at its
-    /// path ([`nginx_find`]); without it, from the image's own pages.
+    /// Serves `req` from what the container's files hold at its path
+    /// (`cx.docroot`, [`nginx_find`]), which every caller looks up for an
+    /// HTTP request.
     pub fn serve(&mut self, req: &Incoming, cx: &mut ServeCx) -> Reply {
         cx.cpu_us += 100;
         let Some(http) = http_of(&req.payload) else {
@@ -167,11 +159,7 @@ impl Nginx {
             return http_reply(&req.payload, resp);
         };
         let head = http.method == "HEAD";
-        let found = cx.docroot.take().unwrap_or_else(|| match http.path() {
-            "/" | "/index.html" => Found::File { body: NGINX_WELCOME.to_string(), mtime: NGINX_HTML_MTIME, content_type: "text/html" },
-            "/50x.html" => Found::File { body: NGINX_50X.to_string(), mtime: NGINX_HTML_MTIME, content_type: "text/html" },
-            path => Found::Refused { status: 404, error: format!("open() \"{NGINX_ROOT}{path}\" failed (2: No such file or directory)") },
-        });
+        let Some(found) = cx.docroot.take() else { return Reply::Closed };
         let mut error_line = None;
         let date = http_date(cx.now);
         let resp = match found {
@@ -273,6 +261,7 @@ impl Httpd {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::node::rootfs::{NGINX_50X, NGINX_INDEX as NGINX_WELCOME};
 
     #[test]
     fn pages_have_the_real_sizes() {
