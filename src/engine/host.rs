@@ -474,23 +474,12 @@ fn learner_jobs(proxies: &mut crate::engine::learner_proxy::LearnerProxies, name
 /// after its first line.
 pub fn run_pipeline(cluster: &mut Cluster, text: &str, files: &dyn crate::engine::kubectl::FileSource) -> crate::engine::kubectl::Output {
     use crate::engine::learner_home::{self, MAX_HOME_KB};
-    use crate::engine::node::commands::{PodIdentity, SystemInfo};
     use crate::engine::node::container_fs::{Mounts, ViewMut};
     use crate::engine::node::filesystem::Fs;
-    use crate::engine::node::images::Base;
     use crate::engine::node::shell::{self, Host};
     let (line, here_document) = split_here_document(text);
     let now = cluster.sim.now();
-    let info = SystemInfo {
-        hostname: "learner".into(),
-        base: Base::Debian,
-        kernel: "6.8.0-60-generic".into(),
-        now: Some(crate::engine::node::runtime::wall_secs(now)),
-        processes: cluster.learner_proxies.processes(),
-        mounts: Vec::new(),
-        tty: false,
-        pod: PodIdentity::default(),
-    };
+    let info = learner_info(cluster, false);
     // The machine's files leave the cluster while the line runs (its kubectl
     // reaches them through the shell), and come back changed.
     let before = std::mem::take(&mut cluster.learner);
@@ -526,6 +515,20 @@ pub fn run_pipeline(cluster: &mut Cluster, text: &str, files: &dyn crate::engine
     output
 }
 
+/// The learner's machine as its programs see it (`tty`: its terminal is theirs).
+fn learner_info(cluster: &Cluster, tty: bool) -> crate::engine::node::commands::SystemInfo {
+    crate::engine::node::commands::SystemInfo {
+        hostname: "learner".into(),
+        base: crate::engine::node::images::Base::Debian,
+        kernel: "6.8.0-60-generic".into(),
+        now: Some(crate::engine::node::runtime::wall_secs(cluster.sim.now())),
+        processes: cluster.learner_proxies.processes(),
+        mounts: Vec::new(),
+        tty,
+        pod: Default::default(),
+    }
+}
+
 /// The words of a terminal line that is one `kubectl` command whose only
 /// shell feature is a variable (`kubectl exec -ti $POD_NAME -- bash`), as
 /// the learner's shell expands them; `None` for any other line. A real
@@ -533,22 +536,17 @@ pub fn run_pipeline(cluster: &mut Cluster, text: &str, files: &dyn crate::engine
 /// as it runs a kubectl line typed in full: `-ti` opens a terminal in the
 /// container and `-f` follows, where the shell's own kubectl has no terminal.
 pub fn kubectl_words_after_variables(cluster: &mut Cluster, line: &str) -> Option<Vec<String>> {
-    use crate::engine::node::commands::SystemInfo;
-    use crate::engine::node::container_fs::{Mounts, ViewMut};
+    use crate::engine::node::container_fs::Mounts;
     use crate::engine::node::filesystem::Fs;
-    use crate::engine::node::images::Base;
     use crate::engine::node::shell::{self, Host};
     let found = operators(line);
     if found.shell || !found.variable || found.here_document.is_some() || line.split_whitespace().next() != Some("kubectl") {
         return None;
     }
-    let now = crate::engine::node::runtime::wall_secs(cluster.sim.now());
-    let info = SystemInfo { hostname: "learner".into(), base: Base::Debian, kernel: "6.8.0-60-generic".into(), now: Some(now), processes: Vec::new(), mounts: Vec::new(), tty: true, pod: Default::default() };
+    let info = learner_info(cluster, true);
     // Globs read the machine's files; nothing is written.
-    let mut machine = cluster.learner.clone();
-    let root = std::rc::Rc::make_mut(&mut machine);
-    let (mut mounts, mut disk) = (Mounts::default(), Fs::new());
-    let mut view = ViewMut { root, mounts: &mut mounts, disk: &mut disk, now, user: &crate::engine::node::identity::ROOT };
+    let (mounts, disk) = (Mounts::default(), Fs::new());
+    let mut view = crate::engine::learner_home::view(&cluster.learner, &mounts, &disk);
     let state = &mut cluster.learner_shell;
     let host = Host { files: &mut view, info: &info, env: state.exported.clone(), external: None };
     let words = shell::expand_simple_command(state, line, host)?;
