@@ -470,17 +470,10 @@ fn split_scheme_name_port(id: &str) -> Option<(&str, &str, &str)> {
 }
 
 /// `IP.IsGlobalUnicast` of the pod's IP: the addresses the pod proxy may
-/// dial (pods' addresses are written without leading zeros, so the
-/// standard parser reads them as `ParseIPSloppy` does).
+/// dial (pods' addresses are written without leading zeros, so netip's
+/// parser reads them as `ParseIPSloppy` does).
 fn is_global_unicast(text: &str) -> bool {
-    match text.parse::<std::net::IpAddr>().ok() {
-        Some(std::net::IpAddr::V4(ip)) => !(ip.is_unspecified() || ip.is_loopback() || ip.is_multicast() || ip.is_link_local() || ip.is_broadcast()),
-        Some(std::net::IpAddr::V6(ip)) => {
-            let link_local = ip.segments()[0] & 0xffc0 == 0xfe80;
-            !(ip.is_unspecified() || ip.is_loopback() || ip.is_multicast() || link_local)
-        }
-        None => false,
-    }
+    crate::engine::cel::net::parse_addr(text).is_ok_and(|(addr, _)| addr.is_global_unicast())
 }
 
 /// The port Go's dialer reaches for the port part of `IP:PORT`: no port is

@@ -13,7 +13,7 @@ mod check;
 mod eval;
 mod format;
 mod named_format;
-mod net;
+pub(crate) mod net;
 mod parse;
 mod time;
 mod url;

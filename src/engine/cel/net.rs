@@ -28,7 +28,7 @@ fn addr_error(input: &str, message: &str, at: &str) -> String {
 }
 
 /// Go's `netip.ParseAddr`: the address and whether it had a zone.
-fn parse_addr(s: &str) -> Result<(Addr, bool), String> {
+pub(crate) fn parse_addr(s: &str) -> Result<(Addr, bool), String> {
     for c in s.bytes() {
         match c {
             b'.' => return parse_v4_fields(s, s).map(|f| (Addr::from4(f), false)),
