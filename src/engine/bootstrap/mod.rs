@@ -47,42 +47,38 @@ pub fn install_addons(api: &mut ApiServer, profile: &Profile) -> Vec<String> {
 
 /// Creates every document of `text`, as `kubectl create` or `kubectl apply` would.
 pub fn create_all(api: &mut ApiServer, text: &str, verb: Verb) -> Vec<String> {
-    let parsed = decode::parse_manifests(text);
-    let mut errors: Vec<String> = parsed.error.iter().map(|e| e.message.clone()).collect();
-    for doc in parsed.documents {
+    each_document(text, |value| {
         let value: Value = match verb {
-            Verb::Create => doc.value.clone(),
-            Verb::Apply => with_annotation(&doc.value, LAST_APPLIED, &last_applied_json(&doc.value)),
+            Verb::Create => value.clone(),
+            Verb::Apply => with_annotation(value, LAST_APPLIED, &last_applied_json(value)),
         };
-        let created = decode::resolve_kind(&value, "installer")
+        decode::resolve_kind(&value, "installer")
             .and_then(|rid| decode::decode_object(rid, &value).map_err(|e| e.message))
-            .and_then(|obj| api.create(obj).map(|_| ()).map_err(|e| e.message));
-        if let Err(e) = created {
-            errors.push(e);
-        }
-    }
-    errors
+            .and_then(|obj| api.create(obj).map(|_| ()).map_err(|e| e.message))
+    })
 }
 
 /// Deletes what `text`'s manifests name, as `kubectl delete
 /// --ignore-not-found -f` does (an object already gone is no error);
 /// returns the other errors' messages.
 pub fn delete_all(api: &mut ApiServer, text: &str) -> Vec<String> {
+    each_document(text, |value| {
+        let (name, namespace, _, _) = decode::document_identity(value);
+        let rid = decode::resolve_kind(value, "installer")?;
+        let namespace = if crate::engine::api::resource(rid).namespaced { namespace.as_str() } else { "" };
+        match api.delete(rid, namespace, &name, &crate::engine::apiserver::DeleteOptions::default()) {
+            Err(e) if e.reason != crate::engine::api::Reason::NotFound => Err(e.message),
+            _ => Ok(()),
+        }
+    })
+}
+
+/// `act` on each document of `text`'s manifests, in order: the parse's
+/// errors and then each refused document's.
+fn each_document(text: &str, mut act: impl FnMut(&Value) -> Result<(), String>) -> Vec<String> {
     let parsed = decode::parse_manifests(text);
     let mut errors: Vec<String> = parsed.error.iter().map(|e| e.message.clone()).collect();
-    for doc in parsed.documents {
-        let (name, namespace, _, _) = decode::document_identity(&doc.value);
-        let deleted = decode::resolve_kind(&doc.value, "installer").and_then(|rid| {
-            let namespace = if crate::engine::api::resource(rid).namespaced { namespace.as_str() } else { "" };
-            match api.delete(rid, namespace, &name, &crate::engine::apiserver::DeleteOptions::default()) {
-                Err(e) if e.reason != crate::engine::api::Reason::NotFound => Err(e.message),
-                _ => Ok(()),
-            }
-        });
-        if let Err(e) = deleted {
-            errors.push(e);
-        }
-    }
+    errors.extend(parsed.documents.iter().filter_map(|doc| act(&doc.value).err()));
     errors
 }
 
