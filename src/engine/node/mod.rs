@@ -25,6 +25,7 @@ pub mod container_fs;
 pub mod env;
 pub mod exec;
 pub mod filesystem;
+pub mod find;
 pub mod identity;
 pub mod jq;
 pub mod images;

@@ -2881,6 +2881,7 @@ impl<'h> Shell<'h> {
             "sleep" => return self.sleep(&args),
             "env" if args.iter().any(|a| !a.starts_with('-') && !a.contains('=')) => return self.env_command(&args, stdin),
             "xargs" => return self.xargs(&args, stdin),
+            "find" => return self.find(&args),
             "tail" if self.mode == Mode::Timeline && args.iter().any(|a| a == "-f" || a == "-F") => return Flow::Forever,
             "cat" if self.mode == Mode::Timeline && !args.is_empty() && self.fd1 == Dest::Top(1) && args.iter().all(|a| !a.starts_with('-')) => {
                 // Printed to the log: read the files when it happens.
@@ -3110,6 +3111,53 @@ impl<'h> Shell<'h> {
             }
         }
         Flow::Status(status)
+    }
+
+    /// `find`, its `-exec` commands run by this shell as it goes.
+    fn find(&mut self, args: &[String]) -> Flow {
+        struct ShellFind<'s, 'h> {
+            shell: &'s mut Shell<'h>,
+            /// How a command that did not end left the shell.
+            ended: Option<Flow>,
+        }
+        impl super::find::FindHost for ShellFind<'_, '_> {
+            fn busybox(&self) -> bool {
+                self.shell.toolkit() == Toolkit::Busybox
+            }
+            fn lstat(&mut self, path: &str) -> Result<Inode, Errno> {
+                let cwd = self.shell.cwd.clone();
+                self.shell.with_files(|f| cfs::lstat(f, &cwd, path).map(|(_, i)| i))
+            }
+            fn entries(&mut self, path: &str) -> Result<Vec<(String, Inode)>, Errno> {
+                let cwd = self.shell.cwd.clone();
+                self.shell.with_files(|f| cfs::list_dir(f, &cwd, path))
+            }
+            fn remove(&mut self, path: &str) -> Result<(), Errno> {
+                let cwd = self.shell.cwd.clone();
+                self.shell.with_files(|f| cfs::remove(f, &cwd, path, false, true))
+            }
+            fn exec(&mut self, argv: &[String]) -> Option<i32> {
+                match self.shell.dispatch(argv, "") {
+                    Flow::Status(s) | Flow::Exit(s) | Flow::Return(s) => Some(s),
+                    Flow::Break(_) | Flow::Continue(_) => Some(0),
+                    ended => {
+                        self.ended = Some(ended);
+                        None
+                    }
+                }
+            }
+            fn out(&mut self, text: &str) {
+                self.shell.emit(1, text);
+            }
+            fn err(&mut self, text: &str) {
+                self.shell.emit(2, text);
+            }
+        }
+        let mut host = ShellFind { shell: self, ended: None };
+        match super::find::run(&mut host, args) {
+            Some(status) => Flow::Status(status),
+            None => host.ended.unwrap_or(Flow::Status(1)),
+        }
     }
 
     fn nested_shell(&mut self, name: &str, args: &[String], stdin: &str) -> Flow {
@@ -3512,7 +3560,7 @@ fn split_unescaped(text: &str, sep: char) -> Option<(&str, &str)> {
 }
 
 /// Whether `name` matches a glob with `*`, `?` and `[…]`.
-fn wildcard(pattern: &str, name: &str) -> bool {
+pub(crate) fn wildcard(pattern: &str, name: &str) -> bool {
     let p: Vec<char> = pattern.chars().collect();
     let n: Vec<char> = name.chars().collect();
     // The element at the start of `p` (not `*`) against `c`: whether it
