@@ -115,7 +115,7 @@ pub fn provides(name: &str) -> bool {
         "cat" | "ls" | "echo" | "env" | "printenv" | "hostname" | "id" | "whoami" | "ps" | "touch" | "chmod" | "rm" | "mkdir" | "rmdir" | "date"
             | "df" | "mount" | "pwd" | "uname" | "wc" | "head" | "tail" | "grep" | "egrep" | "fgrep" | "test" | "[" | "true" | "false"
             | "printf" | "seq" | "sort" | "uniq" | "tee" | "cp" | "mv" | "basename" | "dirname" | "which" | "cut" | "tr" | "kill"
-            | "base64" | "sed" | "awk" | "mawk" | "jq"
+            | "base64" | "sed" | "awk" | "mawk" | "jq" | "ln" | "readlink"
     )
 }
 
@@ -124,6 +124,8 @@ pub fn run(cmd: &mut Cmd) -> i32 {
     match cmd.name {
         "cat" => cat(cmd),
         "ls" => ls(cmd),
+        "ln" => ln(cmd),
+        "readlink" => readlink(cmd),
         "echo" => echo(cmd, false),
         "env" | "printenv" => env(cmd),
         "hostname" => hostname(cmd),
@@ -641,6 +643,233 @@ fn chmod(cmd: &mut Cmd) -> i32 {
                 let within = |name: &str| if f.ends_with('/') { format!("{f}{name}") } else { format!("{f}/{name}") };
                 // Links met below are not followed (`-R`'s default, `-P`).
                 pending.extend(entries.iter().rev().filter(|(_, i)| !matches!(i.kind, Kind::Symlink(_))).map(|(name, _)| within(name)));
+            }
+        }
+    }
+    status
+}
+
+/// GNU's "invalid option" or "unrecognized option" lines for `arg`, with
+/// its pointer to `--help`; busybox names the option and shows its usage.
+fn bad_option(cmd: &mut Cmd, arg: &str, letter: char, usage: &str) -> i32 {
+    let line = if cmd.busybox() {
+        format!("{}: unrecognized option '{arg}'\nBusyBox v1.37.0 (2024-09-26 21:31:42 UTC) multi-call binary.\n\nUsage: {usage}", cmd.name)
+    } else if arg.starts_with("--") {
+        format!("{0}: unrecognized option '{arg}'\nTry '{0} --help' for more information.", cmd.name)
+    } else {
+        format!("{0}: invalid option -- '{letter}'\nTry '{0} --help' for more information.", cmd.name)
+    };
+    cmd.complain(line);
+    1
+}
+
+const LN_USAGE: &str = "ln [-sfnbtv] [-S SUF] TARGET... LINK|DIR";
+
+/// `ln -s` (GNU coreutils 9.1, busybox 1.37): symbolic links, with `-f`,
+/// `-n`, `-T`, `-t DIR` and `-v`. A hard link would share one file between
+/// two names, which this simulation's files cannot, so it is refused by name.
+fn ln(cmd: &mut Cmd) -> i32 {
+    let (mut symbolic, mut force, mut no_dereference, mut verbose, mut no_target_dir) = (false, false, false, false, false);
+    let mut target_dir: Option<String> = None;
+    let mut operands: Vec<String> = Vec::new();
+    let mut args = cmd.args.iter();
+    let mut options_done = false;
+    while let Some(a) = args.next() {
+        if options_done || a == "-" || !a.starts_with('-') {
+            operands.push(a.clone());
+            continue;
+        }
+        if a == "--" {
+            options_done = true;
+            continue;
+        }
+        if let Some(long) = a.strip_prefix("--") {
+            let (name, value) = long.split_once('=').map_or((long, None), |(n, v)| (n, Some(v.to_string())));
+            match name {
+                "symbolic" => symbolic = true,
+                "force" => force = true,
+                "no-dereference" => no_dereference = true,
+                "verbose" => verbose = true,
+                "no-target-directory" => no_target_dir = true,
+                "target-directory" => target_dir = value.or_else(|| args.next().cloned()),
+                "relative" | "backup" | "interactive" | "logical" | "physical" | "suffix" | "directory" => return ln_not_simulated(cmd, a),
+                _ => return bad_option(cmd, a, '-', LN_USAGE),
+            }
+            continue;
+        }
+        let letters: Vec<char> = a.chars().skip(1).collect();
+        for (i, c) in letters.iter().enumerate() {
+            match c {
+                's' => symbolic = true,
+                'f' => force = true,
+                'n' => no_dereference = true,
+                'v' => verbose = true,
+                'T' => no_target_dir = true,
+                't' => {
+                    let rest: String = letters[i + 1..].iter().collect();
+                    target_dir = if rest.is_empty() { args.next().cloned() } else { Some(rest) };
+                    break;
+                }
+                'r' | 'b' | 'i' | 'L' | 'P' | 'S' | 'd' | 'F' => return ln_not_simulated(cmd, &format!("-{c}")),
+                _ => return bad_option(cmd, a, *c, LN_USAGE),
+            }
+        }
+    }
+    if operands.is_empty() {
+        let line = if cmd.busybox() { format!("BusyBox v1.37.0 (2024-09-26 21:31:42 UTC) multi-call binary.\n\nUsage: {LN_USAGE}") } else { "ln: missing file operand\nTry 'ln --help' for more information.".to_string() };
+        cmd.complain(line);
+        return 1;
+    }
+    if !symbolic {
+        cmd.complain("ln: hard links are not simulated (a file here has one name); use ln -s for a symbolic link".into());
+        return 1;
+    }
+    // Where each link goes: into a directory (the target's last name), or at the last operand.
+    let (targets, into): (Vec<String>, Option<String>) = match (&target_dir, no_target_dir, operands.len()) {
+        (Some(dir), _, _) => (operands.clone(), Some(dir.clone())),
+        (None, true, 1) => {
+            cmd.complain(format!("ln: missing destination file operand after '{}'\nTry 'ln --help' for more information.", operands[0]));
+            return 1;
+        }
+        (None, true, n) if n > 2 => {
+            cmd.complain(format!("ln: extra operand '{}'\nTry 'ln --help' for more information.", operands[2]));
+            return 1;
+        }
+        (None, _, 1) => (operands.clone(), Some(".".to_string())),
+        (None, no_target, n) => {
+            let last = operands[n - 1].clone();
+            let last_is_dir = !no_target && {
+                let link = cfs::lstat(cmd.files, cmd.cwd, &last).is_ok_and(|(_, i)| matches!(i.kind, Kind::Symlink(_)));
+                !(no_dereference && link) && cfs::stat(cmd.files, cmd.cwd, &last).is_ok_and(|(_, i)| i.is_dir())
+            };
+            if last_is_dir {
+                (operands[..n - 1].to_vec(), Some(last))
+            } else if n > 2 {
+                let why = match cfs::stat(cmd.files, cmd.cwd, &last) {
+                    Err(e) => e.message(),
+                    Ok(_) => Errno::NotDir.message(),
+                };
+                let line = if cmd.busybox() { format!("ln: {last}: {why}") } else { format!("ln: target '{last}': {why}") };
+                cmd.complain(line);
+                return 1;
+            } else {
+                (vec![operands[0].clone()], None)
+            }
+        }
+    };
+    let mut status = 0;
+    for target in &targets {
+        let dest = match &into {
+            Some(dir) if dir == "." && target_dir.is_none() => file_name(target.trim_end_matches('/')).to_string(),
+            Some(dir) => {
+                let name = file_name(target.trim_end_matches('/'));
+                if dir.ends_with('/') { format!("{dir}{name}") } else { format!("{dir}/{name}") }
+            }
+            None => operands[operands.len() - 1].clone(),
+        };
+        if let Err(line) = ln_one(cmd, target, &dest, force) {
+            cmd.complain(line);
+            status = 1;
+        } else if verbose {
+            cmd.say(&format!("'{dest}' -> '{target}'"));
+        }
+    }
+    status
+}
+
+/// One symbolic link at `dest` to `target`: `ln`'s error line if it fails.
+fn ln_one(cmd: &mut Cmd, target: &str, dest: &str, force: bool) -> Result<(), String> {
+    let failed = |busybox: bool, e: Errno| {
+        if busybox {
+            format!("ln: {dest}: {}", e.message())
+        } else if target.is_empty() {
+            format!("ln: failed to create symbolic link '{dest}' -> '': {}", e.message())
+        } else {
+            format!("ln: failed to create symbolic link '{dest}': {}", e.message())
+        }
+    };
+    let busybox = cmd.busybox();
+    if force && !dest.is_empty() {
+        if let Ok((at, existing)) = cfs::lstat(cmd.files, cmd.cwd, dest) {
+            if existing.is_dir() {
+                return Err(if busybox { format!("ln: {dest}: Is a directory") } else { format!("ln: {dest}: cannot overwrite directory") });
+            }
+            if normalize(cmd.cwd, target) == at && !busybox {
+                return Err(format!("ln: '{target}' and '{dest}' are the same file"));
+            }
+            cfs::remove(cmd.files, cmd.cwd, dest, false, false).map_err(|e| failed(busybox, e))?;
+        }
+    }
+    cfs::symlink(cmd.files, cmd.cwd, dest, target).map_err(|e| failed(busybox, e))
+}
+
+fn ln_not_simulated(cmd: &mut Cmd, option: &str) -> i32 {
+    cmd.complain(format!("ln: {option} is not simulated; -s, -f, -n, -T, -t and -v are"));
+    1
+}
+
+/// `readlink` (GNU coreutils 9.1, busybox 1.37): a link's target, or with
+/// `-f`, `-e`, `-m` the path with every link resolved.
+fn readlink(cmd: &mut Cmd) -> i32 {
+    let (mut canonical, mut no_newline, mut verbose) = (None::<char>, false, false);
+    let mut operands = Vec::new();
+    let mut options_done = false;
+    for a in cmd.args {
+        if options_done || a == "-" || !a.starts_with('-') {
+            operands.push(a.clone());
+            continue;
+        }
+        match a.as_str() {
+            "--" => options_done = true,
+            "--canonicalize" => canonical = Some('f'),
+            "--canonicalize-existing" => canonical = Some('e'),
+            "--canonicalize-missing" => canonical = Some('m'),
+            "--no-newline" => no_newline = true,
+            "--verbose" => verbose = true,
+            "--quiet" | "--silent" => verbose = false,
+            long if long.starts_with("--") => return bad_option(cmd, a, '-', "readlink [-fnv] FILE"),
+            _ => {
+                for c in a.chars().skip(1) {
+                    match c {
+                        'f' | 'e' | 'm' => canonical = Some(c),
+                        'n' => no_newline = true,
+                        'v' => verbose = true,
+                        'q' | 's' => verbose = false,
+                        _ => return bad_option(cmd, a, c, "readlink [-fnv] FILE"),
+                    }
+                }
+            }
+        }
+    }
+    if operands.is_empty() {
+        return missing_operand(cmd);
+    }
+    // `-n` keeps the newline when there are several answers.
+    let end = if no_newline && operands.len() == 1 { "" } else { "\n" };
+    let mut status = 0;
+    for f in &operands {
+        let found = match canonical {
+            Some('e') => cfs::stat(cmd.files, cmd.cwd, f).map(|(at, _)| at),
+            Some('m') => Ok(cfs::resolve(cmd.files, cmd.cwd, f, true).unwrap_or_else(|_| normalize(cmd.cwd, f))),
+            Some(_) => cfs::resolve(cmd.files, cmd.cwd, f, true),
+            None => match cfs::lstat(cmd.files, cmd.cwd, f) {
+                Ok((_, Inode { kind: Kind::Symlink(target), .. })) => Ok(target.to_string()),
+                // Not a link: `-v` says "Invalid argument" (EINVAL) below.
+                Ok(_) => Err(Errno::NoEnt),
+                Err(e) => Err(e),
+            },
+        };
+        match found {
+            Ok(text) => {
+                cmd.out.push_str(&text);
+                cmd.out.push_str(end);
+            }
+            Err(e) => {
+                status = 1;
+                if verbose {
+                    let why = if canonical.is_none() && cfs::lstat(cmd.files, cmd.cwd, f).is_ok() { "Invalid argument" } else { e.message() };
+                    cmd.complain(format!("readlink: {f}: {why}"));
+                }
             }
         }
     }
@@ -2273,11 +2502,15 @@ fn ls(cmd: &mut Cmd) -> i32 {
                 let shown = cfs::lstat(cmd.files, cmd.cwd, op).map(|(_, i)| i).unwrap_or_else(|_| Inode::file("", 0o644, 0));
                 file_args.push((op.clone(), shown, at));
             }
-            Err(e) => {
-                status = if busybox { 1 } else { 2 };
-                let line = if busybox { format!("ls: {op}: {}", e.message()) } else { format!("ls: cannot access '{op}': {}", e.message()) };
-                cmd.complain(line);
-            }
+            Err(e) => match cfs::lstat(cmd.files, cmd.cwd, op) {
+                // A link to nothing is listed as itself.
+                Ok((at, link)) if matches!(link.kind, Kind::Symlink(_)) => file_args.push((op.clone(), link, at)),
+                _ => {
+                    status = if busybox { 1 } else { 2 };
+                    let line = if busybox { format!("ls: {op}: {}", e.message()) } else { format!("ls: cannot access '{op}': {}", e.message()) };
+                    cmd.complain(line);
+                }
+            },
         }
     }
     let (passwd, group) = if long { account_files(cmd) } else { Default::default() };

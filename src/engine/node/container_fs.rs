@@ -863,6 +863,21 @@ pub fn remove(fs: &mut dyn Files, cwd: &str, path: &str, recursive: bool, dir_ok
     fs.delete(&at)
 }
 
+/// `symlink(2)`: a link at `path` (not followed) to `target`, kept as
+/// written, owned by the process.
+pub fn symlink(fs: &mut dyn Files, cwd: &str, path: &str, target: &str) -> Result<(), Errno> {
+    if path.is_empty() || target.is_empty() {
+        return Err(Errno::NoEnt);
+    }
+    let at = resolve(fs, cwd, path, false)?;
+    if fs.lstat(&at).is_some() {
+        return Err(Errno::Exists);
+    }
+    let dir = parent_to_change(fs, &at)?;
+    let made = fs.user().owns_new(Some(&dir), Inode::symlink(target, 0));
+    fs.put(&at, made)
+}
+
 /// `touch`: creates an empty file or refreshes the time of an existing one.
 pub fn touch(fs: &mut dyn Files, cwd: &str, path: &str) -> Result<(), Errno> {
     let at = resolve(fs, cwd, path, true)?;
