@@ -240,14 +240,12 @@ impl Parser<'_> {
             "-exec" => {
                 self.at += 1;
                 let start = self.at;
-                let end = self.tokens[start..].iter().position(|t| t == ";" || t == "+").map(|i| start + i);
+                // `;` ends the command; `+` ends it only right after a `{}`
+                // of its own, and is an ordinary argument anywhere else.
+                let end = (start..self.tokens.len()).find(|&i| self.tokens[i] == ";" || (self.tokens[i] == "+" && i > start && self.tokens[i - 1] == "{}"));
                 let Some(end) = end.filter(|e| *e > start) else { return Err(self.usage("find: missing argument to `-exec'\n".into())) };
                 let argv = self.tokens[start..end].to_vec();
-                // `+` ends the command only right after a `{}` of its own.
                 let batch = self.tokens[end] == "+";
-                if batch && argv.last().map(String::as_str) != Some("{}") {
-                    return Err(self.usage("find: missing argument to `-exec'\n".into()));
-                }
                 if batch && argv.iter().filter(|a| a.contains("{}")).count() > 1 {
                     return Err(self.usage("find: Only one instance of {} is supported with -exec ... +\n".into()));
                 }
