@@ -95,6 +95,9 @@ impl Files for WorldFiles<'_, '_> {
     fn put(&mut self, path: &str, inode: Inode) -> Result<(), Errno> {
         self.write(|f| f.put(path, inode))
     }
+    fn put_attributes(&mut self, path: &str, inode: Inode) -> Result<(), Errno> {
+        self.write(|f| f.put_attributes(path, inode))
+    }
     fn delete(&mut self, path: &str) -> Result<(), Errno> {
         self.write(|f| f.delete(path))
     }

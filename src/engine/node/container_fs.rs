@@ -388,6 +388,11 @@ pub trait Files {
     fn read_only(&self, path: &str) -> bool;
     /// Replaces or creates the entry at `path` (its parent exists).
     fn put(&mut self, path: &str, inode: Inode) -> Result<(), Errno>;
+    /// Replaces the entry at `path` keeping the modification time `inode`
+    /// carries: an attribute change (`chmod`, `chown`) moves none.
+    fn put_attributes(&mut self, path: &str, inode: Inode) -> Result<(), Errno> {
+        self.put(path, inode)
+    }
     /// Removes the entry at `path` (a directory only when empty).
     fn delete(&mut self, path: &str) -> Result<(), Errno>;
     /// The mount holding `path`, for `df`; `None` for the root layer.
@@ -581,10 +586,13 @@ impl Files for ViewMut<'_> {
         }
     }
     fn put(&mut self, path: &str, mut inode: Inode) -> Result<(), Errno> {
+        inode.set_mtime(self.now);
+        self.put_attributes(path, inode)
+    }
+    fn put_attributes(&mut self, path: &str, inode: Inode) -> Result<(), Errno> {
         if self.read_only(path) {
             return Err(Errno::ReadOnly);
         }
-        inode.set_mtime(self.now);
         match self.target(path) {
             Some((_, _, Some(at))) => self.disk.insert(&at, inode),
             Some((i, rel, None)) => match self.mounts.source_mut(i) {
@@ -671,10 +679,13 @@ impl Files for Overlay<'_> {
         self.lower.read_only(path)
     }
     fn put(&mut self, path: &str, mut inode: Inode) -> Result<(), Errno> {
+        inode.set_mtime(self.now);
+        self.put_attributes(path, inode)
+    }
+    fn put_attributes(&mut self, path: &str, inode: Inode) -> Result<(), Errno> {
         if self.read_only(path) {
             return Err(Errno::ReadOnly);
         }
-        inode.set_mtime(self.now);
         self.changes.insert(path.to_string(), Some(inode));
         Ok(())
     }

@@ -179,6 +179,8 @@ pub enum Errno {
     Loop,
     Access,
     NameTooLong,
+    /// `EPERM`: the process lacks the privilege (`CAP_CHOWN`).
+    NotPermitted,
 }
 
 impl Errno {
@@ -194,6 +196,7 @@ impl Errno {
             Errno::Loop => "Symbolic link loop",
             Errno::Access => "Permission denied",
             Errno::NameTooLong => "File name too long",
+            Errno::NotPermitted => "Operation not permitted",
         }
     }
 }

@@ -17,16 +17,32 @@ pub struct ProcessUser {
     /// The supplementary groups as the kernel keeps them: sorted, each
     /// once, the primary group among them (containerd adds it).
     pub groups: Vec<u32>,
+    /// The capabilities (bits by [`CAPABILITIES`]' numbers) outside the
+    /// container's bounding set, which its root processes lack: none for
+    /// the node's own processes, containerd's defaults' complement for a
+    /// container (less `capabilities.add`, more `drop`).
+    pub lacks: u64,
 }
 
-/// Root with no supplementary groups: what the node's own writes are.
-pub static ROOT: ProcessUser = ProcessUser { uid: 0, gid: 0, groups: Vec::new() };
+/// Root with no supplementary groups and every capability: what the node's own writes are.
+pub static ROOT: ProcessUser = ProcessUser { uid: 0, gid: 0, groups: Vec::new(), lacks: 0 };
+
+/// `CAP_CHOWN`: change a file's owner, or its group to any group.
+pub const CAP_CHOWN: u64 = 1 << 0;
+/// `CAP_SYS_TIME`: set the system clock.
+pub const CAP_SYS_TIME: u64 = 1 << 25;
 
 /// Read, write and search (execute) permission bits.
 pub const READ: u32 = 4;
 pub const WRITE: u32 = 2;
 
 impl ProcessUser {
+    /// Whether its processes have `capability` in their effective set:
+    /// root's hold the bounding set, other users' none.
+    pub fn capable(&self, capability: u64) -> bool {
+        self.uid == 0 && self.lacks & capability == 0
+    }
+
     pub fn in_group(&self, gid: u32) -> bool {
         self.gid == gid || self.groups.binary_search(&gid).is_ok()
     }
@@ -112,6 +128,8 @@ pub struct UserSettings {
     pub strict: bool,
     pub fs_group: Option<i64>,
     pub supplemental_groups: Option<Vec<i64>>,
+    /// The container's bounding set ([`capabilities`]).
+    pub capabilities: u64,
 }
 
 impl UserSettings {
@@ -125,6 +143,7 @@ impl UserSettings {
             strict: pod_context.and_then(|s| s.supplemental_groups_policy.as_deref()) == Some("Strict"),
             fs_group: pod_context.and_then(|s| s.fs_group),
             supplemental_groups: pod_context.and_then(|s| s.supplemental_groups.clone()),
+            capabilities: capabilities(own),
         }
     }
 }
@@ -147,7 +166,7 @@ pub fn container_user(settings: &UserSettings, passwd: &str, group: &str) -> Pro
     groups.extend(settings.supplemental_groups.iter().flatten().copied().map(id));
     groups.sort_unstable();
     groups.dedup();
-    ProcessUser { uid, gid, groups }
+    ProcessUser { uid, gid, groups, lacks: ALL_CAPABILITIES & !settings.capabilities }
 }
 
 /// Linux 6.8's capabilities, by number, as a security context names them.
@@ -157,6 +176,9 @@ const CAPABILITIES: [&str; 41] = [
     "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD", "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE",
     "MAC_ADMIN", "SYSLOG", "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE",
 ];
+
+/// Every capability's bit.
+const ALL_CAPABILITIES: u64 = (1 << CAPABILITIES.len()) - 1;
 
 /// containerd's default capabilities.
 const DEFAULT_CAPABILITIES: [&str; 14] =
@@ -177,7 +199,7 @@ fn capability_bits(names: &[String]) -> u64 {
 /// privileged, else the defaults, with `add: [ALL]` then `drop: [ALL]`
 /// then each named one added, then each named one dropped.
 pub fn capabilities(context: Option<&SecurityContext>) -> u64 {
-    let all = (1u64 << CAPABILITIES.len()) - 1;
+    let all = ALL_CAPABILITIES;
     if context.and_then(|s| s.privileged) == Some(true) {
         return all;
     }
@@ -353,10 +375,10 @@ mod tests {
     #[test]
     fn the_tutorials_pod_runs_as_its_user_with_its_groups_sorted() {
         let u = user_in(Base::Busybox, serde_json::json!({"runAsUser": 1000, "runAsGroup": 3000, "fsGroup": 2000, "supplementalGroups": [4000]}), serde_json::json!(null));
-        assert_eq!(u, ProcessUser { uid: 1000, gid: 3000, groups: vec![2000, 3000, 4000] });
+        assert_eq!(u, ProcessUser { uid: 1000, gid: 3000, groups: vec![2000, 3000, 4000], lacks: ALL_CAPABILITIES & !capabilities(None) });
         // The container's own user wins over the pod's.
         let u = user_in(Base::Busybox, serde_json::json!({"runAsUser": 1000}), serde_json::json!({"runAsUser": 2000}));
-        assert_eq!(u, ProcessUser { uid: 2000, gid: 0, groups: vec![0] });
+        assert_eq!(u, ProcessUser { uid: 2000, gid: 0, groups: vec![0], lacks: ALL_CAPABILITIES & !capabilities(None) });
     }
 
     #[test]
@@ -365,15 +387,26 @@ mod tests {
         let u = user_in(Base::Alpine, serde_json::json!(null), serde_json::json!(null));
         assert_eq!(u.groups, vec![0, 1, 2, 3, 4, 6, 10, 11, 20, 26, 27]);
         let u = user_in(Base::Busybox, serde_json::json!({"supplementalGroupsPolicy": "Strict"}), serde_json::json!(null));
-        assert_eq!(u, ProcessUser { uid: 0, gid: 0, groups: vec![0] });
+        assert_eq!(u, ProcessUser { uid: 0, gid: 0, groups: vec![0], lacks: ALL_CAPABILITIES & !capabilities(None) });
         // A user the image knows takes its group from /etc/passwd.
         let u = user_in(Base::Busybox, serde_json::json!({"runAsUser": 33}), serde_json::json!(null));
         assert_eq!((u.gid, u.groups), (33, vec![33]));
     }
 
     #[test]
+    fn only_roots_processes_hold_the_bounding_sets_capabilities() {
+        let dropped = user_in(Base::Busybox, serde_json::json!(null), serde_json::json!({"capabilities": {"drop": ["CHOWN"]}}));
+        assert!(!dropped.capable(CAP_CHOWN));
+        let defaults = user_in(Base::Busybox, serde_json::json!(null), serde_json::json!(null));
+        assert!(defaults.capable(CAP_CHOWN) && !defaults.capable(CAP_SYS_TIME));
+        let guest = user_in(Base::Busybox, serde_json::json!({"runAsUser": 405}), serde_json::json!({"capabilities": {"add": ["SYS_TIME"]}}));
+        assert!(!guest.capable(CAP_CHOWN) && !guest.capable(CAP_SYS_TIME));
+        assert!(ROOT.capable(CAP_SYS_TIME));
+    }
+
+    #[test]
     fn permission_bits_are_picked_by_owner_group_and_others() {
-        let user = ProcessUser { uid: 1000, gid: 3000, groups: vec![2000, 3000] };
+        let user = ProcessUser { uid: 1000, gid: 3000, groups: vec![2000, 3000], lacks: 0 };
         let mut dir = Inode::dir(0o755, 0);
         assert!(!user.may_change(&dir));
         dir.gid = 2000;
@@ -396,7 +429,7 @@ mod tests {
         assert_eq!(capabilities(Some(&context(serde_json::json!({"capabilities": {"drop": ["ALL"], "add": ["net_bind_service"]}})))), 1 << 10);
         assert_eq!(capabilities(Some(&context(serde_json::json!({"capabilities": {"add": ["ALL"], "drop": ["CAP_CHOWN"]}})))), 0x1fffffffffe);
         assert_eq!(capabilities(Some(&context(serde_json::json!({"privileged": true, "capabilities": {"drop": ["ALL"]}})))), 0x1ffffffffff);
-        let user = ProcessUser { uid: 1000, gid: 0, groups: vec![0] };
+        let user = ProcessUser { uid: 1000, gid: 0, groups: vec![0], lacks: 0 };
         let status = ProcStatus { command: "sleep 3600", user: &user, context: None, pod_seccomp: Some("RuntimeDefault"), node_cpus: 4, node_memory_kb: 8 << 20, rss_kb: 900 }.render();
         for line in ["Name:\tsleep\n", "Uid:\t1000\t1000\t1000\t1000\n", "Groups:\t0 \n", "CapEff:\t0000000000000000\n", "CapBnd:\t00000000a80425fb\n", "Seccomp:\t2\n", "Cpus_allowed_list:\t0-3\n"] {
             assert!(status.contains(line), "{line:?} in {status}");

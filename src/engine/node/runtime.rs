@@ -782,6 +782,10 @@ impl RuntimeContainer {
                 let mut view = ViewMut { root: &mut self.root, mounts: &mut self.mounts, disk, now: now_secs, user: &identity::ROOT };
                 let _ = view.put(&path, inode);
             }
+            Effect::Attributes(path, inode) => {
+                let mut view = ViewMut { root: &mut self.root, mounts: &mut self.mounts, disk, now: now_secs, user: &identity::ROOT };
+                let _ = view.put_attributes(&path, *inode);
+            }
             Effect::Delete(path) => {
                 let mut view = ViewMut { root: &mut self.root, mounts: &mut self.mounts, disk, now: now_secs, user: &identity::ROOT };
                 let _ = view.delete(&path);

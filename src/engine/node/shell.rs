@@ -85,6 +85,8 @@ pub enum Effect {
     /// A file, directory or link written at an absolute container path
     /// (boxed: the rare large variant would widen every log line's entry).
     Put(String, Box<Inode>),
+    /// An entry's attributes changed (`chmod`, `chown`): its time kept.
+    Attributes(String, Box<Inode>),
     Delete(String),
     /// Prints the files' contents as they are when it happens.
     Cat { paths: Vec<String>, busybox: bool },
@@ -1245,6 +1247,11 @@ impl Files for Recorder<'_> {
     fn put(&mut self, path: &str, inode: Inode) -> Result<(), Errno> {
         self.inner.put(path, inode.clone())?;
         self.log.push(Effect::Put(path.to_string(), Box::new(inode)));
+        Ok(())
+    }
+    fn put_attributes(&mut self, path: &str, inode: Inode) -> Result<(), Errno> {
+        self.inner.put_attributes(path, inode.clone())?;
+        self.log.push(Effect::Attributes(path.to_string(), Box::new(inode)));
         Ok(())
     }
     fn delete(&mut self, path: &str) -> Result<(), Errno> {
