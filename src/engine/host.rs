@@ -200,7 +200,7 @@ fn minikube(cluster: &mut Cluster, args: &[String]) -> HostOutput {
 /// stays the scripts' own (virtual time), and kubectl's verbs typed without
 /// `kubectl` keep theirs but `cp`, which the machine's `cp` is.
 pub const SHELL_PROGRAMS: &[&str] = &[
-    "[", "awk", "base64", "basename", "bash", "cat", "cd", "chmod", "cp", "cut", "dash", "date", "df", "dirname", "echo", "env", "false", "find", "grep", "head",
+    "[", "awk", "base64", "basename", "bash", "cat", "cd", "chgrp", "chmod", "chown", "cp", "cut", "dash", "date", "df", "dirname", "echo", "env", "false", "find", "grep", "head",
     "hostname", "id", "jobs", "jq", "kill", "ln", "ls", "mawk", "mkdir", "mount", "mv", "printenv", "printf", "pwd", "readlink", "rm", "rmdir", "sed", "seq", "sh", "sort", "tail",
     "tee", "test", "touch", "tr", "true", "uname", "uniq", "wc", "which", "whoami", "xargs",
 ];

@@ -115,7 +115,7 @@ pub fn provides(name: &str) -> bool {
         "cat" | "ls" | "echo" | "env" | "printenv" | "hostname" | "id" | "whoami" | "ps" | "touch" | "chmod" | "rm" | "mkdir" | "rmdir" | "date"
             | "df" | "mount" | "pwd" | "uname" | "wc" | "head" | "tail" | "grep" | "egrep" | "fgrep" | "test" | "[" | "true" | "false"
             | "printf" | "seq" | "sort" | "uniq" | "tee" | "cp" | "mv" | "basename" | "dirname" | "which" | "cut" | "tr" | "kill"
-            | "base64" | "sed" | "awk" | "mawk" | "jq" | "ln" | "readlink"
+            | "base64" | "sed" | "awk" | "mawk" | "jq" | "ln" | "readlink" | "chown" | "chgrp"
     )
 }
 
@@ -125,6 +125,7 @@ pub fn run(cmd: &mut Cmd) -> i32 {
         "cat" => cat(cmd),
         "ls" => ls(cmd),
         "ln" => ln(cmd),
+        "chown" | "chgrp" => chown(cmd),
         "readlink" => readlink(cmd),
         "echo" => echo(cmd, false),
         "env" | "printenv" => env(cmd),
@@ -632,7 +633,7 @@ fn chmod(cmd: &mut Cmd) -> i32 {
         }
         let is_dir = inode.is_dir();
         inode.mode = chmod_mode(mode, inode.mode, is_dir).unwrap_or(inode.mode);
-        if let Err(e) = cmd.files.put(&at, inode) {
+        if let Err(e) = cmd.files.put_attributes(&at, inode) {
             status = 1;
             let line = if cmd.busybox() { format!("chmod: {f}: {}", e.message()) } else { format!("chmod: changing permissions of '{f}': {}", e.message()) };
             cmd.complain(line);
@@ -876,6 +877,190 @@ fn readlink(cmd: &mut Cmd) -> i32 {
     status
 }
 
+/// A new owner and group as `chown`'s spec or `chgrp`'s group names them
+/// (`None`: left as they are).
+struct Owners {
+    uid: Option<u32>,
+    gid: Option<u32>,
+}
+
+/// Reads `chown`'s `USER[:GROUP]` (or `chgrp`'s `GROUP`) against the
+/// container's account files: names first, then numbers. The error is the
+/// tool's own line.
+fn owners_of(cmd: &Cmd, spec: &str, group_only: bool) -> Result<Owners, String> {
+    let (passwd, group) = account_files(cmd);
+    let busybox = cmd.busybox();
+    let uid_of = |name: &str| identity::passwd_entries(&passwd).find(|e| e.0 == name).map(|e| (e.1, e.2)).or_else(|| name.parse::<u32>().ok().map(|u| (u, u32::MAX)));
+    let gid_of = |name: &str| identity::group_entries(&group).find(|e| e.0 == name).map(|e| e.1).or_else(|| name.parse::<u32>().ok());
+    let bad_group = |name: &str| if busybox { format!("{}: unknown group {name}", cmd.name) } else { format!("{}: invalid group: '{spec}'", cmd.name) };
+    if group_only {
+        return gid_of(spec).map(|g| Owners { uid: None, gid: Some(g) }).ok_or_else(|| bad_group(spec));
+    }
+    // `USER.GROUP` is the old form (GNU warns: [`chown`]), read when no user has the whole name.
+    let (user, group_part) = match spec.split_once(':') {
+        Some((u, g)) => (u, Some(g)),
+        None if uid_of(spec).is_none() => match spec.split_once('.') {
+            Some((u, g)) => (u, Some(g)),
+            None => (spec, None),
+        },
+        None => (spec, None),
+    };
+    let found_user = if user.is_empty() { None } else { Some(uid_of(user).ok_or_else(|| if busybox { format!("chown: unknown user {user}") } else { format!("chown: invalid user: '{spec}'") })?) };
+    let gid = match group_part {
+        // `USER:` is the user's login group.
+        Some("") => match found_user {
+            Some((_, login)) if login != u32::MAX => Some(login),
+            Some(_) => return Err(if busybox { format!("chown: unknown user {user}") } else { format!("chown: invalid spec: '{spec}'") }),
+            None => None,
+        },
+        Some(g) => Some(gid_of(g).ok_or_else(|| bad_group(g))?),
+        None => None,
+    };
+    Ok(Owners { uid: found_user.map(|u| u.0), gid })
+}
+
+/// `chown` and `chgrp` (GNU coreutils 9.1, busybox 1.37): the kernel's
+/// rules decide, so changing the owner needs `CAP_CHOWN` (a container's
+/// root has it unless its security context drops it), and an owner may
+/// give a file to a group of its own.
+fn chown(cmd: &mut Cmd) -> i32 {
+    let group_only = cmd.name == "chgrp";
+    let usage = if group_only { "chgrp [-RhLHPcvf]... GROUP FILE..." } else { "chown [-RhLHPcvf]... USER[:[GRP]] FILE..." };
+    let (mut recursive, mut no_dereference, mut verbose, mut changes, mut quiet) = (false, false, false, false, false);
+    let mut operands: Vec<String> = Vec::new();
+    let mut options_done = false;
+    for a in cmd.args {
+        if options_done || a == "-" || !a.starts_with('-') {
+            operands.push(a.clone());
+            continue;
+        }
+        match a.as_str() {
+            "--" => options_done = true,
+            "--recursive" => recursive = true,
+            "--no-dereference" => no_dereference = true,
+            "--dereference" => no_dereference = false,
+            "--verbose" => verbose = true,
+            "--changes" => changes = true,
+            "--silent" | "--quiet" => quiet = true,
+            long if long.starts_with("--") => return bad_option(cmd, a, '-', usage),
+            _ => {
+                for c in a.chars().skip(1) {
+                    match c {
+                        'R' => recursive = true,
+                        'h' => no_dereference = true,
+                        'v' => verbose = true,
+                        'c' => changes = true,
+                        'f' => quiet = true,
+                        // Symbolic links are never traversed here (`-P`, the default).
+                        'P' => {}
+                        'H' | 'L' => {
+                            cmd.complain(format!("{}: -{c} is not simulated: -R never follows symbolic links here (-P)", cmd.name));
+                            return 1;
+                        }
+                        _ => return bad_option(cmd, a, c, usage),
+                    }
+                }
+            }
+        }
+    }
+    let busybox = cmd.busybox();
+    let Some((spec, files)) = operands.split_first() else {
+        let line = if busybox { format!("BusyBox v1.37.0 (2024-09-26 21:31:42 UTC) multi-call binary.\n\nUsage: {usage}") } else { format!("{0}: missing operand\nTry '{0} --help' for more information.", cmd.name) };
+        cmd.complain(line);
+        return 1;
+    };
+    if files.is_empty() {
+        let line = if busybox { format!("BusyBox v1.37.0 (2024-09-26 21:31:42 UTC) multi-call binary.\n\nUsage: {usage}") } else { format!("{0}: missing operand after '{spec}'\nTry '{0} --help' for more information.", cmd.name) };
+        cmd.complain(line);
+        return 1;
+    }
+    let owners = match owners_of(cmd, spec, group_only) {
+        Ok(o) => o,
+        Err(line) => {
+            cmd.complain(line);
+            return 1;
+        }
+    };
+    if !group_only && !busybox && !spec.contains(':') && spec.contains('.') && owners.gid.is_some() {
+        cmd.complain(format!("chown: warning: '.' should be ':': '{spec}'"));
+    }
+    // `-R` walks without following links, and changes the links themselves.
+    let dereference = !no_dereference && !recursive;
+    let (passwd, group) = account_files(cmd);
+    let mut status = 0;
+    let mut pending: Vec<String> = files.to_vec();
+    pending.reverse();
+    while let Some(f) = pending.pop() {
+        let found = if dereference { cfs::stat(cmd.files, cmd.cwd, &f) } else { cfs::lstat(cmd.files, cmd.cwd, &f) };
+        let (at, mut inode) = match found {
+            Ok(found) => found,
+            Err(e) => {
+                status = 1;
+                if !quiet {
+                    let line = if busybox { format!("{}: {f}: {}", cmd.name, e.message()) } else { format!("{}: cannot access '{f}': {}", cmd.name, e.message()) };
+                    cmd.complain(line);
+                }
+                continue;
+            }
+        };
+        let before = (inode.uid, inode.gid);
+        let user = cmd.files.user();
+        let may_own = owners.uid.is_none_or(|u| (user.uid == inode.uid && u == inode.uid) || user.capable(identity::CAP_CHOWN));
+        let may_group = owners.gid.is_none_or(|g| (user.uid == inode.uid && (g == inode.gid || user.in_group(g))) || user.capable(identity::CAP_CHOWN));
+        let result = if owners.uid.is_none() && owners.gid.is_none() {
+            Ok(())
+        } else if cmd.files.read_only(&at) {
+            Err(Errno::ReadOnly)
+        } else if !(may_own && may_group) {
+            Err(Errno::NotPermitted)
+        } else {
+            inode.uid = owners.uid.unwrap_or(inode.uid);
+            inode.gid = owners.gid.unwrap_or(inode.gid);
+            cmd.files.put_attributes(&at, inode.clone())
+        };
+        let name_of_user = |uid: u32| identity::user_name(&passwd, uid).map_or_else(|| uid.to_string(), str::to_string);
+        let name_of_group = |gid: u32| identity::group_name(&group, gid).map_or_else(|| gid.to_string(), str::to_string);
+        match result {
+            Err(e) => {
+                status = 1;
+                if !quiet {
+                    let what = if group_only { "group" } else { "ownership" };
+                    let line = if busybox { format!("{}: {f}: {}", cmd.name, e.message()) } else { format!("{}: changing {what} of '{f}': {}", cmd.name, e.message()) };
+                    cmd.complain(line);
+                }
+            }
+            Ok(()) => {
+                let changed = before != (inode.uid, inode.gid);
+                if busybox {
+                    if verbose || (changes && changed) {
+                        cmd.say(&format!("changed ownership of '{f}' to {}:{}", inode.uid, inode.gid));
+                    }
+                } else if verbose || (changes && changed) {
+                    let shown = |(uid, gid): (u32, u32)| match (group_only, owners.uid.is_some(), owners.gid.is_some()) {
+                        (true, _, _) | (false, false, true) => name_of_group(gid),
+                        (false, true, true) => format!("{}:{}", name_of_user(uid), name_of_group(gid)),
+                        _ => name_of_user(uid),
+                    };
+                    let line = match (group_only, changed) {
+                        (true, true) => format!("changed group of '{f}' from {} to {}", shown(before), shown((inode.uid, inode.gid))),
+                        (true, false) => format!("group of '{f}' retained as {}", shown(before)),
+                        (false, true) => format!("changed ownership of '{f}' from {} to {}", shown(before), shown((inode.uid, inode.gid))),
+                        (false, false) => format!("ownership of '{f}' retained as {}", shown(before)),
+                    };
+                    cmd.say(&line);
+                }
+            }
+        }
+        if recursive && inode.is_dir() {
+            if let Ok(entries) = cfs::list_dir(cmd.files, cmd.cwd, &at) {
+                let within = |name: &str| if f.ends_with('/') { format!("{f}{name}") } else { format!("{f}/{name}") };
+                pending.extend(entries.iter().rev().map(|(name, _)| within(name)));
+            }
+        }
+    }
+    status
+}
+
 fn rm(cmd: &mut Cmd) -> i32 {
     let (flags, operands) = flags_and_operands(cmd.args);
     let force = flags.contains('f');
@@ -949,9 +1134,85 @@ pub fn date_text(secs: i64) -> String {
     wall(secs).strftime("%a %b %e %H:%M:%S UTC %Y").to_string()
 }
 
+/// `date -s`'s text as both tools read the common forms: `@SECONDS`,
+/// `HH:MM[:SS]` (today), `YYYY-MM-DD`, `YYYY-MM-DD HH:MM[:SS]`.
+fn date_to_set(text: &str, now: i64) -> Option<i64> {
+    use k8s_openapi::jiff::civil::{Date, DateTime, Time};
+    if let Some(seconds) = text.strip_prefix('@') {
+        return seconds.parse().ok();
+    }
+    let time_of = |t: &str| -> Option<Time> {
+        let parts: Vec<i8> = t.split(':').map(|p| p.parse().ok()).collect::<Option<_>>()?;
+        match parts.as_slice() {
+            [h, m] => Time::new(*h, *m, 0, 0).ok(),
+            [h, m, s] => Time::new(*h, *m, *s, 0).ok(),
+            _ => None,
+        }
+    };
+    let date_of = |d: &str| -> Option<Date> {
+        let parts: Vec<&str> = d.split('-').collect();
+        let [y, m, day] = parts.as_slice() else { return None };
+        Date::new(y.parse().ok()?, m.parse().ok()?, day.parse().ok()?).ok()
+    };
+    let (date, time) = match text.trim().split_once([' ', 'T']) {
+        Some((d, t)) => (date_of(d)?, time_of(t.trim())?),
+        None if text.contains(':') => (wall(now).date(), time_of(text.trim())?),
+        None => (date_of(text.trim())?, Time::midnight()),
+    };
+    Some(DateTime::from_parts(date, time).to_zoned(TimeZone::UTC).ok()?.timestamp().as_second())
+}
+
 fn date(cmd: &mut Cmd) -> i32 {
+    let busybox = cmd.busybox();
+    let mut to_set: Option<String> = None;
+    let mut args = cmd.args.iter();
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "-s" | "--set" => match args.next() {
+                Some(v) => to_set = Some(v.clone()),
+                None => {
+                    let line = if busybox { "BusyBox v1.37.0 (2024-09-26 21:31:42 UTC) multi-call binary.\n\nUsage: date [OPTIONS] [+FMT] [[-s] TIME]".to_string() } else { "date: option requires an argument -- 's'\nTry 'date --help' for more information.".to_string() };
+                    cmd.complain(line);
+                    return 1;
+                }
+            },
+            // The clock is UTC already.
+            "-u" | "--utc" | "--universal" => {}
+            v if v.starts_with("--set=") => to_set = Some(v["--set=".len()..].to_string()),
+            v if v.starts_with("-s") => to_set = Some(v[2..].to_string()),
+            v if v.starts_with('+') => {}
+            other => {
+                cmd.complain(format!("date: {other} is not simulated; +FORMAT, -u and -s TIME are"));
+                return 1;
+            }
+        }
+    }
+    let Some(text) = to_set else { return show_date(cmd, cmd.info.now) };
+    let now = cmd.info.now.unwrap_or(crate::engine::api::meta::EPOCH_SECONDS);
+    let Some(when) = date_to_set(&text, now) else {
+        cmd.complain(format!("date: invalid date '{text}'"));
+        return 1;
+    };
+    if cmd.files.user().capable(identity::CAP_SYS_TIME) {
+        // The container shares its node's clock: setting it would move every pod's there.
+        cmd.complain("date: setting the clock is not simulated (with CAP_SYS_TIME it would set the node's clock for every pod on it)".into());
+        return 1;
+    }
+    // Both print the refusal, then the time they were asked to set.
+    cmd.complain(if busybox { "date: can't set date: Operation not permitted".into() } else { "date: cannot set date: Operation not permitted".into() });
+    show_date(cmd, Some(when));
+    if busybox {
+        0
+    } else {
+        1
+    }
+}
+
+/// `date`'s output for the time `now` (`None`: a mark filled in when a
+/// main process's line runs).
+fn show_date(cmd: &mut Cmd, now: Option<i64>) -> i32 {
     let format = cmd.args.iter().find_map(|a| a.strip_prefix('+')).map(str::to_string);
-    match (cmd.info.now, format) {
+    match (now, format) {
         (None, None) => {
             cmd.out.push(DATE_MARK);
             cmd.out.push('\n');
@@ -2539,7 +2800,9 @@ fn ls(cmd: &mut Cmd) -> i32 {
         let g = entries.iter().map(|(_, i)| group_of(i).len()).max().unwrap_or(1);
         (l, u, s, g)
     };
-    // Files named on the command line come first.
+    // Files named on the command line come first, each list in name order (the C locale's).
+    file_args.sort_stable_by(|a, b| a.0.cmp(&b.0));
+    dir_args.sort_stable();
     if !file_args.is_empty() {
         let entries: Vec<(String, Inode)> = file_args.iter().map(|(n, i, _)| (n.clone(), i.clone())).collect();
         if long {
@@ -2617,6 +2880,19 @@ fn ls(cmd: &mut Cmd) -> i32 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn date_s_reads_the_forms_both_tools_share() {
+        let now = 1_767_225_675; // 2026-01-01 00:01:15 UTC
+        assert_eq!(date_to_set("12:00:00", now), Some(1_767_268_800));
+        assert_eq!(date_to_set("12:00", now), Some(1_767_268_800));
+        assert_eq!(date_to_set("2026-03-01 10:30", now), Some(1_772_361_000));
+        assert_eq!(date_to_set("2026-03-01", now), Some(1_772_323_200));
+        assert_eq!(date_to_set("@5", now), Some(5));
+        for bad in ["nonsense", "25:00", "2026-13-01", "12:00:00:00", "", "@x"] {
+            assert_eq!(date_to_set(bad, now), None, "{bad}");
+        }
+    }
+
     use super::*;
     use crate::engine::node::container_fs::{Mounts, RootFs, ViewMut};
     use crate::engine::node::filesystem::Fs;
@@ -2655,7 +2931,7 @@ mod tests {
         let mut disk = Fs::new();
         let mut mounts = Mounts::default();
         // Busybox's root, in `wheel` by its /etc/group.
-        let user = crate::engine::node::identity::ProcessUser { uid: 0, gid: 0, groups: vec![0, 10] };
+        let user = crate::engine::node::identity::ProcessUser { uid: 0, gid: 0, groups: vec![0, 10], lacks: 0 };
         let mut fs = ViewMut { root: &mut root, mounts: &mut mounts, disk: &mut disk, now: 0, user: &user };
         assert_eq!(run_in(Base::Busybox, &mut fs, "cat", &["/x"], "").1, "cat: can't open '/x': No such file or directory\n");
         assert_eq!(run_in(Base::Debian, &mut fs, "cat", &["/x"], "").1, "cat: /x: No such file or directory\n");

@@ -20,14 +20,14 @@ pub const IMAGE_BUILD_TIME: i64 = 1_747_699_200;
 
 /// Applets of the busybox binary that the simulated shell runs.
 pub const BUSYBOX_PROGRAMS: &[&str] = &[
-    "[", "ash", "awk", "base64", "basename", "cat", "chmod", "cp", "cut", "date", "df", "dirname", "echo", "env", "false", "find", "grep", "head", "hostname", "id",
+    "[", "ash", "awk", "base64", "basename", "cat", "chgrp", "chmod", "chown", "cp", "cut", "date", "df", "dirname", "echo", "env", "false", "find", "grep", "head", "hostname", "id",
     "kill", "ln", "ls", "mkdir", "mount", "mv", "nc", "nslookup", "ping", "printenv", "printf", "ps", "pwd", "readlink", "rm", "rmdir", "sed", "seq", "sh",
     "sleep", "sort", "tail", "tee", "telnet", "test", "touch", "tr", "true", "uname", "uniq", "wc", "wget", "which", "whoami", "xargs",
 ];
 
 /// Debian 12 programs (coreutils, dash, bash, grep, mount, …) the simulated shell runs.
 pub const DEBIAN_PROGRAMS: &[&str] = &[
-    "[", "awk", "base64", "basename", "bash", "cat", "chmod", "cp", "cut", "dash", "date", "df", "dirname", "echo", "env", "false", "find", "grep", "head", "hostname",
+    "[", "awk", "base64", "basename", "bash", "cat", "chgrp", "chmod", "chown", "cp", "cut", "dash", "date", "df", "dirname", "echo", "env", "false", "find", "grep", "head", "hostname",
     "id", "kill", "ln", "ls", "mawk", "mkdir", "mount", "mv", "printenv", "printf", "pwd", "readlink", "rm", "rmdir", "sed", "seq", "sh", "sleep", "sort", "tail",
     "tee", "test", "touch", "tr", "true", "uname", "uniq", "wc", "which", "whoami", "xargs",
 ];
