@@ -308,7 +308,7 @@ pub fn calls_function<'a>(line: &str, mut defined: impl FnMut(&str) -> bool) -> 
 
 /// The shell's own words a line may start with, most of them changing what
 /// the next lines see (`export POD_NAME=…`, `cd`, `for …; do`).
-const SHELL_BUILTINS: &[&str] = &["export", "unset", "set", "source", ".", "read", "eval", "exit", "trap", "alias", "for", "while", "until", "if", "case", "function"];
+const SHELL_BUILTINS: &[&str] = &["export", "unset", "set", "source", ".", "read", "eval", "exit", "trap", "alias", "umask", "ulimit", "for", "while", "until", "if", "case", "function"];
 
 /// `NAME=value` (a shell variable, or one for the command after it).
 fn is_assignment(word: &str) -> bool {

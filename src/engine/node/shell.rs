@@ -3297,7 +3297,37 @@ impl<'h> Shell<'h> {
                 }
                 Flow::Status(0)
             }
-            "wait" | "umask" | "ulimit" | "hash" | "alias" => Flow::Status(0),
+            "wait" | "hash" | "alias" => Flow::Status(0),
+            // Files are made as under containerd's mask, 0022: it can be
+            // read and named again, not changed.
+            "umask" => match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+                [] => {
+                    self.emit(1, "0022\n");
+                    Flow::Status(0)
+                }
+                ["-S"] => {
+                    self.emit(1, "u=rwx,g=rx,o=rx\n");
+                    Flow::Status(0)
+                }
+                ["022" | "0022" | "u=rwx,g=rx,o=rx"] | ["-S", "022" | "0022" | "u=rwx,g=rx,o=rx"] => Flow::Status(0),
+                _ => {
+                    let line = format!("{} umask: changing the mask is not simulated: files are made as under 0022\n", self.err_prefix());
+                    self.emit(2, &line);
+                    Flow::Status(1)
+                }
+            },
+            // No limit is enforced here; the file size one is unlimited in a container too.
+            "ulimit" => match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+                [] | ["-f"] => {
+                    self.emit(1, "unlimited\n");
+                    Flow::Status(0)
+                }
+                _ => {
+                    let line = format!("{} ulimit: {} is not simulated: only the file size limit (-f, unlimited) is shown\n", self.err_prefix(), args.join(" "));
+                    self.emit(2, &line);
+                    Flow::Status(1)
+                }
+            },
             "cd" => {
                 let target = match args.first().map(String::as_str) {
                     None | Some("~") => self.var("HOME").unwrap_or_else(|| "/root".into()),
