@@ -238,6 +238,16 @@ impl Mounts {
 
     /// The `i`th mount's source, to change it: the list becomes this
     /// container's own first (copy on write).
+    /// Gives the private mount at `path` (`/sys/fs/cgroup`) other files:
+    /// a resize changes a running container's cgroup.
+    pub fn replace_private(&mut self, path: &str, files: Rc<Fs>) {
+        if let Some(i) = self.list.iter().position(|m| &*m.path == path && matches!(m.source, MountSource::Private(_))) {
+            if let Some(source) = self.source_mut(i) {
+                *source = MountSource::Private(files);
+            }
+        }
+    }
+
     fn source_mut(&mut self, i: usize) -> Option<&mut MountSource> {
         Rc::make_mut(&mut self.list).get_mut(i).map(|m| &mut m.source)
     }

@@ -1905,6 +1905,10 @@ impl Kubelet {
             if resize::needs_restart(c, &running) {
                 let init = !pod.spec.as_ref().is_some_and(|s| s.containers.iter().any(|r| r.name == c.name));
                 self.replace_changed(ctx, pod, uid, c, init, format!("Container {} resize requires restart", c.name));
+            } else if let Some(running) = self.machine.runtime.sandbox_mut(uid).and_then(|s| s.latest_mut(&c.name)) {
+                // `UpdateContainerResources`: the running container's cgroup takes the new limits.
+                running.mounts.replace_private("/sys/fs/cgroup", volumes::cgroup_tree(Some(&wanted), super::runtime::wall_secs(ctx.now)));
+                running.cpu.limit_millis = wanted.limits.as_ref().and_then(|l| l.get("cpu")).map(|q| crate::engine::quantity::milli_value_of(q).max(0) as u64);
             }
             state.actuated.insert(c.name.clone(), wanted);
         }

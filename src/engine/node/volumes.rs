@@ -1277,6 +1277,55 @@ fn empty_private() -> std::rc::Rc<Fs> {
     PRIVATE.with(|p| p.borrow_mut().0.get_or_insert_with(|| std::rc::Rc::new(Fs::new())).clone())
 }
 
+thread_local! {
+    /// Cgroup trees, one for each set of limits.
+    static CGROUPS: std::cell::RefCell<SharedByHash<Fs>> = const { std::cell::RefCell::new(SharedByHash::new(SHARED_PRUNE_MIN)) };
+}
+
+/// What a container's own cgroup (v2, `/sys/fs/cgroup` in its namespace)
+/// says of its limits, as the kubelet sets them: `cpu.max` is the CPU
+/// limit's quota over a 100 ms period (`MilliCPUToQuota`, at least 1 ms),
+/// `memory.max` the memory limit in bytes, `max` where there is none.
+/// Usage, pressure and the other controllers' files are not simulated.
+pub fn cgroup_files(resources: Option<&k8s_openapi::api::core::v1::ResourceRequirements>) -> String {
+    let limit = |name: &str| resources.and_then(|r| r.limits.as_ref()).and_then(|l| l.get(name));
+    let cpu = limit("cpu").map(crate::engine::quantity::milli_value_of).filter(|m| *m > 0);
+    let memory = limit("memory").map(crate::engine::quantity::value_of).filter(|m| *m > 0);
+    let cpu_max = cpu.map_or_else(|| "max".to_string(), |milli| (milli.saturating_mul(100)).max(1000).to_string());
+    let memory_max = memory.map_or_else(|| "max".to_string(), |bytes| bytes.to_string());
+    format!("{cpu_max} 100000\n{memory_max}\n")
+}
+
+/// The cgroup directory for [`cgroup_files`]' text, shared by every
+/// container with the same limits.
+pub fn cgroup_tree(resources: Option<&k8s_openapi::api::core::v1::ResourceRequirements>, secs: i64) -> std::rc::Rc<Fs> {
+    let text = cgroup_files(resources);
+    let same = |found: &Fs, text: &String| {
+        let file = |name: &str| found.get(name).and_then(Inode::content).unwrap_or_default();
+        let cpu = file("/cpu.max");
+        text.strip_prefix(&*cpu).is_some_and(|memory| memory == file("/memory.max"))
+    };
+    CGROUPS.with(|c| {
+        c.borrow_mut().share(text_hash(&text), text, same, |text| {
+            let (cpu_max, memory_max) = text.split_once('\n').unwrap_or((&text, ""));
+            let mut fs = Fs::new();
+            fs.insert("/", Inode::dir(0o755, secs));
+            for (name, content) in [
+                ("cgroup.type", "domain\n".to_string()),
+                ("cpu.max", format!("{cpu_max}\n")),
+                ("memory.high", "max\n".to_string()),
+                ("memory.low", "0\n".to_string()),
+                ("memory.max", memory_max.to_string()),
+                ("memory.min", "0\n".to_string()),
+                ("pids.max", "max\n".to_string()),
+            ] {
+                fs.insert(&format!("/{name}"), Inode::file(&content, 0o644, secs));
+            }
+            std::rc::Rc::new(fs)
+        })
+    })
+}
+
 /// A private mount holding an empty directory made at `secs`.
 fn private_dir(secs: i64) -> std::rc::Rc<Fs> {
     PRIVATE.with(|p| {
@@ -1411,9 +1460,9 @@ pub fn container_mounts(pod: &Pod, container: &Container, state: &PodVolumes, di
         Mount::snapshot("/proc", proc, false, &MountKind::PROC),
         Mount::snapshot("/dev", dev, false, &MountKind::DEV),
         Mount::private("/dev/pts", made.clone(), false, &MountKind::DEVPTS),
-        Mount::private("/dev/mqueue", made.clone(), false, &MountKind::MQUEUE),
+        Mount::private("/dev/mqueue", made, false, &MountKind::MQUEUE),
         Mount::snapshot("/sys", sys, true, &MountKind::SYSFS),
-        Mount::private("/sys/fs/cgroup", made, true, &MountKind::CGROUP),
+        Mount::private("/sys/fs/cgroup", cgroup_tree(container.resources.as_ref(), secs), true, &MountKind::CGROUP),
     ]);
     mounts.extend(cri);
     mounts.shrink_to_fit();
@@ -1447,6 +1496,20 @@ fn in_pod<'p>(dir: &str, path: &'p str) -> Option<&'p str> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn cgroup_files_follow_the_kubelets_quota_and_the_memory_limit() {
+        let resources = |limits: serde_json::Value| serde_json::from_value::<k8s_openapi::api::core::v1::ResourceRequirements>(serde_json::json!({"limits": limits})).unwrap();
+        assert_eq!(cgroup_files(Some(&resources(serde_json::json!({"cpu": "500m", "memory": "128Mi"})))), "50000 100000\n134217728\n");
+        // MilliCPUToQuota's floor is 1 ms of a 100 ms period.
+        assert_eq!(cgroup_files(Some(&resources(serde_json::json!({"cpu": "1m"})))), "1000 100000\nmax\n");
+        assert_eq!(cgroup_files(Some(&resources(serde_json::json!({"cpu": "2", "memory": "1G"})))), "200000 100000\n1000000000\n");
+        assert_eq!(cgroup_files(None), "max 100000\nmax\n");
+        let a = cgroup_tree(Some(&resources(serde_json::json!({"cpu": "500m"}))), 0);
+        let b = cgroup_tree(Some(&resources(serde_json::json!({"cpu": "500m"}))), 5);
+        assert!(std::rc::Rc::ptr_eq(&a, &b));
+        assert_eq!(a.get("/memory.max").and_then(Inode::content).as_deref(), Some("max\n"));
+    }
+
     use super::*;
 
     #[test]
