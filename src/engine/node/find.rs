@@ -22,6 +22,9 @@ pub trait FindHost {
     /// Runs a command; its exit status, or `None` when it does not end
     /// (the whole `find` ends with it).
     fn exec(&mut self, argv: &[String]) -> Option<i32>;
+    /// Counts `steps` of work against the shell's budget for one line;
+    /// `false` once it is spent (the line is then treated as endless).
+    fn spend(&mut self, steps: usize) -> bool;
     fn out(&mut self, text: &str);
     fn err(&mut self, text: &str);
 }
@@ -93,6 +96,9 @@ struct Parser<'a> {
     /// How deep in `(` and `!` the parser is.
     nesting: usize,
 }
+
+/// Entries visited for one step of the shell's budget (a command is one).
+const ENTRIES_PER_STEP: usize = 100;
 
 /// The most tests an expression and the deepest nesting this simulation
 /// evaluates (it walks the expression recursively): more is refused, not
@@ -299,8 +305,9 @@ struct Walk<'h> {
     status: i32,
     /// `-exec … +`'s paths, for each such command in the expression's order.
     batched: Vec<Vec<String>>,
-    /// A command that never ends stopped the walk.
+    /// A command that never ends, or the spent budget, stopped the walk.
     stopped: bool,
+    visited: usize,
 }
 
 impl Walk<'_> {
@@ -363,6 +370,10 @@ impl Walk<'_> {
                 true
             }
             Expr::Exec { argv, batch: None } => {
+                if !self.host.spend(1) {
+                    self.stopped = true;
+                    return false;
+                }
                 let argv: Vec<String> = argv.iter().map(|a| a.replace("{}", path)).collect();
                 match self.host.exec(&argv) {
                     Some(status) => status == 0,
@@ -429,7 +440,7 @@ pub fn run(host: &mut dyn FindHost, args: &[String]) -> Option<i32> {
         options.depth_first = true;
     }
     let expr = if expr.has_action() { expr } else { Expr::And(Box::new(expr), Box::new(Expr::Print)) };
-    let mut walk = Walk { host, status: 0, batched: vec![Vec::new(); commands.len()], stopped: false };
+    let mut walk = Walk { host, status: 0, batched: vec![Vec::new(); commands.len()], stopped: false, visited: 0 };
     'starts: for start in &starts {
         if start.is_empty() {
             walk.status = 1;
@@ -440,6 +451,11 @@ pub fn run(host: &mut dyn FindHost, args: &[String]) -> Option<i32> {
         // Entries to visit; `true` marks a directory's second visit (after its entries, with `-depth`).
         let mut pending: Vec<(String, usize, bool)> = vec![(start.clone(), 0, false)];
         while let Some((path, depth, after)) = pending.pop() {
+            walk.visited += 1;
+            if walk.visited % ENTRIES_PER_STEP == 0 && !walk.host.spend(1) {
+                walk.stopped = true;
+                break 'starts;
+            }
             let inode = match walk.host.lstat(&path) {
                 Ok(i) => i,
                 Err(e) => {
@@ -512,6 +528,55 @@ mod tests {
         assert_eq!(last_name("etc/config/"), "config");
         assert_eq!(last_name("/"), "/");
         assert_eq!(last_name("./x/y.txt"), "y.txt");
+    }
+
+    /// A flat directory of `files` entries, a step budget, and what was printed.
+    struct Flat {
+        files: usize,
+        budget: usize,
+        printed: usize,
+        ran: usize,
+    }
+
+    impl FindHost for Flat {
+        fn busybox(&self) -> bool {
+            false
+        }
+        fn lstat(&mut self, path: &str) -> Result<Inode, Errno> {
+            Ok(if path == "d" { Inode::dir(0o755, 0) } else { Inode::file("", 0o644, 0) })
+        }
+        fn entries(&mut self, _: &str) -> Result<Vec<(String, Inode)>, Errno> {
+            Ok((0..self.files).map(|i| (format!("f{i:05}"), Inode::file("", 0o644, 0))).collect())
+        }
+        fn remove(&mut self, _: &str) -> Result<(), Errno> {
+            Ok(())
+        }
+        fn exec(&mut self, _: &[String]) -> Option<i32> {
+            self.ran += 1;
+            Some(0)
+        }
+        fn spend(&mut self, steps: usize) -> bool {
+            self.budget = self.budget.saturating_sub(steps);
+            self.budget > 0
+        }
+        fn out(&mut self, _: &str) {
+            self.printed += 1;
+        }
+        fn err(&mut self, _: &str) {}
+    }
+
+    #[test]
+    fn a_walk_or_its_commands_stop_when_the_shells_budget_is_spent() {
+        let args = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let mut host = Flat { files: 50, budget: 10, printed: 0, ran: 0 };
+        assert_eq!(run(&mut host, &args(&["d"])), Some(0));
+        assert_eq!(host.printed, 51);
+        let mut host = Flat { files: 5_000, budget: 10, printed: 0, ran: 0 };
+        assert_eq!(run(&mut host, &args(&["d"])), None);
+        assert!(host.printed < 1_000, "{}", host.printed);
+        let mut host = Flat { files: 50, budget: 10, printed: 0, ran: 0 };
+        assert_eq!(run(&mut host, &args(&["d", "-exec", "true", ";"])), None);
+        assert!(host.ran < 10, "{}", host.ran);
     }
 
     #[test]

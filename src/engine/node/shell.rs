@@ -3153,6 +3153,14 @@ impl<'h> Shell<'h> {
                     }
                 }
             }
+            fn spend(&mut self, steps: usize) -> bool {
+                self.shell.steps += steps;
+                if self.shell.steps > STEP_BUDGET {
+                    self.ended = Some(Flow::Forever);
+                    return false;
+                }
+                true
+            }
             fn out(&mut self, text: &str) {
                 self.shell.emit(1, text);
             }
