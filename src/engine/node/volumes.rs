@@ -1328,10 +1328,19 @@ pub fn cgroup_tree(resources: Option<&k8s_openapi::api::core::v1::ResourceRequir
 
 /// A private mount holding an empty directory made at `secs`.
 fn private_dir(secs: i64) -> std::rc::Rc<Fs> {
+    private_dir_with_mode(secs, 0o755)
+}
+
+/// [`private_dir`] with the root's permission bits (`/dev/shm`'s tmpfs is
+/// `1777`, sticky and open to all).
+fn private_dir_with_mode(secs: i64, mode: u32) -> std::rc::Rc<Fs> {
+    // Times fit 52 bits for millennia; the mode takes the low 12.
+    let key = ((secs as u64) << 12) | u64::from(mode & 0o7777);
+    let same = |fs: &Fs, (secs, mode): &(i64, u32)| fs.get("/").is_some_and(|root| root.mode == *mode && root.mtime() == *secs);
     PRIVATE.with(|p| {
-        p.borrow_mut().1.share(secs as u64, secs, |_, _| true, |secs| {
+        p.borrow_mut().1.share(key, (secs, mode), same, |(secs, mode)| {
             let mut fs = Fs::new();
-            fs.insert("/", Inode::dir(0o755, secs));
+            fs.insert("/", Inode::dir(mode, secs));
             std::rc::Rc::new(fs)
         })
     })
@@ -1443,7 +1452,7 @@ pub fn container_mounts(pod: &Pod, container: &Container, state: &PodVolumes, di
         cri.push(Mount::in_pod("/etc/hostname", "etc-hostname", false));
         cri.push(Mount::in_pod("/etc/resolv.conf", "resolv.conf", false));
     }
-    cri.push(Mount::private("/dev/shm", empty_private(), false, &MountKind::SHM));
+    cri.push(Mount::private("/dev/shm", private_dir_with_mode(secs, 0o1777), false, &MountKind::SHM));
     // Parents are mounted before children (containerd orders by depth),
     // each path's depth counted once.
     let mut by_depth: Vec<(usize, Mount)> = cri.into_iter().map(|m| (m.path.bytes().filter(|&b| b == b'/').count(), m)).collect();
