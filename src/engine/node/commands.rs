@@ -650,6 +650,24 @@ fn chmod(cmd: &mut Cmd) -> i32 {
     status
 }
 
+/// A command line as GNU's getopt permutes it: the options (each word that
+/// starts with `-`, before a `--`), then the operands (`-` alone is one).
+fn options_and_operands(args: &[String]) -> (Vec<&str>, Vec<String>) {
+    let mut options = Vec::new();
+    let mut operands = Vec::new();
+    let mut options_done = false;
+    for a in args {
+        if options_done || a == "-" || !a.starts_with('-') {
+            operands.push(a.clone());
+        } else if a == "--" {
+            options_done = true;
+        } else {
+            options.push(a.as_str());
+        }
+    }
+    (options, operands)
+}
+
 /// GNU's "invalid option" or "unrecognized option" lines for `arg`, with
 /// its pointer to `--help`; busybox names the option and shows its usage.
 fn bad_option(cmd: &mut Cmd, arg: &str, letter: char, usage: &str) -> i32 {
@@ -813,15 +831,9 @@ fn ln_not_simulated(cmd: &mut Cmd, option: &str) -> i32 {
 /// `-f`, `-e`, `-m` the path with every link resolved.
 fn readlink(cmd: &mut Cmd) -> i32 {
     let (mut canonical, mut no_newline, mut verbose) = (None::<char>, false, false);
-    let mut operands = Vec::new();
-    let mut options_done = false;
-    for a in cmd.args {
-        if options_done || a == "-" || !a.starts_with('-') {
-            operands.push(a.clone());
-            continue;
-        }
-        match a.as_str() {
-            "--" => options_done = true,
+    let (options, operands) = options_and_operands(cmd.args);
+    for a in options {
+        match a {
             "--canonicalize" => canonical = Some('f'),
             "--canonicalize-existing" => canonical = Some('e'),
             "--canonicalize-missing" => canonical = Some('m'),
@@ -927,15 +939,9 @@ fn chown(cmd: &mut Cmd) -> i32 {
     let group_only = cmd.name == "chgrp";
     let usage = if group_only { "chgrp [-RhLHPcvf]... GROUP FILE..." } else { "chown [-RhLHPcvf]... USER[:[GRP]] FILE..." };
     let (mut recursive, mut no_dereference, mut verbose, mut changes, mut quiet) = (false, false, false, false, false);
-    let mut operands: Vec<String> = Vec::new();
-    let mut options_done = false;
-    for a in cmd.args {
-        if options_done || a == "-" || !a.starts_with('-') {
-            operands.push(a.clone());
-            continue;
-        }
-        match a.as_str() {
-            "--" => options_done = true,
+    let (options, operands) = options_and_operands(cmd.args);
+    for a in options {
+        match a {
             "--recursive" => recursive = true,
             "--no-dereference" => no_dereference = true,
             "--dereference" => no_dereference = false,
