@@ -236,8 +236,6 @@ impl Mounts {
         }
     }
 
-    /// The `i`th mount's source, to change it: the list becomes this
-    /// container's own first (copy on write).
     /// Gives the private mount at `path` (`/sys/fs/cgroup`) other files:
     /// a resize changes a running container's cgroup.
     pub fn replace_private(&mut self, path: &str, files: Rc<Fs>) {
@@ -248,6 +246,8 @@ impl Mounts {
         }
     }
 
+    /// The `i`th mount's source, to change it: the list becomes this
+    /// container's own first (copy on write).
     fn source_mut(&mut self, i: usize) -> Option<&mut MountSource> {
         Rc::make_mut(&mut self.list).get_mut(i).map(|m| &mut m.source)
     }
