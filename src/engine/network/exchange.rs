@@ -21,13 +21,7 @@ pub fn attach_app(runtime: &mut Runtime, uid: &str, spec: &k8s_openapi::api::cor
     let command = spec.command.clone().unwrap_or_default();
     let args = spec.args.clone().unwrap_or_default();
     let app = AppState::for_image(image, &command, &args);
-    let limit = spec
-        .resources
-        .as_ref()
-        .and_then(|r| r.limits.as_ref())
-        .and_then(|l| l.get("cpu"))
-        .and_then(|q| crate::engine::quantity::Quantity::parse(&q.0).ok())
-        .map(|q| q.milli_value().max(0) as u64);
+    let limit = crate::engine::node::runtime::cpu_limit_millis(spec.resources.as_ref());
     let host_ports: Vec<(i32, i32)> = spec.ports.iter().flatten().filter_map(|p| p.host_port.map(|h| (h, p.container_port))).collect();
     let Some(c) = runtime.sandbox_mut(uid).and_then(|s| s.latest_mut(&spec.name)) else { return };
     if !c.is_running() {

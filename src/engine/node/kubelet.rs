@@ -1908,7 +1908,7 @@ impl Kubelet {
             } else if let Some(running) = self.machine.runtime.sandbox_mut(uid).and_then(|s| s.latest_mut(&c.name)) {
                 // `UpdateContainerResources`: the running container's cgroup takes the new limits.
                 running.mounts.replace_private("/sys/fs/cgroup", volumes::cgroup_tree(Some(&wanted), super::runtime::wall_secs(ctx.now)));
-                running.cpu.limit_millis = wanted.limits.as_ref().and_then(|l| l.get("cpu")).map(|q| crate::engine::quantity::milli_value_of(q).max(0) as u64);
+                running.cpu.limit_millis = super::runtime::cpu_limit_millis(Some(&wanted));
             }
             state.actuated.insert(c.name.clone(), wanted);
         }

@@ -492,6 +492,13 @@ pub struct CpuUsage {
     pub limit_millis: Option<u64>,
 }
 
+/// The CPU limit in millicores (`resources.limits.cpu`), if there is one:
+/// what a container's cgroup quota and its [`CpuUsage::limit_millis`] follow.
+pub fn cpu_limit_millis(resources: Option<&k8s_openapi::api::core::v1::ResourceRequirements>) -> Option<u64> {
+    let limit = resources?.limits.as_ref()?.get("cpu")?;
+    u64::try_from(crate::engine::quantity::milli_value_of(limit)).ok().filter(|m| *m > 0)
+}
+
 impl CpuUsage {
     /// Queues `cost_us` of work arriving at `now`; returns when it is done.
     /// Under a quota the work runs at the quota's speed and queues behind

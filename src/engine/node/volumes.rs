@@ -1288,9 +1288,8 @@ thread_local! {
 /// `memory.max` the memory limit in bytes, `max` where there is none.
 /// Usage, pressure and the other controllers' files are not simulated.
 pub fn cgroup_files(resources: Option<&k8s_openapi::api::core::v1::ResourceRequirements>) -> String {
-    let limit = |name: &str| resources.and_then(|r| r.limits.as_ref()).and_then(|l| l.get(name));
-    let cpu = limit("cpu").map(crate::engine::quantity::milli_value_of).filter(|m| *m > 0);
-    let memory = limit("memory").map(crate::engine::quantity::value_of).filter(|m| *m > 0);
+    let cpu = super::runtime::cpu_limit_millis(resources);
+    let memory = resources.and_then(|r| r.limits.as_ref()?.get("memory")).map(crate::engine::quantity::value_of).filter(|m| *m > 0);
     let cpu_max = cpu.map_or_else(|| "max".to_string(), |milli| (milli.saturating_mul(100)).max(1000).to_string());
     let memory_max = memory.map_or_else(|| "max".to_string(), |bytes| bytes.to_string());
     format!("{cpu_max} 100000\n{memory_max}\n")
@@ -1505,6 +1504,8 @@ fn in_pod<'p>(dir: &str, path: &'p str) -> Option<&'p str> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn cgroup_files_follow_the_kubelets_quota_and_the_memory_limit() {
         let resources = |limits: serde_json::Value| serde_json::from_value::<k8s_openapi::api::core::v1::ResourceRequirements>(serde_json::json!({"limits": limits})).unwrap();
@@ -1518,8 +1519,6 @@ mod tests {
         assert!(std::rc::Rc::ptr_eq(&a, &b));
         assert_eq!(a.get("/memory.max").and_then(Inode::content).as_deref(), Some("max\n"));
     }
-
-    use super::*;
 
     #[test]
     fn a_pods_hosts_file_is_made_whole_on_read() {
