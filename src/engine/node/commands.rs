@@ -899,8 +899,7 @@ struct Owners {
 /// Reads `chown`'s `USER[:GROUP]` (or `chgrp`'s `GROUP`) against the
 /// container's account files: names first, then numbers. The error is the
 /// tool's own line.
-fn owners_of(cmd: &Cmd, spec: &str, group_only: bool) -> Result<Owners, String> {
-    let (passwd, group) = account_files(cmd);
+fn owners_of(cmd: &Cmd, (passwd, group): (&str, &str), spec: &str, group_only: bool) -> Result<Owners, String> {
     let busybox = cmd.busybox();
     let uid_of = |name: &str| identity::passwd_entries(&passwd).find(|e| e.0 == name).map(|e| (e.1, e.2)).or_else(|| name.parse::<u32>().ok().map(|u| (u, u32::MAX)));
     let gid_of = |name: &str| identity::group_entries(&group).find(|e| e.0 == name).map(|e| e.1).or_else(|| name.parse::<u32>().ok());
@@ -980,7 +979,8 @@ fn chown(cmd: &mut Cmd) -> i32 {
         cmd.complain(line);
         return 1;
     }
-    let owners = match owners_of(cmd, spec, group_only) {
+    let (passwd, group) = account_files(cmd);
+    let owners = match owners_of(cmd, (&passwd, &group), spec, group_only) {
         Ok(o) => o,
         Err(line) => {
             cmd.complain(line);
@@ -992,7 +992,6 @@ fn chown(cmd: &mut Cmd) -> i32 {
     }
     // `-R` walks without following links, and changes the links themselves.
     let dereference = !no_dereference && !recursive;
-    let (passwd, group) = account_files(cmd);
     let mut status = 0;
     let mut pending: Vec<String> = files.to_vec();
     pending.reverse();
