@@ -1639,15 +1639,15 @@ pub fn run(cmd: &mut Cmd) -> i32 {
         } else if a.starts_with("-v") {
             let Some(v) = value("-v") else { return usage(cmd, &name, "option requires an argument -- v") };
             let Some((k, val)) = v.split_once('=') else {
-                cmd.err.push_str(&format!("{name}: improper assignment: -v {v}\n"));
+                cmd.error_text(&format!("{name}: improper assignment: -v {v}\n"));
                 return 2;
             };
             assigns.push((k.to_string(), val.to_string()));
         } else if a.starts_with("-f") {
-            cmd.err.push_str(&format!("{name}: -f (a program file) is not simulated\n"));
+            cmd.error_text(&format!("{name}: -f (a program file) is not simulated\n"));
             return 2;
         } else if a.starts_with("-W") {
-            cmd.err.push_str(&format!("{name}: -W options are not simulated\n"));
+            cmd.error_text(&format!("{name}: -W options are not simulated\n"));
             return 2;
         } else {
             let flag = a.chars().nth(1).unwrap_or('-');
@@ -1656,7 +1656,7 @@ pub fn run(cmd: &mut Cmd) -> i32 {
     }
     let Some(program) = program else { return usage(cmd, &name, "") };
     let fail = |cmd: &mut Cmd, text: &str| {
-        cmd.err.push_str(&format!("{name}: {text}\n"));
+        cmd.error_text(&format!("{name}: {text}\n"));
         2
     };
     let toks = match lex(&program) {
@@ -1715,7 +1715,7 @@ pub fn run(cmd: &mut Cmd) -> i32 {
                 Err(e) => {
                     let out = std::mem::take(&mut m.out);
                     cmd.out.push_str(&out);
-                    cmd.err.push_str(&format!("{name}: cannot open {operand} ({})\n", e.message()));
+                    cmd.error_text(&format!("{name}: cannot open {operand} ({})\n", e.message()));
                     status = 2;
                     exiting = true;
                     break 'files;
@@ -1783,7 +1783,7 @@ pub fn run(cmd: &mut Cmd) -> i32 {
     }
     cmd.out.push_str(&m.out);
     if let Some(e) = m.error {
-        cmd.err.push_str(&format!("{name}: run time error: {e}\n"));
+        cmd.error_text(&format!("{name}: run time error: {e}\n"));
         return 2;
     }
     if status != 0 {
@@ -1799,10 +1799,10 @@ fn is_assignment(operand: &str) -> bool {
 fn usage(cmd: &mut Cmd, name: &str, problem: &str) -> i32 {
     // A bad option is named alone (status 2); no program at all prints the usage (status 0).
     if !problem.is_empty() {
-        cmd.err.push_str(&format!("{name}: {problem}\n"));
+        cmd.error_text(&format!("{name}: {problem}\n"));
         return 2;
     }
-    cmd.err.push_str(MAWK_USAGE);
+    cmd.error_text(MAWK_USAGE);
     0
 }
 

@@ -82,7 +82,10 @@ pub struct Cmd<'a> {
     pub args: &'a [String],
     pub stdin: &'a str,
     pub out: String,
+    /// Written through [`Cmd::error_text`], which notes where stdout stood.
     pub err: String,
+    /// (stdout's length, stderr's length) before each write to stderr.
+    pub err_marks: Vec<(usize, usize)>,
     pub files: &'a mut dyn Files,
     pub cwd: &'a str,
     pub env: &'a IndexMap<String, String>,
@@ -98,14 +101,49 @@ impl Cmd<'_> {
         self.out.push('\n');
     }
     fn complain(&mut self, text: String) {
-        self.err.push_str(&text);
+        self.error_text(&text);
         self.err.push('\n');
+    }
+    /// Writes to stderr. The streams show in the order written, as a
+    /// terminal shows them: coreutils' `error` and busybox's
+    /// `bb_error_msg` flush stdout before they write.
+    pub fn error_text(&mut self, text: &str) {
+        self.err_marks.push((self.out.len(), self.err.len()));
+        self.err.push_str(text);
     }
     /// `prog: path: No such file or directory`, which both toolkits print alike.
     fn errno(&mut self, path: &str, e: Errno) {
         let line = format!("{}: {path}: {}", self.name, e.message());
         self.complain(line);
     }
+}
+
+/// A program's stdout and stderr in the order written, from the marks
+/// [`Cmd::error_text`] left: (1 for stdout or 2, text).
+pub fn written_in_order<'t>(out: &'t str, err: &'t str, err_marks: &[(usize, usize)]) -> Vec<(u8, &'t str)> {
+    let mut pieces = Vec::with_capacity(err_marks.len() * 2 + 1);
+    let mut out_from = 0;
+    // Text written to `err` directly, before any mark, leads stderr's.
+    let mut err_from = 0;
+    for (i, &(out_at, _)) in err_marks.iter().enumerate() {
+        let out_at = out_at.min(out.len());
+        if out_at > out_from {
+            pieces.push((1, out.get(out_from..out_at).unwrap_or("")));
+            out_from = out_at;
+        }
+        let err_to = err_marks.get(i + 1).map_or(err.len(), |m| m.1.min(err.len()));
+        if err_to > err_from {
+            pieces.push((2, err.get(err_from..err_to).unwrap_or("")));
+            err_from = err_to;
+        }
+    }
+    if out.len() > out_from {
+        pieces.push((1, out.get(out_from..).unwrap_or("")));
+    }
+    if err.len() > err_from {
+        pieces.push((2, err.get(err_from..).unwrap_or("")));
+    }
+    pieces
 }
 
 /// Whether this module runs `name`.
@@ -1379,31 +1417,60 @@ fn wc(cmd: &mut Cmd) -> i32 {
     let (flags, operands) = flags_and_operands(cmd.args);
     let (l, w, c) = if flags.is_empty() { (true, true, true) } else { (flags.contains('l'), flags.contains('w'), flags.contains('c') || flags.contains('m')) };
     let count = |text: &str| (text.matches('\n').count(), text.split_whitespace().count(), text.len());
-    let mut rows: Vec<((usize, usize, usize), Option<String>)> = Vec::new();
+    // Every file is counted before any row prints (the rows line up), and
+    // a file that cannot be read is reported in its turn among them.
+    let mut rows: Vec<Result<((usize, usize, usize), Option<String>), (String, Errno)>> = Vec::new();
     let mut status = 0;
+    // coreutils' `compute_number_width`: the digits of the regular files'
+    // total size, at least 7 when one operand is not a regular file (a
+    // directory, standard input), and 1 when the first could not be opened.
+    let (mut regular_total, mut minimum_width, mut first_failed) = (0usize, 1usize, false);
     if operands.is_empty() {
-        rows.push((count(cmd.stdin), None));
+        rows.push(Ok((count(cmd.stdin), None)));
+        minimum_width = 7;
     } else {
-        for f in &operands {
-            match cfs::read_file(cmd.files, cmd.cwd, f) {
-                Ok(text) => rows.push((count(&text), Some(f.clone()))),
+        for (i, f) in operands.iter().enumerate() {
+            let read = if f == "-" { Ok(cmd.stdin.to_string()) } else { cfs::read_file(cmd.files, cmd.cwd, f) };
+            match read {
+                Ok(text) => {
+                    if f == "-" {
+                        minimum_width = 7;
+                    } else {
+                        regular_total += text.len();
+                    }
+                    rows.push(Ok((count(&text), Some(f.clone()))));
+                }
                 Err(e) => {
                     status = 1;
-                    cmd.errno(f, e);
+                    rows.push(Err((f.clone(), e)));
+                    // A directory opens and fails to read: counted as empty.
+                    if e == Errno::IsDir {
+                        minimum_width = 7;
+                        rows.push(Ok(((0, 0, 0), Some(f.clone()))));
+                    } else if i == 0 {
+                        first_failed = true;
+                    }
                 }
             }
         }
-        if rows.len() > 1 {
-            let total = rows.iter().fold((0, 0, 0), |a, (r, _)| (a.0 + r.0, a.1 + r.1, a.2 + r.2));
-            rows.push((total, Some("total".into())));
+        if operands.len() > 1 {
+            let total = rows.iter().flatten().fold((0, 0, 0), |a, (r, _)| (a.0 + r.0, a.1 + r.1, a.2 + r.2));
+            rows.push(Ok((total, Some("total".into()))));
         }
     }
     let single = [l, w, c].iter().filter(|x| **x).count() == 1;
-    let widest = rows.iter().map(|((a, b, d), _)| [(l, *a), (w, *b), (c, *d)].iter().filter(|x| x.0).map(|x| x.1.to_string().len()).max().unwrap_or(1)).max().unwrap_or(1);
-    for ((nl, nw, nc), name) in rows {
+    let widest = if first_failed { 1 } else { regular_total.to_string().len().max(minimum_width) };
+    for row in rows {
+        let ((nl, nw, nc), name) = match row {
+            Ok(row) => row,
+            Err((f, e)) => {
+                cmd.errno(&f, e);
+                continue;
+            }
+        };
         let fields: Vec<usize> = [(l, nl), (w, nw), (c, nc)].iter().filter(|x| x.0).map(|x| x.1).collect();
-        // One count alone prints bare; several line up (seven wide from a pipe).
-        let width = if single { 0 } else if name.is_none() { 7 } else { widest };
+        // One count alone prints bare; several line up.
+        let width = if single { 0 } else { widest };
         let mut line = fields.iter().map(|v| format!("{v:>width$}")).collect::<Vec<_>>().join(" ");
         if let Some(n) = name {
             line.push(' ');
@@ -2078,9 +2145,11 @@ fn grep(cmd: &mut Cmd) -> i32 {
         operands.push(".".to_string());
     }
     let mut status = 1;
-    let mut sources: Vec<(Option<String>, String)> = Vec::new();
+    // Each file is read when its turn comes, so a read error shows among
+    // the lines, as grep prints it, and `-q` stops before later files.
+    let mut sources: Vec<Option<String>> = Vec::new();
     if operands.is_empty() {
-        sources.push((None, cmd.stdin.to_string()));
+        sources.push(None);
     } else {
         let mut names = Vec::new();
         for f in &operands {
@@ -2097,21 +2166,24 @@ fn grep(cmd: &mut Cmd) -> i32 {
                 names.push(f.clone());
             }
         }
-        for f in names {
-            match cfs::read_file(cmd.files, cmd.cwd, &f) {
-                Ok(t) => sources.push((Some(f), t)),
+        sources.extend(names.into_iter().map(Some));
+    }
+    let show_names = o.names.unwrap_or(operands.len() > 1 || o.recursive);
+    let mut any = false;
+    for name in &sources {
+        let text = match name {
+            None => cmd.stdin.to_string(),
+            Some(f) => match cfs::read_file(cmd.files, cmd.cwd, f) {
+                Ok(t) => t,
                 Err(e) => {
                     if !o.no_messages {
                         cmd.complain(format!("grep: {f}: {}", e.message()));
                     }
                     status = 2;
+                    continue;
                 }
-            }
-        }
-    }
-    let show_names = o.names.unwrap_or(operands.len() > 1 || o.recursive);
-    let mut any = false;
-    for (name, text) in &sources {
+            },
+        };
         let shown = name.as_deref().unwrap_or("(standard input)");
         let lines: Vec<&str> = text.lines().collect();
         let mut count = 0;
@@ -2180,10 +2252,13 @@ fn grep(cmd: &mut Cmd) -> i32 {
             cmd.say(shown);
         }
     }
-    if any {
+    // An error decides the status unless `-q` found a line (it stops there).
+    if status == 2 {
+        2
+    } else if any {
         0
     } else {
-        status
+        1
     }
 }
 
@@ -2920,7 +2995,7 @@ mod tests {
         let env = IndexMap::from([("PATH".to_string(), "/bin".to_string()), ("A".to_string(), "1".to_string())]);
         let info = info(base);
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        let mut cmd = Cmd { name, args: &args, stdin, out: String::new(), err: String::new(), files: fs, cwd: "/", env: &env, info: &info };
+        let mut cmd = Cmd { name, args: &args, stdin, out: String::new(), err: String::new(), err_marks: Vec::new(), files: fs, cwd: "/", env: &env, info: &info };
         let status = run(&mut cmd);
         (cmd.out, cmd.err, status)
     }
@@ -2964,6 +3039,22 @@ mod tests {
     }
 
     #[test]
+    fn the_two_streams_come_out_in_the_order_written() {
+        assert_eq!(written_in_order("ab", "E1\nE2\n", &[(1, 0), (1, 3)]), vec![(1, "a"), (2, "E1\n"), (2, "E2\n"), (1, "b")]);
+        assert_eq!(written_in_order("ab", "E\n", &[(0, 0)]), vec![(2, "E\n"), (1, "ab")]);
+        // Text put on stderr without a mark comes after what was marked.
+        assert_eq!(written_in_order("ab", "X", &[]), vec![(1, "ab"), (2, "X")]);
+        let mut root = RootFs::new(Rc::new(Fs::new()), false);
+        root.upper_mut().insert("/", Inode::dir(0o755, 0));
+        let mut disk = Fs::new();
+        let mut mounts = Mounts::default();
+        let mut fs = ViewMut { root: &mut root, mounts: &mut mounts, disk: &mut disk, now: 0, user: &crate::engine::node::identity::ROOT };
+        cfs::write_file(&mut fs, "/", "/a", "one\n", false).expect("write");
+        let (out, err, status) = run_in(Base::Debian, &mut fs, "cat", &["/a", "/missing", "/a"], "");
+        assert_eq!((out.as_str(), err.as_str(), status), ("one\none\n", "cat: /missing: No such file or directory\n", 1));
+    }
+
+    #[test]
     fn df_with_a_path_shows_the_filesystem_holding_it() {
         let mut root = RootFs::new(Rc::new(Fs::new()), false);
         root.upper_mut().insert("/", Inode::dir(0o755, 0));
@@ -2980,7 +3071,7 @@ mod tests {
         ];
         let env = IndexMap::new();
         let args: Vec<String> = ["/data/sub", "/nope"].iter().map(|s| s.to_string()).collect();
-        let mut cmd = Cmd { name: "df", args: &args, stdin: "", out: String::new(), err: String::new(), files: &mut fs, cwd: "/", env: &env, info: &info };
+        let mut cmd = Cmd { name: "df", args: &args, stdin: "", out: String::new(), err: String::new(), err_marks: Vec::new(), files: &mut fs, cwd: "/", env: &env, info: &info };
         assert_eq!(run(&mut cmd), 1);
         assert_eq!(cmd.out, "Filesystem           1K-blocks      Used Available Use% Mounted on\n/dev/sda1                 1000       300       700  30% /data\n");
         assert_eq!(cmd.err, "df: /nope: No such file or directory\n");

@@ -589,17 +589,23 @@ pub fn run(cmd: &mut Cmd) -> i32 {
                 expr += 1;
             }
             let line = if busybox { format!("sed: {}", e.text) } else { format!("sed: -e expression #{expr}, char {at}: {}", e.text) };
-            cmd.err.push_str(&line);
-            cmd.err.push('\n');
+            cmd.error_text(&line);
+            cmd.error_text("\n");
             return 1;
         }
     };
     if in_place && operands.is_empty() {
-        cmd.err.push_str(if busybox { "sed: no files to edit\n" } else { "sed: no input files\n" });
+        cmd.error_text(if busybox { "sed: no files to edit\n" } else { "sed: no input files\n" });
         return if busybox { 1 } else { 4 };
     }
     let mut status = 0;
     let mut streams: Vec<Stream> = Vec::new();
+    // Files run on as one stream that cannot be read: reported when the
+    // stream reaches them (with the number of lines before), as GNU sed
+    // opens each file once it has read the last; a script that asks for
+    // the last line (`$`) looks one line ahead.
+    let mut unread: Vec<(usize, String)> = Vec::new();
+    let mut lines_before = 0;
     if operands.is_empty() {
         streams.push(Stream { text: cmd.stdin.to_string(), file: None });
     } else {
@@ -613,12 +619,17 @@ pub fn run(cmd: &mut Cmd) -> i32 {
                     if !joined.is_empty() && !joined.ends_with('\n') {
                         joined.push('\n');
                     }
+                    lines_before += t.split_inclusive('\n').count();
                     joined.push_str(&t);
                 }
                 Err(e) => {
                     let line = if busybox { format!("sed: can't open '{f}': {}\n", e.message()) } else { format!("sed: can't read {f}: {}\n", e.message()) };
-                    cmd.err.push_str(&line);
-                    status = if busybox { 1 } else { 2 };
+                    if in_place || separate {
+                        cmd.error_text(&line);
+                        status = if busybox { 1 } else { 2 };
+                    } else {
+                        unread.push((lines_before, line));
+                    }
                 }
             }
         }
@@ -630,6 +641,16 @@ pub fn run(cmd: &mut Cmd) -> i32 {
     let mut quit: Option<i32> = None;
     let mut active: Vec<Option<usize>> = vec![None; commands.len()];
     let stream_count = streams.len();
+    let looks_ahead = commands.iter().any(|c| matches!(c.from, Some(Addr::Last)) || matches!(c.to, Some(Addr::Last)));
+    let mut unread = unread.into_iter().peekable();
+    // Reports the unreadable files the stream has reached, where the output stands.
+    let mut report_unread = |cmd: &mut Cmd, out: &Output, reached: usize, status: &mut i32| {
+        while let Some((_, line)) = unread.next_if(|(at, _)| *at <= reached) {
+            cmd.err_marks.push((cmd.out.len() + out.text.len(), cmd.err.len()));
+            cmd.err.push_str(&line);
+            *status = if busybox { 1 } else { 2 };
+        }
+    };
     for (index, stream) in streams.into_iter().enumerate() {
         if quit.is_some() {
             break;
@@ -640,6 +661,7 @@ pub fn run(cmd: &mut Cmd) -> i32 {
             n = 0;
         }
         for (k, raw) in lines.iter().enumerate() {
+            report_unread(cmd, &out, k + usize::from(looks_ahead), &mut status);
             n += 1;
             let newline = raw.ends_with('\n');
             let mut line = raw.strip_suffix('\n').unwrap_or(raw).to_string();
@@ -702,11 +724,14 @@ pub fn run(cmd: &mut Cmd) -> i32 {
                 break;
             }
         }
+        if quit.is_none() {
+            report_unread(cmd, &out, usize::MAX, &mut status);
+        }
         match (&stream.file, in_place) {
             (Some(f), true) => {
                 if let Err(e) = cfs::write_file(cmd.files, cmd.cwd, f, &out.text, false) {
                     let line = format!("sed: couldn't open file {f}: {}\n", e.message());
-                    cmd.err.push_str(&line);
+                    cmd.error_text(&line);
                     status = 4;
                 }
             }
@@ -717,19 +742,19 @@ pub fn run(cmd: &mut Cmd) -> i32 {
 }
 
 fn not_simulated(cmd: &mut Cmd, what: &str) -> i32 {
-    cmd.err.push_str(&format!("sed: {what} is not simulated\n"));
+    cmd.error_text(&format!("sed: {what} is not simulated\n"));
     1
 }
 
 /// A bad option, or none: GNU's usage on stderr (status 1), busybox's short one.
 fn usage_error(cmd: &mut Cmd, busybox: bool, problem: &str) -> i32 {
     if !problem.is_empty() {
-        cmd.err.push_str(&format!("sed: {problem}\n"));
+        cmd.error_text(&format!("sed: {problem}\n"));
     }
     if busybox {
-        cmd.err.push_str("BusyBox v1.37.0 (2024-09-26 21:31:42 UTC) multi-call binary.\n\nUsage: sed [-i[SFX]] [-nrE] [-f FILE]... [-e CMD]... [FILE]...\nor: sed [-i[SFX]] [-nrE] CMD [FILE]...\n");
+        cmd.error_text("BusyBox v1.37.0 (2024-09-26 21:31:42 UTC) multi-call binary.\n\nUsage: sed [-i[SFX]] [-nrE] [-f FILE]... [-e CMD]... [FILE]...\nor: sed [-i[SFX]] [-nrE] CMD [FILE]...\n");
     } else {
-        cmd.err.push_str(GNU_USAGE);
+        cmd.error_text(GNU_USAGE);
     }
     1
 }

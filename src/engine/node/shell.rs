@@ -2949,13 +2949,14 @@ impl<'h> Shell<'h> {
         let cwd = self.cwd.clone();
         let exported = self.exported.clone();
         let info = self.host.info;
-        let (out, err, status) = self.with_files(|files| {
-            let mut cmd = Cmd { name, args, stdin, out: String::new(), err: String::new(), files, cwd: &cwd, env: &exported, info };
+        let (out, err, err_marks, status) = self.with_files(|files| {
+            let mut cmd = Cmd { name, args, stdin, out: String::new(), err: String::new(), err_marks: Vec::new(), files, cwd: &cwd, env: &exported, info };
             let status = if name == "echo" && (info.base == Base::Debian) { commands::dash_echo(&mut cmd) } else { commands::run(&mut cmd) };
-            (cmd.out, cmd.err, status)
+            (cmd.out, cmd.err, cmd.err_marks, status)
         });
-        self.emit(1, &out);
-        self.emit(2, &err);
+        for (fd, text) in commands::written_in_order(&out, &err, &err_marks) {
+            self.emit(fd, text);
+        }
         Flow::Status(status)
     }
 

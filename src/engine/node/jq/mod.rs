@@ -89,7 +89,7 @@ pub fn run(cmd: &mut Cmd) -> i32 {
             return 0;
         }
         Err((message, status)) => {
-            cmd.err.push_str(&message);
+            cmd.error_text(&message);
             return status;
         }
     };
@@ -97,7 +97,7 @@ pub fn run(cmd: &mut Cmd) -> i32 {
     let ast = match compile(&program, &options.variables) {
         Ok(a) => a,
         Err(message) => {
-            cmd.err.push_str(&message);
+            cmd.error_text(&message);
             return 3;
         }
     };
@@ -111,7 +111,7 @@ pub fn run(cmd: &mut Cmd) -> i32 {
             match cfs::read_file(cmd.files, cmd.cwd, f) {
                 Ok(text) => sources.push((f.clone(), text)),
                 Err(e) => {
-                    cmd.err.push_str(&format!("jq: error: Could not open file {f}: {}\n", e.message()));
+                    cmd.error_text(&format!("jq: error: Could not open file {f}: {}\n", e.message()));
                     status = 2;
                 }
             }
@@ -174,11 +174,11 @@ pub fn run(cmd: &mut Cmd) -> i32 {
             // jq 1.6 says nothing of `error(null)` and goes on.
             Err(Stop::Error(Json::Null)) => 0,
             Err(Stop::Error(Json::String(message))) => {
-                cmd.err.push_str(&format!("jq: error (at {at}): {message}\n"));
+                cmd.error_text(&format!("jq: error (at {at}): {message}\n"));
                 5
             }
             Err(Stop::Error(other)) => {
-                cmd.err.push_str(&format!("jq: error (at {at}) (not a string): {}\n", compact(&other)));
+                cmd.error_text(&format!("jq: error (at {at}) (not a string): {}\n", compact(&other)));
                 5
             }
             _ if !options.exit_status => 0,
@@ -200,7 +200,7 @@ pub fn run(cmd: &mut Cmd) -> i32 {
         }
     }
     if let Some(message) = parse_failed {
-        cmd.err.push_str(&format!("parse error: {message}\n"));
+        cmd.error_text(&format!("parse error: {message}\n"));
         return if options.null_input { ran.unwrap_or(0) } else { 4 };
     }
     if status != 0 {

@@ -32,7 +32,7 @@ fn jq(args: &[&str], stdin: &str) -> (String, String, i32) {
     };
     let env = IndexMap::from([("HOME".to_string(), "/root".to_string())]);
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let mut cmd = Cmd { name: "jq", args: &args, stdin, out: String::new(), err: String::new(), files: &mut view, cwd: "/", env: &env, info: &info };
+    let mut cmd = Cmd { name: "jq", args: &args, stdin, out: String::new(), err: String::new(), err_marks: Vec::new(), files: &mut view, cwd: "/", env: &env, info: &info };
     let status = super::run(&mut cmd);
     (cmd.out, cmd.err, status)
 }
