@@ -289,25 +289,162 @@ fn input_lines(cmd: &mut Cmd, operands: &[String]) -> Option<String> {
     }
 }
 
-fn cat(cmd: &mut Cmd) -> i32 {
-    let (_, operands) = flags_and_operands(cmd.args);
-    if operands.is_empty() {
-        let input = cmd.stdin.to_string();
-        cmd.out.push_str(&input);
-        return 0;
+/// What `cat`'s options change in the text it copies.
+#[derive(Clone, Copy, Default)]
+struct CatShow {
+    number: bool,
+    nonblank: bool,
+    ends: bool,
+    tabs: bool,
+    nonprinting: bool,
+    squeeze: bool,
+}
+
+impl CatShow {
+    fn changes_text(self) -> bool {
+        self.number || self.nonblank || self.ends || self.tabs || self.nonprinting || self.squeeze
     }
-    let mut status = 0;
-    for f in &operands {
-        if f == "-" {
-            let input = cmd.stdin.to_string();
-            cmd.out.push_str(&input);
+}
+
+/// Where `cat` is in its output: numbering and squeezing run on across files.
+#[derive(Default)]
+struct CatState {
+    line: usize,
+    at_line_start: bool,
+    empty_lines: usize,
+}
+
+/// `text` as `cat` with `show` writes it (coreutils' `cat`, byte by byte;
+/// busybox's numbers lines the same way).
+fn cat_shown(text: &str, show: CatShow, state: &mut CatState, out: &mut Vec<u8>) {
+    let number_lines = show.number || show.nonblank;
+    for &b in text.as_bytes() {
+        if state.at_line_start && b == b'\n' {
+            state.empty_lines += 1;
+            if show.squeeze && state.empty_lines > 1 {
+                continue;
+            }
+            if show.number && !show.nonblank {
+                state.line += 1;
+                out.extend_from_slice(format!("{:>6}\t", state.line).as_bytes());
+            }
+            if show.ends {
+                out.push(b'$');
+            }
+            out.push(b'\n');
             continue;
         }
-        match cfs::read_file(cmd.files, cmd.cwd, f) {
-            Ok(c) => cmd.out.push_str(&c),
+        if state.at_line_start {
+            state.at_line_start = false;
+            state.empty_lines = 0;
+            if number_lines {
+                state.line += 1;
+                out.extend_from_slice(format!("{:>6}\t", state.line).as_bytes());
+            }
+        }
+        match b {
+            b'\n' => {
+                if show.ends {
+                    out.push(b'$');
+                }
+                out.push(b'\n');
+                state.at_line_start = true;
+            }
+            b'\t' if show.tabs => out.extend_from_slice(b"^I"),
+            b'\t' => out.push(b),
+            _ if show.nonprinting => {
+                let low = if b >= 128 {
+                    out.extend_from_slice(b"M-");
+                    b - 128
+                } else {
+                    b
+                };
+                match low {
+                    0..=31 => out.extend_from_slice(&[b'^', low + 64]),
+                    127 => out.extend_from_slice(b"^?"),
+                    _ => out.push(low),
+                }
+            }
+            _ => out.push(b),
+        }
+    }
+}
+
+fn cat(cmd: &mut Cmd) -> i32 {
+    let busybox = cmd.busybox();
+    let mut show = CatShow::default();
+    let mut operands = Vec::new();
+    let mut only_operands = false;
+    for a in cmd.args {
+        if only_operands || a == "-" || !a.starts_with('-') {
+            operands.push(a.clone());
+            continue;
+        }
+        let long = match a.as_str() {
+            "--" => {
+                only_operands = true;
+                continue;
+            }
+            _ if busybox && a.starts_with("--") => {
+                cmd.complain(format!("cat: unrecognized option '{a}'\nBusyBox v1.37.0 (2024-09-26 21:31:42 UTC) multi-call binary.\n\nUsage: cat [-nbvteA] [FILE]..."));
+                return 1;
+            }
+            _ if !a.starts_with("--") => None,
+            "--number" => Some("n"),
+            "--number-nonblank" => Some("b"),
+            "--show-all" => Some("A"),
+            "--show-ends" => Some("E"),
+            "--show-tabs" => Some("T"),
+            "--show-nonprinting" => Some("v"),
+            "--squeeze-blank" => Some("s"),
+            _ => {
+                cmd.complain(format!("cat: unrecognized option '{a}'\nTry 'cat --help' for more information."));
+                return 1;
+            }
+        };
+        for c in long.unwrap_or(&a[1..]).chars() {
+            match c {
+                'n' => show.number = true,
+                'b' => show.nonblank = true,
+                'e' => (show.nonprinting, show.ends) = (true, true),
+                't' => (show.nonprinting, show.tabs) = (true, true),
+                'A' => (show.nonprinting, show.ends, show.tabs) = (true, true, true),
+                'v' => show.nonprinting = true,
+                'u' => {}
+                'E' | 'T' | 's' if !busybox => match c {
+                    'E' => show.ends = true,
+                    'T' => show.tabs = true,
+                    _ => show.squeeze = true,
+                },
+                _ => {
+                    let line = if busybox {
+                        format!("cat: invalid option -- '{c}'\nBusyBox v1.37.0 (2024-09-26 21:31:42 UTC) multi-call binary.\n\nUsage: cat [-nbvteA] [FILE]...")
+                    } else {
+                        format!("cat: invalid option -- '{c}'\nTry 'cat --help' for more information.")
+                    };
+                    cmd.complain(line);
+                    return 1;
+                }
+            }
+        }
+    }
+    if operands.is_empty() {
+        operands.push("-".to_string());
+    }
+    let mut state = CatState { at_line_start: true, ..CatState::default() };
+    let mut status = 0;
+    for f in &operands {
+        let read = if f == "-" { Ok(cmd.stdin.to_string()) } else { cfs::read_file(cmd.files, cmd.cwd, f) };
+        match read {
+            Ok(text) if show.changes_text() => {
+                let mut shown = Vec::with_capacity(text.len() + text.len() / 8);
+                cat_shown(&text, show, &mut state, &mut shown);
+                cmd.out.push_str(&String::from_utf8_lossy(&shown));
+            }
+            Ok(text) => cmd.out.push_str(&text),
             Err(e) => {
                 status = 1;
-                let line = match (cmd.busybox(), e) {
+                let line = match (busybox, e) {
                     (true, Errno::IsDir) => "cat: read error: Is a directory".to_string(),
                     (true, _) => format!("cat: can't open '{f}': {}", e.message()),
                     (false, _) => format!("cat: {f}: {}", e.message()),
@@ -1586,47 +1723,158 @@ fn base64(cmd: &mut Cmd) -> i32 {
     0
 }
 
+/// A count of lines or bytes as head and tail read it: digits with a
+/// multiplier suffix (coreutils' `xstrtoumax` ones; busybox's `b`, `k`,
+/// `m`), too large a count meaning all.
+fn head_tail_count(digits: &str, busybox: bool) -> Option<usize> {
+    let end = digits.find(|c: char| !c.is_ascii_digit()).unwrap_or(digits.len());
+    if end == 0 {
+        return None;
+    }
+    let (number, suffix) = digits.split_at(end);
+    let multiplier: u128 = match (suffix, busybox) {
+        ("", _) => 1,
+        ("b", _) => 512,
+        ("k", true) | ("k" | "K" | "KiB", false) => 1024,
+        ("m", true) | ("m" | "M" | "MiB", false) => 1024 * 1024,
+        ("kB" | "KB", false) => 1000,
+        ("MB", false) => 1000 * 1000,
+        ("g" | "G" | "GiB", false) => 1024 * 1024 * 1024,
+        ("GB", false) => 1000 * 1000 * 1000,
+        _ => return None,
+    };
+    let value = number.parse::<u128>().unwrap_or(u128::MAX).saturating_mul(multiplier);
+    Some(usize::try_from(value).unwrap_or(usize::MAX))
+}
+
+/// `head` and `tail`, without following: coreutils 9.1's and busybox's
+/// options, a `==> NAME <==` header before each file when there are
+/// several (`-q`, `-v`), and each file's error in its turn.
 fn head_tail(cmd: &mut Cmd) -> i32 {
+    let head = cmd.name == "head";
+    let busybox = cmd.busybox();
     let mut count: usize = 10;
     // `-n +N` (tail: from line N) or `-n -N` (head: all but the last N).
     let mut sign = None;
     let mut bytes = false;
+    let mut headers: Option<bool> = None;
+    let mut obsolete_count = None;
     let mut operands = Vec::new();
+    let mut only_operands = false;
     let mut i = 0;
     while i < cmd.args.len() {
         let a = cmd.args[i].clone();
+        if only_operands || a == "-" || !a.starts_with('-') {
+            operands.push(a);
+            i += 1;
+            continue;
+        }
         let value = match a.as_str() {
-            "-n" | "-c" => {
+            "--" => {
+                only_operands = true;
                 i += 1;
-                Some((a == "-c", cmd.args.get(i).cloned().unwrap_or_default()))
+                continue;
             }
-            _ => a.strip_prefix("-n").or_else(|| a.strip_prefix("-c")).filter(|v| !v.is_empty()).map(|v| (a.starts_with("-c"), v.to_string())),
+            "-n" | "-c" | "--lines" | "--bytes" => {
+                i += 1;
+                let Some(v) = cmd.args.get(i) else {
+                    let line = if busybox {
+                        format!("{}: option requires an argument -- '{}'", cmd.name, &a[a.len() - 1..])
+                    } else if a.starts_with("--") {
+                        format!("{}: option '{a}' requires an argument\nTry '{} --help' for more information.", cmd.name, cmd.name)
+                    } else {
+                        format!("{}: option requires an argument -- '{}'\nTry '{} --help' for more information.", cmd.name, &a[1..], cmd.name)
+                    };
+                    cmd.complain(line);
+                    return 1;
+                };
+                Some((a == "-c" || a == "--bytes", v.clone()))
+            }
+            "-q" | "--quiet" | "--silent" => {
+                headers = Some(false);
+                None
+            }
+            "-v" | "--verbose" => {
+                headers = Some(true);
+                None
+            }
+            // Following is the main process's (it never ends); run by hand, tail prints and ends.
+            "-f" | "-F" | "--follow" if !head => None,
+            _ if a.starts_with("--lines=") || a.starts_with("--bytes=") => Some((a.starts_with("--bytes="), a[8..].to_string())),
+            _ if a.starts_with("-n") || a.starts_with("-c") => Some((a.starts_with("-c"), a[2..].to_string())),
+            _ if a[1..].bytes().all(|b| b.is_ascii_digit()) => {
+                obsolete_count = Some(a[1..].to_string());
+                Some((false, a[1..].to_string()))
+            }
+            _ => {
+                let line = if a.starts_with("--") && !busybox {
+                    format!("{}: unrecognized option '{a}'\nTry '{} --help' for more information.", cmd.name, cmd.name)
+                } else if busybox {
+                    format!("{}: invalid option -- '{}'\nBusyBox v1.37.0 (2024-09-26 21:31:42 UTC) multi-call binary.\n\nUsage: {} [OPTIONS] [FILE]...", cmd.name, a.chars().nth(1).unwrap_or('-'), cmd.name)
+                } else {
+                    format!("{}: invalid option -- '{}'\nTry '{} --help' for more information.", cmd.name, a.chars().nth(1).unwrap_or('-'), cmd.name)
+                };
+                cmd.complain(line);
+                return 1;
+            }
         };
         if let Some((in_bytes, v)) = value {
             bytes = in_bytes;
             sign = v.chars().next().filter(|c| matches!(c, '+' | '-'));
-            count = v.trim_start_matches(['+', '-']).parse().unwrap_or(10);
-        } else if a == "-f" || a == "-F" || a == "-q" {
-        } else if a.len() > 1 && a.starts_with('-') && a[1..].bytes().all(|b| b.is_ascii_digit()) {
-            count = a[1..].parse().unwrap_or(10);
-        } else {
-            operands.push(a);
+            let Some(n) = head_tail_count(v.trim_start_matches(['+', '-']), busybox) else {
+                let line = if busybox { format!("{}: invalid number '{v}'", cmd.name) } else { format!("{}: invalid number of {}: '{v}'", cmd.name, if bytes { "bytes" } else { "lines" }) };
+                cmd.complain(line);
+                return 1;
+            };
+            count = n;
         }
         i += 1;
     }
-    let Some(text) = input_lines(cmd, &operands) else { return 1 };
-    // Lines, or bytes with `-c` (each a piece of the text).
-    let pieces: Vec<&[u8]> = if bytes { text.as_bytes().chunks(1).collect() } else { text.split_inclusive('\n').map(str::as_bytes).collect() };
-    let total = pieces.len();
-    let range = match (cmd.name == "head", sign) {
-        (true, Some('-')) => 0..total.saturating_sub(count),
-        (true, _) => 0..count.min(total),
-        (false, Some('+')) => count.saturating_sub(1).min(total)..total,
-        (false, _) => total.saturating_sub(count)..total,
-    };
-    let chosen: Vec<u8> = pieces.get(range).unwrap_or_default().concat();
-    cmd.out.push_str(&String::from_utf8_lossy(&chosen));
-    0
+    if operands.is_empty() {
+        operands.push("-".to_string());
+    }
+    // POSIX's `tail -N` takes one file.
+    if let (Some(n), false, true, false) = (&obsolete_count, head, operands.len() > 1, busybox) {
+        cmd.complain(format!("tail: option used in invalid context -- {}", n.chars().next().unwrap_or('1')));
+        return 1;
+    }
+    let show_headers = headers.unwrap_or(operands.len() > 1);
+    let mut first = true;
+    let mut status = 0;
+    for f in &operands {
+        let (shown, read) = if f == "-" { ("standard input", Ok(cmd.stdin.to_string())) } else { (f.as_str(), cfs::read_file(cmd.files, cmd.cwd, f)) };
+        let opened = !matches!(read, Err(e) if e != Errno::IsDir);
+        if show_headers && opened {
+            cmd.out.push_str(&format!("{}==> {shown} <==\n", if first { "" } else { "\n" }));
+            first = false;
+        }
+        let text = match read {
+            Ok(text) => text,
+            Err(e) => {
+                status = 1;
+                let line = match (busybox, e) {
+                    (true, Errno::IsDir) => format!("{}: read error: {}", cmd.name, e.message()),
+                    (true, _) => format!("{}: can't open '{f}': {}", cmd.name, e.message()),
+                    (false, Errno::IsDir) => format!("{}: error reading '{f}': {}", cmd.name, e.message()),
+                    (false, _) => format!("{}: cannot open '{f}' for reading: {}", cmd.name, e.message()),
+                };
+                cmd.complain(line);
+                continue;
+            }
+        };
+        // Lines, or bytes with `-c` (each a piece of the text).
+        let pieces: Vec<&[u8]> = if bytes { text.as_bytes().chunks(1).collect() } else { text.split_inclusive('\n').map(str::as_bytes).collect() };
+        let total = pieces.len();
+        let range = match (head, sign) {
+            (true, Some('-')) => 0..total.saturating_sub(count),
+            (true, _) => 0..count.min(total),
+            (false, Some('+')) => count.saturating_sub(1).min(total)..total,
+            (false, _) => total.saturating_sub(count)..total,
+        };
+        let chosen: Vec<u8> = pieces.get(range).unwrap_or_default().concat();
+        cmd.out.push_str(&String::from_utf8_lossy(&chosen));
+    }
+    status
 }
 
 // ---------------------------------------------------------------- regex
@@ -3052,6 +3300,17 @@ mod tests {
         cfs::write_file(&mut fs, "/", "/a", "one\n", false).expect("write");
         let (out, err, status) = run_in(Base::Debian, &mut fs, "cat", &["/a", "/missing", "/a"], "");
         assert_eq!((out.as_str(), err.as_str(), status), ("one\none\n", "cat: /missing: No such file or directory\n", 1));
+    }
+
+    #[test]
+    fn head_and_tail_counts_take_the_suffixes_their_toolkit_knows() {
+        assert_eq!(head_tail_count("2k", false), Some(2048));
+        assert_eq!(head_tail_count("2kB", false), Some(2000));
+        assert_eq!(head_tail_count("1b", true), Some(512));
+        assert_eq!(head_tail_count("1K", true), None);
+        assert_eq!(head_tail_count("1x", false), None);
+        assert_eq!(head_tail_count("", false), None);
+        assert_eq!(head_tail_count("99999999999999999999999999999999999999999", false), Some(usize::MAX));
     }
 
     #[test]
