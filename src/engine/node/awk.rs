@@ -1062,7 +1062,7 @@ fn sign(negative: bool, flags: &str) -> String {
 }
 
 /// `%f`, `%e` and `%g` of a non-negative number, as C prints them.
-fn float(n: f64, conv: char, precision: usize, alternate: bool) -> String {
+pub(crate) fn float(n: f64, conv: char, precision: usize, alternate: bool) -> String {
     if n.is_infinite() {
         return if conv.is_ascii_uppercase() { "INF".into() } else { "inf".into() };
     }

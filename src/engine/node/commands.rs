@@ -2591,85 +2591,358 @@ fn test(cmd: &mut Cmd) -> i32 {
 /// command's output is kept to a mebibyte anyway).
 const PRINTF_PAD_LIMIT: usize = 1 << 20;
 
-/// `printf FORMAT [ARG]...`, reusing the format while arguments remain.
-pub fn format_printf(fmt: &str, args: &[String]) -> String {
-    let mut out = String::new();
+/// Which printf: the shells' builtins and coreutils' program differ in
+/// the escapes, length modifiers and flags they take and in their words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PrintfDialect {
+    /// bash's builtin: `\xHH` and `\e`, length modifiers skipped, `'`.
+    Bash,
+    /// dash's builtin (Debian's `sh`): no `\x`, no length modifiers.
+    Dash,
+    /// busybox's applet (ash's builtin): `\xHH`, `\c` ends the output.
+    Busybox,
+    /// coreutils' `printf` program.
+    Coreutils,
+}
+
+/// What a conversion could not do; the caller words it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PrintfProblem {
+    /// Nothing in the argument was a number (0 used).
+    NotNumber(String),
+    /// A number followed by more (the number used).
+    Partly(String),
+    /// Beyond the 64-bit range (the nearest end used).
+    OutOfRange(String),
+    /// An unknown conversion: the directive up to it, and its character.
+    BadDirective { directive: String, conversion: char },
+}
+
+/// A printf's output, and its problems with where the output stood.
+#[derive(Debug, Default)]
+pub struct Printed {
+    pub out: String,
+    /// Each problem with where the output stood and the pass of the
+    /// format over its arguments it came in (0 for the first).
+    pub problems: Vec<(usize, usize, PrintfProblem)>,
+    /// The output of each pass ends here.
+    pub passes: Vec<usize>,
+}
+
+/// An argument as strtoimax/strtod read it: a leading quote gives the
+/// next character's code.
+fn printf_number(arg: &str, float: bool, problems: &mut Vec<PrintfProblem>) -> (i128, f64) {
+    if let Some(rest) = arg.strip_prefix(['\'', '"']) {
+        let code = rest.chars().next().map_or(0, |c| c as u32);
+        return (i128::from(code), f64::from(code));
+    }
+    let text = arg.trim_start_matches([' ', '\t', '\n']);
+    if text.is_empty() {
+        if !arg.is_empty() {
+            problems.push(PrintfProblem::NotNumber(arg.to_string()));
+        }
+        return (0, 0.0);
+    }
+    let (negative, unsigned) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    if float {
+        // The longest prefix Rust reads as a number is what strtod takes.
+        let end = (1..=text.len()).rev().find(|&e| text.is_char_boundary(e) && text[..e].parse::<f64>().is_ok() && !text[..e].ends_with(['e', 'E', '+', '-']));
+        return match end {
+            Some(e) => {
+                if e < text.len() {
+                    problems.push(PrintfProblem::Partly(arg.to_string()));
+                }
+                (0, text[..e].parse().unwrap_or(0.0))
+            }
+            None => {
+                problems.push(PrintfProblem::NotNumber(arg.to_string()));
+                (0, 0.0)
+            }
+        };
+    }
+    let (radix, digits) = if let Some(hex) = unsigned.strip_prefix("0x").or_else(|| unsigned.strip_prefix("0X")) {
+        (16, hex)
+    } else if unsigned.len() > 1 && unsigned.starts_with('0') {
+        (8, &unsigned[1..])
+    } else {
+        (10, unsigned)
+    };
+    let end = digits.find(|c: char| !c.is_digit(radix)).unwrap_or(digits.len());
+    if end == 0 && radix == 10 {
+        problems.push(PrintfProblem::NotNumber(arg.to_string()));
+        return (0, 0.0);
+    }
+    let magnitude = i128::from_str_radix(&digits[..end], radix).unwrap_or(i128::MAX);
+    let value = if negative { -magnitude } else { magnitude };
+    let clamped = value.clamp(i128::from(i64::MIN), i128::from(u64::MAX));
+    if clamped != value || (negative && value < i128::from(i64::MIN)) {
+        problems.push(PrintfProblem::OutOfRange(arg.to_string()));
+    } else if end < digits.len() {
+        problems.push(PrintfProblem::Partly(arg.to_string()));
+    }
+    (clamped, 0.0)
+}
+
+/// One backslash escape of a format at `chars[i]` (the backslash): its text
+/// and how many characters it took; `None` for `\c` where it ends output.
+fn printf_escape(chars: &[char], i: usize, dialect: PrintfDialect) -> (Option<String>, usize) {
+    let Some(&c) = chars.get(i + 1) else { return (Some("\\".into()), 1) };
+    let simple = match c {
+        'n' => Some('\n'),
+        't' => Some('\t'),
+        'r' => Some('\r'),
+        'a' => Some('\u{7}'),
+        'b' => Some('\u{8}'),
+        'f' => Some('\u{c}'),
+        'v' => Some('\u{b}'),
+        '\\' => Some('\\'),
+        '"' => Some('"'),
+        'e' | 'E' if dialect == PrintfDialect::Bash => Some('\u{1b}'),
+        _ => None,
+    };
+    if let Some(ch) = simple {
+        return (Some(ch.to_string()), 2);
+    }
+    if c == 'c' && dialect == PrintfDialect::Busybox {
+        return (None, 2);
+    }
+    let (radix, skip, most) = match c {
+        '0'..='7' => (8, 1, 3),
+        'x' if dialect != PrintfDialect::Dash => (16, 2, 2),
+        _ => return (Some(format!("\\{c}")), 2),
+    };
+    let digits: String = chars.iter().skip(i + skip).take(most).take_while(|d| d.is_digit(radix)).collect();
+    if digits.is_empty() {
+        return (Some(format!("\\{c}")), 2);
+    }
+    let code = u32::from_str_radix(&digits, radix).unwrap_or(0) & 0xff;
+    (Some(char::from_u32(code).map(String::from).unwrap_or_default()), skip + digits.len())
+}
+
+/// `%b`'s argument with its escapes: the format's, `\0NNN` as well as
+/// `\NNN`, and `\c`, which ends all output (the `bool`).
+fn printf_b_unescape(text: &str, dialect: PrintfDialect) -> (String, bool) {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] != '\\' {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        match chars.get(i + 1) {
+            Some('c') => return (out, true),
+            Some('0') => {
+                let digits: String = chars.iter().skip(i + 2).take(3).take_while(|d| d.is_digit(8)).collect();
+                let code = u32::from_str_radix(&digits, 8).unwrap_or(0) & 0xff;
+                out.extend(char::from_u32(code));
+                i += 2 + digits.len();
+            }
+            _ => {
+                let (piece, took) = printf_escape(&chars, i, dialect);
+                out.push_str(&piece.unwrap_or_default());
+                i += took;
+            }
+        }
+    }
+    (out, false)
+}
+
+/// `printf FORMAT [ARG]...` as `dialect` runs it, reusing the format while
+/// arguments remain.
+pub fn printf_format(fmt: &str, args: &[String], dialect: PrintfDialect) -> Printed {
+    let mut printed = Printed::default();
     let mut args = args.iter();
     let chars: Vec<char> = fmt.chars().collect();
-    'format: loop {
+    let modifiers: &[char] = match dialect {
+        PrintfDialect::Dash => &[],
+        PrintfDialect::Busybox => &['h', 'l', 'L'],
+        PrintfDialect::Bash | PrintfDialect::Coreutils => &['h', 'l', 'L', 'q', 'j', 'z', 't'],
+    };
+    loop {
         let mut used = false;
         let mut i = 0;
         while i < chars.len() {
             let c = chars[i];
             if c == '\\' {
-                let (piece, _) = unescape(&chars[i..(i + 2).min(chars.len())].iter().collect::<String>());
-                out.push_str(&piece);
-                i += 2;
+                let (piece, took) = printf_escape(&chars, i, dialect);
+                let Some(piece) = piece else { return printed };
+                printed.out.push_str(&piece);
+                i += took;
                 continue;
             }
             if c != '%' {
-                out.push(c);
+                printed.out.push(c);
                 i += 1;
                 continue;
             }
-            let mut j = i + 1;
-            while j < chars.len() && "-+ 0#.0123456789".contains(chars[j]) {
-                j += 1;
-            }
-            let spec: String = chars[i + 1..j.min(chars.len())].iter().collect();
-            let conv = chars.get(j).copied().unwrap_or('%');
-            i = j + 1;
-            if conv == '%' {
-                out.push('%');
+            if chars.get(i + 1) == Some(&'%') {
+                printed.out.push('%');
+                i += 2;
                 continue;
             }
-            used = true;
-            let arg = args.next().cloned().unwrap_or_default();
-            let left = spec.starts_with('-');
-            let zero = spec.starts_with('0');
-            let width: usize = spec.trim_start_matches(['-', '0', '+', ' ', '#']).split('.').next().and_then(|w| w.parse().ok()).unwrap_or(0);
-            let value = match conv {
-                'd' | 'i' => arg.trim().parse::<i64>().unwrap_or(0).to_string(),
-                'x' => format!("{:x}", arg.trim().parse::<i64>().unwrap_or(0)),
-                'o' => format!("{:o}", arg.trim().parse::<i64>().unwrap_or(0)),
-                'c' => arg.chars().next().map(String::from).unwrap_or_default(),
-                'b' => unescape(&arg).0,
-                _ => arg,
+            let start = i;
+            let mut j = i + 1;
+            let mut flags = String::new();
+            while let Some(&f) = chars.get(j).filter(|f| "-+ #0".contains(**f) || (**f == '\'' && dialect != PrintfDialect::Dash)) {
+                flags.push(f);
+                j += 1;
+            }
+            let mut problems = Vec::new();
+            let mut field = |j: &mut usize, used: &mut bool| -> Option<i128> {
+                if chars.get(*j) == Some(&'*') {
+                    *j += 1;
+                    *used = true;
+                    return Some(args.next().map_or(0, |a| printf_number(a, false, &mut problems).0));
+                }
+                let s = *j;
+                while chars.get(*j).is_some_and(char::is_ascii_digit) {
+                    *j += 1;
+                }
+                (*j > s).then(|| chars[s..*j].iter().collect::<String>().parse().unwrap_or(i128::from(u32::MAX)))
             };
+            let width = field(&mut j, &mut used);
+            let precision = if chars.get(j) == Some(&'.') {
+                j += 1;
+                Some(field(&mut j, &mut used).unwrap_or(0))
+            } else {
+                None
+            };
+            while chars.get(j).is_some_and(|m| modifiers.contains(m)) {
+                j += 1;
+            }
+            let conversion = chars.get(j).copied().unwrap_or('\0');
+            if !"diouxXcsbfFeEgG".contains(conversion) || conversion == '\0' {
+                let directive: String = chars[start..(j + 1).min(chars.len())].iter().collect();
+                printed.problems.push((printed.out.len(), printed.passes.len(), PrintfProblem::BadDirective { directive, conversion }));
+                return printed;
+            }
+            i = j + 1;
+            used = true;
+            let arg = args.next().map(String::as_str);
+            let left = flags.contains('-') || width.is_some_and(|w| w < 0);
+            let width = width.map_or(0, |w| usize::try_from(w.unsigned_abs()).unwrap_or(usize::MAX));
+            let precision = precision.and_then(|p| usize::try_from(p).ok());
+            let sign = |negative: bool| if negative { "-" } else if flags.contains('+') { "+" } else if flags.contains(' ') { " " } else { "" };
+            let (body, numeric) = match conversion {
+                's' => (arg.unwrap_or("").chars().take(precision.unwrap_or(usize::MAX)).collect::<String>(), false),
+                'b' => {
+                    let (text, stop) = printf_b_unescape(arg.unwrap_or(""), dialect);
+                    let text: String = text.chars().take(precision.unwrap_or(usize::MAX)).collect();
+                    if stop {
+                        printed.out.push_str(&text);
+                        return printed;
+                    }
+                    (text, false)
+                }
+                'c' => (arg.map_or(String::new(), |a| a.chars().next().unwrap_or('\0').to_string()), false),
+                'f' | 'F' | 'e' | 'E' | 'g' | 'G' => {
+                    let n = arg.map_or(0.0, |a| printf_number(a, true, &mut problems).1);
+                    let text = crate::engine::node::awk::float(n.abs(), conversion, precision.unwrap_or(6), flags.contains('#'));
+                    (format!("{}{text}", sign(n.is_sign_negative() && n != 0.0)), true)
+                }
+                _ => {
+                    let n = arg.map_or(0, |a| printf_number(a, false, &mut problems).0);
+                    let as_unsigned = |n: i128| if n < 0 { u128::from(n as i64 as u64) } else { n.unsigned_abs() };
+                    let (prefix, digits) = match conversion {
+                        'd' | 'i' => (sign(n < 0), n.clamp(i128::from(i64::MIN), i128::from(i64::MAX)).unsigned_abs().to_string()),
+                        'u' => ("", as_unsigned(n).to_string()),
+                        'o' => ("", format!("{:o}", as_unsigned(n))),
+                        'x' => (if flags.contains('#') && n != 0 { "0x" } else { "" }, format!("{:x}", as_unsigned(n))),
+                        _ => (if flags.contains('#') && n != 0 { "0X" } else { "" }, format!("{:X}", as_unsigned(n))),
+                    };
+                    let digits = match precision {
+                        Some(0) if digits == "0" => String::new(),
+                        Some(p) if digits.len() < p => format!("{}{digits}", "0".repeat(p - digits.len())),
+                        _ => digits,
+                    };
+                    let digits = if conversion == 'o' && flags.contains('#') && !digits.starts_with('0') { format!("0{digits}") } else { digits };
+                    (format!("{prefix}{digits}"), precision.is_none())
+                }
+            };
+            for problem in problems {
+                printed.problems.push((printed.out.len(), printed.passes.len(), problem));
+            }
             // Padded by hand: a width of any size is the user's, and one
             // command's output is bounded like any other's.
-            let pad = width.saturating_sub(value.chars().count()).min(PRINTF_PAD_LIMIT);
-            let fill = if zero && !left && matches!(conv, 'd' | 'i' | 'x' | 'o') { '0' } else { ' ' };
+            let pad = width.saturating_sub(body.chars().count()).min(PRINTF_PAD_LIMIT);
             if left {
-                out.push_str(&value);
-                out.extend(std::iter::repeat_n(fill, pad));
-            } else if fill == '0' && value.starts_with('-') {
-                out.push('-');
-                out.extend(std::iter::repeat_n(fill, pad));
-                out.push_str(&value[1..]);
+                printed.out.push_str(&body);
+                printed.out.extend(std::iter::repeat_n(' ', pad));
+            } else if flags.contains('0') && numeric && body.ends_with(|ch: char| ch.is_ascii_alphanumeric()) && !body.contains(['i', 'n', 'I', 'N']) {
+                // Zeros go after the sign and any 0x.
+                let lead = body.len() - body.trim_start_matches(['-', '+', ' ']).len();
+                let lead = if body[lead..].starts_with("0x") || body[lead..].starts_with("0X") { lead + 2 } else { lead };
+                printed.out.push_str(&body[..lead]);
+                printed.out.extend(std::iter::repeat_n('0', pad));
+                printed.out.push_str(&body[lead..]);
             } else {
-                out.extend(std::iter::repeat_n(fill, pad));
-                out.push_str(&value);
+                printed.out.extend(std::iter::repeat_n(' ', pad));
+                printed.out.push_str(&body);
             }
-            if out.len() > PRINTF_PAD_LIMIT {
-                break 'format;
+            if printed.out.len() > PRINTF_PAD_LIMIT {
+                return printed;
             }
         }
+        printed.passes.push(printed.out.len());
         if !used || args.len() == 0 {
+            return printed;
+        }
+    }
+}
+
+/// A printf problem in `dialect`'s words (without the shell's prefix), and
+/// whether it ends the printf.
+pub fn printf_problem_text(problem: &PrintfProblem, dialect: PrintfDialect) -> (String, bool) {
+    use PrintfDialect::*;
+    use PrintfProblem::*;
+    match (problem, dialect) {
+        (NotNumber(a) | Partly(a), Bash) => (format!("printf: {a}: invalid number"), false),
+        (OutOfRange(a), Bash) => (format!("printf: warning: {a}: Numerical result out of range"), false),
+        (BadDirective { conversion, .. }, Bash) => (format!("printf: `{conversion}': invalid format character"), true),
+        (NotNumber(a), Dash) => (format!("printf: {a}: expected numeric value"), false),
+        (Partly(a), Dash) => (format!("printf: {a}: not completely converted"), false),
+        (OutOfRange(a), Dash) => (format!("printf: {a}: Numerical result out of range"), false),
+        (BadDirective { directive, .. }, Dash) => (format!("printf: {directive}: invalid directive"), true),
+        (NotNumber(a) | Partly(a) | OutOfRange(a), Busybox) => (format!("printf: invalid number '{a}'"), false),
+        (BadDirective { directive, .. }, Busybox) => (format!("printf: {directive}: invalid format"), true),
+        (NotNumber(a), Coreutils) => (format!("printf: '{a}': expected a numeric value"), false),
+        (Partly(a), Coreutils) => (format!("printf: '{a}': value not completely converted"), false),
+        (OutOfRange(a), Coreutils) => (format!("printf: '{a}': Numerical result out of range"), false),
+        (BadDirective { directive, .. }, Coreutils) => (format!("printf: {directive}: invalid conversion specification"), true),
+    }
+}
+
+/// coreutils' `printf` program (`env printf`, `find -exec printf`,
+/// busybox's applet run by path); the shells run their builtins.
+fn printf(cmd: &mut Cmd) -> i32 {
+    let dialect = if cmd.busybox() { PrintfDialect::Busybox } else { PrintfDialect::Coreutils };
+    let Some(fmt) = cmd.args.first().cloned() else {
+        let usage = if cmd.busybox() { "BusyBox v1.37.0 (2024-09-26 21:31:42 UTC) multi-call binary.\n\nUsage: printf FORMAT [ARG]..." } else { "printf: missing operand\nTry 'printf --help' for more information." };
+        cmd.complain(usage.into());
+        return 1;
+    };
+    let printed = printf_format(&fmt, &cmd.args[1..], dialect);
+    let mut status = 0;
+    let mut from = 0;
+    // Both flush stdout before an error.
+    for (at, _, problem) in &printed.problems {
+        cmd.out.push_str(printed.out.get(from..*at).unwrap_or(""));
+        from = *at;
+        let (text, ends) = printf_problem_text(problem, dialect);
+        cmd.complain(text);
+        status = 1;
+        if ends {
             break;
         }
     }
-    out
-}
-
-fn printf(cmd: &mut Cmd) -> i32 {
-    let Some(fmt) = cmd.args.first().cloned() else {
-        cmd.complain("printf: usage: printf format [arguments]".into());
-        return 2;
-    };
-    let text = format_printf(&fmt, &cmd.args[1..]);
-    cmd.out.push_str(&text);
-    0
+    cmd.out.push_str(printed.out.get(from..).unwrap_or(""));
+    status
 }
 
 fn seq(cmd: &mut Cmd) -> i32 {

@@ -2945,6 +2945,109 @@ impl<'h> Shell<'h> {
         Some(Flow::Status(result.status))
     }
 
+    /// The shell's own `printf`: bash's, dash's or busybox's words, and
+    /// their order. bash writes a pass of the format once it is done, its
+    /// errors first; dash all its output at the end; busybox flushes
+    /// before each error.
+    fn printf(&mut self, args: &[String]) -> Flow {
+        use commands::PrintfDialect;
+        let dialect = match self.flavor {
+            Flavor::Bash => PrintfDialect::Bash,
+            Flavor::Dash => PrintfDialect::Dash,
+            Flavor::Ash => PrintfDialect::Busybox,
+        };
+        let prefix = match self.flavor {
+            Flavor::Bash => "bash: ".to_string(),
+            Flavor::Dash => format!("sh: {}: ", self.line_no),
+            Flavor::Ash => String::new(),
+        };
+        let mut args = args;
+        let mut into_variable = None;
+        match args.first().map(String::as_str) {
+            Some("--") => args = &args[1..],
+            Some("-v") if self.flavor == Flavor::Bash && args.len() > 1 => {
+                into_variable = Some(args[1].clone());
+                args = &args[2..];
+            }
+            Some(option) if option.len() > 1 && option.starts_with('-') && self.flavor != Flavor::Ash => {
+                let line = match self.flavor {
+                    Flavor::Bash => format!("bash: printf: {option}: invalid option\nprintf: usage: printf [-v var] format [arguments]\n"),
+                    _ => format!("{prefix}printf: Illegal option {option}\n"),
+                };
+                self.emit(2, &line);
+                return Flow::Status(2);
+            }
+            _ => {}
+        }
+        let Some(format) = args.first() else {
+            let (line, status) = match self.flavor {
+                Flavor::Bash => ("printf: usage: printf [-v var] format [arguments]\n".to_string(), 2),
+                Flavor::Dash => (format!("{prefix}printf: usage: printf format [arg ...]\n"), 2),
+                Flavor::Ash => ("BusyBox v1.37.0 (2024-09-26 21:31:42 UTC) multi-call binary.\n\nUsage: printf FORMAT [ARG]...\n".to_string(), 1),
+            };
+            self.emit(2, &line);
+            return Flow::Status(status);
+        };
+        let printed = commands::printf_format(format, &args[1..], dialect);
+        let mut status = 0;
+        let mut problems: Vec<(usize, usize, String)> = Vec::new();
+        for (at, pass, problem) in &printed.problems {
+            let (text, ends) = commands::printf_problem_text(problem, dialect);
+            problems.push((*at, *pass, format!("{prefix}{text}\n")));
+            if ends {
+                status = if self.flavor == Flavor::Dash { 2 } else { 1 };
+                break;
+            }
+            if !matches!(problem, commands::PrintfProblem::OutOfRange(_)) || self.flavor != Flavor::Bash {
+                status = 1;
+            }
+        }
+        if let Some(name) = into_variable {
+            for (_, _, line) in &problems {
+                self.emit(2, line);
+            }
+            self.set_var(&name, printed.out);
+            return Flow::Status(status);
+        }
+        match self.flavor {
+            // All the output at the end.
+            Flavor::Dash => {
+                for (_, _, line) in &problems {
+                    self.emit(2, line);
+                }
+                self.emit(1, &printed.out);
+            }
+            // Each pass once it is done, after its errors.
+            Flavor::Bash => {
+                let mut from = 0;
+                let ends = printed.passes.iter().copied().chain([printed.out.len()]);
+                for (pass, end) in ends.enumerate() {
+                    for (_, _, line) in problems.iter().filter(|(_, p, _)| *p == pass) {
+                        self.emit(2, line);
+                    }
+                    let end = end.max(from);
+                    let piece = printed.out.get(from..end).unwrap_or("").to_string();
+                    self.emit(1, &piece);
+                    from = end;
+                }
+            }
+            // Flushed before each error.
+            Flavor::Ash => {
+                let mut from = 0;
+                for (at, _, line) in &problems {
+                    let at = (*at).max(from);
+                    let piece = printed.out.get(from..at).unwrap_or("").to_string();
+                    self.emit(1, &piece);
+                    self.emit(2, line);
+                    from = at;
+                }
+                let rest = printed.out.get(from..).unwrap_or("").to_string();
+                self.emit(1, &rest);
+            }
+        }
+        Flow::Status(status)
+    }
+
     fn program(&mut self, name: &str, args: &[String], stdin: &str) -> Flow {
         let cwd = self.cwd.clone();
         let exported = self.exported.clone();
@@ -3562,7 +3665,8 @@ impl<'h> Shell<'h> {
                     None => return Some(self.program(name, args, stdin)),
                 }
             }
-            "echo" | "printf" | "test" | "[" | "kill" => return Some(self.program(name, args, stdin)),
+            "printf" => self.printf(args),
+            "echo" | "test" | "[" | "kill" => return Some(self.program(name, args, stdin)),
             _ => return None,
         })
     }
