@@ -2989,24 +2989,519 @@ fn seq(cmd: &mut Cmd) -> i32 {
     0
 }
 
-fn sort(cmd: &mut Cmd) -> i32 {
-    let (flags, operands) = flags_and_operands(cmd.args);
-    let Some(text) = input_lines(cmd, &operands) else { return 2 };
-    let mut lines: Vec<&str> = text.lines().collect();
-    if flags.contains('n') {
-        let key = |s: &str| s.trim_start().split(|c: char| !(c.is_ascii_digit() || c == '-' || c == '.')).next().and_then(|n| n.parse::<f64>().ok()).unwrap_or(0.0);
-        lines.sort_stable_by(|a, b| key(a).partial_cmp(&key(b)).unwrap_or(std::cmp::Ordering::Equal).then_with(|| a.cmp(b)));
+/// How `sort` orders a key (or, without keys, the line): coreutils' and
+/// busybox's ordering options.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct SortOrder {
+    numeric: bool,
+    general: bool,
+    human: bool,
+    month: bool,
+    fold: bool,
+    dictionary: bool,
+    printable: bool,
+    reverse: bool,
+    blanks: bool,
+}
+
+impl SortOrder {
+    /// Applies one ordering letter; false if it is not one.
+    fn set(&mut self, letter: char) -> bool {
+        match letter {
+            'n' => self.numeric = true,
+            'g' => self.general = true,
+            'h' => self.human = true,
+            'M' => self.month = true,
+            'f' => self.fold = true,
+            'd' => self.dictionary = true,
+            'i' => self.printable = true,
+            'r' => self.reverse = true,
+            'b' => self.blanks = true,
+            _ => return false,
+        }
+        true
+    }
+
+    /// The letters of the numeric kinds given together (coreutils refuses them).
+    fn clash(&self) -> Option<String> {
+        let kinds: String = [(self.general, 'g'), (self.human, 'h'), (self.month, 'M'), (self.numeric, 'n')].iter().filter(|k| k.0).map(|k| k.1).collect();
+        let kinds = if kinds.len() > 1 || (!kinds.is_empty() && (self.dictionary || self.printable)) {
+            let mut all = kinds;
+            if self.dictionary {
+                all.insert(0, 'd');
+            }
+            if self.printable {
+                all.push('i');
+            }
+            all
+        } else {
+            return None;
+        };
+        Some(kinds)
+    }
+}
+
+/// `-k START[.C][OPTS][,END[.C][OPTS]]`, as coreutils' `begfield` and `limfield` read it.
+#[derive(Clone, Copy, Debug)]
+struct SortKey {
+    /// 0-based field and character where the key starts.
+    start_field: usize,
+    start_char: usize,
+    /// 0-based field where it ends and the character in it (0: its end); none: the line's end.
+    end: Option<(usize, usize)>,
+    order: SortOrder,
+    skip_end_blanks: bool,
+}
+
+fn sort_blank(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
+/// The part of `line` a key covers.
+fn sort_key_text<'l>(line: &'l [u8], key: &SortKey, tab: Option<u8>) -> &'l [u8] {
+    let lim = line.len();
+    let skip_fields = |mut ptr: usize, mut fields: usize, keep_tab: bool| {
+        while ptr < lim && fields > 0 {
+            fields -= 1;
+            match tab {
+                Some(t) => {
+                    while ptr < lim && line[ptr] != t {
+                        ptr += 1;
+                    }
+                    if ptr < lim && (fields > 0 || keep_tab) {
+                        ptr += 1;
+                    }
+                }
+                None => {
+                    while ptr < lim && sort_blank(line[ptr]) {
+                        ptr += 1;
+                    }
+                    while ptr < lim && !sort_blank(line[ptr]) {
+                        ptr += 1;
+                    }
+                }
+            }
+        }
+        ptr
+    };
+    let mut start = skip_fields(0, key.start_field, true);
+    if key.order.blanks {
+        while start < lim && sort_blank(line[start]) {
+            start += 1;
+        }
+    }
+    let start = (start + key.start_char).min(lim);
+    let end = match key.end {
+        None => lim,
+        Some((field, 0)) => skip_fields(0, field + 1, false),
+        Some((field, char)) => {
+            let mut ptr = skip_fields(0, field, true);
+            if key.skip_end_blanks {
+                while ptr < lim && sort_blank(line[ptr]) {
+                    ptr += 1;
+                }
+            }
+            (ptr + char).min(lim)
+        }
+    };
+    &line[start..end.max(start)]
+}
+
+/// A number's sign, integer digits (without leading zeros) and fraction
+/// digits (without trailing zeros), after leading blanks, as `-n` reads it.
+fn sort_number(text: &[u8]) -> (bool, &[u8], &[u8]) {
+    let mut i = 0;
+    while i < text.len() && sort_blank(text[i]) {
+        i += 1;
+    }
+    let negative = text.get(i) == Some(&b'-');
+    if negative {
+        i += 1;
+    }
+    let int_start = i;
+    while i < text.len() && text[i].is_ascii_digit() {
+        i += 1;
+    }
+    let mut int = &text[int_start..i];
+    while int.first() == Some(&b'0') {
+        int = &int[1..];
+    }
+    let mut frac: &[u8] = &[];
+    if text.get(i) == Some(&b'.') {
+        let f = i + 1;
+        let mut e = f;
+        while e < text.len() && text[e].is_ascii_digit() {
+            e += 1;
+        }
+        frac = &text[f..e];
+        while frac.last() == Some(&b'0') {
+            frac = &frac[..frac.len() - 1];
+        }
+    }
+    // Minus zero is zero.
+    (negative && !(int.is_empty() && frac.is_empty()), int, frac)
+}
+
+fn sort_numeric_cmp(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let (na, ia, fa) = sort_number(a);
+    let (nb, ib, fb) = sort_number(b);
+    let magnitude = ia.len().cmp(&ib.len()).then_with(|| ia.cmp(ib)).then_with(|| fa.cmp(fb));
+    match (na, nb) {
+        (false, false) => magnitude,
+        (true, true) => magnitude.reverse(),
+        (true, false) => Ordering::Less,
+        (false, true) => Ordering::Greater,
+    }
+}
+
+/// `-h`: the unit's order first (none, K, M, G, …; negative numbers' reversed), then `-n`.
+fn sort_human_cmp(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    let unit = |text: &[u8]| {
+        let (negative, _, _) = sort_number(text);
+        let mut i = 0;
+        while i < text.len() && (sort_blank(text[i]) || text[i] == b'-') {
+            i += 1;
+        }
+        while i < text.len() && (text[i].is_ascii_digit() || text[i] == b'.') {
+            i += 1;
+        }
+        let order = text.get(i).and_then(|u| b"KMGTPEZYRQ".iter().position(|x| x == u).map(|p| p as i32 + 1)).or_else(|| (text.get(i) == Some(&b'k')).then_some(1)).unwrap_or(0);
+        if negative { -order } else { order }
+    };
+    unit(a).cmp(&unit(b)).then_with(|| sort_numeric_cmp(a, b))
+}
+
+/// `-g`: as strtod reads the start of each; what is no number sorts first.
+fn sort_general_cmp(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    let value = |text: &[u8]| {
+        let text = String::from_utf8_lossy(text);
+        let t = text.trim_start_matches([' ', '\t']);
+        (1..=t.len()).rev().filter(|&e| t.is_char_boundary(e)).find_map(|e| t[..e].parse::<f64>().ok().filter(|_| !t[..e].ends_with(['e', 'E', '+', '-'])))
+    };
+    match (value(a), value(b)) {
+        (None, None) => std::cmp::Ordering::Equal,
+        (None, Some(_)) => std::cmp::Ordering::Less,
+        (Some(_), None) => std::cmp::Ordering::Greater,
+        (Some(x), Some(y)) => x.total_cmp(&y),
+    }
+}
+
+/// `-M`: a month's three letters after blanks, in any case; anything else first.
+fn sort_month(text: &[u8]) -> usize {
+    let mut i = 0;
+    while i < text.len() && sort_blank(text[i]) {
+        i += 1;
+    }
+    let name: Vec<u8> = text[i..].iter().take(3).map(u8::to_ascii_uppercase).collect();
+    const MONTHS: [&[u8]; 12] = [b"JAN", b"FEB", b"MAR", b"APR", b"MAY", b"JUN", b"JUL", b"AUG", b"SEP", b"OCT", b"NOV", b"DEC"];
+    MONTHS.iter().position(|m| *m == name.as_slice()).map_or(0, |p| p + 1)
+}
+
+fn sort_key_cmp(a: &[u8], b: &[u8], order: &SortOrder) -> std::cmp::Ordering {
+    let ordering = if order.numeric {
+        sort_numeric_cmp(a, b)
+    } else if order.human {
+        sort_human_cmp(a, b)
+    } else if order.general {
+        sort_general_cmp(a, b)
+    } else if order.month {
+        sort_month(a).cmp(&sort_month(b))
+    } else if order.fold || order.dictionary || order.printable {
+        let kept = |text: &'_ [u8]| -> Vec<u8> {
+            text.iter()
+                .filter(|c| !order.dictionary || c.is_ascii_alphanumeric() || sort_blank(**c))
+                .filter(|c| !order.printable || (0x20..0x7f).contains(*c))
+                .map(|c| if order.fold { c.to_ascii_uppercase() } else { *c })
+                .collect()
+        };
+        kept(a).cmp(&kept(b))
     } else {
-        lines.sort_stable();
+        a.cmp(b)
+    };
+    if order.reverse { ordering.reverse() } else { ordering }
+}
+
+/// The first number of a `-k` position and where it ends; `None` if there is none.
+fn sort_count(text: &str) -> Option<(usize, &str)> {
+    let end = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    (end > 0).then(|| (text[..end].parse().unwrap_or(usize::MAX), &text[end..]))
+}
+
+fn sort_parse_key(spec: &str, global: SortOrder) -> Result<SortKey, String> {
+    let invalid = |why: &str, at: &str| format!("sort: {why}: invalid count at start of '{at}'");
+    let badfield = |why: &str| format!("sort: {why}: invalid field specification '{spec}'");
+    let (field, rest) = sort_count(spec).ok_or_else(|| invalid("invalid number at field start", spec))?;
+    if field == 0 {
+        return Err(badfield("field number is zero"));
     }
-    if flags.contains('r') {
-        lines.reverse();
+    let (char, mut rest) = match rest.strip_prefix('.') {
+        Some(c) => {
+            let (n, r) = sort_count(c).ok_or_else(|| invalid("invalid number after '.'", c))?;
+            if n == 0 {
+                return Err(badfield("character offset is zero"));
+            }
+            (n, r)
+        }
+        None => (1, rest),
+    };
+    let mut order = SortOrder::default();
+    let mut own = false;
+    while let Some(c) = rest.chars().next().filter(|c| *c != ',') {
+        if !order.set(c) {
+            return Err(badfield("stray character in field spec"));
+        }
+        own = true;
+        rest = &rest[c.len_utf8()..];
     }
-    if flags.contains('u') {
-        lines.dedup();
+    let mut end = None;
+    let mut skip_end_blanks = false;
+    if let Some(after) = rest.strip_prefix(',') {
+        let (field, mut r) = sort_count(after).ok_or_else(|| invalid("invalid number after ','", after))?;
+        if field == 0 {
+            return Err(badfield("field number is zero"));
+        }
+        let mut echar = 0;
+        if let Some(c) = r.strip_prefix('.') {
+            let (n, rr) = sort_count(c).ok_or_else(|| invalid("invalid number after '.'", c))?;
+            echar = n;
+            r = rr;
+        }
+        for c in r.chars() {
+            if c == 'b' {
+                skip_end_blanks = true;
+            } else if !order.set(c) {
+                return Err(badfield("stray character in field spec"));
+            }
+            own = true;
+        }
+        end = Some((field - 1, echar));
     }
-    for l in lines {
-        cmd.say(l);
+    // A key with no ordering of its own takes the global one.
+    if !own {
+        order = global;
+        skip_end_blanks = global.blanks;
+    }
+    Ok(SortKey { start_field: field - 1, start_char: char - 1, end, order, skip_end_blanks })
+}
+
+/// `sort`: coreutils 9.1's (busybox's takes the same options): keys
+/// (`-k`, `-t`), the orderings `-n`, `-g`, `-h`, `-M`, `-f`, `-d`, `-i`,
+/// `-b`, `-r`, each global or a key's own, `-u`, `-s`, `-c`/`-C`, `-o`,
+/// and the last resort of comparing whole lines byte by byte (the C locale).
+fn sort(cmd: &mut Cmd) -> i32 {
+    let busybox = cmd.busybox();
+    let usage_error = |cmd: &mut Cmd, line: String| {
+        let text = if busybox { format!("{line}\nBusyBox v1.37.0 (2024-09-26 21:31:42 UTC) multi-call binary.\n\nUsage: sort [-nrugMcszbdfiokt] [-o FILE] [-k START[.OFS][OPTS][,END[.OFS][OPTS]] [-t CHAR] [FILE]...") } else { format!("{line}\nTry 'sort --help' for more information.") };
+        cmd.complain(text);
+        2
+    };
+    let mut global = SortOrder::default();
+    let mut key_specs: Vec<String> = Vec::new();
+    let (mut tab, mut unique, mut stable, mut check, mut quiet_check) = (None::<u8>, false, false, false, false);
+    let mut output: Option<String> = None;
+    let mut operands = Vec::new();
+    let mut i = 0;
+    let mut only_operands = false;
+    while i < cmd.args.len() {
+        let a = cmd.args[i].clone();
+        i += 1;
+        if only_operands || a == "-" || !a.starts_with('-') {
+            operands.push(a);
+            continue;
+        }
+        if let Some(long) = a.strip_prefix("--") {
+            if long.is_empty() {
+                only_operands = true;
+                continue;
+            }
+            let (name, value) = match long.split_once('=') {
+                Some((n, v)) => (n, Some(v.to_string())),
+                None => (long, None),
+            };
+            let value_or_next = |i: &mut usize| value.clone().or_else(|| {
+                let v = cmd.args.get(*i).cloned();
+                *i += 1;
+                v
+            });
+            let letter = match name {
+                "numeric-sort" => Some('n'),
+                "general-numeric-sort" => Some('g'),
+                "human-numeric-sort" => Some('h'),
+                "month-sort" => Some('M'),
+                "ignore-case" => Some('f'),
+                "dictionary-order" => Some('d'),
+                "ignore-nonprinting" => Some('i'),
+                "reverse" => Some('r'),
+                "ignore-leading-blanks" => Some('b'),
+                _ => None,
+            };
+            match (name, letter) {
+                (_, Some(l)) => {
+                    global.set(l);
+                }
+                ("unique", _) => unique = true,
+                ("stable", _) => stable = true,
+                ("check", _) => check = true,
+                ("key", _) => key_specs.extend(value_or_next(&mut i)),
+                ("field-separator", _) => {
+                    let Some(t) = value_or_next(&mut i) else { return usage_error(cmd, format!("sort: option '--{name}' requires an argument")) };
+                    if t.len() != 1 {
+                        cmd.complain(format!("sort: multi-character tab '{t}'"));
+                        return 2;
+                    }
+                    tab = t.bytes().next();
+                }
+                ("output", _) => output = value_or_next(&mut i),
+                ("buffer-size" | "temporary-directory" | "parallel", _) => {
+                    if value.is_none() {
+                        i += 1;
+                    }
+                }
+                ("random-sort" | "version-sort" | "merge" | "zero-terminated" | "files0-from" | "sort" | "random-source" | "compress-program" | "batch-size" | "debug", _) => {
+                    cmd.complain(format!("sort: --{name} is not simulated"));
+                    return 2;
+                }
+                _ => return usage_error(cmd, format!("sort: unrecognized option '{a}'")),
+            }
+            continue;
+        }
+        let letters: Vec<char> = a[1..].chars().collect();
+        let mut k = 0;
+        while k < letters.len() {
+            let c = letters[k];
+            k += 1;
+            if global.set(c) {
+                continue;
+            }
+            match c {
+                'u' => unique = true,
+                's' => stable = true,
+                'c' => check = true,
+                'C' => (check, quiet_check) = (true, true),
+                'k' | 't' | 'o' | 'S' | 'T' => {
+                    let value: String = letters[k..].iter().collect();
+                    k = letters.len();
+                    let value = if value.is_empty() {
+                        let Some(v) = cmd.args.get(i).cloned() else {
+                            return usage_error(cmd, format!("sort: option requires an argument -- '{c}'"));
+                        };
+                        i += 1;
+                        v
+                    } else {
+                        value
+                    };
+                    match c {
+                        'k' => key_specs.push(value),
+                        't' => {
+                            if value.len() != 1 {
+                                cmd.complain(format!("sort: multi-character tab '{value}'"));
+                                return 2;
+                            }
+                            tab = value.bytes().next();
+                        }
+                        'o' => output = Some(value),
+                        // Memory and temporary files change nothing in the output.
+                        _ => {}
+                    }
+                }
+                'R' | 'V' | 'm' | 'z' => {
+                    cmd.complain(format!("sort: -{c} is not simulated"));
+                    return 2;
+                }
+                _ => return usage_error(cmd, format!("sort: invalid option -- '{c}'")),
+            }
+        }
+    }
+    let mut keys = Vec::new();
+    for spec in &key_specs {
+        match sort_parse_key(spec, global) {
+            Ok(k) => keys.push(k),
+            Err(e) => {
+                cmd.complain(e);
+                return 2;
+            }
+        }
+    }
+    for order in std::iter::once(&global).chain(keys.iter().map(|k| &k.order)) {
+        if let Some(letters) = order.clash() {
+            cmd.complain(format!("sort: options '-{letters}' are incompatible"));
+            return 2;
+        }
+    }
+    // Without keys the whole line is the key, with the global ordering.
+    let whole_line = SortKey { start_field: 0, start_char: 0, end: None, order: global, skip_end_blanks: global.blanks };
+    let by_keys = keys.is_empty() && global != SortOrder::default();
+    if by_keys {
+        keys.push(whole_line);
+    }
+    if operands.is_empty() {
+        operands.push("-".to_string());
+    }
+    let mut text = String::new();
+    for f in &operands {
+        let read = if f == "-" { Ok(cmd.stdin.to_string()) } else { cfs::read_file(cmd.files, cmd.cwd, f) };
+        match read {
+            Ok(t) => {
+                text.push_str(&t);
+                if !t.is_empty() && !t.ends_with('\n') {
+                    text.push('\n');
+                }
+            }
+            Err(e) => {
+                let line = if busybox { format!("sort: can't open '{f}': {}", e.message()) } else { format!("sort: cannot read: {f}: {}", e.message()) };
+                cmd.complain(line);
+                return if busybox { 1 } else { 2 };
+            }
+        }
+    }
+    let compare = |a: &str, b: &str| {
+        let (a, b) = (a.as_bytes(), b.as_bytes());
+        let mut ordering = std::cmp::Ordering::Equal;
+        for key in &keys {
+            ordering = sort_key_cmp(sort_key_text(a, key, tab), sort_key_text(b, key, tab), &key.order);
+            if ordering.is_ne() {
+                return ordering;
+            }
+        }
+        if !keys.is_empty() && (unique || stable) {
+            return ordering;
+        }
+        let last = a.cmp(b);
+        if global.reverse { last.reverse() } else { last }
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    if check {
+        for (n, pair) in lines.windows(2).enumerate() {
+            let wrong = compare(pair[0], pair[1]);
+            if wrong.is_gt() || (unique && wrong.is_eq()) {
+                if !quiet_check {
+                    let name = if operands[0] == "-" { "-" } else { operands[0].as_str() };
+                    cmd.complain(format!("sort: {name}:{}: disorder: {}", n + 2, pair[1]));
+                }
+                return 1;
+            }
+        }
+        return 0;
+    }
+    let mut sorted = lines;
+    sorted.sort_stable_by(|a, b| compare(a, b));
+    if unique {
+        sorted.dedup_by(|b, a| compare(a, b).is_eq());
+    }
+    let mut out = String::with_capacity(text.len());
+    for line in sorted {
+        out.push_str(line);
+        out.push('\n');
+    }
+    match output {
+        Some(file) => {
+            if let Err(e) = cfs::write_file(cmd.files, cmd.cwd, &file, &out, false) {
+                cmd.complain(format!("sort: open failed: {file}: {}", e.message()));
+                return 2;
+            }
+        }
+        None => cmd.out.push_str(&out),
     }
     0
 }
