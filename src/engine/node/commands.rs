@@ -3506,22 +3506,186 @@ fn sort(cmd: &mut Cmd) -> i32 {
     0
 }
 
-fn uniq(cmd: &mut Cmd) -> i32 {
-    let (flags, operands) = flags_and_operands(cmd.args);
-    let Some(text) = input_lines(cmd, &operands) else { return 1 };
-    let mut groups: Vec<(usize, &str)> = Vec::new();
-    for line in text.lines() {
-        match groups.last_mut() {
-            Some((n, l)) if *l == line => *n += 1,
-            _ => groups.push((1, line)),
+/// The part of a line `uniq` compares: after `skip_fields` fields (blanks
+/// then non-blanks) and `skip_chars` characters, at most `width` of them.
+fn uniq_part(line: &str, skip_fields: usize, skip_chars: usize, width: Option<usize>) -> &str {
+    let bytes = line.as_bytes();
+    let mut at = 0;
+    for _ in 0..skip_fields {
+        while at < bytes.len() && sort_blank(bytes[at]) {
+            at += 1;
+        }
+        while at < bytes.len() && !sort_blank(bytes[at]) {
+            at += 1;
         }
     }
-    for (n, l) in groups {
-        if flags.contains('c') {
-            cmd.say(&format!("{n:>7} {l}"));
-        } else if (!flags.contains('d') || n > 1) && (!flags.contains('u') || n == 1) {
-            cmd.say(l);
+    let rest = &line[at..];
+    let rest = rest.char_indices().nth(skip_chars).map_or("", |(i, _)| &rest[i..]);
+    match width {
+        Some(w) => rest.char_indices().nth(w).map_or(rest, |(i, _)| &rest[..i]),
+        None => rest,
+    }
+}
+
+/// `uniq [-cdDui] [-f N] [-s N] [-w N] [INPUT [OUTPUT]]`, coreutils 9.1's
+/// and busybox's.
+fn uniq(cmd: &mut Cmd) -> i32 {
+    let busybox = cmd.busybox();
+    let usage_error = |cmd: &mut Cmd, line: String| {
+        let text = if busybox { format!("{line}\nBusyBox v1.37.0 (2024-09-26 21:31:42 UTC) multi-call binary.\n\nUsage: uniq [-cduiz] [-f,s,w N] [FILE [OUTFILE]]") } else { format!("{line}\nTry 'uniq --help' for more information.") };
+        cmd.complain(text);
+        1
+    };
+    let (mut count, mut repeated, mut all_repeated, mut unique, mut fold) = (false, false, false, false, false);
+    let (mut skip_fields, mut skip_chars, mut width) = (0usize, 0usize, None::<usize>);
+    let mut operands = Vec::new();
+    let mut i = 0;
+    let mut only_operands = false;
+    while i < cmd.args.len() {
+        let a = cmd.args[i].clone();
+        i += 1;
+        if only_operands || a == "-" || !a.starts_with('-') {
+            operands.push(a);
+            continue;
         }
+        if a == "--" {
+            only_operands = true;
+            continue;
+        }
+        let long = match a.as_str() {
+            "--count" => Some('c'),
+            "--repeated" => Some('d'),
+            "--all-repeated" => Some('D'),
+            "--unique" => Some('u'),
+            "--ignore-case" => Some('i'),
+            _ if a.starts_with("--") && !busybox => {
+                let (name, value) = a.split_once('=').unwrap_or((&a, ""));
+                let letter = match name {
+                    "--skip-fields" => 'f',
+                    "--skip-chars" => 's',
+                    "--check-chars" => 'w',
+                    _ => return usage_error(cmd, format!("uniq: unrecognized option '{a}'")),
+                };
+                let value = if a.contains('=') { Some(value.to_string()) } else { cmd.args.get(i).cloned().inspect(|_| i += 1) };
+                let Some(v) = value else { return usage_error(cmd, format!("uniq: option '{name}' requires an argument")) };
+                let Ok(n) = v.parse::<usize>() else {
+                    let what = match letter {
+                        'f' => "invalid number of fields to skip",
+                        's' => "invalid number of bytes to skip",
+                        _ => "invalid number of bytes to compare",
+                    };
+                    cmd.complain(format!("uniq: {v}: {what}"));
+                    return 1;
+                };
+                match letter {
+                    'f' => skip_fields = n,
+                    's' => skip_chars = n,
+                    _ => width = Some(n),
+                }
+                continue;
+            }
+            _ => None,
+        };
+        let letters: Vec<char> = match long {
+            Some(l) => vec![l],
+            None => a[1..].chars().collect(),
+        };
+        let mut k = 0;
+        while k < letters.len() {
+            let c = letters[k];
+            k += 1;
+            match c {
+                'c' => count = true,
+                'd' => repeated = true,
+                'D' if !busybox => all_repeated = true,
+                'u' => unique = true,
+                'i' => fold = true,
+                'f' | 's' | 'w' => {
+                    let attached: String = letters[k..].iter().collect();
+                    k = letters.len();
+                    let value = if attached.is_empty() { cmd.args.get(i).cloned().inspect(|_| i += 1) } else { Some(attached) };
+                    let Some(v) = value else { return usage_error(cmd, format!("uniq: option requires an argument -- '{c}'")) };
+                    let Ok(n) = v.parse::<usize>() else {
+                        let line = if busybox {
+                            format!("uniq: invalid number '{v}'")
+                        } else {
+                            let what = match c {
+                                'f' => "invalid number of fields to skip",
+                                's' => "invalid number of bytes to skip",
+                                _ => "invalid number of bytes to compare",
+                            };
+                            format!("uniq: {v}: {what}")
+                        };
+                        cmd.complain(line);
+                        return 1;
+                    };
+                    match c {
+                        'f' => skip_fields = n,
+                        's' => skip_chars = n,
+                        _ => width = Some(n),
+                    }
+                }
+                _ => return usage_error(cmd, format!("uniq: invalid option -- '{c}'")),
+            }
+        }
+    }
+    if count && all_repeated {
+        return usage_error(cmd, "uniq: printing all duplicated lines and repeat counts is meaningless".into());
+    }
+    if operands.len() > 2 {
+        return usage_error(cmd, format!("uniq: extra operand '{}'", operands[2]));
+    }
+    let input = operands.first().map_or("-", String::as_str).to_string();
+    let text = if input == "-" {
+        cmd.stdin.to_string()
+    } else {
+        match cfs::read_file(cmd.files, cmd.cwd, &input) {
+            Ok(t) => t,
+            Err(e) => {
+                let line = if busybox { format!("uniq: can't open '{input}': {}", e.message()) } else { format!("uniq: {input}: {}", e.message()) };
+                cmd.complain(line);
+                return 1;
+            }
+        }
+    };
+    let same = |a: &str, b: &str| {
+        let (a, b) = (uniq_part(a, skip_fields, skip_chars, width), uniq_part(b, skip_fields, skip_chars, width));
+        if fold { a.eq_ignore_ascii_case(b) } else { a == b }
+    };
+    // Each group of adjacent lines that compare equal: its lines.
+    let mut groups: Vec<Vec<&str>> = Vec::new();
+    for line in text.lines() {
+        match groups.last_mut() {
+            Some(group) if same(group[0], line) => group.push(line),
+            _ => groups.push(vec![line]),
+        }
+    }
+    let mut out = String::new();
+    for group in &groups {
+        let n = group.len();
+        if (repeated || all_repeated) && n < 2 || unique && n > 1 {
+            continue;
+        }
+        if all_repeated {
+            for line in group {
+                out.push_str(line);
+                out.push('\n');
+            }
+        } else if count {
+            out.push_str(&format!("{n:>7} {}\n", group[0]));
+        } else {
+            out.push_str(group[0]);
+            out.push('\n');
+        }
+    }
+    match operands.get(1).filter(|o| *o != "-") {
+        Some(file) => {
+            if let Err(e) = cfs::write_file(cmd.files, cmd.cwd, file, &out, false) {
+                cmd.complain(format!("uniq: {file}: {}", e.message()));
+                return 1;
+            }
+        }
+        None => cmd.out.push_str(&out),
     }
     0
 }
