@@ -3772,115 +3772,436 @@ fn which(cmd: &mut Cmd) -> i32 {
     status
 }
 
-fn cut(cmd: &mut Cmd) -> i32 {
-    let mut delim = '\t';
-    let mut fields: Vec<(usize, usize)> = Vec::new();
-    let mut chars_sel: Vec<(usize, usize)> = Vec::new();
-    let mut operands = Vec::new();
-    let mut i = 0;
-    // A list as sorted, merged 1-based ranges: `3-` is open-ended, and a
-    // list of any length costs a binary search per field, not a scan.
-    let parse_list = |s: &str| -> Vec<(usize, usize)> {
-        let mut ranges = Vec::new();
-        for part in s.split(',') {
-            match part.split_once('-') {
-                Some((a, b)) => {
-                    let a: usize = a.parse().unwrap_or(1);
-                    let b: usize = b.parse().unwrap_or(usize::MAX);
-                    if a <= b {
-                        ranges.push((a, b));
-                    }
-                }
-                None => ranges.extend(part.parse::<usize>().ok().map(|n| (n, n))),
-            }
-        }
-        ranges.sort_unstable();
-        let mut merged: Vec<(usize, usize)> = Vec::with_capacity(ranges.len());
-        for (a, b) in ranges {
-            match merged.last_mut() {
-                Some(last) if a <= last.1.saturating_add(1) => last.1 = last.1.max(b),
-                _ => merged.push((a, b)),
-            }
-        }
-        merged
-    };
-    let selected = |ranges: &[(usize, usize)], n: usize| {
-        let after = ranges.partition_point(|(a, _)| *a <= n);
-        after > 0 && ranges[after - 1].1 >= n
-    };
-    while i < cmd.args.len() {
-        let a = cmd.args[i].clone();
-        let value = |i: &mut usize, prefix: &str| -> String {
-            if a.len() > prefix.len() {
-                a[prefix.len()..].to_string()
-            } else {
-                *i += 1;
-                cmd.args.get(*i).cloned().unwrap_or_default()
+/// A `cut` list: sorted, merged 1-based ranges (`3-` is open-ended), so a
+/// list of any length costs a binary search per field.
+fn cut_list(list: &str, fields: bool) -> Result<Vec<(usize, usize)>, String> {
+    let from_one = if fields { "fields are numbered from 1" } else { "byte/character positions are numbered from 1" };
+    let invalid = |part: &str| if fields { format!("invalid field value '{part}'") } else { format!("invalid byte/character position '{part}'") };
+    let number = |text: &str, part: &str| text.parse::<usize>().map_err(|_| invalid(part));
+    let mut ranges = Vec::new();
+    for part in list.split([',', ' ']) {
+        let (a, b) = match part.split_once('-') {
+            Some(("", "")) => return Err(if fields { "invalid range with no endpoint: -".into() } else { "invalid range with no endpoint: -".into() }),
+            Some((a, b)) => (if a.is_empty() { 1 } else { number(a, part)? }, if b.is_empty() { usize::MAX } else { number(b, part)? }),
+            None => {
+                let n = number(part, part)?;
+                (n, n)
             }
         };
-        if a.starts_with("-d") {
-            delim = value(&mut i, "-d").chars().next().unwrap_or('\t');
-        } else if a.starts_with("-f") {
-            fields = parse_list(&value(&mut i, "-f"));
-        } else if a.starts_with("-c") {
-            chars_sel = parse_list(&value(&mut i, "-c"));
-        } else {
-            operands.push(a);
+        if a == 0 || b == 0 {
+            return Err(from_one.into());
         }
-        i += 1;
+        if a > b {
+            return Err("invalid decreasing range".into());
+        }
+        ranges.push((a, b));
     }
-    let Some(text) = input_lines(cmd, &operands) else { return 1 };
-    for line in text.lines() {
-        let picked = if !chars_sel.is_empty() {
-            line.chars().enumerate().filter(|(i, _)| selected(&chars_sel, i + 1)).map(|(_, c)| c).collect::<String>()
-        } else if !line.contains(delim) {
-            line.to_string()
-        } else {
-            line.split(delim).enumerate().filter(|(i, _)| selected(&fields, i + 1)).map(|(_, f)| f).collect::<Vec<_>>().join(&delim.to_string())
-        };
-        cmd.say(&picked);
+    ranges.sort_unstable();
+    let mut merged: Vec<(usize, usize)> = Vec::with_capacity(ranges.len());
+    for (a, b) in ranges {
+        match merged.last_mut() {
+            Some(last) if a <= last.1.saturating_add(1) => last.1 = last.1.max(b),
+            _ => merged.push((a, b)),
+        }
     }
-    0
+    Ok(merged)
 }
 
-fn tr(cmd: &mut Cmd) -> i32 {
-    let (flags, operands) = flags_and_operands(cmd.args);
-    let expand = |s: &str| -> Vec<char> {
-        match s {
-            "[:lower:]" | "a-z" => ('a'..='z').collect(),
-            "[:upper:]" | "A-Z" => ('A'..='Z').collect(),
-            "[:digit:]" | "0-9" => ('0'..='9').collect(),
-            "[:space:]" => vec![' ', '\t', '\n', '\r'],
-            _ => {
-                let c: Vec<char> = unescape(s).0.chars().collect();
-                let mut out = Vec::new();
-                let mut i = 0;
-                while i < c.len() {
-                    if i + 2 < c.len() && c[i + 1] == '-' {
-                        out.extend(c[i]..=c[i + 2]);
-                        i += 3;
-                    } else {
-                        out.push(c[i]);
-                        i += 1;
+/// `cut -b|-c|-f LIST [-d DELIM] [-s] [--complement] [--output-delimiter=S]`,
+/// coreutils 9.1's (bytes and characters alike, as its C locale has them)
+/// and busybox's.
+fn cut(cmd: &mut Cmd) -> i32 {
+    let busybox = cmd.busybox();
+    let usage_error = |cmd: &mut Cmd, line: &str| {
+        let text = if busybox { format!("cut: {line}") } else { format!("cut: {line}\nTry 'cut --help' for more information.") };
+        cmd.complain(text);
+        1
+    };
+    let mut delim: Option<u8> = None;
+    let mut list: Option<(char, String)> = None;
+    let (mut only_delimited, mut complement) = (false, false);
+    let mut output_delim: Option<String> = None;
+    let mut operands = Vec::new();
+    let mut i = 0;
+    let mut only_operands = false;
+    while i < cmd.args.len() {
+        let a = cmd.args[i].clone();
+        i += 1;
+        if only_operands || a == "-" || !a.starts_with('-') {
+            operands.push(a);
+            continue;
+        }
+        if let Some(long) = a.strip_prefix("--") {
+            if long.is_empty() {
+                only_operands = true;
+                continue;
+            }
+            let (name, value) = match long.split_once('=') {
+                Some((n, v)) => (n, Some(v.to_string())),
+                None => (long, None),
+            };
+            let value_or_next = |i: &mut usize| value.clone().or_else(|| cmd.args.get(*i).cloned().inspect(|_| *i += 1));
+            match name {
+                "complement" if !busybox => complement = true,
+                "only-delimited" => only_delimited = true,
+                "output-delimiter" if !busybox => output_delim = value_or_next(&mut i),
+                "bytes" | "characters" | "fields" | "delimiter" => {
+                    let Some(v) = value_or_next(&mut i) else { return usage_error(cmd, &format!("option '--{name}' requires an argument")) };
+                    match name {
+                        "delimiter" => {
+                            if v.len() > 1 {
+                                return usage_error(cmd, "the delimiter must be a single character");
+                            }
+                            delim = Some(v.bytes().next().unwrap_or(b'\0'));
+                        }
+                        _ => list = Some((name.chars().next().unwrap_or('f'), v)),
                     }
                 }
-                out
+                _ => return usage_error(cmd, &format!("unrecognized option '{a}'")),
+            }
+            continue;
+        }
+        let letters: Vec<char> = a[1..].chars().collect();
+        let mut k = 0;
+        while k < letters.len() {
+            let c = letters[k];
+            k += 1;
+            match c {
+                's' => only_delimited = true,
+                'n' => {}
+                'b' | 'c' | 'f' | 'd' => {
+                    let attached: String = letters[k..].iter().collect();
+                    k = letters.len();
+                    let value = if attached.is_empty() { cmd.args.get(i).cloned().inspect(|_| i += 1) } else { Some(attached) };
+                    let Some(v) = value else { return usage_error(cmd, &format!("option requires an argument -- '{c}'")) };
+                    if c == 'd' {
+                        if v.len() > 1 {
+                            return usage_error(cmd, "the delimiter must be a single character");
+                        }
+                        delim = Some(v.bytes().next().unwrap_or(b'\0'));
+                    } else {
+                        if list.is_some() {
+                            return usage_error(cmd, "only one list may be specified");
+                        }
+                        list = Some((c, v));
+                    }
+                }
+                _ => return usage_error(cmd, &format!("invalid option -- '{c}'")),
+            }
+        }
+    }
+    let Some((kind, list)) = list else { return usage_error(cmd, "you must specify a list of bytes, characters, or fields") };
+    let fields = kind == 'f';
+    if !fields && delim.is_some() {
+        return usage_error(cmd, "an input delimiter may be specified only when operating on fields");
+    }
+    if !fields && only_delimited {
+        return usage_error(cmd, "suppressing non-delimited lines makes sense\n\tonly when operating on fields");
+    }
+    let ranges = match cut_list(&list, fields) {
+        Ok(r) => r,
+        Err(e) => return usage_error(cmd, &e),
+    };
+    let delim = delim.unwrap_or(b'\t');
+    let selected = |n: usize| {
+        let after = ranges.partition_point(|(a, _)| *a <= n);
+        (after > 0 && ranges[after - 1].1 >= n) != complement
+    };
+    if operands.is_empty() {
+        operands.push("-".into());
+    }
+    let mut status = 0;
+    for f in &operands {
+        let text = if f == "-" {
+            cmd.stdin.to_string()
+        } else {
+            match cfs::read_file(cmd.files, cmd.cwd, f) {
+                Ok(t) => t,
+                Err(e) => {
+                    status = 1;
+                    let line = if busybox { format!("cut: can't open '{f}': {}", e.message()) } else { format!("cut: {f}: {}", e.message()) };
+                    cmd.complain(line);
+                    continue;
+                }
+            }
+        };
+        let mut out: Vec<u8> = Vec::with_capacity(text.len());
+        for line in text.lines() {
+            let bytes = line.as_bytes();
+            if fields {
+                if !bytes.contains(&delim) {
+                    if !only_delimited {
+                        out.extend_from_slice(bytes);
+                        out.push(b'\n');
+                    }
+                    continue;
+                }
+                let joint = output_delim.clone().map_or(vec![delim], String::into_bytes);
+                let mut first = true;
+                for (n, field) in bytes.split(|b| *b == delim).enumerate() {
+                    if selected(n + 1) {
+                        if !first {
+                            out.extend_from_slice(&joint);
+                        }
+                        out.extend_from_slice(field);
+                        first = false;
+                    }
+                }
+            } else {
+                // With an output delimiter, it goes between runs of chosen bytes.
+                let mut last_chosen: Option<usize> = None;
+                for (n, b) in bytes.iter().enumerate() {
+                    if selected(n + 1) {
+                        if let (Some(joint), Some(last)) = (&output_delim, last_chosen) {
+                            if last + 1 != n {
+                                out.extend_from_slice(joint.as_bytes());
+                            }
+                        }
+                        out.push(*b);
+                        last_chosen = Some(n);
+                    }
+                }
+            }
+            out.push(b'\n');
+        }
+        cmd.out.push_str(&String::from_utf8_lossy(&out));
+    }
+    status
+}
+
+/// One `tr` set: its escapes, ranges, classes, `[c*n]` repeats and
+/// `[=c=]`, as bytes; which class names it uses, for case conversion.
+fn tr_set(spec: &str, second: bool) -> Result<(Vec<u8>, Vec<&'static str>, Option<usize>), String> {
+    let b = spec.as_bytes();
+    let mut items: Vec<u8> = Vec::new();
+    let mut classes = Vec::new();
+    let mut fill_at = None;
+    let mut i = 0;
+    let escape = |i: &mut usize| -> u8 {
+        // At a backslash: the byte it stands for.
+        let c = b.get(*i + 1).copied();
+        *i += 2;
+        match c {
+            Some(b'n') => b'\n',
+            Some(b't') => b'\t',
+            Some(b'r') => b'\r',
+            Some(b'a') => 7,
+            Some(b'b') => 8,
+            Some(b'f') => 12,
+            Some(b'v') => 11,
+            Some(d @ b'0'..=b'7') => {
+                let mut v = u32::from(d - b'0');
+                let mut taken = 0;
+                while taken < 2 && b.get(*i).is_some_and(|x| (b'0'..=b'7').contains(x)) {
+                    v = v * 8 + u32::from(b[*i] - b'0');
+                    *i += 1;
+                    taken += 1;
+                }
+                (v & 0xff) as u8
+            }
+            Some(other) => other,
+            None => {
+                *i -= 1;
+                b'\\'
             }
         }
     };
-    let from = operands.first().map(|s| expand(s)).unwrap_or_default();
-    let to = operands.get(1).map(|s| expand(s)).unwrap_or_default();
-    let delete = flags.contains('d');
-    let input = cmd.stdin.to_string();
-    let out: String = input
-        .chars()
-        .filter_map(|c| match from.iter().position(|f| *f == c) {
-            Some(_) if delete => None,
-            Some(i) => Some(to.get(i).or(to.last()).copied().unwrap_or(c)),
-            None => Some(c),
-        })
-        .collect();
-    cmd.out.push_str(&out);
+    while i < b.len() {
+        if b[i] == b'[' && b.get(i + 1) == Some(&b':') {
+            if let Some(end) = spec[i + 2..].find(":]") {
+                let name = &spec[i + 2..i + 2 + end];
+                let class: fn(&u8) -> bool = match name {
+                    "alpha" => u8::is_ascii_alphabetic,
+                    "digit" => u8::is_ascii_digit,
+                    "alnum" => u8::is_ascii_alphanumeric,
+                    "lower" => u8::is_ascii_lowercase,
+                    "upper" => u8::is_ascii_uppercase,
+                    "space" => |c: &u8| matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 11 | 12),
+                    "blank" => |c: &u8| matches!(c, b' ' | b'\t'),
+                    "punct" => u8::is_ascii_punctuation,
+                    "cntrl" => u8::is_ascii_control,
+                    "graph" => u8::is_ascii_graphic,
+                    "print" => |c: &u8| (0x20..0x7f).contains(c),
+                    "xdigit" => u8::is_ascii_hexdigit,
+                    _ => return Err(format!("invalid character class '{name}'")),
+                };
+                if second && !matches!(name, "lower" | "upper") {
+                    return Err("when translating, the only character classes that may appear in\nstring2 are 'upper' and 'lower'".into());
+                }
+                classes.push(match name {
+                    "lower" => "lower",
+                    "upper" => "upper",
+                    _ => "other",
+                });
+                items.extend((0u8..=255).filter(class));
+                i += 2 + end + 2;
+                continue;
+            }
+        }
+        if b[i] == b'[' && b.get(i + 1) == Some(&b'=') {
+            if let Some(end) = spec[i + 2..].find("=]") {
+                items.extend_from_slice(spec[i + 2..i + 2 + end].as_bytes());
+                i += 2 + end + 2;
+                continue;
+            }
+        }
+        // `[c*n]` or `[c*]`: c repeated (to fill the set when n is missing or 0).
+        if b[i] == b'[' && second {
+            let mut j = i + 1;
+            let c = if b.get(j) == Some(&b'\\') { escape(&mut j) } else {
+                j += 1;
+                b.get(i + 1).copied().unwrap_or(b'[')
+            };
+            if b.get(j) == Some(&b'*') {
+                if let Some(close) = spec[j..].find(']') {
+                    let count = &spec[j + 1..j + close];
+                    let n = if count.is_empty() { 0 } else if count.starts_with('0') { usize::from_str_radix(count, 8).unwrap_or(0) } else { count.parse().map_err(|_| format!("invalid repeat count '{count}' in [c*n] construct"))? };
+                    // Without a count it fills the set to set1's length (the caller does).
+                    if n == 0 {
+                        fill_at = Some(items.len());
+                    }
+                    items.extend(std::iter::repeat_n(c, n.clamp(1, 1 << 16)));
+                    i = j + close + 1;
+                    continue;
+                }
+            }
+        }
+        let c = if b[i] == b'\\' { escape(&mut i) } else {
+            i += 1;
+            b[i - 1]
+        };
+        if b.get(i) == Some(&b'-') && i + 1 < b.len() {
+            let mut j = i + 1;
+            let end = if b[j] == b'\\' { escape(&mut j) } else {
+                j += 1;
+                b[j - 1]
+            };
+            if end < c {
+                return Err(format!("range-endpoints of '{}-{}' are in reverse collating sequence order", c as char, end as char));
+            }
+            items.extend(c..=end);
+            i = j;
+            continue;
+        }
+        items.push(c);
+    }
+    Ok((items, classes, fill_at))
+}
+
+/// `tr [-cdst] SET1 [SET2]`, coreutils 9.1's (busybox's takes the same):
+/// bytes in, bytes out.
+fn tr(cmd: &mut Cmd) -> i32 {
+    let busybox = cmd.busybox();
+    let usage_error = |cmd: &mut Cmd, line: &str| {
+        let text = if busybox { format!("tr: {line}") } else { format!("tr: {line}\nTry 'tr --help' for more information.") };
+        cmd.complain(text);
+        1
+    };
+    let (mut complement, mut delete, mut squeeze, mut truncate) = (false, false, false, false);
+    let mut sets = Vec::new();
+    let mut only_operands = false;
+    for a in cmd.args {
+        if only_operands || a.len() < 2 || !a.starts_with('-') {
+            sets.push(a.clone());
+            continue;
+        }
+        match a.as_str() {
+            "--" => only_operands = true,
+            "--complement" => complement = true,
+            "--delete" => delete = true,
+            "--squeeze-repeats" => squeeze = true,
+            "--truncate-set1" => truncate = true,
+            _ if a.starts_with("--") => return usage_error(cmd, &format!("unrecognized option '{a}'")),
+            _ => {
+                for c in a[1..].chars() {
+                    match c {
+                        'c' | 'C' => complement = true,
+                        'd' => delete = true,
+                        's' => squeeze = true,
+                        't' => truncate = true,
+                        _ => return usage_error(cmd, &format!("invalid option -- '{c}'")),
+                    }
+                }
+            }
+        }
+    }
+    let wanted = if delete && squeeze { 2 } else if delete || (squeeze && sets.len() < 2) { 1 } else { 2 };
+    if sets.is_empty() {
+        return usage_error(cmd, "missing operand");
+    }
+    if sets.len() < wanted {
+        let why = if delete && squeeze { "Two strings must be given when both deleting and squeezing repeats." } else { "Two strings must be given when translating." };
+        return usage_error(cmd, &format!("missing operand after '{}'\n{why}", sets[0]));
+    }
+    if sets.len() > wanted {
+        let why = if delete { "\nOnly one string may be given when deleting without squeezing repeats." } else { "" };
+        return usage_error(cmd, &format!("extra operand '{}'{why}", sets[wanted]));
+    }
+    // A set's own errors come without the usage hint.
+    let (mut set1, classes1, _) = match tr_set(&sets[0], false) {
+        Ok(s) => s,
+        Err(e) => {
+            cmd.complain(format!("tr: {e}"));
+            return 1;
+        }
+    };
+    if complement {
+        set1 = (0u8..=255).filter(|c| !set1.contains(c)).collect();
+    }
+    let (mut set2, classes2, fill_at) = match sets.get(1).map(|s| tr_set(s, !delete)) {
+        Some(Ok(s)) => s,
+        Some(Err(e)) => {
+            cmd.complain(format!("tr: {e}"));
+            return 1;
+        }
+        None => (Vec::new(), Vec::new(), None),
+    };
+    if let Some(at) = fill_at.filter(|_| set2.len() < set1.len()) {
+        let c = set2[at];
+        let more = set1.len() - set2.len();
+        set2.splice(at..at, std::iter::repeat_n(c, more));
+    }
+    let translating = !delete && sets.len() == 2;
+    let mut map: [u8; 256] = std::array::from_fn(|i| i as u8);
+    if translating {
+        // `[:lower:]` against `[:upper:]` (or back) maps case for case.
+        if classes2.contains(&"upper") && classes1.contains(&"lower") || classes2.contains(&"lower") && classes1.contains(&"upper") {
+            set2 = set1.iter().map(|c| if classes2.contains(&"upper") { c.to_ascii_uppercase() } else { c.to_ascii_lowercase() }).collect();
+        }
+        if set2.is_empty() {
+            return usage_error(cmd, "when not truncating set1, string2 must be non-empty");
+        }
+        if truncate {
+            set1.truncate(set2.len());
+        } else if set2.len() < set1.len() {
+            let last = set2[set2.len() - 1];
+            set2.resize(set1.len(), last);
+        }
+        for (from, to) in set1.iter().zip(&set2) {
+            map[*from as usize] = *to;
+        }
+    }
+    let in_set = |set: &[u8]| {
+        let mut member = [false; 256];
+        for c in set {
+            member[*c as usize] = true;
+        }
+        member
+    };
+    let deleted = if delete { in_set(&set1) } else { [false; 256] };
+    let squeezed = if !squeeze { [false; 256] } else if sets.len() == 2 { in_set(&set2) } else { in_set(&set1) };
+    let mut out: Vec<u8> = Vec::with_capacity(cmd.stdin.len());
+    for &byte in cmd.stdin.as_bytes() {
+        if deleted[byte as usize] {
+            continue;
+        }
+        let mapped = map[byte as usize];
+        if squeezed[mapped as usize] && out.last() == Some(&mapped) {
+            continue;
+        }
+        out.push(mapped);
+    }
+    cmd.out.push_str(&String::from_utf8_lossy(&out));
     0
 }
 
