@@ -681,12 +681,16 @@ fn ps(cmd: &mut Cmd) -> i32 {
 }
 
 fn touch(cmd: &mut Cmd) -> i32 {
-    let (_, operands) = flags_and_operands(cmd.args);
+    let (flags, operands) = flags_and_operands(cmd.args);
     if operands.is_empty() {
         return missing_operand(cmd);
     }
     let mut status = 0;
     for f in &operands {
+        // `-c`: no file is made where there is none.
+        if flags.contains('c') && cfs::lstat(cmd.files, cmd.cwd, f).is_err() {
+            continue;
+        }
         if let Err(e) = cfs::touch(cmd.files, cmd.cwd, f) {
             status = 1;
             let line = if cmd.busybox() { format!("touch: {f}: {}", e.message()) } else { format!("touch: cannot touch '{f}': {}", e.message()) };
@@ -1248,10 +1252,20 @@ fn rm(cmd: &mut Cmd) -> i32 {
     if operands.is_empty() && !force {
         return missing_operand(cmd);
     }
+    let verbose = flags.contains('v');
     let mut status = 0;
     for f in &operands {
+        // `-v`'s lines, what is below a directory before it (name order here).
+        let mut removed = Vec::new();
+        if verbose {
+            rm_verbose_lines(cmd, f, recursive, &mut removed);
+        }
         match cfs::remove(cmd.files, cmd.cwd, f, recursive, false) {
-            Ok(()) => {}
+            Ok(()) => {
+                for line in removed {
+                    cmd.say(&line);
+                }
+            }
             Err(Errno::NoEnt) if force => {}
             Err(e) => {
                 status = 1;
@@ -1268,6 +1282,23 @@ fn rm(cmd: &mut Cmd) -> i32 {
     status
 }
 
+/// What `rm -v` says for `path`: each entry below a directory it removes
+/// recursively, then the directory.
+fn rm_verbose_lines(cmd: &Cmd, path: &str, recursive: bool, lines: &mut Vec<String>) {
+    let Ok((_, inode)) = cfs::lstat(cmd.files, cmd.cwd, path) else { return };
+    if !inode.is_dir() {
+        lines.push(format!("removed '{path}'"));
+        return;
+    }
+    if !recursive {
+        return;
+    }
+    for (name, _) in cfs::list_dir(cmd.files, cmd.cwd, path).unwrap_or_default() {
+        rm_verbose_lines(cmd, &join(path, &name), true, lines);
+    }
+    lines.push(if cmd.busybox() { format!("removed directory: '{path}'") } else { format!("removed directory '{path}'") });
+}
+
 fn mkdir(cmd: &mut Cmd) -> i32 {
     let (flags, operands) = flags_and_operands(cmd.args);
     if operands.is_empty() {
@@ -1275,7 +1306,24 @@ fn mkdir(cmd: &mut Cmd) -> i32 {
     }
     let mut status = 0;
     for d in &operands {
-        if let Err(e) = cfs::make_dir(cmd.files, cmd.cwd, d, flags.contains('p')) {
+        // `-v` names each directory made, with `-p` each missing parent too.
+        let made: Vec<String> = if flags.contains('v') {
+            let parts: Vec<&str> = d.split('/').collect();
+            (1..=parts.len())
+                .filter(|n| flags.contains('p') || *n == parts.len())
+                .map(|n| parts[..n].join("/"))
+                .filter(|p| !p.is_empty() && cfs::stat(cmd.files, cmd.cwd, p).is_err())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let result = cfs::make_dir(cmd.files, cmd.cwd, d, flags.contains('p'));
+        if result.is_ok() {
+            for p in made {
+                cmd.say(&format!("mkdir: created directory '{p}'"));
+            }
+        }
+        if let Err(e) = result {
             status = 1;
             let line = if cmd.busybox() { format!("mkdir: can't create directory '{d}': {}", e.message()) } else { format!("mkdir: cannot create directory '{d}': {}", e.message()) };
             cmd.complain(line);
@@ -3704,14 +3752,27 @@ fn tee(cmd: &mut Cmd) -> i32 {
     status
 }
 
-fn copy_tree(cmd: &mut Cmd, from: &str, to: &str, recursive: bool) -> Result<(), Errno> {
+/// Copies `from` to `to`; with `shown` (the two as the user named them),
+/// `-v`'s line for each entry copied.
+fn copy_tree(cmd: &mut Cmd, from: &str, to: &str, recursive: bool, shown: Option<(&str, &str)>) -> Result<(), Errno> {
     let (_, inode) = cfs::stat(cmd.files, cmd.cwd, from)?;
+    let say_copied = |cmd: &mut Cmd| {
+        if let Some((f, t)) = shown {
+            cmd.say(&format!("'{f}' -> '{t}'"));
+        }
+    };
     match inode.kind {
-        Kind::File(c) => cfs::write_file(cmd.files, cmd.cwd, to, &c.text(), false),
+        Kind::File(c) => {
+            cfs::write_file(cmd.files, cmd.cwd, to, &c.text(), false)?;
+            say_copied(cmd);
+            Ok(())
+        }
         Kind::Dir if recursive => {
             let _ = cfs::make_dir(cmd.files, cmd.cwd, to, false);
+            say_copied(cmd);
             for (name, _) in cfs::list_dir(cmd.files, cmd.cwd, from)? {
-                copy_tree(cmd, &join(&normalize(cmd.cwd, from), &name), &join(&normalize(cmd.cwd, to), &name), true)?;
+                let below = shown.map(|(f, t)| (join(f, &name), join(t, &name)));
+                copy_tree(cmd, &join(&normalize(cmd.cwd, from), &name), &join(&normalize(cmd.cwd, to), &name), true, below.as_ref().map(|(f, t)| (f.as_str(), t.as_str())))?;
             }
             Ok(())
         }
@@ -3723,6 +3784,7 @@ fn copy_tree(cmd: &mut Cmd, from: &str, to: &str, recursive: bool) -> Result<(),
 fn copy_move(cmd: &mut Cmd) -> i32 {
     let (flags, operands) = flags_and_operands(cmd.args);
     let mv = cmd.name == "mv";
+    let verbose = flags.contains('v');
     if operands.len() < 2 {
         return missing_operand(cmd);
     }
@@ -3731,8 +3793,15 @@ fn copy_move(cmd: &mut Cmd) -> i32 {
     let mut status = 0;
     for src in &sources {
         let target = if dest_is_dir { join(&normalize(cmd.cwd, &dest), file_name(&normalize(cmd.cwd, src))) } else { dest.clone() };
-        let result = copy_tree(cmd, src, &target, mv || flags.contains('r') || flags.contains('R') || flags.contains('a'))
+        // `-v` names the target as the user gave its directory.
+        let shown_target = if dest_is_dir { format!("{}/{}", dest.trim_end_matches('/'), file_name(&normalize(cmd.cwd, src))) } else { dest.clone() };
+        let shown = (verbose && !mv).then_some((src.as_str(), shown_target.as_str()));
+        let result = copy_tree(cmd, src, &target, mv || flags.contains('r') || flags.contains('R') || flags.contains('a'), shown)
             .and_then(|_| if mv { cfs::remove(cmd.files, cmd.cwd, src, true, true) } else { Ok(()) });
+        if result.is_ok() && mv && verbose {
+            let line = if cmd.busybox() { format!("'{src}' -> '{shown_target}'") } else { format!("renamed '{src}' -> '{shown_target}'") };
+            cmd.say(&line);
+        }
         if let Err(e) = result {
             status = 1;
             let line = match (cmd.busybox(), e, mv) {
