@@ -260,6 +260,58 @@ fn flags_and_operands(args: &[String]) -> (String, Vec<String>) {
     (flags, operands)
 }
 
+/// One word of a command line as `getopt_long` reads it.
+enum Word<'a> {
+    /// An operand: a word without a leading `-`, a lone `-`, or anything after `--`.
+    Operand(&'a str),
+    /// `--name` or `--name=value`.
+    Long(&'a str, Option<&'a str>),
+    /// The letters of a cluster of short options (`-nr` gives `nr`).
+    Short(&'a str),
+}
+
+/// A command line read word by word; an option's value that is the next
+/// word is taken with [`CommandWords::value`].
+struct CommandWords<'a> {
+    args: &'a [String],
+    next: usize,
+    only_operands: bool,
+}
+
+impl<'a> CommandWords<'a> {
+    fn new(args: &'a [String]) -> Self {
+        CommandWords { args, next: 0, only_operands: false }
+    }
+
+    fn next_word(&mut self) -> Option<Word<'a>> {
+        loop {
+            let a = self.args.get(self.next)?.as_str();
+            self.next += 1;
+            if self.only_operands || a == "-" || !a.starts_with('-') {
+                return Some(Word::Operand(a));
+            }
+            if a == "--" {
+                self.only_operands = true;
+                continue;
+            }
+            return Some(match a.strip_prefix("--") {
+                Some(long) => match long.split_once('=') {
+                    Some((name, value)) => Word::Long(name, Some(value)),
+                    None => Word::Long(long, None),
+                },
+                None => Word::Short(&a[1..]),
+            });
+        }
+    }
+
+    /// The next word, as the value of the option before it.
+    fn value(&mut self) -> Option<&'a str> {
+        let v = self.args.get(self.next)?;
+        self.next += 1;
+        Some(v)
+    }
+}
+
 fn input_lines(cmd: &mut Cmd, operands: &[String]) -> Option<String> {
     if operands.is_empty() || operands.iter().all(|o| o == "-") {
         return Some(cmd.stdin.to_string());
@@ -3333,6 +3385,23 @@ fn sort_parse_key(spec: &str, global: SortOrder) -> Result<SortKey, String> {
     Ok(SortKey { start_field: field - 1, start_char: char - 1, end, order, skip_end_blanks })
 }
 
+/// A `sort` option's value: a key, the field separator, the output file;
+/// memory and temporary files change nothing in the output.
+fn sort_option_value(option: char, value: &str, key_specs: &mut Vec<String>, tab: &mut Option<u8>, output: &mut Option<String>) -> Result<(), String> {
+    match option {
+        'k' => key_specs.push(value.to_string()),
+        't' => {
+            if value.len() != 1 {
+                return Err(format!("sort: multi-character tab '{value}'"));
+            }
+            *tab = value.bytes().next();
+        }
+        'o' => *output = Some(value.to_string()),
+        _ => {}
+    }
+    Ok(())
+}
+
 /// `sort`: coreutils 9.1's (busybox's takes the same options): keys
 /// (`-k`, `-t`), the orderings `-n`, `-g`, `-h`, `-M`, `-f`, `-d`, `-i`,
 /// `-b`, `-r`, each global or a key's own, `-u`, `-s`, `-c`/`-C`, `-o`,
@@ -3349,72 +3418,68 @@ fn sort(cmd: &mut Cmd) -> i32 {
     let (mut tab, mut unique, mut stable, mut check, mut quiet_check) = (None::<u8>, false, false, false, false);
     let mut output: Option<String> = None;
     let mut operands = Vec::new();
-    let mut i = 0;
-    let mut only_operands = false;
-    while i < cmd.args.len() {
-        let a = cmd.args[i].clone();
-        i += 1;
-        if only_operands || a == "-" || !a.starts_with('-') {
-            operands.push(a);
-            continue;
-        }
-        if let Some(long) = a.strip_prefix("--") {
-            if long.is_empty() {
-                only_operands = true;
+    let mut words = CommandWords::new(cmd.args);
+    while let Some(word) = words.next_word() {
+        let letters = match word {
+            Word::Operand(a) => {
+                operands.push(a.to_string());
                 continue;
             }
-            let (name, value) = match long.split_once('=') {
-                Some((n, v)) => (n, Some(v.to_string())),
-                None => (long, None),
-            };
-            let value_or_next = |i: &mut usize| value.clone().or_else(|| {
-                let v = cmd.args.get(*i).cloned();
-                *i += 1;
-                v
-            });
-            let letter = match name {
-                "numeric-sort" => Some('n'),
-                "general-numeric-sort" => Some('g'),
-                "human-numeric-sort" => Some('h'),
-                "month-sort" => Some('M'),
-                "ignore-case" => Some('f'),
-                "dictionary-order" => Some('d'),
-                "ignore-nonprinting" => Some('i'),
-                "reverse" => Some('r'),
-                "ignore-leading-blanks" => Some('b'),
-                _ => None,
-            };
-            match (name, letter) {
-                (_, Some(l)) => {
-                    global.set(l);
-                }
-                ("unique", _) => unique = true,
-                ("stable", _) => stable = true,
-                ("check", _) => check = true,
-                ("key", _) => key_specs.extend(value_or_next(&mut i)),
-                ("field-separator", _) => {
-                    let Some(t) = value_or_next(&mut i) else { return usage_error(cmd, format!("sort: option '--{name}' requires an argument")) };
-                    if t.len() != 1 {
-                        cmd.complain(format!("sort: multi-character tab '{t}'"));
+            Word::Short(letters) => letters,
+            Word::Long(name, value) => {
+                let letter = match name {
+                    "numeric-sort" => Some('n'),
+                    "general-numeric-sort" => Some('g'),
+                    "human-numeric-sort" => Some('h'),
+                    "month-sort" => Some('M'),
+                    "ignore-case" => Some('f'),
+                    "dictionary-order" => Some('d'),
+                    "ignore-nonprinting" => Some('i'),
+                    "reverse" => Some('r'),
+                    "ignore-leading-blanks" => Some('b'),
+                    _ => None,
+                };
+                let option = match (name, letter) {
+                    (_, Some(l)) => l,
+                    ("unique", _) => 'u',
+                    ("stable", _) => 's',
+                    ("check", _) => 'c',
+                    ("key", _) => 'k',
+                    ("field-separator", _) => 't',
+                    ("output", _) => 'o',
+                    ("buffer-size" | "temporary-directory" | "parallel", _) => 'S',
+                    ("random-sort" | "version-sort" | "merge" | "zero-terminated" | "files0-from" | "sort" | "random-source" | "compress-program" | "batch-size" | "debug", _) => {
+                        cmd.complain(format!("sort: --{name} is not simulated"));
                         return 2;
                     }
-                    tab = t.bytes().next();
+                    _ => return usage_error(cmd, format!("sort: unrecognized option '--{name}'")),
+                };
+                let takes_value = matches!(option, 'k' | 't' | 'o' | 'S');
+                let Some(value) = value.or_else(|| if takes_value { words.value() } else { None }).or((!takes_value).then_some("")) else {
+                    return usage_error(cmd, format!("sort: option '--{name}' requires an argument"));
+                };
+                if !takes_value {
+                    global.set(option);
                 }
-                ("output", _) => output = value_or_next(&mut i),
-                ("buffer-size" | "temporary-directory" | "parallel", _) => {
-                    if value.is_none() {
-                        i += 1;
+                match option {
+                    'u' => unique = true,
+                    's' => stable = true,
+                    'c' => check = true,
+                    _ => {}
+                }
+                if takes_value {
+                    match sort_option_value(option, value, &mut key_specs, &mut tab, &mut output) {
+                        Ok(()) => {}
+                        Err(e) => {
+                            cmd.complain(e);
+                            return 2;
+                        }
                     }
                 }
-                ("random-sort" | "version-sort" | "merge" | "zero-terminated" | "files0-from" | "sort" | "random-source" | "compress-program" | "batch-size" | "debug", _) => {
-                    cmd.complain(format!("sort: --{name} is not simulated"));
-                    return 2;
-                }
-                _ => return usage_error(cmd, format!("sort: unrecognized option '{a}'")),
+                continue;
             }
-            continue;
-        }
-        let letters: Vec<char> = a[1..].chars().collect();
+        };
+        let letters: Vec<char> = letters.chars().collect();
         let mut k = 0;
         while k < letters.len() {
             let c = letters[k];
@@ -3428,29 +3493,13 @@ fn sort(cmd: &mut Cmd) -> i32 {
                 'c' => check = true,
                 'C' => (check, quiet_check) = (true, true),
                 'k' | 't' | 'o' | 'S' | 'T' => {
-                    let value: String = letters[k..].iter().collect();
+                    let attached: String = letters[k..].iter().collect();
                     k = letters.len();
-                    let value = if value.is_empty() {
-                        let Some(v) = cmd.args.get(i).cloned() else {
-                            return usage_error(cmd, format!("sort: option requires an argument -- '{c}'"));
-                        };
-                        i += 1;
-                        v
-                    } else {
-                        value
-                    };
-                    match c {
-                        'k' => key_specs.push(value),
-                        't' => {
-                            if value.len() != 1 {
-                                cmd.complain(format!("sort: multi-character tab '{value}'"));
-                                return 2;
-                            }
-                            tab = value.bytes().next();
-                        }
-                        'o' => output = Some(value),
-                        // Memory and temporary files change nothing in the output.
-                        _ => {}
+                    let value = if attached.is_empty() { words.value().map(str::to_string) } else { Some(attached) };
+                    let Some(value) = value else { return usage_error(cmd, format!("sort: option requires an argument -- '{c}'")) };
+                    if let Err(e) = sort_option_value(c, &value, &mut key_specs, &mut tab, &mut output) {
+                        cmd.complain(e);
+                        return 2;
                     }
                 }
                 'R' | 'V' | 'm' | 'z' => {
@@ -3587,56 +3636,28 @@ fn uniq(cmd: &mut Cmd) -> i32 {
     let (mut count, mut repeated, mut all_repeated, mut unique, mut fold) = (false, false, false, false, false);
     let (mut skip_fields, mut skip_chars, mut width) = (0usize, 0usize, None::<usize>);
     let mut operands = Vec::new();
-    let mut i = 0;
-    let mut only_operands = false;
-    while i < cmd.args.len() {
-        let a = cmd.args[i].clone();
-        i += 1;
-        if only_operands || a == "-" || !a.starts_with('-') {
-            operands.push(a);
-            continue;
-        }
-        if a == "--" {
-            only_operands = true;
-            continue;
-        }
-        let long = match a.as_str() {
-            "--count" => Some('c'),
-            "--repeated" => Some('d'),
-            "--all-repeated" => Some('D'),
-            "--unique" => Some('u'),
-            "--ignore-case" => Some('i'),
-            _ if a.starts_with("--") && !busybox => {
-                let (name, value) = a.split_once('=').unwrap_or((&a, ""));
-                let letter = match name {
-                    "--skip-fields" => 'f',
-                    "--skip-chars" => 's',
-                    "--check-chars" => 'w',
-                    _ => return usage_error(cmd, format!("uniq: unrecognized option '{a}'")),
-                };
-                let value = if a.contains('=') { Some(value.to_string()) } else { cmd.args.get(i).cloned().inspect(|_| i += 1) };
-                let Some(v) = value else { return usage_error(cmd, format!("uniq: option '{name}' requires an argument")) };
-                let Ok(n) = v.parse::<usize>() else {
-                    let what = match letter {
-                        'f' => "invalid number of fields to skip",
-                        's' => "invalid number of bytes to skip",
-                        _ => "invalid number of bytes to compare",
-                    };
-                    cmd.complain(format!("uniq: {v}: {what}"));
-                    return 1;
-                };
-                match letter {
-                    'f' => skip_fields = n,
-                    's' => skip_chars = n,
-                    _ => width = Some(n),
-                }
+    let mut words = CommandWords::new(cmd.args);
+    while let Some(word) = words.next_word() {
+        let (letters, long_value): (Vec<char>, Option<Option<&str>>) = match word {
+            Word::Operand(a) => {
+                operands.push(a.to_string());
                 continue;
             }
-            _ => None,
-        };
-        let letters: Vec<char> = match long {
-            Some(l) => vec![l],
-            None => a[1..].chars().collect(),
+            Word::Short(letters) => (letters.chars().collect(), None),
+            Word::Long(name, value) => {
+                let letter = match name {
+                    "count" => 'c',
+                    "repeated" => 'd',
+                    "all-repeated" if !busybox => 'D',
+                    "unique" => 'u',
+                    "ignore-case" => 'i',
+                    "skip-fields" if !busybox => 'f',
+                    "skip-chars" if !busybox => 's',
+                    "check-chars" if !busybox => 'w',
+                    _ => return usage_error(cmd, format!("uniq: unrecognized option '--{name}'")),
+                };
+                (vec![letter], Some(value))
+            }
         };
         let mut k = 0;
         while k < letters.len() {
@@ -3651,7 +3672,11 @@ fn uniq(cmd: &mut Cmd) -> i32 {
                 'f' | 's' | 'w' => {
                     let attached: String = letters[k..].iter().collect();
                     k = letters.len();
-                    let value = if attached.is_empty() { cmd.args.get(i).cloned().inspect(|_| i += 1) } else { Some(attached) };
+                    let value = match long_value {
+                        Some(v) => v.or_else(|| words.value()).map(str::to_string),
+                        None if attached.is_empty() => words.value().map(str::to_string),
+                        None => Some(attached),
+                    };
                     let Some(v) = value else { return usage_error(cmd, format!("uniq: option requires an argument -- '{c}'")) };
                     let Ok(n) = v.parse::<usize>() else {
                         let line = if busybox {
@@ -3876,6 +3901,26 @@ fn cut_list(list: &str, fields: bool) -> Result<Vec<(usize, usize)>, String> {
     Ok(merged)
 }
 
+/// A `cut` option's value: the delimiter, a list (one only), the output delimiter.
+fn cut_option_value(option: char, value: &str, delim: &mut Option<u8>, list: &mut Option<(char, String)>, output_delim: &mut Option<String>) -> Result<(), String> {
+    match option {
+        'd' => {
+            if value.len() > 1 {
+                return Err("the delimiter must be a single character".into());
+            }
+            *delim = Some(value.bytes().next().unwrap_or(b'\0'));
+        }
+        'O' => *output_delim = Some(value.to_string()),
+        _ => {
+            if list.is_some() {
+                return Err("only one list may be specified".into());
+            }
+            *list = Some((option, value.to_string()));
+        }
+    }
+    Ok(())
+}
+
 /// `cut -b|-c|-f LIST [-d DELIM] [-s] [--complement] [--output-delimiter=S]`,
 /// coreutils 9.1's (bytes and characters alike, as its C locale has them)
 /// and busybox's.
@@ -3891,46 +3936,39 @@ fn cut(cmd: &mut Cmd) -> i32 {
     let (mut only_delimited, mut complement) = (false, false);
     let mut output_delim: Option<String> = None;
     let mut operands = Vec::new();
-    let mut i = 0;
-    let mut only_operands = false;
-    while i < cmd.args.len() {
-        let a = cmd.args[i].clone();
-        i += 1;
-        if only_operands || a == "-" || !a.starts_with('-') {
-            operands.push(a);
-            continue;
-        }
-        if let Some(long) = a.strip_prefix("--") {
-            if long.is_empty() {
-                only_operands = true;
+    let mut words = CommandWords::new(cmd.args);
+    while let Some(word) = words.next_word() {
+        let letters = match word {
+            Word::Operand(a) => {
+                operands.push(a.to_string());
                 continue;
             }
-            let (name, value) = match long.split_once('=') {
-                Some((n, v)) => (n, Some(v.to_string())),
-                None => (long, None),
-            };
-            let value_or_next = |i: &mut usize| value.clone().or_else(|| cmd.args.get(*i).cloned().inspect(|_| *i += 1));
-            match name {
-                "complement" if !busybox => complement = true,
-                "only-delimited" => only_delimited = true,
-                "output-delimiter" if !busybox => output_delim = value_or_next(&mut i),
-                "bytes" | "characters" | "fields" | "delimiter" => {
-                    let Some(v) = value_or_next(&mut i) else { return usage_error(cmd, &format!("option '--{name}' requires an argument")) };
-                    match name {
-                        "delimiter" => {
-                            if v.len() > 1 {
-                                return usage_error(cmd, "the delimiter must be a single character");
-                            }
-                            delim = Some(v.bytes().next().unwrap_or(b'\0'));
+            Word::Short(letters) => letters,
+            Word::Long(name, value) => {
+                let option = match name {
+                    "complement" if !busybox => 'C',
+                    "only-delimited" => 's',
+                    "output-delimiter" if !busybox => 'O',
+                    "bytes" => 'b',
+                    "characters" => 'c',
+                    "fields" => 'f',
+                    "delimiter" => 'd',
+                    _ => return usage_error(cmd, &format!("unrecognized option '--{name}'")),
+                };
+                match option {
+                    'C' => complement = true,
+                    's' => only_delimited = true,
+                    _ => {
+                        let Some(v) = value.or_else(|| words.value()) else { return usage_error(cmd, &format!("option '--{name}' requires an argument")) };
+                        if let Err(e) = cut_option_value(option, v, &mut delim, &mut list, &mut output_delim) {
+                            return usage_error(cmd, &e);
                         }
-                        _ => list = Some((name.chars().next().unwrap_or('f'), v)),
                     }
                 }
-                _ => return usage_error(cmd, &format!("unrecognized option '{a}'")),
+                continue;
             }
-            continue;
-        }
-        let letters: Vec<char> = a[1..].chars().collect();
+        };
+        let letters: Vec<char> = letters.chars().collect();
         let mut k = 0;
         while k < letters.len() {
             let c = letters[k];
@@ -3941,18 +3979,10 @@ fn cut(cmd: &mut Cmd) -> i32 {
                 'b' | 'c' | 'f' | 'd' => {
                     let attached: String = letters[k..].iter().collect();
                     k = letters.len();
-                    let value = if attached.is_empty() { cmd.args.get(i).cloned().inspect(|_| i += 1) } else { Some(attached) };
+                    let value = if attached.is_empty() { words.value().map(str::to_string) } else { Some(attached) };
                     let Some(v) = value else { return usage_error(cmd, &format!("option requires an argument -- '{c}'")) };
-                    if c == 'd' {
-                        if v.len() > 1 {
-                            return usage_error(cmd, "the delimiter must be a single character");
-                        }
-                        delim = Some(v.bytes().next().unwrap_or(b'\0'));
-                    } else {
-                        if list.is_some() {
-                            return usage_error(cmd, "only one list may be specified");
-                        }
-                        list = Some((c, v));
+                    if let Err(e) = cut_option_value(c, &v, &mut delim, &mut list, &mut output_delim) {
+                        return usage_error(cmd, &e);
                     }
                 }
                 _ => return usage_error(cmd, &format!("invalid option -- '{c}'")),
