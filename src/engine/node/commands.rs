@@ -3063,29 +3063,142 @@ fn printf(cmd: &mut Cmd) -> i32 {
     status
 }
 
-fn seq(cmd: &mut Cmd) -> i32 {
-    let nums: Vec<i64> = cmd.args.iter().filter_map(|a| a.parse().ok()).collect();
-    let (from, step, to) = match nums.as_slice() {
-        [to] => (1, 1, *to),
-        [from, to] => (*from, 1, *to),
-        [from, step, to, ..] => (*from, *step, *to),
-        _ => return missing_operand(cmd),
+/// A `seq` operand as an exact decimal: its value times 10^scale, and the
+/// fraction digits it is written with (an exponent takes them away).
+fn seq_number(text: &str) -> Option<(i128, u32)> {
+    let (mantissa, exponent) = match text.find(['e', 'E']) {
+        Some(at) => (&text[..at], text[at + 1..].parse::<i32>().ok()?),
+        None => (text, 0),
     };
-    if step == 0 {
-        return 1;
+    let (negative, digits) = match mantissa.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, mantissa.strip_prefix('+').unwrap_or(mantissa)),
+    };
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    if int.is_empty() && frac.is_empty() || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
+        return None;
     }
-    let mut n = from;
+    let scale = i32::try_from(frac.len()).ok()? - exponent;
+    let mut value: i128 = format!("{int}{frac}").parse().ok()?;
+    let scale = if scale < 0 {
+        value = value.checked_mul(10i128.checked_pow(scale.unsigned_abs())?)?;
+        0
+    } else {
+        scale.unsigned_abs()
+    };
+    if scale > 30 {
+        return None;
+    }
+    Some((if negative { -value } else { value }, scale))
+}
+
+/// `seq [-s SEP] [-w] [-f FORMAT] [FIRST [INCREMENT]] LAST`, coreutils
+/// 9.1's: exact decimal steps, printed with the first's and the
+/// increment's fraction digits.
+fn seq(cmd: &mut Cmd) -> i32 {
+    let usage_error = |cmd: &mut Cmd, line: String| {
+        cmd.complain(format!("seq: {line}\nTry 'seq --help' for more information."));
+        1
+    };
+    let (mut separator, mut equal_width, mut format) = ("\n".to_string(), false, None::<String>);
+    let mut operands: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < cmd.args.len() {
+        let a = cmd.args[i].clone();
+        i += 1;
+        // A negative number is an operand, not an option.
+        if !operands.is_empty() || !a.starts_with('-') || a.len() == 1 || a[1..].starts_with(|c: char| c.is_ascii_digit() || c == '.') {
+            operands.push(a);
+            continue;
+        }
+        let value = |i: &mut usize, attached: &str| if attached.is_empty() { cmd.args.get(*i).cloned().inspect(|_| *i += 1) } else { Some(attached.to_string()) };
+        match a.as_bytes()[1] {
+            b's' => match value(&mut i, &a[2..]) {
+                Some(v) => separator = v,
+                None => return usage_error(cmd, "option requires an argument -- 's'".into()),
+            },
+            b'f' => match value(&mut i, &a[2..]) {
+                Some(v) => format = Some(v),
+                None => return usage_error(cmd, "option requires an argument -- 'f'".into()),
+            },
+            b'w' if a.len() == 2 => equal_width = true,
+            b'-' if a == "--" => {
+                operands.extend(cmd.args[i..].iter().cloned());
+                break;
+            }
+            _ => {
+                let shown = if a.starts_with("--") { format!("unrecognized option '{a}'") } else { format!("invalid option -- '{}'", &a[1..2]) };
+                return usage_error(cmd, shown);
+            }
+        }
+    }
+    if operands.is_empty() {
+        return usage_error(cmd, "missing operand".into());
+    }
+    if operands.len() > 3 {
+        return usage_error(cmd, format!("extra operand '{}'", operands[3]));
+    }
+    let mut parsed = Vec::with_capacity(3);
+    for o in &operands {
+        match seq_number(o) {
+            Some(n) => parsed.push(n),
+            None => return usage_error(cmd, format!("invalid floating point argument: '{o}'")),
+        }
+    }
+    let (first, step, last) = match parsed.as_slice() {
+        [l] => ((1, 0), (1, 0), *l),
+        [f, l] => (*f, (1, 0), *l),
+        [f, s, l, ..] => (*f, *s, *l),
+        _ => return usage_error(cmd, "missing operand".into()),
+    };
+    // All three on one scale; printed with the first's and the step's.
+    let scale = first.1.max(step.1).max(last.1);
+    let precision = first.1.max(step.1);
+    let widen = |(v, s): (i128, u32)| v.checked_mul(10i128.pow(scale - s));
+    let (Some(first_v), Some(step_v), Some(last_v)) = (widen(first), widen(step), widen(last)) else {
+        return usage_error(cmd, "invalid floating point argument".into());
+    };
+    if step_v == 0 {
+        let shown = operands.get(1).cloned().unwrap_or_default();
+        return usage_error(cmd, format!("invalid Zero increment value: '{shown}'"));
+    }
+    let text_of = |v: i128| {
+        let unit = 10i128.pow(scale);
+        let (int, frac) = (v.unsigned_abs() / unit.unsigned_abs(), v.unsigned_abs() % unit.unsigned_abs());
+        let frac = format!("{frac:0width$}", width = scale as usize);
+        let frac = &frac[..precision as usize];
+        let sign = if v < 0 { "-" } else { "" };
+        if precision == 0 { format!("{sign}{int}") } else { format!("{sign}{int}.{frac}") }
+    };
+    let width = if equal_width { text_of(first_v).len().max(text_of(last_v).len()) } else { 0 };
+    let mut out = String::new();
+    let mut n = first_v;
     let mut emitted = 0;
-    while (step > 0 && n <= to) || (step < 0 && n >= to) {
-        cmd.say(&n.to_string());
-        // The last value representable ends the sequence, as coreutils' does.
-        let Some(next) = n.checked_add(step) else { break };
-        n = next;
+    while (step_v > 0 && n <= last_v) || (step_v < 0 && n >= last_v) {
+        if emitted > 0 {
+            out.push_str(&separator);
+        }
+        let mut text = text_of(n);
+        if let Some(f) = &format {
+            text = printf_format(f, &[text], PrintfDialect::Coreutils).out;
+        } else if text.len() < width {
+            // Zeros after the sign.
+            let digits = text.trim_start_matches('-');
+            text = format!("{}{}{digits}", if n < 0 { "-" } else { "" }, "0".repeat(width - text.len()));
+        }
+        out.push_str(&text);
         emitted += 1;
+        // The simulation keeps one command's output bounded.
+        let Some(next) = n.checked_add(step_v) else { break };
         if emitted >= 100_000 {
             break;
         }
+        n = next;
     }
+    if emitted > 0 {
+        out.push('\n');
+    }
+    cmd.out.push_str(&out);
     0
 }
 
