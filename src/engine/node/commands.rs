@@ -197,28 +197,8 @@ pub fn run(cmd: &mut Cmd) -> i32 {
         "uniq" => uniq(cmd),
         "tee" => tee(cmd),
         "cp" | "mv" => copy_move(cmd),
-        "basename" => {
-            let Some(p) = cmd.args.first() else { return missing_operand(cmd) };
-            let mut base = file_name(p.trim_end_matches('/')).to_string();
-            if let Some(suffix) = cmd.args.get(1) {
-                if base != *suffix {
-                    base = base.strip_suffix(suffix.as_str()).unwrap_or(&base).to_string();
-                }
-            }
-            cmd.say(if base.is_empty() { "/" } else { &base });
-            0
-        }
-        "dirname" => {
-            let Some(p) = cmd.args.first() else { return missing_operand(cmd) };
-            let trimmed = p.trim_end_matches('/');
-            let dir = match trimmed.rfind('/') {
-                Some(0) => "/".to_string(),
-                Some(i) => trimmed[..i].to_string(),
-                None => ".".to_string(),
-            };
-            cmd.say(&dir);
-            0
-        }
+        "basename" => basename(cmd),
+        "dirname" => dirname(cmd),
         "which" => which(cmd),
         "cut" => cut(cmd),
         "tr" => tr(cmd),
@@ -3953,6 +3933,94 @@ fn copy_move(cmd: &mut Cmd) -> i32 {
         }
     }
     status
+}
+
+/// `basename NAME [SUFFIX]` or `basename -a|-s SUFFIX NAME...`, coreutils
+/// 9.1's (busybox's takes the same since 1.33).
+fn basename(cmd: &mut Cmd) -> i32 {
+    let usage_error = |cmd: &mut Cmd, line: String| {
+        let text = if cmd.busybox() { format!("{line}\nBusyBox v1.37.0 (2024-09-26 21:31:42 UTC) multi-call binary.\n\nUsage: basename FILE [SUFFIX] | -a FILE... | -s SUFFIX FILE...") } else { format!("{line}\nTry 'basename --help' for more information.") };
+        cmd.complain(text);
+        1
+    };
+    let (mut multiple, mut suffix) = (false, None::<String>);
+    let mut names: Vec<String> = Vec::new();
+    let mut words = CommandWords::new(cmd.args);
+    while let Some(word) = words.next_word() {
+        match word {
+            Word::Operand(a) => names.push(a.to_string()),
+            Word::Long("multiple", None) => multiple = true,
+            Word::Long("suffix", value) => match value.or_else(|| words.value()) {
+                Some(v) => (multiple, suffix) = (true, Some(v.to_string())),
+                None => return usage_error(cmd, "basename: option '--suffix' requires an argument".into()),
+            },
+            Word::Long(name, _) => return usage_error(cmd, format!("basename: unrecognized option '--{name}'")),
+            Word::Short(letters) => {
+                let letters: Vec<char> = letters.chars().collect();
+                let mut k = 0;
+                while k < letters.len() {
+                    let c = letters[k];
+                    k += 1;
+                    match c {
+                        'a' => multiple = true,
+                        's' => {
+                            let attached: String = letters[k..].iter().collect();
+                            k = letters.len();
+                            let value = if attached.is_empty() { words.value().map(str::to_string) } else { Some(attached) };
+                            let Some(v) = value else { return usage_error(cmd, "basename: option requires an argument -- 's'".into()) };
+                            (multiple, suffix) = (true, Some(v));
+                        }
+                        _ => return usage_error(cmd, format!("basename: invalid option -- '{c}'")),
+                    }
+                }
+            }
+        }
+    }
+    if names.is_empty() {
+        return usage_error(cmd, "basename: missing operand".into());
+    }
+    if !multiple {
+        if names.len() > 2 {
+            return usage_error(cmd, format!("basename: extra operand '{}'", names[2]));
+        }
+        suffix = names.get(1).cloned();
+        names.truncate(1);
+    }
+    for name in &names {
+        let trimmed = name.trim_end_matches('/');
+        let mut base = if trimmed.is_empty() && !name.is_empty() { "/".to_string() } else { file_name(trimmed).to_string() };
+        // A suffix that is the whole name stays.
+        if let Some(s) = suffix.as_deref().filter(|s| base.len() > s.len()) {
+            if let Some(stripped) = base.strip_suffix(s) {
+                base = stripped.to_string();
+            }
+        }
+        cmd.say(&base);
+    }
+    0
+}
+
+/// `dirname NAME...`: each name's directory, as coreutils and busybox give it.
+fn dirname(cmd: &mut Cmd) -> i32 {
+    let names: Vec<&String> = cmd.args.iter().skip_while(|a| *a == "--").collect();
+    if names.is_empty() {
+        let line = if cmd.busybox() { "dirname: missing operand".to_string() } else { "dirname: missing operand\nTry 'dirname --help' for more information.".to_string() };
+        cmd.complain(line);
+        return 1;
+    }
+    for p in names {
+        let trimmed = p.trim_end_matches('/');
+        let dir = match trimmed.rfind('/') {
+            Some(i) => {
+                let parent = trimmed[..i].trim_end_matches('/');
+                if parent.is_empty() { "/".to_string() } else { parent.to_string() }
+            }
+            None if p.starts_with('/') => "/".to_string(),
+            None => ".".to_string(),
+        };
+        cmd.say(&dir);
+    }
+    0
 }
 
 /// Where `name` is found on `$PATH`, as `which` and the shell look it up.
