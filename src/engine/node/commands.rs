@@ -108,7 +108,12 @@ impl Cmd<'_> {
     /// terminal shows them: coreutils' `error` and busybox's
     /// `bb_error_msg` flush stdout before they write.
     pub fn error_text(&mut self, text: &str) {
-        self.err_marks.push((self.out.len(), self.err.len()));
+        self.error_text_at(self.out.len(), text);
+    }
+    /// Writes to stderr as if stdout stood at `out_len` (a program that
+    /// keeps output of its own to add to `out` later).
+    pub fn error_text_at(&mut self, out_len: usize, text: &str) {
+        self.err_marks.push((out_len, self.err.len()));
         self.err.push_str(text);
     }
     /// `prog: path: No such file or directory`, which both toolkits print alike.

@@ -646,8 +646,7 @@ pub fn run(cmd: &mut Cmd) -> i32 {
     // Reports the unreadable files the stream has reached, where the output stands.
     let mut report_unread = |cmd: &mut Cmd, out: &Output, reached: usize, status: &mut i32| {
         while let Some((_, line)) = unread.next_if(|(at, _)| *at <= reached) {
-            cmd.err_marks.push((cmd.out.len() + out.text.len(), cmd.err.len()));
-            cmd.err.push_str(&line);
+            cmd.error_text_at(cmd.out.len() + out.text.len(), &line);
             *status = if busybox { 1 } else { 2 };
         }
     };

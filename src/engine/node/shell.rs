@@ -3026,8 +3026,7 @@ impl<'h> Shell<'h> {
                         self.emit(2, line);
                     }
                     let end = end.max(from);
-                    let piece = printed.out.get(from..end).unwrap_or("").to_string();
-                    self.emit(1, &piece);
+                    self.emit(1, printed.out.get(from..end).unwrap_or(""));
                     from = end;
                 }
             }
@@ -3036,13 +3035,11 @@ impl<'h> Shell<'h> {
                 let mut from = 0;
                 for (at, _, line) in &problems {
                     let at = (*at).max(from);
-                    let piece = printed.out.get(from..at).unwrap_or("").to_string();
-                    self.emit(1, &piece);
+                    self.emit(1, printed.out.get(from..at).unwrap_or(""));
                     self.emit(2, line);
                     from = at;
                 }
-                let rest = printed.out.get(from..).unwrap_or("").to_string();
-                self.emit(1, &rest);
+                self.emit(1, printed.out.get(from..).unwrap_or(""));
             }
         }
         Flow::Status(status)
