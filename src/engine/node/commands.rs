@@ -3112,7 +3112,7 @@ fn seq(cmd: &mut Cmd) -> i32 {
                 break;
             }
             _ => {
-                let shown = if a.starts_with("--") { format!("unrecognized option '{a}'") } else { format!("invalid option -- '{}'", &a[1..2]) };
+                let shown = if a.starts_with("--") { format!("unrecognized option '{a}'") } else { format!("invalid option -- '{}'", a.chars().nth(1).unwrap_or('-')) };
                 return usage_error(cmd, shown);
             }
         }
@@ -4856,6 +4856,20 @@ mod tests {
         cfs::write_file(&mut fs, "/", "/a", "one\n", false).expect("write");
         let (out, err, status) = run_in(Base::Debian, &mut fs, "cat", &["/a", "/missing", "/a"], "");
         assert_eq!((out.as_str(), err.as_str(), status), ("one\none\n", "cat: /missing: No such file or directory\n", 1));
+    }
+
+    #[test]
+    fn an_option_of_several_bytes_is_refused_not_cut_in_half() {
+        let mut root = RootFs::new(Rc::new(Fs::new()), false);
+        root.upper_mut().insert("/", Inode::dir(0o755, 0));
+        let mut disk = Fs::new();
+        let mut mounts = Mounts::default();
+        let mut fs = ViewMut { root: &mut root, mounts: &mut mounts, disk: &mut disk, now: 0, user: &crate::engine::node::identity::ROOT };
+        for program in ["seq", "sort", "uniq", "cut", "tr", "cat", "head", "tail", "basename", "printf", "wc", "grep", "sed"] {
+            let (_, err, status) = run_in(Base::Debian, &mut fs, program, &["-é", "3"], "x\n");
+            assert!(status != 0 || err.is_empty(), "{program}: {err}");
+        }
+        assert_eq!(run_in(Base::Debian, &mut fs, "seq", &["-é", "3"], "").1, "seq: invalid option -- 'é'\nTry 'seq --help' for more information.\n");
     }
 
     #[test]
