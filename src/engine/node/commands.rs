@@ -2929,7 +2929,9 @@ pub fn printf_format(fmt: &str, args: &[String], dialect: PrintfDialect) -> Prin
             let arg = args.next().map(String::as_str);
             let left = flags.contains('-') || width.is_some_and(|w| w < 0);
             let width = width.map_or(0, |w| usize::try_from(w.unsigned_abs()).unwrap_or(usize::MAX));
-            let precision = precision.and_then(|p| usize::try_from(p).ok());
+            // Held to what Rust's formatter takes (65,535 digits): more
+            // would panic there, and is padding beyond any terminal's use.
+            let precision = precision.and_then(|p| usize::try_from(p).ok()).map(|p| p.min(usize::from(u16::MAX)));
             let sign = |negative: bool| if negative { "-" } else if flags.contains('+') { "+" } else if flags.contains(' ') { " " } else { "" };
             let (body, numeric) = match conversion {
                 's' => (arg.unwrap_or("").chars().take(precision.unwrap_or(usize::MAX)).collect::<String>(), false),
@@ -3063,7 +3065,7 @@ fn seq_number(text: &str) -> Option<(i128, u32)> {
     if int.is_empty() && frac.is_empty() || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let scale = i32::try_from(frac.len()).ok()? - exponent;
+    let scale = i32::try_from(frac.len()).ok()?.checked_sub(exponent)?;
     let mut value: i128 = format!("{int}{frac}").parse().ok()?;
     let scale = if scale < 0 {
         value = value.checked_mul(10i128.checked_pow(scale.unsigned_abs())?)?;
@@ -4870,6 +4872,15 @@ mod tests {
             assert!(status != 0 || err.is_empty(), "{program}: {err}");
         }
         assert_eq!(run_in(Base::Debian, &mut fs, "seq", &["-é", "3"], "").1, "seq: invalid option -- 'é'\nTry 'seq --help' for more information.\n");
+    }
+
+    #[test]
+    fn printf_precisions_and_seq_exponents_at_their_extremes_are_bounded() {
+        let printed = printf_format("%.4294967295d|%.99999999999f", &["1".into(), "1".into()], PrintfDialect::Bash);
+        assert_eq!(printed.out.len(), 65_535 + 1 + 2 + 65_535);
+        assert_eq!(seq_number("1e-2147483648"), None);
+        assert_eq!(seq_number("1e2147483647"), None);
+        assert_eq!(seq_number("2.50e1"), Some((250, 1)));
     }
 
     #[test]
